@@ -1,0 +1,61 @@
+import { inspect } from "node:util";
+import { Transport, type ECMOptions, type TokenInfo } from "./http.js";
+import { Security } from "./security.js";
+import type { CallOptions } from "./types.js";
+
+/**
+ * Asynchronous ECM Security client.
+ *
+ * ```ts
+ * const ecm = new ECM({ baseUrl: "http://127.0.0.1:8080/portal", username: "sysadmin", password });
+ * for (const user of await ecm.security.users()) console.log(user.username);
+ * ```
+ */
+export class ECM {
+  readonly #http: Transport;
+  /** Users, groups, roles, memberships and export. */
+  readonly security: Security;
+
+  constructor(options: ECMOptions) {
+    this.#http = new Transport(options);
+    this.security = new Security(this.#http);
+  }
+
+  /** The normalized base URL (ends in `/portal` unless another path was given). */
+  get baseUrl(): string {
+    return this.#http.baseUrl;
+  }
+
+  /** The current access token, once the client has one. Never logged by the SDK. */
+  get token(): string | undefined {
+    return this.#http.token;
+  }
+
+  /** Logs in now (otherwise the first call does it). Needs username and password. */
+  login(opts?: CallOptions): Promise<TokenInfo> {
+    return this.#http.login(opts?.signal, opts?.timeout);
+  }
+
+  /** Revokes the current token on the server. */
+  logout(opts?: CallOptions): Promise<void> {
+    return this.#http.logout(opts ?? {});
+  }
+
+  /** Low-level escape hatch: an authenticated JSON request relative to the base URL. */
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    opts: CallOptions & { query?: Record<string, string | number | boolean | undefined>; body?: unknown } = {},
+  ): Promise<T> {
+    return (await this.#http.request<T>(method, path, opts)).data;
+  }
+
+  /** Never shows credentials or tokens when logged. */
+  [inspect.custom](): string {
+    return `ECM { baseUrl: ${JSON.stringify(this.#http.baseUrl)}${this.#http.username !== undefined ? `, username: ${JSON.stringify(this.#http.username)}` : ""} }`;
+  }
+
+  toJSON(): { baseUrl: string } {
+    return { baseUrl: this.#http.baseUrl };
+  }
+}

@@ -1,0 +1,302 @@
+import {
+  ECMAbortError,
+  ECMAuthError,
+  ECMConnectionError,
+  ECMError,
+  ECMTimeoutError,
+  errorFromResponse,
+} from "./errors.js";
+
+/** Options of `new ECM(...)` and `new ECMSync(...)`. */
+export interface ECMOptions {
+  /** Server base URL, e.g. `http://127.0.0.1:8080/portal` (a bare origin gets `/portal` appended). */
+  baseUrl: string;
+  /** Credentials: the client logs in itself and logs in again when the token expires. */
+  username?: string;
+  password?: string;
+  /** Or an existing access token (no renewal possible once it expires). */
+  token?: string;
+  /** Default timeout per call in milliseconds, including retries (default 30000). */
+  timeout?: number;
+  /** Retries of idempotent requests on connection failure or 503 (default 3). */
+  retries?: number;
+  /** First backoff delay in milliseconds; doubles per retry, with jitter (default 200). */
+  retryDelay?: number;
+  /** Longest backoff delay in milliseconds (default 5000). */
+  maxRetryDelay?: number;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined | null>;
+  body?: unknown;
+  headers?: Record<string, string>;
+  signal?: AbortSignal | undefined;
+  timeout?: number | undefined;
+  /** Retry on connection failure / 503. Defaults to true for GET, HEAD, PUT, DELETE. */
+  idempotent?: boolean;
+  /** Send the bearer token (default true). */
+  auth?: boolean;
+}
+
+export interface HttpResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  data: T;
+  url: string;
+}
+
+export interface TokenInfo {
+  accessToken: string;
+  expiresIn: number;
+  tokenType: string;
+}
+
+/** Delay before retry number `attempt` (0-based): base·2^attempt capped at max, with 50–100% jitter. */
+export function backoffDelay(attempt: number, base: number, max: number, random: () => number = Math.random): number {
+  const raw = Math.min(max, base * 2 ** attempt);
+  return Math.round(raw * (0.5 + random() * 0.5));
+}
+
+/** `Retry-After` in milliseconds (seconds or HTTP date), or null. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
+  if (!value) return null;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Math.round(Number(value) * 1000);
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? null : Math.max(0, t - now);
+}
+
+export function normalizeBaseUrl(baseUrl: string): string {
+  let u: URL;
+  try {
+    u = new URL(baseUrl);
+  } catch {
+    throw new TypeError(`invalid baseUrl: ${JSON.stringify(baseUrl)}`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") throw new TypeError(`baseUrl must be http(s): ${baseUrl}`);
+  let path = u.pathname.replace(/\/+$/, "");
+  if (path === "") path = "/portal";
+  return `${u.origin}${path}`;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
+/** Renew a little before the server's idle lifetime ends. */
+const RENEW_MARGIN_MS = 15_000;
+
+/** HTTP transport: tokens, retries, timeouts, error mapping. */
+export class Transport {
+  readonly baseUrl: string;
+  readonly timeout: number;
+  readonly retries: number;
+  readonly retryDelay: number;
+  readonly maxRetryDelay: number;
+  readonly #username: string | undefined;
+  #password: string | undefined;
+  #token: string | undefined;
+  /** When the token was last used successfully (the server slides its lifetime on each use). */
+  #lastUsed = 0;
+  #expiresInMs = 300_000;
+  #login: Promise<string> | undefined;
+
+  constructor(opts: ECMOptions) {
+    if (!opts || typeof opts.baseUrl !== "string") throw new TypeError("ECM: baseUrl is required");
+    this.baseUrl = normalizeBaseUrl(opts.baseUrl);
+    this.#username = opts.username;
+    this.#password = opts.password;
+    this.#token = opts.token;
+    if (opts.token) this.#lastUsed = Date.now();
+    if (!opts.token && (opts.username === undefined || opts.password === undefined)) {
+      throw new TypeError("ECM: give either { username, password } or { token }");
+    }
+    this.timeout = opts.timeout ?? 30_000;
+    this.retries = opts.retries ?? 3;
+    this.retryDelay = opts.retryDelay ?? 200;
+    this.maxRetryDelay = opts.maxRetryDelay ?? 5_000;
+  }
+
+  get hasCredentials(): boolean {
+    return this.#username !== undefined && this.#password !== undefined;
+  }
+
+  get username(): string | undefined {
+    return this.#username;
+  }
+
+  /** The current access token, if any (for tools that store it, like `ecm login`). */
+  get token(): string | undefined {
+    return this.#token;
+  }
+
+  url(path: string, query?: RequestOptions["query"]): string {
+    const u = /^https?:\/\//i.test(path) ? new URL(path) : new URL(this.baseUrl + path);
+    if (query) {
+      for (const [k, v] of Object.entries(query)) {
+        if (v !== undefined && v !== null) u.searchParams.set(k, String(v));
+      }
+    }
+    return u.toString();
+  }
+
+  /** Logs in with the configured username and password (deduplicated when concurrent). */
+  async login(signal?: AbortSignal, timeout?: number): Promise<TokenInfo> {
+    if (!this.hasCredentials) throw new ECMAuthError("no username/password configured; cannot log in", { status: 401 });
+    const res = await this.request<{ access_token: string; expires_in?: number; token_type?: string }>(
+      "POST",
+      "/auth/v1/providers/builtin/token",
+      {
+        body: { username: this.#username, password: this.#password },
+        auth: false,
+        idempotent: true,
+        signal,
+        timeout,
+      },
+    );
+    const d = res.data;
+    if (!d || typeof d.access_token !== "string") throw new ECMError("login answered without access_token");
+    this.#token = d.access_token;
+    this.#lastUsed = Date.now();
+    if (typeof d.expires_in === "number" && d.expires_in > 0) this.#expiresInMs = d.expires_in * 1000;
+    return { accessToken: d.access_token, expiresIn: d.expires_in ?? 300, tokenType: d.token_type ?? "bearer" };
+  }
+
+  async #ensureToken(signal: AbortSignal, forceRenew: boolean): Promise<string> {
+    const stale =
+      this.#token === undefined ||
+      forceRenew ||
+      (this.hasCredentials && Date.now() - this.#lastUsed > this.#expiresInMs - Math.min(RENEW_MARGIN_MS, this.#expiresInMs / 4));
+    if (!stale) return this.#token!;
+    if (!this.hasCredentials) {
+      if (this.#token !== undefined && !forceRenew) return this.#token;
+      throw new ECMAuthError("the access token is no longer valid and no credentials were given to renew it", {
+        status: 401,
+      });
+    }
+    if (!this.#login) {
+      this.#login = this.login(signal).then((t) => t.accessToken);
+      this.#login.then(
+        () => (this.#login = undefined),
+        () => (this.#login = undefined),
+      );
+    }
+    return this.#login;
+  }
+
+  /** Revokes the token on the server and forgets it. */
+  async logout(opts: { signal?: AbortSignal | undefined; timeout?: number | undefined } = {}): Promise<void> {
+    if (this.#token === undefined) return;
+    try {
+      await this.request("POST", "/auth/v1/logout", { ...opts, idempotent: true, renew: false } as RequestOptions);
+    } finally {
+      this.#token = undefined;
+    }
+  }
+
+  async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<HttpResponse<T>> {
+    const timeout = opts.timeout ?? this.timeout;
+    const timeoutSignal = timeout > 0 && Number.isFinite(timeout) ? AbortSignal.timeout(timeout) : undefined;
+    const signals = [opts.signal, timeoutSignal].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length === 0 ? new AbortController().signal : signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
+    const abortError = (): ECMError => {
+      if (opts.signal?.aborted) {
+        return new ECMAbortError(`${method} ${path}: aborted`, { cause: opts.signal.reason });
+      }
+      return new ECMTimeoutError(`${method} ${path}: timed out after ${timeout} ms`);
+    };
+    const idempotent = opts.idempotent ?? IDEMPOTENT.has(method);
+    const auth = opts.auth ?? true;
+    const allowRenew = (opts as { renew?: boolean }).renew !== false;
+    const url = this.url(path, opts.query);
+    let attempt = 0;
+    let renewed = false;
+    for (;;) {
+      if (signal.aborted) throw abortError();
+      const headers: Record<string, string> = { accept: "application/json", ...opts.headers };
+      let body: string | undefined;
+      if (opts.body !== undefined) {
+        headers["content-type"] = "application/json";
+        body = JSON.stringify(opts.body);
+      }
+      let usedToken: string | undefined;
+      let res: Response;
+      try {
+        if (auth) {
+          usedToken = await this.#ensureToken(signal, false);
+          headers.authorization = `Bearer ${usedToken}`;
+        }
+        res = await fetch(url, { method, headers, body, signal, redirect: "manual" });
+      } catch (err) {
+        if (signal.aborted) throw abortError();
+        if (err instanceof ECMError) throw err;
+        if (idempotent && attempt < this.retries) {
+          try {
+            await sleep(backoffDelay(attempt++, this.retryDelay, this.maxRetryDelay), signal);
+          } catch {
+            throw abortError();
+          }
+          continue;
+        }
+        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+        const detail = cause?.code ?? cause?.message ?? (err as Error).message;
+        throw new ECMConnectionError(`cannot reach ${this.baseUrl}: ${detail}`, { cause: err });
+      }
+
+      if (res.status === 401 && auth && allowRenew && this.hasCredentials && !renewed) {
+        await res.body?.cancel().catch(() => undefined);
+        renewed = true;
+        if (this.#token === usedToken) this.#token = undefined;
+        continue;
+      }
+      if (res.status === 503 && idempotent && attempt < this.retries) {
+        await res.body?.cancel().catch(() => undefined);
+        const ra = parseRetryAfter(res.headers.get("retry-after"));
+        const delay = ra !== null ? Math.min(ra, this.maxRetryDelay) : backoffDelay(attempt, this.retryDelay, this.maxRetryDelay);
+        attempt++;
+        try {
+          await sleep(delay, signal);
+        } catch {
+          throw abortError();
+        }
+        continue;
+      }
+      let text: string;
+      try {
+        text = await res.text();
+      } catch (err) {
+        if (signal.aborted) throw abortError();
+        throw new ECMConnectionError(`${method} ${path}: connection lost while reading the response`, { cause: err });
+      }
+      if (!res.ok && !(res.status >= 300 && res.status < 400)) {
+        throw errorFromResponse(res.status, res.statusText, text);
+      }
+      if (auth && usedToken !== undefined && usedToken === this.#token) this.#lastUsed = Date.now();
+      let data: unknown = undefined;
+      if (text !== "") {
+        const ct = res.headers.get("content-type") ?? "";
+        if (ct.includes("json") || /^\s*[[{"\d-]|^\s*(true|false|null)\s*$/.test(text)) {
+          try {
+            data = JSON.parse(text);
+          } catch {
+            data = text;
+          }
+        } else {
+          data = text;
+        }
+      }
+      return { status: res.status, headers: res.headers, data: data as T, url };
+    }
+  }
+}

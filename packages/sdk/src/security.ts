@@ -1,0 +1,408 @@
+import { ECMNotFoundError } from "./errors.js";
+import type { RequestOptions, Transport } from "./http.js";
+import { isGuid, parseLinkHeader, toECMGroup, toECMRole, toECMUser, toRestUserBody } from "./mapping.js";
+import type {
+  CallOptions,
+  CreateUserFields,
+  ECMExport,
+  ECMGroup,
+  ECMRole,
+  ECMUser,
+  GroupFields,
+  IterUsersOptions,
+  RestGroup,
+  RestMe,
+  RestRole,
+  RestUser,
+  UserFields,
+  UsersOptions,
+  UsersPage,
+} from "./types.js";
+
+/** A user given by guid or by any object carrying one (an ECMUser). */
+export type UserRef = string | { guid: string };
+/** A group given by guid or name, or by an ECMGroup. */
+export type GroupRef = string | { guid: string };
+
+const enc = encodeURIComponent;
+
+function guidOf(ref: UserRef | GroupRef, what: string): string {
+  const g = typeof ref === "string" ? ref : ref?.guid;
+  if (typeof g !== "string" || g === "") throw new TypeError(`${what} guid is required`);
+  return g;
+}
+
+function call(opts: CallOptions | undefined): Pick<RequestOptions, "signal" | "timeout"> {
+  return { signal: opts?.signal, timeout: opts?.timeout };
+}
+
+function usersQuery(opts: UsersOptions | undefined): Record<string, string | number | boolean | undefined> {
+  return {
+    search: opts?.search === undefined || opts.search === "" ? undefined : opts.search,
+    extendedInfo: opts?.extendedInfo ? true : undefined,
+    enabled: opts?.locked === undefined ? undefined : !opts.locked,
+  };
+}
+
+function asArray<T>(data: unknown, what: string): T[] {
+  if (Array.isArray(data)) return data as T[];
+  throw new TypeError(`unexpected ${what} response: expected a JSON array`);
+}
+
+/** The `security` namespace: users, groups, roles, memberships, export. */
+export class Security {
+  readonly #http: Transport;
+
+  constructor(http: Transport) {
+    this.#http = http;
+  }
+
+  /** All user accounts. With `extendedInfo: true`, groups, remark, validFrom and validTo are populated. */
+  users(opts: UsersOptions<true> & { extendedInfo: true }): Promise<ECMUser<true>[]>;
+  users(opts?: UsersOptions<false>): Promise<ECMUser<false>[]>;
+  users(opts?: UsersOptions): Promise<ECMUser[]>;
+  async users(opts?: UsersOptions): Promise<ECMUser[]> {
+    const res = await this.#http.request("GET", "/security/v1/users", { query: usersQuery(opts), ...call(opts) });
+    const ext = opts?.extendedInfo === true;
+    return asArray<RestUser>(res.data, "users").map((u) => toECMUser(u, ext));
+  }
+
+  /** One page of users; pass `next` from the previous page as `cursor` to continue. */
+  usersPage(opts: IterUsersOptions<true> & { extendedInfo: true; cursor?: string | null }): Promise<UsersPage<true>>;
+  usersPage(opts?: IterUsersOptions<false> & { cursor?: string | null }): Promise<UsersPage<false>>;
+  usersPage(opts?: IterUsersOptions & { cursor?: string | null }): Promise<UsersPage>;
+  async usersPage(opts?: IterUsersOptions & { cursor?: string | null }): Promise<UsersPage> {
+    const pageSize = opts?.pageSize ?? 500;
+    if (!Number.isInteger(pageSize) || pageSize < 1) throw new TypeError("pageSize must be a positive integer");
+    const res = opts?.cursor
+      ? await this.#http.request("GET", new URL(opts.cursor, this.#http.baseUrl + "/").toString(), call(opts))
+      : await this.#http.request("GET", "/security/v1/users", {
+          query: { ...usersQuery(opts), max: pageSize },
+          ...call(opts),
+        });
+    const ext = opts?.extendedInfo === true;
+    const users = asArray<RestUser>(res.data, "users").map((u) => toECMUser(u, ext));
+    const link = parseLinkHeader(res.headers.get("link"), "next");
+    const next = link === null ? null : new URL(link, res.url).toString();
+    return { users, next };
+  }
+
+  /** Iterates over all (matching) users page by page, following the server's keyset `Link` pages. */
+  iterUsers(opts: IterUsersOptions<true> & { extendedInfo: true }): AsyncGenerator<ECMUser<true>, void, undefined>;
+  iterUsers(opts?: IterUsersOptions<false>): AsyncGenerator<ECMUser<false>, void, undefined>;
+  iterUsers(opts?: IterUsersOptions): AsyncGenerator<ECMUser, void, undefined>;
+  async *iterUsers(opts?: IterUsersOptions): AsyncGenerator<ECMUser, void, undefined> {
+    let cursor: string | null = null;
+    do {
+      const page: UsersPage = await this.usersPage({ ...opts, cursor });
+      yield* page.users;
+      cursor = page.next;
+    } while (cursor !== null);
+  }
+
+  /** Number of (matching) users. */
+  async countUsers(opts?: Omit<UsersOptions, "extendedInfo">): Promise<number> {
+    const res = await this.#http.request("GET", "/security/v1/users/count", {
+      query: usersQuery({ ...opts, extendedInfo: false }),
+      ...call(opts),
+    });
+    const n = typeof res.data === "number" ? res.data : Number(res.data);
+    if (!Number.isFinite(n)) throw new TypeError("unexpected count response");
+    return n;
+  }
+
+  /** The user with this username (case-insensitive), extended. Throws ECMNotFoundError. */
+  async user(username: string, opts?: CallOptions): Promise<ECMUser<true>> {
+    if (typeof username !== "string" || username === "") throw new TypeError("username is required");
+    const list = await this.users({ search: username, extendedInfo: true, ...call(opts) });
+    const key = username.toLowerCase();
+    const found = list.find((u) => u.username.toLowerCase() === key);
+    if (!found) throw new ECMNotFoundError(`user "${username}" does not exist`, { status: 404 });
+    return found;
+  }
+
+  /** The user with this guid, extended. */
+  async getUser(userGuid: UserRef, opts?: CallOptions): Promise<ECMUser<true>> {
+    const res = await this.#getUserRaw(guidOf(userGuid, "user"), opts);
+    return toECMUser(res.data, true);
+  }
+
+  async #getUserRaw(guid: string, opts?: CallOptions) {
+    return this.#http.request<RestUser>("GET", `/security/v1/users/${enc(guid)}`, {
+      query: { extendedInfo: true },
+      ...call(opts),
+    });
+  }
+
+  /** The signed-in account. */
+  async me(opts?: CallOptions): Promise<ECMUser<true> & { roles?: string[] }> {
+    const res = await this.#http.request<RestMe>("GET", "/security/v1/me", call(opts));
+    const u = toECMUser(res.data, true) as ECMUser<true> & { roles?: string[] };
+    if (Array.isArray(res.data.roles)) u.roles = res.data.roles;
+    return u;
+  }
+
+  /** Changes the signed-in user's own password. */
+  async changeMyPassword(currentPassword: string, newPassword: string, opts?: CallOptions): Promise<void> {
+    await this.#http.request("PUT", "/security/v1/me/password", {
+      body: { currentPassword, newPassword },
+      idempotent: false,
+      ...call(opts),
+    });
+  }
+
+  /** All roles, or with `userGuid` the user's effective roles (from its groups and profile). */
+  async roles(userGuid?: UserRef | "", opts?: CallOptions): Promise<ECMRole[]> {
+    const path =
+      userGuid === undefined || userGuid === ""
+        ? "/security/v1/roles"
+        : `/security/v1/users/${enc(guidOf(userGuid, "user"))}/roles`;
+    const res = await this.#http.request("GET", path, call(opts));
+    return asArray<RestRole>(res.data, "roles").map(toECMRole);
+  }
+
+  /** All groups (optionally matching `search`). */
+  async groups(opts?: CallOptions & { search?: string }): Promise<ECMGroup[]> {
+    const res = await this.#http.request("GET", "/security/v1/user-groups", {
+      query: { search: opts?.search || undefined },
+      ...call(opts),
+    });
+    return asArray<RestGroup>(res.data, "groups").map(toECMGroup);
+  }
+
+  /** The group with this name (case-insensitive). Throws ECMNotFoundError. */
+  async group(name: string, opts?: CallOptions): Promise<ECMGroup> {
+    if (typeof name !== "string" || name === "") throw new TypeError("group name is required");
+    const list = await this.groups({ search: name, ...call(opts) });
+    const key = name.toLowerCase();
+    const found = list.find((g) => g.name.toLowerCase() === key);
+    if (!found) throw new ECMNotFoundError(`group "${name}" does not exist`, { status: 404 });
+    return found;
+  }
+
+  /** The group with this guid. */
+  async getGroup(groupGuid: GroupRef, opts?: CallOptions): Promise<ECMGroup> {
+    const res = await this.#http.request<RestGroup>(
+      "GET",
+      `/security/v1/user-groups/${enc(guidOf(groupGuid, "group"))}`,
+      call(opts),
+    );
+    return toECMGroup(res.data);
+  }
+
+  async #groupGuid(group: GroupRef, opts?: CallOptions): Promise<string> {
+    if (typeof group !== "string") return guidOf(group, "group");
+    if (isGuid(group)) return group;
+    return (await this.group(group, opts)).guid;
+  }
+
+  /** Members of a group (an ECMGroup, a group guid or a group name). */
+  async groupMembers(group: GroupRef, opts?: CallOptions): Promise<ECMUser[]> {
+    const guid = await this.#groupGuid(group, opts);
+    const res = await this.#http.request("GET", `/security/v1/user-groups/${enc(guid)}/members`, call(opts));
+    return asArray<RestUser>(res.data, "members").map((u) => toECMUser(u, Array.isArray(u.groups)));
+  }
+
+  /** Groups the user belongs to. */
+  async userGroups(userGuid: UserRef, opts?: CallOptions): Promise<ECMGroup[]> {
+    const res = await this.#http.request(
+      "GET",
+      `/security/v1/users/${enc(guidOf(userGuid, "user"))}/user-groups`,
+      call(opts),
+    );
+    return asArray<RestGroup>(res.data, "groups").map(toECMGroup);
+  }
+
+  /** Creates a user and returns it (extended). */
+  async createUser(username: string, fields: CreateUserFields & CallOptions = {}): Promise<ECMUser<true>> {
+    if (typeof username !== "string" || username === "") throw new TypeError("username is required");
+    const res = await this.#http.request<RestUser>("POST", "/security/v1/users", {
+      body: { username, ...toRestUserBody(fields) },
+      ...call(fields),
+    });
+    let guid: string | undefined = res.data && typeof res.data === "object" ? res.data.id : undefined;
+    if (!guid) {
+      const loc = res.headers.get("location");
+      guid = loc ? decodeURIComponent(loc.replace(/\/+$/, "").split("/").pop() ?? "") : undefined;
+    }
+    if (!guid) throw new TypeError("the server did not say which user it created");
+    return this.getUser(guid, call(fields));
+  }
+
+  /** Updates a user; fields left out keep their value. Returns the updated user (extended). */
+  async updateUser(
+    userGuid: UserRef,
+    fields: UserFields & CallOptions & { ifMatch?: string },
+  ): Promise<ECMUser<true>> {
+    const guid = guidOf(userGuid, "user");
+    const path = `/security/v1/users/${enc(guid)}`;
+    const body = toRestUserBody(fields);
+    const put = (etag?: string) =>
+      this.#http.request<RestUser>("PUT", path, {
+        body,
+        headers: etag ? { "if-match": etag } : {},
+        ...call(fields),
+      });
+    try {
+      await put(fields.ifMatch);
+    } catch (err) {
+      // The server may insist on If-Match (428): read the current version and try once with it.
+      if (fields.ifMatch === undefined && (err as { status?: number }).status === 428) {
+        const cur = await this.#getUserRaw(guid, fields);
+        await put(cur.headers.get("etag") ?? undefined);
+      } else {
+        throw err;
+      }
+    }
+    return this.getUser(guid, call(fields));
+  }
+
+  /** Locks (disables) a user. */
+  lockUser(userGuid: UserRef, opts?: CallOptions): Promise<ECMUser<true>> {
+    return this.updateUser(userGuid, { ...call(opts), locked: true });
+  }
+
+  /** Unlocks (enables) a user. */
+  unlockUser(userGuid: UserRef, opts?: CallOptions): Promise<ECMUser<true>> {
+    return this.updateUser(userGuid, { ...call(opts), locked: false });
+  }
+
+  /** Clears a temporary lockout after failed logins. */
+  async clearLockout(userGuid: UserRef, opts?: CallOptions): Promise<void> {
+    await this.#http.request("DELETE", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/lockout`, call(opts));
+  }
+
+  /** Sets a new password for a user (administrators). */
+  async resetPassword(userGuid: UserRef, password: string, opts?: CallOptions): Promise<void> {
+    await this.#http.request("PUT", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/reset-password`, {
+      body: { type: "password", value: password },
+      ...call(opts),
+    });
+  }
+
+  /** Deletes a user (built-in users cannot be deleted: ECMConflictError). */
+  async deleteUser(userGuid: UserRef, opts?: CallOptions): Promise<void> {
+    await this.#http.request("DELETE", `/security/v1/users/${enc(guidOf(userGuid, "user"))}`, call(opts));
+  }
+
+  async addUserToGroup(userGuid: UserRef, groupGuid: GroupRef, opts?: CallOptions): Promise<void> {
+    const g = await this.#groupGuid(groupGuid, opts);
+    await this.#http.request(
+      "PUT",
+      `/security/v1/users/${enc(guidOf(userGuid, "user"))}/user-groups/${enc(g)}`,
+      call(opts),
+    );
+  }
+
+  async removeUserFromGroup(userGuid: UserRef, groupGuid: GroupRef, opts?: CallOptions): Promise<void> {
+    const g = await this.#groupGuid(groupGuid, opts);
+    await this.#http.request(
+      "DELETE",
+      `/security/v1/users/${enc(guidOf(userGuid, "user"))}/user-groups/${enc(g)}`,
+      call(opts),
+    );
+  }
+
+  /** Removes the user from every group it belongs to; returns the groups it was removed from. */
+  async removeUserFromAllGroups(userGuid: UserRef, opts?: CallOptions): Promise<ECMGroup[]> {
+    const groups = await this.userGroups(userGuid, opts);
+    for (const g of groups) await this.removeUserFromGroup(userGuid, g.guid, opts);
+    return groups;
+  }
+
+  /** Creates a group. */
+  async createGroup(name: string, fields: Omit<GroupFields, "name"> & CallOptions = {}): Promise<ECMGroup> {
+    const res = await this.#http.request<RestGroup>("POST", "/security/v1/user-groups", {
+      body: { name, ...(fields.description !== undefined ? { description: fields.description } : {}) },
+      ...call(fields),
+    });
+    if (res.data && typeof res.data === "object" && res.data.id) return toECMGroup(res.data);
+    const loc = res.headers.get("location");
+    const guid = loc ? decodeURIComponent(loc.replace(/\/+$/, "").split("/").pop() ?? "") : "";
+    return this.getGroup(guid, call(fields));
+  }
+
+  /** Updates a group's name and/or description. */
+  async updateGroup(groupGuid: GroupRef, fields: GroupFields & CallOptions & { ifMatch?: string }): Promise<ECMGroup> {
+    const guid = await this.#groupGuid(groupGuid, fields);
+    const body: Record<string, unknown> = {};
+    if (fields.name !== undefined) body.name = fields.name;
+    if (fields.description !== undefined) body.description = fields.description;
+    const path = `/security/v1/user-groups/${enc(guid)}`;
+    const put = (etag?: string) =>
+      this.#http.request<RestGroup>("PUT", path, { body, headers: etag ? { "if-match": etag } : {}, ...call(fields) });
+    try {
+      await put(fields.ifMatch);
+    } catch (err) {
+      if (fields.ifMatch === undefined && (err as { status?: number }).status === 428) {
+        const cur = await this.#http.request("GET", path, call(fields));
+        await put(cur.headers.get("etag") ?? undefined);
+      } else {
+        throw err;
+      }
+    }
+    return this.getGroup(guid, call(fields));
+  }
+
+  /** Deletes a group. */
+  async deleteGroup(groupGuid: GroupRef, opts?: CallOptions): Promise<void> {
+    const guid = await this.#groupGuid(groupGuid, opts);
+    await this.#http.request("DELETE", `/security/v1/user-groups/${enc(guid)}`, call(opts));
+  }
+
+  /** Roles granted to a group. */
+  async groupRoles(groupGuid: GroupRef, opts?: CallOptions): Promise<ECMRole[]> {
+    const guid = await this.#groupGuid(groupGuid, opts);
+    const res = await this.#http.request("GET", `/security/v1/user-groups/${enc(guid)}/role-mappings/portal`, call(opts));
+    return asArray<RestRole>(res.data, "roles").map(toECMRole);
+  }
+
+  /** Roles that could still be granted to a group. */
+  async availableGroupRoles(groupGuid: GroupRef, opts?: CallOptions): Promise<ECMRole[]> {
+    const guid = await this.#groupGuid(groupGuid, opts);
+    const res = await this.#http.request(
+      "GET",
+      `/security/v1/user-groups/${enc(guid)}/role-mappings/portal/available`,
+      call(opts),
+    );
+    return asArray<RestRole>(res.data, "roles").map(toECMRole);
+  }
+
+  /** Grants a role to a group. */
+  async grantRole(groupGuid: GroupRef, roleName: string, opts?: CallOptions): Promise<void> {
+    const guid = await this.#groupGuid(groupGuid, opts);
+    await this.#http.request(
+      "PUT",
+      `/security/v1/user-groups/${enc(guid)}/role-mappings/portal/${enc(roleName)}`,
+      call(opts),
+    );
+  }
+
+  /** Revokes a role from a group. */
+  async revokeRole(groupGuid: GroupRef, roleName: string, opts?: CallOptions): Promise<void> {
+    const guid = await this.#groupGuid(groupGuid, opts);
+    await this.#http.request(
+      "DELETE",
+      `/security/v1/user-groups/${enc(guid)}/role-mappings/portal/${enc(roleName)}`,
+      call(opts),
+    );
+  }
+
+  /**
+   * Exports users, groups, memberships and role mappings, optionally only of some groups
+   * (ECMGroups, guids or names).
+   */
+  async exportSecuritySystem(groupIds?: GroupRef[] | null, opts?: CallOptions): Promise<ECMExport> {
+    let ids: string | undefined;
+    if (groupIds && groupIds.length > 0) {
+      const guids: string[] = [];
+      for (const g of groupIds) guids.push(await this.#groupGuid(g, opts));
+      ids = guids.join(",");
+    }
+    const res = await this.#http.request<ECMExport>("GET", "/security/v1/export", {
+      query: { groupIds: ids },
+      ...call(opts),
+    });
+    return res.data;
+  }
+}

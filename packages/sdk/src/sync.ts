@@ -1,0 +1,288 @@
+import { inspect } from "node:util";
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
+import { ECMTimeoutError, deserializeError, type SerializedError } from "./errors.js";
+import { normalizeBaseUrl, type ECMOptions, type TokenInfo } from "./http.js";
+import type { GroupRef, UserRef } from "./security.js";
+import type {
+  CreateUserFields,
+  ECMExport,
+  ECMGroup,
+  ECMRole,
+  ECMUser,
+  GroupFields,
+  IterUsersOptions,
+  UserFields,
+  UsersOptions,
+  UsersPage,
+} from "./types.js";
+
+/** Per-call options of ECMSync (no AbortSignal: a blocked thread cannot see it fire). */
+export interface SyncCallOptions {
+  timeout?: number;
+}
+type NoSignal<T> = Omit<T, "signal">;
+
+interface Reply {
+  id: number;
+  ok: boolean;
+  value?: unknown;
+  error?: SerializedError;
+}
+
+const workerUrl = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url);
+
+/** Runs calls on a worker thread and blocks on Atomics.wait until the answer arrives. */
+class SyncChannel {
+  readonly #options: ECMOptions;
+  #worker: Worker | undefined;
+  #port: MessagePort | undefined;
+  #flag: Int32Array | undefined;
+  #nextId = 1;
+
+  constructor(options: ECMOptions) {
+    this.#options = { ...options };
+  }
+
+  #start(): void {
+    const sab = new SharedArrayBuffer(4);
+    const { port1, port2 } = new MessageChannel();
+    this.#worker = new Worker(workerUrl, {
+      workerData: { options: this.#options, port: port2, flag: sab },
+      transferList: [port2],
+    });
+    this.#worker.unref();
+    port1.unref();
+    this.#port = port1;
+    this.#flag = new Int32Array(sab);
+  }
+
+  call<T>(method: string, args: unknown[], timeout: number | undefined): T {
+    for (const a of args) {
+      if (a && typeof a === "object" && "signal" in a && (a as { signal?: unknown }).signal !== undefined) {
+        throw new TypeError("ECMSync calls take no AbortSignal; use { timeout }");
+      }
+    }
+    if (!this.#worker) this.#start();
+    const port = this.#port!;
+    const flag = this.#flag!;
+    const id = this.#nextId++;
+    Atomics.store(flag, 0, 0);
+    port.postMessage({ id, method, args });
+    // The worker enforces the call's own timeout; this outer limit only catches a dead worker.
+    const per = timeout ?? this.#options.timeout ?? 30_000;
+    const deadline = Date.now() + per * 4 + 10_000;
+    for (;;) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        this.close();
+        throw new ECMTimeoutError(`${method}: no answer from the ECMSync worker`);
+      }
+      Atomics.wait(flag, 0, 0, Math.min(remaining, 1000));
+      let msg = receiveMessageOnPort(port);
+      while (msg && (msg.message as Reply).id !== id && (msg.message as Reply).id !== -1) msg = receiveMessageOnPort(port);
+      if (msg) {
+        const r = msg.message as Reply;
+        if (r.ok) return r.value as T;
+        throw deserializeError(r.error!);
+      }
+      Atomics.store(flag, 0, 0);
+    }
+  }
+
+  close(): void {
+    const w = this.#worker;
+    this.#worker = undefined;
+    this.#port?.close();
+    this.#port = undefined;
+    if (w) void w.terminate();
+  }
+}
+
+function t(o: SyncCallOptions | undefined): number | undefined {
+  return o?.timeout;
+}
+
+/** The blocking twin of {@link Security}: same methods, returning values. */
+export class SecuritySync {
+  readonly #ch: SyncChannel;
+  constructor(ch: SyncChannel) {
+    this.#ch = ch;
+  }
+  #c<T>(name: string, args: unknown[], o?: SyncCallOptions): T {
+    return this.#ch.call<T>(`security.${name}`, args, t(o));
+  }
+
+  users(opts: NoSignal<UsersOptions<true>> & { extendedInfo: true }): ECMUser<true>[];
+  users(opts?: NoSignal<UsersOptions<false>>): ECMUser<false>[];
+  users(opts?: NoSignal<UsersOptions>): ECMUser[];
+  users(opts?: NoSignal<UsersOptions>): ECMUser[] {
+    return this.#c("users", [opts], opts);
+  }
+  usersPage(opts: NoSignal<IterUsersOptions<true>> & { extendedInfo: true; cursor?: string | null }): UsersPage<true>;
+  usersPage(opts?: NoSignal<IterUsersOptions<false>> & { cursor?: string | null }): UsersPage<false>;
+  usersPage(opts?: NoSignal<IterUsersOptions> & { cursor?: string | null }): UsersPage;
+  usersPage(opts?: NoSignal<IterUsersOptions> & { cursor?: string | null }): UsersPage {
+    return this.#c("usersPage", [opts], opts);
+  }
+  /** Iterates over all (matching) users, one blocking request per page. */
+  iterUsers(opts: NoSignal<IterUsersOptions<true>> & { extendedInfo: true }): Generator<ECMUser<true>, void, undefined>;
+  iterUsers(opts?: NoSignal<IterUsersOptions<false>>): Generator<ECMUser<false>, void, undefined>;
+  iterUsers(opts?: NoSignal<IterUsersOptions>): Generator<ECMUser, void, undefined>;
+  *iterUsers(opts?: NoSignal<IterUsersOptions>): Generator<ECMUser, void, undefined> {
+    let cursor: string | null = null;
+    do {
+      const page: UsersPage = this.usersPage({ ...opts, cursor });
+      yield* page.users;
+      cursor = page.next;
+    } while (cursor !== null);
+  }
+  countUsers(opts?: NoSignal<Omit<UsersOptions, "extendedInfo">>): number {
+    return this.#c("countUsers", [opts], opts);
+  }
+  user(username: string, opts?: SyncCallOptions): ECMUser<true> {
+    return this.#c("user", [username, opts], opts);
+  }
+  getUser(userGuid: UserRef, opts?: SyncCallOptions): ECMUser<true> {
+    return this.#c("getUser", [userGuid, opts], opts);
+  }
+  me(opts?: SyncCallOptions): ECMUser<true> & { roles?: string[] } {
+    return this.#c("me", [opts], opts);
+  }
+  changeMyPassword(currentPassword: string, newPassword: string, opts?: SyncCallOptions): void {
+    return this.#c("changeMyPassword", [currentPassword, newPassword, opts], opts);
+  }
+  roles(userGuid?: UserRef | "", opts?: SyncCallOptions): ECMRole[] {
+    return this.#c("roles", [userGuid, opts], opts);
+  }
+  groups(opts?: SyncCallOptions & { search?: string }): ECMGroup[] {
+    return this.#c("groups", [opts], opts);
+  }
+  group(name: string, opts?: SyncCallOptions): ECMGroup {
+    return this.#c("group", [name, opts], opts);
+  }
+  getGroup(groupGuid: GroupRef, opts?: SyncCallOptions): ECMGroup {
+    return this.#c("getGroup", [groupGuid, opts], opts);
+  }
+  groupMembers(group: GroupRef, opts?: SyncCallOptions): ECMUser[] {
+    return this.#c("groupMembers", [group, opts], opts);
+  }
+  userGroups(userGuid: UserRef, opts?: SyncCallOptions): ECMGroup[] {
+    return this.#c("userGroups", [userGuid, opts], opts);
+  }
+  createUser(username: string, fields: CreateUserFields & SyncCallOptions = {}): ECMUser<true> {
+    return this.#c("createUser", [username, fields], fields);
+  }
+  updateUser(userGuid: UserRef, fields: UserFields & SyncCallOptions & { ifMatch?: string }): ECMUser<true> {
+    return this.#c("updateUser", [userGuid, fields], fields);
+  }
+  lockUser(userGuid: UserRef, opts?: SyncCallOptions): ECMUser<true> {
+    return this.#c("lockUser", [userGuid, opts], opts);
+  }
+  unlockUser(userGuid: UserRef, opts?: SyncCallOptions): ECMUser<true> {
+    return this.#c("unlockUser", [userGuid, opts], opts);
+  }
+  clearLockout(userGuid: UserRef, opts?: SyncCallOptions): void {
+    return this.#c("clearLockout", [userGuid, opts], opts);
+  }
+  resetPassword(userGuid: UserRef, password: string, opts?: SyncCallOptions): void {
+    return this.#c("resetPassword", [userGuid, password, opts], opts);
+  }
+  deleteUser(userGuid: UserRef, opts?: SyncCallOptions): void {
+    return this.#c("deleteUser", [userGuid, opts], opts);
+  }
+  addUserToGroup(userGuid: UserRef, groupGuid: GroupRef, opts?: SyncCallOptions): void {
+    return this.#c("addUserToGroup", [userGuid, groupGuid, opts], opts);
+  }
+  removeUserFromGroup(userGuid: UserRef, groupGuid: GroupRef, opts?: SyncCallOptions): void {
+    return this.#c("removeUserFromGroup", [userGuid, groupGuid, opts], opts);
+  }
+  removeUserFromAllGroups(userGuid: UserRef, opts?: SyncCallOptions): ECMGroup[] {
+    return this.#c("removeUserFromAllGroups", [userGuid, opts], opts);
+  }
+  createGroup(name: string, fields: Omit<GroupFields, "name"> & SyncCallOptions = {}): ECMGroup {
+    return this.#c("createGroup", [name, fields], fields);
+  }
+  updateGroup(groupGuid: GroupRef, fields: GroupFields & SyncCallOptions & { ifMatch?: string }): ECMGroup {
+    return this.#c("updateGroup", [groupGuid, fields], fields);
+  }
+  deleteGroup(groupGuid: GroupRef, opts?: SyncCallOptions): void {
+    return this.#c("deleteGroup", [groupGuid, opts], opts);
+  }
+  groupRoles(groupGuid: GroupRef, opts?: SyncCallOptions): ECMRole[] {
+    return this.#c("groupRoles", [groupGuid, opts], opts);
+  }
+  availableGroupRoles(groupGuid: GroupRef, opts?: SyncCallOptions): ECMRole[] {
+    return this.#c("availableGroupRoles", [groupGuid, opts], opts);
+  }
+  grantRole(groupGuid: GroupRef, roleName: string, opts?: SyncCallOptions): void {
+    return this.#c("grantRole", [groupGuid, roleName, opts], opts);
+  }
+  revokeRole(groupGuid: GroupRef, roleName: string, opts?: SyncCallOptions): void {
+    return this.#c("revokeRole", [groupGuid, roleName, opts], opts);
+  }
+  exportSecuritySystem(groupIds?: GroupRef[] | null, opts?: SyncCallOptions): ECMExport {
+    return this.#c("exportSecuritySystem", [groupIds, opts], opts);
+  }
+}
+
+/**
+ * Blocking ECM Security client for scripts: the same methods as {@link ECM}, returning values.
+ * Calls run on one worker thread; the calling thread sleeps in Atomics.wait until the answer.
+ * Call `close()` when done (the worker never keeps the process alive).
+ */
+export class ECMSync {
+  readonly #ch: SyncChannel;
+  readonly #baseUrl: string;
+  readonly security: SecuritySync;
+
+  constructor(options: ECMOptions) {
+    if (!options || typeof options.baseUrl !== "string") throw new TypeError("ECMSync: baseUrl is required");
+    if (!options.token && (options.username === undefined || options.password === undefined)) {
+      throw new TypeError("ECM: give either { username, password } or { token }");
+    }
+    this.#baseUrl = normalizeBaseUrl(options.baseUrl);
+    this.#ch = new SyncChannel(options);
+    this.security = new SecuritySync(this.#ch);
+  }
+
+  get baseUrl(): string {
+    return this.#baseUrl;
+  }
+
+  get token(): string | undefined {
+    return this.#ch.call<string | undefined>("token", [], undefined);
+  }
+
+  login(opts?: SyncCallOptions): TokenInfo {
+    return this.#ch.call("login", [opts], t(opts));
+  }
+
+  logout(opts?: SyncCallOptions): void {
+    return this.#ch.call("logout", [opts], t(opts));
+  }
+
+  request<T = unknown>(
+    method: string,
+    path: string,
+    opts: SyncCallOptions & { query?: Record<string, string | number | boolean | undefined>; body?: unknown } = {},
+  ): T {
+    return this.#ch.call("request", [method, path, opts], t(opts));
+  }
+
+  /** Stops the worker thread. Further calls start a new one. */
+  close(): void {
+    this.#ch.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  [inspect.custom](): string {
+    return `ECMSync { baseUrl: ${JSON.stringify(this.#baseUrl)} }`;
+  }
+
+  toJSON(): { baseUrl: string } {
+    return { baseUrl: this.#baseUrl };
+  }
+}

@@ -1,0 +1,188 @@
+/** REST shapes (server JSON) and SDK shapes (seed 000, camelCased). */
+
+export interface RestFederatedIdentity {
+  alias: string;
+  displayName: string;
+}
+
+/** A user as the REST API returns it. Extended fields are present with `extendedInfo=true`. */
+export interface RestUser {
+  id: string;
+  numericId: number;
+  username: string;
+  loginName: string;
+  firstName: string | null;
+  lastName: string | null;
+  displayName: string;
+  email: string | null;
+  dn: string | null;
+  description: string | null;
+  enabled: boolean;
+  builtin: boolean;
+  federatedIdentities: RestFederatedIdentity[] | null;
+  profileId: number;
+  groups?: string[];
+  validFrom?: string | null;
+  validTo?: string | null;
+  lockedOutUntil?: string | null;
+  changePassword?: boolean;
+  passwordNeverExpires?: boolean;
+}
+
+export interface RestGroup {
+  id: string;
+  numericId: number;
+  name: string;
+  path: string;
+  dn: string | null;
+  description: string | null;
+  builtin: boolean;
+  essential: boolean;
+  external: boolean;
+  profileUserId: number;
+}
+
+export interface RestRole {
+  id: string;
+  name: string;
+  description: string | null;
+  builtin: boolean;
+  essential: boolean;
+}
+
+/** Fields of every ECMUser. */
+export interface ECMUserBase {
+  /** Numeric user ID (REST `numericId`). */
+  id: number;
+  /** Short internal user name. */
+  username: string;
+  /** Login credential name used for authentication. */
+  loginName: string;
+  /** Full display name. */
+  displayName: string;
+  /** E-mail address ("" when unset). */
+  email: string;
+  /** Globally unique identifier of the user account (REST `id`). */
+  guid: string;
+  /** -1 = no profile, 0 = user profile, >0 = assigned profile. */
+  profileId: number;
+  /** True if the account is locked (disabled). */
+  locked: boolean;
+}
+
+/** Fields populated only with `extendedInfo: true`. */
+export interface ECMUserExtendedFields {
+  /** Remark (REST `description`), "" when unset. */
+  remark: string;
+  validFrom: Date | null;
+  validTo: Date | null;
+  /** Names of groups the user belongs to. */
+  groups: string[];
+}
+
+/** The same fields without `extendedInfo`: always empty / null, as the seed says. */
+export interface ECMUserBasicFields {
+  remark: "";
+  validFrom: null;
+  validTo: null;
+  groups: string[] & { length: 0 };
+}
+
+/**
+ * A user account. `ECMUser<true>` (from `users({ extendedInfo: true })`) has the extended fields
+ * typed as present; `ECMUser<false>` has them typed as empty; plain `ECMUser` is either.
+ */
+export type ECMUser<Extended extends boolean = boolean> = Extended extends true
+  ? ECMUserBase & ECMUserExtendedFields
+  : ECMUserBase & ECMUserBasicFields;
+
+export type ECMUserExtended = ECMUser<true>;
+export type ECMUserBasic = ECMUser<false>;
+
+export interface ECMGroup {
+  /** Numeric group ID (REST `numericId`). */
+  id: number;
+  name: string;
+  /** Globally unique identifier of the group (REST `id`). */
+  guid: string;
+  /** -1, or the numeric ID of the profile user the group belongs to. */
+  profileUserId: number;
+  /** "" when unset. */
+  description: string;
+}
+
+export interface ECMRole {
+  /** Role ID as the server reports it. */
+  id: string;
+  name: string;
+  /** "" when unset. */
+  description: string;
+  builtin: boolean;
+  essential: boolean;
+}
+
+/** Options every call accepts. */
+export interface CallOptions {
+  /** Abort the call (ECM only; not usable with ECMSync). */
+  signal?: AbortSignal;
+  /** Timeout for the whole call including retries, in milliseconds. */
+  timeout?: number;
+}
+
+export interface UsersOptions<Extended extends boolean = boolean> extends CallOptions {
+  /** Also populate groups, remark, validFrom and validTo. */
+  extendedInfo?: Extended;
+  /** Case-insensitive substring of username, first name, last name or email. */
+  search?: string;
+  /** Only enabled (`false`) or only locked (`true`) users. */
+  locked?: boolean;
+}
+
+export interface IterUsersOptions<Extended extends boolean = boolean> extends UsersOptions<Extended> {
+  /** Users per request (default 500). */
+  pageSize?: number;
+}
+
+export interface UsersPage<Extended extends boolean = boolean> {
+  users: ECMUser<Extended>[];
+  /** URL of the next page, or null on the last page. */
+  next: string | null;
+}
+
+/** Writable fields of createUser / updateUser (seed names camelCased, plus REST extras). */
+export interface UserFields {
+  loginName?: string;
+  displayName?: string;
+  firstName?: string | null;
+  lastName?: string | null;
+  email?: string | null;
+  remark?: string | null;
+  profileId?: number;
+  locked?: boolean;
+  validFrom?: Date | string | null;
+  validTo?: Date | string | null;
+  /** Must change the password at next login. */
+  changePwd?: boolean;
+  /** Password never expires. */
+  neverExpire?: boolean;
+}
+
+export interface CreateUserFields extends UserFields {
+  /** Initial password. */
+  password?: string;
+}
+
+export interface GroupFields {
+  name?: string;
+  description?: string | null;
+}
+
+/** What exportSecuritySystem returns: the server's export document, typed loosely. */
+export interface ECMExport {
+  users?: RestUser[];
+  groups?: RestGroup[];
+  [key: string]: unknown;
+}
+
+/** The signed-in account (`GET /security/v1/me`), REST shape. */
+export type RestMe = RestUser & { roles?: string[]; [key: string]: unknown };

@@ -1,0 +1,138 @@
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import { LoginService } from "./auth/login.js";
+import { PasswordHasher } from "./auth/passwords.js";
+import { Sessions } from "./auth/sessions.js";
+import type { Config } from "./config.js";
+import { bootstrap, signingKey } from "./domain/bootstrap.js";
+import { createGuard } from "./http/auth-guard.js";
+import type { AppDeps } from "./http/deps.js";
+import { ApiError, ErrorCodes, errorBody } from "./http/errors.js";
+import authRoutes from "./http/routes/auth.js";
+import healthRoutes from "./http/routes/health.js";
+import meRoutes from "./http/routes/me.js";
+import usersRoutes from "./http/routes/users.js";
+import { ErrorSchema } from "./http/schemas.js";
+import { UserSchema } from "./http/user-view.js";
+import { openStore, type Store } from "./storage/store.js";
+import { createUserQueries } from "./storage/user-queries.js";
+
+export const BASE_PATH = "/portal";
+
+export interface Server {
+  app: FastifyInstance;
+  deps: AppDeps;
+  /** Set when this start created `sysadmin` with a generated password. */
+  generatedAdminPassword?: string;
+  close(): Promise<void>;
+}
+
+/** Builds the service on its store: migrations, first-start bootstrap, routes. Does not listen. */
+export async function createServer(config: Config): Promise<Server> {
+  const store = await openStore(config.store);
+  try {
+    return await createServerOn(store, config);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+async function createServerOn(store: Store, config: Config): Promise<Server> {
+  const hasher = new PasswordHasher(config.argon2);
+  const { generatedAdminPassword } = await bootstrap(store.db, hasher, config.adminPassword);
+  const sessions = new Sessions(store.db, await signingKey(store.db), config.tokenTtlSeconds, config.sessionMaxSeconds);
+  const users = createUserQueries(store);
+  const deps: AppDeps = {
+    config,
+    store,
+    users,
+    sessions,
+    hasher,
+    login: new LoginService(store.db, hasher, sessions, config.lockout),
+    guard: createGuard(sessions, users),
+  };
+
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: { paths: ["req.headers.authorization", "*.password", "*.value", "*.access_token"], censor: "[redacted]" },
+    },
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    disableRequestLogging: config.logLevel !== "debug" && config.logLevel !== "trace",
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorateRequest("auth", null);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => {
+    const { code, status } = ErrorCodes.routeNotFound;
+    void reply.code(status).send(errorBody(code, `No such resource: ${request.method} ${request.url.split("?")[0]}`));
+  });
+  app.addSchema(ErrorSchema);
+  app.addSchema(UserSchema);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: { title: "ECM Security", version: "1.0.0", description: "User, group and role administration of the ECM." },
+      servers: [{ url: BASE_PATH }],
+      components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
+    },
+    transform: ({ schema, url }) => ({ schema, url: url.startsWith(BASE_PATH) ? url.slice(BASE_PATH.length) || "/" : url }),
+  });
+  await app.register(swaggerUi, { routePrefix: `${BASE_PATH}/docs` });
+  app.get(`${BASE_PATH}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
+
+  for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes]) {
+    await app.register(routes, { prefix: BASE_PATH, ...deps });
+  }
+
+  const purge = setInterval(() => void sessions.purgeExpired().catch((e) => app.log.warn({ err: e }, "session purge failed")), 600_000);
+  purge.unref();
+
+  return {
+    app,
+    deps,
+    generatedAdminPassword,
+    async close() {
+      clearInterval(purge);
+      await app.close();
+      await store.close();
+    },
+  };
+}
+
+/** Maps every failure to the spec's error shape; only unexpected ones are 500 and logged. */
+function handleError(this: FastifyInstance, error: FastifyError | ApiError, request: Parameters<Parameters<FastifyInstance["setErrorHandler"]>[0]>[1], reply: Parameters<Parameters<FastifyInstance["setErrorHandler"]>[0]>[2]) {
+  if (error instanceof ApiError) {
+    if (error.status === 401) void reply.header("www-authenticate", 'Bearer realm="ecm-security"');
+    return reply.code(error.status).send(error.body);
+  }
+  const { code, status } = classify(error);
+  if (status >= 500) {
+    request.log.error({ err: error }, "request failed");
+    return reply.code(status).send(errorBody(code, "An internal error occurred."));
+  }
+  const message = error.validation ? `The request is not valid: ${error.message}.` : error.message;
+  return reply.code(status).send(errorBody(code, message, error.validation ? { in: error.validationContext } : {}));
+}
+
+function classify(error: FastifyError): { code: string; status: number } {
+  if (error.validation) return ErrorCodes.invalidRequest;
+  switch (error.code) {
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return ErrorCodes.malformedJson;
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return ErrorCodes.bodyTooLarge;
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return ErrorCodes.unsupportedMediaType;
+  }
+  if (error instanceof SyntaxError) return ErrorCodes.malformedJson;
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) return { code: ErrorCodes.invalidRequest.code, status };
+  return ErrorCodes.internal;
+}

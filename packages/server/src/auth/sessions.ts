@@ -1,0 +1,98 @@
+import { randomBytes } from "node:crypto";
+import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import type { Kysely } from "kysely";
+import type { Database, UserRow } from "../storage/schema.js";
+import { isoAfter, isoNow } from "../storage/time.js";
+
+const ISSUER = "ecm-security";
+
+export interface TokenResponse {
+  access_token: string;
+  expires_in: number;
+  token_type: "bearer";
+}
+
+/** The user behind a valid token. */
+export interface Principal {
+  sessionId: string;
+  user: UserRow;
+}
+
+/**
+ * Access tokens are signed JWTs naming a session row. The row is what makes them revocable on every
+ * node at once and what gives them a sliding lifetime: each use moves `expires_at` forward.
+ */
+export class Sessions {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly key: Uint8Array,
+    private readonly ttlSeconds: number,
+    private readonly maxSeconds: number,
+  ) {}
+
+  async issue(user: Pick<UserRow, "id" | "uuid">, sourceIp: string | null): Promise<TokenResponse> {
+    const id = randomBytes(18).toString("base64url");
+    const now = Date.now();
+    await this.db.insertInto("sessions").values({ id, user_id: user.id, created_at: new Date(now).toISOString(), expires_at: isoAfter(this.ttlSeconds, now), revoked_at: null, source_ip: sourceIp }).execute();
+    const token = await new SignJWT({ sid: id })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setIssuer(ISSUER)
+      .setSubject(user.uuid)
+      .setIssuedAt(Math.floor(now / 1000))
+      .setExpirationTime(Math.floor(now / 1000) + this.maxSeconds)
+      .sign(this.key);
+    return { access_token: token, expires_in: this.ttlSeconds, token_type: "bearer" };
+  }
+
+  /** The principal of a token, or null when it is malformed, forged, expired, revoked or its user is disabled. */
+  async authenticate(token: string): Promise<Principal | null> {
+    let sid: unknown;
+    try {
+      ({ payload: { sid } } = await jwtVerify(token, this.key, { issuer: ISSUER, algorithms: ["HS256"] }));
+    } catch (error) {
+      if (error instanceof joseErrors.JOSEError || error instanceof TypeError) return null;
+      throw error;
+    }
+    if (typeof sid !== "string") return null;
+    const now = Date.now();
+    const nowIso = new Date(now).toISOString();
+    const row = await this.db
+      .selectFrom("sessions")
+      .innerJoin("users", "users.id", "sessions.user_id")
+      .selectAll("users")
+      .select(["sessions.expires_at as session_expires_at", "sessions.created_at as session_created_at"])
+      .where("sessions.id", "=", sid)
+      .where("sessions.revoked_at", "is", null)
+      .where("sessions.expires_at", ">", nowIso)
+      .where("users.enabled", "=", 1)
+      .executeTakeFirst();
+    if (!row) return null;
+    const { session_expires_at, session_created_at, ...user } = row;
+    await this.slide(sid, session_expires_at, session_created_at, now);
+    return { sessionId: sid, user };
+  }
+
+  /** Moves the end of the session forward; skipped while it is fresh, so most requests write nothing. */
+  private async slide(sid: string, expiresAt: string, createdAt: string, now: number): Promise<void> {
+    const remaining = Date.parse(expiresAt) - now;
+    const slack = Math.min(5000, this.ttlSeconds * 250);
+    if (remaining > this.ttlSeconds * 1000 - slack) return;
+    const hardEnd = Date.parse(createdAt) + this.maxSeconds * 1000;
+    const next = new Date(Math.min(now + this.ttlSeconds * 1000, hardEnd)).toISOString();
+    await this.db.updateTable("sessions").set({ expires_at: next }).where("id", "=", sid).where("revoked_at", "is", null).execute();
+  }
+
+  async revoke(sessionId: string): Promise<void> {
+    await this.db.updateTable("sessions").set({ revoked_at: isoNow() }).where("id", "=", sessionId).where("revoked_at", "is", null).execute();
+  }
+
+  /** Ends every session of a user (disable, delete, password reset). Pass the transaction's db. */
+  static async revokeAllOf(db: Kysely<Database>, userId: number): Promise<void> {
+    await db.updateTable("sessions").set({ revoked_at: isoNow() }).where("user_id", "=", userId).where("revoked_at", "is", null).execute();
+  }
+
+  /** Removes sessions that can no longer be used. */
+  async purgeExpired(): Promise<void> {
+    await this.db.deleteFrom("sessions").where("expires_at", "<", isoAfter(-this.ttlSeconds)).execute();
+  }
+}

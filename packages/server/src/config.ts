@@ -1,0 +1,66 @@
+import { join, resolve } from "node:path";
+import type { StoreLocation } from "./storage/store.js";
+
+export interface Config {
+  host: string;
+  port: number;
+  store: StoreLocation;
+  /** Initial password of the built-in `sysadmin` (first start only). */
+  adminPassword: string | undefined;
+  /** Idle lifetime of an access token in seconds; each use moves its end forward. */
+  tokenTtlSeconds: number;
+  /** Absolute lifetime of a login session in seconds, however active. */
+  sessionMaxSeconds: number;
+  lockout: LockoutPolicy;
+  argon2: { memoryCost: number; timeCost: number; parallelism: number };
+  /** Largest accepted request body in bytes. */
+  bodyLimit: number;
+  logLevel: string;
+  /** Trust X-Forwarded-For from a proxy in front (source addresses in the audit log). */
+  trustProxy: boolean;
+}
+
+export interface LockoutPolicy {
+  /** Failed logins in a row that lock the account out. */
+  maxFailures: number;
+  /** First lockout in seconds; each further lockout doubles it, up to `maxSeconds`. */
+  baseSeconds: number;
+  maxSeconds: number;
+}
+
+function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return value;
+}
+
+/** Reads the configuration from the environment (see README, "Configuration"). */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
+  const databaseUrl = env.DATABASE_URL;
+  const dataDir = resolve(env.ECM_DATA_DIR ?? "data");
+  return {
+    host: env.HOST ?? "127.0.0.1",
+    port: intFrom(env, "PORT", 8080),
+    store: databaseUrl
+      ? { kind: "postgres", url: databaseUrl, poolSize: intFrom(env, "ECM_DB_POOL_SIZE", 10) }
+      : { kind: "sqlite", file: join(dataDir, "ecm-security.sqlite3") },
+    adminPassword: env.ECM_ADMIN_PASSWORD || undefined,
+    tokenTtlSeconds: intFrom(env, "ECM_TOKEN_TTL_SECONDS", 300),
+    sessionMaxSeconds: intFrom(env, "ECM_SESSION_MAX_SECONDS", 36_000),
+    lockout: {
+      maxFailures: intFrom(env, "ECM_LOCKOUT_MAX_FAILURES", 5),
+      baseSeconds: intFrom(env, "ECM_LOCKOUT_BASE_SECONDS", 60),
+      maxSeconds: intFrom(env, "ECM_LOCKOUT_MAX_SECONDS", 86_400),
+    },
+    argon2: {
+      memoryCost: intFrom(env, "ECM_ARGON2_MEMORY_KIB", 19_456),
+      timeCost: intFrom(env, "ECM_ARGON2_ITERATIONS", 2),
+      parallelism: intFrom(env, "ECM_ARGON2_PARALLELISM", 1),
+    },
+    bodyLimit: intFrom(env, "ECM_BODY_LIMIT_BYTES", 1_048_576),
+    logLevel: env.LOG_LEVEL ?? "info",
+    trustProxy: env.ECM_TRUST_PROXY === "true",
+  };
+}

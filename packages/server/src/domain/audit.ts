@@ -1,0 +1,37 @@
+import type { Kysely } from "kysely";
+import type { Database } from "../storage/schema.js";
+import { isoNow } from "../storage/time.js";
+
+/** Who did something, from where: taken from the authenticated request. */
+export interface Actor {
+  id: number | null;
+  name: string | null;
+  sourceIp: string | null;
+}
+
+export interface AuditEntry {
+  action: string;
+  target?: { type: string; id: string; name?: string | null };
+  outcome?: "success" | "failure";
+  /** Before/after of changed fields and other context; never secrets. */
+  details?: Record<string, unknown>;
+}
+
+/** Append-only audit log. Pass the transaction's `db` so the event commits with the change it records. */
+export async function recordAudit(db: Kysely<Database>, actor: Actor, entry: AuditEntry): Promise<void> {
+  await db
+    .insertInto("audit_events")
+    .values({
+      at: isoNow(),
+      actor_id: actor.id,
+      actor_name: actor.name,
+      action: entry.action,
+      target_type: entry.target?.type ?? null,
+      target_id: entry.target?.id ?? null,
+      target_name: entry.target?.name ?? null,
+      source_ip: actor.sourceIp,
+      outcome: entry.outcome ?? "success",
+      details: entry.details ? JSON.stringify(entry.details) : null,
+    })
+    .execute();
+}

@@ -1,0 +1,89 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import type { PasswordHasher } from "../auth/passwords.js";
+import type { Database } from "../storage/schema.js";
+import { isoNow } from "../storage/time.js";
+import { recordAudit } from "./audit.js";
+import { ADMINISTRATORS_GROUP, BUILTIN_ADMIN_USERNAME, BUILTIN_GROUPS, BUILTIN_ROLES, USERS_GROUP } from "./roles.js";
+import { fold, searchTextFor } from "./user-fields.js";
+
+export const SIGNING_KEY_SETTING = "token-signing-key";
+
+export interface BootstrapResult {
+  /** Set only when this start created `sysadmin` with a generated password (to be shown once). */
+  generatedAdminPassword?: string;
+}
+
+/**
+ * First start on an empty store: built-in roles, groups, `sysadmin` and the token signing key.
+ * Later starts (and other nodes starting at the same time) find the key and change nothing.
+ */
+export async function bootstrap(db: Kysely<Database>, hasher: PasswordHasher, adminPassword: string | undefined): Promise<BootstrapResult> {
+  if (await isBootstrapped(db)) return {};
+  const password = adminPassword ?? randomBytes(18).toString("base64url");
+  const passwordHash = await hasher.hash(password);
+  try {
+    await db.transaction().execute(async (trx) => {
+      const now = isoNow();
+      const roleIds = new Map<string, number>();
+      for (const role of BUILTIN_ROLES) {
+        const row = await trx
+          .insertInto("roles")
+          .values({ uuid: randomUUID(), name: role.name, description: role.description, builtin: 1, essential: 1 })
+          .returning("id")
+          .executeTakeFirstOrThrow();
+        roleIds.set(role.name, row.id);
+      }
+      const groupIds = new Map<string, number>();
+      for (const group of BUILTIN_GROUPS) {
+        const row = await trx
+          .insertInto("groups")
+          .values({ uuid: randomUUID(), name: group.name, name_key: fold(group.name), description: group.description, builtin: 1, essential: 1, created_at: now, updated_at: now })
+          .returning("id")
+          .executeTakeFirstOrThrow();
+        groupIds.set(group.name, row.id);
+        for (const role of group.roles) await trx.insertInto("group_roles").values({ group_id: row.id, role_id: roleIds.get(role)! }).execute();
+      }
+      const fields = { username: BUILTIN_ADMIN_USERNAME, first_name: null, last_name: null, email: null };
+      const admin = await trx
+        .insertInto("users")
+        .values({
+          ...fields,
+          uuid: randomUUID(),
+          login_name: BUILTIN_ADMIN_USERNAME,
+          login_key: BUILTIN_ADMIN_USERNAME,
+          display_name: BUILTIN_ADMIN_USERNAME,
+          description: "Built-in user",
+          builtin: 1,
+          password_hash: passwordHash,
+          password_changed_at: now,
+          password_never_expires: 1,
+          created_at: now,
+          updated_at: now,
+          search_text: searchTextFor(fields),
+        })
+        .returning(["id", "uuid"])
+        .executeTakeFirstOrThrow();
+      for (const group of [ADMINISTRATORS_GROUP, USERS_GROUP]) {
+        await trx.insertInto("group_members").values({ group_id: groupIds.get(group)!, user_id: admin.id }).execute();
+      }
+      await trx.insertInto("settings").values({ key: SIGNING_KEY_SETTING, value: randomBytes(32).toString("base64url") }).execute();
+      await recordAudit(trx, { id: null, name: "system", sourceIp: null }, { action: "system.bootstrap", target: { type: "user", id: admin.uuid, name: BUILTIN_ADMIN_USERNAME } });
+    });
+  } catch (error) {
+    // Another node bootstrapped the same empty store at the same moment: its work stands.
+    if (await isBootstrapped(db)) return {};
+    throw error;
+  }
+  return adminPassword ? {} : { generatedAdminPassword: password };
+}
+
+async function isBootstrapped(db: Kysely<Database>): Promise<boolean> {
+  const row = await db.selectFrom("settings").select("key").where("key", "=", SIGNING_KEY_SETTING).executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function signingKey(db: Kysely<Database>): Promise<Uint8Array> {
+  const row = await db.selectFrom("settings").select("value").where("key", "=", SIGNING_KEY_SETTING).executeTakeFirstOrThrow();
+  return Buffer.from(row.value, "base64url");
+}

@@ -1,0 +1,34 @@
+/** Rules for the fields of a user that hold whatever store or API is used. */
+
+/** Separator of the fields in `search_text`: no query can contain it, so no match spans two fields. */
+export const FIELD_SEPARATOR = "\u001f";
+
+/** Letters and digits of any script plus `. _ - @`, 1 to 64 characters (the ECM's username rules). */
+export const USERNAME_PATTERN = "^[\\p{L}\\p{N}._@-]{1,64}$";
+export const USERNAME_MAX = 64;
+export const LOGIN_NAME_MAX = 256;
+export const NAME_MAX = 255;
+export const EMAIL_MAX = 254;
+export const DESCRIPTION_MAX = 1024;
+export const PASSWORD_MIN = 8;
+export const PASSWORD_MAX = 256;
+
+/** Case folding used for search and for case-insensitive names: Unicode-aware, no diacritics stripped. */
+export function fold(text: string): string {
+  return text.toLowerCase();
+}
+
+export function searchTextFor(user: {
+  username: string;
+  first_name: string | null;
+  last_name: string | null;
+  email: string | null;
+}): string {
+  return [user.username, user.first_name, user.last_name, user.email].map((f) => fold(f ?? "")).join(FIELD_SEPARATOR);
+}
+
+/** "first last", else whichever is set, else the username. */
+export function defaultDisplayName(firstName: string | null, lastName: string | null, username: string): string {
+  const full = [firstName, lastName].filter((p) => p && p.trim()).join(" ");
+  return full || username;
+}

@@ -1,0 +1,18 @@
+import type { LoginService } from "../auth/login.js";
+import type { PasswordHasher } from "../auth/passwords.js";
+import type { Sessions } from "../auth/sessions.js";
+import type { Config } from "../config.js";
+import type { Store } from "../storage/store.js";
+import type { UserQueries } from "../storage/user-queries.js";
+import type { Guard } from "./auth-guard.js";
+
+/** What the route modules are given: queries and services, never a global. */
+export interface AppDeps {
+  config: Config;
+  store: Store;
+  users: UserQueries;
+  sessions: Sessions;
+  login: LoginService;
+  hasher: PasswordHasher;
+  guard: Guard;
+}

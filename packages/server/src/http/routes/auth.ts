@@ -1,0 +1,57 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { recordAudit } from "../../domain/audit.js";
+import { authOf } from "../auth-guard.js";
+import type { AppDeps } from "../deps.js";
+import { errorResponses } from "../schemas.js";
+
+const TokenRequest = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: 256 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+
+const TokenResponse = Type.Object({
+  access_token: Type.String({ description: "JWT to send as `Authorization: Bearer <token>`" }),
+  expires_in: Type.Integer({ description: "Seconds of idle time before the token expires; each use restarts it" }),
+  token_type: Type.Literal("bearer"),
+});
+
+const authRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { login, sessions, guard, store }) => {
+  app.post(
+    "/auth/v1/providers/builtin/token",
+    {
+      schema: {
+        summary: "Log in with username and password",
+        description: "Unknown user, wrong password, disabled, locked-out or out-of-validity accounts all get the same 401.",
+        tags: ["auth"],
+        body: TokenRequest,
+        response: { 200: TokenResponse, ...errorResponses(400, 401) },
+      },
+    },
+    async (request) => login.login(request.body.username, request.body.password, request.ip),
+  );
+
+  app.post(
+    "/auth/v1/logout",
+    {
+      preHandler: guard(),
+      schema: {
+        summary: "Revoke the token used for this request",
+        tags: ["auth"],
+        security: [{ bearerAuth: [] }],
+        response: { 204: Type.Null(), ...errorResponses(401) },
+      },
+    },
+    async (request, reply) => {
+      const auth = authOf(request);
+      await sessions.revoke(auth.sessionId);
+      await recordAudit(store.db, { id: auth.user.id, name: auth.user.username, sourceIp: request.ip }, { action: "auth.logout", target: { type: "user", id: auth.user.uuid, name: auth.user.username } });
+      return reply.code(204).send(null);
+    },
+  );
+};
+
+export default authRoutes;

@@ -1,0 +1,23 @@
+import { Type, type TSchema } from "typebox";
+
+/** Shapes shared by every route. */
+
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const ErrorSchema = Type.Object(
+  {
+    errorMessage: Type.String({ description: "`<CODE>-E <text>`; the code is stable" }),
+    additionalInfo: Type.String({ description: "JSON object as a string, with details" }),
+  },
+  { $id: "Error", description: "Every error answer" },
+);
+
+export const Uuid = Type.String({ description: "Object ID (UUID)" });
+
+export const IdParams = Type.Object({ id: Uuid });
+
+/** Standard error answers to declare on a route. */
+export const errorResponses = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((s) => [s, Type.Ref("Error")]));
+
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,0 +1,70 @@
+import { Type, type Static } from "typebox";
+import type { UserRow } from "../storage/schema.js";
+import type { FederatedIdentityRef } from "../storage/user-queries.js";
+import { Nullable } from "./schemas.js";
+
+/** A user as the REST API shows it: the seed's fields first, exactly, then the spec's additions. */
+export const UserSchema = Type.Object(
+  {
+    id: Type.String({ description: "Object ID of the user (UUID)" }),
+    username: Type.String(),
+    firstName: Nullable(Type.String()),
+    lastName: Nullable(Type.String()),
+    email: Nullable(Type.String()),
+    dn: Nullable(Type.String({ description: "Distinguished name; null unless imported from a directory" })),
+    description: Nullable(Type.String()),
+    enabled: Type.Boolean(),
+    builtin: Type.Boolean(),
+    federatedIdentities: Nullable(
+      Type.Array(Type.Object({ alias: Type.String(), displayName: Type.String() }), { description: "null unless linked to an identity provider" }),
+    ),
+    numericId: Type.Integer({ description: "Serial number (the SDK's `id`)" }),
+    loginName: Type.String(),
+    displayName: Type.String(),
+    profileId: Type.Integer({ description: "-1 no profile, 0 is a profile, >0 the assigned profile's numericId" }),
+    groups: Type.Optional(Type.Array(Type.String(), { description: "extendedInfo only" })),
+    validFrom: Type.Optional(Nullable(Type.String({ format: "date-time" }))),
+    validTo: Type.Optional(Nullable(Type.String({ format: "date-time" }))),
+    expired: Type.Optional(Type.Boolean({ description: "extendedInfo only: valid-to has passed" })),
+    lockedOutUntil: Type.Optional(Nullable(Type.String({ format: "date-time" }))),
+    changePassword: Type.Optional(Type.Boolean()),
+    passwordNeverExpires: Type.Optional(Type.Boolean()),
+  },
+  { $id: "User" },
+);
+
+export type UserView = Static<typeof UserSchema>;
+
+export function toUserView(row: UserRow, federated: FederatedIdentityRef[] | undefined): UserView {
+  return {
+    id: row.uuid,
+    username: row.username,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    email: row.email,
+    dn: row.dn,
+    description: row.description,
+    enabled: row.enabled === 1,
+    builtin: row.builtin === 1,
+    federatedIdentities: federated && federated.length > 0 ? federated : null,
+    numericId: row.id,
+    loginName: row.login_name,
+    displayName: row.display_name,
+    profileId: row.profile_id,
+  };
+}
+
+/** The fields `?extendedInfo=true` adds. */
+export function toExtendedUserView(row: UserRow, federated: FederatedIdentityRef[] | undefined, groups: string[], now = new Date().toISOString()): UserView {
+  const lockedOut = row.locked_out_until && row.locked_out_until > now ? row.locked_out_until : null;
+  return {
+    ...toUserView(row, federated),
+    groups,
+    validFrom: row.valid_from,
+    validTo: row.valid_to,
+    expired: row.valid_to !== null && row.valid_to < now,
+    lockedOutUntil: lockedOut,
+    changePassword: row.change_password === 1,
+    passwordNeverExpires: row.password_never_expires === 1,
+  };
+}

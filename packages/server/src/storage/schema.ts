@@ -1,0 +1,165 @@
+import type { Generated, Insertable, Selectable, Updateable } from "kysely";
+
+/**
+ * The one data model of both stores. Times are ISO 8601 UTC strings and flags are 0/1 integers on
+ * SQLite and PostgreSQL alike, so every query and mapping is written once. `Generated` marks columns
+ * with a default.
+ */
+
+export interface UsersTable {
+  /** Serial number: REST `numericId`, SDK `id`. */
+  id: Generated<number>;
+  uuid: string;
+  username: string;
+  login_name: string;
+  /** Lower-cased login name: logins and uniqueness ignore case. */
+  login_key: string;
+  first_name: string | null;
+  last_name: string | null;
+  display_name: string;
+  email: string | null;
+  description: string | null;
+  enabled: Generated<number>;
+  builtin: Generated<number>;
+  dn: string | null;
+  /** Directory the user was imported from (null for local users). */
+  directory_id: number | null;
+  /** -1 no profile, 0 the user is a profile, >0 the profile user's id. */
+  profile_id: Generated<number>;
+  valid_from: string | null;
+  valid_to: string | null;
+  change_password: Generated<number>;
+  password_never_expires: Generated<number>;
+  password_hash: string | null;
+  password_changed_at: string | null;
+  failed_logins: Generated<number>;
+  lockout_count: Generated<number>;
+  locked_out_until: string | null;
+  version: Generated<number>;
+  created_at: string;
+  updated_at: string;
+  /** Lower-cased username, first name, last name and email joined by U+001F: what `search` reads. */
+  search_text: string;
+}
+
+export interface GroupsTable {
+  id: Generated<number>;
+  uuid: string;
+  name: string;
+  name_key: string;
+  description: string | null;
+  dn: string | null;
+  directory_id: number | null;
+  builtin: Generated<number>;
+  essential: Generated<number>;
+  external: Generated<number>;
+  /** -1, or the id of the profile user this group belongs to. */
+  profile_user_id: Generated<number>;
+  version: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RolesTable {
+  id: Generated<number>;
+  uuid: string;
+  name: string;
+  description: string | null;
+  builtin: Generated<number>;
+  essential: Generated<number>;
+}
+
+export interface GroupMembersTable {
+  group_id: number;
+  user_id: number;
+}
+
+export interface GroupRolesTable {
+  group_id: number;
+  role_id: number;
+}
+
+export interface DirectoriesTable {
+  id: Generated<number>;
+  uuid: string;
+  name: string;
+  /** "ldap" or "active-directory". */
+  kind: string;
+  /** JSON: url, bind DN, base DNs, filters, attribute mapping; secrets encrypted. */
+  config: string;
+  enabled: Generated<number>;
+  version: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface IdentityProvidersTable {
+  id: Generated<number>;
+  uuid: string;
+  alias: string;
+  display_name: string;
+  /** JSON: issuer, client id, encrypted client secret, scopes, claim mapping. */
+  config: string;
+  enabled: Generated<number>;
+  version: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface FederatedIdentitiesTable {
+  provider_id: number;
+  subject: string;
+  user_id: number;
+  created_at: string;
+}
+
+export interface SessionsTable {
+  /** Random id carried in the token's `sid` claim. */
+  id: string;
+  user_id: number;
+  created_at: string;
+  /** Sliding: moved forward on use; the session is dead after it. */
+  expires_at: string;
+  revoked_at: string | null;
+  source_ip: string | null;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  at: string;
+  actor_id: number | null;
+  actor_name: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  target_name: string | null;
+  source_ip: string | null;
+  outcome: string;
+  /** JSON: before/after of changed fields, never secrets. */
+  details: string | null;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  groups: GroupsTable;
+  roles: RolesTable;
+  group_members: GroupMembersTable;
+  group_roles: GroupRolesTable;
+  directories: DirectoriesTable;
+  identity_providers: IdentityProvidersTable;
+  federated_identities: FederatedIdentitiesTable;
+  sessions: SessionsTable;
+  audit_events: AuditEventsTable;
+  settings: SettingsTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUserRow = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+export type GroupRow = Selectable<GroupsTable>;
+export type RoleRow = Selectable<RolesTable>;

@@ -1,0 +1,51 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from "kysely";
+import pg from "pg";
+import type { StoreDialect } from "./dialect/dialect.js";
+import { postgresDialect } from "./dialect/postgres/postgres-dialect.js";
+import { sqliteDialect } from "./dialect/sqlite/sqlite-dialect.js";
+import { initialMigration } from "./migrations/001-initial.js";
+import type { Database } from "./schema.js";
+
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: StoreDialect;
+  close(): Promise<void>;
+}
+
+export type StoreLocation = { kind: "sqlite"; file: string } | { kind: "postgres"; url: string; poolSize?: number };
+
+function migrations(dialect: StoreDialect): Record<string, Migration> {
+  return { "001-initial": initialMigration(dialect) };
+}
+
+/** Opens the store and brings its schema up to date (every node may do this; migrations are locked). */
+export async function openStore(location: StoreLocation): Promise<Store> {
+  const store = location.kind === "sqlite" ? openSqlite(location.file) : openPostgres(location.url, location.poolSize);
+  const provider: MigrationProvider = { getMigrations: async () => migrations(store.dialect) };
+  const { error } = await new Migrator({ db: store.db, provider }).migrateToLatest();
+  if (error) {
+    await store.close();
+    throw error instanceof Error ? error : new Error(String(error));
+  }
+  return store;
+}
+
+function openSqlite(file: string): Store {
+  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+  const database = new BetterSqlite3(file);
+  database.pragma("journal_mode = WAL");
+  database.pragma("synchronous = NORMAL");
+  database.pragma("foreign_keys = ON");
+  database.pragma("busy_timeout = 5000");
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return { db, dialect: sqliteDialect, close: () => db.destroy() };
+}
+
+function openPostgres(url: string, poolSize = 10): Store {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: postgresDialect, close: () => db.destroy() };
+}
