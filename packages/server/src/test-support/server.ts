@@ -1,0 +1,136 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe } from "node:test";
+import pg from "pg";
+import { createServer, type Server } from "../app.js";
+import { configFromEnv, type Config } from "../config.js";
+
+/** Stores every test suite runs against: SQLite always, PostgreSQL when ECM_TEST_DATABASE_URL is set (CI sets it). */
+export const storeKinds: ("sqlite" | "postgres")[] = process.env.ECM_TEST_DATABASE_URL ? ["sqlite", "postgres"] : ["sqlite"];
+
+export const ADMIN_PASSWORD = "Admin-Secret-1";
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export interface TestServer {
+  kind: "sqlite" | "postgres";
+  /** `http://127.0.0.1:<port>/portal` */
+  baseUrl: string;
+  server: Server;
+  /** Logs in and returns the access token (throws if the login is refused). */
+  login(username?: string, password?: string): Promise<string>;
+  /** One HTTP request; `body` objects are sent as JSON. */
+  api<T = any>(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<ApiResponse<T>>;
+  close(): Promise<void>;
+}
+
+/** Starts a server on a fresh, empty store (temporary SQLite file or a new PostgreSQL database), listening on a free port. */
+export async function startTestServer(kind: "sqlite" | "postgres", overrides: Partial<Config> = {}): Promise<TestServer> {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  let store: Config["store"];
+  if (kind === "sqlite") {
+    const dir = mkdtempSync(join(tmpdir(), "ecm-test-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    store = { kind: "sqlite", file: join(dir, "store.sqlite3") };
+  } else {
+    const { url, drop } = await createTemporaryDatabase(process.env.ECM_TEST_DATABASE_URL!);
+    cleanups.push(drop);
+    store = { kind: "postgres", url, poolSize: 5 };
+  }
+  const config: Config = { ...configFromEnv({}), logLevel: "silent", adminPassword: ADMIN_PASSWORD, port: 0, store, ...overrides };
+  const server = await createServer(config);
+  await server.app.listen({ host: "127.0.0.1", port: 0 });
+  const address = server.app.server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  const baseUrl = `http://127.0.0.1:${port}/portal`;
+
+  async function api<T>(method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<ApiResponse<T>> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
+      headers["content-type"] ??= "application/json";
+    }
+    const response = await fetch(baseUrl + path, { method, headers, body });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: the text stays
+    }
+    return { status: response.status, headers: response.headers, body: parsed as T, text };
+  }
+
+  return {
+    kind,
+    baseUrl,
+    server,
+    api,
+    async login(username = "sysadmin", password = ADMIN_PASSWORD) {
+      const response = await api<{ access_token: string }>("POST", "/auth/v1/providers/builtin/token", { body: { username, password } });
+      if (response.status !== 200) throw new Error(`login of ${username} failed: ${response.status} ${response.text}`);
+      return response.body.access_token;
+    },
+    async close() {
+      await server.close();
+      for (const cleanup of cleanups.reverse()) await cleanup();
+    },
+  };
+}
+
+/** A new, empty database on the PostgreSQL server of `adminUrl`, dropped by `drop`. */
+export async function createTemporaryDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `ecm_test_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      try {
+        await client.query(`drop database if exists ${name} with (force)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+/**
+ * Declares the same suite once per store, each with its own server started before and closed after.
+ * `body` gets a getter, since the server exists only once `before` has run.
+ */
+export function describeEachStore(title: string, body: (server: () => TestServer) => void, overrides: Partial<Config> = {}): void {
+  for (const kind of storeKinds) {
+    describe(`${title} [${kind}]`, () => {
+      let current: TestServer | undefined;
+      before(async () => {
+        current = await startTestServer(kind, overrides);
+      });
+      after(async () => {
+        await current?.close();
+      });
+      body(() => {
+        if (!current) throw new Error("test server not started");
+        return current;
+      });
+    });
+  }
+}
