@@ -1,0 +1,39 @@
+import { randomUUID } from "node:crypto";
+import { defaultDisplayName, fold, searchTextFor } from "../domain/user-fields.js";
+import type { NewUserRow, UserRow } from "../storage/schema.js";
+import type { Store } from "../storage/store.js";
+import { isoNow } from "../storage/time.js";
+
+/**
+ * Writes a user straight into the store, for tests that need data the API under test does not create.
+ * `password` is hashed with the server's hasher when given.
+ */
+export async function insertUser(
+  store: Store,
+  fields: Partial<Omit<NewUserRow, "search_text">> & { username: string },
+  password?: { hasher: { hash(p: string): Promise<string> }; value: string },
+): Promise<UserRow> {
+  const now = isoNow();
+  const first_name = fields.first_name ?? null;
+  const last_name = fields.last_name ?? null;
+  const email = fields.email ?? null;
+  const login_name = fields.login_name ?? fields.username;
+  return store.db
+    .insertInto("users")
+    .values({
+      uuid: randomUUID(),
+      display_name: defaultDisplayName(first_name, last_name, fields.username),
+      login_key: fold(login_name),
+      created_at: now,
+      updated_at: now,
+      password_hash: password ? await password.hasher.hash(password.value) : null,
+      ...fields,
+      login_name,
+      first_name,
+      last_name,
+      email,
+      search_text: searchTextFor({ username: fields.username, first_name, last_name, email }),
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
