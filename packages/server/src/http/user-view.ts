@@ -1,6 +1,6 @@
 import { Type, type Static } from "typebox";
 import type { UserRow } from "../storage/schema.js";
-import type { FederatedIdentityRef } from "../storage/user-queries.js";
+import type { FederatedIdentityRef, UserQueries } from "../storage/user-queries.js";
 import { Nullable } from "./schemas.js";
 
 /** A user as the REST API shows it: the seed's fields first, exactly, then the spec's additions. */
@@ -67,4 +67,13 @@ export function toExtendedUserView(row: UserRow, federated: FederatedIdentityRef
     changePassword: row.change_password === 1,
     passwordNeverExpires: row.password_never_expires === 1,
   };
+}
+
+/** The REST views of a batch of rows, with their identity-provider links (and groups when extended). */
+export async function renderUserViews(users: UserQueries, rows: UserRow[], extended: boolean): Promise<UserView[]> {
+  const federated = await users.federatedIdentities(rows.map((r) => r.id));
+  if (!extended) return rows.map((r) => toUserView(r, federated.get(r.id)));
+  const groups = await users.groupNames(rows);
+  const now = new Date().toISOString();
+  return rows.map((r) => toExtendedUserView(r, federated.get(r.id), groups.get(r.id) ?? [], now));
 }

@@ -1,0 +1,55 @@
+import { Type, type Static } from "typebox";
+import type { GroupRow, RoleRow } from "../storage/schema.js";
+import { Nullable } from "./schemas.js";
+
+/** A group as the REST API shows it. */
+export const GroupSchema = Type.Object(
+  {
+    id: Type.String({ description: "Object ID of the group (UUID)" }),
+    numericId: Type.Integer({ description: "Serial number (the SDK's `id`)" }),
+    name: Type.String(),
+    path: Type.String({ description: "`/name`" }),
+    dn: Nullable(Type.String({ description: "Distinguished name; null unless imported from a directory" })),
+    description: Nullable(Type.String()),
+    builtin: Type.Boolean({ description: "Built-in groups cannot be deleted or renamed" }),
+    essential: Type.Boolean(),
+    external: Type.Boolean({ description: "Imported from a directory" }),
+    profileUserId: Type.Integer({ description: "-1, or the numericId of the profile user the group belongs to" }),
+  },
+  { $id: "Group" },
+);
+
+export type GroupView = Static<typeof GroupSchema>;
+
+export function toGroupView(row: GroupRow): GroupView {
+  return {
+    id: row.uuid,
+    numericId: row.id,
+    name: row.name,
+    path: `/${row.name}`,
+    dn: row.dn,
+    description: row.description,
+    builtin: row.builtin === 1,
+    essential: row.essential === 1,
+    external: row.external === 1,
+    profileUserId: row.profile_user_id,
+  };
+}
+
+/** A role as the REST API shows it. */
+export const RoleSchema = Type.Object(
+  {
+    id: Type.String({ description: "Object ID of the role (UUID)" }),
+    name: Type.String(),
+    description: Nullable(Type.String()),
+    builtin: Type.Boolean(),
+    essential: Type.Boolean(),
+  },
+  { $id: "Role" },
+);
+
+export type RoleView = Static<typeof RoleSchema>;
+
+export function toRoleView(row: RoleRow): RoleView {
+  return { id: row.uuid, name: row.name, description: row.description, builtin: row.builtin === 1, essential: row.essential === 1 };
+}

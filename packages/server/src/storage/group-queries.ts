@@ -1,0 +1,204 @@
+import { randomUUID } from "node:crypto";
+import { sql, type Kysely } from "kysely";
+import { fold } from "../domain/user-fields.js";
+import type { Database, GroupRow, RoleRow, UserRow } from "./schema.js";
+import type { Store } from "./store.js";
+import { isoNow } from "./time.js";
+
+/** LIKE pattern matching `needle` literally anywhere (used with `escape '\'`). */
+function containsPattern(needle: string): string {
+  return `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+export interface GroupFieldsInput {
+  name: string;
+  description: string | null;
+}
+
+export interface MembershipRef {
+  userId: string;
+  groupId: string;
+}
+
+export interface RoleMappingRef {
+  groupId: string;
+  roleName: string;
+}
+
+/**
+ * Groups, memberships and role mappings. Methods that change data take the transaction's `db`, so the
+ * change commits together with its audit event and rule checks.
+ */
+export function createGroupQueries({ db }: Store) {
+  return {
+    /** Every group in name order; `search` is a case-insensitive literal substring of the name. */
+    list(search?: string): Promise<GroupRow[]> {
+      let q = db.selectFrom("groups").selectAll();
+      if (search) q = q.where(sql<boolean>`name_key like ${containsPattern(fold(search))} escape '\\'`);
+      return q.orderBy("name").orderBy("id").execute();
+    },
+
+    findByUuid(uuid: string, on: Kysely<Database> = db): Promise<GroupRow | undefined> {
+      return on.selectFrom("groups").selectAll().where("uuid", "=", uuid).executeTakeFirst();
+    },
+
+    /** Groups with these uuids (those that exist). */
+    findByUuids(uuids: readonly string[]): Promise<GroupRow[]> {
+      if (uuids.length === 0) return Promise.resolve([]);
+      return db.selectFrom("groups").selectAll().where("uuid", "in", [...uuids]).orderBy("name").execute();
+    },
+
+    findByName(name: string, on: Kysely<Database> = db): Promise<GroupRow | undefined> {
+      return on.selectFrom("groups").selectAll().where("name_key", "=", fold(name)).executeTakeFirst();
+    },
+
+    insert(on: Kysely<Database>, fields: GroupFieldsInput): Promise<GroupRow> {
+      const now = isoNow();
+      return on
+        .insertInto("groups")
+        .values({ uuid: randomUUID(), name: fields.name, name_key: fold(fields.name), description: fields.description, created_at: now, updated_at: now })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    },
+
+    /** Writes the fields only if the group still has `version` (no lost update); undefined when it has not. */
+    updateIfVersion(on: Kysely<Database>, id: number, version: number, fields: GroupFieldsInput): Promise<GroupRow | undefined> {
+      return on
+        .updateTable("groups")
+        .set({ name: fields.name, name_key: fold(fields.name), description: fields.description, version: version + 1, updated_at: isoNow() })
+        .where("id", "=", id)
+        .where("version", "=", version)
+        .returningAll()
+        .executeTakeFirst();
+    },
+
+    /** Deletes the group; memberships and role mappings go with it (foreign keys cascade). */
+    async delete(on: Kysely<Database>, id: number): Promise<void> {
+      await on.deleteFrom("groups").where("id", "=", id).execute();
+    },
+
+    /** The groups of a user: its own and, when it is assigned to a profile, the profile's (as the extended user view). */
+    groupsOfUser(user: Pick<UserRow, "id" | "profile_id">): Promise<GroupRow[]> {
+      const owners = user.profile_id > 0 ? [user.id, user.profile_id] : [user.id];
+      return db
+        .selectFrom("groups")
+        .selectAll()
+        .where("id", "in", (eb) => eb.selectFrom("group_members").select("group_id").where("user_id", "in", owners))
+        .orderBy("name")
+        .execute();
+    },
+
+    /** The groups the user is itself a member of (not those of its profile). */
+    directGroupsOfUser(on: Kysely<Database>, userId: number): Promise<GroupRow[]> {
+      return on
+        .selectFrom("groups")
+        .selectAll()
+        .where("id", "in", (eb) => eb.selectFrom("group_members").select("group_id").where("user_id", "=", userId))
+        .orderBy("name")
+        .execute();
+    },
+
+    /** Adds the membership; false when it already existed. */
+    async addMember(on: Kysely<Database>, groupId: number, userId: number): Promise<boolean> {
+      const row = await on
+        .insertInto("group_members")
+        .values({ group_id: groupId, user_id: userId })
+        .onConflict((oc) => oc.columns(["group_id", "user_id"]).doNothing())
+        .returning("group_id")
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
+    /** Removes the memberships of the user in these groups; returns how many there were. */
+    async removeMember(on: Kysely<Database>, groupIds: readonly number[], userId: number): Promise<number> {
+      if (groupIds.length === 0) return 0;
+      const result = await on.deleteFrom("group_members").where("user_id", "=", userId).where("group_id", "in", [...groupIds]).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+
+    /** One batch of direct memberships in (user, group) order after `after`, optionally only in some groups. */
+    membershipPage(after: { userId: number; groupId: number } | undefined, groupIds: readonly number[] | undefined, limit: number) {
+      let q = db
+        .selectFrom("group_members")
+        .innerJoin("users", "users.id", "group_members.user_id")
+        .innerJoin("groups", "groups.id", "group_members.group_id")
+        .select(["group_members.user_id", "group_members.group_id", "users.uuid as user_uuid", "groups.uuid as group_uuid"]);
+      if (groupIds) q = q.where("group_members.group_id", "in", [...groupIds]);
+      if (after) {
+        q = q.where((eb) =>
+          eb.or([
+            eb("group_members.user_id", ">", after.userId),
+            eb.and([eb("group_members.user_id", "=", after.userId), eb("group_members.group_id", ">", after.groupId)]),
+          ]),
+        );
+      }
+      return q.orderBy("group_members.user_id").orderBy("group_members.group_id").limit(limit).execute();
+    },
+
+    roles(): Promise<RoleRow[]> {
+      return db.selectFrom("roles").selectAll().orderBy("name").execute();
+    },
+
+    findRole(name: string): Promise<RoleRow | undefined> {
+      return db.selectFrom("roles").selectAll().where("name", "=", name).executeTakeFirst();
+    },
+
+    rolesByName(names: readonly string[]): Promise<RoleRow[]> {
+      if (names.length === 0) return Promise.resolve([]);
+      return db.selectFrom("roles").selectAll().where("name", "in", [...names]).orderBy("name").execute();
+    },
+
+    /** Roles granted to the group (`granted`) or not yet granted to it. */
+    rolesOfGroup(groupId: number, granted = true): Promise<RoleRow[]> {
+      const ofGroup = db.selectFrom("group_roles").select("role_id").where("group_id", "=", groupId);
+      return db
+        .selectFrom("roles")
+        .selectAll()
+        .where("id", granted ? "in" : "not in", ofGroup)
+        .orderBy("name")
+        .execute();
+    },
+
+    /** Grants the role; false when the group already had it. */
+    async grantRole(on: Kysely<Database>, groupId: number, roleId: number): Promise<boolean> {
+      const row = await on
+        .insertInto("group_roles")
+        .values({ group_id: groupId, role_id: roleId })
+        .onConflict((oc) => oc.columns(["group_id", "role_id"]).doNothing())
+        .returning("group_id")
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
+    /** Revokes the role; false when the group did not have it. */
+    async revokeRole(on: Kysely<Database>, groupId: number, roleId: number): Promise<boolean> {
+      const result = await on.deleteFrom("group_roles").where("group_id", "=", groupId).where("role_id", "=", roleId).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+
+    /** Every role mapping (optionally of some groups only), by group uuid and role name. */
+    async roleMappings(groupIds?: readonly number[]): Promise<RoleMappingRef[]> {
+      let q = db
+        .selectFrom("group_roles")
+        .innerJoin("groups", "groups.id", "group_roles.group_id")
+        .innerJoin("roles", "roles.id", "group_roles.role_id")
+        .select(["groups.uuid as groupId", "roles.name as roleName"]);
+      if (groupIds) q = q.where("group_roles.group_id", "in", [...groupIds]);
+      return q.orderBy("groups.name").orderBy("roles.name").execute();
+    },
+
+    /** Whether the group grants this role. */
+    async groupHasRole(on: Kysely<Database>, groupId: number, roleName: string): Promise<boolean> {
+      const row = await on
+        .selectFrom("group_roles")
+        .innerJoin("roles", "roles.id", "group_roles.role_id")
+        .select("group_roles.group_id")
+        .where("group_roles.group_id", "=", groupId)
+        .where("roles.name", "=", roleName)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+  };
+}
+
+export type GroupQueries = ReturnType<typeof createGroupQueries>;
