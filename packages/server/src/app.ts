@@ -1,7 +1,7 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from "fastify";
 import { LoginService } from "./auth/login.js";
 import { PasswordHasher } from "./auth/passwords.js";
 import { Sessions } from "./auth/sessions.js";
@@ -16,6 +16,7 @@ import meRoutes from "./http/routes/me.js";
 import usersRoutes from "./http/routes/users.js";
 import { ErrorSchema } from "./http/schemas.js";
 import { UserSchema } from "./http/user-view.js";
+import { validatorCompiler } from "./http/validation.js";
 import { openStore, type Store } from "./storage/store.js";
 import { createUserQueries } from "./storage/user-queries.js";
 
@@ -62,9 +63,11 @@ async function createServerOn(store: Store, config: Config): Promise<Server> {
     },
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
-    disableRequestLogging: config.logLevel !== "debug" && config.logLevel !== "trace",
+    // One log line per request costs throughput at scale; it is there at debug level.
+    logController: new LogController({ disableRequestLogging: config.logLevel !== "debug" && config.logLevel !== "trace" }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  app.setValidatorCompiler(validatorCompiler);
   app.decorateRequest("auth", null);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {

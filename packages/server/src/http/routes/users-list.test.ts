@@ -1,0 +1,205 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { before, it } from "node:test";
+import { promisify } from "node:util";
+import { insertUser } from "../../test-support/fixtures.js";
+import { ADMIN_PASSWORD, describeEachStore } from "../../test-support/server.js";
+
+const run = promisify(execFile);
+
+const SEED_FIELDS = ["id", "username", "firstName", "lastName", "email", "dn", "description", "enabled", "builtin", "federatedIdentities"];
+
+describeEachStore("GET /security/v1/users", (server) => {
+  let token: string;
+  before(async () => {
+    const s = server();
+    const { store } = s.server.deps;
+    token = await s.login();
+    const provider = await store.db
+      .insertInto("identity_providers")
+      .values({ uuid: crypto.randomUUID(), alias: "dummy_alias", display_name: "DUMMY DISPLAY NAME", config: "{}", created_at: "2026-01-01T00:00:00.000Z", updated_at: "2026-01-01T00:00:00.000Z" })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    const user1 = await insertUser(store, { username: "user_1", first_name: "1", last_name: "user", email: "user_1@example.com", description: "description user_1" });
+    await store.db.insertInto("federated_identities").values({ provider_id: provider.id, subject: "ext-1", user_id: user1.id, created_at: "2026-01-01T00:00:00.000Z" }).execute();
+    await insertUser(store, { username: "jsmith", first_name: "John", last_name: "Smith", email: "john.smith@example.com" });
+    await insertUser(store, { username: "asmithers", first_name: "Anna", last_name: "Smithers", email: "anna@corp.example" });
+    await insertUser(store, { username: "hmueller", first_name: "Hans", last_name: "Müller", email: "hans.mueller@example.de" });
+    await insertUser(store, { username: "zoe", first_name: "Ζωή", last_name: "Παπαδοπούλου", email: "zoe@example.gr" });
+    await insertUser(store, { username: "pct_user", first_name: "100%", last_name: "under_score", email: "o'brien\\x@example.com" });
+    await insertUser(store, { username: "plain", first_name: "Plain", last_name: "Person", email: "plain@example.com", enabled: 0 });
+  });
+
+  const usernames = async (query: string) => {
+    const r = await server().api("GET", `/security/v1/users${query}`, { token });
+    assert.equal(r.status, 200, r.text);
+    return (r.body as { username: string }[]).map((u) => u.username);
+  };
+
+  it("returns the seed's objects field for field, null where the seed says null", async () => {
+    const r = await server().api("GET", "/security/v1/users", { token });
+    assert.equal(r.status, 200);
+    assert.ok(Array.isArray(r.body));
+    for (const user of r.body) {
+      for (const field of SEED_FIELDS) assert.ok(field in user, `${field} missing`);
+      assert.match(user.id, /^[0-9a-f-]{36}$/);
+    }
+    const sysadmin = r.body.find((u: any) => u.username === "sysadmin");
+    assert.equal(sysadmin.builtin, true);
+    assert.equal(sysadmin.description, "Built-in user");
+    assert.equal(sysadmin.dn, null);
+    assert.equal(sysadmin.federatedIdentities, null);
+    const user1 = r.body.find((u: any) => u.username === "user_1");
+    assert.deepEqual(
+      { ...user1, id: undefined, numericId: undefined },
+      {
+        id: undefined,
+        numericId: undefined,
+        username: "user_1",
+        firstName: "1",
+        lastName: "user",
+        email: "user_1@example.com",
+        dn: null,
+        description: "description user_1",
+        enabled: true,
+        builtin: false,
+        federatedIdentities: [{ alias: "dummy_alias", displayName: "DUMMY DISPLAY NAME" }],
+        loginName: "user_1",
+        displayName: "1 user",
+        profileId: -1,
+      },
+    );
+  });
+
+  it("lists in username order", async () => {
+    const names = await usernames("");
+    assert.deepEqual(names, [...names].sort());
+    assert.equal(names.length, 8);
+  });
+
+  it("searches username, first name, last name and email, case-insensitively", async () => {
+    assert.deepEqual(await usernames("?search=smith"), ["asmithers", "jsmith"]);
+    assert.deepEqual(await usernames("?search=SMITH"), ["asmithers", "jsmith"]);
+    assert.deepEqual(await usernames("?search=anna"), ["asmithers"]);
+    assert.deepEqual(await usernames("?search=corp.example"), ["asmithers"]);
+    assert.deepEqual(await usernames("?search=jsm"), ["jsmith"]);
+  });
+
+  it("folds Unicode case and keeps diacritics", async () => {
+    assert.deepEqual(await usernames(`?search=${encodeURIComponent("müller")}`), ["hmueller"]);
+    assert.deepEqual(await usernames(`?search=${encodeURIComponent("MÜLLER")}`), ["hmueller"]);
+    assert.deepEqual(await usernames(`?search=${encodeURIComponent("mull")}`), []);
+    assert.deepEqual(await usernames(`?search=${encodeURIComponent("ΖΩΉ")}`), ["zoe"]);
+    assert.deepEqual(await usernames(`?search=${encodeURIComponent("ü")}`), ["hmueller"]);
+  });
+
+  it("takes % _ \\ ' \" literally", async () => {
+    assert.deepEqual(await usernames(`?search=${encodeURIComponent("%")}`), ["pct_user"]);
+    assert.deepEqual(await usernames(`?search=${encodeURIComponent("0%")}`), ["pct_user"]);
+    assert.deepEqual(await usernames(`?search=${encodeURIComponent("_")}`), ["pct_user", "user_1"]);
+    assert.deepEqual(await usernames(`?search=${encodeURIComponent("r_s")}`), ["pct_user"]);
+    assert.deepEqual(await usernames(`?search=${encodeURIComponent("\\")}`), ["pct_user"]);
+    assert.deepEqual(await usernames(`?search=${encodeURIComponent("o'brien\\x")}`), ["pct_user"]);
+    assert.deepEqual(await usernames(`?search=${encodeURIComponent("'")}`), ["pct_user"]);
+    assert.deepEqual(await usernames(`?search=${encodeURIComponent('"')}`), []);
+    assert.deepEqual(await usernames(`?search=${encodeURIComponent('"smith')}`), []);
+    assert.deepEqual(await usernames(`?search=${encodeURIComponent("%smith")}`), []);
+  });
+
+  it("never matches across two fields", async () => {
+    // "John" + "Smith" are two fields: "nsm" must not bridge them.
+    assert.deepEqual(await usernames("?search=johnsmith"), []);
+    assert.deepEqual(await usernames(`?search=${encodeURIComponent("\u001f")}`), []);
+  });
+
+  it("treats an empty search as all users", async () => {
+    assert.equal((await usernames("?search=")).length, 8);
+  });
+
+  it("filters by enabled and combines filters", async () => {
+    assert.deepEqual(await usernames("?enabled=false"), ["plain"]);
+    assert.deepEqual(await usernames("?enabled=true&search=plain"), []);
+  });
+
+  it("pages with max and a Link cursor, and counts with the same filters", async () => {
+    const s = server();
+    const all = await usernames("");
+    const seen: string[] = [];
+    let path: string | undefined = "/security/v1/users?max=3";
+    while (path) {
+      const r = await s.api("GET", path, { token });
+      assert.equal(r.status, 200);
+      assert.ok(r.body.length <= 3);
+      seen.push(...r.body.map((u: any) => u.username));
+      const link = r.headers.get("link");
+      path = link ? /^<\/portal([^>]+)>; rel="next"$/.exec(link)![1] : undefined;
+    }
+    assert.deepEqual(seen, all);
+    assert.equal((await s.api("GET", "/security/v1/users/count", { token })).body, 8);
+    assert.equal((await s.api("GET", "/security/v1/users/count?search=smith", { token })).body, 2);
+    assert.equal((await s.api("GET", "/security/v1/users/count?enabled=false", { token })).body, 1);
+    const bad = await s.api("GET", "/security/v1/users?max=2&cursor=%%%", { token });
+    assert.equal(bad.status, 400);
+    assert.equal((await s.api("GET", "/security/v1/users?max=0", { token })).status, 400);
+  });
+
+  it("adds groups, validity and account state with extendedInfo=true", async () => {
+    const r = await server().api("GET", "/security/v1/users?extendedInfo=true&search=sysadmin", { token });
+    assert.equal(r.status, 200);
+    const [sysadmin] = r.body;
+    assert.deepEqual(sysadmin.groups, ["administrators", "users"]);
+    assert.equal(sysadmin.validFrom, null);
+    assert.equal(sysadmin.validTo, null);
+    assert.equal(sysadmin.lockedOutUntil, null);
+    assert.equal(sysadmin.changePassword, false);
+  });
+
+  it("gets one user by id, 404 in the error shape otherwise", async () => {
+    const s = server();
+    const [first] = (await s.api("GET", "/security/v1/users?max=1", { token })).body;
+    const r = await s.api("GET", `/security/v1/users/${first.id}`, { token });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.username, first.username);
+    for (const id of ["00000000-0000-4000-8000-000000000000", "not-a-uuid", "%27%20or%201=1"]) {
+      const missing = await s.api("GET", `/security/v1/users/${id}`, { token });
+      assert.equal(missing.status, 404, id);
+      assert.match(missing.body.errorMessage, /^ECMS1201-E /);
+      assert.equal(typeof missing.body.additionalInfo, "string");
+    }
+  });
+
+  it("runs the seed's two curl examples as written", async () => {
+    const s = server();
+    for (const url of [`${s.baseUrl}/security/v1/users`, `${s.baseUrl}/security/v1/users?search=smith`]) {
+      const { stdout, stderr } = await run("curl", ["-v", "-X", "GET", "-s", url, "-H", `Authorization:Bearer ${token}`]);
+      assert.match(stderr, /< HTTP\/1.1 200/);
+      const users = JSON.parse(stdout);
+      assert.ok(Array.isArray(users) && users.length > 0);
+      for (const u of users) for (const field of SEED_FIELDS) assert.ok(field in u);
+    }
+    const { stdout } = await run("curl", ["-s", `${s.baseUrl}/security/v1/users?search=smith`, "-H", `Authorization:Bearer ${token}`]);
+    assert.deepEqual(JSON.parse(stdout).map((u: any) => u.username), ["asmithers", "jsmith"]);
+  });
+
+  it("admits system and security administrators only", async () => {
+    const s = server();
+    const { store, hasher } = s.server.deps;
+    await insertUser(store, { username: "only_user" }, { hasher, value: "Only-User-Pass1" });
+    const member = await store.db.selectFrom("users").select("id").where("username", "=", "only_user").executeTakeFirstOrThrow();
+    const usersGroup = await store.db.selectFrom("groups").select("id").where("name", "=", "users").executeTakeFirstOrThrow();
+    await store.db.insertInto("group_members").values({ group_id: usersGroup.id, user_id: member.id }).execute();
+    const userToken = await s.login("only_user", "Only-User-Pass1");
+    for (const path of ["/security/v1/users", "/security/v1/users/count", `/security/v1/users/00000000-0000-4000-8000-000000000000`]) {
+      assert.equal((await s.api("GET", path)).status, 401, path);
+      assert.equal((await s.api("GET", path, { token: "eyJ.bad.token" })).status, 401, path);
+      const forbidden = await s.api("GET", path, { token: userToken });
+      assert.equal(forbidden.status, 403, path);
+      assert.match(forbidden.body.errorMessage, /^ECMS1103-E /);
+    }
+    const me = await s.api("GET", "/security/v1/me", { token: userToken });
+    assert.equal(me.status, 200);
+    assert.equal(me.body.username, "only_user");
+    assert.equal((await s.api("GET", "/security/v1/me")).status, 401);
+    assert.ok(ADMIN_PASSWORD);
+  });
+});
