@@ -1,5 +1,6 @@
 import type { FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
 import type { Principal, Sessions } from "../auth/sessions.js";
+import type { Actor } from "../domain/audit.js";
 import type { UserQueries } from "../storage/user-queries.js";
 import { ApiError } from "./errors.js";
 
@@ -23,6 +24,12 @@ export function bearerToken(header: string | undefined): string | null {
 export function authOf(request: FastifyRequest): Auth {
   if (!request.auth) throw new ApiError("authenticationRequired", "A bearer token is required.");
   return request.auth;
+}
+
+/** Who made an authenticated request, from where: the actor of its audit events. */
+export function actorOf(request: FastifyRequest): Actor {
+  const { user } = authOf(request);
+  return { id: user.id, name: user.username, sourceIp: request.ip };
 }
 
 /**
