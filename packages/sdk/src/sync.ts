@@ -31,6 +31,18 @@ interface Reply {
 
 const workerUrl = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url);
 
+/**
+ * Starts the worker. From the built package this is dist/worker.js; when the SDK runs from its
+ * TypeScript sources (tests under tsx), the worker registers tsx first, as workers do not inherit it.
+ */
+function startWorker(options: ConstructorParameters<typeof Worker>[1]): Worker {
+  if (workerUrl.pathname.endsWith(".ts")) {
+    const code = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(workerUrl.href)}); });`;
+    return new Worker(code, { ...options, eval: true });
+  }
+  return new Worker(workerUrl, options);
+}
+
 /** Runs calls on a worker thread and blocks on Atomics.wait until the answer arrives. */
 class SyncChannel {
   readonly #options: ECMOptions;
@@ -46,7 +58,7 @@ class SyncChannel {
   #start(): void {
     const sab = new SharedArrayBuffer(4);
     const { port1, port2 } = new MessageChannel();
-    this.#worker = new Worker(workerUrl, {
+    this.#worker = startWorker({
       workerData: { options: this.#options, port: port2, flag: sab },
       transferList: [port2],
     });

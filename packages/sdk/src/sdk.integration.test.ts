@@ -1,0 +1,348 @@
+/**
+ * Every SDK method against the real server (started on a worker thread by the test), once through
+ * the async ECM and once through the blocking ECMSync.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { startServerThread, type ThreadServer } from "../test/server-thread.js";
+import {
+  ECM,
+  ECMAbortError,
+  ECMAuthError,
+  ECMConflictError,
+  ECMNotFoundError,
+  ECMPermissionError,
+  ECMSync,
+  ECMTimeoutError,
+  ECMValidationError,
+  type ECMUser,
+  type Security,
+} from "./index.js";
+
+/** ECMSync seen through the async interface, so one scenario covers both clients. */
+function asAsync(sync: ECMSync): Security {
+  return new Proxy(sync.security, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop) as unknown;
+      if (typeof v !== "function") return v;
+      if (prop === "iterUsers") {
+        return (...args: unknown[]) =>
+          (async function* () {
+            yield* (v as (...a: unknown[]) => Iterable<unknown>).apply(target, args);
+          })();
+      }
+      return async (...args: unknown[]) => (v as (...a: unknown[]) => unknown).apply(target, args);
+    },
+  }) as unknown as Security;
+}
+
+let server: ThreadServer;
+before(async () => {
+  server = await startServerThread();
+});
+after(async () => {
+  await server?.close();
+});
+
+const PASSWORD = "Passw0rd-Long!";
+
+for (const mode of ["ECM", "ECMSync"] as const) {
+  describe(`${mode} against the server`, () => {
+    let sec: Security;
+    let sync: ECMSync | undefined;
+    const p = mode === "ECM" ? "a_" : "s_";
+    const opts = () => ({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+
+    before(() => {
+      if (mode === "ECM") sec = new ECM(opts()).security;
+      else {
+        sync = new ECMSync(opts());
+        sec = asAsync(sync);
+      }
+    });
+    after(() => sync?.close());
+
+    test("users(): the seed's fields; extended fields empty without extendedInfo", async () => {
+      const users = await sec.users();
+      const admin = users.find((u) => u.username === "sysadmin");
+      assert.ok(admin);
+      assert.equal(typeof admin.id, "number");
+      assert.match(admin.guid, /^[0-9a-f-]{36}$/);
+      assert.equal(admin.loginName, "sysadmin");
+      assert.equal(admin.locked, false);
+      assert.equal(admin.profileId, -1);
+      assert.equal(admin.remark, "");
+      assert.equal(admin.validFrom, null);
+      assert.equal(admin.validTo, null);
+      assert.deepEqual(admin.groups, []);
+    });
+
+    test("users({ extendedInfo: true }) populates groups and remark", async () => {
+      const users = await sec.users({ extendedInfo: true });
+      const admin = users.find((u) => u.username === "sysadmin")!;
+      assert.ok(admin.groups.includes("administrators"));
+      assert.equal(admin.remark, "Built-in user");
+      const sysadmin = await sec.user("sysadmin");
+      assert.equal(sysadmin.guid, admin.guid);
+      assert.ok(sysadmin.groups.includes("administrators"));
+    });
+
+    test("createUser with every field, getUser, user(username), duplicates and bad input", async () => {
+      const from = new Date("2025-01-01T00:00:00.000Z");
+      const to = new Date("2099-12-31T00:00:00.000Z");
+      const u = await sec.createUser(`${p}alice`, {
+        loginName: `${p}alice.login`,
+        displayName: "Alice Example",
+        firstName: "Alice",
+        lastName: "Example",
+        email: "alice@example.com",
+        remark: "first user",
+        password: PASSWORD,
+        profileId: -1,
+        locked: false,
+        validFrom: from,
+        validTo: to,
+        changePwd: false,
+        neverExpire: true,
+      });
+      assert.equal(u.username, `${p}alice`);
+      assert.equal(u.loginName, `${p}alice.login`);
+      assert.equal(u.displayName, "Alice Example");
+      assert.equal(u.email, "alice@example.com");
+      assert.equal(u.remark, "first user");
+      assert.equal(u.locked, false);
+      assert.equal(u.validFrom?.toISOString(), from.toISOString());
+      assert.equal(u.validTo?.toISOString(), to.toISOString());
+      assert.ok(u.groups.includes("users"), "new users join the users group");
+      assert.deepEqual(await sec.getUser(u.guid), u);
+      assert.deepEqual(await sec.getUser(u), u);
+      assert.equal((await sec.user(`${p}ALICE`)).guid, u.guid);
+      await assert.rejects(sec.createUser(`${p}alice`), (e: unknown) => e instanceof ECMConflictError && e.status === 409 && /^ECMS\d+$/.test(e.code));
+      await assert.rejects(sec.createUser("bad name with spaces"), ECMValidationError);
+      await assert.rejects(sec.user(`${p}nobody`), ECMNotFoundError);
+      await assert.rejects(sec.getUser("00000000-0000-4000-8000-000000000000"), (e: unknown) => e instanceof ECMNotFoundError && e.code === "ECMS1201");
+    });
+
+    test("updateUser keeps fields left out; lockUser / unlockUser; locked filter; countUsers", async () => {
+      const u = await sec.createUser(`${p}bob`, { email: "bob@example.com", remark: "keep me", password: PASSWORD });
+      const v = await sec.updateUser(u.guid, { displayName: "Bobby", locked: true });
+      assert.equal(v.displayName, "Bobby");
+      assert.equal(v.email, "bob@example.com");
+      assert.equal(v.remark, "keep me");
+      assert.equal(v.locked, true);
+      const lockedNames = (await sec.users({ locked: true })).map((x) => x.username);
+      assert.ok(lockedNames.includes(`${p}bob`));
+      assert.ok(!(await sec.users({ locked: false })).some((x) => x.username === `${p}bob`));
+      assert.equal((await sec.unlockUser(u.guid)).locked, false);
+      assert.equal((await sec.lockUser(u)).locked, true);
+      assert.equal((await sec.unlockUser(u)).locked, false);
+      const w = await sec.updateUser(u.guid, { validTo: null, remark: null });
+      assert.equal(w.validTo, null);
+      assert.equal(w.remark, "");
+      assert.equal(await sec.countUsers({ search: `${p}bob` }), 1);
+      assert.equal(await sec.countUsers({ search: "no-such-user-anywhere" }), 0);
+      assert.ok((await sec.countUsers()) >= 3);
+      await assert.rejects(sec.updateUser(u.guid, { email: "not an email" }), ECMValidationError);
+    });
+
+    test("iterUsers walks keyset pages; search is literal", async () => {
+      for (let i = 0; i < 5; i++) await sec.createUser(`${p}page${i}`, { email: `page${i}@example.com` });
+      const names: string[] = [];
+      for await (const u of sec.iterUsers({ search: `${p}page`, pageSize: 2 })) names.push(u.username);
+      assert.deepEqual(names, [0, 1, 2, 3, 4].map((i) => `${p}page${i}`));
+      const ext: ECMUser<true>[] = [];
+      for await (const u of sec.iterUsers({ search: `${p}page`, pageSize: 3, extendedInfo: true })) ext.push(u);
+      assert.equal(ext.length, 5);
+      assert.ok(ext.every((u) => u.groups.includes("users")));
+      const page = await sec.usersPage({ search: `${p}page`, pageSize: 4 });
+      assert.equal(page.users.length, 4);
+      assert.ok(page.next);
+      const rest = await sec.usersPage({ cursor: page.next });
+      assert.deepEqual(rest.users.map((u) => u.username), [`${p}page4`]);
+      assert.equal(rest.next, null);
+      assert.deepEqual(await sec.users({ search: "%" }), []);
+    });
+
+    test("groups: create, find, get, update, members, memberships, delete", async () => {
+      const all = await sec.groups();
+      assert.ok(all.some((g) => g.name === "administrators"));
+      const g = await sec.createGroup(`${p}staff`, { description: "Staff" });
+      assert.equal(g.name, `${p}staff`);
+      assert.equal(g.description, "Staff");
+      assert.equal(g.profileUserId, -1);
+      assert.equal(typeof g.id, "number");
+      assert.deepEqual(await sec.group(`${p}STAFF`), g);
+      assert.deepEqual(await sec.getGroup(g.guid), g);
+      assert.ok((await sec.groups({ search: `${p}sta` })).some((x) => x.guid === g.guid));
+      await assert.rejects(sec.group(`${p}nothing`), ECMNotFoundError);
+      await assert.rejects(sec.createGroup(`${p}staff`), ECMConflictError);
+
+      const u = await sec.createUser(`${p}carol`, { password: PASSWORD });
+      await sec.addUserToGroup(u.guid, g.guid);
+      await sec.addUserToGroup(u.guid, g.guid); // idempotent
+      assert.deepEqual(
+        (await sec.userGroups(u.guid)).map((x) => x.name).sort(),
+        [`${p}staff`, "users"].sort(),
+      );
+      assert.deepEqual((await sec.groupMembers(g)).map((x) => x.username), [`${p}carol`]);
+      assert.deepEqual((await sec.groupMembers(`${p}staff`)).map((x) => x.username), [`${p}carol`]);
+      assert.deepEqual((await sec.groupMembers(g.guid)).map((x) => x.username), [`${p}carol`]);
+      assert.ok((await sec.user(`${p}carol`)).groups.includes(`${p}staff`));
+      await sec.removeUserFromGroup(u.guid, g.guid);
+      assert.deepEqual(await sec.groupMembers(g), []);
+      await sec.addUserToGroup(u, `${p}staff`);
+      const removed = await sec.removeUserFromAllGroups(u.guid);
+      assert.deepEqual(removed.map((x) => x.name).sort(), [`${p}staff`, "users"].sort());
+      assert.deepEqual(await sec.userGroups(u.guid), []);
+
+      const renamed = await sec.updateGroup(g.guid, { name: `${p}staff2`, description: "Renamed" });
+      assert.equal(renamed.name, `${p}staff2`);
+      assert.equal(renamed.description, "Renamed");
+      await sec.deleteGroup(g.guid);
+      await assert.rejects(sec.getGroup(g.guid), ECMNotFoundError);
+      const admins = await sec.group("administrators");
+      await assert.rejects(sec.deleteGroup(admins.guid), ECMConflictError);
+    });
+
+    test("roles: all, a user's effective roles, group role mappings", async () => {
+      const names = (await sec.roles()).map((r) => r.name);
+      for (const n of ["system-administrator", "security-administrator", "user"]) assert.ok(names.includes(n), n);
+      const admin = await sec.user("sysadmin");
+      assert.ok((await sec.roles(admin.guid)).some((r) => r.name === "system-administrator"));
+      const g = await sec.createGroup(`${p}auditors`);
+      assert.deepEqual(await sec.groupRoles(g), []);
+      assert.ok((await sec.availableGroupRoles(g)).some((r) => r.name === "security-administrator"));
+      await sec.grantRole(g, "security-administrator");
+      assert.deepEqual((await sec.groupRoles(g.guid)).map((r) => r.name), ["security-administrator"]);
+      assert.ok(!(await sec.availableGroupRoles(g)).some((r) => r.name === "security-administrator"));
+      const u = await sec.createUser(`${p}dave`, { password: PASSWORD });
+      await sec.addUserToGroup(u, g);
+      assert.ok((await sec.roles(u.guid)).some((r) => r.name === "security-administrator"));
+      await sec.revokeRole(g, "security-administrator");
+      assert.deepEqual(await sec.groupRoles(g), []);
+      assert.ok(!(await sec.roles(u)).some((r) => r.name === "security-administrator"));
+      await assert.rejects(sec.grantRole(g, "no-such-role"), ECMNotFoundError);
+    });
+
+    test("resetPassword, changeMyPassword, me, clearLockout; permission errors", async () => {
+      const u = await sec.createUser(`${p}erin`, { password: PASSWORD });
+      await sec.resetPassword(u.guid, "Another-Passw0rd!");
+      const asErin = new ECM({ baseUrl: server.baseUrl, username: `${p}erin`, password: "Another-Passw0rd!" });
+      const me = await asErin.security.me();
+      assert.equal(me.username, `${p}erin`);
+      assert.equal(me.guid, u.guid);
+      await assert.rejects(asErin.security.users(), (e: unknown) => e instanceof ECMPermissionError && e.status === 403);
+      await asErin.security.changeMyPassword("Another-Passw0rd!", "Third-Passw0rd!!");
+      await assert.rejects(
+        new ECM({ baseUrl: server.baseUrl, username: `${p}erin`, password: "Another-Passw0rd!" }).security.me(),
+        ECMAuthError,
+      );
+      await new ECM({ baseUrl: server.baseUrl, username: `${p}erin`, password: "Third-Passw0rd!!" }).security.me();
+      await sec.clearLockout(u.guid);
+    });
+
+    test("exportSecuritySystem: whole system and selected groups", async () => {
+      const all = await sec.exportSecuritySystem();
+      assert.equal(typeof all, "object");
+      assert.ok(Array.isArray(all.users) && all.users.some((u) => u.username === "sysadmin"));
+      assert.ok(Array.isArray(all.groups) && all.groups.some((g) => g.name === "administrators"));
+      const admins = await sec.group("administrators");
+      const some = await sec.exportSecuritySystem([admins]);
+      assert.ok(Array.isArray(some.groups));
+      assert.deepEqual(
+        some.groups.map((g) => g.name),
+        ["administrators"],
+      );
+    });
+
+    test("deleteUser; built-in users cannot be deleted", async () => {
+      const u = await sec.createUser(`${p}frank`);
+      await sec.deleteUser(u.guid);
+      await assert.rejects(sec.getUser(u.guid), ECMNotFoundError);
+      await assert.rejects(sec.deleteUser(u.guid), ECMNotFoundError);
+      const admin = await sec.user("sysadmin");
+      await assert.rejects(sec.deleteUser(admin.guid), ECMConflictError);
+    });
+
+    test("timeouts and aborts", async () => {
+      if (mode === "ECM") {
+        await assert.rejects(sec.users({ signal: AbortSignal.abort() }), ECMAbortError);
+        await assert.rejects(sec.users({ timeout: 1 }), ECMTimeoutError);
+      } else {
+        assert.throws(() => sync!.security.users({ signal: AbortSignal.abort() } as never), TypeError);
+        assert.throws(() => sync!.security.users({ timeout: 1 }), ECMTimeoutError);
+      }
+    });
+  });
+}
+
+test("ECMSync returns plain values and a synchronous iterator", () => {
+  const sync = new ECMSync({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  try {
+    const users = sync.security.users({ extendedInfo: true });
+    assert.ok(Array.isArray(users));
+    assert.ok(users[0]!.validFrom === null || users[0]!.validFrom instanceof Date);
+    const it = sync.security.iterUsers({ pageSize: 1 });
+    assert.equal(typeof it.next, "function");
+    assert.equal([...it].length, sync.security.countUsers());
+    const token = sync.login();
+    assert.match(token.accessToken, /^eyJ/);
+    assert.equal(typeof sync.token, "string");
+    sync.logout();
+    assert.equal(sync.security.me().username, "sysadmin", "logs in again after logout");
+    assert.throws(() => sync.security.getUser("00000000-0000-4000-8000-000000000000"), ECMNotFoundError);
+  } finally {
+    sync.close();
+  }
+});
+
+test("wrong credentials: ECMAuthError with the server's code, for both clients", async () => {
+  const bad = { baseUrl: server.baseUrl, username: "sysadmin", password: "wrong-password" };
+  await assert.rejects(new ECM(bad).security.users(), (e: unknown) => e instanceof ECMAuthError && e.code === "ECMS1102");
+  const sync = new ECMSync(bad);
+  try {
+    assert.throws(() => sync.security.users(), (e: unknown) => e instanceof ECMAuthError && e.code === "ECMS1102");
+  } finally {
+    sync.close();
+  }
+});
+
+describe("token renewal against a server with a 2-second token lifetime", () => {
+  let short: ThreadServer;
+  before(async () => {
+    short = await startServerThread({ tokenTtlSeconds: 2 });
+  });
+  after(async () => {
+    await short?.close();
+  });
+
+  test("credentials: the client renews after the token expired; a bare token fails with ECMAuthError", async () => {
+    const ecm = new ECM({ baseUrl: short.baseUrl, username: "sysadmin", password: short.adminPassword });
+    const info = await ecm.login();
+    assert.equal(info.expiresIn, 2);
+    const first = ecm.token;
+    const bare = new ECM({ baseUrl: short.baseUrl, token: first! });
+    assert.equal((await bare.security.me()).username, "sysadmin");
+    await new Promise((r) => setTimeout(r, 2600));
+    await assert.rejects(bare.security.me(), ECMAuthError);
+    assert.equal((await ecm.security.me()).username, "sysadmin");
+    assert.notEqual(ecm.token, first);
+
+    // Revoked on the server (logout): the next call logs in again.
+    const revoked = ecm.token!;
+    await new ECM({ baseUrl: short.baseUrl, token: revoked }).logout();
+    assert.equal((await ecm.security.me()).username, "sysadmin");
+    assert.notEqual(ecm.token, revoked);
+  });
+
+  test("ECMSync renews too", async () => {
+    const sync = new ECMSync({ baseUrl: short.baseUrl, username: "sysadmin", password: short.adminPassword });
+    try {
+      assert.equal(sync.security.me().username, "sysadmin");
+      await new Promise((r) => setTimeout(r, 2600));
+      assert.equal(sync.security.me().username, "sysadmin");
+    } finally {
+      sync.close();
+    }
+  });
+});
