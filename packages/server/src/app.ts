@@ -68,6 +68,8 @@ async function createServerOn(store: Store, config: Config): Promise<Server> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
+  // The API speaks JSON only: anything else is a 415, not a string handed to a schema.
+  app.removeContentTypeParser("text/plain");
   app.decorateRequest("auth", null);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {

@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { createTemporaryDatabase, storeKinds } from "./test-support/server.js";
+
+const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
+
+interface Running {
+  child: ChildProcess;
+  baseUrl: string;
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+/** Starts the server the way `npm start` does, on a free port, and waits until it listens. */
+async function startMain(env: Record<string, string>): Promise<Running> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
+    env: { PATH: process.env.PATH, HOST: "127.0.0.1", PORT: String(port), ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  const baseUrl = `http://127.0.0.1:${port}/portal`;
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
+    if (output.includes("Server listening")) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    child,
+    baseUrl,
+    output: () => output,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+async function login(baseUrl: string, password: string): Promise<Response> {
+  return fetch(`${baseUrl}/auth/v1/providers/builtin/token`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "sysadmin", password }),
+  });
+}
+
+for (const kind of storeKinds) {
+  describe(`npm start [${kind}]`, () => {
+    const cleanups: (() => Promise<void> | void)[] = [];
+    after(async () => {
+      for (const c of cleanups.reverse()) await c();
+    });
+
+    async function storeEnv(): Promise<Record<string, string>> {
+      if (kind === "sqlite") {
+        const dir = mkdtempSync(join(tmpdir(), "ecm-main-"));
+        cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+        return { ECM_DATA_DIR: dir };
+      }
+      const { url, drop } = await createTemporaryDatabase(process.env.ECM_TEST_DATABASE_URL!);
+      cleanups.push(drop);
+      return { DATABASE_URL: url };
+    }
+
+    it("prints a generated sysadmin password once, and restarts never reset it", async () => {
+      const env = await storeEnv();
+      const first = await startMain(env);
+      const match = /password: (\S+)/.exec(first.output());
+      assert.ok(match, first.output());
+      const generated = match[1]!;
+      assert.equal((await login(first.baseUrl, generated)).status, 200);
+      await first.stop();
+
+      const second = await startMain({ ...env, ECM_ADMIN_PASSWORD: "Another-Password-9" });
+      assert.doesNotMatch(second.output(), /password:/);
+      assert.equal((await login(second.baseUrl, generated)).status, 200);
+      assert.equal((await login(second.baseUrl, "Another-Password-9")).status, 401);
+      await second.stop();
+    });
+
+    it("never writes passwords or tokens to its logs, even at debug level", async () => {
+      const env = await storeEnv();
+      const password = "Logged-Nowhere-77";
+      const server = await startMain({ ...env, ECM_ADMIN_PASSWORD: password, LOG_LEVEL: "debug" });
+      const ok = await login(server.baseUrl, password);
+      const { access_token } = (await ok.json()) as { access_token: string };
+      await login(server.baseUrl, "Wrong-Password-55");
+      await fetch(`${server.baseUrl}/security/v1/users?search=sys`, { headers: { authorization: `Bearer ${access_token}` } });
+      await fetch(`${server.baseUrl}/auth/v1/logout`, { method: "POST", headers: { authorization: `Bearer ${access_token}` } });
+      await server.stop();
+      const log = server.output();
+      assert.match(log, /incoming request/);
+      for (const secret of [password, "Wrong-Password-55", access_token, access_token.split(".")[2]!]) {
+        assert.ok(!log.includes(secret), "a secret reached the log");
+      }
+    });
+  });
+}
