@@ -1,0 +1,65 @@
+/** Runs every `<!-- example: sync|async -->` block of README.md against the real server. */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { format } from "node:util";
+import { startServerThread, type ThreadServer } from "../test/server-thread.js";
+import * as sdk from "./index.js";
+
+const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+const examples = [...readme.matchAll(/<!-- example: (sync|async) -->\s*```ts\n([\s\S]*?)```/g)].map((m) => ({
+  kind: m[1] as "sync" | "async",
+  code: m[2]!,
+}));
+
+const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as new (
+  ...args: string[]
+) => (...a: unknown[]) => Promise<void>;
+
+let server: ThreadServer;
+before(async () => {
+  server = await startServerThread();
+  // A locked user, so the "locked" examples have something to find.
+  const ecm = new sdk.ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  await ecm.security.createUser("readme.locked", { email: "locked@example.com", locked: true });
+  await ecm.security.createUser("readme.bob", { email: "bob@example.com" });
+});
+after(async () => {
+  await server?.close();
+});
+
+async function run(kind: "sync" | "async", code: string): Promise<string[]> {
+  const lines: string[] = [];
+  const console = { log: (...a: unknown[]) => lines.push(format(...a)) };
+  const opts = { baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword };
+  const ecm = kind === "sync" ? new sdk.ECMSync(opts) : new sdk.ECM(opts);
+  try {
+    const fn = new AsyncFunction("ecm", "console", ...Object.keys(sdk), code);
+    await fn(ecm, console, ...Object.values(sdk));
+  } finally {
+    if (ecm instanceof sdk.ECMSync) ecm.close();
+  }
+  return lines;
+}
+
+test("README has the seed's examples, sync and async", () => {
+  assert.ok(examples.filter((e) => e.kind === "sync").length >= 3);
+  assert.ok(examples.filter((e) => e.kind === "async").length >= 3);
+});
+
+test("the README examples run as written and print what the seed describes", async () => {
+  const outputs: string[][] = [];
+  for (const e of examples) outputs.push(await run(e.kind, e.code));
+  const [listSync, listAsync, extSync, extAsync, lockedSync, lockedAsync, iter, lifecycle, errors] = outputs;
+  assert.ok(listSync!.includes("sysadmin sysadmin "));
+  assert.ok(listSync!.includes("readme.locked readme.locked locked@example.com"));
+  assert.equal(listSync![listSync!.indexOf("readme.locked readme.locked locked@example.com") + 1], "  → locked");
+  assert.deepEqual(listAsync, listSync!.filter((l) => !l.includes("locked") || l.startsWith("readme.locked ")));
+  assert.ok(extSync!.includes("sysadmin [ 'administrators', 'users' ]"));
+  assert.deepEqual(extAsync, extSync);
+  assert.deepEqual(lockedSync, ["1 locked accounts"]);
+  assert.deepEqual(lockedAsync, ["1 locked accounts"]);
+  assert.deepEqual(iter, ["2 users at example.com"]);
+  assert.deepEqual(lifecycle, ["readme.staff,users", "true"]);
+  assert.deepEqual(errors, ["no such user"]);
+});
