@@ -14,11 +14,18 @@ import authRoutes from "./http/routes/auth.js";
 import healthRoutes from "./http/routes/health.js";
 import meRoutes from "./http/routes/me.js";
 import usersRoutes from "./http/routes/users.js";
+import exportRoutes from "./http/routes/export.js";
+import groupsRoutes from "./http/routes/groups.js";
+import membershipsRoutes from "./http/routes/memberships.js";
+import roleMappingsRoutes from "./http/routes/role-mappings.js";
+import rolesRoutes from "./http/routes/roles.js";
+import { GroupSchema, RoleSchema } from "./http/group-view.js";
 import { ErrorSchema } from "./http/schemas.js";
 import { UserSchema } from "./http/user-view.js";
 import { validatorCompiler } from "./http/validation.js";
 import { openStore, type Store } from "./storage/store.js";
 import { createUserQueries } from "./storage/user-queries.js";
+import { createGroupQueries } from "./storage/group-queries.js";
 
 export const BASE_PATH = "/portal";
 
@@ -50,6 +57,7 @@ async function createServerOn(store: Store, config: Config): Promise<Server> {
     config,
     store,
     users,
+    groups: createGroupQueries(store),
     sessions,
     hasher,
     login: new LoginService(store.db, hasher, sessions, config.lockout),
@@ -78,6 +86,8 @@ async function createServerOn(store: Store, config: Config): Promise<Server> {
   });
   app.addSchema(ErrorSchema);
   app.addSchema(UserSchema);
+  app.addSchema(GroupSchema);
+  app.addSchema(RoleSchema);
 
   await app.register(swagger, {
     openapi: {
@@ -91,7 +101,7 @@ async function createServerOn(store: Store, config: Config): Promise<Server> {
   await app.register(swaggerUi, { routePrefix: `${BASE_PATH}/docs` });
   app.get(`${BASE_PATH}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
 
-  for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes]) {
+  for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes]) {
     await app.register(routes, { prefix: BASE_PATH, ...deps });
   }
 

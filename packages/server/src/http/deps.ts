@@ -2,6 +2,7 @@ import type { LoginService } from "../auth/login.js";
 import type { PasswordHasher } from "../auth/passwords.js";
 import type { Sessions } from "../auth/sessions.js";
 import type { Config } from "../config.js";
+import type { GroupQueries } from "../storage/group-queries.js";
 import type { Store } from "../storage/store.js";
 import type { UserQueries } from "../storage/user-queries.js";
 import type { Guard } from "./auth-guard.js";
@@ -11,6 +12,7 @@ export interface AppDeps {
   config: Config;
   store: Store;
   users: UserQueries;
+  groups: GroupQueries;
   sessions: Sessions;
   login: LoginService;
   hasher: PasswordHasher;

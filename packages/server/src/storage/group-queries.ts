@@ -116,23 +116,28 @@ export function createGroupQueries({ db }: Store) {
       return Number(result.numDeletedRows);
     },
 
-    /** One batch of direct memberships in (user, group) order after `after`, optionally only in some groups. */
-    membershipPage(after: { userId: number; groupId: number } | undefined, groupIds: readonly number[] | undefined, limit: number) {
-      let q = db
-        .selectFrom("group_members")
-        .innerJoin("users", "users.id", "group_members.user_id")
-        .innerJoin("groups", "groups.id", "group_members.group_id")
-        .select(["group_members.user_id", "group_members.group_id", "users.uuid as user_uuid", "groups.uuid as group_uuid"]);
-      if (groupIds) q = q.where("group_members.group_id", "in", [...groupIds]);
-      if (after) {
-        q = q.where((eb) =>
-          eb.or([
-            eb("group_members.user_id", ">", after.userId),
-            eb.and([eb("group_members.user_id", "=", after.userId), eb("group_members.group_id", ">", after.groupId)]),
-          ]),
-        );
+    /** Every direct membership (optionally in some groups only) by uuids, read in keyset batches so memory stays flat. */
+    async *memberships(groupIds?: readonly number[], batchSize = 1000): AsyncGenerator<MembershipRef[]> {
+      let after: { userId: number; groupId: number } | undefined;
+      for (;;) {
+        let q = db
+          .selectFrom("group_members")
+          .innerJoin("users", "users.id", "group_members.user_id")
+          .innerJoin("groups", "groups.id", "group_members.group_id")
+          .select(["group_members.user_id", "group_members.group_id", "users.uuid as userId", "groups.uuid as groupId"]);
+        if (groupIds) q = q.where("group_members.group_id", "in", [...groupIds]);
+        if (after) {
+          const { userId, groupId } = after;
+          q = q.where((eb) =>
+            eb.or([eb("group_members.user_id", ">", userId), eb.and([eb("group_members.user_id", "=", userId), eb("group_members.group_id", ">", groupId)])]),
+          );
+        }
+        const rows = await q.orderBy("group_members.user_id").orderBy("group_members.group_id").limit(batchSize).execute();
+        if (rows.length > 0) yield rows.map((r) => ({ userId: r.userId, groupId: r.groupId }));
+        if (rows.length < batchSize) return;
+        const last = rows[rows.length - 1]!;
+        after = { userId: last.user_id, groupId: last.group_id };
       }
-      return q.orderBy("group_members.user_id").orderBy("group_members.group_id").limit(limit).execute();
     },
 
     roles(): Promise<RoleRow[]> {

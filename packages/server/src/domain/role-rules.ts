@@ -1,0 +1,23 @@
+import type { Kysely } from "kysely";
+import { ApiError } from "../http/errors.js";
+import type { GroupQueries } from "../storage/group-queries.js";
+import type { Database, GroupRow } from "../storage/schema.js";
+import { SYSTEM_ADMINISTRATOR } from "./roles.js";
+
+/**
+ * Least privilege: only a system administrator hands out or takes away the system-administrator role.
+ * A security administrator may not grant or revoke it, nor — which would amount to the same —
+ * change who is in a group that grants it, or delete such a group.
+ */
+export function assertMayGrantOrRevoke(roleName: string, callerRoles: readonly string[]): void {
+  if (roleName === SYSTEM_ADMINISTRATOR && !callerRoles.includes(SYSTEM_ADMINISTRATOR)) {
+    throw new ApiError("forbidden", "Only a system administrator may grant or revoke the system-administrator role.", { role: roleName });
+  }
+}
+
+export async function assertMayChangeAdministratorGroup(groups: GroupQueries, db: Kysely<Database>, group: GroupRow, callerRoles: readonly string[]): Promise<void> {
+  if (callerRoles.includes(SYSTEM_ADMINISTRATOR)) return;
+  if (await groups.groupHasRole(db, group.id, SYSTEM_ADMINISTRATOR)) {
+    throw new ApiError("forbidden", "Only a system administrator may change a group that grants the system-administrator role.", { group: group.name });
+  }
+}

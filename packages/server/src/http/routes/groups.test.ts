@@ -1,0 +1,195 @@
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import { createGroup, createUser, groupId } from "../../test-support/accounts.js";
+import { describeEachStore } from "../../test-support/server.js";
+
+describeEachStore("groups", (server) => {
+  const auditOf = (targetId: string) =>
+    server().server.deps.store.db.selectFrom("audit_events").selectAll().where("target_id", "=", targetId).orderBy("id").execute();
+
+  it("creates a group: 201, Location, ETag, the group JSON, audited", async () => {
+    const s = server();
+    const token = await s.login();
+    const r = await s.api("POST", "/security/v1/user-groups", { token, body: { name: "Editors", description: "Edit documents" } });
+    assert.equal(r.status, 201);
+    assert.equal(r.headers.get("location"), `/portal/security/v1/user-groups/${r.body.id}`);
+    assert.equal(r.headers.get("etag"), '"1"');
+    assert.match(r.body.id, /^[0-9a-f-]{36}$/);
+    assert.deepEqual({ ...r.body, id: undefined, numericId: undefined }, {
+      id: undefined,
+      numericId: undefined,
+      name: "Editors",
+      path: "/Editors",
+      dn: null,
+      description: "Edit documents",
+      builtin: false,
+      essential: false,
+      external: false,
+      profileUserId: -1,
+    });
+    const got = await s.api("GET", `/security/v1/user-groups/${r.body.id}`, { token });
+    assert.equal(got.status, 200);
+    assert.deepEqual(got.body, r.body);
+    const [event] = await auditOf(r.body.id);
+    assert.equal(event?.action, "group.create");
+    assert.equal(event?.actor_name, "sysadmin");
+    assert.deepEqual(JSON.parse(event!.details!), { after: { name: "Editors", description: "Edit documents" } });
+  });
+
+  it("refuses a duplicate name, whatever its case (409), and bad names (400)", async () => {
+    const s = server();
+    const token = await s.login();
+    await createGroup(s, token, "Reviewers");
+    for (const name of ["Reviewers", "REVIEWERS", "administrators"]) {
+      const r = await s.api("POST", "/security/v1/user-groups", { token, body: { name } });
+      assert.equal(r.status, 409, name);
+      assert.match(r.body.errorMessage, /^ECMS1301-E /);
+    }
+    for (const body of [{ name: "" }, { name: "a/b" }, { name: " padded" }, { name: "x".repeat(256) }, { name: "tab\there" }, {}, { name: 5 }, { name: "ok", extra: 1 }]) {
+      const r = await s.api("POST", "/security/v1/user-groups", { token, body });
+      assert.equal(r.status, 400, JSON.stringify(body));
+    }
+  });
+
+  it("searches names case-insensitively and literally (% and _ are text)", async () => {
+    const s = server();
+    const token = await s.login();
+    await createGroup(s, token, "Search 100% Sure");
+    await createGroup(s, token, "Search under_score");
+    await createGroup(s, token, "Search plain");
+    const names = async (search: string) =>
+      (await s.api<{ name: string }[]>("GET", `/security/v1/user-groups?search=${encodeURIComponent(search)}`, { token })).body.map((g) => g.name);
+    assert.deepEqual(await names("SEARCH"), ["Search 100% Sure", "Search plain", "Search under_score"]);
+    assert.deepEqual(await names("%"), ["Search 100% Sure"]);
+    assert.deepEqual(await names("r_s"), ["Search under_score"]);
+    assert.deepEqual(await names("_"), ["Search under_score"]);
+    assert.deepEqual(await names("\\"), []);
+    const all = await s.api<{ name: string }[]>("GET", "/security/v1/user-groups", { token });
+    assert.ok(all.body.some((g) => g.name === "administrators"));
+    assert.ok(all.body.some((g) => g.name === "users"));
+  });
+
+  it("answers 404 for unknown and malformed group ids", async () => {
+    const s = server();
+    const token = await s.login();
+    for (const id of ["00000000-0000-4000-8000-000000000000", "not-a-uuid"]) {
+      for (const method of ["GET", "PUT", "DELETE"]) {
+        const r = await s.api(method, `/security/v1/user-groups/${id}`, { token, body: method === "PUT" ? { description: "x" } : undefined });
+        assert.equal(r.status, 404, `${method} ${id}`);
+        assert.match(r.body.errorMessage, /^ECMS1201-E /);
+      }
+      assert.equal((await s.api("GET", `/security/v1/user-groups/${id}/members`, { token })).status, 404);
+    }
+  });
+
+  it("updates with If-Match: fields left out keep their value, stale versions are 412, changes are audited", async () => {
+    const s = server();
+    const token = await s.login();
+    const id = await createGroup(s, token, "Writers");
+    const first = await s.api("PUT", `/security/v1/user-groups/${id}`, { token, body: { description: "Writes" }, headers: { "if-match": '"1"' } });
+    assert.equal(first.status, 200);
+    assert.equal(first.headers.get("etag"), '"2"');
+    assert.equal(first.body.name, "Writers");
+    assert.equal(first.body.description, "Writes");
+    const stale = await s.api("PUT", `/security/v1/user-groups/${id}`, { token, body: { name: "Authors" }, headers: { "if-match": '"1"' } });
+    assert.equal(stale.status, 412);
+    assert.equal(JSON.parse(stale.body.additionalInfo).currentETag, '"2"');
+    const renamed = await s.api("PUT", `/security/v1/user-groups/${id}`, { token, body: { name: "Authors" }, headers: { "if-match": 'W/"2"' } });
+    assert.equal(renamed.status, 200);
+    assert.equal(renamed.body.path, "/Authors");
+    assert.equal(renamed.body.description, "Writes");
+    const cleared = await s.api("PUT", `/security/v1/user-groups/${id}`, { token, body: { description: null } });
+    assert.equal(cleared.status, 200);
+    assert.equal(cleared.body.description, null);
+    assert.equal((await s.api("PUT", `/security/v1/user-groups/${id}`, { token, body: {}, headers: { "if-match": "garbage" } })).status, 412);
+    const events = (await auditOf(id)).filter((e) => e.action === "group.update").map((e) => JSON.parse(e.details!));
+    assert.deepEqual(events[1], { before: { name: "Writers" }, after: { name: "Authors" } });
+  });
+
+  it("refuses renaming to an existing name (409) and renaming a built-in group (409), allows its description", async () => {
+    const s = server();
+    const token = await s.login();
+    const id = await createGroup(s, token, "Rename me");
+    await createGroup(s, token, "Taken");
+    assert.equal((await s.api("PUT", `/security/v1/user-groups/${id}`, { token, body: { name: "taken" } })).status, 409);
+    const users = await groupId(s, token, "users");
+    const rename = await s.api("PUT", `/security/v1/user-groups/${users}`, { token, body: { name: "people" } });
+    assert.equal(rename.status, 409);
+    assert.match(rename.body.errorMessage, /^ECMS1302-E .*built-in/);
+    const describe = await s.api("PUT", `/security/v1/user-groups/${users}`, { token, body: { description: "Everyone" } });
+    assert.equal(describe.status, 200);
+    assert.equal(describe.body.builtin, true);
+  });
+
+  it("deletes a group (with or without If-Match), refuses built-in groups", async () => {
+    const s = server();
+    const token = await s.login();
+    for (const name of ["administrators", "users"]) {
+      const r = await s.api("DELETE", `/security/v1/user-groups/${await groupId(s, token, name)}`, { token });
+      assert.equal(r.status, 409, name);
+      assert.match(r.body.errorMessage, /built-in/);
+    }
+    const id = await createGroup(s, token, "Short-lived", ["user"]);
+    const user = await createUser(s, token, "member.of.short");
+    await s.api("PUT", `/security/v1/users/${user.uuid}/user-groups/${id}`, { token });
+    assert.equal((await s.api("DELETE", `/security/v1/user-groups/${id}`, { token, headers: { "if-match": '"7"' } })).status, 412);
+    const r = await s.api("DELETE", `/security/v1/user-groups/${id}`, { token, headers: { "if-match": '"1"' } });
+    assert.equal(r.status, 204);
+    assert.equal(r.text, "");
+    assert.equal((await s.api("GET", `/security/v1/user-groups/${id}`, { token })).status, 404);
+    const groups = await s.api<{ name: string }[]>("GET", `/security/v1/users/${user.uuid}/user-groups`, { token });
+    assert.deepEqual(groups.body.map((g) => g.name), ["users"]);
+    const event = (await auditOf(id)).at(-1)!;
+    assert.equal(event.action, "group.delete");
+    assert.deepEqual(JSON.parse(event.details!), { before: { name: "Short-lived", description: null } });
+  });
+
+  it("keeps every concurrent update: of 20 writers with the same If-Match exactly one wins", async () => {
+    const s = server();
+    const token = await s.login();
+    const id = await createGroup(s, token, "Contended");
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => s.api("PUT", `/security/v1/user-groups/${id}`, { token, body: { description: `writer ${i}` }, headers: { "if-match": '"1"' } })),
+    );
+    const statuses = results.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [200, ...Array(19).fill(412)]);
+    const winner = results.find((r) => r.status === 200)!;
+    const now = await s.api("GET", `/security/v1/user-groups/${id}`, { token });
+    assert.equal(now.body.description, winner.body.description);
+    assert.equal(now.headers.get("etag"), '"2"');
+    // Without If-Match each write lands on the version it read: none is lost, the version counts them all.
+    await Promise.all(Array.from({ length: 10 }, (_, i) => s.api("PUT", `/security/v1/user-groups/${id}`, { token, body: { description: `blind ${i}` } })));
+    const after = await s.api("GET", `/security/v1/user-groups/${id}`, { token });
+    const updates = (await auditOf(id)).filter((e) => e.action === "group.update").length;
+    assert.equal(after.headers.get("etag"), `"${1 + updates}"`);
+  });
+
+  it("lists members in username order, with keyset pages and a Link header, including users of a member profile", async () => {
+    const s = server();
+    const token = await s.login();
+    const id = await createGroup(s, token, "Team");
+    const names = ["team.c", "team.a", "team.e", "team.b"];
+    for (const name of names) {
+      const u = await createUser(s, token, name);
+      await s.api("PUT", `/security/v1/users/${u.uuid}/user-groups/${id}`, { token });
+    }
+    const profile = await createUser(s, token, "team.profile", { profile_id: 0 });
+    await s.api("PUT", `/security/v1/users/${profile.uuid}/user-groups/${id}`, { token });
+    await createUser(s, token, "team.d", { profile_id: profile.id });
+    const all = await s.api<{ username: string }[]>("GET", `/security/v1/user-groups/${id}/members`, { token });
+    assert.equal(all.status, 200);
+    assert.deepEqual(all.body.map((u) => u.username), ["team.a", "team.b", "team.c", "team.d", "team.e", "team.profile"]);
+    const seen: string[] = [];
+    let path: string | null = `/security/v1/user-groups/${id}/members?max=4&extendedInfo=true`;
+    while (path) {
+      const page: { status: number; headers: Headers; body: { username: string; groups: string[] }[] } = await s.api("GET", path, { token });
+      assert.equal(page.status, 200);
+      for (const u of page.body) assert.ok(u.groups.includes("Team"), u.username);
+      seen.push(...page.body.map((u) => u.username));
+      const link = page.headers.get("link");
+      path = link ? /^<\/portal([^>]+)>; rel="next"$/.exec(link)![1]! : null;
+    }
+    assert.deepEqual(seen, all.body.map((u) => u.username));
+    assert.equal((await s.api("GET", `/security/v1/user-groups/${id}/members?cursor=bogus`, { token })).status, 400);
+  });
+});

@@ -1,0 +1,105 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { recordAudit } from "../../domain/audit.js";
+import { assertSystemAdministratorRemains } from "../../domain/last-admin.js";
+import { assertMayGrantOrRevoke } from "../../domain/role-rules.js";
+import { ADMINISTRATOR_ROLES, SYSTEM_ADMINISTRATOR, USER, USERS_GROUP } from "../../domain/roles.js";
+import { actorOf, authOf } from "../auth-guard.js";
+import type { AppDeps } from "../deps.js";
+import { ApiError, notFound } from "../errors.js";
+import { RoleSchema, toRoleView } from "../group-view.js";
+import { groupOr404 } from "../lookups.js";
+import { errorResponses, IdParams, Uuid } from "../schemas.js";
+
+const MappingParams = Type.Object({ id: Uuid, roleName: Type.String({ minLength: 1, maxLength: 255 }) });
+
+/** Roles granted to groups (the ECM's "portal" client): list, available, grant, revoke. */
+const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, groups, guard }) => {
+  const adminOnly = guard(...ADMINISTRATOR_ROLES);
+  const common = { tags: ["roles"], security: [{ bearerAuth: [] }] };
+  const base = "/security/v1/user-groups/:id/role-mappings/portal";
+
+  for (const [path, granted] of [[base, true], [`${base}/available`, false]] as const) {
+    app.get(
+      path,
+      {
+        preHandler: adminOnly,
+        schema: {
+          ...common,
+          summary: granted ? "Roles granted to a group" : "Roles not yet granted to a group",
+          params: IdParams,
+          response: { 200: Type.Array(RoleSchema), ...errorResponses(401, 403, 404) },
+        },
+      },
+      async (request) => {
+        const group = await groupOr404(groups, request.params.id);
+        return (await groups.rolesOfGroup(group.id, granted)).map(toRoleView);
+      },
+    );
+  }
+
+  /** The role a grant or revoke names (404 when unknown), once the caller may hand it out. */
+  async function grantableRole(roleName: string, callerRoles: readonly string[]) {
+    const role = await groups.findRole(roleName);
+    if (!role) throw notFound("role", roleName);
+    assertMayGrantOrRevoke(role.name, callerRoles);
+    return role;
+  }
+
+  app.put(
+    `${base}/:roleName`,
+    {
+      preHandler: adminOnly,
+      schema: {
+        ...common,
+        summary: "Grant a role to a group",
+        description: "Idempotent. Only a system administrator may grant system-administrator.",
+        params: MappingParams,
+        response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const role = await grantableRole(request.params.roleName, authOf(request).roles);
+      const actor = actorOf(request);
+      await store.db.transaction().execute(async (trx) => {
+        const group = await groupOr404(groups, request.params.id, trx);
+        if (await groups.grantRole(trx, group.id, role.id)) {
+          await recordAudit(trx, actor, { action: "group.role.grant", target: { type: "group", id: group.uuid, name: group.name }, details: { role: role.name } });
+        }
+      });
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.delete(
+    `${base}/:roleName`,
+    {
+      preHandler: adminOnly,
+      schema: {
+        ...common,
+        summary: "Revoke a role from a group",
+        description:
+          "Idempotent. Only a system administrator may revoke system-administrator; it is refused (409) when no enabled system administrator would remain. " +
+          "The `user` role stays with the built-in `users` group.",
+        params: MappingParams,
+        response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const role = await grantableRole(request.params.roleName, authOf(request).roles);
+      const actor = actorOf(request);
+      await store.db.transaction().execute(async (trx) => {
+        const group = await groupOr404(groups, request.params.id, trx);
+        if (group.builtin && group.name === USERS_GROUP && role.name === USER) {
+          throw new ApiError("refused", "The user role cannot be removed from the built-in users group.", { group: group.name, role: role.name });
+        }
+        if (!(await groups.revokeRole(trx, group.id, role.id))) return;
+        if (role.name === SYSTEM_ADMINISTRATOR) await assertSystemAdministratorRemains(trx);
+        await recordAudit(trx, actor, { action: "group.role.revoke", target: { type: "group", id: group.uuid, name: group.name }, details: { role: role.name } });
+      });
+      return reply.code(204).send(null);
+    },
+  );
+};
+
+export default roleMappingsRoutes;
