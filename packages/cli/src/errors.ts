@@ -1,0 +1,80 @@
+import {
+  ECMAbortError,
+  ECMAuthError,
+  ECMConflictError,
+  ECMConnectionError,
+  ECMError,
+  ECMNotFoundError,
+  ECMPermissionError,
+  ECMPreconditionError,
+  ECMTimeoutError,
+  ECMUnavailableError,
+  ECMValidationError,
+} from "ecm-sdk";
+
+/** Exit codes scripts can rely on (also in `ecm --help`). */
+export const ExitCode = {
+  ok: 0,
+  error: 1,
+  usage: 2,
+  auth: 3,
+  notFound: 4,
+  conflict: 5,
+  permission: 6,
+  invalid: 7,
+  unavailable: 8,
+} as const;
+
+export const EXIT_CODES_HELP = `Exit codes:
+  0  success
+  1  other error (server error, some import rows failed)
+  2  usage error (unknown command or option, missing argument)
+  3  not logged in, session expired or wrong credentials
+  4  not found
+  5  conflict (already exists, built-in object, stale version)
+  6  permission denied
+  7  invalid input rejected by the server
+  8  server unreachable, unavailable or timed out`;
+
+/** Wrong command line: exit 2 with a hint. */
+export class UsageError extends Error {}
+
+/** An error the CLI itself detects, with its exit code. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof UsageError) return ExitCode.usage;
+  if (err instanceof CliError) return err.exitCode;
+  if (err instanceof ECMAuthError) return ExitCode.auth;
+  if (err instanceof ECMNotFoundError) return ExitCode.notFound;
+  if (err instanceof ECMConflictError || err instanceof ECMPreconditionError) return ExitCode.conflict;
+  if (err instanceof ECMPermissionError) return ExitCode.permission;
+  if (err instanceof ECMValidationError) return ExitCode.invalid;
+  if (
+    err instanceof ECMConnectionError ||
+    err instanceof ECMUnavailableError ||
+    err instanceof ECMTimeoutError ||
+    err instanceof ECMAbortError
+  ) {
+    return ExitCode.unavailable;
+  }
+  return ExitCode.error;
+}
+
+/** One line, no stack trace. */
+export function messageOf(err: unknown): string {
+  let msg: string;
+  if (err instanceof ECMAuthError && (err.code === "ECMS1101" || /no longer valid/.test(err.message))) {
+    msg = `${err.message} (run "ecm login")`;
+  } else if (err instanceof ECMError || err instanceof Error) msg = err.message;
+  else msg = String(err);
+  if (err instanceof UsageError) msg += ' (see "ecm --help")';
+  return msg.replace(/\s*\n\s*/g, " ");
+}

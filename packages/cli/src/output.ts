@@ -1,0 +1,136 @@
+import { csvLine } from "./csv.js";
+
+export type OutputFormat = "table" | "json" | "csv" | "ndjson";
+export const OUTPUT_FORMATS: OutputFormat[] = ["table", "json", "csv", "ndjson"];
+
+export interface Writer {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+}
+
+export type Row = Record<string, unknown>;
+
+function cellText(v: unknown, listSep: string): string {
+  if (v === null || v === undefined) return "";
+  if (v instanceof Date) return v.toISOString();
+  if (Array.isArray(v)) return v.map((x) => cellText(x, listSep)).join(listSep);
+  if (typeof v === "object") return JSON.stringify(v);
+  return String(v);
+}
+
+function jsonValue(v: unknown): unknown {
+  return v instanceof Date ? v.toISOString() : v;
+}
+
+function pick(row: Row, columns: string[]): Row {
+  const out: Row = {};
+  for (const c of columns) out[c] = jsonValue(row[c]);
+  return out;
+}
+
+/** Prints a list of rows; for `table`, rows are buffered to size the columns. */
+export class ListPrinter {
+  #rows: Row[] = [];
+  #count = 0;
+  constructor(
+    readonly out: Writer,
+    readonly format: OutputFormat,
+    readonly columns: string[],
+  ) {
+    if (format === "csv") out.write(csvLine(columns));
+    if (format === "json") out.write("[");
+  }
+
+  add(row: Row): void {
+    const n = this.#count++;
+    switch (this.format) {
+      case "table":
+        this.#rows.push(row);
+        break;
+      case "csv":
+        this.out.write(csvLine(this.columns.map((c) => cellText(row[c], ";"))));
+        break;
+      case "ndjson":
+        this.out.write(JSON.stringify(pick(row, this.columns)) + "\n");
+        break;
+      case "json":
+        this.out.write((n === 0 ? "\n  " : ",\n  ") + JSON.stringify(pick(row, this.columns)));
+        break;
+    }
+  }
+
+  end(): void {
+    if (this.format === "json") this.out.write(this.#count === 0 ? "]\n" : "\n]\n");
+    if (this.format !== "table") return;
+    const cells = this.#rows.map((r) => this.columns.map((c) => cellText(r[c], ",")));
+    const widths = this.columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
+    const line = (vals: string[]) =>
+      vals
+        .map((v, i) => (i === vals.length - 1 ? v : v.padEnd(widths[i]!)))
+        .join("  ")
+        .trimEnd() + "\n";
+    this.out.write(line(this.columns.map((c) => c.toUpperCase())));
+    for (const r of cells) this.out.write(line(r));
+  }
+}
+
+export function printList(out: Writer, format: OutputFormat, columns: string[], rows: Iterable<Row>): void {
+  const p = new ListPrinter(out, format, columns);
+  for (const r of rows) p.add(r);
+  p.end();
+}
+
+/** Prints one object: `key  value` lines for table, else like a one-row list (json: an object). */
+export function printObject(out: Writer, format: OutputFormat, columns: string[], row: Row): void {
+  switch (format) {
+    case "table": {
+      const w = Math.max(...columns.map((c) => c.length));
+      for (const c of columns) out.write(`${(c + ":").padEnd(w + 1)}  ${cellText(row[c], ", ")}`.trimEnd() + "\n");
+      break;
+    }
+    case "json":
+      out.write(JSON.stringify(pick(row, columns), null, 2) + "\n");
+      break;
+    case "ndjson":
+      out.write(JSON.stringify(pick(row, columns)) + "\n");
+      break;
+    case "csv":
+      out.write(csvLine(columns));
+      out.write(csvLine(columns.map((c) => cellText(row[c], ";"))));
+      break;
+  }
+}
+
+/** A one-line progress bar on a terminal (rewritten in place), plain lines otherwise. */
+export class Progress {
+  #last = 0;
+  constructor(
+    readonly err: Writer,
+    readonly label: string,
+    readonly total: number,
+  ) {}
+
+  update(done: number, note = ""): void {
+    if (this.err.isTTY) {
+      const now = Date.now();
+      if (done < this.total && now - this.#last < 50) return;
+      this.#last = now;
+      const width = 30;
+      const frac = this.total > 0 ? Math.min(1, done / this.total) : 1;
+      const filled = Math.round(frac * width);
+      this.err.write(
+        `\r${this.label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${this.total} ${note}`.padEnd(80).slice(0, 100),
+      );
+    }
+  }
+
+  /** A plain line (non-TTY) describing one step. */
+  line(text: string): void {
+    if (!this.err.isTTY) this.err.write(text + "\n");
+  }
+
+  done(summary: string): void {
+    if (this.err.isTTY) this.err.write(`\r${" ".repeat(100)}\r`);
+    this.err.write(summary + "\n");
+  }
+}
