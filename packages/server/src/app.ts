@@ -7,6 +7,7 @@ import { PasswordHasher } from "./auth/passwords.js";
 import { Sessions } from "./auth/sessions.js";
 import type { Config } from "./config.js";
 import { bootstrap, signingKey } from "./domain/bootstrap.js";
+import { createUserAdmin } from "./domain/users.js";
 import { createGuard } from "./http/auth-guard.js";
 import type { AppDeps } from "./http/deps.js";
 import { ApiError, ErrorCodes, errorBody } from "./http/errors.js";
@@ -62,6 +63,7 @@ async function createServerOn(store: Store, config: Config): Promise<Server> {
     hasher,
     login: new LoginService(store.db, hasher, sessions, config.lockout),
     guard: createGuard(sessions, users),
+    userAdmin: createUserAdmin(store, users, hasher),
   };
 
   const app = Fastify({

@@ -43,6 +43,10 @@ export function createGuard(sessions: Sessions, users: UserQueries) {
       if (!token) throw new ApiError("authenticationRequired", "A bearer token is required.");
       const principal = await sessions.authenticate(token);
       if (!principal) throw new ApiError("authenticationRequired", "The token is invalid, expired or revoked.");
+      // Until a required password change is done, the token opens only the routes every role may use.
+      if (roles.length > 0 && principal.user.change_password === 1) {
+        throw new ApiError("forbidden", "The password must be changed first: PUT /security/v1/me/password.", { passwordChangeRequired: true });
+      }
       const held = await users.roleNames(principal.user);
       if (roles.length > 0 && !held.some((r) => roles.includes(r))) {
         throw new ApiError("forbidden", "You do not have permission to perform this operation.", { requiredRoles: roles });

@@ -2,6 +2,7 @@ import type { LoginService } from "../auth/login.js";
 import type { PasswordHasher } from "../auth/passwords.js";
 import type { Sessions } from "../auth/sessions.js";
 import type { Config } from "../config.js";
+import type { UserAdmin } from "../domain/users.js";
 import type { GroupQueries } from "../storage/group-queries.js";
 import type { Store } from "../storage/store.js";
 import type { UserQueries } from "../storage/user-queries.js";
@@ -17,4 +18,5 @@ export interface AppDeps {
   login: LoginService;
   hasher: PasswordHasher;
   guard: Guard;
+  userAdmin: UserAdmin;
 }

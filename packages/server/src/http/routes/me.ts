@@ -1,11 +1,21 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { authOf } from "../auth-guard.js";
+import { Type } from "typebox";
+import { PASSWORD_MAX, PASSWORD_MIN } from "../../domain/user-fields.js";
+import { actorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { errorResponses } from "../schemas.js";
 import { toExtendedUserView, UserSchema } from "../user-view.js";
 
 /** The logged-in user's own account: open to every role. */
-const meRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, guard }) => {
+const ChangePasswordBody = Type.Object(
+  {
+    currentPassword: Type.String({ minLength: 1, maxLength: 1024 }),
+    newPassword: Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX }),
+  },
+  { additionalProperties: false },
+);
+
+const meRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, userAdmin, guard }) => {
   app.get(
     "/security/v1/me",
     {
@@ -21,6 +31,26 @@ const meRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, guard 
       const { user } = authOf(request);
       const [federated, groups] = await Promise.all([users.federatedIdentities([user.id]), users.groupNames([user])]);
       return toExtendedUserView(user, federated.get(user.id), groups.get(user.id) ?? []);
+    },
+  );
+
+  app.put(
+    "/security/v1/me/password",
+    {
+      preHandler: guard(),
+      schema: {
+        summary: "Change the logged-in user's password",
+        description: "Needs the current password. Clears `changePassword`; the user's other tokens are revoked, this one stays valid.",
+        tags: ["me"],
+        security: [{ bearerAuth: [] }],
+        body: ChangePasswordBody,
+        response: { 204: Type.Null(), ...errorResponses(400, 401, 409) },
+      },
+    },
+    async (request, reply) => {
+      const { user, sessionId } = authOf(request);
+      await userAdmin.changeOwnPassword(actorOf(request), user, sessionId, request.body.currentPassword, request.body.newPassword);
+      return reply.code(204).send(null);
     },
   );
 };

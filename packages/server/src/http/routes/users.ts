@@ -1,15 +1,21 @@
-import { Readable } from "node:stream";
 import fastJson from "fast-json-stringify";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type, type Static } from "typebox";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
+import { DESCRIPTION_MAX, EMAIL_MAX, LOGIN_NAME_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_PATTERN } from "../../domain/user-fields.js";
+import type { AdminActor } from "../../domain/users.js";
 import type { UserRow } from "../../storage/schema.js";
 import type { UserFilter } from "../../storage/user-queries.js";
+import { actorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
-import { notFound } from "../errors.js";
+import { ApiError } from "../errors.js";
+import { etagOf, ifMatchVersion } from "../etag.js";
+import { jsonArray, sendJsonStream } from "../json-stream.js";
+import { userOr404 } from "../lookups.js";
 import { decodeCursor, encodeCursor, nextLink } from "../paging.js";
-import { errorResponses, IdParams, UUID_PATTERN } from "../schemas.js";
-import { toExtendedUserView, toUserView, UserSchema, type UserView } from "../user-view.js";
+import { errorResponses, IdParams, Nullable } from "../schemas.js";
+import { renderUserViews, UserSchema, type UserView } from "../user-view.js";
 
 const FilterQuery = {
   search: Type.Optional(Type.String({ maxLength: 256, description: "Case-insensitive substring of username, first name, last name or email; taken literally" })),
@@ -33,31 +39,82 @@ function filterOf(query: Static<typeof CountQuery>): UserFilter {
   return { search, enabled, expired, lockedOut, profileId };
 }
 
+/** ISO 8601 date or date-time with a zone (a date alone is its midnight UTC); null clears it. */
+const Time = Nullable(Type.String({ pattern: "^\\d{4}-\\d{2}-\\d{2}([Tt]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?([Zz]|[+-]\\d{2}:\\d{2}))?$", description: "ISO 8601; a date alone means its midnight UTC" }));
+
+/** The fields POST and PUT may set (the spec's writable fields); "" clears an optional text field. */
+const WritableFields = {
+  loginName: Type.Optional(Type.String({ minLength: 1, maxLength: LOGIN_NAME_MAX, pattern: "^\\S(.*\\S)?$", description: "What one logs in with (case-insensitive); defaults to the username" })),
+  firstName: Type.Optional(Nullable(Type.String({ maxLength: NAME_MAX }))),
+  lastName: Type.Optional(Nullable(Type.String({ maxLength: NAME_MAX }))),
+  displayName: Type.Optional(Type.String({ minLength: 1, maxLength: NAME_MAX, description: "Defaults to \"first last\", else the username" })),
+  email: Type.Optional(Nullable(Type.String({ maxLength: EMAIL_MAX, pattern: "^(|[^\\s@]+@[^\\s@]+\\.[^\\s@]+)$" }))),
+  description: Type.Optional(Nullable(Type.String({ maxLength: DESCRIPTION_MAX }))),
+  enabled: Type.Optional(Type.Boolean({ description: "false locks the account and revokes its tokens at once" })),
+  profileId: Type.Optional(Type.Integer({ minimum: -1, description: "-1 no profile, 0 this user is a profile, >0 the numericId of the profile to take groups and roles from" })),
+  validFrom: Type.Optional(Time),
+  validTo: Type.Optional(Time),
+  changePassword: Type.Optional(Type.Boolean({ description: "The user must change the password at the next login" })),
+  passwordNeverExpires: Type.Optional(Type.Boolean()),
+};
+
+const Password = Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX });
+
+const CreateUserBody = Type.Object(
+  {
+    username: Type.String({ pattern: USERNAME_PATTERN, maxLength: USERNAME_MAX, description: "Letters and digits of any script and . _ - @, 1 to 64 characters; cannot change later" }),
+    ...WritableFields,
+    password: Type.Optional(Password),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * A user read with GET may be sent back as it is: the read-only fields are accepted and ignored, except
+ * that `id` and `username` must be the user's own (the username never changes).
+ */
+const UpdateUserBody = Type.Object(
+  {
+    ...WritableFields,
+    id: Type.Optional(Type.String()),
+    username: Type.Optional(Type.String()),
+    numericId: Type.Optional(Type.Unknown()),
+    builtin: Type.Optional(Type.Unknown()),
+    dn: Type.Optional(Type.Unknown()),
+    federatedIdentities: Type.Optional(Type.Unknown()),
+    groups: Type.Optional(Type.Unknown()),
+    expired: Type.Optional(Type.Unknown()),
+    lockedOutUntil: Type.Optional(Type.Unknown()),
+  },
+  { additionalProperties: false },
+);
+
+const ResetPasswordBody = Type.Object(
+  {
+    type: Type.Literal("password"),
+    value: Password,
+    temporary: Type.Optional(Type.Boolean({ description: "true: the user must change it at the next login" })),
+  },
+  { additionalProperties: false },
+);
+
+const IfMatchHeaders = Type.Object({ "if-match": Type.Optional(Type.String({ description: "ETag of the version read; a stale one is a 412" })) });
+
 const serializeUser = fastJson(UserSchema);
 
-const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, guard }) => {
+/** The administrator behind a request, with the roles that limit whom they may change. */
+function adminActorOf(request: FastifyRequest): AdminActor {
+  return { ...actorOf(request), roles: authOf(request).roles };
+}
+
+const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, userAdmin, guard }) => {
   const adminOnly = guard(...ADMINISTRATOR_ROLES);
 
-  /** The REST view of a batch of rows, with their identity-provider links (and groups when extended). */
-  async function render(rows: UserRow[], extended: boolean) {
-    const ids = rows.map((r) => r.id);
-    const federated = await users.federatedIdentities(ids);
-    if (!extended) return rows.map((r) => toUserView(r, federated.get(r.id)));
-    const groups = await users.groupNames(rows);
-    const now = new Date().toISOString();
-    return rows.map((r) => toExtendedUserView(r, federated.get(r.id), groups.get(r.id) ?? [], now));
-  }
-
-  /** Streams the JSON array batch by batch, so a million users never sit in memory at once. */
-  async function* streamArray(filter: UserFilter, extended: boolean, after: string | undefined) {
-    yield "[";
-    let first = true;
-    for await (const batch of users.listAll(filter, after)) {
-      const views = await render(batch, extended);
-      yield (first ? "" : ",") + views.map(serializeUser).join(",");
-      first = false;
-    }
-    yield "]";
+  /** The full (extended) view of one user with its version as ETag: the answer of every write that returns the user. */
+  async function sendUser(reply: FastifyReply, row: UserRow): Promise<UserView> {
+    const [view] = await renderUserViews(users, [row], true);
+    void reply.header("etag", etagOf(row.version));
+    return view!;
   }
 
   app.get(
@@ -79,15 +136,13 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, gua
       const { max, cursor } = request.query;
       if (max === undefined) {
         const after = cursor === undefined ? undefined : decodeCursor(cursor);
-        // Streams pass through Fastify's serializer untouched; the route schema still documents the shape.
-        const body = Readable.from(streamArray(filter, extended, after)) as unknown as UserView[];
-        return reply.type("application/json; charset=utf-8").send(body);
+        const batches = users.listAll(filter, after);
+        return sendJsonStream(reply, jsonArray(batches, async (rows) => (await renderUserViews(users, rows, extended)).map(serializeUser)));
       }
       const rows = await users.listPage(filter, cursor === undefined ? undefined : decodeCursor(cursor), max + 1);
       const page = rows.slice(0, max);
       if (rows.length > max) reply.header("link", nextLink(request, encodeCursor(page[page.length - 1]!.username)));
-      return render(page, extended);
-
+      return renderUserViews(users, page, extended);
     },
   );
 
@@ -120,12 +175,115 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, gua
         response: { 200: UserSchema, ...errorResponses(401, 403, 404) },
       },
     },
-    async (request) => {
-      const { id } = request.params;
-      const row = UUID_PATTERN.test(id) ? await users.findByUuid(id) : undefined;
-      if (!row) throw notFound("user", id);
-      const [view] = await render([row], request.query.extendedInfo ?? false);
+    async (request, reply) => {
+      const row = await userOr404(users, request.params.id);
+      const [view] = await renderUserViews(users, [row], request.query.extendedInfo ?? false);
+      void reply.header("etag", etagOf(row.version));
       return view!;
+    },
+  );
+
+  app.post(
+    "/security/v1/users",
+    {
+      preHandler: adminOnly,
+      schema: {
+        summary: "Create a user",
+        description: "Answers 201 with the new user (extended view), its URL in `Location` and its version in `ETag`. The user joins the `users` group.",
+        tags: ["users"],
+        security: [{ bearerAuth: [] }],
+        body: CreateUserBody,
+        response: { 201: UserSchema, ...errorResponses(400, 401, 403, 409) },
+      },
+    },
+    async (request, reply) => {
+      const row = await userAdmin.create(adminActorOf(request), request.body);
+      const view = await sendUser(reply, row);
+      return reply.code(201).header("location", `${request.url.split("?")[0]!.replace(/\/$/, "")}/${row.uuid}`).send(view);
+    },
+  );
+
+  app.put(
+    "/security/v1/users/:id",
+    {
+      preHandler: adminOnly,
+      schema: {
+        summary: "Update a user",
+        description: "Partial: fields left out keep their value; the username cannot change. `enabled: false` revokes the user's tokens. With `If-Match`, a stale version is a 412.",
+        tags: ["users"],
+        security: [{ bearerAuth: [] }],
+        params: IdParams,
+        headers: IfMatchHeaders,
+        body: UpdateUserBody,
+        response: { 200: UserSchema, ...errorResponses(400, 401, 403, 404, 409, 412) },
+      },
+    },
+    async (request, reply) => {
+      const { id, username, numericId, builtin, dn, federatedIdentities, groups, expired, lockedOutUntil, ...changes } = request.body;
+      const precondition = ifMatchVersion(request.headers["if-match"]);
+      const current = await userOr404(users, request.params.id);
+      if (id !== undefined && id !== current.uuid) throw new ApiError("invalidRequest", "The id in the body is not the id in the path.", { field: "id" });
+      if (username !== undefined && username !== current.username) throw new ApiError("invalidRequest", "The username cannot be changed.", { field: "username" });
+      const row = await userAdmin.update(adminActorOf(request), current.uuid, changes, precondition);
+      return sendUser(reply, row);
+    },
+  );
+
+  app.delete(
+    "/security/v1/users/:id",
+    {
+      preHandler: adminOnly,
+      schema: {
+        summary: "Delete a user",
+        description: "Built-in users and profiles still assigned to users are refused (409). With `If-Match`, a stale version is a 412.",
+        tags: ["users"],
+        security: [{ bearerAuth: [] }],
+        params: IdParams,
+        headers: IfMatchHeaders,
+        response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409, 412) },
+      },
+    },
+    async (request, reply) => {
+      await userAdmin.remove(adminActorOf(request), request.params.id, ifMatchVersion(request.headers["if-match"]));
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.put(
+    "/security/v1/users/:id/reset-password",
+    {
+      preHandler: adminOnly,
+      schema: {
+        summary: "Set a user's password",
+        description: "Revokes every token of the user.",
+        tags: ["users"],
+        security: [{ bearerAuth: [] }],
+        params: IdParams,
+        body: ResetPasswordBody,
+        response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      await userAdmin.resetPassword(adminActorOf(request), request.params.id, request.body.value, request.body.temporary);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.delete(
+    "/security/v1/users/:id/lockout",
+    {
+      preHandler: adminOnly,
+      schema: {
+        summary: "Clear a lockout after failed logins",
+        tags: ["users"],
+        security: [{ bearerAuth: [] }],
+        params: IdParams,
+        response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      await userAdmin.clearLockout(adminActorOf(request), request.params.id);
+      return reply.code(204).send(null);
     },
   );
 };

@@ -1,0 +1,342 @@
+import { randomUUID } from "node:crypto";
+import { sql, type Kysely } from "kysely";
+import type { PasswordHasher } from "../auth/passwords.js";
+import { Sessions } from "../auth/sessions.js";
+import { ApiError } from "../http/errors.js";
+import { staleVersion } from "../http/etag.js";
+import { userOr404 } from "../http/lookups.js";
+import { isUniqueViolation } from "../storage/constraints.js";
+import { createGroupQueries } from "../storage/group-queries.js";
+import type { Database, UserRow, UserUpdate } from "../storage/schema.js";
+import type { Store } from "../storage/store.js";
+import { isoNow } from "../storage/time.js";
+import { createUserQueries, type UserQueries } from "../storage/user-queries.js";
+import { recordAudit, type Actor } from "./audit.js";
+import { assertSystemAdministratorRemains } from "./last-admin.js";
+import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
+import { defaultDisplayName, fold, searchTextFor } from "./user-fields.js";
+
+/** The writable fields of a user, by their REST names; absent fields are left as they are. */
+export interface UserChanges {
+  loginName?: string;
+  firstName?: string | null;
+  lastName?: string | null;
+  displayName?: string;
+  email?: string | null;
+  description?: string | null;
+  enabled?: boolean;
+  profileId?: number;
+  validFrom?: string | null;
+  validTo?: string | null;
+  changePassword?: boolean;
+  passwordNeverExpires?: boolean;
+}
+
+export interface NewUser extends UserChanges {
+  username: string;
+  /** Initial password; without one the account cannot log in until a password is set. */
+  password?: string;
+}
+
+/** The administrator doing the change, with the roles that decide what they may touch. */
+export interface AdminActor extends Actor {
+  roles: readonly string[];
+}
+
+/** The version an `If-Match` write must find, or undefined (no header, or `*`). */
+export type Precondition = number | undefined;
+
+/** Column and audit value of each writable field. */
+const FIELDS = {
+  loginName: { column: "login_name", read: (u: UserRow) => u.login_name },
+  firstName: { column: "first_name", read: (u: UserRow) => u.first_name },
+  lastName: { column: "last_name", read: (u: UserRow) => u.last_name },
+  displayName: { column: "display_name", read: (u: UserRow) => u.display_name },
+  email: { column: "email", read: (u: UserRow) => u.email },
+  description: { column: "description", read: (u: UserRow) => u.description },
+  enabled: { column: "enabled", read: (u: UserRow) => u.enabled === 1 },
+  profileId: { column: "profile_id", read: (u: UserRow) => u.profile_id },
+  validFrom: { column: "valid_from", read: (u: UserRow) => u.valid_from },
+  validTo: { column: "valid_to", read: (u: UserRow) => u.valid_to },
+  changePassword: { column: "change_password", read: (u: UserRow) => u.change_password === 1 },
+  passwordNeverExpires: { column: "password_never_expires", read: (u: UserRow) => u.password_never_expires === 1 },
+} as const satisfies Record<keyof UserChanges, { column: keyof UserRow; read: (u: UserRow) => unknown }>;
+
+type FieldName = keyof typeof FIELDS;
+const FIELD_NAMES = Object.keys(FIELDS) as FieldName[];
+
+/** "" clears an optional text field. */
+const blankToNull = (value: string | null | undefined) => (value === undefined ? undefined : value === "" ? null : value);
+
+/** ISO 8601 (a date alone means its midnight UTC) → the stored UTC form; anything else is a 400. */
+export function normalizeTime(value: string | null | undefined, field: string): string | null | undefined {
+  if (value === undefined || value === null) return value;
+  const parsed = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+  if (Number.isNaN(parsed.getTime())) throw new ApiError("invalidRequest", `${field} is not a valid ISO 8601 time.`, { field });
+  return parsed.toISOString();
+}
+
+const userTarget = (u: Pick<UserRow, "uuid" | "username">) => ({ type: "user", id: u.uuid, name: u.username });
+
+/** Values of the fields an audit event shows, for a freshly created user. */
+function auditedFields(u: UserRow): Record<string, unknown> {
+  return Object.fromEntries([["username", u.username], ...FIELD_NAMES.map((f) => [f, FIELDS[f].read(u)])]);
+}
+
+/**
+ * The rules of creating and changing accounts: names, defaults, validity, profiles, concurrency and
+ * who may touch whom. Every change is one transaction with its audit event.
+ */
+export function createUserAdmin(store: Store, users: UserQueries, hasher: PasswordHasher) {
+  const { db } = store;
+  const groups = createGroupQueries(store);
+
+  /** Runs `work` in a transaction; unique-index violations (a racing writer took the name) become 409. */
+  async function transaction<T>(work: (trx: Kysely<Database>, q: UserQueries) => Promise<T>): Promise<T> {
+    try {
+      return await db.transaction().execute((trx) => work(trx, createUserQueries({ ...store, db: trx })));
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ApiError("conflict", "A user with this username or login name already exists.");
+      throw error;
+    }
+  }
+
+  function checkPrecondition(row: UserRow, precondition: Precondition): void {
+    if (precondition !== undefined && precondition !== row.version) throw staleVersion(row.version);
+  }
+
+  /** Only a system administrator may change a system administrator (or hand out a profile that is one). */
+  async function assertMayAdminister(q: UserQueries, actor: AdminActor, subject: Pick<UserRow, "id" | "profile_id">, what: string): Promise<void> {
+    if (actor.roles.includes(SYSTEM_ADMINISTRATOR)) return;
+    if ((await q.roleNames(subject)).includes(SYSTEM_ADMINISTRATOR)) {
+      throw new ApiError("forbidden", `Only a system administrator may ${what}.`, { requiredRoles: [SYSTEM_ADMINISTRATOR] });
+    }
+  }
+
+  async function assertNamesFree(q: UserQueries, username: string | undefined, loginName: string, self?: number): Promise<void> {
+    if (username !== undefined && (await q.findByUsername(username))) {
+      throw new ApiError("conflict", "A user with this username already exists.", { field: "username" });
+    }
+    const holder = await q.findByLoginKey(fold(loginName));
+    if (holder && holder.id !== self) throw new ApiError("conflict", "A user with this login name already exists.", { field: "loginName" });
+  }
+
+  function assertWindow(validFrom: string | null, validTo: string | null): void {
+    if (validFrom && validTo && validFrom > validTo) {
+      throw new ApiError("invalidRequest", "validFrom must not be later than validTo.", { field: "validFrom" });
+    }
+  }
+
+  /**
+   * Locks the profile row (the write takes the row lock on PostgreSQL) and checks it still is a profile,
+   * so a concurrent delete or un-profiling of it either waits for this or makes this fail.
+   */
+  async function claimProfile(trx: Kysely<Database>, profileId: number, self?: number): Promise<void> {
+    const row = profileId === self ? undefined
+      : await trx.updateTable("users").set({ profile_id: 0 }).where("id", "=", profileId).where("profile_id", "=", 0).returning("id").executeTakeFirst();
+    if (!row) throw new ApiError("invalidRequest", "profileId must be -1, 0 or the numericId of a user that is a profile.", { field: "profileId" });
+  }
+
+  /** Refuses when users are still assigned to the profile (call after writing the profile row, see claimProfile). */
+  async function assertProfileUnused(trx: Kysely<Database>, profile: UserRow, what: string): Promise<void> {
+    const user = await trx.selectFrom("users").select("username").where("profile_id", "=", profile.id).limit(1).executeTakeFirst();
+    if (user) throw new ApiError("refused", `The profile ${profile.username} is still in use; ${what} is refused.`, { assignedUser: user.username });
+  }
+
+  /** Checks a change of profileId: the new profile must exist as a profile and be grantable by the actor. */
+  async function checkProfileChoice(q: UserQueries, actor: AdminActor, profileId: number): Promise<void> {
+    if (profileId <= 0) return;
+    const profile = await q.findById(profileId);
+    if (!profile || profile.profile_id !== 0) {
+      throw new ApiError("invalidRequest", "profileId must be -1, 0 or the numericId of a user that is a profile.", { field: "profileId" });
+    }
+    await assertMayAdminister(q, actor, profile, "assign a profile holding the system administrator role");
+  }
+
+  /** One atomic write: the row changes only if it still has the version read; 0 rows means a racing writer won. */
+  async function writeVersion(trx: Kysely<Database>, row: UserRow, changes: UserUpdate): Promise<UserRow | undefined> {
+    return trx
+      .updateTable("users")
+      .set({ ...changes, version: sql<number>`version + 1`, updated_at: isoNow() })
+      .where("id", "=", row.id)
+      .where("version", "=", row.version)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /**
+   * Runs a change of one user in a transaction that reads the row itself. With `If-Match` the write
+   * lands only on that version (a writer that lost the race gets 412); without it, writers of the same
+   * user queue on its row lock first, so each applies its change to the row left by the one before.
+   */
+  async function changeUser<T>(uuid: string, precondition: Precondition, change: (trx: Kysely<Database>, q: UserQueries, row: UserRow) => Promise<T | undefined>): Promise<T> {
+    return transaction(async (trx, q) => {
+      if (precondition === undefined) await trx.updateTable("users").set({ version: sql<number>`version` }).where("uuid", "=", uuid).execute();
+      const row = await userOr404(q, uuid);
+      checkPrecondition(row, precondition);
+      const result = await change(trx, q, row);
+      if (result === undefined) throw staleVersion((await userOr404(q, uuid)).version);
+      return result;
+    });
+  }
+
+  return {
+    async create(actor: AdminActor, input: NewUser): Promise<UserRow> {
+      const firstName = blankToNull(input.firstName) ?? null;
+      const lastName = blankToNull(input.lastName) ?? null;
+      const email = blankToNull(input.email) ?? null;
+      const loginName = input.loginName ?? input.username;
+      const validFrom = normalizeTime(input.validFrom, "validFrom") ?? null;
+      const validTo = normalizeTime(input.validTo, "validTo") ?? null;
+      assertWindow(validFrom, validTo);
+      const profileId = input.profileId ?? -1;
+      const passwordHash = input.password === undefined ? null : await hasher.hash(input.password);
+      const now = isoNow();
+      return transaction(async (trx, q) => {
+        await assertNamesFree(q, input.username, loginName);
+        await checkProfileChoice(q, actor, profileId);
+        if (profileId > 0) await claimProfile(trx, profileId);
+        const user = await q.insert({
+          uuid: randomUUID(),
+          username: input.username,
+          login_name: loginName,
+          login_key: fold(loginName),
+          first_name: firstName,
+          last_name: lastName,
+          display_name: input.displayName ?? defaultDisplayName(firstName, lastName, input.username),
+          email,
+          description: blankToNull(input.description) ?? null,
+          enabled: input.enabled === false ? 0 : 1,
+          profile_id: profileId,
+          valid_from: validFrom,
+          valid_to: validTo,
+          change_password: input.changePassword ? 1 : 0,
+          password_never_expires: input.passwordNeverExpires ? 1 : 0,
+          password_hash: passwordHash,
+          password_changed_at: passwordHash ? now : null,
+          created_at: now,
+          updated_at: now,
+          search_text: searchTextFor({ username: input.username, first_name: firstName, last_name: lastName, email }),
+        });
+        const usersGroup = await groups.findByName(USERS_GROUP, trx);
+        if (usersGroup) await groups.addMember(trx, usersGroup.id, user.id);
+        await recordAudit(trx, actor, { action: "user.create", target: userTarget(user), details: { after: { ...auditedFields(user), passwordSet: passwordHash !== null } } });
+        return user;
+      });
+    },
+
+    /** Partial update: fields left out keep their value; the username never changes. */
+    async update(actor: AdminActor, uuid: string, input: UserChanges, precondition: Precondition): Promise<UserRow> {
+      return changeUser(uuid, precondition, async (trx, q, row) => {
+        await assertMayAdminister(q, actor, row, "change a system administrator");
+        const next = { ...Object.fromEntries(FIELD_NAMES.map((f) => [f, FIELDS[f].read(row)])), ...definedOnly(input) } as Required<UserChanges>;
+        next.firstName = blankToNull(next.firstName) ?? null;
+        next.lastName = blankToNull(next.lastName) ?? null;
+        next.email = blankToNull(next.email) ?? null;
+        next.description = blankToNull(next.description) ?? null;
+        next.validFrom = normalizeTime(next.validFrom, "validFrom") ?? null;
+        next.validTo = normalizeTime(next.validTo, "validTo") ?? null;
+        // A display name that was the default follows the names; one set by hand stays.
+        if (input.displayName === undefined && row.display_name === defaultDisplayName(row.first_name, row.last_name, row.username)) {
+          next.displayName = defaultDisplayName(next.firstName, next.lastName, row.username);
+        }
+        assertWindow(next.validFrom, next.validTo);
+        if (row.builtin === 1 && !next.enabled) throw new ApiError("refused", "A built-in user cannot be disabled.", { username: row.username });
+
+        const before: Record<string, unknown> = {};
+        const after: Record<string, unknown> = {};
+        const changes: UserUpdate = {};
+        for (const f of FIELD_NAMES) {
+          const old = FIELDS[f].read(row);
+          if (next[f] === old) continue;
+          before[f] = old;
+          after[f] = next[f];
+          (changes as Record<string, unknown>)[FIELDS[f].column] = typeof next[f] === "boolean" ? (next[f] ? 1 : 0) : next[f];
+        }
+        if (Object.keys(changes).length === 0) return row;
+        if (changes.login_name !== undefined) {
+          changes.login_key = fold(next.loginName);
+          await assertNamesFree(q, undefined, next.loginName, row.id);
+        }
+        if ("profileId" in after) await checkProfileChoice(q, actor, next.profileId);
+        changes.search_text = searchTextFor({ username: row.username, first_name: next.firstName, last_name: next.lastName, email: next.email });
+
+        const updated = await writeVersion(trx, row, changes);
+        if (!updated) return undefined;
+        if ("profileId" in after) {
+          if (next.profileId > 0) await claimProfile(trx, next.profileId, row.id);
+          if (row.profile_id === 0) await assertProfileUnused(trx, row, "changing its profileId");
+        }
+        if (row.enabled === 1 && !next.enabled) await Sessions.revokeAllOf(trx, row.id);
+        if ("enabled" in after || "profileId" in after) await assertSystemAdministratorRemains(trx);
+        await recordAudit(trx, actor, { action: "user.update", target: userTarget(row), details: { before, after } });
+        return updated;
+      });
+    },
+
+    /** Deletes a user; built-in users and profiles still in use are refused. */
+    async remove(actor: AdminActor, uuid: string, precondition: Precondition): Promise<void> {
+      await changeUser(uuid, precondition, async (trx, q, row) => {
+        if (row.builtin === 1) throw new ApiError("refused", "A built-in user cannot be deleted.", { username: row.username });
+        await assertMayAdminister(q, actor, row, "delete a system administrator");
+        const deleted = await trx.deleteFrom("users").where("id", "=", row.id).where("version", "=", row.version).returning("id").executeTakeFirst();
+        if (!deleted) return undefined;
+        if (row.profile_id === 0) await assertProfileUnused(trx, row, "deleting it");
+        await assertSystemAdministratorRemains(trx);
+        // Sessions and memberships go with the row (foreign keys cascade), so its tokens die at once.
+        await recordAudit(trx, actor, { action: "user.delete", target: userTarget(row), details: { before: auditedFields(row) } });
+        return true;
+      });
+    },
+
+    /** Sets a new password chosen by an administrator and ends every session of the user. */
+    async resetPassword(actor: AdminActor, uuid: string, password: string, temporary: boolean | undefined): Promise<void> {
+      const passwordHash = await hasher.hash(password);
+      await changeUser(uuid, undefined, async (trx, q, row) => {
+        await assertMayAdminister(q, actor, row, "reset the password of a system administrator");
+        if (row.directory_id !== null) throw new ApiError("refused", "The password of a directory user is managed by its directory.", { username: row.username });
+        const changes: UserUpdate = { password_hash: passwordHash, password_changed_at: isoNow() };
+        if (temporary !== undefined) changes.change_password = temporary ? 1 : 0;
+        if (!(await writeVersion(trx, row, changes))) return undefined;
+        await Sessions.revokeAllOf(trx, row.id);
+        await recordAudit(trx, actor, { action: "user.password-reset", target: userTarget(row), details: temporary === undefined ? {} : { changePassword: temporary } });
+        return true;
+      });
+    },
+
+    /** Lifts a lockout after failed logins (and forgets the failures that led to it). */
+    async clearLockout(actor: AdminActor, uuid: string): Promise<void> {
+      const row = await userOr404(users, uuid);
+      await transaction(async (trx) => {
+        await trx.updateTable("users").set({ failed_logins: 0, lockout_count: 0, locked_out_until: null }).where("id", "=", row.id).execute();
+        await recordAudit(trx, actor, { action: "user.lockout-cleared", target: userTarget(row), details: { before: { lockedOutUntil: row.locked_out_until } } });
+      });
+    },
+
+    /** The logged-in user changes their own password; their other sessions end, this one stays. */
+    async changeOwnPassword(actor: Actor, self: UserRow, sessionId: string, currentPassword: string, newPassword: string): Promise<void> {
+      if (self.directory_id !== null) throw new ApiError("refused", "The password of a directory user is managed by its directory.");
+      if (!(await hasher.verify(self.password_hash, currentPassword))) {
+        await recordAudit(db, actor, { action: "user.password-change", target: userTarget(self), outcome: "failure", details: { reason: "wrong-current-password" } });
+        throw new ApiError("invalidRequest", "The current password is incorrect.", { field: "currentPassword" });
+      }
+      if (newPassword === currentPassword) throw new ApiError("invalidRequest", "The new password must differ from the current one.", { field: "newPassword" });
+      const passwordHash = await hasher.hash(newPassword);
+      await transaction(async (trx) => {
+        await trx
+          .updateTable("users")
+          .set({ password_hash: passwordHash, password_changed_at: isoNow(), change_password: 0, version: sql<number>`version + 1`, updated_at: isoNow() })
+          .where("id", "=", self.id)
+          .execute();
+        await Sessions.revokeAllOf(trx, self.id, sessionId);
+        await recordAudit(trx, actor, { action: "user.password-change", target: userTarget(self) });
+      });
+    },
+  };
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export type UserAdmin = ReturnType<typeof createUserAdmin>;

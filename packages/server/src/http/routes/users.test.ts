@@ -1,0 +1,392 @@
+import assert from "node:assert/strict";
+import { before, it } from "node:test";
+import { describeEachStore, type TestServer } from "../../test-support/server.js";
+
+const PASSWORD = "Correct-Horse-1";
+
+/** Creates a user through the API and returns its JSON (asserting the 201). */
+async function createUser(s: TestServer, token: string, body: Record<string, unknown>) {
+  const r = await s.api("POST", "/security/v1/users", { token, body });
+  assert.equal(r.status, 201, r.text);
+  return r.body;
+}
+
+/** The audit events of one target, oldest first, straight from the store. */
+async function auditOf(s: TestServer, targetId: string) {
+  const rows = await s.server.deps.store.db.selectFrom("audit_events").selectAll().where("target_id", "=", targetId).orderBy("id").execute();
+  return rows.map((r) => ({ ...r, details: r.details ? JSON.parse(r.details) : null }));
+}
+
+const loginStatus = async (s: TestServer, username: string, password: string) =>
+  (await s.api("POST", "/auth/v1/providers/builtin/token", { body: { username, password } }));
+
+describeEachStore("user administration", (server) => {
+  let token: string;
+  before(async () => {
+    token = await server().login();
+  });
+
+  it("POST creates a user: 201, Location, ETag, defaults, the users group, an audit event without the password", async () => {
+    const s = server();
+    const r = await s.api("POST", "/security/v1/users", { token, body: { username: "jdoe", firstName: "John", lastName: "Doe", email: "john@example.com", password: PASSWORD } });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.headers.get("location"), `/portal/security/v1/users/${r.body.id}`);
+    assert.equal(r.headers.get("etag"), '"1"');
+    assert.equal(r.body.username, "jdoe");
+    assert.equal(r.body.loginName, "jdoe");
+    assert.equal(r.body.displayName, "John Doe");
+    assert.equal(r.body.enabled, true);
+    assert.equal(r.body.builtin, false);
+    assert.equal(r.body.profileId, -1);
+    assert.deepEqual(r.body.groups, ["users"]);
+    assert.equal(r.body.changePassword, false);
+    assert.ok(!("password" in r.body));
+    const got = await s.api("GET", r.headers.get("location")!.replace("/portal", ""), { token });
+    assert.equal(got.status, 200);
+    assert.equal(got.body.email, "john@example.com");
+    const events = await auditOf(s, r.body.id);
+    assert.equal(events.length, 1);
+    assert.equal(events[0]!.action, "user.create");
+    assert.equal(events[0]!.actor_name, "sysadmin");
+    assert.equal(events[0]!.details.after.passwordSet, true);
+    assert.ok(!JSON.stringify(events[0]).includes(PASSWORD));
+    // The new user can log in and holds the `user` role only.
+    assert.equal((await loginStatus(s, "JDOE", PASSWORD)).status, 200);
+  });
+
+  it("refuses bad input with a 400 in the error shape", async () => {
+    const s = server();
+    const bad: Record<string, unknown>[] = [
+      { username: "has space" },
+      { username: "" },
+      { username: "x".repeat(65) },
+      { username: "semi;colon" },
+      { username: "ok1", email: "not-an-email" },
+      { username: "ok2", email: `${"e".repeat(250)}@x.de` },
+      { username: "ok3", password: "short" },
+      { username: "ok4", firstName: "f".repeat(256) },
+      { username: "ok5", description: "d".repeat(1025) },
+      { username: "ok6", loginName: "l".repeat(257) },
+      { username: "ok7", profileId: -2 },
+      { username: "ok8", enabled: "false" },
+      { username: "ok9", validFrom: "yesterday" },
+      { username: "ok10", validFrom: "2030-01-01", validTo: "2029-01-01" },
+      { username: "ok11", unknownField: 1 },
+      { username: "ok12", profileId: 999_999 },
+    ];
+    for (const body of bad) {
+      const r = await s.api("POST", "/security/v1/users", { token, body });
+      assert.equal(r.status, 400, `${JSON.stringify(body)} → ${r.status} ${r.text}`);
+      assert.match(r.body.errorMessage, /^ECMS\d{4}-E /);
+      assert.equal(typeof r.body.additionalInfo, "string");
+    }
+    const count = await s.api("GET", "/security/v1/users/count?search=ok", { token });
+    assert.equal(count.body, 0, "nothing half-written");
+  });
+
+  it("accepts usernames of any script and . _ - @ up to 64 characters", async () => {
+    const s = server();
+    for (const username of ["Müller.Hans", "王小明", "a_b-c@d.e", "x".repeat(64)]) {
+      const created = await createUser(s, token, { username });
+      assert.equal(created.username, username);
+    }
+  });
+
+  it("refuses a duplicate username or login name with 409", async () => {
+    const s = server();
+    await createUser(s, token, { username: "dup1", loginName: "dup.login" });
+    const sameName = await s.api("POST", "/security/v1/users", { token, body: { username: "dup1", loginName: "other" } });
+    assert.equal(sameName.status, 409);
+    assert.match(sameName.body.errorMessage, /^ECMS1301-E .*username/);
+    const sameLogin = await s.api("POST", "/security/v1/users", { token, body: { username: "dup2", loginName: "DUP.Login" } });
+    assert.equal(sameLogin.status, 409);
+    assert.match(sameLogin.body.errorMessage, /login name/);
+    // A login name defaulting to the username collides too.
+    const defaulted = await s.api("POST", "/security/v1/users", { token, body: { username: "dup.login" } });
+    assert.equal(defaulted.status, 409);
+    // Renaming the login name onto another's is a 409 as well.
+    const other = await createUser(s, token, { username: "dup3" });
+    const rename = await s.api("PUT", `/security/v1/users/${other.id}`, { token, body: { loginName: "dup.login" } });
+    assert.equal(rename.status, 409);
+  });
+
+  it("PUT changes only the fields sent; the username cannot change; the audit event has before/after", async () => {
+    const s = server();
+    const u = await createUser(s, token, { username: "partial", firstName: "Pat", lastName: "Tial", email: "pat@example.com", description: "keep me" });
+    const r = await s.api("PUT", `/security/v1/users/${u.id}`, { token, body: { lastName: "Changed", validTo: "2099-12-31" } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers.get("etag"), '"2"');
+    assert.equal(r.body.firstName, "Pat");
+    assert.equal(r.body.lastName, "Changed");
+    assert.equal(r.body.displayName, "Pat Changed", "a default display name follows the names");
+    assert.equal(r.body.email, "pat@example.com");
+    assert.equal(r.body.description, "keep me");
+    assert.equal(r.body.validTo, "2099-12-31T00:00:00.000Z");
+    const search = await s.api("GET", "/security/v1/users?search=changed", { token });
+    assert.deepEqual(search.body.map((x: { username: string }) => x.username), ["partial"], "search text recomputed");
+    const [, update] = await auditOf(s, u.id);
+    assert.equal(update!.action, "user.update");
+    assert.deepEqual(update!.details.before, { lastName: "Tial", displayName: "Pat Tial", validTo: null });
+    assert.deepEqual(update!.details.after, { lastName: "Changed", displayName: "Pat Changed", validTo: "2099-12-31T00:00:00.000Z" });
+
+    const rename = await s.api("PUT", `/security/v1/users/${u.id}`, { token, body: { username: "renamed" } });
+    assert.equal(rename.status, 400);
+    assert.match(rename.body.errorMessage, /username cannot be changed/);
+    // A user read with GET can be sent back as it is.
+    const got = await s.api("GET", `/security/v1/users/${u.id}?extendedInfo=true`, { token });
+    const roundTrip = await s.api("PUT", `/security/v1/users/${u.id}`, { token, body: { ...got.body, description: "" } });
+    assert.equal(roundTrip.status, 200, roundTrip.text);
+    assert.equal(roundTrip.body.description, null, '"" clears a text field');
+    const unknown = await s.api("PUT", `/security/v1/users/00000000-0000-0000-0000-000000000000`, { token, body: { firstName: "x" } });
+    assert.equal(unknown.status, 404);
+  });
+
+  it("If-Match: the current ETag passes, a stale one is a 412 and changes nothing", async () => {
+    const s = server();
+    const u = await createUser(s, token, { username: "versioned" });
+    const got = await s.api("GET", `/security/v1/users/${u.id}`, { token });
+    const etag = got.headers.get("etag")!;
+    assert.equal(etag, '"1"');
+    const first = await s.api("PUT", `/security/v1/users/${u.id}`, { token, body: { firstName: "One" }, headers: { "if-match": etag } });
+    assert.equal(first.status, 200);
+    const stale = await s.api("PUT", `/security/v1/users/${u.id}`, { token, body: { firstName: "Two" }, headers: { "if-match": etag } });
+    assert.equal(stale.status, 412);
+    assert.match(stale.body.errorMessage, /^ECMS1303-E /);
+    const staleDelete = await s.api("DELETE", `/security/v1/users/${u.id}`, { token, headers: { "if-match": etag } });
+    assert.equal(staleDelete.status, 412);
+    const after = await s.api("GET", `/security/v1/users/${u.id}`, { token });
+    assert.equal(after.body.firstName, "One");
+    assert.equal(after.headers.get("etag"), '"2"');
+    const garbage = await s.api("PUT", `/security/v1/users/${u.id}`, { token, body: { firstName: "Three" }, headers: { "if-match": "nonsense" } });
+    assert.equal(garbage.status, 412);
+    const current = await s.api("DELETE", `/security/v1/users/${u.id}`, { token, headers: { "if-match": '"2"' } });
+    assert.equal(current.status, 204);
+  });
+
+  it("50 concurrent conflicting PUTs with the same If-Match: exactly one wins, 49 get 412, the winner's write is stored", async () => {
+    const s = server();
+    const u = await createUser(s, token, { username: "contended" });
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        s.api("PUT", `/security/v1/users/${u.id}`, { token, body: { firstName: `writer-${i}`, description: `by ${i}` }, headers: { "if-match": '"1"' } }),
+      ),
+    );
+    const winners = results.filter((r) => r.status === 200);
+    assert.equal(winners.length, 1, results.map((r) => r.status).join(","));
+    assert.equal(results.filter((r) => r.status === 412).length, 49);
+    const stored = await s.api("GET", `/security/v1/users/${u.id}`, { token });
+    assert.equal(stored.body.firstName, winners[0]!.body.firstName);
+    assert.equal(stored.body.description, winners[0]!.body.description);
+    assert.equal(stored.headers.get("etag"), '"2"');
+    const updates = (await auditOf(s, u.id)).filter((e) => e.action === "user.update");
+    assert.equal(updates.length, 1);
+  });
+
+  it("concurrent PUTs without If-Match are all applied one after another: none lost", async () => {
+    const s = server();
+    const u = await createUser(s, token, { username: "serialized" });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => s.api("PUT", `/security/v1/users/${u.id}`, { token, body: { description: `by ${i}` } })),
+    );
+    assert.ok(results.every((r) => r.status === 200), results.map((r) => r.status).join(","));
+    const stored = await s.api("GET", `/security/v1/users/${u.id}`, { token });
+    assert.equal(stored.headers.get("etag"), '"21"');
+  });
+
+  it("DELETE: built-in users are refused; others go, with their tokens", async () => {
+    const s = server();
+    const me = await s.api("GET", "/security/v1/me", { token });
+    const builtin = await s.api("DELETE", `/security/v1/users/${me.body.id}`, { token });
+    assert.equal(builtin.status, 409);
+    assert.match(builtin.body.errorMessage, /^ECMS1302-E A built-in user cannot be deleted/);
+    const u = await createUser(s, token, { username: "doomed", password: PASSWORD });
+    const userToken = await s.login("doomed", PASSWORD);
+    assert.equal((await s.api("GET", "/security/v1/me", { token: userToken })).status, 200);
+    assert.equal((await s.api("DELETE", `/security/v1/users/${u.id}`, { token })).status, 204);
+    assert.equal((await s.api("GET", `/security/v1/users/${u.id}`, { token })).status, 404);
+    assert.equal((await s.api("GET", "/security/v1/me", { token: userToken })).status, 401);
+    assert.equal((await s.api("DELETE", `/security/v1/users/${u.id}`, { token })).status, 404);
+    const events = await auditOf(s, u.id);
+    assert.equal(events.at(-1)!.action, "user.delete");
+    const disable = await s.api("PUT", `/security/v1/users/${me.body.id}`, { token, body: { enabled: false } });
+    assert.equal(disable.status, 409, "a built-in user cannot be disabled either");
+  });
+
+  it("profiles: assignment needs a profile, a profile in use cannot be deleted or un-profiled, members inherit its groups", async () => {
+    const s = server();
+    const profile = await createUser(s, token, { username: "profile.clerk", profileId: 0 });
+    const plain = await createUser(s, token, { username: "not.a.profile" });
+    const invalid = await s.api("POST", "/security/v1/users", { token, body: { username: "wants.plain", profileId: plain.numericId } });
+    assert.equal(invalid.status, 400);
+    assert.match(invalid.body.errorMessage, /profileId/);
+    const member = await createUser(s, token, { username: "clerk1", profileId: profile.numericId });
+    assert.equal(member.profileId, profile.numericId);
+    const self = await s.api("PUT", `/security/v1/users/${profile.id}`, { token, body: { profileId: profile.numericId } });
+    assert.equal(self.status, 400);
+    const del = await s.api("DELETE", `/security/v1/users/${profile.id}`, { token });
+    assert.equal(del.status, 409);
+    assert.match(del.body.errorMessage, /still in use/);
+    const unprofile = await s.api("PUT", `/security/v1/users/${profile.id}`, { token, body: { profileId: -1 } });
+    assert.equal(unprofile.status, 409);
+    assert.equal((await s.api("GET", `/security/v1/users/${profile.id}`, { token })).body.profileId, 0, "rolled back");
+    const listed = await s.api("GET", `/security/v1/users?profileId=${profile.numericId}`, { token });
+    assert.deepEqual(listed.body.map((x: { username: string }) => x.username), ["clerk1"]);
+    // Once nobody uses it, the profile can go.
+    assert.equal((await s.api("PUT", `/security/v1/users/${member.id}`, { token, body: { profileId: -1 } })).status, 200);
+    assert.equal((await s.api("DELETE", `/security/v1/users/${profile.id}`, { token })).status, 204);
+  });
+
+  it("enabled:false locks the account: its tokens stop working at once and login is refused like a wrong password", async () => {
+    const s = server();
+    const u = await createUser(s, token, { username: "to.disable", password: PASSWORD });
+    const userToken = await s.login("to.disable", PASSWORD);
+    const r = await s.api("PUT", `/security/v1/users/${u.id}`, { token, body: { enabled: false } });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.enabled, false);
+    assert.equal((await s.api("GET", "/security/v1/me", { token: userToken })).status, 401);
+    const refused = await loginStatus(s, "to.disable", PASSWORD);
+    const wrong = await loginStatus(s, "to.disable", "wrong-password");
+    assert.equal(refused.status, 401);
+    assert.deepEqual(refused.body, wrong.body);
+    const disabled = await s.api("GET", "/security/v1/users?enabled=false", { token });
+    assert.ok(disabled.body.some((x: { username: string }) => x.username === "to.disable"));
+    assert.equal((await s.api("PUT", `/security/v1/users/${u.id}`, { token, body: { enabled: true } })).status, 200);
+    assert.equal((await loginStatus(s, "to.disable", PASSWORD)).status, 200);
+  });
+
+  it("reset-password sets a new password and revokes the user's tokens; temporary forces a change", async () => {
+    const s = server();
+    const u = await createUser(s, token, { username: "forgetful", password: PASSWORD });
+    const oldToken = await s.login("forgetful", PASSWORD);
+    const bad = await s.api("PUT", `/security/v1/users/${u.id}/reset-password`, { token, body: { type: "password", value: "short" } });
+    assert.equal(bad.status, 400);
+    const wrongType = await s.api("PUT", `/security/v1/users/${u.id}/reset-password`, { token, body: { type: "otp", value: "Long-Enough-1" } });
+    assert.equal(wrongType.status, 400);
+    const r = await s.api("PUT", `/security/v1/users/${u.id}/reset-password`, { token, body: { type: "password", value: "Brand-New-Pass-2" } });
+    assert.equal(r.status, 204, r.text);
+    assert.equal((await s.api("GET", "/security/v1/me", { token: oldToken })).status, 401);
+    assert.equal((await loginStatus(s, "forgetful", PASSWORD)).status, 401);
+    assert.equal((await loginStatus(s, "forgetful", "Brand-New-Pass-2")).status, 200);
+    const events = await auditOf(s, u.id);
+    assert.equal(events.filter((e) => e.action === "user.password-reset").length, 1);
+    assert.ok(!JSON.stringify(events).includes("Brand-New-Pass-2"));
+  });
+
+  it("changePassword: the login works but the token only opens the own account until the password is changed", async () => {
+    const s = server();
+    const u = await createUser(s, token, { username: "must.change", password: PASSWORD });
+    // An administrator, so the only thing stopping the admin routes is the pending change.
+    const admins = await s.server.deps.store.db.selectFrom("groups").select("id").where("name", "=", "administrators").executeTakeFirstOrThrow();
+    await s.server.deps.store.db.insertInto("group_members").values({ group_id: admins.id, user_id: u.numericId }).execute();
+    const r = await s.api("PUT", `/security/v1/users/${u.id}/reset-password`, { token, body: { type: "password", value: "Temporary-Pass-1", temporary: true } });
+    assert.equal(r.status, 204);
+    const extended = await s.api("GET", `/security/v1/users/${u.id}?extendedInfo=true`, { token });
+    assert.equal(extended.body.changePassword, true);
+    const userToken = await s.login("must.change", "Temporary-Pass-1");
+    const blocked = await s.api("GET", "/security/v1/users", { token: userToken });
+    assert.equal(blocked.status, 403);
+    assert.deepEqual(JSON.parse(blocked.body.additionalInfo), { passwordChangeRequired: true });
+    assert.equal((await s.api("GET", "/security/v1/me", { token: userToken })).status, 200);
+    const changed = await s.api("PUT", "/security/v1/me/password", { token: userToken, body: { currentPassword: "Temporary-Pass-1", newPassword: "Chosen-By-Me-3" } });
+    assert.equal(changed.status, 204, changed.text);
+    assert.equal((await s.api("GET", "/security/v1/users", { token: userToken })).status, 200, "the same token now opens the admin routes");
+    assert.equal((await s.api("GET", `/security/v1/users/${u.id}?extendedInfo=true`, { token })).body.changePassword, false);
+  });
+
+  it("PUT /me/password: needs the current password, keeps this token, revokes the others", async () => {
+    const s = server();
+    await createUser(s, token, { username: "self.service", password: PASSWORD });
+    const tokenA = await s.login("self.service", PASSWORD);
+    const tokenB = await s.login("self.service", PASSWORD);
+    const wrong = await s.api("PUT", "/security/v1/me/password", { token: tokenA, body: { currentPassword: "not-it-at-all", newPassword: "Another-Pass-4" } });
+    assert.equal(wrong.status, 400);
+    assert.match(wrong.body.errorMessage, /current password is incorrect/);
+    const same = await s.api("PUT", "/security/v1/me/password", { token: tokenA, body: { currentPassword: PASSWORD, newPassword: PASSWORD } });
+    assert.equal(same.status, 400);
+    const short = await s.api("PUT", "/security/v1/me/password", { token: tokenA, body: { currentPassword: PASSWORD, newPassword: "short" } });
+    assert.equal(short.status, 400);
+    const anonymous = await s.api("PUT", "/security/v1/me/password", { body: { currentPassword: PASSWORD, newPassword: "Another-Pass-4" } });
+    assert.equal(anonymous.status, 401);
+    const ok = await s.api("PUT", "/security/v1/me/password", { token: tokenA, body: { currentPassword: PASSWORD, newPassword: "Another-Pass-4" } });
+    assert.equal(ok.status, 204, ok.text);
+    assert.equal((await s.api("GET", "/security/v1/me", { token: tokenA })).status, 200);
+    assert.equal((await s.api("GET", "/security/v1/me", { token: tokenB })).status, 401);
+    assert.equal((await loginStatus(s, "self.service", "Another-Pass-4")).status, 200);
+    assert.equal((await loginStatus(s, "self.service", PASSWORD)).status, 401);
+  });
+
+  it("validity window: login before validFrom or after validTo gets the wrong-password answer; expired shows and filters", async () => {
+    const s = server();
+    const future = await createUser(s, token, { username: "not.yet", password: PASSWORD, validFrom: "2999-01-01T00:00:00Z" });
+    const past = await createUser(s, token, { username: "too.late", password: PASSWORD, validTo: "2001-01-01T00:00:00+02:00" });
+    const wrong = await loginStatus(s, "not.yet", "definitely-wrong");
+    for (const username of ["not.yet", "too.late"]) {
+      const r = await loginStatus(s, username, PASSWORD);
+      assert.equal(r.status, 401);
+      assert.deepEqual(r.body, wrong.body);
+    }
+    const pastView = await s.api("GET", `/security/v1/users/${past.id}?extendedInfo=true`, { token });
+    assert.equal(pastView.body.expired, true);
+    assert.equal(pastView.body.validTo, "2000-12-31T22:00:00.000Z");
+    assert.equal((await s.api("GET", `/security/v1/users/${future.id}?extendedInfo=true`, { token })).body.expired, false);
+    const expired = await s.api("GET", "/security/v1/users?expired=true", { token });
+    assert.deepEqual(expired.body.map((x: { username: string }) => x.username), ["too.late"]);
+    assert.equal((await s.api("GET", "/security/v1/users/count?expired=true", { token })).body, 1);
+    // Moving the window makes the login work.
+    assert.equal((await s.api("PUT", `/security/v1/users/${past.id}`, { token, body: { validTo: null } })).status, 200);
+    assert.equal((await loginStatus(s, "too.late", PASSWORD)).status, 200);
+  });
+
+  it("passwordNeverExpires is stored and shown", async () => {
+    const s = server();
+    const u = await createUser(s, token, { username: "never.expires", passwordNeverExpires: true });
+    assert.equal(u.passwordNeverExpires, true);
+    const r = await s.api("PUT", `/security/v1/users/${u.id}`, { token, body: { passwordNeverExpires: false } });
+    assert.equal(r.body.passwordNeverExpires, false);
+  });
+});
+
+describeEachStore(
+  "lockout after failed logins",
+  (server) => {
+    let token: string;
+    before(async () => {
+      token = await server().login();
+    });
+
+    it("locks out after the configured failures, shows lockedOutUntil, and an administrator can clear it", async () => {
+      const s = server();
+      const u = await createUser(s, token, { username: "hammered", password: PASSWORD });
+      for (let i = 0; i < 3; i++) assert.equal((await loginStatus(s, "hammered", "wrong-password")).status, 401);
+      const refused = await loginStatus(s, "hammered", PASSWORD);
+      const wrong = await loginStatus(s, "nobody-at-all", PASSWORD);
+      assert.equal(refused.status, 401, "the right password is refused while locked out");
+      assert.deepEqual(refused.body, wrong.body);
+      const view = await s.api("GET", `/security/v1/users/${u.id}?extendedInfo=true`, { token });
+      const until = Date.parse(view.body.lockedOutUntil);
+      assert.ok(until > Date.now() + 50_000 && until <= Date.now() + 60_000, view.body.lockedOutUntil);
+      const listed = await s.api("GET", "/security/v1/users?lockedOut=true", { token });
+      assert.deepEqual(listed.body.map((x: { username: string }) => x.username), ["hammered"]);
+      const audit = await auditOf(s, u.id);
+      assert.ok(audit.some((e) => e.action === "user.locked-out"));
+
+      assert.equal((await s.api("DELETE", `/security/v1/users/${u.id}/lockout`, { token })).status, 204);
+      assert.equal((await s.api("GET", `/security/v1/users/${u.id}?extendedInfo=true`, { token })).body.lockedOutUntil, null);
+      assert.equal((await loginStatus(s, "hammered", PASSWORD)).status, 200);
+      assert.equal((await auditOf(s, u.id)).filter((e) => e.action === "user.lockout-cleared").length, 1);
+    });
+
+    it("the second lockout in a row lasts twice as long", async () => {
+      const s = server();
+      const u = await createUser(s, token, { username: "repeat.offender", password: PASSWORD });
+      for (let i = 0; i < 3; i++) await loginStatus(s, "repeat.offender", "wrong-password");
+      // Expire the first lockout without clearing the count, as if its minute had passed.
+      await s.server.deps.store.db.updateTable("users").set({ locked_out_until: new Date(Date.now() - 1000).toISOString() }).where("id", "=", u.numericId).execute();
+      for (let i = 0; i < 3; i++) await loginStatus(s, "repeat.offender", "wrong-password");
+      const view = await s.api("GET", `/security/v1/users/${u.id}?extendedInfo=true`, { token });
+      const seconds = (Date.parse(view.body.lockedOutUntil) - Date.now()) / 1000;
+      assert.ok(seconds > 110 && seconds <= 120, String(seconds));
+    });
+  },
+  { lockout: { maxFailures: 3, baseSeconds: 60, maxSeconds: 3600 } },
+);
