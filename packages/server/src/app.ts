@@ -11,6 +11,7 @@ import { createUserAdmin } from "./domain/users.js";
 import { createGuard } from "./http/auth-guard.js";
 import type { AppDeps } from "./http/deps.js";
 import { ApiError, ErrorCodes, errorBody } from "./http/errors.js";
+import auditEventsRoutes from "./http/routes/audit-events.js";
 import authRoutes from "./http/routes/auth.js";
 import healthRoutes from "./http/routes/health.js";
 import meRoutes from "./http/routes/me.js";
@@ -103,7 +104,7 @@ async function createServerOn(store: Store, config: Config): Promise<Server> {
   await app.register(swaggerUi, { routePrefix: `${BASE_PATH}/docs` });
   app.get(`${BASE_PATH}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
 
-  for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes]) {
+  for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, auditEventsRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes]) {
     await app.register(routes, { prefix: BASE_PATH, ...deps });
   }
 

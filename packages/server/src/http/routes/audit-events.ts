@@ -1,0 +1,107 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import fastJson from "fast-json-stringify";
+import { Type, type Static } from "typebox";
+import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
+import { normalizeTime } from "../../domain/users.js";
+import { createAuditQueries, type AuditEventRow, type AuditFilter } from "../../storage/audit-queries.js";
+import type { AppDeps } from "../deps.js";
+import { ApiError } from "../errors.js";
+import { jsonArray, sendJsonStream } from "../json-stream.js";
+import { decodeCursor, encodeCursor, nextLink } from "../paging.js";
+import { errorResponses, Nullable } from "../schemas.js";
+
+const AuditEventSchema = Type.Object(
+  {
+    id: Type.Integer({ description: "Serial number; newer events have larger ones" }),
+    time: Type.String({ format: "date-time" }),
+    actorNumericId: Nullable(Type.Integer({ description: "numericId of the acting user; null for the system or an unknown login name" })),
+    actor: Nullable(Type.String({ description: "Username of the actor (or the login name tried)" })),
+    action: Type.String({ description: "e.g. user.create, user.update, user.delete, user.password-reset, auth.login, user.locked-out" }),
+    targetType: Nullable(Type.String()),
+    targetId: Nullable(Type.String()),
+    targetName: Nullable(Type.String()),
+    sourceAddress: Nullable(Type.String()),
+    outcome: Type.Union([Type.Literal("success"), Type.Literal("failure")]),
+    details: Nullable(Type.Object({}, { additionalProperties: true, description: "Before/after of changed fields and other context; never secrets" })),
+  },
+  { $id: "AuditEvent" },
+);
+
+type AuditEventView = Static<typeof AuditEventSchema>;
+
+const Time = Type.String({ maxLength: 64, description: "ISO 8601 (a date alone is its midnight UTC); `from` is inclusive, `to` exclusive" });
+
+const AuditQuery = Type.Object({
+  actor: Type.Optional(Type.String({ maxLength: 256, description: "Username of the actor" })),
+  target: Type.Optional(Type.String({ maxLength: 256, description: "Id (UUID) or name of the target" })),
+  targetType: Type.Optional(Type.String({ maxLength: 64, description: "user, group, …" })),
+  action: Type.Optional(Type.String({ maxLength: 128 })),
+  outcome: Type.Optional(Type.Union([Type.Literal("success"), Type.Literal("failure")])),
+  from: Type.Optional(Time),
+  to: Type.Optional(Time),
+  max: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: "Page size; more pages are announced in a Link header" })),
+  cursor: Type.Optional(Type.String({ maxLength: 2048 })),
+});
+
+function toAuditEventView(row: AuditEventRow): AuditEventView {
+  return {
+    id: row.id,
+    time: row.at,
+    actorNumericId: row.actor_id,
+    actor: row.actor_name,
+    action: row.action,
+    targetType: row.target_type,
+    targetId: row.target_id,
+    targetName: row.target_name,
+    sourceAddress: row.source_ip,
+    outcome: row.outcome === "failure" ? "failure" : "success",
+    details: row.details ? (JSON.parse(row.details) as Record<string, unknown>) : null,
+  };
+}
+
+function filterOf(query: Static<typeof AuditQuery>): AuditFilter {
+  const { actor, target, targetType, action, outcome } = query;
+  return { actor, target, targetType, action, outcome, from: normalizeTime(query.from, "from") ?? undefined, to: normalizeTime(query.to, "to") ?? undefined };
+}
+
+/** The audit cursor carries the id of the last event shown. */
+function beforeIdOf(cursor: string | undefined): number | undefined {
+  if (cursor === undefined) return undefined;
+  const id = Number(decodeCursor(cursor));
+  if (!Number.isSafeInteger(id)) throw new ApiError("invalidRequest", "The cursor is not valid.", { parameter: "cursor" });
+  return id;
+}
+
+const serializeEvent = fastJson(AuditEventSchema);
+
+/** The audit log, read-only: there is no route that writes, changes or deletes an event. */
+const auditEventsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, guard }) => {
+  const audit = createAuditQueries(store);
+
+  app.get(
+    "/security/v1/audit-events",
+    {
+      preHandler: guard(...ADMINISTRATOR_ROLES),
+      schema: {
+        summary: "Read the audit log",
+        description: "Newest first, streamed. With `max`, one page and a `Link: <…>; rel=\"next\"` header when more follow. Filters combine with AND.",
+        tags: ["audit"],
+        security: [{ bearerAuth: [] }],
+        querystring: AuditQuery,
+        response: { 200: Type.Array(AuditEventSchema), ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request, reply) => {
+      const filter = filterOf(request.query);
+      const { max, cursor } = request.query;
+      const beforeId = beforeIdOf(cursor);
+      if (max === undefined) return sendJsonStream(reply, jsonArray(audit.listAll(filter, beforeId), (rows) => rows.map((r) => serializeEvent(toAuditEventView(r)))));
+      const rows = await audit.listPage(filter, beforeId, max + 1);
+      const page = rows.slice(0, max);
+      if (rows.length > max) reply.header("link", nextLink(request, encodeCursor(String(page[page.length - 1]!.id))));
+      return page.map(toAuditEventView);
+    },
+  );
+};
+
+export default auditEventsRoutes;
