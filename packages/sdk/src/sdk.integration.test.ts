@@ -246,7 +246,11 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       assert.equal(typeof all, "object");
       assert.ok(Array.isArray(all.users) && all.users.some((u) => u.username === "sysadmin"));
       assert.ok(Array.isArray(all.groups) && all.groups.some((g) => g.name === "administrators"));
+      assert.ok(all.roles.some((r) => r.name === "user"));
+      assert.ok(all.memberships.every((m) => typeof m.userId === "string" && typeof m.groupId === "string"));
+      assert.ok(!Number.isNaN(Date.parse(all.exportedAt)));
       const admins = await sec.group("administrators");
+      assert.ok(all.roleMappings.some((m) => m.groupId === admins.guid && m.roleName === "system-administrator"));
       const some = await sec.exportSecuritySystem([admins]);
       assert.ok(Array.isArray(some.groups));
       assert.deepEqual(

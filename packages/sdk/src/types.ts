@@ -177,10 +177,17 @@ export interface GroupFields {
   description?: string | null;
 }
 
-/** What exportSecuritySystem returns: the server's export document, typed loosely. */
+/** What exportSecuritySystem returns: the server's export document (REST shapes). */
 export interface ECMExport {
-  users?: RestUser[];
-  groups?: RestGroup[];
+  exportedAt: string;
+  roles: RestRole[];
+  groups: RestGroup[];
+  /** `groupId` is the group's guid. */
+  roleMappings: { groupId: string; roleName: string }[];
+  /** Extended REST view of every (selected) user. */
+  users: RestUser[];
+  /** Direct memberships, by guid. */
+  memberships: { userId: string; groupId: string }[];
   [key: string]: unknown;
 }
 

@@ -1,0 +1,360 @@
+/** Every ecm command against the real server: output and exit code. */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { promisify } from "node:util";
+import { startServerThread, type ThreadServer } from "../../sdk/test/server-thread.js";
+import { run } from "./cli.js";
+import { parseCsv, csvLine } from "./csv.js";
+
+let server: ThreadServer;
+let home: string;
+
+before(async () => {
+  server = await startServerThread();
+  home = mkdtempSync(join(tmpdir(), "ecm-cli-test-"));
+});
+after(async () => {
+  await server?.close();
+  rmSync(home, { recursive: true, force: true });
+});
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `ecm args…` in-process with its own config directory and environment. */
+async function ecm(args: string[], opts: { env?: Record<string, string>; stdin?: string; auth?: boolean } = {}): Promise<Result> {
+  let stdout = "";
+  let stderr = "";
+  const env: NodeJS.ProcessEnv = { XDG_CONFIG_HOME: join(home, "cfg-env"), HOME: home };
+  if (opts.auth !== false) {
+    env.ECM_URL = server.baseUrl;
+    env.ECM_USERNAME = "sysadmin";
+    env.ECM_PASSWORD = server.adminPassword;
+  }
+  Object.assign(env, opts.env);
+  const code = await run(args, {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    stdin: Readable.from(opts.stdin === undefined ? [] : [opts.stdin]),
+    env,
+  });
+  return { code, stdout, stderr };
+}
+
+function ok(r: Result): Result {
+  assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
+  return r;
+}
+
+describe("help and usage", () => {
+  test("--help everywhere exits 0 and documents exit codes", async () => {
+    const main = ok(await ecm(["--help"], { auth: false }));
+    assert.match(main.stdout, /Usage: ecm <command>/);
+    assert.match(main.stdout, /Exit codes:/);
+    for (const c of ["users list", "users create", "groups add-member", "roles grant", "import", "export", "login"]) {
+      const r = ok(await ecm([...c.split(" "), "--help"], { auth: false }));
+      assert.match(r.stdout, new RegExp(`Usage: ecm ${c}`), c);
+    }
+    assert.match(ok(await ecm(["users", "--help"], { auth: false })).stdout, /users reset-password <user>/);
+    assert.match(ok(await ecm(["help"], { auth: false })).stdout, /Commands:/);
+  });
+
+  test("usage errors exit 2 with one line", async () => {
+    for (const args of [[], ["frobnicate"], ["users"], ["users", "frob"], ["users", "list", "--bogus"], ["users", "show"], ["users", "list", "-o", "xml"], ["users", "list", "extra"], ["users", "update", "x"]]) {
+      const r = await ecm(args);
+      assert.equal(r.code, 2, args.join(" "));
+      if (args.length > 1) assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+  });
+});
+
+describe("login, saved token, environment overrides", () => {
+  const cfg = () => join(home, "cfg-login");
+  const env = () => ({ XDG_CONFIG_HOME: cfg() });
+
+  test("login stores URL and token (not the password) with mode 0600; whoami and logout", async () => {
+    const r = ok(await ecm(["login", "--url", server.baseUrl, "-u", "sysadmin", "--password-stdin"], { auth: false, env: env(), stdin: server.adminPassword + "\n" }));
+    assert.match(r.stderr, /Logged in to .* as sysadmin/);
+    const file = join(cfg(), "ecm", "config.json");
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const text = readFileSync(file, "utf8");
+    assert.ok(!text.includes(server.adminPassword), "no password in the config");
+    const saved = JSON.parse(text) as { url: string; token: string; username: string };
+    assert.equal(saved.url, server.baseUrl);
+    assert.match(saved.token, /^eyJ/);
+    const who = ok(await ecm(["whoami", "-o", "json"], { auth: false, env: env() }));
+    assert.equal(JSON.parse(who.stdout).username, "sysadmin");
+    ok(await ecm(["logout"], { auth: false, env: env() }));
+    assert.ok(!readFileSync(file, "utf8").includes(saved.token));
+    const after = await ecm(["whoami"], { auth: false, env: env() });
+    assert.equal(after.code, 3);
+    assert.match(after.stderr, /not logged in/);
+    // the revoked token is refused by the server too
+    const revoked = await ecm(["whoami"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_TOKEN: saved.token } });
+    assert.equal(revoked.code, 3);
+  });
+
+  test("wrong password: exit 3, nothing saved", async () => {
+    const r = await ecm(["login", "--url", server.baseUrl, "--password-stdin"], { auth: false, env: { XDG_CONFIG_HOME: join(home, "cfg-bad") }, stdin: "wrong" });
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /^ecm: ECMS1102-E/);
+    assert.ok(!existsSync(join(home, "cfg-bad", "ecm", "config.json")));
+  });
+
+  test("ECM_TOKEN and ECM_USERNAME/ECM_PASSWORD override; ECM_PASSWORD works for login", async () => {
+    ok(await ecm(["login"], { auth: false, env: { ...env(), ECM_URL: server.baseUrl, ECM_PASSWORD: server.adminPassword } }));
+    const token = (JSON.parse(readFileSync(join(cfg(), "ecm", "config.json"), "utf8")) as { token: string }).token;
+    const r = ok(await ecm(["whoami", "-o", "json"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_TOKEN: token } }));
+    assert.equal(JSON.parse(r.stdout).username, "sysadmin");
+    ok(await ecm(["whoami"]));
+  });
+
+  test("unreachable server: exit 8", async () => {
+    const r = await ecm(["users", "list"], { env: { ECM_URL: "http://127.0.0.1:9/portal" } });
+    assert.equal(r.code, 8);
+    assert.match(r.stderr, /^ecm: cannot reach/);
+  });
+});
+
+describe("users", () => {
+  test("create, show, update, lock, unlock, reset-password, groups, roles, delete", async () => {
+    ok(await ecm(["groups", "create", "cli-staff", "-d", "Staff"]));
+    const c = ok(await ecm(["users", "create", "cli-alice", "--email", "alice@example.com", "--remark", "from the CLI", "--display-name", "Alice A", "--group", "cli-staff", "--valid-to", "2099-01-01", "--password-stdin", "-o", "json"], { stdin: "Passw0rd-Long!\n" }));
+    const alice = JSON.parse(c.stdout);
+    assert.equal(alice.username, "cli-alice");
+    assert.equal(alice.email, "alice@example.com");
+    assert.equal(alice.remark, "from the CLI");
+    assert.equal(alice.validTo, "2099-01-01T00:00:00.000Z");
+    assert.deepEqual(alice.groups.sort(), ["cli-staff", "users"]);
+    assert.equal(alice.locked, false);
+
+    const show = ok(await ecm(["users", "show", "cli-alice"]));
+    assert.match(show.stdout, /^username:\s+cli-alice$/m);
+    assert.match(show.stdout, /^groups:\s+.*cli-staff/m);
+    assert.equal(JSON.parse(ok(await ecm(["users", "show", alice.guid, "-o", "json"])).stdout).username, "cli-alice");
+
+    const upd = JSON.parse(ok(await ecm(["users", "update", "cli-alice", "--display-name", "Alice B", "--valid-to", "", "-o", "json"])).stdout);
+    assert.equal(upd.displayName, "Alice B");
+    assert.equal(upd.email, "alice@example.com");
+    assert.equal(upd.validTo, null);
+
+    assert.equal(JSON.parse(ok(await ecm(["users", "lock", "cli-alice", "-o", "json"])).stdout).locked, true);
+    const lockedList = ok(await ecm(["users", "list", "--locked", "-o", "csv"]));
+    assert.deepEqual(parseCsv(lockedList.stdout).map((r) => r[1]), ["username", "cli-alice"]);
+    assert.equal(JSON.parse(ok(await ecm(["users", "unlock", "cli-alice", "-o", "json"])).stdout).locked, false);
+
+    ok(await ecm(["users", "reset-password", "cli-alice", "--password-stdin"], { stdin: "Brand-New-Passw0rd" }));
+    const asAlice = ok(await ecm(["whoami", "-o", "json"], { env: { ECM_USERNAME: "cli-alice", ECM_PASSWORD: "Brand-New-Passw0rd" } }));
+    assert.equal(JSON.parse(asAlice.stdout).username, "cli-alice");
+    const denied = await ecm(["users", "list"], { env: { ECM_USERNAME: "cli-alice", ECM_PASSWORD: "Brand-New-Passw0rd" } });
+    assert.equal(denied.code, 6);
+
+    const groups = ok(await ecm(["users", "groups", "cli-alice", "-o", "ndjson"]));
+    assert.deepEqual(groups.stdout.trim().split("\n").map((l) => JSON.parse(l).name).sort(), ["cli-staff", "users"]);
+    const roles = ok(await ecm(["users", "roles", "cli-alice"]));
+    assert.match(roles.stdout, /^NAME\s+DESCRIPTION\s+BUILTIN$/m);
+    assert.match(roles.stdout, /^user\s/m);
+
+    const dup = await ecm(["users", "create", "cli-alice"]);
+    assert.equal(dup.code, 5);
+    assert.match(dup.stderr, /^ecm: ECMS\d+-E /);
+    const bad = await ecm(["users", "create", "cli-bad", "--email", "not-an-email"]);
+    assert.equal(bad.code, 7);
+
+    const del = ok(await ecm(["users", "delete", "cli-alice"]));
+    assert.match(del.stderr, /Deleted user cli-alice/);
+    const gone = await ecm(["users", "show", "cli-alice"]);
+    assert.equal(gone.code, 4);
+    assert.equal(gone.stderr.split("\n").filter(Boolean).length, 1);
+    const builtin = await ecm(["users", "delete", "sysadmin"]);
+    assert.equal(builtin.code, 5);
+  });
+
+  test("list in every output format; search; extended; count", async () => {
+    for (const n of ["cli-list1", "cli-list2"]) ok(await ecm(["users", "create", n, "--email", `${n}@example.org`, "--remark", 'has "quotes", commas']));
+    const table = ok(await ecm(["users", "list", "--search", "cli-list"]));
+    const lines = table.stdout.trimEnd().split("\n");
+    assert.match(lines[0]!, /^ID\s+USERNAME\s+LOGINNAME\s+DISPLAYNAME\s+EMAIL\s+LOCKED\s+PROFILEID\s+GUID$/);
+    assert.equal(lines.length, 3);
+    assert.match(lines[1]!, /cli-list1\s+cli-list1\s+cli-list1\s+cli-list1@example.org\s+false\s+-1\s+[0-9a-f-]{36}$/);
+
+    const json = JSON.parse(ok(await ecm(["users", "list", "-s", "cli-list", "-o", "json", "--extended"])).stdout);
+    assert.equal(json.length, 2);
+    assert.deepEqual(json[0].groups, ["users"]);
+    assert.equal(json[0].remark, 'has "quotes", commas');
+    assert.deepEqual(Object.keys(json[0]), ["id", "username", "loginName", "displayName", "email", "locked", "profileId", "guid", "remark", "validFrom", "validTo", "groups"]);
+
+    const csv = parseCsv(ok(await ecm(["users", "list", "-s", "cli-list", "-o", "csv", "-x", "--page-size", "1"])).stdout);
+    assert.equal(csv.length, 3);
+    assert.equal(csv[1]![8], 'has "quotes", commas');
+
+    const nd = ok(await ecm(["users", "list", "-s", "cli-list", "-o", "ndjson"])).stdout.trim().split("\n");
+    assert.deepEqual(nd.map((l) => JSON.parse(l).username), ["cli-list1", "cli-list2"]);
+    assert.equal(ok(await ecm(["users", "count", "-s", "cli-list"])).stdout, "2\n");
+    assert.deepEqual(JSON.parse(ok(await ecm(["users", "count", "-s", "cli-list", "-o", "json"])).stdout), { count: 2 });
+    assert.equal(ok(await ecm(["users", "list", "-s", "nothing-matches", "-o", "json"])).stdout, "[]\n");
+  });
+});
+
+describe("groups and roles", () => {
+  test("groups list/show/update/members/add-member/remove-member/roles/delete; roles list/grant/revoke", async () => {
+    ok(await ecm(["users", "create", "cli-gm1"]));
+    ok(await ecm(["users", "create", "cli-gm2"]));
+    const g = JSON.parse(ok(await ecm(["groups", "create", "cli-team", "-o", "json"])).stdout);
+    assert.equal(g.name, "cli-team");
+    assert.equal(g.description, "");
+    assert.equal((await ecm(["groups", "create", "cli-team"])).code, 5);
+
+    const list = ok(await ecm(["groups", "list"]));
+    assert.match(list.stdout, /^ID\s+NAME\s+DESCRIPTION\s+PROFILEUSERID\s+GUID$/m);
+    assert.match(list.stdout, /\badministrators\b/);
+    assert.deepEqual(JSON.parse(ok(await ecm(["groups", "list", "-s", "cli-te", "-o", "json"])).stdout).map((x: { name: string }) => x.name), ["cli-team"]);
+    assert.match(ok(await ecm(["groups", "show", "cli-team"])).stdout, /^name:\s+cli-team$/m);
+    assert.equal(JSON.parse(ok(await ecm(["groups", "show", g.guid, "-o", "json"])).stdout).name, "cli-team");
+
+    const add = ok(await ecm(["groups", "add-member", "cli-team", "cli-gm1", "cli-gm2"]));
+    assert.match(add.stderr, /Added cli-gm1 to cli-team\nAdded cli-gm2 to cli-team/);
+    assert.deepEqual(JSON.parse(ok(await ecm(["groups", "members", "cli-team", "-o", "json"])).stdout).map((u: { username: string }) => u.username), ["cli-gm1", "cli-gm2"]);
+    ok(await ecm(["groups", "remove-member", "cli-team", "cli-gm1"]));
+    assert.deepEqual(JSON.parse(ok(await ecm(["groups", "members", "cli-team", "-o", "json"])).stdout).map((u: { username: string }) => u.username), ["cli-gm2"]);
+    assert.equal((await ecm(["groups", "add-member", "cli-team", "nobody-here"])).code, 4);
+    assert.equal((await ecm(["groups", "add-member", "cli-team"])).code, 2);
+
+    const roles = ok(await ecm(["roles", "list", "-o", "json"]));
+    assert.deepEqual(JSON.parse(roles.stdout).map((r: { name: string }) => r.name).sort(), ["security-administrator", "system-administrator", "user"]);
+    assert.match(ok(await ecm(["roles", "grant", "cli-team", "security-administrator"])).stderr, /Granted security-administrator to cli-team/);
+    assert.match(ok(await ecm(["groups", "roles", "cli-team"])).stdout, /^security-administrator\s/m);
+    assert.doesNotMatch(ok(await ecm(["groups", "roles", "cli-team", "--available"])).stdout, /^security-administrator\s/m);
+    assert.match(ok(await ecm(["users", "roles", "cli-gm2"])).stdout, /^security-administrator\s/m);
+    ok(await ecm(["roles", "revoke", "cli-team", "security-administrator"]));
+    assert.equal(ok(await ecm(["groups", "roles", "cli-team", "-o", "json"])).stdout, "[]\n");
+    assert.equal((await ecm(["roles", "grant", "cli-team", "no-such-role"])).code, 4);
+
+    const upd = JSON.parse(ok(await ecm(["groups", "update", "cli-team", "--name", "cli-team2", "-d", "Team", "-o", "json"])).stdout);
+    assert.equal(upd.name, "cli-team2");
+    assert.equal(upd.description, "Team");
+    assert.match(ok(await ecm(["groups", "delete", "cli-team2"])).stderr, /Deleted group cli-team2/);
+    assert.equal((await ecm(["groups", "show", "cli-team2"])).code, 4);
+    assert.equal((await ecm(["groups", "delete", "administrators"])).code, 5);
+  });
+});
+
+describe("import and export", () => {
+  test("import creates users with groups, reports bad rows per line, exit 1 when some fail", async () => {
+    ok(await ecm(["groups", "create", "cli-imported"]));
+    const file = join(home, "users.csv");
+    writeFileSync(
+      file,
+      "username,email,displayName,remark,locked,groups,password\r\n" +
+        'imp1,imp1@example.com,Imp One,"multi, part",false,cli-imported,Passw0rd-Long!\r\n' +
+        "imp2,imp2@example.com,Imp Two,,true,cli-imported;users,\r\n" +
+        "bad user,x@example.com,,,,,\r\n" +
+        "imp3,imp3@example.com,,,maybe,,\r\n",
+    );
+    const r = await ecm(["import", file, "-o", "csv"]);
+    assert.equal(r.code, 1, r.stderr);
+    const rows = parseCsv(r.stdout);
+    assert.deepEqual(rows[0], ["line", "username", "result", "message"]);
+    assert.deepEqual(rows.slice(1).map((x) => [x[0], x[1], x[2]]), [
+      ["2", "imp1", "created"],
+      ["3", "imp2", "created"],
+      ["4", "bad user", "failed"],
+      ["5", "imp3", "failed"],
+    ]);
+    assert.match(rows[3]![3]!, /ECMS\d+-E/);
+    assert.match(rows[4]![3]!, /locked: not a boolean/);
+    assert.match(r.stderr, /2 created, 0 updated, 2 failed of 4 rows/);
+    const imp2 = JSON.parse(ok(await ecm(["users", "show", "imp2", "-o", "json"])).stdout);
+    assert.equal(imp2.locked, true);
+    assert.deepEqual(imp2.groups.sort(), ["cli-imported", "users"]);
+    assert.equal(JSON.parse(ok(await ecm(["users", "show", "imp1", "-o", "json"])).stdout).remark, "multi, part");
+    ok(await ecm(["whoami"], { env: { ECM_USERNAME: "imp1", ECM_PASSWORD: "Passw0rd-Long!" } }));
+
+    // Again: existing users are conflicts unless --update.
+    const again = await ecm(["import", file, "-o", "json"]);
+    assert.equal(again.code, 1);
+    assert.equal(JSON.parse(again.stdout)[0].result, "failed");
+    const update = join(home, "update.csv");
+    writeFileSync(update, "username,remark\nimp1,changed\n");
+    const u = ok(await ecm(["import", update, "--update"]));
+    assert.match(u.stdout, /^2\s+imp1\s+updated$/m);
+    assert.equal(JSON.parse(ok(await ecm(["users", "show", "imp1", "-o", "json"])).stdout).remark, "changed");
+
+    const dry = ok(await ecm(["import", "-", "--dry-run", "-o", "ndjson"], { stdin: "username\nnew-one\n" }));
+    assert.equal(JSON.parse(dry.stdout.trim()).result, "valid");
+    assert.equal((await ecm(["users", "show", "new-one"])).code, 4);
+
+    assert.equal((await ecm(["import", join(home, "missing.csv")])).code, 1);
+    writeFileSync(join(home, "badhdr.csv"), "nickname\nx\n");
+    const badHeader = await ecm(["import", join(home, "badhdr.csv")]);
+    assert.equal(badHeader.code, 7);
+    assert.match(badHeader.stderr, /unknown column "nickname"/);
+  });
+
+  test("export writes JSON (stdout or --file), ndjson lines, plain progress lines when not a terminal", async () => {
+    const r = ok(await ecm(["export"]));
+    const doc = JSON.parse(r.stdout);
+    assert.ok(doc.users.some((u: { username: string }) => u.username === "sysadmin"));
+    assert.ok(doc.groups.some((g: { name: string }) => g.name === "administrators"));
+    assert.match(r.stderr, /^exporting from http:\/\/127\.0\.0\.1:\d+\/portal\nExported .*\d+ users/);
+    assert.doesNotMatch(r.stderr, /\r/);
+
+    const file = join(home, "export.json");
+    const f = ok(await ecm(["export", "--group", "administrators", "--file", file]));
+    assert.equal(f.stdout, "");
+    const part = JSON.parse(readFileSync(file, "utf8"));
+    assert.deepEqual(part.groups.map((g: { name: string }) => g.name), ["administrators"]);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+
+    const nd = ok(await ecm(["export", "-o", "ndjson"])).stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.ok(nd.some((x) => x.kind === "users" && x.username === "sysadmin"));
+    assert.equal((await ecm(["export", "-o", "table"])).code, 2);
+    assert.equal((await ecm(["export", "--group", "no-such-group"])).code, 4);
+  });
+
+  test("progress bar on a terminal", async () => {
+    let err = "";
+    const file = join(home, "tty.csv");
+    writeFileSync(file, "username\ntty1\ntty2\n");
+    const code = await run(["import", file], {
+      stdout: { write: () => true },
+      stderr: { write: (s: string) => (err += s), isTTY: true },
+      stdin: Readable.from([]),
+      env: { ECM_URL: server.baseUrl, ECM_USERNAME: "sysadmin", ECM_PASSWORD: server.adminPassword, XDG_CONFIG_HOME: join(home, "x") },
+    });
+    assert.equal(code, 0);
+    assert.match(err, /\rImporting \[#+\] 2\/2/);
+    assert.match(err, /2 created, 0 updated, 0 failed of 2 rows\n$/);
+  });
+});
+
+test("csv helpers round-trip", () => {
+  const rows = [["a", 'b "q"', "c,d", "line\nbreak", " pad"]];
+  assert.deepEqual(parseCsv(rows.map(csvLine).join("")), rows);
+  assert.throws(() => parseCsv('"open'), /unterminated/);
+});
+
+test("the ecm binary: exit codes and one-line errors, no stack traces", async () => {
+  const exec = promisify(execFile);
+  const main = new URL("./main.ts", import.meta.url).pathname;
+  const env = { ...process.env, ECM_URL: server.baseUrl, ECM_USERNAME: "sysadmin", ECM_PASSWORD: server.adminPassword, XDG_CONFIG_HOME: join(home, "bin") };
+  const okRun = await exec(process.execPath, ["--import", "tsx", main, "users", "list", "-o", "json"], { env });
+  assert.ok(JSON.parse(okRun.stdout).some((u: { username: string }) => u.username === "sysadmin"));
+  const fail = await exec(process.execPath, ["--import", "tsx", main, "users", "show", "nobody-at-all"], { env }).then(
+    () => assert.fail("should fail"),
+    (e: { code: number; stderr: string; stdout: string }) => e,
+  );
+  assert.equal(fail.code, 4);
+  assert.equal(fail.stderr, 'ecm: user "nobody-at-all" does not exist\n');
+  const usage = await exec(process.execPath, ["--import", "tsx", main, "users", "list", "--nope"], { env }).catch((e: { code: number; stderr: string }) => e);
+  assert.equal((usage as { code: number }).code, 2);
+});
