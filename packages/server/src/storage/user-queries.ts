@@ -1,4 +1,4 @@
-import { sql, type SelectQueryBuilder } from "kysely";
+import type { SelectQueryBuilder } from "kysely";
 import { fold, FIELD_SEPARATOR } from "../domain/user-fields.js";
 import type { Database, NewUserRow, UserRow, UserUpdate } from "./schema.js";
 import type { Store } from "./store.js";
@@ -25,14 +25,25 @@ export interface FederatedIdentityRef {
 
 type UsersQuery<O> = SelectQueryBuilder<Database, "users", O>;
 
-export function createUserQueries({ db, dialect }: Store) {
+/** How a search chooses between collecting index hits and walking username order (tests use small values). */
+export interface SearchPlanLimits {
+  /** A search with at most this many index hits collects and sorts them; more, and it walks username order first. */
+  probeCap: number;
+  /** Rows a search walks in username order before it collects the remaining hits from the index. */
+  walkRows: number;
+}
+
+const SEARCH_PLAN_LIMITS: SearchPlanLimits = { probeCap: 2000, walkRows: 10_000 };
+
+/** Username order of both stores (code points; JavaScript's `<` compares UTF-16 units). */
+function compareCodePoints(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+
+export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimits = SEARCH_PLAN_LIMITS) {
+  /** Every filter but `search`, which needs a plan of its own (see searchPage). */
   function applyFilter<O>(query: UsersQuery<O>, filter: UserFilter): UsersQuery<O> {
     let q = query;
-    if (filter.search) {
-      const needle = fold(filter.search);
-      // The separator never occurs inside a field, so a needle holding it matches nothing.
-      q = needle.includes(FIELD_SEPARATOR) ? q.where(sql<boolean>`1 = 0`) : q.where(dialect.userSearchMatches(needle));
-    }
     if (filter.enabled !== undefined) q = q.where("users.enabled", "=", filter.enabled ? 1 : 0);
     if (filter.profileId !== undefined) q = q.where("users.profile_id", "=", filter.profileId);
     if (filter.groupIds !== undefined) {
@@ -55,9 +66,63 @@ export function createUserQueries({ db, dialect }: Store) {
     return q;
   }
 
+  /** The folded search string; undefined without a search, null when it cannot match anything. */
+  function searchNeedle(filter: UserFilter): string | null | undefined {
+    if (!filter.search) return undefined;
+    const needle = fold(filter.search);
+    // The separator never occurs inside a field, so a needle holding it matches nothing.
+    return needle.includes(FIELD_SEPARATOR) ? null : needle;
+  }
+
+  /**
+   * One page of a search in username order. Few index hits: collect them all and sort. Many: walk
+   * username order for a bounded stretch, checking each row (a common string fills a page quickly);
+   * if the stretch held too few (the hits cluster further on), collect the hits after it and sort.
+   * So no search reads much more than its hits or the bounded stretch, whatever the string.
+   */
+  function searchPage(needle: string | null, filter: UserFilter, after: string | undefined, limit: number): Promise<UserRow[]> {
+    if (needle === null) return Promise.resolve([]);
+    return dialect.withIndexPlans(db, async (db) => {
+      const pageOf = (ids: number[]) => {
+        let q = applyFilter(db.selectFrom("users").selectAll("users").where("users.id", "in", ids), filter);
+        if (after !== undefined) q = q.where("users.username", ">", after);
+        return q.orderBy("users.username").limit(limit).execute();
+      };
+      const indexed = await dialect.userSearchIndexed(db, needle);
+      if (indexed) {
+        const hits = await db.selectFrom("users").select("users.id").where(indexed(limits.probeCap + 1)).execute();
+        if (hits.length === 0) return [];
+        if (hits.length <= limits.probeCap) return pageOf(hits.map((h) => h.id));
+      }
+      const boundary = await db
+        .selectFrom("users")
+        .select("username")
+        .$if(after !== undefined, (q) => q.where("username", ">", after!))
+        .orderBy("username")
+        .limit(1)
+        .offset(limits.walkRows - 1)
+        .executeTakeFirst();
+      let walk = applyFilter(db.selectFrom("users").selectAll("users"), filter).where(dialect.userSearchMatches(needle));
+      if (after !== undefined) walk = walk.where("users.username", ">", after);
+      // Without a usable index (a very common short needle) the walk simply goes on to the end.
+      if (boundary && indexed) walk = walk.where("users.username", "<=", boundary.username);
+      const found = await walk.orderBy("users.username").limit(limit).execute();
+      if (found.length === limit || !boundary || !indexed) return found;
+      const rest = await applyFilter(db.selectFrom("users").select(["users.id", "users.username"]), filter)
+        .where(indexed())
+        .where("users.username", ">", boundary.username)
+        .execute();
+      if (rest.length === 0) return found;
+      rest.sort((a, b) => compareCodePoints(a.username, b.username));
+      return [...found, ...(await pageOf(rest.slice(0, limit - found.length).map((r) => r.id)))];
+    });
+  }
+
   return {
     /** One page in username order, after the given username (keyset paging). */
     listPage(filter: UserFilter, after: string | undefined, limit: number): Promise<UserRow[]> {
+      const needle = searchNeedle(filter);
+      if (needle !== undefined) return searchPage(needle, filter, after, limit);
       let q = applyFilter(db.selectFrom("users").selectAll("users"), filter);
       if (after !== undefined) q = q.where("users.username", ">", after);
       return q.orderBy("users.username").limit(limit).execute();
@@ -74,8 +139,18 @@ export function createUserQueries({ db, dialect }: Store) {
     },
 
     async count(filter: UserFilter): Promise<number> {
-      const row = await applyFilter(db.selectFrom("users").select((eb) => eb.fn.countAll().as("n")), filter).executeTakeFirstOrThrow();
-      return Number(row.n);
+      const needle = searchNeedle(filter);
+      if (needle === undefined && Object.values(filter).every((v) => v === undefined)) return dialect.countAllUsers(db);
+      if (needle === null) return 0;
+      return dialect.withIndexPlans(db, async (db) => {
+        let q = applyFilter(db.selectFrom("users").select((eb) => eb.fn.countAll().as("n")), filter);
+        if (needle !== undefined) {
+          const indexed = await dialect.userSearchIndexed(db, needle);
+          q = q.where(indexed ? indexed() : dialect.userSearchMatches(needle));
+        }
+        const row = await q.executeTakeFirstOrThrow();
+        return Number(row.n);
+      });
     },
 
     findByUuid(uuid: string): Promise<UserRow | undefined> {

@@ -1,4 +1,11 @@
 import type { Expression, Kysely, SqlBool } from "kysely";
+import type { Database } from "../schema.js";
+
+/**
+ * A condition on `users` answered from the search indexes. `cap` bounds how many index hits are
+ * read (the hits are then an arbitrary subset, not the first ones in username order).
+ */
+export type IndexedSearch = (cap?: number) => Expression<SqlBool>;
 
 /**
  * What differs between the stores. Everything else (queries, migrations, mappings) is written once
@@ -12,6 +19,21 @@ export interface StoreDialect {
   readonly orderedText: string;
   /** Creates the substring index over users.search_text (run by the initial migration). */
   createUserSearchIndex(db: Kysely<any>): Promise<void>;
-  /** A condition on the `users` table: search_text contains `needle` (already lower-cased). */
+  /** Migration 002: indexes that answer 1–2 character needles too, and a cheap count of all users. */
+  createScaleIndexes(db: Kysely<any>): Promise<void>;
+  /** A condition checked row by row (no index): search_text contains `needle` (already lower-cased). */
   userSearchMatches(needle: string): Expression<SqlBool>;
+  /**
+   * The same condition answered from the indexes, or null when the needle is so common that the
+   * index would cost more than walking the users in username order (SQLite, 1–2 characters).
+   */
+  userSearchIndexed(db: Kysely<Database>, needle: string): Promise<IndexedSearch | null>;
+  /** Runs `work` with plans that read the indexes: PostgreSQL's planner otherwise scans for strings it guesses are common. */
+  withIndexPlans<T>(db: Kysely<Database>, work: (db: Kysely<Database>) => Promise<T>): Promise<T>;
+  /** Number of all users without reading them all. */
+  countAllUsers(db: Kysely<Database>): Promise<number>;
+  /** Runs a bulk load of users into an otherwise idle store, with the search indexes built once at the end. */
+  bulkLoad<T>(db: Kysely<Database>, load: () => Promise<T>): Promise<T>;
+  /** Refreshes the planner's statistics (after a bulk load). */
+  analyze(db: Kysely<Database>): Promise<void>;
 }

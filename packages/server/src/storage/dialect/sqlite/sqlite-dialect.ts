@@ -6,6 +6,34 @@ function ftsPhrase(needle: string): string {
   return `"${needle.replaceAll('"', '""')}"`;
 }
 
+/** Above this many distinct trigrams starting with a short needle, walking username order is cheaper. */
+const MAX_SHORT_NEEDLE_TERMS = 400;
+
+/** Greater than every character in a UTF-8 comparison: upper bound of a prefix range. */
+const AFTER_ALL = "\u{10FFFF}";
+
+const SEARCH_TRIGGERS = ["users_search_ai", "users_search_ad", "users_search_au"];
+
+async function dropSearchTriggers(db: Kysely<any>) {
+  for (const t of SEARCH_TRIGGERS) await sql`drop trigger if exists ${sql.id(t)}`.execute(db);
+}
+
+/** Indexes every user (the index text ends in two separators: see createScaleIndexes). */
+async function fillSearchIndex(db: Kysely<any>) {
+  await sql`insert into users_search(rowid, search_text) select id, search_text || char(31, 31) from users`.execute(db);
+}
+
+/** Keep the 002 index in step with users.search_text. */
+async function createSearchTriggers(db: Kysely<any>) {
+  await sql`create trigger users_search_ai after insert on users begin
+    insert into users_search(rowid, search_text) values (new.id, new.search_text || char(31, 31)); end`.execute(db);
+  await sql`create trigger users_search_ad after delete on users begin
+    delete from users_search where rowid = old.id; end`.execute(db);
+  await sql`create trigger users_search_au after update of search_text on users begin
+    delete from users_search where rowid = old.id;
+    insert into users_search(rowid, search_text) values (new.id, new.search_text || char(31, 31)); end`.execute(db);
+}
+
 export const sqliteDialect: StoreDialect = {
   name: "sqlite",
   serialPrimaryKey: "integer primary key autoincrement",
@@ -23,11 +51,60 @@ export const sqliteDialect: StoreDialect = {
       insert into users_search(rowid, search_text) values (new.id, new.search_text); end`.execute(db);
   },
 
+  async createScaleIndexes(db: Kysely<any>) {
+    // Replaces the 001 index by a contentless one over the padded, already folded text (case_sensitive:
+    // the application folds, so the index and the row-by-row check agree on every character), and a
+    // vocabulary table to find the trigrams that start with a 1–2 character needle. The indexed text
+    // ends in two separators (char 31), so every character, even the last two, starts a trigram.
+    await dropSearchTriggers(db);
+    await sql`drop table users_search`.execute(db);
+    await sql`create virtual table users_search using fts5(search_text, content='', contentless_delete=1, tokenize='trigram case_sensitive 1')`.execute(db);
+    await fillSearchIndex(db);
+    await sql`create virtual table users_search_terms using fts5vocab(users_search, 'row')`.execute(db);
+    await createSearchTriggers(db);
+  },
+
   userSearchMatches(needle: string) {
-    // Trigrams need three characters; shorter needles are matched by scanning.
-    if ([...needle].length >= 3) {
-      return sql<boolean>`users.id in (select rowid from users_search where users_search match ${ftsPhrase(needle)})`;
-    }
     return sql<boolean>`instr(users.search_text, ${needle}) > 0`;
+  },
+
+  async userSearchIndexed(db, needle) {
+    let query: string;
+    if ([...needle].length >= 3) {
+      query = ftsPhrase(needle);
+    } else {
+      // Every occurrence of a short needle starts an indexed trigram: match any of those trigrams.
+      const terms = await sql<{ term: string }>`select term from users_search_terms where term >= ${needle} and term < ${needle + AFTER_ALL} limit ${MAX_SHORT_NEEDLE_TERMS + 1}`.execute(db);
+      if (terms.rows.length > MAX_SHORT_NEEDLE_TERMS) return null;
+      if (terms.rows.length === 0) return () => sql<boolean>`0 = 1`;
+      query = terms.rows.map((r) => ftsPhrase(r.term)).join(" OR ");
+    }
+    return (cap) => sql<boolean>`users.id in (select rowid from users_search where users_search match ${query}${cap === undefined ? sql`` : sql` limit ${cap}`})`;
+  },
+
+  withIndexPlans(db, work) {
+    return work(db);
+  },
+
+  async countAllUsers(db) {
+    const row = await db.selectFrom("users").select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow();
+    return Number(row.n);
+  },
+
+  async bulkLoad(db, load) {
+    // Indexing once after the load is faster than a trigger per row.
+    await dropSearchTriggers(db);
+    try {
+      return await load();
+    } finally {
+      await sql`insert into users_search(users_search) values ('delete-all')`.execute(db);
+      await fillSearchIndex(db);
+      await sql`insert into users_search(users_search) values ('optimize')`.execute(db);
+      await createSearchTriggers(db);
+    }
+  },
+
+  async analyze(db) {
+    await sql`analyze`.execute(db);
   },
 };

@@ -1,0 +1,59 @@
+import { resolve, join } from "node:path";
+import { parseArgs } from "node:util";
+import { PasswordHasher } from "../auth/passwords.js";
+import { configFromEnv } from "../config.js";
+import { bootstrap } from "../domain/bootstrap.js";
+import { openStore, type StoreLocation } from "../storage/store.js";
+import { SEEDED_PASSWORD, seedStore } from "./seed-data.js";
+
+/**
+ * `npm run seed -- --users N [--database-url URL] [--data-dir DIR] [--seed S]`: fills an empty store
+ * with generated users (see seed-data.ts). Without --database-url it uses DATABASE_URL, else the
+ * SQLite file under --data-dir / ECM_DATA_DIR / ./data, exactly as the server would.
+ */
+const { values } = parseArgs({
+  options: {
+    users: { type: "string" },
+    "database-url": { type: "string" },
+    "data-dir": { type: "string" },
+    seed: { type: "string", default: "1" },
+  },
+});
+
+const users = Number(values.users);
+const seed = Number(values.seed);
+if (!Number.isInteger(users) || users < 1 || !Number.isInteger(seed)) {
+  process.stderr.write("usage: npm run seed -- --users N [--database-url postgres://…] [--data-dir DIR] [--seed S]\n");
+  process.exit(2);
+}
+
+const config = configFromEnv(process.env);
+const databaseUrl = values["database-url"] ?? process.env.DATABASE_URL;
+const location: StoreLocation = databaseUrl
+  ? { kind: "postgres", url: databaseUrl }
+  : values["data-dir"] ? { kind: "sqlite", file: join(resolve(values["data-dir"]), "ecm-security.sqlite3") } : config.store;
+
+const store = await openStore(location);
+try {
+  const hasher = new PasswordHasher(config.argon2);
+  const { generatedAdminPassword } = await bootstrap(store.db, hasher, config.adminPassword);
+  if (generatedAdminPassword) process.stdout.write(`Created built-in user "sysadmin" with password: ${generatedAdminPassword}\n`);
+  const started = Date.now();
+  const result = await seedStore(store, {
+    users,
+    seed,
+    passwordHash: await hasher.hash(SEEDED_PASSWORD),
+    onProgress(done, total) {
+      const seconds = (Date.now() - started) / 1000;
+      process.stderr.write(`\rseeded ${done.toLocaleString("en")} / ${total.toLocaleString("en")} users (${Math.round(done / seconds).toLocaleString("en")}/s)`);
+    },
+  });
+  process.stderr.write("\n");
+  await store.dialect.analyze(store.db);
+  process.stdout.write(
+    `Seeded ${result.users} users, ${result.groups} groups, ${result.memberships} memberships in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
+      `(${location.kind}). Every seeded user's password is "${SEEDED_PASSWORD}".\n`,
+  );
+} finally {
+  await store.close();
+}
