@@ -1,5 +1,5 @@
-import type { AuditEventsTable } from "./schema.js";
 import type { Selectable } from "kysely";
+import type { AuditEventsTable } from "./schema.js";
 import type { Store } from "./store.js";
 
 export type AuditEventRow = Selectable<AuditEventsTable>;
@@ -8,8 +8,10 @@ export type AuditEventRow = Selectable<AuditEventsTable>;
 export interface AuditFilter {
   /** Username of the actor as recorded (the event keeps it when the user is gone). */
   actor?: string;
-  /** Target by its id (user or group UUID) or by its name as recorded. */
-  target?: string;
+  /** Target by its id (user or group UUID)… */
+  targetId?: string;
+  /** …or by its name as recorded. */
+  targetName?: string;
   targetType?: string;
   action?: string;
   outcome?: "success" | "failure";
@@ -25,10 +27,8 @@ export function createAuditQueries({ db }: Store) {
     listPage(filter: AuditFilter, beforeId: number | undefined, limit: number): Promise<AuditEventRow[]> {
       let q = db.selectFrom("audit_events").selectAll();
       if (filter.actor !== undefined) q = q.where("actor_name", "=", filter.actor);
-      if (filter.target !== undefined) {
-        const target = filter.target;
-        q = q.where((eb) => eb.or([eb("target_id", "=", target), eb("target_name", "=", target)]));
-      }
+      if (filter.targetId !== undefined) q = q.where("target_id", "=", filter.targetId);
+      if (filter.targetName !== undefined) q = q.where("target_name", "=", filter.targetName);
       if (filter.targetType !== undefined) q = q.where("target_type", "=", filter.targetType);
       if (filter.action !== undefined) q = q.where("action", "=", filter.action);
       if (filter.outcome !== undefined) q = q.where("outcome", "=", filter.outcome);

@@ -8,7 +8,7 @@ import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { jsonArray, sendJsonStream } from "../json-stream.js";
 import { decodeCursor, encodeCursor, nextLink } from "../paging.js";
-import { errorResponses, Nullable } from "../schemas.js";
+import { errorResponses, Nullable, UUID_PATTERN } from "../schemas.js";
 
 const AuditEventSchema = Type.Object(
   {
@@ -61,7 +61,9 @@ function toAuditEventView(row: AuditEventRow): AuditEventView {
 
 function filterOf(query: Static<typeof AuditQuery>): AuditFilter {
   const { actor, target, targetType, action, outcome } = query;
-  return { actor, target, targetType, action, outcome, from: normalizeTime(query.from, "from") ?? undefined, to: normalizeTime(query.to, "to") ?? undefined };
+  // One indexed column per filter: a UUID names the target's id, anything else its name.
+  const byTarget = target === undefined ? {} : UUID_PATTERN.test(target) ? { targetId: target } : { targetName: target };
+  return { actor, ...byTarget, targetType, action, outcome, from: normalizeTime(query.from, "from") ?? undefined, to: normalizeTime(query.to, "to") ?? undefined };
 }
 
 /** The audit cursor carries the id of the last event shown. */
