@@ -337,6 +337,18 @@ describeEachStore("user administration", (server) => {
     assert.equal((await loginStatus(s, "too.late", PASSWORD)).status, 200);
   });
 
+  it("the OpenAPI document describes the user write routes with their request schemas", async () => {
+    const doc = (await server().api("GET", "/openapi.json")).body;
+    const body = (path: string, method: string) => doc.paths[path]?.[method]?.requestBody?.content?.["application/json"]?.schema;
+    assert.ok(body("/security/v1/users", "post").properties.username.pattern);
+    assert.ok(body("/security/v1/users/{id}", "put").properties.validTo);
+    assert.ok(doc.paths["/security/v1/users/{id}"].delete);
+    assert.deepEqual(body("/security/v1/users/{id}/reset-password", "put").required.sort(), ["type", "value"]);
+    assert.ok(doc.paths["/security/v1/users/{id}/lockout"].delete);
+    assert.ok(body("/security/v1/me/password", "put").properties.currentPassword);
+    assert.ok(doc.paths["/security/v1/audit-events"].get);
+  });
+
   it("passwordNeverExpires is stored and shown", async () => {
     const s = server();
     const u = await createUser(s, token, { username: "never.expires", passwordNeverExpires: true });
