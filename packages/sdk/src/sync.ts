@@ -32,15 +32,27 @@ interface Reply {
 const workerUrl = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url);
 
 /**
- * Starts the worker. From the built package this is dist/worker.js; when the SDK runs from its
- * TypeScript sources (tests under tsx), the worker registers tsx first, as workers do not inherit it.
+ * Starts the worker through a small bootstrap that reports a failure to load the worker module on
+ * the shared port (a blocked caller never sees the Worker's "error" event). When the SDK runs from
+ * its TypeScript sources (tests under tsx), the bootstrap registers tsx first: workers do not
+ * inherit it. Flags that only make sense for the main entry (`--input-type`) are not passed on.
  */
 function startWorker(options: ConstructorParameters<typeof Worker>[1]): Worker {
-  if (workerUrl.pathname.endsWith(".ts")) {
-    const code = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(workerUrl.href)}); });`;
-    return new Worker(code, { ...options, eval: true });
-  }
-  return new Worker(workerUrl, options);
+  const ts = workerUrl.pathname.endsWith(".ts");
+  const code = `
+    const { workerData } = require("node:worker_threads");
+    const fail = (e) => {
+      workerData.port.postMessage({ id: -1, ok: false, error: { name: "ECMError", message: "ECMSync worker failed to start: " + ((e && e.message) || e), status: 0, code: "", serverMessage: "" } });
+      const flag = new Int32Array(workerData.flag);
+      Atomics.store(flag, 0, 1);
+      Atomics.notify(flag, 0);
+    };
+    (${ts} ? import("tsx/esm/api").then((m) => m.register()) : Promise.resolve())
+      .then(() => import(${JSON.stringify(workerUrl.href)}))
+      .catch(fail);
+  `;
+  const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
+  return new Worker(code, { ...options, eval: true, execArgv });
 }
 
 /** Runs calls on a worker thread and blocks on Atomics.wait until the answer arrives. */
@@ -95,6 +107,8 @@ class SyncChannel {
       if (msg) {
         const r = msg.message as Reply;
         if (r.ok) return r.value as T;
+        // id -1: the worker itself failed; start a fresh one on the next call.
+        if (r.id === -1) this.close();
         throw deserializeError(r.error!);
       }
       Atomics.store(flag, 0, 0);
