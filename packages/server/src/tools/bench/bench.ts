@@ -1,0 +1,344 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { encodeCursor } from "../../http/paging.js";
+import { SEEDED_PASSWORD } from "../seed-data.js";
+import { BenchClient } from "./http-client.js";
+import { queryMix } from "./mix.js";
+import { openRawPostgres, openRawSqlite, type RawStore } from "./raw-sql.js";
+import { ensureSlapdInstalled, Slapd, type LdapUser } from "./slapd.js";
+import { latencyOf, ms, timed, type Latency } from "./stats.js";
+
+/**
+ * `npm run bench [-- --quick] [--store sqlite|postgres|both] [--database-url URL] [--slapd-users N]`
+ * Seeds (or reuses) a store per kind, starts the real server on it as a child process and measures
+ * over keep-alive HTTP; runs the same mix against slapd and as raw SQL. Asserts nothing.
+ */
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    store: { type: "string", default: "both" },
+    users: { type: "string" },
+    queries: { type: "string", default: "1000" },
+    "database-url": { type: "string" },
+    "slapd-users": { type: "string" },
+    "no-slapd": { type: "boolean", default: false },
+  },
+});
+
+const ROOT = resolve(fileURLToPath(import.meta.url), "../../../../../..");
+const SERVER_SRC = join(ROOT, "packages/server/src");
+const BENCH_DIR = join(ROOT, ".bench");
+// The password of sysadmin in the bench stores (set on seeding; the server reads it the same way).
+const ADMIN_PASSWORD = process.env.ECM_ADMIN_PASSWORD || "Bench-Admin-Password-1";
+const USERS = Number(values.users ?? (values.quick ? 100_000 : 1_000_000));
+const QUERIES = Number(values.queries);
+// slapadd of a million entries alone takes minutes; the full run loads slapd with the first 100 000.
+const SLAPD_USERS = Math.min(USERS, Number(values["slapd-users"] ?? 100_000));
+const PG_ADMIN_URL = values["database-url"] ?? process.env.ECM_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const KINDS = (values.store === "both" ? ["sqlite", "postgres"] : [values.store]) as ("sqlite" | "postgres")[];
+const CORES = availableParallelism();
+const COUNT_SEARCHES = ["müller", "son", "zzqxj", "a"];
+
+const log = (text: string) => process.stderr.write(`${text}\n`);
+const tsxNode = (script: string, args: string[], env: NodeJS.ProcessEnv, stdio: "inherit" | number = "inherit") =>
+  spawn(process.execPath, ["--import", "tsx", join(SERVER_SRC, script), ...args], { env: { ...process.env, ...env }, stdio: ["ignore", stdio, stdio], cwd: ROOT });
+
+interface StoreTarget {
+  kind: "sqlite" | "postgres";
+  env: NodeJS.ProcessEnv;
+  openRaw(): Promise<RawStore>;
+  userCount(): Promise<number>;
+  reset(): Promise<void>;
+}
+
+function sqliteTarget(): StoreTarget {
+  const dir = join(BENCH_DIR, `sqlite-${USERS}`);
+  const file = join(dir, "ecm-security.sqlite3");
+  return {
+    kind: "sqlite",
+    env: { ECM_DATA_DIR: dir, DATABASE_URL: "" },
+    openRaw: async () => openRawSqlite(file),
+    async userCount() {
+      if (!existsSync(file)) return 0;
+      const raw = openRawSqlite(file);
+      try {
+        return await raw.countAll();
+      } catch {
+        return 0;
+      } finally {
+        await raw.close();
+      }
+    },
+    async reset() {
+      spawnSync("rm", ["-rf", dir]);
+      mkdirSync(dir, { recursive: true });
+    },
+  };
+}
+
+function postgresTarget(): StoreTarget {
+  const name = `ecm_bench_${USERS}`;
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  const admin = async <T>(work: (client: pg.Client) => Promise<T>) => {
+    const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  };
+  return {
+    kind: "postgres",
+    env: { DATABASE_URL: url.toString() },
+    openRaw: () => openRawPostgres(url.toString()),
+    async userCount() {
+      const exists = await admin((c) => c.query("select 1 from pg_database where datname = $1", [name]));
+      if (exists.rowCount === 0) return 0;
+      const raw = await openRawPostgres(url.toString());
+      try {
+        return await raw.countAll();
+      } catch {
+        return 0;
+      } finally {
+        await raw.close();
+      }
+    },
+    async reset() {
+      await admin(async (c) => {
+        await c.query(`drop database if exists ${name} with (force)`);
+        await c.query(`create database ${name}`);
+      });
+    },
+  };
+}
+
+/** Reuses a store seeded by an earlier run (same size), else seeds a new one. Returns the seconds spent seeding (0 when reused). */
+async function ensureSeeded(target: StoreTarget): Promise<number> {
+  // The seed adds the built-in sysadmin, so a complete store holds USERS + 1 users.
+  if ((await target.userCount()) === USERS + 1) return 0;
+  log(`[${target.kind}] seeding ${USERS.toLocaleString("en")} users…`);
+  await target.reset();
+  const started = performance.now();
+  const child = tsxNode("tools/seed.ts", ["--users", String(USERS)], { ...target.env, ECM_ADMIN_PASSWORD: ADMIN_PASSWORD });
+  const code = await new Promise<number | null>((done) => child.on("exit", done));
+  if (code !== 0) throw new Error(`seeding failed (exit ${code})`);
+  return (performance.now() - started) / 1000;
+}
+
+async function startServer(target: StoreTarget, port: number): Promise<ChildProcess> {
+  mkdirSync(BENCH_DIR, { recursive: true });
+  const out = openSync(join(BENCH_DIR, `server-${target.kind}.log`), "w");
+  const child = tsxNode("main.ts", [], { ...target.env, PORT: String(port), HOST: "127.0.0.1", ECM_ADMIN_PASSWORD: ADMIN_PASSWORD, LOG_LEVEL: "warn", ECM_TOKEN_TTL_SECONDS: "3600" }, out);
+  const client = new BenchClient(`http://127.0.0.1:${port}/portal`, 1);
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}); see .bench/server-${target.kind}.log`);
+    try {
+      if ((await client.request("GET", "/health")).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  client.close();
+  return child;
+}
+
+/** Peak resident memory of a process so far (VmHWM), in MB. */
+function peakRssMb(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+const median = async (times: number, work: () => Promise<unknown>) => latencyOf((await timed(Array.from({ length: times }), 1, work)).samples).p50;
+
+interface StoreResult {
+  kind: string;
+  seedSeconds: number;
+  search1: Latency;
+  search32: Latency & { qps: number };
+  raw: Latency;
+  page900k: number;
+  rawPage900k: number;
+  countAll: number;
+  rawCountAll: number;
+  countSearch: Record<string, number>;
+  export: { users: number; seconds: number; usersPerSecond: number; megabytes: number; peakRssMb: number; rssBeforeMb: number };
+  logins: { count: number; seconds: number; perSecond: number; perCore: number };
+}
+
+async function benchStore(target: StoreTarget, mix: string[], port: number): Promise<StoreResult> {
+  const seedSeconds = await ensureSeeded(target);
+  const raw = await target.openRaw();
+  const server = await startServer(target, port);
+  const base = `http://127.0.0.1:${port}/portal`;
+  const one = new BenchClient(base, 1);
+  const many = new BenchClient(base, 32);
+  try {
+    const login = await one.request("POST", "/auth/v1/providers/builtin/token", { username: "sysadmin", password: ADMIN_PASSWORD });
+    if (login.status !== 200) throw new Error(`sysadmin login failed (${login.status}): the store was seeded with another ECM_ADMIN_PASSWORD?`);
+    const token = (JSON.parse(login.body) as { access_token: string }).access_token;
+    one.setToken(token);
+    many.setToken(token);
+    const searchPath = (q: string) => `/security/v1/users?max=100&search=${encodeURIComponent(q)}`;
+
+    log(`[${target.kind}] search mix: warm-up, 1 connection, 32 connections…`);
+    await timed(mix.slice(0, 100), 1, (q) => one.get(searchPath(q)));
+    const search1 = latencyOf((await timed(mix, 1, (q) => one.get(searchPath(q)))).samples);
+    const at32 = await timed([...mix, ...mix], 32, (q) => many.get(searchPath(q)));
+    const search32 = { ...latencyOf(at32.samples), qps: (2 * mix.length) / at32.seconds };
+
+    log(`[${target.kind}] raw SQL mix…`);
+    const rawSearch = latencyOf((await timed(mix, 1, (q) => raw.search(q))).samples);
+
+    log(`[${target.kind}] deep page, counts…`);
+    const position = Math.floor(USERS * 0.9);
+    const before = await raw.usernameAt(position - 1);
+    const page900k = await median(20, () => one.get(`/security/v1/users?max=100&cursor=${encodeCursor(before)}`));
+    const rawPage900k = await median(20, () => raw.pageAfter(before));
+    const countAll = await median(20, () => one.get("/security/v1/users/count"));
+    const rawCountAll = await median(20, () => raw.countAll());
+    const countSearch: Record<string, number> = {};
+    for (const q of COUNT_SEARCHES) countSearch[q] = await median(5, () => one.get(`/security/v1/users/count?search=${encodeURIComponent(q)}`));
+
+    log(`[${target.kind}] export with extendedInfo=true…`);
+    const total = Number(await one.get("/security/v1/users/count"));
+    const rssBeforeMb = peakRssMb(server.pid!);
+    const t0 = performance.now();
+    const exported = await one.request("GET", "/security/v1/users?extendedInfo=true", undefined, () => {});
+    const seconds = (performance.now() - t0) / 1000;
+    if (exported.status !== 200) throw new Error(`export failed: ${exported.status}`);
+    const exportResult = { users: total, seconds, usersPerSecond: total / seconds, megabytes: exported.bytes / 1e6, peakRssMb: peakRssMb(server.pid!), rssBeforeMb };
+
+    log(`[${target.kind}] password logins…`);
+    const loginUser = await raw.usernameAt(10);
+    const attempts = Array.from({ length: values.quick ? 20 : 40 });
+    const loginRun = await timed(attempts, CORES, async () => {
+      const r = await many.request("POST", "/auth/v1/providers/builtin/token", { username: loginUser, password: SEEDED_PASSWORD });
+      if (r.status !== 200) throw new Error(`login of ${loginUser} failed: ${r.status}`);
+    });
+    const perSecond = attempts.length / loginRun.seconds;
+    return {
+      kind: target.kind,
+      seedSeconds,
+      search1,
+      search32,
+      raw: rawSearch,
+      page900k,
+      rawPage900k,
+      countAll,
+      rawCountAll,
+      countSearch,
+      export: exportResult,
+      logins: { count: attempts.length, seconds: loginRun.seconds, perSecond, perCore: perSecond / CORES },
+    };
+  } finally {
+    one.close();
+    many.close();
+    server.kill("SIGTERM");
+    await raw.close();
+  }
+}
+
+async function benchSlapd(target: StoreTarget, mix: string[], port: number) {
+  ensureSlapdInstalled();
+  log(`slapd: loading ${SLAPD_USERS.toLocaleString("en")} users with slapadd…`);
+  const raw = await target.openRaw();
+  const users = readUsers(target, SLAPD_USERS);
+  const { slapd, loadSeconds, entries } = await Slapd.start(join(BENCH_DIR, "slapd"), port, users);
+  await raw.close();
+  const clients = Array.from({ length: 32 }, () => slapd.client());
+  try {
+    log("slapd: search mix, 1 connection, 32 connections…");
+    await timed(mix.slice(0, 100), 1, (q) => Slapd.search(clients[0]!, q));
+    const search1 = latencyOf((await timed(mix, 1, (q) => Slapd.search(clients[0]!, q))).samples);
+    let next = 0;
+    const at32 = await timed(mix, 32, (q) => Slapd.search(clients[next++ % 32]!, q));
+    return { users: entries, loadSeconds, search1, search32: { ...latencyOf(at32.samples), qps: mix.length / at32.seconds } };
+  } finally {
+    await Promise.all(clients.map((c) => c.unbind().catch(() => {})));
+    slapd.stop();
+  }
+}
+
+/** The first `limit` users of a store in id order, in batches, for the LDIF. */
+async function* readUsers(target: StoreTarget, limit: number): AsyncGenerator<LdapUser[]> {
+  const columns = "username, first_name, last_name, display_name, email";
+  if (target.kind === "sqlite") {
+    const { default: BetterSqlite3 } = await import("better-sqlite3");
+    const db = new BetterSqlite3(join(target.env.ECM_DATA_DIR!, "ecm-security.sqlite3"), { readonly: true });
+    const batch = db.prepare(`select id, ${columns} from users where builtin = 0 and id > ? order by id limit ?`);
+    try {
+      for (let after = 0, read = 0; read < limit; ) {
+        const rows = batch.all(after, Math.min(10_000, limit - read)) as (LdapUser & { id: number })[];
+        if (rows.length === 0) return;
+        yield rows;
+        read += rows.length;
+        after = rows[rows.length - 1]!.id;
+      }
+    } finally {
+      db.close();
+    }
+  } else {
+    const client = new pg.Client({ connectionString: target.env.DATABASE_URL });
+    await client.connect();
+    try {
+      for (let after = 0, read = 0; read < limit; ) {
+        const { rows } = await client.query(`select id, ${columns} from users where builtin = 0 and id > $1 order by id limit $2`, [after, Math.min(10_000, limit - read)]);
+        if (rows.length === 0) return;
+        yield rows as LdapUser[];
+        read += rows.length;
+        after = rows[rows.length - 1].id;
+      }
+    } finally {
+      await client.end();
+    }
+  }
+}
+
+const lat = (l: Latency) => `p50 ${ms(l.p50)} ms, p90 ${ms(l.p90)} ms, p99 ${ms(l.p99)} ms, max ${ms(l.max)} ms`;
+const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : "—");
+
+const startedAt = new Date();
+const mix = queryMix(QUERIES, USERS);
+const results: StoreResult[] = [];
+const targets = KINDS.map((k) => (k === "sqlite" ? sqliteTarget() : postgresTarget()));
+for (const [i, target] of targets.entries()) results.push(await benchStore(target, mix, 18_600 + i));
+const slapd = values["no-slapd"] ? undefined : await benchSlapd(targets[0]!, mix, 18_689);
+
+const lines: string[] = [];
+const say = (text: string) => lines.push(text);
+say(`# ECM Security bench — ${startedAt.toISOString()}`);
+say(`machine: ${CORES} cores (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}`);
+say(`data: ${USERS.toLocaleString("en")} seeded users (+ sysadmin); mix: ${mix.length} searches, max=100; command: npm run bench -- ${process.argv.slice(2).join(" ")}`);
+for (const r of results) {
+  say("");
+  say(`## ${r.kind}${r.seedSeconds ? ` (seeded in ${r.seedSeconds.toFixed(0)} s)` : " (reused seeded store)"}`);
+  say(`search, 1 connection:     ${lat(r.search1)}`);
+  say(`search, 32 connections:   ${r.search32.qps.toFixed(0)} searches/s; ${lat(r.search32)}`);
+  say(`raw SQL, same mix:        ${lat(r.raw)}  → ours/raw p50 ${ratio(r.search1.p50, r.raw.p50)}, p99 ${ratio(r.search1.p99, r.raw.p99)}`);
+  if (slapd) say(`slapd (${slapd.users.toLocaleString("en")} entries): ours/slapd p50 ${ratio(r.search1.p50, slapd.search1.p50)}, p99 ${ratio(r.search1.p99, slapd.search1.p99)}, throughput at 32 ${ratio(r.search32.qps, slapd.search32.qps)}`);
+  say(`page at position ${Math.floor(USERS * 0.9).toLocaleString("en")} (cursor): ${ms(r.page900k)} ms (raw SQL ${ms(r.rawPage900k)} ms)`);
+  say(`count all:                ${ms(r.countAll)} ms (raw SQL count(*) ${ms(r.rawCountAll)} ms)`);
+  say(`count with search:        ${Object.entries(r.countSearch).map(([q, t]) => `"${q}" ${ms(t)} ms`).join(", ")}`);
+  say(`export, extendedInfo=true: ${r.export.users.toLocaleString("en")} users in ${r.export.seconds.toFixed(1)} s = ${Math.round(r.export.usersPerSecond).toLocaleString("en")} users/s, ${r.export.megabytes.toFixed(0)} MB; server peak RSS ${r.export.peakRssMb.toFixed(0)} MB (before export ${r.export.rssBeforeMb.toFixed(0)} MB)`);
+  say(`password logins:          ${r.logins.perSecond.toFixed(1)}/s with ${CORES} in flight = ${r.logins.perCore.toFixed(1)}/s per core (argon2id m=${process.env.ECM_ARGON2_MEMORY_KIB ?? 19456} KiB, t=${process.env.ECM_ARGON2_ITERATIONS ?? 2}, p=${process.env.ECM_ARGON2_PARALLELISM ?? 1})`);
+}
+if (slapd) {
+  say("");
+  say(`## OpenLDAP slapd (mdb, eq,sub on uid cn sn givenName mail; ${slapd.users.toLocaleString("en")} entries loaded by slapadd in ${slapd.loadSeconds.toFixed(0)} s)`);
+  say(`search, 1 connection:     ${lat(slapd.search1)}`);
+  say(`search, 32 connections:   ${slapd.search32.qps.toFixed(0)} searches/s; ${lat(slapd.search32)}`);
+}
+const report = lines.join("\n");
+process.stdout.write(`\n${report}\n`);
+mkdirSync(BENCH_DIR, { recursive: true });
+const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
+writeFileSync(join(BENCH_DIR, `bench-${stamp}.json`), JSON.stringify({ startedAt, users: USERS, queries: mix.length, results, slapd }, null, 2));
+writeFileSync(join(BENCH_DIR, `bench-${stamp}.md`), `${report}\n`);

@@ -1,0 +1,56 @@
+import http from "node:http";
+
+/** A keep-alive HTTP client for the bench: one agent, sockets reused across requests. */
+export class BenchClient {
+  private readonly agent: http.Agent;
+
+  constructor(private readonly baseUrl: string, connections: number, private token = "") {
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  }
+
+  setToken(token: string) {
+    this.token = token;
+  }
+
+  /** Sends a request and reads the whole body; `onChunk` sees the body as it streams. */
+  request(method: string, path: string, body?: unknown, onChunk?: (chunk: Buffer) => void): Promise<{ status: number; body: string; bytes: number }> {
+    const url = new URL(this.baseUrl + path);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        url,
+        {
+          method,
+          agent: this.agent,
+          headers: {
+            ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+            ...(payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let bytes = 0;
+          res.on("data", (chunk: Buffer) => {
+            bytes += chunk.length;
+            if (onChunk) onChunk(chunk);
+            else chunks.push(chunk);
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8"), bytes }));
+          res.on("error", reject);
+        },
+      );
+      req.on("error", reject);
+      req.end(payload);
+    });
+  }
+
+  async get(path: string): Promise<string> {
+    const r = await this.request("GET", path);
+    if (r.status !== 200) throw new Error(`GET ${path}: ${r.status} ${r.body.slice(0, 200)}`);
+    return r.body;
+  }
+
+  close() {
+    this.agent.destroy();
+  }
+}

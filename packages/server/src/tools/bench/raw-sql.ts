@@ -1,0 +1,68 @@
+import BetterSqlite3 from "better-sqlite3";
+import pg from "pg";
+import { fold } from "../../domain/user-fields.js";
+
+/**
+ * The raw-SQL baseline: the straightforward single query for each operation, sent straight to the
+ * store with no HTTP and no plan choice (the database's planner decides).
+ */
+export interface RawStore {
+  search(needle: string): Promise<number>;
+  countAll(): Promise<number>;
+  pageAfter(username: string): Promise<number>;
+  /** The username at a 0-based position in username order (for the cursor of a deep page). */
+  usernameAt(position: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+const likePattern = (needle: string) => `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+const ftsPhrase = (needle: string) => `"${needle.replaceAll('"', '""')}"`;
+
+export function openRawSqlite(file: string): RawStore {
+  const db = new BetterSqlite3(file, { readonly: true });
+  const byIndex = db.prepare("select * from users where id in (select rowid from users_search where users_search match ?) order by username limit 100");
+  const byScan = db.prepare("select * from users where instr(search_text, ?) > 0 order by username limit 100");
+  const countAll = db.prepare("select count(*) n from users");
+  const page = db.prepare("select * from users where username > ? order by username limit 100");
+  const at = db.prepare("select username from users order by username limit 1 offset ?");
+  return {
+    async search(needle) {
+      const n = fold(needle);
+      return ([...n].length >= 3 ? byIndex.all(ftsPhrase(n)) : byScan.all(n)).length;
+    },
+    async countAll() {
+      return (countAll.get() as { n: number }).n;
+    },
+    async pageAfter(username) {
+      return page.all(username).length;
+    },
+    async usernameAt(position) {
+      return (at.get(position) as { username: string }).username;
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
+
+export async function openRawPostgres(url: string): Promise<RawStore> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return {
+    async search(needle) {
+      return (await client.query("select * from users where search_text like $1 order by username limit 100", [likePattern(fold(needle))])).rowCount ?? 0;
+    },
+    async countAll() {
+      return Number((await client.query("select count(*) n from users")).rows[0].n);
+    },
+    async pageAfter(username) {
+      return (await client.query("select * from users where username > $1 order by username limit 100", [username])).rowCount ?? 0;
+    },
+    async usernameAt(position) {
+      return (await client.query("select username from users order by username limit 1 offset $1", [position])).rows[0].username;
+    },
+    async close() {
+      await client.end();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/** Latency figures of a run, in milliseconds. */
+export interface Latency {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+export function latencyOf(samples: number[]): Latency {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  return { count: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted[sorted.length - 1] ?? NaN };
+}
+
+/** Runs `task` over `items` with `concurrency` workers; returns each item's duration in ms and the wall time. */
+export async function timed<T>(items: readonly T[], concurrency: number, task: (item: T) => Promise<unknown>): Promise<{ samples: number[]; seconds: number }> {
+  const samples: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const item = items[next++]!;
+        const t0 = performance.now();
+        await task(item);
+        samples.push(performance.now() - t0);
+      }
+    }),
+  );
+  return { samples, seconds: (performance.now() - started) / 1000 };
+}
+
+export const ms = (n: number) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n.toFixed(1)) : "—");
