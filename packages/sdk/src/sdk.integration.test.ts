@@ -5,13 +5,17 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startServerThread, type ThreadServer } from "../test/server-thread.js";
+import { startFlakyProxy, type FlakyProxy } from "../test/flaky-proxy.js";
 import {
   ECM,
   ECMAbortError,
   ECMAuthError,
   ECMConflictError,
+  ECMConnectionError,
+  ECMUnavailableError,
   ECMNotFoundError,
   ECMPermissionError,
+  ECMPreconditionError,
   ECMSync,
   ECMTimeoutError,
   ECMValidationError,
@@ -143,6 +147,12 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       assert.equal(await sec.countUsers({ search: "no-such-user-anywhere" }), 0);
       assert.ok((await sec.countUsers()) >= 3);
       await assert.rejects(sec.updateUser(u.guid, { email: "not an email" }), ECMValidationError);
+      // Optimistic concurrency: a stale If-Match is a 412.
+      await assert.rejects(
+        sec.updateUser(u.guid, { remark: "x", ifMatch: '"999999"' }),
+        (e: unknown) => e instanceof ECMPreconditionError && e.status === 412 && e.code === "ECMS1303",
+      );
+      await assert.rejects(sec.updateGroup("users", { description: "x", ifMatch: '"999999"' }), ECMPreconditionError);
     });
 
     test("iterUsers walks keyset pages; search is literal", async () => {
@@ -348,5 +358,62 @@ describe("token renewal against a server with a 2-second token lifetime", () => 
     } finally {
       sync.close();
     }
+  });
+});
+
+describe("retries and aborts through a flaky connection to the real server", () => {
+  let proxy: FlakyProxy;
+  before(async () => {
+    proxy = await startFlakyProxy(server.baseUrl);
+  });
+  after(async () => {
+    await proxy?.close();
+  });
+  const client = (extra: Record<string, number> = {}) =>
+    new ECM({ baseUrl: proxy.baseUrl, username: "sysadmin", password: server.adminPassword, retryDelay: 10, maxRetryDelay: 50, ...extra });
+
+  test("idempotent requests (and the login) retry on dropped connections and 503", async () => {
+    const ecm = client();
+    proxy.faults = ["drop", "503"]; // the login meets both, then succeeds
+    const before = proxy.requests;
+    assert.equal((await ecm.security.me()).username, "sysadmin");
+    proxy.faults = ["503", "drop", "503"];
+    assert.ok((await ecm.security.users()).length >= 1);
+    assert.ok(proxy.requests - before >= 6, `requests: ${proxy.requests - before}`);
+    assert.deepEqual(proxy.faults, []);
+  });
+
+  test("retries give up: ECMUnavailableError after 503s, ECMConnectionError after drops", async () => {
+    const ecm = client({ retries: 2 });
+    await ecm.login();
+    proxy.faults = ["503", "503", "503"];
+    await assert.rejects(ecm.security.groups(), (e: unknown) => e instanceof ECMUnavailableError && e.code === "ECMS1901");
+    proxy.faults = ["drop", "drop", "drop"];
+    await assert.rejects(ecm.security.groups(), ECMConnectionError);
+    proxy.faults = [];
+  });
+
+  test("a POST is not retried after a 503 (it may not be safe to repeat)", async () => {
+    const ecm = client();
+    await ecm.login();
+    proxy.faults = ["503"];
+    await assert.rejects(ecm.security.createUser("flaky_user"), ECMUnavailableError);
+    assert.deepEqual(proxy.faults, []);
+    await assert.rejects(ecm.security.user("flaky_user"), ECMNotFoundError);
+  });
+
+  test("abort and timeout of a request the server holds", async () => {
+    const ecm = client();
+    await ecm.login();
+    proxy.faults = ["hold"];
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 100);
+    const t0 = Date.now();
+    await assert.rejects(ecm.security.users({ signal: ac.signal }), ECMAbortError);
+    proxy.faults = ["hold"];
+    await assert.rejects(ecm.security.countUsers({ timeout: 150 }), ECMTimeoutError);
+    assert.ok(Date.now() - t0 < 3000);
+    proxy.faults = [];
+    assert.ok((await ecm.security.countUsers()) >= 1);
   });
 });

@@ -44,6 +44,17 @@ function usersQuery(opts: UsersOptions | undefined): Record<string, string | num
   };
 }
 
+/** True when a write answered with the whole extended user (as the server does). */
+function isFullUser(data: unknown): data is RestUser {
+  return (
+    !!data &&
+    typeof data === "object" &&
+    typeof (data as RestUser).id === "string" &&
+    typeof (data as RestUser).numericId === "number" &&
+    Array.isArray((data as RestUser).groups)
+  );
+}
+
 function asArray<T>(data: unknown, what: string): T[] {
   if (Array.isArray(data)) return data as T[];
   throw new TypeError(`unexpected ${what} response: expected a JSON array`);
@@ -216,11 +227,13 @@ export class Security {
   /** Creates a user and returns it (extended). */
   async createUser(username: string, fields: CreateUserFields & CallOptions = {}): Promise<ECMUser<true>> {
     if (typeof username !== "string" || username === "") throw new TypeError("username is required");
-    const res = await this.#http.request<RestUser>("POST", "/security/v1/users", {
+    const res = await this.#http.request<unknown>("POST", "/security/v1/users", {
       body: { username, ...toRestUserBody(fields) },
       ...call(fields),
     });
-    let guid: string | undefined = res.data && typeof res.data === "object" ? res.data.id : undefined;
+    if (isFullUser(res.data)) return toECMUser(res.data, true);
+    const body = res.data as { id?: unknown } | null | undefined;
+    let guid: string | undefined = body && typeof body === "object" && typeof body.id === "string" ? body.id : undefined;
     if (!guid) {
       const loc = res.headers.get("location");
       guid = loc ? decodeURIComponent(loc.replace(/\/+$/, "").split("/").pop() ?? "") : undefined;
@@ -238,22 +251,25 @@ export class Security {
     const path = `/security/v1/users/${enc(guid)}`;
     const body = toRestUserBody(fields);
     const put = (etag?: string) =>
-      this.#http.request<RestUser>("PUT", path, {
+      this.#http.request<unknown>("PUT", path, {
         body,
         headers: etag ? { "if-match": etag } : {},
         ...call(fields),
       });
+    let res;
     try {
-      await put(fields.ifMatch);
+      res = await put(fields.ifMatch);
     } catch (err) {
-      // The server may insist on If-Match (428): read the current version and try once with it.
+      // Should the server insist on If-Match (428): read the current version and try once with it.
       if (fields.ifMatch === undefined && (err as { status?: number }).status === 428) {
         const cur = await this.#getUserRaw(guid, fields);
-        await put(cur.headers.get("etag") ?? undefined);
+        res = await put(cur.headers.get("etag") ?? undefined);
       } else {
         throw err;
       }
     }
+    // The server answers with the updated user (extended view); older servers may not.
+    if (isFullUser(res.data)) return toECMUser(res.data, true);
     return this.getUser(guid, call(fields));
   }
 
