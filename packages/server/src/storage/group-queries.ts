@@ -116,27 +116,34 @@ export function createGroupQueries({ db }: Store) {
       return Number(result.numDeletedRows);
     },
 
-    /** Every direct membership (optionally in some groups only) by uuids, read in keyset batches so memory stays flat. */
+    /**
+     * Every direct membership (optionally in some groups only) by uuids, in keyset batches so memory
+     * stays flat. The walk reads only the (user, group) index; uuids are looked up per batch, since a
+     * join would make each batch scan users from the start.
+     */
     async *memberships(groupIds?: readonly number[], batchSize = 1000): AsyncGenerator<MembershipRef[]> {
-      let after: { userId: number; groupId: number } | undefined;
+      const groupUuids = new Map((await db.selectFrom("groups").select(["id", "uuid"]).execute()).map((g) => [g.id, g.uuid]));
+      let after: [number, number] = [0, 0];
       for (;;) {
-        let q = db
-          .selectFrom("group_members")
-          .innerJoin("users", "users.id", "group_members.user_id")
-          .innerJoin("groups", "groups.id", "group_members.group_id")
-          .select(["group_members.user_id", "group_members.group_id", "users.uuid as userId", "groups.uuid as groupId"]);
-        if (groupIds) q = q.where("group_members.group_id", "in", [...groupIds]);
-        if (after) {
-          const { userId, groupId } = after;
-          q = q.where((eb) =>
-            eb.or([eb("group_members.user_id", ">", userId), eb.and([eb("group_members.user_id", "=", userId), eb("group_members.group_id", ">", groupId)])]),
-          );
-        }
-        const rows = await q.orderBy("group_members.user_id").orderBy("group_members.group_id").limit(batchSize).execute();
-        if (rows.length > 0) yield rows.map((r) => ({ userId: r.userId, groupId: r.groupId }));
+        let q = db.selectFrom("group_members").select(["user_id", "group_id"]);
+        if (groupIds) q = q.where("group_id", "in", [...groupIds]);
+        const rows = await q
+          .where((eb) => eb(eb.refTuple("user_id", "group_id"), ">", eb.tuple(after[0], after[1])))
+          .orderBy("user_id")
+          .orderBy("group_id")
+          .limit(batchSize)
+          .execute();
+        if (rows.length === 0) return;
+        const userUuids = new Map(
+          (await db.selectFrom("users").select(["id", "uuid"]).where("id", "in", [...new Set(rows.map((r) => r.user_id))]).execute()).map((u) => [u.id, u.uuid]),
+        );
+        // Rows of users or groups deleted (or groups created) since the walk began are left out.
+        yield rows
+          .filter((r) => userUuids.has(r.user_id) && groupUuids.has(r.group_id))
+          .map((r) => ({ userId: userUuids.get(r.user_id)!, groupId: groupUuids.get(r.group_id)! }));
         if (rows.length < batchSize) return;
         const last = rows[rows.length - 1]!;
-        after = { userId: last.user_id, groupId: last.group_id };
+        after = [last.user_id, last.group_id];
       }
     },
 
