@@ -334,6 +334,19 @@ describe("import and export", () => {
     assert.equal(code, 0);
     assert.match(err, /\rImporting \[#+\] 2\/2/);
     assert.match(err, /2 created, 0 updated, 0 failed of 2 rows\n$/);
+
+    let exportErr = "";
+    let exportOut = "";
+    const exportCode = await run(["export"], {
+      stdout: { write: (s: string) => (exportOut += s) },
+      stderr: { write: (s: string) => (exportErr += s), isTTY: true },
+      stdin: Readable.from([]),
+      env: { ECM_URL: server.baseUrl, ECM_USERNAME: "sysadmin", ECM_PASSWORD: server.adminPassword, XDG_CONFIG_HOME: join(home, "x") },
+    });
+    assert.equal(exportCode, 0);
+    const users = (JSON.parse(exportOut) as { users: unknown[] }).users.length;
+    assert.match(exportErr, new RegExp(`\\rExporting \\[#{30}\\] ${users}/${users} users, [\\d.]+ (B|KiB|MiB)`));
+    assert.match(exportErr, new RegExp(`Exported .*${users} users.*\\n$`));
   });
 });
 

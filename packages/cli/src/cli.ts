@@ -780,20 +780,38 @@ async function importUsers(ctx: Ctx, file: string): Promise<number> {
   return failed > 0 ? ExitCode.error : ExitCode.ok;
 }
 
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
 async function exportAll(ctx: Ctx): Promise<void> {
   const groups = (ctx.values.group as string[] | undefined) ?? [];
-  const progress = new Progress(ctx.io.stderr, "Exporting", 1);
+  if (ctx.format !== "json" && ctx.format !== "ndjson") throw new UsageError("export writes json or ndjson");
   const ecm = ctx.ecm();
-  progress.line(`exporting from ${ecm.baseUrl}`);
-  const spinner = ctx.io.stderr.isTTY ? startSpinner(ctx.io.stderr, "Exporting…") : undefined;
-  let doc;
-  try {
-    const guids: string[] = [];
-    for (const g of groups) guids.push((await findGroup(ctx, g)).guid);
-    doc = await ecm.security.exportSecuritySystem(guids.length > 0 ? guids : null);
-  } finally {
-    spinner?.();
-  }
+  const sec = ecm.security;
+  const guids: string[] = [];
+  for (const g of groups) guids.push((await findGroup(ctx, g)).guid);
+  const tty = ctx.io.stderr.isTTY === true;
+  // On a terminal: a bar over the users exported so far (counted as they stream in) of all users.
+  const total = tty && guids.length === 0 ? await sec.countUsers() : 0;
+  const progress = new Progress(ctx.io.stderr, "Exporting", total);
+  progress.line(`exporting from ${ecm.baseUrl}${groups.length ? ` (groups: ${groups.join(", ")})` : ""}`);
+  const decoder = new TextDecoder();
+  const needle = '"loginName":';
+  let tail = "";
+  let users = 0;
+  const doc = await sec.exportSecuritySystem(guids.length > 0 ? guids : null, {
+    onProgress: tty
+      ? (bytes, chunk) => {
+          const text = tail + decoder.decode(chunk, { stream: true });
+          for (let i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + needle.length)) users++;
+          tail = text.slice(-(needle.length - 1));
+          progress.update(users, `users, ${formatBytes(bytes)}`);
+        }
+      : undefined,
+  });
   let text: string;
   if (ctx.format === "ndjson") {
     const lines: string[] = [];
@@ -802,10 +820,8 @@ async function exportAll(ctx: Ctx): Promise<void> {
       else lines.push(JSON.stringify({ kind, value }));
     }
     text = lines.join("\n") + (lines.length ? "\n" : "");
-  } else if (ctx.format === "json") {
-    text = JSON.stringify(doc, null, 2) + "\n";
   } else {
-    throw new UsageError("export writes json or ndjson");
+    text = JSON.stringify(doc, null, 2) + "\n";
   }
   const file = str(ctx.values, "file");
   if (file) writeFileSync(file, text, { mode: 0o600 });
@@ -814,16 +830,6 @@ async function exportAll(ctx: Ctx): Promise<void> {
     .filter(([, v]) => Array.isArray(v))
     .map(([k, v]) => `${(v as unknown[]).length} ${k}`);
   progress.done(`Exported ${parts.join(", ")}${file ? ` to ${file}` : ""}`);
-}
-
-function startSpinner(err: Writer, label: string): () => void {
-  const frames = "|/-\\";
-  let i = 0;
-  const t = setInterval(() => err.write(`\r${label} ${frames[i++ % 4]}`), 100);
-  return () => {
-    clearInterval(t);
-    err.write(`\r${" ".repeat(label.length + 2)}\r`);
-  };
 }
 
 function timeoutOf(ctx: Ctx): { timeout?: number } {

@@ -116,7 +116,12 @@ export class Progress {
       if (done < this.total && now - this.#last < 50) return;
       this.#last = now;
       const width = 30;
-      const frac = this.total > 0 ? Math.min(1, done / this.total) : 1;
+      if (this.total <= 0) {
+        // Unknown total: a counter instead of a bar.
+        this.err.write(`\r${this.label} ${done} ${note}`.padEnd(80).slice(0, 100));
+        return;
+      }
+      const frac = Math.min(1, done / this.total);
       const filled = Math.round(frac * width);
       this.err.write(
         `\r${this.label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${this.total} ${note}`.padEnd(80).slice(0, 100),

@@ -36,6 +36,8 @@ export interface RequestOptions {
   idempotent?: boolean;
   /** Send the bearer token (default true). */
   auth?: boolean;
+  /** Called for each chunk of a successful response body, with the bytes received so far. */
+  onProgress?: ((receivedBytes: number, chunk: Uint8Array) => void) | undefined;
 }
 
 export interface HttpResponse<T = unknown> {
@@ -274,7 +276,22 @@ export class Transport {
       }
       let text: string;
       try {
-        text = await res.text();
+        if (opts.onProgress && res.ok && res.body) {
+          const decoder = new TextDecoder();
+          const reader = res.body.getReader();
+          let received = 0;
+          text = "";
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            received += value.byteLength;
+            text += decoder.decode(value, { stream: true });
+            opts.onProgress(received, value);
+          }
+          text += decoder.decode();
+        } else {
+          text = await res.text();
+        }
       } catch (err) {
         if (signal.aborted) throw abortError();
         throw new ECMConnectionError(`${method} ${path}: connection lost while reading the response`, { cause: err });

@@ -408,7 +408,13 @@ export class Security {
    * Exports users, groups, memberships and role mappings, optionally only of some groups
    * (ECMGroups, guids or names).
    */
-  async exportSecuritySystem(groupIds?: GroupRef[] | null, opts?: CallOptions): Promise<ECMExport> {
+  async exportSecuritySystem(
+    groupIds?: GroupRef[] | null,
+    opts?: CallOptions & {
+      /** Called as the (streamed) export arrives: bytes so far and the latest chunk. ECM only. */
+      onProgress?: (receivedBytes: number, chunk: Uint8Array) => void;
+    },
+  ): Promise<ECMExport> {
     let ids: string | undefined;
     if (groupIds && groupIds.length > 0) {
       const guids: string[] = [];
@@ -417,6 +423,7 @@ export class Security {
     }
     const res = await this.#http.request<ECMExport>("GET", "/security/v1/export", {
       query: { groupIds: ids },
+      onProgress: opts?.onProgress,
       ...call(opts),
     });
     return res.data;
