@@ -1,0 +1,75 @@
+/**
+ * Compile-time contract: the extended fields are typed as present only with `extendedInfo: true`.
+ * Type-checks a snippet with the TypeScript compiler (test files are not part of the build).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+
+const snippet = (indexPath: string) => `
+import { ECM, ECMSync, ECMNotFoundError, type ECMUser, type ECMGroup } from ${JSON.stringify(indexPath)};
+declare const ecm: ECM;
+declare const sync: ECMSync;
+
+export async function check(): Promise<void> {
+  const ext = await ecm.security.users({ extendedInfo: true });
+  const from: Date | null = ext[0]!.validFrom;
+  const groups: string[] = ext[0]!.groups;
+  const remark: string = ext[0]!.remark;
+  const basic = await ecm.security.users();
+  const empty: "" = basic[0]!.remark;
+  const none: null = basic[0]!.validTo;
+  // @ts-expect-error without extendedInfo validFrom is typed null, not a Date
+  const wrong: Date = basic[0]!.validFrom;
+  const either: ECMUser[] = await ecm.security.users({ extendedInfo: Math.random() > 0.5 });
+  // @ts-expect-error either kind: validFrom may be null
+  const alsoWrong: Date = either[0]!.validFrom;
+  const id: number = basic[0]!.id;
+  const guid: string = basic[0]!.guid;
+  const locked: boolean = basic[0]!.locked;
+
+  const s = sync.security.users({ extendedInfo: true });
+  const syncFrom: Date | null = s[0]!.validFrom;
+  // @ts-expect-error ECMSync returns values, not promises
+  const notPromise: Promise<unknown> = sync.security.users();
+  for await (const u of ecm.security.iterUsers({ extendedInfo: true, pageSize: 10 })) {
+    const to: Date | null = u.validTo;
+  }
+  for (const u of sync.security.iterUsers({ search: "x" })) {
+    const to: null = u.validTo;
+  }
+  const one: ECMUser<true> = await ecm.security.user("alice");
+  const g: ECMGroup = await ecm.security.group("staff");
+  const gid: number = g.id;
+  // @ts-expect-error ECMSync takes no AbortSignal
+  sync.security.users({ signal: AbortSignal.abort() });
+  await ecm.security.users({ signal: AbortSignal.timeout(1000), timeout: 500 });
+  const e: unknown = new ECMNotFoundError("x");
+  void [from, groups, remark, empty, none, wrong, alsoWrong, id, guid, locked, syncFrom, notPromise, one, gid, e];
+}
+`;
+
+test("users() overloads: extended fields typed as present only with extendedInfo: true", () => {
+  const dir = mkdtempSync(join(fileURLToPath(new URL("../test/", import.meta.url)), "tmp-types-"));
+  try {
+    const file = join(dir, "check.ts");
+    writeFileSync(file, snippet(fileURLToPath(new URL("./index.js", import.meta.url))));
+    const program = ts.createProgram([file], {
+      strict: true,
+      noUncheckedIndexedAccess: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      noEmit: true,
+      skipLibCheck: true,
+      noUnusedLocals: false,
+    });
+    const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+    assert.deepEqual(diagnostics, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
