@@ -371,3 +371,20 @@ test("the ecm binary: exit codes and one-line errors, no stack traces", async ()
   const usage = await exec(process.execPath, ["--import", "tsx", main, "users", "list", "--nope"], { env }).catch((e: { code: number; stderr: string }) => e);
   assert.equal((usage as { code: number }).code, 2);
 });
+
+test("login asks for the password on a terminal without echoing it", async () => {
+  const stdin = Object.assign(new Readable({ read() {} }), { isTTY: true, setRawMode: () => stdin });
+  let stderr = "";
+  const cfg = join(home, "cfg-tty");
+  const done = run(["login", "--url", server.baseUrl], {
+    stdout: { write: () => true },
+    stderr: { write: (s: string) => (stderr += s) },
+    stdin,
+    env: { XDG_CONFIG_HOME: cfg },
+  });
+  setTimeout(() => stdin.push(server.adminPassword.slice(0, 3) + "x\u007f" + server.adminPassword.slice(3) + "\r"), 50);
+  assert.equal(await done, 0, stderr);
+  assert.match(stderr, /^Password for sysadmin: \nLogged in to /);
+  assert.ok(!stderr.includes(server.adminPassword));
+  assert.ok(existsSync(join(cfg, "ecm", "config.json")));
+});

@@ -125,11 +125,12 @@ export class Security {
   /** The user with this username (case-insensitive), extended. Throws ECMNotFoundError. */
   async user(username: string, opts?: CallOptions): Promise<ECMUser<true>> {
     if (typeof username !== "string" || username === "") throw new TypeError("username is required");
-    const list = await this.users({ search: username, extendedInfo: true, ...call(opts) });
     const key = username.toLowerCase();
-    const found = list.find((u) => u.username.toLowerCase() === key);
-    if (!found) throw new ECMNotFoundError(`user "${username}" does not exist`, { status: 404 });
-    return found;
+    // `search` also matches names and emails: walk the matches page by page and stop at the user.
+    for await (const u of this.iterUsers({ search: username, extendedInfo: true, pageSize: 200, ...call(opts) })) {
+      if (u.username.toLowerCase() === key) return u;
+    }
+    throw new ECMNotFoundError(`user "${username}" does not exist`, { status: 404 });
   }
 
   /** The user with this guid, extended. */
