@@ -10,6 +10,11 @@ function containsPattern(needle: string): string {
   return `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+/** The stores' username order (code points: PostgreSQL's "C" collation, SQLite's binary), not UTF-16's. */
+function byCodePoint(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+
 export interface GroupFieldsInput {
   name: string;
   description: string | null;
@@ -114,6 +119,51 @@ export function createGroupQueries({ db }: Store) {
       if (groupIds.length === 0) return 0;
       const result = await on.deleteFrom("group_members").where("user_id", "=", userId).where("group_id", "in", [...groupIds]).executeTakeFirst();
       return Number(result.numDeletedRows);
+    },
+
+    /**
+     * One keyset page of the users in any of these groups, directly or through their profile, in
+     * username order after `after`. Two index-friendly queries (direct members; users whose profile
+     * is a member) merged here: one query with an OR of the two made PostgreSQL hash every member of
+     * the group on each page, so streaming a big group grew with the square of its size.
+     */
+    async memberPage(groupIds: readonly number[], after: string | undefined, limit: number): Promise<UserRow[]> {
+      const ids = [...groupIds];
+      let direct = db
+        .selectFrom("users")
+        .selectAll("users")
+        .where((eb) => eb.exists(eb.selectFrom("group_members").select("group_members.user_id").whereRef("group_members.user_id", "=", "users.id").where("group_members.group_id", "in", ids)));
+      let inherited = db
+        .selectFrom("users")
+        .selectAll("users")
+        .where("users.profile_id", "in", (eb) =>
+          eb
+            .selectFrom("group_members")
+            .innerJoin("users as profiles", "profiles.id", "group_members.user_id")
+            .select("group_members.user_id")
+            .where("group_members.group_id", "in", ids)
+            .where("profiles.profile_id", "=", 0),
+        );
+      if (after !== undefined) {
+        direct = direct.where("users.username", ">", after);
+        inherited = inherited.where("users.username", ">", after);
+      }
+      const sources = await Promise.all([direct, inherited].map((q) => q.orderBy("users.username").limit(limit).execute()));
+      // Past the last row of a full source that source may hold more: only rows up to there are complete.
+      const cutoff = sources.filter((rows) => rows.length === limit).map((rows) => rows[rows.length - 1]!.username).sort(byCodePoint)[0];
+      const merged = new Map<number, UserRow>();
+      for (const row of sources.flat()) if (cutoff === undefined || byCodePoint(row.username, cutoff) <= 0) merged.set(row.id, row);
+      return [...merged.values()].sort((a, b) => byCodePoint(a.username, b.username)).slice(0, limit);
+    },
+
+    /** Every member (as memberPage) in keyset batches, so memory stays flat. */
+    async *allMembers(groupIds: readonly number[], after?: string, batchSize = 1000): AsyncGenerator<UserRow[]> {
+      for (;;) {
+        const batch = await this.memberPage(groupIds, after, batchSize);
+        if (batch.length > 0) yield batch;
+        if (batch.length < batchSize) return;
+        after = batch[batch.length - 1]!.username;
+      }
     },
 
     /**

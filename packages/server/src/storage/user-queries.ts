@@ -14,8 +14,6 @@ export interface UserFilter {
   /** true: locked out right now after failed logins. */
   lockedOut?: boolean;
   profileId?: number;
-  /** Members of any of these groups (by group id), directly or through their profile. Non-empty. */
-  groupIds?: readonly number[];
 }
 
 export interface FederatedIdentityRef {
@@ -46,11 +44,6 @@ export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimi
     let q = query;
     if (filter.enabled !== undefined) q = q.where("users.enabled", "=", filter.enabled ? 1 : 0);
     if (filter.profileId !== undefined) q = q.where("users.profile_id", "=", filter.profileId);
-    if (filter.groupIds !== undefined) {
-      const groupIds = [...filter.groupIds];
-      const members = db.selectFrom("group_members").select("group_members.user_id").where("group_members.group_id", "in", groupIds);
-      q = q.where((eb) => eb.or([eb("users.id", "in", members), eb("users.profile_id", "in", members)]));
-    }
     if (filter.expired !== undefined) {
       const now = isoNow();
       q = filter.expired

@@ -56,7 +56,7 @@ async function* exportDocument(users: UserQueries, groups: GroupQueries, selecte
   yield `,"roleMappings":${JSON.stringify(await groups.roleMappings(groupIds))}`;
   yield `,"users":`;
   const toJson = async (rows: UserRow[]) => (await renderUserViews(users, rows, true)).map(serializeUser);
-  yield* jsonArray(users.listAll(groupIds ? { groupIds } : {}), toJson);
+  yield* jsonArray(groupIds ? groups.allMembers(groupIds) : users.listAll({}), toJson);
   yield `,"memberships":`;
   yield* jsonArray(groups.memberships(groupIds), (batch) => batch.map((m) => JSON.stringify(m)));
   yield "}";

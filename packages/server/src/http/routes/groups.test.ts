@@ -176,20 +176,26 @@ describeEachStore("groups", (server) => {
     const profile = await createUser(s, token, "team.profile", { profile_id: 0 });
     await s.api("PUT", `/security/v1/users/${profile.uuid}/user-groups/${id}`, { token });
     await createUser(s, token, "team.d", { profile_id: profile.id });
+    await createUser(s, token, "team.b2", { profile_id: profile.id });
+    // Both a member and assigned to a member profile: listed once.
+    const both = await createUser(s, token, "team.f", { profile_id: profile.id });
+    await s.api("PUT", `/security/v1/users/${both.uuid}/user-groups/${id}`, { token });
     const all = await s.api<{ username: string }[]>("GET", `/security/v1/user-groups/${id}/members`, { token });
     assert.equal(all.status, 200);
-    assert.deepEqual(all.body.map((u) => u.username), ["team.a", "team.b", "team.c", "team.d", "team.e", "team.profile"]);
-    const seen: string[] = [];
-    let path: string | null = `/security/v1/user-groups/${id}/members?max=4&extendedInfo=true`;
-    while (path) {
-      const page: { status: number; headers: Headers; body: { username: string; groups: string[] }[] } = await s.api("GET", path, { token });
-      assert.equal(page.status, 200);
-      for (const u of page.body) assert.ok(u.groups.includes("Team"), u.username);
-      seen.push(...page.body.map((u) => u.username));
-      const link = page.headers.get("link");
-      path = link ? /^<\/portal([^>]+)>; rel="next"$/.exec(link)![1]! : null;
+    assert.deepEqual(all.body.map((u) => u.username), ["team.a", "team.b", "team.b2", "team.c", "team.d", "team.e", "team.f", "team.profile"]);
+    for (const max of [1, 2, 3, 4]) {
+      const seen: string[] = [];
+      let path: string | null = `/security/v1/user-groups/${id}/members?max=${max}&extendedInfo=true`;
+      while (path) {
+        const page: { status: number; headers: Headers; body: { username: string; groups: string[] }[] } = await s.api("GET", path, { token });
+        assert.equal(page.status, 200);
+        for (const u of page.body) assert.ok(u.groups.includes("Team"), u.username);
+        seen.push(...page.body.map((u) => u.username));
+        const link = page.headers.get("link");
+        path = link ? /^<\/portal([^>]+)>; rel="next"$/.exec(link)![1]! : null;
+      }
+      assert.deepEqual(seen, all.body.map((u) => u.username), `max=${max}`);
     }
-    assert.deepEqual(seen, all.body.map((u) => u.username));
     assert.equal((await s.api("GET", `/security/v1/user-groups/${id}/members?cursor=bogus`, { token })).status, 400);
   });
 });

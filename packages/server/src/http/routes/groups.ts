@@ -197,12 +197,11 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
       const { max, cursor } = request.query;
       const extended = request.query.extendedInfo ?? false;
       const after = cursor === undefined ? undefined : decodeCursor(cursor);
-      const filter = { groupIds: [group.id] };
       if (max === undefined) {
         const toJson = async (rows: Parameters<typeof renderUserViews>[1]) => (await renderUserViews(users, rows, extended)).map(serializeUser);
-        return sendJsonStream(reply, jsonArray(users.listAll(filter, after), toJson));
+        return sendJsonStream(reply, jsonArray(groups.allMembers([group.id], after), toJson));
       }
-      const rows = await users.listPage(filter, after, max + 1);
+      const rows = await groups.memberPage([group.id], after, max + 1);
       const page = rows.slice(0, max);
       if (rows.length > max) reply.header("link", nextLink(request, encodeCursor(page[page.length - 1]!.username)));
       return renderUserViews(users, page, extended);
