@@ -3,14 +3,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { inspect } from "node:util";
-import { ECM } from "./client.js";
+import { ECM } from "../client.js";
 import {
   ECMAbortError,
   ECMAuthError,
   ECMConnectionError,
   ECMTimeoutError,
   ECMUnavailableError,
-} from "./errors.js";
+} from "../errors.js";
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void;
 

@@ -7,10 +7,10 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { startServerThread, type ThreadServer } from "../../sdk/test/server-thread.js";
+import { startServerThread, type ThreadServer } from "../../../sdk/test/server-thread.js";
 
 const exec = promisify(execFile);
-const root = fileURLToPath(new URL("../../../", import.meta.url));
+const root = fileURLToPath(new URL("../../../../", import.meta.url));
 let server: ThreadServer;
 
 before(async () => {

@@ -53,10 +53,10 @@ export async function check(): Promise<void> {
 `;
 
 test("users() overloads: extended fields typed as present only with extendedInfo: true", () => {
-  const dir = mkdtempSync(join(fileURLToPath(new URL("../test/", import.meta.url)), "tmp-types-"));
+  const dir = mkdtempSync(join(fileURLToPath(new URL("../../test/", import.meta.url)), "tmp-types-"));
   try {
     const file = join(dir, "check.ts");
-    writeFileSync(file, snippet(fileURLToPath(new URL("./index.js", import.meta.url))));
+    writeFileSync(file, snippet(fileURLToPath(new URL("../index.js", import.meta.url))));
     const program = ts.createProgram([file], {
       strict: true,
       noUncheckedIndexedAccess: true,

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseLinkHeader, toECMGroup, toECMRole, toECMUser, toRestUserBody, isGuid } from "./mapping.js";
+import { parseLinkHeader, toECMGroup, toECMRole, toECMUser, toRestUserBody, isGuid } from "../mapping.js";
 import {
   ECMAuthError,
   ECMConflictError,
@@ -16,9 +16,9 @@ import {
   errorFromResponse,
   parseErrorMessage,
   serializeError,
-} from "./errors.js";
-import { backoffDelay, normalizeBaseUrl, parseRetryAfter } from "./http.js";
-import type { RestUser } from "./types.js";
+} from "../errors.js";
+import { backoffDelay, normalizeBaseUrl, parseRetryAfter } from "../http.js";
+import type { RestUser } from "../types.js";
 
 const rest: RestUser = {
   id: "82576381-e765-4645-a697-782111f8f5b5",

@@ -3,10 +3,10 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { format } from "node:util";
-import { startServerThread, type ThreadServer } from "../test/server-thread.js";
-import * as sdk from "./index.js";
+import { startServerThread, type ThreadServer } from "../../test/server-thread.js";
+import * as sdk from "../index.js";
 
-const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
 const examples = [...readme.matchAll(/<!-- example: (sync|async) -->\s*```ts\n([\s\S]*?)```/g)].map((m) => ({
   kind: m[1] as "sync" | "async",
   code: m[2]!,

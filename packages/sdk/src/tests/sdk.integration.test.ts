@@ -4,8 +4,8 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startServerThread, type ThreadServer } from "../test/server-thread.js";
-import { startFlakyProxy, type FlakyProxy } from "../test/flaky-proxy.js";
+import { startServerThread, type ThreadServer } from "../../test/server-thread.js";
+import { startFlakyProxy, type FlakyProxy } from "../../test/flaky-proxy.js";
 import {
   ECM,
   ECMAbortError,
@@ -21,7 +21,7 @@ import {
   ECMValidationError,
   type ECMUser,
   type Security,
-} from "./index.js";
+} from "../index.js";
 
 /** ECMSync seen through the async interface, so one scenario covers both clients. */
 function asAsync(sync: ECMSync): Security {

@@ -7,9 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
-import { startServerThread, type ThreadServer } from "../../sdk/test/server-thread.js";
-import { run } from "./cli.js";
-import { parseCsv, csvLine } from "./csv.js";
+import { startServerThread, type ThreadServer } from "../../../sdk/test/server-thread.js";
+import { run } from "../cli.js";
+import { parseCsv, csvLine } from "../csv.js";
 
 let server: ThreadServer;
 let home: string;
@@ -358,7 +358,7 @@ test("csv helpers round-trip", () => {
 
 test("the ecm binary: exit codes and one-line errors, no stack traces", async () => {
   const exec = promisify(execFile);
-  const main = new URL("./main.ts", import.meta.url).pathname;
+  const main = new URL("../main.ts", import.meta.url).pathname;
   const env = { ...process.env, ECM_URL: server.baseUrl, ECM_USERNAME: "sysadmin", ECM_PASSWORD: server.adminPassword, XDG_CONFIG_HOME: join(home, "bin") };
   const okRun = await exec(process.execPath, ["--import", "tsx", main, "users", "list", "-o", "json"], { env });
   assert.ok(JSON.parse(okRun.stdout).some((u: { username: string }) => u.username === "sysadmin"));
