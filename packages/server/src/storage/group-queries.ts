@@ -136,13 +136,13 @@ export function createGroupQueries({ db }: Store) {
       let inherited = db
         .selectFrom("users")
         .selectAll("users")
+        // Driven from the few profiles, not from the (maybe huge) member list of the group.
         .where("users.profile_id", "in", (eb) =>
           eb
-            .selectFrom("group_members")
-            .innerJoin("users as profiles", "profiles.id", "group_members.user_id")
-            .select("group_members.user_id")
-            .where("group_members.group_id", "in", ids)
-            .where("profiles.profile_id", "=", 0),
+            .selectFrom("users as profiles")
+            .select("profiles.id")
+            .where("profiles.profile_id", "=", 0)
+            .where((p) => p.exists(p.selectFrom("group_members").select("group_members.user_id").whereRef("group_members.user_id", "=", "profiles.id").where("group_members.group_id", "in", ids))),
         );
       if (after !== undefined) {
         direct = direct.where("users.username", ">", after);
