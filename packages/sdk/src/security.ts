@@ -36,6 +36,9 @@ function call(opts: CallOptions | undefined): Pick<RequestOptions, "signal" | "t
   return { signal: opts?.signal, timeout: opts?.timeout };
 }
 
+/** Whole-directory downloads (users() without paging, export) may legitimately take minutes. */
+const LONG_TIMEOUT_MS = 600_000;
+
 function usersQuery(opts: UsersOptions | undefined): Record<string, string | number | boolean | undefined> {
   return {
     search: opts?.search === undefined || opts.search === "" ? undefined : opts.search,
@@ -73,7 +76,11 @@ export class Security {
   users(opts?: UsersOptions<false>): Promise<ECMUser<false>[]>;
   users(opts?: UsersOptions): Promise<ECMUser[]>;
   async users(opts?: UsersOptions): Promise<ECMUser[]> {
-    const res = await this.#http.request("GET", "/security/v1/users", { query: usersQuery(opts), ...call(opts) });
+    const res = await this.#http.request("GET", "/security/v1/users", {
+      query: usersQuery(opts),
+      signal: opts?.signal,
+      timeout: opts?.timeout ?? Math.max(this.#http.timeout, LONG_TIMEOUT_MS),
+    });
     const ext = opts?.extendedInfo === true;
     return asArray<RestUser>(res.data, "users").map((u) => toECMUser(u, ext));
   }
@@ -425,7 +432,8 @@ export class Security {
     const res = await this.#http.request<ECMExport>("GET", "/security/v1/export", {
       query: { groupIds: ids },
       onProgress: opts?.onProgress,
-      ...call(opts),
+      signal: opts?.signal,
+      timeout: opts?.timeout ?? Math.max(this.#http.timeout, LONG_TIMEOUT_MS),
     });
     return res.data;
   }

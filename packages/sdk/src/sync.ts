@@ -1,6 +1,6 @@
 import { inspect } from "node:util";
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
-import { ECMTimeoutError, deserializeError, type SerializedError } from "./errors.js";
+import { ECMError, deserializeError, type SerializedError } from "./errors.js";
 import { normalizeBaseUrl, type ECMOptions, type TokenInfo } from "./http.js";
 import type { GroupRef, UserRef } from "./security.js";
 import type {
@@ -21,6 +21,9 @@ export interface SyncCallOptions {
   timeout?: number;
 }
 type NoSignal<T> = Omit<T, "signal">;
+
+/** How long the worker may give no sign of life (startup included) before a call gives up. */
+const WORKER_SILENCE_MS = 30_000;
 
 interface Reply {
   id: number;
@@ -68,7 +71,8 @@ class SyncChannel {
   }
 
   #start(): void {
-    const sab = new SharedArrayBuffer(4);
+    // [0]: answer-ready flag; [1]: heartbeat the worker bumps while it is alive.
+    const sab = new SharedArrayBuffer(8);
     const { port1, port2 } = new MessageChannel();
     this.#worker = startWorker({
       workerData: { options: this.#options, port: port2, flag: sab },
@@ -80,7 +84,7 @@ class SyncChannel {
     this.#flag = new Int32Array(sab);
   }
 
-  call<T>(method: string, args: unknown[], timeout: number | undefined): T {
+  call<T>(method: string, args: unknown[]): T {
     for (const a of args) {
       if (a && typeof a === "object" && "signal" in a && (a as { signal?: unknown }).signal !== undefined) {
         throw new TypeError("ECMSync calls take no AbortSignal; use { timeout }");
@@ -92,16 +96,12 @@ class SyncChannel {
     const id = this.#nextId++;
     Atomics.store(flag, 0, 0);
     port.postMessage({ id, method, args });
-    // The worker enforces the call's own timeout; this outer limit only catches a dead worker.
-    const per = timeout ?? this.#options.timeout ?? 30_000;
-    const deadline = Date.now() + per * 4 + 10_000;
+    // The worker enforces the call's own timeout. Here we only make sure the worker is alive: it
+    // bumps a heartbeat every 250 ms; silence for long means it died or hangs, and we stop waiting.
+    let beat = Atomics.load(flag, 1);
+    let lastBeat = Date.now();
     for (;;) {
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) {
-        this.close();
-        throw new ECMTimeoutError(`${method}: no answer from the ECMSync worker`);
-      }
-      Atomics.wait(flag, 0, 0, Math.min(remaining, 1000));
+      Atomics.wait(flag, 0, 0, 1000);
       let msg = receiveMessageOnPort(port);
       while (msg && (msg.message as Reply).id !== id && (msg.message as Reply).id !== -1) msg = receiveMessageOnPort(port);
       if (msg) {
@@ -112,6 +112,14 @@ class SyncChannel {
         throw deserializeError(r.error!);
       }
       Atomics.store(flag, 0, 0);
+      const now = Atomics.load(flag, 1);
+      if (now !== beat) {
+        beat = now;
+        lastBeat = Date.now();
+      } else if (Date.now() - lastBeat > WORKER_SILENCE_MS) {
+        this.close();
+        throw new ECMError(`${method}: the ECMSync worker stopped responding`);
+      }
     }
   }
 
@@ -124,31 +132,27 @@ class SyncChannel {
   }
 }
 
-function t(o: SyncCallOptions | undefined): number | undefined {
-  return o?.timeout;
-}
-
 /** The blocking twin of {@link Security}: same methods, returning values. */
 export class SecuritySync {
   readonly #ch: SyncChannel;
   constructor(ch: SyncChannel) {
     this.#ch = ch;
   }
-  #c<T>(name: string, args: unknown[], o?: SyncCallOptions): T {
-    return this.#ch.call<T>(`security.${name}`, args, t(o));
+  #c<T>(name: string, args: unknown[]): T {
+    return this.#ch.call<T>(`security.${name}`, args);
   }
 
   users(opts: NoSignal<UsersOptions<true>> & { extendedInfo: true }): ECMUser<true>[];
   users(opts?: NoSignal<UsersOptions<false>>): ECMUser<false>[];
   users(opts?: NoSignal<UsersOptions>): ECMUser[];
   users(opts?: NoSignal<UsersOptions>): ECMUser[] {
-    return this.#c("users", [opts], opts);
+    return this.#c("users", [opts]);
   }
   usersPage(opts: NoSignal<IterUsersOptions<true>> & { extendedInfo: true; cursor?: string | null }): UsersPage<true>;
   usersPage(opts?: NoSignal<IterUsersOptions<false>> & { cursor?: string | null }): UsersPage<false>;
   usersPage(opts?: NoSignal<IterUsersOptions> & { cursor?: string | null }): UsersPage;
   usersPage(opts?: NoSignal<IterUsersOptions> & { cursor?: string | null }): UsersPage {
-    return this.#c("usersPage", [opts], opts);
+    return this.#c("usersPage", [opts]);
   }
   /** Iterates over all (matching) users, one blocking request per page. */
   iterUsers(opts: NoSignal<IterUsersOptions<true>> & { extendedInfo: true }): Generator<ECMUser<true>, void, undefined>;
@@ -163,91 +167,91 @@ export class SecuritySync {
     } while (cursor !== null);
   }
   countUsers(opts?: NoSignal<Omit<UsersOptions, "extendedInfo">>): number {
-    return this.#c("countUsers", [opts], opts);
+    return this.#c("countUsers", [opts]);
   }
   user(username: string, opts?: SyncCallOptions): ECMUser<true> {
-    return this.#c("user", [username, opts], opts);
+    return this.#c("user", [username, opts]);
   }
   getUser(userGuid: UserRef, opts?: SyncCallOptions): ECMUser<true> {
-    return this.#c("getUser", [userGuid, opts], opts);
+    return this.#c("getUser", [userGuid, opts]);
   }
   me(opts?: SyncCallOptions): ECMUser<true> & { roles?: string[] } {
-    return this.#c("me", [opts], opts);
+    return this.#c("me", [opts]);
   }
   changeMyPassword(currentPassword: string, newPassword: string, opts?: SyncCallOptions): void {
-    return this.#c("changeMyPassword", [currentPassword, newPassword, opts], opts);
+    return this.#c("changeMyPassword", [currentPassword, newPassword, opts]);
   }
   roles(userGuid?: UserRef | "", opts?: SyncCallOptions): ECMRole[] {
-    return this.#c("roles", [userGuid, opts], opts);
+    return this.#c("roles", [userGuid, opts]);
   }
   groups(opts?: SyncCallOptions & { search?: string }): ECMGroup[] {
-    return this.#c("groups", [opts], opts);
+    return this.#c("groups", [opts]);
   }
   group(name: string, opts?: SyncCallOptions): ECMGroup {
-    return this.#c("group", [name, opts], opts);
+    return this.#c("group", [name, opts]);
   }
   getGroup(groupGuid: GroupRef, opts?: SyncCallOptions): ECMGroup {
-    return this.#c("getGroup", [groupGuid, opts], opts);
+    return this.#c("getGroup", [groupGuid, opts]);
   }
   groupMembers(group: GroupRef, opts?: SyncCallOptions): ECMUser[] {
-    return this.#c("groupMembers", [group, opts], opts);
+    return this.#c("groupMembers", [group, opts]);
   }
   userGroups(userGuid: UserRef, opts?: SyncCallOptions): ECMGroup[] {
-    return this.#c("userGroups", [userGuid, opts], opts);
+    return this.#c("userGroups", [userGuid, opts]);
   }
   createUser(username: string, fields: CreateUserFields & SyncCallOptions = {}): ECMUser<true> {
-    return this.#c("createUser", [username, fields], fields);
+    return this.#c("createUser", [username, fields]);
   }
   updateUser(userGuid: UserRef, fields: UserFields & SyncCallOptions & { ifMatch?: string }): ECMUser<true> {
-    return this.#c("updateUser", [userGuid, fields], fields);
+    return this.#c("updateUser", [userGuid, fields]);
   }
   lockUser(userGuid: UserRef, opts?: SyncCallOptions): ECMUser<true> {
-    return this.#c("lockUser", [userGuid, opts], opts);
+    return this.#c("lockUser", [userGuid, opts]);
   }
   unlockUser(userGuid: UserRef, opts?: SyncCallOptions): ECMUser<true> {
-    return this.#c("unlockUser", [userGuid, opts], opts);
+    return this.#c("unlockUser", [userGuid, opts]);
   }
   clearLockout(userGuid: UserRef, opts?: SyncCallOptions): void {
-    return this.#c("clearLockout", [userGuid, opts], opts);
+    return this.#c("clearLockout", [userGuid, opts]);
   }
   resetPassword(userGuid: UserRef, password: string, opts?: SyncCallOptions): void {
-    return this.#c("resetPassword", [userGuid, password, opts], opts);
+    return this.#c("resetPassword", [userGuid, password, opts]);
   }
   deleteUser(userGuid: UserRef, opts?: SyncCallOptions): void {
-    return this.#c("deleteUser", [userGuid, opts], opts);
+    return this.#c("deleteUser", [userGuid, opts]);
   }
   addUserToGroup(userGuid: UserRef, groupGuid: GroupRef, opts?: SyncCallOptions): void {
-    return this.#c("addUserToGroup", [userGuid, groupGuid, opts], opts);
+    return this.#c("addUserToGroup", [userGuid, groupGuid, opts]);
   }
   removeUserFromGroup(userGuid: UserRef, groupGuid: GroupRef, opts?: SyncCallOptions): void {
-    return this.#c("removeUserFromGroup", [userGuid, groupGuid, opts], opts);
+    return this.#c("removeUserFromGroup", [userGuid, groupGuid, opts]);
   }
   removeUserFromAllGroups(userGuid: UserRef, opts?: SyncCallOptions): ECMGroup[] {
-    return this.#c("removeUserFromAllGroups", [userGuid, opts], opts);
+    return this.#c("removeUserFromAllGroups", [userGuid, opts]);
   }
   createGroup(name: string, fields: Omit<GroupFields, "name"> & SyncCallOptions = {}): ECMGroup {
-    return this.#c("createGroup", [name, fields], fields);
+    return this.#c("createGroup", [name, fields]);
   }
   updateGroup(groupGuid: GroupRef, fields: GroupFields & SyncCallOptions & { ifMatch?: string }): ECMGroup {
-    return this.#c("updateGroup", [groupGuid, fields], fields);
+    return this.#c("updateGroup", [groupGuid, fields]);
   }
   deleteGroup(groupGuid: GroupRef, opts?: SyncCallOptions): void {
-    return this.#c("deleteGroup", [groupGuid, opts], opts);
+    return this.#c("deleteGroup", [groupGuid, opts]);
   }
   groupRoles(groupGuid: GroupRef, opts?: SyncCallOptions): ECMRole[] {
-    return this.#c("groupRoles", [groupGuid, opts], opts);
+    return this.#c("groupRoles", [groupGuid, opts]);
   }
   availableGroupRoles(groupGuid: GroupRef, opts?: SyncCallOptions): ECMRole[] {
-    return this.#c("availableGroupRoles", [groupGuid, opts], opts);
+    return this.#c("availableGroupRoles", [groupGuid, opts]);
   }
   grantRole(groupGuid: GroupRef, roleName: string, opts?: SyncCallOptions): void {
-    return this.#c("grantRole", [groupGuid, roleName, opts], opts);
+    return this.#c("grantRole", [groupGuid, roleName, opts]);
   }
   revokeRole(groupGuid: GroupRef, roleName: string, opts?: SyncCallOptions): void {
-    return this.#c("revokeRole", [groupGuid, roleName, opts], opts);
+    return this.#c("revokeRole", [groupGuid, roleName, opts]);
   }
   exportSecuritySystem(groupIds?: GroupRef[] | null, opts?: SyncCallOptions): ECMExport {
-    return this.#c("exportSecuritySystem", [groupIds, opts], opts);
+    return this.#c("exportSecuritySystem", [groupIds, opts]);
   }
 }
 
@@ -276,15 +280,15 @@ export class ECMSync {
   }
 
   get token(): string | undefined {
-    return this.#ch.call<string | undefined>("token", [], undefined);
+    return this.#ch.call<string | undefined>("token", []);
   }
 
   login(opts?: SyncCallOptions): TokenInfo {
-    return this.#ch.call("login", [opts], t(opts));
+    return this.#ch.call("login", [opts]);
   }
 
   logout(opts?: SyncCallOptions): void {
-    return this.#ch.call("logout", [opts], t(opts));
+    return this.#ch.call("logout", [opts]);
   }
 
   request<T = unknown>(
@@ -292,7 +296,7 @@ export class ECMSync {
     path: string,
     opts: SyncCallOptions & { query?: Record<string, string | number | boolean | undefined>; body?: unknown } = {},
   ): T {
-    return this.#ch.call("request", [method, path, opts], t(opts));
+    return this.#ch.call("request", [method, path, opts]);
   }
 
   /** Stops the worker thread. Further calls start a new one. */

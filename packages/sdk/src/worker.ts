@@ -54,4 +54,7 @@ port.on("message", (m: CallMessage) => {
   );
 });
 
+// Heartbeat: the blocked caller checks that this thread is alive.
+setInterval(() => Atomics.add(flag, 1, 1), 250).unref();
+
 process.on("uncaughtException", (err) => reply({ id: -1, ok: false, error: serializeError(err) }));
