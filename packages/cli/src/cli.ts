@@ -58,7 +58,7 @@ const GLOBAL_HELP = [
   "-o, --output FORMAT   table (default), json, csv or ndjson",
   "    --url URL         server base URL (else ECM_URL, else the URL saved by ecm login)",
   "    --timeout MS      timeout of each request in milliseconds",
-  "-h, --help            show help",
+  "-h, --help            show help (ecm --version: the version)",
 ];
 
 export const USER_COLUMNS = ["id", "username", "loginName", "displayName", "email", "locked", "profileId", "guid"];
@@ -863,6 +863,15 @@ function makeClient(ctx: Ctx): ECM {
 
 // ---------------------------------------------------------------------------------------------
 
+function cliVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
+    return pkg.version ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
 function groupsOfCommands(): string[] {
   return [...new Set(commands.filter((c) => c.path.length > 1).map((c) => c.path[0]!))];
 }
@@ -943,6 +952,10 @@ function findCommand(argv: string[]): { command?: Command; words: string[] } {
 /** Runs the command line; returns the exit code. Never throws. */
 export async function run(argv: string[], io: Io): Promise<number> {
   try {
+    if (argv[0] === "--version" || argv[0] === "-V") {
+      io.stdout.write(`${cliVersion()}\n`);
+      return ExitCode.ok;
+    }
     const { command, words } = findCommand(argv);
     const wantsHelp = argv.includes("--help") || argv.includes("-h");
     if (!command) {

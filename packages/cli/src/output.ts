@@ -28,10 +28,17 @@ function pick(row: Row, columns: string[]): Row {
   return out;
 }
 
-/** Prints a list of rows; for `table`, rows are buffered to size the columns. */
+/** Rows buffered to size the table's columns; later rows stream out with those widths. */
+const TABLE_SAMPLE = 1000;
+
+/**
+ * Prints a list of rows as they come. For `table`, the first rows are buffered to size the columns,
+ * so even a listing of a million users streams in constant memory.
+ */
 export class ListPrinter {
   #rows: Row[] = [];
   #count = 0;
+  #widths: number[] | undefined;
   constructor(
     readonly out: Writer,
     readonly format: OutputFormat,
@@ -45,7 +52,11 @@ export class ListPrinter {
     const n = this.#count++;
     switch (this.format) {
       case "table":
-        this.#rows.push(row);
+        if (this.#widths) this.out.write(this.#line(this.#cells(row)));
+        else {
+          this.#rows.push(row);
+          if (this.#rows.length >= TABLE_SAMPLE) this.#flushTable();
+        }
         break;
       case "csv":
         this.out.write(csvLine(this.columns.map((c) => cellText(row[c], ";"))));
@@ -59,18 +70,31 @@ export class ListPrinter {
     }
   }
 
-  end(): void {
-    if (this.format === "json") this.out.write(this.#count === 0 ? "]\n" : "\n]\n");
-    if (this.format !== "table") return;
-    const cells = this.#rows.map((r) => this.columns.map((c) => cellText(r[c], ",")));
-    const widths = this.columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
-    const line = (vals: string[]) =>
+  #cells(row: Row): string[] {
+    return this.columns.map((c) => cellText(row[c], ","));
+  }
+
+  #line(vals: string[]): string {
+    const widths = this.#widths!;
+    return (
       vals
         .map((v, i) => (i === vals.length - 1 ? v : v.padEnd(widths[i]!)))
         .join("  ")
-        .trimEnd() + "\n";
-    this.out.write(line(this.columns.map((c) => c.toUpperCase())));
-    for (const r of cells) this.out.write(line(r));
+        .trimEnd() + "\n"
+    );
+  }
+
+  #flushTable(): void {
+    const cells = this.#rows.map((r) => this.#cells(r));
+    this.#widths = this.columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
+    this.out.write(this.#line(this.columns.map((c) => c.toUpperCase())));
+    for (const r of cells) this.out.write(this.#line(r));
+    this.#rows = [];
+  }
+
+  end(): void {
+    if (this.format === "json") this.out.write(this.#count === 0 ? "]\n" : "\n]\n");
+    if (this.format === "table" && !this.#widths) this.#flushTable();
   }
 }
 

@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { startServerThread, type ThreadServer } from "../../../sdk/test/server-thread.js";
 import { run } from "../cli.js";
 import { parseCsv, csvLine } from "../csv.js";
+import { ListPrinter } from "../output.js";
 
 let server: ThreadServer;
 let home: string;
@@ -65,6 +66,7 @@ describe("help and usage", () => {
     }
     assert.match(ok(await ecm(["users", "--help"], { auth: false })).stdout, /users reset-password <user>/);
     assert.match(ok(await ecm(["help"], { auth: false })).stdout, /Commands:/);
+    assert.match(ok(await ecm(["--version"], { auth: false })).stdout, /^\d+\.\d+\.\d+\n$/);
   });
 
   test("usage errors exit 2 with one line", async () => {
@@ -348,6 +350,19 @@ describe("import and export", () => {
     assert.match(exportErr, new RegExp(`\\rExporting \\[#{30}\\] ${users}/${users} users, [\\d.]+ (B|KiB|MiB)`));
     assert.match(exportErr, new RegExp(`Exported .*${users} users.*\\n$`));
   });
+});
+
+test("table output streams after sizing its columns on the first 1000 rows", () => {
+  let out = "";
+  const p = new ListPrinter({ write: (s: string) => (out += s) }, "table", ["n", "name"]);
+  for (let i = 0; i < 1500; i++) p.add({ n: i, name: i === 1200 ? "a-much-longer-name" : `u${i}` });
+  assert.ok(out.length > 0, "first rows were written before the end");
+  p.end();
+  const lines = out.trimEnd().split("\n");
+  assert.equal(lines.length, 1501);
+  assert.equal(lines[0], "N    NAME"); // widths from the first 1000 rows (n ≤ 999)
+  assert.equal(lines[1], "0    u0");
+  assert.equal(lines[1201], "1200  a-much-longer-name");
 });
 
 test("csv helpers round-trip", () => {
