@@ -30,13 +30,14 @@ test('import { ECM, ECMSync } from "ecm-sdk" works from the repository root (bui
     const s = sync.security.users({ extendedInfo: true }).map((u) => u.username + ":" + u.groups.join("+"));
     let nf = "";
     try { sync.security.user("nobody"); } catch (e) { nf = e instanceof ECMNotFoundError ? "notfound" : String(e); }
-    sync.close();
+    // no sync.close(): the worker thread must not keep the process alive
     const a = (await new ECM(opts).security.users()).map((u) => u.username);
     console.log(JSON.stringify({ s, a, nf }));
   `;
   const { stdout } = await exec(process.execPath, ["--input-type=module", "-e", script], {
     cwd: root,
     env: { ...process.env, URL: server.baseUrl, PW: server.adminPassword },
+    timeout: 30_000,
   });
   assert.deepEqual(JSON.parse(stdout), { s: ["sysadmin:administrators+users"], a: ["sysadmin"], nf: "notfound" });
 });
