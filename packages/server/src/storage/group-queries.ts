@@ -133,22 +133,24 @@ export function createGroupQueries({ db }: Store) {
         .selectFrom("users")
         .selectAll("users")
         .where((eb) => eb.exists(eb.selectFrom("group_members").select("group_members.user_id").whereRef("group_members.user_id", "=", "users.id").where("group_members.group_id", "in", ids)));
-      let inherited = db
-        .selectFrom("users")
-        .selectAll("users")
-        // Driven from the few profiles, not from the (maybe huge) member list of the group.
-        .where("users.profile_id", "in", (eb) =>
-          eb
-            .selectFrom("users as profiles")
-            .select("profiles.id")
-            .where("profiles.profile_id", "=", 0)
-            .where((p) => p.exists(p.selectFrom("group_members").select("group_members.user_id").whereRef("group_members.user_id", "=", "profiles.id").where("group_members.group_id", "in", ids))),
-        );
-      if (after !== undefined) {
-        direct = direct.where("users.username", ">", after);
-        inherited = inherited.where("users.username", ">", after);
+      // The profiles among the members, read first (they are few): with no profile the second query is
+      // skipped, and a literal list keeps SQLite from walking every username to test a subquery.
+      const profileIds = (
+        await db
+          .selectFrom("users as profiles")
+          .select("profiles.id")
+          .where("profiles.profile_id", "=", 0)
+          .where((eb) => eb.exists(eb.selectFrom("group_members").select("group_members.user_id").whereRef("group_members.user_id", "=", "profiles.id").where("group_members.group_id", "in", ids)))
+          .execute()
+      ).map((p) => p.id);
+      if (after !== undefined) direct = direct.where("users.username", ">", after);
+      const queries = [direct];
+      if (profileIds.length > 0) {
+        let inherited = db.selectFrom("users").selectAll("users").where("users.profile_id", "in", profileIds);
+        if (after !== undefined) inherited = inherited.where("users.username", ">", after);
+        queries.push(inherited);
       }
-      const sources = await Promise.all([direct, inherited].map((q) => q.orderBy("users.username").limit(limit).execute()));
+      const sources = await Promise.all(queries.map((q) => q.orderBy("users.username").limit(limit).execute()));
       // Past the last row of a full source that source may hold more: only rows up to there are complete.
       const cutoff = sources.filter((rows) => rows.length === limit).map((rows) => rows[rows.length - 1]!.username).sort(byCodePoint)[0];
       const merged = new Map<number, UserRow>();
