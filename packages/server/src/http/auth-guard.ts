@@ -1,4 +1,4 @@
-import type { FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
+import type { FastifyRequest, onRequestAsyncHookHandler } from "fastify";
 import type { Principal, Sessions } from "../auth/sessions.js";
 import type { Actor } from "../domain/audit.js";
 import type { UserQueries } from "../storage/user-queries.js";
@@ -33,11 +33,12 @@ export function actorOf(request: FastifyRequest): Actor {
 }
 
 /**
- * Makes pre-handlers that require a valid token and, when roles are named, one of those roles.
- * No or bad token: 401. Valid token without the role: 403.
+ * Makes `onRequest` hooks that require a valid token and, when roles are named, one of those roles.
+ * No or bad token: 401. Valid token without the role: 403. They run before the body is read or
+ * validated, so a caller without the right gets no work done and learns nothing of the schema.
  */
 export function createGuard(sessions: Sessions, users: UserQueries) {
-  return function guard(...roles: readonly string[]): preHandlerAsyncHookHandler {
+  return function guard(...roles: readonly string[]): onRequestAsyncHookHandler {
     return async (request) => {
       const token = bearerToken(request.headers.authorization);
       if (!token) throw new ApiError("authenticationRequired", "A bearer token is required.");

@@ -83,7 +83,7 @@ const auditEventsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
   app.get(
     "/security/v1/audit-events",
     {
-      preHandler: guard(...ADMINISTRATOR_ROLES),
+      onRequest: guard(...ADMINISTRATOR_ROLES),
       schema: {
         summary: "Read the audit log",
         description: "Newest first, streamed. With `max`, one page and a `Link: <…>; rel=\"next\"` header when more follow. Filters combine with AND.",

@@ -37,7 +37,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { login, sess
   app.post(
     "/auth/v1/logout",
     {
-      preHandler: guard(),
+      onRequest: guard(),
       schema: {
         summary: "Revoke the token used for this request",
         tags: ["auth"],

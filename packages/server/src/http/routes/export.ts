@@ -67,7 +67,7 @@ const exportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
   app.get(
     "/security/v1/export",
     {
-      preHandler: guard(...ADMINISTRATOR_ROLES),
+      onRequest: guard(...ADMINISTRATOR_ROLES),
       schema: {
         summary: "Export users, groups, memberships and role mappings",
         description:

@@ -19,7 +19,7 @@ const meRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, userAd
   app.get(
     "/security/v1/me",
     {
-      preHandler: guard(),
+      onRequest: guard(),
       schema: {
         summary: "The logged-in user",
         tags: ["me"],
@@ -37,7 +37,7 @@ const meRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, userAd
   app.put(
     "/security/v1/me/password",
     {
-      preHandler: guard(),
+      onRequest: guard(),
       schema: {
         summary: "Change the logged-in user's password",
         description: "Needs the current password. Clears `changePassword`; the user's other tokens are revoked, this one stays valid.",

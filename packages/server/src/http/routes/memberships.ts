@@ -24,7 +24,7 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
   app.get(
     "/security/v1/users/:id/user-groups",
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: {
         ...common,
         summary: "Groups of a user",
@@ -39,7 +39,7 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
   app.put(
     "/security/v1/users/:id/user-groups/:groupId",
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: {
         ...common,
         summary: "Add a user to a group",
@@ -66,7 +66,7 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
   app.delete(
     "/security/v1/users/:id/user-groups/:groupId",
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: {
         ...common,
         summary: "Remove a user from a group",
@@ -94,7 +94,7 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
   app.delete(
     "/security/v1/users/:id/user-groups",
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: {
         ...common,
         summary: "Remove a user from all groups",

@@ -23,7 +23,7 @@ const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { sto
     app.get(
       path,
       {
-        preHandler: adminOnly,
+        onRequest: adminOnly,
         schema: {
           ...common,
           summary: granted ? "Roles granted to a group" : "Roles not yet granted to a group",
@@ -49,7 +49,7 @@ const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { sto
   app.put(
     `${base}/:roleName`,
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: {
         ...common,
         summary: "Grant a role to a group",
@@ -74,7 +74,7 @@ const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { sto
   app.delete(
     `${base}/:roleName`,
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: {
         ...common,
         summary: "Revoke a role from a group",

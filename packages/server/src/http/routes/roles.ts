@@ -14,7 +14,7 @@ const rolesRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, gro
   app.get(
     "/security/v1/roles",
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: { ...common, summary: "List roles", response: { 200: Type.Array(RoleSchema), ...errorResponses(401, 403) } },
     },
     async () => (await groups.roles()).map(toRoleView),
@@ -23,7 +23,7 @@ const rolesRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, gro
   app.get(
     "/security/v1/users/:id/roles",
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: {
         ...common,
         summary: "Effective roles of a user",

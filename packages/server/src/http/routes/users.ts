@@ -120,7 +120,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, use
   app.get(
     "/security/v1/users",
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: {
         summary: "List users",
         description: "All users in username order, streamed. With `max`, one page and a `Link: <…>; rel=\"next\"` header when more follow.",
@@ -149,7 +149,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, use
   app.get(
     "/security/v1/users/count",
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: {
         summary: "Count users",
         description: "Number of users matching the same filters as the list, as a bare integer.",
@@ -165,7 +165,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, use
   app.get(
     "/security/v1/users/:id",
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: {
         summary: "Get a user",
         tags: ["users"],
@@ -186,7 +186,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, use
   app.post(
     "/security/v1/users",
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: {
         summary: "Create a user",
         description: "Answers 201 with the new user (extended view), its URL in `Location` and its version in `ETag`. The user joins the `users` group.",
@@ -206,7 +206,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, use
   app.put(
     "/security/v1/users/:id",
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: {
         summary: "Update a user",
         description: "Partial: fields left out keep their value; the username cannot change. `enabled: false` revokes the user's tokens. With `If-Match`, a stale version is a 412.",
@@ -232,7 +232,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, use
   app.delete(
     "/security/v1/users/:id",
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: {
         summary: "Delete a user",
         description: "Built-in users and profiles still assigned to users are refused (409). With `If-Match`, a stale version is a 412.",
@@ -252,7 +252,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, use
   app.put(
     "/security/v1/users/:id/reset-password",
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: {
         summary: "Set a user's password",
         description: "Revokes every token of the user.",
@@ -272,7 +272,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, use
   app.delete(
     "/security/v1/users/:id/lockout",
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: {
         summary: "Clear a lockout after failed logins",
         tags: ["users"],
