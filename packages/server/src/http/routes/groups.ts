@@ -43,7 +43,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
   app.get(
     "/security/v1/user-groups",
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: {
         ...common,
         summary: "List groups",
@@ -58,7 +58,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
   app.post(
     "/security/v1/user-groups",
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: {
         ...common,
         summary: "Create a group",
@@ -86,7 +86,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
   app.get(
     "/security/v1/user-groups/:id",
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: { ...common, summary: "Get a group", params: IdParams, response: { 200: GroupSchema, ...errorResponses(401, 403, 404) } },
     },
     async (request, reply) => {
@@ -98,7 +98,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
   app.put(
     "/security/v1/user-groups/:id",
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: {
         ...common,
         summary: "Update a group",
@@ -143,7 +143,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
   app.delete(
     "/security/v1/user-groups/:id",
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: {
         ...common,
         summary: "Delete a group",
@@ -177,7 +177,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
   app.get(
     "/security/v1/user-groups/:id/members",
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: {
         ...common,
         summary: "Members of a group",
