@@ -31,11 +31,16 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts a server on a fresh, empty store (temporary SQLite file or a new PostgreSQL database), listening on a free port. */
+/**
+ * Starts a server on a fresh, empty store (temporary SQLite file or a new PostgreSQL database), listening
+ * on a free port; or, given `overrides.store`, a further node on that existing store.
+ */
 export async function startTestServer(kind: "sqlite" | "postgres", overrides: Partial<Config> = {}): Promise<TestServer> {
   const cleanups: (() => Promise<void> | void)[] = [];
   let store: Config["store"];
-  if (kind === "sqlite") {
+  if (overrides.store) {
+    store = overrides.store; // another node on a store that the first server owns and cleans up
+  } else if (kind === "sqlite") {
     const dir = mkdtempSync(join(tmpdir(), "ecm-test-"));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     store = { kind: "sqlite", file: join(dir, "store.sqlite3") };
