@@ -31,12 +31,23 @@ export interface SearchPlanLimits {
   walkRows: number;
 }
 
-const SEARCH_PLAN_LIMITS: SearchPlanLimits = { probeCap: 2000, walkRows: 10_000 };
+const SEARCH_PLAN_LIMITS: SearchPlanLimits = { probeCap: 2000, walkRows: 2000 };
 
-/** Username order of both stores (code points; JavaScript's `<` compares UTF-16 units). */
+/**
+ * Username order of both stores: code points. JavaScript's `<` compares UTF-16 units, which differs
+ * only for surrogates (characters above U+FFFF), moved here above U+E000–U+FFFF.
+ */
 function compareCodePoints(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
 }
+
+const codePointRank = (unit: number) => (unit < 0xd800 ? unit : unit < 0xe000 ? unit + 0x2000 : unit - 0x800);
 
 export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimits = SEARCH_PLAN_LIMITS) {
   /** Every filter but `search`, which needs a plan of its own (see searchPage). */
@@ -81,7 +92,9 @@ export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimi
         if (after !== undefined) q = q.where("users.username", ">", after);
         return q.orderBy("users.username").limit(limit).execute();
       };
-      const indexed = await dialect.userSearchIndexed(db, needle);
+      // 1–2 characters are nearly always common: walking first spares reading their long index lists.
+      const short = [...needle].length < 3;
+      let indexed = short ? undefined : await dialect.userSearchIndexed(db, needle);
       if (indexed) {
         const hits = await db.selectFrom("users").select("users.id").where(indexed(limits.probeCap + 1)).execute();
         if (hits.length === 0) return [];
@@ -97,10 +110,16 @@ export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimi
         .executeTakeFirst();
       let walk = applyFilter(db.selectFrom("users").selectAll("users"), filter).where(dialect.userSearchMatches(needle));
       if (after !== undefined) walk = walk.where("users.username", ">", after);
-      // Without a usable index (a very common short needle) the walk simply goes on to the end.
-      if (boundary && indexed) walk = walk.where("users.username", "<=", boundary.username);
+      if (boundary) walk = walk.where("users.username", "<=", boundary.username);
       const found = await walk.orderBy("users.username").limit(limit).execute();
-      if (found.length === limit || !boundary || !indexed) return found;
+      if (found.length === limit || !boundary) return found;
+      if (indexed === undefined) indexed = await dialect.userSearchIndexed(db, needle);
+      if (indexed === null) {
+        // No usable index (a very common short needle): the walk goes on to the end of the page.
+        let more = applyFilter(db.selectFrom("users").selectAll("users"), filter).where(dialect.userSearchMatches(needle));
+        more = more.where("users.username", ">", boundary.username);
+        return [...found, ...(await more.orderBy("users.username").limit(limit - found.length).execute())];
+      }
       const rest = await applyFilter(db.selectFrom("users").select(["users.id", "users.username"]), filter)
         .where(indexed())
         .where("users.username", ">", boundary.username)
@@ -122,7 +141,7 @@ export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimi
     },
 
     /** Every matching user in username order (after `after`), read in keyset batches so memory stays flat. */
-    async *listAll(filter: UserFilter, after?: string, batchSize = 1000): AsyncGenerator<UserRow[]> {
+    async *listAll(filter: UserFilter, after?: string, batchSize = 5000): AsyncGenerator<UserRow[]> {
       for (;;) {
         const batch = await this.listPage(filter, after, batchSize);
         if (batch.length > 0) yield batch;

@@ -50,9 +50,14 @@ export const postgresDialect: StoreDialect = {
   },
 
   async userSearchIndexed(_db, needle) {
-    const condition = [...needle].length >= 3
+    const chars = [...needle];
+    // pg_trgm takes trigrams from runs of letters and digits only: other needles use the 1–2-gram
+    // index (every 2-gram of the needle must occur; the exact check then drops the false hits).
+    const condition = /[\p{L}\p{N}]{3}/u.test(needle)
       ? sql<boolean>`users.search_text like ${containsPattern(needle)}`
-      : sql<boolean>`ecm_short_grams(users.search_text) @> array[${needle}]::text[]`;
+      : chars.length <= 2
+        ? sql<boolean>`ecm_short_grams(users.search_text) @> array[${needle}]::text[]`
+        : sql<boolean>`ecm_short_grams(users.search_text) @> ${chars.slice(1).map((c, i) => chars[i] + c)}::text[] and strpos(users.search_text, ${needle}) > 0`;
     return (cap) => (cap === undefined
       ? condition
       : sql<boolean>`users.id in (select id from users where ${condition} limit ${cap})`);
