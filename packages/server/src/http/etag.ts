@@ -1,4 +1,10 @@
+import { Type } from "typebox";
 import { ApiError } from "./errors.js";
+
+/** The request header of a guarded write (declared on the route, so it shows in the OpenAPI). */
+export const IfMatchHeaders = Type.Object({
+  "if-match": Type.Optional(Type.String({ description: "ETag of the version this change is based on; 412 when stale" })),
+});
 
 /** Versioned resources (users, groups) carry their version column as a strong ETag. */
 export function etagOf(version: number): string {

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import fastJson from "fast-json-stringify";
 import { Type } from "typebox";
 import { recordAudit } from "../../domain/audit.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
@@ -12,7 +11,7 @@ import { ApiError, notFound } from "../errors.js";
 import { GroupSchema, RoleSchema, toGroupView, toRoleView } from "../group-view.js";
 import { jsonArray, sendJsonStream } from "../json-stream.js";
 import { errorResponses, UUID_PATTERN } from "../schemas.js";
-import { renderUserViews, UserSchema } from "../user-view.js";
+import { renderUserViews, serializeUser, UserSchema } from "../user-view.js";
 
 const MAX_GROUP_IDS = 1000;
 
@@ -28,7 +27,6 @@ const ExportSchema = Type.Object({
   memberships: Type.Array(MembershipSchema, { description: "Direct memberships; profile users carry their profile's groups in `groups`" }),
 });
 
-const serializeUser = fastJson(UserSchema);
 
 /** The groups `groupIds` names (comma-separated UUIDs), or undefined for all; 400 for a malformed list, 404 for an unknown group. */
 async function selectedGroups(groups: GroupQueries, groupIds: string | undefined): Promise<GroupRow[] | undefined> {

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import fastJson from "fast-json-stringify";
 import { Type } from "typebox";
 import { recordAudit } from "../../domain/audit.js";
 import { assertSystemAdministratorRemains } from "../../domain/last-admin.js";
@@ -11,13 +10,13 @@ import type { GroupFieldsInput } from "../../storage/group-queries.js";
 import { actorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
-import { etagOf, ifMatchVersion, staleVersion } from "../etag.js";
+import { etagOf, IfMatchHeaders, ifMatchVersion, staleVersion } from "../etag.js";
 import { GroupSchema, toGroupView } from "../group-view.js";
 import { jsonArray, sendJsonStream } from "../json-stream.js";
 import { groupOr404 } from "../lookups.js";
 import { decodeCursor, encodeCursor, nextLink } from "../paging.js";
 import { errorResponses, IdParams, Nullable } from "../schemas.js";
-import { renderUserViews, UserSchema } from "../user-view.js";
+import { renderUserViews, serializeUser, UserSchema } from "../user-view.js";
 
 /** 1 to 255 characters, no `/` (the path is `/name`), no control characters, no leading or trailing space. */
 const GroupName = Type.String({ minLength: 1, maxLength: 255, pattern: "^(?!\\s)[^/\\p{Cc}]+(?<!\\s)$" });
@@ -29,9 +28,7 @@ const UpdateBody = Type.Object(
   { additionalProperties: false, description: "Fields left out keep their value" },
 );
 
-const IfMatchHeaders = Type.Object({ "if-match": Type.Optional(Type.String({ description: "ETag of the version this change is based on; 412 when stale" })) });
 
-const serializeUser = fastJson(UserSchema);
 
 const duplicateName = (name: string) => new ApiError("conflict", "A group with this name already exists.", { name });
 

@@ -1,4 +1,3 @@
-import fastJson from "fast-json-stringify";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type, type Static } from "typebox";
@@ -10,12 +9,12 @@ import type { UserFilter } from "../../storage/user-queries.js";
 import { actorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
-import { etagOf, ifMatchVersion } from "../etag.js";
+import { etagOf, IfMatchHeaders, ifMatchVersion } from "../etag.js";
 import { jsonArray, sendJsonStream } from "../json-stream.js";
 import { userOr404 } from "../lookups.js";
 import { decodeCursor, encodeCursor, nextLink } from "../paging.js";
 import { errorResponses, IdParams, Nullable } from "../schemas.js";
-import { renderUserViews, UserSchema, type UserView } from "../user-view.js";
+import { renderUserViews, serializeUser, UserSchema, type UserView } from "../user-view.js";
 
 const FilterQuery = {
   search: Type.Optional(Type.String({ maxLength: 256, description: "Case-insensitive substring of username, first name, last name or email; taken literally" })),
@@ -98,9 +97,7 @@ const ResetPasswordBody = Type.Object(
   { additionalProperties: false },
 );
 
-const IfMatchHeaders = Type.Object({ "if-match": Type.Optional(Type.String({ description: "ETag of the version read; a stale one is a 412" })) });
 
-const serializeUser = fastJson(UserSchema);
 
 /** The administrator behind a request, with the roles that limit whom they may change. */
 function adminActorOf(request: FastifyRequest): AdminActor {
