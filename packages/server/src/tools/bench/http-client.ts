@@ -13,7 +13,18 @@ export class BenchClient {
   }
 
   /** Sends a request and reads the whole body; `onChunk` sees the body as it streams. */
-  request(method: string, path: string, body?: unknown, onChunk?: (chunk: Buffer) => void): Promise<{ status: number; body: string; bytes: number }> {
+  async request(method: string, path: string, body?: unknown, onChunk?: (chunk: Buffer) => void): Promise<{ status: number; body: string; bytes: number }> {
+    try {
+      return await this.send(method, path, body, onChunk);
+    } catch (error) {
+      // The server closed an idle keep-alive socket just as it was reused: send once more on a new one.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "EPIPE" && code !== "ECONNRESET") throw error;
+      return this.send(method, path, body, onChunk);
+    }
+  }
+
+  private send(method: string, path: string, body?: unknown, onChunk?: (chunk: Buffer) => void): Promise<{ status: number; body: string; bytes: number }> {
     const url = new URL(this.baseUrl + path);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
