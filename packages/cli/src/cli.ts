@@ -3,7 +3,6 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import {
   ECM,
   ECMConflictError,
-  ECMNotFoundError,
   isGuid,
   type ECMGroup,
   type ECMRole,
@@ -11,7 +10,7 @@ import {
   type UserFields,
 } from "ecm-sdk";
 import { readConfig, writeConfig, configPath } from "./config.js";
-import { parseCsv } from "./csv.js";
+import { parseCsvRecords, type CsvRecord } from "./csv.js";
 import { CliError, EXIT_CODES_HELP, ExitCode, UsageError, exitCodeOf, messageOf } from "./errors.js";
 import { ListPrinter, OUTPUT_FORMATS, Progress, printList, printObject, type OutputFormat, type Row, type Writer } from "./output.js";
 
@@ -677,15 +676,15 @@ async function importUsers(ctx: Ctx, file: string): Promise<number> {
   } catch (err) {
     throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, ExitCode.error);
   }
-  let rows: string[][];
+  let rows: CsvRecord[];
   try {
-    rows = parseCsv(text);
+    rows = parseCsvRecords(text);
   } catch (err) {
     throw new CliError(`${file}: ${(err as Error).message}`, ExitCode.invalid);
   }
   const header = rows.shift();
   if (!header) throw new CliError(`${file}: empty file`, ExitCode.invalid);
-  const keys = header.map((h) => {
+  const keys = header.cells.map((h) => {
     const k = IMPORT_COLUMNS[h.trim().toLowerCase()];
     if (!k) throw new CliError(`${file}: unknown column "${h}"`, ExitCode.invalid);
     return k;
@@ -698,11 +697,10 @@ async function importUsers(ctx: Ctx, file: string): Promise<number> {
   const groupCache = new Map<string, string>();
   const printer = new ListPrinter(ctx.io.stdout, ctx.format, ["line", "username", "result", "message"]);
   const progress = new Progress(ctx.io.stderr, "Importing", rows.length);
-  let failed = 0;
   const counts = { created: 0, updated: 0, failed: 0, valid: 0 };
+  const firstLineOf = new Map<string, number>();
   for (let i = 0; i < rows.length; i++) {
-    const line = i + 2;
-    const cells = rows[i]!;
+    const { line, cells } = rows[i]!;
     const rec: Record<string, string> = {};
     keys.forEach((k, j) => (rec[k] = (cells[j] ?? "").trim()));
     const username = rec.username ?? "";
@@ -711,6 +709,9 @@ async function importUsers(ctx: Ctx, file: string): Promise<number> {
     try {
       if (cells.length !== keys.length) throw new Error(`expected ${keys.length} fields, found ${cells.length}`);
       if (!username) throw new Error("username is empty");
+      const first = firstLineOf.get(username.toLowerCase());
+      if (first !== undefined) throw new Error(`username repeats line ${first}`);
+      firstLineOf.set(username.toLowerCase(), line);
       const f: UserFields & { password?: string } = {};
       const nn = (s: string | undefined) => (s === undefined || s === "" ? undefined : s);
       if (nn(rec.loginName)) f.loginName = rec.loginName!;
@@ -748,26 +749,30 @@ async function importUsers(ctx: Ctx, file: string): Promise<number> {
           groupGuids.push(guid);
         }
         let user: ECMUser;
+        let outcome: "created" | "updated";
         try {
           user = await sec.createUser(username, { ...f, ...(nn(rec.password) ? { password: rec.password! } : {}) });
-          result = "created";
-          counts.created++;
+          outcome = "created";
         } catch (err) {
           if (!(err instanceof ECMConflictError) || !update) throw err;
           const existing = await sec.user(username);
           user = Object.keys(f).length > 0 ? await sec.updateUser(existing.guid, f) : existing;
           if (nn(rec.password)) await sec.resetPassword(existing.guid, rec.password!);
-          result = "updated";
-          counts.updated++;
+          outcome = "updated";
         }
-        for (const g of groupGuids) await sec.addUserToGroup(user.guid, g);
+        try {
+          for (const g of groupGuids) await sec.addUserToGroup(user.guid, g);
+        } catch (err) {
+          // The row counts once: as failed, saying what did happen.
+          throw new Error(`${outcome}, but not added to all its groups: ${messageOf(err)}`);
+        }
+        result = outcome;
+        counts[outcome]++;
       }
     } catch (err) {
-      failed++;
       counts.failed++;
       result = "failed";
       message = messageOf(err);
-      if (err instanceof ECMNotFoundError && message.startsWith("group")) message = message.replace(/^group/, "group");
     }
     printer.add({ line, username, result, message });
     progress.update(i + 1, username);
@@ -777,7 +782,7 @@ async function importUsers(ctx: Ctx, file: string): Promise<number> {
     ? `${counts.valid} valid, ${counts.failed} invalid of ${rows.length} rows`
     : `${counts.created} created, ${counts.updated} updated, ${counts.failed} failed of ${rows.length} rows`;
   progress.done(summary);
-  return failed > 0 ? ExitCode.error : ExitCode.ok;
+  return counts.failed > 0 ? ExitCode.error : ExitCode.ok;
 }
 
 function formatBytes(n: number): string {

@@ -1,11 +1,19 @@
 /** RFC 4180 CSV: parse (quotes, doubled quotes, CRLF, newlines in quotes) and format. */
 
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
+/** A parsed record and the file line it starts on (1-based; quoted fields may span lines). */
+export interface CsvRecord {
+  line: number;
+  cells: string[];
+}
+
+export function parseCsvRecords(text: string): CsvRecord[] {
+  const records: CsvRecord[] = [];
   let row: string[] = [];
   let field = "";
   let i = 0;
   let quoted = false;
+  let line = 1;
+  let start = 1;
   if (text.charCodeAt(0) === 0xfeff) i = 1; // BOM
   for (; i < text.length; i++) {
     const c = text[i]!;
@@ -15,7 +23,10 @@ export function parseCsv(text: string): string[][] {
           field += '"';
           i++;
         } else quoted = false;
-      } else field += c;
+      } else {
+        if (c === "\n" || (c === "\r" && text[i + 1] !== "\n")) line++;
+        field += c;
+      }
     } else if (c === '"' && field === "") quoted = true;
     else if (c === ",") {
       row.push(field);
@@ -23,17 +34,18 @@ export function parseCsv(text: string): string[][] {
     } else if (c === "\n" || c === "\r") {
       if (c === "\r" && text[i + 1] === "\n") i++;
       row.push(field);
-      rows.push(row);
+      records.push({ line: start, cells: row });
       row = [];
       field = "";
+      start = ++line;
     } else field += c;
   }
-  if (quoted) throw new Error("unterminated quoted field in CSV");
+  if (quoted) throw new Error(`unterminated quoted field in CSV (from line ${start})`);
   if (field !== "" || row.length > 0) {
     row.push(field);
-    rows.push(row);
+    records.push({ line: start, cells: row });
   }
-  return rows.filter((r) => !(r.length === 1 && r[0] === ""));
+  return records.filter((r) => !(r.cells.length === 1 && r.cells[0] === ""));
 }
 
 export function csvField(v: string): string {

@@ -18,6 +18,32 @@ function cellText(v: unknown, listSep: string): string {
   return String(v);
 }
 
+const ESCAPED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+/** Control characters (newlines, ESC …) would break a table's lines or drive the terminal: show them escaped. */
+function tableText(v: unknown, listSep: string): string {
+  return cellText(v, listSep).replace(
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => ESCAPED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+/** East Asian wide and fullwidth ranges (Hangul Jamo, CJK, Hangul, fullwidth forms, CJK extensions). */
+const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{20000}-\u{3fffd}]|\p{Emoji_Presentation}|\p{Extended_Pictographic}\ufe0f/u;
+const ZERO_WIDTH = /^[\p{Mn}\p{Me}\p{Cf}]+$/u;
+
+/** Terminal columns a string takes: wide characters count 2, combining marks 0. */
+export function displayWidth(s: string): number {
+  if (/^[\x20-\x7e]*$/.test(s)) return s.length;
+  let w = 0;
+  for (const { segment } of graphemes.segment(s)) w += ZERO_WIDTH.test(segment) ? 0 : WIDE.test(segment) ? 2 : 1;
+  return w;
+}
+
+function padCells(s: string, width: number): string {
+  return s + " ".repeat(Math.max(0, width - displayWidth(s)));
+}
+
 function jsonValue(v: unknown): unknown {
   return v instanceof Date ? v.toISOString() : v;
 }
@@ -71,14 +97,14 @@ export class ListPrinter {
   }
 
   #cells(row: Row): string[] {
-    return this.columns.map((c) => cellText(row[c], ","));
+    return this.columns.map((c) => tableText(row[c], ","));
   }
 
   #line(vals: string[]): string {
     const widths = this.#widths!;
     return (
       vals
-        .map((v, i) => (i === vals.length - 1 ? v : v.padEnd(widths[i]!)))
+        .map((v, i) => (i === vals.length - 1 ? v : padCells(v, widths[i]!)))
         .join("  ")
         .trimEnd() + "\n"
     );
@@ -86,7 +112,7 @@ export class ListPrinter {
 
   #flushTable(): void {
     const cells = this.#rows.map((r) => this.#cells(r));
-    this.#widths = this.columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
+    this.#widths = this.columns.map((c, i) => Math.max(c.length, ...cells.map((r) => displayWidth(r[i]!))));
     this.out.write(this.#line(this.columns.map((c) => c.toUpperCase())));
     for (const r of cells) this.out.write(this.#line(r));
     this.#rows = [];
@@ -109,7 +135,7 @@ export function printObject(out: Writer, format: OutputFormat, columns: string[]
   switch (format) {
     case "table": {
       const w = Math.max(...columns.map((c) => c.length));
-      for (const c of columns) out.write(`${(c + ":").padEnd(w + 1)}  ${cellText(row[c], ", ")}`.trimEnd() + "\n");
+      for (const c of columns) out.write(`${(c + ":").padEnd(w + 1)}  ${tableText(row[c], ", ")}`.trimEnd() + "\n");
       break;
     }
     case "json":

@@ -68,8 +68,33 @@ function isoOrNull(v: Date | string | null): string | null {
   return v;
 }
 
+const USER_FIELDS = new Set([
+  "loginName", "displayName", "firstName", "lastName", "email", "remark", "profileId",
+  "locked", "validFrom", "validTo", "changePwd", "neverExpire", "password",
+]);
+/** Options that travel in the same object as the fields. */
+const CALL_OPTIONS = new Set(["signal", "timeout", "ifMatch"]);
+/** REST names a caller may reach for instead of the seed's names. */
+const REST_NAMES: Record<string, string> = {
+  description: "remark",
+  enabled: "locked (inverted)",
+  changePassword: "changePwd",
+  passwordNeverExpires: "neverExpire",
+};
+
+/** An unknown name (a typo, the seed's snake_case, a REST name) would be dropped silently: refuse it. */
+function checkFieldNames(f: object): void {
+  for (const k of Object.keys(f)) {
+    if (USER_FIELDS.has(k) || CALL_OPTIONS.has(k)) continue;
+    const camel = k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    const hint = REST_NAMES[k] ?? REST_NAMES[camel] ?? (USER_FIELDS.has(camel) ? camel : undefined);
+    throw new TypeError(`unknown user field "${k}"${hint ? `; use ${hint}` : ""}`);
+  }
+}
+
 /** Maps SDK field names to the REST body; fields left undefined are left out. */
 export function toRestUserBody(f: UserFields | CreateUserFields): Record<string, unknown> {
+  checkFieldNames(f);
   const body: Record<string, unknown> = {};
   const set = (k: string, v: unknown) => {
     if (v !== undefined) body[k] = v;

@@ -9,8 +9,10 @@ import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { startServerThread, type ThreadServer } from "../../../sdk/test/server-thread.js";
 import { run } from "../cli.js";
-import { parseCsv, csvLine } from "../csv.js";
-import { ListPrinter } from "../output.js";
+import { parseCsvRecords, csvLine } from "../csv.js";
+import { ListPrinter, displayWidth, printObject } from "../output.js";
+
+const parseCsv = (text: string) => parseCsvRecords(text).map((r) => r.cells);
 
 let server: ThreadServer;
 let home: string;
@@ -363,6 +365,39 @@ test("table output streams after sizing its columns on the first 1000 rows", () 
   assert.equal(lines[0], "N    NAME"); // widths from the first 1000 rows (n ≤ 999)
   assert.equal(lines[1], "0    u0");
   assert.equal(lines[1201], "1200  a-much-longer-name");
+});
+
+test("tables line up Unicode (wide, emoji, combining) and escape control characters", () => {
+  assert.equal(displayWidth("abc"), 3);
+  assert.equal(displayWidth("日本語"), 6);
+  assert.equal(displayWidth("😀"), 2);
+  assert.equal(displayWidth("Zoe\u0308"), 3); // e + combining diaeresis
+  assert.equal(displayWidth("👍🏽"), 2);
+  let out = "";
+  const p = new ListPrinter({ write: (s: string) => (out += s) }, "table", ["name", "email"]);
+  for (const name of ["日本語", "Zoe\u0308", "😀x", "a\nb\u001b[31m"]) p.add({ name, email: "e" });
+  p.end();
+  const lines = out.trimEnd().split("\n");
+  assert.equal(lines.length, 5, out);
+  // EMAIL starts in the same terminal column on every line.
+  const col = (l: string) => displayWidth(l.slice(0, l.lastIndexOf("e")));
+  assert.deepEqual(lines.slice(1).map(col), [14, 14, 14, 14]);
+  assert.equal(lines[4], "a\\nb\\x1b[31m  e");
+  let obj = "";
+  printObject({ write: (s: string) => (obj += s) }, "table", ["remark"], { remark: "two\nlines" });
+  assert.equal(obj, "remark:  two\\nlines\n");
+});
+
+test("import reports the file's own line numbers (blank lines, quoted newlines) and repeated usernames", async () => {
+  const csv = 'username,remark\r\n\r\nline3,"two\nlines"\r\n\r\nbad user?,x\r\nLine3,again\r\n';
+  const r = await ecm(["import", "-", "--dry-run", "-o", "csv"], { stdin: csv, auth: false });
+  assert.equal(r.code, 1, r.stderr);
+  assert.deepEqual(parseCsv(r.stdout).slice(1), [
+    ["3", "line3", "valid", ""],
+    ["6", "bad user?", "valid", ""],
+    ["7", "Line3", "failed", "username repeats line 3"],
+  ]);
+  assert.throws(() => parseCsvRecords('a\n"b\nc'), /unterminated quoted field in CSV \(from line 2\)/);
 });
 
 test("csv helpers round-trip", () => {

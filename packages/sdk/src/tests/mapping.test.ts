@@ -131,6 +131,10 @@ test("toRestUserBody maps SDK names to REST names and leaves out undefined", () 
   );
   assert.deepEqual(toRestUserBody({}), {});
   assert.throws(() => toRestUserBody({ validTo: new Date("nope") }), TypeError);
+  assert.throws(() => toRestUserBody({ change_pwd: true } as never), /unknown user field "change_pwd"; use changePwd/);
+  assert.throws(() => toRestUserBody({ enabled: false } as never), /use locked \(inverted\)/);
+  assert.throws(() => toRestUserBody({ colour: "red" } as never), /^TypeError: unknown user field "colour"$/);
+  assert.deepEqual(toRestUserBody({ timeout: 5, ifMatch: '"1"', remark: "r" } as never), { description: "r" });
 });
 
 test("parseLinkHeader finds rel=next among several links", () => {

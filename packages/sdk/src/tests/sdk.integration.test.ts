@@ -123,6 +123,13 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       assert.equal((await sec.user(`${p}ALICE`)).guid, u.guid);
       await assert.rejects(sec.createUser(`${p}alice`), (e: unknown) => e instanceof ECMConflictError && e.status === 409 && /^ECMS\d+$/.test(e.code));
       await assert.rejects(sec.createUser("bad name with spaces"), ECMValidationError);
+      // A name outside the SDK's (the seed's snake_case, a REST name) is refused, not silently dropped.
+      await assert.rejects(
+        sec.createUser(`${p}snake`, { never_expire: true } as never),
+        (e: unknown) => e instanceof TypeError && e.message === 'unknown user field "never_expire"; use neverExpire',
+      );
+      await assert.rejects(sec.user(`${p}snake`), ECMNotFoundError);
+      await assert.rejects(sec.updateUser(u, { description: "x" } as never), /unknown user field "description"; use remark/);
       await assert.rejects(sec.user(`${p}nobody`), ECMNotFoundError);
       await assert.rejects(sec.getUser("00000000-0000-4000-8000-000000000000"), (e: unknown) => e instanceof ECMNotFoundError && e.code === "ECMS1201");
     });
