@@ -669,6 +669,12 @@ function parseBool(s: string, col: string): boolean {
   throw new Error(`${col}: not a boolean: ${s}`);
 }
 
+/** Errors about the session or the server, not about a row. */
+function stopsImport(err: unknown): boolean {
+  const code = exitCodeOf(err);
+  return code === ExitCode.auth || code === ExitCode.unavailable;
+}
+
 async function importUsers(ctx: Ctx, file: string): Promise<number> {
   let text: string;
   try {
@@ -699,6 +705,10 @@ async function importUsers(ctx: Ctx, file: string): Promise<number> {
   const progress = new Progress(ctx.io.stderr, "Importing", rows.length);
   const counts = { created: 0, updated: 0, failed: 0, valid: 0 };
   const firstLineOf = new Map<string, number>();
+  const summary = () =>
+    dry
+      ? `${counts.valid} valid, ${counts.failed} invalid of ${rows.length} rows`
+      : `${counts.created} created, ${counts.updated} updated, ${counts.failed} failed of ${rows.length} rows`;
   for (let i = 0; i < rows.length; i++) {
     const { line, cells } = rows[i]!;
     const rec: Record<string, string> = {};
@@ -770,6 +780,12 @@ async function importUsers(ctx: Ctx, file: string): Promise<number> {
         counts[outcome]++;
       }
     } catch (err) {
+      if (stopsImport(err)) {
+        // Not this row's fault: every further row would fail alike (and bad credentials would lock the account out).
+        printer.end();
+        progress.done(`${summary()}; stopped at line ${line}`);
+        throw err;
+      }
       counts.failed++;
       result = "failed";
       message = messageOf(err);
@@ -778,10 +794,7 @@ async function importUsers(ctx: Ctx, file: string): Promise<number> {
     progress.update(i + 1, username);
   }
   printer.end();
-  const summary = dry
-    ? `${counts.valid} valid, ${counts.failed} invalid of ${rows.length} rows`
-    : `${counts.created} created, ${counts.updated} updated, ${counts.failed} failed of ${rows.length} rows`;
-  progress.done(summary);
+  progress.done(summary());
   return counts.failed > 0 ? ExitCode.error : ExitCode.ok;
 }
 

@@ -102,6 +102,8 @@ class SyncChannel {
     let lastBeat = Date.now();
     for (;;) {
       Atomics.wait(flag, 0, 0, 1000);
+      // Clear the flag before looking: a reply posted after the look sets it again and wakes the next wait.
+      Atomics.store(flag, 0, 0);
       let msg = receiveMessageOnPort(port);
       while (msg && (msg.message as Reply).id !== id && (msg.message as Reply).id !== -1) msg = receiveMessageOnPort(port);
       if (msg) {
@@ -111,7 +113,6 @@ class SyncChannel {
         if (r.id === -1) this.close();
         throw deserializeError(r.error!);
       }
-      Atomics.store(flag, 0, 0);
       const now = Atomics.load(flag, 1);
       if (now !== beat) {
         beat = now;

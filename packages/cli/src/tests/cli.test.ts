@@ -298,6 +298,14 @@ describe("import and export", () => {
     assert.equal((await ecm(["users", "show", "new-one"])).code, 4);
 
     assert.equal((await ecm(["import", join(home, "missing.csv")])).code, 1);
+    // A dead session or server is not a row's fault: stop at once with its exit code.
+    const stopped = await ecm(["import", file], { auth: false, env: { ECM_URL: server.baseUrl, ECM_TOKEN: "not-a-token" } });
+    assert.equal(stopped.code, 3, stopped.stderr);
+    assert.equal(stopped.stdout.trim(), "LINE  USERNAME  RESULT  MESSAGE");
+    assert.match(stopped.stderr, /^0 created, 0 updated, 0 failed of 4 rows; stopped at line 2\necm: .*\n$/);
+    const down = await ecm(["import", file], { auth: false, env: { ECM_URL: "http://127.0.0.1:9", ECM_TOKEN: "t" } });
+    assert.equal(down.code, 8, down.stderr);
+    assert.match(down.stderr, /stopped at line 2\necm: cannot reach/);
     writeFileSync(join(home, "badhdr.csv"), "nickname\nx\n");
     const badHeader = await ecm(["import", join(home, "badhdr.csv")]);
     assert.equal(badHeader.code, 7);
