@@ -141,7 +141,7 @@ export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimi
     },
 
     /** Every matching user in username order (after `after`), read in keyset batches so memory stays flat. */
-    async *listAll(filter: UserFilter, after?: string, batchSize = 5000): AsyncGenerator<UserRow[]> {
+    async *listAll(filter: UserFilter, after?: string, batchSize = 1000): AsyncGenerator<UserRow[]> {
       for (;;) {
         const batch = await this.listPage(filter, after, batchSize);
         if (batch.length > 0) yield batch;
