@@ -72,8 +72,14 @@ const blankToNull = (value: string | null | undefined) => (value === undefined ?
 export function normalizeTime(value: string | null | undefined, field: string): string | null | undefined {
   if (value === undefined || value === null) return value;
   const parsed = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
-  if (Number.isNaN(parsed.getTime())) throw new ApiError("invalidRequest", `${field} is not a valid ISO 8601 time.`, { field });
+  if (Number.isNaN(parsed.getTime()) || !isCalendarDate(value.slice(0, 10))) throw new ApiError("invalidRequest", `${field} is not a valid ISO 8601 time.`, { field });
   return parsed.toISOString();
+}
+
+/** `YYYY-MM-DD` names a real day (Date rolls 2030-02-30 over to March 2 instead of refusing it). */
+function isCalendarDate(day: string): boolean {
+  const midnight = new Date(`${day}T00:00:00Z`);
+  return !Number.isNaN(midnight.getTime()) && midnight.toISOString().slice(0, 10) === day;
 }
 
 const userTarget = (u: Pick<UserRow, "uuid" | "username">) => ({ type: "user", id: u.uuid, name: u.username });

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from "fastify";
 import { ApiError } from "./errors.js";
+import { isStorableText } from "./validation.js";
 
 /** Opaque keyset cursor: the sort key of the last item of the previous page. */
 export function encodeCursor(after: string): string {
@@ -9,7 +10,7 @@ export function encodeCursor(after: string): string {
 export function decodeCursor(cursor: string): string {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (parsed && typeof parsed === "object" && typeof (parsed as { a?: unknown }).a === "string") return (parsed as { a: string }).a;
+    if (parsed && typeof parsed === "object" && typeof (parsed as { a?: unknown }).a === "string" && isStorableText((parsed as { a: string }).a)) return (parsed as { a: string }).a;
   } catch {
     // falls through to the 400 below
   }

@@ -43,6 +43,7 @@ describeEachStore("GET /security/v1/audit-events", (server) => {
     const list = await events(`?target=${userId}`);
     assert.deepEqual(list.map((e) => e.action), ["user.delete", "user.lockout-cleared", "user.password-reset", "user.update", "user.create"]);
     for (let i = 1; i < list.length; i++) assert.ok(list[i - 1]!.id > list[i]!.id);
+    assert.deepEqual(await events(`?target=${userId.toUpperCase()}`), list, "an id in upper case names the same target");
     const update = list.find((e) => e.action === "user.update")!;
     assert.equal(update.actor, "sysadmin");
     assert.equal(update.targetType, "user");

@@ -16,12 +16,15 @@ import { decodeCursor, encodeCursor, nextLink } from "../paging.js";
 import { errorResponses, IdParams, Nullable } from "../schemas.js";
 import { renderUserViews, serializeUser, UserSchema, type UserView } from "../user-view.js";
 
+/** Largest numericId: integer columns are 32-bit on PostgreSQL, so a larger profileId names no user (and must not reach the store). */
+const NUMERIC_ID_MAX = 2_147_483_647;
+
 const FilterQuery = {
   search: Type.Optional(Type.String({ maxLength: 256, description: "Case-insensitive substring of username, first name, last name or email; taken literally" })),
   enabled: Type.Optional(Type.Boolean()),
   expired: Type.Optional(Type.Boolean({ description: "true: only accounts whose valid-to has passed" })),
   lockedOut: Type.Optional(Type.Boolean({ description: "true: only accounts locked out after failed logins" })),
-  profileId: Type.Optional(Type.Integer({ minimum: -1 })),
+  profileId: Type.Optional(Type.Integer({ minimum: -1, maximum: NUMERIC_ID_MAX })),
 };
 
 const ListQuery = Type.Object({
@@ -50,7 +53,7 @@ const WritableFields = {
   email: Type.Optional(Nullable(Type.String({ maxLength: EMAIL_MAX, pattern: "^(|[^\\s@]+@[^\\s@]+\\.[^\\s@]+)$" }))),
   description: Type.Optional(Nullable(Type.String({ maxLength: DESCRIPTION_MAX }))),
   enabled: Type.Optional(Type.Boolean({ description: "false locks the account and revokes its tokens at once" })),
-  profileId: Type.Optional(Type.Integer({ minimum: -1, description: "-1 no profile, 0 this user is a profile, >0 the numericId of the profile to take groups and roles from" })),
+  profileId: Type.Optional(Type.Integer({ minimum: -1, maximum: NUMERIC_ID_MAX, description: "-1 no profile, 0 this user is a profile, >0 the numericId of the profile to take groups and roles from" })),
   validFrom: Type.Optional(Time),
   validTo: Type.Optional(Time),
   changePassword: Type.Optional(Type.Boolean({ description: "The user must change the password at the next login" })),
@@ -219,7 +222,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, use
       const { id, username, numericId, builtin, dn, federatedIdentities, groups, expired, lockedOutUntil, ...changes } = request.body;
       const precondition = ifMatchVersion(request.headers["if-match"]);
       const current = await userOr404(users, request.params.id);
-      if (id !== undefined && id !== current.uuid) throw new ApiError("invalidRequest", "The id in the body is not the id in the path.", { field: "id" });
+      if (id !== undefined && id.toLowerCase() !== current.uuid) throw new ApiError("invalidRequest", "The id in the body is not the id in the path.", { field: "id" });
       if (username !== undefined && username !== current.username) throw new ApiError("invalidRequest", "The username cannot be changed.", { field: "username" });
       const row = await userAdmin.update(adminActorOf(request), current.uuid, changes, precondition);
       return sendUser(reply, row);
