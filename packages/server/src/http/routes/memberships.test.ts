@@ -99,4 +99,19 @@ describeEachStore("group memberships and profiles", (server) => {
     const me = await s.api("GET", "/security/v1/me", { token });
     assert.deepEqual(await roleNames(me.body.id, token), ["security-administrator", "system-administrator", "user"]);
   });
+
+  it("adding a member while the user or the group is being deleted answers 204 or 404, never a 500", async () => {
+    const s = server();
+    const token = await s.login();
+    for (let i = 0; i < 15; i++) {
+      const user = await createUser(s, token, `racer${i}`);
+      const group = await createGroup(s, token, `Race${i}`);
+      const [, , add] = await Promise.all([
+        s.api("DELETE", `/security/v1/users/${user.uuid}`, { token }),
+        s.api("DELETE", `/security/v1/user-groups/${group}`, { token }),
+        s.api("PUT", `/security/v1/users/${user.uuid}/user-groups/${group}`, { token }),
+      ]);
+      assert.ok([204, 404].includes(add.status), `${add.status} ${add.text}`);
+    }
+  });
 });

@@ -4,9 +4,11 @@ import { recordAudit } from "../../domain/audit.js";
 import { assertSystemAdministratorRemains } from "../../domain/last-admin.js";
 import { assertMayChangeAdministratorGroup } from "../../domain/role-rules.js";
 import { ADMINISTRATOR_ROLES, USERS_GROUP } from "../../domain/roles.js";
+import { isForeignKeyViolation } from "../../storage/constraints.js";
 import type { GroupRow, UserRow } from "../../storage/schema.js";
 import { actorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
+import { ApiError } from "../errors.js";
 import { GroupSchema, toGroupView } from "../group-view.js";
 import { groupOr404, userOr404 } from "../lookups.js";
 import { errorResponses, IdParams, Uuid } from "../schemas.js";
@@ -52,13 +54,18 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
       const user = await userOr404(users, request.params.id);
       const actor = actorOf(request);
       const { roles } = authOf(request);
-      await store.db.transaction().execute(async (trx) => {
-        const group = await groupOr404(groups, request.params.groupId, trx);
-        await assertMayChangeAdministratorGroup(groups, trx, group, roles);
-        if (await groups.addMember(trx, group.id, user.id)) {
-          await recordAudit(trx, actor, { action: "group.member.add", target: memberTarget(user), details: groupDetails(group) });
-        }
-      });
+      try {
+        await store.db.transaction().execute(async (trx) => {
+          const group = await groupOr404(groups, request.params.groupId, trx);
+          await assertMayChangeAdministratorGroup(groups, trx, group, roles);
+          if (await groups.addMember(trx, group.id, user.id)) {
+            await recordAudit(trx, actor, { action: "group.member.add", target: memberTarget(user), details: groupDetails(group) });
+          }
+        });
+      } catch (error) {
+        // The user or the group was deleted between our read and our insert.
+        throw isForeignKeyViolation(error) ? new ApiError("notFound", "The user or the group was deleted meanwhile.", { id: request.params.id, groupId: request.params.groupId }) : error;
+      }
       return reply.code(204).send(null);
     },
   );

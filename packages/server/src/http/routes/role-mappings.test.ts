@@ -128,4 +128,17 @@ describeEachStore("role mappings and the last system administrator", (server) =>
     assert.equal(granting.length, 1);
     assert.equal((await s.api("PUT", `/security/v1/user-groups/${admins}/role-mappings/portal/system-administrator`, { token })).status, 204);
   });
+
+  it("granting a role to a group that is being deleted answers 204 or 404, never a 500", async () => {
+    const s = server();
+    const token = await s.login();
+    for (let i = 0; i < 15; i++) {
+      const group = await createGroup(s, token, `Vanishing${i}`);
+      const [, grant] = await Promise.all([
+        s.api("DELETE", `/security/v1/user-groups/${group}`, { token }),
+        s.api("PUT", `/security/v1/user-groups/${group}/role-mappings/portal/user`, { token }),
+      ]);
+      assert.ok([204, 404].includes(grant.status), `${grant.status} ${grant.text}`);
+    }
+  });
 });

@@ -4,6 +4,7 @@ import { recordAudit } from "../../domain/audit.js";
 import { assertSystemAdministratorRemains } from "../../domain/last-admin.js";
 import { assertMayGrantOrRevoke } from "../../domain/role-rules.js";
 import { ADMINISTRATOR_ROLES, SYSTEM_ADMINISTRATOR, USER, USERS_GROUP } from "../../domain/roles.js";
+import { isForeignKeyViolation } from "../../storage/constraints.js";
 import { actorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError, notFound } from "../errors.js";
@@ -61,12 +62,17 @@ const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { sto
     async (request, reply) => {
       const role = await grantableRole(request.params.roleName, authOf(request).roles);
       const actor = actorOf(request);
-      await store.db.transaction().execute(async (trx) => {
-        const group = await groupOr404(groups, request.params.id, trx);
-        if (await groups.grantRole(trx, group.id, role.id)) {
-          await recordAudit(trx, actor, { action: "group.role.grant", target: { type: "group", id: group.uuid, name: group.name }, details: { role: role.name } });
-        }
-      });
+      try {
+        await store.db.transaction().execute(async (trx) => {
+          const group = await groupOr404(groups, request.params.id, trx);
+          if (await groups.grantRole(trx, group.id, role.id)) {
+            await recordAudit(trx, actor, { action: "group.role.grant", target: { type: "group", id: group.uuid, name: group.name }, details: { role: role.name } });
+          }
+        });
+      } catch (error) {
+        // The group was deleted between our read and our insert.
+        throw isForeignKeyViolation(error) ? notFound("group", request.params.id) : error;
+      }
       return reply.code(204).send(null);
     },
   );
