@@ -62,7 +62,7 @@ async function createServerOn(store: Store, config: Config): Promise<Server> {
     groups: createGroupQueries(store),
     sessions,
     hasher,
-    login: new LoginService(store.db, hasher, sessions, config.lockout),
+    login: new LoginService(store.db, hasher, sessions, config.lockout, config.passwordMaxAgeDays),
     guard: createGuard(sessions, users),
     userAdmin: createUserAdmin(store, users, hasher),
   };

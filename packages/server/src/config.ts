@@ -12,6 +12,8 @@ export interface Config {
   /** Absolute lifetime of a login session in seconds, however active. */
   sessionMaxSeconds: number;
   lockout: LockoutPolicy;
+  /** Days a password stays valid (0: forever); the first login after that must change it, unless the account's password never expires. */
+  passwordMaxAgeDays: number;
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   /** Largest accepted request body in bytes. */
   bodyLimit: number;
@@ -54,6 +56,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       baseSeconds: intFrom(env, "ECM_LOCKOUT_BASE_SECONDS", 60),
       maxSeconds: intFrom(env, "ECM_LOCKOUT_MAX_SECONDS", 86_400),
     },
+    passwordMaxAgeDays: intFrom(env, "ECM_PASSWORD_MAX_AGE_DAYS", 0),
     argon2: {
       memoryCost: intFrom(env, "ECM_ARGON2_MEMORY_KIB", 19_456),
       timeCost: intFrom(env, "ECM_ARGON2_ITERATIONS", 2),

@@ -32,6 +32,7 @@ export class LoginService {
     private readonly hasher: PasswordHasher,
     private readonly sessions: Sessions,
     private readonly lockout: LockoutPolicy,
+    private readonly passwordMaxAgeDays = 0,
   ) {}
 
   async login(loginName: string, password: string, sourceIp: string | null): Promise<TokenResponse> {
@@ -46,32 +47,56 @@ export class LoginService {
     }
     const refusal = loginRefusal(user);
     if (!passwordMatches) {
-      const lockedOut = refusal === "locked-out" ? false : await this.countFailure(user);
+      const lockedOut = await this.countFailure(user);
       await recordAudit(this.db, actor, { action: "auth.login", target, outcome: "failure", details: { reason: refusal ?? "wrong-password" } });
       if (lockedOut) await recordAudit(this.db, actor, { action: "user.locked-out", target, details: { until: lockedOut } });
       throw invalidCredentials();
     }
-    if (refusal) {
-      await recordAudit(this.db, actor, { action: "auth.login", target, outcome: "failure", details: { reason: refusal } });
+    // The row was read before the slow verify: concurrent wrong guesses may have locked the account out
+    // since, so the reset of the failure count succeeds only while it is still not locked out.
+    if (refusal || !(await this.resetFailures(user))) {
+      await recordAudit(this.db, actor, { action: "auth.login", target, outcome: "failure", details: { reason: refusal ?? "locked-out" } });
       throw invalidCredentials();
     }
-    if (user.failed_logins > 0 || user.lockout_count > 0) {
-      await this.db.updateTable("users").set({ failed_logins: 0, lockout_count: 0, locked_out_until: null }).where("id", "=", user.id).execute();
+    if (this.passwordExpired(user)) {
+      // Like a temporary password: the token opens only the own account until the password is changed.
+      await this.db.updateTable("users").set({ change_password: 1, version: sql<number>`version + 1`, updated_at: isoNow() }).where("id", "=", user.id).execute();
+      await recordAudit(this.db, actor, { action: "user.password-expired", target, details: { passwordChangedAt: user.password_changed_at } });
     }
     const token = await this.sessions.issue(user, sourceIp);
     await recordAudit(this.db, actor, { action: "auth.login", target });
     return token;
   }
 
-  /** Counts a wrong password; returns the lockout end when this failure locked the account out. */
+  /** The password is older than the maximum age, the account's password may expire, and no change is pending yet. */
+  private passwordExpired(user: UserRow): boolean {
+    if (this.passwordMaxAgeDays === 0 || user.password_never_expires === 1 || user.change_password === 1 || user.password_changed_at === null) return false;
+    return user.password_changed_at < isoAfter(-this.passwordMaxAgeDays * 86_400);
+  }
+
+  /** Clears the failure count after a right password; false when the account is locked out (a write that checks it, so no racing lockout is missed). */
+  private async resetFailures(user: UserRow): Promise<boolean> {
+    const now = isoNow();
+    const row = await this.db
+      .updateTable("users")
+      .set({ failed_logins: 0, lockout_count: 0, locked_out_until: null })
+      .where("id", "=", user.id)
+      .where((eb) => eb.or([eb("locked_out_until", "is", null), eb("locked_out_until", "<=", now)]))
+      .returning("id")
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Counts a wrong password, unless the account is locked out already; returns the lockout end when this failure locked it out. */
   private async countFailure(user: UserRow): Promise<string | false> {
     const row = await this.db
       .updateTable("users")
       .set({ failed_logins: sql`failed_logins + 1` })
       .where("id", "=", user.id)
+      .where((eb) => eb.or([eb("locked_out_until", "is", null), eb("locked_out_until", "<=", isoNow())]))
       .returning(["failed_logins", "lockout_count"])
-      .executeTakeFirstOrThrow();
-    if (this.lockout.maxFailures === 0 || row.failed_logins < this.lockout.maxFailures) return false;
+      .executeTakeFirst();
+    if (!row || this.lockout.maxFailures === 0 || row.failed_logins < this.lockout.maxFailures) return false;
     const count = row.lockout_count + 1;
     const until = isoAfter(lockoutSeconds(this.lockout, count));
     await this.db.updateTable("users").set({ failed_logins: 0, lockout_count: count, locked_out_until: until, updated_at: isoNow() }).where("id", "=", user.id).execute();

@@ -92,3 +92,38 @@ describeEachStore("token lifetime and revocation", (server) => {
     assert.equal((await s.api("GET", "/security/v1/me", { token: none })).status, 401);
   });
 }, { tokenTtlSeconds: 2 });
+
+describeEachStore("password maximum age (ECM_PASSWORD_MAX_AGE_DAYS)", (server) => {
+  const PASSWORD = "Aging-Password-1";
+  const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
+
+  it("the first login after the maximum age must change the password, unless it never expires", async () => {
+    const s = server();
+    const { store, hasher } = s.server.deps;
+    const password = { hasher, value: PASSWORD };
+    await insertUser(store, { username: "stale.pw", password_changed_at: daysAgo(31) }, password);
+    await insertUser(store, { username: "fresh.pw", password_changed_at: daysAgo(29) }, password);
+    await insertUser(store, { username: "never.pw", password_changed_at: daysAgo(400), password_never_expires: 1 }, password);
+    const admin = await s.login();
+    const changePasswordOf = async (username: string) =>
+      (await s.api("GET", `/security/v1/users?search=${username}&extendedInfo=true`, { token: admin })).body[0].changePassword;
+
+    const stale = await s.login("stale.pw", PASSWORD);
+    const blocked = await s.api("GET", "/security/v1/users", { token: stale });
+    assert.equal(blocked.status, 403);
+    assert.deepEqual(JSON.parse(blocked.body.additionalInfo), { passwordChangeRequired: true });
+    assert.equal(await changePasswordOf("stale.pw"), true);
+    const events = await s.api("GET", "/security/v1/audit-events?action=user.password-expired", { token: admin });
+    assert.deepEqual(events.body.map((e: { targetName: string }) => e.targetName), ["stale.pw"]);
+
+    const changed = await s.api("PUT", "/security/v1/me/password", { token: stale, body: { currentPassword: PASSWORD, newPassword: "Renewed-Password-2" } });
+    assert.equal(changed.status, 204, changed.text);
+    await s.login("stale.pw", "Renewed-Password-2");
+    assert.equal(await changePasswordOf("stale.pw"), false, "a fresh password is not expired");
+
+    for (const username of ["fresh.pw", "never.pw"]) {
+      await s.login(username, PASSWORD);
+      assert.equal(await changePasswordOf(username), false, username);
+    }
+  });
+}, { passwordMaxAgeDays: 30 });

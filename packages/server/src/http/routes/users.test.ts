@@ -73,6 +73,12 @@ describeEachStore("user administration", (server) => {
       { username: "ok10", validFrom: "2030-01-01", validTo: "2029-01-01" },
       { username: "ok11", unknownField: 1 },
       { username: "ok12", profileId: 999_999 },
+      { username: "ok13", profileId: 1e20 },
+      { username: "ok14", profileId: 2_147_483_648 },
+      { username: "ok15", validFrom: "2030-02-30" },
+      { username: "ok16", validTo: "2029-02-29T12:00:00Z" },
+      { username: "ok17", firstName: "a\u0000b" },
+      { username: "ok18", lastName: "\ud800" },
     ];
     for (const body of bad) {
       const r = await s.api("POST", "/security/v1/users", { token, body });
@@ -82,6 +88,18 @@ describeEachStore("user administration", (server) => {
     }
     const count = await s.api("GET", "/security/v1/users/count?search=ok", { token });
     assert.equal(count.body, 0, "nothing half-written");
+  });
+
+  it("takes a leap day, and finds and updates a user by its id in upper case", async () => {
+    const s = server();
+    const user = await createUser(s, token, { username: "leap", validFrom: "2028-02-29" });
+    assert.equal(user.validFrom, "2028-02-29T00:00:00.000Z");
+    const r = await s.api("GET", `/security/v1/users/${user.id.toUpperCase()}`, { token });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.id, user.id);
+    const put = await s.api("PUT", `/security/v1/users/${user.id.toUpperCase()}`, { token, body: { ...r.body, id: user.id.toUpperCase(), description: "upper" } });
+    assert.equal(put.status, 200, put.text);
+    assert.equal(put.body.description, "upper");
   });
 
   it("accepts usernames of any script and . _ - @ up to 64 characters", async () => {
@@ -386,6 +404,16 @@ describeEachStore(
       assert.equal((await s.api("GET", `/security/v1/users/${u.id}?extendedInfo=true`, { token })).body.lockedOutUntil, null);
       assert.equal((await loginStatus(s, "hammered", PASSWORD)).status, 200);
       assert.equal((await auditOf(s, u.id)).filter((e) => e.action === "user.lockout-cleared").length, 1);
+    });
+
+    it("concurrent guesses do not get past the lockout: a right password that arrives among them after it is refused", async () => {
+      const s = server();
+      await createUser(s, token, { username: "swarmed", password: PASSWORD });
+      // All requests read the account before any verify ends; only a check after the verify sees the lockout.
+      const attempts = await Promise.all(Array.from({ length: 30 }, (_, i) => loginStatus(s, "swarmed", i === 29 ? PASSWORD : `wrong-password-${i}`)));
+      assert.equal(attempts[29]!.status, 401, "the right password came after 29 wrong ones, three of which locked the account out");
+      const view = await s.api("GET", "/security/v1/users?search=swarmed&extendedInfo=true", { token });
+      assert.ok(view.body[0].lockedOutUntil, "locked out");
     });
 
     it("the second lockout in a row lasts twice as long", async () => {
