@@ -150,6 +150,37 @@ export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimi
       }
     },
 
+    /** The REST JSON of each user (see StoreDialect.userJson), in the order of `ids`. */
+    async viewJson(ids: readonly number[], extended: boolean): Promise<string[]> {
+      if (ids.length === 0) return [];
+      const rows = await db
+        .selectFrom("users")
+        .select(["users.id", dialect.userJson(extended, isoNow()).as("json")])
+        .where("users.id", "in", [...ids])
+        .execute();
+      const byId = new Map(rows.map((r) => [r.id, r.json]));
+      return ids.map((id) => byId.get(id)!);
+    },
+
+    /**
+     * `listAll` as REST JSON, batch by batch: what the streamed lists send. Without a search the store
+     * reads and renders each batch in one query; a search keeps its plan and renders the hits.
+     */
+    async *listAllJson(filter: UserFilter, after: string | undefined, extended: boolean, batchSize = 1000): AsyncGenerator<string[]> {
+      if (searchNeedle(filter) !== undefined) {
+        for await (const batch of this.listAll(filter, after, batchSize)) yield await this.viewJson(batch.map((u) => u.id), extended);
+        return;
+      }
+      for (;;) {
+        let q = applyFilter(db.selectFrom("users").select(["users.username", dialect.userJson(extended, isoNow()).as("json")]), filter);
+        if (after !== undefined) q = q.where("users.username", ">", after);
+        const batch = await q.orderBy("users.username").limit(batchSize).execute();
+        if (batch.length > 0) yield batch.map((r) => r.json);
+        if (batch.length < batchSize) return;
+        after = batch[batch.length - 1]!.username;
+      }
+    },
+
     async count(filter: UserFilter): Promise<number> {
       const needle = searchNeedle(filter);
       if (needle === undefined && Object.values(filter).every((v) => v === undefined)) return dialect.countAllUsers(db);

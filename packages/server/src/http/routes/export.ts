@@ -3,7 +3,7 @@ import { Type } from "typebox";
 import { recordAudit } from "../../domain/audit.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import type { GroupQueries } from "../../storage/group-queries.js";
-import type { GroupRow, UserRow } from "../../storage/schema.js";
+import type { GroupRow } from "../../storage/schema.js";
 import type { UserQueries } from "../../storage/user-queries.js";
 import { actorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
@@ -11,7 +11,7 @@ import { ApiError, notFound } from "../errors.js";
 import { GroupSchema, RoleSchema, toGroupView, toRoleView } from "../group-view.js";
 import { jsonArray, sendJsonStream } from "../json-stream.js";
 import { errorResponses, UUID_PATTERN } from "../schemas.js";
-import { renderUserViews, serializeUser, UserSchema } from "../user-view.js";
+import { UserSchema } from "../user-view.js";
 
 const MAX_GROUP_IDS = 1000;
 
@@ -53,8 +53,9 @@ async function* exportDocument(users: UserQueries, groups: GroupQueries, selecte
   yield `,"groups":${JSON.stringify(groupRows.map(toGroupView))}`;
   yield `,"roleMappings":${JSON.stringify(await groups.roleMappings(groupIds))}`;
   yield `,"users":`;
-  const toJson = async (rows: UserRow[]) => (await renderUserViews(users, rows, true)).map(serializeUser);
-  yield* jsonArray(groupIds ? groups.allMembers(groupIds) : users.listAll({}), toJson);
+  yield* groupIds
+    ? jsonArray(groups.allMembers(groupIds), (rows) => users.viewJson(rows.map((u) => u.id), true))
+    : jsonArray(users.listAllJson({}, undefined, true), (json) => json);
   yield `,"memberships":`;
   yield* jsonArray(groups.memberships(groupIds), (batch) => batch.map((m) => JSON.stringify(m)));
   yield "}";

@@ -16,7 +16,7 @@ import { jsonArray, sendJsonStream } from "../json-stream.js";
 import { groupOr404 } from "../lookups.js";
 import { decodeCursor, encodeCursor, nextLink } from "../paging.js";
 import { errorResponses, IdParams, Nullable } from "../schemas.js";
-import { renderUserViews, serializeUser, UserSchema } from "../user-view.js";
+import { renderUserViews, UserSchema } from "../user-view.js";
 
 /** 1 to 255 characters, no `/` (the path is `/name`), no control characters, no leading or trailing space. */
 const GroupName = Type.String({ minLength: 1, maxLength: 255, pattern: "^(?!\\s)[^/\\p{Cc}]+(?<!\\s)$" });
@@ -195,8 +195,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
       const extended = request.query.extendedInfo ?? false;
       const after = cursor === undefined ? undefined : decodeCursor(cursor);
       if (max === undefined) {
-        const toJson = async (rows: Parameters<typeof renderUserViews>[1]) => (await renderUserViews(users, rows, extended)).map(serializeUser);
-        return sendJsonStream(reply, jsonArray(groups.allMembers([group.id], after), toJson));
+        return sendJsonStream(reply, jsonArray(groups.allMembers([group.id], after), (rows) => users.viewJson(rows.map((u) => u.id), extended)));
       }
       const rows = await groups.memberPage([group.id], after, max + 1);
       const page = rows.slice(0, max);

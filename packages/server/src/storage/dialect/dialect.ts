@@ -1,4 +1,4 @@
-import type { Expression, Kysely, SqlBool } from "kysely";
+import type { Expression, Kysely, RawBuilder, SqlBool } from "kysely";
 import type { Database } from "../schema.js";
 
 /**
@@ -30,6 +30,11 @@ export interface StoreDialect {
   userSearchIndexed(db: Kysely<Database>, needle: string): Promise<IndexedSearch | null>;
   /** Runs `work` with plans that read the indexes: PostgreSQL's planner otherwise scans for strings it guesses are common. */
   withIndexPlans<T>(db: Kysely<Database>, work: (db: Kysely<Database>) => Promise<T>): Promise<T>;
+  /**
+   * The REST JSON of the `users` row in scope (http/user-view.ts's view, field for field), built by
+   * the store: streamed lists of a million users then cost the server a string per user, not objects.
+   */
+  userJson(extended: boolean, now: string): RawBuilder<string>;
   /** Number of all users without reading them all. */
   countAllUsers(db: Kysely<Database>): Promise<number>;
   /** Runs a bulk load of users into an otherwise idle store, with the search indexes built once at the end. */

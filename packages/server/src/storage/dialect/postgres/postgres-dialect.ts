@@ -70,6 +70,21 @@ export const postgresDialect: StoreDialect = {
     });
   },
 
+  userJson(extended, now) {
+    const base = sql`'id', users.uuid, 'username', users.username, 'firstName', users.first_name, 'lastName', users.last_name,
+      'email', users.email, 'dn', users.dn, 'description', users.description, 'enabled', users.enabled = 1, 'builtin', users.builtin = 1,
+      'federatedIdentities', (select json_agg(json_build_object('alias', p.alias, 'displayName', p.display_name) order by p.alias)
+        from federated_identities f join identity_providers p on p.id = f.provider_id where f.user_id = users.id),
+      'numericId', users.id, 'loginName', users.login_name, 'displayName', users.display_name, 'profileId', users.profile_id`;
+    if (!extended) return sql<string>`json_build_object(${base})::text`;
+    return sql<string>`json_build_object(${base},
+      'groups', coalesce((select json_agg(name order by name) from (select (select g.name from groups g where g.id = m.group_id) as name
+        from group_members m where m.user_id in (users.id, users.profile_id) group by m.group_id) s), '[]'::json),
+      'validFrom', users.valid_from, 'validTo', users.valid_to, 'expired', coalesce(users.valid_to < ${now}, false),
+      'lockedOutUntil', case when users.locked_out_until > ${now} then users.locked_out_until end,
+      'changePassword', users.change_password = 1, 'passwordNeverExpires', users.password_never_expires = 1)::text`;
+  },
+
   async countAllUsers(db) {
     const row = await sql<{ n: string }>`select n from user_count`.execute(db);
     return Number(row.rows[0]!.n);

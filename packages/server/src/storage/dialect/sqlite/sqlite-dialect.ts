@@ -34,6 +34,8 @@ async function createSearchTriggers(db: Kysely<any>) {
     insert into users_search(rowid, search_text) values (new.id, new.search_text || char(31, 31)); end`.execute(db);
 }
 
+const bool = (column: string) => sql.raw(`json(case when ${column} = 1 then 'true' else 'false' end)`);
+
 export const sqliteDialect: StoreDialect = {
   name: "sqlite",
   serialPrimaryKey: "integer primary key autoincrement",
@@ -84,6 +86,21 @@ export const sqliteDialect: StoreDialect = {
 
   withIndexPlans(db, work) {
     return work(db);
+  },
+
+  userJson(extended, now) {
+    const base = sql`'id', users.uuid, 'username', users.username, 'firstName', users.first_name, 'lastName', users.last_name,
+      'email', users.email, 'dn', users.dn, 'description', users.description, 'enabled', ${bool("users.enabled")}, 'builtin', ${bool("users.builtin")},
+      'federatedIdentities', (select json_group_array(json_object('alias', p.alias, 'displayName', p.display_name) order by p.alias)
+        from federated_identities f join identity_providers p on p.id = f.provider_id where f.user_id = users.id having count(*) > 0),
+      'numericId', users.id, 'loginName', users.login_name, 'displayName', users.display_name, 'profileId', users.profile_id`;
+    if (!extended) return sql<string>`json_object(${base})`;
+    return sql<string>`json_object(${base},
+      'groups', (select json_group_array(name order by name) from (select (select g.name from groups g where g.id = m.group_id) as name
+        from group_members m where m.user_id in (users.id, users.profile_id) group by m.group_id)),
+      'validFrom', users.valid_from, 'validTo', users.valid_to, 'expired', json(case when users.valid_to < ${now} then 'true' else 'false' end),
+      'lockedOutUntil', case when users.locked_out_until > ${now} then users.locked_out_until end,
+      'changePassword', ${bool("users.change_password")}, 'passwordNeverExpires', ${bool("users.password_never_expires")})`;
   },
 
   async countAllUsers(db) {

@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { before, it } from "node:test";
+import { insertUser } from "../test-support/fixtures.js";
+import { describeEachStore } from "../test-support/server.js";
+import { renderUserViews } from "./user-view.js";
+
+const T0 = "2026-01-01T00:00:00.000Z";
+const future = () => new Date(Date.now() + 3_600_000).toISOString();
+
+/**
+ * Streamed lists are rendered by the store (StoreDialect.userJson), single users and pages by
+ * user-view.ts: both must give the same JSON for every kind of user.
+ */
+describeEachStore("user JSON rendered by the store equals the view", (server) => {
+  before(async () => {
+    const { store } = server().server.deps;
+    const db = store.db;
+    const provider = async (alias: string, display: string) =>
+      (await db.insertInto("identity_providers").values({ uuid: randomUUID(), alias, display_name: display, config: "{}", created_at: T0, updated_at: T0 }).returning("id").executeTakeFirstOrThrow()).id;
+    const zeta = await provider("zeta", "Zeta \"IdP\" ✓");
+    const alpha = await provider("alpha", "Alpha");
+    const group = async (name: string) =>
+      (await db.insertInto("groups").values({ uuid: randomUUID(), name, name_key: name.toLowerCase(), created_at: T0, updated_at: T0 }).returning("id").executeTakeFirstOrThrow()).id;
+    const [g1, g2, g3] = [await group("Zürich"), await group("editors"), await group("Ärzte")];
+    const profile = await insertUser(store, { username: "profile_a", profile_id: 0 });
+    const linked = await insertUser(store, {
+      username: "linked",
+      first_name: "Zoë \"Q\" \\ O'Brien",
+      last_name: null,
+      email: "z@example.com",
+      description: "line\nbreak\ttab",
+      dn: "cn=linked,dc=example",
+      profile_id: profile.id,
+      valid_from: T0,
+      valid_to: "2020-01-01T00:00:00.000Z",
+      locked_out_until: future(),
+      change_password: 1,
+      password_never_expires: 1,
+      enabled: 0,
+    });
+    await insertUser(store, { username: "plain_one", locked_out_until: "2020-01-01T00:00:00.000Z", valid_to: future() });
+    await insertUser(store, { username: "日本語ユーザー", first_name: "名前", last_name: "姓" });
+    for (const [p, s] of [[zeta, "a"], [alpha, "b"]] as const) {
+      await db.insertInto("federated_identities").values({ provider_id: p, subject: s, user_id: linked.id, created_at: T0 }).execute();
+    }
+    for (const [g, u] of [[g1, linked.id], [g2, profile.id], [g3, profile.id], [g3, linked.id]]) {
+      await db.insertInto("group_members").values({ group_id: g!, user_id: u! }).execute();
+    }
+  });
+
+  for (const extended of [false, true]) {
+    it(`renders every user alike (extendedInfo=${extended})`, async () => {
+      const { users } = server().server.deps;
+      const rows: Awaited<ReturnType<typeof users.listPage>> = [];
+      for await (const batch of users.listAll({})) rows.push(...batch);
+      const expected = await renderUserViews(users, rows, extended);
+      const streamed: unknown[] = [];
+      for await (const batch of users.listAllJson({}, undefined, extended, 2)) streamed.push(...batch.map((j) => JSON.parse(j)));
+      assert.deepEqual(streamed, JSON.parse(JSON.stringify(expected)));
+      const byId = (await users.viewJson([rows[2]!.id, rows[0]!.id], extended)).map((j) => JSON.parse(j));
+      assert.deepEqual(byId, JSON.parse(JSON.stringify([expected[2], expected[0]])));
+      const linked = streamed.find((u: any) => u.username === "linked") as any;
+      assert.deepEqual(linked.federatedIdentities.map((f: any) => f.alias), ["alpha", "zeta"]);
+      if (extended) assert.deepEqual(linked.groups, ["Zürich", "editors", "Ärzte"]); // code-point order, own and profile groups merged
+    });
+  }
+
+  it("renders a searched stream alike", async () => {
+    const { users } = server().server.deps;
+    const rows = await users.listPage({ search: "o" }, undefined, 100);
+    const streamed: unknown[] = [];
+    for await (const batch of users.listAllJson({ search: "o" }, undefined, true)) streamed.push(...batch.map((j) => JSON.parse(j)));
+    assert.deepEqual(streamed, JSON.parse(JSON.stringify(await renderUserViews(users, rows, true))));
+    assert.ok(streamed.length >= 2);
+  });
+});
