@@ -1,4 +1,3 @@
-import fastJson from "fast-json-stringify";
 import { Type, type Static } from "typebox";
 import type { UserRow } from "../storage/schema.js";
 import type { FederatedIdentityRef, UserQueries } from "../storage/user-queries.js";
@@ -33,9 +32,6 @@ export const UserSchema = Type.Object(
   },
   { $id: "User" },
 );
-
-/** Compiled JSON writer of one user, for the streamed lists. */
-export const serializeUser = fastJson(UserSchema);
 
 export type UserView = Static<typeof UserSchema>;
 

@@ -14,7 +14,7 @@ import { jsonArray, sendJsonStream } from "../json-stream.js";
 import { userOr404 } from "../lookups.js";
 import { decodeCursor, encodeCursor, nextLink } from "../paging.js";
 import { errorResponses, IdParams, Nullable } from "../schemas.js";
-import { renderUserViews, serializeUser, UserSchema, type UserView } from "../user-view.js";
+import { renderUserViews, UserSchema, type UserView } from "../user-view.js";
 
 /** Largest numericId: integer columns are 32-bit on PostgreSQL, so a larger profileId names no user (and must not reach the store). */
 const NUMERIC_ID_MAX = 2_147_483_647;
@@ -136,8 +136,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, use
       const { max, cursor } = request.query;
       if (max === undefined) {
         const after = cursor === undefined ? undefined : decodeCursor(cursor);
-        const batches = users.listAll(filter, after);
-        return sendJsonStream(reply, jsonArray(batches, async (rows) => (await renderUserViews(users, rows, extended)).map(serializeUser)));
+        return sendJsonStream(reply, jsonArray(users.listAllJson(filter, after, extended), (json) => json));
       }
       const rows = await users.listPage(filter, cursor === undefined ? undefined : decodeCursor(cursor), max + 1);
       const page = rows.slice(0, max);
