@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { LockoutPolicy } from "../config.js";
-import { recordAudit } from "../domain/audit.js";
+import { recordAudit, type Actor } from "../domain/audit.js";
 import { fold } from "../domain/user-fields.js";
 import { ApiError } from "../http/errors.js";
 import type { Database, UserRow } from "../storage/schema.js";
@@ -66,6 +66,21 @@ export class LoginService {
     const token = await this.sessions.issue(user, sourceIp);
     await recordAudit(this.db, actor, { action: "auth.login", target });
     return token;
+  }
+
+  /**
+   * Re-authentication of a logged-in user (changing the own password): a wrong password counts toward
+   * the lockout like a failed login, so a stolen token cannot be used to guess the password, and a
+   * locked-out account is refused whatever it sends.
+   */
+  async confirmPassword(user: UserRow, password: string, actor: Actor): Promise<boolean> {
+    const target = { type: "user", id: user.uuid, name: user.username };
+    const matches = await this.hasher.verify(user.password_hash, password);
+    if (matches && (await this.resetFailures(user))) return true;
+    const lockedOut = matches ? false : await this.countFailure(user);
+    await recordAudit(this.db, actor, { action: "auth.reauthenticate", target, outcome: "failure", details: { reason: matches ? "locked-out" : "wrong-password" } });
+    if (lockedOut) await recordAudit(this.db, actor, { action: "user.locked-out", target, details: { until: lockedOut } });
+    return false;
   }
 
   /** The password is older than the maximum age, the account's password may expire, and no change is pending yet. */

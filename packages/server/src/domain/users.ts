@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
+import type { LoginService } from "../auth/login.js";
 import type { PasswordHasher } from "../auth/passwords.js";
 import { Sessions } from "../auth/sessions.js";
 import { ApiError } from "../http/errors.js";
@@ -93,7 +94,7 @@ function auditedFields(u: UserRow): Record<string, unknown> {
  * The rules of creating and changing accounts: names, defaults, validity, profiles, concurrency and
  * who may touch whom. Every change is one transaction with its audit event.
  */
-export function createUserAdmin(store: Store, users: UserQueries, hasher: PasswordHasher) {
+export function createUserAdmin(store: Store, users: UserQueries, hasher: PasswordHasher, login: LoginService) {
   const { db } = store;
   const groups = createGroupQueries(store);
 
@@ -322,8 +323,8 @@ export function createUserAdmin(store: Store, users: UserQueries, hasher: Passwo
     /** The logged-in user changes their own password; their other sessions end, this one stays. */
     async changeOwnPassword(actor: Actor, self: UserRow, sessionId: string, currentPassword: string, newPassword: string): Promise<void> {
       if (self.directory_id !== null) throw new ApiError("refused", "The password of a directory user is managed by its directory.");
-      if (!(await hasher.verify(self.password_hash, currentPassword))) {
-        await recordAudit(db, actor, { action: "user.password-change", target: userTarget(self), outcome: "failure", details: { reason: "wrong-current-password" } });
+      // A wrong current password counts toward the lockout: a stolen token must not allow guessing.
+      if (!(await login.confirmPassword(self, currentPassword, actor))) {
         throw new ApiError("invalidRequest", "The current password is incorrect.", { field: "currentPassword" });
       }
       if (newPassword === currentPassword) throw new ApiError("invalidRequest", "The new password must differ from the current one.", { field: "newPassword" });

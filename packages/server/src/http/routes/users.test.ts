@@ -416,6 +416,24 @@ describeEachStore(
       assert.ok(view.body[0].lockedOutUntil, "locked out");
     });
 
+    it("wrong current passwords on PUT /me/password count toward the lockout (a stolen token cannot guess)", async () => {
+      const s = server();
+      const u = await createUser(s, token, { username: "token.thief", password: PASSWORD });
+      const stolen = await s.login("token.thief", PASSWORD);
+      for (let i = 0; i < 3; i++) {
+        const r = await s.api("PUT", "/security/v1/me/password", { token: stolen, body: { currentPassword: `guess-number-${i}`, newPassword: "Taken-Over-Pass-1" } });
+        assert.equal(r.status, 400);
+      }
+      const view = await s.api("GET", `/security/v1/users/${u.id}?extendedInfo=true`, { token });
+      assert.ok(view.body.lockedOutUntil, "locked out after three wrong guesses");
+      const right = await s.api("PUT", "/security/v1/me/password", { token: stolen, body: { currentPassword: PASSWORD, newPassword: "Taken-Over-Pass-1" } });
+      assert.equal(right.status, 400, "even the right password is refused while locked out");
+      assert.equal((await loginStatus(s, "token.thief", PASSWORD)).status, 401);
+      const audit = await auditOf(s, u.id);
+      assert.equal(audit.filter((e) => e.action === "auth.reauthenticate" && e.outcome === "failure").length, 4);
+      assert.ok(audit.some((e) => e.action === "user.locked-out"));
+    });
+
     it("the second lockout in a row lasts twice as long", async () => {
       const s = server();
       const u = await createUser(s, token, { username: "repeat.offender", password: PASSWORD });
