@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import {
   ECM,
@@ -622,7 +622,7 @@ const commands: Command[] = [
     optionHelp: [
       "-g, --group NAME      only these groups and their members (repeatable)",
       "-f, --file PATH       write to this file instead of standard output",
-      "Output: json (default) is the server's export document; ndjson is one {\"kind\",…} line per record.",
+      "Output: json (default) is the server's export document as it streams; ndjson is one {\"kind\",…} line per record.",
     ],
     async run(ctx) {
       noMoreArgs(ctx, 0);
@@ -804,6 +804,49 @@ function formatBytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
+/**
+ * Where export output goes: standard output (waiting when the pipe is full) or a file created 0600
+ * under a temporary name and renamed when complete, so a failed export leaves no partial file.
+ */
+class ExportSink {
+  #fd: number | undefined;
+  #tmp = "";
+  #pending = "";
+  constructor(
+    readonly out: Writer,
+    readonly file: string | undefined,
+  ) {
+    if (file) {
+      this.#tmp = `${file}.${process.pid}.tmp`;
+      this.#fd = openSync(this.#tmp, "wx", 0o600);
+    }
+  }
+
+  /** Small pieces are batched: millions of tiny writes would cost more than the export. */
+  async write(text: string): Promise<void> {
+    this.#pending += text;
+    if (this.#pending.length >= 65536) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.#pending === "") return;
+    const text = this.#pending;
+    this.#pending = "";
+    if (this.#fd !== undefined) writeSync(this.#fd, text);
+    else if (this.out.write(text) === false && this.out.once) {
+      await new Promise<void>((resolve) => this.out.once!("drain", () => resolve()));
+    }
+  }
+
+  async close(ok: boolean): Promise<void> {
+    if (ok) await this.flush();
+    if (this.#fd === undefined) return;
+    closeSync(this.#fd);
+    if (ok) renameSync(this.#tmp, this.file!);
+    else rmSync(this.#tmp, { force: true });
+  }
+}
+
 async function exportAll(ctx: Ctx): Promise<void> {
   const groups = (ctx.values.group as string[] | undefined) ?? [];
   if (ctx.format !== "json" && ctx.format !== "ndjson") throw new UsageError("export writes json or ndjson");
@@ -816,38 +859,46 @@ async function exportAll(ctx: Ctx): Promise<void> {
   const total = tty && guids.length === 0 ? await sec.countUsers() : 0;
   const progress = new Progress(ctx.io.stderr, "Exporting", total);
   progress.line(`exporting from ${ecm.baseUrl}${groups.length ? ` (groups: ${groups.join(", ")})` : ""}`);
-  const decoder = new TextDecoder();
-  const needle = '"loginName":';
-  let tail = "";
-  let users = 0;
-  const doc = await sec.exportSecuritySystem(guids.length > 0 ? guids : null, {
-    onProgress: tty
-      ? (bytes, chunk) => {
-          const text = tail + decoder.decode(chunk, { stream: true });
-          for (let i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + needle.length)) users++;
-          tail = text.slice(-(needle.length - 1));
-          progress.update(users, `users, ${formatBytes(bytes)}`);
-        }
-      : undefined,
-  });
-  let text: string;
-  if (ctx.format === "ndjson") {
-    const lines: string[] = [];
-    for (const [kind, value] of Object.entries(doc)) {
-      if (Array.isArray(value)) for (const item of value) lines.push(JSON.stringify({ kind, ...(item as object) }));
-      else lines.push(JSON.stringify({ kind, value }));
-    }
-    text = lines.join("\n") + (lines.length ? "\n" : "");
-  } else {
-    text = JSON.stringify(doc, null, 2) + "\n";
-  }
   const file = str(ctx.values, "file");
-  if (file) writeFileSync(file, text, { mode: 0o600 });
-  else ctx.io.stdout.write(text);
-  const parts = Object.entries(doc)
-    .filter(([, v]) => Array.isArray(v))
-    .map(([k, v]) => `${(v as unknown[]).length} ${k}`);
-  progress.done(`Exported ${parts.join(", ")}${file ? ` to ${file}` : ""}`);
+  const selected = guids.length > 0 ? guids : null;
+  const sink = new ExportSink(ctx.io.stdout, file);
+  let summary: string;
+  try {
+    if (ctx.format === "ndjson") {
+      const counts = new Map<string, number>();
+      for await (const { kind, value } of sec.iterExport(selected)) {
+        const n = (counts.get(kind) ?? 0) + 1;
+        counts.set(kind, n);
+        const isItem = kind !== "exportedAt" && value !== null && typeof value === "object" && !Array.isArray(value);
+        await sink.write(JSON.stringify(isItem ? { kind, ...(value as object) } : { kind, value }) + "\n");
+        if (kind === "users") progress.update(n, "users");
+      }
+      summary = [...counts].filter(([k]) => k !== "exportedAt").map(([k, n]) => `${n} ${k}`).join(", ");
+    } else {
+      // The server's document passes through byte for byte; users are counted as they stream by.
+      const decoder = new TextDecoder();
+      const needle = '"loginName":';
+      let tail = "";
+      let users = 0;
+      let bytes = 0;
+      for await (const chunk of sec.exportSecuritySystemStream(selected)) {
+        const piece = decoder.decode(chunk, { stream: true });
+        await sink.write(piece);
+        bytes += chunk.byteLength;
+        const text = tail + piece;
+        for (let i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + needle.length)) users++;
+        tail = text.slice(-(needle.length - 1));
+        progress.update(users, `users, ${formatBytes(bytes)}`);
+      }
+      await sink.write(decoder.decode() + "\n");
+      summary = `${users} users, ${formatBytes(bytes)}`;
+    }
+  } catch (err) {
+    await sink.close(false);
+    throw err;
+  }
+  await sink.close(true);
+  progress.done(`Exported ${summary}${file ? ` to ${file}` : ""}`);
 }
 
 function timeoutOf(ctx: Ctx): { timeout?: number } {

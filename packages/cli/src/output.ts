@@ -6,6 +6,8 @@ export const OUTPUT_FORMATS: OutputFormat[] = ["table", "json", "csv", "ndjson"]
 export interface Writer {
   write(chunk: string): unknown;
   isTTY?: boolean;
+  /** Streams: wait for "drain" when write() returned false. */
+  once?(event: "drain", listener: () => void): unknown;
 }
 
 export type Row = Record<string, unknown>;

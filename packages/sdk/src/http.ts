@@ -36,8 +36,8 @@ export interface RequestOptions {
   idempotent?: boolean;
   /** Send the bearer token (default true). */
   auth?: boolean;
-  /** Called for each chunk of a successful response body, with the bytes received so far. */
-  onProgress?: ((receivedBytes: number, chunk: Uint8Array) => void) | undefined;
+  /** Answer a successful response with its body as an async iterable of byte chunks, unread. */
+  stream?: boolean;
 }
 
 export interface HttpResponse<T = unknown> {
@@ -93,6 +93,25 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }, ms);
     signal.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+async function* chunks(body: ReadableStream<Uint8Array>, readError: (err: unknown) => ECMError): AsyncGenerator<Uint8Array> {
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await reader.read();
+      } catch (err) {
+        throw readError(err);
+      }
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    // A consumer that stops early (break, error) releases the connection.
+    await reader.cancel().catch(() => undefined);
+  }
 }
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
@@ -274,27 +293,22 @@ export class Transport {
         }
         continue;
       }
+      const readError = (err: unknown): ECMError => {
+        if (signal.aborted) return abortError();
+        if ((err as { code?: string }).code === "ERR_STRING_TOO_LONG") {
+          return new ECMError(`${method} ${path}: the response is too large for one string; read it in pages or as a stream`, { cause: err });
+        }
+        return new ECMConnectionError(`${method} ${path}: connection lost while reading the response`, { cause: err });
+      };
+      if (opts.stream && res.ok && res.body) {
+        if (auth && usedToken !== undefined && usedToken === this.#token) this.#lastUsed = Date.now();
+        return { status: res.status, headers: res.headers, data: chunks(res.body, readError) as T, url };
+      }
       let text: string;
       try {
-        if (opts.onProgress && res.ok && res.body) {
-          const decoder = new TextDecoder();
-          const reader = res.body.getReader();
-          let received = 0;
-          text = "";
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) break;
-            received += value.byteLength;
-            text += decoder.decode(value, { stream: true });
-            opts.onProgress(received, value);
-          }
-          text += decoder.decode();
-        } else {
-          text = await res.text();
-        }
+        text = await res.text();
       } catch (err) {
-        if (signal.aborted) throw abortError();
-        throw new ECMConnectionError(`${method} ${path}: connection lost while reading the response`, { cause: err });
+        throw readError(err);
       }
       if (!res.ok && !(res.status >= 300 && res.status < 400)) {
         throw errorFromResponse(res.status, res.statusText, text);

@@ -5,4 +5,5 @@ export type { ECMOptions, TokenInfo } from "./http.js";
 export { backoffDelay, parseRetryAfter, normalizeBaseUrl } from "./http.js";
 export { parseLinkHeader, toECMUser, toECMGroup, toECMRole, toRestUserBody, isGuid } from "./mapping.js";
 export * from "./errors.js";
+export { exportRecords, type ExportRecord } from "./export-records.js";
 export type * from "./types.js";

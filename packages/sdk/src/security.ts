@@ -1,4 +1,5 @@
 import { ECMNotFoundError } from "./errors.js";
+import { exportRecords, type ExportRecord } from "./export-records.js";
 import type { RequestOptions, Transport } from "./http.js";
 import { isGuid, parseLinkHeader, toECMGroup, toECMRole, toECMUser, toRestUserBody } from "./mapping.js";
 import type {
@@ -414,27 +415,42 @@ export class Security {
 
   /**
    * Exports users, groups, memberships and role mappings, optionally only of some groups
-   * (ECMGroups, guids or names).
+   * (ECMGroups, guids or names). The whole document is one value: for large directories use
+   * {@link iterExport} or {@link exportSecuritySystemStream}.
    */
-  async exportSecuritySystem(
-    groupIds?: GroupRef[] | null,
-    opts?: CallOptions & {
-      /** Called as the (streamed) export arrives: bytes so far and the latest chunk. ECM only. */
-      onProgress?: (receivedBytes: number, chunk: Uint8Array) => void;
-    },
-  ): Promise<ECMExport> {
+  async exportSecuritySystem(groupIds?: GroupRef[] | null, opts?: CallOptions): Promise<ECMExport> {
+    const res = await this.#http.request<ECMExport>("GET", "/security/v1/export", await this.#exportRequest(groupIds, opts));
+    return res.data;
+  }
+
+  /** The export document's JSON bytes as they arrive (to write to a file). ECM only. */
+  async *exportSecuritySystemStream(groupIds?: GroupRef[] | null, opts?: CallOptions): AsyncGenerator<Uint8Array, void, undefined> {
+    const res = await this.#http.request<AsyncIterable<Uint8Array>>("GET", "/security/v1/export", {
+      ...(await this.#exportRequest(groupIds, opts)),
+      stream: true,
+    });
+    yield* res.data;
+  }
+
+  /**
+   * The export one record at a time (`{ kind: "users", value: RestUser }`, …), read as it streams:
+   * memory stays small however many users there are. ECM only.
+   */
+  iterExport(groupIds?: GroupRef[] | null, opts?: CallOptions): AsyncGenerator<ExportRecord, void, undefined> {
+    return exportRecords(this.exportSecuritySystemStream(groupIds, opts));
+  }
+
+  async #exportRequest(groupIds: GroupRef[] | null | undefined, opts: CallOptions | undefined): Promise<RequestOptions> {
     let ids: string | undefined;
     if (groupIds && groupIds.length > 0) {
       const guids: string[] = [];
       for (const g of groupIds) guids.push(await this.#groupGuid(g, opts));
       ids = guids.join(",");
     }
-    const res = await this.#http.request<ECMExport>("GET", "/security/v1/export", {
+    return {
       query: { groupIds: ids },
-      onProgress: opts?.onProgress,
       signal: opts?.signal,
       timeout: opts?.timeout ?? Math.max(this.#http.timeout, LONG_TIMEOUT_MS),
-    });
-    return res.data;
+    };
   }
 }

@@ -2,7 +2,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -90,6 +90,13 @@ describe("login, saved token, environment overrides", () => {
     assert.match(r.stderr, /Logged in to .* as sysadmin/);
     const file = join(cfg(), "ecm", "config.json");
     assert.equal(statSync(file).mode & 0o777, 0o600);
+    // An existing readable file is replaced by a private one; nothing is left beside it.
+    const shared = join(home, "shared-export.json");
+    writeFileSync(shared, "old", { mode: 0o644 });
+    ok(await ecm(["export", "--file", shared]));
+    assert.equal(statSync(shared).mode & 0o777, 0o600);
+    assert.ok(JSON.parse(readFileSync(shared, "utf8")).users.length > 0);
+    assert.deepEqual(readdirSync(home).filter((n) => n.endsWith(".tmp")), []);
     const text = readFileSync(file, "utf8");
     assert.ok(!text.includes(server.adminPassword), "no password in the config");
     const saved = JSON.parse(text) as { url: string; token: string; username: string };

@@ -274,6 +274,24 @@ for (const mode of ["ECM", "ECMSync"] as const) {
         some.groups.map((g) => g.name),
         ["administrators"],
       );
+      if (mode === "ECM") {
+        // Streamed forms (ECM only): the same document, as bytes and as records.
+        const records: { kind: string; value: unknown }[] = [];
+        for await (const r of sec.iterExport(["administrators"])) records.push(r);
+        const rebuilt: Record<string, unknown> = {};
+        for (const r of records) {
+          if (r.kind === "exportedAt") rebuilt[r.kind] = r.value;
+          else ((rebuilt[r.kind] ??= []) as unknown[]).push(r.value);
+        }
+        assert.deepEqual({ ...rebuilt, exportedAt: some.exportedAt }, { ...some, roleMappings: rebuilt.roleMappings ?? [] });
+        const chunks: Uint8Array[] = [];
+        for await (const c of sec.exportSecuritySystemStream(null)) chunks.push(c);
+        const streamed = JSON.parse(Buffer.concat(chunks).toString("utf8")) as typeof all;
+        assert.deepEqual(streamed.users.map((u) => u.username), all.users.map((u) => u.username));
+        const early = sec.exportSecuritySystemStream();
+        await early.next();
+        await early.return(undefined); // stopping early releases the connection
+      }
     });
 
     test("deleteUser; built-in users cannot be deleted", async () => {
@@ -312,9 +330,20 @@ test("ECMSync returns plain values and a synchronous iterator", () => {
     sync.logout();
     assert.equal(sync.security.me().username, "sysadmin", "logs in again after logout");
     assert.throws(() => sync.security.getUser("00000000-0000-4000-8000-000000000000"), ECMNotFoundError);
+    assert.equal(sync.request<number>("GET", "/security/v1/users/count"), sync.security.countUsers());
   } finally {
     sync.close();
   }
+});
+
+test("request(): the authenticated escape hatch maps query, body and errors like the typed methods", async () => {
+  const ecm = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  const found = await ecm.request<{ username: string }[]>("GET", "/security/v1/users", { query: { search: "sysadmin" } });
+  assert.deepEqual(found.map((u) => u.username), ["sysadmin"]);
+  await assert.rejects(
+    ecm.request("POST", "/security/v1/users", { body: { username: "bad name" } }),
+    (e: unknown) => e instanceof ECMValidationError && e.status === 400,
+  );
 });
 
 test("wrong credentials: ECMAuthError with the server's code, for both clients", async () => {
