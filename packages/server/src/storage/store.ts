@@ -48,6 +48,9 @@ function openSqlite(file: string): Store {
 
 function openPostgres(url: string, poolSize = 10): Store {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // An idle connection that PostgreSQL ends (restart, failover, an administrator) must not take the
+  // process down: the pool drops it and opens a new one on next use.
+  pool.on("error", () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: postgresDialect, close: () => db.destroy() };
 }
