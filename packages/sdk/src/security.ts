@@ -37,8 +37,10 @@ function call(opts: CallOptions | undefined): Pick<RequestOptions, "signal" | "t
   return { signal: opts?.signal, timeout: opts?.timeout };
 }
 
-/** Whole-directory downloads (users() without paging, export) may legitimately take minutes. */
+/** A whole-directory export may legitimately take minutes. */
 const LONG_TIMEOUT_MS = 600_000;
+/** The server's largest `max`. */
+const MAX_PAGE_SIZE = 10_000;
 
 function usersQuery(opts: UsersOptions | undefined): Record<string, string | number | boolean | undefined> {
   return {
@@ -77,13 +79,10 @@ export class Security {
   users(opts?: UsersOptions<false>): Promise<ECMUser<false>[]>;
   users(opts?: UsersOptions): Promise<ECMUser[]>;
   async users(opts?: UsersOptions): Promise<ECMUser[]> {
-    const res = await this.#http.request("GET", "/security/v1/users", {
-      query: usersQuery(opts),
-      signal: opts?.signal,
-      timeout: opts?.timeout ?? Math.max(this.#http.timeout, LONG_TIMEOUT_MS),
-    });
-    const ext = opts?.extendedInfo === true;
-    return asArray<RestUser>(res.data, "users").map((u) => toECMUser(u, ext));
+    // In the server's largest pages, not one response: a million extended users exceed one string.
+    const all: ECMUser[] = [];
+    for await (const u of this.iterUsers({ ...opts, pageSize: MAX_PAGE_SIZE })) all.push(u);
+    return all;
   }
 
   /** One page of users; pass `next` from the previous page as `cursor` to continue. */

@@ -4,6 +4,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { startServerThread, type ThreadServer } from "../../test/server-thread.js";
 import { startFlakyProxy, type FlakyProxy } from "../../test/flaky-proxy.js";
 import {
@@ -304,12 +305,27 @@ for (const mode of ["ECM", "ECMSync"] as const) {
     });
 
     test("timeouts and aborts", async () => {
-      if (mode === "ECM") {
-        await assert.rejects(sec.users({ signal: AbortSignal.abort() }), ECMAbortError);
-        await assert.rejects(sec.users({ timeout: 1 }), ECMTimeoutError);
-      } else {
-        assert.throws(() => sync!.security.users({ signal: AbortSignal.abort() } as never), TypeError);
-        assert.throws(() => sync!.security.users({ timeout: 1 }), ECMTimeoutError);
+      // A server that accepts and never answers: a 1 ms timeout against the real one can lose the race.
+      const sockets = new Set<Socket>();
+      const silent = createServer((s) => sockets.add(s));
+      await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+      const baseUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+      try {
+        if (mode === "ECM") {
+          await assert.rejects(sec.users({ signal: AbortSignal.abort() }), ECMAbortError);
+          await assert.rejects(new ECM({ baseUrl, token: "t" }).security.users({ timeout: 50 }), ECMTimeoutError);
+        } else {
+          assert.throws(() => sync!.security.users({ signal: AbortSignal.abort() } as never), TypeError);
+          const held = new ECMSync({ baseUrl, token: "t" });
+          try {
+            assert.throws(() => held.security.users({ timeout: 50 }), ECMTimeoutError);
+          } finally {
+            held.close();
+          }
+        }
+      } finally {
+        for (const s of sockets) s.destroy();
+        silent.close();
       }
     });
   });
