@@ -205,6 +205,30 @@ async function findGroup(ctx: Ctx, ref: string): Promise<ECMGroup> {
   return isGuid(ref) ? sec.getGroup(ref) : sec.group(ref);
 }
 
+/** `groups add-member|remove-member <group> <user>...`: one membership change per user named. */
+function membershipCommand(
+  name: string,
+  summary: string,
+  done: string,
+  preposition: string,
+  change: (sec: ReturnType<Ctx["ecm"]>["security"], userGuid: string, groupGuid: string) => Promise<unknown>,
+): Command {
+  return {
+    path: ["groups", name],
+    args: "<group> <user>...",
+    summary,
+    async run(ctx) {
+      const g = await findGroup(ctx, arg(ctx, 0, "group"));
+      arg(ctx, 1, "user");
+      for (const ref of ctx.args.slice(1)) {
+        const u = await findUser(ctx, ref);
+        await change(ctx.ecm().security, u.guid, g.guid);
+        ctx.note(`${done} ${u.username} ${preposition} ${g.name}`);
+      }
+    },
+  };
+}
+
 const userRow = (u: ECMUser): Row => ({ ...u });
 const groupRow = (g: ECMGroup): Row => ({ ...g });
 const roleRow = (r: ECMRole): Row => ({ ...r });
@@ -517,34 +541,8 @@ const commands: Command[] = [
       ctx.list(USER_COLUMNS, (await ctx.ecm().security.groupMembers(g.guid)).map(userRow));
     },
   },
-  {
-    path: ["groups", "add-member"],
-    args: "<group> <user>...",
-    summary: "add users to a group",
-    async run(ctx) {
-      const g = await findGroup(ctx, arg(ctx, 0, "group"));
-      arg(ctx, 1, "user");
-      for (const ref of ctx.args.slice(1)) {
-        const u = await findUser(ctx, ref);
-        await ctx.ecm().security.addUserToGroup(u.guid, g.guid);
-        ctx.note(`Added ${u.username} to ${g.name}`);
-      }
-    },
-  },
-  {
-    path: ["groups", "remove-member"],
-    args: "<group> <user>...",
-    summary: "remove users from a group",
-    async run(ctx) {
-      const g = await findGroup(ctx, arg(ctx, 0, "group"));
-      arg(ctx, 1, "user");
-      for (const ref of ctx.args.slice(1)) {
-        const u = await findUser(ctx, ref);
-        await ctx.ecm().security.removeUserFromGroup(u.guid, g.guid);
-        ctx.note(`Removed ${u.username} from ${g.name}`);
-      }
-    },
-  },
+  membershipCommand("add-member", "add users to a group", "Added", "to", (sec, user, group) => sec.addUserToGroup(user, group)),
+  membershipCommand("remove-member", "remove users from a group", "Removed", "from", (sec, user, group) => sec.removeUserFromGroup(user, group)),
   {
     path: ["groups", "roles"],
     args: "<group>",
