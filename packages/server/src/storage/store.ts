@@ -9,6 +9,7 @@ import { sqliteDialect } from "./dialect/sqlite/sqlite-dialect.js";
 import { initialMigration } from "./migrations/001-initial.js";
 import { searchAtScaleMigration } from "./migrations/002-search-at-scale.js";
 import { auditFiltersMigration } from "./migrations/003-audit-filters.js";
+import { orderedSearchMigration } from "./migrations/004-ordered-search.js";
 import type { Database } from "./schema.js";
 
 export interface Store {
@@ -20,7 +21,12 @@ export interface Store {
 export type StoreLocation = { kind: "sqlite"; file: string } | { kind: "postgres"; url: string; poolSize?: number };
 
 function migrations(dialect: StoreDialect): Record<string, Migration> {
-  return { "001-initial": initialMigration(dialect), "002-search-at-scale": searchAtScaleMigration(dialect), "003-audit-filters": auditFiltersMigration };
+  return {
+    "001-initial": initialMigration(dialect),
+    "002-search-at-scale": searchAtScaleMigration(dialect),
+    "003-audit-filters": auditFiltersMigration,
+    "004-ordered-search": orderedSearchMigration(dialect),
+  };
 }
 
 /** Opens the store and brings its schema up to date (every node may do this; migrations are locked). */

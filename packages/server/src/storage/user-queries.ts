@@ -88,10 +88,15 @@ export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimi
     if (needle === null) return Promise.resolve([]);
     return dialect.withIndexPlans(db, async (db) => {
       const pageOf = (ids: number[]) => {
+        if (ids.length === 0) return Promise.resolve([]);
         let q = applyFilter(db.selectFrom("users").selectAll("users").where("users.id", "in", ids), filter);
         if (after !== undefined) q = q.where("users.username", ">", after);
         return q.orderBy("users.username").limit(limit).execute();
       };
+      // A store whose index yields hits in username order answers a plain search directly.
+      const searchOnly = Object.entries(filter).every(([key, value]) => key === "search" || value === undefined);
+      const ordered = searchOnly ? await dialect.orderedSearch(db, needle, after, limit) : null;
+      if (ordered) return pageOf(ordered);
       // 1–2 characters are nearly always common: walking first spares reading their long index lists.
       const short = [...needle].length < 3;
       let indexed = short ? undefined : await dialect.userSearchIndexed(db, needle);

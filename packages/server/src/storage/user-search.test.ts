@@ -43,7 +43,9 @@ function recording(store: Store): { store: Store; take(): CompiledQuery[] } {
   return {
     store: { ...store, db: store.db.withPlugin(plugin) },
     take() {
-      const compiled = nodes.filter((n) => n.kind === "SelectQueryNode").map((n) => store.db.getExecutor().compileQuery(n, { queryId: "explain" }));
+      const compiled = nodes
+        .map((n) => store.db.getExecutor().compileQuery(n, { queryId: "explain" }))
+        .filter((q) => /^\s*select\b/i.test(q.sql)); // Kysely selects and the dialects' raw selects
       nodes = [];
       return compiled;
     },

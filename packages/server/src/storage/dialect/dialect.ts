@@ -21,6 +21,14 @@ export interface StoreDialect {
   createUserSearchIndex(db: Kysely<any>): Promise<void>;
   /** Migration 002: indexes that answer 1–2 character needles too, and a cheap count of all users. */
   createScaleIndexes(db: Kysely<any>): Promise<void>;
+  /** Migration 004: a search index whose hits come in username order (a no-op where the store cannot). */
+  createOrderedSearch(db: Kysely<any>): Promise<void>;
+  /**
+   * Ids of the first `limit` users after `after` (a username) whose search_text contains `needle`, in
+   * username order, read from an index kept in that order; null where the store has none for this
+   * needle (then the application plans the search itself).
+   */
+  orderedSearch(db: Kysely<Database>, needle: string, after: string | undefined, limit: number): Promise<number[] | null>;
   /** A condition checked row by row (no index): search_text contains `needle` (already lower-cased). */
   userSearchMatches(needle: string): Expression<SqlBool>;
   /**

@@ -24,6 +24,13 @@ export const postgresDialect: StoreDialect = {
     await createTrigramIndex(db);
   },
 
+  // GIN returns hits in no order; the application's plan (user-queries.ts searchPage) orders them.
+  async createOrderedSearch() {},
+
+  async orderedSearch() {
+    return null;
+  },
+
   async createScaleIndexes(db: Kysely<any>) {
     // Trigrams need three characters: the 1- and 2-character substrings of each user's search text
     // serve the shorter needles, exactly (GIN drops the duplicates).

@@ -18,20 +18,55 @@ async function dropSearchTriggers(db: Kysely<any>) {
   for (const t of SEARCH_TRIGGERS) await sql`drop trigger if exists ${sql.id(t)}`.execute(db);
 }
 
-/** Indexes every user (the index text ends in two separators: see createScaleIndexes). */
-async function fillSearchIndex(db: Kysely<any>) {
-  await sql`insert into users_search(rowid, search_text) select id, search_text || char(31, 31) from users`.execute(db);
+/**
+ * Order keys: `users.sort_key` grows with the username, and the search index's rowid is that key, so
+ * the index yields its hits in username order and a page stops after `limit` of them. Keys are
+ * spaced 2^32 apart; a new user takes the middle of its neighbours' keys. Where no middle is left
+ * (32 users squeezed between the same two), the user keeps a null key and is searched row by row
+ * until the next renumbering (migration, bulk load).
+ */
+const ORDER_KEY_GAP = sql.raw("4294967296");
+
+async function assignOrderKeys(db: Kysely<any>) {
+  await sql`update users set sort_key = null`.execute(db);
+  await sql`update users set sort_key = ranked.k
+    from (select id, row_number() over (order by username) * ${ORDER_KEY_GAP} as k from users) as ranked
+    where users.id = ranked.id`.execute(db);
 }
 
-/** Keep the 002 index in step with users.search_text. */
+/** Indexes every user with an order key (the index text ends in two separators: see createScaleIndexes). */
+async function fillSearchIndex(db: Kysely<any>) {
+  await sql`insert into users_search(rowid, search_text) select sort_key, search_text || char(31, 31) from users where sort_key is not null`.execute(db);
+}
+
+/** Keep the index in step with users: a new user gets its order key first, then its index entry. */
 async function createSearchTriggers(db: Kysely<any>) {
   await sql`create trigger users_search_ai after insert on users begin
-    insert into users_search(rowid, search_text) values (new.id, new.search_text || char(31, 31)); end`.execute(db);
+    update users set sort_key = (
+      select case
+        when next_key is null then coalesce(prev_key, 0) + ${ORDER_KEY_GAP}
+        when next_key - coalesce(prev_key, 0) > 1 then coalesce(prev_key, 0) + (next_key - coalesce(prev_key, 0)) / 2
+      end
+      from (select
+        (select sort_key from users where username < new.username and sort_key is not null order by username desc limit 1) as prev_key,
+        (select sort_key from users where username > new.username and sort_key is not null order by username limit 1) as next_key))
+    where id = new.id;
+    insert into users_search(rowid, search_text) select sort_key, search_text || char(31, 31) from users where id = new.id and sort_key is not null;
+    end`.execute(db);
   await sql`create trigger users_search_ad after delete on users begin
-    delete from users_search where rowid = old.id; end`.execute(db);
+    delete from users_search where rowid = old.sort_key; end`.execute(db);
   await sql`create trigger users_search_au after update of search_text on users begin
-    delete from users_search where rowid = old.id;
-    insert into users_search(rowid, search_text) values (new.id, new.search_text || char(31, 31)); end`.execute(db);
+    delete from users_search where rowid = old.sort_key;
+    insert into users_search(rowid, search_text) select new.sort_key, new.search_text || char(31, 31) where new.sort_key is not null; end`.execute(db);
+}
+
+/** The FTS5 query for a needle: a phrase, or any of the trigrams a short needle starts; null when too common for the index. */
+async function matchQuery(db: Kysely<any>, needle: string): Promise<string | null> {
+  if ([...needle].length >= 3) return ftsPhrase(needle);
+  // Every occurrence of a short needle starts an indexed trigram: match any of those trigrams.
+  const terms = await sql<{ term: string }>`select term from users_search_terms where term >= ${needle} and term < ${needle + AFTER_ALL} limit ${MAX_SHORT_NEEDLE_TERMS + 1}`.execute(db);
+  if (terms.rows.length > MAX_SHORT_NEEDLE_TERMS) return null;
+  return terms.rows.map((r) => ftsPhrase(r.term)).join(" OR ");
 }
 
 const bool = (column: string) => sql.raw(`json(case when ${column} = 1 then 'true' else 'false' end)`);
@@ -61,9 +96,42 @@ export const sqliteDialect: StoreDialect = {
     await dropSearchTriggers(db);
     await sql`drop table users_search`.execute(db);
     await sql`create virtual table users_search using fts5(search_text, content='', contentless_delete=1, tokenize='trigram case_sensitive 1')`.execute(db);
-    await fillSearchIndex(db);
+    await sql`insert into users_search(rowid, search_text) select id, search_text || char(31, 31) from users`.execute(db);
     await sql`create virtual table users_search_terms using fts5vocab(users_search, 'row')`.execute(db);
+    await sql`create trigger users_search_ai after insert on users begin
+      insert into users_search(rowid, search_text) values (new.id, new.search_text || char(31, 31)); end`.execute(db);
+    await sql`create trigger users_search_ad after delete on users begin
+      delete from users_search where rowid = old.id; end`.execute(db);
+    await sql`create trigger users_search_au after update of search_text on users begin
+      delete from users_search where rowid = old.id;
+      insert into users_search(rowid, search_text) values (new.id, new.search_text || char(31, 31)); end`.execute(db);
+  },
+
+  async createOrderedSearch(db: Kysely<any>) {
+    await dropSearchTriggers(db);
+    await sql`alter table users add column sort_key integer`.execute(db);
+    await assignOrderKeys(db);
+    await sql`create unique index users_sort_key on users(sort_key)`.execute(db);
+    await sql`insert into users_search(users_search) values ('delete-all')`.execute(db);
+    await fillSearchIndex(db);
     await createSearchTriggers(db);
+  },
+
+  async orderedSearch(db, needle, after, limit) {
+    const query = await matchQuery(db, needle);
+    if (query === null) return null;
+    if (query === "") return [];
+    const start = after === undefined
+      ? undefined
+      : (await sql<{ sort_key: number }>`select sort_key from users where username <= ${after} and sort_key is not null order by username desc limit 1`.execute(db)).rows[0]?.sort_key;
+    const keyed = await sql<{ rowid: number }>`select rowid from users_search where users_search match ${query} and rowid > ${start ?? 0} order by rowid limit ${limit}`.execute(db);
+    // Users without a key (see ORDER_KEY_GAP) are few: checked row by row, then merged in username order.
+    const unkeyed = await sql<{ id: number }>`select id from users where sort_key is null and instr(search_text, ${needle}) > 0 and username > ${after ?? ""}`.execute(db);
+    if (unkeyed.rows.length === 0 && keyed.rows.length === 0) return [];
+    const ids = await sql<{ id: number }>`select id from users
+      where sort_key in (${sql.join(keyed.rows.map((r) => r.rowid).concat([-1]))}) or id in (${sql.join(unkeyed.rows.map((r) => r.id).concat([-1]))})
+      order by username limit ${limit}`.execute(db);
+    return ids.rows.map((r) => r.id);
   },
 
   userSearchMatches(needle: string) {
@@ -71,17 +139,11 @@ export const sqliteDialect: StoreDialect = {
   },
 
   async userSearchIndexed(db, needle) {
-    let query: string;
-    if ([...needle].length >= 3) {
-      query = ftsPhrase(needle);
-    } else {
-      // Every occurrence of a short needle starts an indexed trigram: match any of those trigrams.
-      const terms = await sql<{ term: string }>`select term from users_search_terms where term >= ${needle} and term < ${needle + AFTER_ALL} limit ${MAX_SHORT_NEEDLE_TERMS + 1}`.execute(db);
-      if (terms.rows.length > MAX_SHORT_NEEDLE_TERMS) return null;
-      if (terms.rows.length === 0) return () => sql<boolean>`0 = 1`;
-      query = terms.rows.map((r) => ftsPhrase(r.term)).join(" OR ");
-    }
-    return (cap) => sql<boolean>`users.id in (select rowid from users_search where users_search match ${query}${cap === undefined ? sql`` : sql` limit ${cap}`})`;
+    const query = await matchQuery(db, needle);
+    if (query === null) return null;
+    if (query === "") return () => sql<boolean>`0 = 1`;
+    return (cap) => sql<boolean>`(users.sort_key in (select rowid from users_search where users_search match ${query}${cap === undefined ? sql`` : sql` limit ${cap}`})
+      or (users.sort_key is null and instr(users.search_text, ${needle}) > 0))`;
   },
 
   withIndexPlans(db, work) {
@@ -115,6 +177,7 @@ export const sqliteDialect: StoreDialect = {
       return await load();
     } finally {
       await sql`insert into users_search(users_search) values ('delete-all')`.execute(db);
+      await assignOrderKeys(db);
       await fillSearchIndex(db);
       await sql`insert into users_search(users_search) values ('optimize')`.execute(db);
       await createSearchTriggers(db);

@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { sql } from "kysely";
+import { searchTextFor } from "../../../domain/user-fields.js";
+import { insertUser } from "../../../test-support/fixtures.js";
+import { openStore, type Store } from "../../store.js";
+import { createUserQueries } from "../../user-queries.js";
+
+/** SQLite's search index follows username order through order keys; users squeezed out of keys must still be found. */
+describe("SQLite order keys", () => {
+  let dir: string;
+  let store: Store;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "ecm-order-keys-"));
+    store = await openStore({ kind: "sqlite", file: join(dir, "store.sqlite3") });
+    await insertUser(store, { username: "m-first", first_name: "Anchor" });
+    await insertUser(store, { username: "n-last", first_name: "Anchor" });
+    // Each new name sorts right after the previous one and before "n-last": every insert halves the same gap.
+    for (let i = 1; i <= 40; i++) await insertUser(store, { username: `m-first${"z".repeat(i)}`, first_name: "Squeezed" });
+  });
+  after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const keys = async () => (await sql<{ username: string; sort_key: number | null }>`select username, sort_key from users order by username`.execute(store.db)).rows;
+  const everyPage = async (search: string, size: number) => {
+    const users = createUserQueries(store);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await users.listPage({ search }, cursor, size);
+      seen.push(...page.map((u) => u.username));
+      if (page.length < size) return seen;
+      cursor = page[page.length - 1]!.username;
+    }
+  };
+
+  it("keys grow with the username; past 32 halvings a user has none", async () => {
+    const rows = await keys();
+    const keyed = rows.filter((r) => r.sort_key !== null);
+    for (let i = 1; i < keyed.length; i++) assert.ok(keyed[i]!.sort_key! > keyed[i - 1]!.sort_key!, keyed[i]!.username);
+    assert.ok(rows.some((r) => r.sort_key === null), "some squeezed users have no key");
+  });
+
+  it("finds keyed and unkeyed users alike, in username order, across pages", async () => {
+    const expected = (await keys()).map((r) => r.username).filter((u) => u.includes("zzz"));
+    for (const size of [1, 3, 7, 100]) assert.deepEqual(await everyPage("zzz", size), expected, `pages of ${size}`);
+    assert.deepEqual(await everyPage("squeezed", 5), (await keys()).map((r) => r.username).filter((u) => u.includes("z")));
+    assert.equal(await createUserQueries(store).count({ search: "squeezed" }), 40);
+  });
+
+  it("keeps the index in step when users change or go, and a bulk load renumbers everyone", async () => {
+    const unkeyed = (await keys()).find((r) => r.sort_key === null)!.username;
+    const text = searchTextFor({ username: unkeyed, first_name: "Renamed", last_name: null, email: null });
+    await store.db.updateTable("users").set({ first_name: "Renamed", search_text: text }).where("username", "=", unkeyed).execute();
+    await store.db.updateTable("users").set({ first_name: "Renamed", search_text: searchTextFor({ username: "n-last", first_name: "Renamed", last_name: null, email: null }) }).where("username", "=", "n-last").execute();
+    assert.deepEqual(await everyPage("renamed", 1), [unkeyed, "n-last"]);
+    await store.db.deleteFrom("users").where("username", "in", [unkeyed, "m-firstz"]).execute();
+    assert.deepEqual(await everyPage("renamed", 2), ["n-last"]);
+    assert.equal((await everyPage("squeezed", 4)).length, 38);
+    await store.dialect.bulkLoad(store.db, async () => {});
+    assert.ok((await keys()).every((r) => r.sort_key !== null));
+    assert.equal((await everyPage("squeezed", 4)).length, 38);
+  });
+});
