@@ -93,12 +93,18 @@ export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimi
         if (after !== undefined) q = q.where("users.username", ">", after);
         return q.orderBy("users.username").limit(limit).execute();
       };
-      // A store whose index yields hits in username order answers a plain search directly.
-      const searchOnly = Object.entries(filter).every(([key, value]) => key === "search" || value === undefined);
-      const ordered = searchOnly ? await dialect.orderedSearch(db, needle, after, limit) : null;
-      if (ordered) return pageOf(ordered);
       // 1–2 characters are nearly always common: walking first spares reading their long index lists.
       const short = [...needle].length < 3;
+      // A store whose index yields hits in username order answers a plain search directly.
+      const searchOnly = Object.entries(filter).every(([key, value]) => key === "search" || value === undefined);
+      const orderedPage = async () => {
+        const ordered = searchOnly ? await dialect.orderedSearch(db, needle, after, limit) : null;
+        return ordered && pageOf(ordered);
+      };
+      if (!short) {
+        const page = await orderedPage();
+        if (page) return page;
+      }
       let indexed = short ? undefined : await dialect.userSearchIndexed(db, needle);
       if (indexed) {
         const hits = await db.selectFrom("users").select("users.id").where(indexed(limits.probeCap + 1)).execute();
@@ -118,6 +124,10 @@ export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimi
       if (boundary) walk = walk.where("users.username", "<=", boundary.username);
       const found = await walk.orderBy("users.username").limit(limit).execute();
       if (found.length === limit || !boundary) return found;
+      if (short) {
+        const page = await orderedPage();
+        if (page) return page;
+      }
       if (indexed === undefined) indexed = await dialect.userSearchIndexed(db, needle);
       if (indexed === null) {
         // No usable index (a very common short needle): the walk goes on to the end of the page.
