@@ -10,6 +10,7 @@ import { initialMigration } from "./migrations/001-initial.js";
 import { searchAtScaleMigration } from "./migrations/002-search-at-scale.js";
 import { auditFiltersMigration } from "./migrations/003-audit-filters.js";
 import { orderedSearchMigration } from "./migrations/004-ordered-search.js";
+import { userCountMigration } from "./migrations/005-user-count.js";
 import type { Database } from "./schema.js";
 
 export interface Store {
@@ -26,6 +27,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "002-search-at-scale": searchAtScaleMigration(dialect),
     "003-audit-filters": auditFiltersMigration,
     "004-ordered-search": orderedSearchMigration(dialect),
+    "005-user-count": userCountMigration(dialect),
   };
 }
 

@@ -43,6 +43,8 @@ export interface StoreDialect {
    * the store: streamed lists of a million users then cost the server a string per user, not objects.
    */
   userJson(extended: boolean, now: string): RawBuilder<string>;
+  /** Migration 005: keeps the number of all users in one row (a no-op where 002 did it already). */
+  createUserCount(db: Kysely<any>): Promise<void>;
   /** Number of all users without reading them all. */
   countAllUsers(db: Kysely<Database>): Promise<number>;
   /** Runs a bulk load of users into an otherwise idle store, with the search indexes built once at the end. */

@@ -24,6 +24,9 @@ export const postgresDialect: StoreDialect = {
     await createTrigramIndex(db);
   },
 
+  // Migration 002 created user_count with statement triggers.
+  async createUserCount() {},
+
   // GIN returns hits in no order; the application's plan (user-queries.ts searchPage) orders them.
   async createOrderedSearch() {},
 

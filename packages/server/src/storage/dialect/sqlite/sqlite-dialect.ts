@@ -165,9 +165,17 @@ export const sqliteDialect: StoreDialect = {
       'changePassword', ${bool("users.change_password")}, 'passwordNeverExpires', ${bool("users.password_never_expires")})`;
   },
 
+  async createUserCount(db: Kysely<any>) {
+    // count(*) reads a whole index: ~10 ms at a million users once it falls out of the page cache.
+    await sql`create table user_count (n integer not null)`.execute(db);
+    await sql`insert into user_count select count(*) from users`.execute(db);
+    await sql`create trigger users_count_ai after insert on users begin update user_count set n = n + 1; end`.execute(db);
+    await sql`create trigger users_count_ad after delete on users begin update user_count set n = n - 1; end`.execute(db);
+  },
+
   async countAllUsers(db) {
-    const row = await db.selectFrom("users").select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow();
-    return Number(row.n);
+    const row = await sql<{ n: number }>`select n from user_count`.execute(db);
+    return Number(row.rows[0]!.n);
   },
 
   async bulkLoad(db, load) {
