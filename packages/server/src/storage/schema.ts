@@ -40,6 +40,7 @@ export interface UsersTable {
   updated_at: string;
   /** Lower-cased username, first name, last name and email joined by U+001F: what `search` reads. */
   search_text: string;
+  // SQLite also has `sort_key`, the search index's order key; only its dialect reads it (dialect/sqlite).
 }
 
 export interface GroupsTable {
