@@ -20,7 +20,8 @@ const ftsPhrase = (needle: string) => `"${needle.replaceAll('"', '""')}"`;
 
 export function openRawSqlite(file: string): RawStore {
   const db = new BetterSqlite3(file, { readonly: true });
-  const byIndex = db.prepare("select * from users where id in (select rowid from users_search where users_search match ?) order by username limit 100");
+  // The index's rowid is the user's order key (migration 004), not its id.
+  const byIndex = db.prepare("select * from users where sort_key in (select rowid from users_search where users_search match ?) order by username limit 100");
   const byScan = db.prepare("select * from users where instr(search_text, ?) > 0 order by username limit 100");
   const countAll = db.prepare("select count(*) n from users");
   const page = db.prepare("select * from users where username > ? order by username limit 100");
