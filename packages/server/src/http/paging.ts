@@ -1,4 +1,4 @@
-import type { FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import { ApiError } from "./errors.js";
 import { isStorableText } from "./validation.js";
 
@@ -17,9 +17,16 @@ export function decodeCursor(cursor: string): string {
   throw new ApiError("invalidRequest", "The cursor is not valid.", { parameter: "cursor" });
 }
 
-/** `Link` header value pointing at the same request with the next cursor. */
-export function nextLink(request: FastifyRequest, cursor: string): string {
-  const url = new URL(request.url, "http://placeholder");
-  url.searchParams.set("cursor", cursor);
-  return `<${url.pathname}${url.search}>; rel="next"`;
+/**
+ * One page out of `max + 1` rows read: the first `max`, and when more follow a `Link: <…>; rel="next"`
+ * header pointing at the same request with the cursor of the page's last row.
+ */
+export function keysetPage<T>(request: FastifyRequest, reply: FastifyReply, rows: T[], max: number, sortKey: (row: T) => string): T[] {
+  const page = rows.slice(0, max);
+  if (rows.length > max) {
+    const url = new URL(request.url, "http://placeholder");
+    url.searchParams.set("cursor", encodeCursor(sortKey(page[page.length - 1]!)));
+    void reply.header("link", `<${url.pathname}${url.search}>; rel="next"`);
+  }
+  return page;
 }

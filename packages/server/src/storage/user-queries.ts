@@ -1,6 +1,6 @@
 import type { SelectQueryBuilder } from "kysely";
 import { fold, FIELD_SEPARATOR } from "../domain/user-fields.js";
-import type { Database, NewUserRow, UserRow, UserUpdate } from "./schema.js";
+import type { Database, NewUserRow, UserRow } from "./schema.js";
 import type { Store } from "./store.js";
 import { isoNow } from "./time.js";
 
@@ -229,10 +229,6 @@ export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimi
 
     async insert(row: NewUserRow): Promise<UserRow> {
       return db.insertInto("users").values(row).returningAll().executeTakeFirstOrThrow();
-    },
-
-    async update(id: number, changes: UserUpdate): Promise<void> {
-      await db.updateTable("users").set(changes).where("id", "=", id).execute();
     },
 
     /** Names of the groups of each user: its own memberships and those of its profile. */

@@ -7,7 +7,7 @@ import { createAuditQueries, type AuditEventRow, type AuditFilter } from "../../
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { jsonArray, sendJsonStream } from "../json-stream.js";
-import { decodeCursor, encodeCursor, nextLink } from "../paging.js";
+import { decodeCursor, keysetPage } from "../paging.js";
 import { errorResponses, Nullable, UUID_PATTERN } from "../schemas.js";
 
 const AuditEventSchema = Type.Object(
@@ -99,8 +99,7 @@ const auditEventsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
       const beforeId = beforeIdOf(cursor);
       if (max === undefined) return sendJsonStream(reply, jsonArray(audit.listAll(filter, beforeId), (rows) => rows.map((r) => serializeEvent(toAuditEventView(r)))));
       const rows = await audit.listPage(filter, beforeId, max + 1);
-      const page = rows.slice(0, max);
-      if (rows.length > max) reply.header("link", nextLink(request, encodeCursor(String(page[page.length - 1]!.id))));
+      const page = keysetPage(request, reply, rows, max, (e) => String(e.id));
       return page.map(toAuditEventView);
     },
   );

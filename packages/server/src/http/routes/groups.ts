@@ -14,7 +14,7 @@ import { etagOf, IfMatchHeaders, ifMatchVersion, staleVersion } from "../etag.js
 import { GroupSchema, toGroupView } from "../group-view.js";
 import { jsonArray, sendJsonStream } from "../json-stream.js";
 import { groupOr404 } from "../lookups.js";
-import { decodeCursor, encodeCursor, nextLink } from "../paging.js";
+import { decodeCursor, keysetPage } from "../paging.js";
 import { errorResponses, IdParams, Nullable } from "../schemas.js";
 import { renderUserViews, UserSchema } from "../user-view.js";
 
@@ -198,8 +198,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
         return sendJsonStream(reply, jsonArray(groups.allMembers([group.id], after), (rows) => users.viewJson(rows.map((u) => u.id), extended)));
       }
       const rows = await groups.memberPage([group.id], after, max + 1);
-      const page = rows.slice(0, max);
-      if (rows.length > max) reply.header("link", nextLink(request, encodeCursor(page[page.length - 1]!.username)));
+      const page = keysetPage(request, reply, rows, max, (u) => u.username);
       return renderUserViews(users, page, extended);
     },
   );

@@ -12,7 +12,7 @@ import { ApiError } from "../errors.js";
 import { etagOf, IfMatchHeaders, ifMatchVersion } from "../etag.js";
 import { jsonArray, sendJsonStream } from "../json-stream.js";
 import { userOr404 } from "../lookups.js";
-import { decodeCursor, encodeCursor, nextLink } from "../paging.js";
+import { decodeCursor, keysetPage } from "../paging.js";
 import { errorResponses, IdParams, Nullable } from "../schemas.js";
 import { renderUserViews, UserSchema, type UserView } from "../user-view.js";
 
@@ -110,9 +110,9 @@ function adminActorOf(request: FastifyRequest): AdminActor {
 const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, userAdmin, guard }) => {
   const adminOnly = guard(...ADMINISTRATOR_ROLES);
 
-  /** The full (extended) view of one user with its version as ETag: the answer of every write that returns the user. */
-  async function sendUser(reply: FastifyReply, row: UserRow): Promise<UserView> {
-    const [view] = await renderUserViews(users, [row], true);
+  /** The view of one user with its version as ETag: the answer of GET and of every write that returns the user (extended). */
+  async function sendUser(reply: FastifyReply, row: UserRow, extended = true): Promise<UserView> {
+    const [view] = await renderUserViews(users, [row], extended);
     void reply.header("etag", etagOf(row.version));
     return view!;
   }
@@ -139,8 +139,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, use
         return sendJsonStream(reply, jsonArray(users.listAllJson(filter, after, extended), (json) => json));
       }
       const rows = await users.listPage(filter, cursor === undefined ? undefined : decodeCursor(cursor), max + 1);
-      const page = rows.slice(0, max);
-      if (rows.length > max) reply.header("link", nextLink(request, encodeCursor(page[page.length - 1]!.username)));
+      const page = keysetPage(request, reply, rows, max, (u) => u.username);
       return renderUserViews(users, page, extended);
     },
   );
@@ -175,10 +174,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, use
       },
     },
     async (request, reply) => {
-      const row = await userOr404(users, request.params.id);
-      const [view] = await renderUserViews(users, [row], request.query.extendedInfo ?? false);
-      void reply.header("etag", etagOf(row.version));
-      return view!;
+      return sendUser(reply, await userOr404(users, request.params.id), request.query.extendedInfo ?? false);
     },
   );
 
