@@ -55,7 +55,7 @@ async function createServerOn(store: Store, config: Config): Promise<Server> {
   const { generatedAdminPassword } = await bootstrap(store.db, hasher, config.adminPassword);
   const sessions = new Sessions(store.db, await signingKey(store.db), config.tokenTtlSeconds, config.sessionMaxSeconds);
   const users = createUserQueries(store);
-  const login = new LoginService(store.db, hasher, sessions, config.lockout, config.passwordMaxAgeDays);
+  const login = new LoginService(store.db, users, hasher, sessions, config.lockout, config.passwordMaxAgeDays);
   const deps: AppDeps = {
     config,
     store,

@@ -5,6 +5,7 @@ import { fold } from "../domain/user-fields.js";
 import { ApiError } from "../http/errors.js";
 import type { Database, UserRow } from "../storage/schema.js";
 import { isoAfter, isoNow } from "../storage/time.js";
+import type { UserQueries } from "../storage/user-queries.js";
 import type { PasswordHasher } from "./passwords.js";
 import type { Sessions, TokenResponse } from "./sessions.js";
 
@@ -29,6 +30,7 @@ export function lockoutSeconds(policy: LockoutPolicy, lockoutCount: number): num
 export class LoginService {
   constructor(
     private readonly db: Kysely<Database>,
+    private readonly users: UserQueries,
     private readonly hasher: PasswordHasher,
     private readonly sessions: Sessions,
     private readonly lockout: LockoutPolicy,
@@ -36,7 +38,7 @@ export class LoginService {
   ) {}
 
   async login(loginName: string, password: string, sourceIp: string | null): Promise<TokenResponse> {
-    const user = await this.db.selectFrom("users").selectAll().where("login_key", "=", fold(loginName)).executeTakeFirst();
+    const user = await this.users.findByLoginKey(fold(loginName));
     // Always verify, even for an unknown user, so the answer takes the same time either way.
     const passwordMatches = await this.hasher.verify(user?.password_hash ?? null, password);
     const actor = { id: user?.id ?? null, name: user?.username ?? loginName.slice(0, 256), sourceIp };
