@@ -56,6 +56,18 @@ interface StoreTarget {
   reset(): Promise<void>;
 }
 
+/** Users in an existing store (0 when it has no schema yet). */
+async function countUsers(openRaw: StoreTarget["openRaw"]): Promise<number> {
+  const raw = await openRaw();
+  try {
+    return await raw.countAll();
+  } catch {
+    return 0;
+  } finally {
+    await raw.close();
+  }
+}
+
 function sqliteTarget(): StoreTarget {
   const dir = join(BENCH_DIR, `sqlite-${USERS}`);
   const file = join(dir, "ecm-security.sqlite3");
@@ -64,15 +76,7 @@ function sqliteTarget(): StoreTarget {
     env: { ECM_DATA_DIR: dir, DATABASE_URL: "" },
     openRaw: async () => openRawSqlite(file),
     async userCount() {
-      if (!existsSync(file)) return 0;
-      const raw = openRawSqlite(file);
-      try {
-        return await raw.countAll();
-      } catch {
-        return 0;
-      } finally {
-        await raw.close();
-      }
+      return existsSync(file) ? countUsers(this.openRaw) : 0;
     },
     async reset() {
       spawnSync("rm", ["-rf", dir]);
@@ -100,15 +104,7 @@ function postgresTarget(): StoreTarget {
     openRaw: () => openRawPostgres(url.toString()),
     async userCount() {
       const exists = await admin((c) => c.query("select 1 from pg_database where datname = $1", [name]));
-      if (exists.rowCount === 0) return 0;
-      const raw = await openRawPostgres(url.toString());
-      try {
-        return await raw.countAll();
-      } catch {
-        return 0;
-      } finally {
-        await raw.close();
-      }
+      return exists.rowCount === 0 ? 0 : countUsers(this.openRaw);
     },
     async reset() {
       await admin(async (c) => {

@@ -50,7 +50,7 @@ export class Slapd {
   private process?: ChildProcess;
   readonly url: string;
 
-  private constructor(private readonly dir: string, private readonly port: number) {
+  private constructor(private readonly dir: string, port: number) {
     this.url = `ldap://127.0.0.1:${port}`;
   }
 
