@@ -11,6 +11,7 @@ import { searchAtScaleMigration } from "./migrations/002-search-at-scale.js";
 import { auditFiltersMigration } from "./migrations/003-audit-filters.js";
 import { orderedSearchMigration } from "./migrations/004-ordered-search.js";
 import { userCountMigration } from "./migrations/005-user-count.js";
+import { narrowSearchMigration } from "./migrations/006-narrow-search.js";
 import type { Database } from "./schema.js";
 
 export interface Store {
@@ -28,6 +29,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "003-audit-filters": auditFiltersMigration,
     "004-ordered-search": orderedSearchMigration(dialect),
     "005-user-count": userCountMigration(dialect),
+    "006-narrow-search": narrowSearchMigration(dialect),
   };
 }
 

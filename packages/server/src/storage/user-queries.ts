@@ -47,6 +47,9 @@ function compareCodePoints(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/** No filter but (perhaps) `search`: the stores' own search and count serve it. */
+const isSearchOnly = (filter: UserFilter) => Object.entries(filter).every(([key, value]) => key === "search" || value === undefined);
+
 const codePointRank = (unit: number) => (unit < 0xd800 ? unit : unit < 0xe000 ? unit + 0x2000 : unit - 0x800);
 
 export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimits = SEARCH_PLAN_LIMITS) {
@@ -96,12 +99,12 @@ export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimi
       // 1–2 characters are nearly always common: walking first spares reading their long index lists.
       const short = [...needle].length < 3;
       // A store whose index yields hits in username order answers a plain search directly.
-      const searchOnly = Object.entries(filter).every(([key, value]) => key === "search" || value === undefined);
+      const searchOnly = isSearchOnly(filter);
       const orderedPage = async () => {
         const ordered = searchOnly ? await dialect.orderedSearch(db, needle, after, limit) : null;
         return ordered && pageOf(ordered);
       };
-      if (!short) {
+      if (!short || dialect.orderedSearchAnyNeedle) {
         const page = await orderedPage();
         if (page) return page;
       }
@@ -200,6 +203,7 @@ export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimi
       const needle = searchNeedle(filter);
       if (needle === undefined && Object.values(filter).every((v) => v === undefined)) return dialect.countAllUsers(db);
       if (needle === null) return 0;
+      if (needle !== undefined && isSearchOnly(filter)) return dialect.withIndexPlans(db, (db) => dialect.countSearch(db, needle));
       return dialect.withIndexPlans(db, async (db) => {
         let q = applyFilter(db.selectFrom("users").select((eb) => eb.fn.countAll().as("n")), filter);
         if (needle !== undefined) {

@@ -4,6 +4,7 @@ import { CompiledQuery, type KyselyPlugin, type RootOperationNode } from "kysely
 import { fold, searchTextFor } from "../domain/user-fields.js";
 import { describeEachStore } from "../test-support/server.js";
 import { seedStore } from "../tools/seed-data.js";
+import { rebuildUserSearch } from "./dialect/postgres/search-buckets.js";
 import type { Store } from "./store.js";
 import { createUserQueries, type UserFilter } from "./user-queries.js";
 
@@ -67,6 +68,8 @@ describeEachStore("users search, paging and counts at scale", (server) => {
         .values({ ...fields, uuid: `00000000-0000-4000-8000-00000000000${i}`, login_name: fields.username, login_key: fields.username, display_name: `${first} ${last}`, created_at: now, updated_at: now, search_text: searchTextFor(fields) })
         .execute();
     }
+    // Small buckets, so PostgreSQL's ordered search crosses many of them (and the insert trigger splits some).
+    if (store.dialect.name === "postgres") await rebuildUserSearch(store.db, 40);
     await store.dialect.analyze(store.db);
     all = await store.db.selectFrom("users").select(["username", "search_text", "enabled"]).execute();
   });
@@ -139,7 +142,7 @@ describeEachStore("users search, paging and counts at scale", (server) => {
         if (store.dialect.name === "sqlite") {
           assert.doesNotMatch(plan, /\bSCAN users\b(?! USING (COVERING )?INDEX)/, `${what}: ${query.sql}\n${plan}`);
         } else {
-          assert.doesNotMatch(plan, /Seq Scan on users/, `${what}: ${query.sql}\n${plan}`);
+          assert.doesNotMatch(plan, /Seq Scan on user(s|_search)\b/, `${what}: ${query.sql}\n${plan}`);
         }
       }
     }

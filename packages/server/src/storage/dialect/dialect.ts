@@ -24,11 +24,21 @@ export interface StoreDialect {
   /** Migration 004: a search index whose hits come in username order (a no-op where the store cannot). */
   createOrderedSearch(db: Kysely<any>): Promise<void>;
   /**
+   * Migration 006: a narrow copy of the search text. PostgreSQL: a table in username order cut into
+   * buckets, which gives it an ordered search; SQLite: an index on search_text, so that counting a
+   * needle too common for the search index scans the index instead of the table.
+   */
+  createNarrowSearch(db: Kysely<any>): Promise<void>;
+  /**
    * Ids of the first `limit` users after `after` (a username) whose search_text contains `needle`, in
    * username order, read from an index kept in that order; null where the store has none for this
    * needle (then the application plans the search itself).
    */
   orderedSearch(db: Kysely<Database>, needle: string, after: string | undefined, limit: number): Promise<number[] | null>;
+  /** True when orderedSearch answers 1–2 character needles too, faster than walking username order first. */
+  readonly orderedSearchAnyNeedle: boolean;
+  /** Number of users whose search_text contains `needle`. */
+  countSearch(db: Kysely<Database>, needle: string): Promise<number>;
   /** A condition checked row by row (no index): search_text contains `needle` (already lower-cased). */
   userSearchMatches(needle: string): Expression<SqlBool>;
   /**

@@ -1,10 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { StoreDialect } from "../dialect.js";
-
-/** LIKE pattern matching `needle` literally anywhere: the escape character and wildcards are escaped. */
-function containsPattern(needle: string): string {
-  return `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
+import { countMatches, createUserSearch, createUserSearchIndexes, dropUserSearchIndexes, rebuildUserSearch, searchCondition, searchInOrder, setUserSearchTriggers } from "./search-buckets.js";
 
 async function createShortGramIndex(db: Kysely<any>) {
   await sql`create index users_search_short on users using gin (ecm_short_grams(search_text))`.execute(db);
@@ -27,12 +23,19 @@ export const postgresDialect: StoreDialect = {
   // Migration 002 created user_count with statement triggers.
   async createUserCount() {},
 
-  // GIN returns hits in no order; the application's plan (user-queries.ts searchPage) orders them.
+  // GIN returns hits in no order: migration 006 gives PostgreSQL its ordered search (search-buckets.ts).
   async createOrderedSearch() {},
 
-  async orderedSearch() {
-    return null;
+  async createNarrowSearch(db: Kysely<any>) {
+    await sql`drop index users_search_trgm, users_search_short`.execute(db);
+    await createUserSearch(db);
   },
+
+  orderedSearchAnyNeedle: true,
+
+  orderedSearch: searchInOrder,
+
+  countSearch: countMatches,
 
   async createScaleIndexes(db: Kysely<any>) {
     // Trigrams need three characters: the 1- and 2-character substrings of each user's search text
@@ -60,17 +63,8 @@ export const postgresDialect: StoreDialect = {
   },
 
   async userSearchIndexed(_db, needle) {
-    const chars = [...needle];
-    // pg_trgm takes trigrams from runs of letters and digits only: other needles use the 1–2-gram
-    // index (every 2-gram of the needle must occur; the exact check then drops the false hits).
-    const condition = /[\p{L}\p{N}]{3}/u.test(needle)
-      ? sql<boolean>`users.search_text like ${containsPattern(needle)}`
-      : chars.length <= 2
-        ? sql<boolean>`ecm_short_grams(users.search_text) @> array[${needle}]::text[]`
-        : sql<boolean>`ecm_short_grams(users.search_text) @> ${chars.slice(1).map((c, i) => chars[i] + c)}::text[] and strpos(users.search_text, ${needle}) > 0`;
-    return (cap) => (cap === undefined
-      ? condition
-      : sql<boolean>`users.id in (select id from users where ${condition} limit ${cap})`);
+    const condition = searchCondition(needle);
+    return (cap) => sql<boolean>`users.id in (select s.user_id from user_search s where ${condition}${cap === undefined ? sql`` : sql` limit ${cap}`})`;
   },
 
   withIndexPlans(db, work) {
@@ -101,14 +95,16 @@ export const postgresDialect: StoreDialect = {
   },
 
   async bulkLoad(db, load) {
-    // Building the search indexes once after the load is many times faster than row by row.
-    await sql`drop index if exists users_search_trgm, users_search_short`.execute(db);
+    // Building the search table and its indexes once after the load is many times faster than row by row.
+    await setUserSearchTriggers(db, false);
+    await dropUserSearchIndexes(db);
     try {
       return await load();
     } finally {
       await sql`set maintenance_work_mem = '512MB'`.execute(db);
-      await createTrigramIndex(db);
-      await createShortGramIndex(db);
+      await rebuildUserSearch(db);
+      await createUserSearchIndexes(db);
+      await setUserSearchTriggers(db, true);
     }
   },
 

@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { sql } from "kysely";
+import { searchTextFor } from "../../../domain/user-fields.js";
+import { createTemporaryDatabase } from "../../../test-support/server.js";
+import { insertUser } from "../../../test-support/fixtures.js";
+import { openStore, type Store } from "../../store.js";
+import { createUserQueries } from "../../user-queries.js";
+import { rebuildUserSearch } from "./search-buckets.js";
+
+const url = process.env.ECM_TEST_DATABASE_URL;
+const byCodePoint = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/** PostgreSQL searches bucket by bucket in username order: buckets must stay ranges of usernames as users come, change and go. */
+describe("PostgreSQL search buckets", { skip: url ? false : "ECM_TEST_DATABASE_URL is not set" }, () => {
+  let store: Store;
+  let drop: () => Promise<void>;
+  before(async () => {
+    const database = await createTemporaryDatabase(url!);
+    drop = database.drop;
+    store = await openStore({ kind: "postgres", url: database.url });
+    await rebuildUserSearch(store.db, 4); // a bucket splits past 8 users
+    // Names that land in the same bucket one after another, and names spread over the alphabet.
+    for (let i = 0; i < 30; i++) await insertUser(store, { username: `m-${String(i).padStart(2, "0")}`, first_name: "Crowded" });
+    for (const c of "zyxwvutsrqponlkjihgfedcba") await insertUser(store, { username: `${c}-spread`, first_name: "Spread" });
+  });
+  after(async () => {
+    await store?.close();
+    await drop?.();
+  });
+
+  /** Every user is in the one bucket whose range holds its username, and each bucket stays near the target size. */
+  async function assertBucketsAreRanges() {
+    const buckets = (await sql<{ bucket: string; first_username: string }>`select bucket, first_username from user_search_buckets order by bucket`.execute(store.db)).rows;
+    for (let i = 1; i < buckets.length; i++) assert.ok(byCodePoint(buckets[i]!.first_username, buckets[i - 1]!.first_username) > 0, "first usernames grow with the bucket key");
+    const rows = (await sql<{ username: string; bucket: string; search_text: string }>`select s.username, s.bucket, s.search_text from user_search s`.execute(store.db)).rows;
+    const users = (await store.db.selectFrom("users").select(["username", "search_text"]).execute());
+    assert.deepEqual(rows.map((r) => [r.username, r.search_text]).sort(), users.map((u) => [u.username, u.search_text]).sort(), "one row per user, same text");
+    for (const row of rows) {
+      const home = buckets.filter((b) => byCodePoint(b.first_username, row.username) <= 0).at(-1)!;
+      assert.equal(row.bucket, home.bucket, `${row.username} sits in the bucket of its range`);
+    }
+    const sizes = new Map<string, number>();
+    for (const row of rows) sizes.set(row.bucket, (sizes.get(row.bucket) ?? 0) + 1);
+    const target = (await sql<{ bucket_rows: number }>`select bucket_rows from user_search_settings`.execute(store.db)).rows[0]!.bucket_rows;
+    assert.ok([...sizes.values()].every((n) => n <= 2 * target), `buckets split past twice the target: ${[...sizes.values()]}`);
+  }
+
+  const everyPage = async (search: string, size: number) => {
+    const users = createUserQueries(store);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await users.listPage({ search }, cursor, size);
+      seen.push(...page.map((u) => u.username));
+      if (page.length < size) return seen;
+      cursor = page[page.length - 1]!.username;
+    }
+  };
+  const expected = async (needle: string) =>
+    (await store.db.selectFrom("users").select(["username", "search_text"]).execute())
+      .filter((u) => u.search_text.includes(needle)).map((u) => u.username).sort(byCodePoint);
+
+  it("splits crowded buckets and keeps every bucket a range of usernames", async () => {
+    const buckets = await sql<{ n: string }>`select count(*) as n from user_search_buckets`.execute(store.db);
+    assert.ok(Number(buckets.rows[0]!.n) >= 7, "the inserts split buckets");
+    await assertBucketsAreRanges();
+  });
+
+  it("finds every hit in username order across buckets and pages, and counts them", async () => {
+    for (const needle of ["crowded", "spread", "-", "m-1", "d", "zz"]) {
+      for (const size of [1, 3, 100]) assert.deepEqual(await everyPage(needle, size), await expected(needle), `${needle}, pages of ${size}`);
+      assert.equal(await createUserQueries(store).count({ search: needle }), (await expected(needle)).length);
+    }
+  });
+
+  it("follows renames, text changes and deletes", async () => {
+    const rename = async (from: string, to: string) =>
+      store.db.updateTable("users").set({ username: to, search_text: searchTextFor({ username: to, first_name: "Moved", last_name: null, email: null }) }).where("username", "=", from).execute();
+    await rename("m-05", "zz-moved");
+    await rename("a-spread", "m-055");
+    await store.db.updateTable("users").set({ search_text: searchTextFor({ username: "b-spread", first_name: "Moved", last_name: null, email: null }) }).where("username", "=", "b-spread").execute();
+    await store.db.deleteFrom("users").where("username", "in", ["m-10", "c-spread"]).execute();
+    await assertBucketsAreRanges();
+    assert.deepEqual(await everyPage("moved", 1), ["b-spread", "m-055", "zz-moved"]);
+    assert.deepEqual(await everyPage("spread", 4), await expected("spread"));
+    await store.dialect.bulkLoad(store.db, async () => {});
+    await assertBucketsAreRanges();
+    assert.deepEqual(await everyPage("moved", 2), ["b-spread", "m-055", "zz-moved"]);
+  });
+});

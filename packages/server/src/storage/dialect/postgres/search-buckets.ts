@@ -1,0 +1,196 @@
+import { sql, type Kysely, type RawBuilder, type SqlBool } from "kysely";
+
+/**
+ * PostgreSQL's search index, in username order by buckets.
+ *
+ * GIN returns its hits in no order, so a common string's first page in username order would need
+ * every hit read and sorted. Instead `user_search` holds a narrow copy of each user's search text,
+ * written in username order and cut into buckets of consecutive usernames (`user_search_buckets`:
+ * each bucket's first username). Both GIN indexes lead with the bucket (btree_gin), so one index
+ * lookup answers "the hits of this bucket", and a search walks the buckets in order from the
+ * cursor's and stops as soon as a page is full: it reads about one page of hits, not all of them.
+ *
+ * Buckets are a range of usernames, so a username always belongs to exactly one, found from the
+ * bucket table. Bucket keys are spaced 2^32 apart; a bucket that grows past twice the target size
+ * is split at its median username into a new key between its own and the next one.
+ */
+
+/** Users per bucket after a rebuild: a bucket lookup then costs ~0.1 ms at a million users. */
+export const BUCKET_ROWS = 4096;
+
+const KEY_GAP = sql.raw("4294967296");
+
+/** Creates the table, its buckets from the users there are now, the triggers that keep them, and the indexes. */
+export async function createUserSearch(db: Kysely<any>): Promise<void> {
+  await sql`create extension if not exists btree_gin`.execute(db);
+  await sql`create table user_search_settings (bucket_rows integer not null)`.execute(db);
+  await sql`insert into user_search_settings values (${BUCKET_ROWS})`.execute(db);
+  await sql`create table user_search_buckets (
+    bucket bigint primary key, first_username text collate "C" not null unique, rows integer not null)`.execute(db);
+  await sql`create table user_search (
+    user_id integer primary key references users(id) on delete cascade,
+    bucket bigint not null, username text collate "C" not null, search_text text not null)`.execute(db);
+  await createBucketFunctions(db);
+  await rebuildUserSearch(db);
+  await createUserSearchIndexes(db);
+  await createUserSearchTriggers(db);
+  await sql`analyze user_search`.execute(db);
+}
+
+async function createBucketFunctions(db: Kysely<any>) {
+  // The bucket a username belongs in, locked for this transaction. The lock waits for a split of that
+  // bucket, which may move the username into the new bucket: so look again once it is held.
+  await sql`create function ecm_user_search_bucket(name text) returns bigint language plpgsql as $$
+    declare b bigint; again bigint;
+    begin
+      loop
+        select bucket into b from user_search_buckets where first_username <= name collate "C" order by first_username desc limit 1;
+        perform 1 from user_search_buckets where bucket = b for update;
+        select bucket into again from user_search_buckets where first_username <= name collate "C" order by first_username desc limit 1;
+        if again = b then
+          update user_search_buckets set rows = rows + 1 where bucket = b;
+          return b;
+        end if;
+      end loop;
+    end $$`.execute(db);
+  // Splits a bucket (locked by the caller) that holds more than twice the target at its median username.
+  await sql`create function ecm_user_search_split(b bigint) returns void language plpgsql as $$
+    declare n integer; target integer; next_key bigint; new_key bigint; median text;
+    begin
+      select bucket_rows into target from user_search_settings;
+      select count(*) into n from user_search where bucket = b;
+      if n <= 2 * target then update user_search_buckets set rows = n where bucket = b; return; end if;
+      select min(bucket) into next_key from user_search_buckets where bucket > b;
+      new_key := case when next_key is null then b + ${KEY_GAP} else b + (next_key - b) / 2 end;
+      if new_key = b then return; end if; -- no key left between b and the next bucket: it stays big
+      select username into median from user_search where bucket = b order by username offset n / 2 limit 1;
+      insert into user_search_buckets values (new_key, median, n - n / 2);
+      update user_search set bucket = new_key where bucket = b and username >= median;
+      update user_search_buckets set rows = n / 2 where bucket = b;
+    end $$`.execute(db);
+  await sql`create function ecm_user_search_insert() returns trigger language plpgsql as $$
+    declare b bigint;
+    begin
+      b := ecm_user_search_bucket(new.username);
+      insert into user_search values (new.id, b, new.username, new.search_text);
+      if (select rows from user_search_buckets where bucket = b) > 2 * (select bucket_rows from user_search_settings) then
+        perform ecm_user_search_split(b);
+      end if;
+      return null;
+    end $$`.execute(db);
+  await sql`create function ecm_user_search_update() returns trigger language plpgsql as $$
+    declare b bigint;
+    begin
+      if new.username is distinct from old.username then
+        b := ecm_user_search_bucket(new.username);
+        update user_search set bucket = b, username = new.username, search_text = new.search_text where user_id = new.id;
+        if (select rows from user_search_buckets where bucket = b) > 2 * (select bucket_rows from user_search_settings) then
+          perform ecm_user_search_split(b);
+        end if;
+      else
+        update user_search set search_text = new.search_text where user_id = new.id;
+      end if;
+      return null;
+    end $$`.execute(db);
+}
+
+const TRIGGERS = ["users_search_insert", "users_search_update"];
+
+async function createUserSearchTriggers(db: Kysely<any>) {
+  await sql`create trigger users_search_insert after insert on users for each row execute function ecm_user_search_insert()`.execute(db);
+  await sql`create trigger users_search_update after update of username, search_text on users for each row
+    when (new.username is distinct from old.username or new.search_text is distinct from old.search_text)
+    execute function ecm_user_search_update()`.execute(db);
+}
+
+export async function setUserSearchTriggers(db: Kysely<any>, enabled: boolean): Promise<void> {
+  for (const t of TRIGGERS) await sql`alter table users ${sql.raw(enabled ? "enable" : "disable")} trigger ${sql.id(t)}`.execute(db);
+}
+
+/** The trigram index (needles with three letters or digits in a row) and the 1–2-gram index (the others). */
+export async function createUserSearchIndexes(db: Kysely<any>): Promise<void> {
+  await sql`create index user_search_trgm on user_search using gin (bucket, search_text gin_trgm_ops)`.execute(db);
+  await sql`create index user_search_short on user_search using gin (bucket, ecm_short_grams(search_text))`.execute(db);
+}
+
+export async function dropUserSearchIndexes(db: Kysely<any>): Promise<void> {
+  await sql`drop index if exists user_search_trgm, user_search_short`.execute(db);
+}
+
+/**
+ * Rewrites the table from `users` in username order (so a bucket's rows sit together on disk) with
+ * fresh buckets of `bucketRows` users. Run by the migration and after a bulk load; tests use small buckets.
+ */
+export async function rebuildUserSearch(db: Kysely<any>, bucketRows = BUCKET_ROWS): Promise<void> {
+  await sql`truncate user_search, user_search_buckets`.execute(db);
+  await sql`update user_search_settings set bucket_rows = ${bucketRows}`.execute(db);
+  await sql`insert into user_search (user_id, bucket, username, search_text)
+    select id, (row_number() over (order by username) - 1) / ${bucketRows} * ${KEY_GAP}, username, search_text from users order by username`.execute(db);
+  await sql`insert into user_search_buckets (bucket, first_username, rows)
+    select bucket, case when bucket = 0 then '' else min(username) end, count(*) from user_search group by bucket`.execute(db);
+  // An empty store still has the bucket every username falls into.
+  await sql`insert into user_search_buckets values (0, '', 0) on conflict do nothing`.execute(db);
+}
+
+/** LIKE pattern matching `needle` literally anywhere: the escape character and wildcards are escaped. */
+function containsPattern(needle: string): string {
+  return `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * `user_search.search_text` contains `needle`, as the indexes can answer it. pg_trgm takes trigrams
+ * from runs of letters and digits only: other needles use the 1–2-gram index (every 2-gram of the
+ * needle must occur; strpos then drops the false hits).
+ */
+export function searchCondition(needle: string): RawBuilder<SqlBool> {
+  const chars = [...needle];
+  if (/[\p{L}\p{N}]{3}/u.test(needle)) return sql<SqlBool>`s.search_text like ${containsPattern(needle)}`;
+  if (chars.length <= 2) return sql<SqlBool>`ecm_short_grams(s.search_text) @> array[${needle}]::text[]`;
+  const pairs = chars.slice(1).map((c, i) => chars[i] + c);
+  return sql<SqlBool>`ecm_short_grams(s.search_text) @> ${pairs}::text[] and strpos(s.search_text, ${needle}) > 0`;
+}
+
+/** Buckets a first walk reads before asking whether the needle is rare. */
+const FIRST_BUCKETS = 8;
+/** A needle with at most this many hits in all is answered by collecting and sorting them. */
+const FEW_HITS = 200;
+
+/** Code-point order (as `collate "C"`) of two strings. */
+const byCodePoint = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/**
+ * Ids of the first `limit` users after `after` whose search text contains `needle`, in username order:
+ * the buckets from the cursor's on, one GIN lookup each, until the page is full. A needle that the
+ * first buckets do not fill may be rare: when it has few hits in all, they are collected and sorted
+ * instead of walking every bucket.
+ */
+export async function searchInOrder(db: Kysely<any>, needle: string, after: string | undefined, limit: number): Promise<number[]> {
+  const condition = searchCondition(needle);
+  const from = after ?? "";
+  const buckets = await sql<{ bucket: string }>`select bucket from user_search_buckets
+    where bucket >= (select bucket from user_search_buckets where first_username <= ${from} order by first_username desc limit 1)
+    order by bucket limit ${FIRST_BUCKETS + 1}`.execute(db);
+  const walk = async (first: string, last: string | undefined, wanted: number) => {
+    const rows = await sql<{ user_id: number }>`select h.user_id
+      from (select bucket from user_search_buckets where bucket >= ${first}${last === undefined ? sql`` : sql` and bucket < ${last}`}) b
+      cross join lateral (select s.user_id, s.username from user_search s
+        where s.bucket = b.bucket and ${condition} and s.username > ${from} order by s.username limit ${wanted}) h
+      order by b.bucket, h.username limit ${wanted}`.execute(db);
+    return rows.rows.map((r) => r.user_id);
+  };
+  const keys = buckets.rows.map((r) => r.bucket);
+  const rest = keys[FIRST_BUCKETS];
+  const found = await walk(keys[0]!, rest, limit);
+  if (found.length === limit || rest === undefined) return found;
+  const probe = await sql<{ user_id: number; username: string }>`select s.user_id, s.username from user_search s where ${condition} limit ${FEW_HITS + 1}`.execute(db);
+  if (probe.rows.length <= FEW_HITS) {
+    return probe.rows.filter((r) => byCodePoint(r.username, from) > 0).sort((a, b) => byCodePoint(a.username, b.username)).slice(0, limit).map((r) => r.user_id);
+  }
+  return [...found, ...(await walk(rest, undefined, limit - found.length))];
+}
+
+/** Number of users whose search text contains `needle`. */
+export async function countMatches(db: Kysely<any>, needle: string): Promise<number> {
+  const row = await sql<{ n: string }>`select count(*) as n from user_search s where ${searchCondition(needle)}`.execute(db);
+  return Number(row.rows[0]!.n);
+}
