@@ -18,3 +18,8 @@ export async function* jsonArray<T>(batches: AsyncIterable<T[]>, toJson: (batch:
 export function sendJsonStream(reply: FastifyReply, chunks: AsyncIterable<string>): FastifyReply {
   return reply.type("application/json; charset=utf-8").send(Readable.from(chunks));
 }
+
+/** Sends JSON text rendered elsewhere (the store) as it is: Fastify does not serialize a string sent with a JSON type. */
+export function sendJsonText(reply: FastifyReply, json: string): FastifyReply {
+  return reply.type("application/json; charset=utf-8").send(json);
+}

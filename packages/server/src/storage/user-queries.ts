@@ -1,4 +1,4 @@
-import type { SelectQueryBuilder } from "kysely";
+import type { Kysely, SelectQueryBuilder } from "kysely";
 import { fold, FIELD_SEPARATOR } from "../domain/user-fields.js";
 import type { Database, NewUserRow, UserRow } from "./schema.js";
 import type { Store } from "./store.js";
@@ -14,6 +14,12 @@ export interface UserFilter {
   /** true: locked out right now after failed logins. */
   lockedOut?: boolean;
   profileId?: number;
+}
+
+/** A user's username (the keyset cursor) and its REST JSON. */
+export interface UserJson {
+  username: string;
+  json: string;
 }
 
 export interface FederatedIdentityRef {
@@ -53,7 +59,7 @@ const isSearchOnly = (filter: UserFilter) => Object.entries(filter).every(([key,
 const codePointRank = (unit: number) => (unit < 0xd800 ? unit : unit < 0xe000 ? unit + 0x2000 : unit - 0x800);
 
 export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimits = SEARCH_PLAN_LIMITS) {
-  /** Every filter but `search`, which needs a plan of its own (see searchPage). */
+  /** Every filter but `search`, which needs a plan of its own (see searchIds). */
   function applyFilter<O>(query: UsersQuery<O>, filter: UserFilter): UsersQuery<O> {
     let q = query;
     if (filter.enabled !== undefined) q = q.where("users.enabled", "=", filter.enabled ? 1 : 0);
@@ -82,32 +88,28 @@ export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimi
   }
 
   /**
-   * One page of a search in username order. Few index hits: collect them all and sort. Many: walk
-   * username order for a bounded stretch, checking each row (a common string fills a page quickly);
+   * Ids of one page of a search, in username order. Few index hits: collect them all and sort. Many:
+   * walk username order for a bounded stretch, checking each row (a common string fills a page quickly);
    * if the stretch held too few (the hits cluster further on), collect the hits after it and sort.
    * So no search reads much more than its hits or the bounded stretch, whatever the string.
    */
-  function searchPage(needle: string | null, filter: UserFilter, after: string | undefined, limit: number): Promise<UserRow[]> {
-    if (needle === null) return Promise.resolve([]);
+  async function searchIds(needle: string | null, filter: UserFilter, after: string | undefined, limit: number): Promise<number[]> {
+    if (needle === null) return [];
+    // 1–2 characters are nearly always common: walking first spares reading their long index lists.
+    const short = [...needle].length < 3;
+    // A store whose index yields hits in username order answers a plain search directly.
+    const orderedPage = (db: Kysely<Database>) => (isSearchOnly(filter) ? dialect.orderedSearch(db, needle, after, limit) : Promise.resolve(null));
+    if (!short || dialect.orderedSearchAnyNeedle) {
+      const page = await orderedPage(db);
+      if (page) return page;
+    }
     return dialect.withIndexPlans(db, async (db) => {
-      const pageOf = (ids: number[]) => {
-        if (ids.length === 0) return Promise.resolve([]);
-        let q = applyFilter(db.selectFrom("users").selectAll("users").where("users.id", "in", ids), filter);
+      const pageOf = async (ids: number[]) => {
+        if (ids.length === 0) return [];
+        let q = applyFilter(db.selectFrom("users").select("users.id").where("users.id", "in", ids), filter);
         if (after !== undefined) q = q.where("users.username", ">", after);
-        return q.orderBy("users.username").limit(limit).execute();
+        return (await q.orderBy("users.username").limit(limit).execute()).map((r) => r.id);
       };
-      // 1–2 characters are nearly always common: walking first spares reading their long index lists.
-      const short = [...needle].length < 3;
-      // A store whose index yields hits in username order answers a plain search directly.
-      const searchOnly = isSearchOnly(filter);
-      const orderedPage = async () => {
-        const ordered = searchOnly ? await dialect.orderedSearch(db, needle, after, limit) : null;
-        return ordered && pageOf(ordered);
-      };
-      if (!short || dialect.orderedSearchAnyNeedle) {
-        const page = await orderedPage();
-        if (page) return page;
-      }
       let indexed = short ? undefined : await dialect.userSearchIndexed(db, needle);
       if (indexed) {
         const hits = await db.selectFrom("users").select("users.id").where(indexed(limits.probeCap + 1)).execute();
@@ -122,21 +124,21 @@ export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimi
         .limit(1)
         .offset(limits.walkRows - 1)
         .executeTakeFirst();
-      let walk = applyFilter(db.selectFrom("users").selectAll("users"), filter).where(dialect.userSearchMatches(needle));
+      let walk = applyFilter(db.selectFrom("users").select("users.id"), filter).where(dialect.userSearchMatches(needle));
       if (after !== undefined) walk = walk.where("users.username", ">", after);
       if (boundary) walk = walk.where("users.username", "<=", boundary.username);
-      const found = await walk.orderBy("users.username").limit(limit).execute();
+      const found = (await walk.orderBy("users.username").limit(limit).execute()).map((r) => r.id);
       if (found.length === limit || !boundary) return found;
       if (short) {
-        const page = await orderedPage();
+        const page = await orderedPage(db);
         if (page) return page;
       }
       if (indexed === undefined) indexed = await dialect.userSearchIndexed(db, needle);
       if (indexed === null) {
         // No usable index (a very common short needle): the walk goes on to the end of the page.
-        let more = applyFilter(db.selectFrom("users").selectAll("users"), filter).where(dialect.userSearchMatches(needle));
+        let more = applyFilter(db.selectFrom("users").select("users.id"), filter).where(dialect.userSearchMatches(needle));
         more = more.where("users.username", ">", boundary.username);
-        return [...found, ...(await more.orderBy("users.username").limit(limit - found.length).execute())];
+        return [...found, ...(await more.orderBy("users.username").limit(limit - found.length).execute()).map((r) => r.id)];
       }
       const rest = await applyFilter(db.selectFrom("users").select(["users.id", "users.username"]), filter)
         .where(indexed())
@@ -148,13 +150,28 @@ export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimi
     });
   }
 
+  /** Usernames and REST JSON (see StoreDialect.userJson) of the users `ids` names, in that order. */
+  async function renderIds(ids: readonly number[], extended: boolean): Promise<UserJson[]> {
+    if (ids.length === 0) return [];
+    const rows = await db
+      .selectFrom("users")
+      .select(["users.id", "users.username", dialect.userJson(extended, isoNow()).as("json")])
+      .where("users.id", "in", [...ids])
+      .execute();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id)!);
+  }
+
   return {
     /** One page in username order, after the given username (keyset paging). */
-    listPage(filter: UserFilter, after: string | undefined, limit: number): Promise<UserRow[]> {
+    async listPage(filter: UserFilter, after: string | undefined, limit: number): Promise<UserRow[]> {
       const needle = searchNeedle(filter);
-      if (needle !== undefined) return searchPage(needle, filter, after, limit);
       let q = applyFilter(db.selectFrom("users").selectAll("users"), filter);
-      if (after !== undefined) q = q.where("users.username", ">", after);
+      if (needle !== undefined) {
+        const ids = await searchIds(needle, filter, after, limit);
+        if (ids.length === 0) return [];
+        q = db.selectFrom("users").selectAll("users").where("users.id", "in", ids);
+      } else if (after !== undefined) q = q.where("users.username", ">", after);
       return q.orderBy("users.username").limit(limit).execute();
     },
 
@@ -168,31 +185,27 @@ export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimi
       }
     },
 
-    /** The REST JSON of each user (see StoreDialect.userJson), in the order of `ids`. */
-    async viewJson(ids: readonly number[], extended: boolean): Promise<string[]> {
-      if (ids.length === 0) return [];
-      const rows = await db
-        .selectFrom("users")
-        .select(["users.id", dialect.userJson(extended, isoNow()).as("json")])
-        .where("users.id", "in", [...ids])
-        .execute();
-      const byId = new Map(rows.map((r) => [r.id, r.json]));
-      return ids.map((id) => byId.get(id)!);
+    /**
+     * `listPage` as REST JSON rendered by the store: what the lists send. Without a search the store
+     * reads and renders the page in one query; a search keeps its plan and renders the hits.
+     */
+    async listPageJson(filter: UserFilter, after: string | undefined, limit: number, extended: boolean): Promise<UserJson[]> {
+      const needle = searchNeedle(filter);
+      if (needle !== undefined) return renderIds(await searchIds(needle, filter, after, limit), extended);
+      let q = applyFilter(db.selectFrom("users").select(["users.username", dialect.userJson(extended, isoNow()).as("json")]), filter);
+      if (after !== undefined) q = q.where("users.username", ">", after);
+      return q.orderBy("users.username").limit(limit).execute();
     },
 
-    /**
-     * `listAll` as REST JSON, batch by batch: what the streamed lists send. Without a search the store
-     * reads and renders each batch in one query; a search keeps its plan and renders the hits.
-     */
+    /** The REST JSON of each user (see StoreDialect.userJson), in the order of `ids`. */
+    async viewJson(ids: readonly number[], extended: boolean): Promise<string[]> {
+      return (await renderIds(ids, extended)).map((r) => r.json);
+    },
+
+    /** `listPageJson` batch by batch to the end: what the streamed lists send. */
     async *listAllJson(filter: UserFilter, after: string | undefined, extended: boolean, batchSize = 1000): AsyncGenerator<string[]> {
-      if (searchNeedle(filter) !== undefined) {
-        for await (const batch of this.listAll(filter, after, batchSize)) yield await this.viewJson(batch.map((u) => u.id), extended);
-        return;
-      }
       for (;;) {
-        let q = applyFilter(db.selectFrom("users").select(["users.username", dialect.userJson(extended, isoNow()).as("json")]), filter);
-        if (after !== undefined) q = q.where("users.username", ">", after);
-        const batch = await q.orderBy("users.username").limit(batchSize).execute();
+        const batch = await this.listPageJson(filter, after, batchSize, extended);
         if (batch.length > 0) yield batch.map((r) => r.json);
         if (batch.length < batchSize) return;
         after = batch[batch.length - 1]!.username;

@@ -10,7 +10,7 @@ import { actorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { etagOf, IfMatchHeaders, ifMatchVersion } from "../etag.js";
-import { jsonArray, sendJsonStream } from "../json-stream.js";
+import { jsonArray, sendJsonStream, sendJsonText } from "../json-stream.js";
 import { userOr404 } from "../lookups.js";
 import { decodeCursor, keysetPage } from "../paging.js";
 import { errorResponses, IdParams, Nullable } from "../schemas.js";
@@ -138,9 +138,9 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, use
         const after = cursor === undefined ? undefined : decodeCursor(cursor);
         return sendJsonStream(reply, jsonArray(users.listAllJson(filter, after, extended), (json) => json));
       }
-      const rows = await users.listPage(filter, cursor === undefined ? undefined : decodeCursor(cursor), max + 1);
+      const rows = await users.listPageJson(filter, cursor === undefined ? undefined : decodeCursor(cursor), max + 1, extended);
       const page = keysetPage(request, reply, rows, max, (u) => u.username);
-      return renderUserViews(users, page, extended);
+      return sendJsonText(reply, `[${page.map((u) => u.json).join(",")}]`);
     },
   );
 

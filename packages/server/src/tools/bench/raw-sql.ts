@@ -51,7 +51,8 @@ export async function openRawPostgres(url: string): Promise<RawStore> {
   await client.connect();
   return {
     async search(needle) {
-      return (await client.query("select * from users where search_text like $1 order by username limit 100", [likePattern(fold(needle))])).rowCount ?? 0;
+      // The trigram index lives on the narrow search table (migration 006).
+      return (await client.query("select * from users where id in (select user_id from user_search where search_text like $1) order by username limit 100", [likePattern(fold(needle))])).rowCount ?? 0;
     },
     async countAll() {
       return Number((await client.query("select count(*) n from users")).rows[0].n);

@@ -27,7 +27,7 @@ export const postgresDialect: StoreDialect = {
   async createOrderedSearch() {},
 
   async createNarrowSearch(db: Kysely<any>) {
-    await sql`drop index users_search_trgm, users_search_short`.execute(db);
+    await sql`drop index if exists users_search_trgm, users_search_short`.execute(db);
     await createUserSearch(db);
   },
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { sql } from "kysely";
+import pg from "pg";
 import { searchTextFor } from "../../../domain/user-fields.js";
 import { createTemporaryDatabase } from "../../../test-support/server.js";
 import { insertUser } from "../../../test-support/fixtures.js";
@@ -15,9 +16,11 @@ const byCodePoint = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buf
 describe("PostgreSQL search buckets", { skip: url ? false : "ECM_TEST_DATABASE_URL is not set" }, () => {
   let store: Store;
   let drop: () => Promise<void>;
+  let databaseUrl: string;
   before(async () => {
     const database = await createTemporaryDatabase(url!);
     drop = database.drop;
+    databaseUrl = database.url;
     store = await openStore({ kind: "postgres", url: database.url });
     await rebuildUserSearch(store.db, 4); // a bucket splits past 8 users
     // Names that land in the same bucket one after another, and names spread over the alphabet.
@@ -71,6 +74,27 @@ describe("PostgreSQL search buckets", { skip: url ? false : "ECM_TEST_DATABASE_U
     for (const needle of ["crowded", "spread", "-", "m-1", "d", "zz"]) {
       for (const size of [1, 3, 100]) assert.deepEqual(await everyPage(needle, size), await expected(needle), `${needle}, pages of ${size}`);
       assert.equal(await createUserQueries(store).count({ search: needle }), (await expected(needle)).length);
+    }
+  });
+
+  it("runs every statement of the search function on an index (auto_explain of the nested statements)", async () => {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      const plans: string[] = [];
+      client.on("notice", (notice) => plans.push(notice.message ?? ""));
+      await client.query("load 'auto_explain'");
+      await client.query("set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on; set client_min_messages = log");
+      await client.query("analyze user_search");
+      // A common needle (the first buckets fill the page), a rare one (collected after the first buckets), one with no trigram, none at all.
+      for (const needle of ["crowded", "m-17", "-", "d", "%_", "nothing"]) {
+        await client.query("select * from ecm_user_search_page(case when $1 ~ '[a-z0-9]{3}' then '%' || $1 || '%' end, string_to_array($1, null), $1, '', 3, 2, 5)", [needle]);
+      }
+      const nested = plans.filter((p) => p.includes("user_search s"));
+      assert.ok(nested.length > 10, "auto_explain reported the nested statements");
+      for (const plan of nested) assert.doesNotMatch(plan, /Seq Scan on user_search/, plan);
+    } finally {
+      await client.end();
     }
   });
 

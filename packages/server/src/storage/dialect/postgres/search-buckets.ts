@@ -31,6 +31,7 @@ export async function createUserSearch(db: Kysely<any>): Promise<void> {
     user_id integer primary key references users(id) on delete cascade,
     bucket bigint not null, username text collate "C" not null, search_text text not null)`.execute(db);
   await createBucketFunctions(db);
+  await createSearchFunction(db);
   await rebuildUserSearch(db);
   await createUserSearchIndexes(db);
   await createUserSearchTriggers(db);
@@ -94,6 +95,53 @@ async function createBucketFunctions(db: Kysely<any>) {
     end $$`.execute(db);
 }
 
+/**
+ * The ordered search in one round trip, its statements planned once per connection (PL/pgSQL caches
+ * them; planning the bucket query costs more than running it) and with index plans forced. A needle
+ * is given as a LIKE pattern (trigram index) or, when it has no three letters or digits in a row, as
+ * its 1–2-grams (the other index) plus the needle for the exact check.
+ */
+async function createSearchFunction(db: Kysely<any>) {
+  await sql`create function ecm_user_search_page(pattern text, grams text[], needle text, after text, wanted integer, first_buckets integer, few_hits integer)
+    returns setof integer language plpgsql stable
+    set enable_seqscan = off set plan_cache_mode = force_generic_plan as $$
+    declare b bigint; n integer := 0; got integer; walked integer := 0; hits integer;
+    begin
+      for b in select k.bucket from user_search_buckets k
+          where k.bucket >= (select c.bucket from user_search_buckets c where c.first_username <= after order by c.first_username desc limit 1)
+          order by k.bucket loop
+        if walked = first_buckets then
+          -- The first buckets did not fill the page: a needle with few hits in all is collected and sorted
+          -- instead (bucket + 0: the bucket is checked per hit, not looked up in the index).
+          if pattern is not null then
+            select count(*) into hits from (select 1 from user_search s where s.search_text like pattern limit few_hits + 1) x;
+            if hits <= few_hits then
+              return query select s.user_id from user_search s where s.search_text like pattern and s.bucket + 0 >= b and s.username > after order by s.username limit wanted - n;
+              return;
+            end if;
+          else
+            select count(*) into hits from (select 1 from user_search s where ecm_short_grams(s.search_text) @> grams and strpos(s.search_text, needle) > 0 limit few_hits + 1) x;
+            if hits <= few_hits then
+              return query select s.user_id from user_search s where ecm_short_grams(s.search_text) @> grams and strpos(s.search_text, needle) > 0
+                and s.bucket + 0 >= b and s.username > after order by s.username limit wanted - n;
+              return;
+            end if;
+          end if;
+        end if;
+        if pattern is not null then
+          return query select s.user_id from user_search s where s.bucket = b and s.search_text like pattern and s.username > after order by s.username limit wanted - n;
+        else
+          return query select s.user_id from user_search s where s.bucket = b and ecm_short_grams(s.search_text) @> grams and strpos(s.search_text, needle) > 0
+            and s.username > after order by s.username limit wanted - n;
+        end if;
+        get diagnostics got = row_count;
+        n := n + got;
+        walked := walked + 1;
+        exit when n >= wanted;
+      end loop;
+    end $$`.execute(db);
+}
+
 const TRIGGERS = ["users_search_insert", "users_search_update"];
 
 async function createUserSearchTriggers(db: Kysely<any>) {
@@ -138,16 +186,22 @@ function containsPattern(needle: string): string {
 }
 
 /**
- * `user_search.search_text` contains `needle`, as the indexes can answer it. pg_trgm takes trigrams
- * from runs of letters and digits only: other needles use the 1–2-gram index (every 2-gram of the
- * needle must occur; strpos then drops the false hits).
+ * How the indexes answer "search_text contains `needle`": a LIKE pattern for the trigram index when
+ * the needle has three letters or digits in a row (pg_trgm takes trigrams from such runs only);
+ * otherwise all the needle's 2-grams (or the 1–2 character needle itself) from the other index, with
+ * strpos dropping the false hits.
  */
-export function searchCondition(needle: string): RawBuilder<SqlBool> {
+function needleForIndex(needle: string): { pattern: string | null; grams: string[] | null } {
+  if (/[\p{L}\p{N}]{3}/u.test(needle)) return { pattern: containsPattern(needle), grams: null };
   const chars = [...needle];
-  if (/[\p{L}\p{N}]{3}/u.test(needle)) return sql<SqlBool>`s.search_text like ${containsPattern(needle)}`;
-  if (chars.length <= 2) return sql<SqlBool>`ecm_short_grams(s.search_text) @> array[${needle}]::text[]`;
-  const pairs = chars.slice(1).map((c, i) => chars[i] + c);
-  return sql<SqlBool>`ecm_short_grams(s.search_text) @> ${pairs}::text[] and strpos(s.search_text, ${needle}) > 0`;
+  return { pattern: null, grams: chars.length <= 2 ? [needle] : chars.slice(1).map((c, i) => chars[i] + c) };
+}
+
+/** `user_search.search_text` (as `s`) contains `needle`, as a condition the indexes answer. */
+export function searchCondition(needle: string): RawBuilder<SqlBool> {
+  const { pattern, grams } = needleForIndex(needle);
+  if (pattern !== null) return sql<SqlBool>`s.search_text like ${pattern}`;
+  return sql<SqlBool>`ecm_short_grams(s.search_text) @> ${grams}::text[] and strpos(s.search_text, ${needle}) > 0`;
 }
 
 /** Buckets a first walk reads before asking whether the needle is rare. */
@@ -155,38 +209,16 @@ const FIRST_BUCKETS = 8;
 /** A needle with at most this many hits in all is answered by collecting and sorting them. */
 const FEW_HITS = 200;
 
-/** Code-point order (as `collate "C"`) of two strings. */
-const byCodePoint = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
-
 /**
  * Ids of the first `limit` users after `after` whose search text contains `needle`, in username order:
  * the buckets from the cursor's on, one GIN lookup each, until the page is full. A needle that the
  * first buckets do not fill may be rare: when it has few hits in all, they are collected and sorted
- * instead of walking every bucket.
+ * instead of walking every bucket. (ecm_user_search_page does it in the store, in one round trip.)
  */
 export async function searchInOrder(db: Kysely<any>, needle: string, after: string | undefined, limit: number): Promise<number[]> {
-  const condition = searchCondition(needle);
-  const from = after ?? "";
-  const buckets = await sql<{ bucket: string }>`select bucket from user_search_buckets
-    where bucket >= (select bucket from user_search_buckets where first_username <= ${from} order by first_username desc limit 1)
-    order by bucket limit ${FIRST_BUCKETS + 1}`.execute(db);
-  const walk = async (first: string, last: string | undefined, wanted: number) => {
-    const rows = await sql<{ user_id: number }>`select h.user_id
-      from (select bucket from user_search_buckets where bucket >= ${first}${last === undefined ? sql`` : sql` and bucket < ${last}`}) b
-      cross join lateral (select s.user_id, s.username from user_search s
-        where s.bucket = b.bucket and ${condition} and s.username > ${from} order by s.username limit ${wanted}) h
-      order by b.bucket, h.username limit ${wanted}`.execute(db);
-    return rows.rows.map((r) => r.user_id);
-  };
-  const keys = buckets.rows.map((r) => r.bucket);
-  const rest = keys[FIRST_BUCKETS];
-  const found = await walk(keys[0]!, rest, limit);
-  if (found.length === limit || rest === undefined) return found;
-  const probe = await sql<{ user_id: number; username: string }>`select s.user_id, s.username from user_search s where ${condition} limit ${FEW_HITS + 1}`.execute(db);
-  if (probe.rows.length <= FEW_HITS) {
-    return probe.rows.filter((r) => byCodePoint(r.username, from) > 0).sort((a, b) => byCodePoint(a.username, b.username)).slice(0, limit).map((r) => r.user_id);
-  }
-  return [...found, ...(await walk(rest, undefined, limit - found.length))];
+  const { pattern, grams } = needleForIndex(needle);
+  const rows = await sql<{ id: number }>`select id from ecm_user_search_page(${pattern}, ${grams}::text[], ${needle}, ${after ?? ""}, ${limit}, ${FIRST_BUCKETS}, ${FEW_HITS}) as id`.execute(db);
+  return rows.rows.map((r) => r.id);
 }
 
 /** Number of users whose search text contains `needle`. */
