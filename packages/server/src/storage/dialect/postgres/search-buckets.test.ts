@@ -77,6 +77,13 @@ describe("PostgreSQL search buckets", { skip: url ? false : "ECM_TEST_DATABASE_U
     }
   });
 
+  it("keeps buckets ranges when parallel inserts fill and split the same bucket", async () => {
+    // The store's pool runs these on up to 10 connections at once: each waits for the bucket's lock.
+    await Promise.all(Array.from({ length: 40 }, (_, i) => insertUser(store, { username: `p-${String(i).padStart(2, "0")}`, first_name: "Parallel" })));
+    await assertBucketsAreRanges();
+    assert.deepEqual(await everyPage("parallel", 7), await expected("parallel"));
+  });
+
   it("runs every statement of the search function on an index (auto_explain of the nested statements)", async () => {
     const client = new pg.Client({ connectionString: databaseUrl });
     await client.connect();

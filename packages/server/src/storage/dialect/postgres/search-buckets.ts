@@ -12,7 +12,9 @@ import { sql, type Kysely, type RawBuilder, type SqlBool } from "kysely";
  *
  * Buckets are a range of usernames, so a username always belongs to exactly one, found from the
  * bucket table. Bucket keys are spaced 2^32 apart; a bucket that grows past twice the target size
- * is split at its median username into a new key between its own and the next one.
+ * is split at its median username into a new key between its own and the next one. A bucket's
+ * `rows` only counts arrivals (deletes and renames away do not lower it, so they take no second
+ * lock); a split recounts, and splits only when the real count is past the limit.
  */
 
 /** Users per bucket after a rebuild: a bucket lookup then costs ~0.1 ms at a million users. */
