@@ -131,7 +131,9 @@ async function ensureSeeded(target: StoreTarget): Promise<number> {
 async function startServer(target: StoreTarget, port: number): Promise<ChildProcess> {
   mkdirSync(BENCH_DIR, { recursive: true });
   const out = openSync(join(BENCH_DIR, `server-${target.kind}.log`), "w");
-  const child = tsxNode("main.ts", [], { ...target.env, PORT: String(port), HOST: "127.0.0.1", ECM_ADMIN_PASSWORD: ADMIN_PASSWORD, LOG_LEVEL: "warn", ECM_TOKEN_TTL_SECONDS: "3600" }, out);
+  // The built server, as `npm start` runs it (tsx would add its compiler to the measured memory).
+  const env = { ...process.env, ...target.env, PORT: String(port), HOST: "127.0.0.1", ECM_ADMIN_PASSWORD: ADMIN_PASSWORD, LOG_LEVEL: "warn", ECM_TOKEN_TTL_SECONDS: "3600" };
+  const child = spawn(process.execPath, [join(ROOT, "packages/server/dist/main.js")], { env, stdio: ["ignore", out, out], cwd: ROOT });
   const client = new BenchClient(`http://127.0.0.1:${port}/portal`, 1);
   for (let i = 0; i < 600; i++) {
     if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}); see .bench/server-${target.kind}.log`);
@@ -302,6 +304,8 @@ const lat = (l: Latency) => `p50 ${ms(l.p50)} ms, p90 ${ms(l.p90)} ms, p99 ${ms(
 const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : "—");
 
 const startedAt = new Date();
+log("building the server (npm run build)…");
+if (spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] }).status !== 0) throw new Error("npm run build failed");
 const mix = queryMix(QUERIES, USERS);
 const results: StoreResult[] = [];
 const targets = KINDS.map((k) => (k === "sqlite" ? sqliteTarget() : postgresTarget()));
