@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { defaultDisplayName, fold, searchTextFor } from "../domain/user-fields.js";
 import type { NewUserRow, UserRow } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
+import { createUserQueries } from "../storage/user-queries.js";
 import { isoNow } from "../storage/time.js";
 
 /**
@@ -36,4 +37,17 @@ export async function insertUser(
     })
     .returningAll()
     .executeTakeFirstOrThrow();
+}
+
+/** Usernames of a search, read through keyset pages of `size` to the end. */
+export async function searchAllPages(store: Store, search: string, size: number): Promise<string[]> {
+  const users = createUserQueries(store);
+  const seen: string[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await users.listPage({ search }, cursor, size);
+    seen.push(...page.map((u) => u.username));
+    if (page.length < size) return seen;
+    cursor = page[page.length - 1]!.username;
+  }
 }

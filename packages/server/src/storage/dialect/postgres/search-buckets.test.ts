@@ -4,7 +4,7 @@ import { sql } from "kysely";
 import pg from "pg";
 import { searchTextFor } from "../../../domain/user-fields.js";
 import { createTemporaryDatabase } from "../../../test-support/server.js";
-import { insertUser } from "../../../test-support/fixtures.js";
+import { insertUser, searchAllPages } from "../../../test-support/fixtures.js";
 import { openStore, type Store } from "../../store.js";
 import { createUserQueries } from "../../user-queries.js";
 import { rebuildUserSearch } from "./search-buckets.js";
@@ -49,17 +49,7 @@ describe("PostgreSQL search buckets", { skip: url ? false : "ECM_TEST_DATABASE_U
     assert.ok([...sizes.values()].every((n) => n <= 2 * target), `buckets split past twice the target: ${[...sizes.values()]}`);
   }
 
-  const everyPage = async (search: string, size: number) => {
-    const users = createUserQueries(store);
-    const seen: string[] = [];
-    let cursor: string | undefined;
-    for (;;) {
-      const page = await users.listPage({ search }, cursor, size);
-      seen.push(...page.map((u) => u.username));
-      if (page.length < size) return seen;
-      cursor = page[page.length - 1]!.username;
-    }
-  };
+  const everyPage = (search: string, size: number) => searchAllPages(store, search, size);
   const expected = async (needle: string) =>
     (await store.db.selectFrom("users").select(["username", "search_text"]).execute())
       .filter((u) => u.search_text.includes(needle)).map((u) => u.username).sort(byCodePoint);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { sql } from "kysely";
 import { searchTextFor } from "../../../domain/user-fields.js";
-import { insertUser } from "../../../test-support/fixtures.js";
+import { insertUser, searchAllPages } from "../../../test-support/fixtures.js";
 import { openStore, type Store } from "../../store.js";
 import { createUserQueries } from "../../user-queries.js";
 
@@ -27,17 +27,7 @@ describe("SQLite order keys", () => {
   });
 
   const keys = async () => (await sql<{ username: string; sort_key: number | null }>`select username, sort_key from users order by username`.execute(store.db)).rows;
-  const everyPage = async (search: string, size: number) => {
-    const users = createUserQueries(store);
-    const seen: string[] = [];
-    let cursor: string | undefined;
-    for (;;) {
-      const page = await users.listPage({ search }, cursor, size);
-      seen.push(...page.map((u) => u.username));
-      if (page.length < size) return seen;
-      cursor = page[page.length - 1]!.username;
-    }
-  };
+  const everyPage = (search: string, size: number) => searchAllPages(store, search, size);
 
   it("keys grow with the username; past 32 halvings a user has none", async () => {
     const rows = await keys();
