@@ -66,6 +66,35 @@ describeEachStore("user JSON rendered by the store equals the view", (server) =>
     });
   }
 
+  it("keeps the group names alike through membership, rename, profile and group changes", async () => {
+    const { store, users } = server().server.deps;
+    const db = store.db;
+    const groupId = async (name: string) => (await db.selectFrom("groups").select("id").where("name", "=", name).executeTakeFirstOrThrow()).id;
+    const userId = async (username: string) => (await db.selectFrom("users").select("id").where("username", "=", username).executeTakeFirstOrThrow()).id;
+    const assertAlike = async (step: string) => {
+      const rows: Awaited<ReturnType<typeof users.listPage>> = [];
+      for await (const batch of users.listAll({})) rows.push(...batch);
+      const streamed: unknown[] = [];
+      for await (const batch of users.listAllJson({}, undefined, true)) streamed.push(...batch.map((j) => JSON.parse(j)));
+      assert.deepEqual(streamed, JSON.parse(JSON.stringify(await renderUserViews(users, rows, true))), step);
+    };
+    const [profile, plain] = [await userId("profile_a"), await userId("plain_one")];
+    await db.updateTable("groups").set({ name: "Basel", name_key: "basel" }).where("id", "=", await groupId("Zürich")).execute();
+    await assertAlike("a group renamed");
+    await db.deleteFrom("group_members").where("group_id", "=", await groupId("editors")).where("user_id", "=", profile).execute();
+    await assertAlike("a profile leaves a group");
+    await db.updateTable("users").set({ profile_id: profile }).where("id", "=", plain).execute();
+    await db.updateTable("users").set({ profile_id: -1 }).where("username", "=", "linked").execute();
+    await assertAlike("profiles assigned and taken away");
+    await insertUser(store, { username: "born_with_profile", profile_id: profile });
+    await db.insertInto("group_members").values({ group_id: await groupId("editors"), user_id: profile }).execute();
+    await assertAlike("a user created with a profile; the profile joins a group");
+    await db.deleteFrom("groups").where("id", "=", await groupId("Ärzte")).execute();
+    await assertAlike("a group deleted");
+    const plainJson = JSON.parse((await users.viewJson([plain], true))[0]!);
+    assert.deepEqual(plainJson.groups, ["editors"]);
+  });
+
   it("renders a searched stream alike", async () => {
     const { users } = server().server.deps;
     const rows = await users.listPage({ search: "o" }, undefined, 100);

@@ -12,6 +12,7 @@ import { auditFiltersMigration } from "./migrations/003-audit-filters.js";
 import { orderedSearchMigration } from "./migrations/004-ordered-search.js";
 import { userCountMigration } from "./migrations/005-user-count.js";
 import { narrowSearchMigration } from "./migrations/006-narrow-search.js";
+import { exportCopyMigration } from "./migrations/007-export-copy.js";
 import type { Database } from "./schema.js";
 
 export interface Store {
@@ -30,6 +31,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "004-ordered-search": orderedSearchMigration(dialect),
     "005-user-count": userCountMigration(dialect),
     "006-narrow-search": narrowSearchMigration(dialect),
+    "007-export-copy": exportCopyMigration(dialect),
   };
 }
 

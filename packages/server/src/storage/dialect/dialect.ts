@@ -53,6 +53,12 @@ export interface StoreDialect {
    * the store: streamed lists of a million users then cost the server a string per user, not objects.
    */
   userJson(extended: boolean, now: string): RawBuilder<string>;
+  /**
+   * Migration 007: what lets the store stream users' extended JSON in username order without a random
+   * read and a group join per user (SQLite: kept group names and an index of every exported column;
+   * a no-op on PostgreSQL, see docs/benchmarks.md).
+   */
+  createExportCopy(db: Kysely<any>): Promise<void>;
   /** Migration 005: keeps the number of all users in one row (a no-op where 002 did it already). */
   createUserCount(db: Kysely<any>): Promise<void>;
   /** Number of all users without reading them all. */

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { StoreDialect } from "../dialect.js";
+import { createExportCopy, dropExportCopy, rebuildExportCopy } from "./export-copy.js";
 
 /** FTS5 phrase query for a literal substring: double quotes are doubled, nothing else is special. */
 function ftsPhrase(needle: string): string {
@@ -176,9 +177,7 @@ export const sqliteDialect: StoreDialect = {
         from federated_identities f join identity_providers p on p.id = f.provider_id where f.user_id = users.id having count(*) > 0),
       'numericId', users.id, 'loginName', users.login_name, 'displayName', users.display_name, 'profileId', users.profile_id`;
     if (!extended) return sql<string>`json_object(${base})`;
-    return sql<string>`json_object(${base},
-      'groups', (select json_group_array(name order by name) from (select (select g.name from groups g where g.id = m.group_id) as name
-        from group_members m where m.user_id in (users.id, users.profile_id) group by m.group_id)),
+    return sql<string>`json_object(${base}, 'groups', json(users.group_names),
       'validFrom', users.valid_from, 'validTo', users.valid_to, 'expired', json(case when users.valid_to < ${now} then 'true' else 'false' end),
       'lockedOutUntil', case when users.locked_out_until > ${now} then users.locked_out_until end,
       'changePassword', ${bool("users.change_password")}, 'passwordNeverExpires', ${bool("users.password_never_expires")})`;
@@ -197,12 +196,16 @@ export const sqliteDialect: StoreDialect = {
     return Number(row.rows[0]!.n);
   },
 
+  createExportCopy,
+
   async bulkLoad(db, load) {
     // Indexing once after the load is faster than a trigger per row.
     await dropSearchTriggers(db);
+    await dropExportCopy(db);
     try {
       return await load();
     } finally {
+      await rebuildExportCopy(db);
       await sql`insert into users_search(users_search) values ('delete-all')`.execute(db);
       await assignOrderKeys(db);
       await fillSearchIndex(db);
