@@ -39,7 +39,10 @@ export async function rebuildExportCopy(db: Kysely<any>): Promise<void> {
   await sql`create index users_export on users(${EXPORT_COLUMNS})`.execute(db);
 }
 
-/** A membership change touches the member and the users whose profile it is; a rename, every such user of the group. */
+/**
+ * A membership change touches the member and the users whose profile it is; a rename, every such user
+ * of the group (built-in groups, which every user joins, cannot be renamed).
+ */
 async function createGroupNameTriggers(db: Kysely<any>): Promise<void> {
   await sql`create trigger users_group_names_member_ai after insert on group_members begin
     update users set group_names = ${GROUP_NAMES} where id = new.user_id or profile_id = new.user_id; end`.execute(db);
