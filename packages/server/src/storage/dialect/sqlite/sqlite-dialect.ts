@@ -70,7 +70,8 @@ async function matchQuery(db: Kysely<any>, needle: string): Promise<string | nul
   return terms.rows.map((r) => ftsPhrase(r.term)).join(" OR ");
 }
 
-const bool = (column: string) => sql.raw(`json(case when ${column} = 1 then 'true' else 'false' end)`);
+// json('true') is a constant SQLite evaluates once per statement, not a parse per row.
+const bool = (column: string) => sql.raw(`case when ${column} = 1 then json('true') else json('false') end`);
 
 export const sqliteDialect: StoreDialect = {
   name: "sqlite",
@@ -178,7 +179,7 @@ export const sqliteDialect: StoreDialect = {
       'numericId', users.id, 'loginName', users.login_name, 'displayName', users.display_name, 'profileId', users.profile_id`;
     if (!extended) return sql<string>`json_object(${base})`;
     return sql<string>`json_object(${base}, 'groups', json(users.group_names),
-      'validFrom', users.valid_from, 'validTo', users.valid_to, 'expired', json(case when users.valid_to < ${now} then 'true' else 'false' end),
+      'validFrom', users.valid_from, 'validTo', users.valid_to, 'expired', case when users.valid_to < ${now} then json('true') else json('false') end,
       'lockedOutUntil', case when users.locked_out_until > ${now} then users.locked_out_until end,
       'changePassword', ${bool("users.change_password")}, 'passwordNeverExpires', ${bool("users.password_never_expires")})`;
   },
