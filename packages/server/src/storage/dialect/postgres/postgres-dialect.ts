@@ -1,14 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { StoreDialect } from "../dialect.js";
-import { countMatches, createUserSearch, createUserSearchIndexes, dropUserSearchIndexes, rebuildUserSearch, searchCondition, searchInOrder, setUserSearchTriggers } from "./search-buckets.js";
-
-async function createShortGramIndex(db: Kysely<any>) {
-  await sql`create index users_search_short on users using gin (ecm_short_grams(search_text))`.execute(db);
-}
-
-async function createTrigramIndex(db: Kysely<any>) {
-  await sql`create index users_search_trgm on users using gin (search_text gin_trgm_ops)`.execute(db);
-}
+import { countMatches, createUserSearch, resumeUserSearch, searchCondition, searchInOrder, suspendUserSearch } from "./search-buckets.js";
 
 export const postgresDialect: StoreDialect = {
   name: "postgres",
@@ -17,7 +9,7 @@ export const postgresDialect: StoreDialect = {
 
   async createUserSearchIndex(db: Kysely<any>) {
     await sql`create extension if not exists pg_trgm`.execute(db);
-    await createTrigramIndex(db);
+    await sql`create index users_search_trgm on users using gin (search_text gin_trgm_ops)`.execute(db);
   },
 
   // Migration 002 created user_count with statement triggers.
@@ -31,7 +23,8 @@ export const postgresDialect: StoreDialect = {
     await createUserSearch(db);
   },
 
-  // PostgreSQL renders a user's JSON at ~90 000 rows/s even without groups: a copy would not make its export fast.
+  // PostgreSQL renders a user's JSON at ~90 000 rows/s even without groups: kept group names would at
+  // best double its export, still far from the target (docs/benchmarks.md says what would close it).
   async createExportCopy() {},
 
   orderedSearchAnyNeedle: true,
@@ -49,7 +42,7 @@ export const postgresDialect: StoreDialect = {
         for i in 1..n - 1 loop grams[n + i] := chars[i] || chars[i + 1]; end loop;
         return grams;
       end $$`.execute(db);
-    await createShortGramIndex(db);
+    await sql`create index users_search_short on users using gin (ecm_short_grams(search_text))`.execute(db); // moved to user_search by 006
     // count(*) reads every row (tens of ms at a million); statement triggers keep an exact count instead.
     await sql`create table user_count (n bigint not null)`.execute(db);
     await sql`insert into user_count select count(*) from users`.execute(db);
@@ -99,15 +92,12 @@ export const postgresDialect: StoreDialect = {
 
   async bulkLoad(db, load) {
     // Building the search table and its indexes once after the load is many times faster than row by row.
-    await setUserSearchTriggers(db, false);
-    await dropUserSearchIndexes(db);
+    await suspendUserSearch(db);
     try {
       return await load();
     } finally {
       await sql`set maintenance_work_mem = '512MB'`.execute(db);
-      await rebuildUserSearch(db);
-      await createUserSearchIndexes(db);
-      await setUserSearchTriggers(db, true);
+      await resumeUserSearch(db);
     }
   },
 
