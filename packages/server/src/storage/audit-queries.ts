@@ -1,5 +1,6 @@
 import type { Selectable } from "kysely";
 import type { AuditEventsTable } from "./schema.js";
+import { keysetBatches } from "./keyset.js";
 import type { Store } from "./store.js";
 
 export type AuditEventRow = Selectable<AuditEventsTable>;
@@ -39,13 +40,8 @@ export function createAuditQueries({ db }: Store) {
     },
 
     /** Every matching event, newest first, in keyset batches so memory stays flat. */
-    async *listAll(filter: AuditFilter, beforeId?: number, batchSize = 1000): AsyncGenerator<AuditEventRow[]> {
-      for (;;) {
-        const batch = await this.listPage(filter, beforeId, batchSize);
-        if (batch.length > 0) yield batch;
-        if (batch.length < batchSize) return;
-        beforeId = batch[batch.length - 1]!.id;
-      }
+    listAll(filter: AuditFilter, beforeId?: number, batchSize = 1000): AsyncGenerator<AuditEventRow[]> {
+      return keysetBatches((before, n) => this.listPage(filter, before, n), (e) => e.id, beforeId, batchSize);
     },
   };
 }

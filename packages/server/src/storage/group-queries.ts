@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import { fold } from "../domain/user-fields.js";
 import type { Database, GroupRow, RoleRow, UserRow } from "./schema.js";
+import { keysetBatches } from "./keyset.js";
 import type { Store } from "./store.js";
 import { isoNow } from "./time.js";
 
@@ -159,13 +160,8 @@ export function createGroupQueries({ db }: Store) {
     },
 
     /** Every member (as memberPage) in keyset batches, so memory stays flat. */
-    async *allMembers(groupIds: readonly number[], after?: string, batchSize = 1000): AsyncGenerator<UserRow[]> {
-      for (;;) {
-        const batch = await this.memberPage(groupIds, after, batchSize);
-        if (batch.length > 0) yield batch;
-        if (batch.length < batchSize) return;
-        after = batch[batch.length - 1]!.username;
-      }
+    allMembers(groupIds: readonly number[], after?: string, batchSize = 1000): AsyncGenerator<UserRow[]> {
+      return keysetBatches((a, n) => this.memberPage(groupIds, a, n), (u) => u.username, after, batchSize);
     },
 
     /**

@@ -2,6 +2,7 @@ import type { Kysely, SelectQueryBuilder } from "kysely";
 import { fold, FIELD_SEPARATOR } from "../domain/user-fields.js";
 import type { Database, NewUserRow, UserRow } from "./schema.js";
 import type { Store } from "./store.js";
+import { keysetBatches } from "./keyset.js";
 import { isoNow } from "./time.js";
 
 /** Filters shared by the users list, its count and the export. */
@@ -166,23 +167,19 @@ export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimi
     /** One page in username order, after the given username (keyset paging). */
     async listPage(filter: UserFilter, after: string | undefined, limit: number): Promise<UserRow[]> {
       const needle = searchNeedle(filter);
-      let q = applyFilter(db.selectFrom("users").selectAll("users"), filter);
       if (needle !== undefined) {
         const ids = await searchIds(needle, filter, after, limit);
         if (ids.length === 0) return [];
-        q = db.selectFrom("users").selectAll("users").where("users.id", "in", ids);
-      } else if (after !== undefined) q = q.where("users.username", ">", after);
+        return db.selectFrom("users").selectAll("users").where("users.id", "in", ids).orderBy("users.username").execute();
+      }
+      let q = applyFilter(db.selectFrom("users").selectAll("users"), filter);
+      if (after !== undefined) q = q.where("users.username", ">", after);
       return q.orderBy("users.username").limit(limit).execute();
     },
 
     /** Every matching user in username order (after `after`), read in keyset batches so memory stays flat. */
-    async *listAll(filter: UserFilter, after?: string, batchSize = 1000): AsyncGenerator<UserRow[]> {
-      for (;;) {
-        const batch = await this.listPage(filter, after, batchSize);
-        if (batch.length > 0) yield batch;
-        if (batch.length < batchSize) return;
-        after = batch[batch.length - 1]!.username;
-      }
+    listAll(filter: UserFilter, after?: string, batchSize = 1000): AsyncGenerator<UserRow[]> {
+      return keysetBatches((a, n) => this.listPage(filter, a, n), (u) => u.username, after, batchSize);
     },
 
     /**
@@ -204,19 +201,16 @@ export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimi
 
     /** `listPageJson` batch by batch to the end: what the streamed lists send. */
     async *listAllJson(filter: UserFilter, after: string | undefined, extended: boolean, batchSize = 1000): AsyncGenerator<string[]> {
-      for (;;) {
-        const batch = await this.listPageJson(filter, after, batchSize, extended);
-        if (batch.length > 0) yield batch.map((r) => r.json);
-        if (batch.length < batchSize) return;
-        after = batch[batch.length - 1]!.username;
-      }
+      const batches = keysetBatches((a, n) => this.listPageJson(filter, a, n, extended), (u) => u.username, after, batchSize);
+      for await (const batch of batches) yield batch.map((r) => r.json);
     },
 
     async count(filter: UserFilter): Promise<number> {
       const needle = searchNeedle(filter);
-      if (needle === undefined && Object.values(filter).every((v) => v === undefined)) return dialect.countAllUsers(db);
       if (needle === null) return 0;
-      if (needle !== undefined && isSearchOnly(filter)) return dialect.withIndexPlans(db, (db) => dialect.countSearch(db, needle));
+      if (isSearchOnly(filter)) {
+        return needle === undefined ? dialect.countAllUsers(db) : dialect.withIndexPlans(db, (db) => dialect.countSearch(db, needle));
+      }
       return dialect.withIndexPlans(db, async (db) => {
         let q = applyFilter(db.selectFrom("users").select((eb) => eb.fn.countAll().as("n")), filter);
         if (needle !== undefined) {
