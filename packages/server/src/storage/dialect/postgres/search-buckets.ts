@@ -57,10 +57,12 @@ async function createBucketFunctions(db: Kysely<any>) {
       end loop;
     end $$`.execute(db);
   // Splits a bucket (locked by the caller) that holds more than twice the target at its median username.
+  // Its counter of arrivals says when to look; the real count decides.
   await sql`create function ecm_user_search_split(b bigint) returns void language plpgsql as $$
     declare n integer; target integer; next_key bigint; new_key bigint; median text;
     begin
       select bucket_rows into target from user_search_settings;
+      if (select rows from user_search_buckets where bucket = b) <= 2 * target then return; end if;
       select count(*) into n from user_search where bucket = b;
       if n <= 2 * target then update user_search_buckets set rows = n where bucket = b; return; end if;
       select min(bucket) into next_key from user_search_buckets where bucket > b;
@@ -76,9 +78,7 @@ async function createBucketFunctions(db: Kysely<any>) {
     begin
       b := ecm_user_search_bucket(new.username);
       insert into user_search values (new.id, b, new.username, new.search_text);
-      if (select rows from user_search_buckets where bucket = b) > 2 * (select bucket_rows from user_search_settings) then
-        perform ecm_user_search_split(b);
-      end if;
+      perform ecm_user_search_split(b);
       return null;
     end $$`.execute(db);
   await sql`create function ecm_user_search_update() returns trigger language plpgsql as $$
@@ -87,9 +87,7 @@ async function createBucketFunctions(db: Kysely<any>) {
       if new.username is distinct from old.username then
         b := ecm_user_search_bucket(new.username);
         update user_search set bucket = b, username = new.username, search_text = new.search_text where user_id = new.id;
-        if (select rows from user_search_buckets where bucket = b) > 2 * (select bucket_rows from user_search_settings) then
-          perform ecm_user_search_split(b);
-        end if;
+        perform ecm_user_search_split(b);
       else
         update user_search set search_text = new.search_text where user_id = new.id;
       end if;
