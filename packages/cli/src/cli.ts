@@ -4,12 +4,13 @@ import {
   ECM,
   ECMConflictError,
   isGuid,
+  normalizeBaseUrl,
   type ECMGroup,
   type ECMRole,
   type ECMUser,
   type UserFields,
 } from "ecm-sdk";
-import { readConfig, writeConfig, configPath } from "./config.js";
+import { readConfig, writeConfig } from "./config.js";
 import { parseCsvRecords, type CsvRecord } from "./csv.js";
 import { CliError, EXIT_CODES_HELP, ExitCode, UsageError, exitCodeOf, messageOf } from "./errors.js";
 import { ListPrinter, OUTPUT_FORMATS, Progress, printList, printObject, type OutputFormat, type Row, type Writer } from "./output.js";
@@ -60,10 +61,10 @@ const GLOBAL_HELP = [
   "-h, --help            show help (ecm --version: the version)",
 ];
 
-export const USER_COLUMNS = ["id", "username", "loginName", "displayName", "email", "locked", "profileId", "guid"];
-export const USER_EXTENDED_COLUMNS = [...USER_COLUMNS, "remark", "validFrom", "validTo", "groups"];
-export const GROUP_COLUMNS = ["id", "name", "description", "profileUserId", "guid"];
-export const ROLE_COLUMNS = ["name", "description", "builtin"];
+const USER_COLUMNS = ["id", "username", "loginName", "displayName", "email", "locked", "profileId", "guid"];
+const USER_EXTENDED_COLUMNS = [...USER_COLUMNS, "remark", "validFrom", "validTo", "groups"];
+const GROUP_COLUMNS = ["id", "name", "description", "profileUserId", "guid"];
+const ROLE_COLUMNS = ["name", "description", "builtin"];
 
 const USER_FIELD_OPTIONS: Options = {
   "login-name": { type: "string" },
@@ -103,6 +104,17 @@ function parseDate(s: string, flag: string): Date | null {
   return d;
 }
 
+/** true for --yes, false for --no, undefined for neither; both is a usage error. */
+function flagPair(v: Values, yes: string, no: string): boolean | undefined {
+  if (v[yes] && v[no]) throw new UsageError(`--${yes} and --${no} exclude each other`);
+  return v[yes] ? true : v[no] ? false : undefined;
+}
+
+/** The filters `users list` and `users count` share. */
+function userFilter(v: Values): { search?: string; locked?: boolean } {
+  return { search: str(v, "search"), locked: flagPair(v, "locked", "unlocked") };
+}
+
 function userFieldsFrom(v: Values): UserFields {
   const f: UserFields = {};
   const nullable = (s: string | undefined) => (s === undefined ? undefined : s === "" ? null : s);
@@ -119,10 +131,7 @@ function userFieldsFrom(v: Values): UserFields {
   }
   if (str(v, "valid-from") !== undefined) f.validFrom = parseDate(str(v, "valid-from")!, "valid-from");
   if (str(v, "valid-to") !== undefined) f.validTo = parseDate(str(v, "valid-to")!, "valid-to");
-  const pair = (yes: string, no: string): boolean | undefined => {
-    if (v[yes] && v[no]) throw new UsageError(`--${yes} and --${no} exclude each other`);
-    return v[yes] ? true : v[no] ? false : undefined;
-  };
+  const pair = (yes: string, no: string) => flagPair(v, yes, no);
   const locked = pair("locked", "unlocked");
   if (locked !== undefined) f.locked = locked;
   const cp = pair("change-password", "no-change-password");
@@ -309,15 +318,13 @@ const commands: Command[] = [
     ],
     async run(ctx) {
       noMoreArgs(ctx, 0);
-      if (ctx.values.locked && ctx.values.unlocked) throw new UsageError("--locked and --unlocked exclude each other");
+      const filter = userFilter(ctx.values);
       const ps = str(ctx.values, "page-size");
       const pageSize = ps === undefined ? 500 : Number(ps);
       if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 10_000) throw new UsageError("--page-size must be 1..10000");
       const extended = ctx.values.extended === true;
       const printer = new ListPrinter(ctx.io.stdout, ctx.format, extended ? USER_EXTENDED_COLUMNS : USER_COLUMNS);
-      const search = str(ctx.values, "search");
-      const locked = ctx.values.locked ? true : ctx.values.unlocked ? false : undefined;
-      for await (const u of ctx.ecm().security.iterUsers({ extendedInfo: extended, pageSize, ...(search !== undefined ? { search } : {}), ...(locked !== undefined ? { locked } : {}) })) {
+      for await (const u of ctx.ecm().security.iterUsers({ extendedInfo: extended, pageSize, ...filter })) {
         printer.add(userRow(u));
       }
       printer.end();
@@ -331,9 +338,8 @@ const commands: Command[] = [
     optionHelp: ["-s, --search TEXT, --locked, --unlocked   as for users list"],
     async run(ctx) {
       noMoreArgs(ctx, 0);
-      const search = str(ctx.values, "search");
-      const locked = ctx.values.locked ? true : ctx.values.unlocked ? false : undefined;
-      const n = await ctx.ecm().security.countUsers({ ...(search !== undefined ? { search } : {}), ...(locked !== undefined ? { locked } : {}) });
+      const filter = userFilter(ctx.values);
+      const n = await ctx.ecm().security.countUsers(filter);
       if (ctx.format === "table") ctx.io.stdout.write(`${n}\n`);
       else ctx.out(["count"], { count: n });
     },
@@ -918,10 +924,8 @@ function makeClient(ctx: Ctx): ECM {
   if (env.ECM_USERNAME && env.ECM_PASSWORD) {
     return new ECM({ baseUrl: url, username: env.ECM_USERNAME, password: env.ECM_PASSWORD, ...t });
   }
-  if (saved.token && saved.url) {
-    const ecm = new ECM({ baseUrl: url, token: saved.token, ...t });
-    if (ecm.baseUrl === new ECM({ baseUrl: saved.url, token: "x" }).baseUrl) return ecm;
-  }
+  // The saved token belongs to the saved URL only.
+  if (saved.token && saved.url && normalizeBaseUrl(url) === normalizeBaseUrl(saved.url)) return new ECM({ baseUrl: url, token: saved.token, ...t });
   throw new CliError(
     `not logged in to ${url}: run "ecm login" (or set ECM_TOKEN, or ECM_USERNAME and ECM_PASSWORD)`,
     ExitCode.auth,
@@ -999,7 +1003,10 @@ function commandHelp(c: Command): string {
 /** Finds the command named by the first words that are not options. */
 function findCommand(argv: string[]): { command?: Command; words: string[] } {
   const words: string[] = [];
-  const valued = new Set(["-o", "--output", "--url", "--timeout"]);
+  // Global options that take a value: the word after them is not a command word.
+  const valued = new Set(
+    Object.entries(GLOBAL_OPTIONS).flatMap(([name, o]) => (o.type === "string" ? [`--${name}`, ...(o.short ? [`-${o.short}`] : [])] : [])),
+  );
   for (let i = 0; i < argv.length && words.length < 2; i++) {
     const a = argv[i]!;
     if (a === "--") break;
@@ -1091,4 +1098,3 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
 }
 
-export { configPath };

@@ -48,7 +48,7 @@ export function parseCsvRecords(text: string): CsvRecord[] {
   return records.filter((r) => !(r.cells.length === 1 && r.cells[0] === ""));
 }
 
-export function csvField(v: string): string {
+function csvField(v: string): string {
   return /[",\r\n]/.test(v) || /^\s|\s$/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 

@@ -3,7 +3,6 @@ import {
   ECMAuthError,
   ECMConflictError,
   ECMConnectionError,
-  ECMError,
   ECMNotFoundError,
   ECMPermissionError,
   ECMPreconditionError,
@@ -73,7 +72,7 @@ export function messageOf(err: unknown): string {
   let msg: string;
   if (err instanceof ECMAuthError && (err.code === "ECMS1101" || /no longer valid/.test(err.message))) {
     msg = `${err.message} (run "ecm login")`;
-  } else if (err instanceof ECMError || err instanceof Error) msg = err.message;
+  } else if (err instanceof Error) msg = err.message;
   else msg = String(err);
   if (err instanceof UsageError) msg += ' (see "ecm --help")';
   return msg.replace(/\s*\n\s*/g, " ");

@@ -72,7 +72,7 @@ describe("help and usage", () => {
   });
 
   test("usage errors exit 2 with one line", async () => {
-    for (const args of [[], ["frobnicate"], ["users"], ["users", "frob"], ["users", "list", "--bogus"], ["users", "show"], ["users", "list", "-o", "xml"], ["users", "list", "extra"], ["users", "update", "x"]]) {
+    for (const args of [[], ["frobnicate"], ["users"], ["users", "frob"], ["users", "list", "--bogus"], ["users", "show"], ["users", "list", "-o", "xml"], ["users", "list", "extra"], ["users", "update", "x"], ["users", "count", "--locked", "--unlocked"]]) {
       const r = await ecm(args);
       assert.equal(r.code, 2, args.join(" "));
       if (args.length > 1) assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
