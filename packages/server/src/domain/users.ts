@@ -178,7 +178,8 @@ export function createUserAdmin(store: Store, users: UserQueries, hasher: Passwo
    */
   async function changeUser<T>(uuid: string, precondition: Precondition, change: (trx: Kysely<Database>, q: UserQueries, row: UserRow) => Promise<T | undefined>): Promise<T> {
     return transaction(async (trx, q) => {
-      if (precondition === undefined) await trx.updateTable("users").set({ version: sql<number>`version` }).where("uuid", "=", uuid).execute();
+      // Ids are stored lowercase and accepted in any case (as userOr404 does).
+      if (precondition === undefined) await trx.updateTable("users").set({ version: sql<number>`version` }).where("uuid", "=", uuid.toLowerCase()).execute();
       const row = await userOr404(q, uuid);
       checkPrecondition(row, precondition);
       const result = await change(trx, q, row);
