@@ -12,11 +12,11 @@ import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { etagOf, IfMatchHeaders, ifMatchVersion, staleVersion } from "../etag.js";
 import { GroupSchema, toGroupView } from "../group-view.js";
-import { jsonArray, sendJsonStream } from "../json-stream.js";
+import { jsonArray, sendJsonStream, sendJsonText } from "../json-stream.js";
 import { groupOr404 } from "../lookups.js";
 import { decodeCursor, keysetPage } from "../paging.js";
 import { errorResponses, IdParams, Nullable } from "../schemas.js";
-import { renderUserViews, UserSchema } from "../user-view.js";
+import { UserSchema } from "../user-view.js";
 
 /** 1 to 255 characters, no `/` (the path is `/name`), no control characters, no leading or trailing space. */
 const GroupName = Type.String({ minLength: 1, maxLength: 255, pattern: "^(?!\\s)[^/\\p{Cc}]+(?<!\\s)$" });
@@ -199,7 +199,8 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
       }
       const rows = await groups.memberPage([group.id], after, max + 1);
       const page = keysetPage(request, reply, rows, max, (u) => u.username);
-      return renderUserViews(users, page, extended);
+      // Lists are rendered by the store, paged or streamed (as the users list).
+      return sendJsonText(reply, `[${(await users.viewJson(page.map((u) => u.id), extended)).join(",")}]`);
     },
   );
 };
