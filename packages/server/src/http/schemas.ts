@@ -1,4 +1,5 @@
 import { Type, type TSchema } from "typebox";
+import { PASSWORD_MAX, PASSWORD_MIN } from "../domain/user-fields.js";
 
 /** Shapes shared by every route. */
 
@@ -21,3 +22,6 @@ export const errorResponses = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((s) => [s, Type.Ref("Error")]));
 
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A new password, as every route that sets one takes it. */
+export const Password = Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX });

@@ -1,16 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { PASSWORD_MAX, PASSWORD_MIN } from "../../domain/user-fields.js";
 import { actorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
-import { errorResponses } from "../schemas.js";
+import { errorResponses, Password } from "../schemas.js";
 import { toExtendedUserView, UserSchema } from "../user-view.js";
 
 /** The logged-in user's own account: open to every role. */
 const ChangePasswordBody = Type.Object(
   {
     currentPassword: Type.String({ minLength: 1, maxLength: 1024 }),
-    newPassword: Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX }),
+    newPassword: Password,
   },
   { additionalProperties: false },
 );

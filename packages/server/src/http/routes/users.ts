@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type, type Static } from "typebox";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
-import { DESCRIPTION_MAX, EMAIL_MAX, LOGIN_NAME_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_PATTERN } from "../../domain/user-fields.js";
+import { DESCRIPTION_MAX, EMAIL_MAX, LOGIN_NAME_MAX, NAME_MAX, USERNAME_MAX, USERNAME_PATTERN } from "../../domain/user-fields.js";
 import type { AdminActor } from "../../domain/users.js";
 import type { UserRow } from "../../storage/schema.js";
 import type { UserFilter } from "../../storage/user-queries.js";
@@ -13,7 +13,7 @@ import { etagOf, IfMatchHeaders, ifMatchVersion } from "../etag.js";
 import { jsonArray, sendJsonStream, sendJsonText } from "../json-stream.js";
 import { userOr404 } from "../lookups.js";
 import { decodeCursor, keysetPage } from "../paging.js";
-import { errorResponses, IdParams, Nullable } from "../schemas.js";
+import { errorResponses, IdParams, Nullable, Password } from "../schemas.js";
 import { renderUserViews, UserSchema, type UserView } from "../user-view.js";
 
 /** Largest numericId: integer columns are 32-bit on PostgreSQL, so a larger profileId names no user (and must not reach the store). */
@@ -60,7 +60,6 @@ const WritableFields = {
   passwordNeverExpires: Type.Optional(Type.Boolean()),
 };
 
-const Password = Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX });
 
 const CreateUserBody = Type.Object(
   {
