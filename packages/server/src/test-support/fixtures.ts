@@ -41,13 +41,7 @@ export async function insertUser(
 
 /** Usernames of a search, read through keyset pages of `size` to the end. */
 export async function searchAllPages(store: Store, search: string, size: number): Promise<string[]> {
-  const users = createUserQueries(store);
   const seen: string[] = [];
-  let cursor: string | undefined;
-  for (;;) {
-    const page = await users.listPage({ search }, cursor, size);
-    seen.push(...page.map((u) => u.username));
-    if (page.length < size) return seen;
-    cursor = page[page.length - 1]!.username;
-  }
+  for await (const page of createUserQueries(store).listAll({ search }, undefined, size)) seen.push(...page.map((u) => u.username));
+  return seen;
 }

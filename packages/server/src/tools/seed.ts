@@ -1,9 +1,8 @@
-import { resolve, join } from "node:path";
 import { parseArgs } from "node:util";
 import { PasswordHasher } from "../auth/passwords.js";
 import { configFromEnv } from "../config.js";
 import { bootstrap } from "../domain/bootstrap.js";
-import { openStore, type StoreLocation } from "../storage/store.js";
+import { openStore } from "../storage/store.js";
 import { SEEDED_PASSWORD, seedStore } from "./seed-data.js";
 
 /**
@@ -27,11 +26,13 @@ if (!Number.isInteger(users) || users < 1 || !Number.isInteger(seed)) {
   process.exit(2);
 }
 
-const config = configFromEnv(process.env);
-const databaseUrl = values["database-url"] ?? process.env.DATABASE_URL;
-const location: StoreLocation = databaseUrl
-  ? { kind: "postgres", url: databaseUrl }
-  : values["data-dir"] ? { kind: "sqlite", file: join(resolve(values["data-dir"]), "ecm-security.sqlite3") } : config.store;
+// The options stand in for the variables the server reads, so the store is found exactly as it finds it.
+const config = configFromEnv({
+  ...process.env,
+  ...(values["data-dir"] !== undefined && { ECM_DATA_DIR: values["data-dir"] }),
+  ...(values["database-url"] !== undefined && { DATABASE_URL: values["database-url"] }),
+});
+const location = config.store;
 
 const store = await openStore(location);
 try {

@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
+import { configFromEnv } from "../../config.js";
 import { encodeCursor } from "../../http/paging.js";
 import { SEEDED_PASSWORD } from "../seed-data.js";
 import { BenchClient } from "./http-client.js";
@@ -42,11 +43,13 @@ const SLAPD_USERS = Math.min(USERS, Number(values["slapd-users"] ?? 100_000));
 const PG_ADMIN_URL = values["database-url"] ?? process.env.ECM_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const KINDS = (values.store === "both" ? ["sqlite", "postgres"] : [values.store]) as ("sqlite" | "postgres")[];
 const CORES = availableParallelism();
+// The cost the server hashes passwords with (it reads the same environment).
+const ARGON2 = configFromEnv(process.env).argon2;
 const COUNT_SEARCHES = ["müller", "son", "zzqxj", "a"];
 
 const log = (text: string) => process.stderr.write(`${text}\n`);
-const tsxNode = (script: string, args: string[], env: NodeJS.ProcessEnv, stdio: "inherit" | number = "inherit") =>
-  spawn(process.execPath, ["--import", "tsx", join(SERVER_SRC, script), ...args], { env: { ...process.env, ...env }, stdio: ["ignore", stdio, stdio], cwd: ROOT });
+const tsxNode = (script: string, args: string[], env: NodeJS.ProcessEnv) =>
+  spawn(process.execPath, ["--import", "tsx", join(SERVER_SRC, script), ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "inherit", "inherit"], cwd: ROOT });
 
 interface StoreTarget {
   kind: "sqlite" | "postgres";
@@ -212,7 +215,7 @@ async function benchStore(target: StoreTarget, mix: string[], port: number): Pro
     const exportResult = { users: total, seconds, usersPerSecond: total / seconds, megabytes: exported.bytes / 1e6, peakRssMb: peakRssMb(server.pid!), rssBeforeMb };
 
     log(`[${target.kind}] password logins…`);
-    const loginUser = await raw.usernameAt(10);
+    const loginUser = await raw.loginUsername();
     const attempts = Array.from({ length: values.quick ? 20 : 40 });
     const loginRun = await timed(attempts, CORES, async () => {
       const r = await many.request("POST", "/auth/v1/providers/builtin/token", { username: loginUser, password: SEEDED_PASSWORD });
@@ -248,16 +251,14 @@ async function benchSlapd(target: StoreTarget, mix: string[], port: number) {
   ensureSlapdInstalled();
   log(`slapd: loading ${SLAPD_USERS.toLocaleString("en")} users with slapadd…`);
   const raw = await target.openRaw();
-  const users = readUsers(target, SLAPD_USERS);
-  const { slapd, loadSeconds, entries } = await Slapd.start(join(BENCH_DIR, "slapd"), port, users);
-  await raw.close();
+  const { slapd, loadSeconds, entries } = await Slapd.start(join(BENCH_DIR, "slapd"), port, readUsers(raw, SLAPD_USERS)).finally(() => raw.close());
   const clients = Array.from({ length: 32 }, () => slapd.client());
   try {
     log("slapd: search mix, 1 connection, 32 connections…");
     await timed(mix.slice(0, 100), 1, (q) => Slapd.search(clients[0]!, q));
     const search1 = latencyOf((await timed(mix, 1, (q) => Slapd.search(clients[0]!, q))).samples);
-    let next = 0;
-    const at32 = await timed(mix, 32, (q) => Slapd.search(clients[next++ % 32]!, q));
+    // One client (one connection) per worker, as the server's 32 connections.
+    const at32 = await timed(mix, 32, (q, worker) => Slapd.search(clients[worker]!, q));
     return { users: entries, loadSeconds, search1, search32: { ...latencyOf(at32.samples), qps: mix.length / at32.seconds } };
   } finally {
     await Promise.all(clients.map((c) => c.unbind().catch(() => {})));
@@ -265,38 +266,14 @@ async function benchSlapd(target: StoreTarget, mix: string[], port: number) {
   }
 }
 
-/** The first `limit` users of a store in id order, in batches, for the LDIF. */
-async function* readUsers(target: StoreTarget, limit: number): AsyncGenerator<LdapUser[]> {
-  const columns = "username, first_name, last_name, display_name, email";
-  if (target.kind === "sqlite") {
-    const { default: BetterSqlite3 } = await import("better-sqlite3");
-    const db = new BetterSqlite3(join(target.env.ECM_DATA_DIR!, "ecm-security.sqlite3"), { readonly: true });
-    const batch = db.prepare(`select id, ${columns} from users where builtin = 0 and id > ? order by id limit ?`);
-    try {
-      for (let after = 0, read = 0; read < limit; ) {
-        const rows = batch.all(after, Math.min(10_000, limit - read)) as (LdapUser & { id: number })[];
-        if (rows.length === 0) return;
-        yield rows;
-        read += rows.length;
-        after = rows[rows.length - 1]!.id;
-      }
-    } finally {
-      db.close();
-    }
-  } else {
-    const client = new pg.Client({ connectionString: target.env.DATABASE_URL });
-    await client.connect();
-    try {
-      for (let after = 0, read = 0; read < limit; ) {
-        const { rows } = await client.query(`select id, ${columns} from users where builtin = 0 and id > $1 order by id limit $2`, [after, Math.min(10_000, limit - read)]);
-        if (rows.length === 0) return;
-        yield rows as LdapUser[];
-        read += rows.length;
-        after = rows[rows.length - 1].id;
-      }
-    } finally {
-      await client.end();
-    }
+/** The first `limit` seeded users of a store in id order, in batches, for the LDIF. */
+async function* readUsers(raw: RawStore, limit: number): AsyncGenerator<LdapUser[]> {
+  for (let after = 0, read = 0; read < limit; ) {
+    const rows = await raw.usersAfter(after, Math.min(10_000, limit - read));
+    if (rows.length === 0) return;
+    yield rows;
+    read += rows.length;
+    after = rows[rows.length - 1]!.id;
   }
 }
 
@@ -328,7 +305,7 @@ for (const r of results) {
   say(`count all:                ${ms(r.countAll)} ms (raw SQL count(*) ${ms(r.rawCountAll)} ms)`);
   say(`count with search:        ${Object.entries(r.countSearch).map(([q, t]) => `"${q}" ${ms(t)} ms`).join(", ")}`);
   say(`export, extendedInfo=true: ${r.export.users.toLocaleString("en")} users in ${r.export.seconds.toFixed(1)} s = ${Math.round(r.export.usersPerSecond).toLocaleString("en")} users/s, ${r.export.megabytes.toFixed(0)} MB; server peak RSS ${r.export.peakRssMb.toFixed(0)} MB (before export ${r.export.rssBeforeMb.toFixed(0)} MB)`);
-  say(`password logins:          ${r.logins.perSecond.toFixed(1)}/s with ${CORES} in flight = ${r.logins.perCore.toFixed(1)}/s per core (argon2id m=${process.env.ECM_ARGON2_MEMORY_KIB ?? 19456} KiB, t=${process.env.ECM_ARGON2_ITERATIONS ?? 2}, p=${process.env.ECM_ARGON2_PARALLELISM ?? 1})`);
+  say(`password logins:          ${r.logins.perSecond.toFixed(1)}/s with ${CORES} in flight = ${r.logins.perCore.toFixed(1)}/s per core (argon2id m=${ARGON2.memoryCost} KiB, t=${ARGON2.timeCost}, p=${ARGON2.parallelism})`);
 }
 if (slapd) {
   say("");

@@ -3,8 +3,9 @@ import http from "node:http";
 /** A keep-alive HTTP client for the bench: one agent, sockets reused across requests. */
 export class BenchClient {
   private readonly agent: http.Agent;
+  private token = "";
 
-  constructor(private readonly baseUrl: string, connections: number, private token = "") {
+  constructor(private readonly baseUrl: string, connections: number) {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   }
 

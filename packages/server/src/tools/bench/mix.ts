@@ -4,7 +4,7 @@ import { randomSource } from "../seed-data.js";
  * The fixed query mix of the bench: `size` search strings drawn with a fixed seed from six kinds, in
  * fixed shares. Every run (and every peer) gets the same list in the same order.
  */
-export const MIX_KINDS = {
+const MIX_KINDS = {
   /** 3+ characters found in many users. */
   common: ["mül", "son", "ski", "ann", "sch", "ing", "mar", "ber", "ez", "lle", "and", "ert"],
   /** 1 and 2 characters. */

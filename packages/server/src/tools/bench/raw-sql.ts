@@ -1,6 +1,7 @@
 import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import { fold } from "../../domain/user-fields.js";
+import type { LdapUser } from "./slapd.js";
 
 /**
  * The raw-SQL baseline: the straightforward single query for each operation, sent straight to the
@@ -12,11 +13,18 @@ export interface RawStore {
   pageAfter(username: string): Promise<number>;
   /** The username at a 0-based position in username order (for the cursor of a deep page). */
   usernameAt(position: number): Promise<string>;
+  /** A seeded user who can log in now: enabled, no validity window. */
+  loginUsername(): Promise<string>;
+  /** Seeded (not built-in) users after an id, in id order, for slapd's LDIF. */
+  usersAfter(id: number, limit: number): Promise<(LdapUser & { id: number })[]>;
   close(): Promise<void>;
 }
 
 const likePattern = (needle: string) => `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 const ftsPhrase = (needle: string) => `"${needle.replaceAll('"', '""')}"`;
+
+const USER_COLUMNS = "id, username, first_name, last_name, display_name, email";
+const LOGIN_USER = "select username from users where builtin = 0 and enabled = 1 and valid_from is null and valid_to is null order by id limit 1";
 
 export function openRawSqlite(file: string): RawStore {
   const db = new BetterSqlite3(file, { readonly: true });
@@ -26,6 +34,8 @@ export function openRawSqlite(file: string): RawStore {
   const countAll = db.prepare("select count(*) n from users");
   const page = db.prepare("select * from users where username > ? order by username limit 100");
   const at = db.prepare("select username from users order by username limit 1 offset ?");
+  const loginUser = db.prepare(LOGIN_USER);
+  const usersAfter = db.prepare(`select ${USER_COLUMNS} from users where builtin = 0 and id > ? order by id limit ?`);
   return {
     async search(needle) {
       const n = fold(needle);
@@ -39,6 +49,12 @@ export function openRawSqlite(file: string): RawStore {
     },
     async usernameAt(position) {
       return (at.get(position) as { username: string }).username;
+    },
+    async loginUsername() {
+      return (loginUser.get() as { username: string }).username;
+    },
+    async usersAfter(id, limit) {
+      return usersAfter.all(id, limit) as (LdapUser & { id: number })[];
     },
     async close() {
       db.close();
@@ -62,6 +78,12 @@ export async function openRawPostgres(url: string): Promise<RawStore> {
     },
     async usernameAt(position) {
       return (await client.query("select username from users order by username limit 1 offset $1", [position])).rows[0].username;
+    },
+    async loginUsername() {
+      return (await client.query(LOGIN_USER)).rows[0].username;
+    },
+    async usersAfter(id, limit) {
+      return (await client.query(`select ${USER_COLUMNS} from users where builtin = 0 and id > $1 order by id limit $2`, [id, limit])).rows;
     },
     async close() {
       await client.end();

@@ -12,7 +12,6 @@ import { Client, OrFilter, SizeLimitExceededError, SubstringFilter } from "ldapt
 const SUFFIX = "dc=example,dc=com";
 const PEOPLE = `ou=people,${SUFFIX}`;
 const ATTRIBUTES = ["uid", "cn", "sn", "givenName", "mail"];
-const SEARCHED = ["uid", "cn", "sn", "givenName", "mail"];
 
 export interface LdapUser {
   username: string;
@@ -50,7 +49,7 @@ export class Slapd {
   private process?: ChildProcess;
   readonly url: string;
 
-  private constructor(private readonly dir: string, port: number) {
+  private constructor(port: number) {
     this.url = `ldap://127.0.0.1:${port}`;
   }
 
@@ -101,7 +100,7 @@ export class Slapd {
     const load = spawnSync("slapadd", ["-q", "-f", conf, "-l", ldif], { encoding: "utf8" });
     if (load.status !== 0) throw new Error(`slapadd failed: ${load.stderr}`);
     const loadSeconds = (performance.now() - started) / 1000;
-    const slapd = new Slapd(dir, port);
+    const slapd = new Slapd(port);
     slapd.process = spawn("slapd", ["-d", "0", "-f", conf, "-h", `${slapd.url}/`], { stdio: "ignore" });
     await waitForPort(port);
     return { slapd, loadSeconds, entries };
@@ -114,7 +113,7 @@ export class Slapd {
 
   /** The bench's search as an OR of substring filters over the four name attributes and mail, at most 100 entries. */
   static async search(client: Client, needle: string): Promise<number> {
-    const filter = new OrFilter({ filters: SEARCHED.map((attribute) => new SubstringFilter({ attribute, any: [needle] })) });
+    const filter = new OrFilter({ filters: ATTRIBUTES.map((attribute) => new SubstringFilter({ attribute, any: [needle] })) });
     try {
       const { searchEntries } = await client.search(PEOPLE, { scope: "sub", filter, sizeLimit: 100, attributes: ATTRIBUTES });
       return searchEntries.length;
@@ -126,10 +125,6 @@ export class Slapd {
 
   stop(): void {
     this.process?.kill("SIGTERM");
-  }
-
-  remove(): void {
-    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

@@ -13,17 +13,17 @@ export function latencyOf(samples: number[]): Latency {
   return { count: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted[sorted.length - 1] ?? NaN };
 }
 
-/** Runs `task` over `items` with `concurrency` workers; returns each item's duration in ms and the wall time. */
-export async function timed<T>(items: readonly T[], concurrency: number, task: (item: T) => Promise<unknown>): Promise<{ samples: number[]; seconds: number }> {
+/** Runs `task` over `items` with `concurrency` workers (numbered from 0); returns each item's duration in ms and the wall time. */
+export async function timed<T>(items: readonly T[], concurrency: number, task: (item: T, worker: number) => Promise<unknown>): Promise<{ samples: number[]; seconds: number }> {
   const samples: number[] = [];
   let next = 0;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    Array.from({ length: concurrency }, async (_, worker) => {
       while (next < items.length) {
         const item = items[next++]!;
         const t0 = performance.now();
-        await task(item);
+        await task(item, worker);
         samples.push(performance.now() - t0);
       }
     }),
