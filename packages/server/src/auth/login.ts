@@ -1,6 +1,6 @@
-import { sql, type Kysely } from "kysely";
+import { sql, type ExpressionBuilder, type Kysely } from "kysely";
 import type { LockoutPolicy } from "../config.js";
-import { recordAudit, type Actor } from "../domain/audit.js";
+import { recordAudit, type Actor, type AuditEntry } from "../domain/audit.js";
 import { fold } from "../domain/user-fields.js";
 import { ApiError } from "../http/errors.js";
 import type { Database, UserRow } from "../storage/schema.js";
@@ -27,6 +27,10 @@ export function lockoutSeconds(policy: LockoutPolicy, lockoutCount: number): num
   return Math.min(policy.baseSeconds * 2 ** Math.max(0, lockoutCount - 1), policy.maxSeconds);
 }
 
+/** The account is not locked out right now (the condition every failure-count write checks). */
+const notLockedOut = () => (eb: ExpressionBuilder<Database, "users">) =>
+  eb.or([eb("locked_out_until", "is", null), eb("locked_out_until", "<=", isoNow())]);
+
 export class LoginService {
   constructor(
     private readonly db: Kysely<Database>,
@@ -34,7 +38,7 @@ export class LoginService {
     private readonly hasher: PasswordHasher,
     private readonly sessions: Sessions,
     private readonly lockout: LockoutPolicy,
-    private readonly passwordMaxAgeDays = 0,
+    private readonly passwordMaxAgeDays: number,
   ) {}
 
   async login(loginName: string, password: string, sourceIp: string | null): Promise<TokenResponse> {
@@ -49,9 +53,7 @@ export class LoginService {
     }
     const refusal = loginRefusal(user);
     if (!passwordMatches) {
-      const lockedOut = await this.countFailure(user);
-      await recordAudit(this.db, actor, { action: "auth.login", target, outcome: "failure", details: { reason: refusal ?? "wrong-password" } });
-      if (lockedOut) await recordAudit(this.db, actor, { action: "user.locked-out", target, details: { until: lockedOut } });
+      await this.wrongPassword(user, actor, target, "auth.login", refusal ?? "wrong-password");
       throw invalidCredentials();
     }
     // The row was read before the slow verify: concurrent wrong guesses may have locked the account out
@@ -79,10 +81,16 @@ export class LoginService {
     const target = { type: "user", id: user.uuid, name: user.username };
     const matches = await this.hasher.verify(user.password_hash, password);
     if (matches && (await this.resetFailures(user))) return true;
-    const lockedOut = matches ? false : await this.countFailure(user);
-    await recordAudit(this.db, actor, { action: "auth.reauthenticate", target, outcome: "failure", details: { reason: matches ? "locked-out" : "wrong-password" } });
-    if (lockedOut) await recordAudit(this.db, actor, { action: "user.locked-out", target, details: { until: lockedOut } });
+    if (matches) await recordAudit(this.db, actor, { action: "auth.reauthenticate", target, outcome: "failure", details: { reason: "locked-out" } });
+    else await this.wrongPassword(user, actor, target, "auth.reauthenticate", "wrong-password");
     return false;
+  }
+
+  /** A wrong password: counts toward the lockout, and records the failure and the lockout it caused. */
+  private async wrongPassword(user: UserRow, actor: Actor, target: AuditEntry["target"], action: string, reason: string): Promise<void> {
+    const lockedOut = await this.countFailure(user);
+    await recordAudit(this.db, actor, { action, target, outcome: "failure", details: { reason } });
+    if (lockedOut) await recordAudit(this.db, actor, { action: "user.locked-out", target, details: { until: lockedOut } });
   }
 
   /** The password is older than the maximum age, the account's password may expire, and no change is pending yet. */
@@ -93,12 +101,11 @@ export class LoginService {
 
   /** Clears the failure count after a right password; false when the account is locked out (a write that checks it, so no racing lockout is missed). */
   private async resetFailures(user: UserRow): Promise<boolean> {
-    const now = isoNow();
     const row = await this.db
       .updateTable("users")
       .set({ failed_logins: 0, lockout_count: 0, locked_out_until: null })
       .where("id", "=", user.id)
-      .where((eb) => eb.or([eb("locked_out_until", "is", null), eb("locked_out_until", "<=", now)]))
+      .where(notLockedOut())
       .returning("id")
       .executeTakeFirst();
     return row !== undefined;
@@ -110,7 +117,7 @@ export class LoginService {
       .updateTable("users")
       .set({ failed_logins: sql`failed_logins + 1` })
       .where("id", "=", user.id)
-      .where((eb) => eb.or([eb("locked_out_until", "is", null), eb("locked_out_until", "<=", isoNow())]))
+      .where(notLockedOut())
       .returning(["failed_logins", "lockout_count"])
       .executeTakeFirst();
     if (!row || this.lockout.maxFailures === 0 || row.failed_logins < this.lockout.maxFailures) return false;
