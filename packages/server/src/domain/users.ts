@@ -135,29 +135,22 @@ export function createUserAdmin(store: Store, users: UserQueries, hasher: Passwo
   }
 
   /**
-   * Locks the profile row (the write takes the row lock on PostgreSQL) and checks it still is a profile,
-   * so a concurrent delete or un-profiling of it either waits for this or makes this fail.
+   * Checks a chosen profile (-1 and 0 need nothing): it must be a profile, which the write checks and
+   * locks (the row lock on PostgreSQL), so a concurrent delete or un-profiling of it either waits for
+   * this or makes this fail; and the actor must be allowed to hand out its roles.
    */
-  async function claimProfile(trx: Kysely<Database>, profileId: number, self?: number): Promise<void> {
+  async function claimProfile(trx: Kysely<Database>, q: UserQueries, actor: AdminActor, profileId: number, self?: number): Promise<void> {
+    if (profileId <= 0) return;
     const row = profileId === self ? undefined
       : await trx.updateTable("users").set({ profile_id: 0 }).where("id", "=", profileId).where("profile_id", "=", 0).returning("id").executeTakeFirst();
     if (!row) throw new ApiError("invalidRequest", "profileId must be -1, 0 or the numericId of a user that is a profile.", { field: "profileId" });
+    await assertMayAdminister(q, actor, { id: profileId, profile_id: 0 }, "assign a profile holding the system administrator role");
   }
 
   /** Refuses when users are still assigned to the profile (call after writing the profile row, see claimProfile). */
   async function assertProfileUnused(trx: Kysely<Database>, profile: UserRow, what: string): Promise<void> {
     const user = await trx.selectFrom("users").select("username").where("profile_id", "=", profile.id).limit(1).executeTakeFirst();
     if (user) throw new ApiError("refused", `The profile ${profile.username} is still in use; ${what} is refused.`, { assignedUser: user.username });
-  }
-
-  /** Checks a change of profileId: the new profile must exist as a profile and be grantable by the actor. */
-  async function checkProfileChoice(q: UserQueries, actor: AdminActor, profileId: number): Promise<void> {
-    if (profileId <= 0) return;
-    const profile = await q.findById(profileId);
-    if (!profile || profile.profile_id !== 0) {
-      throw new ApiError("invalidRequest", "profileId must be -1, 0 or the numericId of a user that is a profile.", { field: "profileId" });
-    }
-    await assertMayAdminister(q, actor, profile, "assign a profile holding the system administrator role");
   }
 
   /** One atomic write: the row changes only if it still has the version read; 0 rows means a racing writer won. */
@@ -202,8 +195,7 @@ export function createUserAdmin(store: Store, users: UserQueries, hasher: Passwo
       const now = isoNow();
       return transaction(async (trx, q) => {
         await assertNamesFree(q, input.username, loginName);
-        await checkProfileChoice(q, actor, profileId);
-        if (profileId > 0) await claimProfile(trx, profileId);
+        await claimProfile(trx, q, actor, profileId);
         const user = await q.insert({
           uuid: randomUUID(),
           username: input.username,
@@ -266,15 +258,12 @@ export function createUserAdmin(store: Store, users: UserQueries, hasher: Passwo
           changes.login_key = fold(next.loginName);
           await assertNamesFree(q, undefined, next.loginName, row.id);
         }
-        if ("profileId" in after) await checkProfileChoice(q, actor, next.profileId);
+        if ("profileId" in after) await claimProfile(trx, q, actor, next.profileId, row.id);
         changes.search_text = searchTextFor({ username: row.username, first_name: next.firstName, last_name: next.lastName, email: next.email });
 
         const updated = await writeVersion(trx, row, changes);
         if (!updated) return undefined;
-        if ("profileId" in after) {
-          if (next.profileId > 0) await claimProfile(trx, next.profileId, row.id);
-          if (row.profile_id === 0) await assertProfileUnused(trx, row, "changing its profileId");
-        }
+        if ("profileId" in after && row.profile_id === 0) await assertProfileUnused(trx, row, "changing its profileId");
         if (row.enabled === 1 && !next.enabled) await Sessions.revokeAllOf(trx, row.id);
         if ("enabled" in after || "profileId" in after) await assertSystemAdministratorRemains(trx);
         await recordAudit(trx, actor, { action: "user.update", target: userTarget(row), details: { before, after } });

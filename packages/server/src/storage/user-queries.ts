@@ -226,10 +226,6 @@ export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimi
       return db.selectFrom("users").selectAll().where("uuid", "=", uuid).executeTakeFirst();
     },
 
-    findById(id: number): Promise<UserRow | undefined> {
-      return db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
-    },
-
     findByLoginKey(loginKey: string): Promise<UserRow | undefined> {
       return db.selectFrom("users").selectAll().where("login_key", "=", loginKey).executeTakeFirst();
     },
