@@ -56,16 +56,17 @@ async function createServerOn(store: Store, config: Config): Promise<Server> {
   const sessions = new Sessions(store.db, await signingKey(store.db), config.tokenTtlSeconds, config.sessionMaxSeconds);
   const users = createUserQueries(store);
   const login = new LoginService(store.db, users, hasher, sessions, config.lockout, config.passwordMaxAgeDays);
+  const groups = createGroupQueries(store);
   const deps: AppDeps = {
     config,
     store,
     users,
-    groups: createGroupQueries(store),
+    groups,
     sessions,
     hasher,
     login,
     guard: createGuard(sessions, users),
-    userAdmin: createUserAdmin(store, users, hasher, login),
+    userAdmin: createUserAdmin(store, groups, hasher, login),
   };
 
   const app = Fastify({

@@ -7,7 +7,7 @@ import { ApiError } from "../http/errors.js";
 import { staleVersion } from "../http/etag.js";
 import { userOr404 } from "../http/lookups.js";
 import { isUniqueViolation } from "../storage/constraints.js";
-import { createGroupQueries } from "../storage/group-queries.js";
+import type { GroupQueries } from "../storage/group-queries.js";
 import type { Database, UserRow, UserUpdate } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
@@ -94,9 +94,8 @@ function auditedFields(u: UserRow): Record<string, unknown> {
  * The rules of creating and changing accounts: names, defaults, validity, profiles, concurrency and
  * who may touch whom. Every change is one transaction with its audit event.
  */
-export function createUserAdmin(store: Store, users: UserQueries, hasher: PasswordHasher, login: LoginService) {
+export function createUserAdmin(store: Store, groups: GroupQueries, hasher: PasswordHasher, login: LoginService) {
   const { db } = store;
-  const groups = createGroupQueries(store);
 
   /** Runs `work` in a transaction; unique-index violations (a racing writer took the name) become 409. */
   async function transaction<T>(work: (trx: Kysely<Database>, q: UserQueries) => Promise<T>): Promise<T> {
@@ -303,8 +302,8 @@ export function createUserAdmin(store: Store, users: UserQueries, hasher: Passwo
 
     /** Lifts a lockout after failed logins (and forgets the failures that led to it). */
     async clearLockout(actor: AdminActor, uuid: string): Promise<void> {
-      const row = await userOr404(users, uuid);
-      await transaction(async (trx) => {
+      await transaction(async (trx, q) => {
+        const row = await userOr404(q, uuid);
         await trx.updateTable("users").set({ failed_logins: 0, lockout_count: 0, locked_out_until: null }).where("id", "=", row.id).execute();
         await recordAudit(trx, actor, { action: "user.lockout-cleared", target: userTarget(row), details: { before: { lockedOutUntil: row.locked_out_until } } });
       });
