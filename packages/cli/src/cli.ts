@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import {
   ECM,
@@ -10,7 +10,7 @@ import {
   type ECMUser,
   type UserFields,
 } from "ecm-sdk";
-import { readConfig, writeConfig } from "./config.js";
+import { openPrivateTemp, readConfig, writeConfig } from "./config.js";
 import { parseCsvRecords, type CsvRecord } from "./csv.js";
 import { CliError, EXIT_CODES_HELP, ExitCode, UsageError, exitCodeOf, messageOf } from "./errors.js";
 import { ListPrinter, OUTPUT_FORMATS, Progress, printList, printObject, type OutputFormat, type Row, type Writer } from "./output.js";
@@ -820,10 +820,7 @@ class ExportSink {
     readonly out: Writer,
     readonly file: string | undefined,
   ) {
-    if (file) {
-      this.#tmp = `${file}.${process.pid}.tmp`;
-      this.#fd = openSync(this.#tmp, "wx", 0o600);
-    }
+    if (file) ({ tmp: this.#tmp, fd: this.#fd } = openPrivateTemp(file));
   }
 
   /** Small pieces are batched: millions of tiny writes would cost more than the export. */

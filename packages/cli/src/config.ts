@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, fchmodSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -29,15 +29,28 @@ export function readConfig(env: NodeJS.ProcessEnv): StoredConfig {
   }
 }
 
+/**
+ * A private file beside `path` to write and then rename over it: created 0600 from the start (no window
+ * where its content is readable by others), after removing one a crashed run left behind.
+ */
+export function openPrivateTemp(path: string): { tmp: string; fd: number } {
+  const tmp = `${path}.${process.pid}.tmp`;
+  rmSync(tmp, { force: true });
+  const fd = openSync(tmp, "wx", 0o600);
+  fchmodSync(fd, 0o600); // exactly 0600, whatever the umask
+  return { tmp, fd };
+}
+
 /** Writes the config with mode 0600 in a 0700 directory. */
 export function writeConfig(env: NodeJS.ProcessEnv, config: StoredConfig): string {
   const path = configPath(env);
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  rmSync(tmp, { force: true });
-  // Created 0600 from the start (no window where the token is readable by others), then renamed.
-  writeFileSync(tmp, JSON.stringify(config, null, 2) + "\n", { mode: 0o600, flag: "wx" });
-  chmodSync(tmp, 0o600);
+  const { tmp, fd } = openPrivateTemp(path);
+  try {
+    writeSync(fd, JSON.stringify(config, null, 2) + "\n");
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, path);
   return path;
 }
