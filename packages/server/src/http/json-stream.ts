@@ -1,21 +1,16 @@
 import { Readable } from "node:stream";
 import type { FastifyReply } from "fastify";
+import type { JsonBody } from "../storage/json-body.js";
 
-/** A JSON array written batch by batch as the batches are read, so a long list never sits in memory at once. */
-export async function* jsonArray<T>(batches: AsyncIterable<T[]>, toJson: (batch: T[]) => Promise<string[]> | string[]): AsyncGenerator<string> {
+/** A JSON array written as its body is read. */
+export async function* jsonArray(body: JsonBody): AsyncGenerator<string | Buffer> {
   yield "[";
-  let first = true;
-  for await (const batch of batches) {
-    const items = await toJson(batch);
-    if (items.length === 0) continue;
-    yield (first ? "" : ",") + items.join(",");
-    first = false;
-  }
+  yield* body;
   yield "]";
 }
 
 /** Sends generated JSON text as the body. Streams bypass Fastify's serializer; the route schema still documents the shape. */
-export function sendJsonStream(reply: FastifyReply, chunks: AsyncIterable<string>): FastifyReply {
+export function sendJsonStream(reply: FastifyReply, chunks: AsyncIterable<string | Buffer>): FastifyReply {
   return reply.type("application/json; charset=utf-8").send(Readable.from(chunks));
 }
 

@@ -3,13 +3,22 @@ import { randomUUID } from "node:crypto";
 import { before, it } from "node:test";
 import { insertUser } from "../test-support/fixtures.js";
 import { describeEachStore } from "../test-support/server.js";
+import { sqliteUserDocuments } from "../storage/dialect/sqlite/user-documents.js";
+import type { JsonBody } from "../storage/json-body.js";
 import { renderUserViews } from "./user-view.js";
 
 const T0 = "2026-01-01T00:00:00.000Z";
+
+/** The items of a streamed JSON body. */
+async function readJsonBody(body: JsonBody): Promise<any[]> {
+  const pieces: Buffer[] = [];
+  for await (const piece of body) pieces.push(Buffer.from(piece));
+  return JSON.parse(`[${Buffer.concat(pieces).toString("utf8")}]`);
+}
 const future = () => new Date(Date.now() + 3_600_000).toISOString();
 
 /**
- * Streamed lists are rendered by the store (StoreDialect.userJson), single users and pages by
+ * Streamed lists are the store's kept documents (storage/user-documents.ts), single users and pages by
  * user-view.ts: both must give the same JSON for every kind of user.
  */
 describeEachStore("user JSON rendered by the store equals the view", (server) => {
@@ -41,6 +50,7 @@ describeEachStore("user JSON rendered by the store equals the view", (server) =>
     });
     await insertUser(store, { username: "plain_one", locked_out_until: "2020-01-01T00:00:00.000Z", valid_to: future() });
     await insertUser(store, { username: "日本語ユーザー", first_name: "名前", last_name: "姓" });
+    await insertUser(store, { username: "quote'back\\slash" });
     for (const [p, s] of [[zeta, "a"], [alpha, "b"]] as const) {
       await db.insertInto("federated_identities").values({ provider_id: p, subject: s, user_id: linked.id, created_at: T0 }).execute();
     }
@@ -55,8 +65,7 @@ describeEachStore("user JSON rendered by the store equals the view", (server) =>
       const rows: Awaited<ReturnType<typeof users.listPage>> = [];
       for await (const batch of users.listAll({})) rows.push(...batch);
       const expected = await renderUserViews(users, rows, extended);
-      const streamed: unknown[] = [];
-      for await (const batch of users.listAllJson({}, undefined, extended, 2)) streamed.push(...batch.map((j) => JSON.parse(j)));
+      const streamed = await readJsonBody(users.listAllJson({}, undefined, extended, 2));
       assert.deepEqual(streamed, JSON.parse(JSON.stringify(expected)));
       const byId = (await users.viewJson([rows[2]!.id, rows[0]!.id], extended)).map((j) => JSON.parse(j));
       assert.deepEqual(byId, JSON.parse(JSON.stringify([expected[2], expected[0]])));
@@ -74,8 +83,7 @@ describeEachStore("user JSON rendered by the store equals the view", (server) =>
     const assertAlike = async (step: string) => {
       const rows: Awaited<ReturnType<typeof users.listPage>> = [];
       for await (const batch of users.listAll({})) rows.push(...batch);
-      const streamed: unknown[] = [];
-      for await (const batch of users.listAllJson({}, undefined, true)) streamed.push(...batch.map((j) => JSON.parse(j)));
+      const streamed = await readJsonBody(users.listAllJson({}, undefined, true));
       assert.deepEqual(streamed, JSON.parse(JSON.stringify(await renderUserViews(users, rows, true))), step);
     };
     const [profile, plain] = [await userId("profile_a"), await userId("plain_one")];
@@ -95,11 +103,31 @@ describeEachStore("user JSON rendered by the store equals the view", (server) =>
     assert.deepEqual(plainJson.groups, ["editors"]);
   });
 
+  it("streams from any cursor, in batches, and gives its connection back when the reader stops", async () => {
+    const { store, users } = server().server.deps;
+    const rows: Awaited<ReturnType<typeof users.listPage>> = [];
+    for await (const batch of users.listAll({})) rows.push(...batch);
+    const expected = JSON.parse(JSON.stringify(await renderUserViews(users, rows, true)));
+    for (let i = 0; i < rows.length; i++) {
+      assert.deepEqual(await readJsonBody(users.listAllJson({}, rows[i]!.username, true)), expected.slice(i + 1), `after ${rows[i]!.username}`);
+    }
+    if (store.dialect.name === "sqlite") {
+      assert.deepEqual(await readJsonBody(sqliteUserDocuments(store.db, undefined, true, new Date().toISOString(), 2)), expected, "batches of 2");
+    }
+    // A reader that stops early (a client gone) must not keep a pooled connection: more such reads than the pool holds still work.
+    for (let i = 0; i < 12; i++) {
+      for await (const piece of store.userDocuments(undefined, true, new Date().toISOString())) {
+        assert.ok(piece.length > 0);
+        break;
+      }
+    }
+    assert.equal((await readJsonBody(users.listAllJson({}, undefined, false))).length, rows.length);
+  });
+
   it("renders a searched stream alike", async () => {
     const { users } = server().server.deps;
     const rows = await users.listPage({ search: "o" }, undefined, 100);
-    const streamed: unknown[] = [];
-    for await (const batch of users.listAllJson({ search: "o" }, undefined, true)) streamed.push(...batch.map((j) => JSON.parse(j)));
+    const streamed = await readJsonBody(users.listAllJson({ search: "o" }, undefined, true, 1));
     assert.deepEqual(streamed, JSON.parse(JSON.stringify(await renderUserViews(users, rows, true))));
     assert.ok(streamed.length >= 2);
   });

@@ -6,6 +6,8 @@ import pg from "pg";
 import type { StoreDialect } from "./dialect/dialect.js";
 import { postgresDialect } from "./dialect/postgres/postgres-dialect.js";
 import { sqliteDialect } from "./dialect/sqlite/sqlite-dialect.js";
+import { sqliteUserDocuments } from "./dialect/sqlite/user-documents.js";
+import { postgresUserDocuments } from "./dialect/postgres/user-documents.js";
 import { initialMigration } from "./migrations/001-initial.js";
 import { searchAtScaleMigration } from "./migrations/002-search-at-scale.js";
 import { auditFiltersMigration } from "./migrations/003-audit-filters.js";
@@ -13,11 +15,18 @@ import { orderedSearchMigration } from "./migrations/004-ordered-search.js";
 import { userCountMigration } from "./migrations/005-user-count.js";
 import { narrowSearchMigration } from "./migrations/006-narrow-search.js";
 import { exportCopyMigration } from "./migrations/007-export-copy.js";
+import { userDocumentsMigration } from "./migrations/008-user-documents.js";
+import type { JsonBody } from "./json-body.js";
 import type { Database } from "./schema.js";
 
 export interface Store {
   readonly db: Kysely<Database>;
   readonly dialect: StoreDialect;
+  /**
+   * Every user's REST JSON after `after` (a username) in username order, at `now`, as a JSON body of
+   * bytes (storage/user-documents.ts): each store streams its kept documents its fastest way.
+   */
+  userDocuments(after: string | undefined, extended: boolean, now: string): JsonBody;
   close(): Promise<void>;
 }
 
@@ -31,7 +40,8 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "004-ordered-search": orderedSearchMigration(dialect),
     "005-user-count": userCountMigration(dialect),
     "006-narrow-search": narrowSearchMigration(dialect),
-    "007-export-copy": exportCopyMigration(dialect),
+    "007-export-copy": exportCopyMigration,
+    "008-user-documents": userDocumentsMigration(dialect),
   };
 }
 
@@ -55,7 +65,7 @@ function openSqlite(file: string): Store {
   database.pragma("foreign_keys = ON");
   database.pragma("busy_timeout = 5000");
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-  return { db, dialect: sqliteDialect, close: () => db.destroy() };
+  return { db, dialect: sqliteDialect, userDocuments: (after, extended, now) => sqliteUserDocuments(db, after, extended, now), close: () => db.destroy() };
 }
 
 function openPostgres(url: string, poolSize = 10): Store {
@@ -64,5 +74,5 @@ function openPostgres(url: string, poolSize = 10): Store {
   // process down: the pool drops it and opens a new one on next use.
   pool.on("error", () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: postgresDialect, close: () => db.destroy() };
+  return { db, dialect: postgresDialect, userDocuments: (after, extended, now) => postgresUserDocuments(pool, after, extended, now), close: () => db.destroy() };
 }

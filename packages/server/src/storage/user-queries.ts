@@ -2,8 +2,10 @@ import type { Kysely, SelectQueryBuilder } from "kysely";
 import { fold, FIELD_SEPARATOR } from "../domain/user-fields.js";
 import type { Database, NewUserRow, UserRow } from "./schema.js";
 import type { Store } from "./store.js";
+import { jsonBody, type JsonBody } from "./json-body.js";
 import { keysetBatches } from "./keyset.js";
 import { isoNow } from "./time.js";
+import { userJson } from "./user-documents.js";
 
 /** Filters shared by the users list, its count and the export. */
 export interface UserFilter {
@@ -59,7 +61,7 @@ const isSearchOnly = (filter: UserFilter) => Object.entries(filter).every(([key,
 
 const codePointRank = (unit: number) => (unit < 0xd800 ? unit : unit < 0xe000 ? unit + 0x2000 : unit - 0x800);
 
-export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimits = SEARCH_PLAN_LIMITS) {
+export function createUserQueries({ db, dialect, userDocuments }: Store, limits: SearchPlanLimits = SEARCH_PLAN_LIMITS) {
   /** Every filter but `search`, which needs a plan of its own (see searchIds). */
   function applyFilter<O>(query: UsersQuery<O>, filter: UserFilter): UsersQuery<O> {
     let q = query;
@@ -151,12 +153,12 @@ export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimi
     });
   }
 
-  /** Usernames and REST JSON (see StoreDialect.userJson) of the users `ids` names, in that order. */
+  /** Usernames and REST JSON (storage/user-documents.ts) of the users `ids` names, in that order. */
   async function renderIds(ids: readonly number[], extended: boolean): Promise<UserJson[]> {
     if (ids.length === 0) return [];
     const rows = await db
       .selectFrom("users")
-      .select(["users.id", "users.username", dialect.userJson(extended, isoNow()).as("json")])
+      .select(["users.id", "users.username", userJson(extended, isoNow()).as("json")])
       .where("users.id", "in", [...ids])
       .execute();
     const byId = new Map(rows.map((r) => [r.id, r]));
@@ -189,20 +191,23 @@ export function createUserQueries({ db, dialect }: Store, limits: SearchPlanLimi
     async listPageJson(filter: UserFilter, after: string | undefined, limit: number, extended: boolean): Promise<UserJson[]> {
       const needle = searchNeedle(filter);
       if (needle !== undefined) return renderIds(await searchIds(needle, filter, after, limit), extended);
-      let q = applyFilter(db.selectFrom("users").select(["users.username", dialect.userJson(extended, isoNow()).as("json")]), filter);
+      let q = applyFilter(db.selectFrom("users").select(["users.username", userJson(extended, isoNow()).as("json")]), filter);
       if (after !== undefined) q = q.where("users.username", ">", after);
       return q.orderBy("users.username").limit(limit).execute();
     },
 
-    /** The REST JSON of each user (see StoreDialect.userJson), in the order of `ids`. */
+    /** The REST JSON of each user (storage/user-documents.ts), in the order of `ids`. */
     async viewJson(ids: readonly number[], extended: boolean): Promise<string[]> {
       return (await renderIds(ids, extended)).map((r) => r.json);
     },
 
-    /** `listPageJson` batch by batch to the end: what the streamed lists send. */
-    async *listAllJson(filter: UserFilter, after: string | undefined, extended: boolean, batchSize = 1000): AsyncGenerator<string[]> {
-      const batches = keysetBatches((a, n) => this.listPageJson(filter, a, n, extended), (u) => u.username, after, batchSize);
-      for await (const batch of batches) yield batch.map((r) => r.json);
+    /**
+     * Every matching user's JSON after `after`, as a JSON body: what the streamed lists send. Without
+     * a filter, the store streams its kept documents (Store.userDocuments); else `listPageJson` batch by batch.
+     */
+    listAllJson(filter: UserFilter, after: string | undefined, extended: boolean, batchSize = 1000): JsonBody {
+      if (isSearchOnly(filter) && searchNeedle(filter) === undefined) return userDocuments(after, extended, isoNow());
+      return jsonBody(keysetBatches((a, n) => this.listPageJson(filter, a, n, extended), (u) => u.username, after, batchSize), (rows) => rows.map((r) => r.json));
     },
 
     async count(filter: UserFilter): Promise<number> {

@@ -4,7 +4,10 @@ import { CompiledQuery, type KyselyPlugin, type RootOperationNode } from "kysely
 import { fold, searchTextFor } from "../domain/user-fields.js";
 import { describeEachStore } from "../test-support/server.js";
 import { seedStore } from "../tools/seed-data.js";
+import pg from "pg";
 import { rebuildUserSearch } from "./dialect/postgres/search-buckets.js";
+import { userDocumentsQuery } from "./dialect/postgres/user-documents.js";
+import { documentBatchQuery } from "./dialect/sqlite/user-documents.js";
 import type { Store } from "./store.js";
 import { createUserQueries, type UserFilter } from "./user-queries.js";
 
@@ -145,6 +148,22 @@ describeEachStore("users search, paging and counts at scale", (server) => {
           assert.doesNotMatch(plan, /Seq Scan on user(s|_search)\b/, `${what}: ${query.sql}\n${plan}`);
         }
       }
+    }
+  });
+  it("streams the kept documents in username order from their index (EXPLAIN)", async () => {
+    const now = new Date().toISOString();
+    const middle = all[1500]!.username;
+    if (store.dialect.name === "sqlite") {
+      const query = documentBatchQuery(middle, true, now, 1000).compile(store.db);
+      const plan = (await store.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${query.sql}`, [...query.parameters]))).rows.map((r) => r.detail).join("\n");
+      assert.match(plan, /SEARCH d USING PRIMARY KEY \(username>\?\)/, plan);
+      assert.doesNotMatch(plan, /TEMP B-TREE/, plan);
+    } else {
+      // As postgresUserDocuments runs it.
+      const plan = await store.dialect.withIndexPlans(store.db, async (db) =>
+        (await db.executeQuery<{ "QUERY PLAN": string }>(CompiledQuery.raw(`explain ${userDocumentsQuery(middle, true, now, pg.escapeLiteral)}`))).rows.map((r) => r["QUERY PLAN"]).join("\n"));
+      assert.match(plan, /Index Scan using user_documents_username/, plan);
+      assert.doesNotMatch(plan, /Sort|Seq Scan/, plan);
     }
   });
 });

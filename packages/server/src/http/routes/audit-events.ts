@@ -6,6 +6,7 @@ import { normalizeTime } from "../../domain/users.js";
 import { createAuditQueries, type AuditEventRow, type AuditFilter } from "../../storage/audit-queries.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
+import { jsonBody } from "../../storage/json-body.js";
 import { jsonArray, sendJsonStream } from "../json-stream.js";
 import { decodeCursor, keysetPage } from "../paging.js";
 import { errorResponses, Nullable, UUID_PATTERN } from "../schemas.js";
@@ -97,7 +98,7 @@ const auditEventsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
       const filter = filterOf(request.query);
       const { max, cursor } = request.query;
       const beforeId = beforeIdOf(cursor);
-      if (max === undefined) return sendJsonStream(reply, jsonArray(audit.listAll(filter, beforeId), (rows) => rows.map((r) => serializeEvent(toAuditEventView(r)))));
+      if (max === undefined) return sendJsonStream(reply, jsonArray(jsonBody(audit.listAll(filter, beforeId), (rows) => rows.map((r) => serializeEvent(toAuditEventView(r))))));
       const rows = await audit.listPage(filter, beforeId, max + 1);
       const page = keysetPage(request, reply, rows, max, (e) => String(e.id));
       return page.map(toAuditEventView);

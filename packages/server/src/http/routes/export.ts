@@ -9,6 +9,7 @@ import { actorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError, notFound } from "../errors.js";
 import { GroupSchema, RoleSchema, toGroupView, toRoleView } from "../group-view.js";
+import { jsonBody } from "../../storage/json-body.js";
 import { jsonArray, sendJsonStream } from "../json-stream.js";
 import { errorResponses, UUID_PATTERN } from "../schemas.js";
 import { UserSchema } from "../user-view.js";
@@ -45,7 +46,7 @@ async function selectedGroups(groups: GroupQueries, groupIds: string | undefined
 }
 
 /** The export document, written piece by piece: users and memberships come from keyset batches. */
-async function* exportDocument(users: UserQueries, groups: GroupQueries, selected: GroupRow[] | undefined): AsyncGenerator<string> {
+async function* exportDocument(users: UserQueries, groups: GroupQueries, selected: GroupRow[] | undefined): AsyncGenerator<string | Buffer> {
   const groupIds = selected?.map((g) => g.id);
   const groupRows = selected ?? (await groups.list());
   yield `{"exportedAt":${JSON.stringify(new Date().toISOString())}`;
@@ -53,11 +54,9 @@ async function* exportDocument(users: UserQueries, groups: GroupQueries, selecte
   yield `,"groups":${JSON.stringify(groupRows.map(toGroupView))}`;
   yield `,"roleMappings":${JSON.stringify(await groups.roleMappings(groupIds))}`;
   yield `,"users":`;
-  yield* groupIds
-    ? jsonArray(groups.allMembers(groupIds), (rows) => users.viewJson(rows.map((u) => u.id), true))
-    : jsonArray(users.listAllJson({}, undefined, true), (json) => json);
+  yield* jsonArray(groupIds ? jsonBody(groups.allMembers(groupIds), (rows) => users.viewJson(rows.map((u) => u.id), true)) : users.listAllJson({}, undefined, true));
   yield `,"memberships":`;
-  yield* jsonArray(groups.memberships(groupIds), (batch) => batch.map((m) => JSON.stringify(m)));
+  yield* jsonArray(jsonBody(groups.memberships(groupIds), (batch) => batch.map((m) => JSON.stringify(m))));
   yield "}";
 }
 

@@ -12,6 +12,7 @@ import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { etagOf, IfMatchHeaders, ifMatchVersion, staleVersion } from "../etag.js";
 import { GroupSchema, toGroupView } from "../group-view.js";
+import { jsonBody } from "../../storage/json-body.js";
 import { jsonArray, sendJsonStream, sendJsonText } from "../json-stream.js";
 import { groupOr404 } from "../lookups.js";
 import { decodeCursor, keysetPage } from "../paging.js";
@@ -195,7 +196,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
       const extended = request.query.extendedInfo ?? false;
       const after = cursor === undefined ? undefined : decodeCursor(cursor);
       if (max === undefined) {
-        return sendJsonStream(reply, jsonArray(groups.allMembers([group.id], after), (rows) => users.viewJson(rows.map((u) => u.id), extended)));
+        return sendJsonStream(reply, jsonArray(jsonBody(groups.allMembers([group.id], after), (rows) => users.viewJson(rows.map((u) => u.id), extended))));
       }
       const rows = await groups.memberPage([group.id], after, max + 1);
       const page = keysetPage(request, reply, rows, max, (u) => u.username);

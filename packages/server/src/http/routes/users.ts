@@ -135,7 +135,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, use
       const { max, cursor } = request.query;
       if (max === undefined) {
         const after = cursor === undefined ? undefined : decodeCursor(cursor);
-        return sendJsonStream(reply, jsonArray(users.listAllJson(filter, after, extended), (json) => json));
+        return sendJsonStream(reply, jsonArray(users.listAllJson(filter, after, extended)));
       }
       const rows = await users.listPageJson(filter, cursor === undefined ? undefined : decodeCursor(cursor), max + 1, extended);
       const page = keysetPage(request, reply, rows, max, (u) => u.username);

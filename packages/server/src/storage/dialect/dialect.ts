@@ -1,5 +1,6 @@
-import type { Expression, Kysely, RawBuilder, SqlBool } from "kysely";
+import type { Expression, Kysely, SqlBool } from "kysely";
 import type { Database } from "../schema.js";
+import type { JsonSql } from "../user-documents.js";
 
 /**
  * A condition on `users` answered from the search indexes. `cap` bounds how many index hits are
@@ -48,17 +49,10 @@ export interface StoreDialect {
   userSearchIndexed(db: Kysely<Database>, needle: string): Promise<IndexedSearch | null>;
   /** Runs `work` with plans that read the indexes: PostgreSQL's planner otherwise scans for strings it guesses are common. */
   withIndexPlans<T>(db: Kysely<Database>, work: (db: Kysely<Database>) => Promise<T>): Promise<T>;
-  /**
-   * The REST JSON of the `users` row in scope (http/user-view.ts's view, field for field), built by
-   * the store: streamed lists of a million users then cost the server a string per user, not objects.
-   */
-  userJson(extended: boolean, now: string): RawBuilder<string>;
-  /**
-   * Migration 007: what lets the store stream users' extended JSON in username order without a random
-   * read and a group join per user (SQLite: kept group names and an index of every exported column;
-   * a no-op on PostgreSQL, see docs/benchmarks.md).
-   */
-  createExportCopy(db: Kysely<any>): Promise<void>;
+  /** How the store writes JSON in SQL (for the kept user documents, storage/user-documents.ts). */
+  readonly json: JsonSql;
+  /** Migration 008: the kept user documents, their triggers, and every user's document. */
+  createUserDocuments(db: Kysely<any>): Promise<void>;
   /** Migration 005: keeps the number of all users in one row (a no-op where 002 did it already). */
   createUserCount(db: Kysely<any>): Promise<void>;
   /** Number of all users without reading them all. */

@@ -1,11 +1,9 @@
-import type { Kysely, Migration } from "kysely";
-import type { StoreDialect } from "../dialect/dialect.js";
+import type { Migration } from "kysely";
 
-/** Streaming every user's extended JSON in username order without a random read and a group join per user, where the store gains by it. */
-export function exportCopyMigration(dialect: StoreDialect): Migration {
-  return {
-    async up(db: Kysely<any>) {
-      await dialect.createExportCopy(db);
-    },
-  };
-}
+/**
+ * Was: SQLite kept each user's group names and an index of every exported column. Migration 008's
+ * user documents replaced both (and remove them from stores that ran this), so it does nothing now.
+ */
+export const exportCopyMigration: Migration = {
+  async up() {},
+};

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { StoreDialect } from "../dialect.js";
+import { createUserDocuments, postgresJson, resumeUserDocuments, suspendUserDocuments } from "./user-documents.js";
 import { countMatches, createUserSearch, resumeUserSearch, searchCondition, searchInOrder, suspendUserSearch } from "./search-buckets.js";
 
 export const postgresDialect: StoreDialect = {
@@ -23,9 +24,9 @@ export const postgresDialect: StoreDialect = {
     await createUserSearch(db);
   },
 
-  // PostgreSQL renders a user's JSON at ~90 000 rows/s even without groups: kept group names would at
-  // best double its export, still far from the target (docs/benchmarks.md says what would close it).
-  async createExportCopy() {},
+  json: postgresJson,
+
+  createUserDocuments,
 
   orderedSearchAnyNeedle: true,
 
@@ -70,21 +71,6 @@ export const postgresDialect: StoreDialect = {
     });
   },
 
-  userJson(extended, now) {
-    const base = sql`'id', users.uuid, 'username', users.username, 'firstName', users.first_name, 'lastName', users.last_name,
-      'email', users.email, 'dn', users.dn, 'description', users.description, 'enabled', users.enabled = 1, 'builtin', users.builtin = 1,
-      'federatedIdentities', (select json_agg(json_build_object('alias', p.alias, 'displayName', p.display_name) order by p.alias)
-        from federated_identities f join identity_providers p on p.id = f.provider_id where f.user_id = users.id),
-      'numericId', users.id, 'loginName', users.login_name, 'displayName', users.display_name, 'profileId', users.profile_id`;
-    if (!extended) return sql<string>`json_build_object(${base})::text`;
-    return sql<string>`json_build_object(${base},
-      'groups', coalesce((select json_agg(name order by name) from (select (select g.name from groups g where g.id = m.group_id) as name
-        from group_members m where m.user_id in (users.id, users.profile_id) group by m.group_id) s), '[]'::json),
-      'validFrom', users.valid_from, 'validTo', users.valid_to, 'expired', coalesce(users.valid_to < ${now}, false),
-      'lockedOutUntil', case when users.locked_out_until > ${now} then users.locked_out_until end,
-      'changePassword', users.change_password = 1, 'passwordNeverExpires', users.password_never_expires = 1)::text`;
-  },
-
   async countAllUsers(db) {
     const row = await sql<{ n: string }>`select n from user_count`.execute(db);
     return Number(row.rows[0]!.n);
@@ -93,11 +79,13 @@ export const postgresDialect: StoreDialect = {
   async bulkLoad(db, load) {
     // Building the search table and its indexes once after the load is many times faster than row by row.
     await suspendUserSearch(db);
+    await suspendUserDocuments(db);
     try {
       return await load();
     } finally {
       await sql`set maintenance_work_mem = '512MB'`.execute(db);
       await resumeUserSearch(db);
+      await resumeUserDocuments(db);
     }
   },
 

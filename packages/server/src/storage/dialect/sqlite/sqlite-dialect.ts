@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { StoreDialect } from "../dialect.js";
-import { createExportCopy, dropExportCopy, rebuildExportCopy } from "./export-copy.js";
+import { createUserDocuments, rebuildUserDocuments, sqliteJson, suspendUserDocuments } from "./user-documents.js";
 
 /** FTS5 phrase query for a literal substring: double quotes are doubled, nothing else is special. */
 function ftsPhrase(needle: string): string {
@@ -69,9 +69,6 @@ async function matchQuery(db: Kysely<any>, needle: string): Promise<string | nul
   if (terms.rows.length > MAX_SHORT_NEEDLE_TERMS) return null;
   return terms.rows.map((r) => ftsPhrase(r.term)).join(" OR ");
 }
-
-// json('true') is a constant SQLite evaluates once per statement, not a parse per row.
-const bool = (column: string) => sql.raw(`case when ${column} = 1 then json('true') else json('false') end`);
 
 export const sqliteDialect: StoreDialect = {
   name: "sqlite",
@@ -171,19 +168,6 @@ export const sqliteDialect: StoreDialect = {
     return work(db);
   },
 
-  userJson(extended, now) {
-    const base = sql`'id', users.uuid, 'username', users.username, 'firstName', users.first_name, 'lastName', users.last_name,
-      'email', users.email, 'dn', users.dn, 'description', users.description, 'enabled', ${bool("users.enabled")}, 'builtin', ${bool("users.builtin")},
-      'federatedIdentities', (select json_group_array(json_object('alias', p.alias, 'displayName', p.display_name) order by p.alias)
-        from federated_identities f join identity_providers p on p.id = f.provider_id where f.user_id = users.id having count(*) > 0),
-      'numericId', users.id, 'loginName', users.login_name, 'displayName', users.display_name, 'profileId', users.profile_id`;
-    if (!extended) return sql<string>`json_object(${base})`;
-    return sql<string>`json_object(${base}, 'groups', json(users.group_names),
-      'validFrom', users.valid_from, 'validTo', users.valid_to, 'expired', case when users.valid_to < ${now} then json('true') else json('false') end,
-      'lockedOutUntil', case when users.locked_out_until > ${now} then users.locked_out_until end,
-      'changePassword', ${bool("users.change_password")}, 'passwordNeverExpires', ${bool("users.password_never_expires")})`;
-  },
-
   async createUserCount(db: Kysely<any>) {
     // count(*) reads a whole index: ~10 ms at a million users once it falls out of the page cache.
     await sql`create table user_count (n integer not null)`.execute(db);
@@ -197,16 +181,18 @@ export const sqliteDialect: StoreDialect = {
     return Number(row.rows[0]!.n);
   },
 
-  createExportCopy,
+  json: sqliteJson,
+
+  createUserDocuments,
 
   async bulkLoad(db, load) {
     // Indexing once after the load is faster than a trigger per row.
     await dropSearchTriggers(db);
-    await dropExportCopy(db);
+    await suspendUserDocuments(db);
     try {
       return await load();
     } finally {
-      await rebuildExportCopy(db);
+      await rebuildUserDocuments(db);
       await sql`insert into users_search(users_search) values ('delete-all')`.execute(db);
       await assignOrderKeys(db);
       await fillSearchIndex(db);

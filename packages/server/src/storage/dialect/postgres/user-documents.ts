@@ -1,0 +1,161 @@
+import { sql, type Kysely } from "kysely";
+import type pg from "pg";
+import { to as copyTo } from "pg-copy-streams";
+import { DOCUMENT_COLUMNS, DOCUMENT_SOURCE_COLUMNS, documentJsonSql, documentSelect, timeLiteral, type JsonSql } from "../../user-documents.js";
+
+/**
+ * PostgreSQL's kept user documents (storage/user-documents.ts).
+ *
+ * Writers run concurrently under READ COMMITTED, so a trigger that rebuilds a document could read
+ * the data as it was before another transaction's change and write over that transaction's own
+ * rebuild. Two rules prevent it:
+ * - a rebuild locks the documents first, then builds them in a new statement, whose snapshot holds
+ *   every change committed before the lock (so the last rebuild of a user sees all earlier ones);
+ * - a change that decides *whose* documents to rebuild from other rows locks those rows against the
+ *   change that would alter the answer: a membership locks its group (against a rename, which
+ *   rebuilds the group's members) and a member that is a profile (against an assignment of that
+ *   profile, which reads the profile's groups); an assignment locks its profile and the profile's
+ *   groups; a link to an identity provider locks the provider (against a rename of it).
+ * Whichever transaction takes the lock second then sees the first one's change.
+ */
+
+export const postgresJson: JsonSql = {
+  quote: (expr) => `coalesce(to_json(${expr})::text, 'null')`,
+  joinInOrder: (expr, orderBy) => `string_agg(${expr}, ',' order by ${orderBy})`,
+};
+
+/** The triggers (table, name, the rest of the definition): disabled during bulk loads. */
+const TRIGGERS: [table: string, name: string, definition: string][] = [
+  ["users", "user_documents_user_insert", "after insert on users for each row execute function ecm_user_documents_user()"],
+  ["users", "user_documents_user_update", `after update of ${DOCUMENT_SOURCE_COLUMNS.join(", ")} on users for each row
+    when ((${DOCUMENT_SOURCE_COLUMNS.map((c) => `old.${c}`).join(", ")}) is distinct from (${DOCUMENT_SOURCE_COLUMNS.map((c) => `new.${c}`).join(", ")}))
+    execute function ecm_user_documents_user()`],
+  ["group_members", "user_documents_member_insert", "after insert on group_members referencing new table as changed for each statement execute function ecm_user_documents_member()"],
+  ["group_members", "user_documents_member_delete", "after delete on group_members referencing old table as changed for each statement execute function ecm_user_documents_member()"],
+  ["groups", "user_documents_group_rename", "after update of name on groups for each row when (old.name is distinct from new.name) execute function ecm_user_documents_group()"],
+  ["federated_identities", "user_documents_identity_insert", "after insert on federated_identities referencing new table as changed for each statement execute function ecm_user_documents_identity()"],
+  ["federated_identities", "user_documents_identity_delete", "after delete on federated_identities referencing old table as changed for each statement execute function ecm_user_documents_identity()"],
+  ["federated_identities", "user_documents_identity_update", "after update on federated_identities for each row execute function ecm_user_documents_identity_moved()"],
+  ["identity_providers", "user_documents_provider_rename", `after update of alias, display_name on identity_providers for each row
+    when ((old.alias, old.display_name) is distinct from (new.alias, new.display_name)) execute function ecm_user_documents_provider()`],
+];
+
+/** Migration 008: the table, the functions, every user's document and the triggers. */
+export async function createUserDocuments(db: Kysely<any>): Promise<void> {
+  // Rebuilt in username order and updated in place where the page has room, so a list's index scan reads the heap mostly in order.
+  await sql`create table user_documents (user_id integer primary key references users(id) on delete cascade, username text collate "C" not null,
+    base text not null, extra text not null, valid_to text, locked_out_until text, tail text not null) with (fillfactor = 90)`.execute(db);
+  await createFunctions(db);
+  await fillUserDocuments(db);
+  await sql`create index user_documents_username on user_documents(username)`.execute(db);
+  for (const [, name, definition] of TRIGGERS) await sql.raw(`create trigger ${name} ${definition}`).execute(db);
+  await sql`analyze user_documents`.execute(db);
+}
+
+/** Stops the triggers for a bulk load: building every document once afterwards is many times faster. */
+export async function suspendUserDocuments(db: Kysely<any>): Promise<void> {
+  for (const [table, name] of TRIGGERS) await sql.raw(`alter table ${table} disable trigger ${name}`).execute(db);
+}
+
+/** After a bulk load: every document rebuilt in username order, the triggers back on. */
+export async function resumeUserDocuments(db: Kysely<any>): Promise<void> {
+  await sql`drop index user_documents_username`.execute(db);
+  await sql`truncate user_documents`.execute(db);
+  await fillUserDocuments(db);
+  await sql`create index user_documents_username on user_documents(username)`.execute(db);
+  for (const [table, name] of TRIGGERS) await sql.raw(`alter table ${table} enable trigger ${name}`).execute(db);
+}
+
+async function fillUserDocuments(db: Kysely<any>) {
+  await sql.raw(`insert into user_documents (${DOCUMENT_COLUMNS}) select ${documentSelect(postgresJson)} from users u order by u.username`).execute(db);
+}
+
+async function createFunctions(db: Kysely<any>) {
+  await sql.raw(`create function ecm_refresh_user_documents(ids integer[]) returns void language plpgsql as $$
+    begin
+      perform 1 from user_documents where user_id = any(ids) order by user_id for no key update;
+      insert into user_documents (${DOCUMENT_COLUMNS}) select ${documentSelect(postgresJson)} from users u where u.id = any(ids)
+        on conflict (user_id) do update set username = excluded.username, base = excluded.base, extra = excluded.extra,
+          valid_to = excluded.valid_to, locked_out_until = excluded.locked_out_until, tail = excluded.tail;
+    end $$`).execute(db);
+  await sql`create function ecm_user_documents_user() returns trigger language plpgsql as $$
+    begin
+      if new.profile_id > 0 and (tg_op = 'INSERT' or new.profile_id <> old.profile_id) then
+        perform 1 from users where id = new.profile_id for no key update;
+        perform 1 from groups where id in (select group_id from group_members where user_id = new.profile_id) order by id for share;
+      end if;
+      perform ecm_refresh_user_documents(array[new.id]);
+      return null;
+    end $$`.execute(db);
+  await sql`create function ecm_user_documents_member() returns trigger language plpgsql as $$
+    begin
+      perform 1 from groups where id in (select group_id from changed) order by id for share;
+      perform 1 from users where id in (select user_id from changed) and profile_id = 0 order by id for share;
+      perform ecm_refresh_user_documents(array(select id from users
+        where id in (select user_id from changed) or profile_id in (select user_id from changed)));
+      return null;
+    end $$`.execute(db);
+  await sql`create function ecm_user_documents_group() returns trigger language plpgsql as $$
+    begin
+      perform ecm_refresh_user_documents(array(select user_id from group_members where group_id = new.id
+        union select id from users where profile_id in (select user_id from group_members where group_id = new.id)));
+      return null;
+    end $$`.execute(db);
+  await sql`create function ecm_user_documents_identity() returns trigger language plpgsql as $$
+    begin
+      perform 1 from identity_providers where id in (select provider_id from changed) order by id for share;
+      perform ecm_refresh_user_documents(array(select user_id from changed));
+      return null;
+    end $$`.execute(db);
+  await sql`create function ecm_user_documents_identity_moved() returns trigger language plpgsql as $$
+    begin
+      perform 1 from identity_providers where id = new.provider_id for share;
+      perform ecm_refresh_user_documents(array[old.user_id, new.user_id]);
+      return null;
+    end $$`.execute(db);
+  await sql`create function ecm_user_documents_provider() returns trigger language plpgsql as $$
+    begin
+      perform ecm_refresh_user_documents(array(select user_id from federated_identities where provider_id = new.id));
+      return null;
+    end $$`.execute(db);
+}
+
+/**
+ * Every user's JSON after `after` (a username) in username order, as a JSON body, from one COPY:
+ * the rows come as a byte stream, without a message and a string per row (reading them as rows, or
+ * as batches joined by string_agg, took 5–8 times as long). In CSV with a delimiter and a quote
+ * character that JSON never holds raw, each row is its document and a newline; the newlines become
+ * the commas between documents, and the last one is dropped. Holds one connection while it runs.
+ */
+export async function* postgresUserDocuments(pool: pg.Pool, after: string | undefined, extended: boolean, now: string): AsyncGenerator<Buffer> {
+  const client = await pool.connect();
+  let finished = false;
+  try {
+    // Username order from the index: the planner would rather sort a table it finds out of order, which spills a million documents to disk.
+    await client.query("begin read only");
+    await client.query("set local enable_seqscan = off");
+    const rows = client.query(copyTo(`copy (${userDocumentsQuery(after, extended, now, (s) => client.escapeLiteral(s))})
+      to stdout with (format csv, delimiter e'\\x01', quote e'\\x02')`));
+    let held: Buffer | undefined;
+    for await (const chunk of rows as AsyncIterable<Buffer>) {
+      for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, i + 1)) chunk[i] = COMMA;
+      if (held !== undefined) yield held;
+      held = chunk;
+    }
+    if (held !== undefined) yield held.subarray(0, held.length - 1);
+    await client.query("commit");
+    finished = true;
+  } finally {
+    // A client that went away leaves the COPY half read: that connection is closed, not reused.
+    client.release(!finished);
+  }
+}
+
+const NEWLINE = 0x0a;
+const COMMA = 0x2c;
+
+/** The documents after `after` in username order (`literal` quotes a string for SQL). */
+export function userDocumentsQuery(after: string | undefined, extended: boolean, now: string, literal: (s: string) => string): string {
+  const from = after === undefined ? "" : `where d.username > ${literal(after)}`;
+  return `select ${documentJsonSql(extended, timeLiteral(now))} from user_documents d ${from} order by d.username`;
+}
