@@ -145,8 +145,20 @@ export interface SettingsTable {
   value: string;
 }
 
+/** Each user's REST JSON in pieces, kept by the store's triggers (storage/user-documents.ts). */
+export interface UserDocumentsTable {
+  user_id: number;
+  username: string;
+  base: string;
+  extra: string;
+  valid_to: string | null;
+  locked_out_until: string | null;
+  tail: string;
+}
+
 export interface Database {
   users: UsersTable;
+  user_documents: UserDocumentsTable;
   groups: GroupsTable;
   roles: RolesTable;
   group_members: GroupMembersTable;

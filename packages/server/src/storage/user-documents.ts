@@ -70,7 +70,12 @@ export function documentJsonSql(extended: boolean, now: string): string {
     d.tail)`;
 }
 
+/** The REST JSON of the document `d` at `now`. */
+export function documentJson(extended: boolean, now: string): RawBuilder<string> {
+  return sql.raw<string>(documentJsonSql(extended, timeLiteral(now)));
+}
+
 /** The REST JSON of the `users` row in scope at `now`. */
 export function userJson(extended: boolean, now: string): RawBuilder<string> {
-  return sql.raw<string>(`(select ${documentJsonSql(extended, timeLiteral(now))} from user_documents d where d.user_id = users.id)`);
+  return sql<string>`(select ${documentJson(extended, now)} from user_documents d where d.user_id = users.id)`;
 }

@@ -5,7 +5,7 @@ import type { Store } from "./store.js";
 import { jsonBody, type JsonBody } from "./json-body.js";
 import { keysetBatches } from "./keyset.js";
 import { isoNow } from "./time.js";
-import { userJson } from "./user-documents.js";
+import { documentJson, userJson } from "./user-documents.js";
 
 /** Filters shared by the users list, its count and the export. */
 export interface UserFilter {
@@ -153,15 +153,15 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
     });
   }
 
-  /** Usernames and REST JSON (storage/user-documents.ts) of the users `ids` names, in that order. */
+  /** Usernames and REST JSON of the users `ids` names, in that order, read from their kept documents alone (storage/user-documents.ts). */
   async function renderIds(ids: readonly number[], extended: boolean): Promise<UserJson[]> {
     if (ids.length === 0) return [];
     const rows = await db
-      .selectFrom("users")
-      .select(["users.id", "users.username", userJson(extended, isoNow()).as("json")])
-      .where("users.id", "in", [...ids])
+      .selectFrom("user_documents as d")
+      .select(["d.user_id", "d.username", documentJson(extended, isoNow()).as("json")])
+      .where("d.user_id", "in", [...ids])
       .execute();
-    const byId = new Map(rows.map((r) => [r.id, r]));
+    const byId = new Map(rows.map((r) => [r.user_id, r]));
     return ids.map((id) => byId.get(id)!);
   }
 
@@ -191,6 +191,12 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
     async listPageJson(filter: UserFilter, after: string | undefined, limit: number, extended: boolean): Promise<UserJson[]> {
       const needle = searchNeedle(filter);
       if (needle !== undefined) return renderIds(await searchIds(needle, filter, after, limit), extended);
+      if (isSearchOnly(filter)) {
+        // No filter: the documents alone, in their own username order.
+        let page = db.selectFrom("user_documents as d").select(["d.username", documentJson(extended, isoNow()).as("json")]);
+        if (after !== undefined) page = page.where("d.username", ">", after);
+        return page.orderBy("d.username").limit(limit).execute();
+      }
       let q = applyFilter(db.selectFrom("users").select(["users.username", userJson(extended, isoNow()).as("json")]), filter);
       if (after !== undefined) q = q.where("users.username", ">", after);
       return q.orderBy("users.username").limit(limit).execute();

@@ -1,6 +1,5 @@
 import type { Expression, Kysely, SqlBool } from "kysely";
 import type { Database } from "../schema.js";
-import type { JsonSql } from "../user-documents.js";
 
 /**
  * A condition on `users` answered from the search indexes. `cap` bounds how many index hits are
@@ -49,8 +48,6 @@ export interface StoreDialect {
   userSearchIndexed(db: Kysely<Database>, needle: string): Promise<IndexedSearch | null>;
   /** Runs `work` with plans that read the indexes: PostgreSQL's planner otherwise scans for strings it guesses are common. */
   withIndexPlans<T>(db: Kysely<Database>, work: (db: Kysely<Database>) => Promise<T>): Promise<T>;
-  /** How the store writes JSON in SQL (for the kept user documents, storage/user-documents.ts). */
-  readonly json: JsonSql;
   /** Migration 008: the kept user documents, their triggers, and every user's document. */
   createUserDocuments(db: Kysely<any>): Promise<void>;
   /** Migration 005: keeps the number of all users in one row (a no-op where 002 did it already). */

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { StoreDialect } from "../dialect.js";
-import { createUserDocuments, postgresJson, resumeUserDocuments, suspendUserDocuments } from "./user-documents.js";
+import { createUserDocuments, resumeUserDocuments, suspendUserDocuments } from "./user-documents.js";
 import { countMatches, createUserSearch, resumeUserSearch, searchCondition, searchInOrder, suspendUserSearch } from "./search-buckets.js";
 
 export const postgresDialect: StoreDialect = {
@@ -23,8 +23,6 @@ export const postgresDialect: StoreDialect = {
     await sql`drop index if exists users_search_trgm, users_search_short`.execute(db);
     await createUserSearch(db);
   },
-
-  json: postgresJson,
 
   createUserDocuments,
 

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { StoreDialect } from "../dialect.js";
-import { createUserDocuments, rebuildUserDocuments, sqliteJson, suspendUserDocuments } from "./user-documents.js";
+import { createUserDocuments, rebuildUserDocuments, suspendUserDocuments } from "./user-documents.js";
 
 /** FTS5 phrase query for a literal substring: double quotes are doubled, nothing else is special. */
 function ftsPhrase(needle: string): string {
@@ -180,8 +180,6 @@ export const sqliteDialect: StoreDialect = {
     const row = await sql<{ n: number }>`select n from user_count`.execute(db);
     return Number(row.rows[0]!.n);
   },
-
-  json: sqliteJson,
 
   createUserDocuments,
 
