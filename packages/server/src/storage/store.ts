@@ -16,6 +16,7 @@ import { userCountMigration } from "./migrations/005-user-count.js";
 import { narrowSearchMigration } from "./migrations/006-narrow-search.js";
 import { exportCopyMigration } from "./migrations/007-export-copy.js";
 import { userDocumentsMigration } from "./migrations/008-user-documents.js";
+import { shortNeedleCountsMigration } from "./migrations/009-short-needle-counts.js";
 import type { JsonBody } from "./json-body.js";
 import type { Database } from "./schema.js";
 
@@ -42,6 +43,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "006-narrow-search": narrowSearchMigration(dialect),
     "007-export-copy": exportCopyMigration,
     "008-user-documents": userDocumentsMigration(dialect),
+    "009-short-needle-counts": shortNeedleCountsMigration(dialect),
   };
 }
 

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type { StoreDialect } from "../dialect.js";
 import { createUserDocuments, resumeUserDocuments, suspendUserDocuments } from "./user-documents.js";
-import { countMatches, createUserSearch, resumeUserSearch, searchCondition, searchInOrder, suspendUserSearch } from "./search-buckets.js";
+import { countMatches, createGramCounts, createUserSearch, resumeUserSearch, searchCondition, searchInOrder, suspendUserSearch } from "./search-buckets.js";
 
 export const postgresDialect: StoreDialect = {
   name: "postgres",
@@ -25,6 +25,8 @@ export const postgresDialect: StoreDialect = {
   },
 
   createUserDocuments,
+
+  createShortNeedleCounts: createGramCounts,
 
   orderedSearchAnyNeedle: true,
 

@@ -47,6 +47,15 @@ describe("PostgreSQL search buckets", { skip: url ? false : "ECM_TEST_DATABASE_U
     for (const row of rows) sizes.set(row.bucket, (sizes.get(row.bucket) ?? 0) + 1);
     const target = (await sql<{ bucket_rows: number }>`select bucket_rows from user_search_settings`.execute(store.db)).rows[0]!.bucket_rows;
     assert.ok([...sizes.values()].every((n) => n <= 2 * target), `buckets split past twice the target: ${[...sizes.values()]}`);
+    // The kept counts of 1–2 character strings, per bucket, equal a count of the rows.
+    const counted = new Map<string, number>();
+    for (const row of rows) {
+      const chars = [...row.search_text];
+      const grams = new Set([...chars, ...chars.slice(1).map((c, i) => chars[i] + c)]);
+      for (const g of grams) counted.set(`${g} ${row.bucket}`, (counted.get(`${g} ${row.bucket}`) ?? 0) + 1);
+    }
+    const kept = (await sql<{ gram: string; bucket: string; users: number }>`select gram, bucket, users from user_search_grams where users <> 0`.execute(store.db)).rows;
+    assert.deepEqual(new Map(kept.map((k) => [`${k.gram} ${k.bucket}`, k.users])), counted, "kept 1–2 character counts");
   }
 
   const everyPage = (search: string, size: number) => searchAllPages(store, search, size);
@@ -61,7 +70,7 @@ describe("PostgreSQL search buckets", { skip: url ? false : "ECM_TEST_DATABASE_U
   });
 
   it("finds every hit in username order across buckets and pages, and counts them", async () => {
-    for (const needle of ["crowded", "spread", "-", "m-1", "d", "zz"]) {
+    for (const needle of ["crowded", "spread", "-", "m-1", "d", "zz", "e", "ed"]) {
       for (const size of [1, 3, 100]) assert.deepEqual(await everyPage(needle, size), await expected(needle), `${needle}, pages of ${size}`);
       assert.equal(await createUserQueries(store).count({ search: needle }), (await expected(needle)).length);
     }
