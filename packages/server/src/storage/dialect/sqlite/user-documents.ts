@@ -64,8 +64,8 @@ export async function rebuildUserDocuments(db: Kysely<any>): Promise<void> {
  * Every user's JSON after `after` (a username) in username order, as a JSON body, a batch per query.
  * Bytes, not text: building a JavaScript string of a batch that holds non-ASCII names cost four
  * times the query itself. The subquery cannot be merged into the aggregate (it has a LIMIT), so
- * group_concat takes its rows in its order (an ORDER BY inside group_concat sorts them again, which
- * made the export half as slow).
+ * group_concat takes its rows in its order (an ORDER BY inside group_concat sorts them again: half
+ * as long again).
  */
 export async function* sqliteUserDocuments(db: Kysely<any>, after: string | undefined, extended: boolean, now: string, batchSize = 1000): AsyncGenerator<Buffer | string> {
   for (let first = true; ; first = false) {
