@@ -25,9 +25,10 @@ export interface Store {
   readonly dialect: StoreDialect;
   /**
    * Every user's REST JSON after `after` (a username) in username order, at `now`, as a JSON body of
-   * bytes (storage/user-documents.ts): each store streams its kept documents its fastest way.
+   * bytes (storage/user-documents.ts): each store streams its kept documents its fastest way, or
+   * sends `fallback` where that way is busy (PostgreSQL: streams that each hold a connection).
    */
-  userDocuments(after: string | undefined, extended: boolean, now: string): JsonBody;
+  userDocuments(after: string | undefined, extended: boolean, now: string, fallback: () => JsonBody): JsonBody;
   close(): Promise<void>;
 }
 
@@ -76,5 +77,5 @@ function openPostgres(url: string, poolSize = 10): Store {
   // process down: the pool drops it and opens a new one on next use.
   pool.on("error", () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: postgresDialect, userDocuments: (after, extended, now) => postgresUserDocuments(pool, after, extended, now), close: () => db.destroy() };
+  return { db, dialect: postgresDialect, userDocuments: postgresUserDocuments(pool, poolSize), close: () => db.destroy() };
 }

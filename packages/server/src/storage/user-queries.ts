@@ -162,7 +162,7 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
       .where("d.user_id", "in", [...ids])
       .execute();
     const byId = new Map(rows.map((r) => [r.user_id, r]));
-    return ids.map((id) => byId.get(id)!);
+    return ids.flatMap((id) => byId.get(id) ?? []); // a user deleted since its id was read is left out
   }
 
   return {
@@ -209,11 +209,12 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
 
     /**
      * Every matching user's JSON after `after`, as a JSON body: what the streamed lists send. Without
-     * a filter, the store streams its kept documents (Store.userDocuments); else `listPageJson` batch by batch.
+     * a filter, the store streams its kept documents (Store.userDocuments); else, or where the store's
+     * streams are busy, `listPageJson` batch by batch.
      */
     listAllJson(filter: UserFilter, after: string | undefined, extended: boolean, batchSize = 1000): JsonBody {
-      if (isSearchOnly(filter) && searchNeedle(filter) === undefined) return userDocuments(after, extended, isoNow());
-      return jsonBody(keysetBatches((a, n) => this.listPageJson(filter, a, n, extended), (u) => u.username, after, batchSize), (rows) => rows.map((r) => r.json));
+      const inBatches = () => jsonBody(keysetBatches((a, n) => this.listPageJson(filter, a, n, extended), (u) => u.username, after, batchSize), (rows) => rows.map((r) => r.json));
+      return isSearchOnly(filter) && searchNeedle(filter) === undefined ? userDocuments(after, extended, isoNow(), inBatches) : inBatches();
     },
 
     async count(filter: UserFilter): Promise<number> {

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
+import type { JsonBody } from "../../json-body.js";
 import { DOCUMENT_COLUMNS, DOCUMENT_SOURCE_COLUMNS, documentJsonSql, documentSelect, timeLiteral, type JsonSql } from "../../user-documents.js";
 
 /**
@@ -35,7 +36,7 @@ const TRIGGERS: [table: string, name: string, definition: string][] = [
   ["groups", "user_documents_group_rename", "after update of name on groups for each row when (old.name is distinct from new.name) execute function ecm_user_documents_group()"],
   ["federated_identities", "user_documents_identity_insert", "after insert on federated_identities referencing new table as changed for each statement execute function ecm_user_documents_identity()"],
   ["federated_identities", "user_documents_identity_delete", "after delete on federated_identities referencing old table as changed for each statement execute function ecm_user_documents_identity()"],
-  ["federated_identities", "user_documents_identity_update", "after update on federated_identities for each row execute function ecm_user_documents_identity_moved()"],
+  ["federated_identities", "user_documents_identity_update", "after update of provider_id, user_id on federated_identities for each row execute function ecm_user_documents_identity_moved()"],
   ["identity_providers", "user_documents_provider_rename", `after update of alias, display_name on identity_providers for each row
     when ((old.alias, old.display_name) is distinct from (new.alias, new.display_name)) execute function ecm_user_documents_provider()`],
 ];
@@ -125,11 +126,28 @@ async function createFunctions(db: Kysely<any>) {
 /**
  * Every user's JSON after `after` (a username) in username order, as a JSON body, from one COPY:
  * the rows come as a byte stream, without a message and a string per row (reading them as batches
- * joined by string_agg took 5–10 times as long). In CSV with a delimiter and a quote
- * character that JSON never holds raw, each row is its document and a newline; the newlines become
- * the commas between documents, and the last one is dropped. Holds one connection while it runs.
+ * joined by string_agg took 5–10 times as long). In CSV with a delimiter and a quote character that
+ * JSON never holds raw, each row is its document and a newline; the newlines become the commas
+ * between documents, and the last one is dropped.
+ *
+ * A COPY holds its connection for the whole download, as slow as the client reads: at most half the
+ * pool streams this way, so slow clients cannot starve the other requests; past that, `fallback`.
  */
-export async function* postgresUserDocuments(pool: pg.Pool, after: string | undefined, extended: boolean, now: string): AsyncGenerator<Buffer> {
+export function postgresUserDocuments(pool: pg.Pool, poolSize: number) {
+  const most = Math.max(1, Math.floor(poolSize / 2));
+  let streaming = 0;
+  return async function* (after: string | undefined, extended: boolean, now: string, fallback: () => JsonBody): AsyncGenerator<Buffer | string> {
+    if (streaming >= most) return yield* fallback();
+    streaming++;
+    try {
+      yield* copyDocuments(pool, after, extended, now);
+    } finally {
+      streaming--;
+    }
+  };
+}
+
+async function* copyDocuments(pool: pg.Pool, after: string | undefined, extended: boolean, now: string): AsyncGenerator<Buffer> {
   const client = await pool.connect();
   let finished = false;
   try {

@@ -30,7 +30,7 @@ const TRIGGERS = [
       ${refresh("u.id in (select user_id from group_members where group_id = new.id) or u.profile_id in (select user_id from group_members where group_id = new.id)")} end`,
   `user_documents_identity_ai after insert on federated_identities begin ${refresh("u.id = new.user_id")} end`,
   `user_documents_identity_ad after delete on federated_identities begin ${refresh("u.id = old.user_id")} end`,
-  `user_documents_identity_au after update on federated_identities begin ${refresh("u.id in (old.user_id, new.user_id)")} end`,
+  `user_documents_identity_au after update of provider_id, user_id on federated_identities begin ${refresh("u.id in (old.user_id, new.user_id)")} end`,
   `user_documents_provider_au after update of alias, display_name on identity_providers begin
       ${refresh("u.id in (select user_id from federated_identities where provider_id = new.id)")} end`,
 ];
