@@ -25,6 +25,7 @@ import { GroupSchema, RoleSchema } from "./http/group-view.js";
 import { ErrorSchema } from "./http/schemas.js";
 import { UserSchema } from "./http/user-view.js";
 import { validatorCompiler } from "./http/validation.js";
+import { isConcurrencyConflict } from "./storage/constraints.js";
 import { openStore, type Store } from "./storage/store.js";
 import { createUserQueries } from "./storage/user-queries.js";
 import { createGroupQueries } from "./storage/group-queries.js";
@@ -130,6 +131,9 @@ function handleError(this: FastifyInstance, error: FastifyError | ApiError, requ
   if (error instanceof ApiError) {
     if (error.status === 401) void reply.header("www-authenticate", 'Bearer realm="ecm-security"');
     return reply.code(error.status).send(error.body);
+  }
+  if (isConcurrencyConflict(error)) {
+    return reply.code(409).send(errorBody(ErrorCodes.conflict.code, "A concurrent change collided with this one and nothing was changed: send the request again."));
   }
   const { code, status } = classify(error);
   if (status >= 500) {

@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { sql } from "kysely";
 import pg from "pg";
 import { createTemporaryDatabase } from "../../../test-support/server.js";
+import { isConcurrencyConflict } from "../../constraints.js";
 import { insertUser } from "../../../test-support/fixtures.js";
 import { openStore, type Store } from "../../store.js";
 import { DOCUMENT_COLUMNS, documentSelect } from "../../user-documents.js";
@@ -89,6 +90,23 @@ describe("PostgreSQL user documents under concurrent writers", { skip: url ? fal
     await store.db.deleteFrom("group_members").where("user_id", "=", ids.dependent!).execute();
     await interleave("two joins", `insert into group_members values (${ids.alpha}, ${ids.dependent})`, `insert into group_members values (${ids.beta}, ${ids.dependent})`);
     await interleave("a join and an edit", `insert into group_members values (${ids.gamma}, ${ids.dependent})`, `update users set email = 'd@example.com' where id = ${ids.dependent}`);
+  });
+
+  it("a deadlock between two writers fails one of them as a concurrency conflict (answered 409), leaving the documents whole", async () => {
+    await first.query("begin");
+    await second.query("begin");
+    await first.query(`update users set email = 'a@example.com' where id = ${ids.user}`);
+    await second.query(`update users set email = 'b@example.com' where id = ${ids.dependent}`);
+    const outcomes = await Promise.allSettled([
+      first.query(`update users set email = 'c@example.com' where id = ${ids.dependent}`),
+      second.query(`update users set email = 'd@example.com' where id = ${ids.user}`),
+    ]);
+    const failed = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected");
+    assert.equal(failed.length, 1, "PostgreSQL ends one of the two");
+    assert.ok(isConcurrencyConflict(failed[0]!.reason), String(failed[0]!.reason));
+    await first.query(outcomes[0]!.status === "rejected" ? "rollback" : "commit");
+    await second.query(outcomes[1]!.status === "rejected" ? "rollback" : "commit");
+    await assertDocumentsFresh("after the deadlock");
   });
 
   it("keeps an identity provider's name when a user links to it meanwhile, in either order", async () => {
