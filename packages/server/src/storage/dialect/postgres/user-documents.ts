@@ -2,7 +2,7 @@ import { sql, type Kysely } from "kysely";
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import type { JsonBody } from "../../json-body.js";
-import { DOCUMENT_COLUMNS, DOCUMENT_SOURCE_COLUMNS, documentJsonSql, documentSelect, timeLiteral, type JsonSql } from "../../user-documents.js";
+import { DOCUMENT_COLUMNS, DOCUMENT_SOURCE_COLUMNS, documentJsonSql, documentSelect, type JsonSql } from "../../user-documents.js";
 
 /**
  * PostgreSQL's kept user documents (storage/user-documents.ts).
@@ -48,7 +48,6 @@ export async function createUserDocuments(db: Kysely<any>): Promise<void> {
     base text not null, extra text not null, valid_to text, locked_out_until text, tail text not null) with (fillfactor = 90)`.execute(db);
   await createFunctions(db);
   await fillUserDocuments(db);
-  await sql`create index user_documents_username on user_documents(username)`.execute(db);
   for (const [, name, definition] of TRIGGERS) await sql.raw(`create trigger ${name} ${definition}`).execute(db);
   await sql`analyze user_documents`.execute(db);
 }
@@ -65,12 +64,13 @@ export async function resumeUserDocuments(db: Kysely<any>): Promise<void> {
   await sql`drop index user_documents_username`.execute(db);
   await sql`truncate user_documents`.execute(db);
   await fillUserDocuments(db);
-  await sql`create index user_documents_username on user_documents(username)`.execute(db);
   for (const [table, name] of TRIGGERS) await sql.raw(`alter table ${table} enable trigger ${name}`).execute(db);
 }
 
+/** Every user's document in username order, then the username index (built once, not row by row). */
 async function fillUserDocuments(db: Kysely<any>) {
   await sql.raw(`insert into user_documents (${DOCUMENT_COLUMNS}) select ${documentSelect(postgresJson)} from users u order by u.username`).execute(db);
+  await sql`create index user_documents_username on user_documents(username)`.execute(db);
 }
 
 async function createFunctions(db: Kysely<any>) {
@@ -177,5 +177,5 @@ const COMMA = 0x2c;
 /** The documents after `after` in username order (`literal` quotes a string for SQL). */
 export function userDocumentsQuery(after: string | undefined, extended: boolean, now: string, literal: (s: string) => string): string {
   const from = after === undefined ? "" : `where d.username > ${literal(after)}`;
-  return `select ${documentJsonSql(extended, timeLiteral(now))} from user_documents d ${from} order by d.username`;
+  return `select ${documentJsonSql(extended, now)} from user_documents d ${from} order by d.username`;
 }

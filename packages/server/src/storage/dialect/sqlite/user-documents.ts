@@ -1,5 +1,5 @@
 import { sql, type Kysely } from "kysely";
-import { DOCUMENT_COLUMNS, DOCUMENT_SOURCE_COLUMNS, documentJsonSql, documentSelect, timeLiteral, type JsonSql } from "../../user-documents.js";
+import { DOCUMENT_COLUMNS, DOCUMENT_SOURCE_COLUMNS, documentJsonSql, documentSelect, type JsonSql } from "../../user-documents.js";
 
 /**
  * SQLite's kept user documents (storage/user-documents.ts). The table has no rowid: its rows sit in
@@ -21,18 +21,18 @@ const userAndDependents = (id: string) => `u.id = ${id} or u.profile_id = ${id}`
 
 const shownColumnChanged = DOCUMENT_SOURCE_COLUMNS.map((c) => `old.${c} is not new.${c}`).join(" or ");
 /** Each trigger rebuilds the documents of the users whose JSON the change shows in. */
-const TRIGGERS = [
-  `user_documents_user_ai after insert on users begin ${refresh("u.id = new.id")} end`,
-  `user_documents_user_au after update of ${DOCUMENT_SOURCE_COLUMNS.join(", ")} on users when ${shownColumnChanged} begin ${refresh("u.id = new.id")} end`,
-  `user_documents_member_ai after insert on group_members begin ${refresh(userAndDependents("new.user_id"))} end`,
-  `user_documents_member_ad after delete on group_members begin ${refresh(userAndDependents("old.user_id"))} end`,
-  `user_documents_group_au after update of name on groups when old.name is not new.name begin
-      ${refresh("u.id in (select user_id from group_members where group_id = new.id) or u.profile_id in (select user_id from group_members where group_id = new.id)")} end`,
-  `user_documents_identity_ai after insert on federated_identities begin ${refresh("u.id = new.user_id")} end`,
-  `user_documents_identity_ad after delete on federated_identities begin ${refresh("u.id = old.user_id")} end`,
-  `user_documents_identity_au after update of provider_id, user_id on federated_identities begin ${refresh("u.id in (old.user_id, new.user_id)")} end`,
-  `user_documents_provider_au after update of alias, display_name on identity_providers begin
-      ${refresh("u.id in (select user_id from federated_identities where provider_id = new.id)")} end`,
+const TRIGGERS: [name: string, definition: string][] = [
+  ["user_documents_user_ai", `after insert on users begin ${refresh("u.id = new.id")} end`],
+  ["user_documents_user_au", `after update of ${DOCUMENT_SOURCE_COLUMNS.join(", ")} on users when ${shownColumnChanged} begin ${refresh("u.id = new.id")} end`],
+  ["user_documents_member_ai", `after insert on group_members begin ${refresh(userAndDependents("new.user_id"))} end`],
+  ["user_documents_member_ad", `after delete on group_members begin ${refresh(userAndDependents("old.user_id"))} end`],
+  ["user_documents_group_au", `after update of name on groups when old.name is not new.name begin
+      ${refresh("u.id in (select user_id from group_members where group_id = new.id) or u.profile_id in (select user_id from group_members where group_id = new.id)")} end`],
+  ["user_documents_identity_ai", `after insert on federated_identities begin ${refresh("u.id = new.user_id")} end`],
+  ["user_documents_identity_ad", `after delete on federated_identities begin ${refresh("u.id = old.user_id")} end`],
+  ["user_documents_identity_au", `after update of provider_id, user_id on federated_identities begin ${refresh("u.id in (old.user_id, new.user_id)")} end`],
+  ["user_documents_provider_au", `after update of alias, display_name on identity_providers begin
+      ${refresh("u.id in (select user_id from federated_identities where provider_id = new.id)")} end`],
 ];
 
 /** Migration 008: the table, its contents and its triggers; drops migration 007's group names and export index, which it replaces. */
@@ -50,14 +50,14 @@ export async function createUserDocuments(db: Kysely<any>): Promise<void> {
 
 /** Drops the triggers for a bulk load: rebuilding every document once afterwards is many times faster. */
 export async function suspendUserDocuments(db: Kysely<any>): Promise<void> {
-  for (const t of TRIGGERS) await sql.raw(`drop trigger if exists ${t.split(" ")[0]}`).execute(db);
+  for (const [name] of TRIGGERS) await sql.raw(`drop trigger if exists ${name}`).execute(db);
 }
 
 /** Builds every user's document, in username order, and the triggers that keep them. */
 export async function rebuildUserDocuments(db: Kysely<any>): Promise<void> {
   await sql`delete from user_documents`.execute(db);
   await sql.raw(`insert into user_documents (${DOCUMENT_COLUMNS}) select ${documentSelect(sqliteJson)} from users u order by u.username`).execute(db);
-  for (const trigger of TRIGGERS) await sql.raw(`create trigger ${trigger}`).execute(db);
+  for (const [name, definition] of TRIGGERS) await sql.raw(`create trigger ${name} ${definition}`).execute(db);
 }
 
 /**
@@ -84,5 +84,5 @@ export function documentBatchQuery(after: string | undefined, extended: boolean,
   const from = after === undefined ? sql`` : sql`where d.username > ${after}`;
   return sql<{ count: number; last: string | null; json: Buffer | null }>`select count(*) as count, max(username) as last,
     cast(group_concat(json, ',') as blob) as json
-    from (select d.username, ${sql.raw(documentJsonSql(extended, timeLiteral(now)))} as json from user_documents d ${from} order by d.username limit ${batchSize})`;
+    from (select d.username, ${sql.raw(documentJsonSql(extended, now))} as json from user_documents d ${from} order by d.username limit ${batchSize})`;
 }
