@@ -2,15 +2,18 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from "fastify";
+import { localCredentials } from "./auth/credentials.js";
 import { LoginService } from "./auth/login.js";
 import { PasswordHasher } from "./auth/passwords.js";
+import { loadSecretBox } from "./auth/secret-box.js";
 import { Sessions } from "./auth/sessions.js";
 import type { Config } from "./config.js";
 import { bootstrap, signingKey } from "./domain/bootstrap.js";
 import { createUserAdmin } from "./domain/users.js";
 import { createGuard } from "./http/auth-guard.js";
 import type { AppDeps } from "./http/deps.js";
-import { ApiError, ErrorCodes, errorBody } from "./http/errors.js";
+import { DomainError } from "./domain/errors.js";
+import { ApiError, ErrorCodes, errorBody, fromDomainError } from "./http/errors.js";
 import auditEventsRoutes from "./http/routes/audit-events.js";
 import authRoutes from "./http/routes/auth.js";
 import healthRoutes from "./http/routes/health.js";
@@ -56,7 +59,7 @@ async function createServerOn(store: Store, config: Config): Promise<Server> {
   const { generatedAdminPassword } = await bootstrap(store.db, hasher, config.adminPassword);
   const sessions = new Sessions(store.db, await signingKey(store.db), config.tokenTtlSeconds, config.sessionMaxSeconds);
   const users = createUserQueries(store);
-  const login = new LoginService(store.db, users, hasher, sessions, config.lockout, config.passwordMaxAgeDays);
+  const login = new LoginService(store.db, users, localCredentials(hasher), sessions, config.lockout, config.passwordMaxAgeDays);
   const groups = createGroupQueries(store);
   const deps: AppDeps = {
     config,
@@ -68,6 +71,7 @@ async function createServerOn(store: Store, config: Config): Promise<Server> {
     login,
     guard: createGuard(sessions, users),
     userAdmin: createUserAdmin(store, groups, hasher, login),
+    secrets: loadSecretBox(config.secretKey),
   };
 
   const app = Fastify({
@@ -127,7 +131,8 @@ async function createServerOn(store: Store, config: Config): Promise<Server> {
 }
 
 /** Maps every failure to the spec's error shape; only unexpected ones are 500 and logged. */
-function handleError(this: FastifyInstance, error: FastifyError | ApiError, request: Parameters<Parameters<FastifyInstance["setErrorHandler"]>[0]>[1], reply: Parameters<Parameters<FastifyInstance["setErrorHandler"]>[0]>[2]) {
+function handleError(this: FastifyInstance, thrown: FastifyError | ApiError | DomainError, request: Parameters<Parameters<FastifyInstance["setErrorHandler"]>[0]>[1], reply: Parameters<Parameters<FastifyInstance["setErrorHandler"]>[0]>[2]) {
+  const error = thrown instanceof DomainError ? fromDomainError(thrown) : thrown;
   if (error instanceof ApiError) {
     if (error.status === 401) void reply.header("www-authenticate", 'Bearer realm="ecm-security"');
     return reply.code(error.status).send(error.body);

@@ -1,4 +1,5 @@
 import { join, resolve } from "node:path";
+import type { SecretKeySource } from "./auth/secret-box.js";
 import type { StoreLocation } from "./storage/store.js";
 
 export interface Config {
@@ -20,6 +21,8 @@ export interface Config {
   logLevel: string;
   /** Trust X-Forwarded-For from a proxy in front (source addresses in the audit log). */
   trustProxy: boolean;
+  /** Key that seals the secrets kept in the store (bind passwords, client secrets). */
+  secretKey: SecretKeySource;
 }
 
 export interface LockoutPolicy {
@@ -65,5 +68,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: intFrom(env, "ECM_BODY_LIMIT_BYTES", 1_048_576),
     logLevel: env.LOG_LEVEL ?? "info",
     trustProxy: env.ECM_TRUST_PROXY === "true",
+    secretKey: { key: env.ECM_SECRET_KEY || undefined, file: resolve(env.ECM_SECRET_KEY_FILE ?? join(dataDir, "secret.key")) },
   };
 }

@@ -2,15 +2,15 @@ import { sql, type ExpressionBuilder, type Kysely } from "kysely";
 import type { LockoutPolicy } from "../config.js";
 import { recordAudit, type Actor, type AuditEntry } from "../domain/audit.js";
 import { fold } from "../domain/user-fields.js";
-import { ApiError } from "../http/errors.js";
+import { DomainError } from "../domain/errors.js";
 import type { Database, UserRow } from "../storage/schema.js";
 import { isoAfter, isoNow } from "../storage/time.js";
 import type { UserQueries } from "../storage/user-queries.js";
-import type { PasswordHasher } from "./passwords.js";
+import type { CredentialCheck } from "./credentials.js";
 import type { Sessions, TokenResponse } from "./sessions.js";
 
 /** The one answer to every refused login: no hint whether the account exists or why it was refused. */
-export const invalidCredentials = () => new ApiError("invalidCredentials", "The username or password is incorrect.");
+export const invalidCredentials = () => new DomainError("credentials-refused", "The username or password is incorrect.");
 
 /** Why an existing account may not log in right now, or null when it may. */
 export function loginRefusal(user: UserRow, now = new Date()): string | null {
@@ -35,7 +35,7 @@ export class LoginService {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly users: UserQueries,
-    private readonly hasher: PasswordHasher,
+    private readonly credentials: CredentialCheck,
     private readonly sessions: Sessions,
     private readonly lockout: LockoutPolicy,
     private readonly passwordMaxAgeDays: number,
@@ -44,7 +44,7 @@ export class LoginService {
   async login(loginName: string, password: string, sourceIp: string | null): Promise<TokenResponse> {
     const user = await this.users.findByLoginKey(fold(loginName));
     // Always verify, even for an unknown user, so the answer takes the same time either way.
-    const passwordMatches = await this.hasher.verify(user?.password_hash ?? null, password);
+    const passwordMatches = await this.credentials.verify(user, password);
     const actor = { id: user?.id ?? null, name: user?.username ?? loginName.slice(0, 256), sourceIp };
     const target = user ? { type: "user", id: user.uuid, name: user.username } : undefined;
     if (!user) {
@@ -79,7 +79,7 @@ export class LoginService {
    */
   async confirmPassword(user: UserRow, password: string, actor: Actor): Promise<boolean> {
     const target = { type: "user", id: user.uuid, name: user.username };
-    const matches = await this.hasher.verify(user.password_hash, password);
+    const matches = await this.credentials.verify(user, password);
     if (matches && (await this.resetFailures(user))) return true;
     if (matches) await recordAudit(this.db, actor, { action: "auth.reauthenticate", target, outcome: "failure", details: { reason: "locked-out" } });
     else await this.wrongPassword(user, actor, target, "auth.reauthenticate", "wrong-password");

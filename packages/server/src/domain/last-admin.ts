@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import { ApiError } from "../http/errors.js";
+import { DomainError } from "./errors.js";
 import type { Database } from "../storage/schema.js";
 import { SYSTEM_ADMINISTRATOR } from "./roles.js";
 
@@ -29,7 +29,7 @@ export async function assertSystemAdministratorRemains(db: Kysely<Database>): Pr
     .limit(1)
     .executeTakeFirst();
   if (!remaining) {
-    throw new ApiError("refused", "The last system administrator cannot be removed: at least one enabled user must hold the system-administrator role.", {
+    throw new DomainError("refused", "The last system administrator cannot be removed: at least one enabled user must hold the system-administrator role.", {
       role: SYSTEM_ADMINISTRATOR,
     });
   }

@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import { ApiError } from "../http/errors.js";
+import { DomainError } from "./errors.js";
 import type { GroupQueries } from "../storage/group-queries.js";
 import type { Database, GroupRow } from "../storage/schema.js";
 import { SYSTEM_ADMINISTRATOR } from "./roles.js";
@@ -11,13 +11,13 @@ import { SYSTEM_ADMINISTRATOR } from "./roles.js";
  */
 export function assertMayGrantOrRevoke(roleName: string, callerRoles: readonly string[]): void {
   if (roleName === SYSTEM_ADMINISTRATOR && !callerRoles.includes(SYSTEM_ADMINISTRATOR)) {
-    throw new ApiError("forbidden", "Only a system administrator may grant or revoke the system-administrator role.", { role: roleName });
+    throw new DomainError("not-permitted", "Only a system administrator may grant or revoke the system-administrator role.", { role: roleName });
   }
 }
 
 export async function assertMayChangeAdministratorGroup(groups: GroupQueries, db: Kysely<Database>, group: GroupRow, callerRoles: readonly string[]): Promise<void> {
   if (callerRoles.includes(SYSTEM_ADMINISTRATOR)) return;
   if (await groups.groupHasRole(db, group.id, SYSTEM_ADMINISTRATOR)) {
-    throw new ApiError("forbidden", "Only a system administrator may change a group that grants the system-administrator role.", { group: group.name });
+    throw new DomainError("not-permitted", "Only a system administrator may change a group that grants the system-administrator role.", { group: group.name });
   }
 }

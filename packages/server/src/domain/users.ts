@@ -3,9 +3,8 @@ import { sql, type Kysely } from "kysely";
 import type { LoginService } from "../auth/login.js";
 import type { PasswordHasher } from "../auth/passwords.js";
 import { Sessions } from "../auth/sessions.js";
-import { ApiError } from "../http/errors.js";
-import { staleVersion } from "../http/etag.js";
-import { userOr404 } from "../http/lookups.js";
+import { DomainError, staleVersion } from "./errors.js";
+import { requireUser } from "./lookups.js";
 import { isUniqueViolation } from "../storage/constraints.js";
 import type { GroupQueries } from "../storage/group-queries.js";
 import type { Database, UserRow, UserUpdate } from "../storage/schema.js";
@@ -73,7 +72,7 @@ const blankToNull = (value: string | null | undefined) => (value === undefined ?
 export function normalizeTime(value: string | null | undefined, field: string): string | null | undefined {
   if (value === undefined || value === null) return value;
   const parsed = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
-  if (Number.isNaN(parsed.getTime()) || !isCalendarDate(value.slice(0, 10))) throw new ApiError("invalidRequest", `${field} is not a valid ISO 8601 time.`, { field });
+  if (Number.isNaN(parsed.getTime()) || !isCalendarDate(value.slice(0, 10))) throw new DomainError("invalid", `${field} is not a valid ISO 8601 time.`, { field });
   return parsed.toISOString();
 }
 
@@ -102,7 +101,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     try {
       return await db.transaction().execute((trx) => work(trx, createUserQueries({ ...store, db: trx })));
     } catch (error) {
-      if (isUniqueViolation(error)) throw new ApiError("conflict", "A user with this username or login name already exists.");
+      if (isUniqueViolation(error)) throw new DomainError("name-taken", "A user with this username or login name already exists.");
       throw error;
     }
   }
@@ -115,21 +114,21 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
   async function assertMayAdminister(q: UserQueries, actor: AdminActor, subject: Pick<UserRow, "id" | "profile_id">, what: string): Promise<void> {
     if (actor.roles.includes(SYSTEM_ADMINISTRATOR)) return;
     if ((await q.roleNames(subject)).includes(SYSTEM_ADMINISTRATOR)) {
-      throw new ApiError("forbidden", `Only a system administrator may ${what}.`, { requiredRoles: [SYSTEM_ADMINISTRATOR] });
+      throw new DomainError("not-permitted", `Only a system administrator may ${what}.`, { requiredRoles: [SYSTEM_ADMINISTRATOR] });
     }
   }
 
   async function assertNamesFree(q: UserQueries, username: string | undefined, loginName: string, self?: number): Promise<void> {
     if (username !== undefined && (await q.findByUsername(username))) {
-      throw new ApiError("conflict", "A user with this username already exists.", { field: "username" });
+      throw new DomainError("name-taken", "A user with this username already exists.", { field: "username" });
     }
     const holder = await q.findByLoginKey(fold(loginName));
-    if (holder && holder.id !== self) throw new ApiError("conflict", "A user with this login name already exists.", { field: "loginName" });
+    if (holder && holder.id !== self) throw new DomainError("name-taken", "A user with this login name already exists.", { field: "loginName" });
   }
 
   function assertWindow(validFrom: string | null, validTo: string | null): void {
     if (validFrom && validTo && validFrom > validTo) {
-      throw new ApiError("invalidRequest", "validFrom must not be later than validTo.", { field: "validFrom" });
+      throw new DomainError("invalid", "validFrom must not be later than validTo.", { field: "validFrom" });
     }
   }
 
@@ -142,14 +141,14 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     if (profileId <= 0) return;
     const row = profileId === self ? undefined
       : await trx.updateTable("users").set({ profile_id: 0 }).where("id", "=", profileId).where("profile_id", "=", 0).returning("id").executeTakeFirst();
-    if (!row) throw new ApiError("invalidRequest", "profileId must be -1, 0 or the numericId of a user that is a profile.", { field: "profileId" });
+    if (!row) throw new DomainError("invalid", "profileId must be -1, 0 or the numericId of a user that is a profile.", { field: "profileId" });
     await assertMayAdminister(q, actor, { id: profileId, profile_id: 0 }, "assign a profile holding the system administrator role");
   }
 
   /** Refuses when users are still assigned to the profile (call after writing the profile row, see claimProfile). */
   async function assertProfileUnused(trx: Kysely<Database>, profile: UserRow, what: string): Promise<void> {
     const user = await trx.selectFrom("users").select("username").where("profile_id", "=", profile.id).limit(1).executeTakeFirst();
-    if (user) throw new ApiError("refused", `The profile ${profile.username} is still in use; ${what} is refused.`, { assignedUser: user.username });
+    if (user) throw new DomainError("refused", `The profile ${profile.username} is still in use; ${what} is refused.`, { assignedUser: user.username });
   }
 
   /** One atomic write: the row changes only if it still has the version read; 0 rows means a racing writer won. */
@@ -170,12 +169,12 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
    */
   async function changeUser<T>(uuid: string, precondition: Precondition, change: (trx: Kysely<Database>, q: UserQueries, row: UserRow) => Promise<T | undefined>): Promise<T> {
     return transaction(async (trx, q) => {
-      // Ids are stored lowercase and accepted in any case (as userOr404 does).
+      // Ids are stored lowercase and accepted in any case (as requireUser does).
       if (precondition === undefined) await trx.updateTable("users").set({ version: sql<number>`version` }).where("uuid", "=", uuid.toLowerCase()).execute();
-      const row = await userOr404(q, uuid);
+      const row = await requireUser(q, uuid);
       checkPrecondition(row, precondition);
       const result = await change(trx, q, row);
-      if (result === undefined) throw staleVersion((await userOr404(q, uuid)).version);
+      if (result === undefined) throw staleVersion((await requireUser(q, uuid)).version);
       return result;
     });
   }
@@ -240,7 +239,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
           next.displayName = defaultDisplayName(next.firstName, next.lastName, row.username);
         }
         assertWindow(next.validFrom, next.validTo);
-        if (row.builtin === 1 && !next.enabled) throw new ApiError("refused", "A built-in user cannot be disabled.", { username: row.username });
+        if (row.builtin === 1 && !next.enabled) throw new DomainError("refused", "A built-in user cannot be disabled.", { username: row.username });
 
         const before: Record<string, unknown> = {};
         const after: Record<string, unknown> = {};
@@ -273,7 +272,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     /** Deletes a user; built-in users and profiles still in use are refused. */
     async remove(actor: AdminActor, uuid: string, precondition: Precondition): Promise<void> {
       await changeUser(uuid, precondition, async (trx, q, row) => {
-        if (row.builtin === 1) throw new ApiError("refused", "A built-in user cannot be deleted.", { username: row.username });
+        if (row.builtin === 1) throw new DomainError("refused", "A built-in user cannot be deleted.", { username: row.username });
         await assertMayAdminister(q, actor, row, "delete a system administrator");
         const deleted = await trx.deleteFrom("users").where("id", "=", row.id).where("version", "=", row.version).returning("id").executeTakeFirst();
         if (!deleted) return undefined;
@@ -290,7 +289,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
       const passwordHash = await hasher.hash(password);
       await changeUser(uuid, undefined, async (trx, q, row) => {
         await assertMayAdminister(q, actor, row, "reset the password of a system administrator");
-        if (row.directory_id !== null) throw new ApiError("refused", "The password of a directory user is managed by its directory.", { username: row.username });
+        if (row.directory_id !== null) throw new DomainError("refused", "The password of a directory user is managed by its directory.", { username: row.username });
         const changes: UserUpdate = { password_hash: passwordHash, password_changed_at: isoNow() };
         if (temporary !== undefined) changes.change_password = temporary ? 1 : 0;
         if (!(await writeVersion(trx, row, changes))) return undefined;
@@ -303,7 +302,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     /** Lifts a lockout after failed logins (and forgets the failures that led to it). */
     async clearLockout(actor: AdminActor, uuid: string): Promise<void> {
       await transaction(async (trx, q) => {
-        const row = await userOr404(q, uuid);
+        const row = await requireUser(q, uuid);
         await trx.updateTable("users").set({ failed_logins: 0, lockout_count: 0, locked_out_until: null }).where("id", "=", row.id).execute();
         await recordAudit(trx, actor, { action: "user.lockout-cleared", target: userTarget(row), details: { before: { lockedOutUntil: row.locked_out_until } } });
       });
@@ -311,12 +310,12 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
 
     /** The logged-in user changes their own password; their other sessions end, this one stays. */
     async changeOwnPassword(actor: Actor, self: UserRow, sessionId: string, currentPassword: string, newPassword: string): Promise<void> {
-      if (self.directory_id !== null) throw new ApiError("refused", "The password of a directory user is managed by its directory.");
+      if (self.directory_id !== null) throw new DomainError("refused", "The password of a directory user is managed by its directory.");
       // A wrong current password counts toward the lockout: a stolen token must not allow guessing.
       if (!(await login.confirmPassword(self, currentPassword, actor))) {
-        throw new ApiError("invalidRequest", "The current password is incorrect.", { field: "currentPassword" });
+        throw new DomainError("invalid", "The current password is incorrect.", { field: "currentPassword" });
       }
-      if (newPassword === currentPassword) throw new ApiError("invalidRequest", "The new password must differ from the current one.", { field: "newPassword" });
+      if (newPassword === currentPassword) throw new DomainError("invalid", "The new password must differ from the current one.", { field: "newPassword" });
       const passwordHash = await hasher.hash(newPassword);
       await transaction(async (trx) => {
         await trx

@@ -1,5 +1,6 @@
 import type { LoginService } from "../auth/login.js";
 import type { PasswordHasher } from "../auth/passwords.js";
+import type { SecretBox } from "../auth/secret-box.js";
 import type { Sessions } from "../auth/sessions.js";
 import type { Config } from "../config.js";
 import type { UserAdmin } from "../domain/users.js";
@@ -19,4 +20,6 @@ export interface AppDeps {
   hasher: PasswordHasher;
   guard: Guard;
   userAdmin: UserAdmin;
+  /** Seals and opens the secrets kept in the store. */
+  secrets: SecretBox;
 }

@@ -1,3 +1,6 @@
+import type { DomainError, DomainErrorKind } from "../domain/errors.js";
+import { etagOf } from "./etag.js";
+
 /**
  * Every error the API answers with: an HTTP status and `{"errorMessage": "<CODE>-E <text>",
  * "additionalInfo": "<JSON as string>"}`. Codes are stable; clients may switch on them.
@@ -51,7 +54,22 @@ export function errorBody(code: string, message: string, info: Record<string, un
   return { errorMessage: `${code}-E ${message}`, additionalInfo: JSON.stringify(info) };
 }
 
-/** 404 for a resource that does not exist (or whose id is not even well-formed). */
-export function notFound(what: string, id: string): ApiError {
-  return new ApiError("notFound", `The specified ${what} does not exist.`, { id });
+/** The status and code of each kind of domain error. */
+const DOMAIN_ERROR_KINDS: Record<DomainErrorKind, ErrorKind> = {
+  invalid: "invalidRequest",
+  "not-found": "notFound",
+  "name-taken": "conflict",
+  refused: "refused",
+  stale: "preconditionFailed",
+  "not-permitted": "forbidden",
+  "credentials-refused": "invalidCredentials",
+  "too-many-attempts": "tooManyRequests",
+  unavailable: "unavailable",
+};
+
+/** The answer to a domain error: its kind's status and code, its message and details (a version as the ETag a client sends back). */
+export function fromDomainError(error: DomainError): ApiError {
+  const { currentVersion, ...details } = error.details;
+  const info = typeof currentVersion === "number" ? { ...details, currentETag: etagOf(currentVersion) } : details;
+  return new ApiError(DOMAIN_ERROR_KINDS[error.kind], error.message, info);
 }

@@ -24,7 +24,3 @@ export function ifMatchVersion(header: string | string[] | undefined): number | 
   if (!match) throw new ApiError("preconditionFailed", "The If-Match header does not name a current version.", { ifMatch: value });
   return Number(match[1]);
 }
-
-export function staleVersion(current: number): ApiError {
-  return new ApiError("preconditionFailed", "The resource was changed by someone else; read it again and retry.", { currentETag: etagOf(current) });
-}

@@ -11,6 +11,8 @@ import { configFromEnv, type Config } from "../config.js";
 export const storeKinds: ("sqlite" | "postgres")[] = process.env.ECM_TEST_DATABASE_URL ? ["sqlite", "postgres"] : ["sqlite"];
 
 export const ADMIN_PASSWORD = "Admin-Secret-1";
+/** Every test node shares this key, as the nodes of one deployment must. */
+const TEST_SECRET_KEY = Buffer.alloc(32, 7).toString("base64");
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -49,7 +51,7 @@ export async function startTestServer(kind: "sqlite" | "postgres", overrides: Pa
     cleanups.push(drop);
     store = { kind: "postgres", url, poolSize: 5 };
   }
-  const config: Config = { ...configFromEnv({}), logLevel: "silent", adminPassword: ADMIN_PASSWORD, port: 0, store, ...overrides };
+  const config: Config = { ...configFromEnv({}), logLevel: "silent", adminPassword: ADMIN_PASSWORD, port: 0, store, secretKey: { key: TEST_SECRET_KEY, file: "/nonexistent" }, ...overrides };
   const server = await createServer(config);
   await server.app.listen({ host: "127.0.0.1", port: 0 });
   const address = server.app.server.address();

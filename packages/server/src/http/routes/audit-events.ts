@@ -9,7 +9,8 @@ import { ApiError } from "../errors.js";
 import { jsonBody } from "../../storage/json-body.js";
 import { jsonArray, sendJsonStream } from "../json-stream.js";
 import { decodeCursor, keysetPage } from "../paging.js";
-import { errorResponses, Nullable, UUID_PATTERN } from "../schemas.js";
+import { UUID_PATTERN } from "../../domain/lookups.js";
+import { errorResponses, Nullable } from "../schemas.js";
 
 const AuditEventSchema = Type.Object(
   {

@@ -7,11 +7,13 @@ import type { GroupRow } from "../../storage/schema.js";
 import type { UserQueries } from "../../storage/user-queries.js";
 import { actorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
-import { ApiError, notFound } from "../errors.js";
+import { notFound } from "../../domain/errors.js";
+import { ApiError } from "../errors.js";
 import { GroupSchema, RoleSchema, toGroupView, toRoleView } from "../group-view.js";
 import { jsonBody } from "../../storage/json-body.js";
 import { jsonArray, sendJsonStream } from "../json-stream.js";
-import { errorResponses, UUID_PATTERN } from "../schemas.js";
+import { UUID_PATTERN } from "../../domain/lookups.js";
+import { errorResponses } from "../schemas.js";
 import { UserSchema } from "../user-view.js";
 
 const MAX_GROUP_IDS = 1000;

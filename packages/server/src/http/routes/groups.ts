@@ -10,11 +10,12 @@ import type { GroupFieldsInput } from "../../storage/group-queries.js";
 import { actorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
-import { etagOf, IfMatchHeaders, ifMatchVersion, staleVersion } from "../etag.js";
+import { etagOf, IfMatchHeaders, ifMatchVersion } from "../etag.js";
+import { staleVersion } from "../../domain/errors.js";
 import { GroupSchema, toGroupView } from "../group-view.js";
 import { jsonBody } from "../../storage/json-body.js";
 import { jsonArray, sendJsonStream, sendJsonText } from "../json-stream.js";
-import { groupOr404 } from "../lookups.js";
+import { requireGroup } from "../../domain/lookups.js";
 import { decodeCursor, keysetPage } from "../paging.js";
 import { errorResponses, IdParams, Nullable } from "../schemas.js";
 import { UserSchema } from "../user-view.js";
@@ -88,7 +89,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
       schema: { ...common, summary: "Get a group", params: IdParams, response: { 200: GroupSchema, ...errorResponses(401, 403, 404) } },
     },
     async (request, reply) => {
-      const row = await groupOr404(groups, request.params.id);
+      const row = await requireGroup(groups, request.params.id);
       return reply.header("etag", etagOf(row.version)).send(toGroupView(row));
     },
   );
@@ -113,7 +114,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
       const { name, description } = request.body;
       try {
         const row = await store.db.transaction().execute(async (trx) => {
-          const current = await groupOr404(groups, request.params.id, trx);
+          const current = await requireGroup(groups, request.params.id, trx);
           if (expected !== undefined && expected !== current.version) throw staleVersion(current.version);
           const fields: GroupFieldsInput = { name: name ?? current.name, description: description === undefined ? current.description : description };
           if (fields.name !== current.name) {
@@ -156,7 +157,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
       const actor = actorOf(request);
       const { roles } = authOf(request);
       await store.db.transaction().execute(async (trx) => {
-        const group = await groupOr404(groups, request.params.id, trx);
+        const group = await requireGroup(groups, request.params.id, trx);
         if (expected !== undefined && expected !== group.version) throw staleVersion(group.version);
         if (group.builtin) throw new ApiError("refused", "A built-in group cannot be deleted.", { group: group.name });
         await assertMayChangeAdministratorGroup(groups, trx, group, roles);
@@ -191,7 +192,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
       },
     },
     async (request, reply) => {
-      const group = await groupOr404(groups, request.params.id);
+      const group = await requireGroup(groups, request.params.id);
       const { max, cursor } = request.query;
       const extended = request.query.extendedInfo ?? false;
       const after = cursor === undefined ? undefined : decodeCursor(cursor);

@@ -10,7 +10,7 @@ import { actorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { GroupSchema, toGroupView } from "../group-view.js";
-import { groupOr404, userOr404 } from "../lookups.js";
+import { requireGroup, requireUser } from "../../domain/lookups.js";
 import { errorResponses, IdParams, Uuid } from "../schemas.js";
 
 const MembershipParams = Type.Object({ id: Uuid, groupId: Uuid });
@@ -35,7 +35,7 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
         response: { 200: Type.Array(GroupSchema), ...errorResponses(401, 403, 404) },
       },
     },
-    async (request) => (await groups.groupsOfUser(await userOr404(users, request.params.id))).map(toGroupView),
+    async (request) => (await groups.groupsOfUser(await requireUser(users, request.params.id))).map(toGroupView),
   );
 
   app.put(
@@ -51,12 +51,12 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
       },
     },
     async (request, reply) => {
-      const user = await userOr404(users, request.params.id);
+      const user = await requireUser(users, request.params.id);
       const actor = actorOf(request);
       const { roles } = authOf(request);
       try {
         await store.db.transaction().execute(async (trx) => {
-          const group = await groupOr404(groups, request.params.groupId, trx);
+          const group = await requireGroup(groups, request.params.groupId, trx);
           await assertMayChangeAdministratorGroup(groups, trx, group, roles);
           if (await groups.addMember(trx, group.id, user.id)) {
             await recordAudit(trx, actor, { action: "group.member.add", target: memberTarget(user), details: groupDetails(group) });
@@ -83,11 +83,11 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
       },
     },
     async (request, reply) => {
-      const user = await userOr404(users, request.params.id);
+      const user = await requireUser(users, request.params.id);
       const actor = actorOf(request);
       const { roles } = authOf(request);
       await store.db.transaction().execute(async (trx) => {
-        const group = await groupOr404(groups, request.params.groupId, trx);
+        const group = await requireGroup(groups, request.params.groupId, trx);
         await assertMayChangeAdministratorGroup(groups, trx, group, roles);
         if ((await groups.removeMember(trx, [group.id], user.id)) > 0) {
           await assertSystemAdministratorRemains(trx);
@@ -113,7 +113,7 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
       },
     },
     async (request) => {
-      const user = await userOr404(users, request.params.id);
+      const user = await requireUser(users, request.params.id);
       const actor = actorOf(request);
       const { roles } = authOf(request);
       const removed = await store.db.transaction().execute(async (trx) => {

@@ -7,9 +7,10 @@ import { ADMINISTRATOR_ROLES, SYSTEM_ADMINISTRATOR, USER, USERS_GROUP } from "..
 import { isForeignKeyViolation } from "../../storage/constraints.js";
 import { actorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
-import { ApiError, notFound } from "../errors.js";
+import { notFound } from "../../domain/errors.js";
+import { ApiError } from "../errors.js";
 import { RoleSchema, toRoleView } from "../group-view.js";
-import { groupOr404 } from "../lookups.js";
+import { requireGroup } from "../../domain/lookups.js";
 import { errorResponses, IdParams, Uuid } from "../schemas.js";
 
 const MappingParams = Type.Object({ id: Uuid, roleName: Type.String({ minLength: 1, maxLength: 255 }) });
@@ -33,7 +34,7 @@ const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { sto
         },
       },
       async (request) => {
-        const group = await groupOr404(groups, request.params.id);
+        const group = await requireGroup(groups, request.params.id);
         return (await groups.rolesOfGroup(group.id, granted)).map(toRoleView);
       },
     );
@@ -64,7 +65,7 @@ const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { sto
       const actor = actorOf(request);
       try {
         await store.db.transaction().execute(async (trx) => {
-          const group = await groupOr404(groups, request.params.id, trx);
+          const group = await requireGroup(groups, request.params.id, trx);
           if (await groups.grantRole(trx, group.id, role.id)) {
             await recordAudit(trx, actor, { action: "group.role.grant", target: { type: "group", id: group.uuid, name: group.name }, details: { role: role.name } });
           }
@@ -95,7 +96,7 @@ const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { sto
       const role = await grantableRole(request.params.roleName, authOf(request).roles);
       const actor = actorOf(request);
       await store.db.transaction().execute(async (trx) => {
-        const group = await groupOr404(groups, request.params.id, trx);
+        const group = await requireGroup(groups, request.params.id, trx);
         if (group.builtin && group.name === USERS_GROUP && role.name === USER) {
           throw new ApiError("refused", "The user role cannot be removed from the built-in users group.", { group: group.name, role: role.name });
         }

@@ -3,7 +3,7 @@ import { Type } from "typebox";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import type { AppDeps } from "../deps.js";
 import { RoleSchema, toRoleView } from "../group-view.js";
-import { userOr404 } from "../lookups.js";
+import { requireUser } from "../../domain/lookups.js";
 import { errorResponses, IdParams } from "../schemas.js";
 
 /** Roles: all of them, and the effective roles of a user. */
@@ -33,7 +33,7 @@ const rolesRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, gro
       },
     },
     async (request) => {
-      const user = await userOr404(users, request.params.id);
+      const user = await requireUser(users, request.params.id);
       return (await groups.rolesByName(await users.roleNames(user))).map(toRoleView);
     },
   );

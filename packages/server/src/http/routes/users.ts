@@ -11,7 +11,7 @@ import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { etagOf, IfMatchHeaders, ifMatchVersion } from "../etag.js";
 import { jsonArray, sendJsonStream, sendJsonText } from "../json-stream.js";
-import { userOr404 } from "../lookups.js";
+import { requireUser } from "../../domain/lookups.js";
 import { decodeCursor, keysetPage } from "../paging.js";
 import { errorResponses, IdParams, Nullable, Password } from "../schemas.js";
 import { renderUserViews, UserSchema, type UserView } from "../user-view.js";
@@ -173,7 +173,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, use
       },
     },
     async (request, reply) => {
-      return sendUser(reply, await userOr404(users, request.params.id), request.query.extendedInfo ?? false);
+      return sendUser(reply, await requireUser(users, request.params.id), request.query.extendedInfo ?? false);
     },
   );
 
@@ -215,7 +215,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, use
     async (request, reply) => {
       const { id, username, numericId, builtin, dn, federatedIdentities, groups, expired, lockedOutUntil, ...changes } = request.body;
       const precondition = ifMatchVersion(request.headers["if-match"]);
-      const current = await userOr404(users, request.params.id);
+      const current = await requireUser(users, request.params.id);
       if (id !== undefined && id.toLowerCase() !== current.uuid) throw new ApiError("invalidRequest", "The id in the body is not the id in the path.", { field: "id" });
       if (username !== undefined && username !== current.username) throw new ApiError("invalidRequest", "The username cannot be changed.", { field: "username" });
       const row = await userAdmin.update(adminActorOf(request), current.uuid, changes, precondition);

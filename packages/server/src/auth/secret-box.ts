@@ -1,0 +1,66 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+
+/** Where the key that seals stored secrets comes from (config.ts). */
+export interface SecretKeySource {
+  /** The key itself, base64 (32 bytes): `ECM_SECRET_KEY`. */
+  key?: string;
+  /** A file holding the key in base64; created (0600) with a random key when it does not exist yet. */
+  file: string;
+}
+
+const PREFIX = "v1";
+
+/**
+ * Seals the secrets the store keeps for talking to others (a directory's bind password, an identity
+ * provider's client secret) with AES-256-GCM under a key from configuration, so a copy of the store
+ * alone does not reveal them. Every sealed value names the key it was sealed with (a short hash), so
+ * a node started with another key says so instead of failing on garbage.
+ */
+export class SecretBox {
+  readonly keyId: string;
+  constructor(private readonly key: Buffer) {
+    if (key.length !== 32) throw new Error("The secret key must be 32 bytes (base64 of 32 random bytes).");
+    this.keyId = createHash("sha256").update(key).digest("base64url").slice(0, 8);
+  }
+
+  seal(plain: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", this.key, iv);
+    const body = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
+    return [PREFIX, this.keyId, Buffer.concat([iv, cipher.getAuthTag(), body]).toString("base64url")].join(":");
+  }
+
+  open(sealed: string): string {
+    const [prefix, keyId, data] = sealed.split(":");
+    if (prefix !== PREFIX || data === undefined) throw new Error("This is not a sealed secret.");
+    if (keyId !== this.keyId) throw new Error(`The secret was sealed with another key (${keyId}); this server has key ${this.keyId}: give every node the same ECM_SECRET_KEY.`);
+    const raw = Buffer.from(data, "base64url");
+    const decipher = createDecipheriv("aes-256-gcm", this.key, raw.subarray(0, 12));
+    decipher.setAuthTag(raw.subarray(12, 28));
+    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8");
+  }
+}
+
+/** The configured key, or the key file's (made on first start, readable by the server's user only). */
+export function loadSecretBox(source: SecretKeySource): SecretBox {
+  if (source.key) return new SecretBox(Buffer.from(source.key, "base64"));
+  let text: string;
+  try {
+    text = readFileSync(source.file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    mkdirSync(dirname(source.file), { recursive: true, mode: 0o700 });
+    text = randomBytes(32).toString("base64");
+    try {
+      writeFileSync(source.file, `${text}\n`, { mode: 0o600, flag: "wx" });
+    } catch (raced) {
+      // Another process on this data directory made it first: use theirs.
+      if ((raced as NodeJS.ErrnoException).code !== "EEXIST") throw raced;
+      text = readFileSync(source.file, "utf8");
+    }
+    chmodSync(source.file, 0o600);
+  }
+  return new SecretBox(Buffer.from(text.trim(), "base64"));
+}
