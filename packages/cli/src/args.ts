@@ -1,0 +1,39 @@
+/** Helpers every command uses to read its options and arguments. */
+import type { Ctx, Values } from "./command.js";
+import { UsageError } from "./errors.js";
+
+export function str(v: Values, k: string): string | undefined {
+  const x = v[k];
+  return typeof x === "string" ? x : undefined;
+}
+
+export function parseDate(s: string, flag: string): Date | null {
+  if (s === "") return null;
+  const d = new Date(s);
+  if (Number.isNaN(d.getTime())) throw new UsageError(`--${flag}: not a date: ${s}`);
+  return d;
+}
+
+/** true for --yes, false for --no, undefined for neither; both is a usage error. */
+export function flagPair(v: Values, yes: string, no: string): boolean | undefined {
+  if (v[yes] && v[no]) throw new UsageError(`--${yes} and --${no} exclude each other`);
+  return v[yes] ? true : v[no] ? false : undefined;
+}
+
+export function arg(ctx: Ctx, i: number, name: string): string {
+  const a = ctx.args[i];
+  if (a === undefined || a === "") throw new UsageError(`missing argument <${name}>`);
+  return a;
+}
+
+export function noMoreArgs(ctx: Ctx, n: number): void {
+  if (ctx.args.length > n) throw new UsageError(`unexpected argument: ${ctx.args[n]}`);
+}
+
+export function timeoutOf(values: Values): { timeout?: number } {
+  const t = str(values, "timeout");
+  if (t === undefined) return {};
+  const n = Number(t);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError("--timeout must be a positive number of milliseconds");
+  return { timeout: n };
+}

@@ -1,0 +1,39 @@
+import type { ParseArgsConfig } from "node:util";
+import type { ECM } from "ecm-sdk";
+import type { OutputFormat, Row, Writer } from "./output.js";
+
+/** Where a run reads and writes: the process's streams and environment, or a test's. */
+export interface Io {
+  stdout: Writer;
+  stderr: Writer;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+}
+
+export type Options = NonNullable<ParseArgsConfig["options"]>;
+export type Values = Record<string, string | boolean | string[] | undefined>;
+
+/** What a command's `run` gets: parsed options and arguments, the client, and output helpers. */
+export interface Ctx {
+  io: Io;
+  format: OutputFormat;
+  values: Values;
+  args: string[];
+  ecm(): ECM;
+  out(columns: string[], row: Row): void;
+  list(columns: string[], rows: Iterable<Row>): void;
+  note(text: string): void;
+}
+
+/** One command: `ecm <path…> <args> [options]`. A command group is a folder of these under commands/. */
+export interface Command {
+  path: string[];
+  args: string;
+  summary: string;
+  options?: Options;
+  /** Help lines for the options. */
+  optionHelp?: string[];
+  /** Default output format when --output is not given. */
+  defaultFormat?: OutputFormat;
+  run(ctx: Ctx): Promise<number | void>;
+}

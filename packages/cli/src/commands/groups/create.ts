@@ -1,0 +1,17 @@
+import { arg, noMoreArgs, str } from "../../args.js";
+import type { Command } from "../../command.js";
+import { GROUP_COLUMNS, groupRow } from "../../rows.js";
+
+export const create: Command = {
+  path: ["groups", "create"],
+  args: "<name>",
+  summary: "create a group",
+  options: { description: { type: "string", short: "d" } },
+  optionHelp: ["-d, --description TEXT"],
+  async run(ctx) {
+    const name = arg(ctx, 0, "name");
+    noMoreArgs(ctx, 1);
+    const description = str(ctx.values, "description");
+    ctx.out(GROUP_COLUMNS, groupRow(await ctx.ecm().security.createGroup(name, description !== undefined ? { description } : {})));
+  },
+};

@@ -1,0 +1,15 @@
+import { arg, noMoreArgs } from "../../args.js";
+import type { Command } from "../../command.js";
+import { findGroup } from "../../lookup.js";
+import { GROUP_COLUMNS, groupRow } from "../../rows.js";
+
+export const show: Command = {
+  path: ["groups", "show"],
+  args: "<group>",
+  summary: "show one group (by name or guid)",
+  async run(ctx) {
+    const ref = arg(ctx, 0, "group");
+    noMoreArgs(ctx, 1);
+    ctx.out(GROUP_COLUMNS, groupRow(await findGroup(ctx, ref)));
+  },
+};

@@ -1,0 +1,26 @@
+import { arg, noMoreArgs, str } from "../../args.js";
+import type { Command } from "../../command.js";
+import { UsageError } from "../../errors.js";
+import { findGroup } from "../../lookup.js";
+import { GROUP_COLUMNS, groupRow } from "../../rows.js";
+
+export const update: Command = {
+  path: ["groups", "update"],
+  args: "<group>",
+  summary: "rename a group or change its description",
+  options: { name: { type: "string", short: "n" }, description: { type: "string", short: "d" } },
+  optionHelp: ["-n, --name NAME", "-d, --description TEXT   (\"\" clears)"],
+  async run(ctx) {
+    const ref = arg(ctx, 0, "group");
+    noMoreArgs(ctx, 1);
+    const name = str(ctx.values, "name");
+    const description = str(ctx.values, "description");
+    if (name === undefined && description === undefined) throw new UsageError("nothing to change: give --name or --description");
+    const g = await findGroup(ctx, ref);
+    const updated = await ctx.ecm().security.updateGroup(g.guid, {
+      ...(name !== undefined ? { name } : {}),
+      ...(description !== undefined ? { description: description === "" ? null : description } : {}),
+    });
+    ctx.out(GROUP_COLUMNS, groupRow(updated));
+  },
+};

@@ -1,0 +1,6 @@
+import type { Command } from "../../command.js";
+import { login } from "./login.js";
+import { logout } from "./logout.js";
+import { whoami } from "./whoami.js";
+
+export const loginCommands: Command[] = [login, logout, whoami];

@@ -1,0 +1,29 @@
+import { ECM } from "ecm-sdk";
+import { noMoreArgs, str, timeoutOf } from "../../args.js";
+import type { Command } from "../../command.js";
+import { readConfig, writeConfig } from "../../config.js";
+import { UsageError } from "../../errors.js";
+import { readPassword } from "../../prompt.js";
+
+export const login: Command = {
+  path: ["login"],
+  args: "",
+  summary: "log in and store the server URL and a token (never the password)",
+  options: { username: { type: "string", short: "u" }, "password-stdin": { type: "boolean" } },
+  optionHelp: [
+    "-u, --username NAME   (else ECM_USERNAME, else the saved one, else sysadmin)",
+    "    --password-stdin  read the password from standard input (else ECM_PASSWORD, else a prompt)",
+  ],
+  async run(ctx) {
+    noMoreArgs(ctx, 0);
+    const saved = readConfig(ctx.io.env);
+    const url = str(ctx.values, "url") ?? ctx.io.env.ECM_URL ?? saved.url;
+    if (!url) throw new UsageError("no server URL: use --url or set ECM_URL");
+    const username = str(ctx.values, "username") ?? ctx.io.env.ECM_USERNAME ?? saved.username ?? "sysadmin";
+    const password = await readPassword(ctx, "ECM_PASSWORD", `Password for ${username}: `);
+    const ecm = new ECM({ baseUrl: url, username, password, ...timeoutOf(ctx.values) });
+    await ecm.login();
+    const path = writeConfig(ctx.io.env, { url: ecm.baseUrl, token: ecm.token!, username });
+    ctx.note(`Logged in to ${ecm.baseUrl} as ${username} (token saved in ${path})`);
+  },
+};

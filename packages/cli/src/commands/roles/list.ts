@@ -1,0 +1,13 @@
+import { noMoreArgs } from "../../args.js";
+import type { Command } from "../../command.js";
+import { ROLE_COLUMNS, roleRow } from "../../rows.js";
+
+export const list: Command = {
+  path: ["roles", "list"],
+  args: "",
+  summary: "list all roles",
+  async run(ctx) {
+    noMoreArgs(ctx, 0);
+    ctx.list(ROLE_COLUMNS, (await ctx.ecm().security.roles()).map(roleRow));
+  },
+};

@@ -1,0 +1,33 @@
+import { arg, noMoreArgs } from "../../args.js";
+import type { Command } from "../../command.js";
+import { findGroup } from "../../lookup.js";
+import { readPassword } from "../../prompt.js";
+import { USER_EXTENDED_COLUMNS, userRow } from "../../rows.js";
+import { USER_FIELD_HELP, USER_FIELD_OPTIONS, userFieldsFrom } from "./fields.js";
+
+export const create: Command = {
+  path: ["users", "create"],
+  args: "<username>",
+  summary: "create a user",
+  options: { ...USER_FIELD_OPTIONS, "password-stdin": { type: "boolean" }, group: { type: "string", short: "g", multiple: true } },
+  optionHelp: [
+    ...USER_FIELD_HELP,
+    "--password-stdin      read an initial password from standard input (else ECM_NEW_PASSWORD; none: cannot log in)",
+    "-g, --group NAME      also add to this group (repeatable)",
+  ],
+  async run(ctx) {
+    const username = arg(ctx, 0, "username");
+    noMoreArgs(ctx, 1);
+    const fields = userFieldsFrom(ctx.values);
+    let password: string | undefined;
+    if (ctx.values["password-stdin"] || ctx.io.env.ECM_NEW_PASSWORD) password = await readPassword(ctx, "ECM_NEW_PASSWORD", "");
+    const sec = ctx.ecm().security;
+    const groups = (ctx.values.group as string[] | undefined) ?? [];
+    const resolved = [];
+    for (const g of groups) resolved.push(await findGroup(ctx, g));
+    let u = await sec.createUser(username, { ...fields, ...(password !== undefined ? { password } : {}) });
+    for (const g of resolved) await sec.addUserToGroup(u.guid, g.guid);
+    if (resolved.length > 0) u = await sec.getUser(u.guid);
+    ctx.out(USER_EXTENDED_COLUMNS, userRow(u));
+  },
+};

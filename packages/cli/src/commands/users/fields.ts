@@ -1,0 +1,68 @@
+/** Options shared by the users commands: the writable fields and the list filters. */
+import type { UserFields } from "ecm-sdk";
+import { flagPair, parseDate, str } from "../../args.js";
+import type { Options, Values } from "../../command.js";
+import { UsageError } from "../../errors.js";
+
+export const USER_FIELD_OPTIONS: Options = {
+  "login-name": { type: "string" },
+  "display-name": { type: "string" },
+  "first-name": { type: "string" },
+  "last-name": { type: "string" },
+  email: { type: "string" },
+  remark: { type: "string" },
+  "profile-id": { type: "string" },
+  "valid-from": { type: "string" },
+  "valid-to": { type: "string" },
+  locked: { type: "boolean" },
+  unlocked: { type: "boolean" },
+  "change-password": { type: "boolean" },
+  "no-change-password": { type: "boolean" },
+  "never-expire": { type: "boolean" },
+  "no-never-expire": { type: "boolean" },
+};
+export const USER_FIELD_HELP = [
+  "--login-name NAME, --display-name NAME, --first-name NAME, --last-name NAME",
+  "--email ADDRESS, --remark TEXT, --profile-id N",
+  "--valid-from DATE, --valid-to DATE   ISO 8601 date or time; \"\" clears",
+  "--locked | --unlocked",
+  "--change-password | --no-change-password   must change the password at next login",
+  "--never-expire | --no-never-expire         password never expires",
+];
+
+/** The filters `users list` and `users count` share. */
+export const USER_FILTER_OPTIONS: Options = {
+  search: { type: "string", short: "s" },
+  locked: { type: "boolean" },
+  unlocked: { type: "boolean" },
+};
+
+export function userFilter(v: Values): { search?: string; locked?: boolean } {
+  return { search: str(v, "search"), locked: flagPair(v, "locked", "unlocked") };
+}
+
+export function userFieldsFrom(v: Values): UserFields {
+  const f: UserFields = {};
+  const nullable = (s: string | undefined) => (s === undefined ? undefined : s === "" ? null : s);
+  if (str(v, "login-name") !== undefined) f.loginName = str(v, "login-name")!;
+  if (str(v, "display-name") !== undefined) f.displayName = str(v, "display-name")!;
+  if (str(v, "first-name") !== undefined) f.firstName = nullable(str(v, "first-name"));
+  if (str(v, "last-name") !== undefined) f.lastName = nullable(str(v, "last-name"));
+  if (str(v, "email") !== undefined) f.email = nullable(str(v, "email"));
+  if (str(v, "remark") !== undefined) f.remark = nullable(str(v, "remark"));
+  const pid = str(v, "profile-id");
+  if (pid !== undefined) {
+    if (!/^-?\d+$/.test(pid)) throw new UsageError(`--profile-id: not an integer: ${pid}`);
+    f.profileId = Number(pid);
+  }
+  if (str(v, "valid-from") !== undefined) f.validFrom = parseDate(str(v, "valid-from")!, "valid-from");
+  if (str(v, "valid-to") !== undefined) f.validTo = parseDate(str(v, "valid-to")!, "valid-to");
+  const pair = (yes: string, no: string) => flagPair(v, yes, no);
+  const locked = pair("locked", "unlocked");
+  if (locked !== undefined) f.locked = locked;
+  const cp = pair("change-password", "no-change-password");
+  if (cp !== undefined) f.changePwd = cp;
+  const ne = pair("never-expire", "no-never-expire");
+  if (ne !== undefined) f.neverExpire = ne;
+  return f;
+}

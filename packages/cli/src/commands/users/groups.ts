@@ -1,0 +1,16 @@
+import { arg, noMoreArgs } from "../../args.js";
+import type { Command } from "../../command.js";
+import { findUser } from "../../lookup.js";
+import { GROUP_COLUMNS, groupRow } from "../../rows.js";
+
+export const groups: Command = {
+  path: ["users", "groups"],
+  args: "<user>",
+  summary: "list the groups of a user",
+  async run(ctx) {
+    const ref = arg(ctx, 0, "user");
+    noMoreArgs(ctx, 1);
+    const u = await findUser(ctx, ref);
+    ctx.list(GROUP_COLUMNS, (await ctx.ecm().security.userGroups(u.guid)).map(groupRow));
+  },
+};

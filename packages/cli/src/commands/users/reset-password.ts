@@ -1,0 +1,20 @@
+import { arg, noMoreArgs } from "../../args.js";
+import type { Command } from "../../command.js";
+import { findUser } from "../../lookup.js";
+import { readPassword } from "../../prompt.js";
+
+export const resetPassword: Command = {
+  path: ["users", "reset-password"],
+  args: "<user>",
+  summary: "set a new password for a user",
+  options: { "password-stdin": { type: "boolean" } },
+  optionHelp: ["--password-stdin      read the new password from standard input (else ECM_NEW_PASSWORD, else a prompt)"],
+  async run(ctx) {
+    const ref = arg(ctx, 0, "user");
+    noMoreArgs(ctx, 1);
+    const password = await readPassword(ctx, "ECM_NEW_PASSWORD", "New password: ");
+    const u = await findUser(ctx, ref);
+    await ctx.ecm().security.resetPassword(u.guid, password);
+    ctx.note(`Password of ${u.username} reset`);
+  },
+};

@@ -1,0 +1,20 @@
+/**
+ * Every command of `ecm`, in the order help lists them. A command group is a folder under commands/
+ * (one file per verb, an index.ts exporting its list); adding one is an import and one entry here.
+ */
+import type { Command } from "./command.js";
+import { exportCommands } from "./commands/export/index.js";
+import { groupsCommands } from "./commands/groups/index.js";
+import { importCommands } from "./commands/import/index.js";
+import { loginCommands } from "./commands/login/index.js";
+import { rolesCommands } from "./commands/roles/index.js";
+import { usersCommands } from "./commands/users/index.js";
+
+export const COMMANDS: readonly Command[] = [
+  ...loginCommands,
+  ...usersCommands,
+  ...groupsCommands,
+  ...rolesCommands,
+  ...importCommands,
+  ...exportCommands,
+];

@@ -1,0 +1,12 @@
+/** The columns each kind of object is shown with, and its row. */
+import type { ECMGroup, ECMRole, ECMUser } from "ecm-sdk";
+import type { Row } from "./output.js";
+
+export const USER_COLUMNS = ["id", "username", "loginName", "displayName", "email", "locked", "profileId", "guid"];
+export const USER_EXTENDED_COLUMNS = [...USER_COLUMNS, "remark", "validFrom", "validTo", "groups"];
+export const GROUP_COLUMNS = ["id", "name", "description", "profileUserId", "guid"];
+export const ROLE_COLUMNS = ["name", "description", "builtin"];
+
+export const userRow = (u: ECMUser): Row => ({ ...u });
+export const groupRow = (g: ECMGroup): Row => ({ ...g });
+export const roleRow = (r: ECMRole): Row => ({ ...r });
