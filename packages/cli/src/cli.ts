@@ -5,9 +5,10 @@ import { str } from "./args.js";
 import { makeClient } from "./client.js";
 import type { Command, Ctx, Io, Values } from "./command.js";
 import { ExitCode, UsageError, exitCodeOf, messageOf } from "./errors.js";
-import { GLOBAL_OPTIONS, commandGroups, commandHelp, groupHelp, mainHelp } from "./help.js";
-import { OUTPUT_FORMATS, printList, printObject, type OutputFormat } from "./output.js";
+import { GLOBAL_OPTIONS, commandGroups, commandHelp, formatsOf, groupHelp, mainHelp } from "./help.js";
+import { printList, printObject, type OutputFormat } from "./output.js";
 import { COMMANDS } from "./registry.js";
+import { didYouMean } from "./suggest.js";
 
 export type { Io } from "./command.js";
 
@@ -71,9 +72,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
           io.stderr.write(groupHelp(words[0]!));
           return ExitCode.usage;
         }
-        throw new UsageError(`unknown command: ${words.join(" ")}`);
+        const verbs = COMMANDS.filter((c) => c.path[0] === words[0] && c.path.length > 1).map((c) => c.path[1]!);
+        throw new UsageError(`unknown command: ${words.join(" ")}${didYouMean(words[1]!, verbs, `${words[0]} `)}`);
       }
-      throw new UsageError(`unknown command: ${words[0]}`);
+      throw new UsageError(`unknown command: ${words[0]}${didYouMean(words[0]!, COMMANDS.map((c) => c.path[0]!))}`);
     }
     if (wantsHelp) {
       io.stdout.write(commandHelp(command));
@@ -88,7 +90,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
         strict: true,
       });
     } catch (err) {
-      throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, "").replace(/\s*\n\s*/g, " "));
+      const message = (err as Error).message.replace(/\. To specify a positional argument.*$/s, "").replace(/\s*\n\s*/g, " ");
+      const unknown = /^Unknown option '(--?[^']+)'/.exec(message)?.[1];
+      const names = Object.keys({ ...GLOBAL_OPTIONS, ...command.options }).map((n) => `--${n}`);
+      throw new UsageError(message + (unknown?.startsWith("--") ? didYouMean(unknown, names) : ""));
     }
     const positionals = [...parsed.positionals];
     for (const w of words) {
@@ -96,9 +101,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
       if (i >= 0) positionals.splice(i, 1);
     }
     const values = parsed.values as Values;
-    const fmt = str(values, "output") ?? command.defaultFormat ?? "table";
-    if (!OUTPUT_FORMATS.includes(fmt as OutputFormat)) throw new UsageError(`--output must be one of ${OUTPUT_FORMATS.join(", ")}`);
-    const format = fmt as OutputFormat;
+    const formats = formatsOf(command);
+    const fmt = str(values, "output");
+    if (fmt !== undefined && formats.length === 0) throw new UsageError(`ecm ${command.path.join(" ")} prints no data: --output does not apply`);
+    if (fmt !== undefined && !formats.includes(fmt as OutputFormat)) throw new UsageError(`--output must be one of ${formats.join(", ")}`);
+    const format = (fmt ?? formats[0] ?? "table") as OutputFormat;
     let client: ECM | undefined;
     const ctx: Ctx = {
       io,

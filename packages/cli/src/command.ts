@@ -33,7 +33,7 @@ export interface Command {
   options?: Options;
   /** Help lines for the options. */
   optionHelp?: string[];
-  /** Default output format when --output is not given. */
-  defaultFormat?: OutputFormat;
+  /** The --output formats it writes, the first the default (default: all, table first); [] when it prints no data. */
+  formats?: readonly OutputFormat[];
   run(ctx: Ctx): Promise<number | void>;
 }

@@ -1,5 +1,6 @@
 import type { Command, Options } from "./command.js";
 import { EXIT_CODES_HELP } from "./errors.js";
+import { OUTPUT_FORMATS, type OutputFormat } from "./output.js";
 import { COMMANDS } from "./registry.js";
 
 export const GLOBAL_OPTIONS: Options = {
@@ -8,8 +9,17 @@ export const GLOBAL_OPTIONS: Options = {
   timeout: { type: "string" },
   help: { type: "boolean", short: "h" },
 };
+/** The formats a command writes, its default first. */
+export const formatsOf = (c: Command): readonly OutputFormat[] => c.formats ?? OUTPUT_FORMATS;
+
+function outputHelp(formats: readonly OutputFormat[]): string[] {
+  if (formats.length === 0) return [];
+  const words = formats.map((f, i) => (i === 0 && formats.length > 1 ? `${f} (default)` : f));
+  const list = words.length === 1 ? words[0] : `${words.slice(0, -1).join(", ")} or ${words[words.length - 1]}`;
+  return [`-o, --output FORMAT   ${list}`];
+}
+
 const GLOBAL_HELP = [
-  "-o, --output FORMAT   table (default), json, csv or ndjson",
   "    --url URL         server base URL (else ECM_URL, else the URL saved by ecm login)",
   "    --timeout MS      timeout of each request in milliseconds",
   "-h, --help            show help (ecm --version: the version)",
@@ -32,7 +42,10 @@ function commandLines(cs: readonly Command[]): string[] {
   return cs.map((c) => `  ${usage(c).padEnd(w)}  ${c.summary}`);
 }
 
-const globalOptionLines = () => ["Global options:", ...GLOBAL_HELP.map((l) => `  ${l}`)];
+const globalOptionLines = (formats: readonly OutputFormat[] = OUTPUT_FORMATS) => [
+  "Global options:",
+  ...[...outputHelp(formats), ...GLOBAL_HELP].map((l) => `  ${l}`),
+];
 
 export function mainHelp(): string {
   return (
@@ -76,6 +89,6 @@ export function commandHelp(c: Command): string {
   const lines = [`Usage: ecm ${c.path.join(" ")}${c.args ? " " + c.args : ""} [options]`, "", c.summary[0]!.toUpperCase() + c.summary.slice(1) + "."];
   for (const [name, text] of Object.entries(ARG_HELP)) if (c.args.includes(name)) lines.push(text);
   if (c.optionHelp?.length) lines.push("", "Options:", ...c.optionHelp.map((l) => `  ${l}`));
-  lines.push("", ...globalOptionLines(), "", EXIT_CODES_HELP);
+  lines.push("", ...globalOptionLines(formatsOf(c)), "", EXIT_CODES_HELP);
   return lines.join("\n") + "\n";
 }

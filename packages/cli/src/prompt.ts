@@ -1,5 +1,5 @@
-/** Reading secrets: standard input, the environment, or a terminal prompt that does not echo. */
-import type { Ctx, Io } from "./command.js";
+/** Questions on a terminal (passwords without echo, confirmations) and secrets from stdin or the environment. */
+import type { Ctx, Io, Options } from "./command.js";
 import { CliError, ExitCode, UsageError } from "./errors.js";
 
 export async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
@@ -8,48 +8,63 @@ export async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
   return data;
 }
 
-/** Reads a password without echo from a terminal. */
-async function promptHidden(io: Io, prompt: string): Promise<string> {
+const isTerminal = (io: Io) => io.stdin.isTTY === true;
+
+/** Asks on the terminal and reads one line; `hidden` reads it in raw mode without echo (passwords). */
+async function ask(io: Io, prompt: string, hidden: boolean): Promise<string> {
   const stdin = io.stdin as NodeJS.ReadStream;
-  if (!stdin.isTTY || typeof stdin.setRawMode !== "function") throw new UsageError("no terminal to ask for the password");
+  if (!isTerminal(io) || (hidden && typeof stdin.setRawMode !== "function")) throw new UsageError("no terminal to ask on");
   io.stderr.write(prompt);
-  stdin.setRawMode(true);
+  if (hidden) stdin.setRawMode(true);
   stdin.resume();
   stdin.setEncoding("utf8");
   return new Promise((resolve, reject) => {
-    let pw = "";
+    let line = "";
     const onData = (s: string) => {
-      for (const ch of s) {
-        if (ch === "\r" || ch === "\n") {
+      for (let i = 0; i < s.length; i++) {
+        const ch = s[i]!;
+        if (ch === "\r" || ch === "\n" || ch === "\u0003") {
           cleanup();
-          io.stderr.write("\n");
-          return resolve(pw);
+          // What was typed ahead (the next answer) stays for the next question.
+          const rest = s.slice(i + (ch === "\r" && s[i + 1] === "\n" ? 2 : 1));
+          if (rest !== "") stdin.unshift(rest);
+          if (hidden) io.stderr.write("\n");
+          return ch === "\u0003" ? reject(new CliError("cancelled", ExitCode.error)) : resolve(line);
         }
-        if (ch === "\u0003") {
-          cleanup();
-          io.stderr.write("\n");
-          return reject(new CliError("cancelled", ExitCode.error));
-        }
-        if (ch === "\u007f" || ch === "\b") pw = pw.slice(0, -1);
-        else pw += ch;
+        if (ch === "\u007f" || ch === "\b") line = line.slice(0, -1);
+        else line += ch;
       }
     };
     const cleanup = () => {
       stdin.off("data", onData);
-      stdin.setRawMode(false);
+      if (hidden) stdin.setRawMode(false);
       stdin.pause();
     };
     stdin.on("data", onData);
   });
 }
 
-/** A password from --password-stdin, an environment variable, or a hidden prompt. */
-export async function readPassword(ctx: Ctx, envName: string, prompt: string): Promise<string> {
+/** A password from --password-stdin, an environment variable, or a hidden prompt (asked twice when `repeat`). */
+export async function readPassword(ctx: Ctx, envName: string, prompt: string, repeat = false): Promise<string> {
   let pw: string | undefined;
   if (ctx.values["password-stdin"]) pw = (await readStdin(ctx.io.stdin)).replace(/\r?\n$/, "");
   else if (ctx.io.env[envName]) pw = ctx.io.env[envName];
-  else if (ctx.io.stdin.isTTY) pw = await promptHidden(ctx.io, prompt);
-  else throw new UsageError(`no password: use --password-stdin or set ${envName}`);
+  else if (isTerminal(ctx.io)) {
+    pw = await ask(ctx.io, prompt, true);
+    // A typo in a password nobody can see would lock its owner out: type it twice.
+    if (repeat && pw && (await ask(ctx.io, "Repeat it: ", true)) !== pw) throw new CliError("the two passwords differ; nothing changed", ExitCode.error);
+  } else throw new UsageError(`no password: use --password-stdin or set ${envName}`);
   if (!pw) throw new UsageError("the password is empty");
   return pw;
+}
+
+/** The option of every command that asks before it removes something. */
+export const YES_OPTION: Options = { yes: { type: "boolean", short: "y" } };
+export const YES_HELP = "-y, --yes             do not ask for confirmation (it is asked only on a terminal)";
+
+/** On a terminal, asks before a destructive step unless --yes; scripts (no terminal) are not asked. */
+export async function confirm(ctx: Ctx, question: string): Promise<void> {
+  if (ctx.values.yes === true || !isTerminal(ctx.io)) return;
+  const answer = (await ask(ctx.io, `${question} [y/N] `, false)).trim().toLowerCase();
+  if (answer !== "y" && answer !== "yes") throw new CliError("cancelled", ExitCode.error);
 }

@@ -2,7 +2,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -366,6 +366,115 @@ describe("import and export", () => {
     const users = (JSON.parse(exportOut) as { users: unknown[] }).users.length;
     assert.match(exportErr, new RegExp(`\\rExporting \\[#{30}\\] ${users}/${users} users, [\\d.]+ (B|KiB|MiB)`));
     assert.match(exportErr, new RegExp(`Exported .*${users} users.*\\n$`));
+  });
+});
+
+/** Runs `ecm args…` as if on a terminal: each prompt written to stderr is answered with the next answer. */
+async function onTerminal(args: string[], answers: string[], env: Record<string, string> = {}): Promise<Result & { prompts: string[] }> {
+  const stdin = Object.assign(new Readable({ read() {} }), { isTTY: true, setRawMode: () => stdin });
+  let stdout = "";
+  let stderr = "";
+  const prompts: string[] = [];
+  const code = await run(args, {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: {
+      write: (s: string) => {
+        stderr += s;
+        if (/(: |\] )$/.test(s)) {
+          prompts.push(s);
+          setImmediate(() => stdin.push(`${answers.shift() ?? ""}\r`));
+        }
+        return true;
+      },
+    },
+    stdin,
+    env: { ECM_URL: server.baseUrl, ECM_USERNAME: "sysadmin", ECM_PASSWORD: server.adminPassword, XDG_CONFIG_HOME: join(home, "tty"), ...env },
+  });
+  return { code, stdout, stderr, prompts };
+}
+
+describe("details found by trying it", () => {
+  test("a mistyped command or option suggests the right one", async () => {
+    const cases: [string[], RegExp][] = [
+      [["userz", "list"], /unknown command: userz; did you mean "users"\?/],
+      [["users", "lsit"], /unknown command: users lsit; did you mean "users list"\?/],
+      [["groups", "add-membr", "x"], /did you mean "groups add-member"\?/],
+      [["exprot"], /did you mean "export"\?/],
+      [["users", "list", "--extnded"], /Unknown option '--extnded'; did you mean "--extended"\?/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await ecm(args);
+      assert.equal(r.code, 2, args.join(" "));
+      assert.match(r.stderr, message);
+    }
+    assert.doesNotMatch((await ecm(["frobnicate"])).stderr, /did you mean/);
+  });
+
+  test("--help lists only the output formats a command writes", async () => {
+    assert.match(ok(await ecm(["users", "list", "--help"], { auth: false })).stdout, /-o, --output FORMAT {3}table \(default\), json, csv or ndjson\n/);
+    const exportHelp = ok(await ecm(["export", "--help"], { auth: false })).stdout;
+    assert.match(exportHelp, /-o, --output FORMAT {3}json \(default\) or ndjson\n/);
+    assert.doesNotMatch(exportHelp, /\btable\b/);
+    assert.doesNotMatch(ok(await ecm(["users", "delete", "--help"], { auth: false })).stdout, /--output/);
+    const r = await ecm(["users", "delete", "nobody", "-o", "json"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /prints no data: --output does not apply/);
+    assert.match((await ecm(["export", "-o", "csv"])).stderr, /--output must be one of json, ndjson/);
+  });
+
+  test("destructive commands ask on a terminal; --yes and scripts are not asked", async () => {
+    ok(await ecm(["users", "create", "tty-del"]));
+    const no = await onTerminal(["users", "delete", "tty-del"], ["n"]);
+    assert.equal(no.code, 1, no.stderr);
+    assert.deepEqual(no.prompts, ["Delete user tty-del (tty-del)? [y/N] "]);
+    assert.match(no.stderr, /ecm: cancelled\n$/);
+    ok(await ecm(["users", "show", "tty-del"]));
+    const yes = await onTerminal(["users", "delete", "tty-del"], ["yes"]);
+    assert.equal(yes.code, 0, yes.stderr);
+    assert.match(yes.stderr, /Deleted user tty-del/);
+    ok(await ecm(["users", "create", "tty-del2"]));
+    const skipped = await onTerminal(["users", "delete", "tty-del2", "--yes"], []);
+    assert.equal(skipped.code, 0, skipped.stderr);
+    assert.deepEqual(skipped.prompts, []);
+    ok(await ecm(["groups", "create", "tty-group"]));
+    assert.equal((await onTerminal(["groups", "delete", "tty-group"], [""])).code, 1);
+    assert.equal((await onTerminal(["groups", "delete", "tty-group"], ["y"])).code, 0);
+  });
+
+  test("repeating a removal says it was already done", async () => {
+    ok(await ecm(["users", "create", "rep-user"]));
+    ok(await ecm(["groups", "create", "rep-group"]));
+    ok(await ecm(["groups", "add-member", "rep-group", "rep-user"]));
+    assert.match(ok(await ecm(["groups", "remove-member", "rep-group", "rep-user"])).stderr, /^Removed rep-user from rep-group\n$/);
+    assert.match(ok(await ecm(["groups", "remove-member", "rep-group", "rep-user"])).stderr, /^rep-user is not in rep-group: nothing to remove\n$/);
+    ok(await ecm(["roles", "grant", "rep-group", "user"]));
+    assert.match(ok(await ecm(["roles", "revoke", "rep-group", "user"])).stderr, /^Revoked user from rep-group\n$/);
+    assert.match(ok(await ecm(["roles", "revoke", "rep-group", "user"])).stderr, /^rep-group does not have user: nothing to revoke\n$/);
+    assert.equal((await ecm(["roles", "revoke", "rep-group", "no-such-role"])).code, 4);
+  });
+
+  test("reset-password asks twice on a terminal and changes nothing when the two differ", async () => {
+    ok(await ecm(["users", "create", "tty-pw"]));
+    const differ = await onTerminal(["users", "reset-password", "tty-pw"], ["First-Passw0rd!", "Other-Passw0rd!"]);
+    assert.equal(differ.code, 1);
+    assert.deepEqual(differ.prompts, ["New password for tty-pw: ", "Repeat it: "]);
+    assert.match(differ.stderr, /the two passwords differ; nothing changed/);
+    assert.ok(!differ.stderr.includes("First-Passw0rd!"), "no echo");
+    const same = await onTerminal(["users", "reset-password", "tty-pw"], ["Same-Passw0rd!!", "Same-Passw0rd!!"]);
+    assert.equal(same.code, 0, same.stderr);
+    ok(await ecm(["whoami"], { env: { ECM_USERNAME: "tty-pw", ECM_PASSWORD: "Same-Passw0rd!!" } }));
+  });
+
+  test("export --file errors name the file given, not a temporary one", async () => {
+    const file = join(home, "no-such-dir", "backup.json");
+    const r = await ecm(["export", "--file", file]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.split("\n").filter((l) => l.startsWith("ecm:")).join("\n"), `ecm: cannot write ${file}: no such directory`);
+    const dir = join(home, "a-directory");
+    mkdirSync(dir);
+    const isDir = await ecm(["export", "--file", dir]);
+    assert.match(isDir.stderr, new RegExp(`ecm: cannot write ${dir}: it is a directory\n$`));
+    assert.deepEqual(readdirSync(home).filter((n) => n.endsWith(".tmp")), []);
   });
 });
 

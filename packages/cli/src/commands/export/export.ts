@@ -1,6 +1,5 @@
 import { noMoreArgs, str } from "../../args.js";
 import type { Command, Ctx } from "../../command.js";
-import { UsageError } from "../../errors.js";
 import { findGroup } from "../../lookup.js";
 import { Progress } from "../../output.js";
 import { ExportSink, formatBytes } from "./sink.js";
@@ -9,7 +8,7 @@ export const exportCommand: Command = {
   path: ["export"],
   args: "",
   summary: "export users, groups, memberships and role mappings as JSON",
-  defaultFormat: "json",
+  formats: ["json", "ndjson"],
   options: { group: { type: "string", short: "g", multiple: true }, file: { type: "string", short: "f" } },
   optionHelp: [
     "-g, --group NAME      only these groups and their members (repeatable)",
@@ -24,7 +23,6 @@ export const exportCommand: Command = {
 
 async function exportAll(ctx: Ctx): Promise<void> {
   const groups = (ctx.values.group as string[] | undefined) ?? [];
-  if (ctx.format !== "json" && ctx.format !== "ndjson") throw new UsageError("export writes json or ndjson");
   const ecm = ctx.ecm();
   const sec = ecm.security;
   const guids: string[] = [];

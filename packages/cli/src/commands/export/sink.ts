@@ -1,5 +1,6 @@
 import { closeSync, renameSync, rmSync, writeSync } from "node:fs";
 import { openPrivateTemp } from "../../config.js";
+import { CliError, ExitCode } from "../../errors.js";
 import type { Writer } from "../../output.js";
 
 export function formatBytes(n: number): string {
@@ -7,6 +8,16 @@ export function formatBytes(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
+
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: "no such directory",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EISDIR: "it is a directory",
+  ENOTDIR: "a part of the path is not a directory",
+  ENOSPC: "no space left on the device",
+  EROFS: "read-only file system",
+};
 
 /**
  * Where export output goes: standard output (waiting when the pipe is full) or a file created 0600
@@ -20,7 +31,18 @@ export class ExportSink {
     readonly out: Writer,
     readonly file: string | undefined,
   ) {
-    if (file) ({ tmp: this.#tmp, fd: this.#fd } = openPrivateTemp(file));
+    if (file) ({ tmp: this.#tmp, fd: this.#fd } = this.#onFile(() => openPrivateTemp(file)));
+  }
+
+  /** A failed file operation names the user's file (not the temporary one beside it) and removes the temporary. */
+  #onFile<T>(op: () => T): T {
+    try {
+      return op();
+    } catch (err) {
+      if (this.#tmp) rmSync(this.#tmp, { force: true });
+      const code = (err as NodeJS.ErrnoException).code ?? "";
+      throw new CliError(`cannot write ${this.file}: ${FILE_ERRORS[code] ?? (code || (err as Error).message)}`, ExitCode.error);
+    }
   }
 
   /** Small pieces are batched: millions of tiny writes would cost more than the export. */
@@ -33,7 +55,7 @@ export class ExportSink {
     if (this.#pending === "") return;
     const text = this.#pending;
     this.#pending = "";
-    if (this.#fd !== undefined) writeSync(this.#fd, text);
+    if (this.#fd !== undefined) this.#onFile(() => writeSync(this.#fd!, text));
     else if (this.out.write(text) === false && this.out.once) {
       await new Promise<void>((resolve) => this.out.once!("drain", () => resolve()));
     }
@@ -43,7 +65,7 @@ export class ExportSink {
     if (ok) await this.flush();
     if (this.#fd === undefined) return;
     closeSync(this.#fd);
-    if (ok) renameSync(this.#tmp, this.file!);
+    if (ok) this.#onFile(() => renameSync(this.#tmp, this.file!));
     else rmSync(this.#tmp, { force: true });
   }
 }

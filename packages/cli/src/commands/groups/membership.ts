@@ -1,33 +1,46 @@
-import type { Security } from "ecm-sdk";
 import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findGroup, findUser } from "../../lookup.js";
+import { YES_HELP, YES_OPTION, confirm } from "../../prompt.js";
 
-/** `groups add-member|remove-member <group> <user>...`: one membership change per user named. */
-function membershipCommand(
-  name: string,
-  summary: string,
-  done: string,
-  preposition: string,
-  change: (sec: Security, userGuid: string, groupGuid: string) => Promise<unknown>,
-): Command {
-  return {
-    path: ["groups", name],
-    args: "<group> <user>...",
-    summary,
-    async run(ctx) {
-      const g = await findGroup(ctx, arg(ctx, 0, "group"));
-      arg(ctx, 1, "user");
-      for (const ref of ctx.args.slice(1)) {
-        const u = await findUser(ctx, ref);
-        await change(ctx.ecm().security, u.guid, g.guid);
-        ctx.note(`${done} ${u.username} ${preposition} ${g.name}`);
-      }
-    },
-  };
-}
+export const addMember: Command = {
+  path: ["groups", "add-member"],
+  args: "<group> <user>...",
+  summary: "add users to a group",
+  formats: [],
+  async run(ctx) {
+    const g = await findGroup(ctx, arg(ctx, 0, "group"));
+    arg(ctx, 1, "user");
+    for (const ref of ctx.args.slice(1)) {
+      const u = await findUser(ctx, ref);
+      await ctx.ecm().security.addUserToGroup(u.guid, g.guid);
+      ctx.note(`Added ${u.username} to ${g.name}`);
+    }
+  },
+};
 
-export const addMember = membershipCommand("add-member", "add users to a group", "Added", "to", (sec, user, group) => sec.addUserToGroup(user, group));
-export const removeMember = membershipCommand("remove-member", "remove users from a group", "Removed", "from", (sec, user, group) =>
-  sec.removeUserFromGroup(user, group),
-);
+export const removeMember: Command = {
+  path: ["groups", "remove-member"],
+  args: "<group> <user>...",
+  summary: "remove users from a group",
+  formats: [],
+  options: YES_OPTION,
+  optionHelp: [YES_HELP],
+  async run(ctx) {
+    const g = await findGroup(ctx, arg(ctx, 0, "group"));
+    arg(ctx, 1, "user");
+    const users = [];
+    for (const ref of ctx.args.slice(1)) users.push(await findUser(ctx, ref));
+    const members = users.filter((u) => u.groups.includes(g.name));
+    for (const u of users) if (!members.includes(u)) ctx.note(`${u.username} is not in ${g.name}: nothing to remove`);
+    if (members.length === 0) return;
+    await confirm(ctx, `Remove ${members.map((u) => u.username).join(", ")} from ${g.name}?`);
+    const sec = ctx.ecm().security;
+    for (const u of members) {
+      await sec.removeUserFromGroup(u.guid, g.guid);
+      // `groups` also lists the groups a user takes over from its profile, which no removal here changes.
+      const still = u.profileId > 0 && (await sec.getUser(u.guid)).groups.includes(g.name);
+      ctx.note(still ? `${u.username} is in ${g.name} through its profile: remove it there` : `Removed ${u.username} from ${g.name}`);
+    }
+  },
+};

@@ -9,6 +9,7 @@ export const login: Command = {
   path: ["login"],
   args: "",
   summary: "log in and store the server URL and a token (never the password)",
+  formats: [],
   options: { username: { type: "string", short: "u" }, "password-stdin": { type: "boolean" } },
   optionHelp: [
     "-u, --username NAME   (else ECM_USERNAME, else the saved one, else sysadmin)",

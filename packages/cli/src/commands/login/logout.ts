@@ -7,6 +7,7 @@ export const logout: Command = {
   path: ["logout"],
   args: "",
   summary: "revoke the saved token and forget it",
+  formats: [],
   async run(ctx) {
     noMoreArgs(ctx, 0);
     const saved = readConfig(ctx.io.env);

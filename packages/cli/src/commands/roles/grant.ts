@@ -6,6 +6,7 @@ export const grant: Command = {
   path: ["roles", "grant"],
   args: "<group> <role>",
   summary: "grant a role to a group",
+  formats: [],
   async run(ctx) {
     const g = await findGroup(ctx, arg(ctx, 0, "group"));
     const role = arg(ctx, 1, "role");

@@ -7,13 +7,14 @@ export const resetPassword: Command = {
   path: ["users", "reset-password"],
   args: "<user>",
   summary: "set a new password for a user",
+  formats: [],
   options: { "password-stdin": { type: "boolean" } },
-  optionHelp: ["--password-stdin      read the new password from standard input (else ECM_NEW_PASSWORD, else a prompt)"],
+  optionHelp: ["--password-stdin      read the new password from standard input (else ECM_NEW_PASSWORD, else asked twice)"],
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
     noMoreArgs(ctx, 1);
-    const password = await readPassword(ctx, "ECM_NEW_PASSWORD", "New password: ");
     const u = await findUser(ctx, ref);
+    const password = await readPassword(ctx, "ECM_NEW_PASSWORD", `New password for ${u.username}: `, true);
     await ctx.ecm().security.resetPassword(u.guid, password);
     ctx.note(`Password of ${u.username} reset`);
   },

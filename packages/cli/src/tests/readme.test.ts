@@ -1,0 +1,58 @@
+/**
+ * The examples at the top of packages/cli/README.md, run as written by bash through `npx ecm` (the bin
+ * link), against the real server: only the URL is the test server's, and `$PW` is set.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { startServerThread, type ThreadServer } from "../../../sdk/test/server-thread.js";
+
+const exec = promisify(execFile);
+const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+let server: ThreadServer;
+
+before(async () => {
+  server = await startServerThread();
+});
+after(async () => {
+  await server?.close();
+});
+
+test("the README's examples run as written", async () => {
+  const block = /^```sh\n([\s\S]*?)```/m.exec(readme)?.[1];
+  assert.ok(block, "README starts with a sh block");
+  assert.match(block, /^npx ecm login --url http:\/\/127\.0\.0\.1:8080\/portal /);
+  const script = ["set -euo pipefail", block.replaceAll("http://127.0.0.1:8080/portal", server.baseUrl)].join("\n");
+  // A project that has the CLI installed (npx runs a project's bin from its root, and asks the registry for nothing).
+  const cwd = mkdtempSync(join(tmpdir(), "ecm-cli-readme-"));
+  mkdirSync(join(cwd, "node_modules", ".bin"), { recursive: true });
+  writeFileSync(join(cwd, "package.json"), '{ "private": true }\n');
+  symlinkSync(fileURLToPath(new URL("../../", import.meta.url)), join(cwd, "node_modules", "ecm-cli"));
+  symlinkSync("../ecm-cli/bin/ecm.js", join(cwd, "node_modules", ".bin", "ecm"));
+  try {
+    // Not a terminal: login takes ECM_PASSWORD instead of asking, and nothing asks for confirmation.
+    const env = { ...process.env, XDG_CONFIG_HOME: join(cwd, "config"), ECM_PASSWORD: server.adminPassword, PW: "Alice-Passw0rd!", npm_config_offline: "true" };
+    delete env.ECM_URL;
+    delete env.ECM_USERNAME;
+    delete env.ECM_TOKEN;
+    const { stderr } = await exec("bash", ["-c", script], { cwd, env, timeout: 55_000 });
+    assert.match(stderr, /Logged in to .* as sysadmin/);
+    assert.match(stderr, /1 created, 0 updated, 0 failed of 1 rows/);
+    const listed = readFileSync(join(cwd, "example-users.csv"), "utf8");
+    assert.match(listed, /^id,username,.*,groups\r\n/);
+    assert.match(listed, /,alice,.*,staff;users\r\n/);
+    const backup = JSON.parse(readFileSync(join(cwd, "backup.json"), "utf8")) as { users: { username: string }[]; roleMappings: { roleName: string }[] };
+    assert.deepEqual(backup.users.map((u) => u.username).sort(), ["alice", "bob", "carol", "sysadmin"]);
+    assert.ok(backup.roleMappings.some((m) => m.roleName === "security-administrator"));
+    // What the session left behind: alice (who can log in) and carol in staff; bob deleted.
+    const members = await exec("npx", ["ecm", "groups", "members", "staff", "-o", "json"], { cwd, env });
+    assert.deepEqual((JSON.parse(members.stdout) as { username: string }[]).map((u) => u.username), ["alice", "carol"]);
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+});
