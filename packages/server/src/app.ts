@@ -35,9 +35,17 @@ import { createGroupQueries } from "./storage/group-queries.js";
 
 export const BASE_PATH = "/portal";
 
+/** One entry of the route table: a method and a path pattern as registered (`/portal/security/v1/users/:id`). */
+export interface RouteEntry {
+  method: string;
+  url: string;
+}
+
 export interface Server {
   app: FastifyInstance;
   deps: AppDeps;
+  /** Every route the app serves (tests walk it, so a route added later is covered too). */
+  routes: readonly RouteEntry[];
   /** Set when this start created `sysadmin` with a generated password. */
   generatedAdminPassword?: string;
   close(): Promise<void>;
@@ -85,6 +93,10 @@ async function createServerOn(store: Store, config: Config): Promise<Server> {
     logController: new LogController({ disableRequestLogging: config.logLevel !== "debug" && config.logLevel !== "trace" }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  const routes: RouteEntry[] = [];
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+  });
   app.setValidatorCompiler(validatorCompiler);
   // The API speaks JSON only: anything else is a 415, not a string handed to a schema.
   app.removeContentTypeParser("text/plain");
@@ -121,6 +133,7 @@ async function createServerOn(store: Store, config: Config): Promise<Server> {
   return {
     app,
     deps,
+    routes,
     generatedAdminPassword,
     async close() {
       clearInterval(purge);

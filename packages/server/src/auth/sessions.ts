@@ -44,7 +44,7 @@ export class Sessions {
     return { access_token: token, expires_in: this.ttlSeconds, token_type: "bearer" };
   }
 
-  /** The principal of a token, or null when it is malformed, forged, expired, revoked or its user is disabled. */
+  /** The principal of a token, or null when it is malformed, forged, expired, revoked, or its user is disabled or outside its validity window. */
   async authenticate(token: string): Promise<Principal | null> {
     let sid: unknown;
     try {
@@ -65,6 +65,8 @@ export class Sessions {
       .where("sessions.revoked_at", "is", null)
       .where("sessions.expires_at", ">", nowIso)
       .where("users.enabled", "=", 1)
+      // The validity window holds at every use of a token, not only at login.
+      .where((eb) => eb.and([eb.or([eb("users.valid_from", "is", null), eb("users.valid_from", "<=", nowIso)]), eb.or([eb("users.valid_to", "is", null), eb("users.valid_to", ">=", nowIso)])]))
       .executeTakeFirst();
     if (!row) return null;
     const { session_expires_at, session_created_at, ...user } = row;

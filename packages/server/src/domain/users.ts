@@ -82,6 +82,18 @@ function isCalendarDate(day: string): boolean {
   return !Number.isNaN(midnight.getTime()) && midnight.toISOString().slice(0, 10) === day;
 }
 
+/**
+ * "May administer this user": only a system administrator may change a system administrator (or hand
+ * out a profile that is one). Every change that acts on a user checks it (http/administer-user.test.ts
+ * walks every such route).
+ */
+export async function assertMayAdminister(q: Pick<UserQueries, "roleNames">, actor: Pick<AdminActor, "roles">, subject: Pick<UserRow, "id" | "profile_id">, what: string): Promise<void> {
+  if (actor.roles.includes(SYSTEM_ADMINISTRATOR)) return;
+  if ((await q.roleNames(subject)).includes(SYSTEM_ADMINISTRATOR)) {
+    throw new DomainError("not-permitted", `Only a system administrator may ${what}.`, { requiredRoles: [SYSTEM_ADMINISTRATOR] });
+  }
+}
+
 const userTarget = (u: Pick<UserRow, "uuid" | "username">) => ({ type: "user", id: u.uuid, name: u.username });
 
 /** Values of the fields an audit event shows, for a freshly created user. */
@@ -108,14 +120,6 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
 
   function checkPrecondition(row: UserRow, precondition: Precondition): void {
     if (precondition !== undefined && precondition !== row.version) throw staleVersion(row.version);
-  }
-
-  /** Only a system administrator may change a system administrator (or hand out a profile that is one). */
-  async function assertMayAdminister(q: UserQueries, actor: AdminActor, subject: Pick<UserRow, "id" | "profile_id">, what: string): Promise<void> {
-    if (actor.roles.includes(SYSTEM_ADMINISTRATOR)) return;
-    if ((await q.roleNames(subject)).includes(SYSTEM_ADMINISTRATOR)) {
-      throw new DomainError("not-permitted", `Only a system administrator may ${what}.`, { requiredRoles: [SYSTEM_ADMINISTRATOR] });
-    }
   }
 
   async function assertNamesFree(q: UserQueries, username: string | undefined, loginName: string, self?: number): Promise<void> {
@@ -288,6 +292,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     async resetPassword(actor: AdminActor, uuid: string, password: string, temporary: boolean | undefined): Promise<void> {
       const passwordHash = await hasher.hash(password);
       await changeUser(uuid, undefined, async (trx, q, row) => {
+        if (row.id === actor.id) throw new DomainError("refused", "Your own password is changed with PUT /security/v1/me/password, which asks for the current one.", { username: row.username });
         await assertMayAdminister(q, actor, row, "reset the password of a system administrator");
         if (row.directory_id !== null) throw new DomainError("refused", "The password of a directory user is managed by its directory.", { username: row.username });
         const changes: UserUpdate = { password_hash: passwordHash, password_changed_at: isoNow() };
@@ -303,6 +308,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     async clearLockout(actor: AdminActor, uuid: string): Promise<void> {
       await transaction(async (trx, q) => {
         const row = await requireUser(q, uuid);
+        await assertMayAdminister(q, actor, row, "clear the lockout of a system administrator");
         await trx.updateTable("users").set({ failed_logins: 0, lockout_count: 0, locked_out_until: null }).where("id", "=", row.id).execute();
         await recordAudit(trx, actor, { action: "user.lockout-cleared", target: userTarget(row), details: { before: { lockedOutUntil: row.locked_out_until } } });
       });

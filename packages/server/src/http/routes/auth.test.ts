@@ -93,6 +93,22 @@ describeEachStore("token lifetime and revocation", (server) => {
   });
 }, { tokenTtlSeconds: 2 });
 
+describeEachStore("validity window at every use of a token", (server) => {
+  it("a token stops working once its user's validTo has passed or validFrom lies ahead, not only at the next login", async () => {
+    const s = server();
+    const admin = await s.login();
+    for (const [username, window] of [["valid.until", { validTo: "2001-01-01" }], ["valid.from", { validFrom: "2999-01-01" }]] as const) {
+      const user = await insertUser(s.server.deps.store, { username }, { hasher: s.server.deps.hasher, value: "Window-Password-1" });
+      const token = await s.login(username, "Window-Password-1");
+      assert.equal((await s.api("GET", "/security/v1/me", { token })).status, 200);
+      assert.equal((await s.api("PUT", `/security/v1/users/${user.uuid}`, { token: admin, body: window })).status, 200);
+      const r = await s.api("GET", "/security/v1/me", { token });
+      assert.equal(r.status, 401, `${username}: ${r.text}`);
+      assert.match(r.body.errorMessage, /^ECMS1101-E /);
+    }
+  });
+});
+
 describeEachStore("password maximum age (ECM_PASSWORD_MAX_AGE_DAYS)", (server) => {
   const PASSWORD = "Aging-Password-1";
   const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();

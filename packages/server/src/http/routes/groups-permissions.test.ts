@@ -12,7 +12,7 @@ type Caller = "anonymous" | "user" | "securityAdmin" | "systemAdmin";
  */
 describeEachStore("groups, roles and export: permission matrix", (server) => {
   const tokens = {} as Record<Caller, string | undefined>;
-  let ids: { group: string; adminGroup: string; user: string; admins: string };
+  let ids: { group: string; adminGroup: string; user: string; admins: string; users: string };
 
   before(async () => {
     const s = server();
@@ -27,6 +27,7 @@ describeEachStore("groups, roles and export: permission matrix", (server) => {
       adminGroup: await createGroup(s, admin, "Matrix root", ["system-administrator"]),
       user: (await createUser(s, admin, "matrix.target")).uuid,
       admins: await groupId(s, admin, "administrators"),
+      users: await groupId(s, admin, "users"),
     };
   });
 
@@ -43,6 +44,14 @@ describeEachStore("groups, roles and export: permission matrix", (server) => {
     ["DELETE", "/security/v1/user-groups/{group}/role-mappings/portal/user", undefined, 204, 204],
     ["PUT", "/security/v1/user-groups/{group}/role-mappings/portal/system-administrator", undefined, 403, 204],
     ["DELETE", "/security/v1/user-groups/{group}/role-mappings/portal/system-administrator", undefined, 403, 204],
+    // A group that grants system-administrator: only a system administrator renames it or changes its roles.
+    ["PUT", "/security/v1/user-groups/{adminGroup}", { name: "Matrix root renamed" }, 403, 200],
+    ["PUT", "/security/v1/user-groups/{adminGroup}", { description: "its description is not its power" }, 200, 200],
+    ["PUT", "/security/v1/user-groups/{adminGroup}/role-mappings/portal/user", undefined, 403, 204],
+    ["DELETE", "/security/v1/user-groups/{adminGroup}/role-mappings/portal/user", undefined, 403, 204],
+    // Every account is in `users`: an administrator role there is refused to everyone.
+    ["PUT", "/security/v1/user-groups/{users}/role-mappings/portal/security-administrator", undefined, 409, 409],
+    ["PUT", "/security/v1/user-groups/{users}/role-mappings/portal/system-administrator", undefined, 403, 409],
     ["GET", "/security/v1/roles", undefined, 200, 200],
     ["GET", "/security/v1/users/{user}/roles", undefined, 200, 200],
     ["GET", "/security/v1/users/{user}/user-groups", undefined, 200, 200],

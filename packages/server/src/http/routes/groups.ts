@@ -101,7 +101,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
       schema: {
         ...common,
         summary: "Update a group",
-        description: "Renames a group or changes its description. Built-in groups cannot be renamed. With `If-Match`, a stale version is a 412.",
+        description: "Renames a group or changes its description. Built-in groups cannot be renamed; only a system administrator may rename a group that grants system-administrator. With `If-Match`, a stale version is a 412.",
         params: IdParams,
         headers: IfMatchHeaders,
         body: UpdateBody,
@@ -119,6 +119,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
           const fields: GroupFieldsInput = { name: name ?? current.name, description: description === undefined ? current.description : description };
           if (fields.name !== current.name) {
             if (current.builtin) throw new ApiError("refused", "A built-in group cannot be renamed.", { group: current.name });
+            await assertMayChangeAdministratorGroup(groups, trx, current, authOf(request).roles);
             const other = await groups.findByName(fields.name, trx);
             if (other && other.id !== current.id) throw duplicateName(fields.name);
           }

@@ -4,6 +4,7 @@ import { recordAudit } from "../../domain/audit.js";
 import { assertSystemAdministratorRemains } from "../../domain/last-admin.js";
 import { assertMayChangeAdministratorGroup } from "../../domain/role-rules.js";
 import { ADMINISTRATOR_ROLES, USERS_GROUP } from "../../domain/roles.js";
+import { assertMayAdminister } from "../../domain/users.js";
 import { isForeignKeyViolation } from "../../storage/constraints.js";
 import type { GroupRow, UserRow } from "../../storage/schema.js";
 import { actorOf, authOf } from "../auth-guard.js";
@@ -54,6 +55,7 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
       const user = await requireUser(users, request.params.id);
       const actor = actorOf(request);
       const { roles } = authOf(request);
+      await assertMayAdminister(users, { roles }, user, "change the groups of a system administrator");
       try {
         await store.db.transaction().execute(async (trx) => {
           const group = await requireGroup(groups, request.params.groupId, trx);
@@ -86,6 +88,7 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
       const user = await requireUser(users, request.params.id);
       const actor = actorOf(request);
       const { roles } = authOf(request);
+      await assertMayAdminister(users, { roles }, user, "change the groups of a system administrator");
       await store.db.transaction().execute(async (trx) => {
         const group = await requireGroup(groups, request.params.groupId, trx);
         await assertMayChangeAdministratorGroup(groups, trx, group, roles);
@@ -116,6 +119,7 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
       const user = await requireUser(users, request.params.id);
       const actor = actorOf(request);
       const { roles } = authOf(request);
+      await assertMayAdminister(users, { roles }, user, "change the groups of a system administrator");
       const removed = await store.db.transaction().execute(async (trx) => {
         const leaving = (await groups.directGroupsOfUser(trx, user.id)).filter((g) => !(g.builtin && g.name === USERS_GROUP));
         for (const group of leaving) await assertMayChangeAdministratorGroup(groups, trx, group, roles);

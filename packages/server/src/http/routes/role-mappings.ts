@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { recordAudit } from "../../domain/audit.js";
 import { assertSystemAdministratorRemains } from "../../domain/last-admin.js";
-import { assertMayGrantOrRevoke } from "../../domain/role-rules.js";
+import { assertMayChangeAdministratorGroup, assertMayGrantOrRevoke, assertMayGrantTo } from "../../domain/role-rules.js";
 import { ADMINISTRATOR_ROLES, SYSTEM_ADMINISTRATOR, USER, USERS_GROUP } from "../../domain/roles.js";
 import { isForeignKeyViolation } from "../../storage/constraints.js";
 import { actorOf, authOf } from "../auth-guard.js";
@@ -55,17 +55,22 @@ const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { sto
       schema: {
         ...common,
         summary: "Grant a role to a group",
-        description: "Idempotent. Only a system administrator may grant system-administrator.",
+        description:
+          "Idempotent. Only a system administrator may grant system-administrator, or change the roles of a group that grants it. " +
+          "No administrator role can be granted to the built-in `users` group (every account is in it).",
         params: MappingParams,
-        response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
+        response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409) },
       },
     },
     async (request, reply) => {
-      const role = await grantableRole(request.params.roleName, authOf(request).roles);
+      const { roles } = authOf(request);
+      const role = await grantableRole(request.params.roleName, roles);
       const actor = actorOf(request);
       try {
         await store.db.transaction().execute(async (trx) => {
           const group = await requireGroup(groups, request.params.id, trx);
+          assertMayGrantTo(group, role.name);
+          await assertMayChangeAdministratorGroup(groups, trx, group, roles);
           if (await groups.grantRole(trx, group.id, role.id)) {
             await recordAudit(trx, actor, { action: "group.role.grant", target: { type: "group", id: group.uuid, name: group.name }, details: { role: role.name } });
           }
@@ -86,17 +91,20 @@ const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { sto
         ...common,
         summary: "Revoke a role from a group",
         description:
-          "Idempotent. Only a system administrator may revoke system-administrator; it is refused (409) when no enabled system administrator would remain. " +
+          "Idempotent. Only a system administrator may revoke system-administrator, or change the roles of a group that grants it; " +
+          "it is refused (409) when no enabled system administrator would remain. " +
           "The `user` role stays with the built-in `users` group.",
         params: MappingParams,
         response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409) },
       },
     },
     async (request, reply) => {
-      const role = await grantableRole(request.params.roleName, authOf(request).roles);
+      const { roles } = authOf(request);
+      const role = await grantableRole(request.params.roleName, roles);
       const actor = actorOf(request);
       await store.db.transaction().execute(async (trx) => {
         const group = await requireGroup(groups, request.params.id, trx);
+        await assertMayChangeAdministratorGroup(groups, trx, group, roles);
         if (group.builtin && group.name === USERS_GROUP && role.name === USER) {
           throw new ApiError("refused", "The user role cannot be removed from the built-in users group.", { group: group.name, role: role.name });
         }

@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { before, it } from "node:test";
+import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PASSWORD } from "../test-support/accounts.js";
+import { ADMIN_PASSWORD, describeEachStore } from "../test-support/server.js";
+
+/** A body each route that needs one accepts, so the request reaches the rule and not the schema. */
+const BODIES: Record<string, unknown> = {
+  "PUT /portal/security/v1/users/:id": { description: "taken over" },
+  "PUT /portal/security/v1/users/:id/reset-password": { type: "password", value: "Taken-Over-Pass-1" },
+};
+
+/**
+ * "May administer this user": every route that changes a user, read from the app's route table (so a
+ * route added later is walked too), refuses a security administrator acting on a system administrator.
+ */
+describeEachStore("every route that acts on a user checks who may administer it", (server) => {
+  let adminToken: string;
+  let secToken: string;
+  let systemAdministrator: string;
+  let plainGroup: string;
+
+  before(async () => {
+    const s = server();
+    adminToken = await s.login();
+    secToken = (await createSecurityAdministrator(s, adminToken, "walk.secadmin")).token;
+    const target = await createUser(s, adminToken, "walk.sysadmin");
+    const admins = await groupId(s, adminToken, "administrators");
+    assert.equal((await s.api("PUT", `/security/v1/users/${target.uuid}/user-groups/${admins}`, { token: adminToken })).status, 204);
+    systemAdministrator = target.uuid;
+    plainGroup = await createGroup(s, adminToken, "walk.plain");
+  });
+
+  it("a security administrator gets 403 from each of them against a system administrator, and nothing changes", async () => {
+    const s = server();
+    const acting = s.server.routes.filter((r) => /\/users\/:id(\/|$)/.test(r.url) && !["GET", "HEAD"].includes(r.method));
+    assert.ok(acting.length >= 6, `the route table lists the user routes: ${acting.map((r) => `${r.method} ${r.url}`).join(", ")}`);
+    const before = (await s.api("GET", `/security/v1/users/${systemAdministrator}?extendedInfo=true`, { token: adminToken })).body;
+    for (const { method, url } of acting) {
+      const key = `${method} ${url}`;
+      const path = url.replace(/^\/portal/, "").replace(":id", systemAdministrator).replace(":groupId", plainGroup);
+      const r = await s.api(method, path, { token: secToken, body: BODIES[key] });
+      assert.equal(r.status, 403, `${key} (add its body to BODIES if it needs one): ${r.text}`);
+      assert.match(r.body.errorMessage, /^ECMS1103-E /);
+    }
+    assert.deepEqual((await s.api("GET", `/security/v1/users/${systemAdministrator}?extendedInfo=true`, { token: adminToken })).body, before);
+    assert.equal((await s.login("walk.sysadmin", USER_PASSWORD)).length > 0, true);
+  });
+
+  it("nobody resets their own password through reset-password (it would skip the current password that /me/password asks for)", async () => {
+    const s = server();
+    for (const [username, token, password] of [["sysadmin", adminToken, ADMIN_PASSWORD], ["walk.secadmin", secToken, USER_PASSWORD]] as const) {
+      const self = (await s.api("GET", "/security/v1/me", { token })).body;
+      const r = await s.api("PUT", `/security/v1/users/${self.id}/reset-password`, { token, body: { type: "password", value: "Stolen-Token-Pass-1" } });
+      assert.equal(r.status, 409, `${username}: ${r.text}`);
+      assert.match(r.body.errorMessage, /^ECMS1302-E .*\/me\/password/);
+      await s.login(username, password);
+    }
+  });
+});
