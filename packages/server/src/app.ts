@@ -25,6 +25,7 @@ import membershipsRoutes from "./http/routes/memberships.js";
 import roleMappingsRoutes from "./http/routes/role-mappings.js";
 import rolesRoutes from "./http/routes/roles.js";
 import { GroupSchema, RoleSchema } from "./http/group-view.js";
+import { documentRoute, referencingShared } from "./http/openapi.js";
 import { ErrorSchema } from "./http/schemas.js";
 import { UserSchema } from "./http/user-view.js";
 import { validatorCompiler } from "./http/validation.js";
@@ -106,19 +107,22 @@ async function createServerOn(store: Store, config: Config): Promise<Server> {
     const { code, status } = ErrorCodes.routeNotFound;
     void reply.code(status).send(errorBody(code, `No such resource: ${request.method} ${request.url.split("?")[0]}`));
   });
-  app.addSchema(ErrorSchema);
-  app.addSchema(UserSchema);
-  app.addSchema(GroupSchema);
-  app.addSchema(RoleSchema);
+  // Shared schemas: the OpenAPI document refers to them by name wherever a route embeds them.
+  for (const schema of [ErrorSchema, UserSchema, GroupSchema, RoleSchema]) app.addSchema(schema);
 
   await app.register(swagger, {
     openapi: {
       openapi: "3.1.0",
       info: { title: "ECM Security", version: "1.0.0", description: "User, group and role administration of the ECM." },
       servers: [{ url: BASE_PATH }],
-      components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
+      components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", description: "An access token (JWT, from the token endpoint) or an API key (`ecm_…`)" } } },
     },
-    transform: ({ schema, url }) => ({ schema, url: url.startsWith(BASE_PATH) ? url.slice(BASE_PATH.length) || "/" : url }),
+    // Components are named by their schemas' $id (User, Group, Error, …) instead of def-N.
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === "string" ? json.$id : `def-${i}`) },
+    transform: ({ schema, url, route }) => ({
+      schema: documentRoute(route, referencingShared(schema ?? {}, new Set(Object.keys(app.getSchemas())))),
+      url: url.startsWith(BASE_PATH) ? url.slice(BASE_PATH.length) || "/" : url,
+    }),
   });
   await app.register(swaggerUi, { routePrefix: `${BASE_PATH}/docs` });
   app.get(`${BASE_PATH}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());

@@ -3,6 +3,7 @@ import type { Principal, Sessions } from "../auth/sessions.js";
 import type { Actor } from "../domain/audit.js";
 import type { UserQueries } from "../storage/user-queries.js";
 import { ApiError } from "./errors.js";
+import type { GuardHook } from "./openapi.js";
 
 export interface Auth extends Principal {
   roles: string[];
@@ -38,8 +39,8 @@ export function actorOf(request: FastifyRequest): Actor {
  * validated, so a caller without the right gets no work done and learns nothing of the schema.
  */
 export function createGuard(sessions: Sessions, users: UserQueries) {
-  return function guard(...roles: readonly string[]): onRequestAsyncHookHandler {
-    return async (request) => {
+  return function guard(...roles: readonly string[]): onRequestAsyncHookHandler & GuardHook {
+    const hook: onRequestAsyncHookHandler = async (request) => {
       const token = bearerToken(request.headers.authorization);
       if (!token) throw new ApiError("authenticationRequired", "A bearer token is required.");
       const principal = await sessions.authenticate(token);
@@ -54,6 +55,7 @@ export function createGuard(sessions: Sessions, users: UserQueries) {
       }
       request.auth = { ...principal, roles: held };
     };
+    return Object.assign(hook, { requiredRoles: roles });
   };
 }
 

@@ -16,7 +16,10 @@ export const GroupSchema = Type.Object(
     external: Type.Boolean({ description: "Imported from a directory" }),
     profileUserId: Type.Integer({ description: "-1, or the numericId of the profile user the group belongs to" }),
   },
-  { $id: "Group" },
+  {
+    $id: "Group",
+    examples: [{ id: "5d0f2b8e-3c1a-4f6e-9a7b-2e4c6d8f0a1b", numericId: 3, name: "staff", path: "/staff", dn: null, description: "Everyone on the payroll", builtin: false, essential: false, external: false, profileUserId: -1 }],
+  },
 );
 
 export type GroupView = Static<typeof GroupSchema>;
@@ -45,7 +48,7 @@ export const RoleSchema = Type.Object(
     builtin: Type.Boolean(),
     essential: Type.Boolean(),
   },
-  { $id: "Role" },
+  { $id: "Role", examples: [{ id: "0b7e4a52-6f1d-4c39-8e2a-9d5b3c7f1e60", name: "security-administrator", description: "Manages users, groups, role mappings, directories and identity providers", builtin: true, essential: true }] },
 );
 
 export type RoleView = Static<typeof RoleSchema>;

@@ -10,7 +10,7 @@ export const ErrorSchema = Type.Object(
     errorMessage: Type.String({ description: "`<CODE>-E <text>`; the code is stable" }),
     additionalInfo: Type.String({ description: "JSON object as a string, with details" }),
   },
-  { $id: "Error", description: "Every error answer" },
+  { $id: "Error", description: "Every error answer", examples: [{ errorMessage: "ECMS1201-E The specified user does not exist.", additionalInfo: "{\"id\":\"82576381-e765-4645-a697-782111f8f5b5\"}" }] },
 );
 
 export const Uuid = Type.String({ description: "Object ID (UUID)" });

@@ -3,6 +3,17 @@ import type { UserRow } from "../storage/schema.js";
 import type { FederatedIdentityRef, UserQueries } from "../storage/user-queries.js";
 import { Nullable } from "./schemas.js";
 
+/**
+ * The users list of the seed's API description (seed 003), its fields and values as they are, with
+ * the fields this API adds: the example of the list and of a user in the OpenAPI document.
+ */
+export const USERS_LIST_EXAMPLE = [
+  { id: "a010279b-ae66-4c1d-b066-c45d50c9f75a", username: "sysadmin", firstName: "firstName", lastName: null, email: "sysadmin@example.com", dn: null, description: "Built-in user", enabled: true, builtin: true, federatedIdentities: null,
+    numericId: 1, loginName: "sysadmin", displayName: "firstName", profileId: -1 },
+  { id: "82576381-e765-4645-a697-782111f8f5b5", username: "user_1", firstName: "1", lastName: "user", email: "user_1@example.com", dn: null, description: "description user_1", enabled: true, builtin: false,
+    federatedIdentities: [{ alias: "dummy_alias", displayName: "DUMMY DISPLAY NAME" }], numericId: 2, loginName: "user_1", displayName: "1 user", profileId: -1 },
+];
+
 /** A user as the REST API shows it: the seed's fields first, exactly, then the spec's additions. */
 export const UserSchema = Type.Object(
   {
@@ -30,7 +41,7 @@ export const UserSchema = Type.Object(
     changePassword: Type.Optional(Type.Boolean()),
     passwordNeverExpires: Type.Optional(Type.Boolean()),
   },
-  { $id: "User" },
+  { $id: "User", examples: [USERS_LIST_EXAMPLE[1]] },
 );
 
 export type UserView = Static<typeof UserSchema>;

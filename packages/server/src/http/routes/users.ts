@@ -14,7 +14,7 @@ import { jsonArray, sendJsonStream, sendJsonText } from "../json-stream.js";
 import { requireUser } from "../../domain/lookups.js";
 import { decodeCursor, keysetPage } from "../paging.js";
 import { errorResponses, IdParams, Nullable, Password } from "../schemas.js";
-import { renderUserViews, UserSchema, type UserView } from "../user-view.js";
+import { renderUserViews, USERS_LIST_EXAMPLE, UserSchema, type UserView } from "../user-view.js";
 
 /** Largest numericId: integer columns are 32-bit on PostgreSQL, so a larger profileId names no user (and must not reach the store). */
 const NUMERIC_ID_MAX = 2_147_483_647;
@@ -126,7 +126,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, use
         tags: ["users"],
         security: [{ bearerAuth: [] }],
         querystring: ListQuery,
-        response: { 200: Type.Array(UserSchema), ...errorResponses(400, 401, 403) },
+        response: { 200: Type.Array(UserSchema, { examples: [USERS_LIST_EXAMPLE] }), ...errorResponses(400, 401, 403) },
       },
     },
     async (request, reply) => {

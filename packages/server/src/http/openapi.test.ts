@@ -1,0 +1,119 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormatsModule from "ajv-formats";
+import { startTestServer, type TestServer } from "../test-support/server.js";
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+
+/** The response body of seed 003 (GET …/security/v1/users), as the seed prints it. */
+const SEED_USERS = `[ { "id": "a010279b-ae66-4c1d-b066-c45d50c9f75a", "username": "sysadmin", "firstName": "firstName", "lastName": null, "email": "sysadmin@example.com", "dn": null, "description": "Built-in user", "enabled": true, "builtin": true, "federatedIdentities": null }, { "id": "82576381-e765-4645-a697-782111f8f5b5", "username": "user_1", "firstName": "1", "lastName": "user", "email": "user_1@example.com", "dn": null, "description": "description user_1", "enabled": true, "builtin": false, "federatedIdentities": [ { "alias": "dummy_alias", "displayName": "DUMMY DISPLAY NAME" } ] } ]`;
+
+type Operation = { security?: unknown[]; parameters?: { in: string; name: string }[]; requestBody?: unknown; responses: Record<string, any>; operationId?: string };
+
+describe("OpenAPI document", () => {
+  let server: TestServer;
+  let doc: any;
+  before(async () => {
+    server = await startTestServer("sqlite");
+    doc = (await server.api("GET", "/openapi.json")).body;
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  const operations = (): [string, string, Operation][] =>
+    Object.entries(doc.paths as Record<string, Record<string, Operation>>).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => [path, method, op] as [string, string, Operation]));
+
+  it("names its schemas", () => {
+    const names = Object.keys(doc.components.schemas);
+    for (const name of ["User", "Group", "Role", "AuditEvent", "Error"]) assert.ok(names.includes(name), `${name} in ${names.join(", ")}`);
+    assert.ok(!JSON.stringify(doc).includes("def-"), "no def-N names");
+    assert.deepEqual(doc.paths["/security/v1/users/{id}"].get.responses["200"].content["application/json"].schema, { $ref: "#/components/schemas/User" });
+  });
+
+  it("lists the error statuses each operation can answer with, and their codes", () => {
+    for (const [path, method, op] of operations()) {
+      const statuses = Object.keys(op.responses).map(Number);
+      const where = `${method.toUpperCase()} ${path}`;
+      const guarded = (op.security ?? []).length > 0;
+      if (guarded) assert.ok(statuses.includes(401) && statuses.includes(429), `${where}: 401 and 429`);
+      if (op.requestBody) for (const s of [400, 413, 415]) assert.ok(statuses.includes(s), `${where}: ${s}`);
+      if (op.parameters?.some((p) => p.in === "path")) assert.ok(statuses.includes(404), `${where}: 404`);
+      if (op.parameters?.some((p) => p.in === "header" && p.name === "if-match")) assert.ok(statuses.includes(412), `${where}: 412`);
+      if (["post", "put", "delete"].includes(method)) assert.ok(statuses.includes(409), `${where}: 409`);
+      for (const status of statuses.filter((s) => s >= 400)) {
+        const response = op.responses[status];
+        const codes = [...response.description.matchAll(/`(ECMS\d{4})`/g)].map((m) => m[1]);
+        assert.ok(codes.length > 0, `${where} ${status}: codes listed`);
+        assert.deepEqual(Object.keys(response.content["application/json"].examples), codes, `${where} ${status}: an example per code`);
+      }
+    }
+    const update = doc.paths["/security/v1/users/{id}"].put.responses;
+    assert.deepEqual(Object.keys(update).map(Number).filter((s) => s >= 400), [400, 401, 403, 404, 409, 412, 413, 415, 429]);
+    assert.match(update["409"].description, /ECMS1301[\s\S]*ECMS1302/);
+    assert.match(doc.paths["/auth/v1/providers/builtin/token"].post.responses["401"].description, /ECMS1102/);
+    assert.deepEqual(doc.paths["/auth/v1/providers/builtin/token"].post.security, []);
+  });
+
+  it("has the seed's users as the users list example", () => {
+    const example = doc.paths["/security/v1/users"].get.responses["200"].content["application/json"].example as Record<string, unknown>[];
+    const seed = JSON.parse(SEED_USERS) as Record<string, unknown>[];
+    assert.equal(example.length, seed.length);
+    // The seed's fields with their values and in their order; the API's additions after them.
+    example.forEach((user, i) => assert.deepEqual(Object.fromEntries(Object.keys(seed[i]!).map((k) => [k, user[k]])), seed[i]));
+    example.forEach((user, i) => assert.deepEqual(Object.keys(user).slice(0, Object.keys(seed[i]!).length), Object.keys(seed[i]!)));
+  });
+
+  it("has examples that match their schemas", () => {
+    const ajv = addFormats(new Ajv2020({ strict: false, allErrors: true }));
+    ajv.addSchema({ $id: "doc", components: doc.components });
+    const compiled = new Map<string, ReturnType<typeof ajv.compile>>();
+    const check = (schema: unknown, value: unknown, where: string) => {
+      const key = JSON.stringify(schema);
+      const validate = compiled.get(key) ?? ajv.compile(rewriteRefs(schema) as object);
+      compiled.set(key, validate);
+      assert.ok(validate(value), `${where}: ${ajv.errorsText(validate.errors)}`);
+    };
+    let checked = 0;
+    for (const [name, schema] of Object.entries(doc.components.schemas as Record<string, { examples?: unknown[] }>)) {
+      for (const example of schema.examples ?? []) (check({ $ref: `#/components/schemas/${name}` }, example, `schema ${name}`), checked++);
+    }
+    for (const [path, method, op] of operations()) {
+      for (const [status, response] of Object.entries(op.responses)) {
+        for (const [type, media] of Object.entries((response.content ?? {}) as Record<string, { schema: unknown; example?: unknown; examples?: Record<string, { value: unknown }> }>)) {
+          const where = `${method.toUpperCase()} ${path} ${status} ${type}`;
+          if (media.example !== undefined) (check(media.schema, media.example, where), checked++);
+          for (const [key, example] of Object.entries(media.examples ?? {})) (check(media.schema, example.value, `${where} ${key}`), checked++);
+        }
+      }
+    }
+    assert.ok(checked > 50, `${checked} examples checked`);
+  });
+
+  it("passes Redocly's recommended rules without errors", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ecm-openapi-"));
+    try {
+      const file = join(dir, "openapi.json");
+      writeFileSync(file, JSON.stringify(doc));
+      const cli = createRequire(import.meta.url).resolve("@redocly/cli/bin/cli.js");
+      const run = spawnSync(process.execPath, [cli, "lint", file, "--extends", "recommended", "--format", "summary"], { encoding: "utf8", timeout: 50_000, env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true" } });
+      assert.equal(run.status, 0, run.stdout + run.stderr);
+      assert.doesNotMatch(run.stdout + run.stderr, /^error /m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The document's `#/components/…` references, pointed at the components schema registered as "doc". */
+function rewriteRefs(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(rewriteRefs);
+  if (schema === null || typeof schema !== "object") return schema;
+  return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, k === "$ref" && typeof v === "string" && v.startsWith("#/") ? `doc${v}` : rewriteRefs(v)]));
+}

@@ -1,0 +1,126 @@
+import type { FastifySchema, RouteOptions } from "fastify";
+import { ErrorCodes, errorBody, type ErrorKind } from "./errors.js";
+
+/**
+ * The OpenAPI document as a product: named schemas, and every error status an operation can answer
+ * with its codes and an example. The statuses are derived from what each route declares (its guard,
+ * body, parameters, headers, method) when the document is built, so a route added later gets them
+ * without listing them; statuses only its handler knows (409 refused, 503, …) it declares itself.
+ */
+
+/** Marks the guard's hooks with the roles they require, so the document can say who gets a 401 or 403. */
+export interface GuardHook {
+  requiredRoles: readonly string[];
+}
+
+function guardOf(route: Pick<RouteOptions, "onRequest">): GuardHook | undefined {
+  const hooks = [route.onRequest ?? []].flat() as unknown[];
+  return hooks.find((h): h is GuardHook => typeof h === "function" && Array.isArray((h as Partial<GuardHook>).requiredRoles));
+}
+
+/** What each code means, as the document lists it, and an example message. */
+const MEANING: Partial<Record<ErrorKind, { meaning: string; example: string }>> = {
+  invalidRequest: { meaning: "the request breaks a rule of a field, parameter or header", example: "The request is not valid: body must have required property 'username'." },
+  malformedJson: { meaning: "the body is not JSON", example: "Unexpected token } in JSON at position 12" },
+  bodyTooLarge: { meaning: "the body is larger than the server takes", example: "Request body is too large" },
+  unsupportedMediaType: { meaning: "the body's content type is not one the operation takes", example: "Unsupported Media Type: text/plain" },
+  authenticationRequired: { meaning: "no, or an invalid, expired or revoked token or API key", example: "A bearer token is required." },
+  invalidCredentials: { meaning: "wrong username or password, or an account that may not log in now", example: "The username or password is incorrect." },
+  forbidden: { meaning: "the caller's roles do not allow it, or its password must be changed first", example: "You do not have permission to perform this operation." },
+  notFound: { meaning: "the object named in the path does not exist", example: "The specified user does not exist." },
+  conflict: { meaning: "a name is taken, or a concurrent change collided with this one", example: "A user with this username already exists." },
+  refused: { meaning: "a rule refuses the change", example: "A built-in user cannot be deleted." },
+  preconditionFailed: { meaning: "If-Match names a version that is no longer current", example: "The resource was changed by someone else; read it again and retry." },
+  preconditionRequired: { meaning: "the operation needs an If-Match header", example: "This change needs an If-Match header." },
+  tooManyRequests: { meaning: "too many attempts; Retry-After says when to try again", example: "Too many attempts; try again later." },
+  unavailable: { meaning: "the store or a directory cannot be reached", example: "The store cannot be reached." },
+  internal: { meaning: "an unexpected failure", example: "An internal error occurred." },
+};
+
+const KINDS = Object.keys(MEANING) as ErrorKind[];
+const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/** The error kinds a route can answer with, from its declaration. */
+export function errorKindsOf(route: Pick<RouteOptions, "method" | "onRequest">, schema: FastifySchema): Set<ErrorKind> {
+  const kinds = new Set<ErrorKind>();
+  const guard = guardOf(route);
+  const methods = [route.method].flat();
+  if (guard) {
+    kinds.add("authenticationRequired");
+    // API keys are rate-limited on every use.
+    kinds.add("tooManyRequests");
+    if (guard.requiredRoles.length > 0) kinds.add("forbidden");
+  }
+  if (schema.body) ["invalidRequest", "malformedJson", "bodyTooLarge", "unsupportedMediaType"].forEach((k) => kinds.add(k as ErrorKind));
+  if (schema.querystring || schema.params || schema.headers) kinds.add("invalidRequest");
+  if (schema.params) kinds.add("notFound");
+  if (hasProperty(schema.headers, "if-match")) kinds.add("preconditionFailed");
+  // PostgreSQL may end a write in a deadlock or serialization failure: 409, send it again.
+  if (methods.some((m) => WRITES.has(m))) kinds.add("conflict");
+  // Statuses the route declares itself: every code of that status that can apply to it.
+  for (const status of Object.keys(schema.response ?? {}).map(Number).filter((s) => s >= 400)) {
+    for (const kind of KINDS) {
+      if (ErrorCodes[kind].status !== status) continue;
+      if (kind === "invalidCredentials" && guard) continue;
+      if (kind === "authenticationRequired" && !guard) continue;
+      if (kind === "malformedJson" && !schema.body) continue;
+      kinds.add(kind);
+    }
+  }
+  return kinds;
+}
+
+function hasProperty(schema: unknown, name: string): boolean {
+  const properties = (schema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return properties !== undefined && name in properties;
+}
+
+/**
+ * The route's schema as the document shows it: its security (the bearer scheme when guarded, none
+ * otherwise), an operationId from its summary unless it has one, and its error responses.
+ */
+export function documentRoute(route: Pick<RouteOptions, "method" | "onRequest">, schema: FastifySchema & { operationId?: string }): FastifySchema {
+  const described = {
+    ...schema,
+    security: schema.security ?? (guardOf(route) ? [{ bearerAuth: [] }] : []),
+    ...(schema.operationId === undefined && schema.summary !== undefined && { operationId: operationIdOf(schema.summary) }),
+  };
+  return withErrorResponses(route, described);
+}
+
+/** "Get a user's roles" → "getUsersRoles". */
+export function operationIdOf(summary: string): string {
+  const words = summary.replace(/'/g, "").split(/[^\p{L}\p{N}]+/u).filter((w) => w && !["a", "an", "the"].includes(w.toLowerCase()));
+  return words.map((w, i) => (i === 0 ? w.toLowerCase() : w[0]!.toUpperCase() + w.slice(1))).join("");
+}
+
+/** The route's schema with an `Error` response, its codes and examples, for every status it can answer with. */
+function withErrorResponses(route: Pick<RouteOptions, "method" | "onRequest">, schema: FastifySchema): FastifySchema {
+  const byStatus = new Map<number, ErrorKind[]>();
+  for (const kind of errorKindsOf(route, schema)) {
+    const { status } = ErrorCodes[kind];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), kind]);
+  }
+  const response: Record<string, unknown> = { ...(schema.response as Record<string, unknown> | undefined) };
+  for (const [status, kinds] of [...byStatus].sort(([a], [b]) => a - b)) {
+    const lines = kinds.map((k) => `\`${ErrorCodes[k].code}\`: ${MEANING[k]!.meaning}`);
+    const examples = Object.fromEntries(kinds.map((k) => [ErrorCodes[k].code, { summary: MEANING[k]!.meaning, value: errorBody(ErrorCodes[k].code, MEANING[k]!.example) }]));
+    response[status] = {
+      description: `Error codes:\n\n${lines.map((l) => `- ${l}`).join("\n")}`,
+      content: { "application/json": { schema: { $ref: "Error" }, examples } },
+    };
+  }
+  return { ...schema, response };
+}
+
+/**
+ * `schema` with every embedded copy of a shared schema (one the app registered, by its `$id`)
+ * replaced by a reference to it, so the document names it (`User`) instead of repeating it inline.
+ */
+export function referencingShared<T>(schema: T, shared: ReadonlySet<string>): T {
+  if (Array.isArray(schema)) return schema.map((s) => referencingShared(s, shared)) as T;
+  if (schema === null || typeof schema !== "object") return schema;
+  const id = (schema as { $id?: unknown }).$id;
+  if (typeof id === "string" && shared.has(id)) return { $ref: id } as T;
+  return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, referencingShared(v, shared)])) as T;
+}
