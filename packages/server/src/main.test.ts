@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { createTemporaryDatabase, storeKinds } from "./test-support/server.js";
+import { createTemporaryDatabase, storeKinds, storeSkip } from "./test-support/server.js";
 
 const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
 
@@ -53,7 +53,7 @@ async function login(baseUrl: string, password: string): Promise<Response> {
 }
 
 for (const kind of storeKinds) {
-  describe(`npm start [${kind}]`, () => {
+  describe(`npm start [${kind}]`, { skip: storeSkip(kind) }, () => {
     const cleanups: (() => Promise<void> | void)[] = [];
     after(async () => {
       for (const c of cleanups.reverse()) await c();

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { startTestServer, storeKinds, type TestServer } from "../test-support/server.js";
+import { startTestServer, storeKinds, storeSkip, type TestServer } from "../test-support/server.js";
 
 /** Two server nodes on one store: a token revoked through one is dead on the other at once. */
 for (const kind of storeKinds) {
-  describe(`two nodes on one store [${kind}]`, () => {
+  describe(`two nodes on one store [${kind}]`, { skip: storeSkip(kind) }, () => {
     let a: TestServer;
     let b: TestServer;
     before(async () => {

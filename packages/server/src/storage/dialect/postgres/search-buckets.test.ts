@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { sql } from "kysely";
 import pg from "pg";
 import { searchTextFor } from "../../../domain/user-fields.js";
-import { createTemporaryDatabase } from "../../../test-support/server.js";
+import { createTemporaryDatabase, storeSkip } from "../../../test-support/server.js";
 import { insertUser, searchAllPages } from "../../../test-support/fixtures.js";
 import { openStore, type Store } from "../../store.js";
 import { createUserQueries } from "../../user-queries.js";
@@ -13,7 +13,7 @@ const url = process.env.ECM_TEST_DATABASE_URL;
 const byCodePoint = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 /** PostgreSQL searches bucket by bucket in username order: buckets must stay ranges of usernames as users come, change and go. */
-describe("PostgreSQL search buckets", { skip: url ? false : "ECM_TEST_DATABASE_URL is not set" }, () => {
+describe("PostgreSQL search buckets", { skip: storeSkip("postgres") }, () => {
   let store: Store;
   let drop: () => Promise<void>;
   let databaseUrl: string;

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { sql } from "kysely";
 import pg from "pg";
-import { createTemporaryDatabase } from "../../../test-support/server.js";
+import { createTemporaryDatabase, storeSkip } from "../../../test-support/server.js";
 import { isConcurrencyConflict } from "../../constraints.js";
 import { insertUser } from "../../../test-support/fixtures.js";
 import { openStore, type Store } from "../../store.js";
@@ -18,7 +18,7 @@ const T0 = "2026-01-01T00:00:00.000Z";
  * Two transactions that change what the same document shows, the second started while the first
  * is open: whichever order they commit in, every document must equal one built afresh.
  */
-describe("PostgreSQL user documents under concurrent writers", { skip: url ? false : "ECM_TEST_DATABASE_URL is not set" }, () => {
+describe("PostgreSQL user documents under concurrent writers", { skip: storeSkip("postgres") }, () => {
   let store: Store;
   let drop: () => Promise<void>;
   let first: pg.Client;
