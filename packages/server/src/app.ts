@@ -9,6 +9,7 @@ import { loadSecretBox } from "./auth/secret-box.js";
 import { Sessions } from "./auth/sessions.js";
 import type { Config } from "./config.js";
 import { bootstrap, signingKey } from "./domain/bootstrap.js";
+import { createGroupAdmin } from "./domain/groups.js";
 import { createUserAdmin } from "./domain/users.js";
 import { createGuard } from "./http/auth-guard.js";
 import type { AppDeps } from "./http/deps.js";
@@ -80,6 +81,7 @@ async function createServerOn(store: Store, config: Config): Promise<Server> {
     login,
     guard: createGuard(sessions, users),
     userAdmin: createUserAdmin(store, groups, hasher, login),
+    groupAdmin: createGroupAdmin(store, groups),
     secrets: loadSecretBox(config.secretKey),
   };
 

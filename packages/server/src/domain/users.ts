@@ -15,6 +15,7 @@ import { recordAudit, type Actor } from "./audit.js";
 import { assertSystemAdministratorRemains } from "./last-admin.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { defaultDisplayName, fold, searchTextFor } from "./user-fields.js";
+import { readForChange, type Precondition } from "./versioned.js";
 
 /** The writable fields of a user, by their REST names; absent fields are left as they are. */
 export interface UserChanges {
@@ -42,9 +43,6 @@ export interface NewUser extends UserChanges {
 export interface AdminActor extends Actor {
   roles: readonly string[];
 }
-
-/** The version an `If-Match` write must find, or undefined (no header, or `*`). */
-export type Precondition = number | undefined;
 
 /** Column and audit value of each writable field. */
 const FIELDS = {
@@ -118,10 +116,6 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     }
   }
 
-  function checkPrecondition(row: UserRow, precondition: Precondition): void {
-    if (precondition !== undefined && precondition !== row.version) throw staleVersion(row.version);
-  }
-
   async function assertNamesFree(q: UserQueries, username: string | undefined, loginName: string, self?: number): Promise<void> {
     if (username !== undefined && (await q.findByUsername(username))) {
       throw new DomainError("name-taken", "A user with this username already exists.", { field: "username" });
@@ -167,16 +161,12 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
   }
 
   /**
-   * Runs a change of one user in a transaction that reads the row itself. With `If-Match` the write
-   * lands only on that version (a writer that lost the race gets 412); without it, writers of the same
-   * user queue on its row lock first, so each applies its change to the row left by the one before.
+   * Runs a change of one user in a transaction that reads the row itself (see readForChange); a
+   * change that answers undefined lost the race of an `If-Match` write.
    */
   async function changeUser<T>(uuid: string, precondition: Precondition, change: (trx: Kysely<Database>, q: UserQueries, row: UserRow) => Promise<T | undefined>): Promise<T> {
     return transaction(async (trx, q) => {
-      // Ids are stored lowercase and accepted in any case (as requireUser does).
-      if (precondition === undefined) await trx.updateTable("users").set({ version: sql<number>`version` }).where("uuid", "=", uuid.toLowerCase()).execute();
-      const row = await requireUser(q, uuid);
-      checkPrecondition(row, precondition);
+      const row = await readForChange(trx, "users", uuid, precondition, () => requireUser(q, uuid));
       const result = await change(trx, q, row);
       if (result === undefined) throw staleVersion((await requireUser(q, uuid)).version);
       return result;

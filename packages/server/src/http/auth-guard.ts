@@ -1,6 +1,7 @@
 import type { FastifyRequest, onRequestAsyncHookHandler } from "fastify";
 import type { Principal, Sessions } from "../auth/sessions.js";
 import type { Actor } from "../domain/audit.js";
+import type { AdminActor } from "../domain/users.js";
 import type { UserQueries } from "../storage/user-queries.js";
 import { ApiError } from "./errors.js";
 import type { GuardHook } from "./openapi.js";
@@ -31,6 +32,11 @@ export function authOf(request: FastifyRequest): Auth {
 export function actorOf(request: FastifyRequest): Actor {
   const { user } = authOf(request);
   return { id: user.id, name: user.username, sourceIp: request.ip };
+}
+
+/** The administrator behind a request, with the roles that limit whom and what they may change. */
+export function adminActorOf(request: FastifyRequest): AdminActor {
+  return { ...actorOf(request), roles: authOf(request).roles };
 }
 
 /**

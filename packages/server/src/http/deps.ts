@@ -3,6 +3,7 @@ import type { PasswordHasher } from "../auth/passwords.js";
 import type { SecretBox } from "../auth/secret-box.js";
 import type { Sessions } from "../auth/sessions.js";
 import type { Config } from "../config.js";
+import type { GroupAdmin } from "../domain/groups.js";
 import type { UserAdmin } from "../domain/users.js";
 import type { GroupQueries } from "../storage/group-queries.js";
 import type { Store } from "../storage/store.js";
@@ -20,6 +21,7 @@ export interface AppDeps {
   hasher: PasswordHasher;
   guard: Guard;
   userAdmin: UserAdmin;
+  groupAdmin: GroupAdmin;
   /** Seals and opens the secrets kept in the store. */
   secrets: SecretBox;
 }

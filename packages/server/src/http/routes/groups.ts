@@ -1,17 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { recordAudit } from "../../domain/audit.js";
-import { assertSystemAdministratorRemains } from "../../domain/last-admin.js";
-import { assertMayChangeAdministratorGroup } from "../../domain/role-rules.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { DESCRIPTION_MAX } from "../../domain/user-fields.js";
-import { isUniqueViolation } from "../../storage/constraints.js";
-import type { GroupFieldsInput } from "../../storage/group-queries.js";
-import { actorOf, authOf } from "../auth-guard.js";
+import { actorOf, adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
-import { ApiError } from "../errors.js";
 import { etagOf, IfMatchHeaders, ifMatchVersion } from "../etag.js";
-import { staleVersion } from "../../domain/errors.js";
 import { GroupSchema, toGroupView } from "../group-view.js";
 import { jsonBody } from "../../storage/json-body.js";
 import { jsonArray, sendJsonStream, sendJsonText } from "../json-stream.js";
@@ -29,13 +22,8 @@ const UpdateBody = Type.Object(
   { name: Type.Optional(GroupName), description: Type.Optional(Description) },
   { additionalProperties: false, description: "Fields left out keep their value" },
 );
-
-
-
-const duplicateName = (name: string) => new ApiError("conflict", "A group with this name already exists.", { name });
-
 /** Groups: list, create, read, rename, delete, members. */
-const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, users, groups, guard }) => {
+const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, groups, groupAdmin, guard }) => {
   const adminOnly = guard(...ADMINISTRATOR_ROLES);
   const common = { tags: ["groups"], security: [{ bearerAuth: [] }] };
 
@@ -66,19 +54,8 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
       },
     },
     async (request, reply) => {
-      const fields: GroupFieldsInput = { name: request.body.name, description: request.body.description ?? null };
-      const actor = actorOf(request);
-      try {
-        const row = await store.db.transaction().execute(async (trx) => {
-          if (await groups.findByName(fields.name, trx)) throw duplicateName(fields.name);
-          const created = await groups.insert(trx, fields);
-          await recordAudit(trx, actor, { action: "group.create", target: { type: "group", id: created.uuid, name: created.name }, details: { after: fields } });
-          return created;
-        });
-        return reply.code(201).header("location", `${request.url.split("?")[0]}/${row.uuid}`).header("etag", etagOf(row.version)).send(toGroupView(row));
-      } catch (error) {
-        throw isUniqueViolation(error) ? duplicateName(fields.name) : error;
-      }
+      const row = await groupAdmin.create(actorOf(request), { name: request.body.name, description: request.body.description ?? null });
+      return reply.code(201).header("location", `${request.url.split("?")[0]}/${row.uuid}`).header("etag", etagOf(row.version)).send(toGroupView(row));
     },
   );
 
@@ -101,7 +78,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
       schema: {
         ...common,
         summary: "Update a group",
-        description: "Renames a group or changes its description. Built-in groups cannot be renamed; only a system administrator may rename a group that grants system-administrator. With `If-Match`, a stale version is a 412.",
+        description: "Renames a group or changes its description. Built-in groups cannot be renamed; only a system administrator may rename a group that grants system-administrator. With `If-Match`, a stale version is a 412; without it, concurrent writes apply one after another.",
         params: IdParams,
         headers: IfMatchHeaders,
         body: UpdateBody,
@@ -109,34 +86,8 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
       },
     },
     async (request, reply) => {
-      const expected = ifMatchVersion(request.headers["if-match"]);
-      const actor = actorOf(request);
-      const { name, description } = request.body;
-      try {
-        const row = await store.db.transaction().execute(async (trx) => {
-          const current = await requireGroup(groups, request.params.id, trx);
-          if (expected !== undefined && expected !== current.version) throw staleVersion(current.version);
-          const fields: GroupFieldsInput = { name: name ?? current.name, description: description === undefined ? current.description : description };
-          if (fields.name !== current.name) {
-            if (current.builtin) throw new ApiError("refused", "A built-in group cannot be renamed.", { group: current.name });
-            await assertMayChangeAdministratorGroup(groups, trx, current, authOf(request).roles);
-            const other = await groups.findByName(fields.name, trx);
-            if (other && other.id !== current.id) throw duplicateName(fields.name);
-          }
-          const updated = await groups.updateIfVersion(trx, current.id, current.version, fields);
-          // Someone else wrote between our read and our write: the same answer as a stale If-Match.
-          if (!updated) throw staleVersion(current.version + 1);
-          await recordAudit(trx, actor, {
-            action: "group.update",
-            target: { type: "group", id: current.uuid, name: updated.name },
-            details: changedFields({ name: current.name, description: current.description }, fields),
-          });
-          return updated;
-        });
-        return reply.header("etag", etagOf(row.version)).send(toGroupView(row));
-      } catch (error) {
-        throw isUniqueViolation(error) ? duplicateName(name ?? "") : error;
-      }
+      const row = await groupAdmin.update(adminActorOf(request), request.params.id, request.body, ifMatchVersion(request.headers["if-match"]));
+      return reply.header("etag", etagOf(row.version)).send(toGroupView(row));
     },
   );
 
@@ -154,22 +105,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
       },
     },
     async (request, reply) => {
-      const expected = ifMatchVersion(request.headers["if-match"]);
-      const actor = actorOf(request);
-      const { roles } = authOf(request);
-      await store.db.transaction().execute(async (trx) => {
-        const group = await requireGroup(groups, request.params.id, trx);
-        if (expected !== undefined && expected !== group.version) throw staleVersion(group.version);
-        if (group.builtin) throw new ApiError("refused", "A built-in group cannot be deleted.", { group: group.name });
-        await assertMayChangeAdministratorGroup(groups, trx, group, roles);
-        await groups.delete(trx, group.id);
-        await assertSystemAdministratorRemains(trx);
-        await recordAudit(trx, actor, {
-          action: "group.delete",
-          target: { type: "group", id: group.uuid, name: group.name },
-          details: { before: { name: group.name, description: group.description } },
-        });
-      });
+      await groupAdmin.remove(adminActorOf(request), request.params.id, ifMatchVersion(request.headers["if-match"]));
       return reply.code(204).send(null);
     },
   );
@@ -207,17 +143,5 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
     },
   );
 };
-
-/** Before/after of the fields that changed (for the audit log). */
-function changedFields<T extends Record<string, unknown>>(before: T, after: T): { before: Partial<T>; after: Partial<T> } {
-  const result = { before: {} as Partial<T>, after: {} as Partial<T> };
-  for (const key of Object.keys(before) as (keyof T)[]) {
-    if (before[key] !== after[key]) {
-      result.before[key] = before[key];
-      result.after[key] = after[key];
-    }
-  }
-  return result;
-}
 
 export default groupsRoutes;

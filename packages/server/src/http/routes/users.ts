@@ -1,12 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyReply } from "fastify";
 import { Type, type Static } from "typebox";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { DESCRIPTION_MAX, EMAIL_MAX, LOGIN_NAME_MAX, NAME_MAX, USERNAME_MAX, USERNAME_PATTERN } from "../../domain/user-fields.js";
-import type { AdminActor } from "../../domain/users.js";
 import type { UserRow } from "../../storage/schema.js";
 import type { UserFilter } from "../../storage/user-queries.js";
-import { actorOf, authOf } from "../auth-guard.js";
+import { adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { etagOf, IfMatchHeaders, ifMatchVersion } from "../etag.js";
@@ -99,12 +98,6 @@ const ResetPasswordBody = Type.Object(
   { additionalProperties: false },
 );
 
-
-
-/** The administrator behind a request, with the roles that limit whom they may change. */
-function adminActorOf(request: FastifyRequest): AdminActor {
-  return { ...actorOf(request), roles: authOf(request).roles };
-}
 
 const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, userAdmin, guard }) => {
   const adminOnly = guard(...ADMINISTRATOR_ROLES);

@@ -1,0 +1,27 @@
+import { sql, type Kysely } from "kysely";
+import type { Database } from "../storage/schema.js";
+import { staleVersion } from "./errors.js";
+
+/** The version an `If-Match` write must find, or undefined (no header, or `*`). */
+export type Precondition = number | undefined;
+
+/**
+ * Reads a user or a group for a change inside `trx`. With `If-Match` the row must have that version,
+ * and the caller's write must land only on the version read (a writer that lost the race gets 412).
+ * Without it, writers of the same row first queue on its row lock, so each reads — and changes — the
+ * row left by the one before, and none is refused.
+ */
+export async function readForChange<R extends { version: number }>(
+  trx: Kysely<Database>,
+  table: "users" | "groups",
+  uuid: string,
+  precondition: Precondition,
+  read: () => Promise<R>,
+): Promise<R> {
+  // A no-op write takes the row lock (held to commit on PostgreSQL; SQLite runs one writer at a time).
+  // Ids are stored lowercase and accepted in any case (as the lookups do).
+  if (precondition === undefined) await sql`update ${sql.table(table)} set version = version where uuid = ${uuid.toLowerCase()}`.execute(trx);
+  const row = await read();
+  if (precondition !== undefined && precondition !== row.version) throw staleVersion(row.version);
+  return row;
+}
