@@ -53,21 +53,27 @@ export interface Server {
   close(): Promise<void>;
 }
 
+/** What a server is built with besides its configuration. */
+export interface ServerOptions {
+  /** The time in milliseconds that token lifetimes follow (tests move it instead of waiting). */
+  now?: () => number;
+}
+
 /** Builds the service on its store: migrations, first-start bootstrap, routes. Does not listen. */
-export async function createServer(config: Config): Promise<Server> {
+export async function createServer(config: Config, options: ServerOptions = {}): Promise<Server> {
   const store = await openStore(config.store);
   try {
-    return await createServerOn(store, config);
+    return await createServerOn(store, config, options);
   } catch (error) {
     await store.close();
     throw error;
   }
 }
 
-async function createServerOn(store: Store, config: Config): Promise<Server> {
+async function createServerOn(store: Store, config: Config, options: ServerOptions): Promise<Server> {
   const hasher = new PasswordHasher(config.argon2);
   const { generatedAdminPassword } = await bootstrap(store.db, hasher, config.adminPassword);
-  const sessions = new Sessions(store.db, await signingKey(store.db), config.tokenTtlSeconds, config.sessionMaxSeconds);
+  const sessions = new Sessions(store.db, await signingKey(store.db), config.tokenTtlSeconds, config.sessionMaxSeconds, options.now);
   const users = createUserQueries(store);
   const login = new LoginService(store.db, users, localCredentials(hasher), sessions, config.lockout, config.passwordMaxAgeDays);
   const groups = createGroupQueries(store);

@@ -28,11 +28,13 @@ export class Sessions {
     private readonly key: Uint8Array,
     private readonly ttlSeconds: number,
     private readonly maxSeconds: number,
+    /** The time in milliseconds; tests pass a clock they move, so lifetimes pass without waiting. */
+    private readonly now: () => number = Date.now,
   ) {}
 
   async issue(user: Pick<UserRow, "id" | "uuid">, sourceIp: string | null): Promise<TokenResponse> {
     const id = randomBytes(18).toString("base64url");
-    const now = Date.now();
+    const now = this.now();
     await this.db.insertInto("sessions").values({ id, user_id: user.id, created_at: new Date(now).toISOString(), expires_at: isoAfter(this.ttlSeconds, now), revoked_at: null, source_ip: sourceIp }).execute();
     const token = await new SignJWT({ sid: id })
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
@@ -46,15 +48,15 @@ export class Sessions {
 
   /** The principal of a token, or null when it is malformed, forged, expired, revoked, or its user is disabled or outside its validity window. */
   async authenticate(token: string): Promise<Principal | null> {
+    const now = this.now();
     let sid: unknown;
     try {
-      ({ payload: { sid } } = await jwtVerify(token, this.key, { issuer: ISSUER, algorithms: ["HS256"] }));
+      ({ payload: { sid } } = await jwtVerify(token, this.key, { issuer: ISSUER, algorithms: ["HS256"], currentDate: new Date(now) }));
     } catch (error) {
       if (error instanceof joseErrors.JOSEError || error instanceof TypeError) return null;
       throw error;
     }
     if (typeof sid !== "string") return null;
-    const now = Date.now();
     const nowIso = new Date(now).toISOString();
     const row = await this.db
       .selectFrom("sessions")
@@ -97,6 +99,6 @@ export class Sessions {
 
   /** Removes sessions that can no longer be used. */
   async purgeExpired(): Promise<void> {
-    await this.db.deleteFrom("sessions").where("expires_at", "<", isoAfter(-this.ttlSeconds)).execute();
+    await this.db.deleteFrom("sessions").where("expires_at", "<", isoAfter(-this.ttlSeconds, this.now())).execute();
   }
 }

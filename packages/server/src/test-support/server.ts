@@ -28,8 +28,19 @@ export interface ApiResponse<T = any> {
   text: string;
 }
 
+/** The clock of a test server's token lifetimes: real time plus however far the test moved it. */
+export class TestClock {
+  private offsetMs = 0;
+  readonly now = (): number => Date.now() + this.offsetMs;
+  advance(seconds: number): void {
+    this.offsetMs += seconds * 1000;
+  }
+}
+
 export interface TestServer {
   kind: StoreKind;
+  /** Token lifetimes follow it: `clock.advance(301)` makes an idle token expire without waiting. */
+  clock: TestClock;
   /** `http://127.0.0.1:<port>/portal` */
   baseUrl: string;
   server: Server;
@@ -59,7 +70,8 @@ export async function startTestServer(kind: StoreKind, overrides: Partial<Config
     store = { kind: "postgres", url, poolSize: 5 };
   }
   const config: Config = { ...configFromEnv({}), logLevel: "silent", adminPassword: ADMIN_PASSWORD, port: 0, store, secretKey: { key: TEST_SECRET_KEY, file: "/nonexistent" }, ...overrides };
-  const server = await createServer(config);
+  const clock = new TestClock();
+  const server = await createServer(config, { now: clock.now });
   await server.app.listen({ host: "127.0.0.1", port: 0 });
   const address = server.app.server.address();
   const port = typeof address === "object" && address ? address.port : 0;
@@ -86,6 +98,7 @@ export async function startTestServer(kind: StoreKind, overrides: Partial<Config
 
   return {
     kind,
+    clock,
     baseUrl,
     server,
     api,
