@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { SignJWT } from "jose";
 import { ADMIN_PASSWORD, describeEachStore } from "../../test-support/server.js";
 import { insertUser } from "../../test-support/fixtures.js";
@@ -66,18 +65,53 @@ describeEachStore("token lifetime and revocation", (server) => {
     assert.equal((await s.api("POST", "/auth/v1/logout", { token })).status, 401);
   });
 
-  it("expires after its idle lifetime, and each use moves the end forward", async () => {
+  it("a revoked token stays dead: after re-enabling its user, a password reset, a logout, or a delete and re-create of the same username", async () => {
     const s = server();
-    const idle = await s.login();
-    const active = await s.login();
-    for (let i = 0; i < 4; i++) {
-      await sleep(700);
-      assert.equal((await s.api("GET", "/security/v1/me", { token: active })).status, 200, `use ${i}`);
+    const admin = await s.login();
+    const me = async (token: string) => (await s.api("GET", "/security/v1/me", { token })).status;
+    const create = async (username: string) => {
+      const r = await s.api("POST", "/security/v1/users", { token: admin, body: { username, password: "Revoked-Pass-11" } });
+      assert.equal(r.status, 201, r.text);
+      return { id: r.body.id as string, token: await s.login(username, "Revoked-Pass-11") };
+    };
+    const put = async (path: string, body: unknown, expected: number) => assert.equal((await s.api("PUT", path, { token: admin, body })).status, expected, path);
+
+    const disabled = await create("revoked.disabled");
+    await put(`/security/v1/users/${disabled.id}`, { enabled: false }, 200);
+    await put(`/security/v1/users/${disabled.id}`, { enabled: true }, 200);
+    const reset = await create("revoked.reset");
+    await put(`/security/v1/users/${reset.id}/reset-password`, { type: "password", value: "Revoked-Pass-22" }, 204);
+    const loggedOut = await create("revoked.logout");
+    assert.equal((await s.api("POST", "/auth/v1/logout", { token: loggedOut.token })).status, 204);
+    const recreated = await create("revoked.recreated");
+    assert.equal((await s.api("DELETE", `/security/v1/users/${recreated.id}`, { token: admin })).status, 204);
+    await create("revoked.recreated");
+    // Each account can log in again (a fresh token works); the old tokens stay dead.
+    const fresh = [await s.login("revoked.disabled", "Revoked-Pass-11"), await s.login("revoked.reset", "Revoked-Pass-22"), await s.login("revoked.logout", "Revoked-Pass-11")];
+    for (const token of fresh) assert.equal(await me(token), 200);
+    for (const [what, old] of [["re-enabled", disabled], ["reset", reset], ["logged out", loggedOut], ["re-created", recreated]] as const) {
+      assert.equal(await me(old.token), 401, what);
     }
-    // 2.8 s have passed: beyond the 2 s idle lifetime of the unused token.
-    assert.equal((await s.api("GET", "/security/v1/me", { token: idle })).status, 401);
-    await sleep(2300);
-    assert.equal((await s.api("GET", "/security/v1/me", { token: active })).status, 401);
+  });
+
+  it("expires after its idle lifetime, each use moves the end forward, and no use outlives the session's maximum", async () => {
+    const s = server();
+    const me = async (token: string) => (await s.api("GET", "/security/v1/me", { token })).status;
+    const [idle, edge, active] = [await s.login(), await s.login(), await s.login()];
+    // The server's clock moves; nothing waits. Idle lifetime 300 s, session maximum 1000 s.
+    s.clock.advance(200);
+    assert.equal(await me(active), 200);
+    s.clock.advance(90);
+    assert.equal(await me(edge), 200, "not yet idle for 300 s");
+    s.clock.advance(20);
+    assert.equal(await me(idle), 401, "idle for longer than 300 s");
+    assert.equal(await me(active), 200, "its use at 200 s moved its end forward");
+    for (const at of [510, 710, 910]) {
+      s.clock.advance(200);
+      assert.equal(await me(active), 200, `used again at ${at} s`);
+    }
+    s.clock.advance(200);
+    assert.equal(await me(active), 401, "past the session maximum, however active");
   });
 
   it("rejects tokens that are forged, malformed or signed with another key", async () => {
@@ -91,7 +125,7 @@ describeEachStore("token lifetime and revocation", (server) => {
     const none = `${Buffer.from('{"alg":"none"}').toString("base64url")}.${payload}.`;
     assert.equal((await s.api("GET", "/security/v1/me", { token: none })).status, 401);
   });
-}, { tokenTtlSeconds: 2 });
+}, { tokenTtlSeconds: 300, sessionMaxSeconds: 1000 });
 
 describeEachStore("validity window at every use of a token", (server) => {
   it("a token stops working once its user's validTo has passed or validFrom lies ahead, not only at the next login", async () => {
