@@ -11,6 +11,7 @@ import type { Config } from "./config.js";
 import { bootstrap, signingKey } from "./domain/bootstrap.js";
 import { createGroupAdmin } from "./domain/groups.js";
 import { createUserAdmin } from "./domain/users.js";
+import { createBulkActions } from "./domain/bulk-actions.js";
 import { createGuard } from "./http/auth-guard.js";
 import type { AppDeps } from "./http/deps.js";
 import { DomainError } from "./domain/errors.js";
@@ -25,6 +26,7 @@ import groupsRoutes from "./http/routes/groups.js";
 import membershipsRoutes from "./http/routes/memberships.js";
 import roleMappingsRoutes from "./http/routes/role-mappings.js";
 import rolesRoutes from "./http/routes/roles.js";
+import bulkActionsRoutes from "./http/routes/bulk-actions.js";
 import { GroupSchema, RoleSchema } from "./http/group-view.js";
 import { documentRoute, referencingShared } from "./http/openapi.js";
 import { ErrorSchema } from "./http/schemas.js";
@@ -89,6 +91,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     userAdmin: createUserAdmin(store, groups, hasher, login),
     groupAdmin: createGroupAdmin(store, groups),
     secrets: loadSecretBox(config.secretKey),
+    bulkActions: createBulkActions(store, users, groups),
   };
 
   const app = Fastify({
@@ -135,12 +138,15 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   await app.register(swaggerUi, { routePrefix: `${BASE_PATH}/docs` });
   app.get(`${BASE_PATH}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
 
-  for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, auditEventsRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes]) {
+  for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, auditEventsRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes, bulkActionsRoutes]) {
     await app.register(routes, { prefix: BASE_PATH, ...deps });
   }
 
   const purge = setInterval(() => void sessions.purgeExpired().catch((e) => app.log.warn({ err: e }, "session purge failed")), 600_000);
   purge.unref();
+  // Bulk actions whose node stopped go on here (their progress is in the store).
+  const resume = setInterval(() => void deps.bulkActions.resumeStale().catch((e) => app.log.warn({ err: e }, "resuming bulk actions failed")), 30_000);
+  resume.unref();
 
   return {
     app,
@@ -149,6 +155,8 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     generatedAdminPassword,
     async close() {
       clearInterval(purge);
+      clearInterval(resume);
+      await deps.bulkActions.stop();
       await app.close();
       await store.close();
     },

@@ -90,9 +90,10 @@ export class Sessions {
     await this.db.updateTable("sessions").set({ revoked_at: isoNow() }).where("id", "=", sessionId).where("revoked_at", "is", null).execute();
   }
 
-  /** Ends every session of a user (disable, delete, password reset), except `keep` if given. Pass the transaction's db. */
-  static async revokeAllOf(db: Kysely<Database>, userId: number, keep?: string): Promise<void> {
-    let q = db.updateTable("sessions").set({ revoked_at: isoNow() }).where("user_id", "=", userId).where("revoked_at", "is", null);
+  /** Ends every session of a user, or of several (disable, delete, password reset), except `keep` if given. Pass the transaction's db. */
+  static async revokeAllOf(db: Kysely<Database>, userIds: number | readonly number[], keep?: string): Promise<void> {
+    const ids = typeof userIds === "number" ? [userIds] : [...userIds];
+    let q = db.updateTable("sessions").set({ revoked_at: isoNow() }).where("user_id", "in", ids).where("revoked_at", "is", null);
     if (keep !== undefined) q = q.where("id", "!=", keep);
     await q.execute();
   }

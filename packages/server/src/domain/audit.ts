@@ -19,19 +19,28 @@ export interface AuditEntry {
 
 /** Append-only audit log. Pass the transaction's `db` so the event commits with the change it records. */
 export async function recordAudit(db: Kysely<Database>, actor: Actor, entry: AuditEntry): Promise<void> {
+  await recordAuditMany(db, actor, [entry]);
+}
+
+/** Several events of one actor in one statement (a bulk action's batch). */
+export async function recordAuditMany(db: Kysely<Database>, actor: Actor, entries: readonly AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const at = isoNow();
   await db
     .insertInto("audit_events")
-    .values({
-      at: isoNow(),
-      actor_id: actor.id,
-      actor_name: actor.name,
-      action: entry.action,
-      target_type: entry.target?.type ?? null,
-      target_id: entry.target?.id ?? null,
-      target_name: entry.target?.name ?? null,
-      source_ip: actor.sourceIp,
-      outcome: entry.outcome ?? "success",
-      details: entry.details ? JSON.stringify(entry.details) : null,
-    })
+    .values(
+      entries.map((entry) => ({
+        at,
+        actor_id: actor.id,
+        actor_name: actor.name,
+        action: entry.action,
+        target_type: entry.target?.type ?? null,
+        target_id: entry.target?.id ?? null,
+        target_name: entry.target?.name ?? null,
+        source_ip: actor.sourceIp,
+        outcome: entry.outcome ?? "success",
+        details: entry.details ? JSON.stringify(entry.details) : null,
+      })),
+    )
     .execute();
 }

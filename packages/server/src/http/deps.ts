@@ -4,6 +4,7 @@ import type { SecretBox } from "../auth/secret-box.js";
 import type { Sessions } from "../auth/sessions.js";
 import type { Config } from "../config.js";
 import type { GroupAdmin } from "../domain/groups.js";
+import type { BulkActions } from "../domain/bulk-actions.js";
 import type { UserAdmin } from "../domain/users.js";
 import type { GroupQueries } from "../storage/group-queries.js";
 import type { Store } from "../storage/store.js";
@@ -22,6 +23,8 @@ export interface AppDeps {
   guard: Guard;
   userAdmin: UserAdmin;
   groupAdmin: GroupAdmin;
+  /** Actions over many users, run in batches (domain/bulk-actions.ts). */
+  bulkActions: BulkActions;
   /** Seals and opens the secrets kept in the store. */
   secrets: SecretBox;
 }

@@ -156,6 +156,39 @@ export interface UserDocumentsTable {
   tail: string;
 }
 
+/** A bulk action over users and its progress (domain/bulk-actions.ts). */
+export interface BulkActionsTable {
+  id: Generated<number>;
+  uuid: string;
+  /** disable, enable, clear-lockout, add-to-group, remove-from-group, delete. */
+  action: string;
+  /** JSON: `{ filter }` or `{ ids }`, and `groupId` for group actions. */
+  params: string;
+  actor_id: number | null;
+  actor_name: string | null;
+  /** JSON: the actor's roles when the action started; they decide whom it may touch. */
+  actor_roles: string;
+  source_ip: string | null;
+  /** running, done or failed. */
+  status: string;
+  /** Users the selection held when the run began (null until counted). */
+  total: number | null;
+  processed: Generated<number>;
+  changed: Generated<number>;
+  unchanged: Generated<number>;
+  refused: Generated<number>;
+  /** JSON: the first users refused, with the reason. */
+  report: Generated<string>;
+  /** Where the next batch starts: the last username done (filter) or the number of ids done. */
+  cursor: string | null;
+  error: string | null;
+  /** The process running it; another takes over once `heartbeat_at` is stale. */
+  owner: string | null;
+  heartbeat_at: string;
+  created_at: string;
+  finished_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   user_documents: UserDocumentsTable;
@@ -169,6 +202,7 @@ export interface Database {
   sessions: SessionsTable;
   audit_events: AuditEventsTable;
   settings: SettingsTable;
+  bulk_actions: BulkActionsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -176,3 +210,4 @@ export type NewUserRow = Insertable<UsersTable>;
 export type UserUpdate = Updateable<UsersTable>;
 export type GroupRow = Selectable<GroupsTable>;
 export type RoleRow = Selectable<RolesTable>;
+export type BulkActionRow = Selectable<BulkActionsTable>;

@@ -17,6 +17,7 @@ import { narrowSearchMigration } from "./migrations/006-narrow-search.js";
 import { exportCopyMigration } from "./migrations/007-export-copy.js";
 import { userDocumentsMigration } from "./migrations/008-user-documents.js";
 import { shortNeedleCountsMigration } from "./migrations/009-short-needle-counts.js";
+import { bulkActionsMigration } from "./migrations/014-bulk-actions.js";
 import type { JsonBody } from "./json-body.js";
 import type { Database } from "./schema.js";
 
@@ -45,14 +46,18 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "007-export-copy": exportCopyMigration,
     "008-user-documents": userDocumentsMigration(dialect),
     "009-short-needle-counts": shortNeedleCountsMigration(dialect),
+    "014-bulk-actions": bulkActionsMigration(dialect),
   };
 }
 
-/** Opens the store and brings its schema up to date (every node may do this; migrations are locked). */
+/**
+ * Opens the store and brings its schema up to date (every node may do this; migrations are locked).
+ * Numbers are reserved per issue and land in any order, so a store may have run a later one first.
+ */
 export async function openStore(location: StoreLocation): Promise<Store> {
   const store = location.kind === "sqlite" ? openSqlite(location.file) : openPostgres(location.url, location.poolSize);
   const provider: MigrationProvider = { getMigrations: async () => migrations(store.dialect) };
-  const { error } = await new Migrator({ db: store.db, provider }).migrateToLatest();
+  const { error } = await new Migrator({ db: store.db, provider, allowUnorderedMigrations: true }).migrateToLatest();
   if (error) {
     await store.close();
     throw error instanceof Error ? error : new Error(String(error));

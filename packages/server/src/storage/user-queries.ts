@@ -17,6 +17,8 @@ export interface UserFilter {
   /** true: locked out right now after failed logins. */
   lockedOut?: boolean;
   profileId?: number;
+  /** Members of this group (its serial id), directly or through their profile. */
+  groupId?: number;
 }
 
 /** A user's username (the keyset cursor) and its REST JSON. */
@@ -67,6 +69,10 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
     let q = query;
     if (filter.enabled !== undefined) q = q.where("users.enabled", "=", filter.enabled ? 1 : 0);
     if (filter.profileId !== undefined) q = q.where("users.profile_id", "=", filter.profileId);
+    if (filter.groupId !== undefined) {
+      const members = db.selectFrom("group_members").select("group_members.user_id").where("group_members.group_id", "=", filter.groupId);
+      q = q.where((eb) => eb.or([eb("users.id", "in", members), eb("users.profile_id", "in", members)]));
+    }
     if (filter.expired !== undefined) {
       const now = isoNow();
       q = filter.expired

@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply } from "fastify";
-import { Type, type Static } from "typebox";
+import { Type } from "typebox";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { DESCRIPTION_MAX, EMAIL_MAX, LOGIN_NAME_MAX, NAME_MAX, USERNAME_MAX, USERNAME_PATTERN } from "../../domain/user-fields.js";
 import type { UserRow } from "../../storage/schema.js";
-import type { UserFilter } from "../../storage/user-queries.js";
 import { adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
@@ -13,32 +12,17 @@ import { jsonArray, sendJsonStream, sendJsonText } from "../json-stream.js";
 import { requireUser } from "../../domain/lookups.js";
 import { decodeCursor, keysetPage } from "../paging.js";
 import { errorResponses, IdParams, Nullable, Password } from "../schemas.js";
+import { NUMERIC_ID_MAX, UserFilterFields, userFilterOf } from "../user-filter.js";
 import { renderUserViews, USERS_LIST_EXAMPLE, UserSchema, type UserView } from "../user-view.js";
 
-/** Largest numericId: integer columns are 32-bit on PostgreSQL, so a larger profileId names no user (and must not reach the store). */
-const NUMERIC_ID_MAX = 2_147_483_647;
-
-const FilterQuery = {
-  search: Type.Optional(Type.String({ maxLength: 256, description: "Case-insensitive substring of username, first name, last name or email; taken literally" })),
-  enabled: Type.Optional(Type.Boolean()),
-  expired: Type.Optional(Type.Boolean({ description: "true: only accounts whose valid-to has passed" })),
-  lockedOut: Type.Optional(Type.Boolean({ description: "true: only accounts locked out after failed logins" })),
-  profileId: Type.Optional(Type.Integer({ minimum: -1, maximum: NUMERIC_ID_MAX })),
-};
-
 const ListQuery = Type.Object({
-  ...FilterQuery,
+  ...UserFilterFields,
   extendedInfo: Type.Optional(Type.Boolean({ default: false })),
   max: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: "Page size; more pages are announced in a Link header" })),
   cursor: Type.Optional(Type.String({ maxLength: 2048 })),
 });
 
-const CountQuery = Type.Object(FilterQuery);
-
-function filterOf(query: Static<typeof CountQuery>): UserFilter {
-  const { search, enabled, expired, lockedOut, profileId } = query;
-  return { search, enabled, expired, lockedOut, profileId };
-}
+const CountQuery = Type.Object(UserFilterFields);
 
 /** ISO 8601 date or date-time with a zone (a date alone is its midnight UTC); null clears it. */
 const Time = Nullable(Type.String({ pattern: "^\\d{4}-\\d{2}-\\d{2}([Tt]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?([Zz]|[+-]\\d{2}:\\d{2}))?$", description: "ISO 8601; a date alone means its midnight UTC" }));
@@ -99,7 +83,7 @@ const ResetPasswordBody = Type.Object(
 );
 
 
-const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, userAdmin, guard }) => {
+const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, groups, userAdmin, guard }) => {
   const adminOnly = guard(...ADMINISTRATOR_ROLES);
 
   /** The view of one user with its version as ETag: the answer of GET and of every write that returns the user (extended). */
@@ -123,7 +107,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, use
       },
     },
     async (request, reply) => {
-      const filter = filterOf(request.query);
+      const filter = await userFilterOf(groups, request.query);
       const extended = request.query.extendedInfo ?? false;
       const { max, cursor } = request.query;
       if (max === undefined) {
@@ -149,7 +133,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, use
         response: { 200: Type.Integer(), ...errorResponses(400, 401, 403) },
       },
     },
-    async (request) => users.count(filterOf(request.query)),
+    async (request) => users.count(await userFilterOf(groups, request.query)),
   );
 
   app.get(

@@ -1,0 +1,407 @@
+import { randomUUID } from "node:crypto";
+import { sql, type Kysely } from "kysely";
+import { Sessions } from "../auth/sessions.js";
+import type { GroupQueries } from "../storage/group-queries.js";
+import type { BulkActionRow, Database, GroupRow, UserRow } from "../storage/schema.js";
+import type { Store } from "../storage/store.js";
+import { isoAfter, isoNow } from "../storage/time.js";
+import type { UserFilter, UserQueries } from "../storage/user-queries.js";
+import { recordAudit, recordAuditMany, type Actor, type AuditEntry } from "./audit.js";
+import { DomainError } from "./errors.js";
+import { assertSystemAdministratorRemains } from "./last-admin.js";
+import { requireGroup, UUID_PATTERN } from "./lookups.js";
+import { assertMayChangeAdministratorGroup } from "./role-rules.js";
+import { SYSTEM_ADMINISTRATOR } from "./roles.js";
+import type { AdminActor } from "./users.js";
+
+export const BULK_ACTIONS = ["disable", "enable", "clear-lockout", "add-to-group", "remove-from-group", "delete"] as const;
+export type BulkActionName = (typeof BULK_ACTIONS)[number];
+
+/** Most ids one request may name; larger selections are sent as a filter. */
+export const BULK_IDS_MAX = 10_000;
+/** How many refusals the report keeps (the counts hold them all). */
+const REPORT_MAX = 100;
+/** A run whose heartbeat is older than this is taken over by another process. */
+const STALE_SECONDS = 60;
+
+/** What to act on: the users matching a filter (as the users list), or users named by id. */
+export type BulkSelection = { filter: UserFilter } | { ids: string[] };
+
+export interface BulkActionRequest {
+  action: BulkActionName;
+  selection: BulkSelection;
+  /** Group id (UUID) of add-to-group and remove-from-group. */
+  groupId?: string;
+}
+
+/** Parameters kept with a run, enough for any process to go on with it. */
+interface StoredParams {
+  filter?: UserFilter;
+  /** The filter as the caller sent it (ids as ids), to show. */
+  filterInput?: Record<string, unknown>;
+  ids?: string[];
+  /** Group of a group action: uuid (shown) and serial id (used). */
+  group?: { uuid: string; id: number; name: string };
+}
+
+export interface BulkRefusal {
+  id: string;
+  username: string;
+  reason: string;
+}
+
+/** What one batch did to each user: changed, unchanged (nothing to do), or refused with a reason. */
+interface BatchOutcome {
+  changed: UserRow[];
+  unchanged: number;
+  refused: BulkRefusal[];
+}
+
+const userTarget = (u: Pick<UserRow, "uuid" | "username">) => ({ type: "user", id: u.uuid, name: u.username });
+
+/**
+ * Actions over many users, done by the server in batches. Each batch is one transaction holding its
+ * changes, their audit events and the run's progress, so every node reads the same progress, and a
+ * run whose process stopped goes on from its last committed batch in another (see resumeStale).
+ *
+ * Each user gets the rules of the single-user routes: only a system administrator acts on a system
+ * administrator; built-in users are neither disabled nor deleted; a profile still in use is not
+ * deleted; the last enabled system administrator stays. Users a rule keeps out are counted and
+ * reported as refused; the others are changed.
+ */
+export function createBulkActions(store: Store, users: UserQueries, groups: GroupQueries, batchSize = 1000) {
+  const { db } = store;
+  const owner = randomUUID();
+  const running = new Map<string, Promise<void>>();
+  let stopping = false;
+
+  /** Users of the batch that hold system-administrator, through their groups or their profile's. */
+  async function administrators(on: Kysely<Database>, batch: readonly UserRow[]): Promise<Set<number>> {
+    const adminGroups = on
+      .selectFrom("group_roles")
+      .innerJoin("roles", "roles.id", "group_roles.role_id")
+      .select("group_roles.group_id")
+      .where("roles.name", "=", SYSTEM_ADMINISTRATOR);
+    const owners = [...new Set(batch.flatMap((u) => (u.profile_id > 0 ? [u.id, u.profile_id] : [u.id])))];
+    const holders = new Set(
+      (await on.selectFrom("group_members").select("user_id").where("group_id", "in", adminGroups).where("user_id", "in", owners).execute()).map((r) => r.user_id),
+    );
+    return new Set(batch.filter((u) => holders.has(u.id) || holders.has(u.profile_id)).map((u) => u.id));
+  }
+
+  /** Applies the action to one batch inside `trx`. */
+  async function applyBatch(trx: Kysely<Database>, job: BulkActionRow, params: StoredParams, batch: readonly UserRow[]): Promise<BatchOutcome> {
+    const actorRoles = JSON.parse(job.actor_roles) as string[];
+    const admins = await administrators(trx, batch);
+    const refused: BulkRefusal[] = [];
+    const eligible: UserRow[] = [];
+    const refuse = (u: UserRow, reason: string) => refused.push({ id: u.uuid, username: u.username, reason });
+    const action = job.action as BulkActionName;
+    for (const u of batch) {
+      if (admins.has(u.id) && !actorRoles.includes(SYSTEM_ADMINISTRATOR)) refuse(u, "Only a system administrator may act on a system administrator.");
+      else if (u.builtin === 1 && (action === "disable" || action === "delete")) refuse(u, `A built-in user cannot be ${action === "delete" ? "deleted" : "disabled"}.`);
+      else eligible.push(u);
+    }
+    if (action === "delete") {
+      const inUse = new Set(
+        (await trx.selectFrom("users").select("profile_id").distinct().where("profile_id", "in", eligible.filter((u) => u.profile_id === 0).map((u) => u.id).concat([-2])).execute()).map(
+          (r) => r.profile_id,
+        ),
+      );
+      for (let i = eligible.length - 1; i >= 0; i--) {
+        if (inUse.has(eligible[i]!.id)) refuse(eligible.splice(i, 1)[0]!, "The profile is still in use.");
+      }
+    }
+    const ids = eligible.map((u) => u.id).concat([-1]);
+    let changedIds: number[];
+    const now = isoNow();
+    switch (action) {
+      case "disable":
+      case "enable": {
+        const enabled = action === "enable" ? 1 : 0;
+        changedIds = (
+          await trx
+            .updateTable("users")
+            .set({ enabled, version: sql<number>`version + 1`, updated_at: now })
+            .where("id", "in", ids)
+            .where("enabled", "=", 1 - enabled)
+            .returning("id")
+            .execute()
+        ).map((r) => r.id);
+        if (action === "disable" && changedIds.length > 0) await Sessions.revokeAllOf(trx, changedIds);
+        break;
+      }
+      case "clear-lockout":
+        changedIds = (
+          await trx
+            .updateTable("users")
+            .set({ failed_logins: 0, lockout_count: 0, locked_out_until: null })
+            .where("id", "in", ids)
+            .where((eb) => eb.or([eb("locked_out_until", "is not", null), eb("failed_logins", ">", 0), eb("lockout_count", ">", 0)]))
+            .returning("id")
+            .execute()
+        ).map((r) => r.id);
+        break;
+      case "add-to-group":
+        // An empty VALUES list is not SQL.
+        changedIds = eligible.length === 0 ? [] : (
+          await trx
+            .insertInto("group_members")
+            .values(eligible.map((u) => ({ group_id: params.group!.id, user_id: u.id })))
+            .onConflict((oc) => oc.columns(["group_id", "user_id"]).doNothing())
+            .returning("user_id")
+            .execute()
+        ).map((r) => r.user_id);
+        break;
+      case "remove-from-group":
+        changedIds = (await trx.deleteFrom("group_members").where("group_id", "=", params.group!.id).where("user_id", "in", ids).returning("user_id").execute()).map((r) => r.user_id);
+        break;
+      case "delete":
+        changedIds = (await trx.deleteFrom("users").where("id", "in", ids).where("builtin", "=", 0).returning("id").execute()).map((r) => r.id);
+        break;
+    }
+    const changedSet = new Set(changedIds);
+    const changed = eligible.filter((u) => changedSet.has(u.id));
+    if (changed.some((u) => admins.has(u.id)) && action !== "enable" && action !== "clear-lockout" && action !== "add-to-group") {
+      await assertSystemAdministratorRemains(trx);
+    }
+    const details = { bulkActionId: job.uuid };
+    const group = params.group && { groupId: params.group.uuid, group: params.group.name };
+    const entry = (u: UserRow): AuditEntry => {
+      switch (action) {
+        case "disable":
+        case "enable":
+          return { action: "user.update", target: userTarget(u), details: { ...details, before: { enabled: action === "enable" ? false : true }, after: { enabled: action === "enable" } } };
+        case "clear-lockout":
+          return { action: "user.lockout-cleared", target: userTarget(u), details: { ...details, before: { lockedOutUntil: u.locked_out_until } } };
+        case "add-to-group":
+          return { action: "group.member.add", target: userTarget(u), details: { ...details, ...group } };
+        case "remove-from-group":
+          return { action: "group.member.remove", target: userTarget(u), details: { ...details, ...group } };
+        case "delete":
+          return { action: "user.delete", target: userTarget(u), details: { ...details, before: { username: u.username, enabled: u.enabled === 1 } } };
+      }
+    };
+    await recordAuditMany(trx, actorOf(job), changed.map(entry));
+    return { changed, unchanged: eligible.length - changed.length, refused };
+  }
+
+  function actorOf(job: BulkActionRow): Actor {
+    return { id: job.actor_id, name: job.actor_name, sourceIp: job.source_ip };
+  }
+
+  /** The next batch of the selection after the run's cursor, and the cursor after it. */
+  async function nextBatch(job: BulkActionRow, params: StoredParams): Promise<{ batch: UserRow[]; cursor: string; last: boolean }> {
+    if (params.ids) {
+      const done = Number(job.cursor ?? "0");
+      const slice = params.ids.slice(done, done + batchSize);
+      const rows = slice.length === 0 ? [] : await db.selectFrom("users").selectAll().where("uuid", "in", slice).orderBy("username").execute();
+      return { batch: rows, cursor: String(done + slice.length), last: done + slice.length >= params.ids.length };
+    }
+    const rows = await users.listPage(params.filter ?? {}, job.cursor ?? undefined, batchSize);
+    return { batch: rows, cursor: rows.length > 0 ? rows[rows.length - 1]!.username : (job.cursor ?? ""), last: rows.length < batchSize };
+  }
+
+  /** One batch committed with the run's progress; false once this process no longer owns the run. */
+  async function commitBatch(job: BulkActionRow, params: StoredParams, batch: UserRow[], cursor: string, last: boolean): Promise<BulkActionRow | undefined> {
+    const step = async (trx: Kysely<Database>, rows: UserRow[]): Promise<BatchOutcome> => applyBatch(trx, job, params, rows);
+    const finish = async (trx: Kysely<Database>, outcome: BatchOutcome) => {
+      const report = (JSON.parse(job.report) as BulkRefusal[]).concat(outcome.refused).slice(0, REPORT_MAX);
+      const processed = job.processed + batch.length;
+      return trx
+        .updateTable("bulk_actions")
+        .set({
+          processed,
+          changed: job.changed + outcome.changed.length,
+          unchanged: job.unchanged + outcome.unchanged,
+          refused: job.refused + outcome.refused.length,
+          report: JSON.stringify(report),
+          cursor,
+          heartbeat_at: isoNow(),
+          ...(last ? { status: "done", finished_at: isoNow(), total: job.total === null ? processed : Math.max(job.total, processed) } : {}),
+        })
+        .where("id", "=", job.id)
+        .where("owner", "=", owner)
+        .returningAll()
+        .executeTakeFirst();
+    };
+    try {
+      return await db.transaction().execute(async (trx) => finish(trx, await step(trx, batch)));
+    } catch (error) {
+      if (!(error instanceof DomainError && error.kind === "refused")) throw error;
+      // The batch would remove the last system administrator: user by user, so only that one is refused.
+      return db.transaction().execute(async (trx) => {
+        const outcome: BatchOutcome = { changed: [], unchanged: 0, refused: [] };
+        for (const user of batch) {
+          try {
+            const part = await savepoint(trx, () => step(trx, [user]));
+            outcome.changed.push(...part.changed);
+            outcome.unchanged += part.unchanged;
+            outcome.refused.push(...part.refused);
+          } catch (e) {
+            if (!(e instanceof DomainError && e.kind === "refused")) throw e;
+            outcome.refused.push({ id: user.uuid, username: user.username, reason: e.message });
+          }
+        }
+        return finish(trx, outcome);
+      });
+    }
+  }
+
+  /** Runs the job to its end in this process, batch by batch. */
+  async function run(initial: BulkActionRow): Promise<void> {
+    let job = initial;
+    const params = JSON.parse(job.params) as StoredParams;
+    try {
+      if (job.total === null) {
+        const total = params.ids ? params.ids.length : await users.count(params.filter ?? {});
+        job = (await db.updateTable("bulk_actions").set({ total }).where("id", "=", job.id).returningAll().executeTakeFirst()) ?? job;
+      }
+      while (!stopping) {
+        const { batch, cursor, last } = await nextBatch(job, params);
+        const next = await commitBatch(job, params, batch, cursor, last);
+        if (!next || next.status !== "running") break;
+        job = next;
+      }
+    } catch (error) {
+      await db
+        .updateTable("bulk_actions")
+        .set({ status: "failed", error: error instanceof Error ? error.message : String(error), finished_at: isoNow() })
+        .where("id", "=", job.id)
+        .where("owner", "=", owner)
+        .execute()
+        .catch(() => undefined);
+    }
+    const done = await db.selectFrom("bulk_actions").selectAll().where("id", "=", job.id).executeTakeFirst();
+    if (done && done.status !== "running") {
+      await recordAudit(db, actorOf(done), {
+        action: "users.bulk-action.finish",
+        target: { type: "bulk-action", id: done.uuid, name: done.action },
+        outcome: done.status === "done" ? "success" : "failure",
+        details: { processed: done.processed, changed: done.changed, unchanged: done.unchanged, refused: done.refused, ...(done.error ? { error: done.error } : {}) },
+      }).catch(() => undefined);
+    }
+  }
+
+  function launch(job: BulkActionRow): void {
+    const promise = run(job).finally(() => running.delete(job.uuid));
+    running.set(job.uuid, promise);
+  }
+
+  return {
+    /**
+     * Checks the request and starts the run in this process; answers the stored run at once. A caller
+     * who may not change the group is refused here; users a rule keeps out are refused one by one.
+     */
+    async start(actor: AdminActor, request: BulkActionRequest, filterInput?: Record<string, unknown>): Promise<BulkActionRow> {
+      const params: StoredParams = "ids" in request.selection ? { ids: checkedIds(request.selection.ids) } : { filter: request.selection.filter, filterInput };
+      const groupAction = request.action === "add-to-group" || request.action === "remove-from-group";
+      if (groupAction !== (request.groupId !== undefined)) {
+        throw new DomainError("invalid", groupAction ? `${request.action} needs a groupId.` : `${request.action} takes no groupId.`, { field: "groupId" });
+      }
+      const now = isoNow();
+      const job = await db.transaction().execute(async (trx) => {
+        if (request.groupId !== undefined) {
+          const group: GroupRow = await requireGroup(groups, request.groupId, trx);
+          await assertMayChangeAdministratorGroup(groups, trx, group, actor.roles);
+          params.group = { uuid: group.uuid, id: group.id, name: group.name };
+        }
+        const row = await trx
+          .insertInto("bulk_actions")
+          .values({
+            uuid: randomUUID(),
+            action: request.action,
+            params: JSON.stringify(params),
+            actor_id: actor.id,
+            actor_name: actor.name,
+            actor_roles: JSON.stringify(actor.roles),
+            source_ip: actor.sourceIp,
+            status: "running",
+            total: params.ids ? params.ids.length : null,
+            owner,
+            heartbeat_at: now,
+            created_at: now,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await recordAudit(trx, actor, {
+          action: "users.bulk-action.start",
+          target: { type: "bulk-action", id: row.uuid, name: row.action },
+          details: { action: row.action, ...(params.filter ? { filter: params.filterInput ?? {} } : { ids: params.ids!.length }), ...(params.group ? { groupId: params.group.uuid, group: params.group.name } : {}) },
+        });
+        return row;
+      });
+      launch(job);
+      return job;
+    },
+
+    /** The run with this id, or not-found. */
+    async get(uuid: string): Promise<BulkActionRow> {
+      const row = UUID_PATTERN.test(uuid) ? await db.selectFrom("bulk_actions").selectAll().where("uuid", "=", uuid.toLowerCase()).executeTakeFirst() : undefined;
+      if (!row) throw new DomainError("not-found", "The specified bulk action does not exist.", { id: uuid });
+      return row;
+    },
+
+    /** The latest runs, newest first. */
+    recent(limit: number): Promise<BulkActionRow[]> {
+      return db.selectFrom("bulk_actions").selectAll().orderBy("id", "desc").limit(limit).execute();
+    },
+
+    /** Takes over the runs whose process stopped (stale heartbeat) and goes on with them here. */
+    async resumeStale(): Promise<number> {
+      const stale = await db.selectFrom("bulk_actions").select("uuid").where("status", "=", "running").where("heartbeat_at", "<", isoAfter(-STALE_SECONDS)).execute();
+      let taken = 0;
+      for (const { uuid } of stale) {
+        if (stopping || running.has(uuid)) continue;
+        const job = await db
+          .updateTable("bulk_actions")
+          .set({ owner, heartbeat_at: isoNow() })
+          .where("uuid", "=", uuid)
+          .where("status", "=", "running")
+          .where("heartbeat_at", "<", isoAfter(-STALE_SECONDS))
+          .returningAll()
+          .executeTakeFirst();
+        if (job) {
+          launch(job);
+          taken++;
+        }
+      }
+      return taken;
+    },
+
+    /** Waits for the runs of this process to end (they stop after their current batch). */
+    async stop(): Promise<void> {
+      stopping = true;
+      await Promise.all(running.values());
+    },
+
+    /** Settles when the run ends in this process (tests). */
+    settled(uuid: string): Promise<void> {
+      return running.get(uuid) ?? Promise.resolve();
+    },
+  };
+}
+
+/** Runs `work` in a savepoint of `trx`, so a failure undoes only its own writes. */
+async function savepoint<T>(trx: Kysely<Database>, work: () => Promise<T>): Promise<T> {
+  const name = sql.raw(`bulk_${randomUUID().replaceAll("-", "")}`);
+  await sql`savepoint ${name}`.execute(trx);
+  try {
+    const result = await work();
+    await sql`release savepoint ${name}`.execute(trx);
+    return result;
+  } catch (error) {
+    await sql`rollback to savepoint ${name}`.execute(trx);
+    await sql`release savepoint ${name}`.execute(trx);
+    throw error;
+  }
+}
+
+function checkedIds(ids: readonly string[]): string[] {
+  if (ids.length === 0 || ids.length > BULK_IDS_MAX) throw new DomainError("invalid", `ids must name 1 to ${BULK_IDS_MAX} users.`, { field: "ids" });
+  const bad = ids.find((id) => !UUID_PATTERN.test(id));
+  if (bad !== undefined) throw new DomainError("invalid", "ids must be user ids (UUIDs).", { field: "ids", id: bad });
+  return [...new Set(ids.map((id) => id.toLowerCase()))];
+}
+
+export type BulkActions = ReturnType<typeof createBulkActions>;

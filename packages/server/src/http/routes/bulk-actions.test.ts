@@ -1,0 +1,181 @@
+import assert from "node:assert/strict";
+import { before, it } from "node:test";
+import { createGroup, createSecurityAdministrator, createUser, groupId } from "../../test-support/accounts.js";
+import { insertUser } from "../../test-support/fixtures.js";
+import { describeEachStore, startTestServer, type TestServer } from "../../test-support/server.js";
+import { isoAfter } from "../../storage/time.js";
+
+interface Run {
+  id: string;
+  status: string;
+  total: number | null;
+  processed: number;
+  changed: number;
+  unchanged: number;
+  refused: number;
+  report: { id: string; username: string; reason: string }[];
+  filter: Record<string, unknown> | null;
+  groupId: string | null;
+}
+
+/** Starts a run and waits for it to end in the server that runs it. */
+async function runToEnd(s: TestServer, token: string, body: unknown): Promise<Run> {
+  const r = await s.api<Run>("POST", "/security/v1/users/bulk-actions", { token, body });
+  assert.equal(r.status, 202, r.text);
+  assert.match(r.headers.get("location") ?? "", new RegExp(`/portal/security/v1/users/bulk-actions/${r.body.id}$`));
+  await s.server.deps.bulkActions.settled(r.body.id);
+  const done = await s.api<Run>("GET", `/security/v1/users/bulk-actions/${r.body.id}`, { token });
+  assert.equal(done.status, 200);
+  return done.body;
+}
+
+describeEachStore("bulk actions", (server) => {
+  let admin: string;
+  let secAdmin: string;
+
+  before(async () => {
+    const s = server();
+    admin = await s.login();
+    secAdmin = (await createSecurityAdministrator(s, admin, "bulk.secadmin")).token;
+    for (let i = 0; i < 30; i++) await insertUser(s.server.deps.store, { username: `bulk.u${String(i).padStart(2, "0")}` });
+  });
+
+  it("disables all matching a filter, audits each user and the run, revokes their tokens", async () => {
+    const s = server();
+    const victim = await createUser(s, admin, "bulk.x.login");
+    const victimToken = await s.login("bulk.x.login", "User-Secret-1");
+    await insertUser(s.server.deps.store, { username: "bulk.x.off", enabled: 0 });
+    const run = await runToEnd(s, admin, { action: "disable", filter: { search: "bulk.x." } });
+    assert.deepEqual([run.status, run.total, run.processed, run.changed, run.unchanged, run.refused], ["done", 2, 2, 1, 1, 0]);
+    assert.deepEqual(run.filter, { search: "bulk.x." });
+    assert.equal((await s.api("GET", `/security/v1/users/${victim.uuid}`, { token: admin })).body.enabled, false);
+    assert.equal((await s.api("GET", "/security/v1/me", { token: victimToken })).status, 401);
+    const events = await s.api<{ action: string; targetName: string; details: { bulkActionId?: string } }[]>("GET", `/security/v1/audit-events?target=${victim.uuid}`, { token: admin });
+    assert.ok(events.body.some((e) => e.action === "user.update" && e.details.bulkActionId === run.id));
+    const runEvents = await s.api<{ action: string }[]>("GET", `/security/v1/audit-events?target=${run.id}`, { token: admin });
+    assert.deepEqual(runEvents.body.map((e) => e.action).sort(), ["users.bulk-action.finish", "users.bulk-action.start"]);
+  });
+
+  it("adds ids to a group and removes them again; a group filter selects its members", async () => {
+    const s = server();
+    const group = await createGroup(s, admin, "bulk-team");
+    const ids = (await s.api<{ id: string }[]>("GET", "/security/v1/users?search=bulk.u0", { token: admin })).body.map((u) => u.id);
+    assert.equal(ids.length, 10);
+    const add = await runToEnd(s, admin, { action: "add-to-group", ids, groupId: group });
+    assert.deepEqual([add.status, add.changed, add.groupId], ["done", 10, group]);
+    assert.equal((await s.api("GET", `/security/v1/users/count?groupId=${group}`, { token: admin })).body, 10);
+    const remove = await runToEnd(s, admin, { action: "remove-from-group", filter: { groupId: group }, groupId: group });
+    assert.deepEqual([remove.status, remove.total, remove.changed], ["done", 10, 10]);
+    assert.equal((await s.api("GET", `/security/v1/users/count?groupId=${group}`, { token: admin })).body, 0);
+  });
+
+  it("a security administrator's run leaves system administrators and built-in users alone, and reports them", async () => {
+    const s = server();
+    const run = await runToEnd(s, secAdmin, { action: "disable", filter: { search: "sysadmin" } });
+    assert.deepEqual([run.status, run.changed, run.refused], ["done", 0, 1]);
+    assert.deepEqual(run.report.map((r) => r.username), ["sysadmin"]);
+    assert.match(run.report[0]!.reason, /system administrator/);
+    const me = await s.api<{ enabled: boolean }>("GET", "/security/v1/me", { token: admin });
+    assert.equal(me.body.enabled, true);
+  });
+
+  it("the last system administrator stays, even in a system administrator's run", async () => {
+    const s = server();
+    const administrators = await groupId(s, admin, "administrators");
+    const second = await createUser(s, admin, "bulk.admin2");
+    assert.equal((await s.api("PUT", `/security/v1/users/${second.uuid}/user-groups/${administrators}`, { token: admin })).status, 204);
+    const run = await runToEnd(s, admin, { action: "remove-from-group", filter: { groupId: administrators }, groupId: administrators });
+    assert.deepEqual([run.status, run.changed, run.refused], ["done", 1, 1]);
+    assert.deepEqual(run.report.map((r) => r.username), ["sysadmin"]);
+    assert.match(run.report[0]!.reason, /last system administrator/);
+    assert.equal((await s.api("GET", `/security/v1/users/count?groupId=${administrators}`, { token: admin })).body, 1);
+    const built = await runToEnd(s, admin, { action: "delete", filter: { search: "sysadmin" } });
+    assert.deepEqual([built.changed, built.refused], [0, 1]);
+    assert.match(built.report[0]!.reason, /built-in/);
+  });
+
+  it("deletes, clears lockouts and enables; profiles in use are refused", async () => {
+    const s = server();
+    const { store } = s.server.deps;
+    const profile = await insertUser(store, { username: "bulk.z.profile", profile_id: 0 });
+    await insertUser(store, { username: "bulk.y.member", profile_id: profile.id, locked_out_until: isoAfter(600), failed_logins: 5 });
+    await insertUser(store, { username: "bulk.z.plain", enabled: 0 });
+    const clear = await runToEnd(s, admin, { action: "clear-lockout", filter: { lockedOut: true, search: "bulk." } });
+    assert.deepEqual([clear.changed, (await s.api("GET", "/security/v1/users/count?lockedOut=true&search=bulk.", { token: admin })).body], [1, 0]);
+    const enable = await runToEnd(s, admin, { action: "enable", filter: { search: "bulk.z.", enabled: false } });
+    assert.equal(enable.changed, 1);
+    const del = await runToEnd(s, admin, { action: "delete", filter: { search: "bulk.z." } });
+    assert.deepEqual([del.changed, del.refused, del.report[0]?.username], [1, 1, "bulk.z.profile"]);
+    assert.equal((await s.api("GET", "/security/v1/users/count?search=bulk.z.", { token: admin })).body, 1);
+  });
+
+  it("refuses bad requests in the error shape, and what the caller may not do", async () => {
+    const s = server();
+    const post = (token: string | undefined, body: unknown) => s.api("POST", "/security/v1/users/bulk-actions", { token, body });
+    for (const body of [
+      { action: "disable" },
+      { action: "disable", filter: {}, ids: ["00000000-0000-0000-0000-000000000000"] },
+      { action: "explode", filter: {} },
+      { action: "disable", filter: { colour: "red" } },
+      { action: "disable", ids: ["not-a-uuid"] },
+      { action: "add-to-group", filter: {} },
+      { action: "disable", filter: {}, groupId: await groupId(s, admin, "users") },
+      { action: "disable", filter: {}, extra: 1 },
+    ]) {
+      const r = await post(admin, body);
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.match(r.body.errorMessage, /^ECMS1001-E /);
+    }
+    assert.equal((await post(admin, { action: "add-to-group", filter: {}, groupId: "00000000-0000-0000-0000-000000000000" })).status, 404);
+    assert.equal((await post(admin, { action: "disable", filter: { groupId: "00000000-0000-0000-0000-000000000000" } })).status, 404);
+    const administrators = await groupId(s, admin, "administrators");
+    const r = await post(secAdmin, { action: "add-to-group", filter: { search: "bulk.u" }, groupId: administrators });
+    assert.equal(r.status, 403);
+    assert.equal((await post(undefined, { action: "disable", filter: {} })).status, 401);
+    await createUser(s, admin, "bulk.plain");
+    assert.equal((await post(await s.login("bulk.plain", "User-Secret-1"), { action: "disable", filter: {} })).status, 403);
+    assert.equal((await s.api("GET", "/security/v1/users/bulk-actions/00000000-0000-0000-0000-000000000000", { token: admin })).status, 404);
+  });
+
+  it("shows the same progress on another node, which takes over a run whose node stopped", async () => {
+    const s = server();
+    const { store } = s.server.deps;
+    const node2 = await startTestServer(s.kind, { store: s.server.deps.config.store });
+    try {
+      const token = await node2.login();
+      const list = await node2.api<Run[]>("GET", "/security/v1/users/bulk-actions", { token });
+      assert.ok(list.body.length >= 1);
+      const seen = await node2.api<Run>("GET", `/security/v1/users/bulk-actions/${list.body[0]!.id}`, { token });
+      assert.equal(seen.body.status, "done");
+      // A run left behind by a process that stopped: running, stale heartbeat, half done.
+      const row = await store.db
+        .insertInto("bulk_actions")
+        .values({
+          uuid: "11111111-2222-4333-8444-555555555555",
+          action: "disable",
+          params: JSON.stringify({ filter: { search: "bulk.u1" }, filterInput: { search: "bulk.u1" } }),
+          actor_id: null,
+          actor_name: "sysadmin",
+          actor_roles: JSON.stringify(["system-administrator"]),
+          source_ip: null,
+          status: "running",
+          total: 10,
+          cursor: "bulk.u14",
+          processed: 5,
+          owner: "gone",
+          heartbeat_at: isoAfter(-3600),
+          created_at: isoAfter(-3600),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      assert.equal(await node2.server.deps.bulkActions.resumeStale(), 1);
+      await node2.server.deps.bulkActions.settled(row.uuid);
+      const run = (await s.api<Run>("GET", `/security/v1/users/bulk-actions/${row.uuid}`, { token: admin })).body;
+      assert.deepEqual([run.status, run.processed, run.changed], ["done", 10, 5]);
+      const enabled = (await s.api<{ username: string; enabled: boolean }[]>("GET", "/security/v1/users?search=bulk.u1", { token: admin })).body;
+      assert.deepEqual(enabled.filter((u) => !u.enabled).map((u) => u.username), ["bulk.u15", "bulk.u16", "bulk.u17", "bulk.u18", "bulk.u19"]);
+    } finally {
+      await node2.close();
+    }
+  });
+});

@@ -1,0 +1,28 @@
+import { Type, type Static } from "typebox";
+import { requireGroup } from "../domain/lookups.js";
+import type { GroupQueries } from "../storage/group-queries.js";
+import type { UserFilter } from "../storage/user-queries.js";
+
+/** Largest numericId: integer columns are 32-bit on PostgreSQL, so a larger profileId names no user (and must not reach the store). */
+export const NUMERIC_ID_MAX = 2_147_483_647;
+
+/** The users list's filters: query parameters of the list, its count and its CSV, and the `filter` of a bulk action. */
+export const UserFilterFields = {
+  search: Type.Optional(Type.String({ maxLength: 256, description: "Case-insensitive substring of username, first name, last name or email; taken literally" })),
+  enabled: Type.Optional(Type.Boolean()),
+  expired: Type.Optional(Type.Boolean({ description: "true: only accounts whose valid-to has passed" })),
+  lockedOut: Type.Optional(Type.Boolean({ description: "true: only accounts locked out after failed logins" })),
+  profileId: Type.Optional(Type.Integer({ minimum: -1, maximum: NUMERIC_ID_MAX })),
+  groupId: Type.Optional(Type.String({ maxLength: 64, description: "Only members of this group (its id), directly or through their profile" })),
+};
+
+export const UserFilterSchema = Type.Object(UserFilterFields, { additionalProperties: false });
+
+export type UserFilterInput = Static<typeof UserFilterSchema>;
+
+/** The store's filter for these parameters; an unknown group is a 404. */
+export async function userFilterOf(groups: GroupQueries, input: UserFilterInput): Promise<UserFilter> {
+  const { search, enabled, expired, lockedOut, profileId, groupId } = input;
+  const group = groupId === undefined ? undefined : await requireGroup(groups, groupId);
+  return { search, enabled, expired, lockedOut, profileId, groupId: group?.id };
+}
