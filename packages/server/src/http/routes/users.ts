@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply } from "fastify";
 import { Type } from "typebox";
+import { recordAudit } from "../../domain/audit.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { DESCRIPTION_MAX, EMAIL_MAX, LOGIN_NAME_MAX, NAME_MAX, USERNAME_MAX, USERNAME_PATTERN } from "../../domain/user-fields.js";
 import type { UserRow } from "../../storage/schema.js";
-import { adminActorOf } from "../auth-guard.js";
+import { actorOf, adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { etagOf, IfMatchHeaders, ifMatchVersion } from "../etag.js";
@@ -13,6 +14,7 @@ import { requireUser } from "../../domain/lookups.js";
 import { decodeCursor, keysetPage } from "../paging.js";
 import { errorResponses, IdParams, Nullable, Password } from "../schemas.js";
 import { NUMERIC_ID_MAX, UserFilterFields, userFilterOf } from "../user-filter.js";
+import { sendUsersCsv } from "../users-csv.js";
 import { renderUserViews, USERS_LIST_EXAMPLE, UserSchema, type UserView } from "../user-view.js";
 
 const ListQuery = Type.Object({
@@ -83,7 +85,7 @@ const ResetPasswordBody = Type.Object(
 );
 
 
-const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, groups, userAdmin, guard }) => {
+const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, users, groups, userAdmin, guard }) => {
   const adminOnly = guard(...ADMINISTRATOR_ROLES);
 
   /** The view of one user with its version as ETag: the answer of GET and of every write that returns the user (extended). */
@@ -99,7 +101,9 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, gro
       onRequest: adminOnly,
       schema: {
         summary: "List users",
-        description: "All users in username order, streamed. With `max`, one page and a `Link: <…>; rel=\"next\"` header when more follow.",
+        description:
+          "All users in username order, streamed. With `max`, one page and a `Link: <…>; rel=\"next\"` header when more follow. " +
+          "With `Accept: text/csv`, every matching user as CSV (extended fields, a header line, `max` and `cursor` ignored; text a spreadsheet would run as a formula is prefixed with `'`); the export is audited.",
         tags: ["users"],
         security: [{ bearerAuth: [] }],
         querystring: ListQuery,
@@ -108,6 +112,11 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, gro
     },
     async (request, reply) => {
       const filter = await userFilterOf(groups, request.query);
+      if (/\btext\/csv\b/i.test(request.headers.accept ?? "")) {
+        const { search, enabled, expired, lockedOut, profileId, groupId } = request.query;
+        await recordAudit(store.db, actorOf(request), { action: "users.export-csv", details: { filter: { search, enabled, expired, lockedOut, profileId, groupId } } });
+        return sendUsersCsv(reply, users, filter);
+      }
       const extended = request.query.extendedInfo ?? false;
       const { max, cursor } = request.query;
       if (max === undefined) {

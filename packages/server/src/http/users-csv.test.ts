@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { before, it, test } from "node:test";
+import { createGroup } from "../test-support/accounts.js";
+import { describeEachStore } from "../test-support/server.js";
+import { csvCell } from "./users-csv.js";
+
+test("csvCell quotes what RFC 4180 needs and disarms formulas", () => {
+  assert.equal(csvCell("plain"), "plain");
+  assert.equal(csvCell('a,"b"'), '"a,""b"""');
+  assert.equal(csvCell("line\nbreak"), '"line\nbreak"');
+  assert.equal(csvCell("=1+2"), "'=1+2");
+  assert.equal(csvCell("+49 30"), "'+49 30");
+  assert.equal(csvCell("-x"), "'-x");
+  assert.equal(csvCell("@SUM(A1)"), "'@SUM(A1)");
+  assert.equal(csvCell("\tx"), "'\tx");
+  assert.equal(csvCell('=HYPERLINK("http://evil","x")'), `"'=HYPERLINK(""http://evil"",""x"")"`);
+  assert.equal(csvCell(-1), "-1");
+  assert.equal(csvCell(false), "false");
+  assert.equal(csvCell(null), "");
+});
+
+describeEachStore("users as CSV", (server) => {
+  let token: string;
+  before(async () => {
+    const s = server();
+    token = await s.login();
+    for (const [username, body] of [
+      ["csv.a", { firstName: "=cmd|' /C calc'!A0", lastName: "Smith, Jr.", description: 'says "hi"\nbye' }],
+      ["csv.b", { firstName: "Zoë", lastName: "+1", email: "b@example.com" }],
+      ["other", {}],
+    ] as const) {
+      const r = await s.api("POST", "/security/v1/users", { token, body: { username, ...body } });
+      assert.equal(r.status, 201, r.text);
+    }
+  });
+
+  it("streams the current filter as CSV with a header, every matching user and escaped cells, and audits it", async () => {
+    const s = server();
+    const r = await s.api<string>("GET", "/security/v1/users?search=csv.&max=1", { token, headers: { accept: "text/csv" } });
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get("content-type") ?? "", /^text\/csv; charset=utf-8/);
+    assert.match(r.headers.get("content-disposition") ?? "", /attachment; filename="users.csv"/);
+    const lines = r.text.replace(/^\uFEFF/, "").split("\r\n");
+    assert.equal(lines.pop(), "");
+    assert.match(lines[0]!, /^id,numericId,username,loginName,firstName,lastName,displayName,email,description,enabled,/);
+    assert.equal(lines.length, 1 + 2, "max is ignored: the whole filter");
+    assert.match(r.text, /,csv\.a,csv\.a,'=cmd\|' \/C calc'!A0,"Smith, Jr\.",/);
+    assert.match(r.text, /"says ""hi""\nbye"/);
+    assert.match(r.text, /,csv\.b,csv\.b,Zoë,'\+1,/);
+    assert.match(r.text, /,users,/, "groups column");
+    const events = await s.api<{ action: string; details: { filter: Record<string, unknown> } }[]>("GET", "/security/v1/audit-events?action=users.export-csv", { token });
+    assert.deepEqual(events.body[0]?.details.filter, { search: "csv." });
+  });
+
+  it("takes the list's filters: a group, and none at all", async () => {
+    const s = server();
+    const group = await createGroup(s, token, "csv-group");
+    const other = (await s.api<{ id: string }[]>("GET", "/security/v1/users?search=other", { token })).body[0]!;
+    assert.equal((await s.api("PUT", `/security/v1/users/${other.id}/user-groups/${group}`, { token })).status, 204);
+    const r = await s.api<string>("GET", `/security/v1/users?groupId=${group}`, { token, headers: { accept: "text/csv" } });
+    assert.deepEqual(r.text.split("\r\n").slice(1, -1).map((l) => l.split(",")[2]), ["other"]);
+    const all = await s.api<string>("GET", "/security/v1/users", { token, headers: { accept: "text/csv,*/*;q=0.1" } });
+    assert.deepEqual(all.text.split("\r\n").slice(1, -1).map((l) => l.split(",")[2]), ["csv.a", "csv.b", "other", "sysadmin"]);
+    assert.equal((await s.api("GET", "/security/v1/users?enabled=maybe", { token, headers: { accept: "text/csv" } })).status, 400);
+  });
+});
