@@ -1,4 +1,4 @@
-import type { Kysely, SelectQueryBuilder } from "kysely";
+import { sql, type Kysely, type SelectQueryBuilder } from "kysely";
 import { fold, FIELD_SEPARATOR } from "../domain/user-fields.js";
 import type { Database, NewUserRow, UserRow } from "./schema.js";
 import type { Store } from "./store.js";
@@ -303,6 +303,23 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
         result.set(r.user_id, list);
       }
       return result;
+    },
+
+    /** Each role the user holds with each group that grants it, and whether that membership is its profile's. */
+    async roleGrants(user: Pick<UserRow, "id" | "profile_id">): Promise<{ role: string; groupUuid: string; groupName: string; viaProfile: boolean }[]> {
+      const owners = user.profile_id > 0 ? [user.id, user.profile_id] : [user.id];
+      const rows = await db
+        .selectFrom("group_members")
+        .innerJoin("group_roles", "group_roles.group_id", "group_members.group_id")
+        .innerJoin("roles", "roles.id", "group_roles.role_id")
+        .innerJoin("groups", "groups.id", "group_members.group_id")
+        .select(["roles.name as role", "groups.uuid as groupUuid", "groups.name as groupName", "group_members.user_id as owner"])
+        .where("group_members.user_id", "in", owners)
+        .orderBy("roles.name")
+        .orderBy("groups.name")
+        .orderBy(sql`group_members.user_id <> ${user.id}`) // its own membership before its profile's
+        .execute();
+      return rows.map(({ owner, ...grant }) => ({ ...grant, viaProfile: owner !== user.id }));
     },
 
     /** Names of the roles the user holds through its groups and its profile's groups. */

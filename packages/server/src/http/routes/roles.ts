@@ -6,6 +6,19 @@ import { RoleSchema, toRoleView } from "../group-view.js";
 import { requireUser } from "../../domain/lookups.js";
 import { errorResponses, IdParams } from "../schemas.js";
 
+/** A user's role and where it comes from. */
+const EffectiveRoleSchema = Type.Object({
+  ...RoleSchema.properties,
+  grantedBy: Type.Array(
+    Type.Object({
+      groupId: Type.String(),
+      group: Type.String(),
+      viaProfile: Type.Boolean({ description: "true: the group is the user's profile's, not its own" }),
+    }),
+    { description: "The groups that grant the role to this user" },
+  ),
+});
+
 /** Roles: all of them, and the effective roles of a user. */
 const rolesRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, groups, guard }) => {
   const adminOnly = guard(...ADMINISTRATOR_ROLES);
@@ -27,14 +40,19 @@ const rolesRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, gro
       schema: {
         ...common,
         summary: "Effective roles of a user",
-        description: "The roles of the user's groups and of its profile's groups.",
+        description: "The roles of the user's groups and of its profile's groups; `grantedBy` says which groups grant each, and whether through the profile.",
         params: IdParams,
-        response: { 200: Type.Array(RoleSchema), ...errorResponses(401, 403, 404) },
+        response: { 200: Type.Array(EffectiveRoleSchema), ...errorResponses(401, 403, 404) },
       },
     },
     async (request) => {
       const user = await requireUser(users, request.params.id);
-      return (await groups.rolesByName(await users.roleNames(user))).map(toRoleView);
+      const grants = await users.roleGrants(user);
+      const roles = await groups.rolesByName([...new Set(grants.map((g) => g.role))]);
+      return roles.map((role) => ({
+        ...toRoleView(role),
+        grantedBy: grants.filter((g) => g.role === role.name).map((g) => ({ groupId: g.groupUuid, group: g.groupName, viaProfile: g.viaProfile })),
+      }));
     },
   );
 };

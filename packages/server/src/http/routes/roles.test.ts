@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import { createGroup, createUser } from "../../test-support/accounts.js";
+import { describeEachStore } from "../../test-support/server.js";
+
+describeEachStore("effective roles", (server) => {
+  it("say which group grants each role, and whether through the profile", async () => {
+    const s = server();
+    const token = await s.login();
+    const profile = await createUser(s, token, "roles.profile", { profile_id: 0 });
+    const user = await createUser(s, token, "roles.user", { profile_id: profile.id });
+    const auditors = await createGroup(s, token, "roles-auditors", ["security-administrator"]);
+    const admins = await createGroup(s, token, "roles-admins", ["security-administrator"]);
+    assert.equal((await s.api("PUT", `/security/v1/users/${profile.uuid}/user-groups/${auditors}`, { token })).status, 204);
+    assert.equal((await s.api("PUT", `/security/v1/users/${user.uuid}/user-groups/${admins}`, { token })).status, 204);
+    const r = await s.api<{ name: string; builtin: boolean; grantedBy: { groupId: string; group: string; viaProfile: boolean }[] }[]>("GET", `/security/v1/users/${user.uuid}/roles`, { token });
+    assert.equal(r.status, 200);
+    assert.deepEqual(
+      r.body.map((role) => [role.name, role.grantedBy.map((g) => `${g.group}${g.viaProfile ? " (profile)" : ""}`)]),
+      [
+        ["security-administrator", ["roles-admins", "roles-auditors (profile)"]],
+        ["user", ["users", "users (profile)"]],
+      ],
+    );
+    assert.equal(r.body[0]!.grantedBy[0]!.groupId, admins);
+    assert.equal(r.body[1]!.builtin, true);
+  });
+});
