@@ -11,7 +11,7 @@ import { ApiError } from "../errors.js";
 import { etagOf, IfMatchHeaders, ifMatchVersion } from "../etag.js";
 import { jsonArray, sendJsonStream, sendJsonText } from "../json-stream.js";
 import { requireUser } from "../../domain/lookups.js";
-import { decodeCursor, keysetPage } from "../paging.js";
+import { decodeCursor, encodeCursor, keysetPage } from "../paging.js";
 import { errorResponses, IdParams, Nullable, Password } from "../schemas.js";
 import { NUMERIC_ID_MAX, UserFilterFields, userFilterOf } from "../user-filter.js";
 import { sendUsersCsv } from "../users-csv.js";
@@ -143,6 +143,38 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
       },
     },
     async (request) => users.count(await userFilterOf(groups, request.query)),
+  );
+
+  app.get(
+    "/security/v1/users/position",
+    {
+      onRequest: adminOnly,
+      schema: {
+        summary: "Where a position in the unfiltered list starts",
+        description:
+          "For jumping anywhere in the whole list (a scrollbar dragged over a million users): the cursor of the page that starts at about position `at` " +
+          "(0-based, username order), read from what the store's search index keeps in username order (SQLite: its evenly spread order keys; PostgreSQL: " +
+          "its buckets' counts) in a few index reads. **Approximate**: `position` is the estimated position of the cursor's first user, and may be off by " +
+          "a few thousand at a million users (a bucket, or the unevenness of keys since the last rebuild). Pass `cursor` to the list with `max`; null means from the start.",
+        tags: ["users"],
+        security: [{ bearerAuth: [] }],
+        querystring: Type.Object({ at: Type.Integer({ minimum: 0, maximum: NUMERIC_ID_MAX, description: "Wanted position, 0-based" }) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({
+            position: Type.Integer({ description: "Estimated position of the first user after the cursor" }),
+            total: Type.Integer({ description: "All users" }),
+            cursor: Nullable(Type.String({ description: "`cursor` of the list; null: from the start" })),
+          }),
+          ...errorResponses(400, 401, 403),
+        },
+      },
+    },
+    async (request) => {
+      const { db, dialect } = store;
+      const total = await dialect.countAllUsers(db);
+      const near = await dialect.keyNearPosition(db, request.query.at, total);
+      return { position: near.position, total, cursor: near.after === null ? null : encodeCursor(near.after) };
+    },
   );
 
   app.get(

@@ -59,6 +59,14 @@ export interface StoreDialect {
   createUserCount(db: Kysely<any>): Promise<void>;
   /** Number of all users without reading them all. */
   countAllUsers(db: Kysely<Database>): Promise<number>;
+  /**
+   * Where the user at about `position` (0-based, in username order, of `total` users) starts: the
+   * username just before it (null: the start), and the position that username's successor really has
+   * by the same estimate. Read from what the search index keeps in username order (SQLite: the order
+   * keys, spread evenly when built; PostgreSQL: the buckets' counts), so it costs a few index reads
+   * and is approximate by up to a bucket, or by the unevenness of keys since the last rebuild.
+   */
+  keyNearPosition(db: Kysely<Database>, position: number, total: number): Promise<{ after: string | null; position: number }>;
   /** Runs a bulk load of users into an otherwise idle store, with the search indexes built once at the end. */
   bulkLoad<T>(db: Kysely<Database>, load: () => Promise<T>): Promise<T>;
   /** Refreshes the planner's statistics (after a bulk load). */

@@ -76,6 +76,18 @@ export const postgresDialect: StoreDialect = {
     return Number(row.rows[0]!.n);
   },
 
+  async keyNearPosition(db, position, total) {
+    // The buckets hold consecutive usernames; their counts (arrivals, so a little high) scaled to the total place each.
+    const found = (
+      await sql<{ first_username: string; before: string; sum: string }>`select first_username, before, sum from (
+          select first_username, sum(rows) over (order by first_username) - rows as before, sum(rows) over () as sum from user_search_buckets) b
+        where before <= ${position} * sum / greatest(${total}, 1) order by first_username desc limit 1`.execute(db)
+    ).rows[0];
+    if (!found || position <= 0 || Number(found.before) === 0) return { after: null, position: 0 };
+    const before = (await sql<{ username: string }>`select username from users where username < ${found.first_username} order by username desc limit 1`.execute(db)).rows[0];
+    return { after: before?.username ?? null, position: before ? Math.round((Number(found.before) * total) / Number(found.sum)) : 0 };
+  },
+
   async bulkLoad(db, load) {
     // Building the search table and its indexes once after the load is many times faster than row by row.
     await suspendUserSearch(db);

@@ -181,6 +181,15 @@ export const sqliteDialect: StoreDialect = {
     return Number(row.rows[0]!.n);
   },
 
+  async keyNearPosition(db, position, total) {
+    // Order keys were spread evenly in username order when assigned; new users take keys between their neighbours'.
+    const range = (await sql<{ lo: number | null; hi: number | null }>`select min(sort_key) as lo, max(sort_key) as hi from users`.execute(db)).rows[0];
+    if (!range || range.lo === null || range.hi === null || position <= 0 || total <= 0) return { after: null, position: 0 };
+    const target = position >= total ? range.hi + 1 : range.lo + Math.floor(((range.hi - range.lo) * position) / total);
+    const before = (await sql<{ username: string }>`select username from users where sort_key < ${target} order by sort_key desc limit 1`.execute(db)).rows[0];
+    return { after: before?.username ?? null, position: before ? Math.min(position, total) : 0 };
+  },
+
   createUserDocuments,
 
   // Counted from the narrow search_text index (countSearch): ~0.1 s at a million whatever the needle.
