@@ -12,6 +12,10 @@ import { bootstrap, signingKey } from "./domain/bootstrap.js";
 import { createGroupAdmin } from "./domain/groups.js";
 import { createUserAdmin } from "./domain/users.js";
 import { createBulkActions } from "./domain/bulk-actions.js";
+import { JwksCache } from "./federation/jwks.js";
+import { createLinking } from "./federation/linking.js";
+import { createLoginFlow } from "./federation/login-flow.js";
+import { createProviderAdmin } from "./federation/providers.js";
 import { createGuard } from "./http/auth-guard.js";
 import type { AppDeps } from "./http/deps.js";
 import { DomainError } from "./domain/errors.js";
@@ -19,6 +23,8 @@ import { ApiError, ErrorCodes, errorBody, fromDomainError } from "./http/errors.
 import auditEventsRoutes from "./http/routes/audit-events.js";
 import authRoutes from "./http/routes/auth.js";
 import healthRoutes from "./http/routes/health.js";
+import identityProvidersRoutes from "./http/routes/identity-providers.js";
+import providerLoginRoutes from "./http/routes/provider-login.js";
 import meRoutes from "./http/routes/me.js";
 import usersRoutes from "./http/routes/users.js";
 import exportRoutes from "./http/routes/export.js";
@@ -79,6 +85,9 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   const users = createUserQueries(store);
   const login = new LoginService(store.db, users, localCredentials(hasher), sessions, config.lockout, config.passwordMaxAgeDays);
   const groups = createGroupQueries(store);
+  const secrets = loadSecretBox(config.secretKey);
+  const jwks = new JwksCache(config.oidcJwksCooldownSeconds);
+  const linking = createLinking(store, groups);
   const deps: AppDeps = {
     config,
     store,
@@ -90,14 +99,20 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     guard: createGuard(sessions, users),
     userAdmin: createUserAdmin(store, groups, hasher, login),
     groupAdmin: createGroupAdmin(store, groups),
-    secrets: loadSecretBox(config.secretKey),
+    secrets,
     bulkActions: createBulkActions(store, users, groups),
+    providers: createProviderAdmin(store.db, secrets),
+    linking,
+    loginFlow: createLoginFlow(store.db, secrets, jwks, linking, sessions),
+    jwks,
   };
 
   const app = Fastify({
     logger: {
       level: config.logLevel,
-      redact: { paths: ["req.headers.authorization", "*.password", "*.value", "*.access_token"], censor: "[redacted]" },
+      redact: { paths: ["req.headers.authorization", "req.headers.cookie", "*.password", "*.value", "*.access_token", "*.clientSecret", "*.logout_token"], censor: "[redacted]" },
+      // A provider's callback carries its authorization code in the query: never logged.
+      serializers: { req: (req) => ({ method: req.method, url: req.url.replace(/(\/providers\/[^/?]+\/callback)\?.*$/, "$1?[redacted]"), host: req.host, remoteAddress: req.ip }) },
     },
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
@@ -138,7 +153,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   await app.register(swaggerUi, { routePrefix: `${BASE_PATH}/docs` });
   app.get(`${BASE_PATH}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
 
-  for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, auditEventsRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes, bulkActionsRoutes]) {
+  for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, auditEventsRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes, bulkActionsRoutes, identityProvidersRoutes, providerLoginRoutes]) {
     await app.register(routes, { prefix: BASE_PATH, ...deps });
   }
 

@@ -23,6 +23,10 @@ export interface Config {
   trustProxy: boolean;
   /** Key that seals the secrets kept in the store (bind passwords, client secrets). */
   secretKey: SecretKeySource;
+  /** The address browsers reach the service at (the identity providers' redirect URIs); unset: each request's own. */
+  publicUrl: string | undefined;
+  /** Seconds before an identity provider's keys are read again for a token signed with a key not seen yet. */
+  oidcJwksCooldownSeconds: number;
 }
 
 export interface LockoutPolicy {
@@ -69,5 +73,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL ?? "info",
     trustProxy: env.ECM_TRUST_PROXY === "true",
     secretKey: { key: env.ECM_SECRET_KEY || undefined, file: resolve(env.ECM_SECRET_KEY_FILE ?? join(dataDir, "secret.key")) },
+    publicUrl: env.ECM_PUBLIC_URL ? env.ECM_PUBLIC_URL.replace(/\/+$/, "") : undefined,
+    oidcJwksCooldownSeconds: intFrom(env, "ECM_OIDC_JWKS_COOLDOWN_SECONDS", 30),
   };
 }

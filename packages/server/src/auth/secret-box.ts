@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 
@@ -30,6 +30,11 @@ export class SecretBox {
     const cipher = createCipheriv("aes-256-gcm", this.key, iv);
     const body = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
     return [PREFIX, this.keyId, Buffer.concat([iv, cipher.getAuthTag(), body]).toString("base64url")].join(":");
+  }
+
+  /** A key for another use (signing the provider-login cookie), derived from this one: the same on every node. */
+  deriveKey(purpose: string): Buffer {
+    return Buffer.from(hkdfSync("sha256", this.key, "", `ecm-security:${purpose}`, 32));
   }
 
   open(sealed: string): string {

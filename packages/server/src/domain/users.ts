@@ -285,6 +285,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
         if (row.id === actor.id) throw new DomainError("refused", "Your own password is changed with PUT /security/v1/me/password, which asks for the current one.", { username: row.username });
         await assertMayAdminister(q, actor, row, "reset the password of a system administrator");
         if (row.directory_id !== null) throw new DomainError("refused", "The password of a directory user is managed by its directory.", { username: row.username });
+        if (await isProviderOnly(trx, row)) throw new DomainError("refused", "This user logs in through identity providers only and has no local password.", { username: row.username });
         const changes: UserUpdate = { password_hash: passwordHash, password_changed_at: isoNow() };
         if (temporary !== undefined) changes.change_password = temporary ? 1 : 0;
         if (!(await writeVersion(trx, row, changes))) return undefined;
@@ -307,6 +308,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     /** The logged-in user changes their own password; their other sessions end, this one stays. */
     async changeOwnPassword(actor: Actor, self: UserRow, sessionId: string, currentPassword: string, newPassword: string): Promise<void> {
       if (self.directory_id !== null) throw new DomainError("refused", "The password of a directory user is managed by its directory.");
+      if (await isProviderOnly(db, self)) throw new DomainError("refused", "This user logs in through identity providers only and has no local password.");
       // A wrong current password counts toward the lockout: a stolen token must not allow guessing.
       if (!(await login.confirmPassword(self, currentPassword, actor))) {
         throw new DomainError("invalid", "The current password is incorrect.", { field: "currentPassword" });
@@ -326,7 +328,14 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
   };
 }
 
-function definedOnly<T extends object>(value: T): Partial<T> {
+/** The user has no way in but identity providers: no password, no directory, at least one link. */
+async function isProviderOnly(db: Kysely<Database>, user: Pick<UserRow, "id" | "password_hash" | "directory_id">): Promise<boolean> {
+  if (user.password_hash !== null || user.directory_id !== null) return false;
+  return (await db.selectFrom("federated_identities").select("user_id").where("user_id", "=", user.id).executeTakeFirst()) !== undefined;
+}
+
+/** The fields of a partial change that are set. */
+export function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 

@@ -6,6 +6,10 @@ import type { Config } from "../config.js";
 import type { GroupAdmin } from "../domain/groups.js";
 import type { BulkActions } from "../domain/bulk-actions.js";
 import type { UserAdmin } from "../domain/users.js";
+import type { JwksCache } from "../federation/jwks.js";
+import type { Linking } from "../federation/linking.js";
+import type { LoginFlow } from "../federation/login-flow.js";
+import type { ProviderAdmin } from "../federation/providers.js";
 import type { GroupQueries } from "../storage/group-queries.js";
 import type { Store } from "../storage/store.js";
 import type { UserQueries } from "../storage/user-queries.js";
@@ -27,4 +31,9 @@ export interface AppDeps {
   bulkActions: BulkActions;
   /** Seals and opens the secrets kept in the store. */
   secrets: SecretBox;
+  /** Identity providers: their configuration, the linking rules, the browser login, their signing keys. */
+  providers: ProviderAdmin;
+  linking: Linking;
+  loginFlow: LoginFlow;
+  jwks: JwksCache;
 }

@@ -125,6 +125,39 @@ export interface SessionsTable {
   source_ip: string | null;
 }
 
+/** A login sent to an identity provider and not back yet (migration 012); the browser holds its id in a signed cookie. */
+export interface ProviderLoginsTable {
+  id: string;
+  provider_id: number;
+  state: string;
+  nonce: string;
+  code_verifier: string;
+  redirect_uri: string;
+  return_to: string;
+  expires_at: string;
+}
+
+/** A provider login that succeeded, waiting for its one-time code to be exchanged for a token. */
+export interface LoginCodesTable {
+  /** SHA-256 of the code: the store never holds one that could be exchanged. */
+  code_hash: string;
+  provider_id: number;
+  user_id: number;
+  subject: string;
+  /** The provider's session (`sid` of its ID token), for back-channel logout. */
+  sid: string | null;
+  source_ip: string | null;
+  expires_at: string;
+}
+
+/** The provider session a token's session was opened from. */
+export interface ProviderSessionsTable {
+  session_id: string;
+  provider_id: number;
+  subject: string;
+  sid: string | null;
+}
+
 export interface AuditEventsTable {
   id: Generated<number>;
   at: string;
@@ -200,6 +233,9 @@ export interface Database {
   identity_providers: IdentityProvidersTable;
   federated_identities: FederatedIdentitiesTable;
   sessions: SessionsTable;
+  provider_logins: ProviderLoginsTable;
+  login_codes: LoginCodesTable;
+  provider_sessions: ProviderSessionsTable;
   audit_events: AuditEventsTable;
   settings: SettingsTable;
   bulk_actions: BulkActionsTable;
@@ -211,3 +247,4 @@ export type UserUpdate = Updateable<UsersTable>;
 export type GroupRow = Selectable<GroupsTable>;
 export type RoleRow = Selectable<RolesTable>;
 export type BulkActionRow = Selectable<BulkActionsTable>;
+export type IdentityProviderRow = Selectable<IdentityProvidersTable>;

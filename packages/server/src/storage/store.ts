@@ -18,6 +18,7 @@ import { exportCopyMigration } from "./migrations/007-export-copy.js";
 import { userDocumentsMigration } from "./migrations/008-user-documents.js";
 import { shortNeedleCountsMigration } from "./migrations/009-short-needle-counts.js";
 import { bulkActionsMigration } from "./migrations/014-bulk-actions.js";
+import { identityProvidersMigration } from "./migrations/012-identity-providers.js";
 import type { JsonBody } from "./json-body.js";
 import type { Database } from "./schema.js";
 
@@ -47,6 +48,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "008-user-documents": userDocumentsMigration(dialect),
     "009-short-needle-counts": shortNeedleCountsMigration(dialect),
     "014-bulk-actions": bulkActionsMigration(dialect),
+    "012-identity-providers": identityProvidersMigration,
   };
 }
 

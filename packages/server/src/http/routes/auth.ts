@@ -13,7 +13,7 @@ const TokenRequest = Type.Object(
   { additionalProperties: false },
 );
 
-const TokenResponse = Type.Object({
+export const TokenResponse = Type.Object({
   access_token: Type.String({ description: "JWT to send as `Authorization: Bearer <token>`" }),
   expires_in: Type.Integer({ description: "Seconds of idle time before the token expires; each use restarts it" }),
   token_type: Type.Literal("bearer"),

@@ -1,0 +1,78 @@
+import { jwtVerify } from "jose";
+import type { Kysely } from "kysely";
+import { recordAudit } from "../domain/audit.js";
+import { DomainError } from "../domain/errors.js";
+import type { Database } from "../storage/schema.js";
+import { isoNow } from "../storage/time.js";
+import type { JwksCache } from "./jwks.js";
+import { CLOCK_TOLERANCE_SECONDS } from "./login-flow.js";
+import { SIGNING_ALGORITHMS, type Provider } from "./providers.js";
+
+const LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout";
+
+const invalidToken = (message: string) => new DomainError("invalid", `The logout_token is not valid: ${message}.`, { field: "logout_token" });
+
+/**
+ * OpenID Connect Back-Channel Logout: the provider says a session (`sid`) or every session of a
+ * subject (`sub`) has ended. The token is checked like an ID token (signature, issuer, audience,
+ * age) plus the logout event; the sessions opened from it are revoked in the store, so on every node.
+ */
+export async function backchannelLogout(db: Kysely<Database>, jwks: JwksCache, p: Provider, logoutToken: string, sourceIp: string | null): Promise<number> {
+  const actor = { id: null, name: `identity-provider:${p.alias}`, sourceIp };
+  const target = { type: "identity-provider", id: p.uuid, name: p.alias };
+  let claims: Record<string, unknown>;
+  try {
+    claims = await verifyLogoutToken(jwks, p, logoutToken);
+  } catch (error) {
+    await recordAudit(db, actor, { action: "auth.backchannel-logout", target, outcome: "failure", details: { reason: (error as Error).message } });
+    throw error;
+  }
+  const sid = typeof claims.sid === "string" ? claims.sid : undefined;
+  const sub = typeof claims.sub === "string" ? claims.sub : undefined;
+
+  return db.transaction().execute(async (trx) => {
+    const sessions = trx
+      .selectFrom("provider_sessions")
+      .select("session_id")
+      .where("provider_id", "=", p.id)
+      .$if(sid !== undefined, (q) => q.where("sid", "=", sid!))
+      .$if(sub !== undefined, (q) => q.where("subject", "=", sub!));
+    const revoked = await trx.updateTable("sessions").set({ revoked_at: isoNow() }).where("revoked_at", "is", null).where("id", "in", sessions).executeTakeFirst();
+    // A login finished but not yet exchanged for a token ends too.
+    await trx
+      .deleteFrom("login_codes")
+      .where("provider_id", "=", p.id)
+      .$if(sid !== undefined, (q) => q.where("sid", "=", sid!))
+      .$if(sub !== undefined, (q) => q.where("subject", "=", sub!))
+      .execute();
+    const count = Number(revoked.numUpdatedRows);
+    await recordAudit(trx, actor, {
+      action: "auth.backchannel-logout",
+      target,
+      details: { ...(sub !== undefined ? { subject: sub } : {}), ...(sid !== undefined ? { sid } : {}), sessionsEnded: count },
+    });
+    return count;
+  });
+}
+
+/** The logout token's claims when it is one (OpenID Connect Back-Channel Logout 1.0, 2.6). */
+async function verifyLogoutToken(jwks: JwksCache, p: Provider, logoutToken: string): Promise<Record<string, unknown>> {
+  let claims: Record<string, unknown>;
+  try {
+    ({ payload: claims } = await jwtVerify(logoutToken, jwks.keysOf(p.config.jwksUrl), {
+      issuer: p.config.issuer,
+      audience: p.clientId,
+      algorithms: SIGNING_ALGORITHMS,
+      requiredClaims: ["iat", "jti"],
+      maxTokenAge: "10 minutes",
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    }));
+  } catch (error) {
+    throw invalidToken((error as Error).message);
+  }
+  const events = claims.events as Record<string, unknown> | undefined;
+  if (typeof events !== "object" || events === null || typeof events[LOGOUT_EVENT] !== "object") throw invalidToken("it carries no back-channel logout event");
+  if ("nonce" in claims) throw invalidToken("it carries a nonce");
+  if (typeof claims.sid !== "string" && typeof claims.sub !== "string") throw invalidToken("it names neither sid nor sub");
+  return claims;
+}

@@ -1,0 +1,260 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { sql, type Kysely } from "kysely";
+import { loginRefusal } from "../auth/login.js";
+import { recordAudit, type Actor } from "../domain/audit.js";
+import { DomainError, notFound } from "../domain/errors.js";
+import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
+import { requireUser } from "../domain/lookups.js";
+import { USERS_GROUP } from "../domain/roles.js";
+import { defaultDisplayName, EMAIL_MAX, fold, NAME_MAX, searchTextFor, USERNAME_MAX } from "../domain/user-fields.js";
+import { isUniqueViolation } from "../storage/constraints.js";
+import type { GroupQueries } from "../storage/group-queries.js";
+import type { Database, UserRow } from "../storage/schema.js";
+import type { Store } from "../storage/store.js";
+import { isoNow } from "../storage/time.js";
+import { createUserQueries } from "../storage/user-queries.js";
+import { withoutOwnLogin, type OidcSettings, type Provider } from "./providers.js";
+
+/** Who the provider says logged in, read from its claims through the provider's claim mapping. */
+export interface ProviderIdentity {
+  subject: string;
+  /** The provider's session (`sid`), for back-channel logout. */
+  sid: string | null;
+  username: string | null;
+  email: string | null;
+  /** Only an explicit `email_verified: true` counts (Entra ID omits it: fail closed). */
+  emailVerified: boolean;
+  firstName: string | null;
+  lastName: string | null;
+  /** Values of the groups claim; undefined when the provider sent none (the mapped groups then stay as they are). */
+  groups: string[] | undefined;
+}
+
+/** Text a store can hold, within `max` characters; anything else is treated as absent. */
+function text(value: unknown, max: number): string | null {
+  if (typeof value !== "string") return null;
+  const trimmed = value.trim();
+  return trimmed && trimmed.length <= max && !/[\u0000\p{Cs}]/u.test(trimmed) ? trimmed : null;
+}
+
+export function identityOf(c: OidcSettings, claims: Record<string, unknown>): ProviderIdentity {
+  const groups = claims[c.groupsClaim];
+  return {
+    subject: claims.sub as string,
+    sid: text(claims.sid, 1024),
+    username: text(claims[c.usernameClaim], 1024),
+    email: text(claims[c.emailClaim], EMAIL_MAX),
+    emailVerified: claims.email_verified === true,
+    firstName: text(claims[c.firstNameClaim], NAME_MAX),
+    lastName: text(claims[c.lastNameClaim], NAME_MAX),
+    groups: Array.isArray(groups) ? groups.filter((g): g is string => typeof g === "string") : typeof groups === "string" ? [groups] : undefined,
+  };
+}
+
+/** The claims a login needs that the ID token lacks (then they are read from userinfo). */
+export function missingClaims(c: OidcSettings, claims: Record<string, unknown>): boolean {
+  return [c.usernameClaim, c.emailClaim, c.groupsClaim].some((name) => !(name in claims)) || (c.trustEmail && !("email_verified" in claims));
+}
+
+/** Letters and digits of any script and `. _ - @` (the username rules); anything else becomes `_`. */
+function usernameBase(identity: ProviderIdentity): string {
+  const raw = identity.username ?? identity.subject;
+  const clean = [...raw.normalize("NFC")].map((ch) => (/^[\p{L}\p{N}._@-]$/u.test(ch) ? ch : "_")).join("");
+  return clean || "user";
+}
+
+/**
+ * The clash rule for a new user's username: the claim's value as it is; if a user has that name (or
+ * login name), `<name>-<alias>`; then `<name>-<alias>-2` … `-9`; then `<name>-<alias>-<8 random hex>`.
+ * Each is cut to the 64-character limit from the name's end, keeping the suffix whole.
+ */
+export function usernameCandidates(base: string, alias: string): string[] {
+  const fit = (suffix: string) => [...base].slice(0, USERNAME_MAX - [...suffix].length).join("") + suffix;
+  return [fit(""), fit(`-${alias}`), ...Array.from({ length: 8 }, (_, i) => fit(`-${alias}-${i + 2}`))];
+}
+
+const userTarget = (u: Pick<UserRow, "uuid" | "username">) => ({ type: "user", id: u.uuid, name: u.username });
+
+/** A login through a provider that is refused for the account's state; `reason` goes to the audit log only. */
+export class LoginRefused extends DomainError {
+  constructor(readonly reason: string, readonly user: UserRow | null) {
+    super("credentials-refused", "The login through the identity provider was refused.");
+  }
+}
+
+/**
+ * The linking rules: which local user a provider login is, creating or linking one on a first login,
+ * and the provider's mapped groups brought up to date at every login.
+ */
+export function createLinking(store: Store, groups: GroupQueries) {
+  const { db } = store;
+
+  async function groupIds(on: Kysely<Database>, uuids: string[]): Promise<Map<string, { id: number; name: string }>> {
+    if (uuids.length === 0) return new Map();
+    const rows = await on.selectFrom("groups").select(["id", "uuid", "name"]).where("uuid", "in", uuids).execute();
+    return new Map(rows.map((g) => [g.uuid, { id: g.id, name: g.name }]));
+  }
+
+  async function joinGroups(on: Kysely<Database>, userId: number, uuids: string[]): Promise<void> {
+    for (const g of (await groupIds(on, uuids)).values()) await groups.addMember(on, g.id, userId);
+  }
+
+  /** Local users a verified email may link to: exactly one non-built-in user with that email and no link to this provider yet. */
+  async function emailMatch(on: Kysely<Database>, p: Provider, email: string): Promise<UserRow | undefined> {
+    const rows = await on
+      .selectFrom("users")
+      .selectAll("users")
+      .where(sql`lower(users.email)`, "=", sql`lower(${email})`)
+      .limit(2)
+      .execute();
+    if (rows.length !== 1 || rows[0]!.builtin === 1) return undefined;
+    const linked = await on.selectFrom("federated_identities").select("user_id").where("user_id", "=", rows[0]!.id).where("provider_id", "=", p.id).executeTakeFirst();
+    return linked ? undefined : rows[0];
+  }
+
+  async function createUser(on: Kysely<Database>, p: Provider, identity: ProviderIdentity): Promise<UserRow> {
+    const candidates = usernameCandidates(usernameBase(identity), p.alias);
+    const taken = await on
+      .selectFrom("users")
+      .select(["username", "login_key"])
+      .where((eb) => eb.or([eb("username", "in", candidates), eb("login_key", "in", candidates.map(fold))]))
+      .execute();
+    const used = new Set(taken.flatMap((t) => [t.username, t.login_key]));
+    const username = candidates.find((c) => !used.has(c) && !used.has(fold(c))) ?? usernameCandidates(usernameBase(identity), `${p.alias}-${randomBytes(4).toString("hex")}`)[1]!;
+    const now = isoNow();
+    const { firstName: first_name, lastName: last_name, email } = identity;
+    return createUserQueries({ ...store, db: on }).insert({
+      uuid: randomUUID(),
+      username,
+      login_name: username,
+      login_key: fold(username),
+      first_name,
+      last_name,
+      display_name: defaultDisplayName(first_name, last_name, username),
+      email,
+      description: null,
+      password_hash: null,
+      created_at: now,
+      updated_at: now,
+      search_text: searchTextFor({ username, first_name, last_name, email }),
+    });
+  }
+
+  /** Brings the user's memberships in the provider's mapped groups in line with the groups claim; returns what changed. */
+  async function mapGroups(on: Kysely<Database>, p: Provider, user: UserRow, claimed: string[]): Promise<{ added: string[]; removed: string[] } | null> {
+    if (p.customGroupList.length === 0) return null;
+    const names = new Set(claimed);
+    const wanted = new Set(p.customGroupList.filter((m) => names.has(m.idpGroupName)).map((m) => m.localGroupId));
+    const defaults = new Set(p.defaultGroupList);
+    const mapped = await groupIds(on, [...new Set(p.customGroupList.map((m) => m.localGroupId))]);
+    const current = new Set((await on.selectFrom("group_members").select("group_id").where("user_id", "=", user.id).execute()).map((m) => m.group_id));
+    const added: string[] = [];
+    const removed: { id: number; name: string }[] = [];
+    for (const [uuid, g] of mapped) {
+      if (wanted.has(uuid) && !current.has(g.id)) {
+        await groups.addMember(on, g.id, user.id);
+        added.push(g.name);
+      } else if (!wanted.has(uuid) && current.has(g.id) && !defaults.has(uuid)) {
+        removed.push(g);
+      }
+    }
+    if (removed.length > 0) {
+      await groups.removeMember(on, removed.map((g) => g.id), user.id);
+      await assertSystemAdministratorRemains(on);
+    }
+    return added.length + removed.length > 0 ? { added, removed: removed.map((g) => g.name) } : null;
+  }
+
+  /** One attempt of `resolve`, in one transaction: nothing of a refused login is kept. */
+  async function resolveOnce(p: Provider, identity: ProviderIdentity, sourceIp: string | null): Promise<UserRow> {
+    return db.transaction().execute(async (trx) => {
+      const system: Actor = { id: null, name: `identity-provider:${p.alias}`, sourceIp };
+      const link = { alias: p.alias, subject: identity.subject };
+      let user = await trx
+        .selectFrom("federated_identities as f")
+        .innerJoin("users", "users.id", "f.user_id")
+        .selectAll("users")
+        .where("f.provider_id", "=", p.id)
+        .where("f.subject", "=", identity.subject)
+        .executeTakeFirst();
+      if (!user) {
+        const byEmail = p.config.trustEmail && identity.emailVerified && identity.email ? await emailMatch(trx, p, identity.email) : undefined;
+        if (byEmail) {
+          user = byEmail;
+          await joinGroups(trx, user.id, p.defaultGroupList);
+          await recordAudit(trx, system, { action: "user.link", target: userTarget(user), details: { ...link, by: "verified-email" } });
+        } else {
+          user = await createUser(trx, p, identity);
+          const usersGroup = await groups.findByName(USERS_GROUP, trx);
+          if (usersGroup) await groups.addMember(trx, usersGroup.id, user.id);
+          await joinGroups(trx, user.id, p.defaultGroupList);
+          await recordAudit(trx, system, { action: "user.create", target: userTarget(user), details: { after: { username: user.username, email: user.email, firstName: user.first_name, lastName: user.last_name }, ...link } });
+          await recordAudit(trx, system, { action: "user.link", target: userTarget(user), details: { ...link, by: "new-user" } });
+        }
+        await trx.insertInto("federated_identities").values({ provider_id: p.id, subject: identity.subject, user_id: user.id, created_at: isoNow() }).execute();
+      }
+      const refusal = loginRefusal(user);
+      if (refusal) throw new LoginRefused(refusal, user);
+      if (identity.groups !== undefined) {
+        const changed = await mapGroups(trx, p, user, identity.groups);
+        if (changed) await recordAudit(trx, system, { action: "user.groups-mapped", target: userTarget(user), details: { alias: p.alias, ...changed } });
+      }
+      return user;
+    });
+  }
+
+  return {
+    /**
+     * The local user of a provider login: the linked one; else the one local user with the same
+     * email when the provider is trusted with emails and says this one is verified; else a new
+     * user. Refused (LoginRefused) when that user may not log in now.
+     */
+    async resolve(p: Provider, identity: ProviderIdentity, sourceIp: string | null): Promise<UserRow> {
+      try {
+        return await resolveOnce(p, identity, sourceIp);
+      } catch (error) {
+        // A concurrent first login took the same name or linked the same subject: the second try finds it.
+        if (isUniqueViolation(error)) return resolveOnce(p, identity, sourceIp);
+        throw error;
+      }
+    },
+
+    /** An administrator links a user to a provider's subject (replacing the user's link to that provider). */
+    async link(actor: Actor, userId: string, p: Provider, subject: string): Promise<void> {
+      try {
+        await db.transaction().execute(async (trx) => {
+          const user = await requireUser(createUserQueries({ ...store, db: trx }), userId);
+          const holder = await trx.selectFrom("federated_identities").select("user_id").where("provider_id", "=", p.id).where("subject", "=", subject).executeTakeFirst();
+          if (holder && holder.user_id !== user.id) throw new DomainError("name-taken", "This subject of the identity provider is linked to another user.", { alias: p.alias });
+          if (holder) return;
+          const replaced = await trx.deleteFrom("federated_identities").where("provider_id", "=", p.id).where("user_id", "=", user.id).returning("subject").executeTakeFirst();
+          await trx.insertInto("federated_identities").values({ provider_id: p.id, subject, user_id: user.id, created_at: isoNow() }).execute();
+          await recordAudit(trx, actor, { action: "user.link", target: userTarget(user), details: { alias: p.alias, subject, by: "administrator", ...(replaced ? { replacedSubject: replaced.subject } : {}) } });
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new DomainError("name-taken", "This subject of the identity provider is linked to another user.", { alias: p.alias });
+        throw error;
+      }
+    },
+
+    /** An administrator removes a user's link to a provider; the sessions opened through it end. */
+    async unlink(actor: Actor, userId: string, p: Provider): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        const user = await requireUser(createUserQueries({ ...store, db: trx }), userId);
+        const removed = await trx.deleteFrom("federated_identities").where("provider_id", "=", p.id).where("user_id", "=", user.id).returning("subject").executeTakeFirst();
+        if (!removed) throw notFound("link of the user to the identity provider", p.alias);
+        const sessions = trx.selectFrom("provider_sessions").select("session_id").where("provider_id", "=", p.id).where("subject", "=", removed.subject);
+        await trx.updateTable("sessions").set({ revoked_at: isoNow() }).where("revoked_at", "is", null).where("id", "in", sessions).execute();
+        const otherWay = await trx
+          .selectFrom("users")
+          .select("users.id")
+          .where("users.id", "=", user.id)
+          .where((eb) => eb.or([eb.not(withoutOwnLogin), eb.exists(eb.selectFrom("federated_identities").select("user_id").where("user_id", "=", user.id))]))
+          .executeTakeFirst();
+        await recordAudit(trx, actor, { action: "user.unlink", target: userTarget(user), details: { alias: p.alias, subject: removed.subject, ...(otherWay ? {} : { leftWithoutLogin: true }) } });
+      });
+    },
+  };
+}
+
+export type Linking = ReturnType<typeof createLinking>;

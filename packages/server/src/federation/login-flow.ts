@@ -1,0 +1,178 @@
+import { createHash, randomBytes } from "node:crypto";
+import { errors as joseErrors, jwtVerify } from "jose";
+import type { Kysely } from "kysely";
+import * as oidc from "openid-client";
+import { loginRefusal } from "../auth/login.js";
+import type { SecretBox } from "../auth/secret-box.js";
+import type { Sessions, TokenResponse } from "../auth/sessions.js";
+import { recordAudit, type Actor } from "../domain/audit.js";
+import { DomainError, notFound } from "../domain/errors.js";
+import type { Database } from "../storage/schema.js";
+import { isoAfter, isoNow } from "../storage/time.js";
+import type { JwksCache } from "./jwks.js";
+import { identityOf, LoginRefused, missingClaims, type Linking } from "./linking.js";
+import { clientConfiguration, SIGNING_ALGORITHMS, toProvider, type Provider } from "./providers.js";
+
+/** How long the browser may take at the provider. */
+const PENDING_SECONDS = 600;
+/** How long the one-time code of a finished login may wait for its exchange. */
+export const CODE_SECONDS = 60;
+
+/** Clock difference allowed with the provider (openid-client's own checks allow as much). */
+export const CLOCK_TOLERANCE_SECONDS = 30;
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("base64url");
+const random = () => randomBytes(32).toString("base64url");
+
+/** A failed check of the provider's answer; `reason` names the check in the audit log. */
+function checkFailed(reason: string, message: string): DomainError {
+  return new DomainError("invalid", `The identity provider's answer failed a check: ${message}.`, { reason });
+}
+
+/** The provider could not be reached (or timed out). */
+function isUnreachable(error: unknown): boolean {
+  const e = error as { name?: string; message?: string; cause?: { code?: string } };
+  return (error instanceof TypeError && e.message === "fetch failed") || e.name === "TimeoutError" || e.name === "AbortError" || error instanceof joseErrors.JWKSTimeout;
+}
+
+/** Which check an openid-client or jose failure is, in the audit log's words, as the error the route answers. */
+function classify(error: unknown): DomainError {
+  if (error instanceof DomainError) return error;
+  if (isUnreachable(error)) return new DomainError("unavailable", "The identity provider cannot be reached; try again later.", { reason: "provider-unavailable" });
+  if (error instanceof oidc.AuthorizationResponseError) return new LoginRefused(`provider-error:${error.error}`, null);
+  if (error instanceof oidc.ResponseBodyError) return new LoginRefused(`token-refused:${error.error}`, null);
+  if (error instanceof oidc.ClientError) {
+    const claim = (error.cause as { claim?: string } | undefined)?.claim;
+    return checkFailed(claim ? `id-token-${claim}` : (error.code ?? "invalid-response").toLowerCase(), claim ? `${error.message} (${claim})` : error.message);
+  }
+  if (error instanceof joseErrors.JOSEError) return checkFailed(`id-token-${error.code.toLowerCase()}`, `the ID token's signature or claims are not valid (${error.code})`);
+  throw error;
+}
+
+export interface LoginStart {
+  /** Goes into the signed cookie that binds the login to this browser. */
+  loginId: string;
+  authorizationUrl: string;
+}
+
+export interface LoginFinish {
+  returnTo: string;
+  /** One-time code for the `returnTo` fragment: exchanged once, within CODE_SECONDS. */
+  code: string;
+}
+
+/**
+ * The browser login through a provider: authorization code with PKCE, state and nonce kept in the
+ * store under an id the browser holds; the callback checks the provider's answer and the ID token
+ * (signature against the provider's keys); the session is handed out for a one-time code.
+ */
+export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: JwksCache, linking: Linking, sessions: Sessions) {
+  async function enabledProvider(alias: string, on: Kysely<Database> = db): Promise<Provider> {
+    const row = await on.selectFrom("identity_providers").selectAll().where("alias", "=", alias).where("enabled", "=", 1).executeTakeFirst();
+    if (!row) throw notFound("identity provider", alias);
+    return toProvider(row);
+  }
+
+  async function refuse(p: Pick<Provider, "uuid" | "alias"> | null, actor: Actor, reason: string, user?: { uuid: string; username: string } | null): Promise<void> {
+    const target = user ? { type: "user", id: user.uuid, name: user.username } : p ? { type: "identity-provider", id: p.uuid, name: p.alias } : undefined;
+    await recordAudit(db, actor, { action: "auth.provider-login", target, outcome: "failure", details: { alias: p?.alias, reason } });
+  }
+
+  return {
+    enabledProvider,
+
+    async begin(alias: string, redirectUri: string, returnTo: string): Promise<LoginStart> {
+      const p = await enabledProvider(alias);
+      const pending = { id: random(), state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier() };
+      await db.deleteFrom("provider_logins").where("expires_at", "<", isoNow()).execute();
+      await db
+        .insertInto("provider_logins")
+        .values({ id: sha256(pending.id), provider_id: p.id, state: pending.state, nonce: pending.nonce, code_verifier: pending.verifier, redirect_uri: redirectUri, return_to: returnTo, expires_at: isoAfter(PENDING_SECONDS) })
+        .execute();
+      const url = oidc.buildAuthorizationUrl(clientConfiguration(p, secrets), {
+        redirect_uri: redirectUri,
+        scope: p.config.scopes.join(" "),
+        state: pending.state,
+        nonce: pending.nonce,
+        code_challenge: await oidc.calculatePKCECodeChallenge(pending.verifier),
+        code_challenge_method: "S256",
+      });
+      return { loginId: pending.id, authorizationUrl: url.href };
+    },
+
+    /**
+     * The provider's answer (the callback's query) for the login the browser's cookie names: each
+     * check, the code exchange, the ID token, then the linking rules. The pending login is used up
+     * whatever the outcome, so an answer cannot be replayed.
+     */
+    async complete(alias: string, loginId: string | undefined, query: URLSearchParams, sourceIp: string | null): Promise<LoginFinish> {
+      const anonymous: Actor = { id: null, name: `identity-provider:${alias}`, sourceIp };
+      const pending = loginId === undefined ? undefined : await db.deleteFrom("provider_logins").where("id", "=", sha256(loginId)).returningAll().executeTakeFirst();
+      let p: Provider | null = null;
+      try {
+        p = await enabledProvider(alias);
+        if (!pending || pending.provider_id !== p.id || pending.expires_at < isoNow()) {
+          throw checkFailed("no-pending-login", "this browser has no login in progress with this provider (expired, already used, or started in another browser)");
+        }
+        if (query.get("state") !== pending.state) throw checkFailed("state-mismatch", "state does not match the login in progress");
+        const iss = query.get("iss");
+        if (iss !== null && iss !== p.config.issuer) throw checkFailed("issuer-mismatch", "iss is not the provider's issuer");
+        const configuration = clientConfiguration(p, secrets);
+        const callbackUrl = new URL(pending.redirect_uri);
+        callbackUrl.search = query.toString();
+        const tokens = await oidc.authorizationCodeGrant(configuration, callbackUrl, {
+          pkceCodeVerifier: pending.code_verifier,
+          expectedState: pending.state,
+          expectedNonce: pending.nonce,
+          idTokenExpected: true,
+        });
+        // Signatures are always checked, against the provider's published keys.
+        await jwtVerify(tokens.id_token!, jwks.keysOf(p.config.jwksUrl), { issuer: p.config.issuer, audience: p.clientId, algorithms: SIGNING_ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_SECONDS });
+        let claims: Record<string, unknown> = { ...tokens.claims()! };
+        if (p.config.userInfoUrl && missingClaims(p.config, claims)) {
+          claims = { ...(await oidc.fetchUserInfo(configuration, tokens.access_token, claims.sub as string)), ...claims };
+        }
+        const identity = identityOf(p.config, claims);
+        const user = await linking.resolve(p, identity, sourceIp);
+        const code = random();
+        await db.deleteFrom("login_codes").where("expires_at", "<", isoNow()).execute();
+        await db
+          .insertInto("login_codes")
+          .values({ code_hash: sha256(code), provider_id: p.id, user_id: user.id, subject: identity.subject, sid: identity.sid, source_ip: sourceIp, expires_at: isoAfter(CODE_SECONDS) })
+          .execute();
+        await recordAudit(db, { id: user.id, name: user.username, sourceIp }, { action: "auth.provider-login", target: { type: "user", id: user.uuid, name: user.username }, details: { alias, subject: identity.subject } });
+        return { returnTo: pending.return_to, code };
+      } catch (thrown) {
+        const error = classify(thrown);
+        const reason = error instanceof LoginRefused ? error.reason : error.kind === "not-found" ? "unknown-or-disabled-provider" : String(error.details.reason);
+        await refuse(p, anonymous, reason, error instanceof LoginRefused ? error.user : null);
+        throw error;
+      }
+    },
+
+    /** The one-time code of a finished login, once and in time, for a session of its user. */
+    async exchange(alias: string, code: string, sourceIp: string | null): Promise<TokenResponse> {
+      const row = await db.deleteFrom("login_codes").where("code_hash", "=", sha256(code)).returningAll().executeTakeFirst();
+      const actor: Actor = { id: row?.user_id ?? null, name: `identity-provider:${alias}`, sourceIp };
+      const p = await db.selectFrom("identity_providers").selectAll().where("alias", "=", alias).executeTakeFirst();
+      const provider = p ? toProvider(p) : null;
+      if (!row || !provider || row.provider_id !== provider.id || row.expires_at < isoNow()) {
+        await refuse(provider, actor, "unknown-or-expired-code");
+        throw new DomainError("credentials-refused", "The login code is unknown, used or expired: log in again.");
+      }
+      const user = await db.selectFrom("users").selectAll().where("id", "=", row.user_id).executeTakeFirst();
+      // The provider or the account may have been disabled since the callback.
+      const refusal = !provider.enabled ? "disabled-provider" : user ? loginRefusal(user) : "deleted";
+      if (refusal || !user) {
+        await refuse(provider, actor, refusal ?? "deleted", user);
+        throw new LoginRefused(refusal ?? "deleted", user ?? null);
+      }
+      const token = await sessions.issue(user, sourceIp);
+      const principal = await sessions.authenticate(token.access_token);
+      await db.insertInto("provider_sessions").values({ session_id: principal!.sessionId, provider_id: provider.id, subject: row.subject, sid: row.sid }).execute();
+      return token;
+    },
+  };
+}
+
+export type LoginFlow = ReturnType<typeof createLoginFlow>;

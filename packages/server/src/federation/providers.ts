@@ -1,0 +1,370 @@
+import { randomUUID } from "node:crypto";
+import { isIP } from "node:net";
+import { sql, type Kysely } from "kysely";
+import * as oidc from "openid-client";
+import type { SecretBox } from "../auth/secret-box.js";
+import { recordAudit, type Actor } from "../domain/audit.js";
+import { DomainError, notFound, staleVersion } from "../domain/errors.js";
+import { definedOnly } from "../domain/users.js";
+import { isUniqueViolation } from "../storage/constraints.js";
+import type { Database, IdentityProviderRow } from "../storage/schema.js";
+import { isoNow } from "../storage/time.js";
+
+/** What `clientSecret` reads as; sending it back keeps the stored secret. */
+export const SECRET_MASK = "**********";
+
+export type ClientAuthMethod = "client_secret_basic" | "client_secret_post" | "none";
+
+/** The OpenID Connect part of a provider (Ops Center's `config`): endpoints, scopes, claim mapping. */
+export interface OidcSettings {
+  issuer: string;
+  authorizationUrl: string;
+  tokenUrl: string;
+  userInfoUrl: string | null;
+  jwksUrl: string;
+  scopes: string[];
+  clientAuthMethod: ClientAuthMethod;
+  usernameClaim: string;
+  emailClaim: string;
+  firstNameClaim: string;
+  lastNameClaim: string;
+  groupsClaim: string;
+  /** Link a first login to the local user with the same email, when the provider says it is verified. */
+  trustEmail: boolean;
+}
+
+export interface GroupMapping {
+  idpGroupName: string;
+  localGroupId: string;
+}
+
+/** A provider as the store keeps it (the `config` column holds all but alias, display name and enabled). */
+export interface Provider {
+  id: number;
+  uuid: string;
+  alias: string;
+  displayName: string;
+  enabled: boolean;
+  version: number;
+  fromUrl: string | null;
+  guiOrder: number;
+  defaultGroupList: string[];
+  customGroupList: GroupMapping[];
+  clientId: string;
+  /** Sealed by the secret box; null without one (`clientAuthMethod: none`). */
+  sealedSecret: string | null;
+  config: OidcSettings;
+}
+
+type StoredConfig = Omit<Provider, "id" | "uuid" | "alias" | "displayName" | "enabled" | "version">;
+
+/** The API's view of a provider: Ops Center's field names, the secret masked, the redirect URI to register. */
+export interface ProviderView {
+  id: string;
+  providerType: "oidc";
+  alias: string;
+  displayName: string;
+  fromUrl: string | null;
+  enabled: boolean;
+  guiOrder: number;
+  defaultGroupList: string[];
+  customGroupList: GroupMapping[];
+  clientId: string;
+  clientSecret: string | null;
+  config: OidcSettings & { redirectUri: string };
+}
+
+/** What a create or an update sends; on update, fields left out keep their value. */
+export interface ProviderInput {
+  alias?: string;
+  displayName?: string;
+  fromUrl?: string | null;
+  enabled?: boolean;
+  guiOrder?: number;
+  defaultGroupList?: string[];
+  customGroupList?: GroupMapping[];
+  clientId?: string;
+  clientSecret?: string | null;
+  config?: Partial<OidcSettings>;
+}
+
+const DEFAULT_SETTINGS: Omit<OidcSettings, "issuer" | "authorizationUrl" | "tokenUrl" | "userInfoUrl" | "jwksUrl"> = {
+  scopes: ["openid", "profile", "email"],
+  clientAuthMethod: "client_secret_basic",
+  usernameClaim: "preferred_username",
+  emailClaim: "email",
+  firstNameClaim: "given_name",
+  lastNameClaim: "family_name",
+  groupsClaim: "groups",
+  trustEmail: false,
+};
+
+const ENDPOINTS = ["issuer", "authorizationUrl", "tokenUrl", "userInfoUrl", "jwksUrl"] as const;
+
+export function toProvider(row: IdentityProviderRow): Provider {
+  const stored = JSON.parse(row.config) as StoredConfig;
+  return { ...stored, id: row.id, uuid: row.uuid, alias: row.alias, displayName: row.display_name, enabled: row.enabled === 1, version: row.version };
+}
+
+/** The URL the provider sends the browser back to: what an administrator registers at the provider. */
+export function redirectUriOf(publicBase: string, alias: string): string {
+  return `${publicBase}/portal/auth/v1/providers/${encodeURIComponent(alias)}/callback`;
+}
+
+export function toProviderView(p: Provider, publicBase: string): ProviderView {
+  return {
+    id: p.uuid,
+    providerType: "oidc",
+    alias: p.alias,
+    displayName: p.displayName,
+    fromUrl: p.fromUrl,
+    enabled: p.enabled,
+    guiOrder: p.guiOrder,
+    defaultGroupList: p.defaultGroupList,
+    customGroupList: p.customGroupList,
+    clientId: p.clientId,
+    clientSecret: p.sealedSecret === null ? null : SECRET_MASK,
+    config: { ...p.config, redirectUri: redirectUriOf(publicBase, p.alias) },
+  };
+}
+
+/** Loopback hosts may be reached over plain HTTP (a provider on the same machine, tests); all others only over HTTPS. */
+export function isLoopbackUrl(url: URL): boolean {
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  if (host === "localhost") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  return host === "::1";
+}
+
+function checkUrl(value: string, field: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new DomainError("invalid", `${field} is not a URL.`, { field });
+  }
+  if (url.protocol === "https:" || (url.protocol === "http:" && isLoopbackUrl(url))) return;
+  throw new DomainError("invalid", `${field} must be an https URL (plain http only on loopback).`, { field });
+}
+
+/** ID tokens must be signed with a public key the provider publishes (never a shared secret, never unsigned). */
+export const SIGNING_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
+
+/** The openid-client configuration of a provider, from its stored endpoints (no discovery per login). */
+export function clientConfiguration(p: Provider, secrets: SecretBox): oidc.Configuration {
+  const { config: c } = p;
+  const secret = p.sealedSecret === null ? undefined : secrets.open(p.sealedSecret);
+  const auth = c.clientAuthMethod === "none" ? oidc.None() : c.clientAuthMethod === "client_secret_post" ? oidc.ClientSecretPost(secret) : oidc.ClientSecretBasic(secret);
+  const server: oidc.ServerMetadata = {
+    issuer: c.issuer,
+    authorization_endpoint: c.authorizationUrl,
+    token_endpoint: c.tokenUrl,
+    jwks_uri: c.jwksUrl,
+    id_token_signing_alg_values_supported: SIGNING_ALGORITHMS,
+    ...(c.userInfoUrl ? { userinfo_endpoint: c.userInfoUrl } : {}),
+  };
+  const configuration = new oidc.Configuration(server, p.clientId, undefined, auth);
+  if ([c.authorizationUrl, c.tokenUrl, c.userInfoUrl].some((u) => u && new URL(u).protocol === "http:")) oidc.allowInsecureRequests(configuration);
+  return configuration;
+}
+
+/** The endpoints a discovery document names (`fromUrl`: the issuer or its `/.well-known/openid-configuration`). */
+async function discover(fromUrl: string): Promise<Partial<OidcSettings>> {
+  checkUrl(fromUrl, "fromUrl");
+  const url = new URL(fromUrl);
+  try {
+    const found = await oidc.discovery(url, "discovery", undefined, oidc.None(), {
+      execute: url.protocol === "http:" ? [oidc.allowInsecureRequests] : [],
+      timeout: 10,
+    });
+    const m = found.serverMetadata();
+    return {
+      issuer: m.issuer,
+      ...(m.authorization_endpoint ? { authorizationUrl: m.authorization_endpoint } : {}),
+      ...(m.token_endpoint ? { tokenUrl: m.token_endpoint } : {}),
+      ...(m.jwks_uri ? { jwksUrl: m.jwks_uri } : {}),
+      userInfoUrl: m.userinfo_endpoint ?? null,
+    };
+  } catch (error) {
+    throw new DomainError("invalid", `The discovery document at fromUrl could not be read: ${(error as Error).message}.`, { field: "fromUrl" });
+  }
+}
+
+const providerTarget = (p: Pick<Provider, "uuid" | "alias">) => ({ type: "identity-provider", id: p.uuid, name: p.alias });
+
+/** The settings an audit event shows: everything but the secret, which shows only whether it changed. */
+function audited(p: Omit<Provider, "id" | "uuid" | "version">): Record<string, unknown> {
+  const { sealedSecret, ...rest } = p;
+  return { ...rest, clientSecretSet: sealedSecret !== null };
+}
+
+/** Ends the sessions opened through a provider (it was disabled or deleted). Pass the transaction's db. */
+async function revokeProviderSessions(db: Kysely<Database>, providerId: number): Promise<void> {
+  await db
+    .updateTable("sessions")
+    .set({ revoked_at: isoNow() })
+    .where("revoked_at", "is", null)
+    .where("id", "in", (eb) => eb.selectFrom("provider_sessions").select("session_id").where("provider_id", "=", providerId))
+    .execute();
+  await db.deleteFrom("login_codes").where("provider_id", "=", providerId).execute();
+}
+
+/** Condition on `users`: the user has no way in but identity providers (no password, no directory). */
+export const withoutOwnLogin = sql<boolean>`users.password_hash is null and users.directory_id is null`;
+
+/**
+ * Configuration of identity providers: validation, discovery, the sealed client secret, audit. Every
+ * change is one transaction with its audit event.
+ */
+export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
+  async function load(alias: string, on: Kysely<Database> = db): Promise<Provider> {
+    const row = await on.selectFrom("identity_providers").selectAll().where("alias", "=", alias).executeTakeFirst();
+    if (!row) throw notFound("identity provider", alias);
+    return toProvider(row);
+  }
+
+  /** Local groups named by id must exist. */
+  async function checkGroups(on: Kysely<Database>, p: Pick<Provider, "defaultGroupList" | "customGroupList">): Promise<void> {
+    const ids = [...new Set([...p.defaultGroupList, ...p.customGroupList.map((m) => m.localGroupId)].map((id) => id.toLowerCase()))];
+    if (ids.length === 0) return;
+    const found = new Set((await on.selectFrom("groups").select("uuid").where("uuid", "in", ids).execute()).map((g) => g.uuid));
+    const missing = ids.find((id) => !found.has(id));
+    if (missing) throw new DomainError("invalid", "A group named in defaultGroupList or customGroupList does not exist.", { groupId: missing });
+  }
+
+  /** The next state of a provider from its current one (none on create) and the request; discovery fills endpoints not sent. */
+  async function merge(current: Omit<Provider, "id" | "uuid" | "version"> | undefined, input: ProviderInput): Promise<Omit<Provider, "id" | "uuid" | "version">> {
+    const fromUrl = input.fromUrl === undefined ? current?.fromUrl ?? null : input.fromUrl;
+    const discovered = fromUrl !== null && fromUrl !== current?.fromUrl ? await discover(fromUrl) : {};
+    const config = { ...DEFAULT_SETTINGS, ...current?.config, ...discovered, ...definedOnly(input.config ?? {}) } as Partial<OidcSettings>;
+    for (const field of ENDPOINTS) {
+      const value = config[field];
+      if (field === "userInfoUrl" && (value === null || value === undefined)) {
+        config.userInfoUrl = null;
+        continue;
+      }
+      if (!value) throw new DomainError("invalid", `config.${field} is required: set it, or a fromUrl whose discovery document names it.`, { field: `config.${field}` });
+      if (field !== "issuer") checkUrl(value as string, `config.${field}`);
+    }
+    if (!config.scopes!.includes("openid")) throw new DomainError("invalid", "config.scopes must include openid.", { field: "config.scopes" });
+    let sealedSecret = current?.sealedSecret ?? null;
+    if (input.clientSecret !== undefined && input.clientSecret !== SECRET_MASK) sealedSecret = input.clientSecret === null || input.clientSecret === "" ? null : secrets.seal(input.clientSecret);
+    if (sealedSecret === null && config.clientAuthMethod !== "none") {
+      throw new DomainError("invalid", `clientSecret is required with clientAuthMethod ${config.clientAuthMethod}.`, { field: "clientSecret" });
+    }
+    return {
+      alias: current?.alias ?? input.alias!,
+      displayName: input.displayName ?? current?.displayName ?? input.alias!,
+      enabled: input.enabled ?? current?.enabled ?? true,
+      fromUrl,
+      guiOrder: input.guiOrder ?? current?.guiOrder ?? 0,
+      defaultGroupList: (input.defaultGroupList ?? current?.defaultGroupList ?? []).map((id) => id.toLowerCase()),
+      customGroupList: (input.customGroupList ?? current?.customGroupList ?? []).map((m) => ({ idpGroupName: m.idpGroupName, localGroupId: m.localGroupId.toLowerCase() })),
+      clientId: input.clientId ?? current?.clientId ?? "",
+      sealedSecret,
+      config: config as OidcSettings,
+    };
+  }
+
+  function storedConfig(p: Omit<Provider, "id" | "uuid" | "version">): string {
+    const { alias, displayName, enabled, ...stored } = p;
+    return JSON.stringify(stored satisfies StoredConfig);
+  }
+
+  return {
+    load,
+
+    async list(): Promise<Provider[]> {
+      const rows = await db.selectFrom("identity_providers").selectAll().execute();
+      return rows.map(toProvider).sort((a, b) => a.guiOrder - b.guiOrder || (a.alias < b.alias ? -1 : 1));
+    },
+
+    async create(actor: Actor, input: ProviderInput): Promise<Provider> {
+      const next = await merge(undefined, input);
+      const now = isoNow();
+      try {
+        return await db.transaction().execute(async (trx) => {
+          await checkGroups(trx, next);
+          const row = await trx
+            .insertInto("identity_providers")
+            .values({ uuid: randomUUID(), alias: next.alias, display_name: next.displayName, enabled: next.enabled ? 1 : 0, config: storedConfig(next), created_at: now, updated_at: now })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          const created = toProvider(row);
+          await recordAudit(trx, actor, { action: "identity-provider.create", target: providerTarget(created), details: { after: audited(next) } });
+          return created;
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new DomainError("name-taken", "An identity provider with this alias already exists.", { field: "alias" });
+        throw error;
+      }
+    },
+
+    /** Partial update; the alias never changes. Disabling ends the sessions opened through the provider. */
+    async update(actor: Actor, alias: string, input: ProviderInput): Promise<Provider> {
+      const current = await load(alias);
+      const next = await merge(current, input);
+      return db.transaction().execute(async (trx) => {
+        await checkGroups(trx, next);
+        const row = await trx
+          .updateTable("identity_providers")
+          .set({ display_name: next.displayName, enabled: next.enabled ? 1 : 0, config: storedConfig(next), version: sql<number>`version + 1`, updated_at: isoNow() })
+          .where("id", "=", current.id)
+          .where("version", "=", current.version)
+          .returningAll()
+          .executeTakeFirst();
+        if (!row) throw staleVersion((await load(alias, trx)).version);
+        if (current.enabled && !next.enabled) await revokeProviderSessions(trx, current.id);
+        const before = audited(current);
+        const after = audited(next);
+        const changed = Object.keys(after).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+        const secretChanged = current.sealedSecret !== next.sealedSecret;
+        await recordAudit(trx, actor, {
+          action: "identity-provider.update",
+          target: providerTarget(current),
+          details: { before: pick(before, changed), after: pick(after, changed), ...(secretChanged ? { clientSecretChanged: true } : {}) },
+        });
+        return toProvider(row);
+      });
+    },
+
+    /**
+     * Deletes a provider and its links, ends the sessions opened through it, and says in the audit
+     * log which users are left without a way to log in (no password, no directory, no other link).
+     */
+    async remove(actor: Actor, alias: string): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        const p = await load(alias, trx);
+        const stranded = await trx
+          .selectFrom("users")
+          .innerJoin("federated_identities as f", "f.user_id", "users.id")
+          .select(["users.uuid", "users.username"])
+          .where("f.provider_id", "=", p.id)
+          .where(withoutOwnLogin)
+          .where((eb) => eb.not(eb.exists(eb.selectFrom("federated_identities as o").select("o.user_id").whereRef("o.user_id", "=", "users.id").where("o.provider_id", "!=", p.id))))
+          .orderBy("users.username")
+          .execute();
+        await revokeProviderSessions(trx, p.id);
+        const links = await trx.deleteFrom("federated_identities").where("provider_id", "=", p.id).executeTakeFirst();
+        await trx.deleteFrom("identity_providers").where("id", "=", p.id).execute();
+        await recordAudit(trx, actor, {
+          action: "identity-provider.delete",
+          target: providerTarget(p),
+          details: {
+            before: audited(p),
+            linksRemoved: Number(links.numDeletedRows),
+            // Capped: the event stays readable; the count says how many there were.
+            usersWithoutLogin: stranded.slice(0, 1000).map((u) => ({ id: u.uuid, username: u.username })),
+            usersWithoutLoginCount: stranded.length,
+          },
+        });
+      });
+    },
+  };
+}
+
+export type ProviderAdmin = ReturnType<typeof createProviderAdmin>;
+
+function pick(values: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.map((k) => [k, values[k]]));
+}

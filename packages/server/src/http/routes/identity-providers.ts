@@ -1,0 +1,182 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyRequest } from "fastify";
+import { Type } from "typebox";
+import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
+import { toProviderView, type Provider } from "../../federation/providers.js";
+import { actorOf } from "../auth-guard.js";
+import type { AppDeps } from "../deps.js";
+import { ApiError } from "../errors.js";
+import { etagOf } from "../etag.js";
+import { errorResponses, Nullable, Uuid } from "../schemas.js";
+
+/** URL-safe, fixed once created; `builtin` names the password login. */
+const ALIAS_PATTERN = "^(?!builtin$)[A-Za-z0-9][A-Za-z0-9_-]{0,63}$";
+const Url = Type.String({ minLength: 1, maxLength: 2048 });
+const ClaimName = Type.String({ minLength: 1, maxLength: 256 });
+
+const GroupMapping = Type.Object(
+  { idpGroupName: Type.String({ minLength: 1, maxLength: 1024, description: "A value of the groups claim" }), localGroupId: Uuid },
+  { additionalProperties: false },
+);
+
+const Settings = {
+  issuer: Type.String({ minLength: 1, maxLength: 2048, description: "The provider's issuer identifier (`iss`)" }),
+  authorizationUrl: Url,
+  tokenUrl: Url,
+  userInfoUrl: Nullable(Url),
+  jwksUrl: Type.String({ minLength: 1, maxLength: 2048, description: "Where the provider's signing keys are published; ID tokens are always checked against them" }),
+  scopes: Type.Array(Type.String({ minLength: 1, maxLength: 256, pattern: "^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$" }), { minItems: 1, maxItems: 50, uniqueItems: true }),
+  clientAuthMethod: Type.Union([Type.Literal("client_secret_basic"), Type.Literal("client_secret_post"), Type.Literal("none")]),
+  usernameClaim: ClaimName,
+  emailClaim: ClaimName,
+  firstNameClaim: ClaimName,
+  lastNameClaim: ClaimName,
+  groupsClaim: ClaimName,
+  trustEmail: Type.Boolean({ description: "Link a first login to the one local user with the same email, when the provider says the email is verified" }),
+};
+
+const optional = <T extends Record<string, any>>(fields: T) => Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Type.Optional(v)])) as { [K in keyof T]: ReturnType<typeof Type.Optional<T[K]>> };
+
+const SettingsInput = Type.Object(
+  { ...optional(Settings), redirectUri: Type.Optional(Type.String({ description: "Read-only: accepted and ignored" })) },
+  { additionalProperties: false, description: "Endpoints left out are read from fromUrl's discovery document" },
+);
+
+const Fields = {
+  providerType: Type.Literal("oidc"),
+  displayName: Type.String({ minLength: 1, maxLength: 255 }),
+  fromUrl: Nullable(Type.String({ minLength: 1, maxLength: 2048, description: "The issuer or its discovery document (`/.well-known/openid-configuration`)" })),
+  enabled: Type.Boolean(),
+  guiOrder: Type.Integer({ minimum: -1_000_000, maximum: 1_000_000 }),
+  defaultGroupList: Type.Array(Uuid, { maxItems: 1000, uniqueItems: true, description: "Ids of the local groups every user of this provider joins" }),
+  customGroupList: Type.Array(GroupMapping, { maxItems: 1000, description: "A value of the groups claim → a local group, brought up to date at every login" }),
+  clientId: Type.String({ minLength: 1, maxLength: 1024 }),
+  clientSecret: Nullable(Type.String({ maxLength: 4096, description: "Write-only: read as \"**********\"; sending that back keeps the stored secret" })),
+  config: SettingsInput,
+};
+
+const CreateBody = Type.Object(
+  { ...optional(Fields), alias: Type.String({ pattern: ALIAS_PATTERN, description: "URL-safe name; cannot change later" }), clientId: Fields.clientId },
+  { additionalProperties: false },
+);
+
+/** A provider read with GET may be sent back as it is: `id` and `alias` must be its own. */
+const UpdateBody = Type.Object({ ...optional(Fields), id: Type.Optional(Type.String()), alias: Type.Optional(Type.String()) }, { additionalProperties: false });
+
+const ProviderSchema = Type.Object({
+  id: Type.String(),
+  ...Fields,
+  fromUrl: Fields.fromUrl,
+  alias: Type.String(),
+  config: Type.Object({ ...Settings, redirectUri: Type.String({ description: "Register this redirect URI at the provider" }) }),
+});
+
+const AliasParams = Type.Object({ alias: Type.String({ maxLength: 64 }) });
+const LinkParams = Type.Object({ id: Uuid, alias: Type.String({ maxLength: 64 }) });
+const LinkBody = Type.Object({ subject: Type.String({ minLength: 1, maxLength: 1024, description: "The user's `sub` at the provider" }) }, { additionalProperties: false });
+
+const PATH = "/idp/v1/external-identity-provider";
+
+const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { guard, providers, linking, config }) => {
+  const adminOnly = guard(...ADMINISTRATOR_ROLES);
+  const security = [{ bearerAuth: [] }];
+  /** Where browsers reach this service: the configured public URL, else this request's origin. */
+  const publicBase = (request: FastifyRequest) => config.publicUrl ?? `${request.protocol}://${request.host}`;
+  const view = (request: FastifyRequest, p: Provider) => toProviderView(p, publicBase(request));
+
+  app.get(PATH, {
+    onRequest: adminOnly,
+    schema: { summary: "List identity providers", tags: ["identity providers"], security, response: { 200: Type.Array(ProviderSchema), ...errorResponses(401, 403) } },
+  }, async (request) => (await providers.list()).map((p) => view(request, p)));
+
+  app.get(`${PATH}/:alias`, {
+    onRequest: adminOnly,
+    schema: { summary: "Get an identity provider", tags: ["identity providers"], security, params: AliasParams, response: { 200: ProviderSchema, ...errorResponses(401, 403, 404) } },
+  }, async (request, reply) => {
+    const p = await providers.load(request.params.alias);
+    return reply.header("etag", etagOf(p.version)).send(view(request, p));
+  });
+
+  app.post(PATH, {
+    onRequest: adminOnly,
+    schema: {
+      summary: "Add an OpenID Connect identity provider",
+      description: "Endpoints not given in `config` are read from `fromUrl`'s discovery document. The client secret is stored sealed and never shown again.",
+      tags: ["identity providers"],
+      security,
+      body: CreateBody,
+      response: { 201: ProviderSchema, ...errorResponses(400, 401, 403, 409) },
+    },
+  }, async (request, reply) => {
+    const p = await providers.create(actorOf(request), request.body);
+    return reply.code(201).header("location", `${request.url.split("?")[0]!.replace(/\/$/, "")}/${encodeURIComponent(p.alias)}`).header("etag", etagOf(p.version)).send(view(request, p));
+  });
+
+  app.put(`${PATH}/:alias`, {
+    onRequest: adminOnly,
+    schema: {
+      summary: "Change an identity provider",
+      description: "Partial: fields left out keep their value; the alias cannot change. A new `fromUrl` is read again. Disabling it ends the sessions opened through it.",
+      tags: ["identity providers"],
+      security,
+      params: AliasParams,
+      body: UpdateBody,
+      response: { 200: ProviderSchema, ...errorResponses(400, 401, 403, 404, 409, 412) },
+    },
+  }, async (request, reply) => {
+    const { id, alias, ...changes } = request.body;
+    if (alias !== undefined && alias !== request.params.alias) throw new ApiError("invalidRequest", "The alias of an identity provider cannot be changed.", { field: "alias" });
+    const current = await providers.load(request.params.alias);
+    if (id !== undefined && id.toLowerCase() !== current.uuid) throw new ApiError("invalidRequest", "The id in the body is not the provider's.", { field: "id" });
+    const p = await providers.update(actorOf(request), request.params.alias, changes);
+    return reply.header("etag", etagOf(p.version)).send(view(request, p));
+  });
+
+  app.delete(`${PATH}/:alias`, {
+    onRequest: adminOnly,
+    schema: {
+      summary: "Remove an identity provider",
+      description: "Removes its links and ends the sessions opened through it; the audit event lists the users left without a way to log in.",
+      tags: ["identity providers"],
+      security,
+      params: AliasParams,
+      response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
+    },
+  }, async (request, reply) => {
+    await providers.remove(actorOf(request), request.params.alias);
+    return reply.code(204).send(null);
+  });
+
+  app.put("/security/v1/users/:id/federated-identities/:alias", {
+    onRequest: adminOnly,
+    schema: {
+      summary: "Link a user to an identity provider",
+      description: "The user logs in through the provider as the given subject; replaces the user's earlier link to that provider.",
+      tags: ["users"],
+      security,
+      params: LinkParams,
+      body: LinkBody,
+      response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 409) },
+    },
+  }, async (request, reply) => {
+    await linking.link(actorOf(request), request.params.id, await providers.load(request.params.alias), request.body.subject);
+    return reply.code(204).send(null);
+  });
+
+  app.delete("/security/v1/users/:id/federated-identities/:alias", {
+    onRequest: adminOnly,
+    schema: {
+      summary: "Unlink a user from an identity provider",
+      description: "Ends the sessions the user opened through that provider.",
+      tags: ["users"],
+      security,
+      params: LinkParams,
+      response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
+    },
+  }, async (request, reply) => {
+    await linking.unlink(actorOf(request), request.params.id, await providers.load(request.params.alias));
+    return reply.code(204).send(null);
+  });
+};
+
+export default identityProvidersRoutes;

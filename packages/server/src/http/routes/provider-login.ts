@@ -1,0 +1,119 @@
+import cookie from "@fastify/cookie";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyRequest } from "fastify";
+import { Type } from "typebox";
+import { backchannelLogout } from "../../federation/backchannel.js";
+import { redirectUriOf } from "../../federation/providers.js";
+import type { AppDeps } from "../deps.js";
+import { ApiError } from "../errors.js";
+import { errorResponses } from "../schemas.js";
+import { TokenResponse } from "./auth.js";
+
+const LOGIN_COOKIE = "ecm_provider_login";
+const AliasParams = Type.Object({ alias: Type.String({ maxLength: 64 }) });
+
+/**
+ * The browser login through an identity provider, and what providers call: the login page's list,
+ * the redirect to the provider, its callback, the one-time code's exchange, back-channel logout.
+ */
+const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { loginFlow, providers, secrets, config, jwks, store }) => {
+  // Signed with a key derived from the secret key: every node reads the cookies of the others.
+  await app.register(cookie, { secret: secrets.deriveKey("provider-login-cookie") });
+  // Back-channel logout tokens come as a form (OpenID Connect Back-Channel Logout 1.0, 2.5).
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  const publicBase = (request: FastifyRequest) => config.publicUrl ?? `${request.protocol}://${request.host}`;
+  const cookiePath = (alias: string) => `${app.prefix}/auth/v1/providers/${encodeURIComponent(alias)}/`;
+
+  /** `returnTo` must stay on this service's origin (an open redirect would hand the one-time code to anyone). */
+  function sameOrigin(request: FastifyRequest, returnTo: string | undefined): string {
+    const base = new URL(publicBase(request));
+    const target = new URL(returnTo ?? `${app.prefix}/console/`, base);
+    if (target.origin !== base.origin) throw new ApiError("invalidRequest", "returnTo must be a URL of this service.", { field: "returnTo" });
+    target.hash = "";
+    return target.href;
+  }
+
+  app.get("/auth/v1/providers", {
+    schema: {
+      summary: "Identity providers a login page offers",
+      description: "The enabled providers, in their gui order. Public: no token needed.",
+      tags: ["auth"],
+      response: { 200: Type.Array(Type.Object({ alias: Type.String(), displayName: Type.String(), guiOrder: Type.Integer() })) },
+    },
+  }, async () => (await providers.list()).filter((p) => p.enabled).map(({ alias, displayName, guiOrder }) => ({ alias, displayName, guiOrder })));
+
+  app.get("/auth/v1/providers/:alias/login", {
+    schema: {
+      summary: "Log in through an identity provider (browser)",
+      description: "Redirects to the provider (authorization code with PKCE). After the login the browser comes back to `returnTo` (this service's origin only) with a one-time `#code=…` to exchange at `…/exchange`.",
+      tags: ["auth"],
+      params: AliasParams,
+      querystring: Type.Object({ returnTo: Type.Optional(Type.String({ maxLength: 2048 })) }, { additionalProperties: false }),
+      response: { 302: Type.Null(), ...errorResponses(400, 404) },
+    },
+  }, async (request, reply) => {
+    const { alias } = request.params;
+    const returnTo = sameOrigin(request, request.query.returnTo);
+    const start = await loginFlow.begin(alias, redirectUriOf(publicBase(request), alias), returnTo);
+    return reply
+      .setCookie(LOGIN_COOKIE, start.loginId, { path: cookiePath(alias), httpOnly: true, sameSite: "lax", secure: request.protocol === "https", maxAge: 600, signed: true })
+      .header("cache-control", "no-store")
+      .redirect(start.authorizationUrl, 302);
+  });
+
+  app.get("/auth/v1/providers/:alias/callback", {
+    schema: {
+      summary: "Where the identity provider sends the browser back",
+      description: "Checks the answer (state, issuer, code, ID token and its signature), finds or creates the user, and redirects to `returnTo` with a one-time code in the fragment. Register this URL at the provider.",
+      tags: ["auth"],
+      params: AliasParams,
+      // The provider's answer: code, state, iss, or error; providers may add their own parameters.
+      querystring: Type.Object({}, { additionalProperties: Type.String({ maxLength: 4096 }) }),
+      response: { 303: Type.Null(), ...errorResponses(400, 401, 404, 503) },
+    },
+  }, async (request, reply) => {
+    const { alias } = request.params;
+    const signed = request.cookies[LOGIN_COOKIE];
+    const unsigned = signed === undefined ? undefined : request.unsignCookie(signed);
+    reply.clearCookie(LOGIN_COOKIE, { path: cookiePath(alias) }).header("cache-control", "no-store");
+    const query = new URLSearchParams(request.query as Record<string, string>);
+    const done = await loginFlow.complete(alias, unsigned?.valid ? unsigned.value ?? undefined : undefined, query, request.ip);
+    const target = new URL(done.returnTo);
+    target.hash = `code=${encodeURIComponent(done.code)}`;
+    return reply.header("referrer-policy", "no-referrer").redirect(target.href, 303);
+  });
+
+  app.post("/auth/v1/providers/:alias/exchange", {
+    schema: {
+      summary: "Exchange a provider login's one-time code for a token",
+      description: "Once, within 60 seconds of the login.",
+      tags: ["auth"],
+      params: AliasParams,
+      body: Type.Object({ code: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false }),
+      response: { 200: TokenResponse, ...errorResponses(400, 401) },
+    },
+  }, async (request, reply) => {
+    const token = await loginFlow.exchange(request.params.alias, request.body.code, request.ip);
+    return reply.header("cache-control", "no-store").send(token);
+  });
+
+  app.post("/auth/v1/providers/:alias/backchannel-logout", {
+    schema: {
+      summary: "OpenID Connect Back-Channel Logout",
+      description: "The provider posts a signed `logout_token`; the sessions opened through that provider session (`sid`) or subject (`sub`) end on every node. Register this URL at the provider.",
+      tags: ["auth"],
+      params: AliasParams,
+      body: Type.Object({ logout_token: Type.String({ minLength: 1, maxLength: 16_384 }) }, { additionalProperties: false }),
+      response: { 200: Type.Null(), ...errorResponses(400, 404) },
+    },
+  }, async (request, reply) => {
+    const p = await loginFlow.enabledProvider(request.params.alias);
+    await backchannelLogout(store.db, jwks, p, request.body.logout_token, request.ip);
+    return reply.header("cache-control", "no-store").code(200).send(null);
+  });
+};
+
+export default providerLoginRoutes;
