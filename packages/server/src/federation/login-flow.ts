@@ -42,7 +42,9 @@ function classify(error: unknown): DomainError {
   if (error instanceof oidc.AuthorizationResponseError) return new LoginRefused(`provider-error:${error.error}`, null);
   if (error instanceof oidc.ResponseBodyError) return new LoginRefused(`token-refused:${error.error}`, null);
   if (error instanceof oidc.ClientError) {
-    const claim = (error.cause as { claim?: string } | undefined)?.claim;
+    // openid-client wraps oauth4webapi's error, whose cause names the claim that failed.
+    const cause = error.cause as { claim?: string; cause?: { claim?: string } } | undefined;
+    const claim = cause?.claim ?? cause?.cause?.claim;
     return checkFailed(claim ? `id-token-${claim}` : (error.code ?? "invalid-response").toLowerCase(), claim ? `${error.message} (${claim})` : error.message);
   }
   if (error instanceof joseErrors.JOSEError) return checkFailed(`id-token-${error.code.toLowerCase()}`, `the ID token's signature or claims are not valid (${error.code})`);

@@ -4,7 +4,16 @@ import { createUser, USER_PASSWORD } from "../test-support/accounts.js";
 import { describeEachStore } from "../test-support/server.js";
 
 /** Routes anyone may call. Every other route of the OpenAPI document must want a token. */
-const PUBLIC = new Set(["POST /auth/v1/providers/builtin/token", "GET /health"]);
+const PUBLIC = new Set([
+  "POST /auth/v1/providers/builtin/token",
+  "GET /health",
+  // Identity-provider logins: the browser and the provider call these (provider-login.test.ts).
+  "GET /auth/v1/providers",
+  "GET /auth/v1/providers/{alias}/login",
+  "GET /auth/v1/providers/{alias}/callback",
+  "POST /auth/v1/providers/{alias}/exchange",
+  "POST /auth/v1/providers/{alias}/backchannel-logout",
+]);
 /** Routes open to every logged-in user, whatever its roles: its own account. */
 const OWN_ACCOUNT = new Set(["POST /auth/v1/logout", "GET /security/v1/me", "PUT /security/v1/me/password"]);
 

@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { after, before, it } from "node:test";
+import { createGroup, createSecurityAdministrator, createUser, USER_PASSWORD } from "../../test-support/accounts.js";
+import { startTestProvider, type TestProvider } from "../../test-support/oidc-provider.js";
+import { CLIENT_ID, CLIENT_SECRET, clientFor } from "../../test-support/provider-login.js";
+import { describeEachStore } from "../../test-support/server.js";
+
+const PATH = "/idp/v1/external-identity-provider";
+
+describeEachStore("identity provider configuration", (server) => {
+  let admin: string;
+  let provider: TestProvider;
+  before(async () => {
+    admin = await server().login();
+    provider = await startTestProvider([clientFor(server(), "sso")]);
+  });
+  after(async () => {
+    await provider?.close();
+  });
+
+  const create = (body: Record<string, unknown>, token = admin) => server().api("POST", PATH, { token, body });
+
+  it("creates a provider from its discovery document, with Ops Center's fields and the secret masked", async () => {
+    const s = server();
+    const group = await createGroup(s, admin, "sso-default");
+    const r = await create({ alias: "sso", displayName: "Company SSO", fromUrl: provider.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, defaultGroupList: [group], guiOrder: 2 });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.headers.get("location"), `/portal${PATH}/sso`);
+    assert.equal(r.body.providerType, "oidc");
+    assert.equal(r.body.clientSecret, "**********");
+    assert.deepEqual(r.body.defaultGroupList, [group]);
+    assert.deepEqual(r.body.config, {
+      issuer: provider.issuer,
+      authorizationUrl: `${provider.issuer}/auth`,
+      tokenUrl: `${provider.issuer}/token`,
+      userInfoUrl: `${provider.issuer}/me`,
+      jwksUrl: `${provider.issuer}/jwks`,
+      scopes: ["openid", "profile", "email"],
+      clientAuthMethod: "client_secret_basic",
+      usernameClaim: "preferred_username",
+      emailClaim: "email",
+      firstNameClaim: "given_name",
+      lastNameClaim: "family_name",
+      groupsClaim: "groups",
+      trustEmail: false,
+      redirectUri: `${s.baseUrl}/auth/v1/providers/sso/callback`,
+    });
+    const read = await s.api("GET", `${PATH}/sso`, { token: admin });
+    assert.deepEqual(read.body, r.body);
+    assert.deepEqual((await s.api("GET", PATH, { token: admin })).body.map((p: any) => p.alias), ["sso"]);
+    assert.deepEqual((await s.api("GET", "/auth/v1/providers")).body, [{ alias: "sso", displayName: "Company SSO", guiOrder: 2 }]);
+    const [event] = (await s.api("GET", "/security/v1/audit-events?action=identity-provider.create", { token: admin })).body;
+    assert.equal(event.targetName, "sso");
+    assert.equal(event.details.after.clientSecretSet, true);
+    assert.ok(!JSON.stringify(event).includes(CLIENT_SECRET));
+  });
+
+  it("updates partially: the mask keeps the secret, a GET body can be sent back, the alias stays", async () => {
+    const s = server();
+    const before = (await s.api("GET", `${PATH}/sso`, { token: admin })).body;
+    const sealed = async () => JSON.parse((await s.server.deps.store.db.selectFrom("identity_providers").select("config").where("alias", "=", "sso").executeTakeFirstOrThrow()).config).sealedSecret;
+    const secretBefore = await sealed();
+    const r = await s.api("PUT", `${PATH}/sso`, { token: admin, body: { ...before, displayName: "Renamed SSO", config: { ...before.config, trustEmail: true, scopes: ["openid", "email"] } } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.displayName, "Renamed SSO");
+    assert.equal(r.body.config.trustEmail, true);
+    assert.equal(r.body.config.tokenUrl, before.config.tokenUrl);
+    assert.equal(await sealed(), secretBefore, "the mask kept the stored secret");
+    assert.equal((await s.api("PUT", `${PATH}/sso`, { token: admin, body: { clientSecret: "a-new-secret" } })).status, 200);
+    assert.notEqual(await sealed(), secretBefore);
+    const [event] = (await s.api("GET", "/security/v1/audit-events?action=identity-provider.update", { token: admin })).body;
+    assert.equal(event.details.clientSecretChanged, true);
+    assert.ok(!JSON.stringify(event).includes("a-new-secret"));
+    assert.equal((await s.api("PUT", `${PATH}/sso`, { token: admin, body: { alias: "other" } })).status, 400);
+    assert.equal((await s.api("PUT", `${PATH}/sso`, { token: admin, body: { config: { redirectUri: "https://ignored.example/" } } })).body.config.redirectUri, `${s.baseUrl}/auth/v1/providers/sso/callback`);
+  });
+
+  it("refuses bad input with a 400 that names it, and a taken alias with a 409", async () => {
+    const base = { alias: "bad", clientId: "c", clientSecret: "s", fromUrl: provider.issuer };
+    const cases: [string, Record<string, unknown>][] = [
+      ["unknown field", { ...base, validateSignature: false }],
+      ["unknown config field", { ...base, config: { useJwksUrl: false } }],
+      ["alias not URL-safe", { ...base, alias: "a b" }],
+      ["alias builtin", { ...base, alias: "builtin" }],
+      ["no client id", { alias: "bad", fromUrl: provider.issuer }],
+      ["plain http off loopback", { ...base, fromUrl: "http://idp.example.com" }],
+      ["unreachable discovery", { ...base, fromUrl: "http://127.0.0.1:1" }],
+      ["no endpoints at all", { alias: "bad", clientId: "c", clientSecret: "s" }],
+      ["no openid scope", { ...base, config: { scopes: ["email"] } }],
+      ["no secret for a secret method", { alias: "bad", clientId: "c", fromUrl: provider.issuer }],
+      ["unknown group", { ...base, defaultGroupList: ["00000000-0000-4000-8000-000000000000"] }],
+      ["bad auth method", { ...base, config: { clientAuthMethod: "private_key_jwt" } }],
+    ];
+    for (const [name, body] of cases) {
+      const r = await create(body);
+      assert.equal(r.status, 400, `${name}: ${r.text}`);
+      assert.match(r.body.errorMessage, /^ECMS1001-E /, name);
+    }
+    assert.equal((await create({ alias: "open", clientId: "c", fromUrl: provider.issuer, config: { clientAuthMethod: "none" } })).status, 201, "a public client needs no secret");
+    assert.equal((await create({ ...base, alias: "sso" })).status, 409);
+    assert.equal((await server().api("GET", `${PATH}/nope`, { token: admin })).status, 404);
+    assert.equal((await server().api("DELETE", `${PATH}/open`, { token: admin })).status, 204);
+    assert.equal((await server().api("DELETE", `${PATH}/open`, { token: admin })).status, 404);
+  });
+
+  it("is for system and security administrators only", async () => {
+    const s = server();
+    const { token: securityAdmin } = await createSecurityAdministrator(s, admin, "idp-secadmin");
+    assert.equal((await s.api("GET", PATH, { token: securityAdmin })).status, 200);
+    await createUser(s, admin, "idp-plain");
+    const user = await s.login("idp-plain", USER_PASSWORD);
+    for (const [method, path] of [["GET", PATH], ["GET", `${PATH}/sso`], ["POST", PATH], ["PUT", `${PATH}/sso`], ["DELETE", `${PATH}/sso`]] as const) {
+      assert.equal((await s.api(method, path, { token: user, body: method === "POST" || method === "PUT" ? {} : undefined })).status, 403, `${method} ${path}`);
+      assert.equal((await s.api(method, path)).status, 401, `${method} ${path}`);
+    }
+  });
+});

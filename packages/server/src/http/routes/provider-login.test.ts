@@ -1,0 +1,405 @@
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { after, before, it } from "node:test";
+import { decodeJwt } from "jose";
+import { createGroup, createUser, USER_PASSWORD } from "../../test-support/accounts.js";
+import { insertUser } from "../../test-support/fixtures.js";
+import { Browser, newSigningKey, resign, type TestProvider } from "../../test-support/oidc-provider.js";
+import { followCallback, providerFor, providerLogin, toCallback } from "../../test-support/provider-login.js";
+import { describeEachStore, startTestServer, type TestServer } from "../../test-support/server.js";
+
+const COOLDOWN_SECONDS = 1;
+
+describeEachStore("provider login (OpenID Connect, against a real provider)", (server) => {
+  let admin: string;
+  let corp: TestProvider;
+  let trusted: TestProvider;
+  let engGroup: string;
+  let opsGroup: string;
+  let defaultGroup: string;
+
+  before(async () => {
+    const s = server();
+    admin = await s.login();
+    engGroup = await createGroup(s, admin, "engineering");
+    opsGroup = await createGroup(s, admin, "operations");
+    defaultGroup = await createGroup(s, admin, "corp-staff");
+    corp = await providerFor(s, admin, "corp", {
+      defaultGroupList: [defaultGroup],
+      customGroupList: [{ idpGroupName: "eng", localGroupId: engGroup }, { idpGroupName: "ops", localGroupId: opsGroup }],
+      config: { scopes: ["openid", "profile", "email", "groups"] },
+    });
+    trusted = await providerFor(s, admin, "trusted", { config: { trustEmail: true } });
+  });
+  after(async () => {
+    await corp?.close();
+    await trusted?.close();
+  });
+
+  const me = async (token: string) => (await server().api("GET", "/security/v1/me", { token })).body;
+  const audit = async (action: string) => (await server().api("GET", `/security/v1/audit-events?action=${action}`, { token: admin })).body as any[];
+  const userCount = async () => (await server().api("GET", "/security/v1/users/count", { token: admin })).body as number;
+
+  it("first login creates the user (claims, users + default + mapped groups, link); the second finds it", async () => {
+    const s = server();
+    corp.accounts.set("alice-sub", { preferred_username: "alice", email: "alice@corp.example", email_verified: true, given_name: "Alice", family_name: "Archer", groups: ["eng"] });
+    const first = await me(await providerLogin(s, "corp", "alice-sub"));
+    assert.equal(first.username, "alice");
+    assert.equal(first.email, "alice@corp.example");
+    assert.equal(first.displayName, "Alice Archer");
+    assert.deepEqual(first.federatedIdentities, [{ alias: "corp", displayName: "corp SSO" }]);
+    assert.deepEqual(first.groups, ["corp-staff", "engineering", "users"]);
+    const second = await me(await providerLogin(s, "corp", "alice-sub"));
+    assert.equal(second.id, first.id);
+    const listed = (await s.api("GET", `/security/v1/users?search=alice`, { token: admin })).body;
+    assert.deepEqual(listed.find((u: any) => u.id === first.id).federatedIdentities, [{ alias: "corp", displayName: "corp SSO" }]);
+    const logins = (await audit("auth.provider-login")).filter((e) => e.targetId === first.id && e.outcome === "success");
+    assert.equal(logins.length, 2);
+    assert.ok((await audit("user.create")).some((e) => e.targetId === first.id && e.actor === "identity-provider:corp"));
+  });
+
+  it("mapped groups follow the groups claim at every login; groups not mapped stay", async () => {
+    const s = server();
+    corp.accounts.set("gina-sub", { preferred_username: "gina", groups: ["eng"] });
+    const token = await providerLogin(s, "corp", "gina-sub");
+    assert.deepEqual((await me(token)).groups, ["corp-staff", "engineering", "users"]);
+    corp.accounts.set("gina-sub", { preferred_username: "gina", groups: ["ops", "unmapped"] });
+    assert.deepEqual((await me(await providerLogin(s, "corp", "gina-sub"))).groups, ["corp-staff", "operations", "users"]);
+    corp.accounts.set("gina-sub", { preferred_username: "gina" });
+    assert.deepEqual((await me(await providerLogin(s, "corp", "gina-sub"))).groups, ["corp-staff", "operations", "users"], "no groups claim: left as they are");
+    assert.ok((await audit("user.groups-mapped")).some((e) => e.targetName === "gina" && e.details.removed?.includes("engineering")));
+  });
+
+  it("a username that is taken gets the clash rule's name, not an error", async () => {
+    const s = server();
+    await createUser(s, admin, "bob");
+    corp.accounts.set("bob-sub-1", { preferred_username: "bob" });
+    corp.accounts.set("bob-sub-2", { preferred_username: "BOB" });
+    corp.accounts.set("bob-sub-3", { preferred_username: "bob" });
+    assert.equal((await me(await providerLogin(s, "corp", "bob-sub-1"))).username, "bob-corp");
+    assert.equal((await me(await providerLogin(s, "corp", "bob-sub-2"))).username, "BOB-corp-2");
+    assert.equal((await me(await providerLogin(s, "corp", "bob-sub-3"))).username, "bob-corp-3");
+    corp.accounts.set("odd-sub", { preferred_username: "name with spaces/and:colons" });
+    assert.equal((await me(await providerLogin(s, "corp", "odd-sub"))).username, "name_with_spaces_and_colons");
+  });
+
+  it("links an existing user by email only when the provider is trusted, says verified, and one user has it", async () => {
+    const s = server();
+    const local = await insertUser(s.server.deps.store, { username: "carol", email: "Carol@Example.com" }, { hasher: s.server.deps.hasher, value: USER_PASSWORD });
+    // Not trusted: a verified email does not link.
+    corp.accounts.set("carol-corp", { preferred_username: "carol.c", email: "carol@example.com", email_verified: true });
+    assert.notEqual((await me(await providerLogin(s, "corp", "carol-corp"))).id, local.uuid);
+    // Trusted, but not verified (or not said at all): no link.
+    trusted.accounts.set("carol-unverified", { preferred_username: "carol.u", email: "carol@example.com", email_verified: false });
+    trusted.accounts.set("carol-silent", { preferred_username: "carol.s", email: "carol@example.com" });
+    assert.notEqual((await me(await providerLogin(s, "trusted", "carol-unverified"))).id, local.uuid);
+    assert.notEqual((await me(await providerLogin(s, "trusted", "carol-silent"))).id, local.uuid);
+    // The two users the untrusted provider made took the email too: no longer exactly one.
+    trusted.accounts.set("carol-verified", { preferred_username: "carol.v", email: "carol@example.com", email_verified: true });
+    assert.notEqual((await me(await providerLogin(s, "trusted", "carol-verified"))).id, local.uuid);
+
+    const dave = await insertUser(s.server.deps.store, { username: "dave", email: "dave@example.com" }, { hasher: s.server.deps.hasher, value: USER_PASSWORD });
+    trusted.accounts.set("dave-verified", { preferred_username: "dave.v", email: "DAVE@example.com", email_verified: true });
+    const linked = await me(await providerLogin(s, "trusted", "dave-verified"));
+    assert.equal(linked.id, dave.uuid);
+    assert.deepEqual(linked.federatedIdentities, [{ alias: "trusted", displayName: "trusted SSO" }]);
+    assert.ok((await audit("user.link")).some((e) => e.targetId === dave.uuid && e.details.by === "verified-email"));
+    // A local user with a password keeps it.
+    assert.match(await s.login("dave", USER_PASSWORD), /^eyJ/);
+  });
+
+  it("refuses a callback whose state, browser, issuer or nonce does not match, and a replayed one", async () => {
+    const s = server();
+    corp.accounts.set("eve-sub", { preferred_username: "eve" });
+    const before = await userCount();
+
+    const wrongState = await toCallback(s, "corp", "eve-sub");
+    wrongState.callback.searchParams.set("state", "forged");
+    assert.equal((await followCallback(wrongState.browser, wrongState.callback)).body.additionalInfo, JSON.stringify({ reason: "state-mismatch" }));
+
+    const otherBrowser = await toCallback(s, "corp", "eve-sub");
+    const stranger = await followCallback(new Browser(), otherBrowser.callback);
+    assert.equal(stranger.status, 400);
+    assert.match(stranger.body.errorMessage, /^ECMS1001-E .*no login in progress/);
+
+    const mixUp = await toCallback(s, "corp", "eve-sub");
+    assert.equal(mixUp.callback.searchParams.get("iss"), corp.issuer, "the provider sends RFC 9207 iss");
+    mixUp.callback.searchParams.set("iss", trusted.issuer);
+    assert.equal(JSON.parse((await followCallback(mixUp.browser, mixUp.callback)).body.additionalInfo).reason, "issuer-mismatch");
+
+    corp.tamper = (idToken) => resign(corp, idToken, { nonce: "another-nonce" });
+    try {
+      const nonce = await toCallback(s, "corp", "eve-sub");
+      const r = await followCallback(nonce.browser, nonce.callback);
+      assert.equal(r.status, 400);
+      assert.equal(JSON.parse(r.body.additionalInfo).reason, "id-token-nonce");
+    } finally {
+      corp.tamper = null;
+    }
+
+    const replay = await toCallback(s, "corp", "eve-sub");
+    assert.equal((await followCallback(replay.browser, replay.callback)).status, 303);
+    const again = await followCallback(replay.browser, replay.callback);
+    assert.equal(again.status, 400, "the pending login is used up");
+    // The same code with a fresh login's state: the provider refuses the used code.
+    const fresh = await toCallback(s, "corp", "eve-sub", replay.browser);
+    fresh.callback.searchParams.set("code", replay.callback.searchParams.get("code")!);
+    const reused = await followCallback(fresh.browser, fresh.callback);
+    assert.equal(reused.status, 401);
+    assert.ok((await audit("auth.provider-login")).some((e) => e.outcome === "failure" && e.details.reason === "token-refused:invalid_grant"));
+
+    assert.equal(await userCount(), before + 1, "only the one good login created a user");
+    for (const reason of ["state-mismatch", "no-pending-login", "issuer-mismatch", "id-token-nonce"]) {
+      assert.ok((await audit("auth.provider-login")).some((e) => e.outcome === "failure" && e.details.reason === reason), reason);
+    }
+  });
+
+  it("refuses an expired ID token and one signed with a key the provider never published", async () => {
+    const s = server();
+    corp.accounts.set("frank-sub", { preferred_username: "frank" });
+    const foreign = await newSigningKey();
+    const cases: [string, (t: string) => Promise<string>][] = [
+      ["expired", (t) => resign(corp, t, { iat: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) - 3600 })],
+      ["foreign key, the provider's kid", (t) => resign(corp, t, {}, { ...foreign, kid: corp.signingKey().kid })],
+    ];
+    for (const [name, tamper] of cases) {
+      corp.tamper = tamper;
+      try {
+        const { browser, callback } = await toCallback(s, "corp", "frank-sub");
+        const r = await followCallback(browser, callback);
+        assert.equal(r.status, 400, name);
+        assert.match(JSON.parse(r.body.additionalInfo).reason, /^id-token-/, name);
+      } finally {
+        corp.tamper = null;
+      }
+    }
+    assert.equal((await s.api("GET", "/security/v1/users?search=frank", { token: admin })).body.length, 0);
+  });
+
+  it("follows a key rotation at the provider: an unknown kid reads the keys again, once within the cooldown", async () => {
+    const s = server();
+    corp.accounts.set("rita-sub", { preferred_username: "rita" });
+    await providerLogin(s, "corp", "rita-sub");
+    await sleep(COOLDOWN_SECONDS * 1000 + 200);
+    await corp.rotateKeys();
+    const fetches = corp.jwksRequests;
+    assert.equal((await me(await providerLogin(s, "corp", "rita-sub"))).username, "rita");
+    assert.equal(corp.jwksRequests, fetches + 1, "the new key was read once");
+    // Made-up key ids right after: refused, and no further reads of the keys.
+    const unknown = await newSigningKey();
+    for (let i = 0; i < 3; i++) {
+      corp.tamper = (t) => resign(corp, t, {}, unknown);
+      try {
+        const { browser, callback } = await toCallback(s, "corp", "rita-sub");
+        assert.equal((await followCallback(browser, callback)).status, 400);
+      } finally {
+        corp.tamper = null;
+      }
+    }
+    assert.equal(corp.jwksRequests, fetches + 1, "no refetch within the cooldown");
+  });
+
+  it("answers 503 when the provider is down at the callback, and works when it is back", async () => {
+    const s = server();
+    corp.accounts.set("dora-sub", { preferred_username: "dora" });
+    const { browser, callback } = await toCallback(s, "corp", "dora-sub");
+    await corp.stop();
+    try {
+      const r = await followCallback(browser, callback);
+      assert.equal(r.status, 503);
+      assert.match(r.body.errorMessage, /^ECMS1901-E /);
+    } finally {
+      await corp.start();
+    }
+    assert.equal((await me(await providerLogin(s, "corp", "dora-sub"))).username, "dora");
+  });
+
+  it("exchanges a one-time code once, within its time, at its provider only", async () => {
+    const s = server();
+    corp.accounts.set("olga-sub", { preferred_username: "olga" });
+    const exchange = (alias: string, code: string) => s.api("POST", `/auth/v1/providers/${alias}/exchange`, { body: { code } });
+    const codeOf = async () => {
+      const { browser, callback } = await toCallback(s, "corp", "olga-sub");
+      const done = await followCallback(browser, callback);
+      assert.equal(done.status, 303);
+      assert.equal(new URL(done.location!).pathname, "/portal/console/");
+      assert.ok(!new URL(done.location!).search.includes(done.code!), "the code is in the fragment only");
+      return done.code!;
+    };
+    const code = await codeOf();
+    assert.equal((await exchange("trusted", code)).status, 401, "another provider's exchange");
+    const late = await codeOf();
+    const once = await codeOf();
+    const first = await exchange("corp", once);
+    assert.equal(first.status, 200);
+    assert.deepEqual(Object.keys(first.body).sort(), ["access_token", "expires_in", "token_type"]);
+    assert.equal((await exchange("corp", once)).status, 401, "used");
+    await s.server.deps.store.db.updateTable("login_codes").set({ expires_at: new Date(Date.now() - 1000).toISOString() }).execute();
+    assert.equal((await exchange("corp", late)).status, 401, "late");
+    assert.equal((await s.api("POST", "/auth/v1/providers/corp/exchange", { body: { code: "x", extra: 1 } })).status, 400);
+  });
+
+  it("keeps returnTo on this service and takes no unknown parameters", async () => {
+    const s = server();
+    for (const returnTo of ["https://evil.example/", "//evil.example/x", "/\\evil.example/x", "http://127.0.0.1:1/portal/"]) {
+      const r = await s.api("GET", `/auth/v1/providers/corp/login?returnTo=${encodeURIComponent(returnTo)}`);
+      assert.equal(r.status, 400, returnTo);
+      assert.match(r.body.errorMessage, /^ECMS1001-E returnTo/);
+    }
+    assert.equal((await s.api("GET", "/auth/v1/providers/corp/login?other=1")).status, 400);
+    assert.equal((await s.api("GET", "/auth/v1/providers/nope/login")).status, 404);
+    const r = await fetch(`${s.baseUrl}/auth/v1/providers/corp/login?returnTo=${encodeURIComponent("/portal/console/#users")}`, { redirect: "manual" });
+    assert.equal(r.status, 302);
+    const cookie = r.headers.getSetCookie()[0]!;
+    assert.match(cookie, /HttpOnly/);
+    assert.match(cookie, /SameSite=Lax/);
+    assert.match(cookie, /Path=\/portal\/auth\/v1\/providers\/corp\//);
+    const authorization = new URL(r.headers.get("location")!);
+    assert.equal(authorization.searchParams.get("code_challenge_method"), "S256");
+    for (const p of ["state", "nonce", "code_challenge"]) assert.ok(authorization.searchParams.get(p), p);
+    assert.ok(!cookie.includes(authorization.searchParams.get("state")!), "the cookie names the login, it does not carry its state");
+  });
+
+  it("refuses users who may not log in now, and lets no one in through a disabled provider", async () => {
+    const s = server();
+    corp.accounts.set("ivan-sub", { preferred_username: "ivan" });
+    const ivan = await me(await providerLogin(s, "corp", "ivan-sub"));
+    assert.equal((await s.api("PUT", `/security/v1/users/${ivan.id}`, { token: admin, body: { enabled: false } })).status, 200);
+    const { browser, callback } = await toCallback(s, "corp", "ivan-sub");
+    const refused = await followCallback(browser, callback);
+    assert.equal(refused.status, 401);
+    assert.ok((await audit("auth.provider-login")).some((e) => e.targetId === ivan.id && e.outcome === "failure" && e.details.reason === "disabled"));
+    await s.api("PUT", `/security/v1/users/${ivan.id}`, { token: admin, body: { enabled: true, validTo: "2001-01-01" } });
+    const expired = await toCallback(s, "corp", "ivan-sub");
+    assert.equal((await followCallback(expired.browser, expired.callback)).status, 401);
+    await s.api("PUT", `/security/v1/users/${ivan.id}`, { token: admin, body: { validTo: null } });
+    await s.server.deps.store.db.updateTable("users").set({ locked_out_until: new Date(Date.now() + 600_000).toISOString() }).where("uuid", "=", ivan.id).execute();
+    const locked = await toCallback(s, "corp", "ivan-sub");
+    assert.equal((await followCallback(locked.browser, locked.callback)).status, 401);
+    await s.api("DELETE", `/security/v1/users/${ivan.id}/lockout`, { token: admin });
+
+    // Disabling the provider ends its sessions, and its logins (pending ones too) are refused.
+    const token = await providerLogin(s, "corp", "ivan-sub");
+    const pending = await toCallback(s, "corp", "ivan-sub");
+    assert.equal((await s.api("PUT", "/idp/v1/external-identity-provider/corp", { token: admin, body: { enabled: false } })).status, 200);
+    try {
+      assert.equal((await s.api("GET", "/security/v1/me", { token })).status, 401);
+      assert.equal((await followCallback(pending.browser, pending.callback)).status, 404);
+      assert.equal((await s.api("GET", "/auth/v1/providers/corp/login")).status, 404);
+      assert.ok(!(await s.api("GET", "/auth/v1/providers")).body.some((p: any) => p.alias === "corp"));
+    } finally {
+      assert.equal((await s.api("PUT", "/idp/v1/external-identity-provider/corp", { token: admin, body: { enabled: true } })).status, 200);
+    }
+  });
+
+  it("gives provider-only users no token with a password and no password to reset; linked local users keep theirs", async () => {
+    const s = server();
+    corp.accounts.set("paul-sub", { preferred_username: "paul" });
+    const paul = await me(await providerLogin(s, "corp", "paul-sub"));
+    const password = await s.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "paul", password: "anything-at-all-1" } });
+    const unknown = await s.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "nobody-at-all", password: "anything-at-all-1" } });
+    assert.equal(password.status, 401);
+    assert.deepEqual(password.body, unknown.body, "the one 401");
+    const reset = await s.api("PUT", `/security/v1/users/${paul.id}/reset-password`, { token: admin, body: { type: "password", value: "A-New-Password-1" } });
+    assert.equal(reset.status, 409);
+    assert.match(reset.body.errorMessage, /^ECMS1302-E /);
+  });
+
+  it("links and unlinks by hand; the linked user logs in through the provider", async () => {
+    const s = server();
+    const hank = await createUser(s, admin, "hank");
+    const path = `/security/v1/users/${hank.uuid}/federated-identities/corp`;
+    assert.equal((await s.api("PUT", path, { token: admin, body: { subject: "hank-at-corp" } })).status, 204);
+    assert.equal((await s.api("PUT", path, { token: admin, body: { subject: "hank-at-corp" } })).status, 204, "idempotent");
+    assert.deepEqual((await s.api("GET", `/security/v1/users/${hank.uuid}`, { token: admin })).body.federatedIdentities, [{ alias: "corp", displayName: "corp SSO" }]);
+    corp.accounts.set("hank-at-corp", { preferred_username: "someone-else" });
+    const token = await providerLogin(s, "corp", "hank-at-corp");
+    assert.equal((await me(token)).id, hank.uuid);
+    // The subject is taken: another user cannot have it.
+    const other = await createUser(s, admin, "hank2");
+    assert.equal((await s.api("PUT", `/security/v1/users/${other.uuid}/federated-identities/corp`, { token: admin, body: { subject: "hank-at-corp" } })).status, 409);
+    for (const body of [{}, { subject: "" }, { subject: "x", more: 1 }]) {
+      assert.equal((await s.api("PUT", path, { token: admin, body })).status, 400, JSON.stringify(body));
+    }
+    assert.equal((await s.api("PUT", `/security/v1/users/${hank.uuid}/federated-identities/nope`, { token: admin, body: { subject: "x" } })).status, 404);
+    assert.equal((await s.api("DELETE", path, { token: admin })).status, 204);
+    assert.equal((await s.api("GET", "/security/v1/me", { token })).status, 401, "its provider sessions end");
+    assert.equal((await s.api("DELETE", path, { token: admin })).status, 404);
+    assert.equal((await s.api("GET", `/security/v1/users/${hank.uuid}`, { token: admin })).body.federatedIdentities, null);
+    const events = await audit("user.unlink");
+    assert.ok(events.some((e) => e.targetId === hank.uuid && e.details.subject === "hank-at-corp" && !e.details.leftWithoutLogin));
+    const user = await createUser(s, admin, "plain");
+    assert.equal((await s.api("PUT", `/security/v1/users/${user.uuid}/federated-identities/corp`, { token: await s.login("plain", USER_PASSWORD) , body: { subject: "y" } })).status, 403);
+  });
+
+  it("back-channel logout from the provider ends that session on every node; forged logout tokens are refused", async () => {
+    const s = server();
+    const other = await startTestServer(s.kind, { store: s.server.deps.config.store });
+    try {
+      corp.accounts.set("lara-sub", { preferred_username: "lara" });
+      const browser = new Browser();
+      const token = await providerLogin(s, "corp", "lara-sub", browser);
+      const kept = await providerLogin(s, "corp", "lara-sub");
+      assert.equal((await other.api("GET", "/security/v1/me", { token })).status, 200);
+      // The user signs out at the provider, in the browser that logged in.
+      await browser.navigate(`${corp.issuer}/session/end`, "lara-sub", (url) => url.pathname.endsWith("/session/end/success"), { logout: "yes" });
+      assert.equal((await other.api("GET", "/security/v1/me", { token })).status, 401);
+      assert.equal((await s.api("GET", "/security/v1/me", { token: kept })).status, 200, "another provider session of the same subject stays");
+      assert.ok((await audit("auth.backchannel-logout")).some((e) => e.outcome === "success" && e.details.sessionsEnded === 1));
+
+      const logout = (logout_token: string) => s.api("POST", "/auth/v1/providers/corp/backchannel-logout", { body: new URLSearchParams({ logout_token }).toString(), headers: { "content-type": "application/x-www-form-urlencoded" } });
+      const claims = { iss: corp.issuer, aud: "ecm-security", iat: Math.floor(Date.now() / 1000), jti: "j1", sub: "lara-sub", events: { "http://schemas.openid.net/event/backchannel-logout": {} } };
+      assert.equal((await logout(await corp.sign(claims, await newSigningKey()))).status, 400, "foreign key");
+      assert.equal((await logout(await corp.sign({ ...claims, events: {} }))).status, 400, "no logout event");
+      assert.equal((await logout(await corp.sign({ ...claims, nonce: "n" }))).status, 400, "nonce");
+      assert.equal((await logout(await corp.sign({ ...claims, iss: trusted.issuer }))).status, 400, "issuer");
+      assert.equal((await s.api("GET", "/security/v1/me", { token: kept })).status, 200);
+      // A logout by subject ends all of that subject's sessions.
+      const r = await logout(await corp.sign(claims, undefined, "logout+jwt"));
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get("cache-control"), "no-store");
+      assert.equal((await other.api("GET", "/security/v1/me", { token: kept })).status, 401);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("deleting a provider removes its links, ends its sessions and says who is left without a way in", async () => {
+    const s = server();
+    const temp = await providerFor(s, admin, "temp");
+    try {
+      temp.accounts.set("only-sub", { preferred_username: "temp-only" });
+      const token = await providerLogin(s, "temp", "only-sub");
+      const withPassword = await createUser(s, admin, "temp-local");
+      await s.api("PUT", `/security/v1/users/${withPassword.uuid}/federated-identities/temp`, { token: admin, body: { subject: "local-sub" } });
+      assert.equal((await s.api("DELETE", "/idp/v1/external-identity-provider/temp", { token: admin })).status, 204);
+      assert.equal((await s.api("GET", "/security/v1/me", { token })).status, 401);
+      const [event] = await audit("identity-provider.delete");
+      assert.deepEqual(event.details.usersWithoutLogin.map((u: any) => u.username), ["temp-only"]);
+      assert.equal(event.details.linksRemoved, 2);
+      assert.equal((await s.api("GET", `/security/v1/users/${withPassword.uuid}`, { token: admin })).body.federatedIdentities, null);
+    } finally {
+      await temp.close();
+    }
+  });
+
+  it("never shows the client secret or a code in an answer or the audit log", async () => {
+    const s = server();
+    const answers = [
+      await s.api("GET", "/idp/v1/external-identity-provider", { token: admin }),
+      await s.api("GET", "/idp/v1/external-identity-provider/corp", { token: admin }),
+      await s.api("GET", "/security/v1/audit-events", { token: admin }),
+      await s.api("GET", "/auth/v1/providers"),
+    ];
+    for (const r of answers) assert.ok(!r.text.includes("provider-client-secret"), r.text.slice(0, 200));
+    const stored = await s.server.deps.store.db.selectFrom("identity_providers").select("config").execute();
+    assert.ok(stored.every((row) => !row.config.includes("provider-client-secret")));
+    const { browser, callback } = await toCallback(s, "corp", "alice-sub");
+    const done = await followCallback(browser, callback);
+    const all = (await s.api("GET", "/security/v1/audit-events", { token: admin })).text;
+    assert.ok(!all.includes(done.code!) && !all.includes(callback.searchParams.get("code")!));
+    assert.equal(decodeJwt((await s.api("POST", "/auth/v1/providers/corp/exchange", { body: { code: done.code } })).body.access_token).iss, "ecm-security");
+  });
+}, { oidcJwksCooldownSeconds: COOLDOWN_SECONDS });
+
+export type { TestServer };
