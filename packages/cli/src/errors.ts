@@ -70,7 +70,7 @@ export function exitCodeOf(err: unknown): number {
 /** One line, no stack trace. */
 export function messageOf(err: unknown): string {
   let msg: string;
-  if (err instanceof ECMAuthError && (err.code === "ECMS1101" || /no longer valid/.test(err.message))) {
+  if (err instanceof ECMAuthError && err.code === "ECMS1101") {
     msg = `${err.message} (run "ecm login")`;
   } else if (err instanceof Error) msg = err.message;
   else msg = String(err);

@@ -1,7 +1,9 @@
-import { inspect } from "node:util";
 import { Transport, type ECMOptions, type TokenInfo } from "./http.js";
 import { Security } from "./security.js";
 import type { CallOptions } from "./types.js";
+
+/** Node's `util.inspect.custom`, named without importing node:util (this module also runs in browsers). */
+export const inspectCustom = Symbol.for("nodejs.util.inspect.custom");
 
 /**
  * Asynchronous ECM Security client.
@@ -51,7 +53,7 @@ export class ECM {
   }
 
   /** Never shows credentials or tokens when logged. */
-  [inspect.custom](): string {
+  [inspectCustom](): string {
     return `ECM { baseUrl: ${JSON.stringify(this.#http.baseUrl)}${this.#http.username !== undefined ? `, username: ${JSON.stringify(this.#http.username)}` : ""} }`;
   }
 

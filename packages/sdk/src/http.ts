@@ -1,3 +1,4 @@
+import { SERVER_CODES } from "./codes.js";
 import {
   ECMAbortError,
   ECMAuthError,
@@ -174,7 +175,9 @@ export class Transport {
 
   /** Logs in with the configured username and password (deduplicated when concurrent). */
   async login(signal?: AbortSignal, timeout?: number): Promise<TokenInfo> {
-    if (!this.hasCredentials) throw new ECMAuthError("no username/password configured; cannot log in", { status: 401 });
+    if (!this.hasCredentials) {
+      throw new ECMAuthError("no username/password configured; cannot log in", { status: 401, code: SERVER_CODES.authenticationRequired });
+    }
     const res = await this.request<{ access_token: string; expires_in?: number; token_type?: string }>(
       "POST",
       "/auth/v1/providers/builtin/token",
@@ -204,6 +207,7 @@ export class Transport {
       if (this.#token !== undefined && !forceRenew) return this.#token;
       throw new ECMAuthError("the access token is no longer valid and no credentials were given to renew it", {
         status: 401,
+        code: SERVER_CODES.authenticationRequired,
       });
     }
     if (!this.#login) {

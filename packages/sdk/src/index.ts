@@ -1,9 +1,3 @@
-export { ECM } from "./client.js";
+/** `ecm-sdk`: everything of the browser entry, and the blocking ECMSync (Node only). */
+export * from "./browser.js";
 export { ECMSync, SecuritySync, type SyncCallOptions } from "./sync.js";
-export { Security, type UserRef, type GroupRef } from "./security.js";
-export type { ECMOptions, TokenInfo } from "./http.js";
-export { backoffDelay, parseRetryAfter, normalizeBaseUrl } from "./http.js";
-export { parseLinkHeader, toECMUser, toECMGroup, toECMRole, toRestUserBody, isGuid } from "./mapping.js";
-export * from "./errors.js";
-export { exportRecords, type ExportRecord } from "./export-records.js";
-export type * from "./types.js";

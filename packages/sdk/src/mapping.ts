@@ -34,9 +34,11 @@ export function toECMUser<E extends boolean>(u: RestUser, extended: E): ECMUser<
       validFrom: toDate(u.validFrom),
       validTo: toDate(u.validTo),
       groups: Array.isArray(u.groups) ? [...u.groups] : [],
+      lockedOut: u.lockedOutUntil != null,
+      lockedOutUntil: toDate(u.lockedOutUntil),
     } as ECMUser<E>;
   }
-  return { ...base, remark: "", validFrom: null, validTo: null, groups: [] } as unknown as ECMUser<E>;
+  return { ...base, remark: "", validFrom: null, validTo: null, groups: [], lockedOut: false, lockedOutUntil: null } as unknown as ECMUser<E>;
 }
 
 export function toECMGroup(g: RestGroup): ECMGroup {

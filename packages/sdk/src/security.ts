@@ -1,3 +1,4 @@
+import { SERVER_CODES } from "./codes.js";
 import { ECMNotFoundError } from "./errors.js";
 import { exportRecords, type ExportRecord } from "./export-records.js";
 import type { RequestOptions, Transport } from "./http.js";
@@ -27,6 +28,12 @@ export type GroupRef = string | { guid: string };
 
 const enc = encodeURIComponent;
 
+/** A name that matches nothing: the server's not-found, with its code, found by the SDK. */
+function notFound(what: "user" | "group", name: string): ECMNotFoundError {
+  const text = `${what} "${name}" does not exist`;
+  return new ECMNotFoundError(`${SERVER_CODES.notFound}-E ${text}`, { status: 404, code: SERVER_CODES.notFound, serverMessage: text, additionalInfo: { name } });
+}
+
 function guidOf(ref: UserRef | GroupRef, what: string): string {
   const g = typeof ref === "string" ? ref : ref?.guid;
   if (typeof g !== "string" || g === "") throw new TypeError(`${what} guid is required`);
@@ -47,6 +54,7 @@ function usersQuery(opts: UsersOptions | undefined): Record<string, string | num
     search: opts?.search === undefined || opts.search === "" ? undefined : opts.search,
     extendedInfo: opts?.extendedInfo ? true : undefined,
     enabled: opts?.locked === undefined ? undefined : !opts.locked,
+    lockedOut: opts?.lockedOut,
   };
 }
 
@@ -137,7 +145,7 @@ export class Security {
     for await (const u of this.iterUsers({ search: username, extendedInfo: true, pageSize: 200, ...call(opts) })) {
       if (u.username.toLowerCase() === key) return u;
     }
-    throw new ECMNotFoundError(`user "${username}" does not exist`, { status: 404 });
+    throw notFound("user", username);
   }
 
   /** The user with this guid, extended. */
@@ -195,7 +203,7 @@ export class Security {
     const list = await this.groups({ search: name, ...call(opts) });
     const key = name.toLowerCase();
     const found = list.find((g) => g.name.toLowerCase() === key);
-    if (!found) throw new ECMNotFoundError(`group "${name}" does not exist`, { status: 404 });
+    if (!found) throw notFound("group", name);
     return found;
   }
 

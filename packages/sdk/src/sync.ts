@@ -1,5 +1,5 @@
-import { inspect } from "node:util";
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
+import { inspectCustom } from "./client.js";
 import { ECMError, deserializeError, type SerializedError } from "./errors.js";
 import { normalizeBaseUrl, type ECMOptions, type TokenInfo } from "./http.js";
 import type { GroupRef, UserRef } from "./security.js";
@@ -309,7 +309,7 @@ export class ECMSync {
     this.close();
   }
 
-  [inspect.custom](): string {
+  [inspectCustom](): string {
     return `ECMSync { baseUrl: ${JSON.stringify(this.#baseUrl)} }`;
   }
 

@@ -66,7 +66,7 @@ export interface ECMUserBase {
   guid: string;
   /** -1 = no profile, 0 = user profile, >0 = assigned profile. */
   profileId: number;
-  /** True if the account is locked (disabled). */
+  /** True if the account is locked (disabled; REST `enabled: false`). Not a lockout: see `lockedOut`. */
   locked: boolean;
 }
 
@@ -78,6 +78,10 @@ export interface ECMUserExtendedFields {
   validTo: Date | null;
   /** Names of groups the user belongs to. */
   groups: string[];
+  /** True while the account is locked out after failed logins (it cannot log in until `lockedOutUntil`). */
+  lockedOut: boolean;
+  /** When a lockout after failed logins ends; null when the account is not locked out. */
+  lockedOutUntil: Date | null;
 }
 
 /** The same fields without `extendedInfo`: always empty / null, as the seed says. */
@@ -86,6 +90,8 @@ export interface ECMUserBasicFields {
   validFrom: null;
   validTo: null;
   groups: string[] & { length: 0 };
+  lockedOut: false;
+  lockedOutUntil: null;
 }
 
 /**
@@ -134,8 +140,10 @@ export interface UsersOptions<Extended extends boolean = boolean> extends CallOp
   extendedInfo?: Extended;
   /** Case-insensitive substring of username, first name, last name or email. */
   search?: string;
-  /** Only enabled (`false`) or only locked (`true`) users. */
+  /** Only enabled (`false`) or only locked, that is disabled, (`true`) users. */
   locked?: boolean;
+  /** Only users locked out after failed logins (`true`), or only those who are not (`false`). */
+  lockedOut?: boolean;
 }
 
 export interface IterUsersOptions<Extended extends boolean = boolean> extends UsersOptions<Extended> {

@@ -202,7 +202,7 @@ describe("users", () => {
     assert.equal(json.length, 2);
     assert.deepEqual(json[0].groups, ["users"]);
     assert.equal(json[0].remark, 'has "quotes", commas');
-    assert.deepEqual(Object.keys(json[0]), ["id", "username", "loginName", "displayName", "email", "locked", "profileId", "guid", "remark", "validFrom", "validTo", "groups"]);
+    assert.deepEqual(Object.keys(json[0]), ["id", "username", "loginName", "displayName", "email", "locked", "profileId", "guid", "remark", "validFrom", "validTo", "groups", "lockedOut", "lockedOutUntil"]);
 
     const csv = parseCsv(ok(await ecm(["users", "list", "-s", "cli-list", "-o", "csv", "-x", "--page-size", "1"])).stdout);
     assert.equal(csv.length, 3);
@@ -465,6 +465,24 @@ describe("details found by trying it", () => {
     ok(await ecm(["whoami"], { env: { ECM_USERNAME: "tty-pw", ECM_PASSWORD: "Same-Passw0rd!!" } }));
   });
 
+  test("a lockout after failed logins shows, filters with --locked-out, and unlock ends it; --locked means disabled", async () => {
+    ok(await ecm(["users", "create", "lo-user", "--password-stdin"], { stdin: "Lockout-Passw0rd!" }));
+    for (let i = 0; i < 5; i++) assert.equal((await ecm(["whoami"], { env: { ECM_USERNAME: "lo-user", ECM_PASSWORD: "wrong-password" } })).code, 3);
+    const shown = JSON.parse(ok(await ecm(["users", "show", "lo-user", "-o", "json"])).stdout);
+    assert.equal(shown.locked, false);
+    assert.equal(shown.lockedOut, true);
+    assert.ok(Date.parse(shown.lockedOutUntil) > Date.now());
+    assert.match(ok(await ecm(["users", "show", "lo-user"])).stdout, /^lockedOut:\s+true$/m);
+    const listed = (json: string) => (JSON.parse(json) as { username: string }[]).map((u) => u.username);
+    assert.ok(listed(ok(await ecm(["users", "list", "--locked-out", "-o", "json"])).stdout).includes("lo-user"));
+    assert.ok(!listed(ok(await ecm(["users", "list", "--locked", "-o", "json"])).stdout).includes("lo-user"));
+    assert.equal(ok(await ecm(["users", "count", "--locked-out", "-s", "lo-user"])).stdout, "1\n");
+    ok(await ecm(["users", "unlock", "lo-user"]));
+    assert.ok(!listed(ok(await ecm(["users", "list", "--locked-out", "-o", "json"])).stdout).includes("lo-user"));
+    assert.equal(JSON.parse(ok(await ecm(["users", "show", "lo-user", "-o", "json"])).stdout).lockedOutUntil, null);
+    assert.match(ok(await ecm(["users", "list", "--help"], { auth: false })).stdout, /--locked {10}only locked accounts, that is disabled ones/);
+  });
+
   test("export --file errors name the file given, not a temporary one", async () => {
     const file = join(home, "no-such-dir", "backup.json");
     const r = await ecm(["export", "--file", file]);
@@ -541,7 +559,7 @@ test("the ecm binary: exit codes and one-line errors, no stack traces", async ()
     (e: { code: number; stderr: string; stdout: string }) => e,
   );
   assert.equal(fail.code, 4);
-  assert.equal(fail.stderr, 'ecm: user "nobody-at-all" does not exist\n');
+  assert.equal(fail.stderr, 'ecm: ECMS1201-E user "nobody-at-all" does not exist\n');
   const usage = await exec(process.execPath, ["--import", "tsx", main, "users", "list", "--nope"], { env }).catch((e: { code: number; stderr: string }) => e);
   assert.equal((usage as { code: number }).code, 2);
 });

@@ -55,6 +55,8 @@ test("toECMUser without extendedInfo: seed fields, extended ones empty/null", ()
     validFrom: null,
     validTo: null,
     groups: [],
+    lockedOut: false,
+    lockedOutUntil: null,
   });
 });
 
@@ -65,6 +67,10 @@ test("toECMUser with extendedInfo populates remark, validity and groups", () => 
   assert.equal(u.validFrom.toISOString(), "2024-01-02T03:04:05.000Z");
   assert.equal(u.validTo, null);
   assert.deepEqual(u.groups, ["users", "staff"]);
+  assert.equal(u.lockedOut, false);
+  const out = toECMUser({ ...rest, lockedOutUntil: "2099-01-01T00:00:00.000Z" }, true);
+  assert.equal(out.lockedOut, true);
+  assert.equal(out.lockedOutUntil?.toISOString(), "2099-01-01T00:00:00.000Z");
   assert.deepEqual(Object.keys(u).sort(), [
     "displayName",
     "email",
@@ -72,6 +78,8 @@ test("toECMUser with extendedInfo populates remark, validity and groups", () => 
     "guid",
     "id",
     "locked",
+    "lockedOut",
+    "lockedOutUntil",
     "loginName",
     "profileId",
     "remark",

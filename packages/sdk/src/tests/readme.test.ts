@@ -1,8 +1,10 @@
 /** Runs every `<!-- example: sync|async -->` block of README.md against the real server. */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { format } from "node:util";
+import { fileURLToPath } from "node:url";
+import { format, promisify } from "node:util";
 import { startServerThread, type ThreadServer } from "../../test/server-thread.js";
 import * as sdk from "../index.js";
 
@@ -62,4 +64,17 @@ test("the README examples run as written and print what the seed describes", asy
   assert.deepEqual(iter, ["2 users at example.com"]);
   assert.deepEqual(lifecycle, ["readme.staff,users", "true"]);
   assert.deepEqual(errors, ["no such user"]);
+});
+
+test("the repository README's SDK example runs as written (an ESM script from the repository root)", async () => {
+  const root = new URL("../../../../", import.meta.url);
+  const block = /## SDK\n[\s\S]*?```ts\n([\s\S]*?)```/.exec(readFileSync(new URL("README.md", root), "utf8"))?.[1];
+  assert.ok(block?.includes('from "ecm-sdk"'));
+  const script = block.replaceAll("http://127.0.0.1:8080/portal", server.baseUrl);
+  const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
+    cwd: fileURLToPath(root),
+    env: { ...process.env, ECM_PASSWORD: server.adminPassword },
+    timeout: 30_000,
+  });
+  assert.equal(stdout, "1 locked accounts\n");
 });

@@ -131,8 +131,11 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       );
       await assert.rejects(sec.user(`${p}snake`), ECMNotFoundError);
       await assert.rejects(sec.updateUser(u, { description: "x" } as never), /unknown user field "description"; use remark/);
-      await assert.rejects(sec.user(`${p}nobody`), ECMNotFoundError);
-      await assert.rejects(sec.getUser("00000000-0000-4000-8000-000000000000"), (e: unknown) => e instanceof ECMNotFoundError && e.code === "ECMS1201");
+      // A name that matches nothing carries the code the server answers for a missing id.
+      const byId = await sec.getUser("00000000-0000-4000-8000-000000000000").catch((e: unknown) => e);
+      assert.ok(byId instanceof ECMNotFoundError && byId.code === "ECMS1201" && byId.status === 404);
+      await assert.rejects(sec.user(`${p}nobody`), (e: unknown) => e instanceof ECMNotFoundError && e.code === byId.code && e.status === 404 && e.message === `ECMS1201-E user "${p}nobody" does not exist`);
+      await assert.rejects(sec.group(`${p}nogroup`), (e: unknown) => e instanceof ECMNotFoundError && e.code === byId.code);
     });
 
     test("updateUser keeps fields left out; lockUser / unlockUser; locked filter; countUsers", async () => {
@@ -161,6 +164,24 @@ for (const mode of ["ECM", "ECMSync"] as const) {
         (e: unknown) => e instanceof ECMPreconditionError && e.status === 412 && e.code === "ECMS1303",
       );
       await assert.rejects(sec.updateGroup("users", { description: "x", ifMatch: '"999999"' }), ECMPreconditionError);
+    });
+
+    test("lockedOut and lockedOutUntil (extended): a lockout after failed logins, its filter, and clearLockout", async () => {
+      const u = await sec.createUser(`${p}lockout`, { password: PASSWORD });
+      assert.equal(u.lockedOut, false);
+      assert.equal(u.lockedOutUntil, null);
+      const wrong = new ECM({ baseUrl: server.baseUrl, username: `${p}lockout`, password: "not-the-password" });
+      for (let i = 0; i < 5; i++) await assert.rejects(wrong.login(), ECMAuthError);
+      const out = await sec.getUser(u);
+      assert.equal(out.lockedOut, true);
+      assert.ok(out.lockedOutUntil instanceof Date && out.lockedOutUntil.getTime() > Date.now());
+      assert.equal(out.locked, false, "a lockout is not a disabled account");
+      assert.ok((await sec.users({ lockedOut: true, extendedInfo: true })).some((x) => x.guid === u.guid && x.lockedOut));
+      assert.ok(!(await sec.users({ lockedOut: false })).some((x) => x.guid === u.guid));
+      const basic = (await sec.users({ search: `${p}lockout` }))[0]!;
+      assert.equal(basic.lockedOut, false, "without extendedInfo the extended fields are empty");
+      await sec.clearLockout(u);
+      assert.equal((await sec.getUser(u)).lockedOutUntil, null);
     });
 
     test("iterUsers walks keyset pages; search is literal", async () => {
@@ -330,6 +351,15 @@ for (const mode of ["ECM", "ECMSync"] as const) {
     });
   });
 }
+
+test("the codes the SDK gives errors it finds itself are the server's", async () => {
+  const { SERVER_CODES } = await import("../codes.js");
+  const { ErrorCodes } = await import("../../../server/src/http/errors.js");
+  assert.equal(SERVER_CODES.notFound, ErrorCodes.notFound.code);
+  assert.equal(SERVER_CODES.authenticationRequired, ErrorCodes.authenticationRequired.code);
+  const expired = new ECM({ baseUrl: server.baseUrl, token: "not-a-valid-token" });
+  await assert.rejects(expired.security.me(), (e: unknown) => e instanceof ECMAuthError && e.code === SERVER_CODES.authenticationRequired);
+});
 
 test("ECMSync returns plain values and a synchronous iterator", () => {
   const sync = new ECMSync({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });

@@ -22,6 +22,9 @@ export async function check(): Promise<void> {
   const basic = await ecm.security.users();
   const empty: "" = basic[0]!.remark;
   const none: null = basic[0]!.validTo;
+  const notLockedOut: false = basic[0]!.lockedOut;
+  const until: Date | null = ext[0]!.lockedOutUntil;
+  const lockedOut: boolean = ext[0]!.lockedOut;
   // @ts-expect-error without extendedInfo validFrom is typed null, not a Date
   const wrong: Date = basic[0]!.validFrom;
   const either: ECMUser[] = await ecm.security.users({ extendedInfo: Math.random() > 0.5 });
@@ -48,6 +51,7 @@ export async function check(): Promise<void> {
   sync.security.users({ signal: AbortSignal.abort() });
   await ecm.security.users({ signal: AbortSignal.timeout(1000), timeout: 500 });
   const e: unknown = new ECMNotFoundError("x");
+  void [notLockedOut, until, lockedOut];
   void [from, groups, remark, empty, none, wrong, alsoWrong, id, guid, locked, syncFrom, notPromise, one, gid, e];
 }
 `;

@@ -1,13 +1,13 @@
 import { noMoreArgs } from "../../args.js";
 import type { Command } from "../../command.js";
-import { USER_FILTER_OPTIONS, userFilter } from "./fields.js";
+import { USER_FILTER_HELP, USER_FILTER_OPTIONS, userFilter } from "./fields.js";
 
 export const count: Command = {
   path: ["users", "count"],
   args: "",
   summary: "count users",
   options: USER_FILTER_OPTIONS,
-  optionHelp: ["-s, --search TEXT, --locked, --unlocked   as for users list"],
+  optionHelp: USER_FILTER_HELP,
   async run(ctx) {
     noMoreArgs(ctx, 0);
     const n = await ctx.ecm().security.countUsers(userFilter(ctx.values));

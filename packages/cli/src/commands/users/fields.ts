@@ -1,5 +1,7 @@
 /** Options shared by the users commands: the writable fields and the list filters. */
-import type { UserFields } from "ecm-sdk";
+import type { UserFields, UsersOptions } from "ecm-sdk";
+
+type UserFilter = Pick<UsersOptions, "search" | "locked" | "lockedOut">;
 import { flagPair, parseDate, str } from "../../args.js";
 import type { Options, Values } from "../../command.js";
 import { UsageError } from "../../errors.js";
@@ -25,7 +27,7 @@ export const USER_FIELD_HELP = [
   "--login-name NAME, --display-name NAME, --first-name NAME, --last-name NAME",
   "--email ADDRESS, --remark TEXT, --profile-id N",
   "--valid-from DATE, --valid-to DATE   ISO 8601 date or time; \"\" clears",
-  "--locked | --unlocked",
+  "--locked | --unlocked   disable / enable the account",
   "--change-password | --no-change-password   must change the password at next login",
   "--never-expire | --no-never-expire         password never expires",
 ];
@@ -35,10 +37,17 @@ export const USER_FILTER_OPTIONS: Options = {
   search: { type: "string", short: "s" },
   locked: { type: "boolean" },
   unlocked: { type: "boolean" },
+  "locked-out": { type: "boolean" },
 };
+export const USER_FILTER_HELP = [
+  "-s, --search TEXT     substring of username, first or last name or email (case-insensitive)",
+  "    --locked          only locked accounts, that is disabled ones (see users lock)",
+  "    --unlocked        only enabled accounts",
+  "    --locked-out      only accounts locked out after failed logins (users unlock ends it)",
+];
 
-export function userFilter(v: Values): { search?: string; locked?: boolean } {
-  return { search: str(v, "search"), locked: flagPair(v, "locked", "unlocked") };
+export function userFilter(v: Values): UserFilter {
+  return { search: str(v, "search"), locked: flagPair(v, "locked", "unlocked"), ...(v["locked-out"] ? { lockedOut: true } : {}) };
 }
 
 export function userFieldsFrom(v: Values): UserFields {

@@ -3,7 +3,7 @@ import type { Command } from "../../command.js";
 import { UsageError } from "../../errors.js";
 import { ListPrinter } from "../../output.js";
 import { USER_COLUMNS, USER_EXTENDED_COLUMNS, userRow } from "../../rows.js";
-import { USER_FILTER_OPTIONS, userFilter } from "./fields.js";
+import { USER_FILTER_HELP, USER_FILTER_OPTIONS, userFilter } from "./fields.js";
 
 export const list: Command = {
   path: ["users", "list"],
@@ -15,10 +15,8 @@ export const list: Command = {
     "page-size": { type: "string" },
   },
   optionHelp: [
-    "-s, --search TEXT     substring of username, first or last name or email (case-insensitive)",
-    "    --locked          only locked accounts",
-    "    --unlocked        only unlocked accounts",
-    "-x, --extended        also groups, remark, validFrom, validTo",
+    ...USER_FILTER_HELP,
+    "-x, --extended        also groups, remark, validFrom, validTo, lockedOut, lockedOutUntil",
     "    --page-size N     users per request (default 500)",
   ],
   async run(ctx) {

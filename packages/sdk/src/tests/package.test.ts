@@ -1,0 +1,125 @@
+/**
+ * The published package: `npm pack` of packages/sdk installs into an empty project (offline: it has no
+ * runtime dependencies) and works there from plain Node ESM, against the real server, and from
+ * TypeScript; its browser entry imports no `node:` module.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import ts from "typescript";
+import { startServerThread, type ThreadServer } from "../../test/server-thread.js";
+
+const exec = promisify(execFile);
+const sdkDir = fileURLToPath(new URL("../../", import.meta.url));
+/** npm may ask no registry for anything. */
+const npmEnv = { ...process.env, npm_config_offline: "true", npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" };
+let server: ThreadServer;
+let project: string;
+
+before(async () => {
+  project = mkdtempSync(join(tmpdir(), "ecm-sdk-package-"));
+  // `npm pack` runs the package's prepack (tsc -b), so the tarball holds a current build.
+  const { stdout } = await exec("npm", ["pack", "--pack-destination", project], { cwd: sdkDir, env: npmEnv, timeout: 50_000 });
+  const tarball = join(project, stdout.trim().split("\n").pop()!);
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "empty-project", private: true, type: "module" }));
+  await exec("npm", ["install", tarball], { cwd: project, env: npmEnv, timeout: 50_000 });
+  server = await startServerThread();
+});
+after(async () => {
+  await server?.close();
+  rmSync(project, { recursive: true, force: true });
+});
+
+test("the tarball holds the build and the sources its source maps name, no tests, and no dependencies", () => {
+  const installed = join(project, "node_modules", "ecm-sdk");
+  const pkg = JSON.parse(readFileSync(join(installed, "package.json"), "utf8")) as Record<string, unknown>;
+  assert.equal(pkg.dependencies, undefined);
+  for (const file of ["dist/index.js", "dist/index.d.ts", "dist/browser.js", "dist/worker.js", "src/security.ts", "README.md"]) {
+    assert.ok(existsSync(join(installed, file)), file);
+  }
+  assert.ok(!existsSync(join(installed, "src", "tests")));
+  assert.ok(!existsSync(join(installed, "test")));
+});
+
+test("plain Node ESM in the empty project: ECM, ECMSync and typed errors against the server", async () => {
+  writeFileSync(
+    join(project, "script.mjs"),
+    `import { ECM, ECMSync, ECMNotFoundError } from "ecm-sdk";
+     import { ECM as BrowserECM } from "ecm-sdk/browser";
+     const opts = { baseUrl: process.env.URL, username: "sysadmin", password: process.env.PW };
+     const users = await new ECM(opts).security.users({ extendedInfo: true });
+     const sync = new ECMSync(opts);
+     const syncUsers = sync.security.users();
+     sync.close();
+     const viaBrowserEntry = (await new BrowserECM(opts).security.users()).length;
+     let code = "";
+     try { await new ECM(opts).security.user("nobody"); } catch (e) { if (e instanceof ECMNotFoundError) code = e.code; }
+     console.log(JSON.stringify({ users: users.map((u) => [u.username, u.groups, u.lockedOut]), sync: syncUsers.length, viaBrowserEntry, code }));`,
+  );
+  const { stdout } = await exec(process.execPath, ["script.mjs"], { cwd: project, env: { ...process.env, URL: server.baseUrl, PW: server.adminPassword }, timeout: 30_000 });
+  assert.deepEqual(JSON.parse(stdout), { users: [["sysadmin", ["administrators", "users"], false]], sync: 1, viaBrowserEntry: 1, code: "ECMS1201" });
+});
+
+/** Type-checks `code` as a file of the empty project; `node`: with Node's types (as a Node project has), else a browser's. */
+function typeErrors(name: string, code: string, node: boolean): string[] {
+  const file = join(project, name);
+  writeFileSync(file, code);
+  const program = ts.createProgram([file], {
+    strict: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    noEmit: true,
+    // The repository's @types/node stands in for the project's own (npm may not download it here).
+    ...(node ? { types: ["node"], typeRoots: [join(sdkDir, "../../node_modules/@types")] } : { types: [], lib: ["lib.es2022.d.ts", "lib.dom.d.ts"] }),
+  });
+  // The check file and the package's declarations (checking all of Node's and the DOM's would take long).
+  const ours = program.getSourceFiles().filter((f) => f.fileName === file || f.fileName.includes("/node_modules/ecm-sdk/"));
+  assert.ok(ours.length > 5, "the package's declarations were read");
+  const diagnostics = [
+    ...program.getOptionsDiagnostics(),
+    ...program.getGlobalDiagnostics(),
+    ...ours.flatMap((f) => [...program.getSyntacticDiagnostics(f), ...program.getSemanticDiagnostics(f)]),
+  ];
+  return diagnostics.map((d) => `${d.file?.fileName ?? ""}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
+}
+
+test("TypeScript in the empty project: the package's types check with the repository's compiler", () => {
+  const nodeCode = `import { ECM, ECMSync, ECMError, type ECMUser } from "ecm-sdk";
+    export async function check(ecm: ECM, sync: ECMSync): Promise<void> {
+      const users: ECMUser<true>[] = await ecm.security.users({ extendedInfo: true });
+      const until: Date | null = users[0]!.lockedOutUntil;
+      const n: number = sync.security.users().length;
+      try { await ecm.security.user("x"); } catch (e) { if (e instanceof ECMError) { const code: string = e.code; void code; } }
+      void [until, n];
+    }`;
+  assert.deepEqual(typeErrors("node.ts", nodeCode, true), []);
+  // A browser project has no Node types: the browser entry needs none.
+  const browserCode = `import { ECM, ECMNotFoundError, type ECMUser } from "ecm-sdk/browser";
+    export async function check(ecm: ECM): Promise<ECMUser<false>[]> {
+      try { await ecm.security.user("x"); } catch (e) { if (e instanceof ECMNotFoundError) return []; }
+      return ecm.security.users();
+    }`;
+  assert.deepEqual(typeErrors("browser.ts", browserCode, false), []);
+});
+
+test("the browser entry imports no node: module, directly or through the files it imports", () => {
+  const seen = new Set<string>();
+  const builtins: string[] = [];
+  const walk = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const [, spec] of readFileSync(file, "utf8").matchAll(/(?:^|\n)\s*(?:import|export)\b[^;]*?\bfrom\s*"([^"]+)"|\bimport\(\s*"([^"]+)"\s*\)/g)) {
+      if (spec!.startsWith(".")) walk(resolve(dirname(file), spec!));
+      else builtins.push(`${file}: ${spec}`);
+    }
+  };
+  walk(join(project, "node_modules", "ecm-sdk", "dist", "browser.js"));
+  assert.ok(seen.size > 5, "followed the imports");
+  assert.deepEqual(builtins, []);
+});
