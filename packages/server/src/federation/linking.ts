@@ -6,6 +6,7 @@ import { DomainError, notFound } from "../domain/errors.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { requireUser } from "../domain/lookups.js";
 import { USERS_GROUP } from "../domain/roles.js";
+import { assertMayAdminister, type AdminActor } from "../domain/users.js";
 import { defaultDisplayName, EMAIL_MAX, fold, NAME_MAX, searchTextFor, USERNAME_MAX } from "../domain/user-fields.js";
 import { isUniqueViolation } from "../storage/constraints.js";
 import type { GroupQueries } from "../storage/group-queries.js";
@@ -220,10 +221,13 @@ export function createLinking(store: Store, groups: GroupQueries) {
     },
 
     /** An administrator links a user to a provider's subject (replacing the user's link to that provider). */
-    async link(actor: Actor, userId: string, p: Provider, subject: string): Promise<void> {
+    async link(actor: AdminActor, userId: string, p: Provider, subject: string): Promise<void> {
       try {
         await db.transaction().execute(async (trx) => {
-          const user = await requireUser(createUserQueries({ ...store, db: trx }), userId);
+          const q = createUserQueries({ ...store, db: trx });
+          const user = await requireUser(q, userId);
+          // Whoever holds the subject logs in as this user: as much power as setting its password.
+          await assertMayAdminister(q, actor, user, "link a system administrator to an identity provider");
           const holder = await trx.selectFrom("federated_identities").select("user_id").where("provider_id", "=", p.id).where("subject", "=", subject).executeTakeFirst();
           if (holder && holder.user_id !== user.id) throw new DomainError("name-taken", "This subject of the identity provider is linked to another user.", { alias: p.alias });
           if (holder) return;
@@ -238,9 +242,11 @@ export function createLinking(store: Store, groups: GroupQueries) {
     },
 
     /** An administrator removes a user's link to a provider; the sessions opened through it end. */
-    async unlink(actor: Actor, userId: string, p: Provider): Promise<void> {
+    async unlink(actor: AdminActor, userId: string, p: Provider): Promise<void> {
       await db.transaction().execute(async (trx) => {
-        const user = await requireUser(createUserQueries({ ...store, db: trx }), userId);
+        const q = createUserQueries({ ...store, db: trx });
+        const user = await requireUser(q, userId);
+        await assertMayAdminister(q, actor, user, "unlink a system administrator from an identity provider");
         const removed = await trx.deleteFrom("federated_identities").where("provider_id", "=", p.id).where("user_id", "=", user.id).returning("subject").executeTakeFirst();
         if (!removed) throw notFound("link of the user to the identity provider", p.alias);
         const sessions = trx.selectFrom("provider_sessions").select("session_id").where("provider_id", "=", p.id).where("subject", "=", removed.subject);

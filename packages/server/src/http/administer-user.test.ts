@@ -7,6 +7,7 @@ import { ADMIN_PASSWORD, describeEachStore } from "../test-support/server.js";
 const BODIES: Record<string, unknown> = {
   "PUT /portal/security/v1/users/:id": { description: "taken over" },
   "PUT /portal/security/v1/users/:id/reset-password": { type: "password", value: "Taken-Over-Pass-1" },
+  "PUT /portal/security/v1/users/:id/federated-identities/:alias": { subject: "taken-over" },
 };
 
 /**
@@ -28,6 +29,9 @@ describeEachStore("every route that acts on a user checks who may administer it"
     assert.equal((await s.api("PUT", `/security/v1/users/${target.uuid}/user-groups/${admins}`, { token: adminToken })).status, 204);
     systemAdministrator = target.uuid;
     plainGroup = await createGroup(s, adminToken, "walk.plain");
+    const endpoints = { issuer: "https://idp.example", authorizationUrl: "https://idp.example/auth", tokenUrl: "https://idp.example/token", jwksUrl: "https://idp.example/jwks" };
+    const idp = await s.api("POST", "/idp/v1/external-identity-provider", { token: adminToken, body: { alias: "walk-idp", clientId: "c", clientSecret: "s", config: endpoints } });
+    assert.equal(idp.status, 201, idp.text);
   });
 
   it("a security administrator gets 403 from each of them against a system administrator, and nothing changes", async () => {
@@ -37,7 +41,7 @@ describeEachStore("every route that acts on a user checks who may administer it"
     const before = (await s.api("GET", `/security/v1/users/${systemAdministrator}?extendedInfo=true`, { token: adminToken })).body;
     for (const { method, url } of acting) {
       const key = `${method} ${url}`;
-      const path = url.replace(/^\/portal/, "").replace(":id", systemAdministrator).replace(":groupId", plainGroup);
+      const path = url.replace(/^\/portal/, "").replace(":id", systemAdministrator).replace(":groupId", plainGroup).replace(":alias", "walk-idp");
       const r = await s.api(method, path, { token: secToken, body: BODIES[key] });
       assert.equal(r.status, 403, `${key} (add its body to BODIES if it needs one): ${r.text}`);
       assert.match(r.body.errorMessage, /^ECMS1103-E /);

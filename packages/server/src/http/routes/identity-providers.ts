@@ -3,7 +3,7 @@ import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { toProviderView, type Provider } from "../../federation/providers.js";
-import { actorOf } from "../auth-guard.js";
+import { actorOf, adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { etagOf } from "../etag.js";
@@ -159,7 +159,7 @@ const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
       response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 409) },
     },
   }, async (request, reply) => {
-    await linking.link(actorOf(request), request.params.id, await providers.load(request.params.alias), request.body.subject);
+    await linking.link(adminActorOf(request), request.params.id, await providers.load(request.params.alias), request.body.subject);
     return reply.code(204).send(null);
   });
 
@@ -174,7 +174,7 @@ const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
       response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
     },
   }, async (request, reply) => {
-    await linking.unlink(actorOf(request), request.params.id, await providers.load(request.params.alias));
+    await linking.unlink(adminActorOf(request), request.params.id, await providers.load(request.params.alias));
     return reply.code(204).send(null);
   });
 };
