@@ -8,9 +8,12 @@ import type {
   CreateUserFields,
   ECMExport,
   ECMGroup,
+  ECMIdentityProvider,
+  ECMLoginProvider,
   ECMRole,
   ECMUser,
   GroupFields,
+  IdentityProviderFields,
   IterUsersOptions,
   RestGroup,
   RestMe,
@@ -445,6 +448,48 @@ export class Security {
    */
   iterExport(groupIds?: GroupRef[] | null, opts?: CallOptions): AsyncGenerator<ExportRecord, void, undefined> {
     return exportRecords(this.exportSecuritySystemStream(groupIds, opts));
+  }
+
+  /** The identity providers (OpenID Connect), client secrets masked. */
+  async identityProviders(opts?: CallOptions): Promise<ECMIdentityProvider[]> {
+    return asArray<ECMIdentityProvider>((await this.#http.request("GET", "/idp/v1/external-identity-provider", call(opts))).data, "identity providers");
+  }
+
+  /** One identity provider by alias (ECMNotFoundError when there is none). */
+  async identityProvider(alias: string, opts?: CallOptions): Promise<ECMIdentityProvider> {
+    return (await this.#http.request<ECMIdentityProvider>("GET", `/idp/v1/external-identity-provider/${enc(alias)}`, call(opts))).data;
+  }
+
+  /** Adds an OpenID Connect provider; endpoints not given are read from `fromUrl`'s discovery document. */
+  async createIdentityProvider(alias: string, fields: IdentityProviderFields & { clientId: string } & CallOptions): Promise<ECMIdentityProvider> {
+    const { signal, timeout, ...body } = fields;
+    return (await this.#http.request<ECMIdentityProvider>("POST", "/idp/v1/external-identity-provider", { body: { alias, ...body }, signal, timeout })).data;
+  }
+
+  /** Changes an identity provider; fields left out keep their value (the alias never changes). */
+  async updateIdentityProvider(alias: string, fields: IdentityProviderFields & CallOptions): Promise<ECMIdentityProvider> {
+    const { signal, timeout, ...body } = fields;
+    return (await this.#http.request<ECMIdentityProvider>("PUT", `/idp/v1/external-identity-provider/${enc(alias)}`, { body, signal, timeout })).data;
+  }
+
+  /** Removes an identity provider and its links; its sessions end. */
+  async deleteIdentityProvider(alias: string, opts?: CallOptions): Promise<void> {
+    await this.#http.request("DELETE", `/idp/v1/external-identity-provider/${enc(alias)}`, call(opts));
+  }
+
+  /** The enabled providers a login page offers (public). */
+  async loginProviders(opts?: CallOptions): Promise<ECMLoginProvider[]> {
+    return asArray<ECMLoginProvider>((await this.#http.request("GET", "/auth/v1/providers", call(opts))).data, "login providers");
+  }
+
+  /** Links a user to a provider: whoever is `subject` (`sub`) there logs in as this user. */
+  async linkUser(userGuid: UserRef, alias: string, subject: string, opts?: CallOptions): Promise<void> {
+    await this.#http.request("PUT", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/federated-identities/${enc(alias)}`, { body: { subject }, ...call(opts) });
+  }
+
+  /** Removes a user's link to a provider; the sessions it opened through it end. */
+  async unlinkUser(userGuid: UserRef, alias: string, opts?: CallOptions): Promise<void> {
+    await this.#http.request("DELETE", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/federated-identities/${enc(alias)}`, call(opts));
   }
 
   async #exportRequest(groupIds: GroupRef[] | null | undefined, opts: CallOptions | undefined): Promise<RequestOptions> {

@@ -7,9 +7,12 @@ import type {
   CreateUserFields,
   ECMExport,
   ECMGroup,
+  ECMIdentityProvider,
+  ECMLoginProvider,
   ECMRole,
   ECMUser,
   GroupFields,
+  IdentityProviderFields,
   IterUsersOptions,
   UserFields,
   UsersOptions,
@@ -253,6 +256,30 @@ export class SecuritySync {
   }
   exportSecuritySystem(groupIds?: GroupRef[] | null, opts?: SyncCallOptions): ECMExport {
     return this.#c("exportSecuritySystem", [groupIds, opts]);
+  }
+  identityProviders(opts?: SyncCallOptions): ECMIdentityProvider[] {
+    return this.#c("identityProviders", [opts]);
+  }
+  identityProvider(alias: string, opts?: SyncCallOptions): ECMIdentityProvider {
+    return this.#c("identityProvider", [alias, opts]);
+  }
+  createIdentityProvider(alias: string, fields: IdentityProviderFields & { clientId: string } & SyncCallOptions): ECMIdentityProvider {
+    return this.#c("createIdentityProvider", [alias, fields]);
+  }
+  updateIdentityProvider(alias: string, fields: IdentityProviderFields & SyncCallOptions): ECMIdentityProvider {
+    return this.#c("updateIdentityProvider", [alias, fields]);
+  }
+  deleteIdentityProvider(alias: string, opts?: SyncCallOptions): void {
+    return this.#c("deleteIdentityProvider", [alias, opts]);
+  }
+  loginProviders(opts?: SyncCallOptions): ECMLoginProvider[] {
+    return this.#c("loginProviders", [opts]);
+  }
+  linkUser(userGuid: UserRef, alias: string, subject: string, opts?: SyncCallOptions): void {
+    return this.#c("linkUser", [userGuid, alias, subject, opts]);
+  }
+  unlinkUser(userGuid: UserRef, alias: string, opts?: SyncCallOptions): void {
+    return this.#c("unlinkUser", [userGuid, alias, opts]);
   }
 }
 

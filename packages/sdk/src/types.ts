@@ -201,3 +201,63 @@ export interface ECMExport {
 
 /** The signed-in account (`GET /security/v1/me`), REST shape. */
 export type RestMe = RestUser & { roles?: string[]; [key: string]: unknown };
+
+/** An OpenID Connect identity provider's `config` (Ops Center field names). */
+export interface ECMIdentityProviderConfig {
+  issuer: string;
+  authorizationUrl: string;
+  tokenUrl: string;
+  userInfoUrl: string | null;
+  jwksUrl: string;
+  scopes: string[];
+  clientAuthMethod: "client_secret_basic" | "client_secret_post" | "none";
+  usernameClaim: string;
+  emailClaim: string;
+  firstNameClaim: string;
+  lastNameClaim: string;
+  groupsClaim: string;
+  /** Link a first login to the one local user with the same email when the provider says it is verified. */
+  trustEmail: boolean;
+  /** Read-only: register this redirect URI at the provider. */
+  redirectUri: string;
+}
+
+/** An identity provider (`/idp/v1/external-identity-provider`), REST shape. */
+export interface ECMIdentityProvider {
+  id: string;
+  providerType: "oidc";
+  alias: string;
+  displayName: string;
+  /** The issuer or its discovery document; the endpoints are read from it. */
+  fromUrl: string | null;
+  enabled: boolean;
+  guiOrder: number;
+  /** Guids of the local groups every user of the provider joins. */
+  defaultGroupList: string[];
+  /** A value of the groups claim → a local group's guid. */
+  customGroupList: { idpGroupName: string; localGroupId: string }[];
+  clientId: string;
+  /** Always `"**********"` when set (write-only); sending it back keeps the secret. */
+  clientSecret: string | null;
+  config: ECMIdentityProviderConfig;
+}
+
+/** What creating or changing an identity provider sends; on update, fields left out keep their value. */
+export interface IdentityProviderFields {
+  displayName?: string;
+  fromUrl?: string | null;
+  enabled?: boolean;
+  guiOrder?: number;
+  defaultGroupList?: string[];
+  customGroupList?: { idpGroupName: string; localGroupId: string }[];
+  clientId?: string;
+  clientSecret?: string | null;
+  config?: Partial<Omit<ECMIdentityProviderConfig, "redirectUri">>;
+}
+
+/** A provider as the login page lists it (`GET /auth/v1/providers`, no token needed). */
+export interface ECMLoginProvider {
+  alias: string;
+  displayName: string;
+  guiOrder: number;
+}

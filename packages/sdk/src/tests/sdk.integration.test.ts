@@ -325,6 +325,30 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       await assert.rejects(sec.deleteUser(admin.guid), ECMConflictError);
     });
 
+    test("identity providers: create, read (secret masked), update, link and unlink a user, delete", async () => {
+      const alias = `${p}idp`.replace("_", "-");
+      const endpoints = { issuer: "https://idp.example", authorizationUrl: "https://idp.example/auth", tokenUrl: "https://idp.example/token", jwksUrl: "https://idp.example/jwks" };
+      const created = await sec.createIdentityProvider(alias, { displayName: "Example SSO", clientId: "ecm", clientSecret: "sdk-secret", config: endpoints });
+      assert.equal(created.clientSecret, "**********");
+      assert.equal(created.config.redirectUri.endsWith(`/portal/auth/v1/providers/${alias}/callback`), true);
+      assert.deepEqual((await sec.identityProvider(alias)).config.tokenUrl, endpoints.tokenUrl);
+      assert.ok((await sec.identityProviders()).some((i) => i.alias === alias));
+      const updated = await sec.updateIdentityProvider(alias, { guiOrder: 3, config: { trustEmail: true } });
+      assert.equal(updated.guiOrder, 3);
+      assert.equal(updated.config.trustEmail, true);
+      assert.ok((await sec.loginProviders()).some((i) => i.alias === alias && i.guiOrder === 3));
+      const u = await sec.createUser(`${p}linked`);
+      await sec.linkUser(u, alias, "subject-1");
+      const rest = await new ECM(opts()).request<{ federatedIdentities: unknown }>("GET", `/security/v1/users/${u.guid}`);
+      assert.deepEqual(rest.federatedIdentities, [{ alias, displayName: "Example SSO" }]);
+      await sec.unlinkUser(u, alias);
+      await assert.rejects(sec.unlinkUser(u, alias), ECMNotFoundError);
+      await assert.rejects(sec.createIdentityProvider(alias, { clientId: "x", clientSecret: "y", config: endpoints }), ECMConflictError);
+      await assert.rejects(sec.createIdentityProvider("x y", { clientId: "x" }), ECMValidationError);
+      await sec.deleteIdentityProvider(alias);
+      await assert.rejects(sec.identityProvider(alias), ECMNotFoundError);
+    });
+
     test("timeouts and aborts", async () => {
       // A server that accepts and never answers: a 1 ms timeout against the real one can lose the race.
       const sockets = new Set<Socket>();
