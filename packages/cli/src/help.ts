@@ -29,6 +29,7 @@ const GLOBAL_HELP = [
 const ARG_HELP: Record<string, string> = {
   "<user>": "<user> is a username or a user guid.",
   "<group>": "<group> is a group name or a group guid.",
+  "<alias>": "<alias> is the identity provider's alias (ecm idps list).",
 };
 
 /** The command groups (`users`, `groups`, …): first words of commands that have a second. */

@@ -5,6 +5,7 @@
 import type { Command } from "./command.js";
 import { exportCommands } from "./commands/export/index.js";
 import { groupsCommands } from "./commands/groups/index.js";
+import { idpsCommands } from "./commands/idps/index.js";
 import { importCommands } from "./commands/import/index.js";
 import { loginCommands } from "./commands/login/index.js";
 import { rolesCommands } from "./commands/roles/index.js";
@@ -15,6 +16,7 @@ export const COMMANDS: readonly Command[] = [
   ...usersCommands,
   ...groupsCommands,
   ...rolesCommands,
+  ...idpsCommands,
   ...importCommands,
   ...exportCommands,
 ];

@@ -259,6 +259,37 @@ describe("groups and roles", () => {
   });
 });
 
+describe("identity providers", () => {
+  test("idps create/show/list/update/delete; users link/unlink; the secret never printed", async () => {
+    const endpoints = ["--issuer", "https://idp.example", "--authorization-url", "https://idp.example/auth", "--token-url", "https://idp.example/token", "--jwks-url", "https://idp.example/jwks"];
+    ok(await ecm(["groups", "create", "cli-idp-staff"]));
+    const created = ok(await ecm(["idps", "create", "cli-sso", "-n", "CLI SSO", "--client-id", "ecm", ...endpoints, "-g", "cli-idp-staff", "-m", "admins=cli-idp-staff", "-o", "json"], { env: { ECM_CLIENT_SECRET: "cli-secret-123" } }));
+    const p = JSON.parse(created.stdout);
+    assert.equal(p.clientSecret, "**********");
+    assert.match(p.redirectUri, /\/portal\/auth\/v1\/providers\/cli-sso\/callback$/);
+    assert.equal(p.defaultGroupList.length, 1);
+    assert.deepEqual(p.customGroupList, [`admins=${p.defaultGroupList[0]}`]);
+    const shown = ok(await ecm(["idps", "show", "cli-sso"]));
+    assert.match(shown.stdout, /^redirectUri: +http/m);
+    assert.ok(!shown.stdout.includes("cli-secret-123") && !created.stdout.includes("cli-secret-123"));
+    const listed = ok(await ecm(["idps", "list", "-o", "ndjson"])).stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.ok(listed.some((l) => l.alias === "cli-sso" && l.displayName === "CLI SSO"));
+    const updated = JSON.parse(ok(await ecm(["idps", "update", "cli-sso", "--trust-email", "--gui-order", "4", "--disable", "-o", "json"])).stdout);
+    assert.equal(updated.trustEmail, true);
+    assert.equal(updated.guiOrder, 4);
+    assert.equal(updated.enabled, false);
+    assert.equal((await ecm(["idps", "update", "cli-sso"])).code, 2, "nothing to change");
+    assert.equal((await ecm(["idps", "create", "cli-nosecret", ...endpoints])).code, 2, "no client id");
+
+    ok(await ecm(["users", "create", "cli-linked"]));
+    ok(await ecm(["users", "link", "cli-linked", "cli-sso", "sub-42"]));
+    ok(await ecm(["users", "unlink", "cli-linked", "cli-sso"]));
+    assert.notEqual((await ecm(["users", "unlink", "cli-linked", "cli-sso"])).code, 0);
+    ok(await ecm(["idps", "delete", "cli-sso", "-y"]));
+    assert.notEqual((await ecm(["idps", "show", "cli-sso"])).code, 0);
+  });
+});
+
 describe("import and export", () => {
   test("import creates users with groups, reports bad rows per line, exit 1 when some fail", async () => {
     ok(await ecm(["groups", "create", "cli-imported"]));

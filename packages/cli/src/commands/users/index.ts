@@ -3,6 +3,7 @@ import { count } from "./count.js";
 import { create } from "./create.js";
 import { remove } from "./delete.js";
 import { groups } from "./groups.js";
+import { link, unlink } from "./link.js";
 import { list } from "./list.js";
 import { lock } from "./lock.js";
 import { resetPassword } from "./reset-password.js";
@@ -11,4 +12,4 @@ import { show } from "./show.js";
 import { unlock } from "./unlock.js";
 import { update } from "./update.js";
 
-export const usersCommands: Command[] = [list, count, show, create, update, lock, unlock, remove, resetPassword, groups, roles];
+export const usersCommands: Command[] = [list, count, show, create, update, lock, unlock, remove, resetPassword, groups, roles, link, unlink];

@@ -1,0 +1,19 @@
+import { arg, noMoreArgs } from "../../args.js";
+import type { Command } from "../../command.js";
+import { UsageError } from "../../errors.js";
+import { IDP_DETAIL_COLUMNS, IDP_OPTION_HELP, IDP_OPTIONS, idpFields, idpRow } from "./fields.js";
+
+export const create: Command = {
+  path: ["idps", "create"],
+  args: "<alias>",
+  summary: "add an OpenID Connect identity provider",
+  options: IDP_OPTIONS,
+  optionHelp: IDP_OPTION_HELP,
+  async run(ctx) {
+    const alias = arg(ctx, 0, "alias");
+    noMoreArgs(ctx, 1);
+    const fields = await idpFields(ctx);
+    if (fields.clientId === undefined) throw new UsageError("missing --client-id");
+    ctx.out(IDP_DETAIL_COLUMNS, idpRow(await ctx.ecm().security.createIdentityProvider(alias, { ...fields, clientId: fields.clientId })));
+  },
+};

@@ -1,0 +1,14 @@
+import { arg, noMoreArgs } from "../../args.js";
+import type { Command } from "../../command.js";
+import { IDP_DETAIL_COLUMNS, idpRow } from "./fields.js";
+
+export const show: Command = {
+  path: ["idps", "show"],
+  args: "<alias>",
+  summary: "show an identity provider, with the redirect URI to register at it",
+  async run(ctx) {
+    const alias = arg(ctx, 0, "alias");
+    noMoreArgs(ctx, 1);
+    ctx.out(IDP_DETAIL_COLUMNS, idpRow(await ctx.ecm().security.identityProvider(alias)));
+  },
+};

@@ -1,0 +1,34 @@
+import { arg, noMoreArgs } from "../../args.js";
+import type { Command } from "../../command.js";
+import { findUser } from "../../lookup.js";
+
+export const link: Command = {
+  path: ["users", "link"],
+  args: "<user> <alias> <subject>",
+  summary: "link a user to an identity provider's subject (its `sub` there)",
+  formats: [],
+  async run(ctx) {
+    const ref = arg(ctx, 0, "user");
+    const alias = arg(ctx, 1, "alias");
+    const subject = arg(ctx, 2, "subject");
+    noMoreArgs(ctx, 3);
+    const u = await findUser(ctx, ref);
+    await ctx.ecm().security.linkUser(u.guid, alias, subject);
+    ctx.note(`Linked ${u.username} to ${alias}`);
+  },
+};
+
+export const unlink: Command = {
+  path: ["users", "unlink"],
+  args: "<user> <alias>",
+  summary: "remove a user's link to an identity provider",
+  formats: [],
+  async run(ctx) {
+    const ref = arg(ctx, 0, "user");
+    const alias = arg(ctx, 1, "alias");
+    noMoreArgs(ctx, 2);
+    const u = await findUser(ctx, ref);
+    await ctx.ecm().security.unlinkUser(u.guid, alias);
+    ctx.note(`Unlinked ${u.username} from ${alias}`);
+  },
+};
