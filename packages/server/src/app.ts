@@ -1,7 +1,7 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyInstance } from "fastify";
 import { localCredentials } from "./auth/credentials.js";
 import { LoginService } from "./auth/login.js";
 import { PasswordHasher } from "./auth/passwords.js";
@@ -18,8 +18,8 @@ import { createLoginFlow } from "./federation/login-flow.js";
 import { createProviderAdmin } from "./federation/providers.js";
 import { createGuard } from "./http/auth-guard.js";
 import type { AppDeps } from "./http/deps.js";
-import { DomainError } from "./domain/errors.js";
-import { ApiError, ErrorCodes, errorBody, fromDomainError } from "./http/errors.js";
+import { ApiError } from "./http/errors.js";
+import { clientErrorHandler, closeQuerystring, frameworkErrors, handleError, MAX_PARAM_LENGTH, notFoundHandler } from "./http/error-handling.js";
 import auditEventsRoutes from "./http/routes/audit-events.js";
 import authRoutes from "./http/routes/auth.js";
 import healthRoutes from "./http/routes/health.js";
@@ -37,8 +37,7 @@ import { GroupSchema, RoleSchema } from "./http/group-view.js";
 import { documentRoute, referencingShared } from "./http/openapi.js";
 import { ErrorSchema } from "./http/schemas.js";
 import { UserSchema } from "./http/user-view.js";
-import { validatorCompiler } from "./http/validation.js";
-import { isConcurrencyConflict } from "./storage/constraints.js";
+import { jsonNestedDeeperThan, MAX_JSON_DEPTH, validatorCompiler } from "./http/validation.js";
 import { openStore, type Store } from "./storage/store.js";
 import { createUserQueries } from "./storage/user-queries.js";
 import { createGroupQueries } from "./storage/group-queries.js";
@@ -116,6 +115,9 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     },
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors,
+    clientErrorHandler,
     // One log line per request costs throughput at scale; it is there at debug level.
     logController: new LogController({ disableRequestLogging: config.logLevel !== "debug" && config.logLevel !== "trace" }),
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -123,16 +125,20 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   const routes: RouteEntry[] = [];
   app.addHook("onRoute", (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+    closeQuerystring(route);
   });
   app.setValidatorCompiler(validatorCompiler);
   // The API speaks JSON only: anything else is a 415, not a string handed to a schema.
   app.removeContentTypeParser("text/plain");
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    if (jsonNestedDeeperThan(body as string, MAX_JSON_DEPTH)) return done(new ApiError("invalidRequest", `The body is nested more than ${MAX_JSON_DEPTH} levels deep.`, { maxDepth: MAX_JSON_DEPTH }), undefined);
+    return parseJson(request, body as string, done);
+  });
   app.decorateRequest("auth", null);
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler((request, reply) => {
-    const { code, status } = ErrorCodes.routeNotFound;
-    void reply.code(status).send(errorBody(code, `No such resource: ${request.method} ${request.url.split("?")[0]}`));
-  });
+  app.setNotFoundHandler(notFoundHandler(app, routes));
   // Shared schemas: the OpenAPI document refers to them by name wherever a route embeds them.
   for (const schema of [ErrorSchema, UserSchema, GroupSchema, RoleSchema]) app.addSchema(schema);
 
@@ -176,40 +182,4 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
       await store.close();
     },
   };
-}
-
-/** Maps every failure to the spec's error shape; only unexpected ones are 500 and logged. */
-function handleError(this: FastifyInstance, thrown: FastifyError | ApiError | DomainError, request: Parameters<Parameters<FastifyInstance["setErrorHandler"]>[0]>[1], reply: Parameters<Parameters<FastifyInstance["setErrorHandler"]>[0]>[2]) {
-  const error = thrown instanceof DomainError ? fromDomainError(thrown) : thrown;
-  if (error instanceof ApiError) {
-    if (error.status === 401) void reply.header("www-authenticate", 'Bearer realm="ecm-security"');
-    return reply.code(error.status).send(error.body);
-  }
-  if (isConcurrencyConflict(error)) {
-    return reply.code(409).send(errorBody(ErrorCodes.conflict.code, "A concurrent change collided with this one and nothing was changed: send the request again."));
-  }
-  const { code, status } = classify(error);
-  if (status >= 500) {
-    request.log.error({ err: error }, "request failed");
-    return reply.code(status).send(errorBody(code, "An internal error occurred."));
-  }
-  const message = error.validation ? `The request is not valid: ${error.message}.` : error.message;
-  return reply.code(status).send(errorBody(code, message, error.validation ? { in: error.validationContext } : {}));
-}
-
-function classify(error: FastifyError): { code: string; status: number } {
-  if (error.validation) return ErrorCodes.invalidRequest;
-  switch (error.code) {
-    case "FST_ERR_CTP_INVALID_JSON_BODY":
-    case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      return ErrorCodes.malformedJson;
-    case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return ErrorCodes.bodyTooLarge;
-    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return ErrorCodes.unsupportedMediaType;
-  }
-  if (error instanceof SyntaxError) return ErrorCodes.malformedJson;
-  const status = error.statusCode ?? 500;
-  if (status >= 400 && status < 500) return { code: ErrorCodes.invalidRequest.code, status };
-  return ErrorCodes.internal;
 }

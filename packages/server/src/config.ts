@@ -45,13 +45,19 @@ function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number
   return value;
 }
 
+function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const port = intFrom(env, name, fallback);
+  if (port > 65_535) throw new Error(`${name} must be a port number from 0 to 65535, got "${env[name]}"`);
+  return port;
+}
+
 /** Reads the configuration from the environment (see README, "Configuration"). */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const databaseUrl = env.DATABASE_URL;
   const dataDir = resolve(env.ECM_DATA_DIR ?? "data");
   return {
     host: env.HOST ?? "127.0.0.1",
-    port: intFrom(env, "PORT", 8080),
+    port: portFrom(env, "PORT", 8080),
     store: databaseUrl
       ? { kind: "postgres", url: databaseUrl, poolSize: intFrom(env, "ECM_DB_POOL_SIZE", 10) }
       : { kind: "sqlite", file: join(dataDir, "ecm-security.sqlite3") },

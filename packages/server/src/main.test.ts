@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -104,3 +105,51 @@ for (const kind of storeKinds) {
     });
   });
 }
+
+/** Runs `npm start`'s entry point until it exits (it must, within the test's time). */
+function runToExit(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN], { env: { PATH: process.env.PATH, HOST: "127.0.0.1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  child.stderr!.on("data", (d) => (stderr += d));
+  const killer = setTimeout(() => child.kill("SIGKILL"), 50_000);
+  return new Promise((resolve) => child.once("exit", (code) => {
+    clearTimeout(killer);
+    resolve({ code, stdout, stderr });
+  }));
+}
+
+describe("start-up failures are one clear line and a non-zero exit", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ecm-fail-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function assertOneLine(env: Record<string, string>, expected: RegExp) {
+    const { code, stderr } = await runToExit({ ECM_ADMIN_PASSWORD: "Start-Up-Pass-1", ...env });
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /^ecm-security: cannot start: [^\n]+\n$/, stderr);
+    assert.match(stderr, expected);
+  }
+
+  it("a port in use", { timeout: 60_000 }, async () => {
+    const blocker = createNetServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const { port } = blocker.address() as { port: number };
+    try {
+      await assertOneLine({ ECM_DATA_DIR: join(dir, "busy"), PORT: String(port) }, new RegExp(`127\\.0\\.0\\.1:${port} is already in use`));
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("a bad PORT", { timeout: 60_000 }, async () => {
+    await assertOneLine({ ECM_DATA_DIR: join(dir, "port"), PORT: "eighty" }, /PORT must be a non-negative integer, got "eighty"/);
+    await assertOneLine({ ECM_DATA_DIR: join(dir, "port"), PORT: "70000" }, /PORT must be a port number from 0 to 65535/);
+  });
+
+  it("a data directory that cannot be written", { timeout: 60_000 }, async () => {
+    const file = join(dir, "a-file");
+    writeFileSync(file, "not a directory");
+    await assertOneLine({ ECM_DATA_DIR: join(file, "data"), PORT: "0" }, /cannot be written \(ENOTDIR\): set ECM_DATA_DIR/);
+  });
+});

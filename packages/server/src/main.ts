@@ -1,20 +1,56 @@
-import { createServer } from "./app.js";
-import { configFromEnv } from "./config.js";
+import { createServer, type Server } from "./app.js";
+import { configFromEnv, type Config } from "./config.js";
 
-/** `npm start`: configuration from the environment, then listen until SIGINT/SIGTERM. */
-const config = configFromEnv();
-const server = await createServer(config);
-if (server.generatedAdminPassword) {
-  // Shown once, on the console only (not through the logger, whose output may be shipped elsewhere).
-  process.stdout.write(`\nCreated built-in user "sysadmin" with password: ${server.generatedAdminPassword}\nIt is not shown again.\n\n`);
+/** `npm start`: configuration from the environment, then listen until SIGINT/SIGTERM. A failure to start is one line and exit code 1. */
+let config: Config | undefined;
+let server: Server | undefined;
+try {
+  config = configFromEnv();
+  server = await createServer(config);
+  if (server.generatedAdminPassword) {
+    // Shown once, on the console only (not through the logger, whose output may be shipped elsewhere).
+    process.stdout.write(`\nCreated built-in user "sysadmin" with password: ${server.generatedAdminPassword}\nIt is not shown again.\n\n`);
+  }
+  await server.app.listen({ host: config.host, port: config.port });
+} catch (error) {
+  process.stderr.write(`ecm-security: cannot start: ${startupFailure(error, config)}\n`);
+  await server?.close().catch(() => {});
+  process.exit(1);
 }
-await server.app.listen({ host: config.host, port: config.port });
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
-    server.close().then(
+    server!.close().then(
       () => process.exit(0),
       () => process.exit(1),
     );
   });
+}
+
+/** Why the server could not start, in one line that says what to change (never the database URL: it may hold a password). */
+function startupFailure(error: unknown, config: Config | undefined): string {
+  const e = error as NodeJS.ErrnoException & { address?: string; port?: number };
+  const where = config ? `${config.host}:${config.port}` : "";
+  switch (e.code) {
+    case "EADDRINUSE":
+      return `${where} is already in use by another program (set PORT or HOST).`;
+    case "EADDRNOTAVAIL":
+      return `${config?.host} is not an address of this machine (set HOST).`;
+    case "EACCES":
+    case "EPERM":
+    case "EROFS":
+    case "ENOTDIR":
+    case "ENOSPC":
+      if (e.syscall === "listen") return `not permitted to listen on ${where} (ports below 1024 need privileges; set PORT).`;
+      return `${e.path ?? "the data directory"} cannot be written (${e.code}): set ECM_DATA_DIR to a directory this user may write.`;
+    case "SQLITE_CANTOPEN":
+    case "SQLITE_READONLY":
+    case "SQLITE_PERM":
+      return `the SQLite store ${config?.store.kind === "sqlite" ? config.store.file : ""} cannot be opened for writing (${e.code}): set ECM_DATA_DIR to a directory this user may write.`;
+    case "ECONNREFUSED":
+    case "ENOTFOUND":
+    case "ETIMEDOUT":
+      return `PostgreSQL cannot be reached (${e.code}${e.address ? ` at ${e.address}${e.port ? `:${e.port}` : ""}` : ""}): check DATABASE_URL and that the server runs.`;
+  }
+  return (e instanceof Error ? e.message : String(error)).split("\n")[0]!;
 }

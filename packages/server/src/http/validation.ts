@@ -5,7 +5,8 @@ import type { FastifySchemaCompiler } from "fastify";
 // ajv-formats is CommonJS with a default export.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
-const common: Options = { allErrors: false, useDefaults: true, strict: false };
+// verbose: errors carry the schema and data they failed on, which the messages below read.
+const common: Options = { allErrors: false, useDefaults: true, strict: false, verbose: true };
 
 /**
  * Bodies are validated strictly: a number where a string belongs, or an unknown field of a closed
@@ -54,3 +55,111 @@ function withTextCheck(validate: ValidateFunction): ValidateFunction {
 
 export const validatorCompiler: FastifySchemaCompiler<any> = ({ schema, httpPart }) =>
   withTextCheck((httpPart === "body" ? strict : coercing).compile(schema as object));
+
+/** Deepest nesting of arrays and objects a JSON body may have (fields typed "any" would otherwise take any depth). */
+export const MAX_JSON_DEPTH = 32;
+
+/** True when the JSON text nests arrays or objects deeper than `max`: checked before parsing, so no deep structure is ever built or walked. */
+export function jsonNestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+/**
+ * Schema annotation for a `pattern`: what a value that does not match it is, in words
+ * (`"x-pattern-message": "is not an e-mail address"`), so the answer says that instead of the regular expression.
+ */
+export const PATTERN_MESSAGE = "x-pattern-message";
+
+const PART_NAMES: Record<string, { unknown: string; of: string }> = {
+  body: { unknown: "Unknown field", of: "body" },
+  querystring: { unknown: "Unknown query parameter", of: "query" },
+  params: { unknown: "Unknown path parameter", of: "path" },
+  headers: { unknown: "Unknown header", of: "headers" },
+};
+
+const TYPE_NAMES: Record<string, string> = {
+  string: "text (a JSON string)",
+  integer: "a whole number",
+  number: "a number",
+  boolean: "true or false",
+  object: "an object",
+  array: "a list (a JSON array)",
+  null: "null",
+};
+
+/** The field an error is about: `email`, `federatedIdentities/0/alias`; the part itself for the whole of it. */
+function fieldOf(error: ErrorObject, part: string): string {
+  const path = error.instancePath.slice(1).replaceAll("~1", "/").replaceAll("~0", "~");
+  return path || PART_NAMES[part]?.of || part;
+}
+
+/**
+ * A validation failure in words for people (`email is not an e-mail address`, `unknown query parameter:
+ * locked`) and, for programs, where it was: `{in, field}`, plus the `unknown` names of a closed object.
+ */
+export function describeValidation(errors: readonly ErrorObject[], part: string): { message: string; info: Record<string, unknown> } {
+  // A union (a nullable field) reports each branch and then itself: the first branch's complaint says it best.
+  const error = errors.find((e) => e.keyword !== "anyOf" && e.keyword !== "oneOf") ?? errors[0]!;
+  const field = fieldOf(error, part);
+  const info: Record<string, unknown> = { in: part, field };
+  const params = error.params as Record<string, any>;
+  let message: string;
+  switch (error.keyword) {
+    case "required":
+      info.field = error.instancePath ? `${field}/${params.missingProperty}` : params.missingProperty;
+      message = `${info.field} is required`;
+      break;
+    case "additionalProperties": {
+      const data = error.data as Record<string, unknown>;
+      const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+      const unknown = Object.keys(data).filter((key) => !known.includes(key));
+      const names = PART_NAMES[part]?.unknown ?? "Unknown name";
+      info.unknown = unknown;
+      delete info.field;
+      message = `${names}${unknown.length > 1 ? "s" : ""}${error.instancePath ? ` in ${field}` : ""}: ${unknown.join(", ")}; ${known.length ? `known: ${known.join(", ")}` : "it takes none"}`;
+      break;
+    }
+    case "type":
+      message = `${field} must be ${String(params.type).split(",").map((t) => TYPE_NAMES[t] ?? t).join(" or ")}`;
+      break;
+    case "pattern":
+      message = `${field} ${(error.parentSchema as Record<string, string> | undefined)?.[PATTERN_MESSAGE] ?? "is not in the expected form"}`;
+      break;
+    case "minLength":
+      message = params.limit === 1 ? `${field} must not be empty` : `${field} must be at least ${params.limit} characters long`;
+      break;
+    case "maxLength":
+      message = `${field} must be at most ${params.limit} characters long`;
+      break;
+    case "minimum":
+      message = `${field} must be at least ${params.limit}`;
+      break;
+    case "maximum":
+      message = `${field} must be at most ${params.limit}`;
+      break;
+    case "const":
+      message = `${field} must be ${JSON.stringify(params.allowedValue)}`;
+      break;
+    case "enum":
+      message = `${field} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
+      break;
+    case "format":
+      message = `${field} is not a valid ${params.format}`;
+      break;
+    default:
+      message = `${field} ${error.message ?? "is not valid"}`;
+  }
+  return { message: `${message}.`, info };
+}

@@ -95,7 +95,8 @@ describeEachStore("GET /security/v1/audit-events", (server) => {
     }
     for (const method of ["POST", "PUT", "DELETE", "PATCH"]) {
       const r = await s.api(method, "/security/v1/audit-events", { token, body: method === "DELETE" ? undefined : {} });
-      assert.equal(r.status, 404, `${method} → ${r.status}`);
+      assert.equal(r.status, 405, `${method} → ${r.status}`);
+      assert.equal(r.headers.get("allow"), "GET, HEAD");
     }
   });
 });

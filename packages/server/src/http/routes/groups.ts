@@ -12,9 +12,10 @@ import { requireGroup } from "../../domain/lookups.js";
 import { decodeCursor, keysetPage } from "../paging.js";
 import { errorResponses, IdParams, Nullable } from "../schemas.js";
 import { UserSchema } from "../user-view.js";
+import { PATTERN_MESSAGE } from "../validation.js";
 
 /** 1 to 255 characters, no `/` (the path is `/name`), no control characters, no leading or trailing space. */
-const GroupName = Type.String({ minLength: 1, maxLength: 255, pattern: "^(?!\\s)[^/\\p{Cc}]+(?<!\\s)$" });
+const GroupName = Type.String({ minLength: 1, maxLength: 255, pattern: "^(?!\\s)[^/\\p{Cc}]+(?<!\\s)$", [PATTERN_MESSAGE]: "must not hold / or control characters, nor start or end with white space" });
 const Description = Nullable(Type.String({ maxLength: DESCRIPTION_MAX }));
 
 const CreateBody = Type.Object({ name: GroupName, description: Type.Optional(Description) }, { additionalProperties: false });

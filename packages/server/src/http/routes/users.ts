@@ -16,6 +16,7 @@ import { errorResponses, IdParams, Nullable, Password } from "../schemas.js";
 import { NUMERIC_ID_MAX, UserFilterFields, userFilterOf } from "../user-filter.js";
 import { sendUsersCsv } from "../users-csv.js";
 import { renderUserViews, USERS_LIST_EXAMPLE, UserSchema, type UserView } from "../user-view.js";
+import { PATTERN_MESSAGE } from "../validation.js";
 
 const ListQuery = Type.Object({
   ...UserFilterFields,
@@ -27,15 +28,15 @@ const ListQuery = Type.Object({
 const CountQuery = Type.Object(UserFilterFields);
 
 /** ISO 8601 date or date-time with a zone (a date alone is its midnight UTC); null clears it. */
-const Time = Nullable(Type.String({ pattern: "^\\d{4}-\\d{2}-\\d{2}([Tt]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?([Zz]|[+-]\\d{2}:\\d{2}))?$", description: "ISO 8601; a date alone means its midnight UTC" }));
+const Time = Nullable(Type.String({ pattern: "^\\d{4}-\\d{2}-\\d{2}([Tt]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?([Zz]|[+-]\\d{2}:\\d{2}))?$", [PATTERN_MESSAGE]: "is not an ISO 8601 date or time with a zone, such as 2030-12-31 or 2030-12-31T23:59:59Z", description: "ISO 8601; a date alone means its midnight UTC" }));
 
 /** The fields POST and PUT may set (the spec's writable fields); "" clears an optional text field. */
 const WritableFields = {
-  loginName: Type.Optional(Type.String({ minLength: 1, maxLength: LOGIN_NAME_MAX, pattern: "^\\S(.*\\S)?$", description: "What one logs in with (case-insensitive); defaults to the username" })),
+  loginName: Type.Optional(Type.String({ minLength: 1, maxLength: LOGIN_NAME_MAX, pattern: "^\\S(.*\\S)?$", [PATTERN_MESSAGE]: "must not start or end with white space", description: "What one logs in with (case-insensitive); defaults to the username" })),
   firstName: Type.Optional(Nullable(Type.String({ maxLength: NAME_MAX }))),
   lastName: Type.Optional(Nullable(Type.String({ maxLength: NAME_MAX }))),
   displayName: Type.Optional(Type.String({ minLength: 1, maxLength: NAME_MAX, description: "Defaults to \"first last\", else the username" })),
-  email: Type.Optional(Nullable(Type.String({ maxLength: EMAIL_MAX, pattern: "^(|[^\\s@]+@[^\\s@]+\\.[^\\s@]+)$" }))),
+  email: Type.Optional(Nullable(Type.String({ maxLength: EMAIL_MAX, pattern: "^(|[^\\s@]+@[^\\s@]+\\.[^\\s@]+)$", [PATTERN_MESSAGE]: "is not an e-mail address" }))),
   description: Type.Optional(Nullable(Type.String({ maxLength: DESCRIPTION_MAX }))),
   enabled: Type.Optional(Type.Boolean({ description: "false locks the account and revokes its tokens at once" })),
   profileId: Type.Optional(Type.Integer({ minimum: -1, maximum: NUMERIC_ID_MAX, description: "-1 no profile, 0 this user is a profile, >0 the numericId of the profile to take groups and roles from" })),
@@ -48,7 +49,7 @@ const WritableFields = {
 
 const CreateUserBody = Type.Object(
   {
-    username: Type.String({ pattern: USERNAME_PATTERN, maxLength: USERNAME_MAX, description: "Letters and digits of any script and . _ - @, 1 to 64 characters; cannot change later" }),
+    username: Type.String({ pattern: USERNAME_PATTERN, [PATTERN_MESSAGE]: "may hold only letters, digits and . _ - @", maxLength: USERNAME_MAX, description: "Letters and digits of any script and . _ - @, 1 to 64 characters; cannot change later" }),
     ...WritableFields,
     password: Type.Optional(Password),
   },

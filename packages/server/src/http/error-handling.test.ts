@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { connect } from "node:net";
+import { before, it } from "node:test";
+import { describeEachStore, type ApiResponse } from "../test-support/server.js";
+
+const PLACEHOLDER_ID = "00000000-0000-4000-8000-000000000000";
+const concrete = (url: string) => url.replace(/^\/portal/, "").replace(/:\w+/g, PLACEHOLDER_ID).replace("*", "index.html");
+
+function assertErrorShape(r: ApiResponse, status: number, what: string) {
+  assert.equal(r.status, status, `${what}: ${r.text.slice(0, 200)}`);
+  assert.match(r.body.errorMessage, /^ECMS\d{4}-E /, what);
+  assert.equal(typeof r.body.additionalInfo, "string", what);
+}
+
+/** §6 of issue 10: whatever is sent, the answer is a 4xx in the error shape, says what is wrong in words, and echoes nothing. */
+describeEachStore("bad input always gets the error shape", (server) => {
+  let token: string;
+  before(async () => {
+    token = await server().login();
+  });
+
+  it("malformed percent-encoding and over-long path parameters go through the one error handler and do not echo the URL", async () => {
+    const s = server();
+    for (const [path, status] of [["/security/v1/users/%E0%A4%A", 400], ["/secu%rity/v1/users", 400], [`/security/v1/users/${"x".repeat(300)}`, 414]] as const) {
+      const r = await s.api("GET", path, { token });
+      assertErrorShape(r, status, path);
+      assert.ok(!r.text.includes(path.slice(-20)), `${path} is echoed: ${r.text}`);
+    }
+  });
+
+  it("a method a path does not have is a 405 with Allow, on every path of the route table", async () => {
+    const s = server();
+    const byUrl = new Map<string, Set<string>>();
+    for (const { method, url } of s.server.routes) byUrl.set(url, (byUrl.get(url) ?? new Set()).add(method));
+    for (const [url, methods] of byUrl) {
+      const missing = ["PATCH", "PUT", "DELETE", "POST"].find((m) => !methods.has(m))!;
+      const r = await s.api(missing, concrete(url), { token });
+      assertErrorShape(r, 405, `${missing} ${url}`);
+      const allow = r.headers.get("allow")!.split(", ");
+      for (const m of methods) assert.ok(allow.includes(m), `${missing} ${url}: Allow ${allow} lacks ${m}`);
+    }
+    assertErrorShape(await s.api("GET", "/no/such/path", { token }), 404, "unknown path");
+  });
+
+  it("unknown query parameters are a 400 that names them, on every route", async () => {
+    const s = server();
+    for (const { method, url } of s.server.routes.filter((r) => r.method === "GET")) {
+      const r = await s.api(method, `${concrete(url)}?locked=true&colour=red`, { token });
+      assertErrorShape(r, 400, `${method} ${url}`);
+      assert.match(r.body.errorMessage, /Unknown query parameters: locked, colour/, url);
+      assert.deepEqual(JSON.parse(r.body.additionalInfo).unknown, ["locked", "colour"], url);
+    }
+  });
+
+  it("unknown body fields are named too", async () => {
+    const r = await server().api("POST", "/security/v1/users", { token, body: { username: "named", colour: "red", size: 3 } });
+    assertErrorShape(r, 400, "unknown fields");
+    assert.match(r.body.errorMessage, /^ECMS1001-E Unknown fields: colour, size; known: username, /);
+    assert.deepEqual(JSON.parse(r.body.additionalInfo), { in: "body", unknown: ["colour", "size"] });
+  });
+
+  it("validation messages speak to people, not in regular expressions", async () => {
+    const s = server();
+    const cases: [string, string, unknown, string][] = [
+      ["POST", "/security/v1/users", { username: "mail", email: "not-an-address" }, "email is not an e-mail address."],
+      ["POST", "/security/v1/users", { username: "has space" }, "username may hold only letters, digits and . _ - @."],
+      ["POST", "/security/v1/users", { loginName: "x" }, "username is required."],
+      ["POST", "/security/v1/users", { username: "t", validTo: "next week" }, "validTo is not an ISO 8601 date or time with a zone, such as 2030-12-31 or 2030-12-31T23:59:59Z."],
+      ["POST", "/security/v1/users", { username: "t", enabled: "yes" }, "enabled must be true or false."],
+      ["POST", "/security/v1/users", { username: "x".repeat(65) }, "username must be at most 64 characters long."],
+      ["POST", "/security/v1/user-groups", { name: "a/b" }, "name must not hold / or control characters, nor start or end with white space."],
+      ["GET", "/security/v1/users?max=many", undefined, "max must be a whole number."],
+      ["GET", "/security/v1/users?max=0", undefined, "max must be at least 1."],
+    ];
+    for (const [method, path, body, message] of cases) {
+      const r = await s.api(method, path, { token, body });
+      assertErrorShape(r, 400, `${path} ${JSON.stringify(body)}`);
+      assert.equal(r.body.errorMessage, `ECMS1001-E ${message}`);
+    }
+  });
+
+  it("JSON nested deeper than the bound is a 400 before it is parsed, also where a field takes any value", async () => {
+    const s = server();
+    const me = (await s.api("GET", "/security/v1/me", { token })).body;
+    const nested = (depth: number) => `{"groups":${"[".repeat(depth)}${"]".repeat(depth)}}`;
+    assert.equal((await s.api("PUT", `/security/v1/users/${me.id}`, { token, body: nested(31) })).status, 200);
+    for (const depth of [33, 10_000, 400_000]) {
+      const r = await s.api("PUT", `/security/v1/users/${me.id}`, { token, body: nested(depth) });
+      assertErrorShape(r, 400, `depth ${depth}`);
+      assert.match(r.body.errorMessage, /nested more than 32 levels/);
+    }
+  });
+
+  it("what Node's HTTP parser refuses is answered in the error shape too", async () => {
+    const { port } = new URL(server().baseUrl);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), "127.0.0.1", () => socket.write("GARBAGE / HTTP/1.1\r\n\r\n"));
+      let text = "";
+      socket.on("data", (d) => (text += d));
+      socket.on("close", () => resolve(text));
+      socket.on("error", reject);
+      socket.setTimeout(10_000, () => socket.destroy());
+    });
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    assert.match(answer, /\r\n\r\n\{"errorMessage":"ECMS1001-E The request is not valid HTTP\.","additionalInfo":"\{\}"\}$/);
+  });
+});

@@ -1,0 +1,111 @@
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
+import { DomainError } from "../domain/errors.js";
+import { isConcurrencyConflict } from "../storage/constraints.js";
+import { ApiError, ErrorCodes, errorBody, fromDomainError } from "./errors.js";
+import { describeValidation } from "./validation.js";
+
+/**
+ * Every answer that is not a success goes through here, whoever noticed the problem: a route, the
+ * schema validation, the body parser, the router (a bad URL, no such route, a method the path does
+ * not have) or Node's HTTP parser. All of them answer in the spec's error shape and never echo the
+ * request back.
+ */
+
+/** Maps every failure to the spec's error shape; only unexpected ones are 500 and logged. */
+export function handleError(this: FastifyInstance, thrown: FastifyError | ApiError | DomainError, request: FastifyRequest, reply: FastifyReply) {
+  const error = thrown instanceof DomainError ? fromDomainError(thrown) : thrown;
+  if (error instanceof ApiError) {
+    if (error.status === 401) void reply.header("www-authenticate", 'Bearer realm="ecm-security"');
+    return reply.code(error.status).send(error.body);
+  }
+  if (isConcurrencyConflict(error)) {
+    return reply.code(409).send(errorBody(ErrorCodes.conflict.code, "A concurrent change collided with this one and nothing was changed: send the request again."));
+  }
+  if (error.validation) {
+    const { message, info } = describeValidation(error.validation, error.validationContext ?? "body");
+    return reply.code(400).send(errorBody(ErrorCodes.invalidRequest.code, message, info));
+  }
+  const { code, status } = classify(error);
+  if (status >= 500) {
+    request.log.error({ err: error }, "request failed");
+    return reply.code(status).send(errorBody(code, "An internal error occurred."));
+  }
+  return reply.code(status).send(errorBody(code, error.message));
+}
+
+function classify(error: FastifyError): { code: string; status: number } {
+  switch (error.code) {
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return ErrorCodes.malformedJson;
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return ErrorCodes.bodyTooLarge;
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return ErrorCodes.unsupportedMediaType;
+  }
+  if (error instanceof SyntaxError) return ErrorCodes.malformedJson;
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) return { code: ErrorCodes.invalidRequest.code, status };
+  return ErrorCodes.internal;
+}
+
+/** Fastify's `frameworkErrors`: errors the router meets before any route runs. The URL is not repeated (it may carry anything). */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  if (error.code === "FST_ERR_MAX_PARAM_LENGTH") {
+    return reply.code(ErrorCodes.uriTooLong.status).send(errorBody(ErrorCodes.uriTooLong.code, "A part of the path is too long.", { maxLength: MAX_PARAM_LENGTH }));
+  }
+  if (error.code === "FST_ERR_BAD_URL") {
+    return reply.code(400).send(errorBody(ErrorCodes.invalidRequest.code, "The path is not valid: it has a malformed percent-encoding."));
+  }
+  return reply.code(400).send(errorBody(ErrorCodes.invalidRequest.code, "The request cannot be routed."));
+}
+
+/** Longest path parameter the router takes (Fastify's default, 100, is shorter than a role name may be). */
+export const MAX_PARAM_LENGTH = 256;
+
+/**
+ * No route for this method and path: 405 with `Allow` when the path has other methods, else 404.
+ * `routes` is the app's route table.
+ */
+export function notFoundHandler(app: FastifyInstance, routes: readonly { method: string }[]) {
+  return (request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split("?")[0]!;
+    const methods = [...new Set(routes.map((r) => r.method))];
+    const allowed = methods.filter((method) => app.findRoute({ method: method as "GET", url: path }) !== null);
+    if (allowed.length > 0) {
+      const { code, status } = ErrorCodes.methodNotAllowed;
+      return reply.code(status).header("allow", allowed.join(", ")).send(errorBody(code, `${request.method} is not allowed here; this path takes ${allowed.join(", ")}.`, { allow: allowed }));
+    }
+    const { code, status } = ErrorCodes.routeNotFound;
+    return reply.code(status).send(errorBody(code, `No such resource: ${request.method} ${path}`));
+  };
+}
+
+/** Fastify's `clientErrorHandler`: what Node's HTTP parser refuses (no request object exists yet), in the error shape. */
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket) {
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, message] =
+    error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? [408, "The request took too long to arrive."]
+    : error.code === "HPE_HEADER_OVERFLOW" ? [431, "The request headers are too large."]
+    : [400, "The request is not valid HTTP."];
+  const code = status === 400 ? ErrorCodes.invalidRequest.code : status === 408 ? ErrorCodes.requestTimeout.code : ErrorCodes.headersTooLarge.code;
+  const body = JSON.stringify(errorBody(code, message));
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
+}
+
+/**
+ * `onRoute`: every query string is closed, so an unknown or misspelt parameter is a 400 that names it
+ * instead of being ignored (`GET /users?locked=true` would list every user). A route without a
+ * querystring schema takes no parameters.
+ */
+export function closeQuerystring(route: RouteOptions): void {
+  const schema = (route.schema ??= {});
+  const query = schema.querystring as { type?: string; additionalProperties?: unknown } | undefined;
+  if (query === undefined) schema.querystring = { type: "object", properties: {}, additionalProperties: false };
+  else if (query.type === "object" && query.additionalProperties === undefined) schema.querystring = { ...query, additionalProperties: false };
+}
