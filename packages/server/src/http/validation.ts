@@ -39,7 +39,14 @@ function unstorableTextAt(data: unknown, path = ""): string | undefined {
 
 /** Every request part is checked for unstorable text too, so such input is a 400 on both stores instead of a database error. */
 function withTextCheck(validate: ValidateFunction): ValidateFunction {
+  const schema = validate.schema as { type?: string; properties?: object; additionalProperties?: unknown };
+  const known = schema.type === "object" && schema.additionalProperties === false ? new Set(Object.keys(schema.properties ?? {})) : undefined;
   const check = ((data: unknown, context?: Parameters<ValidateFunction>[1]) => {
+    // Unknown names first: a misspelt parameter is the likelier mistake than the missing one it was meant to be.
+    if (known && data !== null && typeof data === "object" && Object.keys(data).some((key) => !known.has(key))) {
+      check.errors = [{ keyword: "additionalProperties", instancePath: "", schemaPath: "#/additionalProperties", params: {}, parentSchema: schema, data }];
+      return false;
+    }
     if (!validate(data, context)) {
       check.errors = validate.errors;
       return false;
