@@ -59,6 +59,8 @@ export interface LoginStart {
 
 export interface LoginFinish {
   returnTo: string;
+  /** Milliseconds the callback waited for the provider (code exchange, userinfo): its Server-Timing. */
+  providerMs: number;
   /** One-time code for the `returnTo` fragment: exchanged once, within CODE_SECONDS. */
   code: string;
 }
@@ -120,19 +122,30 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
         const iss = query.get("iss");
         if (iss !== null && iss !== p.config.issuer) throw checkFailed("issuer-mismatch", "iss is not the provider's issuer");
         const configuration = clientConfiguration(p, secrets);
+        let providerMs = 0;
+        const atProvider = async <T>(call: Promise<T>): Promise<T> => {
+          const t0 = performance.now();
+          try {
+            return await call;
+          } finally {
+            providerMs += performance.now() - t0;
+          }
+        };
         const callbackUrl = new URL(pending.redirect_uri);
         callbackUrl.search = query.toString();
-        const tokens = await oidc.authorizationCodeGrant(configuration, callbackUrl, {
-          pkceCodeVerifier: pending.code_verifier,
-          expectedState: pending.state,
-          expectedNonce: pending.nonce,
-          idTokenExpected: true,
-        });
+        const tokens = await atProvider(
+          oidc.authorizationCodeGrant(configuration, callbackUrl, {
+            pkceCodeVerifier: pending.code_verifier,
+            expectedState: pending.state,
+            expectedNonce: pending.nonce,
+            idTokenExpected: true,
+          }),
+        );
         // Signatures are always checked, against the provider's published keys.
         await jwtVerify(tokens.id_token!, jwks.keysOf(p.config.jwksUrl), { issuer: p.config.issuer, audience: p.clientId, algorithms: SIGNING_ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_SECONDS });
         let claims: Record<string, unknown> = { ...tokens.claims()! };
         if (p.config.userInfoUrl && missingClaims(p.config, claims)) {
-          claims = { ...(await oidc.fetchUserInfo(configuration, tokens.access_token, claims.sub as string)), ...claims };
+          claims = { ...(await atProvider(oidc.fetchUserInfo(configuration, tokens.access_token, claims.sub as string))), ...claims };
         }
         const identity = identityOf(p.config, claims);
         const user = await linking.resolve(p, identity, sourceIp);
@@ -143,7 +156,7 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
           .values({ code_hash: sha256(code), provider_id: p.id, user_id: user.id, subject: identity.subject, sid: identity.sid, source_ip: sourceIp, expires_at: isoAfter(CODE_SECONDS) })
           .execute();
         await recordAudit(db, { id: user.id, name: user.username, sourceIp }, { action: "auth.provider-login", target: { type: "user", id: user.uuid, name: user.username }, details: { alias, subject: identity.subject } });
-        return { returnTo: pending.return_to, code };
+        return { returnTo: pending.return_to, code, providerMs };
       } catch (thrown) {
         const error = classify(thrown);
         const reason = error instanceof LoginRefused ? error.reason : error.kind === "not-found" ? "unknown-or-disabled-provider" : String(error.details.reason);

@@ -83,7 +83,8 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
     const done = await loginFlow.complete(alias, unsigned?.valid ? unsigned.value ?? undefined : undefined, query, request.ip);
     const target = new URL(done.returnTo);
     target.hash = `code=${encodeURIComponent(done.code)}`;
-    return reply.header("referrer-policy", "no-referrer").redirect(target.href, 303);
+    // How long the provider took, apart from the callback's own work (operators and the bench read it).
+    return reply.header("referrer-policy", "no-referrer").header("server-timing", `idp;dur=${done.providerMs.toFixed(1)};desc="identity provider"`).redirect(target.href, 303);
   });
 
   app.post("/auth/v1/providers/:alias/exchange", {

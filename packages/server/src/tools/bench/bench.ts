@@ -12,12 +12,15 @@ import { BenchClient } from "./http-client.js";
 import { queryMix } from "./mix.js";
 import { openRawPostgres, openRawSqlite, type RawStore } from "./raw-sql.js";
 import { ensureSlapdInstalled, Slapd, type LdapUser } from "./slapd.js";
+import { benchOidc, oidcReport, type OidcResult } from "./oidc.js";
 import { latencyOf, ms, timed, type Latency } from "./stats.js";
 
 /**
- * `npm run bench [-- --quick] [--store sqlite|postgres|both] [--database-url URL] [--slapd-users N]`
+ * `npm run bench [-- --quick] [--store sqlite|postgres|both] [--database-url URL] [--slapd-users N] [--only oidc]`
  * Seeds (or reuses) a store per kind, starts the real server on it as a child process and measures
- * over keep-alive HTTP; runs the same mix against slapd and as raw SQL. Asserts nothing.
+ * over keep-alive HTTP; runs the same mix against slapd and as raw SQL, and provider logins against
+ * a local OpenID Connect provider. `--only oidc`: the provider logins alone, on a fresh store (no
+ * seeding). Asserts nothing.
  */
 const { values } = parseArgs({
   options: {
@@ -28,6 +31,9 @@ const { values } = parseArgs({
     "database-url": { type: "string" },
     "slapd-users": { type: "string" },
     "no-slapd": { type: "boolean", default: false },
+    only: { type: "string" },
+    "oidc-logins": { type: "string" },
+    "oidc-concurrency": { type: "string", default: "16" },
   },
 });
 
@@ -46,6 +52,8 @@ const CORES = availableParallelism();
 // The cost the server hashes passwords with (it reads the same environment).
 const ARGON2 = configFromEnv(process.env).argon2;
 const COUNT_SEARCHES = ["müller", "son", "zzqxj", "a"];
+if (values.only !== undefined && values.only !== "oidc") throw new Error(`--only: only "oidc" can run alone, not "${values.only}"`);
+const OIDC = { logins: Number(values["oidc-logins"] ?? (values.quick ? 400 : 3000)), concurrency: Number(values["oidc-concurrency"]), accounts: values.quick ? 64 : 256 };
 
 const benchStarted = performance.now();
 const log = (text: string) => process.stderr.write(`[+${Math.round((performance.now() - benchStarted) / 1000)} s] ${text}\n`);
@@ -72,8 +80,8 @@ async function countUsers(openRaw: StoreTarget["openRaw"]): Promise<number> {
   }
 }
 
-function sqliteTarget(): StoreTarget {
-  const dir = join(BENCH_DIR, `sqlite-${USERS}`);
+function sqliteTarget(name = `sqlite-${USERS}`): StoreTarget {
+  const dir = join(BENCH_DIR, name);
   const file = join(dir, "ecm-security.sqlite3");
   return {
     kind: "sqlite",
@@ -89,8 +97,7 @@ function sqliteTarget(): StoreTarget {
   };
 }
 
-function postgresTarget(): StoreTarget {
-  const name = `ecm_bench_${USERS}`;
+function postgresTarget(name = `ecm_bench_${USERS}`): StoreTarget {
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;
   const admin = async <T>(work: (client: pg.Client) => Promise<T>) => {
@@ -177,6 +184,7 @@ interface StoreResult {
   countSearch: Record<string, number>;
   export: { users: number; seconds: number; usersPerSecond: number; coldSeconds: number; coldUsersPerSecond: number; megabytes: number; peakRssMb: number; rssBeforeMb: number };
   logins: { count: number; seconds: number; perSecond: number; perCore: number };
+  oidc: OidcResult;
 }
 
 async function benchStore(target: StoreTarget, seedSeconds: number, mix: string[], peerMix: string[], port: number): Promise<StoreResult> {
@@ -239,6 +247,7 @@ async function benchStore(target: StoreTarget, seedSeconds: number, mix: string[
       if (r.status !== 200) throw new Error(`login of ${loginUser} failed: ${r.status}`);
     });
     const perSecond = attempts.length / loginRun.seconds;
+    const oidc = await benchOidc(base, ADMIN_PASSWORD, { ...OIDC, log: (text) => log(`[${target.kind}] ${text}`) });
 
     log(`[${target.kind}] raw SQL mix…`);
     const rawSearch = latencyOf((await timed(peerMix, 1, (q) => raw.search(q))).samples);
@@ -257,6 +266,7 @@ async function benchStore(target: StoreTarget, seedSeconds: number, mix: string[
       countSearch,
       export: exportResult,
       logins: { count: attempts.length, seconds: loginRun.seconds, perSecond, perCore: perSecond / CORES },
+      oidc,
     };
   } finally {
     one.close();
@@ -302,6 +312,27 @@ const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : "�
 const startedAt = new Date();
 log("building the server (npm run build)…");
 if (spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] }).status !== 0) throw new Error("npm run build failed");
+if (values.only === "oidc") await onlyOidc();
+
+/** `--only oidc`: provider logins on a fresh store of each kind, reported, and nothing else. */
+async function onlyOidc(): Promise<never> {
+  const lines = [`# ECM Security bench, provider logins — ${startedAt.toISOString()}`, machineLine(), `command: npm run bench -- ${process.argv.slice(2).join(" ")}`];
+  const results: Record<string, OidcResult> = {};
+  for (const [i, kind] of KINDS.entries()) {
+    const target = kind === "sqlite" ? sqliteTarget("oidc-sqlite") : postgresTarget("ecm_bench_oidc");
+    await target.reset();
+    const server = await startServer(target, 18_650 + i);
+    try {
+      results[kind] = await benchOidc(`http://127.0.0.1:${18_650 + i}/portal`, ADMIN_PASSWORD, { ...OIDC, log: (text) => log(`[${kind}] ${text}`) });
+    } finally {
+      server.kill("SIGTERM");
+    }
+    lines.push("", `## ${kind} (fresh store)`, ...oidcReport(results[kind]!));
+  }
+  writeReport(lines, { oidc: results });
+  process.exit(0);
+}
+
 const mix = queryMix(QUERIES, USERS);
 // The peers are slow by design (raw SQL takes seconds on common strings): --quick runs them on the first quarter of the shuffled mix.
 const peerMix = values.quick ? mix.slice(0, Math.ceil(mix.length / 4)) : mix;
@@ -315,7 +346,7 @@ const slapd = values["no-slapd"] ? undefined : await benchSlapd(targets[0]!, pee
 const lines: string[] = [];
 const say = (text: string) => lines.push(text);
 say(`# ECM Security bench — ${startedAt.toISOString()}`);
-say(`machine: ${CORES} cores (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}`);
+say(machineLine());
 say(`data: ${USERS.toLocaleString("en")} seeded users (+ sysadmin); mix: ${mix.length} searches (the peers: ${peerMix.length}), max=100; command: npm run bench -- ${process.argv.slice(2).join(" ")}`);
 for (const r of results) {
   say("");
@@ -330,6 +361,7 @@ for (const r of results) {
   say(`count with search:        ${Object.entries(r.countSearch).map(([q, t]) => `"${q}" ${ms(t)} ms`).join(", ")}`);
   say(`export, extendedInfo=true: ${r.export.users.toLocaleString("en")} users in ${r.export.seconds.toFixed(1)} s = ${Math.round(r.export.usersPerSecond).toLocaleString("en")} users/s (first, cold: ${r.export.coldSeconds.toFixed(1)} s = ${Math.round(r.export.coldUsersPerSecond).toLocaleString("en")} users/s), ${r.export.megabytes.toFixed(0)} MB; server peak RSS ${r.export.peakRssMb.toFixed(0)} MB (before export ${r.export.rssBeforeMb.toFixed(0)} MB)`);
   say(`password logins:          ${r.logins.perSecond.toFixed(1)}/s with ${CORES} in flight = ${r.logins.perCore.toFixed(1)}/s per core (argon2id m=${ARGON2.memoryCost} KiB, t=${ARGON2.timeCost}, p=${ARGON2.parallelism})`);
+  for (const line of oidcReport(r.oidc)) say(line);
 }
 if (slapd) {
   say("");
@@ -337,9 +369,18 @@ if (slapd) {
   say(`search, 1 connection:     ${lat(slapd.search1)}`);
   say(`search, 32 connections:   ${slapd.search32.qps.toFixed(0)} searches/s; ${lat(slapd.search32)}`);
 }
-const report = lines.join("\n");
-process.stdout.write(`\n${report}\n`);
-mkdirSync(BENCH_DIR, { recursive: true });
-const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
-writeFileSync(join(BENCH_DIR, `bench-${stamp}.json`), JSON.stringify({ startedAt, users: USERS, queries: mix.length, results, slapd }, null, 2));
-writeFileSync(join(BENCH_DIR, `bench-${stamp}.md`), `${report}\n`);
+writeReport(lines, { users: USERS, queries: mix.length, results, slapd });
+
+function machineLine(): string {
+  return `machine: ${CORES} cores (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}`;
+}
+
+/** Prints the report and keeps it, with the figures as JSON, under .bench/. */
+function writeReport(lines: string[], figures: Record<string, unknown>): void {
+  const report = lines.join("\n");
+  process.stdout.write(`\n${report}\n`);
+  mkdirSync(BENCH_DIR, { recursive: true });
+  const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
+  writeFileSync(join(BENCH_DIR, `bench-${stamp}.json`), JSON.stringify({ startedAt, ...figures }, null, 2));
+  writeFileSync(join(BENCH_DIR, `bench-${stamp}.md`), `${report}\n`);
+}

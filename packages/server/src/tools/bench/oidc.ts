@@ -1,0 +1,112 @@
+import { Browser, startTestProvider } from "../../test-support/oidc-provider.js";
+import { CLIENT_ID, CLIENT_SECRET } from "../../test-support/provider-login.js";
+import { latencyOf, timed, type Latency } from "./stats.js";
+
+export interface OidcBenchOptions {
+  /** Accounts at the provider (each a browser with its own provider session). */
+  accounts: number;
+  /** Measured logins, spread over the accounts. */
+  logins: number;
+  /** Logins in flight. */
+  concurrency: number;
+  log(text: string): void;
+}
+
+export interface OidcResult {
+  accounts: number;
+  /** The first login of each account: the provider's login and consent forms, and the user created. */
+  firstLogins: { count: number; seconds: number; perSecond: number };
+  logins: { count: number; seconds: number; perSecond: number; concurrency: number };
+  /** Our callback as its client sees it, and without the time it waited for the provider (Server-Timing). */
+  callback: Latency;
+  callbackOwn: Latency;
+  failures: number;
+}
+
+const ALIAS = "bench";
+
+/**
+ * Provider logins end to end against a real OpenID Connect provider (oidc-provider, in this process)
+ * and the server at `baseUrl`: each account logs in once through the provider's forms (its user is
+ * created), then logs in again and again with its provider session, as a user with single sign-on
+ * does: our login redirect, the provider's authorization, our callback (code exchange with the
+ * provider, ID token and signature, linking rules), the one-time code's exchange for a token.
+ */
+export async function benchOidc(baseUrl: string, adminPassword: string, opts: OidcBenchOptions): Promise<OidcResult> {
+  const provider = await startTestProvider([
+    { client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [`${baseUrl}/auth/v1/providers/${ALIAS}/callback`], grant_types: ["authorization_code"], response_types: ["code"] },
+  ]);
+  try {
+    const admin = await post(`${baseUrl}/auth/v1/providers/builtin/token`, { username: "sysadmin", password: adminPassword });
+    const token = (admin.body as { access_token: string }).access_token;
+    const existing = await fetch(`${baseUrl}/idp/v1/external-identity-provider/${ALIAS}`, { method: "DELETE", headers: { authorization: `Bearer ${token}` } });
+    if (existing.status !== 204 && existing.status !== 404) throw new Error(`removing an earlier bench provider: ${existing.status}`);
+    const created = await post(`${baseUrl}/idp/v1/external-identity-provider`, { alias: ALIAS, displayName: "Bench SSO", fromUrl: provider.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, config: { scopes: ["openid", "profile", "email", "groups"] } }, token);
+    if (created.status !== 201) throw new Error(`creating the bench provider: ${created.status} ${JSON.stringify(created.body)}`);
+
+    const run = Date.now().toString(36);
+    // Each worker logs in its own accounts: one browser never runs two logins at once (they would share its cookie).
+    const perWorker = Math.max(1, Math.floor(opts.accounts / opts.concurrency));
+    const browsers = Array.from({ length: perWorker * opts.concurrency }, (_, i) => {
+      const sub = `bench-${run}-${i}`;
+      provider.accounts.set(sub, { preferred_username: sub, email: `${sub}@bench.example`, email_verified: true, given_name: "Bench", family_name: `User ${i}`, groups: ["staff"] });
+      return { sub, browser: new Browser() };
+    });
+    const callbackTimes: number[] = [];
+    const ownTimes: number[] = [];
+    let failures = 0;
+
+    /** One login of `account`; its first one goes through the provider's forms. */
+    const login = async ({ sub, browser }: (typeof browsers)[number]) => {
+      const callback = await browser.navigate(`${baseUrl}/auth/v1/providers/${ALIAS}/login?returnTo=%2Fportal%2F`, sub, (url) => url.pathname.endsWith(`/${ALIAS}/callback`));
+      const t0 = performance.now();
+      const answer = await browser.request(callback.href);
+      const elapsed = performance.now() - t0;
+      const code = /#code=([^&]+)/.exec(answer.headers.get("location") ?? "")?.[1];
+      if (answer.status !== 303 || !code) {
+        failures++;
+        return;
+      }
+      const providerMs = Number(/idp;dur=([\d.]+)/.exec(answer.headers.get("server-timing") ?? "")?.[1] ?? NaN);
+      callbackTimes.push(elapsed);
+      ownTimes.push(elapsed - providerMs);
+      const exchanged = await post(`${baseUrl}/auth/v1/providers/${ALIAS}/exchange`, { code: decodeURIComponent(code) });
+      if (exchanged.status !== 200) failures++;
+    };
+
+    opts.log(`[oidc] first logins of ${opts.accounts} accounts (provider forms, users created)…`);
+    const first = await timed(browsers, opts.concurrency, login);
+    callbackTimes.length = 0;
+    ownTimes.length = 0;
+    opts.log(`[oidc] ${opts.logins} logins with provider sessions, ${opts.concurrency} in flight…`);
+    const rounds = Array.from({ length: opts.concurrency }, () => 0);
+    const measured = await timed(Array.from({ length: opts.logins }), opts.concurrency, (_, worker) => login(browsers[worker + opts.concurrency * (rounds[worker]!++ % perWorker)]!));
+    return {
+      accounts: browsers.length,
+      firstLogins: { count: browsers.length, seconds: first.seconds, perSecond: browsers.length / first.seconds },
+      logins: { count: opts.logins, seconds: measured.seconds, perSecond: opts.logins / measured.seconds, concurrency: opts.concurrency },
+      callback: latencyOf(callbackTimes),
+      callbackOwn: latencyOf(ownTimes),
+      failures,
+    };
+  } finally {
+    await provider.close();
+  }
+}
+
+async function post(url: string, body: unknown, token?: string): Promise<{ status: number; body: unknown }> {
+  const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** The report's lines of a run. */
+export function oidcReport(r: OidcResult): string[] {
+  const lat = (l: Latency) => `p50 ${l.p50.toFixed(2)} ms, p90 ${l.p90.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms, max ${l.max.toFixed(1)} ms`;
+  return [
+    `provider logins:          ${r.logins.perSecond.toFixed(1)} complete logins/s with ${r.logins.concurrency} in flight (${r.logins.count} logins of ${r.accounts} accounts with provider sessions; the provider runs in the bench process)${r.failures ? `; ${r.failures} FAILED` : ""}`,
+    `provider first logins:    ${r.firstLogins.perSecond.toFixed(1)}/s (provider login and consent forms, user created)`,
+    `callback, own time:       ${lat(r.callbackOwn)} (without the provider's code exchange, from Server-Timing)`,
+    `callback, as seen:        ${lat(r.callback)}`,
+  ];
+}
