@@ -24,6 +24,8 @@ export interface RestUser {
   groups?: string[];
   validFrom?: string | null;
   validTo?: string | null;
+  /** Where the account comes from (extended): a directory's id and name, an identity provider's alias and display name. */
+  source?: { type: "builtin" | "local" | "directory" | "identity-provider"; id: string | null; name: string | null };
   lockedOutUntil?: string | null;
   changePassword?: boolean;
   passwordNeverExpires?: boolean;

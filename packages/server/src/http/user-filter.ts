@@ -14,6 +14,12 @@ export const UserFilterFields = {
   lockedOut: Type.Optional(Type.Boolean({ description: "true: only accounts locked out after failed logins" })),
   profileId: Type.Optional(Type.Integer({ minimum: -1, maximum: NUMERIC_ID_MAX })),
   groupId: Type.Optional(Type.String({ maxLength: 64, description: "Only members of this group (its id), directly or through their profile" })),
+  source: Type.Optional(
+    Type.String({
+      pattern: "^(builtin|local|(directory|identity-provider)(:.{1,256})?)$",
+      description: "Where the accounts come from: `builtin`, `local`, `directory`, `identity-provider`; `directory:<id>` or `identity-provider:<alias>` for one of them",
+    }),
+  ),
 };
 
 export const UserFilterSchema = Type.Object(UserFilterFields, { additionalProperties: false });
@@ -24,5 +30,13 @@ export type UserFilterInput = Static<typeof UserFilterSchema>;
 export async function userFilterOf(groups: GroupQueries, input: UserFilterInput): Promise<UserFilter> {
   const { search, enabled, expired, lockedOut, profileId, groupId } = input;
   const group = groupId === undefined ? undefined : await requireGroup(groups, groupId);
-  return { search, enabled, expired, lockedOut, profileId, groupId: group?.id };
+  return { search, enabled, expired, lockedOut, profileId, groupId: group?.id, source: sourceOf(input.source) };
+}
+
+/** `type` or `type:id` (the pattern checked the type). */
+function sourceOf(value: string | undefined): UserFilter["source"] {
+  if (value === undefined) return undefined;
+  const colon = value.indexOf(":");
+  const type = (colon < 0 ? value : value.slice(0, colon)) as NonNullable<UserFilter["source"]>["type"];
+  return colon < 0 ? { type } : { type, id: value.slice(colon + 1) };
 }

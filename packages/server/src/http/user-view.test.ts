@@ -51,6 +51,9 @@ describeEachStore("user JSON rendered by the store equals the view", (server) =>
     await insertUser(store, { username: "plain_one", locked_out_until: "2020-01-01T00:00:00.000Z", valid_to: future() });
     await insertUser(store, { username: "日本語ユーザー", first_name: "名前", last_name: "姓" });
     await insertUser(store, { username: "quote'back\\slash" });
+    const directory = await db.insertInto("directories").values({ uuid: randomUUID(), name: "Corp \"AD\" ✓", kind: "active-directory", config: "{}", created_at: T0, updated_at: T0 }).returning("id").executeTakeFirstOrThrow();
+    await insertUser(store, { username: "imported", dn: "CN=Imported,OU=Zürich,DC=corp", directory_id: directory.id });
+    await insertUser(store, { username: "federated", identity_provider_id: zeta });
     for (const [p, s] of [[zeta, "a"], [alpha, "b"]] as const) {
       await db.insertInto("federated_identities").values({ provider_id: p, subject: s, user_id: linked.id, created_at: T0 }).execute();
     }
@@ -72,6 +75,14 @@ describeEachStore("user JSON rendered by the store equals the view", (server) =>
       const linked = streamed.find((u: any) => u.username === "linked") as any;
       assert.deepEqual(linked.federatedIdentities.map((f: any) => f.alias), ["alpha", "zeta"]);
       if (extended) assert.deepEqual(linked.groups, ["Zürich", "editors", "Ärzte"]); // code-point order, own and profile groups merged
+      if (extended) {
+        const sourceOf = (username: string) => streamed.find((u: any) => u.username === username).source;
+        assert.deepEqual(sourceOf("sysadmin"), { type: "builtin", id: null, name: null });
+        assert.deepEqual(sourceOf("linked"), { type: "local", id: null, name: null });
+        assert.equal(sourceOf("imported").type, "directory");
+        assert.equal(sourceOf("imported").name, 'Corp "AD" ✓');
+        assert.deepEqual(sourceOf("federated"), { type: "identity-provider", id: "zeta", name: 'Zeta "IdP" ✓' });
+      }
     });
   }
 
@@ -99,6 +110,13 @@ describeEachStore("user JSON rendered by the store equals the view", (server) =>
     await assertAlike("a user created with a profile; the profile joins a group");
     await db.deleteFrom("groups").where("id", "=", await groupId("Ärzte")).execute();
     await assertAlike("a group deleted");
+    await db.updateTable("directories").set({ name: "Renamed directory" }).execute();
+    await assertAlike("a directory renamed");
+    await db.updateTable("identity_providers").set({ display_name: "Zeta, renamed" }).where("alias", "=", "zeta").execute();
+    await assertAlike("an identity provider renamed");
+    await db.updateTable("users").set({ directory_id: null }).where("username", "=", "imported").execute();
+    await db.updateTable("users").set({ identity_provider_id: null }).where("username", "=", "federated").execute();
+    await assertAlike("users no longer from a directory or provider");
     const plainJson = JSON.parse((await users.viewJson([plain], true))[0]!);
     assert.deepEqual(plainJson.groups, ["editors"]);
   });

@@ -1,6 +1,6 @@
 import { Type, type Static } from "typebox";
 import type { UserRow } from "../storage/schema.js";
-import type { FederatedIdentityRef, UserQueries } from "../storage/user-queries.js";
+import type { FederatedIdentityRef, UserQueries, UserSource } from "../storage/user-queries.js";
 import { Nullable } from "./schemas.js";
 
 /**
@@ -36,6 +36,16 @@ export const UserSchema = Type.Object(
     groups: Type.Optional(Type.Array(Type.String(), { description: "extendedInfo only" })),
     validFrom: Type.Optional(Nullable(Type.String({ format: "date-time" }))),
     validTo: Type.Optional(Nullable(Type.String({ format: "date-time" }))),
+    source: Type.Optional(
+      Type.Object(
+        {
+          type: Type.Union([Type.Literal("builtin"), Type.Literal("local"), Type.Literal("directory"), Type.Literal("identity-provider")]),
+          id: Nullable(Type.String({ description: "The directory's id or the identity provider's alias" })),
+          name: Nullable(Type.String({ description: "The directory's name or the identity provider's display name" })),
+        },
+        { description: "extendedInfo only: where the account comes from (filter with `source=`)" },
+      ),
+    ),
     expired: Type.Optional(Type.Boolean({ description: "extendedInfo only: valid-to has passed" })),
     lockedOutUntil: Type.Optional(Nullable(Type.String({ format: "date-time" }))),
     changePassword: Type.Optional(Type.Boolean()),
@@ -65,14 +75,15 @@ export function toUserView(row: UserRow, federated: FederatedIdentityRef[] | und
   };
 }
 
-/** The fields `?extendedInfo=true` adds. */
-export function toExtendedUserView(row: UserRow, federated: FederatedIdentityRef[] | undefined, groups: string[], now = new Date().toISOString()): UserView {
+/** The fields `?extendedInfo=true` adds; `source` as users.sources gave it. */
+export function toExtendedUserView(row: UserRow, federated: FederatedIdentityRef[] | undefined, groups: string[], source: UserSource, now = new Date().toISOString()): UserView {
   const lockedOut = row.locked_out_until && row.locked_out_until > now ? row.locked_out_until : null;
   return {
     ...toUserView(row, federated),
     groups,
     validFrom: row.valid_from,
     validTo: row.valid_to,
+    source,
     expired: row.valid_to !== null && row.valid_to < now,
     lockedOutUntil: lockedOut,
     changePassword: row.change_password === 1,
@@ -84,7 +95,7 @@ export function toExtendedUserView(row: UserRow, federated: FederatedIdentityRef
 export async function renderUserViews(users: UserQueries, rows: UserRow[], extended: boolean): Promise<UserView[]> {
   const federated = await users.federatedIdentities(rows.map((r) => r.id));
   if (!extended) return rows.map((r) => toUserView(r, federated.get(r.id)));
-  const groups = await users.groupNames(rows);
+  const [groups, sources] = await Promise.all([users.groupNames(rows), users.sources(rows)]);
   const now = new Date().toISOString();
-  return rows.map((r) => toExtendedUserView(r, federated.get(r.id), groups.get(r.id) ?? [], now));
+  return rows.map((r) => toExtendedUserView(r, federated.get(r.id), groups.get(r.id) ?? [], sources.get(r.id)!, now));
 }

@@ -24,6 +24,12 @@ export interface UsersTable {
   dn: string | null;
   /** Directory the user was imported from (null for local users). */
   directory_id: number | null;
+  /** The directory's stable key of the entry (`objectGUID` as GUID text, `entryUUID`): renames and moves keep the user. */
+  directory_key: Generated<string | null>;
+  /** `dn` normalized for lookups (directory/dn.ts): group members are matched by it. */
+  dn_key: Generated<string | null>;
+  /** Identity provider whose login created the user (null otherwise). */
+  identity_provider_id: Generated<number | null>;
   /** -1 no profile, 0 the user is a profile, >0 the profile user's id. */
   profile_id: Generated<number>;
   valid_from: string | null;
@@ -51,6 +57,11 @@ export interface GroupsTable {
   description: string | null;
   dn: string | null;
   directory_id: number | null;
+  /** As on users: the directory's stable key of the group entry and the normalized DN. */
+  directory_key: Generated<string | null>;
+  dn_key: Generated<string | null>;
+  /** Order-independent hash of the group's member list at the last sync: an unchanged group is skipped. */
+  member_hash: Generated<string | null>;
   builtin: Generated<number>;
   essential: Generated<number>;
   external: Generated<number>;
@@ -84,9 +95,9 @@ export interface DirectoriesTable {
   id: Generated<number>;
   uuid: string;
   name: string;
-  /** "ldap" or "active-directory". */
+  /** "ldap" or "active-directory" (the API's vendor `OTHER`, `ACTIVE_DIRECTORY`). */
   kind: string;
-  /** JSON: url, bind DN, base DNs, filters, attribute mapping; secrets encrypted. */
+  /** JSON (directory/config.ts): connection, search bases, filters, mappings, sync settings; the bind password sealed. */
   config: string;
   enabled: Generated<number>;
   version: Generated<number>;
@@ -222,6 +233,55 @@ export interface BulkActionsTable {
   finished_at: string | null;
 }
 
+/** The directory's group membership graph as last read: each group's member DNs (normalized), users and groups alike. */
+export interface DirectoryMembersTable {
+  directory_id: number;
+  group_id: number;
+  member_key: string;
+}
+
+/** One sync of a directory: what `GET …/external-user-storage/{id}/sync` shows. */
+export interface DirectorySyncRunsTable {
+  id: Generated<number>;
+  directory_id: number;
+  /** "full" or "changed". */
+  mode: string;
+  /** "running", "succeeded", "failed" or "interrupted" (its node stopped; directory/sync-runs.ts). */
+  state: string;
+  /** Started by an administrator who forced the removal of more users than the safety share allows. */
+  forced: Generated<number>;
+  started_at: string;
+  finished_at: string | null;
+  /** The node keeps this fresh while it runs: a run whose heartbeat is older than the lease was interrupted. */
+  heartbeat_at: string;
+  started_by: string | null;
+  seen: Generated<number>;
+  created: Generated<number>;
+  updated: Generated<number>;
+  disabled: Generated<number>;
+  unchanged: Generated<number>;
+  failed: Generated<number>;
+  /** JSON array of the first problems: `{dn, message}`. */
+  problems: Generated<string>;
+  /** What the run says in words (why it failed, why it disabled nobody). */
+  message: string | null;
+}
+
+/** Per directory: the lease that lets one node at a time sync it, and the high-water mark of `changed` syncs. */
+export interface DirectorySyncStateTable {
+  directory_id: number;
+  /** The node that holds the lease (a random id per process) and until when. */
+  lease_owner: string | null;
+  lease_until: string | null;
+  /** JSON: the mark the next `changed` sync reads from (directory/sync.ts). */
+  high_water: string | null;
+  last_full_at: string | null;
+  last_changed_at: string | null;
+  /** Set when a login or sync could not reach the directory, cleared when one could (shown by /health). */
+  unreachable_since: string | null;
+  unreachable_error: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   user_documents: UserDocumentsTable;
@@ -230,6 +290,9 @@ export interface Database {
   group_members: GroupMembersTable;
   group_roles: GroupRolesTable;
   directories: DirectoriesTable;
+  directory_members: DirectoryMembersTable;
+  directory_sync_runs: DirectorySyncRunsTable;
+  directory_sync_state: DirectorySyncStateTable;
   identity_providers: IdentityProvidersTable;
   federated_identities: FederatedIdentitiesTable;
   sessions: SessionsTable;
@@ -248,3 +311,5 @@ export type GroupRow = Selectable<GroupsTable>;
 export type RoleRow = Selectable<RolesTable>;
 export type BulkActionRow = Selectable<BulkActionsTable>;
 export type IdentityProviderRow = Selectable<IdentityProvidersTable>;
+export type DirectoryRow = Selectable<DirectoriesTable>;
+export type SyncRunRow = Selectable<DirectorySyncRunsTable>;

@@ -19,6 +19,7 @@ import { userDocumentsMigration } from "./migrations/008-user-documents.js";
 import { shortNeedleCountsMigration } from "./migrations/009-short-needle-counts.js";
 import { bulkActionsMigration } from "./migrations/014-bulk-actions.js";
 import { identityProvidersMigration } from "./migrations/012-identity-providers.js";
+import { directoriesMigration } from "./migrations/011-directories.js";
 import type { JsonBody } from "./json-body.js";
 import type { Database } from "./schema.js";
 
@@ -49,6 +50,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "009-short-needle-counts": shortNeedleCountsMigration(dialect),
     "014-bulk-actions": bulkActionsMigration(dialect),
     "012-identity-providers": identityProvidersMigration,
+    "011-directories": directoriesMigration(dialect),
   };
 }
 

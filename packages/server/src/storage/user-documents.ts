@@ -10,7 +10,9 @@ import { sql, type RawBuilder } from "kysely";
  * `tail` the rest; `valid_to` and `locked_out_until` stay raw, because `expired` and `lockedOutUntil`
  * depend on the time of the read. Each store's triggers rebuild a user's document whenever something
  * it shows changes: the user's row, its memberships or its profile's, a group's name, its identity
- * provider links (storage/dialect/<store>/user-documents.ts).
+ * provider links, the name of its directory or provider (storage/dialect/<store>/user-documents.ts).
+ * Bulk writers (directory syncs) switch the per-row rebuilds off for their transaction and rebuild
+ * the documents they touched once, set-wise (StoreDialect.batchUserWrites).
  */
 
 /** How a store writes JSON in SQL: a JSON literal of a value (`null` for NULL), and a comma-joined aggregate in an order. */
@@ -19,10 +21,22 @@ export interface JsonSql {
   joinInOrder(expr: string, orderBy: string): string;
 }
 
+/** What a batch of user writes did (StoreDialect.batchUserWrites): its result, and whose upkeep it owes. */
+export interface BatchWrites<T> {
+  result: T;
+  /** Users whose document may show something else now (rows written, memberships changed). */
+  documents: readonly number[];
+  /** Users inserted, or whose username or search text changed. */
+  search: readonly number[];
+  /** Groups whose memberships changed (locked against renames while the documents are rebuilt). */
+  groups: readonly number[];
+}
+
 /** The users columns a document shows: an update that changes none of them leaves it as it is. */
 export const DOCUMENT_SOURCE_COLUMNS = [
   "uuid", "username", "first_name", "last_name", "email", "dn", "description", "enabled", "builtin", "login_name",
   "display_name", "profile_id", "valid_from", "valid_to", "locked_out_until", "change_password", "password_never_expires",
+  "directory_id", "identity_provider_id",
 ] as const;
 
 /** The columns of user_documents, in the order documentSelect gives them. */
@@ -46,9 +60,20 @@ export function documentSelect(j: JsonSql): string {
     || ',"description":' || ${q("u.description")} || ',"enabled":' || ${bool("u.enabled")} || ',"builtin":' || ${bool("u.builtin")}
     || ',"federatedIdentities":' || coalesce(${identities}, 'null') || ',"numericId":' || u.id || ',"loginName":' || ${q("u.login_name")}
     || ',"displayName":' || ${q("u.display_name")} || ',"profileId":' || u.profile_id`;
-  const extra = `',"groups":[' || coalesce(${groups}, '') || '],"validFrom":' || ${q("u.valid_from")} || ',"validTo":' || ${q("u.valid_to")}`;
+  const extra = `',"groups":[' || coalesce(${groups}, '') || '],"validFrom":' || ${q("u.valid_from")} || ',"validTo":' || ${q("u.valid_to")}
+    || ',"source":' || ${sourceJson(j)}`;
   const tail = `',"changePassword":' || ${bool("u.change_password")} || ',"passwordNeverExpires":' || ${bool("u.password_never_expires")} || '}'`;
   return `u.id as user_id, u.username, ${base} as base, ${extra} as extra, u.valid_to, u.locked_out_until, ${tail} as tail`;
+}
+
+/** The extended field `source` of `users u` (http/user-view.ts `sourceOf`): where the account comes from. */
+function sourceJson({ quote: q }: JsonSql): string {
+  const source = (type: string, id: string, name: string) => `'{"type":"${type}","id":' || ${q(id)} || ',"name":' || ${q(name)} || '}'`;
+  const none = (type: string) => `'{"type":"${type}","id":null,"name":null}'`;
+  return `case when u.builtin = 1 then ${none("builtin")}
+    when u.directory_id is not null then coalesce((select ${source("directory", "s.uuid", "s.name")} from directories s where s.id = u.directory_id), ${none("directory")})
+    when u.identity_provider_id is not null then coalesce((select ${source("identity-provider", "s.alias", "s.display_name")} from identity_providers s where s.id = u.identity_provider_id), ${none("identity-provider")})
+    else ${none("local")} end`;
 }
 
 /** An SQL literal of a time the server made (an ISO string: nothing in it needs escaping, which this checks). */

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type SelectQueryBuilder } from "kysely";
+import { sql, type ExpressionBuilder, type Kysely, type SelectQueryBuilder } from "kysely";
 import { fold, FIELD_SEPARATOR } from "../domain/user-fields.js";
 import type { Database, NewUserRow, UserRow } from "./schema.js";
 import type { Store } from "./store.js";
@@ -19,6 +19,17 @@ export interface UserFilter {
   profileId?: number;
   /** Members of this group (its serial id), directly or through their profile. */
   groupId?: number;
+  /** Where the accounts come from: a type, and optionally which directory (id) or identity provider (alias). */
+  source?: { type: UserSource["type"]; id?: string };
+}
+
+/** Where an account comes from: the extended view's `source`. */
+export interface UserSource {
+  type: "builtin" | "local" | "directory" | "identity-provider";
+  /** The directory's id (UUID) or the identity provider's alias; null for built-in and local accounts. */
+  id: string | null;
+  /** The directory's name or the identity provider's display name. */
+  name: string | null;
 }
 
 /** A user's username (the keyset cursor) and its REST JSON. */
@@ -63,6 +74,30 @@ const isSearchOnly = (filter: UserFilter) => Object.entries(filter).every(([key,
 
 const codePointRank = (unit: number) => (unit < 0xd800 ? unit : unit < 0xe000 ? unit + 0x2000 : unit - 0x800);
 
+/** The `source` filter as a condition on `users` (storage/user-documents.ts decides the type the same way). */
+function sourceCondition({ type, id }: NonNullable<UserFilter["source"]>) {
+  return (eb: ExpressionBuilder<Database, "users">) => {
+    switch (type) {
+      case "builtin":
+        return eb("users.builtin", "=", 1);
+      case "local":
+        return eb.and([eb("users.builtin", "=", 0), eb("users.directory_id", "is", null), eb("users.identity_provider_id", "is", null)]);
+      case "directory":
+        return id === undefined
+          ? eb("users.directory_id", "is not", null)
+          : eb("users.directory_id", "=", eb.selectFrom("directories").select("directories.id").where("directories.uuid", "=", id.toLowerCase()));
+      case "identity-provider":
+        return eb.and([
+          eb("users.builtin", "=", 0),
+          eb("users.directory_id", "is", null),
+          id === undefined
+            ? eb("users.identity_provider_id", "is not", null)
+            : eb("users.identity_provider_id", "=", eb.selectFrom("identity_providers").select("identity_providers.id").where("identity_providers.alias", "=", id)),
+        ]);
+    }
+  };
+}
+
 export function createUserQueries({ db, dialect, userDocuments }: Store, limits: SearchPlanLimits = SEARCH_PLAN_LIMITS) {
   /** Every filter but `search`, which needs a plan of its own (see searchIds). */
   function applyFilter<O>(query: UsersQuery<O>, filter: UserFilter): UsersQuery<O> {
@@ -73,6 +108,7 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
       const members = db.selectFrom("group_members").select("group_members.user_id").where("group_members.group_id", "=", filter.groupId);
       q = q.where((eb) => eb.or([eb("users.id", "in", members), eb("users.profile_id", "in", members)]));
     }
+    if (filter.source !== undefined) q = q.where(sourceCondition(filter.source));
     if (filter.expired !== undefined) {
       const now = isoNow();
       q = filter.expired
@@ -320,6 +356,27 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
         .orderBy(sql`group_members.user_id <> ${user.id}`) // its own membership before its profile's
         .execute();
       return rows.map(({ owner, ...grant }) => ({ ...grant, viaProfile: owner !== user.id }));
+    },
+
+    /** Where each user comes from (the extended view's `source`), as the kept documents render it. */
+    async sources(users: readonly Pick<UserRow, "id" | "builtin" | "directory_id" | "identity_provider_id">[]): Promise<Map<number, UserSource>> {
+      const directoryIds = [...new Set(users.flatMap((u) => (u.directory_id === null ? [] : [u.directory_id])))];
+      const providerIds = [...new Set(users.flatMap((u) => (u.identity_provider_id === null ? [] : [u.identity_provider_id])))];
+      const [directories, providers] = await Promise.all([
+        directoryIds.length === 0 ? [] : db.selectFrom("directories").select(["id", "uuid as key", "name"]).where("id", "in", directoryIds).execute(),
+        providerIds.length === 0 ? [] : db.selectFrom("identity_providers").select(["id", "alias as key", "display_name as name"]).where("id", "in", providerIds).execute(),
+      ]);
+      const byId = (rows: { id: number; key: string; name: string }[]) => new Map(rows.map((r) => [r.id, { id: r.key, name: r.name }]));
+      const [directory, provider] = [byId(directories), byId(providers)];
+      const none = { id: null, name: null };
+      return new Map(
+        users.map((u): [number, UserSource] => {
+          if (u.builtin === 1) return [u.id, { type: "builtin", ...none }];
+          if (u.directory_id !== null) return [u.id, { type: "directory", ...(directory.get(u.directory_id) ?? none) }];
+          if (u.identity_provider_id !== null) return [u.id, { type: "identity-provider", ...(provider.get(u.identity_provider_id) ?? none) }];
+          return [u.id, { type: "local", ...none }];
+        }),
+      );
     },
 
     /** Names of the roles the user holds through its groups and its profile's groups. */

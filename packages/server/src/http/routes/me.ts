@@ -3,7 +3,7 @@ import { Type } from "typebox";
 import { actorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { errorResponses, Password } from "../schemas.js";
-import { toExtendedUserView, UserSchema } from "../user-view.js";
+import { renderUserViews, UserSchema } from "../user-view.js";
 
 /** The logged-in user's own account: open to every role. */
 const ChangePasswordBody = Type.Object(
@@ -28,8 +28,8 @@ const meRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, userAd
     },
     async (request) => {
       const { user } = authOf(request);
-      const [federated, groups] = await Promise.all([users.federatedIdentities([user.id]), users.groupNames([user])]);
-      return toExtendedUserView(user, federated.get(user.id), groups.get(user.id) ?? []);
+      const [view] = await renderUserViews(users, [user], true);
+      return view!;
     },
   );
 

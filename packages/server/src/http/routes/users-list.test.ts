@@ -202,4 +202,33 @@ describeEachStore("GET /security/v1/users", (server) => {
     assert.equal((await s.api("GET", "/security/v1/me")).status, 401);
     assert.ok(ADMIN_PASSWORD);
   });
+
+  it("filters by source: builtin, local, directory, identity provider, and one of them", async () => {
+    const s = server();
+    const { db } = s.server.deps.store;
+    const now = "2026-01-01T00:00:00.000Z";
+    const directory = await db.insertInto("directories").values({ uuid: crypto.randomUUID(), name: "corp", kind: "ldap", config: "{}", created_at: now, updated_at: now }).returningAll().executeTakeFirstOrThrow();
+    const provider = await db.selectFrom("identity_providers").select("id").where("alias", "=", "dummy_alias").executeTakeFirstOrThrow();
+    await insertUser(s.server.deps.store, { username: "from_dir", directory_id: directory.id, dn: "uid=from_dir,dc=corp" });
+    await insertUser(s.server.deps.store, { username: "from_idp", identity_provider_id: provider.id });
+    assert.deepEqual(await usernames("?source=builtin"), ["sysadmin"]);
+    assert.deepEqual(await usernames("?source=directory"), ["from_dir"]);
+    assert.deepEqual(await usernames(`?source=directory:${directory.uuid.toUpperCase()}`), ["from_dir"]);
+    assert.deepEqual(await usernames("?source=directory:00000000-0000-4000-8000-000000000000"), []);
+    assert.deepEqual(await usernames("?source=identity-provider"), ["from_idp"]);
+    assert.deepEqual(await usernames("?source=identity-provider:dummy_alias&search=from"), ["from_idp"]);
+    const local = await usernames("?source=local");
+    assert.ok(local.includes("jsmith") && !local.includes("sysadmin") && !local.includes("from_dir") && !local.includes("from_idp"));
+    assert.equal((await s.api("GET", "/security/v1/users/count?source=directory", { token })).body, 1);
+    const [imported] = (await s.api("GET", "/security/v1/users?source=directory&extendedInfo=true", { token })).body;
+    assert.deepEqual(imported.source, { type: "directory", id: directory.uuid, name: "corp" });
+    assert.equal(imported.dn, "uid=from_dir,dc=corp");
+    for (const bad of ["remote", "local:x", "builtin:", "directory:"]) {
+      const r = await s.api("GET", `/security/v1/users?source=${encodeURIComponent(bad)}`, { token });
+      assert.equal(r.status, 400, bad);
+      assert.match(r.body.errorMessage, /^ECMS1001-E /);
+    }
+    await db.deleteFrom("users").where("username", "in", ["from_dir", "from_idp"]).execute();
+    await db.deleteFrom("directories").where("id", "=", directory.id).execute();
+  });
 });

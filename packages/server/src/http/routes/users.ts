@@ -70,6 +70,7 @@ const UpdateUserBody = Type.Object(
     dn: Type.Optional(Type.Unknown()),
     federatedIdentities: Type.Optional(Type.Unknown()),
     groups: Type.Optional(Type.Unknown()),
+    source: Type.Optional(Type.Unknown()),
     expired: Type.Optional(Type.Unknown()),
     lockedOutUntil: Type.Optional(Type.Unknown()),
   },
@@ -232,7 +233,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
       },
     },
     async (request, reply) => {
-      const { id, username, numericId, builtin, dn, federatedIdentities, groups, expired, lockedOutUntil, ...changes } = request.body;
+      const { id, username, numericId, builtin, dn, federatedIdentities, groups, source, expired, lockedOutUntil, ...changes } = request.body;
       const precondition = ifMatchVersion(request.headers["if-match"]);
       const current = await requireUser(users, request.params.id);
       if (id !== undefined && id.toLowerCase() !== current.uuid) throw new ApiError("invalidRequest", "The id in the body is not the id in the path.", { field: "id" });

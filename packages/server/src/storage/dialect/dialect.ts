@@ -1,5 +1,6 @@
 import type { Expression, Kysely, SqlBool } from "kysely";
 import type { Database } from "../schema.js";
+import type { BatchWrites } from "../user-documents.js";
 
 /**
  * A condition on `users` answered from the search indexes. `cap` bounds how many index hits are
@@ -48,8 +49,23 @@ export interface StoreDialect {
   userSearchIndexed(db: Kysely<Database>, needle: string): Promise<IndexedSearch | null>;
   /** Runs `work` with plans that read the indexes: PostgreSQL's planner otherwise scans for strings it guesses are common. */
   withIndexPlans<T>(db: Kysely<Database>, work: (db: Kysely<Database>) => Promise<T>): Promise<T>;
-  /** Migration 008: the kept user documents, their triggers, and every user's document. */
+  /** Migration 008: the table of the kept user documents (filled by installUserDocuments). */
   createUserDocuments(db: Kysely<any>): Promise<void>;
+  /** Every user's document built with the current definition, and the triggers that keep them: run by the migrations that change what a document shows (011). */
+  installUserDocuments(db: Kysely<any>): Promise<void>;
+  /**
+   * Migration 011: the per-row upkeep of documents (and PostgreSQL's search entries) can be switched
+   * off by a bulk writer for its transaction (batchUserWrites); a renamed user's search entry follows
+   * its new username.
+   */
+  createDeferredUpkeep(db: Kysely<any>): Promise<void>;
+  /**
+   * Runs `work` inside the transaction `trx` with the per-row upkeep of documents and search entries
+   * off for that transaction only, then brings them up to date set-wise for the users `work` names:
+   * a directory sync's batch of hundreds of users costs a few statements instead of several per user
+   * and membership. Other writers keep their triggers meanwhile.
+   */
+  batchUserWrites<T>(trx: Kysely<Database>, work: () => Promise<BatchWrites<T>>): Promise<T>;
   /**
    * Migration 009: kept counts of the users whose search text holds each 1–2 character string
    * (PostgreSQL; SQLite counts those from its narrow index of migration 006 in about 0.1 s).

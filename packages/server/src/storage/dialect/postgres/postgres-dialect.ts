@@ -1,7 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type { StoreDialect } from "../dialect.js";
-import { createUserDocuments, resumeUserDocuments, suspendUserDocuments } from "./user-documents.js";
-import { countMatches, createGramCounts, createUserSearch, resumeUserSearch, searchCondition, searchInOrder, suspendUserSearch } from "./search-buckets.js";
+import { createUserDocuments, installUserDocuments, refreshUserDocuments, resumeUserDocuments, suspendUserDocuments } from "./user-documents.js";
+import { countMatches, createDeferredUserSearch, createGramCounts, createUserSearch, refreshUserSearch, resumeUserSearch, searchCondition, searchInOrder, suspendUserSearch } from "./search-buckets.js";
 
 export const postgresDialect: StoreDialect = {
   name: "postgres",
@@ -25,6 +25,19 @@ export const postgresDialect: StoreDialect = {
   },
 
   createUserDocuments,
+
+  installUserDocuments,
+
+  createDeferredUpkeep: createDeferredUserSearch,
+
+  async batchUserWrites(trx, work) {
+    await sql`set local ecm.deferred_user_upkeep = 'on'`.execute(trx);
+    const { result, documents, search, groups } = await work();
+    await sql`set local ecm.deferred_user_upkeep = 'off'`.execute(trx);
+    if (search.length > 0) await refreshUserSearch(trx, search);
+    if (documents.length > 0) await refreshUserDocuments(trx, documents, groups);
+    return result;
+  },
 
   createShortNeedleCounts: createGramCounts,
 

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type RawBuilder, type SqlBool } from "kysely";
+import { DEFERRED } from "./user-documents.js";
 
 /**
  * PostgreSQL's search index, in username order by buckets.
@@ -43,7 +44,7 @@ export async function createUserSearch(db: Kysely<any>): Promise<void> {
 async function createBucketFunctions(db: Kysely<any>) {
   // The bucket a username belongs in, locked for this transaction. The lock waits for a split of that
   // bucket, which may move the username into the new bucket: so look again once it is held.
-  await sql`create function ecm_user_search_bucket(name text) returns bigint language plpgsql as $$
+  await sql`create or replace function ecm_user_search_bucket(name text) returns bigint language plpgsql as $$
     declare b bigint; again bigint;
     begin
       loop
@@ -58,7 +59,7 @@ async function createBucketFunctions(db: Kysely<any>) {
     end $$`.execute(db);
   // Splits a bucket (locked by the caller) that holds more than twice the target at its median username.
   // Its counter of arrivals says when to look; the real count decides.
-  await sql`create function ecm_user_search_split(b bigint) returns void language plpgsql as $$
+  await sql`create or replace function ecm_user_search_split(b bigint) returns void language plpgsql as $$
     declare n integer; target integer; next_key bigint; new_key bigint; median text;
     begin
       select bucket_rows into target from user_search_settings;
@@ -73,7 +74,7 @@ async function createBucketFunctions(db: Kysely<any>) {
       update user_search set bucket = new_key where bucket = b and username >= median;
       update user_search_buckets set rows = n / 2 where bucket = b;
     end $$`.execute(db);
-  await sql`create function ecm_user_search_insert() returns trigger language plpgsql as $$
+  await sql`create or replace function ecm_user_search_insert() returns trigger language plpgsql as $$
     declare b bigint;
     begin
       b := ecm_user_search_bucket(new.username);
@@ -81,7 +82,7 @@ async function createBucketFunctions(db: Kysely<any>) {
       perform ecm_user_search_split(b);
       return null;
     end $$`.execute(db);
-  await sql`create function ecm_user_search_update() returns trigger language plpgsql as $$
+  await sql`create or replace function ecm_user_search_update() returns trigger language plpgsql as $$
     declare b bigint;
     begin
       if new.username is distinct from old.username then
@@ -92,6 +93,26 @@ async function createBucketFunctions(db: Kysely<any>) {
         update user_search set search_text = new.search_text where user_id = new.id;
       end if;
       return null;
+    end $$`.execute(db);
+  await sql`create or replace function ecm_user_search_bucket_of(name text) returns bigint language sql stable as $$
+      select bucket from user_search_buckets where first_username <= name collate "C" order by first_username desc limit 1 $$`.execute(db);
+  await sql`create or replace function ecm_user_search_refresh(ids integer[]) returns void language plpgsql as $$
+    declare wanted bigint[]; held bigint[] := '{}'; b bigint;
+    begin
+      loop
+        select array_agg(distinct ecm_user_search_bucket_of(u.username)) into wanted from users u where u.id = any(ids);
+        exit when wanted is null or wanted <@ held;
+        perform 1 from user_search_buckets where bucket = any(wanted) and not bucket = any(held) order by bucket for update;
+        held := held || wanted;
+      end loop;
+      update user_search_buckets k set rows = k.rows + c.n
+        from (select f.bucket, count(*) as n from (select u.id, ecm_user_search_bucket_of(u.username) as bucket from users u where u.id = any(ids)) f
+          left join user_search s on s.user_id = f.id where s.bucket is distinct from f.bucket group by f.bucket) c
+        where k.bucket = c.bucket;
+      delete from user_search where user_id = any(ids);
+      insert into user_search (user_id, bucket, username, search_text)
+        select u.id, ecm_user_search_bucket_of(u.username), u.username, u.search_text from users u where u.id = any(ids);
+      foreach b in array coalesce(wanted, '{}') loop perform ecm_user_search_split(b); end loop;
     end $$`.execute(db);
 }
 
@@ -144,11 +165,33 @@ async function createSearchFunction(db: Kysely<any>) {
 
 const TRIGGERS = ["users_search_insert", "users_search_update"];
 
+/** The per-row upkeep; a bulk writer switches it off for its transaction and calls refreshUserSearch (batchUserWrites). */
 async function createUserSearchTriggers(db: Kysely<any>) {
-  await sql`create trigger users_search_insert after insert on users for each row execute function ecm_user_search_insert()`.execute(db);
-  await sql`create trigger users_search_update after update of username, search_text on users for each row
-    when (new.username is distinct from old.username or new.search_text is distinct from old.search_text)
-    execute function ecm_user_search_update()`.execute(db);
+  await sql.raw(`create trigger users_search_insert after insert on users for each row when (${DEFERRED}) execute function ecm_user_search_insert()`).execute(db);
+  await sql.raw(`create trigger users_search_update after update of username, search_text on users for each row
+    when ((new.username is distinct from old.username or new.search_text is distinct from old.search_text) and ${DEFERRED})
+    execute function ecm_user_search_update()`).execute(db);
+}
+
+/**
+ * Migration 011: the triggers remade so a bulk writer can defer them, and the set-wise refresh it
+ * calls instead (the bucket functions are made again, as their definitions may have changed).
+ */
+export async function createDeferredUserSearch(db: Kysely<any>): Promise<void> {
+  for (const t of TRIGGERS) await sql`drop trigger if exists ${sql.id(t)} on users`.execute(db);
+  await createBucketFunctions(db);
+  await createUserSearchTriggers(db);
+}
+
+/**
+ * Brings the search entries of `ids` (new users, or users whose username or search text changed) up
+ * to date at once, after writes made with the per-row triggers off: the buckets of their usernames
+ * locked (in order; looked up again once held, as a split may have moved a username meanwhile),
+ * arrivals counted, entries replaced (the gram counts' statement triggers run once per statement),
+ * then each bucket split if it grew too big. One statement a step instead of several per user.
+ */
+export async function refreshUserSearch(db: Kysely<any>, ids: readonly number[]): Promise<void> {
+  await sql`select ecm_user_search_refresh(${[...ids]}::integer[])`.execute(db);
 }
 
 async function setUserSearchTriggers(db: Kysely<any>, enabled: boolean): Promise<void> {

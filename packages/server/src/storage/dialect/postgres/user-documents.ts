@@ -25,28 +25,42 @@ export const postgresJson: JsonSql = {
   joinInOrder: (expr, orderBy) => `string_agg(${expr}, ',' order by ${orderBy})`,
 };
 
+/**
+ * Set (`set local`) by a bulk writer for its transaction only (batchUserWrites): the per-row upkeep of
+ * documents and search entries is off for that transaction, which brings them up to date set-wise.
+ */
+export const DEFERRED = "current_setting('ecm.deferred_user_upkeep', true) is distinct from 'on'";
+
 /** The triggers (table, name, the rest of the definition): disabled during bulk loads. */
 const TRIGGERS: [table: string, name: string, definition: string][] = [
-  ["users", "user_documents_user_insert", "after insert on users for each row execute function ecm_user_documents_user()"],
+  ["users", "user_documents_user_insert", `after insert on users for each row when (${DEFERRED}) execute function ecm_user_documents_user()`],
   ["users", "user_documents_user_update", `after update of ${DOCUMENT_SOURCE_COLUMNS.join(", ")} on users for each row
-    when ((${DOCUMENT_SOURCE_COLUMNS.map((c) => `old.${c}`).join(", ")}) is distinct from (${DOCUMENT_SOURCE_COLUMNS.map((c) => `new.${c}`).join(", ")}))
+    when ((${DOCUMENT_SOURCE_COLUMNS.map((c) => `old.${c}`).join(", ")}) is distinct from (${DOCUMENT_SOURCE_COLUMNS.map((c) => `new.${c}`).join(", ")}) and ${DEFERRED})
     execute function ecm_user_documents_user()`],
-  ["group_members", "user_documents_member_insert", "after insert on group_members referencing new table as changed for each statement execute function ecm_user_documents_member()"],
-  ["group_members", "user_documents_member_delete", "after delete on group_members referencing old table as changed for each statement execute function ecm_user_documents_member()"],
+  ["group_members", "user_documents_member_insert", `after insert on group_members referencing new table as changed for each statement when (${DEFERRED}) execute function ecm_user_documents_member()`],
+  ["group_members", "user_documents_member_delete", `after delete on group_members referencing old table as changed for each statement when (${DEFERRED}) execute function ecm_user_documents_member()`],
   ["groups", "user_documents_group_rename", "after update of name on groups for each row when (old.name is distinct from new.name) execute function ecm_user_documents_group()"],
   ["federated_identities", "user_documents_identity_insert", "after insert on federated_identities referencing new table as changed for each statement execute function ecm_user_documents_identity()"],
   ["federated_identities", "user_documents_identity_delete", "after delete on federated_identities referencing old table as changed for each statement execute function ecm_user_documents_identity()"],
   ["federated_identities", "user_documents_identity_update", "after update of provider_id, user_id on federated_identities for each row execute function ecm_user_documents_identity_moved()"],
   ["identity_providers", "user_documents_provider_rename", `after update of alias, display_name on identity_providers for each row
     when ((old.alias, old.display_name) is distinct from (new.alias, new.display_name)) execute function ecm_user_documents_provider()`],
+  ["directories", "user_documents_directory_rename", "after update of name on directories for each row when (old.name is distinct from new.name) execute function ecm_user_documents_directory()"],
 ];
 
-/** Migration 008: the table, the functions, every user's document and the triggers. */
+/** Migration 008: the table (migration 011 fills it: the documents show columns added since, see installUserDocuments). */
 export async function createUserDocuments(db: Kysely<any>): Promise<void> {
   // Rebuilt in username order and updated in place where the page has room, so a list's index scan reads the heap mostly in order.
   await sql`create table user_documents (user_id integer primary key references users(id) on delete cascade, username text collate "C" not null,
     base text not null, extra text not null, valid_to text, locked_out_until text, tail text not null) with (fillfactor = 90)`.execute(db);
+}
+
+/** Every document rebuilt with the current definition, its functions and triggers (re)made: run by the migrations that change what a document shows. */
+export async function installUserDocuments(db: Kysely<any>): Promise<void> {
+  for (const [table, name] of TRIGGERS) await sql.raw(`drop trigger if exists ${name} on ${table}`).execute(db);
   await createFunctions(db);
+  await sql`drop index if exists user_documents_username`.execute(db);
+  await sql`truncate user_documents`.execute(db);
   await fillUserDocuments(db);
   for (const [, name, definition] of TRIGGERS) await sql.raw(`create trigger ${name} ${definition}`).execute(db);
   await sql`analyze user_documents`.execute(db);
@@ -73,15 +87,26 @@ async function fillUserDocuments(db: Kysely<any>) {
   await sql`create index user_documents_username on user_documents(username)`.execute(db);
 }
 
+/**
+ * Rebuilds the documents of `ids` and of the users whose profile they are, after writes made with
+ * the per-row upkeep off (batchUserWrites), with the locks the triggers take: the groups of the
+ * changed memberships against renames, and members that are profiles against assignments.
+ */
+export async function refreshUserDocuments(db: Kysely<any>, ids: readonly number[], groupIds: readonly number[]): Promise<void> {
+  await sql`select 1 from groups where id = any(${[...groupIds]}::integer[]) order by id for share`.execute(db);
+  await sql`select 1 from users where id = any(${[...ids]}::integer[]) and profile_id = 0 order by id for share`.execute(db);
+  await sql`select ecm_refresh_user_documents(array(select id from users where id = any(${[...ids]}::integer[]) or profile_id = any(${[...ids]}::integer[])))`.execute(db);
+}
+
 async function createFunctions(db: Kysely<any>) {
-  await sql.raw(`create function ecm_refresh_user_documents(ids integer[]) returns void language plpgsql as $$
+  await sql.raw(`create or replace function ecm_refresh_user_documents(ids integer[]) returns void language plpgsql as $$
     begin
       perform 1 from user_documents where user_id = any(ids) order by user_id for no key update;
       insert into user_documents (${DOCUMENT_COLUMNS}) select ${documentSelect(postgresJson)} from users u where u.id = any(ids)
         on conflict (user_id) do update set username = excluded.username, base = excluded.base, extra = excluded.extra,
           valid_to = excluded.valid_to, locked_out_until = excluded.locked_out_until, tail = excluded.tail;
     end $$`).execute(db);
-  await sql`create function ecm_user_documents_user() returns trigger language plpgsql as $$
+  await sql`create or replace function ecm_user_documents_user() returns trigger language plpgsql as $$
     begin
       if new.profile_id > 0 and (tg_op = 'INSERT' or new.profile_id <> old.profile_id) then
         perform 1 from users where id = new.profile_id for no key update;
@@ -90,7 +115,7 @@ async function createFunctions(db: Kysely<any>) {
       perform ecm_refresh_user_documents(array[new.id]);
       return null;
     end $$`.execute(db);
-  await sql`create function ecm_user_documents_member() returns trigger language plpgsql as $$
+  await sql`create or replace function ecm_user_documents_member() returns trigger language plpgsql as $$
     begin
       perform 1 from groups where id in (select group_id from changed) order by id for share;
       perform 1 from users where id in (select user_id from changed) and profile_id = 0 order by id for share;
@@ -98,27 +123,33 @@ async function createFunctions(db: Kysely<any>) {
         where id in (select user_id from changed) or profile_id in (select user_id from changed)));
       return null;
     end $$`.execute(db);
-  await sql`create function ecm_user_documents_group() returns trigger language plpgsql as $$
+  await sql`create or replace function ecm_user_documents_group() returns trigger language plpgsql as $$
     begin
       perform ecm_refresh_user_documents(array(select user_id from group_members where group_id = new.id
         union select id from users where profile_id in (select user_id from group_members where group_id = new.id)));
       return null;
     end $$`.execute(db);
-  await sql`create function ecm_user_documents_identity() returns trigger language plpgsql as $$
+  await sql`create or replace function ecm_user_documents_identity() returns trigger language plpgsql as $$
     begin
       perform 1 from identity_providers where id in (select provider_id from changed) order by id for share;
       perform ecm_refresh_user_documents(array(select user_id from changed));
       return null;
     end $$`.execute(db);
-  await sql`create function ecm_user_documents_identity_moved() returns trigger language plpgsql as $$
+  await sql`create or replace function ecm_user_documents_identity_moved() returns trigger language plpgsql as $$
     begin
       perform 1 from identity_providers where id = new.provider_id for share;
       perform ecm_refresh_user_documents(array[old.user_id, new.user_id]);
       return null;
     end $$`.execute(db);
-  await sql`create function ecm_user_documents_provider() returns trigger language plpgsql as $$
+  await sql`create or replace function ecm_user_documents_provider() returns trigger language plpgsql as $$
     begin
-      perform ecm_refresh_user_documents(array(select user_id from federated_identities where provider_id = new.id));
+      perform ecm_refresh_user_documents(array(select user_id from federated_identities where provider_id = new.id
+        union select id from users where identity_provider_id = new.id));
+      return null;
+    end $$`.execute(db);
+  await sql`create or replace function ecm_user_documents_directory() returns trigger language plpgsql as $$
+    begin
+      perform ecm_refresh_user_documents(array(select id from users where directory_id = new.id));
       return null;
     end $$`.execute(db);
 }

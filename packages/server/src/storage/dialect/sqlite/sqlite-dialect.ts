@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { StoreDialect } from "../dialect.js";
-import { createUserDocuments, rebuildUserDocuments, suspendUserDocuments } from "./user-documents.js";
+import { batchUserWrites, createDocumentsDeferral, createUserDocuments, installUserDocuments, rebuildUserDocuments, suspendUserDocuments } from "./user-documents.js";
 
 /** FTS5 phrase query for a literal substring: double quotes are doubled, nothing else is special. */
 function ftsPhrase(needle: string): string {
@@ -26,12 +26,12 @@ async function dropSearchTriggers(db: Kysely<any>) {
  * (32 users squeezed between the same two), the user keeps a null key and is searched row by row
  * until the next renumbering (migration, bulk load).
  */
-const ORDER_KEY_GAP = sql.raw("4294967296");
+const ORDER_KEY_GAP = "4294967296";
 
 async function assignOrderKeys(db: Kysely<any>) {
   await sql`update users set sort_key = null`.execute(db);
   await sql`update users set sort_key = ranked.k
-    from (select id, row_number() over (order by username) * ${ORDER_KEY_GAP} as k from users) as ranked
+    from (select id, row_number() over (order by username) * ${sql.raw(ORDER_KEY_GAP)} as k from users) as ranked
     where users.id = ranked.id`.execute(db);
 }
 
@@ -40,25 +40,34 @@ async function fillSearchIndex(db: Kysely<any>) {
   await sql`insert into users_search(rowid, search_text) select sort_key, search_text || char(31, 31) from users where sort_key is not null`.execute(db);
 }
 
+/**
+ * The order key for `username` between the keys of its keyed neighbours (other than the user `self`
+ * itself), or null when no key is left between them.
+ */
+const orderKeyFor = (username: string, self: string) => sql.raw(`(select case
+    when next_key is null then coalesce(prev_key, 0) + ${ORDER_KEY_GAP}
+    when next_key - coalesce(prev_key, 0) > 1 then coalesce(prev_key, 0) + (next_key - coalesce(prev_key, 0)) / 2
+  end
+  from (select
+    (select sort_key from users where username < ${username} and sort_key is not null and id <> ${self} order by username desc limit 1) as prev_key,
+    (select sort_key from users where username > ${username} and sort_key is not null and id <> ${self} order by username limit 1) as next_key))`);
+
+/** Keeps the index in step with a user's changed text; a renamed user (directory syncs rename) gets a new order key first. */
+const SEARCH_UPDATE_TRIGGER = sql`create trigger users_search_au after update of username, search_text on users begin
+    delete from users_search where rowid = old.sort_key;
+    update users set sort_key = ${orderKeyFor("new.username", "new.id")} where id = new.id and old.username is not new.username;
+    insert into users_search(rowid, search_text) select sort_key, search_text || char(31, 31) from users where id = new.id and sort_key is not null;
+    end`;
+
 /** Keep the index in step with users: a new user gets its order key first, then its index entry. */
 async function createSearchTriggers(db: Kysely<any>) {
   await sql`create trigger users_search_ai after insert on users begin
-    update users set sort_key = (
-      select case
-        when next_key is null then coalesce(prev_key, 0) + ${ORDER_KEY_GAP}
-        when next_key - coalesce(prev_key, 0) > 1 then coalesce(prev_key, 0) + (next_key - coalesce(prev_key, 0)) / 2
-      end
-      from (select
-        (select sort_key from users where username < new.username and sort_key is not null order by username desc limit 1) as prev_key,
-        (select sort_key from users where username > new.username and sort_key is not null order by username limit 1) as next_key))
-    where id = new.id;
+    update users set sort_key = ${orderKeyFor("new.username", "new.id")} where id = new.id;
     insert into users_search(rowid, search_text) select sort_key, search_text || char(31, 31) from users where id = new.id and sort_key is not null;
     end`.execute(db);
   await sql`create trigger users_search_ad after delete on users begin
     delete from users_search where rowid = old.sort_key; end`.execute(db);
-  await sql`create trigger users_search_au after update of search_text on users begin
-    delete from users_search where rowid = old.sort_key;
-    insert into users_search(rowid, search_text) select new.sort_key, new.search_text || char(31, 31) where new.sort_key is not null; end`.execute(db);
+  await SEARCH_UPDATE_TRIGGER.execute(db);
 }
 
 /** The FTS5 query for a needle: a phrase, or any of the trigrams a short needle starts; null when too common for the index. */
@@ -191,6 +200,17 @@ export const sqliteDialect: StoreDialect = {
   },
 
   createUserDocuments,
+
+  installUserDocuments,
+
+  async createDeferredUpkeep(db: Kysely<any>) {
+    await createDocumentsDeferral(db);
+    // The search index keeps its per-row triggers (cheap here); a rename now gets a new order key.
+    await sql`drop trigger users_search_au`.execute(db);
+    await SEARCH_UPDATE_TRIGGER.execute(db);
+  },
+
+  batchUserWrites,
 
   // Counted from the narrow search_text index (countSearch): ~0.1 s at a million whatever the needle.
   async createShortNeedleCounts() {},

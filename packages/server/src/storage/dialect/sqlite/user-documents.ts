@@ -1,5 +1,5 @@
 import { sql, type Kysely } from "kysely";
-import { DOCUMENT_COLUMNS, DOCUMENT_SOURCE_COLUMNS, documentJsonSql, documentSelect, type JsonSql } from "../../user-documents.js";
+import { DOCUMENT_COLUMNS, DOCUMENT_SOURCE_COLUMNS, documentJsonSql, documentSelect, type BatchWrites, type JsonSql } from "../../user-documents.js";
 
 /**
  * SQLite's kept user documents (storage/user-documents.ts). The table has no rowid: its rows sit in
@@ -12,30 +12,44 @@ const sqliteJson: JsonSql = {
   joinInOrder: (expr, orderBy) => `group_concat(${expr}, ',' order by ${orderBy})`,
 };
 
-/** Rebuilds the documents of the users `where` selects (a condition on `users u`). */
-const refresh = (where: string) => `delete from user_documents where user_id in (select u.id from users u where ${where});
-  insert into user_documents (${DOCUMENT_COLUMNS}) select ${documentSelect(sqliteJson)} from users u where ${where};`;
+/** The two statements that rebuild the documents of the users `where` selects (a condition on `users u`). */
+const refreshStatements = (where: string) => [
+  `delete from user_documents where user_id in (select u.id from users u where ${where})`,
+  `insert into user_documents (${DOCUMENT_COLUMNS}) select ${documentSelect(sqliteJson)} from users u where ${where}`,
+];
+const refresh = (where: string) => refreshStatements(where).map((s) => `${s};`).join("\n  ");
 
 /** A user and the users whose profile it is. */
 const userAndDependents = (id: string) => `u.id = ${id} or u.profile_id = ${id}`;
 
+/**
+ * True unless a bulk writer has switched the per-row rebuilds off (batchUserWrites). It sets the flag
+ * and clears it again inside its own transaction: SQLite has one writer at a time, and readers see
+ * committed data only, so no other writer ever sees it set.
+ */
+const NOT_DEFERRED = "(select deferred from user_documents_deferral) = 0";
+
 const shownColumnChanged = DOCUMENT_SOURCE_COLUMNS.map((c) => `old.${c} is not new.${c}`).join(" or ");
 /** Each trigger rebuilds the documents of the users whose JSON the change shows in. */
 const TRIGGERS: [name: string, definition: string][] = [
-  ["user_documents_user_ai", `after insert on users begin ${refresh("u.id = new.id")} end`],
-  ["user_documents_user_au", `after update of ${DOCUMENT_SOURCE_COLUMNS.join(", ")} on users when ${shownColumnChanged} begin ${refresh("u.id = new.id")} end`],
-  ["user_documents_member_ai", `after insert on group_members begin ${refresh(userAndDependents("new.user_id"))} end`],
-  ["user_documents_member_ad", `after delete on group_members begin ${refresh(userAndDependents("old.user_id"))} end`],
+  ["user_documents_user_ai", `after insert on users when ${NOT_DEFERRED} begin ${refresh("u.id = new.id")} end`],
+  ["user_documents_user_au", `after update of ${DOCUMENT_SOURCE_COLUMNS.join(", ")} on users when (${shownColumnChanged}) and ${NOT_DEFERRED} begin ${refresh("u.id = new.id")} end`],
+  ["user_documents_member_ai", `after insert on group_members when ${NOT_DEFERRED} begin ${refresh(userAndDependents("new.user_id"))} end`],
+  ["user_documents_member_ad", `after delete on group_members when ${NOT_DEFERRED} begin ${refresh(userAndDependents("old.user_id"))} end`],
   ["user_documents_group_au", `after update of name on groups when old.name is not new.name begin
       ${refresh("u.id in (select user_id from group_members where group_id = new.id) or u.profile_id in (select user_id from group_members where group_id = new.id)")} end`],
   ["user_documents_identity_ai", `after insert on federated_identities begin ${refresh("u.id = new.user_id")} end`],
   ["user_documents_identity_ad", `after delete on federated_identities begin ${refresh("u.id = old.user_id")} end`],
   ["user_documents_identity_au", `after update of provider_id, user_id on federated_identities begin ${refresh("u.id in (old.user_id, new.user_id)")} end`],
   ["user_documents_provider_au", `after update of alias, display_name on identity_providers begin
-      ${refresh("u.id in (select user_id from federated_identities where provider_id = new.id)")} end`],
+      ${refresh("u.id in (select user_id from federated_identities where provider_id = new.id) or u.identity_provider_id = new.id")} end`],
+  ["user_documents_directory_au", `after update of name on directories when old.name is not new.name begin ${refresh("u.directory_id = new.id")} end`],
 ];
 
-/** Migration 008: the table, its contents and its triggers; drops migration 007's group names and export index, which it replaces. */
+/**
+ * Migration 008: the table (migration 011 fills it: the documents show columns added since, see
+ * installUserDocuments); drops migration 007's group names and export index, which it replaces.
+ */
 export async function createUserDocuments(db: Kysely<any>): Promise<void> {
   for (const t of ["users_group_names_member_ai", "users_group_names_member_ad", "users_group_names_rename", "users_group_names_profile", "users_group_names_insert"]) {
     await sql`drop trigger if exists ${sql.id(t)}`.execute(db);
@@ -45,6 +59,11 @@ export async function createUserDocuments(db: Kysely<any>): Promise<void> {
   if (columns.rows.some((c) => c.name === "group_names")) await sql`alter table users drop column group_names`.execute(db);
   await sql`create table user_documents (username text not null primary key, user_id integer not null unique references users(id) on delete cascade,
     base text not null, extra text not null, valid_to text, locked_out_until text, tail text not null) without rowid`.execute(db);
+}
+
+/** Every document rebuilt with the current definition, and its triggers (re)made: run by the migrations that change what a document shows. */
+export async function installUserDocuments(db: Kysely<any>): Promise<void> {
+  await suspendUserDocuments(db);
   await rebuildUserDocuments(db);
 }
 
@@ -58,6 +77,35 @@ export async function rebuildUserDocuments(db: Kysely<any>): Promise<void> {
   await sql`delete from user_documents`.execute(db);
   await sql.raw(`insert into user_documents (${DOCUMENT_COLUMNS}) select ${documentSelect(sqliteJson)} from users u order by u.username`).execute(db);
   for (const [name, definition] of TRIGGERS) await sql.raw(`create trigger ${name} ${definition}`).execute(db);
+}
+
+/** Migration 011: the flag batchUserWrites sets (see NOT_DEFERRED). */
+export async function createDocumentsDeferral(db: Kysely<any>): Promise<void> {
+  await sql`create table user_documents_deferral (deferred integer not null)`.execute(db);
+  await sql`insert into user_documents_deferral values (0)`.execute(db);
+}
+
+/**
+ * Runs `work` in the transaction `trx` without the per-row rebuilds of the documents of users it
+ * inserts or updates and of memberships it changes, then rebuilds the documents of the users it
+ * names (and of the users whose profile they are) in one statement: a sync's batch rebuilds each
+ * document once instead of once per row and membership. The search index keeps its triggers (cheap here).
+ */
+export async function batchUserWrites<T>(trx: Kysely<any>, work: () => Promise<BatchWrites<T>>): Promise<T> {
+  await sql`update user_documents_deferral set deferred = 1`.execute(trx);
+  const { result, documents } = await work();
+  if (documents.length > 0) {
+    const ids = `(select value from json_each(${sqlJsonIds(documents)}))`;
+    for (const statement of refreshStatements(`u.id in ${ids} or u.profile_id in ${ids}`)) await sql.raw(statement).execute(trx);
+  }
+  await sql`update user_documents_deferral set deferred = 0`.execute(trx);
+  return result;
+}
+
+/** A JSON array literal of ids (integers only, so nothing needs quoting): one bound-parameter-free list of any length. */
+function sqlJsonIds(ids: readonly number[]): string {
+  if (!ids.every(Number.isInteger)) throw new Error("user ids must be integers");
+  return `'[${ids.join(",")}]'`;
 }
 
 /**

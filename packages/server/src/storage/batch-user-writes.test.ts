@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { it } from "node:test";
+import type { Kysely } from "kysely";
+import { searchTextFor } from "../domain/user-fields.js";
+import { renderUserViews } from "../http/user-view.js";
+import { insertUser, searchAllPages } from "../test-support/fixtures.js";
+import { describeEachStore } from "../test-support/server.js";
+import type { Database } from "./schema.js";
+import { isoNow } from "./time.js";
+
+const user = (username: string, first: string) => {
+  const now = isoNow();
+  const fields = { username, first_name: first, last_name: "Batch", email: `${username}@example.com` };
+  return { ...fields, uuid: randomUUID(), login_name: username, login_key: username, display_name: `${first} Batch`, created_at: now, updated_at: now, search_text: searchTextFor(fields) };
+};
+
+/**
+ * A bulk writer (a directory sync's batch) writes with the per-row upkeep off and brings documents
+ * and search entries up to date once: the result must be what the triggers would have made.
+ */
+describeEachStore("batchUserWrites", (server) => {
+  const deps = () => server().server.deps;
+
+  async function assertDocumentsAlike(step: string) {
+    const { users } = deps();
+    const rows = [];
+    for await (const batch of users.listAll({})) rows.push(...batch);
+    const kept = (await users.viewJson(rows.map((r) => r.id), true)).map((j) => JSON.parse(j));
+    assert.deepEqual(kept, JSON.parse(JSON.stringify(await renderUserViews(users, rows, true))), step);
+  }
+
+  it("inserts users with memberships and renames them, with documents and search as the triggers keep them", async () => {
+    const { store } = deps();
+    const { db, dialect } = store;
+    const now = isoNow();
+    const group = await db.insertInto("groups").values({ uuid: randomUUID(), name: "batched", name_key: "batched", created_at: now, updated_at: now }).returning("id").executeTakeFirstOrThrow();
+    await insertUser(store, { username: "mmiddle", first_name: "Neighbour" });
+    const inserted = await db.transaction().execute((trx) =>
+      dialect.batchUserWrites(trx as Kysely<Database>, async () => {
+        const rows = await trx.insertInto("users").values([user("mbatch1", "Zoë"), user("mbatch2", "Łukasz"), user("zbatch3", "Ærling")]).returning("id").execute();
+        const ids = rows.map((r) => r.id);
+        await trx.insertInto("group_members").values(ids.map((id) => ({ group_id: group.id, user_id: id }))).execute();
+        return { result: ids, documents: ids, search: ids, groups: [group.id] };
+      }),
+    );
+    await assertDocumentsAlike("after inserting");
+    assert.deepEqual(await searchAllPages(store, "batch", 2), ["mbatch1", "mbatch2", "zbatch3"]);
+    assert.deepEqual(JSON.parse((await deps().users.viewJson([inserted[0]!], true))[0]!).groups, ["batched"]);
+
+    // A rename moves the user in username order (its search entry follows); memberships leave.
+    await db.transaction().execute((trx) =>
+      dialect.batchUserWrites(trx as Kysely<Database>, async () => {
+        const renamed = { username: "abatch3", login_name: "abatch3", login_key: "abatch3", search_text: searchTextFor({ username: "abatch3", first_name: "Ærling", last_name: "Batch", email: "zbatch3@example.com" }) };
+        await trx.updateTable("users").set(renamed).where("id", "=", inserted[2]!).execute();
+        await trx.deleteFrom("group_members").where("user_id", "=", inserted[0]!).execute();
+        return { result: undefined, documents: [inserted[0]!, inserted[2]!], search: [inserted[2]!], groups: [group.id] };
+      }),
+    );
+    await assertDocumentsAlike("after renaming");
+    assert.deepEqual(await searchAllPages(store, "batch", 1), ["abatch3", "mbatch1", "mbatch2"]);
+    assert.deepEqual(await searchAllPages(store, "ærl", 10), ["abatch3"]);
+    assert.equal(await deps().users.count({ search: "batch" }), 3);
+
+    // Writers outside a batch keep their triggers.
+    await insertUser(store, { username: "after_batch", first_name: "Later" });
+    await db.insertInto("group_members").values({ group_id: group.id, user_id: inserted[0]! }).execute();
+    await assertDocumentsAlike("a plain insert after the batches");
+    assert.deepEqual(await searchAllPages(store, "later", 10), ["after_batch"]);
+  });
+
+  it("leaves nothing behind when the batch fails, and the next writer keeps its triggers", async () => {
+    const { store } = deps();
+    const { db, dialect } = store;
+    await assert.rejects(
+      db.transaction().execute((trx) =>
+        dialect.batchUserWrites(trx as Kysely<Database>, async () => {
+          await trx.insertInto("users").values(user("failed_batch", "Never")).execute();
+          throw new Error("the directory went away");
+        }),
+      ),
+      /went away/,
+    );
+    assert.equal(await db.selectFrom("users").select("id").where("username", "=", "failed_batch").executeTakeFirst(), undefined);
+    await insertUser(store, { username: "after_failure", first_name: "Still" });
+    await assertDocumentsAlike("a plain insert after a failed batch");
+    assert.deepEqual(await searchAllPages(store, "still", 10), ["after_failure"]);
+  });
+});
