@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -19,6 +20,7 @@ import { createProviderAdmin } from "./federation/providers.js";
 import { createGuard } from "./http/auth-guard.js";
 import type { AppDeps } from "./http/deps.js";
 import { ApiError } from "./http/errors.js";
+import { registerSecurityHeaders, DOCS_CSP } from "./http/security-headers.js";
 import { clientErrorHandler, closeQuerystring, frameworkErrors, handleError, MAX_PARAM_LENGTH, notFoundHandler } from "./http/error-handling.js";
 import auditEventsRoutes from "./http/routes/audit-events.js";
 import authRoutes from "./http/routes/auth.js";
@@ -114,7 +116,9 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
       serializers: { req: (req) => ({ method: req.method, url: req.url.replace(/(\/providers\/[^/?]+\/callback)\?.*$/, "$1?[redacted]"), host: req.host, remoteAddress: req.ip }) },
     },
     bodyLimit: config.bodyLimit,
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxyOption(config.trustProxy),
+    // Typed as the plain HTTP server, which the HTTPS one is to everything here.
+    ...((config.tls ? { https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } } : {}) as object),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors,
     clientErrorHandler,
@@ -127,6 +131,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });
     closeQuerystring(route);
   });
+  await registerSecurityHeaders(app, config.tls !== undefined);
   app.setValidatorCompiler(validatorCompiler);
   // The API speaks JSON only: anything else is a 415, not a string handed to a schema.
   app.removeContentTypeParser("text/plain");
@@ -156,7 +161,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
       url: url.startsWith(BASE_PATH) ? url.slice(BASE_PATH.length) || "/" : url,
     }),
   });
-  await app.register(swaggerUi, { routePrefix: `${BASE_PATH}/docs` });
+  await app.register(swaggerUi, { routePrefix: `${BASE_PATH}/docs`, staticCSP: DOCS_CSP });
   app.get(`${BASE_PATH}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
 
   for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, auditEventsRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes, bulkActionsRoutes, identityProvidersRoutes, providerLoginRoutes]) {
@@ -182,4 +187,9 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
       await store.close();
     },
   };
+}
+
+/** Fastify takes a hop count too, though its types do not say so: as the function it makes of one (trust the nearest `hops`). */
+function trustProxyOption(trust: Config["trustProxy"]): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trust === "number" ? (_address, hop) => hop < trust : trust;
 }

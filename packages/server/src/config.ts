@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import type { SecretKeySource } from "./auth/secret-box.js";
 import type { StoreLocation } from "./storage/store.js";
@@ -19,8 +20,13 @@ export interface Config {
   /** Largest accepted request body in bytes. */
   bodyLimit: number;
   logLevel: string;
-  /** Trust X-Forwarded-For from a proxy in front (source addresses in the audit log). */
-  trustProxy: boolean;
+  /**
+   * Which hops in front may set X-Forwarded-For (the client address of the audit log and the rate
+   * limits): none (false), the proxies at these addresses or CIDR ranges, or this many hops.
+   */
+  trustProxy: false | string[] | number;
+  /** Serve HTTPS with this certificate and key (PEM files); HSTS is sent then. */
+  tls?: { certFile: string; keyFile: string };
   /** Key that seals the secrets kept in the store (bind passwords, client secrets). */
   secretKey: SecretKeySource;
   /** The address browsers reach the service at (the identity providers' redirect URIs); unset: each request's own. */
@@ -51,6 +57,31 @@ function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   return port;
 }
 
+/** `ECM_TRUST_PROXY`: a hop count, or a comma-separated list of addresses, CIDR ranges or proxy-addr's names (loopback, linklocal, uniquelocal). */
+function trustProxyFrom(raw: string | undefined): Config["trustProxy"] {
+  if (raw === undefined || raw.trim() === "" || raw === "false") return false;
+  if (/^\d+$/.test(raw.trim())) return Number(raw);
+  if (raw === "true") throw new Error("ECM_TRUST_PROXY=true would let any caller forge its address with X-Forwarded-For: list the proxies' addresses or CIDR ranges, or give the number of proxy hops");
+  const entries = raw.split(",").map((entry) => entry.trim());
+  for (const entry of entries) {
+    const [address, bits, extra] = entry.split("/");
+    const version = isIP(address ?? "");
+    const validBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (version === 6 ? 128 : 32));
+    if (!(["loopback", "linklocal", "uniquelocal"].includes(entry) || (version !== 0 && validBits && extra === undefined))) {
+      throw new Error(`ECM_TRUST_PROXY: "${entry}" is not an IP address, a CIDR range, loopback, linklocal or uniquelocal`);
+    }
+  }
+  return entries;
+}
+
+function tlsFrom(env: NodeJS.ProcessEnv): Config["tls"] {
+  const certFile = env.ECM_TLS_CERT_FILE || undefined;
+  const keyFile = env.ECM_TLS_KEY_FILE || undefined;
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) throw new Error("ECM_TLS_CERT_FILE and ECM_TLS_KEY_FILE go together: set both to serve HTTPS, or neither");
+  return { certFile: resolve(certFile), keyFile: resolve(keyFile) };
+}
+
 /** Reads the configuration from the environment (see README, "Configuration"). */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const databaseUrl = env.DATABASE_URL;
@@ -77,7 +108,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     },
     bodyLimit: intFrom(env, "ECM_BODY_LIMIT_BYTES", 1_048_576),
     logLevel: env.LOG_LEVEL ?? "info",
-    trustProxy: env.ECM_TRUST_PROXY === "true",
+    trustProxy: trustProxyFrom(env.ECM_TRUST_PROXY),
+    tls: tlsFrom(env),
     secretKey: { key: env.ECM_SECRET_KEY || undefined, file: resolve(env.ECM_SECRET_KEY_FILE ?? join(dataDir, "secret.key")) },
     publicUrl: env.ECM_PUBLIC_URL ? env.ECM_PUBLIC_URL.replace(/\/+$/, "") : undefined,
     oidcJwksCooldownSeconds: intFrom(env, "ECM_OIDC_JWKS_COOLDOWN_SECONDS", 30),
