@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from "kysely";
@@ -69,8 +69,27 @@ export async function openStore(location: StoreLocation): Promise<Store> {
   return store;
 }
 
+/**
+ * The SQLite file holds password hashes, session ids and the token keys: its directory is 0700 and
+ * the database, its -wal and its -shm are 0600, also when they exist already with wider modes.
+ * (SQLite gives the -wal and -shm files it creates the database file's mode.)
+ */
+function restrictSqliteFiles(file: string): void {
+  const dir = dirname(file);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  closeSync(openSync(file, "a", 0o600));
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      chmodSync(path, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+  }
+}
+
 function openSqlite(file: string): Store {
-  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+  if (file !== ":memory:") restrictSqliteFiles(file);
   const database = new BetterSqlite3(file);
   database.pragma("journal_mode = WAL");
   database.pragma("synchronous = NORMAL");

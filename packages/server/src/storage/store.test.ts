@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { sql } from "kysely";
+import { openStore } from "./store.js";
+
+const modeOf = (path: string) => statSync(path).mode & 0o777;
+
+describe("the SQLite store's files are the server's alone", () => {
+  const root = mkdtempSync(join(tmpdir(), "ecm-modes-"));
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  async function assertPrivate(dir: string) {
+    const file = join(dir, "store.sqlite3");
+    const store = await openStore({ kind: "sqlite", file });
+    try {
+      await sql`insert into settings(key, value) values ('mode-test', 'x')`.execute(store.db);
+      assert.equal(modeOf(dir).toString(8), "700", "data directory");
+      for (const path of [file, `${file}-wal`, `${file}-shm`]) assert.equal(modeOf(path).toString(8), "600", path);
+    } finally {
+      await store.close();
+    }
+  }
+
+  it("a new data directory is 0700, the database, -wal and -shm 0600", async () => {
+    await assertPrivate(join(root, "new", "data"));
+  });
+
+  it("an existing directory and files with wider modes are tightened", async () => {
+    const dir = join(root, "old");
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(dir, 0o755);
+    const file = join(dir, "store.sqlite3");
+    for (const path of [`${file}-wal`, `${file}-shm`]) writeFileSync(path, "", { mode: 0o644 });
+    // What an older version left: a world-readable store (the -wal and -shm above are empty, as after a clean close).
+    const old = await openStore({ kind: "sqlite", file });
+    await old.close();
+    chmodSync(dir, 0o755);
+    chmodSync(file, 0o644);
+    await assertPrivate(dir);
+  });
+});
