@@ -1,49 +1,15 @@
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { startMain } from "./test-support/main-process.js";
 import { createTemporaryDatabase, storeKinds, storeSkip } from "./test-support/server.js";
 
 const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
-
-interface Running {
-  child: ChildProcess;
-  baseUrl: string;
-  output: () => string;
-  stop: () => Promise<void>;
-}
-
-/** Starts the server the way `npm start` does, on a free port, and waits until it listens. */
-async function startMain(env: Record<string, string>): Promise<Running> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
-    env: { PATH: process.env.PATH, HOST: "127.0.0.1", PORT: String(port), ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  const baseUrl = `http://127.0.0.1:${port}/portal`;
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
-    if (output.includes("Server listening")) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    child,
-    baseUrl,
-    output: () => output,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
-  };
-}
 
 async function login(baseUrl: string, password: string): Promise<Response> {
   return fetch(`${baseUrl}/auth/v1/providers/builtin/token`, {

@@ -6,7 +6,7 @@ export const CLIENT_ID = "ecm-security";
 export const CLIENT_SECRET = "provider-client-secret-4711";
 
 /** The provider's client for this ECM server (its redirect and back-channel logout URIs). */
-export function clientFor(s: TestServer, alias: string): ClientMetadata {
+export function clientFor(s: Pick<TestServer, "baseUrl">, alias: string): ClientMetadata {
   return {
     client_id: CLIENT_ID,
     client_secret: CLIENT_SECRET,
@@ -30,7 +30,7 @@ export async function providerFor(s: TestServer, token: string, alias: string, s
 }
 
 /** A browser's login through `alias` as `account`, driven up to the provider's redirect back to our callback (not yet followed). */
-export async function toCallback(s: TestServer, alias: string, account: string, browser = new Browser(), returnTo = "/portal/console/"): Promise<{ browser: Browser; callback: URL }> {
+export async function toCallback(s: Pick<TestServer, "baseUrl">, alias: string, account: string, browser = new Browser(), returnTo = "/portal/console/"): Promise<{ browser: Browser; callback: URL }> {
   const start = `${s.baseUrl}/auth/v1/providers/${alias}/login?returnTo=${encodeURIComponent(returnTo)}`;
   const callback = await browser.navigate(start, account, (url) => url.pathname.endsWith(`/providers/${alias}/callback`) && url.origin === new URL(s.baseUrl).origin);
   return { browser, callback };

@@ -1,12 +1,16 @@
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { after, before, it } from "node:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
 import { decodeJwt } from "jose";
 import { createGroup, createUser, USER_PASSWORD } from "../../test-support/accounts.js";
 import { insertUser } from "../../test-support/fixtures.js";
-import { Browser, newSigningKey, resign, type TestProvider } from "../../test-support/oidc-provider.js";
-import { followCallback, providerFor, providerLogin, toCallback } from "../../test-support/provider-login.js";
-import { describeEachStore, startTestServer, type TestServer } from "../../test-support/server.js";
+import { startMain } from "../../test-support/main-process.js";
+import { Browser, newSigningKey, resign, startTestProvider, type TestProvider } from "../../test-support/oidc-provider.js";
+import { CLIENT_ID, CLIENT_SECRET, clientFor, followCallback, providerFor, providerLogin, toCallback } from "../../test-support/provider-login.js";
+import { ADMIN_PASSWORD, describeEachStore, startTestServer } from "../../test-support/server.js";
 
 const COOLDOWN_SECONDS = 1;
 
@@ -402,4 +406,33 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
   });
 }, { oidcJwksCooldownSeconds: COOLDOWN_SECONDS });
 
-export type { TestServer };
+describe("a provider login at debug log level", () => {
+  it("writes no client secret, code, cookie or token to the server's log", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ecm-oidc-log-"));
+    const server = await startMain({ ECM_DATA_DIR: dir, ECM_ADMIN_PASSWORD: ADMIN_PASSWORD, LOG_LEVEL: "debug" });
+    const provider = await startTestProvider([clientFor(server, "logged")]);
+    try {
+      const json = async (path: string, init: { method?: string; body?: unknown; token?: string }) => {
+        const r = await fetch(server.baseUrl + path, { method: init.method ?? "POST", headers: { "content-type": "application/json", ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) }, body: JSON.stringify(init.body) });
+        return (await r.json()) as any;
+      };
+      const admin = (await json("/auth/v1/providers/builtin/token", { body: { username: "sysadmin", password: ADMIN_PASSWORD } })).access_token;
+      await json("/idp/v1/external-identity-provider", { token: admin, body: { alias: "logged", fromUrl: provider.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET } });
+      provider.accounts.set("logged-sub", { preferred_username: "logged" });
+      const { browser, callback } = await toCallback(server, "logged", "logged-sub");
+      const cookie = browser.cookie(new URL(server.baseUrl).origin, "ecm_provider_login")!;
+      const done = await followCallback(browser, callback);
+      const token = (await json("/auth/v1/providers/logged/exchange", { body: { code: done.code } })).access_token;
+      assert.match(token, /^eyJ/);
+      await server.stop();
+      const log = server.output();
+      assert.match(log, /providers\/logged\/callback/);
+      for (const secret of [CLIENT_SECRET, callback.searchParams.get("code")!, callback.searchParams.get("state")!, done.code!, decodeURIComponent(cookie), token.split(".")[2]!]) {
+        assert.ok(!log.includes(secret), `a secret reached the log: ${secret.slice(0, 6)}…`);
+      }
+    } finally {
+      await provider.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
