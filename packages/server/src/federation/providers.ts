@@ -308,7 +308,8 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
         await checkGroups(trx, next);
         const row = await trx
           .updateTable("identity_providers")
-          .set({ display_name: next.displayName, enabled: next.enabled ? 1 : 0, config: storedConfig(next), version: sql<number>`version + 1`, updated_at: isoNow() })
+          // The display name only when it changes: SQLite's trigger rebuilds every linked user's document when it is written.
+          .set({ ...(next.displayName !== current.displayName ? { display_name: next.displayName } : {}), enabled: next.enabled ? 1 : 0, config: storedConfig(next), version: sql<number>`version + 1`, updated_at: isoNow() })
           .where("id", "=", current.id)
           .where("version", "=", current.version)
           .returningAll()

@@ -57,6 +57,8 @@ describeEachStore("identity provider configuration", (server) => {
 
   it("updates partially: the mask keeps the secret, a GET body can be sent back, the alias stays", async () => {
     const s = server();
+    const linked = await createUser(s, admin, "sso-linked");
+    assert.equal((await s.api("PUT", `/security/v1/users/${linked.uuid}/federated-identities/sso`, { token: admin, body: { subject: "s-1" } })).status, 204);
     const before = (await s.api("GET", `${PATH}/sso`, { token: admin })).body;
     const sealed = async () => JSON.parse((await s.server.deps.store.db.selectFrom("identity_providers").select("config").where("alias", "=", "sso").executeTakeFirstOrThrow()).config).sealedSecret;
     const secretBefore = await sealed();
@@ -66,6 +68,8 @@ describeEachStore("identity provider configuration", (server) => {
     assert.equal(r.body.config.trustEmail, true);
     assert.equal(r.body.config.tokenUrl, before.config.tokenUrl);
     assert.equal(await sealed(), secretBefore, "the mask kept the stored secret");
+    const listed = (await s.api("GET", "/security/v1/users?search=sso-linked", { token: admin })).body;
+    assert.deepEqual(listed[0].federatedIdentities, [{ alias: "sso", displayName: "Renamed SSO" }], "the kept user documents follow the rename");
     assert.equal((await s.api("PUT", `${PATH}/sso`, { token: admin, body: { clientSecret: "a-new-secret" } })).status, 200);
     assert.notEqual(await sealed(), secretBefore);
     const [event] = (await s.api("GET", "/security/v1/audit-events?action=identity-provider.update", { token: admin })).body;
