@@ -7,7 +7,7 @@ import { DomainError, staleVersion } from "./errors.js";
 import { requireUser } from "./lookups.js";
 import { isUniqueViolation } from "../storage/constraints.js";
 import type { GroupQueries } from "../storage/group-queries.js";
-import type { Database, UserRow, UserUpdate } from "../storage/schema.js";
+import type { Database, NewUserRow, UserRow, UserUpdate } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
 import { createUserQueries, type UserQueries } from "../storage/user-queries.js";
@@ -92,10 +92,84 @@ export async function assertMayAdminister(q: Pick<UserQueries, "roleNames">, act
   }
 }
 
-const userTarget = (u: Pick<UserRow, "uuid" | "username">) => ({ type: "user", id: u.uuid, name: u.username });
+function assertWindow(validFrom: string | null, validTo: string | null): void {
+  if (validFrom && validTo && validFrom > validTo) {
+    throw new DomainError("invalid", "validFrom must not be later than validTo.", { field: "validFrom" });
+  }
+}
+
+/** The row of a new user: defaults filled in, times normalized, the validity window checked (names and profile are checked by the caller). */
+export function newUserRow(input: NewUser, passwordHash: string | null, now: string): NewUserRow & { login_name: string; profile_id: number } {
+  const firstName = blankToNull(input.firstName) ?? null;
+  const lastName = blankToNull(input.lastName) ?? null;
+  const email = blankToNull(input.email) ?? null;
+  const loginName = input.loginName ?? input.username;
+  const validFrom = normalizeTime(input.validFrom, "validFrom") ?? null;
+  const validTo = normalizeTime(input.validTo, "validTo") ?? null;
+  assertWindow(validFrom, validTo);
+  return {
+    uuid: randomUUID(),
+    username: input.username,
+    login_name: loginName,
+    login_key: fold(loginName),
+    first_name: firstName,
+    last_name: lastName,
+    display_name: input.displayName ?? defaultDisplayName(firstName, lastName, input.username),
+    email,
+    description: blankToNull(input.description) ?? null,
+    enabled: input.enabled === false ? 0 : 1,
+    profile_id: input.profileId ?? -1,
+    valid_from: validFrom,
+    valid_to: validTo,
+    change_password: input.changePassword ? 1 : 0,
+    password_never_expires: input.passwordNeverExpires ? 1 : 0,
+    password_hash: passwordHash,
+    password_changed_at: passwordHash ? now : null,
+    created_at: now,
+    updated_at: now,
+    search_text: searchTextFor({ username: input.username, first_name: firstName, last_name: lastName, email }),
+  };
+}
+
+/**
+ * What a partial update of `row` changes: the columns to write (none when nothing changes), the
+ * audit's before and after, and the resulting values. Checks the validity window and that a
+ * built-in user stays enabled; names, profile and permissions are checked by the caller.
+ */
+export function planUpdate(row: UserRow, input: UserChanges): { next: Required<UserChanges>; changes: UserUpdate; before: Record<string, unknown>; after: Record<string, unknown> } {
+  const next = { ...Object.fromEntries(FIELD_NAMES.map((f) => [f, FIELDS[f].read(row)])), ...definedOnly(input) } as Required<UserChanges>;
+  next.firstName = blankToNull(next.firstName) ?? null;
+  next.lastName = blankToNull(next.lastName) ?? null;
+  next.email = blankToNull(next.email) ?? null;
+  next.description = blankToNull(next.description) ?? null;
+  next.validFrom = normalizeTime(next.validFrom, "validFrom") ?? null;
+  next.validTo = normalizeTime(next.validTo, "validTo") ?? null;
+  // A display name that was the default follows the names; one set by hand stays.
+  if (input.displayName === undefined && row.display_name === defaultDisplayName(row.first_name, row.last_name, row.username)) {
+    next.displayName = defaultDisplayName(next.firstName, next.lastName, row.username);
+  }
+  assertWindow(next.validFrom, next.validTo);
+  if (row.builtin === 1 && !next.enabled) throw new DomainError("refused", "A built-in user cannot be disabled.", { username: row.username });
+
+  const before: Record<string, unknown> = {};
+  const after: Record<string, unknown> = {};
+  const changes: UserUpdate = {};
+  for (const f of FIELD_NAMES) {
+    const old = FIELDS[f].read(row);
+    if (next[f] === old) continue;
+    before[f] = old;
+    after[f] = next[f];
+    (changes as Record<string, unknown>)[FIELDS[f].column] = typeof next[f] === "boolean" ? (next[f] ? 1 : 0) : next[f];
+  }
+  if (changes.login_name !== undefined) changes.login_key = fold(next.loginName);
+  if (Object.keys(changes).length > 0) changes.search_text = searchTextFor({ username: row.username, first_name: next.firstName, last_name: next.lastName, email: next.email });
+  return { next, changes, before, after };
+}
+
+export const userTarget = (u: Pick<UserRow, "uuid" | "username">) => ({ type: "user", id: u.uuid, name: u.username });
 
 /** Values of the fields an audit event shows, for a freshly created user. */
-function auditedFields(u: UserRow): Record<string, unknown> {
+export function auditedFields(u: UserRow): Record<string, unknown> {
   return Object.fromEntries([["username", u.username], ...FIELD_NAMES.map((f) => [f, FIELDS[f].read(u)])]);
 }
 
@@ -122,12 +196,6 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     }
     const holder = await q.findByLoginKey(fold(loginName));
     if (holder && holder.id !== self) throw new DomainError("name-taken", "A user with this login name already exists.", { field: "loginName" });
-  }
-
-  function assertWindow(validFrom: string | null, validTo: string | null): void {
-    if (validFrom && validTo && validFrom > validTo) {
-      throw new DomainError("invalid", "validFrom must not be later than validTo.", { field: "validFrom" });
-    }
   }
 
   /**
@@ -175,41 +243,12 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
 
   return {
     async create(actor: AdminActor, input: NewUser): Promise<UserRow> {
-      const firstName = blankToNull(input.firstName) ?? null;
-      const lastName = blankToNull(input.lastName) ?? null;
-      const email = blankToNull(input.email) ?? null;
-      const loginName = input.loginName ?? input.username;
-      const validFrom = normalizeTime(input.validFrom, "validFrom") ?? null;
-      const validTo = normalizeTime(input.validTo, "validTo") ?? null;
-      assertWindow(validFrom, validTo);
-      const profileId = input.profileId ?? -1;
       const passwordHash = input.password === undefined ? null : await hasher.hash(input.password);
-      const now = isoNow();
+      const row = newUserRow(input, passwordHash, isoNow());
       return transaction(async (trx, q) => {
-        await assertNamesFree(q, input.username, loginName);
-        await claimProfile(trx, q, actor, profileId);
-        const user = await q.insert({
-          uuid: randomUUID(),
-          username: input.username,
-          login_name: loginName,
-          login_key: fold(loginName),
-          first_name: firstName,
-          last_name: lastName,
-          display_name: input.displayName ?? defaultDisplayName(firstName, lastName, input.username),
-          email,
-          description: blankToNull(input.description) ?? null,
-          enabled: input.enabled === false ? 0 : 1,
-          profile_id: profileId,
-          valid_from: validFrom,
-          valid_to: validTo,
-          change_password: input.changePassword ? 1 : 0,
-          password_never_expires: input.passwordNeverExpires ? 1 : 0,
-          password_hash: passwordHash,
-          password_changed_at: passwordHash ? now : null,
-          created_at: now,
-          updated_at: now,
-          search_text: searchTextFor({ username: input.username, first_name: firstName, last_name: lastName, email }),
-        });
+        await assertNamesFree(q, input.username, row.login_name);
+        await claimProfile(trx, q, actor, row.profile_id!);
+        const user = await q.insert(row);
         const usersGroup = await groups.findByName(USERS_GROUP, trx);
         if (usersGroup) await groups.addMember(trx, usersGroup.id, user.id);
         await recordAudit(trx, actor, { action: "user.create", target: userTarget(user), details: { after: { ...auditedFields(user), passwordSet: passwordHash !== null } } });
@@ -221,37 +260,10 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     async update(actor: AdminActor, uuid: string, input: UserChanges, precondition: Precondition): Promise<UserRow> {
       return changeUser(uuid, precondition, async (trx, q, row) => {
         await assertMayAdminister(q, actor, row, "change a system administrator");
-        const next = { ...Object.fromEntries(FIELD_NAMES.map((f) => [f, FIELDS[f].read(row)])), ...definedOnly(input) } as Required<UserChanges>;
-        next.firstName = blankToNull(next.firstName) ?? null;
-        next.lastName = blankToNull(next.lastName) ?? null;
-        next.email = blankToNull(next.email) ?? null;
-        next.description = blankToNull(next.description) ?? null;
-        next.validFrom = normalizeTime(next.validFrom, "validFrom") ?? null;
-        next.validTo = normalizeTime(next.validTo, "validTo") ?? null;
-        // A display name that was the default follows the names; one set by hand stays.
-        if (input.displayName === undefined && row.display_name === defaultDisplayName(row.first_name, row.last_name, row.username)) {
-          next.displayName = defaultDisplayName(next.firstName, next.lastName, row.username);
-        }
-        assertWindow(next.validFrom, next.validTo);
-        if (row.builtin === 1 && !next.enabled) throw new DomainError("refused", "A built-in user cannot be disabled.", { username: row.username });
-
-        const before: Record<string, unknown> = {};
-        const after: Record<string, unknown> = {};
-        const changes: UserUpdate = {};
-        for (const f of FIELD_NAMES) {
-          const old = FIELDS[f].read(row);
-          if (next[f] === old) continue;
-          before[f] = old;
-          after[f] = next[f];
-          (changes as Record<string, unknown>)[FIELDS[f].column] = typeof next[f] === "boolean" ? (next[f] ? 1 : 0) : next[f];
-        }
+        const { next, changes, before, after } = planUpdate(row, input);
         if (Object.keys(changes).length === 0) return row;
-        if (changes.login_name !== undefined) {
-          changes.login_key = fold(next.loginName);
-          await assertNamesFree(q, undefined, next.loginName, row.id);
-        }
+        if (changes.login_name !== undefined) await assertNamesFree(q, undefined, next.loginName, row.id);
         if ("profileId" in after) await claimProfile(trx, q, actor, next.profileId, row.id);
-        changes.search_text = searchTextFor({ username: row.username, first_name: next.firstName, last_name: next.lastName, email: next.email });
 
         const updated = await writeVersion(trx, row, changes);
         if (!updated) return undefined;
