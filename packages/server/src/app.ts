@@ -3,7 +3,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { LogController, type FastifyInstance } from "fastify";
-import { localCredentials } from "./auth/credentials.js";
+import { localCredentials, storeRehash } from "./auth/credentials.js";
 import { LoginService } from "./auth/login.js";
 import { PasswordHasher } from "./auth/passwords.js";
 import { loadSecretBox } from "./auth/secret-box.js";
@@ -29,6 +29,7 @@ import identityProvidersRoutes from "./http/routes/identity-providers.js";
 import providerLoginRoutes from "./http/routes/provider-login.js";
 import meRoutes from "./http/routes/me.js";
 import usersRoutes from "./http/routes/users.js";
+import usersImportRoutes from "./http/routes/users-import.js";
 import exportRoutes from "./http/routes/export.js";
 import groupsRoutes from "./http/routes/groups.js";
 import membershipsRoutes from "./http/routes/memberships.js";
@@ -84,7 +85,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   const { generatedAdminPassword } = await bootstrap(store.db, hasher, config.adminPassword);
   const sessions = new Sessions(store.db, await signingKey(store.db), config.tokenTtlSeconds, config.sessionMaxSeconds, options.now);
   const users = createUserQueries(store);
-  const login = new LoginService(store.db, users, localCredentials(hasher), sessions, config.lockout, config.passwordMaxAgeDays);
+  const login = new LoginService(store.db, users, localCredentials(hasher, storeRehash(store.db)), sessions, config.lockout, config.passwordMaxAgeDays);
   const groups = createGroupQueries(store);
   const secrets = loadSecretBox(config.secretKey);
   const jwks = new JwksCache(config.oidcJwksCooldownSeconds);
@@ -164,7 +165,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   await app.register(swaggerUi, { routePrefix: `${BASE_PATH}/docs`, staticCSP: DOCS_CSP });
   app.get(`${BASE_PATH}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
 
-  for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, auditEventsRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes, bulkActionsRoutes, identityProvidersRoutes, providerLoginRoutes]) {
+  for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, auditEventsRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes, bulkActionsRoutes, identityProvidersRoutes, providerLoginRoutes, usersImportRoutes]) {
     await app.register(routes, { prefix: BASE_PATH, ...deps });
   }
 

@@ -1,4 +1,6 @@
-import type { UserRow } from "../storage/schema.js";
+import type { Kysely } from "kysely";
+import { recordAudit } from "../domain/audit.js";
+import type { Database, UserRow } from "../storage/schema.js";
 import type { PasswordHasher } from "./passwords.js";
 
 /**
@@ -11,7 +13,33 @@ export interface CredentialCheck {
   verify(user: UserRow | undefined, password: string): Promise<boolean>;
 }
 
-/** Passwords kept in the store as argon2id hashes. */
-export function localCredentials(hasher: PasswordHasher): CredentialCheck {
-  return { verify: (user, password) => hasher.verify(user?.password_hash ?? null, password) };
+/**
+ * Passwords kept in the store as argon2id hashes, or as another system's hash brought by an import
+ * (auth/imported-hashes.ts): after a right password such a hash, or one of an older argon2 cost, is
+ * replaced by `rehash` with one of the current cost.
+ */
+export function localCredentials(hasher: PasswordHasher, rehash: (user: UserRow, oldHash: string, newHash: string) => Promise<void>): CredentialCheck {
+  return {
+    async verify(user, password) {
+      const stored = user?.password_hash ?? null;
+      const matches = await hasher.verify(stored, password);
+      if (matches && stored !== null && hasher.needsRehash(stored)) await rehash(user!, stored, await hasher.hash(password));
+      return matches;
+    },
+  };
+}
+
+/** Stores a replacement hash of the same password, unless the password changed meanwhile; audited (the scheme replaced, never a hash). */
+export function storeRehash(db: Kysely<Database>) {
+  return async (user: UserRow, oldHash: string, newHash: string): Promise<void> => {
+    await db.transaction().execute(async (trx) => {
+      const changed = await trx.updateTable("users").set({ password_hash: newHash }).where("id", "=", user.id).where("password_hash", "=", oldHash).executeTakeFirst();
+      if (changed.numUpdatedRows === 0n) return;
+      await recordAudit(trx, { id: user.id, name: user.username, sourceIp: null }, {
+        action: "user.password-rehashed",
+        target: { type: "user", id: user.uuid, name: user.username },
+        details: { replacedScheme: oldHash.split("$")[1] },
+      });
+    });
+  };
 }

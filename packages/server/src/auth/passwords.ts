@@ -1,4 +1,5 @@
 import { Algorithm, hash, verify } from "@node-rs/argon2";
+import { isForeignHash, verifyForeignHash } from "./imported-hashes.js";
 
 export interface Argon2Cost {
   memoryCost: number;
@@ -21,10 +22,17 @@ export class PasswordHasher {
 
   async verify(storedHash: string | null, password: string): Promise<boolean> {
     try {
-      const matches = await verify(storedHash ?? (await this.dummyHash), password);
+      const against = storedHash ?? (await this.dummyHash);
+      const matches = isForeignHash(against) ? await verifyForeignHash(against, password) : await verify(against, password);
       return matches && storedHash !== null;
     } catch {
       return false;
     }
+  }
+
+  /** True when `storedHash` is not argon2id with the configured cost (an imported or older hash): replace it at the next login. */
+  needsRehash(storedHash: string): boolean {
+    const { memoryCost, timeCost, parallelism } = this.cost;
+    return !storedHash.startsWith(`$argon2id$v=19$m=${memoryCost},t=${timeCost},p=${parallelism}$`);
   }
 }

@@ -26,21 +26,21 @@ export async function recordAudit(db: Kysely<Database>, actor: Actor, entry: Aud
 export async function recordAuditMany(db: Kysely<Database>, actor: Actor, entries: readonly AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
   const at = isoNow();
-  await db
-    .insertInto("audit_events")
-    .values(
-      entries.map((entry) => ({
-        at,
-        actor_id: actor.id,
-        actor_name: actor.name,
-        action: entry.action,
-        target_type: entry.target?.type ?? null,
-        target_id: entry.target?.id ?? null,
-        target_name: entry.target?.name ?? null,
-        source_ip: actor.sourceIp,
-        outcome: entry.outcome ?? "success",
-        details: entry.details ? JSON.stringify(entry.details) : null,
-      })),
-    )
-    .execute();
+  await db.insertInto("audit_events").values(entries.map((entry) => auditRow(actor, entry, at))).execute();
+}
+
+/** The audit_events row of an event. */
+export function auditRow(actor: Actor, entry: AuditEntry, at: string) {
+  return {
+    at,
+    actor_id: actor.id,
+    actor_name: actor.name,
+    action: entry.action,
+    target_type: entry.target?.type ?? null,
+    target_id: entry.target?.id ?? null,
+    target_name: entry.target?.name ?? null,
+    source_ip: actor.sourceIp,
+    outcome: entry.outcome ?? "success",
+    details: entry.details ? JSON.stringify(entry.details) : null,
+  };
 }

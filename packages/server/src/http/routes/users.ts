@@ -47,14 +47,14 @@ const WritableFields = {
 };
 
 
-const CreateUserBody = Type.Object(
-  {
-    username: Type.String({ pattern: USERNAME_PATTERN, [PATTERN_MESSAGE]: "may hold only letters, digits and . _ - @", maxLength: USERNAME_MAX, description: "Letters and digits of any script and . _ - @, 1 to 64 characters; cannot change later" }),
-    ...WritableFields,
-    password: Type.Optional(Password),
-  },
-  { additionalProperties: false },
-);
+/** The fields of a new user (POST, and each row of an import). */
+export const NewUserFields = {
+  username: Type.String({ pattern: USERNAME_PATTERN, [PATTERN_MESSAGE]: "may hold only letters, digits and . _ - @", maxLength: USERNAME_MAX, description: "Letters and digits of any script and . _ - @, 1 to 64 characters; cannot change later" }),
+  ...WritableFields,
+  password: Type.Optional(Password),
+};
+
+const CreateUserBody = Type.Object(NewUserFields, { additionalProperties: false });
 
 /**
  * A user read with GET may be sent back as it is: the read-only fields are accepted and ignored, except

@@ -1,4 +1,4 @@
-import type { Expression, Kysely, SqlBool } from "kysely";
+import type { Expression, Kysely, RawBuilder, SqlBool } from "kysely";
 import type { Database } from "../schema.js";
 import type { BatchWrites } from "../user-documents.js";
 
@@ -83,6 +83,15 @@ export interface StoreDialect {
    * and is approximate by up to a bucket, or by the unevenness of keys since the last rebuild.
    */
   keyNearPosition(db: Kysely<Database>, position: number, total: number): Promise<{ after: string | null; position: number }>;
+  /**
+   * Inserts `rows` (objects with the named columns) into `table` from one JSON parameter and returns
+   * the `returning` columns of the new rows (rows that would repeat a key are skipped with
+   * `skipConflicts`): for thousands of rows a statement, building and binding a parameter per value
+   * costs many times what the store spends on the rows.
+   */
+  insertJson<R>(db: Kysely<Database>, table: string, columns: readonly string[], rows: readonly object[], options?: { returning?: readonly string[]; skipConflicts?: boolean }): Promise<R[]>;
+  /** A subquery of `values` for `column in (…)`, from one JSON parameter. */
+  jsonList<T extends string | number>(values: readonly T[]): RawBuilder<T>;
   /** Runs a bulk load of users into an otherwise idle store, with the search indexes built once at the end. */
   bulkLoad<T>(db: Kysely<Database>, load: () => Promise<T>): Promise<T>;
   /** Refreshes the planner's statistics (after a bulk load). */

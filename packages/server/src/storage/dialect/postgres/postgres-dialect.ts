@@ -39,6 +39,21 @@ export const postgresDialect: StoreDialect = {
     return result;
   },
 
+  async insertJson<R>(db: Kysely<any>, table: string, columns: readonly string[], rows: readonly object[], options: { returning?: readonly string[]; skipConflicts?: boolean } = {}) {
+    const list = sql.join(columns.map((c) => sql.id(c)));
+    const conflicts = options.skipConflicts ? sql` on conflict do nothing` : sql``;
+    const returning = options.returning ? sql` returning ${sql.join(options.returning.map((c) => sql.id(c)))}` : sql``;
+    // The table's own row type gives every column its type.
+    const query = sql<R>`insert into ${sql.id(table)} (${list}) select ${list} from json_populate_recordset(null::${sql.id(table)}, ${JSON.stringify(rows)}::json)${conflicts}${returning}`;
+    return (await query.execute(db)).rows;
+  },
+
+  jsonList<T extends string | number>(values: readonly T[]) {
+    return typeof values[0] === "number"
+      ? sql<T>`(select value::int from json_array_elements_text(${JSON.stringify(values)}::json) as value)`
+      : sql<T>`(select value from json_array_elements_text(${JSON.stringify(values)}::json) as value)`;
+  },
+
   createShortNeedleCounts: createGramCounts,
 
   orderedSearchAnyNeedle: true,

@@ -2,6 +2,11 @@ import { sql, type Kysely } from "kysely";
 import type { StoreDialect } from "../dialect.js";
 import { batchUserWrites, createDocumentsDeferral, createUserDocuments, installUserDocuments, rebuildUserDocuments, suspendUserDocuments } from "./user-documents.js";
 
+/** An SQL string literal. */
+function quoteText(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
 /** FTS5 phrase query for a literal substring: double quotes are doubled, nothing else is special. */
 function ftsPhrase(needle: string): string {
   return `"${needle.replaceAll('"', '""')}"`;
@@ -211,6 +216,19 @@ export const sqliteDialect: StoreDialect = {
   },
 
   batchUserWrites,
+
+  async insertJson<R>(db: Kysely<any>, table: string, columns: readonly string[], rows: readonly object[], options: { returning?: readonly string[]; skipConflicts?: boolean } = {}) {
+    const values = columns.map((c) => `j.value ->> ${quoteText(`$.${c}`)}`).join(", ");
+    const conflicts = options.skipConflicts ? sql` on conflict do nothing` : sql``;
+    const returning = options.returning ? sql` returning ${sql.join(options.returning.map((c) => sql.id(c)))}` : sql``;
+    // `where true`: without it SQLite would read the ON of ON CONFLICT as a join's.
+    const query = sql<R>`insert into ${sql.id(table)} (${sql.join(columns.map((c) => sql.id(c)))}) select ${sql.raw(values)} from json_each(${JSON.stringify(rows)}) j where true${conflicts}${returning}`;
+    return (await query.execute(db)).rows;
+  },
+
+  jsonList<T extends string | number>(values: readonly T[]) {
+    return sql<T>`(select value from json_each(${JSON.stringify(values)}))`;
+  },
 
   // Counted from the narrow search_text index (countSearch): ~0.1 s at a million whatever the needle.
   async createShortNeedleCounts() {},

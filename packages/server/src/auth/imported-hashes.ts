@@ -1,0 +1,48 @@
+import { pbkdf2, timingSafeEqual } from "node:crypto";
+import { promisify } from "node:util";
+import bcrypt from "bcryptjs";
+
+/**
+ * Password hashes brought along by a bulk import from another system, in PHC string format:
+ * argon2id and argon2i (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`), bcrypt (`$2a$`, `$2b$`, `$2y$`) and
+ * PBKDF2-SHA256 as Keycloak keeps it (`$pbkdf2-sha256$i=<hashIterations>$<salt>$<value>`, base64 as
+ * Keycloak exports it; passlib's `$pbkdf2-sha256$<rounds>$…` with its `.` for `+` is read too).
+ * They are checked at login like our own and replaced by a current argon2id hash then.
+ */
+
+const ARGON2 = /^\$argon2(id|i)\$(v=\d+\$)?m=\d{1,8},t=\d{1,4},p=\d{1,3}\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}$/;
+const BCRYPT = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
+const PBKDF2_SHA256 = /^\$pbkdf2-sha256\$(?:i=)?(\d{1,8})(?:,l=\d{1,3})?\$([A-Za-z0-9+/.=_-]{4,})\$([A-Za-z0-9+/.=_-]{16,})$/;
+
+/** Why `hash` is not a password hash an import may carry, or null when it is one. */
+export function importedHashProblem(hash: string): string | null {
+  if (ARGON2.test(hash)) return null;
+  const bcryptCost = BCRYPT.exec(hash)?.[1];
+  if (bcryptCost !== undefined) return Number(bcryptCost) >= 4 && Number(bcryptCost) <= 31 ? null : "bcrypt cost must be 4 to 31";
+  const pbkdf2Iterations = PBKDF2_SHA256.exec(hash)?.[1];
+  if (pbkdf2Iterations !== undefined) return Number(pbkdf2Iterations) >= 1 ? null : "PBKDF2 iterations must be at least 1";
+  return "passwordHash must be a PHC string: argon2id, argon2i, bcrypt ($2a$, $2b$, $2y$) or pbkdf2-sha256";
+}
+
+/** True for the formats that are not argon2 (which the argon2 library checks itself). */
+export function isForeignHash(hash: string): boolean {
+  return hash.startsWith("$2") || hash.startsWith("$pbkdf2-sha256$");
+}
+
+const pbkdf2Async = promisify(pbkdf2);
+
+/** base64 in its standard, URL-safe or passlib (`.` for `+`) alphabet, padded or not. */
+function decodeBase64(text: string): Buffer {
+  return Buffer.from(text.replace(/\./g, "+").replace(/-/g, "+").replace(/_/g, "/"), "base64");
+}
+
+/** Checks `password` against a bcrypt or PBKDF2-SHA256 hash (isForeignHash). */
+export async function verifyForeignHash(hash: string, password: string): Promise<boolean> {
+  if (hash.startsWith("$2")) return bcrypt.compare(password, hash);
+  const match = PBKDF2_SHA256.exec(hash);
+  if (!match) return false;
+  const expected = decodeBase64(match[3]!);
+  if (expected.length === 0) return false;
+  const actual = await pbkdf2Async(password, decodeBase64(match[2]!), Number(match[1]), expected.length, "sha256");
+  return timingSafeEqual(actual, expected);
+}

@@ -1,0 +1,349 @@
+import { sql, type Kysely } from "kysely";
+import { importedHashProblem } from "../auth/imported-hashes.js";
+import type { PasswordHasher } from "../auth/passwords.js";
+import { Sessions } from "../auth/sessions.js";
+import { isConcurrencyConflict, isForeignKeyViolation, isUniqueViolation } from "../storage/constraints.js";
+import type { Database, NewUserRow, UserRow, UserUpdate } from "../storage/schema.js";
+import type { StoreDialect } from "../storage/dialect/dialect.js";
+import type { Store } from "../storage/store.js";
+import { isoNow } from "../storage/time.js";
+import { auditRow, type AuditEntry } from "./audit.js";
+import { DomainError } from "./errors.js";
+import { assertSystemAdministratorRemains } from "./last-admin.js";
+import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
+import { fold } from "./user-fields.js";
+import { auditedFields, newUserRow, planUpdate, userTarget, type AdminActor, type UserChanges } from "./users.js";
+
+/** One user of an import, as its row gave it (the shape is checked by the caller). */
+export interface ImportUser extends UserChanges {
+  username: string;
+  /** Plain password: hashed with the configured argon2id. */
+  password?: string;
+  /** Another system's hash in PHC format (auth/imported-hashes.ts). */
+  passwordHash?: string;
+  /** The user's own groups by name, all of them (`users` is always kept). Left out: created users join `users` only, updated users keep theirs. */
+  groups?: string[];
+}
+
+/** A row of the input: its line and the user it gives, or why it gives none. */
+export type ImportItem = { line: number; user: ImportUser } | { line: number; username?: string; error: DomainError };
+
+export type ImportStatus = "created" | "updated" | "unchanged" | "failed";
+
+export interface ImportResult {
+  line: number;
+  username?: string;
+  status: ImportStatus;
+  /** The user's id (created, updated, unchanged; with dryRun, created users have none). */
+  id?: string;
+  error?: DomainError;
+}
+
+/** Thrown to end a dry run's transaction: everything was checked and written, and is rolled back. */
+class DryRun extends Error {
+  constructor(readonly results: ImportResult[]) {
+    super("dry run");
+  }
+}
+
+/** What a row does, once its checks passed. */
+type Plan =
+  | { kind: "create"; item: ImportItemOk; row: NewUserRow & { login_name: string }; groupIds: number[]; hash: string | null }
+  | { kind: "update"; item: ImportItemOk; current: UserRow; changes: UserUpdate; audit: Record<string, unknown>; add: number[]; remove: number[]; endSessions: boolean }
+  | { kind: "unchanged"; item: ImportItemOk; current: UserRow };
+
+type ImportItemOk = { line: number; user: ImportUser };
+
+/**
+ * Bulk import of users: upsert by username, groups set by name. A batch is one transaction whose
+ * every row obeys the rules of creating and changing one user through the API (domain/users.ts):
+ * field rules, names, the validity window, built-in users, who may change whom and which groups,
+ * the last system administrator. A row that breaks one fails alone; a batch whose write fails as a
+ * whole (a racing writer took a name, a group was deleted, the last administrator would go) is
+ * done again row by row, so each row gets its own answer. A dry run does all of it and rolls back.
+ */
+export function createUserImporter(store: Store, hasher: PasswordHasher) {
+  const { db, dialect } = store;
+
+  async function importBatch(actor: AdminActor, items: readonly ImportItem[], dryRun: boolean): Promise<ImportResult[]> {
+    const results: ImportResult[] = items.map((item) =>
+      "error" in item ? { line: item.line, username: item.username, status: "failed", error: item.error } : { line: item.line, username: item.user.username, status: "failed" },
+    );
+    const valid: { index: number; item: ImportItemOk; hash: string | null }[] = [];
+    // Hashing is slow and needs no store: done before the transaction, all at once (a dry run skips the work, not the checks).
+    await Promise.all(
+      items.map(async (item, index) => {
+        if ("error" in item) return;
+        try {
+          valid.push({ index, item, hash: await passwordHashOf(item.user, dryRun) });
+        } catch (error) {
+          results[index]!.error = asDomainError(error);
+        }
+      }),
+    );
+    valid.sort((a, b) => a.index - b.index);
+    if (valid.length === 0) return results;
+    try {
+      const written = await db.transaction().execute(async (trx) => {
+        const outcome = await writeBatch(trx, actor, valid.map((v) => ({ item: v.item, hash: v.hash })));
+        if (dryRun) throw new DryRun(outcome);
+        return outcome;
+      });
+      valid.forEach((v, k) => (results[v.index] = written[k]!));
+    } catch (error) {
+      if (error instanceof DryRun) {
+        valid.forEach((v, k) => (results[v.index] = { ...error.results[k]!, ...(error.results[k]!.status === "created" && { id: undefined }) }));
+      } else if (valid.length > 1 && isBatchConflict(error)) {
+        for (const v of valid) results[v.index] = (await importBatch(actor, [v.item], dryRun))[0]!;
+      } else {
+        const reason = asDomainError(error);
+        for (const v of valid) results[v.index]!.error = reason;
+      }
+    }
+    return results;
+  }
+
+  async function passwordHashOf(user: ImportUser, dryRun: boolean): Promise<string | null> {
+    if (user.password !== undefined && user.passwordHash !== undefined) throw new DomainError("invalid", "Give password or passwordHash, not both.", { field: "passwordHash" });
+    if (user.passwordHash !== undefined) {
+      const problem = importedHashProblem(user.passwordHash);
+      if (problem) throw new DomainError("invalid", `${problem}.`, { field: "passwordHash" });
+      return user.passwordHash;
+    }
+    if (user.password === undefined) return null;
+    return dryRun ? "(not hashed in a dry run)" : hasher.hash(user.password);
+  }
+
+  /** Checks every row against the store as it is inside `trx`, then writes the batch; the results in input order. */
+  async function writeBatch(trx: Kysely<Database>, actor: AdminActor, rows: { item: ImportItemOk; hash: string | null }[]): Promise<ImportResult[]> {
+    const context = await readContext(trx, dialect.jsonList, actor, rows.map((r) => r.item.user));
+    const plans: (Plan | DomainError)[] = [];
+    const seenUsernames = new Map<string, number>();
+    const takenLoginKeys = new Map<string, number>(context.loginHolders);
+    const now = isoNow();
+    for (const { item, hash } of rows) {
+      try {
+        const earlier = seenUsernames.get(item.user.username);
+        if (earlier !== undefined) throw new DomainError("invalid", `The username repeats line ${earlier} of this import.`, { field: "username" });
+        seenUsernames.set(item.user.username, item.line);
+        plans.push(planRow(context, takenLoginKeys, actor, item, hash, now));
+      } catch (error) {
+        plans.push(asDomainError(error));
+      }
+    }
+
+    const created = new Map<Plan, UserRow>();
+    let adminMayBeGone = false;
+    await dialect.batchUserWrites(trx, async () => {
+      const creates = plans.filter((p): p is Extract<Plan, { kind: "create" }> => !(p instanceof DomainError) && p.kind === "create");
+      if (creates.length > 0) {
+        const inserted = await dialect.insertJson<{ id: number; username: string }>(trx, "users", Object.keys(creates[0]!.row), creates.map((p) => p.row), { returning: ["id", "username"] });
+        const ids = new Map(inserted.map((r) => [r.username, r.id]));
+        for (const p of creates) created.set(p, { ...p.row, id: ids.get(p.row.username)! } as UserRow);
+      }
+      const members: { group_id: number; user_id: number }[] = [];
+      const audits: AuditEntry[] = [];
+      const touched: number[] = [];
+      const searched: number[] = [];
+      const groupsChanged = new Set<number>();
+      for (const plan of plans) {
+        if (plan instanceof DomainError || plan.kind === "unchanged") continue;
+        if (plan.kind === "create") {
+          const user = created.get(plan)!;
+          touched.push(user.id);
+          searched.push(user.id);
+          for (const g of plan.groupIds) members.push({ group_id: g, user_id: user.id });
+          audits.push({
+            action: "user.create",
+            target: userTarget(user),
+            details: { after: { ...auditedFields(user), passwordSet: plan.hash !== null, groups: plan.item.user.groups ?? [] }, import: true },
+          });
+          continue;
+        }
+        const { current } = plan;
+        touched.push(current.id);
+        if (plan.changes.search_text !== undefined) searched.push(current.id);
+        if (Object.keys(plan.changes).length > 0) {
+          await trx.updateTable("users").set({ ...plan.changes, version: sql<number>`version + 1`, updated_at: now }).where("id", "=", current.id).execute();
+        }
+        if (plan.remove.length > 0) await trx.deleteFrom("group_members").where("user_id", "=", current.id).where("group_id", "in", plan.remove).execute();
+        for (const g of plan.add) members.push({ group_id: g, user_id: current.id });
+        if (plan.endSessions) await Sessions.revokeAllOf(trx, current.id);
+        if (plan.remove.length > 0 || (plan.changes.enabled === 0 && current.enabled === 1)) adminMayBeGone = true;
+        audits.push({ action: "user.update", target: userTarget(current), details: { ...plan.audit, import: true } });
+      }
+      for (const m of members) groupsChanged.add(m.group_id);
+      for (const plan of plans) if (!(plan instanceof DomainError) && plan.kind === "update") for (const g of plan.remove) groupsChanged.add(g);
+      if (members.length > 0) await dialect.insertJson(trx, "group_members", ["group_id", "user_id"], members, { skipConflicts: true });
+      if (audits.length > 0) {
+        const at = isoNow();
+        const rows = audits.map((a) => auditRow(actor, a, at));
+        await dialect.insertJson(trx, "audit_events", Object.keys(rows[0]!), rows);
+      }
+      return { result: undefined, documents: touched, search: searched, groups: [...groupsChanged] };
+    });
+    if (adminMayBeGone) await assertSystemAdministratorRemains(trx);
+
+    return plans.map((plan, k): ImportResult => {
+      const { line, user } = rows[k]!.item;
+      if (plan instanceof DomainError) return { line, username: user.username, status: "failed", error: plan };
+      if (plan.kind === "create") return { line, username: user.username, status: "created", id: created.get(plan)!.uuid };
+      return { line, username: user.username, status: plan.kind === "update" ? "updated" : "unchanged", id: plan.current.uuid };
+    });
+  }
+
+  return { importBatch };
+}
+
+/** What a batch's checks read from the store, in a few queries for the whole batch. */
+interface BatchContext {
+  existing: Map<string, UserRow>;
+  /** login_key → id of the user holding it. */
+  loginHolders: Map<string, number>;
+  /** The groups the rows name (by folded name) and those the existing users are in (by id). */
+  groupsByName: Map<string, GroupInfo>;
+  groupsById: Map<number, GroupInfo>;
+  usersGroupId: number | undefined;
+  /** Ids of existing users of the batch that hold system-administrator (when the actor does not). */
+  systemAdministrators: Set<number>;
+  /** Existing user id → its own group ids. */
+  memberships: Map<number, Set<number>>;
+  actorIsSystemAdministrator: boolean;
+}
+
+interface GroupInfo {
+  id: number;
+  name: string;
+  grantsSystemAdministrator: boolean;
+}
+
+async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"], actor: AdminActor, users: ImportUser[]): Promise<BatchContext> {
+  const existing = new Map<string, UserRow>();
+  const usernames = [...new Set(users.map((u) => u.username))];
+  for (const row of await trx.selectFrom("users").selectAll().where("username", "in", list(usernames)).execute()) existing.set(row.username, row);
+  const loginKeys = [...new Set(users.map((u) => fold(u.loginName ?? existing.get(u.username)?.login_name ?? u.username)))];
+  const loginHolders = new Map<string, number>();
+  for (const row of await trx.selectFrom("users").select(["id", "login_key"]).where("login_key", "in", list(loginKeys)).execute()) loginHolders.set(row.login_key, row.id);
+  const existingIds = [...existing.values()].map((u) => u.id);
+  const memberships = new Map<number, Set<number>>(existingIds.map((id) => [id, new Set()]));
+  if (existingIds.length > 0) {
+    for (const m of await trx.selectFrom("group_members").select(["user_id", "group_id"]).where("user_id", "in", list(existingIds)).execute()) memberships.get(m.user_id)!.add(m.group_id);
+  }
+  const names = [...new Set([USERS_GROUP, ...users.flatMap((u) => u.groups ?? [])].map(fold))];
+  const memberOf = [...new Set([...memberships.values()].flatMap((s) => [...s]))];
+  const groupsByName = new Map<string, GroupInfo>();
+  const groupsById = new Map<number, GroupInfo>();
+  const readGroups = async (where: "name_key" | "id", keys: (string | number)[]) => {
+    if (keys.length === 0) return;
+    {
+      const rows = await trx
+        .selectFrom("groups")
+        .select(["id", "name", "name_key"])
+        .select((eb) =>
+          eb
+            .exists(eb.selectFrom("group_roles").innerJoin("roles", "roles.id", "group_roles.role_id").select("group_roles.role_id").whereRef("group_roles.group_id", "=", "groups.id").where("roles.name", "=", SYSTEM_ADMINISTRATOR))
+            .as("grants"),
+        )
+        .where(where, "in", list(keys) as never)
+        .execute();
+      for (const g of rows) {
+        const info = { id: g.id, name: g.name, grantsSystemAdministrator: Boolean(g.grants) };
+        groupsByName.set(g.name_key, info);
+        groupsById.set(g.id, info);
+      }
+    }
+  };
+  await readGroups("name_key", names);
+  await readGroups("id", memberOf.filter((id) => !groupsById.has(id)));
+  const actorIsSystemAdministrator = actor.roles.includes(SYSTEM_ADMINISTRATOR);
+  const systemAdministrators = new Set<number>();
+  if (!actorIsSystemAdministrator) {
+    const adminGroups = trx.selectFrom("group_roles").innerJoin("roles", "roles.id", "group_roles.role_id").select("group_roles.group_id").where("roles.name", "=", SYSTEM_ADMINISTRATOR);
+    if (existingIds.length > 0) {
+      const holders = await trx
+        .selectFrom("users")
+        .select("id")
+        .where("id", "in", list(existingIds))
+        .where((eb) => eb.or([eb("id", "in", eb.selectFrom("group_members").select("user_id").where("group_id", "in", adminGroups)), eb("profile_id", "in", eb.selectFrom("group_members").select("user_id").where("group_id", "in", adminGroups))]))
+        .execute();
+      for (const h of holders) systemAdministrators.add(h.id);
+    }
+  }
+  return { existing, loginHolders, groupsByName, groupsById, usersGroupId: groupsByName.get(fold(USERS_GROUP))?.id, systemAdministrators, memberships, actorIsSystemAdministrator };
+}
+
+/** The plan of one row, or the rule it breaks (thrown). */
+function planRow(context: BatchContext, takenLoginKeys: Map<string, number>, actor: AdminActor, item: ImportItemOk, hash: string | null, now: string): Plan {
+  const { user } = item;
+  const { password, passwordHash, groups: groupNames, username, ...fields } = user;
+  const groupIds = groupNames === undefined ? undefined : groupNames.map((name) => {
+    const group = context.groupsByName.get(fold(name));
+    if (!group) throw new DomainError("invalid", `There is no group named ${JSON.stringify(name)}.`, { field: "groups", group: name });
+    return group;
+  });
+  const current = context.existing.get(username);
+  if (!current) {
+    const row = newUserRow({ ...fields, username }, hash, now);
+    if (row.profile_id !== -1) throw new DomainError("invalid", "An import does not assign profiles: leave profileId out.", { field: "profileId" });
+    claimLoginKey(takenLoginKeys, row.login_key, undefined);
+    const own = (groupIds ?? []).filter((g) => g.id !== context.usersGroupId);
+    assertMayChangeGroups(context, own);
+    return { kind: "create", item, row, groupIds: [...(context.usersGroupId === undefined ? [] : [context.usersGroupId]), ...own.map((g) => g.id)], hash };
+  }
+  if (fields.profileId !== undefined && fields.profileId !== current.profile_id) {
+    throw new DomainError("invalid", "An import does not assign profiles: leave profileId out.", { field: "profileId" });
+  }
+  const { changes, before, after } = planUpdate(current, fields);
+  if (changes.login_key !== undefined) claimLoginKey(takenLoginKeys, changes.login_key, current.id);
+  let endSessions = changes.enabled === 0 && current.enabled === 1;
+  if (hash !== null && hash !== current.password_hash) {
+    if (current.directory_id !== null) throw new DomainError("refused", "The password of a directory user is managed by its directory.", { username });
+    changes.password_hash = hash;
+    changes.password_changed_at = now;
+    after.passwordSet = true;
+    endSessions = true;
+  }
+  const has = context.memberships.get(current.id)!;
+  const wanted = groupIds === undefined ? undefined : new Set([...groupIds.map((g) => g.id), ...(context.usersGroupId === undefined ? [] : [context.usersGroupId])]);
+  const add = wanted === undefined ? [] : [...wanted].filter((g) => !has.has(g));
+  const remove = wanted === undefined ? [] : [...has].filter((g) => !wanted.has(g));
+  const changed = [...add, ...remove].map((id) => context.groupsById.get(id)!);
+  assertMayChangeGroups(context, changed);
+  if (changed.length > 0) {
+    before.groupsRemoved = remove.map((id) => context.groupsById.get(id)!.name);
+    after.groupsAdded = add.map((id) => context.groupsById.get(id)!.name);
+  }
+  if (Object.keys(changes).length === 0 && add.length === 0 && remove.length === 0) return { kind: "unchanged", item, current };
+  if (!context.actorIsSystemAdministrator && context.systemAdministrators.has(current.id)) {
+    throw new DomainError("not-permitted", "Only a system administrator may change a system administrator.", { requiredRoles: [SYSTEM_ADMINISTRATOR] });
+  }
+  return { kind: "update", item, current, changes, audit: { before, after }, add, remove, endSessions };
+}
+
+/** A login name is free, or held by `self`; it is then taken for the rest of the batch. */
+function claimLoginKey(taken: Map<string, number>, key: string, self: number | undefined): void {
+  const holder = taken.get(key);
+  if (holder !== undefined && holder !== self) throw new DomainError("name-taken", "A user with this login name already exists.", { field: "loginName" });
+  taken.set(key, self ?? -1);
+}
+
+/** Only a system administrator changes who is in a group that grants system-administrator (as domain/role-rules.ts says). */
+function assertMayChangeGroups(context: BatchContext, groups: GroupInfo[]): void {
+  if (context.actorIsSystemAdministrator) return;
+  const guarded = groups.find((g) => g.grantsSystemAdministrator);
+  if (guarded) throw new DomainError("not-permitted", "Only a system administrator may change a group that grants the system-administrator role.", { group: guarded.name });
+}
+
+/** A failure of a whole batch that row-by-row writing answers row by row. */
+function isBatchConflict(error: unknown): boolean {
+  return isUniqueViolation(error) || isForeignKeyViolation(error) || isConcurrencyConflict(error) || error instanceof DomainError;
+}
+
+function asDomainError(error: unknown): DomainError {
+  if (error instanceof DomainError) return error;
+  if (isUniqueViolation(error)) return new DomainError("name-taken", "A user with this username or login name already exists.");
+  if (isForeignKeyViolation(error)) return new DomainError("not-found", "A group of this row was deleted meanwhile.", { field: "groups" });
+  throw error;
+}
+
+export type UserImporter = ReturnType<typeof createUserImporter>;

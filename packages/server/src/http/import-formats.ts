@@ -1,0 +1,168 @@
+import { StringDecoder } from "node:string_decoder";
+import { ApiError } from "./errors.js";
+
+/**
+ * The rows of a bulk import as they arrive, from NDJSON (one JSON object a line) or CSV (RFC 4180,
+ * a header row naming the fields): never more than one row in memory beyond the stream's own chunk.
+ */
+
+/** A row: its first line in the input, and its fields, or why it has none. */
+export type InputRecord = { line: number; fields: Record<string, unknown> } | { line: number; problem: string; username?: string };
+
+/** Longest row taken: a longer one is answered as a failed row and skipped. */
+export const MAX_ROW_CHARS = 65_536;
+
+async function* text(stream: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
+  const decoder = new StringDecoder("utf8");
+  let first = true;
+  for await (const chunk of stream) {
+    let piece = typeof chunk === "string" ? chunk : decoder.write(chunk);
+    if (first && piece.length > 0) {
+      if (piece.charCodeAt(0) === 0xfeff) piece = piece.slice(1); // a BOM
+      first = false;
+    }
+    if (piece) yield piece;
+  }
+  const rest = decoder.end();
+  if (rest) yield rest;
+}
+
+/** NDJSON: every non-blank line a JSON object. */
+export async function* ndjsonRecords(stream: AsyncIterable<Buffer | string>): AsyncGenerator<InputRecord> {
+  let line = 0;
+  let pending = "";
+  let overlong = false;
+  const record = (raw: string): InputRecord | undefined => {
+    line++;
+    if (overlong) return { line, problem: `The row is longer than ${MAX_ROW_CHARS} characters.` };
+    if (raw.trim() === "") return undefined;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (error) {
+      return { line, problem: `The row is not JSON: ${(error as Error).message}` };
+    }
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return { line, problem: "The row must be a JSON object." };
+    return { line, fields: value as Record<string, unknown> };
+  };
+  for await (const piece of text(stream)) {
+    let start = 0;
+    for (let nl = piece.indexOf("\n"); nl !== -1; nl = piece.indexOf("\n", start)) {
+      const r = record(overlong ? "" : pending + piece.slice(start, nl));
+      pending = "";
+      overlong = false;
+      if (r) yield r;
+      start = nl + 1;
+    }
+    if (!overlong) pending += piece.slice(start);
+    if (pending.length > MAX_ROW_CHARS) {
+      overlong = true;
+      pending = "";
+    }
+  }
+  const last = record(overlong ? "" : pending);
+  if (last) yield last;
+}
+
+/** CSV header names (case, `_`, `-` and spaces ignored) → import fields. */
+const CSV_COLUMNS: Record<string, string> = Object.fromEntries(
+  ["username", "loginName", "firstName", "lastName", "displayName", "email", "description", "enabled", "validFrom", "validTo", "changePassword", "passwordNeverExpires", "password", "passwordHash", "groups"].map((f) => [f.toLowerCase(), f]),
+);
+const BOOLEAN_FIELDS = new Set(["enabled", "changePassword", "passwordNeverExpires"]);
+const BOOLEANS: Record<string, boolean> = { true: true, yes: true, "1": true, false: false, no: false, "0": false };
+
+/** The field of a CSV header cell, or undefined. */
+function csvField(header: string): string | undefined {
+  return CSV_COLUMNS[header.trim().toLowerCase().replace(/[_\s-]/g, "")];
+}
+
+/** A CSV row's cells as import fields: empty cells are left out, booleans and `groups` (names separated by `;`) converted. */
+function csvFields(columns: string[], cells: string[]): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  columns.forEach((column, i) => {
+    const cell = cells[i] ?? "";
+    if (cell === "") return;
+    if (BOOLEAN_FIELDS.has(column)) fields[column] = BOOLEANS[cell.trim().toLowerCase()] ?? cell;
+    else if (column === "groups") fields[column] = cell.split(";").map((g) => g.trim()).filter(Boolean);
+    else fields[column] = cell;
+  });
+  return fields;
+}
+
+/**
+ * CSV rows after the header row. An unknown or missing column is the request's fault, not a row's:
+ * it is thrown (as a 400) when the header is read, before any row.
+ */
+export async function* csvRecords(stream: AsyncIterable<Buffer | string>): AsyncGenerator<InputRecord> {
+  let columns: string[] | undefined;
+  for await (const { line, cells, overlong } of csvRows(text(stream))) {
+    if (!columns) {
+      const unknown = cells.filter((h) => csvField(h) === undefined);
+      if (unknown.length > 0) throw new ApiError("invalidRequest", `Unknown CSV columns: ${unknown.join(", ")}.`, { columns: unknown });
+      columns = cells.map((h) => csvField(h)!);
+      if (!columns.includes("username")) throw new ApiError("invalidRequest", "The CSV header has no username column.", { field: "username" });
+      continue;
+    }
+    const username = cells[columns.indexOf("username")];
+    if (overlong) yield { line, username, problem: `The row is longer than ${MAX_ROW_CHARS} characters.` };
+    else if (cells.length !== columns.length) yield { line, username, problem: `The row has ${cells.length} fields; the header has ${columns.length}.` };
+    else yield { line, fields: csvFields(columns, cells) };
+  }
+}
+
+/** RFC 4180 records (quotes, doubled quotes, CRLF, line breaks inside quotes); blank lines skipped. */
+async function* csvRows(pieces: AsyncIterable<string>): AsyncGenerator<{ line: number; cells: string[]; overlong: boolean }> {
+  let cells: string[] = [];
+  let field = "";
+  let quoted = false;
+  let afterQuote = false;
+  let line = 1;
+  let start = 1;
+  let size = 0;
+  let previous = "";
+  for await (const piece of pieces) {
+    for (let i = 0; i < piece.length; i++) {
+      const c = piece[i]!;
+      if (quoted) {
+        if (c === '"') {
+          quoted = false;
+          afterQuote = true;
+        } else {
+          if (c === "\n") line++;
+          if (size++ < MAX_ROW_CHARS) field += c;
+        }
+      } else if (c === '"') {
+        // A quote right after a closing quote is an escaped quote; at a field's start it opens one.
+        if (afterQuote) field += '"';
+        if (afterQuote || field === "") quoted = true;
+        else field += c;
+        afterQuote = false;
+      } else if (c === ",") {
+        cells.push(field);
+        field = "";
+        afterQuote = false;
+      } else if (c === "\n" || c === "\r") {
+        afterQuote = false;
+        if (c === "\n" && previous === "\r") {
+          previous = c;
+          continue;
+        }
+        cells.push(field);
+        if (!(cells.length === 1 && cells[0] === "")) yield { line: start, cells, overlong: size > MAX_ROW_CHARS };
+        cells = [];
+        field = "";
+        size = 0;
+        start = ++line;
+      } else {
+        afterQuote = false;
+        if (size++ < MAX_ROW_CHARS) field += c;
+      }
+      previous = c;
+    }
+  }
+  if (quoted) throw new ApiError("invalidRequest", `The CSV has an unterminated quoted field from line ${start}.`, { line: start });
+  if (field !== "" || cells.length > 0) {
+    cells.push(field);
+    yield { line: start, cells, overlong: size > MAX_ROW_CHARS };
+  }
+}

@@ -1,0 +1,165 @@
+import assert from "node:assert/strict";
+import { pbkdf2Sync, randomBytes } from "node:crypto";
+import { it } from "node:test";
+import { Algorithm, hash } from "@node-rs/argon2";
+import bcrypt from "bcryptjs";
+import { describeEachStore, type TestServer } from "../../test-support/server.js";
+
+type Line = { line?: number; username?: string; status?: string; id?: string; error?: { code: string; message: string; field?: string }; summary?: Record<string, number | boolean> };
+
+async function importUsers(server: TestServer, token: string, body: string, type = "application/x-ndjson", query = ""): Promise<{ status: number; lines: Line[]; text: string }> {
+  const r = await server.api("POST", `/security/v1/users/import${query}`, { token, body, headers: { "content-type": type } });
+  const lines = r.status === 200 ? r.text.trim().split("\n").map((l) => JSON.parse(l) as Line) : [];
+  return { status: r.status, lines, text: r.text };
+}
+
+const ndjson = (rows: unknown[]) => rows.map((r) => (typeof r === "string" ? r : JSON.stringify(r))).join("\n") + "\n";
+
+describeEachStore("bulk import", (server) => {
+  let token: string;
+  const user = async (username: string) => {
+    const r = await server().api("GET", `/security/v1/users?search=${encodeURIComponent(username)}&extendedInfo=true`, { token });
+    return (r.body as { username: string; groups: string[]; [k: string]: unknown }[]).find((u) => u.username === username);
+  };
+
+  it("creates users with their groups and answers a line per row, then a summary", async () => {
+    token = await server().login();
+    assert.equal((await server().api("POST", "/security/v1/user-groups", { token, body: { name: "staff" } })).status, 201);
+    const { status, lines } = await importUsers(server(), token, ndjson([
+      { username: "imp_ann", firstName: "Ann", email: "ann@example.com", groups: ["staff"] },
+      { username: "imp_ben", enabled: false },
+    ]));
+    assert.equal(status, 200);
+    assert.deepEqual(lines.slice(0, 2).map((l) => [l.line, l.username, l.status]), [[1, "imp_ann", "created"], [2, "imp_ben", "created"]]);
+    assert.match(lines[0]!.id!, /^[0-9a-f-]{36}$/);
+    assert.deepEqual(lines.at(-1)!.summary, { created: 2, updated: 0, unchanged: 0, failed: 0, dryRun: false });
+    const ann = await user("imp_ann");
+    assert.deepEqual(ann?.groups, ["staff", "users"]);
+    assert.equal(ann?.displayName, "Ann");
+    assert.equal((await user("imp_ben"))?.enabled, false);
+    const audit = await server().api("GET", `/security/v1/audit-events?target=${lines[0]!.id}`, { token });
+    assert.ok((audit.body as { action: string }[]).some((e) => e.action === "user.create"), audit.text);
+  });
+
+  it("answers each bad row with its error and imports the others", async () => {
+    const { status, lines } = await importUsers(server(), token, ndjson([
+      { username: "imp_ok1" },
+      { username: "imp_bad", email: "not-an-address" },
+      "{not json",
+      { username: "imp_nogroup", groups: ["no-such-group"] },
+      { username: "imp_ok1", firstName: "again" },
+      { username: "imp_login", loginName: "imp_ann" },
+      { username: "imp_both", password: "Long-Enough-Password-1", passwordHash: "$2b$04$abcdefghijklmnopqrstuuP2vJ6dZ1VIrhW0.mOcnHb2M3sxZYLHy" },
+      { username: "imp_hash", passwordHash: "md5:0123" },
+      { username: "imp_extra", shoeSize: 44 },
+      { username: "imp_ok2" },
+    ]));
+    assert.equal(status, 200);
+    const byLine = new Map(lines.filter((l) => l.line).map((l) => [l.line, l]));
+    assert.equal(byLine.get(1)!.status, "created");
+    assert.equal(byLine.get(10)!.status, "created");
+    for (const [line, field] of [[2, "email"], [4, "groups"], [5, "username"], [6, "loginName"], [7, "passwordHash"], [8, "passwordHash"], [9, "shoeSize"]] as const) {
+      const l = byLine.get(line)!;
+      assert.equal(l.status, "failed", JSON.stringify(l));
+      assert.match(l.error!.code, /^ECMS1[03]01$/, JSON.stringify(l));
+      if (line !== 9) assert.equal(l.error!.field, field, JSON.stringify(l));
+    }
+    assert.equal(byLine.get(3)!.status, "failed");
+    assert.equal(byLine.get(6)!.error!.code, "ECMS1301");
+    assert.equal(await user("imp_bad"), undefined);
+  });
+
+  it("updates by username: changed fields and groups, unchanged rows say so", async () => {
+    const { lines } = await importUsers(server(), token, ndjson([
+      { username: "imp_ann", firstName: "Ann", email: "ann@example.com", groups: ["staff"] },
+      { username: "imp_ben", lastName: "Berg", groups: [] },
+      { username: "imp_ok1", groups: ["staff"] },
+    ]));
+    assert.deepEqual(lines.slice(0, 3).map((l) => l.status), ["unchanged", "updated", "updated"]);
+    const ben = await user("imp_ben");
+    assert.equal(ben?.lastName, "Berg");
+    assert.equal(ben?.enabled, false, "fields left out keep their value");
+    assert.deepEqual((await user("imp_ok1"))?.groups, ["staff", "users"]);
+    const { lines: again } = await importUsers(server(), token, ndjson([{ username: "imp_ok1", groups: ["users"] }]));
+    assert.equal(again[0]!.status, "updated");
+    assert.deepEqual((await user("imp_ok1"))?.groups, ["users"]);
+  });
+
+  it("takes CSV: the header names the fields, groups are separated by ;", async () => {
+    const csv = 'username,first_name,Last Name,email,enabled,groups\r\nimp_csv1,"Doe, Jane",Ö,jane@example.com,true,staff;users\r\nimp_csv2,,,,no,\r\nimp_csv3,x,y\r\n';
+    const { status, lines } = await importUsers(server(), token, csv, "text/csv");
+    assert.equal(status, 200);
+    assert.deepEqual(lines.slice(0, 3).map((l) => [l.line, l.status]), [[2, "created"], [3, "created"], [4, "failed"]]);
+    const jane = await user("imp_csv1");
+    assert.equal(jane?.firstName, "Doe, Jane");
+    assert.equal(jane?.lastName, "Ö");
+    assert.deepEqual(jane?.groups, ["staff", "users"]);
+    assert.equal((await user("imp_csv2"))?.enabled, false);
+    const bad = await importUsers(server(), token, "username,shoe\nx,1\n", "text/csv");
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /ECMS1001.*shoe/);
+  });
+
+  it("dry run: the same answers as the real import, nothing written", async () => {
+    const rows = ndjson([{ username: "imp_dry1" }, { username: "imp_dry2", loginName: "IMP_ANN" }, { username: "imp_ann", firstName: "Changed" }]);
+    const countBefore = (await server().api("GET", "/security/v1/users/count", { token })).body;
+    const dry = await importUsers(server(), token, rows, "application/x-ndjson", "?dryRun=true");
+    assert.deepEqual(dry.lines.slice(0, 3).map((l) => l.status), ["created", "failed", "updated"]);
+    assert.equal(dry.lines[0]!.id, undefined);
+    assert.equal(dry.lines.at(-1)!.summary!.dryRun, true);
+    assert.equal((await server().api("GET", "/security/v1/users/count", { token })).body, countBefore);
+    assert.equal((await user("imp_ann"))?.firstName, "Ann");
+    const real = await importUsers(server(), token, rows);
+    assert.deepEqual(real.lines.slice(0, 3).map((l) => [l.status, l.error?.code]), dry.lines.slice(0, 3).map((l) => [l.status, l.error?.code]));
+  });
+
+  it("imports existing hashes (argon2i, bcrypt, PBKDF2-SHA256 as Keycloak keeps them): they log in, and the hash becomes current argon2id", async () => {
+    const password = "Imported-Password-1";
+    const salt = randomBytes(16);
+    const keycloak = `$pbkdf2-sha256$i=27500$${salt.toString("base64")}$${pbkdf2Sync(password, salt, 27500, 64, "sha256").toString("base64")}`;
+    const hashes = {
+      imp_argon2i: await hash(password, { algorithm: Algorithm.Argon2i, memoryCost: 4096, timeCost: 3, parallelism: 1 }),
+      imp_bcrypt: bcrypt.hashSync(password, 4),
+      imp_pbkdf2: keycloak,
+    };
+    const { lines } = await importUsers(server(), token, ndjson(Object.entries(hashes).map(([username, passwordHash]) => ({ username, passwordHash }))));
+    assert.deepEqual(lines.slice(0, 3).map((l) => l.status), ["created", "created", "created"]);
+    for (const [username, original] of Object.entries(hashes)) {
+      const wrong = await server().api("POST", "/auth/v1/providers/builtin/token", { body: { username, password: "Not-The-Password-1" } });
+      assert.equal(wrong.status, 401, username);
+      await server().login(username, password);
+      const row = await server().server.deps.store.db.selectFrom("users").select("password_hash").where("username", "=", username).executeTakeFirstOrThrow();
+      assert.notEqual(row.password_hash, original);
+      assert.ok(!server().server.deps.hasher.needsRehash(row.password_hash!), `${username}: ${row.password_hash}`);
+      await server().login(username, password);
+    }
+    const events = await server().api("GET", "/security/v1/audit-events?action=user.password-rehashed", { token });
+    assert.equal((events.body as unknown[]).length, 3, events.text);
+    assert.ok(!events.text.includes("$2"), "no hash in the audit log");
+  });
+
+  it("refuses what the caller may not do, row by row, and a wrong content type or caller as a whole", async () => {
+    assert.equal((await server().api("POST", "/security/v1/users", { token, body: { username: "imp_secadmin", password: "Sec-Admin-Password-1" } })).status, 201);
+    const secGroup = await server().api("POST", "/security/v1/user-groups", { token, body: { name: "imp-security-admins" } });
+    await server().api("PUT", `/security/v1/user-groups/${secGroup.body.id}/role-mappings/portal/security-administrator`, { token });
+    const secadmin = (await server().api("GET", "/security/v1/users?search=imp_secadmin", { token })).body[0];
+    assert.equal((await server().api("PUT", `/security/v1/users/${secadmin.id}/user-groups/${secGroup.body.id}`, { token })).status, 204);
+    const sec = await server().login("imp_secadmin", "Sec-Admin-Password-1");
+    const { lines } = await importUsers(server(), sec, ndjson([{ username: "imp_escalate", groups: ["administrators"] }, { username: "sysadmin", firstName: "Mallory" }, { username: "imp_fine" }]));
+    assert.deepEqual(lines.slice(0, 3).map((l) => [l.status, l.error?.code]), [["failed", "ECMS1103"], ["failed", "ECMS1103"], ["created", undefined]]);
+    assert.equal((await importUsers(server(), token, "{}", "application/json")).status, 415);
+    assert.equal((await server().api("POST", "/security/v1/users/import", { body: "{}\n", headers: { "content-type": "application/x-ndjson" } })).status, 401);
+    const plain = await server().login("imp_csv1", "x").catch(() => undefined);
+    assert.equal(plain, undefined);
+  });
+
+  it("imports across batches, a row repeated in a later batch updates it", async () => {
+    const rows = Array.from({ length: 1100 }, (_, i) => ({ username: `imp_many_${i}`, email: `m${i}@example.com`, groups: i % 2 ? ["staff"] : [] }));
+    rows.push({ username: "imp_many_5", email: "changed@example.com", groups: [] });
+    const { lines } = await importUsers(server(), token, ndjson(rows));
+    assert.deepEqual(lines.at(-1)!.summary, { created: 1100, updated: 1, unchanged: 0, failed: 0, dryRun: false });
+    assert.equal(lines.length, 1102);
+    assert.equal((await user("imp_many_5"))?.email, "changed@example.com");
+    assert.deepEqual((await user("imp_many_7"))?.groups, ["staff", "users"]);
+  });
+});

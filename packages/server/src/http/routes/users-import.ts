@@ -1,0 +1,143 @@
+import { Readable } from "node:stream";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyReply } from "fastify";
+import { Type } from "typebox";
+import { recordAudit } from "../../domain/audit.js";
+import { DomainError } from "../../domain/errors.js";
+import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
+import { createUserImporter, type ImportItem, type ImportResult, type ImportUser } from "../../domain/user-import.js";
+import type { AdminActor } from "../../domain/users.js";
+import { actorOf, authOf } from "../auth-guard.js";
+import type { AppDeps } from "../deps.js";
+import { ApiError, ErrorCodes, fromDomainError } from "../errors.js";
+import { csvRecords, ndjsonRecords, type InputRecord } from "../import-formats.js";
+import { errorResponses } from "../schemas.js";
+import { validatorCompiler } from "../validation.js";
+import { NewUserFields } from "./users.js";
+
+/** Rows per transaction: large enough that a batch's statements cost little per row, small enough to answer often. */
+const BATCH_ROWS = 1000;
+
+/** A row of an import: the fields of a new user, plus an existing hash and the groups by name. */
+const ImportRow = Type.Object(
+  {
+    ...NewUserFields,
+    passwordHash: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: "A hash in PHC format: argon2id, argon2i, bcrypt, pbkdf2-sha256" })),
+    groups: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { maxItems: 1000, description: "Group names; all of the user's own groups (`users` is always kept)" })),
+  },
+  { additionalProperties: false },
+);
+
+const checkRow = validatorCompiler({ schema: ImportRow, httpPart: "body", method: "POST", url: "/security/v1/users/import" }) as ((data: unknown) => boolean) & {
+  errors?: { instancePath: string; message?: string }[] | null;
+};
+
+const FORMATS: Record<string, (body: AsyncIterable<Buffer>) => AsyncGenerator<InputRecord>> = {
+  "application/x-ndjson": ndjsonRecords,
+  "application/jsonl": ndjsonRecords,
+  "text/csv": csvRecords,
+};
+
+/** An input record as an import item: the row checked against the same field rules as POST /users. */
+function itemOf(record: InputRecord): ImportItem {
+  if ("problem" in record) return { line: record.line, username: record.username, error: new DomainError("invalid", record.problem) };
+  if (!checkRow(record.fields)) {
+    const [error] = checkRow.errors ?? [];
+    const field = error?.instancePath.split("/")[1];
+    const username = typeof record.fields.username === "string" ? record.fields.username : undefined;
+    return { line: record.line, username, error: new DomainError("invalid", `The row is not valid: ${error?.instancePath.slice(1) || "row"} ${error?.message ?? ""}`.trim() + ".", field ? { field } : {}) };
+  }
+  return { line: record.line, user: record.fields as unknown as ImportUser };
+}
+
+/** One NDJSON line of the answer. */
+function resultLine(result: ImportResult): string {
+  const { error, ...rest } = result;
+  if (!error) return `${JSON.stringify(rest)}\n`;
+  const api = fromDomainError(error);
+  return `${JSON.stringify({ ...rest, error: { code: api.code, message: api.message, ...api.info } })}\n`;
+}
+
+async function* batches<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let batch: T[] = [];
+  for await (const item of items) {
+    batch.push(item);
+    if (batch.length === size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/** Bulk import of users (NDJSON or CSV), answered row by row as each batch commits. */
+const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, hasher, guard }) => {
+  const importer = createUserImporter(store, hasher);
+  // The body is read as it arrives, by the route: any size, never all in memory.
+  app.addContentTypeParser(Object.keys(FORMATS), (_request, payload, done) => done(null, payload));
+
+  app.post(
+    "/security/v1/users/import",
+    {
+      onRequest: guard(...ADMINISTRATOR_ROLES),
+      schema: {
+        summary: "Import users",
+        description: [
+          "Creates or updates (by username) the users of an NDJSON (`application/x-ndjson`: a JSON object a line) or CSV (`text/csv`: a header row naming the fields) body, of any size.",
+          "A row has the fields of `POST /security/v1/users`, plus `passwordHash` (an existing hash in PHC format: argon2id, argon2i, bcrypt, pbkdf2-sha256; replaced by a current argon2id hash at the user's next login) and `groups` (names; in CSV separated by `;`), all of the user's own groups (`users` is always kept).",
+          "Fields left out keep their value on an update. Each batch of rows is one transaction.",
+          "The answer is NDJSON, a line per row as its batch commits — `{\"line\",\"username\",\"status\":\"created|updated|unchanged|failed\",\"id\",\"error\":{\"code\",\"message\",…}}` — and a last line `{\"summary\":{…}}`; a failure that ends the import early is a last line `{\"error\":{…}}`.",
+          "With `dryRun=true` every row is checked and written as in a real import, and all of it rolled back.",
+        ].join(" "),
+        tags: ["users"],
+        querystring: Type.Object({ dryRun: Type.Optional(Type.Boolean({ default: false, description: "Check everything, change nothing" })) }),
+        consumes: Object.keys(FORMATS),
+        produces: ["application/x-ndjson"],
+        response: {
+          200: Type.String({
+            description: "NDJSON: a result per row, then a summary",
+            examples: ['{"line":2,"username":"jdoe","status":"created","id":"82576381-e765-4645-a697-782111f8f5b5"}\n{"summary":{"created":1,"updated":0,"unchanged":0,"failed":0,"dryRun":false}}\n'],
+          }),
+          ...errorResponses(400, 413, 415),
+        },
+      },
+    },
+    async (request, reply) => {
+      const type = (request.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+      const parse = FORMATS[type];
+      if (!parse) throw new ApiError("unsupportedMediaType", `Send the users as application/x-ndjson or text/csv, not ${type || "no content type"}.`, { contentType: type });
+      const actor: AdminActor = { ...actorOf(request), roles: authOf(request).roles };
+      const dryRun = request.query.dryRun ?? false;
+      const records = parse(request.body as AsyncIterable<Buffer>);
+      // The first row is read before answering, so a bad CSV header is a 400 rather than a line of the stream.
+      const first = await records.next();
+      const counts = { created: 0, updated: 0, unchanged: 0, failed: 0 };
+
+      async function* answer(): AsyncGenerator<string> {
+        try {
+          const all = (async function* () {
+            if (!first.done) yield first.value;
+            yield* records;
+          })();
+          for await (const batch of batches(all, BATCH_ROWS)) {
+            const results = await importer.importBatch(actor, batch.map(itemOf), dryRun);
+            for (const r of results) counts[r.status]++;
+            yield results.map(resultLine).join("");
+          }
+          if (!dryRun) await recordAudit(store.db, actor, { action: "user.import", details: counts });
+          yield `${JSON.stringify({ summary: { ...counts, dryRun } })}\n`;
+        } catch (error) {
+          // The status is sent: the failure is the last line (rows answered before it are committed).
+          const api = error instanceof ApiError ? error : error instanceof DomainError ? fromDomainError(error) : undefined;
+          if (!api) request.log.error({ err: error }, "import failed");
+          const { code } = api ?? ErrorCodes.internal;
+          yield `${JSON.stringify({ error: { code, message: api?.message ?? "An internal error occurred; the rows answered before this line are imported." } })}\n`;
+        }
+      }
+      // Sent as it is made: the schema's string documents the body, it does not serialize it.
+      return (reply as FastifyReply).type("application/x-ndjson; charset=utf-8").send(Readable.from(answer()));
+    },
+  );
+};
+
+export default usersImportRoutes;
