@@ -9,7 +9,7 @@ import { assertSystemAdministratorRemains } from "./last-admin.js";
 import { requireGroup } from "./lookups.js";
 import { assertMayChangeAdministratorGroup } from "./role-rules.js";
 import type { AdminActor } from "./users.js";
-import { readForChange, type Precondition } from "./versioned.js";
+import { checkPrecondition, readForChange, type Precondition } from "./versioned.js";
 
 /** The fields of a group a change may set; absent fields keep their value. */
 export interface GroupChanges {
@@ -71,7 +71,10 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries) {
     /** Deletes a group; built-in groups and the last way to the system-administrator role are refused. */
     async remove(actor: AdminActor, uuid: string, precondition: Precondition): Promise<void> {
       await db.transaction().execute(async (trx) => {
-        const group = await readForChange(trx, "groups", uuid, precondition, () => requireGroup(groups, uuid, trx));
+        // No row lock first (a delete has no lost update to prevent): it would only add a lock upgrade
+        // that deadlocks with concurrent membership changes on PostgreSQL.
+        const group = await requireGroup(groups, uuid, trx);
+        checkPrecondition(group, precondition);
         if (group.builtin) throw new DomainError("refused", "A built-in group cannot be deleted.", { group: group.name });
         await assertMayChangeAdministratorGroup(groups, trx, group, actor.roles);
         await groups.delete(trx, group.id);

@@ -22,6 +22,11 @@ export async function readForChange<R extends { version: number }>(
   // Ids are stored lowercase and accepted in any case (as the lookups do).
   if (precondition === undefined) await sql`update ${sql.table(table)} set version = version where uuid = ${uuid.toLowerCase()}`.execute(trx);
   const row = await read();
-  if (precondition !== undefined && precondition !== row.version) throw staleVersion(row.version);
+  checkPrecondition(row, precondition);
   return row;
+}
+
+/** A row read for a change must have the version `If-Match` named, if it named one. */
+export function checkPrecondition(row: { version: number }, precondition: Precondition): void {
+  if (precondition !== undefined && precondition !== row.version) throw staleVersion(row.version);
 }
