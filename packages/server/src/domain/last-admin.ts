@@ -1,35 +1,50 @@
-import type { Kysely } from "kysely";
+import type { ExpressionBuilder, Kysely } from "kysely";
 import { DomainError } from "./errors.js";
 import type { Database } from "../storage/schema.js";
+import { isoNow } from "../storage/time.js";
 import { SYSTEM_ADMINISTRATOR } from "./roles.js";
 
+/** The fields of a user whose change can take away the last account that may log in as system administrator. */
+export const ADMINISTRATOR_ACCESS_FIELDS = ["enabled", "validFrom", "validTo", "profileId"] as const;
+
 /**
- * Call inside the transaction of any change that can take the system administrator role away from
- * someone (revoking the role from a group, deleting a group, removing a membership, deleting,
- * disabling or re-profiling a user), after making the change and before committing: throws a 409 —
- * rolling the change back — unless at least one enabled user still holds system-administrator,
- * through its own groups or its profile's.
+ * Call inside the transaction of any change that can leave nobody able to log in as system
+ * administrator — revoking the role from a group, deleting a group, removing a membership, deleting a
+ * user, or changing a user's (or a profile's) enabled flag, validity window or profile — after making
+ * the change and before committing: throws a 409, rolling the change back, unless an account that can
+ * log in now (enabled, inside its validity window) still holds system-administrator through its own
+ * groups or through an enabled profile's.
  */
 export async function assertSystemAdministratorRemains(db: Kysely<Database>): Promise<void> {
   // A no-op write on the role row: it locks the row until commit, so two concurrent changes that
   // each remove one of the last two administrators run one after the other and the second sees the
   // first (a plain read would let both pass on PostgreSQL). SQLite serializes writers anyway.
   await db.updateTable("roles").set((eb) => ({ essential: eb.ref("essential") })).where("name", "=", SYSTEM_ADMINISTRATOR).execute();
-  const adminGroups = db
+  const now = isoNow();
+  const canLogIn = (eb: ExpressionBuilder<Database, "users">) =>
+    eb.and([
+      eb("users.enabled", "=", 1),
+      eb.or([eb("users.valid_from", "is", null), eb("users.valid_from", "<=", now)]),
+      eb.or([eb("users.valid_to", "is", null), eb("users.valid_to", ">=", now)]),
+    ]);
+  // Members of the groups that grant the role (few): each query starts there and follows an index.
+  const members = db
     .selectFrom("group_roles")
     .innerJoin("roles", "roles.id", "group_roles.role_id")
-    .select("group_roles.group_id")
+    .innerJoin("group_members", "group_members.group_id", "group_roles.group_id")
     .where("roles.name", "=", SYSTEM_ADMINISTRATOR);
-  const holders = db.selectFrom("group_members").select("user_id").where("group_id", "in", adminGroups);
-  const remaining = await db
-    .selectFrom("users")
-    .select("id")
-    .where("enabled", "=", 1)
-    .where((eb) => eb.or([eb("id", "in", holders), eb("profile_id", "in", holders)]))
-    .limit(1)
-    .executeTakeFirst();
-  if (!remaining) {
-    throw new DomainError("refused", "The last system administrator cannot be removed: at least one enabled user must hold the system-administrator role.", {
+  const holder =
+    (await members.innerJoin("users", "users.id", "group_members.user_id").where(canLogIn).select("users.id").limit(1).executeTakeFirst()) ??
+    (await members
+      .innerJoin("users as profile", "profile.id", "group_members.user_id")
+      .innerJoin("users", "users.profile_id", "profile.id")
+      .where("profile.enabled", "=", 1)
+      .where(canLogIn)
+      .select("users.id")
+      .limit(1)
+      .executeTakeFirst());
+  if (!holder) {
+    throw new DomainError("refused", "The last system administrator cannot be removed: at least one account that can log in must hold the system-administrator role.", {
       role: SYSTEM_ADMINISTRATOR,
     });
   }

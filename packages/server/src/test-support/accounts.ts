@@ -1,4 +1,4 @@
-import type { UserRow } from "../storage/schema.js";
+import type { NewUserRow, UserRow } from "../storage/schema.js";
 import { insertUser } from "./fixtures.js";
 import type { TestServer } from "./server.js";
 
@@ -16,7 +16,7 @@ export async function groupId(s: TestServer, token: string, name: string): Promi
  * A local user with USER_PASSWORD, put into the built-in `users` group through the API (the user
  * itself is written to the store: user creation is another route's business).
  */
-export async function createUser(s: TestServer, adminToken: string, username: string, fields: { profile_id?: number; enabled?: number } = {}): Promise<UserRow> {
+export async function createUser(s: TestServer, adminToken: string, username: string, fields: Partial<Pick<NewUserRow, "profile_id" | "enabled" | "valid_from" | "valid_to">> = {}): Promise<UserRow> {
   const { store, hasher } = s.server.deps;
   const user = await insertUser(store, { username, ...fields }, { hasher, value: USER_PASSWORD });
   const r = await s.api("PUT", `/security/v1/users/${user.uuid}/user-groups/${await groupId(s, adminToken, "users")}`, { token: adminToken });

@@ -55,17 +55,18 @@ export class PgSession {
 }
 
 /**
- * Starts the requests of `start` while a session of the test holds the row lock of one user or
- * group (by uuid) of the server's PostgreSQL store, lets them go once `waiters` of them wait for it,
- * and answers their responses in order. So requests that read the row all read it before any writes.
+ * Starts the requests of `start` while a session of the test holds the locks that `lock` (a
+ * statement, `select … for update` say) takes in the server's PostgreSQL store, lets them go once
+ * `waiters` sessions wait for them, and answers the requests' responses in order. So every request
+ * has done what it does before the lock it waits for, before any of them goes on.
  */
-export async function whileRowLocked<T>(s: TestServer, table: "users" | "groups", uuid: string, waiters: number, start: () => Promise<T>[]): Promise<T[]> {
+export async function whileLocked<T>(s: TestServer, lock: string, params: unknown[], waiters: number, start: () => Promise<T>[]): Promise<T[]> {
   const { store } = s.server.deps.config;
-  if (store.kind !== "postgres") throw new Error("row locks of another session need PostgreSQL");
+  if (store.kind !== "postgres") throw new Error("locks of another session need PostgreSQL");
   const holder = await PgSession.open(store.url);
   try {
     await holder.query("begin");
-    await holder.query(`select 1 from ${table} where uuid = $1 for update`, [uuid]);
+    await holder.query(lock, params);
     const requests = start();
     await holder.blocking(waiters);
     await holder.query("commit");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { createGroup, createUser, groupId } from "../../test-support/accounts.js";
-import { whileRowLocked } from "../../test-support/pg-session.js";
+import { whileLocked } from "../../test-support/pg-session.js";
 import { describeEachStore } from "../../test-support/server.js";
 
 describeEachStore("groups", (server, kind) => {
@@ -171,10 +171,11 @@ describeEachStore("groups", (server, kind) => {
     const token = await s.login();
     const id = await createGroup(s, token, "Raced");
     const put = (description: string, headers: Record<string, string> = {}) => s.api("PUT", `/security/v1/user-groups/${id}`, { token, body: { description }, headers });
-    const versions = await whileRowLocked(s, "groups", id, 2, () => [put("blind a"), put("blind b")]);
+    const lockGroup = "select 1 from groups where uuid = $1 for update";
+    const versions = await whileLocked(s, lockGroup, [id], 2, () => [put("blind a"), put("blind b")]);
     assert.deepEqual(versions.map((r) => r.status), [200, 200], versions.map((r) => r.text).join("\n"));
     assert.deepEqual(versions.map((r) => r.headers.get("etag")).sort(), ['"2"', '"3"']);
-    const guarded = await whileRowLocked(s, "groups", id, 2, () => [put("guarded a", { "if-match": '"3"' }), put("guarded b", { "if-match": '"3"' })]);
+    const guarded = await whileLocked(s, lockGroup, [id], 2, () => [put("guarded a", { "if-match": '"3"' }), put("guarded b", { "if-match": '"3"' })]);
     assert.deepEqual(guarded.map((r) => r.status).sort(), [200, 412]);
     assert.equal((await s.api("GET", `/security/v1/user-groups/${id}`, { token })).headers.get("etag"), '"4"');
   });
