@@ -4,13 +4,13 @@ import type { Database } from "../storage/schema.js";
 import { isoNow } from "../storage/time.js";
 import { SYSTEM_ADMINISTRATOR } from "./roles.js";
 
-/** The fields of a user whose change can take away the last account that may log in as system administrator. */
-export const ADMINISTRATOR_ACCESS_FIELDS = ["enabled", "validFrom", "validTo", "profileId"] as const;
+/** The columns of a user whose change can take away the last account that may log in as system administrator. */
+export const ADMINISTRATOR_ACCESS_COLUMNS = ["enabled", "valid_from", "valid_to", "profile_id"] as const;
 
 /**
  * Call inside the transaction of any change that can leave nobody able to log in as system
  * administrator — revoking the role from a group, deleting a group, removing a membership, deleting a
- * user, or changing a user's (or a profile's) enabled flag, validity window or profile — after making
+ * user, or changing one of ADMINISTRATOR_ACCESS_COLUMNS of a user (or a profile) — after making
  * the change and before committing: throws a 409, rolling the change back, unless an account that can
  * log in now (enabled, inside its validity window) still holds system-administrator through its own
  * groups or through an enabled profile's.

@@ -9,7 +9,7 @@ import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
 import { auditRow, type AuditEntry } from "./audit.js";
 import { DomainError } from "./errors.js";
-import { assertSystemAdministratorRemains } from "./last-admin.js";
+import { ADMINISTRATOR_ACCESS_COLUMNS, assertSystemAdministratorRemains } from "./last-admin.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { fold } from "./user-fields.js";
 import { auditedFields, newUserRow, planUpdate, userTarget, type AdminActor, type UserChanges } from "./users.js";
@@ -169,7 +169,7 @@ export function createUserImporter(store: Store, hasher: PasswordHasher) {
         if (plan.remove.length > 0) await trx.deleteFrom("group_members").where("user_id", "=", current.id).where("group_id", "in", plan.remove).execute();
         for (const g of plan.add) members.push({ group_id: g, user_id: current.id });
         if (plan.endSessions) await Sessions.revokeAllOf(trx, current.id);
-        if (plan.remove.length > 0 || (plan.changes.enabled === 0 && current.enabled === 1)) adminMayBeGone = true;
+        if (plan.remove.length > 0 || ADMINISTRATOR_ACCESS_COLUMNS.some((c) => c in plan.changes)) adminMayBeGone = true;
         audits.push({ action: "user.update", target: userTarget(current), details: { ...plan.audit, import: true } });
       }
       for (const m of members) groupsChanged.add(m.group_id);

@@ -12,7 +12,7 @@ import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
 import { createUserQueries, type UserQueries } from "../storage/user-queries.js";
 import { recordAudit, type Actor } from "./audit.js";
-import { ADMINISTRATOR_ACCESS_FIELDS, assertSystemAdministratorRemains } from "./last-admin.js";
+import { ADMINISTRATOR_ACCESS_COLUMNS, assertSystemAdministratorRemains } from "./last-admin.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { defaultDisplayName, fold, searchTextFor } from "./user-fields.js";
 import { readForChange, type Precondition } from "./versioned.js";
@@ -269,7 +269,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
         if (!updated) return undefined;
         if ("profileId" in after && row.profile_id === 0) await assertProfileUnused(trx, row, "changing its profileId");
         if (row.enabled === 1 && !next.enabled) await Sessions.revokeAllOf(trx, row.id);
-        if (ADMINISTRATOR_ACCESS_FIELDS.some((f) => f in after)) await assertSystemAdministratorRemains(trx);
+        if (ADMINISTRATOR_ACCESS_COLUMNS.some((c) => c in changes)) await assertSystemAdministratorRemains(trx);
         await recordAudit(trx, actor, { action: "user.update", target: userTarget(row), details: { before, after } });
         return updated;
       });
