@@ -9,7 +9,8 @@ import { PasswordHasher } from "./auth/passwords.js";
 import { loadSecretBox } from "./auth/secret-box.js";
 import { Sessions } from "./auth/sessions.js";
 import type { Config } from "./config.js";
-import { bootstrap, signingKey } from "./domain/bootstrap.js";
+import { bootstrap } from "./domain/bootstrap.js";
+import { SigningKeys } from "./auth/signing-keys.js";
 import { createGroupAdmin } from "./domain/groups.js";
 import { createUserAdmin } from "./domain/users.js";
 import { createBulkActions } from "./domain/bulk-actions.js";
@@ -35,6 +36,7 @@ import groupsRoutes from "./http/routes/groups.js";
 import membershipsRoutes from "./http/routes/memberships.js";
 import roleMappingsRoutes from "./http/routes/role-mappings.js";
 import rolesRoutes from "./http/routes/roles.js";
+import signingKeysRoutes from "./http/routes/signing-keys.js";
 import bulkActionsRoutes from "./http/routes/bulk-actions.js";
 import { GroupSchema, RoleSchema } from "./http/group-view.js";
 import { documentRoute, referencingShared } from "./http/openapi.js";
@@ -83,11 +85,13 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 async function createServerOn(store: Store, config: Config, options: ServerOptions): Promise<Server> {
   const hasher = new PasswordHasher(config.argon2);
   const { generatedAdminPassword } = await bootstrap(store.db, hasher, config.adminPassword);
-  const sessions = new Sessions(store.db, await signingKey(store.db), config.tokenTtlSeconds, config.sessionMaxSeconds, options.now);
+  const secrets = loadSecretBox(config.secretKey);
+  const signingKeys = new SigningKeys(store.db, secrets, config.tokenKeyFile, config.sessionMaxSeconds, options.now);
+  await signingKeys.init();
+  const sessions = new Sessions(store.db, signingKeys, config.tokenTtlSeconds, config.sessionMaxSeconds, options.now);
   const users = createUserQueries(store);
   const login = new LoginService(store.db, users, localCredentials(hasher, storeRehash(store.db)), sessions, config.lockout, config.passwordMaxAgeDays);
   const groups = createGroupQueries(store);
-  const secrets = loadSecretBox(config.secretKey);
   const jwks = new JwksCache(config.oidcJwksCooldownSeconds);
   const linking = createLinking(store, groups);
   const deps: AppDeps = {
@@ -96,6 +100,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     users,
     groups,
     sessions,
+    signingKeys,
     hasher,
     login,
     guard: createGuard(sessions, users),
@@ -165,11 +170,11 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   await app.register(swaggerUi, { routePrefix: `${BASE_PATH}/docs`, staticCSP: DOCS_CSP });
   app.get(`${BASE_PATH}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
 
-  for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, auditEventsRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes, bulkActionsRoutes, identityProvidersRoutes, providerLoginRoutes, usersImportRoutes]) {
+  for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, auditEventsRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes, bulkActionsRoutes, identityProvidersRoutes, providerLoginRoutes, usersImportRoutes, signingKeysRoutes]) {
     await app.register(routes, { prefix: BASE_PATH, ...deps });
   }
 
-  const purge = setInterval(() => void sessions.purgeExpired().catch((e) => app.log.warn({ err: e }, "session purge failed")), 600_000);
+  const purge = setInterval(() => void Promise.all([sessions.purgeExpired(), signingKeys.purge()]).catch((e) => app.log.warn({ err: e }, "purge of expired sessions and keys failed")), 600_000);
   purge.unref();
   // Bulk actions whose node stopped go on here (their progress is in the store).
   const resume = setInterval(() => void deps.bulkActions.resumeStale().catch((e) => app.log.warn({ err: e }, "resuming bulk actions failed")), 30_000);

@@ -27,6 +27,8 @@ export interface Config {
   trustProxy: false | string[] | number;
   /** Serve HTTPS with this certificate and key (PEM files); HSTS is sent then. */
   tls?: { certFile: string; keyFile: string };
+  /** PEM private key (P-256 or Ed25519) that signs tokens instead of the keys kept in the store. */
+  tokenKeyFile: string | undefined;
   /** Key that seals the secrets kept in the store (bind passwords, client secrets). */
   secretKey: SecretKeySource;
   /** The address browsers reach the service at (the identity providers' redirect URIs); unset: each request's own. */
@@ -110,6 +112,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL ?? "info",
     trustProxy: trustProxyFrom(env.ECM_TRUST_PROXY),
     tls: tlsFrom(env),
+    tokenKeyFile: env.ECM_TOKEN_KEY_FILE ? resolve(env.ECM_TOKEN_KEY_FILE) : undefined,
     secretKey: { key: env.ECM_SECRET_KEY || undefined, file: resolve(env.ECM_SECRET_KEY_FILE ?? join(dataDir, "secret.key")) },
     publicUrl: env.ECM_PUBLIC_URL ? env.ECM_PUBLIC_URL.replace(/\/+$/, "") : undefined,
     oidcJwksCooldownSeconds: intFrom(env, "ECM_OIDC_JWKS_COOLDOWN_SECONDS", 30),

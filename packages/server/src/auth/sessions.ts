@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import type { Kysely } from "kysely";
 import type { Database, UserRow } from "../storage/schema.js";
+import { TOKEN_ALGORITHMS, type SigningKeys } from "./signing-keys.js";
 import { isoAfter, isoNow } from "../storage/time.js";
 
 const ISSUER = "ecm-security";
@@ -19,13 +20,13 @@ export interface Principal {
 }
 
 /**
- * Access tokens are signed JWTs naming a session row. The row is what makes them revocable on every
+ * Access tokens are JWTs signed with the store's asymmetric keys (auth/signing-keys.ts), naming a session row. The row is what makes them revocable on every
  * node at once and what gives them a sliding lifetime: each use moves `expires_at` forward.
  */
 export class Sessions {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly key: Uint8Array,
+    private readonly keys: SigningKeys,
     private readonly ttlSeconds: number,
     private readonly maxSeconds: number,
     /** The time in milliseconds; tests pass a clock they move, so lifetimes pass without waiting. */
@@ -36,13 +37,14 @@ export class Sessions {
     const id = randomBytes(18).toString("base64url");
     const now = this.now();
     await this.db.insertInto("sessions").values({ id, user_id: user.id, created_at: new Date(now).toISOString(), expires_at: isoAfter(this.ttlSeconds, now), revoked_at: null, source_ip: sourceIp }).execute();
+    const { kid, alg, key } = await this.keys.current();
     const token = await new SignJWT({ sid: id })
-      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setProtectedHeader({ alg, kid, typ: "JWT" })
       .setIssuer(ISSUER)
       .setSubject(user.uuid)
       .setIssuedAt(Math.floor(now / 1000))
       .setExpirationTime(Math.floor(now / 1000) + this.maxSeconds)
-      .sign(this.key);
+      .sign(key);
     return { access_token: token, expires_in: this.ttlSeconds, token_type: "bearer" };
   }
 
@@ -51,7 +53,7 @@ export class Sessions {
     const now = this.now();
     let sid: unknown;
     try {
-      ({ payload: { sid } } = await jwtVerify(token, this.key, { issuer: ISSUER, algorithms: ["HS256"], currentDate: new Date(now) }));
+      ({ payload: { sid } } = await jwtVerify(token, this.keys.verificationKey, { issuer: ISSUER, algorithms: [...TOKEN_ALGORITHMS], currentDate: new Date(now) }));
     } catch (error) {
       if (error instanceof joseErrors.JOSEError || error instanceof TypeError) return null;
       throw error;

@@ -7,7 +7,8 @@ import { recordAudit } from "./audit.js";
 import { ADMINISTRATORS_GROUP, BUILTIN_ADMIN_USERNAME, BUILTIN_GROUPS, BUILTIN_ROLES, USERS_GROUP } from "./roles.js";
 import { fold, searchTextFor } from "./user-fields.js";
 
-export const SIGNING_KEY_SETTING = "token-signing-key";
+/** Marks a store whose first start is done (the token keys are made by auth/signing-keys.ts). */
+export const BOOTSTRAPPED_SETTING = "bootstrapped";
 
 export interface BootstrapResult {
   /** Set only when this start created `sysadmin` with a generated password (to be shown once). */
@@ -15,8 +16,8 @@ export interface BootstrapResult {
 }
 
 /**
- * First start on an empty store: built-in roles, groups, `sysadmin` and the token signing key.
- * Later starts (and other nodes starting at the same time) find the key and change nothing.
+ * First start on an empty store: built-in roles, groups and `sysadmin`. Later starts (and other nodes
+ * starting at the same time) find the mark it leaves and change nothing.
  */
 export async function bootstrap(db: Kysely<Database>, hasher: PasswordHasher, adminPassword: string | undefined): Promise<BootstrapResult> {
   if (await isBootstrapped(db)) return {};
@@ -67,7 +68,7 @@ export async function bootstrap(db: Kysely<Database>, hasher: PasswordHasher, ad
       for (const group of [ADMINISTRATORS_GROUP, USERS_GROUP]) {
         await trx.insertInto("group_members").values({ group_id: groupIds.get(group)!, user_id: admin.id }).execute();
       }
-      await trx.insertInto("settings").values({ key: SIGNING_KEY_SETTING, value: randomBytes(32).toString("base64url") }).execute();
+      await trx.insertInto("settings").values({ key: BOOTSTRAPPED_SETTING, value: "1" }).execute();
       await recordAudit(trx, { id: null, name: "system", sourceIp: null }, { action: "system.bootstrap", target: { type: "user", id: admin.uuid, name: BUILTIN_ADMIN_USERNAME } });
     });
   } catch (error) {
@@ -79,11 +80,6 @@ export async function bootstrap(db: Kysely<Database>, hasher: PasswordHasher, ad
 }
 
 async function isBootstrapped(db: Kysely<Database>): Promise<boolean> {
-  const row = await db.selectFrom("settings").select("key").where("key", "=", SIGNING_KEY_SETTING).executeTakeFirst();
+  const row = await db.selectFrom("settings").select("key").where("key", "=", BOOTSTRAPPED_SETTING).executeTakeFirst();
   return row !== undefined;
-}
-
-export async function signingKey(db: Kysely<Database>): Promise<Uint8Array> {
-  const row = await db.selectFrom("settings").select("value").where("key", "=", SIGNING_KEY_SETTING).executeTakeFirstOrThrow();
-  return Buffer.from(row.value, "base64url");
 }

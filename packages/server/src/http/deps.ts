@@ -2,6 +2,7 @@ import type { LoginService } from "../auth/login.js";
 import type { PasswordHasher } from "../auth/passwords.js";
 import type { SecretBox } from "../auth/secret-box.js";
 import type { Sessions } from "../auth/sessions.js";
+import type { SigningKeys } from "../auth/signing-keys.js";
 import type { Config } from "../config.js";
 import type { GroupAdmin } from "../domain/groups.js";
 import type { BulkActions } from "../domain/bulk-actions.js";
@@ -22,6 +23,8 @@ export interface AppDeps {
   users: UserQueries;
   groups: GroupQueries;
   sessions: Sessions;
+  /** The token keys: current signer, JWKS, rotation. */
+  signingKeys: SigningKeys;
   login: LoginService;
   hasher: PasswordHasher;
   guard: Guard;

@@ -7,6 +7,8 @@ import { describeEachStore } from "../test-support/server.js";
 const PUBLIC = new Set([
   "POST /auth/v1/providers/builtin/token",
   "GET /health",
+  // The token keys, for other services to verify tokens offline.
+  "GET /auth/v1/certs",
   // Identity-provider logins: the browser and the provider call these (provider-login.test.ts).
   "GET /auth/v1/providers",
   "GET /auth/v1/providers/{alias}/login",

@@ -184,6 +184,21 @@ export interface AuditEventsTable {
   details: string | null;
 }
 
+/** Token signing keys (auth/signing-keys.ts). */
+export interface SigningKeysTable {
+  /** RFC 7638 thumbprint of the public key: the tokens' `kid`. */
+  kid: string;
+  /** JWS algorithm: ES256 (generated keys) or EdDSA (an Ed25519 key file). */
+  algorithm: string;
+  /** Public key as a JWK (JSON). */
+  public_jwk: string;
+  /** PKCS #8 PEM sealed with the secret box; null for a key that lives in ECM_TOKEN_KEY_FILE. */
+  private_key: string | null;
+  created_at: string;
+  /** Set when a newer key took over signing; the key still verifies until its tokens have expired. */
+  retired_at: string | null;
+}
+
 export interface SettingsTable {
   key: string;
   value: string;
@@ -301,6 +316,7 @@ export interface Database {
   provider_sessions: ProviderSessionsTable;
   audit_events: AuditEventsTable;
   settings: SettingsTable;
+  signing_keys: SigningKeysTable;
   bulk_actions: BulkActionsTable;
 }
 

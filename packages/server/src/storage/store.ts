@@ -17,6 +17,7 @@ import { narrowSearchMigration } from "./migrations/006-narrow-search.js";
 import { exportCopyMigration } from "./migrations/007-export-copy.js";
 import { userDocumentsMigration } from "./migrations/008-user-documents.js";
 import { shortNeedleCountsMigration } from "./migrations/009-short-needle-counts.js";
+import { signingKeysMigration } from "./migrations/010b-signing-keys.js";
 import { bulkActionsMigration } from "./migrations/014-bulk-actions.js";
 import { identityProvidersMigration } from "./migrations/012-identity-providers.js";
 import { directoriesMigration } from "./migrations/011-directories.js";
@@ -49,6 +50,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "008-user-documents": userDocumentsMigration(dialect),
     "009-short-needle-counts": shortNeedleCountsMigration(dialect),
     "014-bulk-actions": bulkActionsMigration(dialect),
+    "010b-signing-keys": signingKeysMigration,
     "012-identity-providers": identityProvidersMigration,
     "011-directories": directoriesMigration(dialect),
   };
