@@ -12,6 +12,7 @@ import type { Config } from "./config.js";
 import { bootstrap } from "./domain/bootstrap.js";
 import { SigningKeys } from "./auth/signing-keys.js";
 import { createGroupAdmin } from "./domain/groups.js";
+import { PasswordPolicy } from "./domain/password-policy.js";
 import { createUserAdmin } from "./domain/users.js";
 import { createBulkActions } from "./domain/bulk-actions.js";
 import { JwksCache } from "./federation/jwks.js";
@@ -42,6 +43,7 @@ import { GroupSchema, RoleSchema } from "./http/group-view.js";
 import { documentRoute, referencingShared } from "./http/openapi.js";
 import { ErrorSchema } from "./http/schemas.js";
 import { UserSchema } from "./http/user-view.js";
+import { registerRateLimits } from "./http/rate-limit.js";
 import { jsonNestedDeeperThan, MAX_JSON_DEPTH, validatorCompiler } from "./http/validation.js";
 import { openStore, type Store } from "./storage/store.js";
 import { createUserQueries } from "./storage/user-queries.js";
@@ -83,14 +85,15 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 }
 
 async function createServerOn(store: Store, config: Config, options: ServerOptions): Promise<Server> {
-  const hasher = new PasswordHasher(config.argon2);
-  const { generatedAdminPassword } = await bootstrap(store.db, hasher, config.adminPassword);
+  const hasher = new PasswordHasher(config.argon2, config.hashQueue);
+  const passwordPolicy = new PasswordPolicy(config.passwordPolicy);
+  const { generatedAdminPassword } = await bootstrap(store.db, hasher, passwordPolicy, config.adminPassword);
   const secrets = loadSecretBox(config.secretKey);
   const signingKeys = new SigningKeys(store.db, secrets, config.tokenKeyFile, config.sessionMaxSeconds, options.now);
   await signingKeys.init();
   const sessions = new Sessions(store.db, signingKeys, config.tokenTtlSeconds, config.sessionMaxSeconds, options.now);
   const users = createUserQueries(store);
-  const login = new LoginService(store.db, users, localCredentials(hasher, storeRehash(store.db)), sessions, config.lockout, config.passwordMaxAgeDays);
+  const login = new LoginService(store.db, users, localCredentials(hasher, storeRehash(store.db)), sessions, config.lockout, config.passwordMaxAgeDays, (name) => secrets.tag("audit login name", name));
   const groups = createGroupQueries(store);
   const jwks = new JwksCache(config.oidcJwksCooldownSeconds);
   const linking = createLinking(store, groups);
@@ -104,7 +107,8 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     hasher,
     login,
     guard: createGuard(sessions, users),
-    userAdmin: createUserAdmin(store, groups, hasher, login),
+    passwordPolicy,
+    userAdmin: createUserAdmin(store, groups, hasher, login, passwordPolicy),
     groupAdmin: createGroupAdmin(store, groups),
     secrets,
     bulkActions: createBulkActions(store, users, groups),
@@ -170,6 +174,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   await app.register(swaggerUi, { routePrefix: `${BASE_PATH}/docs`, staticCSP: DOCS_CSP });
   app.get(`${BASE_PATH}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
 
+  await registerRateLimits(app, store.db);
   for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, auditEventsRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes, bulkActionsRoutes, identityProvidersRoutes, providerLoginRoutes, usersImportRoutes, signingKeysRoutes]) {
     await app.register(routes, { prefix: BASE_PATH, ...deps });
   }

@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import type { SecretKeySource } from "./auth/secret-box.js";
 import type { StoreLocation } from "./storage/store.js";
@@ -17,6 +18,10 @@ export interface Config {
   /** Days a password stays valid (0: forever); the first login after that must change it, unless the account's password never expires. */
   passwordMaxAgeDays: number;
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
+  /** Password checks and hashes running at once, and how many more may wait; past that they are refused at once (503). */
+  hashQueue: { concurrency: number; maxWaiting: number };
+  passwordPolicy: PasswordPolicySettings;
+  rateLimit: RateLimitSettings;
   /** Largest accepted request body in bytes. */
   bodyLimit: number;
   logLevel: string;
@@ -38,11 +43,31 @@ export interface Config {
 }
 
 export interface LockoutPolicy {
-  /** Failed logins in a row that lock the account out. */
+  /** Failed logins in a row from one client address that lock that address out of the account (0: no lockout). */
   maxFailures: number;
+  /** Failed logins in a row from unfamiliar addresses, all together, that lock the account out for every unfamiliar address (0: none). */
+  accountMaxFailures: number;
+  /** An address the account logged in from within this many days is familiar: only its own lockout applies to it. */
+  familiarDays: number;
   /** First lockout in seconds; each further lockout doubles it, up to `maxSeconds`. */
   baseSeconds: number;
   maxSeconds: number;
+}
+
+export interface PasswordPolicySettings {
+  /** Shortest accepted password, in characters. */
+  minLength: number;
+  /** Least zxcvbn score (0–4) a new password must reach; 0 turns the common-password check off. */
+  minStrength: number;
+}
+
+/** Attempts per window on the login and password-change routes, counted in the store (0: no limit). */
+export interface RateLimitSettings {
+  windowSeconds: number;
+  /** Attempts from one client address. */
+  perAddress: number;
+  /** Attempts on one account from addresses that are not familiar to it. */
+  perAccount: number;
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -99,6 +124,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     sessionMaxSeconds: intFrom(env, "ECM_SESSION_MAX_SECONDS", 36_000),
     lockout: {
       maxFailures: intFrom(env, "ECM_LOCKOUT_MAX_FAILURES", 5),
+      accountMaxFailures: intFrom(env, "ECM_LOCKOUT_ACCOUNT_MAX_FAILURES", 50),
+      familiarDays: intFrom(env, "ECM_LOCKOUT_FAMILIAR_DAYS", 30),
       baseSeconds: intFrom(env, "ECM_LOCKOUT_BASE_SECONDS", 60),
       maxSeconds: intFrom(env, "ECM_LOCKOUT_MAX_SECONDS", 86_400),
     },
@@ -107,6 +134,19 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       memoryCost: intFrom(env, "ECM_ARGON2_MEMORY_KIB", 19_456),
       timeCost: intFrom(env, "ECM_ARGON2_ITERATIONS", 2),
       parallelism: intFrom(env, "ECM_ARGON2_PARALLELISM", 1),
+    },
+    hashQueue: {
+      concurrency: intFrom(env, "ECM_ARGON2_CONCURRENCY", availableParallelism()),
+      maxWaiting: intFrom(env, "ECM_ARGON2_QUEUE", 32),
+    },
+    passwordPolicy: {
+      minLength: intFrom(env, "ECM_PASSWORD_MIN_LENGTH", 12),
+      minStrength: intFrom(env, "ECM_PASSWORD_MIN_STRENGTH", 3),
+    },
+    rateLimit: {
+      windowSeconds: intFrom(env, "ECM_RATE_LIMIT_WINDOW_SECONDS", 60),
+      perAddress: intFrom(env, "ECM_RATE_LIMIT_PER_ADDRESS", 30),
+      perAccount: intFrom(env, "ECM_RATE_LIMIT_PER_ACCOUNT", 10),
     },
     bodyLimit: intFrom(env, "ECM_BODY_LIMIT_BYTES", 1_048_576),
     logLevel: env.LOG_LEVEL ?? "info",

@@ -118,4 +118,8 @@ describe("start-up failures are one clear line and a non-zero exit", () => {
     writeFileSync(file, "not a directory");
     await assertOneLine({ ECM_DATA_DIR: join(file, "data"), PORT: "0" }, /cannot be written \(ENOTDIR\): set ECM_DATA_DIR/);
   });
+
+  it("a weak ECM_ADMIN_PASSWORD", { timeout: 60_000 }, async () => {
+    await assertOneLine({ ECM_DATA_DIR: join(dir, "weak"), PORT: "0", ECM_ADMIN_PASSWORD: "password1234" }, /ECM_ADMIN_PASSWORD is refused: it is too easy to guess \(it is a commonly used password/);
+  });
 });

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import { recordAudit } from "../domain/audit.js";
 import type { Database, UserRow } from "../storage/schema.js";
-import type { PasswordHasher } from "./passwords.js";
+import type { HashPriority, PasswordHasher } from "./passwords.js";
 
 /**
  * Where an account's password is checked: the store's hash for local accounts; other sources (a
@@ -10,7 +10,7 @@ import type { PasswordHasher } from "./passwords.js";
  */
 export interface CredentialCheck {
   /** True when `password` is the account's. Without an account it still does a check's work, so both answers take the same time. */
-  verify(user: UserRow | undefined, password: string): Promise<boolean>;
+  verify(user: UserRow | undefined, password: string, priority?: HashPriority): Promise<boolean>;
 }
 
 /**
@@ -20,9 +20,9 @@ export interface CredentialCheck {
  */
 export function localCredentials(hasher: PasswordHasher, rehash: (user: UserRow, oldHash: string, newHash: string) => Promise<void>): CredentialCheck {
   return {
-    async verify(user, password) {
+    async verify(user, password, priority) {
       const stored = user?.password_hash ?? null;
-      const matches = await hasher.verify(stored, password);
+      const matches = await hasher.verify(stored, password, priority);
       if (matches && stored !== null && hasher.needsRehash(stored)) await rehash(user!, stored, await hasher.hash(password));
       return matches;
     },

@@ -1,4 +1,4 @@
-import { sql, type ExpressionBuilder, type Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { LockoutPolicy } from "../config.js";
 import { recordAudit, type Actor, type AuditEntry } from "../domain/audit.js";
 import { fold } from "../domain/user-fields.js";
@@ -12,11 +12,14 @@ import type { Sessions, TokenResponse } from "./sessions.js";
 /** The one answer to every refused login: no hint whether the account exists or why it was refused. */
 export const invalidCredentials = () => new DomainError("credentials-refused", "The username or password is incorrect.");
 
-/** Why an existing account may not log in right now, or null when it may. */
-export function loginRefusal(user: UserRow, now = new Date()): string | null {
+/**
+ * Why an existing account may not log in right now, or null when it may. The account-wide lockout
+ * does not apply at an address familiar to the account (see LoginService).
+ */
+export function loginRefusal(user: UserRow, now = new Date(), familiar = false): string | null {
   const nowIso = now.toISOString();
   if (!user.enabled) return "disabled";
-  if (user.locked_out_until && user.locked_out_until > nowIso) return "locked-out";
+  if (!familiar && user.locked_out_until && user.locked_out_until > nowIso) return "locked-out";
   if (user.valid_from && user.valid_from > nowIso) return "not-yet-valid";
   if (user.valid_to && user.valid_to < nowIso) return "expired";
   return null;
@@ -27,10 +30,38 @@ export function lockoutSeconds(policy: LockoutPolicy, lockoutCount: number): num
   return Math.min(policy.baseSeconds * 2 ** Math.max(0, lockoutCount - 1), policy.maxSeconds);
 }
 
-/** The account is not locked out right now (the condition every failure-count write checks). */
-const notLockedOut = () => (eb: ExpressionBuilder<Database, "users">) =>
-  eb.or([eb("locked_out_until", "is", null), eb("locked_out_until", "<=", isoNow())]);
+/** Where a login comes from, as the account knows it. */
+interface Standing {
+  source: string;
+  /** The account logged in from this address recently: the account-wide lockout does not stop it. */
+  familiar: boolean;
+  /** This address is locked out of the account. */
+  lockedOut: boolean;
+}
 
+/** The row's lockout (if any) is over: the condition every failure-count write checks. */
+const notLockedOut = (table: "users" | "login_sources") => {
+  const until = sql.ref(`${table}.locked_out_until`);
+  return sql<boolean>`(${until} is null or ${until} <= ${isoNow()})`;
+};
+
+/** The one audit actor of a login attempt: nobody is logged in yet, whatever name was typed. */
+const anonymous = (sourceIp: string): Actor => ({ id: null, name: null, sourceIp });
+
+/**
+ * Password logins and re-authentication, with a lockout that protects the owner ("smart lockout"):
+ *
+ * - Per account and client address: `maxFailures` wrong passwords in a row from one address lock
+ *   that address out of the account, for a time that doubles with each lockout in a row.
+ * - Per account: wrong passwords from addresses that are not familiar to the account count together;
+ *   `accountMaxFailures` of them lock the account out for every unfamiliar address (this is the
+ *   REST `lockedOutUntil`). An address is familiar while the account logged in from it within
+ *   `familiarDays`: the owner there is stopped only by that address's own lockout.
+ *
+ * So a guesser at one address is stopped after `maxFailures` without touching the owner elsewhere,
+ * and guessing from many addresses together is bounded by the account-wide limit. Both live in the
+ * store, so every process and node counts together.
+ */
 export class LoginService {
   constructor(
     private readonly db: Kysely<Database>,
@@ -39,58 +70,136 @@ export class LoginService {
     private readonly sessions: Sessions,
     private readonly lockout: LockoutPolicy,
     private readonly passwordMaxAgeDays: number,
+    /** Keyed hash of an unknown login name, for the audit log: attempts on one name correlate, the name itself (maybe a password typed in the wrong field) is not kept. */
+    private readonly tagLoginName: (folded: string) => string,
   ) {}
 
-  async login(loginName: string, password: string, sourceIp: string | null): Promise<TokenResponse> {
+  async login(loginName: string, password: string, sourceIp: string): Promise<TokenResponse> {
     const user = await this.users.findByLoginKey(fold(loginName));
+    const standing = await this.standing(user, sourceIp);
     // Always verify, even for an unknown user, so the answer takes the same time either way.
-    const passwordMatches = await this.credentials.verify(user, password);
-    const actor = { id: user?.id ?? null, name: user?.username ?? loginName.slice(0, 256), sourceIp };
-    const target = user ? { type: "user", id: user.uuid, name: user.username } : undefined;
+    const passwordMatches = await this.credentials.verify(user, password, { familiar: standing.familiar });
+    const actor = anonymous(sourceIp);
     if (!user) {
-      await recordAudit(this.db, actor, { action: "auth.login", outcome: "failure", details: { reason: "unknown-user" } });
+      await this.recordFailure(actor, "auth.login", { type: "login-name", id: this.tagLoginName(fold(loginName)) }, "unknown-user");
       throw invalidCredentials();
     }
-    const refusal = loginRefusal(user);
+    const target = userTarget(user);
+    const refusal = standing.lockedOut ? "locked-out" : loginRefusal(user, new Date(), standing.familiar);
     if (!passwordMatches) {
-      await this.wrongPassword(user, actor, target, "auth.login", refusal ?? "wrong-password");
+      await this.wrongPassword(user, standing, actor, "auth.login", refusal ?? "wrong-password");
       throw invalidCredentials();
     }
-    // The row was read before the slow verify: concurrent wrong guesses may have locked the account out
-    // since, so the reset of the failure count succeeds only while it is still not locked out.
-    if (refusal || !(await this.resetFailures(user))) {
-      await recordAudit(this.db, actor, { action: "auth.login", target, outcome: "failure", details: { reason: refusal ?? "locked-out" } });
+    // The rows were read before the slow verify: concurrent wrong guesses may have locked the address
+    // or the account out since, so the reset of the failure counts succeeds only while they are not.
+    if (refusal || !(await this.succeeded(user, standing))) {
+      await this.recordFailure(actor, "auth.login", target, refusal ?? "locked-out");
       throw invalidCredentials();
     }
+    const self = { id: user.id, name: user.username, sourceIp };
     if (this.passwordExpired(user)) {
       // Like a temporary password: the token opens only the own account until the password is changed.
       await this.db.updateTable("users").set({ change_password: 1, version: sql<number>`version + 1`, updated_at: isoNow() }).where("id", "=", user.id).execute();
-      await recordAudit(this.db, actor, { action: "user.password-expired", target, details: { passwordChangedAt: user.password_changed_at } });
+      await recordAudit(this.db, self, { action: "user.password-expired", target, details: { passwordChangedAt: user.password_changed_at } });
     }
     const token = await this.sessions.issue(user, sourceIp);
-    await recordAudit(this.db, actor, { action: "auth.login", target });
+    await recordAudit(this.db, self, { action: "auth.login", target });
     return token;
   }
 
   /**
    * Re-authentication of a logged-in user (changing the own password): a wrong password counts toward
    * the lockout like a failed login, so a stolen token cannot be used to guess the password, and a
-   * locked-out account is refused whatever it sends.
+   * locked-out address or account is refused whatever it sends.
    */
   async confirmPassword(user: UserRow, password: string, actor: Actor): Promise<boolean> {
-    const target = { type: "user", id: user.uuid, name: user.username };
-    const matches = await this.credentials.verify(user, password);
-    if (matches && (await this.resetFailures(user))) return true;
-    if (matches) await recordAudit(this.db, actor, { action: "auth.reauthenticate", target, outcome: "failure", details: { reason: "locked-out" } });
-    else await this.wrongPassword(user, actor, target, "auth.reauthenticate", "wrong-password");
+    const standing = await this.standing(user, actor.sourceIp ?? "");
+    const matches = await this.credentials.verify(user, password, { familiar: standing.familiar });
+    const refused = standing.lockedOut || loginRefusal(user, new Date(), standing.familiar) === "locked-out";
+    if (matches && !refused && (await this.succeeded(user, standing))) return true;
+    if (matches) await this.recordFailure(actor, "auth.reauthenticate", userTarget(user), "locked-out");
+    else await this.wrongPassword(user, standing, actor, "auth.reauthenticate", "wrong-password");
     return false;
   }
 
-  /** A wrong password: counts toward the lockout, and records the failure and the lockout it caused. */
-  private async wrongPassword(user: UserRow, actor: Actor, target: AuditEntry["target"], action: string, reason: string): Promise<void> {
-    const lockedOut = await this.countFailure(user);
-    await recordAudit(this.db, actor, { action, target, outcome: "failure", details: { reason } });
-    if (lockedOut) await recordAudit(this.db, actor, { action: "user.locked-out", target, details: { until: lockedOut } });
+  /** The account with this login name logged in from `source` recently (false for an unknown name). */
+  async isFamiliar(loginName: string, source: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom("login_sources")
+      .innerJoin("users", "users.id", "login_sources.user_id")
+      .select("login_sources.user_id")
+      .where("users.login_key", "=", fold(loginName))
+      .where("login_sources.source", "=", source)
+      .where("login_sources.last_success_at", ">", this.familiarSince())
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Logins since this time make an address familiar. */
+  private familiarSince(): string {
+    return isoAfter(-this.lockout.familiarDays * 86_400);
+  }
+
+  /** What the account knows of this address (nothing, for an unknown account). */
+  private async standing(user: UserRow | undefined, source: string): Promise<Standing> {
+    const row = user
+      ? await this.db.selectFrom("login_sources").select(["locked_out_until", "last_success_at"]).where("user_id", "=", user.id).where("source", "=", source).executeTakeFirst()
+      : undefined;
+    return {
+      source,
+      familiar: !!row?.last_success_at && row.last_success_at > this.familiarSince(),
+      lockedOut: !!row?.locked_out_until && row.locked_out_until > isoNow(),
+    };
+  }
+
+  /**
+   * A right password: clears the failure counts and makes the address familiar. False when the
+   * address is locked out, or the account is and the address is not familiar (writes that check it,
+   * so no racing lockout is missed).
+   */
+  private async succeeded(user: UserRow, standing: Standing): Promise<boolean> {
+    const accountOpen = await this.db
+      .updateTable("users")
+      .set({ failed_logins: 0, lockout_count: 0, locked_out_until: null })
+      .where("id", "=", user.id)
+      .where(notLockedOut("users"))
+      .returning("id")
+      .executeTakeFirst();
+    if (!accountOpen && !standing.familiar) return false;
+    const now = isoNow();
+    const sourceOpen = await this.db
+      .insertInto("login_sources")
+      .values({ user_id: user.id, source: standing.source, last_success_at: now, updated_at: now })
+      .onConflict((oc) =>
+        oc
+          .columns(["user_id", "source"])
+          .doUpdateSet({ failed_logins: 0, lockout_count: 0, locked_out_until: null, last_success_at: now, updated_at: now })
+          .where(notLockedOut("login_sources")),
+      )
+      .returning("user_id")
+      .executeTakeFirst();
+    return sourceOpen !== undefined;
+  }
+
+  /** A wrong password: counts toward the lockouts, and records the failure and any lockout it caused. */
+  private async wrongPassword(user: UserRow, standing: Standing, actor: Actor, action: string, reason: string): Promise<void> {
+    const target = userTarget(user);
+    const addressLockout = await this.countSourceFailure(user, standing.source);
+    // An address already locked out adds nothing: its guesses cannot succeed anyway.
+    const accountLockout = addressLockout === undefined || standing.familiar ? false : await this.countAccountFailure(user);
+    await this.recordFailure(actor, action, target, reason);
+    if (addressLockout) await recordAudit(this.db, actor, { action: "user.locked-out", target, details: { scope: "address", until: addressLockout } });
+    if (accountLockout) await recordAudit(this.db, actor, { action: "user.locked-out", target, details: { scope: "account", until: accountLockout } });
+  }
+
+  /**
+   * A refused attempt, in the audit log as one event per address, target, reason and minute whose
+   * count grows, so an attack adds rows by the minute, not by the request.
+   */
+  private async recordFailure(actor: Actor, action: string, target: NonNullable<AuditEntry["target"]>, reason: string): Promise<void> {
+    const minute = isoNow().slice(0, 16);
+    const aggregateKey = [action, actor.sourceIp, actor.id, target.type, target.id, reason, minute].join("|");
+    await recordAudit(this.db, actor, { action, target, outcome: "failure", details: { reason }, aggregateKey });
   }
 
   /** The password is older than the maximum age, the account's password may expire, and no change is pending yet. */
@@ -99,31 +208,46 @@ export class LoginService {
     return user.password_changed_at < isoAfter(-this.passwordMaxAgeDays * 86_400);
   }
 
-  /** Clears the failure count after a right password; false when the account is locked out (a write that checks it, so no racing lockout is missed). */
-  private async resetFailures(user: UserRow): Promise<boolean> {
+  /**
+   * Counts a wrong password from an address, unless it is locked out already (undefined then);
+   * returns the lockout end when this failure locked the address out, else false.
+   */
+  private async countSourceFailure(user: UserRow, source: string): Promise<string | false | undefined> {
+    const now = isoNow();
     const row = await this.db
-      .updateTable("users")
-      .set({ failed_logins: 0, lockout_count: 0, locked_out_until: null })
-      .where("id", "=", user.id)
-      .where(notLockedOut())
-      .returning("id")
+      .insertInto("login_sources")
+      .values({ user_id: user.id, source, failed_logins: 1, updated_at: now })
+      .onConflict((oc) =>
+        oc
+          .columns(["user_id", "source"])
+          .doUpdateSet({ failed_logins: sql<number>`login_sources.failed_logins + 1`, updated_at: now })
+          .where(notLockedOut("login_sources")),
+      )
+      .returning(["failed_logins", "lockout_count"])
       .executeTakeFirst();
-    return row !== undefined;
+    if (!row) return undefined;
+    if (this.lockout.maxFailures === 0 || row.failed_logins < this.lockout.maxFailures) return false;
+    const count = row.lockout_count + 1;
+    const until = isoAfter(lockoutSeconds(this.lockout, count));
+    await this.db.updateTable("login_sources").set({ failed_logins: 0, lockout_count: count, locked_out_until: until, updated_at: now }).where("user_id", "=", user.id).where("source", "=", source).execute();
+    return until;
   }
 
-  /** Counts a wrong password, unless the account is locked out already; returns the lockout end when this failure locked it out. */
-  private async countFailure(user: UserRow): Promise<string | false> {
+  /** Counts a wrong password from an unfamiliar address on the account, unless it is locked out already; returns the lockout end when this failure locked it out. */
+  private async countAccountFailure(user: UserRow): Promise<string | false> {
     const row = await this.db
       .updateTable("users")
       .set({ failed_logins: sql`failed_logins + 1` })
       .where("id", "=", user.id)
-      .where(notLockedOut())
+      .where(notLockedOut("users"))
       .returning(["failed_logins", "lockout_count"])
       .executeTakeFirst();
-    if (!row || this.lockout.maxFailures === 0 || row.failed_logins < this.lockout.maxFailures) return false;
+    if (!row || this.lockout.accountMaxFailures === 0 || row.failed_logins < this.lockout.accountMaxFailures) return false;
     const count = row.lockout_count + 1;
     const until = isoAfter(lockoutSeconds(this.lockout, count));
     await this.db.updateTable("users").set({ failed_logins: 0, lockout_count: count, locked_out_until: until, updated_at: isoNow() }).where("id", "=", user.id).execute();
     return until;
   }
 }
+
+const userTarget = (user: UserRow) => ({ type: "user", id: user.uuid, name: user.username });

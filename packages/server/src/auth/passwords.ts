@@ -1,4 +1,5 @@
 import { Algorithm, hash, verify } from "@node-rs/argon2";
+import { DomainError } from "../domain/errors.js";
 import { isForeignHash, verifyForeignHash } from "./imported-hashes.js";
 
 export interface Argon2Cost {
@@ -7,27 +8,81 @@ export interface Argon2Cost {
   parallelism: number;
 }
 
+/** How much argon2 work runs at once and how much may wait (config `hashQueue`; 0 concurrency: no limit). */
+export interface HashQueueLimits {
+  concurrency: number;
+  maxWaiting: number;
+}
+
+/** Who is waiting for a password check: attempts from an address the account knows go first. */
+export interface HashPriority {
+  familiar?: boolean;
+}
+
+/**
+ * A bounded queue in front of argon2: at most `concurrency` hashes run at once and at most
+ * `maxWaiting` wait in each lane; more is refused at once instead of queued without end, so a flood
+ * of logins costs the caller a fast refusal, not everyone a growing wait. Logins from addresses
+ * familiar to their account wait in a lane of their own that is served first, so the owner's login
+ * is not stuck behind an attacker's.
+ */
+class HashQueue {
+  private running = 0;
+  private readonly familiar: (() => void)[] = [];
+  private readonly others: (() => void)[] = [];
+
+  constructor(private readonly limits: HashQueueLimits) {}
+
+  async run<T>(work: () => Promise<T>, priority: HashPriority): Promise<T> {
+    if (this.limits.concurrency > 0 && this.running >= this.limits.concurrency) {
+      const lane = priority.familiar ? this.familiar : this.others;
+      if (lane.length >= this.limits.maxWaiting) {
+        // 503, not 429: the server as a whole is saturated, not this caller over its own quota.
+        throw new DomainError("unavailable", "The server is busy checking passwords; try again in a moment.", { retryAfterSeconds: 1 });
+      }
+      await new Promise<void>((resolve) => lane.push(resolve));
+    } else {
+      this.running++;
+    }
+    try {
+      return await work();
+    } finally {
+      // The slot passes to the next waiter as it is; only when nobody waits is it given back.
+      const next = this.familiar.shift() ?? this.others.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+}
+
 /** Hashes and checks passwords with argon2id; the cost comes from the configuration. */
 export class PasswordHasher {
   /** Verified against when the account does not exist, so both answers take the same time. */
   private dummyHash: Promise<string>;
+  private readonly queue: HashQueue;
 
-  constructor(private readonly cost: Argon2Cost) {
+  constructor(
+    private readonly cost: Argon2Cost,
+    limits: HashQueueLimits = { concurrency: 0, maxWaiting: 0 },
+  ) {
+    this.queue = new HashQueue(limits);
     this.dummyHash = this.hash("no such account: constant-time decoy");
   }
 
   hash(password: string): Promise<string> {
-    return hash(password, { algorithm: Algorithm.Argon2id, ...this.cost });
+    return this.queue.run(() => hash(password, { algorithm: Algorithm.Argon2id, ...this.cost }), {});
   }
 
-  async verify(storedHash: string | null, password: string): Promise<boolean> {
-    try {
-      const against = storedHash ?? (await this.dummyHash);
-      const matches = isForeignHash(against) ? await verifyForeignHash(against, password) : await verify(against, password);
-      return matches && storedHash !== null;
-    } catch {
-      return false;
-    }
+  async verify(storedHash: string | null, password: string, priority: HashPriority = {}): Promise<boolean> {
+    const against = storedHash ?? (await this.dummyHash);
+    return this.queue.run(async () => {
+      try {
+        const matches = isForeignHash(against) ? await verifyForeignHash(against, password) : await verify(against, password);
+        return matches && storedHash !== null;
+      } catch {
+        return false;
+      }
+    }, priority);
   }
 
   /** True when `storedHash` is not argon2id with the configured cost (an imported or older hash): replace it at the next login. */

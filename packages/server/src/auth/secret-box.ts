@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 
@@ -35,6 +35,14 @@ export class SecretBox {
   /** A key for another use (signing the provider-login cookie), derived from this one: the same on every node. */
   deriveKey(purpose: string): Buffer {
     return Buffer.from(hkdfSync("sha256", this.key, "", `ecm-security:${purpose}`, 32));
+  }
+
+  /**
+   * A keyed hash of `text` (HMAC-SHA256 under a key derived for `purpose`): equal texts get equal
+   * tags, so they can be correlated, and without the key a tag reveals nothing of the text.
+   */
+  tag(purpose: string, text: string): string {
+    return createHmac("sha256", this.deriveKey(purpose)).update(text).digest("base64url").slice(0, 22);
   }
 
   open(sealed: string): string {

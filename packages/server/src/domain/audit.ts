@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { Database } from "../storage/schema.js";
 import { isoNow } from "../storage/time.js";
 
@@ -15,6 +15,11 @@ export interface AuditEntry {
   outcome?: "success" | "failure";
   /** Before/after of changed fields and other context; never secrets. */
   details?: Record<string, unknown>;
+  /**
+   * Events with the same key are one row whose count grows (repeated failed logins): the key names
+   * what makes them alike, including the period they share.
+   */
+  aggregateKey?: string;
 }
 
 /** Append-only audit log. Pass the transaction's `db` so the event commits with the change it records. */
@@ -26,7 +31,13 @@ export async function recordAudit(db: Kysely<Database>, actor: Actor, entry: Aud
 export async function recordAuditMany(db: Kysely<Database>, actor: Actor, entries: readonly AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
   const at = isoNow();
-  await db.insertInto("audit_events").values(entries.map((entry) => auditRow(actor, entry, at))).execute();
+  await db
+    .insertInto("audit_events")
+    .values(entries.map((entry) => auditRow(actor, entry, at)))
+    .$if(entries.some((entry) => entry.aggregateKey !== undefined), (q) =>
+      q.onConflict((oc) => oc.column("aggregate_key").doUpdateSet({ count: sql<number>`audit_events.count + 1` })),
+    )
+    .execute();
 }
 
 /** The audit_events row of an event. */
@@ -42,5 +53,6 @@ export function auditRow(actor: Actor, entry: AuditEntry, at: string) {
     source_ip: actor.sourceIp,
     outcome: entry.outcome ?? "success",
     details: entry.details ? JSON.stringify(entry.details) : null,
+    aggregate_key: entry.aggregateKey ?? null,
   };
 }

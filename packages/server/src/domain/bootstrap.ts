@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { PasswordHasher } from "../auth/passwords.js";
+import type { PasswordPolicy } from "./password-policy.js";
 import type { Database } from "../storage/schema.js";
 import { isoNow } from "../storage/time.js";
 import { recordAudit } from "./audit.js";
@@ -19,8 +20,9 @@ export interface BootstrapResult {
  * First start on an empty store: built-in roles, groups and `sysadmin`. Later starts (and other nodes
  * starting at the same time) find the mark it leaves and change nothing.
  */
-export async function bootstrap(db: Kysely<Database>, hasher: PasswordHasher, adminPassword: string | undefined): Promise<BootstrapResult> {
+export async function bootstrap(db: Kysely<Database>, hasher: PasswordHasher, policy: PasswordPolicy, adminPassword: string | undefined): Promise<BootstrapResult> {
   if (await isBootstrapped(db)) return {};
+  if (adminPassword !== undefined) policy.check(adminPassword, { username: BUILTIN_ADMIN_USERNAME }, "ECM_ADMIN_PASSWORD");
   const password = adminPassword ?? randomBytes(18).toString("base64url");
   const passwordHash = await hasher.hash(password);
   try {

@@ -10,7 +10,6 @@ export const LOGIN_NAME_MAX = 256;
 export const NAME_MAX = 255;
 export const EMAIL_MAX = 254;
 export const DESCRIPTION_MAX = 1024;
-export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 256;
 
 /** Case folding used for search and for case-insensitive names: Unicode-aware, no diacritics stripped. */

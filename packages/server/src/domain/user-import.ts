@@ -10,6 +10,7 @@ import { isoNow } from "../storage/time.js";
 import { auditRow, type AuditEntry } from "./audit.js";
 import { DomainError } from "./errors.js";
 import { ADMINISTRATOR_ACCESS_COLUMNS, assertSystemAdministratorRemains } from "./last-admin.js";
+import type { PasswordPolicy } from "./password-policy.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { fold } from "./user-fields.js";
 import { auditedFields, newUserRow, planUpdate, userTarget, type AdminActor, type UserChanges } from "./users.js";
@@ -62,7 +63,7 @@ type ImportItemOk = { line: number; user: ImportUser };
  * whole (a racing writer took a name, a group was deleted, the last administrator would go) is
  * done again row by row, so each row gets its own answer. A dry run does all of it and rolls back.
  */
-export function createUserImporter(store: Store, hasher: PasswordHasher) {
+export function createUserImporter(store: Store, hasher: PasswordHasher, policy: PasswordPolicy) {
   const { db, dialect } = store;
 
   async function importBatch(actor: AdminActor, items: readonly ImportItem[], dryRun: boolean): Promise<ImportResult[]> {
@@ -111,6 +112,7 @@ export function createUserImporter(store: Store, hasher: PasswordHasher) {
       return user.passwordHash;
     }
     if (user.password === undefined) return null;
+    policy.check(user.password, { ...user, loginName: user.loginName ?? user.username }, "password");
     return dryRun ? "(not hashed in a dry run)" : hasher.hash(user.password);
   }
 

@@ -13,6 +13,7 @@ import { isoNow } from "../storage/time.js";
 import { createUserQueries, type UserQueries } from "../storage/user-queries.js";
 import { recordAudit, type Actor } from "./audit.js";
 import { ADMINISTRATOR_ACCESS_COLUMNS, assertSystemAdministratorRemains } from "./last-admin.js";
+import type { PasswordOwner, PasswordPolicy } from "./password-policy.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { defaultDisplayName, fold, searchTextFor } from "./user-fields.js";
 import { readForChange, type Precondition } from "./versioned.js";
@@ -177,7 +178,7 @@ export function auditedFields(u: UserRow): Record<string, unknown> {
  * The rules of creating and changing accounts: names, defaults, validity, profiles, concurrency and
  * who may touch whom. Every change is one transaction with its audit event.
  */
-export function createUserAdmin(store: Store, groups: GroupQueries, hasher: PasswordHasher, login: LoginService) {
+export function createUserAdmin(store: Store, groups: GroupQueries, hasher: PasswordHasher, login: LoginService, policy: PasswordPolicy) {
   const { db } = store;
 
   /** Runs `work` in a transaction; unique-index violations (a racing writer took the name) become 409. */
@@ -243,6 +244,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
 
   return {
     async create(actor: AdminActor, input: NewUser): Promise<UserRow> {
+      if (input.password !== undefined) policy.check(input.password, { ...input, loginName: input.loginName ?? input.username }, "password");
       const passwordHash = input.password === undefined ? null : await hasher.hash(input.password);
       const row = newUserRow(input, passwordHash, isoNow());
       return transaction(async (trx, q) => {
@@ -292,6 +294,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
 
     /** Sets a new password chosen by an administrator and ends every session of the user. */
     async resetPassword(actor: AdminActor, uuid: string, password: string, temporary: boolean | undefined): Promise<void> {
+      policy.check(password, ownerOf(await requireUser(createUserQueries(store), uuid)), "value");
       const passwordHash = await hasher.hash(password);
       await changeUser(uuid, undefined, async (trx, q, row) => {
         if (row.id === actor.id) throw new DomainError("refused", "Your own password is changed with PUT /security/v1/me/password, which asks for the current one.", { username: row.username });
@@ -307,12 +310,14 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
       });
     },
 
-    /** Lifts a lockout after failed logins (and forgets the failures that led to it). */
+    /** Lifts the account's lockout and every address's lockout of it (and forgets the failures that led to them; familiar addresses stay familiar). */
     async clearLockout(actor: AdminActor, uuid: string): Promise<void> {
       await transaction(async (trx, q) => {
         const row = await requireUser(q, uuid);
         await assertMayAdminister(q, actor, row, "clear the lockout of a system administrator");
         await trx.updateTable("users").set({ failed_logins: 0, lockout_count: 0, locked_out_until: null }).where("id", "=", row.id).execute();
+        await trx.deleteFrom("login_sources").where("user_id", "=", row.id).where("last_success_at", "is", null).execute();
+        await trx.updateTable("login_sources").set({ failed_logins: 0, lockout_count: 0, locked_out_until: null, updated_at: isoNow() }).where("user_id", "=", row.id).execute();
         await recordAudit(trx, actor, { action: "user.lockout-cleared", target: userTarget(row), details: { before: { lockedOutUntil: row.locked_out_until } } });
       });
     },
@@ -326,6 +331,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
         throw new DomainError("invalid", "The current password is incorrect.", { field: "currentPassword" });
       }
       if (newPassword === currentPassword) throw new DomainError("invalid", "The new password must differ from the current one.", { field: "newPassword" });
+      policy.check(newPassword, ownerOf(self), "newPassword");
       const passwordHash = await hasher.hash(newPassword);
       await transaction(async (trx) => {
         await trx
@@ -338,6 +344,11 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
       });
     },
   };
+}
+
+/** The names a user's password is checked against. */
+function ownerOf(u: UserRow): PasswordOwner {
+  return { username: u.username, loginName: u.login_name, firstName: u.first_name, lastName: u.last_name, email: u.email };
 }
 
 /** The user has no way in but identity providers: no password, no directory, at least one link. */

@@ -6,6 +6,7 @@ import type { SigningKeys } from "../auth/signing-keys.js";
 import type { Config } from "../config.js";
 import type { GroupAdmin } from "../domain/groups.js";
 import type { BulkActions } from "../domain/bulk-actions.js";
+import type { PasswordPolicy } from "../domain/password-policy.js";
 import type { UserAdmin } from "../domain/users.js";
 import type { JwksCache } from "../federation/jwks.js";
 import type { Linking } from "../federation/linking.js";
@@ -27,6 +28,8 @@ export interface AppDeps {
   signingKeys: SigningKeys;
   login: LoginService;
   hasher: PasswordHasher;
+  /** Checks every new password (domain/password-policy.ts). */
+  passwordPolicy: PasswordPolicy;
   guard: Guard;
   userAdmin: UserAdmin;
   groupAdmin: GroupAdmin;

@@ -18,6 +18,7 @@ export function handleError(this: FastifyInstance, thrown: FastifyError | ApiErr
   const error = thrown instanceof DomainError ? fromDomainError(thrown) : thrown;
   if (error instanceof ApiError) {
     if (error.status === 401) void reply.header("www-authenticate", 'Bearer realm="ecm-security"');
+    if (typeof error.info.retryAfterSeconds === "number") void reply.header("retry-after", String(error.info.retryAfterSeconds));
     return reply.code(error.status).send(error.body);
   }
   if (isConcurrencyConflict(error)) {

@@ -1,5 +1,5 @@
 import { Type, type TSchema } from "typebox";
-import { PASSWORD_MAX, PASSWORD_MIN } from "../domain/user-fields.js";
+import { PASSWORD_MAX } from "../domain/user-fields.js";
 
 /** Shapes shared by every route. */
 
@@ -22,5 +22,5 @@ export const errorResponses = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((s) => [s, Type.Ref("Error")]));
 
 
-/** A new password, as every route that sets one takes it. */
-export const Password = Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX });
+/** A new password, as every route that sets one takes it; the password policy (configurable) decides the rest. */
+export const Password = Type.String({ minLength: 1, maxLength: PASSWORD_MAX });

@@ -182,6 +182,29 @@ export interface AuditEventsTable {
   outcome: string;
   /** JSON: before/after of changed fields, never secrets. */
   details: string | null;
+  /** How many like events this row stands for (repeated failed logins from one address in a minute). */
+  count: Generated<number>;
+  /** Set on an aggregated event: like events with the same key add to its count instead of adding rows. */
+  aggregate_key: string | null;
+}
+
+/** What an account knows of one client address: failures and lockout from there, and when it last logged in from there. */
+export interface LoginSourcesTable {
+  user_id: number;
+  source: string;
+  failed_logins: Generated<number>;
+  lockout_count: Generated<number>;
+  locked_out_until: string | null;
+  /** The address is familiar to the account while this is recent (auth/login.ts). */
+  last_success_at: string | null;
+  updated_at: string;
+}
+
+/** A rate limit's counter: hits in the window that ends at `reset_at`. */
+export interface RateLimitsTable {
+  key: string;
+  hits: number;
+  reset_at: string;
 }
 
 /** Token signing keys (auth/signing-keys.ts). */
@@ -318,6 +341,8 @@ export interface Database {
   settings: SettingsTable;
   signing_keys: SigningKeysTable;
   bulk_actions: BulkActionsTable;
+  login_sources: LoginSourcesTable;
+  rate_limits: RateLimitsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

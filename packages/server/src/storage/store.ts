@@ -21,6 +21,7 @@ import { signingKeysMigration } from "./migrations/010b-signing-keys.js";
 import { bulkActionsMigration } from "./migrations/014-bulk-actions.js";
 import { identityProvidersMigration } from "./migrations/012-identity-providers.js";
 import { directoriesMigration } from "./migrations/011-directories.js";
+import { hardeningMigration } from "./migrations/010-hardening.js";
 import type { JsonBody } from "./json-body.js";
 import type { Database } from "./schema.js";
 
@@ -53,6 +54,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "010b-signing-keys": signingKeysMigration,
     "012-identity-providers": identityProvidersMigration,
     "011-directories": directoriesMigration(dialect),
+    "010-hardening": hardeningMigration,
   };
 }
 

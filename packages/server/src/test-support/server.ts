@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe } from "node:test";
@@ -37,6 +38,14 @@ export class TestClock {
   }
 }
 
+export interface ApiOptions {
+  token?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Local address to send from, so the server sees another client address (the loopback range: 127.0.0.2, …). */
+  from?: string;
+}
+
 export interface TestServer {
   kind: StoreKind;
   /** Token lifetimes follow it: `clock.advance(301)` makes an idle token expire without waiting. */
@@ -46,8 +55,8 @@ export interface TestServer {
   server: Server;
   /** Logs in and returns the access token (throws if the login is refused). */
   login(username?: string, password?: string): Promise<string>;
-  /** One HTTP request; `body` objects are sent as JSON. */
-  api<T = any>(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<ApiResponse<T>>;
+  /** One HTTP request; `body` objects are sent as JSON; `from` sends it from that local address (127.0.0.2, …). */
+  api<T = any>(method: string, path: string, options?: ApiOptions): Promise<ApiResponse<T>>;
   close(): Promise<void>;
 }
 
@@ -69,7 +78,17 @@ export async function startTestServer(kind: StoreKind, overrides: Partial<Config
     cleanups.push(drop);
     store = { kind: "postgres", url, poolSize: 5 };
   }
-  const config: Config = { ...configFromEnv({}), logLevel: "silent", adminPassword: ADMIN_PASSWORD, port: 0, store, secretKey: { key: TEST_SECRET_KEY, file: "/nonexistent" }, ...overrides };
+  const config: Config = {
+    ...configFromEnv({}),
+    logLevel: "silent",
+    adminPassword: ADMIN_PASSWORD,
+    port: 0,
+    store,
+    secretKey: { key: TEST_SECRET_KEY, file: "/nonexistent" },
+    // Tests log in from 127.0.0.1 far more often than a person: the suites that test the limits set them.
+    rateLimit: { windowSeconds: 60, perAddress: 0, perAccount: 0 },
+    ...overrides,
+  };
   const clock = new TestClock();
   const server = await createServer(config, { now: clock.now });
   await server.app.listen({ host: "127.0.0.1", port: 0 });
@@ -77,7 +96,7 @@ export async function startTestServer(kind: StoreKind, overrides: Partial<Config
   const port = typeof address === "object" && address ? address.port : 0;
   const baseUrl = `http://127.0.0.1:${port}/portal`;
 
-  async function api<T>(method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<ApiResponse<T>> {
+  async function api<T>(method: string, path: string, options: ApiOptions = {}): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     let body: string | undefined;
@@ -85,7 +104,7 @@ export async function startTestServer(kind: StoreKind, overrides: Partial<Config
       body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
       headers["content-type"] ??= "application/json";
     }
-    const response = await fetch(baseUrl + path, { method, headers, body });
+    const response = options.from ? await requestFrom(options.from, baseUrl + path, { method, headers, body }) : await fetch(baseUrl + path, { method, headers, body });
     const text = await response.text();
     let parsed: unknown = text;
     try {
@@ -112,6 +131,24 @@ export async function startTestServer(kind: StoreKind, overrides: Partial<Config
       for (const cleanup of cleanups.reverse()) await cleanup();
     },
   };
+}
+
+/** fetch's answer to a request sent from `localAddress` (fetch itself cannot choose the local address). */
+function requestFrom(localAddress: string, url: string, init: { method: string; headers: Record<string, string>; body?: string }): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: init.method, headers: init.headers, localAddress, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => {
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) if (typeof value === "string") headers.set(name, value);
+        resolve(new Response(Buffer.concat(chunks), { status: res.statusCode, headers }));
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(init.body);
+  });
 }
 
 /** A new, empty database on the PostgreSQL server of `adminUrl`, dropped by `drop`. */

@@ -16,15 +16,16 @@ const AuditEventSchema = Type.Object(
   {
     id: Type.Integer({ description: "Serial number; newer events have larger ones" }),
     time: Type.String({ format: "date-time" }),
-    actorNumericId: Nullable(Type.Integer({ description: "numericId of the acting user; null for the system or an unknown login name" })),
-    actor: Nullable(Type.String({ description: "Username of the actor (or the login name tried)" })),
+    actorNumericId: Nullable(Type.Integer({ description: "numericId of the acting user; null for the system or a login attempt" })),
+    actor: Nullable(Type.String({ description: "Username of the actor; null for a login attempt (anonymous: see sourceAddress)" })),
     action: Type.String({ description: "e.g. user.create, user.update, user.delete, user.password-reset, auth.login, user.locked-out" }),
-    targetType: Nullable(Type.String()),
+    targetType: Nullable(Type.String({ description: "user, group, …; login-name for a login with an unknown name, whose targetId is a keyed hash of the name (never the name)" })),
     targetId: Nullable(Type.String()),
     targetName: Nullable(Type.String()),
     sourceAddress: Nullable(Type.String()),
     outcome: Type.Union([Type.Literal("success"), Type.Literal("failure")]),
     details: Nullable(Type.Object({}, { additionalProperties: true, description: "Before/after of changed fields and other context; never secrets" })),
+    count: Type.Integer({ description: "How many like events this one stands for: refused logins from one address on one target for one reason within a minute are one event" }),
   },
   { $id: "AuditEvent" },
 );
@@ -58,6 +59,7 @@ function toAuditEventView(row: AuditEventRow): AuditEventView {
     sourceAddress: row.source_ip,
     outcome: row.outcome === "failure" ? "failure" : "success",
     details: row.details ? (JSON.parse(row.details) as Record<string, unknown>) : null,
+    count: row.count,
   };
 }
 

@@ -1,8 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Type } from "typebox";
+import type { FastifyRequest } from "fastify";
+import { Type, type Static } from "typebox";
 import { recordAudit } from "../../domain/audit.js";
 import { authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
+import { fold } from "../../domain/user-fields.js";
+import { attemptLimits } from "../rate-limit.js";
 import { errorResponses } from "../schemas.js";
 
 const TokenRequest = Type.Object(
@@ -19,16 +22,22 @@ export const TokenResponse = Type.Object({
   token_type: Type.Literal("bearer"),
 });
 
-const authRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { login, sessions, guard, store }) => {
+const authRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { login, sessions, guard, store, config }) => {
+  const username = (request: FastifyRequest) => (request.body as Static<typeof TokenRequest>).username;
   app.post(
     "/auth/v1/providers/builtin/token",
     {
+      preHandler: attemptLimits(app, config.rateLimit, "login", {
+        key: (request) => fold(username(request)),
+        familiar: (request) => login.isFamiliar(username(request), request.ip),
+      }),
       schema: {
         summary: "Log in with username and password",
-        description: "Unknown user, wrong password, disabled, locked-out or out-of-validity accounts all get the same 401.",
+        description:
+          "Unknown user, wrong password, disabled, locked-out or out-of-validity accounts all get the same 401. Attempts are limited per client address and per account (429 with Retry-After); a server busy checking passwords answers 503 with Retry-After.",
         tags: ["auth"],
         body: TokenRequest,
-        response: { 200: TokenResponse, ...errorResponses(400, 401) },
+        response: { 200: TokenResponse, ...errorResponses(400, 401, 429, 503) },
       },
     },
     async (request) => login.login(request.body.username, request.body.password, request.ip),

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { actorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
+import { attemptLimits } from "../rate-limit.js";
 import { errorResponses, Password } from "../schemas.js";
 import { renderUserViews, UserSchema } from "../user-view.js";
 
@@ -14,7 +15,7 @@ const ChangePasswordBody = Type.Object(
   { additionalProperties: false },
 );
 
-const meRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, userAdmin, guard }) => {
+const meRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, userAdmin, guard, login, config }) => {
   app.get(
     "/security/v1/me",
     {
@@ -37,13 +38,18 @@ const meRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, userAd
     "/security/v1/me/password",
     {
       onRequest: guard(),
+      preHandler: attemptLimits(app, config.rateLimit, "password change", {
+        key: (request) => String(authOf(request).user.id),
+        familiar: (request) => login.isFamiliar(authOf(request).user.login_name, request.ip),
+      }),
       schema: {
         summary: "Change the logged-in user's password",
-        description: "Needs the current password. Clears `changePassword`; the user's other tokens are revoked, this one stays valid.",
+        description:
+          "Needs the current password; the new one must meet the password policy. Clears `changePassword`; the user's other tokens are revoked, this one stays valid. Attempts are limited like logins (429 with Retry-After).",
         tags: ["me"],
         security: [{ bearerAuth: [] }],
         body: ChangePasswordBody,
-        response: { 204: Type.Null(), ...errorResponses(400, 401, 409) },
+        response: { 204: Type.Null(), ...errorResponses(400, 401, 409, 429, 503) },
       },
     },
     async (request, reply) => {

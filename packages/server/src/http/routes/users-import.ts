@@ -71,8 +71,8 @@ async function* batches<T>(items: AsyncIterable<T>, size: number): AsyncGenerato
 }
 
 /** Bulk import of users (NDJSON or CSV), answered row by row as each batch commits. */
-const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, hasher, guard }) => {
-  const importer = createUserImporter(store, hasher);
+const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, hasher, guard, passwordPolicy }) => {
+  const importer = createUserImporter(store, hasher, passwordPolicy);
   // The body is read as it arrives, by the route: any size, never all in memory.
   app.addContentTypeParser(Object.keys(FORMATS), (_request, payload, done) => done(null, payload));
 

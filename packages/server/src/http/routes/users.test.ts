@@ -424,27 +424,32 @@ describeEachStore(
         const r = await s.api("PUT", "/security/v1/me/password", { token: stolen, body: { currentPassword: `guess-number-${i}`, newPassword: "Taken-Over-Pass-1" } });
         assert.equal(r.status, 400);
       }
-      const view = await s.api("GET", `/security/v1/users/${u.id}?extendedInfo=true`, { token });
-      assert.ok(view.body.lockedOutUntil, "locked out after three wrong guesses");
       const right = await s.api("PUT", "/security/v1/me/password", { token: stolen, body: { currentPassword: PASSWORD, newPassword: "Taken-Over-Pass-1" } });
       assert.equal(right.status, 400, "even the right password is refused while locked out");
       assert.equal((await loginStatus(s, "token.thief", PASSWORD)).status, 401);
       const audit = await auditOf(s, u.id);
-      assert.equal(audit.filter((e) => e.action === "auth.reauthenticate" && e.outcome === "failure").length, 4);
-      assert.ok(audit.some((e) => e.action === "user.locked-out"));
+      assert.equal(audit.filter((e) => e.action === "auth.reauthenticate" && e.outcome === "failure").reduce((n, e) => n + e.count, 0), 4);
+      // The token's address is familiar to the account (it logged in there): the address is locked out, not the account.
+      assert.deepEqual(audit.filter((e) => e.action === "user.locked-out").map((e) => e.details.scope), ["address"]);
+      const view = await s.api("GET", `/security/v1/users/${u.id}?extendedInfo=true`, { token });
+      assert.equal(view.body.lockedOutUntil, null);
     });
 
     it("the second lockout in a row lasts twice as long", async () => {
       const s = server();
       const u = await createUser(s, token, { username: "repeat.offender", password: PASSWORD });
       for (let i = 0; i < 3; i++) await loginStatus(s, "repeat.offender", "wrong-password");
-      // Expire the first lockout without clearing the count, as if its minute had passed.
-      await s.server.deps.store.db.updateTable("users").set({ locked_out_until: new Date(Date.now() - 1000).toISOString() }).where("id", "=", u.numericId).execute();
+      // Expire the first lockouts (the address's and the account's) without clearing the counts, as if their minute had passed.
+      const { db } = s.server.deps.store;
+      const past = new Date(Date.now() - 1000).toISOString();
+      await db.updateTable("users").set({ locked_out_until: past }).where("id", "=", u.numericId).execute();
+      await db.updateTable("login_sources").set({ locked_out_until: past }).where("user_id", "=", u.numericId).execute();
       for (let i = 0; i < 3; i++) await loginStatus(s, "repeat.offender", "wrong-password");
       const view = await s.api("GET", `/security/v1/users/${u.id}?extendedInfo=true`, { token });
       const seconds = (Date.parse(view.body.lockedOutUntil) - Date.now()) / 1000;
       assert.ok(seconds > 110 && seconds <= 120, String(seconds));
     });
   },
-  { lockout: { maxFailures: 3, baseSeconds: 60, maxSeconds: 3600 } },
+  // One address, never logged in before: the address and the account lock out together.
+  { lockout: { maxFailures: 3, accountMaxFailures: 3, familiarDays: 30, baseSeconds: 60, maxSeconds: 3600 } },
 );

@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { before, it } from "node:test";
+import { describeEachStore, type TestServer } from "../test-support/server.js";
+
+const PASSWORD = "Owner-Knows-This-1";
+const TOKEN_PATH = "/auth/v1/providers/builtin/token";
+
+/** A login attempt from one loopback address: the server sees each as another client. */
+const loginFrom = async (s: TestServer, address: string, username: string, password: string) =>
+  (await s.api("POST", TOKEN_PATH, { from: address, body: { username, password } })).status;
+
+describeEachStore(
+  "lockout that protects the owner (per account and address, plus account-wide for unfamiliar addresses)",
+  (server) => {
+    let token: string;
+    before(async () => {
+      token = await server().login();
+    });
+
+    const createUser = async (username: string) => {
+      const r = await server().api("POST", "/security/v1/users", { token, body: { username, password: PASSWORD } });
+      assert.equal(r.status, 201, r.text);
+      return r.body.id as string;
+    };
+    const lockedOutUntil = async (id: string) => (await server().api("GET", `/security/v1/users/${id}?extendedInfo=true`, { token })).body.lockedOutUntil;
+
+    it("a guesser at one address is locked out there; the owner at another address still logs in", async () => {
+      const s = server();
+      const id = await createUser("guessed.at");
+      for (let i = 0; i < 3; i++) assert.equal(await loginFrom(s, "127.0.0.2", "Guessed.At", `wrong-guess-${i}`), 401);
+      assert.equal(await loginFrom(s, "127.0.0.2", "guessed.at", PASSWORD), 401, "the guesser's address is locked out, even with the right password");
+      assert.equal(await loginFrom(s, "127.0.0.3", "guessed.at", PASSWORD), 200, "the owner elsewhere is not");
+      assert.equal(await lockedOutUntil(id), null, "the account itself is not locked out");
+      const events = await s.api("GET", `/security/v1/audit-events?target=${id}&action=user.locked-out`, { token });
+      assert.deepEqual(events.body.map((e: { details: { scope: string }; sourceAddress: string }) => [e.details.scope, e.sourceAddress]), [["address", "127.0.0.2"]]);
+    });
+
+    it("guesses from many addresses lock the account for unfamiliar addresses, not for the owner's familiar one", async () => {
+      const s = server();
+      const id = await createUser("spread.out");
+      assert.equal(await loginFrom(s, "127.0.0.3", "spread.out", PASSWORD), 200, "the owner's address becomes familiar");
+      for (const address of ["127.0.0.4", "127.0.0.5"]) {
+        for (let i = 0; i < 3; i++) assert.equal(await loginFrom(s, address, "spread.out", `wrong-guess-${i}`), 401);
+      }
+      const until = await lockedOutUntil(id);
+      assert.ok(until && Date.parse(until) > Date.now(), "six guesses from unfamiliar addresses lock the account out");
+      const listed = await s.api("GET", "/security/v1/users?lockedOut=true&search=spread.out", { token });
+      assert.deepEqual(listed.body.map((u: { username: string }) => u.username), ["spread.out"]);
+      assert.equal(await loginFrom(s, "127.0.0.6", "spread.out", PASSWORD), 401, "an unfamiliar address is refused, even with the right password");
+      assert.equal(await loginFrom(s, "127.0.0.3", "spread.out", PASSWORD), 200, "the owner at a familiar address still logs in");
+      assert.equal(await lockedOutUntil(id), until, "and that does not lift the lockout for the others");
+    });
+
+    it("an administrator's clear lifts the account's and every address's lockout", async () => {
+      const s = server();
+      const id = await createUser("cleared.up");
+      for (const address of ["127.0.0.7", "127.0.0.8"]) {
+        for (let i = 0; i < 3; i++) await loginFrom(s, address, "cleared.up", `wrong-guess-${i}`);
+      }
+      assert.ok(await lockedOutUntil(id));
+      assert.equal((await s.api("DELETE", `/security/v1/users/${id}/lockout`, { token })).status, 204);
+      assert.equal(await lockedOutUntil(id), null);
+      assert.equal(await loginFrom(s, "127.0.0.7", "cleared.up", PASSWORD), 200);
+    });
+  },
+  { lockout: { maxFailures: 3, accountMaxFailures: 6, familiarDays: 30, baseSeconds: 60, maxSeconds: 3600 } },
+);

@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { after, before, it } from "node:test";
+import { describeEachStore, startTestServer, type ApiResponse, type TestServer } from "../test-support/server.js";
+
+const TOKEN_PATH = "/auth/v1/providers/builtin/token";
+const PASSWORD = "Rated-Account-Pass-1";
+const LIMITS = { rateLimit: { windowSeconds: 60, perAddress: 4, perAccount: 3 }, lockout: { maxFailures: 100, accountMaxFailures: 100, familiarDays: 30, baseSeconds: 60, maxSeconds: 60 } };
+
+const loginFrom = (s: TestServer, from: string, username: string, password: string) => s.api("POST", TOKEN_PATH, { from, body: { username, password } });
+
+function assertTooMany(r: ApiResponse) {
+  assert.equal(r.status, 429, r.text);
+  assert.match(r.body.errorMessage, /^ECMS1401-E Too many /);
+  const retryAfter = Number(r.headers.get("retry-after"));
+  assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After: ${r.headers.get("retry-after")}`);
+  assert.equal(JSON.parse(r.body.additionalInfo).retryAfterSeconds, retryAfter);
+}
+
+describeEachStore(
+  "rate limits on logins and password changes (429 with Retry-After)",
+  (server) => {
+    let token: string;
+    before(async () => {
+      token = await server().login();
+    });
+
+    it("limits attempts per client address, whatever the account", async () => {
+      const s = server();
+      for (let i = 0; i < 4; i++) assert.equal((await loginFrom(s, "127.0.0.2", `someone-${i}`, "wrong-guess")).status, 401);
+      assertTooMany(await loginFrom(s, "127.0.0.2", "someone-else", "wrong-guess"));
+      assert.equal((await loginFrom(s, "127.0.0.3", "someone-else", "wrong-guess")).status, 401, "another address has its own count");
+    });
+
+    it("limits attempts per account from unfamiliar addresses; the owner's familiar address is not stopped", async () => {
+      const s = server();
+      assert.equal((await s.api("POST", "/security/v1/users", { token, body: { username: "rated.user", password: PASSWORD } })).status, 201);
+      // Its first login from .4 counts too: the address was not familiar yet.
+      assert.equal((await loginFrom(s, "127.0.0.4", "rated.user", PASSWORD)).status, 200, "the owner logs in from .4 once");
+      for (const from of ["127.0.0.5", "127.0.0.6"]) assert.equal((await loginFrom(s, from, "RATED.USER", "wrong-guess")).status, 401);
+      assertTooMany(await loginFrom(s, "127.0.0.7", "rated.user", PASSWORD));
+      assert.equal((await loginFrom(s, "127.0.0.4", "rated.user", PASSWORD)).status, 200);
+    });
+
+    it("limits own password changes per address", async () => {
+      const s = server();
+      assert.equal((await s.api("POST", "/security/v1/users", { token, body: { username: "changer", password: PASSWORD } })).status, 201);
+      const own = (await loginFrom(s, "127.0.0.9", "changer", PASSWORD)).body.access_token;
+      const change = () => s.api("PUT", "/security/v1/me/password", { from: "127.0.0.9", token: own, body: { currentPassword: "wrong-guess", newPassword: "Never-Set-This-1" } });
+      for (let i = 0; i < 4; i++) assert.equal((await change()).status, 400);
+      assertTooMany(await change());
+    });
+  },
+  LIMITS,
+);
+
+describeEachStore("rate limits count in the store, across server processes", (server) => {
+  let second: TestServer;
+  before(async () => {
+    second = await startTestServer(server().kind, { ...LIMITS, store: server().server.deps.config.store });
+  });
+  after(() => second?.close());
+
+  it("attempts on two nodes of one store add up", async () => {
+    const nodes = [server(), second, server(), second];
+    for (const [i, node] of nodes.entries()) assert.equal((await loginFrom(node, "127.0.0.10", `nobody-${i}`, "wrong-guess")).status, 401);
+    assertTooMany(await loginFrom(server(), "127.0.0.10", "nobody-4", "wrong-guess"));
+    assertTooMany(await loginFrom(second, "127.0.0.10", "nobody-5", "wrong-guess"));
+  });
+}, LIMITS);

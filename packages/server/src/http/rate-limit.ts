@@ -1,0 +1,56 @@
+import rateLimit, { type FastifyRateLimitStore } from "@fastify/rate-limit";
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
+import type { Kysely } from "kysely";
+import type { RateLimitSettings } from "../config.js";
+import type { Database } from "../storage/schema.js";
+import { countHit } from "../storage/rate-counters.js";
+import { ApiError } from "./errors.js";
+
+/** @fastify/rate-limit's store, kept in the database: limits hold across every process and node, not per process. */
+function storeOn(db: Kysely<Database>) {
+  return class DatabaseRateStore implements FastifyRateLimitStore {
+    incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number): void {
+      countHit(db, key, timeWindow).then(
+        ({ hits, resetAt }) => callback(null, { current: hits, ttl: Math.max(0, resetAt - Date.now()) }),
+        (error: Error) => callback(error),
+      );
+    }
+
+    child(): FastifyRateLimitStore {
+      return this;
+    }
+  };
+}
+
+/** Registers @fastify/rate-limit on the store, for the limits routes ask for with `attemptLimits` (none is global). */
+export async function registerRateLimits(app: FastifyInstance, db: Kysely<Database>): Promise<void> {
+  await app.register(rateLimit, { global: false, store: storeOn(db) });
+}
+
+/** How a route names the account an attempt is on, and whether the client's address is familiar to it. */
+export interface AccountOf {
+  key(request: FastifyRequest): string;
+  familiar(request: FastifyRequest): Promise<boolean>;
+}
+
+/**
+ * A preHandler that limits attempts (`what`: login, password change) per client address, and per
+ * account from addresses not familiar to it — so a guesser cannot use up the owner's attempts from
+ * where the owner logs in. Past a limit: 429 in the error shape with `Retry-After`.
+ */
+export function attemptLimits(app: FastifyInstance, settings: RateLimitSettings, what: string, account: AccountOf): preHandlerAsyncHookHandler {
+  const timeWindow = settings.windowSeconds * 1000;
+  const limits = [
+    settings.perAddress > 0 && app.createRateLimit({ max: settings.perAddress, timeWindow, keyGenerator: (request) => `${what}|address|${request.ip}` }),
+    settings.perAccount > 0 &&
+      app.createRateLimit({ max: settings.perAccount, timeWindow, keyGenerator: (request) => `${what}|account|${account.key(request)}`, allowList: (request) => account.familiar(request) }),
+  ].filter((limit) => limit !== false);
+  return async (request) => {
+    for (const limit of limits) {
+      const result = await limit(request);
+      if (!result.isAllowed && result.isExceeded) {
+        throw new ApiError("tooManyRequests", `Too many ${what} attempts; try again in ${result.ttlInSeconds} s.`, { retryAfterSeconds: result.ttlInSeconds });
+      }
+    }
+  };
+}

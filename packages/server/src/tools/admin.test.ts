@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { ADMIN_PASSWORD, createTemporaryDatabase, startTestServer, storeKinds, type TestServer } from "../test-support/server.js";
+
+const ADMIN = fileURLToPath(new URL("./admin.ts", import.meta.url));
+
+/** Runs `npm run admin -- …` as the operator would: a process on the server's store, configured by the environment. */
+async function admin(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", ADMIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  child.stderr!.on("data", (d) => (stderr += d));
+  const [code] = await once(child, "exit");
+  return { code, stdout, stderr };
+}
+
+for (const kind of storeKinds) {
+  describe(`npm run admin -- reset-password [${kind}]`, () => {
+    let s: TestServer;
+    let env: Record<string, string>;
+    const cleanups: (() => Promise<void> | void)[] = [];
+    before(async () => {
+      // The tool finds the store the way the server does: ECM_DATA_DIR (its SQLite file, its secret key) or DATABASE_URL.
+      const dir = mkdtempSync(join(tmpdir(), "ecm-admin-"));
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+      env = { ECM_DATA_DIR: dir, ECM_SECRET_KEY: Buffer.alloc(32, 7).toString("base64") };
+      let store: { kind: "sqlite"; file: string } | { kind: "postgres"; url: string };
+      if (kind === "sqlite") {
+        store = { kind, file: join(dir, "ecm-security.sqlite3") };
+      } else {
+        const { url, drop } = await createTemporaryDatabase(process.env.ECM_TEST_DATABASE_URL!);
+        cleanups.push(drop);
+        store = { kind, url };
+        env.DATABASE_URL = url;
+      }
+      s = await startTestServer(kind, { store, lockout: { maxFailures: 2, accountMaxFailures: 2, familiarDays: 30, baseSeconds: 3600, maxSeconds: 3600 } });
+      cleanups.push(() => s.close());
+    });
+    after(async () => {
+      for (const cleanup of cleanups.reverse()) await cleanup();
+    });
+
+    it("gives a locked-out sysadmin a temporary password, lifts the lockout, ends its sessions, audits it and prints one line", async () => {
+      const session = await s.login();
+      for (let i = 0; i < 2; i++) assert.equal((await s.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "sysadmin", password: `wrong-guess-${i}` } })).status, 401);
+      await assert.rejects(s.login(), /401/, "locked out");
+
+      const run = await admin(env, "reset-password", "sysadmin");
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stderr, "");
+      const match = /^sysadmin: password reset, lockouts cleared, sessions ended; temporary password \(to be changed at the next login\): (\S{24})\n$/.exec(run.stdout);
+      assert.ok(match, run.stdout);
+
+      assert.equal((await s.api("GET", "/security/v1/me", { token: session })).status, 401, "the old session is ended");
+      await assert.rejects(s.login("sysadmin", ADMIN_PASSWORD), /401/, "the old password is gone");
+      const temporary = await s.login("sysadmin", match[1]!);
+      const blocked = await s.api("GET", "/security/v1/users", { token: temporary });
+      assert.equal(blocked.status, 403, "the temporary password must be changed first");
+      const changed = await s.api("PUT", "/security/v1/me/password", { token: temporary, body: { currentPassword: match[1], newPassword: "Fresh-Admin-Pass-2" } });
+      assert.equal(changed.status, 204, changed.text);
+
+      const token = await s.login("sysadmin", "Fresh-Admin-Pass-2");
+      const events = await s.api("GET", "/security/v1/audit-events?target=sysadmin&max=10", { token });
+      const byTool = events.body.filter((e: { actor: string }) => e.actor?.startsWith("admin-tool ("));
+      assert.deepEqual(byTool.map((e: { action: string }) => e.action), ["user.lockout-cleared", "user.password-reset"]);
+      assert.ok(!JSON.stringify(events.body).includes(match[1]!), "the password is not in the audit log");
+    });
+
+    it("an unknown user or a wrong command line is one clear line and a non-zero exit", async () => {
+      const unknown = await admin(env, "reset-password", "no.such.user");
+      assert.equal(unknown.code, 1);
+      assert.equal(unknown.stderr, 'reset-password: There is no user "no.such.user".\n');
+      const wrong = await admin(env, "reset-password");
+      assert.equal(wrong.code, 2);
+      assert.match(wrong.stderr, /^reset-password takes one username\.\nusage: npm run admin -- <command>/);
+      const nothing = await admin(env, "no-such-command");
+      assert.equal(nothing.code, 2);
+      assert.match(nothing.stderr, /^unknown command: no-such-command\nusage: /);
+    });
+  });
+}

@@ -1,0 +1,49 @@
+import { hostname, userInfo } from "node:os";
+import { createServer } from "../app.js";
+import { configFromEnv } from "../config.js";
+import type { AdminActor } from "../domain/users.js";
+import { SYSTEM_ADMINISTRATOR } from "../domain/roles.js";
+import { DomainError } from "../domain/errors.js";
+import { UsageError, type AdminCommand } from "./admin/command.js";
+import { resetPasswordCommand } from "./admin/reset-password.js";
+
+/** Every command, in help order. Add one: a module under tools/admin/ and an entry here. */
+const COMMANDS: AdminCommand[] = [resetPasswordCommand];
+
+const usage = () => ["usage: npm run admin -- <command> [arguments]", ...COMMANDS.map((c) => `  ${`${c.name} ${c.args}`.padEnd(32)}${c.summary}`)].join("\n");
+
+/**
+ * `npm run admin -- <command> …`: break-glass administration for whoever has the server machine —
+ * it works on the store the server uses (the same configuration: DATABASE_URL or ECM_DATA_DIR and
+ * the secret key), needs no network and no token, and audits what it does as `admin-tool`.
+ */
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    const asked = name === "help" || name === "--help";
+    if (name !== undefined && !asked) process.stderr.write(`unknown command: ${name}\n`);
+    process.stderr.write(`${usage()}\n`);
+    return asked ? 0 : 2;
+  }
+  const server = await createServer({ ...configFromEnv(), logLevel: "warn" });
+  const actor: AdminActor = { id: null, name: `admin-tool (${userInfo().username}@${hostname()})`, sourceIp: null, roles: [SYSTEM_ADMINISTRATOR] };
+  try {
+    process.stdout.write(`${await command.run(args, { server, actor })}\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n${usage()}\n`);
+      return 2;
+    }
+    if (error instanceof DomainError) {
+      process.stderr.write(`${command.name}: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    await server.close();
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
