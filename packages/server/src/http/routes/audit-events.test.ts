@@ -21,6 +21,8 @@ describeEachStore("GET /security/v1/audit-events", (server) => {
   let token: string;
   let userId: string;
   let startedAt: string;
+  /** The repeated attempts fell into one minute, or (rarely) two. */
+  let minutesOfRepeats: number;
 
   before(async () => {
     const s = server();
@@ -32,7 +34,10 @@ describeEachStore("GET /security/v1/audit-events", (server) => {
     await s.api("PUT", `/security/v1/users/${userId}/reset-password`, { token, body: { type: "password", value: "Other-Secret-9" } });
     await s.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "sysadmin", password: "wrong-password" } });
     // A password typed into the username field, three times.
+    const minute = () => new Date().toISOString().slice(0, 16);
+    const firstMinute = minute();
     for (let i = 0; i < 3; i++) await s.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "Typed-In-Username-7", password: "x" } });
+    minutesOfRepeats = new Set([firstMinute, minute()]).size;
     await s.api("DELETE", `/security/v1/users/${userId}/lockout`, { token });
     await s.api("DELETE", `/security/v1/users/${userId}`, { token });
   });
@@ -81,8 +86,8 @@ describeEachStore("GET /security/v1/audit-events", (server) => {
     assert.equal(wrong!.targetName, "sysadmin");
     assert.equal(wrong!.sourceAddress, "127.0.0.1");
     const unknown = await events("?outcome=failure&action=auth.login&targetType=login-name");
-    assert.equal(unknown.length, 1, "three attempts on one name in one minute are one event");
-    assert.equal(unknown[0]!.count, 3);
+    assert.equal(unknown.length, minutesOfRepeats, "three attempts on one name in one minute are one event");
+    assert.equal(unknown.reduce((n, e) => n + e.count, 0), 3);
     assert.equal(unknown[0]!.actor, null);
     assert.equal(unknown[0]!.details!.reason, "unknown-user");
     assert.match(unknown[0]!.targetId!, /^[\w-]{22}$/);
