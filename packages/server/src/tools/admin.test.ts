@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { ADMIN_PASSWORD, createTemporaryDatabase, startTestServer, storeKinds, type TestServer } from "../test-support/server.js";
+import { ADMIN_PASSWORD, createTemporaryDatabase, startTestServer, storeKinds, storeSkip, type TestServer } from "../test-support/server.js";
 
 const ADMIN = fileURLToPath(new URL("./admin.ts", import.meta.url));
 
@@ -22,7 +22,7 @@ async function admin(env: Record<string, string>, ...args: string[]): Promise<{ 
 }
 
 for (const kind of storeKinds) {
-  describe(`npm run admin -- reset-password [${kind}]`, () => {
+  describe(`npm run admin -- reset-password [${kind}]`, { skip: storeSkip(kind) }, () => {
     let s: TestServer;
     let env: Record<string, string>;
     const cleanups: (() => Promise<void> | void)[] = [];
