@@ -7,6 +7,7 @@ import { recordAudit, type Actor } from "./audit.js";
 import { DomainError, staleVersion } from "./errors.js";
 import { assertSystemAdministratorRemains } from "./last-admin.js";
 import { requireGroup } from "./lookups.js";
+import { normalizeName } from "./names.js";
 import { assertMayChangeAdministratorGroup } from "./role-rules.js";
 import type { AdminActor } from "./users.js";
 import { checkPrecondition, readForChange, type Precondition } from "./versioned.js";
@@ -34,10 +35,15 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries) {
   async function assertNameFree(trx: Kysely<Database>, name: string, self?: number): Promise<void> {
     const holder = await groups.findByName(name, trx);
     if (holder && holder.id !== self) throw nameTaken(name);
+    const lookalike = await groups.findLookalike(name, trx);
+    if (lookalike && lookalike.id !== self) {
+      throw new DomainError("name-taken", `The group name "${name}" looks like that of the existing group "${lookalike.name}".`, { name, existing: lookalike.name });
+    }
   }
 
   return {
-    async create(actor: Actor, fields: GroupFieldsInput): Promise<GroupRow> {
+    async create(actor: Actor, input: GroupFieldsInput): Promise<GroupRow> {
+      const fields = { ...input, name: normalizeName(input.name) };
       return transaction(fields.name, async (trx) => {
         await assertNameFree(trx, fields.name);
         const created = await groups.insert(trx, fields);
@@ -50,7 +56,7 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries) {
     async update(actor: AdminActor, uuid: string, changes: GroupChanges, precondition: Precondition): Promise<GroupRow> {
       return transaction(changes.name ?? "", async (trx) => {
         const current = await readForChange(trx, "groups", uuid, precondition, () => requireGroup(groups, uuid, trx));
-        const fields: GroupFieldsInput = { name: changes.name ?? current.name, description: changes.description === undefined ? current.description : changes.description };
+        const fields: GroupFieldsInput = { name: changes.name === undefined ? current.name : normalizeName(changes.name), description: changes.description === undefined ? current.description : changes.description };
         if (fields.name !== current.name) {
           if (current.builtin) throw new DomainError("refused", "A built-in group cannot be renamed.", { group: current.name });
           await assertMayChangeAdministratorGroup(groups, trx, current, actor.roles);

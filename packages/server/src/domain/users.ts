@@ -15,7 +15,8 @@ import { recordAudit, type Actor } from "./audit.js";
 import { ADMINISTRATOR_ACCESS_COLUMNS, assertSystemAdministratorRemains } from "./last-admin.js";
 import type { PasswordOwner, PasswordPolicy } from "./password-policy.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
-import { defaultDisplayName, fold, searchTextFor } from "./user-fields.js";
+import { confusableKey, normalizeName } from "./names.js";
+import { defaultDisplayName, fold, searchTextFor, USERNAME_PATTERN } from "./user-fields.js";
 import { readForChange, type Precondition } from "./versioned.js";
 
 /** The writable fields of a user, by their REST names; absent fields are left as they are. */
@@ -104,18 +105,24 @@ export function newUserRow(input: NewUser, passwordHash: string | null, now: str
   const firstName = blankToNull(input.firstName) ?? null;
   const lastName = blankToNull(input.lastName) ?? null;
   const email = blankToNull(input.email) ?? null;
-  const loginName = input.loginName ?? input.username;
+  const username = normalizeName(input.username);
+  if (!new RegExp(USERNAME_PATTERN, "u").test(username)) {
+    throw new DomainError("invalid", `username is "${username}" in its normal form (NFKC), which holds more than 64 letters, digits and . _ - @.`, { field: "username" });
+  }
+  const loginName = normalizeName(input.loginName ?? username);
   const validFrom = normalizeTime(input.validFrom, "validFrom") ?? null;
   const validTo = normalizeTime(input.validTo, "validTo") ?? null;
   assertWindow(validFrom, validTo);
   return {
     uuid: randomUUID(),
-    username: input.username,
+    username,
+    username_skeleton: confusableKey(username),
     login_name: loginName,
     login_key: fold(loginName),
+    login_skeleton: confusableKey(loginName),
     first_name: firstName,
     last_name: lastName,
-    display_name: input.displayName ?? defaultDisplayName(firstName, lastName, input.username),
+    display_name: input.displayName ?? defaultDisplayName(firstName, lastName, username),
     email,
     description: blankToNull(input.description) ?? null,
     enabled: input.enabled === false ? 0 : 1,
@@ -128,7 +135,7 @@ export function newUserRow(input: NewUser, passwordHash: string | null, now: str
     password_changed_at: passwordHash ? now : null,
     created_at: now,
     updated_at: now,
-    search_text: searchTextFor({ username: input.username, first_name: firstName, last_name: lastName, email }),
+    search_text: searchTextFor({ username, first_name: firstName, last_name: lastName, email }),
   };
 }
 
@@ -139,6 +146,7 @@ export function newUserRow(input: NewUser, passwordHash: string | null, now: str
  */
 export function planUpdate(row: UserRow, input: UserChanges): { next: Required<UserChanges>; changes: UserUpdate; before: Record<string, unknown>; after: Record<string, unknown> } {
   const next = { ...Object.fromEntries(FIELD_NAMES.map((f) => [f, FIELDS[f].read(row)])), ...definedOnly(input) } as Required<UserChanges>;
+  next.loginName = normalizeName(next.loginName);
   next.firstName = blankToNull(next.firstName) ?? null;
   next.lastName = blankToNull(next.lastName) ?? null;
   next.email = blankToNull(next.email) ?? null;
@@ -162,7 +170,10 @@ export function planUpdate(row: UserRow, input: UserChanges): { next: Required<U
     after[f] = next[f];
     (changes as Record<string, unknown>)[FIELDS[f].column] = typeof next[f] === "boolean" ? (next[f] ? 1 : 0) : next[f];
   }
-  if (changes.login_name !== undefined) changes.login_key = fold(next.loginName);
+  if (changes.login_name !== undefined) {
+    changes.login_key = fold(next.loginName);
+    changes.login_skeleton = confusableKey(next.loginName);
+  }
   if (Object.keys(changes).length > 0) changes.search_text = searchTextFor({ username: row.username, first_name: next.firstName, last_name: next.lastName, email: next.email });
   return { next, changes, before, after };
 }
@@ -197,6 +208,13 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     }
     const holder = await q.findByLoginKey(fold(loginName));
     if (holder && holder.id !== self) throw new DomainError("name-taken", "A user with this login name already exists.", { field: "loginName" });
+    // A name that only looks like another (ｓｙｓａｄｍｉｎ, Cyrillic ѕуѕаdmin) is refused too, naming the one it looks like.
+    for (const [field, column, name] of [["username", "username_skeleton", username], ["loginName", "login_skeleton", loginName]] as const) {
+      const lookalike = name === undefined ? undefined : await q.findLookalike(column, name);
+      if (lookalike && lookalike.id !== self) {
+        throw new DomainError("name-taken", `The ${field === "username" ? "username" : "login name"} "${name}" looks like that of the existing user "${lookalike.username}".`, { field, existing: lookalike.username });
+      }
+    }
   }
 
   /**
@@ -248,7 +266,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
       const passwordHash = input.password === undefined ? null : await hasher.hash(input.password);
       const row = newUserRow(input, passwordHash, isoNow());
       return transaction(async (trx, q) => {
-        await assertNamesFree(q, input.username, row.login_name);
+        await assertNamesFree(q, row.username, row.login_name);
         await claimProfile(trx, q, actor, row.profile_id!);
         const user = await q.insert(row);
         const usersGroup = await groups.findByName(USERS_GROUP, trx);

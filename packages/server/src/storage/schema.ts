@@ -14,6 +14,9 @@ export interface UsersTable {
   login_name: string;
   /** Lower-cased login name: logins and uniqueness ignore case. */
   login_key: string;
+  /** domain/names.ts confusableKey of the username / login name (unique; null for rows that predate it and clashed, or were bulk-loaded). */
+  username_skeleton: string | null;
+  login_skeleton: string | null;
   first_name: string | null;
   last_name: string | null;
   display_name: string;
@@ -54,6 +57,8 @@ export interface GroupsTable {
   uuid: string;
   name: string;
   name_key: string;
+  /** domain/names.ts confusableKey of the name (unique). */
+  name_skeleton: string | null;
   description: string | null;
   dn: string | null;
   directory_id: number | null;

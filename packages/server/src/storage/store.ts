@@ -18,6 +18,7 @@ import { exportCopyMigration } from "./migrations/007-export-copy.js";
 import { userDocumentsMigration } from "./migrations/008-user-documents.js";
 import { shortNeedleCountsMigration } from "./migrations/009-short-needle-counts.js";
 import { signingKeysMigration } from "./migrations/010b-signing-keys.js";
+import { nameSkeletonsMigration } from "./migrations/010b-name-skeletons.js";
 import { bulkActionsMigration } from "./migrations/014-bulk-actions.js";
 import { identityProvidersMigration } from "./migrations/012-identity-providers.js";
 import { directoriesMigration } from "./migrations/011-directories.js";
@@ -52,6 +53,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "009-short-needle-counts": shortNeedleCountsMigration(dialect),
     "014-bulk-actions": bulkActionsMigration(dialect),
     "010b-signing-keys": signingKeysMigration,
+    "010b-name-skeletons": nameSkeletonsMigration,
     "012-identity-providers": identityProvidersMigration,
     "011-directories": directoriesMigration(dialect),
     "010-hardening": hardeningMigration,

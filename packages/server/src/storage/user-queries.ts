@@ -1,5 +1,6 @@
 import { sql, type ExpressionBuilder, type Kysely, type SelectQueryBuilder } from "kysely";
 import { fold, FIELD_SEPARATOR } from "../domain/user-fields.js";
+import { confusableKey } from "../domain/names.js";
 import type { Database, NewUserRow, UserRow } from "./schema.js";
 import type { Store } from "./store.js";
 import { jsonBody, type JsonBody } from "./json-body.js";
@@ -282,6 +283,11 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
 
     findByLoginKey(loginKey: string): Promise<UserRow | undefined> {
       return db.selectFrom("users").selectAll().where("login_key", "=", loginKey).executeTakeFirst();
+    },
+
+    /** The user whose username or login name (`column`) looks like `name` (domain/names.ts), if any. */
+    findLookalike(column: "username_skeleton" | "login_skeleton", name: string): Promise<UserRow | undefined> {
+      return db.selectFrom("users").selectAll().where(column, "=", confusableKey(name)).executeTakeFirst();
     },
 
     findByUsername(username: string): Promise<UserRow | undefined> {

@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { before, it } from "node:test";
+import { describeEachStore } from "../../test-support/server.js";
+
+/** Cyrillic ѕ у ѕ а: looks like "sysa". */
+const CYRILLIC_SYSADMIN = "\u0455\u0443\u0455\u0430dmin";
+
+/** Names are stored in NFKC, and a new name that looks like an existing one (UTS #39 skeleton) is a 409 naming that one. */
+describeEachStore("names that only look alike", (server) => {
+  let token: string;
+  before(async () => {
+    token = await server().login();
+  });
+
+  function assertLookalike(r: { status: number; body: any; text: string }, existing: string, field?: string) {
+    assert.equal(r.status, 409, r.text);
+    assert.match(r.body.errorMessage, /^ECMS1301-E /);
+    assert.ok(r.body.errorMessage.includes(`"${existing}"`), r.body.errorMessage);
+    const info = JSON.parse(r.body.additionalInfo);
+    assert.equal(info.existing, existing);
+    if (field) assert.equal(info.field, field);
+  }
+
+  it("usernames: fullwidth forms are stored as plain letters, and Cyrillic or digit look-alikes of an existing name are refused", async () => {
+    const s = server();
+    assert.equal((await s.api("POST", "/security/v1/users", { token, body: { username: "ｓｙｓａｄｍｉｎ" } })).status, 409, "NFKC makes it sysadmin itself");
+    assertLookalike(await s.api("POST", "/security/v1/users", { token, body: { username: CYRILLIC_SYSADMIN } }), "sysadmin", "username");
+    const john = await s.api("POST", "/security/v1/users", { token, body: { username: "ｊｏｈｎ.ｄｏｅ" } });
+    assert.equal(john.status, 201, john.text);
+    assert.equal(john.body.username, "john.doe");
+    assert.equal(john.body.loginName, "john.doe");
+    assert.equal((await s.api("POST", "/security/v1/users", { token, body: { username: "paypal" } })).status, 201);
+    assertLookalike(await s.api("POST", "/security/v1/users", { token, body: { username: "paypa1" } }), "paypal", "username");
+    assertLookalike(await s.api("POST", "/security/v1/users", { token, body: { username: "JOHN.D0E" } }), "john.doe", "username");
+  });
+
+  it("login names: on create and on change", async () => {
+    const s = server();
+    assertLookalike(await s.api("POST", "/security/v1/users", { token, body: { username: "login.one", loginName: CYRILLIC_SYSADMIN } }), "sysadmin", "loginName");
+    const other = await s.api("POST", "/security/v1/users", { token, body: { username: "login.two" } });
+    assert.equal(other.status, 201, other.text);
+    assertLookalike(await s.api("PUT", `/security/v1/users/${other.body.id}`, { token, body: { loginName: "ѕysadmin" } }), "sysadmin", "loginName");
+    const fullwidth = await s.api("PUT", `/security/v1/users/${other.body.id}`, { token, body: { loginName: "ｌｏｇｉｎ２" } });
+    assert.equal(fullwidth.status, 200, fullwidth.text);
+    assert.equal(fullwidth.body.loginName, "login2");
+  });
+
+  it("group names: on create and on rename", async () => {
+    const s = server();
+    assertLookalike(await s.api("POST", "/security/v1/user-groups", { token, body: { name: "\u0430dministrators" } }), "administrators");
+    const g = await s.api("POST", "/security/v1/user-groups", { token, body: { name: "Ｆｉｎａｎｃｅ" } });
+    assert.equal(g.status, 201, g.text);
+    assert.equal(g.body.name, "Finance");
+    const h = await s.api("POST", "/security/v1/user-groups", { token, body: { name: "Sales" } });
+    assertLookalike(await s.api("PUT", `/security/v1/user-groups/${h.body.id}`, { token, body: { name: "Fіnance" } }), "Finance");
+    assert.equal((await s.api("PUT", `/security/v1/user-groups/${g.body.id}`, { token, body: { name: "Finance" } })).status, 200, "a group may keep its own name");
+  });
+});
