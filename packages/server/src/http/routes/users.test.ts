@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { before, it } from "node:test";
+import { whileLocked } from "../../test-support/pg-session.js";
 import { describeEachStore, type TestServer } from "../../test-support/server.js";
 
 const PASSWORD = "Correct-Horse-1";
@@ -20,7 +21,7 @@ async function auditOf(s: TestServer, targetId: string) {
 const loginStatus = async (s: TestServer, username: string, password: string) =>
   (await s.api("POST", "/auth/v1/providers/builtin/token", { body: { username, password } }));
 
-describeEachStore("user administration", (server) => {
+describeEachStore("user administration", (server, kind) => {
   let token: string;
   before(async () => {
     token = await server().login();
@@ -198,6 +199,20 @@ describeEachStore("user administration", (server) => {
     assert.equal(stored.headers.get("etag"), '"2"');
     const updates = (await auditOf(s, u.id)).filter((e) => e.action === "user.update");
     assert.equal(updates.length, 1);
+  });
+
+  // SQLite runs one write transaction at a time, so two writers never interleave there: the race needs PostgreSQL.
+  it("two writers that read the same version: with If-Match the second gets 412, without it both land", { skip: kind === "sqlite" && "needs two open write transactions (PostgreSQL)" }, async () => {
+    const s = server();
+    const u = await createUser(s, token, { username: "raced" });
+    const put = (description: string, headers: Record<string, string> = {}) => s.api("PUT", `/security/v1/users/${u.id}`, { token, body: { description }, headers });
+    // Both read version 1, then wait for the row lock the test holds; then one writes first.
+    const lockUser = "select 1 from users where uuid = $1 for update";
+    const guarded = await whileLocked(s, lockUser, [u.id], 2, () => [put("a", { "if-match": '"1"' }), put("b", { "if-match": '"1"' })]);
+    assert.deepEqual(guarded.map((r) => r.status).sort(), [200, 412]);
+    const blind = await whileLocked(s, lockUser, [u.id], 2, () => [put("c"), put("d")]);
+    assert.deepEqual(blind.map((r) => r.status), [200, 200]);
+    assert.deepEqual(blind.map((r) => r.headers.get("etag")).sort(), ['"3"', '"4"']);
   });
 
   it("concurrent PUTs without If-Match are all applied one after another: none lost", async () => {
