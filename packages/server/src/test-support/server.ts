@@ -29,12 +29,12 @@ export interface ApiResponse<T = any> {
   text: string;
 }
 
-/** The clock of a test server's token lifetimes: real time plus however far the test moved it. */
+/** The clock of a test server's token lifetimes: it stands still from the server's start until the test moves it. */
 export class TestClock {
-  private offsetMs = 0;
-  readonly now = (): number => Date.now() + this.offsetMs;
+  private at = Date.now();
+  readonly now = (): number => this.at;
   advance(seconds: number): void {
-    this.offsetMs += seconds * 1000;
+    this.at += seconds * 1000;
   }
 }
 
