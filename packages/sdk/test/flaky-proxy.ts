@@ -5,13 +5,16 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
-export type Fault = "drop" | "503" | "hold";
+/** drop the connection; 503 with Retry-After: 0; 503 with Retry-After: one hour; never answer. */
+export type Fault = "drop" | "503" | "503-retry-later" | "hold";
 
 export interface FlakyProxy {
   baseUrl: string;
   /** Faults for the next requests, in order; afterwards requests pass through. */
   faults: Fault[];
   requests: number;
+  /** `METHOD /path status` of each request passed through, in order (the test may clear it). */
+  passed: string[];
   close(): Promise<void>;
 }
 
@@ -22,14 +25,15 @@ export async function startFlakyProxy(targetBaseUrl: string): Promise<FlakyProxy
     const fault = proxy.faults.shift();
     if (fault === "drop") return req.socket.destroy();
     if (fault === "hold") return;
-    if (fault === "503") {
+    if (fault === "503" || fault === "503-retry-later") {
       const body = JSON.stringify({ errorMessage: "ECMS1901-E The service is unavailable.", additionalInfo: "{}" });
-      res.writeHead(503, { "content-type": "application/json", "retry-after": "0" });
+      res.writeHead(503, { "content-type": "application/json", "retry-after": fault === "503" ? "0" : "3600" });
       return res.end(body);
     }
     const upstream = http.request(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {
+        proxy.passed.push(`${req.method} ${req.url!.split("?")[0]} ${up.statusCode}`);
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
       },
@@ -41,6 +45,7 @@ export async function startFlakyProxy(targetBaseUrl: string): Promise<FlakyProxy
     baseUrl: "",
     faults: [],
     requests: 0,
+    passed: [],
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();

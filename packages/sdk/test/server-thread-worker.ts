@@ -8,9 +8,12 @@ const server = await startTestServer("sqlite", {
   ...overrides,
 });
 parentPort!.postMessage({ baseUrl: server.baseUrl, adminPassword: ADMIN_PASSWORD });
-parentPort!.on("message", async (m) => {
+parentPort!.on("message", async (m: "close" | { advanceClock: number }) => {
   if (m === "close") {
     await server.close();
     parentPort!.postMessage("closed");
+  } else {
+    server.clock.advance(m.advanceClock);
+    parentPort!.postMessage("advanced");
   }
 });

@@ -7,6 +7,8 @@ import { Worker } from "node:worker_threads";
 export interface ThreadServer {
   baseUrl: string;
   adminPassword: string;
+  /** Moves the server's token clock (it stands still otherwise): lifetimes pass without waiting. */
+  advanceClock(seconds: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -27,13 +29,18 @@ export async function startServerThread(overrides: ThreadServerOptions = {}): Pr
     worker.once("exit", (code) => reject(new Error(`server thread exited with ${code}`)));
   });
   worker.unref();
+  /** Sends a message and waits for the worker's answer (one at a time). */
+  const ask = (message: unknown) => {
+    worker.ref();
+    const answered = new Promise<void>((r) => worker.once("message", () => r()));
+    worker.postMessage(message);
+    return answered.finally(() => worker.unref());
+  };
   return {
     ...ready,
+    advanceClock: (seconds) => ask({ advanceClock: seconds }),
     async close() {
-      worker.ref();
-      const closed = new Promise<void>((r) => worker.once("message", () => r()));
-      worker.postMessage("close");
-      await closed;
+      await ask("close");
       await worker.terminate();
     },
   };
