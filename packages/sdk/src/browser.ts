@@ -5,6 +5,8 @@
  */
 export { ECM } from "./client.js";
 export { Security, type UserRef, type GroupRef } from "./security.js";
+export { Admin } from "./admin.js";
+export type * from "./admin.js";
 export type { ECMOptions, TokenInfo } from "./http.js";
 export { backoffDelay, parseRetryAfter, normalizeBaseUrl } from "./http.js";
 export { parseLinkHeader, toECMUser, toECMGroup, toECMRole, toRestUserBody, isGuid } from "./mapping.js";

@@ -1,3 +1,4 @@
+import { Admin } from "./admin.js";
 import { Transport, type ECMOptions, type TokenInfo } from "./http.js";
 import { Security } from "./security.js";
 import type { CallOptions } from "./types.js";
@@ -17,10 +18,13 @@ export class ECM {
   readonly #http: Transport;
   /** Users, groups, roles, memberships and export. */
   readonly security: Security;
+  /** The REST API's own shapes with ETags, cursors and bulk actions, for administration tools (the console). */
+  readonly admin: Admin;
 
   constructor(options: ECMOptions) {
     this.#http = new Transport(options);
     this.security = new Security(this.#http);
+    this.admin = new Admin(this.#http);
   }
 
   /** The normalized base URL (ends in `/portal` unless another path was given). */

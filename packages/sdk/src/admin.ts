@@ -1,0 +1,242 @@
+import type { RequestOptions, Transport } from "./http.js";
+import { parseLinkHeader } from "./mapping.js";
+import type { CallOptions, RestGroup, RestMe, RestRole, RestUser } from "./types.js";
+
+/** Filters of the users list, its count, its CSV and a bulk action (REST names). */
+export interface RestUserFilter {
+  search?: string;
+  enabled?: boolean;
+  expired?: boolean;
+  lockedOut?: boolean;
+  profileId?: number;
+  /** Members of this group (its id), directly or through their profile. */
+  groupId?: string;
+}
+
+/** One keyset page; `next` is the cursor of the following page, or null on the last one. */
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+/** A versioned resource and its ETag, to send back as `ifMatch`. */
+export interface Versioned<T> {
+  value: T;
+  etag: string | null;
+}
+
+/** A role of a user and the groups that grant it. */
+export interface RestEffectiveRole extends RestRole {
+  grantedBy: { groupId: string; group: string; viaProfile: boolean }[];
+}
+
+export interface RestAuditEvent {
+  id: number;
+  time: string;
+  actorNumericId: number | null;
+  actor: string | null;
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  targetName: string | null;
+  sourceAddress: string | null;
+  outcome: "success" | "failure";
+  details: Record<string, unknown> | null;
+}
+
+export interface RestAuditFilter {
+  actor?: string;
+  target?: string;
+  targetType?: string;
+  action?: string;
+  outcome?: "success" | "failure";
+  from?: string;
+  to?: string;
+}
+
+export type BulkActionName = "disable" | "enable" | "clear-lockout" | "add-to-group" | "remove-from-group" | "delete";
+
+export interface RestBulkAction {
+  id: string;
+  action: BulkActionName;
+  groupId: string | null;
+  filter: RestUserFilter | null;
+  status: "running" | "done" | "failed";
+  total: number | null;
+  processed: number;
+  changed: number;
+  unchanged: number;
+  refused: number;
+  report: { id: string; username: string; reason: string }[];
+  error: string | null;
+  actor: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+/** Writable user fields by their REST names (`""` clears a text field). */
+export type RestUserChanges = Partial<
+  Pick<RestUser, "loginName" | "firstName" | "lastName" | "displayName" | "email" | "description" | "enabled" | "profileId" | "validFrom" | "validTo" | "changePassword" | "passwordNeverExpires">
+>;
+
+const enc = encodeURIComponent;
+
+function call(opts: CallOptions | undefined): Pick<RequestOptions, "signal" | "timeout"> {
+  return { signal: opts?.signal, timeout: opts?.timeout };
+}
+
+function filterQuery(filter: RestUserFilter | undefined): RequestOptions["query"] {
+  return { ...filter, search: filter?.search === "" ? undefined : filter?.search };
+}
+
+/**
+ * The REST API as it is — every field, ETags, cursors, bulk actions — for administration tools that
+ * show and edit everything (the web console). `ecm.security` keeps the seed's shapes for scripts.
+ */
+export class Admin {
+  readonly #http: Transport;
+
+  constructor(http: Transport) {
+    this.#http = http;
+  }
+
+  async #page<T>(path: string, query: RequestOptions["query"], max: number, cursor: string | null | undefined, opts?: CallOptions): Promise<Page<T>> {
+    const res = await this.#http.request<T[]>("GET", path, { query: { ...query, max, cursor: cursor ?? undefined }, ...call(opts) });
+    const link = parseLinkHeader(res.headers.get("link"), "next");
+    return { items: res.data, next: link === null ? null : new URL(link, res.url).searchParams.get("cursor") };
+  }
+
+  async #versioned<T>(method: string, path: string, opts: RequestOptions): Promise<Versioned<T>> {
+    const res = await this.#http.request<T>(method, path, opts);
+    return { value: res.data, etag: res.headers.get("etag") };
+  }
+
+  /** One page of users in username order (extended view). */
+  users(filter: RestUserFilter, page: { max: number; cursor?: string | null }, opts?: CallOptions): Promise<Page<RestUser>> {
+    return this.#page("/security/v1/users", { ...filterQuery(filter), extendedInfo: true }, page.max, page.cursor, opts);
+  }
+
+  async countUsers(filter: RestUserFilter, opts?: CallOptions): Promise<number> {
+    return Number((await this.#http.request("GET", "/security/v1/users/count", { query: filterQuery(filter), ...call(opts) })).data);
+  }
+
+  /** The cursor of the page at about `at` in the unfiltered list (approximate: see the OpenAPI). */
+  async userPosition(at: number, opts?: CallOptions): Promise<{ position: number; total: number; cursor: string | null }> {
+    return (await this.#http.request<{ position: number; total: number; cursor: string | null }>("GET", "/security/v1/users/position", { query: { at }, ...call(opts) })).data;
+  }
+
+  /** Every user of the filter as CSV bytes, streamed by the server. */
+  async *usersCsv(filter: RestUserFilter, opts?: CallOptions): AsyncGenerator<Uint8Array> {
+    const res = await this.#http.request<AsyncIterable<Uint8Array>>("GET", "/security/v1/users", { query: filterQuery(filter), headers: { accept: "text/csv" }, stream: true, signal: opts?.signal, timeout: opts?.timeout ?? 0 });
+    yield* res.data;
+  }
+
+  user(id: string, opts?: CallOptions): Promise<Versioned<RestUser>> {
+    return this.#versioned("GET", `/security/v1/users/${enc(id)}`, { query: { extendedInfo: true }, ...call(opts) });
+  }
+
+  createUser(fields: RestUserChanges & { username: string; password?: string }, opts?: CallOptions): Promise<Versioned<RestUser>> {
+    return this.#versioned("POST", "/security/v1/users", { body: fields, ...call(opts) });
+  }
+
+  /** Changes the fields given; with `ifMatch`, a stale version is an ECMPreconditionError (412). */
+  updateUser(id: string, changes: RestUserChanges, ifMatch: string | null, opts?: CallOptions): Promise<Versioned<RestUser>> {
+    return this.#versioned("PUT", `/security/v1/users/${enc(id)}`, { body: changes, headers: ifMatch ? { "if-match": ifMatch } : {}, idempotent: false, ...call(opts) });
+  }
+
+  async deleteUser(id: string, ifMatch: string | null, opts?: CallOptions): Promise<void> {
+    await this.#http.request("DELETE", `/security/v1/users/${enc(id)}`, { headers: ifMatch ? { "if-match": ifMatch } : {}, ...call(opts) });
+  }
+
+  async resetPassword(id: string, value: string, temporary: boolean, opts?: CallOptions): Promise<void> {
+    await this.#http.request("PUT", `/security/v1/users/${enc(id)}/reset-password`, { body: { type: "password", value, temporary }, ...call(opts) });
+  }
+
+  async clearLockout(id: string, opts?: CallOptions): Promise<void> {
+    await this.#http.request("DELETE", `/security/v1/users/${enc(id)}/lockout`, call(opts));
+  }
+
+  async userGroups(id: string, opts?: CallOptions): Promise<RestGroup[]> {
+    return (await this.#http.request<RestGroup[]>("GET", `/security/v1/users/${enc(id)}/user-groups`, call(opts))).data;
+  }
+
+  async effectiveRoles(id: string, opts?: CallOptions): Promise<RestEffectiveRole[]> {
+    return (await this.#http.request<RestEffectiveRole[]>("GET", `/security/v1/users/${enc(id)}/roles`, call(opts))).data;
+  }
+
+  async addToGroup(userId: string, groupId: string, opts?: CallOptions): Promise<void> {
+    await this.#http.request("PUT", `/security/v1/users/${enc(userId)}/user-groups/${enc(groupId)}`, call(opts));
+  }
+
+  async removeFromGroup(userId: string, groupId: string, opts?: CallOptions): Promise<void> {
+    await this.#http.request("DELETE", `/security/v1/users/${enc(userId)}/user-groups/${enc(groupId)}`, call(opts));
+  }
+
+  async groups(search?: string, opts?: CallOptions): Promise<RestGroup[]> {
+    return (await this.#http.request<RestGroup[]>("GET", "/security/v1/user-groups", { query: { search: search || undefined }, ...call(opts) })).data;
+  }
+
+  group(id: string, opts?: CallOptions): Promise<Versioned<RestGroup>> {
+    return this.#versioned("GET", `/security/v1/user-groups/${enc(id)}`, call(opts));
+  }
+
+  createGroup(fields: { name: string; description?: string | null }, opts?: CallOptions): Promise<Versioned<RestGroup>> {
+    return this.#versioned("POST", "/security/v1/user-groups", { body: fields, ...call(opts) });
+  }
+
+  updateGroup(id: string, fields: { name?: string; description?: string | null }, ifMatch: string | null, opts?: CallOptions): Promise<Versioned<RestGroup>> {
+    return this.#versioned("PUT", `/security/v1/user-groups/${enc(id)}`, { body: fields, headers: ifMatch ? { "if-match": ifMatch } : {}, idempotent: false, ...call(opts) });
+  }
+
+  async deleteGroup(id: string, opts?: CallOptions): Promise<void> {
+    await this.#http.request("DELETE", `/security/v1/user-groups/${enc(id)}`, call(opts));
+  }
+
+  /** One page of a group's members (directly or through their profile), in username order. */
+  groupMembers(id: string, page: { max: number; cursor?: string | null }, opts?: CallOptions): Promise<Page<RestUser>> {
+    return this.#page(`/security/v1/user-groups/${enc(id)}/members`, {}, page.max, page.cursor, opts);
+  }
+
+  /** Roles granted to a group, or (`granted: false`) the ones it could still get. */
+  async groupRoles(id: string, granted = true, opts?: CallOptions): Promise<RestRole[]> {
+    return (await this.#http.request<RestRole[]>("GET", `/security/v1/user-groups/${enc(id)}/role-mappings/portal${granted ? "" : "/available"}`, call(opts))).data;
+  }
+
+  async grantRole(groupId: string, role: string, opts?: CallOptions): Promise<void> {
+    await this.#http.request("PUT", `/security/v1/user-groups/${enc(groupId)}/role-mappings/portal/${enc(role)}`, call(opts));
+  }
+
+  async revokeRole(groupId: string, role: string, opts?: CallOptions): Promise<void> {
+    await this.#http.request("DELETE", `/security/v1/user-groups/${enc(groupId)}/role-mappings/portal/${enc(role)}`, call(opts));
+  }
+
+  async roles(opts?: CallOptions): Promise<RestRole[]> {
+    return (await this.#http.request<RestRole[]>("GET", "/security/v1/roles", call(opts))).data;
+  }
+
+  /** One page of the audit log, newest first. */
+  auditEvents(filter: RestAuditFilter, page: { max: number; cursor?: string | null }, opts?: CallOptions): Promise<Page<RestAuditEvent>> {
+    return this.#page("/security/v1/audit-events", { ...filter }, page.max, page.cursor, opts);
+  }
+
+  async me(opts?: CallOptions): Promise<RestMe> {
+    return (await this.#http.request<RestMe>("GET", "/security/v1/me", call(opts))).data;
+  }
+
+  async changeMyPassword(currentPassword: string, newPassword: string, opts?: CallOptions): Promise<void> {
+    await this.#http.request("PUT", "/security/v1/me/password", { body: { currentPassword, newPassword }, idempotent: false, ...call(opts) });
+  }
+
+  /** Starts a server-side action over the users of a filter or of a list of ids; answers at once (202). */
+  async startBulkAction(request: { action: BulkActionName; groupId?: string } & ({ filter: RestUserFilter } | { ids: string[] }), opts?: CallOptions): Promise<RestBulkAction> {
+    return (await this.#http.request<RestBulkAction>("POST", "/security/v1/users/bulk-actions", { body: request, idempotent: false, ...call(opts) })).data;
+  }
+
+  async bulkAction(id: string, opts?: CallOptions): Promise<RestBulkAction> {
+    return (await this.#http.request<RestBulkAction>("GET", `/security/v1/users/bulk-actions/${enc(id)}`, call(opts))).data;
+  }
+
+  async bulkActions(opts?: CallOptions): Promise<RestBulkAction[]> {
+    return (await this.#http.request<RestBulkAction[]>("GET", "/security/v1/users/bulk-actions", call(opts))).data;
+  }
+}

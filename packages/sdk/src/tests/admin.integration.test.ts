@@ -1,0 +1,60 @@
+/** `ecm.admin` (REST shapes, ETags, cursors, bulk actions, CSV) against the real server, through the browser entry. */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { startServerThread, type ThreadServer } from "../../test/server-thread.js";
+import { ECM, ECMPreconditionError, ECMPermissionError } from "../browser.js";
+
+let server: ThreadServer;
+let ecm: ECM;
+
+before(async () => {
+  server = await startServerThread();
+  const login = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  // The browser keeps only the token, never the password.
+  ecm = new ECM({ baseUrl: server.baseUrl, token: (await login.login()).accessToken });
+});
+
+after(async () => {
+  await server.close();
+});
+
+test("users: create, pages by cursor, count, ETag conflict, roles with their groups", async () => {
+  for (const name of ["adm.a", "adm.b", "adm.c"]) await ecm.admin.createUser({ username: name, firstName: name.toUpperCase() });
+  const first = await ecm.admin.users({ search: "adm." }, { max: 2 });
+  assert.deepEqual(first.items.map((u) => u.username), ["adm.a", "adm.b"]);
+  assert.equal(first.items[0]!.firstName, "ADM.A");
+  const second = await ecm.admin.users({ search: "adm." }, { max: 2, cursor: first.next });
+  assert.deepEqual([second.items.map((u) => u.username), second.next], [["adm.c"], null]);
+  assert.equal(await ecm.admin.countUsers({ search: "adm." }), 3);
+  const { value: user, etag } = await ecm.admin.user(first.items[0]!.id);
+  assert.match(etag ?? "", /^"\d+"$/);
+  const changed = await ecm.admin.updateUser(user.id, { description: "first" }, etag);
+  assert.notEqual(changed.etag, etag);
+  await assert.rejects(ecm.admin.updateUser(user.id, { description: "second" }, etag), ECMPreconditionError);
+  const roles = await ecm.admin.effectiveRoles(user.id);
+  assert.deepEqual(roles.map((r) => [r.name, r.grantedBy.map((g) => g.group)]), [["user", ["users"]]]);
+  const position = await ecm.admin.userPosition(0);
+  assert.deepEqual([position.position, position.cursor], [0, null]);
+});
+
+test("bulk actions and the CSV of a filter", async () => {
+  const run = await ecm.admin.startBulkAction({ action: "disable", filter: { search: "adm." } });
+  let state = run;
+  while (state.status === "running") state = await ecm.admin.bulkAction(run.id);
+  assert.deepEqual([state.status, state.changed], ["done", 3]);
+  assert.ok((await ecm.admin.bulkActions()).some((r) => r.id === run.id));
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of ecm.admin.usersCsv({ search: "adm.", enabled: false })) chunks.push(chunk);
+  const lines = new TextDecoder().decode(Buffer.concat(chunks)).trim().split("\r\n");
+  assert.deepEqual(lines.slice(1).map((l) => l.split(",")[2]), ["adm.a", "adm.b", "adm.c"]);
+});
+
+test("a forced password change: the token opens only the own account until it is done", async () => {
+  await ecm.admin.createUser({ username: "adm.new", password: "Initial-Pass-123", changePassword: true });
+  const token = (await new ECM({ baseUrl: server.baseUrl, username: "adm.new", password: "Initial-Pass-123" }).login()).accessToken;
+  const own = new ECM({ baseUrl: server.baseUrl, token });
+  assert.equal((await own.admin.me()).changePassword, true);
+  await assert.rejects(own.admin.users({}, { max: 1 }), ECMPermissionError);
+  await own.admin.changeMyPassword("Initial-Pass-123", "Changed-Pass-456");
+  assert.equal((await own.admin.me()).changePassword, false);
+});
