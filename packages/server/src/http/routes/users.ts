@@ -27,6 +27,9 @@ const ListQuery = Type.Object({
 
 const CountQuery = Type.Object(UserFilterFields);
 
+/** Positions this close to the start or the end of the list are found exactly (an index walk that short costs what the estimate does). */
+const EXACT_POSITIONS = 5000;
+
 /** ISO 8601 date or date-time with a zone (a date alone is its midnight UTC); null clears it. */
 const Time = Nullable(Type.String({ pattern: "^\\d{4}-\\d{2}-\\d{2}([Tt]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?([Zz]|[+-]\\d{2}:\\d{2}))?$", [PATTERN_MESSAGE]: "is not an ISO 8601 date or time with a zone, such as 2030-12-31 or 2030-12-31T23:59:59Z", description: "ISO 8601; a date alone means its midnight UTC" }));
 
@@ -155,9 +158,10 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
         summary: "Where a position in the unfiltered list starts",
         description:
           "For jumping anywhere in the whole list (a scrollbar dragged over a million users): the cursor of the page that starts at about position `at` " +
-          "(0-based, username order), read from what the store's search index keeps in username order (SQLite: its evenly spread order keys; PostgreSQL: " +
-          "its buckets' counts) in a few index reads. **Approximate**: `position` is the estimated position of the cursor's first user, and may be off by " +
-          "a few thousand at a million users (a bucket, or the unevenness of keys since the last rebuild). Pass `cursor` to the list with `max`; null means from the start.",
+          "(0-based, username order). Within 5 000 of either end it is exact (a short index walk); elsewhere it is read from what the store's search index keeps in " +
+          "username order (SQLite: its evenly spread order keys; PostgreSQL: its buckets' counts) in a few index reads, and **approximate**: `position` is then the " +
+          "estimated position of the cursor's first user, and may be off by a few thousand at a million users (a bucket, or the unevenness of keys since the last rebuild). " +
+          "Pass `cursor` to the list with `max`; null means from the start.",
         tags: ["users"],
         security: [{ bearerAuth: [] }],
         querystring: Type.Object({ at: Type.Integer({ minimum: 0, maximum: NUMERIC_ID_MAX, description: "Wanted position, 0-based" }) }, { additionalProperties: false }),
@@ -174,7 +178,15 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
     async (request) => {
       const { db, dialect } = store;
       const total = await dialect.countAllUsers(db);
-      const near = await dialect.keyNearPosition(db, request.query.at, total);
+      const at = Math.min(request.query.at, total);
+      let near: { after: string | null; position: number };
+      if (at === 0) near = { after: null, position: 0 };
+      else if (at <= EXACT_POSITIONS || total - at <= EXACT_POSITIONS) {
+        // Near either end an index walk of a few thousand entries is as cheap: exact there.
+        const fromEnd = total - at < at;
+        const row = await db.selectFrom("users").select("username").orderBy("username", fromEnd ? "desc" : "asc").limit(1).offset(fromEnd ? total - at : at - 1).executeTakeFirst();
+        near = { after: row?.username ?? null, position: row ? at : 0 };
+      } else near = await dialect.keyNearPosition(db, at, total);
       return { position: near.position, total, cursor: near.after === null ? null : encodeCursor(near.after) };
     },
   );
