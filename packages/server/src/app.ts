@@ -39,6 +39,7 @@ import roleMappingsRoutes from "./http/routes/role-mappings.js";
 import rolesRoutes from "./http/routes/roles.js";
 import signingKeysRoutes from "./http/routes/signing-keys.js";
 import bulkActionsRoutes from "./http/routes/bulk-actions.js";
+import consoleRoutes from "./http/routes/console.js";
 import { GroupSchema, RoleSchema } from "./http/group-view.js";
 import { documentRoute, referencingShared } from "./http/openapi.js";
 import { ErrorSchema } from "./http/schemas.js";
@@ -175,7 +176,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   app.get(`${BASE_PATH}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
 
   await registerRateLimits(app, store.db);
-  for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, auditEventsRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes, bulkActionsRoutes, identityProvidersRoutes, providerLoginRoutes, usersImportRoutes, signingKeysRoutes]) {
+  for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, auditEventsRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes, bulkActionsRoutes, identityProvidersRoutes, providerLoginRoutes, usersImportRoutes, signingKeysRoutes, consoleRoutes]) {
     await app.register(routes, { prefix: BASE_PATH, ...deps });
   }
 

@@ -1,0 +1,36 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import fastifyStatic from "@fastify/static";
+import type { FastifyPluginAsync } from "fastify";
+import type { AppDeps } from "../deps.js";
+import { errorBody, ErrorCodes } from "../errors.js";
+
+/** The console's built files (packages/console/dist, made by the root `prepare` script): the same place from src/ and dist/. */
+export const CONSOLE_DIR = fileURLToPath(new URL("../../../../console/dist/", import.meta.url));
+
+/** Its pages may run only their own files: no inline script or style, nothing from elsewhere, never in a frame. */
+export const CONSOLE_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/** The web console at /portal/console/: static files, sent pre-compressed (brotli or gzip) as the browser accepts. */
+const consoleRoutes: FastifyPluginAsync<AppDeps> = async (app) => {
+  app.get("/console", { schema: { hide: true } }, (_request, reply) => reply.redirect("console/"));
+  if (!existsSync(`${CONSOLE_DIR}index.html`)) {
+    const { code, status } = ErrorCodes.routeNotFound;
+    app.get("/console/*", { schema: { hide: true } }, (_request, reply) => reply.code(status).send(errorBody(code, "The console is not built: run `npm run build` (or `npm ci`).")));
+    return;
+  }
+  await app.register(fastifyStatic, {
+    root: CONSOLE_DIR,
+    prefix: "/console/",
+    preCompressed: true,
+    decorateReply: false,
+    setHeaders(res, path) {
+      res.header("content-security-policy", CONSOLE_CSP);
+      // Every file but the entry page has its content's hash in its name.
+      res.header("cache-control", path.endsWith("index.html") ? "no-cache" : "public, max-age=31536000, immutable");
+    },
+  });
+};
+
+export default consoleRoutes;
