@@ -1,0 +1,161 @@
+import { LitElement, html, nothing } from "lit";
+import { session } from "./api.js";
+import { currentRoute, href, navigate, type Route } from "./router.js";
+import type { Page } from "./ui.js";
+
+interface PageEntry {
+  tag: string;
+  title: string;
+  load: () => Promise<unknown>;
+  /** Shown to system and security administrators only (the server refuses the others anyway). */
+  admin: boolean;
+  /** In the navigation, under this label. */
+  nav?: string;
+}
+
+/** One module per page, loaded when the page is first opened. */
+const PAGES: Record<string, PageEntry> = {
+  login: { tag: "ecm-login", title: "Log in", load: () => import("./pages/login.js"), admin: false },
+  users: { tag: "ecm-users", title: "Users", load: () => import("./pages/users.js"), admin: true, nav: "Users" },
+  user: { tag: "ecm-user", title: "User", load: () => import("./pages/user.js"), admin: true },
+  groups: { tag: "ecm-groups", title: "Groups", load: () => import("./pages/groups.js"), admin: true, nav: "Groups" },
+  group: { tag: "ecm-group", title: "Group", load: () => import("./pages/group.js"), admin: true },
+  roles: { tag: "ecm-roles", title: "Roles", load: () => import("./pages/roles.js"), admin: true, nav: "Roles" },
+  audit: { tag: "ecm-audit", title: "Audit log", load: () => import("./pages/audit.js"), admin: true, nav: "Audit log" },
+  me: { tag: "ecm-me", title: "My account", load: () => import("./pages/me.js"), admin: false, nav: "My account" },
+};
+
+/** The page a route shows: `users/<id>` is one user, `groups/<id>` one group. */
+function entryOf(route: Route): [string, PageEntry] {
+  if (route.page === "users" && route.rest[0]) return ["user", PAGES.user!];
+  if (route.page === "groups" && route.rest[0]) return ["group", PAGES.group!];
+  const entry = PAGES[route.page];
+  if (entry && route.page !== "user" && route.page !== "group") return [route.page, entry];
+  return session.isAdmin ? ["users", PAGES.users!] : ["me", PAGES.me!];
+}
+
+const THEME_KEY = "ecm.console.theme";
+
+function applyTheme(theme: string): void {
+  if (theme === "light" || theme === "dark") document.documentElement.dataset.theme = theme;
+  else delete document.documentElement.dataset.theme;
+}
+
+/** The shell: navigation by role, the current page, the theme switch, the global shortcuts. */
+class ConsoleApp extends LitElement {
+  #page: Page | null = null;
+  #pageKey = "";
+  #ready = false;
+
+  protected override createRenderRoot(): HTMLElement {
+    return this;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    applyTheme(localStorage.getItem(THEME_KEY) ?? "system");
+    addEventListener("hashchange", () => void this.#show());
+    session.addEventListener("change", () => void this.#show());
+    session.addEventListener("expired", () => {
+      const here = location.hash.replace(/^#\/?/, "");
+      navigate(href("login", { next: here.startsWith("login") ? undefined : here, expired: "1" }), true);
+    });
+    addEventListener("keydown", (event) => this.#shortcut(event));
+    void session.resume().then(
+      () => this.#ready = true,
+      () => this.#ready = true,
+    ).finally(() => void this.#show());
+  }
+
+  #shortcut(event: KeyboardEvent): void {
+    const target = event.target as HTMLElement;
+    const typing = target.closest("input, textarea, select, [contenteditable]") !== null;
+    if (event.key === "/" && !typing && !event.ctrlKey && !event.metaKey) {
+      const search = this.querySelector<HTMLInputElement>("[data-search]");
+      if (search) {
+        event.preventDefault();
+        search.focus();
+        search.select();
+      }
+    } else if (event.key === "?" && !typing) {
+      this.querySelector<HTMLDialogElement>("#shortcuts")?.showModal();
+    }
+  }
+
+  async #show(): Promise<void> {
+    if (!this.#ready) return;
+    const route = currentRoute();
+    if (!session.ecm && route.page !== "login") {
+      const here = location.hash.replace(/^#\/?/, "");
+      navigate(href("login", { next: here || undefined }), true);
+      return;
+    }
+    if (session.ecm && session.me?.changePassword && route.page !== "me") {
+      navigate(href("me", { required: "1" }), true);
+      return;
+    }
+    const [key, entry] = route.page === "login" ? ["login", PAGES.login!] : entryOf(route);
+    if (session.ecm && key === "login") {
+      navigate(`#/${route.params.get("next") ?? ""}`, true);
+      return;
+    }
+    await entry.load();
+    const pageKey = `${key}/${route.rest.join("/")}`;
+    if (pageKey === this.#pageKey && this.#page) {
+      this.#page.route = route;
+      this.#page.routeChanged();
+    } else {
+      this.#pageKey = pageKey;
+      this.#page = document.createElement(entry.tag) as Page;
+      this.#page.route = route;
+      document.title = `${entry.title} · ECM Security`;
+      this.requestUpdate();
+      await this.updateComplete;
+      await this.#page.updateComplete;
+      this.querySelector<HTMLElement>("main h1")?.focus();
+    }
+    this.requestUpdate();
+  }
+
+  protected override render() {
+    if (!this.#page) return nothing;
+    if (!session.ecm) return html`<main id="main">${this.#page}</main>`;
+    const current = currentRoute().page || (session.isAdmin ? "users" : "me");
+    const theme = localStorage.getItem(THEME_KEY) ?? "system";
+    return html`
+      <a class="skip" href="#main" @click=${(e: Event) => { e.preventDefault(); this.querySelector<HTMLElement>("main h1")?.focus(); }}>Skip to content</a>
+      <div class="shell">
+        <nav aria-label="Main">
+          <div class="brand">ECM Security</div>
+          ${Object.entries(PAGES)
+            .filter(([, p]) => p.nav && (!p.admin || session.isAdmin))
+            .map(([key, p]) => html`<a href=${href(key)} aria-current=${current === key ? "page" : "false"}>${p.nav}</a>`)}
+          <div class="spacer"></div>
+          <label class="muted" for="theme">Theme</label>
+          <select id="theme" @change=${(e: Event) => { const v = (e.target as HTMLSelectElement).value; localStorage.setItem(THEME_KEY, v); applyTheme(v); }}>
+            ${["system", "light", "dark"].map((t) => html`<option value=${t} ?selected=${t === theme}>${t[0]!.toUpperCase() + t.slice(1)}</option>`)}
+          </select>
+          <button class="link" @click=${() => this.querySelector<HTMLDialogElement>("#shortcuts")?.showModal()}>Keyboard shortcuts</button>
+          <p class="muted">${session.me?.username}</p>
+          <button @click=${() => void session.logout()}>Log out</button>
+        </nav>
+        <main id="main">${this.#page}</main>
+      </div>
+      <dialog id="shortcuts" aria-labelledby="shortcuts-title">
+        <h2 id="shortcuts-title">Keyboard shortcuts</h2>
+        <table class="plain">
+          <tbody>
+            <tr><td><span class="kbd">/</span></td><td>Search</td></tr>
+            <tr><td><span class="kbd">↑</span> <span class="kbd">↓</span> <span class="kbd">Page Up</span> <span class="kbd">Page Down</span> <span class="kbd">Home</span> <span class="kbd">End</span></td><td>Move in the users table</td></tr>
+            <tr><td><span class="kbd">Space</span></td><td>Select the row</td></tr>
+            <tr><td><span class="kbd">Enter</span></td><td>Open the user</td></tr>
+            <tr><td><span class="kbd">?</span></td><td>This list</td></tr>
+            <tr><td><span class="kbd">Esc</span></td><td>Close a dialog</td></tr>
+          </tbody>
+        </table>
+        <form method="dialog"><button>Close</button></form>
+      </dialog>`;
+  }
+}
+
+customElements.define("ecm-console", ConsoleApp);

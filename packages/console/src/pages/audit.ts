@@ -1,0 +1,99 @@
+import { html, nothing } from "lit";
+import type { RestAuditEvent, RestAuditFilter } from "ecm-sdk/browser";
+import { session } from "../api.js";
+import { href, navigate } from "../router.js";
+import { fromLocalInput, Page, toLocalInput, when } from "../ui.js";
+
+const PAGE = 50;
+const FILTERS: { name: keyof RestAuditFilter; label: string; type?: string }[] = [
+  { name: "actor", label: "Actor (username)" },
+  { name: "target", label: "Target (id or name)" },
+  { name: "action", label: "Action" },
+  { name: "from", label: "From", type: "datetime-local" },
+  { name: "to", label: "Until", type: "datetime-local" },
+];
+
+/** The audit log, newest first: filters in the URL, keyset pages, the before and after of every change. */
+class AuditPage extends Page {
+  #events: RestAuditEvent[] = [];
+  #next: string | null = null;
+  #loading = false;
+  #open = new Set<number>();
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.#load(true);
+  }
+
+  override routeChanged(): void {
+    void this.#load(true);
+  }
+
+  get #filter(): RestAuditFilter {
+    const p = this.route.params;
+    const filter: RestAuditFilter = {};
+    for (const f of FILTERS) if (p.get(f.name)) (filter as Record<string, string>)[f.name] = p.get(f.name)!;
+    const outcome = p.get("outcome");
+    if (outcome === "success" || outcome === "failure") filter.outcome = outcome;
+    return filter;
+  }
+
+  async #load(fresh: boolean): Promise<void> {
+    this.#loading = true;
+    await this.attempt(async () => {
+      const page = await session.api.auditEvents(this.#filter, { max: PAGE, cursor: fresh ? null : this.#next });
+      this.#events = fresh ? page.items : [...this.#events, ...page.items];
+      this.#next = page.next;
+    });
+    this.#loading = false;
+    this.requestUpdate();
+  }
+
+  #apply(event: SubmitEvent): void {
+    event.preventDefault();
+    const data = new FormData(event.target as HTMLFormElement);
+    const params: Record<string, string | undefined> = {};
+    for (const f of FILTERS) {
+      const v = String(data.get(f.name) ?? "");
+      params[f.name] = f.type ? (fromLocalInput(v) ?? undefined) : v || undefined;
+    }
+    params.outcome = String(data.get("outcome") ?? "") || undefined;
+    navigate(href("audit", params));
+  }
+
+  protected override render() {
+    const p = this.route.params;
+    return html`
+      <h1 tabindex="-1">Audit log</h1>
+      ${this.renderMessage()}
+      <form class="toolbar" role="search" aria-label="Filter the audit log" @submit=${(e: SubmitEvent) => this.#apply(e)}>
+        ${FILTERS.map((f) => html`<label class="row">${f.label} <input name=${f.name} type=${f.type ?? "text"} ?data-search=${f.name === "target"}
+          .value=${f.type ? toLocalInput(p.get(f.name)) : (p.get(f.name) ?? "")}></label>`)}
+        <label class="row">Outcome <select name="outcome">
+          <option value="">Any</option><option ?selected=${p.get("outcome") === "success"}>success</option><option ?selected=${p.get("outcome") === "failure"}>failure</option>
+        </select></label>
+        <button class="primary">Filter</button>
+      </form>
+      <table class="plain"><caption class="visually-hidden">Audit events, newest first</caption>
+        <thead><tr><th>Time</th><th>Action</th><th>Actor</th><th>Target</th><th>Outcome</th><th>Source</th><th>Details</th></tr></thead>
+        <tbody>${this.#events.map((e) => html`<tr>
+          <td>${when(e.time)}</td><td>${e.action}</td><td>${e.actor ?? ""}</td>
+          <td>${e.targetType === "user" && e.targetId ? html`<a href=${href(`users/${e.targetId}`)}>${e.targetName}</a>` : e.targetType === "group" && e.targetId ? html`<a href=${href(`groups/${e.targetId}`)}>${e.targetName}</a>` : e.targetName ?? ""}</td>
+          <td>${e.outcome}</td><td>${e.sourceAddress ?? ""}</td>
+          <td>${e.details ? html`<button class="link" aria-expanded=${this.#open.has(e.id) ? "true" : "false"} @click=${() => { this.#open.has(e.id) ? this.#open.delete(e.id) : this.#open.add(e.id); this.requestUpdate(); }}>${this.#open.has(e.id) ? "Hide" : "Show"} details</button>
+            ${this.#open.has(e.id) ? this.#details(e.details) : nothing}` : ""}</td></tr>`)}</tbody>
+      </table>
+      ${this.#next ? html`<button ?disabled=${this.#loading} @click=${() => void this.#load(false)}>More events</button>` : this.#events.length === 0 && !this.#loading ? html`<p>No events match.</p>` : nothing}`;
+  }
+
+  /** Before and after side by side when the event has them; the rest as it is. */
+  #details(details: Record<string, unknown>) {
+    const { before, after, ...rest } = details as { before?: Record<string, unknown>; after?: Record<string, unknown> };
+    const fields = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])];
+    return html`${fields.length ? html`<table class="plain"><thead><tr><th>Field</th><th>Before</th><th>After</th></tr></thead>
+      <tbody>${fields.map((f) => html`<tr><td>${f}</td><td>${JSON.stringify(before?.[f] ?? null)}</td><td>${JSON.stringify(after?.[f] ?? null)}</td></tr>`)}</tbody></table>` : nothing}
+      ${Object.keys(rest).length ? html`<code>${JSON.stringify(rest)}</code>` : nothing}`;
+  }
+}
+
+customElements.define("ecm-audit", AuditPage);

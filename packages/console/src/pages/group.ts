@@ -1,0 +1,129 @@
+import { html, nothing } from "lit";
+import { ECMPreconditionError, type RestGroup, type RestRole, type RestUser } from "ecm-sdk/browser";
+import { session } from "../api.js";
+import { href, navigate } from "../router.js";
+import { openDialog, Page } from "../ui.js";
+
+const MEMBERS_PAGE = 50;
+
+/** One group: name and description (with its version), role mappings, members paged and searchable. */
+class GroupPage extends Page {
+  #group: RestGroup | null = null;
+  #etag: string | null = null;
+  #granted: RestRole[] = [];
+  #available: RestRole[] = [];
+  #members: RestUser[] = [];
+  #next: string | null = null;
+  #search = "";
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #abort: AbortController | null = null;
+
+  get #id(): string {
+    return this.route.rest[0]!;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.#load();
+  }
+
+  async #load(): Promise<void> {
+    await this.attempt(async () => {
+      const [{ value, etag }, granted, available] = await Promise.all([session.api.group(this.#id), session.api.groupRoles(this.#id), session.api.groupRoles(this.#id, false)]);
+      this.#group = value;
+      this.#etag = etag;
+      this.#granted = granted;
+      this.#available = available;
+      document.title = `${value.name} · ECM Security`;
+    });
+    await this.#loadMembers(true);
+  }
+
+  /** Members are the users list filtered by this group: searchable, in keyset pages. */
+  async #loadMembers(fresh: boolean): Promise<void> {
+    this.#abort?.abort();
+    const abort = (this.#abort = new AbortController());
+    await this.attempt(async () => {
+      const page = await session.api.users({ groupId: this.#id, search: this.#search || undefined }, { max: MEMBERS_PAGE, cursor: fresh ? null : this.#next }, { signal: abort.signal });
+      this.#members = fresh ? page.items : [...this.#members, ...page.items];
+      this.#next = page.next;
+    });
+  }
+
+  async #save(event: SubmitEvent): Promise<void> {
+    event.preventDefault();
+    const data = new FormData(event.target as HTMLFormElement);
+    try {
+      const { value, etag } = await session.api.updateGroup(this.#id, { name: String(data.get("name")), description: String(data.get("description")) || null }, this.#etag);
+      this.#group = value;
+      this.#etag = etag;
+      this.notify("Saved.");
+    } catch (error) {
+      if (!(error instanceof ECMPreconditionError)) return this.fail(error);
+      await this.#load();
+      (event.target as HTMLFormElement).reset();
+      this.notify("Someone else changed this group meanwhile: the form now shows their version. Make your change again.", "warn");
+    }
+  }
+
+  async #mapping(role: string, grant: boolean): Promise<void> {
+    if (await this.attempt(() => (grant ? session.api.grantRole(this.#id, role) : session.api.revokeRole(this.#id, role)))) {
+      await this.#load();
+      this.notify(grant ? `Granted ${role}.` : `Revoked ${role}.`);
+    }
+  }
+
+  protected override render() {
+    const g = this.#group;
+    if (!g) return html`<h1 tabindex="-1">Group</h1>${this.renderMessage()}<p>Loading…</p>`;
+    // Only a system administrator hands out or takes back system-administrator (the server refuses the others).
+    const mayMap = (role: string) => session.isSystemAdmin || role !== "system-administrator";
+    const mayChange = session.isSystemAdmin || !this.#granted.some((r) => r.name === "system-administrator");
+    return html`
+      <p><a href=${href("groups")}>← Groups</a></p>
+      <h1 tabindex="-1">${g.name}</h1>
+      ${this.renderMessage()}
+      <form @submit=${(e: SubmitEvent) => void this.#save(e)}>
+        <fieldset ?disabled=${g.builtin || !mayChange}>
+          <legend class="visually-hidden">Group fields</legend>
+          <label class="field"><span>Name</span><input name="name" value=${g.name} required maxlength="255"></label>
+          <label class="field"><span>Description</span><input name="description" value=${g.description ?? ""}></label>
+          ${g.builtin ? html`<p class="muted">Built-in groups cannot be renamed or deleted.</p>` : html`<div class="row"><button class="primary">Save</button><button type="button" class="danger" @click=${() => openDialog(this, "delete-group")}>Delete…</button></div>`}
+        </fieldset>
+      </form>
+
+      <h2>Roles</h2>
+      <table class="plain"><thead><tr><th>Role</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
+        <tbody>${this.#granted.map((r) => html`<tr><td>${r.name}</td><td>${mayMap(r.name) ? html`<button @click=${() => void this.#mapping(r.name, false)}>Revoke ${r.name}</button>` : nothing}</td></tr>`)}</tbody>
+      </table>
+      ${this.#available.filter((r) => mayMap(r.name)).length ? html`<form class="row" @submit=${(e: SubmitEvent) => { e.preventDefault(); void this.#mapping(String(new FormData(e.target as HTMLFormElement).get("role")), true); }}>
+        <label for="grant-role">Grant role</label>
+        <select id="grant-role" name="role">${this.#available.filter((r) => mayMap(r.name)).map((r) => html`<option>${r.name}</option>`)}</select>
+        <button>Grant</button>
+      </form>` : nothing}
+
+      <h2>Members</h2>
+      <div class="toolbar" role="search">
+        <input type="search" data-search aria-label="Search members" placeholder="Search members (press /)"
+          @input=${(e: InputEvent) => { this.#search = (e.target as HTMLInputElement).value; clearTimeout(this.#timer); this.#timer = setTimeout(() => void this.#loadMembers(true), 200); }}>
+        <a href=${href("users", { groupId: g.id })}>Open in the users table</a>
+      </div>
+      <table class="plain"><thead><tr><th>Username</th><th>Display name</th><th>Email</th></tr></thead>
+        <tbody>${this.#members.map((u) => html`<tr><td><a href=${href(`users/${u.id}`)}>${u.username}</a></td><td>${u.displayName}</td><td>${u.email ?? ""}</td></tr>`)}</tbody>
+      </table>
+      ${this.#next ? html`<button @click=${() => void this.#loadMembers(false)}>More members</button>` : nothing}
+
+      <dialog id="delete-group" aria-labelledby="delete-group-title">
+        <form method="dialog" @submit=${(e: SubmitEvent) => {
+          if ((e.submitter as HTMLButtonElement | null)?.value !== "go") return;
+          void this.attempt(async () => { await session.api.deleteGroup(this.#id); navigate(href("groups")); });
+        }}>
+          <h2 id="delete-group-title">Delete the group ${g.name}?</h2>
+          <p>Its memberships and role mappings go with it.</p>
+          <div class="row"><button class="danger" value="go">Delete</button><button value="cancel">Cancel</button></div>
+        </form>
+      </dialog>`;
+  }
+}
+
+customElements.define("ecm-group", GroupPage);

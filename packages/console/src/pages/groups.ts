@@ -1,0 +1,64 @@
+import { html, nothing } from "lit";
+import type { RestGroup } from "ecm-sdk/browser";
+import { session } from "../api.js";
+import { href, navigate } from "../router.js";
+import { Page } from "../ui.js";
+
+/** All groups, searchable by name; a new group. */
+class GroupsPage extends Page {
+  #groups: RestGroup[] | null = null;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #abort: AbortController | null = null;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.#load();
+  }
+
+  override routeChanged(): void {
+    void this.#load();
+  }
+
+  async #load(): Promise<void> {
+    this.#abort?.abort();
+    const abort = (this.#abort = new AbortController());
+    await this.attempt(async () => {
+      this.#groups = await session.api.groups(this.route.params.get("search") ?? undefined, { signal: abort.signal });
+    });
+  }
+
+  async #create(event: SubmitEvent): Promise<void> {
+    event.preventDefault();
+    const data = new FormData(event.target as HTMLFormElement);
+    await this.attempt(async () => {
+      const { value } = await session.api.createGroup({ name: String(data.get("name")), description: String(data.get("description")) || null });
+      navigate(href(`groups/${value.id}`));
+    });
+  }
+
+  protected override render() {
+    const search = this.route.params.get("search") ?? "";
+    return html`
+      <h1 tabindex="-1">Groups</h1>
+      ${this.renderMessage()}
+      <div class="toolbar" role="search">
+        <input type="search" data-search aria-label="Search groups by name" placeholder="Search (press /)" .value=${search}
+          @input=${(e: InputEvent) => { const v = (e.target as HTMLInputElement).value; clearTimeout(this.#timer); this.#timer = setTimeout(() => navigate(href("groups", { search: v }), true), 200); }}>
+      </div>
+      ${this.#groups === null ? html`<p>Loading…</p>` : html`
+        <table class="plain"><caption class="visually-hidden">Groups</caption>
+          <thead><tr><th>Name</th><th>Description</th><th>Kind</th></tr></thead>
+          <tbody>${this.#groups.map((g) => html`<tr><td><a href=${href(`groups/${g.id}`)}>${g.name}</a></td><td>${g.description ?? ""}</td>
+            <td>${g.builtin ? "Built-in" : g.external ? "From a directory" : g.profileUserId > 0 ? "Profile group" : "Local"}</td></tr>`)}</tbody>
+        </table>`}
+      <h2>New group</h2>
+      <form class="row" @submit=${(e: SubmitEvent) => void this.#create(e)}>
+        <label for="new-name">Name</label><input id="new-name" name="name" required maxlength="255">
+        <label for="new-description">Description</label><input id="new-description" name="description">
+        <button class="primary">Create</button>
+      </form>
+      ${nothing}`;
+  }
+}
+
+customElements.define("ecm-groups", GroupsPage);

@@ -1,0 +1,59 @@
+import { html } from "lit";
+import { ECMAuthError, ECMTooManyRequestsError, ECMValidationError } from "ecm-sdk/browser";
+import { failed, session } from "../api.js";
+import { navigate } from "../router.js";
+import { Page } from "../ui.js";
+
+/** Why a login was refused, in words a person can act on (the server gives one answer for every refusal, on purpose). */
+function refusal(error: unknown): string {
+  if (error instanceof ECMAuthError) return "The username or password is wrong, or this account cannot log in now (disabled, locked out, or outside its validity period).";
+  if (error instanceof ECMTooManyRequestsError) {
+    const info = error.additionalInfo as { retryAfterSeconds?: number } | undefined;
+    return `Too many attempts. Try again${info?.retryAfterSeconds ? ` in ${info.retryAfterSeconds} seconds` : " later"}.`;
+  }
+  if (error instanceof ECMValidationError) return `The login was refused: ${error.serverMessage}`;
+  return failed(error) || "The login failed.";
+}
+
+/** Username and password; the page the user was on comes back after the login. */
+class LoginPage extends Page {
+  #busy = false;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    if (this.route.params.get("expired")) this.notify("Your session has ended. Log in again to go back to where you were.", "warn");
+  }
+
+  async #submit(event: SubmitEvent): Promise<void> {
+    event.preventDefault();
+    const form = new FormData(event.target as HTMLFormElement);
+    this.#busy = true;
+    this.message = null;
+    this.requestUpdate();
+    try {
+      await session.login(String(form.get("username")), String(form.get("password")));
+      navigate(`#/${this.route.params.get("next") ?? ""}`, true);
+    } catch (error) {
+      this.message = { kind: "error", text: refusal(error) };
+      this.#busy = false;
+      this.requestUpdate();
+      await this.updateComplete;
+      this.querySelector<HTMLInputElement>("#password")!.value = "";
+    }
+  }
+
+  protected override render() {
+    return html`
+      <div class="login">
+        <h1 tabindex="-1">Log in to ECM Security</h1>
+        <div id="login-message">${this.renderMessage()}</div>
+        <form @submit=${(e: SubmitEvent) => void this.#submit(e)} aria-describedby="login-message">
+          <label class="field"><span>Username</span><input id="username" name="username" autocomplete="username" required autofocus></label>
+          <label class="field"><span>Password</span><input id="password" name="password" type="password" autocomplete="current-password" required></label>
+          <div class="row"><button class="primary" ?disabled=${this.#busy}>${this.#busy ? "Logging in…" : "Log in"}</button></div>
+        </form>
+      </div>`;
+  }
+}
+
+customElements.define("ecm-login", LoginPage);

@@ -1,0 +1,53 @@
+import { html, nothing } from "lit";
+import { session } from "../api.js";
+import { href, navigate } from "../router.js";
+import { Page, when } from "../ui.js";
+
+/** The logged-in user's own account and password (the forced password change happens here). */
+class MePage extends Page {
+  override connectedCallback(): void {
+    super.connectedCallback();
+    if (this.route.params.get("required")) this.notify("Your password must be changed before you go on.", "warn");
+  }
+
+  async #change(event: SubmitEvent): Promise<void> {
+    event.preventDefault();
+    const form = event.target as HTMLFormElement;
+    const data = new FormData(form);
+    const repeat = form.querySelector<HTMLInputElement>("[name=repeat]")!;
+    if (data.get("newPassword") !== data.get("repeat")) {
+      repeat.setCustomValidity("The new passwords differ.");
+      form.reportValidity();
+      return;
+    }
+    const required = session.me?.changePassword === true;
+    if (await this.attempt(() => session.api.changeMyPassword(String(data.get("currentPassword")), String(data.get("newPassword"))))) {
+      form.reset();
+      await session.refresh();
+      if (required) navigate(href(session.isAdmin ? "users" : "me"));
+      else this.notify("Your password was changed; your other sessions were ended.");
+    }
+  }
+
+  protected override render() {
+    const me = session.me;
+    if (!me) return nothing;
+    return html`
+      <h1 tabindex="-1">My account</h1>
+      ${this.renderMessage()}
+      <dl class="field"><dt>Username</dt><dd>${me.username}</dd><dt>Display name</dt><dd>${me.displayName}</dd><dt>Email</dt><dd>${me.email ?? "—"}</dd>
+        <dt>Groups</dt><dd>${(me.groups ?? []).join(", ")}</dd><dt>Roles</dt><dd>${session.roles.join(", ")}</dd>
+        ${me.validTo ? html`<dt>Valid until</dt><dd>${when(me.validTo)}</dd>` : nothing}</dl>
+      <h2>Change password</h2>
+      ${me.dn ? html`<p>Your password is managed by your directory.</p>` : html`
+        <form @submit=${(e: SubmitEvent) => void this.#change(e)}>
+          <label class="field"><span>Current password</span><input name="currentPassword" type="password" autocomplete="current-password" required></label>
+          <label class="field"><span>New password</span><input name="newPassword" type="password" autocomplete="new-password" minlength="12" required aria-describedby="pw-rule"></label>
+          <p id="pw-rule" class="muted">At least 12 characters, not a common password, not your name.</p>
+          <label class="field"><span>Repeat the new password</span><input name="repeat" type="password" autocomplete="new-password" required @input=${(e: Event) => (e.target as HTMLInputElement).setCustomValidity("")}></label>
+          <button class="primary">Change password</button>
+        </form>`}`;
+  }
+}
+
+customElements.define("ecm-me", MePage);

@@ -1,0 +1,312 @@
+import { html, nothing, type TemplateResult } from "lit";
+import { ECMPreconditionError, type RestAuditEvent, type RestEffectiveRole, type RestGroup, type RestUser, type RestUserChanges } from "ecm-sdk/browser";
+import { session } from "../api.js";
+import { href, navigate } from "../router.js";
+import { fromLocalInput, openDialog, Page, toLocalInput, when } from "../ui.js";
+
+type Field = keyof RestUserChanges;
+
+/** The editable fields, in form order, with how each is shown and read back. */
+const FIELDS: { name: Field; label: string; kind: "text" | "email" | "textarea" | "time" | "check" | "profile" }[] = [
+  { name: "loginName", label: "Login name", kind: "text" },
+  { name: "firstName", label: "First name", kind: "text" },
+  { name: "lastName", label: "Last name", kind: "text" },
+  { name: "displayName", label: "Display name", kind: "text" },
+  { name: "email", label: "Email", kind: "email" },
+  { name: "description", label: "Description", kind: "textarea" },
+  { name: "profileId", label: "Profile", kind: "profile" },
+  { name: "validFrom", label: "Valid from", kind: "time" },
+  { name: "validTo", label: "Valid to", kind: "time" },
+  { name: "changePassword", label: "Must change password at next login", kind: "check" },
+  { name: "passwordNeverExpires", label: "Password never expires", kind: "check" },
+];
+
+const show = (value: unknown): string => (value === null || value === undefined || value === "" ? "—" : typeof value === "boolean" ? (value ? "yes" : "no") : String(value));
+
+/** One user: every field (saved with its version: a conflict shows what changed), status actions, groups, roles and their origin, source, audit events. */
+class UserPage extends Page {
+  #user: RestUser | null = null;
+  #etag: string | null = null;
+  #roles: RestEffectiveRole[] = [];
+  #groups: RestGroup[] = [];
+  #profileGroups = new Set<string>();
+  #allGroups: RestGroup[] = [];
+  #profiles: RestUser[] = [];
+  #events: RestAuditEvent[] = [];
+  #eventsNext: string | null = null;
+  /** On a 412: the changes tried and the user as it is now. */
+  #conflict: { mine: RestUserChanges; theirs: RestUser; theirsEtag: string | null } | null = null;
+
+  get #id(): string {
+    return this.route.rest[0]!;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.#load();
+  }
+
+  async #load(): Promise<void> {
+    await this.attempt(async () => {
+      const api = session.api;
+      const [{ value, etag }, roles, groups, allGroups, profiles, events] = await Promise.all([
+        api.user(this.#id),
+        api.effectiveRoles(this.#id),
+        api.userGroups(this.#id),
+        api.groups(),
+        api.users({ profileId: 0 }, { max: 200 }),
+        api.auditEvents({ target: this.#id }, { max: 20 }),
+      ]);
+      this.#user = value;
+      this.#etag = etag;
+      this.#roles = roles;
+      this.#groups = groups;
+      this.#allGroups = allGroups;
+      this.#profiles = profiles.items;
+      this.#events = events.items;
+      this.#eventsNext = events.next;
+      const profile = profiles.items.find((p) => p.numericId === value.profileId);
+      this.#profileGroups = new Set(profile ? (await api.userGroups(profile.id)).map((g) => g.id) : []);
+      document.title = `${value.username} · ECM Security`;
+    });
+  }
+
+  /** A system administrator's account is for system administrators only; the server refuses the rest anyway. */
+  get #mayEdit(): boolean {
+    return session.isSystemAdmin || !this.#roles.some((r) => r.name === "system-administrator");
+  }
+
+  #changesOf(form: HTMLFormElement): RestUserChanges {
+    const data = new FormData(form);
+    const user = this.#user!;
+    const changes: Record<string, unknown> = {};
+    for (const f of FIELDS) {
+      const raw = data.get(f.name);
+      let value: unknown;
+      if (f.kind === "check") value = raw === "on";
+      else if (f.kind === "time") value = fromLocalInput(String(raw ?? ""));
+      else if (f.kind === "profile") value = Number(raw);
+      else value = f.name === "loginName" || f.name === "displayName" ? String(raw ?? "") : String(raw ?? "") || null;
+      const old = user[f.name];
+      const same = f.kind === "time" ? toLocalInput(old as string | null) === toLocalInput(value as string | null) : (old ?? null) === value;
+      if (!same) changes[f.name] = value;
+    }
+    return changes as RestUserChanges;
+  }
+
+  async #save(event: SubmitEvent): Promise<void> {
+    event.preventDefault();
+    const changes = this.#changesOf(event.target as HTMLFormElement);
+    if (Object.keys(changes).length === 0) return this.notify("Nothing to save.", "warn");
+    await this.#write(changes, this.#etag);
+  }
+
+  /** Writes changes based on `etag`; a newer version on the server opens the conflict dialog. */
+  async #write(changes: RestUserChanges, etag: string | null, done = "Saved."): Promise<void> {
+    try {
+      this.message = null;
+      const { value, etag: next } = await session.api.updateUser(this.#id, changes, etag);
+      this.#user = value;
+      this.#etag = next;
+      this.#conflict = null;
+      this.notify(done);
+      this.#refreshEvents();
+    } catch (error) {
+      if (!(error instanceof ECMPreconditionError)) return this.fail(error);
+      const { value, etag: theirsEtag } = await session.api.user(this.#id);
+      this.#conflict = { mine: changes, theirs: value, theirsEtag };
+      this.requestUpdate();
+      await this.updateComplete;
+      openDialog(this, "conflict");
+    }
+  }
+
+  #refreshEvents(): void {
+    session.api.auditEvents({ target: this.#id }, { max: 20 }).then((p) => { this.#events = p.items; this.#eventsNext = p.next; this.requestUpdate(); }, (e) => this.fail(e));
+  }
+
+  async #reloadAfterConflict(): Promise<void> {
+    const conflict = this.#conflict!;
+    this.#user = conflict.theirs;
+    this.#etag = conflict.theirsEtag;
+    this.#conflict = null;
+    this.requestUpdate();
+    await this.updateComplete;
+    this.querySelector<HTMLFormElement>("#user-form")?.reset();
+    this.notify("Reloaded: the form shows the current version.", "warn");
+  }
+
+  /** Closes the conflict dialog first: the choice re-renders it. */
+  #closeConflict(then: () => Promise<void>): void {
+    this.querySelector<HTMLDialogElement>("#conflict")?.close();
+    void then();
+  }
+
+  async #resetPassword(event: SubmitEvent): Promise<void> {
+    const form = event.target as HTMLFormElement;
+    if ((event.submitter as HTMLButtonElement | null)?.value !== "go") return;
+    const data = new FormData(form);
+    if (data.get("password") !== data.get("confirm")) {
+      event.preventDefault();
+      form.querySelector<HTMLInputElement>("[name=confirm]")!.setCustomValidity("The passwords differ.");
+      form.reportValidity();
+      return;
+    }
+    if (await this.attempt(() => session.api.resetPassword(this.#id, String(data.get("password")), data.get("temporary") === "on"))) {
+      this.notify("The password was set; the user's sessions were ended.");
+      this.#refreshEvents();
+    }
+    form.reset();
+  }
+
+  async #act(action: () => Promise<unknown>, done: string): Promise<void> {
+    if (await this.attempt(action)) {
+      await this.#load();
+      this.notify(done);
+    }
+  }
+
+  protected override render() {
+    const u = this.#user;
+    if (!u) return html`<h1 tabindex="-1">User</h1>${this.renderMessage()}<p>Loading…</p>`;
+    const lockedOut = u.lockedOutUntil && new Date(u.lockedOutUntil) > new Date();
+    const editable = this.#mayEdit;
+    const source = (u as RestUser & { source?: { type: string; name?: string } }).source;
+    return html`
+      <p><a href=${href("users")}>← Users</a></p>
+      <h1 tabindex="-1">${u.displayName} <span class="muted">(${u.username})</span></h1>
+      ${this.renderMessage()}
+      <p class="row">
+        ${u.enabled ? html`<span class="badge ok">Enabled</span>` : html`<span class="badge off">Disabled</span>`}
+        ${lockedOut ? html`<span class="badge off">Locked out until ${when(u.lockedOutUntil)}</span>` : nothing}
+        ${u.builtin ? html`<span class="badge">Built-in</span>` : nothing}
+      </p>
+      ${editable ? html`<div class="toolbar">
+        ${u.builtin ? nothing : html`<button @click=${() => void this.#write({ enabled: !u.enabled }, this.#etag, u.enabled ? "Disabled; the user's sessions were ended." : "Enabled.")}>${u.enabled ? "Disable (lock)" : "Enable (unlock)"}</button>`}
+        ${lockedOut ? html`<button @click=${() => void this.#act(() => session.api.clearLockout(this.#id), "The lockout was cleared.")}>Clear lockout</button>` : nothing}
+        ${u.dn ? nothing : html`<button @click=${() => openDialog(this, "reset-password")}>Reset password…</button>`}
+        ${u.builtin ? nothing : html`<button class="danger" @click=${() => openDialog(this, "delete-user")}>Delete…</button>`}
+      </div>` : html`<p class="message warn">Only a system administrator may change this account.</p>`}
+
+      <h2>Account</h2>
+      <form id="user-form" @submit=${(e: SubmitEvent) => void this.#save(e)}>
+        <fieldset ?disabled=${!editable} class="form-grid">
+          <legend class="visually-hidden">Fields of ${u.username}</legend>
+          <label class="field"><span>Username</span><input value=${u.username} readonly></label>
+          ${FIELDS.map((f) => this.#renderField(f, u))}
+        </fieldset>
+        ${editable ? html`<div class="row"><button class="primary">Save</button><button type="reset">Undo changes</button></div>` : nothing}
+      </form>
+
+      <h2>Source</h2>
+      <p>${source ? `${source.type}${source.name ? `: ${source.name}` : ""}` : u.dn ? "Directory" : u.builtin ? "Built-in" : "Local"}
+        ${u.dn ? html`<br><span class="muted">DN</span> <code>${u.dn}</code>` : nothing}
+        ${u.federatedIdentities?.length ? html`<br><span class="muted">Linked identity providers:</span> ${u.federatedIdentities.map((f) => f.displayName).join(", ")}` : nothing}</p>
+
+      <h2>Groups</h2>
+      ${this.#renderGroups(editable)}
+
+      <h2>Effective roles</h2>
+      <table class="plain"><thead><tr><th>Role</th><th>Granted by</th></tr></thead>
+        <tbody>${this.#roles.map((r) => html`<tr><td>${r.name}</td><td>${r.grantedBy.map((g, i) => html`${i ? ", " : ""}<a href=${href(`groups/${g.groupId}`)}>${g.group}</a>${g.viaProfile ? " (through the profile)" : ""}`)}</td></tr>`)}</tbody>
+      </table>
+
+      <h2>Audit events</h2>
+      <table class="plain"><thead><tr><th>Time</th><th>Action</th><th>By</th><th>Details</th></tr></thead>
+        <tbody>${this.#events.map((e) => html`<tr><td>${when(e.time)}</td><td>${e.action}</td><td>${e.actor ?? ""}</td><td><code>${e.details ? JSON.stringify(e.details) : ""}</code></td></tr>`)}</tbody>
+      </table>
+      ${this.#eventsNext ? html`<p><a href=${href("audit", { target: this.#id })}>All events of this user</a></p>` : nothing}
+      ${this.#renderDialogs(u)}`;
+  }
+
+  #renderField(f: (typeof FIELDS)[number], u: RestUser): TemplateResult {
+    const value = u[f.name];
+    const id = `f-${f.name}`;
+    let control: TemplateResult;
+    switch (f.kind) {
+      case "check":
+        control = html`<input id=${id} name=${f.name} type="checkbox" ?checked=${value === true}>`;
+        break;
+      case "textarea":
+        control = html`<textarea id=${id} name=${f.name} rows="2">${value ?? ""}</textarea>`;
+        break;
+      case "time":
+        control = html`<input id=${id} name=${f.name} type="datetime-local" value=${toLocalInput(value as string | null)}>`;
+        break;
+      case "profile":
+        control = html`<select id=${id} name=${f.name}>
+          <option value="-1" ?selected=${value === -1}>No profile</option>
+          <option value="0" ?selected=${value === 0}>This user is a profile</option>
+          ${this.#profiles.filter((p) => p.id !== u.id).map((p) => html`<option value=${String(p.numericId)} ?selected=${value === p.numericId}>${p.username}</option>`)}
+        </select>`;
+        break;
+      default:
+        control = html`<input id=${id} name=${f.name} type=${f.kind} value=${(value as string | null) ?? ""} ?required=${f.name === "loginName" || f.name === "displayName"}>`;
+    }
+    return html`<div class="field"><label for=${id}>${f.label}</label>${control}</div>`;
+  }
+
+  #renderGroups(editable: boolean): TemplateResult {
+    const member = new Set(this.#groups.map((g) => g.id));
+    const addable = this.#allGroups.filter((g) => !member.has(g.id) && (session.isSystemAdmin || g.name !== "administrators"));
+    return html`
+      <table class="plain"><thead><tr><th>Group</th><th>Membership</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
+        <tbody>${this.#groups.map((g) => {
+          const inherited = this.#profileGroups.has(g.id);
+          return html`<tr><td><a href=${href(`groups/${g.id}`)}>${g.name}</a></td><td>${inherited ? "through the profile" : "direct"}</td>
+            <td>${editable && !inherited ? html`<button @click=${() => void this.#act(() => session.api.removeFromGroup(this.#id, g.id), `Removed from ${g.name}.`)}>Remove from ${g.name}</button>` : nothing}</td></tr>`;
+        })}</tbody>
+      </table>
+      ${editable && addable.length ? html`<form class="row" @submit=${(e: SubmitEvent) => {
+          e.preventDefault();
+          const id = new FormData(e.target as HTMLFormElement).get("group") as string;
+          const name = this.#allGroups.find((g) => g.id === id)?.name ?? "";
+          void this.#act(() => session.api.addToGroup(this.#id, id), `Added to ${name}.`);
+        }}>
+        <label for="add-group">Add to group</label>
+        <select id="add-group" name="group">${addable.map((g) => html`<option value=${g.id}>${g.name}</option>`)}</select>
+        <button>Add</button>
+      </form>` : nothing}`;
+  }
+
+  #renderDialogs(u: RestUser): TemplateResult {
+    const c = this.#conflict;
+    return html`
+      <dialog id="conflict" aria-labelledby="conflict-title">
+        ${c ? html`
+          <h2 id="conflict-title">Someone else changed this user</h2>
+          <p>The user was changed after you opened it. Here is what differs:</p>
+          <table class="plain diff"><thead><tr><th>Field</th><th>When you opened it</th><th>Now</th><th>Your change</th></tr></thead>
+            <tbody>${FIELDS.filter((f) => f.name in c.mine || u[f.name] !== c.theirs[f.name]).map((f) => html`<tr>
+              <td>${f.label}</td><td>${show(u[f.name])}</td><td class=${u[f.name] !== c.theirs[f.name] ? "changed" : ""}>${show(c.theirs[f.name])}</td><td>${f.name in c.mine ? show(c.mine[f.name]) : "—"}</td></tr>`)}
+              ${u.enabled !== c.theirs.enabled || "enabled" in c.mine ? html`<tr><td>Enabled</td><td>${show(u.enabled)}</td><td class="changed">${show(c.theirs.enabled)}</td><td>${"enabled" in c.mine ? show(c.mine.enabled) : "—"}</td></tr>` : nothing}
+            </tbody></table>
+          <div class="row">
+            <button class="primary" @click=${() => this.#closeConflict(() => this.#reloadAfterConflict())}>Reload (discard my changes)</button>
+            <button @click=${() => this.#closeConflict(() => this.#write(c.mine, c.theirsEtag))}>Save my changes over theirs</button>
+            <button @click=${() => this.#closeConflict(async () => {})}>Keep editing</button>
+          </div>` : nothing}
+      </dialog>
+      <dialog id="reset-password" aria-labelledby="reset-title">
+        <form method="dialog" @submit=${(e: SubmitEvent) => void this.#resetPassword(e)}>
+          <h2 id="reset-title">Reset the password of ${u.username}</h2>
+          <label class="field"><span>New password</span><input name="password" type="password" autocomplete="new-password" minlength="12" required></label>
+          <label class="field"><span>Repeat it</span><input name="confirm" type="password" autocomplete="new-password" required @input=${(e: Event) => (e.target as HTMLInputElement).setCustomValidity("")}></label>
+          <label class="row"><input name="temporary" type="checkbox" checked> The user must change it at the next login</label>
+          <div class="row"><button class="primary" value="go">Set password</button><button value="cancel" formnovalidate>Cancel</button></div>
+        </form>
+      </dialog>
+      <dialog id="delete-user" aria-labelledby="delete-title">
+        <form method="dialog" @submit=${(e: SubmitEvent) => {
+          if ((e.submitter as HTMLButtonElement | null)?.value !== "go") return;
+          void this.attempt(async () => { await session.api.deleteUser(this.#id, this.#etag); navigate(href("users")); });
+        }}>
+          <h2 id="delete-title">Delete ${u.username}?</h2>
+          <p>The account, its memberships and its sessions are removed. This cannot be undone.</p>
+          <div class="row"><button class="danger" value="go">Delete</button><button value="cancel">Cancel</button></div>
+        </form>
+      </dialog>`;
+  }
+}
+
+customElements.define("ecm-user", UserPage);

@@ -1,0 +1,437 @@
+import { html, nothing, type TemplateResult } from "lit";
+import { VirtualizerController } from "@tanstack/lit-virtual";
+import type { BulkActionName, RestBulkAction, RestGroup, RestUser, RestUserFilter } from "ecm-sdk/browser";
+import { session } from "../api.js";
+import { href, navigate } from "../router.js";
+import { openDialog, Page, styled, when } from "../ui.js";
+
+const PAGE_SIZE = 100;
+const ROW_HEIGHT = 30;
+/** Typing pauses this long before the search runs. */
+const SEARCH_DELAY_MS = 200;
+/** A jump (scrollbar dragged) loads once the position holds this long, not for every page passed. */
+const JUMP_DELAY_MS = 80;
+
+interface Column {
+  label: string;
+  width: string;
+  cell: (u: RestUser) => TemplateResult | string;
+}
+
+/** Whether an account can log in now, in one word. */
+function status(u: RestUser): TemplateResult {
+  if (!u.enabled) return html`<span class="badge off">Disabled</span>`;
+  if (u.lockedOutUntil && new Date(u.lockedOutUntil) > new Date()) return html`<span class="badge off">Locked out</span>`;
+  if (u.validTo && new Date(u.validTo) < new Date()) return html`<span class="badge off">Expired</span>`;
+  return html`<span class="badge ok">Active</span>`;
+}
+
+const COLUMNS: Record<string, Column> = {
+  username: { label: "Username", width: "minmax(140px, 1.2fr)", cell: (u) => u.username },
+  displayName: { label: "Display name", width: "minmax(140px, 1.2fr)", cell: (u) => u.displayName },
+  email: { label: "Email", width: "minmax(160px, 1.4fr)", cell: (u) => u.email ?? "" },
+  status: { label: "Status", width: "100px", cell: status },
+  groups: { label: "Groups", width: "minmax(120px, 1fr)", cell: (u) => (u.groups ?? []).join(", ") },
+  loginName: { label: "Login name", width: "minmax(120px, 1fr)", cell: (u) => u.loginName },
+  firstName: { label: "First name", width: "minmax(100px, 1fr)", cell: (u) => u.firstName ?? "" },
+  lastName: { label: "Last name", width: "minmax(100px, 1fr)", cell: (u) => u.lastName ?? "" },
+  source: { label: "Source", width: "minmax(100px, 1fr)", cell: (u) => (u.dn ? "Directory" : u.federatedIdentities ? u.federatedIdentities.map((f) => f.displayName).join(", ") : u.builtin ? "Built-in" : "Local") },
+  validTo: { label: "Valid to", width: "150px", cell: (u) => when(u.validTo) },
+  description: { label: "Description", width: "minmax(120px, 1.5fr)", cell: (u) => u.description ?? "" },
+};
+const DEFAULT_COLUMNS = ["username", "displayName", "email", "status", "groups"];
+
+const ACTIONS: { action: BulkActionName; label: string; group?: boolean; confirm?: boolean }[] = [
+  { action: "disable", label: "Disable" },
+  { action: "enable", label: "Enable" },
+  { action: "clear-lockout", label: "Clear lockout" },
+  { action: "add-to-group", label: "Add to group…", group: true },
+  { action: "remove-from-group", label: "Remove from group…", group: true },
+  { action: "delete", label: "Delete…", confirm: true },
+];
+
+/** The filter of the URL's parameters (the same names as the REST API's). */
+function filterOf(params: URLSearchParams): RestUserFilter {
+  const bool = (name: string) => (params.get(name) === "true" ? true : params.get(name) === "false" ? false : undefined);
+  const profile = params.get("profileId");
+  return {
+    search: params.get("search") || undefined,
+    enabled: bool("enabled"),
+    lockedOut: bool("lockedOut"),
+    expired: bool("expired"),
+    groupId: params.get("groupId") || undefined,
+    profileId: profile !== null && profile !== "" ? Number(profile) : undefined,
+  };
+}
+
+const isUnfiltered = (f: RestUserFilter) => Object.values(f).every((v) => v === undefined);
+
+interface LoadedPage {
+  items: RestUser[];
+  next: string | null;
+}
+
+/**
+ * The users of the whole directory in one table. Only the visible rows are in the DOM (virtual rows);
+ * pages of 100 load as they come into view: the next page by its cursor, or — for a jump in the
+ * unfiltered list — from the cursor the server gives for that position. A filtered list grows as it is
+ * scrolled. The count comes when it comes; nothing waits for it.
+ */
+class UsersPage extends Page {
+  #filter: RestUserFilter = {};
+  #filterKey = "";
+  #pages = new Map<number, LoadedPage>();
+  #loading = new Map<number, AbortController>();
+  #count: number | null = null;
+  #countAbort: AbortController | null = null;
+  #generation = 0;
+  #jumpTimer: ReturnType<typeof setTimeout> | undefined;
+  #searchTimer: ReturnType<typeof setTimeout> | undefined;
+  #selected = new Set<string>();
+  #allMatching = false;
+  #active = 0;
+  #groups: RestGroup[] = [];
+  #profiles: RestUser[] = [];
+  #pendingAction: BulkActionName | null = null;
+  #run: RestBulkAction | null = null;
+  #exporting = false;
+
+  #virtualizer = new VirtualizerController<HTMLDivElement, HTMLDivElement>(this, {
+    count: 0,
+    getScrollElement: () => this.querySelector<HTMLDivElement>(".viewport"),
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 12,
+  });
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.#applyRoute();
+    session.api.groups().then((g) => { this.#groups = g; this.requestUpdate(); }, (e) => this.fail(e));
+    session.api.users({ profileId: 0 }, { max: 200 }).then((p) => { this.#profiles = p.items; this.requestUpdate(); }, (e) => this.fail(e));
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.#reset();
+  }
+
+  override routeChanged(): void {
+    this.#applyRoute();
+    super.routeChanged();
+  }
+
+  get #columns(): string[] {
+    const cols = (this.route.params.get("cols") ?? "").split(",").filter((c) => c in COLUMNS);
+    return cols.length ? cols : DEFAULT_COLUMNS;
+  }
+
+  get #unfiltered(): boolean {
+    return isUnfiltered(this.#filter);
+  }
+
+  /** A new filter (search typed, filter chosen, Back pressed): everything of the old one is dropped and its requests cancelled. */
+  #applyRoute(): void {
+    const filter = filterOf(this.route.params);
+    const key = JSON.stringify(filter);
+    if (key === this.#filterKey) return;
+    this.#filterKey = key;
+    this.#filter = filter;
+    this.#reset();
+    this.#selected.clear();
+    this.#allMatching = false;
+    this.#active = 0;
+    const generation = this.#generation;
+    this.#countAbort = new AbortController();
+    session.api.countUsers(filter, { signal: this.#countAbort.signal }).then(
+      (n) => { if (generation === this.#generation) { this.#count = n; this.requestUpdate(); } },
+      (e) => { if (generation === this.#generation) this.fail(e); },
+    );
+    this.#load(0);
+    this.querySelector(".viewport")?.scrollTo({ top: 0 });
+  }
+
+  #reset(): void {
+    this.#generation++;
+    for (const c of this.#loading.values()) c.abort();
+    this.#countAbort?.abort();
+    clearTimeout(this.#jumpTimer);
+    this.#loading.clear();
+    this.#pages.clear();
+    this.#count = null;
+  }
+
+  /** Rows the table has room for: all users when the list is unfiltered and counted; else what is loaded, plus one while more follow. */
+  get #rowCount(): number {
+    if (this.#unfiltered && this.#count !== null) return this.#count;
+    let loaded = 0;
+    for (let k = 0; this.#pages.has(k); k++) loaded += this.#pages.get(k)!.items.length;
+    const last = this.#pages.get(Math.ceil(loaded / PAGE_SIZE) - 1);
+    return loaded + (this.#pages.size === 0 || last?.next ? 1 : 0);
+  }
+
+  #row(index: number): RestUser | undefined {
+    return this.#pages.get(Math.floor(index / PAGE_SIZE))?.items[index % PAGE_SIZE];
+  }
+
+  /** Loads page k: after page k-1's last user when that is loaded, else (unfiltered) from the position's cursor. */
+  #load(k: number): void {
+    if (this.#pages.has(k) || this.#loading.has(k)) return;
+    const previous = this.#pages.get(k - 1);
+    if (k > 0 && !previous?.next && !this.#unfiltered) return;
+    const controller = new AbortController();
+    const generation = this.#generation;
+    this.#loading.set(k, controller);
+    const signal = controller.signal;
+    const cursor = async () => (k === 0 ? null : previous?.next ? previous.next : (await session.api.userPosition(k * PAGE_SIZE, { signal })).cursor);
+    void (async () => {
+      try {
+        const page = await session.api.users(this.#filter, { max: PAGE_SIZE, cursor: await cursor() }, { signal });
+        if (generation !== this.#generation) return;
+        this.#pages.set(k, page);
+        this.requestUpdate();
+      } catch (error) {
+        if (generation === this.#generation) this.fail(error);
+      } finally {
+        if (this.#loading.get(k) === controller) this.#loading.delete(k);
+      }
+    })();
+  }
+
+  /** After each render: load what is visible; cancel what scrolled far away. */
+  #ensureVisibleLoaded(): void {
+    const items = this.#virtualizer.getVirtualizer().getVirtualItems();
+    if (items.length === 0) return;
+    const first = Math.floor(items[0]!.index / PAGE_SIZE);
+    const last = Math.floor(items[items.length - 1]!.index / PAGE_SIZE);
+    for (const [k, controller] of this.#loading) {
+      if (k < first - 2 || k > last + 2) {
+        controller.abort();
+        this.#loading.delete(k);
+      }
+    }
+    clearTimeout(this.#jumpTimer);
+    const jumps: number[] = [];
+    for (let k = first; k <= last; k++) {
+      if (this.#pages.has(k) || this.#loading.has(k)) continue;
+      if (k === 0 || this.#pages.get(k - 1)?.next || this.#loading.has(k - 1)) {
+        if (!this.#loading.has(k - 1)) this.#load(k);
+      } else if (this.#unfiltered) jumps.push(k);
+    }
+    if (jumps.length) this.#jumpTimer = setTimeout(() => this.#load(jumps[0]!), JUMP_DELAY_MS);
+  }
+
+  protected override updated(): void {
+    const v = this.#virtualizer.getVirtualizer();
+    const count = this.#rowCount;
+    if (v.options.count !== count) {
+      v.setOptions({ ...v.options, count });
+      v.measure();
+      this.requestUpdate();
+      return;
+    }
+    this.#ensureVisibleLoaded();
+  }
+
+  #setParam(name: string, value: string | undefined, replace = false): void {
+    const params = new URLSearchParams(this.route.params);
+    if (value === undefined || value === "") params.delete(name);
+    else params.set(name, value);
+    navigate(href("users", params), replace);
+  }
+
+  #onSearch(event: InputEvent): void {
+    const value = (event.target as HTMLInputElement).value;
+    clearTimeout(this.#searchTimer);
+    // Keystrokes replace the history entry: Back goes to the previous filter, not the previous letter.
+    this.#searchTimer = setTimeout(() => this.#setParam("search", value.trim() === "" ? undefined : value, true), SEARCH_DELAY_MS);
+  }
+
+  #toggle(user: RestUser): void {
+    this.#allMatching = false;
+    if (this.#selected.has(user.id)) this.#selected.delete(user.id);
+    else this.#selected.add(user.id);
+    this.requestUpdate();
+  }
+
+  #open(user: RestUser | undefined): void {
+    if (user) navigate(href(`users/${encodeURIComponent(user.id)}`));
+  }
+
+  /** Arrow keys, Page Up/Down, Home/End move the focused row; Space selects; Enter opens. */
+  #onKey(event: KeyboardEvent): void {
+    const count = this.#rowCount;
+    const visible = Math.max(1, Math.floor((this.querySelector(".viewport")?.clientHeight ?? 300) / ROW_HEIGHT) - 1);
+    const moves: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: visible, PageUp: -visible, Home: -Infinity, End: Infinity };
+    if (event.key in moves) {
+      event.preventDefault();
+      this.#active = Math.max(0, Math.min(count - 1, this.#active + moves[event.key]!));
+      this.#virtualizer.getVirtualizer().scrollToIndex(this.#active, { align: "auto" });
+      this.requestUpdate();
+      void this.updateComplete.then(() => requestAnimationFrame(() => this.querySelector<HTMLElement>(`[data-index="${this.#active}"]`)?.focus()));
+    } else if (event.key === " ") {
+      event.preventDefault();
+      const user = this.#row(this.#active);
+      if (user) this.#toggle(user);
+    } else if (event.key === "Enter") {
+      this.#open(this.#row(this.#active));
+    }
+  }
+
+  async #export(): Promise<void> {
+    this.#exporting = true;
+    this.requestUpdate();
+    await this.attempt(async () => {
+      const parts: BlobPart[] = [];
+      for await (const chunk of session.api.usersCsv(this.#filter)) parts.push(chunk as Uint8Array<ArrayBuffer>);
+      const url = URL.createObjectURL(new Blob(parts, { type: "text/csv" }));
+      const link = Object.assign(document.createElement("a"), { href: url, download: "users.csv" });
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    });
+    this.#exporting = false;
+    this.requestUpdate();
+  }
+
+  #askAction(action: BulkActionName): void {
+    this.#pendingAction = action;
+    this.requestUpdate();
+    const entry = ACTIONS.find((a) => a.action === action)!;
+    if (entry.group || entry.confirm) void this.updateComplete.then(() => openDialog(this, "bulk-confirm"));
+    else void this.#startAction(action, undefined);
+  }
+
+  async #startAction(action: BulkActionName, groupId: string | undefined): Promise<void> {
+    const selection = this.#allMatching ? { filter: this.#filter } : { ids: [...this.#selected] };
+    await this.attempt(async () => {
+      this.#run = await session.api.startBulkAction({ action, ...(groupId ? { groupId } : {}), ...selection });
+      this.requestUpdate();
+      await this.updateComplete;
+      openDialog(this, "bulk-progress");
+      while (this.#run.status === "running" && this.isConnected) {
+        await new Promise((r) => setTimeout(r, 400));
+        this.#run = await session.api.bulkAction(this.#run.id);
+        this.requestUpdate();
+      }
+      this.#selected.clear();
+      this.#allMatching = false;
+      this.#filterKey = "";
+      this.#applyRoute();
+    });
+  }
+
+  protected override render() {
+    const columns = this.#columns;
+    const count = this.#count;
+    const v = this.#virtualizer.getVirtualizer();
+    const items = v.getVirtualItems();
+    const selectedCount = this.#allMatching ? (count ?? 0) : this.#selected.size;
+    const loadedIds = [...this.#pages.values()].flatMap((p) => p.items.map((u) => u.id));
+    const allLoadedSelected = loadedIds.length > 0 && loadedIds.every((id) => this.#selected.has(id));
+    const cols = `36px ${columns.map((c) => COLUMNS[c]!.width).join(" ")}`;
+    return html`
+      <h1 tabindex="-1" id="users-title">Users</h1>
+      ${this.renderMessage()}
+      <div class="toolbar" role="search">
+        <input type="search" data-search aria-label="Search users by name or email" placeholder="Search (press /)" .value=${this.#filter.search ?? ""} @input=${(e: InputEvent) => this.#onSearch(e)} size="28">
+        <select aria-label="Status" @change=${(e: Event) => this.#setParam("enabled", (e.target as HTMLSelectElement).value)}>
+          <option value="" ?selected=${this.#filter.enabled === undefined}>Enabled or disabled</option>
+          <option value="true" ?selected=${this.#filter.enabled === true}>Enabled</option>
+          <option value="false" ?selected=${this.#filter.enabled === false}>Disabled</option>
+        </select>
+        <label class="row"><input type="checkbox" .checked=${this.#filter.lockedOut === true} @change=${(e: Event) => this.#setParam("lockedOut", (e.target as HTMLInputElement).checked ? "true" : undefined)}> Locked out</label>
+        <label class="row"><input type="checkbox" .checked=${this.#filter.expired === true} @change=${(e: Event) => this.#setParam("expired", (e.target as HTMLInputElement).checked ? "true" : undefined)}> Expired</label>
+        <select aria-label="Group" @change=${(e: Event) => this.#setParam("groupId", (e.target as HTMLSelectElement).value)}>
+          <option value="">Any group</option>
+          ${this.#groups.map((g) => html`<option value=${g.id} ?selected=${this.#filter.groupId === g.id}>${g.name}</option>`)}
+        </select>
+        <select aria-label="Profile" @change=${(e: Event) => this.#setParam("profileId", (e.target as HTMLSelectElement).value)}>
+          <option value="">Any profile</option>
+          <option value="-1" ?selected=${this.#filter.profileId === -1}>No profile</option>
+          <option value="0" ?selected=${this.#filter.profileId === 0}>Is a profile</option>
+          ${this.#profiles.map((p) => html`<option value=${String(p.numericId)} ?selected=${this.#filter.profileId === p.numericId}>Profile: ${p.username}</option>`)}
+        </select>
+        <span class="grow"></span>
+        <details class="menu">
+          <summary>Columns</summary>
+          <div role="group" aria-label="Columns to show">
+            ${Object.entries(COLUMNS).map(([key, c]) => html`<label class="row"><input type="checkbox" .checked=${columns.includes(key)} ?disabled=${key === "username"}
+              @change=${(e: Event) => this.#setParam("cols", (e.target as HTMLInputElement).checked ? [...columns, key].join(",") : columns.filter((x) => x !== key).join(","))}> ${c.label}</label>`)}
+          </div>
+        </details>
+        <button @click=${() => void this.#export()} ?disabled=${this.#exporting}>${this.#exporting ? "Exporting…" : "Export CSV"}</button>
+      </div>
+      <p class="status" role="status">${count === null ? "Counting…" : `${count.toLocaleString()} ${count === 1 ? "user" : "users"}`}${this.#filter.search ? html` matching “${this.#filter.search}”` : nothing}</p>
+      ${selectedCount > 0 ? this.#renderBulkBar(selectedCount, count) : nothing}
+      <div class="grid" role="grid" aria-labelledby="users-title" aria-rowcount=${count === null ? -1 : count + 1} aria-colcount=${columns.length + 1} aria-multiselectable="true" ${styled((el) => el.style.setProperty("--cols", cols))}>
+        <div class="head" role="row" aria-rowindex="1">
+          <div role="columnheader"><input type="checkbox" aria-label="Select all loaded users" .checked=${allLoadedSelected}
+            @change=${(e: Event) => { const on = (e.target as HTMLInputElement).checked; this.#allMatching = false; for (const id of loadedIds) on ? this.#selected.add(id) : this.#selected.delete(id); this.requestUpdate(); }}></div>
+          ${columns.map((c) => html`<div role="columnheader">${COLUMNS[c]!.label}</div>`)}
+        </div>
+        <div class="viewport" role="rowgroup" @keydown=${(e: KeyboardEvent) => this.#onKey(e)}>
+          <div class="sizer" role="presentation" ${styled((el) => { el.style.height = `${v.getTotalSize()}px`; })}>
+            ${items.map((item) => this.#renderRow(item.index, item.start, columns))}
+          </div>
+        </div>
+      </div>
+      ${this.#renderDialogs()}`;
+  }
+
+  #renderRow(index: number, start: number, columns: string[]): TemplateResult {
+    const user = this.#row(index);
+    const focusable = index === this.#active ? "0" : "-1";
+    if (!user) {
+      return html`<div class="r placeholder" role="row" aria-rowindex=${index + 2} data-index=${index} tabindex=${focusable} ${styled((el) => { el.style.transform = `translateY(${start}px)`; })}><div role="gridcell" aria-colspan=${columns.length + 1}>Loading…</div></div>`;
+    }
+    const selected = this.#allMatching || this.#selected.has(user.id);
+    return html`<div class="r" role="row" aria-rowindex=${index + 2} aria-selected=${selected ? "true" : "false"} data-index=${index} tabindex=${focusable} ${styled((el) => { el.style.transform = `translateY(${start}px)`; })}
+        @click=${() => this.#open(user)} @focus=${() => { this.#active = index; }}>
+        <div role="gridcell"><input type="checkbox" tabindex="-1" aria-label=${`Select ${user.username}`} .checked=${selected}
+          @click=${(e: Event) => e.stopPropagation()} @change=${() => this.#toggle(user)}></div>
+        ${columns.map((c) => html`<div role="gridcell">${COLUMNS[c]!.cell(user)}</div>`)}
+      </div>`;
+  }
+
+  #renderBulkBar(selectedCount: number, count: number | null): TemplateResult {
+    return html`<div class="bulkbar" role="region" aria-label="Bulk actions">
+      <strong>${this.#allMatching ? `All ${selectedCount.toLocaleString()} matching users selected` : `${selectedCount} selected`}</strong>
+      ${!this.#allMatching && count !== null && count > selectedCount ? html`<button class="link" @click=${() => { this.#allMatching = true; this.requestUpdate(); }}>Select all ${count.toLocaleString()} matching</button>` : nothing}
+      <button class="link" @click=${() => { this.#selected.clear(); this.#allMatching = false; this.requestUpdate(); }}>Clear selection</button>
+      <span class="grow"></span>
+      ${ACTIONS.map((a) => html`<button class=${a.action === "delete" ? "danger" : ""} @click=${() => this.#askAction(a.action)}>${a.label}</button>`)}
+    </div>`;
+  }
+
+  #renderDialogs(): TemplateResult {
+    const pending = ACTIONS.find((a) => a.action === this.#pendingAction);
+    const run = this.#run;
+    const who = this.#allMatching ? `all ${(this.#count ?? 0).toLocaleString()} matching users` : `${this.#selected.size} selected users`;
+    return html`
+      <dialog id="bulk-confirm" aria-labelledby="bulk-confirm-title">
+        <form method="dialog" @submit=${(e: SubmitEvent) => {
+          const submitter = e.submitter as HTMLButtonElement | null;
+          if (submitter?.value !== "go" || !pending) return;
+          const group = (this.querySelector<HTMLSelectElement>("#bulk-group")?.value) || undefined;
+          void this.#startAction(pending.action, group);
+        }}>
+          <h2 id="bulk-confirm-title">${pending?.label.replace("…", "")} ${who}</h2>
+          ${pending?.group ? html`<label class="field"><span>Group</span><select id="bulk-group" required>
+              ${this.#groups.filter((g) => session.isSystemAdmin || g.name !== "administrators").map((g) => html`<option value=${g.id}>${g.name}</option>`)}</select></label>` : nothing}
+          ${pending?.action === "delete" ? html`<p class="message warn">Deleting cannot be undone.</p>` : nothing}
+          <div class="row"><button value="go" class=${pending?.action === "delete" ? "danger" : "primary"}>${pending?.label.replace("…", "")}</button><button value="cancel" formnovalidate>Cancel</button></div>
+        </form>
+      </dialog>
+      <dialog id="bulk-progress" aria-labelledby="bulk-progress-title">
+        ${run ? html`
+          <h2 id="bulk-progress-title">${ACTIONS.find((a) => a.action === run.action)?.label.replace("…", "")}: ${run.status === "running" ? "in progress" : run.status === "done" ? "done" : "failed"}</h2>
+          <progress max=${run.total ?? 1} value=${run.total === null ? 0 : run.processed} aria-label="Progress"></progress>
+          <p role="status">${run.processed.toLocaleString()} of ${run.total === null ? "…" : run.total.toLocaleString()} processed: ${run.changed.toLocaleString()} changed, ${run.unchanged.toLocaleString()} unchanged, ${run.refused.toLocaleString()} refused.</p>
+          ${run.error ? html`<p class="message error">${run.error}</p>` : nothing}
+          ${run.report.length ? html`<table class="plain"><caption class="muted">Refused</caption><thead><tr><th>User</th><th>Reason</th></tr></thead>
+            <tbody>${run.report.map((r) => html`<tr><td>${r.username}</td><td>${r.reason}</td></tr>`)}</tbody></table>` : nothing}
+          <form method="dialog"><button>Close</button></form>` : nothing}
+      </dialog>`;
+  }
+}
+
+customElements.define("ecm-users", UsersPage);

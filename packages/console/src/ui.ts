@@ -1,0 +1,93 @@
+import { LitElement, html, nothing, type TemplateResult } from "lit";
+import { directive, Directive, PartType, type ElementPart, type PartInfo } from "lit/directive.js";
+import { failed } from "./api.js";
+import type { Route } from "./router.js";
+
+/**
+ * Pages render into the light DOM: ARIA id references (labels, descriptions, grids) do not cross
+ * shadow roots, and the one stylesheet styles everything.
+ */
+export class Page extends LitElement {
+  route!: Route;
+  /** The error or notice shown at the top of the page. */
+  message: { kind: "error" | "ok" | "warn"; text: string } | null = null;
+
+  protected override createRenderRoot(): HTMLElement {
+    return this;
+  }
+
+  /** Shows a failure (an ended session goes back to the login page instead). */
+  fail(error: unknown): void {
+    const text = failed(error);
+    this.message = text ? { kind: "error", text } : null;
+    this.requestUpdate();
+  }
+
+  notify(text: string, kind: "ok" | "warn" = "ok"): void {
+    this.message = { kind, text };
+    this.requestUpdate();
+  }
+
+  /** Runs an action, showing its failure; answers whether it succeeded. */
+  async attempt(action: () => Promise<unknown>): Promise<boolean> {
+    try {
+      this.message = null;
+      await action();
+      return true;
+    } catch (error) {
+      this.fail(error);
+      return false;
+    } finally {
+      this.requestUpdate();
+    }
+  }
+
+  renderMessage(): TemplateResult | typeof nothing {
+    if (!this.message) return nothing;
+    return html`<div class="message ${this.message.kind}" role=${this.message.kind === "error" ? "alert" : "status"}>${this.message.text}</div>`;
+  }
+
+  /** Called by the shell when only the query of this page's URL changed. */
+  routeChanged(): void {
+    this.requestUpdate();
+  }
+}
+
+/** A date-time for people, in their locale; "" for none. */
+export function when(iso: string | null | undefined): string {
+  return iso ? new Date(iso).toLocaleString() : "";
+}
+
+/** `<input type=datetime-local>` value of an ISO time (local), and back. */
+export function toLocalInput(iso: string | null | undefined): string {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
+
+export function fromLocalInput(value: string): string | null {
+  return value ? new Date(value).toISOString() : null;
+}
+
+/** Opens a `<dialog>` of the page by id, as a modal (focus moves into it; Escape closes it). */
+export function openDialog(root: ParentNode, id: string): HTMLDialogElement {
+  const dialog = root.querySelector<HTMLDialogElement>(`#${id}`)!;
+  if (!dialog.open) dialog.showModal();
+  return dialog;
+}
+
+/** Sets styles from script (CSSOM), where a `style` attribute would be refused by the Content-Security-Policy. */
+class Styled extends Directive {
+  constructor(part: PartInfo) {
+    super(part);
+    if (part.type !== PartType.ELEMENT) throw new Error("styled() goes on an element");
+  }
+  override update(part: ElementPart, [apply]: [(el: HTMLElement) => void]) {
+    apply(part.element as HTMLElement);
+    return nothing;
+  }
+  render(_apply: (el: HTMLElement) => void) {
+    return nothing;
+  }
+}
+export const styled = directive(Styled);

@@ -1,0 +1,137 @@
+/** Every page: no WCAG 2.1 A/AA violation in either theme, a screenshot of each; login, forced password change and session expiry as a user meets them. */
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import { createUser, groupId, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
+import { ADMIN_PASSWORD } from "../../server/src/test-support/server.js";
+import { axeViolations, describeConsole, logIn, openPage, screenshot } from "./support.js";
+
+describeConsole("console pages", (ctx, kind) => {
+  // The markup does not depend on the store: one sweep (on SQLite) covers every page.
+  it("every page has no WCAG 2.1 A or AA violation, in the light and the dark theme", { skip: kind === "postgres" && "the markup is the same on every store", timeout: 150_000 }, async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    const me = (await server.api<{ id: string }>("GET", "/security/v1/me", { token })).body;
+    const administrators = await groupId(server, token, "administrators");
+    const pages: [string, string, string][] = [
+      ["users", "#/users", "Users"],
+      ["user", `#/users/${me.id}`, "sysadmin"],
+      ["groups", "#/groups", "Groups"],
+      ["group", `#/groups/${administrators}`, "administrators"],
+      ["roles", "#/roles", "Roles"],
+      ["audit", "#/audit", "Audit log"],
+      ["me", "#/me", "My account"],
+    ];
+    const { page, errors, close } = await openPage(browser);
+    const check = async (name: string) => {
+      for (const theme of ["light", "dark"]) {
+        await page.evaluate((t) => { document.documentElement.dataset.theme = t; }, theme);
+        assert.deepEqual(await axeViolations(page), [], `${name}, ${theme}`);
+        await screenshot(page, `${name}-${theme}`);
+      }
+    };
+    try {
+      await page.goto(url);
+      await page.getByRole("heading", { name: "Log in to ECM Security" }).waitFor();
+      await check("login");
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      for (const [name, hash, heading] of pages) {
+        await page.goto(`${url}${hash}`);
+        await page.getByRole("heading", { level: 1, name: new RegExp(heading) }).waitFor();
+        await page.waitForFunction(() => !document.querySelector("main")?.textContent?.includes("Loading…"), undefined, { polling: 100 });
+        await check(name);
+      }
+      await page.keyboard.press("?");
+      await page.getByRole("dialog", { name: "Keyboard shortcuts" }).waitFor();
+      await check("shortcuts");
+      await page.keyboard.press("Escape");
+      // The narrowest laptop the console is made for.
+      await page.setViewportSize({ width: 1024, height: 768 });
+      for (const [name, hash] of pages.slice(0, 2)) {
+        await page.goto(`${url}${hash}`);
+        await page.getByRole("heading", { level: 1 }).waitFor();
+        assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), true, `${name} fits 1 024 px`);
+        await screenshot(page, `${name}-1024`);
+      }
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("the theme switch overrides the system's, and stays", async () => {
+    const { browser, url } = ctx();
+    const { page, close } = await openPage(browser, { colorScheme: "light" });
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.getByLabel("Theme").selectOption("dark");
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
+      const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      assert.equal(await background(), "rgb(20, 23, 27)");
+      await page.reload();
+      await page.getByRole("navigation", { name: "Main" }).waitFor();
+      assert.equal(await background(), "rgb(20, 23, 27)");
+      await page.getByLabel("Theme").selectOption("system");
+      assert.equal(await background(), "rgb(255, 255, 255)");
+    } finally {
+      await close();
+    }
+  });
+
+  it("says why a login is refused, and sends a plain user with a forced password change to change it first", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    const created = await server.api("POST", "/security/v1/users", { token, body: { username: "pat.new", password: "Initial-Pass-123", changePassword: true } });
+    assert.equal(created.status, 201);
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await page.goto(url);
+      await page.getByLabel("Username").fill("pat.new");
+      await page.getByLabel("Password").fill("wrong-password");
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.getByRole("alert").filter({ hasText: "The username or password is wrong, or this account cannot log in now" }).waitFor();
+      assert.equal(await page.getByLabel("Password").inputValue(), "");
+      await page.getByLabel("Password").fill("Initial-Pass-123");
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.getByRole("heading", { name: "My account" }).waitFor();
+      await page.getByText("Your password must be changed before you go on.").waitFor();
+      await page.getByLabel("Current password").fill("Initial-Pass-123");
+      await page.getByLabel("New password", { exact: true }).fill("Changed-Pass-4567");
+      await page.getByLabel("Repeat the new password").fill("Changed-Pass-4567");
+      await page.getByRole("button", { name: "Change password" }).click();
+      await page.getByRole("definition").filter({ hasText: /^user$/ }).waitFor();
+      // A plain user sees only the own account: no administration pages in the navigation.
+      const nav = page.getByRole("navigation", { name: "Main" });
+      assert.deepEqual(await nav.getByRole("link").allInnerTexts(), ["My account"]);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("an ended session goes back to the login page, and the login returns to the page the user was on", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    await createUser(server, token, "sam.admin");
+    await server.api("PUT", `/security/v1/users/${(await server.api<{ id: string }[]>("GET", "/security/v1/users?search=sam.admin", { token })).body[0]!.id}/user-groups/${await groupId(server, token, "administrators")}`, { token });
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sam.admin", USER_PASSWORD);
+      await page.goto(`${url}#/users?search=sam`);
+      await page.getByRole("gridcell", { name: "sam.admin" }).waitFor();
+      // The session ends elsewhere (logged out from another place, or expired).
+      const consoleToken = await page.evaluate(() => sessionStorage.getItem("ecm.console.token"));
+      assert.equal((await server.api("POST", "/auth/v1/logout", { token: consoleToken! })).status, 204);
+      await page.getByRole("searchbox", { name: "Search users by name or email" }).fill("sam.a");
+      await page.getByText("Your session has ended. Log in again to go back to where you were.").waitFor();
+      assert.match(page.url(), /#\/login\?next=users%3Fsearch%3Dsam/);
+      await page.getByLabel("Username").fill("sam.admin");
+      await page.getByLabel("Password").fill(USER_PASSWORD);
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.getByRole("gridcell", { name: "sam.admin" }).waitFor();
+      assert.match(page.url(), /#\/users\?search=sam/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+});

@@ -1,0 +1,32 @@
+/** The JavaScript the login and users pages load stays small: at most 60 kB gzip (a size, so the test is deterministic). */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { test } from "node:test";
+import { buildConsole } from "../build.mjs";
+
+const LIMIT = 60 * 1024;
+
+test("the login and users pages load at most 60 kB of JavaScript, gzip", async () => {
+  const outdir = mkdtempSync(join(tmpdir(), "ecm-console-size-"));
+  try {
+    const { metafile } = await buildConsole(outdir);
+    const outputs = metafile.outputs as Record<string, { entryPoint?: string; imports: { path: string; kind: string }[] }>;
+    const byEntry = (source: string) => Object.keys(outputs).find((path) => outputs[path]!.entryPoint?.endsWith(source))!;
+    // A page's module and everything it imports statically: what the browser fetches to show it.
+    const loaded = new Set<string>();
+    const visit = (path: string) => {
+      if (loaded.has(path)) return;
+      loaded.add(path);
+      for (const i of outputs[path]!.imports) if (i.kind === "import-statement") visit(i.path);
+    };
+    for (const source of ["src/main.ts", "src/pages/login.ts", "src/pages/users.ts"]) visit(byEntry(source));
+    const sizes = [...loaded].map((path) => [relative(outdir, path), statSync(`${path}.gz`).size] as const);
+    const total = sizes.reduce((sum, [, size]) => sum + size, 0);
+    console.log(`login + users pages: ${(total / 1024).toFixed(1)} kB gzip (${sizes.map(([f, s]) => `${f} ${(s / 1024).toFixed(1)}`).join(", ")})`);
+    assert.ok(total <= LIMIT, `${total} bytes gzip > ${LIMIT}`);
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+});

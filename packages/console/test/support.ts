@@ -1,0 +1,106 @@
+import { mkdirSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, describe } from "node:test";
+import AxeBuilder from "@axe-core/playwright";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { startTestServer, storeKinds, storeSkip, type StoreKind, type TestServer } from "../../server/src/test-support/server.js";
+import { buildConsole } from "../build.mjs";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+/** Screenshots of every page, kept as test artefacts (git-ignored). */
+export const SCREENSHOTS = join(root, "test-results", "screenshots");
+
+function newest(dir: string): number {
+  return Math.max(...readdirSync(dir, { recursive: true, encoding: "utf8" }).map((f) => statSync(join(dir, f)).mtimeMs));
+}
+
+/** Builds the console unless dist/ is newer than every source (the server serves dist/). */
+export async function ensureBuilt(): Promise<void> {
+  let built = 0;
+  try {
+    built = statSync(join(root, "dist", "index.html")).mtimeMs;
+  } catch {
+    // not built yet
+  }
+  const sdk = join(root, "..", "sdk", "dist");
+  if (built < Math.max(newest(join(root, "src")), newest(sdk), statSync(join(root, "build.mjs")).mtimeMs)) await buildConsole();
+}
+
+/** Debian's Chromium, never a downloaded one. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+}
+
+export interface ConsoleContext {
+  server: TestServer;
+  browser: Browser;
+  /** `http://127.0.0.1:<port>/portal/console/` */
+  url: string;
+}
+
+/**
+ * A suite per store (PostgreSQL skipped without ECM_TEST_DATABASE_URL), each with its own server;
+ * one browser for the whole file, started before the suites and closed after them.
+ */
+export function describeConsole(title: string, body: (ctx: () => ConsoleContext, kind: StoreKind) => void): void {
+  let browser: Browser | undefined;
+  before(async () => {
+    await ensureBuilt();
+    browser = await launchChromium();
+    mkdirSync(SCREENSHOTS, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  for (const kind of storeKinds) {
+    describe(`${title} [${kind}]`, { skip: storeSkip(kind) }, () => {
+      let server: TestServer | undefined;
+      before(async () => {
+        server = await startTestServer(kind);
+      });
+      after(async () => {
+        await server?.close();
+      });
+      body(() => {
+        if (!server || !browser) throw new Error("server or browser not started");
+        return { server, browser, url: `${server.baseUrl}/console/` };
+      }, kind);
+    });
+  }
+}
+
+/** A new page (1 280 × 800 unless told) that records console errors and refused requests. */
+export async function openPage(browser: Browser, options: { width?: number; colorScheme?: "light" | "dark" } = {}): Promise<{ page: Page; errors: string[]; close: () => Promise<void> }> {
+  const context = await browser.newContext({ viewport: { width: options.width ?? 1280, height: 800 }, colorScheme: options.colorScheme ?? "light" });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  const errors: string[] = [];
+  page.on("console", (m) => {
+    // A 401/403/404/409/412 the console asked for and handles is logged by Chromium as a failed resource: not an error of the page.
+    if (m.type() === "error" && !/the server responded with a status of (401|403|404|409|412)/.test(m.text())) errors.push(m.text());
+  });
+  page.on("pageerror", (e) => errors.push(e.message));
+  return { page, errors, close: () => context.close() };
+}
+
+/** Logs in through the login page. */
+export async function logIn(page: Page, url: string, username: string, password: string): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("navigation", { name: "Main" }).waitFor();
+}
+
+/** WCAG 2.1 A and AA violations of the page as it is now (none expected). */
+export async function axeViolations(page: Page): Promise<string[]> {
+  const analysis = new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).options({ resultTypes: ["violations"] }).analyze();
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`axe did not finish on ${page.url()}`)), 30_000).unref());
+  const result = await Promise.race([analysis, timeout]);
+  return result.violations.map((v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(" | ")}`);
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: false });
+}

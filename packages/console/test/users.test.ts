@@ -1,0 +1,154 @@
+/** The users and user pages in Chromium, as an administrator uses them, on each store. */
+import assert from "node:assert/strict";
+import { before, it } from "node:test";
+import type { Page } from "playwright-core";
+import { createGroup } from "../../server/src/test-support/accounts.js";
+import { insertUser } from "../../server/src/test-support/fixtures.js";
+import { ADMIN_PASSWORD } from "../../server/src/test-support/server.js";
+import { describeConsole, logIn, openPage, screenshot } from "./support.js";
+
+/** The row of the users grid that shows this username. */
+const row = (page: Page, username: string) => page.getByRole("row").filter({ has: page.getByRole("gridcell", { name: username, exact: true }) });
+
+describeConsole("users in the console", (ctx, kind) => {
+  let token: string;
+  before(async () => {
+    const { server } = ctx();
+    token = await server.login();
+    for (let i = 0; i < 240; i++) {
+      await insertUser(server.server.deps.store, { username: `person${String(i).padStart(3, "0")}`, first_name: "Pat", last_name: `Person ${i}`, email: `person${i}@example.com` });
+    }
+    await insertUser(server.server.deps.store, { username: "carol.jones", first_name: "Carol", last_name: "Jones", email: "carol@example.com" });
+    await createGroup(server, token, "auditors", ["security-administrator"]);
+  });
+
+  it("finds a user by typing, opens it, edits it through a conflict, locks it, adds it to a group and shows its roles", async () => {
+    const { server, browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.getByRole("searchbox", { name: "Search users by name or email" }).fill("jones");
+      await row(page, "carol.jones").waitFor();
+      await page.getByRole("status").filter({ hasText: "1 user matching" }).waitFor();
+      assert.match(page.url(), /#\/users\?search=jones$/, "the search is in the URL");
+      await row(page, "carol.jones").click();
+      await page.getByRole("heading", { level: 1, name: /Carol Jones/ }).waitFor();
+      await screenshot(page, `user-${kind}`);
+
+      // Someone else changes the user while the form is open: saving shows what changed and offers to reload.
+      const id = page.url().split("/users/")[1]!;
+      await page.getByLabel("Description").fill("Mine");
+      const other = await server.api("PUT", `/security/v1/users/${id}`, { token, body: { firstName: "Caroline" } });
+      assert.equal(other.status, 200);
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      const conflict = page.getByRole("dialog", { name: "Someone else changed this user" });
+      await conflict.waitFor();
+      assert.match(await conflict.innerText(), /First name\s+Carol\s+Caroline/);
+      await screenshot(page, `user-conflict-${kind}`);
+      await conflict.getByRole("button", { name: "Reload (discard my changes)" }).click();
+      assert.equal(await page.getByLabel("First name").inputValue(), "Caroline");
+      await page.getByLabel("Description").fill("Mine again");
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByText("Saved.").waitFor();
+
+      await page.getByRole("button", { name: "Disable (lock)" }).click();
+      await page.getByText("Disabled; the user's sessions were ended.").waitFor();
+      assert.equal((await server.api("GET", `/security/v1/users/${id}`, { token })).body.enabled, false);
+
+      await page.getByLabel("Add to group").selectOption({ label: "auditors" });
+      await page.getByRole("button", { name: "Add", exact: true }).click();
+      await page.getByText("Added to auditors.").waitFor();
+      const roles = page.getByRole("table").filter({ has: page.getByRole("columnheader", { name: "Granted by" }) });
+      await roles.getByRole("row", { name: /security-administrator\s+auditors/ }).waitFor();
+      await roles.getByRole("cell", { name: "user", exact: true }).waitFor();
+      await page.getByRole("cell", { name: "group.member.add" }).first().waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("loads pages as the table scrolls: the next page of a filter, any position of the whole list", async () => {
+    const { browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      const grid = page.getByRole("grid", { name: "Users" });
+      await page.getByRole("status").filter({ hasText: "242 users" }).waitFor();
+      assert.equal(await grid.getAttribute("aria-rowcount"), "243");
+      assert.ok((await grid.getByRole("row").count()) < 80, "only the visible rows are in the DOM");
+      // Dragged to the end of the whole list: the rows there load from the position's cursor.
+      await page.locator(".viewport").evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+      await row(page, "sysadmin").waitFor();
+      assert.equal(await row(page, "sysadmin").getAttribute("aria-rowindex"), "243");
+      // A filtered list grows page by page as it is scrolled.
+      await page.goto(`${url}#/users?search=person`);
+      await row(page, "person000").waitFor();
+      for (let i = 0; i < 10 && (await row(page, "person239").count()) === 0; i++) {
+        await page.locator(".viewport").evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+        await page.waitForTimeout(150);
+      }
+      await row(page, "person239").waitFor();
+      assert.equal(await row(page, "person239").getAttribute("aria-rowindex"), "241");
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("bulk-disables all users matching a search, on the server, with progress and a report", async () => {
+    const { server, browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users?search=person1`);
+      await row(page, "person100").waitFor();
+      await page.getByRole("status").filter({ hasText: "111 users matching" }).waitFor();
+      await page.getByRole("checkbox", { name: "Select person100" }).check();
+      await page.getByRole("button", { name: "Select all 111 matching" }).click();
+      await page.getByText("All 111 matching users selected").waitFor();
+      await page.getByRole("region", { name: "Bulk actions" }).getByRole("button", { name: "Disable" }).click();
+      const progress = page.getByRole("dialog", { name: /Disable: done/ });
+      await progress.waitFor();
+      assert.match(await progress.innerText(), /111 of 111 processed: 111 changed, 0 unchanged, 0 refused/);
+      await screenshot(page, `bulk-progress-${kind}`);
+      await progress.getByRole("button", { name: "Close" }).click();
+      assert.equal((await server.api("GET", "/security/v1/users/count?search=person1&enabled=false", { token })).body, 111);
+      assert.equal((await server.api("GET", "/security/v1/users/count?search=person2&enabled=false", { token })).body, 0);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("works from the keyboard alone: / to search, arrows to move, Space to select, Enter to open", async () => {
+    const { browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.locator("main h1").focus();
+      await page.keyboard.press("/");
+      await page.keyboard.type("person05");
+      await row(page, "person059").waitFor();
+      for (let i = 0; i < 25; i++) {
+        if ((await page.evaluate(() => document.activeElement?.getAttribute("role"))) === "row") break;
+        await page.keyboard.press("Tab");
+      }
+      const focusedRow = (index: string) => page.waitForFunction((i) => document.activeElement?.getAttribute("aria-rowindex") === i, index);
+      await focusedRow("2");
+      await page.keyboard.press("ArrowDown");
+      await page.keyboard.press("ArrowDown");
+      await focusedRow("4");
+      await page.keyboard.press("Space");
+      assert.equal(await row(page, "person052").getAttribute("aria-selected"), "true");
+      await page.keyboard.press("End");
+      await focusedRow("11");
+      assert.equal(await page.evaluate(() => document.activeElement?.textContent?.includes("person059")), true);
+      await page.keyboard.press("Enter");
+      await page.getByRole("heading", { level: 1, name: /person059/ }).waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+});
