@@ -57,6 +57,18 @@ export async function buildConsole(outdir = join(root, "dist")) {
   return { outdir, metafile: result.metafile, script, style, version: createHash("sha256").update(script + style).digest("hex").slice(0, 12) };
 }
 
+/** Builds unless dist/ is newer than every source it is made of (tests call this before they start a server). */
+export async function ensureBuilt() {
+  const newest = (dir) => Math.max(...[...walk(dir)].map((f) => statSync(f).mtimeMs));
+  let built = 0;
+  try {
+    built = statSync(join(root, "dist", "index.html")).mtimeMs;
+  } catch {
+    // not built yet
+  }
+  if (built < Math.max(newest(join(root, "src")), newest(join(root, "..", "sdk", "dist")), statSync(fileURLToPath(import.meta.url)).mtimeMs)) await buildConsole();
+}
+
 function* walk(dir) {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);

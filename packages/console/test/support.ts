@@ -1,31 +1,15 @@
-import { mkdirSync, readdirSync, statSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe } from "node:test";
 import AxeBuilder from "@axe-core/playwright";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { startTestServer, storeKinds, storeSkip, type StoreKind, type TestServer } from "../../server/src/test-support/server.js";
-import { buildConsole } from "../build.mjs";
+import { ensureBuilt } from "../build.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 /** Screenshots of every page, kept as test artefacts (git-ignored). */
 export const SCREENSHOTS = join(root, "test-results", "screenshots");
-
-function newest(dir: string): number {
-  return Math.max(...readdirSync(dir, { recursive: true, encoding: "utf8" }).map((f) => statSync(join(dir, f)).mtimeMs));
-}
-
-/** Builds the console unless dist/ is newer than every source (the server serves dist/). */
-export async function ensureBuilt(): Promise<void> {
-  let built = 0;
-  try {
-    built = statSync(join(root, "dist", "index.html")).mtimeMs;
-  } catch {
-    // not built yet
-  }
-  const sdk = join(root, "..", "sdk", "dist");
-  if (built < Math.max(newest(join(root, "src")), newest(sdk), statSync(join(root, "build.mjs")).mtimeMs)) await buildConsole();
-}
 
 /** Debian's Chromium, never a downloaded one. */
 export function launchChromium(): Promise<Browser> {

@@ -28,7 +28,7 @@ const consoleRoutes: FastifyPluginAsync<AppDeps> = async (app) => {
     setHeaders(res, path) {
       res.header("content-security-policy", CONSOLE_CSP);
       // Every file but the entry page has its content's hash in its name.
-      res.header("cache-control", path.endsWith("index.html") ? "no-cache" : "public, max-age=31536000, immutable");
+      res.header("cache-control", /index\.html(\.br|\.gz)?$/.test(path) ? "no-cache" : "public, max-age=31536000, immutable");
     },
   });
 };

@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { before, it } from "node:test";
+import { gunzipSync } from "node:zlib";
+import { ensureBuilt } from "../../../../console/build.mjs";
+import { describeEachStore } from "../../test-support/server.js";
+import { CONSOLE_CSP } from "./console.js";
+
+before(async () => {
+  await ensureBuilt();
+});
+
+describeEachStore("the console's files", (server) => {
+  it("serves the entry page under the strict CSP, never cached, naming hashed files that are cached for good, pre-compressed", async () => {
+    const s = server();
+    const origin = new URL(s.baseUrl).origin;
+    const redirect = await fetch(`${s.baseUrl}/console`, { redirect: "manual" });
+    assert.equal(redirect.status, 302);
+    assert.equal(new URL(redirect.headers.get("location")!, `${s.baseUrl}/console`).pathname, "/portal/console/");
+    const index = await fetch(`${s.baseUrl}/console/`);
+    assert.equal(index.status, 200);
+    assert.equal(index.headers.get("content-security-policy"), CONSOLE_CSP);
+    assert.equal(index.headers.get("cache-control"), "no-cache");
+    const html = await index.text();
+    assert.doesNotMatch(html, /<script>|<style|style=/, "nothing inline");
+    const script = /<script type="module" src="(main-[A-Z0-9]+\.js)">/.exec(html)?.[1];
+    assert.ok(script, html);
+    const brotli = await fetch(`${origin}/portal/console/${script}`, { headers: { "accept-encoding": "br" }, decompress: false } as RequestInit);
+    assert.equal(brotli.headers.get("content-encoding"), "br");
+    assert.match(brotli.headers.get("content-type") ?? "", /javascript/);
+    assert.equal(brotli.headers.get("cache-control"), "public, max-age=31536000, immutable");
+    const raw = await new Promise<Buffer>((resolve, reject) => {
+      import("node:http").then(({ get }) => get(`${origin}/portal/console/${script}`, { headers: { "accept-encoding": "gzip" } }, (res) => {
+        assert.equal(res.headers["content-encoding"], "gzip");
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c)).on("end", () => resolve(Buffer.concat(chunks))).on("error", reject);
+      }), reject);
+    });
+    assert.match(gunzipSync(raw).toString("utf8"), /ecm-console/);
+    const missing = await s.api("GET", "/console/no-such-file.js");
+    assert.equal(missing.status, 404);
+    assert.match(missing.body.errorMessage, /^ECMS1202-E /);
+  });
+});
