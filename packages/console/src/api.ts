@@ -26,6 +26,12 @@ class Session extends EventTarget {
     return this.ecm.admin;
   }
 
+  /** The seed-shaped namespace, for what only it has (identity providers). */
+  get security() {
+    if (!this.ecm) throw new ECMAuthError("not logged in", { status: 401 });
+    return this.ecm.security;
+  }
+
   get isAdmin(): boolean {
     return this.roles.includes("system-administrator") || this.roles.includes("security-administrator");
   }
@@ -124,7 +130,34 @@ class Session extends EventTarget {
 }
 
 export const session = new Session();
-for (const type of ["keydown", "pointerdown"]) addEventListener(type, () => session.noteActivity(), { capture: true, passive: true });
+
+/** For the public calls of the login page (providers, the code exchange): they send no token. */
+export const publicApi = new ECM({ baseUrl: BASE_URL, token: "anonymous" });
+
+const PROVIDER_LOGIN_KEY = "ecm.console.provider-login";
+
+/** Before leaving for an identity provider: which one, and the page to come back to (this tab keeps them). */
+export function beginProviderLogin(alias: string, next: string): void {
+  sessionStorage.setItem(PROVIDER_LOGIN_KEY, JSON.stringify({ alias, next }));
+}
+
+/**
+ * Back from an identity provider's login, at `…/console/#code=…`: trades the one-time code for a
+ * session and leaves the URL at the page the user was on.
+ */
+export async function adoptProviderLogin(): Promise<void> {
+  const code = /^#code=(.+)$/.exec(location.hash)?.[1];
+  const started = sessionStorage.getItem(PROVIDER_LOGIN_KEY);
+  if (!code || !started) return;
+  sessionStorage.removeItem(PROVIDER_LOGIN_KEY);
+  const { alias, next } = JSON.parse(started) as { alias: string; next: string };
+  history.replaceState(null, "", `${location.pathname}#/${next}`);
+  try {
+    await session.adopt(await publicApi.admin.exchangeProviderCode(alias, decodeURIComponent(code)));
+  } catch (error) {
+    history.replaceState(null, "", `${location.pathname}#/login?provider=${encodeURIComponent(failed(error) || "the login was refused")}`);
+  }
+}
 
 /** A failure as a sentence for the page; an authentication failure ends the session instead. */
 export function failed(error: unknown): string {

@@ -1,5 +1,5 @@
 import { LitElement, html, nothing } from "lit";
-import { session } from "./api.js";
+import { adoptProviderLogin, session } from "./api.js";
 import { currentRoute, href, navigate, type Route } from "./router.js";
 import type { Page } from "./ui.js";
 
@@ -21,6 +21,7 @@ const PAGES: Record<string, PageEntry> = {
   groups: { tag: "ecm-groups", title: "Groups", load: () => import("./pages/groups.js"), admin: true, nav: "Groups" },
   group: { tag: "ecm-group", title: "Group", load: () => import("./pages/group.js"), admin: true },
   roles: { tag: "ecm-roles", title: "Roles", load: () => import("./pages/roles.js"), admin: true, nav: "Roles" },
+  providers: { tag: "ecm-providers", title: "Identity providers", load: () => import("./pages/providers.js"), admin: true, nav: "Identity providers" },
   audit: { tag: "ecm-audit", title: "Audit log", load: () => import("./pages/audit.js"), admin: true, nav: "Audit log" },
   me: { tag: "ecm-me", title: "My account", load: () => import("./pages/me.js"), admin: false, nav: "My account" },
 };
@@ -61,7 +62,7 @@ class ConsoleApp extends LitElement {
       navigate(href("login", { next: here.startsWith("login") ? undefined : here, expired: "1" }), true);
     });
     addEventListener("keydown", (event) => this.#shortcut(event));
-    void session.resume().then(
+    void adoptProviderLogin().then(() => session.ecm !== null || session.resume()).then(
       () => this.#ready = true,
       () => this.#ready = true,
     ).finally(() => void this.#show());

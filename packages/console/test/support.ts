@@ -62,7 +62,9 @@ export async function openPage(browser: Browser, options: { width?: number; colo
   const errors: string[] = [];
   page.on("console", (m) => {
     // A 401/403/404/409/412 the console asked for and handles is logged by Chromium as a failed resource: not an error of the page.
-    if (m.type() === "error" && !/the server responded with a status of (401|403|404|409|412)/.test(m.text())) errors.push(m.text());
+    // Only the console's own pages count (an identity provider's pages are not ours).
+    const own = m.location().url.includes("/portal/") || m.location().url === "";
+    if (m.type() === "error" && own && !/the server responded with a status of (401|403|404|409|412)/.test(m.text())) errors.push(`${m.text()} (${m.location().url})`);
   });
   page.on("pageerror", (e) => errors.push(e.message));
   return { page, errors, close: () => context.close() };

@@ -111,6 +111,12 @@ export class Admin {
     return { value: res.data, etag: res.headers.get("etag") };
   }
 
+  /** Trades the one-time code an identity provider's login brought back (`#code=…`) for a token (public). */
+  async exchangeProviderCode(alias: string, code: string, opts?: CallOptions): Promise<string> {
+    const res = await this.#http.request<{ access_token: string }>("POST", `/auth/v1/providers/${enc(alias)}/exchange`, { body: { code }, auth: false, idempotent: false, ...call(opts) });
+    return res.data.access_token;
+  }
+
   /** One page of users in username order (extended view). */
   users(filter: RestUserFilter, page: { max: number; cursor?: string | null }, opts?: CallOptions): Promise<Page<RestUser>> {
     return this.#page("/security/v1/users", { ...filterQuery(filter), extendedInfo: true }, page.max, page.cursor, opts);

@@ -479,7 +479,7 @@ export class Security {
 
   /** The enabled providers a login page offers (public). */
   async loginProviders(opts?: CallOptions): Promise<ECMLoginProvider[]> {
-    return asArray<ECMLoginProvider>((await this.#http.request("GET", "/auth/v1/providers", call(opts))).data, "login providers");
+    return asArray<ECMLoginProvider>((await this.#http.request("GET", "/auth/v1/providers", { ...call(opts), auth: false })).data, "login providers");
   }
 
   /** Links a user to a provider: whoever is `subject` (`sub`) there logs in as this user. */

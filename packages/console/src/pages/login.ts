@@ -1,6 +1,6 @@
 import { html } from "lit";
-import { ECMAuthError, ECMTooManyRequestsError, ECMValidationError } from "ecm-sdk/browser";
-import { failed, session } from "../api.js";
+import { ECMAuthError, ECMTooManyRequestsError, ECMValidationError, type ECMLoginProvider } from "ecm-sdk/browser";
+import { BASE_URL, beginProviderLogin, failed, publicApi, session } from "../api.js";
 import { navigate } from "../router.js";
 import { Page } from "../ui.js";
 
@@ -18,10 +18,22 @@ function refusal(error: unknown): string {
 /** Username and password; the page the user was on comes back after the login. */
 class LoginPage extends Page {
   #busy = false;
+  #providers: ECMLoginProvider[] = [];
 
   override connectedCallback(): void {
     super.connectedCallback();
     if (this.route.params.get("expired")) this.notify("Your session has ended. Log in again to go back to where you were.", "warn");
+    const provider = this.route.params.get("provider");
+    if (provider) this.message = { kind: "error", text: `The login through the identity provider failed: ${provider}` };
+    publicApi.security.loginProviders().then(
+      (list) => { this.#providers = [...list].sort((a, b) => a.guiOrder - b.guiOrder); this.requestUpdate(); },
+      (error) => this.fail(error),
+    );
+  }
+
+  /** The provider's login; it comes back to the console with a one-time code. */
+  #providerHref(alias: string): string {
+    return `${BASE_URL}/auth/v1/providers/${encodeURIComponent(alias)}/login?returnTo=${encodeURIComponent(location.pathname)}`;
   }
 
   async #submit(event: SubmitEvent): Promise<void> {
@@ -52,6 +64,9 @@ class LoginPage extends Page {
           <label class="field"><span>Password</span><input id="password" name="password" type="password" autocomplete="current-password" required></label>
           <div class="row"><button class="primary" ?disabled=${this.#busy}>${this.#busy ? "Logging in…" : "Log in"}</button></div>
         </form>
+        ${this.#providers.length ? html`<div class="providers" role="group" aria-label="Log in with an identity provider">
+          ${this.#providers.map((p) => html`<a class="button" href=${this.#providerHref(p.alias)} @click=${() => beginProviderLogin(p.alias, this.route.params.get("next") ?? "")}>Log in with ${p.displayName}</a>`)}
+        </div>` : ""}
       </div>`;
   }
 }

@@ -8,11 +8,10 @@ import { errorBody, ErrorCodes } from "../errors.js";
 /** The console's built files (packages/console/dist, made by the root `prepare` script): the same place from src/ and dist/. */
 export const CONSOLE_DIR = fileURLToPath(new URL("../../../../console/dist/", import.meta.url));
 
-/** Its pages may run only their own files: no inline script or style, nothing from elsewhere, never in a frame. */
-export const CONSOLE_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-
-/** The web console at /portal/console/: static files, sent pre-compressed (brotli or gzip) as the browser accepts. */
+/**
+ * The web console at /portal/console/: static files, sent pre-compressed (brotli or gzip) as the
+ * browser accepts, under the Content-Security-Policy of every answer (http/security-headers.ts).
+ */
 const consoleRoutes: FastifyPluginAsync<AppDeps> = async (app) => {
   app.get("/console", { schema: { hide: true } }, (_request, reply) => reply.redirect("console/"));
   if (!existsSync(`${CONSOLE_DIR}index.html`)) {
@@ -26,7 +25,6 @@ const consoleRoutes: FastifyPluginAsync<AppDeps> = async (app) => {
     preCompressed: true,
     decorateReply: false,
     setHeaders(res, path) {
-      res.header("content-security-policy", CONSOLE_CSP);
       // Every file but the entry page has its content's hash in its name.
       res.header("cache-control", /index\.html(\.br|\.gz)?$/.test(path) ? "no-cache" : "public, max-age=31536000, immutable");
     },

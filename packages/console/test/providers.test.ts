@@ -1,0 +1,72 @@
+/** Identity providers in Chromium: a login through a real OpenID Connect provider (oidc-provider on loopback), and the providers page. */
+import assert from "node:assert/strict";
+import { after, before, it } from "node:test";
+import type { TestProvider } from "../../server/src/test-support/oidc-provider.js";
+import { providerFor } from "../../server/src/test-support/provider-login.js";
+import { ADMIN_PASSWORD } from "../../server/src/test-support/server.js";
+import { axeViolations, describeConsole, logIn, openPage, screenshot } from "./support.js";
+
+describeConsole("identity providers in the console", (ctx, kind) => {
+  let corp: TestProvider;
+  before(async () => {
+    const { server } = ctx();
+    corp = await providerFor(server, await server.login(), "corp");
+    corp.accounts.set("pat-sub", { preferred_username: "pat", email: "pat@corp.example", email_verified: true, given_name: "Pat", family_name: "Parker" });
+  });
+  after(async () => {
+    await corp?.close();
+  });
+
+  it("logs in through the provider's button and comes back to the page asked for, logged in", async () => {
+    const { browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await page.goto(`${url}#/me`);
+      const button = page.getByRole("link", { name: "Log in with corp SSO" });
+      await button.waitFor();
+      await screenshot(page, `login-providers-${kind}`);
+      await button.click();
+      // The provider's own login and consent forms (oidc-provider's development interactions).
+      await page.locator("input[name=login]").fill("pat-sub");
+      await page.locator("input[name=password]").fill("any password");
+      await page.locator("button[type=submit]").click();
+      await page.locator("button[type=submit]").filter({ hasText: /continue/i }).click();
+      await page.getByRole("heading", { level: 1, name: "My account" }).waitFor();
+      assert.match(await page.locator("main").innerText(), /pat/);
+      assert.match(page.url(), /\/portal\/console\/#\/me$/, "the code is gone from the URL");
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("configures a provider without ever showing its secret", async () => {
+    const { server, browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.getByRole("link", { name: "Identity providers" }).click();
+      await page.getByRole("link", { name: "corp", exact: true }).click();
+      await page.getByRole("heading", { level: 1, name: "corp SSO" }).waitFor();
+      assert.equal(await page.getByLabel("Client secret").inputValue(), "");
+      assert.match(await page.locator("main").innerText(), /A secret is stored; it is never shown/);
+      assert.doesNotMatch(await page.content(), /provider-client-secret-4711/);
+      if (kind === "sqlite") {
+        for (const theme of ["light", "dark"]) {
+          await page.evaluate((t) => { document.documentElement.dataset.theme = t; }, theme);
+          assert.deepEqual(await axeViolations(page), [], `provider page, ${theme}`);
+          await screenshot(page, `provider-${theme}`);
+        }
+      }
+      await page.getByLabel("Display name").fill("Corporate SSO");
+      await page.getByRole("button", { name: "Save" }).click();
+      await page.getByRole("cell", { name: "Corporate SSO" }).waitFor();
+      const token = await server.login();
+      const stored = await server.api<{ displayName: string; clientSecret: string }>("GET", "/idp/v1/external-identity-provider/corp", { token });
+      assert.deepEqual([stored.body.displayName, stored.body.clientSecret], ["Corporate SSO", "**********"]);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+});
