@@ -67,7 +67,8 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
 export const MAX_PARAM_LENGTH = 256;
 
 /**
- * No route for this method and path: 405 with `Allow` when the path has other methods, else 404.
+ * No route for this method and path: 405 with `Allow` when the path has other methods, else 404 (also
+ * when a route of this method found nothing to send).
  * `routes` is the app's route table.
  */
 export function notFoundHandler(app: FastifyInstance, routes: readonly { method: string }[]) {
@@ -75,7 +76,8 @@ export function notFoundHandler(app: FastifyInstance, routes: readonly { method:
     const path = request.url.split("?")[0]!;
     const methods = [...new Set(routes.map((r) => r.method))];
     const allowed = methods.filter((method) => app.findRoute({ method: method as "GET", url: path }) !== null);
-    if (allowed.length > 0) {
+    // A route of this very method that found nothing (a static file that is not there) is a 404.
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
       const { code, status } = ErrorCodes.methodNotAllowed;
       return reply.code(status).header("allow", allowed.join(", ")).send(errorBody(code, `${request.method} is not allowed here; this path takes ${allowed.join(", ")}.`, { allow: allowed }));
     }
