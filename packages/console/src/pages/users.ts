@@ -8,7 +8,7 @@ import { openDialog, Page, styled, when } from "../ui.js";
 const PAGE_SIZE = 100;
 const ROW_HEIGHT = 30;
 /** Typing pauses this long before the search runs. */
-const SEARCH_DELAY_MS = 200;
+const SEARCH_DELAY_MS = 150;
 /** A jump (scrollbar dragged) loads once the position holds this long, not for every page passed. */
 const JUMP_DELAY_MS = 80;
 

@@ -13,14 +13,16 @@ import { queryMix } from "./mix.js";
 import { openRawPostgres, openRawSqlite, type RawStore } from "./raw-sql.js";
 import { ensureSlapdInstalled, Slapd, type LdapUser } from "./slapd.js";
 import { benchOidc, oidcReport, type OidcResult } from "./oidc.js";
+import { benchConsole, consoleReport, type ConsoleResult } from "./console.js";
 import { latencyOf, ms, timed, type Latency } from "./stats.js";
 
 /**
- * `npm run bench [-- --quick] [--store sqlite|postgres|both] [--database-url URL] [--slapd-users N] [--only oidc]`
+ * `npm run bench [-- --quick] [--store sqlite|postgres|both] [--database-url URL] [--slapd-users N] [--only oidc|console]`
  * Seeds (or reuses) a store per kind, starts the real server on it as a child process and measures
  * over keep-alive HTTP; runs the same mix against slapd and as raw SQL, and provider logins against
  * a local OpenID Connect provider. `--only oidc`: the provider logins alone, on a fresh store (no
- * seeding). Asserts nothing.
+ * seeding). `--only console`: the web console in Chromium on the seeded stores (tools/bench/console.ts).
+ * Asserts nothing.
  */
 const { values } = parseArgs({
   options: {
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     only: { type: "string" },
     "oidc-logins": { type: "string" },
     "oidc-concurrency": { type: "string", default: "16" },
+    "console-rounds": { type: "string" },
   },
 });
 
@@ -52,7 +55,8 @@ const CORES = availableParallelism();
 // The cost the server hashes passwords with (it reads the same environment).
 const ARGON2 = configFromEnv(process.env).argon2;
 const COUNT_SEARCHES = ["müller", "son", "zzqxj", "a"];
-if (values.only !== undefined && values.only !== "oidc") throw new Error(`--only: only "oidc" can run alone, not "${values.only}"`);
+if (values.only !== undefined && values.only !== "oidc" && values.only !== "console") throw new Error(`--only: "oidc" or "console" can run alone, not "${values.only}"`);
+const CONSOLE_ROUNDS = Number(values["console-rounds"] ?? (values.quick ? 3 : 5));
 const OIDC = { logins: Number(values["oidc-logins"] ?? (values.quick ? 400 : 3000)), concurrency: Number(values["oidc-concurrency"]), accounts: values.quick ? 64 : 256 };
 
 const benchStarted = performance.now();
@@ -313,6 +317,26 @@ const startedAt = new Date();
 log("building the server (npm run build)…");
 if (spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] }).status !== 0) throw new Error("npm run build failed");
 if (values.only === "oidc") await onlyOidc();
+if (values.only === "console") await onlyConsole();
+
+/** `--only console`: the web console in Chromium on each seeded store (seeded first when missing), reported, and nothing else. */
+async function onlyConsole(): Promise<never> {
+  const lines = [`# ECM Security bench, web console — ${startedAt.toISOString()}`, machineLine(), `command: npm run bench -- ${process.argv.slice(2).join(" ")}`];
+  const results: Record<string, ConsoleResult> = {};
+  const targets = KINDS.map((k) => (k === "sqlite" ? sqliteTarget() : postgresTarget()));
+  await Promise.all(targets.map(ensureSeeded));
+  for (const [i, target] of targets.entries()) {
+    const server = await startServer(target, 18_670 + i);
+    try {
+      results[target.kind] = await benchConsole(`http://127.0.0.1:${18_670 + i}/portal`, ADMIN_PASSWORD, { rounds: CONSOLE_ROUNDS, log: (text) => log(`[${target.kind}] ${text}`) });
+    } finally {
+      server.kill("SIGTERM");
+    }
+    lines.push("", `## ${target.kind}, ${USERS.toLocaleString("en")} seeded users`, ...consoleReport(results[target.kind]!));
+  }
+  writeReport(lines, { users: USERS, console: results });
+  process.exit(0);
+}
 
 /** `--only oidc`: provider logins on a fresh store of each kind, reported, and nothing else. */
 async function onlyOidc(): Promise<never> {
