@@ -113,53 +113,62 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
       }
     }
     const ids = eligible.map((u) => u.id).concat([-1]);
-    let changedIds: number[];
     const now = isoNow();
-    switch (action) {
-      case "disable":
-      case "enable": {
-        const enabled = action === "enable" ? 1 : 0;
-        changedIds = (
-          await trx
-            .updateTable("users")
-            .set({ enabled, version: sql<number>`version + 1`, updated_at: now })
-            .where("id", "in", ids)
-            .where("enabled", "=", 1 - enabled)
-            .returning("id")
-            .execute()
-        ).map((r) => r.id);
-        if (action === "disable" && changedIds.length > 0) await Sessions.revokeAllOf(trx, changedIds);
-        break;
+    /** The writes of the action; answers the users it changed. */
+    const write = async (): Promise<number[]> => {
+      switch (action) {
+        case "disable":
+        case "enable": {
+          const enabled = action === "enable" ? 1 : 0;
+          const changed = (
+            await trx
+              .updateTable("users")
+              .set({ enabled, version: sql<number>`version + 1`, updated_at: now })
+              .where("id", "in", ids)
+              .where("enabled", "=", 1 - enabled)
+              .returning("id")
+              .execute()
+          ).map((r) => r.id);
+          if (action === "disable" && changed.length > 0) await Sessions.revokeAllOf(trx, changed);
+          return changed;
+        }
+        case "clear-lockout":
+          return (
+            await trx
+              .updateTable("users")
+              .set({ failed_logins: 0, lockout_count: 0, locked_out_until: null })
+              .where("id", "in", ids)
+              .where((eb) => eb.or([eb("locked_out_until", "is not", null), eb("failed_logins", ">", 0), eb("lockout_count", ">", 0)]))
+              .returning("id")
+              .execute()
+          ).map((r) => r.id);
+        case "add-to-group":
+          // An empty VALUES list is not SQL.
+          return eligible.length === 0 ? [] : (
+            await trx
+              .insertInto("group_members")
+              .values(eligible.map((u) => ({ group_id: params.group!.id, user_id: u.id })))
+              .onConflict((oc) => oc.columns(["group_id", "user_id"]).doNothing())
+              .returning("user_id")
+              .execute()
+          ).map((r) => r.user_id);
+        case "remove-from-group":
+          return (await trx.deleteFrom("group_members").where("group_id", "=", params.group!.id).where("user_id", "in", ids).returning("user_id").execute()).map((r) => r.user_id);
+        case "delete":
+          return (await trx.deleteFrom("users").where("id", "in", ids).where("builtin", "=", 0).returning("id").execute()).map((r) => r.id);
       }
-      case "clear-lockout":
-        changedIds = (
-          await trx
-            .updateTable("users")
-            .set({ failed_logins: 0, lockout_count: 0, locked_out_until: null })
-            .where("id", "in", ids)
-            .where((eb) => eb.or([eb("locked_out_until", "is not", null), eb("failed_logins", ">", 0), eb("lockout_count", ">", 0)]))
-            .returning("id")
-            .execute()
-        ).map((r) => r.id);
-        break;
-      case "add-to-group":
-        // An empty VALUES list is not SQL.
-        changedIds = eligible.length === 0 ? [] : (
-          await trx
-            .insertInto("group_members")
-            .values(eligible.map((u) => ({ group_id: params.group!.id, user_id: u.id })))
-            .onConflict((oc) => oc.columns(["group_id", "user_id"]).doNothing())
-            .returning("user_id")
-            .execute()
-        ).map((r) => r.user_id);
-        break;
-      case "remove-from-group":
-        changedIds = (await trx.deleteFrom("group_members").where("group_id", "=", params.group!.id).where("user_id", "in", ids).returning("user_id").execute()).map((r) => r.user_id);
-        break;
-      case "delete":
-        changedIds = (await trx.deleteFrom("users").where("id", "in", ids).where("builtin", "=", 0).returning("id").execute()).map((r) => r.id);
-        break;
-    }
+    };
+    // The kept documents (and PostgreSQL's search entries) are brought up to date once for the batch,
+    // not row by row; a delete takes its rows' documents with it through the usual triggers.
+    const changedIds =
+      action === "delete"
+        ? await write()
+        : await store.dialect.batchUserWrites(trx, async () => {
+            const changed = await write();
+            // Users assigned to a changed profile show its groups too.
+            const inheriting = params.group && changed.length > 0 ? (await trx.selectFrom("users").select("id").where("profile_id", "in", changed).execute()).map((r) => r.id) : [];
+            return { result: changed, documents: [...changed, ...inheriting], search: [], groups: params.group ? [params.group.id] : [] };
+          });
     const changedSet = new Set(changedIds);
     const changed = eligible.filter((u) => changedSet.has(u.id));
     if (changed.some((u) => admins.has(u.id)) && action !== "enable" && action !== "clear-lockout" && action !== "add-to-group") {
