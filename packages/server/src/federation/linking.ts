@@ -135,6 +135,8 @@ export function createLinking(store: Store, groups: GroupQueries) {
       email,
       description: null,
       password_hash: null,
+      // Where the user came from: its extended view's `source` (`identity-provider`).
+      identity_provider_id: p.id,
       created_at: now,
       updated_at: now,
       search_text: searchTextFor({ username, first_name, last_name, email }),

@@ -53,6 +53,9 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.equal(first.displayName, "Alice Archer");
     assert.deepEqual(first.federatedIdentities, [{ alias: "corp", displayName: "corp SSO" }]);
     assert.deepEqual(first.groups, ["corp-staff", "engineering", "users"]);
+    const extended = (await s.api("GET", `/security/v1/users/${first.id}?extendedInfo=true`, { token: admin })).body;
+    assert.deepEqual(extended.source, { type: "identity-provider", id: "corp", name: "corp SSO" });
+    assert.ok((await s.api("GET", "/security/v1/users?source=identity-provider:corp", { token: admin })).body.some((u: any) => u.id === first.id));
     const second = await me(await providerLogin(s, "corp", "alice-sub"));
     assert.equal(second.id, first.id);
     const listed = (await s.api("GET", `/security/v1/users?search=alice`, { token: admin })).body;
