@@ -21,9 +21,13 @@ export async function startMain(env: Record<string, string>): Promise<Running> {
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
   const baseUrl = `http://127.0.0.1:${port}/portal`;
-  for (let i = 0; i < 200; i++) {
+  // Compiling main.ts on a busy machine can take a while: up to a minute, then a clear failure.
+  for (let i = 0; !output.includes("Server listening"); i++) {
     if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
-    if (output.includes("Server listening")) break;
+    if (i === 600) {
+      child.kill("SIGKILL");
+      throw new Error(`server did not listen within 60 s: ${output}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
