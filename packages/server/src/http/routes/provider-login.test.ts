@@ -12,7 +12,7 @@ import { Browser, newSigningKey, resign, startTestProvider, type TestProvider } 
 import { CLIENT_ID, CLIENT_SECRET, clientFor, followCallback, providerFor, providerLogin, toCallback } from "../../test-support/provider-login.js";
 import { ADMIN_PASSWORD, describeEachStore, startTestServer } from "../../test-support/server.js";
 
-const COOLDOWN_SECONDS = 4;
+const COOLDOWN_SECONDS = 3;
 
 describeEachStore("provider login (OpenID Connect, against a real provider)", (server) => {
   let admin: string;
