@@ -44,6 +44,7 @@ import { GroupSchema, RoleSchema } from "./http/group-view.js";
 import { documentRoute, referencingShared } from "./http/openapi.js";
 import { ErrorSchema } from "./http/schemas.js";
 import { UserSchema } from "./http/user-view.js";
+import { limitConnections, timeoutOptions } from "./http/connections.js";
 import { registerRateLimits } from "./http/rate-limit.js";
 import { jsonNestedDeeperThan, MAX_JSON_DEPTH, validatorCompiler } from "./http/validation.js";
 import { openStore, type Store } from "./storage/store.js";
@@ -119,6 +120,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     jwks,
   };
 
+  const timeouts = timeoutOptions(config.connections);
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -129,7 +131,10 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     bodyLimit: config.bodyLimit,
     trustProxy: trustProxyOption(config.trustProxy),
     // Typed as the plain HTTP server, which the HTTPS one is to everything here.
-    ...((config.tls ? { https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } } : {}) as object),
+    ...((config.tls ? { https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), ...timeouts.server } } : { http: timeouts.server }) as object),
+    requestTimeout: timeouts.requestTimeout,
+    connectionTimeout: timeouts.connectionTimeout,
+    keepAliveTimeout: timeouts.keepAliveTimeout,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors,
     clientErrorHandler,
@@ -137,6 +142,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     logController: new LogController({ disableRequestLogging: config.logLevel !== "debug" && config.logLevel !== "trace" }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  limitConnections(app.server, config.connections);
   const routes: RouteEntry[] = [];
   app.addHook("onRoute", (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });

@@ -22,6 +22,9 @@ export interface Config {
   hashQueue: { concurrency: number; maxWaiting: number };
   passwordPolicy: PasswordPolicySettings;
   rateLimit: RateLimitSettings;
+  connections: ConnectionLimits;
+  /** Days audit events are kept (0: forever); older ones are pruned in the background. */
+  auditRetentionDays: number;
   /** Largest accepted request body in bytes. */
   bodyLimit: number;
   logLevel: string;
@@ -68,6 +71,21 @@ export interface RateLimitSettings {
   perAddress: number;
   /** Attempts on one account from addresses that are not familiar to it. */
   perAccount: number;
+}
+
+export interface ConnectionLimits {
+  /** Time to receive a whole request, headers and body (0: none). */
+  requestTimeoutSeconds: number;
+  /** Time to receive the request headers. */
+  headersTimeoutSeconds: number;
+  /** How long an idle keep-alive connection stays open between requests. */
+  keepAliveTimeoutSeconds: number;
+  /** A connection with no traffic either way for this long is closed (0: none). */
+  idleTimeoutSeconds: number;
+  /** Open connections of the process (0: no cap). */
+  maxConnections: number;
+  /** Open connections from one client address (0: no cap). */
+  maxConnectionsPerAddress: number;
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -148,6 +166,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       perAddress: intFrom(env, "ECM_RATE_LIMIT_PER_ADDRESS", 30),
       perAccount: intFrom(env, "ECM_RATE_LIMIT_PER_ACCOUNT", 10),
     },
+    connections: {
+      requestTimeoutSeconds: intFrom(env, "ECM_REQUEST_TIMEOUT_SECONDS", 30),
+      headersTimeoutSeconds: intFrom(env, "ECM_HEADERS_TIMEOUT_SECONDS", 10),
+      keepAliveTimeoutSeconds: intFrom(env, "ECM_KEEP_ALIVE_TIMEOUT_SECONDS", 5),
+      idleTimeoutSeconds: intFrom(env, "ECM_IDLE_TIMEOUT_SECONDS", 60),
+      maxConnections: intFrom(env, "ECM_MAX_CONNECTIONS", 10_000),
+      maxConnectionsPerAddress: intFrom(env, "ECM_MAX_CONNECTIONS_PER_ADDRESS", 256),
+    },
+    auditRetentionDays: intFrom(env, "ECM_AUDIT_RETENTION_DAYS", 365),
     bodyLimit: intFrom(env, "ECM_BODY_LIMIT_BYTES", 1_048_576),
     logLevel: env.LOG_LEVEL ?? "info",
     trustProxy: trustProxyFrom(env.ECM_TRUST_PROXY),

@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { connect, type Socket } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { startTestServer, type TestServer } from "../test-support/server.js";
+
+const portOf = (s: TestServer) => Number(new URL(s.baseUrl).port);
+
+/** A raw connection from `localAddress` that sends `head` and then one more byte every `everyMs` until the server closes it. */
+function slowClient(s: TestServer, localAddress: string, head: string, everyMs = 200) {
+  const socket: Socket = connect({ host: "127.0.0.1", port: portOf(s), localAddress });
+  let answer = "";
+  const drip = setInterval(() => socket.writable && socket.write(" "), everyMs);
+  socket.on("data", (d) => (answer += d));
+  socket.on("error", () => {});
+  socket.write(head);
+  const closed = new Promise<void>((resolve) => socket.once("close", () => {
+    clearInterval(drip);
+    resolve();
+  }));
+  return { socket, closed, answer: () => answer, stop: () => socket.destroy() };
+}
+
+const SLOW_BODY = "POST /portal/auth/v1/providers/builtin/token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{";
+const SLOW_HEADERS = "GET /portal/health HTTP/1.1\r\nHost: localhost\r\nX-Slow: ";
+
+describe("slow clients are cut off by the request and header timeouts", () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer("sqlite", { connections: { requestTimeoutSeconds: 2, headersTimeoutSeconds: 1, keepAliveTimeoutSeconds: 5, idleTimeoutSeconds: 60, maxConnections: 0, maxConnectionsPerAddress: 0 } });
+  });
+  after(() => s?.close());
+
+  for (const [what, head] of [["a body sent a byte at a time", SLOW_BODY], ["headers sent a byte at a time", SLOW_HEADERS]]) {
+    it(`the server closes a connection with ${what}`, { timeout: 30_000 }, async () => {
+      const client = slowClient(s, "127.0.0.2", head!);
+      await client.closed;
+      assert.match(client.answer(), /^(HTTP\/1\.1 408 |$)/, "closed with a 408, or without an answer");
+    });
+  }
+});
+
+describe("while many slow connections are held open, health and a real login still answer", () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer("sqlite", { connections: { requestTimeoutSeconds: 30, headersTimeoutSeconds: 10, keepAliveTimeoutSeconds: 5, idleTimeoutSeconds: 60, maxConnections: 0, maxConnectionsPerAddress: 20 } });
+  });
+  after(() => s?.close());
+
+  it("one address holds at most its share of connections; others are served", { timeout: 30_000 }, async () => {
+    const clients = Array.from({ length: 60 }, () => slowClient(s, "127.0.0.3", SLOW_BODY, 500));
+    try {
+      await Promise.all(clients.map((c) => new Promise((resolve) => (c.socket.readyState === "open" ? resolve(null) : c.socket.once("connect", resolve).once("close", resolve)))));
+      // The connections over the cap are closed by the server at once.
+      await new Promise((r) => setTimeout(r, 500));
+      const open = clients.filter((c) => !c.socket.destroyed).length;
+      assert.ok(open <= 20 && open > 0, `${open} slow connections open`);
+      assert.equal((await s.api("GET", "/health")).status, 200);
+      assert.match(await s.login(), /^eyJ/);
+      assert.equal(clients.filter((c) => !c.socket.destroyed).length, open, "the slow ones are still held while the others are served");
+    } finally {
+      for (const c of clients) c.stop();
+    }
+  });
+});
