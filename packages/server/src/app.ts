@@ -46,6 +46,8 @@ import { ErrorSchema } from "./http/schemas.js";
 import { UserSchema } from "./http/user-view.js";
 import { limitConnections, timeoutOptions } from "./http/connections.js";
 import { registerRateLimits } from "./http/rate-limit.js";
+import { pruneAudit } from "./domain/audit.js";
+import { pruneRateCounters } from "./storage/rate-counters.js";
 import { jsonNestedDeeperThan, MAX_JSON_DEPTH, validatorCompiler } from "./http/validation.js";
 import { openStore, type Store } from "./storage/store.js";
 import { createUserQueries } from "./storage/user-queries.js";
@@ -66,6 +68,8 @@ export interface Server {
   routes: readonly RouteEntry[];
   /** Set when this start created `sysadmin` with a generated password. */
   generatedAdminPassword?: string;
+  /** What runs every 10 minutes in the background: purges and pruning (tests call it to see it done). */
+  housekeeping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -186,7 +190,11 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     await app.register(routes, { prefix: BASE_PATH, ...deps });
   }
 
-  const purge = setInterval(() => void Promise.all([sessions.purgeExpired(), signingKeys.purge()]).catch((e) => app.log.warn({ err: e }, "purge of expired sessions and keys failed")), 600_000);
+  // Housekeeping, safe on every node at once: expired sessions and keys, audit events past retention, spent counters.
+  const housekeeping = async () => {
+    await Promise.all([sessions.purgeExpired(), signingKeys.purge(), pruneAudit(store.db, config.auditRetentionDays), pruneRateCounters(store.db), login.forgetStaleSources()]);
+  };
+  const purge = setInterval(() => void housekeeping().catch((e) => app.log.warn({ err: e }, "housekeeping failed")), 600_000);
   purge.unref();
   // Bulk actions whose node stopped go on here (their progress is in the store).
   const resume = setInterval(() => void deps.bulkActions.resumeStale().catch((e) => app.log.warn({ err: e }, "resuming bulk actions failed")), 30_000);
@@ -197,6 +205,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     deps,
     routes,
     generatedAdminPassword,
+    housekeeping,
     async close() {
       clearInterval(purge);
       clearInterval(resume);

@@ -135,6 +135,16 @@ export class LoginService {
     return row !== undefined;
   }
 
+  /** Forgets the addresses an account has not seen within `familiarDays` and that are not locked out (housekeeping). */
+  async forgetStaleSources(): Promise<void> {
+    await this.db
+      .deleteFrom("login_sources")
+      .where("updated_at", "<", this.familiarSince())
+      .where((eb) => eb.or([eb("last_success_at", "is", null), eb("last_success_at", "<", this.familiarSince())]))
+      .where(notLockedOut("login_sources"))
+      .execute();
+  }
+
   /** Logins since this time make an address familiar. */
   private familiarSince(): string {
     return isoAfter(-this.lockout.familiarDays * 86_400);

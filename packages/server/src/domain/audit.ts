@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../storage/schema.js";
-import { isoNow } from "../storage/time.js";
+import { isoAfter, isoNow } from "../storage/time.js";
 
 /** Who did something, from where: taken from the authenticated request. */
 export interface Actor {
@@ -55,4 +55,22 @@ export function auditRow(actor: Actor, entry: AuditEntry, at: string) {
     details: entry.details ? JSON.stringify(entry.details) : null,
     aggregate_key: entry.aggregateKey ?? null,
   };
+}
+
+/**
+ * Deletes the events older than `retentionDays` (0: keeps everything), a batch at a time so that no
+ * statement holds the table for long. Several processes may run it at once: a row one of them
+ * deletes the others skip. Returns how many rows this call deleted.
+ */
+export async function pruneAudit(db: Kysely<Database>, retentionDays: number, batchSize = 10_000): Promise<number> {
+  if (retentionDays === 0) return 0;
+  const before = isoAfter(-retentionDays * 86_400);
+  let deleted = 0;
+  for (;;) {
+    const batch = db.selectFrom("audit_events").select("id").where("at", "<", before).orderBy("id").limit(batchSize);
+    const result = await db.deleteFrom("audit_events").where("id", "in", batch).executeTakeFirst();
+    const n = Number(result.numDeletedRows);
+    deleted += n;
+    if (n < batchSize) return deleted;
+  }
 }

@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+import { after, before, it } from "node:test";
+import { describeEachStore, startTestServer, type TestServer } from "../test-support/server.js";
+
+const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
+
+describeEachStore(
+  "audit retention (ECM_AUDIT_RETENTION_DAYS), pruned in the background by every node at once",
+  (server) => {
+    let second: TestServer;
+    before(async () => {
+      second = await startTestServer(server().kind, { auditRetentionDays: 30, store: server().server.deps.config.store });
+    });
+    after(() => second?.close());
+
+    it("deletes events past retention and keeps the rest, with two nodes pruning at the same time", async () => {
+      const { db } = server().server.deps.store;
+      const old = Array.from({ length: 25 }, (_, i) => ({ at: daysAgo(31 + i), action: "test.old", outcome: "success" }));
+      await db.insertInto("audit_events").values([...old, { at: daysAgo(29), action: "test.recent", outcome: "success" }]).execute();
+      await db.insertInto("rate_limits").values([{ key: "spent", hits: 3, reset_at: daysAgo(1) }, { key: "running", hits: 1, reset_at: new Date(Date.now() + 60_000).toISOString() }]).execute();
+
+      await Promise.all([server().server.housekeeping(), second.server.housekeeping()]);
+
+      const actions = (await db.selectFrom("audit_events").select("action").execute()).map((e) => e.action);
+      assert.ok(!actions.includes("test.old"), "events past retention are gone");
+      assert.ok(actions.includes("test.recent") && actions.includes("system.bootstrap"), "the others stay");
+      assert.deepEqual((await db.selectFrom("rate_limits").select("key").execute()).map((r) => r.key), ["running"], "spent rate-limit counters go too");
+    });
+  },
+  { auditRetentionDays: 30 },
+);
