@@ -9,6 +9,7 @@ import { configFromEnv } from "../../config.js";
 import { encodeCursor } from "../../http/paging.js";
 import { SEEDED_PASSWORD } from "../seed-data.js";
 import { BenchClient } from "./http-client.js";
+import { benchLoginAttack, loginAttackReport, type LoginAttackResult } from "./login-attack.js";
 import { queryMix } from "./mix.js";
 import { openRawPostgres, openRawSqlite, type RawStore } from "./raw-sql.js";
 import { ensureSlapdInstalled, Slapd, type LdapUser } from "./slapd.js";
@@ -17,12 +18,13 @@ import { benchConsole, consoleReport, type ConsoleResult } from "./console.js";
 import { latencyOf, ms, timed, type Latency } from "./stats.js";
 
 /**
- * `npm run bench [-- --quick] [--store sqlite|postgres|both] [--database-url URL] [--slapd-users N] [--only oidc|console]`
+ * `npm run bench [-- --quick] [--store sqlite|postgres|both] [--database-url URL] [--slapd-users N] [--only oidc|login-attack|console]`
  * Seeds (or reuses) a store per kind, starts the real server on it as a child process and measures
- * over keep-alive HTTP; runs the same mix against slapd and as raw SQL, and provider logins against
- * a local OpenID Connect provider. `--only oidc`: the provider logins alone, on a fresh store (no
- * seeding). `--only console`: the web console in Chromium on the seeded stores (tools/bench/console.ts).
- * Asserts nothing.
+ * over keep-alive HTTP; runs the same mix against slapd and as raw SQL, provider logins against a
+ * local OpenID Connect provider, and a legitimate login while 256 connections from other addresses
+ * send wrong passwords. `--only oidc` or `--only login-attack`: that pass alone, on a fresh store (no
+ * seeding; `--attackers N --attack-addresses M` size the attack). `--only console`: the web console
+ * in Chromium on the seeded stores (tools/bench/console.ts). Asserts nothing.
  */
 const { values } = parseArgs({
   options: {
@@ -37,6 +39,8 @@ const { values } = parseArgs({
     "oidc-logins": { type: "string" },
     "oidc-concurrency": { type: "string", default: "16" },
     "console-rounds": { type: "string" },
+    attackers: { type: "string", default: "256" },
+    "attack-addresses": { type: "string", default: "64" },
   },
 });
 
@@ -55,8 +59,9 @@ const CORES = availableParallelism();
 // The cost the server hashes passwords with (it reads the same environment).
 const ARGON2 = configFromEnv(process.env).argon2;
 const COUNT_SEARCHES = ["müller", "son", "zzqxj", "a"];
-if (values.only !== undefined && values.only !== "oidc" && values.only !== "console") throw new Error(`--only: "oidc" or "console" can run alone, not "${values.only}"`);
+if (values.only !== undefined && !["oidc", "login-attack", "console"].includes(values.only)) throw new Error(`--only: "oidc", "login-attack" or "console" can run alone, not "${values.only}"`);
 const CONSOLE_ROUNDS = Number(values["console-rounds"] ?? (values.quick ? 3 : 5));
+const LOGIN_ATTACK = { attackers: Number(values.attackers), attackAddresses: Number(values["attack-addresses"]), users: 20, logins: values.quick ? 100 : 400 };
 const OIDC = { logins: Number(values["oidc-logins"] ?? (values.quick ? 400 : 3000)), concurrency: Number(values["oidc-concurrency"]), accounts: values.quick ? 64 : 256 };
 
 const benchStarted = performance.now();
@@ -189,6 +194,7 @@ interface StoreResult {
   export: { users: number; seconds: number; usersPerSecond: number; coldSeconds: number; coldUsersPerSecond: number; megabytes: number; peakRssMb: number; rssBeforeMb: number };
   logins: { count: number; seconds: number; perSecond: number; perCore: number };
   oidc: OidcResult;
+  loginAttack: LoginAttackResult;
 }
 
 async function benchStore(target: StoreTarget, seedSeconds: number, mix: string[], peerMix: string[], port: number): Promise<StoreResult> {
@@ -246,12 +252,16 @@ async function benchStore(target: StoreTarget, seedSeconds: number, mix: string[
     log(`[${target.kind}] password logins…`);
     const loginUser = await raw.loginUsername();
     const attempts = Array.from({ length: values.quick ? 20 : 40 });
-    const loginRun = await timed(attempts, CORES, async () => {
-      const r = await many.request("POST", "/auth/v1/providers/builtin/token", { username: loginUser, password: SEEDED_PASSWORD });
+    // One client address per worker: the limit per address (ECM_RATE_LIMIT_PER_ADDRESS) stays out of a throughput figure.
+    const loginClients = Array.from({ length: CORES }, (_, i) => new BenchClient(base, 1, `127.0.3.${i + 1}`));
+    const loginRun = await timed(attempts, CORES, async (_, worker) => {
+      const r = await loginClients[worker]!.request("POST", "/auth/v1/providers/builtin/token", { username: loginUser, password: SEEDED_PASSWORD });
       if (r.status !== 200) throw new Error(`login of ${loginUser} failed: ${r.status}`);
     });
+    for (const client of loginClients) client.close();
     const perSecond = attempts.length / loginRun.seconds;
     const oidc = await benchOidc(base, ADMIN_PASSWORD, { ...OIDC, log: (text) => log(`[${target.kind}] ${text}`) });
+    const loginAttack = await benchLoginAttack(base, ADMIN_PASSWORD, { ...LOGIN_ATTACK, log: (text) => log(`[${target.kind}] ${text}`) });
 
     log(`[${target.kind}] raw SQL mix…`);
     const rawSearch = latencyOf((await timed(peerMix, 1, (q) => raw.search(q))).samples);
@@ -271,6 +281,7 @@ async function benchStore(target: StoreTarget, seedSeconds: number, mix: string[
       export: exportResult,
       logins: { count: attempts.length, seconds: loginRun.seconds, perSecond, perCore: perSecond / CORES },
       oidc,
+      loginAttack,
     };
   } finally {
     one.close();
@@ -316,7 +327,8 @@ const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : "�
 const startedAt = new Date();
 log("building the server (npm run build)…");
 if (spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] }).status !== 0) throw new Error("npm run build failed");
-if (values.only === "oidc") await onlyOidc();
+if (values.only === "oidc") await runAlone("provider logins", "oidc", (base, say) => benchOidc(base, ADMIN_PASSWORD, { ...OIDC, log: say }), oidcReport);
+if (values.only === "login-attack") await runAlone("login under attack", "login-attack", (base, say) => benchLoginAttack(base, ADMIN_PASSWORD, { ...LOGIN_ATTACK, log: say }), loginAttackReport);
 if (values.only === "console") await onlyConsole();
 
 /** `--only console`: the web console in Chromium on each seeded store (seeded first when missing), reported, and nothing else. */
@@ -338,22 +350,22 @@ async function onlyConsole(): Promise<never> {
   process.exit(0);
 }
 
-/** `--only oidc`: provider logins on a fresh store of each kind, reported, and nothing else. */
-async function onlyOidc(): Promise<never> {
-  const lines = [`# ECM Security bench, provider logins — ${startedAt.toISOString()}`, machineLine(), `command: npm run bench -- ${process.argv.slice(2).join(" ")}`];
-  const results: Record<string, OidcResult> = {};
+/** `--only <pass>`: that pass on a fresh store of each kind (no seeding), reported, and nothing else. */
+async function runAlone<T>(title: string, name: string, pass: (baseUrl: string, log: (text: string) => void) => Promise<T>, report: (result: T) => string[]): Promise<never> {
+  const lines = [`# ECM Security bench, ${title} — ${startedAt.toISOString()}`, machineLine(), `command: npm run bench -- ${process.argv.slice(2).join(" ")}`];
+  const results: Record<string, T> = {};
   for (const [i, kind] of KINDS.entries()) {
-    const target = kind === "sqlite" ? sqliteTarget("oidc-sqlite") : postgresTarget("ecm_bench_oidc");
+    const target = kind === "sqlite" ? sqliteTarget(`${name}-sqlite`) : postgresTarget(`ecm_bench_${name.replaceAll("-", "_")}`);
     await target.reset();
     const server = await startServer(target, 18_650 + i);
     try {
-      results[kind] = await benchOidc(`http://127.0.0.1:${18_650 + i}/portal`, ADMIN_PASSWORD, { ...OIDC, log: (text) => log(`[${kind}] ${text}`) });
+      results[kind] = await pass(`http://127.0.0.1:${18_650 + i}/portal`, (text) => log(`[${kind}] ${text}`));
     } finally {
       server.kill("SIGTERM");
     }
-    lines.push("", `## ${kind} (fresh store)`, ...oidcReport(results[kind]!));
+    lines.push("", `## ${kind} (fresh store)`, ...report(results[kind]!));
   }
-  writeReport(lines, { oidc: results });
+  writeReport(lines, { [name]: results });
   process.exit(0);
 }
 
@@ -386,6 +398,7 @@ for (const r of results) {
   say(`export, extendedInfo=true: ${r.export.users.toLocaleString("en")} users in ${r.export.seconds.toFixed(1)} s = ${Math.round(r.export.usersPerSecond).toLocaleString("en")} users/s (first, cold: ${r.export.coldSeconds.toFixed(1)} s = ${Math.round(r.export.coldUsersPerSecond).toLocaleString("en")} users/s), ${r.export.megabytes.toFixed(0)} MB; server peak RSS ${r.export.peakRssMb.toFixed(0)} MB (before export ${r.export.rssBeforeMb.toFixed(0)} MB)`);
   say(`password logins:          ${r.logins.perSecond.toFixed(1)}/s with ${CORES} in flight = ${r.logins.perCore.toFixed(1)}/s per core (argon2id m=${ARGON2.memoryCost} KiB, t=${ARGON2.timeCost}, p=${ARGON2.parallelism})`);
   for (const line of oidcReport(r.oidc)) say(line);
+  for (const line of loginAttackReport(r.loginAttack)) say(line);
 }
 if (slapd) {
   say("");

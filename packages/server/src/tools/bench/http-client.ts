@@ -5,8 +5,9 @@ export class BenchClient {
   private readonly agent: http.Agent;
   private token = "";
 
-  constructor(private readonly baseUrl: string, connections: number) {
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  /** `localAddress`: send from this address (another loopback address looks like another client). */
+  constructor(private readonly baseUrl: string, connections: number, localAddress?: string) {
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: connections, localAddress });
   }
 
   setToken(token: string) {
