@@ -7,6 +7,8 @@ import type { StoreLocation } from "./storage/store.js";
 export interface Config {
   host: string;
   port: number;
+  /** Server processes sharing the port (node:cluster); 1 runs the server in this process alone. */
+  workers: number;
   store: StoreLocation;
   /** Initial password of the built-in `sysadmin` (first start only). */
   adminPassword: string | undefined;
@@ -134,6 +136,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     host: env.HOST ?? "127.0.0.1",
     port: portFrom(env, "PORT", 8080),
+    workers: intFrom(env, "ECM_WORKERS", availableParallelism()) || 1,
     store: databaseUrl
       ? { kind: "postgres", url: databaseUrl, poolSize: intFrom(env, "ECM_DB_POOL_SIZE", 10) }
       : { kind: "sqlite", file: join(dataDir, "ecm-security.sqlite3") },

@@ -74,7 +74,7 @@ for (const kind of storeKinds) {
 
 /** Runs `npm start`'s entry point until it exits (it must, within the test's time). */
 function runToExit(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN], { env: { PATH: process.env.PATH, HOST: "127.0.0.1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN], { env: { PATH: process.env.PATH, HOST: "127.0.0.1", ECM_WORKERS: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (d) => (stdout += d));

@@ -1,7 +1,14 @@
+import cluster, { type Worker } from "node:cluster";
+import { createServer as createNetServer } from "node:net";
 import { createServer, type Server } from "./app.js";
 import { configFromEnv, type Config } from "./config.js";
 
-/** `npm start`: configuration from the environment, then listen until SIGINT/SIGTERM. A failure to start is one line and exit code 1. */
+/**
+ * `npm start`: configuration from the environment, then listen until SIGINT/SIGTERM. A failure to
+ * start is one line and exit code 1. With `ECM_WORKERS` > 1 (default: one per core) this process
+ * migrates and bootstraps the store once, then runs that many server processes that share the
+ * port (node:cluster) and replaces one that dies; everything they share lives in the store.
+ */
 let config: Config | undefined;
 let server: Server | undefined;
 try {
@@ -11,20 +18,70 @@ try {
     // Shown once, on the console only (not through the logger, whose output may be shipped elsewhere).
     process.stdout.write(`\nCreated built-in user "sysadmin" with password: ${server.generatedAdminPassword}\nIt is not shown again.\n\n`);
   }
-  await server.app.listen({ host: config.host, port: config.port });
+  if (cluster.isPrimary && config.workers > 1) {
+    // The store is ready: the workers find nothing to migrate or bootstrap. A port that cannot be had fails here, in one line.
+    await probePort(config.host, config.port);
+    await server.close();
+    server = undefined;
+    superviseWorkers(config.workers);
+  } else {
+    await server.app.listen({ host: config.host, port: config.port });
+  }
 } catch (error) {
   process.stderr.write(`ecm-security: cannot start: ${startupFailure(error, config)}\n`);
   await server?.close().catch(() => {});
   process.exit(1);
 }
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    server!.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+if (server) {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      server!.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+}
+
+function probePort(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer().once("error", reject);
+    probe.listen(port, host, () => probe.close(() => resolve()));
   });
+}
+
+/**
+ * Runs `count` workers. One that exits after it was listening is replaced; one that exits before
+ * (it cannot start: the port is taken, the store is gone) stops them all with its exit code, since
+ * its siblings would fail the same way. SIGINT/SIGTERM stop the workers, then this process.
+ */
+function superviseWorkers(count: number): void {
+  const listening = new WeakSet<Worker>();
+  let stopping = false;
+  const start = () => cluster.fork().once("listening", function (this: Worker) {
+    listening.add(this);
+  });
+  cluster.on("exit", (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    if (!listening.has(worker)) {
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.kill("SIGTERM");
+      process.exit(code || 1);
+    }
+    process.stderr.write(`ecm-security: worker ${worker.process.pid} ended (${signal ?? `exit code ${code}`}); starting another\n`);
+    start();
+  });
+  for (let i = 0; i < count; i++) start();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.kill("SIGTERM");
+    });
+  }
 }
 
 /** Why the server could not start, in one line that says what to change (never the database URL: it may hold a password). */

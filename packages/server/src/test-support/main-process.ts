@@ -10,11 +10,17 @@ export interface Running {
   stop: () => Promise<void>;
 }
 
-/** Starts the server the way `npm start` does, on a free port, and waits until it listens; its output is kept. */
-export async function startMain(env: Record<string, string>): Promise<Running> {
+/** What `npm start` runs: the build (npm test runs after `npm ci`, whose prepare step builds). */
+export const BUILT_MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
+
+/**
+ * Starts the server the way `npm start` does (from the sources, or `main` as given), on a free port,
+ * and waits until `listeners` processes listen (one unless ECM_WORKERS says more); its output is kept.
+ */
+export async function startMain(env: Record<string, string>, listeners = Number(env.ECM_WORKERS ?? 1), main = MAIN): Promise<Running> {
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
-    env: { PATH: process.env.PATH, HOST: "127.0.0.1", PORT: String(port), ...env },
+  const child = spawn(process.execPath, main.endsWith(".ts") ? ["--import", "tsx", main] : [main], {
+    env: { PATH: process.env.PATH, HOST: "127.0.0.1", PORT: String(port), ECM_WORKERS: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -22,7 +28,7 @@ export async function startMain(env: Record<string, string>): Promise<Running> {
   child.stderr!.on("data", (d) => (output += d));
   const baseUrl = `http://127.0.0.1:${port}/portal`;
   // Compiling main.ts on a busy machine can take a while: up to a minute, then a clear failure.
-  for (let i = 0; !output.includes("Server listening"); i++) {
+  for (let i = 0; output.split("Server listening").length <= listeners; i++) {
     if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
     if (i === 600) {
       child.kill("SIGKILL");
