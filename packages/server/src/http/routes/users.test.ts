@@ -254,6 +254,10 @@ describeEachStore("user administration", (server, kind) => {
     assert.match(invalid.body.errorMessage, /profileId/);
     const member = await createUser(s, token, { username: "clerk1", profileId: profile.numericId });
     assert.equal(member.profileId, profile.numericId);
+    const clerks = await s.api("POST", "/security/v1/user-groups", { token, body: { name: "Clerks" } });
+    assert.equal((await s.api("PUT", `/security/v1/users/${profile.id}/user-groups/${clerks.body.id}`, { token })).status, 204);
+    const groupsOf = async (id: string) => (await s.api("GET", `/security/v1/users/${id}?extendedInfo=true`, { token })).body.groups;
+    assert.deepEqual(await groupsOf(member.id), ["Clerks", "users"], "the profile's group, inherited");
     const self = await s.api("PUT", `/security/v1/users/${profile.id}`, { token, body: { profileId: profile.numericId } });
     assert.equal(self.status, 400);
     const del = await s.api("DELETE", `/security/v1/users/${profile.id}`, { token });
@@ -266,6 +270,7 @@ describeEachStore("user administration", (server, kind) => {
     assert.deepEqual(listed.body.map((x: { username: string }) => x.username), ["clerk1"]);
     // Once nobody uses it, the profile can go.
     assert.equal((await s.api("PUT", `/security/v1/users/${member.id}`, { token, body: { profileId: -1 } })).status, 200);
+    assert.deepEqual(await groupsOf(member.id), ["users"], "no longer inherited");
     assert.equal((await s.api("DELETE", `/security/v1/users/${profile.id}`, { token })).status, 204);
   });
 
