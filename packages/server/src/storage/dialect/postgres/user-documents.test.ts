@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { sql } from "kysely";
-import pg from "pg";
+import { PgSession } from "../../../test-support/pg-session.js";
 import { createTemporaryDatabase, storeSkip } from "../../../test-support/server.js";
 import { isConcurrencyConflict } from "../../constraints.js";
 import { insertUser } from "../../../test-support/fixtures.js";
@@ -21,8 +20,8 @@ const T0 = "2026-01-01T00:00:00.000Z";
 describe("PostgreSQL user documents under concurrent writers", { skip: storeSkip("postgres") }, () => {
   let store: Store;
   let drop: () => Promise<void>;
-  let first: pg.Client;
-  let second: pg.Client;
+  let first: PgSession;
+  let second: PgSession;
   const ids: Record<string, number> = {};
 
   before(async () => {
@@ -37,9 +36,7 @@ describe("PostgreSQL user documents under concurrent writers", { skip: storeSkip
     ids.user = (await insertUser(store, { username: "user" })).id;
     ids.dependent = (await insertUser(store, { username: "dependent", profile_id: ids.profile })).id;
     await store.db.insertInto("group_members").values([{ group_id: ids.gamma!, user_id: ids.profile! }]).execute();
-    [first, second] = [new pg.Client({ connectionString: database.url }), new pg.Client({ connectionString: database.url })];
-    await first.connect();
-    await second.connect();
+    [first, second] = [await PgSession.open(database.url), await PgSession.open(database.url)];
   });
   after(async () => {
     await first?.end();
@@ -54,13 +51,13 @@ describe("PostgreSQL user documents under concurrent writers", { skip: storeSkip
     assert.deepEqual(kept.rows.map((r) => Object.values(r as object)), fresh.rows.map((r) => Object.values(r as object)), step);
   }
 
-  /** `a` runs in a transaction; `b` starts in another before `a` commits (it may wait for a lock), then commits. */
+  /** `a` runs in a transaction; `b` runs in another as far as it can (to its end, or to a lock `a` holds) before `a` commits, then commits. */
   async function interleave(step: string, a: string, b: string) {
     await first.query("begin");
     await first.query(a);
     await second.query("begin");
     const waiting = second.query(b);
-    await sleep(100);
+    await first.settledOrBlocked(waiting);
     await first.query("commit");
     await waiting;
     await second.query("commit");
