@@ -40,6 +40,8 @@ import rolesRoutes from "./http/routes/roles.js";
 import signingKeysRoutes from "./http/routes/signing-keys.js";
 import bulkActionsRoutes from "./http/routes/bulk-actions.js";
 import consoleRoutes from "./http/routes/console.js";
+import externalUserStorageRoutes from "./http/routes/external-user-storage.js";
+import { createDirectoryService } from "./directory/directories.js";
 import { GroupSchema, RoleSchema } from "./http/group-view.js";
 import { documentRoute, referencingShared } from "./http/openapi.js";
 import { ErrorSchema } from "./http/schemas.js";
@@ -122,13 +124,14 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     linking,
     loginFlow: createLoginFlow(store.db, secrets, jwks, linking, sessions),
     jwks,
+    directories: createDirectoryService(store, secrets, config.directories, (error, message) => app.log.warn({ err: error }, message)),
   };
 
   const timeouts = timeoutOptions(config.connections);
   const app = Fastify({
     logger: {
       level: config.logLevel,
-      redact: { paths: ["req.headers.authorization", "req.headers.cookie", "*.password", "*.value", "*.access_token", "*.clientSecret", "*.logout_token"], censor: "[redacted]" },
+      redact: { paths: ["req.headers.authorization", "req.headers.cookie", "*.password", "*.value", "*.access_token", "*.clientSecret", "*.logout_token", "*.bindPassword"], censor: "[redacted]" },
       // A provider's callback carries its authorization code in the query: never logged.
       serializers: { req: (req) => ({ method: req.method, url: req.url.replace(/(\/providers\/[^/?]+\/callback)\?.*$/, "$1?[redacted]"), host: req.host, remoteAddress: req.ip }) },
     },
@@ -186,7 +189,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   app.get(`${BASE_PATH}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
 
   await registerRateLimits(app, store.db);
-  for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, auditEventsRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes, bulkActionsRoutes, identityProvidersRoutes, providerLoginRoutes, usersImportRoutes, signingKeysRoutes, consoleRoutes]) {
+  for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, auditEventsRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes, bulkActionsRoutes, identityProvidersRoutes, providerLoginRoutes, usersImportRoutes, signingKeysRoutes, consoleRoutes, externalUserStorageRoutes]) {
     await app.register(routes, { prefix: BASE_PATH, ...deps });
   }
 
@@ -196,6 +199,8 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   };
   const purge = setInterval(() => void housekeeping().catch((e) => app.log.warn({ err: e }, "housekeeping failed")), 600_000);
   purge.unref();
+  // Periodic directory syncs: every node looks, the lease lets one run each.
+  deps.directories.start();
   // Bulk actions whose node stopped go on here (their progress is in the store).
   const resume = setInterval(() => void deps.bulkActions.resumeStale().catch((e) => app.log.warn({ err: e }, "resuming bulk actions failed")), 30_000);
   resume.unref();
@@ -210,6 +215,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
       clearInterval(purge);
       clearInterval(resume);
       await deps.bulkActions.stop();
+      await deps.directories.stop();
       await app.close();
       await store.close();
     },

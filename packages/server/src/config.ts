@@ -45,6 +45,8 @@ export interface Config {
   publicUrl: string | undefined;
   /** Seconds before an identity provider's keys are read again for a token signed with a key not seen yet. */
   oidcJwksCooldownSeconds: number;
+  /** Directory syncs: how long a node holds a directory's lease unrenewed, how often it looks for due periodic syncs. */
+  directories: { leaseSeconds: number; schedulerSeconds: number };
 }
 
 export interface LockoutPolicy {
@@ -186,5 +188,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     secretKey: { key: env.ECM_SECRET_KEY || undefined, file: resolve(env.ECM_SECRET_KEY_FILE ?? join(dataDir, "secret.key")) },
     publicUrl: env.ECM_PUBLIC_URL ? env.ECM_PUBLIC_URL.replace(/\/+$/, "") : undefined,
     oidcJwksCooldownSeconds: intFrom(env, "ECM_OIDC_JWKS_COOLDOWN_SECONDS", 30),
+    directories: {
+      leaseSeconds: Math.max(1, intFrom(env, "ECM_DIRECTORY_LEASE_SECONDS", 60)),
+      schedulerSeconds: intFrom(env, "ECM_DIRECTORY_SCHEDULER_SECONDS", 30),
+    },
   };
 }

@@ -8,6 +8,7 @@ import type { GroupAdmin } from "../domain/groups.js";
 import type { BulkActions } from "../domain/bulk-actions.js";
 import type { PasswordPolicy } from "../domain/password-policy.js";
 import type { UserAdmin } from "../domain/users.js";
+import type { DirectoryService } from "../directory/directories.js";
 import type { JwksCache } from "../federation/jwks.js";
 import type { Linking } from "../federation/linking.js";
 import type { LoginFlow } from "../federation/login-flow.js";
@@ -42,4 +43,6 @@ export interface AppDeps {
   linking: Linking;
   loginFlow: LoginFlow;
   jwks: JwksCache;
+  /** External user storage: directory configurations, connection tests, syncs. */
+  directories: DirectoryService;
 }

@@ -23,6 +23,7 @@ import { bulkActionsMigration } from "./migrations/014-bulk-actions.js";
 import { identityProvidersMigration } from "./migrations/012-identity-providers.js";
 import { directoriesMigration } from "./migrations/011-directories.js";
 import { hardeningMigration } from "./migrations/010-hardening.js";
+import { keyedNeighboursMigration } from "./migrations/011b-keyed-neighbours.js";
 import type { JsonBody } from "./json-body.js";
 import type { Database } from "./schema.js";
 
@@ -57,6 +58,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "012-identity-providers": identityProvidersMigration,
     "011-directories": directoriesMigration(dialect),
     "010-hardening": hardeningMigration,
+    "011b-keyed-neighbours": keyedNeighboursMigration(dialect),
   };
 }
 

@@ -5,14 +5,18 @@ import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { errorResponses } from "../schemas.js";
 
-const healthRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store }) => {
+/** A directory the last login or sync could not reach (the reason is in its sync run and the audit log, not here: this answer is public). */
+const UnreachableDirectory = Type.Object({ id: Type.String(), name: Type.String(), unreachableSince: Type.String({ format: "date-time" }) });
+
+const healthRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, directories }) => {
   app.get(
     "/health",
     {
       schema: {
         summary: "Liveness and store reachability",
+        description: "`directories` lists the directories that could not be reached at the last login or sync through them (absent when all could): the service still answers, their users cannot log in.",
         tags: ["operations"],
-        response: { 200: Type.Object({ status: Type.Literal("ok"), store: Type.String() }), ...errorResponses(503) },
+        response: { 200: Type.Object({ status: Type.Literal("ok"), store: Type.String(), directories: Type.Optional(Type.Array(UnreachableDirectory)) }), ...errorResponses(503) },
       },
     },
     async () => {
@@ -21,7 +25,9 @@ const healthRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store }) 
       } catch {
         throw new ApiError("unavailable", "The store cannot be reached.");
       }
-      return { status: "ok" as const, store: store.dialect.name };
+      const unreachable = await directories.queries.unreachable();
+      const listed = unreachable.map((d) => ({ id: d.uuid, name: d.name, unreachableSince: d.unreachable_since! }));
+      return { status: "ok" as const, store: store.dialect.name, ...(listed.length > 0 ? { directories: listed } : {}) };
     },
   );
 };

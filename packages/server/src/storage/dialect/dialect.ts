@@ -66,6 +66,8 @@ export interface StoreDialect {
    * and membership. Other writers keep their triggers meanwhile.
    */
   batchUserWrites<T>(trx: Kysely<Database>, work: () => Promise<BatchWrites<T>>): Promise<T>;
+  /** Migration 011b: the search index finds a new user's neighbours in username order that hold an order key at once (SQLite). */
+  createKeyedNeighbours(db: Kysely<any>): Promise<void>;
   /**
    * Migration 009: kept counts of the users whose search text holds each 1–2 character string
    * (PostgreSQL; SQLite counts those from its narrow index of migration 006 in about 0.1 s).

@@ -30,6 +30,9 @@ export const postgresDialect: StoreDialect = {
 
   createDeferredUpkeep: createDeferredUserSearch,
 
+  // Buckets split as they grow: no walk over unkeyed users to spare.
+  async createKeyedNeighbours() {},
+
   async batchUserWrites(trx, work) {
     await sql`set local ecm.deferred_user_upkeep = 'on'`.execute(trx);
     const { result, documents, search, groups } = await work();

@@ -217,6 +217,12 @@ export const sqliteDialect: StoreDialect = {
 
   batchUserWrites,
 
+  async createKeyedNeighbours(db: Kysely<any>) {
+    // A new user's keyed neighbours are found without walking the unkeyed users between: many users
+    // inserted in order into one gap (a directory's first sync may) left each insert walking them all.
+    await sql`create index users_keyed_username on users(username) where sort_key is not null`.execute(db);
+  },
+
   async insertJson<R>(db: Kysely<any>, table: string, columns: readonly string[], rows: readonly object[], options: { returning?: readonly string[]; skipConflicts?: boolean } = {}) {
     const values = columns.map((c) => `j.value ->> ${quoteText(`$.${c}`)}`).join(", ");
     const conflicts = options.skipConflicts ? sql` on conflict do nothing` : sql``;

@@ -1,0 +1,245 @@
+import { X509Certificate } from "node:crypto";
+import { FilterParser } from "ldapts";
+import { DomainError } from "../domain/errors.js";
+import { definedOnly } from "../domain/users.js";
+import type { DirectoryRow } from "../storage/schema.js";
+
+/**
+ * A directory's configuration (external user storage), in Ops Center's field names where it has
+ * them. The `directories` row keeps the name, the vendor (`kind`) and `enabled`; its `config` JSON
+ * the rest, with the bind password sealed (auth/secret-box.ts).
+ */
+
+export type Vendor = "ACTIVE_DIRECTORY" | "OTHER";
+
+/** Which entry attribute fills each user field; `uniqueId` keys the user across renames and moves. */
+export interface AttributeMapping {
+  username: string;
+  loginName: string;
+  firstName: string;
+  lastName: string;
+  email: string;
+  displayName: string;
+  uniqueId: string;
+}
+
+export interface GroupMapping {
+  /** A directory group: its members (nested ones too) join the local group. */
+  groupDn: string;
+  localGroupId: string;
+}
+
+export interface SyncPeriods {
+  /** Seconds between periodic full syncs; 0: manual only. */
+  full: number;
+  /** Seconds between periodic syncs of the changes; 0: manual only. */
+  changed: number;
+}
+
+/** Everything but the row's columns, as the `config` JSON keeps it. */
+export interface DirectorySettings {
+  /** Lower first: the order in which directories that are due sync. */
+  priority: number;
+  /** `ldap://` or `ldaps://` URLs, space-separated, tried in order. */
+  connectionUrl: string;
+  /** Upgrade ldap:// connections with StartTLS (ldaps:// ones are encrypted from the start). */
+  startTls: boolean;
+  /** PEM of the CA(s) to trust for LDAPS/StartTLS, besides the system's. */
+  caCertificate: string | null;
+  /** Passwords (the bind password, users' passwords at login) may cross an unencrypted connection. */
+  allowUnencryptedPasswords: boolean;
+  baseDn: string;
+  /** null: anonymous reads. */
+  bindDn: string | null;
+  /** The bind password sealed with the server's secret key; never shown. */
+  sealedBindPassword: string | null;
+  /** Where users are searched; null: the base DN. */
+  userSearchBase: string | null;
+  userFilter: string;
+  groupFilter: string;
+  attributeMapping: AttributeMapping;
+  /** The directory groups to import (their nested groups come along). */
+  groupEntryDnList: string[];
+  groupMappings: GroupMapping[];
+  syncPeriodSeconds: SyncPeriods;
+  /** A full sync that would disable more than this share of the directory's users disables nobody, unless forced. */
+  disableLimitPercent: number;
+  /** Entries per page of a search (Active Directory answers at most 1 000). */
+  pageSize: number;
+  /** Seconds a connection, bind or search may take. */
+  timeoutSeconds: number;
+}
+
+export interface Directory extends DirectorySettings {
+  id: number;
+  uuid: string;
+  name: string;
+  vendor: Vendor;
+  enabled: boolean;
+  version: number;
+}
+
+/** The API's view: the password is write-only (always null). */
+export type DirectoryView = Omit<Directory, "id" | "uuid" | "version" | "sealedBindPassword"> & { id: string; bindPassword: null };
+
+/** What a create or an update sends; on update, fields left out keep their value. */
+export type DirectoryInput = Partial<Omit<DirectoryView, "id" | "bindPassword" | "attributeMapping" | "syncPeriodSeconds">> & {
+  /** Absent or null keeps the stored password; "" removes it. */
+  bindPassword?: string | null;
+  attributeMapping?: Partial<AttributeMapping>;
+  syncPeriodSeconds?: Partial<SyncPeriods>;
+};
+
+const KIND_OF: Record<Vendor, string> = { ACTIVE_DIRECTORY: "active-directory", OTHER: "ldap" };
+const VENDOR_OF: Record<string, Vendor> = { "active-directory": "ACTIVE_DIRECTORY", ldap: "OTHER" };
+
+/** The fields whose default depends on the vendor. */
+interface VendorDefaults {
+  userFilter: string;
+  groupFilter: string;
+  attributeMapping: AttributeMapping;
+}
+
+export const VENDOR_DEFAULTS: Record<Vendor, VendorDefaults> = {
+  ACTIVE_DIRECTORY: {
+    userFilter: "(&(objectCategory=person)(objectClass=user))",
+    groupFilter: "(objectClass=group)",
+    attributeMapping: { username: "sAMAccountName", loginName: "sAMAccountName", firstName: "givenName", lastName: "sn", email: "mail", displayName: "displayName", uniqueId: "objectGUID" },
+  },
+  OTHER: {
+    userFilter: "(objectClass=inetOrgPerson)",
+    groupFilter: "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))",
+    attributeMapping: { username: "uid", loginName: "uid", firstName: "givenName", lastName: "sn", email: "mail", displayName: "cn", uniqueId: "entryUUID" },
+  },
+};
+
+const DEFAULTS = {
+  priority: 0,
+  startTls: false,
+  caCertificate: null,
+  allowUnencryptedPasswords: false,
+  bindDn: null,
+  userSearchBase: null,
+  groupEntryDnList: [],
+  groupMappings: [],
+  syncPeriodSeconds: { full: 0, changed: 0 },
+  disableLimitPercent: 10,
+  pageSize: 500,
+  timeoutSeconds: 10,
+  enabled: true,
+} as const;
+
+export function toDirectory(row: DirectoryRow): Directory {
+  const settings = JSON.parse(row.config) as DirectorySettings;
+  return { ...settings, id: row.id, uuid: row.uuid, name: row.name, vendor: VENDOR_OF[row.kind] ?? "OTHER", enabled: row.enabled === 1, version: row.version };
+}
+
+export function toDirectoryView(d: Directory): DirectoryView {
+  const { id, uuid, version, sealedBindPassword, ...rest } = d;
+  return { id: uuid, ...rest, bindPassword: null };
+}
+
+/** The row's columns and its config JSON. */
+export function toRowValues(d: Omit<Directory, "id" | "uuid" | "version">): { name: string; kind: string; enabled: number; config: string } {
+  const { name, vendor, enabled, ...settings } = d;
+  return { name, kind: KIND_OF[vendor], enabled: enabled ? 1 : 0, config: JSON.stringify(settings satisfies DirectorySettings) };
+}
+
+/** The settings an audit event shows: all but the password, of which only whether one is set. */
+export function auditedSettings(d: Omit<Directory, "id" | "uuid" | "version">): Record<string, unknown> {
+  const { sealedBindPassword, ...rest } = d;
+  return { ...rest, bindPasswordSet: sealedBindPassword !== null };
+}
+
+/**
+ * The next configuration from the current one (none on create) and the request. A field whose
+ * default depends on the vendor follows a vendor change unless it was set to something else.
+ */
+export function mergeDirectory(current: Omit<Directory, "id" | "uuid" | "version"> | undefined, input: DirectoryInput, seal: (plain: string) => string): Omit<Directory, "id" | "uuid" | "version"> {
+  const vendor = input.vendor ?? current?.vendor ?? "OTHER";
+  const fresh = VENDOR_DEFAULTS[vendor];
+  const old = current ? VENDOR_DEFAULTS[current.vendor] : undefined;
+  /** The current value, or the new vendor's default where it was the old vendor's. */
+  const kept = <T>(value: T | undefined, oldDefault: T | undefined, newDefault: T): T =>
+    value === undefined || JSON.stringify(value) === JSON.stringify(oldDefault) ? newDefault : value;
+  const mapping = Object.fromEntries(
+    (Object.keys(fresh.attributeMapping) as (keyof AttributeMapping)[]).map((k) => [
+      k,
+      input.attributeMapping?.[k] ?? kept(current?.attributeMapping[k], old?.attributeMapping[k], fresh.attributeMapping[k]),
+    ]),
+  ) as unknown as AttributeMapping;
+  let sealedBindPassword = current?.sealedBindPassword ?? null;
+  if (input.bindPassword !== undefined && input.bindPassword !== null) sealedBindPassword = input.bindPassword === "" ? null : seal(input.bindPassword);
+  const pick = <K extends keyof typeof DEFAULTS>(k: K) => (input[k] ?? current?.[k] ?? DEFAULTS[k]) as Directory[K];
+  const next: Omit<Directory, "id" | "uuid" | "version"> = {
+    name: input.name ?? current?.name ?? "",
+    vendor,
+    enabled: pick("enabled"),
+    priority: pick("priority"),
+    connectionUrl: (input.connectionUrl ?? current?.connectionUrl ?? "").trim().split(/\s+/).join(" "),
+    startTls: pick("startTls"),
+    caCertificate: input.caCertificate !== undefined ? input.caCertificate : current?.caCertificate ?? null,
+    allowUnencryptedPasswords: pick("allowUnencryptedPasswords"),
+    baseDn: input.baseDn ?? current?.baseDn ?? "",
+    bindDn: input.bindDn !== undefined ? input.bindDn : current?.bindDn ?? null,
+    sealedBindPassword,
+    userSearchBase: input.userSearchBase !== undefined ? input.userSearchBase : current?.userSearchBase ?? null,
+    userFilter: input.userFilter ?? kept(current?.userFilter, old?.userFilter, fresh.userFilter),
+    groupFilter: input.groupFilter ?? kept(current?.groupFilter, old?.groupFilter, fresh.groupFilter),
+    attributeMapping: mapping,
+    groupEntryDnList: pick("groupEntryDnList"),
+    groupMappings: (input.groupMappings ?? current?.groupMappings ?? []).map((m) => ({ groupDn: m.groupDn, localGroupId: m.localGroupId.toLowerCase() })),
+    syncPeriodSeconds: { ...DEFAULTS.syncPeriodSeconds, ...current?.syncPeriodSeconds, ...definedOnly(input.syncPeriodSeconds ?? {}) },
+    disableLimitPercent: pick("disableLimitPercent"),
+    pageSize: pick("pageSize"),
+    timeoutSeconds: pick("timeoutSeconds"),
+  };
+  checkDirectory(next);
+  return next;
+}
+
+/** The connection URLs, in the order they are tried. */
+export function connectionUrls(d: Pick<DirectorySettings, "connectionUrl">): URL[] {
+  return d.connectionUrl.split(" ").map((u) => new URL(u));
+}
+
+/** The rules a configuration must follow beyond its fields' types (the route's schema checks those). */
+function checkDirectory(d: Omit<Directory, "id" | "uuid" | "version">): void {
+  const invalid = (field: string, message: string) => new DomainError("invalid", message, { field });
+  if (!d.name) throw invalid("name", "name is required.");
+  if (!d.connectionUrl) throw invalid("connectionUrl", "connectionUrl is required.");
+  for (const text of d.connectionUrl.split(" ")) {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw invalid("connectionUrl", `connectionUrl: "${text}" is not a URL.`);
+    }
+    if ((url.protocol !== "ldap:" && url.protocol !== "ldaps:") || !url.hostname || (url.pathname !== "" && url.pathname !== "/") || url.search || url.username) {
+      throw invalid("connectionUrl", `connectionUrl: "${text}" must be ldap://host[:port] or ldaps://host[:port].`);
+    }
+  }
+  if (!d.baseDn) throw invalid("baseDn", "baseDn is required.");
+  if (d.caCertificate !== null) checkPem(d.caCertificate);
+  for (const field of ["userFilter", "groupFilter"] as const) {
+    try {
+      FilterParser.parseString(d[field]);
+    } catch (error) {
+      throw invalid(field, `${field} is not an LDAP filter: ${(error as Error).message}`);
+    }
+  }
+  if (d.bindDn === null && d.sealedBindPassword !== null) throw invalid("bindDn", "A bind password needs a bindDn.");
+}
+
+/** One or more PEM certificates, each of which must parse. */
+function checkPem(pem: string): void {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new DomainError("invalid", "caCertificate must hold PEM certificates (-----BEGIN CERTIFICATE-----).", { field: "caCertificate" });
+  for (const block of blocks) {
+    try {
+      new X509Certificate(block);
+    } catch {
+      throw new DomainError("invalid", "caCertificate holds a certificate that cannot be read.", { field: "caCertificate" });
+    }
+  }
+}

@@ -1,0 +1,369 @@
+import { randomUUID } from "node:crypto";
+import { sql, type Kysely } from "kysely";
+import type { SecretBox } from "../auth/secret-box.js";
+import { Sessions } from "../auth/sessions.js";
+import { recordAudit, recordAuditMany, type Actor } from "../domain/audit.js";
+import { DomainError, notFound, staleVersion } from "../domain/errors.js";
+import { UUID_PATTERN } from "../domain/lookups.js";
+import type { Precondition } from "../domain/versioned.js";
+import { isUniqueViolation } from "../storage/constraints.js";
+import { createDirectoryQueries, type RunCounts } from "../storage/directory-queries.js";
+import type { Database, SyncRunRow } from "../storage/schema.js";
+import type { Store } from "../storage/store.js";
+import { isoAfter, isoNow } from "../storage/time.js";
+import { auditedSettings, mergeDirectory, toDirectory, toRowValues, type Directory, type DirectoryInput } from "./config.js";
+import { binaryAttributes, mapUser, userAttributes, type EntryProblem, type MappedUser } from "./entries.js";
+import { DirectoryConnection, DirectoryError, type DirectoryStep } from "./ldap.js";
+import { DirectorySync } from "./sync.js";
+
+/**
+ * External user storage as the API sees it: configurations (validated, the bind password sealed,
+ * every change audited), connection tests, syncs started by hand or by the clock, their progress.
+ *
+ * One node at a time syncs a directory: it holds the directory's lease in the store
+ * (`directory_sync_state`), renews it while it runs and gives it back at the end. A node that stops
+ * (even `kill -9`) lets it run out; the next node to take it marks that run interrupted. Every node
+ * reads the progress from the store. Every node looks for due periodic syncs; the lease, taken
+ * only while the sync is still due, lets exactly one of them run it.
+ */
+
+export interface DirectoryTiming {
+  /** Seconds a node holds a directory's lease without renewing it. */
+  leaseSeconds: number;
+  /** Seconds between a node's looks for due periodic syncs (0: never). */
+  schedulerSeconds: number;
+}
+
+export type SyncMode = "full" | "changed";
+
+/** `GET …/sync`: the current or last run. */
+export interface SyncRunView extends RunCounts {
+  id: number;
+  state: "running" | "succeeded" | "failed" | "interrupted";
+  mode: SyncMode;
+  forced: boolean;
+  startedBy: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+  usersPerSecond: number;
+  problems: EntryProblem[];
+  message: string | null;
+}
+
+export interface TestStep {
+  step: DirectoryStep;
+  ok: boolean;
+  message: string;
+}
+
+/** What a connection test found, in words. */
+export interface TestResult {
+  ok: boolean;
+  message: string;
+  server: string | null;
+  steps: TestStep[];
+  /** Users the filter finds (counted up to TEST_COUNT_MAX). */
+  usersFound: number | null;
+  usersFoundCapped: boolean;
+  /** Three users as they would be imported. */
+  sample: (Omit<MappedUser, "dnKey" | "key"> & { uniqueId: string })[];
+}
+
+/** A connection test counts this many users at most (a million would take a while). */
+const TEST_COUNT_MAX = 100_000;
+
+const directoryTarget = (d: Pick<Directory, "uuid" | "name">) => ({ type: "directory", id: d.uuid, name: d.name });
+
+export function toRunView(run: SyncRunRow, leaseSeconds: number, now = Date.now()): SyncRunView {
+  // A run whose node stopped renewing it is over, whether or not another node has noticed yet.
+  const stale = run.state === "running" && Date.parse(run.heartbeat_at) < now - leaseSeconds * 1000;
+  const end = run.finished_at ? Date.parse(run.finished_at) : stale ? Date.parse(run.heartbeat_at) : now;
+  const seconds = Math.max(0.001, (end - Date.parse(run.started_at)) / 1000);
+  return {
+    id: run.id,
+    state: (stale ? "interrupted" : run.state) as SyncRunView["state"],
+    mode: run.mode as SyncMode,
+    forced: run.forced === 1,
+    startedBy: run.started_by,
+    startedAt: run.started_at,
+    finishedAt: run.finished_at,
+    seen: run.seen,
+    created: run.created,
+    updated: run.updated,
+    disabled: run.disabled,
+    unchanged: run.unchanged,
+    failed: run.failed,
+    usersPerSecond: Math.round(run.seen / seconds),
+    problems: JSON.parse(run.problems) as EntryProblem[],
+    message: run.message,
+  };
+}
+
+export function createDirectoryService(store: Store, secrets: SecretBox, timing: DirectoryTiming, log: (error: unknown, message: string) => void) {
+  const { db } = store;
+  const queries = createDirectoryQueries(db);
+  /** This process's name in the leases. */
+  const owner = randomUUID();
+  /** Syncs running here, by directory id. */
+  const running = new Map<number, { promise: Promise<void>; controller: AbortController }>();
+  let timer: NodeJS.Timeout | undefined;
+  let stopping = false;
+
+  async function load(uuid: string, on: Kysely<Database> = db): Promise<Directory> {
+    const row = UUID_PATTERN.test(uuid) ? await queries.findByUuid(uuid, on) : undefined;
+    if (!row) throw notFound("directory", uuid);
+    return toDirectory(row);
+  }
+
+  /** Local groups named by groupMappings must exist and be local. */
+  async function checkGroups(on: Kysely<Database>, d: Pick<Directory, "groupMappings">): Promise<void> {
+    const ids = [...new Set(d.groupMappings.map((m) => m.localGroupId))];
+    if (ids.length === 0) return;
+    const found = new Set((await on.selectFrom("groups").select("uuid").where("uuid", "in", ids).where("directory_id", "is", null).execute()).map((g) => g.uuid));
+    const missing = ids.find((id) => !found.has(id));
+    if (missing) throw new DomainError("invalid", "A localGroupId of groupMappings is not a local group.", { field: "groupMappings", groupId: missing });
+  }
+
+  const openPassword = (d: Pick<Directory, "sealedBindPassword">) => (d.sealedBindPassword === null ? null : secrets.open(d.sealedBindPassword));
+
+  /** A sync in the background; the lease is held already. */
+  function launch(d: Directory, runId: number, mode: SyncMode, force: boolean, startedBy: Actor): void {
+    const controller = new AbortController();
+    const renew = async () => {
+      if (!(await queries.renewLease(d.id, owner, isoAfter(timing.leaseSeconds)))) throw new Error("another node took over this directory's sync (the lease ran out)");
+    };
+    // Also between batches that take long (a slow search page).
+    const keepAlive = setInterval(() => void renew().catch(() => controller.abort()), (timing.leaseSeconds * 1000) / 3);
+    keepAlive.unref();
+    const ending = async (trx: Kysely<Database>) => {
+      clearInterval(keepAlive);
+      running.delete(d.id);
+      await queries.releaseLease(d.id, owner, trx);
+    };
+    const sync = new DirectorySync({ store, queries, directory: d, bindPassword: openPassword(d), runId, mode, force, startedBy, heartbeat: renew, ending, signal: controller.signal });
+    const promise = sync
+      .run()
+      .then(() => undefined, (error) => log(error, "directory sync failed"))
+      .finally(async () => {
+        // A run that could not even write its end: the lease runs out by itself if this fails too.
+        clearInterval(keepAlive);
+        running.delete(d.id);
+        await queries.releaseLease(d.id, owner).catch((error) => log(error, "releasing a directory lease failed"));
+      });
+    running.set(d.id, { promise, controller });
+  }
+
+  /** Takes the lease (a periodic run: only while due), marks runs of a node that stopped as interrupted, records the new run and starts it. */
+  async function begin(d: Directory, mode: SyncMode, force: boolean, startedBy: Actor, due?: { mode: SyncMode; before: string }): Promise<number | null> {
+    if (running.has(d.id) || stopping) return null;
+    const now = isoNow();
+    if (!(await queries.acquireLease(d.id, owner, now, isoAfter(timing.leaseSeconds), due))) return null;
+    await queries.markInterrupted(d.id, now);
+    const runId = await queries.createRun(d.id, mode, force, startedBy.name, now);
+    launch(d, runId, mode, force, startedBy);
+    return runId;
+  }
+
+  /** Looks for due periodic syncs, lowest priority number first; runs at most one at a time on this node. */
+  async function tick(): Promise<void> {
+    if (running.size > 0 || stopping) return;
+    const directories = (await queries.list()).map(toDirectory).filter((d) => d.enabled).sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name));
+    for (const d of directories) {
+      for (const mode of ["full", "changed"] as const) {
+        const period = d.syncPeriodSeconds[mode];
+        if (period === 0) continue;
+        const started = await begin(d, mode, false, { id: null, name: "scheduler", sourceIp: null }, { mode, before: isoAfter(-period) });
+        if (started !== null) return;
+      }
+    }
+  }
+
+  return {
+    load,
+    queries,
+
+    list: async () => (await queries.list()).map(toDirectory),
+
+    async create(actor: Actor, input: DirectoryInput): Promise<Directory> {
+      const next = mergeDirectory(undefined, input, (p) => secrets.seal(p));
+      const now = isoNow();
+      try {
+        return await db.transaction().execute(async (trx) => {
+          await checkGroups(trx, next);
+          const row = await trx.insertInto("directories").values({ uuid: randomUUID(), ...toRowValues(next), created_at: now, updated_at: now }).returningAll().executeTakeFirstOrThrow();
+          await trx.insertInto("directory_sync_state").values({ directory_id: row.id }).execute();
+          const created = toDirectory(row);
+          await recordAudit(trx, actor, { action: "directory.create", target: directoryTarget(created), details: { after: auditedSettings(next) } });
+          return created;
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new DomainError("name-taken", "A directory with this name already exists.", { field: "name" });
+        throw error;
+      }
+    },
+
+    /** Partial update. The key of users (attributeMapping.uniqueId) cannot change once the directory has users. */
+    async update(actor: Actor, uuid: string, input: DirectoryInput, precondition: Precondition): Promise<Directory> {
+      const current = await load(uuid);
+      if (precondition !== undefined && precondition !== current.version) throw staleVersion(current.version);
+      const next = mergeDirectory(current, input, (p) => secrets.seal(p));
+      if (next.attributeMapping.uniqueId !== current.attributeMapping.uniqueId && (await queries.userCount(current.id)) > 0) {
+        throw new DomainError("refused", "attributeMapping.uniqueId keys the users imported already: it cannot change while the directory has users.", { field: "attributeMapping.uniqueId" });
+      }
+      try {
+        return await db.transaction().execute(async (trx) => {
+          await checkGroups(trx, next);
+          const row = await trx
+            .updateTable("directories")
+            .set({ ...toRowValues(next), version: sql<number>`version + 1`, updated_at: isoNow() })
+            .where("id", "=", current.id)
+            .where("version", "=", current.version)
+            .returningAll()
+            .executeTakeFirst();
+          if (!row) throw staleVersion((await load(uuid, trx)).version);
+          const before = auditedSettings(current);
+          const after = auditedSettings(next);
+          const changed = Object.keys(after).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+          await recordAudit(trx, actor, {
+            action: "directory.update",
+            target: directoryTarget(current),
+            details: {
+              before: Object.fromEntries(changed.map((k) => [k, before[k]])),
+              after: Object.fromEntries(changed.map((k) => [k, after[k]])),
+              ...(current.sealedBindPassword !== next.sealedBindPassword ? { bindPasswordChanged: true } : {}),
+            },
+          });
+          return toDirectory(row);
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new DomainError("name-taken", "A directory with this name already exists.", { field: "name" });
+        throw error;
+      }
+    },
+
+    /**
+     * Removes a directory. Its users are disabled and kept as local users without a password
+     * (`disable`), or deleted (`delete`); its groups stay as local groups, or go with the users.
+     */
+    async remove(actor: Actor, uuid: string, users: "disable" | "delete", precondition: Precondition): Promise<void> {
+      const d = await load(uuid);
+      if (precondition !== undefined && precondition !== d.version) throw staleVersion(d.version);
+      const state = await queries.state(d.id);
+      if (running.has(d.id) || (state?.lease_owner && state.lease_until && state.lease_until > isoNow())) {
+        throw new DomainError("refused", "A sync of this directory is running: wait for it to end.", { directory: d.name });
+      }
+      const target = directoryTarget(d);
+      let count = 0;
+      // In batches: a directory may have a million users.
+      for (;;) {
+        const batch = await db.selectFrom("users").select(["id", "uuid", "username"]).where("directory_id", "=", d.id).limit(d.pageSize).execute();
+        if (batch.length === 0) break;
+        const ids = batch.map((u) => u.id);
+        await db.transaction().execute((trx) =>
+          store.dialect.batchUserWrites(trx, async () => {
+            await Sessions.revokeAllOf(trx, ids);
+            if (users === "delete") await trx.deleteFrom("users").where("id", "in", ids).execute();
+            else await trx.updateTable("users").set((eb) => ({ enabled: 0, directory_id: null, directory_key: null, dn_key: null, version: eb("version", "+", 1), updated_at: isoNow() })).where("id", "in", ids).execute();
+            const action = users === "delete" ? "user.delete" : "user.disable";
+            await recordAuditMany(trx, actor, batch.map((u) => ({ action, target: { type: "user", id: u.uuid, name: u.username }, details: { reason: `directory ${d.name} removed` } })));
+            return { result: undefined, documents: users === "delete" ? [] : ids, search: [], groups: [] };
+          }),
+        );
+        count += batch.length;
+      }
+      await db.transaction().execute(async (trx) => {
+        if (users === "delete") await trx.deleteFrom("groups").where("directory_id", "=", d.id).execute();
+        else await trx.updateTable("groups").set({ directory_id: null, directory_key: null, dn_key: null, member_hash: null, external: 0 }).where("directory_id", "=", d.id).execute();
+        await trx.deleteFrom("directories").where("id", "=", d.id).execute();
+        await recordAudit(trx, actor, { action: "directory.delete", target, details: { before: auditedSettings(d), users, usersAffected: count } });
+      });
+    },
+
+    /**
+     * Tries a configuration (saved, or sent unsaved with its password): connects, binds, reads the
+     * base, counts the users the filter finds and maps three of them. Says what happened in words.
+     */
+    async test(d: Directory, password: string | null): Promise<TestResult> {
+      const steps: TestStep[] = [];
+      const result: TestResult = { ok: false, message: "", server: null, steps, usersFound: null, usersFoundCapped: false, sample: [] };
+      let connection: DirectoryConnection | undefined;
+      try {
+        connection = await DirectoryConnection.open(d);
+        result.server = connection.url.href;
+        steps.push({ step: "connect", ok: true, message: `Connected to ${connection.url.host} (${connection.url.protocol === "ldaps:" ? "LDAPS" : connection.secure ? "StartTLS" : "not encrypted"}).` });
+        await connection.bindService(password);
+        steps.push({ step: "bind", ok: true, message: d.bindDn === null ? "Reading anonymously (no bindDn)." : `Bound as ${d.bindDn}.` });
+        if (!(await connection.read(d.baseDn, ["1.1"]))) throw new DirectoryError("base", `The base DN ${d.baseDn} does not exist in the directory.`);
+        steps.push({ step: "base", ok: true, message: `The base DN ${d.baseDn} exists.` });
+        let found = 0;
+        search: for await (const page of connection.search(d.userSearchBase ?? d.baseDn, d.userFilter, userAttributes(d), binaryAttributes(d))) {
+          for (const entry of page) {
+            if (result.sample.length < 3) {
+              const m = mapUser(entry, d);
+              if ("user" in m) {
+                const { key, dnKey: _, ...user } = m.user;
+                result.sample.push({ ...user, uniqueId: key });
+              }
+            }
+            if (++found >= TEST_COUNT_MAX) {
+              result.usersFoundCapped = true;
+              break search;
+            }
+          }
+        }
+        result.usersFound = found;
+        steps.push({ step: "search", ok: true, message: `The user filter finds ${result.usersFoundCapped ? "at least " : ""}${found} users.` });
+        result.ok = true;
+        result.message = `The directory answers: ${found}${result.usersFoundCapped ? "+" : ""} users would be imported.`;
+      } catch (error) {
+        const failure = error instanceof DirectoryError ? error : new DirectoryError("search", (error as Error)?.message ?? String(error));
+        steps.push({ step: failure.step, ok: false, message: failure.message });
+        result.message = failure.message;
+      } finally {
+        await connection?.close();
+      }
+      return result;
+    },
+
+    /** Starts a sync in the background (refused while one runs); returns its run id. */
+    async startSync(actor: Actor, uuid: string, mode: SyncMode, force: boolean): Promise<number> {
+      const d = await load(uuid);
+      if (!d.enabled) throw new DomainError("refused", "The directory is disabled: enable it to sync.", { directory: d.name });
+      const runId = await begin(d, mode, force, actor);
+      if (runId === null) {
+        const run = await queries.latestRun(d.id);
+        throw new DomainError("refused", "A sync of this directory is running already.", { runId: run?.id ?? null });
+      }
+      await recordAudit(db, actor, { action: "directory.sync-start", target: directoryTarget(d), details: { runId, mode, force } });
+      return runId;
+    },
+
+    async lastRun(uuid: string): Promise<SyncRunView> {
+      const d = await load(uuid);
+      const run = await queries.latestRun(d.id);
+      if (!run) throw new DomainError("not-found", "No sync of this directory has run yet.", { id: uuid });
+      return toRunView(run, timing.leaseSeconds);
+    },
+
+    /** Waits for the syncs running on this node (tests, shutdown). */
+    async idle(): Promise<void> {
+      await Promise.all([...running.values()].map((r) => r.promise));
+    },
+
+    start(): void {
+      if (timing.schedulerSeconds === 0) return;
+      timer = setInterval(() => void tick().catch((error) => log(error, "looking for due directory syncs failed")), timing.schedulerSeconds * 1000);
+      timer.unref();
+    },
+
+    /** Stops looking for due syncs and stops the running ones (they end as failed; nobody is disabled). */
+    async stop(): Promise<void> {
+      stopping = true;
+      clearInterval(timer);
+      for (const r of running.values()) r.controller.abort();
+      await this.idle();
+    },
+  };
+}
+
+export type DirectoryService = ReturnType<typeof createDirectoryService>;

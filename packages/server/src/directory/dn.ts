@@ -1,0 +1,53 @@
+/**
+ * Distinguished names as lookup keys. A group's `member` values and the entries' own DNs name the
+ * same entry in different spellings (case, spaces after commas, `\,` or `\2C`): the key is the DN
+ * with each attribute type and value folded to lower case, the spaces around separators dropped and
+ * escapes written one way, so both spellings give one key. (Only DN attribute types matched without
+ * regard to case — cn, ou, dc, uid … — are in practice part of user and group DNs.)
+ */
+
+/** Characters written escaped in a key (RFC 4514 2.4), besides a leading space or # and a trailing space. */
+const SPECIAL = new Set([",", "+", '"', "\\", "<", ">", ";", "="]);
+
+export function dnKey(dn: string): string {
+  const rdns: string[][] = [[]];
+  let ava = "";
+  for (let i = 0; i < dn.length; i++) {
+    const c = dn[i]!;
+    if (c === "\\" && i + 1 < dn.length) {
+      // A run of \XX escapes is one UTF-8 sequence; \c stands for c.
+      const bytes: number[] = [];
+      let j = i;
+      while (/^\\[0-9a-fA-F]{2}/.test(dn.slice(j, j + 3))) {
+        bytes.push(parseInt(dn.slice(j + 1, j + 3), 16));
+        j += 3;
+      }
+      if (bytes.length > 0) {
+        ava += escapeValue(Buffer.from(bytes).toString("utf8"));
+        i = j - 1;
+      } else {
+        ava += escapeValue(dn[i + 1]!);
+        i++;
+      }
+    } else if (c === "," || c === ";" || c === "+") {
+      rdns.at(-1)!.push(normalizeAva(ava));
+      if (c !== "+") rdns.push([]);
+      ava = "";
+    } else {
+      ava += c;
+    }
+  }
+  rdns.at(-1)!.push(normalizeAva(ava));
+  return rdns.map((rdn) => rdn.sort().join("+")).join(",").toLowerCase();
+}
+
+/** `type = value` → `type=value` (spaces around `=` dropped; the value's escapes already uniform). */
+function normalizeAva(ava: string): string {
+  const eq = ava.indexOf("=");
+  if (eq < 0) return ava.trim();
+  return `${ava.slice(0, eq).trim()}=${ava.slice(eq + 1).trim()}`;
+}
+
+function escapeValue(text: string): string {
+  return [...text].map((c) => (SPECIAL.has(c) ? `\\${c}` : c)).join("");
+}

@@ -1,0 +1,194 @@
+import type { Entry } from "ldapts";
+import { defaultDisplayName, DESCRIPTION_MAX, EMAIL_MAX, LOGIN_NAME_MAX, NAME_MAX, USERNAME_PATTERN } from "../domain/user-fields.js";
+import type { Directory } from "./config.js";
+import { dnKey } from "./dn.js";
+
+/**
+ * Directory entries as users and groups: the attribute mapping, the stable key, the disabled flags
+ * of both kinds of directory, the change marks.
+ */
+
+/** A user entry as it would be imported. */
+export interface MappedUser {
+  /** `uniqueId`: objectGUID as GUID text, entryUUID as it is. */
+  key: string;
+  dn: string;
+  dnKey: string;
+  username: string;
+  loginName: string;
+  firstName: string | null;
+  lastName: string | null;
+  displayName: string;
+  email: string | null;
+  enabled: boolean;
+  changePassword: boolean;
+}
+
+export interface MappedGroup {
+  key: string;
+  dn: string;
+  dnKey: string;
+  name: string;
+  description: string | null;
+}
+
+/** Why an entry is not imported (a problem of the run's report), or, for `warning`, imported with less. */
+export interface EntryProblem {
+  dn: string;
+  message: string;
+}
+
+/** Attributes that say an account is disabled or must change its password, in Active Directory and in OpenLDAP (ppolicy, 389/Netscape). */
+const STATE_ATTRIBUTES = ["userAccountControl", "accountExpires", "pwdLastSet", "nsAccountLock", "pwdAccountLockedTime", "pwdReset"];
+
+/** The attribute whose value orders changes: `uSNChanged` on Active Directory, `modifyTimestamp` elsewhere. */
+export function changeAttribute(d: Pick<Directory, "vendor">): string {
+  return d.vendor === "ACTIVE_DIRECTORY" ? "uSNChanged" : "modifyTimestamp";
+}
+
+/** Binary attributes: read as bytes, not text. */
+export function binaryAttributes(d: Pick<Directory, "attributeMapping">): string[] {
+  return isGuid(d.attributeMapping.uniqueId) ? [d.attributeMapping.uniqueId] : [];
+}
+
+const isGuid = (attribute: string) => attribute.toLowerCase() === "objectguid";
+
+/** What a user search asks for. */
+export function userAttributes(d: Pick<Directory, "attributeMapping" | "vendor">): string[] {
+  return [...new Set([...Object.values(d.attributeMapping), ...STATE_ATTRIBUTES, changeAttribute(d)])];
+}
+
+/** What a group read asks for (members are read by memberValues, in ranges where the directory splits them). */
+export function groupAttributes(d: Pick<Directory, "attributeMapping" | "vendor">): string[] {
+  return ["cn", "description", d.attributeMapping.uniqueId, changeAttribute(d)];
+}
+
+/** The member attributes of a group: `member` (groupOfNames, Active Directory) and `uniqueMember` (groupOfUniqueNames). */
+export const MEMBER_ATTRIBUTES = ["member", "uniqueMember"];
+
+/** An entry's attributes by lower-cased name (servers answer in their own spelling). */
+export class EntryValues {
+  private readonly values = new Map<string, (string | Buffer)[]>();
+  constructor(readonly entry: Entry) {
+    for (const [name, value] of Object.entries(entry)) {
+      if (name === "dn") continue;
+      this.values.set(name.toLowerCase(), (Array.isArray(value) ? value : [value]) as (string | Buffer)[]);
+    }
+  }
+
+  all(attribute: string): (string | Buffer)[] {
+    return this.values.get(attribute.toLowerCase()) ?? [];
+  }
+
+  /** The first value as text (trimmed), or null. */
+  text(attribute: string): string | null {
+    const value = this.all(attribute)[0];
+    if (value === undefined) return null;
+    const text = (typeof value === "string" ? value : value.toString("utf8")).trim();
+    return text === "" ? null : text;
+  }
+
+  /** Attribute names present, lower-cased (ranged ones included, e.g. `member;range=0-1499`). */
+  names(): string[] {
+    return [...this.values.keys()];
+  }
+}
+
+/** Active Directory's objectGUID bytes as GUID text: the first three groups are little-endian. */
+export function guidText(bytes: Buffer): string {
+  if (bytes.length !== 16) return bytes.toString("hex");
+  const hex = (from: number, to: number, reverse: boolean) => {
+    const part = [...bytes.subarray(from, to)];
+    return (reverse ? part.reverse() : part).map((b) => b.toString(16).padStart(2, "0")).join("");
+  };
+  return `${hex(0, 4, true)}-${hex(4, 6, true)}-${hex(6, 8, true)}-${hex(8, 10, false)}-${hex(10, 16, false)}`;
+}
+
+/** The stable key of an entry, or null when it has none. */
+export function entryKey(values: EntryValues, d: Pick<Directory, "attributeMapping">): string | null {
+  const attribute = d.attributeMapping.uniqueId;
+  const raw = values.all(attribute)[0];
+  if (raw === undefined) return null;
+  if (isGuid(attribute)) return guidText(Buffer.isBuffer(raw) ? raw : Buffer.from(raw, "binary"));
+  return (typeof raw === "string" ? raw : raw.toString("utf8")).toLowerCase();
+}
+
+/** 100-nanosecond intervals from 1601 to 1970 (Active Directory's FILETIME). */
+const FILETIME_EPOCH = 116_444_736_000_000_000n;
+/** accountExpires values that mean "never". */
+const NEVER = new Set(["0", "9223372036854775807"]);
+
+/** Disabled or expired in the directory, by whichever flags the entry carries. */
+function isDisabled(values: EntryValues, now: number): boolean {
+  const control = Number(values.text("userAccountControl") ?? "0");
+  if (Number.isInteger(control) && (control & 2) !== 0) return true;
+  const expires = values.text("accountExpires");
+  if (expires !== null && !NEVER.has(expires) && /^\d+$/.test(expires)) {
+    const at = Number((BigInt(expires) - FILETIME_EPOCH) / 10_000n);
+    if (at <= now) return true;
+  }
+  if (values.text("nsAccountLock")?.toLowerCase() === "true") return true;
+  return values.text("pwdAccountLockedTime") !== null;
+}
+
+/** Must change the password at the next login: Active Directory's pwdLastSet=0, ppolicy's pwdReset. */
+function mustChangePassword(values: EntryValues): boolean {
+  return values.text("pwdLastSet") === "0" || values.text("pwdReset")?.toLowerCase() === "true";
+}
+
+const USERNAME = new RegExp(USERNAME_PATTERN, "u");
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/**
+ * A user entry mapped to the fields it would be imported with, or the reason it cannot be. An email
+ * that is not one is left out (a warning: the user is imported without it).
+ */
+export function mapUser(entry: Entry, d: Pick<Directory, "attributeMapping">, now = Date.now()): { key: string; user: MappedUser; warning?: string } | { key: string | null; problem: string } {
+  const values = new EntryValues(entry);
+  const m = d.attributeMapping;
+  const key = entryKey(values, d);
+  if (key === null) return { key, problem: `The entry has no ${m.uniqueId}.` };
+  const refuse = (problem: string) => ({ key, problem });
+  const username = values.text(m.username);
+  if (username === null) return refuse(`The entry has no ${m.username} (the username).`);
+  if (!USERNAME.test(username)) return refuse(`The username "${username.slice(0, 100)}" (${m.username}) is not valid here: letters, digits and . _ - @, at most 64.`);
+  const loginName = values.text(m.loginName) ?? username;
+  if (loginName.length > LOGIN_NAME_MAX) return refuse(`The login name (${m.loginName}) is longer than ${LOGIN_NAME_MAX} characters.`);
+  const firstName = values.text(m.firstName);
+  const lastName = values.text(m.lastName);
+  const displayName = values.text(m.displayName) ?? defaultDisplayName(firstName, lastName, username);
+  for (const [field, value] of [["firstName", firstName], ["lastName", lastName], ["displayName", displayName]] as const) {
+    if (value !== null && value.length > NAME_MAX) return refuse(`${field} is longer than ${NAME_MAX} characters.`);
+  }
+  let email = values.text(m.email);
+  let warning: string | undefined;
+  if (email !== null && (email.length > EMAIL_MAX || !EMAIL.test(email))) {
+    warning = `The email "${email.slice(0, 100)}" (${m.email}) is not an email address: imported without it.`;
+    email = null;
+  }
+  const user: MappedUser = {
+    key,
+    dn: entry.dn,
+    dnKey: dnKey(entry.dn),
+    username,
+    loginName,
+    firstName,
+    lastName,
+    displayName,
+    email,
+    enabled: !isDisabled(values, now),
+    changePassword: mustChangePassword(values),
+  };
+  return warning === undefined ? { key, user } : { key, user, warning };
+}
+
+/** A group entry mapped to the local group it would be imported as, or the reason it cannot be. */
+export function mapGroup(values: EntryValues, d: Pick<Directory, "attributeMapping">): { group: MappedGroup } | { problem: string } {
+  const key = entryKey(values, d);
+  if (key === null) return { problem: `The group has no ${d.attributeMapping.uniqueId}.` };
+  const name = values.text("cn");
+  if (name === null) return { problem: "The group has no cn (its name)." };
+  if (name.length > NAME_MAX) return { problem: `The group's name is longer than ${NAME_MAX} characters.` };
+  const description = values.text("description");
+  return { group: { key, dn: values.entry.dn, dnKey: dnKey(values.entry.dn), name, description: description === null ? null : description.slice(0, DESCRIPTION_MAX) } };
+}

@@ -1,0 +1,184 @@
+import net from "node:net";
+import tls from "node:tls";
+import { Client, InvalidCredentialsError, NoSuchObjectError, type Entry } from "ldapts";
+import { connectionUrls, type Directory } from "./config.js";
+import { EntryValues, MEMBER_ATTRIBUTES } from "./entries.js";
+
+/**
+ * One connection to a directory over ldapts: the URLs tried in order, StartTLS or LDAPS with the
+ * configured CA, paged searches, members read in ranges, and failures said in words.
+ *
+ * A connection is used once: ldapts would silently reconnect a dropped socket, in plain text and
+ * unauthenticated, so the transport refuses a second connect and the operation fails instead.
+ */
+
+/** Where a directory operation failed: what an administrator must look at. */
+export type DirectoryStep = "connect" | "tls" | "insecure" | "bind" | "base" | "search";
+
+export class DirectoryError extends Error {
+  constructor(
+    readonly step: DirectoryStep,
+    message: string,
+  ) {
+    super(message);
+    this.name = "DirectoryError";
+  }
+}
+
+/** TLS failures: a certificate the CA does not vouch for, a name mismatch, a handshake that failed. */
+function isTlsError(error: unknown): boolean {
+  const code = String((error as { code?: unknown })?.code ?? "");
+  const message = String((error as Error)?.message ?? "");
+  return /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME|HOSTNAME/i.test(code) || /certificate|ssl|tls|handshake|self[- ]signed/i.test(message);
+}
+
+/** A failure that happened while reaching the directory, in words. */
+function connectionFailure(url: URL, error: unknown): DirectoryError {
+  const message = (error as Error)?.message ?? String(error);
+  if (isTlsError(error)) return new DirectoryError("tls", `TLS with ${url.host} failed: ${message}`);
+  return new DirectoryError("connect", `Cannot connect to ${url.host}: ${message}`);
+}
+
+export class DirectoryConnection {
+  private constructor(
+    private readonly client: Client,
+    /** The URL that answered. */
+    readonly url: URL,
+    /** Whether what is sent is encrypted (LDAPS or StartTLS). */
+    readonly secure: boolean,
+    private readonly d: Directory,
+  ) {}
+
+  /**
+   * Connects to the first URL that answers (StartTLS first where configured). A URL that cannot be
+   * reached or fails TLS is skipped; the error of the last one is thrown.
+   */
+  static async open(d: Directory): Promise<DirectoryConnection> {
+    let last: DirectoryError | undefined;
+    for (const url of connectionUrls(d)) {
+      const client = new Client({
+        url: `${url.protocol}//${url.host}`,
+        timeout: d.timeoutSeconds * 1000,
+        connectTimeout: d.timeoutSeconds * 1000,
+        // ldapts takes TLS options on an ldap:// URL as "TLS from the start": StartTLS gets them itself.
+        ...(url.protocol === "ldaps:" ? { tlsOptions: tlsOptionsOf(d, url) } : {}),
+        strictDN: false,
+        ...singleUseTransport(url),
+      });
+      const startTls = d.startTls && url.protocol === "ldap:";
+      try {
+        if (startTls) await client.startTLS(tlsOptionsOf(d, url));
+        else await client.search("", { scope: "base", filter: "(objectClass=*)", attributes: ["1.1"] });
+        return new DirectoryConnection(client, url, url.protocol === "ldaps:" || startTls, d);
+      } catch (error) {
+        await client.unbind().catch(() => {});
+        last = error instanceof DirectoryError ? error : connectionFailure(url, error);
+      }
+    }
+    throw last ?? new DirectoryError("connect", "No connectionUrl is configured.");
+  }
+
+  /**
+   * Binds as `dn`. A password never crosses an unencrypted connection unless the directory allows it.
+   * False when the directory refuses the credentials.
+   */
+  async bind(dn: string, password: string): Promise<boolean> {
+    if (!this.secure && !this.d.allowUnencryptedPasswords) {
+      throw new DirectoryError("insecure", `${this.url.host} is not encrypted (no LDAPS, no StartTLS): passwords are not sent over it unless allowUnencryptedPasswords is set.`);
+    }
+    try {
+      await this.client.bind(dn, password);
+      return true;
+    } catch (error) {
+      if (error instanceof InvalidCredentialsError) return false;
+      throw this.failure("bind", error);
+    }
+  }
+
+  /** Binds with the configured service account (anonymous without a bindDn). */
+  async bindService(password: string | null): Promise<void> {
+    if (this.d.bindDn === null) return;
+    if (!(await this.bind(this.d.bindDn, password ?? ""))) throw new DirectoryError("bind", `The directory refused the bind as ${this.d.bindDn}: check bindDn and bindPassword.`);
+  }
+
+  /** One entry by DN, or null when it does not exist. */
+  async read(dn: string, attributes: string[], binary: string[] = []): Promise<Entry | null> {
+    try {
+      const { searchEntries } = await this.client.search(dn, { scope: "base", filter: "(objectClass=*)", attributes, explicitBufferAttributes: binary });
+      return searchEntries[0] ?? null;
+    } catch (error) {
+      if (error instanceof NoSuchObjectError) return null;
+      throw this.failure("search", error);
+    }
+  }
+
+  /** Every entry under `base` matching `filter`, a page at a time (RFC 2696), so memory holds one page. */
+  async *search(base: string, filter: string, attributes: string[], binary: string[] = []): AsyncGenerator<Entry[]> {
+    try {
+      for await (const page of this.client.searchPaginated(base, { scope: "sub", filter, attributes, explicitBufferAttributes: binary, paged: { pageSize: this.d.pageSize } })) {
+        if (page.searchEntries.length > 0) yield page.searchEntries;
+      }
+    } catch (error) {
+      if (error instanceof NoSuchObjectError) throw new DirectoryError("base", `The search base ${base} does not exist in the directory.`);
+      throw this.failure("search", error);
+    }
+  }
+
+  /**
+   * A group's member values, in chunks. Where the directory splits a long attribute (Active
+   * Directory past 1 500 values: `member;range=0-1499` and the plain name empty), the next ranges
+   * are read until the one that ends in `*`.
+   */
+  async *members(values: EntryValues): AsyncGenerator<string[]> {
+    for (const attribute of MEMBER_ATTRIBUTES) {
+      const plain = values.all(attribute);
+      if (plain.length > 0) yield plain.map(String);
+      let ranged = rangedValues(values, attribute);
+      while (ranged) {
+        yield ranged.values;
+        if (ranged.end === null) break;
+        const next = `${attribute};range=${ranged.end + 1}-*`;
+        const entry = await this.read(values.entry.dn, [next]);
+        ranged = entry ? rangedValues(new EntryValues(entry), attribute) : null;
+      }
+    }
+  }
+
+  private failure(step: DirectoryStep, error: unknown): DirectoryError {
+    if (error instanceof DirectoryError) return error;
+    if (!this.client.isConnected || /socket|connection|ECONN|closed|timeout/i.test((error as Error)?.message ?? "")) return connectionFailure(this.url, error);
+    return new DirectoryError(step, `${this.url.host}: ${(error as Error)?.message ?? String(error)}`);
+  }
+
+  async close(): Promise<void> {
+    await this.client.unbind().catch(() => {});
+  }
+}
+
+/** `attribute;range=a-b` (b a number, or null for `*`) among an entry's attributes, with its values. */
+function rangedValues(values: EntryValues, attribute: string): { values: string[]; end: number | null } | null {
+  const prefix = `${attribute.toLowerCase()};range=`;
+  const name = values.names().find((n) => n.startsWith(prefix));
+  if (name === undefined) return null;
+  const end = name.slice(prefix.length).split("-")[1];
+  return { values: values.all(name).map(String), end: end === undefined || end === "*" ? null : Number(end) };
+}
+
+function tlsOptionsOf(d: Directory, url: URL): tls.ConnectionOptions {
+  return { ...(d.caCertificate ? { ca: [tls.rootCertificates.join("\n"), d.caCertificate] } : {}), servername: net.isIP(url.hostname) ? undefined : url.hostname, minVersion: "TLSv1.2" };
+}
+
+/** Transports that connect once: a second connect (ldapts reconnecting a dropped socket) fails. */
+function singleUseTransport(url: URL): { createConnection?: typeof net.connect; createSecureConnection?: typeof tls.connect } {
+  let used = false;
+  const refuse = () => {
+    const socket = new net.Socket();
+    process.nextTick(() => socket.destroy(new Error("the connection to the directory was lost")));
+    return socket;
+  };
+  if (url.protocol === "ldaps:") {
+    // Also used by StartTLS upgrades (with an existing socket), which ldaps:// never does.
+    return { createSecureConnection: ((...args: Parameters<typeof tls.connect>) => (used ? (refuse() as tls.TLSSocket) : ((used = true), tls.connect(...args)))) as typeof tls.connect };
+  }
+  return { createConnection: ((...args: Parameters<typeof net.connect>) => (used ? refuse() : ((used = true), net.connect(...args)))) as typeof net.connect };
+}

@@ -1,0 +1,204 @@
+import assert from "node:assert/strict";
+import { after, before, it } from "node:test";
+import { Attribute, Change, type Client } from "ldapts";
+import { createGroup, createUser } from "../test-support/accounts.js";
+import { directoryConfig, startDirectory, syncAndWait, waitForSync } from "../test-support/directories.js";
+import { generatedName, NAMED, type DirectoryTree } from "../test-support/directory-trees.js";
+import { describeEachStore } from "../test-support/server.js";
+import type { Slapd } from "../test-support/slapd.js";
+
+/**
+ * Syncs of a real OpenLDAP directory (10 000 people in nested OUs, nested groups with a cycle,
+ * non-ASCII names) into each store, over the API: the first sync, an unchanged one, renames and
+ * moves, changed attributes and disabled accounts, `changed` syncs, group nesting and mapping,
+ * removals and the safety share, clashes, and the directory going away mid-run.
+ */
+let tree: DirectoryTree;
+let slapd: Slapd;
+let ldap: Client;
+
+describeEachStore("directory sync (OpenLDAP)", (server) => {
+  // Each store gets the directory as loaded: the tests change it.
+  before(async () => {
+    ({ tree, slapd } = await startDirectory("openldap"));
+    ldap = await slapd.admin();
+  });
+  after(async () => {
+    await ldap.unbind();
+    await slapd.remove();
+  });
+
+  let token: string;
+  let id: string;
+  let mappedGroup: string;
+
+  const api = (method: string, path: string, body?: unknown) => server().api(method, path, { token, body });
+  const user = async (username: string) => {
+    const r = await api("GET", `/security/v1/users?extendedInfo=true&search=${encodeURIComponent(username)}`);
+    return (r.body as any[]).find((u) => u.username === username);
+  };
+  const sync = (body: Record<string, unknown> = { mode: "full" }) => syncAndWait(server(), token, id, body);
+
+  before(async () => {
+    token = await server().login();
+    mappedGroup = await createGroup(server(), token, "directory-engineers");
+    const r = await api("POST", "/security/v1/external-user-storage", directoryConfig(tree, slapd, { groupMappings: [{ groupDn: tree.groupDn("engineering"), localGroupId: mappedGroup }] }));
+    assert.equal(r.status, 201, r.text);
+    id = r.body.id;
+  });
+
+  it("imports every user with its groups, nested ones resolved (a cycle included) and mapped ones joined", async () => {
+    const run = await sync();
+    assert.equal(run.state, "succeeded", run.message);
+    assert.equal(run.seen, tree.userCount);
+    assert.equal(run.created, tree.userCount - 1);
+    assert.equal(run.failed, 1);
+    assert.deepEqual(run.problems.map((p: any) => p.dn), [tree.dn(NAMED.invalid.name)]);
+    assert.match(run.problems[0].message, /username "bad user"/);
+    assert.equal((await api("GET", `/security/v1/users/count?source=directory:${id}`)).body, tree.userCount - 1);
+
+    const hans = await user("hmueller");
+    assert.equal(hans.dn, tree.dn("hmueller"));
+    assert.equal(hans.lastName, "Müller");
+    assert.deepEqual(hans.source, { type: "directory", id, name: "openldap directory" });
+    // engineering ⊂ staff, engineering ⊂ developers ⊂ engineering (a cycle); engineering is mapped to a local group; every new user joins users.
+    assert.deepEqual(hans.groups, ["developers", "directory-engineers", "engineering", "staff", "users", "zürich-office"]);
+    const zoe = await user("zoe");
+    assert.deepEqual(zoe.groups, ["developers", "directory-engineers", "engineering", "staff", "users"]);
+    assert.equal((await user(generatedName(1))).groups.includes("staff"), true);
+    assert.equal((await user("locked")).enabled, false);
+    assert.equal((await user(generatedName(4000))).groups.length, 1);
+
+    const staff = (await api("GET", "/security/v1/user-groups?search=staff")).body.find((g: any) => g.name === "staff");
+    assert.equal(staff.external, true);
+    assert.equal(staff.dn, tree.groupDn("staff"));
+  });
+
+  it("changes nothing when nothing changed", async () => {
+    const before = (await api("GET", "/security/v1/audit-events?max=1")).body;
+    const run = await sync();
+    assert.equal(run.state, "succeeded", run.message);
+    assert.deepEqual([run.created, run.updated, run.disabled, run.unchanged], [0, 0, 0, tree.userCount - 1]);
+    const events = (await api("GET", "/security/v1/audit-events?max=3")).body;
+    // Only the run's own events: its start and its end.
+    assert.deepEqual(events.filter((e: any) => e.id > before[0].id).map((e: any) => e.action).sort(), ["directory.sync", "directory.sync-start"]);
+  });
+
+  it("follows renames and moves to another OU by uniqueId, and reads only what changed", async () => {
+    const [renamed, hans] = [await user(generatedName(10)), await user("hmueller")];
+    const newDn = `uid=${generatedName(10)}-renamed,${tree.ouDn(["Berlin"])}`;
+    // As Active Directory (or OpenLDAP's refint) does, the groups follow the entries' new DNs.
+    await ldap.modifyDN(tree.dn(generatedName(10)), newDn);
+    await replaceMember(tree.groupDn("staff"), tree.dn(generatedName(10)), newDn);
+    await ldap.modifyDN(tree.dn("hmueller"), `uid=hmueller,${tree.ouDn(["Berlin"])}`);
+    await replaceMember(tree.groupDn("engineering"), tree.dn("hmueller"), tree.dn("hmueller", ["Berlin"]));
+    await ldap.modify(tree.groupDn("zürich-office"), new Change({ operation: "delete", modification: new Attribute({ type: "member", values: [tree.dn("hmueller")] }) }));
+
+    const run = await sync({ mode: "changed" });
+    assert.equal(run.state, "succeeded", run.message);
+    assert.deepEqual([run.seen, run.created, run.updated, run.failed], [2, 0, 2, 0]);
+    const after = await user(`${generatedName(10)}-renamed`);
+    assert.equal(after.id, renamed.id);
+    assert.equal(after.dn, newDn);
+    assert.deepEqual(after.groups, renamed.groups);
+    const moved = await user("hmueller");
+    assert.equal(moved.id, hans.id);
+    assert.equal(moved.dn, tree.dn("hmueller", ["Berlin"]));
+    assert.deepEqual(moved.groups, hans.groups.filter((g: string) => g !== "zürich-office"));
+    assert.equal(await user(generatedName(10)), undefined);
+  });
+
+  it("takes changed attributes and accounts disabled in the directory", async () => {
+    await ldap.modify(tree.dn("ivan"), new Change({ operation: "replace", modification: new Attribute({ type: "givenName", values: ["Ваня"] }) }));
+    await ldap.modify(tree.dn("zoe"), new Change({ operation: "add", modification: new Attribute({ type: "nsAccountLock", values: ["TRUE"] }) }));
+    const run = await sync({ mode: "changed" });
+    assert.equal(run.state, "succeeded", run.message);
+    // A `changed` sync also reads the changes of the minutes before the last run (clock skew): the renamed two, unchanged now.
+    assert.deepEqual([run.updated, run.disabled, run.unchanged], [1, 1, run.seen - 2]);
+    const ivan = await user("ivan");
+    assert.equal(ivan.firstName, "Ваня");
+    assert.equal(ivan.displayName, "Иван Иванов"); // cn, unchanged
+    assert.equal((await user("zoe")).enabled, false);
+    const events = (await api("GET", `/security/v1/audit-events?target=${ivan.id}`)).body;
+    assert.ok(events.some((e: any) => e.action === "user.update" && e.actor === "directory:openldap directory"));
+  });
+
+  it("disables users gone from the directory, never deletes them, and not past the safety share unless forced", async () => {
+    await ldap.del(tree.dn(generatedName(20)));
+    await ldap.del(tree.dn(generatedName(21)));
+    assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { disableLimitPercent: 0 })).status, 200);
+    const refused = await sync();
+    assert.equal(refused.state, "succeeded", refused.message);
+    assert.equal(refused.disabled, 0);
+    assert.match(refused.message, /2 of the directory's \d+ users are gone .* disableLimitPercent \(0 %\): nobody was disabled/);
+    assert.equal((await user(generatedName(20))).enabled, true);
+
+    const forced = await sync({ mode: "full", force: true });
+    assert.equal(forced.state, "succeeded", forced.message);
+    assert.equal(forced.disabled, 2);
+    assert.equal(forced.forced, true);
+    const gone = await user(generatedName(20));
+    assert.equal(gone.enabled, false);
+    assert.equal(gone.source.type, "directory");
+
+    // An empty answer (here: a search base with no people) disables nobody, whatever the share.
+    assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { userSearchBase: tree.serviceDn.split(",").slice(1).join(","), disableLimitPercent: 100 })).status, 200);
+    const empty = await sync();
+    assert.equal(empty.disabled, 0);
+    assert.match(empty.message, /answered no users: nobody was disabled/);
+    assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { userSearchBase: null, disableLimitPercent: 10 })).status, 200);
+    assert.equal((await api("GET", `/security/v1/users/count?source=directory:${id}&enabled=false`)).body, 4); // locked, zoe, and the two gone
+  });
+
+  it("reports a username or email held by another account as a problem of that entry, not a failed run", async () => {
+    await createUser(server(), token, "clash");
+    const { store } = server().server.deps;
+    await store.db.updateTable("users").set({ email: "newcomer@example.org" }).where("username", "=", "clash").execute();
+    for (const [uid, mail] of [["clash", "clash@example.org"], ["newcomer", "newcomer@example.org"], ["welcome", "welcome@example.org"]]) {
+      await ldap.add(`uid=${uid},${tree.ouDn(["Berlin"])}`, { objectClass: ["inetOrgPerson"], uid, cn: uid, sn: uid, mail });
+    }
+    const run = await sync({ mode: "changed" });
+    assert.equal(run.state, "succeeded", run.message);
+    assert.deepEqual([run.created, run.failed], [1, 2]);
+    assert.deepEqual(run.problems.map((p: any) => p.message).sort(), [
+      "The email newcomer@example.org is a local user's.",
+      'The username or login name "clash" is taken by a local user.',
+    ]);
+    assert.equal((await user("welcome")).source.type, "directory");
+    assert.equal((await user("clash")).source.type, "local");
+  });
+
+  it("fails a run whose directory goes away midway, disables nobody, and the next run picks up", async () => {
+    const enabledBefore = (await api("GET", `/security/v1/users/count?source=directory:${id}&enabled=true`)).body;
+    assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { pageSize: 20 })).status, 200);
+    assert.equal((await api("POST", `/security/v1/external-user-storage/${id}/sync`, { mode: "full" })).status, 202);
+    for (;;) {
+      const r = (await api("GET", `/security/v1/external-user-storage/${id}/sync`)).body;
+      if (r.seen > 0 || r.state !== "running") break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await slapd.stop("SIGKILL");
+    const failed = await waitForSync(server(), token, id);
+    assert.equal(failed.state, "failed");
+    assert.match(failed.message, /Nobody was disabled/);
+    assert.equal((await api("GET", `/security/v1/users/count?source=directory:${id}&enabled=true`)).body, enabledBefore);
+    const health = await api("GET", "/health");
+    assert.equal(health.body.directories?.[0]?.name, "openldap directory");
+
+    await slapd.resume();
+    ldap = await slapd.admin();
+    assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { pageSize: 500 })).status, 200);
+    const again = await sync();
+    assert.equal(again.state, "succeeded", again.message);
+    assert.deepEqual([again.created, again.updated, again.disabled], [0, 0, 0]);
+    assert.equal((await api("GET", "/health")).body.directories, undefined);
+  });
+});
+
+/** Replaces one member DN of a group by another. */
+async function replaceMember(group: string, from: string, to: string): Promise<void> {
+  await ldap.modify(group, [
+    new Change({ operation: "delete", modification: new Attribute({ type: "member", values: [from] }) }),
+    new Change({ operation: "add", modification: new Attribute({ type: "member", values: [to] }) }),
+  ]);
+}

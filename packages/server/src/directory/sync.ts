@@ -1,0 +1,668 @@
+import { createHash, randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import { Sessions } from "../auth/sessions.js";
+import { recordAudit, recordAuditMany, type Actor, type AuditEntry } from "../domain/audit.js";
+import { USERS_GROUP } from "../domain/roles.js";
+import { fold, searchTextFor } from "../domain/user-fields.js";
+import { isUniqueViolation } from "../storage/constraints.js";
+import type { DirectoryQueries, RunCounts, SyncedUser } from "../storage/directory-queries.js";
+import type { Database } from "../storage/schema.js";
+import type { Store } from "../storage/store.js";
+import { isoNow } from "../storage/time.js";
+import type { Directory } from "./config.js";
+import { dnKey } from "./dn.js";
+import { binaryAttributes, changeAttribute, EntryValues, groupAttributes, mapGroup, mapUser, MEMBER_ATTRIBUTES, userAttributes, type EntryProblem, type MappedGroup, type MappedUser } from "./entries.js";
+import type { Entry } from "ldapts";
+import { DirectoryConnection, DirectoryError } from "./ldap.js";
+
+/**
+ * One sync of a directory into the store (issue 11). In order:
+ *
+ * 1. **Groups** (the imported ones and the groups nested in them, read by DN; a `changed` sync reads
+ *    those changed since the mark): each becomes or updates a local group (external, keyed by its
+ *    uniqueId), and its member DNs are kept as the directory's membership graph
+ *    (`directory_members`), rewritten only when the list changed (an order-independent hash).
+ * 2. **Users** (a paged search; `changed`: those changed since the mark), a page per batch: mapped,
+ *    compared with the store by uniqueId, new ones checked for clashes, and written — users,
+ *    memberships (the nested groups resolved through the graph, cycles included), the mapped local
+ *    groups, audit events — in one transaction whose documents and search entries are brought up
+ *    to date once (StoreDialect.batchUserWrites). A crash loses at most the batch in flight, never
+ *    part of a user.
+ * 3. **Gone users** (a full sync that read every page): the directory's users it did not see are
+ *    disabled — never deleted — unless the directory answered no users, or they are more than the
+ *    configured share and the run was not forced.
+ *
+ * Memory holds one page, the group graph and a bit per user id seen, however big the directory.
+ */
+
+/** A `changed` sync's mark: the attribute it filters on, the value, and (USNs are per domain controller) the server. */
+interface HighWater {
+  attribute: string;
+  value: string;
+  server: string;
+}
+
+/** How far back a `modifyTimestamp` mark reaches before the run's start: clocks of this server and the directory may differ this much. */
+const CLOCK_SKEW_SECONDS = 120;
+/** How many problems a run keeps (the `failed` count holds them all). */
+const PROBLEMS_MAX = 100;
+/** Past this many users touched by changed groups, a `changed` sync checks the memberships of all the directory's users. */
+const AFFECTED_MAX = 50_000;
+/** Rows per multi-row insert of member keys. */
+const EDGE_BATCH = 1000;
+
+export interface SyncOptions {
+  store: Store;
+  queries: DirectoryQueries;
+  directory: Directory;
+  /** The bind password in clear (opened from its seal by the caller). */
+  bindPassword: string | null;
+  runId: number;
+  mode: "full" | "changed";
+  /** Disable gone users even past the safety share. */
+  force: boolean;
+  /** Who started it (the run's audit event); per-user events name the directory. */
+  startedBy: Actor;
+  /** Called after each batch: renews the lease, throws when it is lost. */
+  heartbeat: () => Promise<void>;
+  /** Called in the transaction that ends the run (gives the lease back): whoever sees the run ended can start the next. */
+  ending: (trx: Kysely<Database>) => Promise<void>;
+  signal: AbortSignal;
+}
+
+export interface SyncOutcome {
+  state: "succeeded" | "failed";
+  counts: RunCounts;
+  problems: EntryProblem[];
+  message: string | null;
+}
+
+/** A set of user ids as bits: a million users cost 125 kB. */
+class IdSet {
+  private bits = new Uint8Array(1 << 16);
+  size = 0;
+  add(id: number): void {
+    while (id >> 3 >= this.bits.length) {
+      const grown = new Uint8Array(this.bits.length * 2);
+      grown.set(this.bits);
+      this.bits = grown;
+    }
+    if (!this.has(id)) this.size++;
+    this.bits[id >> 3]! |= 1 << (id & 7);
+  }
+  has(id: number): boolean {
+    return id >> 3 < this.bits.length && (this.bits[id >> 3]! & (1 << (id & 7))) !== 0;
+  }
+}
+
+/** An order-independent hash of a member list: the sum of the members' hashes (mod 2^64) and their number. */
+function memberHash(keys: readonly string[]): string {
+  let sum = 0n;
+  for (const k of keys) sum = (sum + createHash("sha1").update(k).digest().readBigUInt64BE(0)) & 0xffff_ffff_ffff_ffffn;
+  return `${keys.length}:${sum.toString(16)}`;
+}
+
+/** An LDAP filter assertion value, escaped (RFC 4515). */
+export function escapeFilterValue(value: string): string {
+  return value.replace(/[\\*()\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
+/** GeneralizedTime of an instant: `YYYYMMDDHHMMSSZ`. */
+function generalizedTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:T]/g, "").replace(/\.\d{3}Z$/, "Z");
+}
+
+const userTarget = (u: { uuid: string; username: string }) => ({ type: "user", id: u.uuid, name: u.username });
+const groupTarget = (g: { uuid: string; name: string }) => ({ type: "group", id: g.uuid, name: g.name });
+
+/** The user fields a sync writes, by REST name and column, for comparing and auditing. */
+const SYNCED_FIELDS = [
+  ["username", "username"],
+  ["loginName", "login_name"],
+  ["firstName", "first_name"],
+  ["lastName", "last_name"],
+  ["displayName", "display_name"],
+  ["email", "email"],
+  ["dn", "dn"],
+  ["enabled", "enabled"],
+  ["changePassword", "change_password"],
+] as const;
+
+function columnsOf(u: MappedUser) {
+  return {
+    username: u.username,
+    login_name: u.loginName,
+    login_key: fold(u.loginName),
+    first_name: u.firstName,
+    last_name: u.lastName,
+    display_name: u.displayName,
+    email: u.email,
+    dn: u.dn,
+    dn_key: u.dnKey,
+    enabled: u.enabled ? 1 : 0,
+    change_password: u.changePassword ? 1 : 0,
+    search_text: searchTextFor({ username: u.username, first_name: u.firstName, last_name: u.lastName, email: u.email }),
+  };
+}
+
+export class DirectorySync {
+  private readonly db: Kysely<Database>;
+  private readonly counts: RunCounts = { seen: 0, created: 0, updated: 0, disabled: 0, unchanged: 0, failed: 0 };
+  private readonly problems: EntryProblem[] = [];
+  private readonly seenUsers = new IdSet();
+  /** The directory's name, as the actor of the per-user audit events. */
+  private readonly actor: Actor;
+  private readonly d: Directory;
+  private connection?: DirectoryConnection;
+  /** Groups reached from the imported ones: local id by normalized DN. */
+  private groupIds = new Map<string, number>();
+  /** Each directory group's ancestors (itself included): the groups a member of it is a member of. */
+  private ancestors = new Map<number, number[]>();
+  /** Directory group id → the local groups its members join (groupMappings). */
+  private mapped = new Map<number, number[]>();
+  /** Groups whose memberships this directory decides: its own and the mapped local ones. */
+  private managed: number[] = [];
+  private usersGroupId: number | undefined;
+  /** Highest change mark read (fallback mark where the directory does not say its own). */
+  private maxMark: string | null = null;
+  /** Member DNs whose memberships a `changed` sync must check again (null: all users). */
+  private affected: Set<string> | null = new Set();
+
+  constructor(private readonly o: SyncOptions) {
+    this.db = o.store.db;
+    this.d = o.directory;
+    this.actor = { id: null, name: `directory:${o.directory.name}`.slice(0, 256), sourceIp: null };
+  }
+
+  async run(): Promise<SyncOutcome> {
+    const startedAt = Date.now();
+    const { queries, directory: d } = this.o;
+    try {
+      const connection = await DirectoryConnection.open(d);
+      this.connection = connection;
+      await connection.bindService(this.o.bindPassword);
+      await queries.setReachability(d.id, null, isoNow());
+      const previous = await this.highWater();
+      const startMark = await this.startMark(connection, startedAt);
+      // A mark from another domain controller (USNs are per server) or none yet: read everything, disable nobody.
+      const incremental = this.o.mode === "changed" && previous !== null && (previous.attribute !== "uSNChanged" || previous.server === connection.url.host);
+      await this.syncGroups(incremental ? previous : null);
+      await this.loadGraph();
+      const userFilter = incremental ? `(&${d.userFilter}(${previous.attribute}>=${escapeFilterValue(previous.value)}))` : d.userFilter;
+      for await (const page of connection.search(d.userSearchBase ?? d.baseDn, userFilter, userAttributes(d), binaryAttributes(d))) {
+        await this.syncUsers(page);
+        await this.step();
+      }
+      if (incremental) await this.recheckAffected();
+      let message = this.o.mode === "changed" && !incremental ? (previous === null ? "No earlier sync left a mark: every user was read (removals are found by full syncs)." : `Another server (${connection.url.host}) answered than the one the mark came from: every user was read.`) : null;
+      if (this.o.mode === "full") message = await this.disableGone();
+      const mark = startMark ?? this.maxMark ?? previous?.value ?? null;
+      const highWater = mark === null ? null : JSON.stringify({ attribute: changeAttribute(d), value: mark, server: connection.url.host } satisfies HighWater);
+      await this.finish("succeeded", message, async (trx) => queries.recordCompleted(trx, d.id, this.o.mode, new Date(startedAt).toISOString(), highWater));
+      return { state: "succeeded", counts: this.counts, problems: this.problems, message };
+    } catch (error) {
+      const message = error instanceof DirectoryError ? error.message : `The sync stopped: ${(error as Error)?.message ?? String(error)}`;
+      if (error instanceof DirectoryError && (error.step === "connect" || error.step === "tls")) await queries.setReachability(d.id, error.message, isoNow()).catch(() => {});
+      await this.finish("failed", `${message} Nobody was disabled.`, async () => {}).catch(() => {});
+      return { state: "failed", counts: this.counts, problems: this.problems, message };
+    } finally {
+      await this.connection?.close();
+    }
+  }
+
+  private problem(dn: string, message: string, failed = true): void {
+    if (failed) this.counts.failed++;
+    if (this.problems.length < PROBLEMS_MAX) this.problems.push({ dn, message });
+  }
+
+  /** Between batches: progress for every node to show, the lease renewed, a stop honoured. */
+  private async step(): Promise<void> {
+    if (this.o.signal.aborted) throw new Error("the server is stopping");
+    await this.o.queries.progress(this.o.runId, this.counts, JSON.stringify(this.problems), isoNow());
+    await this.o.heartbeat();
+  }
+
+  private async finish(state: "succeeded" | "failed", message: string | null, more: (trx: Kysely<Database>) => Promise<void>): Promise<void> {
+    const { queries, directory: d, startedBy } = this.o;
+    await this.db.transaction().execute(async (trx) => {
+      await more(trx);
+      await this.o.ending(trx);
+      await queries.finishRun(trx, this.o.runId, state, this.counts, JSON.stringify(this.problems), message, isoNow());
+      await recordAudit(trx, startedBy, {
+        action: "directory.sync",
+        target: { type: "directory", id: d.uuid, name: d.name },
+        outcome: state === "succeeded" ? "success" : "failure",
+        details: { runId: this.o.runId, mode: this.o.mode, forced: this.o.force, ...this.counts, ...(message ? { message } : {}) },
+      });
+    });
+  }
+
+  private async highWater(): Promise<HighWater | null> {
+    const state = await this.o.queries.state(this.d.id);
+    const mark = state?.high_water ? (JSON.parse(state.high_water) as HighWater) : null;
+    return mark && mark.attribute === changeAttribute(this.d) ? mark : null;
+  }
+
+  /**
+   * The mark the next `changed` sync reads from, taken before anything is read so that no change
+   * made during the run is missed: Active Directory's highestCommittedUSN (+1), or this run's start
+   * less the clock skew allowed for `modifyTimestamp`. Null where neither exists (a directory with
+   * uSNChanged but no highestCommittedUSN): then the highest value read is used.
+   */
+  private async startMark(connection: DirectoryConnection, startedAt: number): Promise<string | null> {
+    if (changeAttribute(this.d) === "modifyTimestamp") return generalizedTime(startedAt - CLOCK_SKEW_SECONDS * 1000);
+    const root = await connection.read("", ["highestCommittedUSN"]);
+    const usn = root ? new EntryValues(root).text("highestCommittedUSN") : null;
+    return usn !== null && /^\d+$/.test(usn) ? String(BigInt(usn) + 1n) : null;
+  }
+
+  /** Notes the highest change mark of an entry (numbers compare as numbers, times as text). */
+  private noteMark(values: EntryValues): void {
+    const value = values.text(changeAttribute(this.d));
+    if (value === null) return;
+    const numeric = /^\d+$/.test(value);
+    if (this.maxMark === null || (numeric ? BigInt(value) > BigInt(this.maxMark) : value > this.maxMark)) this.maxMark = value;
+  }
+
+  // --- groups ------------------------------------------------------------------------------------
+
+  /**
+   * Reads the imported groups and the groups nested in them (breadth first, each once: cycles end),
+   * and keeps each as a local group with its member DNs. A full sync starts from the configured
+   * groups and forgets the members of groups it no longer reaches; a `changed` one starts from the
+   * groups changed since the mark.
+   */
+  private async syncGroups(since: HighWater | null): Promise<void> {
+    const connection = this.connection!;
+    const d = this.d;
+    const allGroups = new Set<string>();
+    for await (const page of connection.search(d.baseDn, d.groupFilter, ["1.1"])) for (const e of page) allGroups.add(dnKey(e.dn));
+    const stored = await this.o.queries.groups(d.id);
+    const roots = [...d.groupEntryDnList, ...d.groupMappings.map((m) => m.groupDn)];
+    let queue: string[];
+    if (since === null) {
+      queue = roots;
+    } else {
+      const known = new Set([...stored.map((g) => g.dn_key), ...roots.map(dnKey)]);
+      queue = [];
+      for await (const page of connection.search(d.baseDn, `(&${d.groupFilter}(${since.attribute}>=${escapeFilterValue(since.value)}))`, ["1.1"])) {
+        for (const e of page) if (known.has(dnKey(e.dn))) queue.push(e.dn);
+      }
+    }
+    const visited = new Set<string>();
+    /** Groups found and kept (a group that no longer exists is visited, not reached). */
+    const reached = new Set<number>();
+    while (queue.length > 0) {
+      const dn = queue.shift()!;
+      const key = dnKey(dn);
+      if (visited.has(key)) continue;
+      visited.add(key);
+      const entry = await connection.read(dn, [...groupAttributes(d), ...MEMBER_ATTRIBUTES], binaryAttributes(d));
+      if (!entry) {
+        this.problem(dn, "The group does not exist in the directory.");
+        continue;
+      }
+      const values = new EntryValues(entry);
+      this.noteMark(values);
+      const mapped = mapGroup(values, d);
+      if ("problem" in mapped) {
+        this.problem(dn, mapped.problem);
+        continue;
+      }
+      const group = await this.keepGroup(mapped.group, stored);
+      if (!group) continue;
+      reached.add(group.id);
+      const members = new Set<string>();
+      for await (const chunk of connection.members(values)) {
+        for (const member of chunk) {
+          const memberKey = dnKey(member);
+          members.add(memberKey);
+          if (allGroups.has(memberKey) && !visited.has(memberKey)) queue.push(member);
+        }
+      }
+      await this.keepMembers(group, [...members]);
+    }
+    if (since === null) {
+      // Groups no longer reached keep their local group but lose their members (the users pass removes the memberships).
+      for (const g of stored) if (!reached.has(g.id) && g.member_hash !== null) await this.keepMembers(g, []);
+    }
+  }
+
+  /** Creates or updates the local group of a directory group; null when its name is taken by another group (a problem). */
+  private async keepGroup(g: MappedGroup, stored: Awaited<ReturnType<DirectoryQueries["groups"]>>): Promise<{ id: number; member_hash: string | null } | null> {
+    const d = this.d;
+    const current = stored.find((s) => s.directory_key === g.key);
+    let name = g.name;
+    if (!current || current.name_key !== fold(name)) {
+      const holder = (await this.o.queries.groupNameHolders([fold(name)])).find((h) => h.id !== current?.id);
+      if (holder) {
+        const whose = holder.directory_id === null ? "a local group" : holder.directory_id === d.id ? "another group of this directory" : "a group of another directory";
+        this.problem(g.dn, `The group name "${g.name}" is taken by ${whose}.`);
+        if (!current) return null;
+        name = current.name;
+      }
+    }
+    const now = isoNow();
+    const next = { name, name_key: fold(name), description: g.description, dn: g.dn, dn_key: g.dnKey };
+    if (!current) {
+      const row = await this.db.transaction().execute(async (trx) => {
+        const created = await trx
+          .insertInto("groups")
+          .values({ ...next, uuid: randomUUID(), directory_id: d.id, directory_key: g.key, external: 1, created_at: now, updated_at: now })
+          .returning(["id", "uuid", "name", "member_hash"])
+          .executeTakeFirstOrThrow();
+        await recordAudit(trx, this.actor, { action: "group.create", target: groupTarget(created), details: { after: { name, description: g.description, dn: g.dn }, directory: d.name } });
+        return created;
+      });
+      stored.push({ ...row, ...next, directory_key: g.key, version: 1 });
+      return row;
+    }
+    const before = { name: current.name, description: current.description, dn: current.dn };
+    const after = { name: next.name, description: next.description, dn: next.dn };
+    if (JSON.stringify(before) !== JSON.stringify(after) || current.dn_key !== next.dn_key) {
+      await this.db.transaction().execute(async (trx) => {
+        await trx.updateTable("groups").set({ ...next, version: current.version + 1, updated_at: now }).where("id", "=", current.id).execute();
+        await recordAudit(trx, this.actor, { action: "group.update", target: groupTarget(current), details: { before, after, directory: d.name } });
+      });
+      Object.assign(current, next, { version: current.version + 1 });
+    }
+    return current;
+  }
+
+  /** Keeps a group's member DNs when they changed (rewritten in short transactions: the hash is written last, so a crash midway rewrites them next time). */
+  private async keepMembers(group: { id: number; member_hash: string | null }, keys: string[]): Promise<void> {
+    const hash = keys.length === 0 ? null : memberHash(keys);
+    if (hash === group.member_hash) return;
+    if (this.o.mode === "changed" && this.affected !== null) {
+      for (let after = ""; ; ) {
+        const old = await this.o.queries.memberKeysPage([group.id], after, 5000);
+        for (const r of old) this.noteAffected(r.member_key);
+        if (old.length < 5000) break;
+        after = old[old.length - 1]!.member_key;
+      }
+      for (const k of keys) this.noteAffected(k);
+    }
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable("groups").set({ member_hash: null }).where("id", "=", group.id).execute();
+      await trx.deleteFrom("directory_members").where("group_id", "=", group.id).execute();
+    });
+    for (let i = 0; i < keys.length; i += EDGE_BATCH) {
+      await this.db.insertInto("directory_members").values(keys.slice(i, i + EDGE_BATCH).map((k) => ({ directory_id: this.d.id, group_id: group.id, member_key: k }))).execute();
+    }
+    await this.db.updateTable("groups").set({ member_hash: hash }).where("id", "=", group.id).execute();
+    group.member_hash = hash;
+  }
+
+  private noteAffected(memberKey: string): void {
+    if (this.affected === null) return;
+    this.affected.add(memberKey);
+    if (this.affected.size > AFFECTED_MAX) this.affected = null;
+  }
+
+  /** The graph of the directory's groups, each group's ancestors, and the local groups they map to. */
+  private async loadGraph(): Promise<void> {
+    const d = this.d;
+    const [groups, edges] = await Promise.all([this.o.queries.groups(d.id), this.o.queries.groupEdges(d.id)]);
+    this.groupIds = new Map(groups.flatMap((g) => (g.dn_key === null ? [] : [[g.dn_key, g.id] as [string, number]])));
+    const parents = new Map<number, number[]>();
+    for (const e of edges) parents.set(e.child, [...(parents.get(e.child) ?? []), e.parent]);
+    this.ancestors = new Map();
+    for (const g of groups) {
+      const seen = new Set([g.id]);
+      const stack = [g.id];
+      while (stack.length > 0) for (const p of parents.get(stack.pop()!) ?? []) if (!seen.has(p)) (seen.add(p), stack.push(p));
+      this.ancestors.set(g.id, [...seen]);
+    }
+    const wanted = d.groupMappings.map((m) => m.localGroupId);
+    const locals = wanted.length === 0 ? [] : await this.db.selectFrom("groups").select(["id", "uuid"]).where("uuid", "in", wanted).where("directory_id", "is", null).execute();
+    const localIds = new Map(locals.map((g) => [g.uuid, g.id]));
+    this.mapped = new Map();
+    for (const m of d.groupMappings) {
+      const source = this.groupIds.get(dnKey(m.groupDn));
+      const target = localIds.get(m.localGroupId);
+      if (source === undefined) this.problem(m.groupDn, "A group of groupMappings was not imported: its members join no local group.", false);
+      else if (target === undefined) this.problem(m.groupDn, `The local group ${m.localGroupId} of groupMappings does not exist.`, false);
+      else this.mapped.set(source, [...(this.mapped.get(source) ?? []), target]);
+    }
+    this.managed = [...new Set([...groups.map((g) => g.id), ...[...this.mapped.values()].flat()])];
+    this.usersGroupId = (await this.db.selectFrom("groups").select("id").where("name_key", "=", USERS_GROUP).where("builtin", "=", 1).executeTakeFirst())?.id;
+  }
+
+  /** The groups whose member a user is, by its DN: its directory groups' ancestors and their mapped local groups. */
+  private desiredGroups(direct: readonly number[]): Set<number> {
+    const result = new Set<number>();
+    for (const g of direct) {
+      for (const a of this.ancestors.get(g) ?? [g]) {
+        result.add(a);
+        for (const local of this.mapped.get(a) ?? []) result.add(local);
+      }
+    }
+    return result;
+  }
+
+  // --- users -------------------------------------------------------------------------------------
+
+  /** One page of user entries: compared, checked, written in one transaction. */
+  private async syncUsers(entries: Entry[]): Promise<void> {
+    const d = this.d;
+    const mapped: MappedUser[] = [];
+    const usernames = new Set<string>();
+    /** Keys of every entry read: their users are still in the directory, whatever else is wrong with them. */
+    const keys: string[] = [];
+    for (const entry of entries) {
+      this.counts.seen++;
+      this.noteMark(new EntryValues(entry));
+      const m = mapUser(entry, d);
+      if (m.key !== null) keys.push(m.key);
+      if ("problem" in m) {
+        this.problem(entry.dn, m.problem);
+        continue;
+      }
+      if (m.warning) this.problem(entry.dn, m.warning, false);
+      if (usernames.has(m.user.username)) {
+        this.problem(entry.dn, `Another entry of this page has the username "${m.user.username}".`);
+        continue;
+      }
+      usernames.add(m.user.username);
+      mapped.push(m.user);
+    }
+    const existing = new Map((await this.o.queries.usersByKeys(d.id, keys)).map((u) => [u.directory_key!, u]));
+    for (const u of existing.values()) this.seenUsers.add(u.id);
+    const accepted = await this.withoutClashes(mapped, existing);
+    await this.writeBatch(accepted, existing, true);
+  }
+
+  /** The entries whose username, login name and email clash with no other account (each clash a problem). */
+  private async withoutClashes(mapped: MappedUser[], existing: Map<string, SyncedUser>): Promise<MappedUser[]> {
+    const checked = mapped.filter((m) => {
+      const u = existing.get(m.key);
+      return !u || u.username !== m.username || u.login_key !== fold(m.loginName) || (u.email ?? "").toLowerCase() !== (m.email ?? "").toLowerCase();
+    });
+    if (checked.length === 0) return mapped;
+    const holders = await this.o.queries.holders(
+      checked.map((m) => m.username),
+      checked.map((m) => fold(m.loginName)),
+      checked.flatMap((m) => (m.email ? [m.email.toLowerCase()] : [])),
+    );
+    const refused = new Set<string>();
+    for (const m of checked) {
+      const self = existing.get(m.key)?.id;
+      const whose = (h: (typeof holders)[number]) => (h.directory_id === null ? "a local user" : h.directory_id === this.d.id ? "another user of this directory" : `a user of the directory "${h.directory_name}"`);
+      const byName = holders.find((h) => h.id !== self && (h.username === m.username || h.login_key === fold(m.loginName)));
+      const byEmail = m.email ? holders.find((h) => h.id !== self && h.directory_id !== this.d.id && (h.email ?? "").toLowerCase() === m.email!.toLowerCase()) : undefined;
+      if (byName) this.problem(m.dn, `The username or login name "${byName.username === m.username ? m.username : m.loginName}" is taken by ${whose(byName)}.`);
+      else if (byEmail) this.problem(m.dn, `The email ${m.email} is ${whose(byEmail)}'s.`);
+      else continue;
+      refused.add(m.key);
+    }
+    return mapped.filter((m) => !refused.has(m.key));
+  }
+
+  /**
+   * Writes a batch: new users, changed fields, memberships brought to what the graph says, audit
+   * events, all in one transaction; then marks the batch's users seen. A racing writer that takes a
+   * name meanwhile (unique index) fails the batch once; it is checked and written again.
+   */
+  private async writeBatch(batch: MappedUser[], existing: Map<string, SyncedUser>, read: boolean, retry = true): Promise<void> {
+    const d = this.d;
+    const direct = new Map<string, number[]>();
+    for (const r of await this.o.queries.membersByKeys(d.id, batch.map((m) => m.dnKey))) direct.set(r.member_key, [...(direct.get(r.member_key) ?? []), r.group_id]);
+    const existingIds = batch.flatMap((m) => existing.get(m.key)?.id ?? []);
+    const current = new Map<number, Set<number>>();
+    for (const r of await this.o.queries.memberships(existingIds, this.managed)) current.set(r.user_id, (current.get(r.user_id) ?? new Set()).add(r.group_id));
+    const now = isoNow();
+    const counts = { created: 0, updated: 0, disabled: 0, unchanged: 0 };
+    try {
+      const created = await this.db.transaction().execute((trx) =>
+        this.o.store.dialect.batchUserWrites(trx, async () => {
+          const audits: AuditEntry[] = [];
+          const documents: number[] = [];
+          const search: number[] = [];
+          const groups = new Set<number>();
+          const adds: { group_id: number; user_id: number }[] = [];
+          const removes: { group_id: number; user_id: number }[] = [];
+          const disabledIds: number[] = [];
+          const fresh = batch.filter((m) => !existing.has(m.key));
+          const inserted = fresh.length === 0 ? [] : await trx
+            .insertInto("users")
+            .values(fresh.map((m) => ({ ...columnsOf(m), uuid: randomUUID(), directory_id: d.id, directory_key: m.key, created_at: now, updated_at: now })))
+            .returning(["id", "uuid", "username", "directory_key"])
+            .execute();
+          const ids = new Map(inserted.map((u) => [u.directory_key!, u.id]));
+          for (const [i, u] of inserted.entries()) {
+            const m = fresh[i]!;
+            documents.push(u.id);
+            search.push(u.id);
+            counts.created++;
+            if (this.usersGroupId !== undefined) adds.push({ group_id: this.usersGroupId, user_id: u.id });
+            audits.push({ action: "user.create", target: userTarget(u), details: { after: Object.fromEntries(SYNCED_FIELDS.map(([f]) => [f, m[f]])), directory: d.name } });
+          }
+          for (const m of batch) {
+            const u = existing.get(m.key);
+            if (!u) continue;
+            const next = columnsOf(m);
+            const before: Record<string, unknown> = {};
+            const after: Record<string, unknown> = {};
+            for (const [field, column] of SYNCED_FIELDS) {
+              if (u[column] === next[column]) continue;
+              before[field] = column === "enabled" || column === "change_password" ? u[column] === 1 : u[column];
+              after[field] = column === "enabled" || column === "change_password" ? next[column] === 1 : next[column];
+            }
+            if (Object.keys(after).length === 0 && u.dn_key === next.dn_key) {
+              if (read) counts.unchanged++;
+              continue;
+            }
+            await trx.updateTable("users").set({ ...next, version: u.version + 1, updated_at: now }).where("id", "=", u.id).execute();
+            documents.push(u.id);
+            if (u.username !== next.username || u.first_name !== next.first_name || u.last_name !== next.last_name || u.email !== next.email) search.push(u.id);
+            if (u.enabled === 1 && next.enabled === 0) {
+              disabledIds.push(u.id);
+              counts.disabled++;
+              if (Object.keys(after).length === 1) {
+                audits.push({ action: "user.disable", target: userTarget(u), details: { reason: "disabled in the directory", directory: d.name } });
+                continue;
+              }
+            }
+            counts.updated++;
+            if (Object.keys(after).length > 0) audits.push({ action: "user.update", target: userTarget(u), details: { before, after, directory: d.name } });
+          }
+          // Memberships: what the graph says for each user of the batch, in the groups this directory decides.
+          for (const m of batch) {
+            const id = existing.get(m.key)?.id ?? ids.get(m.key)!;
+            const want = this.desiredGroups(direct.get(m.dnKey) ?? []);
+            const have = current.get(id) ?? new Set<number>();
+            for (const g of want) if (!have.has(g)) adds.push({ group_id: g, user_id: id });
+            for (const g of have) if (!want.has(g)) removes.push({ group_id: g, user_id: id });
+          }
+          for (const r of [...adds, ...removes]) {
+            groups.add(r.group_id);
+            documents.push(r.user_id);
+          }
+          if (adds.length > 0) await trx.insertInto("group_members").values(adds).onConflict((oc) => oc.columns(["group_id", "user_id"]).doNothing()).execute();
+          for (const r of removes) await trx.deleteFrom("group_members").where("group_id", "=", r.group_id).where("user_id", "=", r.user_id).execute();
+          if (disabledIds.length > 0) await Sessions.revokeAllOf(trx, disabledIds);
+          await recordAuditMany(trx, this.actor, audits);
+          return { result: [...ids.values()], documents: [...new Set(documents)], search, groups: [...groups] };
+        }),
+      );
+      for (const id of created) this.seenUsers.add(id);
+      this.counts.created += counts.created;
+      this.counts.updated += counts.updated;
+      this.counts.disabled += counts.disabled;
+      this.counts.unchanged += counts.unchanged;
+    } catch (error) {
+      if (!retry || !isUniqueViolation(error)) throw error;
+      const fresh = new Map((await this.o.queries.usersByKeys(d.id, batch.map((m) => m.key))).map((u) => [u.directory_key!, u]));
+      await this.writeBatch(await this.withoutClashes(batch, fresh), fresh, read, false);
+    }
+  }
+
+  /**
+   * A `changed` sync whose groups changed: the users whose groups may differ now — members of a
+   * changed group before or after, or every user of the directory past AFFECTED_MAX — get their
+   * memberships checked (their other fields are as the last sync left them).
+   */
+  private async recheckAffected(): Promise<void> {
+    if (this.affected !== null && this.affected.size === 0) return;
+    const batches = this.affected === null ? this.allUsers() : this.usersByDn([...this.affected]);
+    for await (const users of batches) {
+      const batch: MappedUser[] = users.map((u) => ({
+        key: u.directory_key!, dn: u.dn ?? "", dnKey: u.dn_key ?? "", username: u.username, loginName: u.login_name, firstName: u.first_name, lastName: u.last_name,
+        displayName: u.display_name, email: u.email, enabled: u.enabled === 1, changePassword: u.change_password === 1,
+      }));
+      await this.writeBatch(batch, new Map(users.map((u) => [u.directory_key!, u])), false);
+      await this.step();
+    }
+  }
+
+  private async *usersByDn(keys: string[]): AsyncGenerator<SyncedUser[]> {
+    for (let i = 0; i < keys.length; i += this.d.pageSize) yield this.o.queries.usersByDnKeys(this.d.id, keys.slice(i, i + this.d.pageSize));
+  }
+
+  private async *allUsers(enabledOnly = false): AsyncGenerator<SyncedUser[]> {
+    for (let after = ""; ; ) {
+      const page = await this.o.queries.usersPage(this.d.id, after, this.d.pageSize, enabledOnly);
+      if (page.length > 0) yield page;
+      if (page.length < this.d.pageSize) return;
+      after = page[page.length - 1]!.directory_key!;
+    }
+  }
+
+  /**
+   * After a full sync that read every page: disables (never deletes) the directory's users it did not
+   * see, unless the directory answered no users, or they are more than the safety share and the run
+   * is not forced. Returns what the run says about it (null when there is nothing to say).
+   */
+  private async disableGone(): Promise<string | null> {
+    const d = this.d;
+    if (this.counts.seen === 0) return "The directory answered no users: nobody was disabled.";
+    const gone: number[] = [];
+    for await (const page of this.allUsers(true)) for (const u of page) if (!this.seenUsers.has(u.id)) gone.push(u.id);
+    if (gone.length === 0) return null;
+    const total = await this.o.queries.userCount(d.id);
+    if (!this.o.force && gone.length > (total * d.disableLimitPercent) / 100) {
+      return `${gone.length} of the directory's ${total} users are gone from it, more than disableLimitPercent (${d.disableLimitPercent} %): nobody was disabled. Check the directory; a full sync with force disables them.`;
+    }
+    for (let i = 0; i < gone.length; i += d.pageSize) {
+      const ids = gone.slice(i, i + d.pageSize);
+      const now = isoNow();
+      await this.db.transaction().execute((trx) =>
+        this.o.store.dialect.batchUserWrites(trx, async () => {
+          const disabled = await trx
+            .updateTable("users")
+            .set((eb) => ({ enabled: 0, version: eb("version", "+", 1), updated_at: now }))
+            .where("id", "in", ids)
+            .where("enabled", "=", 1)
+            .returning(["id", "uuid", "username", "dn"])
+            .execute();
+          await Sessions.revokeAllOf(trx, ids);
+          await recordAuditMany(trx, this.actor, disabled.map((u) => ({ action: "user.disable", target: userTarget(u), details: { reason: "gone from the directory", dn: u.dn, directory: d.name } })));
+          this.counts.disabled += disabled.length;
+          return { result: undefined, documents: ids, search: [], groups: [] };
+        }),
+      );
+      await this.step();
+    }
+    return `${gone.length} users gone from the directory were disabled.`;
+  }
+}

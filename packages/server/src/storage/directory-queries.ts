@@ -1,0 +1,242 @@
+import { sql, type Kysely } from "kysely";
+import type { Database, DirectoryRow, SyncRunRow } from "./schema.js";
+
+/**
+ * The store's side of external user storage: directory rows, the per-directory sync state (lease,
+ * high-water mark, reachability), sync runs, the membership graph, and the lookups a sync's batch
+ * makes. Methods that change data take the `db` to write with (a transaction's, so the change
+ * commits with its audit events).
+ */
+
+/** The users columns a sync compares and writes. */
+export const SYNCED_USER_COLUMNS = [
+  "id", "uuid", "username", "login_name", "login_key", "first_name", "last_name", "display_name", "email", "dn", "dn_key",
+  "directory_key", "enabled", "change_password", "version",
+] as const;
+
+export interface SyncedUser {
+  id: number;
+  uuid: string;
+  username: string;
+  login_name: string;
+  login_key: string;
+  first_name: string | null;
+  last_name: string | null;
+  display_name: string;
+  email: string | null;
+  dn: string | null;
+  dn_key: string | null;
+  directory_key: string | null;
+  enabled: number;
+  change_password: number;
+  version: number;
+}
+
+/** Counts of a run, as `GET …/sync` shows them. */
+export interface RunCounts {
+  seen: number;
+  created: number;
+  updated: number;
+  disabled: number;
+  unchanged: number;
+  failed: number;
+}
+
+export function createDirectoryQueries(db: Kysely<Database>) {
+  return {
+    list(): Promise<DirectoryRow[]> {
+      return db.selectFrom("directories").selectAll().orderBy("name").execute();
+    },
+
+    findByUuid(uuid: string, on: Kysely<Database> = db): Promise<DirectoryRow | undefined> {
+      return on.selectFrom("directories").selectAll().where("uuid", "=", uuid.toLowerCase()).executeTakeFirst();
+    },
+
+    findById(id: number, on: Kysely<Database> = db): Promise<DirectoryRow | undefined> {
+      return on.selectFrom("directories").selectAll().where("id", "=", id).executeTakeFirst();
+    },
+
+    /** How many users a directory has (all, or the enabled ones). */
+    async userCount(directoryId: number, enabledOnly = false, on: Kysely<Database> = db): Promise<number> {
+      let q = on.selectFrom("users").select((eb) => eb.fn.countAll().as("n")).where("directory_id", "=", directoryId);
+      if (enabledOnly) q = q.where("enabled", "=", 1);
+      return Number((await q.executeTakeFirstOrThrow()).n);
+    },
+
+    // --- lease, high-water mark, reachability -------------------------------------------------
+
+    state(directoryId: number) {
+      return db.selectFrom("directory_sync_state").selectAll().where("directory_id", "=", directoryId).executeTakeFirst();
+    },
+
+    /**
+     * Takes the directory's lease for `owner` until `until`, when nobody holds it (or the holder let
+     * it run out, or it is `owner`'s already). With `dueBefore` (a periodic run) only while the last
+     * run of that mode started before it, so a node that looked while another was running does not
+     * run it again. One conditional write: of nodes racing, exactly one gets it.
+     */
+    async acquireLease(directoryId: number, owner: string, now: string, until: string, due?: { mode: "full" | "changed"; before: string }): Promise<boolean> {
+      let q = db
+        .updateTable("directory_sync_state")
+        .set({ lease_owner: owner, lease_until: until })
+        .where("directory_id", "=", directoryId)
+        .where((eb) => eb.or([eb("lease_owner", "is", null), eb("lease_until", "<", now), eb("lease_owner", "=", owner)]));
+      if (due) {
+        const column = due.mode === "full" ? "last_full_at" : "last_changed_at";
+        q = q.where((eb) => eb.or([eb(column, "is", null), eb(column, "<", due.before)]));
+      }
+      const result = await q.executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    /** Moves the lease's end, while `owner` still holds it; false when it lost it. */
+    async renewLease(directoryId: number, owner: string, until: string): Promise<boolean> {
+      const result = await db.updateTable("directory_sync_state").set({ lease_until: until }).where("directory_id", "=", directoryId).where("lease_owner", "=", owner).executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async releaseLease(directoryId: number, owner: string, on: Kysely<Database> = db): Promise<void> {
+      await on.updateTable("directory_sync_state").set({ lease_owner: null, lease_until: null }).where("directory_id", "=", directoryId).where("lease_owner", "=", owner).execute();
+    },
+
+    /** After a run that completed: its mode's start time and, when it has one, the next high-water mark. */
+    async recordCompleted(on: Kysely<Database>, directoryId: number, mode: "full" | "changed", startedAt: string, highWater: string | null): Promise<void> {
+      await on
+        .updateTable("directory_sync_state")
+        .set({ ...(mode === "full" ? { last_full_at: startedAt, last_changed_at: startedAt } : { last_changed_at: startedAt }), ...(highWater === null ? {} : { high_water: highWater }) })
+        .where("directory_id", "=", directoryId)
+        .execute();
+    },
+
+    /** Notes whether the directory could be reached (only writes when that changes). */
+    async setReachability(directoryId: number, error: string | null, at: string): Promise<void> {
+      if (error === null) {
+        await db.updateTable("directory_sync_state").set({ unreachable_since: null, unreachable_error: null }).where("directory_id", "=", directoryId).where("unreachable_since", "is not", null).execute();
+      } else {
+        await db.updateTable("directory_sync_state").set({ unreachable_since: at, unreachable_error: error.slice(0, 1000) }).where("directory_id", "=", directoryId).where("unreachable_since", "is", null).execute();
+      }
+    },
+
+    /** The directories that could not be reached at the last try. */
+    unreachable() {
+      return db
+        .selectFrom("directory_sync_state as s")
+        .innerJoin("directories as d", "d.id", "s.directory_id")
+        .select(["d.uuid", "d.name", "s.unreachable_since", "s.unreachable_error"])
+        .where("s.unreachable_since", "is not", null)
+        .orderBy("d.name")
+        .execute();
+    },
+
+    // --- runs ------------------------------------------------------------------------------------
+
+    async createRun(directoryId: number, mode: "full" | "changed", forced: boolean, startedBy: string | null, now: string): Promise<number> {
+      const row = await db
+        .insertInto("directory_sync_runs")
+        .values({ directory_id: directoryId, mode, state: "running", forced: forced ? 1 : 0, started_at: now, heartbeat_at: now, started_by: startedBy })
+        .returning("id")
+        .executeTakeFirstOrThrow();
+      return row.id;
+    },
+
+    async progress(runId: number, counts: RunCounts, problems: string, now: string): Promise<void> {
+      await db.updateTable("directory_sync_runs").set({ ...counts, problems, heartbeat_at: now }).where("id", "=", runId).execute();
+    },
+
+    async finishRun(on: Kysely<Database>, runId: number, state: "succeeded" | "failed", counts: RunCounts, problems: string, message: string | null, now: string): Promise<void> {
+      await on.updateTable("directory_sync_runs").set({ ...counts, problems, state, message, finished_at: now, heartbeat_at: now }).where("id", "=", runId).execute();
+    },
+
+    /** Runs left "running" by a node that stopped (its lease ran out): they were interrupted. */
+    async markInterrupted(directoryId: number, now: string): Promise<void> {
+      await db
+        .updateTable("directory_sync_runs")
+        .set({ state: "interrupted", finished_at: now, message: "The node running this sync stopped before it ended; nothing was disabled. The next sync picks up from the directory's current state." })
+        .where("directory_id", "=", directoryId)
+        .where("state", "=", "running")
+        .execute();
+    },
+
+    latestRun(directoryId: number): Promise<SyncRunRow | undefined> {
+      return db.selectFrom("directory_sync_runs").selectAll().where("directory_id", "=", directoryId).orderBy("id", "desc").limit(1).executeTakeFirst();
+    },
+
+    // --- what a batch reads ------------------------------------------------------------------------
+
+    /** The directory's users with these keys. */
+    usersByKeys(directoryId: number, keys: readonly string[]): Promise<SyncedUser[]> {
+      if (keys.length === 0) return Promise.resolve([]);
+      return db.selectFrom("users").select([...SYNCED_USER_COLUMNS]).where("directory_id", "=", directoryId).where("directory_key", "in", [...keys]).execute();
+    },
+
+    /** The directory's users with these normalized DNs. */
+    usersByDnKeys(directoryId: number, dnKeys: readonly string[]): Promise<SyncedUser[]> {
+      if (dnKeys.length === 0) return Promise.resolve([]);
+      return db.selectFrom("users").select([...SYNCED_USER_COLUMNS]).where("directory_id", "=", directoryId).where("dn_key", "in", [...dnKeys]).execute();
+    },
+
+    /** One keyset page of the directory's users, in key order. */
+    usersPage(directoryId: number, afterKey: string, limit: number, enabledOnly: boolean): Promise<SyncedUser[]> {
+      let q = db.selectFrom("users").select([...SYNCED_USER_COLUMNS]).where("directory_id", "=", directoryId).where("directory_key", ">", afterKey);
+      if (enabledOnly) q = q.where("enabled", "=", 1);
+      return q.orderBy("directory_key").limit(limit).execute();
+    },
+
+    /** Users (of any source) holding one of these usernames, login keys or emails: the clashes of new or renamed users. */
+    holders(usernames: readonly string[], loginKeys: readonly string[], emails: readonly string[]) {
+      return db
+        .selectFrom("users as u")
+        .leftJoin("directories as d", "d.id", "u.directory_id")
+        .select(["u.id", "u.username", "u.login_key", "u.email", "u.directory_id", "d.name as directory_name"])
+        .where((eb) =>
+          eb.or([
+            eb("u.username", "in", usernames.length ? [...usernames] : [""]),
+            eb("u.login_key", "in", loginKeys.length ? [...loginKeys] : [""]),
+            ...(emails.length ? [eb(sql<string>`lower(u.email)`, "in", [...emails])] : []),
+          ]),
+        )
+        .execute();
+    },
+
+    /** The directory's groups: id, keys and the hash of their member list at the last sync. */
+    groups(directoryId: number, on: Kysely<Database> = db) {
+      return on.selectFrom("groups").select(["id", "uuid", "name", "name_key", "description", "dn", "dn_key", "directory_key", "member_hash", "version"]).where("directory_id", "=", directoryId).execute();
+    },
+
+    /** Group names (folded) taken, with the directory holding each (null: local). */
+    groupNameHolders(nameKeys: readonly string[]) {
+      if (nameKeys.length === 0) return Promise.resolve([]);
+      return db.selectFrom("groups").select(["id", "name_key", "directory_id", "directory_key"]).where("name_key", "in", [...nameKeys]).execute();
+    },
+
+    /** Which of these member DNs each of the directory's groups lists: (group, member key) pairs. */
+    membersByKeys(directoryId: number, memberKeys: readonly string[]) {
+      if (memberKeys.length === 0) return Promise.resolve([]);
+      return db.selectFrom("directory_members").select(["group_id", "member_key"]).where("directory_id", "=", directoryId).where("member_key", "in", [...memberKeys]).execute();
+    },
+
+    /** The member keys of some groups, a keyset page at a time. */
+    memberKeysPage(groupIds: readonly number[], after: string, limit: number) {
+      if (groupIds.length === 0) return Promise.resolve([]);
+      return db.selectFrom("directory_members").select("member_key").distinct().where("group_id", "in", [...groupIds]).where("member_key", ">", after).orderBy("member_key").limit(limit).execute();
+    },
+
+    /** The edges between the directory's groups: a group listing another as a member. */
+    groupEdges(directoryId: number) {
+      return db
+        .selectFrom("directory_members as m")
+        .innerJoin("groups as g", (j) => j.onRef("g.dn_key", "=", "m.member_key").on("g.directory_id", "=", directoryId))
+        .select(["m.group_id as parent", "g.id as child"])
+        .where("m.directory_id", "=", directoryId)
+        .execute();
+    },
+
+    /** The memberships of these users in these groups. */
+    memberships(userIds: readonly number[], groupIds: readonly number[]) {
+      if (userIds.length === 0 || groupIds.length === 0) return Promise.resolve([]);
+      return db.selectFrom("group_members").select(["group_id", "user_id"]).where("user_id", "in", [...userIds]).where("group_id", "in", [...groupIds]).execute();
+    },
+  };
+}
+
+export type DirectoryQueries = ReturnType<typeof createDirectoryQueries>;
