@@ -135,18 +135,21 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     // Also between batches that take long (a slow search page).
     const keepAlive = setInterval(() => void renew().catch(() => controller.abort()), (timing.leaseSeconds * 1000) / 3);
     keepAlive.unref();
+    let ended = false;
     const ending = async (trx: Kysely<Database>) => {
       clearInterval(keepAlive);
-      running.delete(d.id);
       await queries.releaseLease(d.id, owner, trx);
+      running.delete(d.id);
+      ended = true;
     };
     const sync = new DirectorySync({ store, queries, directory: d, bindPassword: openPassword(d), runId, mode, force, startedBy, heartbeat: renew, ending, signal: controller.signal });
     const promise = sync
       .run()
       .then(() => undefined, (error) => log(error, "directory sync failed"))
       .finally(async () => {
-        // A run that could not even write its end: the lease runs out by itself if this fails too.
         clearInterval(keepAlive);
+        if (ended) return;
+        // A run that could not even write its end: the lease runs out by itself if this fails too.
         running.delete(d.id);
         await queries.releaseLease(d.id, owner).catch((error) => log(error, "releasing a directory lease failed"));
       });
