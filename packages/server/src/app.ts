@@ -6,6 +6,7 @@ import Fastify, { LogController, type FastifyInstance } from "fastify";
 import { localCredentials, storeRehash } from "./auth/credentials.js";
 import { LoginService } from "./auth/login.js";
 import { PasswordHasher } from "./auth/passwords.js";
+import { ApiKeys } from "./auth/api-keys.js";
 import { loadSecretBox } from "./auth/secret-box.js";
 import { Sessions } from "./auth/sessions.js";
 import type { Config } from "./config.js";
@@ -32,6 +33,7 @@ import providerLoginRoutes from "./http/routes/provider-login.js";
 import meRoutes from "./http/routes/me.js";
 import usersRoutes from "./http/routes/users.js";
 import usersImportRoutes from "./http/routes/users-import.js";
+import apiKeysRoutes from "./http/routes/api-keys.js";
 import exportRoutes from "./http/routes/export.js";
 import groupsRoutes from "./http/routes/groups.js";
 import membershipsRoutes from "./http/routes/memberships.js";
@@ -101,6 +103,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   await signingKeys.init();
   const sessions = new Sessions(store.db, signingKeys, config.tokenTtlSeconds, config.sessionMaxSeconds, options.now);
   const users = createUserQueries(store);
+  const apiKeys = new ApiKeys(store.db, (secret) => secrets.tag("api key", secret), { perMinute: config.apiKeyRatePerMinute });
   const login = new LoginService(store.db, users, localCredentials(hasher, storeRehash(store.db)), sessions, config.lockout, config.passwordMaxAgeDays, (name) => secrets.tag("audit login name", name));
   const groups = createGroupQueries(store);
   const jwks = new JwksCache(config.oidcJwksCooldownSeconds);
@@ -114,7 +117,8 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     signingKeys,
     hasher,
     login,
-    guard: createGuard(sessions, users),
+    guard: createGuard(sessions, users, apiKeys),
+    apiKeys,
     passwordPolicy,
     userAdmin: createUserAdmin(store, groups, hasher, login, passwordPolicy),
     groupAdmin: createGroupAdmin(store, groups),
@@ -189,7 +193,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   app.get(`${BASE_PATH}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
 
   await registerRateLimits(app, store.db);
-  for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, auditEventsRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes, bulkActionsRoutes, identityProvidersRoutes, providerLoginRoutes, usersImportRoutes, signingKeysRoutes, consoleRoutes, externalUserStorageRoutes]) {
+  for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, auditEventsRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes, bulkActionsRoutes, identityProvidersRoutes, providerLoginRoutes, usersImportRoutes, apiKeysRoutes, signingKeysRoutes, consoleRoutes, externalUserStorageRoutes]) {
     await app.register(routes, { prefix: BASE_PATH, ...deps });
   }
 

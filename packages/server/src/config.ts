@@ -9,6 +9,8 @@ export interface Config {
   port: number;
   /** Server processes sharing the port (node:cluster); 1 runs the server in this process alone. */
   workers: number;
+  /** Requests an API key may make per minute, counted on all nodes together (0: no limit). */
+  apiKeyRatePerMinute: number;
   store: StoreLocation;
   /** Initial password of the built-in `sysadmin` (first start only). */
   adminPassword: string | undefined;
@@ -139,6 +141,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     host: env.HOST ?? "127.0.0.1",
     port: portFrom(env, "PORT", 8080),
     workers: intFrom(env, "ECM_WORKERS", availableParallelism()) || 1,
+    apiKeyRatePerMinute: intFrom(env, "ECM_API_KEY_RATE_PER_MINUTE", 600),
     store: databaseUrl
       ? { kind: "postgres", url: databaseUrl, poolSize: intFrom(env, "ECM_DB_POOL_SIZE", 10) }
       : { kind: "sqlite", file: join(dataDir, "ecm-security.sqlite3") },

@@ -17,6 +17,7 @@ import { auditedFields, newUserRow, planUpdate, userTarget, type AdminActor, typ
 
 /** One user of an import, as its row gave it (the shape is checked by the caller). */
 export interface ImportUser extends UserChanges {
+  serviceAccount?: boolean;
   username: string;
   /** Plain password: hashed with the configured argon2id. */
   password?: string;
@@ -292,6 +293,9 @@ function planRow(context: BatchContext, takenLoginKeys: Map<string, number>, act
     assertMayChangeGroups(context, own);
     return { kind: "create", item, row, groupIds: [...(context.usersGroupId === undefined ? [] : [context.usersGroupId]), ...own.map((g) => g.id)], hash };
   }
+  if (fields.serviceAccount !== undefined && (fields.serviceAccount ? 1 : 0) !== current.service_account) {
+    throw new DomainError("invalid", "serviceAccount is set when a user is created.", { field: "serviceAccount" });
+  }
   if (fields.profileId !== undefined && fields.profileId !== current.profile_id) {
     throw new DomainError("invalid", "An import does not assign profiles: leave profileId out.", { field: "profileId" });
   }
@@ -300,6 +304,7 @@ function planRow(context: BatchContext, takenLoginKeys: Map<string, number>, act
   let endSessions = changes.enabled === 0 && current.enabled === 1;
   if (hash !== null && hash !== current.password_hash) {
     if (current.directory_id !== null) throw new DomainError("refused", "The password of a directory user is managed by its directory.", { username });
+    if (current.service_account === 1) throw new DomainError("refused", "A service account has no password: it authenticates with API keys.", { username });
     changes.password_hash = hash;
     changes.password_changed_at = now;
     after.passwordSet = true;

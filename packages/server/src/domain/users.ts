@@ -39,6 +39,13 @@ export interface NewUser extends UserChanges {
   username: string;
   /** Initial password; without one the account cannot log in until a password is set. */
   password?: string;
+  /** A service account: no password ever, it authenticates with API keys only. Set at creation. */
+  serviceAccount?: boolean;
+}
+
+/** A service account has no password to set or change. */
+function assertHasPassword(user: Pick<UserRow, "service_account" | "username">): void {
+  if (user.service_account === 1) throw new DomainError("refused", "A service account has no password: it authenticates with API keys.", { username: user.username });
 }
 
 /** The administrator doing the change, with the roles that decide what they may touch. */
@@ -113,6 +120,7 @@ export function newUserRow(input: NewUser, passwordHash: string | null, now: str
   const validFrom = normalizeTime(input.validFrom, "validFrom") ?? null;
   const validTo = normalizeTime(input.validTo, "validTo") ?? null;
   assertWindow(validFrom, validTo);
+  if (input.serviceAccount && passwordHash !== null) throw new DomainError("invalid", "A service account has no password: leave it out, and give it API keys.", { field: "password" });
   return {
     uuid: randomUUID(),
     username,
@@ -131,6 +139,7 @@ export function newUserRow(input: NewUser, passwordHash: string | null, now: str
     valid_to: validTo,
     change_password: input.changePassword ? 1 : 0,
     password_never_expires: input.passwordNeverExpires ? 1 : 0,
+    service_account: input.serviceAccount ? 1 : 0,
     password_hash: passwordHash,
     password_changed_at: passwordHash ? now : null,
     created_at: now,
@@ -318,6 +327,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
         if (row.id === actor.id) throw new DomainError("refused", "Your own password is changed with PUT /security/v1/me/password, which asks for the current one.", { username: row.username });
         await assertMayAdminister(q, actor, row, "reset the password of a system administrator");
         if (row.directory_id !== null) throw new DomainError("refused", "The password of a directory user is managed by its directory.", { username: row.username });
+        assertHasPassword(row);
         if (await isProviderOnly(trx, row)) throw new DomainError("refused", "This user logs in through identity providers only and has no local password.", { username: row.username });
         const changes: UserUpdate = { password_hash: passwordHash, password_changed_at: isoNow() };
         if (temporary !== undefined) changes.change_password = temporary ? 1 : 0;
@@ -341,7 +351,8 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     },
 
     /** The logged-in user changes their own password; their other sessions end, this one stays. */
-    async changeOwnPassword(actor: Actor, self: UserRow, sessionId: string, currentPassword: string, newPassword: string): Promise<void> {
+    async changeOwnPassword(actor: Actor, self: UserRow, sessionId: string | null, currentPassword: string, newPassword: string): Promise<void> {
+      assertHasPassword(self);
       if (self.directory_id !== null) throw new DomainError("refused", "The password of a directory user is managed by its directory.");
       if (await isProviderOnly(db, self)) throw new DomainError("refused", "This user logs in through identity providers only and has no local password.");
       // A wrong current password counts toward the lockout: a stolen token must not allow guessing.
@@ -357,7 +368,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
           .set({ password_hash: passwordHash, password_changed_at: isoNow(), change_password: 0, version: sql<number>`version + 1`, updated_at: isoNow() })
           .where("id", "=", self.id)
           .execute();
-        await Sessions.revokeAllOf(trx, self.id, sessionId);
+        await Sessions.revokeAllOf(trx, self.id, sessionId ?? undefined);
         await recordAudit(trx, actor, { action: "user.password-change", target: userTarget(self) });
       });
     },

@@ -1,4 +1,5 @@
 import type { FastifyRequest, onRequestAsyncHookHandler } from "fastify";
+import { API_KEY_PREFIX, type ApiKeys } from "../auth/api-keys.js";
 import type { Principal, Sessions } from "../auth/sessions.js";
 import type { Actor } from "../domain/audit.js";
 import type { AdminActor } from "../domain/users.js";
@@ -6,7 +7,12 @@ import type { UserQueries } from "../storage/user-queries.js";
 import { ApiError } from "./errors.js";
 import type { GuardHook } from "./openapi.js";
 
-export interface Auth extends Principal {
+/** Who made a request: a login session's user, or an API key's account (then `sessionId` is null). */
+export interface Auth {
+  user: Principal["user"];
+  sessionId: string | null;
+  /** The API key used (its id), or null for a login session. */
+  apiKeyId: string | null;
   roles: string[];
 }
 
@@ -44,13 +50,15 @@ export function adminActorOf(request: FastifyRequest): AdminActor {
  * No or bad token: 401. Valid token without the role: 403. They run before the body is read or
  * validated, so a caller without the right gets no work done and learns nothing of the schema.
  */
-export function createGuard(sessions: Sessions, users: UserQueries) {
+export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: ApiKeys) {
   return function guard(...roles: readonly string[]): onRequestAsyncHookHandler & GuardHook {
     const hook: onRequestAsyncHookHandler = async (request) => {
       const token = bearerToken(request.headers.authorization);
       if (!token) throw new ApiError("authenticationRequired", "A bearer token is required.");
-      const principal = await sessions.authenticate(token);
-      if (!principal) throw new ApiError("authenticationRequired", "The token is invalid, expired or revoked.");
+      const principal = token.startsWith(API_KEY_PREFIX)
+        ? await apiKeys.authenticate(token).then((key) => key && { user: key.user, sessionId: null, apiKeyId: key.keyId })
+        : await sessions.authenticate(token).then((session) => session && { ...session, apiKeyId: null });
+      if (!principal) throw new ApiError("authenticationRequired", "The token or API key is invalid, expired or revoked.");
       // Until a required password change is done, the token opens only the routes every role may use.
       if (roles.length > 0 && principal.user.change_password === 1) {
         throw new ApiError("forbidden", "The password must be changed first: PUT /security/v1/me/password.", { passwordChangeRequired: true });

@@ -1,3 +1,4 @@
+import type { ApiKeys } from "../auth/api-keys.js";
 import type { LoginService } from "../auth/login.js";
 import type { PasswordHasher } from "../auth/passwords.js";
 import type { SecretBox } from "../auth/secret-box.js";
@@ -32,6 +33,8 @@ export interface AppDeps {
   /** Checks every new password (domain/password-policy.ts). */
   passwordPolicy: PasswordPolicy;
   guard: Guard;
+  /** API keys of accounts (create, list, revoke; the guard authenticates with them). */
+  apiKeys: ApiKeys;
   userAdmin: UserAdmin;
   groupAdmin: GroupAdmin;
   /** Actions over many users, run in batches (domain/bulk-actions.ts). */

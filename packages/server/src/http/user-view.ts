@@ -50,6 +50,7 @@ export const UserSchema = Type.Object(
     lockedOutUntil: Type.Optional(Nullable(Type.String({ format: "date-time" }))),
     changePassword: Type.Optional(Type.Boolean()),
     passwordNeverExpires: Type.Optional(Type.Boolean()),
+    serviceAccount: Type.Optional(Type.Boolean({ description: "No password: authenticates with API keys only (set at creation)" })),
   },
   { $id: "User", examples: [USERS_LIST_EXAMPLE[1]] },
 );
@@ -88,6 +89,7 @@ export function toExtendedUserView(row: UserRow, federated: FederatedIdentityRef
     lockedOutUntil: lockedOut,
     changePassword: row.change_password === 1,
     passwordNeverExpires: row.password_never_expires === 1,
+    serviceAccount: row.service_account === 1,
   };
 }
 

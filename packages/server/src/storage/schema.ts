@@ -33,6 +33,8 @@ export interface UsersTable {
   dn_key: Generated<string | null>;
   /** Identity provider whose login created the user (null otherwise). */
   identity_provider_id: Generated<number | null>;
+  /** 1: a service account, which has no password and authenticates with API keys only. */
+  service_account: Generated<number>;
   /** -1 no profile, 0 the user is a profile, >0 the profile user's id. */
   profile_id: Generated<number>;
   valid_from: string | null;
@@ -325,8 +327,24 @@ export interface DirectorySyncStateTable {
   unreachable_error: string | null;
 }
 
+/** API keys (auth/api-keys.ts): only a keyed hash of each secret is kept. */
+export interface ApiKeysTable {
+  id: Generated<number>;
+  uuid: string;
+  user_id: number;
+  name: string;
+  /** The key's first characters, shown to recognize it. */
+  prefix: string;
+  secret_hash: string;
+  created_at: string;
+  expires_at: string | null;
+  /** Written at most once a minute. */
+  last_used_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
+  api_keys: ApiKeysTable;
   user_documents: UserDocumentsTable;
   groups: GroupsTable;
   roles: RolesTable;

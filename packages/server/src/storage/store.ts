@@ -20,6 +20,8 @@ import { shortNeedleCountsMigration } from "./migrations/009-short-needle-counts
 import { signingKeysMigration } from "./migrations/010b-signing-keys.js";
 import { nameSkeletonsMigration } from "./migrations/010b-name-skeletons.js";
 import { bulkActionsMigration } from "./migrations/014-bulk-actions.js";
+import { apiKeysMigration } from "./migrations/013-api-keys.js";
+import { serviceAccountsMigration } from "./migrations/010c-service-accounts.js";
 import { identityProvidersMigration } from "./migrations/012-identity-providers.js";
 import { directoriesMigration } from "./migrations/011-directories.js";
 import { hardeningMigration } from "./migrations/010-hardening.js";
@@ -53,6 +55,8 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "008-user-documents": userDocumentsMigration(dialect),
     "009-short-needle-counts": shortNeedleCountsMigration(dialect),
     "014-bulk-actions": bulkActionsMigration(dialect),
+    "013-api-keys": apiKeysMigration(dialect),
+    "010c-service-accounts": serviceAccountsMigration,
     "010b-signing-keys": signingKeysMigration,
     "010b-name-skeletons": nameSkeletonsMigration,
     "012-identity-providers": identityProvidersMigration,

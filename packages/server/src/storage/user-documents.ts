@@ -36,7 +36,7 @@ export interface BatchWrites<T> {
 export const DOCUMENT_SOURCE_COLUMNS = [
   "uuid", "username", "first_name", "last_name", "email", "dn", "description", "enabled", "builtin", "login_name",
   "display_name", "profile_id", "valid_from", "valid_to", "locked_out_until", "change_password", "password_never_expires",
-  "directory_id", "identity_provider_id",
+  "directory_id", "identity_provider_id", "service_account",
 ] as const;
 
 /** The columns of user_documents, in the order documentSelect gives them. */
@@ -62,7 +62,8 @@ export function documentSelect(j: JsonSql): string {
     || ',"displayName":' || ${q("u.display_name")} || ',"profileId":' || u.profile_id`;
   const extra = `',"groups":[' || coalesce(${groups}, '') || '],"validFrom":' || ${q("u.valid_from")} || ',"validTo":' || ${q("u.valid_to")}
     || ',"source":' || ${sourceJson(j)}`;
-  const tail = `',"changePassword":' || ${bool("u.change_password")} || ',"passwordNeverExpires":' || ${bool("u.password_never_expires")} || '}'`;
+  const tail = `',"changePassword":' || ${bool("u.change_password")} || ',"passwordNeverExpires":' || ${bool("u.password_never_expires")}
+    || ',"serviceAccount":' || ${bool("u.service_account")} || '}'`;
   return `u.id as user_id, u.username, ${base} as base, ${extra} as extra, u.valid_to, u.locked_out_until, ${tail} as tail`;
 }
 

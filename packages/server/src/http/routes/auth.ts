@@ -4,6 +4,7 @@ import { Type, type Static } from "typebox";
 import { recordAudit } from "../../domain/audit.js";
 import { authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
+import { ApiError } from "../errors.js";
 import { fold } from "../../domain/user-fields.js";
 import { attemptLimits } from "../rate-limit.js";
 import { errorResponses } from "../schemas.js";
@@ -51,11 +52,12 @@ const authRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { login, sess
         summary: "Revoke the token used for this request",
         tags: ["auth"],
         security: [{ bearerAuth: [] }],
-        response: { 204: Type.Null(), ...errorResponses(401) },
+        response: { 204: Type.Null(), ...errorResponses(400, 401) },
       },
     },
     async (request, reply) => {
       const auth = authOf(request);
+      if (auth.sessionId === null) throw new ApiError("invalidRequest", "An API key is not a login session: revoke it with DELETE /security/v1/users/{id}/api-keys/{keyId}.");
       await sessions.revoke(auth.sessionId);
       await recordAudit(store.db, { id: auth.user.id, name: auth.user.username, sourceIp: request.ip }, { action: "auth.logout", target: { type: "user", id: auth.user.uuid, name: auth.user.username } });
       return reply.code(204).send(null);

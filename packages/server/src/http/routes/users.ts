@@ -55,6 +55,7 @@ export const NewUserFields = {
   username: Type.String({ pattern: USERNAME_PATTERN, [PATTERN_MESSAGE]: "may hold only letters, digits and . _ - @", maxLength: USERNAME_MAX, description: "Letters and digits of any script and . _ - @, 1 to 64 characters; cannot change later" }),
   ...WritableFields,
   password: Type.Optional(Password),
+  serviceAccount: Type.Optional(Type.Boolean({ description: "A service account: no password, it authenticates with API keys only; cannot change later" })),
 };
 
 const CreateUserBody = Type.Object(NewUserFields, { additionalProperties: false });
@@ -76,6 +77,7 @@ const UpdateUserBody = Type.Object(
     source: Type.Optional(Type.Unknown()),
     expired: Type.Optional(Type.Unknown()),
     lockedOutUntil: Type.Optional(Type.Unknown()),
+    serviceAccount: Type.Optional(Type.Unknown()),
   },
   { additionalProperties: false },
 );
@@ -245,7 +247,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
       },
     },
     async (request, reply) => {
-      const { id, username, numericId, builtin, dn, federatedIdentities, groups, source, expired, lockedOutUntil, ...changes } = request.body;
+      const { id, username, numericId, builtin, dn, federatedIdentities, groups, source, expired, lockedOutUntil, serviceAccount, ...changes } = request.body;
       const precondition = ifMatchVersion(request.headers["if-match"]);
       const current = await requireUser(users, request.params.id);
       if (id !== undefined && id.toLowerCase() !== current.uuid) throw new ApiError("invalidRequest", "The id in the body is not the id in the path.", { field: "id" });

@@ -1,0 +1,105 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import { recordAudit, type Actor } from "../domain/audit.js";
+import { DomainError, notFound } from "../domain/errors.js";
+import { userTarget } from "../domain/users.js";
+import type { Database, UserRow } from "../storage/schema.js";
+import { countHit } from "../storage/rate-counters.js";
+import { isoNow } from "../storage/time.js";
+import { loginRefusal } from "./login.js";
+
+/** Every API key starts with this, so a bearer token says which kind it is (and secret scanners find leaked ones). */
+export const API_KEY_PREFIX = "ecm_";
+/** Characters of a key shown in lists to tell keys apart: the prefix and 8 of the secret. */
+const SHOWN_CHARS = API_KEY_PREFIX.length + 8;
+/** How often a key's last use is written: a script's every call would be a write otherwise. */
+const LAST_USED_PRECISION_MS = 60_000;
+
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  /** The first characters of the key, to recognize it. */
+  prefix: string;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export interface ApiKeyLimits {
+  /** Requests a key may make per minute, on all nodes together (0: no limit). */
+  perMinute: number;
+}
+
+type KeyRow = Pick<Database["api_keys"], "uuid" | "name" | "prefix" | "created_at" | "expires_at" | "last_used_at">;
+
+const view = (row: KeyRow): ApiKeyView => ({ id: row.uuid, name: row.name, prefix: row.prefix, createdAt: row.created_at, expiresAt: row.expires_at, lastUsedAt: row.last_used_at });
+
+/**
+ * API keys: long random secrets (`ecm_` and 240 random bits) that authenticate as their account, for
+ * scripts. The store keeps only a keyed hash of each (HMAC-SHA256 under a key from the server's
+ * secret key: a key has too much entropy for a slow hash to add anything, and a copy of the store
+ * alone does not let anyone check a guess). A key works while its account could log in — enabled,
+ * not locked out, within its validity — and until it expires or is revoked; deleting the account
+ * deletes its keys. Every use counts against a per-key limit kept in the store.
+ */
+export class ApiKeys {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly hashOf: (secret: string) => string,
+    private readonly limits: ApiKeyLimits,
+  ) {}
+
+  /** A new key for `user`; the secret is returned here only. */
+  async create(actor: Actor, user: UserRow, name: string, expiresAt: string | null): Promise<{ key: ApiKeyView; secret: string }> {
+    if (user.identity_provider_id !== null) throw new DomainError("refused", "A user of an identity provider cannot have API keys.", { username: user.username });
+    if (expiresAt !== null && expiresAt <= isoNow()) throw new DomainError("invalid", "expiresAt must be in the future.", { field: "expiresAt" });
+    const secret = API_KEY_PREFIX + randomBytes(30).toString("base64url");
+    const row = { uuid: randomUUID(), user_id: user.id, name, prefix: secret.slice(0, SHOWN_CHARS), secret_hash: this.hashOf(secret), created_at: isoNow(), expires_at: expiresAt, last_used_at: null };
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto("api_keys").values(row).execute();
+      await recordAudit(trx, actor, { action: "api-key.create", target: userTarget(user), details: { keyId: row.uuid, name, prefix: row.prefix, expiresAt } });
+    });
+    return { key: view(row), secret };
+  }
+
+  async list(user: UserRow): Promise<ApiKeyView[]> {
+    const rows = await this.db.selectFrom("api_keys").select(["uuid", "name", "prefix", "created_at", "expires_at", "last_used_at"]).where("user_id", "=", user.id).orderBy("created_at").orderBy("id").execute();
+    return rows.map(view);
+  }
+
+  async revoke(actor: Actor, user: UserRow, keyId: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const row = await trx.deleteFrom("api_keys").where("uuid", "=", keyId.toLowerCase()).where("user_id", "=", user.id).returning(["uuid", "name", "prefix"]).executeTakeFirst();
+      if (!row) throw notFound("API key", keyId);
+      await recordAudit(trx, actor, { action: "api-key.revoke", target: userTarget(user), details: { keyId: row.uuid, name: row.name, prefix: row.prefix } });
+    });
+  }
+
+  /** The account of a key that may be used now, or null; over its rate limit, a too-many-attempts error. */
+  async authenticate(secret: string): Promise<{ user: UserRow; keyId: string } | null> {
+    const now = isoNow();
+    const row = await this.db
+      .selectFrom("api_keys")
+      .innerJoin("users", "users.id", "api_keys.user_id")
+      .selectAll("users")
+      .select(["api_keys.id as key_row", "api_keys.uuid as key_id", "api_keys.expires_at as key_expires_at", "api_keys.last_used_at as key_last_used_at"])
+      .where("api_keys.secret_hash", "=", this.hashOf(secret))
+      .executeTakeFirst();
+    if (!row) return null;
+    const { key_row, key_id, key_expires_at, key_last_used_at, ...user } = row;
+    if ((key_expires_at !== null && key_expires_at <= now) || loginRefusal(user) !== null) return null;
+    if (this.limits.perMinute > 0) {
+      const { hits, resetAt } = await countHit(this.db, `api-key|${key_id}`, 60_000);
+      if (hits > this.limits.perMinute) {
+        const retryAfterSeconds = Math.max(1, Math.ceil((resetAt - Date.now()) / 1000));
+        throw new DomainError("too-many-attempts", `This API key made more than ${this.limits.perMinute} requests this minute; try again in ${retryAfterSeconds} s.`, { retryAfterSeconds });
+      }
+    }
+    if (key_last_used_at === null || Date.parse(key_last_used_at) < Date.now() - LAST_USED_PRECISION_MS) {
+      await this.db.updateTable("api_keys").set({ last_used_at: now }).where("id", "=", key_row).execute();
+    }
+    return { user, keyId: key_id };
+  }
+}
+
+
