@@ -4,20 +4,24 @@ import type { Values } from "./command.js";
 import { readConfig } from "./config.js";
 import { CliError, ExitCode } from "./errors.js";
 
-/** Builds the client from --url / ECM_URL / saved URL and ECM_TOKEN / ECM_USERNAME+ECM_PASSWORD / saved token. */
+/** Builds the client from --url / ECM_URL / saved URL and ECM_API_KEY / ECM_TOKEN / ECM_USERNAME+ECM_PASSWORD / saved key or token. */
 export function makeClient(values: Values, env: NodeJS.ProcessEnv): ECM {
   const saved = readConfig(env);
   const url = str(values, "url") ?? env.ECM_URL ?? saved.url;
   if (!url) throw new CliError('not logged in: run "ecm login --url URL" (or set ECM_URL)', ExitCode.auth);
   const t = timeoutOf(values);
+  if (env.ECM_API_KEY) return new ECM({ baseUrl: url, apiKey: env.ECM_API_KEY, ...t });
   if (env.ECM_TOKEN) return new ECM({ baseUrl: url, token: env.ECM_TOKEN, ...t });
   if (env.ECM_USERNAME && env.ECM_PASSWORD) {
     return new ECM({ baseUrl: url, username: env.ECM_USERNAME, password: env.ECM_PASSWORD, ...t });
   }
   // The saved token belongs to the saved URL only.
-  if (saved.token && saved.url && normalizeBaseUrl(url) === normalizeBaseUrl(saved.url)) return new ECM({ baseUrl: url, token: saved.token, ...t });
+  if (saved.token && saved.url && normalizeBaseUrl(url) === normalizeBaseUrl(saved.url)) {
+    // `ecm login --api-key` saves the key in the token's place: it is sent the same way and never expires by idling.
+    return new ECM({ baseUrl: url, ...(saved.token.startsWith("ecm_") ? { apiKey: saved.token } : { token: saved.token }), ...t });
+  }
   throw new CliError(
-    `not logged in to ${url}: run "ecm login" (or set ECM_TOKEN, or ECM_USERNAME and ECM_PASSWORD)`,
+    `not logged in to ${url}: run "ecm login" (or set ECM_API_KEY, ECM_TOKEN, or ECM_USERNAME and ECM_PASSWORD)`,
     ExitCode.auth,
   );
 }

@@ -17,6 +17,8 @@ export interface ECMOptions {
   password?: string;
   /** Or an existing access token (no renewal possible once it expires). */
   token?: string;
+  /** Or an API key (`ecm_…`, made by an administrator): it does not expire with idle time, and there is no login. */
+  apiKey?: string;
   /** Default timeout per call in milliseconds, including retries (default 30000). */
   timeout?: number;
   /** Retries of idempotent requests on connection failure or 503 (default 3). */
@@ -133,16 +135,20 @@ export class Transport {
   #lastUsed = 0;
   #expiresInMs = 300_000;
   #login: Promise<string> | undefined;
+  /** Authenticated by an API key: nothing to log in or out. */
+  readonly #apiKey: boolean;
 
   constructor(opts: ECMOptions) {
     if (!opts || typeof opts.baseUrl !== "string") throw new TypeError("ECM: baseUrl is required");
     this.baseUrl = normalizeBaseUrl(opts.baseUrl);
     this.#username = opts.username;
     this.#password = opts.password;
-    this.#token = opts.token;
-    if (opts.token) this.#lastUsed = Date.now();
-    if (!opts.token && (opts.username === undefined || opts.password === undefined)) {
-      throw new TypeError("ECM: give either { username, password } or { token }");
+    if (opts.apiKey !== undefined && !opts.apiKey.startsWith("ecm_")) throw new TypeError("ECM: an apiKey starts with ecm_");
+    this.#apiKey = opts.apiKey !== undefined;
+    this.#token = opts.apiKey ?? opts.token;
+    if (this.#token) this.#lastUsed = Date.now();
+    if (!this.#token && (opts.username === undefined || opts.password === undefined)) {
+      throw new TypeError("ECM: give either { username, password }, { token } or { apiKey }");
     }
     this.timeout = opts.timeout ?? 30_000;
     this.retries = opts.retries ?? 3;
@@ -222,7 +228,7 @@ export class Transport {
 
   /** Revokes the token on the server and forgets it. */
   async logout(opts: { signal?: AbortSignal | undefined; timeout?: number | undefined } = {}): Promise<void> {
-    if (this.#token === undefined) return;
+    if (this.#token === undefined || this.#apiKey) return;
     try {
       await this.request("POST", "/auth/v1/logout", { ...opts, idempotent: true, renew: false } as RequestOptions);
     } finally {

@@ -5,6 +5,7 @@ import type { RequestOptions, Transport } from "./http.js";
 import { isGuid, parseLinkHeader, toECMGroup, toECMRole, toECMUser, toRestUserBody } from "./mapping.js";
 import type {
   CallOptions,
+  ECMApiKey,
   CreateUserFields,
   ECMExport,
   ECMGroup,
@@ -42,6 +43,18 @@ function guidOf(ref: UserRef | GroupRef, what: string): string {
   if (typeof g !== "string" || g === "") throw new TypeError(`${what} guid is required`);
   return g;
 }
+
+interface RestApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+}
+
+const dateOrNull = (value: string | null) => (value === null ? null : new Date(value));
+const apiKeyOf = (k: RestApiKey): ECMApiKey => ({ id: k.id, name: k.name, prefix: k.prefix, createdAt: new Date(k.createdAt), expiresAt: dateOrNull(k.expiresAt), lastUsedAt: dateOrNull(k.lastUsedAt) });
 
 function call(opts: CallOptions | undefined): Pick<RequestOptions, "signal" | "timeout"> {
   return { signal: opts?.signal, timeout: opts?.timeout };
@@ -318,6 +331,26 @@ export class Security {
   /** Deletes a user (built-in users cannot be deleted: ECMConflictError). */
   async deleteUser(userGuid: UserRef, opts?: CallOptions): Promise<void> {
     await this.#http.request("DELETE", `/security/v1/users/${enc(guidOf(userGuid, "user"))}`, call(opts));
+  }
+
+  /** A user's API keys (administrators), never their secrets. */
+  async apiKeys(userGuid: UserRef, opts?: CallOptions): Promise<ECMApiKey[]> {
+    const res = await this.#http.request<RestApiKey[]>("GET", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/api-keys`, call(opts));
+    return res.data.map(apiKeyOf);
+  }
+
+  /** A new API key for a user; its `secret` (`ecm_…`, for `new ECM({ apiKey })`) is in this answer only. */
+  async createApiKey(userGuid: UserRef, name: string, opts: CallOptions & { expiresAt?: Date | null } = {}): Promise<ECMApiKey & { secret: string }> {
+    const res = await this.#http.request<RestApiKey & { secret: string }>("POST", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/api-keys`, {
+      ...call(opts),
+      body: { name, ...(opts.expiresAt !== undefined && { expiresAt: opts.expiresAt?.toISOString() ?? null }) },
+    });
+    return { ...apiKeyOf(res.data), secret: res.data.secret };
+  }
+
+  /** Revokes an API key: it stops working at once. */
+  async revokeApiKey(userGuid: UserRef, keyId: string, opts?: CallOptions): Promise<void> {
+    await this.#http.request("DELETE", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/api-keys/${enc(keyId)}`, call(opts));
   }
 
   async addUserToGroup(userGuid: UserRef, groupGuid: GroupRef, opts?: CallOptions): Promise<void> {

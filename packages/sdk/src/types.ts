@@ -119,6 +119,18 @@ export interface ECMGroup {
   description: string;
 }
 
+/** An API key of a user, as listed: never its secret. */
+export interface ECMApiKey {
+  id: string;
+  name: string;
+  /** The key's first characters, to recognize it. */
+  prefix: string;
+  createdAt: Date;
+  expiresAt: Date | null;
+  /** To the minute. */
+  lastUsedAt: Date | null;
+}
+
 export interface ECMRole {
   /** Role ID as the server reports it. */
   id: string;

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { startServerThread, type ThreadServer } from "../../../sdk/test/server-thread.js";
+import { ECM } from "ecm-sdk";
 import { run } from "../cli.js";
 import { parseCsvRecords, csvLine } from "../csv.js";
 import { ListPrinter, displayWidth, printObject } from "../output.js";
@@ -127,6 +128,20 @@ describe("login, saved token, environment overrides", () => {
     const r = ok(await ecm(["whoami", "-o", "json"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_TOKEN: token } }));
     assert.equal(JSON.parse(r.stdout).username, "sysadmin");
     ok(await ecm(["whoami"]));
+  });
+
+  test("ECM_API_KEY, and login --api-key saves the key, which logout forgets", async () => {
+    const admin = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+    const robot = await admin.request<{ id: string }>("POST", "/security/v1/users", { body: { username: "cli_robot", serviceAccount: true } });
+    const { secret } = await admin.security.createApiKey(robot.id, "cli test");
+    const byEnv = ok(await ecm(["whoami", "-o", "json"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_API_KEY: secret } }));
+    assert.equal(JSON.parse(byEnv.stdout).username, "cli_robot");
+    const keyCfg = { XDG_CONFIG_HOME: join(home, "cfg-key") };
+    const r = ok(await ecm(["login", "--url", server.baseUrl, "--api-key", "--password-stdin"], { auth: false, env: keyCfg, stdin: `${secret}\n` }));
+    assert.match(r.stderr, /as cli_robot with an API key/);
+    assert.equal(JSON.parse(ok(await ecm(["whoami", "-o", "json"], { auth: false, env: keyCfg })).stdout).username, "cli_robot");
+    ok(await ecm(["logout"], { auth: false, env: keyCfg }));
+    assert.ok(!readFileSync(join(home, "cfg-key", "ecm", "config.json"), "utf8").includes(secret));
   });
 
   test("unreachable server: exit 8", async () => {

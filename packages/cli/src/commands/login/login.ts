@@ -10,16 +10,26 @@ export const login: Command = {
   args: "",
   summary: "log in and store the server URL and a token (never the password)",
   formats: [],
-  options: { username: { type: "string", short: "u" }, "password-stdin": { type: "boolean" } },
+  options: { username: { type: "string", short: "u" }, "password-stdin": { type: "boolean" }, "api-key": { type: "boolean" } },
   optionHelp: [
     "-u, --username NAME   (else ECM_USERNAME, else the saved one, else sysadmin)",
     "    --password-stdin  read the password from standard input (else ECM_PASSWORD, else a prompt)",
+    "    --api-key         log in with an API key (ecm_…) instead: from ECM_API_KEY, standard input",
+    "                      with --password-stdin, else a prompt; saved like a token, it does not expire",
   ],
   async run(ctx) {
     noMoreArgs(ctx, 0);
     const saved = readConfig(ctx.io.env);
     const url = str(ctx.values, "url") ?? ctx.io.env.ECM_URL ?? saved.url;
     if (!url) throw new UsageError("no server URL: use --url or set ECM_URL");
+    if (ctx.values["api-key"] === true) {
+      const apiKey = await readPassword(ctx, "ECM_API_KEY", "API key: ");
+      const ecm = new ECM({ baseUrl: url, apiKey, ...timeoutOf(ctx.values) });
+      const { username } = await ecm.security.me();
+      const path = writeConfig(ctx.io.env, { url: ecm.baseUrl, token: apiKey, username });
+      ctx.note(`Logged in to ${ecm.baseUrl} as ${username} with an API key (saved in ${path})`);
+      return;
+    }
     const username = str(ctx.values, "username") ?? ctx.io.env.ECM_USERNAME ?? saved.username ?? "sysadmin";
     const password = await readPassword(ctx, "ECM_PASSWORD", `Password for ${username}: `);
     const ecm = new ECM({ baseUrl: url, username, password, ...timeoutOf(ctx.values) });
