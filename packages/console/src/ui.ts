@@ -1,5 +1,6 @@
 import { LitElement, html, nothing, type TemplateResult } from "lit";
 import { directive, Directive, PartType, type ElementPart, type PartInfo } from "lit/directive.js";
+import type { RestUser } from "ecm-sdk/browser";
 import { failed } from "./api.js";
 import type { Route } from "./router.js";
 
@@ -91,3 +92,11 @@ class Styled extends Directive {
   }
 }
 export const styled = directive(Styled);
+
+const SOURCES: Record<string, string> = { builtin: "Built-in", local: "Local", directory: "Directory", "identity-provider": "Identity provider" };
+
+/** Where an account comes from, in words (the directory's or provider's name when it has one). */
+export function sourceText(u: RestUser): string {
+  const source = u.source ?? { type: u.builtin ? "builtin" : u.dn ? "directory" : "local", name: null };
+  return `${SOURCES[source.type] ?? source.type}${source.name ? `: ${source.name}` : ""}`;
+}

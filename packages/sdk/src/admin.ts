@@ -11,6 +11,8 @@ export interface RestUserFilter {
   profileId?: number;
   /** Members of this group (its id), directly or through their profile. */
   groupId?: string;
+  /** Where users come from: `builtin`, `local`, `directory`, `identity-provider`, or `directory:<id>` / `identity-provider:<alias>`. */
+  source?: string;
 }
 
 /** One keyset page; `next` is the cursor of the following page, or null on the last one. */

@@ -2,7 +2,7 @@ import { html, nothing, type TemplateResult } from "lit";
 import { ECMPreconditionError, type RestAuditEvent, type RestEffectiveRole, type RestGroup, type RestUser, type RestUserChanges } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href, navigate } from "../router.js";
-import { fromLocalInput, openDialog, Page, toLocalInput, when } from "../ui.js";
+import { fromLocalInput, openDialog, Page, sourceText, toLocalInput, when } from "../ui.js";
 
 type Field = keyof RestUserChanges;
 
@@ -171,7 +171,6 @@ class UserPage extends Page {
     if (!u) return html`<h1 tabindex="-1">User</h1>${this.renderMessage()}<p>Loading…</p>`;
     const lockedOut = u.lockedOutUntil && new Date(u.lockedOutUntil) > new Date();
     const editable = this.#mayEdit;
-    const source = (u as RestUser & { source?: { type: string; name?: string } }).source;
     return html`
       <p><a href=${href("users")}>← Users</a></p>
       <h1 tabindex="-1">${u.displayName} <span class="muted">(${u.username})</span></h1>
@@ -199,7 +198,7 @@ class UserPage extends Page {
       </form>
 
       <h2>Source</h2>
-      <p>${source ? `${source.type}${source.name ? `: ${source.name}` : ""}` : u.dn ? "Directory" : u.builtin ? "Built-in" : "Local"}
+      <p>${sourceText(u)}
         ${u.dn ? html`<br><span class="muted">DN</span> <code>${u.dn}</code>` : nothing}
         ${u.federatedIdentities?.length ? html`<br><span class="muted">Linked identity providers:</span> ${u.federatedIdentities.map((f) => f.displayName).join(", ")}` : nothing}</p>
 

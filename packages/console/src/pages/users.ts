@@ -3,7 +3,7 @@ import { VirtualizerController } from "@tanstack/lit-virtual";
 import type { BulkActionName, RestBulkAction, RestGroup, RestUser, RestUserFilter } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href, navigate } from "../router.js";
-import { openDialog, Page, styled, when } from "../ui.js";
+import { openDialog, Page, sourceText, styled, when } from "../ui.js";
 
 const PAGE_SIZE = 100;
 const ROW_HEIGHT = 30;
@@ -35,7 +35,7 @@ const COLUMNS: Record<string, Column> = {
   loginName: { label: "Login name", width: "minmax(120px, 1fr)", cell: (u) => u.loginName },
   firstName: { label: "First name", width: "minmax(100px, 1fr)", cell: (u) => u.firstName ?? "" },
   lastName: { label: "Last name", width: "minmax(100px, 1fr)", cell: (u) => u.lastName ?? "" },
-  source: { label: "Source", width: "minmax(100px, 1fr)", cell: (u) => (u.dn ? "Directory" : u.federatedIdentities ? u.federatedIdentities.map((f) => f.displayName).join(", ") : u.builtin ? "Built-in" : "Local") },
+  source: { label: "Source", width: "minmax(100px, 1fr)", cell: (u) => sourceText(u) },
   validTo: { label: "Valid to", width: "150px", cell: (u) => when(u.validTo) },
   description: { label: "Description", width: "minmax(120px, 1.5fr)", cell: (u) => u.description ?? "" },
 };
@@ -60,6 +60,7 @@ function filterOf(params: URLSearchParams): RestUserFilter {
     lockedOut: bool("lockedOut"),
     expired: bool("expired"),
     groupId: params.get("groupId") || undefined,
+    source: params.get("source") || undefined,
     profileId: profile !== null && profile !== "" ? Number(profile) : undefined,
   };
 }
@@ -340,6 +341,11 @@ class UsersPage extends Page {
         </select>
         <label class="row"><input type="checkbox" .checked=${this.#filter.lockedOut === true} @change=${(e: Event) => this.#setParam("lockedOut", (e.target as HTMLInputElement).checked ? "true" : undefined)}> Locked out</label>
         <label class="row"><input type="checkbox" .checked=${this.#filter.expired === true} @change=${(e: Event) => this.#setParam("expired", (e.target as HTMLInputElement).checked ? "true" : undefined)}> Expired</label>
+        <select aria-label="Source" @change=${(e: Event) => this.#setParam("source", (e.target as HTMLSelectElement).value)}>
+          ${[["", "Any source"], ["local", "Local"], ["directory", "Directory"], ["identity-provider", "Identity provider"], ["builtin", "Built-in"]].map(
+            ([value, label]) => html`<option value=${value!} ?selected=${(this.#filter.source ?? "") === value}>${label}</option>`,
+          )}
+        </select>
         <select aria-label="Group" @change=${(e: Event) => this.#setParam("groupId", (e.target as HTMLSelectElement).value)}>
           <option value="">Any group</option>
           ${this.#groups.map((g) => html`<option value=${g.id} ?selected=${this.#filter.groupId === g.id}>${g.name}</option>`)}
