@@ -62,6 +62,8 @@ class ConsoleApp extends LitElement {
       navigate(href("login", { next: here.startsWith("login") ? undefined : here, expired: "1" }), true);
     });
     addEventListener("keydown", (event) => this.#shortcut(event));
+    // The page's module loads while the session is checked, not after.
+    void entryOf(currentRoute())[1].load();
     void adoptProviderLogin().then(() => session.ecm !== null || session.resume()).then(
       () => this.#ready = true,
       () => this.#ready = true,

@@ -326,8 +326,9 @@ class UsersPage extends Page {
     const v = this.#virtualizer.getVirtualizer();
     const items = v.getVirtualItems();
     const selectedCount = this.#allMatching ? (count ?? 0) : this.#selected.size;
-    const loadedIds = [...this.#pages.values()].flatMap((p) => p.items.map((u) => u.id));
-    const allLoadedSelected = loadedIds.length > 0 && loadedIds.every((id) => this.#selected.has(id));
+    // Only with a selection is it worth walking the loaded rows (not on every scroll).
+    const loadedIds = () => [...this.#pages.values()].flatMap((p) => p.items.map((u) => u.id));
+    const allLoadedSelected = this.#selected.size > 0 && loadedIds().every((id) => this.#selected.has(id));
     const cols = `36px ${columns.map((c) => COLUMNS[c]!.width).join(" ")}`;
     return html`
       <h1 tabindex="-1" id="users-title">Users</h1>
@@ -371,7 +372,7 @@ class UsersPage extends Page {
       <div class="grid" role="grid" aria-labelledby="users-title" aria-rowcount=${count === null ? -1 : count + 1} aria-colcount=${columns.length + 1} aria-multiselectable="true" ${styled((el) => el.style.setProperty("--cols", cols))}>
         <div class="head" role="row" aria-rowindex="1">
           <div role="columnheader"><input type="checkbox" aria-label="Select all loaded users" .checked=${allLoadedSelected}
-            @change=${(e: Event) => { const on = (e.target as HTMLInputElement).checked; this.#allMatching = false; for (const id of loadedIds) on ? this.#selected.add(id) : this.#selected.delete(id); this.requestUpdate(); }}></div>
+            @change=${(e: Event) => { const on = (e.target as HTMLInputElement).checked; this.#allMatching = false; for (const id of loadedIds()) on ? this.#selected.add(id) : this.#selected.delete(id); this.requestUpdate(); }}></div>
           ${columns.map((c) => html`<div role="columnheader">${COLUMNS[c]!.label}</div>`)}
         </div>
         <div class="viewport" role="rowgroup" @keydown=${(e: KeyboardEvent) => this.#onKey(e)}>
