@@ -58,7 +58,8 @@ export function describeConsole(title: string, body: (ctx: () => ConsoleContext,
 export async function openPage(browser: Browser, options: { width?: number; colorScheme?: "light" | "dark" } = {}): Promise<{ page: Page; errors: string[]; close: () => Promise<void> }> {
   const context = await browser.newContext({ viewport: { width: options.width ?? 1280, height: 800 }, colorScheme: options.colorScheme ?? "light" });
   const page = await context.newPage();
-  page.setDefaultTimeout(10_000);
+  // Generous: the shared 2-core machine is often busy; nothing here measures time.
+  page.setDefaultTimeout(20_000);
   const errors: string[] = [];
   page.on("console", (m) => {
     // A 401/403/404/409/412 the console asked for and handles is logged by Chromium as a failed resource: not an error of the page.
