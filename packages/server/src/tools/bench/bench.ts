@@ -23,8 +23,8 @@ import { latencyOf, ms, timed, type Latency } from "./stats.js";
  * over keep-alive HTTP; runs the same mix against slapd and as raw SQL, provider logins against a
  * local OpenID Connect provider, and a legitimate login while 256 connections from other addresses
  * send wrong passwords. `--only oidc` or `--only login-attack`: that pass alone, on a fresh store (no
- * seeding; `--attackers N --attack-addresses M` size the attack). `--only console`: the web console
- * in Chromium on the seeded stores (tools/bench/console.ts). Asserts nothing.
+ * seeding; `--attackers N --attack-addresses M` size the attack). The web console in Chromium on the seeded
+ * stores (tools/bench/console.ts) is part of the full run; `--only console` runs it alone. Asserts nothing.
  */
 const { values } = parseArgs({
   options: {
@@ -195,6 +195,7 @@ interface StoreResult {
   logins: { count: number; seconds: number; perSecond: number; perCore: number };
   oidc: OidcResult;
   loginAttack: LoginAttackResult;
+  console: ConsoleResult;
 }
 
 async function benchStore(target: StoreTarget, seedSeconds: number, mix: string[], peerMix: string[], port: number): Promise<StoreResult> {
@@ -262,6 +263,7 @@ async function benchStore(target: StoreTarget, seedSeconds: number, mix: string[
     const perSecond = attempts.length / loginRun.seconds;
     const oidc = await benchOidc(base, ADMIN_PASSWORD, { ...OIDC, log: (text) => log(`[${target.kind}] ${text}`) });
     const loginAttack = await benchLoginAttack(base, ADMIN_PASSWORD, { ...LOGIN_ATTACK, log: (text) => log(`[${target.kind}] ${text}`) });
+    const consoleResult = await benchConsole(base, ADMIN_PASSWORD, { rounds: CONSOLE_ROUNDS, log: (text) => log(`[${target.kind}] ${text}`) });
 
     log(`[${target.kind}] raw SQL mix…`);
     const rawSearch = latencyOf((await timed(peerMix, 1, (q) => raw.search(q))).samples);
@@ -282,6 +284,7 @@ async function benchStore(target: StoreTarget, seedSeconds: number, mix: string[
       logins: { count: attempts.length, seconds: loginRun.seconds, perSecond, perCore: perSecond / CORES },
       oidc,
       loginAttack,
+      console: consoleResult,
     };
   } finally {
     one.close();
@@ -399,6 +402,7 @@ for (const r of results) {
   say(`password logins:          ${r.logins.perSecond.toFixed(1)}/s with ${CORES} in flight = ${r.logins.perCore.toFixed(1)}/s per core (argon2id m=${ARGON2.memoryCost} KiB, t=${ARGON2.timeCost}, p=${ARGON2.parallelism})`);
   for (const line of oidcReport(r.oidc)) say(line);
   for (const line of loginAttackReport(r.loginAttack)) say(line);
+  for (const line of consoleReport(r.console)) say(`console: ${line}`);
 }
 if (slapd) {
   say("");
