@@ -9,6 +9,7 @@ import { configFromEnv } from "../../config.js";
 import { encodeCursor } from "../../http/paging.js";
 import { SEEDED_PASSWORD } from "../seed-data.js";
 import { BenchClient } from "./http-client.js";
+import { benchImport, importReport } from "./import.js";
 import { benchLoginAttack, loginAttackReport, type LoginAttackResult } from "./login-attack.js";
 import { queryMix } from "./mix.js";
 import { openRawPostgres, openRawSqlite, type RawStore } from "./raw-sql.js";
@@ -18,7 +19,7 @@ import { benchConsole, consoleReport, type ConsoleResult } from "./console.js";
 import { latencyOf, ms, timed, type Latency } from "./stats.js";
 
 /**
- * `npm run bench [-- --quick] [--store sqlite|postgres|both] [--database-url URL] [--slapd-users N] [--only oidc|login-attack|console]`
+ * `npm run bench [-- --quick] [--store sqlite|postgres|both] [--database-url URL] [--slapd-users N] [--only oidc|login-attack|console|import]`
  * Seeds (or reuses) a store per kind, starts the real server on it as a child process and measures
  * over keep-alive HTTP; runs the same mix against slapd and as raw SQL, provider logins against a
  * local OpenID Connect provider, and a legitimate login while 256 connections from other addresses
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     "slapd-users": { type: "string" },
     "no-slapd": { type: "boolean", default: false },
     only: { type: "string" },
+    "import-rows": { type: "string" },
     "oidc-logins": { type: "string" },
     "oidc-concurrency": { type: "string", default: "16" },
     "console-rounds": { type: "string" },
@@ -59,7 +61,7 @@ const CORES = availableParallelism();
 // The cost the server hashes passwords with (it reads the same environment).
 const ARGON2 = configFromEnv(process.env).argon2;
 const COUNT_SEARCHES = ["müller", "son", "zzqxj", "a"];
-if (values.only !== undefined && !["oidc", "login-attack", "console"].includes(values.only)) throw new Error(`--only: "oidc", "login-attack" or "console" can run alone, not "${values.only}"`);
+if (values.only !== undefined && !["oidc", "login-attack", "console", "import"].includes(values.only)) throw new Error(`--only: "oidc", "login-attack", "console" or "import" can run alone, not "${values.only}"`);
 const CONSOLE_ROUNDS = Number(values["console-rounds"] ?? (values.quick ? 3 : 5));
 const LOGIN_ATTACK = { attackers: Number(values.attackers), attackAddresses: Number(values["attack-addresses"]), users: 20, logins: values.quick ? 100 : 400 };
 const OIDC = { logins: Number(values["oidc-logins"] ?? (values.quick ? 400 : 3000)), concurrency: Number(values["oidc-concurrency"]), accounts: values.quick ? 64 : 256 };
@@ -333,6 +335,7 @@ if (spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: ["ignore", "ignore", 
 if (values.only === "oidc") await runAlone("provider logins", "oidc", (base, say) => benchOidc(base, ADMIN_PASSWORD, { ...OIDC, log: say }), oidcReport);
 if (values.only === "login-attack") await runAlone("login under attack", "login-attack", (base, say) => benchLoginAttack(base, ADMIN_PASSWORD, { ...LOGIN_ATTACK, log: say }), loginAttackReport);
 if (values.only === "console") await onlyConsole();
+if (values.only === "import") await runAlone("bulk import", "import", (base, say) => benchImport(base, ADMIN_PASSWORD, { rows: Number(values["import-rows"] ?? USERS), log: say }), importReport);
 
 /** `--only console`: the web console in Chromium on each seeded store (seeded first when missing), reported, and nothing else. */
 async function onlyConsole(): Promise<never> {
