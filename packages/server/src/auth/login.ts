@@ -45,6 +45,16 @@ const notLockedOut = (table: "users" | "login_sources") => {
   return sql<boolean>`(${until} is null or ${until} <= ${isoNow()})`;
 };
 
+/**
+ * An administrator's clear: lifts every address's lockout of these accounts and forgets their
+ * failures (the account-wide columns are the caller's); familiar addresses stay familiar.
+ */
+export async function clearAddressLockouts(db: Kysely<Database>, userIds: readonly number[]): Promise<void> {
+  if (userIds.length === 0) return;
+  await db.deleteFrom("login_sources").where("user_id", "in", userIds).where("last_success_at", "is", null).execute();
+  await db.updateTable("login_sources").set({ failed_logins: 0, lockout_count: 0, locked_out_until: null, updated_at: isoNow() }).where("user_id", "in", userIds).execute();
+}
+
 /** The one audit actor of a login attempt: nobody is logged in yet, whatever name was typed. */
 const anonymous = (sourceIp: string): Actor => ({ id: null, name: null, sourceIp });
 

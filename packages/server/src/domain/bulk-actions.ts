@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
+import { clearAddressLockouts } from "../auth/login.js";
 import { Sessions } from "../auth/sessions.js";
 import type { GroupQueries } from "../storage/group-queries.js";
 import type { BulkActionRow, Database, GroupRow, UserRow } from "../storage/schema.js";
@@ -132,7 +133,8 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
           if (action === "disable" && changed.length > 0) await Sessions.revokeAllOf(trx, changed);
           return changed;
         }
-        case "clear-lockout":
+        case "clear-lockout": {
+          await clearAddressLockouts(trx, ids);
           return (
             await trx
               .updateTable("users")
@@ -142,6 +144,7 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
               .returning("id")
               .execute()
           ).map((r) => r.id);
+        }
         case "add-to-group":
           // An empty VALUES list is not SQL.
           return eligible.length === 0 ? [] : (

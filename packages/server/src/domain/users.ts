@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
-import type { LoginService } from "../auth/login.js";
+import { clearAddressLockouts, type LoginService } from "../auth/login.js";
 import type { PasswordHasher } from "../auth/passwords.js";
 import { Sessions } from "../auth/sessions.js";
 import { DomainError, staleVersion } from "./errors.js";
@@ -344,8 +344,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
         const row = await requireUser(q, uuid);
         await assertMayAdminister(q, actor, row, "clear the lockout of a system administrator");
         await trx.updateTable("users").set({ failed_logins: 0, lockout_count: 0, locked_out_until: null }).where("id", "=", row.id).execute();
-        await trx.deleteFrom("login_sources").where("user_id", "=", row.id).where("last_success_at", "is", null).execute();
-        await trx.updateTable("login_sources").set({ failed_logins: 0, lockout_count: 0, locked_out_until: null, updated_at: isoNow() }).where("user_id", "=", row.id).execute();
+        await clearAddressLockouts(trx, [row.id]);
         await recordAudit(trx, actor, { action: "user.lockout-cleared", target: userTarget(row), details: { before: { lockedOutUntil: row.locked_out_until } } });
       });
     },
