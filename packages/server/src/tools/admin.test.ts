@@ -86,3 +86,30 @@ for (const kind of storeKinds) {
     });
   });
 }
+
+describe("npm run admin -- rotate-keys [sqlite]", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ecm-admin-keys-"));
+  const env = { ECM_DATA_DIR: dir, ECM_SECRET_KEY: Buffer.alloc(32, 7).toString("base64") };
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer("sqlite", { store: { kind: "sqlite", file: join(dir, "ecm-security.sqlite3") } });
+  });
+  after(async () => {
+    await s?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a new key signs, the old token still works, and the rotation is audited", async () => {
+    const before = await s.login();
+    const run = await admin(env, "rotate-keys");
+    assert.equal(run.code, 0, run.stderr);
+    const kid = /^new signing key (\S+) \(ES256\) signs on every node within a minute; 1 older key\(s\) verify until their tokens expire\n$/.exec(run.stdout)?.[1];
+    assert.ok(kid, run.stdout);
+    s.clock.advance(61); // this node re-reads which key signs at least once a minute
+    const after = await s.login();
+    assert.equal(JSON.parse(Buffer.from(after.split(".")[0]!, "base64url").toString()).kid, kid);
+    assert.equal((await s.api("GET", "/security/v1/me", { token: before })).status, 200);
+    const events = await s.api("GET", "/security/v1/audit-events?action=signing-key.rotate", { token: after });
+    assert.match(events.body[0]?.actor ?? "", /^admin-tool \(/);
+  });
+});

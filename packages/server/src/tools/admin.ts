@@ -6,9 +6,10 @@ import { SYSTEM_ADMINISTRATOR } from "../domain/roles.js";
 import { DomainError } from "../domain/errors.js";
 import { UsageError, type AdminCommand } from "./admin/command.js";
 import { resetPasswordCommand } from "./admin/reset-password.js";
+import { rotateKeysCommand } from "./admin/rotate-keys.js";
 
 /** Every command, in help order. Add one: a module under tools/admin/ and an entry here. */
-const COMMANDS: AdminCommand[] = [resetPasswordCommand];
+const COMMANDS: AdminCommand[] = [resetPasswordCommand, rotateKeysCommand];
 
 const usage = () => ["usage: npm run admin -- <command> [arguments]", ...COMMANDS.map((c) => `  ${`${c.name} ${c.args}`.padEnd(32)}${c.summary}`)].join("\n");
 

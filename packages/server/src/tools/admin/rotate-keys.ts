@@ -1,0 +1,13 @@
+import { UsageError, type AdminCommand } from "./command.js";
+
+/** The API's rotation (POST /security/v1/signing-keys/rotate) for whoever has the server machine. */
+export const rotateKeysCommand: AdminCommand = {
+  name: "rotate-keys",
+  args: "",
+  summary: "a new token signing key signs; older keys verify until their tokens expire",
+  async run(args, { server, actor }) {
+    if (args.length !== 0) throw new UsageError("rotate-keys takes no arguments.");
+    const [current, ...older] = await server.deps.signingKeys.rotate(actor);
+    return `new signing key ${current!.kid} (${current!.algorithm}) signs on every node within a minute; ${older.length} older key(s) verify until their tokens expire`;
+  },
+};
