@@ -7,6 +7,7 @@ import { ADMIN_PASSWORD, describeEachStore } from "../test-support/server.js";
 const BODIES: Record<string, unknown> = {
   "PUT /portal/security/v1/users/:id": { description: "taken over" },
   "PUT /portal/security/v1/users/:id/reset-password": { type: "password", value: "Taken-Over-Pass-1" },
+  "POST /portal/security/v1/users/:id/api-keys": { name: "taken over" },
   "PUT /portal/security/v1/users/:id/federated-identities/:alias": { subject: "taken-over" },
 };
 
