@@ -321,11 +321,19 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
 
     /** Sets a new password chosen by an administrator and ends every session of the user. */
     async resetPassword(actor: AdminActor, uuid: string, password: string, temporary: boolean | undefined): Promise<void> {
-      policy.check(password, ownerOf(await requireUser(createUserQueries(store), uuid)), "value");
-      const passwordHash = await hasher.hash(password);
-      await changeUser(uuid, undefined, async (trx, q, row) => {
+      // Who may reset whose password is decided before the policy looks at the password: a caller
+      // without the right learns nothing of it. The write checks again on the row it locks.
+      const mayReset = async (q: UserQueries, row: UserRow) => {
         if (row.id === actor.id) throw new DomainError("refused", "Your own password is changed with PUT /security/v1/me/password, which asks for the current one.", { username: row.username });
         await assertMayAdminister(q, actor, row, "reset the password of a system administrator");
+      };
+      const queries = createUserQueries(store);
+      const subject = await requireUser(queries, uuid);
+      await mayReset(queries, subject);
+      policy.check(password, ownerOf(subject), "value");
+      const passwordHash = await hasher.hash(password);
+      await changeUser(uuid, undefined, async (trx, q, row) => {
+        await mayReset(q, row);
         if (row.directory_id !== null) throw new DomainError("refused", "The password of a directory user is managed by its directory.", { username: row.username });
         assertHasPassword(row);
         if (await isProviderOnly(trx, row)) throw new DomainError("refused", "This user logs in through identity providers only and has no local password.", { username: row.username });

@@ -47,6 +47,9 @@ describeEachStore("every route that acts on a user checks who may administer it"
       assert.equal(r.status, 403, `${key} (add its body to BODIES if it needs one): ${r.text}`);
       assert.match(r.body.errorMessage, /^ECMS1103-E /);
     }
+    // The rule comes before the password policy: a weak password tells the caller nothing either.
+    const weak = await s.api("PUT", `/security/v1/users/${systemAdministrator}/reset-password`, { token: secToken, body: { type: "password", value: "password1234" } });
+    assert.equal(weak.status, 403, weak.text);
     assert.deepEqual((await s.api("GET", `/security/v1/users/${systemAdministrator}?extendedInfo=true`, { token: adminToken })).body, before);
     assert.equal((await s.login("walk.sysadmin", USER_PASSWORD)).length > 0, true);
   });
