@@ -42,7 +42,7 @@ import rolesRoutes from "./http/routes/roles.js";
 import signingKeysRoutes from "./http/routes/signing-keys.js";
 import bulkActionsRoutes from "./http/routes/bulk-actions.js";
 import consoleRoutes from "./http/routes/console.js";
-import externalUserStorageRoutes from "./http/routes/external-user-storage.js";
+import externalUserStorageRoutes, { DirectorySchema } from "./http/routes/external-user-storage.js";
 import { createDirectoryService } from "./directory/directories.js";
 import { GroupSchema, RoleSchema } from "./http/group-view.js";
 import { documentRoute, referencingShared } from "./http/openapi.js";
@@ -173,7 +173,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(notFoundHandler(app, routes));
   // Shared schemas: the OpenAPI document refers to them by name wherever a route embeds them.
-  for (const schema of [ErrorSchema, UserSchema, GroupSchema, RoleSchema]) app.addSchema(schema);
+  for (const schema of [ErrorSchema, UserSchema, GroupSchema, RoleSchema, DirectorySchema]) app.addSchema(schema);
 
   await app.register(swagger, {
     openapi: {

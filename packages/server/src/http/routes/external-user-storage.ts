@@ -64,7 +64,8 @@ const CreateBody = Type.Object({ ...Input, name: Fields.name, connectionUrl: Fie
 /** A directory read with GET may be sent back as it is: `id` must be its own. */
 const UpdateBody = Type.Object({ ...Input, id: Type.Optional(Type.String()) }, { additionalProperties: false });
 
-const DirectorySchema = Type.Object({ id: Type.String(), ...Fields, bindPassword: Type.Null({ description: "Write-only: always null" }) }, { $id: "Directory" });
+/** Added by app.ts with the other shared schemas: a plugin that adds a schema gets Fastify's default validator (which drops unknown fields instead of refusing them). */
+export const DirectorySchema = Type.Object({ id: Type.String(), ...Fields, bindPassword: Type.Null({ description: "Write-only: always null" }) }, { $id: "Directory" });
 
 const Problem = Type.Object({ dn: Type.String(), message: Type.String() });
 const RunSchema = Type.Object({
@@ -127,7 +128,6 @@ const TAGS = ["external user storage"];
 const externalUserStorageRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { guard, directories, secrets }) => {
   const adminOnly = guard(...ADMINISTRATOR_ROLES);
   const security = [{ bearerAuth: [] }];
-  app.addSchema(DirectorySchema);
   const DirectoryRef = Type.Ref("Directory");
   const send = (reply: { header(k: string, v: string): unknown }, d: Directory) => {
     reply.header("etag", etagOf(d.version));
