@@ -60,7 +60,15 @@ export class PgSession {
  * `waiters` sessions wait for them, and answers the requests' responses in order. So every request
  * has done what it does before the lock it waits for, before any of them goes on.
  */
-export async function whileLocked<T>(s: TestServer, lock: string, params: unknown[], waiters: number, start: () => Promise<T>[]): Promise<T[]> {
+export async function whileLocked<T>(
+  s: TestServer,
+  lock: string,
+  params: unknown[],
+  waiters: number,
+  start: () => Promise<T>[],
+  /** Runs in the lock holder's transaction once the requests wait, before it commits (what a racing writer did meanwhile). */
+  meanwhile: (holder: PgSession) => Promise<unknown> = async () => {},
+): Promise<T[]> {
   const { store } = s.server.deps.config;
   if (store.kind !== "postgres") throw new Error("locks of another session need PostgreSQL");
   const holder = await PgSession.open(store.url);
@@ -69,6 +77,7 @@ export async function whileLocked<T>(s: TestServer, lock: string, params: unknow
     await holder.query(lock, params);
     const requests = start();
     await holder.blocking(waiters);
+    await meanwhile(holder);
     await holder.query("commit");
     return await Promise.all(requests);
   } finally {

@@ -398,7 +398,7 @@ describeEachStore("user administration", (server, kind) => {
 
 describeEachStore(
   "lockout after failed logins",
-  (server) => {
+  (server, kind) => {
     let token: string;
     before(async () => {
       token = await server().login();
@@ -430,10 +430,24 @@ describeEachStore(
       const s = server();
       await createUser(s, token, { username: "swarmed", password: PASSWORD });
       // All requests read the account before any verify ends; only a check after the verify sees the lockout.
+      // Whether they interleave so is up to the scheduler: the test below makes the race certain (PostgreSQL).
       const attempts = await Promise.all(Array.from({ length: 30 }, (_, i) => loginStatus(s, "swarmed", i === 29 ? PASSWORD : `wrong-password-${i}`)));
       assert.equal(attempts[29]!.status, 401, "the right password came after 29 wrong ones, three of which locked the account out");
       const view = await s.api("GET", "/security/v1/users?search=swarmed&extendedInfo=true", { token });
       assert.ok(view.body[0].lockedOutUntil, "locked out");
+    });
+
+    // The login reads the address's standing before its slow password check: a lockout written meanwhile
+    // by other guesses must still refuse it. Only PostgreSQL can hold the login at that point (the test
+    // holds the account's row lock, which the login's write after the check waits for).
+    it("a right password is refused when its address was locked out while the password was being checked", { skip: kind === "sqlite" && "needs two open write transactions (PostgreSQL)" }, async () => {
+      const s = server();
+      const u = await createUser(s, token, { username: "overtaken", password: PASSWORD });
+      const until = new Date(Date.now() + 3_600_000).toISOString();
+      const [login] = await whileLocked(s, "select 1 from users where uuid = $1 for update", [u.id], 1, () => [loginStatus(s, "overtaken", PASSWORD)], (holder) =>
+        holder.query("insert into login_sources (user_id, source, lockout_count, locked_out_until, updated_at) values ($1, '127.0.0.1', 1, $2, $2)", [u.numericId, until]),
+      );
+      assert.equal(login!.status, 401, login!.text);
     });
 
     it("wrong current passwords on PUT /me/password count toward the lockout (a stolen token cannot guess)", async () => {
