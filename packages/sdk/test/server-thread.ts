@@ -7,7 +7,7 @@ import { Worker } from "node:worker_threads";
 export interface ThreadServer {
   baseUrl: string;
   adminPassword: string;
-  /** Moves the server's token clock (it stands still otherwise): lifetimes pass without waiting. */
+  /** Moves the server's token clock forward: lifetimes pass without waiting. */
   advanceClock(seconds: number): Promise<void>;
   close(): Promise<void>;
 }

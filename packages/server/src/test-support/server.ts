@@ -29,12 +29,15 @@ export interface ApiResponse<T = any> {
   text: string;
 }
 
-/** The clock of a test server's token lifetimes: it stands still from the server's start until the test moves it. */
+/**
+ * The clock of a test server's token lifetimes (and signing keys): real time plus however far the
+ * test moved it. It keeps running, so what the server stamps in order (keys, sessions) stays in order.
+ */
 export class TestClock {
-  private at = Date.now();
-  readonly now = (): number => this.at;
+  private offsetMs = 0;
+  readonly now = (): number => Date.now() + this.offsetMs;
   advance(seconds: number): void {
-    this.at += seconds * 1000;
+    this.offsetMs += seconds * 1000;
   }
 }
 
