@@ -7,6 +7,11 @@ import type {
   CallOptions,
   ECMApiKey,
   CreateUserFields,
+  DirectoryFields,
+  DirectorySyncMode,
+  ECMDirectory,
+  ECMDirectorySync,
+  ECMDirectoryTest,
   ECMExport,
   ECMGroup,
   ECMIdentityProvider,
@@ -16,6 +21,7 @@ import type {
   GroupFields,
   IdentityProviderFields,
   IterUsersOptions,
+  NewDirectoryFields,
   RestGroup,
   RestMe,
   RestRole,
@@ -59,6 +65,8 @@ const apiKeyOf = (k: RestApiKey): ECMApiKey => ({ id: k.id, name: k.name, prefix
 function call(opts: CallOptions | undefined): Pick<RequestOptions, "signal" | "timeout"> {
   return { signal: opts?.signal, timeout: opts?.timeout };
 }
+
+const DIRECTORIES = "/security/v1/external-user-storage";
 
 /** A whole-directory export may legitimately take minutes. */
 const LONG_TIMEOUT_MS = 600_000;
@@ -523,6 +531,55 @@ export class Security {
   /** Removes a user's link to a provider; the sessions it opened through it end. */
   async unlinkUser(userGuid: UserRef, alias: string, opts?: CallOptions): Promise<void> {
     await this.#http.request("DELETE", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/federated-identities/${enc(alias)}`, call(opts));
+  }
+
+  /** The directories (external user storage), bind passwords never shown. */
+  async directories(opts?: CallOptions): Promise<ECMDirectory[]> {
+    return asArray<ECMDirectory>((await this.#http.request("GET", DIRECTORIES, call(opts))).data, "directories");
+  }
+
+  /** One directory by id (ECMNotFoundError when there is none). */
+  async directory(id: string, opts?: CallOptions): Promise<ECMDirectory> {
+    return (await this.#http.request<ECMDirectory>("GET", `${DIRECTORIES}/${enc(id)}`, call(opts))).data;
+  }
+
+  /** Adds a directory; fields left out take their defaults (filters and attribute mapping by vendor). */
+  async createDirectory(fields: NewDirectoryFields & CallOptions): Promise<ECMDirectory> {
+    const { signal, timeout, ...body } = fields;
+    return (await this.#http.request<ECMDirectory>("POST", DIRECTORIES, { body, signal, timeout })).data;
+  }
+
+  /** Changes a directory; fields left out keep their value (the bind password too). */
+  async updateDirectory(id: string, fields: DirectoryFields & CallOptions): Promise<ECMDirectory> {
+    const { signal, timeout, ...body } = fields;
+    return (await this.#http.request<ECMDirectory>("PUT", `${DIRECTORIES}/${enc(id)}`, { body, signal, timeout })).data;
+  }
+
+  /** Removes a directory; its users are kept disabled (`users: "disable"`, the default) or deleted with its groups. */
+  async deleteDirectory(id: string, opts?: CallOptions & { users?: "disable" | "delete" }): Promise<void> {
+    await this.#http.request("DELETE", `${DIRECTORIES}/${enc(id)}`, { query: { users: opts?.users }, ...call(opts) });
+  }
+
+  /** Tests a stored directory's connection: connects, binds, reads the base, searches; the answer in words. */
+  async testDirectory(id: string, opts?: CallOptions): Promise<ECMDirectoryTest> {
+    return (await this.#http.request<ECMDirectoryTest>("POST", `${DIRECTORIES}/${enc(id)}/test`, call(opts))).data;
+  }
+
+  /** Tests a configuration that is not stored (nothing is saved). */
+  async testDirectoryConfig(fields: NewDirectoryFields & CallOptions): Promise<ECMDirectoryTest> {
+    const { signal, timeout, ...body } = fields;
+    return (await this.#http.request<ECMDirectoryTest>("POST", `${DIRECTORIES}/test`, { body, signal, timeout })).data;
+  }
+
+  /** Starts a sync in the background (`full` by default; `force` disables gone users past the safety share); answers the run as it begins. */
+  async startDirectorySync(id: string, opts?: CallOptions & { mode?: DirectorySyncMode; force?: boolean }): Promise<ECMDirectorySync> {
+    const body = { mode: opts?.mode, force: opts?.force };
+    return (await this.#http.request<ECMDirectorySync>("POST", `${DIRECTORIES}/${enc(id)}/sync`, { body, ...call(opts) })).data;
+  }
+
+  /** The directory's current or last sync: counts, users per second, the first problems (ECMNotFoundError before the first). */
+  async directorySync(id: string, opts?: CallOptions): Promise<ECMDirectorySync> {
+    return (await this.#http.request<ECMDirectorySync>("GET", `${DIRECTORIES}/${enc(id)}/sync`, call(opts))).data;
   }
 
   async #exportRequest(groupIds: GroupRef[] | null | undefined, opts: CallOptions | undefined): Promise<RequestOptions> {

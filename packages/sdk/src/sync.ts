@@ -5,6 +5,11 @@ import { normalizeBaseUrl, type ECMOptions, type TokenInfo } from "./http.js";
 import type { GroupRef, UserRef } from "./security.js";
 import type {
   CreateUserFields,
+  DirectoryFields,
+  DirectorySyncMode,
+  ECMDirectory,
+  ECMDirectorySync,
+  ECMDirectoryTest,
   ECMExport,
   ECMGroup,
   ECMIdentityProvider,
@@ -14,6 +19,7 @@ import type {
   GroupFields,
   IdentityProviderFields,
   IterUsersOptions,
+  NewDirectoryFields,
   UserFields,
   UsersOptions,
   UsersPage,
@@ -280,6 +286,33 @@ export class SecuritySync {
   }
   unlinkUser(userGuid: UserRef, alias: string, opts?: SyncCallOptions): void {
     return this.#c("unlinkUser", [userGuid, alias, opts]);
+  }
+  directories(opts?: SyncCallOptions): ECMDirectory[] {
+    return this.#c("directories", [opts]);
+  }
+  directory(id: string, opts?: SyncCallOptions): ECMDirectory {
+    return this.#c("directory", [id, opts]);
+  }
+  createDirectory(fields: NewDirectoryFields & SyncCallOptions): ECMDirectory {
+    return this.#c("createDirectory", [fields]);
+  }
+  updateDirectory(id: string, fields: DirectoryFields & SyncCallOptions): ECMDirectory {
+    return this.#c("updateDirectory", [id, fields]);
+  }
+  deleteDirectory(id: string, opts?: SyncCallOptions & { users?: "disable" | "delete" }): void {
+    return this.#c("deleteDirectory", [id, opts]);
+  }
+  testDirectory(id: string, opts?: SyncCallOptions): ECMDirectoryTest {
+    return this.#c("testDirectory", [id, opts]);
+  }
+  testDirectoryConfig(fields: NewDirectoryFields & SyncCallOptions): ECMDirectoryTest {
+    return this.#c("testDirectoryConfig", [fields]);
+  }
+  startDirectorySync(id: string, opts?: SyncCallOptions & { mode?: DirectorySyncMode; force?: boolean }): ECMDirectorySync {
+    return this.#c("startDirectorySync", [id, opts]);
+  }
+  directorySync(id: string, opts?: SyncCallOptions): ECMDirectorySync {
+    return this.#c("directorySync", [id, opts]);
   }
 }
 

@@ -275,3 +275,113 @@ export interface ECMLoginProvider {
   displayName: string;
   guiOrder: number;
 }
+
+/** Which entry attribute fills each user field of a directory's users; `uniqueId` keys them across renames and moves. */
+export interface DirectoryAttributeMapping {
+  username: string;
+  loginName: string;
+  firstName: string;
+  lastName: string;
+  email: string;
+  displayName: string;
+  /** `objectGUID` (Active Directory), `entryUUID` elsewhere; cannot change once the directory has users. */
+  uniqueId: string;
+}
+
+/** A directory (external user storage: Active Directory, OpenLDAP, …) at `/security/v1/external-user-storage`, REST shape. */
+export interface ECMDirectory {
+  id: string;
+  name: string;
+  /** Lower first: the order of periodic syncs that are due together. */
+  priority: number;
+  vendor: "ACTIVE_DIRECTORY" | "OTHER";
+  /** `ldap://` or `ldaps://` URLs, space-separated, tried in order. */
+  connectionUrl: string;
+  startTls: boolean;
+  /** PEM of the CA(s) that sign the directory's certificate, besides the system's. */
+  caCertificate: string | null;
+  /** Let passwords cross a connection that is neither LDAPS nor StartTLS. */
+  allowUnencryptedPasswords: boolean;
+  baseDn: string;
+  /** null: anonymous reads. */
+  bindDn: string | null;
+  /** Write-only: always null when read. */
+  bindPassword: null;
+  /** Where users are searched; null: `baseDn`. */
+  userSearchBase: string | null;
+  userFilter: string;
+  groupFilter: string;
+  attributeMapping: DirectoryAttributeMapping;
+  /** The directory groups to import (their nested groups come along). */
+  groupEntryDnList: string[];
+  /** Members of a directory group (nested ones too) join a local group (its guid). */
+  groupMappings: { groupDn: string; localGroupId: string }[];
+  /** Seconds between periodic syncs; 0: only when started. */
+  syncPeriodSeconds: { full: number; changed: number };
+  /** A full sync that would disable more than this share of the directory's users disables nobody unless forced. */
+  disableLimitPercent: number;
+  pageSize: number;
+  timeoutSeconds: number;
+  enabled: boolean;
+}
+
+/**
+ * What creating or changing a directory sends; on update, fields left out keep their value. The
+ * bind password: left out or null keeps the stored one, `""` removes it.
+ */
+export type DirectoryFields = Partial<Omit<ECMDirectory, "id" | "bindPassword" | "attributeMapping" | "syncPeriodSeconds">> & {
+  bindPassword?: string | null;
+  attributeMapping?: Partial<DirectoryAttributeMapping>;
+  syncPeriodSeconds?: Partial<ECMDirectory["syncPeriodSeconds"]>;
+};
+
+/** A new directory: name, connection URL and base DN at least. */
+export type NewDirectoryFields = DirectoryFields & { name: string; connectionUrl: string; baseDn: string };
+
+/** What a connection test found, in words: each step, the users the filter finds and three of them as they would be imported. */
+export interface ECMDirectoryTest {
+  ok: boolean;
+  message: string;
+  /** The URL that answered. */
+  server: string | null;
+  steps: { step: string; ok: boolean; message: string }[];
+  usersFound: number | null;
+  /** The count stopped at the server's cap. */
+  usersFoundCapped: boolean;
+  sample: {
+    uniqueId: string;
+    dn: string;
+    username: string;
+    loginName: string;
+    firstName: string | null;
+    lastName: string | null;
+    displayName: string;
+    email: string | null;
+    enabled: boolean;
+    changePassword: boolean;
+  }[];
+}
+
+export type DirectorySyncMode = "full" | "changed";
+
+/** A directory's current or last sync (`GET …/{id}/sync`). */
+export interface ECMDirectorySync {
+  id: number;
+  state: "running" | "succeeded" | "failed" | "interrupted";
+  mode: DirectorySyncMode;
+  forced: boolean;
+  startedBy: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+  seen: number;
+  created: number;
+  updated: number;
+  disabled: number;
+  unchanged: number;
+  failed: number;
+  usersPerSecond: number;
+  /** The first problems, with the entry's DN. */
+  problems: { dn: string; message: string }[];
+  /** Why it failed, or why it disabled nobody. */
+  message: string | null;
+}

@@ -352,6 +352,45 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       await assert.rejects(sec.identityProvider(alias), ECMNotFoundError);
     });
 
+    test("directories: create (password write-only), read, update, test in words, a sync that cannot connect, delete", async () => {
+      // A port nobody listens on: the test and the sync fail at the connection, in words.
+      const closed = createServer();
+      await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+      const port = (closed.address() as AddressInfo).port;
+      await new Promise((resolve) => closed.close(resolve));
+      const fields = { name: `${p}directory`, connectionUrl: `ldap://127.0.0.1:${port}`, baseDn: "dc=example,dc=org", bindDn: "cn=reader,dc=example,dc=org", bindPassword: "sdk-bind-secret", allowUnencryptedPasswords: true };
+      const created = await sec.createDirectory(fields);
+      assert.equal(created.bindPassword, null);
+      assert.equal(created.attributeMapping.uniqueId, "entryUUID", "the vendor's default");
+      assert.deepEqual(await sec.directory(created.id), created);
+      assert.ok((await sec.directories()).some((d) => d.id === created.id));
+      const updated = await sec.updateDirectory(created.id, { priority: 7, syncPeriodSeconds: { changed: 600 } });
+      assert.deepEqual([updated.priority, updated.syncPeriodSeconds, updated.bindDn], [7, { full: 0, changed: 600 }, fields.bindDn]);
+      const invalid = await sec.updateDirectory(created.id, { connectionUrl: "http://127.0.0.1" }).catch((e: unknown) => e);
+      assert.ok(invalid instanceof ECMValidationError);
+      assert.equal((invalid.additionalInfo as { field: string }).field, "connectionUrl");
+
+      const tested = await sec.testDirectory(created.id);
+      assert.equal(tested.ok, false);
+      assert.match(tested.message, /connect/i);
+      const unsaved = await sec.testDirectoryConfig({ ...fields, name: "unsaved" });
+      assert.deepEqual([unsaved.ok, unsaved.steps[0]?.ok], [false, false]);
+
+      await assert.rejects(sec.directorySync(created.id), ECMNotFoundError);
+      const started = await sec.startDirectorySync(created.id, { mode: "changed" });
+      assert.equal(started.mode, "changed");
+      let run = started;
+      for (let i = 0; i < 200 && run.state === "running"; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        run = await sec.directorySync(created.id);
+      }
+      assert.equal(run.state, "failed");
+      assert.match(run.message ?? "", /connect/i);
+
+      await sec.deleteDirectory(created.id, { users: "delete" });
+      await assert.rejects(sec.directory(created.id), ECMNotFoundError);
+    });
+
     test("timeouts and aborts", async () => {
       // A server that accepts and never answers: a 1 ms timeout against the real one can lose the race.
       const sockets = new Set<Socket>();
