@@ -20,6 +20,15 @@ function cellText(v: unknown, listSep: string): string {
   return String(v);
 }
 
+/**
+ * A CSV cell a spreadsheet would run as a formula (text starting with = + - @, a tab or a CR) gets a
+ * leading ' so it stays text (OWASP's advice). Numbers are left alone: -1 is a number, not a formula.
+ */
+function csvCell(v: unknown): string {
+  const text = cellText(v, ";");
+  return typeof v !== "number" && /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+}
+
 const ESCAPED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 /** Control characters (newlines, ESC …) would break a table's lines or drive the terminal: show them escaped. */
 function tableText(v: unknown, listSep: string): string {
@@ -59,6 +68,9 @@ function pick(row: Row, columns: string[]): Row {
 /** Rows buffered to size the table's columns; later rows stream out with those widths. */
 const TABLE_SAMPLE = 1000;
 
+/** Output is written in pieces of about this many characters: a write per row would cost more than the row. */
+const WRITE_SIZE = 65_536;
+
 /**
  * Prints a list of rows as they come. For `table`, the first rows are buffered to size the columns,
  * so even a listing of a million users streams in constant memory.
@@ -67,33 +79,45 @@ export class ListPrinter {
   #rows: Row[] = [];
   #count = 0;
   #widths: number[] | undefined;
+  #pending = "";
   constructor(
     readonly out: Writer,
     readonly format: OutputFormat,
     readonly columns: string[],
   ) {
-    if (format === "csv") out.write(csvLine(columns));
-    if (format === "json") out.write("[");
+    if (format === "csv") this.#write(csvLine(columns));
+    if (format === "json") this.#write("[");
+  }
+
+  #write(text: string): void {
+    this.#pending += text;
+    if (this.#pending.length >= WRITE_SIZE) this.flush();
+  }
+
+  /** Writes what is pending (end() does; a caller stopped by an error shows what came before it). */
+  flush(): void {
+    if (this.#pending !== "") this.out.write(this.#pending);
+    this.#pending = "";
   }
 
   add(row: Row): void {
     const n = this.#count++;
     switch (this.format) {
       case "table":
-        if (this.#widths) this.out.write(this.#line(this.#cells(row)));
+        if (this.#widths) this.#write(this.#line(this.#cells(row)));
         else {
           this.#rows.push(row);
           if (this.#rows.length >= TABLE_SAMPLE) this.#flushTable();
         }
         break;
       case "csv":
-        this.out.write(csvLine(this.columns.map((c) => cellText(row[c], ";"))));
+        this.#write(csvLine(this.columns.map((c) => csvCell(row[c]))));
         break;
       case "ndjson":
-        this.out.write(JSON.stringify(pick(row, this.columns)) + "\n");
+        this.#write(JSON.stringify(pick(row, this.columns)) + "\n");
         break;
       case "json":
-        this.out.write((n === 0 ? "\n  " : ",\n  ") + JSON.stringify(pick(row, this.columns)));
+        this.#write((n === 0 ? "\n  " : ",\n  ") + JSON.stringify(pick(row, this.columns)));
         break;
     }
   }
@@ -115,14 +139,15 @@ export class ListPrinter {
   #flushTable(): void {
     const cells = this.#rows.map((r) => this.#cells(r));
     this.#widths = this.columns.map((c, i) => Math.max(c.length, ...cells.map((r) => displayWidth(r[i]!))));
-    this.out.write(this.#line(this.columns.map((c) => c.toUpperCase())));
-    for (const r of cells) this.out.write(this.#line(r));
+    this.#write(this.#line(this.columns.map((c) => c.toUpperCase())));
+    for (const r of cells) this.#write(this.#line(r));
     this.#rows = [];
   }
 
   end(): void {
-    if (this.format === "json") this.out.write(this.#count === 0 ? "]\n" : "\n]\n");
+    if (this.format === "json") this.#write(this.#count === 0 ? "]\n" : "\n]\n");
     if (this.format === "table" && !this.#widths) this.#flushTable();
+    this.flush();
   }
 }
 
@@ -148,7 +173,7 @@ export function printObject(out: Writer, format: OutputFormat, columns: string[]
       break;
     case "csv":
       out.write(csvLine(columns));
-      out.write(csvLine(columns.map((c) => cellText(row[c], ";"))));
+      out.write(csvLine(columns.map((c) => csvCell(row[c]))));
       break;
   }
 }

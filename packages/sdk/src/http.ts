@@ -19,7 +19,10 @@ export interface ECMOptions {
   token?: string;
   /** Or an API key (`ecm_…`, made by an administrator): it does not expire with idle time, and there is no login. */
   apiKey?: string;
-  /** Default timeout per call in milliseconds, including retries (default 30000). */
+  /**
+   * Default timeout per call in milliseconds, including retries (default 30000). For a streamed list or
+   * export: for its answer to start, and then for each next piece of it (not for the whole).
+   */
   timeout?: number;
   /** Retries of idempotent requests on connection failure or 503 (default 3). */
   retries?: number;
@@ -56,6 +59,17 @@ export interface TokenInfo {
   tokenType: string;
 }
 
+/** How often and how soon requests are sent again (the options' values or their defaults). */
+export interface RetryPolicy {
+  retries: number;
+  retryDelay: number;
+  maxRetryDelay: number;
+}
+
+export function retryPolicy(opts: ECMOptions): RetryPolicy {
+  return { retries: opts.retries ?? 3, retryDelay: opts.retryDelay ?? 200, maxRetryDelay: opts.maxRetryDelay ?? 5_000 };
+}
+
 /** Delay before retry number `attempt` (0-based): base·2^attempt capped at max, with 50–100% jitter. */
 export function backoffDelay(attempt: number, base: number, max: number, random: () => number = Math.random): number {
   const raw = Math.min(max, base * 2 ** attempt);
@@ -83,30 +97,56 @@ export function normalizeBaseUrl(baseUrl: string): string {
   return `${u.origin}${path}`;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
+    if (signal?.aborted) return reject(signal.reason);
     const onAbort = () => {
       clearTimeout(t);
-      reject(signal.reason);
+      reject(signal!.reason);
     };
     const t = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
+      signal?.removeEventListener("abort", onAbort);
       resolve();
     }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
+    signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
 
-async function* chunks(body: ReadableStream<Uint8Array>, readError: (err: unknown) => ECMError): AsyncGenerator<Uint8Array> {
+/**
+ * A call's time limit: for the whole call, or for a streamed answer the wait for it to start and then
+ * for each next chunk, so that a long answer that keeps arriving is never cut off.
+ */
+class Deadline {
+  readonly #controller = new AbortController();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  constructor(readonly ms: number) {
+    this.arm();
+  }
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+  arm(): void {
+    this.clear();
+    if (this.ms > 0 && Number.isFinite(this.ms)) this.#timer = setTimeout(() => this.#controller.abort(), this.ms);
+  }
+  clear(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+async function* chunks(body: ReadableStream<Uint8Array>, readError: (err: unknown) => ECMError, deadline: Deadline): AsyncGenerator<Uint8Array> {
   const reader = body.getReader();
   try {
     for (;;) {
       let r: ReadableStreamReadResult<Uint8Array>;
+      deadline.arm();
       try {
         r = await reader.read();
       } catch (err) {
         throw readError(err);
+      } finally {
+        deadline.clear();
       }
       if (r.done) return;
       yield r.value;
@@ -122,7 +162,7 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
 const RENEW_MARGIN_MS = 15_000;
 
 /** HTTP transport: tokens, retries, timeouts, error mapping. */
-export class Transport {
+export class Transport implements RetryPolicy {
   readonly baseUrl: string;
   readonly timeout: number;
   readonly retries: number;
@@ -151,9 +191,7 @@ export class Transport {
       throw new TypeError("ECM: give either { username, password }, { token } or { apiKey }");
     }
     this.timeout = opts.timeout ?? 30_000;
-    this.retries = opts.retries ?? 3;
-    this.retryDelay = opts.retryDelay ?? 200;
-    this.maxRetryDelay = opts.maxRetryDelay ?? 5_000;
+    ({ retries: this.retries, retryDelay: this.retryDelay, maxRetryDelay: this.maxRetryDelay } = retryPolicy(opts));
   }
 
   get hasCredentials(): boolean {
@@ -238,14 +276,22 @@ export class Transport {
 
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<HttpResponse<T>> {
     const timeout = opts.timeout ?? this.timeout;
-    const timeoutSignal = timeout > 0 && Number.isFinite(timeout) ? AbortSignal.timeout(timeout) : undefined;
-    const signals = [opts.signal, timeoutSignal].filter((s): s is AbortSignal => s !== undefined);
-    const signal = signals.length === 0 ? new AbortController().signal : signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
-    const abortError = (): ECMError => {
+    const deadline = new Deadline(timeout);
+    try {
+      return await this.#send<T>(method, path, opts, deadline);
+    } finally {
+      // A stream re-arms it for each chunk it waits for.
+      deadline.clear();
+    }
+  }
+
+  async #send<T>(method: string, path: string, opts: RequestOptions, deadline: Deadline): Promise<HttpResponse<T>> {
+    const signal = opts.signal ? AbortSignal.any([opts.signal, deadline.signal]) : deadline.signal;
+    const abortError = (waitingFor = "timed out after"): ECMError => {
       if (opts.signal?.aborted) {
         return new ECMAbortError(`${method} ${path}: aborted`, { cause: opts.signal.reason });
       }
-      return new ECMTimeoutError(`${method} ${path}: timed out after ${timeout} ms`);
+      return new ECMTimeoutError(`${method} ${path}: ${waitingFor} ${deadline.ms} ms`);
     };
     const idempotent = opts.idempotent ?? IDEMPOTENT.has(method);
     const auth = opts.auth ?? true;
@@ -304,7 +350,7 @@ export class Transport {
         continue;
       }
       const readError = (err: unknown): ECMError => {
-        if (signal.aborted) return abortError();
+        if (signal.aborted) return abortError(opts.stream ? "no data for" : "timed out after");
         if ((err as { code?: string }).code === "ERR_STRING_TOO_LONG") {
           return new ECMError(`${method} ${path}: the response is too large for one string; read it in pages or as a stream`, { cause: err });
         }
@@ -312,7 +358,7 @@ export class Transport {
       };
       if (opts.stream && res.ok && res.body) {
         if (auth && usedToken !== undefined && usedToken === this.#token) this.#lastUsed = Date.now();
-        return { status: res.status, headers: res.headers, data: chunks(res.body, readError) as T, url };
+        return { status: res.status, headers: res.headers, data: chunks(res.body, readError, deadline) as T, url };
       }
       let text: string;
       try {

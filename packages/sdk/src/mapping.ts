@@ -9,36 +9,60 @@ import type {
   CreateUserFields,
 } from "./types.js";
 
+/** A date of the REST view, built once; null when unset. */
 function toDate(v: string | null | undefined): Date | null {
   if (v === null || v === undefined || v === "") return null;
   const d = new Date(v);
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
-/** Maps a REST user to the seed's ECMUser. Extended fields only when `extended`. */
+/** One frozen empty list for every user without groups (all of them without extendedInfo). */
+const NO_GROUPS = Object.freeze([]) as unknown as string[] & { length: 0 };
+
+/**
+ * Group names repeat across a directory's users: each distinct name is kept once (a few thousand
+ * groups, not a string per membership). Bounded, so that a stream of ever new names cannot grow it.
+ */
+const groupNames = new Map<string, string>();
+const GROUP_NAMES_KEPT = 100_000;
+function groupName(name: string): string {
+  const kept = groupNames.get(name);
+  if (kept !== undefined) return kept;
+  if (groupNames.size < GROUP_NAMES_KEPT) groupNames.set(name, name);
+  return name;
+}
+
+function groupsOf(groups: string[] | undefined): string[] {
+  if (!Array.isArray(groups) || groups.length === 0) return NO_GROUPS;
+  const out = new Array<string>(groups.length);
+  for (let i = 0; i < groups.length; i++) out[i] = groupName(groups[i]!);
+  return out;
+}
+
+/**
+ * Maps a REST user to the seed's ECMUser; extended fields only when `extended`. Lean, as a million of
+ * them may be held: one plain object of one shape (no closures, no copies), a login name equal to the
+ * username shares its string, dates are built once, and users without groups share one frozen empty
+ * list. About 300 bytes of heap a user (docs/benchmarks.md says how that was measured).
+ */
 export function toECMUser<E extends boolean>(u: RestUser, extended: E): ECMUser<E> {
-  const base = {
+  const ext = extended as boolean;
+  return {
     id: u.numericId,
     username: u.username,
-    loginName: u.loginName ?? u.username,
+    loginName: u.loginName === u.username || u.loginName == null ? u.username : u.loginName,
     displayName: u.displayName ?? u.username,
     email: u.email ?? "",
     guid: u.id,
     profileId: u.profileId ?? -1,
     locked: !u.enabled,
-  };
-  if (extended) {
-    return {
-      ...base,
-      remark: u.description ?? "",
-      validFrom: toDate(u.validFrom),
-      validTo: toDate(u.validTo),
-      groups: Array.isArray(u.groups) ? [...u.groups] : [],
-      lockedOut: u.lockedOutUntil != null,
-      lockedOutUntil: toDate(u.lockedOutUntil),
-    } as ECMUser<E>;
-  }
-  return { ...base, remark: "", validFrom: null, validTo: null, groups: [], lockedOut: false, lockedOutUntil: null } as unknown as ECMUser<E>;
+    remark: ext ? (u.description ?? "") : "",
+    validFrom: ext ? toDate(u.validFrom) : null,
+    validTo: ext ? toDate(u.validTo) : null,
+    groups: ext ? groupsOf(u.groups) : NO_GROUPS,
+    lockedOut: ext && u.lockedOutUntil != null,
+    lockedOutUntil: ext ? toDate(u.lockedOutUntil) : null,
+  } as ECMUser<E>;
 }
 
 export function toECMGroup(g: RestGroup): ECMGroup {

@@ -1,7 +1,7 @@
 import { SERVER_CODES } from "./codes.js";
 import { ECMNotFoundError } from "./errors.js";
-import { exportRecords, type ExportRecord } from "./export-records.js";
-import type { RequestOptions, Transport } from "./http.js";
+import { ExportReader, exportRecords, type ExportRecord } from "./export-records.js";
+import { sleep, type RequestOptions, type Transport } from "./http.js";
 import { isGuid, parseLinkHeader, toECMGroup, toECMRole, toECMUser, toRestUserBody } from "./mapping.js";
 import type {
   CallOptions,
@@ -29,7 +29,9 @@ import type {
   UserFields,
   UsersOptions,
   UsersPage,
+  UsersPageOptions,
 } from "./types.js";
+import { USERS_PATH, UsersStream, usersQuery } from "./users-stream.js";
 
 /** A user given by guid or by any object carrying one (an ECMUser). */
 export type UserRef = string | { guid: string };
@@ -68,18 +70,17 @@ function call(opts: CallOptions | undefined): Pick<RequestOptions, "signal" | "t
 
 const DIRECTORIES = "/security/v1/external-user-storage";
 
-/** A whole-directory export may legitimately take minutes. */
-const LONG_TIMEOUT_MS = 600_000;
-/** The server's largest `max`. */
-const MAX_PAGE_SIZE = 10_000;
+/** A group's guid when the reference itself says it (an ECMGroup or a guid); undefined for a name to look up. */
+export function knownGroupGuid(ref: GroupRef): string | undefined {
+  if (typeof ref !== "string") return guidOf(ref, "group");
+  return isGuid(ref) ? ref : undefined;
+}
 
-function usersQuery(opts: UsersOptions | undefined): Record<string, string | number | boolean | undefined> {
-  return {
-    search: opts?.search === undefined || opts.search === "" ? undefined : opts.search,
-    extendedInfo: opts?.extendedInfo ? true : undefined,
-    enabled: opts?.locked === undefined ? undefined : !opts.locked,
-    lockedOut: opts?.lockedOut,
-  };
+export const EXPORT_PATH = "/security/v1/export";
+
+/** The export's query for these groups (all when none). */
+export function exportQuery(groupGuids: string[]): Record<string, string | undefined> {
+  return { groupIds: groupGuids.length > 0 ? groupGuids.join(",") : undefined };
 }
 
 /** True when a write answered with the whole extended user (as the server does). */
@@ -106,27 +107,29 @@ export class Security {
     this.#http = http;
   }
 
-  /** All user accounts. With `extendedInfo: true`, groups, remark, validFrom and validTo are populated. */
+  /**
+   * All user accounts. With `extendedInfo: true`, groups, remark, validFrom, validTo and the lockout
+   * are populated. One streamed request, parsed as it arrives (see iterUsers).
+   */
   users(opts: UsersOptions<true> & { extendedInfo: true }): Promise<ECMUser<true>[]>;
   users(opts?: UsersOptions<false>): Promise<ECMUser<false>[]>;
   users(opts?: UsersOptions): Promise<ECMUser[]>;
   async users(opts?: UsersOptions): Promise<ECMUser[]> {
-    // In the server's largest pages, not one response: a million extended users exceed one string.
     const all: ECMUser[] = [];
-    for await (const u of this.iterUsers({ ...opts, pageSize: MAX_PAGE_SIZE })) all.push(u);
+    for await (const u of this.iterUsers(opts)) all.push(u);
     return all;
   }
 
   /** One page of users; pass `next` from the previous page as `cursor` to continue. */
-  usersPage(opts: IterUsersOptions<true> & { extendedInfo: true; cursor?: string | null }): Promise<UsersPage<true>>;
-  usersPage(opts?: IterUsersOptions<false> & { cursor?: string | null }): Promise<UsersPage<false>>;
-  usersPage(opts?: IterUsersOptions & { cursor?: string | null }): Promise<UsersPage>;
-  async usersPage(opts?: IterUsersOptions & { cursor?: string | null }): Promise<UsersPage> {
+  usersPage(opts: UsersPageOptions<true> & { extendedInfo: true }): Promise<UsersPage<true>>;
+  usersPage(opts?: UsersPageOptions<false>): Promise<UsersPage<false>>;
+  usersPage(opts?: UsersPageOptions): Promise<UsersPage>;
+  async usersPage(opts?: UsersPageOptions): Promise<UsersPage> {
     const pageSize = opts?.pageSize ?? 500;
     if (!Number.isInteger(pageSize) || pageSize < 1) throw new TypeError("pageSize must be a positive integer");
     const res = opts?.cursor
       ? await this.#http.request("GET", new URL(opts.cursor, this.#http.baseUrl + "/").toString(), call(opts))
-      : await this.#http.request("GET", "/security/v1/users", {
+      : await this.#http.request("GET", USERS_PATH, {
           query: { ...usersQuery(opts), max: pageSize },
           ...call(opts),
         });
@@ -137,17 +140,25 @@ export class Security {
     return { users, next };
   }
 
-  /** Iterates over all (matching) users page by page, following the server's keyset `Link` pages. */
+  /**
+   * Every (matching) user, from one streamed request parsed as it arrives: the loop holds only the
+   * users not yet handed out. A dropped connection is read on after the last user handed out (up to
+   * `retries` times); after an error, `{ after: lastUser.username }` continues where it stopped.
+   */
   iterUsers(opts: IterUsersOptions<true> & { extendedInfo: true }): AsyncGenerator<ECMUser<true>, void, undefined>;
   iterUsers(opts?: IterUsersOptions<false>): AsyncGenerator<ECMUser<false>, void, undefined>;
   iterUsers(opts?: IterUsersOptions): AsyncGenerator<ECMUser, void, undefined>;
   async *iterUsers(opts?: IterUsersOptions): AsyncGenerator<ECMUser, void, undefined> {
-    let cursor: string | null = null;
-    do {
-      const page: UsersPage = await this.usersPage({ ...opts, cursor });
-      yield* page.users;
-      cursor = page.next;
-    } while (cursor !== null);
+    const stream = new UsersStream(opts, this.#http);
+    for (;;) {
+      const res = await this.#http.request<AsyncIterable<Uint8Array>>("GET", USERS_PATH, { query: stream.query, stream: true, ...call(opts) });
+      try {
+        for await (const chunk of res.data) yield* stream.push(chunk);
+        return stream.end();
+      } catch (err) {
+        await sleep(stream.resume(err), opts?.signal);
+      }
+    }
   }
 
   /** Number of (matching) users. */
@@ -165,8 +176,8 @@ export class Security {
   async user(username: string, opts?: CallOptions): Promise<ECMUser<true>> {
     if (typeof username !== "string" || username === "") throw new TypeError("username is required");
     const key = username.toLowerCase();
-    // `search` also matches names and emails: walk the matches page by page and stop at the user.
-    for await (const u of this.iterUsers({ search: username, extendedInfo: true, pageSize: 200, ...call(opts) })) {
+    // `search` also matches names and emails: read the matches as they stream and stop at the user.
+    for await (const u of this.iterUsers({ search: username, extendedInfo: true, ...call(opts) })) {
       if (u.username.toLowerCase() === key) return u;
     }
     throw notFound("user", username);
@@ -242,9 +253,7 @@ export class Security {
   }
 
   async #groupGuid(group: GroupRef, opts?: CallOptions): Promise<string> {
-    if (typeof group !== "string") return guidOf(group, "group");
-    if (isGuid(group)) return group;
-    return (await this.group(group, opts)).guid;
+    return knownGroupGuid(group) ?? (await this.group(group as string, opts)).guid;
   }
 
   /** Members of a group (an ECMGroup, a group guid or a group name). */
@@ -465,21 +474,21 @@ export class Security {
   }
 
   /**
-   * Exports users, groups, memberships and role mappings, optionally only of some groups
-   * (ECMGroups, guids or names). The whole document is one value: for large directories use
-   * {@link iterExport} or {@link exportSecuritySystemStream}.
+   * Exports users, groups, memberships and role mappings, optionally only of some groups (ECMGroups,
+   * guids or names), as one object. Read as it streams, so only the result itself takes memory;
+   * {@link iterExport} hands out one record at a time instead.
    */
   async exportSecuritySystem(groupIds?: GroupRef[] | null, opts?: CallOptions): Promise<ECMExport> {
-    const res = await this.#http.request<ECMExport>("GET", "/security/v1/export", await this.#exportRequest(groupIds, opts));
-    return res.data;
+    const reader = new ExportReader();
+    for await (const chunk of this.exportSecuritySystemStream(groupIds, opts)) reader.push(chunk);
+    return reader.end();
   }
 
   /** The export document's JSON bytes as they arrive (to write to a file). ECM only. */
   async *exportSecuritySystemStream(groupIds?: GroupRef[] | null, opts?: CallOptions): AsyncGenerator<Uint8Array, void, undefined> {
-    const res = await this.#http.request<AsyncIterable<Uint8Array>>("GET", "/security/v1/export", {
-      ...(await this.#exportRequest(groupIds, opts)),
-      stream: true,
-    });
+    const guids: string[] = [];
+    for (const g of groupIds ?? []) guids.push(await this.#groupGuid(g, opts));
+    const res = await this.#http.request<AsyncIterable<Uint8Array>>("GET", EXPORT_PATH, { query: exportQuery(guids), stream: true, ...call(opts) });
     yield* res.data;
   }
 
@@ -580,19 +589,4 @@ export class Security {
   /** The directory's current or last sync: counts, users per second, the first problems (ECMNotFoundError before the first). */
   async directorySync(id: string, opts?: CallOptions): Promise<ECMDirectorySync> {
     return (await this.#http.request<ECMDirectorySync>("GET", `${DIRECTORIES}/${enc(id)}/sync`, call(opts))).data;
-  }
-
-  async #exportRequest(groupIds: GroupRef[] | null | undefined, opts: CallOptions | undefined): Promise<RequestOptions> {
-    let ids: string | undefined;
-    if (groupIds && groupIds.length > 0) {
-      const guids: string[] = [];
-      for (const g of groupIds) guids.push(await this.#groupGuid(g, opts));
-      ids = guids.join(",");
-    }
-    return {
-      query: { groupIds: ids },
-      signal: opts?.signal,
-      timeout: opts?.timeout ?? Math.max(this.#http.timeout, LONG_TIMEOUT_MS),
-    };
-  }
-}
+  }}

@@ -1,8 +1,9 @@
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { inspectCustom } from "./client.js";
 import { ECMError, deserializeError, type SerializedError } from "./errors.js";
-import { normalizeBaseUrl, type ECMOptions, type TokenInfo } from "./http.js";
-import type { GroupRef, UserRef } from "./security.js";
+import { ExportReader } from "./export-records.js";
+import { normalizeBaseUrl, retryPolicy, type ECMOptions, type TokenInfo } from "./http.js";
+import { EXPORT_PATH, exportQuery, knownGroupGuid, type GroupRef, type UserRef } from "./security.js";
 import type {
   CreateUserFields,
   DirectoryFields,
@@ -23,7 +24,9 @@ import type {
   UserFields,
   UsersOptions,
   UsersPage,
+  UsersPageOptions,
 } from "./types.js";
+import { USERS_PATH, UsersStream } from "./users-stream.js";
 
 /** Per-call options of ECMSync (no AbortSignal: a blocked thread cannot see it fire). */
 export interface SyncCallOptions {
@@ -47,7 +50,8 @@ const workerUrl = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./w
  * Starts the worker through a small bootstrap that reports a failure to load the worker module on
  * the shared port (a blocked caller never sees the Worker's "error" event). When the SDK runs from
  * its TypeScript sources (tests under tsx), the bootstrap registers tsx first: workers do not
- * inherit it. Flags that only make sense for the main entry (`--input-type`) are not passed on.
+ * inherit it. The worker needs none of the caller's flags and takes them all as given (`execArgv: []`):
+ * inherited ones it may not take (`--max-old-space-size`, `--input-type`) would fail its start.
  */
 function startWorker(options: ConstructorParameters<typeof Worker>[1]): Worker {
   const ts = workerUrl.pathname.endsWith(".ts");
@@ -63,8 +67,7 @@ function startWorker(options: ConstructorParameters<typeof Worker>[1]): Worker {
       .then(() => import(${JSON.stringify(workerUrl.href)}))
       .catch(fail);
   `;
-  const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
-  return new Worker(code, { ...options, eval: true, execArgv });
+  return new Worker(code, { ...options, eval: true, execArgv: [] });
 }
 
 /** Runs calls on a worker thread and blocks on Atomics.wait until the answer arrives. */
@@ -133,6 +136,29 @@ class SyncChannel {
     }
   }
 
+  /**
+   * A streamed GET's bytes, read by the worker and moved here (transferred, not copied) a piece at a
+   * time; the caller parses them. Stopping early cancels the request.
+   */
+  stream(path: string, query: Record<string, string | number | boolean | undefined>, timeout: number | undefined): Generator<Uint8Array, void, undefined> {
+    return this.#read(this.call<number>("stream.open", [path, query, timeout]));
+  }
+
+  *#read(id: number): Generator<Uint8Array, void, undefined> {
+    let open = true;
+    try {
+      for (let bytes = this.call<Uint8Array | null>("stream.read", [id]); bytes !== null; bytes = this.call<Uint8Array | null>("stream.read", [id])) {
+        yield bytes;
+      }
+      open = false;
+    } catch (err) {
+      open = false; // the worker dropped it
+      throw err;
+    } finally {
+      if (open && this.#worker) this.call("stream.close", [id]);
+    }
+  }
+
   close(): void {
     const w = this.#worker;
     this.#worker = undefined;
@@ -142,39 +168,54 @@ class SyncChannel {
   }
 }
 
+/** Sleeps the calling thread (ECMSync's waits are blocking by design). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 /** The blocking twin of {@link Security}: same methods, returning values. */
 export class SecuritySync {
   readonly #ch: SyncChannel;
-  constructor(ch: SyncChannel) {
+  readonly #options: ECMOptions;
+  constructor(ch: SyncChannel, options: ECMOptions) {
     this.#ch = ch;
+    this.#options = options;
   }
   #c<T>(name: string, args: unknown[]): T {
     return this.#ch.call<T>(`security.${name}`, args);
   }
 
+  /** All users, streamed: the worker moves the answer's bytes here, where they are parsed as they come. */
   users(opts: NoSignal<UsersOptions<true>> & { extendedInfo: true }): ECMUser<true>[];
   users(opts?: NoSignal<UsersOptions<false>>): ECMUser<false>[];
   users(opts?: NoSignal<UsersOptions>): ECMUser[];
   users(opts?: NoSignal<UsersOptions>): ECMUser[] {
-    return this.#c("users", [opts]);
+    const all: ECMUser[] = [];
+    for (const u of this.iterUsers(opts)) all.push(u);
+    return all;
   }
-  usersPage(opts: NoSignal<IterUsersOptions<true>> & { extendedInfo: true; cursor?: string | null }): UsersPage<true>;
-  usersPage(opts?: NoSignal<IterUsersOptions<false>> & { cursor?: string | null }): UsersPage<false>;
-  usersPage(opts?: NoSignal<IterUsersOptions> & { cursor?: string | null }): UsersPage;
-  usersPage(opts?: NoSignal<IterUsersOptions> & { cursor?: string | null }): UsersPage {
+  usersPage(opts: NoSignal<UsersPageOptions<true>> & { extendedInfo: true }): UsersPage<true>;
+  usersPage(opts?: NoSignal<UsersPageOptions<false>>): UsersPage<false>;
+  usersPage(opts?: NoSignal<UsersPageOptions>): UsersPage;
+  usersPage(opts?: NoSignal<UsersPageOptions>): UsersPage {
     return this.#c("usersPage", [opts]);
   }
-  /** Iterates over all (matching) users, one blocking request per page. */
+  /** Iterates over all (matching) users of one streamed request, as ECM's iterUsers does (resuming included). */
   iterUsers(opts: NoSignal<IterUsersOptions<true>> & { extendedInfo: true }): Generator<ECMUser<true>, void, undefined>;
   iterUsers(opts?: NoSignal<IterUsersOptions<false>>): Generator<ECMUser<false>, void, undefined>;
   iterUsers(opts?: NoSignal<IterUsersOptions>): Generator<ECMUser, void, undefined>;
   *iterUsers(opts?: NoSignal<IterUsersOptions>): Generator<ECMUser, void, undefined> {
-    let cursor: string | null = null;
-    do {
-      const page: UsersPage = this.usersPage({ ...opts, cursor });
-      yield* page.users;
-      cursor = page.next;
-    } while (cursor !== null);
+    if ((opts as { signal?: unknown } | undefined)?.signal !== undefined) throw new TypeError("ECMSync calls take no AbortSignal; use { timeout }");
+    const stream = new UsersStream(opts, retryPolicy(this.#options));
+    for (;;) {
+      const bytes = this.#ch.stream(USERS_PATH, stream.query, opts?.timeout);
+      try {
+        for (const chunk of bytes) yield* stream.push(chunk);
+        return stream.end();
+      } catch (err) {
+        sleepSync(stream.resume(err));
+      }
+    }
   }
   countUsers(opts?: NoSignal<Omit<UsersOptions, "extendedInfo">>): number {
     return this.#c("countUsers", [opts]);
@@ -260,8 +301,12 @@ export class SecuritySync {
   revokeRole(groupGuid: GroupRef, roleName: string, opts?: SyncCallOptions): void {
     return this.#c("revokeRole", [groupGuid, roleName, opts]);
   }
+  /** The export, streamed: its bytes are moved here from the worker and parsed as they come. */
   exportSecuritySystem(groupIds?: GroupRef[] | null, opts?: SyncCallOptions): ECMExport {
-    return this.#c("exportSecuritySystem", [groupIds, opts]);
+    const guids = (groupIds ?? []).map((g) => knownGroupGuid(g) ?? this.group(g as string, opts).guid);
+    const reader = new ExportReader();
+    for (const chunk of this.#ch.stream(EXPORT_PATH, exportQuery(guids), opts?.timeout)) reader.push(chunk);
+    return reader.end();
   }
   identityProviders(opts?: SyncCallOptions): ECMIdentityProvider[] {
     return this.#c("identityProviders", [opts]);
@@ -333,7 +378,7 @@ export class ECMSync {
     }
     this.#baseUrl = normalizeBaseUrl(options.baseUrl);
     this.#ch = new SyncChannel(options);
-    this.security = new SecuritySync(this.#ch);
+    this.security = new SecuritySync(this.#ch, options);
   }
 
   get baseUrl(): string {

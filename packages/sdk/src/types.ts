@@ -145,7 +145,10 @@ export interface ECMRole {
 export interface CallOptions {
   /** Abort the call (ECM only; not usable with ECMSync). */
   signal?: AbortSignal;
-  /** Timeout for the whole call including retries, in milliseconds. */
+  /**
+   * Timeout for the whole call including retries, in milliseconds. For a streamed list or export: for
+   * its answer to start, then for each next piece of it.
+   */
   timeout?: number;
 }
 
@@ -161,8 +164,15 @@ export interface UsersOptions<Extended extends boolean = boolean> extends CallOp
 }
 
 export interface IterUsersOptions<Extended extends boolean = boolean> extends UsersOptions<Extended> {
-  /** Users per request (default 500). */
+  /** Start after this username: the last user an earlier, interrupted iteration handled. */
+  after?: string;
+}
+
+export interface UsersPageOptions<Extended extends boolean = boolean> extends UsersOptions<Extended> {
+  /** Users per page (default 500, at most 10 000). */
   pageSize?: number;
+  /** `next` of the previous page. */
+  cursor?: string | null;
 }
 
 export interface UsersPage<Extended extends boolean = boolean> {

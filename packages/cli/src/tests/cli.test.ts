@@ -220,7 +220,7 @@ describe("users", () => {
     assert.equal(json[0].remark, 'has "quotes", commas');
     assert.deepEqual(Object.keys(json[0]), ["id", "username", "loginName", "displayName", "email", "locked", "profileId", "guid", "remark", "validFrom", "validTo", "groups", "lockedOut", "lockedOutUntil"]);
 
-    const csv = parseCsv(ok(await ecm(["users", "list", "-s", "cli-list", "-o", "csv", "-x", "--page-size", "1"])).stdout);
+    const csv = parseCsv(ok(await ecm(["users", "list", "-s", "cli-list", "-o", "csv", "-x"])).stdout);
     assert.equal(csv.length, 3);
     assert.equal(csv[1]![8], 'has "quotes", commas');
 
@@ -546,14 +546,26 @@ describe("details found by trying it", () => {
 test("table output streams after sizing its columns on the first 1000 rows", () => {
   let out = "";
   const p = new ListPrinter({ write: (s: string) => (out += s) }, "table", ["n", "name"]);
-  for (let i = 0; i < 1500; i++) p.add({ n: i, name: i === 1200 ? "a-much-longer-name" : `u${i}` });
+  for (let i = 0; i < 10_000; i++) p.add({ n: i, name: i === 1200 ? "a-much-longer-name" : `u${i}` });
   assert.ok(out.length > 0, "first rows were written before the end");
   p.end();
   const lines = out.trimEnd().split("\n");
-  assert.equal(lines.length, 1501);
+  assert.equal(lines.length, 10_001);
   assert.equal(lines[0], "N    NAME"); // widths from the first 1000 rows (n ≤ 999)
   assert.equal(lines[1], "0    u0");
   assert.equal(lines[1201], "1200  a-much-longer-name");
+});
+
+test("CSV cells a spreadsheet would run as formulas are escaped; numbers are not", () => {
+  let out = "";
+  const p = new ListPrinter({ write: (s: string) => (out += s) }, "csv", ["a", "b", "c", "d", "e", "f", "g"]);
+  p.add({ a: "=HYPERLINK(\"x\")", b: "+1", c: "-1", d: "@SUM(A1)", e: "\tx", f: -1, g: ["=a", "b"] });
+  p.add({ a: "plain", b: "a=b", c: "", d: null, e: "\rx", f: 5, g: [] });
+  p.end();
+  assert.deepEqual(parseCsv(out).slice(1), [
+    ["'=HYPERLINK(\"x\")", "'+1", "'-1", "'@SUM(A1)", "'\tx", "-1", "'=a;b"],
+    ["plain", "a=b", "", "", "'\rx", "5", ""],
+  ]);
 });
 
 test("tables line up Unicode (wide, emoji, combining) and escape control characters", () => {

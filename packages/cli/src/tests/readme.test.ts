@@ -36,7 +36,7 @@ test("the README's examples run as written", async () => {
   symlinkSync("../ecm-cli/bin/ecm.js", join(cwd, "node_modules", ".bin", "ecm"));
   try {
     // Not a terminal: login takes ECM_PASSWORD instead of asking, and nothing asks for confirmation.
-    const env = { ...process.env, XDG_CONFIG_HOME: join(cwd, "config"), ECM_PASSWORD: server.adminPassword, PW: "Alice-Passw0rd!", npm_config_offline: "true" };
+    const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: join(cwd, "config"), ECM_PASSWORD: server.adminPassword, PW: "Alice-Passw0rd!", npm_config_offline: "true" };
     delete env.ECM_URL;
     delete env.ECM_USERNAME;
     delete env.ECM_TOKEN;

@@ -39,7 +39,7 @@ test("exportRecords splits the document into records whatever the chunk boundari
 
 test("exportRecords rejects what is not one JSON object", async () => {
   await assert.rejects(collect("[1]", 2), /not a JSON object/);
-  await assert.rejects(collect('{"a":1} x', 2), /text after the end/);
-  await assert.rejects(collect('{"a":[1,2', 2), /unexpected end/);
-  await assert.rejects(collect("{1:2}", 2), /expected a member name/);
+  await assert.rejects(collect('{"a":1} x', 2), /more after its end/);
+  await assert.rejects(collect('{"a":[1,2', 2), /ends before it is complete/);
+  await assert.rejects(collect("{1:2}", 2), /a member name that is not a string/);
 });

@@ -89,6 +89,21 @@ function typeErrors(name: string, code: string, node: boolean): string[] {
   return diagnostics.map((d) => `${d.file?.fileName ?? ""}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
 }
 
+test("ECMSync works whatever flags the script was started with: node --max-old-space-size=8000 script.mjs", async () => {
+  writeFileSync(
+    join(project, "sync.mjs"),
+    `import { ECMSync } from "ecm-sdk";
+     const sync = new ECMSync({ baseUrl: process.env.URL, username: "sysadmin", password: process.env.PW });
+     console.log(sync.security.users({ extendedInfo: true }).map((u) => u.username).join(","));`,
+  );
+  const { stdout } = await exec(process.execPath, ["--max-old-space-size=8000", "sync.mjs"], {
+    cwd: project,
+    env: { ...process.env, URL: server.baseUrl, PW: server.adminPassword },
+    timeout: 30_000,
+  });
+  assert.equal(stdout, "sysadmin\n");
+});
+
 test("TypeScript in the empty project: the package's types check with the repository's compiler", () => {
   const nodeCode = `import { ECM, ECMSync, ECMError, type ECMUser } from "ecm-sdk";
     export async function check(ecm: ECM, sync: ECMSync): Promise<void> {

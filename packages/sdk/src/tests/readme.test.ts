@@ -52,7 +52,7 @@ test("README has the seed's examples, sync and async", () => {
 test("the README examples run as written and print what the seed describes", async () => {
   const outputs: string[][] = [];
   for (const e of examples) outputs.push(await run(e.kind, e.code));
-  const [listSync, listAsync, extSync, extAsync, lockedSync, lockedAsync, iter, lifecycle, errors] = outputs;
+  const [listSync, listAsync, extSync, extAsync, lockedSync, lockedAsync, iter, resume, lifecycle, errors] = outputs;
   assert.ok(listSync!.includes("sysadmin sysadmin "));
   assert.ok(listSync!.includes("readme.locked readme.locked locked@example.com"));
   assert.equal(listSync![listSync!.indexOf("readme.locked readme.locked locked@example.com") + 1], "  → locked");
@@ -62,6 +62,7 @@ test("the README examples run as written and print what the seed describes", asy
   assert.deepEqual(lockedSync, ["1 locked accounts"]);
   assert.deepEqual(lockedAsync, ["1 locked accounts"]);
   assert.deepEqual(iter, ["2 users at example.com"]);
+  assert.deepEqual(resume, ["last: readme.locked"]);
   assert.deepEqual(lifecycle, ["readme.staff,users", "true"]);
   assert.deepEqual(errors, ["no such user"]);
 });
@@ -69,8 +70,8 @@ test("the README examples run as written and print what the seed describes", asy
 test("the repository README's SDK example runs as written (an ESM script from the repository root)", async () => {
   const root = new URL("../../../../", import.meta.url);
   const block = /## SDK\n[\s\S]*?```ts\n([\s\S]*?)```/.exec(readFileSync(new URL("README.md", root), "utf8"))?.[1];
-  assert.ok(block?.includes('from "ecm-sdk"'));
-  const script = block.replaceAll("http://127.0.0.1:8080/portal", server.baseUrl);
+  assert.ok(block?.includes('from "ecm-sdk"'), "README has the SDK example");
+  const script = block!.replaceAll("http://127.0.0.1:8080/portal", server.baseUrl);
   const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
     cwd: fileURLToPath(root),
     env: { ...process.env, ECM_PASSWORD: server.adminPassword },

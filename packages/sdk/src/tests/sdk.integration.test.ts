@@ -187,15 +187,18 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       assert.equal((await sec.getUser(u)).lockedOutUntil, null);
     });
 
-    test("iterUsers walks keyset pages; search is literal", async () => {
+    test("iterUsers streams the list in username order, from after a username; usersPage walks keyset pages; search is literal", async () => {
       for (let i = 0; i < 5; i++) await sec.createUser(`${p}page${i}`, { email: `page${i}@example.com` });
       const names: string[] = [];
-      for await (const u of sec.iterUsers({ search: `${p}page`, pageSize: 2 })) names.push(u.username);
+      for await (const u of sec.iterUsers({ search: `${p}page` })) names.push(u.username);
       assert.deepEqual(names, [0, 1, 2, 3, 4].map((i) => `${p}page${i}`));
       const ext: ECMUser<true>[] = [];
-      for await (const u of sec.iterUsers({ search: `${p}page`, pageSize: 3, extendedInfo: true })) ext.push(u);
+      for await (const u of sec.iterUsers({ search: `${p}page`, extendedInfo: true })) ext.push(u);
       assert.equal(ext.length, 5);
       assert.ok(ext.every((u) => u.groups.includes("users")));
+      const after2: string[] = [];
+      for await (const u of sec.iterUsers({ search: `${p}page`, after: `${p}page2` })) after2.push(u.username);
+      assert.deepEqual(after2, [`${p}page3`, `${p}page4`]);
       const page = await sec.usersPage({ search: `${p}page`, pageSize: 4 });
       assert.equal(page.users.length, 4);
       assert.ok(page.next);
@@ -439,7 +442,7 @@ test("ECMSync returns plain values and a synchronous iterator", () => {
     assert.ok(dated.validFrom instanceof Date);
     assert.equal(dated.validFrom.toISOString(), from.toISOString());
     assert.equal(users.find((u) => u.username === "sysadmin")!.validFrom, null);
-    const it = sync.security.iterUsers({ pageSize: 1 });
+    const it = sync.security.iterUsers();
     assert.equal(typeof it.next, "function");
     assert.equal([...it].length, sync.security.countUsers());
     const token = sync.login();
@@ -492,7 +495,7 @@ describe("token renewal against the real server, whose token clock the test move
   const credentials = (baseUrl: string, password = server.adminPassword) => ({ baseUrl, username: "sysadmin", password });
 
   test("logs in only when first needed, once for concurrent first calls, and again when the server refuses its token", async () => {
-    proxy.passed.length = 0;
+    proxy.clearPassed();
     const ecm = new ECM(credentials(proxy.baseUrl));
     assert.equal(ecm.token, undefined);
     assert.deepEqual(proxy.passed, []);
@@ -501,7 +504,7 @@ describe("token renewal against the real server, whose token clock the test move
     // Revoked on the server (a logout elsewhere): one refused call, a login, the call again.
     const revoked = ecm.token!;
     await new ECM({ baseUrl: server.baseUrl, token: revoked }).logout();
-    proxy.passed.length = 0;
+    proxy.clearPassed();
     assert.equal((await ecm.security.me()).username, "sysadmin");
     assert.deepEqual(proxy.passed, ["GET /portal/security/v1/me 401", `${LOGIN} 200`, "GET /portal/security/v1/me 200"]);
     assert.notEqual(ecm.token, revoked);
@@ -519,7 +522,7 @@ describe("token renewal against the real server, whose token clock the test move
       const firstSync = sync.token;
       await server.advanceClock(301);
       await assert.rejects(bare.security.me(), (e: unknown) => e instanceof ECMAuthError && e.status === 401);
-      proxy.passed.length = 0;
+      proxy.clearPassed();
       assert.equal((await ecm.security.me()).username, "sysadmin");
       assert.deepEqual(proxy.passed, ["GET /portal/security/v1/me 401", `${LOGIN} 200`, "GET /portal/security/v1/me 200"]);
       assert.equal(sync.security.me().username, "sysadmin");
@@ -539,7 +542,7 @@ describe("token renewal against the real server, whose token clock the test move
       // Only a lower bound: a longer sleep changes nothing. A client that did not renew first would send the
       // old token and get a 200 (within the second) or a 401 (later): either way not what is asserted.
       await new Promise((resolve) => setTimeout(resolve, 800));
-      shortProxy.passed.length = 0;
+      shortProxy.clearPassed();
       assert.equal((await ecm.security.me()).username, "sysadmin");
       assert.deepEqual(shortProxy.passed, [`${LOGIN} 200`, "GET /portal/security/v1/me 200"]);
     } finally {

@@ -38,7 +38,7 @@ export async function check(): Promise<void> {
   const syncFrom: Date | null = s[0]!.validFrom;
   // @ts-expect-error ECMSync returns values, not promises
   const notPromise: Promise<unknown> = sync.security.users();
-  for await (const u of ecm.security.iterUsers({ extendedInfo: true, pageSize: 10 })) {
+  for await (const u of ecm.security.iterUsers({ extendedInfo: true, after: "alice" })) {
     const to: Date | null = u.validTo;
   }
   for (const u of sync.security.iterUsers({ search: "x" })) {

@@ -1,0 +1,195 @@
+/**
+ * Incremental JSON over a byte stream: a JSON array (the users list), or an object whose members are
+ * arrays or single values (the export document), is cut into its elements as the bytes arrive, and
+ * each chunk's complete elements are parsed with one JSON.parse. No string ever holds more than what
+ * one chunk completes, so no size of answer meets a string or heap limit.
+ *
+ * The scanner keeps its place across chunks (nesting depth, inside a string, after a backslash) and
+ * stops only at structure near the top; the inside of each element (strings above all) is skipped
+ * with indexOf. Cuts fall on ASCII bytes, so every piece is whole UTF-8.
+ */
+
+import { ECMError } from "./errors.js";
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
+/** What one push completed: elements of the root array (`key` null) or of an array member, or one member's value. */
+export interface JsonBatch {
+  key: string | null;
+  values: unknown[];
+  /** True for the elements of an array; false for a member whose value is not an array (one value). */
+  elements: boolean;
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+function malformed(what: string, cause?: unknown): ECMError {
+  return new ECMError(`the server's answer is not the JSON expected: ${what}`, { cause });
+}
+
+function parse(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw malformed((err as Error).message, err);
+  }
+}
+
+type Mode = "start" | "key" | "value" | "elements" | "after-value" | "end";
+
+export class JsonSplitter {
+  // Scanner: containers open, and whether the scan stands inside a string / right after a backslash in one.
+  #depth = 0;
+  #inString = false;
+  #escaped = false;
+  /** Structure at up to this depth is looked at (1: the root's children; 2: also the elements of its arrays). */
+  #watch = 2;
+
+  #mode: Mode = "start";
+  #key: string | null = null;
+  /** Depth of the array whose elements are being cut. */
+  #arrayDepth = 0;
+  /** Bytes of the piece being read that earlier chunks held (views, not copies). */
+  #parts: Uint8Array[] = [];
+  readonly #decoder = new TextDecoder();
+
+  /** `root`: what the whole answer is — an array, or an object of arrays and single values. */
+  constructor(readonly root: "array" | "object") {}
+
+  /** Feeds the next bytes; returns what they completed. */
+  push(chunk: Uint8Array): JsonBatch[] {
+    const out: JsonBatch[] = [];
+    let from = 0; // where the piece being read starts in this chunk (0 when it began in an earlier one)
+    let cut = -1; // last separator between elements of the array being read, in this chunk
+    for (let i = this.#next(chunk, 0); i < chunk.length; i = this.#next(chunk, i + 1)) {
+      const c = chunk[i]!;
+      const depth = this.#depth; // after c
+      switch (this.#mode) {
+        case "start":
+          if (c === OPEN_BRACKET && depth === 1 && this.root === "array") {
+            this.#mode = "elements";
+            this.#arrayDepth = 1;
+            this.#watch = 1;
+          } else if (c === OPEN_BRACE && depth === 1 && this.root === "object") this.#mode = "key";
+          else throw malformed(`not a JSON ${this.root}`);
+          from = i + 1;
+          break;
+        case "key":
+          if (c === COLON && depth === 1) {
+            const key = parse(this.#text(chunk, from, i));
+            if (typeof key !== "string") throw malformed("a member name that is not a string");
+            this.#key = key;
+            this.#mode = "value";
+            from = i + 1;
+          } else if (c === CLOSE_BRACE && depth === 0) {
+            if (this.#text(chunk, from, i).trim() !== "") throw malformed("a member without a value");
+            this.#mode = "end";
+          }
+          break;
+        case "value":
+          if (c === OPEN_BRACKET && depth === 2 && this.#text(chunk, from, i, false).trim() === "") {
+            this.#parts = [];
+            this.#mode = "elements";
+            this.#arrayDepth = 2;
+            from = i + 1;
+          } else if ((c === COMMA && depth === 1) || (c === CLOSE_BRACE && depth === 0)) {
+            out.push({ key: this.#key, values: [parse(this.#text(chunk, from, i))], elements: false });
+            this.#mode = c === COMMA ? "key" : "end";
+            from = i + 1;
+          }
+          break;
+        case "elements":
+          if (c === COMMA && depth === this.#arrayDepth) cut = i;
+          else if (c === CLOSE_BRACKET && depth === this.#arrayDepth - 1) {
+            // Always a batch, empty or not: the export's empty lists are lists too.
+            out.push({ key: this.#key, values: parse(`[${this.#text(chunk, from, i)}]`) as unknown[], elements: true });
+            this.#mode = depth === 0 ? "end" : "after-value";
+            from = i + 1;
+            cut = -1;
+          }
+          break;
+        case "after-value":
+          if (c === COMMA && depth === 1) this.#mode = "key";
+          else if (c === CLOSE_BRACE && depth === 0) this.#mode = "end";
+          else throw malformed(`unexpected "${String.fromCharCode(c)}" after an array`);
+          from = i + 1;
+          break;
+        case "end":
+          throw malformed("more after its end");
+      }
+    }
+    // Everything before the last separator is whole elements: parse them together.
+    if (this.#mode === "elements" && cut >= from) {
+      out.push({ key: this.#key, values: parse(`[${this.#text(chunk, from, cut)}]`) as unknown[], elements: true });
+      from = cut + 1;
+    }
+    if (this.#mode === "end") {
+      for (let i = from; i < chunk.length; i++) if (!isSpace(chunk[i]!)) throw malformed("more after its end");
+    } else if (from < chunk.length) this.#parts.push(from === 0 ? chunk : chunk.subarray(from));
+    return out;
+  }
+
+  /** The answer ended: throws unless the document was complete. */
+  end(): void {
+    if (this.#mode !== "end") throw malformed("it ends before it is complete");
+  }
+
+  /** The piece from earlier chunks plus chunk[from, to), as text; `consume` forgets the earlier parts. */
+  #text(chunk: Uint8Array, from: number, to: number, consume = true): string {
+    const parts = this.#parts;
+    if (consume) this.#parts = [];
+    if (parts.length === 0) return this.#decoder.decode(chunk.subarray(from, to));
+    let text = "";
+    for (const p of parts) text += this.#decoder.decode(p, { stream: true });
+    return text + this.#decoder.decode(chunk.subarray(from, to));
+  }
+
+  /**
+   * The index of the next byte of structure at a watched depth (`{ } [ ]` entering or leaving one, `,`
+   * and `:` in one), with the depth after it in #depth; `chunk.length` when the chunk has none left.
+   */
+  #next(b: Uint8Array, i: number): number {
+    const n = b.length;
+    while (i < n) {
+      if (this.#inString) {
+        if (this.#escaped) {
+          this.#escaped = false;
+          i++;
+          continue;
+        }
+        const q = b.indexOf(QUOTE, i);
+        const end = q < 0 ? n : q;
+        // Backslashes right before the quote (or the chunk's end): an odd run escapes what follows.
+        let k = end;
+        while (k > i && b[k - 1] === BACKSLASH) k--;
+        const odd = (end - k) % 2 === 1;
+        if (q < 0) {
+          this.#escaped = odd;
+          return n;
+        }
+        if (!odd) this.#inString = false;
+        i = q + 1;
+        continue;
+      }
+      const c = b[i]!;
+      if (c === QUOTE) this.#inString = true;
+      else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+        if (++this.#depth <= this.#watch + 1) return i;
+      } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+        if (--this.#depth < 0) throw malformed(`unbalanced "${String.fromCharCode(c)}"`);
+        if (this.#depth <= this.#watch) return i;
+      } else if ((c === COMMA || c === COLON) && this.#depth <= this.#watch) return i;
+      i++;
+    }
+    return n;
+  }
+}

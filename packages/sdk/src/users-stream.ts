@@ -1,0 +1,77 @@
+/**
+ * The users list as one stream: `GET /security/v1/users` without `max` sends every matching user as one
+ * JSON array, which is parsed as it arrives. ECM and ECMSync drive a UsersStream, each waiting for
+ * bytes its own way; after a dropped connection it reads on after the last user it handed out.
+ */
+import { ECMConnectionError } from "./errors.js";
+import { backoffDelay, type RetryPolicy } from "./http.js";
+import { JsonSplitter } from "./json-split.js";
+import { toECMUser } from "./mapping.js";
+import type { ECMUser, IterUsersOptions, RestUser, UsersOptions } from "./types.js";
+
+export const USERS_PATH = "/security/v1/users";
+
+export function usersQuery(opts: UsersOptions | undefined): Record<string, string | number | boolean | undefined> {
+  return {
+    search: opts?.search === undefined || opts.search === "" ? undefined : opts.search,
+    extendedInfo: opts?.extendedInfo ? true : undefined,
+    enabled: opts?.locked === undefined ? undefined : !opts.locked,
+    lockedOut: opts?.lockedOut,
+  };
+}
+
+/**
+ * The list's cursor after a username: what the server's own cursors hold (base64url of `{"a": username}`,
+ * packages/server/src/http/paging.ts). Written out here because a resumed stream has no Link to follow.
+ */
+export function cursorAfter(username: string): string {
+  let binary = "";
+  for (const byte of new TextEncoder().encode(JSON.stringify({ a: username }))) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export class UsersStream {
+  readonly #extended: boolean;
+  #splitter = new JsonSplitter("array");
+  /** The username of the last user handed out: a resumed read starts after it. */
+  #after: string | undefined;
+  #attempt = 0;
+
+  constructor(
+    readonly opts: IterUsersOptions | undefined,
+    readonly retry: RetryPolicy,
+  ) {
+    this.#extended = opts?.extendedInfo === true;
+    this.#after = opts?.after;
+  }
+
+  /** The query of the (next) request. */
+  get query(): Record<string, string | number | boolean | undefined> {
+    return { ...usersQuery(this.opts), cursor: this.#after === undefined ? undefined : cursorAfter(this.#after) };
+  }
+
+  /** The users the next bytes complete. */
+  push(chunk: Uint8Array): ECMUser[] {
+    const users: ECMUser[] = [];
+    for (const batch of this.#splitter.push(chunk)) {
+      for (const raw of batch.values) users.push(toECMUser(raw as RestUser, this.#extended));
+    }
+    if (users.length > 0) this.#after = users[users.length - 1]!.username;
+    return users;
+  }
+
+  /** The answer ended: throws unless the list was complete. */
+  end(): void {
+    this.#splitter.end();
+  }
+
+  /**
+   * After `err` while reading: rethrows it, unless the connection dropped and retries are left; then
+   * the milliseconds to wait before reading on (the next `query` starts after the last user handed out).
+   */
+  resume(err: unknown): number {
+    if (!(err instanceof ECMConnectionError) || this.#attempt >= this.retry.retries) throw err;
+    this.#splitter = new JsonSplitter("array");
+    return backoffDelay(this.#attempt++, this.retry.retryDelay, this.retry.maxRetryDelay);
+  }
+}
