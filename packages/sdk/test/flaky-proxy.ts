@@ -9,8 +9,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { MessageChannel, Worker, isMainThread, receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
 
-/** "pass": this request passes through (a place in the list). */
-export type Fault = "pass" | "drop" | "503" | "503-retry-later" | "hold" | { dropAfter: number; pauseMs?: number } | { stallAfter: number };
+export type Fault = "drop" | "503" | "503-retry-later" | "hold" | { dropAfter: number; pauseMs?: number } | { stallAfter: number };
 
 export interface FlakyProxy {
   baseUrl: string;
@@ -79,8 +78,7 @@ async function serve({ target: targetBaseUrl, port, flag }: ProxyData): Promise<
   let passed: string[] = [];
   const server = http.createServer((req, res) => {
     Atomics.add(flag, 1, 1);
-    const next = faults.shift();
-    const fault = next === "pass" ? undefined : next;
+    const fault = faults.shift();
     if (fault === "drop") return req.socket.destroy();
     if (fault === "hold") return;
     if (fault === "503" || fault === "503-retry-later") {
