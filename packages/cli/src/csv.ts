@@ -49,7 +49,7 @@ export function parseCsvRecords(text: string): CsvRecord[] {
 }
 
 function csvField(v: string): string {
-  return /[",\r\n]/.test(v) || /^\s|\s$/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+  return /[",\r\n]|^\s|\s$/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
 export function csvLine(values: string[]): string {

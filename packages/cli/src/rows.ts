@@ -7,6 +7,7 @@ export const USER_EXTENDED_COLUMNS = [...USER_COLUMNS, "remark", "validFrom", "v
 export const GROUP_COLUMNS = ["id", "name", "description", "profileUserId", "guid"];
 export const ROLE_COLUMNS = ["name", "description", "builtin"];
 
-export const userRow = (u: ECMUser): Row => ({ ...u });
-export const groupRow = (g: ECMGroup): Row => ({ ...g });
-export const roleRow = (r: ECMRole): Row => ({ ...r });
+// The objects themselves, not copies: a listing of a million users makes a row of each.
+export const userRow = (u: ECMUser): Row => u as unknown as Row;
+export const groupRow = (g: ECMGroup): Row => g as unknown as Row;
+export const roleRow = (r: ECMRole): Row => r as unknown as Row;

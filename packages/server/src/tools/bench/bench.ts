@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,16 +16,18 @@ import { openRawPostgres, openRawSqlite, type RawStore } from "./raw-sql.js";
 import { ensureSlapdInstalled, Slapd, type LdapUser } from "./slapd.js";
 import { benchOidc, oidcReport, type OidcResult } from "./oidc.js";
 import { benchConsole, consoleReport, type ConsoleResult } from "./console.js";
-import { latencyOf, ms, timed, type Latency } from "./stats.js";
+import { benchSdk, sdkReport, type SdkResult } from "./sdk.js";
+import { latencyOf, ms, peakRssMb, timed, type Latency } from "./stats.js";
 
 /**
- * `npm run bench [-- --quick] [--store sqlite|postgres|both] [--database-url URL] [--slapd-users N] [--only oidc|login-attack|console|import]`
+ * `npm run bench [-- --quick] [--store sqlite|postgres|both] [--database-url URL] [--slapd-users N] [--only oidc|login-attack|console|import|sdk]`
  * Seeds (or reuses) a store per kind, starts the real server on it as a child process and measures
  * over keep-alive HTTP; runs the same mix against slapd and as raw SQL, provider logins against a
  * local OpenID Connect provider, and a legitimate login while 256 connections from other addresses
  * send wrong passwords. `--only oidc` or `--only login-attack`: that pass alone, on a fresh store (no
  * seeding; `--attackers N --attack-addresses M` size the attack). The web console in Chromium on the seeded
- * stores (tools/bench/console.ts) is part of the full run; `--only console` runs it alone. Asserts nothing.
+ * stores (tools/bench/console.ts) is part of the full run; `--only console` runs it alone. So are the
+ * SDK's users() and `ecm users list` (tools/bench/sdk.ts); `--only sdk` runs them alone. Asserts nothing.
  */
 const { values } = parseArgs({
   options: {
@@ -61,7 +63,7 @@ const CORES = availableParallelism();
 // The cost the server hashes passwords with (it reads the same environment).
 const ARGON2 = configFromEnv(process.env).argon2;
 const COUNT_SEARCHES = ["müller", "son", "zzqxj", "a"];
-if (values.only !== undefined && !["oidc", "login-attack", "console", "import"].includes(values.only)) throw new Error(`--only: "oidc", "login-attack", "console" or "import" can run alone, not "${values.only}"`);
+if (values.only !== undefined && !["oidc", "login-attack", "console", "import", "sdk"].includes(values.only)) throw new Error(`--only: "oidc", "login-attack", "console", "import" or "sdk" can run alone, not "${values.only}"`);
 const CONSOLE_ROUNDS = Number(values["console-rounds"] ?? (values.quick ? 3 : 5));
 const LOGIN_ATTACK = { attackers: Number(values.attackers), attackAddresses: Number(values["attack-addresses"]), users: 20, logins: values.quick ? 100 : 400 };
 const OIDC = { logins: Number(values["oidc-logins"] ?? (values.quick ? 400 : 3000)), concurrency: Number(values["oidc-concurrency"]), accounts: values.quick ? 64 : 256 };
@@ -170,12 +172,6 @@ async function startServer(target: StoreTarget, port: number): Promise<ChildProc
   return child;
 }
 
-/** Peak resident memory of a process so far (VmHWM), in MB. */
-function peakRssMb(pid: number): number {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return match ? Number(match[1]) / 1024 : NaN;
-}
-
 const median = async (times: number, work: () => Promise<unknown>) => latencyOf((await timed(Array.from({ length: times }), 1, work)).samples).p50;
 
 interface StoreResult {
@@ -198,6 +194,7 @@ interface StoreResult {
   oidc: OidcResult;
   loginAttack: LoginAttackResult;
   console: ConsoleResult;
+  sdk: SdkResult;
 }
 
 async function benchStore(target: StoreTarget, seedSeconds: number, mix: string[], peerMix: string[], port: number): Promise<StoreResult> {
@@ -266,6 +263,7 @@ async function benchStore(target: StoreTarget, seedSeconds: number, mix: string[
     const oidc = await benchOidc(base, ADMIN_PASSWORD, { ...OIDC, log: (text) => log(`[${target.kind}] ${text}`) });
     const loginAttack = await benchLoginAttack(base, ADMIN_PASSWORD, { ...LOGIN_ATTACK, log: (text) => log(`[${target.kind}] ${text}`) });
     const consoleResult = await benchConsole(base, ADMIN_PASSWORD, { rounds: CONSOLE_ROUNDS, log: (text) => log(`[${target.kind}] ${text}`) });
+    const sdk = await benchSdk(ROOT, base, ADMIN_PASSWORD, (text) => log(`[${target.kind}] ${text}`));
 
     log(`[${target.kind}] raw SQL mix…`);
     const rawSearch = latencyOf((await timed(peerMix, 1, (q) => raw.search(q))).samples);
@@ -287,6 +285,7 @@ async function benchStore(target: StoreTarget, seedSeconds: number, mix: string[
       oidc,
       loginAttack,
       console: consoleResult,
+      sdk,
     };
   } finally {
     one.close();
@@ -334,44 +333,32 @@ log("building the server (npm run build)…");
 if (spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] }).status !== 0) throw new Error("npm run build failed");
 if (values.only === "oidc") await runAlone("provider logins", "oidc", (base, say) => benchOidc(base, ADMIN_PASSWORD, { ...OIDC, log: say }), oidcReport);
 if (values.only === "login-attack") await runAlone("login under attack", "login-attack", (base, say) => benchLoginAttack(base, ADMIN_PASSWORD, { ...LOGIN_ATTACK, log: say }), loginAttackReport);
-if (values.only === "console") await onlyConsole();
+if (values.only === "console") await runAlone("web console", "console", (base, say) => benchConsole(base, ADMIN_PASSWORD, { rounds: CONSOLE_ROUNDS, log: say }), consoleReport, true);
 if (values.only === "import") await runAlone("bulk import", "import", (base, say) => benchImport(base, ADMIN_PASSWORD, { rows: Number(values["import-rows"] ?? USERS), log: say }), importReport);
+if (values.only === "sdk") await runAlone("SDK and CLI", "sdk", (base, say) => benchSdk(ROOT, base, ADMIN_PASSWORD, say), sdkReport, true);
 
-/** `--only console`: the web console in Chromium on each seeded store (seeded first when missing), reported, and nothing else. */
-async function onlyConsole(): Promise<never> {
-  const lines = [`# ECM Security bench, web console — ${startedAt.toISOString()}`, machineLine(), `command: npm run bench -- ${process.argv.slice(2).join(" ")}`];
-  const results: Record<string, ConsoleResult> = {};
-  const targets = KINDS.map((k) => (k === "sqlite" ? sqliteTarget() : postgresTarget()));
-  await Promise.all(targets.map(ensureSeeded));
-  for (const [i, target] of targets.entries()) {
-    const server = await startServer(target, 18_670 + i);
-    try {
-      results[target.kind] = await benchConsole(`http://127.0.0.1:${18_670 + i}/portal`, ADMIN_PASSWORD, { rounds: CONSOLE_ROUNDS, log: (text) => log(`[${target.kind}] ${text}`) });
-    } finally {
-      server.kill("SIGTERM");
-    }
-    lines.push("", `## ${target.kind}, ${USERS.toLocaleString("en")} seeded users`, ...consoleReport(results[target.kind]!));
-  }
-  writeReport(lines, { users: USERS, console: results });
-  process.exit(0);
-}
-
-/** `--only <pass>`: that pass on a fresh store of each kind (no seeding), reported, and nothing else. */
-async function runAlone<T>(title: string, name: string, pass: (baseUrl: string, log: (text: string) => void) => Promise<T>, report: (result: T) => string[]): Promise<never> {
+/**
+ * `--only <pass>`: that pass alone on each kind of store — a fresh one (no seeding), or with `seeded`
+ * the seeded one (seeded first when missing) — reported, and nothing else.
+ */
+async function runAlone<T>(title: string, name: string, pass: (baseUrl: string, log: (text: string) => void) => Promise<T>, report: (result: T) => string[], seeded = false): Promise<never> {
   const lines = [`# ECM Security bench, ${title} — ${startedAt.toISOString()}`, machineLine(), `command: npm run bench -- ${process.argv.slice(2).join(" ")}`];
   const results: Record<string, T> = {};
-  for (const [i, kind] of KINDS.entries()) {
-    const target = kind === "sqlite" ? sqliteTarget(`${name}-sqlite`) : postgresTarget(`ecm_bench_${name.replaceAll("-", "_")}`);
-    await target.reset();
+  const targets = KINDS.map((kind) =>
+    seeded ? (kind === "sqlite" ? sqliteTarget() : postgresTarget()) : kind === "sqlite" ? sqliteTarget(`${name}-sqlite`) : postgresTarget(`ecm_bench_${name.replaceAll("-", "_")}`),
+  );
+  if (seeded) await Promise.all(targets.map(ensureSeeded));
+  else for (const target of targets) await target.reset();
+  for (const [i, target] of targets.entries()) {
     const server = await startServer(target, 18_650 + i);
     try {
-      results[kind] = await pass(`http://127.0.0.1:${18_650 + i}/portal`, (text) => log(`[${kind}] ${text}`));
+      results[target.kind] = await pass(`http://127.0.0.1:${18_650 + i}/portal`, (text) => log(`[${target.kind}] ${text}`));
     } finally {
       server.kill("SIGTERM");
     }
-    lines.push("", `## ${kind} (fresh store)`, ...report(results[kind]!));
+    lines.push("", seeded ? `## ${target.kind}, ${USERS.toLocaleString("en")} seeded users` : `## ${target.kind} (fresh store)`, ...report(results[target.kind]!));
   }
-  writeReport(lines, { [name]: results });
+  writeReport(lines, seeded ? { users: USERS, [name]: results } : { [name]: results });
   process.exit(0);
 }
 
@@ -406,6 +393,7 @@ for (const r of results) {
   for (const line of oidcReport(r.oidc)) say(line);
   for (const line of loginAttackReport(r.loginAttack)) say(line);
   for (const line of consoleReport(r.console)) say(`console: ${line}`);
+  for (const line of sdkReport(r.sdk)) say(line);
 }
 if (slapd) {
   say("");

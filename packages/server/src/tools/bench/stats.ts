@@ -1,3 +1,11 @@
+import { readFileSync } from "node:fs";
+
+/** Peak resident memory of a process so far (VmHWM), in MB. */
+export function peakRssMb(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
 /** Latency figures of a run, in milliseconds. */
 export interface Latency {
   count: number;

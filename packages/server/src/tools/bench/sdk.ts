@@ -1,0 +1,122 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { BenchClient } from "./http-client.js";
+import { peakRssMb } from "./stats.js";
+
+/**
+ * The seed's `users()` as script authors call it (issue 15), over the whole seeded store: the SDK's
+ * users(), users({ extendedInfo: true }), iterUsers() and ECMSync users(), each in a process of its
+ * own (sdk-probe.ts: wall time, heap bytes per user held, heap growth while iterating), and
+ * `ecm users list -o json|csv` (wall time, peak RSS), beside the server's own streamed export of the
+ * same users in the same run. The SDK and CLI are the built packages.
+ */
+export interface SdkResult {
+  users: number;
+  /** The server's streamed list read and thrown away: what the SDK's figures compare with. */
+  server: { basicSeconds: number; extendedSeconds: number };
+  usersPlain: Probe;
+  usersExtended: Probe;
+  iterUsers: Probe;
+  syncUsers: Probe;
+  cliJson: CliRun;
+  cliCsv: CliRun;
+}
+
+interface Probe {
+  users: number;
+  seconds: number;
+  bytesPerUser?: number;
+  usersPerSecond?: number;
+  heapGrowthMb?: number;
+  peakRssMb: number;
+}
+
+interface CliRun {
+  seconds: number;
+  peakRssMb: number;
+}
+
+function runProbe(root: string, mode: string, baseUrl: string, password: string): Promise<Probe> {
+  const probe = join(root, "packages/server/src/tools/bench/sdk-probe.ts");
+  const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", probe, mode, baseUrl, password], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
+  return new Promise((resolve, reject) =>
+    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out) as Probe) : reject(new Error(`sdk-probe ${mode} exited with ${code}`)))),
+  );
+}
+
+/** `ecm users list -o <format>` with its output thrown away: wall time and peak RSS (sampled until it exits). */
+function runCli(root: string, format: string, baseUrl: string, password: string): Promise<CliRun> {
+  const env = { ...process.env, ECM_URL: baseUrl, ECM_USERNAME: "sysadmin", ECM_PASSWORD: password, XDG_CONFIG_HOME: "/nonexistent" };
+  const started = performance.now();
+  const child = spawn(process.execPath, [join(root, "packages/cli/bin/ecm.js"), "users", "list", "-o", format], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
+  let peak = 0;
+  const sample = setInterval(() => {
+    try {
+      // NaN once it has exited and not yet been reaped (no memory lines any more).
+      peak = Math.max(peak, peakRssMb(child.pid!) || 0);
+    } catch {
+      // exited and reaped between two samples
+    }
+  }, 50);
+  return new Promise((resolve, reject) =>
+    child.on("exit", (code) => {
+      clearInterval(sample);
+      if (code !== 0) return reject(new Error(`ecm users list -o ${format} exited with ${code}`));
+      resolve({ seconds: (performance.now() - started) / 1000, peakRssMb: peak });
+    }),
+  );
+}
+
+export async function benchSdk(root: string, baseUrl: string, adminPassword: string, log: (text: string) => void): Promise<SdkResult> {
+  const client = new BenchClient(baseUrl, 1);
+  try {
+    const login = await client.request("POST", "/auth/v1/providers/builtin/token", { username: "sysadmin", password: adminPassword });
+    client.setToken((JSON.parse(login.body) as { access_token: string }).access_token);
+    const users = Number(await client.get("/security/v1/users/count"));
+    const streamed = async (path: string) => {
+      const t0 = performance.now();
+      const r = await client.request("GET", path, undefined, () => {});
+      if (r.status !== 200) throw new Error(`GET ${path}: ${r.status}`);
+      return (performance.now() - t0) / 1000;
+    };
+    log("sdk: the server's streamed list (a pass to warm it, then measured)…");
+    await streamed("/security/v1/users?extendedInfo=true");
+    const server = { basicSeconds: await streamed("/security/v1/users"), extendedSeconds: await streamed("/security/v1/users?extendedInfo=true") };
+    const probe = (mode: string) => {
+      log(`sdk: ${mode}…`);
+      return runProbe(root, mode, baseUrl, adminPassword);
+    };
+    const cli = (format: string) => {
+      log(`sdk: ecm users list -o ${format}…`);
+      return runCli(root, format, baseUrl, adminPassword);
+    };
+    return {
+      users,
+      server,
+      usersPlain: await probe("users"),
+      usersExtended: await probe("users-extended"),
+      iterUsers: await probe("iter"),
+      syncUsers: await probe("sync"),
+      cliJson: await cli("json"),
+      cliCsv: await cli("csv"),
+    };
+  } finally {
+    client.close();
+  }
+}
+
+export function sdkReport(r: SdkResult): string[] {
+  const vs = (seconds: number, base: number) => `${seconds.toFixed(2)} s (${(seconds / base).toFixed(2)}× the server's export)`;
+  const perUser = (p: Probe) => `${Math.round(p.bytesPerUser!)} heap bytes a user held`;
+  return [
+    `sdk, ${r.users.toLocaleString("en")} users; the server's own streamed export of them: ${r.server.basicSeconds.toFixed(2)} s plain, ${r.server.extendedSeconds.toFixed(2)} s extended`,
+    `  users():                      ${vs(r.usersPlain.seconds, r.server.basicSeconds)}, ${perUser(r.usersPlain)}`,
+    `  users({ extendedInfo: true }): ${vs(r.usersExtended.seconds, r.server.extendedSeconds)}, ${perUser(r.usersExtended)}`,
+    `  iterUsers({ extendedInfo }):  ${Math.round(r.iterUsers.usersPerSecond!).toLocaleString("en")} users/s (${vs(r.iterUsers.seconds, r.server.extendedSeconds)}), heap at most ${r.iterUsers.heapGrowthMb!.toFixed(0)} MB above its start`,
+    `  ECMSync users():              ${r.syncUsers.seconds.toFixed(2)} s (${(r.syncUsers.seconds / r.usersPlain.seconds).toFixed(2)}× ECM's users()), ${perUser(r.syncUsers)}`,
+    `  ecm users list -o json:       ${vs(r.cliJson.seconds, r.server.basicSeconds)}, peak RSS ${r.cliJson.peakRssMb.toFixed(0)} MB`,
+    `  ecm users list -o csv:        ${vs(r.cliCsv.seconds, r.server.basicSeconds)}, peak RSS ${r.cliCsv.peakRssMb.toFixed(0)} MB`,
+  ];
+}
