@@ -2,7 +2,7 @@ import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "
 import { inspectCustom } from "./client.js";
 import { ECMError, deserializeError, type SerializedError } from "./errors.js";
 import { ExportReader } from "./export-records.js";
-import { normalizeBaseUrl, retryPolicy, type ECMOptions, type TokenInfo } from "./http.js";
+import { Transport, retryPolicy, type ECMOptions, type TokenInfo } from "./http.js";
 import { EXPORT_PATH, exportQuery, knownGroupGuid, type GroupRef, type UserRef } from "./security.js";
 import type {
   CreateUserFields,
@@ -372,11 +372,8 @@ export class ECMSync {
   readonly security: SecuritySync;
 
   constructor(options: ECMOptions) {
-    if (!options || typeof options.baseUrl !== "string") throw new TypeError("ECMSync: baseUrl is required");
-    if (!options.token && (options.username === undefined || options.password === undefined)) {
-      throw new TypeError("ECM: give either { username, password } or { token }");
-    }
-    this.#baseUrl = normalizeBaseUrl(options.baseUrl);
+    // The options are checked here, as ECM checks them (credentials, token or API key), not first in the worker.
+    this.#baseUrl = new Transport(options).baseUrl;
     this.#ch = new SyncChannel(options);
     this.security = new SecuritySync(this.#ch, options);
   }

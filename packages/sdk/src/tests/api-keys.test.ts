@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startServerThread, type ThreadServer } from "../../test/server-thread.js";
-import { ECM, ECMAuthError } from "../index.js";
+import { ECM, ECMAuthError, ECMSync } from "../index.js";
 
 let server: ThreadServer;
 before(async () => {
@@ -21,6 +21,9 @@ test("an API key made with the SDK authenticates a client of its own; revoked, i
   assert.equal((await script.security.me()).username, "sdk_robot");
   await script.logout(); // nothing to log out: the key still works
   assert.equal((await script.security.me()).username, "sdk_robot");
+  const sync = new ECMSync({ baseUrl: server.baseUrl, apiKey: key.secret });
+  assert.equal(sync.security.me().username, "sdk_robot");
+  sync.close();
   const listed = await admin.security.apiKeys(robot.id);
   assert.deepEqual(listed.map((k) => [k.id, k.prefix]), [[key.id, key.secret.slice(0, 12)]]);
   assert.equal("secret" in listed[0]!, false);
