@@ -103,7 +103,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   await signingKeys.init();
   const sessions = new Sessions(store.db, signingKeys, config.tokenTtlSeconds, config.sessionMaxSeconds, options.now);
   const users = createUserQueries(store);
-  const apiKeys = new ApiKeys(store.db, (secret) => secrets.tag("api key", secret), { perMinute: config.apiKeyRatePerMinute });
+  const apiKeys = new ApiKeys(store.db, (secret) => secrets.tag("api key", secret), { perMinute: config.apiKeyRatePerMinute }, options.now);
   const login = new LoginService(store.db, users, localCredentials(hasher, storeRehash(store.db)), sessions, config.lockout, config.passwordMaxAgeDays, (name) => secrets.tag("audit login name", name));
   const groups = createGroupQueries(store);
   const jwks = new JwksCache(config.oidcJwksCooldownSeconds);

@@ -47,6 +47,8 @@ export class ApiKeys {
     private readonly db: Kysely<Database>,
     private readonly hashOf: (secret: string) => string,
     private readonly limits: ApiKeyLimits,
+    /** The time in milliseconds that expiry follows (tests move it instead of waiting). */
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** A new key for `user`; the secret is returned here only. */
@@ -77,7 +79,7 @@ export class ApiKeys {
 
   /** The account of a key that may be used now, or null; over its rate limit, a too-many-attempts error. */
   async authenticate(secret: string): Promise<{ user: UserRow; keyId: string } | null> {
-    const now = isoNow();
+    const now = new Date(this.now()).toISOString();
     const row = await this.db
       .selectFrom("api_keys")
       .innerJoin("users", "users.id", "api_keys.user_id")
