@@ -9,11 +9,14 @@ export interface ImportBenchResult {
   failed: number;
 }
 
-/** CSV of `rows` generated users (no password), written as it is sent: never all in memory. */
-function* csvRows(rows: number): Generator<string> {
+/** Rows per request: one request must arrive within ECM_REQUEST_TIMEOUT_SECONDS (30 s by default), as the README says. */
+const ROWS_PER_REQUEST = 100_000;
+
+/** CSV of the generated users `from` to `to` (no password), written as it is sent: never all in memory. */
+function* csvRows(from: number, to: number): Generator<string> {
   yield "username,firstName,lastName,email,groups\n";
   const batch: string[] = [];
-  for (let i = 0; i < rows; i++) {
+  for (let i = from; i < to; i++) {
     batch.push(`imp${i},Anna${i % 977},Müller${i % 997},imp${i}@example.com,bench-staff;bench-site-${i % 20}\n`);
     if (batch.length === 1000) yield batch.splice(0).join("");
   }
@@ -22,8 +25,8 @@ function* csvRows(rows: number): Generator<string> {
 
 /**
  * `--only import`: POST /security/v1/users/import of a generated CSV of `rows` users on a fresh store,
- * streamed up while the results stream down (as `ecm import` does), timed from the first byte sent
- * to the summary line.
+ * in requests of ROWS_PER_REQUEST rows, each streamed up while its results stream down, timed from
+ * the first byte sent to the last summary line.
  */
 export async function benchImport(baseUrl: string, adminPassword: string, options: { rows: number; log: (text: string) => void }): Promise<ImportBenchResult> {
   const token = await fetch(`${baseUrl}/auth/v1/providers/builtin/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "sysadmin", password: adminPassword }) })
@@ -33,10 +36,24 @@ export async function benchImport(baseUrl: string, adminPassword: string, option
     await fetch(`${baseUrl}/security/v1/user-groups`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify({ name }) });
   }
   const started = performance.now();
-  const summary = await new Promise<{ created: number; failed: number }>((resolve, reject) => {
+  const summary = { created: 0, failed: 0 };
+  let done = 0;
+  for (let from = 0; from < options.rows; from += ROWS_PER_REQUEST) {
+    const part = await importPart(baseUrl, token, csvRows(from, Math.min(options.rows, from + ROWS_PER_REQUEST)), () => {
+      if (++done % 100_000 === 0) options.log(`${done.toLocaleString("en")} rows answered (${Math.round(done / ((performance.now() - started) / 1000)).toLocaleString("en")}/s)`);
+    });
+    summary.created += part.created;
+    summary.failed += part.failed;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { rows: options.rows, seconds, rowsPerSecond: options.rows / seconds, ...summary };
+}
+
+/** One request: the CSV streamed up while the answers stream down; resolves with its summary line. */
+function importPart(baseUrl: string, token: string, csv: Iterable<string>, onRow: () => void): Promise<{ created: number; failed: number }> {
+  return new Promise<{ created: number; failed: number }>((resolve, reject) => {
     const req = request(`${baseUrl}/security/v1/users/import`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "text/csv" } }, (res) => {
       let pending = "";
-      let done = 0;
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => {
         const lines = (pending + chunk).split("\n");
@@ -45,16 +62,14 @@ export async function benchImport(baseUrl: string, adminPassword: string, option
           const parsed = JSON.parse(line) as { summary?: { created: number; failed: number }; error?: unknown };
           if (parsed.summary) resolve(parsed.summary);
           else if (parsed.error && !("line" in parsed)) reject(new Error(`import failed: ${line}`));
-          else if (++done % 100_000 === 0) options.log(`${done.toLocaleString("en")} rows answered (${Math.round(done / ((performance.now() - started) / 1000)).toLocaleString("en")}/s)`);
+          else onRow();
         }
       });
       res.on("error", reject);
     });
     req.on("error", reject);
-    Readable.from(csvRows(options.rows)).pipe(req);
+    Readable.from(csv).pipe(req);
   });
-  const seconds = (performance.now() - started) / 1000;
-  return { rows: options.rows, seconds, rowsPerSecond: options.rows / seconds, ...summary };
 }
 
 export function importReport(r: ImportBenchResult): string[] {
