@@ -9,7 +9,6 @@ const BODIES: Record<string, unknown> = {
   "PUT /portal/security/v1/users/:id/reset-password": { type: "password", value: "Taken-Over-Pass-1" },
   "POST /portal/security/v1/users/:id/api-keys": { name: "taken over" },
   "PUT /portal/security/v1/users/:id/federated-identities/:alias": { subject: "taken-over" },
-  "POST /portal/security/v1/users/:id/api-keys": { name: "taken over" },
 };
 
 /**
