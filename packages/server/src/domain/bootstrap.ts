@@ -6,8 +6,8 @@ import type { Database } from "../storage/schema.js";
 import { isoNow } from "../storage/time.js";
 import { recordAudit } from "./audit.js";
 import { ADMINISTRATORS_GROUP, BUILTIN_ADMIN_USERNAME, BUILTIN_GROUPS, BUILTIN_ROLES, USERS_GROUP } from "./roles.js";
-import { confusableKey } from "./names.js";
-import { fold, searchTextFor } from "./user-fields.js";
+import { groupNameColumns, loginNameColumns, usernameColumns } from "./names.js";
+import { searchTextFor } from "./user-fields.js";
 
 /** Marks a store whose first start is done (the token keys are made by auth/signing-keys.ts). */
 export const BOOTSTRAPPED_SETTING = "bootstrapped";
@@ -42,7 +42,7 @@ export async function bootstrap(db: Kysely<Database>, hasher: PasswordHasher, po
       for (const group of BUILTIN_GROUPS) {
         const row = await trx
           .insertInto("groups")
-          .values({ uuid: randomUUID(), name: group.name, name_key: fold(group.name), name_skeleton: confusableKey(group.name), description: group.description, builtin: 1, essential: 1, created_at: now, updated_at: now })
+          .values({ uuid: randomUUID(), ...groupNameColumns(group.name), description: group.description, builtin: 1, essential: 1, created_at: now, updated_at: now })
           .returning("id")
           .executeTakeFirstOrThrow();
         groupIds.set(group.name, row.id);
@@ -53,11 +53,9 @@ export async function bootstrap(db: Kysely<Database>, hasher: PasswordHasher, po
         .insertInto("users")
         .values({
           ...fields,
+          ...usernameColumns(BUILTIN_ADMIN_USERNAME),
+          ...loginNameColumns(BUILTIN_ADMIN_USERNAME),
           uuid: randomUUID(),
-          login_name: BUILTIN_ADMIN_USERNAME,
-          login_key: BUILTIN_ADMIN_USERNAME,
-          username_skeleton: confusableKey(BUILTIN_ADMIN_USERNAME),
-          login_skeleton: confusableKey(BUILTIN_ADMIN_USERNAME),
           display_name: BUILTIN_ADMIN_USERNAME,
           description: "Built-in user",
           builtin: 1,

@@ -22,3 +22,25 @@ export function skeleton(text: string): string {
 export function confusableKey(name: string): string {
   return fold(skeleton(fold(normalizeName(name))));
 }
+
+/*
+ * The stored columns of a name: its NFKC form, the key it is looked up by (ignoring case) and its
+ * look-alike key. Every write of a username, login name or group name spreads one of these, so no
+ * path can store a name without the keys that guard it (the key needs confusables.txt, which only
+ * this code has: a store trigger cannot compute it).
+ */
+
+export function usernameColumns(username: string) {
+  const normal = normalizeName(username);
+  return { username: normal, username_skeleton: confusableKey(normal) };
+}
+
+export function loginNameColumns(loginName: string) {
+  const normal = normalizeName(loginName);
+  return { login_name: normal, login_key: fold(normal), login_skeleton: confusableKey(normal) };
+}
+
+export function groupNameColumns(name: string) {
+  const normal = normalizeName(name);
+  return { name: normal, name_key: fold(normal), name_skeleton: confusableKey(normal) };
+}

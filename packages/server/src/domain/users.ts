@@ -15,7 +15,7 @@ import { recordAudit, type Actor } from "./audit.js";
 import { ADMINISTRATOR_ACCESS_COLUMNS, assertSystemAdministratorRemains } from "./last-admin.js";
 import type { PasswordOwner, PasswordPolicy } from "./password-policy.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
-import { confusableKey, normalizeName } from "./names.js";
+import { loginNameColumns, normalizeName, usernameColumns } from "./names.js";
 import { defaultDisplayName, fold, searchTextFor, USERNAME_PATTERN } from "./user-fields.js";
 import { readForChange, type Precondition } from "./versioned.js";
 
@@ -112,22 +112,18 @@ export function newUserRow(input: NewUser, passwordHash: string | null, now: str
   const firstName = blankToNull(input.firstName) ?? null;
   const lastName = blankToNull(input.lastName) ?? null;
   const email = blankToNull(input.email) ?? null;
-  const username = normalizeName(input.username);
+  const names = { ...usernameColumns(input.username), ...loginNameColumns(input.loginName ?? input.username) };
+  const { username } = names;
   if (!new RegExp(USERNAME_PATTERN, "u").test(username)) {
     throw new DomainError("invalid", `username is "${username}" in its normal form (NFKC), which holds more than 64 letters, digits and . _ - @.`, { field: "username" });
   }
-  const loginName = normalizeName(input.loginName ?? username);
   const validFrom = normalizeTime(input.validFrom, "validFrom") ?? null;
   const validTo = normalizeTime(input.validTo, "validTo") ?? null;
   assertWindow(validFrom, validTo);
   if (input.serviceAccount && passwordHash !== null) throw new DomainError("invalid", "A service account has no password: leave it out, and give it API keys.", { field: "password" });
   return {
     uuid: randomUUID(),
-    username,
-    username_skeleton: confusableKey(username),
-    login_name: loginName,
-    login_key: fold(loginName),
-    login_skeleton: confusableKey(loginName),
+    ...names,
     first_name: firstName,
     last_name: lastName,
     display_name: input.displayName ?? defaultDisplayName(firstName, lastName, username),
@@ -179,10 +175,7 @@ export function planUpdate(row: UserRow, input: UserChanges): { next: Required<U
     after[f] = next[f];
     (changes as Record<string, unknown>)[FIELDS[f].column] = typeof next[f] === "boolean" ? (next[f] ? 1 : 0) : next[f];
   }
-  if (changes.login_name !== undefined) {
-    changes.login_key = fold(next.loginName);
-    changes.login_skeleton = confusableKey(next.loginName);
-  }
+  if (changes.login_name !== undefined) Object.assign(changes, loginNameColumns(next.loginName));
   if (Object.keys(changes).length > 0) changes.search_text = searchTextFor({ username: row.username, first_name: next.firstName, last_name: next.lastName, email: next.email });
   return { next, changes, before, after };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import { fold } from "../domain/user-fields.js";
-import { confusableKey } from "../domain/names.js";
+import { confusableKey, groupNameColumns } from "../domain/names.js";
 import type { Database, GroupRow, RoleRow, UserRow } from "./schema.js";
 import { keysetBatches } from "./keyset.js";
 import type { Store } from "./store.js";
@@ -68,7 +68,7 @@ export function createGroupQueries({ db }: Store) {
       const now = isoNow();
       return on
         .insertInto("groups")
-        .values({ uuid: randomUUID(), name: fields.name, name_key: fold(fields.name), name_skeleton: confusableKey(fields.name), description: fields.description, created_at: now, updated_at: now })
+        .values({ uuid: randomUUID(), ...groupNameColumns(fields.name), description: fields.description, created_at: now, updated_at: now })
         .returningAll()
         .executeTakeFirstOrThrow();
     },
@@ -77,7 +77,7 @@ export function createGroupQueries({ db }: Store) {
     updateIfVersion(on: Kysely<Database>, id: number, version: number, fields: GroupFieldsInput): Promise<GroupRow | undefined> {
       return on
         .updateTable("groups")
-        .set({ name: fields.name, name_key: fold(fields.name), name_skeleton: confusableKey(fields.name), description: fields.description, version: version + 1, updated_at: isoNow() })
+        .set({ ...groupNameColumns(fields.name), description: fields.description, version: version + 1, updated_at: isoNow() })
         .where("id", "=", id)
         .where("version", "=", version)
         .returningAll()

@@ -14,7 +14,7 @@ export interface UsersTable {
   login_name: string;
   /** Lower-cased login name: logins and uniqueness ignore case. */
   login_key: string;
-  /** domain/names.ts confusableKey of the username / login name (unique; null for rows that predate it and clashed, or were bulk-loaded). */
+  /** domain/names.ts confusableKey of the username / login name (unique; null for rows that predate it and clashed). Written from usernameColumns / loginNameColumns. */
   username_skeleton: string | null;
   login_skeleton: string | null;
   first_name: string | null;
@@ -59,7 +59,7 @@ export interface GroupsTable {
   uuid: string;
   name: string;
   name_key: string;
-  /** domain/names.ts confusableKey of the name (unique). */
+  /** domain/names.ts confusableKey of the name (unique). Written from groupNameColumns. */
   name_skeleton: string | null;
   description: string | null;
   dn: string | null;

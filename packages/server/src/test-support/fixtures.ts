@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { confusableKey } from "../domain/names.js";
-import { defaultDisplayName, fold, searchTextFor } from "../domain/user-fields.js";
+import { loginNameColumns, usernameColumns } from "../domain/names.js";
+import { defaultDisplayName, searchTextFor } from "../domain/user-fields.js";
 import type { NewUserRow, UserRow } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
 import { createUserQueries } from "../storage/user-queries.js";
@@ -25,9 +25,8 @@ export async function insertUser(
     .values({
       uuid: randomUUID(),
       display_name: defaultDisplayName(first_name, last_name, fields.username),
-      login_key: fold(login_name),
-      username_skeleton: confusableKey(fields.username),
-      login_skeleton: confusableKey(login_name),
+      ...usernameColumns(fields.username),
+      ...loginNameColumns(login_name),
       created_at: now,
       updated_at: now,
       password_hash: password ? await password.hasher.hash(password.value) : null,
