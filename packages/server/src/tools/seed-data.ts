@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { recordAudit } from "../domain/audit.js";
+import { groupNameColumns, loginNameColumns, usernameColumns } from "../domain/names.js";
 import { USERS_GROUP } from "../domain/roles.js";
 import { defaultDisplayName, fold, searchTextFor } from "../domain/user-fields.js";
 import type { NewUserRow } from "../storage/schema.js";
@@ -119,7 +120,7 @@ export async function seedStore({ db, dialect }: Store, options: SeedOptions): P
       const rows = [];
       for (let g = start; g < Math.min(groupCount, start + USER_BATCH); g++) {
         const name = `${DEPARTMENTS[g % DEPARTMENTS.length]}-${SITES[Math.floor(g / DEPARTMENTS.length) % SITES.length]}-${Math.floor(g / (DEPARTMENTS.length * SITES.length)) + 1}`;
-        rows.push({ uuid: seededUuid(seed, "group", g), name, name_key: fold(name), description: `Seeded group ${g + 1}`, created_at: now, updated_at: now });
+        rows.push({ uuid: seededUuid(seed, "group", g), ...groupNameColumns(name), description: `Seeded group ${g + 1}`, created_at: now, updated_at: now });
       }
       const inserted = await trx.insertInto("groups").values(rows).returning("id").execute();
       groupIds.push(...inserted.map((r) => r.id));
@@ -171,9 +172,9 @@ export async function seedStore({ db, dialect }: Store, options: SeedOptions): P
             const hasDn = random() < 0.05;
             rows.push({
               ...fields,
+              ...usernameColumns(username),
+              ...loginNameColumns(username),
               uuid: seededUuid(seed, "user", i),
-              login_name: username,
-              login_key: fold(username),
               display_name: defaultDisplayName(first, last, username),
               description: random() < 0.1 ? `Seeded user ${i + 1}` : null,
               enabled: random() < 0.1 ? 0 : 1,

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { before, it } from "node:test";
-import { describeEachStore } from "../../test-support/server.js";
+import { describeEachStore, startTestServer } from "../../test-support/server.js";
+import { seedStore } from "../../tools/seed-data.js";
 
 /** Cyrillic ѕ у ѕ а: looks like "sysa". */
 const CYRILLIC_SYSADMIN = "\u0455\u0443\u0455\u0430dmin";
 
 /** Names are stored in NFKC, and a new name that looks like an existing one (UTS #39 skeleton) is a 409 naming that one. */
-describeEachStore("names that only look alike", (server) => {
+describeEachStore("names that only look alike", (server, kind) => {
   let token: string;
   before(async () => {
     token = await server().login();
@@ -54,5 +55,19 @@ describeEachStore("names that only look alike", (server) => {
     const h = await s.api("POST", "/security/v1/user-groups", { token, body: { name: "Sales" } });
     assertLookalike(await s.api("PUT", `/security/v1/user-groups/${h.body.id}`, { token, body: { name: "Fіnance" } }), "Finance");
     assert.equal((await s.api("PUT", `/security/v1/user-groups/${g.body.id}`, { token, body: { name: "Finance" } })).status, 200, "a group may keep its own name");
+  });
+
+  it("users and groups of npm run seed are guarded too", async () => {
+    const s = await startTestServer(kind);
+    try {
+      await seedStore(s.server.deps.store, { users: 20, seed: 11, passwordHash: "not-a-login" });
+      const own = await s.login();
+      const seeded = (await s.api("GET", "/security/v1/users", { token: own })).body.find((u: { username: string }) => /^[a-z]+[0-9]+$/.test(u.username));
+      assertLookalike(await s.api("POST", "/security/v1/users", { token: own, body: { username: seeded.username.toUpperCase(), loginName: "seed.check" } }), seeded.username, "username");
+      const group = (await s.api("GET", "/security/v1/user-groups?search=-1", { token: own })).body[0];
+      assertLookalike(await s.api("POST", "/security/v1/user-groups", { token: own, body: { name: group.name.replace(/1$/, "l") } }), group.name);
+    } finally {
+      await s.close();
+    }
   });
 });
