@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import { loginRefusal } from "../auth/login.js";
 import { recordAudit, type Actor } from "../domain/audit.js";
@@ -6,8 +6,9 @@ import { DomainError, notFound } from "../domain/errors.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { requireUser } from "../domain/lookups.js";
 import { USERS_GROUP } from "../domain/roles.js";
-import { assertMayAdminister, type AdminActor } from "../domain/users.js";
-import { defaultDisplayName, EMAIL_MAX, fold, NAME_MAX, searchTextFor, USERNAME_MAX } from "../domain/user-fields.js";
+import { confusableKey, normalizeName } from "../domain/names.js";
+import { assertMayAdminister, newUserRow, type AdminActor } from "../domain/users.js";
+import { EMAIL_MAX, fold, NAME_MAX, USERNAME_MAX } from "../domain/user-fields.js";
 import { isUniqueViolation } from "../storage/constraints.js";
 import type { GroupQueries } from "../storage/group-queries.js";
 import type { Database, UserRow } from "../storage/schema.js";
@@ -57,16 +58,16 @@ export function missingClaims(c: OidcSettings, claims: Record<string, unknown>):
   return [c.usernameClaim, c.emailClaim, c.groupsClaim].some((name) => !(name in claims)) || (c.trustEmail && !("email_verified" in claims));
 }
 
-/** Letters and digits of any script and `. _ - @` (the username rules); anything else becomes `_`. */
+/** Letters and digits of any script and `. _ - @` (the username rules) in the stored form (NFKC); anything else becomes `_`. */
 function usernameBase(identity: ProviderIdentity): string {
   const raw = identity.username ?? identity.subject;
-  const clean = [...raw.normalize("NFC")].map((ch) => (/^[\p{L}\p{N}._@-]$/u.test(ch) ? ch : "_")).join("");
+  const clean = [...normalizeName(raw)].map((ch) => (/^[\p{L}\p{N}._@-]$/u.test(ch) ? ch : "_")).join("");
   return clean || "user";
 }
 
 /**
  * The clash rule for a new user's username: the claim's value as it is; if a user has that name (or
- * login name), `<name>-<alias>`; then `<name>-<alias>-2` … `-9`; then `<name>-<alias>-<8 random hex>`.
+ * login name), or one that looks like it (domain/names.ts), `<name>-<alias>`; then `<name>-<alias>-2` … `-9`; then `<name>-<alias>-<8 random hex>`.
  * Each is cut to the 64-character limit from the name's end, keeping the suffix whole.
  */
 export function usernameCandidates(base: string, alias: string): string[] {
@@ -115,32 +116,21 @@ export function createLinking(store: Store, groups: GroupQueries) {
 
   async function createUser(on: Kysely<Database>, p: Provider, identity: ProviderIdentity): Promise<UserRow> {
     const candidates = usernameCandidates(usernameBase(identity), p.alias);
+    const keys = candidates.map(confusableKey);
+    // A name is taken when it equals or looks like a username or login name (rows older than the
+    // look-alike keys may have none: their names are compared too).
     const taken = await on
       .selectFrom("users")
-      .select(["username", "login_key"])
-      .where((eb) => eb.or([eb("username", "in", candidates), eb("login_key", "in", candidates.map(fold))]))
+      .select(["username", "login_name"])
+      .where((eb) =>
+        eb.or([eb("username", "in", candidates), eb("login_key", "in", candidates.map(fold)), eb("username_skeleton", "in", keys), eb("login_skeleton", "in", keys)]),
+      )
       .execute();
-    const used = new Set(taken.flatMap((t) => [t.username, t.login_key]));
-    const username = candidates.find((c) => !used.has(c) && !used.has(fold(c))) ?? usernameCandidates(usernameBase(identity), `${p.alias}-${randomBytes(4).toString("hex")}`)[1]!;
-    const now = isoNow();
-    const { firstName: first_name, lastName: last_name, email } = identity;
-    return createUserQueries({ ...store, db: on }).insert({
-      uuid: randomUUID(),
-      username,
-      login_name: username,
-      login_key: fold(username),
-      first_name,
-      last_name,
-      display_name: defaultDisplayName(first_name, last_name, username),
-      email,
-      description: null,
-      password_hash: null,
-      // Where the user came from: its extended view's `source` (`identity-provider`).
-      identity_provider_id: p.id,
-      created_at: now,
-      updated_at: now,
-      search_text: searchTextFor({ username, first_name, last_name, email }),
-    });
+    const used = new Set(taken.flatMap((t) => [confusableKey(t.username), confusableKey(t.login_name)]));
+    const username = candidates.find((_, i) => !used.has(keys[i]!)) ?? usernameCandidates(usernameBase(identity), `${p.alias}-${randomBytes(4).toString("hex")}`)[1]!;
+    const { firstName, lastName, email } = identity;
+    // Where the user came from: its extended view's `source` (`identity-provider`).
+    return createUserQueries({ ...store, db: on }).insert({ ...newUserRow({ username, firstName, lastName, email }, null, isoNow()), identity_provider_id: p.id });
   }
 
   /** Brings the user's memberships in the provider's mapped groups in line with the groups claim; returns what changed. */

@@ -90,6 +90,17 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.equal((await me(await providerLogin(s, "corp", "odd-sub"))).username, "name_with_spaces_and_colons");
   });
 
+  it("a look-alike of a taken name is a clash too, and the users it creates are guarded like any", async () => {
+    const s = server();
+    corp.accounts.set("eve-sub-1", { preferred_username: "ｓｙｓａｄｍｉｎ" });
+    corp.accounts.set("eve-sub-2", { preferred_username: "\u0455\u0443\u0455\u0430dmin" });
+    assert.equal((await me(await providerLogin(s, "corp", "eve-sub-1"))).username, "sysadmin-corp", "stored in NFKC, and sysadmin is taken");
+    assert.equal((await me(await providerLogin(s, "corp", "eve-sub-2"))).username, "\u0455\u0443\u0455\u0430dmin-corp-2", "Cyrillic: looks like sysadmin, then like sysadmin-corp");
+    const local = await s.api("POST", "/security/v1/users", { token: admin, body: { username: "sysadmin-corp-2" } });
+    assert.equal(local.status, 409, local.text);
+    assert.equal(JSON.parse(local.body.additionalInfo).existing, "\u0455\u0443\u0455\u0430dmin-corp-2");
+  });
+
   it("links an existing user by email only when the provider is trusted, says verified, and one user has it", async () => {
     const s = server();
     const local = await insertUser(s.server.deps.store, { username: "carol", email: "Carol@Example.com" }, { hasher: s.server.deps.hasher, value: USER_PASSWORD });
