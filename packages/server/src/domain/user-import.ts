@@ -13,7 +13,8 @@ import { ADMINISTRATOR_ACCESS_COLUMNS, assertSystemAdministratorRemains } from "
 import type { PasswordPolicy } from "./password-policy.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { fold } from "./user-fields.js";
-import { auditedFields, newUserRow, planUpdate, userTarget, type AdminActor, type UserChanges } from "./users.js";
+import { confusableKey } from "./names.js";
+import { auditedFields, looksLike, newUserRow, planUpdate, userTarget, type AdminActor, type UserChanges } from "./users.js";
 
 /** One user of an import, as its row gave it (the shape is checked by the caller). */
 export interface ImportUser extends UserChanges {
@@ -122,14 +123,14 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
     const context = await readContext(trx, dialect.jsonList, actor, rows.map((r) => r.item.user));
     const plans: (Plan | DomainError)[] = [];
     const seenUsernames = new Map<string, number>();
-    const takenLoginKeys = new Map<string, number>(context.loginHolders);
+    const takenNames = new Map(context.nameHolders);
     const now = isoNow();
     for (const { item, hash } of rows) {
       try {
         const earlier = seenUsernames.get(item.user.username);
         if (earlier !== undefined) throw new DomainError("invalid", `The username repeats line ${earlier} of this import.`, { field: "username" });
         seenUsernames.set(item.user.username, item.line);
-        plans.push(planRow(context, takenLoginKeys, actor, item, hash, now));
+        plans.push(planRow(context, takenNames, actor, item, hash, now));
       } catch (error) {
         plans.push(asDomainError(error));
       }
@@ -201,8 +202,8 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
 /** What a batch's checks read from the store, in a few queries for the whole batch. */
 interface BatchContext {
   existing: Map<string, UserRow>;
-  /** login_key → id of the user holding it. */
-  loginHolders: Map<string, number>;
+  /** Who holds the unique name keys the batch's rows would take. */
+  nameHolders: NameHolders;
   /** The groups the rows name (by folded name) and those the existing users are in (by id). */
   groupsByName: Map<string, GroupInfo>;
   groupsById: Map<number, GroupInfo>;
@@ -224,9 +225,16 @@ async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"]
   const existing = new Map<string, UserRow>();
   const usernames = [...new Set(users.map((u) => u.username))];
   for (const row of await trx.selectFrom("users").selectAll().where("username", "in", list(usernames)).execute()) existing.set(row.username, row);
-  const loginKeys = [...new Set(users.map((u) => fold(u.loginName ?? existing.get(u.username)?.login_name ?? u.username)))];
-  const loginHolders = new Map<string, number>();
-  for (const row of await trx.selectFrom("users").select(["id", "login_key"]).where("login_key", "in", list(loginKeys)).execute()) loginHolders.set(row.login_key, row.id);
+  const loginNames = users.map((u) => u.loginName ?? existing.get(u.username)?.login_name ?? u.username);
+  const loginKeys = [...new Set(loginNames.map(fold))];
+  const skeletons = [...new Set([...users.map((u) => u.username), ...loginNames].map(confusableKey))];
+  const nameHolders: NameHolders = new Map();
+  const nameRows = await trx
+    .selectFrom("users")
+    .select(["id", "username", ...NAME_KEYS])
+    .where((eb) => eb.or([eb("login_key", "in", list(loginKeys)), eb("username_skeleton", "in", list(skeletons)), eb("login_skeleton", "in", list(skeletons))]))
+    .execute();
+  for (const row of nameRows) for (const column of NAME_KEYS) if (row[column] !== null) nameHolders.set(`${column}|${row[column]}`, { id: row.id, username: row.username });
   const existingIds = [...existing.values()].map((u) => u.id);
   const memberships = new Map<number, Set<number>>(existingIds.map((id) => [id, new Set()]));
   if (existingIds.length > 0) {
@@ -272,11 +280,11 @@ async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"]
       for (const h of holders) systemAdministrators.add(h.id);
     }
   }
-  return { existing, loginHolders, groupsByName, groupsById, usersGroupId: groupsByName.get(fold(USERS_GROUP))?.id, systemAdministrators, memberships, actorIsSystemAdministrator };
+  return { existing, nameHolders, groupsByName, groupsById, usersGroupId: groupsByName.get(fold(USERS_GROUP))?.id, systemAdministrators, memberships, actorIsSystemAdministrator };
 }
 
 /** The plan of one row, or the rule it breaks (thrown). */
-function planRow(context: BatchContext, takenLoginKeys: Map<string, number>, actor: AdminActor, item: ImportItemOk, hash: string | null, now: string): Plan {
+function planRow(context: BatchContext, takenNames: NameHolders, actor: AdminActor, item: ImportItemOk, hash: string | null, now: string): Plan {
   const { user } = item;
   const { password, passwordHash, groups: groupNames, username, ...fields } = user;
   const groupIds = groupNames === undefined ? undefined : groupNames.map((name) => {
@@ -288,7 +296,7 @@ function planRow(context: BatchContext, takenLoginKeys: Map<string, number>, act
   if (!current) {
     const row = newUserRow({ ...fields, username }, hash, now);
     if (row.profile_id !== -1) throw new DomainError("invalid", "An import does not assign profiles: leave profileId out.", { field: "profileId" });
-    claimLoginKey(takenLoginKeys, row.login_key, undefined);
+    claimNames(takenNames, row, { id: undefined, username: row.username });
     const own = (groupIds ?? []).filter((g) => g.id !== context.usersGroupId);
     assertMayChangeGroups(context, own);
     return { kind: "create", item, row, groupIds: [...(context.usersGroupId === undefined ? [] : [context.usersGroupId]), ...own.map((g) => g.id)], hash };
@@ -300,7 +308,7 @@ function planRow(context: BatchContext, takenLoginKeys: Map<string, number>, act
     throw new DomainError("invalid", "An import does not assign profiles: leave profileId out.", { field: "profileId" });
   }
   const { changes, before, after } = planUpdate(current, fields);
-  if (changes.login_key !== undefined) claimLoginKey(takenLoginKeys, changes.login_key, current.id);
+  claimNames(takenNames, changes, current);
   let endSessions = changes.enabled === 0 && current.enabled === 1;
   if (hash !== null && hash !== current.password_hash) {
     if (current.directory_id !== null) throw new DomainError("refused", "The password of a directory user is managed by its directory.", { username });
@@ -327,11 +335,24 @@ function planRow(context: BatchContext, takenLoginKeys: Map<string, number>, act
   return { kind: "update", item, current, changes, audit: { before, after }, add, remove, endSessions };
 }
 
-/** A login name is free, or held by `self`; it is then taken for the rest of the batch. */
-function claimLoginKey(taken: Map<string, number>, key: string, self: number | undefined): void {
-  const holder = taken.get(key);
-  if (holder !== undefined && holder !== self) throw new DomainError("name-taken", "A user with this login name already exists.", { field: "loginName" });
-  taken.set(key, self ?? -1);
+/** The unique keys of a user's names (besides the username itself): the login name ignoring case, and the look-alike keys of both names. */
+const NAME_KEYS = ["login_key", "username_skeleton", "login_skeleton"] as const;
+
+/** `<column>|<key>` → the user holding that key (no id: a user this batch creates). */
+type NameHolders = Map<string, { id: number | undefined; username: string }>;
+
+/** The keys a row writes are free, or held by `self`; they are then taken for the rest of the batch (the rules of domain/users.ts assertNamesFree). */
+function claimNames(taken: NameHolders, row: Partial<Pick<NewUserRow, "username" | "login_name" | (typeof NAME_KEYS)[number]>>, self: { id: number | undefined; username: string }): void {
+  for (const column of NAME_KEYS) {
+    const key = row[column];
+    if (key === undefined || key === null) continue;
+    const holder = taken.get(`${column}|${key}`);
+    if (holder !== undefined && (self.id === undefined || holder.id !== self.id)) {
+      if (column === "login_key") throw new DomainError("name-taken", "A user with this login name already exists.", { field: "loginName" });
+      throw column === "username_skeleton" ? looksLike("username", row.username!, holder.username) : looksLike("loginName", row.login_name!, holder.username);
+    }
+    taken.set(`${column}|${key}`, self);
+  }
 }
 
 /** Only a system administrator changes who is in a group that grants system-administrator (as domain/role-rules.ts says). */

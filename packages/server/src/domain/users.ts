@@ -180,6 +180,11 @@ export function planUpdate(row: UserRow, input: UserChanges): { next: Required<U
   return { next, changes, before, after };
 }
 
+/** A username or login name that looks like that of another user (domain/names.ts): refused, naming that user. */
+export function looksLike(field: "username" | "loginName", name: string, existing: string): DomainError {
+  return new DomainError("name-taken", `The ${field === "username" ? "username" : "login name"} "${name}" looks like that of the existing user "${existing}".`, { field, existing });
+}
+
 export const userTarget = (u: Pick<UserRow, "uuid" | "username">) => ({ type: "user", id: u.uuid, name: u.username });
 
 /** Values of the fields an audit event shows, for a freshly created user. */
@@ -213,9 +218,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     // A name that only looks like another (ｓｙｓａｄｍｉｎ, Cyrillic ѕуѕаdmin) is refused too, naming the one it looks like.
     for (const [field, column, name] of [["username", "username_skeleton", username], ["loginName", "login_skeleton", loginName]] as const) {
       const lookalike = name === undefined ? undefined : await q.findLookalike(column, name);
-      if (lookalike && lookalike.id !== self) {
-        throw new DomainError("name-taken", `The ${field === "username" ? "username" : "login name"} "${name}" looks like that of the existing user "${lookalike.username}".`, { field, existing: lookalike.username });
-      }
+      if (lookalike && lookalike.id !== self) throw looksLike(field, name!, lookalike.username);
     }
   }
 

@@ -57,6 +57,19 @@ describeEachStore("names that only look alike", (server, kind) => {
     assert.equal((await s.api("PUT", `/security/v1/user-groups/${g.body.id}`, { token, body: { name: "Finance" } })).status, 200, "a group may keep its own name");
   });
 
+  it("the bulk import refuses a look-alike by the same rule, of a stored user and of another row", async () => {
+    const s = server();
+    const rows = [{ username: CYRILLIC_SYSADMIN }, { username: "imp.paypal" }, { username: "imp.paypa1" }, { username: "imp.other", loginName: "\u0455ysadmin" }];
+    const r = await s.api("POST", "/security/v1/users/import", { token, body: rows.map((row) => JSON.stringify(row)).join("\n"), headers: { "content-type": "application/x-ndjson" } });
+    assert.equal(r.status, 200, r.text);
+    const lines = r.text.trim().split("\n").map((l) => JSON.parse(l));
+    const refusal = (line: number) => lines.find((l) => l.line === line)?.error;
+    assert.deepEqual(lines.filter((l) => l.line).map((l) => l.status), ["failed", "created", "failed", "failed"]);
+    assert.deepEqual([refusal(1).code, refusal(1).field, refusal(1).existing], ["ECMS1301", "username", "sysadmin"]);
+    assert.deepEqual([refusal(3).field, refusal(3).existing], ["username", "imp.paypal"]);
+    assert.deepEqual([refusal(4).field, refusal(4).existing], ["loginName", "sysadmin"]);
+  });
+
   it("users and groups of npm run seed are guarded too", async () => {
     const s = await startTestServer(kind);
     try {
