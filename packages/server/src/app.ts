@@ -44,6 +44,7 @@ import bulkActionsRoutes from "./http/routes/bulk-actions.js";
 import consoleRoutes from "./http/routes/console.js";
 import externalUserStorageRoutes, { DirectorySchema } from "./http/routes/external-user-storage.js";
 import { createDirectoryService } from "./directory/directories.js";
+import { accountCredentials } from "./directory/bind.js";
 import { GroupSchema, RoleSchema } from "./http/group-view.js";
 import { documentRoute, referencingShared } from "./http/openapi.js";
 import { ErrorSchema } from "./http/schemas.js";
@@ -104,7 +105,9 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   const sessions = new Sessions(store.db, signingKeys, config.tokenTtlSeconds, config.sessionMaxSeconds, options.now);
   const users = createUserQueries(store);
   const apiKeys = new ApiKeys(store.db, (secret) => secrets.tag("api key", secret), { perMinute: config.apiKeyRatePerMinute }, options.now);
-  const login = new LoginService(store.db, users, localCredentials(hasher, storeRehash(store.db)), sessions, config.lockout, config.passwordMaxAgeDays, (name) => secrets.tag("audit login name", name));
+  const directories = createDirectoryService(store, secrets, config.directories, (error, message) => app.log.warn({ err: error }, message));
+  const credentials = accountCredentials(localCredentials(hasher, storeRehash(store.db)), directories.credentials);
+  const login = new LoginService(store.db, users, credentials, sessions, config.lockout, config.passwordMaxAgeDays, (name) => secrets.tag("audit login name", name));
   const groups = createGroupQueries(store);
   const jwks = new JwksCache(config.oidcJwksCooldownSeconds);
   const linking = createLinking(store, groups);
@@ -128,7 +131,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     linking,
     loginFlow: createLoginFlow(store.db, secrets, jwks, linking, sessions),
     jwks,
-    directories: createDirectoryService(store, secrets, config.directories, (error, message) => app.log.warn({ err: error }, message)),
+    directories,
   };
 
   const timeouts = timeoutOptions(config.connections);

@@ -87,9 +87,17 @@ export class LoginService {
   async login(loginName: string, password: string, sourceIp: string): Promise<TokenResponse> {
     const user = await this.users.findByLoginKey(fold(loginName));
     const standing = await this.standing(user, sourceIp);
-    // Always verify, even for an unknown user, so the answer takes the same time either way.
-    const passwordMatches = await this.credentials.verify(user, password, { familiar: standing.familiar });
     const actor = anonymous(sourceIp);
+    // Always verify, even for an unknown user, so the answer takes the same time either way.
+    let passwordMatches: boolean;
+    try {
+      passwordMatches = await this.credentials.verify(user, password, { familiar: standing.familiar });
+    } catch (error) {
+      // A directory that cannot be reached: the same refusal, no wrong password counted.
+      if (!user || !(error instanceof DomainError) || error.kind !== "unavailable") throw error;
+      await this.recordFailure(actor, "auth.login", userTarget(user), "directory-unavailable");
+      throw invalidCredentials();
+    }
     if (!user) {
       await this.recordFailure(actor, "auth.login", { type: "login-name", id: this.tagLoginName(fold(loginName)) }, "unknown-user");
       throw invalidCredentials();

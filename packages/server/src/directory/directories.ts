@@ -14,6 +14,7 @@ import { isoAfter, isoNow } from "../storage/time.js";
 import { auditedSettings, mergeDirectory, toDirectory, toRowValues, type Directory, type DirectoryInput } from "./config.js";
 import { binaryAttributes, mapUser, userAttributes, type EntryProblem, type MappedUser } from "./entries.js";
 import { DirectoryConnection, DirectoryError, type DirectoryStep } from "./ldap.js";
+import { directoryCredentials } from "./bind.js";
 import { DirectorySync } from "./sync.js";
 
 /**
@@ -102,6 +103,8 @@ export function toRunView(run: SyncRunRow, leaseSeconds: number, now = Date.now(
 export function createDirectoryService(store: Store, secrets: SecretBox, timing: DirectoryTiming, log: (error: unknown, message: string) => void) {
   const { db } = store;
   const queries = createDirectoryQueries(db);
+  /** Logins by directory bind, with the connections they keep. */
+  const credentials = directoryCredentials(queries, secrets);
   /** This process's name in the leases. */
   const owner = randomUUID();
   /** Syncs running here, by directory id. */
@@ -184,6 +187,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
   return {
     load,
     queries,
+    credentials,
 
     list: async () => (await queries.list()).map(toDirectory),
 
@@ -365,6 +369,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
       clearInterval(timer);
       for (const r of running.values()) r.controller.abort();
       await this.idle();
+      await credentials.close();
     },
   };
 }

@@ -155,6 +155,11 @@ export class DirectoryConnection {
   }
 }
 
+/** An LDAP filter assertion value, escaped (RFC 4515). */
+export function escapeFilterValue(value: string): string {
+  return value.replace(/[\\*()\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
 /** `attribute;range=a-b` (b a number, or null for `*`) among an entry's attributes, with its values. */
 function rangedValues(values: EntryValues, attribute: string): { values: string[]; end: number | null } | null {
   const prefix = `${attribute.toLowerCase()};range=`;

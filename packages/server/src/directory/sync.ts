@@ -13,7 +13,7 @@ import type { Directory } from "./config.js";
 import { dnKey } from "./dn.js";
 import { binaryAttributes, changeAttribute, EntryValues, groupAttributes, mapGroup, mapUser, MEMBER_ATTRIBUTES, userAttributes, type EntryProblem, type MappedGroup, type MappedUser } from "./entries.js";
 import type { Entry } from "ldapts";
-import { DirectoryConnection, DirectoryError } from "./ldap.js";
+import { DirectoryConnection, DirectoryError, escapeFilterValue } from "./ldap.js";
 
 /**
  * One sync of a directory into the store (issue 11). In order:
@@ -100,11 +100,6 @@ function memberHash(keys: readonly string[]): string {
   let sum = 0n;
   for (const k of keys) sum = (sum + createHash("sha1").update(k).digest().readBigUInt64BE(0)) & 0xffff_ffff_ffff_ffffn;
   return `${keys.length}:${sum.toString(16)}`;
-}
-
-/** An LDAP filter assertion value, escaped (RFC 4515). */
-export function escapeFilterValue(value: string): string {
-  return value.replace(/[\\*()\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 /** GeneralizedTime of an instant: `YYYYMMDDHHMMSSZ`. */

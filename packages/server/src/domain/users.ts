@@ -144,6 +144,9 @@ export function newUserRow(input: NewUser, passwordHash: string | null, now: str
   };
 }
 
+/** Fields of an imported user that its directory decides (a sync writes them); the others stay local. */
+const DIRECTORY_FIELDS = ["loginName", "firstName", "lastName", "displayName", "email", "enabled", "changePassword"] as const satisfies readonly (keyof UserChanges)[];
+
 /**
  * What a partial update of `row` changes: the columns to write (none when nothing changes), the
  * audit's before and after, and the resulting values. Checks the validity window and that a
@@ -174,6 +177,10 @@ export function planUpdate(row: UserRow, input: UserChanges): { next: Required<U
     before[f] = old;
     after[f] = next[f];
     (changes as Record<string, unknown>)[FIELDS[f].column] = typeof next[f] === "boolean" ? (next[f] ? 1 : 0) : next[f];
+  }
+  const fromDirectory = row.directory_id === null ? [] : DIRECTORY_FIELDS.filter((f) => f in after);
+  if (fromDirectory.length > 0) {
+    throw new DomainError("refused", `The directory decides ${fromDirectory.join(", ")} of this user: change them there.`, { fields: fromDirectory, username: row.username });
   }
   if (changes.login_name !== undefined) Object.assign(changes, loginNameColumns(next.loginName));
   if (Object.keys(changes).length > 0) changes.search_text = searchTextFor({ username: row.username, first_name: next.firstName, last_name: next.lastName, email: next.email });

@@ -1,0 +1,140 @@
+import type { CredentialCheck } from "../auth/credentials.js";
+import type { SecretBox } from "../auth/secret-box.js";
+import { DomainError } from "../domain/errors.js";
+import type { DirectoryQueries } from "../storage/directory-queries.js";
+import type { UserRow } from "../storage/schema.js";
+import { isoNow } from "../storage/time.js";
+import { toDirectory, type Directory } from "./config.js";
+import { binaryAttributes, mapUser, userAttributes } from "./entries.js";
+import { DirectoryConnection, DirectoryError, escapeFilterValue } from "./ldap.js";
+
+/**
+ * Logins of imported users by directory bind: the user's entry is looked up by login name with the
+ * service account (the value escaped), must still be the same entry (its uniqueId) and enabled
+ * there, and the password is then checked by a bind as its DN. No argon2 on this path.
+ *
+ * Connections are kept per directory and reused: one bound as the service account for the
+ * lookups (its requests interleave), a few for the users' binds (one login at a time each). A
+ * directory that cannot be reached throws DomainError("unavailable"): the login answers the one
+ * 401 of every refused login without counting a wrong password, and /health shows the directory.
+ */
+
+/** Bind connections kept open per directory (more logins at once open more, closed after use). */
+const IDLE_BINDS = 8;
+
+class DirectoryPool {
+  private service?: Promise<DirectoryConnection>;
+  private readonly idle: DirectoryConnection[] = [];
+
+  constructor(
+    readonly d: Directory,
+    private readonly bindPassword: string | null,
+  ) {}
+
+  /** The entries of `filter` under the user search base, through the service connection (opened again once if it was lost). */
+  async lookup(filter: string) {
+    for (let attempt = 0; ; attempt++) {
+      const service = (this.service ??= this.openService());
+      try {
+        const connection = await service;
+        const entries = [];
+        for await (const page of connection.search(this.d.userSearchBase ?? this.d.baseDn, filter, userAttributes(this.d), binaryAttributes(this.d))) entries.push(...page);
+        return entries;
+      } catch (error) {
+        if (this.service === service) this.service = undefined;
+        void service.then((c) => c.close(), () => {});
+        if (attempt > 0 || !(error instanceof DirectoryError) || error.step !== "connect") throw error;
+      }
+    }
+  }
+
+  private async openService(): Promise<DirectoryConnection> {
+    const connection = await DirectoryConnection.open(this.d);
+    try {
+      await connection.bindService(this.bindPassword);
+      return connection;
+    } catch (error) {
+      await connection.close();
+      throw error;
+    }
+  }
+
+  /** Binds as `dn` on an idle connection (a lost one is replaced once). */
+  async bind(dn: string, password: string): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      const connection = this.idle.pop() ?? (await DirectoryConnection.open(this.d));
+      try {
+        const ok = await connection.bind(dn, password);
+        if (this.idle.length < IDLE_BINDS) this.idle.push(connection);
+        else await connection.close();
+        return ok;
+      } catch (error) {
+        await connection.close();
+        if (attempt > 0 || !(error instanceof DirectoryError) || error.step !== "connect") throw error;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    const service = this.service;
+    this.service = undefined;
+    await Promise.all([service?.then((c) => c.close(), () => {}), ...this.idle.splice(0).map((c) => c.close())]);
+  }
+}
+
+export function directoryCredentials(queries: DirectoryQueries, secrets: SecretBox) {
+  /** Pools by directory id, for the configuration version they were opened with. */
+  const pools = new Map<number, DirectoryPool>();
+
+  async function poolOf(directoryId: number): Promise<DirectoryPool | null> {
+    const row = await queries.findById(directoryId);
+    const current = pools.get(directoryId);
+    if (!row || row.enabled !== 1) {
+      await current?.close();
+      pools.delete(directoryId);
+      return null;
+    }
+    if (current && current.d.version === row.version) return current;
+    await current?.close();
+    const d = toDirectory(row);
+    const pool = new DirectoryPool(d, d.sealedBindPassword === null ? null : secrets.open(d.sealedBindPassword));
+    pools.set(directoryId, pool);
+    return pool;
+  }
+
+  /** The check of an imported user's password; throws DomainError("unavailable") when the directory cannot be reached. */
+  async function verify(user: UserRow, password: string): Promise<boolean> {
+    // An empty password is an "unauthenticated bind" (RFC 4513), which directories accept: never a login.
+    if (password === "" || user.directory_id === null || user.directory_key === null) return false;
+    const pool = await poolOf(user.directory_id);
+    if (!pool) return false;
+    const { d } = pool;
+    try {
+      const entries = await pool.lookup(`(&${d.userFilter}(${d.attributeMapping.loginName}=${escapeFilterValue(user.login_name)}))`);
+      // Exactly one entry, and still the one imported (another may have taken the login name since).
+      const mapped = entries.length === 1 ? mapUser(entries[0]!, d) : null;
+      const ok = mapped !== null && "user" in mapped && mapped.key === user.directory_key && mapped.user.enabled && (await pool.bind(mapped.user.dn, password));
+      await queries.setReachability(d.id, null, isoNow());
+      return ok;
+    } catch (error) {
+      if (!(error instanceof DirectoryError)) throw error;
+      await queries.setReachability(d.id, error.message, isoNow());
+      throw new DomainError("unavailable", "The directory of this account cannot be reached.", { directory: d.name });
+    }
+  }
+
+  return {
+    verify,
+    async close(): Promise<void> {
+      await Promise.all([...pools.values()].map((p) => p.close()));
+      pools.clear();
+    },
+  };
+}
+
+/** Local accounts by their hash, imported ones by their directory's bind. */
+export function accountCredentials(local: CredentialCheck, directory: ReturnType<typeof directoryCredentials>): CredentialCheck {
+  return {
+    verify: (user, password, priority) => (user?.directory_id != null ? directory.verify(user, password) : local.verify(user, password, priority)),
+  };
+}

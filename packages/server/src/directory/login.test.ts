@@ -1,0 +1,111 @@
+import assert from "node:assert/strict";
+import { after, before, it } from "node:test";
+import { Attribute, Change, type Client } from "ldapts";
+import { directoryConfig, startDirectory, syncAndWait } from "../test-support/directories.js";
+import { DIRECTORY_USER_PASSWORD, generatedName, type DirectoryTree } from "../test-support/directory-trees.js";
+import { describeEachStore } from "../test-support/server.js";
+import type { Slapd } from "../test-support/slapd.js";
+
+/**
+ * Logins of imported users by directory bind, over LDAPS with the test's CA: right and wrong
+ * passwords, accounts disabled in the directory since the last sync, a directory that stops (before
+ * and during logins), passwords that would cross an unencrypted connection; and what stays local.
+ */
+describeEachStore("login by directory bind", (server) => {
+  let tree: DirectoryTree;
+  let slapd: Slapd;
+  let ldap: Client;
+  let token: string;
+  let id: string;
+  const api = (method: string, path: string, body?: unknown) => server().api(method, path, { token, body });
+  const login = (username: string, password: string) => server().api("POST", "/auth/v1/providers/builtin/token", { body: { username, password } });
+  const user = async (username: string) => ((await api("GET", `/security/v1/users?extendedInfo=true&search=${encodeURIComponent(username)}`)).body as any[]).find((u) => u.username === username);
+
+  before(async () => {
+    ({ tree, slapd } = await startDirectory("openldap", 500));
+    ldap = await slapd.admin();
+    token = await server().login();
+    const r = await api("POST", "/security/v1/external-user-storage", directoryConfig(tree, slapd, { connectionUrl: slapd.ldapsUrl, startTls: false }));
+    assert.equal(r.status, 201, r.text);
+    id = r.body.id;
+    const run = await syncAndWait(server(), token, id);
+    assert.equal(run.state, "succeeded", run.message);
+  });
+  after(async () => {
+    await ldap.unbind().catch(() => {});
+    await slapd.remove();
+  });
+
+  it("logs an imported user in with the directory's password, and refuses a wrong one with the one 401", async () => {
+    const ok = await login("ivan", DIRECTORY_USER_PASSWORD);
+    assert.equal(ok.status, 200, ok.text);
+    const me = await server().api("GET", "/security/v1/me", { token: ok.body.access_token });
+    assert.equal(me.body.source.type, "directory");
+    const wrong = await login("ivan", "not-the-password");
+    const unknown = await login("nobody-at-all", "not-the-password");
+    assert.equal(wrong.status, 401);
+    assert.deepEqual(wrong.body, unknown.body);
+    // The login name is matched without regard to case, as for local users.
+    assert.equal((await login("IVAN", DIRECTORY_USER_PASSWORD)).status, 200);
+  });
+
+  it("refuses at once an account disabled in the directory since the last sync", async () => {
+    assert.equal((await login(generatedName(7), DIRECTORY_USER_PASSWORD)).status, 200);
+    await ldap.modify(tree.dn(generatedName(7)), new Change({ operation: "add", modification: new Attribute({ type: "nsAccountLock", values: ["TRUE"] }) }));
+    assert.equal((await login(generatedName(7), DIRECTORY_USER_PASSWORD)).status, 401);
+    assert.equal((await login("locked", DIRECTORY_USER_PASSWORD)).status, 401);
+  });
+
+  it("keeps the directory's fields read-only and the password the directory's; local fields stay editable", async () => {
+    const ivan = await user("ivan");
+    const refused = await api("PUT", `/security/v1/users/${ivan.id}`, { firstName: "Someone", email: "else@example.org", description: "kept here" });
+    assert.equal(refused.status, 409);
+    // The display name follows the first name (it was the default): the directory decides it too.
+    assert.deepEqual(JSON.parse(refused.body.additionalInfo).fields, ["firstName", "displayName", "email"]);
+    // Sending back what GET gave is no change.
+    const same = await api("PUT", `/security/v1/users/${ivan.id}`, { ...ivan, description: "kept here", validTo: "2099-01-01" });
+    assert.equal(same.status, 200, same.text);
+    assert.equal(same.body.description, "kept here");
+    const reset = await api("PUT", `/security/v1/users/${ivan.id}/reset-password`, { type: "password", value: "A-Local-Password-1" });
+    assert.equal(reset.status, 409);
+  });
+
+  it("answers the one 401 while the directory is down, counts no wrong password, shows it in /health, and logs in again once it is back", async () => {
+    await slapd.stop();
+    for (let i = 0; i < 8; i++) assert.equal((await login("hmueller", DIRECTORY_USER_PASSWORD)).status, 401);
+    const health = await server().api("GET", "/health");
+    assert.equal(health.status, 200);
+    assert.deepEqual(health.body.directories.map((d: any) => d.id), [id]);
+    const events = (await api("GET", "/security/v1/audit-events?action=auth.login&max=1")).body;
+    assert.equal(events[0].details.reason, "directory-unavailable");
+    const hans = await user("hmueller");
+    assert.equal(hans.enabled, true);
+    assert.equal(hans.lockedOutUntil, null);
+
+    await slapd.resume();
+    ldap = await slapd.admin();
+    assert.equal((await login("hmueller", DIRECTORY_USER_PASSWORD)).status, 200);
+    assert.equal((await server().api("GET", "/health")).body.directories, undefined);
+  });
+
+  it("survives the directory stopping in the middle of logins: each is answered 200 or 401, nobody is disabled", async () => {
+    const names = Array.from({ length: 24 }, (_, i) => generatedName(100 + i));
+    const answers = names.map((n) => login(n, DIRECTORY_USER_PASSWORD).then((r) => r.status));
+    await new Promise((r) => setTimeout(r, 5));
+    await slapd.stop("SIGKILL");
+    const statuses = await Promise.all(answers);
+    assert.ok(statuses.every((s) => s === 200 || s === 401), statuses.join(","));
+    await slapd.resume();
+    ldap = await slapd.admin();
+    assert.equal((await api("GET", `/security/v1/users/count?source=directory:${id}&enabled=false`)).body, 1); // "locked", as synced
+    assert.equal((await login(names[0]!, DIRECTORY_USER_PASSWORD)).status, 200);
+  });
+
+  it("sends no password over an unencrypted connection unless the directory allows it", async () => {
+    assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { connectionUrl: slapd.url })).status, 200);
+    assert.equal((await login("zoe", DIRECTORY_USER_PASSWORD)).status, 401);
+    assert.equal((await server().api("GET", "/health")).body.directories?.length, 1);
+    assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { allowUnencryptedPasswords: true })).status, 200);
+    assert.equal((await login("zoe", DIRECTORY_USER_PASSWORD)).status, 200);
+  });
+});
