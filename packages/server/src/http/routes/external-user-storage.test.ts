@@ -1,0 +1,177 @@
+import assert from "node:assert/strict";
+import { after, before, it } from "node:test";
+import { createGroup, createUser, USER_PASSWORD } from "../../test-support/accounts.js";
+import { directoryConfig, startDirectory, syncAndWait } from "../../test-support/directories.js";
+import type { DirectoryTree } from "../../test-support/directory-trees.js";
+import { describeEachStore } from "../../test-support/server.js";
+import type { Slapd } from "../../test-support/slapd.js";
+
+const PATH = "/security/v1/external-user-storage";
+
+/**
+ * The configuration API of external user storage: Ops Center's fields with vendor defaults, the
+ * write-only sealed bind password, validation in the error shape, audit, permissions; connection
+ * tests in words against a real slapd; syncs refused while one runs; removal with its users.
+ */
+describeEachStore("external user storage configuration", (server) => {
+  let tree: DirectoryTree;
+  let slapd: Slapd;
+  let token: string;
+  const api = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => server().api(method, path, { token, body, headers });
+
+  before(async () => {
+    ({ tree, slapd } = await startDirectory("ad", 200));
+    token = await server().login();
+  });
+  after(async () => {
+    await slapd.remove();
+  });
+
+  it("creates a directory with the vendor's defaults; the bind password is write-only, sealed, and in no answer or audit event", async () => {
+    const r = await api("POST", PATH, { name: "corp", vendor: "ACTIVE_DIRECTORY", connectionUrl: "ldaps://dc1.corp.example ldaps://dc2.corp.example:3269", baseDn: "DC=corp,DC=example", bindDn: "CN=Reader,DC=corp,DC=example", bindPassword: "S3cret-Bind-Pass" });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.headers.get("location"), `${server().baseUrl.replace(/^https?:\/\/[^/]+/, "")}${PATH}/${r.body.id}`);
+    assert.equal(r.headers.get("etag"), '"1"');
+    assert.equal(r.body.bindPassword, null);
+    assert.equal(r.body.attributeMapping.uniqueId, "objectGUID");
+    assert.equal(r.body.attributeMapping.username, "sAMAccountName");
+    assert.equal(r.body.userFilter, "(&(objectCategory=person)(objectClass=user))");
+    assert.deepEqual([r.body.disableLimitPercent, r.body.pageSize, r.body.startTls, r.body.allowUnencryptedPasswords, r.body.enabled], [10, 500, false, false, true]);
+    assert.deepEqual(r.body.syncPeriodSeconds, { full: 0, changed: 0 });
+
+    const stored = await server().server.deps.store.db.selectFrom("directories").select("config").where("uuid", "=", r.body.id).executeTakeFirstOrThrow();
+    assert.ok(!stored.config.includes("S3cret-Bind-Pass"), "sealed at rest");
+    const listed = (await api("GET", PATH)).body.find((d: any) => d.id === r.body.id);
+    assert.equal(listed.bindPassword, null);
+
+    // Switching the vendor switches the defaults that were not set by hand.
+    const other = await api("PUT", `${PATH}/${r.body.id}`, { vendor: "OTHER", attributeMapping: { email: "userPrincipalName" } });
+    assert.equal(other.status, 200, other.text);
+    assert.equal(other.body.attributeMapping.uniqueId, "entryUUID");
+    assert.equal(other.body.attributeMapping.email, "userPrincipalName");
+    assert.equal(other.body.userFilter, "(objectClass=inetOrgPerson)");
+    const events = (await api("GET", `/security/v1/audit-events?target=${r.body.id}`)).body;
+    assert.deepEqual(events.map((e: any) => e.action).sort(), ["directory.create", "directory.update"]);
+    assert.ok(!JSON.stringify(events).includes("S3cret-Bind-Pass"));
+    assert.equal(events.find((e: any) => e.action === "directory.create").details.after.bindPasswordSet, true);
+    assert.equal((await api("DELETE", `${PATH}/${r.body.id}`)).status, 204);
+  });
+
+  it("refuses bad input with a 4xx in the error shape", async () => {
+    const base = { name: "bad", connectionUrl: "ldap://localhost", baseDn: "dc=x" };
+    const cases: [Record<string, unknown>, number, string][] = [
+      [{ ...base, colour: "blue" }, 400, "colour"],
+      [{ ...base, connectionUrl: "http://localhost" }, 400, "connectionUrl"],
+      [{ ...base, connectionUrl: "ldap://localhost/dc=x?cn" }, 400, "connectionUrl"],
+      [{ ...base, userFilter: "(uid=a" }, 400, "userFilter"],
+      [{ ...base, caCertificate: "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----" }, 400, "caCertificate"],
+      [{ ...base, groupMappings: [{ groupDn: "cn=g,dc=x", localGroupId: "00000000-0000-4000-8000-000000000000" }] }, 400, "groupMappings"],
+      [{ ...base, vendor: "NOVELL" }, 400, "vendor"],
+      [{ ...base, pageSize: 5000 }, 400, "pageSize"],
+      [{ ...base, bindPassword: "x" }, 400, "bindDn"],
+      [{ name: "bad", baseDn: "dc=x" }, 400, "connectionUrl"],
+    ];
+    for (const [body, status, field] of cases) {
+      const r = await api("POST", PATH, body);
+      assert.equal(r.status, status, `${field}: ${r.text}`);
+      assert.match(r.body.errorMessage, /^ECMS\d{4}-E /);
+      assert.ok(r.text.includes(field), `${field} named: ${r.text}`);
+    }
+    assert.equal((await api("POST", PATH, base)).status, 201);
+    const taken = await api("POST", PATH, base);
+    assert.equal(taken.status, 409);
+    const { id } = (await api("GET", PATH)).body.find((d: any) => d.name === "bad");
+    assert.equal((await api("PUT", `${PATH}/${id}`, { name: "bad" }, { "if-match": '"7"' })).status, 412);
+    assert.equal((await api("GET", `${PATH}/not-a-uuid`)).status, 404);
+    assert.equal((await api("DELETE", `${PATH}/${id}?users=keep`)).status, 400);
+    assert.equal((await api("DELETE", `${PATH}/${id}`)).status, 204);
+  });
+
+  it("is for system and security administrators only", async () => {
+    await createUser(server(), token, "plain_user");
+    const userToken = await server().login("plain_user", USER_PASSWORD);
+    for (const [method, path] of [["GET", PATH], ["POST", PATH], ["POST", `${PATH}/test`], ["GET", `${PATH}/00000000-0000-4000-8000-000000000000/sync`]] as const) {
+      assert.equal((await server().api(method, path)).status, 401, path);
+      assert.equal((await server().api(method, path, { token: userToken, ...(method === "POST" ? { body: {} } : {}) })).status, 403, path);
+    }
+  });
+
+  it("tests a configuration and says what happened in words", async () => {
+    const good = directoryConfig(tree, slapd);
+    const test = async (changes: Record<string, unknown>) => (await api("POST", `${PATH}/test`, { ...good, ...changes })).body;
+
+    const ok = await test({});
+    assert.equal(ok.ok, true, ok.message);
+    assert.deepEqual(ok.steps.map((s: any) => s.step), ["connect", "bind", "base", "search"]);
+    assert.match(ok.steps[0].message, /StartTLS/);
+    assert.equal(ok.usersFound, tree.userCount);
+    assert.equal(ok.sample.length, 3);
+    assert.match(ok.sample[0].uniqueId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    // The bitwise matching rule of Active Directory: only enabled accounts.
+    const enabledOnly = await test({ userFilter: `(&${tree.userFilter}(!(userAccountControl:1.2.840.113556.1.4.803:=2)))` });
+    assert.equal(enabledOnly.usersFound, tree.userCount - 1);
+
+    const cases: [Record<string, unknown>, string, RegExp][] = [
+      [{ connectionUrl: "ldap://127.0.0.1:1" }, "connect", /Cannot connect to 127\.0\.0\.1:1/],
+      [{ caCertificate: null }, "tls", /TLS with 127\.0\.0\.1:\d+ failed/],
+      [{ bindPassword: "wrong" }, "bind", /refused the bind as CN=Reader/],
+      [{ baseDn: "DC=elsewhere,DC=example" }, "base", /does not exist/],
+      [{ startTls: false }, "insecure", /not encrypted/],
+    ];
+    for (const [changes, step, message] of cases) {
+      const r = await test(changes);
+      assert.equal(r.ok, false, JSON.stringify(changes));
+      assert.equal(r.steps.at(-1).step, step, JSON.stringify(r.steps));
+      assert.match(r.message, message);
+    }
+    // Failing over: the first URL does not answer, the second does.
+    assert.equal((await test({ connectionUrl: `ldap://127.0.0.1:1 ${slapd.url}` })).ok, true);
+  });
+
+  it("syncs one at a time, keeps the key of imported users, and removes a directory with its users disabled or deleted", async () => {
+    const group = await createGroup(server(), token, "mapped-local");
+    const created = await api("POST", PATH, directoryConfig(tree, slapd, { name: "to remove", groupMappings: [{ groupDn: tree.groupDn("staff"), localGroupId: group }] }));
+    assert.equal(created.status, 201, created.text);
+    const { id } = created.body;
+    assert.equal((await api("GET", `${PATH}/${id}/sync`)).status, 404);
+    const stored = await api("POST", `${PATH}/${id}/test`);
+    assert.equal(stored.body.ok, true, stored.body.message);
+
+    // Another node holds the lease: a start here is refused.
+    const { db } = server().server.deps.store;
+    const directory = await db.selectFrom("directories").select("id").where("uuid", "=", id).executeTakeFirstOrThrow();
+    await db.updateTable("directory_sync_state").set({ lease_owner: "another-node", lease_until: new Date(Date.now() + 60_000).toISOString() }).where("directory_id", "=", directory.id).execute();
+    const busy = await api("POST", `${PATH}/${id}/sync`, { mode: "full" });
+    assert.equal(busy.status, 409);
+    await db.updateTable("directory_sync_state").set({ lease_owner: null, lease_until: null }).where("directory_id", "=", directory.id).execute();
+    const run = await syncAndWait(server(), token, id);
+    assert.equal(run.state, "succeeded", run.message);
+
+    const changeKey = await api("PUT", `${PATH}/${id}`, { attributeMapping: { uniqueId: "sAMAccountName" } });
+    assert.equal(changeKey.status, 409);
+    assert.match(changeKey.body.errorMessage, /uniqueId/);
+    assert.equal((await api("PUT", `${PATH}/${id}`, { bindPassword: null, name: "to remove, renamed" })).status, 200);
+    assert.equal((await api("POST", `${PATH}/${id}/test`)).body.ok, true, "a PUT without the password keeps it");
+    const renamed = (await api("GET", `/security/v1/users?extendedInfo=true&source=directory:${id}&max=1`)).body[0];
+    assert.equal(renamed.source.name, "to remove, renamed");
+
+    const count = tree.userCount - 1;
+    assert.equal((await api("DELETE", `${PATH}/${id}?users=disable`)).status, 204);
+    assert.equal((await api("GET", `/security/v1/users/count?source=directory:${id}`)).body, 0);
+    const kept = (await api("GET", `/security/v1/users?extendedInfo=true&search=${encodeURIComponent(renamed.username)}`)).body.find((u: any) => u.username === renamed.username);
+    assert.deepEqual([kept.enabled, kept.source.type, kept.dn], [false, "local", renamed.dn]);
+    const staff = (await api("GET", "/security/v1/user-groups?search=staff")).body.find((g: any) => g.name === "staff");
+    assert.equal(staff.external, false);
+    const event = (await api("GET", `/security/v1/audit-events?target=${id}&action=directory.delete`)).body[0];
+    assert.equal(event.details.usersAffected, count);
+
+    // Deleting: users and groups go.
+    const again = (await api("POST", PATH, directoryConfig(tree, slapd, { name: "to delete", groupEntryDnList: [tree.groupDn("developers")] }))).body;
+    await db.deleteFrom("users").where("directory_id", "is", null).where("dn", "is not", null).execute();
+    await db.deleteFrom("groups").where("name", "in", ["staff", "engineering", "developers", "zürich-office"]).execute();
+    assert.equal((await syncAndWait(server(), token, again.id)).state, "succeeded");
+    assert.equal((await api("DELETE", `${PATH}/${again.id}?users=delete`)).status, 204);
+    assert.equal((await api("GET", "/security/v1/users/count?search=hmueller")).body, 0);
+    assert.equal((await api("GET", "/security/v1/user-groups?search=developers")).body.length, 0);
+  });
+});
