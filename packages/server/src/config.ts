@@ -92,6 +92,8 @@ export interface ConnectionLimits {
   maxConnections: number;
   /** Open connections from one client address (0: no cap). */
   maxConnectionsPerAddress: number;
+  /** A long upload (an import) is held to this rate instead of the request timeout (http/connections.ts `longUpload`). */
+  uploadMinBytesPerSecond: number;
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -181,6 +183,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       idleTimeoutSeconds: intFrom(env, "ECM_IDLE_TIMEOUT_SECONDS", 60),
       maxConnections: intFrom(env, "ECM_MAX_CONNECTIONS", 10_000),
       maxConnectionsPerAddress: intFrom(env, "ECM_MAX_CONNECTIONS_PER_ADDRESS", 256),
+      uploadMinBytesPerSecond: intFrom(env, "ECM_UPLOAD_MIN_BYTES_PER_SECOND", 10_000),
     },
     auditRetentionDays: intFrom(env, "ECM_AUDIT_RETENTION_DAYS", 365),
     bodyLimit: intFrom(env, "ECM_BODY_LIMIT_BYTES", 1_048_576),

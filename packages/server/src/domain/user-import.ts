@@ -42,6 +42,13 @@ export interface ImportResult {
   error?: DomainError;
 }
 
+export interface ImportOptions {
+  /** Check and write everything, then roll it back. */
+  dryRun: boolean;
+  /** Update users that exist; false: such a row fails (the name is taken). */
+  update: boolean;
+}
+
 /** Thrown to end a dry run's transaction: everything was checked and written, and is rolled back. */
 class DryRun extends Error {
   constructor(readonly results: ImportResult[]) {
@@ -68,7 +75,8 @@ type ImportItemOk = { line: number; user: ImportUser };
 export function createUserImporter(store: Store, hasher: PasswordHasher, policy: PasswordPolicy) {
   const { db, dialect } = store;
 
-  async function importBatch(actor: AdminActor, items: readonly ImportItem[], dryRun: boolean): Promise<ImportResult[]> {
+  async function importBatch(actor: AdminActor, items: readonly ImportItem[], options: ImportOptions): Promise<ImportResult[]> {
+    const { dryRun } = options;
     const results: ImportResult[] = items.map((item) =>
       "error" in item ? { line: item.line, username: item.username, status: "failed", error: item.error } : { line: item.line, username: item.user.username, status: "failed" },
     );
@@ -88,7 +96,7 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
     if (valid.length === 0) return results;
     try {
       const written = await db.transaction().execute(async (trx) => {
-        const outcome = await writeBatch(trx, actor, valid.map((v) => ({ item: v.item, hash: v.hash })));
+        const outcome = await writeBatch(trx, actor, valid.map((v) => ({ item: v.item, hash: v.hash })), options.update);
         if (dryRun) throw new DryRun(outcome);
         return outcome;
       });
@@ -97,7 +105,7 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
       if (error instanceof DryRun) {
         valid.forEach((v, k) => (results[v.index] = { ...error.results[k]!, ...(error.results[k]!.status === "created" && { id: undefined }) }));
       } else if (valid.length > 1 && isBatchConflict(error)) {
-        for (const v of valid) results[v.index] = (await importBatch(actor, [v.item], dryRun))[0]!;
+        for (const v of valid) results[v.index] = (await importBatch(actor, [v.item], options))[0]!;
       } else {
         const reason = asDomainError(error);
         for (const v of valid) results[v.index]!.error = reason;
@@ -119,7 +127,7 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
   }
 
   /** Checks every row against the store as it is inside `trx`, then writes the batch; the results in input order. */
-  async function writeBatch(trx: Kysely<Database>, actor: AdminActor, rows: { item: ImportItemOk; hash: string | null }[]): Promise<ImportResult[]> {
+  async function writeBatch(trx: Kysely<Database>, actor: AdminActor, rows: { item: ImportItemOk; hash: string | null }[], update: boolean): Promise<ImportResult[]> {
     const context = await readContext(trx, dialect.jsonList, actor, rows.map((r) => r.item.user));
     const plans: (Plan | DomainError)[] = [];
     const seenUsernames = new Map<string, number>();
@@ -130,7 +138,7 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
         const earlier = seenUsernames.get(item.user.username);
         if (earlier !== undefined) throw new DomainError("invalid", `The username repeats line ${earlier} of this import.`, { field: "username" });
         seenUsernames.set(item.user.username, item.line);
-        plans.push(planRow(context, takenNames, actor, item, hash, now));
+        plans.push(planRow(context, takenNames, actor, item, hash, now, update));
       } catch (error) {
         plans.push(asDomainError(error));
       }
@@ -284,7 +292,7 @@ async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"]
 }
 
 /** The plan of one row, or the rule it breaks (thrown). */
-function planRow(context: BatchContext, takenNames: NameHolders, actor: AdminActor, item: ImportItemOk, hash: string | null, now: string): Plan {
+function planRow(context: BatchContext, takenNames: NameHolders, actor: AdminActor, item: ImportItemOk, hash: string | null, now: string, update: boolean): Plan {
   const { user } = item;
   const { password, passwordHash, groups: groupNames, username, ...fields } = user;
   const groupIds = groupNames === undefined ? undefined : groupNames.map((name) => {
@@ -301,6 +309,7 @@ function planRow(context: BatchContext, takenNames: NameHolders, actor: AdminAct
     assertMayChangeGroups(context, own);
     return { kind: "create", item, row, groupIds: [...(context.usersGroupId === undefined ? [] : [context.usersGroupId]), ...own.map((g) => g.id)], hash };
   }
+  if (!update) throw new DomainError("name-taken", "A user with this username already exists (the import does not update users).", { field: "username" });
   if (fields.serviceAccount !== undefined && (fields.serviceAccount ? 1 : 0) !== current.service_account) {
     throw new DomainError("invalid", "serviceAccount is set when a user is created.", { field: "serviceAccount" });
   }

@@ -26,7 +26,7 @@ const SLOW_HEADERS = "GET /portal/health HTTP/1.1\r\nHost: localhost\r\nX-Slow: 
 describe("slow clients are cut off by the request and header timeouts", () => {
   let s: TestServer;
   before(async () => {
-    s = await startTestServer("sqlite", { connections: { requestTimeoutSeconds: 2, headersTimeoutSeconds: 1, keepAliveTimeoutSeconds: 5, idleTimeoutSeconds: 60, maxConnections: 0, maxConnectionsPerAddress: 0 } });
+    s = await startTestServer("sqlite", { connections: { requestTimeoutSeconds: 2, headersTimeoutSeconds: 1, keepAliveTimeoutSeconds: 5, idleTimeoutSeconds: 60, maxConnections: 0, maxConnectionsPerAddress: 0, uploadMinBytesPerSecond: 10_000 } });
   });
   after(() => s?.close());
 
@@ -42,7 +42,7 @@ describe("slow clients are cut off by the request and header timeouts", () => {
 describe("while many slow connections are held open, health and a real login still answer", () => {
   let s: TestServer;
   before(async () => {
-    s = await startTestServer("sqlite", { connections: { requestTimeoutSeconds: 30, headersTimeoutSeconds: 10, keepAliveTimeoutSeconds: 5, idleTimeoutSeconds: 60, maxConnections: 0, maxConnectionsPerAddress: 20 } });
+    s = await startTestServer("sqlite", { connections: { requestTimeoutSeconds: 30, headersTimeoutSeconds: 10, keepAliveTimeoutSeconds: 5, idleTimeoutSeconds: 60, maxConnections: 0, maxConnectionsPerAddress: 20, uploadMinBytesPerSecond: 10_000 } });
   });
   after(() => s?.close());
 

@@ -1,5 +1,6 @@
-import type { Server } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { ConnectionLimits } from "../config.js";
+import { ApiError } from "./errors.js";
 
 /**
  * Fastify's and Node's options for the slow-client limits: a whole request within
@@ -46,4 +47,54 @@ export function limitConnections(server: Server, limits: ConnectionLimits): void
       else open.set(address, left);
     });
   });
+}
+
+/**
+ * The body of a request that may rightly take longer than `requestTimeoutSeconds` to arrive (an
+ * import of a million rows), for a route that reads it as it comes. Node's whole-request deadline is
+ * lifted from this one request (the connection's next request gets it again) and the client is held
+ * to a minimum rate instead: at any moment it has had `requestTimeoutSeconds`, plus a second for every
+ * `uploadMinBytesPerSecond` bytes it sent. A fast upload earns time far quicker than it spends it
+ * (time the server spends not reading is covered too); a client that drips is cut as before, the
+ * first time it falls behind. Then the body's iteration fails with a 408 error, which the route
+ * answers, and the connection is closed once the answer is sent — as it is whenever an answer ends
+ * before the body did, so that no body is left to trickle in without a deadline.
+ */
+export function longUpload(request: IncomingMessage, response: ServerResponse, limits: ConnectionLimits): AsyncIterable<Buffer> {
+  const graceMs = limits.requestTimeoutSeconds * 1000;
+  // Node keeps its own deadline unless this (internal) handle lets it be lifted: long uploads are then cut as any request.
+  const parser = (request.socket as { parser?: { remove?: () => void } }).parser;
+  if (graceMs === 0 || typeof parser?.remove !== "function") return request;
+  parser.remove();
+  const socket = request.socket;
+  const started = Date.now();
+  const bytesBefore = socket.bytesRead;
+  let timer: NodeJS.Timeout | undefined;
+  let cut: (error: ApiError) => void = () => {};
+  const tooSlow = new Promise<never>((_, reject) => (cut = reject));
+  tooSlow.catch(() => {}); // nobody may be waiting for the body when it is cut
+  const check = () => {
+    if (request.complete) return;
+    const rateMs = limits.uploadMinBytesPerSecond > 0 ? ((socket.bytesRead - bytesBefore) * 1000) / limits.uploadMinBytesPerSecond : 0;
+    const left = started + graceMs + rateMs - Date.now();
+    if (left > 0) {
+      timer = setTimeout(check, Math.min(left, 2 ** 31 - 1));
+      return;
+    }
+    cut(new ApiError("requestTimeout", `The upload is too slow: at least ${limits.uploadMinBytesPerSecond} bytes a second are needed after the first ${limits.requestTimeoutSeconds} s.`, { minBytesPerSecond: limits.uploadMinBytesPerSecond }));
+  };
+  timer = setTimeout(check, graceMs);
+  response.once("close", () => clearTimeout(timer));
+  response.once("finish", () => {
+    if (!request.complete) socket.destroySoon();
+  });
+  return (async function* () {
+    const chunks = request[Symbol.asyncIterator]();
+    // Not returned early (that would destroy the socket before the answer is written): the finish handler above ends it.
+    for (;;) {
+      const next = await Promise.race([chunks.next(), tooSlow]);
+      if (next.done) return;
+      yield next.value as Buffer;
+    }
+  })();
 }

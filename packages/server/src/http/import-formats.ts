@@ -64,49 +64,78 @@ export async function* ndjsonRecords(stream: AsyncIterable<Buffer | string>): As
   if (last) yield last;
 }
 
-/** CSV header names (case, `_`, `-` and spaces ignored) → import fields. */
-const CSV_COLUMNS: Record<string, string> = Object.fromEntries(
-  ["username", "loginName", "firstName", "lastName", "displayName", "email", "description", "enabled", "validFrom", "validTo", "changePassword", "passwordNeverExpires", "password", "passwordHash", "groups"].map((f) => [f.toLowerCase(), f]),
-);
-const BOOLEAN_FIELDS = new Set(["enabled", "changePassword", "passwordNeverExpires"]);
-const BOOLEANS: Record<string, boolean> = { true: true, yes: true, "1": true, false: false, no: false, "0": false };
-
-/** The field of a CSV header cell, or undefined. */
-function csvField(header: string): string | undefined {
-  return CSV_COLUMNS[header.trim().toLowerCase().replace(/[_\s-]/g, "")];
+/** A CSV column: the import field it gives, and how its cells become values. */
+interface CsvColumn {
+  header: string;
+  field: string;
+  kind: "text" | "boolean" | "inverted" | "integer" | "list";
 }
 
-/** A CSV row's cells as import fields: empty cells are left out, booleans and `groups` (names separated by `;`) converted. */
-function csvFields(columns: string[], cells: string[]): Record<string, unknown> {
+/** CSV header names (case, `_`, `-` and spaces ignored) → import fields: the REST names, and the SDK's (seed 000) where they differ. */
+const CSV_COLUMNS: Record<string, Omit<CsvColumn, "header">> = {
+  ...Object.fromEntries(
+    ["username", "loginName", "firstName", "lastName", "displayName", "email", "description", "validFrom", "validTo", "password", "passwordHash"].map((f) => [f.toLowerCase(), { field: f, kind: "text" as const }]),
+  ),
+  ...Object.fromEntries(["enabled", "changePassword", "passwordNeverExpires", "serviceAccount"].map((f) => [f.toLowerCase(), { field: f, kind: "boolean" as const }])),
+  profileid: { field: "profileId", kind: "integer" },
+  groups: { field: "groups", kind: "list" },
+  remark: { field: "description", kind: "text" },
+  locked: { field: "enabled", kind: "inverted" },
+  changepwd: { field: "changePassword", kind: "boolean" },
+  neverexpire: { field: "passwordNeverExpires", kind: "boolean" },
+};
+const BOOLEANS: Record<string, boolean> = { true: true, yes: true, "1": true, false: false, no: false, "0": false };
+
+/** The column of a CSV header cell, or undefined. */
+function csvColumn(header: string): CsvColumn | undefined {
+  const column = CSV_COLUMNS[header.trim().toLowerCase().replace(/[_\s-]/g, "")];
+  return column && { header: header.trim(), ...column };
+}
+
+/** A CSV row's cells as import fields (empty cells are left out), or what is wrong with a cell. */
+function csvFields(columns: CsvColumn[], cells: string[]): { fields: Record<string, unknown> } | { problem: string } {
   const fields: Record<string, unknown> = {};
-  columns.forEach((column, i) => {
+  for (const [i, column] of columns.entries()) {
     const cell = cells[i] ?? "";
-    if (cell === "") return;
-    if (BOOLEAN_FIELDS.has(column)) fields[column] = BOOLEANS[cell.trim().toLowerCase()] ?? cell;
-    else if (column === "groups") fields[column] = cell.split(";").map((g) => g.trim()).filter(Boolean);
-    else fields[column] = cell;
-  });
-  return fields;
+    if (cell === "") continue;
+    if (column.kind === "boolean" || column.kind === "inverted") {
+      const value = BOOLEANS[cell.trim().toLowerCase()];
+      if (value === undefined) return { problem: `${column.header}: ${JSON.stringify(cell)} is not a boolean (true/false, yes/no, 1/0).` };
+      fields[column.field] = column.kind === "inverted" ? !value : value;
+    } else if (column.kind === "integer") {
+      if (!/^\s*-?\d{1,15}\s*$/.test(cell)) return { problem: `${column.header}: ${JSON.stringify(cell)} is not an integer.` };
+      fields[column.field] = Number(cell);
+    } else if (column.kind === "list") fields[column.field] = cell.split(";").map((g) => g.trim()).filter(Boolean);
+    else fields[column.field] = cell;
+  }
+  return { fields };
 }
 
 /**
- * CSV rows after the header row. An unknown or missing column is the request's fault, not a row's:
- * it is thrown (as a 400) when the header is read, before any row.
+ * CSV rows after the header row. An unknown, missing or doubled column is the request's fault, not a
+ * row's: it is thrown (as a 400) when the header is read, before any row.
  */
 export async function* csvRecords(stream: AsyncIterable<Buffer | string>): AsyncGenerator<InputRecord> {
-  let columns: string[] | undefined;
+  let columns: CsvColumn[] | undefined;
+  let usernameAt = 0;
   for await (const { line, cells, overlong } of csvRows(text(stream))) {
     if (!columns) {
-      const unknown = cells.filter((h) => csvField(h) === undefined);
+      const unknown = cells.filter((h) => csvColumn(h) === undefined);
       if (unknown.length > 0) throw new ApiError("invalidRequest", `Unknown CSV columns: ${unknown.join(", ")}.`, { columns: unknown });
-      columns = cells.map((h) => csvField(h)!);
-      if (!columns.includes("username")) throw new ApiError("invalidRequest", "The CSV header has no username column.", { field: "username" });
+      columns = cells.map((h) => csvColumn(h)!);
+      const twice = columns.find((c, i) => columns!.findIndex((d) => d.field === c.field) !== i);
+      if (twice) throw new ApiError("invalidRequest", `The CSV header gives ${twice.field} twice (${columns.filter((c) => c.field === twice.field).map((c) => c.header).join(", ")}).`, { field: twice.field });
+      usernameAt = columns.findIndex((c) => c.field === "username");
+      if (usernameAt === -1) throw new ApiError("invalidRequest", "The CSV header has no username column.", { field: "username" });
       continue;
     }
-    const username = cells[columns.indexOf("username")];
+    const username = cells[usernameAt];
     if (overlong) yield { line, username, problem: `The row is longer than ${MAX_ROW_CHARS} characters.` };
     else if (cells.length !== columns.length) yield { line, username, problem: `The row has ${cells.length} fields; the header has ${columns.length}.` };
-    else yield { line, fields: csvFields(columns, cells) };
+    else {
+      const row = csvFields(columns, cells);
+      yield "problem" in row ? { line, username, problem: row.problem } : { line, fields: row.fields };
+    }
   }
 }
 

@@ -27,6 +27,7 @@ const MEANING: Partial<Record<ErrorKind, { meaning: string; example: string }>> 
   authenticationRequired: { meaning: "no, or an invalid, expired or revoked token or API key", example: "A bearer token is required." },
   invalidCredentials: { meaning: "wrong username or password, or an account that may not log in now", example: "The username or password is incorrect." },
   forbidden: { meaning: "the caller's roles do not allow it, or its password must be changed first", example: "You do not have permission to perform this operation." },
+  requestTimeout: { meaning: "the body came too slowly (an import: below the minimum rate once its first seconds are over)", example: "The upload is too slow: at least 10000 bytes a second are needed after the first 30 s." },
   notFound: { meaning: "the object named in the path does not exist", example: "The specified user does not exist." },
   conflict: { meaning: "a name is taken, or a concurrent change collided with this one", example: "A user with this username already exists." },
   refused: { meaning: "a rule refuses the change", example: "A built-in user cannot be deleted." },

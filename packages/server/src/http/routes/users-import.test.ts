@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import { pbkdf2Sync, randomBytes } from "node:crypto";
-import { it } from "node:test";
+import { request } from "node:http";
+import { connect } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Algorithm, hash } from "@node-rs/argon2";
 import bcrypt from "bcryptjs";
-import { describeEachStore, type TestServer } from "../../test-support/server.js";
+import { configFromEnv } from "../../config.js";
+import { describeEachStore, startTestServer, type TestServer } from "../../test-support/server.js";
 
 type Line = { line?: number; username?: string; status?: string; id?: string; error?: { code: string; message: string; field?: string }; summary?: Record<string, number | boolean> };
 
@@ -100,6 +104,25 @@ describeEachStore("bulk import", (server) => {
     assert.match(bad.text, /ECMS1001.*shoe/);
   });
 
+  it("takes the SDK's names in a CSV header too (remark, locked, changePwd, neverExpire, profileId), and says which cell is wrong", async () => {
+    const csv = "Username,Remark,Locked,changePwd,never_expire,profileId\nimp_seed1,from the seed,yes,true,1,-1\nimp_seed2,,maybe,,,\nimp_seed3,,,,,x\n";
+    const { lines } = await importUsers(server(), token, csv, "text/csv");
+    assert.deepEqual(lines.slice(0, 3).map((l) => [l.line, l.status]), [[2, "created"], [3, "failed"], [4, "failed"]]);
+    assert.match(lines[1]!.error!.message, /Locked: "maybe" is not a boolean/);
+    assert.match(lines[2]!.error!.message, /profileId: "x" is not an integer/);
+    const seed1 = await user("imp_seed1");
+    assert.deepEqual([seed1?.description, seed1?.enabled, seed1?.changePassword, seed1?.passwordNeverExpires], ["from the seed", false, true, true]);
+    const twice = await importUsers(server(), token, "username,enabled,locked\nx,true,false\n", "text/csv");
+    assert.equal(twice.status, 400);
+    assert.match(twice.text, /enabled twice \(enabled, locked\)/);
+  });
+
+  it("update=false: a user that exists is a failed row, left as it is", async () => {
+    const { lines } = await importUsers(server(), token, ndjson([{ username: "imp_seed1", description: "changed" }, { username: "imp_new_only" }]), "application/x-ndjson", "?update=false");
+    assert.deepEqual(lines.slice(0, 2).map((l) => [l.status, l.error?.code, l.error?.field]), [["failed", "ECMS1301", "username"], ["created", undefined, undefined]]);
+    assert.equal((await user("imp_seed1"))?.description, "from the seed");
+  });
+
   it("dry run: the same answers as the real import, nothing written", async () => {
     const rows = ndjson([{ username: "imp_dry1" }, { username: "imp_dry2", loginName: "IMP_ANN" }, { username: "imp_ann", firstName: "Changed" }]);
     const countBefore = (await server().api("GET", "/security/v1/users/count", { token })).body;
@@ -161,5 +184,56 @@ describeEachStore("bulk import", (server) => {
     assert.equal(lines.length, 1102);
     assert.equal((await user("imp_many_5"))?.email, "changed@example.com");
     assert.deepEqual((await user("imp_many_7"))?.groups, ["staff", "users"]);
+  });
+});
+
+describe("an import may take longer than the request timeout, but not drip", () => {
+  let s: TestServer;
+  let token: string;
+  before(async () => {
+    // Every request must arrive within a second; an upload must keep coming at 2 000 bytes a second.
+    s = await startTestServer("sqlite", { connections: { ...configFromEnv({}).connections, requestTimeoutSeconds: 1, uploadMinBytesPerSecond: 2000 } });
+    token = await s.login();
+  });
+  after(() => s?.close());
+  const port = () => Number(new URL(s.baseUrl).port);
+  const row = (i: number) => `${JSON.stringify({ username: `long_${i}`, description: "x".repeat(60) })}\n`;
+
+  it("a fast upload that lasts three times the request timeout is imported whole", { timeout: 30_000 }, async () => {
+    const answer = new Promise<string>((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port: port(), path: "/portal/security/v1/users/import", method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/x-ndjson" } }, (res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (d) => (text += d)).on("end", () => resolve(text));
+      });
+      req.on("error", reject);
+      void (async () => {
+        // 30 pieces of 50 rows (about 5 KB), one every 100 ms: 50 KB a second, for 3 s or more.
+        for (let piece = 0; piece < 30; piece++) {
+          req.write(Array.from({ length: 50 }, (_, i) => row(piece * 50 + i)).join(""));
+          await sleep(100);
+        }
+        req.end();
+      })();
+    });
+    const lines = (await answer).trim().split("\n").map((l) => JSON.parse(l) as Line);
+    assert.deepEqual(lines.at(-1), { summary: { created: 1500, updated: 0, unchanged: 0, failed: 0, dryRun: false } });
+  });
+
+  it("a dripping upload is cut: the answer ends with a 408 error line and the connection is closed", { timeout: 30_000 }, async () => {
+    const socket = connect({ host: "127.0.0.1", port: port() });
+    let text = "";
+    socket.setEncoding("utf8").on("data", (d) => (text += d));
+    socket.on("error", () => {});
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.write(`POST /portal/security/v1/users/import HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    // A row of about 90 bytes every 300 ms: 300 bytes a second.
+    for (let i = 0; !socket.destroyed && socket.writable && i < 200; i++) {
+      const piece = row(i);
+      socket.write(`${Buffer.byteLength(piece).toString(16)}\r\n${piece}\r\n`);
+      await Promise.race([sleep(300), closed]);
+    }
+    await closed;
+    assert.match(text, /^HTTP\/1\.1 200 /);
+    assert.match(text, /"error":\{"code":"ECMS1006","message":"The upload is too slow/);
   });
 });

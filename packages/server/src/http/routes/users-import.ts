@@ -9,6 +9,7 @@ import { createUserImporter, type ImportItem, type ImportResult, type ImportUser
 import type { AdminActor } from "../../domain/users.js";
 import { actorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
+import { longUpload } from "../connections.js";
 import { ApiError, ErrorCodes, fromDomainError } from "../errors.js";
 import { csvRecords, ndjsonRecords, type InputRecord } from "../import-formats.js";
 import { errorResponses } from "../schemas.js";
@@ -71,7 +72,7 @@ async function* batches<T>(items: AsyncIterable<T>, size: number): AsyncGenerato
 }
 
 /** Bulk import of users (NDJSON or CSV), answered row by row as each batch commits. */
-const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, hasher, guard, passwordPolicy }) => {
+const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { config, store, hasher, guard, passwordPolicy }) => {
   const importer = createUserImporter(store, hasher, passwordPolicy);
   // The body is read as it arrives, by the route: any size, never all in memory.
   app.addContentTypeParser(Object.keys(FORMATS), (_request, payload, done) => done(null, payload));
@@ -87,10 +88,14 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
           "A row has the fields of `POST /security/v1/users`, plus `passwordHash` (an existing hash in PHC format: argon2id, argon2i, bcrypt, pbkdf2-sha256; replaced by a current argon2id hash at the user's next login) and `groups` (names; in CSV separated by `;`), all of the user's own groups (`users` is always kept).",
           "Fields left out keep their value on an update. Each batch of rows is one transaction.",
           "The answer is NDJSON, a line per row as its batch commits — `{\"line\",\"username\",\"status\":\"created|updated|unchanged|failed\",\"id\",\"error\":{\"code\",\"message\",…}}` — and a last line `{\"summary\":{…}}`; a failure that ends the import early is a last line `{\"error\":{…}}`.",
-          "With `dryRun=true` every row is checked and written as in a real import, and all of it rolled back.",
+          "With `dryRun=true` every row is checked and written as in a real import, and all of it rolled back; with `update=false` a user that exists is a failed row instead of updated.",
+          "The body may take longer to arrive than the request timeout (`ECM_REQUEST_TIMEOUT_SECONDS`) as long as it keeps coming at `ECM_UPLOAD_MIN_BYTES_PER_SECOND`; a slower upload is cut with a last line `{\"error\":{\"code\":\"ECMS1006\",…}}`.",
         ].join(" "),
         tags: ["users"],
-        querystring: Type.Object({ dryRun: Type.Optional(Type.Boolean({ default: false, description: "Check everything, change nothing" })) }),
+        querystring: Type.Object({
+          dryRun: Type.Optional(Type.Boolean({ default: false, description: "Check everything, change nothing" })),
+          update: Type.Optional(Type.Boolean({ default: true, description: "Update users that exist; false: such a row fails (ECMS1301) and the user is left as it is" })),
+        }),
         consumes: Object.keys(FORMATS),
         produces: ["application/x-ndjson"],
         response: {
@@ -98,7 +103,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
             description: "NDJSON: a result per row, then a summary",
             examples: ['{"line":2,"username":"jdoe","status":"created","id":"82576381-e765-4645-a697-782111f8f5b5"}\n{"summary":{"created":1,"updated":0,"unchanged":0,"failed":0,"dryRun":false}}\n'],
           }),
-          ...errorResponses(400, 413, 415),
+          ...errorResponses(400, 408, 413, 415),
         },
       },
     },
@@ -107,8 +112,10 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
       const parse = FORMATS[type];
       if (!parse) throw new ApiError("unsupportedMediaType", `Send the users as application/x-ndjson or text/csv, not ${type || "no content type"}.`, { contentType: type });
       const actor: AdminActor = { ...actorOf(request), roles: authOf(request).roles };
-      const dryRun = request.query.dryRun ?? false;
-      const records = parse(request.body as AsyncIterable<Buffer>);
+      const options = { dryRun: request.query.dryRun ?? false, update: request.query.update ?? true };
+      const { dryRun } = options;
+      // The content-type parser left the body unread: it is read here, held to a rate rather than a deadline.
+      const records = parse(longUpload(request.raw, reply.raw, config.connections));
       // The first row is read before answering, so a bad CSV header is a 400 rather than a line of the stream.
       const first = await records.next();
       const counts = { created: 0, updated: 0, unchanged: 0, failed: 0 };
@@ -120,7 +127,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
             yield* records;
           })();
           for await (const batch of batches(all, BATCH_ROWS)) {
-            const results = await importer.importBatch(actor, batch.map(itemOf), dryRun);
+            const results = await importer.importBatch(actor, batch.map(itemOf), options);
             for (const r of results) counts[r.status]++;
             yield results.map(resultLine).join("");
           }
