@@ -85,7 +85,7 @@ export class LoginService {
   ) {}
 
   async login(loginName: string, password: string, sourceIp: string): Promise<TokenResponse> {
-    const user = await this.users.findByLoginKey(fold(loginName));
+    const user = await this.users.findByLoginName(loginName);
     const standing = await this.standing(user, sourceIp);
     const actor = anonymous(sourceIp);
     // Always verify, even for an unknown user, so the answer takes the same time either way.

@@ -20,7 +20,8 @@ export function skeleton(text: string): string {
  * Kept in a uniquely indexed column, so the check is one index probe at any size.
  */
 export function confusableKey(name: string): string {
-  return fold(skeleton(fold(normalizeName(name))));
+  // Only the case of the skeleton is folded: NFKC would compose the decomposed (NFD) skeleton again.
+  return skeleton(fold(name)).toLowerCase();
 }
 
 /*

@@ -12,9 +12,12 @@ export const EMAIL_MAX = 254;
 export const DESCRIPTION_MAX = 1024;
 export const PASSWORD_MAX = 256;
 
-/** Case folding used for search and for case-insensitive names: Unicode-aware, no diacritics stripped. */
+/**
+ * The folding of every key a name or search is compared by: compatibility forms to plain ones (NFKC,
+ * as names are stored: ｓｙｓａｄｍｉｎ is sysadmin), then case (Unicode-aware); no diacritics stripped.
+ */
 export function fold(text: string): string {
-  return text.toLowerCase();
+  return text.normalize("NFKC").toLowerCase();
 }
 
 export function searchTextFor(user: {

@@ -16,7 +16,7 @@ import { ADMINISTRATOR_ACCESS_COLUMNS, assertSystemAdministratorRemains } from "
 import type { PasswordOwner, PasswordPolicy } from "./password-policy.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { loginNameColumns, normalizeName, usernameColumns } from "./names.js";
-import { defaultDisplayName, fold, searchTextFor, USERNAME_PATTERN } from "./user-fields.js";
+import { defaultDisplayName, searchTextFor, USERNAME_PATTERN } from "./user-fields.js";
 import { readForChange, type Precondition } from "./versioned.js";
 
 /** The writable fields of a user, by their REST names; absent fields are left as they are. */
@@ -220,7 +220,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     if (username !== undefined && (await q.findByUsername(username))) {
       throw new DomainError("name-taken", "A user with this username already exists.", { field: "username" });
     }
-    const holder = await q.findByLoginKey(fold(loginName));
+    const holder = await q.findByLoginName(loginName);
     if (holder && holder.id !== self) throw new DomainError("name-taken", "A user with this login name already exists.", { field: "loginName" });
     // A name that only looks like another (ｓｙｓａｄｍｉｎ, Cyrillic ѕуѕаdmin) is refused too, naming the one it looks like.
     for (const [field, column, name] of [["username", "username_skeleton", username], ["loginName", "login_skeleton", loginName]] as const) {

@@ -41,6 +41,14 @@ describeEachStore(
       assert.equal((await loginFrom(s, "127.0.0.4", "rated.user", PASSWORD)).status, 200);
     });
 
+    it("counts an account's attempts whatever Unicode form its name is typed in", async () => {
+      const s = server();
+      assert.equal((await s.api("POST", "/security/v1/users", { token, body: { username: "formed.user", password: PASSWORD } })).status, 201);
+      const forms = ["ｆｏｒｍｅｄ.ｕｓｅｒ", "ＦＯＲＭＥＤ.user", "formed.ｕｓｅｒ"];
+      for (const [i, typed] of forms.entries()) assert.equal((await loginFrom(s, `127.0.0.${11 + i}`, typed, "wrong-guess")).status, 401, typed);
+      assertTooMany(await loginFrom(s, "127.0.0.14", "formed.user", PASSWORD));
+    });
+
     it("limits own password changes per address", async () => {
       const s = server();
       assert.equal((await s.api("POST", "/security/v1/users", { token, body: { username: "changer", password: PASSWORD } })).status, 201);

@@ -26,6 +26,7 @@ import { identityProvidersMigration } from "./migrations/012-identity-providers.
 import { directoriesMigration } from "./migrations/011-directories.js";
 import { hardeningMigration } from "./migrations/010-hardening.js";
 import { keyedNeighboursMigration } from "./migrations/011b-keyed-neighbours.js";
+import { nfkcKeysMigration } from "./migrations/010d-nfkc-keys.js";
 import type { JsonBody } from "./json-body.js";
 import type { Database } from "./schema.js";
 
@@ -63,6 +64,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "011-directories": directoriesMigration(dialect),
     "010-hardening": hardeningMigration,
     "011b-keyed-neighbours": keyedNeighboursMigration(dialect),
+    "010d-nfkc-keys": nfkcKeysMigration,
   };
 }
 

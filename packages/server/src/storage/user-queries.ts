@@ -1,6 +1,6 @@
 import { sql, type ExpressionBuilder, type Kysely, type SelectQueryBuilder } from "kysely";
 import { fold, FIELD_SEPARATOR } from "../domain/user-fields.js";
-import { confusableKey } from "../domain/names.js";
+import { confusableKey, normalizeName } from "../domain/names.js";
 import type { Database, NewUserRow, UserRow } from "./schema.js";
 import type { Store } from "./store.js";
 import { jsonBody, type JsonBody } from "./json-body.js";
@@ -281,8 +281,9 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
       return db.selectFrom("users").selectAll().where("uuid", "=", uuid).executeTakeFirst();
     },
 
-    findByLoginKey(loginKey: string): Promise<UserRow | undefined> {
-      return db.selectFrom("users").selectAll().where("login_key", "=", loginKey).executeTakeFirst();
+    /** The user who logs in with this name, typed in any letter case or Unicode form (`login_key` is its fold). */
+    findByLoginName(loginName: string): Promise<UserRow | undefined> {
+      return db.selectFrom("users").selectAll().where("login_key", "=", fold(loginName)).executeTakeFirst();
     },
 
     /** The user whose username or login name (`column`) looks like `name` (domain/names.ts), if any. */
@@ -290,8 +291,9 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
       return db.selectFrom("users").selectAll().where(column, "=", confusableKey(name)).executeTakeFirst();
     },
 
+    /** The user with this username, typed in any Unicode form (usernames are stored in NFKC). */
     findByUsername(username: string): Promise<UserRow | undefined> {
-      return db.selectFrom("users").selectAll().where("username", "=", username).executeTakeFirst();
+      return db.selectFrom("users").selectAll().where("username", "=", normalizeName(username)).executeTakeFirst();
     },
 
     async insert(row: NewUserRow): Promise<UserRow> {

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { before, it } from "node:test";
-import { describeEachStore, startTestServer } from "../../test-support/server.js";
+import { FIELD_SEPARATOR } from "../../domain/user-fields.js";
+import { nfkcKeysMigration } from "../../storage/migrations/010d-nfkc-keys.js";
+import { ADMIN_PASSWORD, describeEachStore, startTestServer } from "../../test-support/server.js";
 import { seedStore } from "../../tools/seed-data.js";
 
 /** Cyrillic ѕ у ѕ а: looks like "sysa". */
@@ -82,5 +84,50 @@ describeEachStore("names that only look alike", (server, kind) => {
     } finally {
       await s.close();
     }
+  });
+});
+
+/** A name typed in another Unicode form (fullwidth, ligatures) finds what its stored form (NFKC) finds, wherever a name is looked up. */
+describeEachStore("names typed in another Unicode form", (server) => {
+  let token: string;
+  before(async () => {
+    token = await server().login();
+  });
+
+  const login = async (username: string, password: string) => (await server().api("POST", "/auth/v1/providers/builtin/token", { body: { username, password } })).status;
+  const usernames = async (path: string) => (await server().api("GET", path, { token })).body.map((x: { username?: string; name?: string }) => x.username ?? x.name);
+
+  it("logs in: ｓｙｓａｄｍｉｎ is sysadmin, and a login name set in any form is found in any other", async () => {
+    assert.equal(await login("ｓｙｓａｄｍｉｎ", ADMIN_PASSWORD), 200);
+    assert.equal(await login("ＳｙｓＡｄｍｉｎ", ADMIN_PASSWORD), 200);
+    const r = await server().api("POST", "/security/v1/users", { token, body: { username: "form.user", loginName: "ｆｏｒｍ.ｌｏｇｉｎ", password: "Form-User-Secret-1" } });
+    assert.equal(r.status, 201, r.text);
+    for (const typed of ["form.login", "ＦＯＲＭ.ｌｏｇｉｎ", "Form.Login"]) assert.equal(await login(typed, "Form-User-Secret-1"), 200, typed);
+  });
+
+  it("searches users and groups in any form (the SDK's and CLI's lookups by name search so)", async () => {
+    const s = server();
+    assert.equal((await s.api("POST", "/security/v1/users", { token, body: { username: "form.search", firstName: "Ｗｉｄｅ" } })).status, 201);
+    assert.deepEqual(await usernames("/security/v1/users?search=" + encodeURIComponent("ｓｙｓａｄ")), ["sysadmin"]);
+    for (const typed of ["wide", "Ｗｉｄｅ"]) assert.deepEqual(await usernames("/security/v1/users?search=" + encodeURIComponent(typed)), ["form.search"], typed);
+    assert.deepEqual(await usernames("/security/v1/user-groups?search=" + encodeURIComponent("ＡＤＭＩＮ")), ["administrators"]);
+  });
+
+  it("keys stored by the old fold are written again by migration 010d-nfkc-keys", async () => {
+    const s = server();
+    const { db } = s.server.deps.store;
+    const created = await s.api("POST", "/security/v1/users", { token, body: { username: "legacy.form", password: "Legacy-Form-Secret-1" } });
+    // As a row written before: a login name and a first name in compatibility form, their keys only lower-cased.
+    const oldFold = (text: string | null) => (text ?? "").toLowerCase();
+    await db
+      .updateTable("users")
+      .set({ login_name: "ｌｅｇａｃｙ.ｌｏｇｉｎ", login_key: oldFold("ｌｅｇａｃｙ.ｌｏｇｉｎ"), first_name: "Ｌｅｇａｃｙ", search_text: ["legacy.form", "Ｌｅｇａｃｙ", null, null].map(oldFold).join(FIELD_SEPARATOR) })
+      .where("uuid", "=", created.body.id)
+      .execute();
+    assert.equal(await login("legacy.login", "Legacy-Form-Secret-1"), 401);
+    await nfkcKeysMigration.up(db);
+    assert.equal(await login("ｌｅｇａｃｙ.ｌｏｇｉｎ", "Legacy-Form-Secret-1"), 200);
+    assert.equal(await login("legacy.login", "Legacy-Form-Secret-1"), 200);
+    assert.deepEqual(await usernames("/security/v1/users?search=" + encodeURIComponent("Ｌｅｇａｃｙ")), ["legacy.form"]);
   });
 });
