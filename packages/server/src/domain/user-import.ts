@@ -13,7 +13,7 @@ import { ADMINISTRATOR_ACCESS_COLUMNS, assertSystemAdministratorRemains } from "
 import type { PasswordPolicy } from "./password-policy.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { fold } from "./user-fields.js";
-import { confusableKey } from "./names.js";
+import { confusableKey, normalizeName } from "./names.js";
 import { auditedFields, looksLike, newUserRow, planUpdate, userTarget, type AdminActor, type UserChanges } from "./users.js";
 
 /** One user of an import, as its row gave it (the shape is checked by the caller). */
@@ -135,9 +135,10 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
     const now = isoNow();
     for (const { item, hash } of rows) {
       try {
-        const earlier = seenUsernames.get(item.user.username);
+        const username = normalizeName(item.user.username);
+        const earlier = seenUsernames.get(username);
         if (earlier !== undefined) throw new DomainError("invalid", `The username repeats line ${earlier} of this import.`, { field: "username" });
-        seenUsernames.set(item.user.username, item.line);
+        seenUsernames.set(username, item.line);
         plans.push(planRow(context, takenNames, actor, item, hash, now, update));
       } catch (error) {
         plans.push(asDomainError(error));
@@ -231,9 +232,10 @@ interface GroupInfo {
 
 async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"], actor: AdminActor, users: ImportUser[]): Promise<BatchContext> {
   const existing = new Map<string, UserRow>();
-  const usernames = [...new Set(users.map((u) => u.username))];
+  // Upsert by username as it is stored (NFKC), whatever Unicode form the row typed it in.
+  const usernames = [...new Set(users.map((u) => normalizeName(u.username)))];
   for (const row of await trx.selectFrom("users").selectAll().where("username", "in", list(usernames)).execute()) existing.set(row.username, row);
-  const loginNames = users.map((u) => u.loginName ?? existing.get(u.username)?.login_name ?? u.username);
+  const loginNames = users.map((u) => u.loginName ?? existing.get(normalizeName(u.username))?.login_name ?? u.username);
   const loginKeys = [...new Set(loginNames.map(fold))];
   const skeletons = [...new Set([...users.map((u) => u.username), ...loginNames].map(confusableKey))];
   const nameHolders: NameHolders = new Map();
@@ -300,7 +302,7 @@ function planRow(context: BatchContext, takenNames: NameHolders, actor: AdminAct
     if (!group) throw new DomainError("invalid", `There is no group named ${JSON.stringify(name)}.`, { field: "groups", group: name });
     return group;
   });
-  const current = context.existing.get(username);
+  const current = context.existing.get(normalizeName(username));
   if (!current) {
     const row = newUserRow({ ...fields, username }, hash, now);
     if (row.profile_id !== -1) throw new DomainError("invalid", "An import does not assign profiles: leave profileId out.", { field: "profileId" });

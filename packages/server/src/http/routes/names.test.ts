@@ -113,6 +113,15 @@ describeEachStore("names typed in another Unicode form", (server) => {
     assert.deepEqual(await usernames("/security/v1/user-groups?search=" + encodeURIComponent("ＡＤＭＩＮ")), ["administrators"]);
   });
 
+  it("the bulk import upserts by the stored username, whatever form a row types it in", async () => {
+    const s = server();
+    const created = await s.api("POST", "/security/v1/users", { token, body: { username: "john.form" } });
+    const r = await s.api("POST", "/security/v1/users/import", { token, body: JSON.stringify({ username: "ｊｏｈｎ.ｆｏｒｍ", firstName: "Upserted" }), headers: { "content-type": "application/x-ndjson" } });
+    const [line] = r.text.trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual([line.status, line.id], ["updated", created.body.id], r.text);
+    assert.equal((await s.api("GET", `/security/v1/users/${created.body.id}`, { token })).body.firstName, "Upserted");
+  });
+
   it("keys stored by the old fold are written again by migration 010d-nfkc-keys", async () => {
     const s = server();
     const { db } = s.server.deps.store;
