@@ -40,6 +40,9 @@ export type GroupRef = string | { guid: string };
 
 const enc = encodeURIComponent;
 
+/** How the server compares names: compatibility forms as plain ones (NFKC, as names are stored), then case. */
+const nameKey = (name: string) => name.normalize("NFKC").toLowerCase();
+
 /** A name that matches nothing: the server's not-found, with its code, found by the SDK. */
 function notFound(what: "user" | "group", name: string): ECMNotFoundError {
   const text = `${what} "${name}" does not exist`;
@@ -172,13 +175,13 @@ export class Security {
     return n;
   }
 
-  /** The user with this username (case-insensitive), extended. Throws ECMNotFoundError. */
+  /** The user with this username (ignoring case and Unicode form: ｓｙｓａｄｍｉｎ is sysadmin), extended. Throws ECMNotFoundError. */
   async user(username: string, opts?: CallOptions): Promise<ECMUser<true>> {
     if (typeof username !== "string" || username === "") throw new TypeError("username is required");
-    const key = username.toLowerCase();
+    const key = nameKey(username);
     // `search` also matches names and emails: read the matches as they stream and stop at the user.
     for await (const u of this.iterUsers({ search: username, extendedInfo: true, ...call(opts) })) {
-      if (u.username.toLowerCase() === key) return u;
+      if (nameKey(u.username) === key) return u;
     }
     throw notFound("user", username);
   }
@@ -232,12 +235,12 @@ export class Security {
     return asArray<RestGroup>(res.data, "groups").map(toECMGroup);
   }
 
-  /** The group with this name (case-insensitive). Throws ECMNotFoundError. */
+  /** The group with this name (ignoring case and Unicode form). Throws ECMNotFoundError. */
   async group(name: string, opts?: CallOptions): Promise<ECMGroup> {
     if (typeof name !== "string" || name === "") throw new TypeError("group name is required");
     const list = await this.groups({ search: name, ...call(opts) });
-    const key = name.toLowerCase();
-    const found = list.find((g) => g.name.toLowerCase() === key);
+    const key = nameKey(name);
+    const found = list.find((g) => nameKey(g.name) === key);
     if (!found) throw notFound("group", name);
     return found;
   }

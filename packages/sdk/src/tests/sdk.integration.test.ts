@@ -93,6 +93,8 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       const sysadmin = await sec.user("sysadmin");
       assert.equal(sysadmin.guid, admin.guid);
       assert.ok(sysadmin.groups.includes("administrators"));
+      assert.equal((await sec.user("ｓｙｓａｄｍｉｎ")).guid, admin.guid, "names are found in any Unicode form, as the server compares them");
+      assert.equal((await sec.group("ＡＤＭＩＮＩＳＴＲＡＴＯＲＳ")).name, "administrators");
     });
 
     test("createUser with every field, getUser, user(username), duplicates and bad input", async () => {
