@@ -6,7 +6,7 @@ import type { GroupQueries } from "../storage/group-queries.js";
 import type { BulkActionRow, Database, GroupRow, UserRow } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
 import { isoAfter, isoNow } from "../storage/time.js";
-import type { UserFilter, UserQueries } from "../storage/user-queries.js";
+import { createUserQueries, type UserFilter, type UserQueries } from "../storage/user-queries.js";
 import { recordAudit, recordAuditMany, type Actor, type AuditEntry } from "./audit.js";
 import { DomainError } from "./errors.js";
 import { assertSystemAdministratorRemains } from "./last-admin.js";
@@ -76,24 +76,11 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
   const running = new Map<string, Promise<void>>();
   let stopping = false;
 
-  /** Users of the batch that hold system-administrator, through their groups or their profile's. */
-  async function administrators(on: Kysely<Database>, batch: readonly UserRow[]): Promise<Set<number>> {
-    const adminGroups = on
-      .selectFrom("group_roles")
-      .innerJoin("roles", "roles.id", "group_roles.role_id")
-      .select("group_roles.group_id")
-      .where("roles.name", "=", SYSTEM_ADMINISTRATOR);
-    const owners = [...new Set(batch.flatMap((u) => (u.profile_id > 0 ? [u.id, u.profile_id] : [u.id])))];
-    const holders = new Set(
-      (await on.selectFrom("group_members").select("user_id").where("group_id", "in", adminGroups).where("user_id", "in", owners).execute()).map((r) => r.user_id),
-    );
-    return new Set(batch.filter((u) => holders.has(u.id) || holders.has(u.profile_id)).map((u) => u.id));
-  }
-
   /** Applies the action to one batch inside `trx`. */
   async function applyBatch(trx: Kysely<Database>, job: BulkActionRow, params: StoredParams, batch: readonly UserRow[]): Promise<BatchOutcome> {
     const actorRoles = JSON.parse(job.actor_roles) as string[];
-    const admins = await administrators(trx, batch);
+    // Who holds system-administrator, read for the batch as assertMayAdminister reads it for one user.
+    const admins = await createUserQueries({ ...store, db: trx }).holdingRole(SYSTEM_ADMINISTRATOR, batch);
     const refused: BulkRefusal[] = [];
     const eligible: UserRow[] = [];
     const refuse = (u: UserRow, reason: string) => refused.push({ id: u.uuid, username: u.username, reason });
@@ -134,16 +121,17 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
           return changed;
         }
         case "clear-lockout": {
-          await clearAddressLockouts(trx, ids);
-          return (
-            await trx
-              .updateTable("users")
-              .set({ failed_logins: 0, lockout_count: 0, locked_out_until: null })
-              .where("id", "in", ids)
-              .where((eb) => eb.or([eb("locked_out_until", "is not", null), eb("failed_logins", ">", 0), eb("lockout_count", ">", 0)]))
-              .returning("id")
-              .execute()
-          ).map((r) => r.id);
+          // A user counts as changed when its account or any of its addresses had something to clear.
+          const cleared = await clearAddressLockouts(trx, ids);
+          const accounts = await trx
+            .updateTable("users")
+            .set({ failed_logins: 0, lockout_count: 0, locked_out_until: null })
+            .where("id", "in", ids)
+            .where((eb) => eb.or([eb("locked_out_until", "is not", null), eb("failed_logins", ">", 0), eb("lockout_count", ">", 0)]))
+            .returning("id")
+            .execute();
+          for (const r of accounts) cleared.add(r.id);
+          return [...cleared];
         }
         case "add-to-group":
           // An empty VALUES list is not SQL.

@@ -92,11 +92,11 @@ function isCalendarDate(day: string): boolean {
 /**
  * "May administer this user": only a system administrator may change a system administrator (or hand
  * out a profile that is one). Every change that acts on a user checks it (http/administer-user.test.ts
- * walks every such route).
+ * walks every such route); bulk actions apply it to each user of a batch (domain/bulk-actions.ts).
  */
-export async function assertMayAdminister(q: Pick<UserQueries, "roleNames">, actor: Pick<AdminActor, "roles">, subject: Pick<UserRow, "id" | "profile_id">, what: string): Promise<void> {
+export async function assertMayAdminister(q: Pick<UserQueries, "holdingRole">, actor: Pick<AdminActor, "roles">, subject: Pick<UserRow, "id" | "profile_id">, what: string): Promise<void> {
   if (actor.roles.includes(SYSTEM_ADMINISTRATOR)) return;
-  if ((await q.roleNames(subject)).includes(SYSTEM_ADMINISTRATOR)) {
+  if ((await q.holdingRole(SYSTEM_ADMINISTRATOR, [subject])).size > 0) {
     throw new DomainError("not-permitted", `Only a system administrator may ${what}.`, { requiredRoles: [SYSTEM_ADMINISTRATOR] });
   }
 }

@@ -54,6 +54,33 @@ describeEachStore("every route that acts on a user checks who may administer it"
     assert.equal((await s.login("walk.sysadmin", USER_PASSWORD)).length > 0, true);
   });
 
+  it("the bulk clear-lockout refuses whom DELETE /users/{id}/lockout refuses (one rule), and clears the others", async () => {
+    const s = server();
+    const admins = await groupId(s, adminToken, "administrators");
+    const profile = await createUser(s, adminToken, "walk.admin-profile", { profile_id: 0 });
+    assert.equal((await s.api("PUT", `/security/v1/users/${profile.uuid}/user-groups/${admins}`, { token: adminToken })).status, 204);
+    const subjects = [
+      { username: "walk.sysadmin", id: systemAdministrator, refused: true },
+      { username: "walk.inherits", id: (await createUser(s, adminToken, "walk.inherits", { profile_id: profile.id })).uuid, refused: true },
+      { username: "walk.plain-user", id: (await createUser(s, adminToken, "walk.plain-user")).uuid, refused: false },
+    ];
+    const loginFrom = async (username: string, password: string) => (await s.api("POST", "/auth/v1/providers/builtin/token", { from: "127.0.0.20", body: { username, password } })).status;
+    for (const { username } of subjects) {
+      for (let i = 0; i < 5; i++) await loginFrom(username, `wrong-guess-${i}`);
+      assert.equal(await loginFrom(username, USER_PASSWORD), 401, `${username}'s address is locked out`);
+    }
+    const started = await s.api("POST", "/security/v1/users/bulk-actions", { token: secToken, body: { action: "clear-lockout", ids: subjects.map((u) => u.id) } });
+    assert.equal(started.status, 202, started.text);
+    await s.server.deps.bulkActions.settled(started.body.id);
+    const run = (await s.api("GET", `/security/v1/users/bulk-actions/${started.body.id}`, { token: secToken })).body;
+    assert.deepEqual(run.report.map((r: { username: string }) => r.username).sort(), subjects.filter((u) => u.refused).map((u) => u.username).sort());
+    for (const { username, id, refused } of subjects) {
+      assert.equal(await loginFrom(username, USER_PASSWORD), refused ? 401 : 200, `${username} after the bulk clear`);
+      const single = await s.api("DELETE", `/security/v1/users/${id}/lockout`, { token: secToken });
+      assert.equal(single.status, refused ? 403 : 204, `${username}: ${single.text}`);
+    }
+  });
+
   it("nobody resets their own password through reset-password (it would skip the current password that /me/password asks for)", async () => {
     const s = server();
     for (const [username, token, password] of [["sysadmin", adminToken, ADMIN_PASSWORD], ["walk.secadmin", secToken, USER_PASSWORD]] as const) {

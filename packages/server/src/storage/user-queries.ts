@@ -387,6 +387,17 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
       );
     },
 
+    /** Which of these users hold the role through their own groups or their profile's (the set-wise `roleNames`). */
+    async holdingRole(role: string, users: readonly Pick<UserRow, "id" | "profile_id">[]): Promise<Set<number>> {
+      const owners = [...new Set(users.flatMap((u) => (u.profile_id > 0 ? [u.id, u.profile_id] : [u.id])))];
+      if (owners.length === 0) return new Set();
+      const granting = db.selectFrom("group_roles").innerJoin("roles", "roles.id", "group_roles.role_id").select("group_roles.group_id").where("roles.name", "=", role);
+      const holders = new Set(
+        (await db.selectFrom("group_members").select("user_id").where("group_id", "in", granting).where("user_id", "in", owners).execute()).map((r) => r.user_id),
+      );
+      return new Set(users.filter((u) => holders.has(u.id) || holders.has(u.profile_id)).map((u) => u.id));
+    },
+
     /** Names of the roles the user holds through its groups and its profile's groups. */
     async roleNames(user: Pick<UserRow, "id" | "profile_id">): Promise<string[]> {
       const owners = user.profile_id > 0 ? [user.id, user.profile_id] : [user.id];
