@@ -62,6 +62,33 @@ describeEachStore(
       assert.equal(await lockedOutUntil(id), null);
       assert.equal(await loginFrom(s, "127.0.0.7", "cleared.up", PASSWORD), 200);
     });
+
+    it("a bulk clear-lockout lifts them too, and counts and audits every user it cleared", async () => {
+      const s = server();
+      const guessed = await createUser("bulk.guessed");
+      const familiar = await createUser("bulk.familiar");
+      for (const address of ["127.0.0.12", "127.0.0.13"]) {
+        for (let i = 0; i < 3; i++) await loginFrom(s, address, "bulk.guessed", `wrong-guess-${i}`);
+      }
+      assert.ok(await lockedOutUntil(guessed), "the account and both addresses are locked out");
+      // The owner's own, familiar address locked out by wrong passwords there: the account has nothing to clear.
+      assert.equal(await loginFrom(s, "127.0.0.14", "bulk.familiar", PASSWORD), 200);
+      for (let i = 0; i < 3; i++) await loginFrom(s, "127.0.0.14", "bulk.familiar", `wrong-guess-${i}`);
+      assert.equal(await loginFrom(s, "127.0.0.14", "bulk.familiar", PASSWORD), 401);
+      assert.equal(await lockedOutUntil(familiar), null);
+
+      const started = await s.api("POST", "/security/v1/users/bulk-actions", { token, body: { action: "clear-lockout", ids: [guessed, familiar] } });
+      assert.equal(started.status, 202, started.text);
+      await s.server.deps.bulkActions.settled(started.body.id);
+      const run = (await s.api("GET", `/security/v1/users/bulk-actions/${started.body.id}`, { token })).body;
+      assert.deepEqual([run.status, run.changed, run.unchanged], ["done", 2, 0]);
+      assert.equal(await lockedOutUntil(guessed), null);
+      for (const [address, username] of [["127.0.0.12", "bulk.guessed"], ["127.0.0.13", "bulk.guessed"], ["127.0.0.14", "bulk.familiar"]]) {
+        assert.equal(await loginFrom(s, address, username, PASSWORD), 200, `${username} from ${address}`);
+      }
+      const cleared = await s.api("GET", `/security/v1/audit-events?target=${familiar}&action=user.lockout-cleared`, { token });
+      assert.deepEqual(cleared.body.map((e: { details: { bulkActionId: string } }) => e.details.bulkActionId), [run.id]);
+    });
   },
   { lockout: { maxFailures: 3, accountMaxFailures: 6, familiarDays: 30, baseSeconds: 60, maxSeconds: 3600 } },
 );

@@ -47,12 +47,20 @@ const notLockedOut = (table: "users" | "login_sources") => {
 
 /**
  * An administrator's clear: lifts every address's lockout of these accounts and forgets their
- * failures (the account-wide columns are the caller's); familiar addresses stay familiar.
+ * failures (the account-wide columns are the caller's); familiar addresses stay familiar. Answers the
+ * accounts it changed something of.
  */
-export async function clearAddressLockouts(db: Kysely<Database>, userIds: readonly number[]): Promise<void> {
-  if (userIds.length === 0) return;
-  await db.deleteFrom("login_sources").where("user_id", "in", userIds).where("last_success_at", "is", null).execute();
-  await db.updateTable("login_sources").set({ failed_logins: 0, lockout_count: 0, locked_out_until: null, updated_at: isoNow() }).where("user_id", "in", userIds).execute();
+export async function clearAddressLockouts(db: Kysely<Database>, userIds: readonly number[]): Promise<Set<number>> {
+  if (userIds.length === 0) return new Set();
+  const forgotten = await db.deleteFrom("login_sources").where("user_id", "in", userIds).where("last_success_at", "is", null).returning("user_id").execute();
+  const cleared = await db
+    .updateTable("login_sources")
+    .set({ failed_logins: 0, lockout_count: 0, locked_out_until: null, updated_at: isoNow() })
+    .where("user_id", "in", userIds)
+    .where((eb) => eb.or([eb("locked_out_until", "is not", null), eb("failed_logins", ">", 0), eb("lockout_count", ">", 0)]))
+    .returning("user_id")
+    .execute();
+  return new Set([...forgotten, ...cleared].map((r) => r.user_id));
 }
 
 /** The one audit actor of a login attempt: nobody is logged in yet, whatever name was typed. */
