@@ -44,6 +44,11 @@ export interface RequestOptions {
   auth?: boolean;
   /** Answer a successful response with its body as an async iterable of byte chunks, unread. */
   stream?: boolean;
+  /**
+   * A body sent as it is read, instead of `body`: sent once (no retry, no renewal and resend after a
+   * 401), while the answer may already arrive (see Transport.#send).
+   */
+  upload?: { body: AsyncIterable<Uint8Array> | Blob; contentType: string };
 }
 
 export interface HttpResponse<T = unknown> {
@@ -135,7 +140,7 @@ class Deadline {
   }
 }
 
-async function* chunks(body: ReadableStream<Uint8Array>, readError: (err: unknown) => ECMError, deadline: Deadline): AsyncGenerator<Uint8Array> {
+async function* chunks(body: ReadableStream<Uint8Array>, readError: (err: unknown) => unknown, deadline: Deadline): AsyncGenerator<Uint8Array> {
   const reader = body.getReader();
   try {
     for (;;) {
@@ -160,6 +165,31 @@ async function* chunks(body: ReadableStream<Uint8Array>, readError: (err: unknow
 const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
 /** Renew a little before the server's idle lifetime ends. */
 const RENEW_MARGIN_MS = 15_000;
+
+/**
+ * A streamed request body for fetch. Node's fetch (undici) reads the answer while it still sends this
+ * (an import's results arrive as the file goes up); browsers send it whole first, and only over HTTP/2.
+ * A failure of the source is kept, so that the call reports it rather than the connection it broke.
+ */
+function uploadStream(chunks: AsyncIterable<Uint8Array>, failed: { error?: unknown }): ReadableStream<Uint8Array> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        failed.error = error;
+        throw error;
+      }
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    async cancel() {
+      await iterator.return?.();
+    },
+  });
+}
 
 /** HTTP transport: tokens, retries, timeouts, error mapping. */
 export class Transport implements RetryPolicy {
@@ -293,17 +323,22 @@ export class Transport implements RetryPolicy {
       }
       return new ECMTimeoutError(`${method} ${path}: ${waitingFor} ${deadline.ms} ms`);
     };
-    const idempotent = opts.idempotent ?? IDEMPOTENT.has(method);
+    // A streamed body cannot be sent twice.
+    const idempotent = !opts.upload && (opts.idempotent ?? IDEMPOTENT.has(method));
     const auth = opts.auth ?? true;
-    const allowRenew = (opts as { renew?: boolean }).renew !== false;
+    const allowRenew = (opts as { renew?: boolean }).renew !== false && !opts.upload;
+    const source: { error?: unknown } = {};
     const url = this.url(path, opts.query);
     let attempt = 0;
     let renewed = false;
     for (;;) {
       if (signal.aborted) throw abortError();
       const headers: Record<string, string> = { accept: "application/json", ...opts.headers };
-      let body: string | undefined;
-      if (opts.body !== undefined) {
+      let body: string | Blob | ReadableStream<Uint8Array> | undefined;
+      if (opts.upload) {
+        headers["content-type"] = opts.upload.contentType;
+        body = opts.upload.body instanceof Blob ? opts.upload.body : uploadStream(opts.upload.body, source);
+      } else if (opts.body !== undefined) {
         headers["content-type"] = "application/json";
         body = JSON.stringify(opts.body);
       }
@@ -314,8 +349,9 @@ export class Transport implements RetryPolicy {
           usedToken = await this.#ensureToken(signal, false);
           headers.authorization = `Bearer ${usedToken}`;
         }
-        res = await fetch(url, { method, headers, body, signal, redirect: "manual" });
+        res = await fetch(url, { method, headers, body, signal, redirect: "manual", ...(body instanceof ReadableStream && { duplex: "half" }) } as RequestInit);
       } catch (err) {
+        if (source.error !== undefined) throw source.error;
         if (signal.aborted) throw abortError();
         if (err instanceof ECMError) throw err;
         if (idempotent && attempt < this.retries) {
@@ -349,7 +385,8 @@ export class Transport implements RetryPolicy {
         }
         continue;
       }
-      const readError = (err: unknown): ECMError => {
+      const readError = (err: unknown): unknown => {
+        if (source.error !== undefined) return source.error;
         if (signal.aborted) return abortError(opts.stream ? "no data for" : "timed out after");
         if ((err as { code?: string }).code === "ERR_STRING_TOO_LONG") {
           return new ECMError(`${method} ${path}: the response is too large for one string; read it in pages or as a stream`, { cause: err });

@@ -395,3 +395,62 @@ export interface ECMDirectorySync {
   /** Why it failed, or why it disabled nobody. */
   message: string | null;
 }
+
+/** A user for importUsers, in the names createUser takes, plus its groups by name and an existing hash. */
+export interface ImportUserRecord extends CreateUserFields {
+  username: string;
+  /** All of the user's own groups, by name (`users` is always kept); left out, an existing user keeps its groups. */
+  groups?: string[];
+  /** Another system's hash in PHC format (argon2id, argon2i, bcrypt, PBKDF2-SHA256 as Keycloak keeps it), instead of `password`. */
+  passwordHash?: string;
+  /** A service account: no password, API keys only (set when the user is created). */
+  serviceAccount?: boolean;
+}
+
+/** `csv`: a header row naming the columns; `ndjson`: a JSON object a line (the REST field names). */
+export type ImportFormat = "csv" | "ndjson";
+
+/**
+ * What importUsers reads: a file path (Node), a Blob or File, bytes, a ReadableStream or a Node readable
+ * of bytes, or any (async) iterable of byte chunks or strings — all sent as they are — or of
+ * {@link ImportUserRecord}s, sent as NDJSON.
+ */
+export type ImportSource =
+  | string
+  | Blob
+  | Uint8Array
+  | ReadableStream<Uint8Array>
+  | AsyncIterable<Uint8Array | string>
+  | Iterable<Uint8Array | string>
+  | AsyncIterable<ImportUserRecord>
+  | Iterable<ImportUserRecord>;
+
+export interface ImportOptions extends CallOptions {
+  /** Of bytes: from the file name or Blob type, else `ndjson` when the first character is `{`, else `csv`. Records are NDJSON. */
+  format?: ImportFormat;
+  /** Check every row as a real import would, and change nothing. */
+  dryRun?: boolean;
+  /** Update users that exist (default true); false: such a row fails with ECMS1301. */
+  update?: boolean;
+}
+
+/** The server's answer for one row, as its batch committed. */
+export interface ECMImportResult {
+  /** Where the row starts in the input, from 1 (a CSV's header is line 1). */
+  line: number;
+  username: string | undefined;
+  status: "created" | "updated" | "unchanged" | "failed";
+  /** The user's guid; none for a failed row, or a created one in a dry run. */
+  guid?: string;
+  /** Why the row failed: the server's code (`ECMS…`), message and details (`field`, …). */
+  error?: { code: string; message: string; [detail: string]: unknown };
+}
+
+/** The counts of a whole import: what importUsers' iteration returns at its end. */
+export interface ECMImportSummary {
+  created: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+  dryRun: boolean;
+}

@@ -1,0 +1,207 @@
+/**
+ * Bulk import through `POST /security/v1/users/import`: the source is streamed up while the per-row
+ * results stream down, each row answered as its batch commits. ECM and ECMSync share these pieces:
+ * the body made from a source, and the parsing of the answer.
+ */
+import { ECMConnectionError, ECMServerError } from "./errors.js";
+import { toRestUserBody } from "./mapping.js";
+import type { ECMImportResult, ECMImportSummary, ImportFormat, ImportOptions, ImportSource, ImportUserRecord } from "./types.js";
+
+export const IMPORT_PATH = "/security/v1/users/import";
+
+export const IMPORT_CONTENT_TYPES: Record<ImportFormat, string> = { csv: "text/csv; charset=utf-8", ndjson: "application/x-ndjson" };
+
+export function importQuery(opts: Pick<ImportOptions, "dryRun" | "update"> | undefined): Record<string, boolean | undefined> {
+  return { dryRun: opts?.dryRun ? true : undefined, update: opts?.update === false ? false : undefined };
+}
+
+/** A record's REST row: the SDK's names mapped as createUser maps them; unknown names are refused the same way. */
+export function importRow(record: ImportUserRecord): Record<string, unknown> {
+  if (!record || typeof record.username !== "string") throw new TypeError("an import record needs a username");
+  const { username, groups, passwordHash, serviceAccount, ...fields } = record;
+  const row: Record<string, unknown> = { username, ...toRestUserBody(fields) };
+  if (groups !== undefined) row.groups = groups;
+  if (passwordHash !== undefined) row.passwordHash = passwordHash;
+  if (serviceAccount !== undefined) row.serviceAccount = serviceAccount;
+  return row;
+}
+
+/** Characters per piece of NDJSON made from records: few writes, little held. */
+const PIECE_CHARS = 1 << 16;
+
+/** The next turn of the event loop (setImmediate is Node's only). */
+const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/**
+ * Records as NDJSON, in pieces of about 64 KiB, at most two pieces ahead of the reader. A source that
+ * pauses (for a database, or for the import's own results) gets its rows sent as they are: whenever the
+ * reader waits a turn of the event loop without a full piece, it gets what is there.
+ */
+export async function* ndjsonOf(records: AsyncIterable<ImportUserRecord> | Iterable<ImportUserRecord>): AsyncGenerator<Uint8Array> {
+  const encoder = new TextEncoder();
+  let piece = "";
+  const full: string[] = [];
+  let ended = false;
+  let stopped = false;
+  let failure: { error: unknown } | undefined;
+  let pieceReady: (() => void) | undefined;
+  let roomMade: (() => void) | undefined;
+  void (async () => {
+    try {
+      for await (const record of records) {
+        if (stopped) return; // the reader is gone: leaving the loop closes the source
+        piece += `${JSON.stringify(importRow(record))}\n`;
+        if (piece.length < PIECE_CHARS) continue;
+        full.push(piece);
+        piece = "";
+        pieceReady?.();
+        if (full.length > 1) await new Promise<void>((resolve) => (roomMade = resolve));
+      }
+    } catch (error) {
+      failure = { error };
+    } finally {
+      ended = true;
+      pieceReady?.();
+    }
+  })();
+  try {
+    for (;;) {
+      if (full.length === 0 && !ended) await Promise.race([new Promise<void>((resolve) => (pieceReady = resolve)), nextTurn()]);
+      pieceReady = undefined;
+      let next = full.shift();
+      if (next === undefined && piece !== "") [next, piece] = [piece, ""];
+      roomMade?.();
+      roomMade = undefined;
+      if (next !== undefined) yield encoder.encode(next);
+      else if (ended) {
+        if (failure) throw failure.error;
+        return;
+      }
+    }
+  } finally {
+    // Not waited for: the source may be waiting itself (for results that will not come now).
+    stopped = true;
+    roomMade?.();
+  }
+}
+
+/** Strings as UTF-8; byte chunks as they are. */
+async function* bytesOf(chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>): AsyncGenerator<Uint8Array> {
+  const encoder = new TextEncoder();
+  for await (const chunk of chunks) yield typeof chunk === "string" ? encoder.encode(chunk) : chunk;
+}
+
+function formatOfName(name: string | undefined): ImportFormat | undefined {
+  const extension = /\.([a-z]+)$/i.exec(name ?? "")?.[1]?.toLowerCase();
+  return extension === "csv" ? "csv" : extension === "ndjson" || extension === "jsonl" ? "ndjson" : undefined;
+}
+
+function formatOfType(type: string): ImportFormat | undefined {
+  const essence = type.split(";")[0]!.trim().toLowerCase();
+  return essence === "text/csv" ? "csv" : essence === "application/x-ndjson" || essence === "application/jsonl" ? "ndjson" : undefined;
+}
+
+/** NDJSON when the first character (after a BOM and white space) is `{`, else CSV. */
+function sniff(first: Uint8Array | string): ImportFormat {
+  const text = typeof first === "string" ? first : new TextDecoder().decode(first.subarray(0, 64));
+  return /^\uFEFF?\s*\{/.test(text) ? "ndjson" : "csv";
+}
+
+const isBytes = (value: unknown): value is Uint8Array | string => typeof value === "string" || value instanceof Uint8Array;
+
+/** A ReadableStream's chunks (Node's web streams are async iterable, browsers' not everywhere). */
+async function* chunksOf<T>(stream: ReadableStream<T>): AsyncGenerator<T> {
+  const reader = stream.getReader();
+  try {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) yield r.value;
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+async function* startingWith<T>(first: T, rest: AsyncIterator<T>): AsyncGenerator<T> {
+  yield first;
+  for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
+}
+
+/** What fileBody needs of node:fs (looked up at run time: the browser entry imports no node: module). */
+interface NodeFs {
+  promises: { open(path: string): Promise<{ createReadStream(options: { highWaterMark: number }): AsyncIterable<Uint8Array> }> };
+}
+
+/** A file's bytes (Node): opened at once, so that a missing file fails here rather than in the middle of the request. */
+async function fileBody(path: string): Promise<AsyncIterable<Uint8Array>> {
+  const fs = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.("node:fs") as NodeFs | undefined;
+  if (!fs) throw new TypeError("importUsers: a file path needs Node 20.16 or later; pass a stream of the file's bytes instead");
+  const handle = await fs.promises.open(path);
+  return handle.createReadStream({ highWaterMark: 1 << 16 });
+}
+
+/** The body of an import and its format. */
+export interface ImportBody {
+  body: AsyncIterable<Uint8Array> | Blob;
+  format: ImportFormat;
+}
+
+/** The request body a source gives: bytes as they are (with their format), records as NDJSON. */
+export async function importBody(source: ImportSource, format: ImportFormat | undefined): Promise<ImportBody> {
+  if (typeof source === "string") return bodyOf(await fileBody(source), format ?? formatOfName(source));
+  if (typeof Blob !== "undefined" && source instanceof Blob) {
+    const named = formatOfType(source.type) ?? formatOfName((source as Blob & { name?: string }).name);
+    return { body: source, format: format ?? named ?? sniff(new Uint8Array(await source.slice(0, 64).arrayBuffer())) };
+  }
+  if (source instanceof Uint8Array) return bodyOf([source], format);
+  return bodyOf(source as Exclude<ImportSource, string | Blob | Uint8Array>, format);
+}
+
+async function bodyOf(source: Exclude<ImportSource, string | Blob | Uint8Array>, format: ImportFormat | undefined): Promise<ImportBody> {
+  const iterator =
+    typeof ReadableStream !== "undefined" && source instanceof ReadableStream ? chunksOf(source)
+    : source !== null && typeof source === "object" && Symbol.asyncIterator in source ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+    : source !== null && typeof source === "object" && Symbol.iterator in source ? (async function* () { yield* source as Iterable<unknown>; })()
+    : undefined;
+  if (!iterator) throw new TypeError("importUsers: the source must be a file path, a Blob, bytes, a stream or an iterable");
+  const first = await iterator.next();
+  if (first.done) return { body: bytesOf([]), format: format ?? "ndjson" };
+  const all = startingWith(first.value, iterator);
+  if (isBytes(first.value)) return { body: bytesOf(all as AsyncIterable<Uint8Array | string>), format: format ?? sniff(first.value) };
+  if (format === "csv") throw new TypeError("importUsers: records are sent as NDJSON; leave format out");
+  return { body: ndjsonOf(all as AsyncIterable<ImportUserRecord>), format: "ndjson" };
+}
+
+/** The answer's NDJSON lines as results, as its bytes arrive; the summary (or the failure that ended it) at the end. */
+export class ImportResults {
+  readonly #decoder = new TextDecoder();
+  #pending = "";
+  #summary: ECMImportSummary | undefined;
+  #failure: { code: string; message: string } | undefined;
+
+  push(chunk: Uint8Array): ECMImportResult[] {
+    const lines = (this.#pending + this.#decoder.decode(chunk, { stream: true })).split("\n");
+    this.#pending = lines.pop()!;
+    const results: ECMImportResult[] = [];
+    for (const line of lines) {
+      if (line === "") continue;
+      const parsed = JSON.parse(line) as { line?: number; username?: string; status?: ECMImportResult["status"]; id?: string; error?: ECMImportResult["error"]; summary?: ECMImportSummary };
+      if (parsed.summary) this.#summary = parsed.summary;
+      else if (parsed.line === undefined) this.#failure = parsed.error;
+      else {
+        const result: ECMImportResult = { line: parsed.line, username: parsed.username, status: parsed.status! };
+        if (parsed.id !== undefined) result.guid = parsed.id;
+        if (parsed.error !== undefined) result.error = parsed.error;
+        results.push(result);
+      }
+    }
+    return results;
+  }
+
+  /** The summary; throws when the import ended early (every row answered before is imported). */
+  end(): ECMImportSummary {
+    if (this.#failure) {
+      const { code, message } = this.#failure;
+      throw new ECMServerError(`${code}-E ${message}`, { status: 200, code, serverMessage: message });
+    }
+    if (!this.#summary) throw new ECMConnectionError("the import's answer ended before its summary: the rows answered so far are imported, the others are not");
+    return this.#summary;
+  }
+}

@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { startServerThread, type ThreadServer } from "../../test/server-thread.js";
+import { ECM, ECMValidationError, type ECMImportResult, type ImportUserRecord } from "../index.js";
+
+let server: ThreadServer;
+let ecm: ECM;
+let dir: string;
+before(async () => {
+  server = await startServerThread();
+  ecm = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  await ecm.security.createGroup("sdk-imported");
+  dir = mkdtempSync(join(tmpdir(), "ecm-sdk-import-"));
+});
+after(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await server?.close();
+});
+
+/** Every result of an import, and the summary its iteration returns. */
+async function drain<T, R>(results: AsyncGenerator<T, R>): Promise<{ rows: T[]; summary: R }> {
+  const rows: T[] = [];
+  for (let r = await results.next(); ; r = await results.next()) {
+    if (r.done) return { rows, summary: r.value };
+    rows.push(r.value);
+  }
+}
+
+test("importUsers sends records while their results come back, in the SDK's names, and returns the summary", { timeout: 60_000 }, async () => {
+  let answered: () => void = () => {};
+  const firstAnswer = new Promise<void>((resolve) => (answered = resolve));
+  async function* records(): AsyncGenerator<ImportUserRecord> {
+    // The server answers a batch (1 000 rows) when it commits: the last rows are sent only after that
+    // answer arrived, so an upload that had to end before the answer could start would never finish.
+    for (let i = 0; i < 1000; i++) yield { username: `sdk_imp_${i}`, remark: "first batch", groups: ["sdk-imported"] };
+    const waited = await Promise.race([firstAnswer.then(() => "answered"), sleep(30_000, "no answer", { ref: false })]);
+    assert.equal(waited, "answered", "results arrive while the upload is still open");
+    yield { username: "sdk_imp_late", locked: true, validTo: new Date("2031-01-01T00:00:00Z") };
+    yield { username: "bad name!" };
+  }
+  const rows: ECMImportResult[] = [];
+  const results = ecm.security.importUsers(records());
+  let summary;
+  for (let r = await results.next(); ; r = await results.next()) {
+    if (r.done) {
+      summary = r.value;
+      break;
+    }
+    rows.push(r.value);
+    answered();
+  }
+  assert.deepEqual(summary, { created: 1001, updated: 0, unchanged: 0, failed: 1, dryRun: false });
+  assert.deepEqual(rows.slice(0, 2).map((r) => [r.line, r.username, r.status]), [[1, "sdk_imp_0", "created"], [2, "sdk_imp_1", "created"]]);
+  assert.match(rows[0]!.guid!, /^[0-9a-f-]{36}$/);
+  const failed = rows.at(-1)!;
+  assert.deepEqual([failed.line, failed.status, failed.error?.code, failed.error?.field], [1002, "failed", "ECMS1001", "username"]);
+  const first = await ecm.security.user("sdk_imp_0");
+  assert.deepEqual([first.remark, first.groups.slice().sort()], ["first batch", ["sdk-imported", "users"]]);
+  const late = await ecm.security.user("sdk_imp_late");
+  assert.deepEqual([late.locked, late.validTo?.toISOString()], [true, "2031-01-01T00:00:00.000Z"]);
+});
+
+test("importUsers reads a file by path (CSV by its name), bytes in NDJSON by their first character, and keeps dryRun and update=false", async () => {
+  const file = join(dir, "users.csv");
+  writeFileSync(file, "username,remark,locked\r\nsdk_csv_1,from a file,no\r\nsdk_imp_0,changed,\r\n");
+  const dry = await drain(ecm.security.importUsers(file, { dryRun: true }));
+  assert.deepEqual(dry.rows.map((r) => [r.line, r.status]), [[2, "created"], [3, "updated"]]);
+  assert.equal(dry.summary.dryRun, true);
+  await assert.rejects(ecm.security.user("sdk_csv_1"), /ECMS1201/);
+  const createOnly = await drain(ecm.security.importUsers(file, { update: false }));
+  assert.deepEqual(createOnly.rows.map((r) => [r.status, r.error?.code]), [["created", undefined], ["failed", "ECMS1301"]]);
+  assert.equal((await ecm.security.user("sdk_imp_0")).remark, "first batch");
+  const ndjson = [`{"username":"sdk_bytes_1","description":"as REST"}\n`, new TextEncoder().encode(`{"username":"sdk_bytes_2"}\n`)];
+  const fromBytes = await drain(ecm.security.importUsers(ndjson));
+  assert.deepEqual(fromBytes.rows.map((r) => r.status), ["created", "created"]);
+  assert.equal((await ecm.security.user("sdk_bytes_1")).remark, "as REST");
+});
+
+test("importUsers: a missing file, a bad CSV header and a failing source are errors of the call", async () => {
+  await assert.rejects(drain(ecm.security.importUsers(join(dir, "missing.csv"))), { code: "ENOENT" });
+  await assert.rejects(drain(ecm.security.importUsers(["nickname\nx\n"], { format: "csv" })), (e: unknown) => e instanceof ECMValidationError && e.code === "ECMS1001" && /nickname/.test(e.message));
+  async function* failing(): AsyncGenerator<ImportUserRecord> {
+    yield { username: "sdk_before_failure" };
+    await sleep(10);
+    throw new Error("the source broke");
+  }
+  await assert.rejects(drain(ecm.security.importUsers(failing())), /the source broke/);
+  await assert.rejects(drain(ecm.security.importUsers([{ username: "sdk_typo", shoeSize: 44 } as ImportUserRecord])), /unknown user field "shoeSize"/);
+});
