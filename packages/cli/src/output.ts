@@ -180,12 +180,20 @@ export function printObject(out: Writer, format: OutputFormat, columns: string[]
 }
 
 /** A one-line progress bar on a terminal (rewritten in place), plain lines otherwise. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
 export class Progress {
   #last = 0;
   constructor(
     readonly err: Writer,
     readonly label: string,
     readonly total: number,
+    /** How the counts are shown (bytes, for one). */
+    readonly show: (n: number) => string = String,
   ) {}
 
   update(done: number, note = ""): void {
@@ -196,13 +204,13 @@ export class Progress {
       const width = 30;
       if (this.total <= 0) {
         // Unknown total: a counter instead of a bar.
-        this.err.write(`\r${this.label} ${done} ${note}`.padEnd(80).slice(0, 100));
+        this.err.write(`\r${this.label} ${this.show(done)} ${note}`.padEnd(80).slice(0, 100));
         return;
       }
       const frac = Math.min(1, done / this.total);
       const filled = Math.round(frac * width);
       this.err.write(
-        `\r${this.label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${this.total} ${note}`.padEnd(80).slice(0, 100),
+        `\r${this.label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${this.show(done)}/${this.show(this.total)} ${note}`.padEnd(80).slice(0, 100),
       );
     }
   }

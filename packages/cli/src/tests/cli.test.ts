@@ -10,10 +10,37 @@ import { promisify } from "node:util";
 import { startServerThread, type ThreadServer } from "../../../sdk/test/server-thread.js";
 import { ECM } from "ecm-sdk";
 import { run } from "../cli.js";
-import { parseCsvRecords, csvLine } from "../csv.js";
+import { csvLine } from "../csv.js";
 import { ListPrinter, displayWidth, printObject } from "../output.js";
 
-const parseCsv = (text: string) => parseCsvRecords(text).map((r) => r.cells);
+/** The CLI's CSV output read back (RFC 4180: quotes, doubled quotes, CRLF, line breaks in quotes); blank lines skipped. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c !== '"') field += c;
+      else if (text[i + 1] === '"') field += text[i++];
+      else quoted = false;
+    } else if (c === '"' && field === "") quoted = true;
+    else if (c === ",") {
+      row.push(field);
+      field = "";
+    } else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      row.push(field);
+      if (!(row.length === 1 && row[0] === "")) rows.push(row);
+      row = [];
+      field = "";
+    } else field += c;
+  }
+  if (quoted) throw new Error("unterminated quoted field");
+  if (field !== "" || row.length > 0) rows.push([...row, field]);
+  return rows;
+}
 
 let server: ThreadServer;
 let home: string;
@@ -328,9 +355,9 @@ describe("import and export", () => {
       ["4", "bad user", "failed"],
       ["5", "imp3", "failed"],
     ]);
-    assert.match(rows[3]![3]!, /ECMS\d+-E/);
-    assert.match(rows[4]![3]!, /locked: not a boolean/);
-    assert.match(r.stderr, /2 created, 0 updated, 2 failed of 4 rows/);
+    assert.match(rows[3]![3]!, /^ECMS1001-E .*username/);
+    assert.match(rows[4]![3]!, /locked: "maybe" is not a boolean/);
+    assert.match(r.stderr, /2 created, 0 updated, 0 unchanged, 2 failed of 4 rows\n$/);
     const imp2 = JSON.parse(ok(await ecm(["users", "show", "imp2", "-o", "json"])).stdout);
     assert.equal(imp2.locked, true);
     assert.deepEqual(imp2.groups.sort(), ["cli-imported", "users"]);
@@ -340,7 +367,7 @@ describe("import and export", () => {
     // Again: existing users are conflicts unless --update.
     const again = await ecm(["import", file, "-o", "json"]);
     assert.equal(again.code, 1);
-    assert.equal(JSON.parse(again.stdout)[0].result, "failed");
+    assert.deepEqual(JSON.parse(again.stdout)[0], { line: 2, username: "imp1", result: "failed", message: "ECMS1301-E A user with this username already exists (the import does not update users)." });
     const update = join(home, "update.csv");
     writeFileSync(update, "username,remark\nimp1,changed\n");
     const u = ok(await ecm(["import", update, "--update"]));
@@ -348,7 +375,8 @@ describe("import and export", () => {
     assert.equal(JSON.parse(ok(await ecm(["users", "show", "imp1", "-o", "json"])).stdout).remark, "changed");
 
     const dry = ok(await ecm(["import", "-", "--dry-run", "-o", "ndjson"], { stdin: "username\nnew-one\n" }));
-    assert.equal(JSON.parse(dry.stdout.trim()).result, "valid");
+    assert.equal(JSON.parse(dry.stdout.trim()).result, "created");
+    assert.match(dry.stderr, /1 created, .* of 1 rows \(dry run: nothing was changed\)/);
     assert.equal((await ecm(["users", "show", "new-one"])).code, 4);
 
     assert.equal((await ecm(["import", join(home, "missing.csv")])).code, 1);
@@ -356,14 +384,14 @@ describe("import and export", () => {
     const stopped = await ecm(["import", file], { auth: false, env: { ECM_URL: server.baseUrl, ECM_TOKEN: "not-a-token" } });
     assert.equal(stopped.code, 3, stopped.stderr);
     assert.equal(stopped.stdout.trim(), "LINE  USERNAME  RESULT  MESSAGE");
-    assert.match(stopped.stderr, /^0 created, 0 updated, 0 failed of 4 rows; stopped at line 2\necm: .*\n$/);
+    assert.match(stopped.stderr, /^0 created, 0 updated, 0 unchanged, 0 failed of 0 rows; stopped before the first row\necm: .*\n$/);
     const down = await ecm(["import", file], { auth: false, env: { ECM_URL: "http://127.0.0.1:9", ECM_TOKEN: "t" } });
     assert.equal(down.code, 8, down.stderr);
-    assert.match(down.stderr, /stopped at line 2\necm: cannot reach/);
+    assert.match(down.stderr, /stopped before the first row\necm: cannot reach/);
     writeFileSync(join(home, "badhdr.csv"), "nickname\nx\n");
     const badHeader = await ecm(["import", join(home, "badhdr.csv")]);
     assert.equal(badHeader.code, 7);
-    assert.match(badHeader.stderr, /unknown column "nickname"/);
+    assert.match(badHeader.stderr, /Unknown CSV columns: nickname/);
   });
 
   test("export writes JSON (stdout or --file), ndjson lines, plain progress lines when not a terminal", async () => {
@@ -398,8 +426,8 @@ describe("import and export", () => {
       env: { ECM_URL: server.baseUrl, ECM_USERNAME: "sysadmin", ECM_PASSWORD: server.adminPassword, XDG_CONFIG_HOME: join(home, "x") },
     });
     assert.equal(code, 0);
-    assert.match(err, /\rImporting \[#+\] 2\/2/);
-    assert.match(err, /2 created, 0 updated, 0 failed of 2 rows\n$/);
+    assert.match(err, /\rImporting \[#{30}\] 19 B\/19 B 2 rows/);
+    assert.match(err, /2 created, 0 updated, 0 unchanged, 0 failed of 2 rows\n$/);
 
     let exportErr = "";
     let exportOut = "";
@@ -589,16 +617,19 @@ test("tables line up Unicode (wide, emoji, combining) and escape control charact
   assert.equal(obj, "remark:  two\\nlines\n");
 });
 
-test("import reports the file's own line numbers (blank lines, quoted newlines) and repeated usernames", async () => {
+test("import checks every row on the server, dry run too, and reports the file's own line numbers (blank lines, quoted newlines)", async () => {
   const csv = 'username,remark\r\n\r\nline3,"two\nlines"\r\n\r\nbad user?,x\r\nLine3,again\r\n';
-  const r = await ecm(["import", "-", "--dry-run", "-o", "csv"], { stdin: csv, auth: false });
+  const r = await ecm(["import", "-", "--dry-run", "-o", "csv"], { stdin: csv });
   assert.equal(r.code, 1, r.stderr);
-  assert.deepEqual(parseCsv(r.stdout).slice(1), [
-    ["3", "line3", "valid", ""],
-    ["6", "bad user?", "valid", ""],
-    ["7", "Line3", "failed", "username repeats line 3"],
+  const rows = parseCsv(r.stdout).slice(1);
+  assert.deepEqual(rows.map((x) => x.slice(0, 3)), [
+    ["3", "line3", "created"],
+    ["6", "bad user?", "failed"],
+    ["7", "Line3", "failed"],
   ]);
-  assert.throws(() => parseCsvRecords('a\n"b\nc'), /unterminated quoted field in CSV \(from line 2\)/);
+  assert.match(rows[1]![3]!, /^ECMS1001-E /);
+  assert.match(rows[2]![3]!, /^ECMS1301-E /);
+  assert.equal((await ecm(["users", "show", "line3"])).code, 4);
 });
 
 test("csv helpers round-trip", () => {

@@ -1,8 +1,8 @@
 import { noMoreArgs, str } from "../../args.js";
 import type { Command, Ctx } from "../../command.js";
 import { findGroup } from "../../lookup.js";
-import { Progress } from "../../output.js";
-import { ExportSink, formatBytes } from "./sink.js";
+import { formatBytes, Progress } from "../../output.js";
+import { ExportSink } from "./sink.js";
 
 export const exportCommand: Command = {
   path: ["export"],

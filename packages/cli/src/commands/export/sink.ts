@@ -3,12 +3,6 @@ import { openPrivateTemp } from "../../config.js";
 import { CliError, ExitCode } from "../../errors.js";
 import type { Writer } from "../../output.js";
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-}
-
 const FILE_ERRORS: Record<string, string> = {
   ENOENT: "no such directory",
   EACCES: "permission denied",
