@@ -66,6 +66,9 @@ export async function clearAddressLockouts(db: Kysely<Database>, userIds: readon
 /** The one audit actor of a login attempt: nobody is logged in yet, whatever name was typed. */
 const anonymous = (sourceIp: string): Actor => ({ id: null, name: null, sourceIp });
 
+/** Which attempt limit refused an attempt (http/rate-limit.ts): the client address's, or the account's. */
+export type AttemptLimit = "address" | "account";
+
 /**
  * Password logins and re-authentication, with a lockout that protects the owner ("smart lockout"):
  *
@@ -107,7 +110,7 @@ export class LoginService {
       throw invalidCredentials();
     }
     if (!user) {
-      await this.recordFailure(actor, "auth.login", { type: "login-name", id: this.tagLoginName(fold(loginName)) }, "unknown-user");
+      await this.recordFailure(actor, "auth.login", this.unknownName(loginName), "unknown-user");
       throw invalidCredentials();
     }
     const target = userTarget(user);
@@ -146,6 +149,24 @@ export class LoginService {
     if (matches) await this.recordFailure(actor, "auth.reauthenticate", userTarget(user), "locked-out");
     else await this.wrongPassword(user, standing, actor, "auth.reauthenticate", "wrong-password");
     return false;
+  }
+
+  /**
+   * A login an attempt limit refused before any password was looked at, audited like the other
+   * refused logins: anonymous, the address, one event a minute whose count grows. Refused by the
+   * address's limit it names no target, so an attacker trying ever new names adds one row a minute per
+   * address; refused by the account's, the account is the target (only accounts that had that many
+   * failed attempts, each recorded already, get such rows).
+   */
+  async loginLimited(loginName: string, sourceIp: string, limit: AttemptLimit): Promise<void> {
+    const user = limit === "account" ? await this.users.findByLoginName(loginName) : undefined;
+    const target = limit === "address" ? undefined : user ? userTarget(user) : this.unknownName(loginName);
+    await this.recordFailure(anonymous(sourceIp), "auth.login", target, "rate-limited", { limit });
+  }
+
+  /** A change of the own password an attempt limit refused: audited as the failed re-authentications are. */
+  async reauthenticationLimited(user: UserRow, actor: Actor, limit: AttemptLimit): Promise<void> {
+    await this.recordFailure(actor, "auth.reauthenticate", userTarget(user), "rate-limited", { limit });
   }
 
   /** The account with this login name logged in from `source` recently (false for an unknown name). */
@@ -229,13 +250,18 @@ export class LoginService {
   }
 
   /**
-   * A refused attempt, in the audit log as one event per address, target, reason and minute whose
-   * count grows, so an attack adds rows by the minute, not by the request.
+   * A refused attempt, in the audit log as one event per address, target, reason (and limit) and
+   * minute whose count grows, so an attack adds rows by the minute, not by the request.
    */
-  private async recordFailure(actor: Actor, action: string, target: NonNullable<AuditEntry["target"]>, reason: string): Promise<void> {
+  private async recordFailure(actor: Actor, action: string, target: AuditEntry["target"], reason: string, more: { limit?: AttemptLimit } = {}): Promise<void> {
     const minute = isoNow().slice(0, 16);
-    const aggregateKey = [action, actor.sourceIp, actor.id, target.type, target.id, reason, minute].join("|");
-    await recordAudit(this.db, actor, { action, target, outcome: "failure", details: { reason }, aggregateKey });
+    const aggregateKey = [action, actor.sourceIp, actor.id, target?.type, target?.id, reason, more.limit, minute].join("|");
+    await recordAudit(this.db, actor, { action, target, outcome: "failure", details: { reason, ...more }, aggregateKey });
+  }
+
+  /** The audit target of an unknown login name: a keyed hash, never the name (it may be a password typed in the wrong field). */
+  private unknownName(loginName: string): NonNullable<AuditEntry["target"]> {
+    return { type: "login-name", id: this.tagLoginName(fold(loginName)) };
   }
 
   /** The password is older than the maximum age, the account's password may expire, and no change is pending yet. */

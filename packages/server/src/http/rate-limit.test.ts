@@ -56,6 +56,29 @@ describeEachStore(
       const change = () => s.api("PUT", "/security/v1/me/password", { from: "127.0.0.9", token: own, body: { currentPassword: "wrong-guess", newPassword: "Never-Set-This-1" } });
       for (let i = 0; i < 4; i++) assert.equal((await change()).status, 400);
       assertTooMany(await change());
+      const refused = (await s.api("GET", "/security/v1/audit-events?action=auth.reauthenticate&actor=changer", { token })).body.filter((e: any) => e.details?.reason === "rate-limited");
+      assert.deepEqual(refused.map((e: any) => [e.targetName, e.sourceAddress, e.details.limit, e.count]), [["changer", "127.0.0.9", "address", 1]]);
+    });
+
+    it("audits refused attempts in aggregate: anonymous, from the address, one event a minute whose count grows", async () => {
+      const s = server();
+      // Past the address's limit: ever new names add to one event that names no target (and stores no name).
+      for (let i = 0; i < 4; i++) assert.equal((await loginFrom(s, "127.0.0.15", `flood-${i}`, "wrong-guess")).status, 401);
+      for (let i = 0; i < 6; i++) assertTooMany(await loginFrom(s, "127.0.0.15", `flood-more-${i}`, "wrong-guess"));
+      // Past the account's limit: the account is the target.
+      assert.equal((await s.api("POST", "/security/v1/users", { token, body: { username: "limited.user", password: PASSWORD } })).status, 201);
+      for (const from of ["127.0.0.16", "127.0.0.17", "127.0.0.18"]) assert.equal((await loginFrom(s, from, "limited.user", "wrong-guess")).status, 401);
+      for (let i = 0; i < 2; i++) assertTooMany(await loginFrom(s, "127.0.0.19", "limited.user", PASSWORD));
+
+      const events = (await s.api("GET", "/security/v1/audit-events?action=auth.login&outcome=failure", { token })).body.filter((e: any) => e.details?.reason === "rate-limited");
+      const from = (address: string) => events.filter((e: any) => e.sourceAddress === address);
+      const total = (list: any[]) => list.reduce((n, e) => n + e.count, 0);
+      assert.equal(total(from("127.0.0.15")), 6);
+      assert.ok(from("127.0.0.15").length < 6, "aggregated: not a row per refused request");
+      for (const e of from("127.0.0.15")) assert.deepEqual([e.actor, e.actorNumericId, e.targetType, e.targetId, e.details.limit], [null, null, null, null, "address"]);
+      assert.ok(!JSON.stringify(events).includes("flood-more"), "no typed name is kept");
+      assert.equal(total(from("127.0.0.19")), 2);
+      for (const e of from("127.0.0.19")) assert.deepEqual([e.actor, e.targetType, e.targetName, e.details.limit], [null, "user", "limited.user", "account"]);
     });
   },
   LIMITS,

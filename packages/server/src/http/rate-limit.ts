@@ -1,6 +1,7 @@
 import rateLimit, { type FastifyRateLimitStore } from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
 import type { Kysely } from "kysely";
+import type { AttemptLimit } from "../auth/login.js";
 import type { RateLimitSettings } from "../config.js";
 import type { Database } from "../storage/schema.js";
 import { countHit } from "../storage/rate-counters.js";
@@ -27,28 +28,34 @@ export async function registerRateLimits(app: FastifyInstance, db: Kysely<Databa
   await app.register(rateLimit, { global: false, store: storeOn(db) });
 }
 
-/** How a route names the account an attempt is on, and whether the client's address is familiar to it. */
+/** How a route names the account an attempt is on, whether the client's address is familiar to it, and how a refused attempt is audited. */
 export interface AccountOf {
   key(request: FastifyRequest): string;
   familiar(request: FastifyRequest): Promise<boolean>;
+  /** Records an attempt the address's or the account's limit refused (auth/login.ts aggregates them per minute). */
+  refused(request: FastifyRequest, limit: AttemptLimit): Promise<void>;
 }
 
 /**
  * A preHandler that limits attempts (`what`: login, password change) per client address, and per
  * account from addresses not familiar to it — so a guesser cannot use up the owner's attempts from
- * where the owner logs in. Past a limit: 429 in the error shape with `Retry-After`.
+ * where the owner logs in. Past a limit: 429 in the error shape with `Retry-After`, and the refusal
+ * in the audit log.
  */
 export function attemptLimits(app: FastifyInstance, settings: RateLimitSettings, what: string, account: AccountOf): preHandlerAsyncHookHandler {
   const timeWindow = settings.windowSeconds * 1000;
   const limits = [
-    settings.perAddress > 0 && app.createRateLimit({ max: settings.perAddress, timeWindow, keyGenerator: (request) => `${what}|address|${request.ip}` }),
-    settings.perAccount > 0 &&
-      app.createRateLimit({ max: settings.perAccount, timeWindow, keyGenerator: (request) => `${what}|account|${account.key(request)}`, allowList: (request) => account.familiar(request) }),
+    settings.perAddress > 0 && { scope: "address" as const, check: app.createRateLimit({ max: settings.perAddress, timeWindow, keyGenerator: (request) => `${what}|address|${request.ip}` }) },
+    settings.perAccount > 0 && {
+      scope: "account" as const,
+      check: app.createRateLimit({ max: settings.perAccount, timeWindow, keyGenerator: (request) => `${what}|account|${account.key(request)}`, allowList: (request) => account.familiar(request) }),
+    },
   ].filter((limit) => limit !== false);
   return async (request) => {
-    for (const limit of limits) {
-      const result = await limit(request);
+    for (const { scope, check } of limits) {
+      const result = await check(request);
       if (!result.isAllowed && result.isExceeded) {
+        await account.refused(request, scope);
         throw new ApiError("tooManyRequests", `Too many ${what} attempts; try again in ${result.ttlInSeconds} s.`, { retryAfterSeconds: result.ttlInSeconds });
       }
     }

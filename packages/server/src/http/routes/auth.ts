@@ -31,6 +31,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { login, sess
       preHandler: attemptLimits(app, config.rateLimit, "login", {
         key: (request) => fold(username(request)),
         familiar: (request) => login.isFamiliar(username(request), request.ip),
+        refused: (request, limit) => login.loginLimited(username(request), request.ip, limit),
       }),
       schema: {
         summary: "Log in with username and password",

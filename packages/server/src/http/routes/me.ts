@@ -41,6 +41,7 @@ const meRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, userAd
       preHandler: attemptLimits(app, config.rateLimit, "password change", {
         key: (request) => String(authOf(request).user.id),
         familiar: (request) => login.isFamiliar(authOf(request).user.login_name, request.ip),
+        refused: (request, limit) => login.reauthenticationLimited(authOf(request).user, actorOf(request), limit),
       }),
       schema: {
         summary: "Change the logged-in user's password",
