@@ -4,19 +4,29 @@
  * the body made from a source, and the parsing of the answer.
  */
 import { ECMConnectionError, ECMServerError } from "./errors.js";
+import type { Transport } from "./http.js";
 import { toRestUserBody } from "./mapping.js";
 import type { ECMImportResult, ECMImportSummary, ImportFormat, ImportOptions, ImportSource, ImportUserRecord } from "./types.js";
 
-export const IMPORT_PATH = "/security/v1/users/import";
+const IMPORT_PATH = "/security/v1/users/import";
 
-export const IMPORT_CONTENT_TYPES: Record<ImportFormat, string> = { csv: "text/csv; charset=utf-8", ndjson: "application/x-ndjson" };
+const IMPORT_CONTENT_TYPES: Record<ImportFormat, string> = { csv: "text/csv; charset=utf-8", ndjson: "application/x-ndjson" };
 
-export function importQuery(opts: Pick<ImportOptions, "dryRun" | "update"> | undefined): Record<string, boolean | undefined> {
-  return { dryRun: opts?.dryRun ? true : undefined, update: opts?.update === false ? false : undefined };
+/** Sends the import: resolves with the answer's bytes once it starts, while the source is still being sent. */
+export async function startImport(http: Transport, source: ImportSource, opts: Omit<ImportOptions, "signal"> & { signal?: AbortSignal | undefined }): Promise<AsyncIterable<Uint8Array>> {
+  const { body, format } = await importBody(source, opts.format);
+  const res = await http.request<AsyncIterable<Uint8Array>>("POST", IMPORT_PATH, {
+    query: { dryRun: opts.dryRun ? true : undefined, update: opts.update === false ? false : undefined },
+    upload: { body, contentType: IMPORT_CONTENT_TYPES[format] },
+    stream: true,
+    signal: opts.signal,
+    timeout: opts.timeout,
+  });
+  return res.data;
 }
 
 /** A record's REST row: the SDK's names mapped as createUser maps them; unknown names are refused the same way. */
-export function importRow(record: ImportUserRecord): Record<string, unknown> {
+function importRow(record: ImportUserRecord): Record<string, unknown> {
   if (!record || typeof record.username !== "string") throw new TypeError("an import record needs a username");
   const { username, groups, passwordHash, serviceAccount, ...fields } = record;
   const row: Record<string, unknown> = { username, ...toRestUserBody(fields) };
@@ -37,7 +47,7 @@ const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
  * pauses (for a database, or for the import's own results) gets its rows sent as they are: whenever the
  * reader waits a turn of the event loop without a full piece, it gets what is there.
  */
-export async function* ndjsonOf(records: AsyncIterable<ImportUserRecord> | Iterable<ImportUserRecord>): AsyncGenerator<Uint8Array> {
+async function* ndjsonOf(records: AsyncIterable<ImportUserRecord> | Iterable<ImportUserRecord>): AsyncGenerator<Uint8Array> {
   const encoder = new TextEncoder();
   let piece = "";
   const full: string[] = [];
@@ -138,13 +148,13 @@ async function fileBody(path: string): Promise<AsyncIterable<Uint8Array>> {
 }
 
 /** The body of an import and its format. */
-export interface ImportBody {
+interface ImportBody {
   body: AsyncIterable<Uint8Array> | Blob;
   format: ImportFormat;
 }
 
 /** The request body a source gives: bytes as they are (with their format), records as NDJSON. */
-export async function importBody(source: ImportSource, format: ImportFormat | undefined): Promise<ImportBody> {
+async function importBody(source: ImportSource, format: ImportFormat | undefined): Promise<ImportBody> {
   if (typeof source === "string") return bodyOf(await fileBody(source), format ?? formatOfName(source));
   if (typeof Blob !== "undefined" && source instanceof Blob) {
     const named = formatOfType(source.type) ?? formatOfName((source as Blob & { name?: string }).name);

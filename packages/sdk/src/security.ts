@@ -2,7 +2,7 @@ import { SERVER_CODES } from "./codes.js";
 import { ECMNotFoundError } from "./errors.js";
 import { ExportReader, exportRecords, type ExportRecord } from "./export-records.js";
 import { sleep, type RequestOptions, type Transport } from "./http.js";
-import { IMPORT_CONTENT_TYPES, IMPORT_PATH, ImportResults, importBody, importQuery } from "./import-users.js";
+import { ImportResults, startImport } from "./import-users.js";
 import { isGuid, parseLinkHeader, toECMGroup, toECMRole, toECMUser, toRestUserBody } from "./mapping.js";
 import type {
   CallOptions,
@@ -343,15 +343,8 @@ export class Security {
    * ```
    */
   async *importUsers(source: ImportSource, opts: ImportOptions = {}): AsyncGenerator<ECMImportResult, ECMImportSummary, undefined> {
-    const { body, format } = await importBody(source, opts.format);
-    const res = await this.#http.request<AsyncIterable<Uint8Array>>("POST", IMPORT_PATH, {
-      query: importQuery(opts),
-      upload: { body, contentType: IMPORT_CONTENT_TYPES[format] },
-      stream: true,
-      ...call(opts),
-    });
     const results = new ImportResults();
-    for await (const chunk of res.data) yield* results.push(chunk);
+    for await (const chunk of await startImport(this.#http, source, opts)) yield* results.push(chunk);
     return results.end();
   }
 

@@ -2,6 +2,7 @@ import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "
 import { inspectCustom } from "./client.js";
 import { ECMError, deserializeError, type SerializedError } from "./errors.js";
 import { ExportReader } from "./export-records.js";
+import { ImportResults } from "./import-users.js";
 import { Transport, retryPolicy, type ECMOptions, type TokenInfo } from "./http.js";
 import { EXPORT_PATH, exportQuery, knownGroupGuid, type GroupRef, type UserRef } from "./security.js";
 import type {
@@ -14,11 +15,15 @@ import type {
   ECMExport,
   ECMGroup,
   ECMIdentityProvider,
+  ECMImportResult,
+  ECMImportSummary,
   ECMLoginProvider,
   ECMRole,
   ECMUser,
   GroupFields,
   IdentityProviderFields,
+  ImportOptions,
+  ImportUserRecord,
   IterUsersOptions,
   NewDirectoryFields,
   UserFields,
@@ -168,6 +173,23 @@ class SyncChannel {
   }
 }
 
+/** Items of an import's source handed to the worker at once: about 64 KiB of bytes, or this many records. */
+const PIECE_ITEMS = 1000;
+const PIECE_BYTES = 1 << 16;
+
+/** The next piece of a source (items up to about 64 KiB or PIECE_ITEMS records), and whether the source ended with it. */
+function nextPiece(items: Iterator<Uint8Array | string | ImportUserRecord>): { piece: unknown[]; last: boolean } {
+  const piece: unknown[] = [];
+  let bytes = 0;
+  while (piece.length < PIECE_ITEMS && bytes < PIECE_BYTES) {
+    const next = items.next();
+    if (next.done) return { piece, last: true };
+    piece.push(next.value);
+    if (typeof next.value === "string" || next.value instanceof Uint8Array) bytes += next.value.length;
+  }
+  return { piece, last: false };
+}
+
 /** Sleeps the calling thread (ECMSync's waits are blocking by design). */
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -255,6 +277,38 @@ export class SecuritySync {
   }
   updateUser(userGuid: UserRef, fields: UserFields & SyncCallOptions & { ifMatch?: string }): ECMUser<true> {
     return this.#c("updateUser", [userGuid, fields]);
+  }
+  /**
+   * ECM's importUsers, blocking: a file path or bytes go to the worker whole; an iterable (of byte
+   * chunks, strings or records) is handed over a piece at a time as the worker sends it, while the
+   * results come back and are yielded here. The return value is the summary.
+   */
+  *importUsers(
+    source: string | Uint8Array | Iterable<Uint8Array | string> | Iterable<ImportUserRecord>,
+    opts: NoSignal<ImportOptions> = {},
+  ): Generator<ECMImportResult, ECMImportSummary, undefined> {
+    if ((opts as { signal?: unknown }).signal !== undefined) throw new TypeError("ECMSync calls take no AbortSignal; use { timeout }");
+    const whole = typeof source === "string" || source instanceof Uint8Array;
+    const items = whole ? undefined : (source as Iterable<Uint8Array | string | ImportUserRecord>)[Symbol.iterator]();
+    const id = this.#ch.call<number>("import.open", [whole ? source : undefined, opts]);
+    const results = new ImportResults();
+    let sending = items !== undefined;
+    let answered = false;
+    try {
+      for (let wanted = sending; ; ) {
+        const { piece, last } = sending && wanted ? nextPiece(items!) : { piece: undefined, last: false };
+        if (last) sending = false;
+        const answer = this.#ch.call<{ bytes: Uint8Array | null; more: boolean }>("import.exchange", [id, piece, last]);
+        if (answer.bytes) yield* results.push(answer.bytes);
+        else if (!answer.more) break;
+        wanted = answer.more;
+      }
+      answered = true;
+    } finally {
+      // Stopped early (an error, or the caller's break): the worker ends the request (a no-op if it already did).
+      if (!answered) this.#ch.call("import.close", [id]);
+    }
+    return results.end();
   }
   lockUser(userGuid: UserRef, opts?: SyncCallOptions): ECMUser<true> {
     return this.#c("lockUser", [userGuid, opts]);

@@ -3,7 +3,9 @@ import { workerData } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
 import { serializeError } from "./errors.js";
 import { Transport, type ECMOptions } from "./http.js";
+import { startImport } from "./import-users.js";
 import { Security } from "./security.js";
+import type { ImportOptions, ImportSource } from "./types.js";
 
 interface WorkerData {
   options: ECMOptions;
@@ -94,6 +96,63 @@ class ByteStream {
 const streams = new Map<number, ByteStream>();
 let nextStream = 1;
 
+/** Pieces of an import's source the calling thread handed over that fetch has not read yet, at most. */
+const QUEUED_PIECES = 4;
+
+/** An import's source as the calling thread hands it over, a piece (an array of items) at a time. */
+class UploadQueue {
+  #pieces: unknown[][] = [];
+  #ended = false;
+  #wake: (() => void) | undefined;
+  #room: (() => void) | undefined;
+
+  add(piece: unknown[] | undefined, last: boolean): void {
+    if (piece) this.#pieces.push(piece);
+    if (last) this.#ended = true;
+    this.#wake?.();
+  }
+
+  get wantsMore(): boolean {
+    return !this.#ended && this.#pieces.length < QUEUED_PIECES;
+  }
+
+  /** Resolves when another piece is wanted (never, once the source ended). */
+  room(): Promise<void> {
+    return this.wantsMore ? Promise.resolve() : new Promise<void>((resolve) => (this.#room = resolve));
+  }
+
+  async *items(): AsyncGenerator<unknown> {
+    for (;;) {
+      const piece = this.#pieces.shift();
+      if (piece) {
+        if (this.wantsMore) this.#room?.();
+        yield* piece;
+      } else if (this.#ended) return;
+      else await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+  }
+}
+
+/** An import under way: its source, its answer once it starts, and a read of it that may still be pending. */
+interface Upload {
+  queue: UploadQueue;
+  answer: Promise<ByteStream>;
+  read?: Promise<Uint8Array | null>;
+}
+const uploads = new Map<number, Upload>();
+
+/**
+ * What the calling thread hears back after handing over a piece: the answer's bytes so far, or that
+ * another piece is wanted, or (bytes null, more false) the end of the answer.
+ */
+async function exchange(upload: Upload): Promise<{ bytes: Uint8Array | null; more: boolean }> {
+  upload.read ??= upload.answer.then((stream) => stream.read());
+  const next = await Promise.race([upload.read.then((bytes) => ({ bytes })), upload.queue.room().then(() => undefined)]);
+  if (!next) return { bytes: null, more: true };
+  upload.read = undefined;
+  return { bytes: next.bytes, more: next.bytes !== null && upload.queue.wantsMore };
+}
+
 async function dispatch(method: string, args: unknown[]): Promise<unknown> {
   switch (method) {
     case "login": {
@@ -129,11 +188,40 @@ async function dispatch(method: string, args: unknown[]): Promise<unknown> {
       streams.get(args[0] as number)?.close();
       streams.delete(args[0] as number);
       return undefined;
+    case "import.open": {
+      // A file path or bytes are the whole source; else the calling thread hands it over with import.exchange.
+      const [source, opts] = args as [string | Uint8Array | undefined, Omit<ImportOptions, "signal">];
+      const queue = new UploadQueue();
+      const answer = startImport(http, (source ?? queue.items()) as ImportSource, opts).then((bytes) => new ByteStream(bytes));
+      answer.catch(() => undefined); // reported by the next exchange
+      const id = nextStream++;
+      uploads.set(id, { queue, answer });
+      return id;
+    }
+    case "import.exchange": {
+      const [id, piece, last] = args as [number, unknown[] | undefined, boolean];
+      const upload = uploads.get(id);
+      if (!upload) throw new TypeError("no such import");
+      upload.queue.add(piece, last);
+      const out = await exchange(upload).catch((err: unknown) => {
+        uploads.delete(id);
+        throw err;
+      });
+      if (out.bytes === null && !out.more) uploads.delete(id);
+      return out;
+    }
+    case "import.close": {
+      const upload = uploads.get(args[0] as number);
+      uploads.delete(args[0] as number);
+      upload?.queue.add(undefined, true);
+      void upload?.answer.then((stream) => stream.close(), () => undefined);
+      return undefined;
+    }
   }
   if (method.startsWith("security.")) {
     const name = method.slice("security.".length);
     const fn = (security as unknown as Record<string, unknown>)[name];
-    if (typeof fn !== "function" || name === "constructor" || name === "iterUsers" || name === "iterExport" || name.endsWith("Stream")) {
+    if (typeof fn !== "function" || name === "constructor" || name === "iterUsers" || name === "iterExport" || name === "importUsers" || name.endsWith("Stream")) {
       throw new TypeError(`unknown method ${method}`);
     }
     return (fn as (...a: unknown[]) => Promise<unknown>).apply(security, args);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startServerThread, type ThreadServer } from "../../test/server-thread.js";
-import { ECM, ECMValidationError, type ECMImportResult, type ImportUserRecord } from "../index.js";
+import { ECM, ECMSync, ECMValidationError, type ECMImportResult, type ImportUserRecord } from "../index.js";
 
 let server: ThreadServer;
 let ecm: ECM;
@@ -90,4 +90,43 @@ test("importUsers: a missing file, a bad CSV header and a failing source are err
   }
   await assert.rejects(drain(ecm.security.importUsers(failing())), /the source broke/);
   await assert.rejects(drain(ecm.security.importUsers([{ username: "sdk_typo", shoeSize: 44 } as ImportUserRecord])), /unknown user field "shoeSize"/);
+});
+
+/** Every result of a blocking import, and the summary its iteration returns. */
+function drainSync<T, R>(results: Generator<T, R>): { rows: T[]; summary: R } {
+  const rows: T[] = [];
+  for (let r = results.next(); ; r = results.next()) {
+    if (r.done) return { rows, summary: r.value };
+    rows.push(r.value);
+  }
+}
+
+test("ECMSync.importUsers: a generator's records handed over piece by piece, a file by path, bytes; stopping early ends the request", () => {
+  const sync = new ECMSync({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  try {
+    let pulled = 0;
+    function* records(): Generator<ImportUserRecord> {
+      for (let i = 0; i < 1200; i++, pulled++) yield { username: `sync_imp_${i}`, remark: "sync", groups: i % 2 ? ["sdk-imported"] : [] };
+    }
+    const all = drainSync(sync.security.importUsers(records()));
+    assert.equal(pulled, 1200);
+    assert.deepEqual(all.summary, { created: 1200, updated: 0, unchanged: 0, failed: 0, dryRun: false });
+    assert.deepEqual([all.rows[0]!.line, all.rows.at(-1)!.line, all.rows.at(-1)!.username], [1, 1200, "sync_imp_1199"]);
+    assert.deepEqual(sync.security.user("sync_imp_1").groups.slice().sort(), ["sdk-imported", "users"]);
+
+    const file = join(dir, "sync.csv");
+    writeFileSync(file, "username,locked\nsync_csv_1,yes\nsync_imp_0,\n");
+    const dry = drainSync(sync.security.importUsers(file, { dryRun: true, update: false }));
+    assert.deepEqual(dry.rows.map((r) => [r.line, r.status, r.error?.code]), [[2, "created", undefined], [3, "failed", "ECMS1301"]]);
+    const bytes = drainSync(sync.security.importUsers(new TextEncoder().encode('{"username":"sync_bytes","enabled":false}\n')));
+    assert.deepEqual(bytes.rows.map((r) => r.status), ["created"]);
+    assert.equal(sync.security.user("sync_bytes").locked, true);
+
+    // A caller that stops after the first result: the request ends, the next import works.
+    for (const _ of sync.security.importUsers(records())) break;
+    assert.equal(drainSync(sync.security.importUsers([{ username: "sync_after_break" }])).summary.created, 1);
+    assert.throws(() => drainSync(sync.security.importUsers([{ username: "sync_typo", remark: "x", shoeSize: 1 } as ImportUserRecord])), /unknown user field "shoeSize"/);
+  } finally {
+    sync.close();
+  }
 });
