@@ -65,7 +65,7 @@ describeEachStore("token lifetime and revocation", (server) => {
     assert.equal((await s.api("POST", "/auth/v1/logout", { token })).status, 401);
   });
 
-  it("a revoked token stays dead: after re-enabling its user, a password reset, a logout, or a delete and re-create of the same username", async () => {
+  it("a revoked token stays dead: after re-enabling its user (disabled one by one, in bulk or by an import), a password reset (also by an import), a logout, or a delete and re-create of the same username", async () => {
     const s = server();
     const admin = await s.login();
     const me = async (token: string) => (await s.api("GET", "/security/v1/me", { token })).status;
@@ -75,21 +75,56 @@ describeEachStore("token lifetime and revocation", (server) => {
       return { id: r.body.id as string, token: await s.login(username, "Revoked-Pass-11") };
     };
     const put = async (path: string, body: unknown, expected: number) => assert.equal((await s.api("PUT", path, { token: admin, body })).status, expected, path);
+    const importRow = async (row: object) => {
+      const r = await s.api("POST", "/security/v1/users/import", { token: admin, body: `${JSON.stringify(row)}\n`, headers: { "content-type": "application/x-ndjson" } });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(JSON.parse(r.text.split("\n")[0]!).error, undefined, r.text);
+    };
+    const disableAndEnable = async (user: { id: string }, disable: () => Promise<void>) => {
+      await disable();
+      assert.equal((await s.api("GET", `/security/v1/users/${user.id}`, { token: admin })).body.enabled, false);
+      await put(`/security/v1/users/${user.id}`, { enabled: true }, 200);
+    };
 
     const disabled = await create("revoked.disabled");
-    await put(`/security/v1/users/${disabled.id}`, { enabled: false }, 200);
-    await put(`/security/v1/users/${disabled.id}`, { enabled: true }, 200);
+    await disableAndEnable(disabled, () => put(`/security/v1/users/${disabled.id}`, { enabled: false }, 200));
+    const bulk = await create("revoked.bulk");
+    await disableAndEnable(bulk, async () => {
+      const run = await s.api("POST", "/security/v1/users/bulk-actions", { token: admin, body: { action: "disable", ids: [bulk.id] } });
+      assert.equal(run.status, 202, run.text);
+      await s.server.deps.bulkActions.settled(run.body.id);
+    });
+    const imported = await create("revoked.imported");
+    await disableAndEnable(imported, () => importRow({ username: "revoked.imported", enabled: false }));
     const reset = await create("revoked.reset");
     await put(`/security/v1/users/${reset.id}/reset-password`, { type: "password", value: "Revoked-Pass-22" }, 204);
+    const importReset = await create("revoked.import-reset");
+    await importRow({ username: "revoked.import-reset", password: "Revoked-Pass-22" });
     const loggedOut = await create("revoked.logout");
     assert.equal((await s.api("POST", "/auth/v1/logout", { token: loggedOut.token })).status, 204);
     const recreated = await create("revoked.recreated");
     assert.equal((await s.api("DELETE", `/security/v1/users/${recreated.id}`, { token: admin })).status, 204);
     await create("revoked.recreated");
     // Each account can log in again (a fresh token works); the old tokens stay dead.
-    const fresh = [await s.login("revoked.disabled", "Revoked-Pass-11"), await s.login("revoked.reset", "Revoked-Pass-22"), await s.login("revoked.logout", "Revoked-Pass-11")];
-    for (const token of fresh) assert.equal(await me(token), 200);
-    for (const [what, old] of [["re-enabled", disabled], ["reset", reset], ["logged out", loggedOut], ["re-created", recreated]] as const) {
+    for (const [username, password] of [
+      ["revoked.disabled", "Revoked-Pass-11"],
+      ["revoked.bulk", "Revoked-Pass-11"],
+      ["revoked.imported", "Revoked-Pass-11"],
+      ["revoked.reset", "Revoked-Pass-22"],
+      ["revoked.import-reset", "Revoked-Pass-22"],
+      ["revoked.logout", "Revoked-Pass-11"],
+    ] as const) {
+      assert.equal(await me(await s.login(username, password)), 200, username);
+    }
+    for (const [what, old] of [
+      ["re-enabled", disabled],
+      ["re-enabled after a bulk disable", bulk],
+      ["re-enabled after an import disabled it", imported],
+      ["reset", reset],
+      ["reset by an import", importReset],
+      ["logged out", loggedOut],
+      ["re-created", recreated],
+    ] as const) {
       assert.equal(await me(old.token), 401, what);
     }
   });
