@@ -20,14 +20,16 @@ import { benchSdk, sdkReport, type SdkResult } from "./sdk.js";
 import { latencyOf, ms, peakRssMb, timed, type Latency } from "./stats.js";
 
 /**
- * `npm run bench [-- --quick] [--store sqlite|postgres|both] [--database-url URL] [--slapd-users N] [--only oidc|login-attack|console|import|sdk]`
+ * `npm run bench [-- --quick] [--store sqlite|postgres|both] [--database-url URL] [--slapd-users N] [--only oidc|login-attack|console|import|sdk|workers]`
  * Seeds (or reuses) a store per kind, starts the real server on it as a child process and measures
  * over keep-alive HTTP; runs the same mix against slapd and as raw SQL, provider logins against a
  * local OpenID Connect provider, and a legitimate login while 256 connections from other addresses
  * send wrong passwords. `--only oidc` or `--only login-attack`: that pass alone, on a fresh store (no
  * seeding; `--attackers N --attack-addresses M` size the attack). The web console in Chromium on the seeded
  * stores (tools/bench/console.ts) is part of the full run; `--only console` runs it alone. So are the
- * SDK's users() and `ecm users list` (tools/bench/sdk.ts); `--only sdk` runs them alone. Asserts nothing.
+ * SDK's users() and `ecm users list` (tools/bench/sdk.ts); `--only sdk` runs them alone. `--only import`:
+ * a CSV over HTTP and through `ecm import` on a fresh store; `--only workers`: search at 32 connections
+ * and logins/s with one server process and with one per core, on the seeded store. Asserts nothing.
  */
 const { values } = parseArgs({
   options: {
@@ -63,7 +65,7 @@ const CORES = availableParallelism();
 // The cost the server hashes passwords with (it reads the same environment).
 const ARGON2 = configFromEnv(process.env).argon2;
 const COUNT_SEARCHES = ["müller", "son", "zzqxj", "a"];
-if (values.only !== undefined && !["oidc", "login-attack", "console", "import", "sdk"].includes(values.only)) throw new Error(`--only: "oidc", "login-attack", "console", "import" or "sdk" can run alone, not "${values.only}"`);
+if (values.only !== undefined && !["oidc", "login-attack", "console", "import", "sdk", "workers"].includes(values.only)) throw new Error(`--only: "oidc", "login-attack", "console", "import", "sdk" or "workers" can run alone, not "${values.only}"`);
 const CONSOLE_ROUNDS = Number(values["console-rounds"] ?? (values.quick ? 3 : 5));
 const LOGIN_ATTACK = { attackers: Number(values.attackers), attackAddresses: Number(values["attack-addresses"]), users: 20, logins: values.quick ? 100 : 400 };
 const OIDC = { logins: Number(values["oidc-logins"] ?? (values.quick ? 400 : 3000)), concurrency: Number(values["oidc-concurrency"]), accounts: values.quick ? 64 : 256 };
@@ -334,7 +336,8 @@ if (spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: ["ignore", "ignore", 
 if (values.only === "oidc") await runAlone("provider logins", "oidc", (base, say) => benchOidc(base, ADMIN_PASSWORD, { ...OIDC, log: say }), oidcReport);
 if (values.only === "login-attack") await runAlone("login under attack", "login-attack", (base, say) => benchLoginAttack(base, ADMIN_PASSWORD, { ...LOGIN_ATTACK, log: say }), loginAttackReport);
 if (values.only === "console") await runAlone("web console", "console", (base, say) => benchConsole(base, ADMIN_PASSWORD, { rounds: CONSOLE_ROUNDS, log: say }), consoleReport, true);
-if (values.only === "import") await runAlone("bulk import", "import", (base, say) => benchImport(base, ADMIN_PASSWORD, { rows: Number(values["import-rows"] ?? USERS), log: say }), importReport);
+if (values.only === "import") await runAlone("bulk import", "import", (base, say) => benchImport(ROOT, BENCH_DIR, base, ADMIN_PASSWORD, { rows: Number(values["import-rows"] ?? USERS), log: say }), importReport);
+if (values.only === "workers") await runWorkers();
 if (values.only === "sdk") await runAlone("SDK and CLI", "sdk", (base, say) => benchSdk(ROOT, base, ADMIN_PASSWORD, say), sdkReport, true);
 
 /**
@@ -359,6 +362,57 @@ async function runAlone<T>(title: string, name: string, pass: (baseUrl: string, 
     lines.push("", seeded ? `## ${target.kind}, ${USERS.toLocaleString("en")} seeded users` : `## ${target.kind} (fresh store)`, ...report(results[target.kind]!));
   }
   writeReport(lines, seeded ? { users: USERS, [name]: results } : { [name]: results });
+  process.exit(0);
+}
+
+/**
+ * `--only workers`: the server on the seeded store of each kind with ECM_WORKERS=1, then with one
+ * worker per core: the search mix at 32 connections (after one unmeasured pass) and password logins
+ * with 8 in flight. Attempt limits are off, as only throughput is measured.
+ */
+async function runWorkers(): Promise<never> {
+  const lines = [`# ECM Security bench, one server process vs one per core — ${startedAt.toISOString()}`, machineLine(), `command: npm run bench -- ${process.argv.slice(2).join(" ")}`];
+  const targets = KINDS.map((kind) => (kind === "sqlite" ? sqliteTarget() : postgresTarget()));
+  await Promise.all(targets.map(ensureSeeded));
+  const mix = queryMix(QUERIES, USERS);
+  const results: Record<string, { workers: number; searchesPerSecond: number; search32: Latency; loginsPerSecond: number }[]> = {};
+  for (const [i, target] of targets.entries()) {
+    const raw = await target.openRaw();
+    const loginUser = await raw.loginUsername().finally(() => raw.close());
+    const runs: (typeof results)[string] = (results[target.kind] = []);
+    for (const workers of [1, CORES]) {
+      const port = 18_700 + 2 * i + (workers > 1 ? 1 : 0);
+      const env = { ...target.env, ECM_WORKERS: String(workers), ECM_RATE_LIMIT_PER_ADDRESS: "0", ECM_RATE_LIMIT_PER_ACCOUNT: "0" };
+      const server = await startServer({ ...target, env }, port);
+      const client = new BenchClient(`http://127.0.0.1:${port}/portal`, 32);
+      try {
+        const login = await client.request("POST", "/auth/v1/providers/builtin/token", { username: "sysadmin", password: ADMIN_PASSWORD });
+        client.setToken((JSON.parse(login.body) as { access_token: string }).access_token);
+        const searchPath = (q: string) => `/security/v1/users?max=100&search=${encodeURIComponent(q)}`;
+        log(`[${target.kind}] ${workers} worker(s): search mix at 32 connections (a pass to warm up, then measured), logins…`);
+        await timed(mix, 32, (q) => client.get(searchPath(q)));
+        const at32 = await timed(mix, 32, (q) => client.get(searchPath(q)));
+        const logins = await timed(Array.from({ length: values.quick ? 80 : 400 }), 8, async () => {
+          const r = await client.request("POST", "/auth/v1/providers/builtin/token", { username: loginUser, password: SEEDED_PASSWORD });
+          if (r.status !== 200) throw new Error(`login of ${loginUser} failed: ${r.status}`);
+        });
+        runs.push({ workers, searchesPerSecond: mix.length / at32.seconds, search32: latencyOf(at32.samples), loginsPerSecond: logins.samples.length / logins.seconds });
+      } finally {
+        client.close();
+        const exited = new Promise((done) => server.once("exit", done));
+        server.kill("SIGTERM");
+        await exited;
+      }
+    }
+    const [one, all] = runs as [(typeof runs)[number], (typeof runs)[number]];
+    lines.push(
+      "",
+      `## ${target.kind}, ${USERS.toLocaleString("en")} seeded users`,
+      ...runs.map((r) => `- ECM_WORKERS=${r.workers}: search at 32 connections ${r.searchesPerSecond.toFixed(0)}/s (${lat(r.search32)}); password logins ${r.loginsPerSecond.toFixed(1)}/s with 8 in flight`),
+      `- ${CORES} workers / 1: search **${ratio(all.searchesPerSecond, one.searchesPerSecond)}**, logins **${ratio(all.loginsPerSecond, one.loginsPerSecond)}**`,
+    );
+  }
+  writeReport(lines, { users: USERS, workers: results });
   process.exit(0);
 }
 

@@ -1,57 +1,74 @@
+import { spawn } from "node:child_process";
+import { createReadStream, createWriteStream, existsSync, renameSync } from "node:fs";
 import { request } from "node:http";
-import { Readable } from "node:stream";
+import { join } from "node:path";
+import { once } from "node:events";
+import { peakRssMb } from "./stats.js";
 
-export interface ImportBenchResult {
-  rows: number;
+export interface ImportRun {
   seconds: number;
   rowsPerSecond: number;
   created: number;
   failed: number;
 }
 
-/** Rows per request: one request must arrive within ECM_REQUEST_TIMEOUT_SECONDS (30 s by default), as the README says. */
-const ROWS_PER_REQUEST = 100_000;
+export interface ImportBenchResult {
+  rows: number;
+  /** POST /security/v1/users/import of the whole file in one request. */
+  http: ImportRun;
+  /** `ecm import FILE` (the built CLI) of another file of as many users, into the store the HTTP pass filled. */
+  cli: ImportRun & { peakRssMb: number };
+}
 
-/** CSV of the generated users `from` to `to` (no password), written as it is sent: never all in memory. */
-function* csvRows(from: number, to: number): Generator<string> {
-  yield "username,firstName,lastName,email,groups\n";
-  const batch: string[] = [];
-  for (let i = from; i < to; i++) {
-    batch.push(`imp${i},Anna${i % 977},Müller${i % 997},imp${i}@example.com,bench-staff;bench-site-${i % 20}\n`);
-    if (batch.length === 1000) yield batch.splice(0).join("");
+const GROUPS = ["bench-staff", ...Array.from({ length: 20 }, (_, i) => `bench-site-${i}`)];
+
+/**
+ * A CSV of `rows` generated users named `<prefix><n>` (no password, 2 groups each), written once under
+ * `dir` and kept for later runs: generated as it is written, never all in memory.
+ */
+async function csvFile(dir: string, prefix: string, rows: number): Promise<string> {
+  const file = join(dir, `import-${prefix}-${rows}.csv`);
+  if (existsSync(file)) return file;
+  const out = createWriteStream(`${file}.part`);
+  out.write("username,firstName,lastName,email,groups\n");
+  for (let i = 0; i < rows; i += 1000) {
+    const lines: string[] = [];
+    for (let n = i; n < Math.min(rows, i + 1000); n++) lines.push(`${prefix}${n},Anna${n % 977},Müller${n % 997},${prefix}${n}@example.com,bench-staff;bench-site-${n % 20}\n`);
+    if (!out.write(lines.join(""))) await once(out, "drain");
   }
-  yield batch.join("");
+  out.end();
+  await once(out, "finish");
+  renameSync(`${file}.part`, file);
+  return file;
 }
 
 /**
- * `--only import`: POST /security/v1/users/import of a generated CSV of `rows` users on a fresh store,
- * in requests of ROWS_PER_REQUEST rows, each streamed up while its results stream down, timed from
- * the first byte sent to the last summary line.
+ * `--only import`: on a fresh store, a generated CSV of `rows` users streamed to POST
+ * /security/v1/users/import in one request while the per-row results stream back, then another
+ * file of as many users through `ecm import FILE` (the built CLI, as an administrator runs it), each
+ * timed from the start to the summary.
  */
-export async function benchImport(baseUrl: string, adminPassword: string, options: { rows: number; log: (text: string) => void }): Promise<ImportBenchResult> {
+export async function benchImport(root: string, dir: string, baseUrl: string, adminPassword: string, options: { rows: number; log: (text: string) => void }): Promise<ImportBenchResult> {
   const token = await fetch(`${baseUrl}/auth/v1/providers/builtin/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "sysadmin", password: adminPassword }) })
     .then((r) => r.json() as Promise<{ access_token: string }>)
     .then((b) => b.access_token);
-  for (const name of ["bench-staff", ...Array.from({ length: 20 }, (_, i) => `bench-site-${i}`)]) {
+  for (const name of GROUPS) {
     await fetch(`${baseUrl}/security/v1/user-groups`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify({ name }) });
   }
-  const started = performance.now();
-  const summary = { created: 0, failed: 0 };
-  let done = 0;
-  for (let from = 0; from < options.rows; from += ROWS_PER_REQUEST) {
-    const part = await importPart(baseUrl, token, csvRows(from, Math.min(options.rows, from + ROWS_PER_REQUEST)), () => {
-      if (++done % 100_000 === 0) options.log(`${done.toLocaleString("en")} rows answered (${Math.round(done / ((performance.now() - started) / 1000)).toLocaleString("en")}/s)`);
-    });
-    summary.created += part.created;
-    summary.failed += part.failed;
-  }
-  const seconds = (performance.now() - started) / 1000;
-  return { rows: options.rows, seconds, rowsPerSecond: options.rows / seconds, ...summary };
+  options.log(`writing the CSV files of ${options.rows.toLocaleString("en")} users (kept for later runs)…`);
+  const [httpFile, cliFile] = [await csvFile(dir, "imp", options.rows), await csvFile(dir, "cli", options.rows)];
+  options.log("import over HTTP, one request…");
+  const http = await importOverHttp(baseUrl, token, httpFile, options);
+  options.log("ecm import…");
+  const cli = await importWithCli(root, baseUrl, adminPassword, cliFile, options.rows);
+  return { rows: options.rows, http, cli };
 }
 
-/** One request: the CSV streamed up while the answers stream down; resolves with its summary line. */
-function importPart(baseUrl: string, token: string, csv: Iterable<string>, onRow: () => void): Promise<{ created: number; failed: number }> {
-  return new Promise<{ created: number; failed: number }>((resolve, reject) => {
+/** The file streamed up in one request while the answers stream down; resolves with its summary. */
+async function importOverHttp(baseUrl: string, token: string, file: string, options: { rows: number; log: (text: string) => void }): Promise<ImportRun> {
+  const started = performance.now();
+  let answered = 0;
+  const summary = await new Promise<{ created: number; failed: number }>((resolve, reject) => {
     const req = request(`${baseUrl}/security/v1/users/import`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "text/csv" } }, (res) => {
       let pending = "";
       res.setEncoding("utf8");
@@ -62,16 +79,49 @@ function importPart(baseUrl: string, token: string, csv: Iterable<string>, onRow
           const parsed = JSON.parse(line) as { summary?: { created: number; failed: number }; error?: unknown };
           if (parsed.summary) resolve(parsed.summary);
           else if (parsed.error && !("line" in parsed)) reject(new Error(`import failed: ${line}`));
-          else onRow();
+          else if (++answered % 100_000 === 0) options.log(`${answered.toLocaleString("en")} rows answered (${Math.round(answered / ((performance.now() - started) / 1000)).toLocaleString("en")}/s)`);
         }
       });
+      res.on("end", () => reject(new Error("the answer ended without a summary")));
       res.on("error", reject);
     });
     req.on("error", reject);
-    Readable.from(csv).pipe(req);
+    createReadStream(file).pipe(req);
   });
+  const seconds = (performance.now() - started) / 1000;
+  return { seconds, rowsPerSecond: options.rows / seconds, ...summary };
+}
+
+/** `ecm import FILE` with its table of results thrown away: wall time, the counts from its summary line, peak RSS. */
+function importWithCli(root: string, baseUrl: string, password: string, file: string, rows: number): Promise<ImportRun & { peakRssMb: number }> {
+  const env = { ...process.env, ECM_URL: baseUrl, ECM_USERNAME: "sysadmin", ECM_PASSWORD: password, XDG_CONFIG_HOME: "/nonexistent" };
+  const started = performance.now();
+  const child = spawn(process.execPath, [join(root, "packages/cli/bin/ecm.js"), "import", file], { cwd: root, env, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  let peak = 0;
+  const sample = setInterval(() => {
+    try {
+      peak = Math.max(peak, peakRssMb(child.pid!) || 0);
+    } catch {
+      // exited and reaped between two samples
+    }
+  }, 50);
+  return new Promise((resolve, reject) =>
+    child.on("exit", (code) => {
+      clearInterval(sample);
+      const counts = /(\d+) created, \d+ updated, \d+ unchanged, (\d+) failed of \d+ rows/.exec(stderr);
+      if (code !== 0 || !counts) return reject(new Error(`ecm import exited with ${code}: ${stderr.slice(-500)}`));
+      const seconds = (performance.now() - started) / 1000;
+      resolve({ seconds, rowsPerSecond: rows / seconds, created: Number(counts[1]), failed: Number(counts[2]), peakRssMb: peak });
+    }),
+  );
 }
 
 export function importReport(r: ImportBenchResult): string[] {
-  return [`- import of ${r.rows.toLocaleString("en")} users (CSV over HTTP, no passwords, 2 groups each): ${r.seconds.toFixed(1)} s = **${Math.round(r.rowsPerSecond).toLocaleString("en")} users/s** (${r.created} created, ${r.failed} failed)`];
+  const n = r.rows.toLocaleString("en");
+  return [
+    `- import over HTTP, one request (CSV of ${n} users, no passwords, 2 groups each): ${r.http.seconds.toFixed(1)} s = **${Math.round(r.http.rowsPerSecond).toLocaleString("en")} users/s** (${r.http.created} created, ${r.http.failed} failed)`,
+    `- ecm import of another such CSV (${n} users, into the store the HTTP pass filled): ${r.cli.seconds.toFixed(1)} s = **${Math.round(r.cli.rowsPerSecond).toLocaleString("en")} users/s** (${r.cli.created} created, ${r.cli.failed} failed), CLI peak RSS ${r.cli.peakRssMb.toFixed(0)} MB`,
+  ];
 }
