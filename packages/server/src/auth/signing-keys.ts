@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { calculateJwkThumbprint, errors as joseErrors, type JWK, type JWTVerifyGetKey } from "jose";
 import type { Kysely } from "kysely";
 import { recordAudit, type Actor } from "../domain/audit.js";
@@ -57,6 +58,7 @@ export class SigningKeys {
   private signer: SigningKey | undefined;
   private signerReadAt = 0;
   private reloadedAt = 0;
+  private nextReload: Promise<void> | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -96,7 +98,7 @@ export class SigningKeys {
   /** For jose's jwtVerify: the public key a token's `kid` names, if the store has it. */
   readonly verificationKey: JWTVerifyGetKey = async (header) => {
     const kid = header.kid ?? "";
-    if (!this.verifying.has(kid) && this.now() - this.reloadedAt > RELOAD_MIN_MS) await this.reload();
+    if (!this.verifying.has(kid)) await this.reloadSoon();
     const key = this.verifying.get(kid);
     if (!key) throw new joseErrors.JWKSNoMatchingKey();
     return key;
@@ -166,6 +168,22 @@ export class SigningKeys {
     }
     this.signerReadAt = this.now();
     return true;
+  }
+
+  /**
+   * A token naming an unknown key waits for the next re-read instead of being refused: a key made on
+   * another node just after this one re-read its keys must still verify. Re-reads stay at most one per
+   * RELOAD_MIN_MS, shared by every token that waits for it.
+   */
+  private reloadSoon(): Promise<void> {
+    this.nextReload ??= (async () => {
+      const wait = this.reloadedAt + RELOAD_MIN_MS - this.now();
+      if (wait > 0) await sleep(wait);
+      await this.reload();
+    })().finally(() => {
+      this.nextReload = undefined;
+    });
+    return this.nextReload;
   }
 
   private async reload(): Promise<void> {
