@@ -30,6 +30,7 @@ const ARG_HELP: Record<string, string> = {
   "<user>": "<user> is a username or a user guid.",
   "<group>": "<group> is a group name or a group guid.",
   "<alias>": "<alias> is the identity provider's alias (ecm idps list).",
+  "<directory>": "<directory> is a directory's name or id (ecm directories list).",
 };
 
 /** The command groups (`users`, `groups`, …): first words of commands that have a second. */

@@ -3,6 +3,7 @@
  * (one file per verb, an index.ts exporting its list); adding one is an import and one entry here.
  */
 import type { Command } from "./command.js";
+import { directoriesCommands } from "./commands/directories/index.js";
 import { exportCommands } from "./commands/export/index.js";
 import { groupsCommands } from "./commands/groups/index.js";
 import { idpsCommands } from "./commands/idps/index.js";
@@ -17,6 +18,7 @@ export const COMMANDS: readonly Command[] = [
   ...groupsCommands,
   ...rolesCommands,
   ...idpsCommands,
+  ...directoriesCommands,
   ...importCommands,
   ...exportCommands,
 ];

@@ -1,0 +1,16 @@
+import { arg, noMoreArgs } from "../../args.js";
+import type { Command } from "../../command.js";
+import { DIRECTORY_DETAIL_COLUMNS, DIRECTORY_OPTION_HELP, DIRECTORY_OPTIONS, directoryRow, newDirectoryFields } from "./fields.js";
+
+export const create: Command = {
+  path: ["directories", "create"],
+  args: "<name>",
+  summary: "add a directory to import users from (--connection-url and --base-dn at least)",
+  options: DIRECTORY_OPTIONS,
+  optionHelp: DIRECTORY_OPTION_HELP,
+  async run(ctx) {
+    const name = arg(ctx, 0, "name");
+    noMoreArgs(ctx, 1);
+    ctx.out(DIRECTORY_DETAIL_COLUMNS, directoryRow(await ctx.ecm().security.createDirectory(await newDirectoryFields(ctx, name))));
+  },
+};

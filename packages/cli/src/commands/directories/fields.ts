@@ -1,0 +1,193 @@
+/** The options `directories create`, `update` and `test` share, the directory and sync rows, and finding a directory by id or name. */
+import { readFile } from "node:fs/promises";
+import { isGuid, type DirectoryAttributeMapping, type DirectoryFields, type ECMDirectory, type ECMDirectorySync } from "ecm-sdk";
+import { flagPair, str } from "../../args.js";
+import type { Ctx, Options } from "../../command.js";
+import { CliError, ExitCode, UsageError } from "../../errors.js";
+import { findGroup } from "../../lookup.js";
+import type { Row } from "../../output.js";
+import { readStdin } from "../../prompt.js";
+
+export const DIRECTORY_COLUMNS = ["id", "name", "vendor", "enabled", "priority", "connectionUrl", "baseDn"];
+export const DIRECTORY_DETAIL_COLUMNS = [
+  ...DIRECTORY_COLUMNS, "startTls", "caCertificate", "allowUnencryptedPasswords", "bindDn", "bindPassword", "userSearchBase", "userFilter", "groupFilter",
+  "attributeMapping", "groupEntryDnList", "groupMappings", "syncPeriodSeconds", "disableLimitPercent", "pageSize", "timeoutSeconds",
+];
+
+export const directoryRow = (d: ECMDirectory): Row => ({
+  ...d,
+  // The PEM's first line says whether there is one; the whole of it would fill the screen.
+  caCertificate: d.caCertificate === null ? null : "(PEM set)",
+  bindPassword: "(write-only)",
+  attributeMapping: Object.entries(d.attributeMapping).map(([field, attribute]) => `${field}=${attribute}`),
+  groupMappings: d.groupMappings.map((m) => `${m.groupDn}=${m.localGroupId}`),
+  syncPeriodSeconds: `full ${d.syncPeriodSeconds.full}, changed ${d.syncPeriodSeconds.changed}`,
+});
+
+export const SYNC_COLUMNS = [
+  "id", "state", "mode", "forced", "startedBy", "startedAt", "finishedAt", "seen", "created", "updated", "disabled", "unchanged", "failed", "usersPerSecond", "message", "problems",
+];
+export const syncRow = (s: ECMDirectorySync): Row => ({ ...s, problems: s.problems.map((p) => `${p.dn}: ${p.message}`) });
+
+/** A directory by id, or by its name (exact, else the only one whose name matches ignoring case). */
+export async function findDirectory(ctx: Ctx, ref: string): Promise<ECMDirectory> {
+  const sec = ctx.ecm().security;
+  if (isGuid(ref)) return sec.directory(ref);
+  const all = await sec.directories();
+  const exact = all.find((d) => d.name === ref);
+  if (exact) return exact;
+  const folded = all.filter((d) => d.name.toLowerCase() === ref.toLowerCase());
+  if (folded.length === 1) return folded[0]!;
+  throw new CliError(`no directory named ${ref} (ecm directories list)`, ExitCode.notFound);
+}
+
+const VENDORS: Record<string, ECMDirectory["vendor"]> = { ad: "ACTIVE_DIRECTORY", active_directory: "ACTIVE_DIRECTORY", other: "OTHER", openldap: "OTHER" };
+
+/** Plain text options by option name → the field they set. */
+const TEXT_OPTIONS = {
+  "connection-url": "connectionUrl",
+  "base-dn": "baseDn",
+  "user-search-base": "userSearchBase",
+  "user-filter": "userFilter",
+  "group-filter": "groupFilter",
+} as const;
+
+/** Integer options → the field, and the smallest value. */
+const INTEGER_OPTIONS = {
+  priority: ["priority", Number.MIN_SAFE_INTEGER],
+  "disable-limit": ["disableLimitPercent", 0],
+  "page-size": ["pageSize", 1],
+  "ldap-timeout": ["timeoutSeconds", 1],
+} as const;
+
+const MAPPED_FIELDS = ["username", "loginName", "firstName", "lastName", "email", "displayName", "uniqueId"] as const;
+
+export const DIRECTORY_OPTIONS: Options = {
+  vendor: { type: "string" },
+  ...Object.fromEntries([...Object.keys(TEXT_OPTIONS), ...Object.keys(INTEGER_OPTIONS)].map((o) => [o, { type: "string" as const }])),
+  "bind-dn": { type: "string" },
+  "bind-password-stdin": { type: "boolean" },
+  "start-tls": { type: "boolean" },
+  "no-start-tls": { type: "boolean" },
+  "ca-file": { type: "string" },
+  "allow-unencrypted-passwords": { type: "boolean" },
+  "no-allow-unencrypted-passwords": { type: "boolean" },
+  attribute: { type: "string", short: "a", multiple: true },
+  group: { type: "string", short: "g", multiple: true },
+  map: { type: "string", short: "m", multiple: true },
+  "full-every": { type: "string" },
+  "changed-every": { type: "string" },
+  enable: { type: "boolean" },
+  disable: { type: "boolean" },
+};
+
+export const DIRECTORY_OPTION_HELP = [
+  "--vendor ad|other            Active Directory, or OpenLDAP and the like (sets the default filters and attributes)",
+  "--connection-url \"URL …\"     ldap:// or ldaps:// URLs, space-separated, tried in order",
+  "--base-dn DN                 the directory's base",
+  "--bind-dn DN                 the service account that reads the directory (\"\": anonymous)",
+  "--bind-password-stdin        read its password from standard input (else ECM_BIND_PASSWORD; never an argument)",
+  "--start-tls | --no-start-tls   upgrade an ldap:// connection with StartTLS",
+  "--ca-file FILE               PEM of the CA(s) that sign the directory's certificate (\"\": the system's only)",
+  "--allow-unencrypted-passwords | --no-allow-unencrypted-passwords   let logins bind without TLS",
+  "--user-search-base DN, --user-filter FILTER, --group-filter FILTER",
+  "-a, --attribute FIELD=ATTR   which attribute fills a user field: username, loginName, firstName, lastName,",
+  "                             email, displayName, uniqueId (repeatable; the others keep theirs)",
+  "-g, --group DN               a directory group to import, its nested groups too (repeatable; replaces the list)",
+  "-m, --map GROUPDN=GROUP      members of a directory group join a local group (repeatable; replaces the list)",
+  "--full-every SECONDS, --changed-every SECONDS   periodic syncs (0: only when started)",
+  "--disable-limit PERCENT      a full sync that would disable more of the users disables nobody (default 10)",
+  "--priority N, --page-size N, --ldap-timeout SECONDS",
+  "--enable | --disable",
+];
+
+function integer(text: string, option: string, min: number): number {
+  if (!/^-?\d+$/.test(text) || Number(text) < min) throw new UsageError(`--${option} must be an integer${min > Number.MIN_SAFE_INTEGER ? ` of at least ${min}` : ""}`);
+  return Number(text);
+}
+
+/** Splits FIRST=SECOND at its last `=` (DNs have `=` of their own). */
+function pair(text: string, option: string, shape: string): [string, string] {
+  const eq = text.lastIndexOf("=");
+  if (eq <= 0 || eq === text.length - 1) throw new UsageError(`--${option} ${text}: expected ${shape}`);
+  return [text.slice(0, eq), text.slice(eq + 1)];
+}
+
+/** The fields the options set; the bind password comes from stdin or ECM_BIND_PASSWORD, never from an argument. */
+export async function directoryFields(ctx: Ctx): Promise<DirectoryFields> {
+  const v = ctx.values;
+  const fields: DirectoryFields = {};
+  const name = str(v, "name");
+  if (name !== undefined) fields.name = name;
+  const vendor = str(v, "vendor");
+  if (vendor !== undefined) {
+    fields.vendor = VENDORS[vendor.toLowerCase()];
+    if (!fields.vendor) throw new UsageError("--vendor must be ad or other");
+  }
+  for (const [option, field] of Object.entries(TEXT_OPTIONS)) {
+    const value = str(v, option);
+    if (value === undefined) continue;
+    if (field === "userSearchBase") fields.userSearchBase = value === "" ? null : value;
+    else fields[field] = value;
+  }
+  for (const [option, [field, min]] of Object.entries(INTEGER_OPTIONS)) {
+    const value = str(v, option);
+    if (value !== undefined) fields[field] = integer(value, option, min);
+  }
+  const bindDn = str(v, "bind-dn");
+  if (bindDn !== undefined) fields.bindDn = bindDn === "" ? null : bindDn;
+  if (v["bind-password-stdin"]) fields.bindPassword = (await readStdin(ctx.io.stdin)).replace(/\r?\n$/, "");
+  else if (ctx.io.env.ECM_BIND_PASSWORD) fields.bindPassword = ctx.io.env.ECM_BIND_PASSWORD;
+  const startTls = flagPair(v, "start-tls", "no-start-tls");
+  if (startTls !== undefined) fields.startTls = startTls;
+  const unencrypted = flagPair(v, "allow-unencrypted-passwords", "no-allow-unencrypted-passwords");
+  if (unencrypted !== undefined) fields.allowUnencryptedPasswords = unencrypted;
+  const enabled = flagPair(v, "enable", "disable");
+  if (enabled !== undefined) fields.enabled = enabled;
+  const caFile = str(v, "ca-file");
+  if (caFile !== undefined) {
+    try {
+      fields.caCertificate = caFile === "" ? null : await readFile(caFile, "utf8");
+    } catch (err) {
+      throw new CliError(`cannot read ${caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, ExitCode.error);
+    }
+  }
+  const attributes = v.attribute as string[] | undefined;
+  if (attributes) {
+    const mapping: Partial<DirectoryAttributeMapping> = {};
+    for (const a of attributes) {
+      const [field, attribute] = pair(a, "attribute", "FIELD=ATTRIBUTE");
+      if (!(MAPPED_FIELDS as readonly string[]).includes(field)) throw new UsageError(`--attribute ${a}: the field is one of ${MAPPED_FIELDS.join(", ")}`);
+      mapping[field as keyof DirectoryAttributeMapping] = attribute;
+    }
+    fields.attributeMapping = mapping;
+  }
+  const groups = v.group as string[] | undefined;
+  if (groups) fields.groupEntryDnList = groups;
+  const maps = v.map as string[] | undefined;
+  if (maps) {
+    fields.groupMappings = await Promise.all(
+      maps.map(async (m) => {
+        const [groupDn, local] = pair(m, "map", "GROUPDN=GROUP");
+        return { groupDn, localGroupId: (await findGroup(ctx, local)).guid };
+      }),
+    );
+  }
+  const full = str(v, "full-every");
+  const changed = str(v, "changed-every");
+  if (full !== undefined || changed !== undefined) {
+    fields.syncPeriodSeconds = {
+      ...(full !== undefined ? { full: integer(full, "full-every", 0) } : {}),
+      ...(changed !== undefined ? { changed: integer(changed, "changed-every", 0) } : {}),
+    };
+  }
+  return fields;
+}
+
+/** The fields of a new directory (create, or a test of a configuration that is not stored). */
+export async function newDirectoryFields(ctx: Ctx, name: string) {
+  const fields = await directoryFields(ctx);
+  if (fields.connectionUrl === undefined) throw new UsageError("missing --connection-url");
+  if (fields.baseDn === undefined) throw new UsageError("missing --base-dn");
+  return { ...fields, name, connectionUrl: fields.connectionUrl, baseDn: fields.baseDn };
+}

@@ -1,0 +1,10 @@
+import type { Command } from "../../command.js";
+import { create } from "./create.js";
+import { remove } from "./delete.js";
+import { list } from "./list.js";
+import { show } from "./show.js";
+import { sync } from "./sync.js";
+import { test } from "./test.js";
+import { update } from "./update.js";
+
+export const directoriesCommands: Command[] = [list, show, create, update, remove, test, sync];

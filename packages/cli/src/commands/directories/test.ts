@@ -1,0 +1,34 @@
+import type { ECMDirectoryTest } from "ecm-sdk";
+import { noMoreArgs } from "../../args.js";
+import type { Command } from "../../command.js";
+import { ExitCode, UsageError } from "../../errors.js";
+import type { Row } from "../../output.js";
+import { DIRECTORY_OPTION_HELP, DIRECTORY_OPTIONS, findDirectory, newDirectoryFields } from "./fields.js";
+
+const TEST_COLUMNS = ["ok", "message", "server", "steps", "usersFound", "sample"];
+
+/** On a table, a line a step and a sample user; the other formats get the answer as it is. */
+const tableRow = (t: ECMDirectoryTest): Row => ({
+  ...t,
+  steps: t.steps.map((s) => `${s.step} ${s.ok ? "ok" : "FAILED"}: ${s.message}`),
+  usersFound: t.usersFound === null ? null : `${t.usersFound}${t.usersFoundCapped ? " or more" : ""}`,
+  sample: t.sample.map((u) => `${u.username} (${u.dn})`),
+});
+
+export const test: Command = {
+  path: ["directories", "test"],
+  args: "[<directory>]",
+  summary: "connect, bind and search as a sync would, and say what happened (exit 1 when it failed)",
+  options: DIRECTORY_OPTIONS,
+  optionHelp: ["Without <directory>: tests the configuration the options give (as for create), saving nothing.", ...DIRECTORY_OPTION_HELP],
+  async run(ctx) {
+    noMoreArgs(ctx, 1);
+    const ref = ctx.args[0];
+    const optionsGiven = Object.keys(ctx.values).some((k) => k in DIRECTORY_OPTIONS);
+    if (ref !== undefined && optionsGiven) throw new UsageError("test a stored <directory> or the configuration given by options, not both");
+    const sec = ctx.ecm().security;
+    const result = ref !== undefined ? await sec.testDirectory((await findDirectory(ctx, ref)).id) : await sec.testDirectoryConfig(await newDirectoryFields(ctx, "test"));
+    ctx.out(TEST_COLUMNS, ctx.format === "table" ? tableRow(result) : { ...result });
+    return result.ok ? ExitCode.ok : ExitCode.error;
+  },
+};

@@ -1,0 +1,22 @@
+import { arg, noMoreArgs, str } from "../../args.js";
+import type { Command } from "../../command.js";
+import { UsageError } from "../../errors.js";
+import { DIRECTORY_DETAIL_COLUMNS, DIRECTORY_OPTION_HELP, DIRECTORY_OPTIONS, directoryFields, directoryRow, findDirectory } from "./fields.js";
+
+export const update: Command = {
+  path: ["directories", "update"],
+  args: "<directory>",
+  summary: "change a directory (options left out keep their value, the bind password too)",
+  options: { ...DIRECTORY_OPTIONS, name: { type: "string" } },
+  optionHelp: [...DIRECTORY_OPTION_HELP, "--name NAME                  rename it"],
+  async run(ctx) {
+    const ref = arg(ctx, 0, "directory");
+    noMoreArgs(ctx, 1);
+    const fields = await directoryFields(ctx);
+    const name = str(ctx.values, "name");
+    if (name !== undefined) fields.name = name;
+    if (Object.keys(fields).length === 0) throw new UsageError("nothing to change: give an option");
+    const d = await findDirectory(ctx, ref);
+    ctx.out(DIRECTORY_DETAIL_COLUMNS, directoryRow(await ctx.ecm().security.updateDirectory(d.id, fields)));
+  },
+};

@@ -1,0 +1,143 @@
+/** `ecm directories …` against the real server and a real slapd (StartTLS with a CA made for it). */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { startServerThread, type ThreadServer } from "../../../sdk/test/server-thread.js";
+import { startDirectory } from "../../../server/src/test-support/directories.js";
+import { DIRECTORY_SERVICE_PASSWORD, GROUPS, type DirectoryTree } from "../../../server/src/test-support/directory-trees.js";
+import type { Slapd } from "../../../server/src/test-support/slapd.js";
+import { run } from "../cli.js";
+
+let server: ThreadServer;
+let tree: DirectoryTree;
+let slapd: Slapd;
+let home: string;
+let caFile: string;
+
+before(async () => {
+  [server, { tree, slapd }] = await Promise.all([startServerThread(), startDirectory("openldap", 200)]);
+  home = mkdtempSync(join(tmpdir(), "ecm-cli-directories-"));
+  caFile = join(home, "ca.pem");
+  writeFileSync(caFile, slapd.caPem!);
+});
+after(async () => {
+  await server?.close();
+  await slapd?.remove();
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `ecm args…` in-process as sysadmin; `tty`: stderr is a terminal (the progress bar). */
+async function ecm(args: string[], opts: { env?: Record<string, string>; stdin?: string; tty?: boolean } = {}): Promise<Result> {
+  let stdout = "";
+  let stderr = "";
+  const env = { XDG_CONFIG_HOME: join(home, "cfg"), HOME: home, ECM_URL: server.baseUrl, ECM_USERNAME: "sysadmin", ECM_PASSWORD: server.adminPassword, ...opts.env };
+  const code = await run(args, {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s), isTTY: opts.tty === true },
+    stdin: Readable.from(opts.stdin === undefined ? [] : [opts.stdin]),
+    env,
+  });
+  return { code, stdout, stderr };
+}
+
+function ok(r: Result): Result {
+  assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
+  return r;
+}
+
+test("directories create/list/show/test/update; the bind password from stdin or the environment, never shown", async () => {
+  ok(await ecm(["groups", "create", "cli-dir-staff"]));
+  const connection = ["--vendor", "other", "--connection-url", slapd.url, "--start-tls", "--ca-file", caFile, "--base-dn", tree.suffix, "--bind-dn", tree.serviceDn, "--user-filter", tree.userFilter];
+  const created = ok(await ecm(["directories", "create", "cli-ldap", ...connection, "-g", tree.groupDn(GROUPS[0]), "-m", `${tree.groupDn(GROUPS[0])}=cli-dir-staff`, "-a", "email=mail", "--bind-password-stdin", "-o", "json"], { stdin: `${DIRECTORY_SERVICE_PASSWORD}\n` }));
+  // Stdin is read only when asked: this one has no password.
+  ok(await ecm(["directories", "create", "cli-nopass", ...connection], { stdin: DIRECTORY_SERVICE_PASSWORD }));
+  const d = JSON.parse(created.stdout);
+  assert.equal(d.name, "cli-ldap");
+  assert.equal(d.vendor, "OTHER");
+  assert.equal(d.startTls, true);
+  assert.equal(d.bindPassword, "(write-only)");
+  assert.deepEqual(d.groupEntryDnList, [tree.groupDn(GROUPS[0])]);
+  assert.equal(d.groupMappings.length, 1);
+  assert.ok(d.attributeMapping.includes("email=mail"));
+
+  const listed = ok(await ecm(["directories", "list", "-o", "ndjson"])).stdout.trim().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(listed.map((x) => x.name).sort(), ["cli-ldap", "cli-nopass"]);
+  const shown = ok(await ecm(["directories", "show", "CLI-LDAP"])).stdout;
+  assert.match(shown, /^caCertificate: +\(PEM set\)$/m);
+  for (const r of [created.stdout, shown]) assert.ok(!r.includes(DIRECTORY_SERVICE_PASSWORD));
+
+  const testedRun = await ecm(["directories", "test", "cli-ldap"]);
+  const tested = testedRun.stdout;
+  assert.equal(testedRun.code, 0, tested);
+  assert.match(tested, /^ok: +true$/m);
+  assert.match(tested, /connect ok: .*StartTLS/);
+  assert.match(tested, new RegExp(`^usersFound: +${tree.userCount}$`, "m"));
+  // An unsaved configuration, its password from the environment: a wrong one is a refused bind, exit 1.
+  const refused = await ecm(["directories", "test", ...connection, "-o", "json"], { env: { ECM_BIND_PASSWORD: "wrong" } });
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(JSON.parse(refused.stdout).message, /refused the bind/);
+  assert.equal((await ecm(["directories", "test", "cli-nopass"])).code, 1, "no password was set");
+
+  const updated = JSON.parse(ok(await ecm(["directories", "update", d.id, "--name", "cli-ldap-2", "--full-every", "3600", "--disable-limit", "5", "-o", "json"])).stdout);
+  assert.deepEqual([updated.name, updated.syncPeriodSeconds, updated.disableLimitPercent], ["cli-ldap-2", "full 3600, changed 0", 5]);
+  const kept = await ecm(["directories", "test", "cli-ldap-2", "-o", "json"]);
+  assert.equal(kept.code, 0, `an update without the password keeps it: ${kept.stdout}`);
+
+  for (const args of [
+    ["directories", "update", "cli-ldap-2"],
+    ["directories", "create", "x", "--base-dn", "dc=x"],
+    ["directories", "create", "x", ...connection, "--bind-password", "secret"],
+    ["directories", "create", "x", ...connection, "--vendor", "novell"],
+    ["directories", "create", "x", ...connection, "-a", "colour=blue"],
+    ["directories", "update", "cli-ldap-2", "--page-size", "many"],
+    ["directories", "test", "cli-ldap-2", "--base-dn", "dc=x"],
+    ["directories", "sync", "cli-ldap-2", "--mode", "partial"],
+    ["directories", "delete", "cli-ldap-2", "--users", "keep"],
+  ]) {
+    const r = await ecm(args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+  }
+  assert.equal((await ecm(["directories", "show", "nowhere"])).code, 4);
+  assert.equal((await ecm(["directories", "create", "y", ...connection.map((a) => (a === slapd.url ? "http://x" : a))])).code, 7);
+  ok(await ecm(["directories", "delete", "cli-nopass", "-y"]));
+});
+
+test("directories sync: --wait follows the run (a bar on a terminal) to its end; --status shows it; delete keeps the users disabled", async () => {
+  const first = ok(await ecm(["directories", "sync", "cli-ldap-2", "--wait", "-o", "json"]));
+  const run = JSON.parse(first.stdout);
+  assert.equal(run.state, "succeeded", run.message);
+  assert.equal(run.created, tree.userCount - 1, "one entry has an invalid username");
+  assert.match(first.stderr, new RegExp(`^succeeded: ${tree.userCount - 1} created, 0 updated, 0 disabled, 0 unchanged, 1 failed of ${tree.userCount} users`, "m"));
+  assert.equal(run.problems.length, 1);
+
+  // Again, on a terminal: the bar's total is what the last full sync saw.
+  const again = ok(await ecm(["directories", "sync", "cli-ldap-2", "--wait"], { tty: true }));
+  assert.match(again.stderr, new RegExp(`\\rSyncing cli-ldap-2 \\[-+\\] 0/${tree.userCount} `));
+  assert.match(again.stderr, /succeeded: 0 created, 0 updated, 0 disabled, \d+ unchanged/);
+  assert.match(again.stdout, /^state: +succeeded$/m);
+
+  const changed = JSON.parse(ok(await ecm(["directories", "sync", "cli-ldap-2", "--mode", "changed", "--wait", "-o", "json"])).stdout);
+  assert.deepEqual([changed.mode, changed.state, changed.created], ["changed", "succeeded", 0]);
+  const status = JSON.parse(ok(await ecm(["directories", "sync", "cli-ldap-2", "--status", "-o", "json"])).stdout);
+  assert.equal(status.id, changed.id);
+  // Without --wait: the run as it began.
+  const started = JSON.parse(ok(await ecm(["directories", "sync", "cli-ldap-2", "-o", "json"])).stdout);
+  assert.equal(started.mode, "full");
+  ok(await ecm(["directories", "sync", "cli-ldap-2", "--status", "--wait"]));
+
+  const hans = JSON.parse(ok(await ecm(["users", "show", "hmueller", "-o", "json"])).stdout);
+  assert.ok(hans.groups.includes("cli-dir-staff"), "the mapped local group");
+  const removed = ok(await ecm(["directories", "delete", "cli-ldap-2", "--users", "disable", "-y"]));
+  assert.match(removed.stderr, /Deleted directory cli-ldap-2 \(users disabled\)/);
+  assert.equal(JSON.parse(ok(await ecm(["users", "show", "hmueller", "-o", "json"])).stdout).locked, true);
+  assert.deepEqual(JSON.parse(ok(await ecm(["directories", "list", "-o", "json"])).stdout), []);
+});
