@@ -143,9 +143,19 @@ export function beginProviderLogin(alias: string, next: string): void {
 
 /**
  * Back from an identity provider's login, at `…/console/#code=…`: trades the one-time code for a
- * session and leaves the URL at the page the user was on.
+ * session and leaves the URL at the page the user was on; at `…/console/#error=…`, the login page
+ * says why the login was refused.
  */
 export async function adoptProviderLogin(): Promise<void> {
+  const refused = /^#error=(.*)$/.exec(location.hash)?.[1];
+  if (refused !== undefined) {
+    // The server sent the browser back with the reason the provider's login was refused.
+    const { next = "" } = JSON.parse(sessionStorage.getItem(PROVIDER_LOGIN_KEY) ?? "{}") as { next?: string };
+    sessionStorage.removeItem(PROVIDER_LOGIN_KEY);
+    const why = decodeURIComponent(refused) || "The login through the identity provider was refused.";
+    history.replaceState(null, "", `${location.pathname}#/login?${new URLSearchParams({ ...(next ? { next } : {}), provider: why })}`);
+    return;
+  }
   const code = /^#code=(.+)$/.exec(location.hash)?.[1];
   const started = sessionStorage.getItem(PROVIDER_LOGIN_KEY);
   if (!code || !started) return;
@@ -155,7 +165,7 @@ export async function adoptProviderLogin(): Promise<void> {
   try {
     await session.adopt(await publicApi.admin.exchangeProviderCode(alias, decodeURIComponent(code)));
   } catch (error) {
-    history.replaceState(null, "", `${location.pathname}#/login?provider=${encodeURIComponent(failed(error) || "the login was refused")}`);
+    history.replaceState(null, "", `${location.pathname}#/login?provider=${encodeURIComponent(`The login through the identity provider failed: ${failed(error) || "it was refused."}`)}`);
   }
 }
 

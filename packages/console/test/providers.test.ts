@@ -40,6 +40,28 @@ describeConsole("identity providers in the console", (ctx, kind) => {
     }
   });
 
+  it("says on the login page why a provider's login was refused", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    const pat = (await server.api<Array<{ id: string }>>("GET", "/security/v1/users?search=pat&max=1", { token })).body[0]!;
+    assert.equal((await server.api("PUT", `/security/v1/users/${pat.id}`, { token, body: { enabled: false } })).status, 200);
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await page.goto(`${url}#/me`);
+      await page.getByRole("link", { name: "Log in with corp SSO" }).click();
+      await page.locator("input[name=login]").fill("pat-sub");
+      await page.locator("input[name=password]").fill("any password");
+      await page.locator("button[type=submit]").click();
+      await page.locator("button[type=submit]").filter({ hasText: /continue/i }).click();
+      await page.getByText("The login through the identity provider was refused.").waitFor();
+      assert.match(page.url(), /#\/login\?next=me&provider=/, "the page asked for is kept for the next login");
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+      await server.api("PUT", `/security/v1/users/${pat.id}`, { token, body: { enabled: true } });
+    }
+  });
+
   it("configures a provider without ever showing its secret", async () => {
     const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);

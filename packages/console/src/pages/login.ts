@@ -24,7 +24,7 @@ class LoginPage extends Page {
     super.connectedCallback();
     if (this.route.params.get("expired")) this.notify("Your session has ended. Log in again to go back to where you were.", "warn");
     const provider = this.route.params.get("provider");
-    if (provider) this.message = { kind: "error", text: `The login through the identity provider failed: ${provider}` };
+    if (provider) this.message = { kind: "error", text: provider };
     publicApi.security.loginProviders().then(
       (list) => { this.#providers = [...list].sort((a, b) => a.guiOrder - b.guiOrder); this.requestUpdate(); },
       (error) => this.fail(error),

@@ -65,6 +65,16 @@ export interface LoginFinish {
   code: string;
 }
 
+/** A refused provider login, and the page its browser came from when the login in progress was known. */
+export class ProviderLoginFailed extends Error {
+  constructor(
+    readonly refusal: DomainError,
+    readonly returnTo: string | null,
+  ) {
+    super(refusal.message);
+  }
+}
+
 /**
  * The browser login through a provider: authorization code with PKCE, state and nonce kept in the
  * store under an id the browser holds; the callback checks the provider's answer and the ID token
@@ -107,7 +117,7 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
     /**
      * The provider's answer (the callback's query) for the login the browser's cookie names: each
      * check, the code exchange, the ID token, then the linking rules. The pending login is used up
-     * whatever the outcome, so an answer cannot be replayed.
+     * whatever the outcome, so an answer cannot be replayed. A refusal is a ProviderLoginFailed.
      */
     async complete(alias: string, loginId: string | undefined, query: URLSearchParams, sourceIp: string | null): Promise<LoginFinish> {
       const anonymous: Actor = { id: null, name: `identity-provider:${alias}`, sourceIp };
@@ -161,7 +171,7 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
         const error = classify(thrown);
         const reason = error instanceof LoginRefused ? error.reason : error.kind === "not-found" ? "unknown-or-disabled-provider" : String(error.details.reason);
         await refuse(p, anonymous, reason, error instanceof LoginRefused ? error.user : null);
-        throw error;
+        throw new ProviderLoginFailed(error, pending?.return_to ?? null);
       }
     },
 

@@ -112,10 +112,11 @@ export class Browser {
     return this.jar.get(origin)?.get(name)?.value;
   }
 
-  async request(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Response> {
+  async request(url: string, init: { method?: string; form?: Record<string, string>; accept?: string } = {}): Promise<Response> {
     const target = new URL(url);
     const cookies = [...(this.jar.get(target.origin) ?? new Map()).entries()].filter(([, c]) => target.pathname.startsWith(c.path)).map(([n, c]) => `${n}=${c.value}`);
     const headers: Record<string, string> = {};
+    if (init.accept) headers.accept = init.accept;
     if (cookies.length) headers.cookie = cookies.join("; ");
     let body: string | undefined;
     if (init.form) {

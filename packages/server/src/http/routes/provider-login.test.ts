@@ -279,6 +279,25 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.ok(!cookie.includes(authorization.searchParams.get("state")!), "the cookie names the login, it does not carry its state");
   });
 
+  it("sends a browser whose login is refused back to its page with the reason, and the console when its login is unknown", async () => {
+    const s = server();
+    corp.accounts.set("gina-sub", { preferred_username: "gina" });
+    const page = "text/html,application/xhtml+xml,*/*;q=0.8";
+    const forged = await toCallback(s, "corp", "gina-sub", undefined, "/portal/console/#/users");
+    forged.callback.searchParams.set("state", "forged");
+    const back = await forged.browser.request(forged.callback.href, { accept: page });
+    assert.equal(back.status, 303);
+    const to = new URL(back.headers.get("location")!);
+    assert.equal(`${to.origin}${to.pathname}`, `${new URL(s.baseUrl).origin}/portal/console/`);
+    assert.match(decodeURIComponent(to.hash), /^#error=The identity provider's answer failed a check: state does not match/);
+    assert.equal(back.headers.get("referrer-policy"), "no-referrer");
+
+    const stranger = await toCallback(s, "corp", "gina-sub");
+    const lost = await new Browser().request(stranger.callback.href, { accept: page });
+    assert.equal(lost.status, 303);
+    assert.match(decodeURIComponent(new URL(lost.headers.get("location")!).hash), /^#error=.*no login in progress/);
+  });
+
   it("refuses users who may not log in now, and lets no one in through a disabled provider", async () => {
     const s = server();
     corp.accounts.set("ivan-sub", { preferred_username: "ivan" });

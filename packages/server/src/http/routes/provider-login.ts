@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { backchannelLogout } from "../../federation/backchannel.js";
+import { ProviderLoginFailed } from "../../federation/login-flow.js";
 import { redirectUriOf } from "../../federation/providers.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
@@ -67,7 +68,7 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
   app.get("/auth/v1/providers/:alias/callback", {
     schema: {
       summary: "Where the identity provider sends the browser back",
-      description: "Checks the answer (state, issuer, code, ID token and its signature), finds or creates the user, and redirects to `returnTo` with a one-time code in the fragment. Register this URL at the provider.",
+      description: "Checks the answer (state, issuer, code, ID token and its signature), finds or creates the user, and redirects to `returnTo` with a one-time code in the fragment. Register this URL at the provider. A refused login redirects a browser (`Accept: text/html`) to `returnTo` (the console when the login in progress is unknown) with `#error=` and the reason in words; other clients get the error.",
       tags: ["auth"],
       params: AliasParams,
       // The provider's answer: code, state, iss, or error; providers may add their own parameters.
@@ -80,7 +81,17 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
     const unsigned = signed === undefined ? undefined : request.unsignCookie(signed);
     reply.clearCookie(LOGIN_COOKIE, { path: cookiePath(alias) }).header("cache-control", "no-store");
     const query = new URLSearchParams(request.query as Record<string, string>);
-    const done = await loginFlow.complete(alias, unsigned?.valid ? unsigned.value ?? undefined : undefined, query, request.ip);
+    let done;
+    try {
+      done = await loginFlow.complete(alias, unsigned?.valid ? unsigned.value ?? undefined : undefined, query, request.ip);
+    } catch (error) {
+      if (!(error instanceof ProviderLoginFailed)) throw error;
+      // A browser shows the refusal on the page it came from, not as a JSON body.
+      if (!request.headers.accept?.includes("text/html")) throw error.refusal;
+      const back = new URL(error.returnTo ?? sameOrigin(request, undefined));
+      back.hash = `error=${encodeURIComponent(error.refusal.message)}`;
+      return reply.header("referrer-policy", "no-referrer").redirect(back.href, 303);
+    }
     const target = new URL(done.returnTo);
     target.hash = `code=${encodeURIComponent(done.code)}`;
     // How long the provider took, apart from the callback's own work (operators and the bench read it).
