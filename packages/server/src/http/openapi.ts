@@ -20,7 +20,7 @@ function guardOf(route: Pick<RouteOptions, "onRequest">): GuardHook | undefined 
 
 /** What each code means, as the document lists it, and an example message. */
 const MEANING: Partial<Record<ErrorKind, { meaning: string; example: string }>> = {
-  invalidRequest: { meaning: "the request breaks a rule of a field, parameter or header", example: "The request is not valid: body must have required property 'username'." },
+  invalidRequest: { meaning: "the request breaks a rule of a field, parameter or header", example: "username is required." },
   malformedJson: { meaning: "the body is not JSON", example: "Unexpected token } in JSON at position 12" },
   bodyTooLarge: { meaning: "the body is larger than the server takes", example: "Request body is too large" },
   unsupportedMediaType: { meaning: "the body's content type is not one the operation takes", example: "Unsupported Media Type: text/plain" },

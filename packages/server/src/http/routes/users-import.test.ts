@@ -73,6 +73,18 @@ describeEachStore("bulk import", (server) => {
     assert.equal(await user("imp_bad"), undefined);
   });
 
+  it("says what is wrong with a row in the words POST /users uses, never a schema's pattern or keyword", async () => {
+    const { lines } = await importUsers(server(), token, "username,validTo,email\nimp_when,next week,\n,,x@example.com\n", "text/csv");
+    const single = await server().api("POST", "/security/v1/users", { token, body: { username: "imp_when", validTo: "next week" } });
+    assert.equal(single.status, 400);
+    assert.deepEqual([lines[0]!.line, lines[0]!.error], [2, { code: "ECMS1001", message: "validTo is not an ISO 8601 date or time with a zone, such as 2030-12-31 or 2030-12-31T23:59:59Z.", field: "validTo" }]);
+    assert.ok(single.text.includes(lines[0]!.error!.message), single.text);
+    assert.deepEqual(lines[1]!.error, { code: "ECMS1001", message: "username is required.", field: "username" });
+    const { lines: extra } = await importUsers(server(), token, ndjson([{ username: "imp_shoe", shoeSize: 44 }]));
+    assert.match(extra[0]!.error!.message, /^Unknown field: shoeSize; known: username, /);
+    assert.deepEqual((extra[0]!.error as { unknown?: string[] }).unknown, ["shoeSize"]);
+  });
+
   it("updates by username: changed fields and groups, unchanged rows say so", async () => {
     const { lines } = await importUsers(server(), token, ndjson([
       { username: "imp_ann", firstName: "Ann", email: "ann@example.com", groups: ["staff"] },

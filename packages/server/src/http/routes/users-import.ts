@@ -13,7 +13,7 @@ import { longUpload } from "../connections.js";
 import { ApiError, ErrorCodes, fromDomainError } from "../errors.js";
 import { csvRecords, ndjsonRecords, type InputRecord } from "../import-formats.js";
 import { errorResponses } from "../schemas.js";
-import { validatorCompiler } from "../validation.js";
+import { describeValidation, validatorCompiler } from "../validation.js";
 import { NewUserFields } from "./users.js";
 
 /** Rows per transaction: large enough that a batch's statements cost little per row, small enough to answer often. */
@@ -30,7 +30,7 @@ const ImportRow = Type.Object(
 );
 
 const checkRow = validatorCompiler({ schema: ImportRow, httpPart: "body", method: "POST", url: "/security/v1/users/import" }) as ((data: unknown) => boolean) & {
-  errors?: { instancePath: string; message?: string }[] | null;
+  errors?: Parameters<typeof describeValidation>[0] | null;
 };
 
 const FORMATS: Record<string, (body: AsyncIterable<Buffer>) => AsyncGenerator<InputRecord>> = {
@@ -43,10 +43,11 @@ const FORMATS: Record<string, (body: AsyncIterable<Buffer>) => AsyncGenerator<In
 function itemOf(record: InputRecord): ImportItem {
   if ("problem" in record) return { line: record.line, username: record.username, error: new DomainError("invalid", record.problem) };
   if (!checkRow(record.fields)) {
-    const [error] = checkRow.errors ?? [];
-    const field = error?.instancePath.split("/")[1];
+    // In the same words as POST /users would use for the same fields.
+    const { message, info } = describeValidation(checkRow.errors ?? [], "body");
+    delete info.in;
     const username = typeof record.fields.username === "string" ? record.fields.username : undefined;
-    return { line: record.line, username, error: new DomainError("invalid", `The row is not valid: ${error?.instancePath.slice(1) || "row"} ${error?.message ?? ""}`.trim() + ".", field ? { field } : {}) };
+    return { line: record.line, username, error: new DomainError("invalid", message, info) };
   }
   return { line: record.line, user: record.fields as unknown as ImportUser };
 }
