@@ -61,6 +61,23 @@ describe("OpenAPI document", () => {
     assert.deepEqual(doc.paths["/auth/v1/providers/builtin/token"].post.security, []);
   });
 
+  it("says in words what every pattern a request must match is (the 400 quotes it instead of the regular expression)", async () => {
+    const bare: string[] = [];
+    const walk = (node: unknown, where: string): void => {
+      if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${where}/${i}`));
+      if (node === null || typeof node !== "object") return;
+      const schema = node as Record<string, unknown>;
+      if (typeof schema.pattern === "string" && typeof schema["x-pattern-message"] !== "string") bare.push(where);
+      for (const [key, value] of Object.entries(schema)) walk(value, `${where}/${key}`);
+    };
+    for (const [path, method, op] of operations()) walk({ parameters: op.parameters, requestBody: op.requestBody }, `${method.toUpperCase()} ${path}`);
+    assert.deepEqual(bare, []);
+    const token = await server.login();
+    const r = await server.api("GET", "/security/v1/users?source=ldap", { token });
+    assert.equal(r.status, 400);
+    assert.match(r.text, /ECMS1001-E source must be builtin, local, directory, identity-provider, directory:<id> or identity-provider:<alias>\./);
+  });
+
   it("has the seed's users as the users list example", () => {
     const example = doc.paths["/security/v1/users"].get.responses["200"].content["application/json"].example as Record<string, unknown>[];
     const seed = JSON.parse(SEED_USERS) as Record<string, unknown>[];

@@ -2,6 +2,7 @@ import { Type, type Static } from "typebox";
 import { requireGroup } from "../domain/lookups.js";
 import type { GroupQueries } from "../storage/group-queries.js";
 import type { UserFilter } from "../storage/user-queries.js";
+import { PATTERN_MESSAGE } from "./validation.js";
 
 /** Largest numericId: integer columns are 32-bit on PostgreSQL, so a larger profileId names no user (and must not reach the store). */
 export const NUMERIC_ID_MAX = 2_147_483_647;
@@ -17,6 +18,7 @@ export const UserFilterFields = {
   source: Type.Optional(
     Type.String({
       pattern: "^(builtin|local|(directory|identity-provider)(:.{1,256})?)$",
+      [PATTERN_MESSAGE]: "must be builtin, local, directory, identity-provider, directory:<id> or identity-provider:<alias>",
       description: "Where the accounts come from: `builtin`, `local`, `directory`, `identity-provider`; `directory:<id>` or `identity-provider:<alias>` for one of them",
     }),
   ),

@@ -7,9 +7,10 @@ import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { etagOf, IfMatchHeaders, ifMatchVersion } from "../etag.js";
 import { errorResponses, IdParams, Nullable, Uuid } from "../schemas.js";
+import { PATTERN_MESSAGE } from "../validation.js";
 
 /** An LDAP attribute name (or OID). */
-const Attribute = Type.String({ minLength: 1, maxLength: 128, pattern: "^([A-Za-z][A-Za-z0-9-]*|\\d+(\\.\\d+)+)$" });
+const Attribute = Type.String({ minLength: 1, maxLength: 128, pattern: "^([A-Za-z][A-Za-z0-9-]*|\\d+(\\.\\d+)+)$", [PATTERN_MESSAGE]: "is not an LDAP attribute name (a letter, then letters, digits and -) or OID (such as 2.5.4.3)" });
 const Dn = Type.String({ minLength: 1, maxLength: 2048 });
 const Filter = Type.String({ minLength: 3, maxLength: 4096, description: "An LDAP filter (RFC 4515)" });
 

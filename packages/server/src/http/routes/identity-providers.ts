@@ -8,6 +8,7 @@ import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { etagOf } from "../etag.js";
 import { errorResponses, Nullable, Uuid } from "../schemas.js";
+import { PATTERN_MESSAGE } from "../validation.js";
 
 /** URL-safe, fixed once created; `builtin` names the password login. */
 const ALIAS_PATTERN = "^(?!builtin$)[A-Za-z0-9][A-Za-z0-9_-]{0,63}$";
@@ -25,7 +26,7 @@ const Settings = {
   tokenUrl: Url,
   userInfoUrl: Nullable(Url),
   jwksUrl: Type.String({ minLength: 1, maxLength: 2048, description: "Where the provider's signing keys are published; ID tokens are always checked against them" }),
-  scopes: Type.Array(Type.String({ minLength: 1, maxLength: 256, pattern: "^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$" }), { minItems: 1, maxItems: 50, uniqueItems: true }),
+  scopes: Type.Array(Type.String({ minLength: 1, maxLength: 256, pattern: "^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$", [PATTERN_MESSAGE]: "may hold only printable ASCII characters other than space, \" and \\" }), { minItems: 1, maxItems: 50, uniqueItems: true }),
   clientAuthMethod: Type.Union([Type.Literal("client_secret_basic"), Type.Literal("client_secret_post"), Type.Literal("none")]),
   usernameClaim: ClaimName,
   emailClaim: ClaimName,
@@ -56,7 +57,7 @@ const Fields = {
 };
 
 const CreateBody = Type.Object(
-  { ...optional(Fields), alias: Type.String({ pattern: ALIAS_PATTERN, description: "URL-safe name; cannot change later" }), clientId: Fields.clientId },
+  { ...optional(Fields), alias: Type.String({ pattern: ALIAS_PATTERN, [PATTERN_MESSAGE]: "must be 1 to 64 letters (A-Z, a-z), digits, _ or -, starting with a letter or digit, and not builtin", description: "URL-safe name; cannot change later" }), clientId: Fields.clientId },
   { additionalProperties: false },
 );
 
