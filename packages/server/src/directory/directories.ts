@@ -134,6 +134,8 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     const controller = new AbortController();
     const renew = async () => {
       if (!(await queries.renewLease(d.id, owner, isoAfter(timing.leaseSeconds)))) throw new Error("another node took over this directory's sync (the lease ran out)");
+      // Other nodes judge the run by its heartbeat: without this, a run still reading its groups past the lease would look interrupted.
+      await queries.touchRun(runId, isoNow());
     };
     // Also between batches that take long (a slow search page).
     const keepAlive = setInterval(() => void renew().catch(() => controller.abort()), (timing.leaseSeconds * 1000) / 3);
@@ -171,7 +173,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
   }
 
   /** Looks for due periodic syncs, lowest priority number first; runs at most one at a time on this node. */
-  async function tick(): Promise<void> {
+  async function runDueSyncs(): Promise<void> {
     if (running.size > 0 || stopping) return;
     const directories = (await queries.list()).map(toDirectory).filter((d) => d.enabled).sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name));
     for (const d of directories) {
@@ -352,6 +354,9 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
       return toRunView(run, timing.leaseSeconds);
     },
 
+    /** What the clock does every schedulerSeconds (tests call it): starts a due periodic sync, if this node wins its lease. */
+    runDueSyncs,
+
     /** Waits for the syncs running on this node (tests, shutdown). */
     async idle(): Promise<void> {
       await Promise.all([...running.values()].map((r) => r.promise));
@@ -359,7 +364,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
 
     start(): void {
       if (timing.schedulerSeconds === 0) return;
-      timer = setInterval(() => void tick().catch((error) => log(error, "looking for due directory syncs failed")), timing.schedulerSeconds * 1000);
+      timer = setInterval(() => void runDueSyncs().catch((error) => log(error, "looking for due directory syncs failed")), timing.schedulerSeconds * 1000);
       timer.unref();
     },
 

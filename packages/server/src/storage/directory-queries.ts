@@ -139,6 +139,11 @@ export function createDirectoryQueries(db: Kysely<Database>) {
       return row.id;
     },
 
+    /** The run is alive (its node renewed the lease), even in a phase that writes no progress (reading the groups, a slow page). */
+    async touchRun(runId: number, now: string): Promise<void> {
+      await db.updateTable("directory_sync_runs").set({ heartbeat_at: now }).where("id", "=", runId).where("state", "=", "running").execute();
+    },
+
     async progress(runId: number, counts: RunCounts, problems: string, now: string): Promise<void> {
       await db.updateTable("directory_sync_runs").set({ ...counts, problems, heartbeat_at: now }).where("id", "=", runId).execute();
     },

@@ -20,7 +20,7 @@ export function storeSkip(kind: StoreKind): string | false {
 
 export const ADMIN_PASSWORD = "Admin-Secret-1";
 /** Every test node shares this key, as the nodes of one deployment must. */
-const TEST_SECRET_KEY = Buffer.alloc(32, 7).toString("base64");
+export const TEST_SECRET_KEY = Buffer.alloc(32, 7).toString("base64");
 
 export interface ApiResponse<T = any> {
   status: number;
