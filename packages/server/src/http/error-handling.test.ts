@@ -74,6 +74,7 @@ describeEachStore("bad input always gets the error shape", (server) => {
       ["POST", "/security/v1/user-groups", { name: "a/b" }, "name must not hold / or control characters, nor start or end with white space."],
       ["GET", "/security/v1/users?max=many", undefined, "max must be a whole number."],
       ["GET", "/security/v1/users?max=0", undefined, "max must be at least 1."],
+      ["POST", "/security/v1/users/bulk-actions", { action: "explode", filter: {} }, 'action must be one of "disable", "enable", "clear-lockout", "add-to-group", "remove-from-group", "delete".'],
     ];
     for (const [method, path, body, message] of cases) {
       const r = await s.api(method, path, { token, body });

@@ -156,9 +156,13 @@ export function describeValidation(errors: readonly ErrorObject[], part: string)
     case "maximum":
       message = `${field} must be at most ${params.limit}`;
       break;
-    case "const":
-      message = `${field} must be ${JSON.stringify(params.allowedValue)}`;
+    case "const": {
+      // A union of literals reports each branch's value: the field may be any of them, not just the first.
+      const allowed = errors.filter((e) => e.keyword === "const" && e.instancePath === error.instancePath).map((e) => (e.params as { allowedValue: unknown }).allowedValue);
+      if (allowed.length > 1) info.allowed = allowed;
+      message = `${field} must be ${allowed.length > 1 ? "one of " : ""}${allowed.map((v) => JSON.stringify(v)).join(", ")}`;
       break;
+    }
     case "enum":
       message = `${field} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
       break;
