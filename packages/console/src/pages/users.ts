@@ -83,6 +83,12 @@ class UsersPage extends Page {
   #filterKey = "";
   #pages = new Map<number, LoadedPage>();
   #loading = new Map<number, AbortController>();
+  /**
+   * A page of rows failed to load under this filter: nothing loads on its own until the filter changes.
+   * Each render asks for the visible pages, and a failure renders (the message): retrying there would
+   * ask again and again — without even a request in between once the session has ended, freezing the tab.
+   */
+  #failed = false;
   #count: number | null = null;
   #countAbort: AbortController | null = null;
   #generation = 0;
@@ -159,6 +165,7 @@ class UsersPage extends Page {
     this.#loading.clear();
     this.#pages.clear();
     this.#count = null;
+    this.#failed = false;
   }
 
   /** Rows the table has room for: all users when the list is unfiltered and counted; else what is loaded, plus one while more follow. */
@@ -176,7 +183,7 @@ class UsersPage extends Page {
 
   /** Loads page k: after page k-1's last user when that is loaded, else (unfiltered) from the position's cursor. */
   #load(k: number): void {
-    if (this.#pages.has(k) || this.#loading.has(k)) return;
+    if (this.#failed || this.#pages.has(k) || this.#loading.has(k)) return;
     const previous = this.#pages.get(k - 1);
     if (k > 0 && !previous?.next && !this.#unfiltered) return;
     const controller = new AbortController();
@@ -191,7 +198,10 @@ class UsersPage extends Page {
         this.#pages.set(k, page);
         this.requestUpdate();
       } catch (error) {
-        if (generation === this.#generation) this.fail(error);
+        if (generation !== this.#generation) return;
+        // An abort (scrolled away) is no failure: the page loads again when it comes back into view.
+        if (!controller.signal.aborted) this.#failed = true;
+        this.fail(error);
       } finally {
         if (this.#loading.get(k) === controller) this.#loading.delete(k);
       }
