@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { request, type IncomingHttpHeaders } from "node:http";
 import { connect } from "node:net";
 import { before, it } from "node:test";
 import { describeEachStore, type ApiResponse } from "../test-support/server.js";
@@ -8,6 +9,19 @@ const OPEN_QUERY = new Set(["GET /portal/auth/v1/providers/:alias/callback"]);
 
 const PLACEHOLDER_ID = "00000000-0000-4000-8000-000000000000";
 const concrete = (url: string) => url.replace(/^\/portal/, "").replace(/:\w+/g, PLACEHOLDER_ID).replace("*", "index.html");
+
+/** Node's client: it fails on bytes after an answer to HEAD, where fetch would drop them unseen. */
+function nodeRequest(url: string, method: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, agent: false }, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
 
 function assertErrorShape(r: ApiResponse, status: number, what: string) {
   assert.equal(r.status, status, `${what}: ${r.text.slice(0, 200)}`);
@@ -107,5 +121,16 @@ describeEachStore("bad input always gets the error shape", (server) => {
     });
     assert.match(answer, /^HTTP\/1\.1 400 /);
     assert.match(answer, /\r\n\r\n\{"errorMessage":"ECMS1001-E The request is not valid HTTP\.","additionalInfo":"\{\}"\}$/);
+  });
+
+  it("a HEAD the parser refuses is answered without a body, which a client can read; a GET gets the error shape", async () => {
+    const s = server();
+    const tooLarge = `/security/v1/users?search=${"a".repeat(20_000)}`;
+    const head = await nodeRequest(`${s.baseUrl}${tooLarge}`, "HEAD");
+    assert.equal(head.status, 431);
+    assert.equal(head.body, "");
+    const get = await s.api("GET", tooLarge, { token });
+    assertErrorShape(get, 431, "GET");
+    assert.equal(Number(head.headers["content-length"]), Buffer.byteLength(get.text));
   });
 });

@@ -96,9 +96,21 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
   const code = status === 400 ? ErrorCodes.invalidRequest.code : status === 408 ? ErrorCodes.requestTimeout.code : ErrorCodes.headersTooLarge.code;
   const body = JSON.stringify(errorBody(code, message));
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    // The answer to a HEAD has no body (a client would take it for the start of another answer); its length says what a GET gets.
+    const head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
+    socket.write(isHeadRequest(error) ? head : head + body);
   }
   socket.destroy(error);
+}
+
+/**
+ * Whether the refused request is a HEAD, as the parser's error shows it: the chunk it was reading
+ * (`rawPacket`) starts with the request line when the request came in one piece, as a request line
+ * or headers too large for the parser do from any client that writes its request at once. A request
+ * that came in pieces shows only its last one, and is answered as a GET.
+ */
+function isHeadRequest(error: NodeJS.ErrnoException & { rawPacket?: Buffer }): boolean {
+  return error.rawPacket?.subarray(0, 5).toString("latin1") === "HEAD ";
 }
 
 /**
