@@ -1,0 +1,107 @@
+import { decodeJwt, SignJWT } from "jose";
+import type { UserRow } from "../../storage/schema.js";
+import { createSecurityAdministrator, createUser } from "../accounts.js";
+import type { TestServer } from "../server.js";
+
+/** Every kind of credential a request of the fuzzer carries. */
+export const TOKEN_KINDS = ["sysadmin", "secadmin", "user", "apiKey", "none", "expired", "tampered", "revoked", "revokedApiKey", "garbage"] as const;
+export type TokenKind = (typeof TOKEN_KINDS)[number];
+
+/** Authorization headers that are not a credential at all. */
+const GARBAGE = ["Bearer", "Bearer ", "Bearer  ", "Basic c3lzYWRtaW46eA==", "Bearer a.b.c", "Bearer eyJhbGciOiJub25lIn0.e30.", "Bearer ecm_", "Bearer ecm_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "Digest x", "Bearer " + "A".repeat(9000), "Bearer \u00ff\u00fe", "bearer a b c"];
+
+/**
+ * Tokens of every kind for the fuzzer's requests: of a system administrator (`sysadmin`), a security
+ * administrator, a plain user and an API key (of sysadmin); none; expired, tampered with, revoked; an
+ * API key revoked; not a credential at all. The fuzzer's own requests may delete, disable or demote
+ * the accounts behind them: `refresh` issues fresh tokens and makes the accounts again when they can
+ * no longer act as their role.
+ */
+export class Credentials {
+  private headers = new Map<TokenKind, string>();
+  private secadmin!: UserRow;
+  private user!: UserRow;
+  private apiKey = "";
+  private generation = 0;
+
+  private constructor(private readonly s: TestServer) {}
+
+  static async create(s: TestServer): Promise<Credentials> {
+    const credentials = new Credentials(s);
+    await credentials.refresh();
+    return credentials;
+  }
+
+  /** The Authorization header of a kind (`pick` chooses among the garbage ones), or undefined for none. */
+  header(kind: TokenKind, pick: number): string | undefined {
+    if (kind === "none") return undefined;
+    if (kind === "garbage") return GARBAGE[pick % GARBAGE.length];
+    return this.headers.get(kind);
+  }
+
+  /** Fresh tokens of every kind, the accounts behind them made again if the fuzzer broke them. */
+  async refresh(): Promise<void> {
+    const { users, sessions, signingKeys } = this.s.server.deps;
+    const sysadmin = await users.findByUsername("sysadmin");
+    if (!sysadmin) throw new Error("sysadmin is gone");
+    const admin = (await sessions.issue(sysadmin, "127.0.0.1")).access_token;
+    this.headers.set("sysadmin", `Bearer ${admin}`);
+
+    if (!this.secadmin || !(await this.holdsRole(admin, this.secadmin.uuid, "security-administrator"))) {
+      this.secadmin = (await createSecurityAdministrator(this.s, admin, `fuzz.secadmin.${++this.generation}`)).user;
+    }
+    if (!this.user || !(await this.stillActs(this.user.uuid))) this.user = await createUser(this.s, admin, `fuzz.user.${++this.generation}`);
+    this.headers.set("secadmin", `Bearer ${await this.tokenOf(this.secadmin)}`);
+    this.headers.set("user", `Bearer ${await this.tokenOf(this.user)}`);
+
+    if (!this.apiKey || !(await this.canAct(this.apiKey))) {
+      this.apiKey = (await this.newApiKey(admin, sysadmin.uuid)).secret;
+      const revokedKey = await this.newApiKey(admin, sysadmin.uuid);
+      const r = await this.s.api("DELETE", `/security/v1/users/${sysadmin.uuid}/api-keys/${revokedKey.id}`, { token: admin });
+      if (r.status !== 204) throw new Error(`revoking an API key failed: ${r.status} ${r.text}`);
+      this.headers.set("revokedApiKey", `Bearer ${revokedKey.secret}`);
+    }
+    this.headers.set("apiKey", `Bearer ${this.apiKey}`);
+
+    const revoked = await sessions.issue(sysadmin, "127.0.0.1");
+    await sessions.revoke(decodeJwt(revoked.access_token).sid as string);
+    this.headers.set("revoked", `Bearer ${revoked.access_token}`);
+
+    const { kid, alg, key } = await signingKeys.current();
+    const { sid } = decodeJwt(admin);
+    const past = Math.floor(Date.now() / 1000) - 3600;
+    const expired = await new SignJWT({ sid }).setProtectedHeader({ alg, kid, typ: "JWT" }).setIssuer("ecm-security").setSubject(sysadmin.uuid).setIssuedAt(past - 600).setExpirationTime(past).sign(key);
+    this.headers.set("expired", `Bearer ${expired}`);
+
+    // sysadmin's token with another subject and session, its signature kept.
+    const [header, , signature] = admin.split(".");
+    const payload = Buffer.from(JSON.stringify({ ...decodeJwt(admin), sub: this.user.uuid, sid: "x" })).toString("base64url");
+    this.headers.set("tampered", `Bearer ${header}.${payload}.${signature}`);
+  }
+
+  private async tokenOf(user: UserRow): Promise<string> {
+    return (await this.s.server.deps.sessions.issue(user, "127.0.0.1")).access_token;
+  }
+
+  private async canAct(token: string): Promise<boolean> {
+    return (await this.s.api("GET", "/security/v1/me", { token })).status === 200;
+  }
+
+  /** Whether the account still exists and its tokens work. */
+  private async stillActs(uuid: string): Promise<boolean> {
+    const user = await this.s.server.deps.users.findByUuid(uuid);
+    return user !== undefined && (await this.canAct(await this.tokenOf(user)));
+  }
+
+  private async holdsRole(adminToken: string, uuid: string, role: string): Promise<boolean> {
+    if (!(await this.stillActs(uuid))) return false;
+    const roles = await this.s.api<{ name: string }[]>("GET", `/security/v1/users/${uuid}/roles`, { token: adminToken });
+    return roles.status === 200 && roles.body.some((r) => r.name === role);
+  }
+
+  private async newApiKey(adminToken: string, userId: string): Promise<{ id: string; secret: string }> {
+    const r = await this.s.api<{ id: string; secret: string }>("POST", `/security/v1/users/${userId}/api-keys`, { token: adminToken, body: { name: `fuzz-${++this.generation}` } });
+    if (r.status !== 201) throw new Error(`creating an API key failed: ${r.status} ${r.text}`);
+    return r.body;
+  }
+}

@@ -1,0 +1,69 @@
+import { availableParallelism } from "node:os";
+import { parseArgs } from "node:util";
+import { fuzz, type FuzzSummary } from "../test-support/fuzz/run.js";
+import { startTestServer, storeSkip, type StoreKind } from "../test-support/server.js";
+
+/**
+ * `npm run fuzz [-- --requests 100000] [--seed N] [--store sqlite|postgres|both]`
+ * The fuzz suite's long run: requests generated from the OpenAPI document against a fresh server
+ * on each store (PostgreSQL when ECM_TEST_DATABASE_URL is set), then a summary: requests, statuses,
+ * store checks, time, and every distinct failure. Exits 1 when there is one.
+ */
+const { values } = parseArgs({
+  options: {
+    requests: { type: "string", default: "100000" },
+    seed: { type: "string" },
+    store: { type: "string", default: "both" },
+  },
+});
+
+const requests = Number(values.requests);
+const seed = values.seed === undefined ? Date.now() % 2 ** 31 : Number(values.seed);
+if (!Number.isInteger(requests) || requests < 1 || !Number.isInteger(seed)) {
+  console.error("--requests and --seed take whole numbers");
+  process.exit(2);
+}
+const kinds = (values.store === "both" ? ["sqlite", "postgres"] : [values.store]) as StoreKind[];
+
+let failed = false;
+for (const kind of kinds) {
+  const skip = storeSkip(kind);
+  if (skip) {
+    console.log(`${kind}: skipped (${skip})`);
+    continue;
+  }
+  console.log(`${kind}: ${requests} requests, seed ${seed}, ${availableParallelism()} cores`);
+  const server = await startTestServer(kind);
+  let last = Date.now();
+  try {
+    const summary = await fuzz(server, {
+      requests,
+      seed,
+      progress: (sent) => {
+        if (Date.now() - last < 10_000) return;
+        last = Date.now();
+        console.log(`  ${sent} requests`);
+      },
+    });
+    report(kind, summary);
+    failed ||= summary.failures.length > 0;
+  } finally {
+    await server.close();
+  }
+}
+process.exit(failed ? 1 : 0);
+
+function report(kind: StoreKind, summary: FuzzSummary): void {
+  const seconds = summary.milliseconds / 1000;
+  const statuses = Object.entries(summary.statuses)
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([status, n]) => `${status}×${n}`)
+    .join(" ");
+  const kinds = Object.entries(summary.kinds)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(", ");
+  console.log(`${kind}: ${summary.requests} requests (${kinds}) in ${seconds.toFixed(1)} s (${Math.round(summary.requests / seconds)}/s), ${summary.storeChecks} store checks, seed ${summary.seed}`);
+  console.log(`  statuses: ${statuses}`);
+  console.log(`  failures: ${summary.failures.length}`);
+  for (const f of summary.failures) console.log(`  - ${f.what}\n      ${f.request}\n      → ${f.answer}`);
+}
