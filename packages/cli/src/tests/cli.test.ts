@@ -391,7 +391,7 @@ describe("import and export", () => {
     writeFileSync(join(home, "badhdr.csv"), "nickname\nx\n");
     const badHeader = await ecm(["import", join(home, "badhdr.csv")]);
     assert.equal(badHeader.code, 7);
-    assert.match(badHeader.stderr, /Unknown CSV columns: nickname/);
+    assert.match(badHeader.stderr, /Unknown CSV column: nickname; known: username, /);
   });
 
   test("export writes JSON (stdout or --file), ndjson lines, plain progress lines when not a terminal", async () => {

@@ -72,18 +72,24 @@ interface CsvColumn {
 }
 
 /** CSV header names (case, `_`, `-` and spaces ignored) → import fields: the REST names, and the SDK's (seed 000) where they differ. */
-const CSV_COLUMNS: Record<string, Omit<CsvColumn, "header">> = {
-  ...Object.fromEntries(
-    ["username", "loginName", "firstName", "lastName", "displayName", "email", "description", "validFrom", "validTo", "password", "passwordHash"].map((f) => [f.toLowerCase(), { field: f, kind: "text" as const }]),
-  ),
-  ...Object.fromEntries(["enabled", "changePassword", "passwordNeverExpires", "serviceAccount"].map((f) => [f.toLowerCase(), { field: f, kind: "boolean" as const }])),
-  profileid: { field: "profileId", kind: "integer" },
-  groups: { field: "groups", kind: "list" },
-  remark: { field: "description", kind: "text" },
-  locked: { field: "enabled", kind: "inverted" },
-  changepwd: { field: "changePassword", kind: "boolean" },
-  neverexpire: { field: "passwordNeverExpires", kind: "boolean" },
-};
+const CSV_HEADERS: [string, Omit<CsvColumn, "header">][] = [
+  ...["username", "loginName", "firstName", "lastName", "displayName", "email", "description", "validFrom", "validTo", "password", "passwordHash"].map((f) => [f, { field: f, kind: "text" as const }] as [string, Omit<CsvColumn, "header">]),
+  ...["enabled", "changePassword", "passwordNeverExpires", "serviceAccount"].map((f) => [f, { field: f, kind: "boolean" as const }] as [string, Omit<CsvColumn, "header">]),
+  ["profileId", { field: "profileId", kind: "integer" }],
+  ["groups", { field: "groups", kind: "list" }],
+  ["remark", { field: "description", kind: "text" }],
+  ["locked", { field: "enabled", kind: "inverted" }],
+  ["changePwd", { field: "changePassword", kind: "boolean" }],
+  ["neverExpire", { field: "passwordNeverExpires", kind: "boolean" }],
+];
+const CSV_COLUMNS: Record<string, Omit<CsvColumn, "header">> = Object.fromEntries(CSV_HEADERS.map(([name, column]) => [name.toLowerCase(), column]));
+
+/** A header naming columns the import does not know, in words: the known ones, and the separator when the header looks cut by another. */
+function unknownColumns(cells: string[], unknown: string[]): ApiError {
+  const separator = cells.length === 1 ? [";", "\t", "|"].find((s) => cells[0]!.includes(s)) : undefined;
+  const hint = separator ? ` Columns are separated by commas, not ${separator === "\t" ? "tabs" : `"${separator}"`}.` : "";
+  return new ApiError("invalidRequest", `Unknown CSV column${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}; known: ${CSV_HEADERS.map(([name]) => name).join(", ")}.${hint}`, { columns: unknown });
+}
 const BOOLEANS: Record<string, boolean> = { true: true, yes: true, "1": true, false: false, no: false, "0": false };
 
 /** The column of a CSV header cell, or undefined. */
@@ -121,7 +127,7 @@ export async function* csvRecords(stream: AsyncIterable<Buffer | string>): Async
   for await (const { line, cells, overlong } of csvRows(text(stream))) {
     if (!columns) {
       const unknown = cells.filter((h) => csvColumn(h) === undefined);
-      if (unknown.length > 0) throw new ApiError("invalidRequest", `Unknown CSV columns: ${unknown.join(", ")}.`, { columns: unknown });
+      if (unknown.length > 0) throw unknownColumns(cells, unknown);
       columns = cells.map((h) => csvColumn(h)!);
       const twice = columns.find((c, i) => columns!.findIndex((d) => d.field === c.field) !== i);
       if (twice) throw new ApiError("invalidRequest", `The CSV header gives ${twice.field} twice (${columns.filter((c) => c.field === twice.field).map((c) => c.header).join(", ")}).`, { field: twice.field });
