@@ -17,10 +17,11 @@ import { ensureSlapdInstalled, Slapd, type LdapUser } from "./slapd.js";
 import { benchOidc, oidcReport, type OidcResult } from "./oidc.js";
 import { benchConsole, consoleReport, type ConsoleResult } from "./console.js";
 import { benchSdk, sdkReport, type SdkResult } from "./sdk.js";
+import { directoryBench, directoryReport } from "./directory.js";
 import { latencyOf, ms, peakRssMb, timed, type Latency } from "./stats.js";
 
 /**
- * `npm run bench [-- --quick] [--store sqlite|postgres|both] [--database-url URL] [--slapd-users N] [--only oidc|login-attack|console|import|sdk|workers]`
+ * `npm run bench [-- --quick] [--store sqlite|postgres|both] [--database-url URL] [--slapd-users N] [--only oidc|login-attack|console|import|sdk|workers|ldap]`
  * Seeds (or reuses) a store per kind, starts the real server on it as a child process and measures
  * over keep-alive HTTP; runs the same mix against slapd and as raw SQL, provider logins against a
  * local OpenID Connect provider, and a legitimate login while 256 connections from other addresses
@@ -29,7 +30,9 @@ import { latencyOf, ms, peakRssMb, timed, type Latency } from "./stats.js";
  * stores (tools/bench/console.ts) is part of the full run; `--only console` runs it alone. So are the
  * SDK's users() and `ecm users list` (tools/bench/sdk.ts); `--only sdk` runs them alone. `--only import`:
  * a CSV over HTTP and through `ecm import` on a fresh store; `--only workers`: search at 32 connections
- * and logins/s with one server process and with one per core, on the seeded store. Asserts nothing.
+ * and logins/s with one server process and with one per core, on the seeded store; `--only ldap`: a
+ * directory of --users people in --groups groups synced into a fresh store and logins by directory
+ * bind (tools/bench/directory.ts). Asserts nothing.
  */
 const { values } = parseArgs({
   options: {
@@ -47,6 +50,8 @@ const { values } = parseArgs({
     "console-rounds": { type: "string" },
     attackers: { type: "string", default: "256" },
     "attack-addresses": { type: "string", default: "64" },
+    groups: { type: "string" },
+    "directory-logins": { type: "string" },
   },
 });
 
@@ -65,7 +70,8 @@ const CORES = availableParallelism();
 // The cost the server hashes passwords with (it reads the same environment).
 const ARGON2 = configFromEnv(process.env).argon2;
 const COUNT_SEARCHES = ["müller", "son", "zzqxj", "a"];
-if (values.only !== undefined && !["oidc", "login-attack", "console", "import", "sdk", "workers"].includes(values.only)) throw new Error(`--only: "oidc", "login-attack", "console", "import", "sdk" or "workers" can run alone, not "${values.only}"`);
+const ALONE = ["oidc", "login-attack", "console", "import", "sdk", "workers", "ldap"];
+if (values.only !== undefined && !ALONE.includes(values.only)) throw new Error(`--only: ${ALONE.map((p) => `"${p}"`).join(", ")} can run alone, not "${values.only}"`);
 const CONSOLE_ROUNDS = Number(values["console-rounds"] ?? (values.quick ? 3 : 5));
 const LOGIN_ATTACK = { attackers: Number(values.attackers), attackAddresses: Number(values["attack-addresses"]), users: 20, logins: values.quick ? 100 : 400 };
 const OIDC = { logins: Number(values["oidc-logins"] ?? (values.quick ? 400 : 3000)), concurrency: Number(values["oidc-concurrency"]), accounts: values.quick ? 64 : 256 };
@@ -339,12 +345,28 @@ if (values.only === "console") await runAlone("web console", "console", (base, s
 if (values.only === "import") await runAlone("bulk import", "import", (base, say) => benchImport(ROOT, BENCH_DIR, base, ADMIN_PASSWORD, { rows: Number(values["import-rows"] ?? USERS), log: say }), importReport);
 if (values.only === "workers") await runWorkers();
 if (values.only === "sdk") await runAlone("SDK and CLI", "sdk", (base, say) => benchSdk(ROOT, base, ADMIN_PASSWORD, say), sdkReport, true);
+if (values.only === "ldap") {
+  ensureSlapdInstalled();
+  // A million people in 5 000 groups by default: 200 a group.
+  const groups = Math.min(USERS, Number(values.groups ?? Math.max(1, Math.round(USERS / 200))));
+  const logins = Number(values["directory-logins"] ?? (values.quick ? 1000 : 5000));
+  const pass = directoryBench({ users: USERS, groups, dir: join(BENCH_DIR, "ldap-slapd"), logins, concurrency: 4 * CORES, adminPassword: ADMIN_PASSWORD, log });
+  // Attempt limits off: only throughput is measured.
+  await runAlone("external user storage", "ldap", pass, directoryReport, false, { ECM_RATE_LIMIT_PER_ADDRESS: "0", ECM_RATE_LIMIT_PER_ACCOUNT: "0" });
+}
 
 /**
  * `--only <pass>`: that pass alone on each kind of store — a fresh one (no seeding), or with `seeded`
  * the seeded one (seeded first when missing) — reported, and nothing else.
  */
-async function runAlone<T>(title: string, name: string, pass: (baseUrl: string, log: (text: string) => void) => Promise<T>, report: (result: T) => string[], seeded = false): Promise<never> {
+async function runAlone<T>(
+  title: string,
+  name: string,
+  pass: (baseUrl: string, log: (text: string) => void, serverPid: number) => Promise<T>,
+  report: (result: T) => string[],
+  seeded = false,
+  env: NodeJS.ProcessEnv = {},
+): Promise<never> {
   const lines = [`# ECM Security bench, ${title} — ${startedAt.toISOString()}`, machineLine(), `command: npm run bench -- ${process.argv.slice(2).join(" ")}`];
   const results: Record<string, T> = {};
   const targets = KINDS.map((kind) =>
@@ -353,9 +375,9 @@ async function runAlone<T>(title: string, name: string, pass: (baseUrl: string, 
   if (seeded) await Promise.all(targets.map(ensureSeeded));
   else for (const target of targets) await target.reset();
   for (const [i, target] of targets.entries()) {
-    const server = await startServer(target, 18_650 + i);
+    const server = await startServer({ ...target, env: { ...target.env, ...env } }, 18_650 + i);
     try {
-      results[target.kind] = await pass(`http://127.0.0.1:${18_650 + i}/portal`, (text) => log(`[${target.kind}] ${text}`));
+      results[target.kind] = await pass(`http://127.0.0.1:${18_650 + i}/portal`, (text) => log(`[${target.kind}] ${text}`), server.pid!);
     } finally {
       server.kill("SIGTERM");
     }
