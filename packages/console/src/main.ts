@@ -21,6 +21,7 @@ const PAGES: Record<string, PageEntry> = {
   groups: { tag: "ecm-groups", title: "Groups", load: () => import("./pages/groups.js"), admin: true, nav: "Groups" },
   group: { tag: "ecm-group", title: "Group", load: () => import("./pages/group.js"), admin: true },
   roles: { tag: "ecm-roles", title: "Roles", load: () => import("./pages/roles.js"), admin: true, nav: "Roles" },
+  directories: { tag: "ecm-directories", title: "Directories", load: () => import("./pages/directories.js"), admin: true, nav: "Directories" },
   providers: { tag: "ecm-providers", title: "Identity providers", load: () => import("./pages/providers.js"), admin: true, nav: "Identity providers" },
   audit: { tag: "ecm-audit", title: "Audit log", load: () => import("./pages/audit.js"), admin: true, nav: "Audit log" },
   me: { tag: "ecm-me", title: "My account", load: () => import("./pages/me.js"), admin: false, nav: "My account" },

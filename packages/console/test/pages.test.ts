@@ -18,6 +18,7 @@ describeConsole("console pages", (ctx, kind) => {
       ["groups", "#/groups", "Groups"],
       ["group", `#/groups/${administrators}`, "administrators"],
       ["roles", "#/roles", "Roles"],
+      ["directories", "#/directories", "Directories"],
       ["audit", "#/audit", "Audit log"],
       ["me", "#/me", "My account"],
     ];

@@ -2,7 +2,7 @@ import { html, nothing, type TemplateResult } from "lit";
 import type { ECMIdentityProvider, IdentityProviderFields, RestGroup } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href, navigate } from "../router.js";
-import { openDialog, Page } from "../ui.js";
+import { mappingText, openDialog, Page, parseMapping } from "../ui.js";
 
 const CLAIMS = [
   ["usernameClaim", "Username claim"],
@@ -11,10 +11,6 @@ const CLAIMS = [
   ["lastNameClaim", "Last name claim"],
   ["groupsClaim", "Groups claim"],
 ] as const;
-
-/** `value → group` lines of the group mapping, and back. */
-const mappingText = (p: ECMIdentityProvider, groups: RestGroup[]) =>
-  p.customGroupList.map((m) => `${m.idpGroupName} → ${groups.find((g) => g.id === m.localGroupId)?.name ?? m.localGroupId}`).join("\n");
 
 /** Identity providers (OpenID Connect): the list, and one provider's settings. The client secret is never shown. */
 class ProvidersPage extends Page {
@@ -40,13 +36,7 @@ class ProvidersPage extends Page {
   #fieldsOf(form: HTMLFormElement): IdentityProviderFields & { clientId: string } {
     const data = new FormData(form);
     const text = (name: string) => String(data.get(name) ?? "").trim();
-    const byName = new Map(this.#groups.map((g) => [g.name.toLowerCase(), g.id]));
-    const customGroupList = text("customGroupList").split("\n").filter((l) => l.trim()).map((line) => {
-      const [claim = "", group = ""] = line.split(/→|->|=/).map((s) => s.trim());
-      const localGroupId = byName.get(group.toLowerCase());
-      if (!localGroupId) throw new Error(`No local group named “${group}” (group mapping: ${line}).`);
-      return { idpGroupName: claim, localGroupId };
-    });
+    const customGroupList = parseMapping(text("customGroupList"), this.#groups, "group mapping").map(([idpGroupName, localGroupId]) => ({ idpGroupName, localGroupId }));
     const config: Record<string, unknown> = { scopes: text("scopes").split(/\s+/).filter(Boolean), trustEmail: data.get("trustEmail") === "on" };
     for (const [name] of CLAIMS) config[name] = text(name);
     return {
@@ -123,7 +113,7 @@ class ProvidersPage extends Page {
             <div class="field"><label for="p-default">Groups every user of it joins</label>
               <select id="p-default" name="defaultGroupList" multiple size="4">${this.#groups.map((g) => html`<option value=${g.id} ?selected=${p?.defaultGroupList.includes(g.id) ?? false}>${g.name}</option>`)}</select></div>
             <div class="field"><label for="p-mapping">Group mapping (one “claim value → group” a line)</label>
-              <textarea id="p-mapping" name="customGroupList" rows="3">${p ? mappingText(p, this.#groups) : ""}</textarea></div>
+              <textarea id="p-mapping" name="customGroupList" rows="3">${p ? mappingText(p.customGroupList.map((m) => [m.idpGroupName, m.localGroupId]), this.#groups) : ""}</textarea></div>
           </div>
         </div>
         <div class="row"><button class="primary">${p ? "Save" : "Create"}</button>

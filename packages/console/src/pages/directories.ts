@@ -1,0 +1,289 @@
+import { html, nothing, type TemplateResult } from "lit";
+import { ECMNotFoundError, type DirectoryFields, type ECMDirectory, type ECMDirectorySync, type ECMDirectoryTest, type RestGroup } from "ecm-sdk/browser";
+import { session } from "../api.js";
+import { href, navigate } from "../router.js";
+import { mappingText, openDialog, Page, parseMapping, when } from "../ui.js";
+
+/** How often a running sync's progress is read again. */
+const POLL_MS = 1_000;
+
+const VENDORS = [
+  ["OTHER", "OpenLDAP or another LDAP directory"],
+  ["ACTIVE_DIRECTORY", "Active Directory"],
+] as const;
+
+const STATES: Record<ECMDirectorySync["state"], string> = { running: "Running", succeeded: "Finished", failed: "Failed", interrupted: "Interrupted (the server stopped)" };
+
+const COUNTS = [
+  ["seen", "Entries read"],
+  ["created", "Users created"],
+  ["updated", "Users updated"],
+  ["disabled", "Users disabled"],
+  ["unchanged", "Unchanged"],
+  ["failed", "Entries with a problem"],
+] as const;
+
+/**
+ * Directories (external user storage: Active Directory, OpenLDAP …): the list; one directory's
+ * settings (the bind password is write-only), its connection test, its syncs with their progress and
+ * report, and its removal.
+ */
+class DirectoriesPage extends Page {
+  #directories: ECMDirectory[] | null = null;
+  #groups: RestGroup[] = [];
+  #test: ECMDirectoryTest | null = null;
+  #testing = false;
+  /** The directory's current or last sync; null before the first. */
+  #run: ECMDirectorySync | null = null;
+  #poll: ReturnType<typeof setTimeout> | undefined;
+
+  get #id(): string | undefined {
+    return this.route.rest[0];
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.#load().then(() => {
+      // What the previous page did (it is gone), once this one has loaded.
+      const deleted = this.route.params.get("deleted");
+      if (this.message) return;
+      if (this.route.params.get("created")) this.notify("Created. Test it, then start a sync.");
+      else if (deleted) this.notify(`Deleted ${deleted}.`);
+    });
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    clearTimeout(this.#poll);
+  }
+
+  async #load(): Promise<void> {
+    await this.attempt(async () => {
+      [this.#directories, this.#groups] = await Promise.all([session.security.directories(), session.api.groups()]);
+    });
+    const id = this.#id;
+    if (id && id !== "new" && this.#directories?.some((d) => d.id === id)) await this.#readRun(id);
+  }
+
+  /** Reads the sync's state; while it runs, again after a moment (as long as the page is open). */
+  async #readRun(id: string): Promise<void> {
+    clearTimeout(this.#poll);
+    try {
+      this.#run = await session.security.directorySync(id);
+    } catch (error) {
+      if (!(error instanceof ECMNotFoundError)) return this.fail(error);
+      this.#run = null;
+    }
+    this.requestUpdate();
+    if (this.#run?.state === "running" && this.isConnected) this.#poll = setTimeout(() => void this.#readRun(id), POLL_MS);
+  }
+
+  /** The form's fields. On a change, empty optional fields clear their value; the empty password field keeps the stored password. */
+  #fieldsOf(form: HTMLFormElement): DirectoryFields & { name: string; connectionUrl: string; baseDn: string } {
+    const data = new FormData(form);
+    const text = (name: string) => String(data.get(name) ?? "").trim();
+    const orNull = (name: string) => text(name) || null;
+    const lines = (name: string) => text(name).split("\n").map((l) => l.trim()).filter(Boolean);
+    const password = String(data.get("bindPassword") ?? "");
+    return {
+      name: text("name"),
+      vendor: text("vendor") as ECMDirectory["vendor"],
+      connectionUrl: text("connectionUrl"),
+      startTls: data.get("startTls") === "on",
+      caCertificate: orNull("caCertificate"),
+      allowUnencryptedPasswords: data.get("allowUnencryptedPasswords") === "on",
+      baseDn: text("baseDn"),
+      bindDn: orNull("bindDn"),
+      ...(password ? { bindPassword: password } : data.get("removePassword") === "on" ? { bindPassword: "" } : {}),
+      userSearchBase: orNull("userSearchBase"),
+      // Left empty, a new directory takes its vendor's filters; a stored one keeps its own.
+      ...(text("userFilter") ? { userFilter: text("userFilter") } : {}),
+      ...(text("groupFilter") ? { groupFilter: text("groupFilter") } : {}),
+      groupEntryDnList: lines("groupEntryDnList"),
+      groupMappings: parseMapping(text("groupMappings"), this.#groups, "group mapping").map(([groupDn, localGroupId]) => ({ groupDn, localGroupId })),
+      syncPeriodSeconds: { full: Number(text("syncFull") || "0"), changed: Number(text("syncChanged") || "0") },
+      ...(text("disableLimitPercent") ? { disableLimitPercent: Number(text("disableLimitPercent")) } : {}),
+      enabled: data.get("enabled") === "on",
+    };
+  }
+
+  get #form(): HTMLFormElement {
+    return this.querySelector<HTMLFormElement>("#directory-form")!;
+  }
+
+  async #save(event: SubmitEvent, existing: ECMDirectory | undefined): Promise<void> {
+    event.preventDefault();
+    await this.attempt(async () => {
+      const fields = this.#fieldsOf(this.#form);
+      const saved = existing ? await session.security.updateDirectory(existing.id, fields) : await session.security.createDirectory(fields);
+      this.#test = null;
+      await this.#load();
+      if (existing) this.notify(`Saved ${saved.name}.`);
+      else navigate(href(`directories/${saved.id}`, { created: "1" }));
+    });
+  }
+
+  /** A new directory: tests the form as it is; a stored one: its saved settings (with the stored password). */
+  async #runTest(existing: ECMDirectory | undefined): Promise<void> {
+    if (!existing && !this.#form.reportValidity()) return;
+    this.#testing = true;
+    this.#test = null;
+    await this.attempt(async () => {
+      this.#test = existing ? await session.security.testDirectory(existing.id) : await session.security.testDirectoryConfig(this.#fieldsOf(this.#form));
+    });
+    this.#testing = false;
+    this.requestUpdate();
+    await this.updateComplete;
+    this.querySelector<HTMLElement>("#test-title")?.focus();
+  }
+
+  async #startSync(d: ECMDirectory, mode: "full" | "changed"): Promise<void> {
+    const force = this.querySelector<HTMLInputElement>("#sync-force")?.checked ?? false;
+    await this.attempt(async () => {
+      this.#run = await session.security.startDirectorySync(d.id, { mode, force: mode === "full" && force });
+      void this.#readRun(d.id);
+    });
+  }
+
+  protected override render() {
+    const id = this.#id;
+    if (this.#directories === null) return html`<h1 tabindex="-1">Directories</h1>${this.renderMessage()}<p>Loading…</p>`;
+    if (id === undefined) return this.#renderList();
+    const directory = this.#directories.find((d) => d.id === id);
+    if (!directory && id !== "new") return html`<h1 tabindex="-1">Directories</h1><p class="message error" role="alert">No directory with the id “${id}”.</p>`;
+    return html`
+      <p><a href=${href("directories")}>← Directories</a></p>
+      <h1 tabindex="-1">${directory ? directory.name : "New directory"}</h1>
+      ${this.renderMessage()}
+      ${this.#renderForm(directory)}
+      ${this.#renderTest()}
+      ${directory ? this.#renderSync(directory) : nothing}
+      ${directory ? this.#renderDelete(directory) : nothing}`;
+  }
+
+  #renderList(): TemplateResult {
+    return html`
+      <h1 tabindex="-1">Directories</h1>
+      ${this.renderMessage()}
+      <p class="toolbar"><a class="button" href=${href("directories/new")}>New directory</a></p>
+      <table class="plain"><thead><tr><th>Name</th><th>Kind</th><th>Server</th><th>Base DN</th><th>Enabled</th><th>Users</th></tr></thead>
+        <tbody>${this.#directories!.map((d) => html`<tr><td><a href=${href(`directories/${d.id}`)}>${d.name}</a></td>
+          <td>${VENDORS.find(([v]) => v === d.vendor)?.[1] ?? d.vendor}</td><td><code>${d.connectionUrl}</code></td><td><code>${d.baseDn}</code></td>
+          <td>${d.enabled ? "yes" : "no"}</td><td><a href=${href("users", { source: `directory:${d.id}` })}>Its users</a></td></tr>`)}</tbody>
+      </table>
+      ${this.#directories!.length === 0 ? html`<p>No directory yet: users log in with the passwords kept here, or through an identity provider.</p>` : nothing}`;
+  }
+
+  #renderForm(d: ECMDirectory | undefined): TemplateResult {
+    const field = (name: string, label: string, value: string, extra: Partial<{ required: boolean; type: string; describedby: string; placeholder: string }> = {}) =>
+      html`<div class="field"><label for=${`d-${name}`}>${label}</label><input id=${`d-${name}`} name=${name} type=${extra.type ?? "text"} .value=${value}
+        ?required=${extra.required ?? false} aria-describedby=${extra.describedby ?? nothing} placeholder=${extra.placeholder ?? nothing}></div>`;
+    const check = (name: string, label: string, checked: boolean) =>
+      html`<div class="field"><label for=${`d-${name}`}>${label}</label><input id=${`d-${name}`} name=${name} type="checkbox" ?checked=${checked}></div>`;
+    const area = (name: string, label: string, value: string, rows = 3) =>
+      html`<div class="field"><label for=${`d-${name}`}>${label}</label><textarea id=${`d-${name}`} name=${name} rows=${rows}>${value}</textarea></div>`;
+    return html`
+      <form id="directory-form" @submit=${(e: SubmitEvent) => void this.#save(e, d)}>
+        <div class="form-grid">
+          <div>
+            ${field("name", "Name", d?.name ?? "", { required: true })}
+            <div class="field"><label for="d-vendor">Kind</label><select id="d-vendor" name="vendor">
+              ${VENDORS.map(([v, label]) => html`<option value=${v} ?selected=${(d?.vendor ?? "OTHER") === v}>${label}</option>`)}</select></div>
+            ${field("connectionUrl", "Server URLs (space-separated, tried in order)", d?.connectionUrl ?? "", { required: true, placeholder: "ldaps://dc1.example.com" })}
+            ${check("startTls", "StartTLS on ldap://", d?.startTls ?? false)}
+            ${area("caCertificate", "CA certificate (PEM, besides the system's)", d?.caCertificate ?? "")}
+            ${check("allowUnencryptedPasswords", "Allow passwords over an unencrypted connection", d?.allowUnencryptedPasswords ?? false)}
+            ${field("baseDn", "Base DN", d?.baseDn ?? "", { required: true })}
+            ${field("bindDn", "Bind DN (empty: anonymous)", d?.bindDn ?? "")}
+            ${field("bindPassword", "Bind password", "", { type: "password", describedby: "bind-password-help" })}
+            <p id="bind-password-help" class="muted">${d ? "Never shown. Leave empty to keep the stored password." : "Stored sealed; never shown again."}</p>
+            ${d ? check("removePassword", "Remove the stored bind password", false) : nothing}
+            ${check("enabled", "Enabled (logins and periodic syncs)", d?.enabled ?? true)}
+          </div>
+          <div>
+            ${field("userSearchBase", "User search base (empty: the base DN)", d?.userSearchBase ?? "")}
+            ${field("userFilter", "User filter", d?.userFilter ?? "", { placeholder: "the kind's default" })}
+            ${field("groupFilter", "Group filter", d?.groupFilter ?? "", { placeholder: "the kind's default" })}
+            ${area("groupEntryDnList", "Groups to import (one DN a line)", (d?.groupEntryDnList ?? []).join("\n"))}
+            ${area("groupMappings", "Group mapping (one “group DN → local group” a line)", d ? mappingText(d.groupMappings.map((m) => [m.groupDn, m.localGroupId]), this.#groups) : "")}
+            ${field("syncFull", "Full sync every … seconds (0: only when started)", String(d?.syncPeriodSeconds.full ?? 0), { type: "number" })}
+            ${field("syncChanged", "Changed sync every … seconds (0: only when started)", String(d?.syncPeriodSeconds.changed ?? 0), { type: "number" })}
+            ${field("disableLimitPercent", "A full sync disables at most … % of its users unless forced", d ? String(d.disableLimitPercent) : "", { type: "number" })}
+          </div>
+        </div>
+        <div class="row"><button class="primary">${d ? "Save" : "Create"}</button>
+          <button type="button" ?disabled=${this.#testing} @click=${() => void this.#runTest(d)}>${this.#testing ? "Testing…" : d ? "Test the saved settings" : "Test these settings"}</button>
+          ${d ? html`<button type="button" class="danger" @click=${() => openDialog(this, "delete-directory")}>Delete…</button>` : nothing}</div>
+      </form>`;
+  }
+
+  #renderTest(): TemplateResult | typeof nothing {
+    const t = this.#test;
+    if (!t) return nothing;
+    return html`
+      <section aria-labelledby="test-title">
+        <h2 id="test-title" tabindex="-1">Connection test</h2>
+        <p class="message ${t.ok ? "ok" : "error"}">${t.message}</p>
+        <ul>${t.steps.map((s) => html`<li>${s.ok ? "✓" : "✗"} ${s.message}</li>`)}</ul>
+        ${t.usersFound !== null ? html`<p>${t.usersFoundCapped ? "At least " : ""}${t.usersFound.toLocaleString()} ${t.usersFound === 1 ? "user" : "users"} found by the user filter.</p>` : nothing}
+        ${t.sample.length ? html`<table class="plain"><caption class="visually-hidden">Users as they would be imported</caption>
+          <thead><tr><th>Username</th><th>Name</th><th>Email</th><th>Enabled</th><th>DN</th></tr></thead>
+          <tbody>${t.sample.map((u) => html`<tr><td>${u.username}</td><td>${u.displayName}</td><td>${u.email ?? "—"}</td><td>${u.enabled ? "yes" : "no"}</td><td><code>${u.dn}</code></td></tr>`)}</tbody>
+        </table>` : nothing}
+      </section>`;
+  }
+
+  #renderSync(d: ECMDirectory): TemplateResult {
+    const run = this.#run;
+    const running = run?.state === "running";
+    return html`
+      <section aria-labelledby="sync-title">
+        <h2 id="sync-title">Sync</h2>
+        <div class="row">
+          <button type="button" ?disabled=${running} @click=${() => void this.#startSync(d, "full")}>Start a full sync</button>
+          <button type="button" ?disabled=${running} @click=${() => void this.#startSync(d, "changed")}>Start a sync of the changes</button>
+          <label class="row"><input id="sync-force" type="checkbox"> Force: a full sync disables gone users even past ${d.disableLimitPercent} %</label>
+          <a href=${href("users", { source: `directory:${d.id}` })}>Its users</a>
+        </div>
+        <div role="status" aria-live="polite">
+          ${run === null ? html`<p>Never synced.</p>` : html`
+            <p><strong>${run.mode === "full" ? "Full sync" : "Sync of the changes"}: ${STATES[run.state]}</strong>
+              — started ${when(run.startedAt)}${run.startedBy ? ` by ${run.startedBy}` : ""}${run.finishedAt ? `, ended ${when(run.finishedAt)}` : ""}${run.forced ? " (forced)" : ""}.</p>
+            ${running ? html`<progress aria-label="Sync in progress"></progress>` : nothing}
+            ${run.message ? html`<p class="message ${run.state === "failed" ? "error" : "warn"}">${run.message}</p>` : nothing}`}
+        </div>
+        ${run ? html`
+          <table class="plain"><caption class="visually-hidden">Counts of the ${running ? "running" : "last"} sync</caption>
+            <tbody>${COUNTS.map(([key, label]) => html`<tr><th scope="row">${label}</th><td>${run[key].toLocaleString()}</td></tr>`)}
+              <tr><th scope="row">Users per second</th><td>${Math.round(run.usersPerSecond).toLocaleString()}</td></tr></tbody>
+          </table>
+          ${run.problems.length ? html`<h3>Problems</h3>
+            <table class="plain"><thead><tr><th>Entry</th><th>Problem</th></tr></thead>
+              <tbody>${run.problems.map((p) => html`<tr><td><code>${p.dn}</code></td><td>${p.message}</td></tr>`)}</tbody></table>` : nothing}` : nothing}
+      </section>`;
+  }
+
+  #renderDelete(d: ECMDirectory): TemplateResult {
+    return html`<dialog id="delete-directory" aria-labelledby="delete-directory-title">
+      <form method="dialog" @submit=${(e: SubmitEvent) => {
+        if ((e.submitter as HTMLButtonElement | null)?.value !== "go") return;
+        const users = new FormData(e.target as HTMLFormElement).get("users") === "delete" ? "delete" : "disable";
+        void this.attempt(async () => {
+          await session.security.deleteDirectory(d.id, { users });
+          await this.#load();
+          navigate(href("directories", { deleted: d.name }));
+        });
+      }}>
+        <h2 id="delete-directory-title">Delete the directory ${d.name}?</h2>
+        <fieldset>
+          <legend>Its users</legend>
+          <label><input type="radio" name="users" value="disable" checked> Keep them as disabled local users without a password, and its groups as local groups</label>
+          <label><input type="radio" name="users" value="delete"> Delete them, and the groups it brought</label>
+        </fieldset>
+        <div class="row"><button class="danger" value="go">Delete</button><button value="cancel">Cancel</button></div>
+      </form>
+    </dialog>`;
+  }
+}
+
+customElements.define("ecm-directories", DirectoriesPage);

@@ -1,0 +1,92 @@
+/** Directories in Chromium against a real slapd: configure one with its write-only bind password, test it, sync it and read the report, delete it with its users. */
+import assert from "node:assert/strict";
+import { after, before, it } from "node:test";
+import { directoryConfig, startDirectory } from "../../server/src/test-support/directories.js";
+import { DIRECTORY_SERVICE_PASSWORD, GROUPS, NAMED, type DirectoryTree } from "../../server/src/test-support/directory-trees.js";
+import { ADMIN_PASSWORD } from "../../server/src/test-support/server.js";
+import type { Slapd } from "../../server/src/test-support/slapd.js";
+import { axeViolations, describeConsole, logIn, openPage, screenshot } from "./support.js";
+
+const PATH = "/security/v1/external-user-storage";
+
+let tree: DirectoryTree;
+let slapd: Slapd;
+before(async () => {
+  ({ tree, slapd } = await startDirectory("openldap", 40));
+});
+after(async () => {
+  await slapd?.remove();
+});
+
+describeConsole("directories in the console", (ctx, kind) => {
+  it("creates a directory, tests it, syncs it with its report, and deletes it with its users", { timeout: 180_000 }, async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    const config = directoryConfig(tree, slapd, { name: `corp ldap ${kind}` });
+    // What the server answers for this configuration: the page must say the same.
+    const expected = (await server.api<{ message: string; sample: { username: string }[] }>("POST", `${PATH}/test`, { token, body: config })).body;
+    assert.equal(expected.sample.length, 3);
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Directories" }).click();
+      await page.getByRole("heading", { level: 1, name: "Directories" }).waitFor();
+      await page.getByRole("link", { name: "New directory" }).click();
+      await page.getByLabel("Name", { exact: true }).fill(String(config.name));
+      await page.getByLabel("Server URLs").fill(slapd.url);
+      await page.getByLabel("StartTLS on ldap://").check();
+      await page.getByLabel("CA certificate").fill(slapd.caPem!);
+      await page.getByLabel("Base DN", { exact: true }).fill(tree.suffix);
+      await page.getByLabel("Bind DN").fill(tree.serviceDn);
+      await page.getByLabel("Bind password", { exact: true }).fill(DIRECTORY_SERVICE_PASSWORD);
+      await page.getByLabel("User filter").fill(tree.userFilter);
+      await page.getByLabel("Groups to import").fill(`${tree.groupDn(GROUPS[0])}\n${tree.groupDn(GROUPS[3])}`);
+
+      await page.getByRole("button", { name: "Test these settings" }).click();
+      const test = page.getByRole("region", { name: "Connection test" });
+      await test.getByText(expected.message).waitFor();
+      assert.deepEqual(await test.getByRole("row").allInnerTexts().then((rows) => rows.slice(1).map((r) => r.split("\t")[0])), expected.sample.map((u) => u.username));
+
+      await page.getByRole("button", { name: "Create" }).click();
+      await page.getByRole("heading", { level: 1, name: String(config.name) }).waitFor();
+      await page.getByText("Never synced.").waitFor();
+      assert.equal(await page.getByLabel("Bind password", { exact: true }).inputValue(), "");
+      assert.doesNotMatch(await page.content(), new RegExp(DIRECTORY_SERVICE_PASSWORD));
+      const id = /#\/directories\/([^?]+)/.exec(page.url())![1]!;
+
+      await page.getByRole("button", { name: "Start a full sync" }).click();
+      const sync = page.getByRole("region", { name: "Sync" });
+      await sync.getByText("Full sync: Finished").waitFor();
+      const run = (await server.api<Record<string, number> & { problems: { dn: string }[] }>("GET", `${PATH}/${id}/sync`, { token })).body;
+      assert.equal(run.created, tree.userCount - 1, "every user but the invalid one");
+      for (const key of ["Entries read", "Users created", "Entries with a problem"]) {
+        const [label, value] = (await sync.getByRole("row", { name: key }).innerText()).split("\t");
+        const field = { "Entries read": "seen", "Users created": "created", "Entries with a problem": "failed" }[key]!;
+        assert.deepEqual([label, value], [key, run[field]!.toLocaleString("en-US")]);
+      }
+      await sync.getByRole("cell", { name: tree.dn(NAMED.invalid.name) }).waitFor();
+
+      if (kind === "sqlite") {
+        await page.getByRole("button", { name: "Test the saved settings" }).click();
+        await test.getByText(expected.message).waitFor();
+        for (const theme of ["light", "dark"]) {
+          await page.evaluate((t) => { document.documentElement.dataset.theme = t; }, theme);
+          assert.deepEqual(await axeViolations(page), [], `directory page, ${theme}`);
+          await screenshot(page, `directory-${theme}`);
+        }
+      }
+
+      await page.getByRole("button", { name: "Delete…" }).click();
+      const dialog = page.getByRole("dialog", { name: /Delete the directory/ });
+      await dialog.getByLabel("Delete them, and the groups it brought").check();
+      if (kind === "sqlite") assert.deepEqual(await axeViolations(page), [], "delete dialog");
+      await dialog.getByRole("button", { name: "Delete", exact: true }).click();
+      await page.getByText(`Deleted ${config.name}.`).waitFor();
+      assert.equal((await server.api("GET", `${PATH}/${id}`, { token })).status, 404);
+      assert.equal((await server.api<number>("GET", `/security/v1/users/count?search=${NAMED.hmueller.name}`, { token })).body, 0);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+});
