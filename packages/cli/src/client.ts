@@ -4,13 +4,22 @@ import type { Values } from "./command.js";
 import { readConfig } from "./config.js";
 import { CliError, ExitCode } from "./errors.js";
 
+/**
+ * A client acting with an API key. A value that is not one (a password or token pasted by mistake) is refused
+ * here as wrong credentials, naming where it came from, rather than as the SDK's TypeError.
+ */
+export function apiKeyClient(url: string, apiKey: string, from: string, t: { timeout?: number }): ECM {
+  if (!apiKey.startsWith("ecm_")) throw new CliError(`${from} is not an API key: API keys start with ecm_`, ExitCode.auth);
+  return new ECM({ baseUrl: url, apiKey, ...t });
+}
+
 /** Builds the client from --url / ECM_URL / saved URL and ECM_API_KEY / ECM_TOKEN / ECM_USERNAME+ECM_PASSWORD / saved key or token. */
 export function makeClient(values: Values, env: NodeJS.ProcessEnv): ECM {
   const saved = readConfig(env);
   const url = str(values, "url") ?? env.ECM_URL ?? saved.url;
   if (!url) throw new CliError('not logged in: run "ecm login --url URL" (or set ECM_URL)', ExitCode.auth);
   const t = timeoutOf(values);
-  if (env.ECM_API_KEY) return new ECM({ baseUrl: url, apiKey: env.ECM_API_KEY, ...t });
+  if (env.ECM_API_KEY) return apiKeyClient(url, env.ECM_API_KEY, "ECM_API_KEY", t);
   if (env.ECM_TOKEN) return new ECM({ baseUrl: url, token: env.ECM_TOKEN, ...t });
   if (env.ECM_USERNAME && env.ECM_PASSWORD) {
     return new ECM({ baseUrl: url, username: env.ECM_USERNAME, password: env.ECM_PASSWORD, ...t });

@@ -170,6 +170,11 @@ describe("login, saved token, environment overrides", () => {
     assert.equal(JSON.parse(ok(await ecm(["whoami", "-o", "json"], { auth: false, env: keyCfg })).stdout).username, "cli_robot");
     ok(await ecm(["logout"], { auth: false, env: keyCfg }));
     assert.ok(!readFileSync(join(home, "cfg-key", "ecm", "config.json"), "utf8").includes(secret));
+    // A password or token where the key belongs is a refused credential (exit 3) that says where it came from.
+    const notKeyByEnv = await ecm(["users", "list"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_API_KEY: "eyJhbGciOi.x.y" } });
+    assert.deepEqual([notKeyByEnv.code, notKeyByEnv.stderr], [3, "ecm: ECM_API_KEY is not an API key: API keys start with ecm_\n"]);
+    const notKeyByStdin = await ecm(["login", "--url", server.baseUrl, "--api-key", "--password-stdin"], { auth: false, env: keyCfg, stdin: "Passw0rd-Long!\n" });
+    assert.deepEqual([notKeyByStdin.code, notKeyByStdin.stderr], [3, "ecm: standard input is not an API key: API keys start with ecm_\n"]);
   });
 
   test("unreachable server: exit 8", async () => {

@@ -1,5 +1,6 @@
 import { ECM } from "ecm-sdk";
 import { noMoreArgs, str, timeoutOf } from "../../args.js";
+import { apiKeyClient } from "../../client.js";
 import type { Command } from "../../command.js";
 import { readConfig, writeConfig } from "../../config.js";
 import { UsageError } from "../../errors.js";
@@ -24,7 +25,8 @@ export const login: Command = {
     if (!url) throw new UsageError("no server URL: use --url or set ECM_URL");
     if (ctx.values["api-key"] === true) {
       const apiKey = await readPassword(ctx, "ECM_API_KEY", "API key: ");
-      const ecm = new ECM({ baseUrl: url, apiKey, ...timeoutOf(ctx.values) });
+      const from = ctx.values["password-stdin"] ? "standard input" : ctx.io.env.ECM_API_KEY ? "ECM_API_KEY" : "the key typed";
+      const ecm = apiKeyClient(url, apiKey, from, timeoutOf(ctx.values));
       const { username } = await ecm.security.me();
       const path = writeConfig(ctx.io.env, { url: ecm.baseUrl, token: apiKey, username });
       ctx.note(`Logged in to ${ecm.baseUrl} as ${username} with an API key (saved in ${path})`);
