@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { fuzz } from "../test-support/fuzz/run.js";
+import { fuzz, fuzzServerConfig } from "../test-support/fuzz/run.js";
 import { describeEachStore } from "../test-support/server.js";
 
 /** Requests per store in `npm test`; `npm run fuzz` sends as many as it is told. */
@@ -22,4 +22,4 @@ describeEachStore("fuzzing every route from the OpenAPI document", (server, kind
     for (const kind of ["valid", "almost", "hostile"]) assert.ok((summary.kinds[kind] ?? 0) > 0, `no ${kind} requests`);
     for (const status of ["200", "400", "401", "403", "404"]) assert.ok((summary.statuses[status] ?? 0) > 0, `no ${status} answers: ${JSON.stringify(summary.statuses)}`);
   });
-});
+}, fuzzServerConfig());

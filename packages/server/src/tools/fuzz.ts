@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
-import { fuzz, type FuzzSummary } from "../test-support/fuzz/run.js";
+import { fuzz, fuzzServerConfig, type FuzzSummary } from "../test-support/fuzz/run.js";
 import { startTestServer, storeSkip, type StoreKind } from "../test-support/server.js";
 
 /**
@@ -33,7 +33,7 @@ for (const kind of kinds) {
     continue;
   }
   console.log(`${kind}: ${requests} requests, seed ${seed}, ${availableParallelism()} cores`);
-  const server = await startTestServer(kind);
+  const server = await startTestServer(kind, fuzzServerConfig());
   let last = Date.now();
   try {
     const summary = await fuzz(server, {

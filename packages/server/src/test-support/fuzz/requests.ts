@@ -87,7 +87,18 @@ export function requestArbitrary(operations: readonly Operation[]): fc.Arbitrary
       const valid = validRequest(operation);
       return fc.oneof({ arbitrary: valid, weight: 9 }, { arbitrary: valid.chain(almostValid), weight: 7 }, { arbitrary: valid.chain(hostile), weight: 4 });
     }),
-  );
+  ).map(printable);
+}
+
+/** The request as fast-check prints a counterexample: a line, not its megabyte of body. */
+function printable(request: FuzzRequest): FuzzRequest {
+  const shown = (value: unknown) => (typeof value === "string" && value.length > 60 ? `${value.slice(0, 60)}…(${value.length})` : value instanceof PoolPick ? `pool:${value.kind}#${value.index}` : value);
+  const line = () => {
+    const path = request.path.map((s) => ("raw" in s ? s.raw.slice(0, 60) : `{${JSON.stringify(shown(s.value))?.slice(0, 60)}}`)).join("/");
+    const body = request.body ? ` body ${request.body.contentType ?? "(no type)"} ${"json" in request.body ? (JSON.stringify(request.body.json, (_k, v) => shown(v)) ?? "").slice(0, 120) : `${request.body.raw.length} bytes`}` : "";
+    return `${request.kind} ${request.method} /${path} as ${request.token}${body}`;
+  };
+  return Object.defineProperty(request, fc.toStringMethod, { value: line, enumerable: false });
 }
 
 const ETAGS = ['"1"', '"2"', 'W/"1"', "*", '"0"', "1", '"x"', '"99999999999999999999"', ""];

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { Agent, request as httpRequest } from "node:http";
+import { configFromEnv, type Config } from "../../config.js";
 import type { ApiResponse, TestServer } from "../server.js";
 import { Credentials } from "./credentials.js";
 import { operationsOf, requestArbitrary, type FuzzRequest, type Segment } from "./requests.js";
@@ -42,6 +43,16 @@ const RUN_LENGTH = 50;
 const MAX_FAILURES = 50;
 const ANSWER_TIMEOUT_MS = 60_000;
 const BASE_PATH = "/portal";
+
+/**
+ * The fuzzed server's settings: its idle keep-alive connections stay open. The fuzzer's two clients
+ * (its requests, its checks) each sit idle while the other works, and a server closing an idle
+ * connection races a client that reuses it at that moment: a client's problem, not the server's
+ * (the timeouts have their own tests in http/connections.test.ts).
+ */
+export function fuzzServerConfig(): Partial<Config> {
+  return { connections: { ...configFromEnv({}).connections, keepAliveTimeoutSeconds: 3600, idleTimeoutSeconds: 0 } };
+}
 
 export async function fuzz(s: TestServer, options: FuzzOptions): Promise<FuzzSummary> {
   const started = Date.now();
