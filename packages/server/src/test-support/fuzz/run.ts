@@ -32,6 +32,9 @@ export interface FuzzSummary {
   /** Requests per status answered, and per kind of request. */
   statuses: Record<string, number>;
   kinds: Record<string, number>;
+  /** Operations fuzzed, and those that answered a success (2xx or 3xx) at least once: how deep the valid requests went. */
+  operations: number;
+  succeeded: string[];
   /** Store checks done (one after every run). */
   storeChecks: number;
   failures: Failure[];
@@ -61,7 +64,8 @@ export async function fuzz(s: TestServer, options: FuzzOptions): Promise<FuzzSum
   const credentials = await Credentials.create(s);
   const pool = new Pool();
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const summary: FuzzSummary = { seed: options.seed, requests: 0, statuses: {}, kinds: {}, storeChecks: 0, failures: [], milliseconds: 0 };
+  const summary: FuzzSummary = { seed: options.seed, requests: 0, statuses: {}, kinds: {}, operations: operations.length, succeeded: [], storeChecks: 0, failures: [], milliseconds: 0 };
+  const succeeded = new Set<string>();
   const seen = new Set<string>();
   const fail = (failure: Failure, key: string) => {
     if (seen.has(key) || summary.failures.length >= MAX_FAILURES) return;
@@ -82,6 +86,7 @@ export async function fuzz(s: TestServer, options: FuzzOptions): Promise<FuzzSum
       const problem = checkAnswer(request, sent.method, answer);
       if (problem) fail({ what: problem, request: describe(request, sent), answer: `${answer.status} ${answer.text.slice(0, 300)}` }, `${problem} ${request.method} ${request.operation.path} ${answer.status}`);
       pool.harvest(answer.json);
+      if (answer.status >= 200 && answer.status < 400 && request.method === request.operation.method) succeeded.add(`${request.method} ${request.operation.path}`);
     }
     const inconsistency = await checkStore(s, credentials);
     summary.storeChecks++;
@@ -94,6 +99,7 @@ export async function fuzz(s: TestServer, options: FuzzOptions): Promise<FuzzSum
   } finally {
     agent.destroy();
   }
+  summary.succeeded = [...succeeded].sort();
   summary.milliseconds = Date.now() - started;
   return summary;
 }

@@ -163,8 +163,12 @@ function makeValidValue(schema: JsonSchema, name: string): fc.Arbitrary<unknown>
       return fc.constant(null);
     case "boolean":
       return fc.boolean();
-    case "integer":
-      return fc.integer({ min: schema.minimum ?? -1000, max: schema.maximum ?? 1_000_000 });
+    case "integer": {
+      // Small values name things that exist (a profile's numericId, a page of a few); the whole range too.
+      const min = schema.minimum ?? -1000;
+      const max = schema.maximum ?? 1_000_000;
+      return fc.oneof(fc.integer({ min, max: Math.min(max, Math.max(min, 0) + 10) }), fc.integer({ min, max }));
+    }
     case "number":
       return fc.double({ min: schema.minimum ?? -1e6, max: schema.maximum ?? 1e6, noNaN: true });
     case "array": {
@@ -193,7 +197,8 @@ function validString(schema: JsonSchema, name: string): fc.Arbitrary<string> {
   const maxLength = Math.min(schema.maxLength ?? 64, 300);
   if (/url|uri|issuer|endpoint/i.test(name) || schema.format === "uri") return fc.constantFrom(...CLOSED_URLS);
   if (/password|secret/i.test(name)) return fc.constantFrom("Correct-Horse-Battery-9", "Zq7#wLp2!xVb8nT", "short", "password1234", "x".repeat(maxLength));
-  if (schema.format === "date-time") return fc.date({ min: new Date("1970-01-01"), max: new Date("2100-01-01"), noInvalidDate: true }).map((d) => d.toISOString());
+  // A date pattern's strings are mostly no date (month 92): real dates, some of them as dates alone.
+  if (schema.format === "date-time" || schema.pattern?.startsWith("^\\d{4}-")) return fc.tuple(fc.date({ min: new Date("1970-01-01"), max: new Date("2100-01-01"), noInvalidDate: true }), fc.boolean()).map(([d, dateAlone]) => (dateAlone ? d.toISOString().slice(0, 10) : d.toISOString()));
   if (schema.format === "email") return fc.emailAddress();
   if (schema.format === "uuid") return fc.uuid();
   let strings: fc.Arbitrary<string>;
