@@ -114,6 +114,7 @@ describeEachStore("external user storage configuration", (server) => {
     const cases: [Record<string, unknown>, string, RegExp][] = [
       [{ connectionUrl: "ldap://127.0.0.1:1" }, "connect", /Cannot connect to 127\.0\.0\.1:1/],
       [{ caCertificate: null }, "tls", /TLS with 127\.0\.0\.1:\d+ failed/],
+      [{ connectionUrl: slapd.ldapsUrl, startTls: false, caCertificate: null }, "tls", /TLS with 127\.0\.0\.1:\d+ failed/],
       [{ bindPassword: "wrong" }, "bind", /refused the bind as CN=Reader/],
       [{ baseDn: "DC=elsewhere,DC=example" }, "base", /does not exist/],
       [{ startTls: false }, "insecure", /not encrypted/],
@@ -124,6 +125,10 @@ describeEachStore("external user storage configuration", (server) => {
       assert.equal(r.steps.at(-1).step, step, JSON.stringify(r.steps));
       assert.match(r.message, message);
     }
+    // LDAPS with the test's CA.
+    const ldaps = await test({ connectionUrl: slapd.ldapsUrl, startTls: false });
+    assert.equal(ldaps.ok, true, ldaps.message);
+    assert.match(ldaps.steps[0].message, /\(LDAPS\)/);
     // Failing over: the first URL does not answer, the second does.
     assert.equal((await test({ connectionUrl: `ldap://127.0.0.1:1 ${slapd.url}` })).ok, true);
   });

@@ -10,7 +10,7 @@ import { latencyOf, ms, timed, type Latency } from "./stats.js";
  * slapd with slapadd, once, over LDAPS with a CA of its own. On each store, the server (fresh store)
  * runs the first full sync, an unchanged full sync, and a `changed` sync after 1 % of the people
  * changed; the server's memory (the primary and its workers) is sampled throughout; then logins by
- * directory bind, each a different imported user. Asserts nothing.
+ * directory bind, each a different imported user, and searches of the users list over them. Asserts nothing.
  */
 
 const SUFFIX = "dc=bench,dc=example";
@@ -54,6 +54,9 @@ export interface DirectoryResult {
   processPeakMb: number;
   rssAfterFirstMb: number;
   logins: Latency & { perSecond: number; failed: number };
+  /** The users list searched (max=100) over the imported users, and their count. */
+  search: Latency;
+  countMs: number;
 }
 
 const uid = (i: number) => `b${String(i).padStart(7, "0")}`;
@@ -188,8 +191,16 @@ export function directoryBench(opts: DirectoryBenchOptions): (baseUrl: string, l
       await timed(people(opts.concurrency * 2, opts.logins), opts.concurrency, loginAs);
       failed = 0;
       const logins = await timed(people(opts.logins, 0), opts.concurrency, loginAs);
+      log("searches over the imported users, 1 connection…");
+      const needles = Array.from({ length: 200 }, (_, k) => (k % 4 === 0 ? ["jürgen", "changed", "zzqxj", "bench.example"][(k / 4) % 4]! : uid(1 + ((k * 104_729) % opts.users)).slice(0, 4 + (k % 4))));
+      const searches = await timed(needles, 1, (q) => client.get(`/security/v1/users?max=100&search=${encodeURIComponent(q)}`));
+      const countStarted = performance.now();
+      await client.get(`/security/v1/users/count?source=directory:${id}`);
+      const countMs = performance.now() - countStarted;
       sample();
       return {
+        search: latencyOf(searches.samples),
+        countMs,
         users: opts.users,
         groups: opts.groups,
         loadSeconds,
@@ -218,5 +229,6 @@ export function directoryReport(r: DirectoryResult): string[] {
     syncLine(`changed sync after ${r.changed.changedEntries.toLocaleString("en")} people (1 %) changed`, r.changed),
     `- server memory (primary + workers, sampled every 250 ms): at most ${r.rssMaxMb.toFixed(0)} MB; after the first sync ${r.rssAfterFirstMb.toFixed(0)} MB; largest process peak (VmHWM) ${r.processPeakMb.toFixed(0)} MB`,
     `- logins by directory bind: ${r.logins.perSecond.toFixed(0)}/s; p50 ${ms(r.logins.p50)} ms, p99 ${ms(r.logins.p99)} ms, max ${ms(r.logins.max)} ms (${r.logins.count} logins, ${r.logins.failed} refused)`,
+    `- users list searched over the imported users (max=100, 1 connection, ${r.search.count} searches): p50 ${ms(r.search.p50)} ms, p99 ${ms(r.search.p99)} ms; their count (source=directory:…) ${ms(r.countMs)} ms`,
   ];
 }
