@@ -63,6 +63,8 @@ class ConsoleApp extends LitElement {
       navigate(href("login", { next: here.startsWith("login") ? undefined : here, expired: "1" }), true);
     });
     addEventListener("keydown", (event) => this.#shortcut(event));
+    // Keys, the pointer and the wheel are what "in use" means: the session renews while they happen.
+    for (const type of ["keydown", "pointerdown", "pointermove", "wheel"]) addEventListener(type, () => session.noteActivity(), { capture: true, passive: true });
     // The page's module loads while the session is checked, not after.
     void entryOf(currentRoute())[1].load();
     void adoptProviderLogin().then(() => session.ecm !== null || session.resume()).then(

@@ -109,6 +109,39 @@ describeConsole("console pages", (ctx, kind) => {
     }
   });
 
+  it("the session renews while the page is used, and ends when it is left alone", async () => {
+    const { server, browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    // The page's clock is moved by the test: the renewal timer fires without waiting a minute.
+    await page.clock.install();
+    const renewal = async () => {
+      const answer = page.waitForResponse((r) => r.url().endsWith("/security/v1/me"));
+      await page.clock.fastForward("01:00");
+      return (await answer).status();
+    };
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/me`);
+      await page.getByRole("heading", { level: 1, name: "My account" }).waitFor();
+      // Used (the login's click, then a key) while four minutes pass on the server, twice: renewed each time.
+      server.clock.advance(240);
+      assert.equal(await renewal(), 200);
+      server.clock.advance(240);
+      await page.keyboard.press("Shift");
+      assert.equal(await renewal(), 200, "without the first renewal the session would have ended at five minutes");
+      // Left alone: no renewal at the next minute, and the session ends five minutes after the last one.
+      server.clock.advance(240);
+      await page.clock.fastForward("01:00");
+      server.clock.advance(120);
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Groups" }).click();
+      await page.getByText("Your session has ended. Log in again to go back to where you were.").waitFor();
+      assert.match(page.url(), /#\/login\?next=groups/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("an ended session goes back to the login page, and the login returns to the page the user was on", async () => {
     const { server, browser, url } = ctx();
     const token = await server.login();
