@@ -88,6 +88,9 @@ describeEachStore("bad input always gets the error shape", (server) => {
       ["POST", "/security/v1/user-groups", { name: "a/b" }, "name must not hold / or control characters, nor start or end with white space."],
       ["GET", "/security/v1/users?max=many", undefined, "max must be a whole number."],
       ["GET", "/security/v1/users?max=0", undefined, "max must be at least 1."],
+      ["GET", "/security/v1/users?search=a&search=b", undefined, "search is given 2 times; give it once."],
+      ["GET", "/security/v1/users?max=2&max=3&max=4", undefined, "max is given 3 times; give it once."],
+      ["GET", "/security/v1/audit-events?outcome=maybe", undefined, 'outcome must be one of "success", "failure".'],
       ["POST", "/security/v1/users/bulk-actions", { action: "explode", filter: {} }, 'action must be one of "disable", "enable", "clear-lockout", "add-to-group", "remove-from-group", "delete".'],
     ];
     for (const [method, path, body, message] of cases) {

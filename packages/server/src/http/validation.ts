@@ -139,7 +139,9 @@ export function describeValidation(errors: readonly ErrorObject[], part: string)
       break;
     }
     case "type":
-      message = `${field} must be ${String(params.type).split(",").map((t) => TYPE_NAMES[t] ?? t).join(" or ")}`;
+      // A query parameter given twice arrives as a list: say so, not that it is of the wrong type.
+      if (part === "querystring" && Array.isArray(error.data)) message = `${field} is given ${error.data.length} times; give it once`;
+      else message = `${field} must be ${String(params.type).split(",").map((t) => TYPE_NAMES[t] ?? t).join(" or ")}`;
       break;
     case "pattern":
       message = `${field} ${(error.parentSchema as Record<string, string> | undefined)?.[PATTERN_MESSAGE] ?? "is not in the expected form"}`;
