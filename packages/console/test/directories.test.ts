@@ -65,6 +65,12 @@ describeConsole("directories in the console", (ctx, kind) => {
         assert.deepEqual([label, value], [key, run[field]!.toLocaleString("en-US")]);
       }
       await sync.getByRole("cell", { name: tree.dn(NAMED.invalid.name) }).waitFor();
+      // Its users, in the users table filtered to this directory.
+      await sync.getByRole("link", { name: "Its users" }).click();
+      await page.getByRole("gridcell", { name: NAMED.hmueller.name, exact: true }).waitFor();
+      assert.equal(await page.getByLabel("Source").locator("option:checked").innerText(), `Directory: ${config.name}`);
+      await page.goBack();
+      await sync.getByText("Full sync: Finished").waitFor();
 
       if (kind === "sqlite") {
         await page.getByRole("button", { name: "Test the saved settings" }).click();

@@ -257,6 +257,14 @@ class UsersPage extends Page {
     this.#searchTimer = setTimeout(() => this.#setParam("search", value.trim() === "" ? undefined : value, true), SEARCH_DELAY_MS);
   }
 
+  /** One directory or provider (`directory:<id>`, as its page links to its users): an option of its own, named as its users' source. */
+  #oneSource(): [string, string][] {
+    const source = this.#filter.source;
+    if (!source?.includes(":")) return [];
+    const first = this.#row(0);
+    return [[source, first?.source?.name ? sourceText(first) : source]];
+  }
+
   #toggle(user: RestUser): void {
     this.#allMatching = false;
     if (this.#selected.has(user.id)) this.#selected.delete(user.id);
@@ -353,7 +361,7 @@ class UsersPage extends Page {
         <label class="row"><input type="checkbox" .checked=${this.#filter.lockedOut === true} @change=${(e: Event) => this.#setParam("lockedOut", (e.target as HTMLInputElement).checked ? "true" : undefined)}> Locked out</label>
         <label class="row"><input type="checkbox" .checked=${this.#filter.expired === true} @change=${(e: Event) => this.#setParam("expired", (e.target as HTMLInputElement).checked ? "true" : undefined)}> Expired</label>
         <select aria-label="Source" @change=${(e: Event) => this.#setParam("source", (e.target as HTMLSelectElement).value)}>
-          ${[["", "Any source"], ["local", "Local"], ["directory", "Directory"], ["identity-provider", "Identity provider"], ["builtin", "Built-in"]].map(
+          ${[["", "Any source"], ["local", "Local"], ["directory", "Directory"], ["identity-provider", "Identity provider"], ["builtin", "Built-in"], ...this.#oneSource()].map(
             ([value, label]) => html`<option value=${value!} ?selected=${(this.#filter.source ?? "") === value}>${label}</option>`,
           )}
         </select>
