@@ -163,7 +163,9 @@ export function escapeFilterValue(value: string): string {
 /** `attribute;range=a-b` (b a number, or null for `*`) among an entry's attributes, with its values. */
 function rangedValues(values: EntryValues, attribute: string): { values: string[]; end: number | null } | null {
   const prefix = `${attribute.toLowerCase()};range=`;
-  const name = values.names().find((n) => n.startsWith(prefix));
+  // ldapts also lists an attribute that was asked for (`member;range=1500-*`) and not answered, empty: the answered range is the one with values.
+  const names = values.names().filter((n) => n.startsWith(prefix));
+  const name = names.find((n) => values.all(n).length > 0) ?? names[0];
   if (name === undefined) return null;
   const end = name.slice(prefix.length).split("-")[1];
   return { values: values.all(name).map(String), end: end === undefined || end === "*" ? null : Number(end) };
