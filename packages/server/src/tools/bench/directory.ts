@@ -1,8 +1,7 @@
-import { readdirSync, readFileSync } from "node:fs";
 import { Attribute, Change } from "ldapts";
 import { ldifLine, Slapd } from "../../test-support/slapd.js";
 import { BenchClient } from "./http-client.js";
-import { latencyOf, ms, timed, type Latency } from "./stats.js";
+import { latencyOf, ms, peakRssMb, timed, treeRssMb, type Latency } from "./stats.js";
 
 /**
  * `npm run bench -- --only ldap`: external user storage at scale. A directory of N people in G groups
@@ -88,27 +87,6 @@ function* benchLdif(users: number, groups: number): Generator<string> {
   yield `${out}\n`;
 }
 
-/** Resident memory of a process and its descendants (the primary and its workers), in MB, and the largest peak (VmHWM) among them. */
-function serverMemory(pid: number): { rssMb: number; peakMb: number } {
-  let rssMb = 0;
-  let peakMb = 0;
-  const visit = (p: number) => {
-    let status: string;
-    try {
-      status = readFileSync(`/proc/${p}/status`, "utf8");
-    } catch {
-      return; // gone meanwhile
-    }
-    rssMb += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-    peakMb = Math.max(peakMb, Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
-    for (const task of readdirSync(`/proc/${p}/task`)) {
-      for (const child of readFileSync(`/proc/${p}/task/${task}/children`, "utf8").split(" ").filter(Boolean)) visit(Number(child));
-    }
-  };
-  visit(pid);
-  return { rssMb, peakMb };
-}
-
 /**
  * The pass, for bench.ts's runAlone: slapd is generated and loaded on the first call and kept for
  * the next store (stopped when the bench exits); each call changes another 1 % of the people.
@@ -128,7 +106,7 @@ export function directoryBench(opts: DirectoryBenchOptions): (baseUrl: string, l
     round++;
 
     let rssMaxMb = 0;
-    const sample = () => (rssMaxMb = Math.max(rssMaxMb, serverMemory(serverPid).rssMb));
+    const sample = () => (rssMaxMb = Math.max(rssMaxMb, treeRssMb(serverPid)));
     const sampler = setInterval(sample, 250);
     const client = new BenchClient(baseUrl, opts.concurrency);
     try {
@@ -167,7 +145,7 @@ export function directoryBench(opts: DirectoryBenchOptions): (baseUrl: string, l
 
       log("first full sync…");
       const first = await sync("full");
-      const rssAfterFirstMb = serverMemory(serverPid).rssMb;
+      const rssAfterFirstMb = treeRssMb(serverPid);
       log("unchanged full sync…");
       const unchanged = await sync("full");
       const step = 100;
@@ -208,7 +186,7 @@ export function directoryBench(opts: DirectoryBenchOptions): (baseUrl: string, l
         unchanged,
         changed,
         rssMaxMb,
-        processPeakMb: serverMemory(serverPid).peakMb,
+        processPeakMb: peakRssMb(serverPid),
         rssAfterFirstMb,
         logins: { ...latencyOf(logins.samples), perSecond: logins.samples.length / logins.seconds, failed },
       };

@@ -1,9 +1,30 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
-/** Peak resident memory of a process so far (VmHWM), in MB. */
+/** The status lines of a process and of its descendants (a server's primary and its workers); gone ones are left out. */
+function treeStatus(pid: number): string[] {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return [];
+  }
+  const children = readdirSync(`/proc/${pid}/task`).flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean));
+  return [status, ...children.flatMap((child) => treeStatus(Number(child)))];
+}
+
+const kbField = (status: string, field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
+
+/**
+ * Peak resident memory so far (VmHWM), in MB, of a process or, when it has children (a server with
+ * workers: the primary serves nothing), of the largest of them.
+ */
 export function peakRssMb(pid: number): number {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return match ? Number(match[1]) / 1024 : NaN;
+  return Math.max(...treeStatus(pid).map((s) => kbField(s, "VmHWM")));
+}
+
+/** Resident memory now (VmRSS), in MB, of a process and its descendants together. */
+export function treeRssMb(pid: number): number {
+  return treeStatus(pid).reduce((sum, s) => sum + kbField(s, "VmRSS"), 0);
 }
 
 /** Latency figures of a run, in milliseconds. */
