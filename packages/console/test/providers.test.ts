@@ -83,6 +83,10 @@ describeConsole("identity providers in the console", (ctx, kind) => {
       await page.getByLabel("Display name").fill("Corporate SSO");
       await page.getByRole("button", { name: "Save" }).click();
       await page.getByRole("cell", { name: "Corporate SSO" }).waitFor();
+      // Its users (pat logged in through it in the first test), in the users table filtered to it.
+      await page.getByRole("row", { name: /Corporate SSO/ }).getByRole("link", { name: "Its users" }).click();
+      await page.getByRole("gridcell", { name: "pat", exact: true }).waitFor();
+      assert.equal(await page.getByLabel("Source").locator("option:checked").innerText(), "Identity provider: Corporate SSO");
       const token = await server.login();
       const stored = await server.api<{ displayName: string; clientSecret: string }>("GET", "/idp/v1/external-identity-provider/corp", { token });
       assert.deepEqual([stored.body.displayName, stored.body.clientSecret], ["Corporate SSO", "**********"]);

@@ -79,9 +79,10 @@ class ProvidersPage extends Page {
       <h1 tabindex="-1">Identity providers</h1>
       ${this.renderMessage()}
       <p class="toolbar"><a class="button" href=${href("providers/new")}>New provider</a></p>
-      <table class="plain"><thead><tr><th>Alias</th><th>Display name</th><th>Issuer</th><th>Enabled</th><th>Order</th></tr></thead>
+      <table class="plain"><thead><tr><th>Alias</th><th>Display name</th><th>Issuer</th><th>Enabled</th><th>Order</th><th>Users</th></tr></thead>
         <tbody>${this.#providers!.map((p) => html`<tr><td><a href=${href(`providers/${p.alias}`)}>${p.alias}</a></td><td>${p.displayName}</td><td>${p.config.issuer || p.fromUrl}</td>
-          <td>${p.enabled ? "yes" : "no"}</td><td>${p.guiOrder}</td></tr>`)}</tbody>
+          <td>${p.enabled ? "yes" : "no"}</td><td>${p.guiOrder}</td>
+          <td><a href=${href("users", { source: `identity-provider:${p.alias}` })}>Its users</a></td></tr>`)}</tbody>
       </table>
       ${this.#providers!.length === 0 ? html`<p>No identity provider yet.</p>` : nothing}`;
   }
