@@ -165,6 +165,19 @@ describeEachStore("user administration", (server, kind) => {
     const roundTrip = await s.api("PUT", `/security/v1/users/${u.id}`, { token, body: { ...got.body, description: "" } });
     assert.equal(roundTrip.status, 200, roundTrip.text);
     assert.equal(roundTrip.body.description, null, '"" clears a text field');
+    // A read-only field that differs from the user's is refused, naming where it is changed: never dropped without a word.
+    for (const [body, message] of [
+      [{ groups: ["administrators"] }, /^ECMS1001-E groups cannot be changed with PUT: use PUT or DELETE \/security\/v1\/users\/\{id\}\/user-groups\/\{groupId\}\.$/],
+      [{ serviceAccount: true }, /^ECMS1001-E serviceAccount cannot be changed with PUT: it is chosen when the user is created\.$/],
+      [{ builtin: true }, /^ECMS1001-E builtin cannot be changed with PUT/],
+    ] as const) {
+      const refused = await s.api("PUT", `/security/v1/users/${u.id}`, { token, body });
+      assert.equal(refused.status, 400, JSON.stringify(body));
+      assert.match(refused.body.errorMessage, message);
+    }
+    const sameGroups = await s.api("PUT", `/security/v1/users/${u.id}`, { token, body: { groups: [...got.body.groups].reverse(), serviceAccount: false, builtin: false, dn: null } });
+    assert.equal(sameGroups.status, 200, sameGroups.text);
+    assert.deepEqual(sameGroups.body.groups, ["users"]);
     const unknown = await s.api("PUT", `/security/v1/users/00000000-0000-0000-0000-000000000000`, { token, body: { firstName: "x" } });
     assert.equal(unknown.status, 404);
   });

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply } from "fastify";
+import { isDeepStrictEqual } from "node:util";
 import { Type } from "typebox";
 import { recordAudit } from "../../domain/audit.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
@@ -61,8 +62,9 @@ export const NewUserFields = {
 const CreateUserBody = Type.Object(NewUserFields, { additionalProperties: false });
 
 /**
- * A user read with GET may be sent back as it is: the read-only fields are accepted and ignored, except
- * that `id` and `username` must be the user's own (the username never changes).
+ * A user read with GET may be sent back as it is: the read-only fields are accepted when they hold what the
+ * user has (`id` and `username` the user's own; the username never changes). A different value is a 400
+ * that says where it is changed, never silently dropped.
  */
 const UpdateUserBody = Type.Object(
   {
@@ -81,6 +83,23 @@ const UpdateUserBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** The read-only fields a PUT may repeat, and where each one is changed instead. */
+const READ_ONLY: Record<string, string> = {
+  numericId: "it is given when the user is created",
+  builtin: "it is given when the user is created",
+  serviceAccount: "it is chosen when the user is created",
+  dn: "it comes from the user's directory",
+  source: "it is where the user comes from",
+  groups: "use PUT or DELETE /security/v1/users/{id}/user-groups/{groupId}",
+  federatedIdentities: "use PUT or DELETE /security/v1/users/{id}/federated-identities/{alias}",
+};
+
+/** Whether a read-only field sent back holds the user's value (group names in any order). */
+function sameValue(field: string, sent: unknown, current: unknown): boolean {
+  const sorted = (v: unknown) => (field === "groups" && Array.isArray(v) ? [...v].sort() : v);
+  return isDeepStrictEqual(sorted(sent), sorted(current));
+}
 
 const ResetPasswordBody = Type.Object(
   {
@@ -252,6 +271,12 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
       const current = await requireUser(users, request.params.id);
       if (id !== undefined && id.toLowerCase() !== current.uuid) throw new ApiError("invalidRequest", "The id in the body is not the id in the path.", { field: "id" });
       if (username !== undefined && username !== current.username) throw new ApiError("invalidRequest", "The username cannot be changed.", { field: "username" });
+      const readOnly = Object.entries({ numericId, builtin, serviceAccount, dn, source, groups, federatedIdentities }).filter(([, value]) => value !== undefined);
+      if (readOnly.length > 0) {
+        const [view] = await renderUserViews(users, [current], true);
+        const changed = readOnly.find(([field, value]) => !sameValue(field, value, (view as Record<string, unknown>)[field]));
+        if (changed) throw new ApiError("invalidRequest", `${changed[0]} cannot be changed with PUT: ${READ_ONLY[changed[0]]}.`, { field: changed[0] });
+      }
       const row = await userAdmin.update(adminActorOf(request), current.uuid, changes, precondition);
       return sendUser(reply, row);
     },
