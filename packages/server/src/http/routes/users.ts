@@ -256,7 +256,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
       onRequest: adminOnly,
       schema: {
         summary: "Update a user",
-        description: "Partial: fields left out keep their value; the username cannot change. `enabled: false` revokes the user's tokens. With `If-Match`, a stale version is a 412.",
+        description: "Partial: fields left out keep their value; the username cannot change. A user read with GET may be sent back as it is: its read-only fields (`groups`, `serviceAccount`, `dn`, …) are taken when they hold the user's values, and another value is a 400 that says where that field is changed. `enabled: false` revokes the user's tokens. With `If-Match`, a stale version is a 412.",
         tags: ["users"],
         security: [{ bearerAuth: [] }],
         params: IdParams,
