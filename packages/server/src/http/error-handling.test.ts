@@ -100,6 +100,16 @@ describeEachStore("bad input always gets the error shape", (server) => {
     }
   });
 
+  it("a body of another type, or too large, is told what to send instead", async () => {
+    const s = server();
+    const form = await s.api("POST", "/security/v1/users", { token, body: "username=x", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    assertErrorShape(form, 415, "form body");
+    assert.equal(form.body.errorMessage, "ECMS1004-E Send the body as application/json, not application/x-www-form-urlencoded.");
+    const big = await s.api("POST", "/security/v1/users", { token, body: JSON.stringify({ username: "big", description: "x".repeat(2_000_000) }) });
+    assertErrorShape(big, 413, "big body");
+    assert.match(big.body.errorMessage, /^ECMS1003-E The body is larger than the \d+ bytes this server takes \(ECM_BODY_LIMIT_BYTES\)\.$/);
+  });
+
   it("JSON nested deeper than the bound is a 400 before it is parsed, also where a field takes any value", async () => {
     const s = server();
     const me = (await s.api("GET", "/security/v1/me", { token })).body;

@@ -33,7 +33,17 @@ export function handleError(this: FastifyInstance, thrown: FastifyError | ApiErr
     request.log.error({ err: error }, "request failed");
     return reply.code(status).send(errorBody(code, "An internal error occurred."));
   }
-  return reply.code(status).send(errorBody(code, error.message));
+  return reply.code(status).send(errorBody(code, bodyProblem(error, request) ?? error.message));
+}
+
+/** What the body parser refused, in words that say what to send instead (Fastify's own are "Unsupported Media Type", "Request body is too large"). */
+function bodyProblem(error: FastifyError, request: FastifyRequest): string | undefined {
+  if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+    const type = (request.headers["content-type"] ?? "").split(";")[0]!.trim();
+    return `Send the body as application/json, not ${type || "without a content type"}.`;
+  }
+  if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") return `The body is larger than the ${request.routeOptions.bodyLimit} bytes this server takes (ECM_BODY_LIMIT_BYTES).`;
+  return undefined;
 }
 
 function classify(error: FastifyError): { code: string; status: number } {

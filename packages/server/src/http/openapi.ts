@@ -22,8 +22,8 @@ function guardOf(route: Pick<RouteOptions, "onRequest">): GuardHook | undefined 
 const MEANING: Partial<Record<ErrorKind, { meaning: string; example: string }>> = {
   invalidRequest: { meaning: "the request breaks a rule of a field, parameter or header", example: "username is required." },
   malformedJson: { meaning: "the body is not JSON", example: "Unexpected token } in JSON at position 12" },
-  bodyTooLarge: { meaning: "the body is larger than the server takes", example: "Request body is too large" },
-  unsupportedMediaType: { meaning: "the body's content type is not one the operation takes", example: "Unsupported Media Type: text/plain" },
+  bodyTooLarge: { meaning: "the body is larger than the server takes", example: "The body is larger than the 1048576 bytes this server takes (ECM_BODY_LIMIT_BYTES)." },
+  unsupportedMediaType: { meaning: "the body's content type is not one the operation takes", example: "Send the body as application/json, not text/plain." },
   authenticationRequired: { meaning: "no, or an invalid, expired or revoked token or API key", example: "A bearer token is required." },
   invalidCredentials: { meaning: "wrong username or password, or an account that may not log in now", example: "The username or password is incorrect." },
   forbidden: { meaning: "the caller's roles do not allow it, or its password must be changed first", example: "You do not have permission to perform this operation." },
