@@ -64,7 +64,8 @@ function report(kind: StoreKind, summary: FuzzSummary): void {
     .join(", ");
   console.log(`${kind}: ${summary.requests} requests (${kinds}) in ${seconds.toFixed(1)} s (${Math.round(summary.requests / seconds)}/s), ${summary.storeChecks} store checks, seed ${summary.seed}`);
   console.log(`  statuses: ${statuses}`);
-  console.log(`  operations answered with a success: ${summary.succeeded.length} of ${summary.operations}`);
+  const never = summary.operations.filter((o) => !summary.succeeded.includes(o));
+  console.log(`  operations answered with a success: ${summary.succeeded.length} of ${summary.operations.length}; never: ${never.join(", ")}`);
   console.log(`  failures: ${summary.failures.length}`);
   for (const f of summary.failures) console.log(`  - ${f.what}\n      ${f.request}\n      → ${f.answer}`);
 }

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { TOKEN_KINDS, type TokenKind } from "./credentials.js";
-import { almostValidValue, hostileString, hostileValue, Nested, poolKindOf, PoolPick, validValue, type JsonSchema } from "./schema-values.js";
+import { almostValidValue, collectionOf, hostileString, hostileValue, Nested, poolKindOf, PoolPick, validValue, type JsonSchema } from "./schema-values.js";
 
 /** One operation of the server: from the OpenAPI document, or from the route table for routes it does not show (docs, console). */
 export interface Operation {
@@ -92,7 +92,7 @@ export function requestArbitrary(operations: readonly Operation[]): fc.Arbitrary
 
 /** The request as fast-check prints a counterexample: a line, not its megabyte of body. */
 function printable(request: FuzzRequest): FuzzRequest {
-  const shown = (value: unknown) => (typeof value === "string" && value.length > 60 ? `${value.slice(0, 60)}…(${value.length})` : value instanceof PoolPick ? `pool:${value.kind}#${value.index}` : value);
+  const shown = (value: unknown) => (typeof value === "string" && value.length > 60 ? `${value.slice(0, 60)}…(${value.length})` : value instanceof PoolPick ? `pool:${value.collection ?? "any"}.${value.kind}#${value.index}` : value);
   const line = () => {
     const path = request.path.map((s) => ("raw" in s ? s.raw.slice(0, 60) : `{${JSON.stringify(shown(s.value))?.slice(0, 60)}}`)).join("/");
     const body = request.body ? ` body ${request.body.contentType ?? "(no type)"} ${"json" in request.body ? (JSON.stringify(request.body.json, (_k, v) => shown(v)) ?? "").slice(0, 120) : `${request.body.raw.length} bytes`}` : "";
@@ -109,12 +109,15 @@ function validRequest(operation: Operation): fc.Arbitrary<FuzzRequest> {
     ...operation.path
       .split("/")
       .slice(1)
-      .map((part): fc.Arbitrary<Segment> => {
+      .map((part, i, parts): fc.Arbitrary<Segment> => {
         const name = /^\{(\w+)\}$/.exec(part)?.[1];
         if (name === undefined) return fc.constant({ raw: part });
         const schema = byPlace("path").find((p) => p.name === name)?.schema ?? {};
         const pool = poolKindOf(name) ?? "id";
-        return fc.oneof({ arbitrary: fc.nat().map((i) => new PoolPick(pool, i)), weight: 4 }, { arbitrary: validValue(schema), weight: 1 }).map((value) => ({ value }));
+        const collection = collectionOf(parts.slice(0, i));
+        return fc
+          .oneof({ arbitrary: fc.nat().map((n) => new PoolPick(pool, n, collection)), weight: 3 }, { arbitrary: fc.nat().map((n) => new PoolPick(pool, n)), weight: 1 }, { arbitrary: validValue(schema), weight: 1 })
+          .map((value) => ({ value }));
       }),
   );
   const query = fc.tuple(...byPlace("query").map((p) => fc.option(validValue(p.schema, p.name).map((v): [string, unknown] => [p.name, v]), { freq: 2 }))).map((pairs) => pairs.filter((p): p is [string, unknown] => p !== null));

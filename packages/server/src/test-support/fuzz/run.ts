@@ -4,7 +4,7 @@ import { configFromEnv, type Config } from "../../config.js";
 import type { ApiResponse, TestServer } from "../server.js";
 import { Credentials } from "./credentials.js";
 import { operationsOf, requestArbitrary, type FuzzRequest, type Segment } from "./requests.js";
-import { Nested, PoolPick, type PoolKind } from "./schema-values.js";
+import { collectionOf, Nested, PoolPick, type PoolKind } from "./schema-values.js";
 
 /**
  * The fuzzer: requests generated from the server's own OpenAPI document (requests.ts), sent over
@@ -33,7 +33,7 @@ export interface FuzzSummary {
   statuses: Record<string, number>;
   kinds: Record<string, number>;
   /** Operations fuzzed, and those that answered a success (2xx or 3xx) at least once: how deep the valid requests went. */
-  operations: number;
+  operations: string[];
   succeeded: string[];
   /** Store checks done (one after every run). */
   storeChecks: number;
@@ -64,7 +64,7 @@ export async function fuzz(s: TestServer, options: FuzzOptions): Promise<FuzzSum
   const credentials = await Credentials.create(s);
   const pool = new Pool();
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const summary: FuzzSummary = { seed: options.seed, requests: 0, statuses: {}, kinds: {}, operations: operations.length, succeeded: [], storeChecks: 0, failures: [], milliseconds: 0 };
+  const summary: FuzzSummary = { seed: options.seed, requests: 0, statuses: {}, kinds: {}, operations: operations.map((o) => `${o.method} ${o.path}`), succeeded: [], storeChecks: 0, failures: [], milliseconds: 0 };
   const succeeded = new Set<string>();
   const seen = new Set<string>();
   const fail = (failure: Failure, key: string) => {
@@ -85,7 +85,7 @@ export async function fuzz(s: TestServer, options: FuzzOptions): Promise<FuzzSum
       summary.kinds[request.kind] = (summary.kinds[request.kind] ?? 0) + 1;
       const problem = checkAnswer(request, sent.method, answer);
       if (problem) fail({ what: problem, request: describe(request, sent), answer: `${answer.status} ${answer.text.slice(0, 300)}` }, `${problem} ${request.method} ${request.operation.path} ${answer.status}`);
-      pool.harvest(answer.json);
+      pool.harvest(answer.json, answer.status < 300 ? collectionOf(request.operation.path.split("/").filter((p) => !p.startsWith("{"))) : undefined);
       if (answer.status >= 200 && answer.status < 400 && request.method === request.operation.method) succeeded.add(`${request.method} ${request.operation.path}`);
     }
     const inconsistency = await checkStore(s, credentials);
@@ -104,32 +104,39 @@ export async function fuzz(s: TestServer, options: FuzzOptions): Promise<FuzzSum
   return summary;
 }
 
-/** Ids, names and aliases the server answered, for path parameters and fields that name objects. */
+/**
+ * Ids, names and aliases the server answered, for path parameters and fields that name objects: of
+ * any object, and of each collection (the objects an answer to `…/user-groups` holds are groups).
+ */
 class Pool {
-  private readonly values: Record<PoolKind, string[]> = { id: [], name: [], alias: [] };
+  private readonly values = new Map<string, string[]>();
   private static readonly FIELDS: Record<string, PoolKind> = { id: "id", userId: "id", groupId: "id", keyId: "id", name: "name", roleName: "name", alias: "alias" };
   private static readonly SIZE = 200;
 
-  pick(kind: PoolKind, index: number): string {
-    const values = this.values[kind];
-    return values.length === 0 ? "00000000-0000-4000-8000-000000000000" : values[index % values.length]!;
+  pick(pick: PoolPick): string {
+    const values = (pick.collection && this.values.get(`${pick.collection} ${pick.kind}`)) || this.values.get(pick.kind) || [];
+    return values.length === 0 ? "00000000-0000-4000-8000-000000000000" : values[pick.index % values.length]!;
   }
 
-  harvest(json: unknown, depth = 0): void {
+  /** What an answer holds; `collection` names what its top-level objects (or those of its top-level list) are. */
+  harvest(json: unknown, collection: string | undefined, depth = 0): void {
     if (depth > 4 || json === null || typeof json !== "object") return;
     if (Array.isArray(json)) {
-      for (const item of json.slice(0, 50)) this.harvest(item, depth + 1);
+      for (const item of json.slice(0, 50)) this.harvest(item, collection, depth + 1);
       return;
     }
     for (const [key, value] of Object.entries(json)) {
       const kind = Pool.FIELDS[key];
-      if (kind && typeof value === "string" && value.length <= 256) this.add(kind, value);
-      else if (typeof value === "object") this.harvest(value, depth + 1);
+      if (kind && typeof value === "string" && value.length <= 256) {
+        this.add(kind, value);
+        if (collection && key === kind) this.add(`${collection} ${kind}`, value);
+      } else if (typeof value === "object") this.harvest(value, undefined, depth + 1);
     }
   }
 
-  private add(kind: PoolKind, value: string): void {
-    const values = this.values[kind];
+  private add(key: string, value: string): void {
+    const values = this.values.get(key) ?? [];
+    this.values.set(key, values);
     if (values.includes(value)) return;
     values.push(value);
     if (values.length > Pool.SIZE) values.splice(1, 1); // the first (sysadmin's, the first group's) stays
@@ -140,7 +147,7 @@ class Pool {
 async function harvest(s: TestServer, credentials: Credentials, pool: Pool): Promise<void> {
   const authorization = credentials.header("sysadmin", 0)!;
   for (const path of ["/security/v1/users", "/security/v1/user-groups", "/security/v1/roles", "/idp/v1/external-identity-provider", "/security/v1/external-user-storage"]) {
-    pool.harvest((await s.api("GET", path, { headers: { authorization } })).body);
+    pool.harvest((await s.api("GET", path, { headers: { authorization } })).body, collectionOf(path.split("/")));
   }
 }
 
@@ -161,7 +168,7 @@ interface Answer {
 /** The request as bytes: pool picks taken, values percent-encoded, raw parts as they are. */
 function resolve(request: FuzzRequest, pool: Pool, credentials: Credentials): SentRequest {
   const take = (value: unknown): unknown => {
-    if (value instanceof PoolPick) return pool.pick(value.kind, value.index);
+    if (value instanceof PoolPick) return pool.pick(value);
     if (value instanceof Nested) return value.build();
     if (Array.isArray(value)) return value.map(take);
     if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, take(v)]));

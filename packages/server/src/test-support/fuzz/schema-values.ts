@@ -36,8 +36,22 @@ export class PoolPick {
   constructor(
     readonly kind: PoolKind,
     readonly index: number,
+    /** The collection it should come from (`user-groups` for `/user-groups/{id}`), when the path says. */
+    readonly collection?: string,
   ) {}
 }
+
+/**
+ * The collection a path's answers hold, or a path parameter names: its last fixed segment before
+ * the parameter (`/users/{id}/api-keys/{keyId}`: `api-keys`), under the name its list is read by.
+ */
+export function collectionOf(segmentsBefore: readonly string[]): string | undefined {
+  const last = [...segmentsBefore].reverse().find((s) => !s.startsWith("{"));
+  return last === undefined ? undefined : (COLLECTION_NAMES[last] ?? last);
+}
+
+/** Segments whose objects are listed under another name: members are users, role mappings name roles, provider logins name identity providers. */
+const COLLECTION_NAMES: Record<string, string> = { members: "users", portal: "roles", available: "roles", providers: "external-identity-provider", "federated-identities": "external-identity-provider" };
 
 /** The pool a property or parameter name draws from, if any. */
 export function poolKindOf(name: string): PoolKind | undefined {
