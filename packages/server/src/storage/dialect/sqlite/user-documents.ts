@@ -7,7 +7,7 @@ import { DOCUMENT_COLUMNS, DOCUMENT_SOURCE_COLUMNS, documentJsonSql, documentSel
  * that rebuilds a document sees every change before it.
  */
 
-const sqliteJson: JsonSql = {
+export const sqliteJson: JsonSql = {
   quote: (expr) => `json_quote(${expr})`,
   joinInOrder: (expr, orderBy) => `group_concat(${expr}, ',' order by ${orderBy})`,
 };
