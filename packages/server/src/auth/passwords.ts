@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { Algorithm, hash, verify } from "@node-rs/argon2";
 import { DomainError } from "../domain/errors.js";
 import { isForeignHash, verifyForeignHash } from "./imported-hashes.js";
@@ -60,12 +61,15 @@ export class PasswordHasher {
   /** Verified against when the account does not exist, so both answers take the same time. */
   private dummyHash: Promise<string>;
   private readonly queue: HashQueue;
+  /** Hashes that run at once: a bulk hasher that asks for no more than this never fills the queue. */
+  readonly parallelism: number;
 
   constructor(
     private readonly cost: Argon2Cost,
     limits: HashQueueLimits = { concurrency: 0, maxWaiting: 0 },
   ) {
     this.queue = new HashQueue(limits);
+    this.parallelism = limits.concurrency || availableParallelism();
     this.dummyHash = this.hash("no such account: constant-time decoy");
   }
 

@@ -81,14 +81,20 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
       "error" in item ? { line: item.line, username: item.username, status: "failed", error: item.error } : { line: item.line, username: item.user.username, status: "failed" },
     );
     const valid: { index: number; item: ImportItemOk; hash: string | null }[] = [];
-    // Hashing is slow and needs no store: done before the transaction, all at once (a dry run skips the work, not the checks).
+    // Hashing is slow and needs no store: done before the transaction (a dry run skips the work, not
+    // the checks), as many at once as the hasher runs. All of a batch at once overflowed the queue
+    // that refuses login floods: rows past its length failed as "busy".
+    const pending = items.map((item, index) => ({ item, index }));
     await Promise.all(
-      items.map(async (item, index) => {
-        if ("error" in item) return;
-        try {
-          valid.push({ index, item, hash: await passwordHashOf(item.user, dryRun) });
-        } catch (error) {
-          results[index]!.error = asDomainError(error);
+      Array.from({ length: hasher.parallelism }, async () => {
+        for (let next = pending.shift(); next; next = pending.shift()) {
+          const { item, index } = next;
+          if ("error" in item) continue;
+          try {
+            valid.push({ index, item, hash: await passwordHashOf(item.user, dryRun) });
+          } catch (error) {
+            results[index]!.error = asDomainError(error);
+          }
         }
       }),
     );

@@ -253,3 +253,22 @@ describe("an import may take longer than the request timeout, but not drip", () 
     assert.match(text, /"error":\{"code":"ECMS1006","message":"The upload is too slow/);
   });
 });
+
+describe("bulk import of clear passwords", () => {
+  let s: TestServer;
+  let token: string;
+  before(async () => {
+    // One hash at a time and two waiting: an import must not be refused by the queue that stops login floods.
+    s = await startTestServer("sqlite", { hashQueue: { concurrency: 1, maxWaiting: 2 } });
+    token = await s.login();
+  });
+  after(() => s?.close());
+
+  it("hashes a batch's passwords no faster than the hasher runs them: every row is created, none refused as busy", async () => {
+    const rows = Array.from({ length: 12 }, (_, i) => ({ username: `clear_${i}`, password: `Clear-Import-Pass-${i}` }));
+    const { status, lines } = await importUsers(s, token, ndjson(rows));
+    assert.equal(status, 200);
+    assert.deepEqual(lines.at(-1)!.summary, { created: 12, updated: 0, unchanged: 0, failed: 0, dryRun: false }, JSON.stringify(lines.find((l) => l.error)));
+    assert.equal((await s.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "clear_11", password: "Clear-Import-Pass-11" } })).status, 200);
+  });
+});
