@@ -75,7 +75,8 @@ type ImportItemOk = { line: number; user: ImportUser };
 export function createUserImporter(store: Store, hasher: PasswordHasher, policy: PasswordPolicy) {
   const { db, dialect } = store;
 
-  async function importBatch(actor: AdminActor, items: readonly ImportItem[], options: ImportOptions): Promise<ImportResult[]> {
+  /** `attempt`: how often a single row was tried already (PostgreSQL ends one of two deadlocked writers; the row is sent again). */
+  async function importBatch(actor: AdminActor, items: readonly ImportItem[], options: ImportOptions, attempt = 1): Promise<ImportResult[]> {
     const { dryRun } = options;
     const results: ImportResult[] = items.map((item) =>
       "error" in item ? { line: item.line, username: item.username, status: "failed", error: item.error } : { line: item.line, username: item.user.username, status: "failed" },
@@ -112,6 +113,8 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
         valid.forEach((v, k) => (results[v.index] = { ...error.results[k]!, ...(error.results[k]!.status === "created" && { id: undefined }) }));
       } else if (valid.length > 1 && isBatchConflict(error)) {
         for (const v of valid) results[v.index] = (await importBatch(actor, [v.item], options))[0]!;
+      } else if (isConcurrencyConflict(error) && attempt < ROW_ATTEMPTS) {
+        return importBatch(actor, items, options, attempt + 1);
       } else {
         const reason = asDomainError(error);
         for (const v of valid) results[v.index]!.error = reason;
@@ -380,6 +383,9 @@ function assertMayChangeGroups(context: BatchContext, groups: GroupInfo[]): void
 }
 
 /** A failure of a whole batch that row-by-row writing answers row by row. */
+/** Tries of a single row that a concurrent writer deadlocked with, before its answer says so. */
+const ROW_ATTEMPTS = 3;
+
 function isBatchConflict(error: unknown): boolean {
   return isUniqueViolation(error) || isForeignKeyViolation(error) || isConcurrencyConflict(error) || error instanceof DomainError;
 }
@@ -388,6 +394,7 @@ function asDomainError(error: unknown): DomainError {
   if (error instanceof DomainError) return error;
   if (isUniqueViolation(error)) return new DomainError("name-taken", "A user with this username or login name already exists.");
   if (isForeignKeyViolation(error)) return new DomainError("not-found", "A group of this row was deleted meanwhile.", { field: "groups" });
+  if (isConcurrencyConflict(error)) return new DomainError("collided", `Concurrent changes collided with this row ${ROW_ATTEMPTS} times and nothing of it was written: send it again.`);
   throw error;
 }
 
