@@ -128,9 +128,7 @@ for (const kind of storeKinds) {
           await exited;
           await writes.done;
           const errors = server.output().split("\n").filter((line) => /"level":(50|60)/.test(line));
-          if (errors.length) (await import("node:fs")).writeFileSync("/tmp/crash-errors.txt", errors.join("\n"));
           assert.deepEqual(errors.map((line) => line.slice(0, 2000)), [], `round ${round}: errors logged before the kill`);
-
           assert.deepEqual(await storeProblems(location), [], `round ${round}: the store after kill -9`);
           const imported = await importedIn(location, round);
           if (imported > 0 && imported < IMPORT_ROWS) midImport++;
