@@ -21,10 +21,14 @@ import { DirectoryConnection, DirectoryError, escapeFilterValue } from "./ldap.j
 
 /** Bind connections kept open per directory (more logins at once open more, closed after use). */
 const IDLE_BINDS = 8;
+/** A pool that found the directory reachable says so to the store at most this often (not one write per login). */
+const REACHABLE_NOTE_MS = 10_000;
 
 class DirectoryPool {
   private service?: Promise<DirectoryConnection>;
   private readonly idle: DirectoryConnection[] = [];
+  /** When this pool last wrote "reachable" (0: never, or it failed since). */
+  reachableNotedAt = 0;
 
   constructor(
     readonly d: Directory,
@@ -114,10 +118,14 @@ export function directoryCredentials(queries: DirectoryQueries, secrets: SecretB
       // Exactly one entry, and still the one imported (another may have taken the login name since).
       const mapped = entries.length === 1 ? mapUser(entries[0]!, d) : null;
       const ok = mapped !== null && "user" in mapped && mapped.key === user.directory_key && mapped.user.enabled && (await pool.bind(mapped.user.dn, password));
-      await queries.setReachability(d.id, null, isoNow());
+      if (Date.now() - pool.reachableNotedAt >= REACHABLE_NOTE_MS) {
+        await queries.setReachability(d.id, null, isoNow());
+        pool.reachableNotedAt = Date.now();
+      }
       return ok;
     } catch (error) {
       if (!(error instanceof DirectoryError)) throw error;
+      pool.reachableNotedAt = 0;
       await queries.setReachability(d.id, error.message, isoNow());
       throw new DomainError("unavailable", "The directory of this account cannot be reached.", { directory: d.name });
     }

@@ -112,11 +112,22 @@ export class DirectoryConnection {
     }
   }
 
-  /** Every entry under `base` matching `filter`, a page at a time (RFC 2696), so memory holds one page. */
+  /**
+   * Every entry under `base` matching `filter`, a page at a time (RFC 2696). The next page is asked
+   * for before this one is handed on, so the directory reads it while the caller writes this one:
+   * memory holds two pages.
+   */
   async *search(base: string, filter: string, attributes: string[], binary: string[] = []): AsyncGenerator<Entry[]> {
+    const pages = this.client.searchPaginated(base, { scope: "sub", filter, attributes, explicitBufferAttributes: binary, paged: { pageSize: this.d.pageSize } });
+    let next: Promise<IteratorResult<{ searchEntries: Entry[] }>> | undefined;
     try {
-      for await (const page of this.client.searchPaginated(base, { scope: "sub", filter, attributes, explicitBufferAttributes: binary, paged: { pageSize: this.d.pageSize } })) {
-        if (page.searchEntries.length > 0) yield page.searchEntries;
+      for (next = pages.next(); ; ) {
+        const page = await next;
+        if (page.done) return;
+        next = pages.next();
+        // A caller that stops early leaves the read ahead unawaited: its failure is no one's.
+        next.catch(() => {});
+        if (page.value.searchEntries.length > 0) yield page.value.searchEntries;
       }
     } catch (error) {
       if (error instanceof NoSuchObjectError) throw new DirectoryError("base", `The search base ${base} does not exist in the directory.`);

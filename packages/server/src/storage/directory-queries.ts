@@ -236,10 +236,16 @@ export function createDirectoryQueries(db: Kysely<Database>) {
         .execute();
     },
 
-    /** The memberships of these users in these groups. */
-    memberships(userIds: readonly number[], groupIds: readonly number[]) {
-      if (userIds.length === 0 || groupIds.length === 0) return Promise.resolve([]);
-      return db.selectFrom("group_members").select(["group_id", "user_id"]).where("user_id", "in", [...userIds]).where("group_id", "in", [...groupIds]).execute();
+    /**
+     * The memberships of these users in these groups. Read by user alone (a user is in a few groups):
+     * with both lists in the condition the planners probe every (user, group) pair, or walk the
+     * groups' whole member lists, a cost that grows with the directory.
+     */
+    async memberships(userIds: readonly number[], groupIds: readonly number[]) {
+      if (userIds.length === 0 || groupIds.length === 0) return [];
+      const wanted = new Set(groupIds);
+      const rows = await db.selectFrom("group_members").select(["group_id", "user_id"]).where("user_id", "in", [...userIds]).execute();
+      return rows.filter((r) => wanted.has(r.group_id));
     },
   };
 }
