@@ -119,31 +119,21 @@ export class LoginService {
       await this.wrongPassword(user, standing, actor, "auth.login", refusal ?? "wrong-password");
       throw invalidCredentials();
     }
-    if (refusal) {
-      await this.recordFailure(actor, "auth.login", target, refusal);
+    // The rows were read before the slow verify: concurrent wrong guesses may have locked the address
+    // or the account out since, so the reset of the failure counts succeeds only while they are not.
+    if (refusal || !(await this.succeeded(user, standing))) {
+      await this.recordFailure(actor, "auth.login", target, refusal ?? "locked-out");
       throw invalidCredentials();
     }
     const self = { id: user.id, name: user.username, sourceIp };
-    const session = await this.sessions.prepare(user, sourceIp);
-    // One transaction for the login's writes (one commit, one turn of SQLite's write lock instead of four).
-    const opened = await this.db.transaction().execute(async (trx) => {
-      // The rows were read before the slow verify: concurrent wrong guesses may have locked the address
-      // or the account out since, so the reset of the failure counts succeeds only while they are not.
-      if (!(await this.succeeded(user, standing, trx))) return false;
-      if (this.passwordExpired(user)) {
-        // Like a temporary password: the token opens only the own account until the password is changed.
-        await trx.updateTable("users").set({ change_password: 1, version: sql<number>`version + 1`, updated_at: isoNow() }).where("id", "=", user.id).execute();
-        await recordAudit(trx, self, { action: "user.password-expired", target, details: { passwordChangedAt: user.password_changed_at } });
-      }
-      await this.sessions.open(trx, session);
-      await recordAudit(trx, self, { action: "auth.login", target });
-      return true;
-    });
-    if (!opened) {
-      await this.recordFailure(actor, "auth.login", target, "locked-out");
-      throw invalidCredentials();
+    if (this.passwordExpired(user)) {
+      // Like a temporary password: the token opens only the own account until the password is changed.
+      await this.db.updateTable("users").set({ change_password: 1, version: sql<number>`version + 1`, updated_at: isoNow() }).where("id", "=", user.id).execute();
+      await recordAudit(this.db, self, { action: "user.password-expired", target, details: { passwordChangedAt: user.password_changed_at } });
     }
-    return session.token;
+    const token = await this.sessions.issue(user, sourceIp);
+    await recordAudit(this.db, self, { action: "auth.login", target });
+    return token;
   }
 
   /**
@@ -224,8 +214,8 @@ export class LoginService {
    * address is locked out, or the account is and the address is not familiar (writes that check it,
    * so no racing lockout is missed).
    */
-  private async succeeded(user: UserRow, standing: Standing, on: Kysely<Database> = this.db): Promise<boolean> {
-    const accountOpen = await on
+  private async succeeded(user: UserRow, standing: Standing): Promise<boolean> {
+    const accountOpen = await this.db
       .updateTable("users")
       .set({ failed_logins: 0, lockout_count: 0, locked_out_until: null })
       .where("id", "=", user.id)
@@ -234,7 +224,7 @@ export class LoginService {
       .executeTakeFirst();
     if (!accountOpen && !standing.familiar) return false;
     const now = isoNow();
-    const sourceOpen = await on
+    const sourceOpen = await this.db
       .insertInto("login_sources")
       .values({ user_id: user.id, source: standing.source, last_success_at: now, updated_at: now })
       .onConflict((oc) =>

@@ -13,12 +13,6 @@ export interface TokenResponse {
   token_type: "bearer";
 }
 
-/** A session signed and not yet written (Sessions.prepare). */
-export interface PreparedSession {
-  row: { id: string; user_id: number; created_at: string; expires_at: string; revoked_at: null; source_ip: string | null };
-  token: TokenResponse;
-}
-
 /** The user behind a valid token. */
 export interface Principal {
   sessionId: string;
@@ -40,19 +34,9 @@ export class Sessions {
   ) {}
 
   async issue(user: Pick<UserRow, "id" | "uuid">, sourceIp: string | null): Promise<TokenResponse> {
-    const session = await this.prepare(user, sourceIp);
-    await this.open(this.db, session);
-    return session.token;
-  }
-
-  /**
-   * A new session's token, signed, and its row, not yet written (open): a login writes it in the
-   * transaction of its other writes. The signing key is read first, since it may come from the store,
-   * which a SQLite transaction holds.
-   */
-  async prepare(user: Pick<UserRow, "id" | "uuid">, sourceIp: string | null): Promise<PreparedSession> {
     const id = randomBytes(18).toString("base64url");
     const now = this.now();
+    await this.db.insertInto("sessions").values({ id, user_id: user.id, created_at: new Date(now).toISOString(), expires_at: isoAfter(this.ttlSeconds, now), revoked_at: null, source_ip: sourceIp }).execute();
     const { kid, alg, key } = await this.keys.current();
     const token = await new SignJWT({ sid: id })
       .setProtectedHeader({ alg, kid, typ: "JWT" })
@@ -61,14 +45,8 @@ export class Sessions {
       .setIssuedAt(Math.floor(now / 1000))
       .setExpirationTime(Math.floor(now / 1000) + this.maxSeconds)
       .sign(key);
-    return { row: { id, user_id: user.id, created_at: new Date(now).toISOString(), expires_at: isoAfter(this.ttlSeconds, now), revoked_at: null, source_ip: sourceIp }, token: { access_token: token, expires_in: this.ttlSeconds, token_type: "bearer" } };
+    return { access_token: token, expires_in: this.ttlSeconds, token_type: "bearer" };
   }
-
-  /** Writes a prepared session's row: its token is valid from then on. */
-  async open(on: Kysely<Database>, session: PreparedSession): Promise<void> {
-    await on.insertInto("sessions").values(session.row).execute();
-  }
-
 
   /** The principal of a token, or null when it is malformed, forged, expired, revoked, or its user is disabled or outside its validity window. */
   async authenticate(token: string): Promise<Principal | null> {
