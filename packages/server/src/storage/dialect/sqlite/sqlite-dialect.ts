@@ -138,8 +138,10 @@ export const sqliteDialect: StoreDialect = {
       ? undefined
       : (await sql<{ sort_key: number }>`select sort_key from users where username <= ${after} and sort_key is not null order by username desc limit 1`.execute(db)).rows[0]?.sort_key;
     const keyed = await sql<{ rowid: number }>`select rowid from users_search where users_search match ${query} and rowid > ${start ?? 0} order by rowid limit ${limit}`.execute(db);
-    // Users without a key (see ORDER_KEY_GAP) are few: checked row by row, then merged in username order.
-    const unkeyed = await sql<{ id: number }>`select id from users where sort_key is null and instr(search_text, ${needle}) > 0 and username > ${after ?? ""}`.execute(db);
+    // Users without a key (see ORDER_KEY_GAP) are checked row by row, then merged in username order;
+    // only the first `limit` can be on the page (a bulk load may leave many without a key, more than
+    // SQLite takes as bound values).
+    const unkeyed = await sql<{ id: number }>`select id from users where sort_key is null and instr(search_text, ${needle}) > 0 and username > ${after ?? ""} order by username limit ${limit}`.execute(db);
     if (unkeyed.rows.length === 0 && keyed.rows.length === 0) return [];
     const ids = await sql<{ id: number }>`select id from users
       where sort_key in (${sql.join(keyed.rows.map((r) => r.rowid).concat([-1]))}) or id in (${sql.join(unkeyed.rows.map((r) => r.id).concat([-1]))})
