@@ -1,9 +1,8 @@
-import { spawn } from "node:child_process";
 import { createReadStream, createWriteStream, existsSync, renameSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { once } from "node:events";
-import { peakRssMb } from "./stats.js";
+import { runEcm } from "./stats.js";
 
 export interface ImportRun {
   seconds: number;
@@ -93,29 +92,11 @@ async function importOverHttp(baseUrl: string, token: string, file: string, opti
 }
 
 /** `ecm import FILE` with its table of results thrown away: wall time, the counts from its summary line, peak RSS. */
-function importWithCli(root: string, baseUrl: string, password: string, file: string, rows: number): Promise<ImportRun & { peakRssMb: number }> {
-  const env = { ...process.env, ECM_URL: baseUrl, ECM_USERNAME: "sysadmin", ECM_PASSWORD: password, XDG_CONFIG_HOME: "/nonexistent" };
-  const started = performance.now();
-  const child = spawn(process.execPath, [join(root, "packages/cli/bin/ecm.js"), "import", file], { cwd: root, env, stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-  let peak = 0;
-  const sample = setInterval(() => {
-    try {
-      peak = Math.max(peak, peakRssMb(child.pid!) || 0);
-    } catch {
-      // exited and reaped between two samples
-    }
-  }, 50);
-  return new Promise((resolve, reject) =>
-    child.on("exit", (code) => {
-      clearInterval(sample);
-      const counts = /(\d+) created, \d+ updated, \d+ unchanged, (\d+) failed of \d+ rows/.exec(stderr);
-      if (code !== 0 || !counts) return reject(new Error(`ecm import exited with ${code}: ${stderr.slice(-500)}`));
-      const seconds = (performance.now() - started) / 1000;
-      resolve({ seconds, rowsPerSecond: rows / seconds, created: Number(counts[1]), failed: Number(counts[2]), peakRssMb: peak });
-    }),
-  );
+async function importWithCli(root: string, baseUrl: string, password: string, file: string, rows: number): Promise<ImportRun & { peakRssMb: number }> {
+  const run = await runEcm(root, baseUrl, password, ["import", file]);
+  const counts = /(\d+) created, \d+ updated, \d+ unchanged, (\d+) failed of \d+ rows/.exec(run.stderr);
+  if (run.code !== 0 || !counts) throw new Error(`ecm import exited with ${run.code}: ${run.stderr.slice(-500)}`);
+  return { seconds: run.seconds, rowsPerSecond: rows / run.seconds, created: Number(counts[1]), failed: Number(counts[2]), peakRssMb: run.peakRssMb };
 }
 
 export function importReport(r: ImportBenchResult): string[] {

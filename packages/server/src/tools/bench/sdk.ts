@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { BenchClient } from "./http-client.js";
-import { peakRssMb } from "./stats.js";
+import { runEcm } from "./stats.js";
 
 /**
  * The seed's `users()` as script authors call it (issue 15), over the whole seeded store: the SDK's
@@ -47,26 +47,10 @@ function runProbe(root: string, mode: string, baseUrl: string, password: string)
 }
 
 /** `ecm users list -o <format>` with its output thrown away: wall time and peak RSS (sampled until it exits). */
-function runCli(root: string, format: string, baseUrl: string, password: string): Promise<CliRun> {
-  const env = { ...process.env, ECM_URL: baseUrl, ECM_USERNAME: "sysadmin", ECM_PASSWORD: password, XDG_CONFIG_HOME: "/nonexistent" };
-  const started = performance.now();
-  const child = spawn(process.execPath, [join(root, "packages/cli/bin/ecm.js"), "users", "list", "-o", format], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
-  let peak = 0;
-  const sample = setInterval(() => {
-    try {
-      // NaN once it has exited and not yet been reaped (no memory lines any more).
-      peak = Math.max(peak, peakRssMb(child.pid!) || 0);
-    } catch {
-      // exited and reaped between two samples
-    }
-  }, 50);
-  return new Promise((resolve, reject) =>
-    child.on("exit", (code) => {
-      clearInterval(sample);
-      if (code !== 0) return reject(new Error(`ecm users list -o ${format} exited with ${code}`));
-      resolve({ seconds: (performance.now() - started) / 1000, peakRssMb: peak });
-    }),
-  );
+async function runCli(root: string, format: string, baseUrl: string, password: string): Promise<CliRun> {
+  const run = await runEcm(root, baseUrl, password, ["users", "list", "-o", format]);
+  if (run.code !== 0) throw new Error(`ecm users list -o ${format} exited with ${run.code}: ${run.stderr.slice(-500)}`);
+  return { seconds: run.seconds, peakRssMb: run.peakRssMb };
 }
 
 export async function benchSdk(root: string, baseUrl: string, adminPassword: string, log: (text: string) => void): Promise<SdkResult> {

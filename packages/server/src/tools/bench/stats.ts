@@ -1,3 +1,5 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { readdirSync, readFileSync } from "node:fs";
 
 /** The status lines of a process and of its descendants (a server's primary and its workers); gone ones are left out. */
@@ -61,3 +63,27 @@ export async function timed<T>(items: readonly T[], concurrency: number, task: (
 }
 
 export const ms = (n: number) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n.toFixed(1)) : "—");
+
+/** Runs the built `ecm` as sysadmin with its stdout thrown away: exit code, stderr, wall time, peak RSS (sampled every 50 ms). */
+export function runEcm(root: string, baseUrl: string, password: string, args: string[]): Promise<{ code: number | null; stderr: string; seconds: number; peakRssMb: number }> {
+  const env = { ...process.env, ECM_URL: baseUrl, ECM_USERNAME: "sysadmin", ECM_PASSWORD: password, XDG_CONFIG_HOME: "/nonexistent" };
+  const started = performance.now();
+  const child = spawn(process.execPath, [join(root, "packages/cli/bin/ecm.js"), ...args], { cwd: root, env, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  let peak = 0;
+  const sample = setInterval(() => {
+    try {
+      // NaN once it has exited and not yet been reaped (no memory lines any more).
+      peak = Math.max(peak, peakRssMb(child.pid!) || 0);
+    } catch {
+      // exited and reaped between two samples
+    }
+  }, 50);
+  return new Promise((resolve) =>
+    child.on("exit", (code) => {
+      clearInterval(sample);
+      resolve({ code, stderr, seconds: (performance.now() - started) / 1000, peakRssMb: peak });
+    }),
+  );
+}
