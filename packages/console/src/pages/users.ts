@@ -1,8 +1,8 @@
 import { html, nothing, type TemplateResult } from "lit";
-import { VirtualizerController } from "@tanstack/lit-virtual";
 import type { BulkActionName, RestBulkAction, RestGroup, RestUser, RestUserFilter } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href, navigate } from "../router.js";
+import { RowWindow } from "../row-window.js";
 import { openDialog, Page, sourceText, styled, when } from "../ui.js";
 
 const PAGE_SIZE = 100;
@@ -103,12 +103,7 @@ class UsersPage extends Page {
   #run: RestBulkAction | null = null;
   #exporting = false;
 
-  #virtualizer = new VirtualizerController<HTMLDivElement, HTMLDivElement>(this, {
-    count: 0,
-    getScrollElement: () => this.querySelector<HTMLDivElement>(".viewport"),
-    estimateSize: () => ROW_HEIGHT,
-    overscan: 12,
-  });
+  #window = new RowWindow(this, { scrollElement: () => this.querySelector<HTMLDivElement>(".viewport"), rowHeight: ROW_HEIGHT, overscan: 12 });
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -210,10 +205,10 @@ class UsersPage extends Page {
 
   /** After each render: load what is visible; cancel what scrolled far away. */
   #ensureVisibleLoaded(): void {
-    const items = this.#virtualizer.getVirtualizer().getVirtualItems();
-    if (items.length === 0) return;
-    const first = Math.floor(items[0]!.index / PAGE_SIZE);
-    const last = Math.floor(items[items.length - 1]!.index / PAGE_SIZE);
+    const range = this.#window.range;
+    if (range.first > range.last) return;
+    const first = Math.floor(range.first / PAGE_SIZE);
+    const last = Math.floor(range.last / PAGE_SIZE);
     for (const [k, controller] of this.#loading) {
       if (k < first - 2 || k > last + 2) {
         controller.abort();
@@ -232,11 +227,9 @@ class UsersPage extends Page {
   }
 
   protected override updated(): void {
-    const v = this.#virtualizer.getVirtualizer();
     const count = this.#rowCount;
-    if (v.options.count !== count) {
-      v.setOptions({ ...v.options, count });
-      v.measure();
+    if (this.#window.count !== count) {
+      this.#window.count = count;
       this.requestUpdate();
       return;
     }
@@ -284,7 +277,7 @@ class UsersPage extends Page {
     if (event.key in moves) {
       event.preventDefault();
       this.#active = Math.max(0, Math.min(count - 1, this.#active + moves[event.key]!));
-      this.#virtualizer.getVirtualizer().scrollToIndex(this.#active, { align: "auto" });
+      this.#window.scrollToIndex(this.#active);
       this.requestUpdate();
       void this.updateComplete.then(() => requestAnimationFrame(() => this.querySelector<HTMLElement>(`[data-index="${this.#active}"]`)?.focus()));
     } else if (event.key === " ") {
@@ -341,8 +334,8 @@ class UsersPage extends Page {
   protected override render() {
     const columns = this.#columns;
     const count = this.#count;
-    const v = this.#virtualizer.getVirtualizer();
-    const items = v.getVirtualItems();
+    const { first, last } = this.#window.range;
+    const rows = Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i);
     const selectedCount = this.#allMatching ? (count ?? 0) : this.#selected.size;
     // Only with a selection is it worth walking the loaded rows (not on every scroll).
     const loadedIds = () => [...this.#pages.values()].flatMap((p) => p.items.map((u) => u.id));
@@ -394,8 +387,8 @@ class UsersPage extends Page {
           ${columns.map((c) => html`<div role="columnheader">${COLUMNS[c]!.label}</div>`)}
         </div>
         <div class="viewport" role="rowgroup" @keydown=${(e: KeyboardEvent) => this.#onKey(e)}>
-          <div class="sizer" role="presentation" ${styled((el) => { el.style.height = `${v.getTotalSize()}px`; })}>
-            ${items.map((item) => this.#renderRow(item.index, item.start, columns))}
+          <div class="sizer" role="presentation" ${styled((el) => { el.style.height = `${this.#window.totalHeight}px`; })}>
+            ${rows.map((index) => this.#renderRow(index, this.#window.start(index), columns))}
           </div>
         </div>
       </div>
