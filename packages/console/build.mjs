@@ -33,6 +33,9 @@ export async function buildConsole(outdir = join(root, "dist")) {
   const script = outputs.find((o) => o.meta.entryPoint?.endsWith("src/main.ts"))?.file;
   const style = outputs.find((o) => o.file.endsWith(".css"))?.file;
   if (!script || !style) throw new Error("console build: no entry script or stylesheet");
+  // The chunks shared by main.js and the pages (Lit, the SDK, ui.ts) are asked for with the entry page,
+  // not one after the other as each importing module is read.
+  const shared = outputs.filter((o) => !o.meta.entryPoint && o.file.endsWith(".js")).map((o) => o.file);
   writeFileSync(
     join(outdir, "index.html"),
     `<!doctype html>
@@ -43,7 +46,7 @@ export async function buildConsole(outdir = join(root, "dist")) {
 <meta name="color-scheme" content="light dark">
 <title>ECM Security</title>
 <link rel="stylesheet" href="${style}">
-<script type="module" src="${script}"></script>
+${shared.map((file) => `<link rel="modulepreload" href="${file}">\n`).join("")}<script type="module" src="${script}"></script>
 </head>
 <body><ecm-console></ecm-console></body>
 </html>

@@ -4,6 +4,8 @@ import { ECM, ECMAbortError, ECMAuthError, ECMConnectionError, ECMError, ECMPerm
 export const BASE_URL = new URL("..", new URL(".", location.href)).href.replace(/\/$/, "");
 
 const TOKEN_KEY = "ecm.console.token";
+/** Who the token of this tab was for, with which roles, as last read (what a reload shows before it has checked again). */
+const WHO_KEY = "ecm.console.who";
 /** How often a page in use renews its session (the server's idle lifetime is 5 minutes by default). */
 const RENEW_MS = 60_000;
 
@@ -40,9 +42,24 @@ class Session extends EventTarget {
     return this.roles.includes("system-administrator");
   }
 
-  /** Picks up the token of this tab, if any. */
-  async resume(): Promise<boolean> {
+  /**
+   * Takes the token of this tab, if any, at once: pages may call the server with it before `resume`
+   * has checked it (a reload's first rows do not wait for the check), and the roles are the ones this
+   * tab last read. Answers whether there was a token.
+   */
+  restore(): boolean {
     const token = sessionStorage.getItem(TOKEN_KEY);
+    if (!token) return false;
+    this.ecm = new ECM({ baseUrl: BASE_URL, token, retries: 1 });
+    const who = JSON.parse(sessionStorage.getItem(WHO_KEY) ?? "null") as { me: RestMe; roles: Role[] } | null;
+    this.me = who?.me ?? null;
+    this.roles = who?.roles ?? [];
+    return true;
+  }
+
+  /** Checks the token of this tab (who it is for, with which roles); one that no longer works ends the session. */
+  async resume(): Promise<boolean> {
+    const token = this.ecm?.token ?? sessionStorage.getItem(TOKEN_KEY);
     if (!token) return false;
     try {
       await this.#open(token);
@@ -66,7 +83,7 @@ class Session extends EventTarget {
   }
 
   async #open(token: string): Promise<void> {
-    const ecm = new ECM({ baseUrl: BASE_URL, token, retries: 1 });
+    const ecm = this.ecm?.token === token ? this.ecm : new ECM({ baseUrl: BASE_URL, token, retries: 1 });
     const me = await ecm.admin.me();
     let roles: Role[] = ["user"];
     if (!me.changePassword) {
@@ -80,6 +97,7 @@ class Session extends EventTarget {
     this.me = me;
     this.roles = roles;
     sessionStorage.setItem(TOKEN_KEY, token);
+    sessionStorage.setItem(WHO_KEY, JSON.stringify({ me, roles }));
     this.#keepAlive();
     this.dispatchEvent(new Event("change"));
   }
@@ -111,6 +129,7 @@ class Session extends EventTarget {
     this.me = null;
     this.roles = [];
     sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(WHO_KEY);
     clearInterval(this.#timer);
   }
 

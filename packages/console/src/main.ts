@@ -65,9 +65,17 @@ class ConsoleApp extends LitElement {
     addEventListener("keydown", (event) => this.#shortcut(event));
     // Keys, the pointer and the wheel are what "in use" means: the session renews while they happen.
     for (const type of ["keydown", "pointerdown", "pointermove", "wheel"]) addEventListener(type, () => session.noteActivity(), { capture: true, passive: true });
-    // The page's module loads while the session is checked, not after.
+    // The page's module loads while the session is checked, not after. With the token of this tab (and
+    // not back from an identity provider), the page is even shown — its first requests sent — before
+    // the check answers, unless the page depends on who is logged in and that is not known yet.
+    const restored = !/^#(code|error)=/.test(location.hash) && session.restore();
+    const { page } = currentRoute();
     void entryOf(currentRoute())[1].load();
-    void adoptProviderLogin().then(() => session.ecm !== null || session.resume()).then(
+    if (restored && page !== "login" && (page !== "" || session.me !== null)) {
+      this.#ready = true;
+      void this.#show();
+    }
+    void adoptProviderLogin().then(() => restored || session.ecm === null ? session.resume() : true).then(
       () => this.#ready = true,
       () => this.#ready = true,
     ).finally(() => void this.#show());

@@ -107,9 +107,12 @@ class UsersPage extends Page {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    this.#applyRoute();
-    session.api.groups().then((g) => { this.#groups = g; this.requestUpdate(); }, (e) => this.fail(e));
-    session.api.users({ profileId: 0 }, { max: 200 }).then((p) => { this.#profiles = p.items; this.requestUpdate(); }, (e) => this.fail(e));
+    // The first rows first: the filter menus' groups and profiles are asked for once they are in.
+    void this.#applyRoute().then(() => {
+      if (!this.isConnected) return;
+      session.api.groups().then((g) => { this.#groups = g; this.requestUpdate(); }, (e) => this.fail(e));
+      session.api.users({ profileId: 0 }, { max: 200 }).then((p) => { this.#profiles = p.items; this.requestUpdate(); }, (e) => this.fail(e));
+    });
   }
 
   override disconnectedCallback(): void {
@@ -118,7 +121,7 @@ class UsersPage extends Page {
   }
 
   override routeChanged(): void {
-    this.#applyRoute();
+    void this.#applyRoute();
     super.routeChanged();
   }
 
@@ -131,11 +134,14 @@ class UsersPage extends Page {
     return isUnfiltered(this.#filter);
   }
 
-  /** A new filter (search typed, filter chosen, Back pressed): everything of the old one is dropped and its requests cancelled. */
-  #applyRoute(): void {
+  /**
+   * A new filter (search typed, filter chosen, Back pressed): everything of the old one is dropped and
+   * its requests cancelled. Settles when the first page has loaded (or failed).
+   */
+  #applyRoute(): Promise<void> {
     const filter = filterOf(this.route.params);
     const key = JSON.stringify(filter);
-    if (key === this.#filterKey) return;
+    if (key === this.#filterKey) return Promise.resolve();
     this.#filterKey = key;
     this.#filter = filter;
     this.#reset();
@@ -143,13 +149,16 @@ class UsersPage extends Page {
     this.#allMatching = false;
     this.#active = 0;
     const generation = this.#generation;
-    this.#countAbort = new AbortController();
-    session.api.countUsers(filter, { signal: this.#countAbort.signal }).then(
-      (n) => { if (generation === this.#generation) { this.#count = n; this.requestUpdate(); } },
-      (e) => { if (generation === this.#generation) this.fail(e); },
-    );
-    this.#load(0);
+    const countAbort = (this.#countAbort = new AbortController());
     this.querySelector(".viewport")?.scrollTo({ top: 0 });
+    // The count is asked for once the first rows are in, so that it never holds them up on the server.
+    return this.#load(0).then(() => {
+      if (generation !== this.#generation) return;
+      session.api.countUsers(filter, { signal: countAbort.signal }).then(
+        (n) => { if (generation === this.#generation) { this.#count = n; this.requestUpdate(); } },
+        (e) => { if (generation === this.#generation) this.fail(e); },
+      );
+    });
   }
 
   #reset(): void {
@@ -176,17 +185,17 @@ class UsersPage extends Page {
     return this.#pages.get(Math.floor(index / PAGE_SIZE))?.items[index % PAGE_SIZE];
   }
 
-  /** Loads page k: after page k-1's last user when that is loaded, else (unfiltered) from the position's cursor. */
-  #load(k: number): void {
-    if (this.#failed || this.#pages.has(k) || this.#loading.has(k)) return;
+  /** Loads page k: after page k-1's last user when that is loaded, else (unfiltered) from the position's cursor. Settles when done (or failed). */
+  #load(k: number): Promise<void> {
+    if (this.#failed || this.#pages.has(k) || this.#loading.has(k)) return Promise.resolve();
     const previous = this.#pages.get(k - 1);
-    if (k > 0 && !previous?.next && !this.#unfiltered) return;
+    if (k > 0 && !previous?.next && !this.#unfiltered) return Promise.resolve();
     const controller = new AbortController();
     const generation = this.#generation;
     this.#loading.set(k, controller);
     const signal = controller.signal;
     const cursor = async () => (k === 0 ? null : previous?.next ? previous.next : (await session.api.userPosition(k * PAGE_SIZE, { signal })).cursor);
-    void (async () => {
+    return (async () => {
       try {
         const page = await session.api.users(this.#filter, { max: PAGE_SIZE, cursor: await cursor() }, { signal });
         if (generation !== this.#generation) return;
@@ -220,10 +229,10 @@ class UsersPage extends Page {
     for (let k = first; k <= last; k++) {
       if (this.#pages.has(k) || this.#loading.has(k)) continue;
       if (k === 0 || this.#pages.get(k - 1)?.next || this.#loading.has(k - 1)) {
-        if (!this.#loading.has(k - 1)) this.#load(k);
+        if (!this.#loading.has(k - 1)) void this.#load(k);
       } else if (this.#unfiltered) jumps.push(k);
     }
-    if (jumps.length) this.#jumpTimer = setTimeout(() => this.#load(jumps[0]!), JUMP_DELAY_MS);
+    if (jumps.length) this.#jumpTimer = setTimeout(() => void this.#load(jumps[0]!), JUMP_DELAY_MS);
   }
 
   protected override updated(): void {
@@ -327,7 +336,7 @@ class UsersPage extends Page {
       this.#selected.clear();
       this.#allMatching = false;
       this.#filterKey = "";
-      this.#applyRoute();
+      void this.#applyRoute();
     });
   }
 
