@@ -67,6 +67,18 @@ describeEachStore("batchUserWrites", (server) => {
     await db.insertInto("group_members").values({ group_id: group.id, user_id: inserted[0]! }).execute();
     await assertDocumentsAlike("a plain insert after the batches");
     assert.deepEqual(await searchAllPages(store, "later", 10), ["after_batch"]);
+
+    // A profile that joins a group in a batch: the users assigned to it show the group too.
+    const profile = await insertUser(store, { username: "profile_batch", profile_id: 0 });
+    const assigned = await insertUser(store, { username: "assigned_batch", profile_id: profile.id });
+    await db.transaction().execute((trx) =>
+      dialect.batchUserWrites(trx as Kysely<Database>, async () => {
+        await trx.insertInto("group_members").values({ group_id: group.id, user_id: profile.id }).execute();
+        return { result: undefined, documents: [profile.id], search: [], groups: [group.id] };
+      }),
+    );
+    await assertDocumentsAlike("a profile's membership");
+    assert.deepEqual(JSON.parse((await deps().users.viewJson([assigned.id], true))[0]!).groups, ["batched"]);
   });
 
   it("leaves nothing behind when the batch fails, and the next writer keeps its triggers", async () => {

@@ -95,8 +95,9 @@ export async function batchUserWrites<T>(trx: Kysely<any>, work: () => Promise<B
   await sql`update user_documents_deferral set deferred = 1`.execute(trx);
   const { result, documents } = await work();
   if (documents.length > 0) {
-    const ids = `(select value from json_each(${sqlJsonIds(documents)}))`;
-    for (const statement of refreshStatements(`u.id in ${ids} or u.profile_id in ${ids}`)) await sql.raw(statement).execute(trx);
+    const ids = `select value from json_each(${sqlJsonIds(documents)})`;
+    // One list, not `u.id in (…) or u.profile_id in (…)`: SQLite answers that OR by reading every user.
+    for (const statement of refreshStatements(`u.id in (${ids} union select p.id from users p where p.profile_id in (${ids}))`)) await sql.raw(statement).execute(trx);
   }
   await sql`update user_documents_deferral set deferred = 0`.execute(trx);
   return result;
