@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, openSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { availableParallelism, cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -162,6 +163,12 @@ async function ensureSeeded(target: StoreTarget): Promise<number> {
 
 async function startServer(target: StoreTarget, port: number): Promise<ChildProcess> {
   mkdirSync(BENCH_DIR, { recursive: true });
+  // Another bench's server on the port would answer the health check below, and be measured (and
+  // written to) in place of this one.
+  await new Promise<void>((done, fail) => {
+    const probe = createServer().once("error", () => fail(new Error(`port ${port} is in use (another bench running?)`)));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => done()));
+  });
   const out = openSync(join(BENCH_DIR, `server-${target.kind}.log`), "w");
   // The built server, as `npm start` runs it (tsx would add its compiler to the measured memory).
   const env = { ...process.env, ...target.env, PORT: String(port), HOST: "127.0.0.1", ECM_ADMIN_PASSWORD: ADMIN_PASSWORD, LOG_LEVEL: "warn", ECM_TOKEN_TTL_SECONDS: "3600" };
