@@ -22,7 +22,7 @@ import { directoryBench, directoryReport } from "./directory.js";
 import { latencyOf, ms, peakRssMb, timed, type Latency } from "./stats.js";
 
 /**
- * `npm run bench [-- --quick] [--store sqlite|postgres|both] [--database-url URL] [--slapd-users N] [--only oidc|login-attack|console|import|sdk|workers|ldap]`
+ * `npm run bench [-- --quick] [--store sqlite|postgres|both] [--database-url URL] [--slapd-users N] [--port P] [--only oidc|login-attack|console|import|sdk|workers|ldap]`
  * Seeds (or reuses) a store per kind, starts the real server on it as a child process and measures
  * over keep-alive HTTP; runs the same mix against slapd and as raw SQL, provider logins against a
  * local OpenID Connect provider, and a legitimate login while 256 connections from other addresses
@@ -53,6 +53,7 @@ const { values } = parseArgs({
     "attack-addresses": { type: "string", default: "64" },
     groups: { type: "string" },
     "directory-logins": { type: "string" },
+    port: { type: "string", default: "18600" },
   },
 });
 
@@ -61,6 +62,8 @@ const SERVER_SRC = join(ROOT, "packages/server/src");
 const BENCH_DIR = join(ROOT, ".bench");
 // The password of sysadmin in the bench stores (set on seeding; the server reads it the same way).
 const ADMIN_PASSWORD = process.env.ECM_ADMIN_PASSWORD || "Bench-Admin-Password-1";
+// The servers listen from here up (+0–1 the full run, +50 `--only`, +89 slapd, +100 workers): another bench on this machine takes another range.
+const PORT = Number(values.port);
 const USERS = Number(values.users ?? (values.quick ? 100_000 : 1_000_000));
 const QUERIES = Number(values.queries);
 // slapadd of a million entries alone takes minutes; the full run loads slapd with the first 100 000.
@@ -166,7 +169,7 @@ async function startServer(target: StoreTarget, port: number): Promise<ChildProc
   // Another bench's server on the port would answer the health check below, and be measured (and
   // written to) in place of this one.
   await new Promise<void>((done, fail) => {
-    const probe = createServer().once("error", () => fail(new Error(`port ${port} is in use (another bench running?)`)));
+    const probe = createServer().once("error", () => fail(new Error(`port ${port} is in use (another bench running?): give another range with --port`)));
     probe.listen(port, "127.0.0.1", () => probe.close(() => done()));
   });
   const out = openSync(join(BENCH_DIR, `server-${target.kind}.log`), "w");
@@ -382,9 +385,9 @@ async function runAlone<T>(
   if (seeded) await Promise.all(targets.map(ensureSeeded));
   else for (const target of targets) await target.reset();
   for (const [i, target] of targets.entries()) {
-    const server = await startServer({ ...target, env: { ...target.env, ...env } }, 18_650 + i);
+    const server = await startServer({ ...target, env: { ...target.env, ...env } }, PORT + 50 + i);
     try {
-      results[target.kind] = await pass(`http://127.0.0.1:${18_650 + i}/portal`, (text) => log(`[${target.kind}] ${text}`), server.pid!);
+      results[target.kind] = await pass(`http://127.0.0.1:${PORT + 50 + i}/portal`, (text) => log(`[${target.kind}] ${text}`), server.pid!);
     } finally {
       server.kill("SIGTERM");
     }
@@ -410,7 +413,7 @@ async function runWorkers(): Promise<never> {
     const loginUser = await raw.loginUsername().finally(() => raw.close());
     const runs: (typeof results)[string] = (results[target.kind] = []);
     for (const workers of [1, CORES]) {
-      const port = 18_700 + 2 * i + (workers > 1 ? 1 : 0);
+      const port = PORT + 100 + 2 * i + (workers > 1 ? 1 : 0);
       const env = { ...target.env, ECM_WORKERS: String(workers), ECM_RATE_LIMIT_PER_ADDRESS: "0", ECM_RATE_LIMIT_PER_ACCOUNT: "0" };
       const server = await startServer({ ...target, env }, port);
       const client = new BenchClient(`http://127.0.0.1:${port}/portal`, 32);
@@ -452,8 +455,8 @@ const results: StoreResult[] = [];
 const targets = KINDS.map((k) => (k === "sqlite" ? sqliteTarget() : postgresTarget()));
 // Both stores are seeded at once (each mostly keeps one core busy), then measured one after the other.
 const seedSeconds = await Promise.all(targets.map(ensureSeeded));
-for (const [i, target] of targets.entries()) results.push(await benchStore(target, seedSeconds[i]!, mix, peerMix, 18_600 + i));
-const slapd = values["no-slapd"] ? undefined : await benchSlapd(targets[0]!, peerMix, 18_689);
+for (const [i, target] of targets.entries()) results.push(await benchStore(target, seedSeconds[i]!, mix, peerMix, PORT + i));
+const slapd = values["no-slapd"] ? undefined : await benchSlapd(targets[0]!, peerMix, PORT + 89);
 
 const lines: string[] = [];
 const say = (text: string) => lines.push(text);
