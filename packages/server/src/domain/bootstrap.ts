@@ -6,7 +6,7 @@ import type { Database } from "../storage/schema.js";
 import { isoNow } from "../storage/time.js";
 import { recordAudit } from "./audit.js";
 import { ADMINISTRATORS_GROUP, BUILTIN_ADMIN_USERNAME, BUILTIN_GROUPS, BUILTIN_ROLES, USERS_GROUP } from "./roles.js";
-import { groupNameColumns, loginNameColumns, usernameColumns } from "./names.js";
+import { groupNameColumns, userNameColumns } from "./names.js";
 import { searchTextFor } from "./user-fields.js";
 
 /** Marks a store whose first start is done (the token keys are made by auth/signing-keys.ts). */
@@ -53,8 +53,7 @@ export async function bootstrap(db: Kysely<Database>, hasher: PasswordHasher, po
         .insertInto("users")
         .values({
           ...fields,
-          ...usernameColumns(BUILTIN_ADMIN_USERNAME),
-          ...loginNameColumns(BUILTIN_ADMIN_USERNAME),
+          ...userNameColumns(BUILTIN_ADMIN_USERNAME),
           uuid: randomUUID(),
           display_name: BUILTIN_ADMIN_USERNAME,
           description: "Built-in user",

@@ -41,6 +41,14 @@ export function loginNameColumns(loginName: string) {
   return { login_name: normal, login_key: fold(normal), login_skeleton: confusableKey(normal) };
 }
 
+/** A new user's name columns; the login name is the username unless given (its look-alike key is then computed once: an import writes thousands a second). */
+export function userNameColumns(username: string, loginName: string = username) {
+  const user = usernameColumns(username);
+  const login = normalizeName(loginName);
+  if (login !== user.username) return { ...user, ...loginNameColumns(login) };
+  return { ...user, login_name: login, login_key: fold(login), login_skeleton: user.username_skeleton };
+}
+
 export function groupNameColumns(name: string) {
   const normal = normalizeName(name);
   return { name: normal, name_key: fold(normal), name_skeleton: confusableKey(normal) };

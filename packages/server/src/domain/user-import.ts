@@ -246,7 +246,8 @@ async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"]
   for (const row of await trx.selectFrom("users").selectAll().where("username", "in", list(usernames)).execute()) existing.set(row.username, row);
   const loginNames = users.map((u) => u.loginName ?? existing.get(normalizeName(u.username))?.login_name ?? u.username);
   const loginKeys = [...new Set(loginNames.map(fold))];
-  const skeletons = [...new Set([...users.map((u) => u.username), ...loginNames].map(confusableKey))];
+  // Most rows' login name is their username: each distinct name's look-alike key is computed once.
+  const skeletons = [...new Set([...new Set([...users.map((u) => u.username), ...loginNames])].map(confusableKey))];
   const nameHolders: NameHolders = new Map();
   const nameRows = await trx
     .selectFrom("users")

@@ -15,7 +15,7 @@ import { recordAudit, type Actor } from "./audit.js";
 import { ADMINISTRATOR_ACCESS_COLUMNS, assertSystemAdministratorRemains } from "./last-admin.js";
 import type { PasswordOwner, PasswordPolicy } from "./password-policy.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
-import { loginNameColumns, normalizeName, usernameColumns } from "./names.js";
+import { loginNameColumns, normalizeName, userNameColumns } from "./names.js";
 import { defaultDisplayName, searchTextFor, USERNAME_PATTERN } from "./user-fields.js";
 import { readForChange, type Precondition } from "./versioned.js";
 
@@ -107,14 +107,16 @@ function assertWindow(validFrom: string | null, validTo: string | null): void {
   }
 }
 
+const USERNAME = new RegExp(USERNAME_PATTERN, "u");
+
 /** The row of a new user: defaults filled in, times normalized, the validity window checked (names and profile are checked by the caller). */
 export function newUserRow(input: NewUser, passwordHash: string | null, now: string): NewUserRow & { login_name: string; profile_id: number } {
   const firstName = blankToNull(input.firstName) ?? null;
   const lastName = blankToNull(input.lastName) ?? null;
   const email = blankToNull(input.email) ?? null;
-  const names = { ...usernameColumns(input.username), ...loginNameColumns(input.loginName ?? input.username) };
+  const names = userNameColumns(input.username, input.loginName);
   const { username } = names;
-  if (!new RegExp(USERNAME_PATTERN, "u").test(username)) {
+  if (!USERNAME.test(username)) {
     throw new DomainError("invalid", `username is "${username}" in its normal form (NFKC), which holds more than 64 letters, digits and . _ - @.`, { field: "username" });
   }
   const validFrom = normalizeTime(input.validFrom, "validFrom") ?? null;

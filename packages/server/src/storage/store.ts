@@ -20,6 +20,7 @@ import { shortNeedleCountsMigration } from "./migrations/009-short-needle-counts
 import { signingKeysMigration } from "./migrations/010b-signing-keys.js";
 import { nameSkeletonsMigration } from "./migrations/010b-name-skeletons.js";
 import { bulkActionsMigration } from "./migrations/014-bulk-actions.js";
+import { bulkUpkeepMigration } from "./migrations/014b-bulk-upkeep.js";
 import { apiKeysMigration } from "./migrations/013-api-keys.js";
 import { serviceAccountsMigration } from "./migrations/010c-service-accounts.js";
 import { identityProvidersMigration } from "./migrations/012-identity-providers.js";
@@ -56,6 +57,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "008-user-documents": userDocumentsMigration(dialect),
     "009-short-needle-counts": shortNeedleCountsMigration(dialect),
     "014-bulk-actions": bulkActionsMigration(dialect),
+    "014b-bulk-upkeep": bulkUpkeepMigration(dialect),
     "013-api-keys": apiKeysMigration(dialect),
     "010c-service-accounts": serviceAccountsMigration,
     "010b-signing-keys": signingKeysMigration,

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { recordAudit } from "../domain/audit.js";
-import { groupNameColumns, loginNameColumns, usernameColumns } from "../domain/names.js";
+import { groupNameColumns, userNameColumns } from "../domain/names.js";
 import { USERS_GROUP } from "../domain/roles.js";
 import { defaultDisplayName, fold, searchTextFor } from "../domain/user-fields.js";
 import type { NewUserRow } from "../storage/schema.js";
@@ -172,8 +172,7 @@ export async function seedStore({ db, dialect }: Store, options: SeedOptions): P
             const hasDn = random() < 0.05;
             rows.push({
               ...fields,
-              ...usernameColumns(username),
-              ...loginNameColumns(username),
+              ...userNameColumns(username),
               uuid: seededUuid(seed, "user", i),
               display_name: defaultDisplayName(first, last, username),
               description: random() < 0.1 ? `Seeded user ${i + 1}` : null,

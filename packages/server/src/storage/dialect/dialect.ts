@@ -66,6 +66,12 @@ export interface StoreDialect {
    * and membership. Other writers keep their triggers meanwhile.
    */
   batchUserWrites<T>(trx: Kysely<Database>, work: () => Promise<BatchWrites<T>>): Promise<T>;
+  /**
+   * Migration 014b: a bulk writer's batch (an import's thousand rows) pays less upkeep per user.
+   * SQLite: the order keys and search entries of the users it inserts are deferred too, and made
+   * set-wise per batch; PostgreSQL: its set-wise refresh places each user in its bucket once.
+   */
+  createBulkUpkeep(db: Kysely<any>): Promise<void>;
   /** Migration 011b: the search index finds a new user's neighbours in username order that hold an order key at once (SQLite). */
   createKeyedNeighbours(db: Kysely<any>): Promise<void>;
   /**

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type { StoreDialect } from "../dialect.js";
 import { createUserDocuments, installUserDocuments, refreshUserDocuments, resumeUserDocuments, suspendUserDocuments } from "./user-documents.js";
-import { countMatches, createDeferredUserSearch, createGramCounts, createUserSearch, refreshUserSearch, resumeUserSearch, searchCondition, searchInOrder, suspendUserSearch } from "./search-buckets.js";
+import { countMatches, createBucketFunctions, createDeferredUserSearch, createGramCounts, createUserSearch, refreshUserSearch, resumeUserSearch, searchCondition, searchInOrder, suspendUserSearch } from "./search-buckets.js";
 
 export const postgresDialect: StoreDialect = {
   name: "postgres",
@@ -29,6 +29,8 @@ export const postgresDialect: StoreDialect = {
   installUserDocuments,
 
   createDeferredUpkeep: createDeferredUserSearch,
+
+  createBulkUpkeep: createBucketFunctions,
 
   // Buckets split as they grow: no walk over unkeyed users to spare.
   async createKeyedNeighbours() {},

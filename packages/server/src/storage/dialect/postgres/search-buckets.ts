@@ -41,7 +41,8 @@ export async function createUserSearch(db: Kysely<any>): Promise<void> {
   await sql`analyze user_search`.execute(db);
 }
 
-async function createBucketFunctions(db: Kysely<any>) {
+/** The functions of the buckets (create or replace): run by migrations 006, 011 and 014b, which changed them. */
+export async function createBucketFunctions(db: Kysely<any>) {
   // The bucket a username belongs in, locked for this transaction. The lock waits for a split of that
   // bucket, which may move the username into the new bucket: so look again once it is held.
   await sql`create or replace function ecm_user_search_bucket(name text) returns bigint language plpgsql as $$
@@ -96,22 +97,27 @@ async function createBucketFunctions(db: Kysely<any>) {
     end $$`.execute(db);
   await sql`create or replace function ecm_user_search_bucket_of(name text) returns bigint language sql stable as $$
       select bucket from user_search_buckets where first_username <= name collate "C" order by first_username desc limit 1 $$`.execute(db);
+  // Each user's bucket is looked up once per pass (an inline subquery, not a call of the function
+  // above for every row of every statement: that cost more than the rest of a batch's upkeep).
   await sql`create or replace function ecm_user_search_refresh(ids integer[]) returns void language plpgsql as $$
-    declare wanted bigint[]; held bigint[] := '{}'; b bigint;
+    declare wanted bigint[]; held bigint[] := '{}'; b bigint; placed_ids integer[]; placed_buckets bigint[];
     begin
       loop
-        select array_agg(distinct ecm_user_search_bucket_of(u.username)) into wanted from users u where u.id = any(ids);
+        select array_agg(f.id order by f.id), array_agg(f.bucket order by f.id) into placed_ids, placed_buckets from (select u.id,
+            (select k.bucket from user_search_buckets k where k.first_username <= u.username collate "C" order by k.first_username desc limit 1) as bucket
+          from users u where u.id = any(ids)) f;
+        select array_agg(distinct x) into wanted from unnest(placed_buckets) x;
         exit when wanted is null or wanted <@ held;
         perform 1 from user_search_buckets where bucket = any(wanted) and not bucket = any(held) order by bucket for update;
         held := held || wanted;
       end loop;
       update user_search_buckets k set rows = k.rows + c.n
-        from (select f.bucket, count(*) as n from (select u.id, ecm_user_search_bucket_of(u.username) as bucket from users u where u.id = any(ids)) f
+        from (select f.bucket, count(*) as n from unnest(placed_ids, placed_buckets) as f(id, bucket)
           left join user_search s on s.user_id = f.id where s.bucket is distinct from f.bucket group by f.bucket) c
         where k.bucket = c.bucket;
       delete from user_search where user_id = any(ids);
       insert into user_search (user_id, bucket, username, search_text)
-        select u.id, ecm_user_search_bucket_of(u.username), u.username, u.search_text from users u where u.id = any(ids);
+        select u.id, f.bucket, u.username, u.search_text from unnest(placed_ids, placed_buckets) as f(id, bucket) join users u on u.id = f.id;
       foreach b in array coalesce(wanted, '{}') loop perform ecm_user_search_split(b); end loop;
     end $$`.execute(db);
 }

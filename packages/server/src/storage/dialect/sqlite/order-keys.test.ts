@@ -57,4 +57,21 @@ describe("SQLite order keys", () => {
     assert.ok((await keys()).every((r) => r.sort_key !== null));
     assert.equal((await everyPage("squeezed", 4)).length, 38);
   });
+
+  it("a bulk writer's new users are keyed set-wise, many in one gap, and found in username order", async () => {
+    // 100 between two neighbours (one by one, keys ran out after 32) and 20 after the last user.
+    const names = [...Array.from({ length: 100 }, (_, i) => `m-firstz-batch${String(i).padStart(3, "0")}`), ...Array.from({ length: 20 }, (_, i) => `zz-batch${i}`)];
+    await store.db.transaction().execute((trx) =>
+      store.dialect.batchUserWrites(trx, async () => {
+        const ids: number[] = [];
+        for (const username of [...names].reverse()) ids.push((await insertUser({ ...store, db: trx }, { username, first_name: "Batched" })).id);
+        return { result: undefined, documents: ids, search: ids, groups: [] };
+      }),
+    );
+    const rows = await keys();
+    assert.ok(rows.every((r) => r.sort_key !== null), "every user has a key");
+    for (let i = 1; i < rows.length; i++) assert.ok(rows[i]!.sort_key! > rows[i - 1]!.sort_key!, rows[i]!.username);
+    assert.deepEqual(await everyPage("batched", 7), [...names].sort());
+    assert.equal(await createUserQueries(store).count({ search: "-batch" }), names.length);
+  });
 });

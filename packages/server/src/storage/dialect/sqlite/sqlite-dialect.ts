@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { StoreDialect } from "../dialect.js";
-import { batchUserWrites, createDocumentsDeferral, createUserDocuments, installUserDocuments, rebuildUserDocuments, suspendUserDocuments } from "./user-documents.js";
+import { batchUserWrites, createDocumentsDeferral, createUserDocuments, installUserDocuments, NOT_DEFERRED, rebuildUserDocuments, suspendUserDocuments } from "./user-documents.js";
 
 /** An SQL string literal. */
 function quoteText(text: string): string {
@@ -64,15 +64,46 @@ const SEARCH_UPDATE_TRIGGER = sql`create trigger users_search_au after update of
     insert into users_search(rowid, search_text) select sort_key, search_text || char(31, 31) from users where id = new.id and sort_key is not null;
     end`;
 
-/** Keep the index in step with users: a new user gets its order key first, then its index entry. */
-async function createSearchTriggers(db: Kysely<any>) {
-  await sql`create trigger users_search_ai after insert on users begin
+/**
+ * A new user gets its order key first, then its index entry; since migration 014b not while a bulk
+ * writer has deferred it (batchUserWrites), which then keys and indexes its new users set-wise.
+ */
+const searchInsertTrigger = (deferrable: boolean) => sql`create trigger users_search_ai after insert on users ${sql.raw(deferrable ? `when ${NOT_DEFERRED}` : "")} begin
     update users set sort_key = ${orderKeyFor("new.username", "new.id")} where id = new.id;
     insert into users_search(rowid, search_text) select sort_key, search_text || char(31, 31) from users where id = new.id and sort_key is not null;
-    end`.execute(db);
+    end`;
+
+/** Keep the index in step with users (`deferrable`: the flag of batchUserWrites exists, from migration 011 on). */
+async function createSearchTriggers(db: Kysely<any>, deferrable: boolean) {
+  await searchInsertTrigger(deferrable).execute(db);
   await sql`create trigger users_search_ad after delete on users begin
     delete from users_search where rowid = old.sort_key; end`.execute(db);
   await SEARCH_UPDATE_TRIGGER.execute(db);
+}
+
+/**
+ * Order keys and index entries for the users `ids` names that have no key (a bulk writer's new
+ * users, whose insert trigger it deferred), set-wise: the new users between the same two keyed
+ * neighbours share that gap evenly, in username order (more of them than the gap has keys: none gets
+ * one, and they are searched row by row until the next renumbering).
+ */
+async function keySearchEntries(db: Kysely<any>, ids: readonly number[]): Promise<void> {
+  const fresh = (await sql<{ id: number }>`select id from users where id in (select value from json_each(${JSON.stringify(ids)})) and sort_key is null`.execute(db)).rows.map((r) => r.id);
+  if (fresh.length === 0) return;
+  const list = JSON.stringify(fresh);
+  await sql`with gaps as (select u.id, u.username,
+        (select sort_key from users where username < u.username and sort_key is not null order by username desc limit 1) as prev_key,
+        (select sort_key from users where username > u.username and sort_key is not null order by username limit 1) as next_key
+      from users u where u.id in (select value from json_each(${list}))),
+    placed as (select id, coalesce(prev_key, 0) as low, next_key,
+        row_number() over (partition by prev_key, next_key order by username) as k, count(*) over (partition by prev_key, next_key) as m from gaps)
+    update users set sort_key = case
+        when p.next_key is null then p.low + p.k * ${sql.raw(ORDER_KEY_GAP)}
+        when p.next_key - p.low > p.m then p.low + (p.next_key - p.low) / (p.m + 1) * p.k
+      end
+    from placed p where users.id = p.id`.execute(db);
+  await sql`insert into users_search(rowid, search_text) select sort_key, search_text || char(31, 31) from users
+    where id in (select value from json_each(${list})) and sort_key is not null`.execute(db);
 }
 
 /** The FTS5 query for a needle: a phrase, or any of the trigrams a short needle starts; null when too common for the index. */
@@ -127,7 +158,7 @@ export const sqliteDialect: StoreDialect = {
     await sql`create unique index users_sort_key on users(sort_key)`.execute(db);
     await sql`insert into users_search(users_search) values ('delete-all')`.execute(db);
     await fillSearchIndex(db);
-    await createSearchTriggers(db);
+    await createSearchTriggers(db, false);
   },
 
   async orderedSearch(db, needle, after, limit) {
@@ -217,7 +248,18 @@ export const sqliteDialect: StoreDialect = {
     await SEARCH_UPDATE_TRIGGER.execute(db);
   },
 
-  batchUserWrites,
+  async createBulkUpkeep(db: Kysely<any>) {
+    await sql`drop trigger users_search_ai`.execute(db);
+    await searchInsertTrigger(true).execute(db);
+  },
+
+  batchUserWrites(trx, work) {
+    return batchUserWrites(trx, async () => {
+      const writes = await work();
+      if (writes.search.length > 0) await keySearchEntries(trx, writes.search);
+      return writes;
+    });
+  },
 
   async createKeyedNeighbours(db: Kysely<any>) {
     // A new user's keyed neighbours are found without walking the unkeyed users between: many users
@@ -253,7 +295,7 @@ export const sqliteDialect: StoreDialect = {
       await assignOrderKeys(db);
       await fillSearchIndex(db);
       await sql`insert into users_search(users_search) values ('optimize')`.execute(db);
-      await createSearchTriggers(db);
+      await createSearchTriggers(db, true);
     }
   },
 

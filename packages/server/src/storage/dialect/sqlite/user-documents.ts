@@ -27,7 +27,7 @@ const userAndDependents = (id: string) => `u.id = ${id} or u.profile_id = ${id}`
  * and clears it again inside its own transaction: SQLite has one writer at a time, and readers see
  * committed data only, so no other writer ever sees it set.
  */
-const NOT_DEFERRED = "(select deferred from user_documents_deferral) = 0";
+export const NOT_DEFERRED = "(select deferred from user_documents_deferral) = 0";
 
 const shownColumnChanged = DOCUMENT_SOURCE_COLUMNS.map((c) => `old.${c} is not new.${c}`).join(" or ");
 /** Each trigger rebuilds the documents of the users whose JSON the change shows in. */
@@ -89,7 +89,8 @@ export async function createDocumentsDeferral(db: Kysely<any>): Promise<void> {
  * Runs `work` in the transaction `trx` without the per-row rebuilds of the documents of users it
  * inserts or updates and of memberships it changes, then rebuilds the documents of the users it
  * names (and of the users whose profile they are) in one statement: a sync's batch rebuilds each
- * document once instead of once per row and membership. The search index keeps its triggers (cheap here).
+ * document once instead of once per row and membership. The search index keeps its triggers, but for
+ * inserts (sqlite-dialect.ts keys and indexes a batch's new users set-wise, inside `work`).
  */
 export async function batchUserWrites<T>(trx: Kysely<any>, work: () => Promise<BatchWrites<T>>): Promise<T> {
   await sql`update user_documents_deferral set deferred = 1`.execute(trx);
