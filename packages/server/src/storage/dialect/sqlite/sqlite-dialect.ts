@@ -91,7 +91,7 @@ async function keySearchEntries(db: Kysely<any>, ids: readonly number[]): Promis
   const fresh = (await sql<{ id: number }>`select id from users where id in (select value from json_each(${JSON.stringify(ids)})) and sort_key is null`.execute(db)).rows.map((r) => r.id);
   if (fresh.length === 0) return;
   const list = JSON.stringify(fresh);
-  await sql`with gaps as (select u.id, u.username,
+  await sql`with gaps as materialized (select u.id, u.username,
         (select sort_key from users where username < u.username and sort_key is not null order by username desc limit 1) as prev_key,
         (select sort_key from users where username > u.username and sort_key is not null order by username limit 1) as next_key
       from users u where u.id in (select value from json_each(${list}))),
