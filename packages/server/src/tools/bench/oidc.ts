@@ -20,7 +20,9 @@ export interface OidcResult {
   /** Our callback as its client sees it, and without the time it waited for the provider (Server-Timing). */
   callback: Latency;
   callbackOwn: Latency;
-  failures: number;
+  /** Failed measured logins, and failed first logins, by kind (step, status, answer). */
+  failures: Record<string, number>;
+  firstFailures: Record<string, number>;
 }
 
 const ALIAS = "bench";
@@ -54,28 +56,37 @@ export async function benchOidc(baseUrl: string, adminPassword: string, opts: Oi
     });
     const callbackTimes: number[] = [];
     const ownTimes: number[] = [];
-    let failures = 0;
+    /** Failed logins of the phase running (first logins, then the measured ones), by step, status and answer. */
+    let failures = new Map<string, number>();
+    const failed = (kind: string) => {
+      if (!failures.has(kind)) opts.log(`[oidc] failed: ${kind}`);
+      failures.set(kind, (failures.get(kind) ?? 0) + 1);
+    };
+    const failedAnswer = async (step: string, answer: Response) => failed(`${step} ${answer.status} ${(await answer.text()).slice(0, 300)}`);
 
     /** One login of `account`; its first one goes through the provider's forms. */
     const login = async ({ sub, browser }: (typeof browsers)[number]) => {
-      const callback = await browser.navigate(`${baseUrl}/auth/v1/providers/${ALIAS}/login?returnTo=%2Fportal%2F`, sub, (url) => url.pathname.endsWith(`/${ALIAS}/callback`));
+      const callback = await browser.navigate(`${baseUrl}/auth/v1/providers/${ALIAS}/login?returnTo=%2Fportal%2F`, sub, (url) => url.pathname.endsWith(`/${ALIAS}/callback`)).catch((error: Error) => {
+        failed(`to the callback: ${error.message} ${(error.cause as Error | undefined)?.message ?? ""}`);
+      });
+      if (!callback) return;
       const t0 = performance.now();
       const answer = await browser.request(callback.href);
       const elapsed = performance.now() - t0;
       const code = /#code=([^&]+)/.exec(answer.headers.get("location") ?? "")?.[1];
-      if (answer.status !== 303 || !code) {
-        failures++;
-        return;
-      }
+      if (answer.status !== 303 || !code) return failedAnswer("callback", answer);
       const providerMs = Number(/idp;dur=([\d.]+)/.exec(answer.headers.get("server-timing") ?? "")?.[1] ?? NaN);
       callbackTimes.push(elapsed);
       ownTimes.push(elapsed - providerMs);
-      const exchanged = await post(`${baseUrl}/auth/v1/providers/${ALIAS}/exchange`, { code: decodeURIComponent(code) });
-      if (exchanged.status !== 200) failures++;
+      const exchanged = await fetch(`${baseUrl}/auth/v1/providers/${ALIAS}/exchange`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ code: decodeURIComponent(code) }) });
+      if (exchanged.status !== 200) return failedAnswer("exchange", exchanged);
+      await exchanged.body?.cancel();
     };
 
     opts.log(`[oidc] first logins of ${opts.accounts} accounts (provider forms, users created)…`);
     const first = await timed(browsers, opts.concurrency, login);
+    const firstFailures = failures;
+    failures = new Map();
     callbackTimes.length = 0;
     ownTimes.length = 0;
     opts.log(`[oidc] ${opts.logins} logins with provider sessions, ${opts.concurrency} in flight…`);
@@ -87,7 +98,8 @@ export async function benchOidc(baseUrl: string, adminPassword: string, opts: Oi
       logins: { count: opts.logins, seconds: measured.seconds, perSecond: opts.logins / measured.seconds, concurrency: opts.concurrency },
       callback: latencyOf(callbackTimes),
       callbackOwn: latencyOf(ownTimes),
-      failures,
+      failures: Object.fromEntries(failures),
+      firstFailures: Object.fromEntries(firstFailures),
     };
   } finally {
     await provider.close();
@@ -102,11 +114,15 @@ async function post(url: string, body: unknown, token?: string): Promise<{ statu
 
 /** The report's lines of a run. */
 export function oidcReport(r: OidcResult): string[] {
+  const count = (kinds: Record<string, number>) => Object.values(kinds).reduce((a, b) => a + b, 0);
+  const kinds = (phase: string, of: Record<string, number>) => Object.entries(of).map(([kind, n]) => `${phase} failed ${n}×: ${kind}`);
   const lat = (l: Latency) => `p50 ${l.p50.toFixed(2)} ms, p90 ${l.p90.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms, max ${l.max.toFixed(1)} ms`;
   return [
-    `provider logins:          ${r.logins.perSecond.toFixed(1)} complete logins/s with ${r.logins.concurrency} in flight (${r.logins.count} logins of ${r.accounts} accounts with provider sessions; the provider runs in the bench process)${r.failures ? `; ${r.failures} FAILED` : ""}`,
-    `provider first logins:    ${r.firstLogins.perSecond.toFixed(1)}/s (provider login and consent forms, user created)`,
+    `provider logins:          ${r.logins.perSecond.toFixed(1)} complete logins/s with ${r.logins.concurrency} in flight (${r.logins.count} logins of ${r.accounts} accounts with provider sessions; the provider runs in the bench process)${count(r.failures) ? `; ${count(r.failures)} FAILED` : ""}`,
+    `provider first logins:    ${r.firstLogins.perSecond.toFixed(1)}/s (provider login and consent forms, user created)${count(r.firstFailures) ? `; ${count(r.firstFailures)} FAILED` : ""}`,
     `callback, own time:       ${lat(r.callbackOwn)} (without the provider's code exchange, from Server-Timing)`,
     `callback, as seen:        ${lat(r.callback)}`,
+    ...kinds("login", r.failures),
+    ...kinds("first login", r.firstFailures),
   ];
 }
