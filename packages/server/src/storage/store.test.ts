@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } fr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import BetterSqlite3 from "better-sqlite3";
 import { sql } from "kysely";
 import { openStore } from "./store.js";
 
@@ -40,5 +41,37 @@ describe("the SQLite store's files are the server's alone", () => {
     chmodSync(dir, 0o755);
     chmodSync(file, 0o644);
     await assertPrivate(dir);
+  });
+});
+
+describe("SQLite transactions with the server's other processes (workers, nodes on one file)", () => {
+  it("a transaction that reads and then writes commits when another process writes meanwhile: that one waits", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ecm-locks-"));
+    const file = join(dir, "store.sqlite3");
+    const store = await openStore({ kind: "sqlite", file });
+    // Another process's connection, told not to wait for the write lock, so that waiting shows as SQLITE_BUSY.
+    const other = new BetterSqlite3(file);
+    other.pragma("busy_timeout = 0");
+    try {
+      let otherWrote = true;
+      await store.db.transaction().execute(async (trx) => {
+        await trx.selectFrom("settings").selectAll().execute();
+        try {
+          other.prepare("insert into settings(key, value) values ('other', 'x')").run();
+        } catch (error) {
+          assert.equal((error as { code?: string }).code, "SQLITE_BUSY");
+          otherWrote = false;
+        }
+        // Begun deferred, the transaction would read an older snapshot than the other's commit and
+        // fail here with SQLITE_BUSY_SNAPSHOT, whatever the busy timeout (a provider login's 500).
+        await trx.insertInto("settings").values({ key: "mine", value: "y" }).execute();
+      });
+      assert.equal(otherWrote, false, "the other process waited for the transaction");
+      assert.deepEqual(other.prepare("select key from settings where key in ('mine', 'other')").pluck().all(), ["mine"]);
+    } finally {
+      other.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

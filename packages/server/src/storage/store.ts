@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from "kysely";
+import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Migration, type MigrationProvider } from "kysely";
 import pg from "pg";
 import type { StoreDialect } from "./dialect/dialect.js";
 import { postgresDialect } from "./dialect/postgres/postgres-dialect.js";
@@ -104,6 +104,19 @@ function restrictSqliteFiles(file: string): void {
   }
 }
 
+/**
+ * Transactions take SQLite's write lock as they begin (BEGIN IMMEDIATE), waiting for it up to the
+ * busy timeout. Begun deferred, one that reads and then writes fails at once with
+ * SQLITE_BUSY_SNAPSHOT when another process (the server's other worker, another node on the file)
+ * committed in between: the busy timeout cannot help it. Within a process the one connection runs
+ * one transaction at a time anyway.
+ */
+class ImmediateTransactions extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+  }
+}
+
 function openSqlite(file: string): Store {
   if (file !== ":memory:") restrictSqliteFiles(file);
   const database = new BetterSqlite3(file);
@@ -111,7 +124,12 @@ function openSqlite(file: string): Store {
   database.pragma("synchronous = NORMAL");
   database.pragma("foreign_keys = ON");
   database.pragma("busy_timeout = 5000");
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const dialect = new (class extends SqliteDialect {
+    override createDriver() {
+      return new ImmediateTransactions({ database });
+    }
+  })({ database });
+  const db = new Kysely<Database>({ dialect });
   return { db, dialect: sqliteDialect, userDocuments: (after, extended, now) => sqliteUserDocuments(db, after, extended, now), close: () => db.destroy() };
 }
 
