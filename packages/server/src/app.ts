@@ -200,9 +200,9 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     await app.register(routes, { prefix: BASE_PATH, ...deps });
   }
 
-  // Housekeeping, safe on every node at once: expired sessions and keys, audit events past retention, spent counters.
+  // Housekeeping, safe on every node at once: expired sessions, keys and provider logins, audit events past retention, spent counters.
   const housekeeping = async () => {
-    await Promise.all([sessions.purgeExpired(), signingKeys.purge(), pruneAudit(store.db, config.auditRetentionDays), pruneRateCounters(store.db), login.forgetStaleSources()]);
+    await Promise.all([sessions.purgeExpired(), signingKeys.purge(), deps.loginFlow.purgeExpired(), pruneAudit(store.db, config.auditRetentionDays), pruneRateCounters(store.db), login.forgetStaleSources()]);
   };
   const purge = setInterval(() => void housekeeping().catch((e) => app.log.warn({ err: e }, "housekeeping failed")), 600_000);
   purge.unref();

@@ -33,10 +33,10 @@ export class Sessions {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async issue(user: Pick<UserRow, "id" | "uuid">, sourceIp: string | null): Promise<TokenResponse> {
+  /** A new session of `user` and its token; `alongside` writes more about it in the same transaction. */
+  async issue(user: Pick<UserRow, "id" | "uuid">, sourceIp: string | null, alongside?: (trx: Kysely<Database>, sessionId: string) => Promise<unknown>): Promise<TokenResponse> {
     const id = randomBytes(18).toString("base64url");
     const now = this.now();
-    await this.db.insertInto("sessions").values({ id, user_id: user.id, created_at: new Date(now).toISOString(), expires_at: isoAfter(this.ttlSeconds, now), revoked_at: null, source_ip: sourceIp }).execute();
     const { kid, alg, key } = await this.keys.current();
     const token = await new SignJWT({ sid: id })
       .setProtectedHeader({ alg, kid, typ: "JWT" })
@@ -45,6 +45,17 @@ export class Sessions {
       .setIssuedAt(Math.floor(now / 1000))
       .setExpirationTime(Math.floor(now / 1000) + this.maxSeconds)
       .sign(key);
+    // The token names a row not written yet: it is no use before the insert below.
+    const insert = (on: Kysely<Database>) =>
+      on.insertInto("sessions").values({ id, user_id: user.id, created_at: new Date(now).toISOString(), expires_at: isoAfter(this.ttlSeconds, now), revoked_at: null, source_ip: sourceIp }).execute();
+    if (alongside) {
+      await this.db.transaction().execute(async (trx) => {
+        await insert(trx);
+        await alongside(trx, id);
+      });
+    } else {
+      await insert(this.db);
+    }
     return { access_token: token, expires_in: this.ttlSeconds, token_type: "bearer" };
   }
 

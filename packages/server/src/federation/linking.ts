@@ -159,7 +159,7 @@ export function createLinking(store: Store, groups: GroupQueries) {
   }
 
   /** One attempt of `resolve`, in one transaction: nothing of a refused login is kept. */
-  async function resolveOnce(p: Provider, identity: ProviderIdentity, sourceIp: string | null): Promise<UserRow> {
+  async function resolveOnce(p: Provider, identity: ProviderIdentity, sourceIp: string | null, then: (trx: Kysely<Database>, user: UserRow) => Promise<void>): Promise<UserRow> {
     return db.transaction().execute(async (trx) => {
       const system: Actor = { id: null, name: `identity-provider:${p.alias}`, sourceIp };
       const link = { alias: p.alias, subject: identity.subject };
@@ -192,6 +192,7 @@ export function createLinking(store: Store, groups: GroupQueries) {
         const changed = await mapGroups(trx, p, user, identity.groups);
         if (changed) await recordAudit(trx, system, { action: "user.groups-mapped", target: userTarget(user), details: { alias: p.alias, ...changed } });
       }
+      await then(trx, user);
       return user;
     });
   }
@@ -200,14 +201,15 @@ export function createLinking(store: Store, groups: GroupQueries) {
     /**
      * The local user of a provider login: the linked one; else the one local user with the same
      * email when the provider is trusted with emails and says this one is verified; else a new
-     * user. Refused (LoginRefused) when that user may not log in now.
+     * user. Refused (LoginRefused) when that user may not log in now. `then` writes the login's own
+     * rows in the same transaction: one commit per login.
      */
-    async resolve(p: Provider, identity: ProviderIdentity, sourceIp: string | null): Promise<UserRow> {
+    async resolve(p: Provider, identity: ProviderIdentity, sourceIp: string | null, then: (trx: Kysely<Database>, user: UserRow) => Promise<void>): Promise<UserRow> {
       try {
-        return await resolveOnce(p, identity, sourceIp);
+        return await resolveOnce(p, identity, sourceIp, then);
       } catch (error) {
         // A concurrent first login took the same name or linked the same subject: the second try finds it.
-        if (isUniqueViolation(error)) return resolveOnce(p, identity, sourceIp);
+        if (isUniqueViolation(error)) return resolveOnce(p, identity, sourceIp, then);
         throw error;
       }
     },

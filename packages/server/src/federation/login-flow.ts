@@ -81,6 +81,16 @@ export class ProviderLoginFailed extends Error {
  * (signature against the provider's keys); the session is handed out for a one-time code.
  */
 export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: JwksCache, linking: Linking, sessions: Sessions) {
+  /** Each provider's openid-client configuration, kept while its stored version is current (every update bumps it). */
+  const configurations = new Map<string, { version: number; configuration: oidc.Configuration }>();
+  function configurationOf(p: Provider): oidc.Configuration {
+    const kept = configurations.get(p.uuid);
+    if (kept?.version === p.version) return kept.configuration;
+    const configuration = clientConfiguration(p, secrets);
+    configurations.set(p.uuid, { version: p.version, configuration });
+    return configuration;
+  }
+
   async function enabledProvider(alias: string, on: Kysely<Database> = db): Promise<Provider> {
     const row = await on.selectFrom("identity_providers").selectAll().where("alias", "=", alias).where("enabled", "=", 1).executeTakeFirst();
     if (!row) throw notFound("identity provider", alias);
@@ -98,17 +108,17 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
     async begin(alias: string, redirectUri: string, returnTo: string): Promise<LoginStart> {
       const p = await enabledProvider(alias);
       const pending = { id: random(), state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier() };
-      await db.deleteFrom("provider_logins").where("expires_at", "<", isoNow()).execute();
       await db
         .insertInto("provider_logins")
         .values({ id: sha256(pending.id), provider_id: p.id, state: pending.state, nonce: pending.nonce, code_verifier: pending.verifier, redirect_uri: redirectUri, return_to: returnTo, expires_at: isoAfter(PENDING_SECONDS) })
         .execute();
-      const url = oidc.buildAuthorizationUrl(clientConfiguration(p, secrets), {
+      const url = oidc.buildAuthorizationUrl(configurationOf(p), {
         redirect_uri: redirectUri,
         scope: p.config.scopes.join(" "),
         state: pending.state,
         nonce: pending.nonce,
-        code_challenge: await oidc.calculatePKCECodeChallenge(pending.verifier),
+        // S256 (RFC 7636 4.2): base64url of the verifier's SHA-256.
+        code_challenge: sha256(pending.verifier),
         code_challenge_method: "S256",
       });
       return { loginId: pending.id, authorizationUrl: url.href };
@@ -131,7 +141,7 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
         if (query.get("state") !== pending.state) throw checkFailed("state-mismatch", "state does not match the login in progress");
         const iss = query.get("iss");
         if (iss !== null && iss !== p.config.issuer) throw checkFailed("issuer-mismatch", "iss is not the provider's issuer");
-        const configuration = clientConfiguration(p, secrets);
+        const configuration = configurationOf(p);
         let providerMs = 0;
         const atProvider = async <T>(call: Promise<T>): Promise<T> => {
           const t0 = performance.now();
@@ -158,14 +168,14 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
           claims = { ...(await atProvider(oidc.fetchUserInfo(configuration, tokens.access_token, claims.sub as string))), ...claims };
         }
         const identity = identityOf(p.config, claims);
-        const user = await linking.resolve(p, identity, sourceIp);
         const code = random();
-        await db.deleteFrom("login_codes").where("expires_at", "<", isoNow()).execute();
-        await db
-          .insertInto("login_codes")
-          .values({ code_hash: sha256(code), provider_id: p.id, user_id: user.id, subject: identity.subject, sid: identity.sid, source_ip: sourceIp, expires_at: isoAfter(CODE_SECONDS) })
-          .execute();
-        await recordAudit(db, { id: user.id, name: user.username, sourceIp }, { action: "auth.provider-login", target: { type: "user", id: user.uuid, name: user.username }, details: { alias, subject: identity.subject } });
+        await linking.resolve(p, identity, sourceIp, async (trx, user) => {
+          await trx
+            .insertInto("login_codes")
+            .values({ code_hash: sha256(code), provider_id: pending.provider_id, user_id: user.id, subject: identity.subject, sid: identity.sid, source_ip: sourceIp, expires_at: isoAfter(CODE_SECONDS) })
+            .execute();
+          await recordAudit(trx, { id: user.id, name: user.username, sourceIp }, { action: "auth.provider-login", target: { type: "user", id: user.uuid, name: user.username }, details: { alias, subject: identity.subject } });
+        });
         return { returnTo: pending.return_to, code, providerMs };
       } catch (thrown) {
         const error = classify(thrown);
@@ -192,10 +202,17 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
         await refuse(provider, actor, refusal ?? "deleted", user);
         throw new LoginRefused(refusal ?? "deleted", user ?? null);
       }
-      const token = await sessions.issue(user, sourceIp);
-      const principal = await sessions.authenticate(token.access_token);
-      await db.insertInto("provider_sessions").values({ session_id: principal!.sessionId, provider_id: provider.id, subject: row.subject, sid: row.sid }).execute();
-      return token;
+      // The session and what back-channel logout finds it by, together.
+      return sessions.issue(user, sourceIp, (trx, sessionId) =>
+        trx.insertInto("provider_sessions").values({ session_id: sessionId, provider_id: provider.id, subject: row.subject, sid: row.sid }).execute(),
+      );
+    },
+
+    /** Logins never finished and one-time codes never exchanged, once expired (housekeeping; each is checked for expiry at use). */
+    async purgeExpired(): Promise<void> {
+      const now = isoNow();
+      await db.deleteFrom("provider_logins").where("expires_at", "<", now).execute();
+      await db.deleteFrom("login_codes").where("expires_at", "<", now).execute();
     },
   };
 }
