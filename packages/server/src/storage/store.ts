@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Migration, type MigrationProvider } from "kysely";
+import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Migration, type MigrationProvider, type SqliteDatabase } from "kysely";
 import pg from "pg";
 import type { StoreDialect } from "./dialect/dialect.js";
 import { postgresDialect } from "./dialect/postgres/postgres-dialect.js";
@@ -117,6 +117,29 @@ class ImmediateTransactions extends SqliteDriver {
   }
 }
 
+/** How many compiled statements a SQLite store keeps (distinct SQL texts; the least recently used go first). */
+const STATEMENT_CACHE = 1000;
+
+/**
+ * Kysely prepares every query anew, and better-sqlite3 compiles the SQL at each prepare: the
+ * compiled statement is kept per SQL text instead (SQLite recompiles one by itself after a schema
+ * change). One still being read (a stream) is not handed out again.
+ */
+function keepingStatements(database: BetterSqlite3.Database): SqliteDatabase {
+  const kept = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(text) {
+      let statement = kept.get(text);
+      kept.delete(text);
+      if (!statement || statement.busy) statement = database.prepare(text);
+      kept.set(text, statement);
+      if (kept.size > STATEMENT_CACHE) kept.delete(kept.keys().next().value!);
+      return statement;
+    },
+  };
+}
+
 function openSqlite(file: string): Store {
   if (file !== ":memory:") restrictSqliteFiles(file);
   const database = new BetterSqlite3(file);
@@ -124,11 +147,12 @@ function openSqlite(file: string): Store {
   database.pragma("synchronous = NORMAL");
   database.pragma("foreign_keys = ON");
   database.pragma("busy_timeout = 5000");
+  const kept = keepingStatements(database);
   const dialect = new (class extends SqliteDialect {
     override createDriver() {
-      return new ImmediateTransactions({ database });
+      return new ImmediateTransactions({ database: kept });
     }
-  })({ database });
+  })({ database: kept });
   const db = new Kysely<Database>({ dialect });
   return { db, dialect: sqliteDialect, userDocuments: (after, extended, now) => sqliteUserDocuments(db, after, extended, now), close: () => db.destroy() };
 }
