@@ -77,6 +77,8 @@ export interface RateLimitSettings {
   perAddress: number;
   /** Attempts on one account from addresses that are not familiar to it. */
   perAccount: number;
+  /** Identity-provider logins started, and one-time codes exchanged, from one client address. */
+  providerLoginsPerAddress: number;
 }
 
 export interface ConnectionLimits {
@@ -175,6 +177,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       windowSeconds: intFrom(env, "ECM_RATE_LIMIT_WINDOW_SECONDS", 60),
       perAddress: intFrom(env, "ECM_RATE_LIMIT_PER_ADDRESS", 30),
       perAccount: intFrom(env, "ECM_RATE_LIMIT_PER_ACCOUNT", 10),
+      providerLoginsPerAddress: intFrom(env, "ECM_RATE_LIMIT_PROVIDER_LOGINS_PER_ADDRESS", 60),
     },
     connections: {
       requestTimeoutSeconds: intFrom(env, "ECM_REQUEST_TIMEOUT_SECONDS", 30),

@@ -4,7 +4,7 @@ import { describeEachStore, startTestServer, type ApiResponse, type TestServer }
 
 const TOKEN_PATH = "/auth/v1/providers/builtin/token";
 const PASSWORD = "Rated-Account-Pass-1";
-const LIMITS = { rateLimit: { windowSeconds: 60, perAddress: 4, perAccount: 3 }, lockout: { maxFailures: 100, accountMaxFailures: 100, familiarDays: 30, baseSeconds: 60, maxSeconds: 60 } };
+const LIMITS = { rateLimit: { windowSeconds: 60, perAddress: 4, perAccount: 3, providerLoginsPerAddress: 2 }, lockout: { maxFailures: 100, accountMaxFailures: 100, familiarDays: 30, baseSeconds: 60, maxSeconds: 60 } };
 
 const loginFrom = (s: TestServer, from: string, username: string, password: string) => s.api("POST", TOKEN_PATH, { from, body: { username, password } });
 
@@ -58,6 +58,18 @@ describeEachStore(
       assertTooMany(await change());
       const refused = (await s.api("GET", "/security/v1/audit-events?action=auth.reauthenticate&actor=changer", { token })).body.filter((e: any) => e.details?.reason === "rate-limited");
       assert.deepEqual(refused.map((e: any) => [e.targetName, e.sourceAddress, e.details.limit, e.count]), [["changer", "127.0.0.9", "address", 1]]);
+    });
+
+    it("limits identity-provider logins started and codes exchanged per client address", async () => {
+      const s = server();
+      // Counted before the provider is looked up: an unknown alias costs the caller as a real one does.
+      const start = (from: string) => s.api("GET", "/auth/v1/providers/nowhere/login", { from });
+      const exchange = (from: string) => s.api("POST", "/auth/v1/providers/nowhere/exchange", { from, body: { code: "guessed-code" } });
+      assert.equal((await start("127.0.0.11")).status, 404);
+      assert.notEqual((await exchange("127.0.0.11")).status, 429);
+      assertTooMany(await start("127.0.0.11"));
+      assertTooMany(await exchange("127.0.0.11"));
+      assert.equal((await start("127.0.0.12")).status, 404);
     });
 
     it("audits refused attempts in aggregate: anonymous, from the address, one event a minute whose count grows", async () => {

@@ -61,3 +61,16 @@ export function attemptLimits(app: FastifyInstance, settings: RateLimitSettings,
     }
   };
 }
+
+/**
+ * A preHandler that limits what anonymous callers may start from one client address (`max` per
+ * window; 0: no limit) — work that writes to the store or calls out before anyone is known.
+ */
+export function addressLimit(app: FastifyInstance, settings: RateLimitSettings, what: string, max: number): preHandlerAsyncHookHandler {
+  if (max <= 0) return async () => {};
+  const check = app.createRateLimit({ max, timeWindow: settings.windowSeconds * 1000, keyGenerator: (request) => `${what}|address|${request.ip}` });
+  return async (request) => {
+    const result = await check(request);
+    if (!result.isAllowed && result.isExceeded) throw new ApiError("tooManyRequests", `Too many ${what}s from this address; try again in ${result.ttlInSeconds} s.`, { retryAfterSeconds: result.ttlInSeconds });
+  };
+}

@@ -89,7 +89,7 @@ export async function startTestServer(kind: StoreKind, overrides: Partial<Config
     store,
     secretKey: { key: TEST_SECRET_KEY, file: "/nonexistent" },
     // Tests log in from 127.0.0.1 far more often than a person: the suites that test the limits set them.
-    rateLimit: { windowSeconds: 60, perAddress: 0, perAccount: 0 },
+    rateLimit: { windowSeconds: 60, perAddress: 0, perAccount: 0, providerLoginsPerAddress: 0 },
     ...overrides,
   };
   const clock = new TestClock();

@@ -7,6 +7,7 @@ import { ProviderLoginFailed } from "../../federation/login-flow.js";
 import { redirectUriOf } from "../../federation/providers.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
+import { addressLimit } from "../rate-limit.js";
 import { errorResponses } from "../schemas.js";
 import { TokenResponse } from "./auth.js";
 
@@ -25,6 +26,8 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
+  // Starting a login writes a pending login and sends the browser on; an exchange looks a code up: both are anonymous.
+  const providerLoginLimit = addressLimit(app, config.rateLimit, "provider login", config.rateLimit.providerLoginsPerAddress);
   const publicBase = (request: FastifyRequest) => config.publicUrl ?? `${request.protocol}://${request.host}`;
   const cookiePath = (alias: string) => `${app.prefix}/auth/v1/providers/${encodeURIComponent(alias)}/`;
 
@@ -53,8 +56,9 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
       tags: ["auth"],
       params: AliasParams,
       querystring: Type.Object({ returnTo: Type.Optional(Type.String({ maxLength: 2048 })) }, { additionalProperties: false }),
-      response: { 302: Type.Null(), ...errorResponses(400, 404) },
+      response: { 302: Type.Null(), ...errorResponses(400, 404, 429) },
     },
+    preHandler: providerLoginLimit,
   }, async (request, reply) => {
     const { alias } = request.params;
     const returnTo = sameOrigin(request, request.query.returnTo);
@@ -105,8 +109,9 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
       tags: ["auth"],
       params: AliasParams,
       body: Type.Object({ code: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false }),
-      response: { 200: TokenResponse, ...errorResponses(400, 401) },
+      response: { 200: TokenResponse, ...errorResponses(400, 401, 429) },
     },
+    preHandler: providerLoginLimit,
   }, async (request, reply) => {
     const token = await loginFlow.exchange(request.params.alias, request.body.code, request.ip);
     return reply.header("cache-control", "no-store").send(token);

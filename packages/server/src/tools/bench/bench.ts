@@ -174,7 +174,8 @@ async function startServer(target: StoreTarget, port: number): Promise<ChildProc
   });
   const out = openSync(join(BENCH_DIR, `server-${target.kind}.log`), "w");
   // The built server, as `npm start` runs it (tsx would add its compiler to the measured memory).
-  const env = { ...process.env, ...target.env, PORT: String(port), HOST: "127.0.0.1", ECM_ADMIN_PASSWORD: ADMIN_PASSWORD, LOG_LEVEL: "warn", ECM_TOKEN_TTL_SECONDS: "3600" };
+  // Every provider login of the bench comes from 127.0.0.1: the limit per address would cap the rate measured.
+  const env = { ...process.env, ECM_RATE_LIMIT_PROVIDER_LOGINS_PER_ADDRESS: "0", ...target.env, PORT: String(port), HOST: "127.0.0.1", ECM_ADMIN_PASSWORD: ADMIN_PASSWORD, LOG_LEVEL: "warn", ECM_TOKEN_TTL_SECONDS: "3600" };
   const child = spawn(process.execPath, [join(ROOT, "packages/server/dist/main.js")], { env, stdio: ["ignore", out, out], cwd: ROOT });
   const client = new BenchClient(`http://127.0.0.1:${port}/portal`, 1);
   for (let i = 0; i < 600; i++) {
