@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { Sessions } from "../auth/sessions.js";
-import { recordAudit, recordAuditMany, type Actor, type AuditEntry } from "../domain/audit.js";
+import { recordAudit, recordAuditRows, type Actor, type AuditEntry } from "../domain/audit.js";
 import { USERS_GROUP } from "../domain/roles.js";
 import { fold, searchTextFor } from "../domain/user-fields.js";
 import { isUniqueViolation } from "../storage/constraints.js";
@@ -495,58 +495,70 @@ export class DirectorySync {
 
   /**
    * Writes a batch: new users, changed fields, memberships brought to what the graph says, audit
-   * events, all in one transaction; then marks the batch's users seen. A racing writer that takes a
-   * name meanwhile (unique index) fails the batch once; it is checked and written again.
+   * events, all in one transaction, each kind of write one statement for the batch (rows as one
+   * JSON parameter: binding a parameter per value cost more than the store's own work); then marks
+   * the batch's users seen. A batch with nothing to write opens no transaction. A racing writer that
+   * takes a name meanwhile (unique index) fails the batch once; it is checked and written again.
    */
   private async writeBatch(batch: MappedUser[], existing: Map<string, SyncedUser>, read: boolean, retry = true): Promise<void> {
     const d = this.d;
+    const { dialect } = this.o.store;
     const direct = new Map<string, number[]>();
     for (const r of await this.o.queries.membersByKeys(d.id, batch.map((m) => m.dnKey))) direct.set(r.member_key, [...(direct.get(r.member_key) ?? []), r.group_id]);
     const existingIds = batch.flatMap((m) => existing.get(m.key)?.id ?? []);
     const current = new Map<number, Set<number>>();
     for (const r of await this.o.queries.memberships(existingIds, this.managed)) current.set(r.user_id, (current.get(r.user_id) ?? new Set()).add(r.group_id));
     const now = isoNow();
-    const counts = { created: 0, updated: 0, disabled: 0, unchanged: 0 };
+
+    // What changes for the users there are: fields, and memberships in the groups this directory decides.
+    const fresh = batch.filter((m) => !existing.has(m.key));
+    const updates: { u: SyncedUser; next: ReturnType<typeof columnsOf>; before: Record<string, unknown>; after: Record<string, unknown> }[] = [];
+    const adds: { group_id: number; user_id: number }[] = [];
+    const removes: { group_id: number; user_id: number }[] = [];
+    let unchanged = 0;
+    for (const m of batch) {
+      const u = existing.get(m.key);
+      if (!u) continue;
+      const next = columnsOf(m);
+      const before: Record<string, unknown> = {};
+      const after: Record<string, unknown> = {};
+      for (const [field, column] of SYNCED_FIELDS) {
+        if (u[column] === next[column]) continue;
+        before[field] = column === "enabled" || column === "change_password" ? u[column] === 1 : u[column];
+        after[field] = column === "enabled" || column === "change_password" ? next[column] === 1 : next[column];
+      }
+      if (Object.keys(after).length === 0 && u.dn_key === next.dn_key) unchanged++;
+      else updates.push({ u, next, before, after });
+      const want = this.desiredGroups(direct.get(m.dnKey) ?? []);
+      const have = current.get(u.id) ?? new Set<number>();
+      for (const g of want) if (!have.has(g)) adds.push({ group_id: g, user_id: u.id });
+      for (const g of have) if (!want.has(g)) removes.push({ group_id: g, user_id: u.id });
+    }
+    if (read) this.counts.unchanged += unchanged;
+    if (fresh.length === 0 && updates.length === 0 && adds.length === 0 && removes.length === 0) return;
+
+    const counts = { created: 0, updated: 0, disabled: 0 };
     try {
       const created = await this.db.transaction().execute((trx) =>
-        this.o.store.dialect.batchUserWrites(trx, async () => {
+        dialect.batchUserWrites(trx, async () => {
           const audits: AuditEntry[] = [];
           const documents: number[] = [];
           const search: number[] = [];
-          const groups = new Set<number>();
-          const adds: { group_id: number; user_id: number }[] = [];
-          const removes: { group_id: number; user_id: number }[] = [];
           const disabledIds: number[] = [];
-          const fresh = batch.filter((m) => !existing.has(m.key));
-          const inserted = fresh.length === 0 ? [] : await trx
-            .insertInto("users")
-            .values(fresh.map((m) => ({ ...columnsOf(m), uuid: randomUUID(), directory_id: d.id, directory_key: m.key, created_at: now, updated_at: now })))
-            .returning(["id", "uuid", "username", "directory_key"])
-            .execute();
-          const ids = new Map(inserted.map((u) => [u.directory_key!, u.id]));
-          for (const [i, u] of inserted.entries()) {
-            const m = fresh[i]!;
+          const rows = fresh.map((m) => ({ ...columnsOf(m), uuid: randomUUID(), directory_id: d.id, directory_key: m.key, created_at: now, updated_at: now }));
+          const inserted = rows.length === 0 ? [] : await dialect.insertJson<{ id: number; uuid: string; username: string; directory_key: string }>(trx, "users", Object.keys(rows[0]!), rows, { returning: ["id", "uuid", "username", "directory_key"] });
+          const ids = new Map(inserted.map((u) => [u.directory_key, u.id]));
+          const freshByKey = new Map(fresh.map((m) => [m.key, m]));
+          for (const u of inserted) {
+            const m = freshByKey.get(u.directory_key)!;
             documents.push(u.id);
             search.push(u.id);
             counts.created++;
             if (this.usersGroupId !== undefined) adds.push({ group_id: this.usersGroupId, user_id: u.id });
+            for (const g of this.desiredGroups(direct.get(m.dnKey) ?? [])) adds.push({ group_id: g, user_id: u.id });
             audits.push({ action: "user.create", target: userTarget(u), details: { after: Object.fromEntries(SYNCED_FIELDS.map(([f]) => [f, m[f]])), directory: d.name } });
           }
-          for (const m of batch) {
-            const u = existing.get(m.key);
-            if (!u) continue;
-            const next = columnsOf(m);
-            const before: Record<string, unknown> = {};
-            const after: Record<string, unknown> = {};
-            for (const [field, column] of SYNCED_FIELDS) {
-              if (u[column] === next[column]) continue;
-              before[field] = column === "enabled" || column === "change_password" ? u[column] === 1 : u[column];
-              after[field] = column === "enabled" || column === "change_password" ? next[column] === 1 : next[column];
-            }
-            if (Object.keys(after).length === 0 && u.dn_key === next.dn_key) {
-              if (read) counts.unchanged++;
-              continue;
-            }
+          for (const { u, next, before, after } of updates) {
             await trx.updateTable("users").set({ ...next, version: u.version + 1, updated_at: now }).where("id", "=", u.id).execute();
             documents.push(u.id);
             if (u.username !== next.username || u.first_name !== next.first_name || u.last_name !== next.last_name || u.email !== next.email) search.push(u.id);
@@ -561,22 +573,17 @@ export class DirectorySync {
             counts.updated++;
             if (Object.keys(after).length > 0) audits.push({ action: "user.update", target: userTarget(u), details: { before, after, directory: d.name } });
           }
-          // Memberships: what the graph says for each user of the batch, in the groups this directory decides.
-          for (const m of batch) {
-            const id = existing.get(m.key)?.id ?? ids.get(m.key)!;
-            const want = this.desiredGroups(direct.get(m.dnKey) ?? []);
-            const have = current.get(id) ?? new Set<number>();
-            for (const g of want) if (!have.has(g)) adds.push({ group_id: g, user_id: id });
-            for (const g of have) if (!want.has(g)) removes.push({ group_id: g, user_id: id });
-          }
+          const groups = new Set<number>();
           for (const r of [...adds, ...removes]) {
             groups.add(r.group_id);
             documents.push(r.user_id);
           }
-          if (adds.length > 0) await trx.insertInto("group_members").values(adds).onConflict((oc) => oc.columns(["group_id", "user_id"]).doNothing()).execute();
-          for (const r of removes) await trx.deleteFrom("group_members").where("group_id", "=", r.group_id).where("user_id", "=", r.user_id).execute();
+          if (adds.length > 0) await dialect.insertJson(trx, "group_members", ["group_id", "user_id"], adds, { skipConflicts: true });
+          if (removes.length > 0) {
+            await trx.deleteFrom("group_members").where((eb) => eb(eb.refTuple("group_id", "user_id"), "in", removes.map((r) => eb.tuple(r.group_id, r.user_id)))).execute();
+          }
           if (disabledIds.length > 0) await Sessions.revokeAllOf(trx, disabledIds);
-          await recordAuditMany(trx, this.actor, audits);
+          await recordAuditRows(trx, dialect, this.actor, audits);
           return { result: [...ids.values()], documents: [...new Set(documents)], search, groups: [...groups] };
         }),
       );
@@ -584,11 +591,11 @@ export class DirectorySync {
       this.counts.created += counts.created;
       this.counts.updated += counts.updated;
       this.counts.disabled += counts.disabled;
-      this.counts.unchanged += counts.unchanged;
     } catch (error) {
       if (!retry || !isUniqueViolation(error)) throw error;
-      const fresh = new Map((await this.o.queries.usersByKeys(d.id, batch.map((m) => m.key))).map((u) => [u.directory_key!, u]));
-      await this.writeBatch(await this.withoutClashes(batch, fresh), fresh, read, false);
+      if (read) this.counts.unchanged -= unchanged;
+      const again = new Map((await this.o.queries.usersByKeys(d.id, batch.map((m) => m.key))).map((u) => [u.directory_key!, u]));
+      await this.writeBatch(await this.withoutClashes(batch, again), again, read, false);
     }
   }
 
@@ -651,7 +658,7 @@ export class DirectorySync {
             .returning(["id", "uuid", "username", "dn"])
             .execute();
           await Sessions.revokeAllOf(trx, ids);
-          await recordAuditMany(trx, this.actor, disabled.map((u) => ({ action: "user.disable", target: userTarget(u), details: { reason: "gone from the directory", dn: u.dn, directory: d.name } })));
+          await recordAuditRows(trx, this.o.store.dialect, this.actor, disabled.map((u) => ({ action: "user.disable", target: userTarget(u), details: { reason: "gone from the directory", dn: u.dn, directory: d.name } })));
           this.counts.disabled += disabled.length;
           return { result: undefined, documents: ids, search: [], groups: [] };
         }),

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from "kysely";
+import type { StoreDialect } from "../storage/dialect/dialect.js";
 import type { Database } from "../storage/schema.js";
 import { isoAfter, isoNow } from "../storage/time.js";
 
@@ -38,6 +39,15 @@ export async function recordAuditMany(db: Kysely<Database>, actor: Actor, entrie
       q.onConflict((oc) => oc.column("aggregate_key").doUpdateSet({ count: sql<number>`audit_events.count + 1` })),
     )
     .execute();
+}
+
+/** Many events of one actor (none aggregated) from one JSON parameter: a directory sync's batch writes thousands. */
+export async function recordAuditRows(db: Kysely<Database>, dialect: StoreDialect, actor: Actor, entries: readonly AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  if (entries.some((entry) => entry.aggregateKey !== undefined)) throw new Error("aggregated events are recorded by recordAuditMany");
+  const at = isoNow();
+  const rows = entries.map((entry) => auditRow(actor, entry, at));
+  await dialect.insertJson(db, "audit_events", Object.keys(rows[0]!), rows);
 }
 
 /** The audit_events row of an event. */
