@@ -54,6 +54,7 @@ export async function storeProblems(location: StoreLocation): Promise<string[]> 
       problems.push(...(await none(db, "user document upkeep left deferred", "select deferred from user_documents_deferral where deferred <> 0")));
       // The index holds each user under its sort key (the order of usernames), when it has one.
       problems.push(...difference("search index entries", await lines(db, "select rowid from users_search order by rowid"), await lines(db, "select sort_key from users where sort_key is not null order by sort_key")));
+      problems.push(...difference("order keys in username order", await lines(db, "select username from users where sort_key is not null order by sort_key"), await lines(db, "select username from users where sort_key is not null order by username")));
     } else {
       problems.push(...difference("search entries", await lines(db, "select user_id, username, search_text from user_search order by user_id"), await lines(db, "select id, username, search_text from users order by id")));
       // A bucket's `rows` counts arrivals only (deletes and renames away leave it): never fewer than it holds.
