@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
+import { sql } from "kysely";
 import { Attribute, Change, type Client } from "ldapts";
 import { createGroup, createUser } from "../test-support/accounts.js";
 import { directoryConfig, startDirectory, syncAndWait, waitForSync } from "../test-support/directories.js";
 import { generatedName, NAMED, type DirectoryTree } from "../test-support/directory-trees.js";
+import { searchAllPages } from "../test-support/fixtures.js";
 import { describeEachStore } from "../test-support/server.js";
 import type { Slapd } from "../test-support/slapd.js";
 
@@ -72,6 +74,13 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     const staff = (await api("GET", "/security/v1/user-groups?search=staff")).body.find((g: any) => g.name === "staff");
     assert.equal(staff.external, true);
     assert.equal(staff.dn, tree.groupDn("staff"));
+
+    // Synced users are searched as seeded ones are, from the index in username order (SQLite: each has an order key).
+    const { store } = server().server.deps;
+    if (server().kind === "sqlite") assert.equal(Number((await sql<{ n: number }>`select count(*) as n from users where sort_key is null`.execute(store.db)).rows[0]!.n), 0);
+    const everyMueller = (await sql<{ username: string }>`select username from users where ${store.dialect.userSearchMatches("müller")} order by username`.execute(store.db)).rows.map((r) => r.username);
+    assert.ok(everyMueller.length > 900, `${everyMueller.length} users named Müller`);
+    assert.deepEqual(await searchAllPages(store, "müller", 250), everyMueller);
   });
 
   it("changes nothing when nothing changed", async () => {

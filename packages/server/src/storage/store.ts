@@ -27,6 +27,7 @@ import { identityProvidersMigration } from "./migrations/012-identity-providers.
 import { directoriesMigration } from "./migrations/011-directories.js";
 import { hardeningMigration } from "./migrations/010-hardening.js";
 import { keyedNeighboursMigration } from "./migrations/011b-keyed-neighbours.js";
+import { unkeyedUsersMigration } from "./migrations/011c-unkeyed-users.js";
 import { nfkcKeysMigration } from "./migrations/010d-nfkc-keys.js";
 import type { JsonBody } from "./json-body.js";
 import type { Database } from "./schema.js";
@@ -66,6 +67,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "011-directories": directoriesMigration(dialect),
     "010-hardening": hardeningMigration,
     "011b-keyed-neighbours": keyedNeighboursMigration(dialect),
+    "011c-unkeyed-users": unkeyedUsersMigration(dialect),
     "010d-nfkc-keys": nfkcKeysMigration,
   };
 }

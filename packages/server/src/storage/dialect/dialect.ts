@@ -72,6 +72,12 @@ export interface StoreDialect {
    * set-wise per batch; PostgreSQL: its set-wise refresh places each user in its bucket once.
    */
   createBulkUpkeep(db: Kysely<any>): Promise<void>;
+  /**
+   * Migration 011c: users an earlier directory sync or import left without an order key (SQLite: a
+   * sync's pages in username order ran out of keys between the same two neighbours) get one, every
+   * key renumbered as a bulk load does; a no-op where there are none, and on PostgreSQL.
+   */
+  keyUnkeyedUsers(db: Kysely<any>): Promise<void>;
   /** Migration 011b: the search index finds a new user's neighbours in username order that hold an order key at once (SQLite). */
   createKeyedNeighbours(db: Kysely<any>): Promise<void>;
   /**

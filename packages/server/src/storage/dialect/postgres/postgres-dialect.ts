@@ -32,6 +32,9 @@ export const postgresDialect: StoreDialect = {
 
   createBulkUpkeep: createBucketFunctions,
 
+  // Every user has its search entry (buckets have no keys to run out of).
+  async keyUnkeyedUsers() {},
+
   // Buckets split as they grow: no walk over unkeyed users to spare.
   async createKeyedNeighbours() {},
 

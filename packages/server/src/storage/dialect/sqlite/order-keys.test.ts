@@ -1,13 +1,16 @@
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { sql } from "kysely";
+import { sql, type Kysely } from "kysely";
 import { searchTextFor } from "../../../domain/user-fields.js";
+import type { Database } from "../../schema.js";
 import { insertUser, searchAllPages } from "../../../test-support/fixtures.js";
 import { openStore, type Store } from "../../store.js";
 import { createUserQueries } from "../../user-queries.js";
+import { isoNow } from "../../time.js";
 
 /** SQLite's search index follows username order through order keys; users squeezed out of keys must still be found. */
 describe("SQLite order keys", () => {
@@ -73,5 +76,35 @@ describe("SQLite order keys", () => {
     for (let i = 1; i < rows.length; i++) assert.ok(rows[i]!.sort_key! > rows[i - 1]!.sort_key!, rows[i]!.username);
     assert.deepEqual(await everyPage("batched", 7), [...names].sort());
     assert.equal(await createUserQueries(store).count({ search: "-batch" }), names.length);
+  });
+
+  /** Inserts users as a bulk writer does (a directory sync's or an import's batch): per-row upkeep off, keys given set-wise. */
+  const batch = (usernames: string[]) =>
+    store.db.transaction().execute((trx) =>
+      store.dialect.batchUserWrites(trx as Kysely<Database>, async () => {
+        const now = isoNow();
+        const rows = usernames.map((username) => ({ uuid: randomUUID(), username, login_name: username, login_key: username, display_name: username, first_name: "Synced", created_at: now, updated_at: now, search_text: searchTextFor({ username, first_name: "Synced", last_name: null, email: null }) }));
+        const ids = (await trx.insertInto("users").values(rows).returning("id").execute()).map((r) => r.id);
+        return { result: ids, documents: ids, search: ids, groups: [] };
+      }),
+    );
+
+  it("keys every user of a batch: appended in username order into one gap, batch after batch, at the end, and scattered", async () => {
+    // Keyed users after the gap, more than a batch: the batches cannot just move them up.
+    for (let i = 0; i < 80; i++) await insertUser(store, { username: `q-tail${String(i).padStart(2, "0")}`, first_name: "Tail" });
+    // A first sync's pages in username order: each batch falls after the last, into what is left of the gap; the third no longer fits and widens it.
+    for (let b = 0; b < 6; b++) await batch(Array.from({ length: 70 }, (_, i) => `p-sync${b}${String(i).padStart(2, "0")}`));
+    await batch(Array.from({ length: 70 }, (_, i) => `zz-end${String(i).padStart(2, "0")}`));
+    await batch(["a-scattered", "m-firstzzzzzzzzzzzzzzzzzzzzzzzzzy", "p-sync305x", "zz-end69x"]);
+    const rows = await keys();
+    const batched = rows.filter((r) => /^(p-sync|zz-end|a-scattered|p-sync305x)/.test(r.username) || r.username === "m-firstzzzzzzzzzzzzzzzzzzzzzzzzzy");
+    assert.equal(batched.length, 6 * 70 + 70 + 4);
+    assert.ok(batched.every((r) => r.sort_key !== null), "every batched user has a key");
+    const keyed = rows.filter((r) => r.sort_key !== null);
+    for (let i = 1; i < keyed.length; i++) assert.ok(keyed[i]!.sort_key! > keyed[i - 1]!.sort_key!, keyed[i]!.username);
+    const expected = rows.map((r) => r.username).filter((u) => u.startsWith("p-sync"));
+    for (const size of [13, 500]) assert.deepEqual(await everyPage("p-sync", size), expected, `pages of ${size}`);
+    assert.equal(await createUserQueries(store).count({ search: "synced" }), batched.length);
+    assert.deepEqual(await everyPage("tail", 1000), rows.map((r) => r.username).filter((u) => u.startsWith("q-tail")));
   });
 });

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { StoreDialect } from "../dialect.js";
+import { keyBatch, ORDER_KEY_GAP } from "./order-keys.js";
 import { batchUserWrites, createDocumentsDeferral, createUserDocuments, installUserDocuments, NOT_DEFERRED, rebuildUserDocuments, suspendUserDocuments } from "./user-documents.js";
 
 /** An SQL string literal. */
@@ -27,16 +28,16 @@ async function dropSearchTriggers(db: Kysely<any>) {
 /**
  * Order keys: `users.sort_key` grows with the username, and the search index's rowid is that key, so
  * the index yields its hits in username order and a page stops after `limit` of them. Keys are
- * spaced 2^32 apart; a new user takes the middle of its neighbours' keys. Where no middle is left
- * (32 users squeezed between the same two), the user keeps a null key and is searched row by row
- * until the next renumbering (migration, bulk load).
+ * spaced 2^32 apart (ORDER_KEY_GAP); a new user takes the middle of its neighbours' keys. Where no
+ * middle is left (32 users squeezed between the same two), the user keeps a null key and is searched
+ * row by row until the next renumbering (migration, bulk load). A bulk writer's batch is keyed
+ * set-wise instead (order-keys.ts).
  */
-const ORDER_KEY_GAP = "4294967296";
 
 async function assignOrderKeys(db: Kysely<any>) {
   await sql`update users set sort_key = null`.execute(db);
   await sql`update users set sort_key = ranked.k
-    from (select id, row_number() over (order by username) * ${sql.raw(ORDER_KEY_GAP)} as k from users) as ranked
+    from (select id, row_number() over (order by username) * ${sql.raw(String(ORDER_KEY_GAP))} as k from users) as ranked
     where users.id = ranked.id`.execute(db);
 }
 
@@ -79,31 +80,6 @@ async function createSearchTriggers(db: Kysely<any>, deferrable: boolean) {
   await sql`create trigger users_search_ad after delete on users begin
     delete from users_search where rowid = old.sort_key; end`.execute(db);
   await SEARCH_UPDATE_TRIGGER.execute(db);
-}
-
-/**
- * Order keys and index entries for the users `ids` names that have no key (a bulk writer's new
- * users, whose insert trigger it deferred), set-wise: the new users between the same two keyed
- * neighbours share that gap evenly, in username order (more of them than the gap has keys: none gets
- * one, and they are searched row by row until the next renumbering).
- */
-async function keySearchEntries(db: Kysely<any>, ids: readonly number[]): Promise<void> {
-  const fresh = (await sql<{ id: number }>`select id from users where id in (select value from json_each(${JSON.stringify(ids)})) and sort_key is null`.execute(db)).rows.map((r) => r.id);
-  if (fresh.length === 0) return;
-  const list = JSON.stringify(fresh);
-  await sql`with gaps as materialized (select u.id, u.username,
-        (select sort_key from users where username < u.username and sort_key is not null order by username desc limit 1) as prev_key,
-        (select sort_key from users where username > u.username and sort_key is not null order by username limit 1) as next_key
-      from users u where u.id in (select value from json_each(${list}))),
-    placed as (select id, coalesce(prev_key, 0) as low, next_key,
-        row_number() over (partition by prev_key, next_key order by username) as k, count(*) over (partition by prev_key, next_key) as m from gaps)
-    update users set sort_key = case
-        when p.next_key is null then p.low + p.k * ${sql.raw(ORDER_KEY_GAP)}
-        when p.next_key - p.low > p.m then p.low + (p.next_key - p.low) / (p.m + 1) * p.k
-      end
-    from placed p where users.id = p.id`.execute(db);
-  await sql`insert into users_search(rowid, search_text) select sort_key, search_text || char(31, 31) from users
-    where id in (select value from json_each(${list})) and sort_key is not null`.execute(db);
 }
 
 /** The FTS5 query for a needle: a phrase, or any of the trigrams a short needle starts; null when too common for the index. */
@@ -169,7 +145,7 @@ export const sqliteDialect: StoreDialect = {
       ? undefined
       : (await sql<{ sort_key: number }>`select sort_key from users where username <= ${after} and sort_key is not null order by username desc limit 1`.execute(db)).rows[0]?.sort_key;
     const keyed = await sql<{ rowid: number }>`select rowid from users_search where users_search match ${query} and rowid > ${start ?? 0} order by rowid limit ${limit}`.execute(db);
-    // Users without a key (see ORDER_KEY_GAP) are checked row by row, then merged in username order;
+    // Users without a key (see order keys above) are checked row by row, then merged in username order;
     // only the first `limit` can be on the page (a bulk load may leave many without a key, more than
     // SQLite takes as bound values).
     const unkeyed = await sql<{ id: number }>`select id from users where sort_key is null and instr(search_text, ${needle}) > 0 and username > ${after ?? ""} order by username limit ${limit}`.execute(db);
@@ -248,6 +224,13 @@ export const sqliteDialect: StoreDialect = {
     await SEARCH_UPDATE_TRIGGER.execute(db);
   },
 
+  async keyUnkeyedUsers(db: Kysely<any>) {
+    if ((await sql`select 1 from users where sort_key is null limit 1`.execute(db)).rows.length === 0) return;
+    await sql`insert into users_search(users_search) values ('delete-all')`.execute(db);
+    await assignOrderKeys(db);
+    await fillSearchIndex(db);
+  },
+
   async createBulkUpkeep(db: Kysely<any>) {
     await sql`drop trigger users_search_ai`.execute(db);
     await searchInsertTrigger(true).execute(db);
@@ -256,7 +239,7 @@ export const sqliteDialect: StoreDialect = {
   batchUserWrites(trx, work) {
     return batchUserWrites(trx, async () => {
       const writes = await work();
-      if (writes.search.length > 0) await keySearchEntries(trx, writes.search);
+      if (writes.search.length > 0) await keyBatch(trx, writes.search);
       return writes;
     });
   },
