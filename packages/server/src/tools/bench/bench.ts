@@ -176,7 +176,9 @@ async function startServer(target: StoreTarget, port: number): Promise<ChildProc
   // The built server, as `npm start` runs it (tsx would add its compiler to the measured memory).
   // Every provider login of the bench comes from 127.0.0.1: the limit per address would cap the rate measured.
   const env = { ...process.env, ECM_RATE_LIMIT_PROVIDER_LOGINS_PER_ADDRESS: "0", ...target.env, PORT: String(port), HOST: "127.0.0.1", ECM_ADMIN_PASSWORD: ADMIN_PASSWORD, LOG_LEVEL: "warn", ECM_TOKEN_TTL_SECONDS: "3600" };
-  const child = spawn(process.execPath, [join(ROOT, "packages/server/dist/main.js")], { env, stdio: ["ignore", out, out], cwd: ROOT });
+  // ECM_BENCH_SERVER_ARGS: node options for the server (`--cpu-prof --cpu-prof-dir=DIR`, which NODE_OPTIONS does not take).
+  const nodeArgs = process.env.ECM_BENCH_SERVER_ARGS?.split(" ").filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, "packages/server/dist/main.js")], { env, stdio: ["ignore", out, out], cwd: ROOT });
   const client = new BenchClient(`http://127.0.0.1:${port}/portal`, 1);
   for (let i = 0; i < 600; i++) {
     if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}); see .bench/server-${target.kind}.log`);
