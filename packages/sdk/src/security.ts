@@ -124,7 +124,8 @@ export class Security {
   users(opts?: UsersOptions): Promise<ECMUser[]>;
   async users(opts?: UsersOptions): Promise<ECMUser[]> {
     const all: ECMUser[] = [];
-    for await (const u of this.iterUsers(opts)) all.push(u);
+    // By batch: a million awaits of a generator's yields would cost more than the parse.
+    for await (const batch of this.#userBatches(opts)) for (const u of batch) all.push(u);
     return all;
   }
 
@@ -157,11 +158,19 @@ export class Security {
   iterUsers(opts?: IterUsersOptions<false>): AsyncGenerator<ECMUser<false>, void, undefined>;
   iterUsers(opts?: IterUsersOptions): AsyncGenerator<ECMUser, void, undefined>;
   async *iterUsers(opts?: IterUsersOptions): AsyncGenerator<ECMUser, void, undefined> {
+    for await (const batch of this.#userBatches(opts)) yield* batch;
+  }
+
+  /** The users of one streamed request, as each chunk of it completes them (resuming included). */
+  async *#userBatches(opts: IterUsersOptions | undefined): AsyncGenerator<ECMUser[], void, undefined> {
     const stream = new UsersStream(opts, this.#http);
     for (;;) {
       const res = await this.#http.request<AsyncIterable<Uint8Array>>("GET", USERS_PATH, { query: stream.query, stream: true, ...call(opts) });
       try {
-        for await (const chunk of res.data) yield* stream.push(chunk);
+        for await (const chunk of res.data) {
+          const batch = stream.push(chunk);
+          if (batch.length > 0) yield batch;
+        }
         return stream.end();
       } catch (err) {
         await sleep(stream.resume(err), opts?.signal);

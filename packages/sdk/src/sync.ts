@@ -213,7 +213,7 @@ export class SecuritySync {
   users(opts?: NoSignal<UsersOptions>): ECMUser[];
   users(opts?: NoSignal<UsersOptions>): ECMUser[] {
     const all: ECMUser[] = [];
-    for (const u of this.iterUsers(opts)) all.push(u);
+    for (const batch of this.#userBatches(opts)) for (const u of batch) all.push(u);
     return all;
   }
   usersPage(opts: NoSignal<UsersPageOptions<true>> & { extendedInfo: true }): UsersPage<true>;
@@ -227,12 +227,19 @@ export class SecuritySync {
   iterUsers(opts?: NoSignal<IterUsersOptions<false>>): Generator<ECMUser<false>, void, undefined>;
   iterUsers(opts?: NoSignal<IterUsersOptions>): Generator<ECMUser, void, undefined>;
   *iterUsers(opts?: NoSignal<IterUsersOptions>): Generator<ECMUser, void, undefined> {
+    for (const batch of this.#userBatches(opts)) yield* batch;
+  }
+  /** The users of one streamed request, as each piece of it completes them (resuming included). */
+  *#userBatches(opts: NoSignal<IterUsersOptions> | undefined): Generator<ECMUser[], void, undefined> {
     if ((opts as { signal?: unknown } | undefined)?.signal !== undefined) throw new TypeError("ECMSync calls take no AbortSignal; use { timeout }");
     const stream = new UsersStream(opts, retryPolicy(this.#options));
     for (;;) {
       const bytes = this.#ch.stream(USERS_PATH, stream.query, opts?.timeout);
       try {
-        for (const chunk of bytes) yield* stream.push(chunk);
+        for (const chunk of bytes) {
+          const batch = stream.push(chunk);
+          if (batch.length > 0) yield batch;
+        }
         return stream.end();
       } catch (err) {
         sleepSync(stream.resume(err));
