@@ -64,6 +64,13 @@ function parse(text: string): unknown {
   }
 }
 
+/**
+ * Bytes parsed at a time, at most: V8 keeps a string above ~128 KiB apart (large-object space), and
+ * parses and collects such text at about half the speed (measured: 1 MiB pieces, as ECMSync's worker
+ * hands them over, cost 2× 64 KiB ones).
+ */
+const PIECE = 1 << 16;
+
 type Mode = "start" | "key" | "value" | "elements" | "after-value" | "end";
 
 export class JsonSplitter {
@@ -86,7 +93,13 @@ export class JsonSplitter {
 
   /** Feeds the next bytes; returns what they completed. */
   push(chunk: Uint8Array): JsonBatch[] {
+    if (chunk.length <= PIECE) return this.#push(chunk, []);
     const out: JsonBatch[] = [];
+    for (let i = 0; i < chunk.length; i += PIECE) this.#push(chunk.subarray(i, i + PIECE), out);
+    return out;
+  }
+
+  #push(chunk: Uint8Array, out: JsonBatch[]): JsonBatch[] {
     let from = 0; // where the piece being read starts in this chunk (0 when it began in an earlier one)
     let cut = -1; // last separator between elements of the array being read, in this chunk
     const fast = this.#mode === "elements" ? this.#cutObjects(chunk, out) : -1;

@@ -41,6 +41,11 @@ describe("JsonSplitter", () => {
       const expected = (JSON.parse(text) as unknown[]).map((value) => ({ key: null, value }));
       for (const size of [1, 2, 3, 5, 64, 1000, bytes.length]) assert.deepEqual(split("array", bytes, size), expected, `${text.slice(0, 20)} in ${size}`);
     }
+    // Chunks above the 64 KiB the splitter parses at a time (ECMSync's worker hands over up to 1 MiB).
+    const many = Array.from({ length: 60 }, () => users).flat();
+    const bytes = new TextEncoder().encode(JSON.stringify(many));
+    assert.ok(bytes.length > 3 * 65536);
+    for (const size of [100_000, bytes.length]) assert.deepEqual(split("array", bytes, size).map((e) => e.value), many);
   });
 
   test("parses each chunk's complete elements in one batch, and holds back only the incomplete one", () => {
