@@ -2,11 +2,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { ADMIN_PASSWORD, startTestServer } from "../../server/src/test-support/server.js";
 
 const { overrides } = workerData as { overrides: Record<string, unknown> };
-const server = await startTestServer("sqlite", {
-  // Cheap password hashing keeps the tests fast (same algorithm, smaller cost).
-  argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 },
-  ...overrides,
-});
+const server = await startTestServer("sqlite", overrides);
 parentPort!.postMessage({ baseUrl: server.baseUrl, adminPassword: ADMIN_PASSWORD });
 parentPort!.on("message", async (m: "close" | { advanceClock: number }) => {
   if (m === "close") {

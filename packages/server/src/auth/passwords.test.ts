@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { configFromEnv } from "../config.js";
 import { startTestServer, type TestServer } from "../test-support/server.js";
 
 describe("the bounded queue in front of argon2", () => {
   let s: TestServer;
   before(async () => {
-    s = await startTestServer("sqlite", { hashQueue: { concurrency: 1, maxWaiting: 2 } });
+    s = await startTestServer("sqlite", { hashQueue: { concurrency: 1, maxWaiting: 2 }, argon2: configFromEnv({}).argon2 });
   });
   after(() => s?.close());
 

@@ -19,6 +19,8 @@ export function storeSkip(kind: StoreKind): string | false {
 }
 
 export const ADMIN_PASSWORD = "Admin-Secret-1";
+/** argon2id at a small cost for test servers; `configFromEnv({}).argon2` is the default cost. */
+export const TEST_ARGON2: Config["argon2"] = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 /** Every test node shares this key, as the nodes of one deployment must. */
 export const TEST_SECRET_KEY = Buffer.alloc(32, 7).toString("base64");
 
@@ -90,6 +92,9 @@ export async function startTestServer(kind: StoreKind, overrides: Partial<Config
     secretKey: { key: TEST_SECRET_KEY, file: "/nonexistent" },
     // Tests log in from 127.0.0.1 far more often than a person: the suites that test the limits set them.
     rateLimit: { windowSeconds: 60, perAddress: 0, perAccount: 0, providerLoginsPerAddress: 0 },
+    // Same algorithm at a smaller cost (ECM_ARGON2_MEMORY_KIB, ECM_ARGON2_ITERATIONS): the suites log in
+    // and set passwords thousands of times. Those about the hash queue set the default cost back.
+    argon2: TEST_ARGON2,
     ...overrides,
   };
   const clock = new TestClock();

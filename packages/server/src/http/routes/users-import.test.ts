@@ -259,7 +259,7 @@ describe("bulk import of clear passwords", () => {
   let token: string;
   before(async () => {
     // One hash at a time and two waiting: an import must not be refused by the queue that stops login floods.
-    s = await startTestServer("sqlite", { hashQueue: { concurrency: 1, maxWaiting: 2 } });
+    s = await startTestServer("sqlite", { hashQueue: { concurrency: 1, maxWaiting: 2 }, argon2: configFromEnv({}).argon2 });
     token = await s.login();
   });
   after(() => s?.close());
