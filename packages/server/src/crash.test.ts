@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { openStore, type StoreLocation } from "./storage/store.js";
-import { BUILT_MAIN, startMain, type Running } from "./test-support/main-process.js";
+import { startMain, type Running } from "./test-support/main-process.js";
 import { createTemporaryDatabase, storeKinds, storeSkip } from "./test-support/server.js";
 import { apiProblems, bearerCall, storeProblems } from "./test-support/store-consistency.js";
 
@@ -101,7 +101,7 @@ for (const kind of storeKinds) {
       const groupIds: string[] = [];
       let midImport = 0;
       for (let round = 0; round <= KILLS; round++) {
-        const server = await startMain(env, 1, BUILT_MAIN);
+        const server = await startMain(env);
         let killed = false;
         try {
           const login = await fetch(`${server.baseUrl}/auth/v1/providers/builtin/token`, {

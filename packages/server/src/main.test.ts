@@ -5,11 +5,8 @@ import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
-import { startMain } from "./test-support/main-process.js";
+import { BUILT_MAIN, startMain } from "./test-support/main-process.js";
 import { createTemporaryDatabase, storeKinds, storeSkip } from "./test-support/server.js";
-
-const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
 
 async function login(baseUrl: string, password: string): Promise<Response> {
   return fetch(`${baseUrl}/auth/v1/providers/builtin/token`, {
@@ -74,7 +71,7 @@ for (const kind of storeKinds) {
 
 /** Runs `npm start`'s entry point until it exits (it must, within the test's time). */
 function runToExit(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN], { env: { PATH: process.env.PATH, HOST: "127.0.0.1", ECM_WORKERS: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BUILT_MAIN], { env: { PATH: process.env.PATH, HOST: "127.0.0.1", ECM_WORKERS: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (d) => (stdout += d));

@@ -4,7 +4,7 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { BUILT_MAIN, startMain, type Running } from "./test-support/main-process.js";
+import { startMain, type Running } from "./test-support/main-process.js";
 import { createTemporaryDatabase, storeKinds, storeSkip } from "./test-support/server.js";
 
 const PASSWORD = "Workers-Admin-Pass-1";
@@ -47,7 +47,7 @@ for (const kind of storeKinds) {
         cleanups.push(drop);
         env = { DATABASE_URL: url, ECM_DB_POOL_SIZE: "3" };
       }
-      server = await startMain({ ...env, ECM_WORKERS: "2", ECM_ADMIN_PASSWORD: PASSWORD, ECM_LOCKOUT_MAX_FAILURES: "3", LOG_LEVEL: "debug" }, 2, BUILT_MAIN);
+      server = await startMain({ ...env, ECM_WORKERS: "2", ECM_ADMIN_PASSWORD: PASSWORD, ECM_LOCKOUT_MAX_FAILURES: "3", LOG_LEVEL: "debug" }, 2);
     });
     after(async () => {
       await server?.stop();

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { directoryConfig, startDirectory, syncAndWait, waitForSync } from "../test-support/directories.js";
 import type { DirectoryTree } from "../test-support/directory-trees.js";
-import { BUILT_MAIN, startMain, type Running } from "../test-support/main-process.js";
+import { startMain, type Running } from "../test-support/main-process.js";
 import { ADMIN_PASSWORD, startTestServer, storeKinds, storeSkip, TEST_SECRET_KEY, type TestServer } from "../test-support/server.js";
 import type { Slapd } from "../test-support/slapd.js";
 import type { Config } from "../config.js";
@@ -73,7 +73,7 @@ for (const kind of storeKinds) {
         ECM_DIRECTORY_LEASE_SECONDS: String(LEASE_SECONDS),
         ECM_DIRECTORY_SCHEDULER_SECONDS: "0",
         ECM_RATE_LIMIT_PER_ADDRESS: "0",
-      }, 1, BUILT_MAIN);
+      });
       try {
         const login = await fetch(`${node.baseUrl}/auth/v1/providers/builtin/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "sysadmin", password: ADMIN_PASSWORD }) });
         assert.equal(login.status, 200);

@@ -1,4 +1,4 @@
-import { BUILT_MAIN, startMain, type Running } from "./main-process.js";
+import { startMain, type Running } from "./main-process.js";
 import { startHaproxy, type Haproxy } from "./haproxy.js";
 
 export interface Cluster {
@@ -23,8 +23,8 @@ export async function startCluster(databaseUrl: string, count: number, env: Reco
   const nodeEnv = { DATABASE_URL: databaseUrl, ECM_SECRET_KEY: Buffer.alloc(32, 5).toString("base64"), ECM_TRUST_PROXY: "127.0.0.1", ...env };
   const nodes: Running[] = [];
   try {
-    nodes.push(await startMain(nodeEnv, 1, BUILT_MAIN));
-    nodes.push(...(await Promise.all(Array.from({ length: count - 1 }, () => startMain(nodeEnv, 1, BUILT_MAIN)))));
+    nodes.push(await startMain(nodeEnv));
+    nodes.push(...(await Promise.all(Array.from({ length: count - 1 }, () => startMain(nodeEnv)))));
     const proxy = await startHaproxy(nodes.map(addressOf));
     return {
       nodes,

@@ -1,8 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
-
 export interface Running {
   child: ChildProcess;
   baseUrl: string;
@@ -14,12 +12,12 @@ export interface Running {
 export const BUILT_MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
 
 /**
- * Starts the server the way `npm start` does (from the sources, or `main` as given), on a free port,
+ * Starts the server the way `npm start` does (the build, with no loader in front), on a free port,
  * and waits until `listeners` processes listen (one unless ECM_WORKERS says more); its output is kept.
  */
-export async function startMain(env: Record<string, string>, listeners = Number(env.ECM_WORKERS ?? 1), main = MAIN): Promise<Running> {
+export async function startMain(env: Record<string, string>, listeners = Number(env.ECM_WORKERS ?? 1)): Promise<Running> {
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = spawn(process.execPath, main.endsWith(".ts") ? ["--import", "tsx", main] : [main], {
+  const child = spawn(process.execPath, [BUILT_MAIN], {
     env: { PATH: process.env.PATH, HOST: "127.0.0.1", PORT: String(port), ECM_WORKERS: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -27,7 +25,7 @@ export async function startMain(env: Record<string, string>, listeners = Number(
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
   const baseUrl = `http://127.0.0.1:${port}/portal`;
-  // Compiling main.ts on a busy machine can take a while: up to a minute, then a clear failure.
+  // Starting on a busy machine can take a while (schema compiling): up to a minute, then a clear failure.
   for (let i = 0; output.split("Server listening").length <= listeners; i++) {
     if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
     if (i === 600) {

@@ -8,11 +8,12 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ADMIN_PASSWORD, createTemporaryDatabase, startTestServer, storeKinds, storeSkip, type TestServer } from "../test-support/server.js";
 
-const ADMIN = fileURLToPath(new URL("./admin.ts", import.meta.url));
+/** What `npm run admin` runs: the build (npm test runs after `npm ci`, whose prepare step builds). */
+const ADMIN = fileURLToPath(new URL("../../dist/tools/admin.js", import.meta.url));
 
 /** Runs `npm run admin -- …` as the operator would: a process on the server's store, configured by the environment. */
 async function admin(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", ADMIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [ADMIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (d) => (stdout += d));
