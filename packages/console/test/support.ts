@@ -80,9 +80,13 @@ export async function logIn(page: Page, url: string, username: string, password:
   await page.getByRole("navigation", { name: "Main" }).waitFor();
 }
 
-/** WCAG 2.1 A and AA violations of the page as it is now (none expected). */
+/**
+ * WCAG 2.1 A and AA violations of the page as it is now (none expected). Legacy mode runs axe once in
+ * the page instead of in each frame and then again in a new blank page: the same rules and answers for
+ * a console that has no frames, in half the time.
+ */
 export async function axeViolations(page: Page): Promise<string[]> {
-  const analysis = new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).options({ resultTypes: ["violations"] }).analyze();
+  const analysis = new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).options({ resultTypes: ["violations"] }).setLegacyMode().analyze();
   const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`axe did not finish on ${page.url()}`)), 30_000).unref());
   const result = await Promise.race([analysis, timeout]);
   return result.violations.map((v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(" | ")}`);
