@@ -51,7 +51,7 @@ import { ErrorSchema } from "./http/schemas.js";
 import { UserSchema } from "./http/user-view.js";
 import { limitConnections, timeoutOptions } from "./http/connections.js";
 import { registerRateLimits } from "./http/rate-limit.js";
-import { pruneAudit } from "./domain/audit.js";
+import { AuditTally, pruneAudit } from "./domain/audit.js";
 import { pruneRateCounters } from "./storage/rate-counters.js";
 import { jsonNestedDeeperThan, MAX_JSON_DEPTH, validatorCompiler } from "./http/validation.js";
 import { openStore, type Store } from "./storage/store.js";
@@ -107,7 +107,8 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   const apiKeys = new ApiKeys(store.db, (secret) => secrets.tag("api key", secret), { perMinute: config.apiKeyRatePerMinute }, options.now);
   const directories = createDirectoryService(store, secrets, config.directories, (error, message) => app.log.warn({ err: error }, message));
   const credentials = accountCredentials(localCredentials(hasher, storeRehash(store.db)), directories.credentials);
-  const login = new LoginService(store.db, users, credentials, sessions, config.lockout, config.passwordMaxAgeDays, (name) => secrets.tag("audit login name", name));
+  const auditTally = new AuditTally(store.db, (error) => app.log.warn({ err: error }, "writing counted audit events failed"));
+  const login = new LoginService(store.db, users, credentials, sessions, config.lockout, config.passwordMaxAgeDays, (name) => secrets.tag("audit login name", name), auditTally);
   const groups = createGroupQueries(store);
   const jwks = new JwksCache(config.oidcJwksCooldownSeconds);
   const linking = createLinking(store, groups);
@@ -120,6 +121,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     signingKeys,
     hasher,
     login,
+    auditTally,
     guard: createGuard(sessions, users, apiKeys),
     apiKeys,
     passwordPolicy,
@@ -224,6 +226,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
       await deps.bulkActions.stop();
       await deps.directories.stop();
       await app.close();
+      await auditTally.close();
       await store.close();
     },
   };

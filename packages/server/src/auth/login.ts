@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { LockoutPolicy } from "../config.js";
-import { recordAudit, type Actor, type AuditEntry } from "../domain/audit.js";
+import { recordAudit, type Actor, type AuditEntry, type AuditTally } from "../domain/audit.js";
 import { fold } from "../domain/user-fields.js";
 import { DomainError } from "../domain/errors.js";
 import type { Database, UserRow } from "../storage/schema.js";
@@ -93,6 +93,8 @@ export class LoginService {
     private readonly passwordMaxAgeDays: number,
     /** Keyed hash of an unknown login name, for the audit log: attempts on one name correlate, the name itself (maybe a password typed in the wrong field) is not kept. */
     private readonly tagLoginName: (folded: string) => string,
+    /** Where the refusals of attempt limits are counted (they come without limit): written a second later, not a request at a time. */
+    private readonly limitedTally: AuditTally,
   ) {}
 
   async login(loginName: string, password: string, sourceIp: string): Promise<TokenResponse> {
@@ -161,12 +163,13 @@ export class LoginService {
   async loginLimited(loginName: string, sourceIp: string, limit: AttemptLimit): Promise<void> {
     const user = limit === "account" ? await this.users.findByLoginName(loginName) : undefined;
     const target = limit === "address" ? undefined : user ? userTarget(user) : this.unknownName(loginName);
-    await this.recordFailure(anonymous(sourceIp), "auth.login", target, "rate-limited", { limit });
+    const actor = anonymous(sourceIp);
+    this.limitedTally.add(actor, failure(actor, "auth.login", target, "rate-limited", { limit }));
   }
 
   /** A change of the own password an attempt limit refused: audited as the failed re-authentications are. */
-  async reauthenticationLimited(user: UserRow, actor: Actor, limit: AttemptLimit): Promise<void> {
-    await this.recordFailure(actor, "auth.reauthenticate", userTarget(user), "rate-limited", { limit });
+  reauthenticationLimited(user: UserRow, actor: Actor, limit: AttemptLimit): void {
+    this.limitedTally.add(actor, failure(actor, "auth.reauthenticate", userTarget(user), "rate-limited", { limit }));
   }
 
   /** The account with this login name logged in from `source` recently (false for an unknown name). */
@@ -249,14 +252,9 @@ export class LoginService {
     if (accountLockout) await recordAudit(this.db, actor, { action: "user.locked-out", target, details: { scope: "account", until: accountLockout } });
   }
 
-  /**
-   * A refused attempt, in the audit log as one event per address, target, reason (and limit) and
-   * minute whose count grows, so an attack adds rows by the minute, not by the request.
-   */
-  private async recordFailure(actor: Actor, action: string, target: AuditEntry["target"], reason: string, more: { limit?: AttemptLimit } = {}): Promise<void> {
-    const minute = isoNow().slice(0, 16);
-    const aggregateKey = [action, actor.sourceIp, actor.id, target?.type, target?.id, reason, more.limit, minute].join("|");
-    await recordAudit(this.db, actor, { action, target, outcome: "failure", details: { reason, ...more }, aggregateKey });
+  /** A refused attempt, in the audit log at once (see `failure`). */
+  private async recordFailure(actor: Actor, action: string, target: AuditEntry["target"], reason: string): Promise<void> {
+    await recordAudit(this.db, actor, failure(actor, action, target, reason));
   }
 
   /** The audit target of an unknown login name: a keyed hash, never the name (it may be a password typed in the wrong field). */
@@ -313,3 +311,13 @@ export class LoginService {
 }
 
 const userTarget = (user: UserRow) => ({ type: "user", id: user.uuid, name: user.username });
+
+/**
+ * The audit event of a refused attempt: one per address, target, reason (and limit) and minute whose
+ * count grows, so an attack adds rows by the minute, not by the request.
+ */
+function failure(actor: Actor, action: string, target: AuditEntry["target"], reason: string, more: { limit?: AttemptLimit } = {}): AuditEntry & { aggregateKey: string } {
+  const minute = isoNow().slice(0, 16);
+  const aggregateKey = [action, actor.sourceIp, actor.id, target?.type, target?.id, reason, more.limit, minute].join("|");
+  return { action, target, outcome: "failure", details: { reason, ...more }, aggregateKey };
+}

@@ -32,11 +32,16 @@ export async function recordAudit(db: Kysely<Database>, actor: Actor, entry: Aud
 export async function recordAuditMany(db: Kysely<Database>, actor: Actor, entries: readonly AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
   const at = isoNow();
+  await insertAuditRows(db, entries.map((entry) => auditRow(actor, entry, at)));
+}
+
+/** Inserts audit rows; an aggregated one whose key is there already adds its count to that row's. */
+async function insertAuditRows(db: Kysely<Database>, rows: readonly ReturnType<typeof auditRow>[]): Promise<void> {
   await db
     .insertInto("audit_events")
-    .values(entries.map((entry) => auditRow(actor, entry, at)))
-    .$if(entries.some((entry) => entry.aggregateKey !== undefined), (q) =>
-      q.onConflict((oc) => oc.column("aggregate_key").doUpdateSet({ count: sql<number>`audit_events.count + 1` })),
+    .values(rows)
+    .$if(rows.some((row) => row.aggregate_key !== null), (q) =>
+      q.onConflict((oc) => oc.column("aggregate_key").doUpdateSet({ count: sql<number>`audit_events.count + excluded.count` })),
     )
     .execute();
 }
@@ -48,6 +53,47 @@ export async function recordAuditRows(db: Kysely<Database>, dialect: StoreDialec
   const at = isoNow();
   const rows = entries.map((entry) => auditRow(actor, entry, at));
   await dialect.insertJson(db, "audit_events", Object.keys(rows[0]!), rows);
+}
+
+/**
+ * Aggregated events that an anonymous caller can cause without limit (attempts a rate limit
+ * refused), counted in memory and written every `flushMs`, all in one statement: a flood costs the
+ * store one write a second per process, not one per request. The counts of the last interval are
+ * lost if the process dies; close() writes them.
+ */
+export class AuditTally {
+  private pending = new Map<string, { row: ReturnType<typeof auditRow>; count: number }>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    onError: (error: unknown) => void,
+    flushMs = 1000,
+  ) {
+    this.timer = setInterval(() => void this.flush().catch(onError), flushMs);
+    this.timer.unref();
+  }
+
+  /** Counts one event; like events (same `aggregateKey`) become one row whose count grows. */
+  add(actor: Actor, entry: AuditEntry & { aggregateKey: string }): void {
+    const known = this.pending.get(entry.aggregateKey);
+    if (known) known.count++;
+    else this.pending.set(entry.aggregateKey, { row: auditRow(actor, entry, isoNow()), count: 1 });
+  }
+
+  /** Writes the counts so far. */
+  async flush(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const rows = [...this.pending.values()].map(({ row, count }) => ({ ...row, count }));
+    this.pending = new Map();
+    // A statement's bound values are limited (SQLite: 32 766): 12 a row.
+    for (let i = 0; i < rows.length; i += 1000) await insertAuditRows(this.db, rows.slice(i, i + 1000));
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
 }
 
 /** The audit_events row of an event. */

@@ -5,6 +5,7 @@ import type { SecretBox } from "../auth/secret-box.js";
 import type { Sessions } from "../auth/sessions.js";
 import type { SigningKeys } from "../auth/signing-keys.js";
 import type { Config } from "../config.js";
+import type { AuditTally } from "../domain/audit.js";
 import type { GroupAdmin } from "../domain/groups.js";
 import type { BulkActions } from "../domain/bulk-actions.js";
 import type { PasswordPolicy } from "../domain/password-policy.js";
@@ -29,6 +30,8 @@ export interface AppDeps {
   /** The token keys: current signer, JWKS, rotation. */
   signingKeys: SigningKeys;
   login: LoginService;
+  /** Audit events counted in memory and written each second (refused attempts: domain/audit.ts). */
+  auditTally: AuditTally;
   hasher: PasswordHasher;
   /** Checks every new password (domain/password-policy.ts). */
   passwordPolicy: PasswordPolicy;

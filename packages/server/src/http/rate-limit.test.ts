@@ -56,6 +56,7 @@ describeEachStore(
       const change = () => s.api("PUT", "/security/v1/me/password", { from: "127.0.0.9", token: own, body: { currentPassword: "wrong-guess", newPassword: "Never-Set-This-1" } });
       for (let i = 0; i < 4; i++) assert.equal((await change()).status, 400);
       assertTooMany(await change());
+      await s.server.deps.auditTally.flush();
       const refused = (await s.api("GET", "/security/v1/audit-events?action=auth.reauthenticate&actor=changer", { token })).body.filter((e: any) => e.details?.reason === "rate-limited");
       assert.deepEqual(refused.map((e: any) => [e.targetName, e.sourceAddress, e.details.limit, e.count]), [["changer", "127.0.0.9", "address", 1]]);
     });
@@ -81,6 +82,10 @@ describeEachStore(
       assert.equal((await s.api("POST", "/security/v1/users", { token, body: { username: "limited.user", password: PASSWORD } })).status, 201);
       for (const from of ["127.0.0.16", "127.0.0.17", "127.0.0.18"]) assert.equal((await loginFrom(s, from, "limited.user", "wrong-guess")).status, 401);
       for (let i = 0; i < 2; i++) assertTooMany(await loginFrom(s, "127.0.0.19", "limited.user", PASSWORD));
+      // Refusals past a limit are counted in memory (written each second) and cost the counter no write.
+      const counter = await s.server.deps.store.db.selectFrom("rate_limits").select("hits").where("key", "=", "login|address|127.0.0.15").executeTakeFirstOrThrow();
+      assert.equal(counter.hits, 5, "the store counted up to the first refusal only");
+      await s.server.deps.auditTally.flush();
 
       const events = (await s.api("GET", "/security/v1/audit-events?action=auth.login&outcome=failure", { token })).body.filter((e: any) => e.details?.reason === "rate-limited");
       const from = (address: string) => events.filter((e: any) => e.sourceAddress === address);

@@ -4,14 +4,15 @@ import type { Kysely } from "kysely";
 import type { AttemptLimit } from "../auth/login.js";
 import type { RateLimitSettings } from "../config.js";
 import type { Database } from "../storage/schema.js";
-import { countHit } from "../storage/rate-counters.js";
+import { RateCounters } from "../storage/rate-counters.js";
 import { ApiError } from "./errors.js";
 
 /** @fastify/rate-limit's store, kept in the database: limits hold across every process and node, not per process. */
 function storeOn(db: Kysely<Database>) {
+  const counters = new RateCounters(db);
   return class DatabaseRateStore implements FastifyRateLimitStore {
-    incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number): void {
-      countHit(db, key, timeWindow).then(
+    incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number, max: number): void {
+      counters.hit(key, timeWindow, max).then(
         ({ hits, resetAt }) => callback(null, { current: hits, ttl: Math.max(0, resetAt - Date.now()) }),
         (error: Error) => callback(error),
       );
@@ -33,7 +34,7 @@ export interface AccountOf {
   key(request: FastifyRequest): string;
   familiar(request: FastifyRequest): Promise<boolean>;
   /** Records an attempt the address's or the account's limit refused (auth/login.ts aggregates them per minute). */
-  refused(request: FastifyRequest, limit: AttemptLimit): Promise<void>;
+  refused(request: FastifyRequest, limit: AttemptLimit): Promise<void> | void;
 }
 
 /**

@@ -24,6 +24,39 @@ export async function countHit(db: Kysely<Database>, key: string, windowMs: numb
   return { hits: row.hits, resetAt: Date.parse(row.reset_at) };
 }
 
+/**
+ * countHit that remembers, per process, the keys the store counted past their limit: until that
+ * window ends they are refused again without store I/O, so a flood past a limit costs no writes.
+ * Safe with several processes and nodes: a window past its limit stays so until it ends, whoever
+ * counts next. At most `remembered` keys are kept (past that, hits go to the store as before).
+ */
+export class RateCounters {
+  private readonly over = new Map<string, number>();
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly remembered = 100_000,
+  ) {}
+
+  /** Counts a hit on `key` against `max` per window of `windowMs`; past `max`, the hits are at least `max + 1`. */
+  async hit(key: string, windowMs: number, max: number): Promise<{ hits: number; resetAt: number }> {
+    const now = Date.now();
+    const until = this.over.get(key);
+    if (until !== undefined && until > now) return { hits: max + 1, resetAt: until };
+    const counted = await countHit(this.db, key, windowMs, now);
+    if (counted.hits > max) this.remember(key, counted.resetAt, now);
+    return counted;
+  }
+
+  private remember(key: string, until: number, now: number): void {
+    if (this.over.size >= this.remembered) {
+      for (const [k, end] of this.over) if (end <= now) this.over.delete(k);
+      if (this.over.size >= this.remembered) return;
+    }
+    this.over.set(key, until);
+  }
+}
+
 /** Removes counters whose window is over (they would restart at 1 anyway). */
 export async function pruneRateCounters(db: Kysely<Database>): Promise<void> {
   await db.deleteFrom("rate_limits").where("reset_at", "<", new Date().toISOString()).execute();
