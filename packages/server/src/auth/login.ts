@@ -106,8 +106,9 @@ export class LoginService {
     try {
       passwordMatches = await this.credentials.verify(user, password, { familiar: standing.familiar });
     } catch (error) {
-      // A directory that cannot be reached: the same refusal, no wrong password counted.
-      if (!user || !(error instanceof DomainError) || error.kind !== "unavailable") throw error;
+      // A directory that cannot be reached: the same refusal, no wrong password counted. (A local
+      // account's "unavailable" is the argon2 queue refusing more work: the 503 it is, unaudited.)
+      if (user?.directory_id == null || !(error instanceof DomainError) || error.kind !== "unavailable") throw error;
       await this.recordFailure(actor, "auth.login", userTarget(user), "directory-unavailable");
       throw invalidCredentials();
     }
