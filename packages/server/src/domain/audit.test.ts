@@ -1,19 +1,16 @@
 import assert from "node:assert/strict";
-import { after, before, it } from "node:test";
-import { describeEachStore, startTestServer, type TestServer } from "../test-support/server.js";
+import { it } from "node:test";
+import { describeEachStore, startTestServer } from "../test-support/server.js";
 
 const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
 
 describeEachStore(
   "audit retention (ECM_AUDIT_RETENTION_DAYS), pruned in the background by every node at once",
   (server) => {
-    let second: TestServer;
-    before(async () => {
-      second = await startTestServer(server().kind, { auditRetentionDays: 30, store: server().server.deps.config.store });
-    });
-    after(() => second?.close());
-
     it("deletes events past retention and keeps the rest, with two nodes pruning at the same time", async () => {
+      // Closed in the test: the suite's after hook drops the store before later hooks would run.
+      const second = await startTestServer(server().kind, { auditRetentionDays: 30, store: server().server.deps.config.store });
+      try {
       const { db } = server().server.deps.store;
       const old = Array.from({ length: 25 }, (_, i) => ({ at: daysAgo(31 + i), action: "test.old", outcome: "success" }));
       await db.insertInto("audit_events").values([...old, { at: daysAgo(29), action: "test.recent", outcome: "success" }]).execute();
@@ -25,6 +22,9 @@ describeEachStore(
       assert.ok(!actions.includes("test.old"), "events past retention are gone");
       assert.ok(actions.includes("test.recent") && actions.includes("system.bootstrap"), "the others stay");
       assert.deepEqual((await db.selectFrom("rate_limits").select("key").execute()).map((r) => r.key), ["running"], "spent rate-limit counters go too");
+      } finally {
+        await second.close();
+      }
     });
   },
   { auditRetentionDays: 30 },
