@@ -537,10 +537,12 @@ export class DirectorySync {
     if (read) this.counts.unchanged += unchanged;
     if (fresh.length === 0 && updates.length === 0 && adds.length === 0 && removes.length === 0) return;
 
-    const counts = { created: 0, updated: 0, disabled: 0 };
     try {
-      const created = await this.db.transaction().execute((trx) =>
+      // The transaction may run again (storage/busy.ts): what it counts and joins is its own.
+      const { created, counts } = await this.db.transaction().execute((trx) =>
         dialect.batchUserWrites(trx, async () => {
+          const tally = { created: 0, updated: 0, disabled: 0 };
+          const joins = [...adds];
           const audits: AuditEntry[] = [];
           const documents: number[] = [];
           const search: number[] = [];
@@ -553,9 +555,9 @@ export class DirectorySync {
             const m = freshByKey.get(u.directory_key)!;
             documents.push(u.id);
             search.push(u.id);
-            counts.created++;
-            if (this.usersGroupId !== undefined) adds.push({ group_id: this.usersGroupId, user_id: u.id });
-            for (const g of this.desiredGroups(direct.get(m.dnKey) ?? [])) adds.push({ group_id: g, user_id: u.id });
+            tally.created++;
+            if (this.usersGroupId !== undefined) joins.push({ group_id: this.usersGroupId, user_id: u.id });
+            for (const g of this.desiredGroups(direct.get(m.dnKey) ?? [])) joins.push({ group_id: g, user_id: u.id });
             audits.push({ action: "user.create", target: userTarget(u), details: { after: Object.fromEntries(SYNCED_FIELDS.map(([f]) => [f, m[f]])), directory: d.name } });
           }
           for (const { u, next, before, after } of updates) {
@@ -564,27 +566,27 @@ export class DirectorySync {
             if (u.username !== next.username || u.first_name !== next.first_name || u.last_name !== next.last_name || u.email !== next.email) search.push(u.id);
             if (u.enabled === 1 && next.enabled === 0) {
               disabledIds.push(u.id);
-              counts.disabled++;
+              tally.disabled++;
               if (Object.keys(after).length === 1) {
                 audits.push({ action: "user.disable", target: userTarget(u), details: { reason: "disabled in the directory", directory: d.name } });
                 continue;
               }
             }
-            counts.updated++;
+            tally.updated++;
             if (Object.keys(after).length > 0) audits.push({ action: "user.update", target: userTarget(u), details: { before, after, directory: d.name } });
           }
           const groups = new Set<number>();
-          for (const r of [...adds, ...removes]) {
+          for (const r of [...joins, ...removes]) {
             groups.add(r.group_id);
             documents.push(r.user_id);
           }
-          if (adds.length > 0) await dialect.insertJson(trx, "group_members", ["group_id", "user_id"], adds, { skipConflicts: true });
+          if (joins.length > 0) await dialect.insertJson(trx, "group_members", ["group_id", "user_id"], joins, { skipConflicts: true });
           if (removes.length > 0) {
             await trx.deleteFrom("group_members").where((eb) => eb(eb.refTuple("group_id", "user_id"), "in", removes.map((r) => eb.tuple(r.group_id, r.user_id)))).execute();
           }
           if (disabledIds.length > 0) await Sessions.revokeAllOf(trx, disabledIds);
           await recordAuditRows(trx, dialect, this.actor, audits);
-          return { result: [...ids.values()], documents: [...new Set(documents)], search, groups: [...groups] };
+          return { result: { created: [...ids.values()], counts: tally }, documents: [...new Set(documents)], search, groups: [...groups] };
         }),
       );
       for (const id of created) this.seenUsers.add(id);
@@ -648,7 +650,7 @@ export class DirectorySync {
     for (let i = 0; i < gone.length; i += d.pageSize) {
       const ids = gone.slice(i, i + d.pageSize);
       const now = isoNow();
-      await this.db.transaction().execute((trx) =>
+      const disabledCount = await this.db.transaction().execute((trx) =>
         this.o.store.dialect.batchUserWrites(trx, async () => {
           const disabled = await trx
             .updateTable("users")
@@ -659,10 +661,10 @@ export class DirectorySync {
             .execute();
           await Sessions.revokeAllOf(trx, ids);
           await recordAuditRows(trx, this.o.store.dialect, this.actor, disabled.map((u) => ({ action: "user.disable", target: userTarget(u), details: { reason: "gone from the directory", dn: u.dn, directory: d.name } })));
-          this.counts.disabled += disabled.length;
-          return { result: undefined, documents: ids, search: [], groups: [] };
+          return { result: disabled.length, documents: ids, search: [], groups: [] };
         }),
       );
+      this.counts.disabled += disabledCount;
       await this.step();
     }
     return `${gone.length} users gone from the directory were disabled.`;
