@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import type { SecretKeySource } from "./auth/secret-box.js";
+import { DEFAULT_BUSY_POLICY } from "./storage/busy.js";
 import type { StoreLocation } from "./storage/store.js";
 
 export interface Config {
@@ -141,14 +142,15 @@ function tlsFrom(env: NodeJS.ProcessEnv): Config["tls"] {
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const databaseUrl = env.DATABASE_URL;
   const dataDir = resolve(env.ECM_DATA_DIR ?? "data");
+  const busy = { timeoutMs: intFrom(env, "ECM_STORE_BUSY_TIMEOUT_MS", DEFAULT_BUSY_POLICY.timeoutMs), attempts: Math.max(1, intFrom(env, "ECM_STORE_BUSY_ATTEMPTS", DEFAULT_BUSY_POLICY.attempts)) };
   return {
     host: env.HOST ?? "127.0.0.1",
     port: portFrom(env, "PORT", 8080),
     workers: intFrom(env, "ECM_WORKERS", availableParallelism()) || 1,
     apiKeyRatePerMinute: intFrom(env, "ECM_API_KEY_RATE_PER_MINUTE", 600),
     store: databaseUrl
-      ? { kind: "postgres", url: databaseUrl, poolSize: intFrom(env, "ECM_DB_POOL_SIZE", 10) }
-      : { kind: "sqlite", file: join(dataDir, "ecm-security.sqlite3") },
+      ? { kind: "postgres", url: databaseUrl, poolSize: intFrom(env, "ECM_DB_POOL_SIZE", 10), busy }
+      : { kind: "sqlite", file: join(dataDir, "ecm-security.sqlite3"), busy },
     adminPassword: env.ECM_ADMIN_PASSWORD || undefined,
     tokenTtlSeconds: intFrom(env, "ECM_TOKEN_TTL_SECONDS", 300),
     sessionMaxSeconds: intFrom(env, "ECM_SESSION_MAX_SECONDS", 36_000),

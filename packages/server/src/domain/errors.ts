@@ -22,7 +22,9 @@ export type DomainErrorKind =
   /** Too many attempts; `details.retryAfterSeconds` says when to try again. */
   | "too-many-attempts"
   /** Something the change needs (the store, a directory) cannot be reached. */
-  | "unavailable";
+  | "unavailable"
+  /** The store stayed busy with other writers through every try: nothing was written, sending it again shortly can succeed. */
+  | "busy";
 
 export class DomainError extends Error {
   constructor(

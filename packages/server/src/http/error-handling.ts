@@ -2,7 +2,7 @@ import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
 import { DomainError } from "../domain/errors.js";
-import { isConcurrencyConflict } from "../storage/constraints.js";
+import { asStoreBusy } from "../storage/busy.js";
 import { ApiError, ErrorCodes, errorBody, fromDomainError } from "./errors.js";
 import { describeValidation } from "./validation.js";
 
@@ -15,14 +15,14 @@ import { describeValidation } from "./validation.js";
 
 /** Maps every failure to the spec's error shape; only unexpected ones are 500 and logged. */
 export function handleError(this: FastifyInstance, thrown: FastifyError | ApiError | DomainError, request: FastifyRequest, reply: FastifyReply) {
-  const error = thrown instanceof DomainError ? fromDomainError(thrown) : thrown;
+  const busy = asStoreBusy(thrown);
+  // What the store answered goes to the log (its code, no values, no SQL); the client learns only to try again.
+  if (busy) request.log.warn({ storeCode: busy.storeCode, attempts: busy.attempts }, "the store stayed busy: answered 503");
+  const error = busy ? fromDomainError(busy) : thrown instanceof DomainError ? fromDomainError(thrown) : thrown;
   if (error instanceof ApiError) {
     if (error.status === 401) void reply.header("www-authenticate", 'Bearer realm="ecm-security"');
     if (typeof error.info.retryAfterSeconds === "number") void reply.header("retry-after", String(error.info.retryAfterSeconds));
     return reply.code(error.status).send(error.body);
-  }
-  if (isConcurrencyConflict(error)) {
-    return reply.code(409).send(errorBody(ErrorCodes.conflict.code, "A concurrent change collided with this one and nothing was changed: send the request again."));
   }
   if (error.validation) {
     const { message, info } = describeValidation(error.validation, error.validationContext ?? "body");

@@ -69,6 +69,7 @@ const DOMAIN_ERROR_KINDS: Record<DomainErrorKind, ErrorKind> = {
   "credentials-refused": "invalidCredentials",
   "too-many-attempts": "tooManyRequests",
   unavailable: "unavailable",
+  busy: "unavailable",
 };
 
 /** The answer to a domain error: its kind's status and code, its message and details (a version as the ETag a client sends back). */

@@ -19,8 +19,8 @@ export function isForeignKeyViolation(error: unknown): boolean {
 
 /**
  * True when PostgreSQL ended a transaction to break a deadlock or a serialization failure with a
- * concurrent one: nothing of it was written, and the same request sent again can succeed.
- * The error handler answers 409 instead of 500.
+ * concurrent one: nothing of it was written, and the same request sent again can succeed. The store
+ * runs such transactions again itself and throws StoreBusy when they keep failing (busy.ts).
  */
 export function isConcurrencyConflict(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;

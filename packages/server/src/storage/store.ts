@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Migration, type MigrationProvider, type SqliteDatabase } from "kysely";
+import { CompiledQuery, type Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Migration, type MigrationProvider, type SqliteDatabase } from "kysely";
 import pg from "pg";
 import type { StoreDialect } from "./dialect/dialect.js";
 import { postgresDialect } from "./dialect/postgres/postgres-dialect.js";
@@ -29,6 +29,7 @@ import { hardeningMigration } from "./migrations/010-hardening.js";
 import { keyedNeighboursMigration } from "./migrations/011b-keyed-neighbours.js";
 import { unkeyedUsersMigration } from "./migrations/011c-unkeyed-users.js";
 import { nfkcKeysMigration } from "./migrations/010d-nfkc-keys.js";
+import { BusyRetryingKysely, DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
 import type { JsonBody } from "./json-body.js";
 import type { Database } from "./schema.js";
 
@@ -44,7 +45,10 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export type StoreLocation = { kind: "sqlite"; file: string } | { kind: "postgres"; url: string; poolSize?: number };
+export type StoreLocation = ({ kind: "sqlite"; file: string } | { kind: "postgres"; url: string; poolSize?: number }) & {
+  /** Waits and tries against other writers (storage/busy.ts); DEFAULT_BUSY_POLICY when left out. */
+  busy?: BusyPolicy;
+};
 
 function migrations(dialect: StoreDialect): Record<string, Migration> {
   return {
@@ -77,7 +81,8 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
  * Numbers are reserved per issue and land in any order, so a store may have run a later one first.
  */
 export async function openStore(location: StoreLocation): Promise<Store> {
-  const store = location.kind === "sqlite" ? openSqlite(location.file) : openPostgres(location.url, location.poolSize);
+  const busy = location.busy ?? DEFAULT_BUSY_POLICY;
+  const store = location.kind === "sqlite" ? openSqlite(location.file, busy) : openPostgres(location.url, busy, location.poolSize);
   const provider: MigrationProvider = { getMigrations: async () => migrations(store.dialect) };
   const { error } = await new Migrator({ db: store.db, provider, allowUnorderedMigrations: true }).migrateToLatest();
   if (error) {
@@ -142,28 +147,29 @@ function keepingStatements(database: BetterSqlite3.Database): SqliteDatabase {
   };
 }
 
-function openSqlite(file: string): Store {
+function openSqlite(file: string, busy: BusyPolicy): Store {
   if (file !== ":memory:") restrictSqliteFiles(file);
   const database = new BetterSqlite3(file);
   database.pragma("journal_mode = WAL");
   database.pragma("synchronous = NORMAL");
   database.pragma("foreign_keys = ON");
-  database.pragma("busy_timeout = 5000");
+  database.pragma(`busy_timeout = ${busy.timeoutMs}`);
   const kept = keepingStatements(database);
   const dialect = new (class extends SqliteDialect {
     override createDriver() {
       return new ImmediateTransactions({ database: kept });
     }
   })({ database: kept });
-  const db = new Kysely<Database>({ dialect });
+  const db = new BusyRetryingKysely<Database>({ dialect }, busy);
   return { db, dialect: sqliteDialect, userDocuments: (after, extended, now) => sqliteUserDocuments(db, after, extended, now), close: () => db.destroy() };
 }
 
-function openPostgres(url: string, poolSize = 10): Store {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+function openPostgres(url: string, busy: BusyPolicy, poolSize = 10): Store {
+  // A request that waits longer for a free connection is answered 503 (StoreBusy), not left hanging.
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: busy.timeoutMs });
   // An idle connection that PostgreSQL ends (restart, failover, an administrator) must not take the
   // process down: the pool drops it and opens a new one on next use.
   pool.on("error", () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new BusyRetryingKysely<Database>({ dialect: new PostgresDialect({ pool }) }, busy);
   return { db, dialect: postgresDialect, userDocuments: postgresUserDocuments(pool, poolSize), close: () => db.destroy() };
 }

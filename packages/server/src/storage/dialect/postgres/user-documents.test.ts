@@ -89,7 +89,7 @@ describe("PostgreSQL user documents under concurrent writers", { skip: storeSkip
     await interleave("a join and an edit", `insert into group_members values (${ids.gamma}, ${ids.dependent})`, `update users set email = 'd@example.com' where id = ${ids.dependent}`);
   });
 
-  it("a deadlock between two writers fails one of them as a concurrency conflict (answered 409), leaving the documents whole", async () => {
+  it("a deadlock between two writers fails one of them as a concurrency conflict (which the store runs again: storage/busy.ts), leaving the documents whole", async () => {
     await first.query("begin");
     await second.query("begin");
     await first.query(`update users set email = 'a@example.com' where id = ${ids.user}`);

@@ -1,0 +1,143 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import BetterSqlite3 from "better-sqlite3";
+import { sql } from "kysely";
+import { createTemporaryDatabase, startTestServer, storeSkip, type TestServer } from "../test-support/server.js";
+import { StoreBusy } from "./busy.js";
+import { openStore, type Store } from "./store.js";
+
+/** Another process's connection to the SQLite file that holds the write lock until `release`. */
+function holdWriteLock(file: string): { release: () => void } {
+  const other = new BetterSqlite3(file);
+  other.prepare("begin immediate").run();
+  let released = false;
+  return {
+    release() {
+      if (released) return;
+      released = true;
+      other.prepare("rollback").run();
+      other.close();
+    },
+  };
+}
+
+describe("a SQLite store whose write lock another process holds longer than the busy timeout", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ecm-busy-"));
+  const file = join(dir, "store.sqlite3");
+  let s: TestServer;
+  let token: string;
+  before(async () => {
+    s = await startTestServer("sqlite", { store: { kind: "sqlite", file, busy: { timeoutMs: 50, attempts: 3 } } });
+    token = await s.login();
+  });
+  after(async () => {
+    await s?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function assertBusyAnswer(answer: { status: number; headers: Headers; body: any }) {
+    assert.equal(answer.status, 503, JSON.stringify(answer.body));
+    assert.equal(answer.headers.get("retry-after"), "1");
+    assert.match(answer.body.errorMessage, /^ECMS1901-E The server is busy with other changes and nothing was changed; try again in a moment\.$/);
+    assert.deepEqual(JSON.parse(answer.body.additionalInfo), { retryAfterSeconds: 1, reason: "store-busy" });
+  }
+
+  it("a change made in a transaction answers 503 with Retry-After, writes nothing, and succeeds when sent again later", async () => {
+    const lock = holdWriteLock(file);
+    let answer;
+    try {
+      answer = await s.api("POST", "/security/v1/user-groups", { token, body: { name: "while-locked" } });
+    } finally {
+      lock.release();
+    }
+    assertBusyAnswer(answer);
+    assert.equal((await s.api("GET", "/security/v1/user-groups?search=while-locked", { token })).body.length, 0, "nothing of the refused change was written");
+    assert.equal((await s.api("POST", "/security/v1/user-groups", { token, body: { name: "while-locked" } })).status, 201);
+  });
+
+  it("a write outside a transaction (a login's session) answers 503 too", async () => {
+    const lock = holdWriteLock(file);
+    let answer;
+    try {
+      answer = await s.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "sysadmin", password: "Admin-Secret-1" } });
+    } finally {
+      lock.release();
+    }
+    assertBusyAnswer(answer);
+    assert.equal((await s.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "sysadmin", password: "Admin-Secret-1" } })).status, 200);
+  });
+
+  it("a transaction tried again after the lock is let go commits: the request succeeds", async () => {
+    const store = await openStore({ kind: "sqlite", file, busy: { timeoutMs: 20, attempts: 10 } });
+    try {
+      const lock = holdWriteLock(file);
+      // Let go while the transaction pauses between its tries (a try blocks this process for the busy timeout).
+      setTimeout(() => lock.release(), 30);
+      await store.db.transaction().execute(async (trx) => {
+        await trx.insertInto("settings").values({ key: "after-wait", value: "y" }).execute();
+      });
+      assert.equal((await store.db.selectFrom("settings").select("value").where("key", "=", "after-wait").executeTakeFirst())?.value, "y");
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a transaction that never gets the lock throws StoreBusy after its tries, and its work ran no further than the lock", async () => {
+    const store = await openStore({ kind: "sqlite", file, busy: { timeoutMs: 10, attempts: 2 } });
+    const lock = holdWriteLock(file);
+    try {
+      let runs = 0;
+      const error = await store.db
+        .transaction()
+        .execute(async () => {
+          runs++;
+        })
+        .catch((e: unknown) => e);
+      assert.ok(error instanceof StoreBusy, String(error));
+      assert.equal(error.storeCode, "SQLITE_BUSY");
+      assert.equal(error.attempts, 2);
+      assert.equal(runs, 0, "BEGIN IMMEDIATE waits for the lock before the work runs");
+    } finally {
+      lock.release();
+      await store.close();
+    }
+  });
+});
+
+describe("PostgreSQL: two transactions that deadlock", { skip: storeSkip("postgres") }, () => {
+  let store: Store;
+  let drop: () => Promise<void>;
+  before(async () => {
+    const database = await createTemporaryDatabase(process.env.ECM_TEST_DATABASE_URL!);
+    drop = database.drop;
+    store = await openStore({ kind: "postgres", url: database.url, poolSize: 4 });
+    await store.db.insertInto("settings").values([{ key: "a", value: "" }, { key: "b", value: "" }]).execute();
+  });
+  after(async () => {
+    await store?.close();
+    await drop?.();
+  });
+
+  it("the one PostgreSQL ends is run again from its start and commits after the other: both changes are there once", async () => {
+    let arrived = 0;
+    let bothHoldOne!: () => void;
+    const holding = new Promise<void>((resolve) => (bothHoldOne = resolve));
+    const runs = { one: 0, two: 0 };
+    const append = (name: "one" | "two", first: string, second: string) =>
+      store.db.transaction().execute(async (trx) => {
+        runs[name]++;
+        await trx.updateTable("settings").set({ value: sql`value || ${name}` }).where("key", "=", first).execute();
+        // Each holds its first row and then asks for the other's: PostgreSQL ends one of them (40P01).
+        if (++arrived === 2) bothHoldOne();
+        await holding;
+        await trx.updateTable("settings").set({ value: sql`value || ${name}` }).where("key", "=", second).execute();
+      });
+    await Promise.all([append("one", "a", "b"), append("two", "b", "a")]);
+    assert.equal(runs.one + runs.two, 3, "one of them ran twice");
+    const rows = await store.db.selectFrom("settings").select(["key", "value"]).where("key", "in", ["a", "b"]).orderBy("key").execute();
+    for (const row of rows) assert.deepEqual([...row.value.matchAll(/one|two/g)].map((m) => m[0]).sort(), ["one", "two"], `${row.key}: ${row.value}`);
+  });
+});
