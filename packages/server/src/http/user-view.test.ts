@@ -5,7 +5,8 @@ import { insertUser } from "../test-support/fixtures.js";
 import { describeEachStore } from "../test-support/server.js";
 import { sqliteUserDocuments } from "../storage/dialect/sqlite/user-documents.js";
 import type { JsonBody } from "../storage/json-body.js";
-import { renderUserViews } from "./user-view.js";
+import { DocumentFields, EXTENDED_FIELDS, PLAIN_FIELDS } from "../storage/document-fields.js";
+import { renderUserViews, UserSchema } from "./user-view.js";
 
 const T0 = "2026-01-01T00:00:00.000Z";
 
@@ -16,6 +17,10 @@ async function readJsonBody(body: JsonBody): Promise<any[]> {
   return JSON.parse(`[${Buffer.concat(pieces).toString("utf8")}]`);
 }
 const future = () => new Date(Date.now() + 3_600_000).toISOString();
+
+it("knows the view's fields in the view's order (what fields= cuts by)", () => {
+  assert.deepEqual([...PLAIN_FIELDS, ...EXTENDED_FIELDS], Object.keys(UserSchema.properties));
+});
 
 /**
  * Streamed lists are the store's kept documents (storage/user-documents.ts), single users and pages by
@@ -72,6 +77,11 @@ describeEachStore("user JSON rendered by the store equals the view", (server) =>
       assert.deepEqual(streamed, JSON.parse(JSON.stringify(expected)));
       const byId = (await users.viewJson([rows[2]!.id, rows[0]!.id], extended)).map((j) => JSON.parse(j));
       assert.deepEqual(byId, JSON.parse(JSON.stringify([expected[2], expected[0]])));
+      // Each field cut out of the streamed documents (fields=) is the view's field, quotes and nested objects included.
+      for (const name of extended ? [...PLAIN_FIELDS, ...EXTENDED_FIELDS] : PLAIN_FIELDS) {
+        const cut = await readJsonBody(new DocumentFields([name], extended).ofBody(users.listAllJson({}, undefined, extended)));
+        assert.deepEqual(cut, streamed.map((u: any) => ({ [name]: u[name] })), name);
+      }
       const linked = streamed.find((u: any) => u.username === "linked") as any;
       assert.deepEqual(linked.federatedIdentities.map((f: any) => f.alias), ["alpha", "zeta"]);
       if (extended) assert.deepEqual(linked.groups, ["Zürich", "editors", "Ärzte"]); // code-point order, own and profile groups merged

@@ -1,7 +1,10 @@
 import { Type, type Static } from "typebox";
+import { DocumentFields, EXTENDED_FIELDS, PLAIN_FIELDS, type UserField } from "../storage/document-fields.js";
 import type { UserRow } from "../storage/schema.js";
 import type { FederatedIdentityRef, UserQueries, UserSource } from "../storage/user-queries.js";
+import { ApiError } from "./errors.js";
 import { Nullable } from "./schemas.js";
+import { PATTERN_MESSAGE } from "./validation.js";
 
 /**
  * The users list of the seed's API description (seed 003), its fields and values as they are, with
@@ -100,4 +103,25 @@ export async function renderUserViews(users: UserQueries, rows: UserRow[], exten
   const [groups, sources] = await Promise.all([users.groupNames(rows), users.sources(rows)]);
   const now = new Date().toISOString();
   return rows.map((r) => toExtendedUserView(r, federated.get(r.id), groups.get(r.id) ?? [], sources.get(r.id)!, now));
+}
+
+const FIELD_NAME = `(${[...PLAIN_FIELDS, ...EXTENDED_FIELDS].join("|")})`;
+
+/** The list's `fields`: names of the view's fields, comma-separated. */
+export const UserFieldsParam = Type.String({
+  pattern: `^${FIELD_NAME}(,${FIELD_NAME})*$`,
+  [PATTERN_MESSAGE]: `must be field names separated by commas, of: ${[...PLAIN_FIELDS, ...EXTENDED_FIELDS].join(", ")}`,
+  description: "Only these fields of each user, comma-separated (in the view's order whatever the order named); the extended ones need `extendedInfo=true`",
+  examples: ["id,username,email"],
+});
+
+/** The cutter of the fields a list asked for, or undefined for whole users; an extended field without extendedInfo is a 400. */
+export function documentFieldsOf(param: string | undefined, extended: boolean): DocumentFields | undefined {
+  if (param === undefined) return undefined;
+  const fields = param.split(",") as UserField[];
+  const needExtended = fields.filter((f) => (EXTENDED_FIELDS as readonly string[]).includes(f));
+  if (!extended && needExtended.length > 0) {
+    throw new ApiError("invalidRequest", `fields names ${needExtended.join(", ")}, shown with extendedInfo=true only.`, { field: "fields", fields: needExtended });
+  }
+  return new DocumentFields(fields, extended);
 }

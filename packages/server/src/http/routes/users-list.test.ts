@@ -3,6 +3,7 @@ import { execFile } from "node:child_process";
 import { before, it } from "node:test";
 import { promisify } from "node:util";
 import { insertUser } from "../../test-support/fixtures.js";
+import { encodeCursor } from "../paging.js";
 import { describeEachStore } from "../../test-support/server.js";
 
 const run = promisify(execFile);
@@ -152,6 +153,43 @@ describeEachStore("GET /security/v1/users", (server) => {
     assert.equal(sysadmin.validTo, null);
     assert.equal(sysadmin.lockedOutUntil, null);
     assert.equal(sysadmin.changePassword, false);
+  });
+
+  it("sends only the fields named in fields=, cut out of the same users, streamed, paged and searched", async () => {
+    const s = server();
+    const full = (await s.api("GET", "/security/v1/users?extendedInfo=true", { token })).body as Record<string, unknown>[];
+    const view = Object.keys(full[0]!);
+    const pick = (names: string[]) => full.map((u) => Object.fromEntries(view.filter((k) => names.includes(k)).map((k) => [k, u[k]])));
+    const list = async (query: string) => {
+      const r = await s.api("GET", `/security/v1/users?extendedInfo=true&${query}`, { token });
+      assert.equal(r.status, 200, r.text);
+      return r.body;
+    };
+    // Each field alone (user_1's identity-provider link holds a displayName of its own), all of them, and the SDK's choice.
+    for (const name of view) assert.deepEqual(await list(`fields=${name}`), pick([name]), name);
+    assert.deepEqual(await list(`fields=${view.join(",")}`), full);
+    const sdk = ["profileId", "id", "username", "email", "enabled", "numericId", "loginName", "displayName", "description", "groups", "validFrom", "validTo", "lockedOutUntil"];
+    assert.deepEqual(await list(`fields=${sdk.join(",")}`), pick(sdk), "in the view's order, whatever the order named");
+    const paged = [...(await list(`fields=displayName,groups&max=3`)), ...(await list(`fields=displayName,groups&max=10&cursor=${encodeURIComponent(encodeCursor(full[2]!.username as string))}`))];
+    assert.deepEqual(paged, pick(["displayName", "groups"]));
+    assert.deepEqual(await list("fields=username,federatedIdentities&search=user_1"), pick(["username", "federatedIdentities"]).filter((u) => u.username === "user_1"));
+    assert.deepEqual((await s.api("GET", "/security/v1/users?fields=username,enabled&enabled=false", { token })).body, [{ username: "plain", enabled: false }]);
+  });
+
+  it("refuses fields= naming an unknown field, an extended one without extendedInfo, or with CSV", async () => {
+    const s = server();
+    for (const [query, message] of [
+      ["fields=username,password", /fields must be field names separated by commas/],
+      ["fields=", /fields must be field names/],
+      ["fields=username,,email", /fields must be field names/],
+      ["fields=username,groups", /groups, shown with extendedInfo=true only/],
+    ] as const) {
+      const r = await s.api("GET", `/security/v1/users?${query}`, { token });
+      assert.equal(r.status, 400, query);
+      assert.match(r.body.errorMessage, message);
+    }
+    const csv = await s.api("GET", "/security/v1/users?fields=username", { token, headers: { accept: "text/csv" } });
+    assert.equal(csv.status, 400);
   });
 
   it("gets one user by id, 404 in the error shape otherwise", async () => {

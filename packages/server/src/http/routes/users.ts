@@ -16,12 +16,13 @@ import { decodeCursor, encodeCursor, keysetPage } from "../paging.js";
 import { errorResponses, IdParams, Nullable, Password } from "../schemas.js";
 import { NUMERIC_ID_MAX, UserFilterFields, userFilterOf } from "../user-filter.js";
 import { sendUsersCsv } from "../users-csv.js";
-import { renderUserViews, USERS_LIST_EXAMPLE, UserSchema, type UserView } from "../user-view.js";
+import { documentFieldsOf, renderUserViews, UserFieldsParam, USERS_LIST_EXAMPLE, UserSchema, type UserView } from "../user-view.js";
 import { PATTERN_MESSAGE } from "../validation.js";
 
 const ListQuery = Type.Object({
   ...UserFilterFields,
   extendedInfo: Type.Optional(Type.Boolean({ default: false })),
+  fields: Type.Optional(UserFieldsParam),
   max: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: "Page size; more pages are announced in a Link header" })),
   cursor: Type.Optional(Type.String({ maxLength: 2048 })),
 });
@@ -139,19 +140,22 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
     async (request, reply) => {
       const filter = await userFilterOf(groups, request.query);
       if (/\btext\/csv\b/i.test(request.headers.accept ?? "")) {
+        if (request.query.fields !== undefined) throw new ApiError("invalidRequest", "fields applies to the JSON list; the CSV has its own columns.", { field: "fields" });
         const { search, enabled, expired, lockedOut, profileId, groupId } = request.query;
         await recordAudit(store.db, actorOf(request), { action: "users.export-csv", details: { filter: { search, enabled, expired, lockedOut, profileId, groupId } } });
         return sendUsersCsv(reply, users, filter);
       }
       const extended = request.query.extendedInfo ?? false;
       const { max, cursor } = request.query;
+      const fields = documentFieldsOf(request.query.fields, extended);
       if (max === undefined) {
         const after = cursor === undefined ? undefined : decodeCursor(cursor);
-        return sendJsonStream(reply, jsonArray(users.listAllJson(filter, after, extended)));
+        const body = users.listAllJson(filter, after, extended);
+        return sendJsonStream(reply, jsonArray(fields ? fields.ofBody(body) : body));
       }
       const rows = await users.listPageJson(filter, cursor === undefined ? undefined : decodeCursor(cursor), max + 1, extended);
-      const page = keysetPage(request, reply, rows, max, (u) => u.username);
-      return sendJsonText(reply, `[${page.map((u) => u.json).join(",")}]`);
+      const page = keysetPage(request, reply, rows, max, (u) => u.username).map((u) => u.json).join(",");
+      return sendJsonText(reply, `[${fields && page !== "" ? fields.ofDocuments(page) : page}]`);
     },
   );
 
