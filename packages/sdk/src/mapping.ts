@@ -40,6 +40,16 @@ function groupsOf(groups: string[] | undefined): string[] {
 }
 
 /**
+ * The REST fields toECMUser reads, asked for with the list's `fields=`: the server then leaves out the
+ * rest (firstName, dn, builtin, source, …), a third of a plain list's bytes and two fifths of an
+ * extended one's, which the SDK would only decode and parse to drop.
+ */
+export function restUserFields(extended: boolean): string {
+  const plain = "id,username,email,enabled,numericId,loginName,displayName,profileId";
+  return extended ? `${plain},description,groups,validFrom,validTo,lockedOutUntil` : plain;
+}
+
+/**
  * Maps a REST user to the seed's ECMUser; extended fields only when `extended`. Lean, as a million of
  * them may be held: one plain object of one shape (no closures, no copies), a login name equal to the
  * username shares its string, dates are built once, and users without groups share one frozen empty

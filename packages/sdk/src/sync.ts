@@ -213,7 +213,7 @@ export class SecuritySync {
   users(opts?: NoSignal<UsersOptions>): ECMUser[];
   users(opts?: NoSignal<UsersOptions>): ECMUser[] {
     const all: ECMUser[] = [];
-    for (const batch of this.#userBatches(opts)) for (const u of batch) all.push(u);
+    for (const batch of this.iterUserBatches(opts)) for (const u of batch) all.push(u);
     return all;
   }
   usersPage(opts: NoSignal<UsersPageOptions<true>> & { extendedInfo: true }): UsersPage<true>;
@@ -227,10 +227,13 @@ export class SecuritySync {
   iterUsers(opts?: NoSignal<IterUsersOptions<false>>): Generator<ECMUser<false>, void, undefined>;
   iterUsers(opts?: NoSignal<IterUsersOptions>): Generator<ECMUser, void, undefined>;
   *iterUsers(opts?: NoSignal<IterUsersOptions>): Generator<ECMUser, void, undefined> {
-    for (const batch of this.#userBatches(opts)) yield* batch;
+    for (const batch of this.iterUserBatches(opts)) yield* batch;
   }
-  /** The users of one streamed request, as each piece of it completes them (resuming included). */
-  *#userBatches(opts: NoSignal<IterUsersOptions> | undefined): Generator<ECMUser[], void, undefined> {
+  /** iterUsers by batch, as ECM's iterUserBatches: the users each piece of the answer completes. */
+  iterUserBatches(opts: NoSignal<IterUsersOptions<true>> & { extendedInfo: true }): Generator<ECMUser<true>[], void, undefined>;
+  iterUserBatches(opts?: NoSignal<IterUsersOptions<false>>): Generator<ECMUser<false>[], void, undefined>;
+  iterUserBatches(opts?: NoSignal<IterUsersOptions>): Generator<ECMUser[], void, undefined>;
+  *iterUserBatches(opts?: NoSignal<IterUsersOptions>): Generator<ECMUser[], void, undefined> {
     if ((opts as { signal?: unknown } | undefined)?.signal !== undefined) throw new TypeError("ECMSync calls take no AbortSignal; use { timeout }");
     const stream = new UsersStream(opts, retryPolicy(this.#options));
     for (;;) {

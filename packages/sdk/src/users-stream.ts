@@ -6,7 +6,7 @@
 import { ECMConnectionError } from "./errors.js";
 import { backoffDelay, type RetryPolicy } from "./http.js";
 import { JsonSplitter } from "./json-split.js";
-import { toECMUser } from "./mapping.js";
+import { restUserFields, toECMUser } from "./mapping.js";
 import type { ECMUser, IterUsersOptions, RestUser, UsersOptions } from "./types.js";
 
 export const USERS_PATH = "/security/v1/users";
@@ -18,6 +18,11 @@ export function usersQuery(opts: UsersOptions | undefined): Record<string, strin
     enabled: opts?.locked === undefined ? undefined : !opts.locked,
     lockedOut: opts?.lockedOut,
   };
+}
+
+/** The query of the users list itself (not of the count): the filters, and only the fields an ECMUser shows. */
+export function listQuery(opts: UsersOptions | undefined): Record<string, string | number | boolean | undefined> {
+  return { ...usersQuery(opts), fields: restUserFields(opts?.extendedInfo === true) };
 }
 
 /**
@@ -47,7 +52,7 @@ export class UsersStream {
 
   /** The query of the (next) request. */
   get query(): Record<string, string | number | boolean | undefined> {
-    return { ...usersQuery(this.opts), cursor: this.#after === undefined ? undefined : cursorAfter(this.#after) };
+    return { ...listQuery(this.opts), cursor: this.#after === undefined ? undefined : cursorAfter(this.#after) };
   }
 
   /** The users the next bytes complete. */

@@ -221,7 +221,7 @@ async function dispatch(method: string, args: unknown[]): Promise<unknown> {
   if (method.startsWith("security.")) {
     const name = method.slice("security.".length);
     const fn = (security as unknown as Record<string, unknown>)[name];
-    if (typeof fn !== "function" || name === "constructor" || name === "iterUsers" || name === "iterExport" || name === "importUsers" || name.endsWith("Stream")) {
+    if (typeof fn !== "function" || name === "constructor" || name === "iterUsers" || name === "iterUserBatches" || name === "iterExport" || name === "importUsers" || name.endsWith("Stream")) {
       throw new TypeError(`unknown method ${method}`);
     }
     return (fn as (...a: unknown[]) => Promise<unknown>).apply(security, args);

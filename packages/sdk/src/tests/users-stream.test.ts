@@ -99,7 +99,7 @@ const BULK = 120;
 before(async () => {
   server = await startServerThread();
   proxy = await startFlakyProxy(server.baseUrl);
-  // Enough users that the list arrives in many pieces (about 300 bytes each).
+  // Enough users that the list arrives in many pieces (about 180 bytes each plain, 370 extended).
   const ecm = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
   const names = Array.from({ length: BULK }, (_, i) => `bulk${String(i).padStart(4, "0")}`);
   for (let i = 0; i < names.length; i += 10) {
@@ -115,6 +115,8 @@ after(async () => {
 interface Client {
   users(opts?: { extendedInfo?: boolean; search?: string; timeout?: number }): Promise<ECMUser[]>;
   iter(opts?: { search?: string; after?: string }, each?: (u: ECMUser) => void): Promise<string[]>;
+  /** iterUserBatches, the batches' users in a row. */
+  batches(): Promise<string[]>;
   exportUsers(): Promise<string[]>;
   /** Gets ready without a request (ECMSync: starts its worker). */
   warm(): void;
@@ -134,6 +136,11 @@ function client(mode: "ECM" | "ECMSync", options: ECMOptions): Client {
         }
         return names;
       },
+      async batches() {
+        const names: string[] = [];
+        for await (const batch of ecm.security.iterUserBatches()) names.push(...batch.map((u) => u.username));
+        return names;
+      },
       exportUsers: async () => (await ecm.security.exportSecuritySystem()).users.map((u) => u.username),
       warm() {},
       close() {},
@@ -148,6 +155,11 @@ function client(mode: "ECM" | "ECMSync", options: ECMOptions): Client {
         names.push(u.username);
         each?.(u);
       }
+      return names;
+    },
+    async batches() {
+      const names: string[] = [];
+      for (const batch of sync.security.iterUserBatches()) names.push(...batch.map((u) => u.username));
       return names;
     },
     exportUsers: async () => sync.security.exportSecuritySystem().users.map((u) => u.username),
@@ -168,7 +180,7 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       assert.equal(all.length, BULK + 1);
     });
 
-    test("users(), users({ extendedInfo }), iterUsers and the export: one request each, every user once, in order", async () => {
+    test("users(), users({ extendedInfo }), iterUsers, iterUserBatches and the export: one request each, every user once, in order", async () => {
       const c = viaProxy();
       try {
         await c.users({ search: "nobody-matches" }); // logs in
@@ -178,8 +190,9 @@ for (const mode of ["ECM", "ECMSync"] as const) {
         assert.deepEqual(ext.map((u) => u.username), all);
         assert.ok(ext.every((u) => u.groups.includes("users") && (u.username === "sysadmin" || u.remark === "x".repeat(100))));
         assert.deepEqual(await c.iter(), all);
+        assert.deepEqual(await c.batches(), all);
         assert.deepEqual(await c.exportUsers(), all);
-        assert.equal(proxy.requests - before, 4);
+        assert.equal(proxy.requests - before, 5);
       } finally {
         c.close();
       }
@@ -205,7 +218,8 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       const c = viaProxy({ retries: 1 });
       try {
         await c.users({ search: "nobody-matches" });
-        proxy.faults = [{ dropAfter: 20_000 }, { dropAfter: 20_000 }];
+        // The plain list is small (the fields an ECMUser shows, ~23 KB): both reads break off before its end.
+        proxy.faults = [{ dropAfter: 8_000 }, { dropAfter: 8_000 }];
         const got: string[] = [];
         await assert.rejects(c.iter({}, (u) => got.push(u.username)), ECMConnectionError);
         assert.ok(got.length > 0 && got.length < all.length, `${got.length} users before the error`);
