@@ -128,7 +128,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     userAdmin: createUserAdmin(store, groups, hasher, login, passwordPolicy),
     groupAdmin: createGroupAdmin(store, groups),
     secrets,
-    bulkActions: createBulkActions(store, users, groups),
+    bulkActions: createBulkActions(store, users, groups, (error, message) => app.log.warn({ err: error }, message)),
     providers: createProviderAdmin(store.db, secrets),
     linking,
     loginFlow: createLoginFlow(store.db, secrets, jwks, linking, sessions),

@@ -59,7 +59,7 @@ export async function recordAuditRows(db: Kysely<Database>, dialect: StoreDialec
  * Aggregated events that an anonymous caller can cause without limit (attempts a rate limit
  * refused), counted in memory and written every `flushMs`, all in one statement: a flood costs the
  * store one write a second per process, not one per request. The counts of the last interval are
- * lost if the process dies; close() writes them.
+ * lost if the process dies; close() writes them. A write that fails keeps its counts for the next.
  */
 export class AuditTally {
   private pending = new Map<string, { row: ReturnType<typeof auditRow>; count: number }>();
@@ -81,13 +81,24 @@ export class AuditTally {
     else this.pending.set(entry.aggregateKey, { row: auditRow(actor, entry, isoNow()), count: 1 });
   }
 
-  /** Writes the counts so far. */
+  /** Writes the counts so far; those a failed write did not store (a busy store) are kept for the next one. */
   async flush(): Promise<void> {
     if (this.pending.size === 0) return;
-    const rows = [...this.pending.values()].map(({ row, count }) => ({ ...row, count }));
+    const entries = [...this.pending];
     this.pending = new Map();
     // A statement's bound values are limited (SQLite: 32 766): 12 a row.
-    for (let i = 0; i < rows.length; i += 1000) await insertAuditRows(this.db, rows.slice(i, i + 1000));
+    for (let i = 0; i < entries.length; i += 1000) {
+      try {
+        await insertAuditRows(this.db, entries.slice(i, i + 1000).map(([, { row, count }]) => ({ ...row, count })));
+      } catch (error) {
+        // One statement writes all of its rows or none: these and the rest go back, with what was counted meanwhile.
+        for (const [key, unwritten] of entries.slice(i)) {
+          const meanwhile = this.pending.get(key);
+          this.pending.set(key, { row: unwritten.row, count: unwritten.count + (meanwhile?.count ?? 0) });
+        }
+        throw error;
+      }
+    }
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import { clearAddressLockouts } from "../auth/login.js";
 import { Sessions } from "../auth/sessions.js";
+import { StoreBusy } from "../storage/busy.js";
 import type { GroupQueries } from "../storage/group-queries.js";
 import type { BulkActionRow, Database, GroupRow, UserRow } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
@@ -70,7 +71,7 @@ const userTarget = (u: Pick<UserRow, "uuid" | "username">) => ({ type: "user", i
  * deleted; the last enabled system administrator stays. Users a rule keeps out are counted and
  * reported as refused; the others are changed.
  */
-export function createBulkActions(store: Store, users: UserQueries, groups: GroupQueries, batchSize = 1000) {
+export function createBulkActions(store: Store, users: UserQueries, groups: GroupQueries, log: (error: unknown, message: string) => void, batchSize = 1000) {
   const { db } = store;
   const owner = randomUUID();
   const running = new Map<string, Promise<void>>();
@@ -264,6 +265,12 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
         job = next;
       }
     } catch (error) {
+      if (error instanceof StoreBusy) {
+        // Not a failure of the run: it stays "running" with the batches it committed, and once its
+        // heartbeat is stale resumeStale goes on with it (here or on another node).
+        log(error, `bulk action ${job.uuid} paused: the store stayed busy; it goes on from its last batch`);
+        return;
+      }
       await db
         .updateTable("bulk_actions")
         .set({ status: "failed", error: error instanceof Error ? error.message : String(error), finished_at: isoNow() })
@@ -284,7 +291,10 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
   }
 
   function launch(job: BulkActionRow): void {
-    const promise = run(job).finally(() => running.delete(job.uuid));
+    // A run that cannot even read its end (the store gone) is logged; its row says where it stands.
+    const promise = run(job)
+      .catch((error) => log(error, `bulk action ${job.uuid} could not record its end`))
+      .finally(() => running.delete(job.uuid));
     running.set(job.uuid, promise);
   }
 

@@ -6,8 +6,12 @@ import { after, before, describe, it } from "node:test";
 import BetterSqlite3 from "better-sqlite3";
 import { sql } from "kysely";
 import { createTemporaryDatabase, startTestServer, storeSkip, type TestServer } from "../test-support/server.js";
+import { AuditTally } from "../domain/audit.js";
+import { createBulkActions } from "../domain/bulk-actions.js";
 import { StoreBusy } from "./busy.js";
+import { createGroupQueries } from "./group-queries.js";
 import { openStore, type Store } from "./store.js";
+import { createUserQueries } from "./user-queries.js";
 
 /** Another process's connection to the SQLite file that holds the write lock until `release`. */
 function holdWriteLock(file: string): { release: () => void } {
@@ -68,6 +72,61 @@ describe("a SQLite store whose write lock another process holds longer than the 
     }
     assertBusyAnswer(answer);
     assert.equal((await s.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "sysadmin", password: "Admin-Secret-1" } })).status, 200);
+  });
+
+  it("counted audit events (refused attempts) that a busy store did not take are written with the next flush: none lost", async () => {
+    const { db } = s.server.deps.store;
+    const tally = new AuditTally(db, () => {}, 3_600_000);
+    const actor = { id: null, name: null, sourceIp: "192.0.2.1" };
+    const entry = { action: "test.counted", outcome: "failure" as const, aggregateKey: "test.counted|busy" };
+    tally.add(actor, entry);
+    tally.add(actor, entry);
+    const lock = holdWriteLock(file);
+    try {
+      await assert.rejects(tally.flush(), StoreBusy);
+    } finally {
+      lock.release();
+    }
+    tally.add(actor, entry);
+    await tally.close();
+    const rows = await db.selectFrom("audit_events").select("count").where("aggregate_key", "=", entry.aggregateKey).execute();
+    assert.deepEqual(rows.map((r) => r.count), [3]);
+  });
+
+  it("a bulk action whose batch the store turns away stays running and goes on from its last batch when taken up again: every user changed once", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push((await s.api("POST", "/security/v1/users", { token, body: { username: `bulk-busy-${i}` } })).body.id);
+    // Its own store on the file, trying once, and batches of one user: the first batch the lock meets pauses the run.
+    const store = await openStore({ kind: "sqlite", file, busy: { timeoutMs: 10, attempts: 1 } });
+    let lock: { release: () => void } | undefined;
+    const logged: string[] = [];
+    try {
+      const bulk = createBulkActions(store, createUserQueries(store), createGroupQueries(store), (_error, message) => {
+        logged.push(message);
+        lock?.release();
+      }, 1);
+      const started = await bulk.start({ id: null, name: "sysadmin", sourceIp: null, roles: ["system-administrator"] }, { action: "disable", selection: { ids } });
+      lock = holdWriteLock(file);
+      await bulk.settled(started.uuid);
+      const run = () => store.db.selectFrom("bulk_actions").selectAll().where("uuid", "=", started.uuid).executeTakeFirstOrThrow();
+      const paused = await run();
+      assert.equal(paused.status, "running", "a busy store is no failure of the run");
+      assert.ok(paused.processed < ids.length, `paused after ${paused.processed} users`);
+      assert.match(logged.join("\n"), /paused: the store stayed busy/);
+
+      // What a stopped process leaves: a stale heartbeat, which resumeStale takes over.
+      await store.db.updateTable("bulk_actions").set({ heartbeat_at: "2000-01-01T00:00:00.000Z" }).where("uuid", "=", started.uuid).execute();
+      assert.equal(await bulk.resumeStale(), 1);
+      await bulk.settled(started.uuid);
+      const done = await run();
+      assert.deepEqual([done.status, done.processed, done.changed], ["done", ids.length, ids.length]);
+      const audited = await store.db.selectFrom("audit_events").select("target_id").where("action", "=", "user.update").where("details", "like", `%${started.uuid}%`).execute();
+      assert.deepEqual(audited.map((a) => a.target_id).sort(), [...ids].sort(), "one audit event per user");
+      await bulk.stop();
+    } finally {
+      lock?.release();
+      await store.close();
+    }
   });
 
   it("a transaction tried again after the lock is let go commits: the request succeeds", async () => {
