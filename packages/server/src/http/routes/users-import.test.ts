@@ -41,8 +41,12 @@ describeEachStore("bulk import", (server) => {
     assert.deepEqual(ann?.groups, ["staff", "users"]);
     assert.equal(ann?.displayName, "Ann");
     assert.equal((await user("imp_ben"))?.enabled, false);
-    const audit = await server().api("GET", `/security/v1/audit-events?target=${lines[0]!.id}`, { token });
-    assert.ok((audit.body as { action: string }[]).some((e) => e.action === "user.create"), audit.text);
+    // One event for the users a batch created, naming each (and its groups), then the summary.
+    const audit = await server().api<{ details: Record<string, unknown> }[]>("GET", "/security/v1/audit-events?action=user.import", { token });
+    assert.deepEqual(audit.body.map((e) => e.details), [
+      { created: 2, updated: 0, unchanged: 0, failed: 0 },
+      { createdUsers: [{ id: lines[0]!.id, username: "imp_ann", groups: ["staff"] }, { id: lines[1]!.id, username: "imp_ben" }] },
+    ]);
   });
 
   it("answers each bad row with its error and imports the others", async () => {
