@@ -27,6 +27,7 @@ import { identityProvidersMigration } from "./migrations/012-identity-providers.
 import { directoriesMigration } from "./migrations/011-directories.js";
 import { hardeningMigration } from "./migrations/010-hardening.js";
 import { keyedNeighboursMigration } from "./migrations/011b-keyed-neighbours.js";
+import { bytewiseSearchTextMigration } from "./migrations/014c-bytewise-search-text.js";
 import { unkeyedUsersMigration } from "./migrations/011c-unkeyed-users.js";
 import { nfkcKeysMigration } from "./migrations/010d-nfkc-keys.js";
 import { BusyRetryingKysely, DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
@@ -63,6 +64,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "009-short-needle-counts": shortNeedleCountsMigration(dialect),
     "014-bulk-actions": bulkActionsMigration(dialect),
     "014b-bulk-upkeep": bulkUpkeepMigration(dialect),
+    "014c-bytewise-search-text": bytewiseSearchTextMigration(dialect),
     "013-api-keys": apiKeysMigration(dialect),
     "010c-service-accounts": serviceAccountsMigration,
     "010b-signing-keys": signingKeysMigration,

@@ -73,6 +73,14 @@ export interface StoreDialect {
    */
   createBulkUpkeep(db: Kysely<any>): Promise<void>;
   /**
+   * Migration 014c: PostgreSQL's search entries (user_search.search_text) in collation "C". Their
+   * 1–2-gram index and kept gram counts sort and compare each user's ~90 grams: with the database's
+   * locale every comparison was a strcoll(), about half of an imported user's search upkeep. The
+   * search answers are the same (equality and LIKE do not depend on a deterministic collation).
+   * A no-op on SQLite, which compares bytes already.
+   */
+  compareSearchTextBytewise(db: Kysely<any>): Promise<void>;
+  /**
    * Migration 011c: users an earlier directory sync or import left without an order key (SQLite: a
    * sync's pages in username order ran out of keys between the same two neighbours) get one, every
    * key renumbered as a bulk load does; a no-op where there are none, and on PostgreSQL.

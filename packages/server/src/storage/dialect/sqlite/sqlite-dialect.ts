@@ -244,6 +244,9 @@ export const sqliteDialect: StoreDialect = {
     });
   },
 
+  // SQLite's text compares as bytes (BINARY) unless told otherwise.
+  async compareSearchTextBytewise() {},
+
   async createKeyedNeighbours(db: Kysely<any>) {
     // A new user's keyed neighbours are found without walking the unkeyed users between: many users
     // inserted in order into one gap (a directory's first sync may) left each insert walking them all.
