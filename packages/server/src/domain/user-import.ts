@@ -75,8 +75,7 @@ type ImportItemOk = { line: number; user: ImportUser };
 export function createUserImporter(store: Store, hasher: PasswordHasher, policy: PasswordPolicy) {
   const { db, dialect } = store;
 
-  /** `attempt`: how often a single row was tried already (PostgreSQL ends one of two deadlocked writers; the row is sent again). */
-  async function importBatch(actor: AdminActor, items: readonly ImportItem[], options: ImportOptions, attempt = 1): Promise<ImportResult[]> {
+  async function importBatch(actor: AdminActor, items: readonly ImportItem[], options: ImportOptions): Promise<ImportResult[]> {
     const { dryRun } = options;
     const results: ImportResult[] = items.map((item) =>
       "error" in item ? { line: item.line, username: item.username, status: "failed", error: item.error } : { line: item.line, username: item.user.username, status: "failed" },
@@ -101,20 +100,20 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
     );
     valid.sort((a, b) => a.index - b.index);
     if (valid.length === 0) return results;
-    try {
-      const written = await db.transaction().execute(async (trx) => {
+    const write = () =>
+      db.transaction().execute(async (trx) => {
         const outcome = await writeBatch(trx, actor, valid.map((v) => ({ item: v.item, hash: v.hash })), options.update);
         if (dryRun) throw new DryRun(outcome);
         return outcome;
       });
+    try {
+      const written = await retryingConflicts(write);
       valid.forEach((v, k) => (results[v.index] = written[k]!));
     } catch (error) {
       if (error instanceof DryRun) {
         valid.forEach((v, k) => (results[v.index] = { ...error.results[k]!, ...(error.results[k]!.status === "created" && { id: undefined }) }));
       } else if (valid.length > 1 && isBatchConflict(error)) {
         for (const v of valid) results[v.index] = (await importBatch(actor, [v.item], options))[0]!;
-      } else if (isConcurrencyConflict(error) && attempt < ROW_ATTEMPTS) {
-        return importBatch(actor, items, options, attempt + 1);
       } else {
         const reason = asDomainError(error);
         for (const v of valid) results[v.index]!.error = reason;
@@ -157,7 +156,10 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
     const created = new Map<Plan, UserRow>();
     let adminMayBeGone = false;
     await dialect.batchUserWrites(trx, async () => {
+      // Rows are written in a fixed order (new users by username, existing ones by id, memberships by
+      // user and group), so two imports that touch the same users wait for each other instead of deadlocking.
       const creates = plans.filter((p): p is Extract<Plan, { kind: "create" }> => !(p instanceof DomainError) && p.kind === "create");
+      creates.sort((a, b) => (a.row.username < b.row.username ? -1 : 1));
       if (creates.length > 0) {
         const inserted = await dialect.insertJson<{ id: number; username: string }>(trx, "users", Object.keys(creates[0]!.row), creates.map((p) => p.row), { returning: ["id", "username"] });
         const ids = new Map(inserted.map((r) => [r.username, r.id]));
@@ -171,8 +173,9 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
       const touched: number[] = [];
       const searched: number[] = [];
       const groupsChanged = new Set<number>();
-      for (const plan of plans) {
-        if (plan instanceof DomainError || plan.kind === "unchanged") continue;
+      const ordered = plans.filter((p): p is Exclude<Plan, DomainError | { kind: "unchanged" }> => !(p instanceof DomainError) && p.kind !== "unchanged");
+      ordered.sort((a, b) => (a.kind === "create" ? 0 : a.current.id) - (b.kind === "create" ? 0 : b.current.id));
+      for (const plan of ordered) {
         if (plan.kind === "create") {
           const user = created.get(plan)!;
           touched.push(user.id);
@@ -196,6 +199,7 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
       if (createdUsers.length > 0) audits.push({ action: "user.import", details: { createdUsers } });
       for (const m of members) groupsChanged.add(m.group_id);
       for (const plan of plans) if (!(plan instanceof DomainError) && plan.kind === "update") for (const g of plan.remove) groupsChanged.add(g);
+      members.sort((a, b) => a.user_id - b.user_id || a.group_id - b.group_id);
       if (members.length > 0) await dialect.insertJson(trx, "group_members", ["group_id", "user_id"], members, { skipConflicts: true });
       if (audits.length > 0) {
         const at = isoNow();
@@ -383,10 +387,27 @@ function assertMayChangeGroups(context: BatchContext, groups: GroupInfo[]): void
   if (guarded) throw new DomainError("not-permitted", "Only a system administrator may change a group that grants the system-administrator role.", { group: guarded.name });
 }
 
-/** A failure of a whole batch that row-by-row writing answers row by row. */
-/** Tries of a single row that a concurrent writer deadlocked with, before its answer says so. */
-const ROW_ATTEMPTS = 3;
+/** Tries of a batch that PostgreSQL ended to break a deadlock (or a serialization failure) before it is written row by row, and of each row then. */
+const ATTEMPTS = 3;
 
+/**
+ * Runs `write` (a whole transaction) again when PostgreSQL ended it as one of two deadlocked writers:
+ * nothing of it was written. Batches take their locks in a fixed order (writeBatch), so two imports
+ * wait for each other rather than deadlock; this is for the writers that do not (a group renamed,
+ * a user changed by the API). A short random pause lets the other writer finish first.
+ */
+async function retryingConflicts<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!isConcurrencyConflict(error) || attempt >= ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40 * attempt));
+    }
+  }
+}
+
+/** A failure of a whole batch that row-by-row writing answers row by row. */
 function isBatchConflict(error: unknown): boolean {
   return isUniqueViolation(error) || isForeignKeyViolation(error) || isConcurrencyConflict(error) || error instanceof DomainError;
 }
@@ -395,7 +416,7 @@ function asDomainError(error: unknown): DomainError {
   if (error instanceof DomainError) return error;
   if (isUniqueViolation(error)) return new DomainError("name-taken", "A user with this username or login name already exists.");
   if (isForeignKeyViolation(error)) return new DomainError("not-found", "A group of this row was deleted meanwhile.", { field: "groups" });
-  if (isConcurrencyConflict(error)) return new DomainError("collided", `Concurrent changes collided with this row ${ROW_ATTEMPTS} times and nothing of it was written: send it again.`);
+  if (isConcurrencyConflict(error)) return new DomainError("collided", `Concurrent changes collided with this row ${ATTEMPTS} times and nothing of it was written: send it again.`);
   throw error;
 }
 

@@ -205,6 +205,25 @@ describeEachStore("bulk import", (server) => {
     assert.equal((await user("imp_many_5"))?.email, "changed@example.com");
     assert.deepEqual((await user("imp_many_7"))?.groups, ["staff", "users"]);
   });
+
+  it("two imports at once that change the same users and groups in opposite orders both finish, every row done", async () => {
+    for (const name of ["dl-old", "dl-a", "dl-b"]) assert.equal((await server().api("POST", "/security/v1/user-groups", { token, body: { name } })).status, 201);
+    const names = Array.from({ length: 300 }, (_, i) => `imp_dl_${i}`);
+    await importUsers(server(), token, ndjson(names.map((username) => ({ username, groups: ["dl-old"] }))));
+    // Each moves every user from dl-old to dl-a and dl-b, one setting first names and the other last
+    // names, in opposite orders, and each creates users of its own between them.
+    const one = names.map((username, i) => [{ username, firstName: "First", groups: ["dl-a", "dl-b"] }, { username: `imp_dl_one_${i}`, groups: ["dl-a"] }]).flat();
+    const two = names.toReversed().map((username, i) => [{ username, lastName: "Last", groups: ["dl-b", "dl-a"] }, { username: `imp_dl_two_${i}`, groups: ["dl-b"] }]).flat();
+    const answers = await Promise.all([one, two].map((rows) => importUsers(server(), token, ndjson(rows))));
+    for (const { lines } of answers) {
+      assert.deepEqual(lines.filter((l) => l.status === "failed"), []);
+      assert.deepEqual({ ...lines.at(-1)!.summary, updated: undefined, unchanged: undefined }, { created: 300, updated: undefined, unchanged: undefined, failed: 0, dryRun: false });
+    }
+    for (const username of [names[0]!, names[150]!, names[299]!]) {
+      const u = await user(username);
+      assert.deepEqual([u?.firstName, u?.lastName, u?.groups], ["First", "Last", ["dl-a", "dl-b", "users"]], username);
+    }
+  });
 });
 
 describe("an import may take longer than the request timeout, but not drip", () => {
