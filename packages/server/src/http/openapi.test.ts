@@ -47,6 +47,7 @@ describe("OpenAPI document", () => {
       if (op.parameters?.some((p) => p.in === "path")) assert.ok(statuses.includes(404), `${where}: 404`);
       if (op.parameters?.some((p) => p.in === "header" && p.name === "if-match")) assert.ok(statuses.includes(412), `${where}: 412`);
       if (["post", "put", "delete"].includes(method)) assert.ok(statuses.includes(409), `${where}: 409`);
+      assert.ok(statuses.includes(503), `${where}: 503 (a busy store)`);
       for (const status of statuses.filter((s) => s >= 400)) {
         const response = op.responses[status];
         const codes = [...response.description.matchAll(/`(ECMS\d{4})`/g)].map((m) => m[1]);
@@ -55,7 +56,7 @@ describe("OpenAPI document", () => {
       }
     }
     const update = doc.paths["/security/v1/users/{id}"].put.responses;
-    assert.deepEqual(Object.keys(update).map(Number).filter((s) => s >= 400), [400, 401, 403, 404, 409, 412, 413, 415, 429]);
+    assert.deepEqual(Object.keys(update).map(Number).filter((s) => s >= 400), [400, 401, 403, 404, 409, 412, 413, 415, 429, 503]);
     assert.match(update["409"].description, /ECMS1301[\s\S]*ECMS1302/);
     assert.match(doc.paths["/auth/v1/providers/builtin/token"].post.responses["401"].description, /ECMS1102/);
     assert.deepEqual(doc.paths["/auth/v1/providers/builtin/token"].post.security, []);

@@ -34,7 +34,7 @@ const MEANING: Partial<Record<ErrorKind, { meaning: string; example: string }>> 
   preconditionFailed: { meaning: "If-Match names a version that is no longer current", example: "The resource was changed by someone else; read it again and retry." },
   preconditionRequired: { meaning: "the operation needs an If-Match header", example: "This change needs an If-Match header." },
   tooManyRequests: { meaning: "too many attempts; Retry-After says when to try again", example: "Too many attempts; try again later." },
-  unavailable: { meaning: "the store or a directory cannot be reached", example: "The store cannot be reached." },
+  unavailable: { meaning: "the server is busy (the store with other writers, password checks) or the store, a directory or an identity provider cannot be reached; nothing was changed, Retry-After says when to try again", example: "The server is busy with other changes and nothing was changed; try again in a moment." },
   internal: { meaning: "an unexpected failure", example: "An internal error occurred." },
 };
 
@@ -56,8 +56,10 @@ export function errorKindsOf(route: Pick<RouteOptions, "method" | "onRequest">, 
   if (schema.querystring || schema.params || schema.headers) kinds.add("invalidRequest");
   if (schema.params) kinds.add("notFound");
   if (hasProperty(schema.headers, "if-match")) kinds.add("preconditionFailed");
-  // PostgreSQL may end a write in a deadlock or serialization failure: 409, send it again.
+  // A concurrent writer may take a name, or change what the write is based on, first.
   if (methods.some((m) => WRITES.has(m))) kinds.add("conflict");
+  // The store may stay busy through every try (other writers, no free connection): 503, send it again.
+  kinds.add("unavailable");
   // Statuses the route declares itself: every code of that status that can apply to it.
   for (const status of Object.keys(schema.response ?? {}).map(Number).filter((s) => s >= 400)) {
     for (const kind of KINDS) {
