@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import BetterSqlite3 from "better-sqlite3";
 import { sql } from "kysely";
+import { PgSession } from "../test-support/pg-session.js";
 import { createTemporaryDatabase, startTestServer, storeSkip, type TestServer } from "../test-support/server.js";
 import { AuditTally } from "../domain/audit.js";
 import { createBulkActions } from "../domain/bulk-actions.js";
@@ -129,16 +130,22 @@ describe("a SQLite store whose write lock another process holds longer than the 
     }
   });
 
-  it("a transaction tried again after the lock is let go commits: the request succeeds", async () => {
+  it("a transaction, or a write outside one, tried again after the lock is let go commits", async () => {
     const store = await openStore({ kind: "sqlite", file, busy: { timeoutMs: 20, attempts: 10 } });
     try {
-      const lock = holdWriteLock(file);
-      // Let go while the transaction pauses between its tries (a try blocks this process for the busy timeout).
-      setTimeout(() => lock.release(), 30);
+      // Let go while the work pauses between its tries (a try blocks this process for the busy timeout).
+      const letGoSoon = () => {
+        const lock = holdWriteLock(file);
+        setTimeout(() => lock.release(), 30);
+      };
+      letGoSoon();
       await store.db.transaction().execute(async (trx) => {
         await trx.insertInto("settings").values({ key: "after-wait", value: "y" }).execute();
       });
-      assert.equal((await store.db.selectFrom("settings").select("value").where("key", "=", "after-wait").executeTakeFirst())?.value, "y");
+      letGoSoon();
+      await store.db.insertInto("settings").values({ key: "alone-after-wait", value: "z" }).execute();
+      const kept = await store.db.selectFrom("settings").select(["key", "value"]).where("key", "in", ["after-wait", "alone-after-wait"]).orderBy("key").execute();
+      assert.deepEqual(kept, [{ key: "after-wait", value: "y" }, { key: "alone-after-wait", value: "z" }]);
     } finally {
       await store.close();
     }
@@ -163,6 +170,60 @@ describe("a SQLite store whose write lock another process holds longer than the 
       lock.release();
       await store.close();
     }
+  });
+});
+
+describe("a PostgreSQL store that stays busy", { skip: storeSkip("postgres") }, () => {
+  let s: TestServer;
+  let token: string;
+  let drop: () => Promise<void>;
+  let url: string;
+  before(async () => {
+    ({ url, drop } = await createTemporaryDatabase(process.env.ECM_TEST_DATABASE_URL!));
+    // What an operator may set: writers give up on a row lock after a while instead of waiting for it.
+    const admin = await PgSession.open(url);
+    await admin.query(`alter database ${new URL(url).pathname.slice(1)} set lock_timeout = '50ms'`).finally(() => admin.end());
+    // One connection, waited for 100 ms, two tries.
+    s = await startTestServer("postgres", { store: { kind: "postgres", url, poolSize: 1, busy: { timeoutMs: 100, attempts: 2 } } });
+    token = await s.login();
+  });
+  after(async () => {
+    await s?.close();
+    await drop?.();
+  });
+
+  it("no free connection of the pool in time answers 503 with Retry-After, not a request left waiting", async () => {
+    let letGo!: () => void;
+    const held = s.server.deps.store.db.connection().execute(() => new Promise<void>((resolve) => (letGo = resolve)));
+    let answer;
+    try {
+      answer = await s.api("GET", "/security/v1/users", { token });
+    } finally {
+      letGo();
+      await held;
+    }
+    assert.equal(answer.status, 503, answer.text);
+    assert.equal(answer.headers.get("retry-after"), "1");
+    assert.match(answer.body.errorMessage, /^ECMS1901-E /);
+    assert.equal((await s.api("GET", "/security/v1/users", { token })).status, 200);
+  });
+
+  it("a row lock not had within lock_timeout (55P03) is tried again, then answered 503 with nothing changed", async () => {
+    const created = await s.api<{ id: string }>("POST", "/security/v1/users", { token, body: { username: "locked-row", description: "before" } });
+    const holder = await PgSession.open(url);
+    let answer;
+    try {
+      await holder.query("begin");
+      await holder.query("select id from users where uuid = $1 for update", [created.body.id]);
+      answer = await s.api("PUT", `/security/v1/users/${created.body.id}`, { token, body: { description: "after" } });
+    } finally {
+      await holder.query("rollback");
+      await holder.end();
+    }
+    assert.equal(answer.status, 503, answer.text);
+    assert.equal(answer.headers.get("retry-after"), "1");
+    assert.equal((await s.api<{ description: string }>("GET", `/security/v1/users/${created.body.id}`, { token })).body.description, "before");
+    assert.equal((await s.api("PUT", `/security/v1/users/${created.body.id}`, { token, body: { description: "after" } })).status, 200);
   });
 });
 
