@@ -16,8 +16,8 @@ import { describeValidation } from "./validation.js";
 /** Maps every failure to the spec's error shape; only unexpected ones are 500 and logged. */
 export function handleError(this: FastifyInstance, thrown: FastifyError | ApiError | DomainError, request: FastifyRequest, reply: FastifyReply) {
   const busy = asStoreBusy(thrown);
-  // What the store answered goes to the log (its code, no values, no SQL); the client learns only to try again.
-  if (busy) request.log.warn({ storeCode: busy.storeCode, attempts: busy.attempts }, "the store stayed busy: answered 503");
+  // What the store answered goes to the log (its code and the route's pattern: no values, no SQL); the client learns only to try again.
+  if (busy) request.log.warn({ storeCode: busy.storeCode, attempts: busy.attempts, route: `${request.method} ${request.routeOptions.url}` }, "the store stayed busy: answered 503");
   const error = busy ? fromDomainError(busy) : thrown instanceof DomainError ? fromDomainError(thrown) : thrown;
   if (error instanceof ApiError) {
     if (error.status === 401) void reply.header("www-authenticate", 'Bearer realm="ecm-security"');
