@@ -21,7 +21,10 @@ export const list: Command = {
     const extended = ctx.values.extended === true;
     const printer = new ListPrinter(ctx.io.stdout, ctx.format, extended ? USER_EXTENDED_COLUMNS : USER_COLUMNS);
     try {
-      for await (const u of ctx.ecm().security.iterUsers({ extendedInfo: extended, ...userFilter(ctx.values) })) printer.add(userRow(u));
+      // By batch: an await per user cost about a sixth of a listing's time.
+      for await (const batch of ctx.ecm().security.iterUserBatches({ extendedInfo: extended, ...userFilter(ctx.values) })) {
+        for (const u of batch) printer.add(userRow(u));
+      }
       printer.end();
     } finally {
       printer.flush();
