@@ -30,14 +30,13 @@ const ALL_FIELDS: readonly UserField[] = [...PLAIN_FIELDS, ...EXTENDED_FIELDS];
 const NESTED_KEYS: Partial<Record<UserField, readonly string[]>> = { federatedIdentities: ["alias", "displayName"], source: ["type", "id", "name"] };
 
 const DOCUMENT_START = '{"id":"';
-const NEXT_DOCUMENT = ',{"id":"';
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const COMMA = 0x2c;
 
 /** The chosen fields of each document of a view (all of them: the view itself). */
 export class DocumentFields {
-  /** Indexes (in the view's order) of the keys to find in each document, ascending. */
+  /** Indexes (in the view's order) of the keys to find in each document, ascending; the last field's always. */
   readonly #find: number[];
   /** Byte ranges to copy, as [index of the key that starts one, index of the key that ends it (or the view's length: the closing brace)]. */
   readonly #runs: [number, number][] = [];
@@ -51,14 +50,14 @@ export class DocumentFields {
     this.#count = view.length;
     this.#keys = view.map((k) => `,"${k}":`);
     this.#keyAt = new Int32Array(view.length + 1);
-    const chosen = view.map((f) => fields.includes(f));
     for (let i = 0; i < view.length; i++) {
-      if (!chosen[i]) continue;
+      if (!fields.includes(view[i]!)) continue;
       const last = this.#runs[this.#runs.length - 1];
       if (last && last[1] === i) last[1] = i + 1;
       else this.#runs.push([i, i + 1]);
     }
-    const find = new Set<number>();
+    // The last field (a number or a boolean in both views) is found to find the document's closing brace.
+    const find = new Set<number>([view.length - 1]);
     for (const [from, to] of this.#runs) {
       if (from > 0) find.add(from);
       if (to < view.length) find.add(to);
@@ -71,54 +70,63 @@ export class DocumentFields {
     this.#find = [...find].sort((a, b) => a - b);
   }
 
-  /** The chosen fields of one whole document, `doc[from, to)`, written at `out[at]`; answers the end. */
-  #cut(doc: Buffer, text: string, from: number, to: number, out: Buffer, at: number): number {
+  /**
+   * The chosen fields of the document that starts at `from`, written at `out[at]`: where the output
+   * ends and the document's closing brace is; null when `bytes` hold only the start of it.
+   */
+  #cut(bytes: Buffer, text: string, from: number, out: Buffer, at: number): { at: number; end: number } | null {
     const keyAt = this.#keyAt;
     keyAt[0] = from + 1; // `"id":` right after the brace
-    keyAt[this.#count] = to - 1; // the closing brace
     let pos = from;
     for (const i of this.#find) {
-      const p = text.indexOf(this.#keys[i]!, pos);
-      if (p < 0 || p >= to) throw new Error(`a user document without "${this.#keys[i]!}"`);
-      keyAt[i] = p;
-      pos = p + 1;
+      pos = text.indexOf(this.#keys[i]!, pos);
+      if (pos < 0) return null;
+      keyAt[i] = pos++;
     }
+    const end = text.indexOf("}", pos);
+    if (end < 0) return null;
+    keyAt[this.#count] = end;
     out[at++] = OPEN_BRACE;
     for (let r = 0; r < this.#runs.length; r++) {
-      const [start, end] = this.#runs[r]!;
+      const [start, stop] = this.#runs[r]!;
       if (r > 0) out[at++] = COMMA;
       // A run starts after its key's comma (the first key has none) and ends before the next key's.
-      at += doc.copy(out, at, start === 0 ? keyAt[0] : keyAt[start]! + 1, keyAt[end]!);
+      at += bytes.copy(out, at, start === 0 ? keyAt[0]! : keyAt[start]! + 1, keyAt[stop]!);
     }
     out[at++] = CLOSE_BRACE;
-    return at;
+    return { at, end };
   }
 
-  /**
-   * The chosen fields of the whole documents in `bytes` (of the last one too when `end`), each after a
-   * comma but the first when `first`; and the bytes of the document not complete yet.
-   */
-  #cutPiece(bytes: Buffer, end: boolean, first: boolean): { cut: Buffer; rest: Buffer } {
+  /** The chosen fields of the whole documents in `bytes`, each after a comma but the first when `first`; and the bytes after them. */
+  #cutPiece(bytes: Buffer, first: boolean): { cut: Buffer; rest: Buffer } {
     const text = bytes.toString("latin1"); // one character a byte: its indexes are the bytes'
     const out = Buffer.allocUnsafe(bytes.length + 1);
     let at = 0;
-    let from = text.indexOf(DOCUMENT_START);
-    if (from < 0) return { cut: out.subarray(0, 0), rest: bytes };
-    for (;;) {
-      let next = text.indexOf(NEXT_DOCUMENT, from + 1);
-      if (next < 0 && !end) break;
-      if (next < 0) next = bytes.length;
-      if (!first || at > 0) out[at++] = COMMA;
-      at = this.#cut(bytes, text, from, next, out, at);
-      from = next + 1;
-      if (from >= bytes.length) break;
+    let from = 0;
+    while (from < bytes.length) {
+      if (text.charCodeAt(from) === COMMA) {
+        from++; // between two documents that the previous piece ended between
+        continue;
+      }
+      if (!text.startsWith(DOCUMENT_START, from)) {
+        // A document starts right after the previous one's comma, or is not complete yet.
+        if (DOCUMENT_START.startsWith(text.slice(from))) break;
+        throw new Error(`not a user document at "${text.slice(from, from + 20)}"`);
+      }
+      const done = this.#cut(bytes, text, from, out, at + (first && at === 0 ? 0 : 1));
+      if (done === null) break;
+      if (!(first && at === 0)) out[at] = COMMA;
+      at = done.at;
+      from = done.end + (text.charCodeAt(done.end + 1) === COMMA ? 2 : 1);
     }
-    return { cut: out.subarray(0, at), rest: bytes.subarray(Math.min(from, bytes.length)) };
+    return { cut: out.subarray(0, at), rest: bytes.subarray(from) };
   }
 
   /** The chosen fields of comma-joined whole documents (a page of the list). */
   ofDocuments(json: string): string {
-    return this.#cutPiece(Buffer.from(json), true, true).cut.toString("utf8");
+    const { cut, rest } = this.#cutPiece(Buffer.from(json), true);
+    if (rest.length > 0) throw new Error("a user document is not complete");
+    return cut.toString("utf8");
   }
 
   /** A JSON body (documents joined by commas, in pieces that end anywhere) with the chosen fields of each document. */
@@ -127,14 +135,13 @@ export class DocumentFields {
     let first = true;
     for await (const piece of body) {
       const bytes = typeof piece === "string" ? Buffer.from(piece) : piece;
-      const { cut, rest } = this.#cutPiece(held === undefined ? bytes : Buffer.concat([held, bytes]), false, first);
+      const { cut, rest } = this.#cutPiece(held === undefined || held.length === 0 ? bytes : Buffer.concat([held, bytes]), first);
       held = rest;
       if (cut.length > 0) {
         first = false;
         yield cut;
       }
     }
-    // The last document ends the body (which never ends in white space or a comma).
-    if (held !== undefined && held.length > 0) yield this.#cutPiece(held, true, first).cut;
+    if (held !== undefined && held.length > 0) throw new Error("a user document is not complete");
   }
 }

@@ -12,8 +12,11 @@ import { runEcm } from "./stats.js";
  */
 export interface SdkResult {
   users: number;
-  /** The server's streamed list read and thrown away: what the SDK's figures compare with. */
-  server: { basicSeconds: number; extendedSeconds: number };
+  /**
+   * The server's streamed list read and thrown away: what the SDK's figures compare with; and the same
+   * list with only the fields the SDK asks for (`fields=`), what the SDK reads.
+   */
+  server: { basicSeconds: number; extendedSeconds: number; sdkFieldsSeconds: number; sdkExtendedFieldsSeconds: number };
   usersPlain: Probe;
   usersExtended: Probe;
   iterUsers: Probe;
@@ -35,6 +38,10 @@ interface CliRun {
   seconds: number;
   peakRssMb: number;
 }
+
+/** The fields ecm-sdk asks the list for (packages/sdk/src/mapping.ts, restUserFields), plain and what extendedInfo adds. */
+const SDK_FIELDS = "id,username,email,enabled,numericId,loginName,displayName,profileId";
+const SDK_EXTENDED_FIELDS = "description,groups,validFrom,validTo,lockedOutUntil";
 
 function runProbe(root: string, mode: string, baseUrl: string, password: string): Promise<Probe> {
   const probe = join(root, "packages/server/src/tools/bench/sdk-probe.ts");
@@ -67,7 +74,12 @@ export async function benchSdk(root: string, baseUrl: string, adminPassword: str
     };
     log("sdk: the server's streamed list (a pass to warm it, then measured)…");
     await streamed("/security/v1/users?extendedInfo=true");
-    const server = { basicSeconds: await streamed("/security/v1/users"), extendedSeconds: await streamed("/security/v1/users?extendedInfo=true") };
+    const server = {
+      basicSeconds: await streamed("/security/v1/users"),
+      extendedSeconds: await streamed("/security/v1/users?extendedInfo=true"),
+      sdkFieldsSeconds: await streamed(`/security/v1/users?fields=${SDK_FIELDS}`),
+      sdkExtendedFieldsSeconds: await streamed(`/security/v1/users?extendedInfo=true&fields=${SDK_FIELDS},${SDK_EXTENDED_FIELDS}`),
+    };
     const probe = (mode: string) => {
       log(`sdk: ${mode}…`);
       return runProbe(root, mode, baseUrl, adminPassword);
@@ -96,6 +108,7 @@ export function sdkReport(r: SdkResult): string[] {
   const perUser = (p: Probe) => `${Math.round(p.bytesPerUser!)} heap bytes a user held`;
   return [
     `sdk, ${r.users.toLocaleString("en")} users; the server's own streamed export of them: ${r.server.basicSeconds.toFixed(2)} s plain, ${r.server.extendedSeconds.toFixed(2)} s extended`,
+    `  the same with only the SDK's fields (fields=, what the SDK reads): ${r.server.sdkFieldsSeconds.toFixed(2)} s plain, ${r.server.sdkExtendedFieldsSeconds.toFixed(2)} s extended`,
     `  users():                      ${vs(r.usersPlain.seconds, r.server.basicSeconds)}, ${perUser(r.usersPlain)}`,
     `  users({ extendedInfo: true }): ${vs(r.usersExtended.seconds, r.server.extendedSeconds)}, ${perUser(r.usersExtended)}`,
     `  iterUsers({ extendedInfo }):  ${Math.round(r.iterUsers.usersPerSecond!).toLocaleString("en")} users/s (${vs(r.iterUsers.seconds, r.server.extendedSeconds)}), heap at most ${r.iterUsers.heapGrowthMb!.toFixed(0)} MB above its start`,
