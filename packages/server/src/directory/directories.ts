@@ -137,8 +137,9 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
       // Other nodes judge the run by its heartbeat: without this, a run still reading its groups past the lease would look interrupted.
       await queries.touchRun(runId, isoNow());
     };
-    // Also between batches that take long (a slow search page).
-    const keepAlive = setInterval(() => void renew().catch(() => controller.abort()), (timing.leaseSeconds * 1000) / 3);
+    // Also between batches that take long (a slow search page). A renewal that fails (the lease taken
+    // over, the store still busy) stops the run, which says why.
+    const keepAlive = setInterval(() => void renew().catch((error) => controller.abort(error)), (timing.leaseSeconds * 1000) / 3);
     keepAlive.unref();
     let ended = false;
     const ending = async (trx: Kysely<Database>) => {
@@ -372,7 +373,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     async stop(): Promise<void> {
       stopping = true;
       clearInterval(timer);
-      for (const r of running.values()) r.controller.abort();
+      for (const r of running.values()) r.controller.abort(new Error("the server is stopping"));
       await this.idle();
       await credentials.close();
     },

@@ -212,7 +212,7 @@ export class DirectorySync {
 
   /** Between batches: progress for every node to show, the lease renewed, a stop honoured. */
   private async step(): Promise<void> {
-    if (this.o.signal.aborted) throw new Error("the server is stopping");
+    if (this.o.signal.aborted) throw this.o.signal.reason;
     await this.o.queries.progress(this.o.runId, this.counts, JSON.stringify(this.problems), isoNow());
     await this.o.heartbeat();
   }
