@@ -173,5 +173,5 @@ function openPostgres(url: string, busy: BusyPolicy, poolSize = 10): Store {
   // process down: the pool drops it and opens a new one on next use.
   pool.on("error", () => {});
   const db = new BusyRetryingKysely<Database>({ dialect: new PostgresDialect({ pool }) }, busy);
-  return { db, dialect: postgresDialect, userDocuments: postgresUserDocuments(pool, poolSize), close: () => db.destroy() };
+  return { db, dialect: postgresDialect, userDocuments: postgresUserDocuments(pool, poolSize, busy), close: () => db.destroy() };
 }

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
+import { retryingBusy, type BusyPolicy } from "../../busy.js";
 import type { JsonBody } from "../../json-body.js";
 import { DOCUMENT_COLUMNS, DOCUMENT_SOURCE_COLUMNS, documentJsonSql, documentSelect, type JsonSql } from "../../user-documents.js";
 
@@ -164,22 +165,23 @@ async function createFunctions(db: Kysely<any>) {
  * A COPY holds its connection for the whole download, as slow as the client reads: at most half the
  * pool streams this way, so slow clients cannot starve the other requests; past that, `fallback`.
  */
-export function postgresUserDocuments(pool: pg.Pool, poolSize: number) {
+export function postgresUserDocuments(pool: pg.Pool, poolSize: number, busy: BusyPolicy) {
   const most = Math.max(1, Math.floor(poolSize / 2));
   let streaming = 0;
   return async function* (after: string | undefined, extended: boolean, now: string, fallback: () => JsonBody): AsyncGenerator<Buffer | string> {
     if (streaming >= most) return yield* fallback();
     streaming++;
     try {
-      yield* copyDocuments(pool, after, extended, now);
+      yield* copyDocuments(pool, busy, after, extended, now);
     } finally {
       streaming--;
     }
   };
 }
 
-async function* copyDocuments(pool: pg.Pool, after: string | undefined, extended: boolean, now: string): AsyncGenerator<Buffer> {
-  const client = await pool.connect();
+async function* copyDocuments(pool: pg.Pool, busy: BusyPolicy, after: string | undefined, extended: boolean, now: string): AsyncGenerator<Buffer> {
+  // The connection is waited for as Kysely's are (storage/busy.ts): a full pool is tried again, then StoreBusy.
+  const client = await retryingBusy(busy, () => pool.connect());
   let finished = false;
   try {
     // Username order from the index: the planner would rather sort a table it finds out of order, which spills a million documents to disk.
