@@ -55,7 +55,7 @@ export class StoreBusy extends DomainError {
   }
 }
 
-/** `error` as a StoreBusy: one already, or a busy answer that no retry saw (a stream's own connection); else undefined. */
+/** `error` as a StoreBusy: one already, or a busy answer that reached no retry (a query past the wrapped driver: a safety net); else undefined. */
 export function asStoreBusy(error: unknown): StoreBusy | undefined {
   if (error instanceof StoreBusy) return error;
   const code = busyCode(error);
