@@ -6,6 +6,7 @@ import { USERS_GROUP } from "../domain/roles.js";
 import { fold, searchTextFor } from "../domain/user-fields.js";
 import { isUniqueViolation } from "../storage/constraints.js";
 import type { DirectoryQueries, RunCounts, SyncedUser } from "../storage/directory-queries.js";
+import { orderedUuid } from "../storage/ordered-uuid.js";
 import type { Database } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
@@ -547,7 +548,7 @@ export class DirectorySync {
           const documents: number[] = [];
           const search: number[] = [];
           const disabledIds: number[] = [];
-          const rows = fresh.map((m) => ({ ...columnsOf(m), uuid: randomUUID(), directory_id: d.id, directory_key: m.key, created_at: now, updated_at: now }));
+          const rows = fresh.map((m) => ({ ...columnsOf(m), uuid: orderedUuid(), directory_id: d.id, directory_key: m.key, created_at: now, updated_at: now }));
           const inserted = rows.length === 0 ? [] : await dialect.insertJson<{ id: number; uuid: string; username: string; directory_key: string }>(trx, "users", Object.keys(rows[0]!), rows, { returning: ["id", "uuid", "username", "directory_key"] });
           const ids = new Map(inserted.map((u) => [u.directory_key, u.id]));
           const freshByKey = new Map(fresh.map((m) => [m.key, m]));

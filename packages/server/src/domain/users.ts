@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import { clearAddressLockouts, type LoginService } from "../auth/login.js";
 import type { PasswordHasher } from "../auth/passwords.js";
@@ -9,6 +8,7 @@ import { isUniqueViolation } from "../storage/constraints.js";
 import type { GroupQueries } from "../storage/group-queries.js";
 import type { Database, NewUserRow, UserRow, UserUpdate } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
+import { orderedUuid } from "../storage/ordered-uuid.js";
 import { isoNow } from "../storage/time.js";
 import { createUserQueries, type UserQueries } from "../storage/user-queries.js";
 import { recordAudit, type Actor } from "./audit.js";
@@ -124,7 +124,7 @@ export function newUserRow(input: NewUser, passwordHash: string | null, now: str
   assertWindow(validFrom, validTo);
   if (input.serviceAccount && passwordHash !== null) throw new DomainError("invalid", "A service account has no password: leave it out, and give it API keys.", { field: "password" });
   return {
-    uuid: randomUUID(),
+    uuid: orderedUuid(),
     ...names,
     first_name: firstName,
     last_name: lastName,
