@@ -25,12 +25,16 @@ interface Placing {
   next: bigint | null;
 }
 
-/** A JSON array literal of integers (nothing in it needs quoting): one parameter-free list of any length. */
+/**
+ * A JSON array of integers, bound as one parameter: a list of any length in a statement whose text
+ * stays the same, so its compiled form is kept (store.ts) — written into the text, each batch's
+ * statements were compiled anew. Order keys pass 2^53, so they are joined, not JSON.stringify'd.
+ */
 function jsonIntegers(values: readonly (number | bigint)[]): string {
   if (!values.every((v) => typeof v === "bigint" || Number.isInteger(v))) throw new Error("order keys and user ids must be integers");
-  return `'[${values.join(",")}]'`;
+  return `[${values.join(",")}]`;
 }
-const idsIn = (ids: readonly number[]) => sql.raw(`(select value from json_each(${jsonIntegers(ids)}))`);
+const idsIn = (ids: readonly number[]) => sql`(select value from json_each(${jsonIntegers(ids)}))`;
 const bigOrNull = (text: string | null) => (text === null ? null : BigInt(text));
 
 /**
@@ -120,7 +124,7 @@ async function keyedFrom(db: Kysely<any>, where: ReturnType<typeof sql>, limit: 
 async function renumber(db: Kysely<any>, users: readonly { id: number }[], moved: readonly Keyed[], low: bigint, spacing: bigint): Promise<number[]> {
   const ids = moved.map((u) => u.id);
   if (ids.length > 0) {
-    await sql`delete from users_search where rowid in (select value from json_each(${sql.raw(jsonIntegers(moved.map((u) => BigInt(u.key))))}))`.execute(db);
+    await sql`delete from users_search where rowid in (select value from json_each(${jsonIntegers(moved.map((u) => BigInt(u.key)))}))`.execute(db);
     await sql`update users set sort_key = null where id in ${idsIn(ids)}`.execute(db);
   }
   await setKeys(db, users, low, spacing);
@@ -130,5 +134,5 @@ async function renumber(db: Kysely<any>, users: readonly { id: number }[], moved
 /** Keys `users` (in username order, none keyed) as `low` + `spacing` × 1, 2, 3, … */
 async function setKeys(db: Kysely<any>, users: readonly { id: number }[], low: bigint, spacing: bigint): Promise<void> {
   const pairs = users.map((u, i) => `[${u.id},${low + spacing * BigInt(i + 1)}]`).join(",");
-  await sql`update users set sort_key = j.value ->> 1 from json_each(${sql.raw(`'[${pairs}]'`)}) j where users.id = j.value ->> 0`.execute(db);
+  await sql`update users set sort_key = j.value ->> 1 from json_each(${`[${pairs}]`}) j where users.id = j.value ->> 0`.execute(db);
 }

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from "kysely";
+import { CompiledQuery, sql, type Kysely } from "kysely";
 import { DOCUMENT_COLUMNS, DOCUMENT_SOURCE_COLUMNS, documentJsonSql, documentSelect, type BatchWrites, type JsonSql } from "../../user-documents.js";
 
 /**
@@ -96,18 +96,20 @@ export async function batchUserWrites<T>(trx: Kysely<any>, work: () => Promise<B
   await sql`update user_documents_deferral set deferred = 1`.execute(trx);
   const { result, documents } = await work();
   if (documents.length > 0) {
-    const ids = `select value from json_each(${sqlJsonIds(documents)})`;
+    // The ids are bound (each statement names them twice), so the statements' text, and their compiled form, is kept.
+    const ids = "select value from json_each(?)";
+    const list = sqlJsonIds(documents);
     // One list, not `u.id in (…) or u.profile_id in (…)`: SQLite answers that OR by reading every user.
-    for (const statement of refreshStatements(`u.id in (${ids} union select p.id from users p where p.profile_id in (${ids}))`)) await sql.raw(statement).execute(trx);
+    for (const statement of refreshStatements(`u.id in (${ids} union select p.id from users p where p.profile_id in (${ids}))`)) await trx.executeQuery(CompiledQuery.raw(statement, [list, list]));
   }
   await sql`update user_documents_deferral set deferred = 0`.execute(trx);
   return result;
 }
 
-/** A JSON array literal of ids (integers only, so nothing needs quoting): one bound-parameter-free list of any length. */
+/** A JSON array of ids (integers only): one parameter for a list of any length. */
 function sqlJsonIds(ids: readonly number[]): string {
   if (!ids.every(Number.isInteger)) throw new Error("user ids must be integers");
-  return `'[${ids.join(",")}]'`;
+  return `[${ids.join(",")}]`;
 }
 
 /**
