@@ -211,13 +211,15 @@ describeEachStore("bulk import", (server) => {
     const names = Array.from({ length: 300 }, (_, i) => `imp_dl_${i}`);
     await importUsers(server(), token, ndjson(names.map((username) => ({ username, groups: ["dl-old"] }))));
     // Each moves every user from dl-old to dl-a and dl-b, one setting first names and the other last
-    // names, in opposite orders, and each creates users of its own between them.
-    const one = names.map((username, i) => [{ username, firstName: "First", groups: ["dl-a", "dl-b"] }, { username: `imp_dl_one_${i}`, groups: ["dl-a"] }]).flat();
-    const two = names.toReversed().map((username, i) => [{ username, lastName: "Last", groups: ["dl-b", "dl-a"] }, { username: `imp_dl_two_${i}`, groups: ["dl-b"] }]).flat();
+    // names, in opposite orders: on PostgreSQL, written in the rows' order, one of them was ended as a
+    // deadlock victim and its rows sent one by one. (Creating users too would make them take turns: a
+    // new user's insert waits for the other's count of users.)
+    const one = names.map((username) => ({ username, firstName: "First", groups: ["dl-a", "dl-b"] }));
+    const two = names.toReversed().map((username) => ({ username, lastName: "Last", groups: ["dl-b", "dl-a"] }));
     const answers = await Promise.all([one, two].map((rows) => importUsers(server(), token, ndjson(rows))));
     for (const { lines } of answers) {
       assert.deepEqual(lines.filter((l) => l.status === "failed"), []);
-      assert.deepEqual({ ...lines.at(-1)!.summary, updated: undefined, unchanged: undefined }, { created: 300, updated: undefined, unchanged: undefined, failed: 0, dryRun: false });
+      assert.equal(lines.at(-1)!.summary!.failed, 0);
     }
     for (const username of [names[0]!, names[150]!, names[299]!]) {
       const u = await user(username);
