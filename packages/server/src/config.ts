@@ -80,6 +80,8 @@ export interface RateLimitSettings {
   perAccount: number;
   /** Identity-provider logins started, and one-time codes exchanged, from one client address. */
   providerLoginsPerAddress: number;
+  /** How long a refusal (429) is held before it is answered. */
+  refusalDelayMs: number;
 }
 
 export interface ConnectionLimits {
@@ -180,6 +182,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       perAddress: intFrom(env, "ECM_RATE_LIMIT_PER_ADDRESS", 30),
       perAccount: intFrom(env, "ECM_RATE_LIMIT_PER_ACCOUNT", 10),
       providerLoginsPerAddress: intFrom(env, "ECM_RATE_LIMIT_PROVIDER_LOGINS_PER_ADDRESS", 60),
+      refusalDelayMs: intFrom(env, "ECM_RATE_LIMIT_REFUSAL_DELAY_MS", 1000),
     },
     connections: {
       requestTimeoutSeconds: intFrom(env, "ECM_REQUEST_TIMEOUT_SECONDS", 30),

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { before, it } from "node:test";
-import { describeEachStore, startTestServer, type ApiResponse, type TestServer } from "../test-support/server.js";
+import { ADMIN_PASSWORD, describeEachStore, startTestServer, type ApiResponse, type TestServer } from "../test-support/server.js";
 
 const TOKEN_PATH = "/auth/v1/providers/builtin/token";
 const PASSWORD = "Rated-Account-Pass-1";
-const LIMITS = { rateLimit: { windowSeconds: 60, perAddress: 4, perAccount: 3, providerLoginsPerAddress: 2 }, lockout: { maxFailures: 100, accountMaxFailures: 100, familiarDays: 30, baseSeconds: 60, maxSeconds: 60 } };
+const LIMITS = { rateLimit: { windowSeconds: 60, perAddress: 4, perAccount: 3, providerLoginsPerAddress: 2, refusalDelayMs: 0 }, lockout: { maxFailures: 100, accountMaxFailures: 100, familiarDays: 30, baseSeconds: 60, maxSeconds: 60 } };
 
 const loginFrom = (s: TestServer, from: string, username: string, password: string) => s.api("POST", TOKEN_PATH, { from, body: { username, password } });
 
@@ -116,3 +116,23 @@ describeEachStore("rate limits count in the store, across server processes", (se
     }
   });
 }, LIMITS);
+
+describeEachStore(
+  "a refusal is held before it is answered (ECM_RATE_LIMIT_REFUSAL_DELAY_MS)",
+  (server) => {
+    it("holds a guesser's 429 while a login from another address is answered at once", async () => {
+      const s = server();
+      assert.equal((await loginFrom(s, "127.0.0.21", "nobody", "wrong-guess")).status, 401);
+      const startedAt = Date.now();
+      const refused = loginFrom(s, "127.0.0.21", "nobody", "wrong-guess").then((r) => ({ r, at: Date.now() }));
+      const owner = await loginFrom(s, "127.0.0.22", "sysadmin", ADMIN_PASSWORD);
+      const ownerAt = Date.now();
+      const { r, at } = await refused;
+      assert.equal(owner.status, 200);
+      assertTooMany(r);
+      assert.ok(at - startedAt >= 1500, `the refusal was held (answered after ${at - startedAt} ms)`);
+      assert.ok(ownerAt < at, "the owner's login did not wait behind the held refusal");
+    });
+  },
+  { ...LIMITS, rateLimit: { ...LIMITS.rateLimit, perAddress: 1, refusalDelayMs: 1500 } },
+);

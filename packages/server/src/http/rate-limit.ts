@@ -1,4 +1,5 @@
 import rateLimit, { type FastifyRateLimitStore } from "@fastify/rate-limit";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
 import type { Kysely } from "kysely";
 import type { AttemptLimit } from "../auth/login.js";
@@ -57,6 +58,7 @@ export function attemptLimits(app: FastifyInstance, settings: RateLimitSettings,
       const result = await check(request);
       if (!result.isAllowed && result.isExceeded) {
         await account.refused(request, scope);
+        await holdRefusal(settings);
         throw new ApiError("tooManyRequests", `Too many ${what} attempts; try again in ${result.ttlInSeconds} s.`, { retryAfterSeconds: result.ttlInSeconds });
       }
     }
@@ -72,6 +74,19 @@ export function addressLimit(app: FastifyInstance, settings: RateLimitSettings, 
   const check = app.createRateLimit({ max, timeWindow: settings.windowSeconds * 1000, keyGenerator: (request) => `${what}|address|${request.ip}` });
   return async (request) => {
     const result = await check(request);
-    if (!result.isAllowed && result.isExceeded) throw new ApiError("tooManyRequests", `Too many ${what}s from this address; try again in ${result.ttlInSeconds} s.`, { retryAfterSeconds: result.ttlInSeconds });
+    if (!result.isAllowed && result.isExceeded) {
+      await holdRefusal(settings);
+      throw new ApiError("tooManyRequests", `Too many ${what}s from this address; try again in ${result.ttlInSeconds} s.`, { retryAfterSeconds: result.ttlInSeconds });
+    }
   };
+}
+
+/**
+ * Holds a refusal before answering it. A client that sends its next attempt as soon as it is
+ * answered (a guessing loop) then gets at most one answer a second per connection, and its
+ * connections per address are capped: refusals answered at once bought it thousands a second, each
+ * a turn of the event loop that a legitimate login waited behind. A held request costs a timer.
+ */
+async function holdRefusal(settings: RateLimitSettings): Promise<void> {
+  if (settings.refusalDelayMs > 0) await sleep(settings.refusalDelayMs);
 }
