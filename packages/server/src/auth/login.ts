@@ -122,21 +122,30 @@ export class LoginService {
       await this.wrongPassword(user, standing, actor, "auth.login", refusal ?? "wrong-password");
       throw invalidCredentials();
     }
-    // The rows were read before the slow verify: concurrent wrong guesses may have locked the address
-    // or the account out since, so the reset of the failure counts succeeds only while they are not.
-    if (refusal || !(await this.succeeded(user, standing))) {
-      await this.recordFailure(actor, "auth.login", target, refusal ?? "locked-out");
+    if (refusal) {
+      await this.recordFailure(actor, "auth.login", target, refusal);
       throw invalidCredentials();
     }
     const self = { id: user.id, name: user.username, sourceIp };
-    if (this.passwordExpired(user)) {
-      // Like a temporary password: the token opens only the own account until the password is changed.
-      await this.db.updateTable("users").set({ change_password: 1, version: sql<number>`version + 1`, updated_at: isoNow() }).where("id", "=", user.id).execute();
-      await recordAudit(this.db, self, { action: "user.password-expired", target, details: { passwordChangedAt: user.password_changed_at } });
+    // The session, the cleared failure counts and the audit event in one transaction: one commit per
+    // login, and no session of a login that then turns out locked out.
+    try {
+      return await this.sessions.issue(user, sourceIp, async (trx) => {
+        // The rows were read before the slow verify: concurrent wrong guesses may have locked the address
+        // or the account out since, so the reset of the failure counts succeeds only while they are not.
+        if (!(await this.succeeded(user, standing, trx))) throw LOCKED_OUT_MEANWHILE;
+        if (this.passwordExpired(user)) {
+          // Like a temporary password: the token opens only the own account until the password is changed.
+          await trx.updateTable("users").set({ change_password: 1, version: sql<number>`version + 1`, updated_at: isoNow() }).where("id", "=", user.id).execute();
+          await recordAudit(trx, self, { action: "user.password-expired", target, details: { passwordChangedAt: user.password_changed_at } });
+        }
+        await recordAudit(trx, self, { action: "auth.login", target });
+      });
+    } catch (error) {
+      if (error !== LOCKED_OUT_MEANWHILE) throw error;
+      await this.recordFailure(actor, "auth.login", target, "locked-out");
+      throw invalidCredentials();
     }
-    const token = await this.sessions.issue(user, sourceIp);
-    await recordAudit(this.db, self, { action: "auth.login", target });
-    return token;
   }
 
   /**
@@ -218,8 +227,8 @@ export class LoginService {
    * address is locked out, or the account is and the address is not familiar (writes that check it,
    * so no racing lockout is missed).
    */
-  private async succeeded(user: UserRow, standing: Standing): Promise<boolean> {
-    const accountOpen = await this.db
+  private async succeeded(user: UserRow, standing: Standing, on: Kysely<Database> = this.db): Promise<boolean> {
+    const accountOpen = await on
       .updateTable("users")
       .set({ failed_logins: 0, lockout_count: 0, locked_out_until: null })
       .where("id", "=", user.id)
@@ -228,7 +237,7 @@ export class LoginService {
       .executeTakeFirst();
     if (!accountOpen && !standing.familiar) return false;
     const now = isoNow();
-    const sourceOpen = await this.db
+    const sourceOpen = await on
       .insertInto("login_sources")
       .values({ user_id: user.id, source: standing.source, last_success_at: now, updated_at: now })
       .onConflict((oc) =>
@@ -310,6 +319,9 @@ export class LoginService {
     return until;
   }
 }
+
+/** Rolls a login's transaction back when the address or account was locked out after its rows were read. */
+const LOCKED_OUT_MEANWHILE = new Error("locked out since the login's rows were read");
 
 const userTarget = (user: UserRow) => ({ type: "user", id: user.uuid, name: user.username });
 
