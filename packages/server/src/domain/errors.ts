@@ -13,8 +13,6 @@ export type DomainErrorKind =
   | "refused"
   /** The change was based on a version that is no longer current. */
   | "stale"
-  /** Concurrent writes kept colliding with this one (deadlocks): nothing was written, sending it again can succeed. */
-  | "collided"
   /** The actor's roles do not allow this. */
   | "not-permitted"
   /** A login or re-authentication is refused; never says why. */

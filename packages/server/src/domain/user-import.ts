@@ -2,7 +2,7 @@ import { sql, type Kysely } from "kysely";
 import { importedHashProblem } from "../auth/imported-hashes.js";
 import type { PasswordHasher } from "../auth/passwords.js";
 import { Sessions } from "../auth/sessions.js";
-import { isConcurrencyConflict, isForeignKeyViolation, isUniqueViolation } from "../storage/constraints.js";
+import { isForeignKeyViolation, isUniqueViolation } from "../storage/constraints.js";
 import type { Database, NewUserRow, UserRow, UserUpdate } from "../storage/schema.js";
 import type { StoreDialect } from "../storage/dialect/dialect.js";
 import type { Store } from "../storage/store.js";
@@ -107,7 +107,7 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
         return outcome;
       });
     try {
-      const written = await retryingConflicts(write);
+      const written = await write();
       valid.forEach((v, k) => (results[v.index] = written[k]!));
     } catch (error) {
       if (error instanceof DryRun) {
@@ -387,36 +387,15 @@ function assertMayChangeGroups(context: BatchContext, groups: GroupInfo[]): void
   if (guarded) throw new DomainError("not-permitted", "Only a system administrator may change a group that grants the system-administrator role.", { group: guarded.name });
 }
 
-/** Tries of a batch that PostgreSQL ended to break a deadlock (or a serialization failure) before it is written row by row, and of each row then. */
-const ATTEMPTS = 3;
-
-/**
- * Runs `write` (a whole transaction) again when PostgreSQL ended it as one of two deadlocked writers:
- * nothing of it was written. Batches take their locks in a fixed order (writeBatch), so two imports
- * wait for each other rather than deadlock; this is for the writers that do not (a group renamed,
- * a user changed by the API). A short random pause lets the other writer finish first.
- */
-async function retryingConflicts<T>(write: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await write();
-    } catch (error) {
-      if (!isConcurrencyConflict(error) || attempt >= ATTEMPTS) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40 * attempt));
-    }
-  }
-}
-
 /** A failure of a whole batch that row-by-row writing answers row by row. */
 function isBatchConflict(error: unknown): boolean {
-  return isUniqueViolation(error) || isForeignKeyViolation(error) || isConcurrencyConflict(error) || error instanceof DomainError;
+  return isUniqueViolation(error) || isForeignKeyViolation(error) || error instanceof DomainError;
 }
 
 function asDomainError(error: unknown): DomainError {
   if (error instanceof DomainError) return error;
   if (isUniqueViolation(error)) return new DomainError("name-taken", "A user with this username or login name already exists.");
   if (isForeignKeyViolation(error)) return new DomainError("not-found", "A group of this row was deleted meanwhile.", { field: "groups" });
-  if (isConcurrencyConflict(error)) return new DomainError("collided", `Concurrent changes collided with this row ${ATTEMPTS} times and nothing of it was written: send it again.`);
   throw error;
 }
 

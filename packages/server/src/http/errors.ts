@@ -64,7 +64,6 @@ const DOMAIN_ERROR_KINDS: Record<DomainErrorKind, ErrorKind> = {
   "name-taken": "conflict",
   refused: "refused",
   stale: "preconditionFailed",
-  collided: "conflict",
   "not-permitted": "forbidden",
   "credentials-refused": "invalidCredentials",
   "too-many-attempts": "tooManyRequests",

@@ -29,7 +29,7 @@ const MEANING: Partial<Record<ErrorKind, { meaning: string; example: string }>> 
   forbidden: { meaning: "the caller's roles do not allow it, or its password must be changed first", example: "You do not have permission to perform this operation." },
   requestTimeout: { meaning: "the body came too slowly (an import: below the minimum rate once its first seconds are over)", example: "The upload is too slow: at least 10000 bytes a second are needed after the first 30 s." },
   notFound: { meaning: "the object named in the path does not exist", example: "The specified user does not exist." },
-  conflict: { meaning: "a name is taken, or a concurrent change collided with this one", example: "A user with this username already exists." },
+  conflict: { meaning: "a name is taken", example: "A user with this username already exists." },
   refused: { meaning: "a rule refuses the change", example: "A built-in user cannot be deleted." },
   preconditionFailed: { meaning: "If-Match names a version that is no longer current", example: "The resource was changed by someone else; read it again and retry." },
   preconditionRequired: { meaning: "the operation needs an If-Match header", example: "This change needs an If-Match header." },
