@@ -32,7 +32,7 @@ async function cutBody(fields: DocumentFields, pieces: (string | Buffer)[]): Pro
     yield* pieces;
   }
   const out: Buffer[] = [];
-  for await (const b of fields.ofBody(body())) out.push(b);
+  for await (const piece of fields.ofBody(body())) out.push(typeof piece === "string" ? Buffer.from(piece) : piece);
   return JSON.parse(`[${Buffer.concat(out).toString("utf8")}]`);
 }
 
@@ -44,13 +44,16 @@ const CHOICES: [name: string, fields: UserField[], extended: boolean][] = [
 ];
 
 for (const [name, fields, extended] of CHOICES) {
-  it(`cuts ${name} out of documents split anywhere, in bytes`, async () => {
+  it(`cuts ${name} out of documents split anywhere, inside a character too`, async () => {
     const bytes = Buffer.from(documents(extended));
     const expected = picked(fields, extended);
     const cutter = new DocumentFields(fields, extended);
     assert.deepEqual(JSON.parse(`[${cutter.ofDocuments(bytes.toString("utf8"))}]`), expected);
     // Split at every byte (inside a character too), and in three pieces with a lone comma between documents.
     for (let i = 0; i <= bytes.length; i++) assert.deepEqual(await cutBody(cutter, [bytes.subarray(0, i), bytes.subarray(i)]), expected, `split at ${i}`);
+    // Text split at every character, as SQLite's lists hand it over.
+    const text = documents(extended);
+    for (let i = 0; i <= text.length; i++) assert.deepEqual(await cutBody(cutter, [text.slice(0, i), text.slice(i)]), expected, `text split at ${i}`);
     const [first, second] = eachDocument(extended);
     assert.deepEqual(await cutBody(cutter, [first!, ",", second!]), expected);
   });
