@@ -141,23 +141,25 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     // over, the store still busy) stops the run, which says why.
     const keepAlive = setInterval(() => void renew().catch((error) => controller.abort(error)), (timing.leaseSeconds * 1000) / 3);
     keepAlive.unref();
+    // The lease goes back in the transaction that ends the run; what this process holds of the run,
+    // once it has committed (the store may turn it away: then below).
     let ended = false;
-    const ending = async (trx: Kysely<Database>) => {
+    const ending = (trx: Kysely<Database>) => queries.releaseLease(d.id, owner, trx);
+    const onEnded = () => {
       clearInterval(keepAlive);
-      await queries.releaseLease(d.id, owner, trx);
       running.delete(d.id);
       ended = true;
     };
-    const sync = new DirectorySync({ store, queries, directory: d, bindPassword: openPassword(d), runId, mode, force, startedBy, heartbeat: renew, ending, signal: controller.signal });
+    const sync = new DirectorySync({ store, queries, directory: d, bindPassword: openPassword(d), runId, mode, force, startedBy, heartbeat: renew, ending, ended: onEnded, signal: controller.signal });
     const promise = sync
       .run()
       .then(() => undefined, (error) => log(error, "directory sync failed"))
       .finally(async () => {
         clearInterval(keepAlive);
         if (ended) return;
-        // A run that could not even write its end: the lease runs out by itself if this fails too.
-        running.delete(d.id);
+        // A run that could not write its end: the lease runs out by itself if this fails too.
         await queries.releaseLease(d.id, owner).catch((error) => log(error, "releasing a directory lease failed"));
+        running.delete(d.id);
       });
     running.set(d.id, { promise, controller });
   }

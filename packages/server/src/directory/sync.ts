@@ -68,6 +68,8 @@ export interface SyncOptions {
   heartbeat: () => Promise<void>;
   /** Called in the transaction that ends the run (gives the lease back): whoever sees the run ended can start the next. */
   ending: (trx: Kysely<Database>) => Promise<void>;
+  /** Called once that transaction has committed. */
+  ended: () => void;
   signal: AbortSignal;
 }
 
@@ -231,6 +233,7 @@ export class DirectorySync {
         details: { runId: this.o.runId, mode: this.o.mode, forced: this.o.force, ...this.counts, ...(message ? { message } : {}) },
       });
     });
+    this.o.ended();
   }
 
   private async highWater(): Promise<HighWater | null> {
