@@ -2,6 +2,7 @@ import { sql, type Kysely } from "kysely";
 import { importedHashProblem } from "../auth/imported-hashes.js";
 import type { PasswordHasher } from "../auth/passwords.js";
 import { Sessions } from "../auth/sessions.js";
+import { StoreBusy } from "../storage/busy.js";
 import { isForeignKeyViolation, isUniqueViolation } from "../storage/constraints.js";
 import type { Database, NewUserRow, UserRow, UserUpdate } from "../storage/schema.js";
 import type { StoreDialect } from "../storage/dialect/dialect.js";
@@ -389,7 +390,8 @@ function assertMayChangeGroups(context: BatchContext, groups: GroupInfo[]): void
 
 /** A failure of a whole batch that row-by-row writing answers row by row. */
 function isBatchConflict(error: unknown): boolean {
-  return isUniqueViolation(error) || isForeignKeyViolation(error) || error instanceof DomainError;
+  // A store still busy after its tries would be as busy for each row, and each row would hash again.
+  return isUniqueViolation(error) || isForeignKeyViolation(error) || (error instanceof DomainError && !(error instanceof StoreBusy));
 }
 
 function asDomainError(error: unknown): DomainError {
