@@ -1,4 +1,5 @@
 import { sql, type Kysely } from "kysely";
+import { asStoreBusy } from "../storage/busy.js";
 import type { StoreDialect } from "../storage/dialect/dialect.js";
 import type { Database } from "../storage/schema.js";
 import { isoAfter, isoNow } from "../storage/time.js";
@@ -84,14 +85,17 @@ export class AuditTally {
   /** Writes the counts so far; those a failed write did not store (a busy store) are kept for the next one. */
   async flush(): Promise<void> {
     if (this.pending.size === 0) return;
-    const entries = [...this.pending];
+    // In key order: two processes upserting the same keys then lock them in one order (PostgreSQL).
+    const entries = [...this.pending].sort(([a], [b]) => (a < b ? -1 : 1));
     this.pending = new Map();
     // A statement's bound values are limited (SQLite: 32 766): 12 a row.
     for (let i = 0; i < entries.length; i += 1000) {
       try {
         await insertAuditRows(this.db, entries.slice(i, i + 1000).map(([, { row, count }]) => ({ ...row, count })));
       } catch (error) {
-        // One statement writes all of its rows or none: these and the rest go back, with what was counted meanwhile.
+        // A busy store wrote none of this statement's rows: these and the rest go back, with what was
+        // counted meanwhile. Any other failure drops them (kept, they would grow without end).
+        if (!asStoreBusy(error)) throw error;
         for (const [key, unwritten] of entries.slice(i)) {
           const meanwhile = this.pending.get(key);
           this.pending.set(key, { row: unwritten.row, count: unwritten.count + (meanwhile?.count ?? 0) });
