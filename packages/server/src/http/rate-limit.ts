@@ -58,7 +58,7 @@ export function attemptLimits(app: FastifyInstance, settings: RateLimitSettings,
       const result = await check(request);
       if (!result.isAllowed && result.isExceeded) {
         await account.refused(request, scope);
-        await holdRefusal(settings);
+        await holdRefusal(settings, request.ip);
         throw new ApiError("tooManyRequests", `Too many ${what} attempts; try again in ${result.ttlInSeconds} s.`, { retryAfterSeconds: result.ttlInSeconds });
       }
     }
@@ -75,7 +75,7 @@ export function addressLimit(app: FastifyInstance, settings: RateLimitSettings, 
   return async (request) => {
     const result = await check(request);
     if (!result.isAllowed && result.isExceeded) {
-      await holdRefusal(settings);
+      await holdRefusal(settings, request.ip);
       throw new ApiError("tooManyRequests", `Too many ${what}s from this address; try again in ${result.ttlInSeconds} s.`, { retryAfterSeconds: result.ttlInSeconds });
     }
   };
@@ -87,6 +87,21 @@ export function addressLimit(app: FastifyInstance, settings: RateLimitSettings, 
  * connections per address are capped: refusals answered at once bought it thousands a second, each
  * a turn of the event loop that a legitimate login waited behind. A held request costs a timer.
  */
-async function holdRefusal(settings: RateLimitSettings): Promise<void> {
-  if (settings.refusalDelayMs > 0) await sleep(settings.refusalDelayMs);
+async function holdRefusal(settings: RateLimitSettings, address: string): Promise<void> {
+  const now = held.get(address) ?? 0;
+  // Pipelined requests are read while earlier ones are held: past a few, answered at once, so what
+  // is held stays bounded by addresses, not by how fast one connection sends.
+  if (settings.refusalDelayMs <= 0 || now >= MAX_HELD_PER_ADDRESS) return;
+  held.set(address, now + 1);
+  try {
+    await sleep(settings.refusalDelayMs);
+  } finally {
+    const left = held.get(address)! - 1;
+    if (left === 0) held.delete(address);
+    else held.set(address, left);
+  }
 }
+
+/** Refusals held at once per client address (this process), and how many at most. */
+const held = new Map<string, number>();
+const MAX_HELD_PER_ADDRESS = 16;
