@@ -101,14 +101,12 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
     );
     valid.sort((a, b) => a.index - b.index);
     if (valid.length === 0) return results;
-    const write = () =>
-      db.transaction().execute(async (trx) => {
+    try {
+      const written = await db.transaction().execute(async (trx) => {
         const outcome = await writeBatch(trx, actor, valid.map((v) => ({ item: v.item, hash: v.hash })), options.update);
         if (dryRun) throw new DryRun(outcome);
         return outcome;
       });
-    try {
-      const written = await write();
       valid.forEach((v, k) => (results[v.index] = written[k]!));
     } catch (error) {
       if (error instanceof DryRun) {

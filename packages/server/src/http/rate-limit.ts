@@ -81,6 +81,10 @@ export function addressLimit(app: FastifyInstance, settings: RateLimitSettings, 
   };
 }
 
+/** Refusals held at once per client address (this process), and how many at most. */
+const held = new Map<string, number>();
+const MAX_HELD_PER_ADDRESS = 16;
+
 /**
  * Holds a refusal before answering it. A client that sends its next attempt as soon as it is
  * answered (a guessing loop) then gets at most one answer a second per connection, and its
@@ -88,11 +92,11 @@ export function addressLimit(app: FastifyInstance, settings: RateLimitSettings, 
  * a turn of the event loop that a legitimate login waited behind. A held request costs a timer.
  */
 async function holdRefusal(settings: RateLimitSettings, address: string): Promise<void> {
-  const now = held.get(address) ?? 0;
+  const holding = held.get(address) ?? 0;
   // Pipelined requests are read while earlier ones are held: past a few, answered at once, so what
   // is held stays bounded by addresses, not by how fast one connection sends.
-  if (settings.refusalDelayMs <= 0 || now >= MAX_HELD_PER_ADDRESS) return;
-  held.set(address, now + 1);
+  if (settings.refusalDelayMs <= 0 || holding >= MAX_HELD_PER_ADDRESS) return;
+  held.set(address, holding + 1);
   try {
     await sleep(settings.refusalDelayMs);
   } finally {
@@ -102,6 +106,3 @@ async function holdRefusal(settings: RateLimitSettings, address: string): Promis
   }
 }
 
-/** Refusals held at once per client address (this process), and how many at most. */
-const held = new Map<string, number>();
-const MAX_HELD_PER_ADDRESS = 16;

@@ -167,19 +167,19 @@ class BusyRetryingDriver implements Driver {
     }
   }
 
-  async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    const c = connection as RetryingConnection;
-    try {
-      await this.driver.commitTransaction(c.inner);
-    } finally {
-      c.inTransaction = false;
-    }
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.endTransaction(connection, (inner) => this.driver.commitTransaction(inner));
   }
 
-  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.endTransaction(connection, (inner) => this.driver.rollbackTransaction(inner));
+  }
+
+  /** A commit or rollback: the connection's statements are its own again, whatever the outcome. */
+  private async endTransaction(connection: DatabaseConnection, end: (inner: DatabaseConnection) => Promise<void>): Promise<void> {
     const c = connection as RetryingConnection;
     try {
-      await this.driver.rollbackTransaction(c.inner);
+      await end(c.inner);
     } finally {
       c.inTransaction = false;
     }
