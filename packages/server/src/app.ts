@@ -24,7 +24,7 @@ import { createGuard } from "./http/auth-guard.js";
 import type { AppDeps } from "./http/deps.js";
 import { ApiError } from "./http/errors.js";
 import { registerSecurityHeaders, DOCS_CSP } from "./http/security-headers.js";
-import { clientErrorHandler, closeQuerystring, frameworkErrors, handleError, MAX_PARAM_LENGTH, notFoundHandler } from "./http/error-handling.js";
+import { clientErrorHandler, closeQuerystring, frameworkErrors, handleError, MAX_PARAM_LENGTH, notFoundHandler, noteHeadRequests } from "./http/error-handling.js";
 import auditEventsRoutes from "./http/routes/audit-events.js";
 import authRoutes from "./http/routes/auth.js";
 import healthRoutes from "./http/routes/health.js";
@@ -159,6 +159,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   limitConnections(app.server, config.connections);
+  noteHeadRequests(app.server);
   const routes: RouteEntry[] = [];
   app.addHook("onRoute", (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });

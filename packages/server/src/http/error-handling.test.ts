@@ -146,4 +146,26 @@ describeEachStore("bad input always gets the error shape", (server) => {
     assertErrorShape(get, 431, "GET");
     assert.equal(Number(head.headers["content-length"]), Buffer.byteLength(get.text));
   });
+
+  it("so is one whose headers arrive in pieces, the request line long before the headers that are too large", async () => {
+    const s = server();
+    const { hostname, port } = new URL(s.baseUrl);
+    const inPieces = (method: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => {
+          socket.write(`${method} /portal/security/v1/users HTTP/1.1\r\nHost: ${hostname}\r\n`);
+          setTimeout(() => socket.write(`X-Padding: ${"a".repeat(20_000)}\r\n\r\n`), 100);
+        });
+        let text = "";
+        socket.on("data", (d) => (text += d));
+        socket.on("close", () => resolve(text));
+        socket.on("error", reject);
+        socket.setTimeout(10_000, () => socket.destroy());
+      });
+    const head = await inPieces("HEAD");
+    assert.match(head, /^HTTP\/1\.1 431 /);
+    assert.ok(head.endsWith("\r\n\r\n"), `no body after the headers: ${JSON.stringify(head.slice(-80))}`);
+    const get = await inPieces("GET");
+    assert.match(get, /^HTTP\/1\.1 431 [^]*\r\n\r\n\{"errorMessage":"ECMS\d{4}-E The request headers are too large\."/);
+  });
 });

@@ -1,4 +1,5 @@
-import { STATUS_CODES } from "node:http";
+import { STATUS_CODES, type Server } from "node:http";
+import { Server as HttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
 import { DomainError } from "../domain/errors.js";
@@ -108,19 +109,56 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
   if (socket.writable) {
     // The answer to a HEAD has no body (a client would take it for the start of another answer); its length says what a GET gets.
     const head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
-    socket.write(isHeadRequest(error) ? head : head + body);
+    socket.write((socket as ReadingSocket)[READING_HEAD] === true ? head : head + body);
   }
   socket.destroy(error);
 }
 
+const READING_HEAD = Symbol("readingHead");
+/** Longer than any method a client sends (`MKCALENDAR`, `VERSION-CONTROL`). */
+const MAX_METHOD_LENGTH = 20;
+type ReadingSocket = Socket & { [READING_HEAD]?: boolean };
+/** What of Node's HTTP parser (internal, as `longUpload` uses it) this reads: each is checked before use. */
+type NodeParser = { incoming?: unknown; getCurrentBuffer?: () => Buffer; constructor: { kOnExecute?: unknown } } & Record<number, unknown>;
+
 /**
- * Whether the refused request is a HEAD, as the parser's error shows it: the chunk it was reading
- * (`rawPacket`) starts with the request line when the request came in one piece, as a request line
- * or headers too large for the parser do from any client that writes its request at once. A request
- * that came in pieces shows only its last one, and is answered as a GET.
+ * Notes on each connection whether the request it is reading is a HEAD, for `clientErrorHandler`:
+ * the parser's refusal comes before any request object and shows only the piece of the request it
+ * was reading, which for headers too large that arrived in pieces is not the request line. Node's
+ * parser reads the connection natively and calls back after each piece it read; a piece after which
+ * no new request's headers were complete (a request still arriving, or a body) is looked at there.
+ * A request that arrives whole, as nearly all do, costs one comparison. Where Node's internals are
+ * not as expected, the refusal is answered as a GET's.
  */
-function isHeadRequest(error: NodeJS.ErrnoException & { rawPacket?: Buffer }): boolean {
-  return error.rawPacket?.subarray(0, 5).toString("latin1") === "HEAD ";
+export function noteHeadRequests(server: Server): void {
+  // Under TLS the parser reads the decrypted connection, which the server hands out on `secureConnection`.
+  server.on(server instanceof HttpsServer ? "secureConnection" : "connection", (socket: ReadingSocket) => {
+    const parser = (socket as { parser?: NodeParser }).parser;
+    const kOnExecute = parser?.constructor.kOnExecute;
+    if (parser === undefined || typeof kOnExecute !== "number" || typeof parser.getCurrentBuffer !== "function") return;
+    const onExecute = parser[kOnExecute];
+    if (typeof onExecute !== "function") return;
+    let incoming = parser.incoming;
+    parser[kOnExecute] = function (this: unknown, ...args: unknown[]) {
+      if (parser.incoming === incoming) {
+        const piece = parser.getCurrentBuffer!();
+        const length = methodLength(piece);
+        if (length > 0) socket[READING_HEAD] = length === 4 && piece.toString("latin1", 0, 4) === "HEAD";
+      }
+      incoming = parser.incoming;
+      return (onExecute as (...a: unknown[]) => unknown).apply(this, args);
+    };
+  });
+}
+
+/** The length of the method that starts `chunk` (capitals, `-` or `_`, then a space), or 0: a piece of headers or body starts otherwise. */
+function methodLength(chunk: Buffer): number {
+  for (let i = 0; i < chunk.length && i <= MAX_METHOD_LENGTH; i++) {
+    const byte = chunk[i]!;
+    if (byte === 0x20) return i;
+    if ((byte < 0x41 || byte > 0x5a) && byte !== 0x2d && byte !== 0x5f) return 0;
+  }
+  return 0;
 }
 
 /**
