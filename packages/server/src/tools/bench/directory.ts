@@ -1,7 +1,7 @@
 import { Attribute, Change } from "ldapts";
 import { ldifLine, Slapd } from "../../test-support/slapd.js";
 import { BenchClient } from "./http-client.js";
-import { latencyOf, ms, peakRssMb, timed, treeRssMb, type Latency } from "./stats.js";
+import { latencyOf, ms, paced, peakRssMb, timed, treeRssMb, type Latency } from "./stats.js";
 
 /**
  * `npm run bench -- --only ldap`: external user storage at scale. A directory of N people in G groups
@@ -9,7 +9,8 @@ import { latencyOf, ms, peakRssMb, timed, treeRssMb, type Latency } from "./stat
  * slapd with slapadd, once, over LDAPS with a CA of its own. On each store, the server (fresh store)
  * runs the first full sync, an unchanged full sync, and a `changed` sync after 1 % of the people
  * changed; the server's memory (the primary and its workers) is sampled throughout; then logins by
- * directory bind, each a different imported user, and searches of the users list over them. Asserts nothing.
+ * directory bind, each a different imported user (as many as the server takes, then at the target's
+ * rate), and searches of the users list over them. Asserts nothing.
  */
 
 const SUFFIX = "dc=bench,dc=example";
@@ -53,10 +54,15 @@ export interface DirectoryResult {
   processPeakMb: number;
   rssAfterFirstMb: number;
   logins: Latency & { perSecond: number; failed: number };
+  /** Logins started at the target's rate, whatever the answers (LOGINS_PER_SECOND_TARGET), timed from when each was due. */
+  pacedLogins: Latency & { perSecond: number; failed: number };
   /** The users list searched (max=100) over the imported users, and their count. */
   search: Latency;
   countMs: number;
 }
+
+/** The rate of the issue's target (≥ 300 logins/s with p99 ≤ 20 ms): its latency is measured at that rate, not only at saturation. */
+const LOGINS_PER_SECOND_TARGET = 300;
 
 const uid = (i: number) => `b${String(i).padStart(7, "0")}`;
 
@@ -169,6 +175,14 @@ export function directoryBench(opts: DirectoryBenchOptions): (baseUrl: string, l
       await timed(people(opts.concurrency * 2, opts.logins), opts.concurrency, loginAs);
       failed = 0;
       const logins = await timed(people(opts.logins, 0), opts.concurrency, loginAs);
+      const loginsFailed = failed;
+      log(`${opts.logins} logins by directory bind started at ${LOGINS_PER_SECOND_TARGET}/s…`);
+      failed = 0;
+      const pacedClient = new BenchClient(baseUrl, 64);
+      const pacedRun = await paced(people(opts.logins, opts.logins), LOGINS_PER_SECOND_TARGET, async (i) => {
+        const r = await pacedClient.request("POST", "/auth/v1/providers/builtin/token", { username: uid(i), password: PASSWORD });
+        if (r.status !== 200) failed++;
+      }).finally(() => pacedClient.close());
       log("searches over the imported users, 1 connection…");
       const needles = Array.from({ length: 200 }, (_, k) => (k % 4 === 0 ? ["jürgen", "changed", "zzqxj", "bench.example"][(k / 4) % 4]! : uid(1 + ((k * 104_729) % opts.users)).slice(0, 4 + (k % 4))));
       const searches = await timed(needles, 1, (q) => client.get(`/security/v1/users?max=100&search=${encodeURIComponent(q)}`));
@@ -188,7 +202,8 @@ export function directoryBench(opts: DirectoryBenchOptions): (baseUrl: string, l
         rssMaxMb,
         processPeakMb: peakRssMb(serverPid),
         rssAfterFirstMb,
-        logins: { ...latencyOf(logins.samples), perSecond: logins.samples.length / logins.seconds, failed },
+        logins: { ...latencyOf(logins.samples), perSecond: logins.samples.length / logins.seconds, failed: loginsFailed },
+        pacedLogins: { ...latencyOf(pacedRun.samples), perSecond: pacedRun.samples.length / pacedRun.seconds, failed },
       };
     } finally {
       clearInterval(sampler);
@@ -206,7 +221,8 @@ export function directoryReport(r: DirectoryResult): string[] {
     syncLine("unchanged full sync", r.unchanged),
     syncLine(`changed sync after ${r.changed.changedEntries.toLocaleString("en")} people (1 %) changed`, r.changed),
     `- server memory (primary + workers, sampled every 250 ms): at most ${r.rssMaxMb.toFixed(0)} MB; after the first sync ${r.rssAfterFirstMb.toFixed(0)} MB; largest process peak (VmHWM) ${r.processPeakMb.toFixed(0)} MB`,
-    `- logins by directory bind: ${r.logins.perSecond.toFixed(0)}/s; p50 ${ms(r.logins.p50)} ms, p99 ${ms(r.logins.p99)} ms, max ${ms(r.logins.max)} ms (${r.logins.count} logins, ${r.logins.failed} refused)`,
+    `- logins by directory bind, as many as the server takes: ${r.logins.perSecond.toFixed(0)}/s; p50 ${ms(r.logins.p50)} ms, p99 ${ms(r.logins.p99)} ms, max ${ms(r.logins.max)} ms (${r.logins.count} logins, ${r.logins.failed} refused)`,
+    `- logins by directory bind started at ${LOGINS_PER_SECOND_TARGET}/s (timed from when each was due): ${r.pacedLogins.perSecond.toFixed(0)}/s; p50 ${ms(r.pacedLogins.p50)} ms, p99 ${ms(r.pacedLogins.p99)} ms, max ${ms(r.pacedLogins.max)} ms (${r.pacedLogins.count} logins, ${r.pacedLogins.failed} refused)`,
     `- users list searched over the imported users (max=100, 1 connection, ${r.search.count} searches): p50 ${ms(r.search.p50)} ms, p99 ${ms(r.search.p99)} ms; their count (source=directory:…) ${ms(r.countMs)} ms`,
   ];
 }

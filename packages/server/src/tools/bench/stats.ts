@@ -62,6 +62,25 @@ export async function timed<T>(items: readonly T[], concurrency: number, task: (
   return { samples, seconds: (performance.now() - started) / 1000 };
 }
 
+/**
+ * Starts `task` on each item at `perSecond`, whatever the answers before it (an open loop, as users
+ * arrive), and times each from when it was due: a start the client or the server made late counts.
+ * Answers the latencies and the rate actually reached.
+ */
+export async function paced<T>(items: readonly T[], perSecond: number, task: (item: T) => Promise<unknown>): Promise<{ samples: number[]; seconds: number }> {
+  const samples: number[] = [];
+  const running: Promise<void>[] = [];
+  const started = performance.now();
+  for (const [k, item] of items.entries()) {
+    const due = started + (k * 1000) / perSecond;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    running.push(task(item).then(() => void samples.push(performance.now() - due)));
+  }
+  await Promise.all(running);
+  return { samples, seconds: (performance.now() - started) / 1000 };
+}
+
 export const ms = (n: number) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n.toFixed(1)) : "—");
 
 /** Runs the built `ecm` as sysadmin with its stdout thrown away: exit code, stderr, wall time, peak RSS (sampled every 50 ms). */
