@@ -88,7 +88,7 @@ export interface ProviderInput {
   config?: Partial<OidcSettings>;
 }
 
-const DEFAULT_SETTINGS: Omit<OidcSettings, "issuer" | "authorizationUrl" | "tokenUrl" | "userInfoUrl" | "jwksUrl"> = {
+export const DEFAULT_SETTINGS: Omit<OidcSettings, "issuer" | "authorizationUrl" | "tokenUrl" | "userInfoUrl" | "jwksUrl"> = {
   scopes: ["openid", "profile", "email"],
   clientAuthMethod: "client_secret_basic",
   usernameClaim: "preferred_username",
@@ -104,6 +104,12 @@ const ENDPOINTS = ["issuer", "authorizationUrl", "tokenUrl", "userInfoUrl", "jwk
 export function toProvider(row: IdentityProviderRow): Provider {
   const stored = JSON.parse(row.config) as StoredConfig;
   return { ...stored, id: row.id, uuid: row.uuid, alias: row.alias, displayName: row.display_name, enabled: row.enabled === 1, version: row.version };
+}
+
+/** The `config` column of a provider: all but what has columns of its own. */
+export function storedConfig(p: Omit<Provider, "id" | "uuid" | "version">): string {
+  const { alias, displayName, enabled, ...stored } = p;
+  return JSON.stringify(stored satisfies StoredConfig);
 }
 
 /** The URL the provider sends the browser back to: what an administrator registers at the provider. */
@@ -266,10 +272,6 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
     };
   }
 
-  function storedConfig(p: Omit<Provider, "id" | "uuid" | "version">): string {
-    const { alias, displayName, enabled, ...stored } = p;
-    return JSON.stringify(stored satisfies StoredConfig);
-  }
 
   return {
     load,

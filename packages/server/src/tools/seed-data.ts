@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
+import { mergeDirectory, toRowValues } from "../directory/config.js";
 import { recordAudit } from "../domain/audit.js";
 import { groupNameColumns, userNameColumns } from "../domain/names.js";
 import { USERS_GROUP } from "../domain/roles.js";
 import { defaultDisplayName, fold, searchTextFor } from "../domain/user-fields.js";
+import { DEFAULT_SETTINGS, storedConfig } from "../federation/providers.js";
 import type { NewUserRow } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
 
@@ -128,17 +130,34 @@ export async function seedStore({ db, dialect }: Store, options: SeedOptions): P
   });
 
   const [directory, providers] = await db.transaction().execute(async (trx) => {
+    // Stored as the server stores them, disabled: their hosts are examples that answer nobody.
+    const seal = () => {
+      throw new Error("the seeded directory has no bind password");
+    };
+    const directorySettings = mergeDirectory(undefined, { name: "seeded-ldap", vendor: "OTHER", connectionUrl: "ldap://ldap.example.com", baseDn: "ou=people,dc=example,dc=com", enabled: false }, seal);
     const dir = await trx
       .insertInto("directories")
-      .values({ uuid: seededUuid(seed, "directory", 0), name: "seeded-ldap", kind: "ldap", config: JSON.stringify({ url: "ldap://ldap.example.com", baseDns: ["ou=people,dc=example,dc=com"] }), created_at: now, updated_at: now })
+      .values({ uuid: seededUuid(seed, "directory", 0), ...toRowValues(directorySettings), created_at: now, updated_at: now })
       .returning("id")
       .executeTakeFirstOrThrow();
+    const provider = (n: number, alias: string, displayName: string, issuer: string) => {
+      const settings = {
+        alias,
+        displayName,
+        enabled: false,
+        fromUrl: null,
+        guiOrder: n,
+        defaultGroupList: [],
+        customGroupList: [],
+        clientId: "ecm-security",
+        sealedSecret: null,
+        config: { ...DEFAULT_SETTINGS, clientAuthMethod: "none" as const, issuer, authorizationUrl: `${issuer}/authorize`, tokenUrl: `${issuer}/token`, userInfoUrl: null, jwksUrl: `${issuer}/keys` },
+      };
+      return { uuid: seededUuid(seed, "idp", n), alias, display_name: displayName, enabled: 0, config: storedConfig(settings), created_at: now, updated_at: now };
+    };
     const idps = await trx
       .insertInto("identity_providers")
-      .values([
-        { uuid: seededUuid(seed, "idp", 0), alias: "seeded-entra", display_name: "Seeded Entra ID", config: JSON.stringify({ issuer: "https://login.example.com/tenant/v2.0" }), created_at: now, updated_at: now },
-        { uuid: seededUuid(seed, "idp", 1), alias: "seeded-google", display_name: "Seeded Google", config: JSON.stringify({ issuer: "https://accounts.example.com" }), created_at: now, updated_at: now },
-      ])
+      .values([provider(0, "seeded-entra", "Seeded Entra ID", "https://login.example.com/tenant/v2.0"), provider(1, "seeded-google", "Seeded Google", "https://accounts.example.com")])
       .returning("id")
       .execute();
     return [dir.id, idps.map((r) => r.id)] as const;
