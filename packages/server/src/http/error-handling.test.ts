@@ -168,4 +168,26 @@ describeEachStore("bad input always gets the error shape", (server) => {
     const get = await inPieces("GET");
     assert.match(get, /^HTTP\/1\.1 431 [^]*\r\n\r\n\{"errorMessage":"ECMS\d{4}-E The request headers are too large\."/);
   });
+
+  it("and one that follows another request on a kept-alive connection", async () => {
+    const { hostname, port } = new URL(server().baseUrl);
+    const afterAnother = (first: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => socket.write(`${first} /portal/health HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`));
+        let text = "";
+        socket.on("data", (d) => {
+          // The first answer is in: the next request, on the same connection.
+          if (text === "") setTimeout(() => socket.write(`HEAD /portal/health?x=${"a".repeat(20_000)} HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`), 50);
+          text += d;
+        });
+        socket.on("close", () => resolve(text.slice(text.indexOf("HTTP/1.1 431"))));
+        socket.on("error", reject);
+        socket.setTimeout(10_000, () => socket.destroy());
+      });
+    for (const first of ["GET", "HEAD"]) {
+      const answer = await afterAnother(first);
+      assert.match(answer, /^HTTP\/1\.1 431 /, `after a ${first}`);
+      assert.ok(answer.endsWith("\r\n\r\n"), `after a ${first}, no body: ${JSON.stringify(answer.slice(-80))}`);
+    }
+  });
 });

@@ -138,9 +138,11 @@ export function noteHeadRequests(server: Server): void {
     if (parser === undefined || typeof kOnExecute !== "number" || typeof parser.getCurrentBuffer !== "function") return;
     const onExecute = parser[kOnExecute];
     if (typeof onExecute !== "function") return;
+    // The request whose headers were last complete: Node sets it as they are, and clears it (null) once it is answered.
     let incoming = parser.incoming;
     parser[kOnExecute] = function (this: unknown, ...args: unknown[]) {
-      if (parser.incoming === incoming) {
+      const newRequest = parser.incoming != null && parser.incoming !== incoming;
+      if (!newRequest) {
         const piece = parser.getCurrentBuffer!();
         const length = methodLength(piece);
         if (length > 0) socket[READING_HEAD] = length === 4 && piece.toString("latin1", 0, 4) === "HEAD";
