@@ -260,7 +260,7 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
 
   it("keeps returnTo on this service and takes no unknown parameters", async () => {
     const s = server();
-    for (const returnTo of ["https://evil.example/", "//evil.example/x", "/\\evil.example/x", "http://127.0.0.1:1/portal/"]) {
+    for (const returnTo of ["https://evil.example/", "//evil.example/x", "/\\evil.example/x", "http://127.0.0.1:1/portal/", "//", "http://["]) {
       const r = await s.api("GET", `/auth/v1/providers/corp/login?returnTo=${encodeURIComponent(returnTo)}`);
       assert.equal(r.status, 400, returnTo);
       assert.match(r.body.errorMessage, /^ECMS1001-E returnTo/);

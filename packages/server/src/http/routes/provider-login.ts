@@ -33,9 +33,11 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
 
   /** `returnTo` must stay on this service's origin (an open redirect would hand the one-time code to anyone). */
   function sameOrigin(request: FastifyRequest, returnTo: string | undefined): string {
-    const base = new URL(publicBase(request));
-    const target = new URL(returnTo ?? `${app.prefix}/console/`, base);
-    if (target.origin !== base.origin) throw new ApiError("invalidRequest", "returnTo must be a URL of this service.", { field: "returnTo" });
+    const base = urlOrNull(publicBase(request));
+    if (base === null) throw new ApiError("invalidRequest", "The Host header does not name this service.", { field: "host" });
+    // What URL cannot read ("//") is no URL of this service either.
+    const target = urlOrNull(returnTo ?? `${app.prefix}/console/`, base);
+    if (target === null || target.origin !== base.origin) throw new ApiError("invalidRequest", "returnTo must be a URL of this service.", { field: "returnTo" });
     target.hash = "";
     return target.href;
   }
@@ -134,3 +136,12 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
 };
 
 export default providerLoginRoutes;
+
+/** `new URL`, or null where it throws (URL.parse needs Node 20.18). */
+function urlOrNull(text: string, base?: URL): URL | null {
+  try {
+    return new URL(text, base);
+  } catch {
+    return null;
+  }
+}
