@@ -113,14 +113,43 @@ function restrictSqliteFiles(file: string): void {
   }
 }
 
+/** The longest a turn of the event loop may spend in SQLite before the store lets other work in. */
+const MAX_TURN_MS = 20;
+
 /**
+ * Kysely's SQLite driver, with two changes.
+ *
  * Transactions take SQLite's write lock as they begin (BEGIN IMMEDIATE), waiting for it up to the
  * busy timeout. Begun deferred, one that reads and then writes fails at once with
  * SQLITE_BUSY_SNAPSHOT when another process (the server's other worker, another node on the file)
  * committed in between: the busy timeout cannot help it. Within a process the one connection runs
  * one transaction at a time anyway.
+ *
+ * better-sqlite3 answers at once, so work that runs query after query (a bulk action's batches, a
+ * prune, a directory's removal) is one chain of promises that never lets the event loop read a
+ * socket: the whole server stopped answering until it ended (a bulk action over 90 000 users held
+ * a request 22 s). A query or transaction that starts after MAX_TURN_MS of such a turn waits for
+ * the loop to come round first.
  */
-class ImmediateTransactions extends SqliteDriver {
+class SqliteStoreDriver extends SqliteDriver {
+  /** When this turn of the event loop first used the store; undefined once the loop came round. */
+  #turnStarted: number | undefined;
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const now = performance.now();
+    if (this.#turnStarted === undefined) this.#startTurn(now);
+    else if (now - this.#turnStarted > MAX_TURN_MS) {
+      await new Promise(setImmediate);
+      this.#startTurn(performance.now());
+    }
+    return super.acquireConnection();
+  }
+
+  #startTurn(now: number) {
+    this.#turnStarted = now;
+    setImmediate(() => (this.#turnStarted = undefined));
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw("begin immediate"));
   }
@@ -159,7 +188,7 @@ function openSqlite(file: string, busy: BusyPolicy): Store {
   const kept = keepingStatements(database);
   const dialect = new (class extends SqliteDialect {
     override createDriver() {
-      return new ImmediateTransactions({ database: kept });
+      return new SqliteStoreDriver({ database: kept });
     }
   })({ database: kept });
   const db = new BusyRetryingKysely<Database>({ dialect }, busy);

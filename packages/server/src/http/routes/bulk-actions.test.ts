@@ -4,6 +4,7 @@ import { createGroup, createSecurityAdministrator, createUser, groupId } from ".
 import { insertUser } from "../../test-support/fixtures.js";
 import { describeEachStore, startTestServer, type TestServer } from "../../test-support/server.js";
 import { isoAfter } from "../../storage/time.js";
+import { seedStore } from "../../tools/seed-data.js";
 
 interface Run {
   id: string;
@@ -176,6 +177,29 @@ describeEachStore("bulk actions", (server) => {
       assert.deepEqual(enabled.filter((u) => !u.enabled).map((u) => u.username), ["bulk.u15", "bulk.u16", "bulk.u17", "bulk.u18", "bulk.u19"]);
     } finally {
       await node2.close();
+    }
+  });
+});
+
+describeEachStore("a bulk action over many users", (_server, kind) => {
+  it("leaves the server answering while it runs: its progress is seen between its batches", async () => {
+    const s = await startTestServer(kind);
+    try {
+      await seedStore(s.server.deps.store, { users: 10_000, seed: 5, passwordHash: "not-a-login" });
+      const token = await s.login();
+      const started = await s.api<Run>("POST", "/security/v1/users/bulk-actions", { token, body: { action: "disable", filter: { search: "a" } } });
+      assert.equal(started.status, 202, started.text);
+      // A store that held the event loop for the whole run answered the first look only once it was done.
+      const seen: Run[] = [];
+      for (;;) {
+        const r = await s.api<Run>("GET", `/security/v1/users/bulk-actions/${started.body.id}`, { token });
+        seen.push(r.body);
+        if (r.body.status !== "running") break;
+      }
+      assert.equal(seen.at(-1)!.status, "done");
+      assert.ok(seen[0]!.status === "running" && seen[0]!.processed < seen[0]!.total!, `the first look saw ${JSON.stringify(seen[0])}`);
+    } finally {
+      await s.close();
     }
   });
 });
