@@ -190,4 +190,27 @@ describeEachStore("bad input always gets the error shape", (server) => {
       assert.ok(answer.endsWith("\r\n\r\n"), `after a ${first}, no body: ${JSON.stringify(answer.slice(-80))}`);
     }
   });
+
+  it("and one that arrives with the rest of a body the answer before did not wait for", async () => {
+    const { hostname, port } = new URL(server().baseUrl);
+    const body = JSON.stringify({ username: "x".repeat(200) });
+    const answer = await new Promise<string>((resolve, reject) => {
+      // No token: the 401 is answered before the body is read.
+      const socket = connect(Number(port), hostname, () =>
+        socket.write(`POST /portal/security/v1/users HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`),
+      );
+      let text = "";
+      socket.on("data", (d) => {
+        if (text === "") setTimeout(() => socket.write(`${body}HEAD /portal/health?x=${"a".repeat(20_000)} HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`), 50);
+        text += d;
+      });
+      socket.on("close", () => resolve(text));
+      socket.on("error", reject);
+      socket.setTimeout(10_000, () => socket.destroy());
+    });
+    assert.match(answer, /^HTTP\/1\.1 401 /);
+    const refused = answer.slice(answer.indexOf("HTTP/1.1 431"));
+    assert.match(refused, /^HTTP\/1\.1 431 /);
+    assert.ok(refused.endsWith("\r\n\r\n"), `no body: ${JSON.stringify(refused.slice(-80))}`);
+  });
 });

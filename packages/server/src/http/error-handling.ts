@@ -143,14 +143,29 @@ export function noteHeadRequests(server: Server): void {
     parser[kOnExecute] = function (this: unknown, ...args: unknown[]) {
       const newRequest = parser.incoming != null && parser.incoming !== incoming;
       if (!newRequest) {
-        const piece = parser.getCurrentBuffer!();
-        const length = methodLength(piece);
-        if (length > 0) socket[READING_HEAD] = length === 4 && piece.toString("latin1", 0, 4) === "HEAD";
+        const head = startsHead(parser.getCurrentBuffer!());
+        if (head !== undefined) socket[READING_HEAD] = head;
       }
       incoming = parser.incoming;
       return (onExecute as (...a: unknown[]) => unknown).apply(this, args);
     };
   });
+}
+
+/** A request line's start: a method, a space, and a target (`/…`, `*`, `scheme:…`). */
+const REQUEST_START = /(?<![A-Z_-])([A-Z][A-Z_-]{0,19}) (?:\/|\*|[a-z][a-z0-9+.-]*:)/g;
+
+/**
+ * Whether the request that starts in `piece` is a HEAD; undefined where none starts in it. A piece
+ * starts with a request, or, on a kept-alive connection, with the rest of the body of the one before
+ * (which its answer did not wait for), and then the next request: the last request line in it decides.
+ */
+function startsHead(piece: Buffer): boolean | undefined {
+  const length = methodLength(piece);
+  if (length > 0) return length === 4 && piece.toString("latin1", 0, 4) === "HEAD";
+  let last: string | undefined;
+  for (const match of piece.toString("latin1").matchAll(REQUEST_START)) last = match[1];
+  return last === undefined ? undefined : last === "HEAD";
 }
 
 /** The length of the method that starts `chunk` (capitals, `-` or `_`, then a space), or 0: a piece of headers or body starts otherwise. */
