@@ -19,14 +19,24 @@ import { DirectoryConnection, DirectoryError, escapeFilterValue } from "./ldap.j
  * 401 of every refused login without counting a wrong password, and /health shows the directory.
  */
 
-/** Bind connections kept open per directory (more logins at once open more, closed after use). */
-const IDLE_BINDS = 8;
+/**
+ * Bind connections a process keeps open per directory, at most: more logins at once wait for one.
+ * Opening one per login beyond them cost a TLS handshake each, and under load those handshakes took
+ * the CPU the logins needed (on PostgreSQL 336 logins/s fell to 144/s with 64 at once).
+ */
+const MAX_BINDS = 16;
 /** A pool that found the directory reachable says so to the store at most this often (not one write per login). */
 const REACHABLE_NOTE_MS = 10_000;
 
 class DirectoryPool {
   private service?: Promise<DirectoryConnection>;
   private readonly idle: DirectoryConnection[] = [];
+  /** Bind connections open or being opened (idle or in use). */
+  private binds = 0;
+  /** Logins waiting for a bind connection: handed one, or undefined to open their own. */
+  private readonly waiting: ((connection: DirectoryConnection | undefined) => void)[] = [];
+  /** Closed (its directory changed or the server stops): logins still binding close their connections after. */
+  private closed = false;
   /** When this pool last wrote "reachable" (0: never, or it failed since). */
   reachableNotedAt = 0;
 
@@ -63,23 +73,53 @@ class DirectoryPool {
     }
   }
 
-  /** Binds as `dn` on an idle connection (a lost one is replaced once). */
+  /** Binds as `dn` on a bind connection (a lost one is replaced once). */
   async bind(dn: string, password: string): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
-      const connection = this.idle.pop() ?? (await DirectoryConnection.open(this.d));
+      const connection = await this.acquire();
       try {
         const ok = await connection.bind(dn, password);
-        if (this.idle.length < IDLE_BINDS) this.idle.push(connection);
-        else await connection.close();
+        this.release(connection);
         return ok;
       } catch (error) {
-        await connection.close();
+        this.discard(connection);
         if (attempt > 0 || !(error instanceof DirectoryError) || error.step !== "connect") throw error;
+        // The directory went away (a restart): the other idle connections are gone too, and the retry opens a new one.
+        for (const stale of this.idle.splice(0)) this.discard(stale);
       }
     }
   }
 
+  /** An idle bind connection, a new one while fewer than MAX_BINDS are open, or the next one released. */
+  private async acquire(): Promise<DirectoryConnection> {
+    const idle = this.idle.pop() ?? (this.binds < MAX_BINDS ? undefined : await new Promise<DirectoryConnection | undefined>((resolve) => this.waiting.push(resolve)));
+    if (idle) return idle;
+    this.binds++;
+    try {
+      return await DirectoryConnection.open(this.d);
+    } catch (error) {
+      this.binds--;
+      this.waiting.shift()?.(undefined);
+      throw error;
+    }
+  }
+
+  private release(connection: DirectoryConnection): void {
+    const next = this.waiting.shift();
+    if (next) next(connection);
+    else if (this.closed) this.discard(connection);
+    else this.idle.push(connection);
+  }
+
+  /** Closes a connection that failed; a waiting login opens another in its place. */
+  private discard(connection: DirectoryConnection): void {
+    this.binds--;
+    void connection.close();
+    this.waiting.shift()?.(undefined);
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     const service = this.service;
     this.service = undefined;
     await Promise.all([service?.then((c) => c.close(), () => {}), ...this.idle.splice(0).map((c) => c.close())]);

@@ -49,6 +49,12 @@ describeEachStore("login by directory bind", (server) => {
     assert.equal((await login("IVAN", DIRECTORY_USER_PASSWORD)).status, 200);
   });
 
+  it("logs in more users at once than it keeps bind connections for: the rest wait for one", async () => {
+    const names = Array.from({ length: 40 }, (_, i) => generatedName(200 + i));
+    const statuses = await Promise.all(names.map((n) => login(n, DIRECTORY_USER_PASSWORD).then((r) => r.status)));
+    assert.deepEqual(new Set(statuses), new Set([200]), statuses.join(","));
+  });
+
   it("refuses at once an account disabled in the directory since the last sync", async () => {
     assert.equal((await login(generatedName(7), DIRECTORY_USER_PASSWORD)).status, 200);
     await ldap.modify(tree.dn(generatedName(7)), new Change({ operation: "add", modification: new Attribute({ type: "nsAccountLock", values: ["TRUE"] }) }));
