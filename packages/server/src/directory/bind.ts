@@ -48,11 +48,13 @@ class DirectoryPool {
   /** The entries of `filter` under the user search base, through the service connection (opened again once if it was lost). */
   async lookup(filter: string) {
     for (let attempt = 0; ; attempt++) {
-      const service = (this.service ??= this.openService());
+      // A pool closed meanwhile (its directory changed) keeps no connection: this login's is closed after it.
+      const service = this.closed ? this.openService() : (this.service ??= this.openService());
       try {
         const connection = await service;
         const entries = [];
         for await (const page of connection.search(this.d.userSearchBase ?? this.d.baseDn, filter, userAttributes(this.d), binaryAttributes(this.d))) entries.push(...page);
+        if (this.closed && this.service !== service) void connection.close();
         return entries;
       } catch (error) {
         if (this.service === service) this.service = undefined;
@@ -90,16 +92,22 @@ class DirectoryPool {
     }
   }
 
-  /** An idle bind connection, a new one while fewer than MAX_BINDS are open, or the next one released. */
+  /**
+   * An idle bind connection, a new one while fewer than MAX_BINDS are open, or the next one released.
+   * A waiting login woken without a connection was handed the slot of one that closed, and opens its own.
+   */
   private async acquire(): Promise<DirectoryConnection> {
-    const idle = this.idle.pop() ?? (this.binds < MAX_BINDS ? undefined : await new Promise<DirectoryConnection | undefined>((resolve) => this.waiting.push(resolve)));
+    const idle = this.idle.pop();
     if (idle) return idle;
-    this.binds++;
+    if (this.binds < MAX_BINDS || this.closed) this.binds++;
+    else {
+      const handed = await new Promise<DirectoryConnection | undefined>((resolve) => this.waiting.push(resolve));
+      if (handed) return handed;
+    }
     try {
       return await DirectoryConnection.open(this.d);
     } catch (error) {
-      this.binds--;
-      this.waiting.shift()?.(undefined);
+      this.freeSlot();
       throw error;
     }
   }
@@ -111,18 +119,26 @@ class DirectoryPool {
     else this.idle.push(connection);
   }
 
-  /** Closes a connection that failed; a waiting login opens another in its place. */
+  /** Closes a connection that failed or is no longer wanted. */
   private discard(connection: DirectoryConnection): void {
-    this.binds--;
     void connection.close();
-    this.waiting.shift()?.(undefined);
+    this.freeSlot();
+  }
+
+  /** A closed connection's slot goes to the next waiting login, if any, which opens a connection in it. */
+  private freeSlot(): void {
+    const next = this.waiting.shift();
+    if (next) next(undefined);
+    else this.binds--;
   }
 
   async close(): Promise<void> {
     this.closed = true;
     const service = this.service;
     this.service = undefined;
-    await Promise.all([service?.then((c) => c.close(), () => {}), ...this.idle.splice(0).map((c) => c.close())]);
+    const idle = this.idle.splice(0);
+    this.binds -= idle.length;
+    await Promise.all([service?.then((c) => c.close(), () => {}), ...idle.map((c) => c.close())]);
   }
 }
 
