@@ -1,4 +1,4 @@
-import { STATUS_CODES, type Server } from "node:http";
+import { STATUS_CODES, type IncomingMessage, type Server } from "node:http";
 import { Server as HttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
@@ -109,12 +109,17 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
   if (socket.writable) {
     // The answer to a HEAD has no body (a client would take it for the start of another answer); its length says what a GET gets.
     const head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
-    socket.write((socket as ReadingSocket)[READING_HEAD] === true ? head : head + body);
+    // Where the parser's pieces were not seen (a socket Node did not let its parser read natively), the piece it refused tells.
+    const isHead = (socket as ReadingSocket)[READING_HEAD] ?? (error as { rawPacket?: Buffer }).rawPacket?.subarray(0, 5).toString("latin1") === "HEAD ";
+    socket.write(isHead ? head : head + body);
   }
   socket.destroy(error);
 }
 
 const READING_HEAD = Symbol("readingHead");
+/** Marks a request whose headers `noteHeadRequests` has seen complete (a mark, not a reference: the request can go once answered). */
+const SEEN = Symbol("seen");
+type SeenRequest = IncomingMessage & { [SEEN]?: true };
 /** Longer than any method a client sends (`MKCALENDAR`, `VERSION-CONTROL`). */
 const MAX_METHOD_LENGTH = 20;
 type ReadingSocket = Socket & { [READING_HEAD]?: boolean };
@@ -125,10 +130,11 @@ type NodeParser = { incoming?: unknown; getCurrentBuffer?: () => Buffer; constru
  * Notes on each connection whether the request it is reading is a HEAD, for `clientErrorHandler`:
  * the parser's refusal comes before any request object and shows only the piece of the request it
  * was reading, which for headers too large that arrived in pieces is not the request line. Node's
- * parser reads the connection natively and calls back after each piece it read; a piece after which
- * no new request's headers were complete (a request still arriving, or a body) is looked at there.
- * A request that arrives whole, as nearly all do, costs one comparison. Where Node's internals are
- * not as expected, the refusal is answered as a GET's.
+ * parser reads the connection natively and calls back after each piece it read: a request whose
+ * headers that piece completed gives its method; a piece that neither completed one nor was all body
+ * of one still arriving (the start of a request, or a body's rest and the next request) is looked at.
+ * A request that arrives whole, as nearly all do, costs a few comparisons. Where Node's internals
+ * are not as expected, the refused piece alone tells, as it can when a request arrives whole.
  */
 export function noteHeadRequests(server: Server): void {
   // Under TLS the parser reads the decrypted connection, which the server hands out on `secureConnection`.
@@ -138,15 +144,19 @@ export function noteHeadRequests(server: Server): void {
     if (parser === undefined || typeof kOnExecute !== "number" || typeof parser.getCurrentBuffer !== "function") return;
     const onExecute = parser[kOnExecute];
     if (typeof onExecute !== "function") return;
-    // The request whose headers were last complete: Node sets it as they are, and clears it (null) once it is answered.
-    let incoming = parser.incoming;
     parser[kOnExecute] = function (this: unknown, ...args: unknown[]) {
-      const newRequest = parser.incoming != null && parser.incoming !== incoming;
-      if (!newRequest) {
-        const head = startsHead(parser.getCurrentBuffer!());
+      // The request whose headers were last complete: Node sets it as they are, and clears it (null) once it is answered.
+      const current = parser.incoming as SeenRequest | null | undefined;
+      const newRequest = current != null && current[SEEN] !== true;
+      if (current != null) current[SEEN] = true;
+      if (newRequest) socket[READING_HEAD] = current.method === "HEAD";
+      // A piece that completed a request's headers, or was all body of one still arriving, starts no other
+      // (but for a refused one: the refusal may be of a request that followed in the same piece).
+      const refused = args[0] instanceof Error;
+      if (refused || !(newRequest || (current != null && !current.complete))) {
+        const head = startsHead(parser.getCurrentBuffer!(), refused);
         if (head !== undefined) socket[READING_HEAD] = head;
       }
-      incoming = parser.incoming;
       return (onExecute as (...a: unknown[]) => unknown).apply(this, args);
     };
   });
@@ -156,13 +166,14 @@ export function noteHeadRequests(server: Server): void {
 const REQUEST_START = /(?<![A-Z_-])([A-Z][A-Z_-]{0,19}) (?:\/|\*|[a-z][a-z0-9+.-]*:)/g;
 
 /**
- * Whether the request that starts in `piece` is a HEAD; undefined where none starts in it. A piece
- * starts with a request, or, on a kept-alive connection, with the rest of the body of the one before
- * (which its answer did not wait for), and then the next request: the last request line in it decides.
+ * Whether the last request that starts in `piece` is a HEAD; undefined where none starts in it. A
+ * piece starts with a request, or, on a kept-alive connection, with the rest of the body of the one
+ * before (which its answer did not wait for), and then the next request. `anywhere`: a piece that
+ * starts with a request may hold others after it (a refused piece).
  */
-function startsHead(piece: Buffer): boolean | undefined {
+function startsHead(piece: Buffer, anywhere: boolean): boolean | undefined {
   const length = methodLength(piece);
-  if (length > 0) return length === 4 && piece.toString("latin1", 0, 4) === "HEAD";
+  if (length > 0 && !anywhere) return length === 4 && piece.toString("latin1", 0, 4) === "HEAD";
   let last: string | undefined;
   for (const match of piece.toString("latin1").matchAll(REQUEST_START)) last = match[1];
   return last === undefined ? undefined : last === "HEAD";
