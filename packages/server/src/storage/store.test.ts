@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -70,6 +70,34 @@ describe("SQLite transactions with the server's other processes (workers, nodes 
       assert.deepEqual(other.prepare("select key from settings where key in ('mine', 'other')").pluck().all(), ["mine"]);
     } finally {
       other.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("SQLite checkpoints", () => {
+  it("committed pages are copied into the database file by a thread of their own, not by the connection that wrote them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ecm-checkpoints-"));
+    const file = join(dir, "store.sqlite3");
+    const store = await openStore({ kind: "sqlite", file });
+    // The WAL index (-shm) says how many frames the log holds (mxFrame) and how many of them are in the database file (nBackfill).
+    const walIndex = () => {
+      const shm = readFileSync(`${file}-shm`);
+      return { frames: shm.readUInt32LE(16), copied: shm.readUInt32LE(96) };
+    };
+    try {
+      // About 200 pages: far fewer than the writing connection's own automatic checkpoint waits for.
+      await sql`with recursive n(i) as (select 1 union all select i + 1 from n where i < 200)
+        insert into settings(key, value) select 'fill-' || i, hex(randomblob(2000)) from n`.execute(store.db);
+      let state = walIndex();
+      for (let i = 0; i < 100 && !(state.frames > 0 && state.copied === state.frames); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        state = walIndex();
+      }
+      assert.ok(state.frames >= 200, `the log holds the writes (${state.frames} frames)`);
+      assert.equal(state.copied, state.frames, "every frame copied");
+    } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     }

@@ -28,10 +28,12 @@ import { directoriesMigration } from "./migrations/011-directories.js";
 import { hardeningMigration } from "./migrations/010-hardening.js";
 import { keyedNeighboursMigration } from "./migrations/011b-keyed-neighbours.js";
 import { bytewiseSearchTextMigration } from "./migrations/014c-bytewise-search-text.js";
+import { documentsInPlaceMigration } from "./migrations/014d-documents-in-place.js";
 import { unkeyedUsersMigration } from "./migrations/011c-unkeyed-users.js";
 import { nfkcKeysMigration } from "./migrations/010d-nfkc-keys.js";
 import { BusyRetryingKysely, DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
 import type { JsonBody } from "./json-body.js";
+import { checkpointInBackground, FALLBACK_CHECKPOINT_PAGES } from "./sqlite-checkpoints.js";
 import type { Database } from "./schema.js";
 
 export interface Store {
@@ -65,6 +67,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "014-bulk-actions": bulkActionsMigration(dialect),
     "014b-bulk-upkeep": bulkUpkeepMigration(dialect),
     "014c-bytewise-search-text": bytewiseSearchTextMigration(dialect),
+    "014d-documents-in-place": documentsInPlaceMigration(dialect),
     "013-api-keys": apiKeysMigration(dialect),
     "010c-service-accounts": serviceAccountsMigration,
     "010b-signing-keys": signingKeysMigration,
@@ -185,6 +188,11 @@ function openSqlite(file: string, busy: BusyPolicy): Store {
   database.pragma("synchronous = NORMAL");
   database.pragma("foreign_keys = ON");
   database.pragma(`busy_timeout = ${busy.timeoutMs}`);
+  let stopCheckpoints = async () => {};
+  if (file !== ":memory:") {
+    database.pragma(`wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`);
+    stopCheckpoints = checkpointInBackground(file);
+  }
   const kept = keepingStatements(database);
   const dialect = new (class extends SqliteDialect {
     override createDriver() {
@@ -192,7 +200,12 @@ function openSqlite(file: string, busy: BusyPolicy): Store {
     }
   })({ database: kept });
   const db = new BusyRetryingKysely<Database>({ dialect }, busy);
-  return { db, dialect: sqliteDialect, userDocuments: (after, extended, now) => sqliteUserDocuments(db, after, extended, now), close: () => db.destroy() };
+  return { db, dialect: sqliteDialect, userDocuments: (after, extended, now) => sqliteUserDocuments(db, after, extended, now),
+    close: async () => {
+      await stopCheckpoints();
+      await db.destroy();
+    },
+  };
 }
 
 function openPostgres(url: string, busy: BusyPolicy, poolSize = 10): Store {

@@ -81,6 +81,12 @@ export interface StoreDialect {
    */
   compareSearchTextBytewise(db: Kysely<any>): Promise<void>;
   /**
+   * Migration 014d: a user's kept document is rewritten in place when its username is unchanged
+   * (SQLite's triggers made anew; PostgreSQL's upkeep does so already): a bulk action over many users
+   * writes fewer pages.
+   */
+  rewriteDocumentsInPlace(db: Kysely<any>): Promise<void>;
+  /**
    * Migration 011c: users an earlier directory sync or import left without an order key (SQLite: a
    * sync's pages in username order ran out of keys between the same two neighbours) get one, every
    * key renumbered as a bulk load does; a no-op where there are none, and on PostgreSQL.

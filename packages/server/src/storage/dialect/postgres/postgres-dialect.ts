@@ -32,6 +32,9 @@ export const postgresDialect: StoreDialect = {
 
   createBulkUpkeep: createBucketFunctions,
 
+  // ecm_refresh_user_documents updates in place already (on conflict … do update: a HOT update while the username stays).
+  async rewriteDocumentsInPlace() {},
+
   async compareSearchTextBytewise(db: Kysely<any>) {
     // The indexes on the column are rebuilt; the counts stay, as the grams are the same.
     await sql`alter table user_search alter column search_text type text collate "C"`.execute(db);

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type { StoreDialect } from "../dialect.js";
 import { keyBatch, ORDER_KEY_GAP } from "./order-keys.js";
-import { batchUserWrites, createDocumentsDeferral, createUserDocuments, installUserDocuments, NOT_DEFERRED, rebuildUserDocuments, suspendUserDocuments } from "./user-documents.js";
+import { batchUserWrites, createDocumentsDeferral, createUserDocuments, installUserDocuments, NOT_DEFERRED, rebuildUserDocuments, remakeDocumentTriggers, suspendUserDocuments } from "./user-documents.js";
 
 /** An SQL string literal. */
 function quoteText(text: string): string {
@@ -246,6 +246,8 @@ export const sqliteDialect: StoreDialect = {
 
   // SQLite's text compares as bytes (BINARY) unless told otherwise.
   async compareSearchTextBytewise() {},
+
+  rewriteDocumentsInPlace: remakeDocumentTriggers,
 
   async createKeyedNeighbours(db: Kysely<any>) {
     // A new user's keyed neighbours are found without walking the unkeyed users between: many users
