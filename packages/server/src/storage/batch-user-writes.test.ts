@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { it } from "node:test";
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import { searchTextFor } from "../domain/user-fields.js";
 import { renderUserViews } from "../http/user-view.js";
 import { insertUser, searchAllPages } from "../test-support/fixtures.js";
@@ -97,5 +97,24 @@ describeEachStore("batchUserWrites", (server) => {
     await insertUser(store, { username: "after_failure", first_name: "Still" });
     await assertDocumentsAlike("a plain insert after a failed batch");
     assert.deepEqual(await searchAllPages(store, "still", 10), ["after_failure"]);
+  });
+
+  it("keeps the planner's statistics: a batch after the users grew by more than half analyzes them", async (t) => {
+    const { store } = deps();
+    const { db, dialect } = store;
+    if (dialect.name !== "postgres") return t.skip("SQLite plans without gathered statistics");
+    const reltuples = async () => Number((await sql<{ n: number }>`select reltuples as n from pg_class where oid = 'users'::regclass`.execute(db)).rows[0]!.n);
+    await db.transaction().execute((trx) =>
+      dialect.batchUserWrites(trx as Kysely<Database>, async () => {
+        const rows = await trx.insertInto("users").values(Array.from({ length: 3000 }, (_, i) => user(`stats${String(i).padStart(4, "0")}`, "Counted"))).returning("id").execute();
+        // The counts the check reads are published when this transaction ends, not a second or more later.
+        await sql`select pg_stat_force_next_flush()`.execute(trx);
+        const ids = rows.map((r) => r.id);
+        return { result: undefined, documents: ids, search: ids, groups: [] };
+      }),
+    );
+    assert.ok((await reltuples()) < 3000, "no statistics for the grown table yet (autovacuum is not what this tests)");
+    await db.transaction().execute((trx) => dialect.batchUserWrites(trx as Kysely<Database>, async () => ({ result: undefined, documents: [], search: [], groups: [] })));
+    assert.ok((await reltuples()) >= 3000, `the planner knows the users grew (reltuples ${await reltuples()})`);
   });
 });
