@@ -194,6 +194,7 @@ export class DirectorySync {
       if (incremental) await this.recheckAffected();
       let message = this.o.mode === "changed" && !incremental ? (previous === null ? "No earlier sync left a mark: every user was read (removals are found by full syncs)." : `Another server (${connection.url.host}) answered than the one the mark came from: every user was read.`) : null;
       if (this.o.mode === "full") message = await this.disableGone();
+      await this.o.store.dialect.settleBulkWrites(this.db);
       const mark = startMark ?? this.maxMark ?? previous?.value ?? null;
       const highWater = mark === null ? null : JSON.stringify({ attribute: changeAttribute(d), value: mark, server: connection.url.host } satisfies HighWater);
       await this.finish("succeeded", message, async (trx) => queries.recordCompleted(trx, d.id, this.o.mode, new Date(startedAt).toISOString(), highWater));

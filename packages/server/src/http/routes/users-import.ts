@@ -133,6 +133,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
             yield results.map(resultLine).join("");
           }
           if (!dryRun) await recordAudit(store.db, actor, { action: "user.import", details: counts });
+          if (!dryRun && counts.created + counts.updated > 0) await store.dialect.settleBulkWrites(store.db);
           yield `${JSON.stringify({ summary: { ...counts, dryRun } })}\n`;
         } catch (error) {
           // The status is sent: the failure is the last line (rows answered before it are committed).

@@ -67,6 +67,12 @@ export interface StoreDialect {
    */
   batchUserWrites<T>(trx: Kysely<Database>, work: () => Promise<BatchWrites<T>>): Promise<T>;
   /**
+   * After a bulk writer's run (a directory sync, an import): leaves the search indexes as fast as
+   * before it. PostgreSQL merges the entries its GIN indexes keep pending (every search reads all of
+   * them until autovacuum or a full pending list merges them); SQLite has nothing to do.
+   */
+  settleBulkWrites(db: Kysely<Database>): Promise<void>;
+  /**
    * Migration 014b: a bulk writer's batch (an import's thousand rows) pays less upkeep per user.
    * SQLite: the order keys and search entries of the users it inserts are deferred too, and made
    * set-wise per batch; PostgreSQL: its set-wise refresh places each user in its bucket once.

@@ -244,6 +244,9 @@ export const sqliteDialect: StoreDialect = {
     });
   },
 
+  // FTS5 merges its segments as it writes.
+  async settleBulkWrites() {},
+
   // SQLite's text compares as bytes (BINARY) unless told otherwise.
   async compareSearchTextBytewise() {},
 
