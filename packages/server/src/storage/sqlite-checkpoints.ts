@@ -4,8 +4,9 @@ import { Worker } from "node:worker_threads";
 /** How often the checkpointing thread looks for committed pages to copy into the database file. */
 const CHECKPOINT_EVERY_MS = 50;
 /**
- * The write connection's own automatic checkpoint, kept as a safety net: it runs only when the thread
- * has fallen this many pages (4 KiB each) behind, or is gone.
+ * The write connection's own automatic checkpoint, kept as a safety net: it runs once the log has
+ * grown past this many pages (4 KiB each) — the thread behind or gone, or readers keeping the log
+ * from starting over.
  */
 export const FALLBACK_CHECKPOINT_PAGES = 10_000;
 
@@ -16,10 +17,11 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma("busy_timeout = 0");
 const timer = setInterval(() => {
+  // Passive: where another process's checkpoint holds the lock it answers busy and copies nothing (that one does the work).
   try {
     db.pragma("wal_checkpoint(PASSIVE)");
   } catch {
-    // Another process's checkpoint holds the lock: it does the same work.
+    // The file unreadable for a moment: the next turn tries again, and the write connection's own checkpoint remains.
   }
 }, workerData.everyMs);
 parentPort.on("message", () => {
@@ -38,7 +40,8 @@ parentPort.on("message", () => {
  */
 export function checkpointInBackground(file: string): () => Promise<void> {
   const driver = createRequire(import.meta.url).resolve("better-sqlite3");
-  const worker = new Worker(THREAD, { eval: true, workerData: { file, driver, everyMs: CHECKPOINT_EVERY_MS } });
+  // Plain JavaScript: none of the process's own loader flags (tsx in development) for the thread.
+  const worker = new Worker(THREAD, { eval: true, execArgv: [], workerData: { file, driver, everyMs: CHECKPOINT_EVERY_MS } });
   // The checkpoints are an optimisation: a failed thread leaves them to the write connection.
   worker.on("error", () => {});
   worker.unref();

@@ -91,7 +91,7 @@ describe("SQLite checkpoints", () => {
       await sql`with recursive n(i) as (select 1 union all select i + 1 from n where i < 200)
         insert into settings(key, value) select 'fill-' || i, hex(randomblob(2000)) from n`.execute(store.db);
       let state = walIndex();
-      for (let i = 0; i < 100 && !(state.frames > 0 && state.copied === state.frames); i++) {
+      for (let i = 0; i < 500 && !(state.frames > 0 && state.copied === state.frames); i++) {
         await new Promise((r) => setTimeout(r, 20));
         state = walIndex();
       }
