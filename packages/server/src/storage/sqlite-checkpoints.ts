@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
+import type BetterSqlite3 from "better-sqlite3";
 
 /** How often the checkpointing thread looks for committed pages to copy into the database file. */
 const CHECKPOINT_EVERY_MS = 50;
@@ -8,7 +9,7 @@ const CHECKPOINT_EVERY_MS = 50;
  * grown past this many pages (4 KiB each) — the thread behind or gone, or readers keeping the log
  * from starting over.
  */
-export const FALLBACK_CHECKPOINT_PAGES = 10_000;
+const FALLBACK_CHECKPOINT_PAGES = 10_000;
 
 /** Runs in the thread: its own connection, a passive checkpoint (never waits for, never blocks, a reader or the writer). */
 const THREAD = `
@@ -35,13 +36,15 @@ parentPort.on("message", () => {
  * SQLite in WAL mode appends each commit's pages to the -wal file; a checkpoint copies them into the
  * database file and syncs it. Run by the connection that committed, it would stall the event loop
  * for the copy and the sync (about a seventh of a bulk action's time, longer when the disk is
- * flushing) — so a thread of its own does it while the process goes on. Answers a function that
- * stops the thread (its connection closed) and waits for it.
+ * flushing) — so a thread of its own does it while the process goes on, and `database`'s own
+ * checkpoint is left as the safety net. Answers a function that stops the thread (its connection
+ * closed) and waits for it.
  */
-export function checkpointInBackground(file: string): () => Promise<void> {
+export function checkpointInBackground(database: BetterSqlite3.Database): () => Promise<void> {
+  database.pragma(`wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`);
   const driver = createRequire(import.meta.url).resolve("better-sqlite3");
   // Plain JavaScript: none of the process's own loader flags (tsx in development) for the thread.
-  const worker = new Worker(THREAD, { eval: true, execArgv: [], workerData: { file, driver, everyMs: CHECKPOINT_EVERY_MS } });
+  const worker = new Worker(THREAD, { eval: true, execArgv: [], workerData: { file: database.name, driver, everyMs: CHECKPOINT_EVERY_MS } });
   // The checkpoints are an optimisation: a failed thread leaves them to the write connection.
   worker.on("error", () => {});
   worker.unref();

@@ -33,7 +33,7 @@ import { unkeyedUsersMigration } from "./migrations/011c-unkeyed-users.js";
 import { nfkcKeysMigration } from "./migrations/010d-nfkc-keys.js";
 import { BusyRetryingKysely, DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
 import type { JsonBody } from "./json-body.js";
-import { checkpointInBackground, FALLBACK_CHECKPOINT_PAGES } from "./sqlite-checkpoints.js";
+import { checkpointInBackground } from "./sqlite-checkpoints.js";
 import type { Database } from "./schema.js";
 
 export interface Store {
@@ -188,11 +188,7 @@ function openSqlite(file: string, busy: BusyPolicy): Store {
   database.pragma("synchronous = NORMAL");
   database.pragma("foreign_keys = ON");
   database.pragma(`busy_timeout = ${busy.timeoutMs}`);
-  let stopCheckpoints = async () => {};
-  if (file !== ":memory:") {
-    database.pragma(`wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`);
-    stopCheckpoints = checkpointInBackground(file);
-  }
+  const stopCheckpoints = file === ":memory:" ? async () => {} : checkpointInBackground(database);
   const kept = keepingStatements(database);
   const dialect = new (class extends SqliteDialect {
     override createDriver() {
