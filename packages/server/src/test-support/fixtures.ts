@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { sql } from "kysely";
 import { loginNameColumns, usernameColumns } from "../domain/names.js";
 import { defaultDisplayName, searchTextFor } from "../domain/user-fields.js";
 import type { NewUserRow, UserRow } from "../storage/schema.js";
@@ -46,4 +47,14 @@ export async function searchAllPages(store: Store, search: string, size: number)
   const seen: string[] = [];
   for await (const page of createUserQueries(store).listAll({ search }, undefined, size)) seen.push(...page.map((u) => u.username));
   return seen;
+}
+
+/**
+ * The pages PostgreSQL's search indexes still hold pending (which every search reads whole), merged as
+ * they are counted; 0 on SQLite, which keeps none.
+ */
+export async function pendingSearchPages(store: Store): Promise<number> {
+  if (store.dialect.name !== "postgres") return 0;
+  const merged = await sql<{ pages: number }>`select gin_clean_pending_list('user_search_trgm'::regclass) + gin_clean_pending_list('user_search_short'::regclass) as pages`.execute(store.db);
+  return Number(merged.rows[0]!.pages);
 }
