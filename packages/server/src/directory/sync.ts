@@ -565,8 +565,11 @@ export class DirectorySync {
             for (const g of this.desiredGroups(direct.get(m.dnKey) ?? [])) joins.push({ group_id: g, user_id: u.id });
             audits.push({ action: "user.create", target: userTarget(u), details: { after: Object.fromEntries(SYNCED_FIELDS.map(([f]) => [f, m[f]])), directory: d.name } });
           }
+          if (updates.length > 0) {
+            const rows = updates.map(({ u, next }) => ({ id: u.id, ...next, version: u.version + 1, updated_at: now })).sort((a, b) => a.id - b.id);
+            await dialect.updateJson(trx, "users", Object.keys(rows[0]!).filter((c) => c !== "id"), rows);
+          }
           for (const { u, next, before, after } of updates) {
-            await trx.updateTable("users").set({ ...next, version: u.version + 1, updated_at: now }).where("id", "=", u.id).execute();
             documents.push(u.id);
             if (u.username !== next.username || u.first_name !== next.first_name || u.last_name !== next.last_name || u.email !== next.email) search.push(u.id);
             if (u.enabled === 1 && next.enabled === 0) {

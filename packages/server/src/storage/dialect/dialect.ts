@@ -124,6 +124,11 @@ export interface StoreDialect {
    * costs many times what the store spends on the rows.
    */
   insertJson<R>(db: Kysely<Database>, table: string, columns: readonly string[], rows: readonly object[], options?: { returning?: readonly string[]; skipConflicts?: boolean }): Promise<R[]>;
+  /**
+   * Sets `columns` of the rows of `table` whose `id` the rows name (objects with `id` and those
+   * columns) from one JSON parameter, as insertJson inserts: one statement for a batch, not one a row.
+   */
+  updateJson(db: Kysely<Database>, table: string, columns: readonly string[], rows: readonly ({ id: number } & object)[]): Promise<void>;
   /** A subquery of `values` for `column in (…)`, from one JSON parameter. */
   jsonList<T extends string | number>(values: readonly T[]): RawBuilder<T>;
   /** Runs a bulk load of users into an otherwise idle store, with the search indexes built once at the end. */

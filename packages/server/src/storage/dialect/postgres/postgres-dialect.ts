@@ -88,6 +88,11 @@ export const postgresDialect: StoreDialect = {
     return (await query.execute(db)).rows;
   },
 
+  async updateJson(db: Kysely<any>, table: string, columns: readonly string[], rows: readonly ({ id: number } & object)[]) {
+    const set = sql.join(columns.map((c) => sql`${sql.id(c)} = r.${sql.id(c)}`));
+    await sql`update ${sql.id(table)} as t set ${set} from json_populate_recordset(null::${sql.id(table)}, ${JSON.stringify(rows)}::json) as r where t.id = r.id`.execute(db);
+  },
+
   jsonList<T extends string | number>(values: readonly T[]) {
     return typeof values[0] === "number"
       ? sql<T>`(select value::int from json_array_elements_text(${JSON.stringify(values)}::json) as value)`

@@ -270,6 +270,13 @@ export const sqliteDialect: StoreDialect = {
     return (await query.execute(db)).rows;
   },
 
+  async updateJson(db: Kysely<any>, table: string, columns: readonly string[], rows: readonly ({ id: number } & object)[]) {
+    const set = sql.join(columns.map((c) => sql`${sql.id(c)} = r.v ->> ${sql.raw(quoteText(`$.${c}`))}`));
+    // The rows made binary JSON once, as insertJson does; each finds its row by the primary key.
+    await sql`with r(v) as materialized (select jsonb(j.value) from json_each(${JSON.stringify(rows)}) j)
+      update ${sql.id(table)} set ${set} from r where ${sql.id(table)}.id = r.v ->> '$.id'`.execute(db);
+  },
+
   jsonList<T extends string | number>(values: readonly T[]) {
     return sql<T>`(select value from json_each(${JSON.stringify(values)}))`;
   },
