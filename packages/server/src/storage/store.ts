@@ -30,6 +30,7 @@ import { keyedNeighboursMigration } from "./migrations/011b-keyed-neighbours.js"
 import { bytewiseSearchTextMigration } from "./migrations/014c-bytewise-search-text.js";
 import { documentsInPlaceMigration } from "./migrations/014d-documents-in-place.js";
 import { unkeyedUsersMigration } from "./migrations/011c-unkeyed-users.js";
+import { searchEntriesWhenChangedMigration } from "./migrations/011d-search-entries-when-changed.js";
 import { nfkcKeysMigration } from "./migrations/010d-nfkc-keys.js";
 import { BusyRetryingKysely, DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
 import type { JsonBody } from "./json-body.js";
@@ -77,6 +78,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "010-hardening": hardeningMigration,
     "011b-keyed-neighbours": keyedNeighboursMigration(dialect),
     "011c-unkeyed-users": unkeyedUsersMigration(dialect),
+    "011d-search-entries-when-changed": searchEntriesWhenChangedMigration(dialect),
     "010d-nfkc-keys": nfkcKeysMigration,
   };
 }

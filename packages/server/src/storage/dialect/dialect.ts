@@ -93,6 +93,12 @@ export interface StoreDialect {
    */
   rewriteDocumentsInPlace(db: Kysely<any>): Promise<void>;
   /**
+   * Migration 011d: a user's search entry is rewritten only when its username or search text changed,
+   * not whenever an update names them (SQLite's trigger; PostgreSQL's compared already): a directory
+   * sync's batch, updated in one statement, names every synced column of every changed user.
+   */
+  searchEntriesWhenChanged(db: Kysely<any>): Promise<void>;
+  /**
    * Migration 011c: users an earlier directory sync or import left without an order key (SQLite: a
    * sync's pages in username order ran out of keys between the same two neighbours) get one, every
    * key renumbered as a bulk load does; a no-op where there are none, and on PostgreSQL.

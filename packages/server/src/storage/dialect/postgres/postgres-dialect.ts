@@ -51,6 +51,9 @@ export const postgresDialect: StoreDialect = {
   // ecm_refresh_user_documents updates in place already (on conflict … do update: a HOT update while the username stays).
   async rewriteDocumentsInPlace() {},
 
+  // Its update trigger has compared the values from the start.
+  async searchEntriesWhenChanged() {},
+
   async compareSearchTextBytewise(db: Kysely<any>) {
     // The indexes on the column are rebuilt; the counts stay, as the grams are the same.
     await sql`alter table user_search alter column search_text type text collate "C"`.execute(db);

@@ -59,7 +59,9 @@ const orderKeyFor = (username: string, self: string) => sql.raw(`(select case
     (select sort_key from users where username > ${username} and sort_key is not null and id <> ${self} order by username limit 1) as next_key))`);
 
 /** Keeps the index in step with a user's changed text; a renamed user (directory syncs rename) gets a new order key first. */
-const SEARCH_UPDATE_TRIGGER = sql`create trigger users_search_au after update of username, search_text on users begin
+// Only when a value changed: a set-wise update (updateJson) names every column for every row.
+const SEARCH_UPDATE_TRIGGER = sql`create trigger users_search_au after update of username, search_text on users
+    when old.username is not new.username or old.search_text is not new.search_text begin
     delete from users_search where rowid = old.sort_key;
     update users set sort_key = ${orderKeyFor("new.username", "new.id")} where id = new.id and old.username is not new.username;
     insert into users_search(rowid, search_text) select sort_key, search_text || char(31, 31) from users where id = new.id and sort_key is not null;
@@ -251,6 +253,11 @@ export const sqliteDialect: StoreDialect = {
   async compareSearchTextBytewise() {},
 
   rewriteDocumentsInPlace: remakeDocumentTriggers,
+
+  async searchEntriesWhenChanged(db: Kysely<any>) {
+    await sql`drop trigger users_search_au`.execute(db);
+    await SEARCH_UPDATE_TRIGGER.execute(db);
+  },
 
   async createKeyedNeighbours(db: Kysely<any>) {
     // A new user's keyed neighbours are found without walking the unkeyed users between: many users
