@@ -566,8 +566,8 @@ export class DirectorySync {
             audits.push({ action: "user.create", target: userTarget(u), details: { after: Object.fromEntries(SYNCED_FIELDS.map(([f]) => [f, m[f]])), directory: d.name } });
           }
           if (updates.length > 0) {
-            const rows = updates.map(({ u, next }) => ({ id: u.id, ...next, version: u.version + 1, updated_at: now })).sort((a, b) => a.id - b.id);
-            await dialect.updateJson(trx, "users", Object.keys(rows[0]!).filter((c) => c !== "id"), rows);
+            const rows = updates.map(({ u, next }) => ({ id: u.id, ...next, updated_at: now })).sort((a, b) => a.id - b.id);
+            await dialect.updateJson(trx, "users", Object.keys(rows[0]!).filter((c) => c !== "id"), rows, { increment: ["version"] });
           }
           for (const { u, next, before, after } of updates) {
             documents.push(u.id);

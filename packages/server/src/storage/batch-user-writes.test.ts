@@ -99,7 +99,7 @@ describeEachStore("batchUserWrites", (server) => {
     assert.deepEqual(await searchAllPages(store, "still", 10), ["after_failure"]);
   });
 
-  it("updates users by id in one statement (updateJson): new values, nulls and renames, with documents and search kept", async () => {
+  it("updates users by id in one statement (updateJson): new values, nulls, renames and versions counted, with documents and search kept", async () => {
     const { store } = deps();
     const { db, dialect } = store;
     const a = await insertUser(store, { username: "json_a", first_name: "Ada", email: "json_a@example.com" });
@@ -111,16 +111,16 @@ describeEachStore("batchUserWrites", (server) => {
     await db.transaction().execute((trx) =>
       dialect.batchUserWrites(trx as Kysely<Database>, async () => {
         const rows = [{ id: b.id, ...fields("json_b", "Bérénice", null) }, { id: a.id, ...fields("json_z", "Ada", "json_a@example.com") }];
-        await dialect.updateJson(trx as Kysely<Database>, "users", Object.keys(rows[0]!).filter((c) => c !== "id"), rows);
+        await dialect.updateJson(trx as Kysely<Database>, "users", Object.keys(rows[0]!).filter((c) => c !== "id"), rows, { increment: ["version"] });
         return { result: undefined, documents: [a.id, b.id], search: [a.id, b.id], groups: [] };
       }),
     );
     await assertDocumentsAlike("after the update");
-    const rows = await db.selectFrom("users").select(["id", "username", "first_name", "email", "enabled"]).where("id", "in", [a.id, b.id, untouched.id]).orderBy("id").execute();
+    const rows = await db.selectFrom("users").select(["id", "username", "first_name", "email", "enabled", "version"]).where("id", "in", [a.id, b.id, untouched.id]).orderBy("id").execute();
     assert.deepEqual(rows, [
-      { id: a.id, username: "json_z", first_name: "Ada", email: "json_a@example.com", enabled: 0 },
-      { id: b.id, username: "json_b", first_name: "Bérénice", email: null, enabled: 0 },
-      { id: untouched.id, username: "json_c", first_name: "Cem", email: "json_c@example.com", enabled: 1 },
+      { id: a.id, username: "json_z", first_name: "Ada", email: "json_a@example.com", enabled: 0, version: a.version + 1 },
+      { id: b.id, username: "json_b", first_name: "Bérénice", email: null, enabled: 0, version: b.version + 1 },
+      { id: untouched.id, username: "json_c", first_name: "Cem", email: "json_c@example.com", enabled: 1, version: untouched.version },
     ]);
     assert.deepEqual(await searchAllPages(store, "json_", 10), ["json_b", "json_c", "json_z"]);
     assert.deepEqual(await searchAllPages(store, "bérén", 10), ["json_b"]);

@@ -94,11 +94,12 @@ describeEachStore("bulk import", (server) => {
     const { lines } = await importUsers(server(), token, ndjson([
       { username: "imp_ann", firstName: "Ann", email: "ann@example.com", groups: ["staff"] },
       { username: "imp_ben", lastName: "Berg", groups: [] },
-      { username: "imp_ok1", groups: ["staff"] },
+      { username: "imp_ok1", firstName: "Oka", groups: ["staff"] },
     ]));
     assert.deepEqual(lines.slice(0, 3).map((l) => l.status), ["unchanged", "updated", "updated"]);
     const ben = await user("imp_ben");
     assert.equal(ben?.lastName, "Berg");
+    assert.equal((await user("imp_ok1"))?.firstName, "Oka", "rows that change other fields in the same batch");
     assert.equal(ben?.enabled, false, "fields left out keep their value");
     assert.deepEqual((await user("imp_ok1"))?.groups, ["staff", "users"]);
     const { lines: again } = await importUsers(server(), token, ndjson([{ username: "imp_ok1", groups: ["users"] }]));

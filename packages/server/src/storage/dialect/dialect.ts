@@ -133,8 +133,9 @@ export interface StoreDialect {
   /**
    * Sets `columns` of the rows of `table` whose `id` the rows name (objects with `id` and those
    * columns) from one JSON parameter, as insertJson inserts: one statement for a batch, not one a row.
+   * `increment` columns go up by one (a version: counted by the store, whatever another writer did since it was read).
    */
-  updateJson(db: Kysely<Database>, table: string, columns: readonly string[], rows: readonly ({ id: number } & object)[]): Promise<void>;
+  updateJson(db: Kysely<Database>, table: string, columns: readonly string[], rows: readonly ({ id: number } & object)[], options?: { increment?: readonly string[] }): Promise<void>;
   /** A subquery of `values` for `column in (…)`, from one JSON parameter. */
   jsonList<T extends string | number>(values: readonly T[]): RawBuilder<T>;
   /** Runs a bulk load of users into an otherwise idle store, with the search indexes built once at the end. */

@@ -91,8 +91,8 @@ export const postgresDialect: StoreDialect = {
     return (await query.execute(db)).rows;
   },
 
-  async updateJson(db: Kysely<any>, table: string, columns: readonly string[], rows: readonly ({ id: number } & object)[]) {
-    const set = sql.join(columns.map((c) => sql`${sql.id(c)} = r.${sql.id(c)}`));
+  async updateJson(db: Kysely<any>, table: string, columns: readonly string[], rows: readonly ({ id: number } & object)[], options: { increment?: readonly string[] } = {}) {
+    const set = sql.join([...columns.map((c) => sql`${sql.id(c)} = r.${sql.id(c)}`), ...(options.increment ?? []).map((c) => sql`${sql.id(c)} = t.${sql.id(c)} + 1`)]);
     await sql`update ${sql.id(table)} as t set ${set} from json_populate_recordset(null::${sql.id(table)}, ${JSON.stringify(rows)}::json) as r where t.id = r.id`.execute(db);
   },
 

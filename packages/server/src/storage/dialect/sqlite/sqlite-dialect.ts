@@ -277,8 +277,11 @@ export const sqliteDialect: StoreDialect = {
     return (await query.execute(db)).rows;
   },
 
-  async updateJson(db: Kysely<any>, table: string, columns: readonly string[], rows: readonly ({ id: number } & object)[]) {
-    const set = sql.join(columns.map((c) => sql`${sql.id(c)} = r.v ->> ${sql.raw(quoteText(`$.${c}`))}`));
+  async updateJson(db: Kysely<any>, table: string, columns: readonly string[], rows: readonly ({ id: number } & object)[], options: { increment?: readonly string[] } = {}) {
+    const set = sql.join([
+      ...columns.map((c) => sql`${sql.id(c)} = r.v ->> ${sql.raw(quoteText(`$.${c}`))}`),
+      ...(options.increment ?? []).map((c) => sql`${sql.id(c)} = ${sql.id(table, c)} + 1`),
+    ]);
     // The rows made binary JSON once, as insertJson does; each finds its row by the primary key.
     await sql`with r(v) as materialized (select jsonb(j.value) from json_each(${JSON.stringify(rows)}) j)
       update ${sql.id(table)} set ${set} from r where ${sql.id(table)}.id = r.v ->> '$.id'`.execute(db);
