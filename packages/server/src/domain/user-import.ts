@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import { importedHashProblem } from "../auth/imported-hashes.js";
 import type { PasswordHasher } from "../auth/passwords.js";
 import { Sessions } from "../auth/sessions.js";
@@ -174,7 +174,6 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
       const groupsChanged = new Set<number>();
       const ordered = plans.filter((p): p is Exclude<Plan, DomainError | { kind: "unchanged" }> => !(p instanceof DomainError) && p.kind !== "unchanged");
       ordered.sort((a, b) => (a.kind === "create" ? 0 : a.current.id) - (b.kind === "create" ? 0 : b.current.id));
-      const changed: ({ id: number } & UserUpdate)[] = [];
       for (const plan of ordered) {
         if (plan.kind === "create") {
           const user = created.get(plan)!;
@@ -187,23 +186,14 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
         const { current } = plan;
         touched.push(current.id);
         if (plan.changes.search_text !== undefined) searched.push(current.id);
-        if (Object.keys(plan.changes).length > 0) changed.push({ id: current.id, ...plan.changes, updated_at: now });
+        if (Object.keys(plan.changes).length > 0) {
+          await trx.updateTable("users").set({ ...plan.changes, version: sql<number>`version + 1`, updated_at: now }).where("id", "=", current.id).execute();
+        }
         if (plan.remove.length > 0) await trx.deleteFrom("group_members").where("user_id", "=", current.id).where("group_id", "in", plan.remove).execute();
         for (const g of plan.add) members.push({ group_id: g, user_id: current.id });
         if (plan.endSessions) await Sessions.revokeAllOf(trx, current.id);
         if (plan.remove.length > 0 || ADMINISTRATOR_ACCESS_COLUMNS.some((c) => c in plan.changes)) adminMayBeGone = true;
         audits.push({ action: "user.update", target: userTarget(current), details: { ...plan.audit, import: true } });
-      }
-      // Users whose rows change the same columns are updated in one statement (in id order, as above).
-      const bySet = new Map<string, ({ id: number } & UserUpdate)[]>();
-      for (const r of changed) {
-        const key = Object.keys(r).join();
-        const group = bySet.get(key);
-        if (group) group.push(r);
-        else bySet.set(key, [r]);
-      }
-      for (const rows of bySet.values()) {
-        await dialect.updateJson(trx, "users", Object.keys(rows[0]!).filter((c) => c !== "id"), rows, { increment: ["version"] });
       }
       if (createdUsers.length > 0) audits.push({ action: "user.import", details: { createdUsers } });
       for (const m of members) groupsChanged.add(m.group_id);
