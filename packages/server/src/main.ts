@@ -13,10 +13,10 @@ import { configFromEnv, type Config } from "./config.js";
 let config: Config | undefined;
 let server: Server | undefined;
 // The heap may grow to half again what is live before a full collection, not V8's default of up to
-// four times: a directory sync's or an import's batches left a worker holding ~190 MB of garbage
-// (RSS 300 MB at the peak) over ~45 MB live; bounded, its RSS stays near its idle size, at no
-// measurable cost in time (docs/benchmarks.md).
-v8.setFlagsFromString("--heap-growing-percent=50");
+// four times: a directory sync's batches let a worker's heap reach ~190 MB over ~45 MB live (RSS
+// 284 MB at the peak, 100 000 people); bounded, 173 MB, in the same time (docs/benchmarks.md,
+// "The sync's memory"). A value given on the command line is kept.
+if (!process.execArgv.some((a) => a.startsWith("--heap-growing-percent"))) v8.setFlagsFromString("--heap-growing-percent=50");
 try {
   config = configFromEnv();
   server = await createServer(config);

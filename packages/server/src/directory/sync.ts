@@ -361,7 +361,7 @@ export class DirectorySync {
     const after = { name: next.name, description: next.description, dn: next.dn };
     if (JSON.stringify(before) !== JSON.stringify(after) || current.dn_key !== next.dn_key) {
       await this.db.transaction().execute(async (trx) => {
-        await trx.updateTable("groups").set({ ...next, version: current.version + 1, updated_at: now }).where("id", "=", current.id).execute();
+        await trx.updateTable("groups").set((eb) => ({ ...next, version: eb("version", "+", 1), updated_at: now })).where("id", "=", current.id).execute();
         await recordAudit(trx, this.actor, { action: "group.update", target: groupTarget(current), details: { before, after, directory: d.name } });
       });
       Object.assign(current, next, { version: current.version + 1 });
@@ -447,6 +447,7 @@ export class DirectorySync {
     const d = this.d;
     const mapped: MappedUser[] = [];
     const usernames = new Set<string>();
+    const uniqueIds = new Set<string>();
     /** Keys of every entry read: their users are still in the directory, whatever else is wrong with them. */
     const keys: string[] = [];
     for (const entry of entries) {
@@ -463,7 +464,12 @@ export class DirectorySync {
         this.problem(entry.dn, `Another entry of this page has the username "${m.user.username}".`);
         continue;
       }
+      if (uniqueIds.has(m.user.key)) {
+        this.problem(entry.dn, `Another entry of this page has the same ${d.attributeMapping.uniqueId}.`);
+        continue;
+      }
       usernames.add(m.user.username);
+      uniqueIds.add(m.user.key);
       mapped.push(m.user);
     }
     const existing = new Map((await this.o.queries.usersByKeys(d.id, keys)).map((u) => [u.directory_key!, u]));
@@ -566,6 +572,7 @@ export class DirectorySync {
             audits.push({ action: "user.create", target: userTarget(u), details: { after: Object.fromEntries(SYNCED_FIELDS.map(([f]) => [f, m[f]])), directory: d.name } });
           }
           if (updates.length > 0) {
+            // In id order: the users' rows are read, and on PostgreSQL most likely locked, in that order.
             const rows = updates.map(({ u, next }) => ({ id: u.id, ...next, updated_at: now })).sort((a, b) => a.id - b.id);
             await dialect.updateJson(trx, "users", Object.keys(rows[0]!).filter((c) => c !== "id"), rows, { increment: ["version"] });
           }

@@ -110,17 +110,21 @@ describeEachStore("batchUserWrites", (server) => {
     });
     await db.transaction().execute((trx) =>
       dialect.batchUserWrites(trx as Kysely<Database>, async () => {
-        const rows = [{ id: b.id, ...fields("json_b", "Bérénice", null) }, { id: a.id, ...fields("json_z", "Ada", "json_a@example.com") }];
+        // Text that looks like a number stays text; a date is ISO text.
+        const rows = [
+          { id: b.id, ...fields("json_b", "Bérénice", null), valid_to: "2031-01-01T00:00:00.000Z" },
+          { id: a.id, ...fields("json_z", "007", "json_a@example.com"), valid_to: null },
+        ];
         await dialect.updateJson(trx as Kysely<Database>, "users", Object.keys(rows[0]!).filter((c) => c !== "id"), rows, { increment: ["version"] });
         return { result: undefined, documents: [a.id, b.id], search: [a.id, b.id], groups: [] };
       }),
     );
     await assertDocumentsAlike("after the update");
-    const rows = await db.selectFrom("users").select(["id", "username", "first_name", "email", "enabled", "version"]).where("id", "in", [a.id, b.id, untouched.id]).orderBy("id").execute();
+    const rows = await db.selectFrom("users").select(["id", "username", "first_name", "email", "enabled", "valid_to", "version"]).where("id", "in", [a.id, b.id, untouched.id]).orderBy("id").execute();
     assert.deepEqual(rows, [
-      { id: a.id, username: "json_z", first_name: "Ada", email: "json_a@example.com", enabled: 0, version: a.version + 1 },
-      { id: b.id, username: "json_b", first_name: "Bérénice", email: null, enabled: 0, version: b.version + 1 },
-      { id: untouched.id, username: "json_c", first_name: "Cem", email: "json_c@example.com", enabled: 1, version: untouched.version },
+      { id: a.id, username: "json_z", first_name: "007", email: "json_a@example.com", enabled: 0, valid_to: null, version: a.version + 1 },
+      { id: b.id, username: "json_b", first_name: "Bérénice", email: null, enabled: 0, valid_to: "2031-01-01T00:00:00.000Z", version: b.version + 1 },
+      { id: untouched.id, username: "json_c", first_name: "Cem", email: "json_c@example.com", enabled: 1, valid_to: null, version: untouched.version },
     ]);
     assert.deepEqual(await searchAllPages(store, "json_", 10), ["json_b", "json_c", "json_z"]);
     assert.deepEqual(await searchAllPages(store, "bérén", 10), ["json_b"]);

@@ -106,9 +106,18 @@ describe("SQLite checkpoints", () => {
 });
 
 describe("SQLite search entries", () => {
-  it("an update that names the username and search text without changing them leaves the search index alone", async () => {
+  it("an update that names the username and search text without changing them leaves the search index alone (a store from before migration 011d too)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ecm-search-entries-"));
-    const store = await openStore({ kind: "sqlite", file: join(dir, "store.sqlite3") });
+    const file = join(dir, "store.sqlite3");
+    // A store as migration 011d found it: the update trigger rewrote the entry whenever an update named the columns.
+    const old = await openStore({ kind: "sqlite", file });
+    await sql`drop trigger users_search_au`.execute(old.db);
+    await sql`create trigger users_search_au after update of username, search_text on users begin
+      delete from users_search where rowid = old.sort_key;
+      insert into users_search(rowid, search_text) select sort_key, search_text || char(31, 31) from users where id = new.id and sort_key is not null; end`.execute(old.db);
+    await sql`delete from kysely_migration where name = '011d-search-entries-when-changed'`.execute(old.db);
+    await old.close();
+    const store = await openStore({ kind: "sqlite", file });
     try {
       const id = (await insertUser(store, { username: "same_text", first_name: "Same" })).id;
       // total_changes() counts the rows that triggers write too (the search index's among them).

@@ -131,9 +131,12 @@ export interface StoreDialect {
    */
   insertJson<R>(db: Kysely<Database>, table: string, columns: readonly string[], rows: readonly object[], options?: { returning?: readonly string[]; skipConflicts?: boolean }): Promise<R[]>;
   /**
-   * Sets `columns` of the rows of `table` whose `id` the rows name (objects with `id` and those
-   * columns) from one JSON parameter, as insertJson inserts: one statement for a batch, not one a row.
-   * `increment` columns go up by one (a version: counted by the store, whatever another writer did since it was read).
+   * Sets `columns` of the rows of `table` whose `id` the rows name (objects with `id` and every one
+   * of those columns: a column a row leaves out is written null) from one JSON parameter, as
+   * insertJson inserts: one statement for a batch, not one a row. Ids must not repeat (which of two
+   * rows would win is the store's choice). `increment` columns go up by one (a version: counted by
+   * the store, whatever another writer did since it was read). Rows are locked in the order the
+   * store's plan takes them: a caller that must lock in a fixed order locks first.
    */
   updateJson(db: Kysely<Database>, table: string, columns: readonly string[], rows: readonly ({ id: number } & object)[], options?: { increment?: readonly string[] }): Promise<void>;
   /** A subquery of `values` for `column in (…)`, from one JSON parameter. */

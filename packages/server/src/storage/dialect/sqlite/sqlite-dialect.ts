@@ -58,8 +58,11 @@ const orderKeyFor = (username: string, self: string) => sql.raw(`(select case
     (select sort_key from users where username < ${username} and sort_key is not null and id <> ${self} order by username desc limit 1) as prev_key,
     (select sort_key from users where username > ${username} and sort_key is not null and id <> ${self} order by username limit 1) as next_key))`);
 
-/** Keeps the index in step with a user's changed text; a renamed user (directory syncs rename) gets a new order key first. */
-// Only when a value changed: a set-wise update (updateJson) names every column for every row.
+/**
+ * Keeps the index in step with a user's changed text; a renamed user (directory syncs rename) gets a
+ * new order key first. Only when a value changed: a set-wise update (updateJson) names every column
+ * of every row it writes.
+ */
 const SEARCH_UPDATE_TRIGGER = sql`create trigger users_search_au after update of username, search_text on users
     when old.username is not new.username or old.search_text is not new.search_text begin
     delete from users_search where rowid = old.sort_key;
@@ -77,6 +80,12 @@ const searchInsertTrigger = (deferrable: boolean) => sql`create trigger users_se
     end`;
 
 /** Keep the index in step with users (`deferrable`: the flag of batchUserWrites exists, from migration 011 on). */
+/** The update trigger made anew with the current statement. */
+async function remakeSearchUpdateTrigger(db: Kysely<any>) {
+  await sql`drop trigger if exists users_search_au`.execute(db);
+  await SEARCH_UPDATE_TRIGGER.execute(db);
+}
+
 async function createSearchTriggers(db: Kysely<any>, deferrable: boolean) {
   await searchInsertTrigger(deferrable).execute(db);
   await sql`create trigger users_search_ad after delete on users begin
@@ -222,8 +231,7 @@ export const sqliteDialect: StoreDialect = {
   async createDeferredUpkeep(db: Kysely<any>) {
     await createDocumentsDeferral(db);
     // The search index keeps its per-row triggers (cheap here); a rename now gets a new order key.
-    await sql`drop trigger users_search_au`.execute(db);
-    await SEARCH_UPDATE_TRIGGER.execute(db);
+    await remakeSearchUpdateTrigger(db);
   },
 
   async keyUnkeyedUsers(db: Kysely<any>) {
@@ -254,10 +262,7 @@ export const sqliteDialect: StoreDialect = {
 
   rewriteDocumentsInPlace: remakeDocumentTriggers,
 
-  async searchEntriesWhenChanged(db: Kysely<any>) {
-    await sql`drop trigger users_search_au`.execute(db);
-    await SEARCH_UPDATE_TRIGGER.execute(db);
-  },
+  searchEntriesWhenChanged: remakeSearchUpdateTrigger,
 
   async createKeyedNeighbours(db: Kysely<any>) {
     // A new user's keyed neighbours are found without walking the unkeyed users between: many users
