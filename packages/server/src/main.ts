@@ -15,7 +15,7 @@ let server: Server | undefined;
 // The heap may grow to half again what is live before a full collection, not V8's default of up to
 // four times: a directory sync's batches let a worker's heap reach ~190 MB over ~45 MB live (RSS
 // 284 MB at the peak, 100 000 people); bounded, 173 MB, in the same time (docs/benchmarks.md,
-// "The sync's memory"). A value given on the command line is kept.
+// "A `changed` sync's writes and the sync's memory"). A value given on the command line is kept.
 if (!process.execArgv.some((a) => a.startsWith("--heap-growing-percent"))) v8.setFlagsFromString("--heap-growing-percent=50");
 try {
   config = configFromEnv();
