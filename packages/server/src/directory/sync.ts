@@ -405,7 +405,10 @@ export class DirectorySync {
     const [groups, edges] = await Promise.all([this.o.queries.groups(d.id), this.o.queries.groupEdges(d.id)]);
     this.groupIds = new Map(groups.flatMap((g) => (g.dn_key === null ? [] : [[g.dn_key, g.id] as [string, number]])));
     const parents = new Map<number, number[]>();
-    for (const e of edges) parents.set(e.child, [...(parents.get(e.child) ?? []), e.parent]);
+    for (const e of edges) {
+      const child = this.groupIds.get(e.member_key);
+      if (child !== undefined) parents.set(child, [...(parents.get(child) ?? []), e.parent]);
+    }
     this.ancestors = new Map();
     for (const g of groups) {
       const seen = new Set([g.id]);
