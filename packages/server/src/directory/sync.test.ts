@@ -204,6 +204,21 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.deepEqual([again.created, again.updated, again.disabled], [0, 0, 0]);
     assert.equal((await api("GET", "/health")).body.directories, undefined);
   });
+
+  it("reports two entries with the same uniqueId as a problem of the second, not a failed run", async () => {
+    // A directory keyed by an attribute its administrators fill in, where a copy-paste can repeat a value.
+    await ldap.add(`ou=Twins,${tree.suffix}`, { objectClass: ["organizationalUnit"], ou: "Twins" });
+    for (const uid of ["twin1", "twin2"]) await ldap.add(`uid=${uid},ou=Twins,${tree.suffix}`, { objectClass: ["inetOrgPerson"], uid, cn: uid, sn: uid, employeeNumber: "E-1" });
+    const twins = await api("POST", "/security/v1/external-user-storage", {
+      ...directoryConfig(tree, slapd, { name: "twins", userSearchBase: `ou=Twins,${tree.suffix}`, groupEntryDnList: [] }),
+      attributeMapping: { uniqueId: "employeeNumber" },
+    });
+    assert.equal(twins.status, 201, twins.text);
+    const run = await syncAndWait(server(), token, twins.body.id, { mode: "full" });
+    assert.equal(run.state, "succeeded", run.message);
+    assert.deepEqual([run.seen, run.created, run.failed], [2, 1, 1]);
+    assert.deepEqual(run.problems.map((p: any) => p.message), ["Another entry of this page has the same employeeNumber."]);
+  });
 });
 
 /** Replaces one member DN of a group by another. */
