@@ -79,13 +79,13 @@ const searchInsertTrigger = (deferrable: boolean) => sql`create trigger users_se
     insert into users_search(rowid, search_text) select sort_key, search_text || char(31, 31) from users where id = new.id and sort_key is not null;
     end`;
 
-/** Keep the index in step with users (`deferrable`: the flag of batchUserWrites exists, from migration 011 on). */
 /** The update trigger made anew with the current statement. */
 async function remakeSearchUpdateTrigger(db: Kysely<any>) {
   await sql`drop trigger if exists users_search_au`.execute(db);
   await SEARCH_UPDATE_TRIGGER.execute(db);
 }
 
+/** Keep the index in step with users (`deferrable`: the flag of batchUserWrites exists, from migration 011 on). */
 async function createSearchTriggers(db: Kysely<any>, deferrable: boolean) {
   await searchInsertTrigger(deferrable).execute(db);
   await sql`create trigger users_search_ad after delete on users begin
