@@ -354,7 +354,7 @@ export class DirectorySync {
         await recordAudit(trx, this.actor, { action: "group.create", target: groupTarget(created), details: { after: { name, description: g.description, dn: g.dn }, directory: d.name } });
         return created;
       });
-      stored.push({ ...row, ...next, directory_key: g.key, version: 1 });
+      stored.push({ ...row, ...next, directory_key: g.key });
       return row;
     }
     const before = { name: current.name, description: current.description, dn: current.dn };
@@ -364,7 +364,7 @@ export class DirectorySync {
         await trx.updateTable("groups").set((eb) => ({ ...next, version: eb("version", "+", 1), updated_at: now })).where("id", "=", current.id).execute();
         await recordAudit(trx, this.actor, { action: "group.update", target: groupTarget(current), details: { before, after, directory: d.name } });
       });
-      Object.assign(current, next, { version: current.version + 1 });
+      Object.assign(current, next);
     }
     return current;
   }

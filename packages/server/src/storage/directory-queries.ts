@@ -11,7 +11,7 @@ import type { Database, DirectoryRow, SyncRunRow } from "./schema.js";
 /** The users columns a sync compares and writes. */
 export const SYNCED_USER_COLUMNS = [
   "id", "uuid", "username", "login_name", "login_key", "first_name", "last_name", "display_name", "email", "dn", "dn_key",
-  "directory_key", "enabled", "change_password", "version",
+  "directory_key", "enabled", "change_password",
 ] as const;
 
 export interface SyncedUser {
@@ -29,7 +29,6 @@ export interface SyncedUser {
   directory_key: string | null;
   enabled: number;
   change_password: number;
-  version: number;
 }
 
 /** Counts of a run, as `GET …/sync` shows them. */
@@ -205,7 +204,7 @@ export function createDirectoryQueries(db: Kysely<Database>) {
 
     /** The directory's groups: id, keys and the hash of their member list at the last sync. */
     groups(directoryId: number, on: Kysely<Database> = db) {
-      return on.selectFrom("groups").select(["id", "uuid", "name", "name_key", "description", "dn", "dn_key", "directory_key", "member_hash", "version"]).where("directory_id", "=", directoryId).execute();
+      return on.selectFrom("groups").select(["id", "uuid", "name", "name_key", "description", "dn", "dn_key", "directory_key", "member_hash"]).where("directory_id", "=", directoryId).execute();
     },
 
     /** Group names (folded) taken, with the directory holding each (null: local). */
