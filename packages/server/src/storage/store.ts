@@ -9,28 +9,16 @@ import { sqliteDialect } from "./dialect/sqlite/sqlite-dialect.js";
 import { sqliteUserDocuments } from "./dialect/sqlite/user-documents.js";
 import { postgresUserDocuments } from "./dialect/postgres/user-documents.js";
 import { initialMigration } from "./migrations/001-initial.js";
-import { searchAtScaleMigration } from "./migrations/002-search-at-scale.js";
 import { auditFiltersMigration } from "./migrations/003-audit-filters.js";
-import { orderedSearchMigration } from "./migrations/004-ordered-search.js";
-import { userCountMigration } from "./migrations/005-user-count.js";
-import { narrowSearchMigration } from "./migrations/006-narrow-search.js";
 import { exportCopyMigration } from "./migrations/007-export-copy.js";
-import { userDocumentsMigration } from "./migrations/008-user-documents.js";
-import { shortNeedleCountsMigration } from "./migrations/009-short-needle-counts.js";
 import { signingKeysMigration } from "./migrations/010b-signing-keys.js";
 import { nameSkeletonsMigration } from "./migrations/010b-name-skeletons.js";
 import { bulkActionsMigration } from "./migrations/014-bulk-actions.js";
-import { bulkUpkeepMigration } from "./migrations/014b-bulk-upkeep.js";
 import { apiKeysMigration } from "./migrations/013-api-keys.js";
 import { serviceAccountsMigration } from "./migrations/010c-service-accounts.js";
 import { identityProvidersMigration } from "./migrations/012-identity-providers.js";
 import { directoriesMigration } from "./migrations/011-directories.js";
 import { hardeningMigration } from "./migrations/010-hardening.js";
-import { keyedNeighboursMigration } from "./migrations/011b-keyed-neighbours.js";
-import { bytewiseSearchTextMigration } from "./migrations/014c-bytewise-search-text.js";
-import { documentsInPlaceMigration } from "./migrations/014d-documents-in-place.js";
-import { unkeyedUsersMigration } from "./migrations/011c-unkeyed-users.js";
-import { searchEntriesWhenChangedMigration } from "./migrations/011d-search-entries-when-changed.js";
 import { nfkcKeysMigration } from "./migrations/010d-nfkc-keys.js";
 import { BusyRetryingKysely, DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
 import type { JsonBody } from "./json-body.js";
@@ -54,21 +42,24 @@ export type StoreLocation = ({ kind: "sqlite"; file: string } | { kind: "postgre
   busy?: BusyPolicy;
 };
 
+/** A migration that is one step of the store's dialect (each is described where StoreDialect declares it, "Migration NNN"). */
+const step = (up: (db: Kysely<any>) => Promise<void>): Migration => ({ up });
+
 function migrations(dialect: StoreDialect): Record<string, Migration> {
   return {
     "001-initial": initialMigration(dialect),
-    "002-search-at-scale": searchAtScaleMigration(dialect),
+    "002-search-at-scale": step((db) => dialect.createScaleIndexes(db)),
     "003-audit-filters": auditFiltersMigration,
-    "004-ordered-search": orderedSearchMigration(dialect),
-    "005-user-count": userCountMigration(dialect),
-    "006-narrow-search": narrowSearchMigration(dialect),
+    "004-ordered-search": step((db) => dialect.createOrderedSearch(db)),
+    "005-user-count": step((db) => dialect.createUserCount(db)),
+    "006-narrow-search": step((db) => dialect.createNarrowSearch(db)),
     "007-export-copy": exportCopyMigration,
-    "008-user-documents": userDocumentsMigration(dialect),
-    "009-short-needle-counts": shortNeedleCountsMigration(dialect),
+    "008-user-documents": step((db) => dialect.createUserDocuments(db)),
+    "009-short-needle-counts": step((db) => dialect.createShortNeedleCounts(db)),
     "014-bulk-actions": bulkActionsMigration(dialect),
-    "014b-bulk-upkeep": bulkUpkeepMigration(dialect),
-    "014c-bytewise-search-text": bytewiseSearchTextMigration(dialect),
-    "014d-documents-in-place": documentsInPlaceMigration(dialect),
+    "014b-bulk-upkeep": step((db) => dialect.createBulkUpkeep(db)),
+    "014c-bytewise-search-text": step((db) => dialect.compareSearchTextBytewise(db)),
+    "014d-documents-in-place": step((db) => dialect.rewriteDocumentsInPlace(db)),
     "013-api-keys": apiKeysMigration(dialect),
     "010c-service-accounts": serviceAccountsMigration,
     "010b-signing-keys": signingKeysMigration,
@@ -76,9 +67,9 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "012-identity-providers": identityProvidersMigration,
     "011-directories": directoriesMigration(dialect),
     "010-hardening": hardeningMigration,
-    "011b-keyed-neighbours": keyedNeighboursMigration(dialect),
-    "011c-unkeyed-users": unkeyedUsersMigration(dialect),
-    "011d-search-entries-when-changed": searchEntriesWhenChangedMigration(dialect),
+    "011b-keyed-neighbours": step((db) => dialect.createKeyedNeighbours(db)),
+    "011c-unkeyed-users": step((db) => dialect.keyUnkeyedUsers(db)),
+    "011d-search-entries-when-changed": step((db) => dialect.searchEntriesWhenChanged(db)),
     "010d-nfkc-keys": nfkcKeysMigration,
   };
 }
