@@ -10,6 +10,19 @@ import { openStore } from "./store.js";
 
 const modeOf = (path: string) => statSync(path).mode & 0o777;
 
+/** Directories of the tests' own stores, removed once this file's tests are done. */
+const scratch: string[] = [];
+after(() => {
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A new SQLite store's file, in a directory of its own. */
+function newStoreFile(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratch.push(dir);
+  return join(dir, "store.sqlite3");
+}
+
 describe("the SQLite store's files are the server's alone", () => {
   const root = mkdtempSync(join(tmpdir(), "ecm-modes-"));
   after(() => rmSync(root, { recursive: true, force: true }));
@@ -47,8 +60,7 @@ describe("the SQLite store's files are the server's alone", () => {
 
 describe("SQLite transactions with the server's other processes (workers, nodes on one file)", () => {
   it("a transaction that reads and then writes commits when another process writes meanwhile: that one waits", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "ecm-locks-"));
-    const file = join(dir, "store.sqlite3");
+    const file = newStoreFile("ecm-locks-");
     const store = await openStore({ kind: "sqlite", file });
     // Another process's connection, told not to wait for the write lock, so that waiting shows as SQLITE_BUSY.
     const other = new BetterSqlite3(file);
@@ -72,15 +84,13 @@ describe("SQLite transactions with the server's other processes (workers, nodes 
     } finally {
       other.close();
       await store.close();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
 
 describe("SQLite checkpoints", () => {
   it("committed pages are copied into the database file by a thread of their own, not by the connection that wrote them", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "ecm-checkpoints-"));
-    const file = join(dir, "store.sqlite3");
+    const file = newStoreFile("ecm-checkpoints-");
     const store = await openStore({ kind: "sqlite", file });
     // The WAL index (-shm) says how many frames the log holds (mxFrame) and how many of them are in the database file (nBackfill).
     const walIndex = () => {
@@ -100,15 +110,13 @@ describe("SQLite checkpoints", () => {
       assert.equal(state.copied, state.frames, "every frame copied");
     } finally {
       await store.close();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
 
 describe("SQLite search entries", () => {
   it("an update that names the username and search text without changing them leaves the search index alone (a store from before migration 011d too)", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "ecm-search-entries-"));
-    const file = join(dir, "store.sqlite3");
+    const file = newStoreFile("ecm-search-entries-");
     // A store as migration 011d found it: the update trigger rewrote the entry whenever an update named the columns.
     const old = await openStore({ kind: "sqlite", file });
     await sql`drop trigger users_search_au`.execute(old.db);
@@ -131,7 +139,6 @@ describe("SQLite search entries", () => {
       assert.deepEqual(await searchAllPages(store, "anoth", 10), ["same_text"]);
     } finally {
       await store.close();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
