@@ -99,7 +99,7 @@ describeEachStore("bulk import", (server) => {
     assert.deepEqual(lines.slice(0, 3).map((l) => l.status), ["unchanged", "updated", "updated"]);
     const ben = await user("imp_ben");
     assert.equal(ben?.lastName, "Berg");
-    assert.equal((await user("imp_ok1"))?.firstName, "Oka", "rows that change other fields in the same batch");
+    assert.equal((await user("imp_ok1"))?.firstName, "Oka", "each row of a batch gets its own changed fields");
     assert.equal(ben?.enabled, false, "fields left out keep their value");
     assert.deepEqual((await user("imp_ok1"))?.groups, ["staff", "users"]);
     const { lines: again } = await importUsers(server(), token, ndjson([{ username: "imp_ok1", groups: ["users"] }]));
