@@ -50,7 +50,8 @@ for (const [name, fields, extended] of CHOICES) {
     const cutter = new DocumentFields(fields, extended);
     assert.deepEqual(JSON.parse(`[${cutter.ofDocuments(bytes.toString("utf8"))}]`), expected);
     // Split at every byte (inside a character too), and in three pieces with a lone comma between documents.
-    for (let i = 0; i <= bytes.length; i++) assert.deepEqual(await cutBody(cutter, [bytes.subarray(0, i), bytes.subarray(i)]), expected, `split at ${i}`);
+    // Copies: the cut rewrites the bytes it is handed.
+    for (let i = 0; i <= bytes.length; i++) assert.deepEqual(await cutBody(cutter, [Buffer.from(bytes.subarray(0, i)), Buffer.from(bytes.subarray(i))]), expected, `split at ${i}`);
     // Text split at every character, as SQLite's lists hand it over.
     const text = documents(extended);
     for (let i = 0; i <= text.length; i++) assert.deepEqual(await cutBody(cutter, [text.slice(0, i), text.slice(i)]), expected, `text split at ${i}`);
@@ -58,6 +59,19 @@ for (const [name, fields, extended] of CHOICES) {
     assert.deepEqual(await cutBody(cutter, [first!, ",", second!]), expected);
   });
 }
+
+it("cuts pieces of bytes longer than what it searches at a time", async () => {
+  // Several hundred KiB in one piece (as a SQLite batch comes), then the same split in two anywhere.
+  const [fields, extended] = [CHOICES[1]![1], CHOICES[1]![2]];
+  const cutter = new DocumentFields(fields, extended);
+  const many = Array.from({ length: 1500 }, () => documents(extended)).join(",");
+  const expected = Array.from({ length: 1500 }, () => picked(fields, extended)).flat();
+  assert.deepEqual(await cutBody(cutter, [Buffer.from(many)]), expected);
+  const bytes = Buffer.from(many);
+  for (const at of [1, 70_000, 200_001, bytes.length - 3]) {
+    assert.deepEqual(await cutBody(cutter, [Buffer.from(bytes.subarray(0, at)), Buffer.from(bytes.subarray(at))]), expected, `split at ${at}`);
+  }
+});
 
 it("refuses a body that ends inside a document", async () => {
   const cutter = new DocumentFields(["username"], false);

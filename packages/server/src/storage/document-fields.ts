@@ -30,7 +30,16 @@ const ALL_FIELDS: readonly UserField[] = [...PLAIN_FIELDS, ...EXTENDED_FIELDS];
 const NESTED_KEYS: Partial<Record<UserField, readonly string[]>> = { federatedIdentities: ["alias", "displayName"], source: ["type", "id", "name"] };
 
 const DOCUMENT_START = '{"id":"';
+/**
+ * Bytes searched at a time, about: a string above ~128 KiB lives apart in V8 (large-object space) and
+ * costs several times as much to make (SQLite's batches are ~0.5 MB).
+ */
+const WINDOW = 1 << 16;
+const DOCUMENT_START_BYTES = Buffer.from(DOCUMENT_START);
+const COMMA_BYTES = Buffer.from(",");
 const COMMA = 0x2c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
 
 /** The chosen fields of each document of a view (all of them: the view itself). */
 export class DocumentFields {
@@ -69,36 +78,68 @@ export class DocumentFields {
   }
 
   /**
-   * The chosen fields of the document that starts at `from`, after `out`: the text and where the
-   * document's closing brace is; null when `text` holds only the start of it.
+   * Finds the keys of the document that starts at `from` (#keyAt): answers where its closing brace
+   * is, or -1 when `text` holds only the start of it.
    */
-  #cut(text: string, from: number, out: string): { out: string; end: number } | null {
+  #locate(text: string, from: number): number {
     const keyAt = this.#keyAt;
     keyAt[0] = from + 1; // `"id":` right after the brace
     let pos = from;
     for (const i of this.#find) {
       pos = text.indexOf(this.#keys[i]!, pos);
-      if (pos < 0) return null;
+      if (pos < 0) return -1;
       keyAt[i] = pos++;
     }
     const end = text.indexOf("}", pos);
-    if (end < 0) return null;
     keyAt[this.#count] = end;
-    out += "{";
-    for (let r = 0; r < this.#runs.length; r++) {
-      const [start, stop] = this.#runs[r]!;
-      if (r > 0) out += ",";
-      // A run starts after its key's comma (the first key has none) and ends before the next key's.
-      // Slices and their joins are views on `text` until the answer is written: no copy per run.
-      out += text.slice(start === 0 ? keyAt[0]! : keyAt[start]! + 1, keyAt[stop]!);
-    }
-    return { out: out + "}", end };
+    return end;
   }
 
-  /** The chosen fields of the whole documents in `text`, each after a comma but the first when `first`; and where the rest begins. */
-  #cutPiece(text: string, first: boolean): { cut: string; rest: number } {
+  /** Where a run starts (after its key's comma; the first key has none) and ends (before the next key's), in the located document. */
+  #runStart(r: number): number {
+    const start = this.#runs[r]![0];
+    return start === 0 ? this.#keyAt[0]! : this.#keyAt[start]! + 1;
+  }
+
+  #runEnd(r: number): number {
+    return this.#keyAt[this.#runs[r]![1]]!;
+  }
+
+  /** The chosen fields of the located document in `text`, after `out`. */
+  #cutText(text: string, out: string): string {
+    out += "{";
+    for (let r = 0; r < this.#runs.length; r++) {
+      if (r > 0) out += ",";
+      // Slices and their joins are views on `text` until the answer is written: no copy per run.
+      out += text.slice(this.#runStart(r), this.#runEnd(r));
+    }
+    return out + "}";
+  }
+
+  /** Copies the chosen fields of the located document within `bytes`, to `at` (never past where they are read); answers where they end. */
+  #cutBytes(bytes: Buffer, at: number): number {
+    bytes[at++] = OPEN_BRACE;
+    for (let r = 0; r < this.#runs.length; r++) {
+      if (r > 0) bytes[at++] = COMMA;
+      const start = this.#runStart(r);
+      const end = this.#runEnd(r);
+      bytes.copyWithin(at, start, end);
+      at += end - start;
+    }
+    bytes[at++] = CLOSE_BRACE;
+    return at;
+  }
+
+  /**
+   * Cuts the whole documents in `text`, each after a comma but the first when `first`: as text, or,
+   * with `bytes` (what `text` is the Latin-1 reading of), in place at the start of `bytes`. Answers
+   * the text cut, or how many bytes; and where the rest begins.
+   */
+  #cutPiece(text: string, first: boolean, bytes?: Buffer): { cut: string; length: number; rest: number; lead: boolean } {
     let out = "";
+    let at = 0;
     let from = 0;
+    let lead = false;
     while (from < text.length) {
       if (text.charCodeAt(from) === COMMA) {
         from++; // between two documents that the previous piece ended between
@@ -109,12 +150,18 @@ export class DocumentFields {
         if (DOCUMENT_START.startsWith(text.slice(from))) break;
         throw new Error(`not a user document at "${text.slice(from, from + 20)}"`);
       }
-      const done = this.#cut(text, from, first && out === "" ? out : out + ",");
-      if (done === null) break;
-      out = done.out;
-      from = done.end + (text.charCodeAt(done.end + 1) === COMMA ? 2 : 1);
+      const end = this.#locate(text, from);
+      if (end < 0) break;
+      const separator = !(first && at === 0 && out === "");
+      if (bytes) {
+        // Written before the document where there is room (the comma it follows is in the piece); else the caller sends it.
+        if (separator && at < from) bytes[at++] = COMMA;
+        else if (separator) lead = true;
+        at = this.#cutBytes(bytes, at);
+      } else out = this.#cutText(text, separator ? out + "," : out);
+      from = end + (text.charCodeAt(end + 1) === COMMA ? 2 : 1);
     }
-    return { cut: out, rest: from };
+    return { cut: out, length: at, rest: from, lead };
   }
 
   /** The chosen fields of comma-joined whole documents (a page of the list). */
@@ -126,26 +173,56 @@ export class DocumentFields {
 
   /**
    * A JSON body (documents joined by commas, in pieces that end anywhere) with the chosen fields of
-   * each document. Pieces of bytes are cut as Latin-1 text — one character a byte, so a piece may end
-   * inside a UTF-8 sequence, whose bytes never look like the ASCII searched for — and given back as
-   * those bytes; pieces of text are cut as they are.
+   * each document. Pieces of text are cut as they are. Pieces of bytes are searched as Latin-1 text —
+   * one character a byte, so a piece may end inside a UTF-8 sequence, whose bytes never look like
+   * the ASCII searched for — and cut in place, moving the chosen bytes to the piece's start: the body
+   * hands over buffers it does not read again (making the cut a string and then bytes again cost
+   * the server as much as the search).
    */
   async *ofBody(body: JsonBody): AsyncGenerator<string | Buffer> {
-    let held = ""; // the start of a document not complete yet
-    let heldBytes = false;
+    let held: string | Buffer = ""; // the start of a document not complete yet
     let first = true;
-    for await (const piece of body) {
-      const bytes = typeof piece !== "string";
-      if (held !== "" && bytes !== heldBytes) throw new Error("a JSON body changed from text to bytes inside a document");
-      const text = held + (bytes ? piece.toString("latin1") : piece);
-      const { cut, rest } = this.#cutPiece(text, first);
-      held = text.slice(rest);
-      heldBytes = bytes;
-      if (cut.length > 0) {
-        first = false;
-        yield bytes ? Buffer.from(cut, "latin1") : cut;
+    for await (const piece of windows(body)) {
+      if (held.length > 0 && typeof piece !== typeof held) throw new Error("a JSON body changed from text to bytes inside a document");
+      if (typeof piece === "string") {
+        const text: string = (held as string) + piece;
+        const { cut, rest } = this.#cutPiece(text, first);
+        held = text.slice(rest);
+        if (cut.length > 0) {
+          first = false;
+          yield cut;
+        }
+      } else {
+        // A document begun in the piece before is read on with a comma ahead of it: room for the one it follows.
+        const bytes: Buffer = held.length > 0 ? Buffer.concat(first ? [held as Buffer, piece] : [COMMA_BYTES, held as Buffer, piece]) : piece;
+        const { length, rest, lead } = this.#cutPiece(bytes.toString("latin1"), first, bytes);
+        // What is held lies past what was written: the cut never writes past what it read.
+        held = bytes.subarray(rest);
+        if (lead) yield ",";
+        if (length > 0) {
+          first = false;
+          yield bytes.subarray(0, length);
+        }
       }
     }
     if (held.length > 0) throw new Error("a user document is not complete");
+  }
+}
+
+/** The body's pieces, byte pieces longer than WINDOW cut before a document's start (never inside one). */
+async function* windows(body: JsonBody): AsyncGenerator<string | Buffer> {
+  for await (const piece of body) {
+    if (typeof piece === "string" || piece.length <= 2 * WINDOW) {
+      yield piece;
+      continue;
+    }
+    let from = 0;
+    while (from < piece.length) {
+      // Cut at the comma before a document: the window after it has room for that comma in place.
+      const next = from + 2 * WINDOW >= piece.length ? -1 : piece.indexOf(DOCUMENT_START_BYTES, from + WINDOW);
+      const to = next < 0 ? piece.length : next - 1;
+      yield piece.subarray(from, to);
+      from = to;
+    }
   }
 }
