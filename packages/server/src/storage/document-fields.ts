@@ -197,7 +197,7 @@ export class DocumentFields {
         const bytes: Buffer = held.length > 0 ? Buffer.concat(first ? [held as Buffer, piece] : [COMMA_BYTES, held as Buffer, piece]) : piece;
         const { length, rest, lead } = this.#cutPiece(bytes.toString("latin1"), first, bytes);
         // What is held lies past what was written: the cut never writes past what it read.
-        held = bytes.subarray(rest);
+        held = rest < bytes.length ? bytes.subarray(rest) : "";
         if (lead) yield ",";
         if (length > 0) {
           first = false;
@@ -209,7 +209,7 @@ export class DocumentFields {
   }
 }
 
-/** The body's pieces, byte pieces longer than WINDOW cut before a document's start (never inside one). */
+/** The body's pieces, byte pieces longer than two WINDOWs cut into about WINDOW each, at the comma before a document. */
 async function* windows(body: JsonBody): AsyncGenerator<string | Buffer> {
   for await (const piece of body) {
     if (typeof piece === "string" || piece.length <= 2 * WINDOW) {

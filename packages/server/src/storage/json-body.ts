@@ -1,6 +1,7 @@
 /**
  * The body of a JSON array (its items' JSON, comma-separated, without the brackets) in pieces that
  * may end anywhere: what the streamed lists send as it is read, so a long list never sits in memory.
+ * A piece of bytes is handed over for good: its reader may rewrite it (the fields= cut does).
  */
 export type JsonBody = AsyncIterable<string | Buffer>;
 
