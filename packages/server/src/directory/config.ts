@@ -169,7 +169,8 @@ export function mergeDirectory(current: Omit<Directory, "id" | "uuid" | "version
     ]),
   ) as unknown as AttributeMapping;
   let sealedBindPassword = current?.sealedBindPassword ?? null;
-  if (input.bindPassword !== undefined && input.bindPassword !== null) sealedBindPassword = input.bindPassword === "" ? null : seal(input.bindPassword);
+  const passwordSent = input.bindPassword !== undefined && input.bindPassword !== null;
+  if (passwordSent) sealedBindPassword = input.bindPassword === "" ? null : seal(input.bindPassword!);
   const pick = <K extends keyof typeof DEFAULTS>(k: K) => (input[k] ?? current?.[k] ?? DEFAULTS[k]) as Directory[K];
   const next: Omit<Directory, "id" | "uuid" | "version"> = {
     name: input.name ?? current?.name ?? "",
@@ -195,7 +196,21 @@ export function mergeDirectory(current: Omit<Directory, "id" | "uuid" | "version
     timeoutSeconds: pick("timeoutSeconds"),
   };
   checkDirectory(next);
+  if (current && current.sealedBindPassword !== null && !passwordSent && sendsPasswordElsewhere(current, next)) {
+    throw new DomainError("invalid", "bindPassword must be sent again when connectionUrl names a new server or startTls, caCertificate or allowUnencryptedPasswords change: the stored password is sent only where, and as safely as, it was given for.", { field: "bindPassword" });
+  }
   return next;
+}
+
+/** A change that would send the stored bind password to a server, or over a connection, it was not given for. */
+function sendsPasswordElsewhere(current: DirectorySettings, next: DirectorySettings): boolean {
+  const known = new Set(current.connectionUrl.split(" ").map((u) => new URL(u).href));
+  return (
+    next.connectionUrl.split(" ").some((u) => !known.has(new URL(u).href)) ||
+    (current.startTls && !next.startTls) ||
+    certificates(next.caCertificate) !== certificates(current.caCertificate) ||
+    (!current.allowUnencryptedPasswords && next.allowUnencryptedPasswords)
+  );
 }
 
 /** The connection URLs, in the order they are tried. */
@@ -231,9 +246,14 @@ function checkDirectory(d: Omit<Directory, "id" | "uuid" | "version">): void {
   if (d.bindDn === null && d.sealedBindPassword !== null) throw invalid("bindDn", "A bind password needs a bindDn.");
 }
 
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/** The certificates of a PEM text, without the whitespace a form may change. */
+const certificates = (pem: string | null) => (pem ?? "").match(PEM_BLOCK)?.join("").replace(/\s+/g, "") ?? "";
+
 /** One or more PEM certificates, each of which must parse. */
 function checkPem(pem: string): void {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const blocks = pem.match(PEM_BLOCK) ?? [];
   if (blocks.length === 0) throw new DomainError("invalid", "caCertificate must hold PEM certificates (-----BEGIN CERTIFICATE-----).", { field: "caCertificate" });
   for (const block of blocks) {
     try {

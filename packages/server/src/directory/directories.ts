@@ -5,6 +5,8 @@ import { Sessions } from "../auth/sessions.js";
 import { recordAudit, recordAuditMany, type Actor } from "../domain/audit.js";
 import { DomainError, notFound, staleVersion } from "../domain/errors.js";
 import { UUID_PATTERN } from "../domain/lookups.js";
+import { assertMayConfigureLoginSource } from "../domain/role-rules.js";
+import type { AdminActor } from "../domain/users.js";
 import type { Precondition } from "../domain/versioned.js";
 import { isUniqueViolation } from "../storage/constraints.js";
 import { createDirectoryQueries, type RunCounts } from "../storage/directory-queries.js";
@@ -99,6 +101,9 @@ export function toRunView(run: SyncRunRow, leaseSeconds: number, now = Date.now(
     message: run.message,
   };
 }
+
+/** The local groups a directory's settings fill. */
+const groupsNamed = (d: Pick<Directory, "groupMappings">) => d.groupMappings.map((m) => m.localGroupId);
 
 export function createDirectoryService(store: Store, secrets: SecretBox, timing: DirectoryTiming, log: (error: unknown, message: string) => void) {
   const { db } = store;
@@ -196,12 +201,13 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
 
     list: async () => (await queries.list()).map(toDirectory),
 
-    async create(actor: Actor, input: DirectoryInput): Promise<Directory> {
+    async create(actor: AdminActor, input: DirectoryInput): Promise<Directory> {
       const next = mergeDirectory(undefined, input, (p) => secrets.seal(p));
       const now = isoNow();
       try {
         return await db.transaction().execute(async (trx) => {
           await checkGroups(trx, next);
+          await assertMayConfigureLoginSource(trx, actor.roles, null, groupsNamed(next), "add this directory");
           const row = await trx.insertInto("directories").values({ uuid: randomUUID(), ...toRowValues(next), created_at: now, updated_at: now }).returningAll().executeTakeFirstOrThrow();
           await trx.insertInto("directory_sync_state").values({ directory_id: row.id }).execute();
           const created = toDirectory(row);
@@ -215,7 +221,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     },
 
     /** Partial update. The key of users (attributeMapping.uniqueId) cannot change once the directory has users. */
-    async update(actor: Actor, uuid: string, input: DirectoryInput, precondition: Precondition): Promise<Directory> {
+    async update(actor: AdminActor, uuid: string, input: DirectoryInput, precondition: Precondition): Promise<Directory> {
       const current = await load(uuid);
       if (precondition !== undefined && precondition !== current.version) throw staleVersion(current.version);
       const next = mergeDirectory(current, input, (p) => secrets.seal(p));
@@ -225,6 +231,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
       try {
         return await db.transaction().execute(async (trx) => {
           await checkGroups(trx, next);
+          await assertMayConfigureLoginSource(trx, actor.roles, { directoryId: current.id }, [...groupsNamed(current), ...groupsNamed(next)], "change this directory");
           const row = await trx
             .updateTable("directories")
             .set({ ...toRowValues(next), version: sql<number>`version + 1`, updated_at: isoNow() })
@@ -257,9 +264,10 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
      * Removes a directory. Its users are disabled and kept as local users without a password
      * (`disable`), or deleted (`delete`); its groups stay as local groups, or go with the users.
      */
-    async remove(actor: Actor, uuid: string, users: "disable" | "delete", precondition: Precondition): Promise<void> {
+    async remove(actor: AdminActor, uuid: string, users: "disable" | "delete", precondition: Precondition): Promise<void> {
       const d = await load(uuid);
       if (precondition !== undefined && precondition !== d.version) throw staleVersion(d.version);
+      await assertMayConfigureLoginSource(db, actor.roles, { directoryId: d.id }, groupsNamed(d), "remove this directory");
       const state = await queries.state(d.id);
       if (running.has(d.id) || (state?.lease_owner && state.lease_until && state.lease_until > isoNow())) {
         throw new DomainError("refused", "A sync of this directory is running: wait for it to end.", { directory: d.name });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
 import { Attribute, Change, type Client } from "ldapts";
 import { directoryConfig, startDirectory, syncAndWait } from "../test-support/directories.js";
-import { DIRECTORY_USER_PASSWORD, generatedName, type DirectoryTree } from "../test-support/directory-trees.js";
+import { DIRECTORY_SERVICE_PASSWORD, DIRECTORY_USER_PASSWORD, generatedName, type DirectoryTree } from "../test-support/directory-trees.js";
 import { describeEachStore } from "../test-support/server.js";
 import type { Slapd } from "../test-support/slapd.js";
 
@@ -108,10 +108,10 @@ describeEachStore("login by directory bind", (server) => {
   });
 
   it("sends no password over an unencrypted connection unless the directory allows it", async () => {
-    assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { connectionUrl: slapd.url })).status, 200);
+    assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { connectionUrl: slapd.url, bindPassword: DIRECTORY_SERVICE_PASSWORD })).status, 200);
     assert.equal((await login("zoe", DIRECTORY_USER_PASSWORD)).status, 401);
     assert.equal((await server().api("GET", "/health")).body.directories?.length, 1);
-    assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { allowUnencryptedPasswords: true })).status, 200);
+    assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { allowUnencryptedPasswords: true, bindPassword: DIRECTORY_SERVICE_PASSWORD })).status, 200);
     assert.equal((await login("zoe", DIRECTORY_USER_PASSWORD)).status, 200);
   });
 });

@@ -28,3 +28,37 @@ export function assertMayGrantTo(group: GroupRow, roleName: string): void {
     throw new DomainError("refused", `The ${roleName} role cannot be granted to the built-in users group, which every account joins.`, { group: group.name, role: roleName });
   }
 }
+
+/** Where accounts come from and log in: a directory, or an identity provider. */
+export type LoginSource = { directoryId: number } | { providerId: number };
+
+/**
+ * A directory or an identity provider decides who logs in as its users, and its group settings which
+ * groups they join: changing one through which accounts hold the system-administrator role — a user
+ * of it holds the role, or a group it fills grants it — is as much power as setting those accounts'
+ * passwords, and only a system administrator has that (assertMayAdminister). `groupIds`: the local
+ * groups its settings name, before and after the change; `source`: null for a new one.
+ */
+export async function assertMayConfigureLoginSource(db: Kysely<Database>, callerRoles: readonly string[], source: LoginSource | null, groupIds: readonly string[], what: string): Promise<void> {
+  if (callerRoles.includes(SYSTEM_ADMINISTRATOR)) return;
+  const granting = db.selectFrom("group_roles").innerJoin("roles", "roles.id", "group_roles.role_id").select("group_roles.group_id").where("roles.name", "=", SYSTEM_ADMINISTRATOR);
+  const refuse = () => new DomainError("not-permitted", `Only a system administrator may ${what}: accounts hold the system-administrator role through it (a user of it, or a group it fills).`, { requiredRoles: [SYSTEM_ADMINISTRATOR] });
+  const ids = [...new Set(groupIds.map((id) => id.toLowerCase()))];
+  if (ids.length > 0 && (await db.selectFrom("groups").select("id").where("uuid", "in", ids).where("id", "in", granting).executeTakeFirst())) throw refuse();
+  if (source === null) return;
+  if ("directoryId" in source && (await db.selectFrom("groups").select("id").where("directory_id", "=", source.directoryId).where("id", "in", granting).executeTakeFirst())) throw refuse();
+  // Members of a granting group, users or profiles (a profile's users hold its roles): few, however big the store.
+  const holders = db.selectFrom("group_members").select("user_id").where("group_id", "in", granting);
+  const through = await db
+    .selectFrom("users")
+    .select("users.id")
+    .where((eb) => eb.or([eb("users.id", "in", holders), eb("users.profile_id", "in", holders)]))
+    .where((eb) =>
+      "directoryId" in source
+        ? eb("users.directory_id", "=", source.directoryId)
+        : eb.exists(eb.selectFrom("federated_identities as f").select("f.user_id").whereRef("f.user_id", "=", "users.id").where("f.provider_id", "=", source.providerId)),
+    )
+    .limit(1)
+    .executeTakeFirst();
+  if (through) throw refuse();
+}

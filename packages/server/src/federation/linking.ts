@@ -5,7 +5,7 @@ import { recordAudit, type Actor } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { requireUser } from "../domain/lookups.js";
-import { USERS_GROUP } from "../domain/roles.js";
+import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "../domain/roles.js";
 import { confusableKey, normalizeName } from "../domain/names.js";
 import { assertMayAdminister, newUserRow, type AdminActor } from "../domain/users.js";
 import { EMAIL_MAX, fold, NAME_MAX, USERNAME_MAX } from "../domain/user-fields.js";
@@ -101,7 +101,12 @@ export function createLinking(store: Store, groups: GroupQueries) {
     for (const g of (await groupIds(on, uuids)).values()) await groups.addMember(on, g.id, userId);
   }
 
-  /** Local users a verified email may link to: exactly one non-built-in user with that email and no link to this provider yet. */
+  /**
+   * Local users a verified email may link to: exactly one non-built-in user with that email, no link
+   * to this provider yet, and no system-administrator role — a security administrator may configure
+   * a provider, and a link is as much power as the password, which only a system administrator may
+   * set for a system administrator (link such an account by hand).
+   */
   async function emailMatch(on: Kysely<Database>, p: Provider, email: string): Promise<UserRow | undefined> {
     const rows = await on
       .selectFrom("users")
@@ -110,6 +115,7 @@ export function createLinking(store: Store, groups: GroupQueries) {
       .limit(2)
       .execute();
     if (rows.length !== 1 || rows[0]!.builtin === 1) return undefined;
+    if ((await createUserQueries({ ...store, db: on }).holdingRole(SYSTEM_ADMINISTRATOR, rows)).size > 0) return undefined;
     const linked = await on.selectFrom("federated_identities").select("user_id").where("user_id", "=", rows[0]!.id).where("provider_id", "=", p.id).executeTakeFirst();
     return linked ? undefined : rows[0];
   }

@@ -38,9 +38,11 @@ function isUnreachable(error: unknown): boolean {
 /** Which check an openid-client or jose failure is, in the audit log's words, as the error the route answers. */
 function classify(error: unknown): DomainError {
   if (error instanceof DomainError) return error;
-  if (isUnreachable(error)) return new DomainError("unavailable", "The identity provider cannot be reached; try again later.", { reason: "provider-unavailable" });
+  if (isUnreachable(error)) return new DomainError("unavailable", "The identity provider cannot be reached; try again later.", { reason: "provider-unavailable", retryAfterSeconds: 30 });
   if (error instanceof oidc.AuthorizationResponseError) return new LoginRefused(`provider-error:${error.error}`, null);
   if (error instanceof oidc.ResponseBodyError) return new LoginRefused(`token-refused:${error.error}`, null);
+  // The token endpoint refused the client itself (401 with WWW-Authenticate: a wrong client secret).
+  if (error instanceof oidc.WWWAuthenticateChallengeError) return new LoginRefused(`token-refused:${error.cause[0]?.parameters.error ?? "client-unauthorized"}`, null);
   if (error instanceof oidc.ClientError) {
     // openid-client wraps oauth4webapi's error, whose cause names the claim that failed.
     const cause = error.cause as { claim?: string; cause?: { claim?: string } } | undefined;

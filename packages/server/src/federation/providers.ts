@@ -5,7 +5,8 @@ import * as oidc from "openid-client";
 import type { SecretBox } from "../auth/secret-box.js";
 import { recordAudit, type Actor } from "../domain/audit.js";
 import { DomainError, notFound, staleVersion } from "../domain/errors.js";
-import { definedOnly } from "../domain/users.js";
+import { assertMayConfigureLoginSource } from "../domain/role-rules.js";
+import { definedOnly, type AdminActor } from "../domain/users.js";
 import { isUniqueViolation } from "../storage/constraints.js";
 import type { Database, IdentityProviderRow } from "../storage/schema.js";
 import { isoNow } from "../storage/time.js";
@@ -215,6 +216,9 @@ async function revokeProviderSessions(db: Kysely<Database>, providerId: number):
   await db.deleteFrom("login_codes").where("provider_id", "=", providerId).execute();
 }
 
+/** The local groups a provider's settings fill. */
+const groupsNamed = (p: Pick<Provider, "defaultGroupList" | "customGroupList">) => [...p.defaultGroupList, ...p.customGroupList.map((m) => m.localGroupId)];
+
 /** Condition on `users`: the user has no way in but identity providers (no password, no directory). */
 export const withoutOwnLogin = sql<boolean>`users.password_hash is null and users.directory_id is null`;
 
@@ -254,7 +258,12 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
     }
     if (!config.scopes!.includes("openid")) throw new DomainError("invalid", "config.scopes must include openid.", { field: "config.scopes" });
     let sealedSecret = current?.sealedSecret ?? null;
-    if (input.clientSecret !== undefined && input.clientSecret !== SECRET_MASK) sealedSecret = input.clientSecret === null || input.clientSecret === "" ? null : secrets.seal(input.clientSecret);
+    const secretSent = input.clientSecret !== undefined && input.clientSecret !== SECRET_MASK;
+    if (secretSent) sealedSecret = input.clientSecret === null || input.clientSecret === "" ? null : secrets.seal(input.clientSecret!);
+    // The stored secret goes only to the token endpoint it was given for: whoever moves it sends it again.
+    if (!secretSent && sealedSecret !== null && current && config.tokenUrl !== current.config.tokenUrl && config.clientAuthMethod !== "none") {
+      throw new DomainError("invalid", "clientSecret must be sent again when the token endpoint changes (a new fromUrl or config.tokenUrl): the stored secret is sent only where it was given for.", { field: "clientSecret" });
+    }
     if (sealedSecret === null && config.clientAuthMethod !== "none") {
       throw new DomainError("invalid", `clientSecret is required with clientAuthMethod ${config.clientAuthMethod}.`, { field: "clientSecret" });
     }
@@ -281,12 +290,13 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
       return rows.map(toProvider).sort((a, b) => a.guiOrder - b.guiOrder || (a.alias < b.alias ? -1 : 1));
     },
 
-    async create(actor: Actor, input: ProviderInput): Promise<Provider> {
+    async create(actor: AdminActor, input: ProviderInput): Promise<Provider> {
       const next = await merge(undefined, input);
       const now = isoNow();
       try {
         return await db.transaction().execute(async (trx) => {
           await checkGroups(trx, next);
+          await assertMayConfigureLoginSource(trx, actor.roles, null, groupsNamed(next), "add this identity provider");
           const row = await trx
             .insertInto("identity_providers")
             .values({ uuid: randomUUID(), alias: next.alias, display_name: next.displayName, enabled: next.enabled ? 1 : 0, config: storedConfig(next), created_at: now, updated_at: now })
@@ -303,11 +313,15 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
     },
 
     /** Partial update; the alias never changes. Disabling ends the sessions opened through the provider. */
-    async update(actor: Actor, alias: string, input: ProviderInput): Promise<Provider> {
+    async update(actor: AdminActor, alias: string, input: ProviderInput, precondition: number | undefined): Promise<Provider> {
       const current = await load(alias);
+      if (precondition !== undefined && precondition !== current.version) throw staleVersion(current.version);
+      // Before discovery reads a new fromUrl: a refused caller gets nothing done.
+      await assertMayConfigureLoginSource(db, actor.roles, { providerId: current.id }, groupsNamed(current), "change this identity provider");
       const next = await merge(current, input);
       return db.transaction().execute(async (trx) => {
         await checkGroups(trx, next);
+        await assertMayConfigureLoginSource(trx, actor.roles, { providerId: current.id }, [...groupsNamed(current), ...groupsNamed(next)], "change this identity provider");
         const row = await trx
           .updateTable("identity_providers")
           // The display name only when it changes: SQLite's trigger rebuilds every linked user's document when it is written.
@@ -335,9 +349,11 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
      * Deletes a provider and its links, ends the sessions opened through it, and says in the audit
      * log which users are left without a way to log in (no password, no directory, no other link).
      */
-    async remove(actor: Actor, alias: string): Promise<void> {
+    async remove(actor: AdminActor, alias: string, precondition: number | undefined): Promise<void> {
       await db.transaction().execute(async (trx) => {
         const p = await load(alias, trx);
+        if (precondition !== undefined && precondition !== p.version) throw staleVersion(p.version);
+        await assertMayConfigureLoginSource(trx, actor.roles, { providerId: p.id }, groupsNamed(p), "remove this identity provider");
         const stranded = await trx
           .selectFrom("users")
           .innerJoin("federated_identities as f", "f.user_id", "users.id")

@@ -22,7 +22,9 @@ export function handleError(this: FastifyInstance, thrown: FastifyError | ApiErr
   const error = busy ? fromDomainError(busy) : thrown instanceof DomainError ? fromDomainError(thrown) : thrown;
   if (error instanceof ApiError) {
     if (error.status === 401) void reply.header("www-authenticate", 'Bearer realm="ecm-security"');
+    // Every 503 says when to try again (a refusal that knows better says so in its info).
     if (typeof error.info.retryAfterSeconds === "number") void reply.header("retry-after", String(error.info.retryAfterSeconds));
+    else if (error.status === 503) void reply.header("retry-after", "5");
     return reply.code(error.status).send(error.body);
   }
   if (error.validation) {

@@ -37,12 +37,12 @@ export async function toCallback(s: Pick<TestServer, "baseUrl">, alias: string, 
 }
 
 /** Follows the callback; on success its answer is a redirect to returnTo with `#code=`. */
-export async function followCallback(browser: Browser, callback: URL): Promise<{ status: number; code?: string; location?: string; body: any }> {
+export async function followCallback(browser: Browser, callback: URL): Promise<{ status: number; code?: string; location?: string; retryAfter?: string; body: any }> {
   const r = await browser.request(callback.href);
   const location = r.headers.get("location") ?? undefined;
   const text = await r.text();
   const code = location ? new URL(location).hash.match(/^#code=(.+)$/)?.[1] : undefined;
-  return { status: r.status, code: code && decodeURIComponent(code), location, body: text ? JSON.parse(text) : undefined };
+  return { status: r.status, code: code && decodeURIComponent(code), location, retryAfter: r.headers.get("retry-after") ?? undefined, body: text ? JSON.parse(text) : undefined };
 }
 
 /** A whole provider login as `account`, ending in an access token. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
-import { createGroup, createUser, USER_PASSWORD } from "../../test-support/accounts.js";
+import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PASSWORD } from "../../test-support/accounts.js";
 import { directoryConfig, startDirectory, syncAndWait } from "../../test-support/directories.js";
 import type { DirectoryTree } from "../../test-support/directory-trees.js";
 import { describeEachStore } from "../../test-support/server.js";
@@ -55,6 +55,42 @@ describeEachStore("external user storage configuration", (server) => {
     assert.ok(!JSON.stringify(events).includes("S3cret-Bind-Pass"));
     assert.equal(events.find((e: any) => e.action === "directory.create").details.after.bindPasswordSet, true);
     assert.equal((await api("DELETE", `${PATH}/${r.body.id}`)).status, 204);
+  });
+
+  it("sends the stored bind password only where, and as safely as, it was given for", async () => {
+    const r = await api("POST", PATH, { name: "moving", connectionUrl: "ldaps://dc1.corp.example", baseDn: "dc=corp,dc=example", bindDn: "cn=reader,dc=corp,dc=example", bindPassword: "S3cret-Bind-Pass", startTls: false });
+    assert.equal(r.status, 201, r.text);
+    const url = `${PATH}/${r.body.id}`;
+    for (const change of [{ connectionUrl: "ldaps://attacker.example" }, { connectionUrl: "ldaps://dc1.corp.example ldaps://attacker.example" }, { allowUnencryptedPasswords: true }]) {
+      const refused = await api("PUT", url, change);
+      assert.equal(refused.status, 400, `${JSON.stringify(change)}: ${refused.text}`);
+      assert.equal(JSON.parse(refused.body.additionalInfo).field, "bindPassword");
+      assert.equal((await api("PUT", url, { ...change, bindPassword: "S3cret-Bind-Pass" })).status, 200, "with the password sent again");
+    }
+    assert.equal((await api("PUT", url, { connectionUrl: "ldaps://dc1.corp.example", baseDn: "dc=other,dc=example" })).status, 200, "a known server, other settings: kept");
+    assert.equal((await api("DELETE", url)).status, 204);
+  });
+
+  it("leaves to system administrators the directories through which accounts hold the system-administrator role", async () => {
+    const { token: securityAdmin } = await createSecurityAdministrator(server(), token, "dir-secadmin");
+    const asSecurityAdmin = (method: string, path: string, body?: unknown) => server().api(method, path, { token: securityAdmin, body });
+    const administrators = await groupId(server(), token, "administrators");
+    const refused = await asSecurityAdmin("POST", PATH, directoryConfig(tree, slapd, { name: "fills admins", groupMappings: [{ groupDn: tree.groupDn("staff"), localGroupId: administrators }] }));
+    assert.equal(refused.status, 403, refused.text);
+    const own = await asSecurityAdmin("POST", PATH, directoryConfig(tree, slapd, { name: "secadmin's" }));
+    assert.equal(own.status, 201, own.text);
+    const id = own.body.id;
+    await syncAndWait(server(), securityAdmin, id);
+    assert.equal((await asSecurityAdmin("PUT", `${PATH}/${id}`, { priority: 7 })).status, 200);
+    // A system administrator makes one of its users a system administrator: the directory is theirs now.
+    const imported = (await api("GET", `/security/v1/users?source=directory:${id}&max=1`)).body[0];
+    assert.equal((await api("PUT", `/security/v1/users/${imported.id}/user-groups/${administrators}`)).status, 204);
+    for (const [method, body] of [["PUT", { connectionUrl: slapd.ldapsUrl, bindPassword: "theirs" }], ["DELETE", undefined]] as const) {
+      const r = await asSecurityAdmin(method, `${PATH}/${id}`, body);
+      assert.equal(r.status, 403, `${method}: ${r.text}`);
+      assert.match(r.body.errorMessage, /Only a system administrator/);
+    }
+    assert.equal((await api("DELETE", `${PATH}/${id}?users=delete`)).status, 204, "a system administrator may");
   });
 
   it("refuses bad input with a 4xx in the error shape", async () => {

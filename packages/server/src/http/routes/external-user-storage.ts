@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type, type TSchema } from "typebox";
 import { mergeDirectory, toDirectoryView, type Directory } from "../../directory/config.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
-import { actorOf } from "../auth-guard.js";
+import { actorOf, adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { etagOf, IfMatchHeaders, ifMatchVersion } from "../etag.js";
@@ -151,7 +151,7 @@ const externalUserStorageRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app
       response: { 201: DirectoryRef, ...errorResponses(400, 401, 403, 409) },
     },
   }, async (request, reply) => {
-    const d = await directories.create(actorOf(request), request.body);
+    const d = await directories.create(adminActorOf(request), request.body);
     return reply.code(201).header("location", `${request.url.split("?")[0]!.replace(/\/$/, "")}/${d.uuid}`).send(send(reply, d));
   });
 
@@ -191,7 +191,7 @@ const externalUserStorageRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app
   }, async (request, reply) => {
     const { id, ...changes } = request.body;
     if (id !== undefined && id.toLowerCase() !== request.params.id.toLowerCase()) throw new ApiError("invalidRequest", "The id in the body is not the id in the path.", { field: "id" });
-    return send(reply, await directories.update(actorOf(request), request.params.id, changes, ifMatchVersion(request.headers["if-match"])));
+    return send(reply, await directories.update(adminActorOf(request), request.params.id, changes, ifMatchVersion(request.headers["if-match"])));
   });
 
   app.delete(`${PATH}/:id`, {
@@ -207,7 +207,7 @@ const externalUserStorageRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app
       response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409, 412) },
     },
   }, async (request, reply) => {
-    await directories.remove(actorOf(request), request.params.id, request.query.users ?? "disable", ifMatchVersion(request.headers["if-match"]));
+    await directories.remove(adminActorOf(request), request.params.id, request.query.users ?? "disable", ifMatchVersion(request.headers["if-match"]));
     return reply.code(204).send(null);
   });
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
-import { createGroup, createSecurityAdministrator, createUser, USER_PASSWORD } from "../../test-support/accounts.js";
+import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PASSWORD } from "../../test-support/accounts.js";
 import { startTestProvider, type TestProvider } from "../../test-support/oidc-provider.js";
 import { CLIENT_ID, CLIENT_SECRET, clientFor } from "../../test-support/provider-login.js";
 import { describeEachStore } from "../../test-support/server.js";
@@ -105,6 +105,49 @@ describeEachStore("identity provider configuration", (server) => {
     assert.equal((await server().api("GET", `${PATH}/nope`, { token: admin })).status, 404);
     assert.equal((await server().api("DELETE", `${PATH}/open`, { token: admin })).status, 204);
     assert.equal((await server().api("DELETE", `${PATH}/open`, { token: admin })).status, 404);
+  });
+
+  it("sends the stored secret only to the token endpoint it was given for; a stale If-Match is a 412", async () => {
+    const s = server();
+    const current = await s.api("GET", `${PATH}/sso`, { token: admin });
+    const moved = { config: { tokenUrl: "https://attacker.example/token" } };
+    const r = await s.api("PUT", `${PATH}/sso`, { token: admin, body: moved });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(JSON.parse(r.body.additionalInfo).field, "clientSecret");
+    assert.equal((await s.api("PUT", `${PATH}/sso`, { token: admin, body: { ...moved, clientSecret: "**********" } })).status, 400, "the mask is not the secret");
+    assert.equal((await s.api("GET", `${PATH}/sso`, { token: admin })).body.config.tokenUrl, current.body.config.tokenUrl);
+    const stale = await s.api("PUT", `${PATH}/sso`, { token: admin, headers: { "if-match": '"999"' }, body: { guiOrder: 3 } });
+    assert.equal(stale.status, 412, stale.text);
+    assert.equal(JSON.parse(stale.body.additionalInfo).currentETag, current.headers.get("etag"));
+    assert.equal((await s.api("DELETE", `${PATH}/sso`, { token: admin, headers: { "if-match": '"999"' } })).status, 412);
+    const fresh = await s.api("PUT", `${PATH}/sso`, { token: admin, headers: { "if-match": current.headers.get("etag")! }, body: { guiOrder: 3 } });
+    assert.equal(fresh.status, 200, fresh.text);
+  });
+
+  it("leaves to system administrators the providers through which accounts hold the system-administrator role", async () => {
+    const s = server();
+    const { token: securityAdmin } = await createSecurityAdministrator(s, admin, "idp-secadmin-2");
+    const administrators = await groupId(s, admin, "administrators");
+    // A new provider filling a group that grants the role: refused, nothing stored.
+    for (const fill of [{ defaultGroupList: [administrators] }, { customGroupList: [{ idpGroupName: "admins", localGroupId: administrators }] }]) {
+      const r = await create({ alias: "sa-fill", clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, fromUrl: provider.issuer, ...fill }, securityAdmin);
+      assert.equal(r.status, 403, r.text);
+      assert.match(r.body.errorMessage, /Only a system administrator/);
+    }
+    assert.equal((await s.api("GET", `${PATH}/sa-fill`, { token: admin })).status, 404);
+    // A provider the security administrator may run, until a system administrator logs in through it.
+    assert.equal((await create({ alias: "sa-own", clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, fromUrl: provider.issuer }, securityAdmin)).status, 201);
+    assert.equal((await s.api("PUT", `${PATH}/sa-own`, { token: securityAdmin, body: { guiOrder: 5 } })).status, 200);
+    assert.equal((await s.api("PUT", `${PATH}/sa-own`, { token: securityAdmin, body: { defaultGroupList: [administrators] } })).status, 403);
+    const boss = await createUser(s, admin, "idp-boss");
+    assert.equal((await s.api("PUT", `/security/v1/users/${boss.uuid}/user-groups/${administrators}`, { token: admin })).status, 204);
+    assert.equal((await s.api("PUT", `/security/v1/users/${boss.uuid}/federated-identities/sa-own`, { token: admin, body: { subject: "boss-sub" } })).status, 204);
+    for (const [method, body] of [["PUT", { fromUrl: provider.issuer, clientSecret: "theirs", config: { trustEmail: true } }], ["DELETE", undefined]] as const) {
+      const r = await s.api(method, `${PATH}/sa-own`, { token: securityAdmin, body });
+      assert.equal(r.status, 403, `${method}: ${r.text}`);
+    }
+    assert.equal((await s.api("PUT", `${PATH}/sa-own`, { token: admin, body: { guiOrder: 6 } })).status, 200, "a system administrator may");
+    assert.equal((await s.api("DELETE", `${PATH}/sa-own`, { token: admin })).status, 204);
   });
 
   it("is for system and security administrators only", async () => {

@@ -3,10 +3,10 @@ import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { toProviderView, type Provider } from "../../federation/providers.js";
-import { actorOf, adminActorOf } from "../auth-guard.js";
+import { adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
-import { etagOf } from "../etag.js";
+import { etagOf, IfMatchHeaders, ifMatchVersion } from "../etag.js";
 import { errorResponses, Nullable, Uuid } from "../schemas.js";
 import { PATTERN_MESSAGE } from "../validation.js";
 
@@ -109,7 +109,7 @@ const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
       response: { 201: ProviderSchema, ...errorResponses(400, 401, 403, 409) },
     },
   }, async (request, reply) => {
-    const p = await providers.create(actorOf(request), request.body);
+    const p = await providers.create(adminActorOf(request), request.body);
     return reply.code(201).header("location", `${request.url.split("?")[0]!.replace(/\/$/, "")}/${encodeURIComponent(p.alias)}`).header("etag", etagOf(p.version)).send(view(request, p));
   });
 
@@ -121,6 +121,7 @@ const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
       tags: ["identity providers"],
       security,
       params: AliasParams,
+      headers: IfMatchHeaders,
       body: UpdateBody,
       response: { 200: ProviderSchema, ...errorResponses(400, 401, 403, 404, 409, 412) },
     },
@@ -129,7 +130,7 @@ const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
     if (alias !== undefined && alias !== request.params.alias) throw new ApiError("invalidRequest", "The alias of an identity provider cannot be changed.", { field: "alias" });
     const current = await providers.load(request.params.alias);
     if (id !== undefined && id.toLowerCase() !== current.uuid) throw new ApiError("invalidRequest", "The id in the body is not the provider's.", { field: "id" });
-    const p = await providers.update(actorOf(request), request.params.alias, changes);
+    const p = await providers.update(adminActorOf(request), request.params.alias, changes, ifMatchVersion(request.headers["if-match"]));
     return reply.header("etag", etagOf(p.version)).send(view(request, p));
   });
 
@@ -141,10 +142,11 @@ const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
       tags: ["identity providers"],
       security,
       params: AliasParams,
-      response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
+      headers: IfMatchHeaders,
+      response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 412) },
     },
   }, async (request, reply) => {
-    await providers.remove(actorOf(request), request.params.alias);
+    await providers.remove(adminActorOf(request), request.params.alias, ifMatchVersion(request.headers["if-match"]));
     return reply.code(204).send(null);
   });
 

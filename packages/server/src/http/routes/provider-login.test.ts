@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { decodeJwt } from "jose";
-import { createGroup, createUser, USER_PASSWORD } from "../../test-support/accounts.js";
+import { createGroup, createUser, groupId, USER_PASSWORD } from "../../test-support/accounts.js";
 import { insertUser } from "../../test-support/fixtures.js";
 import { startMain } from "../../test-support/main-process.js";
 import { Browser, newSigningKey, resign, startTestProvider, type TestProvider } from "../../test-support/oidc-provider.js";
@@ -124,6 +124,13 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.ok((await audit("user.link")).some((e) => e.targetId === dave.uuid && e.details.by === "verified-email"));
     // A local user with a password keeps it.
     assert.match(await s.login("dave", USER_PASSWORD), /^eyJ/);
+    // Never a system administrator: a security administrator may configure a trusting provider.
+    const boss = await insertUser(s.server.deps.store, { username: "boss", email: "boss@example.com" }, { hasher: s.server.deps.hasher, value: USER_PASSWORD });
+    assert.equal((await s.api("PUT", `/security/v1/users/${boss.uuid}/user-groups/${await groupId(s, admin, "administrators")}`, { token: admin })).status, 204);
+    trusted.accounts.set("boss-verified", { preferred_username: "boss.v", email: "boss@example.com", email_verified: true });
+    const notBoss = await me(await providerLogin(s, "trusted", "boss-verified"));
+    assert.notEqual(notBoss.id, boss.uuid);
+    assert.equal(notBoss.username, "boss.v");
   });
 
   it("refuses a callback whose state, browser, issuer or nonce does not match, and a replayed one", async () => {
@@ -165,6 +172,16 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     const reused = await followCallback(fresh.browser, fresh.callback);
     assert.equal(reused.status, 401);
     assert.ok((await audit("auth.provider-login")).some((e) => e.outcome === "failure" && e.details.reason === "token-refused:invalid_grant"));
+    // The provider refuses the client itself (a wrong secret): a refused login, not an error of ours.
+    assert.equal((await s.api("PUT", "/idp/v1/external-identity-provider/corp", { token: admin, body: { clientSecret: "not-the-secret" } })).status, 200);
+    try {
+      const wrong = await toCallback(s, "corp", "eve-sub");
+      const refused = await followCallback(wrong.browser, wrong.callback);
+      assert.equal(refused.status, 401, JSON.stringify(refused.body));
+      assert.ok((await audit("auth.provider-login")).some((e) => e.outcome === "failure" && e.details.reason === "token-refused:invalid_client"));
+    } finally {
+      assert.equal((await s.api("PUT", "/idp/v1/external-identity-provider/corp", { token: admin, body: { clientSecret: CLIENT_SECRET } })).status, 200);
+    }
 
     assert.equal(await userCount(), before + 1, "only the one good login created a user");
     for (const reason of ["state-mismatch", "no-pending-login", "issuer-mismatch", "id-token-nonce"]) {
@@ -227,6 +244,7 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       const r = await followCallback(browser, callback);
       assert.equal(r.status, 503);
       assert.match(r.body.errorMessage, /^ECMS1901-E /);
+      assert.equal(r.retryAfter, "30");
     } finally {
       await corp.start();
     }
