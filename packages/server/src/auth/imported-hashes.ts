@@ -10,17 +10,43 @@ import bcrypt from "bcryptjs";
  * They are checked at login like our own and replaced by a current argon2id hash then.
  */
 
-const ARGON2 = /^\$argon2(id|i)\$(v=\d+\$)?m=\d{1,8},t=\d{1,4},p=\d{1,3}\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}$/;
+const ARGON2 = /^\$argon2(?:id|i)\$(?:v=\d+\$)?m=(\d{1,8}),t=(\d{1,4}),p=(\d{1,3})\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}$/;
 const BCRYPT = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
 const PBKDF2_SHA256 = /^\$pbkdf2-sha256\$(?:i=)?(\d{1,8})(?:,l=\d{1,3})?\$([A-Za-z0-9+/.=_-]{4,})\$([A-Za-z0-9+/.=_-]{16,})$/;
 
-/** Why `hash` is not a password hash an import may carry, or null when it is one. */
-export function importedHashProblem(hash: string): string | null {
-  if (ARGON2.test(hash)) return null;
+/**
+ * The most a hash may cost to check. Its cost is written in the hash, and it is checked at login,
+ * for anyone who names the account: without a ceiling one imported hash could make a login take
+ * gigabytes of memory or a core for minutes. These cover what other systems use (argon2 up to
+ * RFC 9106's 64 MiB, bcrypt to cost 14, Keycloak's PBKDF2 iterations); the configured argon2 cost
+ * raises the argon2 ceiling (see PasswordHasher).
+ */
+export interface HashCeiling {
+  argon2MemoryKiB: number;
+  argon2TimeCost: number;
+  argon2Parallelism: number;
+  bcryptCost: number;
+  pbkdf2Iterations: number;
+}
+
+export const HASH_CEILING: HashCeiling = { argon2MemoryKiB: 65_536, argon2TimeCost: 10, argon2Parallelism: 8, bcryptCost: 14, pbkdf2Iterations: 1_000_000 };
+
+/** Why `hash` is not a password hash an import may carry (or a login check), or null when it is one. */
+export function importedHashProblem(hash: string, ceiling: HashCeiling = HASH_CEILING): string | null {
+  const argon2 = ARGON2.exec(hash);
+  if (argon2) {
+    const [m, t, p] = argon2.slice(1).map(Number) as [number, number, number];
+    if (m > ceiling.argon2MemoryKiB || t > ceiling.argon2TimeCost || p > ceiling.argon2Parallelism || t < 1 || p < 1) {
+      return `argon2 cost must be at most m=${ceiling.argon2MemoryKiB},t=${ceiling.argon2TimeCost},p=${ceiling.argon2Parallelism}`;
+    }
+    return null;
+  }
   const bcryptCost = BCRYPT.exec(hash)?.[1];
-  if (bcryptCost !== undefined) return Number(bcryptCost) >= 4 && Number(bcryptCost) <= 31 ? null : "bcrypt cost must be 4 to 31";
+  if (bcryptCost !== undefined) return Number(bcryptCost) >= 4 && Number(bcryptCost) <= ceiling.bcryptCost ? null : `bcrypt cost must be 4 to ${ceiling.bcryptCost}`;
   const pbkdf2Iterations = PBKDF2_SHA256.exec(hash)?.[1];
-  if (pbkdf2Iterations !== undefined) return Number(pbkdf2Iterations) >= 1 ? null : "PBKDF2 iterations must be at least 1";
+  if (pbkdf2Iterations !== undefined) {
+    return Number(pbkdf2Iterations) >= 1 && Number(pbkdf2Iterations) <= ceiling.pbkdf2Iterations ? null : `PBKDF2 iterations must be 1 to ${ceiling.pbkdf2Iterations}`;
+  }
   return "passwordHash must be a PHC string: argon2id, argon2i, bcrypt ($2a$, $2b$, $2y$) or pbkdf2-sha256";
 }
 

@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { Algorithm, hash, verify } from "@node-rs/argon2";
 import { DomainError } from "../domain/errors.js";
-import { isForeignHash, verifyForeignHash } from "./imported-hashes.js";
+import { HASH_CEILING, importedHashProblem, isForeignHash, verifyForeignHash, type HashCeiling } from "./imported-hashes.js";
 
 export interface Argon2Cost {
   memoryCost: number;
@@ -63,6 +63,8 @@ export class PasswordHasher {
   private readonly queue: HashQueue;
   /** Hashes that run at once: a bulk hasher that asks for no more than this never fills the queue. */
   readonly parallelism: number;
+  /** The most a stored or imported hash may cost to check: the default ceiling, or our own cost where that is higher. */
+  private readonly ceiling: HashCeiling;
 
   constructor(
     private readonly cost: Argon2Cost,
@@ -70,6 +72,12 @@ export class PasswordHasher {
   ) {
     this.queue = new HashQueue(limits);
     this.parallelism = limits.concurrency || availableParallelism();
+    this.ceiling = {
+      ...HASH_CEILING,
+      argon2MemoryKiB: Math.max(HASH_CEILING.argon2MemoryKiB, cost.memoryCost),
+      argon2TimeCost: Math.max(HASH_CEILING.argon2TimeCost, cost.timeCost),
+      argon2Parallelism: Math.max(HASH_CEILING.argon2Parallelism, cost.parallelism),
+    };
     this.dummyHash = this.hash("no such account: constant-time decoy");
   }
 
@@ -81,12 +89,19 @@ export class PasswordHasher {
     const against = storedHash ?? (await this.dummyHash);
     return this.queue.run(async () => {
       try {
+        // A hash dearer than the ceiling (imported before there was one) is not checked: a reset gives the account a new one.
+        if (this.hashProblem(against) !== null) return false;
         const matches = isForeignHash(against) ? await verifyForeignHash(against, password) : await verify(against, password);
         return matches && storedHash !== null;
       } catch {
         return false;
       }
     }, priority);
+  }
+
+  /** Why a hash may not be stored or checked here (its format, or a cost above the ceiling), or null. */
+  hashProblem(hash: string): string | null {
+    return importedHashProblem(hash, this.ceiling);
   }
 
   /** True when `storedHash` is not argon2id with the configured cost (an imported or older hash): replace it at the next login. */

@@ -1,5 +1,4 @@
 import { sql, type Kysely } from "kysely";
-import { importedHashProblem } from "../auth/imported-hashes.js";
 import type { PasswordHasher } from "../auth/passwords.js";
 import { Sessions } from "../auth/sessions.js";
 import { StoreBusy } from "../storage/busy.js";
@@ -124,7 +123,7 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
   async function passwordHashOf(user: ImportUser, dryRun: boolean): Promise<string | null> {
     if (user.password !== undefined && user.passwordHash !== undefined) throw new DomainError("invalid", "Give password or passwordHash, not both.", { field: "passwordHash" });
     if (user.passwordHash !== undefined) {
-      const problem = importedHashProblem(user.passwordHash);
+      const problem = hasher.hashProblem(user.passwordHash);
       if (problem) throw new DomainError("invalid", `${problem}.`, { field: "passwordHash" });
       return user.passwordHash;
     }

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Algorithm, hash } from "@node-rs/argon2";
 import bcrypt from "bcryptjs";
 import { configFromEnv } from "../../config.js";
-import { pendingSearchPages } from "../../test-support/fixtures.js";
+import { insertUser, pendingSearchPages } from "../../test-support/fixtures.js";
 import { describeEachStore, startTestServer, type TestServer } from "../../test-support/server.js";
 
 type Line = { line?: number; username?: string; status?: string; id?: string; error?: { code: string; message: string; field?: string }; summary?: Record<string, number | boolean> };
@@ -181,6 +181,29 @@ describeEachStore("bulk import", (server) => {
     const events = await server().api("GET", "/security/v1/audit-events?action=user.password-rehashed", { token });
     assert.equal((events.body as unknown[]).length, 3, events.text);
     assert.ok(!events.text.includes("$2"), "no hash in the audit log");
+  });
+
+  it("refuses hashes dearer to check than the ceiling, and never checks one that got into the store", async () => {
+    const salt = "c29tZXNhbHRzb21lc2FsdA";
+    const digest = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    const dear = {
+      imp_dear_argon2: `$argon2id$v=19$m=99999999,t=1,p=1$${salt}$${digest}`,
+      imp_dear_time: `$argon2id$v=19$m=4096,t=9999,p=1$${salt}$${digest}`,
+      imp_dear_bcrypt: `$2b$31$${"a".repeat(53)}`,
+      imp_dear_pbkdf2: `$pbkdf2-sha256$i=99999999$${salt}$${digest}`,
+    };
+    const { lines } = await importUsers(server(), token, ndjson(Object.entries(dear).map(([username, passwordHash]) => ({ username, passwordHash }))));
+    for (const line of lines.slice(0, 4)) {
+      assert.equal(line.status, "failed", JSON.stringify(line));
+      assert.equal(line.error?.field, "passwordHash");
+      assert.match(line.error!.message, /at most|4 to 14|1 to 1000000/);
+    }
+    // A hash stored before there was a ceiling: the login is refused at once, like a wrong password.
+    const { store, hasher } = server().server.deps;
+    await insertUser(store, { username: "imp_dear_stored" }, { hasher, value: "Whatever-Password-1" });
+    await store.db.updateTable("users").set({ password_hash: dear.imp_dear_argon2 }).where("username", "=", "imp_dear_stored").execute();
+    const r = await server().api("POST", "/auth/v1/providers/builtin/token", { body: { username: "imp_dear_stored", password: "Whatever-Password-1" } });
+    assert.equal(r.status, 401);
   });
 
   it("refuses what the caller may not do, row by row, and a wrong content type or caller as a whole", async () => {
