@@ -109,7 +109,9 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
       valid.forEach((v, k) => (results[v.index] = written[k]!));
     } catch (error) {
       if (error instanceof DryRun) {
-        valid.forEach((v, k) => (results[v.index] = { ...error.results[k]!, ...(error.results[k]!.status === "created" && { id: undefined }) }));
+        valid.forEach((v, k) => (results[v.index] = dryRunResult(error.results[k]!)));
+      } else if (valid.length > 1 && isBatchConflict(error) && dryRun) {
+        await dryRunRowByRow(actor, valid, results, options.update);
       } else if (valid.length > 1 && isBatchConflict(error)) {
         for (const v of valid) results[v.index] = (await importBatch(actor, [v.item], options))[0]!;
       } else {
@@ -118,6 +120,32 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
       }
     }
     return results;
+  }
+
+  /**
+   * A dry run's batch done row by row, as the real import does it after a conflict, but in one
+   * transaction rolled back at the end (a savepoint per row): each row sees what the rows before it
+   * would have done — one row giving away the last administrator's access refuses the next.
+   */
+  async function dryRunRowByRow(actor: AdminActor, valid: { index: number; item: ImportItemOk; hash: string | null }[], results: ImportResult[], update: boolean): Promise<void> {
+    await db
+      .transaction()
+      .execute(async (trx) => {
+        for (const v of valid) {
+          await sql`savepoint import_row`.execute(trx);
+          try {
+            results[v.index] = dryRunResult((await writeBatch(trx, actor, [{ item: v.item, hash: v.hash }], update))[0]!);
+            await sql`release savepoint import_row`.execute(trx);
+          } catch (error) {
+            await sql`rollback to savepoint import_row`.execute(trx);
+            results[v.index] = { line: v.item.line, username: v.item.user.username, status: "failed", error: asDomainError(error) };
+          }
+        }
+        throw new DryRun([]);
+      })
+      .catch((error) => {
+        if (!(error instanceof DryRun)) throw error;
+      });
   }
 
   async function passwordHashOf(user: ImportUser, dryRun: boolean): Promise<string | null> {
@@ -386,6 +414,9 @@ function assertMayChangeGroups(context: BatchContext, groups: GroupInfo[]): void
 }
 
 /** A failure of a whole batch that row-by-row writing answers row by row. */
+/** A dry run's answer for a row: as the real one, without the id of a user that was not kept. */
+const dryRunResult = (r: ImportResult): ImportResult => ({ ...r, ...(r.status === "created" && { id: undefined }) });
+
 function isBatchConflict(error: unknown): boolean {
   // A store still busy after its tries would be as busy for each row, and each row would hash again.
   return isUniqueViolation(error) || isForeignKeyViolation(error) || (error instanceof DomainError && !(error instanceof StoreBusy));

@@ -158,6 +158,20 @@ describeEachStore("bulk import", (server) => {
     assert.deepEqual(real.lines.slice(0, 3).map((l) => [l.status, l.error?.code]), dry.lines.slice(0, 3).map((l) => [l.status, l.error?.code]));
   });
 
+  it("dry run: a batch done row by row sees its earlier rows, as the real import does", async () => {
+    // Two system administrators; the file takes the role from both: the second row would leave none.
+    assert.equal((await server().api("POST", "/security/v1/users", { token, body: { username: "imp_adm2", password: "Second-Admin-Password-1" } })).status, 201);
+    const administrators = (await server().api("GET", "/security/v1/user-groups?search=administrators", { token })).body.find((g: any) => g.name === "administrators").id;
+    const adm2 = await user("imp_adm2");
+    assert.equal((await server().api("PUT", `/security/v1/users/${adm2!.id}/user-groups/${administrators}`, { token })).status, 204);
+    const rows = ndjson([{ username: "imp_adm2", groups: ["users"] }, { username: "sysadmin", groups: ["users"] }]);
+    const dry = await importUsers(server(), token, rows, "application/x-ndjson", "?dryRun=true");
+    assert.deepEqual(dry.lines.slice(0, 2).map((l) => [l.status, l.error?.code]), [["updated", undefined], ["failed", "ECMS1302"]]);
+    assert.equal((await server().api("GET", `/security/v1/users/${adm2!.id}/user-groups`, { token })).body.some((g: any) => g.name === "administrators"), true, "nothing written");
+    const real = await importUsers(server(), token, rows);
+    assert.deepEqual(real.lines.slice(0, 2).map((l) => [l.status, l.error?.code]), dry.lines.slice(0, 2).map((l) => [l.status, l.error?.code]));
+  });
+
   it("imports existing hashes (argon2i, bcrypt, PBKDF2-SHA256 as Keycloak keeps them): they log in, and the hash becomes current argon2id", async () => {
     const password = "Imported-Password-1";
     const salt = randomBytes(16);
