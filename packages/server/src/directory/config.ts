@@ -2,6 +2,7 @@ import { X509Certificate } from "node:crypto";
 import { FilterParser } from "ldapts";
 import { DomainError } from "../domain/errors.js";
 import { definedOnly } from "../domain/users.js";
+import { isDn } from "./dn.js";
 import type { DirectoryRow } from "../storage/schema.js";
 
 /**
@@ -235,6 +236,11 @@ function checkDirectory(d: Omit<Directory, "id" | "uuid" | "version">): void {
     }
   }
   if (!d.baseDn) throw invalid("baseDn", "baseDn is required.");
+  // (Not bindDn: Active Directory also binds as user@domain.)
+  const dns: [string, string | null][] = [["baseDn", d.baseDn], ["userSearchBase", d.userSearchBase], ...d.groupEntryDnList.map((dn): [string, string] => ["groupEntryDnList", dn]), ...d.groupMappings.map((m): [string, string] => ["groupMappings", m.groupDn])];
+  for (const [field, dn] of dns) {
+    if (dn !== null && !isDn(dn)) throw invalid(field, `${field}: "${dn}" is not a distinguished name (attribute=value pairs separated by commas, such as ou=people,dc=example,dc=com).`);
+  }
   if (d.caCertificate !== null) checkPem(d.caCertificate);
   for (const field of ["userFilter", "groupFilter"] as const) {
     try {

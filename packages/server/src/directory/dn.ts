@@ -51,3 +51,12 @@ function normalizeAva(ava: string): string {
 function escapeValue(text: string): string {
   return [...text].map((c) => (SPECIAL.has(c) ? `\\${c}` : c)).join("");
 }
+
+/** Whether `dn` reads as a distinguished name: one or more `type=value` (RFC 4514), types by name or OID. */
+export function isDn(dn: string): boolean {
+  if (!dn.trim()) return false;
+  // In the key, separators and `=` inside values are escaped: each part between unescaped , and + is one type=value.
+  return dnKey(dn)
+    .split(/(?<!\\)[,+]/)
+    .every((ava) => /^(?:[a-z][a-z0-9-]*|\d+(?:\.\d+)*)=/.test(ava));
+}

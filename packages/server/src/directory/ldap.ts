@@ -32,10 +32,11 @@ function isTlsError(error: unknown): boolean {
   return /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME|HOSTNAME/i.test(code) || /certificate|ssl|tls|handshake|self[- ]signed/i.test(message);
 }
 
-/** A failure that happened while reaching the directory, in words. */
-function connectionFailure(url: URL, error: unknown): DirectoryError {
+/** A failure that happened while reaching the directory (or, `during` a step, after it had answered), in words. */
+function connectionFailure(url: URL, error: unknown, during?: DirectoryStep): DirectoryError {
   const message = (error as Error)?.message ?? String(error);
   if (isTlsError(error)) return new DirectoryError("tls", `TLS with ${url.host} failed: ${message}`);
+  if (during) return new DirectoryError("connect", `The connection to ${url.host} was lost during the ${during}: ${message}`);
   return new DirectoryError("connect", `Cannot connect to ${url.host}: ${message}`);
 }
 
@@ -157,7 +158,7 @@ export class DirectoryConnection {
 
   private failure(step: DirectoryStep, error: unknown): DirectoryError {
     if (error instanceof DirectoryError) return error;
-    if (!this.client.isConnected || /socket|connection|ECONN|closed|timeout/i.test((error as Error)?.message ?? "")) return connectionFailure(this.url, error);
+    if (!this.client.isConnected || /socket|connection|ECONN|closed|timeout/i.test((error as Error)?.message ?? "")) return connectionFailure(this.url, error, step);
     return new DirectoryError(step, `${this.url.host}: ${(error as Error)?.message ?? String(error)}`);
   }
 

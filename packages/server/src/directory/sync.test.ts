@@ -219,6 +219,38 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.deepEqual([run.seen, run.created, run.failed], [2, 1, 1]);
     assert.deepEqual(run.problems.map((p: any) => p.message), ["Another entry of this page has the same employeeNumber."]);
   });
+
+  it("lets priority decide between directories: a lower number takes the user over; a group name held elsewhere gets the directory's name", async () => {
+    // twin1 is the "twins" directory's (priority 0). A second directory over the same people with
+    // priority 5 loses it; once "twins" is set to 9, the second takes twin1 over.
+    const local = await createGroup(server(), token, "second-engineers");
+    const second = await api("POST", "/security/v1/external-user-storage", {
+      ...directoryConfig(tree, slapd, { name: "second", priority: 5, userSearchBase: `ou=Twins,${tree.suffix}`, groupEntryDnList: [tree.groupDn("engineering")] }),
+      groupMappings: [{ groupDn: tree.groupDn("engineering"), localGroupId: local }],
+    });
+    assert.equal(second.status, 201, second.text);
+    const twin1 = await user("twin1");
+    const lost = await syncAndWait(server(), token, second.body.id, { mode: "full" });
+    assert.equal(lost.state, "succeeded", lost.message);
+    assert.ok(lost.problems.some((p: any) => /"twin1" is taken by a user of the directory "twins"/.test(p.message)), JSON.stringify(lost.problems));
+    assert.ok(!lost.problems.some((p: any) => /not imported|is taken by a group/.test(p.message)), JSON.stringify(lost.problems));
+    const groups = (await api("GET", "/security/v1/user-groups?search=engineering")).body.map((g: any) => g.name);
+    assert.ok(groups.includes("engineering (second)"), groups.join(", "));
+
+    const twins = (await api("GET", "/security/v1/external-user-storage")).body.find((x: any) => x.name === "twins");
+    assert.equal((await api("PUT", `/security/v1/external-user-storage/${twins.id}`, { priority: 9 })).status, 200);
+    const won = await syncAndWait(server(), token, second.body.id, { mode: "full" });
+    assert.equal(won.state, "succeeded", won.message);
+    const moved = await user("twin1");
+    assert.equal(moved.id, twin1.id, "the same account");
+    assert.equal(moved.source.id, second.body.id);
+    const events = (await api("GET", `/security/v1/audit-events?target=${twin1.id}&action=user.update`)).body;
+    assert.ok(events.some((e: any) => e.details.before.directory === "twins" && e.details.after.directory === "second"), JSON.stringify(events));
+    // The directory that lost it says so, and disables nobody for it.
+    const back = await syncAndWait(server(), token, twins.id, { mode: "full" });
+    assert.ok(back.problems.some((p: any) => /"twin1" is taken by a user of the directory "second"/.test(p.message)), JSON.stringify(back.problems));
+    assert.equal((await user("twin1")).enabled, true);
+  });
 });
 
 /** Replaces one member DN of a group by another. */

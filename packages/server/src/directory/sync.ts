@@ -2,15 +2,16 @@ import { createHash, randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { Sessions } from "../auth/sessions.js";
 import { recordAudit, recordAuditRows, type Actor, type AuditEntry } from "../domain/audit.js";
-import { USERS_GROUP } from "../domain/roles.js";
-import { fold, searchTextFor } from "../domain/user-fields.js";
+import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "../domain/roles.js";
+import { fold, NAME_MAX, searchTextFor } from "../domain/user-fields.js";
 import { isUniqueViolation } from "../storage/constraints.js";
 import type { DirectoryQueries, RunCounts, SyncedUser } from "../storage/directory-queries.js";
 import { orderedUuid } from "../storage/ordered-uuid.js";
+import { createUserQueries } from "../storage/user-queries.js";
 import type { Database } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
-import type { Directory } from "./config.js";
+import { toDirectory, type Directory } from "./config.js";
 import { dnKey } from "./dn.js";
 import { binaryAttributes, changeAttribute, EntryValues, groupAttributes, mapGroup, mapUser, MEMBER_ATTRIBUTES, userAttributes, type EntryProblem, type MappedGroup, type MappedUser } from "./entries.js";
 import type { Entry } from "ldapts";
@@ -165,6 +166,11 @@ export class DirectorySync {
   private maxMark: string | null = null;
   /** Member DNs whose memberships a `changed` sync must check again (null: all users). */
   private affected: Set<string> | null = new Set();
+  /** Every directory's priority, by id (lower first): who keeps a name two directories have. */
+  private priorities = new Map<number, number>();
+  private directoryNames = new Map<number, string>();
+  /** Users of lower-priority directories this batch takes over (same username or login name), by id: their directory until now. */
+  private takenOver = new Map<number, number>();
 
   constructor(private readonly o: SyncOptions) {
     this.db = o.store.db;
@@ -299,14 +305,14 @@ export class DirectorySync {
       visited.add(key);
       const entry = await connection.read(dn, [...groupAttributes(d), ...MEMBER_ATTRIBUTES], binaryAttributes(d));
       if (!entry) {
-        this.problem(dn, "The group does not exist in the directory.");
+        this.problem(dn, "The group does not exist in the directory.", false);
         continue;
       }
       const values = new EntryValues(entry);
       this.noteMark(values);
       const mapped = mapGroup(values, d);
       if ("problem" in mapped) {
-        this.problem(dn, mapped.problem);
+        this.problem(dn, mapped.problem, false);
         continue;
       }
       const group = await this.keepGroup(mapped.group, stored);
@@ -332,15 +338,23 @@ export class DirectorySync {
   private async keepGroup(g: MappedGroup, stored: Awaited<ReturnType<DirectoryQueries["groups"]>>): Promise<{ id: number; member_hash: string | null } | null> {
     const d = this.d;
     const current = stored.find((s) => s.directory_key === g.key);
+    // A name held by another group: "<name> (<directory>)" — two directories that both have
+    // "Domain Users" can both be imported and mapped; the name is a problem only when that is taken too.
+    const qualified = `${g.name} (${d.name})`.slice(0, NAME_MAX);
     let name = g.name;
-    if (!current || current.name_key !== fold(name)) {
-      const holder = (await this.o.queries.groupNameHolders([fold(name)])).find((h) => h.id !== current?.id);
-      if (holder) {
+    if (!current || (current.name_key !== fold(g.name) && current.name_key !== fold(qualified))) {
+      const holders = (await this.o.queries.groupNameHolders([fold(g.name), fold(qualified)])).filter((h) => h.id !== current?.id);
+      const holder = holders.find((h) => h.name_key === fold(g.name));
+      if (holder && holders.some((h) => h.name_key === fold(qualified))) {
         const whose = holder.directory_id === null ? "a local group" : holder.directory_id === d.id ? "another group of this directory" : "a group of another directory";
-        this.problem(g.dn, `The group name "${g.name}" is taken by ${whose}.`);
+        this.problem(g.dn, `The group name "${g.name}" is taken by ${whose}, and "${qualified}" too.`, false);
         if (!current) return null;
         name = current.name;
+      } else if (holder) {
+        name = qualified;
       }
+    } else {
+      name = current.name_key === fold(g.name) ? g.name : qualified;
     }
     const now = isoNow();
     const next = { name, name_key: fold(name), description: g.description, dn: g.dn, dn_key: g.dnKey };
@@ -429,6 +443,9 @@ export class DirectorySync {
     }
     this.managed = [...new Set([...groups.map((g) => g.id), ...[...this.mapped.values()].flat()])];
     this.usersGroupId = (await this.db.selectFrom("groups").select("id").where("name_key", "=", USERS_GROUP).where("builtin", "=", 1).executeTakeFirst())?.id;
+    const directories = (await this.o.queries.list()).map(toDirectory);
+    this.priorities = new Map(directories.map((x) => [x.id, x.priority]));
+    this.directoryNames = new Map(directories.map((x) => [x.id, x.name]));
   }
 
   /** The groups whose member a user is, by its DN: its directory groups' ancestors and their mapped local groups. */
@@ -483,6 +500,7 @@ export class DirectorySync {
 
   /** The entries whose username, login name and email clash with no other account (each clash a problem). */
   private async withoutClashes(mapped: MappedUser[], existing: Map<string, SyncedUser>): Promise<MappedUser[]> {
+    this.takenOver = new Map();
     const checked = mapped.filter((m) => {
       const u = existing.get(m.key);
       return !u || u.username !== m.username || u.login_key !== fold(m.loginName) || (u.email ?? "").toLowerCase() !== (m.email ?? "").toLowerCase();
@@ -494,17 +512,62 @@ export class DirectorySync {
       checked.flatMap((m) => (m.email ? [m.email.toLowerCase()] : [])),
     );
     const refused = new Set<string>();
+    const takeovers = new Map<string, (typeof holders)[number]>();
     for (const m of checked) {
       const self = existing.get(m.key)?.id;
       const whose = (h: (typeof holders)[number]) => (h.directory_id === null ? "a local user" : h.directory_id === this.d.id ? "another user of this directory" : `a user of the directory "${h.directory_name}"`);
-      const byName = holders.find((h) => h.id !== self && (h.username === m.username || h.login_key === fold(m.loginName)));
-      const byEmail = m.email ? holders.find((h) => h.id !== self && h.directory_id !== this.d.id && (h.email ?? "").toLowerCase() === m.email!.toLowerCase()) : undefined;
+      let byName = holders.find((h) => h.id !== self && (h.username === m.username || h.login_key === fold(m.loginName)));
+      if (byName && self === undefined && this.outranks(byName) && !takeovers.has(m.key) && ![...takeovers.values()].includes(byName)) {
+        takeovers.set(m.key, byName);
+        byName = undefined;
+      }
+      const taker = takeovers.get(m.key)?.id ?? self;
+      const byEmail = m.email ? holders.find((h) => h.id !== taker && h.directory_id !== this.d.id && (h.email ?? "").toLowerCase() === m.email!.toLowerCase()) : undefined;
       if (byName) this.problem(m.dn, `The username or login name "${byName.username === m.username ? m.username : m.loginName}" is taken by ${whose(byName)}.`);
       else if (byEmail) this.problem(m.dn, `The email ${m.email} is ${whose(byEmail)}'s.`);
       else continue;
       refused.add(m.key);
+      takeovers.delete(m.key);
+    }
+    for (const key of await this.takeOver(takeovers, existing)) {
+      const m = checked.find((c) => c.key === key)!;
+      this.problem(m.dn, `The username or login name "${takeovers.get(key)!.username}" is held by a system administrator of the directory "${takeovers.get(key)!.directory_name}": a higher priority does not take it over.`);
+      refused.add(key);
     }
     return mapped.filter((m) => !refused.has(m.key));
+  }
+
+  private directoryName(id: number): string {
+    return this.directoryNames.get(id) ?? `#${id}`;
+  }
+
+  /** True when a user holding a name this directory brings belongs to a directory of lower priority (a higher number). */
+  private outranks(holder: { directory_id: number | null }): boolean {
+    if (holder.directory_id === null || holder.directory_id === this.d.id) return false;
+    return (this.priorities.get(holder.directory_id) ?? Number.POSITIVE_INFINITY) > this.d.priority;
+  }
+
+  /**
+   * `priority` decides between directories: an entry whose username or login name a user of a
+   * lower-priority directory holds takes that user over — the same account (id, groups, history),
+   * from now on this directory's, updated from the entry like any of its users. Never a user holding
+   * the system-administrator role: the directory that takes it over may be a security administrator's.
+   */
+  private async takeOver(takeovers: Map<string, { id: number; profile_id: number; directory_id: number | null }>, existing: Map<string, SyncedUser>): Promise<string[]> {
+    if (takeovers.size === 0) return [];
+    const admins = await createUserQueries(this.o.store).holdingRole(SYSTEM_ADMINISTRATOR, [...takeovers.values()]);
+    const rows = new Map((await this.o.queries.usersByIds([...takeovers.values()].map((h) => h.id))).map((u) => [u.id, u]));
+    const blocked: string[] = [];
+    for (const [key, holder] of takeovers) {
+      const user = rows.get(holder.id);
+      if (!user || admins.has(holder.id)) {
+        blocked.push(key);
+        continue;
+      }
+      existing.set(key, user);
+      this.takenOver.set(holder.id, holder.directory_id!);
+    }
+    return blocked;
   }
 
   /**
@@ -526,7 +589,7 @@ export class DirectorySync {
 
     // What changes for the users there are: fields, and memberships in the groups this directory decides.
     const fresh = batch.filter((m) => !existing.has(m.key));
-    const updates: { u: SyncedUser; next: ReturnType<typeof columnsOf>; before: Record<string, unknown>; after: Record<string, unknown> }[] = [];
+    const updates: { key: string; u: SyncedUser; next: ReturnType<typeof columnsOf>; before: Record<string, unknown>; after: Record<string, unknown> }[] = [];
     const adds: { group_id: number; user_id: number }[] = [];
     const removes: { group_id: number; user_id: number }[] = [];
     let unchanged = 0;
@@ -541,8 +604,13 @@ export class DirectorySync {
         before[field] = column === "enabled" || column === "change_password" ? u[column] === 1 : u[column];
         after[field] = column === "enabled" || column === "change_password" ? next[column] === 1 : next[column];
       }
+      const from = this.takenOver.get(u.id);
+      if (from !== undefined) {
+        before.directory = this.directoryName(from);
+        after.directory = d.name;
+      }
       if (Object.keys(after).length === 0 && u.dn_key === next.dn_key) unchanged++;
-      else updates.push({ u, next, before, after });
+      else updates.push({ key: m.key, u, next, before, after });
       const want = this.desiredGroups(direct.get(m.dnKey) ?? []);
       const have = current.get(u.id) ?? new Set<number>();
       for (const g of want) if (!have.has(g)) adds.push({ group_id: g, user_id: u.id });
@@ -578,6 +646,13 @@ export class DirectorySync {
             // In id order: the users' rows are read, and on PostgreSQL most likely locked, in that order.
             const rows = updates.map(({ u, next }) => ({ id: u.id, ...next, updated_at: now })).sort((a, b) => a.id - b.id);
             await dialect.updateJson(trx, "users", Object.keys(rows[0]!).filter((c) => c !== "id"), rows, { increment: ["version"] });
+          }
+          for (const { key, u } of updates) {
+            const from = this.takenOver.get(u.id);
+            if (from === undefined) continue;
+            // Keyed by this directory from now on; the memberships the other directory decided are its no longer.
+            await trx.updateTable("users").set({ directory_id: d.id, directory_key: key }).where("id", "=", u.id).execute();
+            await trx.deleteFrom("group_members").where("user_id", "=", u.id).where("group_id", "in", (eb) => eb.selectFrom("groups").select("id").where("directory_id", "=", from)).execute();
           }
           for (const { u, next, before, after } of updates) {
             documents.push(u.id);
@@ -626,6 +701,7 @@ export class DirectorySync {
    */
   private async recheckAffected(): Promise<void> {
     if (this.affected !== null && this.affected.size === 0) return;
+    this.takenOver = new Map();
     const batches = this.affected === null ? this.allUsers() : this.usersByDn([...this.affected]);
     for await (const users of batches) {
       const batch: MappedUser[] = users.map((u) => ({

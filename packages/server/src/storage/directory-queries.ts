@@ -173,6 +173,12 @@ export function createDirectoryQueries(db: Kysely<Database>) {
       return db.selectFrom("users").select([...SYNCED_USER_COLUMNS]).where("directory_id", "=", directoryId).where("directory_key", "in", [...keys]).execute();
     },
 
+    /** Users by id, whatever their source (a directory of higher priority taking them over). */
+    usersByIds(ids: readonly number[]): Promise<SyncedUser[]> {
+      if (ids.length === 0) return Promise.resolve([]);
+      return db.selectFrom("users").select([...SYNCED_USER_COLUMNS]).where("id", "in", [...ids]).execute();
+    },
+
     /** The directory's users with these normalized DNs. */
     usersByDnKeys(directoryId: number, dnKeys: readonly string[]): Promise<SyncedUser[]> {
       if (dnKeys.length === 0) return Promise.resolve([]);
@@ -191,7 +197,7 @@ export function createDirectoryQueries(db: Kysely<Database>) {
       return db
         .selectFrom("users as u")
         .leftJoin("directories as d", "d.id", "u.directory_id")
-        .select(["u.id", "u.username", "u.login_key", "u.email", "u.directory_id", "d.name as directory_name"])
+        .select(["u.id", "u.username", "u.login_key", "u.email", "u.profile_id", "u.directory_id", "d.name as directory_name"])
         .where((eb) =>
           eb.or([
             eb("u.username", "in", usernames.length ? [...usernames] : [""]),

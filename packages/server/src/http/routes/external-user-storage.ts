@@ -26,7 +26,7 @@ const Mapping = {
 
 const Fields = {
   name: Type.String({ minLength: 1, maxLength: 255 }),
-  priority: Type.Integer({ minimum: 0, maximum: 1_000_000, description: "Lower first: the order of periodic syncs that are due together" }),
+  priority: Type.Integer({ minimum: 0, maximum: 1_000_000, description: "Lower first: a directory of lower number takes over a username or login name that a user of a higher-numbered one holds; also the order of periodic syncs that are due together" }),
   vendor: Type.Union([Type.Literal("ACTIVE_DIRECTORY"), Type.Literal("OTHER")], { description: "OTHER: OpenLDAP and the like" }),
   connectionUrl: Type.String({ minLength: 1, maxLength: 4096, description: "ldap:// or ldaps:// URLs, space-separated, tried in order" }),
   startTls: Type.Boolean({ description: "Upgrade ldap:// connections with StartTLS" }),
