@@ -3,7 +3,7 @@ import type { ECMGroup, ECMRole, ECMUser } from "ecm-sdk";
 import type { Row } from "./output.js";
 
 export const USER_COLUMNS = ["id", "username", "loginName", "displayName", "email", "locked", "profileId", "guid"];
-export const USER_EXTENDED_COLUMNS = [...USER_COLUMNS, "remark", "validFrom", "validTo", "groups", "lockedOut", "lockedOutUntil"];
+export const USER_EXTENDED_COLUMNS = [...USER_COLUMNS, "remark", "validFrom", "validTo", "groups", "lockedOut", "lockedOutUntil", "serviceAccount"];
 export const GROUP_COLUMNS = ["id", "name", "description", "profileUserId", "guid"];
 export const ROLE_COLUMNS = ["name", "description", "builtin"];
 

@@ -28,11 +28,10 @@ export async function startImport(http: Transport, source: ImportSource, opts: O
 /** A record's REST row: the SDK's names mapped as createUser maps them; unknown names are refused the same way. */
 function importRow(record: ImportUserRecord): Record<string, unknown> {
   if (!record || typeof record.username !== "string") throw new TypeError("an import record needs a username");
-  const { username, groups, passwordHash, serviceAccount, ...fields } = record;
+  const { username, groups, passwordHash, ...fields } = record;
   const row: Record<string, unknown> = { username, ...toRestUserBody(fields) };
   if (groups !== undefined) row.groups = groups;
   if (passwordHash !== undefined) row.passwordHash = passwordHash;
-  if (serviceAccount !== undefined) row.serviceAccount = serviceAccount;
   return row;
 }
 

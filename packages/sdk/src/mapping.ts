@@ -46,7 +46,7 @@ function groupsOf(groups: string[] | undefined): string[] {
  */
 export function restUserFields(extended: boolean): string {
   const plain = "id,username,email,enabled,numericId,loginName,displayName,profileId";
-  return extended ? `${plain},description,groups,validFrom,validTo,lockedOutUntil` : plain;
+  return extended ? `${plain},description,groups,validFrom,validTo,lockedOutUntil,serviceAccount` : plain;
 }
 
 /**
@@ -72,6 +72,7 @@ export function toECMUser<E extends boolean>(u: RestUser, extended: E): ECMUser<
     groups: ext ? groupsOf(u.groups) : NO_GROUPS,
     lockedOut: ext && u.lockedOutUntil != null,
     lockedOutUntil: ext ? toDate(u.lockedOutUntil) : null,
+    serviceAccount: ext && u.serviceAccount === true,
   } as ECMUser<E>;
 }
 
@@ -106,7 +107,7 @@ function isoOrNull(v: Date | string | null): string | null {
 
 const USER_FIELDS = new Set([
   "loginName", "displayName", "firstName", "lastName", "email", "remark", "profileId",
-  "locked", "validFrom", "validTo", "changePwd", "neverExpire", "password",
+  "locked", "validFrom", "validTo", "changePwd", "neverExpire", "password", "serviceAccount",
 ]);
 /** Options that travel in the same object as the fields. */
 const CALL_OPTIONS = new Set(["signal", "timeout", "ifMatch"]);
@@ -147,7 +148,9 @@ export function toRestUserBody(f: UserFields | CreateUserFields): Record<string,
   if (f.validTo !== undefined) body.validTo = isoOrNull(f.validTo);
   set("changePassword", f.changePwd);
   set("passwordNeverExpires", f.neverExpire);
+  // createUser's fields only: updateUser's type has neither.
   if ("password" in f) set("password", f.password);
+  if ("serviceAccount" in f) set("serviceAccount", f.serviceAccount);
   return body;
 }
 

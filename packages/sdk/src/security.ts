@@ -176,8 +176,8 @@ export class Security {
   }
 
   /**
-   * All user accounts. With `extendedInfo: true`, groups, remark, validFrom, validTo and the lockout
-   * are populated. One streamed request, parsed as it arrives (see iterUsers).
+   * All user accounts. With `extendedInfo: true`, groups, remark, validFrom, validTo, the lockout and
+   * serviceAccount are populated. One streamed request, parsed as it arrives (see iterUsers).
    */
   users(opts: UsersOptions<true> & { extendedInfo: true }): Promise<ECMUser<true>[]>;
   users(opts?: UsersOptions<false>): Promise<ECMUser<false>[]>;

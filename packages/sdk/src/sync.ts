@@ -9,6 +9,7 @@ import type {
   CreateUserFields,
   DirectoryFields,
   DirectorySyncMode,
+  ECMApiKey,
   ECMDirectory,
   ECMDirectorySync,
   ECMDirectoryTest,
@@ -334,6 +335,15 @@ export class SecuritySync {
   }
   deleteUser(userGuid: UserRef, opts?: SyncCallOptions): void {
     return this.#c("deleteUser", [userGuid, opts]);
+  }
+  apiKeys(userGuid: UserRef, opts?: SyncCallOptions): ECMApiKey[] {
+    return this.#c("apiKeys", [userGuid, opts]);
+  }
+  createApiKey(userGuid: UserRef, name: string, opts: SyncCallOptions & { expiresAt?: Date | null } = {}): ECMApiKey & { secret: string } {
+    return this.#c("createApiKey", [userGuid, name, opts]);
+  }
+  revokeApiKey(userGuid: UserRef, keyId: string, opts?: SyncCallOptions): void {
+    return this.#c("revokeApiKey", [userGuid, keyId, opts]);
   }
   addUserToGroup(userGuid: UserRef, groupGuid: GroupRef, opts?: SyncCallOptions): void {
     return this.#c("addUserToGroup", [userGuid, groupGuid, opts]);

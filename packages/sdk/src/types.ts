@@ -29,6 +29,7 @@ export interface RestUser {
   lockedOutUntil?: string | null;
   changePassword?: boolean;
   passwordNeverExpires?: boolean;
+  serviceAccount?: boolean;
 }
 
 export interface RestGroup {
@@ -84,6 +85,8 @@ export interface ECMUserExtendedFields {
   lockedOut: boolean;
   /** When a lockout after failed logins ends; null when the account is not locked out. */
   lockedOutUntil: Date | null;
+  /** A service account: it has no password and authenticates with API keys only. */
+  serviceAccount: boolean;
 }
 
 /** The same fields without `extendedInfo`: always empty / null, as the seed says. */
@@ -94,6 +97,7 @@ export interface ECMUserBasicFields {
   groups: string[] & { length: 0 };
   lockedOut: false;
   lockedOutUntil: null;
+  serviceAccount: false;
 }
 
 /**
@@ -202,6 +206,8 @@ export interface UserFields {
 export interface CreateUserFields extends UserFields {
   /** Initial password. */
   password?: string;
+  /** A service account: no password, it authenticates with API keys only (chosen here, it cannot change later). */
+  serviceAccount?: boolean;
 }
 
 export interface GroupFields {
@@ -403,8 +409,6 @@ export interface ImportUserRecord extends CreateUserFields {
   groups?: string[];
   /** Another system's hash in PHC format (argon2id, argon2i, bcrypt, PBKDF2-SHA256 as Keycloak keeps it), instead of `password`. */
   passwordHash?: string;
-  /** A service account: no password, API keys only (set when the user is created). */
-  serviceAccount?: boolean;
 }
 
 /** `csv`: a header row naming the columns; `ndjson`: a JSON object a line (the REST field names). */

@@ -91,6 +91,7 @@ describe("help and usage", () => {
     const main = ok(await ecm(["--help"], { auth: false }));
     assert.match(main.stdout, /Usage: ecm <command>/);
     assert.match(main.stdout, /Exit codes:/);
+    assert.match(main.stdout, /^Environment:\n  ECM_URL, ECM_API_KEY, ECM_TOKEN, ECM_USERNAME \+ ECM_PASSWORD override the saved login/m);
     for (const c of ["users list", "users create", "groups add-member", "roles grant", "import", "export", "login"]) {
       const r = ok(await ecm([...c.split(" "), "--help"], { auth: false }));
       assert.match(r.stdout, new RegExp(`Usage: ecm ${c}`), c);
@@ -238,6 +239,21 @@ describe("users", () => {
     assert.equal(builtin.code, 5);
   });
 
+  test("create --service-account: no password (ECM_NEW_PASSWORD is not read), API keys only", async () => {
+    assert.match(ok(await ecm(["users", "create", "--help"], { auth: false })).stdout, /--service-account/);
+    const svc = JSON.parse(ok(await ecm(["users", "create", "cli-svc", "--service-account", "-o", "json"], { env: { ECM_NEW_PASSWORD: "Passw0rd-Long!" } })).stdout);
+    assert.equal(svc.serviceAccount, true);
+    assert.equal(JSON.parse(ok(await ecm(["users", "show", "cli-svc", "-o", "json"])).stdout).serviceAccount, true);
+    assert.equal((await ecm(["whoami"], { env: { ECM_USERNAME: "cli-svc", ECM_PASSWORD: "Passw0rd-Long!" } })).code, 3);
+    const admin = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+    const { secret } = await admin.security.createApiKey(svc.guid, "cli-svc test");
+    assert.equal(JSON.parse(ok(await ecm(["whoami", "-o", "json"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_API_KEY: secret } })).stdout).username, "cli-svc");
+    // A password given on purpose is not dropped: the server refuses it.
+    const withPassword = await ecm(["users", "create", "cli-svc2", "--service-account", "--password-stdin"], { stdin: "Passw0rd-Long!\n" });
+    assert.deepEqual([withPassword.code, withPassword.stderr], [7, "ecm: ECMS1001-E A service account has no password: leave it out, and give it API keys.\n"]);
+    assert.equal(JSON.parse(ok(await ecm(["users", "create", "cli-person", "-o", "json"])).stdout).serviceAccount, false);
+  });
+
   test("list in every output format; search; extended; count", async () => {
     for (const n of ["cli-list1", "cli-list2"]) ok(await ecm(["users", "create", n, "--email", `${n}@example.org`, "--remark", 'has "quotes", commas']));
     const table = ok(await ecm(["users", "list", "--search", "cli-list"]));
@@ -250,7 +266,7 @@ describe("users", () => {
     assert.equal(json.length, 2);
     assert.deepEqual(json[0].groups, ["users"]);
     assert.equal(json[0].remark, 'has "quotes", commas');
-    assert.deepEqual(Object.keys(json[0]), ["id", "username", "loginName", "displayName", "email", "locked", "profileId", "guid", "remark", "validFrom", "validTo", "groups", "lockedOut", "lockedOutUntil"]);
+    assert.deepEqual(Object.keys(json[0]), ["id", "username", "loginName", "displayName", "email", "locked", "profileId", "guid", "remark", "validFrom", "validTo", "groups", "lockedOut", "lockedOutUntil", "serviceAccount"]);
 
     const csv = parseCsv(ok(await ecm(["users", "list", "-s", "cli-list", "-o", "csv", "-x"])).stdout);
     assert.equal(csv.length, 3);

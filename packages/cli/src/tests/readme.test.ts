@@ -51,8 +51,8 @@ test("the README's examples run as written", async () => {
     assert.match(stderr, /Logged in to .* as sysadmin/);
     assert.match(stderr, /1 created, 0 updated, 0 unchanged, 0 failed of 1 rows/);
     const listed = readFileSync(join(cwd, "example-users.csv"), "utf8");
-    assert.match(listed, /^id,username,.*,groups,lockedOut,lockedOutUntil\r\n/);
-    assert.match(listed, /,alice,.*,staff;users,false,\r\n/);
+    assert.match(listed, /^id,username,.*,groups,lockedOut,lockedOutUntil,serviceAccount\r\n/);
+    assert.match(listed, /,alice,.*,staff;users,false,,false\r\n/);
     const backup = JSON.parse(readFileSync(join(cwd, "backup.json"), "utf8")) as { users: { username: string; enabled: boolean }[]; roleMappings: { roleName: string }[] };
     assert.deepEqual(backup.users.map((u) => [u.username, u.enabled]).sort(), [["alice", false], ["carol", true], ["sysadmin", true]]);
     assert.ok(backup.roleMappings.some((m) => m.roleName === "security-administrator"));

@@ -57,6 +57,7 @@ test("toECMUser without extendedInfo: seed fields, extended ones empty/null", ()
     groups: [],
     lockedOut: false,
     lockedOutUntil: null,
+    serviceAccount: false,
   });
 });
 
@@ -83,6 +84,7 @@ test("toECMUser with extendedInfo populates remark, validity and groups", () => 
     "loginName",
     "profileId",
     "remark",
+    "serviceAccount",
     "username",
     "validFrom",
     "validTo",
@@ -138,6 +140,8 @@ test("toRestUserBody maps SDK names to REST names and leaves out undefined", () 
     },
   );
   assert.deepEqual(toRestUserBody({}), {});
+  assert.deepEqual(toRestUserBody({ serviceAccount: true }), { serviceAccount: true });
+  assert.throws(() => toRestUserBody({ service_account: true } as never), /unknown user field "service_account"; use serviceAccount/);
   assert.throws(() => toRestUserBody({ validTo: new Date("nope") }), TypeError);
   assert.throws(() => toRestUserBody({ change_pwd: true } as never), /unknown user field "change_pwd"; use changePwd/);
   assert.throws(() => toRestUserBody({ enabled: false } as never), /use locked \(inverted\)/);

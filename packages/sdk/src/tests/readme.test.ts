@@ -52,7 +52,7 @@ test("README has the seed's examples, sync and async", () => {
 test("the README examples run as written and print what the seed describes", async () => {
   const outputs: string[][] = [];
   for (const e of examples) outputs.push(await run(e.kind, e.code));
-  const [listSync, listAsync, extSync, extAsync, lockedSync, lockedAsync, iter, resume, importAsync, importSync, lifecycle, errors] = outputs;
+  const [listSync, listAsync, extSync, extAsync, lockedSync, lockedAsync, iter, resume, importAsync, importSync, lifecycle, apiKeys, errors] = outputs;
   assert.ok(listSync!.includes("sysadmin sysadmin "));
   assert.ok(listSync!.includes("readme.locked readme.locked locked@example.com"));
   assert.equal(listSync![listSync!.indexOf("readme.locked readme.locked locked@example.com") + 1], "  → locked");
@@ -66,6 +66,9 @@ test("the README examples run as written and print what the seed describes", asy
   assert.deepEqual(importAsync, ["1 readme.carol: created", "2 bad name!: failed (ECMS1001)"]);
   assert.deepEqual(importSync, ["1 would be created"]);
   assert.deepEqual(lifecycle, ["readme.staff,users", "true"]);
+  assert.equal(apiKeys!.length, 2);
+  assert.equal(apiKeys![0], "readme.robot true");
+  assert.match(apiKeys![1]!, /^nightly sync: ecm_\S{8}…, expires 2030-12-31T00:00:00\.000Z$/);
   assert.deepEqual(errors, ["no such user"]);
 });
 

@@ -21,8 +21,9 @@ import {
   ECMSync,
   ECMTimeoutError,
   ECMValidationError,
+  Security,
+  SecuritySync,
   type ECMUser,
-  type Security,
 } from "../index.js";
 
 /** ECMSync seen through the async interface, so one scenario covers both clients. */
@@ -457,6 +458,12 @@ test("ECMSync returns plain values and a synchronous iterator", () => {
   } finally {
     sync.close();
   }
+});
+
+test("ECMSync has every method of ECM's security namespace but the export's streams (ECM only)", () => {
+  const methods = (proto: object) => Object.getOwnPropertyNames(proto).filter((name) => name !== "constructor");
+  const blocking = new Set(methods(SecuritySync.prototype));
+  assert.deepEqual(methods(Security.prototype).filter((name) => !blocking.has(name)), ["exportSecuritySystemStream", "iterExport"]);
 });
 
 test("request(): the authenticated escape hatch maps query, body and errors like the typed methods", async () => {

@@ -9,23 +9,27 @@ export const create: Command = {
   path: ["users", "create"],
   args: "<username>",
   summary: "create a user",
-  options: { ...USER_FIELD_OPTIONS, "password-stdin": { type: "boolean" }, group: { type: "string", short: "g", multiple: true } },
+  options: { ...USER_FIELD_OPTIONS, "password-stdin": { type: "boolean" }, "service-account": { type: "boolean" }, group: { type: "string", short: "g", multiple: true } },
   optionHelp: [
     ...USER_FIELD_HELP,
     "--password-stdin      read an initial password from standard input (else ECM_NEW_PASSWORD; none: cannot log in)",
+    "--service-account     a service account: no password (ECM_NEW_PASSWORD is not read), API keys only",
     "-g, --group NAME      also add to this group (repeatable)",
   ],
   async run(ctx) {
     const username = arg(ctx, 0, "username");
     noMoreArgs(ctx, 1);
     const fields = userFieldsFrom(ctx.values);
+    const serviceAccount = ctx.values["service-account"] === true;
     let password: string | undefined;
-    if (ctx.values["password-stdin"] || ctx.io.env.ECM_NEW_PASSWORD) password = await readPassword(ctx, "ECM_NEW_PASSWORD", "");
+    // A service account takes no password: ECM_NEW_PASSWORD is for the other users a script creates, and
+    // one given with --password-stdin is sent for the server to refuse, not dropped.
+    if (ctx.values["password-stdin"] || (!serviceAccount && ctx.io.env.ECM_NEW_PASSWORD)) password = await readPassword(ctx, "ECM_NEW_PASSWORD", "");
     const sec = ctx.ecm().security;
     const groups = (ctx.values.group as string[] | undefined) ?? [];
     const resolved = [];
     for (const g of groups) resolved.push(await findGroup(ctx, g));
-    let u = await sec.createUser(username, { ...fields, ...(password !== undefined ? { password } : {}) });
+    let u = await sec.createUser(username, { ...fields, ...(password !== undefined ? { password } : {}), ...(serviceAccount ? { serviceAccount } : {}) });
     for (const g of resolved) await sec.addUserToGroup(u.guid, g.guid);
     if (resolved.length > 0) u = await sec.getUser(u.guid);
     ctx.out(USER_EXTENDED_COLUMNS, userRow(u));
