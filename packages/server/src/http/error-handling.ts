@@ -7,6 +7,13 @@ import { asStoreBusy } from "../storage/busy.js";
 import { ApiError, ErrorCodes, errorBody, fromDomainError } from "./errors.js";
 import { describeValidation } from "./validation.js";
 
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** The body types a route takes, when not JSON (its 415 names them). */
+    accepts?: string[];
+  }
+}
+
 /**
  * Every answer that is not a success goes through here, whoever noticed the problem: a route, the
  * schema validation, the body parser, the router (a bad URL, no such route, a method the path does
@@ -43,7 +50,7 @@ export function handleError(this: FastifyInstance, thrown: FastifyError | ApiErr
 function bodyProblem(error: FastifyError, request: FastifyRequest): string | undefined {
   if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
     const type = (request.headers["content-type"] ?? "").split(";")[0]!.trim();
-    return `Send the body as application/json, not ${type || "without a content type"}.`;
+    return `Send the body as ${(request.routeOptions.config.accepts ?? ["application/json"]).join(" or ")}, not ${type || "without a content type"}.`;
   }
   if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") return `The body is larger than the ${request.routeOptions.bodyLimit} bytes this server takes (ECM_BODY_LIMIT_BYTES).`;
   return undefined;

@@ -230,6 +230,9 @@ describeEachStore("bulk import", (server) => {
     const { lines } = await importUsers(server(), sec, ndjson([{ username: "imp_escalate", groups: ["administrators"] }, { username: "sysadmin", firstName: "Mallory" }, { username: "imp_fine" }]));
     assert.deepEqual(lines.slice(0, 3).map((l) => [l.status, l.error?.code]), [["failed", "ECMS1103"], ["failed", "ECMS1103"], ["created", undefined]]);
     assert.equal((await importUsers(server(), token, "{}", "application/json")).status, 415);
+    const text = await importUsers(server(), token, "username\nx\n", "text/plain");
+    assert.equal(text.status, 415);
+    assert.match(text.text, /Send the body as application\/x-ndjson or application\/jsonl or text\/csv, not text\/plain/);
     assert.equal((await server().api("POST", "/security/v1/users/import", { body: "{}\n", headers: { "content-type": "application/x-ndjson" } })).status, 401);
     const plain = await server().login("imp_csv1", "x").catch(() => undefined);
     assert.equal(plain, undefined);
@@ -318,6 +321,8 @@ describe("an import may take longer than the request timeout, but not drip", () 
     await closed;
     assert.match(text, /^HTTP\/1\.1 200 /);
     assert.match(text, /"error":\{"code":"ECMS1006","message":"The upload is too slow/);
+    // Rows that came a second or more before the cut were committed and answered, not lost with it.
+    assert.match(text, /"username":"long_0","status":"(created|unchanged)"/);
   });
 });
 

@@ -1,4 +1,5 @@
 import { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply } from "fastify";
 import { Type } from "typebox";
@@ -18,6 +19,8 @@ import { NewUserFields } from "./users.js";
 
 /** Rows per transaction: large enough that a batch's statements cost little per row, small enough to answer often. */
 const BATCH_ROWS = 1000;
+/** The longest a row waits for its batch to fill before it is committed and answered. */
+const BATCH_WAIT_MS = 1000;
 
 /** A row of an import: the fields of a new user, plus an existing hash and the groups by name. */
 const ImportRow = Type.Object(
@@ -60,16 +63,37 @@ function resultLine(result: ImportResult): string {
   return `${JSON.stringify({ ...rest, error: { code: api.code, message: api.message, ...api.info } })}\n`;
 }
 
-async function* batches<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
-  let batch: T[] = [];
-  for await (const item of items) {
-    batch.push(item);
-    if (batch.length === size) {
-      yield batch;
-      batch = [];
+/**
+ * Batches of at most `size` items. A batch is also handed on `maxWaitMs` after its first item came,
+ * full or not: the rows of a slow upload are committed and answered while it goes on, so a cut
+ * upload loses only the rows of its last second, each unanswered.
+ */
+async function* batches<T>(items: AsyncIterable<T>, size: number, maxWaitMs: number): AsyncGenerator<T[]> {
+  const source = items[Symbol.asyncIterator]();
+  let pending: Promise<IteratorResult<T>> | undefined;
+  for (;;) {
+    const batch: T[] = [];
+    // One timer a batch, started by its first item.
+    const timer = new AbortController();
+    let due: Promise<"due"> | undefined;
+    try {
+      while (batch.length < size) {
+        pending ??= source.next();
+        const next = due ? await Promise.race([pending, due]) : await pending;
+        if (next === "due") break;
+        pending = undefined;
+        if (next.done) {
+          if (batch.length > 0) yield batch;
+          return;
+        }
+        batch.push(next.value);
+        due ??= sleep(maxWaitMs, "due" as const, { signal: timer.signal }).catch(() => "due" as const);
+      }
+    } finally {
+      timer.abort();
     }
+    yield batch;
   }
-  if (batch.length > 0) yield batch;
 }
 
 /** Bulk import of users (NDJSON or CSV), answered row by row as each batch commits. */
@@ -82,6 +106,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
     "/security/v1/users/import",
     {
       onRequest: guard(...ADMINISTRATOR_ROLES),
+      config: { accepts: Object.keys(FORMATS) },
       schema: {
         summary: "Import users",
         description: [
@@ -127,7 +152,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
             if (!first.done) yield first.value;
             yield* records;
           })();
-          for await (const batch of batches(all, BATCH_ROWS)) {
+          for await (const batch of batches(all, BATCH_ROWS, BATCH_WAIT_MS)) {
             const results = await importer.importBatch(actor, batch.map(itemOf), options);
             for (const r of results) counts[r.status]++;
             yield results.map(resultLine).join("");
