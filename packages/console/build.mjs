@@ -1,7 +1,8 @@
 // Builds the console into dist/: esbuild bundles src/main.ts (one chunk per page, loaded when the page
-// is opened) and the one stylesheet into content-hashed files, writes index.html naming them (no
-// inline script or style: the Content-Security-Policy allows none), and keeps a gzip and a brotli copy
-// of every file beside it for the server to send as they are. Run by the root `prepare` (npm ci).
+// is opened) and the one stylesheet into content-hashed files, copies the icon under a hashed name too,
+// writes index.html naming them (no inline script or style: the Content-Security-Policy allows none),
+// and keeps a gzip and a brotli copy of every file beside it for the server to send as they are. Run
+// by the root `prepare` (npm ci).
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -36,6 +37,11 @@ export async function buildConsole(outdir = join(root, "dist")) {
   // The chunks shared by main.js and the pages (Lit, the SDK, ui.ts) are asked for with the entry page,
   // not one after the other as each importing module is read.
   const shared = outputs.filter((o) => !o.meta.entryPoint && o.file.endsWith(".js")).map((o) => o.file);
+  // The icon named by the entry page, so that the browser does not ask for /favicon.ico (a 404); hashed
+  // like every file but index.html, which the server caches for good.
+  const icon = readFileSync(join(root, "src/favicon.svg"));
+  const favicon = `favicon-${createHash("sha256").update(icon).digest("hex").slice(0, 8).toUpperCase()}.svg`;
+  writeFileSync(join(outdir, favicon), icon);
   writeFileSync(
     join(outdir, "index.html"),
     `<!doctype html>
@@ -45,6 +51,7 @@ export async function buildConsole(outdir = join(root, "dist")) {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>ECM Security</title>
+<link rel="icon" href="${favicon}" type="image/svg+xml">
 <link rel="stylesheet" href="${style}">
 ${shared.map((file) => `<link rel="modulepreload" href="${file}">\n`).join("")}<script type="module" src="${script}"></script>
 </head>

@@ -6,8 +6,10 @@ export const BASE_URL = new URL("..", new URL(".", location.href)).href.replace(
 const TOKEN_KEY = "ecm.console.token";
 /** Who the token of this tab was for, with which roles, as last read (what a reload shows before it has checked again). */
 const WHO_KEY = "ecm.console.who";
-/** How often a page in use renews its session (the server's idle lifetime is 5 minutes by default). */
-const RENEW_MS = 60_000;
+/** The token's idle lifetime in milliseconds (`expires_in` of the token answer), kept with it for a reload. */
+const LIFETIME_KEY = "ecm.console.lifetime";
+/** The server's default idle lifetime, for a token whose answer did not say. */
+const DEFAULT_LIFETIME_MS = 300_000;
 
 export type Role = "system-administrator" | "security-administrator" | "user";
 
@@ -19,19 +21,46 @@ class Session extends EventTarget {
   ecm: ECM | null = null;
   me: RestMe | null = null;
   roles: Role[] = [];
-  #active = false;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  /** Each answer to the token restarts its idle lifetime on the server: when the last one came, and that lifetime. */
+  #usedAt = 0;
+  #lifetimeMs = DEFAULT_LIFETIME_MS;
+  #renewing = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #tracked = new WeakMap<object, object>();
 
   /** The client; only called by pages shown to a logged-in user. */
   get api() {
     if (!this.ecm) throw new ECMAuthError("not logged in", { status: 401 });
-    return this.ecm.admin;
+    return this.#track(this.ecm.admin);
   }
 
   /** The seed-shaped namespace, for what only it has (identity providers). */
   get security() {
     if (!this.ecm) throw new ECMAuthError("not logged in", { status: 401 });
-    return this.ecm.security;
+    return this.#track(this.ecm.security);
+  }
+
+  /**
+   * The namespace with every answered call noted as a use of the token: a page that keeps calling (a
+   * bulk action's or a sync's progress) keeps its session, and one that stops lets it expire.
+   */
+  #track<T extends object>(target: T): T {
+    let proxy = this.#tracked.get(target) as T | undefined;
+    if (!proxy) {
+      proxy = new Proxy(target, {
+        get: (t, key) => {
+          const value: unknown = Reflect.get(t, key, t);
+          if (typeof value !== "function") return value;
+          return (...args: unknown[]) => {
+            const result: unknown = value.apply(t, args);
+            if (result instanceof Promise) result.then(() => this.#used(), () => undefined);
+            return result;
+          };
+        },
+      });
+      this.#tracked.set(target, proxy);
+    }
+    return proxy;
   }
 
   get isAdmin(): boolean {
@@ -51,6 +80,7 @@ class Session extends EventTarget {
     const token = sessionStorage.getItem(TOKEN_KEY);
     if (!token) return false;
     this.ecm = new ECM({ baseUrl: BASE_URL, token, retries: 1 });
+    this.#lifetimeMs = Number(sessionStorage.getItem(LIFETIME_KEY)) || DEFAULT_LIFETIME_MS;
     const who = JSON.parse(sessionStorage.getItem(WHO_KEY) ?? "null") as { me: RestMe; roles: Role[] } | null;
     this.me = who?.me ?? null;
     this.roles = who?.roles ?? [];
@@ -73,20 +103,24 @@ class Session extends EventTarget {
 
   /** Logs in with a password; refusals come back as the SDK's errors. */
   async login(username: string, password: string): Promise<void> {
-    const token = (await new ECM({ baseUrl: BASE_URL, username, password, retries: 0 }).login()).accessToken;
-    await this.#open(token);
+    const { accessToken, expiresIn } = await new ECM({ baseUrl: BASE_URL, username, password, retries: 0 }).login();
+    await this.#open(accessToken, expiresIn);
   }
 
-  /** Takes a token handed over by an identity provider's login. */
-  async adopt(token: string): Promise<void> {
-    await this.#open(token);
+  /** Takes a token handed over by an identity provider's login, with its idle lifetime in seconds. */
+  async adopt(token: string, expiresIn: number | undefined): Promise<void> {
+    await this.#open(token, expiresIn);
   }
 
-  async #open(token: string): Promise<void> {
+  /** Checks the token and takes it; `expiresIn` (seconds) comes with a new token, a known one keeps its lifetime. */
+  async #open(token: string, expiresIn?: number): Promise<void> {
     const ecm = this.ecm?.token === token ? this.ecm : new ECM({ baseUrl: BASE_URL, token, retries: 1 });
     const me = await ecm.admin.me();
     let roles: Role[] = ["user"];
-    if (!me.changePassword) {
+    // Only the built-in users group (which never grants an administrator role) and no profile: nothing
+    // but the own account, and no roles to ask for (the server refuses them to a plain user).
+    const plain = (me.groups ?? []).every((g) => g === "users") && me.profileId <= 0;
+    if (!me.changePassword && !plain) {
       try {
         roles = (await ecm.admin.effectiveRoles(me.id)).map((r) => r.name as Role);
       } catch (error) {
@@ -96,9 +130,12 @@ class Session extends EventTarget {
     this.ecm = ecm;
     this.me = me;
     this.roles = roles;
+    if (expiresIn) this.#lifetimeMs = expiresIn * 1000;
     sessionStorage.setItem(TOKEN_KEY, token);
+    sessionStorage.setItem(LIFETIME_KEY, String(this.#lifetimeMs));
     sessionStorage.setItem(WHO_KEY, JSON.stringify({ me, roles }));
-    this.#keepAlive();
+    this.#used();
+    this.#watch();
     this.dispatchEvent(new Event("change"));
   }
 
@@ -130,21 +167,34 @@ class Session extends EventTarget {
     this.roles = [];
     sessionStorage.removeItem(TOKEN_KEY);
     sessionStorage.removeItem(WHO_KEY);
-    clearInterval(this.#timer);
+    sessionStorage.removeItem(LIFETIME_KEY);
+    clearTimeout(this.#timer);
   }
 
-  /** While someone uses the page (keys, pointer), the session is renewed; left alone, it expires. */
-  #keepAlive(): void {
-    clearInterval(this.#timer);
-    this.#timer = setInterval(() => {
-      if (!this.#active || !this.ecm) return;
-      this.#active = false;
-      this.ecm.admin.me().catch(failed);
-    }, RENEW_MS);
+  #used(): void {
+    this.#usedAt = Date.now();
   }
 
+  /**
+   * Left alone, the session ends on the server when its idle lifetime has passed since the token was
+   * last used: the page goes to the login page then, not at the next click.
+   */
+  #watch(): void {
+    clearTimeout(this.#timer);
+    if (!this.ecm) return;
+    const left = this.#usedAt + this.#lifetimeMs - Date.now();
+    if (left <= 0) this.expired();
+    else this.#timer = setTimeout(() => this.#watch(), left);
+  }
+
+  /**
+   * Someone uses the page (keys, pointer): the session is renewed once a third of its lifetime has
+   * passed since the token was last used, well before it runs out however short it is.
+   */
   noteActivity(): void {
-    this.#active = true;
+    if (!this.ecm || this.#renewing || Date.now() - this.#usedAt < this.#lifetimeMs / 3) return;
+    this.#renewing = true;
+    this.api.me().catch(failed).finally(() => (this.#renewing = false));
   }
 }
 
@@ -182,7 +232,9 @@ export async function adoptProviderLogin(): Promise<void> {
   const { alias, next } = JSON.parse(started) as { alias: string; next: string };
   history.replaceState(null, "", `${location.pathname}#/${next}`);
   try {
-    await session.adopt(await publicApi.admin.exchangeProviderCode(alias, decodeURIComponent(code)));
+    // The whole token answer, not only the token (which `exchangeProviderCode` answers): its idle lifetime too.
+    const answer = await publicApi.request<{ access_token: string; expires_in?: number }>("POST", `/auth/v1/providers/${encodeURIComponent(alias)}/exchange`, { body: { code: decodeURIComponent(code) } });
+    await session.adopt(answer.access_token, answer.expires_in);
   } catch (error) {
     history.replaceState(null, "", `${location.pathname}#/login?provider=${encodeURIComponent(`The login through the identity provider failed: ${failed(error) || "it was refused."}`)}`);
   }

@@ -27,12 +27,14 @@ const PAGES: Record<string, PageEntry> = {
   me: { tag: "ecm-me", title: "My account", load: () => import("./pages/me.js"), admin: false, nav: "My account" },
 };
 
-/** The page a route shows: `users/<id>` is one user, `groups/<id>` one group. */
+/**
+ * The page a route shows: `users/<id>` is one user, `groups/<id>` one group. An administration page is
+ * no page for a plain user (the server refuses all it would ask for): the own account instead.
+ */
 function entryOf(route: Route): [string, PageEntry] {
-  if (route.page === "users" && route.rest[0]) return ["user", PAGES.user!];
-  if (route.page === "groups" && route.rest[0]) return ["group", PAGES.group!];
-  const entry = PAGES[route.page];
-  if (entry && route.page !== "user" && route.page !== "group") return [route.page, entry];
+  const key = route.page === "users" && route.rest[0] ? "user" : route.page === "groups" && route.rest[0] ? "group" : route.page;
+  const entry = route.page === "user" || route.page === "group" ? undefined : PAGES[key];
+  if (entry && (!entry.admin || session.isAdmin)) return [key, entry];
   return session.isAdmin ? ["users", PAGES.users!] : ["me", PAGES.me!];
 }
 
@@ -111,6 +113,11 @@ class ConsoleApp extends LitElement {
     const [key, entry] = route.page === "login" ? ["login", PAGES.login!] : entryOf(route);
     if (session.ecm && key === "login") {
       navigate(`#/${route.params.get("next") ?? ""}`, true);
+      return;
+    }
+    // A plain user sent to an administration page (a link, the page after a login): the URL says where they are.
+    if (key === "me" && route.page !== "me" && PAGES[route.page]?.admin) {
+      navigate(href("me"), true);
       return;
     }
     await entry.load();

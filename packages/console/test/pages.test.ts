@@ -1,8 +1,8 @@
 /** Every page: no WCAG 2.1 A/AA violation in either theme, a screenshot of each; login, forced password change and session expiry as a user meets them. */
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { createUser, groupId, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
-import { ADMIN_PASSWORD } from "../../server/src/test-support/server.js";
+import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
+import { ADMIN_PASSWORD, startTestServer } from "../../server/src/test-support/server.js";
 import { axeViolations, describeConsole, logIn, openPage, screenshot } from "./support.js";
 
 describeConsole("console pages", (ctx, kind) => {
@@ -109,33 +109,101 @@ describeConsole("console pages", (ctx, kind) => {
     }
   });
 
-  it("the session renews while the page is used, and ends when it is left alone", async () => {
-    const { server, browser, url } = ctx();
+  it("the session renews while the page is used, however short its lifetime, and a page left alone goes to the login page when it ends", async (t) => {
+    const { browser } = ctx();
+    // A lifetime under a minute (ECM_TOKEN_TTL_SECONDS=45): the page renews at a third of it.
+    const server = await startTestServer(kind, { tokenTtlSeconds: 45 });
+    t.after(() => server.close());
+    const url = `${server.baseUrl}/console/`;
     const { page, errors, close } = await openPage(browser);
-    // The page's clock is moved by the test: the renewal timer fires without waiting a minute.
+    // The page's clock is moved by the test, and the server's alike: the lifetime passes without waiting.
     await page.clock.install();
+    const pass = async (seconds: number) => {
+      server.clock.advance(seconds);
+      await page.clock.fastForward(seconds * 1000);
+    };
     const renewal = async () => {
       const answer = page.waitForResponse((r) => r.url().endsWith("/security/v1/me"));
-      await page.clock.fastForward("01:00");
+      await page.keyboard.press("Shift");
       return (await answer).status();
     };
     try {
       await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
-      await page.goto(`${url}#/me`);
-      await page.getByRole("heading", { level: 1, name: "My account" }).waitFor();
-      // Used (the login's click, then a key) while four minutes pass on the server, twice: renewed each time.
-      server.clock.advance(240);
+      await page.goto(`${url}#/groups`);
+      await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
+      // Used (a key) after 30 of the 45 seconds, twice: renewed each time.
+      await pass(30);
       assert.equal(await renewal(), 200);
-      server.clock.advance(240);
-      await page.keyboard.press("Shift");
-      assert.equal(await renewal(), 200, "without the first renewal the session would have ended at five minutes");
-      // Left alone: no renewal at the next minute, and the session ends five minutes after the last one.
-      server.clock.advance(240);
-      await page.clock.fastForward("01:00");
-      server.clock.advance(120);
-      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Groups" }).click();
+      await pass(30);
+      assert.equal(await renewal(), 200, "without the first renewal the session would have ended at 45 seconds");
+      // Left alone: when the lifetime has passed, the page goes to the login page by itself, keeping the page.
+      await pass(46);
       await page.getByText("Your session has ended. Log in again to go back to where you were.").waitFor();
       assert.match(page.url(), /#\/login\?next=groups/);
+      assert.equal(await page.evaluate(() => sessionStorage.getItem("ecm.console.token")), null);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("a plain user who opens an administration page gets the own account, and is never refused a request", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    const other = await createUser(server, token, "pia.plain");
+    const { page, errors, close } = await openPage(browser);
+    const refused: string[] = [];
+    const icons: string[] = [];
+    page.on("response", (r) => {
+      if (r.status() === 403 || r.url().endsWith("/roles")) refused.push(`${r.status()} ${r.url()}`);
+      if (r.url().includes("favicon")) icons.push(`${r.status()} ${new URL(r.url()).pathname}`);
+    });
+    const mine = async () => {
+      await page.getByRole("heading", { level: 1, name: "My account" }).waitFor();
+      await page.waitForURL(/#\/me$/);
+    };
+    try {
+      // An administration page asked for before the login is not the page after it.
+      await page.goto(`${url}#/users`);
+      await page.getByLabel("Username").fill("pia.plain");
+      await page.getByLabel("Password").fill(USER_PASSWORD);
+      await page.getByRole("button", { name: "Log in" }).click();
+      await mine();
+      for (const hash of ["#/users", "#/groups", "#/audit", "#/providers", `#/users/${other.uuid}`]) {
+        await page.goto(`${url}${hash}`);
+        await mine();
+      }
+      assert.deepEqual(await page.getByRole("navigation", { name: "Main" }).getByRole("link").allInnerTexts(), ["My account"]);
+      assert.deepEqual(refused, []);
+      // The console's own icon, not /favicon.ico (a 404 on every page).
+      assert.ok(icons.length > 0 && icons.every((i) => /^200 \/portal\/console\/favicon-\w+\.svg$/.test(i)), icons.join());
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("a security administrator sees no control for a group that grants system-administrator", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    await createSecurityAdministrator(server, token, "sid.security");
+    const operators = await createGroup(server, token, "operators", ["system-administrator"]);
+    const helpdesk = await createGroup(server, token, "helpdesk");
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sid.security", USER_PASSWORD);
+      for (const id of [await groupId(server, token, "administrators"), operators]) {
+        await page.goto(`${url}#/groups/${id}`);
+        await page.getByRole("cell", { name: "system-administrator", exact: true }).waitFor();
+        assert.equal(await page.getByRole("button", { name: /^(Revoke|Grant|Save|Delete)/ }).count(), 0, id);
+        assert.equal(await page.getByLabel("Grant role").count(), 0, id);
+      }
+      await page.getByText("Only a system administrator may change this group: it grants the system-administrator role.").waitFor();
+      // A group that grants it not: the security administrator's controls, without system-administrator.
+      await page.goto(`${url}#/groups/${helpdesk}`);
+      await page.getByRole("button", { name: "Save" }).waitFor();
+      const roles = await page.getByLabel("Grant role").locator("option").allInnerTexts();
+      assert.ok(roles.includes("security-administrator") && !roles.includes("system-administrator"), roles.join());
       assert.deepEqual(errors, []);
     } finally {
       await close();

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { before, it } from "node:test";
 import type { Page } from "playwright-core";
-import { createGroup } from "../../server/src/test-support/accounts.js";
+import { createGroup, createUser } from "../../server/src/test-support/accounts.js";
 import { insertUser } from "../../server/src/test-support/fixtures.js";
 import { ADMIN_PASSWORD } from "../../server/src/test-support/server.js";
 import { describeConsole, logIn, openPage, screenshot } from "./support.js";
@@ -114,6 +114,78 @@ describeConsole("users in the console", (ctx, kind) => {
       await progress.getByRole("button", { name: "Close" }).click();
       assert.equal((await server.api("GET", "/security/v1/users/count?search=person1&enabled=false", { token })).body, 111);
       assert.equal((await server.api("GET", "/security/v1/users/count?search=person2&enabled=false", { token })).body, 0);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("Back and Forward bring the filter menus and the search back with the list; a typed search is one step of history", async () => {
+    const { browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    const menu = (name: string) => page.getByRole("combobox", { name, exact: true });
+    const shows = (name: string, label: string) => page.waitForFunction(([n, l]) => {
+      const select = document.querySelector<HTMLSelectElement>(`select[aria-label="${n}"]`);
+      return select?.selectedOptions[0]?.textContent === l;
+    }, [name, label] as const);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/groups`);
+      await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users" }).click();
+      await row(page, "carol.jones").waitFor();
+      await menu("Group").locator("option", { hasText: "auditors" }).waitFor({ state: "attached" });
+      for (const [name, label, any] of [["Group", "auditors", "Any group"], ["Profile", "No profile", "Any profile"]] as const) {
+        await menu(name).selectOption({ label });
+        await page.waitForURL(name === "Group" ? /groupId=/ : /profileId=-1/);
+        await page.goBack();
+        await page.waitForURL(/#\/users$/);
+        await shows(name, any);
+        await page.goForward();
+        await shows(name, label);
+        await page.goBack();
+        await shows(name, any);
+      }
+      // The first keystrokes add an entry, the next ones of the same typing change it: Back is the list before.
+      const search = page.getByRole("searchbox", { name: "Search users by name or email" });
+      await search.pressSequentially("jon");
+      await page.waitForURL(/search=jon$/);
+      await search.pressSequentially("es");
+      await page.waitForURL(/search=jones$/);
+      await row(page, "carol.jones").waitFor();
+      await page.goBack();
+      await page.waitForURL(/#\/users$/);
+      assert.equal(await search.inputValue(), "");
+      await page.goBack();
+      await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("a user's own membership in a group its profile also gives is direct and can be removed", async () => {
+    const { server, browser, url } = ctx();
+    const profile = await createUser(server, token, "profile.staff", { profile_id: 0 });
+    const dana = await createUser(server, token, "dana.direct", { profile_id: profile.id });
+    const staff = await createGroup(server, token, "staff", ["security-administrator"]);
+    const readers = await createGroup(server, token, "readers", ["user"]);
+    for (const [user, group] of [[profile, staff], [profile, readers], [dana, staff]] as const) {
+      assert.equal((await server.api("PUT", `/security/v1/users/${user.uuid}/user-groups/${group}`, { token })).status, 204);
+    }
+    const { page, errors, close } = await openPage(browser);
+    const groups = page.getByRole("table").filter({ has: page.getByRole("columnheader", { name: "Membership" }) });
+    const membership = (group: string) => groups.getByRole("row").filter({ has: page.getByRole("link", { name: group, exact: true }) });
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users/${dana.uuid}`);
+      await page.getByRole("heading", { level: 1, name: /dana\.direct/ }).waitFor();
+      assert.match(await membership("staff").innerText(), /direct\s+Remove from staff/);
+      assert.match(await membership("readers").innerText(), /through the profile\s*$/);
+      assert.match(await membership("users").innerText(), /direct/);
+      await page.getByRole("button", { name: "Remove from staff" }).click();
+      await page.getByText("staff stays: the profile gives it.").waitFor();
+      assert.match(await membership("staff").innerText(), /through the profile\s*$/);
       assert.deepEqual(errors, []);
     } finally {
       await close();

@@ -76,9 +76,12 @@ class GroupPage extends Page {
   protected override render() {
     const g = this.#group;
     if (!g) return html`<h1 tabindex="-1">Group</h1>${this.renderMessage()}<p>Loading…</p>`;
-    // Only a system administrator hands out or takes back system-administrator (the server refuses the others).
-    const mayMap = (role: string) => session.isSystemAdmin || role !== "system-administrator";
+    // Only a system administrator hands out or takes back system-administrator, and changes a group that
+    // grants it in any way (fields, roles, members): the server refuses the others, so they see no control for it.
     const mayChange = session.isSystemAdmin || !this.#granted.some((r) => r.name === "system-administrator");
+    const mayMap = (role: string) => mayChange && (session.isSystemAdmin || role !== "system-administrator");
+    // Every account joins the built-in users group: the server grants it no administrator role.
+    const mayGrant = (role: string) => mayMap(role) && !(g.builtin && g.name === "users" && (role === "system-administrator" || role === "security-administrator"));
     return html`
       <p><a href=${href("groups")}>← Groups</a></p>
       <h1 tabindex="-1">${g.name}</h1>
@@ -88,7 +91,7 @@ class GroupPage extends Page {
           <legend class="visually-hidden">Group fields</legend>
           <label class="field"><span>Name</span><input name="name" value=${g.name} required maxlength="255"></label>
           <label class="field"><span>Description</span><input name="description" value=${g.description ?? ""}></label>
-          ${g.builtin ? html`<p class="muted">Built-in groups cannot be renamed or deleted.</p>` : html`<div class="row"><button class="primary">Save</button><button type="button" class="danger" @click=${() => openDialog(this, "delete-group")}>Delete…</button></div>`}
+          ${g.builtin ? html`<p class="muted">Built-in groups cannot be renamed or deleted.</p>` : !mayChange ? html`<p class="muted">Only a system administrator may change this group: it grants the system-administrator role.</p>` : html`<div class="row"><button class="primary">Save</button><button type="button" class="danger" @click=${() => openDialog(this, "delete-group")}>Delete…</button></div>`}
         </fieldset>
       </form>
 
@@ -96,9 +99,9 @@ class GroupPage extends Page {
       <table class="plain"><thead><tr><th>Role</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
         <tbody>${this.#granted.map((r) => html`<tr><td>${r.name}</td><td>${mayMap(r.name) ? html`<button @click=${() => void this.#mapping(r.name, false)}>Revoke ${r.name}</button>` : nothing}</td></tr>`)}</tbody>
       </table>
-      ${this.#available.filter((r) => mayMap(r.name)).length ? html`<form class="row" @submit=${(e: SubmitEvent) => { e.preventDefault(); void this.#mapping(String(new FormData(e.target as HTMLFormElement).get("role")), true); }}>
+      ${this.#available.filter((r) => mayGrant(r.name)).length ? html`<form class="row" @submit=${(e: SubmitEvent) => { e.preventDefault(); void this.#mapping(String(new FormData(e.target as HTMLFormElement).get("role")), true); }}>
         <label for="grant-role">Grant role</label>
-        <select id="grant-role" name="role">${this.#available.filter((r) => mayMap(r.name)).map((r) => html`<option>${r.name}</option>`)}</select>
+        <select id="grant-role" name="role">${this.#available.filter((r) => mayGrant(r.name)).map((r) => html`<option>${r.name}</option>`)}</select>
         <button>Grant</button>
       </form>` : nothing}
 

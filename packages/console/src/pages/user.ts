@@ -166,6 +166,14 @@ class UserPage extends Page {
     }
   }
 
+  /** Ends the user's own membership; the group stays when the profile gives it too, and the notice says so. */
+  async #leave(g: RestGroup): Promise<void> {
+    if (await this.attempt(() => session.api.removeFromGroup(this.#id, g.id))) {
+      await this.#load();
+      this.notify(this.#groups.some((x) => x.id === g.id) ? `${g.name} stays: the profile gives it.` : `Removed from ${g.name}.`);
+    }
+  }
+
   protected override render() {
     const u = this.#user;
     if (!u) return html`<h1 tabindex="-1">User</h1>${this.renderMessage()}<p>Loading…</p>`;
@@ -248,12 +256,18 @@ class UserPage extends Page {
   #renderGroups(editable: boolean): TemplateResult {
     const member = new Set(this.#groups.map((g) => g.id));
     const addable = this.#allGroups.filter((g) => !member.has(g.id) && (session.isSystemAdmin || g.name !== "administrators"));
+    // The server lists the user's own groups and its profile's together; only the role grants tell them
+    // apart (`viaProfile`). A group the profile gives is the user's own too when it grants the user a role
+    // directly; when it grants no role, whether it is cannot be told, so it keeps its Remove.
+    const own = new Set(this.#roles.flatMap((r) => r.grantedBy.filter((b) => !b.viaProfile).map((b) => b.groupId)));
+    const granting = new Set(this.#roles.flatMap((r) => r.grantedBy.map((b) => b.groupId)));
     return html`
       <table class="plain"><thead><tr><th>Group</th><th>Membership</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
         <tbody>${this.#groups.map((g) => {
-          const inherited = this.#profileGroups.has(g.id);
+          const inherited = this.#profileGroups.has(g.id) && !own.has(g.id);
+          const removable = !inherited || !granting.has(g.id);
           return html`<tr><td><a href=${href(`groups/${g.id}`)}>${g.name}</a></td><td>${inherited ? "through the profile" : "direct"}</td>
-            <td>${editable && !inherited ? html`<button @click=${() => void this.#act(() => session.api.removeFromGroup(this.#id, g.id), `Removed from ${g.name}.`)}>Remove from ${g.name}</button>` : nothing}</td></tr>`;
+            <td>${editable && removable ? html`<button @click=${() => void this.#leave(g)}>Remove from ${g.name}</button>` : nothing}</td></tr>`;
         })}</tbody>
       </table>
       ${editable && addable.length ? html`<form class="row" @submit=${(e: SubmitEvent) => {

@@ -94,6 +94,8 @@ class UsersPage extends Page {
   #generation = 0;
   #jumpTimer: ReturnType<typeof setTimeout> | undefined;
   #searchTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The history entry the search box last made: while it is the current one, typing goes on in it. */
+  #searchEntry: string | null = null;
   #selected = new Set<string>();
   #allMatching = false;
   #active = 0;
@@ -255,8 +257,12 @@ class UsersPage extends Page {
   #onSearch(event: InputEvent): void {
     const value = (event.target as HTMLInputElement).value;
     clearTimeout(this.#searchTimer);
-    // Keystrokes replace the history entry: Back goes to the previous filter, not the previous letter.
-    this.#searchTimer = setTimeout(() => this.#setParam("search", value.trim() === "" ? undefined : value, true), SEARCH_DELAY_MS);
+    // The first keystrokes of a typing add a history entry, the next ones replace that entry: Back goes to
+    // the list before the typing (not to the previous letter, nor past that list).
+    this.#searchTimer = setTimeout(() => {
+      this.#setParam("search", value.trim() === "" ? undefined : value, location.hash === this.#searchEntry);
+      this.#searchEntry = location.hash;
+    }, SEARCH_DELAY_MS);
   }
 
   /** One directory or provider (`directory:<id>`, as its page links to its users): an option of its own, named as its users' source. */
@@ -350,32 +356,34 @@ class UsersPage extends Page {
     const loadedIds = () => [...this.#pages.values()].flatMap((p) => p.items.map((u) => u.id));
     const allLoadedSelected = this.#selected.size > 0 && loadedIds().every((id) => this.#selected.has(id));
     const cols = `36px ${columns.map((c) => COLUMNS[c]!.width).join(" ")}`;
+    // Each filter menu option has its `selected` property set, every option (the "any" ones too), so the
+    // menus follow the URL on Back and Forward: the attribute no longer moves an option the user picked.
     return html`
       <h1 tabindex="-1" id="users-title">Users</h1>
       ${this.renderMessage()}
       <div class="toolbar" role="search">
         <input type="search" data-search aria-label="Search users by name or email" placeholder="Search (press /)" .value=${this.#filter.search ?? ""} @input=${(e: InputEvent) => this.#onSearch(e)} size="28">
         <select aria-label="Status" @change=${(e: Event) => this.#setParam("enabled", (e.target as HTMLSelectElement).value)}>
-          <option value="" ?selected=${this.#filter.enabled === undefined}>Enabled or disabled</option>
-          <option value="true" ?selected=${this.#filter.enabled === true}>Enabled</option>
-          <option value="false" ?selected=${this.#filter.enabled === false}>Disabled</option>
+          <option value="" .selected=${this.#filter.enabled === undefined}>Enabled or disabled</option>
+          <option value="true" .selected=${this.#filter.enabled === true}>Enabled</option>
+          <option value="false" .selected=${this.#filter.enabled === false}>Disabled</option>
         </select>
         <label class="row"><input type="checkbox" .checked=${this.#filter.lockedOut === true} @change=${(e: Event) => this.#setParam("lockedOut", (e.target as HTMLInputElement).checked ? "true" : undefined)}> Locked out</label>
         <label class="row"><input type="checkbox" .checked=${this.#filter.expired === true} @change=${(e: Event) => this.#setParam("expired", (e.target as HTMLInputElement).checked ? "true" : undefined)}> Expired</label>
         <select aria-label="Source" @change=${(e: Event) => this.#setParam("source", (e.target as HTMLSelectElement).value)}>
           ${[["", "Any source"], ["local", "Local"], ["directory", "Directory"], ["identity-provider", "Identity provider"], ["builtin", "Built-in"], ...this.#oneSource()].map(
-            ([value, label]) => html`<option value=${value!} ?selected=${(this.#filter.source ?? "") === value}>${label}</option>`,
+            ([value, label]) => html`<option value=${value!} .selected=${(this.#filter.source ?? "") === value}>${label}</option>`,
           )}
         </select>
         <select aria-label="Group" @change=${(e: Event) => this.#setParam("groupId", (e.target as HTMLSelectElement).value)}>
-          <option value="">Any group</option>
-          ${this.#groups.map((g) => html`<option value=${g.id} ?selected=${this.#filter.groupId === g.id}>${g.name}</option>`)}
+          <option value="" .selected=${this.#filter.groupId === undefined}>Any group</option>
+          ${this.#groups.map((g) => html`<option value=${g.id} .selected=${this.#filter.groupId === g.id}>${g.name}</option>`)}
         </select>
         <select aria-label="Profile" @change=${(e: Event) => this.#setParam("profileId", (e.target as HTMLSelectElement).value)}>
-          <option value="">Any profile</option>
-          <option value="-1" ?selected=${this.#filter.profileId === -1}>No profile</option>
-          <option value="0" ?selected=${this.#filter.profileId === 0}>Is a profile</option>
-          ${this.#profiles.map((p) => html`<option value=${String(p.numericId)} ?selected=${this.#filter.profileId === p.numericId}>Profile: ${p.username}</option>`)}
+          <option value="" .selected=${this.#filter.profileId === undefined}>Any profile</option>
+          <option value="-1" .selected=${this.#filter.profileId === -1}>No profile</option>
+          <option value="0" .selected=${this.#filter.profileId === 0}>Is a profile</option>
+          ${this.#profiles.map((p) => html`<option value=${String(p.numericId)} .selected=${this.#filter.profileId === p.numericId}>Profile: ${p.username}</option>`)}
         </select>
         <span class="grow"></span>
         <details class="menu">
