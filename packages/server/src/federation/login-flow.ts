@@ -13,7 +13,7 @@ import type { JwksCache } from "./jwks.js";
 import { identityOf, LoginRefused, missingClaims, type Linking } from "./linking.js";
 import { clientConfiguration, SIGNING_ALGORITHMS, toProvider, type Provider } from "./providers.js";
 
-/** How long the browser may take at the provider. */
+/** How long the browser may take at the provider; also the oldest an ID token may be (with an age limit, jose refuses one issued in the future). */
 const PENDING_SECONDS = 600;
 /** How long the one-time code of a finished login may wait for its exchange. */
 export const CODE_SECONDS = 60;
@@ -143,6 +143,7 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
         if (query.get("state") !== pending.state) throw checkFailed("state-mismatch", "state does not match the login in progress");
         const iss = query.get("iss");
         if (iss !== null && iss !== p.config.issuer) throw checkFailed("issuer-mismatch", "iss is not the provider's issuer");
+        if (iss === null && p.config.issParameterSupported) throw checkFailed("issuer-missing", "the provider says it sends iss (RFC 9207), and this answer has none");
         const configuration = configurationOf(p);
         let providerMs = 0;
         const atProvider = async <T>(call: Promise<T>): Promise<T> => {
@@ -164,7 +165,7 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
           }),
         );
         // Signatures are always checked, against the provider's published keys.
-        await jwtVerify(tokens.id_token!, jwks.keysOf(p.config.jwksUrl), { issuer: p.config.issuer, audience: p.clientId, algorithms: SIGNING_ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_SECONDS });
+        await jwtVerify(tokens.id_token!, jwks.keysOf(p.config.jwksUrl), { issuer: p.config.issuer, audience: p.clientId, algorithms: SIGNING_ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_SECONDS, maxTokenAge: PENDING_SECONDS });
         let claims: Record<string, unknown> = { ...tokens.claims()! };
         if (p.config.userInfoUrl && missingClaims(p.config, claims)) {
           claims = { ...(await atProvider(oidc.fetchUserInfo(configuration, tokens.access_token, claims.sub as string))), ...claims };

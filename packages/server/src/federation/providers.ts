@@ -32,6 +32,8 @@ export interface OidcSettings {
   groupsClaim: string;
   /** Link a first login to the local user with the same email, when the provider says it is verified. */
   trustEmail: boolean;
+  /** The discovery document says the provider puts `iss` in its answers (RFC 9207): one without it is refused. Kept, not shown. */
+  issParameterSupported?: boolean;
 }
 
 export interface GroupMapping {
@@ -131,8 +133,13 @@ export function toProviderView(p: Provider, publicBase: string): ProviderView {
     customGroupList: p.customGroupList,
     clientId: p.clientId,
     clientSecret: p.sealedSecret === null ? null : SECRET_MASK,
-    config: { ...p.config, redirectUri: redirectUriOf(publicBase, p.alias) },
+    config: { ...withoutInternal(p.config), redirectUri: redirectUriOf(publicBase, p.alias) },
   };
+}
+
+function withoutInternal(c: OidcSettings): Omit<OidcSettings, "issParameterSupported"> {
+  const { issParameterSupported, ...shown } = c;
+  return shown;
 }
 
 /** Loopback hosts may be reached over plain HTTP (a provider on the same machine, tests); all others only over HTTPS. */
@@ -191,6 +198,7 @@ async function discover(fromUrl: string): Promise<Partial<OidcSettings>> {
       ...(m.token_endpoint ? { tokenUrl: m.token_endpoint } : {}),
       ...(m.jwks_uri ? { jwksUrl: m.jwks_uri } : {}),
       userInfoUrl: m.userinfo_endpoint ?? null,
+      issParameterSupported: m.authorization_response_iss_parameter_supported === true,
     };
   } catch (error) {
     throw new DomainError("invalid", `The discovery document at fromUrl could not be read: ${(error as Error).message}.`, { field: "fromUrl" });

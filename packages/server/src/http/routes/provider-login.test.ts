@@ -151,6 +151,10 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.equal(mixUp.callback.searchParams.get("iss"), corp.issuer, "the provider sends RFC 9207 iss");
     mixUp.callback.searchParams.set("iss", trusted.issuer);
     assert.equal(JSON.parse((await followCallback(mixUp.browser, mixUp.callback)).body.additionalInfo).reason, "issuer-mismatch");
+    // Its discovery document says it sends iss: an answer without it is refused (RFC 9207 2.4).
+    const noIss = await toCallback(s, "corp", "eve-sub");
+    noIss.callback.searchParams.delete("iss");
+    assert.equal(JSON.parse((await followCallback(noIss.browser, noIss.callback)).body.additionalInfo).reason, "issuer-missing");
 
     corp.tamper = (idToken) => resign(corp, idToken, { nonce: "another-nonce" });
     try {
@@ -184,18 +188,19 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     }
 
     assert.equal(await userCount(), before + 1, "only the one good login created a user");
-    for (const reason of ["state-mismatch", "no-pending-login", "issuer-mismatch", "id-token-nonce"]) {
+    for (const reason of ["state-mismatch", "no-pending-login", "issuer-mismatch", "issuer-missing", "id-token-nonce"]) {
       assert.ok((await audit("auth.provider-login")).some((e) => e.outcome === "failure" && e.details.reason === reason), reason);
     }
   });
 
-  it("refuses an expired ID token and one signed with a key the provider never published", async () => {
+  it("refuses an expired ID token, one issued in the future, and one signed with a key the provider never published", async () => {
     const s = server();
     corp.accounts.set("frank-sub", { preferred_username: "frank" });
     const foreign = await newSigningKey();
     const cases: [string, (t: string) => Promise<string>][] = [
       ["expired", (t) => resign(corp, t, { iat: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) - 3600 })],
       ["foreign key, the provider's kid", (t) => resign(corp, t, {}, { ...foreign, kid: corp.signingKey().kid })],
+      ["issued an hour from now", (t) => resign(corp, t, { iat: Math.floor(Date.now() / 1000) + 3600, exp: Math.floor(Date.now() / 1000) + 7200 })],
     ];
     for (const [name, tamper] of cases) {
       corp.tamper = tamper;
