@@ -31,6 +31,10 @@ describeEachStore(
       assert.equal(await loginFrom(s, "127.0.0.2", "guessed.at", PASSWORD), 401, "the guesser's address is locked out, even with the right password");
       assert.equal(await loginFrom(s, "127.0.0.3", "guessed.at", PASSWORD), 200, "the owner elsewhere is not");
       assert.equal(await lockedOutUntil(id), null, "the account itself is not locked out");
+      // An administrator sees why the owner is refused at that address.
+      const lockout = (await s.api("GET", `/security/v1/users/${id}/lockout`, { token })).body;
+      assert.equal(lockout.lockedOutUntil, null);
+      assert.deepEqual(lockout.addresses.map((a: any) => [a.address, Date.parse(a.lockedOutUntil) > Date.now(), a.lastLoginAt]), [["127.0.0.2", true, null]]);
       const events = await s.api("GET", `/security/v1/audit-events?target=${id}&action=user.locked-out`, { token });
       assert.deepEqual(events.body.map((e: { details: { scope: string }; sourceAddress: string }) => [e.details.scope, e.sourceAddress]), [["address", "127.0.0.2"]]);
     });
@@ -58,8 +62,10 @@ describeEachStore(
         for (let i = 0; i < 3; i++) await loginFrom(s, address, "cleared.up", `wrong-guess-${i}`);
       }
       assert.ok(await lockedOutUntil(id));
+      assert.ok((await s.api("GET", `/security/v1/users/${id}/lockout`, { token })).body.lockedOutUntil);
       assert.equal((await s.api("DELETE", `/security/v1/users/${id}/lockout`, { token })).status, 204);
       assert.equal(await lockedOutUntil(id), null);
+      assert.deepEqual((await s.api("GET", `/security/v1/users/${id}/lockout`, { token })).body, { lockedOutUntil: null, failedLogins: 0, addresses: [] });
       assert.equal(await loginFrom(s, "127.0.0.7", "cleared.up", PASSWORD), 200);
     });
 

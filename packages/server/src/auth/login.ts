@@ -63,6 +63,29 @@ export async function clearAddressLockouts(db: Kysely<Database>, userIds: readon
   return new Set([...forgotten, ...cleared].map((r) => r.user_id));
 }
 
+/** An address's standing with an account, as an administrator reads it. */
+export interface AddressLockout {
+  address: string;
+  failedLogins: number;
+  /** Set while this address is locked out of the account. */
+  lockedOutUntil: string | null;
+  /** When the account last logged in from it (within the familiar days, the account-wide lockout does not stop it). */
+  lastLoginAt: string | null;
+}
+
+/** The addresses that are locked out of an account or have failed logins in a row: at most `limit`, the latest first. */
+export async function addressLockouts(db: Kysely<Database>, userId: number, limit = 100): Promise<AddressLockout[]> {
+  const rows = await db
+    .selectFrom("login_sources")
+    .select(["source", "failed_logins", "locked_out_until", "last_success_at"])
+    .where("user_id", "=", userId)
+    .where((eb) => eb.or([eb("locked_out_until", ">", isoNow()), eb("failed_logins", ">", 0)]))
+    .orderBy("updated_at", "desc")
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ address: r.source, failedLogins: r.failed_logins, lockedOutUntil: r.locked_out_until !== null && r.locked_out_until > isoNow() ? r.locked_out_until : null, lastLoginAt: r.last_success_at }));
+}
+
 /** The one audit actor of a login attempt: nobody is logged in yet, whatever name was typed. */
 const anonymous = (sourceIp: string): Actor => ({ id: null, name: null, sourceIp });
 

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from "kysely";
-import { clearAddressLockouts, type LoginService } from "../auth/login.js";
+import { addressLockouts, clearAddressLockouts, type AddressLockout, type LoginService } from "../auth/login.js";
 import type { PasswordHasher } from "../auth/passwords.js";
 import { Sessions } from "../auth/sessions.js";
 import { DomainError, staleVersion } from "./errors.js";
@@ -352,6 +352,16 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     },
 
     /** Lifts the account's lockout and every address's lockout of it (and forgets the failures that led to them; familiar addresses stay familiar). */
+    /**
+     * Why the account's logins may be refused after failed ones: the account-wide lockout (every
+     * unfamiliar address) and each address locked out of it, or on its way there.
+     */
+    async lockout(uuid: string): Promise<{ lockedOutUntil: string | null; failedLogins: number; addresses: AddressLockout[] }> {
+      const row = await requireUser(createUserQueries(store), uuid);
+      const lockedOutUntil = row.locked_out_until !== null && row.locked_out_until > isoNow() ? row.locked_out_until : null;
+      return { lockedOutUntil, failedLogins: row.failed_logins, addresses: await addressLockouts(db, row.id) };
+    },
+
     async clearLockout(actor: AdminActor, uuid: string): Promise<void> {
       await transaction(async (trx, q) => {
         const row = await requireUser(q, uuid);

@@ -326,6 +326,36 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
     },
   );
 
+  const Lockout = Type.Object({
+    lockedOutUntil: Nullable(Type.String({ format: "date-time", description: "Until when every address the account does not know is locked out (after failed logins from such addresses); null: not locked out" })),
+    failedLogins: Type.Integer({ description: "Failed logins in a row from unfamiliar addresses" }),
+    addresses: Type.Array(
+      Type.Object({
+        address: Type.String({ description: "A client address" }),
+        failedLogins: Type.Integer({ description: "Failed logins in a row from it" }),
+        lockedOutUntil: Nullable(Type.String({ format: "date-time", description: "Until when it is locked out of the account; null: not locked out" })),
+        lastLoginAt: Nullable(Type.String({ format: "date-time", description: "The account's last login from it (recent: a familiar address)" })),
+      }),
+      { description: "Addresses locked out of the account or with failed logins in a row, latest first (at most 100)" },
+    ),
+  });
+
+  app.get(
+    "/security/v1/users/:id/lockout",
+    {
+      onRequest: adminOnly,
+      schema: {
+        summary: "Why failed logins refuse a user's logins",
+        description: "The account-wide lockout and each client address locked out of the account (or counting failures toward it). DELETE clears them all.",
+        tags: ["users"],
+        security: [{ bearerAuth: [] }],
+        params: IdParams,
+        response: { 200: Lockout, ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request) => userAdmin.lockout(request.params.id),
+  );
+
   app.delete(
     "/security/v1/users/:id/lockout",
     {
