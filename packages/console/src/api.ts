@@ -1,4 +1,4 @@
-import { ECM, ECMAbortError, ECMAuthError, ECMConnectionError, ECMError, ECMPermissionError, ECMTimeoutError, type RestMe } from "ecm-sdk/browser";
+import { ECM, ECMAbortError, ECMAuthError, ECMConnectionError, ECMError, ECMTimeoutError, type RestMe } from "ecm-sdk/browser";
 
 /** The server's base URL: the console lives at `<base>/console/`. */
 export const BASE_URL = new URL("..", new URL(".", location.href)).href.replace(/\/$/, "");
@@ -116,17 +116,8 @@ class Session extends EventTarget {
   async #open(token: string, expiresIn?: number): Promise<void> {
     const ecm = this.ecm?.token === token ? this.ecm : new ECM({ baseUrl: BASE_URL, token, retries: 1 });
     const me = await ecm.admin.me();
-    let roles: Role[] = ["user"];
-    // Only the built-in users group (which never grants an administrator role) and no profile: nothing
-    // but the own account, and no roles to ask for (the server refuses them to a plain user).
-    const plain = (me.groups ?? []).every((g) => g === "users") && me.profileId <= 0;
-    if (!me.changePassword && !plain) {
-      try {
-        roles = (await ecm.admin.effectiveRoles(me.id)).map((r) => r.name as Role);
-      } catch (error) {
-        if (!(error instanceof ECMPermissionError)) throw error; // a plain user may not read roles: it has only its own account
-      }
-    }
+    // Every account may read its own roles: which pages to offer (until a required password change, none but that).
+    const roles: Role[] = me.changePassword ? ["user"] : (await ecm.admin.effectiveRoles(me.id)).map((r) => r.name as Role);
     this.ecm = ecm;
     this.me = me;
     this.roles = roles;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { createGroup, createUser } from "../../test-support/accounts.js";
+import { createGroup, createUser, USER_PASSWORD } from "../../test-support/accounts.js";
 import { describeEachStore } from "../../test-support/server.js";
 
 describeEachStore("effective roles", (server) => {
@@ -24,5 +24,18 @@ describeEachStore("effective roles", (server) => {
     );
     assert.equal(r.body[0]!.grantedBy[0]!.groupId, admins);
     assert.equal(r.body[1]!.builtin, true);
+  });
+
+  it("any account reads its own roles; another's only an administrator", async () => {
+    const s = server();
+    const token = await s.login();
+    const plain = await createUser(s, token, "roles.plain");
+    const other = await createUser(s, token, "roles.other");
+    const own = await s.login("roles.plain", USER_PASSWORD);
+    const mine = await s.api<{ name: string }[]>("GET", `/security/v1/users/${plain.uuid}/roles`, { token: own });
+    assert.equal(mine.status, 200);
+    assert.deepEqual(mine.body.map((r) => r.name), ["user"]);
+    assert.equal((await s.api("GET", `/security/v1/users/${other.uuid}/roles`, { token: own })).status, 403);
+    assert.equal((await s.api("GET", `/security/v1/users/${plain.uuid}/roles`)).status, 401);
   });
 });

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
+import { authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
+import { ApiError } from "../errors.js";
 import { RoleSchema, toRoleView } from "../group-view.js";
 import { requireUser } from "../../domain/lookups.js";
 import { errorResponses, IdParams } from "../schemas.js";
@@ -36,16 +38,21 @@ const rolesRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, gro
   app.get(
     "/security/v1/users/:id/roles",
     {
-      onRequest: adminOnly,
+      // Every account may read its own (a client learns what to offer it); others' are an administrator's.
+      onRequest: guard(),
       schema: {
         ...common,
         summary: "Effective roles of a user",
-        description: "The roles of the user's groups and of its profile's groups; `grantedBy` says which groups grant each, and whether through the profile.",
+        description: "The roles of the user's groups and of its profile's groups; `grantedBy` says which groups grant each, and whether through the profile. Any account may read its own; other users' need an administrator.",
         params: IdParams,
         response: { 200: Type.Array(EffectiveRoleSchema), ...errorResponses(401, 403, 404) },
       },
     },
     async (request) => {
+      const auth = authOf(request);
+      if (request.params.id.toLowerCase() !== auth.user.uuid && !auth.roles.some((r) => (ADMINISTRATOR_ROLES as readonly string[]).includes(r))) {
+        throw new ApiError("forbidden", "You do not have permission to perform this operation.", { requiredRoles: ADMINISTRATOR_ROLES });
+      }
       const user = await requireUser(users, request.params.id);
       const grants = await users.roleGrants(user);
       const roles = await groups.rolesByName([...new Set(grants.map((g) => g.role))]);
