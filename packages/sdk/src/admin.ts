@@ -180,8 +180,9 @@ export class Admin {
     await this.#http.request("DELETE", `/security/v1/users/${enc(userId)}/user-groups/${enc(groupId)}`, call(opts));
   }
 
-  async groups(search?: string, opts?: CallOptions): Promise<RestGroup[]> {
-    return (await this.#http.request<RestGroup[]>("GET", "/security/v1/user-groups", { query: { search: search || undefined }, ...call(opts) })).data;
+  /** Groups in name order: `search` in the name; `opts.role`: only those granting that role. */
+  async groups(search?: string, opts?: CallOptions & { role?: string }): Promise<RestGroup[]> {
+    return (await this.#http.request<RestGroup[]>("GET", "/security/v1/user-groups", { query: { search: search || undefined, role: opts?.role }, ...call(opts) })).data;
   }
 
   group(id: string, opts?: CallOptions): Promise<Versioned<RestGroup>> {

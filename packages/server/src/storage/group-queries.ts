@@ -38,10 +38,11 @@ export interface RoleMappingRef {
  */
 export function createGroupQueries({ db }: Store) {
   return {
-    /** Every group in name order; `search` is a case-insensitive literal substring of the name. */
-    list(search?: string): Promise<GroupRow[]> {
+    /** Every group in name order; `search` is a case-insensitive literal substring of the name; `role`: only the groups granting it. */
+    list(search?: string, role?: string): Promise<GroupRow[]> {
       let q = db.selectFrom("groups").selectAll();
       if (search) q = q.where(sql<boolean>`name_key like ${containsPattern(fold(search))} escape '\\'`);
+      if (role) q = q.where("id", "in", db.selectFrom("group_roles").innerJoin("roles", "roles.id", "group_roles.role_id").select("group_roles.group_id").where("roles.name", "=", role));
       return q.orderBy("name").orderBy("id").execute();
     },
 

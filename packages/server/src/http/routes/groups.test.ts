@@ -70,6 +70,16 @@ describeEachStore("groups", (server, kind) => {
     assert.ok(all.body.some((g) => g.name === "users"));
   });
 
+  it("lists the groups that grant a role", async () => {
+    const s = server();
+    const token = await s.login();
+    await createGroup(s, token, "Role granting admins", ["system-administrator"]);
+    const names = async (query: string) => (await s.api<{ name: string }[]>("GET", `/security/v1/user-groups?${query}`, { token })).body.map((g) => g.name);
+    assert.deepEqual((await names("role=system-administrator")).sort(), ["Role granting admins", "administrators"]);
+    assert.deepEqual(await names("role=system-administrator&search=granting"), ["Role granting admins"]);
+    assert.deepEqual(await names("role=no-such-role"), []);
+  });
+
   it("answers 404 for unknown and malformed group ids", async () => {
     const s = server();
     const token = await s.login();

@@ -35,12 +35,12 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, gr
       schema: {
         ...common,
         summary: "List groups",
-        description: "All groups in name order. `search` is a case-insensitive substring of the name, taken literally.",
-        querystring: Type.Object({ search: Type.Optional(Type.String({ maxLength: 256 })) }),
+        description: "All groups in name order. `search` is a case-insensitive substring of the name, taken literally; `role` keeps the groups that grant that role.",
+        querystring: Type.Object({ search: Type.Optional(Type.String({ maxLength: 256 })), role: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: "A role's name" })) }),
         response: { 200: Type.Array(GroupSchema), ...errorResponses(400, 401, 403) },
       },
     },
-    async (request) => (await groups.list(request.query.search)).map(toGroupView),
+    async (request) => (await groups.list(request.query.search, request.query.role)).map(toGroupView),
   );
 
   app.post(
