@@ -63,8 +63,13 @@ export class PasswordHasher {
   private readonly queue: HashQueue;
   /** Hashes that run at once: a bulk hasher that asks for no more than this never fills the queue. */
   readonly parallelism: number;
-  /** The most a stored or imported hash may cost to check: the default ceiling, or our own cost where that is higher. */
+  /** The most an imported hash may cost to check: the default ceiling, or our own cost where that is higher. */
   private readonly ceiling: HashCeiling;
+  /**
+   * The most a stored hash may cost to check at a login: argon2 up to four times the import ceiling,
+   * so that hashes made at a higher cost configured earlier still log in after it was lowered.
+   */
+  private readonly loginCeiling: HashCeiling;
 
   constructor(
     private readonly cost: Argon2Cost,
@@ -78,6 +83,11 @@ export class PasswordHasher {
       argon2TimeCost: Math.max(HASH_CEILING.argon2TimeCost, cost.timeCost),
       argon2Parallelism: Math.max(HASH_CEILING.argon2Parallelism, cost.parallelism),
     };
+    this.loginCeiling = {
+      ...this.ceiling,
+      argon2MemoryKiB: Math.max(4 * HASH_CEILING.argon2MemoryKiB, cost.memoryCost),
+      argon2TimeCost: Math.max(4 * HASH_CEILING.argon2TimeCost, cost.timeCost),
+    };
     this.dummyHash = this.hash("no such account: constant-time decoy");
   }
 
@@ -90,7 +100,7 @@ export class PasswordHasher {
     return this.queue.run(async () => {
       try {
         // A hash dearer than the ceiling (imported before there was one) is not checked: a reset gives the account a new one.
-        if (this.hashProblem(against) !== null) return false;
+        if (importedHashProblem(against, this.loginCeiling) !== null) return false;
         const matches = isForeignHash(against) ? await verifyForeignHash(against, password) : await verify(against, password);
         return matches && storedHash !== null;
       } catch {
@@ -99,7 +109,7 @@ export class PasswordHasher {
     }, priority);
   }
 
-  /** Why a hash may not be stored or checked here (its format, or a cost above the ceiling), or null. */
+  /** Why a hash may not be imported (its format, or a cost above the ceiling), or null. */
   hashProblem(hash: string): string | null {
     return importedHashProblem(hash, this.ceiling);
   }

@@ -52,7 +52,7 @@ function escapeValue(text: string): string {
   return [...text].map((c) => (SPECIAL.has(c) ? `\\${c}` : c)).join("");
 }
 
-/** Whether `dn` reads as a distinguished name: one or more `type=value` (RFC 4514), types by name or OID. */
+/** Whether `dn` has the shape of a distinguished name: one or more `type=value`, types by name or OID (its escapes are not checked one by one). */
 export function isDn(dn: string): boolean {
   if (!dn.trim()) return false;
   // In the key, separators and `=` inside values are escaped: each part between unescaped , and + is one type=value.

@@ -225,7 +225,8 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     // priority 5 loses it; once "twins" is set to 9, the second takes twin1 over.
     const local = await createGroup(server(), token, "second-engineers");
     const second = await api("POST", "/security/v1/external-user-storage", {
-      ...directoryConfig(tree, slapd, { name: "second", priority: 5, userSearchBase: `ou=Twins,${tree.suffix}`, groupEntryDnList: [tree.groupDn("engineering")] }),
+      // disableLimitPercent 100: a full sync would disable any of its users it did not see.
+      ...directoryConfig(tree, slapd, { name: "second", priority: 5, disableLimitPercent: 100, userSearchBase: `ou=Twins,${tree.suffix}`, groupEntryDnList: [tree.groupDn("engineering")] }),
       groupMappings: [{ groupDn: tree.groupDn("engineering"), localGroupId: local }],
     });
     assert.equal(second.status, 201, second.text);
@@ -244,6 +245,8 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     const moved = await user("twin1");
     assert.equal(moved.id, twin1.id, "the same account");
     assert.equal(moved.source.id, second.body.id);
+    assert.equal(moved.enabled, true, "seen by the sync that took it over");
+    assert.deepEqual([won.disabled, won.message], [0, null]);
     const events = (await api("GET", `/security/v1/audit-events?target=${twin1.id}&action=user.update`)).body;
     assert.ok(events.some((e: any) => e.details.before.directory === "twins" && e.details.after.directory === "second"), JSON.stringify(events));
     // The directory that lost it says so, and disables nobody for it.

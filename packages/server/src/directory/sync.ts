@@ -169,6 +169,8 @@ export class DirectorySync {
   /** Every directory's priority, by id (lower first): who keeps a name two directories have. */
   private priorities = new Map<number, number>();
   private directoryNames = new Map<number, string>();
+  /** Every directory's groupMappings targets (local group uuids), by id. */
+  private mappedGroupsOf = new Map<number, string[]>();
   /** Users of lower-priority directories this batch takes over (same username or login name), by id: their directory until now. */
   private takenOver = new Map<number, number>();
 
@@ -445,6 +447,7 @@ export class DirectorySync {
     this.usersGroupId = (await this.db.selectFrom("groups").select("id").where("name_key", "=", USERS_GROUP).where("builtin", "=", 1).executeTakeFirst())?.id;
     const directories = (await this.o.queries.list()).map(toDirectory);
     this.priorities = new Map(directories.map((x) => [x.id, x.priority]));
+    this.mappedGroupsOf = new Map(directories.map((x) => [x.id, x.groupMappings.map((m) => m.localGroupId)]));
     this.directoryNames = new Map(directories.map((x) => [x.id, x.name]));
   }
 
@@ -513,20 +516,25 @@ export class DirectorySync {
     );
     const refused = new Set<string>();
     const takeovers = new Map<string, (typeof holders)[number]>();
+    const taken = new Set<number>();
     for (const m of checked) {
       const self = existing.get(m.key)?.id;
       const whose = (h: (typeof holders)[number]) => (h.directory_id === null ? "a local user" : h.directory_id === this.d.id ? "another user of this directory" : `a user of the directory "${h.directory_name}"`);
-      let byName = holders.find((h) => h.id !== self && (h.username === m.username || h.login_key === fold(m.loginName)));
-      if (byName && self === undefined && this.outranks(byName) && !takeovers.has(m.key) && ![...takeovers.values()].includes(byName)) {
+      const holdsName = (h: (typeof holders)[number]) => h.username === m.username || h.login_key === fold(m.loginName);
+      let byName = holders.find((h) => h.id !== self && holdsName(h));
+      if (byName && self === undefined && this.outranks(byName) && !taken.has(byName.id)) {
         takeovers.set(m.key, byName);
-        byName = undefined;
+        taken.add(byName.id);
       }
       const taker = takeovers.get(m.key)?.id ?? self;
+      // The username and the login name may be two accounts': the one taken over, and another.
+      byName = holders.find((h) => h.id !== taker && holdsName(h));
       const byEmail = m.email ? holders.find((h) => h.id !== taker && h.directory_id !== this.d.id && (h.email ?? "").toLowerCase() === m.email!.toLowerCase()) : undefined;
       if (byName) this.problem(m.dn, `The username or login name "${byName.username === m.username ? m.username : m.loginName}" is taken by ${whose(byName)}.`);
       else if (byEmail) this.problem(m.dn, `The email ${m.email} is ${whose(byEmail)}'s.`);
       else continue;
       refused.add(m.key);
+      if (takeovers.has(m.key)) taken.delete(takeovers.get(m.key)!.id);
       takeovers.delete(m.key);
     }
     for (const key of await this.takeOver(takeovers, existing)) {
@@ -565,6 +573,8 @@ export class DirectorySync {
         continue;
       }
       existing.set(key, user);
+      // This directory's user from now on: seen by this run (a full sync disables the unseen).
+      this.seenUsers.add(holder.id);
       this.takenOver.set(holder.id, holder.directory_id!);
     }
     return blocked;
@@ -647,12 +657,21 @@ export class DirectorySync {
             const rows = updates.map(({ u, next }) => ({ id: u.id, ...next, updated_at: now })).sort((a, b) => a.id - b.id);
             await dialect.updateJson(trx, "users", Object.keys(rows[0]!).filter((c) => c !== "id"), rows, { increment: ["version"] });
           }
-          for (const { key, u } of updates) {
-            const from = this.takenOver.get(u.id);
-            if (from === undefined) continue;
-            // Keyed by this directory from now on; the memberships the other directory decided are its no longer.
-            await trx.updateTable("users").set({ directory_id: d.id, directory_key: key }).where("id", "=", u.id).execute();
-            await trx.deleteFrom("group_members").where("user_id", "=", u.id).where("group_id", "in", (eb) => eb.selectFrom("groups").select("id").where("directory_id", "=", from)).execute();
+          const moved = updates.filter(({ u }) => this.takenOver.has(u.id));
+          if (moved.length > 0) {
+            // Keyed by this directory from now on; the memberships the other directory decided (its
+            // groups, the local groups it fills) are its no longer: this directory's are added below.
+            const keyed = moved.map(({ key, u }) => ({ id: u.id, directory_id: d.id, directory_key: key })).sort((a, b) => a.id - b.id);
+            await dialect.updateJson(trx, "users", ["directory_id", "directory_key"], keyed, {});
+            for (const from of new Set(moved.map(({ u }) => this.takenOver.get(u.id)!))) {
+              const ids = moved.filter(({ u }) => this.takenOver.get(u.id) === from).map(({ u }) => u.id);
+              const filled = this.mappedGroupsOf.get(from) ?? [];
+              await trx
+                .deleteFrom("group_members")
+                .where("user_id", "in", ids)
+                .where("group_id", "in", (eb) => eb.selectFrom("groups").select("id").where((w) => w.or([w("directory_id", "=", from), ...(filled.length ? [w("uuid", "in", filled)] : [])])))
+                .execute();
+            }
           }
           for (const { u, next, before, after } of updates) {
             documents.push(u.id);

@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import { DomainError } from "./errors.js";
 import type { GroupQueries } from "../storage/group-queries.js";
 import type { Database, GroupRow } from "../storage/schema.js";
@@ -47,18 +47,23 @@ export async function assertMayConfigureLoginSource(db: Kysely<Database>, caller
   if (ids.length > 0 && (await db.selectFrom("groups").select("id").where("uuid", "in", ids).where("id", "in", granting).executeTakeFirst())) throw refuse();
   if (source === null) return;
   if ("directoryId" in source && (await db.selectFrom("groups").select("id").where("directory_id", "=", source.directoryId).where("id", "in", granting).executeTakeFirst())) throw refuse();
-  // Members of a granting group, users or profiles (a profile's users hold its roles): few, however big the store.
-  const holders = db.selectFrom("group_members").select("user_id").where("group_id", "in", granting);
-  const through = await db
-    .selectFrom("users")
-    .select("users.id")
-    .where((eb) => eb.or([eb("users.id", "in", holders), eb("users.profile_id", "in", holders)]))
-    .where((eb) =>
-      "directoryId" in source
-        ? eb("users.directory_id", "=", source.directoryId)
-        : eb.exists(eb.selectFrom("federated_identities as f").select("f.user_id").whereRef("f.user_id", "=", "users.id").where("f.provider_id", "=", source.providerId)),
-    )
-    .limit(1)
-    .executeTakeFirst();
+  // From the members of granting groups (few, however big the store) to the source's users: those
+  // members themselves, and the users whose profile is one: looked up by those ids (a unary + keeps
+  // SQLite's planner off the directory's index, which would walk all its users).
+  const holders = (await db.selectFrom("group_members").select("user_id").distinct().where("group_id", "in", granting).execute()).map((r) => r.user_id);
+  if (holders.length === 0) return;
+  const ofSource = (column: "users.id" | "users.profile_id") =>
+    db
+      .selectFrom("users")
+      .select("users.id")
+      .where(column, "in", holders)
+      .where((eb) =>
+        "directoryId" in source
+          ? eb(sql`+users.directory_id`, "=", source.directoryId)
+          : eb.exists(eb.selectFrom("federated_identities as f").select("f.user_id").whereRef("f.user_id", "=", "users.id").where("f.provider_id", "=", source.providerId)),
+      )
+      .limit(1)
+      .executeTakeFirst();
+  const through = (await ofSource("users.id")) ?? (await ofSource("users.profile_id"));
   if (through) throw refuse();
 }

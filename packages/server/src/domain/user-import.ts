@@ -413,10 +413,10 @@ function assertMayChangeGroups(context: BatchContext, groups: GroupInfo[]): void
   if (guarded) throw new DomainError("not-permitted", "Only a system administrator may change a group that grants the system-administrator role.", { group: guarded.name });
 }
 
-/** A failure of a whole batch that row-by-row writing answers row by row. */
 /** A dry run's answer for a row: as the real one, without the id of a user that was not kept. */
 const dryRunResult = (r: ImportResult): ImportResult => ({ ...r, ...(r.status === "created" && { id: undefined }) });
 
+/** A failure of a whole batch that row-by-row writing answers row by row. */
 function isBatchConflict(error: unknown): boolean {
   // A store still busy after its tries would be as busy for each row, and each row would hash again.
   return isUniqueViolation(error) || isForeignKeyViolation(error) || (error instanceof DomainError && !(error instanceof StoreBusy));

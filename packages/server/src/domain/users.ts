@@ -351,7 +351,6 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
       });
     },
 
-    /** Lifts the account's lockout and every address's lockout of it (and forgets the failures that led to them; familiar addresses stay familiar). */
     /**
      * Why the account's logins may be refused after failed ones: the account-wide lockout (every
      * unfamiliar address) and each address locked out of it, or on its way there.
@@ -362,6 +361,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
       return { lockedOutUntil, failedLogins: row.failed_logins, addresses: await addressLockouts(db, row.id) };
     },
 
+    /** Lifts the account's lockout and every address's lockout of it (and forgets the failures that led to them; familiar addresses stay familiar). */
     async clearLockout(actor: AdminActor, uuid: string): Promise<void> {
       await transaction(async (trx, q) => {
         const row = await requireUser(q, uuid);

@@ -268,6 +268,8 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
     let sealedSecret = current?.sealedSecret ?? null;
     const secretSent = input.clientSecret !== undefined && input.clientSecret !== SECRET_MASK;
     if (secretSent) sealedSecret = input.clientSecret === null || input.clientSecret === "" ? null : secrets.seal(input.clientSecret!);
+    // A public client keeps no secret: switching back to a secret method later needs one sent anew.
+    if (config.clientAuthMethod === "none") sealedSecret = null;
     // The stored secret goes only to the token endpoint it was given for: whoever moves it sends it again.
     if (!secretSent && sealedSecret !== null && current && config.tokenUrl !== current.config.tokenUrl && config.clientAuthMethod !== "none") {
       throw new DomainError("invalid", "clientSecret must be sent again when the token endpoint changes (a new fromUrl or config.tokenUrl): the stored secret is sent only where it was given for.", { field: "clientSecret" });

@@ -116,11 +116,19 @@ describeEachStore("identity provider configuration", (server) => {
     assert.equal(JSON.parse(r.body.additionalInfo).field, "clientSecret");
     assert.equal((await s.api("PUT", `${PATH}/sso`, { token: admin, body: { ...moved, clientSecret: "**********" } })).status, 400, "the mask is not the secret");
     assert.equal((await s.api("GET", `${PATH}/sso`, { token: admin })).body.config.tokenUrl, current.body.config.tokenUrl);
+    // Nor in two steps: a public client keeps no secret, so going back to a secret method needs one.
+    assert.equal((await s.api("PUT", `${PATH}/sso`, { token: admin, body: { config: { ...moved.config, clientAuthMethod: "none" } } })).status, 200);
+    const back = await s.api("PUT", `${PATH}/sso`, { token: admin, body: { config: { clientAuthMethod: "client_secret_post" } } });
+    assert.equal(back.status, 400, back.text);
+    assert.equal(JSON.parse(back.body.additionalInfo).field, "clientSecret");
+    const restored = await s.api("PUT", `${PATH}/sso`, { token: admin, body: { clientSecret: CLIENT_SECRET, config: { clientAuthMethod: "client_secret_basic", tokenUrl: current.body.config.tokenUrl } } });
+    assert.equal(restored.status, 200, restored.text);
+    const now = await s.api("GET", `${PATH}/sso`, { token: admin });
     const stale = await s.api("PUT", `${PATH}/sso`, { token: admin, headers: { "if-match": '"999"' }, body: { guiOrder: 3 } });
     assert.equal(stale.status, 412, stale.text);
-    assert.equal(JSON.parse(stale.body.additionalInfo).currentETag, current.headers.get("etag"));
+    assert.equal(JSON.parse(stale.body.additionalInfo).currentETag, now.headers.get("etag"));
     assert.equal((await s.api("DELETE", `${PATH}/sso`, { token: admin, headers: { "if-match": '"999"' } })).status, 412);
-    const fresh = await s.api("PUT", `${PATH}/sso`, { token: admin, headers: { "if-match": current.headers.get("etag")! }, body: { guiOrder: 3 } });
+    const fresh = await s.api("PUT", `${PATH}/sso`, { token: admin, headers: { "if-match": now.headers.get("etag")! }, body: { guiOrder: 3 } });
     assert.equal(fresh.status, 200, fresh.text);
   });
 
