@@ -55,8 +55,8 @@ export class Page extends LitElement {
 }
 
 /** A date-time for people, in their locale; "" for none. */
-export function when(iso: string | null | undefined): string {
-  return iso ? new Date(iso).toLocaleString() : "";
+export function when(time: string | Date | null | undefined): string {
+  return time ? new Date(time).toLocaleString() : "";
 }
 
 /** `<input type=datetime-local>` value of an ISO time (local), and back. */

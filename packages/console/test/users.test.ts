@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { before, it } from "node:test";
 import type { Page } from "playwright-core";
-import { createGroup, createUser } from "../../server/src/test-support/accounts.js";
+import { createGroup, createUser, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
 import { insertUser } from "../../server/src/test-support/fixtures.js";
 import { ADMIN_PASSWORD } from "../../server/src/test-support/server.js";
 import { describeConsole, logIn, openPage, screenshot } from "./support.js";
@@ -217,6 +217,38 @@ describeConsole("users in the console", (ctx, kind) => {
       assert.equal(await page.evaluate(() => document.activeElement?.textContent?.includes("person059")), true);
       await page.keyboard.press("Enter");
       await page.getByRole("heading", { level: 1, name: /person059/ }).waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("shows why failed logins refuse a user — the user's own address locked out, failures elsewhere — and clears them", async () => {
+    const { server, browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    const loginFrom = async (address: string, password: string) => (await server.api("POST", "/auth/v1/providers/builtin/token", { from: address, body: { username: "dana.out", password } })).status;
+    try {
+      const dana = await createUser(server, token, "dana.out");
+      assert.equal(await loginFrom("127.0.0.2", USER_PASSWORD), 200, "the user's own address, familiar from now on");
+      for (let i = 0; i < 5; i++) assert.equal(await loginFrom("127.0.0.2", `wrong-${i}`), 401);
+      for (let i = 0; i < 2; i++) assert.equal(await loginFrom("127.0.0.3", `wrong-${i}`), 401);
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users/${dana.uuid}`);
+      await page.getByRole("heading", { level: 2, name: "Lockout after failed logins" }).waitFor();
+      await screenshot(page, `user-lockout-${kind}`);
+      // The account itself is not locked out (no badge, no account-wide line): only the address is.
+      assert.equal(await page.locator(".badge").filter({ hasText: "Locked out" }).count(), 0);
+      assert.equal(await page.getByText("Every address the account does not know is locked out", { exact: false }).count(), 0);
+      await page.getByText("2 failed logins in a row from addresses the account does not know.").waitFor();
+      const addresses = page.getByRole("table").filter({ has: page.getByRole("columnheader", { name: "Locked out until" }) });
+      const cells = await addresses.locator("tbody tr").evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll("td")].map((td) => td.textContent)));
+      assert.deepEqual(cells.map(([address, until, failed, last]) => [address, until === "—", failed, last === "—"]), [["127.0.0.3", true, "2", true], ["127.0.0.2", false, "0", false]]);
+
+      await page.getByRole("button", { name: "Clear lockout" }).click();
+      await page.getByText("The lockout was cleared.").waitFor();
+      await page.getByRole("heading", { level: 2, name: "Lockout after failed logins" }).waitFor({ state: "detached" });
+      assert.equal(await page.getByRole("button", { name: "Clear lockout" }).count(), 0, "nothing left to clear");
+      assert.equal(await loginFrom("127.0.0.2", USER_PASSWORD), 200);
       assert.deepEqual(errors, []);
     } finally {
       await close();

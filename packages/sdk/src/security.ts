@@ -18,6 +18,7 @@ import type {
   ECMIdentityProvider,
   ECMImportResult,
   ECMImportSummary,
+  ECMLockout,
   ECMLoginProvider,
   ECMRole,
   ECMUser,
@@ -67,6 +68,12 @@ interface RestApiKey {
   createdAt: string;
   expiresAt: string | null;
   lastUsedAt: string | null;
+}
+
+interface RestLockout {
+  lockedOutUntil: string | null;
+  failedLogins: number;
+  addresses: { address: string; failedLogins: number; lockedOutUntil: string | null; lastLoginAt: string | null }[];
 }
 
 const dateOrNull = (value: string | null) => (value === null ? null : new Date(value));
@@ -437,6 +444,16 @@ export class Security {
   /** Clears a temporary lockout after failed logins. */
   async clearLockout(userGuid: UserRef, opts?: CallOptions): Promise<void> {
     await this.#http.request("DELETE", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/lockout`, call(opts));
+  }
+
+  /** Why failed logins refuse a user's logins: the account-wide lockout and each address locked out of the account (or counting failures toward it). */
+  async lockout(userGuid: UserRef, opts?: CallOptions): Promise<ECMLockout> {
+    const { data } = await this.#http.request<RestLockout>("GET", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/lockout`, call(opts));
+    return {
+      lockedOutUntil: dateOrNull(data.lockedOutUntil),
+      failedLogins: data.failedLogins,
+      addresses: data.addresses.map((a) => ({ address: a.address, failedLogins: a.failedLogins, lockedOutUntil: dateOrNull(a.lockedOutUntil), lastLoginAt: dateOrNull(a.lastLoginAt) })),
+    };
   }
 
   /** Sets a new password for a user (administrators). */

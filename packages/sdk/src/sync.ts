@@ -18,6 +18,7 @@ import type {
   ECMIdentityProvider,
   ECMImportResult,
   ECMImportSummary,
+  ECMLockout,
   ECMLoginProvider,
   ECMRole,
   ECMUser,
@@ -329,6 +330,9 @@ export class SecuritySync {
   }
   clearLockout(userGuid: UserRef, opts?: SyncCallOptions): void {
     return this.#c("clearLockout", [userGuid, opts]);
+  }
+  lockout(userGuid: UserRef, opts?: SyncCallOptions): ECMLockout {
+    return this.#c("lockout", [userGuid, opts]);
   }
   resetPassword(userGuid: UserRef, password: string, opts?: SyncCallOptions): void {
     return this.#c("resetPassword", [userGuid, password, opts]);

@@ -135,6 +135,27 @@ export interface ECMApiKey {
   lastUsedAt: Date | null;
 }
 
+/** Why failed logins refuse a user's logins (`security.lockout`): the account-wide lockout and each address's. */
+export interface ECMLockout {
+  /** Until when every address the account does not know is locked out; null when it is not. */
+  lockedOutUntil: Date | null;
+  /** Failed logins in a row from unfamiliar addresses. */
+  failedLogins: number;
+  /** Addresses locked out of the account or with failed logins in a row, latest first (at most 100). */
+  addresses: ECMAddressLockout[];
+}
+
+/** A client address's standing with an account. */
+export interface ECMAddressLockout {
+  address: string;
+  /** Failed logins in a row from it. */
+  failedLogins: number;
+  /** Until when it is locked out of the account; null when it is not. */
+  lockedOutUntil: Date | null;
+  /** The account's last login from it (recent: a familiar address, which the account-wide lockout does not stop). */
+  lastLoginAt: Date | null;
+}
+
 export interface ECMRole {
   /** Role ID as the server reports it. */
   id: string;

@@ -561,21 +561,34 @@ describe("details found by trying it", () => {
     ok(await ecm(["whoami"], { env: { ECM_USERNAME: "tty-pw", ECM_PASSWORD: "Same-Passw0rd!!" } }));
   });
 
-  test("a lockout after failed logins shows, filters with --locked-out, and unlock ends it; --locked means disabled", async () => {
+  test("a lockout after failed logins shows (the account's and each address's), filters with --locked-out, and unlock ends it; --locked means disabled", async () => {
     ok(await ecm(["users", "create", "lo-user", "--password-stdin"], { stdin: "Lockout-Passw0rd!" }));
-    for (let i = 0; i < 5; i++) assert.equal((await ecm(["whoami"], { env: { ECM_USERNAME: "lo-user", ECM_PASSWORD: "wrong-password" } })).code, 3);
+    const wrongLogin = async () => assert.equal((await ecm(["whoami"], { env: { ECM_USERNAME: "lo-user", ECM_PASSWORD: "wrong-password" } })).code, 3);
+    assert.deepEqual(JSON.parse(ok(await ecm(["users", "show", "lo-user", "-o", "json"])).stdout).lockout, { lockedOutUntil: null, failedLogins: 0, addresses: [] });
+    assert.match(ok(await ecm(["users", "show", "lo-user"])).stdout, /^lockout:$/m, "no lockout: nothing to say");
+    await wrongLogin();
+    assert.match(ok(await ecm(["users", "show", "lo-user"])).stdout, /^lockout:\s+unfamiliar addresses 1 failed login, 127\.0\.0\.1 1 failed login$/m);
+    for (let i = 0; i < 4; i++) await wrongLogin();
     const shown = JSON.parse(ok(await ecm(["users", "show", "lo-user", "-o", "json"])).stdout);
     assert.equal(shown.locked, false);
     assert.equal(shown.lockedOut, true);
     assert.ok(Date.parse(shown.lockedOutUntil) > Date.now());
-    assert.match(ok(await ecm(["users", "show", "lo-user"])).stdout, /^lockedOut:\s+true$/m);
+    // The API's answer as it is: the account-wide lockout and the address the failures came from.
+    assert.equal(shown.lockout.lockedOutUntil, shown.lockedOutUntil);
+    assert.deepEqual(shown.lockout.addresses.map((a: { address: string; failedLogins: number; lastLoginAt: string | null }) => [a.address, a.failedLogins, a.lastLoginAt]), [["127.0.0.1", 0, null]]);
+    assert.ok(Date.parse(shown.lockout.addresses[0].lockedOutUntil) > Date.now());
+    const table = ok(await ecm(["users", "show", "lo-user"])).stdout;
+    assert.match(table, /^lockedOut:\s+true$/m);
+    assert.match(table, new RegExp(`^lockout:\\s+unfamiliar addresses locked out until ${shown.lockedOutUntil}, 127\\.0\\.0\\.1 locked out until ${shown.lockout.addresses[0].lockedOutUntil}$`, "m"));
     const listed = (json: string) => (JSON.parse(json) as { username: string }[]).map((u) => u.username);
     assert.ok(listed(ok(await ecm(["users", "list", "--locked-out", "-o", "json"])).stdout).includes("lo-user"));
     assert.ok(!listed(ok(await ecm(["users", "list", "--locked", "-o", "json"])).stdout).includes("lo-user"));
     assert.equal(ok(await ecm(["users", "count", "--locked-out", "-s", "lo-user"])).stdout, "1\n");
     ok(await ecm(["users", "unlock", "lo-user"]));
     assert.ok(!listed(ok(await ecm(["users", "list", "--locked-out", "-o", "json"])).stdout).includes("lo-user"));
-    assert.equal(JSON.parse(ok(await ecm(["users", "show", "lo-user", "-o", "json"])).stdout).lockedOutUntil, null);
+    const unlocked = JSON.parse(ok(await ecm(["users", "show", "lo-user", "-o", "json"])).stdout);
+    assert.equal(unlocked.lockedOutUntil, null);
+    assert.deepEqual(unlocked.lockout, { lockedOutUntil: null, failedLogins: 0, addresses: [] });
     assert.match(ok(await ecm(["users", "list", "--help"], { auth: false })).stdout, /--locked {10}only locked accounts, that is disabled ones/);
   });
 

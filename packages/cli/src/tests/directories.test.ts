@@ -64,7 +64,7 @@ test("directories create/list/show/test/update; the bind password from stdin or 
   assert.equal(d.name, "cli-ldap");
   assert.equal(d.vendor, "OTHER");
   assert.equal(d.startTls, true);
-  assert.equal(d.bindPassword, "(write-only)");
+  assert.equal(d.bindPassword, null, "JSON has the API's value");
   assert.deepEqual(d.groupEntryDnList, [tree.groupDn(GROUPS[0])]);
   assert.equal(d.groupMappings.length, 1);
   assert.ok(d.attributeMapping.includes("email=mail"));
@@ -73,6 +73,8 @@ test("directories create/list/show/test/update; the bind password from stdin or 
   assert.deepEqual(listed.map((x) => x.name).sort(), ["cli-ldap", "cli-nopass"]);
   const shown = ok(await ecm(["directories", "show", "CLI-LDAP"])).stdout;
   assert.match(shown, /^caCertificate: +\(PEM set\)$/m);
+  assert.match(shown, /^bindPassword: +\(write-only\)$/m, "a table says why the password is not shown");
+  assert.equal(JSON.parse(ok(await ecm(["directories", "show", "cli-ldap", "-o", "json"])).stdout).bindPassword, null);
   for (const r of [created.stdout, shown]) assert.ok(!r.includes(DIRECTORY_SERVICE_PASSWORD));
 
   const testedRun = await ecm(["directories", "test", "cli-ldap"]);

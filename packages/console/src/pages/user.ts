@@ -1,5 +1,5 @@
 import { html, nothing, type TemplateResult } from "lit";
-import { ECMPreconditionError, type RestAuditEvent, type RestEffectiveRole, type RestGroup, type RestUser, type RestUserChanges } from "ecm-sdk/browser";
+import { ECMPreconditionError, type ECMLockout, type RestAuditEvent, type RestEffectiveRole, type RestGroup, type RestUser, type RestUserChanges } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href, navigate } from "../router.js";
 import { fromLocalInput, openDialog, Page, sourceText, toLocalInput, when } from "../ui.js";
@@ -34,6 +34,7 @@ class UserPage extends Page {
   #profiles: RestUser[] = [];
   #events: RestAuditEvent[] = [];
   #eventsNext: string | null = null;
+  #lockout: ECMLockout | null = null;
   /** On a 412: the changes tried and the user as it is now. */
   #conflict: { mine: RestUserChanges; theirs: RestUser; theirsEtag: string | null } | null = null;
 
@@ -49,13 +50,14 @@ class UserPage extends Page {
   async #load(): Promise<void> {
     await this.attempt(async () => {
       const api = session.api;
-      const [{ value, etag }, roles, groups, allGroups, profiles, events] = await Promise.all([
+      const [{ value, etag }, roles, groups, allGroups, profiles, events, lockout] = await Promise.all([
         api.user(this.#id),
         api.effectiveRoles(this.#id),
         api.userGroups(this.#id),
         api.groups(),
         api.users({ profileId: 0 }, { max: 200 }),
         api.auditEvents({ target: this.#id }, { max: 20 }),
+        session.security.lockout(this.#id),
       ]);
       this.#user = value;
       this.#etag = etag;
@@ -65,6 +67,7 @@ class UserPage extends Page {
       this.#profiles = profiles.items;
       this.#events = events.items;
       this.#eventsNext = events.next;
+      this.#lockout = lockout;
       const profile = profiles.items.find((p) => p.numericId === value.profileId);
       this.#profileGroups = new Set(profile ? (await api.userGroups(profile.id)).map((g) => g.id) : []);
       document.title = `${value.username} · ECM Security`;
@@ -178,6 +181,9 @@ class UserPage extends Page {
     const u = this.#user;
     if (!u) return html`<h1 tabindex="-1">User</h1>${this.renderMessage()}<p>Loading…</p>`;
     const lockedOut = u.lockedOutUntil && new Date(u.lockedOutUntil) > new Date();
+    const lockout = this.#lockout!;
+    // The account's lockout spares the addresses it knows: one of them (the user's own, say) may be locked out on its own.
+    const anyLockout = lockout.lockedOutUntil !== null || lockout.failedLogins > 0 || lockout.addresses.length > 0;
     const editable = this.#mayEdit;
     return html`
       <p><a href=${href("users")}>← Users</a></p>
@@ -190,10 +196,11 @@ class UserPage extends Page {
       </p>
       ${editable ? html`<div class="toolbar">
         ${u.builtin ? nothing : html`<button @click=${() => void this.#write({ enabled: !u.enabled }, this.#etag, u.enabled ? "Disabled; the user's sessions were ended." : "Enabled.")}>${u.enabled ? "Disable (lock)" : "Enable (unlock)"}</button>`}
-        ${lockedOut ? html`<button @click=${() => void this.#act(() => session.api.clearLockout(this.#id), "The lockout was cleared.")}>Clear lockout</button>` : nothing}
+        ${anyLockout ? html`<button @click=${() => void this.#act(() => session.api.clearLockout(this.#id), "The lockout was cleared.")}>Clear lockout</button>` : nothing}
         ${u.dn ? nothing : html`<button @click=${() => openDialog(this, "reset-password")}>Reset password…</button>`}
         ${u.builtin ? nothing : html`<button class="danger" @click=${() => openDialog(this, "delete-user")}>Delete…</button>`}
       </div>` : html`<p class="message warn">Only a system administrator may change this account.</p>`}
+      ${anyLockout ? this.#renderLockout(lockout) : nothing}
 
       <h2>Account</h2>
       <form id="user-form" @submit=${(e: SubmitEvent) => void this.#save(e)}>
@@ -224,6 +231,17 @@ class UserPage extends Page {
       </table>
       ${this.#eventsNext ? html`<p><a href=${href("audit", { target: this.#id })}>All events of this user</a></p>` : nothing}
       ${this.#renderDialogs(u)}`;
+  }
+
+  #renderLockout(l: ECMLockout): TemplateResult {
+    return html`
+      <h2>Lockout after failed logins</h2>
+      ${l.lockedOutUntil ? html`<p>Every address the account does not know is locked out until ${when(l.lockedOutUntil)}.</p>` : nothing}
+      ${l.failedLogins > 0 ? html`<p>${l.failedLogins} failed login${l.failedLogins === 1 ? "" : "s"} in a row from addresses the account does not know.</p>` : nothing}
+      ${l.addresses.length ? html`<table class="plain">
+        <thead><tr><th>Address</th><th>Locked out until</th><th>Failed logins in a row</th><th>Last login from it</th></tr></thead>
+        <tbody>${l.addresses.map((a) => html`<tr><td>${a.address}</td><td>${when(a.lockedOutUntil) || "—"}</td><td>${a.failedLogins}</td><td>${when(a.lastLoginAt) || "—"}</td></tr>`)}</tbody>
+      </table>` : nothing}`;
   }
 
   #renderField(f: (typeof FIELDS)[number], u: RestUser): TemplateResult {

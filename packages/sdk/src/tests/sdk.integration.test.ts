@@ -172,12 +172,16 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       await assert.rejects(sec.updateGroup("users", { description: "x", ifMatch: '"999999"' }), ECMPreconditionError);
     });
 
-    test("lockedOut and lockedOutUntil (extended): a lockout after failed logins, its filter, and clearLockout", async () => {
+    test("lockedOut and lockedOutUntil (extended): a lockout after failed logins, its filter, lockout() and clearLockout", async () => {
       const u = await sec.createUser(`${p}lockout`, { password: PASSWORD });
       assert.equal(u.lockedOut, false);
       assert.equal(u.lockedOutUntil, null);
+      assert.deepEqual(await sec.lockout(u), { lockedOutUntil: null, failedLogins: 0, addresses: [] });
       const wrong = new ECM({ baseUrl: server.baseUrl, username: `${p}lockout`, password: "not-the-password" });
-      for (let i = 0; i < 5; i++) await assert.rejects(wrong.login(), ECMAuthError);
+      for (let i = 0; i < 2; i++) await assert.rejects(wrong.login(), ECMAuthError);
+      // Failures from one address count toward both lockouts (its and the account's), as Dates where they are times.
+      assert.deepEqual(await sec.lockout(u.guid), { lockedOutUntil: null, failedLogins: 2, addresses: [{ address: "127.0.0.1", failedLogins: 2, lockedOutUntil: null, lastLoginAt: null }] });
+      for (let i = 0; i < 3; i++) await assert.rejects(wrong.login(), ECMAuthError);
       const out = await sec.getUser(u);
       assert.equal(out.lockedOut, true);
       assert.ok(out.lockedOutUntil instanceof Date && out.lockedOutUntil.getTime() > Date.now());
@@ -186,8 +190,16 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       assert.ok(!(await sec.users({ lockedOut: false })).some((x) => x.guid === u.guid));
       const basic = (await sec.users({ search: `${p}lockout` }))[0]!;
       assert.equal(basic.lockedOut, false, "without extendedInfo the extended fields are empty");
+      // Both lockouts began (their counts start again): the account's (every unfamiliar address) and the address's.
+      const lockout = await sec.lockout(u);
+      assert.equal(lockout.lockedOutUntil?.getTime(), out.lockedOutUntil!.getTime());
+      assert.equal(lockout.failedLogins, 0);
+      assert.deepEqual(lockout.addresses.map((a) => [a.address, a.failedLogins, a.lastLoginAt]), [["127.0.0.1", 0, null]]);
+      assert.ok(lockout.addresses[0]!.lockedOutUntil instanceof Date && lockout.addresses[0]!.lockedOutUntil.getTime() > Date.now());
+      await assert.rejects(sec.lockout("00000000-0000-4000-8000-000000000000"), ECMNotFoundError);
       await sec.clearLockout(u);
       assert.equal((await sec.getUser(u)).lockedOutUntil, null);
+      assert.deepEqual(await sec.lockout(u), { lockedOutUntil: null, failedLogins: 0, addresses: [] });
     });
 
     test("iterUsers streams the list in username order, from after a username; usersPage walks keyset pages; search is literal", async () => {

@@ -11,6 +11,6 @@ export const create: Command = {
   async run(ctx) {
     const name = arg(ctx, 0, "name");
     noMoreArgs(ctx, 1);
-    ctx.out(DIRECTORY_DETAIL_COLUMNS, directoryRow(await ctx.ecm().security.createDirectory(await newDirectoryFields(ctx, name))));
+    ctx.out(DIRECTORY_DETAIL_COLUMNS, directoryRow(await ctx.ecm().security.createDirectory(await newDirectoryFields(ctx, name)), ctx.format));
   },
 };

@@ -5,7 +5,7 @@ import { flagPair, str } from "../../args.js";
 import type { Ctx, Options } from "../../command.js";
 import { CliError, ExitCode, UsageError } from "../../errors.js";
 import { findGroup } from "../../lookup.js";
-import type { Row } from "../../output.js";
+import type { OutputFormat, Row } from "../../output.js";
 import { readStdin } from "../../prompt.js";
 
 export const DIRECTORY_COLUMNS = ["id", "name", "vendor", "enabled", "priority", "connectionUrl", "baseDn"];
@@ -14,11 +14,12 @@ export const DIRECTORY_DETAIL_COLUMNS = [
   "attributeMapping", "groupEntryDnList", "groupMappings", "syncPeriodSeconds", "disableLimitPercent", "pageSize", "timeoutSeconds",
 ];
 
-export const directoryRow = (d: ECMDirectory): Row => ({
+export const directoryRow = (d: ECMDirectory, format: OutputFormat): Row => ({
   ...d,
   // The PEM's first line says whether there is one; the whole of it would fill the screen.
   caCertificate: d.caCertificate === null ? null : "(PEM set)",
-  bindPassword: "(write-only)",
+  // The API reads it as null; a table says why, the other formats keep the answer as it is.
+  bindPassword: format === "table" ? "(write-only)" : d.bindPassword,
   attributeMapping: Object.entries(d.attributeMapping).map(([field, attribute]) => `${field}=${attribute}`),
   groupMappings: d.groupMappings.map((m) => `${m.groupDn}=${m.localGroupId}`),
   syncPeriodSeconds: `full ${d.syncPeriodSeconds.full}, changed ${d.syncPeriodSeconds.changed}`,

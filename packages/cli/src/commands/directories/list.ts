@@ -8,6 +8,6 @@ export const list: Command = {
   summary: "list the directories users are imported from (LDAP, Active Directory)",
   async run(ctx) {
     noMoreArgs(ctx, 0);
-    ctx.list(DIRECTORY_COLUMNS, (await ctx.ecm().security.directories()).map(directoryRow));
+    ctx.list(DIRECTORY_COLUMNS, (await ctx.ecm().security.directories()).map((d) => directoryRow(d, ctx.format)));
   },
 };

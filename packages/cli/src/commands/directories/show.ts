@@ -9,6 +9,6 @@ export const show: Command = {
   async run(ctx) {
     const ref = arg(ctx, 0, "directory");
     noMoreArgs(ctx, 1);
-    ctx.out(DIRECTORY_DETAIL_COLUMNS, directoryRow(await findDirectory(ctx, ref)));
+    ctx.out(DIRECTORY_DETAIL_COLUMNS, directoryRow(await findDirectory(ctx, ref), ctx.format));
   },
 };

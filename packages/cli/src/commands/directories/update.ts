@@ -17,6 +17,6 @@ export const update: Command = {
     if (name !== undefined) fields.name = name;
     if (Object.keys(fields).length === 0) throw new UsageError("nothing to change: give an option");
     const d = await findDirectory(ctx, ref);
-    ctx.out(DIRECTORY_DETAIL_COLUMNS, directoryRow(await ctx.ecm().security.updateDirectory(d.id, fields)));
+    ctx.out(DIRECTORY_DETAIL_COLUMNS, directoryRow(await ctx.ecm().security.updateDirectory(d.id, fields), ctx.format));
   },
 };

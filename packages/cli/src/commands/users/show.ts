@@ -1,15 +1,35 @@
+import type { ECMLockout } from "ecm-sdk";
 import { arg, noMoreArgs } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findUser } from "../../lookup.js";
 import { USER_EXTENDED_COLUMNS, userRow } from "../../rows.js";
 
+/** "locked out until …", "2 failed logins", or both. */
+function standing(l: { lockedOutUntil: Date | null; failedLogins: number }): string {
+  const until = l.lockedOutUntil && `locked out until ${l.lockedOutUntil.toISOString()}`;
+  const failed = l.failedLogins > 0 && `${l.failedLogins} failed login${l.failedLogins === 1 ? "" : "s"}`;
+  return [until, failed].filter(Boolean).join(" and ");
+}
+
+/** On a table, a phrase for the account-wide lockout and one for each address; the other formats get the answer as it is. */
+function lockoutText(l: ECMLockout): string[] {
+  const account = standing(l);
+  return [
+    ...(account ? [`unfamiliar addresses ${account}`] : []),
+    ...l.addresses.map((a) => `${a.address} ${standing(a)}${a.lastLoginAt ? ` (last login ${a.lastLoginAt.toISOString()})` : ""}`),
+  ];
+}
+
 export const show: Command = {
   path: ["users", "show"],
   args: "<user>",
-  summary: "show one user (by username or guid), with groups and any lockout after failed logins",
+  summary: "show one user (by username or guid), with groups and any lockout after failed logins (the account's and each address's)",
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
     noMoreArgs(ctx, 1);
-    ctx.out(USER_EXTENDED_COLUMNS, userRow(await findUser(ctx, ref)));
+    const u = await findUser(ctx, ref);
+    // `lockedOut` is the account-wide lockout only: an address locked out of the account (the user's own, say) shows here.
+    const lockout = await ctx.ecm().security.lockout(u.guid);
+    ctx.out([...USER_EXTENDED_COLUMNS, "lockout"], { ...userRow(u), lockout: ctx.format === "table" ? lockoutText(lockout) : lockout });
   },
 };
