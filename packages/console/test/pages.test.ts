@@ -204,6 +204,12 @@ describeConsole("console pages", (ctx, kind) => {
       await page.getByRole("button", { name: "Save" }).waitFor();
       const roles = await page.getByLabel("Grant role").locator("option").allInnerTexts();
       assert.ok(roles.includes("security-administrator") && !roles.includes("system-administrator"), roles.join());
+      // A user's page offers no group that grants it to add the user to.
+      const plain = await createUser(server, token, "sid.target");
+      await page.goto(`${url}#/users/${plain.uuid}`);
+      await page.getByLabel("Add to group").waitFor();
+      const addable = await page.getByLabel("Add to group").locator("option").allInnerTexts();
+      assert.ok(addable.includes("helpdesk") && !addable.includes("operators") && !addable.includes("administrators"), addable.join());
       assert.deepEqual(errors, []);
     } finally {
       await close();

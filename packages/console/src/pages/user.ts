@@ -29,6 +29,8 @@ class UserPage extends Page {
   #etag: string | null = null;
   #roles: RestEffectiveRole[] = [];
   #groups: RestGroup[] = [];
+  /** Groups granting system-administrator, when the caller may not change their members. */
+  #guarded = new Set<string>();
   #profileGroups = new Set<string>();
   #allGroups: RestGroup[] = [];
   #profiles: RestUser[] = [];
@@ -50,11 +52,13 @@ class UserPage extends Page {
   async #load(): Promise<void> {
     await this.attempt(async () => {
       const api = session.api;
-      const [{ value, etag }, roles, groups, allGroups, profiles, events, lockout] = await Promise.all([
+      const [{ value, etag }, roles, groups, allGroups, guarded, profiles, events, lockout] = await Promise.all([
         api.user(this.#id),
         api.effectiveRoles(this.#id),
         api.userGroups(this.#id),
         api.groups(),
+        // Who is in a group that grants system-administrator is a system administrator's to change.
+        session.isSystemAdmin ? [] : api.groups(undefined, { role: "system-administrator" }),
         api.users({ profileId: 0 }, { max: 200 }),
         api.auditEvents({ target: this.#id }, { max: 20 }),
         session.security.lockout(this.#id),
@@ -64,6 +68,7 @@ class UserPage extends Page {
       this.#roles = roles;
       this.#groups = groups;
       this.#allGroups = allGroups;
+      this.#guarded = new Set(guarded.map((g) => g.id));
       this.#profiles = profiles.items;
       this.#events = events.items;
       this.#eventsNext = events.next;
@@ -273,7 +278,7 @@ class UserPage extends Page {
 
   #renderGroups(editable: boolean): TemplateResult {
     const member = new Set(this.#groups.map((g) => g.id));
-    const addable = this.#allGroups.filter((g) => !member.has(g.id) && (session.isSystemAdmin || g.name !== "administrators"));
+    const addable = this.#allGroups.filter((g) => !member.has(g.id) && !this.#guarded.has(g.id));
     // The server lists the user's own groups and its profile's together; only the role grants tell them
     // apart (`viaProfile`). A group the profile gives is the user's own too when it grants the user a role
     // directly; when it grants no role, whether it is cannot be told, so it keeps its Remove.
@@ -283,7 +288,7 @@ class UserPage extends Page {
       <table class="plain"><thead><tr><th>Group</th><th>Membership</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
         <tbody>${this.#groups.map((g) => {
           const inherited = this.#profileGroups.has(g.id) && !own.has(g.id);
-          const removable = !inherited || !granting.has(g.id);
+          const removable = (!inherited || !granting.has(g.id)) && !this.#guarded.has(g.id);
           return html`<tr><td><a href=${href(`groups/${g.id}`)}>${g.name}</a></td><td>${inherited ? "through the profile" : "direct"}</td>
             <td>${editable && removable ? html`<button @click=${() => void this.#leave(g)}>Remove from ${g.name}</button>` : nothing}</td></tr>`;
         })}</tbody>

@@ -100,6 +100,7 @@ class UsersPage extends Page {
   #allMatching = false;
   #active = 0;
   #groups: RestGroup[] = [];
+  #guarded = new Set<string>();
   #profiles: RestUser[] = [];
   #pendingAction: BulkActionName | null = null;
   #run: RestBulkAction | null = null;
@@ -113,6 +114,8 @@ class UsersPage extends Page {
     void this.#applyRoute().then(() => {
       if (!this.isConnected) return;
       session.api.groups().then((g) => { this.#groups = g; this.requestUpdate(); }, (e) => this.fail(e));
+      // Who is in a group that grants system-administrator is a system administrator's to change: no bulk action offers it to others.
+      if (!session.isSystemAdmin) session.api.groups(undefined, { role: "system-administrator" }).then((g) => { this.#guarded = new Set(g.map((x) => x.id)); this.requestUpdate(); }, (e) => this.fail(e));
       session.api.users({ profileId: 0 }, { max: 200 }).then((p) => { this.#profiles = p.items; this.requestUpdate(); }, (e) => this.fail(e));
     });
   }
@@ -451,7 +454,7 @@ class UsersPage extends Page {
         }}>
           <h2 id="bulk-confirm-title">${pending?.label.replace("…", "")} ${who}</h2>
           ${pending?.group ? html`<label class="field"><span>Group</span><select id="bulk-group" required>
-              ${this.#groups.filter((g) => session.isSystemAdmin || g.name !== "administrators").map((g) => html`<option value=${g.id}>${g.name}</option>`)}</select></label>` : nothing}
+              ${this.#groups.filter((g) => !this.#guarded.has(g.id)).map((g) => html`<option value=${g.id}>${g.name}</option>`)}</select></label>` : nothing}
           ${pending?.action === "delete" ? html`<p class="message warn">Deleting cannot be undone.</p>` : nothing}
           <div class="row"><button value="go" class=${pending?.action === "delete" ? "danger" : "primary"}>${pending?.label.replace("…", "")}</button><button value="cancel" formnovalidate>Cancel</button></div>
         </form>
