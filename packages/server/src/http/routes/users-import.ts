@@ -1,5 +1,4 @@
 import { Readable } from "node:stream";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply } from "fastify";
 import { Type } from "typebox";
@@ -66,33 +65,60 @@ function resultLine(result: ImportResult): string {
 /**
  * Batches of at most `size` items. A batch is also handed on `maxWaitMs` after its first item came,
  * full or not: the rows of a slow upload are committed and answered while it goes on, so a cut
- * upload loses only the rows of its last second, each unanswered.
+ * upload loses only the rows of its last second, each unanswered. The items are read ahead (one
+ * batch at most) by a loop of their own, so a timer can end a batch without a race on every item.
  */
 async function* batches<T>(items: AsyncIterable<T>, size: number, maxWaitMs: number): AsyncGenerator<T[]> {
-  const source = items[Symbol.asyncIterator]();
-  let pending: Promise<IteratorResult<T>> | undefined;
-  for (;;) {
-    const batch: T[] = [];
-    // One timer a batch, started by its first item.
-    const timer = new AbortController();
-    let due: Promise<"due"> | undefined;
+  let queue: T[] = [];
+  let done = false;
+  let failure: { error: unknown } | undefined;
+  let due = false;
+  let timer: NodeJS.Timeout | undefined;
+  /** The batch's taker, waiting for it to fill, come due or end. */
+  let wake: (() => void) | undefined;
+  /** The reader, waiting for a full batch to be taken. */
+  let room: (() => void) | undefined;
+  const signal = () => {
+    const waiting = wake;
+    wake = undefined;
+    waiting?.();
+  };
+  void (async () => {
     try {
-      while (batch.length < size) {
-        pending ??= source.next();
-        const next = due ? await Promise.race([pending, due]) : await pending;
-        if (next === "due") break;
-        pending = undefined;
-        if (next.done) {
-          if (batch.length > 0) yield batch;
-          return;
+      for await (const item of items) {
+        queue.push(item);
+        if (queue.length === 1) timer = setTimeout(() => ((due = true), signal()), maxWaitMs);
+        if (queue.length >= size) {
+          signal();
+          await new Promise<void>((resolve) => (room = resolve));
         }
-        batch.push(next.value);
-        due ??= sleep(maxWaitMs, "due" as const, { signal: timer.signal }).catch(() => "due" as const);
       }
+    } catch (error) {
+      failure = { error };
     } finally {
-      timer.abort();
+      done = true;
+      signal();
     }
-    yield batch;
+  })();
+  try {
+    for (;;) {
+      while (!failure && !done && !due && queue.length < size) await new Promise<void>((resolve) => (wake = resolve));
+      if (failure) throw failure.error;
+      due = false;
+      if (queue.length === 0) {
+        if (done) return;
+        continue;
+      }
+      const batch = queue;
+      queue = [];
+      clearTimeout(timer);
+      room?.();
+      room = undefined;
+      yield batch;
+    }
+  } finally {
+    clearTimeout(timer);
+    room?.();
   }
 }
 
