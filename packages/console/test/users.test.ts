@@ -155,7 +155,8 @@ describeConsole("users in the console", (ctx, kind) => {
       await row(page, "carol.jones").waitFor();
       await page.goBack();
       await page.waitForURL(/#\/users$/);
-      assert.equal(await search.inputValue(), "");
+      // The page follows the URL once it has changed: wait for the box to be emptied.
+      await page.waitForFunction(() => document.querySelector<HTMLInputElement>('input[aria-label="Search users by name or email"]')?.value === "");
       await page.goBack();
       await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
       assert.deepEqual(errors, []);
