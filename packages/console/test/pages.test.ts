@@ -53,6 +53,15 @@ describeConsole("console pages", (ctx, kind) => {
         assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), true, `${name} fits 1 024 px`);
         await screenshot(page, `${name}-1024`);
       }
+      // Every column chosen: they narrow to fit, so the rows never scroll sideways away from the header.
+      await page.goto(`${url}#/users?cols=username,displayName,email,status,groups,loginName,firstName,lastName,source,validTo,description`);
+      await page.getByRole("columnheader", { name: "Description" }).waitFor();
+      const fit = await page.evaluate(() => {
+        const viewport = document.querySelector<HTMLElement>(".grid .viewport")!;
+        return { overflow: viewport.scrollWidth - viewport.clientWidth, page: document.documentElement.scrollWidth <= innerWidth };
+      });
+      assert.deepEqual(fit, { overflow: 0, page: true });
+      await screenshot(page, "users-all-columns-1024");
       assert.deepEqual(errors, []);
     } finally {
       await close();

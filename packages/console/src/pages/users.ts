@@ -27,17 +27,17 @@ function status(u: RestUser): TemplateResult {
 }
 
 const COLUMNS: Record<string, Column> = {
-  username: { label: "Username", width: "minmax(140px, 1.2fr)", cell: (u) => u.username },
-  displayName: { label: "Display name", width: "minmax(140px, 1.2fr)", cell: (u) => u.displayName },
-  email: { label: "Email", width: "minmax(160px, 1.4fr)", cell: (u) => u.email ?? "" },
-  status: { label: "Status", width: "100px", cell: status },
-  groups: { label: "Groups", width: "minmax(120px, 1fr)", cell: (u) => (u.groups ?? []).join(", ") },
-  loginName: { label: "Login name", width: "minmax(120px, 1fr)", cell: (u) => u.loginName },
-  firstName: { label: "First name", width: "minmax(100px, 1fr)", cell: (u) => u.firstName ?? "" },
-  lastName: { label: "Last name", width: "minmax(100px, 1fr)", cell: (u) => u.lastName ?? "" },
-  source: { label: "Source", width: "minmax(100px, 1fr)", cell: (u) => sourceText(u) },
-  validTo: { label: "Valid to", width: "150px", cell: (u) => when(u.validTo) },
-  description: { label: "Description", width: "minmax(120px, 1.5fr)", cell: (u) => u.description ?? "" },
+  username: { label: "Username", width: "minmax(48px, 1.2fr)", cell: (u) => u.username },
+  displayName: { label: "Display name", width: "minmax(48px, 1.2fr)", cell: (u) => u.displayName },
+  email: { label: "Email", width: "minmax(48px, 1.4fr)", cell: (u) => u.email ?? "" },
+  status: { label: "Status", width: "minmax(72px, 0.8fr)", cell: status },
+  groups: { label: "Groups", width: "minmax(48px, 1fr)", cell: (u) => (u.groups ?? []).join(", ") },
+  loginName: { label: "Login name", width: "minmax(48px, 1fr)", cell: (u) => u.loginName },
+  firstName: { label: "First name", width: "minmax(48px, 1fr)", cell: (u) => u.firstName ?? "" },
+  lastName: { label: "Last name", width: "minmax(48px, 1fr)", cell: (u) => u.lastName ?? "" },
+  source: { label: "Source", width: "minmax(48px, 1fr)", cell: (u) => sourceText(u) },
+  validTo: { label: "Valid to", width: "minmax(48px, 1.2fr)", cell: (u) => when(u.validTo) },
+  description: { label: "Description", width: "minmax(48px, 1.5fr)", cell: (u) => u.description ?? "" },
 };
 const DEFAULT_COLUMNS = ["username", "displayName", "email", "status", "groups"];
 
@@ -404,7 +404,7 @@ class UsersPage extends Page {
         <div class="head" role="row" aria-rowindex="1">
           <div role="columnheader"><input type="checkbox" aria-label="Select all loaded users" .checked=${allLoadedSelected}
             @change=${(e: Event) => { const on = (e.target as HTMLInputElement).checked; this.#allMatching = false; for (const id of loadedIds()) on ? this.#selected.add(id) : this.#selected.delete(id); this.requestUpdate(); }}></div>
-          ${columns.map((c) => html`<div role="columnheader">${COLUMNS[c]!.label}</div>`)}
+          ${columns.map((c) => html`<div role="columnheader" title=${COLUMNS[c]!.label}>${COLUMNS[c]!.label}</div>`)}
         </div>
         <div class="viewport" role="rowgroup" @keydown=${(e: KeyboardEvent) => this.#onKey(e)}>
           <div class="sizer" role="presentation" ${styled((el) => { el.style.height = `${this.#window.totalHeight}px`; })}>
@@ -426,7 +426,11 @@ class UsersPage extends Page {
         @click=${() => this.#open(user)} @focus=${() => { this.#active = index; }}>
         <div role="gridcell"><input type="checkbox" tabindex="-1" aria-label=${`Select ${user.username}`} .checked=${selected}
           @click=${(e: Event) => e.stopPropagation()} @change=${() => this.#toggle(user)}></div>
-        ${columns.map((c) => html`<div role="gridcell">${COLUMNS[c]!.cell(user)}</div>`)}
+        ${columns.map((c) => {
+          const content = COLUMNS[c]!.cell(user);
+          // Columns narrow to fit the page (never wider than it: the header scrolls with nothing); the whole text on hover.
+          return html`<div role="gridcell" title=${typeof content === "string" && content ? content : nothing}>${content}</div>`;
+        })}
       </div>`;
   }
 
