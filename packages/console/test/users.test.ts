@@ -255,4 +255,33 @@ describeConsole("users in the console", (ctx, kind) => {
       await close();
     }
   });
+
+  it("resets a password: a refused one is said in the dialog, which keeps what was typed", async () => {
+    const { server, browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      const erin = await createUser(server, token, "erin.reset");
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users/${erin.uuid}`);
+      await page.getByRole("button", { name: "Reset password…" }).click();
+      const dialog = page.getByRole("dialog", { name: "Reset the password of erin.reset" });
+      const fill = async (password: string) => {
+        await dialog.getByLabel("New password").fill(password);
+        await dialog.getByLabel("Repeat it").fill(password);
+        await dialog.getByRole("button", { name: "Set password" }).click();
+      };
+      await fill("password1234");
+      await page.waitForFunction(() => (document.querySelector<HTMLInputElement>("#reset-password [name=password]")?.validationMessage ?? "") !== "");
+      assert.equal(await dialog.isVisible(), true);
+      assert.equal(await dialog.getByLabel("New password").inputValue(), "password1234");
+      await fill("Quite-Unusual-Reset-7");
+      await page.getByText("The password was set; the user's sessions were ended.").waitFor();
+      assert.equal(await dialog.isVisible(), false);
+      assert.equal((await server.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "erin.reset", password: "Quite-Unusual-Reset-7" } })).status, 200);
+      // The refused password's 400 is the answer the dialog showed; Chromium logs it as a failed resource.
+      assert.deepEqual(errors.filter((e) => !/status of 400 .*\/reset-password\)$/.test(e)), []);
+    } finally {
+      await close();
+    }
+  });
 });

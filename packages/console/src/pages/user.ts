@@ -1,5 +1,5 @@
 import { html, nothing, type TemplateResult } from "lit";
-import { ECMPreconditionError, type ECMLockout, type RestAuditEvent, type RestEffectiveRole, type RestGroup, type RestUser, type RestUserChanges } from "ecm-sdk/browser";
+import { ECMPreconditionError, ECMValidationError, type ECMLockout, type RestAuditEvent, type RestEffectiveRole, type RestGroup, type RestUser, type RestUserChanges } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href, navigate } from "../router.js";
 import { fromLocalInput, openDialog, Page, sourceText, toLocalInput, when } from "../ui.js";
@@ -153,18 +153,32 @@ class UserPage extends Page {
   async #resetPassword(event: SubmitEvent): Promise<void> {
     const form = event.target as HTMLFormElement;
     if ((event.submitter as HTMLButtonElement | null)?.value !== "go") return;
+    // The dialog stays open until the server took the password: a refused one is said there, as typed.
+    event.preventDefault();
     const data = new FormData(form);
+    const password = form.querySelector<HTMLInputElement>("[name=password]")!;
     if (data.get("password") !== data.get("confirm")) {
-      event.preventDefault();
       form.querySelector<HTMLInputElement>("[name=confirm]")!.setCustomValidity("The passwords differ.");
       form.reportValidity();
       return;
     }
-    if (await this.attempt(() => session.api.resetPassword(this.#id, String(data.get("password")), data.get("temporary") === "on"))) {
-      this.notify("The password was set; the user's sessions were ended.");
-      this.#refreshEvents();
+    try {
+      await session.api.resetPassword(this.#id, String(data.get("password")), data.get("temporary") === "on");
+    } catch (error) {
+      if (!(error instanceof ECMValidationError)) {
+        form.closest("dialog")!.close();
+        form.reset();
+        this.fail(error);
+        return;
+      }
+      password.setCustomValidity(error.serverMessage);
+      form.reportValidity();
+      return;
     }
+    form.closest("dialog")!.close();
     form.reset();
+    this.notify("The password was set; the user's sessions were ended.");
+    this.#refreshEvents();
   }
 
   async #act(action: () => Promise<unknown>, done: string): Promise<void> {
@@ -326,7 +340,7 @@ class UserPage extends Page {
       <dialog id="reset-password" aria-labelledby="reset-title">
         <form method="dialog" @submit=${(e: SubmitEvent) => void this.#resetPassword(e)}>
           <h2 id="reset-title">Reset the password of ${u.username}</h2>
-          <label class="field"><span>New password</span><input name="password" type="password" autocomplete="new-password" minlength="12" required></label>
+          <label class="field"><span>New password</span><input name="password" type="password" autocomplete="new-password" minlength="12" required @input=${(e: Event) => (e.target as HTMLInputElement).setCustomValidity("")}></label>
           <label class="field"><span>Repeat it</span><input name="confirm" type="password" autocomplete="new-password" required @input=${(e: Event) => (e.target as HTMLInputElement).setCustomValidity("")}></label>
           <label class="row"><input name="temporary" type="checkbox" checked> The user must change it at the next login</label>
           <div class="row"><button class="primary" value="go">Set password</button><button value="cancel" formnovalidate>Cancel</button></div>
