@@ -108,6 +108,8 @@ describeConsole("console pages", (ctx, kind) => {
       await page.getByLabel("New password", { exact: true }).fill("Changed-Pass-4567");
       await page.getByLabel("Repeat the new password").fill("Changed-Pass-4567");
       await page.getByRole("button", { name: "Change password" }).click();
+      await page.getByText("Your password was changed; your other sessions were ended.").waitFor();
+      await page.waitForURL(/#\/me$/);
       await page.getByRole("definition").filter({ hasText: /^user$/ }).waitFor();
       // A plain user sees only the own account: no administration pages in the navigation.
       const nav = page.getByRole("navigation", { name: "Main" });
