@@ -76,6 +76,12 @@ describeEachStore("bad input always gets the error shape", (server) => {
     assert.deepEqual(JSON.parse(r.body.additionalInfo), { in: "body", unknown: ["colour", "size"] });
   });
 
+  it("a list where an object belongs is said to be one", async () => {
+    const r = await server().api("POST", "/security/v1/users", { token, body: [1] });
+    assertErrorShape(r, 400, "a list body");
+    assert.match(r.body.errorMessage, /^ECMS1001-E body must be an object\.$/);
+  });
+
   it("validation messages speak to people, not in regular expressions", async () => {
     const s = server();
     const cases: [string, string, unknown, string][] = [

@@ -129,6 +129,11 @@ export function describeValidation(errors: readonly ErrorObject[], part: string)
       message = `${info.field} is required`;
       break;
     case "additionalProperties": {
+      // A list where an object belongs has "unknown fields" 0, 1, …: say what it should be instead.
+      if (Array.isArray(error.data)) {
+        message = `${field} must be ${TYPE_NAMES.object}`;
+        break;
+      }
       const data = error.data as Record<string, unknown>;
       const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
       const unknown = Object.keys(data).filter((key) => !known.includes(key));
