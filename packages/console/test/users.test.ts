@@ -171,7 +171,8 @@ describeConsole("users in the console", (ctx, kind) => {
     const dana = await createUser(server, token, "dana.direct", { profile_id: profile.id });
     const staff = await createGroup(server, token, "staff", ["security-administrator"]);
     const readers = await createGroup(server, token, "readers", ["user"]);
-    for (const [user, group] of [[profile, staff], [profile, readers], [dana, staff]] as const) {
+    const notices = await createGroup(server, token, "notices");
+    for (const [user, group] of [[profile, staff], [profile, readers], [profile, notices], [dana, staff]] as const) {
       assert.equal((await server.api("PUT", `/security/v1/users/${user.uuid}/user-groups/${group}`, { token })).status, 204);
     }
     const { page, errors, close } = await openPage(browser);
@@ -183,6 +184,7 @@ describeConsole("users in the console", (ctx, kind) => {
       await page.getByRole("heading", { level: 1, name: /dana\.direct/ }).waitFor();
       assert.match(await membership("staff").innerText(), /direct\s+Remove from staff/);
       assert.match(await membership("readers").innerText(), /through the profile\s*$/);
+      assert.match(await membership("notices").innerText(), /through the profile\s*$/, "a group that grants no role: told apart too");
       assert.match(await membership("users").innerText(), /direct/);
       await page.getByRole("button", { name: "Remove from staff" }).click();
       await page.getByText("staff stays: the profile gives it.").waitFor();

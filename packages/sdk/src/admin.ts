@@ -164,8 +164,9 @@ export class Admin {
     await this.#http.request("DELETE", `/security/v1/users/${enc(id)}/lockout`, call(opts));
   }
 
-  async userGroups(id: string, opts?: CallOptions): Promise<RestGroup[]> {
-    return (await this.#http.request<RestGroup[]>("GET", `/security/v1/users/${enc(id)}/user-groups`, call(opts))).data;
+  /** A user's groups, its profile's included; `opts.direct`: its own memberships only. */
+  async userGroups(id: string, opts?: CallOptions & { direct?: boolean }): Promise<RestGroup[]> {
+    return (await this.#http.request<RestGroup[]>("GET", `/security/v1/users/${enc(id)}/user-groups`, { query: { direct: opts?.direct || undefined }, ...call(opts) })).data;
   }
 
   async effectiveRoles(id: string, opts?: CallOptions): Promise<RestEffectiveRole[]> {

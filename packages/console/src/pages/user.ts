@@ -31,7 +31,8 @@ class UserPage extends Page {
   #groups: RestGroup[] = [];
   /** Groups granting system-administrator, when the caller may not change their members. */
   #guarded = new Set<string>();
-  #profileGroups = new Set<string>();
+  /** The user's own memberships (the others come from its profile). */
+  #direct = new Set<string>();
   #allGroups: RestGroup[] = [];
   #profiles: RestUser[] = [];
   #events: RestAuditEvent[] = [];
@@ -73,8 +74,8 @@ class UserPage extends Page {
       this.#events = events.items;
       this.#eventsNext = events.next;
       this.#lockout = lockout;
-      const profile = profiles.items.find((p) => p.numericId === value.profileId);
-      this.#profileGroups = new Set(profile ? (await api.userGroups(profile.id)).map((g) => g.id) : []);
+      // With a profile, the list holds its groups too: the user's own are asked for apart.
+      this.#direct = new Set((value.profileId > 0 ? await api.userGroups(this.#id, { direct: true }) : groups).map((g) => g.id));
       document.title = `${value.username} · ECM Security`;
     });
   }
@@ -293,16 +294,11 @@ class UserPage extends Page {
   #renderGroups(editable: boolean): TemplateResult {
     const member = new Set(this.#groups.map((g) => g.id));
     const addable = this.#allGroups.filter((g) => !member.has(g.id) && !this.#guarded.has(g.id));
-    // The server lists the user's own groups and its profile's together; only the role grants tell them
-    // apart (`viaProfile`). A group the profile gives is the user's own too when it grants the user a role
-    // directly; when it grants no role, whether it is cannot be told, so it keeps its Remove.
-    const own = new Set(this.#roles.flatMap((r) => r.grantedBy.filter((b) => !b.viaProfile).map((b) => b.groupId)));
-    const granting = new Set(this.#roles.flatMap((r) => r.grantedBy.map((b) => b.groupId)));
     return html`
       <table class="plain"><thead><tr><th>Group</th><th>Membership</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
         <tbody>${this.#groups.map((g) => {
-          const inherited = this.#profileGroups.has(g.id) && !own.has(g.id);
-          const removable = (!inherited || !granting.has(g.id)) && !this.#guarded.has(g.id);
+          const inherited = !this.#direct.has(g.id);
+          const removable = !inherited && !this.#guarded.has(g.id);
           return html`<tr><td><a href=${href(`groups/${g.id}`)}>${g.name}</a></td><td>${inherited ? "through the profile" : "direct"}</td>
             <td>${editable && removable ? html`<button @click=${() => void this.#leave(g)}>Remove from ${g.name}</button>` : nothing}</td></tr>`;
         })}</tbody>

@@ -1,4 +1,5 @@
 import { html, nothing, type TemplateResult } from "lit";
+import { live } from "lit/directives/live.js";
 import type { BulkActionName, RestBulkAction, RestGroup, RestUser, RestUserFilter } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href, navigate } from "../router.js";
@@ -96,6 +97,8 @@ class UsersPage extends Page {
   #searchTimer: ReturnType<typeof setTimeout> | undefined;
   /** The history entry the search box last made: while it is the current one, typing goes on in it. */
   #searchEntry: string | null = null;
+  /** The search the box itself asked for, until its route is applied (the box already shows it, and maybe more typed since). */
+  #searchSent: string | undefined;
   #selected = new Set<string>();
   #allMatching = false;
   #active = 0;
@@ -149,6 +152,7 @@ class UsersPage extends Page {
     if (key === this.#filterKey) return Promise.resolve();
     this.#filterKey = key;
     this.#filter = filter;
+    this.#showSearch();
     this.#reset();
     this.#selected.clear();
     this.#allMatching = false;
@@ -240,6 +244,22 @@ class UsersPage extends Page {
     if (jumps.length) this.#jumpTimer = setTimeout(() => void this.#load(jumps[0]!), JUMP_DELAY_MS);
   }
 
+  /**
+   * The search box follows the route (Back, Forward, a link) — but not the route the box itself just
+   * asked for: rendering that value into it would wipe what was typed meanwhile (a letter typed while
+   * the list of the previous ones loaded was lost). So the box is written here, not bound in render.
+   */
+  #showSearch(): void {
+    const shown = this.#filter.search ?? "";
+    const box = this.querySelector<HTMLInputElement>("input[data-search]");
+    if (box && shown !== this.#searchSent && box.value !== shown) box.value = shown;
+    this.#searchSent = undefined;
+  }
+
+  protected override firstUpdated(): void {
+    this.#showSearch();
+  }
+
   protected override updated(): void {
     const count = this.#rowCount;
     if (this.#window.count !== count) {
@@ -263,6 +283,7 @@ class UsersPage extends Page {
     // The first keystrokes of a typing add a history entry, the next ones replace that entry: Back goes to
     // the list before the typing (not to the previous letter, nor past that list).
     this.#searchTimer = setTimeout(() => {
+      this.#searchSent = value.trim() === "" ? "" : value;
       this.#setParam("search", value.trim() === "" ? undefined : value, location.hash === this.#searchEntry);
       this.#searchEntry = location.hash;
     }, SEARCH_DELAY_MS);
@@ -359,34 +380,35 @@ class UsersPage extends Page {
     const loadedIds = () => [...this.#pages.values()].flatMap((p) => p.items.map((u) => u.id));
     const allLoadedSelected = this.#selected.size > 0 && loadedIds().every((id) => this.#selected.has(id));
     const cols = `36px ${columns.map((c) => COLUMNS[c]!.width).join(" ")}`;
-    // Each filter menu option has its `selected` property set, every option (the "any" ones too), so the
-    // menus follow the URL on Back and Forward: the attribute no longer moves an option the user picked.
+    // Each filter menu option has its `selected` property set, every option (the "any" ones too), and
+    // compared with the page (`live`), not with what was last rendered: the user's pick changes it behind
+    // Lit's back, so Back before the pick's own render would have left the pick on show.
     return html`
       <h1 tabindex="-1" id="users-title">Users</h1>
       ${this.renderMessage()}
       <div class="toolbar" role="search">
-        <input type="search" data-search aria-label="Search users by name or email" placeholder="Search (press /)" .value=${this.#filter.search ?? ""} @input=${(e: InputEvent) => this.#onSearch(e)} size="28">
+        <input type="search" data-search aria-label="Search users by name or email" placeholder="Search (press /)" @input=${(e: InputEvent) => this.#onSearch(e)} size="28">
         <select aria-label="Status" @change=${(e: Event) => this.#setParam("enabled", (e.target as HTMLSelectElement).value)}>
-          <option value="" .selected=${this.#filter.enabled === undefined}>Enabled or disabled</option>
-          <option value="true" .selected=${this.#filter.enabled === true}>Enabled</option>
-          <option value="false" .selected=${this.#filter.enabled === false}>Disabled</option>
+          <option value="" .selected=${live(this.#filter.enabled === undefined)}>Enabled or disabled</option>
+          <option value="true" .selected=${live(this.#filter.enabled === true)}>Enabled</option>
+          <option value="false" .selected=${live(this.#filter.enabled === false)}>Disabled</option>
         </select>
-        <label class="row"><input type="checkbox" .checked=${this.#filter.lockedOut === true} @change=${(e: Event) => this.#setParam("lockedOut", (e.target as HTMLInputElement).checked ? "true" : undefined)}> Locked out</label>
-        <label class="row"><input type="checkbox" .checked=${this.#filter.expired === true} @change=${(e: Event) => this.#setParam("expired", (e.target as HTMLInputElement).checked ? "true" : undefined)}> Expired</label>
+        <label class="row"><input type="checkbox" .checked=${live(this.#filter.lockedOut === true)} @change=${(e: Event) => this.#setParam("lockedOut", (e.target as HTMLInputElement).checked ? "true" : undefined)}> Locked out</label>
+        <label class="row"><input type="checkbox" .checked=${live(this.#filter.expired === true)} @change=${(e: Event) => this.#setParam("expired", (e.target as HTMLInputElement).checked ? "true" : undefined)}> Expired</label>
         <select aria-label="Source" @change=${(e: Event) => this.#setParam("source", (e.target as HTMLSelectElement).value)}>
           ${[["", "Any source"], ["local", "Local"], ["directory", "Directory"], ["identity-provider", "Identity provider"], ["builtin", "Built-in"], ...this.#oneSource()].map(
-            ([value, label]) => html`<option value=${value!} .selected=${(this.#filter.source ?? "") === value}>${label}</option>`,
+            ([value, label]) => html`<option value=${value!} .selected=${live((this.#filter.source ?? "") === value)}>${label}</option>`,
           )}
         </select>
         <select aria-label="Group" @change=${(e: Event) => this.#setParam("groupId", (e.target as HTMLSelectElement).value)}>
-          <option value="" .selected=${this.#filter.groupId === undefined}>Any group</option>
-          ${this.#groups.map((g) => html`<option value=${g.id} .selected=${this.#filter.groupId === g.id}>${g.name}</option>`)}
+          <option value="" .selected=${live(this.#filter.groupId === undefined)}>Any group</option>
+          ${this.#groups.map((g) => html`<option value=${g.id} .selected=${live(this.#filter.groupId === g.id)}>${g.name}</option>`)}
         </select>
         <select aria-label="Profile" @change=${(e: Event) => this.#setParam("profileId", (e.target as HTMLSelectElement).value)}>
-          <option value="" .selected=${this.#filter.profileId === undefined}>Any profile</option>
-          <option value="-1" .selected=${this.#filter.profileId === -1}>No profile</option>
-          <option value="0" .selected=${this.#filter.profileId === 0}>Is a profile</option>
-          ${this.#profiles.map((p) => html`<option value=${String(p.numericId)} .selected=${this.#filter.profileId === p.numericId}>Profile: ${p.username}</option>`)}
+          <option value="" .selected=${live(this.#filter.profileId === undefined)}>Any profile</option>
+          <option value="-1" .selected=${live(this.#filter.profileId === -1)}>No profile</option>
+          <option value="0" .selected=${live(this.#filter.profileId === 0)}>Is a profile</option>
+          ${this.#profiles.map((p) => html`<option value=${String(p.numericId)} .selected=${live(this.#filter.profileId === p.numericId)}>Profile: ${p.username}</option>`)}
         </select>
         <span class="grow"></span>
         <details class="menu">

@@ -66,6 +66,8 @@ describeEachStore("group memberships and profiles", (server) => {
     const other = await createUser(s, token, "clerk.two", { profile_id: profile.id });
 
     assert.deepEqual(await groupNames(assigned.uuid, token), ["Clerks", "users"]);
+    const direct = await s.api<{ name: string }[]>("GET", `/security/v1/users/${assigned.uuid}/user-groups?direct=true`, { token });
+    assert.deepEqual(direct.body.map((g) => g.name), ["users"], "its own memberships only");
     assert.deepEqual(await roleNames(assigned.uuid, token), ["security-administrator", "user"]);
     const extended = await s.api("GET", `/security/v1/users/${assigned.uuid}?extendedInfo=true`, { token });
     assert.deepEqual(extended.body.groups, ["Clerks", "users"]);

@@ -31,12 +31,16 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
       schema: {
         ...common,
         summary: "Groups of a user",
-        description: "The user's own groups and, when it is assigned to a profile, the profile's groups.",
+        description: "The user's own groups and, when it is assigned to a profile, the profile's groups; with `direct=true` its own only (those it can be removed from).",
         params: IdParams,
-        response: { 200: Type.Array(GroupSchema), ...errorResponses(401, 403, 404) },
+        querystring: Type.Object({ direct: Type.Optional(Type.Boolean({ description: "Only the user's own memberships, not its profile's" })) }),
+        response: { 200: Type.Array(GroupSchema), ...errorResponses(400, 401, 403, 404) },
       },
     },
-    async (request) => (await groups.groupsOfUser(await requireUser(users, request.params.id))).map(toGroupView),
+    async (request) => {
+      const user = await requireUser(users, request.params.id);
+      return (request.query.direct ? await groups.directGroupsOfUser(store.db, user.id) : await groups.groupsOfUser(user)).map(toGroupView);
+    },
   );
 
   app.put(
