@@ -125,6 +125,7 @@ class UsersPage extends Page {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    clearTimeout(this.#searchTimer);
     this.#reset();
   }
 
@@ -252,7 +253,11 @@ class UsersPage extends Page {
   #showSearch(): void {
     const shown = this.#filter.search ?? "";
     const box = this.querySelector<HTMLInputElement>("input[data-search]");
-    if (box && shown !== this.#searchSent && box.value !== shown) box.value = shown;
+    if (shown !== this.#searchSent) {
+      // A route the box did not ask for (Back, a link): what was typed and not yet sent is dropped with it.
+      clearTimeout(this.#searchTimer);
+      if (box && box.value !== shown) box.value = shown;
+    }
     this.#searchSent = undefined;
   }
 

@@ -43,7 +43,7 @@ function withTextCheck(validate: ValidateFunction): ValidateFunction {
   const known = schema.type === "object" && schema.additionalProperties === false ? new Set(Object.keys(schema.properties ?? {})) : undefined;
   const check = ((data: unknown, context?: Parameters<ValidateFunction>[1]) => {
     // Unknown names first: a misspelt parameter is the likelier mistake than the missing one it was meant to be.
-    if (known && data !== null && typeof data === "object" && Object.keys(data).some((key) => !known.has(key))) {
+    if (known && data !== null && typeof data === "object" && !Array.isArray(data) && Object.keys(data).some((key) => !known.has(key))) {
       check.errors = [{ keyword: "additionalProperties", instancePath: "", schemaPath: "#/additionalProperties", params: {}, parentSchema: schema, data }];
       return false;
     }
@@ -129,11 +129,6 @@ export function describeValidation(errors: readonly ErrorObject[], part: string)
       message = `${info.field} is required`;
       break;
     case "additionalProperties": {
-      // A list where an object belongs has "unknown fields" 0, 1, …: say what it should be instead.
-      if (Array.isArray(error.data)) {
-        message = `${field} must be ${TYPE_NAMES.object}`;
-        break;
-      }
       const data = error.data as Record<string, unknown>;
       const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
       const unknown = Object.keys(data).filter((key) => !known.includes(key));

@@ -74,6 +74,8 @@ async function* batches<T>(items: AsyncIterable<T>, size: number, maxWaitMs: num
   let failure: { error: unknown } | undefined;
   let due = false;
   let timer: NodeJS.Timeout | undefined;
+  /** The taker stopped (the import failed, the answer was closed): the reader stops too, closing `items`. */
+  let stopped = false;
   /** The batch's taker, waiting for it to fill, come due or end. */
   let wake: (() => void) | undefined;
   /** The reader, waiting for a full batch to be taken. */
@@ -86,11 +88,13 @@ async function* batches<T>(items: AsyncIterable<T>, size: number, maxWaitMs: num
   void (async () => {
     try {
       for await (const item of items) {
+        if (stopped) break;
         queue.push(item);
         if (queue.length === 1) timer = setTimeout(() => ((due = true), signal()), maxWaitMs);
         if (queue.length >= size) {
           signal();
           await new Promise<void>((resolve) => (room = resolve));
+          if (stopped) break;
         }
       }
     } catch (error) {
@@ -117,6 +121,7 @@ async function* batches<T>(items: AsyncIterable<T>, size: number, maxWaitMs: num
       yield batch;
     }
   } finally {
+    stopped = true;
     clearTimeout(timer);
     room?.();
   }
@@ -189,8 +194,9 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
         } catch (error) {
           // The status is sent: the failure is the last line (rows answered before it are committed).
           const api = error instanceof ApiError ? error : error instanceof DomainError ? fromDomainError(error) : undefined;
-          // A client that went away mid-upload is no fault of ours: noted, not an error.
-          if (!api && request.raw.socket?.destroyed) request.log.info("the client went away during an import");
+          // A client that went away mid-upload (its request aborted or reset) is no fault of ours: noted, not an error.
+          const errorCode = (error as { code?: string })?.code;
+          if (!api && (errorCode === "ECONNRESET" || errorCode === "ERR_STREAM_PREMATURE_CLOSE" || (error as Error)?.message === "aborted")) request.log.info("the client went away during an import");
           else if (!api) request.log.error({ err: error }, "import failed");
           const { code } = api ?? ErrorCodes.internal;
           yield `${JSON.stringify({ error: { code, message: api?.message ?? "An internal error occurred; the rows answered before this line are imported." } })}\n`;
