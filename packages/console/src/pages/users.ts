@@ -116,9 +116,12 @@ class UsersPage extends Page {
     // The first rows first: the filter menus' groups and profiles are asked for once they are in.
     void this.#applyRoute().then(() => {
       if (!this.isConnected) return;
-      session.api.groups().then((g) => { this.#groups = g; this.requestUpdate(); }, (e) => this.fail(e));
-      // Who is in a group that grants system-administrator is a system administrator's to change: no bulk action offers it to others.
-      if (!session.isSystemAdmin) session.api.groups(undefined, { role: "system-administrator" }).then((g) => { this.#guarded = new Set(g.map((x) => x.id)); this.requestUpdate(); }, (e) => this.fail(e));
+      // Who is in a group that grants system-administrator is a system administrator's to change: no bulk
+      // action offers it to others (both lists arrive together, so it is never offered in between).
+      Promise.all([session.api.groups(), session.isSystemAdmin ? [] : session.api.groups(undefined, { role: "system-administrator" })]).then(
+        ([groups, guarded]) => { this.#guarded = new Set(guarded.map((g) => g.id)); this.#groups = groups; this.requestUpdate(); },
+        (e) => this.fail(e),
+      );
       session.api.users({ profileId: 0 }, { max: 200 }).then((p) => { this.#profiles = p.items; this.requestUpdate(); }, (e) => this.fail(e));
     });
   }
