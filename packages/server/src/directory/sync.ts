@@ -166,11 +166,8 @@ export class DirectorySync {
   private maxMark: string | null = null;
   /** Member DNs whose memberships a `changed` sync must check again (null: all users). */
   private affected: Set<string> | null = new Set();
-  /** Every directory's priority, by id (lower first): who keeps a name two directories have. */
-  private priorities = new Map<number, number>();
-  private directoryNames = new Map<number, string>();
-  /** Every directory's groupMappings targets (local group uuids), by id. */
-  private mappedGroupsOf = new Map<number, string[]>();
+  /** Every directory, by id: its priority decides who keeps a name two directories have. */
+  private directories = new Map<number, Directory>();
   /** Users of lower-priority directories this batch takes over (same username or login name), by id: their directory until now. */
   private takenOver = new Map<number, number>();
 
@@ -445,10 +442,7 @@ export class DirectorySync {
     }
     this.managed = [...new Set([...groups.map((g) => g.id), ...[...this.mapped.values()].flat()])];
     this.usersGroupId = (await this.db.selectFrom("groups").select("id").where("name_key", "=", USERS_GROUP).where("builtin", "=", 1).executeTakeFirst())?.id;
-    const directories = (await this.o.queries.list()).map(toDirectory);
-    this.priorities = new Map(directories.map((x) => [x.id, x.priority]));
-    this.mappedGroupsOf = new Map(directories.map((x) => [x.id, x.groupMappings.map((m) => m.localGroupId)]));
-    this.directoryNames = new Map(directories.map((x) => [x.id, x.name]));
+    this.directories = new Map((await this.o.queries.list()).map((row) => [row.id, toDirectory(row)]));
   }
 
   /** The groups whose member a user is, by its DN: its directory groups' ancestors and their mapped local groups. */
@@ -545,14 +539,10 @@ export class DirectorySync {
     return mapped.filter((m) => !refused.has(m.key));
   }
 
-  private directoryName(id: number): string {
-    return this.directoryNames.get(id) ?? `#${id}`;
-  }
-
   /** True when a user holding a name this directory brings belongs to a directory of lower priority (a higher number). */
   private outranks(holder: { directory_id: number | null }): boolean {
     if (holder.directory_id === null || holder.directory_id === this.d.id) return false;
-    return (this.priorities.get(holder.directory_id) ?? Number.POSITIVE_INFINITY) > this.d.priority;
+    return (this.directories.get(holder.directory_id)?.priority ?? Number.POSITIVE_INFINITY) > this.d.priority;
   }
 
   /**
@@ -616,7 +606,7 @@ export class DirectorySync {
       }
       const from = this.takenOver.get(u.id);
       if (from !== undefined) {
-        before.directory = this.directoryName(from);
+        before.directory = this.directories.get(from)?.name ?? `#${from}`;
         after.directory = d.name;
       }
       if (Object.keys(after).length === 0 && u.dn_key === next.dn_key) unchanged++;
@@ -660,17 +650,19 @@ export class DirectorySync {
           const moved = updates.filter(({ u }) => this.takenOver.has(u.id));
           if (moved.length > 0) {
             // Keyed by this directory from now on; the memberships the other directory decided (its
-            // groups, the local groups it fills) are its no longer: this directory's are added below.
+            // groups, the local groups it fills) are its no longer — but those this directory decides
+            // too stay (it counted them as had, and adds only what is missing, below).
             const keyed = moved.map(({ key, u }) => ({ id: u.id, directory_id: d.id, directory_key: key })).sort((a, b) => a.id - b.id);
             await dialect.updateJson(trx, "users", ["directory_id", "directory_key"], keyed, {});
             for (const from of new Set(moved.map(({ u }) => this.takenOver.get(u.id)!))) {
               const ids = moved.filter(({ u }) => this.takenOver.get(u.id) === from).map(({ u }) => u.id);
-              const filled = this.mappedGroupsOf.get(from) ?? [];
-              await trx
+              const filled = this.directories.get(from)?.groupMappings.map((m) => m.localGroupId) ?? [];
+              let leave = trx
                 .deleteFrom("group_members")
                 .where("user_id", "in", ids)
-                .where("group_id", "in", (eb) => eb.selectFrom("groups").select("id").where((w) => w.or([w("directory_id", "=", from), ...(filled.length ? [w("uuid", "in", filled)] : [])])))
-                .execute();
+                .where("group_id", "in", (eb) => eb.selectFrom("groups").select("id").where((w) => w.or([w("directory_id", "=", from), ...(filled.length ? [w("uuid", "in", filled)] : [])])));
+              if (this.managed.length > 0) leave = leave.where("group_id", "not in", this.managed);
+              await leave.execute();
             }
           }
           for (const { u, next, before, after } of updates) {
