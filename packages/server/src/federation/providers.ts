@@ -7,6 +7,7 @@ import { recordAudit, type Actor } from "../domain/audit.js";
 import { DomainError, notFound, staleVersion } from "../domain/errors.js";
 import { assertMayConfigureLoginSource } from "../domain/role-rules.js";
 import { definedOnly, type AdminActor } from "../domain/users.js";
+import type { Precondition } from "../domain/versioned.js";
 import { isUniqueViolation } from "../storage/constraints.js";
 import type { Database, IdentityProviderRow } from "../storage/schema.js";
 import { isoNow } from "../storage/time.js";
@@ -271,7 +272,7 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
     // A public client keeps no secret: switching back to a secret method later needs one sent anew.
     if (config.clientAuthMethod === "none") sealedSecret = null;
     // The stored secret goes only to the token endpoint it was given for: whoever moves it sends it again.
-    if (!secretSent && sealedSecret !== null && current && config.tokenUrl !== current.config.tokenUrl && config.clientAuthMethod !== "none") {
+    if (!secretSent && sealedSecret !== null && current && config.tokenUrl !== current.config.tokenUrl) {
       throw new DomainError("invalid", "clientSecret must be sent again when the token endpoint changes (a new fromUrl or config.tokenUrl): the stored secret is sent only where it was given for.", { field: "clientSecret" });
     }
     if (sealedSecret === null && config.clientAuthMethod !== "none") {
@@ -323,7 +324,7 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
     },
 
     /** Partial update; the alias never changes. Disabling ends the sessions opened through the provider. */
-    async update(actor: AdminActor, alias: string, input: ProviderInput, precondition: number | undefined): Promise<Provider> {
+    async update(actor: AdminActor, alias: string, input: ProviderInput, precondition: Precondition): Promise<Provider> {
       const current = await load(alias);
       if (precondition !== undefined && precondition !== current.version) throw staleVersion(current.version);
       // Before discovery reads a new fromUrl: a refused caller gets nothing done.
@@ -359,7 +360,7 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
      * Deletes a provider and its links, ends the sessions opened through it, and says in the audit
      * log which users are left without a way to log in (no password, no directory, no other link).
      */
-    async remove(actor: AdminActor, alias: string, precondition: number | undefined): Promise<void> {
+    async remove(actor: AdminActor, alias: string, precondition: Precondition): Promise<void> {
       await db.transaction().execute(async (trx) => {
         const p = await load(alias, trx);
         if (precondition !== undefined && precondition !== p.version) throw staleVersion(p.version);
