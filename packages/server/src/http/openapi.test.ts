@@ -60,6 +60,11 @@ describe("OpenAPI document", () => {
     assert.match(update["409"].description, /ECMS1301[\s\S]*ECMS1302/);
     assert.match(doc.paths["/auth/v1/providers/builtin/token"].post.responses["401"].description, /ECMS1102/);
     assert.deepEqual(doc.paths["/auth/v1/providers/builtin/token"].post.security, []);
+    // The import's body is rows, NDJSON or CSV: documented by a row's fields; a bad row is a line of the answer, not a 400.
+    const importing = doc.paths["/security/v1/users/import"].post;
+    assert.deepEqual(Object.keys(importing.requestBody.content).sort(), ["application/jsonl", "application/x-ndjson", "text/csv"]);
+    assert.ok("passwordHash" in importing.requestBody.content["text/csv"].schema.properties);
+    assert.doesNotMatch(importing.responses["400"].description, /ECMS1002/);
   });
 
   it("says in words what every pattern a request must match is (the 400 quotes it instead of the regular expression)", async () => {

@@ -52,7 +52,8 @@ export function errorKindsOf(route: Pick<RouteOptions, "method" | "onRequest">, 
     kinds.add("tooManyRequests");
     if (guard.requiredRoles.length > 0) kinds.add("forbidden");
   }
-  if (schema.body) ["invalidRequest", "malformedJson", "bodyTooLarge", "unsupportedMediaType"].forEach((k) => kinds.add(k as ErrorKind));
+  if (schema.body) ["invalidRequest", "bodyTooLarge", "unsupportedMediaType"].forEach((k) => kinds.add(k as ErrorKind));
+  if (takesJson(schema)) kinds.add("malformedJson");
   if (schema.querystring || schema.params || schema.headers) kinds.add("invalidRequest");
   if (schema.params) kinds.add("notFound");
   if (hasProperty(schema.headers, "if-match")) kinds.add("preconditionFailed");
@@ -66,11 +67,16 @@ export function errorKindsOf(route: Pick<RouteOptions, "method" | "onRequest">, 
       if (ErrorCodes[kind].status !== status) continue;
       if (kind === "invalidCredentials" && guard) continue;
       if (kind === "authenticationRequired" && !guard) continue;
-      if (kind === "malformedJson" && !schema.body) continue;
+      if (kind === "malformedJson" && !takesJson(schema)) continue;
       kinds.add(kind);
     }
   }
   return kinds;
+}
+
+/** A JSON body, the one a malformed body is refused for; a body of rows (an import) answers a bad row in its stream. */
+function takesJson(schema: FastifySchema): boolean {
+  return schema.body !== undefined && ((schema as { consumes?: string[] }).consumes ?? ["application/json"]).includes("application/json");
 }
 
 function hasProperty(schema: unknown, name: string): boolean {

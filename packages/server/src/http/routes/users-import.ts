@@ -138,6 +138,8 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
     {
       onRequest: guard(...ADMINISTRATOR_ROLES),
       config: { accepts: Object.keys(FORMATS) },
+      // The body is a stream of rows, each checked by `itemOf`: its schema documents a row, it checks nothing here.
+      validatorCompiler: (part) => (part.httpPart === "body" ? () => true : validatorCompiler(part)),
       schema: {
         summary: "Import users",
         description: [
@@ -152,6 +154,10 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
         querystring: Type.Object({
           dryRun: Type.Optional(Type.Boolean({ default: false, description: "Check everything, change nothing" })),
           update: Type.Optional(Type.Boolean({ default: true, description: "Update users that exist; false: such a row fails (ECMS1301) and the user is left as it is" })),
+        }),
+        body: Type.Object(ImportRow.properties, {
+          description: "A row: a JSON object a line (NDJSON), or a CSV record under a header naming these fields (`groups` separated by `;`).",
+          additionalProperties: false,
         }),
         consumes: Object.keys(FORMATS),
         produces: ["application/x-ndjson"],
