@@ -1,7 +1,9 @@
+import { createHash } from "node:crypto";
 import { jwtVerify } from "jose";
 import type { Kysely } from "kysely";
 import { recordAudit } from "../domain/audit.js";
 import { DomainError } from "../domain/errors.js";
+import { countHit } from "../storage/rate-counters.js";
 import type { Database } from "../storage/schema.js";
 import { isoNow } from "../storage/time.js";
 import type { JwksCache } from "./jwks.js";
@@ -9,6 +11,8 @@ import { CLOCK_TOLERANCE_SECONDS } from "./login-flow.js";
 import { SIGNING_ALGORITHMS, type Provider } from "./providers.js";
 
 const LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout";
+/** The oldest logout token taken (by its `iat`). */
+const MAX_TOKEN_AGE_SECONDS = 600;
 
 const invalidToken = (message: string) => new DomainError("invalid", `The logout_token is not valid: ${message}.`, { field: "logout_token" });
 
@@ -23,6 +27,11 @@ export async function backchannelLogout(db: Kysely<Database>, jwks: JwksCache, p
   let claims: Record<string, unknown>;
   try {
     claims = await verifyLogoutToken(jwks, p, logoutToken);
+    // Each token is taken once (2.6): a replayed one would end the sessions its subject opened since.
+    // Its `jti` is remembered, in the store so on every node, for as long as the token could be taken.
+    const jti = createHash("sha256").update(String(claims.jti)).digest("base64url");
+    const { hits } = await countHit(db, `logout-jti|${p.id}|${jti}`, (MAX_TOKEN_AGE_SECONDS + 2 * CLOCK_TOLERANCE_SECONDS) * 1000);
+    if (hits > 1) throw invalidToken("it was used before");
   } catch (error) {
     await recordAudit(db, actor, { action: "auth.backchannel-logout", target, outcome: "failure", details: { reason: (error as Error).message } });
     throw error;
@@ -64,7 +73,7 @@ async function verifyLogoutToken(jwks: JwksCache, p: Provider, logoutToken: stri
       audience: p.clientId,
       algorithms: SIGNING_ALGORITHMS,
       requiredClaims: ["iat", "jti"],
-      maxTokenAge: "10 minutes",
+      maxTokenAge: MAX_TOKEN_AGE_SECONDS,
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
     }));
   } catch (error) {

@@ -416,10 +416,17 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       assert.equal((await logout(await corp.sign({ ...claims, iss: trusted.issuer }))).status, 400, "issuer");
       assert.equal((await s.api("GET", "/security/v1/me", { token: kept })).status, 200);
       // A logout by subject ends all of that subject's sessions.
-      const r = await logout(await corp.sign(claims, undefined, "logout+jwt"));
+      const bySubject = await corp.sign(claims, undefined, "logout+jwt");
+      const r = await logout(bySubject);
       assert.equal(r.status, 200);
       assert.equal(r.headers.get("cache-control"), "no-store");
       assert.equal((await other.api("GET", "/security/v1/me", { token: kept })).status, 401);
+      // The same token again, on either node, would end the sessions opened since: refused.
+      const again = await providerLogin(s, "corp", "lara-sub");
+      const replay = await other.api("POST", "/auth/v1/providers/corp/backchannel-logout", { body: new URLSearchParams({ logout_token: bySubject }).toString(), headers: { "content-type": "application/x-www-form-urlencoded" } });
+      assert.equal(replay.status, 400);
+      assert.match(replay.text, /used before/);
+      assert.equal((await s.api("GET", "/security/v1/me", { token: again })).status, 200);
     } finally {
       await other.close();
     }
