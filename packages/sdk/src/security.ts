@@ -19,6 +19,7 @@ import type {
   ECMImportResult,
   ECMImportSummary,
   ECMLockout,
+  ECMUserSource,
   ECMLoginProvider,
   ECMRole,
   ECMUser,
@@ -454,6 +455,13 @@ export class Security {
       failedLogins: data.failedLogins,
       addresses: data.addresses.map((a) => ({ address: a.address, failedLogins: a.failedLogins, lockedOutUntil: dateOrNull(a.lockedOutUntil), lastLoginAt: dateOrNull(a.lastLoginAt) })),
     };
+  }
+
+  /** Where a user comes from (builtin, local, a directory with its DN, an identity provider) and the providers it is linked to. */
+  async userSource(userGuid: UserRef, opts?: CallOptions): Promise<ECMUserSource> {
+    const { data } = await this.#getUserRaw(guidOf(userGuid, "user"), opts);
+    const source = data.source ?? { type: data.builtin ? "builtin" : "local", id: null, name: null };
+    return { type: source.type, id: source.id, name: source.name, dn: data.dn, federatedIdentities: data.federatedIdentities ?? [] };
   }
 
   /** Sets a new password for a user (administrators). */

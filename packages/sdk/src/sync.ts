@@ -19,6 +19,7 @@ import type {
   ECMImportResult,
   ECMImportSummary,
   ECMLockout,
+  ECMUserSource,
   ECMLoginProvider,
   ECMRole,
   ECMUser,
@@ -333,6 +334,9 @@ export class SecuritySync {
   }
   lockout(userGuid: UserRef, opts?: SyncCallOptions): ECMLockout {
     return this.#c("lockout", [userGuid, opts]);
+  }
+  userSource(userGuid: UserRef, opts?: SyncCallOptions): ECMUserSource {
+    return this.#c("userSource", [userGuid, opts]);
   }
   resetPassword(userGuid: UserRef, password: string, opts?: SyncCallOptions): void {
     return this.#c("resetPassword", [userGuid, password, opts]);

@@ -135,6 +135,19 @@ export interface ECMApiKey {
   lastUsedAt: Date | null;
 }
 
+/** Where an account comes from, and the identity providers it logs in through (`security.userSource`). */
+export interface ECMUserSource {
+  type: "builtin" | "local" | "directory" | "identity-provider";
+  /** The directory's id or the provider's alias the account came from; null for builtin and local accounts. */
+  id: string | null;
+  /** The directory's name or the provider's display name; null for builtin and local accounts. */
+  name: string | null;
+  /** The account's Distinguished Name in its directory; null for other accounts. */
+  dn: string | null;
+  /** The identity providers the account is linked to (REST `federatedIdentities`); [] when none. */
+  federatedIdentities: RestFederatedIdentity[];
+}
+
 /** Why failed logins refuse a user's logins (`security.lockout`): the account-wide lockout and each address's. */
 export interface ECMLockout {
   /** Until when every address the account does not know is locked out; null when it is not. */

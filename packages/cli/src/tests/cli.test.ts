@@ -347,6 +347,9 @@ describe("identity providers", () => {
 
     ok(await ecm(["users", "create", "cli-linked"]));
     ok(await ecm(["users", "link", "cli-linked", "cli-sso", "sub-42"]));
+    assert.match(ok(await ecm(["users", "show", "cli-linked"])).stdout, /^federatedIdentities:\s+cli-sso \(CLI SSO\)$/m);
+    const linked = JSON.parse(ok(await ecm(["users", "show", "cli-linked", "-o", "json"])).stdout);
+    assert.deepEqual([linked.source, linked.dn, linked.federatedIdentities], [{ type: "local", id: null, name: null }, null, [{ alias: "cli-sso", displayName: "CLI SSO" }]]);
     ok(await ecm(["users", "unlink", "cli-linked", "cli-sso"]));
     assert.notEqual((await ecm(["users", "unlink", "cli-linked", "cli-sso"])).code, 0);
     ok(await ecm(["idps", "delete", "cli-sso", "-y"]));

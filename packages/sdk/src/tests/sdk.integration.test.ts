@@ -362,6 +362,8 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       await sec.linkUser(u, alias, "subject-1");
       const rest = await new ECM(opts()).request<{ federatedIdentities: unknown }>("GET", `/security/v1/users/${u.guid}`);
       assert.deepEqual(rest.federatedIdentities, [{ alias, displayName: "Example SSO" }]);
+      assert.deepEqual(await sec.userSource(u), { type: "local", id: null, name: null, dn: null, federatedIdentities: [{ alias, displayName: "Example SSO" }] });
+      assert.equal((await sec.userSource(await sec.user("sysadmin"))).type, "builtin");
       await sec.unlinkUser(u, alias);
       await assert.rejects(sec.unlinkUser(u, alias), ECMNotFoundError);
       await assert.rejects(sec.createIdentityProvider(alias, { clientId: "x", clientSecret: "y", config: endpoints }), ECMConflictError);

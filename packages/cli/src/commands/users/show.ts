@@ -1,4 +1,4 @@
-import type { ECMLockout } from "ecm-sdk";
+import type { ECMLockout, ECMUserSource } from "ecm-sdk";
 import { arg, noMoreArgs } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findUser } from "../../lookup.js";
@@ -20,16 +20,30 @@ function lockoutText(l: ECMLockout): string[] {
   ];
 }
 
+/** On a table: "local", "directory Corp AD", "identity-provider corp (Corp SSO)". */
+function sourceText(s: ECMUserSource): string {
+  if (s.type === "directory") return `directory ${s.name}`;
+  if (s.type === "identity-provider") return `identity-provider ${s.id} (${s.name})`;
+  return s.type;
+}
+
 export const show: Command = {
   path: ["users", "show"],
   args: "<user>",
-  summary: "show one user (by username or guid), with groups and any lockout after failed logins (the account's and each address's)",
+  summary: "show one user (by username or guid), with groups, where it comes from (its directory and DN, its identity providers) and any lockout after failed logins (the account's and each address's)",
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
     noMoreArgs(ctx, 1);
     const u = await findUser(ctx, ref);
     // `lockedOut` is the account-wide lockout only: an address locked out of the account (the user's own, say) shows here.
-    const lockout = await ctx.ecm().security.lockout(u.guid);
-    ctx.out([...USER_EXTENDED_COLUMNS, "lockout"], { ...userRow(u), lockout: ctx.format === "table" ? lockoutText(lockout) : lockout });
+    const [lockout, source] = await Promise.all([ctx.ecm().security.lockout(u.guid), ctx.ecm().security.userSource(u.guid)]);
+    const table = ctx.format === "table";
+    ctx.out([...USER_EXTENDED_COLUMNS, "source", "dn", "federatedIdentities", "lockout"], {
+      ...userRow(u),
+      source: table ? sourceText(source) : { type: source.type, id: source.id, name: source.name },
+      dn: source.dn,
+      federatedIdentities: table ? source.federatedIdentities.map((f) => `${f.alias} (${f.displayName})`) : source.federatedIdentities,
+      lockout: table ? lockoutText(lockout) : lockout,
+    });
   },
 };
