@@ -3,6 +3,7 @@
  * (one file per verb, an index.ts exporting its list); adding one is an import and one entry here.
  */
 import type { Command } from "./command.js";
+import { apiKeysCommands } from "./commands/api-keys/index.js";
 import { directoriesCommands } from "./commands/directories/index.js";
 import { exportCommands } from "./commands/export/index.js";
 import { groupsCommands } from "./commands/groups/index.js";
@@ -15,6 +16,7 @@ import { usersCommands } from "./commands/users/index.js";
 export const COMMANDS: readonly Command[] = [
   ...loginCommands,
   ...usersCommands,
+  ...apiKeysCommands,
   ...groupsCommands,
   ...rolesCommands,
   ...idpsCommands,

@@ -169,7 +169,8 @@ describe("login, saved token, environment overrides", () => {
     const r = ok(await ecm(["login", "--url", server.baseUrl, "--api-key", "--password-stdin"], { auth: false, env: keyCfg, stdin: `${secret}\n` }));
     assert.match(r.stderr, /as cli_robot with an API key/);
     assert.equal(JSON.parse(ok(await ecm(["whoami", "-o", "json"], { auth: false, env: keyCfg })).stdout).username, "cli_robot");
-    ok(await ecm(["logout"], { auth: false, env: keyCfg }));
+    assert.match(ok(await ecm(["logout"], { auth: false, env: keyCfg })).stderr, /API key was forgotten here and stays valid/);
+    assert.equal(JSON.parse(ok(await ecm(["whoami", "-o", "json"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_API_KEY: secret } })).stdout).username, "cli_robot");
     assert.ok(!readFileSync(join(home, "cfg-key", "ecm", "config.json"), "utf8").includes(secret));
     // A password or token where the key belongs is a refused credential (exit 3) that says where it came from.
     const notKeyByEnv = await ecm(["users", "list"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_API_KEY: "eyJhbGciOi.x.y" } });
@@ -245,9 +246,19 @@ describe("users", () => {
     assert.equal(svc.serviceAccount, true);
     assert.equal(JSON.parse(ok(await ecm(["users", "show", "cli-svc", "-o", "json"])).stdout).serviceAccount, true);
     assert.equal((await ecm(["whoami"], { env: { ECM_USERNAME: "cli-svc", ECM_PASSWORD: "Passw0rd-Long!" } })).code, 3);
-    const admin = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
-    const { secret } = await admin.security.createApiKey(svc.guid, "cli-svc test");
+    const created = ok(await ecm(["api-keys", "create", "cli-svc", "nightly", "--expires-at", "2099-01-01", "-o", "json"]));
+    const { secret, id, prefix, expiresAt } = JSON.parse(created.stdout);
+    assert.match(secret, /^ecm_/);
+    assert.equal(expiresAt, "2099-01-01T00:00:00.000Z");
+    assert.match(created.stderr, /not shown again/);
     assert.equal(JSON.parse(ok(await ecm(["whoami", "-o", "json"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_API_KEY: secret } })).stdout).username, "cli-svc");
+    const listed = ok(await ecm(["api-keys", "list", "cli-svc"])).stdout;
+    assert.match(listed, /^ID\s+NAME\s+PREFIX/m);
+    assert.ok(listed.includes(prefix) && !listed.includes(secret), "the prefix, never the secret");
+    assert.equal((await ecm(["api-keys", "revoke", "cli-svc", "no-such-key"])).code, 4);
+    assert.match(ok(await ecm(["api-keys", "revoke", "cli-svc", "nightly"])).stderr, /Revoked API key nightly of cli-svc/);
+    assert.equal((await ecm(["whoami"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_API_KEY: secret } })).code, 3, "revoked: refused at once");
+    assert.ok(!ok(await ecm(["api-keys", "list", "cli-svc", "-o", "json"])).stdout.includes(id), "gone from the list");
     // A password given on purpose is not dropped: the server refuses it.
     const withPassword = await ecm(["users", "create", "cli-svc2", "--service-account", "--password-stdin"], { stdin: "Passw0rd-Long!\n" });
     assert.deepEqual([withPassword.code, withPassword.stderr], [7, "ecm: ECMS1001-E A service account has no password: leave it out, and give it API keys.\n"]);

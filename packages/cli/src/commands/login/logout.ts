@@ -6,12 +6,14 @@ import { readConfig, writeConfig } from "../../config.js";
 export const logout: Command = {
   path: ["logout"],
   args: "",
-  summary: "revoke the saved token and forget it",
+  summary: "revoke the saved token and forget it (a saved API key is only forgotten)",
   formats: [],
   async run(ctx) {
     noMoreArgs(ctx, 0);
     const saved = readConfig(ctx.io.env);
-    if (saved.token && saved.url) {
+    // An API key is not a session: it is only forgotten here, and stays valid until revoked.
+    const apiKey = saved.token?.startsWith("ecm_") === true;
+    if (saved.token && saved.url && !apiKey) {
       try {
         await new ECM({ baseUrl: saved.url, token: saved.token, ...timeoutOf(ctx.values) }).logout();
       } catch {
@@ -21,6 +23,6 @@ export const logout: Command = {
     const rest: typeof saved = { ...saved };
     delete rest.token;
     writeConfig(ctx.io.env, rest);
-    ctx.note("Logged out");
+    ctx.note(apiKey ? "Logged out; the API key was forgotten here and stays valid until it is revoked (ecm api-keys revoke)" : "Logged out");
   },
 };

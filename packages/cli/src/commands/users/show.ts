@@ -30,7 +30,7 @@ function sourceText(s: ECMUserSource): string {
 export const show: Command = {
   path: ["users", "show"],
   args: "<user>",
-  summary: "show one user (by username or guid), with groups, where it comes from (its directory and DN, its identity providers) and any lockout after failed logins (the account's and each address's)",
+  summary: "show one user (by username or guid): groups, where it comes from (directory and DN, identity providers), lockouts after failed logins",
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
     noMoreArgs(ctx, 1);

@@ -1,0 +1,23 @@
+import { arg, noMoreArgs } from "../../args.js";
+import type { Command } from "../../command.js";
+import { CliError, ExitCode } from "../../errors.js";
+import { findUser } from "../../lookup.js";
+
+export const revoke: Command = {
+  path: ["api-keys", "revoke"],
+  args: "<user> <key>",
+  summary: "revoke one of a user's API keys (by id, name or prefix): it stops working at once",
+  formats: [],
+  async run(ctx) {
+    const ref = arg(ctx, 0, "user");
+    const which = arg(ctx, 1, "key");
+    noMoreArgs(ctx, 2);
+    const u = await findUser(ctx, ref);
+    const sec = ctx.ecm().security;
+    const matches = (await sec.apiKeys(u.guid)).filter((k) => k.id === which || k.name === which || k.prefix === which);
+    if (matches.length === 0) throw new CliError(`${u.username} has no API key ${which}`, ExitCode.notFound);
+    if (matches.length > 1) throw new CliError(`${which} names ${matches.length} of ${u.username}'s API keys; give the id`, ExitCode.usage);
+    await sec.revokeApiKey(u.guid, matches[0]!.id);
+    ctx.note(`Revoked API key ${matches[0]!.name} of ${u.username}`);
+  },
+};
