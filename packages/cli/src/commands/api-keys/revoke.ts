@@ -2,12 +2,15 @@ import { arg, noMoreArgs } from "../../args.js";
 import type { Command } from "../../command.js";
 import { CliError, ExitCode } from "../../errors.js";
 import { findUser } from "../../lookup.js";
+import { YES_HELP, YES_OPTION, confirm } from "../../prompt.js";
 
 export const revoke: Command = {
   path: ["api-keys", "revoke"],
   args: "<user> <key>",
   summary: "revoke one of a user's API keys (by id, name or prefix): it stops working at once",
   formats: [],
+  options: YES_OPTION,
+  optionHelp: [YES_HELP],
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
     const which = arg(ctx, 1, "key");
@@ -15,8 +18,9 @@ export const revoke: Command = {
     const u = await findUser(ctx, ref);
     const sec = ctx.ecm().security;
     const matches = (await sec.apiKeys(u.guid)).filter((k) => k.id === which || k.name === which || k.prefix === which);
-    if (matches.length === 0) throw new CliError(`${u.username} has no API key ${which}`, ExitCode.notFound);
+    if (matches.length === 0) throw new CliError(`${u.username} has no API key ${which} (never made, or revoked already)`, ExitCode.notFound);
     if (matches.length > 1) throw new CliError(`${which} names ${matches.length} of ${u.username}'s API keys; give the id`, ExitCode.usage);
+    await confirm(ctx, `Revoke the API key ${matches[0]!.name} of ${u.username}? Scripts using it stop at once.`);
     await sec.revokeApiKey(u.guid, matches[0]!.id);
     ctx.note(`Revoked API key ${matches[0]!.name} of ${u.username}`);
   },
