@@ -107,8 +107,10 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
   return {
     enabledProvider,
 
-    async begin(alias: string, redirectUri: string, returnTo: string): Promise<LoginStart> {
+    /** `target` gives, for the provider, where its answer comes back and where the browser goes after. */
+    async begin(alias: string, target: (p: Provider) => { redirectUri: string; returnTo: string }): Promise<LoginStart> {
       const p = await enabledProvider(alias);
+      const { redirectUri, returnTo } = target(p);
       const pending = { id: random(), state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier() };
       await db
         .insertInto("provider_logins")

@@ -57,6 +57,12 @@ export interface Provider {
   clientId: string;
   /** Sealed by the secret box; null without one (`clientAuthMethod: none`). */
   sealedSecret: string | null;
+  /**
+   * Where browsers come back (the origin the administrator added it through), kept so that the
+   * redirect URI never comes from an anonymous request's Host header. ECM_PUBLIC_URL overrides it;
+   * providers added before it was kept have none.
+   */
+  callbackBase?: string;
   config: OidcSettings;
 }
 
@@ -80,6 +86,8 @@ export interface ProviderView {
 
 /** What a create or an update sends; on update, fields left out keep their value. */
 export interface ProviderInput {
+  /** Set by a create (the administrator's origin); an update keeps it. */
+  callbackBase?: string;
   alias?: string;
   displayName?: string;
   fromUrl?: string | null;
@@ -114,6 +122,11 @@ export function toProvider(row: IdentityProviderRow): Provider {
 export function storedConfig(p: Omit<Provider, "id" | "uuid" | "version">): string {
   const { alias, displayName, enabled, ...stored } = p;
   return JSON.stringify(stored satisfies StoredConfig);
+}
+
+/** Where this service is for a provider's browsers: ECM_PUBLIC_URL, else where the provider was added (`fallback` for one added before that was kept). */
+export function publicBaseOf(p: Pick<Provider, "callbackBase">, publicUrl: string | undefined, fallback: string): string {
+  return publicUrl ?? p.callbackBase ?? fallback;
 }
 
 /** The URL the provider sends the browser back to: what an administrator registers at the provider. */
@@ -288,6 +301,7 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
       customGroupList: (input.customGroupList ?? current?.customGroupList ?? []).map((m) => ({ idpGroupName: m.idpGroupName, localGroupId: m.localGroupId.toLowerCase() })),
       clientId: input.clientId ?? current?.clientId ?? "",
       sealedSecret,
+      ...((current?.callbackBase ?? input.callbackBase) !== undefined && { callbackBase: current?.callbackBase ?? input.callbackBase }),
       config: config as OidcSettings,
     };
   }

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
-import { toProviderView, type Provider } from "../../federation/providers.js";
+import { publicBaseOf, toProviderView, type Provider } from "../../federation/providers.js";
 import { adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
@@ -82,8 +82,8 @@ const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
   const adminOnly = guard(...ADMINISTRATOR_ROLES);
   const security = [{ bearerAuth: [] }];
   /** Where browsers reach this service: the configured public URL, else this request's origin. */
-  const publicBase = (request: FastifyRequest) => config.publicUrl ?? `${request.protocol}://${request.host}`;
-  const view = (request: FastifyRequest, p: Provider) => toProviderView(p, publicBase(request));
+  const publicBase = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
+  const view = (request: FastifyRequest, p: Provider) => toProviderView(p, publicBaseOf(p, config.publicUrl, publicBase(request)));
 
   app.get(PATH, {
     onRequest: adminOnly,
@@ -109,7 +109,8 @@ const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
       response: { 201: ProviderSchema, ...errorResponses(400, 401, 403, 409) },
     },
   }, async (request, reply) => {
-    const p = await providers.create(adminActorOf(request), request.body);
+    // The administrator's origin is where its users' browsers come back, unless ECM_PUBLIC_URL says otherwise.
+    const p = await providers.create(adminActorOf(request), { ...request.body, callbackBase: publicBase(request) });
     return reply.code(201).header("location", `${request.url.split("?")[0]!.replace(/\/$/, "")}/${encodeURIComponent(p.alias)}`).header("etag", etagOf(p.version)).send(view(request, p));
   });
 

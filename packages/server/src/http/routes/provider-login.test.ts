@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { get } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -288,6 +289,17 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       assert.equal(r.status, 400, returnTo);
       assert.match(r.body.errorMessage, /^ECMS1001-E returnTo/);
     }
+    // An anonymous request's Host header chooses neither the redirect URI nor where returnTo may go.
+    const shown = (await s.api("GET", "/idp/v1/external-identity-provider/corp", { token: admin })).body.config.redirectUri;
+    const forged = await new Promise<{ status: number; location: string }>((resolve, reject) => {
+      const url = new URL(`${s.baseUrl}/auth/v1/providers/corp/login?returnTo=${encodeURIComponent("http://evil.example/portal/console/")}`);
+      get(url, { headers: { host: "evil.example" } }, (res) => (res.resume(), resolve({ status: res.statusCode!, location: res.headers.location ?? "" }))).on("error", reject);
+    });
+    assert.equal(forged.status, 400, "returnTo on the forged host is not this service");
+    const withHost = await new Promise<string>((resolve, reject) => {
+      get(new URL(`${s.baseUrl}/auth/v1/providers/corp/login`), { headers: { host: "evil.example" } }, (res) => (res.resume(), resolve(res.headers.location ?? ""))).on("error", reject);
+    });
+    assert.equal(new URL(withHost).searchParams.get("redirect_uri"), shown);
     assert.equal((await s.api("GET", "/auth/v1/providers/corp/login?other=1")).status, 400);
     assert.equal((await s.api("GET", "/auth/v1/providers/nope/login")).status, 404);
     const r = await fetch(`${s.baseUrl}/auth/v1/providers/corp/login?returnTo=${encodeURIComponent("/portal/console/#users")}`, { redirect: "manual" });
@@ -318,7 +330,9 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     const stranger = await toCallback(s, "corp", "gina-sub");
     const lost = await new Browser().request(stranger.callback.href, { accept: page });
     assert.equal(lost.status, 303);
-    assert.match(decodeURIComponent(new URL(lost.headers.get("location")!).hash), /^#error=.*no login in progress/);
+    // Its page is unknown: the console, by path (the Host header names no origin it is sent to).
+    assert.match(lost.headers.get("location")!, /^\/portal\/console\/#error=/);
+    assert.match(decodeURIComponent(new URL(lost.headers.get("location")!, stranger.callback).hash), /^#error=.*no login in progress/);
   });
 
   it("refuses users who may not log in now, and lets no one in through a disabled provider", async () => {

@@ -4,7 +4,7 @@ import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { backchannelLogout } from "../../federation/backchannel.js";
 import { ProviderLoginFailed } from "../../federation/login-flow.js";
-import { redirectUriOf } from "../../federation/providers.js";
+import { publicBaseOf, redirectUriOf } from "../../federation/providers.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { addressLimit } from "../rate-limit.js";
@@ -28,15 +28,16 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
 
   // Starting a login writes a pending login and sends the browser on; an exchange looks a code up: both are anonymous.
   const providerLoginLimit = addressLimit(app, config.rateLimit, "provider login", config.rateLimit.providerLoginsPerAddress);
-  const publicBase = (request: FastifyRequest) => config.publicUrl ?? `${request.protocol}://${request.host}`;
   const cookiePath = (alias: string) => `${app.prefix}/auth/v1/providers/${encodeURIComponent(alias)}/`;
+  /** The console, where a browser goes when nothing better is known: a path, so no Host header chooses the origin. */
+  const consolePath = `${app.prefix}/console/`;
 
   /** `returnTo` must stay on this service's origin (an open redirect would hand the one-time code to anyone). */
-  function sameOrigin(request: FastifyRequest, returnTo: string | undefined): string {
-    const base = urlOrNull(publicBase(request));
+  function sameOrigin(publicBase: string, returnTo: string | undefined): string {
+    const base = urlOrNull(publicBase);
     if (base === null) throw new ApiError("invalidRequest", "The Host header does not name this service.", { field: "host" });
     // What URL cannot read ("//") is no URL of this service either.
-    const target = urlOrNull(returnTo ?? `${app.prefix}/console/`, base);
+    const target = urlOrNull(returnTo ?? consolePath, base);
     if (target === null || target.origin !== base.origin) throw new ApiError("invalidRequest", "returnTo must be a URL of this service.", { field: "returnTo" });
     target.hash = "";
     return target.href;
@@ -63,8 +64,11 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
     preHandler: providerLoginLimit,
   }, async (request, reply) => {
     const { alias } = request.params;
-    const returnTo = sameOrigin(request, request.query.returnTo);
-    const start = await loginFlow.begin(alias, redirectUriOf(publicBase(request), alias), returnTo);
+    // The redirect URI is the one shown to the administrators, whatever Host this anonymous request names.
+    const start = await loginFlow.begin(alias, (p) => {
+      const base = publicBaseOf(p, config.publicUrl, `${request.protocol}://${request.host}`);
+      return { redirectUri: redirectUriOf(base, alias), returnTo: sameOrigin(base, request.query.returnTo) };
+    });
     return reply
       .setCookie(LOGIN_COOKIE, start.loginId, { path: cookiePath(alias), httpOnly: true, sameSite: "lax", secure: request.protocol === "https", maxAge: 600, signed: true })
       .header("cache-control", "no-store")
@@ -94,9 +98,8 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
       if (!(error instanceof ProviderLoginFailed)) throw error;
       // A browser shows the refusal on the page it came from, not as a JSON body.
       if (!request.headers.accept?.includes("text/html")) throw error.refusal;
-      const back = new URL(error.returnTo ?? sameOrigin(request, undefined));
-      back.hash = `error=${encodeURIComponent(error.refusal.message)}`;
-      return reply.header("referrer-policy", "no-referrer").redirect(back.href, 303);
+      const back = `${error.returnTo?.replace(/#.*$/, "") ?? consolePath}#error=${encodeURIComponent(error.refusal.message)}`;
+      return reply.header("referrer-policy", "no-referrer").redirect(back, 303);
     }
     const target = new URL(done.returnTo);
     target.hash = `code=${encodeURIComponent(done.code)}`;
