@@ -1,13 +1,13 @@
 import { createHash } from "node:crypto";
 import { jwtVerify } from "jose";
 import type { Kysely } from "kysely";
-import { recordAudit } from "../domain/audit.js";
+import { recordAudit, type AuditTally } from "../domain/audit.js";
 import { DomainError } from "../domain/errors.js";
 import { countHit } from "../storage/rate-counters.js";
 import type { Database } from "../storage/schema.js";
 import { isoNow } from "../storage/time.js";
 import type { JwksCache } from "./jwks.js";
-import { CLOCK_TOLERANCE_SECONDS } from "./login-flow.js";
+import { CLOCK_TOLERANCE_SECONDS, isUnreachable } from "./login-flow.js";
 import { SIGNING_ALGORITHMS, type Provider } from "./providers.js";
 
 const LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout";
@@ -21,7 +21,7 @@ const invalidToken = (message: string) => new DomainError("invalid", `The logout
  * subject (`sub`) has ended. The token is checked like an ID token (signature, issuer, audience,
  * age) plus the logout event; the sessions opened from it are revoked in the store, so on every node.
  */
-export async function backchannelLogout(db: Kysely<Database>, jwks: JwksCache, p: Provider, logoutToken: string, sourceIp: string | null): Promise<number> {
+export async function backchannelLogout(db: Kysely<Database>, jwks: JwksCache, refusals: AuditTally, p: Provider, logoutToken: string, sourceIp: string | null): Promise<number> {
   const actor = { id: null, name: `identity-provider:${p.alias}`, sourceIp };
   const target = { type: "identity-provider", id: p.uuid, name: p.alias };
   let claims: Record<string, unknown>;
@@ -33,7 +33,10 @@ export async function backchannelLogout(db: Kysely<Database>, jwks: JwksCache, p
     const { hits } = await countHit(db, `logout-jti|${p.id}|${jti}`, (MAX_TOKEN_AGE_SECONDS + 2 * CLOCK_TOLERANCE_SECONDS) * 1000);
     if (hits > 1) throw invalidToken("it was used before");
   } catch (error) {
-    await recordAudit(db, actor, { action: "auth.backchannel-logout", target, outcome: "failure", details: { reason: (error as Error).message } });
+    // Anyone may post tokens here: refusals are counted, one event per address, reason and minute.
+    const reason = (error as Error).message;
+    const minute = isoNow().slice(0, 16);
+    refusals.add(actor, { action: "auth.backchannel-logout", target, outcome: "failure", details: { reason }, aggregateKey: ["auth.backchannel-logout", sourceIp, p.uuid, reason, minute].join("|") });
     throw error;
   }
   const sid = typeof claims.sid === "string" ? claims.sid : undefined;
@@ -77,6 +80,7 @@ async function verifyLogoutToken(jwks: JwksCache, p: Provider, logoutToken: stri
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
     }));
   } catch (error) {
+    if (isUnreachable(error)) throw new DomainError("unavailable", "The identity provider's keys cannot be read; the logout token was not checked. Send it again later.", { retryAfterSeconds: 30 });
     throw invalidToken((error as Error).message);
   }
   const events = claims.events as Record<string, unknown> | undefined;

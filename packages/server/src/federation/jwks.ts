@@ -1,19 +1,35 @@
-import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
+import { createRemoteJWKSet, errors, type JWTVerifyGetKey } from "jose";
+
+/** Failures of the token, not of reading the keys: the set was read, and has no key for it. */
+const TOKEN_FAILURES = [errors.JWKSNoMatchingKey, errors.JWKSMultipleMatchingKeys, errors.JOSENotSupported];
 
 /**
  * The signing keys of each provider, read from its JWKS URL and kept per process: they are public,
  * and a key the cache lacks (the provider rotated) makes it read the set again — once, then not
- * within the cooldown, so tokens with made-up key ids cannot make us hammer the provider.
+ * within the cooldown, so tokens with made-up key ids cannot make us hammer the provider. A read that
+ * failed is not tried again within the cooldown either (jose's own cooldown starts only at a success):
+ * meanwhile keys are refused as unreachable.
  */
 export class JwksCache {
   private readonly sets = new Map<string, JWTVerifyGetKey>();
+  private readonly failedAt = new Map<string, number>();
 
   constructor(private readonly cooldownSeconds: number) {}
 
   keysOf(jwksUrl: string): JWTVerifyGetKey {
     let set = this.sets.get(jwksUrl);
     if (!set) {
-      set = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: this.cooldownSeconds * 1000, cacheMaxAge: 600_000, timeoutDuration: 10_000 });
+      const remote = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: this.cooldownSeconds * 1000, cacheMaxAge: 600_000, timeoutDuration: 10_000 });
+      set = async (header, token) => {
+        const failed = this.failedAt.get(jwksUrl);
+        if (failed !== undefined && Date.now() - failed < this.cooldownSeconds * 1000) throw new errors.JWKSTimeout("the provider's keys could not be read a moment ago; not tried again yet");
+        try {
+          return await remote(header, token);
+        } catch (error) {
+          if (!TOKEN_FAILURES.some((kind) => error instanceof kind)) this.failedAt.set(jwksUrl, Date.now());
+          throw error;
+        }
+      };
       this.sets.set(jwksUrl, set);
     }
     return set;

@@ -30,7 +30,7 @@ function checkFailed(reason: string, message: string): DomainError {
 }
 
 /** The provider could not be reached (or timed out). */
-function isUnreachable(error: unknown): boolean {
+export function isUnreachable(error: unknown): boolean {
   const e = error as { name?: string; message?: string; cause?: { code?: string } };
   return (error instanceof TypeError && e.message === "fetch failed") || e.name === "TimeoutError" || e.name === "AbortError" || error instanceof joseErrors.JWKSTimeout;
 }
@@ -134,7 +134,8 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
      * whatever the outcome, so an answer cannot be replayed. A refusal is a ProviderLoginFailed.
      */
     async complete(alias: string, loginId: string | undefined, query: URLSearchParams, sourceIp: string | null): Promise<LoginFinish> {
-      const anonymous: Actor = { id: null, name: `identity-provider:${alias}`, sourceIp };
+      // Named by the provider once it is known: an unknown alias is the caller's text, not ours to log.
+      const anonymous = (p: Provider | null): Actor => ({ id: null, name: `identity-provider:${p?.alias ?? "unknown"}`, sourceIp });
       const pending = loginId === undefined ? undefined : await db.deleteFrom("provider_logins").where("id", "=", sha256(loginId)).returningAll().executeTakeFirst();
       let p: Provider | null = null;
       try {
@@ -185,7 +186,7 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
       } catch (thrown) {
         const error = classify(thrown);
         const reason = error instanceof LoginRefused ? error.reason : error.kind === "not-found" ? "unknown-or-disabled-provider" : String(error.details.reason);
-        await refuse(p, anonymous, reason, error instanceof LoginRefused ? error.user : null);
+        await refuse(p, anonymous(p), reason, error instanceof LoginRefused ? error.user : null);
         throw new ProviderLoginFailed(error, pending?.return_to ?? null);
       }
     },
@@ -193,9 +194,9 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
     /** The one-time code of a finished login, once and in time, for a session of its user. */
     async exchange(alias: string, code: string, sourceIp: string | null): Promise<TokenResponse> {
       const row = await db.deleteFrom("login_codes").where("code_hash", "=", sha256(code)).returningAll().executeTakeFirst();
-      const actor: Actor = { id: row?.user_id ?? null, name: `identity-provider:${alias}`, sourceIp };
       const p = await db.selectFrom("identity_providers").selectAll().where("alias", "=", alias).executeTakeFirst();
       const provider = p ? toProvider(p) : null;
+      const actor: Actor = { id: row?.user_id ?? null, name: `identity-provider:${provider?.alias ?? "unknown"}`, sourceIp };
       if (!row || !provider || row.provider_id !== provider.id || row.expires_at < isoNow()) {
         await refuse(provider, actor, "unknown-or-expired-code");
         throw new DomainError("credentials-refused", "The login code is unknown, used or expired: log in again.");

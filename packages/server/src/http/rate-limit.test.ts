@@ -73,6 +73,25 @@ describeEachStore(
       assert.equal((await start("127.0.0.12")).status, 404);
     });
 
+    it("limits refused back-channel logout tokens per address, audited in aggregate; an unknown alias is not logged", async () => {
+      const s = server();
+      const endpoints = { issuer: "https://idp.example", authorizationUrl: "https://idp.example/auth", tokenUrl: "https://idp.example/token", jwksUrl: "https://idp.example/jwks" };
+      const created = await s.api("POST", "/idp/v1/external-identity-provider", { token, body: { alias: "limited-idp", clientId: "ecm", clientSecret: "s3cret-value", config: endpoints } });
+      assert.equal(created.status, 201, created.text);
+      const logout = (from: string) =>
+        s.api("POST", "/auth/v1/providers/limited-idp/backchannel-logout", { from, body: "logout_token=not-a-token", headers: { "content-type": "application/x-www-form-urlencoded" } });
+      for (let i = 0; i < 2; i++) assert.equal((await logout("127.0.0.13")).status, 400);
+      assertTooMany(await logout("127.0.0.13"));
+      assert.equal((await logout("127.0.0.14")).status, 400, "another address has its own count");
+      await s.server.deps.auditTally.flush();
+      const refused = (await s.api("GET", "/security/v1/audit-events?action=auth.backchannel-logout&outcome=failure", { token })).body.filter((e: any) => e.sourceAddress === "127.0.0.13");
+      assert.deepEqual(refused.map((e: any) => e.count), [3], "one event whose count grows");
+      // The caller's text in place of an alias is not written as an actor's name.
+      assert.equal((await s.api("POST", "/auth/v1/providers/Caller-Chosen-Text/exchange", { from: "127.0.0.20", body: { code: "x" } })).status, 401);
+      const exchanges = (await s.api("GET", "/security/v1/audit-events?action=auth.provider-login&outcome=failure", { token })).body;
+      assert.ok(exchanges.length > 0 && exchanges.every((e: any) => !JSON.stringify(e).includes("Caller-Chosen-Text")));
+    });
+
     it("audits refused attempts in aggregate: anonymous, from the address, one event a minute whose count grows", async () => {
       const s = server();
       // Past the address's limit: ever new names add to one event that names no target (and stores no name).

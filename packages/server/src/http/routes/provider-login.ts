@@ -1,8 +1,8 @@
 import cookie from "@fastify/cookie";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { backchannelLogout } from "../../federation/backchannel.js";
+import { DomainError } from "../../domain/errors.js";
 import { ProviderLoginFailed } from "../../federation/login-flow.js";
 import { publicBaseOf, redirectUriOf } from "../../federation/providers.js";
 import type { AppDeps } from "../deps.js";
@@ -18,7 +18,7 @@ const AliasParams = Type.Object({ alias: Type.String({ maxLength: 64 }) });
  * The browser login through an identity provider, and what providers call: the login page's list,
  * the redirect to the provider, its callback, the one-time code's exchange, back-channel logout.
  */
-const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { loginFlow, providers, secrets, config, jwks, store }) => {
+const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { loginFlow, providers, secrets, config, jwks, store, auditTally }) => {
   // Signed with a key derived from the secret key: every node reads the cookies of the others.
   await app.register(cookie, { secret: secrets.deriveKey("provider-login-cookie") });
   // Back-channel logout tokens come as a form (OpenID Connect Back-Channel Logout 1.0, 2.5).
@@ -28,6 +28,7 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
 
   // Starting a login writes a pending login and sends the browser on; an exchange looks a code up: both are anonymous.
   const providerLoginLimit = addressLimit(app, config.rateLimit, "provider login", config.rateLimit.providerLoginsPerAddress);
+  const refusedLogouts = addressLimit(app, config.rateLimit, "refused back-channel logout", config.rateLimit.providerLoginsPerAddress);
   const cookiePath = (alias: string) => `${app.prefix}/auth/v1/providers/${encodeURIComponent(alias)}/`;
   /** The console, where a browser goes when nothing better is known: a path, so no Host header chooses the origin. */
   const consolePath = `${app.prefix}/console/`;
@@ -129,11 +130,18 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
       tags: ["auth"],
       params: AliasParams,
       body: Type.Object({ logout_token: Type.String({ minLength: 1, maxLength: 16_384 }) }, { additionalProperties: false }),
-      response: { 200: Type.Null(), ...errorResponses(400, 404) },
+      response: { 200: Type.Null(), ...errorResponses(400, 404, 429, 503) },
     },
   }, async (request, reply) => {
     const p = await loginFlow.enabledProvider(request.params.alias);
-    await backchannelLogout(store.db, jwks, p, request.body.logout_token, request.ip);
+    try {
+      await backchannelLogout(store.db, jwks, auditTally, p, request.body.logout_token, request.ip);
+    } catch (error) {
+      // Refused tokens count against the address (a 429 past the limit); valid ones never do: a
+      // provider posts the logouts of all its users from one address.
+      if (error instanceof DomainError && error.kind === "invalid") await refusedLogouts.call(app, request, reply);
+      throw error;
+    }
     return reply.header("cache-control", "no-store").code(200).send(null);
   });
 };

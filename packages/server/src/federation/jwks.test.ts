@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, it } from "node:test";
+import { errors, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK } from "jose";
+import { JwksCache } from "./jwks.js";
+
+let server: Server;
+let reads = 0;
+let up = false;
+let jwk: JWK;
+let token: string;
+let url: string;
+
+before(async () => {
+  const { privateKey, publicKey } = await generateKeyPair("ES256");
+  jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" };
+  token = await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "k1" }).sign(privateKey);
+  server = createServer((_request, response) => {
+    reads++;
+    response.writeHead(up ? 200 : 500, { "content-type": "application/json" }).end(up ? JSON.stringify({ keys: [jwk] }) : "{}");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+});
+after(() => server.close());
+
+it("does not read a provider's keys again within the cooldown after a read failed (tokens are refused as unreachable meanwhile), then reads them", async () => {
+  const cache = new JwksCache(1);
+  await assert.rejects(jwtVerify(token, cache.keysOf(url)));
+  for (let i = 0; i < 20; i++) await assert.rejects(jwtVerify(token, cache.keysOf(url)), errors.JWKSTimeout);
+  assert.equal(reads, 1, "one read for 21 tokens");
+  up = true;
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  await jwtVerify(token, cache.keysOf(url));
+  assert.equal(reads, 2);
+});
