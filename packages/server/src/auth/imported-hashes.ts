@@ -29,6 +29,8 @@ export interface HashCeiling {
   pbkdf2Iterations: number;
 }
 
+const PBKDF2_MAX_KEY_BYTES = 64;
+
 export const HASH_CEILING: HashCeiling = { argon2MemoryKiB: 65_536, argon2TimeCost: 10, argon2Parallelism: 8, bcryptCost: 14, pbkdf2Iterations: 1_000_000 };
 
 /** Why `hash` is not a password hash an import may carry (or a login check), or null when it is one. */
@@ -43,9 +45,13 @@ export function importedHashProblem(hash: string, ceiling: HashCeiling = HASH_CE
   }
   const bcryptCost = BCRYPT.exec(hash)?.[1];
   if (bcryptCost !== undefined) return Number(bcryptCost) >= 4 && Number(bcryptCost) <= ceiling.bcryptCost ? null : `bcrypt cost must be 4 to ${ceiling.bcryptCost}`;
-  const pbkdf2Iterations = PBKDF2_SHA256.exec(hash)?.[1];
-  if (pbkdf2Iterations !== undefined) {
-    return Number(pbkdf2Iterations) >= 1 && Number(pbkdf2Iterations) <= ceiling.pbkdf2Iterations ? null : `PBKDF2 iterations must be 1 to ${ceiling.pbkdf2Iterations}`;
+  const pbkdf2 = PBKDF2_SHA256.exec(hash);
+  if (pbkdf2) {
+    const iterations = Number(pbkdf2[1]);
+    if (iterations < 1 || iterations > ceiling.pbkdf2Iterations) return `PBKDF2 iterations must be 1 to ${ceiling.pbkdf2Iterations}`;
+    // Each 32 bytes of the derived key cost the iterations again: 64 bytes is what Keycloak writes.
+    const keyBytes = decodeBase64(pbkdf2[3]!).length;
+    return keyBytes >= 16 && keyBytes <= PBKDF2_MAX_KEY_BYTES ? null : `the PBKDF2 derived key must be 16 to ${PBKDF2_MAX_KEY_BYTES} bytes`;
   }
   return "passwordHash must be a PHC string: argon2id, argon2i, bcrypt ($2a$, $2b$, $2y$) or pbkdf2-sha256";
 }
