@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -94,12 +94,16 @@ describe("start-up failures are one clear line and a non-zero exit", () => {
     assert.match(stderr, expected);
   }
 
-  it("a port in use", { timeout: 60_000 }, async () => {
+  it("a port in use, before a first start makes sysadmin (its password is shown only by a start that goes on)", { timeout: 60_000 }, async () => {
     const blocker = createNetServer();
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
     const { port } = blocker.address() as { port: number };
     try {
-      await assertOneLine({ ECM_DATA_DIR: join(dir, "busy"), PORT: String(port) }, new RegExp(`127\\.0\\.0\\.1:${port} is already in use`));
+      const { code, stdout, stderr } = await runToExit({ ECM_DATA_DIR: join(dir, "busy"), PORT: String(port) });
+      assert.equal(code, 1, stderr);
+      assert.match(stderr, new RegExp(`^ecm-security: cannot start: 127\\.0\\.0\\.1:${port} is already in use[^\\n]+\\n$`));
+      assert.doesNotMatch(stdout, /password/);
+      assert.ok(!existsSync(join(dir, "busy", "ecm-security.sqlite3")), "nothing was made");
     } finally {
       blocker.close();
     }

@@ -19,14 +19,15 @@ let server: Server | undefined;
 if (!process.execArgv.some((a) => a.startsWith("--heap-growing-percent"))) v8.setFlagsFromString("--heap-growing-percent=50");
 try {
   config = configFromEnv();
+  // A port that cannot be had fails first, in one line: before a first start makes sysadmin and shows its password.
+  if (cluster.isPrimary) await probePort(config.host, config.port);
   server = await createServer(config);
   if (server.generatedAdminPassword) {
     // Shown once, on the console only (not through the logger, whose output may be shipped elsewhere).
     process.stdout.write(`\nCreated built-in user "sysadmin" with password: ${server.generatedAdminPassword}\nIt is not shown again.\n\n`);
   }
   if (cluster.isPrimary && config.workers > 1) {
-    // The store is ready: the workers find nothing to migrate or bootstrap. A port that cannot be had fails here, in one line.
-    await probePort(config.host, config.port);
+    // The store is ready: the workers find nothing to migrate or bootstrap.
     await server.close();
     server = undefined;
     superviseWorkers(config.workers);
