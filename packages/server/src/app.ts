@@ -53,7 +53,7 @@ import { limitConnections, timeoutOptions } from "./http/connections.js";
 import { registerRateLimits } from "./http/rate-limit.js";
 import { AuditTally, pruneAudit } from "./domain/audit.js";
 import { pruneRateCounters } from "./storage/rate-counters.js";
-import { jsonNestedDeeperThan, MAX_JSON_DEPTH, validatorCompiler } from "./http/validation.js";
+import { bounded, jsonNestedDeeperThan, MAX_JSON_DEPTH, validatorCompiler } from "./http/validation.js";
 import { openStore, type Store } from "./storage/store.js";
 import { createUserQueries } from "./storage/user-queries.js";
 import { createGroupQueries } from "./storage/group-queries.js";
@@ -82,6 +82,18 @@ export interface Server {
 export interface ServerOptions {
   /** The time in milliseconds that token lifetimes follow (tests move it instead of waiting). */
   now?: () => number;
+}
+
+/** Bytes that are not UTF-8 are refused, not read as U+FFFD and stored. */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Builds the service on its store: migrations, first-start bootstrap, routes. Does not listen. */
@@ -171,9 +183,26 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   app.removeContentTypeParser("text/plain");
   const parseJson = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+  // A compressed body would be read as if it were not: refused whole, before any parser sees it.
+  app.addHook("onRequest", async (request) => {
+    const encoding = request.headers["content-encoding"]?.trim().toLowerCase();
+    if (encoding !== undefined && encoding !== "" && encoding !== "identity") {
+      throw new ApiError("unsupportedMediaType", `Send the body uncompressed: this server does not take Content-Encoding ${bounded(encoding)}.`, { contentEncoding: bounded(encoding) });
+    }
+  });
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, bytes, done) => {
+    let body: string;
+    try {
+      body = strictUtf8.decode(bytes as Buffer);
+    } catch {
+      return done(new ApiError("invalidRequest", "The body is not valid UTF-8."), undefined);
+    }
     if (jsonNestedDeeperThan(body as string, MAX_JSON_DEPTH)) return done(new ApiError("invalidRequest", `The body is nested more than ${MAX_JSON_DEPTH} levels deep.`, { maxDepth: MAX_JSON_DEPTH }), undefined);
-    return parseJson(request, body as string, done);
+    return parseJson(request, body as string, (error, value) => {
+      // JSON that the guard against prototype poisoning refused: said as such, not as JSON that is not valid.
+      if (error && isJson(body as string)) return done(new ApiError("invalidRequest", "The body has a field named __proto__ or constructor.prototype, which is not taken."), undefined);
+      done(error, value);
+    });
   });
   app.decorateRequest("auth", null);
   app.setErrorHandler(handleError);

@@ -116,6 +116,32 @@ describeEachStore("bad input always gets the error shape", (server) => {
     assert.match(big.body.errorMessage, /^ECMS1003-E The body is larger than the \d+ bytes this server takes \(ECM_BODY_LIMIT_BYTES\)\.$/);
   });
 
+  it("a body that is not what it says is refused in words of our own: empty, not JSON, not UTF-8, compressed, a prototype key", async () => {
+    const s = server();
+    const send = async (body: string | Buffer, headers: Record<string, string> = {}) => {
+      const response = await fetch(`${s.baseUrl}/security/v1/users`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers }, body });
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, body: JSON.parse(text), text } as ApiResponse;
+    };
+    const cases: [string | Buffer, Record<string, string>, number, string][] = [
+      ["", {}, 400, "ECMS1002-E The body is empty; send a JSON object."],
+      ['{"username":', {}, 400, "ECMS1002-E The body is not valid JSON."],
+      [Buffer.from('{"username":"u8","firstName":"a\xff\xfeb"}', "latin1"), {}, 400, "ECMS1001-E The body is not valid UTF-8."],
+      ['{"username":"gz"}', { "content-encoding": "br" }, 415, "ECMS1004-E Send the body uncompressed: this server does not take Content-Encoding br."],
+      ['{"username":"proto","__proto__":{"isAdmin":true}}', {}, 400, "ECMS1001-E The body has a field named __proto__ or constructor.prototype, which is not taken."],
+    ];
+    for (const [body, headers, status, message] of cases) {
+      const r = await send(body, headers);
+      assertErrorShape(r, status, message);
+      assert.equal(r.body.errorMessage, message);
+    }
+    assert.equal((await s.api("GET", "/security/v1/users?search=u8", { token })).body.length, 0, "nothing written");
+    // The caller's names are repeated in a refusal, but not without bound.
+    const long = await s.api("GET", `/health?${"q".repeat(5000)}=1`);
+    assertErrorShape(long, 400, "a long unknown name");
+    assert.ok(long.text.length < 500, long.text);
+  });
+
   it("JSON nested deeper than the bound is a 400 before it is parsed, also where a field takes any value", async () => {
     const s = server();
     const me = (await s.api("GET", "/security/v1/me", { token })).body;
@@ -140,6 +166,8 @@ describeEachStore("bad input always gets the error shape", (server) => {
     });
     assert.match(answer, /^HTTP\/1\.1 400 /);
     assert.match(answer, /\r\n\r\n\{"errorMessage":"ECMS1001-E The request is not valid HTTP\.","additionalInfo":"\{\}"\}$/);
+    // With the headers every answer has: not run, framed, sniffed or kept.
+    for (const header of [/^Content-Security-Policy: default-src 'none'/m, /^X-Content-Type-Options: nosniff/m, /^Cache-Control: no-store/m]) assert.match(answer, header);
   });
 
   it("a HEAD the parser refuses is answered without a body, which a client can read; a GET gets the error shape", async () => {

@@ -5,7 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, Route
 import { DomainError } from "../domain/errors.js";
 import { asStoreBusy } from "../storage/busy.js";
 import { ApiError, ErrorCodes, errorBody, fromDomainError } from "./errors.js";
-import { describeValidation } from "./validation.js";
+import { bounded, describeValidation } from "./validation.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -53,6 +53,8 @@ function bodyProblem(error: FastifyError, request: FastifyRequest): string | und
     return `Send the body as ${(request.routeOptions.config.accepts ?? ["application/json"]).join(" or ")}, not ${type || "without a content type"}.`;
   }
   if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") return `The body is larger than the ${request.routeOptions.bodyLimit} bytes this server takes (ECM_BODY_LIMIT_BYTES).`;
+  if (error.code === "FST_ERR_CTP_EMPTY_JSON_BODY") return "The body is empty; send a JSON object.";
+  if (error.code === "FST_ERR_CTP_INVALID_JSON_BODY") return "The body is not valid JSON.";
   return undefined;
 }
 
@@ -102,7 +104,7 @@ export function notFoundHandler(app: FastifyInstance, routes: readonly { method:
       return reply.code(status).header("allow", allowed.join(", ")).send(errorBody(code, `${request.method} is not allowed here; this path takes ${allowed.join(", ")}.`, { allow: allowed }));
     }
     const { code, status } = ErrorCodes.routeNotFound;
-    return reply.code(status).send(errorBody(code, `No such resource: ${request.method} ${path}`));
+    return reply.code(status).send(errorBody(code, `No such resource: ${request.method} ${bounded(path)}`));
   };
 }
 
@@ -117,13 +119,16 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
   const body = JSON.stringify(errorBody(code, message));
   if (socket.writable) {
     // The answer to a HEAD has no body (a client would take it for the start of another answer); its length says what a GET gets.
-    const head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
+    const head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${RAW_SECURITY_HEADERS}Connection: close\r\n\r\n`;
     // Where the parser's pieces were not seen (a socket Node did not let its parser read natively), the piece it refused tells.
     const isHead = (socket as ReadingSocket)[READING_HEAD] ?? (error as { rawPacket?: Buffer }).rawPacket?.subarray(0, 5).toString("latin1") === "HEAD ";
     socket.write(isHead ? head : head + body);
   }
   socket.destroy(error);
 }
+
+/** What every answer carries (security-headers.ts), on the answers written before Fastify has a request: an error body is never run, framed, sniffed or kept. */
+const RAW_SECURITY_HEADERS = "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n";
 
 const READING_HEAD = Symbol("readingHead");
 /** Marks a request whose headers `noteHeadRequests` has seen complete (a mark, not a reference: the request can go once answered). */

@@ -1,5 +1,6 @@
 import { Type } from "typebox";
 import { ApiError } from "./errors.js";
+import { bounded } from "./validation.js";
 
 /** The request header of a guarded write (declared on the route, so it shows in the OpenAPI). */
 export const IfMatchHeaders = Type.Object({
@@ -21,6 +22,6 @@ export function ifMatchVersion(header: string | string[] | undefined): number | 
   const value = (Array.isArray(header) ? header.join(",") : header).trim();
   if (value === "*") return undefined;
   const match = /^(?:W\/)?"(\d{1,15})"$/.exec(value);
-  if (!match) throw new ApiError("preconditionFailed", "The If-Match header does not name a current version.", { ifMatch: value });
+  if (!match) throw new ApiError("preconditionFailed", "The If-Match header does not name a current version.", { ifMatch: bounded(value) });
   return Number(match[1]);
 }

@@ -12,6 +12,10 @@ export type InputRecord = { line: number; fields: Record<string, unknown> } | { 
 /** Longest row taken: a longer one is answered as a failed row and skipped. */
 export const MAX_ROW_CHARS = 65_536;
 
+/** What the decoder puts where bytes are not UTF-8: such a row is refused, not stored with it. */
+const NOT_UTF8 = "\ufffd";
+const NOT_UTF8_PROBLEM = "The row has bytes that are not UTF-8 (send the file as UTF-8).";
+
 async function* text(stream: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
   const decoder = new StringDecoder("utf8");
   let first = true;
@@ -36,11 +40,14 @@ export async function* ndjsonRecords(stream: AsyncIterable<Buffer | string>): As
     line++;
     if (overlong) return { line, problem: `The row is longer than ${MAX_ROW_CHARS} characters.` };
     if (raw.trim() === "") return undefined;
+    if (raw.includes(NOT_UTF8)) return { line, problem: NOT_UTF8_PROBLEM };
     let value: unknown;
     try {
       value = JSON.parse(raw);
     } catch (error) {
-      return { line, problem: `The row is not JSON: ${(error as Error).message}` };
+      // JSON.parse's message quotes the row (a password in it, too): only where it failed is said.
+      const at = /position (\d+)/.exec((error as Error).message)?.[1];
+      return { line, problem: at === undefined ? "The row is not JSON." : `The row is not JSON (at character ${Number(at) + 1}).` };
     }
     if (value === null || typeof value !== "object" || Array.isArray(value)) return { line, problem: "The row must be a JSON object." };
     return { line, fields: value as Record<string, unknown> };
@@ -137,6 +144,7 @@ export async function* csvRecords(stream: AsyncIterable<Buffer | string>): Async
     }
     const username = cells[usernameAt];
     if (overlong) yield { line, username, problem: `The row is longer than ${MAX_ROW_CHARS} characters.` };
+    else if (cells.some((cell) => cell.includes(NOT_UTF8))) yield { line, username: undefined, problem: NOT_UTF8_PROBLEM };
     else if (cells.length !== columns.length) yield { line, username, problem: `The row has ${cells.length} fields; the header has ${columns.length}.` };
     else {
       const row = csvFields(columns, cells);

@@ -116,6 +116,11 @@ function fieldOf(error: ErrorObject, part: string): string {
  * A validation failure in words for people (`email is not an e-mail address`, `unknown query parameter:
  * locked`) and, for programs, where it was: `{in, field}`, plus the `unknown` names of a closed object.
  */
+/** A caller's text as an answer repeats it: at most 64 characters. */
+export function bounded(text: string): string {
+  return text.length > 64 ? `${text.slice(0, 64)}…` : text;
+}
+
 export function describeValidation(errors: readonly ErrorObject[], part: string): { message: string; info: Record<string, unknown> } {
   // A union (a nullable field) reports each branch and then itself: the first branch's complaint says it best.
   const error = errors.find((e) => e.keyword !== "anyOf" && e.keyword !== "oneOf") ?? errors[0]!;
@@ -131,7 +136,8 @@ export function describeValidation(errors: readonly ErrorObject[], part: string)
     case "additionalProperties": {
       const data = error.data as Record<string, unknown>;
       const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
-      const unknown = Object.keys(data).filter((key) => !known.includes(key));
+      // The caller's names are repeated, but not without bound.
+      const unknown = Object.keys(data).filter((key) => !known.includes(key)).slice(0, 10).map((key) => bounded(key));
       const names = PART_NAMES[part]?.unknown ?? "Unknown name";
       info.unknown = unknown;
       delete info.field;
@@ -151,6 +157,12 @@ export function describeValidation(errors: readonly ErrorObject[], part: string)
       break;
     case "maxLength":
       message = `${field} must be at most ${params.limit} characters long`;
+      break;
+    case "minItems":
+      message = params.limit === 1 ? `${field} must not be empty` : `${field} must have at least ${params.limit} items`;
+      break;
+    case "maxItems":
+      message = `${field} must have at most ${params.limit} items`;
       break;
     case "minimum":
       message = `${field} must be at least ${params.limit}`;

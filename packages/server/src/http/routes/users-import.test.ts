@@ -74,6 +74,8 @@ describeEachStore("bulk import", (server) => {
       if (line !== 9) assert.equal(l.error!.field, field, JSON.stringify(l));
     }
     assert.equal(byLine.get(3)!.status, "failed");
+    // Where the row failed, not the row's text again (a password may be in it).
+    assert.equal(byLine.get(3)!.error!.message, "The row is not JSON (at character 2).");
     assert.equal(byLine.get(6)!.error!.code, "ECMS1301");
     assert.equal(await user("imp_bad"), undefined);
   });
@@ -88,6 +90,21 @@ describeEachStore("bulk import", (server) => {
     const { lines: extra } = await importUsers(server(), token, ndjson([{ username: "imp_shoe", shoeSize: 44 }]));
     assert.match(extra[0]!.error!.message, /^Unknown field: shoeSize; known: username, /);
     assert.deepEqual((extra[0]!.error as { unknown?: string[] }).unknown, ["shoeSize"]);
+  });
+
+  it("refuses a row with bytes that are not UTF-8, in NDJSON and CSV, and imports the others", async () => {
+    const bytes = (text: string) => Buffer.from(text, "latin1");
+    for (const [type, body] of [
+      ["application/x-ndjson", bytes('{"username":"imp_latin1","firstName":"Andr\xe9"}\n{"username":"imp_utf8_ok"}\n')],
+      ["text/csv", bytes("username,firstName\nimp_latin1_csv,Andr\xe9\nimp_utf8_ok_csv,Ann\n")],
+    ] as const) {
+      const r = await fetch(`${server().baseUrl}/security/v1/users/import`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": type }, body });
+      const text = await r.text();
+      const lines = text.trim().split("\n").map((l) => JSON.parse(l) as Line);
+      assert.deepEqual(lines.slice(0, 2).map((l) => l.status), ["failed", "created"], text);
+      assert.match(lines[0]!.error!.message, /not UTF-8/);
+    }
+    assert.equal(await user("imp_latin1"), undefined);
   });
 
   it("updates by username: changed fields and groups, unchanged rows say so", async () => {
