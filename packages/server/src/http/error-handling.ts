@@ -39,11 +39,22 @@ export function handleError(this: FastifyInstance, thrown: FastifyError | ApiErr
     return reply.code(400).send(errorBody(ErrorCodes.invalidRequest.code, message, info));
   }
   const { code, status } = classify(error);
+  // A client that went away while its body was read (an upload cut) is no fault of ours: noted, not an error.
+  if (status >= 500 && clientWentAway(error)) {
+    request.log.info("the client went away while its request was read");
+    return reply.code(400).send(errorBody(ErrorCodes.invalidRequest.code, "The request was cut off before its body was read."));
+  }
   if (status >= 500) {
     request.log.error({ err: error }, "request failed");
     return reply.code(status).send(errorBody(code, "An internal error occurred."));
   }
   return reply.code(status).send(errorBody(code, bodyProblem(error, request) ?? error.message));
+}
+
+/** The errors of a request stream its client closed or reset. */
+export function clientWentAway(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE" || (error as Error | null)?.message === "aborted";
 }
 
 /** What the body parser refused, in words that say what to send instead (Fastify's own are "Unsupported Media Type", "Request body is too large"). */

@@ -9,13 +9,29 @@ import { startTestServer, storeSkip, type StoreKind } from "../test-support/serv
  * on each store (PostgreSQL when ECM_TEST_DATABASE_URL is set), then a summary: requests, statuses,
  * store checks, time, and every distinct failure. Exits 1 when there is one.
  */
-const { values } = parseArgs({
-  options: {
-    requests: { type: "string", default: "100000" },
-    seed: { type: "string" },
-    store: { type: "string", default: "both" },
-  },
-});
+const USAGE = `Usage: npm run fuzz -- [--requests N] [--seed S] [--store sqlite|postgres|both]
+  --requests N   requests to send (default 100000)
+  --seed S       the generator's seed, to replay a run (default: from the clock)
+  --store KIND   the stores to run against (default both; PostgreSQL needs ECM_TEST_DATABASE_URL)`;
+
+let values: { requests: string; seed?: string; store: string; help?: boolean };
+try {
+  ({ values } = parseArgs({
+    options: {
+      requests: { type: "string", default: "100000" },
+      seed: { type: "string" },
+      store: { type: "string", default: "both" },
+      help: { type: "boolean", short: "h" },
+    },
+  }));
+} catch (error) {
+  console.error(`${(error as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 const requests = Number(values.requests);
 const seed = values.seed === undefined ? Date.now() % 2 ** 31 : Number(values.seed);

@@ -10,6 +10,7 @@ import type { AdminActor } from "../../domain/users.js";
 import { actorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { longUpload } from "../connections.js";
+import { clientWentAway } from "../error-handling.js";
 import { ApiError, ErrorCodes, fromDomainError } from "../errors.js";
 import { csvRecords, ndjsonRecords, type InputRecord } from "../import-formats.js";
 import { errorResponses } from "../schemas.js";
@@ -201,8 +202,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
           // The status is sent: the failure is the last line (rows answered before it are committed).
           const api = error instanceof ApiError ? error : error instanceof DomainError ? fromDomainError(error) : undefined;
           // A client that went away mid-upload (its request aborted or reset) is no fault of ours: noted, not an error.
-          const errorCode = (error as { code?: string })?.code;
-          if (!api && (errorCode === "ECONNRESET" || errorCode === "ERR_STREAM_PREMATURE_CLOSE" || (error as Error)?.message === "aborted")) request.log.info("the client went away during an import");
+          if (!api && clientWentAway(error)) request.log.info("the client went away during an import");
           else if (!api) request.log.error({ err: error }, "import failed");
           const { code } = api ?? ErrorCodes.internal;
           yield `${JSON.stringify({ error: { code, message: api?.message ?? "An internal error occurred; the rows answered before this line are imported." } })}\n`;
