@@ -24,7 +24,7 @@ import { createGuard } from "./http/auth-guard.js";
 import type { AppDeps } from "./http/deps.js";
 import { ApiError } from "./http/errors.js";
 import { registerSecurityHeaders, DOCS_CSP } from "./http/security-headers.js";
-import { clientErrorHandler, closeQuerystring, frameworkErrors, handleError, MAX_PARAM_LENGTH, notFoundHandler, noteHeadRequests } from "./http/error-handling.js";
+import { answerWhatNodeRefuses, clientErrorHandler, closeQuerystring, frameworkErrors, handleError, MAX_PARAM_LENGTH, notFoundHandler, noteHeadRequests } from "./http/error-handling.js";
 import auditEventsRoutes from "./http/routes/audit-events.js";
 import authRoutes from "./http/routes/auth.js";
 import healthRoutes from "./http/routes/health.js";
@@ -159,7 +159,8 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     bodyLimit: config.bodyLimit,
     trustProxy: trustProxyOption(config.trustProxy),
     // Typed as the plain HTTP server, which the HTTPS one is to everything here.
-    ...((config.tls ? { https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), ...timeouts.server } } : { http: timeouts.server }) as object),
+    // A request without Host is refused by the app, in the error shape (Node's own 400 has no body).
+    ...((config.tls ? { https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), ...timeouts.server, requireHostHeader: false } } : { http: { ...timeouts.server, requireHostHeader: false } }) as object),
     requestTimeout: timeouts.requestTimeout,
     connectionTimeout: timeouts.connectionTimeout,
     keepAliveTimeout: timeouts.keepAliveTimeout,
@@ -172,6 +173,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
 
   limitConnections(app.server, config.connections);
   noteHeadRequests(app.server);
+  answerWhatNodeRefuses(app.server);
   const routes: RouteEntry[] = [];
   app.addHook("onRoute", (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });
@@ -185,6 +187,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   app.removeContentTypeParser("application/json");
   // A compressed body would be read as if it were not: refused whole, before any parser sees it.
   app.addHook("onRequest", async (request) => {
+    if (!request.headers.host) throw new ApiError("invalidRequest", "The request has no Host header.", { field: "host" });
     const encoding = request.headers["content-encoding"]?.trim().toLowerCase();
     if (encoding !== undefined && encoding !== "" && encoding !== "identity") {
       throw new ApiError("unsupportedMediaType", `Send the body uncompressed: this server does not take Content-Encoding ${bounded(encoding)}.`, { contentEncoding: bounded(encoding) });

@@ -170,6 +170,25 @@ describeEachStore("bad input always gets the error shape", (server) => {
     for (const header of [/^Content-Security-Policy: default-src 'none'/m, /^X-Content-Type-Options: nosniff/m, /^Cache-Control: no-store/m]) assert.match(answer, header);
   });
 
+  it("what Node would answer itself is in the error shape: no Host header, an Expect it does not take, a CONNECT", async () => {
+    const { port } = new URL(server().baseUrl);
+    const raw = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), "127.0.0.1", () => socket.write(request));
+        let text = "";
+        socket.on("data", (d) => (text += d));
+        socket.on("close", () => resolve(text));
+        socket.on("error", reject);
+        socket.setTimeout(10_000, () => socket.destroy());
+      });
+    const noHost = await raw("GET /portal/health HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert.match(noHost, /^HTTP\/1\.1 400 [\s\S]*"ECMS1001-E The request has no Host header\."/);
+    const expect = await raw('POST /portal/auth/v1/providers/builtin/token HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}');
+    assert.match(expect, /^HTTP\/1\.1 417 [\s\S]*Cache-Control: no-store[\s\S]*"ECMS1001-E This server takes no Expect other than 100-continue, not 200-ok\."/);
+    const tunnel = await raw("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+    assert.match(tunnel, /^HTTP\/1\.1 405 [\s\S]*Allow: [\s\S]*"ECMS\d{4}-E CONNECT is not allowed/);
+  });
+
   it("a HEAD the parser refuses is answered without a body, which a client can read; a GET gets the error shape", async () => {
     const s = server();
     const tooLarge = `/security/v1/users?search=${"a".repeat(20_000)}`;

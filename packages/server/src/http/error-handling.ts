@@ -1,4 +1,4 @@
-import { STATUS_CODES, type IncomingMessage, type Server } from "node:http";
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { Server as HttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
@@ -140,6 +140,24 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
 
 /** What every answer carries (security-headers.ts), on the answers written before Fastify has a request: an error body is never run, framed, sniffed or kept. */
 const RAW_SECURITY_HEADERS = "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n";
+
+/**
+ * What Node answers itself, in the error shape instead: an `Expect` other than 100-continue (Node's
+ * own 417 has no body) and a CONNECT (Node drops the connection unanswered). A request with no Host
+ * header reaches the app (`requireHostHeader: false`), which refuses it in the same shape.
+ */
+export function answerWhatNodeRefuses(server: Server | HttpsServer): void {
+  const raw = (status: number, message: string, extra = "") => {
+    const body = JSON.stringify(errorBody(status === 405 ? ErrorCodes.methodNotAllowed.code : ErrorCodes.invalidRequest.code, message));
+    return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}${RAW_SECURITY_HEADERS}Connection: close\r\n\r\n${body}`;
+  };
+  server.on("checkExpectation", (request: IncomingMessage, response: ServerResponse) => {
+    response.socket?.end(raw(417, `This server takes no Expect other than 100-continue, not ${bounded(String(request.headers.expect))}.`));
+  });
+  server.on("connect", (_request: IncomingMessage, socket: Socket) => {
+    socket.end(raw(405, "CONNECT is not allowed: this server is no proxy.", "Allow: GET, HEAD, POST, PUT, DELETE\r\n"));
+  });
+}
 
 const READING_HEAD = Symbol("readingHead");
 /** Marks a request whose headers `noteHeadRequests` has seen complete (a mark, not a reference: the request can go once answered). */
