@@ -227,6 +227,35 @@ describe("a PostgreSQL store that stays busy", { skip: storeSkip("postgres") }, 
   });
 });
 
+describe("PostgreSQL ends a connection while it is in use", { skip: storeSkip("postgres") }, () => {
+  it("the query or the stream on it fails, not the process; the pool opens another", async () => {
+    const { url, drop } = await createTemporaryDatabase(process.env.ECM_TEST_DATABASE_URL!);
+    const store = await openStore({ kind: "postgres", url, poolSize: 2 });
+    const admin = await PgSession.open(url);
+    try {
+      const running = sql`select pg_sleep(30)`.execute(store.db);
+      const failed = assert.rejects(running, /terminat/);
+      // Its backend is ended the way an administrator or a failover would.
+      for (let tries = 0; tries < 100; tries++) {
+        const ended = await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where query like 'select pg_sleep%' and pid <> pg_backend_pid()");
+        if (ended.length > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await failed;
+      // The ended connection leaves the pool as its socket closes, a moment after the query failed.
+      let answer: unknown;
+      for (let tries = 0; tries < 20 && answer === undefined; tries++) {
+        answer = await sql<{ one: number }>`select 1 as one`.execute(store.db).then((r) => r.rows, () => new Promise((resolve) => setTimeout(resolve, 50)));
+      }
+      assert.deepEqual(answer, [{ one: 1 }]);
+    } finally {
+      await admin.end();
+      await store.close();
+      await drop();
+    }
+  });
+});
+
 describe("PostgreSQL: two transactions that deadlock", { skip: storeSkip("postgres") }, () => {
   let store: Store;
   let drop: () => Promise<void>;

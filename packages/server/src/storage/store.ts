@@ -203,6 +203,10 @@ function openPostgres(url: string, busy: BusyPolicy, poolSize = 10): Store {
   // An idle connection that PostgreSQL ends (restart, failover, an administrator) must not take the
   // process down: the pool drops it and opens a new one on next use.
   pool.on("error", () => {});
+  // So must one ended while it is checked out (a query or a COPY running): pg emits the error on the
+  // client too, where the pool listens only while it is idle. The query it ran fails with it (a 503 or
+  // a cut stream), and the pool does not take the client back.
+  pool.on("connect", (client) => client.on("error", () => {}));
   const db = new BusyRetryingKysely<Database>({ dialect: new PostgresDialect({ pool }) }, busy);
   return { db, dialect: postgresDialect, userDocuments: postgresUserDocuments(pool, poolSize, busy), close: () => db.destroy() };
 }
