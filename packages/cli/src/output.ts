@@ -81,6 +81,8 @@ export class ListPrinter {
   #count = 0;
   #widths: number[] | undefined;
   #pending = "";
+  /** The output took the last piece but is full (write() returned false): `drained()` waits. */
+  #full = false;
   constructor(
     readonly out: Writer,
     readonly format: OutputFormat,
@@ -97,8 +99,18 @@ export class ListPrinter {
 
   /** Writes what is pending (end() does; a caller stopped by an error shows what came before it). */
   flush(): void {
-    if (this.#pending !== "") this.out.write(this.#pending);
+    if (this.#pending !== "" && this.out.write(this.#pending) === false) this.#full = true;
     this.#pending = "";
+  }
+
+  /**
+   * Resolves when the output has room again (at once when it has): a caller that waits for it between
+   * batches reads no faster than its reader, so a slow pipe costs no memory.
+   */
+  async drained(): Promise<void> {
+    if (!this.#full || !this.out.once) return;
+    await new Promise<void>((resolve) => this.out.once!("drain", resolve));
+    this.#full = false;
   }
 
   add(row: Row): void {

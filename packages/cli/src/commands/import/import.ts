@@ -69,6 +69,7 @@ async function importUsers(ctx: Ctx, file: string): Promise<number> {
       lastLine = r.line;
       printer.add({ line: r.line, username: r.username ?? "", result: r.status, message: r.error ? `${r.error.code}-E ${r.error.message}` : "" });
       progress.update(sent, `${rows} rows`);
+      await printer.drained();
       flushing ??= setTimeout(() => {
         flushing = undefined;
         printer.flush();

@@ -24,6 +24,8 @@ export const list: Command = {
       // By batch: an await per user cost about a sixth of a listing's time.
       for await (const batch of ctx.ecm().security.iterUserBatches({ extendedInfo: extended, ...userFilter(ctx.values) })) {
         for (const u of batch) printer.add(userRow(u));
+        // The next batch is read only when the output has room: a slow reader slows the download, not fills memory.
+        await printer.drained();
       }
       printer.end();
     } finally {

@@ -1,0 +1,29 @@
+import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
+import { test } from "node:test";
+import { ListPrinter } from "../output.js";
+
+/** An output that takes one piece and is then full until it is told to drain. */
+class SlowOutput extends EventEmitter {
+  pieces: string[] = [];
+  write(chunk: string): boolean {
+    this.pieces.push(chunk);
+    return false;
+  }
+}
+
+test("a printer whose output is full waits for it to drain before the caller reads on", async () => {
+  const out = new SlowOutput();
+  const printer = new ListPrinter(out, "ndjson", ["username"]);
+  await printer.drained();
+  for (let i = 0; i < 5000; i++) printer.add({ username: `user-${i}`.padEnd(40, "x") });
+  assert.ok(out.pieces.length > 0, "a full piece was written");
+  let drained = false;
+  const waiting = printer.drained().then(() => (drained = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(drained, false, "still full");
+  out.emit("drain");
+  await waiting;
+  assert.equal(drained, true);
+  await printer.drained();
+});
