@@ -348,11 +348,12 @@ export class Security {
     return knownGroupGuid(group) ?? (await this.group(group as string, opts)).guid;
   }
 
-  /** Members of a group (an ECMGroup, a group guid or a group name). */
-  async groupMembers(group: GroupRef, opts?: CallOptions): Promise<ECMUser[]> {
-    const guid = await this.#groupGuid(group, opts);
-    const res = await this.#http.request("GET", `/security/v1/user-groups/${enc(guid)}/members`, call(opts));
-    return asArray<RestUser>(res.data, "members").map((u) => toECMUser(u, Array.isArray(u.groups)));
+  /** Members of a group (an ECMGroup, a group guid or a group name), directly or through their profile: users({ groupId }), streamed. */
+  groupMembers(group: GroupRef, opts: UsersOptions<true> & { extendedInfo: true }): Promise<ECMUser<true>[]>;
+  groupMembers(group: GroupRef, opts?: UsersOptions<false>): Promise<ECMUser<false>[]>;
+  groupMembers(group: GroupRef, opts?: UsersOptions): Promise<ECMUser[]>;
+  async groupMembers(group: GroupRef, opts?: UsersOptions): Promise<ECMUser[]> {
+    return this.users({ ...opts, groupId: await this.#groupGuid(group, opts) });
   }
 
   /** Groups the user belongs to. */

@@ -279,8 +279,13 @@ export class SecuritySync {
   getGroup(groupGuid: GroupRef, opts?: SyncCallOptions): ECMGroup {
     return this.#c("getGroup", [groupGuid, opts]);
   }
-  groupMembers(group: GroupRef, opts?: SyncCallOptions): ECMUser[] {
-    return this.#c("groupMembers", [group, opts]);
+  /** As ECM's groupMembers: users({ groupId }), its bytes moved here and parsed as they come. */
+  groupMembers(group: GroupRef, opts: NoSignal<UsersOptions<true>> & { extendedInfo: true }): ECMUser<true>[];
+  groupMembers(group: GroupRef, opts?: NoSignal<UsersOptions<false>>): ECMUser<false>[];
+  groupMembers(group: GroupRef, opts?: NoSignal<UsersOptions>): ECMUser[];
+  groupMembers(group: GroupRef, opts?: NoSignal<UsersOptions>): ECMUser[] {
+    const groupId = knownGroupGuid(group) ?? this.group(group as string, opts).guid;
+    return this.users({ ...opts, groupId });
   }
   userGroups(userGuid: UserRef, opts?: SyncCallOptions): ECMGroup[] {
     return this.#c("userGroups", [userGuid, opts]);

@@ -199,6 +199,8 @@ export interface UsersOptions<Extended extends boolean = boolean> extends CallOp
   locked?: boolean;
   /** Only users locked out after failed logins (`true`), or only those who are not (`false`). */
   lockedOut?: boolean;
+  /** Only members of this group (its guid), directly or through their profile: what groupMembers lists. */
+  groupId?: string;
 }
 
 export interface IterUsersOptions<Extended extends boolean = boolean> extends UsersOptions<Extended> {

@@ -17,6 +17,7 @@ export function usersQuery(opts: UsersOptions | undefined): Record<string, strin
     extendedInfo: opts?.extendedInfo ? true : undefined,
     enabled: opts?.locked === undefined ? undefined : !opts.locked,
     lockedOut: opts?.lockedOut,
+    groupId: opts?.groupId,
   };
 }
 

@@ -248,6 +248,9 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       assert.deepEqual((await sec.groupMembers(g)).map((x) => x.username), [`${p}carol`]);
       assert.deepEqual((await sec.groupMembers(`${p}staff`)).map((x) => x.username), [`${p}carol`]);
       assert.deepEqual((await sec.groupMembers(g.guid)).map((x) => x.username), [`${p}carol`]);
+      const [extended] = await sec.groupMembers(g, { extendedInfo: true });
+      assert.ok(extended!.groups.includes(`${p}staff`));
+      assert.deepEqual((await sec.users({ groupId: g.guid })).map((x) => x.username), [`${p}carol`]);
       assert.ok((await sec.user(`${p}carol`)).groups.includes(`${p}staff`));
       await sec.removeUserFromGroup(u.guid, g.guid);
       assert.deepEqual(await sec.groupMembers(g), []);

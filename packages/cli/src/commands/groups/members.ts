@@ -1,16 +1,17 @@
 import { arg, noMoreArgs } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findGroup } from "../../lookup.js";
-import { USER_COLUMNS, userRow } from "../../rows.js";
+import { USER_COLUMNS } from "../../rows.js";
+import { printUsers } from "../../user-lists.js";
 
 export const members: Command = {
   path: ["groups", "members"],
   args: "<group>",
-  summary: "list the members of a group",
+  summary: "list the members of a group, directly or through their profile (streamed as they arrive)",
   async run(ctx) {
     const ref = arg(ctx, 0, "group");
     noMoreArgs(ctx, 1);
     const g = await findGroup(ctx, ref);
-    ctx.list(USER_COLUMNS, (await ctx.ecm().security.groupMembers(g.guid)).map(userRow));
+    await printUsers(ctx, USER_COLUMNS, { groupId: g.guid });
   },
 };
