@@ -62,7 +62,11 @@ export class UsersStream {
     for (const batch of this.#splitter.push(chunk)) {
       for (const raw of batch.values) users.push(toECMUser(raw as RestUser, this.#extended));
     }
-    if (users.length > 0) this.#after = users[users.length - 1]!.username;
+    if (users.length > 0) {
+      this.#after = users[users.length - 1]!.username;
+      // Users came since the last drop: the retries count the drops in a row, not over an hours-long read.
+      this.#attempt = 0;
+    }
     return users;
   }
 
@@ -72,7 +76,8 @@ export class UsersStream {
   }
 
   /**
-   * After `err` while reading: rethrows it, unless the connection dropped and retries are left; then
+   * After `err` while reading: rethrows it, unless the connection dropped and retries are left (`retries`
+   * drops in a row with no user read between them); then
    * the milliseconds to wait before reading on (the next `query` starts after the last user handed out).
    */
   resume(err: unknown): number {

@@ -228,12 +228,15 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       }
     });
 
-    test("more drops than retries: ECMConnectionError, and iterUsers({ after }) continues where it stopped", async () => {
+    test("more drops in a row than retries: ECMConnectionError, and iterUsers({ after }) continues where it stopped", async () => {
       const c = viaProxy({ retries: 1 });
       try {
         await c.users({ search: "nobody-matches" });
-        // The plain list is small (the fields an ECMUser shows, ~23 KB): both reads break off before its end.
-        proxy.faults = [{ dropAfter: 8_000 }, { dropAfter: 8_000 }];
+        // Drops with users read between them are each a first: a long read survives any number of them.
+        proxy.faults = [{ dropAfter: 6_000 }, { dropAfter: 6_000 }, { dropAfter: 6_000 }];
+        assert.deepEqual(await c.iter(), all);
+        // The plain list is small (the fields an ECMUser shows, ~23 KB): the read breaks off, and its resumption before a user.
+        proxy.faults = [{ dropAfter: 8_000 }, { dropAfter: 1 }];
         const got: string[] = [];
         await assert.rejects(c.iter({}, (u) => got.push(u.username)), ECMConnectionError);
         assert.ok(got.length > 0 && got.length < all.length, `${got.length} users before the error`);
