@@ -11,19 +11,32 @@ import { SEEDED_PASSWORD, seedStore } from "./seed-data.js";
  * with generated users (see seed-data.ts). Without --database-url it uses DATABASE_URL, else the
  * SQLite file under --data-dir / ECM_DATA_DIR / ./data, exactly as the server would.
  */
-const { values } = parseArgs({
-  options: {
-    users: { type: "string" },
-    "database-url": { type: "string" },
-    "data-dir": { type: "string" },
-    seed: { type: "string", default: "1" },
-  },
-});
+const USAGE = "Usage: npm run seed -- --users N [--database-url URL] [--data-dir DIR] [--seed S]";
+
+let values: { users?: string; "database-url"?: string; "data-dir"?: string; seed: string; help?: boolean };
+try {
+  ({ values } = parseArgs({
+    options: {
+      users: { type: "string" },
+      "database-url": { type: "string" },
+      "data-dir": { type: "string" },
+      seed: { type: "string", default: "1" },
+      help: { type: "boolean", short: "h" },
+    },
+  }));
+} catch (error) {
+  console.error(`${(error as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+if (values.help) {
+  console.log(`${USAGE}\nFills an empty store with generated users: DATABASE_URL or --database-url, else the SQLite file under --data-dir, ECM_DATA_DIR or ./data.`);
+  process.exit(0);
+}
 
 const users = Number(values.users);
 const seed = Number(values.seed);
 if (!Number.isInteger(users) || users < 1 || !Number.isInteger(seed)) {
-  process.stderr.write("usage: npm run seed -- --users N [--database-url postgres://…] [--data-dir DIR] [--seed S]\n");
+  process.stderr.write(`--users and --seed take whole numbers (--users at least 1)\n${USAGE}\n`);
   process.exit(2);
 }
 
