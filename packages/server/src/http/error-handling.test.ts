@@ -136,6 +136,13 @@ describeEachStore("bad input always gets the error shape", (server) => {
       assert.equal(r.body.errorMessage, message);
     }
     assert.equal((await s.api("GET", "/security/v1/users?search=u8", { token })).body.length, 0, "nothing written");
+    // Numbers in a query are decimal digits, not whatever Number() takes.
+    for (const max of ["0x10", "1e3", "%205", "5.0"]) {
+      const r = await s.api("GET", `/security/v1/users?max=${max}`, { token });
+      assertErrorShape(r, 400, `max=${max}`);
+      assert.equal(r.body.errorMessage, "ECMS1001-E max must be a whole number.");
+    }
+    assert.equal((await s.api("GET", "/security/v1/users?max=5", { token })).status, 200);
     // The caller's names are repeated in a refusal, but not without bound.
     const long = await s.api("GET", `/health?${"q".repeat(5000)}=1`);
     assertErrorShape(long, 400, "a long unknown name");

@@ -61,7 +61,31 @@ function withTextCheck(validate: ValidateFunction): ValidateFunction {
 }
 
 export const validatorCompiler: FastifySchemaCompiler<any> = ({ schema, httpPart }) =>
-  withTextCheck((httpPart === "body" ? strict : coercing).compile(schema as object));
+  httpPart === "body" ? withTextCheck(strict.compile(schema as object)) : withPlainNumbers(withTextCheck(coercing.compile(schema as object)));
+
+/** Numbers in a query or a path as people write them: Ajv's coercion would also take 0x10, 1e3 and " 5". */
+const PLAIN = { integer: /^-?\d+$/, number: /^-?\d+(?:\.\d+)?$/ } as const;
+
+/** Text coerced to a number must be written in decimal digits: anything else is a 400 like any wrong type. */
+function withPlainNumbers(validate: ValidateFunction): ValidateFunction {
+  const properties = (validate.schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
+  const numeric = Object.entries(properties).filter((entry): entry is [string, { type: "integer" | "number" }] => entry[1].type === "integer" || entry[1].type === "number");
+  if (numeric.length === 0) return validate;
+  const check = ((data: unknown, context?: Parameters<ValidateFunction>[1]) => {
+    const values = data as Record<string, unknown> | null;
+    for (const [key, { type }] of numeric) {
+      const value = values?.[key];
+      if (typeof value === "string" && !PLAIN[type].test(value)) {
+        check.errors = [{ keyword: "type", instancePath: `/${key}`, schemaPath: `#/properties/${key}/type`, params: { type }, data: value }];
+        return false;
+      }
+    }
+    const valid = validate(data, context);
+    check.errors = validate.errors;
+    return valid;
+  }) as ValidateFunction;
+  return Object.assign(check, { schema: validate.schema, schemaEnv: validate.schemaEnv });
+}
 
 /** Deepest nesting of arrays and objects a JSON body may have (fields typed "any" would otherwise take any depth). */
 export const MAX_JSON_DEPTH = 32;
