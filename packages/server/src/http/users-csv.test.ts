@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { before, it, test } from "node:test";
 import { createGroup } from "../test-support/accounts.js";
 import { describeEachStore } from "../test-support/server.js";
-import { csvCell } from "./users-csv.js";
+import { csvCell, wantsCsv } from "./users-csv.js";
+
+test("wantsCsv weighs Accept as RFC 9110 does: text/csv when it is wanted at least as much as JSON", () => {
+  for (const accept of ["text/csv", "text/csv, */*", "TEXT/CSV; charset=utf-8", "application/json;q=0.5, text/csv"]) assert.equal(wantsCsv(accept), true, accept);
+  for (const accept of [undefined, "", "text/csv;q=0", "application/json, text/csv;q=0.9", "text/html,application/xhtml+xml,*/*;q=0.8", "text/csvx"]) assert.equal(wantsCsv(accept), false, String(accept));
+});
 
 test("csvCell quotes what RFC 4180 needs and disarms formulas", () => {
   assert.equal(csvCell("plain"), "plain");

@@ -43,3 +43,22 @@ async function* usersCsv(users: UserQueries, filter: UserFilter): AsyncGenerator
 export function sendUsersCsv(reply: FastifyReply, users: UserQueries, filter: UserFilter): FastifyReply {
   return reply.type("text/csv; charset=utf-8").header("content-disposition", 'attachment; filename="users.csv"').send(Readable.from(usersCsv(users, filter)));
 }
+
+/**
+ * True when the client asks for CSV rather than JSON: `text/csv` with a weight above 0 and at least
+ * that of JSON (`application/json`, `application/*`, `*\/*`), as RFC 9110 12.5.1 weighs them.
+ */
+export function wantsCsv(accept: string | undefined): boolean {
+  if (!accept) return false;
+  let csv = 0;
+  let json = 0;
+  for (const range of accept.split(",")) {
+    const [type, ...params] = range.split(";").map((p) => p.trim().toLowerCase());
+    const weight = params.find((p) => p.startsWith("q="));
+    const q = weight === undefined ? 1 : Number(weight.slice(2));
+    if (!(q >= 0 && q <= 1)) continue;
+    if (type === "text/csv") csv = Math.max(csv, q);
+    else if (type === "application/json" || type === "application/*" || type === "*/*") json = Math.max(json, q);
+  }
+  return csv > 0 && csv >= json;
+}

@@ -15,7 +15,7 @@ import { requireUser } from "../../domain/lookups.js";
 import { decodeCursor, encodeCursor, keysetPage } from "../paging.js";
 import { errorResponses, IdParams, Nullable, Password } from "../schemas.js";
 import { NUMERIC_ID_MAX, UserFilterFields, userFilterOf } from "../user-filter.js";
-import { sendUsersCsv } from "../users-csv.js";
+import { sendUsersCsv, wantsCsv } from "../users-csv.js";
 import { documentFieldsOf, renderUserViews, UserFieldsParam, USERS_LIST_EXAMPLE, UserSchema, type UserView } from "../user-view.js";
 import { PATTERN_MESSAGE } from "../validation.js";
 
@@ -139,7 +139,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
     },
     async (request, reply) => {
       const filter = await userFilterOf(groups, request.query);
-      if (/\btext\/csv\b/i.test(request.headers.accept ?? "")) {
+      if (wantsCsv(request.headers.accept)) {
         if (request.query.fields !== undefined) throw new ApiError("invalidRequest", "fields applies to the JSON list; the CSV has its own columns.", { field: "fields" });
         const { search, enabled, expired, lockedOut, profileId, groupId } = request.query;
         await recordAudit(store.db, actorOf(request), { action: "users.export-csv", details: { filter: { search, enabled, expired, lockedOut, profileId, groupId } } });
