@@ -246,7 +246,9 @@ function checkDirectory(d: Omit<Directory, "id" | "uuid" | "version">): void {
     try {
       FilterParser.parseString(d[field]);
     } catch (error) {
-      throw invalid(field, `${field} is not an LDAP filter: ${(error as Error).message}`);
+      // ldapts's message repeats the whole filter ("… Full string: …"): the part before says what is wrong.
+      const problem = (error as Error).message.split(/[.:] Full string:/)[0]!.replace(/:\s.*$/, "");
+      throw invalid(field, `${field} is not an LDAP filter (RFC 4515, such as (objectClass=person)): ${problem.toLowerCase()}.`);
     }
   }
   if (d.bindDn === null && d.sealedBindPassword !== null) throw invalid("bindDn", "A bind password needs a bindDn.");

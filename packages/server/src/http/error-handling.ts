@@ -64,6 +64,7 @@ function bodyProblem(error: FastifyError, request: FastifyRequest): string | und
     return `Send the body as ${(request.routeOptions.config.accepts ?? ["application/json"]).join(" or ")}, not ${type || "without a content type"}.`;
   }
   if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") return `The body is larger than the ${request.routeOptions.bodyLimit} bytes this server takes (ECM_BODY_LIMIT_BYTES).`;
+  if (error.statusCode === 403 || error.statusCode === 404) return "No such resource.";
   if (error.code === "FST_ERR_CTP_EMPTY_JSON_BODY") return "The body is empty; send a JSON object.";
   if (error.code === "FST_ERR_CTP_INVALID_JSON_BODY") return "The body is not valid JSON.";
   return undefined;
@@ -81,6 +82,8 @@ function classify(error: FastifyError): { code: string; status: number } {
   }
   if (error instanceof SyntaxError) return ErrorCodes.malformedJson;
   const status = error.statusCode ?? 500;
+  // The static files refuse a path that leaves their folder (403) or names no file (404): no such resource either way.
+  if (status === 403 || status === 404) return ErrorCodes.routeNotFound;
   if (status >= 400 && status < 500) return { code: ErrorCodes.invalidRequest.code, status };
   return ErrorCodes.internal;
 }

@@ -42,5 +42,15 @@ describeEachStore("the console's files", (server) => {
     const missing = await s.api("GET", "/console/no-such-file.js");
     assert.equal(missing.status, 404);
     assert.match(missing.body.errorMessage, /^ECMS1202-E /);
+    // A path that would leave the console's folder names no resource either.
+    const outside = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      // Node's client sends the path as written (fetch would resolve the dots first).
+      const { hostname, port } = new URL(origin);
+      import("node:http").then(({ get }) => get({ hostname, port, path: "/portal/console/%2e%2e/%2e%2e/package.json" }, (res) => {
+        let body = "";
+        res.on("data", (c: Buffer) => (body += c)).on("end", () => resolve({ status: res.statusCode!, body })).on("error", reject);
+      }), reject);
+    });
+    assert.deepEqual([outside.status, JSON.parse(outside.body).errorMessage], [404, "ECMS1202-E No such resource."]);
   });
 });
