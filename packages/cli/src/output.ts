@@ -81,8 +81,8 @@ export class ListPrinter {
   #count = 0;
   #widths: number[] | undefined;
   #pending = "";
-  /** The output took the last piece but is full (write() returned false): `drained()` waits. */
-  #full = false;
+  /** The output took the last piece but is full (write() returned false) until this settles. */
+  #draining: Promise<void> | undefined;
   constructor(
     readonly out: Writer,
     readonly format: OutputFormat,
@@ -99,7 +99,12 @@ export class ListPrinter {
 
   /** Writes what is pending (end() does; a caller stopped by an error shows what came before it). */
   flush(): void {
-    if (this.#pending !== "" && this.out.write(this.#pending) === false) this.#full = true;
+    if (this.#pending !== "" && this.out.write(this.#pending) === false && this.out.once && !this.#draining) {
+      // Listened for at once: a flush from a timer may find the output full long before anyone awaits drained().
+      this.#draining = new Promise<void>((resolve) => this.out.once!("drain", resolve)).then(() => {
+        this.#draining = undefined;
+      });
+    }
     this.#pending = "";
   }
 
@@ -108,9 +113,7 @@ export class ListPrinter {
    * batches reads no faster than its reader, so a slow pipe costs no memory.
    */
   async drained(): Promise<void> {
-    if (!this.#full || !this.out.once) return;
-    await new Promise<void>((resolve) => this.out.once!("drain", resolve));
-    this.#full = false;
+    await this.#draining;
   }
 
   add(row: Row): void {

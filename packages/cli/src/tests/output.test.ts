@@ -27,3 +27,12 @@ test("a printer whose output is full waits for it to drain before the caller rea
   assert.equal(drained, true);
   await printer.drained();
 });
+
+test("a drain that comes before anyone waits for it is not waited for again (a flush from a timer)", { timeout: 5000 }, async () => {
+  const out = new SlowOutput();
+  const printer = new ListPrinter(out, "ndjson", ["username"]);
+  printer.add({ username: "one" });
+  printer.flush();
+  out.emit("drain");
+  await printer.drained();
+});

@@ -194,6 +194,17 @@ describeEachStore("bad input always gets the error shape", (server) => {
     assert.match(expect, /^HTTP\/1\.1 417 [\s\S]*Cache-Control: no-store[\s\S]*"ECMS1001-E This server takes no Expect other than 100-continue, not 200-ok\."/);
     const tunnel = await raw("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
     assert.match(tunnel, /^HTTP\/1\.1 405 [\s\S]*Allow: [\s\S]*"ECMS\d{4}-E CONNECT is not allowed/);
+    // A CONNECT whose client resets the connection at once ends that connection only.
+    await new Promise<void>((resolve) => {
+      const socket = connect(Number(port), "127.0.0.1", () => {
+        socket.write("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+        socket.resetAndDestroy();
+        resolve();
+      });
+    });
+    // HTTP/1.0 has no Host header to send (a load balancer's health check): answered.
+    assert.match(await raw("GET /portal/health HTTP/1.0\r\n\r\n"), /^HTTP\/1\.1 200 /);
+    assert.equal((await server().api("GET", "/health")).status, 200, "the server is still there");
   });
 
   it("a HEAD the parser refuses is answered without a body, which a client can read; a GET gets the error shape", async () => {

@@ -146,8 +146,8 @@ const RAW_SECURITY_HEADERS = "Content-Security-Policy: default-src 'none'; frame
 
 /**
  * What Node answers itself, in the error shape instead: an `Expect` other than 100-continue (Node's
- * own 417 has no body) and a CONNECT (Node drops the connection unanswered). A request with no Host
- * header reaches the app (`requireHostHeader: false`), which refuses it in the same shape.
+ * own 417 has no body) and a CONNECT (Node drops the connection unanswered). An HTTP/1.1 request with
+ * no Host header reaches the app (`requireHostHeader: false`), which refuses it in the same shape.
  */
 export function answerWhatNodeRefuses(server: Server | HttpsServer): void {
   const raw = (status: number, message: string, extra = "") => {
@@ -158,7 +158,10 @@ export function answerWhatNodeRefuses(server: Server | HttpsServer): void {
     response.socket?.end(raw(417, `This server takes no Expect other than 100-continue, not ${bounded(String(request.headers.expect))}.`));
   });
   server.on("connect", (_request: IncomingMessage, socket: Socket) => {
-    socket.end(raw(405, "CONNECT is not allowed: this server is no proxy.", "Allow: GET, HEAD, POST, PUT, DELETE\r\n"));
+    // Node hands the socket over without its own error listener: a client that resets it must not end the process.
+    socket.on("error", () => socket.destroy());
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.end(raw(405, "CONNECT is not allowed: this server is no proxy.", "Allow: GET, HEAD, POST, PUT, DELETE\r\n"), () => socket.destroy());
   });
 }
 
