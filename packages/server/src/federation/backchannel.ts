@@ -24,25 +24,29 @@ const invalidToken = (message: string) => new DomainError("invalid", `The logout
 export async function backchannelLogout(db: Kysely<Database>, jwks: JwksCache, refusals: AuditTally, p: Provider, logoutToken: string, sourceIp: string | null): Promise<number> {
   const actor = { id: null, name: `identity-provider:${p.alias}`, sourceIp };
   const target = { type: "identity-provider", id: p.uuid, name: p.alias };
-  let claims: Record<string, unknown>;
-  try {
-    claims = await verifyLogoutToken(jwks, p, logoutToken);
-    // Each token is taken once (2.6): a replayed one would end the sessions its subject opened since.
-    // Its `jti` is remembered, in the store so on every node, for as long as the token could be taken.
-    const jti = createHash("sha256").update(String(claims.jti)).digest("base64url");
-    const { hits } = await countHit(db, `logout-jti|${p.id}|${jti}`, (MAX_TOKEN_AGE_SECONDS + 2 * CLOCK_TOLERANCE_SECONDS) * 1000);
-    if (hits > 1) throw invalidToken("it was used before");
-  } catch (error) {
-    // Anyone may post tokens here: refusals are counted, one event per address, reason and minute.
+  // Anyone may post tokens here: refusals are counted, one event per address, reason and minute.
+  const refused = (error: unknown) => {
     const reason = (error as Error).message;
     const minute = isoNow().slice(0, 16);
     refusals.add(actor, { action: "auth.backchannel-logout", target, outcome: "failure", details: { reason }, aggregateKey: ["auth.backchannel-logout", sourceIp, p.uuid, reason, minute].join("|") });
-    throw error;
+    return error;
+  };
+  let claims: Record<string, unknown>;
+  try {
+    claims = await verifyLogoutToken(jwks, p, logoutToken);
+  } catch (error) {
+    throw refused(error);
   }
   const sid = typeof claims.sid === "string" ? claims.sid : undefined;
   const sub = typeof claims.sub === "string" ? claims.sub : undefined;
+  // Each token is taken once (2.6): a replayed one would end the sessions its subject opened since. Its
+  // `jti` is remembered in the store (so on every node) for as long as the token could be taken, in the
+  // transaction that ends the sessions: a logout that fails is not remembered, and may be sent again.
+  const jti = createHash("sha256").update(String(claims.jti)).digest("base64url");
 
   return db.transaction().execute(async (trx) => {
+    const { hits } = await countHit(trx, `logout-jti|${p.id}|${jti}`, (MAX_TOKEN_AGE_SECONDS + 2 * CLOCK_TOLERANCE_SECONDS) * 1000);
+    if (hits > 1) throw refused(invalidToken("it was used before"));
     const sessions = trx
       .selectFrom("provider_sessions")
       .select("session_id")

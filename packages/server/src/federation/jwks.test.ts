@@ -25,13 +25,28 @@ before(async () => {
 });
 after(() => server.close());
 
-it("does not read a provider's keys again within the cooldown after a read failed (tokens are refused as unreachable meanwhile), then reads them", async () => {
+it("does not read a provider's keys again within the cooldown after a read failed (tokens are refused as unreachable meanwhile, the first too), then reads them", async () => {
   const cache = new JwksCache(1);
-  await assert.rejects(jwtVerify(token, cache.keysOf(url)));
-  for (let i = 0; i < 20; i++) await assert.rejects(jwtVerify(token, cache.keysOf(url)), errors.JWKSTimeout);
+  for (let i = 0; i < 21; i++) await assert.rejects(jwtVerify(token, cache.keysOf(url)), errors.JWKSTimeout);
   assert.equal(reads, 1, "one read for 21 tokens");
   up = true;
   await new Promise((resolve) => setTimeout(resolve, 1100));
   await jwtVerify(token, cache.keysOf(url));
   assert.equal(reads, 2);
+});
+
+it("keys read before still verify while a new read fails (a token with a made-up key id made it read again)", async () => {
+  up = true;
+  const cache = new JwksCache(1);
+  await jwtVerify(token, cache.keysOf(url));
+  const before = reads;
+  up = false;
+  const { privateKey } = await generateKeyPair("ES256");
+  const madeUp = await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "made-up" }).sign(privateKey);
+  // jose reads again for an unknown key id once its own cooldown (here: 1 s) is over.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  await assert.rejects(jwtVerify(madeUp, cache.keysOf(url)));
+  assert.equal(reads, before + 1);
+  await jwtVerify(token, cache.keysOf(url));
+  assert.equal(reads, before + 1, "not read again within the cooldown");
 });

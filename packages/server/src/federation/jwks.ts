@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, errors, type JWTVerifyGetKey } from "jose";
+import { createLocalJWKSet, createRemoteJWKSet, errors, type JWTVerifyGetKey } from "jose";
 
 /** Failures of the token, not of reading the keys: the set was read, and has no key for it. */
 const TOKEN_FAILURES = [errors.JWKSNoMatchingKey, errors.JWKSMultipleMatchingKeys, errors.JOSENotSupported];
@@ -7,8 +7,9 @@ const TOKEN_FAILURES = [errors.JWKSNoMatchingKey, errors.JWKSMultipleMatchingKey
  * The signing keys of each provider, read from its JWKS URL and kept per process: they are public,
  * and a key the cache lacks (the provider rotated) makes it read the set again — once, then not
  * within the cooldown, so tokens with made-up key ids cannot make us hammer the provider. A read that
- * failed is not tried again within the cooldown either (jose's own cooldown starts only at a success):
- * meanwhile keys are refused as unreachable.
+ * failed (unreachable, an error status, not a key set) is not tried again within the cooldown either
+ * (jose's own cooldown starts only at a success): meanwhile the keys read last still verify what they
+ * signed, and without any the provider counts as unreachable (a 503, not a refused token).
  */
 export class JwksCache {
   private readonly sets = new Map<string, JWTVerifyGetKey>();
@@ -22,13 +23,17 @@ export class JwksCache {
       const remote = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: this.cooldownSeconds * 1000, cacheMaxAge: 600_000, timeoutDuration: 10_000 });
       set = async (header, token) => {
         const failed = this.failedAt.get(jwksUrl);
-        if (failed !== undefined && Date.now() - failed < this.cooldownSeconds * 1000) throw new errors.JWKSTimeout("the provider's keys could not be read a moment ago; not tried again yet");
-        try {
-          return await remote(header, token);
-        } catch (error) {
-          if (!TOKEN_FAILURES.some((kind) => error instanceof kind)) this.failedAt.set(jwksUrl, Date.now());
-          throw error;
+        if (failed === undefined || Date.now() - failed >= this.cooldownSeconds * 1000) {
+          try {
+            return await remote(header, token);
+          } catch (error) {
+            if (TOKEN_FAILURES.some((kind) => error instanceof kind)) throw error;
+            this.failedAt.set(jwksUrl, Date.now());
+          }
         }
+        const known = remote.jwks();
+        if (known) return createLocalJWKSet(known)(header, token);
+        throw new errors.JWKSTimeout("the provider's keys cannot be read now");
       };
       this.sets.set(jwksUrl, set);
     }
