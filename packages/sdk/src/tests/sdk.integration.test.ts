@@ -251,6 +251,7 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       const [extended] = await sec.groupMembers(g, { extendedInfo: true });
       assert.ok(extended!.groups.includes(`${p}staff`));
       assert.deepEqual((await sec.users({ groupId: g.guid })).map((x) => x.username), [`${p}carol`]);
+      assert.equal(await sec.countUsers({ groupId: g.guid }), 1);
       assert.ok((await sec.user(`${p}carol`)).groups.includes(`${p}staff`));
       await sec.removeUserFromGroup(u.guid, g.guid);
       assert.deepEqual(await sec.groupMembers(g), []);

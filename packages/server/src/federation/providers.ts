@@ -86,7 +86,7 @@ export interface ProviderView {
 
 /** What a create or an update sends; on update, fields left out keep their value. */
 export interface ProviderInput {
-  /** Set by a create (the administrator's origin); an update keeps it. */
+  /** The administrator's origin: kept by a create, and by an update of a provider that has none; never moved. */
   callbackBase?: string;
   alias?: string;
   displayName?: string;

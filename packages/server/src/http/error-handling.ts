@@ -40,7 +40,7 @@ export function handleError(this: FastifyInstance, thrown: FastifyError | ApiErr
   }
   const { code, status } = classify(error);
   // A client that went away while its body was read (an upload cut) is no fault of ours: noted, not an error.
-  if (status >= 500 && clientWentAway(error)) {
+  if (status >= 500 && clientWentAway(error, request.raw)) {
     request.log.info("the client went away while its request was read");
     return reply.code(400).send(errorBody(ErrorCodes.invalidRequest.code, "The request was cut off before its body was read."));
   }
@@ -51,10 +51,11 @@ export function handleError(this: FastifyInstance, thrown: FastifyError | ApiErr
   return reply.code(status).send(errorBody(code, bodyProblem(error, request) ?? error.message));
 }
 
-/** The errors of a request stream its client closed or reset. */
-export function clientWentAway(error: unknown): boolean {
+/** The error of a request stream its client closed or reset (not a reset of the store's, a directory's or a provider's connection). */
+export function clientWentAway(error: unknown, request: IncomingMessage): boolean {
   const code = (error as { code?: string } | null)?.code;
-  return code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE" || (error as Error | null)?.message === "aborted";
+  const streamError = code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE" || (error as Error | null)?.message === "aborted";
+  return streamError && (request.destroyed || request.socket?.destroyed === true);
 }
 
 /** What the body parser refused, in words that say what to send instead (Fastify's own are "Unsupported Media Type", "Request body is too large"). */

@@ -136,15 +136,15 @@ function fieldOf(error: ErrorObject, part: string): string {
   return path || PART_NAMES[part]?.of || part;
 }
 
-/**
- * A validation failure in words for people (`email is not an e-mail address`, `unknown query parameter:
- * locked`) and, for programs, where it was: `{in, field}`, plus the `unknown` names of a closed object.
- */
 /** A caller's text as an answer repeats it: at most 64 characters. */
 export function bounded(text: string): string {
   return text.length > 64 ? `${text.slice(0, 64)}…` : text;
 }
 
+/**
+ * A validation failure in words for people (`email is not an e-mail address`, `unknown query parameter:
+ * locked`) and, for programs, where it was: `{in, field}`, plus the `unknown` names of a closed object.
+ */
 export function describeValidation(errors: readonly ErrorObject[], part: string): { message: string; info: Record<string, unknown> } {
   // A union (a nullable field) reports each branch and then itself: the first branch's complaint says it best.
   const error = errors.find((e) => e.keyword !== "anyOf" && e.keyword !== "oneOf") ?? errors[0]!;

@@ -81,7 +81,7 @@ const PATH = "/idp/v1/external-identity-provider";
 const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { guard, providers, linking, config }) => {
   const adminOnly = guard(...ADMINISTRATOR_ROLES);
   const security = [{ bearerAuth: [] }];
-  /** Where browsers reach this service: the configured public URL, else this request's origin. */
+  /** This (an administrator's) request's origin: where a provider added now sends its users' browsers back, unless ECM_PUBLIC_URL says otherwise. */
   const publicBase = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
   const view = (request: FastifyRequest, p: Provider) => toProviderView(p, publicBaseOf(p, config.publicUrl, publicBase(request)));
 
@@ -131,7 +131,8 @@ const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
     if (alias !== undefined && alias !== request.params.alias) throw new ApiError("invalidRequest", "The alias of an identity provider cannot be changed.", { field: "alias" });
     const current = await providers.load(request.params.alias);
     if (id !== undefined && id.toLowerCase() !== current.uuid) throw new ApiError("invalidRequest", "The id in the body is not the provider's.", { field: "id" });
-    const p = await providers.update(adminActorOf(request), request.params.alias, changes, ifMatchVersion(request.headers["if-match"]));
+    // A provider added before its origin was kept takes this one (an update never moves a kept one).
+    const p = await providers.update(adminActorOf(request), request.params.alias, { ...changes, callbackBase: publicBase(request) }, ifMatchVersion(request.headers["if-match"]));
     return reply.header("etag", etagOf(p.version)).send(view(request, p));
   });
 

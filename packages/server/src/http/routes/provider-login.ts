@@ -36,7 +36,7 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
   /** `returnTo` must stay on this service's origin (an open redirect would hand the one-time code to anyone). */
   function sameOrigin(publicBase: string, returnTo: string | undefined): string {
     const base = urlOrNull(publicBase);
-    if (base === null) throw new ApiError("invalidRequest", "The Host header does not name this service.", { field: "host" });
+    if (base === null) throw new ApiError("invalidRequest", "This service's public URL is not valid here (ECM_PUBLIC_URL, or the origin the provider was added through, or this request's Host header).", { field: "host" });
     // What URL cannot read ("//") is no URL of this service either.
     const target = urlOrNull(returnTo ?? consolePath, base);
     if (target === null || target.origin !== base.origin) throw new ApiError("invalidRequest", "returnTo must be a URL of this service.", { field: "returnTo" });

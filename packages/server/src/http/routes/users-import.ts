@@ -202,7 +202,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
           // The status is sent: the failure is the last line (rows answered before it are committed).
           const api = error instanceof ApiError ? error : error instanceof DomainError ? fromDomainError(error) : undefined;
           // A client that went away mid-upload (its request aborted or reset) is no fault of ours: noted, not an error.
-          if (!api && clientWentAway(error)) request.log.info("the client went away during an import");
+          if (!api && clientWentAway(error, request.raw)) request.log.info("the client went away during an import");
           else if (!api) request.log.error({ err: error }, "import failed");
           const { code } = api ?? ErrorCodes.internal;
           yield `${JSON.stringify({ error: { code, message: api?.message ?? "An internal error occurred; the rows answered before this line are imported." } })}\n`;
