@@ -185,10 +185,11 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   app.removeContentTypeParser("text/plain");
   const parseJson = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");
-  // A compressed body would be read as if it were not: refused whole, before any parser sees it.
+  // What every request must be before any parser sees it.
   app.addHook("onRequest", async (request) => {
     // HTTP/1.0 has no Host (a load balancer's health check may send none); HTTP/1.1 must (RFC 9112 3.2).
     if (!request.headers.host && request.raw.httpVersion === "1.1") throw new ApiError("invalidRequest", "The request has no Host header.", { field: "host" });
+    // A compressed body would be read as if it were not: refused whole.
     const encoding = request.headers["content-encoding"]?.trim().toLowerCase();
     const hasBody = request.headers["transfer-encoding"] !== undefined || Number(request.headers["content-length"] ?? 0) > 0;
     if (hasBody && encoding !== undefined && encoding !== "" && encoding !== "identity") {
