@@ -14,6 +14,8 @@ export interface Auth {
   /** The API key used (its id), or null for a login session. */
   apiKeyId: string | null;
   roles: string[];
+  /** Whether the token or key would still be let in now, with a role the route requires: a long answer asks again as it goes. */
+  stillValid(): Promise<boolean>;
 }
 
 declare module "fastify" {
@@ -52,9 +54,7 @@ export function adminActorOf(request: FastifyRequest): AdminActor {
  */
 export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: ApiKeys) {
   return function guard(...roles: readonly string[]): onRequestAsyncHookHandler & GuardHook {
-    const hook: onRequestAsyncHookHandler = async (request) => {
-      const token = bearerToken(request.headers.authorization);
-      if (!token) throw new ApiError("authenticationRequired", "A bearer token is required.");
+    async function admit(token: string): Promise<Omit<Auth, "stillValid">> {
       const principal = token.startsWith(API_KEY_PREFIX)
         ? await apiKeys.authenticate(token).then((key) => key && { user: key.user, sessionId: null, apiKeyId: key.keyId })
         : await sessions.authenticate(token).then((session) => session && { ...session, apiKeyId: null });
@@ -67,10 +67,44 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
       if (roles.length > 0 && !held.some((r) => roles.includes(r))) {
         throw new ApiError("forbidden", "You do not have permission to perform this operation.", { requiredRoles: roles });
       }
-      request.auth = { ...principal, roles: held };
+      return { ...principal, roles: held };
+    }
+    const hook: onRequestAsyncHookHandler = async (request) => {
+      const token = bearerToken(request.headers.authorization);
+      if (!token) throw new ApiError("authenticationRequired", "A bearer token is required.");
+      const stillValid = () => admit(token).then(() => true, (error: unknown) => (error instanceof ApiError ? false : Promise.reject(error)));
+      request.auth = { ...(await admit(token)), stillValid };
     };
     return Object.assign(hook, { requiredRoles: roles });
   };
 }
 
 export type Guard = ReturnType<typeof createGuard>;
+
+/** How often a long answer asks again whether its caller may still have it. */
+const RECHECK_MS = 5000;
+
+/**
+ * `chunks`, as long as the caller may still have them: every few seconds of a long answer (a streamed
+ * list, an export, an import) its token or API key is checked again, so a logout, a disabled account
+ * or a removed role ends the answer then, not when it is done. Ended, the answer is cut (the client
+ * sees a connection that broke off, and its next request a 401) unless `last` gives a last chunk
+ * that says so in the answer's own format.
+ */
+export async function* whileAuthorized<T>(request: FastifyRequest, chunks: AsyncIterable<T>, last?: () => T): AsyncGenerator<T> {
+  const auth = request.auth;
+  let checkedAt = Date.now();
+  for await (const chunk of chunks) {
+    // Asked after each piece is sent: a piece reports work done (an import's committed rows), which is told.
+    yield chunk;
+    if (auth && Date.now() - checkedAt >= RECHECK_MS) {
+      if (!(await auth.stillValid())) {
+        request.log.info("a long answer was ended: its token or API key no longer lets the caller have it");
+        if (last) yield last();
+        else request.raw.socket?.destroy();
+        return;
+      }
+      checkedAt = Date.now();
+    }
+  }
+}

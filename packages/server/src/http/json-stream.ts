@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import type { FastifyReply } from "fastify";
 import type { JsonBody } from "../storage/json-body.js";
+import { whileAuthorized } from "./auth-guard.js";
 
 /** A JSON array written as its body is read. */
 export async function* jsonArray(body: JsonBody): AsyncGenerator<string | Buffer> {
@@ -11,7 +12,7 @@ export async function* jsonArray(body: JsonBody): AsyncGenerator<string | Buffer
 
 /** Sends generated JSON text as the body. Streams bypass Fastify's serializer; the route schema still documents the shape. */
 export function sendJsonStream(reply: FastifyReply, chunks: AsyncIterable<string | Buffer>): FastifyReply {
-  return reply.type("application/json; charset=utf-8").send(Readable.from(chunks));
+  return reply.type("application/json; charset=utf-8").send(Readable.from(whileAuthorized(reply.request, chunks)));
 }
 
 /** Sends JSON text rendered elsewhere (the store) as it is: Fastify does not serialize a string sent with a JSON type. */

@@ -2,6 +2,7 @@ import { Readable } from "node:stream";
 import type { FastifyReply } from "fastify";
 import type { UserFilter, UserJson, UserQueries } from "../storage/user-queries.js";
 import { keysetBatches } from "../storage/keyset.js";
+import { whileAuthorized } from "./auth-guard.js";
 
 /** The columns of the users CSV, in order: the extended view's fields (lists joined by `;`). */
 const COLUMNS = [
@@ -41,7 +42,7 @@ async function* usersCsv(users: UserQueries, filter: UserFilter): AsyncGenerator
 
 /** Sends the users CSV as a download, streamed. */
 export function sendUsersCsv(reply: FastifyReply, users: UserQueries, filter: UserFilter): FastifyReply {
-  return reply.type("text/csv; charset=utf-8").header("content-disposition", 'attachment; filename="users.csv"').send(Readable.from(usersCsv(users, filter)));
+  return reply.type("text/csv; charset=utf-8").header("content-disposition", 'attachment; filename="users.csv"').send(Readable.from(whileAuthorized(reply.request, usersCsv(users, filter))));
 }
 
 /**

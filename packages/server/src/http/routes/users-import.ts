@@ -7,7 +7,7 @@ import { DomainError } from "../../domain/errors.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { createUserImporter, type ImportItem, type ImportResult, type ImportUser } from "../../domain/user-import.js";
 import type { AdminActor } from "../../domain/users.js";
-import { actorOf, authOf } from "../auth-guard.js";
+import { actorOf, authOf, whileAuthorized } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { longUpload } from "../connections.js";
 import { clientWentAway } from "../error-handling.js";
@@ -209,7 +209,9 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
         }
       }
       // Sent as it is made: the schema's string documents the body, it does not serialize it.
-      return (reply as FastifyReply).type("application/x-ndjson; charset=utf-8").send(Readable.from(answer()));
+      // A caller who may no longer import (logged out, disabled, a role removed) gets no batch more.
+      const revoked = () => `${JSON.stringify({ error: { code: ErrorCodes.authenticationRequired.code, message: "The token or API key no longer works; the rows answered before this line are imported." } })}\n`;
+      return (reply as FastifyReply).type("application/x-ndjson; charset=utf-8").send(Readable.from(whileAuthorized(request, answer(), revoked)));
     },
   );
 };

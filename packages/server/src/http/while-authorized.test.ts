@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { before, it } from "node:test";
+import { seedStore } from "../tools/seed-data.js";
+import { describeEachStore } from "../test-support/server.js";
+
+/** Reads a streamed answer slowly: a few KB, then a pause longer than the server's recheck, then the rest. */
+async function readWithPause(response: Response, pauseMs: number, during: () => Promise<void>): Promise<{ bytes: number; error: unknown }> {
+  const reader = response.body!.getReader();
+  let bytes = 0;
+  try {
+    bytes += (await reader.read()).value?.length ?? 0;
+    await during();
+    await sleep(pauseMs);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return { bytes, error: undefined };
+      bytes += value.length;
+    }
+  } catch (error) {
+    return { bytes, error };
+  }
+}
+
+describeEachStore("a long answer asks again whether its caller may have it", (server) => {
+  let admin: string;
+  before(async () => {
+    admin = await server().login();
+    // Enough users that the answer outlasts what the sockets buffer while its reader pauses.
+    await seedStore(server().server.deps.store, { users: 40_000, seed: 3, passwordHash: "not-a-login" });
+  });
+
+  it("a streamed list is cut when its token is revoked while it is read, and the next request is a 401", { timeout: 60_000 }, async () => {
+    const token = await server().login();
+    const response = await fetch(`${server().baseUrl}/security/v1/users?extendedInfo=true`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(response.status, 200);
+    const logout = async () => assert.equal((await server().api("POST", "/auth/v1/logout", { token })).status, 204);
+    const { error } = await readWithPause(response, 6000, logout);
+    assert.ok(error, "the answer broke off");
+    assert.equal((await server().api("GET", "/security/v1/users/count", { token })).status, 401);
+    // A token that stays valid reads the same list to its end.
+    const whole = await fetch(`${server().baseUrl}/security/v1/users?extendedInfo=true`, { headers: { authorization: `Bearer ${admin}` } });
+    const read = await readWithPause(whole, 6000, async () => {});
+    assert.equal(read.error, undefined);
+  });
+
+  it("an import stops taking batches when its token is revoked, and says so in its last line", { timeout: 60_000 }, async () => {
+    const token = await server().login();
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(encoder.encode('{"username":"revoked-import-1"}\n'));
+        await sleep(1500);
+        assert.equal((await server().api("POST", "/auth/v1/logout", { token })).status, 204);
+        await sleep(5000);
+        controller.enqueue(encoder.encode('{"username":"revoked-import-2"}\n'));
+        await sleep(1500);
+        controller.enqueue(encoder.encode('{"username":"revoked-import-3"}\n'));
+        controller.close();
+      },
+    });
+    const response = await fetch(`${server().baseUrl}/security/v1/users/import`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/x-ndjson" }, body, duplex: "half" } as RequestInit);
+    const lines = (await response.text()).trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(lines[0], { line: 1, username: "revoked-import-1", status: "created", id: lines[0].id });
+    assert.equal(lines.at(-1).error?.code, "ECMS1101", JSON.stringify(lines));
+    // What was imported is what was answered: no row is written after the refusal, none unanswered before it.
+    const imported = (await server().api("GET", "/security/v1/users?search=revoked-import", { token: admin })).body.map((u: { username: string }) => u.username);
+    assert.deepEqual(imported.sort(), lines.filter((l) => l.status === "created").map((l) => l.username).sort());
+    assert.ok(!imported.includes("revoked-import-3"), imported.join(", "));
+  });
+});
