@@ -52,7 +52,7 @@ import { UserSchema } from "./http/user-view.js";
 import { limitConnections, timeoutOptions } from "./http/connections.js";
 import { registerRateLimits } from "./http/rate-limit.js";
 import { AuditTally, pruneAudit } from "./domain/audit.js";
-import { pruneRateCounters } from "./storage/rate-counters.js";
+import { pruneRateCounters, RateCounters } from "./storage/rate-counters.js";
 import { bounded, jsonNestedDeeperThan, MAX_JSON_DEPTH, validatorCompiler } from "./http/validation.js";
 import { openStore, type Store } from "./storage/store.js";
 import { createUserQueries } from "./storage/user-queries.js";
@@ -134,7 +134,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     hasher,
     login,
     auditTally,
-    guard: createGuard(sessions, users, apiKeys),
+    guard: createGuard(sessions, users, apiKeys, { counters: new RateCounters(store.db), windowMs: config.rateLimit.windowSeconds * 1000, max: config.rateLimit.perAddress }),
     apiKeys,
     passwordPolicy,
     userAdmin: createUserAdmin(store, groups, hasher, login, passwordPolicy),

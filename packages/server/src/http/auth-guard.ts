@@ -3,6 +3,7 @@ import { API_KEY_PREFIX, type ApiKeys } from "../auth/api-keys.js";
 import type { Principal, Sessions } from "../auth/sessions.js";
 import type { Actor } from "../domain/audit.js";
 import type { AdminActor } from "../domain/users.js";
+import type { RateCounters } from "../storage/rate-counters.js";
 import type { UserQueries } from "../storage/user-queries.js";
 import { ApiError } from "./errors.js";
 import type { GuardHook } from "./openapi.js";
@@ -52,7 +53,24 @@ export function adminActorOf(request: FastifyRequest): AdminActor {
  * No or bad token: 401. Valid token without the role: 403. They run before the body is read or
  * validated, so a caller without the right gets no work done and learns nothing of the schema.
  */
-export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: ApiKeys) {
+/**
+ * API keys refused per client address and window, counted in the store (every node): past `max`, 429
+ * without looking more up. Each key tried costs a read of the store; a token tried costs only a
+ * signature check (a session is read only for a token this server signed), so tokens are not counted.
+ */
+export interface RefusedKeyLimit {
+  counters: RateCounters;
+  windowMs: number;
+  /** 0: no limit. */
+  max: number;
+}
+
+export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: ApiKeys, refusedKeys: RefusedKeyLimit) {
+  /** A guesser of keys: refused at once once past the limit, so a flood costs no lookup. */
+  const tooMany = (until: number) => {
+    const retryAfterSeconds = Math.max(1, Math.ceil((until - Date.now()) / 1000));
+    return new ApiError("tooManyRequests", `Too many invalid API keys from this address; try again in ${retryAfterSeconds} s.`, { retryAfterSeconds });
+  };
   return function guard(...roles: readonly string[]): onRequestAsyncHookHandler & GuardHook {
     async function admit(token: string): Promise<Omit<Auth, "stillValid">> {
       const principal = token.startsWith(API_KEY_PREFIX)
@@ -72,8 +90,22 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
     const hook: onRequestAsyncHookHandler = async (request) => {
       const token = bearerToken(request.headers.authorization);
       if (!token) throw new ApiError("authenticationRequired", "A bearer token is required.");
+      const limited = refusedKeys.max > 0 && token.startsWith(API_KEY_PREFIX);
+      const key = `refused-api-key|address|${request.ip}`;
+      const over = limited ? refusedKeys.counters.overUntil(key) : undefined;
+      if (over !== undefined) throw tooMany(over);
+      let admitted: Omit<Auth, "stillValid">;
+      try {
+        admitted = await admit(token);
+      } catch (error) {
+        if (limited && error instanceof ApiError && error.status === 401) {
+          const { hits, resetAt } = await refusedKeys.counters.hit(key, refusedKeys.windowMs, refusedKeys.max);
+          if (hits > refusedKeys.max) throw tooMany(resetAt);
+        }
+        throw error;
+      }
       const stillValid = () => admit(token).then(() => true, (error: unknown) => (error instanceof ApiError ? false : Promise.reject(error)));
-      request.auth = { ...(await admit(token)), stillValid };
+      request.auth = { ...admitted, stillValid };
     };
     return Object.assign(hook, { requiredRoles: roles });
   };

@@ -73,6 +73,16 @@ describeEachStore(
       assert.equal((await start("127.0.0.12")).status, 404);
     });
 
+    it("limits API keys refused per address (each costs a lookup); tokens, and other addresses, are not stopped", async () => {
+      const s = server();
+      const guess = (from: string, key: string) => s.api("GET", "/security/v1/users/count", { from, token: key });
+      for (let i = 0; i < 4; i++) assert.equal((await guess("127.0.0.22", `ecm_guess${i}${"x".repeat(30)}`)).status, 401);
+      assertTooMany(await guess("127.0.0.22", `ecm_guess-more${"x".repeat(30)}`));
+      assert.equal((await guess("127.0.0.22", "eyJhbGciOiJFUzI1NiJ9.e30.c2ln")).status, 401, "a token is only a signature check: not limited");
+      assert.equal((await guess("127.0.0.23", `ecm_guess${"x".repeat(30)}`)).status, 401, "another address has its own count");
+      assert.equal((await s.api("GET", "/security/v1/users/count", { from: "127.0.0.22", token })).status, 200, "a session token from that address still works");
+    });
+
     it("limits refused back-channel logout tokens per address, audited in aggregate; an unknown alias is not logged", async () => {
       const s = server();
       const endpoints = { issuer: "https://idp.example", authorizationUrl: "https://idp.example/auth", tokenUrl: "https://idp.example/token", jwksUrl: "https://idp.example/jwks" };

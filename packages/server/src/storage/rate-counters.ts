@@ -41,11 +41,17 @@ export class RateCounters {
   /** Counts a hit on `key` against `max` per window of `windowMs`; past `max`, the hits are at least `max + 1`. */
   async hit(key: string, windowMs: number, max: number): Promise<{ hits: number; resetAt: number }> {
     const now = Date.now();
-    const until = this.over.get(key);
-    if (until !== undefined && until > now) return { hits: max + 1, resetAt: until };
+    const until = this.overUntil(key, now);
+    if (until !== undefined) return { hits: max + 1, resetAt: until };
     const counted = await countHit(this.db, key, windowMs, now);
     if (counted.hits > max) this.remember(key, counted.resetAt, now);
     return counted;
+  }
+
+  /** When the window in which this process saw `key` counted past its limit ends; undefined when it did not (or it has ended). */
+  overUntil(key: string, now = Date.now()): number | undefined {
+    const until = this.over.get(key);
+    return until !== undefined && until > now ? until : undefined;
   }
 
   private remember(key: string, until: number, now: number): void {
