@@ -134,7 +134,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     hasher,
     login,
     auditTally,
-    guard: createGuard(sessions, users, apiKeys, { counters: new RateCounters(store.db), windowMs: config.rateLimit.windowSeconds * 1000, max: config.rateLimit.perAddress }),
+    guard: createGuard(sessions, users, apiKeys, { counters: new RateCounters(store.db), windowMs: config.rateLimit.windowSeconds * 1000, max: config.rateLimit.refusedApiKeysPerAddress }),
     apiKeys,
     passwordPolicy,
     userAdmin: createUserAdmin(store, groups, hasher, login, passwordPolicy),

@@ -80,6 +80,8 @@ export interface RateLimitSettings {
   perAccount: number;
   /** Identity-provider logins started, and one-time codes exchanged, from one client address. */
   providerLoginsPerAddress: number;
+  /** API keys that do not work, from one client address (each costs a read of the store). */
+  refusedApiKeysPerAddress: number;
   /** How long a refusal (429) is held before it is answered. */
   refusalDelayMs: number;
 }
@@ -182,6 +184,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       perAddress: intFrom(env, "ECM_RATE_LIMIT_PER_ADDRESS", 30),
       perAccount: intFrom(env, "ECM_RATE_LIMIT_PER_ACCOUNT", 10),
       providerLoginsPerAddress: intFrom(env, "ECM_RATE_LIMIT_PROVIDER_LOGINS_PER_ADDRESS", 60),
+      refusedApiKeysPerAddress: intFrom(env, "ECM_RATE_LIMIT_REFUSED_API_KEYS_PER_ADDRESS", 300),
       refusalDelayMs: intFrom(env, "ECM_RATE_LIMIT_REFUSAL_DELAY_MS", 1000),
     },
     connections: {

@@ -4,7 +4,7 @@ import { ADMIN_PASSWORD, describeEachStore, startTestServer, type ApiResponse, t
 
 const TOKEN_PATH = "/auth/v1/providers/builtin/token";
 const PASSWORD = "Rated-Account-Pass-1";
-const LIMITS = { rateLimit: { windowSeconds: 60, perAddress: 4, perAccount: 3, providerLoginsPerAddress: 2, refusalDelayMs: 0 }, lockout: { maxFailures: 100, accountMaxFailures: 100, familiarDays: 30, baseSeconds: 60, maxSeconds: 60 } };
+const LIMITS = { rateLimit: { windowSeconds: 60, perAddress: 4, perAccount: 3, providerLoginsPerAddress: 2, refusedApiKeysPerAddress: 4, refusalDelayMs: 0 }, lockout: { maxFailures: 100, accountMaxFailures: 100, familiarDays: 30, baseSeconds: 60, maxSeconds: 60 } };
 
 const loginFrom = (s: TestServer, from: string, username: string, password: string) => s.api("POST", TOKEN_PATH, { from, body: { username, password } });
 

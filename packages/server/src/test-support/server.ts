@@ -91,7 +91,7 @@ export async function startTestServer(kind: StoreKind, overrides: Partial<Config
     store,
     secretKey: { key: TEST_SECRET_KEY, file: "/nonexistent" },
     // Tests log in from 127.0.0.1 far more often than a person: the suites that test the limits set them.
-    rateLimit: { windowSeconds: 60, perAddress: 0, perAccount: 0, providerLoginsPerAddress: 0, refusalDelayMs: 0 },
+    rateLimit: { windowSeconds: 60, perAddress: 0, perAccount: 0, providerLoginsPerAddress: 0, refusedApiKeysPerAddress: 0, refusalDelayMs: 0 },
     // Same algorithm at a smaller cost (ECM_ARGON2_MEMORY_KIB, ECM_ARGON2_ITERATIONS): the suites log in
     // and set passwords thousands of times. Those about the hash queue set the default cost back.
     argon2: TEST_ARGON2,
