@@ -131,10 +131,9 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
     : error.code === "HPE_HEADER_OVERFLOW" ? [431, "The request headers are too large."]
     : [400, "The request is not valid HTTP."];
   const code = status === 400 ? ErrorCodes.invalidRequest.code : status === 408 ? ErrorCodes.requestTimeout.code : ErrorCodes.headersTooLarge.code;
-  const body = JSON.stringify(errorBody(code, message));
   if (socket.writable) {
     // The answer to a HEAD has no body (a client would take it for the start of another answer); its length says what a GET gets.
-    const head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${RAW_SECURITY_HEADERS}Connection: close\r\n\r\n`;
+    const { head, body } = rawAnswer(status, code, message);
     // Where the parser's pieces were not seen (a socket Node did not let its parser read natively), the piece it refused tells.
     const isHead = (socket as ReadingSocket)[READING_HEAD] ?? (error as { rawPacket?: Buffer }).rawPacket?.subarray(0, 5).toString("latin1") === "HEAD ";
     socket.write(isHead ? head : head + body);
@@ -151,19 +150,23 @@ const RAW_SECURITY_HEADERS = "Content-Security-Policy: default-src 'none'; frame
  * no Host header reaches the app (`requireHostHeader: false`), which refuses it in the same shape.
  */
 export function answerWhatNodeRefuses(server: Server | HttpsServer): void {
-  const raw = (status: number, message: string, extra = "") => {
-    const body = JSON.stringify(errorBody(status === 405 ? ErrorCodes.methodNotAllowed.code : ErrorCodes.invalidRequest.code, message));
-    return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}${RAW_SECURITY_HEADERS}Connection: close\r\n\r\n${body}`;
-  };
+  const whole = ({ head, body }: { head: string; body: string }) => head + body;
   server.on("checkExpectation", (request: IncomingMessage, response: ServerResponse) => {
-    response.socket?.end(raw(417, `This server takes no Expect other than 100-continue, not ${bounded(String(request.headers.expect))}.`));
+    response.socket?.end(whole(rawAnswer(417, ErrorCodes.invalidRequest.code, `This server takes no Expect other than 100-continue, not ${bounded(String(request.headers.expect))}.`)));
   });
   server.on("connect", (_request: IncomingMessage, socket: Socket) => {
     // Node hands the socket over without its own error listener: a client that resets it must not end the process.
     socket.on("error", () => socket.destroy());
     socket.setTimeout(5000, () => socket.destroy());
-    socket.end(raw(405, "CONNECT is not allowed: this server is no proxy.", "Allow: GET, HEAD, POST, PUT, DELETE\r\n"), () => socket.destroy());
+    socket.end(whole(rawAnswer(405, ErrorCodes.methodNotAllowed.code, "CONNECT is not allowed: this server is no proxy.", "Allow: GET, HEAD, POST, PUT, DELETE\r\n")), () => socket.destroy());
   });
+}
+
+/** An answer in the error shape written on the socket itself, where Node or its parser would answer (no request object to reply with). */
+function rawAnswer(status: number, code: string, message: string, extraHeaders = ""): { head: string; body: string } {
+  const body = JSON.stringify(errorBody(code, message));
+  const head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extraHeaders}${RAW_SECURITY_HEADERS}Connection: close\r\n\r\n`;
+  return { head, body };
 }
 
 const READING_HEAD = Symbol("readingHead");
