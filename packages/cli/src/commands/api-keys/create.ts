@@ -1,7 +1,7 @@
 import { arg, noMoreArgs, parseDate, str } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findUser } from "../../lookup.js";
-import { API_KEY_COLUMNS, apiKeyRow } from "./columns.js";
+import { API_KEY_COLUMNS, apiKeyRow } from "../../rows.js";
 
 export const create: Command = {
   path: ["api-keys", "create"],

@@ -1,7 +1,7 @@
 import { arg, noMoreArgs } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findUser } from "../../lookup.js";
-import { API_KEY_COLUMNS, apiKeyRow } from "./columns.js";
+import { API_KEY_COLUMNS, apiKeyRow } from "../../rows.js";
 
 export const list: Command = {
   path: ["api-keys", "list"],
