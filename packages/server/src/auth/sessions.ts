@@ -13,6 +13,13 @@ export interface TokenResponse {
   token_type: "bearer";
 }
 
+/** The provider session a session is opened from: the provider, its subject, and its `sid` when it sent one. */
+export interface SessionOrigin {
+  providerId: number;
+  subject: string;
+  sid: string | null;
+}
+
 /** The user behind a valid token. */
 export interface Principal {
   sessionId: string;
@@ -33,8 +40,12 @@ export class Sessions {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** A new session of `user` and its token; `alongside` writes more about it in the same transaction. */
-  async issue(user: Pick<UserRow, "id" | "uuid">, sourceIp: string | null, alongside?: (trx: Kysely<Database>, sessionId: string) => Promise<unknown>): Promise<TokenResponse> {
+  /**
+   * A new session of `user` and its token; `alongside` writes more about it in the same transaction.
+   * A session opened through an identity provider names the provider session (`origin`), which
+   * back-channel logout ends.
+   */
+  async issue(user: Pick<UserRow, "id" | "uuid">, sourceIp: string | null, alongside?: ((trx: Kysely<Database>) => Promise<unknown>) | null, origin?: SessionOrigin): Promise<TokenResponse> {
     const id = randomBytes(18).toString("base64url");
     const now = this.now();
     const { kid, alg, key } = await this.keys.current();
@@ -47,11 +58,14 @@ export class Sessions {
       .sign(key);
     // The token names a row not written yet: it is no use before the insert below.
     const insert = (on: Kysely<Database>) =>
-      on.insertInto("sessions").values({ id, user_id: user.id, created_at: new Date(now).toISOString(), expires_at: isoAfter(this.ttlSeconds, now), revoked_at: null, source_ip: sourceIp }).execute();
+      on
+        .insertInto("sessions")
+        .values({ id, user_id: user.id, created_at: new Date(now).toISOString(), expires_at: isoAfter(this.ttlSeconds, now), revoked_at: null, source_ip: sourceIp, provider_id: origin?.providerId ?? null, provider_subject: origin?.subject ?? null, provider_sid: origin?.sid ?? null })
+        .execute();
     if (alongside) {
       await this.db.transaction().execute(async (trx) => {
         await insert(trx);
-        await alongside(trx, id);
+        await alongside(trx);
       });
     } else {
       await insert(this.db);

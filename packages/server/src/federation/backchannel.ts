@@ -47,13 +47,14 @@ export async function backchannelLogout(db: Kysely<Database>, jwks: JwksCache, r
   return db.transaction().execute(async (trx) => {
     const { hits } = await countHit(trx, `logout-jti|${p.id}|${jti}`, (MAX_TOKEN_AGE_SECONDS + 2 * CLOCK_TOLERANCE_SECONDS) * 1000);
     if (hits > 1) throw refused(invalidToken("it was used before"));
-    const sessions = trx
-      .selectFrom("provider_sessions")
-      .select("session_id")
+    const revoked = await trx
+      .updateTable("sessions")
+      .set({ revoked_at: isoNow() })
       .where("provider_id", "=", p.id)
-      .$if(sid !== undefined, (q) => q.where("sid", "=", sid!))
-      .$if(sub !== undefined, (q) => q.where("subject", "=", sub!));
-    const revoked = await trx.updateTable("sessions").set({ revoked_at: isoNow() }).where("revoked_at", "is", null).where("id", "in", sessions).executeTakeFirst();
+      .where("revoked_at", "is", null)
+      .$if(sid !== undefined, (q) => q.where("provider_sid", "=", sid!))
+      .$if(sub !== undefined, (q) => q.where("provider_subject", "=", sub!))
+      .executeTakeFirst();
     // A login finished but not yet exchanged for a token ends too.
     await trx
       .deleteFrom("login_codes")

@@ -249,8 +249,7 @@ export function createLinking(store: Store, groups: GroupQueries) {
         await assertMayAdminister(q, actor, user, "unlink a system administrator from an identity provider");
         const removed = await trx.deleteFrom("federated_identities").where("provider_id", "=", p.id).where("user_id", "=", user.id).returning("subject").executeTakeFirst();
         if (!removed) throw notFound("link of the user to the identity provider", p.alias);
-        const sessions = trx.selectFrom("provider_sessions").select("session_id").where("provider_id", "=", p.id).where("subject", "=", removed.subject);
-        await trx.updateTable("sessions").set({ revoked_at: isoNow() }).where("revoked_at", "is", null).where("id", "in", sessions).execute();
+        await trx.updateTable("sessions").set({ revoked_at: isoNow() }).where("provider_id", "=", p.id).where("provider_subject", "=", removed.subject).where("revoked_at", "is", null).execute();
         const otherWay = await trx
           .selectFrom("users")
           .select("users.id")

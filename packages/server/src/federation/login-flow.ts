@@ -194,24 +194,33 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
     /** The one-time code of a finished login, once and in time, for a session of its user. */
     async exchange(alias: string, code: string, sourceIp: string | null): Promise<TokenResponse> {
       const row = await db.deleteFrom("login_codes").where("code_hash", "=", sha256(code)).returningAll().executeTakeFirst();
-      const p = await db.selectFrom("identity_providers").selectAll().where("alias", "=", alias).executeTakeFirst();
-      const provider = p ? toProvider(p) : null;
-      const actor: Actor = { id: row?.user_id ?? null, name: `identity-provider:${provider?.alias ?? "unknown"}`, sourceIp };
-      if (!row || !provider || row.provider_id !== provider.id || row.expires_at < isoNow()) {
-        await refuse(provider, actor, "unknown-or-expired-code");
+      // The code's user and provider in one read (both are gone, with the code, if either was deleted).
+      const found =
+        row && row.expires_at >= isoNow()
+          ? await db
+              .selectFrom("identity_providers as p")
+              .innerJoin("users", (join) => join.on("users.id", "=", row.user_id))
+              .selectAll("users")
+              .select(["p.id as provider_id", "p.uuid as provider_uuid", "p.enabled as provider_enabled"])
+              .where("p.id", "=", row.provider_id)
+              .where("p.alias", "=", alias)
+              .executeTakeFirst()
+          : undefined;
+      if (!row || !found) {
+        const p = await db.selectFrom("identity_providers").select(["uuid", "alias"]).where("alias", "=", alias).executeTakeFirst();
+        await refuse(p ?? null, { id: row?.user_id ?? null, name: `identity-provider:${p?.alias ?? "unknown"}`, sourceIp }, "unknown-or-expired-code");
         throw new DomainError("credentials-refused", "The login code is unknown, used or expired: log in again.");
       }
-      const user = await db.selectFrom("users").selectAll().where("id", "=", row.user_id).executeTakeFirst();
+      const { provider_id, provider_uuid, provider_enabled, ...user } = found;
+      const provider = { id: provider_id, uuid: provider_uuid, alias };
       // The provider or the account may have been disabled since the callback.
-      const refusal = !provider.enabled ? "disabled-provider" : user ? loginRefusal(user) : "deleted";
-      if (refusal || !user) {
-        await refuse(provider, actor, refusal ?? "deleted", user);
-        throw new LoginRefused(refusal ?? "deleted", user ?? null);
+      const refusal = provider_enabled !== 1 ? "disabled-provider" : loginRefusal(user);
+      if (refusal) {
+        await refuse(provider, { id: user.id, name: `identity-provider:${alias}`, sourceIp }, refusal, user);
+        throw new LoginRefused(refusal, user);
       }
-      // The session and what back-channel logout finds it by, together.
-      return sessions.issue(user, sourceIp, (trx, sessionId) =>
-        trx.insertInto("provider_sessions").values({ session_id: sessionId, provider_id: provider.id, subject: row.subject, sid: row.sid }).execute(),
-      );
+      // The session names what back-channel logout finds it by.
+      return sessions.issue(user, sourceIp, null, { providerId: provider.id, subject: row.subject, sid: row.sid });
     },
 
     /** Logins never finished and one-time codes never exchanged, once expired (housekeeping; each is checked for expiry at use). */

@@ -229,12 +229,7 @@ function audited(p: Omit<Provider, "id" | "uuid" | "version">): Record<string, u
 
 /** Ends the sessions opened through a provider (it was disabled or deleted). Pass the transaction's db. */
 async function revokeProviderSessions(db: Kysely<Database>, providerId: number): Promise<void> {
-  await db
-    .updateTable("sessions")
-    .set({ revoked_at: isoNow() })
-    .where("revoked_at", "is", null)
-    .where("id", "in", (eb) => eb.selectFrom("provider_sessions").select("session_id").where("provider_id", "=", providerId))
-    .execute();
+  await db.updateTable("sessions").set({ revoked_at: isoNow() }).where("provider_id", "=", providerId).where("revoked_at", "is", null).execute();
   await db.deleteFrom("login_codes").where("provider_id", "=", providerId).execute();
 }
 

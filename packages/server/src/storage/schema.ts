@@ -141,6 +141,10 @@ export interface SessionsTable {
   expires_at: string;
   revoked_at: string | null;
   source_ip: string | null;
+  /** The identity provider, its subject and its session (`sid`) this session was opened through (migration 012b): what back-channel logout ends. */
+  provider_id: number | null;
+  provider_subject: string | null;
+  provider_sid: string | null;
 }
 
 /** A login sent to an identity provider and not back yet (migration 012); the browser holds its id in a signed cookie. */
@@ -166,14 +170,6 @@ export interface LoginCodesTable {
   sid: string | null;
   source_ip: string | null;
   expires_at: string;
-}
-
-/** The provider session a token's session was opened from. */
-export interface ProviderSessionsTable {
-  session_id: string;
-  provider_id: number;
-  subject: string;
-  sid: string | null;
 }
 
 export interface AuditEventsTable {
@@ -359,7 +355,6 @@ export interface Database {
   sessions: SessionsTable;
   provider_logins: ProviderLoginsTable;
   login_codes: LoginCodesTable;
-  provider_sessions: ProviderSessionsTable;
   audit_events: AuditEventsTable;
   settings: SettingsTable;
   signing_keys: SigningKeysTable;

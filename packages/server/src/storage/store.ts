@@ -17,6 +17,7 @@ import { bulkActionsMigration } from "./migrations/014-bulk-actions.js";
 import { apiKeysMigration } from "./migrations/013-api-keys.js";
 import { serviceAccountsMigration } from "./migrations/010c-service-accounts.js";
 import { identityProvidersMigration } from "./migrations/012-identity-providers.js";
+import { sessionOriginMigration } from "./migrations/012b-session-origin.js";
 import { directoriesMigration } from "./migrations/011-directories.js";
 import { hardeningMigration } from "./migrations/010-hardening.js";
 import { nfkcKeysMigration } from "./migrations/010d-nfkc-keys.js";
@@ -65,6 +66,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "010b-signing-keys": signingKeysMigration,
     "010b-name-skeletons": nameSkeletonsMigration,
     "012-identity-providers": identityProvidersMigration,
+    "012b-session-origin": sessionOriginMigration,
     "011-directories": directoriesMigration(dialect),
     "010-hardening": hardeningMigration,
     "011b-keyed-neighbours": step((db) => dialect.createKeyedNeighbours(db)),
