@@ -1,4 +1,5 @@
 import http from "node:http";
+import type { SendInit } from "../../test-support/oidc-provider.js";
 
 /** A keep-alive HTTP client for the bench: one agent, sockets reused across requests. */
 export class BenchClient {
@@ -66,4 +67,27 @@ export class BenchClient {
   close() {
     this.agent.destroy();
   }
+}
+
+/**
+ * fetch's answer made with node:http on kept-alive sockets: the bench's browsers use it, since fetch
+ * costs several times the CPU per request, and the bench's client shares the machine with the server.
+ */
+export function httpSender(agent: http.Agent): (url: URL, init: SendInit) => Promise<Response> {
+  return (url, init) =>
+    new Promise((resolve, reject) => {
+      const req = http.request(url, { method: init.method, agent, headers: init.body === undefined ? init.headers : { ...init.headers, "content-length": Buffer.byteLength(init.body) } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          const headers = new Headers();
+          for (let i = 0; i < res.rawHeaders.length; i += 2) headers.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+          const body = res.statusCode === 204 || res.statusCode === 304 ? null : Buffer.concat(chunks);
+          resolve(new Response(body, { status: res.statusCode, headers }));
+        });
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      req.end(init.body);
+    });
 }

@@ -1,5 +1,7 @@
+import http from "node:http";
 import { Browser, startTestProvider } from "../../test-support/oidc-provider.js";
 import { CLIENT_ID, CLIENT_SECRET } from "../../test-support/provider-login.js";
+import { httpSender } from "./http-client.js";
 import { latencyOf, timed, type Latency } from "./stats.js";
 
 export interface OidcBenchOptions {
@@ -38,6 +40,7 @@ export async function benchOidc(baseUrl: string, adminPassword: string, opts: Oi
   const provider = await startTestProvider([
     { client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [`${baseUrl}/auth/v1/providers/${ALIAS}/callback`], grant_types: ["authorization_code"], response_types: ["code"] },
   ]);
+  const agent = new http.Agent({ keepAlive: true });
   try {
     const admin = await post(`${baseUrl}/auth/v1/providers/builtin/token`, { username: "sysadmin", password: adminPassword });
     const token = (admin.body as { access_token: string }).access_token;
@@ -47,12 +50,13 @@ export async function benchOidc(baseUrl: string, adminPassword: string, opts: Oi
     if (created.status !== 201) throw new Error(`creating the bench provider: ${created.status} ${JSON.stringify(created.body)}`);
 
     const run = Date.now().toString(36);
+    const send = httpSender(agent);
     // Each worker logs in its own accounts: one browser never runs two logins at once (they would share its cookie).
     const perWorker = Math.max(1, Math.floor(opts.accounts / opts.concurrency));
     const browsers = Array.from({ length: perWorker * opts.concurrency }, (_, i) => {
       const sub = `bench-${run}-${i}`;
       provider.accounts.set(sub, { preferred_username: sub, email: `${sub}@bench.example`, email_verified: true, given_name: "Bench", family_name: `User ${i}`, groups: ["staff"] });
-      return { sub, browser: new Browser() };
+      return { sub, browser: new Browser(send) };
     });
     const callbackTimes: number[] = [];
     const ownTimes: number[] = [];
@@ -78,7 +82,7 @@ export async function benchOidc(baseUrl: string, adminPassword: string, opts: Oi
       const providerMs = Number(/idp;dur=([\d.]+)/.exec(answer.headers.get("server-timing") ?? "")?.[1] ?? NaN);
       callbackTimes.push(elapsed);
       ownTimes.push(elapsed - providerMs);
-      const exchanged = await fetch(`${baseUrl}/auth/v1/providers/${ALIAS}/exchange`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ code: decodeURIComponent(code) }) });
+      const exchanged = await send(new URL(`${baseUrl}/auth/v1/providers/${ALIAS}/exchange`), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ code: decodeURIComponent(code) }) });
       if (exchanged.status !== 200) return failedAnswer("exchange", exchanged);
       await exchanged.body?.cancel();
     };
@@ -102,6 +106,7 @@ export async function benchOidc(baseUrl: string, adminPassword: string, opts: Oi
       firstFailures: Object.fromEntries(firstFailures),
     };
   } finally {
+    agent.destroy();
     await provider.close();
   }
 }
