@@ -1,3 +1,4 @@
+import { ECMValidationError } from "./errors.js";
 import type {
   ECMGroup,
   ECMRole,
@@ -129,9 +130,16 @@ function checkFieldNames(f: object): void {
   }
 }
 
+/** The flags, whose other values a JavaScript caller could pass: `locked: "no"` would lock the account. */
+const BOOLEAN_FIELDS = ["locked", "changePwd", "neverExpire", "serviceAccount"] as const;
+
 /** Maps SDK field names to the REST body; fields left undefined are left out. */
 export function toRestUserBody(f: UserFields | CreateUserFields): Record<string, unknown> {
   checkFieldNames(f);
+  for (const k of BOOLEAN_FIELDS) {
+    const v = (f as Record<string, unknown>)[k];
+    if (v !== undefined && typeof v !== "boolean") throw new TypeError(`${k} must be true or false`);
+  }
   const body: Record<string, unknown> = {};
   const set = (k: string, v: unknown) => {
     if (v !== undefined) body[k] = v;
@@ -173,4 +181,22 @@ export function parseLinkHeader(header: string | null | undefined, rel = "next")
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function isGuid(s: string): boolean {
   return UUID_RE.test(s);
+}
+
+/** The SDK's name of each REST field that has another one (toRestUserBody maps them the other way). */
+// Not `enabled`: `locked` means its opposite, and the SDK refuses a flag that is not a boolean itself.
+const SDK_NAMES: Record<string, string> = { description: "remark", changePassword: "changePwd", passwordNeverExpires: "neverExpire" };
+
+/**
+ * The server's refusal of a user's fields, in the SDK's names: `remark` is too long, not
+ * `description`. Any other error is returned as it is.
+ */
+export function inSdkFieldNames(error: unknown): unknown {
+  if (!(error instanceof ECMValidationError)) return error;
+  const info = error.additionalInfo as { field?: unknown } | undefined;
+  const rest = typeof info?.field === "string" ? info.field : undefined;
+  const sdk = rest === undefined ? undefined : SDK_NAMES[rest];
+  if (rest === undefined || sdk === undefined) return error;
+  const rename = (text: string) => text.replace(new RegExp(`\\b${rest}\\b`, "g"), sdk);
+  return new ECMValidationError(rename(error.message), { status: error.status, code: error.code, serverMessage: rename(error.serverMessage), additionalInfo: { ...info, field: sdk }, cause: error });
 }

@@ -3,7 +3,7 @@ import { ECMNotFoundError } from "./errors.js";
 import { ExportReader, exportRecords, type ExportRecord } from "./export-records.js";
 import { sleep, type RequestOptions, type Transport } from "./http.js";
 import { ImportResults, startImport } from "./import-users.js";
-import { isGuid, parseLinkHeader, toECMGroup, toECMRole, toECMUser, toRestUserBody } from "./mapping.js";
+import { inSdkFieldNames, isGuid, parseLinkHeader, toECMGroup, toECMRole, toECMUser, toRestUserBody } from "./mapping.js";
 import type {
   CallOptions,
   ECMApiKey,
@@ -369,10 +369,12 @@ export class Security {
   /** Creates a user and returns it (extended). */
   async createUser(username: string, fields: CreateUserFields & CallOptions = {}): Promise<ECMUser<true>> {
     if (typeof username !== "string" || username === "") throw new TypeError("username is required");
-    const res = await this.#http.request<unknown>("POST", "/security/v1/users", {
-      body: { username, ...toRestUserBody(fields) },
-      ...call(fields),
-    });
+    const res = await this.#http
+      .request<unknown>("POST", "/security/v1/users", {
+        body: { username, ...toRestUserBody(fields) },
+        ...call(fields),
+      })
+      .catch((error: unknown) => Promise.reject(inSdkFieldNames(error)));
     if (isFullUser(res.data)) return toECMUser(res.data, true);
     const body = res.data as { id?: unknown } | null | undefined;
     let guid: string | undefined = body && typeof body === "object" && typeof body.id === "string" ? body.id : undefined;
@@ -393,11 +395,13 @@ export class Security {
     const path = `/security/v1/users/${enc(guid)}`;
     const body = toRestUserBody(fields);
     const put = (etag?: string) =>
-      this.#http.request<unknown>("PUT", path, {
-        body,
-        headers: etag ? { "if-match": etag } : {},
-        ...call(fields),
-      });
+      this.#http
+        .request<unknown>("PUT", path, {
+          body,
+          headers: etag ? { "if-match": etag } : {},
+          ...call(fields),
+        })
+        .catch((error: unknown) => Promise.reject(inSdkFieldNames(error)));
     let res;
     try {
       res = await put(fields.ifMatch);

@@ -137,6 +137,14 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       );
       await assert.rejects(sec.user(`${p}snake`), ECMNotFoundError);
       await assert.rejects(sec.updateUser(u, { description: "x" } as never), /unknown user field "description"; use remark/);
+      // A flag of another type is refused before it is sent (`locked: "no"` would lock the account).
+      await assert.rejects(sec.createUser(`${p}flag`, { locked: "no" } as never), (e: unknown) => e instanceof TypeError && e.message === "locked must be true or false");
+      await assert.rejects(sec.user(`${p}flag`), ECMNotFoundError);
+      // The server's refusal names the field as the caller called it.
+      await assert.rejects(
+        sec.updateUser(u, { remark: "x".repeat(5000) }),
+        (e: unknown) => e instanceof ECMValidationError && /^remark must be at most/.test(e.serverMessage) && (e.additionalInfo as { field: string }).field === "remark",
+      );
       // A name that matches nothing carries the code the server answers for a missing id.
       const byId = await sec.getUser("00000000-0000-4000-8000-000000000000").catch((e: unknown) => e);
       assert.ok(byId instanceof ECMNotFoundError && byId.code === "ECMS1201" && byId.status === 404);
