@@ -1,13 +1,13 @@
 import { createHash, randomBytes } from "node:crypto";
 import { errors as joseErrors, jwtVerify } from "jose";
-import type { Kysely } from "kysely";
+import type { Insertable, Kysely } from "kysely";
 import * as oidc from "openid-client";
 import { loginRefusal } from "../auth/login.js";
 import type { SecretBox } from "../auth/secret-box.js";
 import type { Sessions, TokenResponse } from "../auth/sessions.js";
 import { recordAudit, type Actor } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
-import type { Database } from "../storage/schema.js";
+import type { Database, ProviderLoginsTable } from "../storage/schema.js";
 import { isoAfter, isoNow } from "../storage/time.js";
 import type { JwksCache } from "./jwks.js";
 import { identityOf, LoginRefused, missingClaims, type Linking } from "./linking.js";
@@ -93,10 +93,44 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
     return configuration;
   }
 
+  /**
+   * The provider of each alias as last read. A login's statements use it only where the store says, in
+   * the same statement, that it is still enabled and at the same version (every update bumps it), so
+   * that a login reads the provider's row only after a change, on any node.
+   */
+  const known = new Map<string, Provider>();
+
   async function enabledProvider(alias: string, on: Kysely<Database> = db): Promise<Provider> {
     const row = await on.selectFrom("identity_providers").selectAll().where("alias", "=", alias).where("enabled", "=", 1).executeTakeFirst();
-    if (!row) throw notFound("identity provider", alias);
-    return toProvider(row);
+    if (!row) {
+      known.delete(alias);
+      throw notFound("identity provider", alias);
+    }
+    const p = toProvider(row);
+    known.set(alias, p);
+    return p;
+  }
+
+  /** Writes a pending login of `p`; with `ifCurrent`, only while `p` is enabled and at its version (false when not written). */
+  async function writePending(p: Provider, values: Omit<Insertable<ProviderLoginsTable>, "provider_id">, ifCurrent: boolean): Promise<boolean> {
+    if (!ifCurrent) {
+      await db.insertInto("provider_logins").values({ ...values, provider_id: p.id }).execute();
+      return true;
+    }
+    const columns = Object.keys(values) as (keyof typeof values)[];
+    const written = await db
+      .insertInto("provider_logins")
+      .columns([...columns, "provider_id"])
+      .expression((eb) =>
+        eb
+          .selectFrom("identity_providers")
+          .select([...columns.map((c) => eb.val(values[c]).as(c)), "id"])
+          .where("id", "=", p.id)
+          .where("version", "=", p.version)
+          .where("enabled", "=", 1),
+      )
+      .executeTakeFirst();
+    return Number(written.numInsertedOrUpdatedRows) === 1;
   }
 
   async function refuse(p: Pick<Provider, "uuid" | "alias"> | null, actor: Actor, reason: string, user?: { uuid: string; username: string } | null): Promise<void> {
@@ -109,15 +143,20 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
 
     /** `target` gives, for the provider, where its answer comes back and where the browser goes after. */
     async begin(alias: string, target: (p: Provider) => { redirectUri: string; returnTo: string }): Promise<LoginStart> {
-      const p = await enabledProvider(alias);
-      const { redirectUri, returnTo } = target(p);
       const pending = { id: random(), state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier() };
-      await db
-        .insertInto("provider_logins")
-        .values({ id: sha256(pending.id), provider_id: p.id, state: pending.state, nonce: pending.nonce, code_verifier: pending.verifier, redirect_uri: redirectUri, return_to: returnTo, expires_at: isoAfter(PENDING_SECONDS) })
-        .execute();
+      const rowOf = (p: Provider) => {
+        const { redirectUri, returnTo } = target(p);
+        return { id: sha256(pending.id), state: pending.state, nonce: pending.nonce, code_verifier: pending.verifier, redirect_uri: redirectUri, return_to: returnTo, expires_at: isoAfter(PENDING_SECONDS) };
+      };
+      let p = known.get(alias);
+      let row = p && rowOf(p);
+      if (!p || !row || !(await writePending(p, row, true))) {
+        p = await enabledProvider(alias);
+        row = rowOf(p);
+        await writePending(p, row, false);
+      }
       const url = oidc.buildAuthorizationUrl(configurationOf(p), {
-        redirect_uri: redirectUri,
+        redirect_uri: row.redirect_uri,
         scope: p.config.scopes.join(" "),
         state: pending.state,
         nonce: pending.nonce,
@@ -136,10 +175,28 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
     async complete(alias: string, loginId: string | undefined, query: URLSearchParams, sourceIp: string | null): Promise<LoginFinish> {
       // Named by the provider once it is known: an unknown alias is the caller's text, not ours to log.
       const anonymous = (p: Provider | null): Actor => ({ id: null, name: `identity-provider:${p?.alias ?? "unknown"}`, sourceIp });
-      const pending = loginId === undefined ? undefined : await db.deleteFrom("provider_logins").where("id", "=", sha256(loginId)).returningAll().executeTakeFirst();
+      // With the version of the provider named by the alias, when it is the login's and enabled.
+      const pending =
+        loginId === undefined
+          ? undefined
+          : await db
+              .deleteFrom("provider_logins")
+              .where("id", "=", sha256(loginId))
+              .returningAll()
+              .returning((eb) =>
+                eb
+                  .selectFrom("identity_providers as p")
+                  .select("p.version")
+                  .where("p.id", "=", eb.ref("provider_logins.provider_id"))
+                  .where("p.alias", "=", alias)
+                  .where("p.enabled", "=", 1)
+                  .as("provider_version"),
+              )
+              .executeTakeFirst();
       let p: Provider | null = null;
       try {
-        p = await enabledProvider(alias);
+        const kept = known.get(alias);
+        p = kept && pending && kept.id === pending.provider_id && kept.version === pending.provider_version ? kept : await enabledProvider(alias);
         if (!pending || pending.provider_id !== p.id || pending.expires_at < isoNow()) {
           throw checkFailed("no-pending-login", "this browser has no login in progress with this provider (expired, already used, or started in another browser)");
         }

@@ -367,6 +367,30 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     }
   });
 
+  it("a change of the provider on one node is what the next login on another uses", async () => {
+    const s = server();
+    const other = await startTestServer(s.kind, { store: s.server.deps.config.store });
+    const setCorp = async (body: object) => assert.equal((await s.api("PUT", "/idp/v1/external-identity-provider/corp", { token: admin, body })).status, 200);
+    const scopeAtLogin = async () => {
+      const r = await new Browser().request(`${other.baseUrl}/auth/v1/providers/corp/login`);
+      return r.status === 302 ? new URL(r.headers.get("location")!).searchParams.get("scope") : r.status;
+    };
+    try {
+      // Each node has read the provider: `other` starting a login, this one with a login in progress.
+      assert.equal(await scopeAtLogin(), "openid profile email groups");
+      corp.accounts.set("nina-sub", { preferred_username: "nina" });
+      const started = await toCallback(s, "corp", "nina-sub");
+      await setCorp({ enabled: false });
+      assert.equal(await scopeAtLogin(), 404);
+      assert.equal((await followCallback(started.browser, started.callback)).status, 404, "a login begun before the change");
+      await setCorp({ enabled: true, config: { scopes: ["openid", "profile", "email"] } });
+      assert.equal(await scopeAtLogin(), "openid profile email");
+    } finally {
+      await setCorp({ enabled: true, config: { scopes: ["openid", "profile", "email", "groups"] } });
+      await other.close();
+    }
+  });
+
   it("gives provider-only users no token with a password and no password to reset; linked local users keep theirs", async () => {
     const s = server();
     corp.accounts.set("paul-sub", { preferred_username: "paul" });
