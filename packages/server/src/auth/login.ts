@@ -153,16 +153,18 @@ export class LoginService {
     // The session, the cleared failure counts and the audit event in one transaction: one commit per
     // login, and no session of a login that then turns out locked out.
     try {
-      return await this.sessions.issue(user, sourceIp, async (trx) => {
-        // The rows were read before the slow verify: concurrent wrong guesses may have locked the address
-        // or the account out since, so the reset of the failure counts succeeds only while they are not.
-        if (!(await this.succeeded(user, standing, trx))) throw LOCKED_OUT_MEANWHILE;
-        if (this.passwordExpired(user)) {
-          // Like a temporary password: the token opens only the own account until the password is changed.
-          await trx.updateTable("users").set({ change_password: 1, version: sql<number>`version + 1`, updated_at: isoNow() }).where("id", "=", user.id).execute();
-          await recordAudit(trx, self, { action: "user.password-expired", target, details: { passwordChangedAt: user.password_changed_at } });
-        }
-        await recordAudit(trx, self, { action: "auth.login", target });
+      return await this.sessions.issue(user, sourceIp, {
+        alongside: async (trx) => {
+          // The rows were read before the slow verify: concurrent wrong guesses may have locked the address
+          // or the account out since, so the reset of the failure counts succeeds only while they are not.
+          if (!(await this.succeeded(user, standing, trx))) throw LOCKED_OUT_MEANWHILE;
+          if (this.passwordExpired(user)) {
+            // Like a temporary password: the token opens only the own account until the password is changed.
+            await trx.updateTable("users").set({ change_password: 1, version: sql<number>`version + 1`, updated_at: isoNow() }).where("id", "=", user.id).execute();
+            await recordAudit(trx, self, { action: "user.password-expired", target, details: { passwordChangedAt: user.password_changed_at } });
+          }
+          await recordAudit(trx, self, { action: "auth.login", target });
+        },
       });
     } catch (error) {
       if (error !== LOCKED_OUT_MEANWHILE) throw error;

@@ -45,7 +45,7 @@ export class Sessions {
    * A session opened through an identity provider names the provider session (`origin`), which
    * back-channel logout ends.
    */
-  async issue(user: Pick<UserRow, "id" | "uuid">, sourceIp: string | null, alongside?: ((trx: Kysely<Database>) => Promise<unknown>) | null, origin?: SessionOrigin): Promise<TokenResponse> {
+  async issue(user: Pick<UserRow, "id" | "uuid">, sourceIp: string | null, { alongside, origin }: { alongside?: (trx: Kysely<Database>) => Promise<unknown>; origin?: SessionOrigin } = {}): Promise<TokenResponse> {
     const id = randomBytes(18).toString("base64url");
     const now = this.now();
     const { kid, alg, key } = await this.keys.current();

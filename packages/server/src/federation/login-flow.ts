@@ -111,20 +111,16 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
     return p;
   }
 
-  /** Writes a pending login of `p`; with `ifCurrent`, only while `p` is enabled and at its version (false when not written). */
-  async function writePending(p: Provider, values: Omit<Insertable<ProviderLoginsTable>, "provider_id">, ifCurrent: boolean): Promise<boolean> {
-    if (!ifCurrent) {
-      await db.insertInto("provider_logins").values({ ...values, provider_id: p.id }).execute();
-      return true;
-    }
-    const columns = Object.keys(values) as (keyof typeof values)[];
+  /** Writes a pending login of `p` only while the store holds `p` enabled and at its version; false when not written. */
+  async function writePendingIfCurrent(p: Provider, row: Omit<Insertable<ProviderLoginsTable>, "provider_id">): Promise<boolean> {
+    const columns = Object.keys(row) as (keyof typeof row)[];
     const written = await db
       .insertInto("provider_logins")
       .columns([...columns, "provider_id"])
       .expression((eb) =>
         eb
           .selectFrom("identity_providers")
-          .select([...columns.map((c) => eb.val(values[c]).as(c)), "id"])
+          .select([...columns.map((c) => eb.val(row[c]).as(c)), "id"])
           .where("id", "=", p.id)
           .where("version", "=", p.version)
           .where("enabled", "=", 1),
@@ -149,11 +145,12 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
         return { id: sha256(pending.id), state: pending.state, nonce: pending.nonce, code_verifier: pending.verifier, redirect_uri: redirectUri, return_to: returnTo, expires_at: isoAfter(PENDING_SECONDS) };
       };
       let p = known.get(alias);
-      let row = p && rowOf(p);
-      if (!p || !row || !(await writePending(p, row, true))) {
+      let row = p ? rowOf(p) : undefined;
+      if (!p || !row || !(await writePendingIfCurrent(p, row))) {
+        // Changed (or not read yet): read it, and write as it says.
         p = await enabledProvider(alias);
         row = rowOf(p);
-        await writePending(p, row, false);
+        await db.insertInto("provider_logins").values({ ...row, provider_id: p.id }).execute();
       }
       const url = oidc.buildAuthorizationUrl(configurationOf(p), {
         redirect_uri: row.redirect_uri,
@@ -277,7 +274,7 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
         throw new LoginRefused(refusal, user);
       }
       // The session names what back-channel logout finds it by.
-      return sessions.issue(user, sourceIp, null, { providerId: provider.id, subject: row.subject, sid: row.sid });
+      return sessions.issue(user, sourceIp, { origin: { providerId: provider.id, subject: row.subject, sid: row.sid } });
     },
 
     /** Logins never finished and one-time codes never exchanged, once expired (housekeeping; each is checked for expiry at use). */
