@@ -143,6 +143,17 @@ describeEachStore("bulk import", (server) => {
     assert.match(semicolons.text, /Unknown CSV column: username;email; known: .* Columns are separated by commas, not \\";\\"\./);
   });
 
+  it("a CSV that goes wrong near its end: the rows before are imported and answered, then the error is the last line", async () => {
+    const csv = 'username,email\nimp_before1,b1@example.com\nimp_before2,\nimp_broken,"never closed\n';
+    const { status, lines } = await importUsers(server(), token, csv, "text/csv");
+    assert.equal(status, 200);
+    assert.deepEqual(lines.slice(0, 2).map((l) => [l.line, l.username, l.status]), [[2, "imp_before1", "created"], [3, "imp_before2", "created"]]);
+    assert.equal(lines.length, 3);
+    assert.equal(lines[2]!.error?.code, "ECMS1001");
+    assert.match(lines[2]!.error!.message, /unterminated quoted field from line 4/);
+    assert.equal((await user("imp_before2"))?.username, "imp_before2");
+  });
+
   it("takes the SDK's names in a CSV header too (remark, locked, changePwd, neverExpire, profileId), and says which cell is wrong", async () => {
     const csv = "Username,Remark,Locked,changePwd,never_expire,profileId\nimp_seed1,from the seed,yes,true,1,-1\nimp_seed2,,maybe,,,\nimp_seed3,,,,,x\n";
     const { lines } = await importUsers(server(), token, csv, "text/csv");

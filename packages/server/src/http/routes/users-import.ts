@@ -108,7 +108,8 @@ async function* batches<T>(items: AsyncIterable<T>, size: number, maxWaitMs: num
   try {
     for (;;) {
       while (!failure && !done && !due && queue.length < size) await new Promise<void>((resolve) => (wake = resolve));
-      if (failure) throw failure.error;
+      // The rows read before the input went wrong are imported and answered first; then the failure ends it.
+      if (failure && queue.length === 0) throw failure.error;
       due = false;
       if (queue.length === 0) {
         if (done) return;
