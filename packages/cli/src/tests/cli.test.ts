@@ -177,6 +177,8 @@ describe("login, saved token, environment overrides", () => {
     assert.deepEqual([notKeyByEnv.code, notKeyByEnv.stderr], [3, "ecm: ECM_API_KEY is not an API key: API keys start with ecm_\n"]);
     const notKeyByStdin = await ecm(["login", "--url", server.baseUrl, "--api-key", "--password-stdin"], { auth: false, env: keyCfg, stdin: "Passw0rd-Long!\n" });
     assert.deepEqual([notKeyByStdin.code, notKeyByStdin.stderr], [3, "ecm: standard input is not an API key: API keys start with ecm_\n"]);
+    const noKey = await ecm(["login", "--url", server.baseUrl, "--api-key"], { auth: false, env: keyCfg });
+    assert.deepEqual([noKey.code, noKey.stderr], [2, 'ecm: no API key: use --password-stdin or set ECM_API_KEY (see "ecm --help")\n']);
   });
 
   test("unreachable server: exit 8", async () => {
@@ -252,6 +254,8 @@ describe("users", () => {
     assert.equal(expiresAt, "2099-01-01T00:00:00.000Z");
     assert.match(created.stderr, /not shown again/);
     assert.equal(JSON.parse(ok(await ecm(["whoami", "-o", "json"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_API_KEY: secret } })).stdout).username, "cli-svc");
+    const again = await ecm(["api-keys", "create", "cli-svc", "nightly"]);
+    assert.deepEqual([again.code, again.stderr], [5, 'ecm: ECMS1301-E cli-svc already has an API key named "nightly".\n']);
     const listed = ok(await ecm(["api-keys", "list", "cli-svc"])).stdout;
     assert.match(listed, /^ID\s+NAME\s+PREFIX/m);
     assert.ok(listed.includes(prefix) && !listed.includes(secret), "the prefix, never the secret");

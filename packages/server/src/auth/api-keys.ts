@@ -4,6 +4,7 @@ import { recordAudit, type Actor } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
 import { userTarget } from "../domain/users.js";
 import type { Database, UserRow } from "../storage/schema.js";
+import { isUniqueViolation } from "../storage/constraints.js";
 import { countHit } from "../storage/rate-counters.js";
 import { isoNow } from "../storage/time.js";
 import { loginRefusal } from "./login.js";
@@ -52,15 +53,23 @@ export class ApiKeys {
   ) {}
 
   /** A new key for `user`; the secret is returned here only. */
-  async create(actor: Actor, user: UserRow, name: string, expiresAt: string | null): Promise<{ key: ApiKeyView; secret: string }> {
+  async create(actor: Actor, user: UserRow, givenName: string, expiresAt: string | null): Promise<{ key: ApiKeyView; secret: string }> {
     if (user.identity_provider_id !== null) throw new DomainError("refused", "A user of an identity provider cannot have API keys.", { username: user.username });
+    const name = givenName.trim();
+    if (name === "") throw new DomainError("invalid", "name must say what the key is for: it is blank.", { field: "name" });
     if (expiresAt !== null && expiresAt <= isoNow()) throw new DomainError("invalid", "expiresAt must be in the future.", { field: "expiresAt" });
     const secret = API_KEY_PREFIX + randomBytes(30).toString("base64url");
     const row = { uuid: randomUUID(), user_id: user.id, name, prefix: secret.slice(0, SHOWN_CHARS), secret_hash: this.hashOf(secret), created_at: isoNow(), expires_at: expiresAt, last_used_at: null };
-    await this.db.transaction().execute(async (trx) => {
-      await trx.insertInto("api_keys").values(row).execute();
-      await recordAudit(trx, actor, { action: "api-key.create", target: userTarget(user), details: { keyId: row.uuid, name, prefix: row.prefix, expiresAt } });
-    });
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await trx.insertInto("api_keys").values(row).execute();
+        await recordAudit(trx, actor, { action: "api-key.create", target: userTarget(user), details: { keyId: row.uuid, name, prefix: row.prefix, expiresAt } });
+      });
+    } catch (error) {
+      // Names are unique per account (migration 013b): the name then says which key is meant.
+      if (isUniqueViolation(error)) throw new DomainError("name-taken", `${user.username} already has an API key named "${name}".`, { field: "name" });
+      throw error;
+    }
     return { key: view(row), secret };
   }
 

@@ -109,6 +109,9 @@ function assertWindow(validFrom: string | null, validTo: string | null): void {
 
 const USERNAME = new RegExp(USERNAME_PATTERN, "u");
 
+const serviceAccountPasswordChange = () =>
+  new DomainError("invalid", "A service account has no password to change: changePassword must be false.", { field: "changePassword" });
+
 /** The row of a new user: defaults filled in, times normalized, the validity window checked (names and profile are checked by the caller). */
 export function newUserRow(input: NewUser, passwordHash: string | null, now: string): NewUserRow & { login_name: string; profile_id: number } {
   const firstName = blankToNull(input.firstName) ?? null;
@@ -123,6 +126,7 @@ export function newUserRow(input: NewUser, passwordHash: string | null, now: str
   const validTo = normalizeTime(input.validTo, "validTo") ?? null;
   assertWindow(validFrom, validTo);
   if (input.serviceAccount && passwordHash !== null) throw new DomainError("invalid", "A service account has no password: leave it out, and give it API keys.", { field: "password" });
+  if (input.serviceAccount && input.changePassword) throw serviceAccountPasswordChange();
   return {
     uuid: orderedUuid(),
     ...names,
@@ -180,6 +184,8 @@ export function planUpdate(row: UserRow, input: UserChanges): { next: Required<U
     after[f] = next[f];
     (changes as Record<string, unknown>)[FIELDS[f].column] = typeof next[f] === "boolean" ? (next[f] ? 1 : 0) : next[f];
   }
+  // Keys stop working while a password change is due, and a service account has no password to change.
+  if (row.service_account === 1 && after.changePassword === true) throw serviceAccountPasswordChange();
   const fromDirectory = row.directory_id === null ? [] : DIRECTORY_FIELDS.filter((f) => f in after);
   if (fromDirectory.length > 0) {
     throw new DomainError("refused", `The directory decides ${fromDirectory.join(", ")} of this user: change them there.`, { fields: fromDirectory, username: row.username });

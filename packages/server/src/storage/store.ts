@@ -15,6 +15,7 @@ import { signingKeysMigration } from "./migrations/010b-signing-keys.js";
 import { nameSkeletonsMigration } from "./migrations/010b-name-skeletons.js";
 import { bulkActionsMigration } from "./migrations/014-bulk-actions.js";
 import { apiKeysMigration } from "./migrations/013-api-keys.js";
+import { apiKeyNamesMigration } from "./migrations/013b-api-key-names.js";
 import { serviceAccountsMigration } from "./migrations/010c-service-accounts.js";
 import { identityProvidersMigration } from "./migrations/012-identity-providers.js";
 import { sessionOriginMigration } from "./migrations/012b-session-origin.js";
@@ -62,6 +63,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "014c-bytewise-search-text": step((db) => dialect.compareSearchTextBytewise(db)),
     "014d-documents-in-place": step((db) => dialect.rewriteDocumentsInPlace(db)),
     "013-api-keys": apiKeysMigration(dialect),
+    "013b-api-key-names": apiKeyNamesMigration,
     "010c-service-accounts": serviceAccountsMigration,
     "010b-signing-keys": signingKeysMigration,
     "010b-name-skeletons": nameSkeletonsMigration,

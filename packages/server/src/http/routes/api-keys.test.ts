@@ -38,6 +38,21 @@ describeEachStore("API keys and service accounts", (server) => {
     assert.ok(!stored.secret_hash.includes(secret.slice(4)), "only a hash is kept");
   });
 
+  it("a service account is never asked to change its password: it has none, and its keys would stop", async () => {
+    const refused = "ECMS1001-E A service account has no password to change: changePassword must be false.";
+    const created = await call("POST", "/security/v1/users", admin, { username: "robot_due", serviceAccount: true, changePassword: true });
+    assert.deepEqual([created.status, created.body.errorMessage], [400, refused]);
+    const changed = await call("PUT", `/security/v1/users/${robot.id}`, admin, { changePassword: true });
+    assert.deepEqual([changed.status, changed.body.errorMessage], [400, refused]);
+    const imported = await server().api("POST", "/security/v1/users/import", {
+      token: admin,
+      headers: { "content-type": "application/x-ndjson" },
+      body: `${JSON.stringify({ username: "robot", changePassword: true })}\n${JSON.stringify({ username: "robot_due", serviceAccount: true, changePassword: true })}\n`,
+    });
+    assert.deepEqual(imported.text.trim().split("\n").slice(0, 2).map((l) => JSON.parse(l).error?.message), [refused.slice("ECMS1001-E ".length), refused.slice("ECMS1001-E ".length)]);
+    assert.equal((await call("GET", "/security/v1/me", secret)).status, 200, "the key still works");
+  });
+
   it("the key authenticates as the account, with its roles at most", async () => {
     assert.equal((await call("GET", "/security/v1/me", secret)).body.username, "robot");
     assert.equal((await call("GET", "/security/v1/users", secret)).status, 200, "security-administrator through its group");
@@ -75,6 +90,12 @@ describeEachStore("API keys and service accounts", (server) => {
     assert.equal((await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name: "past", expiresAt: "2001-01-01T00:00:00Z" })).status, 400);
     assert.equal((await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name: "" })).status, 400);
     assert.equal((await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name: "x", scope: "all" })).status, 400);
+    const blank = await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name: "  \t " });
+    assert.deepEqual([blank.status, blank.body.errorMessage], [400, "ECMS1001-E name must say what the key is for: it is blank."]);
+    // A key's name is unique among the account's keys (trimmed), so revoking "the nightly key" means one key.
+    assert.equal((await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name: "twice" })).status, 201);
+    const twice = await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name: " twice " });
+    assert.deepEqual([twice.status, twice.body.errorMessage], [409, 'ECMS1301-E robot already has an API key named "twice".']);
     const key = await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name: "doomed" });
     assert.equal((await call("DELETE", `/security/v1/users/${robot.id}`, admin)).status, 204);
     assert.equal((await call("GET", "/security/v1/me", key.body.secret)).status, 401);
