@@ -44,8 +44,11 @@ async function ask(io: Io, prompt: string, hidden: boolean): Promise<string> {
   });
 }
 
-/** A password from --password-stdin, an environment variable, or a hidden prompt (asked twice when `repeat`). */
-export async function readPassword(ctx: Ctx, envName: string, prompt: string, repeat = false): Promise<string> {
+/**
+ * A secret — a password, or `what` else (an API key) — from --password-stdin, an environment variable,
+ * or a hidden prompt (asked twice when `repeat`).
+ */
+export async function readPassword(ctx: Ctx, envName: string, prompt: string, repeat = false, what = "password"): Promise<string> {
   let pw: string | undefined;
   if (ctx.values["password-stdin"]) pw = (await readStdin(ctx.io.stdin)).replace(/\r?\n$/, "");
   else if (ctx.io.env[envName]) pw = ctx.io.env[envName];
@@ -53,8 +56,8 @@ export async function readPassword(ctx: Ctx, envName: string, prompt: string, re
     pw = await ask(ctx.io, prompt, true);
     // A typo in a password nobody can see would lock its owner out: type it twice.
     if (repeat && pw && (await ask(ctx.io, "Repeat it: ", true)) !== pw) throw new CliError("the two passwords differ; nothing changed", ExitCode.error);
-  } else throw new UsageError(`no password: use --password-stdin or set ${envName}`);
-  if (!pw) throw new UsageError("the password is empty");
+  } else throw new UsageError(`no ${what}: use --password-stdin or set ${envName}`);
+  if (!pw) throw new UsageError(`the ${what} is empty`);
   return pw;
 }
 

@@ -3,7 +3,8 @@
  * results stream down, each row answered as its batch commits. ECM and ECMSync share these pieces:
  * the body made from a source, and the parsing of the answer.
  */
-import { ECMConnectionError, ECMServerError } from "./errors.js";
+import { STATUS_OF_CODE } from "./codes.js";
+import { ECMConnectionError, errorClassForStatus } from "./errors.js";
 import type { Transport } from "./http.js";
 import { toRestUserBody } from "./mapping.js";
 import type { ECMImportResult, ECMImportSummary, ImportFormat, ImportOptions, ImportSource, ImportUserRecord } from "./types.js";
@@ -208,7 +209,9 @@ export class ImportResults {
   end(): ECMImportSummary {
     if (this.#failure) {
       const { code, message } = this.#failure;
-      throw new ECMServerError(`${code}-E ${message}`, { status: 200, code, serverMessage: message });
+      // The answer's status was 200; the error is typed, and its status given, as the code's own.
+      const status = STATUS_OF_CODE[code] ?? 500;
+      throw new (errorClassForStatus(status))(`${code}-E ${message}`, { status, code, serverMessage: message });
     }
     if (!this.#summary) throw new ECMConnectionError("the import's answer ended before its summary: the rows answered so far are imported, the others are not");
     return this.#summary;

@@ -97,7 +97,8 @@ export function toECMRole(r: RestRole): ECMRole {
   };
 }
 
-function isoOrNull(v: Date | string | null): string | null {
+/** A time the server takes: a Date, or an ISO 8601 string passed as it is (the server says what is wrong with one). */
+export function isoOrNull(v: Date | string | null): string | null {
   if (v === null) return null;
   if (v instanceof Date) {
     if (Number.isNaN(v.getTime())) throw new TypeError("invalid Date");

@@ -3,7 +3,7 @@ import { ECMNotFoundError } from "./errors.js";
 import { ExportReader, exportRecords, type ExportRecord } from "./export-records.js";
 import { sleep, type RequestOptions, type Transport } from "./http.js";
 import { ImportResults, startImport } from "./import-users.js";
-import { inSdkFieldNames, isGuid, parseLinkHeader, toECMGroup, toECMRole, toECMUser, toRestUserBody } from "./mapping.js";
+import { inSdkFieldNames, isGuid, isoOrNull, parseLinkHeader, toECMGroup, toECMRole, toECMUser, toRestUserBody } from "./mapping.js";
 import type {
   CallOptions,
   ECMApiKey,
@@ -489,10 +489,10 @@ export class Security {
   }
 
   /** A new API key for a user; its `secret` (`ecm_…`, for `new ECM({ apiKey })`) is in this answer only. */
-  async createApiKey(userGuid: UserRef, name: string, opts: CallOptions & { expiresAt?: Date | null } = {}): Promise<ECMApiKey & { secret: string }> {
+  async createApiKey(userGuid: UserRef, name: string, opts: CallOptions & { expiresAt?: Date | string | null } = {}): Promise<ECMApiKey & { secret: string }> {
     const res = await this.#http.request<RestApiKey & { secret: string }>("POST", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/api-keys`, {
       ...call(opts),
-      body: { name, ...(opts.expiresAt !== undefined && { expiresAt: opts.expiresAt?.toISOString() ?? null }) },
+      body: { name, ...(opts.expiresAt !== undefined && { expiresAt: isoOrNull(opts.expiresAt) }) },
     });
     return { ...apiKeyOf(res.data), secret: res.data.secret };
   }

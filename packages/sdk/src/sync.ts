@@ -352,7 +352,7 @@ export class SecuritySync {
   apiKeys(userGuid: UserRef, opts?: SyncCallOptions): ECMApiKey[] {
     return this.#c("apiKeys", [userGuid, opts]);
   }
-  createApiKey(userGuid: UserRef, name: string, opts: SyncCallOptions & { expiresAt?: Date | null } = {}): ECMApiKey & { secret: string } {
+  createApiKey(userGuid: UserRef, name: string, opts: SyncCallOptions & { expiresAt?: Date | string | null } = {}): ECMApiKey & { secret: string } {
     return this.#c("createApiKey", [userGuid, name, opts]);
   }
   revokeApiKey(userGuid: UserRef, keyId: string, opts?: SyncCallOptions): void {

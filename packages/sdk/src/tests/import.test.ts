@@ -90,6 +90,15 @@ test("importUsers: a missing file, a bad CSV header and a failing source are err
   }
   await assert.rejects(drain(ecm.security.importUsers(failing())), /the source broke/);
   await assert.rejects(drain(ecm.security.importUsers([{ username: "sdk_typo", shoeSize: 44 } as ImportUserRecord])), /unknown user field "shoeSize"/);
+  // A CSV that breaks after its first rows: they are imported and given, then the error, typed by its code.
+  const rows: ECMImportResult[] = [];
+  await assert.rejects(
+    (async () => {
+      for await (const r of ecm.security.importUsers(['username\nsdk_before_quote\n"never closed\n'], { format: "csv" })) rows.push(r);
+    })(),
+    (e: unknown) => e instanceof ECMValidationError && e.code === "ECMS1001" && e.status === 400 && /unterminated quoted field/.test(e.message),
+  );
+  assert.deepEqual(rows.map((r) => [r.username, r.status]), [["sdk_before_quote", "created"]]);
 });
 
 /** Every result of a blocking import, and the summary its iteration returns. */

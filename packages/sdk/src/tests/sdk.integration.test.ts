@@ -451,10 +451,11 @@ for (const mode of ["ECM", "ECMSync"] as const) {
 }
 
 test("the codes the SDK gives errors it finds itself are the server's", async () => {
-  const { SERVER_CODES } = await import("../codes.js");
+  const { SERVER_CODES, STATUS_OF_CODE } = await import("../codes.js");
   const { ErrorCodes } = await import("../../../server/src/http/errors.js");
   assert.equal(SERVER_CODES.notFound, ErrorCodes.notFound.code);
   assert.equal(SERVER_CODES.authenticationRequired, ErrorCodes.authenticationRequired.code);
+  assert.deepEqual(STATUS_OF_CODE, Object.fromEntries(Object.values(ErrorCodes).map(({ code, status }) => [code, status])));
   const expired = new ECM({ baseUrl: server.baseUrl, token: "not-a-valid-token" });
   await assert.rejects(expired.security.me(), (e: unknown) => e instanceof ECMAuthError && e.code === SERVER_CODES.authenticationRequired);
 });

@@ -24,7 +24,7 @@ export const login: Command = {
     const url = str(ctx.values, "url") ?? ctx.io.env.ECM_URL ?? saved.url;
     if (!url) throw new UsageError("no server URL: use --url or set ECM_URL");
     if (ctx.values["api-key"] === true) {
-      const apiKey = await readPassword(ctx, "ECM_API_KEY", "API key: ");
+      const apiKey = await readPassword(ctx, "ECM_API_KEY", "API key: ", false, "API key");
       const from = ctx.values["password-stdin"] ? "standard input" : ctx.io.env.ECM_API_KEY ? "ECM_API_KEY" : "the key typed";
       const ecm = apiKeyClient(url, apiKey, from, timeoutOf(ctx.values));
       const { username } = await ecm.security.me();
