@@ -27,35 +27,14 @@ export class BenchClient {
     }
   }
 
-  private send(method: string, path: string, body?: unknown, onChunk?: (chunk: Buffer) => void): Promise<{ status: number; body: string; bytes: number }> {
-    const url = new URL(this.baseUrl + path);
+  private async send(method: string, path: string, body?: unknown, onChunk?: (chunk: Buffer) => void): Promise<{ status: number; body: string; bytes: number }> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        url,
-        {
-          method,
-          agent: this.agent,
-          headers: {
-            ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
-            ...(payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let bytes = 0;
-          res.on("data", (chunk: Buffer) => {
-            bytes += chunk.length;
-            if (onChunk) onChunk(chunk);
-            else chunks.push(chunk);
-          });
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8"), bytes }));
-          res.on("error", reject);
-        },
-      );
-      req.on("error", reject);
-      req.end(payload);
-    });
+    const headers = {
+      ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+      ...(payload ? { "content-type": "application/json" } : {}),
+    };
+    const answer = await exchange(new URL(this.baseUrl + path), method, this.agent, headers, payload, onChunk);
+    return { status: answer.status, body: answer.body.toString("utf8"), bytes: answer.bytes };
   }
 
   async get(path: string): Promise<string> {
@@ -74,20 +53,36 @@ export class BenchClient {
  * costs several times the CPU per request, and the bench's client shares the machine with the server.
  */
 export function httpSender(agent: http.Agent): (url: URL, init: SendInit) => Promise<Response> {
-  return (url, init) =>
-    new Promise((resolve, reject) => {
-      const req = http.request(url, { method: init.method, agent, headers: init.body === undefined ? init.headers : { ...init.headers, "content-length": Buffer.byteLength(init.body) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () => {
-          const headers = new Headers();
-          for (let i = 0; i < res.rawHeaders.length; i += 2) headers.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
-          const body = res.statusCode === 204 || res.statusCode === 304 ? null : Buffer.concat(chunks);
-          resolve(new Response(body, { status: res.statusCode, headers }));
-        });
-        res.on("error", reject);
+  return async (url, init) => {
+    const answer = await exchange(url, init.method, agent, init.headers, init.body);
+    const headers = new Headers();
+    for (let i = 0; i < answer.rawHeaders.length; i += 2) headers.append(answer.rawHeaders[i]!, answer.rawHeaders[i + 1]!);
+    return new Response(answer.status === 204 || answer.status === 304 ? null : answer.body, { status: answer.status, headers });
+  };
+}
+
+/** One request on a kept-alive socket of `agent`; the body's chunks go to `onChunk` instead of the answer when it is given. */
+function exchange(
+  url: URL,
+  method: string,
+  agent: http.Agent,
+  headers: Record<string, string> | undefined,
+  body: string | undefined,
+  onChunk?: (chunk: Buffer) => void,
+): Promise<{ status: number; rawHeaders: string[]; body: ReturnType<typeof Buffer.concat>; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, agent, headers: body === undefined ? headers : { ...headers, "content-length": Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      res.on("data", (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (onChunk) onChunk(chunk);
+        else chunks.push(chunk);
       });
-      req.on("error", reject);
-      req.end(init.body);
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks), bytes }));
+      res.on("error", reject);
     });
+    req.on("error", reject);
+    req.end(body);
+  });
 }
