@@ -7,7 +7,7 @@ import { DomainError, notFound, staleVersion } from "../domain/errors.js";
 import { UUID_PATTERN } from "../domain/lookups.js";
 import { assertMayConfigureLoginSource } from "../domain/role-rules.js";
 import type { AdminActor } from "../domain/users.js";
-import type { Precondition } from "../domain/versioned.js";
+import { checkPrecondition, type Precondition } from "../domain/versioned.js";
 import { isUniqueViolation } from "../storage/constraints.js";
 import { createDirectoryQueries, type RunCounts } from "../storage/directory-queries.js";
 import type { Database, SyncRunRow } from "../storage/schema.js";
@@ -223,7 +223,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     /** Partial update. The key of users (attributeMapping.uniqueId) cannot change once the directory has users. */
     async update(actor: AdminActor, uuid: string, input: DirectoryInput, precondition: Precondition): Promise<Directory> {
       const current = await load(uuid);
-      if (precondition !== undefined && precondition !== current.version) throw staleVersion(current.version);
+      checkPrecondition(current, precondition);
       const next = mergeDirectory(current, input, (p) => secrets.seal(p));
       if (next.attributeMapping.uniqueId !== current.attributeMapping.uniqueId && (await queries.userCount(current.id)) > 0) {
         throw new DomainError("refused", "attributeMapping.uniqueId keys the users imported already: it cannot change while the directory has users.", { field: "attributeMapping.uniqueId" });
@@ -266,7 +266,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
      */
     async remove(actor: AdminActor, uuid: string, users: "disable" | "delete", precondition: Precondition): Promise<void> {
       const d = await load(uuid);
-      if (precondition !== undefined && precondition !== d.version) throw staleVersion(d.version);
+      checkPrecondition(d, precondition);
       await assertMayConfigureLoginSource(db, actor.roles, { directoryId: d.id }, groupsNamed(d), "remove this directory");
       const state = await queries.state(d.id);
       if (running.has(d.id) || (state?.lease_owner && state.lease_until && state.lease_until > isoNow())) {

@@ -2,8 +2,8 @@ import { sql, type Kysely } from "kysely";
 import type { Database } from "../storage/schema.js";
 import { staleVersion } from "./errors.js";
 
-/** The version an `If-Match` write must find, or undefined (no header, or `*`). */
-export type Precondition = number | undefined;
+/** The versions an `If-Match` write may find (any one of them), or undefined (no header, or `*`). */
+export type Precondition = readonly number[] | undefined;
 
 /**
  * Reads a user or a group for a change inside `trx`. With `If-Match` the row must have that version,
@@ -26,7 +26,7 @@ export async function readForChange<R extends { version: number }>(
   return row;
 }
 
-/** A row read for a change must have the version `If-Match` named, if it named one. */
+/** A row read for a change must have a version `If-Match` named, if it named any. */
 export function checkPrecondition(row: { version: number }, precondition: Precondition): void {
-  if (precondition !== undefined && precondition !== row.version) throw staleVersion(row.version);
+  if (precondition !== undefined && !precondition.includes(row.version)) throw staleVersion(row.version);
 }

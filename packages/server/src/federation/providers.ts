@@ -7,7 +7,7 @@ import { recordAudit, type Actor } from "../domain/audit.js";
 import { DomainError, notFound, staleVersion } from "../domain/errors.js";
 import { assertMayConfigureLoginSource } from "../domain/role-rules.js";
 import { definedOnly, type AdminActor } from "../domain/users.js";
-import type { Precondition } from "../domain/versioned.js";
+import { checkPrecondition, type Precondition } from "../domain/versioned.js";
 import { isUniqueViolation } from "../storage/constraints.js";
 import type { Database, IdentityProviderRow } from "../storage/schema.js";
 import { isoNow } from "../storage/time.js";
@@ -335,7 +335,7 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
     /** Partial update; the alias never changes. Disabling ends the sessions opened through the provider. */
     async update(actor: AdminActor, alias: string, input: ProviderInput, precondition: Precondition): Promise<Provider> {
       const current = await load(alias);
-      if (precondition !== undefined && precondition !== current.version) throw staleVersion(current.version);
+      checkPrecondition(current, precondition);
       // Before discovery reads a new fromUrl: a refused caller gets nothing done.
       await assertMayConfigureLoginSource(db, actor.roles, { providerId: current.id }, groupsNamed(current), "change this identity provider");
       const next = await merge(current, input);
@@ -372,7 +372,7 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
     async remove(actor: AdminActor, alias: string, precondition: Precondition): Promise<void> {
       await db.transaction().execute(async (trx) => {
         const p = await load(alias, trx);
-        if (precondition !== undefined && precondition !== p.version) throw staleVersion(p.version);
+        checkPrecondition(p, precondition);
         await assertMayConfigureLoginSource(trx, actor.roles, { providerId: p.id }, groupsNamed(p), "remove this identity provider");
         const stranded = await trx
           .selectFrom("users")

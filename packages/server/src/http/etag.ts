@@ -4,7 +4,7 @@ import { bounded } from "./validation.js";
 
 /** The request header of a guarded write (declared on the route, so it shows in the OpenAPI). */
 export const IfMatchHeaders = Type.Object({
-  "if-match": Type.Optional(Type.String({ description: "ETag of the version this change is based on; 412 when stale" })),
+  "if-match": Type.Optional(Type.String({ description: "ETag of the version this change is based on (or a list of them: any current one passes); 412 when stale" })),
 });
 
 /** Versioned resources (users, groups) carry their version column as a strong ETag. */
@@ -12,16 +12,27 @@ export function etagOf(version: number): string {
   return `"${version}"`;
 }
 
+/** An entity tag of a list (RFC 9110 8.8.3), weak or strong, and the comma after it. */
+const LISTED_TAG = /\s*(?:W\/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)/y;
+
 /**
- * The version a write must find, from its `If-Match` header: undefined when the header is absent or
- * `*` (any version). A weak tag names the same version. A header naming no version we could hold
- * can never match, so it is a 412 like a stale one.
+ * The versions a write may find, from its `If-Match` header (a list of tags: any one may match):
+ * undefined when the header is absent or `*` (any version). A weak tag names the same version. A
+ * header naming no version we could hold can never match, so it is a 412 like a stale one.
  */
-export function ifMatchVersion(header: string | string[] | undefined): number | undefined {
+export function ifMatchVersions(header: string | string[] | undefined): readonly number[] | undefined {
   if (header === undefined) return undefined;
   const value = (Array.isArray(header) ? header.join(",") : header).trim();
   if (value === "*") return undefined;
-  const match = /^(?:W\/)?"(\d{1,15})"$/.exec(value);
-  if (!match) throw new ApiError("preconditionFailed", "The If-Match header does not name a current version.", { ifMatch: bounded(value) });
-  return Number(match[1]);
+  const versions: number[] = [];
+  LISTED_TAG.lastIndex = 0;
+  while (LISTED_TAG.lastIndex < value.length) {
+    const match = LISTED_TAG.exec(value);
+    if (!match) break;
+    if (/^\d{1,15}$/.test(match[1]!)) versions.push(Number(match[1]));
+  }
+  if (versions.length === 0 || LISTED_TAG.lastIndex < value.length) {
+    throw new ApiError("preconditionFailed", "The If-Match header does not name a current version.", { ifMatch: bounded(value) });
+  }
+  return versions;
 }

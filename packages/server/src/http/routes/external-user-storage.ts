@@ -5,7 +5,7 @@ import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { actorOf, adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
-import { etagOf, IfMatchHeaders, ifMatchVersion } from "../etag.js";
+import { etagOf, IfMatchHeaders, ifMatchVersions } from "../etag.js";
 import { errorResponses, IdParams, Nullable, Uuid } from "../schemas.js";
 import { PATTERN_MESSAGE } from "../validation.js";
 
@@ -191,7 +191,7 @@ const externalUserStorageRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app
   }, async (request, reply) => {
     const { id, ...changes } = request.body;
     if (id !== undefined && id.toLowerCase() !== request.params.id.toLowerCase()) throw new ApiError("invalidRequest", "The id in the body is not the id in the path.", { field: "id" });
-    return send(reply, await directories.update(adminActorOf(request), request.params.id, changes, ifMatchVersion(request.headers["if-match"])));
+    return send(reply, await directories.update(adminActorOf(request), request.params.id, changes, ifMatchVersions(request.headers["if-match"])));
   });
 
   app.delete(`${PATH}/:id`, {
@@ -207,7 +207,7 @@ const externalUserStorageRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app
       response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409, 412) },
     },
   }, async (request, reply) => {
-    await directories.remove(adminActorOf(request), request.params.id, request.query.users ?? "disable", ifMatchVersion(request.headers["if-match"]));
+    await directories.remove(adminActorOf(request), request.params.id, request.query.users ?? "disable", ifMatchVersions(request.headers["if-match"]));
     return reply.code(204).send(null);
   });
 

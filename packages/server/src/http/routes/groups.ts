@@ -4,7 +4,7 @@ import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { DESCRIPTION_MAX } from "../../domain/user-fields.js";
 import { actorOf, adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
-import { etagOf, IfMatchHeaders, ifMatchVersion } from "../etag.js";
+import { etagOf, IfMatchHeaders, ifMatchVersions } from "../etag.js";
 import { GroupSchema, toGroupView } from "../group-view.js";
 import { jsonBody } from "../../storage/json-body.js";
 import { jsonArray, sendJsonStream, sendJsonText } from "../json-stream.js";
@@ -87,7 +87,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, gr
       },
     },
     async (request, reply) => {
-      const row = await groupAdmin.update(adminActorOf(request), request.params.id, request.body, ifMatchVersion(request.headers["if-match"]));
+      const row = await groupAdmin.update(adminActorOf(request), request.params.id, request.body, ifMatchVersions(request.headers["if-match"]));
       return reply.header("etag", etagOf(row.version)).send(toGroupView(row));
     },
   );
@@ -106,7 +106,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, gr
       },
     },
     async (request, reply) => {
-      await groupAdmin.remove(adminActorOf(request), request.params.id, ifMatchVersion(request.headers["if-match"]));
+      await groupAdmin.remove(adminActorOf(request), request.params.id, ifMatchVersions(request.headers["if-match"]));
       return reply.code(204).send(null);
     },
   );

@@ -6,7 +6,7 @@ import { publicBaseOf, toProviderView, type Provider } from "../../federation/pr
 import { adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
-import { etagOf, IfMatchHeaders, ifMatchVersion } from "../etag.js";
+import { etagOf, IfMatchHeaders, ifMatchVersions } from "../etag.js";
 import { errorResponses, Nullable, Uuid } from "../schemas.js";
 import { PATTERN_MESSAGE } from "../validation.js";
 
@@ -132,7 +132,7 @@ const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
     const current = await providers.load(request.params.alias);
     if (id !== undefined && id.toLowerCase() !== current.uuid) throw new ApiError("invalidRequest", "The id in the body is not the provider's.", { field: "id" });
     // A provider added before its origin was kept takes this one (an update never moves a kept one).
-    const p = await providers.update(adminActorOf(request), request.params.alias, { ...changes, callbackBase: publicBase(request) }, ifMatchVersion(request.headers["if-match"]));
+    const p = await providers.update(adminActorOf(request), request.params.alias, { ...changes, callbackBase: publicBase(request) }, ifMatchVersions(request.headers["if-match"]));
     return reply.header("etag", etagOf(p.version)).send(view(request, p));
   });
 
@@ -148,7 +148,7 @@ const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
       response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 412) },
     },
   }, async (request, reply) => {
-    await providers.remove(adminActorOf(request), request.params.alias, ifMatchVersion(request.headers["if-match"]));
+    await providers.remove(adminActorOf(request), request.params.alias, ifMatchVersions(request.headers["if-match"]));
     return reply.code(204).send(null);
   });
 

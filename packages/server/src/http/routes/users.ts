@@ -9,7 +9,7 @@ import type { UserRow } from "../../storage/schema.js";
 import { actorOf, adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
-import { etagOf, IfMatchHeaders, ifMatchVersion } from "../etag.js";
+import { etagOf, IfMatchHeaders, ifMatchVersions } from "../etag.js";
 import { jsonArray, sendJsonStream, sendJsonText } from "../json-stream.js";
 import { requireUser } from "../../domain/lookups.js";
 import { decodeCursor, encodeCursor, keysetPage } from "../paging.js";
@@ -271,7 +271,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
     },
     async (request, reply) => {
       const { id, username, numericId, builtin, dn, federatedIdentities, groups, source, expired, lockedOutUntil, serviceAccount, ...changes } = request.body;
-      const precondition = ifMatchVersion(request.headers["if-match"]);
+      const precondition = ifMatchVersions(request.headers["if-match"]);
       const current = await requireUser(users, request.params.id);
       if (id !== undefined && id.toLowerCase() !== current.uuid) throw new ApiError("invalidRequest", "The id in the body is not the id in the path.", { field: "id" });
       if (username !== undefined && username !== current.username) throw new ApiError("invalidRequest", "The username cannot be changed.", { field: "username" });
@@ -301,7 +301,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
       },
     },
     async (request, reply) => {
-      await userAdmin.remove(adminActorOf(request), request.params.id, ifMatchVersion(request.headers["if-match"]));
+      await userAdmin.remove(adminActorOf(request), request.params.id, ifMatchVersions(request.headers["if-match"]));
       return reply.code(204).send(null);
     },
   );
