@@ -2,7 +2,7 @@ import http from "node:http";
 import { Browser, startTestProvider } from "../../test-support/oidc-provider.js";
 import { CLIENT_ID, CLIENT_SECRET } from "../../test-support/provider-login.js";
 import { httpSender } from "./http-client.js";
-import { latencyOf, timed, type Latency } from "./stats.js";
+import { latencyOf, paced, timed, type Latency } from "./stats.js";
 
 export interface OidcBenchOptions {
   /** Accounts at the provider (each a browser with its own provider session). */
@@ -22,12 +22,16 @@ export interface OidcResult {
   /** Our callback as its client sees it, and without the time it waited for the provider (Server-Timing). */
   callback: Latency;
   callbackOwn: Latency;
+  /** Logins started at the target's rate (an open loop, as users arrive), after the saturated pass. */
+  paced: { perSecond: number; target: number; login: Latency; callbackOwn: Latency; failures: Record<string, number> };
   /** Failed measured logins, and failed first logins, by kind (step, status, answer). */
   failures: Record<string, number>;
   firstFailures: Record<string, number>;
 }
 
 const ALIAS = "bench";
+/** The issue's rate: logins started this often measure the callback's time at the rate it must hold. */
+const LOGINS_PER_SECOND_TARGET = 100;
 
 /**
  * Provider logins end to end against a real OpenID Connect provider (oidc-provider, in this process)
@@ -96,13 +100,24 @@ export async function benchOidc(baseUrl: string, adminPassword: string, opts: Oi
     opts.log(`[oidc] ${opts.logins} logins with provider sessions, ${opts.concurrency} in flight…`);
     const rounds = Array.from({ length: opts.concurrency }, () => 0);
     const measured = await timed(Array.from({ length: opts.logins }), opts.concurrency, (_, worker) => login(browsers[worker + opts.concurrency * (rounds[worker]!++ % perWorker)]!));
+    const saturated = { callback: latencyOf(callbackTimes), callbackOwn: latencyOf(ownTimes), failures: Object.fromEntries(failures) };
+
+    opts.log(`[oidc] ${opts.logins} logins started at ${LOGINS_PER_SECOND_TARGET}/s…`);
+    failures = new Map();
+    ownTimes.length = 0;
+    // A login takes a browser no other login is using (they would share its cookies); the accounts far outnumber the logins in flight.
+    const free = [...browsers];
+    const pacedRun = await paced(Array.from({ length: opts.logins }), LOGINS_PER_SECOND_TARGET, async () => {
+      const account = free.shift();
+      if (!account) return failed("no account free: more logins in flight than accounts");
+      await login(account).finally(() => free.push(account));
+    });
     return {
       accounts: browsers.length,
       firstLogins: { count: browsers.length, seconds: first.seconds, perSecond: browsers.length / first.seconds },
       logins: { count: opts.logins, seconds: measured.seconds, perSecond: opts.logins / measured.seconds, concurrency: opts.concurrency },
-      callback: latencyOf(callbackTimes),
-      callbackOwn: latencyOf(ownTimes),
-      failures: Object.fromEntries(failures),
+      ...saturated,
+      paced: { perSecond: pacedRun.samples.length / pacedRun.seconds, target: LOGINS_PER_SECOND_TARGET, login: latencyOf(pacedRun.samples), callbackOwn: latencyOf(ownTimes), failures: Object.fromEntries(failures) },
       firstFailures: Object.fromEntries(firstFailures),
     };
   } finally {
@@ -127,7 +142,9 @@ export function oidcReport(r: OidcResult): string[] {
     `provider first logins:    ${r.firstLogins.perSecond.toFixed(1)}/s (provider login and consent forms, user created)${count(r.firstFailures) ? `; ${count(r.firstFailures)} FAILED` : ""}`,
     `callback, own time:       ${lat(r.callbackOwn)} (without the provider's code exchange, from Server-Timing)`,
     `callback, as seen:        ${lat(r.callback)}`,
+    `started at ${r.paced.target}/s:         ${r.paced.perSecond.toFixed(1)} logins/s; callback, own time ${lat(r.paced.callbackOwn)}; whole login (timed from when it was due) ${lat(r.paced.login)}${count(r.paced.failures) ? `; ${count(r.paced.failures)} FAILED` : ""}`,
     ...kinds("login", r.failures),
+    ...kinds(`login at ${r.paced.target}/s`, r.paced.failures),
     ...kinds("first login", r.firstFailures),
   ];
 }
