@@ -1,4 +1,4 @@
-import { LitElement, html, nothing, type TemplateResult } from "lit";
+import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { directive, Directive, PartType, type ElementPart, type PartInfo } from "lit/directive.js";
 import type { RestGroup, RestUser } from "ecm-sdk/browser";
 import { failed } from "./api.js";
@@ -15,6 +15,18 @@ export class Page extends LitElement {
 
   protected override createRenderRoot(): HTMLElement {
     return this;
+  }
+
+  /**
+   * The shell focuses a new page's heading; a page whose heading is drawn anew once its data is in
+   * (“User” while loading, then the user's name) would leave the focus on the body, and a keyboard
+   * user at the top of the document: the new heading takes it over.
+   */
+  protected override update(changed: PropertyValues): void {
+    const heading = this.querySelector<HTMLElement>("h1");
+    const focused = heading !== null && document.activeElement === heading;
+    super.update(changed);
+    if (focused && !heading.isConnected) this.querySelector<HTMLElement>("h1")?.focus();
   }
 
   /** Shows a failure (an ended session goes back to the login page instead). */

@@ -220,6 +220,8 @@ describeConsole("users in the console", (ctx, kind) => {
       assert.equal(await page.evaluate(() => document.activeElement?.textContent?.includes("person059")), true);
       await page.keyboard.press("Enter");
       await page.getByRole("heading", { level: 1, name: /person059/ }).waitFor();
+      // The user's page keeps the focus where Tab goes on from its heading, not back at the top of the document.
+      assert.match(await page.evaluate(() => `${document.activeElement?.tagName} ${document.activeElement?.textContent}`), /^H1 .*person059/);
       assert.deepEqual(errors, []);
     } finally {
       await close();
