@@ -83,6 +83,8 @@ describeConsole("identity providers in the console", (ctx, kind) => {
       await page.getByLabel("Display name").fill("Corporate SSO");
       await page.getByRole("button", { name: "Save" }).click();
       await page.getByRole("cell", { name: "Corporate SSO" }).waitFor();
+      // The list it comes back to says that the change was saved.
+      assert.equal(await page.getByRole("status").filter({ hasText: "Saved" }).innerText(), "Saved corp.");
       // Its users (pat logged in through it in the first test), in the users table filtered to it.
       await page.getByRole("row", { name: /Corporate SSO/ }).getByRole("link", { name: "Its users" }).click();
       await page.getByRole("gridcell", { name: "pat", exact: true }).waitFor();

@@ -23,7 +23,13 @@ class ProvidersPage extends Page {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    void this.#load();
+    void this.#load().then(() => {
+      // What the previous page did (it is gone: a notice set there would never be seen), once this one has loaded.
+      if (this.message) return;
+      const params = this.route.params;
+      const done = params.get("created") ? `Created ${params.get("created")}.` : params.get("saved") ? `Saved ${params.get("saved")}.` : params.get("deleted") ? `Deleted ${params.get("deleted")}.` : null;
+      if (done) this.notify(done);
+    });
   }
 
   async #load(): Promise<void> {
@@ -57,11 +63,10 @@ class ProvidersPage extends Page {
     const form = event.target as HTMLFormElement;
     await this.attempt(async () => {
       const fields = this.#fieldsOf(form);
-      if (existing) await session.security.updateIdentityProvider(existing.alias, fields);
-      else await session.security.createIdentityProvider(String(new FormData(form).get("alias")), fields);
-      await this.#load();
-      navigate(href("providers"));
-      this.notify(existing ? `Saved ${existing.alias}.` : "Created.");
+      const alias = existing?.alias ?? String(new FormData(form).get("alias"));
+      if (existing) await session.security.updateIdentityProvider(alias, fields);
+      else await session.security.createIdentityProvider(alias, fields);
+      navigate(href("providers", existing ? { saved: alias } : { created: alias }));
     });
   }
 
@@ -123,7 +128,7 @@ class ProvidersPage extends Page {
       ${p ? html`<dialog id="delete-provider" aria-labelledby="delete-provider-title">
         <form method="dialog" @submit=${(e: SubmitEvent) => {
           if ((e.submitter as HTMLButtonElement | null)?.value !== "go") return;
-          void this.attempt(async () => { await session.security.deleteIdentityProvider(p.alias); await this.#load(); navigate(href("providers")); });
+          void this.attempt(async () => { await session.security.deleteIdentityProvider(p.alias); navigate(href("providers", { deleted: p.alias })); });
         }}>
           <h2 id="delete-provider-title">Delete the identity provider ${p.displayName}?</h2>
           <p>Its links to users go with it, and the sessions opened through it end.</p>
