@@ -95,4 +95,35 @@ describeConsole("directories in the console", (ctx, kind) => {
       await close();
     }
   });
+
+  it("says beside the sync's buttons why a sync cannot start: a disabled directory, one deleted meanwhile", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    const created = await server.api<{ id: string }>("POST", PATH, { token, body: directoryConfig(tree, slapd, { name: `idle ldap ${kind}`, enabled: false }) });
+    assert.equal(created.status, 201, created.text);
+    const id = created.body.id;
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/directories/${id}`);
+      const sync = page.getByRole("region", { name: "Sync" });
+      await sync.getByText("Never synced.").waitFor();
+      const full = sync.getByRole("button", { name: "Start a full sync" });
+      assert.equal(await full.isDisabled(), true);
+      assert.equal(await full.getAttribute("aria-describedby"), "sync-disabled");
+      await sync.getByText("The directory is disabled: check “Enabled” above and save to sync it.").waitFor();
+
+      await page.getByLabel("Enabled (logins and periodic syncs)").check();
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByText(`Saved idle ldap ${kind}.`).waitFor();
+      assert.equal(await full.isDisabled(), false);
+      // Gone by the time the button is pressed: the refusal is said where the user is looking, not at the top of the page.
+      assert.equal((await server.api("DELETE", `${PATH}/${id}`, { token })).status, 204);
+      await full.click();
+      await sync.getByRole("alert").filter({ hasText: "ECMS1201" }).waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
 });

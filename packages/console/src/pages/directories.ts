@@ -1,6 +1,6 @@
 import { html, nothing, type TemplateResult } from "lit";
 import { ECMNotFoundError, type DirectoryFields, type ECMDirectory, type ECMDirectorySync, type ECMDirectoryTest, type RestGroup } from "ecm-sdk/browser";
-import { session } from "../api.js";
+import { failed, session } from "../api.js";
 import { href, navigate } from "../router.js";
 import { mappingText, openDialog, Page, parseMapping, when } from "../ui.js";
 
@@ -36,6 +36,8 @@ class DirectoriesPage extends Page {
   /** The directory's current or last sync; null before the first. */
   #run: ECMDirectorySync | null = null;
   #poll: ReturnType<typeof setTimeout> | undefined;
+  /** Why the last sync asked for did not start, said beside its buttons (the page's notice is at its top, out of view there). */
+  #syncRefused: string | null = null;
 
   get #id(): string | undefined {
     return this.route.rest[0];
@@ -139,10 +141,15 @@ class DirectoriesPage extends Page {
 
   async #startSync(d: ECMDirectory, mode: "full" | "changed"): Promise<void> {
     const force = this.querySelector<HTMLInputElement>("#sync-force")?.checked ?? false;
-    await this.attempt(async () => {
+    this.#syncRefused = null;
+    this.requestUpdate();
+    try {
       this.#run = await session.security.startDirectorySync(d.id, { mode, force: mode === "full" && force });
       void this.#readRun(d.id);
-    });
+    } catch (error) {
+      this.#syncRefused = failed(error) || null;
+      this.requestUpdate();
+    }
   }
 
   protected override render() {
@@ -240,11 +247,13 @@ class DirectoriesPage extends Page {
       <section aria-labelledby="sync-title">
         <h2 id="sync-title">Sync</h2>
         <div class="row">
-          <button type="button" ?disabled=${running} @click=${() => void this.#startSync(d, "full")}>Start a full sync</button>
-          <button type="button" ?disabled=${running} @click=${() => void this.#startSync(d, "changed")}>Start a sync of the changes</button>
+          <button type="button" ?disabled=${running || !d.enabled} aria-describedby=${d.enabled ? nothing : "sync-disabled"} @click=${() => void this.#startSync(d, "full")}>Start a full sync</button>
+          <button type="button" ?disabled=${running || !d.enabled} aria-describedby=${d.enabled ? nothing : "sync-disabled"} @click=${() => void this.#startSync(d, "changed")}>Start a sync of the changes</button>
           <label class="row"><input id="sync-force" type="checkbox"> Force: a full sync disables gone users even past ${d.disableLimitPercent} %</label>
           <a href=${href("users", { source: `directory:${d.id}` })}>Its users</a>
         </div>
+        ${d.enabled ? nothing : html`<p id="sync-disabled" class="muted">The directory is disabled: check “Enabled” above and save to sync it.</p>`}
+        ${this.#syncRefused ? html`<p class="message error" role="alert">${this.#syncRefused}</p>` : nothing}
         <div role="status" aria-live="polite">
           ${run === null ? html`<p>Never synced.</p>` : html`
             <p><strong>${run.mode === "full" ? "Full sync" : "Sync of the changes"}: ${STATES[run.state]}</strong>
