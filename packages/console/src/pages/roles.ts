@@ -12,9 +12,10 @@ class RolesPage extends Page {
   override connectedCallback(): void {
     super.connectedCallback();
     void this.attempt(async () => {
-      const [roles, groups] = await Promise.all([session.api.roles(), session.api.groups()]);
-      const mappings = await Promise.all(groups.map(async (g) => [g, await session.api.groupRoles(g.id)] as const));
-      for (const [group, granted] of mappings) for (const r of granted) this.#grants.set(r.name, [...(this.#grants.get(r.name) ?? []), group]);
+      // The groups that grant each role, a request per role: a request per group is thousands of them in a big directory.
+      const roles = await session.api.roles();
+      const grants = await Promise.all(roles.map((r) => session.api.groups(undefined, { role: r.name })));
+      roles.forEach((r, i) => this.#grants.set(r.name, grants[i]!));
       this.#roles = roles;
     });
   }
