@@ -107,7 +107,9 @@ class ConsoleApp extends LitElement {
       return;
     }
     if (session.ecm && session.me?.changePassword && route.page !== "me") {
-      navigate(href("me", { required: "1" }), true);
+      // The page asked for (a link, the page the session ended on) comes once the password is changed.
+      const next = route.page === "login" ? route.params.get("next") ?? undefined : location.hash.replace(/^#\/?/, "");
+      navigate(href("me", { required: "1", next }), true);
       return;
     }
     const [key, entry] = route.page === "login" ? ["login", PAGES.login!] : entryOf(route);

@@ -234,6 +234,31 @@ describeConsole("console pages", (ctx, kind) => {
     }
   });
 
+  it("an administrator with a forced password change changes it first, then gets the page asked for", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    const admin = await createUser(server, token, "ada.new");
+    await server.api("PUT", `/security/v1/users/${admin.uuid}/user-groups/${await groupId(server, token, "administrators")}`, { token });
+    assert.equal((await server.api("PUT", `/security/v1/users/${admin.uuid}`, { token, body: { changePassword: true } })).status, 200);
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await page.goto(`${url}#/groups?search=adm`);
+      await page.getByLabel("Username").fill("ada.new");
+      await page.getByLabel("Password").fill(USER_PASSWORD);
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.getByText("Your password must be changed before you go on.").waitFor();
+      await page.getByLabel("Current password").fill(USER_PASSWORD);
+      await page.getByLabel("New password", { exact: true }).fill("Changed-Pass-7654");
+      await page.getByLabel("Repeat the new password").fill("Changed-Pass-7654");
+      await page.getByRole("button", { name: "Change password" }).click();
+      await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
+      assert.match(page.url(), /#\/groups\?search=adm$/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("the roles page names the groups that grant each role, asking once per role (not once per group)", async () => {
     const { server, browser, url } = ctx();
     const token = await server.login();

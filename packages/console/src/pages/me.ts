@@ -24,7 +24,8 @@ class MePage extends Page {
     if (await this.attempt(() => session.api.changeMyPassword(String(data.get("currentPassword")), String(data.get("newPassword"))))) {
       form.reset();
       await session.refresh();
-      if (required && session.isAdmin) return navigate(href("users"));
+      const next = this.route.params.get("next");
+      if (required && session.isAdmin) return navigate(next ? `#/${next}` : href("users"));
       // A plain user stays here: the URL no longer asks for the change, and the page says it is done.
       if (required) navigate(href("me"), true);
       this.notify("Your password was changed; your other sessions were ended.");
