@@ -259,6 +259,30 @@ describeConsole("console pages", (ctx, kind) => {
     }
   });
 
+  it("the audit log shows the events of the filter last asked for, even when an earlier one answers later", async () => {
+    const { browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      // The first filter's answer is slow; the second's comes at once.
+      await page.route(/\/audit-events\?.*actor=nobody/, async (route) => {
+        await new Promise((r) => setTimeout(r, 1500));
+        await route.continue().catch(() => undefined);
+      });
+      await page.evaluate(() => { location.hash = "#/audit?actor=nobody"; });
+      await page.getByRole("heading", { level: 1, name: "Audit log" }).waitFor();
+      await page.evaluate(() => { location.hash = "#/audit?actor=sysadmin"; });
+      const logins = page.getByRole("row", { name: /auth\.login\s+sysadmin/ });
+      await logins.first().waitFor();
+      await page.waitForTimeout(2500);
+      assert.ok((await logins.count()) > 0, "the events of actor=sysadmin are still shown");
+      assert.equal(await page.getByText("No events match.").count(), 0);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("the roles page names the groups that grant each role, asking once per role (not once per group)", async () => {
     const { server, browser, url } = ctx();
     const token = await server.login();

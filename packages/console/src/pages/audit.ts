@@ -18,6 +18,7 @@ class AuditPage extends Page {
   #events: RestAuditEvent[] = [];
   #next: string | null = null;
   #loading = false;
+  #abort: AbortController | null = null;
   #open = new Set<number>();
 
   override connectedCallback(): void {
@@ -39,12 +40,17 @@ class AuditPage extends Page {
   }
 
   async #load(fresh: boolean): Promise<void> {
+    // A new filter (or Back) while the previous one's events are on their way: those would land after
+    // these, and show under the new filter.
+    this.#abort?.abort();
+    const abort = (this.#abort = new AbortController());
     this.#loading = true;
     await this.attempt(async () => {
-      const page = await session.api.auditEvents(this.#filter, { max: PAGE, cursor: fresh ? null : this.#next });
+      const page = await session.api.auditEvents(this.#filter, { max: PAGE, cursor: fresh ? null : this.#next }, { signal: abort.signal });
       this.#events = fresh ? page.items : [...this.#events, ...page.items];
       this.#next = page.next;
     });
+    if (abort !== this.#abort) return;
     this.#loading = false;
     this.requestUpdate();
   }
