@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
+import { insertUser } from "../../server/src/test-support/fixtures.js";
 import { ADMIN_PASSWORD, startTestServer } from "../../server/src/test-support/server.js";
 import { axeViolations, describeConsole, logIn, openPage, screenshot } from "./support.js";
 
@@ -277,6 +278,31 @@ describeConsole("console pages", (ctx, kind) => {
       await page.waitForTimeout(2500);
       assert.ok((await logins.count()) > 0, "the events of actor=sysadmin are still shown");
       assert.equal(await page.getByText("No events match.").count(), 0);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("an empty list says so: a group without roles or members, a search of its members that finds none, a user without events", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    const empty = await createGroup(server, token, "empty-team");
+    const quiet = await createUser(server, token, "quinn.quiet");
+    // Written to the store directly: no event names it.
+    const silent = await insertUser(server.server.deps.store, { username: "sol.silent" });
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/groups/${empty}`);
+      await page.getByText("This group grants no role.").waitFor();
+      await page.getByText("No members.").waitFor();
+      await page.goto(`${url}#/groups/${await groupId(server, token, "users")}`);
+      await page.getByRole("link", { name: "quinn.quiet" }).waitFor();
+      await page.getByRole("searchbox", { name: "Search members" }).fill("nobody-by-this-name");
+      await page.getByText("No member matches “nobody-by-this-name”.").waitFor();
+      await page.goto(`${url}#/users/${silent.uuid}`);
+      await page.getByText("No events about this user").waitFor();
       assert.deepEqual(errors, []);
     } finally {
       await close();

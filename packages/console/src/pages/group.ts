@@ -17,6 +17,8 @@ class GroupPage extends Page {
   #search = "";
   #timer: ReturnType<typeof setTimeout> | undefined;
   #abort: AbortController | null = null;
+  /** The search #members answers (null while the first members load): what the "none" line names. */
+  #searched: string | null = null;
 
   get #id(): string {
     return this.route.rest[0]!;
@@ -43,10 +45,12 @@ class GroupPage extends Page {
   async #loadMembers(fresh: boolean): Promise<void> {
     this.#abort?.abort();
     const abort = (this.#abort = new AbortController());
+    const search = this.#search;
     await this.attempt(async () => {
-      const page = await session.api.users({ groupId: this.#id, search: this.#search || undefined }, { max: MEMBERS_PAGE, cursor: fresh ? null : this.#next }, { signal: abort.signal });
+      const page = await session.api.users({ groupId: this.#id, search: search || undefined }, { max: MEMBERS_PAGE, cursor: fresh ? null : this.#next }, { signal: abort.signal });
       this.#members = fresh ? page.items : [...this.#members, ...page.items];
       this.#next = page.next;
+      this.#searched = search;
     });
   }
 
@@ -99,6 +103,7 @@ class GroupPage extends Page {
       <table class="plain"><thead><tr><th>Role</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
         <tbody>${this.#granted.map((r) => html`<tr><td>${r.name}</td><td>${mayMap(r.name) ? html`<button @click=${() => void this.#mapping(r.name, false)}>Revoke ${r.name}</button>` : nothing}</td></tr>`)}</tbody>
       </table>
+      ${this.#granted.length === 0 ? html`<p>This group grants no role.</p>` : nothing}
       ${this.#available.filter((r) => mayGrant(r.name)).length ? html`<form class="row" @submit=${(e: SubmitEvent) => { e.preventDefault(); void this.#mapping(String(new FormData(e.target as HTMLFormElement).get("role")), true); }}>
         <label for="grant-role">Grant role</label>
         <select id="grant-role" name="role">${this.#available.filter((r) => mayGrant(r.name)).map((r) => html`<option>${r.name}</option>`)}</select>
@@ -114,6 +119,7 @@ class GroupPage extends Page {
       <table class="plain"><thead><tr><th>Username</th><th>Display name</th><th>Email</th></tr></thead>
         <tbody>${this.#members.map((u) => html`<tr><td><a href=${href(`users/${u.id}`)}>${u.username}</a></td><td>${u.displayName}</td><td>${u.email ?? ""}</td></tr>`)}</tbody>
       </table>
+      ${this.#members.length === 0 && this.#searched !== null ? html`<p>${this.#searched ? `No member matches “${this.#searched}”.` : "No members."}</p>` : nothing}
       ${this.#next ? html`<button @click=${() => void this.#loadMembers(false)}>More members</button>` : nothing}
 
       <dialog id="delete-group" aria-labelledby="delete-group-title">

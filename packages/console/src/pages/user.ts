@@ -249,6 +249,7 @@ class UserPage extends Page {
       <table class="plain"><thead><tr><th>Time</th><th>Action</th><th>By</th><th>Details</th></tr></thead>
         <tbody>${this.#events.map((e) => html`<tr><td>${when(e.time)}</td><td>${e.action}</td><td>${e.actor ?? ""}</td><td><code>${e.details ? JSON.stringify(e.details) : ""}</code></td></tr>`)}</tbody>
       </table>
+      ${this.#events.length === 0 ? html`<p>No events about this user (events older than the audit log keeps are gone).</p>` : nothing}
       ${this.#eventsNext ? html`<p><a href=${href("audit", { target: this.#id })}>All events of this user</a></p>` : nothing}
       ${this.#renderDialogs(u)}`;
   }
