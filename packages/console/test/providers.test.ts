@@ -62,6 +62,25 @@ describeConsole("identity providers in the console", (ctx, kind) => {
     }
   });
 
+  it("says on the login page that a provider disabled since the page was shown lets no one in", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await page.goto(`${url}#/me`);
+      const button = page.getByRole("link", { name: "Log in with corp SSO" });
+      await button.waitFor();
+      assert.equal((await server.api("PUT", "/idp/v1/external-identity-provider/corp", { token, body: { enabled: false } })).status, 200);
+      await button.click();
+      await page.getByText("Logging in through this identity provider is turned off: log in another way, or ask an administrator.").waitFor();
+      assert.match(page.url(), /#\/login\?next=me&provider=/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+      await server.api("PUT", "/idp/v1/external-identity-provider/corp", { token, body: { enabled: true } });
+    }
+  });
+
   it("configures a provider without ever showing its secret", async () => {
     const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);

@@ -8,7 +8,7 @@ import type { Database } from "../storage/schema.js";
 import { isoNow } from "../storage/time.js";
 import type { JwksCache } from "./jwks.js";
 import { CLOCK_TOLERANCE_SECONDS, isUnreachable } from "./login-flow.js";
-import { SIGNING_ALGORITHMS, type Provider } from "./providers.js";
+import { providerActor, SIGNING_ALGORITHMS, type Provider } from "./providers.js";
 
 const LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout";
 /** The oldest logout token taken (by its `iat`). */
@@ -22,7 +22,7 @@ const invalidToken = (message: string) => new DomainError("invalid", `The logout
  * age) plus the logout event; the sessions opened from it are revoked in the store, so on every node.
  */
 export async function backchannelLogout(db: Kysely<Database>, jwks: JwksCache, refusals: AuditTally, p: Provider, logoutToken: string, sourceIp: string | null): Promise<number> {
-  const actor = { id: null, name: `identity-provider:${p.alias}`, sourceIp };
+  const actor = providerActor(p.alias, sourceIp);
   const target = { type: "identity-provider", id: p.uuid, name: p.alias };
   // Anyone may post tokens here: refusals are counted, one event per address, reason and minute.
   const refused = (error: unknown) => {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import { loginRefusal } from "../auth/login.js";
-import { recordAudit, type Actor } from "../domain/audit.js";
+import { recordAudit } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { requireUser } from "../domain/lookups.js";
@@ -15,7 +15,7 @@ import type { Database, UserRow } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
 import { createUserQueries } from "../storage/user-queries.js";
-import { withoutOwnLogin, type OidcSettings, type Provider } from "./providers.js";
+import { providerActor, withoutOwnLogin, type OidcSettings, type Provider } from "./providers.js";
 
 /** Who the provider says logged in, read from its claims through the provider's claim mapping. */
 export interface ProviderIdentity {
@@ -167,7 +167,7 @@ export function createLinking(store: Store, groups: GroupQueries) {
   /** One attempt of `resolve`, in one transaction: nothing of a refused login is kept. */
   async function resolveOnce(p: Provider, identity: ProviderIdentity, sourceIp: string | null, then: (trx: Kysely<Database>, user: UserRow) => Promise<void>): Promise<UserRow> {
     return db.transaction().execute(async (trx) => {
-      const system: Actor = { id: null, name: `identity-provider:${p.alias}`, sourceIp };
+      const system = providerActor(p.alias, sourceIp);
       const link = { alias: p.alias, subject: identity.subject };
       let user = await trx
         .selectFrom("federated_identities as f")

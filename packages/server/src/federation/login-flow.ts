@@ -11,7 +11,7 @@ import type { Database, ProviderLoginsTable } from "../storage/schema.js";
 import { isoAfter, isoNow } from "../storage/time.js";
 import type { JwksCache } from "./jwks.js";
 import { identityOf, LoginRefused, missingClaims, type Linking } from "./linking.js";
-import { clientConfiguration, SIGNING_ALGORITHMS, toProvider, type Provider } from "./providers.js";
+import { clientConfiguration, providerActor, SIGNING_ALGORITHMS, toProvider, type Provider } from "./providers.js";
 
 /** How long the browser may take at the provider; also the oldest an ID token may be (with an age limit, jose refuses one issued in the future). */
 const PENDING_SECONDS = 600;
@@ -77,6 +77,13 @@ export class ProviderLoginFailed extends Error {
   }
 }
 
+/** A provider that is there but disabled: it lets no one log in (404 like an unknown one; the audit log names it). */
+export class ProviderDisabled extends DomainError {
+  constructor(readonly provider: Provider) {
+    super("not-found", "Logging in through this identity provider is turned off: log in another way, or ask an administrator.", { alias: provider.alias });
+  }
+}
+
 /**
  * The browser login through a provider: authorization code with PKCE, state and nonce kept in the
  * store under an id the browser holds; the callback checks the provider's answer and the ID token
@@ -101,10 +108,10 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
   const known = new Map<string, Provider>();
 
   async function enabledProvider(alias: string, on: Kysely<Database> = db): Promise<Provider> {
-    const row = await on.selectFrom("identity_providers").selectAll().where("alias", "=", alias).where("enabled", "=", 1).executeTakeFirst();
-    if (!row) {
+    const row = await on.selectFrom("identity_providers").selectAll().where("alias", "=", alias).executeTakeFirst();
+    if (row?.enabled !== 1) {
       known.delete(alias);
-      throw notFound("identity provider", alias);
+      throw row ? new ProviderDisabled(toProvider(row)) : notFound("identity provider", alias);
     }
     const p = toProvider(row);
     known.set(alias, p);
@@ -137,8 +144,11 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
   return {
     enabledProvider,
 
-    /** `target` gives, for the provider, where its answer comes back and where the browser goes after. */
-    async begin(alias: string, target: (p: Provider) => { redirectUri: string; returnTo: string }): Promise<LoginStart> {
+    /**
+     * `target` gives, for the provider, where its answer comes back and where the browser goes after.
+     * A disabled provider's refusal is a ProviderLoginFailed back to that page.
+     */
+    async begin(alias: string, target: (p: Provider) => { redirectUri: string; returnTo: string }, sourceIp: string | null): Promise<LoginStart> {
       const pending = { id: random(), state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier() };
       const rowOf = (p: Provider) => {
         const { redirectUri, returnTo } = target(p);
@@ -148,7 +158,15 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
       let row = p ? rowOf(p) : undefined;
       if (!p || !row || !(await writePendingIfCurrent(p, row))) {
         // Changed (or not read yet): read it, and write as it says.
-        p = await enabledProvider(alias);
+        try {
+          p = await enabledProvider(alias);
+        } catch (error) {
+          if (!(error instanceof ProviderDisabled)) throw error;
+          // Its page is checked as for any login (a returnTo elsewhere is a 400, not a redirect).
+          const { returnTo } = target(error.provider);
+          await refuse(error.provider, providerActor(alias, sourceIp), "disabled-provider");
+          throw new ProviderLoginFailed(error, returnTo);
+        }
         row = rowOf(p);
         await db.insertInto("provider_logins").values({ ...row, provider_id: p.id }).execute();
       }
@@ -170,8 +188,6 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
      * whatever the outcome, so an answer cannot be replayed. A refusal is a ProviderLoginFailed.
      */
     async complete(alias: string, loginId: string | undefined, query: URLSearchParams, sourceIp: string | null): Promise<LoginFinish> {
-      // Named by the provider once it is known: an unknown alias is the caller's text, not ours to log.
-      const anonymous = (p: Provider | null): Actor => ({ id: null, name: `identity-provider:${p?.alias ?? "unknown"}`, sourceIp });
       // With the version of the provider named by the alias, when it is the login's and enabled.
       const pending =
         loginId === undefined
@@ -239,8 +255,11 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
         return { returnTo: pending.return_to, code, providerMs };
       } catch (thrown) {
         const error = classify(thrown);
-        const reason = error instanceof LoginRefused ? error.reason : error.kind === "not-found" ? "unknown-or-disabled-provider" : String(error.details.reason);
-        await refuse(p, anonymous(p), reason, error instanceof LoginRefused ? error.user : null);
+        // Named once it is known (a disabled one too): an unknown alias is the caller's text, not ours to log.
+        const named = p ?? (error instanceof ProviderDisabled ? error.provider : null);
+        const reason =
+          error instanceof LoginRefused ? error.reason : error instanceof ProviderDisabled ? "disabled-provider" : error.kind === "not-found" ? "unknown-provider" : String(error.details.reason);
+        await refuse(named, providerActor(named?.alias, sourceIp), reason, error instanceof LoginRefused ? error.user : null);
         throw new ProviderLoginFailed(error, pending?.return_to ?? null);
       }
     },
@@ -262,7 +281,7 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
           : undefined;
       if (!row || !found) {
         const p = await db.selectFrom("identity_providers").select(["uuid", "alias"]).where("alias", "=", alias).executeTakeFirst();
-        await refuse(p ?? null, { id: row?.user_id ?? null, name: `identity-provider:${p?.alias ?? "unknown"}`, sourceIp }, "unknown-or-expired-code");
+        await refuse(p ?? null, providerActor(p?.alias, sourceIp, row?.user_id ?? null), "unknown-or-expired-code");
         throw new DomainError("credentials-refused", "The login code is unknown, used or expired: log in again.");
       }
       const { provider_id, provider_uuid, provider_enabled, ...user } = found;
@@ -270,7 +289,7 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
       // The provider or the account may have been disabled since the callback.
       const refusal = provider_enabled !== 1 ? "disabled-provider" : loginRefusal(user);
       if (refusal) {
-        await refuse(provider, { id: user.id, name: `identity-provider:${alias}`, sourceIp }, refusal, user);
+        await refuse(provider, providerActor(alias, sourceIp, user.id), refusal, user);
         throw new LoginRefused(refusal, user);
       }
       // The session names what back-channel logout finds it by.

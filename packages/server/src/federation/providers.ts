@@ -221,6 +221,14 @@ async function discover(fromUrl: string): Promise<Partial<OidcSettings>> {
 
 const providerTarget = (p: Pick<Provider, "uuid" | "alias">) => ({ type: "identity-provider", id: p.uuid, name: p.alias });
 
+/**
+ * Who acts in the audit log for a provider: its logins and refusals, the users and links they make,
+ * its logouts. "unknown" when no provider has the alias asked for: a caller's text is not logged as one.
+ */
+export function providerActor(alias: string | undefined, sourceIp: string | null, id: number | null = null): Actor {
+  return { id, name: `identity-provider:${alias ?? "unknown"}`, sourceIp };
+}
+
 /** The settings an audit event shows: everything but the secret, which shows only whether it changed. */
 function audited(p: Omit<Provider, "id" | "uuid" | "version">): Record<string, unknown> {
   const { sealedSecret, ...rest } = p;

@@ -362,6 +362,24 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       assert.equal((await followCallback(pending.browser, pending.callback)).status, 404);
       assert.equal((await s.api("GET", "/auth/v1/providers/corp/login")).status, 404);
       assert.ok(!(await s.api("GET", "/auth/v1/providers")).body.some((p: any) => p.alias === "corp"));
+      // Both refusals are audited in the provider's name.
+      const refusals = (await audit("auth.provider-login")).filter((e) => e.outcome === "failure" && e.details.reason === "disabled-provider");
+      assert.equal(refusals.length, 2);
+      for (const e of refusals) assert.deepEqual([e.actor, e.targetName, e.details.alias], ["identity-provider:corp", "corp", "corp"]);
+      // A browser goes back to its page (a page of this service only) with the reason, as for other refusals.
+      const page = "text/html,application/xhtml+xml,*/*;q=0.8";
+      const login = (returnTo: string) => new Browser().request(`${s.baseUrl}/auth/v1/providers/corp/login?returnTo=${encodeURIComponent(returnTo)}`, { accept: page });
+      const back = await login("/portal/console/#/users");
+      assert.equal(back.status, 303);
+      const to = new URL(back.headers.get("location")!);
+      assert.equal(`${to.origin}${to.pathname}`, `${new URL(s.baseUrl).origin}/portal/console/`);
+      assert.match(decodeURIComponent(to.hash), /^#error=Logging in through this identity provider is turned off/);
+      assert.equal(back.headers.get("referrer-policy"), "no-referrer");
+      assert.equal(back.headers.getSetCookie().length, 0, "no login was started");
+      assert.equal((await login("https://evil.example/")).status, 400);
+      const late = await new Browser().request(pending.callback.href, { accept: page });
+      assert.equal(late.status, 303, "a callback without its cookie goes to the console");
+      assert.equal((await audit("auth.provider-login")).filter((e) => e.details.reason === "disabled-provider" && e.actor === "identity-provider:corp").length, 4);
     } finally {
       assert.equal((await s.api("PUT", "/idp/v1/external-identity-provider/corp", { token: admin, body: { enabled: true } })).status, 200);
     }

@@ -1,5 +1,6 @@
 import cookie from "@fastify/cookie";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { backchannelLogout } from "../../federation/backchannel.js";
 import { DomainError } from "../../domain/errors.js";
@@ -44,6 +45,13 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
     return target.href;
   }
 
+  /** A browser (`Accept: text/html`) shows a refused login on the page it came from, `#error=` in words, not as a JSON body; other clients get the error. */
+  function refused(request: FastifyRequest, reply: FastifyReply, error: ProviderLoginFailed): FastifyReply {
+    if (!request.headers.accept?.includes("text/html")) throw error.refusal;
+    const back = `${error.returnTo?.replace(/#.*$/, "") ?? consolePath}#error=${encodeURIComponent(error.refusal.message)}`;
+    return reply.header("cache-control", "no-store").header("referrer-policy", "no-referrer").redirect(back, 303);
+  }
+
   app.get("/auth/v1/providers", {
     schema: {
       summary: "Identity providers a login page offers",
@@ -56,20 +64,26 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
   app.get("/auth/v1/providers/:alias/login", {
     schema: {
       summary: "Log in through an identity provider (browser)",
-      description: "Redirects to the provider (authorization code with PKCE). After the login the browser comes back to `returnTo` (this service's origin only) with a one-time `#code=…` to exchange at `…/exchange`.",
+      description: "Redirects to the provider (authorization code with PKCE). After the login the browser comes back to `returnTo` (this service's origin only) with a one-time `#code=…` to exchange at `…/exchange`. A disabled provider's refusal redirects a browser (`Accept: text/html`) to `returnTo` with `#error=` and the reason in words; other clients get the error.",
       tags: ["auth"],
       params: AliasParams,
       querystring: Type.Object({ returnTo: Type.Optional(Type.String({ maxLength: 2048 })) }, { additionalProperties: false }),
-      response: { 302: Type.Null(), ...errorResponses(400, 404, 429) },
+      response: { 302: Type.Null(), 303: Type.Null(), ...errorResponses(400, 404, 429) },
     },
     preHandler: providerLoginLimit,
   }, async (request, reply) => {
     const { alias } = request.params;
-    // The redirect URI is the one shown to the administrators, whatever Host this anonymous request names.
-    const start = await loginFlow.begin(alias, (p) => {
-      const base = publicBaseOf(p, config.publicUrl, `${request.protocol}://${request.host}`);
-      return { redirectUri: redirectUriOf(base, alias), returnTo: sameOrigin(base, request.query.returnTo) };
-    });
+    let start;
+    try {
+      // The redirect URI is the one shown to the administrators, whatever Host this anonymous request names.
+      start = await loginFlow.begin(alias, (p) => {
+        const base = publicBaseOf(p, config.publicUrl, `${request.protocol}://${request.host}`);
+        return { redirectUri: redirectUriOf(base, alias), returnTo: sameOrigin(base, request.query.returnTo) };
+      }, request.ip);
+    } catch (error) {
+      if (error instanceof ProviderLoginFailed) return refused(request, reply, error);
+      throw error;
+    }
     return reply
       .setCookie(LOGIN_COOKIE, start.loginId, { path: cookiePath(alias), httpOnly: true, sameSite: "lax", secure: request.protocol === "https", maxAge: 600, signed: true })
       .header("cache-control", "no-store")
@@ -96,11 +110,8 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
     try {
       done = await loginFlow.complete(alias, unsigned?.valid ? unsigned.value ?? undefined : undefined, query, request.ip);
     } catch (error) {
-      if (!(error instanceof ProviderLoginFailed)) throw error;
-      // A browser shows the refusal on the page it came from, not as a JSON body.
-      if (!request.headers.accept?.includes("text/html")) throw error.refusal;
-      const back = `${error.returnTo?.replace(/#.*$/, "") ?? consolePath}#error=${encodeURIComponent(error.refusal.message)}`;
-      return reply.header("referrer-policy", "no-referrer").redirect(back, 303);
+      if (error instanceof ProviderLoginFailed) return refused(request, reply, error);
+      throw error;
     }
     const target = new URL(done.returnTo);
     target.hash = `code=${encodeURIComponent(done.code)}`;
