@@ -7,8 +7,9 @@ import { countHit } from "../storage/rate-counters.js";
 import type { Database } from "../storage/schema.js";
 import { isoNow } from "../storage/time.js";
 import type { JwksCache } from "./jwks.js";
-import { CLOCK_TOLERANCE_SECONDS, isUnreachable } from "./login-flow.js";
+import { CLOCK_TOLERANCE_SECONDS } from "./login-flow.js";
 import { providerActor, SIGNING_ALGORITHMS, type Provider } from "./providers.js";
+import { isUnreachable } from "./refusals.js";
 
 const LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout";
 /** The oldest logout token taken (by its `iat`). */

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { errors as joseErrors, jwtVerify } from "jose";
+import { jwtVerify } from "jose";
 import type { Insertable, Kysely } from "kysely";
 import * as oidc from "openid-client";
 import { loginRefusal } from "../auth/login.js";
@@ -12,6 +12,7 @@ import { isoAfter, isoNow } from "../storage/time.js";
 import type { JwksCache } from "./jwks.js";
 import { identityOf, LoginRefused, missingClaims, type Linking } from "./linking.js";
 import { clientConfiguration, providerActor, SIGNING_ALGORITHMS, toProvider, type Provider } from "./providers.js";
+import { checkFailed, classify, libraryDetail } from "./refusals.js";
 
 /** How long the browser may take at the provider; also the oldest an ID token may be (with an age limit, jose refuses one issued in the future). */
 const PENDING_SECONDS = 600;
@@ -23,35 +24,6 @@ export const CLOCK_TOLERANCE_SECONDS = 30;
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("base64url");
 const random = () => randomBytes(32).toString("base64url");
-
-/** A failed check of the provider's answer; `reason` names the check in the audit log. */
-function checkFailed(reason: string, message: string): DomainError {
-  return new DomainError("invalid", `The identity provider's answer failed a check: ${message}.`, { reason });
-}
-
-/** The provider could not be reached (or timed out). */
-export function isUnreachable(error: unknown): boolean {
-  const e = error as { name?: string; message?: string; cause?: { code?: string } };
-  return (error instanceof TypeError && e.message === "fetch failed") || e.name === "TimeoutError" || e.name === "AbortError" || error instanceof joseErrors.JWKSTimeout;
-}
-
-/** Which check an openid-client or jose failure is, in the audit log's words, as the error the route answers. */
-function classify(error: unknown): DomainError {
-  if (error instanceof DomainError) return error;
-  if (isUnreachable(error)) return new DomainError("unavailable", "The identity provider cannot be reached; try again later.", { reason: "provider-unavailable", retryAfterSeconds: 30 });
-  if (error instanceof oidc.AuthorizationResponseError) return new LoginRefused(`provider-error:${error.error}`, null);
-  if (error instanceof oidc.ResponseBodyError) return new LoginRefused(`token-refused:${error.error}`, null);
-  // The token endpoint refused the client itself (401 with WWW-Authenticate: a wrong client secret).
-  if (error instanceof oidc.WWWAuthenticateChallengeError) return new LoginRefused(`token-refused:${error.cause[0]?.parameters.error ?? "client-unauthorized"}`, null);
-  if (error instanceof oidc.ClientError) {
-    // openid-client wraps oauth4webapi's error, whose cause names the claim that failed.
-    const cause = error.cause as { claim?: string; cause?: { claim?: string } } | undefined;
-    const claim = cause?.claim ?? cause?.cause?.claim;
-    return checkFailed(claim ? `id-token-${claim}` : (error.code ?? "invalid-response").toLowerCase(), claim ? `${error.message} (${claim})` : error.message);
-  }
-  if (error instanceof joseErrors.JOSEError) return checkFailed(`id-token-${error.code.toLowerCase()}`, `the ID token's signature or claims are not valid (${error.code})`);
-  throw error;
-}
 
 export interface LoginStart {
   /** Goes into the signed cookie that binds the login to this browser. */
@@ -67,11 +39,12 @@ export interface LoginFinish {
   code: string;
 }
 
-/** A refused provider login, and the page its browser came from when the login in progress was known. */
+/** A refused provider login, the page its browser came from when the login in progress was known, and the library's words for the server log. */
 export class ProviderLoginFailed extends Error {
   constructor(
     readonly refusal: DomainError,
     readonly returnTo: string | null,
+    readonly detail: string | null = null,
   ) {
     super(refusal.message);
   }
@@ -260,7 +233,7 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
         const reason =
           error instanceof LoginRefused ? error.reason : error instanceof ProviderDisabled ? "disabled-provider" : error.kind === "not-found" ? "unknown-provider" : String(error.details.reason);
         await refuse(named, providerActor(named?.alias, sourceIp), reason, error instanceof LoginRefused ? error.user : null);
-        throw new ProviderLoginFailed(error, pending?.return_to ?? null);
+        throw new ProviderLoginFailed(error, pending?.return_to ?? null, libraryDetail(thrown));
       }
     },
 

@@ -194,26 +194,38 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     }
   });
 
-  it("refuses an expired ID token, one issued in the future, and one signed with a key the provider never published", async () => {
+  it("refuses an ID token that fails a check, saying which in people's words (not the libraries')", async () => {
     const s = server();
     corp.accounts.set("frank-sub", { preferred_username: "frank" });
     const foreign = await newSigningKey();
-    const cases: [string, (t: string) => Promise<string>][] = [
-      ["expired", (t) => resign(corp, t, { iat: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) - 3600 })],
-      ["foreign key, the provider's kid", (t) => resign(corp, t, {}, { ...foreign, kid: corp.signingKey().kid })],
-      ["issued an hour from now", (t) => resign(corp, t, { iat: Math.floor(Date.now() / 1000) + 3600, exp: Math.floor(Date.now() / 1000) + 7200 })],
+    const now = Math.floor(Date.now() / 1000);
+    const cases: [string, (t: string) => Promise<string>, RegExp][] = [
+      ["id-token-iss", (t) => resign(corp, t, { iss: trusted.issuer }), /comes from another issuer than this provider \(wrong issuer\)/],
+      ["id-token-aud", (t) => resign(corp, t, { aud: "another-client" }), /was issued to another application \(wrong audience/],
+      ["id-token-exp", (t) => resign(corp, t, { iat: now - 7200, exp: now - 3600 }), /has expired/],
+      ["id-token-nonce", (t) => resign(corp, t, { nonce: "another-nonce" }), /belongs to another login \(nonce mismatch\)/],
+      ["id-token-signature", (t) => resign(corp, t, {}, { ...foreign, kid: corp.signingKey().kid }), /signature is not valid/],
+      ["id-token-unknown-key", (t) => resign(corp, t, {}, foreign), /signed with a key the provider does not publish/],
+      ["id-token-iat", (t) => resign(corp, t, { iat: now + 3600, exp: now + 7200 }), /time of issue is too far in the past or in the future/],
+      ["id-token-sub-missing", (t) => resign(corp, t, { sub: undefined }), /has no sub claim/],
     ];
-    for (const [name, tamper] of cases) {
+    const refusals = async () => (await audit("auth.provider-login")).filter((e) => e.outcome === "failure" && cases.some(([reason]) => e.details.reason === reason)).length;
+    const before = await refusals();
+    for (const [reason, tamper, words] of cases) {
       corp.tamper = tamper;
       try {
         const { browser, callback } = await toCallback(s, "corp", "frank-sub");
         const r = await followCallback(browser, callback);
-        assert.equal(r.status, 400, name);
-        assert.match(JSON.parse(r.body.additionalInfo).reason, /^id-token-/, name);
+        assert.equal(r.status, 400, reason);
+        assert.equal(JSON.parse(r.body.additionalInfo).reason, reason);
+        assert.match(r.body.errorMessage, /^ECMS1001-E The identity provider's answer failed a check: the ID token/, reason);
+        assert.match(r.body.errorMessage, words, reason);
+        assert.doesNotMatch(r.body.errorMessage, /invalid response|encountered|ERR_|OAUTH_|JWT/, reason);
       } finally {
         corp.tamper = null;
       }
     }
+    assert.equal(await refusals(), before + cases.length);
     assert.equal((await s.api("GET", "/security/v1/users?search=frank", { token: admin })).body.length, 0);
   });
 
@@ -544,10 +556,16 @@ describe("a provider login at debug log level", () => {
       const done = await followCallback(browser, callback);
       const token = (await json("/auth/v1/providers/logged/exchange", { body: { code: done.code } })).access_token;
       assert.match(token, /^eyJ/);
+      // A refused ID token: the operator reads the library's words and the claim's value, never the token.
+      let refusedToken = "";
+      provider.tamper = async (t) => (refusedToken = await resign(provider, t, { aud: "another-client" }));
+      const refused = await toCallback(server, "logged", "logged-sub");
+      assert.equal((await followCallback(refused.browser, refused.callback)).status, 400);
       await server.stop();
       const log = server.output();
       assert.match(log, /providers\/logged\/callback/);
-      for (const secret of [CLIENT_SECRET, callback.searchParams.get("code")!, callback.searchParams.get("state")!, done.code!, decodeURIComponent(cookie), token.split(".")[2]!]) {
+      assert.match(log, /"reason":"id-token-aud".*OAUTH_JWT_CLAIM_COMPARISON_FAILED.*the token's aud is \\"another-client\\"/);
+      for (const secret of [CLIENT_SECRET, callback.searchParams.get("code")!, callback.searchParams.get("state")!, done.code!, decodeURIComponent(cookie), token.split(".")[2]!, refusedToken.split(".")[2]!, refused.callback.searchParams.get("code")!]) {
         assert.ok(!log.includes(secret), `a secret reached the log: ${secret.slice(0, 6)}…`);
       }
     } finally {

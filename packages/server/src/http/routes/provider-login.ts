@@ -46,7 +46,9 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
   }
 
   /** A browser (`Accept: text/html`) shows a refused login on the page it came from, `#error=` in words, not as a JSON body; other clients get the error. */
-  function refused(request: FastifyRequest, reply: FastifyReply, error: ProviderLoginFailed): FastifyReply {
+  function refused(request: FastifyRequest, reply: FastifyReply, alias: string, error: ProviderLoginFailed): FastifyReply {
+    // The libraries' words help an operator, not the person logging in: the log has them, the answer not.
+    if (error.detail) request.log.warn({ alias, reason: error.refusal.details.reason, detail: error.detail }, "a provider login was refused");
     if (!request.headers.accept?.includes("text/html")) throw error.refusal;
     const back = `${error.returnTo?.replace(/#.*$/, "") ?? consolePath}#error=${encodeURIComponent(error.refusal.message)}`;
     return reply.header("cache-control", "no-store").header("referrer-policy", "no-referrer").redirect(back, 303);
@@ -81,7 +83,7 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
         return { redirectUri: redirectUriOf(base, alias), returnTo: sameOrigin(base, request.query.returnTo) };
       }, request.ip);
     } catch (error) {
-      if (error instanceof ProviderLoginFailed) return refused(request, reply, error);
+      if (error instanceof ProviderLoginFailed) return refused(request, reply, alias, error);
       throw error;
     }
     return reply
@@ -110,7 +112,7 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
     try {
       done = await loginFlow.complete(alias, unsigned?.valid ? unsigned.value ?? undefined : undefined, query, request.ip);
     } catch (error) {
-      if (error instanceof ProviderLoginFailed) return refused(request, reply, error);
+      if (error instanceof ProviderLoginFailed) return refused(request, reply, alias, error);
       throw error;
     }
     const target = new URL(done.returnTo);

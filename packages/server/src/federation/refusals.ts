@@ -1,0 +1,108 @@
+import { errors as joseErrors } from "jose";
+import * as oidc from "openid-client";
+import { DomainError } from "../domain/errors.js";
+import { LoginRefused } from "./linking.js";
+
+/**
+ * Why a provider's answer was refused, from openid-client's and jose's errors: the check in the audit
+ * log's words (`reason`), what it means in people's words (the answer, the browser's page), and the
+ * library's own words for the server log. The libraries' wording ("invalid response encountered",
+ * ERR_JWS_…) helps an operator, not the person logging in.
+ */
+
+/** A failed check of the provider's answer; `reason` names the check in the audit log. */
+export function checkFailed(reason: string, message: string): DomainError {
+  return new DomainError("invalid", `The identity provider's answer failed a check: ${message}.`, { reason });
+}
+
+/** The provider could not be reached (or timed out). */
+export function isUnreachable(error: unknown): boolean {
+  const e = error as { name?: string; message?: string; cause?: { code?: string } };
+  return (error instanceof TypeError && e.message === "fetch failed") || e.name === "TimeoutError" || e.name === "AbortError" || error instanceof joseErrors.JWKSTimeout;
+}
+
+const CLOCKS = "if this repeats, check the clocks of this server and of the provider";
+
+/** Each ID token claim whose check failed, in people's words. */
+const CLAIM_FAILED: Record<string, string> = {
+  iss: "the ID token comes from another issuer than this provider (wrong issuer)",
+  aud: "the ID token was issued to another application (wrong audience: check the client id)",
+  azp: "the ID token was issued to another application (wrong authorized party: check the client id)",
+  exp: `the ID token has expired (${CLOCKS})`,
+  iat: `the ID token's time of issue is too far in the past or in the future (${CLOCKS})`,
+  nbf: `the ID token is not valid yet (${CLOCKS})`,
+  nonce: "the ID token belongs to another login (nonce mismatch)",
+  c_hash: "the ID token belongs to another login (its code hash does not match)",
+  s_hash: "the ID token belongs to another login (its state hash does not match)",
+  auth_time: "the login at the provider is too long ago",
+};
+
+/** Claims whose value an operator may see in the server log (never the nonce, never personal data). */
+const LOGGED_CLAIMS = ["iss", "aud", "azp", "exp", "iat", "nbf"];
+
+const claimFailed = (claim: string) => checkFailed(`id-token-${claim}`, CLAIM_FAILED[claim] ?? `the ID token's ${claim} claim is not valid`);
+const claimMissing = (claim: string) => checkFailed(`id-token-${claim}-missing`, `the ID token has no ${claim} claim`);
+const badSignature = () => checkFailed("id-token-signature", "the ID token's signature is not valid (it was not made with a key the provider publishes)");
+const unknownKey = () => checkFailed("id-token-unknown-key", "the ID token was signed with a key the provider does not publish");
+const badAlgorithm = () => checkFailed("id-token-algorithm", "the ID token is not signed with a public-key algorithm accepted here");
+const malformed = () => checkFailed("id-token-malformed", "the ID token could not be read");
+
+/** oauth4webapi's failure inside openid-client's ClientError: its message and, where it names one, the claim. */
+function innerFailure(error: oidc.ClientError): { message: string; claim?: string } {
+  const inner = error.cause as { message?: string; cause?: { claim?: string } } | undefined;
+  return { message: typeof inner?.message === "string" ? inner.message : error.message, claim: inner?.cause?.claim };
+}
+
+/** Which check an openid-client or jose failure is, as the error the route answers (unknown failures are rethrown). */
+export function classify(error: unknown): DomainError {
+  if (error instanceof DomainError) return error;
+  if (isUnreachable(error)) return new DomainError("unavailable", "The identity provider cannot be reached; try again later.", { reason: "provider-unavailable", retryAfterSeconds: 30 });
+  if (error instanceof oidc.AuthorizationResponseError) return new LoginRefused(`provider-error:${error.error}`, null);
+  if (error instanceof oidc.ResponseBodyError) return new LoginRefused(`token-refused:${error.error}`, null);
+  // The token endpoint refused the client itself (401 with WWW-Authenticate: a wrong client secret).
+  if (error instanceof oidc.WWWAuthenticateChallengeError) return new LoginRefused(`token-refused:${error.cause[0]?.parameters.error ?? "client-unauthorized"}`, null);
+  if (error instanceof oidc.ClientError) {
+    // The ID token's claims, checked by openid-client at the code exchange (its signature is jose's, below).
+    const { message, claim } = innerFailure(error);
+    if (claim) return claimFailed(claim);
+    const missing = /^JWT "(\w+)" \(.*\) claim missing$/.exec(message)?.[1];
+    if (missing) return claimMissing(missing);
+    if (/"alg" header parameter/.test(message)) return badAlgorithm();
+    if (/"id_token" property/.test(message)) return checkFailed("id-token-missing", "the provider sent no ID token");
+    if (error.code === "OAUTH_RESPONSE_IS_NOT_CONFORM" || error.code === "OAUTH_RESPONSE_IS_NOT_JSON") return checkFailed("token-response-invalid", "the provider's token endpoint gave an answer that is not one (see the server log)");
+    return malformed();
+  }
+  if (error instanceof joseErrors.JWTExpired) return claimFailed("exp");
+  if (error instanceof joseErrors.JWTClaimValidationFailed) return error.reason === "missing" ? claimMissing(error.claim) : claimFailed(error.claim);
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return badSignature();
+  if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) return unknownKey();
+  if (error instanceof joseErrors.JOSEAlgNotAllowed || error instanceof joseErrors.JOSENotSupported) return badAlgorithm();
+  if (error instanceof joseErrors.JOSEError) return malformed();
+  throw error;
+}
+
+/**
+ * The library's words for a refusal, for the server log: class, code, message, and the failed
+ * claim's value where it is one an operator may see (issuer, audience, times). Never a token, a
+ * code, a nonce or a secret; null where there is nothing more than the refusal says.
+ */
+export function libraryDetail(error: unknown): string | null {
+  if (error instanceof DomainError || !(error instanceof Error)) return null;
+  const code = (error as { code?: unknown }).code;
+  const parts = [`${error.name}${typeof code === "string" ? ` ${code}` : ""}: ${error.message}`];
+  let claim: string | undefined;
+  let claims: Record<string, unknown> | undefined;
+  if (error instanceof oidc.ClientError) {
+    const inner = innerFailure(error);
+    if (inner.message !== error.message) parts.push(inner.message);
+    claim = inner.claim;
+    claims = (error.cause as { cause?: { claims?: Record<string, unknown> } } | undefined)?.cause?.claims;
+  } else if (error instanceof joseErrors.JWTClaimValidationFailed || error instanceof joseErrors.JWTExpired) {
+    claim = error.claim;
+    claims = error.payload as Record<string, unknown>;
+  } else if (error instanceof oidc.ResponseBodyError || error instanceof oidc.AuthorizationResponseError) {
+    if (error.error_description) parts.push(`the provider says: ${error.error_description}`);
+  }
+  if (claim && LOGGED_CLAIMS.includes(claim) && claims && claim in claims) parts.push(`the token's ${claim} is ${JSON.stringify(claims[claim])}`);
+  return parts.join("; ");
+}
