@@ -21,6 +21,21 @@ export function isUnreachable(error: unknown): boolean {
   return (error instanceof TypeError && e.message === "fetch failed") || e.name === "TimeoutError" || e.name === "AbortError" || error instanceof joseErrors.JWKSTimeout;
 }
 
+/**
+ * The provider's token endpoint refuses this service's client credentials (`invalid_client`: a wrong
+ * client secret or id, or another authentication method): a fault of the provider's configuration
+ * here, which an administrator must mend, not a refusal of the person logging in.
+ */
+export function clientRefused(): DomainError {
+  return new DomainError("unavailable", "This identity provider is misconfigured here: it does not accept this service's client id and secret. Please tell an administrator.", { reason: "invalid-client-credentials" });
+}
+
+/** The token endpoint's refusal is of the client itself (its body's or its WWW-Authenticate challenge's `error`). */
+export function isInvalidClient(error: unknown): boolean {
+  if (error instanceof oidc.ResponseBodyError) return error.error === "invalid_client";
+  return error instanceof oidc.WWWAuthenticateChallengeError && error.cause.some((c) => c.parameters.error === "invalid_client");
+}
+
 const CLOCKS = "if this repeats, check the clocks of this server and of the provider";
 
 /** Each ID token claim whose check failed, in people's words. */
@@ -58,8 +73,8 @@ export function classify(error: unknown): DomainError {
   if (error instanceof DomainError) return error;
   if (isUnreachable(error)) return new DomainError("unavailable", "The identity provider cannot be reached; try again later.", { reason: "provider-unavailable", retryAfterSeconds: 30 });
   if (error instanceof oidc.AuthorizationResponseError) return new LoginRefused(`provider-error:${error.error}`, null);
+  if (isInvalidClient(error)) return clientRefused();
   if (error instanceof oidc.ResponseBodyError) return new LoginRefused(`token-refused:${error.error}`, null);
-  // The token endpoint refused the client itself (401 with WWW-Authenticate: a wrong client secret).
   if (error instanceof oidc.WWWAuthenticateChallengeError) return new LoginRefused(`token-refused:${error.cause[0]?.parameters.error ?? "client-unauthorized"}`, null);
   if (error instanceof oidc.ClientError) {
     // The ID token's claims, checked by openid-client at the code exchange (its signature is jose's, below).
@@ -101,7 +116,9 @@ export function libraryDetail(error: unknown): string | null {
     claim = error.claim;
     claims = error.payload as Record<string, unknown>;
   } else if (error instanceof oidc.ResponseBodyError || error instanceof oidc.AuthorizationResponseError) {
-    if (error.error_description) parts.push(`the provider says: ${error.error_description}`);
+    parts.push(`the provider says: ${error.error}${error.error_description ? ` (${error.error_description})` : ""}`);
+  } else if (error instanceof oidc.WWWAuthenticateChallengeError) {
+    for (const { scheme, parameters } of error.cause) parts.push(`the provider's ${scheme} challenge says: ${parameters.error ?? "no error"}${parameters.error_description ? ` (${parameters.error_description})` : ""}`);
   }
   if (claim && LOGGED_CLAIMS.includes(claim) && claims && claim in claims) parts.push(`the token's ${claim} is ${JSON.stringify(claims[claim])}`);
   return parts.join("; ");

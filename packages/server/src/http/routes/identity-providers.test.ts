@@ -79,6 +79,49 @@ describeEachStore("identity provider configuration", (server) => {
     assert.equal((await s.api("PUT", `${PATH}/sso`, { token: admin, body: { config: { redirectUri: "https://ignored.example/" } } })).body.config.redirectUri, `${s.baseUrl}/auth/v1/providers/sso/callback`);
   });
 
+  it("tests a provider: its keys, and its token endpoint taking the client credentials (a wrong secret shows here)", async () => {
+    const s = server();
+    const test = async () => {
+      const r = await s.api("POST", `${PATH}/sso/test`, { token: admin });
+      assert.equal(r.status, 200, r.text);
+      assert.ok(!r.text.includes(CLIENT_SECRET) && !r.text.includes("a-wrong-secret"));
+      return r.body;
+    };
+    // The secret the provider has for this client (the test before set another).
+    assert.equal((await s.api("PUT", `${PATH}/sso`, { token: admin, body: { clientSecret: CLIENT_SECRET } })).status, 200);
+    const etag = async () => (await s.api("GET", `${PATH}/sso`, { token: admin })).headers.get("etag");
+    const version = await etag();
+    const good = await test();
+    assert.equal(await etag(), version, "a test changes nothing");
+    assert.deepEqual(good, {
+      ok: true,
+      message: "The provider's keys and its token endpoint work with this configuration.",
+      steps: [
+        { step: "keys", ok: true, message: "The provider publishes 1 signing key." },
+        { step: "client", ok: true, message: "The token endpoint accepts this service's client credentials." },
+      ],
+    });
+    assert.equal((await s.api("PUT", `${PATH}/sso`, { token: admin, body: { clientSecret: "a-wrong-secret" } })).status, 200);
+    try {
+      const wrong = await test();
+      assert.equal(wrong.ok, false);
+      assert.match(wrong.message, /^The token endpoint refuses this service's client credentials \(invalid_client\): check clientId, clientSecret/);
+      assert.deepEqual(wrong.steps.map((step: any) => [step.step, step.ok]), [["keys", true], ["client", false]]);
+    } finally {
+      assert.equal((await s.api("PUT", `${PATH}/sso`, { token: admin, body: { clientSecret: CLIENT_SECRET } })).status, 200);
+    }
+    await provider.stop();
+    try {
+      const down = await test();
+      assert.deepEqual(down.steps.map((step: any) => step.message), ["The provider's keys (config.jwksUrl) cannot be reached.", "The token endpoint (config.tokenUrl) cannot be reached."]);
+    } finally {
+      await provider.start();
+    }
+    assert.equal((await s.api("POST", `${PATH}/nope/test`, { token: admin })).status, 404);
+    await createUser(s, admin, "idp-tester");
+    assert.equal((await s.api("POST", `${PATH}/sso/test`, { token: await s.login("idp-tester", USER_PASSWORD) })).status, 403);
+  });
+
   it("refuses bad input with a 400 that names it, and a taken alias with a 409", async () => {
     const base = { alias: "bad", clientId: "c", clientSecret: "s", fromUrl: provider.issuer };
     const cases: [string, Record<string, unknown>][] = [

@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
-import { publicBaseOf, toProviderView, type Provider } from "../../federation/providers.js";
+import { testProvider } from "../../federation/provider-test.js";
+import { publicBaseOf, redirectUriOf, toProviderView, type Provider } from "../../federation/providers.js";
 import { adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
@@ -73,12 +74,17 @@ const ProviderSchema = Type.Object({
 });
 
 const AliasParams = Type.Object({ alias: Type.String({ maxLength: 64 }) });
+const TestSchema = Type.Object({
+  ok: Type.Boolean(),
+  message: Type.String({ description: "The first failed step's message, or that all worked" }),
+  steps: Type.Array(Type.Object({ step: Type.Union([Type.Literal("keys"), Type.Literal("client")]), ok: Type.Boolean(), message: Type.String() })),
+});
 const LinkParams = Type.Object({ id: Uuid, alias: Type.String({ maxLength: 64 }) });
 const LinkBody = Type.Object({ subject: Type.String({ minLength: 1, maxLength: 1024, description: "The user's `sub` at the provider" }) }, { additionalProperties: false });
 
 const PATH = "/idp/v1/external-identity-provider";
 
-const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { guard, providers, linking, config }) => {
+const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { guard, providers, linking, config, secrets }) => {
   const adminOnly = guard(...ADMINISTRATOR_ROLES);
   const security = [{ bearerAuth: [] }];
   /** This (an administrator's) request's origin: where a provider added now sends its users' browsers back, unless ECM_PUBLIC_URL says otherwise. */
@@ -134,6 +140,21 @@ const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
     // A provider added before its origin was kept takes this one (an update never moves a kept one).
     const p = await providers.update(adminActorOf(request), request.params.alias, { ...changes, callbackBase: publicBase(request) }, ifMatchVersions(request.headers["if-match"]));
     return reply.header("etag", etagOf(p.version)).send(view(request, p));
+  });
+
+  app.post(`${PATH}/:alias/test`, {
+    onRequest: adminOnly,
+    schema: {
+      summary: "Test an identity provider",
+      description: "Reads the provider's keys and sends its token endpoint this service's client credentials (with a code no login made): a wrong client secret shows here rather than at a user's login. Changes nothing.",
+      tags: ["identity providers"],
+      security,
+      params: AliasParams,
+      response: { 200: TestSchema, ...errorResponses(401, 403, 404) },
+    },
+  }, async (request) => {
+    const p = await providers.load(request.params.alias);
+    return testProvider(p, secrets, redirectUriOf(publicBaseOf(p, config.publicUrl, publicBase(request)), p.alias));
   });
 
   app.delete(`${PATH}/:alias`, {

@@ -177,13 +177,20 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     const reused = await followCallback(fresh.browser, fresh.callback);
     assert.equal(reused.status, 401);
     assert.ok((await audit("auth.provider-login")).some((e) => e.outcome === "failure" && e.details.reason === "token-refused:invalid_grant"));
-    // The provider refuses the client itself (a wrong secret): a refused login, not an error of ours.
+    // The provider refuses the client itself (a wrong secret): the provider is misconfigured here, the person is not refused.
     assert.equal((await s.api("PUT", "/idp/v1/external-identity-provider/corp", { token: admin, body: { clientSecret: "not-the-secret" } })).status, 200);
     try {
       const wrong = await toCallback(s, "corp", "eve-sub");
       const refused = await followCallback(wrong.browser, wrong.callback);
-      assert.equal(refused.status, 401, JSON.stringify(refused.body));
-      assert.ok((await audit("auth.provider-login")).some((e) => e.outcome === "failure" && e.details.reason === "token-refused:invalid_client"));
+      assert.equal(refused.status, 503, JSON.stringify(refused.body));
+      assert.match(refused.body.errorMessage, /^ECMS1901-E This identity provider is misconfigured here: it does not accept this service's client id and secret\. Please tell an administrator\.$/);
+      const page = await toCallback(s, "corp", "eve-sub");
+      const back = await page.browser.request(page.callback.href, { accept: "text/html" });
+      assert.equal(back.status, 303);
+      assert.match(decodeURIComponent(new URL(back.headers.get("location")!).hash), /^#error=This identity provider is misconfigured here/);
+      const events = (await audit("auth.provider-login")).filter((e) => e.outcome === "failure" && e.details.reason === "invalid-client-credentials");
+      assert.equal(events.length, 2);
+      assert.ok(!JSON.stringify(events).includes("not-the-secret") && !JSON.stringify(refused.body).includes("not-the-secret"));
     } finally {
       assert.equal((await s.api("PUT", "/idp/v1/external-identity-provider/corp", { token: admin, body: { clientSecret: CLIENT_SECRET } })).status, 200);
     }
