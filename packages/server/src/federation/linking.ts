@@ -241,14 +241,28 @@ export function createLinking(store: Store, groups: GroupQueries) {
       }
     },
 
-    /** An administrator removes a user's link to a provider; the sessions opened through it end. */
-    async unlink(actor: AdminActor, userId: string, p: Provider): Promise<void> {
+    /**
+     * An administrator removes a user's link to a provider (only the link to `subject`, when named);
+     * the sessions opened through it end.
+     */
+    async unlink(actor: AdminActor, userId: string, p: Provider, subject?: string): Promise<void> {
       await db.transaction().execute(async (trx) => {
         const q = createUserQueries({ ...store, db: trx });
         const user = await requireUser(q, userId);
         await assertMayAdminister(q, actor, user, "unlink a system administrator from an identity provider");
-        const removed = await trx.deleteFrom("federated_identities").where("provider_id", "=", p.id).where("user_id", "=", user.id).returning("subject").executeTakeFirst();
-        if (!removed) throw notFound("link of the user to the identity provider", p.alias);
+        const removed = await trx
+          .deleteFrom("federated_identities")
+          .where("provider_id", "=", p.id)
+          .where("user_id", "=", user.id)
+          .$if(subject !== undefined, (q) => q.where("subject", "=", subject!))
+          .returning("subject")
+          .executeTakeFirst();
+        if (!removed) {
+          // The caller meant another link than the user has: that one stays.
+          const other = subject !== undefined && (await trx.selectFrom("federated_identities").select("subject").where("provider_id", "=", p.id).where("user_id", "=", user.id).executeTakeFirst());
+          if (other) throw new DomainError("refused", "The user is linked to another subject of this identity provider: nothing was unlinked.", { alias: p.alias, field: "subject" });
+          throw notFound("link of the user to the identity provider", p.alias);
+        }
         await trx.updateTable("sessions").set({ revoked_at: isoNow() }).where("provider_id", "=", p.id).where("provider_subject", "=", removed.subject).where("revoked_at", "is", null).execute();
         const otherWay = await trx
           .selectFrom("users")

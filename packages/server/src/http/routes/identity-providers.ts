@@ -80,7 +80,10 @@ const TestSchema = Type.Object({
   steps: Type.Array(Type.Object({ step: Type.Union([Type.Literal("keys"), Type.Literal("client")]), ok: Type.Boolean(), message: Type.String() })),
 });
 const LinkParams = Type.Object({ id: Uuid, alias: Type.String({ maxLength: 64 }) });
-const LinkBody = Type.Object({ subject: Type.String({ minLength: 1, maxLength: 1024, description: "The user's `sub` at the provider" }) }, { additionalProperties: false });
+const Subject = Type.String({ minLength: 1, maxLength: 1024, description: "The user's `sub` at the provider" });
+const LinkBody = Type.Object({ subject: Subject }, { additionalProperties: false });
+/** An unlink may name the subject it means (the link is removed only if it is that one); a request without a body names none. */
+const UnlinkBody = Type.Object({ subject: Type.Optional(Subject) }, { additionalProperties: false });
 
 const PATH = "/idp/v1/external-identity-provider";
 
@@ -193,14 +196,19 @@ const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
     onRequest: adminOnly,
     schema: {
       summary: "Unlink a user from an identity provider",
-      description: "Ends the sessions the user opened through that provider.",
+      description: "Ends the sessions the user opened through that provider. With `{\"subject\": …}`, only the link to that subject: a user linked to another subject stays linked (409).",
       tags: ["users"],
       security,
       params: LinkParams,
-      response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
+      body: UnlinkBody,
+      response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 409) },
+    },
+    // A DELETE without a body is checked as an empty one.
+    preValidation: async (request) => {
+      request.body ??= {};
     },
   }, async (request, reply) => {
-    await linking.unlink(adminActorOf(request), request.params.id, await providers.load(request.params.alias));
+    await linking.unlink(adminActorOf(request), request.params.id, await providers.load(request.params.alias), request.body.subject);
     return reply.code(204).send(null);
   });
 };

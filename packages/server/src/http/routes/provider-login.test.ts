@@ -458,8 +458,17 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       assert.equal((await s.api("PUT", path, { token: admin, body })).status, 400, JSON.stringify(body));
     }
     assert.equal((await s.api("PUT", `/security/v1/users/${hank.uuid}/federated-identities/nope`, { token: admin, body: { subject: "x" } })).status, 404);
-    assert.equal((await s.api("DELETE", path, { token: admin })).status, 204);
+    // An unlink that names a subject removes that link only.
+    const wrong = await s.api("DELETE", path, { token: admin, body: { subject: "someone-else-at-corp" } });
+    assert.equal(wrong.status, 409, wrong.text);
+    assert.match(wrong.body.errorMessage, /^ECMS1302-E The user is linked to another subject of this identity provider: nothing was unlinked\.$/);
+    for (const body of [{ subject: "" }, { subject: "hank-at-corp", more: 1 }]) {
+      assert.equal((await s.api("DELETE", path, { token: admin, body })).status, 400, JSON.stringify(body));
+    }
+    assert.equal((await s.api("GET", "/security/v1/me", { token })).status, 200, "still linked");
+    assert.equal((await s.api("DELETE", path, { token: admin, body: { subject: "hank-at-corp" } })).status, 204);
     assert.equal((await s.api("GET", "/security/v1/me", { token })).status, 401, "its provider sessions end");
+    assert.equal((await s.api("DELETE", path, { token: admin, body: { subject: "hank-at-corp" } })).status, 404);
     assert.equal((await s.api("DELETE", path, { token: admin })).status, 404);
     assert.equal((await s.api("GET", `/security/v1/users/${hank.uuid}`, { token: admin })).body.federatedIdentities, null);
     const events = await audit("user.unlink");
