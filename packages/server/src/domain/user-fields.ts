@@ -9,6 +9,14 @@ export const USERNAME_MAX = 64;
 export const LOGIN_NAME_MAX = 256;
 export const NAME_MAX = 255;
 export const EMAIL_MAX = 254;
+/** An e-mail address as the API takes one: text@text.text without white space or a second @ (the user API also takes "" to clear it). */
+export const EMAIL_PATTERN = "[^\\s@]+@[^\\s@]+\\.[^\\s@]+";
+const EMAIL = new RegExp(`^${EMAIL_PATTERN}$`, "u");
+
+/** The user API's e-mail check, for addresses that come another way (an identity provider's claim). */
+export function isEmail(text: string): boolean {
+  return text.length <= EMAIL_MAX && EMAIL.test(text);
+}
 export const DESCRIPTION_MAX = 1024;
 export const PASSWORD_MAX = 256;
 

@@ -8,7 +8,7 @@ import { requireUser } from "../domain/lookups.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "../domain/roles.js";
 import { confusableKey, normalizeName } from "../domain/names.js";
 import { assertMayAdminister, newUserRow, type AdminActor } from "../domain/users.js";
-import { EMAIL_MAX, fold, NAME_MAX, USERNAME_MAX } from "../domain/user-fields.js";
+import { fold, isEmail, NAME_MAX, USERNAME_MAX } from "../domain/user-fields.js";
 import { isUniqueViolation } from "../storage/constraints.js";
 import type { GroupQueries } from "../storage/group-queries.js";
 import type { Database, UserRow } from "../storage/schema.js";
@@ -24,6 +24,8 @@ export interface ProviderIdentity {
   sid: string | null;
   username: string | null;
   email: string | null;
+  /** The provider sent an email claim that is not an e-mail address (checked as the user API checks one): it is neither stored nor matched. */
+  invalidEmail: boolean;
   /** Only an explicit `email_verified: true` counts (Entra ID omits it: fail closed). */
   emailVerified: boolean;
   firstName: string | null;
@@ -41,11 +43,14 @@ function text(value: unknown, max: number): string | null {
 
 export function identityOf(c: OidcSettings, claims: Record<string, unknown>): ProviderIdentity {
   const groups = claims[c.groupsClaim];
+  const claimedEmail = text(claims[c.emailClaim], Infinity);
+  const email = claimedEmail !== null && isEmail(claimedEmail) ? claimedEmail : null;
   return {
     subject: claims.sub as string,
     sid: text(claims.sid, 1024),
     username: text(claims[c.usernameClaim], 1024),
-    email: text(claims[c.emailClaim], EMAIL_MAX),
+    email,
+    invalidEmail: claimedEmail !== null && email === null,
     emailVerified: claims.email_verified === true,
     firstName: text(claims[c.firstNameClaim], NAME_MAX),
     lastName: text(claims[c.lastNameClaim], NAME_MAX),

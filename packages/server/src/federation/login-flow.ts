@@ -223,7 +223,9 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
             .insertInto("login_codes")
             .values({ code_hash: sha256(code), provider_id: pending.provider_id, user_id: user.id, subject: identity.subject, sid: identity.sid, source_ip: sourceIp, expires_at: isoAfter(CODE_SECONDS) })
             .execute();
-          await recordAudit(trx, { id: user.id, name: user.username, sourceIp }, { action: "auth.provider-login", target: { type: "user", id: user.uuid, name: user.username }, details: { alias, subject: identity.subject } });
+          // A malformed email claim does not stop the login: the user keeps the email it has (or none), and the event says why.
+          const note = identity.invalidEmail ? { emailNotStored: "The provider's email claim is not an e-mail address; it was not stored on the user." } : {};
+          await recordAudit(trx, { id: user.id, name: user.username, sourceIp }, { action: "auth.provider-login", target: { type: "user", id: user.uuid, name: user.username }, details: { alias, subject: identity.subject, ...note } });
         });
         return { returnTo: pending.return_to, code, providerMs };
       } catch (thrown) {

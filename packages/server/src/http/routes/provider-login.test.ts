@@ -66,6 +66,29 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.ok((await audit("user.create")).some((e) => e.targetId === first.id && e.actor === "identity-provider:corp"));
   });
 
+  it("stores no email claim that is not an e-mail address: the login works, the user keeps its email, the event says why", async () => {
+    const s = server();
+    corp.accounts.set("mona-sub", { preferred_username: "mona", email: "mona at corp.example", email_verified: true });
+    const mona = await me(await providerLogin(s, "corp", "mona-sub"));
+    assert.equal(mona.username, "mona");
+    assert.equal(mona.email, null);
+    const said = (await audit("auth.provider-login")).find((e) => e.targetId === mona.id && e.outcome === "success");
+    assert.equal(said.details.emailNotStored, "The provider's email claim is not an e-mail address; it was not stored on the user.");
+    assert.equal((await audit("user.create")).find((e) => e.targetId === mona.id).details.after.email, null);
+    // A valid one is stored when the user is made; a malformed one later leaves it as it is.
+    corp.accounts.set("nico-sub", { preferred_username: "nico", email: "nico@corp.example" });
+    const nico = await me(await providerLogin(s, "corp", "nico-sub"));
+    assert.equal(nico.email, "nico@corp.example");
+    for (const email of ["nico@@corp.example", "nico@corp", "  ", "nico @corp.example", `${"n".repeat(250)}@corp.example`]) {
+      corp.accounts.set("nico-sub", { preferred_username: "nico", email });
+      assert.equal((await me(await providerLogin(s, "corp", "nico-sub"))).email, "nico@corp.example", email);
+    }
+    const events = (await audit("auth.provider-login")).filter((e) => e.targetId === nico.id && e.outcome === "success");
+    assert.equal(events.filter((e) => e.details.emailNotStored).length, 4, "a blank claim is no claim");
+    // The user API refuses the same text with the same check.
+    assert.equal((await s.api("PUT", `/security/v1/users/${nico.id}`, { token: admin, body: { email: "nico@@corp.example" } })).status, 400);
+  });
+
   it("mapped groups follow the groups claim at every login; groups not mapped stay", async () => {
     const s = server();
     corp.accounts.set("gina-sub", { preferred_username: "gina", groups: ["eng"] });

@@ -4,7 +4,7 @@ import { isDeepStrictEqual } from "node:util";
 import { Type } from "typebox";
 import { recordAudit } from "../../domain/audit.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
-import { DESCRIPTION_MAX, EMAIL_MAX, LOGIN_NAME_MAX, NAME_MAX, USERNAME_MAX, USERNAME_PATTERN } from "../../domain/user-fields.js";
+import { DESCRIPTION_MAX, EMAIL_MAX, EMAIL_PATTERN, LOGIN_NAME_MAX, NAME_MAX, USERNAME_MAX, USERNAME_PATTERN } from "../../domain/user-fields.js";
 import type { UserRow } from "../../storage/schema.js";
 import { actorOf, adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
@@ -41,7 +41,7 @@ const WritableFields = {
   firstName: Type.Optional(Nullable(Type.String({ maxLength: NAME_MAX }))),
   lastName: Type.Optional(Nullable(Type.String({ maxLength: NAME_MAX }))),
   displayName: Type.Optional(Type.String({ minLength: 1, maxLength: NAME_MAX, description: "Defaults to \"first last\", else the username" })),
-  email: Type.Optional(Nullable(Type.String({ maxLength: EMAIL_MAX, pattern: "^(|[^\\s@]+@[^\\s@]+\\.[^\\s@]+)$", [PATTERN_MESSAGE]: "is not an e-mail address" }))),
+  email: Type.Optional(Nullable(Type.String({ maxLength: EMAIL_MAX, pattern: `^(|${EMAIL_PATTERN})$`, [PATTERN_MESSAGE]: "is not an e-mail address" }))),
   description: Type.Optional(Nullable(Type.String({ maxLength: DESCRIPTION_MAX }))),
   enabled: Type.Optional(Type.Boolean({ description: "false locks the account and revokes its tokens at once" })),
   profileId: Type.Optional(Type.Integer({ minimum: -1, maximum: NUMERIC_ID_MAX, description: "-1 no profile, 0 this user is a profile, >0 the numericId of the profile to take groups and roles from" })),
