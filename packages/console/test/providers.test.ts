@@ -34,6 +34,11 @@ describeConsole("identity providers in the console", (ctx, kind) => {
       await page.getByRole("heading", { level: 1, name: "My account" }).waitFor();
       assert.match(await page.locator("main").innerText(), /pat/);
       assert.match(page.url(), /\/portal\/console\/#\/me$/, "the code is gone from the URL");
+      // pat has no password here: nothing to change, and the page says how pat logs in.
+      await page.getByText("You log in through corp SSO: this account has no password here.").waitFor();
+      assert.equal(await page.getByRole("heading", { name: "Change password" }).count(), 0);
+      assert.equal(await page.getByRole("button", { name: "Change password" }).count(), 0);
+      assert.equal(await page.getByLabel("Current password").count(), 0);
       assert.deepEqual(errors, []);
     } finally {
       await close();

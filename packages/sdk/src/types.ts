@@ -266,7 +266,12 @@ export interface ECMExport {
 }
 
 /** The signed-in account (`GET /security/v1/me`), REST shape. */
-export type RestMe = RestUser & { roles?: string[]; [key: string]: unknown };
+export type RestMe = RestUser & {
+  roles?: string[];
+  /** The account has a password here to change (false: its directory's or identity providers' logins only). */
+  hasPassword?: boolean;
+  [key: string]: unknown;
+};
 
 /** An OpenID Connect identity provider's `config` (Ops Center field names). */
 export interface ECMIdentityProviderConfig {

@@ -1,4 +1,5 @@
 import { html, nothing } from "lit";
+import type { RestMe } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href, navigate } from "../router.js";
 import { Page, when } from "../ui.js";
@@ -32,6 +33,24 @@ class MePage extends Page {
     }
   }
 
+  /** The password change; a directory's user is told where it is, a user of identity providers only has no password here to change. */
+  #password(me: RestMe) {
+    if (me.dn) return html`<h2>Change password</h2><p>Your password is managed by your directory.</p>`;
+    if (me.hasPassword === false) {
+      const providers = (me.federatedIdentities ?? []).map((f) => f.displayName).join(", ");
+      return html`<p>You log in through ${providers || "an identity provider"}: this account has no password here.</p>`;
+    }
+    return html`
+      <h2>Change password</h2>
+      <form @submit=${(e: SubmitEvent) => void this.#change(e)}>
+        <label class="field"><span>Current password</span><input name="currentPassword" type="password" autocomplete="current-password" required></label>
+        <label class="field"><span>New password</span><input name="newPassword" type="password" autocomplete="new-password" minlength="12" required aria-describedby="pw-rule"></label>
+        <p id="pw-rule" class="muted">At least 12 characters, not a common password, not your name.</p>
+        <label class="field"><span>Repeat the new password</span><input name="repeat" type="password" autocomplete="new-password" required @input=${(e: Event) => (e.target as HTMLInputElement).setCustomValidity("")}></label>
+        <button class="primary">Change password</button>
+      </form>`;
+  }
+
   protected override render() {
     const me = session.me;
     if (!me) return nothing;
@@ -41,15 +60,7 @@ class MePage extends Page {
       <dl class="field"><dt>Username</dt><dd>${me.username}</dd><dt>Display name</dt><dd>${me.displayName}</dd><dt>Email</dt><dd>${me.email ?? "—"}</dd>
         <dt>Groups</dt><dd>${(me.groups ?? []).join(", ")}</dd><dt>Roles</dt><dd>${session.roles.join(", ")}</dd>
         ${me.validTo ? html`<dt>Valid until</dt><dd>${when(me.validTo)}</dd>` : nothing}</dl>
-      <h2>Change password</h2>
-      ${me.dn ? html`<p>Your password is managed by your directory.</p>` : html`
-        <form @submit=${(e: SubmitEvent) => void this.#change(e)}>
-          <label class="field"><span>Current password</span><input name="currentPassword" type="password" autocomplete="current-password" required></label>
-          <label class="field"><span>New password</span><input name="newPassword" type="password" autocomplete="new-password" minlength="12" required aria-describedby="pw-rule"></label>
-          <p id="pw-rule" class="muted">At least 12 characters, not a common password, not your name.</p>
-          <label class="field"><span>Repeat the new password</span><input name="repeat" type="password" autocomplete="new-password" required @input=${(e: Event) => (e.target as HTMLInputElement).setCustomValidity("")}></label>
-          <button class="primary">Change password</button>
-        </form>`}`;
+      ${this.#password(me)}`;
   }
 }
 

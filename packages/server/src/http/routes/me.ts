@@ -6,6 +6,12 @@ import { attemptLimits } from "../rate-limit.js";
 import { errorResponses, Password } from "../schemas.js";
 import { renderUserViews, UserSchema } from "../user-view.js";
 
+/** The own account: the extended user view, and whether it has a password here to change (a page offers the change only then). */
+const MeSchema = Type.Object({
+  ...UserSchema.properties,
+  hasPassword: Type.Boolean({ description: "The account has a password of its own here, which PUT /security/v1/me/password changes; false when it logs in through its directory or identity providers only" }),
+});
+
 /** The logged-in user's own account: open to every role. */
 const ChangePasswordBody = Type.Object(
   {
@@ -24,13 +30,13 @@ const meRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, userAd
         summary: "The logged-in user",
         tags: ["me"],
         security: [{ bearerAuth: [] }],
-        response: { 200: UserSchema, ...errorResponses(401) },
+        response: { 200: MeSchema, ...errorResponses(401) },
       },
     },
     async (request) => {
       const { user } = authOf(request);
       const [view] = await renderUserViews(users, [user], true);
-      return view!;
+      return { ...view!, hasPassword: user.password_hash !== null };
     },
   );
 

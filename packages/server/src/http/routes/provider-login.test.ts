@@ -455,6 +455,9 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     const s = server();
     corp.accounts.set("paul-sub", { preferred_username: "paul" });
     const paul = await me(await providerLogin(s, "corp", "paul-sub"));
+    // Its own view says it has no password here (a page offers no password change); a password user's says it has.
+    assert.equal(paul.hasPassword, false);
+    assert.equal((await me(admin)).hasPassword, true);
     const password = await s.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "paul", password: "anything-at-all-1" } });
     const unknown = await s.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "nobody-at-all", password: "anything-at-all-1" } });
     assert.equal(password.status, 401);
