@@ -271,7 +271,9 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
   async function merge(current: Omit<Provider, "id" | "uuid" | "version"> | undefined, input: ProviderInput): Promise<Omit<Provider, "id" | "uuid" | "version">> {
     const fromUrl = input.fromUrl === undefined ? current?.fromUrl ?? null : input.fromUrl;
     const discovered = fromUrl !== null && fromUrl !== current?.fromUrl ? await discover(fromUrl) : {};
-    const config = { ...DEFAULT_SETTINGS, ...current?.config, ...discovered, ...definedOnly(input.config ?? {}) } as Partial<OidcSettings>;
+    // The redirect URI a GET shows is read-only: sent back, it is not kept.
+    const { redirectUri: _shown, ...sent } = (input.config ?? {}) as Partial<OidcSettings> & { redirectUri?: string };
+    const config = { ...DEFAULT_SETTINGS, ...current?.config, ...discovered, ...definedOnly(sent) } as Partial<OidcSettings>;
     for (const field of ENDPOINTS) {
       const value = config[field];
       if (field === "userInfoUrl" && (value === null || value === undefined)) {
@@ -340,13 +342,22 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
       }
     },
 
-    /** Partial update; the alias never changes. Disabling ends the sessions opened through the provider. */
+    /**
+     * Partial update; the alias never changes. Disabling ends the sessions opened through the
+     * provider. One that changes nothing (a GET's body sent back) writes and audits nothing.
+     */
     async update(actor: AdminActor, alias: string, input: ProviderInput, precondition: Precondition): Promise<Provider> {
       const current = await load(alias);
       checkPrecondition(current, precondition);
       // Before discovery reads a new fromUrl: a refused caller gets nothing done.
       await assertMayConfigureLoginSource(db, actor.roles, { providerId: current.id }, groupsNamed(current), "change this identity provider");
       const next = await merge(current, input);
+      const before = audited(current);
+      const after = audited(next);
+      const changed = Object.keys(after).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+      const secretChanged = current.sealedSecret !== next.sealedSecret;
+      // As for users: the provider as it is, its version (and every node's copy of it) untouched.
+      if (changed.length === 0 && !secretChanged) return current;
       return db.transaction().execute(async (trx) => {
         await checkGroups(trx, next);
         await assertMayConfigureLoginSource(trx, actor.roles, { providerId: current.id }, [...groupsNamed(current), ...groupsNamed(next)], "change this identity provider");
@@ -360,10 +371,6 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
           .executeTakeFirst();
         if (!row) throw staleVersion((await load(alias, trx)).version);
         if (current.enabled && !next.enabled) await revokeProviderSessions(trx, current.id);
-        const before = audited(current);
-        const after = audited(next);
-        const changed = Object.keys(after).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
-        const secretChanged = current.sealedSecret !== next.sealedSecret;
         await recordAudit(trx, actor, {
           action: "identity-provider.update",
           target: providerTarget(current),

@@ -75,6 +75,18 @@ describeEachStore("identity provider configuration", (server) => {
     const [event] = (await s.api("GET", "/security/v1/audit-events?action=identity-provider.update", { token: admin })).body;
     assert.equal(event.details.clientSecretChanged, true);
     assert.ok(!JSON.stringify(event).includes("a-new-secret"));
+    // Sent back as GET gave it (or with nothing to change), it is no change: not written, not audited, the same ETag.
+    const updates = async () => (await s.api("GET", "/security/v1/audit-events?action=identity-provider.update", { token: admin })).body.length;
+    const now = await s.api("GET", `${PATH}/sso`, { token: admin });
+    const counted = await updates();
+    for (const body of [now.body, {}, { displayName: "Renamed SSO", config: { trustEmail: true } }, { clientSecret: "**********" }]) {
+      const same = await s.api("PUT", `${PATH}/sso`, { token: admin, headers: { "if-match": now.headers.get("etag")! }, body });
+      assert.equal(same.status, 200, same.text);
+      assert.deepEqual(same.body, now.body);
+      assert.equal(same.headers.get("etag"), now.headers.get("etag"));
+    }
+    assert.equal(await updates(), counted);
+    assert.ok(!JSON.parse((await s.server.deps.store.db.selectFrom("identity_providers").select("config").where("alias", "=", "sso").executeTakeFirstOrThrow()).config).config.redirectUri, "the shown redirect URI is not kept");
     assert.equal((await s.api("PUT", `${PATH}/sso`, { token: admin, body: { alias: "other" } })).status, 400);
     assert.equal((await s.api("PUT", `${PATH}/sso`, { token: admin, body: { config: { redirectUri: "https://ignored.example/" } } })).body.config.redirectUri, `${s.baseUrl}/auth/v1/providers/sso/callback`);
   });
