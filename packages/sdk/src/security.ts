@@ -13,6 +13,7 @@ import type {
   ECMDirectory,
   ECMDirectorySync,
   ECMDirectoryTest,
+  ECMIdentityProviderTest,
   ECMExport,
   ECMGroup,
   ECMIdentityProvider,
@@ -659,6 +660,11 @@ export class Security {
     await this.#http.request("DELETE", `/idp/v1/external-identity-provider/${enc(alias)}`, call(opts));
   }
 
+  /** Tests a provider as a login would use it (its keys, this service's client id and secret), changing nothing: the answer in words. */
+  async testIdentityProvider(alias: string, opts?: CallOptions): Promise<ECMIdentityProviderTest> {
+    return (await this.#http.request<ECMIdentityProviderTest>("POST", `/idp/v1/external-identity-provider/${enc(alias)}/test`, call(opts))).data;
+  }
+
   /** The enabled providers a login page offers (public). */
   async loginProviders(opts?: CallOptions): Promise<ECMLoginProvider[]> {
     return asArray<ECMLoginProvider>((await this.#http.request("GET", "/auth/v1/providers", { ...call(opts), auth: false })).data, "login providers");
@@ -669,9 +675,13 @@ export class Security {
     await this.#http.request("PUT", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/federated-identities/${enc(alias)}`, { body: { subject }, ...call(opts) });
   }
 
-  /** Removes a user's link to a provider; the sessions it opened through it end. */
-  async unlinkUser(userGuid: UserRef, alias: string, opts?: CallOptions): Promise<void> {
-    await this.#http.request("DELETE", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/federated-identities/${enc(alias)}`, call(opts));
+  /**
+   * Removes a user's link to a provider; the sessions it opened through it end. With `subject`, only a
+   * link to that subject is removed (another is an ECMConflictError and stays).
+   */
+  async unlinkUser(userGuid: UserRef, alias: string, opts?: CallOptions & { subject?: string }): Promise<void> {
+    const body = opts?.subject === undefined ? undefined : { subject: opts.subject };
+    await this.#http.request("DELETE", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/federated-identities/${enc(alias)}`, { ...call(opts), body });
   }
 
   /** The directories (external user storage), bind passwords never shown. */

@@ -13,6 +13,7 @@ import type {
   ECMDirectory,
   ECMDirectorySync,
   ECMDirectoryTest,
+  ECMIdentityProviderTest,
   ECMExport,
   ECMGroup,
   ECMIdentityProvider,
@@ -410,13 +411,16 @@ export class SecuritySync {
   deleteIdentityProvider(alias: string, opts?: SyncCallOptions): void {
     return this.#c("deleteIdentityProvider", [alias, opts]);
   }
+  testIdentityProvider(alias: string, opts?: SyncCallOptions): ECMIdentityProviderTest {
+    return this.#c("testIdentityProvider", [alias, opts]);
+  }
   loginProviders(opts?: SyncCallOptions): ECMLoginProvider[] {
     return this.#c("loginProviders", [opts]);
   }
   linkUser(userGuid: UserRef, alias: string, subject: string, opts?: SyncCallOptions): void {
     return this.#c("linkUser", [userGuid, alias, subject, opts]);
   }
-  unlinkUser(userGuid: UserRef, alias: string, opts?: SyncCallOptions): void {
+  unlinkUser(userGuid: UserRef, alias: string, opts?: SyncCallOptions & { subject?: string }): void {
     return this.#c("unlinkUser", [userGuid, alias, opts]);
   }
   directories(opts?: SyncCallOptions): ECMDirectory[] {

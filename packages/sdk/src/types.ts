@@ -396,6 +396,14 @@ export type DirectoryFields = Partial<Omit<ECMDirectory, "id" | "bindPassword" |
 export type NewDirectoryFields = DirectoryFields & { name: string; connectionUrl: string; baseDn: string };
 
 /** What a connection test found, in words: each step, the users the filter finds and three of them as they would be imported. */
+/** What testing an identity provider found: its keys read, and this service's client credentials accepted by its token endpoint. */
+export interface ECMIdentityProviderTest {
+  ok: boolean;
+  /** The first failed step's message, or that all worked. */
+  message: string;
+  steps: { step: "keys" | "client"; ok: boolean; message: string }[];
+}
+
 export interface ECMDirectoryTest {
   ok: boolean;
   message: string;

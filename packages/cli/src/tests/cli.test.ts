@@ -365,8 +365,18 @@ describe("identity providers", () => {
     assert.match(ok(await ecm(["users", "show", "cli-linked"])).stdout, /^federatedIdentities:\s+cli-sso \(CLI SSO\)$/m);
     const linked = JSON.parse(ok(await ecm(["users", "show", "cli-linked", "-o", "json"])).stdout);
     assert.deepEqual([linked.source, linked.dn, linked.federatedIdentities], [{ type: "local", id: null, name: null }, null, [{ alias: "cli-sso", displayName: "CLI SSO" }]]);
-    ok(await ecm(["users", "unlink", "cli-linked", "cli-sso"]));
+    const otherSubject = await ecm(["users", "unlink", "cli-linked", "cli-sso", "--subject", "sub-7"]);
+    assert.deepEqual([otherSubject.code, /still linked|another subject|not linked to/i.test(otherSubject.stderr)], [5, true], otherSubject.stderr);
+    ok(await ecm(["users", "unlink", "cli-linked", "cli-sso", "--subject", "sub-42"]));
     assert.notEqual((await ecm(["users", "unlink", "cli-linked", "cli-sso"])).code, 0);
+    // A provider whose endpoints answer nothing: the test says which step failed, and exits 1.
+    const closed = ["--issuer", "http://127.0.0.1:9", "--authorization-url", "http://127.0.0.1:9/auth", "--token-url", "http://127.0.0.1:9/token", "--jwks-url", "http://127.0.0.1:9/jwks"];
+    ok(await ecm(["idps", "create", "cli-down", "--client-id", "ecm", ...closed], { env: { ECM_CLIENT_SECRET: "cli-secret-123" } }));
+    const tested = await ecm(["idps", "test", "cli-down"]);
+    assert.equal(tested.code, 1, tested.stderr);
+    assert.match(tested.stdout, /keys FAILED: /);
+    assert.equal(JSON.parse((await ecm(["idps", "test", "cli-down", "-o", "json"])).stdout).ok, false);
+    ok(await ecm(["idps", "delete", "cli-down", "-y"]));
     ok(await ecm(["idps", "delete", "cli-sso", "-y"]));
     assert.notEqual((await ecm(["idps", "show", "cli-sso"])).code, 0);
   });

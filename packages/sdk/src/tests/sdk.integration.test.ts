@@ -376,8 +376,13 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       assert.deepEqual(rest.federatedIdentities, [{ alias, displayName: "Example SSO" }]);
       assert.deepEqual(await sec.userSource(u), { type: "local", id: null, name: null, dn: null, federatedIdentities: [{ alias, displayName: "Example SSO" }] });
       assert.equal((await sec.userSource(await sec.user("sysadmin"))).type, "builtin");
-      await sec.unlinkUser(u, alias);
+      await assert.rejects(sec.unlinkUser(u, alias, { subject: "subject-2" }), ECMConflictError);
+      await sec.unlinkUser(u, alias, { subject: "subject-1" });
       await assert.rejects(sec.unlinkUser(u, alias), ECMNotFoundError);
+      // Nobody answers at port 9: the test says the keys could not be read, in words.
+      await sec.updateIdentityProvider(alias, { config: { jwksUrl: "http://127.0.0.1:9/jwks" } });
+      const tested = await sec.testIdentityProvider(alias);
+      assert.deepEqual([tested.ok, tested.steps[0]?.step, tested.steps[0]?.ok], [false, "keys", false]);
       await assert.rejects(sec.createIdentityProvider(alias, { clientId: "x", clientSecret: "y", config: endpoints }), ECMConflictError);
       await assert.rejects(sec.createIdentityProvider("x y", { clientId: "x" }), ECMValidationError);
       await sec.deleteIdentityProvider(alias);

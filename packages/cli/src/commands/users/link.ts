@@ -1,4 +1,4 @@
-import { arg, noMoreArgs } from "../../args.js";
+import { arg, noMoreArgs, str } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findUser } from "../../lookup.js";
 
@@ -23,12 +23,14 @@ export const unlink: Command = {
   args: "<user> <alias>",
   summary: "remove a user's link to an identity provider",
   formats: [],
+  options: { subject: { type: "string" } },
+  optionHelp: ["--subject SUB         only if the link is to this subject (else exit 5, the link kept)"],
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
     const alias = arg(ctx, 1, "alias");
     noMoreArgs(ctx, 2);
     const u = await findUser(ctx, ref);
-    await ctx.ecm().security.unlinkUser(u.guid, alias);
+    await ctx.ecm().security.unlinkUser(u.guid, alias, { subject: str(ctx.values, "subject") });
     ctx.note(`Unlinked ${u.username} from ${alias}`);
   },
 };
