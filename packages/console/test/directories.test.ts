@@ -73,7 +73,7 @@ describeConsole("directories in the console", (ctx, kind) => {
       await sync.getByText("Full sync: Finished").waitFor();
 
       if (kind === "sqlite") {
-        await page.getByRole("button", { name: "Test the saved settings" }).click();
+        await page.getByRole("button", { name: "Test the stored settings" }).click();
         await test.getByText(expected.message).waitFor();
         for (const theme of ["light", "dark"]) {
           await page.evaluate((t) => { document.documentElement.dataset.theme = t; }, theme);

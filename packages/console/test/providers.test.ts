@@ -104,6 +104,13 @@ describeConsole("identity providers in the console", (ctx, kind) => {
           await screenshot(page, `provider-${theme}`);
         }
       }
+      // The saved settings tested against the real provider: its keys, and the client id and secret it takes.
+      await page.getByRole("button", { name: "Test the stored settings" }).click();
+      const test = page.getByRole("region", { name: "Test" });
+      await test.waitFor();
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "test-title");
+      assert.equal(await test.locator("li").count(), 2);
+      assert.doesNotMatch(await test.innerText(), /✗/);
       await page.getByLabel("Display name").fill("Corporate SSO");
       await page.getByRole("button", { name: "Save" }).click();
       await page.getByRole("cell", { name: "Corporate SSO" }).waitFor();

@@ -219,7 +219,7 @@ class DirectoriesPage extends Page {
           </div>
         </div>
         <div class="row"><button class="primary">${d ? "Save" : "Create"}</button>
-          <button type="button" ?disabled=${this.#testing} @click=${() => void this.#runTest(d)}>${this.#testing ? "Testing…" : d ? "Test the saved settings" : "Test these settings"}</button>
+          <button type="button" ?disabled=${this.#testing} @click=${() => void this.#runTest(d)}>${this.#testing ? "Testing…" : d ? "Test the stored settings" : "Test these settings"}</button>
           ${d ? html`<button type="button" class="danger" @click=${() => openDialog(this, "delete-directory")}>Delete…</button>` : nothing}</div>
       </form>`;
   }

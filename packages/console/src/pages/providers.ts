@@ -1,5 +1,5 @@
 import { html, nothing, type TemplateResult } from "lit";
-import type { ECMIdentityProvider, IdentityProviderFields, RestGroup } from "ecm-sdk/browser";
+import type { ECMIdentityProvider, ECMIdentityProviderTest, IdentityProviderFields, RestGroup } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href, navigate } from "../router.js";
 import { mappingText, openDialog, Page, parseMapping } from "../ui.js";
@@ -16,6 +16,9 @@ const CLAIMS = [
 class ProvidersPage extends Page {
   #providers: ECMIdentityProvider[] | null = null;
   #groups: RestGroup[] = [];
+  /** The last test's answer, for the provider it was of (the page may show another since). */
+  #test: { alias: string; result: ECMIdentityProviderTest } | null = null;
+  #testing = false;
 
   get #alias(): string | undefined {
     return this.route.rest[0];
@@ -68,6 +71,31 @@ class ProvidersPage extends Page {
       else await session.security.createIdentityProvider(alias, fields);
       navigate(href("providers", existing ? { saved: alias } : { created: alias }));
     });
+  }
+
+  /** The saved settings as a login would use them: the keys read, the client id and secret sent to the token endpoint. */
+  async #runTest(p: ECMIdentityProvider): Promise<void> {
+    this.#testing = true;
+    this.#test = null;
+    this.requestUpdate();
+    await this.attempt(async () => {
+      this.#test = { alias: p.alias, result: await session.security.testIdentityProvider(p.alias) };
+    });
+    this.#testing = false;
+    this.requestUpdate();
+    await this.updateComplete;
+    this.querySelector<HTMLElement>("#test-title")?.focus();
+  }
+
+  #renderTest(p: ECMIdentityProvider): TemplateResult | typeof nothing {
+    if (this.#test?.alias !== p.alias) return nothing;
+    const t = this.#test.result;
+    return html`
+      <section aria-labelledby="test-title">
+        <h2 id="test-title" tabindex="-1">Test</h2>
+        <p class="message ${t.ok ? "ok" : "error"}">${t.message}</p>
+        <ul>${t.steps.map((s) => html`<li>${s.ok ? "✓" : "✗"} ${s.message}</li>`)}</ul>
+      </section>`;
   }
 
   protected override render() {
@@ -123,8 +151,10 @@ class ProvidersPage extends Page {
           </div>
         </div>
         <div class="row"><button class="primary">${p ? "Save" : "Create"}</button>
-          ${p ? html`<button type="button" class="danger" @click=${() => openDialog(this, "delete-provider")}>Delete…</button>` : nothing}</div>
+          ${p ? html`<button type="button" ?disabled=${this.#testing} @click=${() => void this.#runTest(p)}>${this.#testing ? "Testing…" : "Test the stored settings"}</button>
+            <button type="button" class="danger" @click=${() => openDialog(this, "delete-provider")}>Delete…</button>` : nothing}</div>
       </form>
+      ${p ? this.#renderTest(p) : nothing}
       ${p ? html`<dialog id="delete-provider" aria-labelledby="delete-provider-title">
         <form method="dialog" @submit=${(e: SubmitEvent) => {
           if ((e.submitter as HTMLButtonElement | null)?.value !== "go") return;
