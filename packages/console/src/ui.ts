@@ -134,3 +134,12 @@ export function parseMapping(text: string, groups: RestGroup[], what: string): [
     return [value, id];
   });
 }
+
+/** An audit event's details: before and after side by side when the event has them; the rest as it is. */
+export function auditDetails(details: Record<string, unknown>): TemplateResult {
+  const { before, after, ...rest } = details as { before?: Record<string, unknown>; after?: Record<string, unknown> };
+  const fields = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])];
+  return html`${fields.length ? html`<table class="plain"><thead><tr><th>Field</th><th>Before</th><th>After</th></tr></thead>
+    <tbody>${fields.map((f) => html`<tr><td>${f}</td><td>${JSON.stringify(before?.[f] ?? null)}</td><td>${JSON.stringify(after?.[f] ?? null)}</td></tr>`)}</tbody></table>` : nothing}
+    ${Object.keys(rest).length ? html`<code>${JSON.stringify(rest)}</code>` : nothing}`;
+}

@@ -61,6 +61,9 @@ describeConsole("users in the console", (ctx, kind) => {
       const roles = page.getByRole("table").filter({ has: page.getByRole("columnheader", { name: "Granted by" }) });
       await roles.getByRole("row", { name: /security-administrator\s+auditors/ }).waitFor();
       await page.getByRole("cell", { name: "group.member.add" }).first().waitFor();
+      // Its changes in its own events read as the audit log shows them: each field before and after.
+      const events = page.getByRole("table").filter({ has: page.getByRole("columnheader", { name: "By" }) });
+      await events.locator("table").getByRole("row", { name: /firstName\s+"Carol"\s+"Caroline"/ }).waitFor();
       assert.deepEqual(errors, []);
     } finally {
       await close();

@@ -2,7 +2,7 @@ import { html, nothing } from "lit";
 import type { RestAuditEvent, RestAuditFilter } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href, navigate } from "../router.js";
-import { fromLocalInput, Page, toLocalInput, when } from "../ui.js";
+import { auditDetails, fromLocalInput, Page, toLocalInput, when } from "../ui.js";
 
 const PAGE = 50;
 const FILTERS: { name: keyof RestAuditFilter; label: string; type?: string }[] = [
@@ -87,18 +87,9 @@ class AuditPage extends Page {
           <td>${e.targetType === "user" && e.targetId ? html`<a href=${href(`users/${e.targetId}`)}>${e.targetName}</a>` : e.targetType === "group" && e.targetId ? html`<a href=${href(`groups/${e.targetId}`)}>${e.targetName}</a>` : e.targetName ?? ""}</td>
           <td>${e.outcome}</td><td>${e.sourceAddress ?? ""}</td>
           <td>${e.details ? html`<button class="link" aria-expanded=${this.#open.has(e.id) ? "true" : "false"} @click=${() => { this.#open.has(e.id) ? this.#open.delete(e.id) : this.#open.add(e.id); this.requestUpdate(); }}>${this.#open.has(e.id) ? "Hide" : "Show"} details</button>
-            ${this.#open.has(e.id) ? this.#details(e.details) : nothing}` : ""}</td></tr>`)}</tbody>
+            ${this.#open.has(e.id) ? auditDetails(e.details) : nothing}` : ""}</td></tr>`)}</tbody>
       </table>
       ${this.#next ? html`<button ?disabled=${this.#loading} @click=${() => void this.#load(false)}>More events</button>` : this.#events.length === 0 && !this.#loading ? html`<p>No events match.</p>` : nothing}`;
-  }
-
-  /** Before and after side by side when the event has them; the rest as it is. */
-  #details(details: Record<string, unknown>) {
-    const { before, after, ...rest } = details as { before?: Record<string, unknown>; after?: Record<string, unknown> };
-    const fields = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])];
-    return html`${fields.length ? html`<table class="plain"><thead><tr><th>Field</th><th>Before</th><th>After</th></tr></thead>
-      <tbody>${fields.map((f) => html`<tr><td>${f}</td><td>${JSON.stringify(before?.[f] ?? null)}</td><td>${JSON.stringify(after?.[f] ?? null)}</td></tr>`)}</tbody></table>` : nothing}
-      ${Object.keys(rest).length ? html`<code>${JSON.stringify(rest)}</code>` : nothing}`;
   }
 }
 

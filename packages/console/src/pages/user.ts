@@ -2,7 +2,7 @@ import { html, nothing, type TemplateResult } from "lit";
 import { ECMPreconditionError, ECMValidationError, type ECMLockout, type RestAuditEvent, type RestEffectiveRole, type RestGroup, type RestUser, type RestUserChanges } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href, navigate } from "../router.js";
-import { fromLocalInput, openDialog, Page, sourceText, toLocalInput, when } from "../ui.js";
+import { auditDetails, fromLocalInput, openDialog, Page, sourceText, toLocalInput, when } from "../ui.js";
 
 type Field = keyof RestUserChanges;
 
@@ -247,7 +247,7 @@ class UserPage extends Page {
 
       <h2>Audit events</h2>
       <table class="plain"><thead><tr><th>Time</th><th>Action</th><th>By</th><th>Details</th></tr></thead>
-        <tbody>${this.#events.map((e) => html`<tr><td>${when(e.time)}</td><td>${e.action}</td><td>${e.actor ?? ""}</td><td><code>${e.details ? JSON.stringify(e.details) : ""}</code></td></tr>`)}</tbody>
+        <tbody>${this.#events.map((e) => html`<tr><td>${when(e.time)}</td><td>${e.action}</td><td>${e.actor ?? ""}</td><td>${e.details ? auditDetails(e.details) : ""}</td></tr>`)}</tbody>
       </table>
       ${this.#events.length === 0 ? html`<p>No events about this user (events older than the audit log keeps are gone).</p>` : nothing}
       ${this.#eventsNext ? html`<p><a href=${href("audit", { target: this.#id })}>All events of this user</a></p>` : nothing}
