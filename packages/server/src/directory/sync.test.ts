@@ -254,6 +254,26 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.ok(back.problems.some((p: any) => /"twin1" is taken by a user of the directory "second"/.test(p.message)), JSON.stringify(back.problems));
     assert.equal((await user("twin1")).enabled, true);
   });
+
+  it("removes only the memberships a sync made: a user an administrator put into a mapped local group by hand stays there", async () => {
+    const [left, kept, keptInBulk, added] = [generatedName(2002), generatedName(2003), generatedName(2004), generatedName(4000)];
+    assert.deepEqual((await user(kept)).groups, ["developers", "directory-engineers", "engineering", "staff", "users"]);
+    // Added by hand: one the sync had not made, and two it had (from now on the administrator's), one of them by a bulk action.
+    for (const name of [added, kept]) assert.equal((await api("PUT", `/security/v1/users/${(await user(name)).id}/user-groups/${mappedGroup}`)).status, 204);
+    const bulk = await api("POST", "/security/v1/users/bulk-actions", { action: "add-to-group", ids: [(await user(keptInBulk)).id], groupId: mappedGroup });
+    assert.equal(bulk.status, 202, bulk.text);
+    await server().server.deps.bulkActions.settled(bulk.body.id);
+    assert.equal((await api("GET", `/security/v1/users/bulk-actions/${bulk.body.id}`)).body.changed, 1);
+    for (const name of [left, kept, keptInBulk]) {
+      await ldap.modify(tree.groupDn("engineering"), new Change({ operation: "delete", modification: new Attribute({ type: "member", values: [tree.dn(name)] }) }));
+    }
+    for (const mode of ["changed", "full"]) {
+      const run = await sync({ mode });
+      assert.equal(run.state, "succeeded", run.message);
+      assert.deepEqual((await user(left)).groups, ["users"], mode);
+      for (const name of [kept, keptInBulk, added]) assert.deepEqual((await user(name)).groups, ["directory-engineers", "users"], `${name}, ${mode}`);
+    }
+  });
 });
 
 /** Replaces one member DN of a group by another. */

@@ -583,14 +583,15 @@ export class DirectorySync {
     const direct = new Map<string, number[]>();
     for (const r of await this.o.queries.membersByKeys(d.id, batch.map((m) => m.dnKey))) direct.set(r.member_key, [...(direct.get(r.member_key) ?? []), r.group_id]);
     const existingIds = batch.flatMap((m) => existing.get(m.key)?.id ?? []);
-    const current = new Map<number, Set<number>>();
-    for (const r of await this.o.queries.memberships(existingIds, this.managed)) current.set(r.user_id, (current.get(r.user_id) ?? new Set()).add(r.group_id));
+    /** Each user's memberships in the groups this directory decides: group → the directory whose sync made it (null: by hand). */
+    const current = new Map<number, Map<number, number | null>>();
+    for (const r of await this.o.queries.memberships(existingIds, this.managed)) current.set(r.user_id, (current.get(r.user_id) ?? new Map()).set(r.group_id, r.synced_by));
     const now = isoNow();
 
     // What changes for the users there are: fields, and memberships in the groups this directory decides.
     const fresh = batch.filter((m) => !existing.has(m.key));
     const updates: { key: string; u: SyncedUser; next: ReturnType<typeof columnsOf>; before: Record<string, unknown>; after: Record<string, unknown> }[] = [];
-    const adds: { group_id: number; user_id: number }[] = [];
+    const adds: { group_id: number; user_id: number; synced_by: number | null }[] = [];
     const removes: { group_id: number; user_id: number }[] = [];
     let unchanged = 0;
     for (const m of batch) {
@@ -612,9 +613,11 @@ export class DirectorySync {
       if (Object.keys(after).length === 0 && u.dn_key === next.dn_key) unchanged++;
       else updates.push({ key: m.key, u, next, before, after });
       const want = this.desiredGroups(direct.get(m.dnKey) ?? []);
-      const have = current.get(u.id) ?? new Set<number>();
-      for (const g of want) if (!have.has(g)) adds.push({ group_id: g, user_id: u.id });
-      for (const g of have) if (!want.has(g)) removes.push({ group_id: g, user_id: u.id });
+      const have = current.get(u.id) ?? new Map<number, number | null>();
+      // A sync removes only the memberships a sync made (this directory's, or the one it takes the user over from): one added by hand stays.
+      const mine = (by: number | null) => by !== null && (by === d.id || by === from);
+      for (const g of want) if (!have.has(g)) adds.push({ group_id: g, user_id: u.id, synced_by: d.id });
+      for (const [g, by] of have) if (!want.has(g) && mine(by)) removes.push({ group_id: g, user_id: u.id });
     }
     if (read) this.counts.unchanged += unchanged;
     if (fresh.length === 0 && updates.length === 0 && adds.length === 0 && removes.length === 0) return;
@@ -638,8 +641,9 @@ export class DirectorySync {
             documents.push(u.id);
             search.push(u.id);
             tally.created++;
-            if (this.usersGroupId !== undefined) joins.push({ group_id: this.usersGroupId, user_id: u.id });
-            for (const g of this.desiredGroups(direct.get(m.dnKey) ?? [])) joins.push({ group_id: g, user_id: u.id });
+            // Every new user joins users, as a local one does: not the sync's to take back.
+            if (this.usersGroupId !== undefined) joins.push({ group_id: this.usersGroupId, user_id: u.id, synced_by: null });
+            for (const g of this.desiredGroups(direct.get(m.dnKey) ?? [])) joins.push({ group_id: g, user_id: u.id, synced_by: d.id });
             audits.push({ action: "user.create", target: userTarget(u), details: { after: Object.fromEntries(SYNCED_FIELDS.map(([f]) => [f, m[f]])), directory: d.name } });
           }
           if (updates.length > 0) {
@@ -649,20 +653,15 @@ export class DirectorySync {
           }
           const moved = updates.filter(({ u }) => this.takenOver.has(u.id));
           if (moved.length > 0) {
-            // Keyed by this directory from now on; the memberships the other directory decided (its
-            // groups, the local groups it fills) are its no longer — but those this directory decides
-            // too stay (it counted them as had, and adds only what is missing, below).
+            // Keyed by this directory from now on. The memberships the other directory's sync made are
+            // this one's where it decides the group too (it counted them as had: kept, or removed below
+            // when not wanted) and are dropped elsewhere; those added by hand stay.
             const keyed = moved.map(({ key, u }) => ({ id: u.id, directory_id: d.id, directory_key: key })).sort((a, b) => a.id - b.id);
             await dialect.updateJson(trx, "users", ["directory_id", "directory_key"], keyed, {});
             for (const from of new Set(moved.map(({ u }) => this.takenOver.get(u.id)!))) {
               const ids = moved.filter(({ u }) => this.takenOver.get(u.id) === from).map(({ u }) => u.id);
-              const filled = this.directories.get(from)?.groupMappings.map((m) => m.localGroupId) ?? [];
-              let leave = trx
-                .deleteFrom("group_members")
-                .where("user_id", "in", ids)
-                .where("group_id", "in", (eb) => eb.selectFrom("groups").select("id").where((w) => w.or([w("directory_id", "=", from), ...(filled.length ? [w("uuid", "in", filled)] : [])])));
-              if (this.managed.length > 0) leave = leave.where("group_id", "not in", this.managed);
-              await leave.execute();
+              if (this.managed.length > 0) await trx.updateTable("group_members").set({ synced_by: d.id }).where("user_id", "in", ids).where("synced_by", "=", from).where("group_id", "in", this.managed).execute();
+              await trx.deleteFrom("group_members").where("user_id", "in", ids).where("synced_by", "=", from).execute();
             }
           }
           for (const { u, next, before, after } of updates) {
@@ -684,7 +683,7 @@ export class DirectorySync {
             groups.add(r.group_id);
             documents.push(r.user_id);
           }
-          if (joins.length > 0) await dialect.insertJson(trx, "group_members", ["group_id", "user_id"], joins, { skipConflicts: true });
+          if (joins.length > 0) await dialect.insertJson(trx, "group_members", ["group_id", "user_id", "synced_by"], joins, { skipConflicts: true });
           if (removes.length > 0) {
             await trx.deleteFrom("group_members").where((eb) => eb(eb.refTuple("group_id", "user_id"), "in", removes.map((r) => eb.tuple(r.group_id, r.user_id)))).execute();
           }

@@ -135,12 +135,12 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
           return [...cleared];
         }
         case "add-to-group":
-          // An empty VALUES list is not SQL.
+          // An empty VALUES list is not SQL. A membership a directory's sync made becomes one by hand (the sync no longer removes it), as with one user.
           return eligible.length === 0 ? [] : (
             await trx
               .insertInto("group_members")
               .values(eligible.map((u) => ({ group_id: params.group!.id, user_id: u.id })))
-              .onConflict((oc) => oc.columns(["group_id", "user_id"]).doNothing())
+              .onConflict((oc) => oc.columns(["group_id", "user_id"]).doUpdateSet({ synced_by: null }).where("group_members.synced_by", "is not", null))
               .returning("user_id")
               .execute()
           ).map((r) => r.user_id);

@@ -246,14 +246,15 @@ export function createDirectoryQueries(db: Kysely<Database>) {
     },
 
     /**
-     * The memberships of these users in these groups. Read by user alone (a user is in a few groups):
-     * with both lists in the condition the planners probe every (user, group) pair, or walk the
-     * groups' whole member lists, a cost that grows with the directory.
+     * The memberships of these users in these groups, with the directory whose sync made each (null:
+     * by hand). Read by user alone (a user is in a few groups): with both lists in the condition the
+     * planners probe every (user, group) pair, or walk the groups' whole member lists, a cost that
+     * grows with the directory.
      */
     async memberships(userIds: readonly number[], groupIds: readonly number[]) {
       if (userIds.length === 0 || groupIds.length === 0) return [];
       const wanted = new Set(groupIds);
-      const rows = await db.selectFrom("group_members").select(["group_id", "user_id"]).where("user_id", "in", [...userIds]).execute();
+      const rows = await db.selectFrom("group_members").select(["group_id", "user_id", "synced_by"]).where("user_id", "in", [...userIds]).execute();
       return rows.filter((r) => wanted.has(r.group_id));
     },
   };

@@ -111,12 +111,15 @@ export function createGroupQueries({ db }: Store) {
         .execute();
     },
 
-    /** Adds the membership; false when it already existed. */
-    async addMember(on: Kysely<Database>, groupId: number, userId: number): Promise<boolean> {
+    /**
+     * Adds the membership; false when it already existed. `byHand` (an administrator's add): one a
+     * directory's sync made becomes one by hand, which the sync no longer removes (true then too).
+     */
+    async addMember(on: Kysely<Database>, groupId: number, userId: number, byHand = false): Promise<boolean> {
       const row = await on
         .insertInto("group_members")
         .values({ group_id: groupId, user_id: userId })
-        .onConflict((oc) => oc.columns(["group_id", "user_id"]).doNothing())
+        .onConflict((oc) => (byHand ? oc.columns(["group_id", "user_id"]).doUpdateSet({ synced_by: null }).where("group_members.synced_by", "is not", null) : oc.columns(["group_id", "user_id"]).doNothing()))
         .returning("group_id")
         .executeTakeFirst();
       return row !== undefined;

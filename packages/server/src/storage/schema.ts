@@ -91,6 +91,8 @@ export interface RolesTable {
 export interface GroupMembersTable {
   group_id: number;
   user_id: number;
+  /** The directory whose sync made the membership (it removes only those); null: added by hand. */
+  synced_by: number | null;
 }
 
 export interface GroupRolesTable {

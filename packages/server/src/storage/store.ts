@@ -20,6 +20,7 @@ import { serviceAccountsMigration } from "./migrations/010c-service-accounts.js"
 import { identityProvidersMigration } from "./migrations/012-identity-providers.js";
 import { sessionOriginMigration } from "./migrations/012b-session-origin.js";
 import { directoriesMigration } from "./migrations/011-directories.js";
+import { membershipOriginMigration } from "./migrations/011e-membership-origin.js";
 import { hardeningMigration } from "./migrations/010-hardening.js";
 import { nfkcKeysMigration } from "./migrations/010d-nfkc-keys.js";
 import { BusyRetryingKysely, DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
@@ -74,6 +75,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "011b-keyed-neighbours": step((db) => dialect.createKeyedNeighbours(db)),
     "011c-unkeyed-users": step((db) => dialect.keyUnkeyedUsers(db)),
     "011d-search-entries-when-changed": step((db) => dialect.searchEntriesWhenChanged(db)),
+    "011e-membership-origin": membershipOriginMigration,
     "010d-nfkc-keys": nfkcKeysMigration,
   };
 }

@@ -50,7 +50,7 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
       schema: {
         ...common,
         summary: "Add a user to a group",
-        description: "Idempotent: adding a member again changes nothing.",
+        description: "Idempotent: adding a member again changes nothing, except that a membership a directory's sync made becomes one by hand, which the sync no longer removes.",
         params: MembershipParams,
         response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
       },
@@ -64,7 +64,7 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
         await store.db.transaction().execute(async (trx) => {
           const group = await requireGroup(groups, request.params.groupId, trx);
           await assertMayChangeAdministratorGroup(groups, trx, group, roles);
-          if (await groups.addMember(trx, group.id, user.id)) {
+          if (await groups.addMember(trx, group.id, user.id, true)) {
             await recordAudit(trx, actor, { action: "group.member.add", target: memberTarget(user), details: groupDetails(group) });
           }
         });
