@@ -444,6 +444,9 @@ export interface ECMDirectorySync {
   disabled: number;
   unchanged: number;
   failed: number;
+  /** Memberships the run added (users who joined a group), and removed (only ever ones a sync made). */
+  joined: number;
+  left: number;
   usersPerSecond: number;
   /** The first problems, with the entry's DN. */
   problems: { dn: string; message: string }[];

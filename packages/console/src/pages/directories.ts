@@ -21,6 +21,8 @@ const COUNTS = [
   ["disabled", "Users disabled"],
   ["unchanged", "Unchanged"],
   ["failed", "Entries with a problem"],
+  ["joined", "Joined a group"],
+  ["left", "Left a group"],
 ] as const;
 
 /**

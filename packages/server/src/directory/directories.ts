@@ -96,6 +96,8 @@ export function toRunView(run: SyncRunRow, leaseSeconds: number, now = Date.now(
     disabled: run.disabled,
     unchanged: run.unchanged,
     failed: run.failed,
+    joined: run.joined,
+    left: run.left,
     usersPerSecond: Math.round(run.seen / seconds),
     problems: JSON.parse(run.problems) as EntryProblem[],
     message: run.message,

@@ -65,6 +65,13 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.deepEqual(hans.source, { type: "directory", id, name: "openldap directory" });
     // engineering ⊂ staff, engineering ⊂ developers ⊂ engineering (a cycle); engineering is mapped to a local group; every new user joins users.
     assert.deepEqual(hans.groups, ["developers", "directory-engineers", "engineering", "staff", "users", "zürich-office"]);
+    // Each membership the sync made counted; a new user's in the event of its creation.
+    const { db } = server().server.deps.store;
+    const directory = await db.selectFrom("directories").select("id").where("uuid", "=", id).executeTakeFirstOrThrow();
+    const made = await db.selectFrom("group_members").select((eb) => eb.fn.countAll().as("n")).where("synced_by", "=", directory.id).executeTakeFirstOrThrow();
+    assert.deepEqual([run.joined, run.left], [Number(made.n), 0]);
+    const created = (await api("GET", `/security/v1/audit-events?target=${hans.id}&action=user.create`)).body[0];
+    assert.deepEqual(created.details.groups.sort(), ["developers", "directory-engineers", "engineering", "staff", "zürich-office"]);
     const zoe = await user("zoe");
     assert.deepEqual(zoe.groups, ["developers", "directory-engineers", "engineering", "staff", "users"]);
     assert.equal((await user(generatedName(1))).groups.includes("staff"), true);
@@ -89,7 +96,7 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     const before = (await api("GET", "/security/v1/audit-events?max=1")).body;
     const run = await sync();
     assert.equal(run.state, "succeeded", run.message);
-    assert.deepEqual([run.created, run.updated, run.disabled, run.unchanged], [0, 0, 0, tree.userCount - 1]);
+    assert.deepEqual([run.created, run.updated, run.disabled, run.unchanged, run.joined, run.left], [0, 0, 0, tree.userCount - 1, 0, 0]);
     const events = (await api("GET", "/security/v1/audit-events?max=3")).body;
     // Only the run's own events: its start and its end.
     assert.deepEqual(events.filter((e: any) => e.id > before[0].id).map((e: any) => e.action).sort(), ["directory.sync", "directory.sync-start"]);
@@ -107,7 +114,7 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
 
     const run = await sync({ mode: "changed" });
     assert.equal(run.state, "succeeded", run.message);
-    assert.deepEqual([run.seen, run.created, run.updated, run.failed], [2, 0, 2, 0]);
+    assert.deepEqual([run.seen, run.created, run.updated, run.failed, run.joined, run.left], [2, 0, 2, 0, 0, 1]);
     const after = await user(`${generatedName(10)}-renamed`);
     assert.equal(after.id, renamed.id);
     assert.equal(after.dn, newDn);
@@ -116,6 +123,8 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.equal(moved.id, hans.id);
     assert.equal(moved.dn, tree.dn("hmueller", ["Berlin"]));
     assert.deepEqual(moved.groups, hans.groups.filter((g: string) => g !== "zürich-office"));
+    const left = (await api("GET", `/security/v1/audit-events?target=${hans.id}&action=group.member.remove`)).body;
+    assert.deepEqual(left.map((e: any) => [e.actor, e.details.groups.map((g: any) => g.group)]), [["directory:openldap directory", ["zürich-office"]]]);
     assert.equal(await user(generatedName(10)), undefined);
   });
 
@@ -267,9 +276,11 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     for (const name of [left, kept, keptInBulk]) {
       await ldap.modify(tree.groupDn("engineering"), new Change({ operation: "delete", modification: new Attribute({ type: "member", values: [tree.dn(name)] }) }));
     }
-    for (const mode of ["changed", "full"]) {
+    for (const [mode, removed] of [["changed", 10], ["full", 0]] as const) {
       const run = await sync({ mode });
       assert.equal(run.state, "succeeded", run.message);
+      // Each of the three leaves engineering and the two groups engineering is nested in; only one of them the local group it maps to.
+      assert.deepEqual([run.joined, run.left], [0, removed], mode);
       assert.deepEqual((await user(left)).groups, ["users"], mode);
       for (const name of [kept, keptInBulk, added]) assert.deepEqual((await user(name)).groups, ["directory-engineers", "users"], `${name}, ${mode}`);
     }

@@ -146,7 +146,7 @@ function columnsOf(u: MappedUser) {
 
 export class DirectorySync {
   private readonly db: Kysely<Database>;
-  private readonly counts: RunCounts = { seen: 0, created: 0, updated: 0, disabled: 0, unchanged: 0, failed: 0 };
+  private readonly counts: RunCounts = { seen: 0, created: 0, updated: 0, disabled: 0, unchanged: 0, failed: 0, joined: 0, left: 0 };
   private readonly problems: EntryProblem[] = [];
   private readonly seenUsers = new IdSet();
   /** The directory's name, as the actor of the per-user audit events. */
@@ -161,6 +161,8 @@ export class DirectorySync {
   private mapped = new Map<number, number[]>();
   /** Groups whose memberships this directory decides: its own and the mapped local ones. */
   private managed: number[] = [];
+  /** The managed groups' ids and names, as audit events name them. */
+  private groupNames = new Map<number, { uuid: string; name: string }>();
   private usersGroupId: number | undefined;
   /** Highest change mark read (fallback mark where the directory does not say its own). */
   private maxMark: string | null = null;
@@ -430,7 +432,7 @@ export class DirectorySync {
       this.ancestors.set(g.id, [...seen]);
     }
     const wanted = d.groupMappings.map((m) => m.localGroupId);
-    const locals = wanted.length === 0 ? [] : await this.db.selectFrom("groups").select(["id", "uuid"]).where("uuid", "in", wanted).where("directory_id", "is", null).execute();
+    const locals = wanted.length === 0 ? [] : await this.db.selectFrom("groups").select(["id", "uuid", "name"]).where("uuid", "in", wanted).where("directory_id", "is", null).execute();
     const localIds = new Map(locals.map((g) => [g.uuid, g.id]));
     this.mapped = new Map();
     for (const m of d.groupMappings) {
@@ -441,8 +443,19 @@ export class DirectorySync {
       else this.mapped.set(source, [...(this.mapped.get(source) ?? []), target]);
     }
     this.managed = [...new Set([...groups.map((g) => g.id), ...[...this.mapped.values()].flat()])];
+    this.groupNames = new Map([...groups, ...locals].map((g) => [g.id, { uuid: g.uuid, name: g.name }]));
     this.usersGroupId = (await this.db.selectFrom("groups").select("id").where("name_key", "=", USERS_GROUP).where("builtin", "=", 1).executeTakeFirst())?.id;
     this.directories = new Map((await this.o.queries.list()).map((row) => [row.id, toDirectory(row)]));
+  }
+
+  /** Ids and names of groups, as audit events name them: the managed ones known, others (another directory's, left in a takeover) read. */
+  private async groupNamesOf(trx: Kysely<Database>, ids: number[]): Promise<(id: number) => { groupId: string; group: string }> {
+    const unknown = [...new Set(ids.filter((id) => !this.groupNames.has(id)))];
+    const read = new Map((unknown.length === 0 ? [] : await trx.selectFrom("groups").select(["id", "uuid", "name"]).where("id", "in", unknown).execute()).map((g) => [g.id, g]));
+    return (id) => {
+      const g = this.groupNames.get(id) ?? read.get(id);
+      return { groupId: g?.uuid ?? "", group: g?.name ?? `#${id}` };
+    };
   }
 
   /** The groups whose member a user is, by its DN: its directory groups' ancestors and their mapped local groups. */
@@ -626,7 +639,7 @@ export class DirectorySync {
       // The transaction may run again (storage/busy.ts): what it counts and joins is its own.
       const { created, counts } = await this.db.transaction().execute((trx) =>
         dialect.batchUserWrites(trx, async () => {
-          const tally = { created: 0, updated: 0, disabled: 0 };
+          const tally = { created: 0, updated: 0, disabled: 0, joined: 0, left: 0 };
           const joins = [...adds];
           const audits: AuditEntry[] = [];
           const documents: number[] = [];
@@ -636,6 +649,9 @@ export class DirectorySync {
           const inserted = rows.length === 0 ? [] : await dialect.insertJson<{ id: number; uuid: string; username: string; directory_key: string }>(trx, "users", Object.keys(rows[0]!), rows, { returning: ["id", "uuid", "username", "directory_key"] });
           const ids = new Map(inserted.map((u) => [u.directory_key, u.id]));
           const freshByKey = new Map(fresh.map((m) => [m.key, m]));
+          /** The batch's users by id, and the audit events of the new ones (which name the groups they joined). */
+          const users = new Map<number, { uuid: string; username: string }>([...existing.values(), ...inserted].map((u) => [u.id, u]));
+          const createEvents = new Map<number, AuditEntry>();
           for (const u of inserted) {
             const m = freshByKey.get(u.directory_key)!;
             documents.push(u.id);
@@ -644,7 +660,9 @@ export class DirectorySync {
             // Every new user joins users, as a local one does: not the sync's to take back.
             if (this.usersGroupId !== undefined) joins.push({ group_id: this.usersGroupId, user_id: u.id, synced_by: null });
             for (const g of this.desiredGroups(direct.get(m.dnKey) ?? [])) joins.push({ group_id: g, user_id: u.id, synced_by: d.id });
-            audits.push({ action: "user.create", target: userTarget(u), details: { after: Object.fromEntries(SYNCED_FIELDS.map(([f]) => [f, m[f]])), directory: d.name } });
+            const event: AuditEntry = { action: "user.create", target: userTarget(u), details: { after: Object.fromEntries(SYNCED_FIELDS.map(([f]) => [f, m[f]])), directory: d.name } };
+            createEvents.set(u.id, event);
+            audits.push(event);
           }
           if (updates.length > 0) {
             // In id order: the users' rows are read, and on PostgreSQL most likely locked, in that order.
@@ -652,6 +670,7 @@ export class DirectorySync {
             await dialect.updateJson(trx, "users", Object.keys(rows[0]!).filter((c) => c !== "id"), rows, { increment: ["version"] });
           }
           const moved = updates.filter(({ u }) => this.takenOver.has(u.id));
+          const left: { group_id: number; user_id: number }[] = [];
           if (moved.length > 0) {
             // Keyed by this directory from now on. The memberships the other directory's sync made are
             // this one's where it decides the group too (it counted them as had: kept, or removed below
@@ -661,7 +680,7 @@ export class DirectorySync {
             for (const from of new Set(moved.map(({ u }) => this.takenOver.get(u.id)!))) {
               const ids = moved.filter(({ u }) => this.takenOver.get(u.id) === from).map(({ u }) => u.id);
               if (this.managed.length > 0) await trx.updateTable("group_members").set({ synced_by: d.id }).where("user_id", "in", ids).where("synced_by", "=", from).where("group_id", "in", this.managed).execute();
-              await trx.deleteFrom("group_members").where("user_id", "in", ids).where("synced_by", "=", from).execute();
+              left.push(...(await trx.deleteFrom("group_members").where("user_id", "in", ids).where("synced_by", "=", from).returning(["group_id", "user_id"]).execute()));
             }
           }
           for (const { u, next, before, after } of updates) {
@@ -678,15 +697,34 @@ export class DirectorySync {
             tally.updated++;
             if (Object.keys(after).length > 0) audits.push({ action: "user.update", target: userTarget(u), details: { before, after, directory: d.name } });
           }
+          const joined = joins.length === 0 ? [] : await dialect.insertJson<{ group_id: number; user_id: number; synced_by: number | null }>(trx, "group_members", ["group_id", "user_id", "synced_by"], joins, { skipConflicts: true, returning: ["group_id", "user_id", "synced_by"] });
+          if (removes.length > 0) {
+            left.push(...(await trx.deleteFrom("group_members").where((eb) => eb(eb.refTuple("group_id", "user_id"), "in", removes.map((r) => eb.tuple(r.group_id, r.user_id)))).returning(["group_id", "user_id"]).execute()));
+          }
           const groups = new Set<number>();
-          for (const r of [...joins, ...removes]) {
+          for (const r of [...joined, ...left]) {
             groups.add(r.group_id);
             documents.push(r.user_id);
           }
-          if (joins.length > 0) await dialect.insertJson(trx, "group_members", ["group_id", "user_id", "synced_by"], joins, { skipConflicts: true });
-          if (removes.length > 0) {
-            await trx.deleteFrom("group_members").where((eb) => eb(eb.refTuple("group_id", "user_id"), "in", removes.map((r) => eb.tuple(r.group_id, r.user_id)))).execute();
+          // The sync's memberships, counted and audited a user at a time (not one event a membership): a
+          // new user's in its creation's event (by name: a first sync creates a million), an existing
+          // one's in one event for what it joined and one for what it left. (The users group every new
+          // user joins is part of its creation, as for a local user.)
+          const synced = joined.filter((r) => r.synced_by === d.id);
+          tally.joined = synced.length;
+          tally.left = left.length;
+          const named = await this.groupNamesOf(trx, [...synced, ...left].map((r) => r.group_id));
+          const byUser = (rows: { group_id: number; user_id: number }[]) => {
+            const map = new Map<number, { groupId: string; group: string }[]>();
+            for (const r of rows) map.set(r.user_id, [...(map.get(r.user_id) ?? []), named(r.group_id)]);
+            return map;
+          };
+          for (const [userId, list] of byUser(synced)) {
+            const created = createEvents.get(userId);
+            if (created) created.details!.groups = list.map((g) => g.group);
+            else audits.push({ action: "group.member.add", target: userTarget(users.get(userId)!), details: { groups: list, directory: d.name } });
           }
+          for (const [userId, list] of byUser(left)) audits.push({ action: "group.member.remove", target: userTarget(users.get(userId)!), details: { groups: list, directory: d.name } });
           if (disabledIds.length > 0) await Sessions.revokeAllOf(trx, disabledIds);
           await recordAuditRows(trx, dialect, this.actor, audits);
           return { result: { created: [...ids.values()], counts: tally }, documents: [...new Set(documents)], search, groups: [...groups] };
@@ -696,6 +734,8 @@ export class DirectorySync {
       this.counts.created += counts.created;
       this.counts.updated += counts.updated;
       this.counts.disabled += counts.disabled;
+      this.counts.joined += counts.joined;
+      this.counts.left += counts.left;
     } catch (error) {
       if (!retry || !isUniqueViolation(error)) throw error;
       if (read) this.counts.unchanged -= unchanged;

@@ -39,6 +39,9 @@ export interface RunCounts {
   disabled: number;
   unchanged: number;
   failed: number;
+  /** Memberships the run added, and removed (only ever ones a sync made). */
+  joined: number;
+  left: number;
 }
 
 export function createDirectoryQueries(db: Kysely<Database>) {

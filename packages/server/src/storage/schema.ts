@@ -304,6 +304,9 @@ export interface DirectorySyncRunsTable {
   disabled: Generated<number>;
   unchanged: Generated<number>;
   failed: Generated<number>;
+  /** Memberships the run added and removed. */
+  joined: Generated<number>;
+  left: Generated<number>;
   /** JSON array of the first problems: `{dn, message}`. */
   problems: Generated<string>;
   /** What the run says in words (why it failed, why it disabled nobody). */

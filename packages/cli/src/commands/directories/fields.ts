@@ -26,7 +26,7 @@ export const directoryRow = (d: ECMDirectory, format: OutputFormat): Row => ({
 });
 
 export const SYNC_COLUMNS = [
-  "id", "state", "mode", "forced", "startedBy", "startedAt", "finishedAt", "seen", "created", "updated", "disabled", "unchanged", "failed", "usersPerSecond", "message", "problems",
+  "id", "state", "mode", "forced", "startedBy", "startedAt", "finishedAt", "seen", "created", "updated", "disabled", "unchanged", "failed", "joined", "left", "usersPerSecond", "message", "problems",
 ];
 export const syncRow = (s: ECMDirectorySync): Row => ({ ...s, problems: s.problems.map((p) => `${p.dn}: ${p.message}`) });
 

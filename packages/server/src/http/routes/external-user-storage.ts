@@ -83,6 +83,8 @@ const RunSchema = Type.Object({
   disabled: Type.Integer(),
   unchanged: Type.Integer(),
   failed: Type.Integer(),
+  joined: Type.Integer({ description: "Memberships the run added: users who joined a group (a new user's users group not counted)" }),
+  left: Type.Integer({ description: "Memberships the run removed (only ever ones a sync made, never one added by hand)" }),
   usersPerSecond: Type.Integer(),
   problems: Type.Array(Problem, { description: "The first problems, with the entry's DN" }),
   message: Nullable(Type.String({ description: "What the run says in words: why it failed, why it disabled nobody" })),
