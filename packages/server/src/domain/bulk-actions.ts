@@ -67,8 +67,9 @@ const userTarget = (u: Pick<UserRow, "uuid" | "username">) => ({ type: "user", i
  * run whose process stopped goes on from its last committed batch in another (see resumeStale).
  *
  * Each user gets the rules of the single-user routes: only a system administrator acts on a system
- * administrator; built-in users are neither disabled nor deleted; a profile still in use is not
- * deleted; the last enabled system administrator stays. Users a rule keeps out are counted and
+ * administrator; built-in users are neither disabled nor deleted; a directory's users are neither
+ * enabled nor disabled (their directory decides); a profile still in use is not deleted; the last
+ * enabled system administrator stays. Users a rule keeps out are counted and
  * reported as refused; the others are changed.
  */
 export function createBulkActions(store: Store, users: UserQueries, groups: GroupQueries, log: (error: unknown, message: string) => void, batchSize = 1000) {
@@ -89,6 +90,8 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
     for (const u of batch) {
       if (admins.has(u.id) && !actorRoles.includes(SYSTEM_ADMINISTRATOR)) refuse(u, "Only a system administrator may act on a system administrator.");
       else if (u.builtin === 1 && (action === "disable" || action === "delete")) refuse(u, `A built-in user cannot be ${action === "delete" ? "deleted" : "disabled"}.`);
+      // As a PUT of the user refuses it: its directory's syncs would set it back.
+      else if (u.directory_id !== null && (action === "disable" || action === "enable")) refuse(u, "The directory decides whether this user is enabled: change it there.");
       else eligible.push(u);
     }
     if (action === "delete") {

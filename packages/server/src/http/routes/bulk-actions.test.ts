@@ -110,6 +110,31 @@ describeEachStore("bulk actions", (server) => {
     assert.equal((await s.api("GET", "/security/v1/users/count?search=bulk.z.", { token: admin })).body, 1);
   });
 
+  it("leaves enabled to the directory of its users: they are refused, with the reason, and the others done", async () => {
+    const s = server();
+    const { store } = s.server.deps;
+    const created = await s.api("POST", "/security/v1/external-user-storage", { token: admin, body: { name: "bulk corp", connectionUrl: "ldaps://127.0.0.1:1", baseDn: "dc=corp,dc=example" } });
+    assert.equal(created.status, 201, created.text);
+    const directory = await store.db.selectFrom("directories").select("id").where("uuid", "=", created.body.id).executeTakeFirstOrThrow();
+    for (const [username, enabled] of [["bulk.d.on", 1], ["bulk.d.off", 0]] as const) {
+      await insertUser(store, { username, enabled, directory_id: directory.id, directory_key: username, dn: `uid=${username},dc=corp,dc=example` });
+    }
+    await insertUser(store, { username: "bulk.d.local", enabled: 0 });
+    const enable = await runToEnd(s, admin, { action: "enable", filter: { search: "bulk.d." } });
+    assert.deepEqual([enable.status, enable.changed, enable.unchanged, enable.refused], ["done", 1, 0, 2]);
+    assert.deepEqual(enable.report.map((r) => [r.username, r.reason]).sort(), [
+      ["bulk.d.off", "The directory decides whether this user is enabled: change it there."],
+      ["bulk.d.on", "The directory decides whether this user is enabled: change it there."],
+    ]);
+    const disable = await runToEnd(s, admin, { action: "disable", filter: { search: "bulk.d." } });
+    assert.deepEqual([disable.changed, disable.refused], [1, 2]);
+    const enabled = async (username: string) => (await store.db.selectFrom("users").select("enabled").where("username", "=", username).executeTakeFirstOrThrow()).enabled;
+    assert.deepEqual([await enabled("bulk.d.on"), await enabled("bulk.d.off"), await enabled("bulk.d.local")], [1, 0, 0]);
+    // What stays local is done for them as for anyone.
+    const clear = await runToEnd(s, admin, { action: "clear-lockout", filter: { search: "bulk.d." } });
+    assert.equal(clear.refused, 0);
+  });
+
   it("refuses bad requests in the error shape, and what the caller may not do", async () => {
     const s = server();
     const post = (token: string | undefined, body: unknown) => s.api("POST", "/security/v1/users/bulk-actions", { token, body });

@@ -79,7 +79,7 @@ const bulkActionsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { grou
         description:
           "Answers 202 at once with the run (its URL in `Location`); the server works through the selection in batches, each one transaction with its audit events. " +
           "Every user gets the rules of the single-user routes: users they keep out (a system administrator when the caller is not one, a built-in user for disable and delete, " +
-          "a profile in use for delete, the last enabled system administrator) are counted as refused and listed in the report. A group the caller may not change is a 403.",
+          "a directory's user for enable and disable (its directory decides), a profile in use for delete, the last enabled system administrator) are counted as refused and listed in the report. A group the caller may not change is a 403.",
         body: BulkActionBody,
         response: { 202: BulkActionSchema, ...errorResponses(400, 401, 403, 404) },
       },
