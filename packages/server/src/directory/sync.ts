@@ -170,8 +170,8 @@ export class DirectorySync {
   private affected: Set<string> | null = new Set();
   /** Every directory, by id: its priority decides who keeps a name two directories have. */
   private directories = new Map<number, Directory>();
-  /** Users of lower-priority directories this batch takes over (same username or login name), by id: their directory until now. */
-  private takenOver = new Map<number, number>();
+  /** Users of lower-priority directories this batch takes over (same username or login name), by id: their directory until now (null: kept from a removed one). */
+  private takenOver = new Map<number, number | null>();
 
   constructor(private readonly o: SyncOptions) {
     this.db = o.store.db;
@@ -546,23 +546,28 @@ export class DirectorySync {
     }
     for (const key of await this.takeOver(takeovers, existing)) {
       const m = checked.find((c) => c.key === key)!;
-      this.problem(m.dn, `The username or login name "${takeovers.get(key)!.username}" is held by a system administrator of the directory "${takeovers.get(key)!.directory_name}": a higher priority does not take it over.`);
+      const holder = takeovers.get(key)!;
+      const of = holder.directory_id === null ? "kept from a removed directory" : `of the directory "${holder.directory_name}"`;
+      this.problem(m.dn, `The username or login name "${holder.username}" is held by a system administrator ${of}: this directory does not take it over.`);
       refused.add(key);
     }
     return mapped.filter((m) => !refused.has(m.key));
   }
 
-  /** True when a user holding a name this directory brings belongs to a directory of lower priority (a higher number). */
-  private outranks(holder: { directory_id: number | null }): boolean {
-    if (holder.directory_id === null || holder.directory_id === this.d.id) return false;
+  /** True when a user holding a name this directory brings belongs to a directory of lower priority (a higher number), or was kept from a removed one. */
+  private outranks(holder: { directory_id: number | null; kept: unknown }): boolean {
+    if (holder.directory_id === null) return Boolean(holder.kept);
+    if (holder.directory_id === this.d.id) return false;
     return (this.directories.get(holder.directory_id)?.priority ?? Number.POSITIVE_INFINITY) > this.d.priority;
   }
 
   /**
    * `priority` decides between directories: an entry whose username or login name a user of a
    * lower-priority directory holds takes that user over — the same account (id, groups, history),
-   * from now on this directory's, updated from the entry like any of its users. Never a user holding
-   * the system-administrator role: the directory that takes it over may be a security administrator's.
+   * from now on this directory's, updated from the entry like any of its users. So does an entry
+   * whose name a user kept from a removed directory holds (the directory added again, or the one it
+   * had been taken over from). Never a user holding the system-administrator role: the directory
+   * that takes it over may be a security administrator's.
    */
   private async takeOver(takeovers: Map<string, { id: number; profile_id: number; directory_id: number | null }>, existing: Map<string, SyncedUser>): Promise<string[]> {
     if (takeovers.size === 0) return [];
@@ -578,7 +583,7 @@ export class DirectorySync {
       existing.set(key, user);
       // This directory's user from now on: seen by this run (a full sync disables the unseen).
       this.seenUsers.add(holder.id);
-      this.takenOver.set(holder.id, holder.directory_id!);
+      this.takenOver.set(holder.id, holder.directory_id);
     }
     return blocked;
   }
@@ -620,7 +625,7 @@ export class DirectorySync {
       }
       const from = this.takenOver.get(u.id);
       if (from !== undefined) {
-        before.directory = this.directories.get(from)?.name ?? `#${from}`;
+        before.directory = from === null ? null : (this.directories.get(from)?.name ?? `#${from}`);
         after.directory = d.name;
       }
       if (Object.keys(after).length === 0 && u.dn_key === next.dn_key) unchanged++;
@@ -677,7 +682,9 @@ export class DirectorySync {
             // when not wanted) and are dropped elsewhere; those added by hand stay.
             const keyed = moved.map(({ key, u }) => ({ id: u.id, directory_id: d.id, directory_key: key })).sort((a, b) => a.id - b.id);
             await dialect.updateJson(trx, "users", ["directory_id", "directory_key"], keyed, {});
-            for (const from of new Set(moved.map(({ u }) => this.takenOver.get(u.id)!))) {
+            for (const from of new Set(moved.map(({ u }) => this.takenOver.get(u.id)))) {
+              // A user kept from a removed directory has no memberships a sync made any more.
+              if (from == null) continue;
               const ids = moved.filter(({ u }) => this.takenOver.get(u.id) === from).map(({ u }) => u.id);
               if (this.managed.length > 0) await trx.updateTable("group_members").set({ synced_by: d.id }).where("user_id", "in", ids).where("synced_by", "=", from).where("group_id", "in", this.managed).execute();
               left.push(...(await trx.deleteFrom("group_members").where("user_id", "in", ids).where("synced_by", "=", from).returning(["group_id", "user_id"]).execute()));

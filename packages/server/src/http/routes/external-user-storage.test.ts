@@ -210,13 +210,27 @@ describeEachStore("external user storage configuration", (server) => {
     const event = (await api("GET", `/security/v1/audit-events?target=${id}&action=directory.delete`)).body[0];
     assert.equal(event.details.usersAffected, count);
 
-    // Deleting: users and groups go.
-    const again = (await api("POST", PATH, directoryConfig(tree, slapd, { name: "to delete", groupEntryDnList: [tree.groupDn("developers")] }))).body;
-    await db.deleteFrom("users").where("directory_id", "is", null).where("dn", "is not", null).execute();
+    // Kept, not stranded: a directory that brings them again takes them over (the same accounts, enabled as it says),
+    // except one an administrator has given a password of its own meanwhile (an ordinary local user now).
+    const find = async (username: string) => (await api("GET", `/security/v1/users?extendedInfo=true&search=${username}`)).body.find((u: any) => u.username === username);
+    const [zoe, hans] = [await find("zoe"), await find("hmueller")];
+    assert.deepEqual([zoe.enabled, zoe.source.type, hans.source.type], [false, "local", "local"]);
+    assert.equal((await api("PUT", `/security/v1/users/${hans.id}/reset-password`, { type: "password", value: "A-Local-Password-1" })).status, 204);
     await db.deleteFrom("groups").where("name", "in", ["staff", "engineering", "developers", "zürich-office"]).execute();
-    assert.equal((await syncAndWait(server(), token, again.id)).state, "succeeded");
+    const again = (await api("POST", PATH, directoryConfig(tree, slapd, { name: "to delete", groupEntryDnList: [tree.groupDn("developers")] }))).body;
+    const back = await syncAndWait(server(), token, again.id);
+    assert.equal(back.state, "succeeded", back.message);
+    assert.deepEqual([back.created, back.updated, back.failed], [0, count - 1, 2]);
+    assert.ok(back.problems.some((p: any) => p.message === 'The username or login name "hmueller" is taken by a local user.'), JSON.stringify(back.problems));
+    const zoeBack = await find("zoe");
+    assert.deepEqual([zoeBack.id, zoeBack.enabled, zoeBack.source.id], [zoe.id, true, again.id]);
+    const takeover = (await api("GET", `/security/v1/audit-events?target=${zoe.id}&action=user.update`)).body[0];
+    assert.deepEqual([takeover.details.before.directory, takeover.details.after.directory, takeover.details.after.enabled], [null, "to delete", true]);
+
+    // Deleting: users and groups go.
     assert.equal((await api("DELETE", `${PATH}/${again.id}?users=delete`)).status, 204);
-    assert.equal((await api("GET", "/security/v1/users/count?search=hmueller")).body, 0);
+    assert.equal((await api("GET", "/security/v1/users/count?search=zoe")).body, 0);
+    assert.equal((await api("GET", "/security/v1/users/count?search=hmueller")).body, 1, "the local user stays");
     assert.equal((await api("GET", "/security/v1/user-groups?search=developers")).body.length, 0);
   });
 });

@@ -122,7 +122,11 @@ const TestSchema = Type.Object({
 });
 
 const DeleteQuery = Type.Object({
-  users: Type.Optional(Type.Union([Type.Literal("disable"), Type.Literal("delete")], { description: "disable (default): its users stay as disabled local users without a password; delete: they and its groups are deleted" })),
+  users: Type.Optional(
+    Type.Union([Type.Literal("disable"), Type.Literal("delete")], {
+      description: "disable (default): its users stay as disabled local users without a password, which a directory that brings them again takes over; delete: they and its groups are deleted",
+    }),
+  ),
 });
 
 const PATH = "/security/v1/external-user-storage";
@@ -200,7 +204,10 @@ const externalUserStorageRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app
     onRequest: adminOnly,
     schema: {
       summary: "Remove a directory",
-      description: "`users=disable` (default) keeps its users as disabled local users without a password, and its groups as local groups; `users=delete` deletes both. Refused while a sync runs.",
+      description:
+        "`users=disable` (default) keeps its users as disabled local users without a password (their groups and history with them), and its groups as local groups: " +
+        "a directory that brings one of them again — this one added anew, or the one a user had been taken over from — takes it over at its next sync that reads the entry, " +
+        "enabled as that directory says, unless an administrator has given it a password of its own meanwhile. `users=delete` deletes both. Each user's change is audited. Refused while a sync runs.",
       tags: TAGS,
       security,
       params: IdParams,
