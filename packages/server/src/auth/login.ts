@@ -129,10 +129,11 @@ export class LoginService {
     try {
       passwordMatches = await this.credentials.verify(user, password, { familiar: standing.familiar });
     } catch (error) {
-      // A directory that cannot be reached: the same refusal, no wrong password counted. (A local
-      // account's "unavailable" is the argon2 queue refusing more work: the 503 it is, unaudited.)
+      // A directory that cannot be reached, or whose configuration refuses the only connection it
+      // answers on (insecure): the same refusal, no wrong password counted. (A local account's
+      // "unavailable" is the argon2 queue refusing more work: the 503 it is, unaudited.)
       if (user?.directory_id == null || !(error instanceof DomainError) || error.kind !== "unavailable") throw error;
-      await this.recordFailure(actor, "auth.login", userTarget(user), "directory-unavailable");
+      await this.recordFailure(actor, "auth.login", userTarget(user), error.details.reason === "insecure" ? "directory-insecure" : "directory-unavailable");
       throw invalidCredentials();
     }
     if (!user) {

@@ -6,7 +6,7 @@ import type { UserRow } from "../storage/schema.js";
 import { isoNow } from "../storage/time.js";
 import { toDirectory, type Directory } from "./config.js";
 import { binaryAttributes, mapUser, userAttributes } from "./entries.js";
-import { DirectoryConnection, DirectoryError, escapeFilterValue } from "./ldap.js";
+import { DirectoryConnection, DirectoryError, escapeFilterValue, problemOf } from "./ldap.js";
 
 /**
  * Logins of imported users by directory bind: the user's entry is looked up by login name with the
@@ -15,8 +15,9 @@ import { DirectoryConnection, DirectoryError, escapeFilterValue } from "./ldap.j
  *
  * Connections are kept per directory and reused: one bound as the service account for the
  * lookups (its requests interleave), a few for the users' binds (one login at a time each). A
- * directory that cannot be reached throws DomainError("unavailable"): the login answers the one
- * 401 of every refused login without counting a wrong password, and /health shows the directory.
+ * directory that cannot be reached, or only over a connection its configuration sends no passwords
+ * over, throws DomainError("unavailable") with that reason: the login answers the one 401 of every
+ * refused login without counting a wrong password, and /health shows the directory and the reason.
  */
 
 /**
@@ -182,8 +183,11 @@ export function directoryCredentials(queries: DirectoryQueries, secrets: SecretB
     } catch (error) {
       if (!(error instanceof DirectoryError)) throw error;
       pool.reachableNotedAt = 0;
-      await queries.setReachability(d.id, error.message, isoNow());
-      throw new DomainError("unavailable", "The directory of this account cannot be reached.", { directory: d.name });
+      const problem = problemOf(error);
+      await queries.setReachability(d.id, problem, isoNow());
+      // The login's audit event says which (LoginService): a configuration that refuses the connection is no outage.
+      const message = problem.reason === "insecure" ? "The directory of this account answers only over a connection its configuration sends no passwords over." : "The directory of this account cannot be reached.";
+      throw new DomainError("unavailable", message, { directory: d.name, reason: problem.reason });
     }
   }
 

@@ -1,6 +1,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import { Client, InvalidCredentialsError, NoSuchObjectError, type Entry } from "ldapts";
+import type { DirectoryProblem } from "../storage/directory-queries.js";
 import { connectionUrls, type Directory } from "./config.js";
 import { EntryValues, MEMBER_ATTRIBUTES } from "./entries.js";
 
@@ -23,6 +24,14 @@ export class DirectoryError extends Error {
     super(message);
     this.name = "DirectoryError";
   }
+}
+
+/**
+ * What /health and the audit log say of a failure: the directory answers over a connection its
+ * configuration sends no passwords over (`insecure`: not a matter of reaching it), or it cannot be reached.
+ */
+export function problemOf(error: DirectoryError): DirectoryProblem {
+  return { reason: error.step === "insecure" ? "insecure" : "unreachable", message: error.message };
 }
 
 /** TLS failures: a certificate the CA does not vouch for, a name mismatch, a handshake that failed. */
@@ -84,9 +93,8 @@ export class DirectoryConnection {
    * False when the directory refuses the credentials.
    */
   async bind(dn: string, password: string): Promise<boolean> {
-    if (!this.secure && !this.d.allowUnencryptedPasswords) {
-      throw new DirectoryError("insecure", `${this.url.host} is not encrypted (no LDAPS, no StartTLS): passwords are not sent over it unless allowUnencryptedPasswords is set.`);
-    }
+    const refusal = this.passwordRefusal();
+    if (refusal) throw refusal;
     try {
       await this.client.bind(dn, password);
       return true;
@@ -94,6 +102,12 @@ export class DirectoryConnection {
       if (error instanceof InvalidCredentialsError) return false;
       throw this.failure("bind", error);
     }
+  }
+
+  /** Why no password may cross this connection (its configuration refuses an unencrypted one); null when they may. */
+  passwordRefusal(): DirectoryError | null {
+    if (this.secure || this.d.allowUnencryptedPasswords) return null;
+    return new DirectoryError("insecure", `${this.url.host} is not encrypted (no LDAPS, no StartTLS): passwords are not sent over it unless allowUnencryptedPasswords is set.`);
   }
 
   /** Binds with the configured service account (anonymous without a bindDn). */

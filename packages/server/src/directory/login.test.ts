@@ -81,7 +81,7 @@ describeEachStore("login by directory bind", (server) => {
     for (let i = 0; i < 8; i++) assert.equal((await login("hmueller", DIRECTORY_USER_PASSWORD)).status, 401);
     const health = await server().api("GET", "/health");
     assert.equal(health.status, 200);
-    assert.deepEqual(health.body.directories.map((d: any) => d.id), [id]);
+    assert.deepEqual(health.body.directories.map((d: any) => [d.id, d.problem]), [[id, "unreachable"]]);
     const events = (await api("GET", "/security/v1/audit-events?action=auth.login&max=1")).body;
     assert.equal(events[0].details.reason, "directory-unavailable");
     const hans = await user("hmueller");
@@ -110,8 +110,17 @@ describeEachStore("login by directory bind", (server) => {
   it("sends no password over an unencrypted connection unless the directory allows it", async () => {
     assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { connectionUrl: slapd.url, bindPassword: DIRECTORY_SERVICE_PASSWORD })).status, 200);
     assert.equal((await login("zoe", DIRECTORY_USER_PASSWORD)).status, 401);
-    assert.equal((await server().api("GET", "/health")).body.directories?.length, 1);
+    // Not an outage: the configuration refuses the connection, and /health and the audit log say so.
+    assert.deepEqual((await server().api("GET", "/health")).body.directories?.map((d: any) => [d.id, d.problem]), [[id, "insecure"]]);
+    const refused = (await api("GET", "/security/v1/audit-events?action=auth.login&max=1")).body[0];
+    assert.deepEqual([refused.targetName, refused.details.reason], ["zoe", "directory-insecure"]);
+    // A sync says so too (it reaches the directory, but its users' passwords may not cross to it), and in its message.
+    const run = await syncAndWait(server(), token, id);
+    assert.equal(run.state, "failed");
+    assert.match(run.message, /is not encrypted \(no LDAPS, no StartTLS\): passwords are not sent over it unless allowUnencryptedPasswords is set/);
+    assert.equal((await server().api("GET", "/health")).body.directories?.[0]?.problem, "insecure");
     assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { allowUnencryptedPasswords: true, bindPassword: DIRECTORY_SERVICE_PASSWORD })).status, 200);
     assert.equal((await login("zoe", DIRECTORY_USER_PASSWORD)).status, 200);
+    assert.equal((await server().api("GET", "/health")).body.directories, undefined);
   });
 });

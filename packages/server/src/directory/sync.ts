@@ -15,7 +15,7 @@ import { toDirectory, type Directory } from "./config.js";
 import { dnKey } from "./dn.js";
 import { binaryAttributes, changeAttribute, EntryValues, groupAttributes, mapGroup, mapUser, MEMBER_ATTRIBUTES, userAttributes, type EntryProblem, type MappedGroup, type MappedUser } from "./entries.js";
 import type { Entry } from "ldapts";
-import { DirectoryConnection, DirectoryError, escapeFilterValue } from "./ldap.js";
+import { DirectoryConnection, DirectoryError, escapeFilterValue, problemOf } from "./ldap.js";
 
 /**
  * One sync of a directory into the store (issue 11). In order:
@@ -186,7 +186,9 @@ export class DirectorySync {
       const connection = await DirectoryConnection.open(d);
       this.connection = connection;
       await connection.bindService(this.o.bindPassword);
-      await queries.setReachability(d.id, null, isoNow());
+      // Reached; its users' logins still fail where no password may cross this connection (an anonymous sync sends none).
+      const refusal = connection.passwordRefusal();
+      await queries.setReachability(d.id, refusal && problemOf(refusal), isoNow());
       const previous = await this.highWater();
       const startMark = await this.startMark(connection, startedAt);
       // A mark from another domain controller (USNs are per server) or none yet: read everything, disable nobody.
@@ -208,7 +210,7 @@ export class DirectorySync {
       return { state: "succeeded", counts: this.counts, problems: this.problems, message };
     } catch (error) {
       const message = error instanceof DirectoryError ? error.message : `The sync stopped: ${(error as Error)?.message ?? String(error)}`;
-      if (error instanceof DirectoryError && (error.step === "connect" || error.step === "tls")) await queries.setReachability(d.id, error.message, isoNow()).catch(() => {});
+      if (error instanceof DirectoryError && (error.step === "connect" || error.step === "tls" || error.step === "insecure")) await queries.setReachability(d.id, problemOf(error), isoNow()).catch(() => {});
       await this.finish("failed", `${message} Nobody was disabled.`, async () => {}).catch(() => {});
       return { state: "failed", counts: this.counts, problems: this.problems, message };
     } finally {

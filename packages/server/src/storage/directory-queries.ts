@@ -31,6 +31,15 @@ export interface SyncedUser {
   change_password: number;
 }
 
+/**
+ * Why a directory's users cannot log in: it cannot be reached (no connection, TLS failed), or it
+ * answers only over a connection its configuration sends no passwords over (`insecure`).
+ */
+export interface DirectoryProblem {
+  reason: "unreachable" | "insecure";
+  message: string;
+}
+
 /** Counts of a run, as `GET …/sync` shows them. */
 export interface RunCounts {
   seen: number;
@@ -110,21 +119,26 @@ export function createDirectoryQueries(db: Kysely<Database>) {
         .execute();
     },
 
-    /** Notes whether the directory could be reached (only writes when that changes). */
-    async setReachability(directoryId: number, error: string | null, at: string): Promise<void> {
-      if (error === null) {
-        await db.updateTable("directory_sync_state").set({ unreachable_since: null, unreachable_error: null }).where("directory_id", "=", directoryId).where("unreachable_since", "is not", null).execute();
+    /** Notes whether the directory could be used, and if not why (only writes when that changes). */
+    async setReachability(directoryId: number, problem: DirectoryProblem | null, at: string): Promise<void> {
+      if (problem === null) {
+        await db.updateTable("directory_sync_state").set({ unreachable_since: null, unreachable_error: null, unreachable_reason: null }).where("directory_id", "=", directoryId).where("unreachable_since", "is not", null).execute();
       } else {
-        await db.updateTable("directory_sync_state").set({ unreachable_since: at, unreachable_error: error.slice(0, 1000) }).where("directory_id", "=", directoryId).where("unreachable_since", "is", null).execute();
+        await db
+          .updateTable("directory_sync_state")
+          .set({ unreachable_since: at, unreachable_error: problem.message.slice(0, 1000), unreachable_reason: problem.reason })
+          .where("directory_id", "=", directoryId)
+          .where((eb) => eb.or([eb("unreachable_since", "is", null), eb("unreachable_reason", "is", null), eb("unreachable_reason", "!=", problem.reason)]))
+          .execute();
       }
     },
 
-    /** The directories that could not be reached at the last try. */
+    /** The directories that could not be used at the last try, and why. */
     unreachable() {
       return db
         .selectFrom("directory_sync_state as s")
         .innerJoin("directories as d", "d.id", "s.directory_id")
-        .select(["d.uuid", "d.name", "s.unreachable_since", "s.unreachable_error"])
+        .select(["d.uuid", "d.name", "s.unreachable_since", "s.unreachable_error", "s.unreachable_reason"])
         .where("s.unreachable_since", "is not", null)
         .orderBy("d.name")
         .execute();

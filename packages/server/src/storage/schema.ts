@@ -323,9 +323,11 @@ export interface DirectorySyncStateTable {
   high_water: string | null;
   last_full_at: string | null;
   last_changed_at: string | null;
-  /** Set when a login or sync could not reach the directory, cleared when one could (shown by /health). */
+  /** Set when a login or sync could not use the directory, cleared when one could (shown by /health). */
   unreachable_since: string | null;
   unreachable_error: string | null;
+  /** Why: "unreachable" (no connection, TLS failed) or "insecure" (a connection its configuration sends no passwords over). */
+  unreachable_reason: string | null;
 }
 
 /** API keys (auth/api-keys.ts): only a keyed hash of each secret is kept. */

@@ -22,6 +22,7 @@ import { sessionOriginMigration } from "./migrations/012b-session-origin.js";
 import { directoriesMigration } from "./migrations/011-directories.js";
 import { membershipOriginMigration } from "./migrations/011e-membership-origin.js";
 import { syncRunMembershipsMigration } from "./migrations/011f-sync-run-memberships.js";
+import { directoryProblemMigration } from "./migrations/011g-directory-problem.js";
 import { hardeningMigration } from "./migrations/010-hardening.js";
 import { nfkcKeysMigration } from "./migrations/010d-nfkc-keys.js";
 import { BusyRetryingKysely, DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
@@ -78,6 +79,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "011d-search-entries-when-changed": step((db) => dialect.searchEntriesWhenChanged(db)),
     "011e-membership-origin": membershipOriginMigration,
     "011f-sync-run-memberships": syncRunMembershipsMigration,
+    "011g-directory-problem": directoryProblemMigration,
     "010d-nfkc-keys": nfkcKeysMigration,
   };
 }

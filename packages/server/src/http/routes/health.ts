@@ -5,8 +5,15 @@ import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { errorResponses } from "../schemas.js";
 
-/** A directory the last login or sync could not reach (the reason is in its sync run and the audit log, not here: this answer is public). */
-const UnreachableDirectory = Type.Object({ id: Type.String(), name: Type.String(), unreachableSince: Type.String({ format: "date-time" }) });
+/** A directory the last login or sync could not use, and why in a word (the details are in its sync run and the audit log, not here: this answer is public). */
+const UnreachableDirectory = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  problem: Type.Union([Type.Literal("unreachable"), Type.Literal("insecure")], {
+    description: "unreachable: no connection, or TLS failed; insecure: it answers only over a connection its configuration sends no passwords over (neither LDAPS nor StartTLS, allowUnencryptedPasswords not set)",
+  }),
+  unreachableSince: Type.String({ format: "date-time", description: "Since when (the problem first seen)" }),
+});
 
 const healthRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, directories }) => {
   app.get(
@@ -14,7 +21,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, di
     {
       schema: {
         summary: "Liveness and store reachability",
-        description: "`directories` lists the directories that could not be reached at the last login or sync through them (absent when all could): the service still answers, their users cannot log in.",
+        description: "`directories` lists the directories that could not be used at the last login or sync through them (absent when all could), each with its `problem`: the service still answers, their users cannot log in.",
         tags: ["operations"],
         response: { 200: Type.Object({ status: Type.Literal("ok"), store: Type.String(), directories: Type.Optional(Type.Array(UnreachableDirectory)) }), ...errorResponses(503) },
       },
@@ -26,7 +33,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, di
         throw new ApiError("unavailable", "The store cannot be reached.");
       }
       const unreachable = await directories.queries.unreachable();
-      const listed = unreachable.map((d) => ({ id: d.uuid, name: d.name, unreachableSince: d.unreachable_since! }));
+      const listed = unreachable.map((d) => ({ id: d.uuid, name: d.name, problem: d.unreachable_reason === "insecure" ? ("insecure" as const) : ("unreachable" as const), unreachableSince: d.unreachable_since! }));
       return { status: "ok" as const, store: store.dialect.name, ...(listed.length > 0 ? { directories: listed } : {}) };
     },
   );
