@@ -9,7 +9,7 @@ import { assertMayConfigureLoginSource } from "../domain/role-rules.js";
 import type { AdminActor } from "../domain/users.js";
 import { checkPrecondition, type Precondition } from "../domain/versioned.js";
 import { isUniqueViolation } from "../storage/constraints.js";
-import { createDirectoryQueries, type RunCounts } from "../storage/directory-queries.js";
+import { createDirectoryQueries, INTERRUPTED_MESSAGE, type RunCounts } from "../storage/directory-queries.js";
 import type { Database, SyncRunRow } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
 import { isoAfter, isoNow } from "../storage/time.js";
@@ -25,8 +25,9 @@ import { DirectorySync } from "./sync.js";
  *
  * One node at a time syncs a directory: it holds the directory's lease in the store
  * (`directory_sync_state`), renews it while it runs and gives it back at the end. A node that stops
- * (even `kill -9`) lets it run out; the next node to take it marks that run interrupted. Every node
- * reads the progress from the store. Every node looks for due periodic syncs; the lease, taken
+ * (even `kill -9`) lets it run out; a node starting up, the scheduler's next look, or the next run,
+ * whichever comes first, takes the lease and closes that run as interrupted, with its audit event.
+ * Every node reads the progress from the store. Every node looks for due periodic syncs; the lease, taken
  * only while the sync is still due, lets exactly one of them run it.
  */
 
@@ -100,7 +101,7 @@ export function toRunView(run: SyncRunRow, leaseSeconds: number, now = Date.now(
     left: run.left,
     usersPerSecond: Math.round(run.seen / seconds),
     problems: JSON.parse(run.problems) as EntryProblem[],
-    message: run.message,
+    message: run.message ?? (stale ? INTERRUPTED_MESSAGE : null),
   };
 }
 
@@ -114,9 +115,13 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
   const credentials = directoryCredentials(queries, secrets);
   /** This process's name in the leases. */
   const owner = randomUUID();
+  /** Its name while it closes another node's interrupted runs. */
+  const sweeper = randomUUID();
   /** Syncs running here, by directory id. */
   const running = new Map<number, { promise: Promise<void>; controller: AbortController }>();
   let timer: NodeJS.Timeout | undefined;
+  /** The look for interrupted runs made at start. */
+  let startup: Promise<void> | undefined;
   let stopping = false;
 
   async function load(uuid: string, on: Kysely<Database> = db): Promise<Directory> {
@@ -171,19 +176,62 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     running.set(d.id, { promise, controller });
   }
 
-  /** Takes the lease (a periodic run: only while due), marks runs of a node that stopped as interrupted, records the new run and starts it. */
+  /**
+   * Closes the runs a node that stopped left running (the caller holds the directory's lease): each
+   * interrupted, with its message, and audited as the run's end — who started it, its counts.
+   */
+  async function closeInterrupted(trx: Kysely<Database>, directoryId: number, now: string): Promise<void> {
+    const runs = await queries.closeInterrupted(trx, directoryId, now);
+    if (runs.length === 0) return;
+    const d = await queries.findById(directoryId, trx);
+    if (!d) return;
+    for (const run of runs) {
+      const { seen, created, updated, disabled, unchanged, failed, joined, left } = run;
+      await recordAudit(trx, { id: null, name: run.started_by, sourceIp: null }, {
+        action: "directory.sync",
+        target: directoryTarget(d),
+        outcome: "failure",
+        details: { runId: run.id, mode: run.mode, forced: run.forced === 1, seen, created, updated, disabled, unchanged, failed, joined, left, interrupted: true, message: INTERRUPTED_MESSAGE },
+      });
+    }
+  }
+
+  /**
+   * Closes the runs of nodes that stopped, wherever their lease ran out: a node that starts, and the
+   * scheduler's every look. The lease is taken for it under a name of its own, so that neither another
+   * node nor a sync started here meanwhile sees the directory free.
+   */
+  async function closeStaleRuns(): Promise<void> {
+    for (const directoryId of await queries.directoriesWithStaleRuns(isoNow())) {
+      if (running.has(directoryId) || stopping) continue;
+      const now = isoNow();
+      if (!(await queries.acquireLease(directoryId, sweeper, now, isoAfter(timing.leaseSeconds)))) continue;
+      try {
+        await db.transaction().execute(async (trx) => {
+          await closeInterrupted(trx, directoryId, now);
+          await queries.releaseLease(directoryId, sweeper, trx);
+        });
+      } catch (error) {
+        await queries.releaseLease(directoryId, sweeper).catch(() => {});
+        throw error;
+      }
+    }
+  }
+
+  /** Takes the lease (a periodic run: only while due), closes runs of a node that stopped as interrupted, records the new run and starts it. */
   async function begin(d: Directory, mode: SyncMode, force: boolean, startedBy: Actor, due?: { mode: SyncMode; before: string }): Promise<number | null> {
     if (running.has(d.id) || stopping) return null;
     const now = isoNow();
     if (!(await queries.acquireLease(d.id, owner, now, isoAfter(timing.leaseSeconds), due))) return null;
-    await queries.markInterrupted(d.id, now);
+    await db.transaction().execute((trx) => closeInterrupted(trx, d.id, now));
     const runId = await queries.createRun(d.id, mode, force, startedBy.name, now);
     launch(d, runId, mode, force, startedBy);
     return runId;
   }
 
-  /** Looks for due periodic syncs, lowest priority number first; runs at most one at a time on this node. */
+  /** Closes the runs of nodes that stopped, then looks for due periodic syncs, lowest priority number first; runs at most one at a time on this node. */
   async function runDueSyncs(): Promise<void> {
+    await closeStaleRuns();
     if (running.size > 0 || stopping) return;
     const directories = (await queries.list()).map(toDirectory).filter((d) => d.enabled).sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name));
     for (const d of directories) {
@@ -380,6 +428,8 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     },
 
     start(): void {
+      // A run this or another node left when it stopped (kill -9, a crash) is closed as soon as its lease has run out.
+      startup = closeStaleRuns().catch((error) => log(error, "closing interrupted directory syncs failed"));
       if (timing.schedulerSeconds === 0) return;
       timer = setInterval(() => void runDueSyncs().catch((error) => log(error, "looking for due directory syncs failed")), timing.schedulerSeconds * 1000);
       timer.unref();
@@ -389,6 +439,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     async stop(): Promise<void> {
       stopping = true;
       clearInterval(timer);
+      await startup;
       for (const r of running.values()) r.controller.abort(new Error("the server is stopping"));
       await this.idle();
       await credentials.close();

@@ -93,7 +93,21 @@ for (const kind of storeKinds) {
       }
       const interrupted = await waitForSync(a, token, id);
       assert.equal(interrupted.state, "interrupted");
+      assert.match(interrupted.message, /interrupted: the node running it stopped before it ended/);
       assert.ok(interrupted.seen < tree.userCount, `${interrupted.seen} seen: the kill came mid-run`);
+      // A node that starts closes it in the store, with the run's audit event (the others look when they next sync).
+      const { db } = a.server.deps.store;
+      const c = await startTestServer(kind, { directories: { leaseSeconds: LEASE_SECONDS, schedulerSeconds: 0 }, store: a.server.deps.config.store });
+      try {
+        for (let i = 0; (await db.selectFrom("directory_sync_runs").select("state").where("id", "=", interrupted.id).executeTakeFirstOrThrow()).state === "running"; i++) {
+          assert.ok(i < 200, "closed at start-up");
+          await new Promise((r) => setTimeout(r, 25));
+        }
+      } finally {
+        await c.close();
+      }
+      const events = (await a.api("GET", `/security/v1/audit-events?target=${id}&action=directory.sync`, { token })).body;
+      assert.deepEqual(events.map((e: any) => [e.outcome, e.details.runId, e.details.interrupted, e.details.seen]), [["failure", interrupted.id, true, interrupted.seen]]);
       assert.equal(await partialUsers(), 0);
       const imported = (await a.api("GET", `/security/v1/users/count?source=directory:${id}`, { token })).body;
       assert.ok(imported > 0 && imported < tree.userCount - 1, `${imported} imported before the kill`);

@@ -235,7 +235,8 @@ export class DirectorySync {
     await this.db.transaction().execute(async (trx) => {
       await more(trx);
       await this.o.ending(trx);
-      await queries.finishRun(trx, this.o.runId, state, this.counts, JSON.stringify(this.problems), message, isoNow());
+      // Closed as interrupted meanwhile (this node's lease ran out and another noticed): that closing was audited.
+      if (!(await queries.finishRun(trx, this.o.runId, state, this.counts, JSON.stringify(this.problems), message, isoNow()))) return;
       await recordAudit(trx, startedBy, {
         action: "directory.sync",
         target: { type: "directory", id: d.uuid, name: d.name },

@@ -53,6 +53,9 @@ export interface RunCounts {
   left: number;
 }
 
+/** What a run whose node stopped (a crash, kill -9) says. */
+export const INTERRUPTED_MESSAGE = "This sync was interrupted: the node running it stopped before it ended; nothing was disabled. The next sync picks up from the directory's current state.";
+
 export function createDirectoryQueries(db: Kysely<Database>) {
   return {
     list(): Promise<DirectoryRow[]> {
@@ -164,17 +167,33 @@ export function createDirectoryQueries(db: Kysely<Database>) {
       await db.updateTable("directory_sync_runs").set({ ...counts, problems, heartbeat_at: now }).where("id", "=", runId).execute();
     },
 
-    async finishRun(on: Kysely<Database>, runId: number, state: "succeeded" | "failed", counts: RunCounts, problems: string, message: string | null, now: string): Promise<void> {
-      await on.updateTable("directory_sync_runs").set({ ...counts, problems, state, message, finished_at: now, heartbeat_at: now }).where("id", "=", runId).execute();
+    /** Ends a run still running; false when it was ended already (closed as interrupted by another node, its lease having run out). */
+    async finishRun(on: Kysely<Database>, runId: number, state: "succeeded" | "failed", counts: RunCounts, problems: string, message: string | null, now: string): Promise<boolean> {
+      const result = await on.updateTable("directory_sync_runs").set({ ...counts, problems, state, message, finished_at: now, heartbeat_at: now }).where("id", "=", runId).where("state", "=", "running").executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
 
-    /** Runs left "running" by a node that stopped (its lease ran out): they were interrupted. */
-    async markInterrupted(directoryId: number, now: string): Promise<void> {
-      await db
+    /** Directories with a run left "running" whose lease is free or ran out: the node running it stopped. */
+    async directoriesWithStaleRuns(now: string): Promise<number[]> {
+      const rows = await db
+        .selectFrom("directory_sync_runs as r")
+        .innerJoin("directory_sync_state as s", "s.directory_id", "r.directory_id")
+        .select("r.directory_id")
+        .distinct()
+        .where("r.state", "=", "running")
+        .where((eb) => eb.or([eb("s.lease_owner", "is", null), eb("s.lease_until", "<", now)]))
+        .execute();
+      return rows.map((r) => r.directory_id);
+    },
+
+    /** Ends the runs a node that stopped left "running" (the caller holds the directory's lease): interrupted, with a message. */
+    closeInterrupted(on: Kysely<Database>, directoryId: number, now: string): Promise<SyncRunRow[]> {
+      return on
         .updateTable("directory_sync_runs")
-        .set({ state: "interrupted", finished_at: now, message: "The node running this sync stopped before it ended; nothing was disabled. The next sync picks up from the directory's current state." })
+        .set({ state: "interrupted", finished_at: now, message: INTERRUPTED_MESSAGE })
         .where("directory_id", "=", directoryId)
         .where("state", "=", "running")
+        .returningAll()
         .execute();
     },
 

@@ -173,6 +173,44 @@ describeEachStore("external user storage configuration", (server) => {
     assert.equal((await test({ connectionUrl: `ldap://127.0.0.1:1 ${slapd.url}` })).ok, true);
   });
 
+  it("closes a run its node left when it stopped, once its lease has run out: interrupted, with a message and the run's audit event", async () => {
+    const created = await api("POST", PATH, { name: "left running", connectionUrl: "ldaps://127.0.0.1:1", baseDn: "dc=x" });
+    assert.equal(created.status, 201, created.text);
+    const { store, directories } = server().server.deps;
+    const { db } = store;
+    const directory = await db.selectFrom("directories").select("id").where("uuid", "=", created.body.id).executeTakeFirstOrThrow();
+    // A node that died mid-run: the run still "running", its heartbeat an hour old, the lease its own.
+    const hourAgo = new Date(Date.now() - 3600_000).toISOString();
+    const lease = (until: string) => db.updateTable("directory_sync_state").set({ lease_owner: "a-node-that-died", lease_until: until }).where("directory_id", "=", directory.id).execute();
+    await lease(new Date(Date.now() + 60_000).toISOString());
+    const run = await db.insertInto("directory_sync_runs").values({ directory_id: directory.id, mode: "full", state: "running", started_at: hourAgo, heartbeat_at: hourAgo, started_by: "sysadmin", seen: 40, created: 40 }).returning("id").executeTakeFirstOrThrow();
+    const row = () => db.selectFrom("directory_sync_runs").select(["state", "message", "finished_at"]).where("id", "=", run.id).executeTakeFirstOrThrow();
+    const events = async () => (await api("GET", `/security/v1/audit-events?target=${created.body.id}&action=directory.sync`)).body;
+
+    // Every node shows it interrupted, in words, at once.
+    const shown = (await api("GET", `${PATH}/${created.body.id}/sync`)).body;
+    assert.deepEqual([shown.state, shown.finishedAt], ["interrupted", null]);
+    assert.match(shown.message, /interrupted: the node running it stopped before it ended; nothing was disabled/);
+    // While the lease holds, the store's run is left alone; once it has run out, the scheduler's next look closes it.
+    await directories.runDueSyncs();
+    assert.equal((await row()).state, "running");
+    assert.deepEqual(await events(), []);
+    await lease(hourAgo);
+    await directories.runDueSyncs();
+    const closed = await row();
+    assert.equal(closed.state, "interrupted");
+    assert.match(closed.message ?? "", /interrupted/);
+    assert.ok(closed.finished_at);
+    await directories.runDueSyncs();
+    const [event, ...more] = await events();
+    assert.deepEqual(more, [], "audited once");
+    assert.deepEqual([event.actor, event.outcome, event.details.runId, event.details.seen, event.details.interrupted], ["sysadmin", "failure", run.id, 40, true]);
+    assert.match(event.details.message, /interrupted/);
+    const state = await db.selectFrom("directory_sync_state").select("lease_owner").where("directory_id", "=", directory.id).executeTakeFirstOrThrow();
+    assert.equal(state.lease_owner, null, "the lease is free again");
+    assert.equal((await api("DELETE", `${PATH}/${created.body.id}`)).status, 204);
+  });
+
   it("syncs one at a time, keeps the key of imported users, and removes a directory with its users disabled or deleted", async () => {
     const group = await createGroup(server(), token, "mapped-local");
     const created = await api("POST", PATH, directoryConfig(tree, slapd, { name: "to remove", groupMappings: [{ groupDn: tree.groupDn("staff"), localGroupId: group }] }));
