@@ -203,11 +203,23 @@ export function mergeDirectory(current: Omit<Directory, "id" | "uuid" | "version
   return next;
 }
 
+/**
+ * The server a URL names, as compared wherever that matters: the host in lower case and the port,
+ * LDAP's default where left out. `ldap://DC1.corp.example/` is `ldap://dc1.corp.example:389`.
+ */
+export function serverOf(url: URL): string {
+  return `${url.hostname.toLowerCase()}:${url.port || (url.protocol === "ldaps:" ? "636" : "389")}`;
+}
+
 /** A change that would send the stored bind password to a server, or over a connection, it was not given for. */
 function sendsPasswordElsewhere(current: DirectorySettings, next: DirectorySettings): boolean {
-  const known = new Set(current.connectionUrl.split(" ").map((u) => new URL(u).href));
+  const named = (text: string) => {
+    const url = new URL(text);
+    return `${url.protocol}//${serverOf(url)}`;
+  };
+  const known = new Set(current.connectionUrl.split(" ").map(named));
   return (
-    next.connectionUrl.split(" ").some((u) => !known.has(new URL(u).href)) ||
+    next.connectionUrl.split(" ").some((u) => !known.has(named(u))) ||
     (current.startTls && !next.startTls) ||
     certificates(next.caCertificate) !== certificates(current.caCertificate) ||
     (!current.allowUnencryptedPasswords && next.allowUnencryptedPasswords)

@@ -11,7 +11,7 @@ import { createUserQueries } from "../storage/user-queries.js";
 import type { Database } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
-import { toDirectory, type Directory } from "./config.js";
+import { serverOf, toDirectory, type Directory } from "./config.js";
 import { dnKey } from "./dn.js";
 import { binaryAttributes, changeAttribute, EntryValues, groupAttributes, mapGroup, mapUser, MEMBER_ATTRIBUTES, userAttributes, type EntryProblem, type MappedGroup, type MappedUser } from "./entries.js";
 import type { Entry } from "ldapts";
@@ -42,6 +42,15 @@ interface HighWater {
   attribute: string;
   value: string;
   server: string;
+}
+
+/** Whether a mark came from the server that answered (marks written before `serverOf` hold the URL's host as it was spelled). */
+function sameServer(mark: HighWater, url: URL): boolean {
+  try {
+    return serverOf(new URL(`${url.protocol}//${mark.server}`)) === serverOf(url);
+  } catch {
+    return false;
+  }
 }
 
 /** How far back a `modifyTimestamp` mark reaches before the run's start: clocks of this server and the directory may differ this much. */
@@ -192,7 +201,7 @@ export class DirectorySync {
       const previous = await this.highWater();
       const startMark = await this.startMark(connection, startedAt);
       // A mark from another domain controller (USNs are per server) or none yet: read everything, disable nobody.
-      const incremental = this.o.mode === "changed" && previous !== null && (previous.attribute !== "uSNChanged" || previous.server === connection.url.host);
+      const incremental = this.o.mode === "changed" && previous !== null && (previous.attribute !== "uSNChanged" || sameServer(previous, connection.url));
       await this.syncGroups(incremental ? previous : null);
       await this.loadGraph();
       const userFilter = incremental ? `(&${d.userFilter}(${previous.attribute}>=${escapeFilterValue(previous.value)}))` : d.userFilter;
@@ -201,11 +210,11 @@ export class DirectorySync {
         await this.step();
       }
       if (incremental) await this.recheckAffected();
-      let message = this.o.mode === "changed" && !incremental ? (previous === null ? "No earlier sync left a mark: every user was read (removals are found by full syncs)." : `Another server (${connection.url.host}) answered than the one the mark came from: every user was read.`) : null;
+      let message = this.o.mode === "changed" && !incremental ? (previous === null ? "No earlier sync left a mark: every user was read (removals are found by full syncs)." : `${connection.url.host} answered, not the server the last mark came from (marks are per server): every user was read.`) : null;
       if (this.o.mode === "full") message = await this.disableGone();
       await this.o.store.dialect.settleBulkWrites(this.db);
       const mark = startMark ?? this.maxMark ?? previous?.value ?? null;
-      const highWater = mark === null ? null : JSON.stringify({ attribute: changeAttribute(d), value: mark, server: connection.url.host } satisfies HighWater);
+      const highWater = mark === null ? null : JSON.stringify({ attribute: changeAttribute(d), value: mark, server: serverOf(connection.url) } satisfies HighWater);
       await this.finish("succeeded", message, async (trx) => queries.recordCompleted(trx, d.id, this.o.mode, new Date(startedAt).toISOString(), highWater));
       return { state: "succeeded", counts: this.counts, problems: this.problems, message };
     } catch (error) {

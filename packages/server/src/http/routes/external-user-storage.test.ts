@@ -68,6 +68,12 @@ describeEachStore("external user storage configuration", (server) => {
       assert.equal((await api("PUT", url, { ...change, bindPassword: "S3cret-Bind-Pass" })).status, 200, "with the password sent again");
     }
     assert.equal((await api("PUT", url, { connectionUrl: "ldaps://dc1.corp.example", baseDn: "dc=other,dc=example" })).status, 200, "a known server, other settings: kept");
+    // The same server spelled otherwise: a trailing slash, capitals, the default port.
+    for (const same of ["ldaps://dc1.corp.example/", "ldaps://DC1.Corp.Example:636", "ldaps://dc1.corp.example:636/"]) {
+      const r = await api("PUT", url, { connectionUrl: same });
+      assert.equal(r.status, 200, `${same}: ${r.text}`);
+    }
+    assert.equal((await api("PUT", url, { connectionUrl: "ldaps://dc1.corp.example:3269" })).status, 400, "another port is another server");
     assert.equal((await api("DELETE", url)).status, 204);
   });
 
