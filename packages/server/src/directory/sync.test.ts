@@ -181,7 +181,7 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.equal(run.state, "succeeded", run.message);
     assert.deepEqual([run.created, run.failed], [1, 2]);
     assert.deepEqual(run.problems.map((p: any) => p.message).sort(), [
-      "The email newcomer@example.org is a local user's.",
+      "The email newcomer@example.org is taken by a local user.",
       'The username or login name "clash" is taken by a local user.',
     ]);
     assert.equal((await user("welcome")).source.type, "directory");
@@ -200,7 +200,8 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     await slapd.stop("SIGKILL");
     const failed = await waitForSync(server(), token, id);
     assert.equal(failed.state, "failed");
-    assert.match(failed.message, /Nobody was disabled/);
+    // Two sentences: what went wrong (the connection's own words end in no full stop) and what the run did.
+    assert.match(failed.message, /^\S.*[^.]\. Nobody was disabled\.$/);
     assert.equal((await api("GET", `/security/v1/users/count?source=directory:${id}&enabled=true`)).body, enabledBefore);
     const health = await api("GET", "/health");
     assert.deepEqual([health.body.directories?.[0]?.name, health.body.directories?.[0]?.problem], ["openldap directory", "unreachable"]);

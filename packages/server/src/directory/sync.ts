@@ -220,7 +220,8 @@ export class DirectorySync {
     } catch (error) {
       const message = error instanceof DirectoryError ? error.message : `The sync stopped: ${(error as Error)?.message ?? String(error)}`;
       if (error instanceof DirectoryError && (error.step === "connect" || error.step === "tls" || error.step === "insecure")) await queries.setReachability(d.id, problemOf(error), isoNow()).catch(() => {});
-      await this.finish("failed", `${message} Nobody was disabled.`, async () => {}).catch(() => {});
+      // The directory's or the store's own words seldom end in a full stop.
+      await this.finish("failed", `${/[.!?]$/.test(message) ? message : `${message}.`} Nobody was disabled.`, async () => {}).catch(() => {});
       return { state: "failed", counts: this.counts, problems: this.problems, message };
     } finally {
       await this.connection?.close();
@@ -550,7 +551,7 @@ export class DirectorySync {
       byName = holders.find((h) => h.id !== taker && holdsName(h));
       const byEmail = m.email ? holders.find((h) => h.id !== taker && h.directory_id !== this.d.id && (h.email ?? "").toLowerCase() === m.email!.toLowerCase()) : undefined;
       if (byName) this.problem(m.dn, `The username or login name "${byName.username === m.username ? m.username : m.loginName}" is taken by ${whose(byName)}.`);
-      else if (byEmail) this.problem(m.dn, `The email ${m.email} is ${whose(byEmail)}'s.`);
+      else if (byEmail) this.problem(m.dn, `The email ${m.email} is taken by ${whose(byEmail)}.`);
       else continue;
       refused.add(m.key);
       if (takeovers.has(m.key)) taken.delete(takeovers.get(m.key)!.id);
