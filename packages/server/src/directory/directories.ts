@@ -361,8 +361,13 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
       const steps: TestStep[] = [];
       const result: TestResult = { ok: false, message: "", server: null, steps, usersFound: null, usersFoundCapped: false, sample: [] };
       let connection: DirectoryConnection | undefined;
+      /** Each URL that failed is a step of its own, so that one tried before the one that answered shows too. */
+      const tried = new Set<DirectoryError>();
       try {
-        connection = await DirectoryConnection.open(d);
+        connection = await DirectoryConnection.open(d, (failure) => {
+          tried.add(failure);
+          steps.push({ step: failure.step, ok: false, message: failure.message });
+        });
         result.server = connection.url.href;
         steps.push({ step: "connect", ok: true, message: `Connected to ${connection.url.host} (${connection.url.protocol === "ldaps:" ? "LDAPS" : connection.secure ? "StartTLS" : "not encrypted"}).` });
         await connection.bindService(password);
@@ -391,7 +396,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
         result.message = `The directory answers: ${found}${result.usersFoundCapped ? "+" : ""} users would be imported.`;
       } catch (error) {
         const failure = error instanceof DirectoryError ? error : new DirectoryError("search", (error as Error)?.message ?? String(error));
-        steps.push({ step: failure.step, ok: false, message: failure.message });
+        if (!tried.has(failure)) steps.push({ step: failure.step, ok: false, message: failure.message });
         result.message = failure.message;
       } finally {
         await connection?.close();

@@ -61,9 +61,9 @@ export class DirectoryConnection {
 
   /**
    * Connects to the first URL that answers (StartTLS first where configured). A URL that cannot be
-   * reached or fails TLS is skipped; the error of the last one is thrown.
+   * reached or fails TLS is skipped (`failed` hears why); the error of the last one is thrown.
    */
-  static async open(d: Directory): Promise<DirectoryConnection> {
+  static async open(d: Directory, failed?: (error: DirectoryError) => void): Promise<DirectoryConnection> {
     let last: DirectoryError | undefined;
     for (const url of connectionUrls(d)) {
       const client = new Client({
@@ -83,6 +83,7 @@ export class DirectoryConnection {
       } catch (error) {
         await client.unbind().catch(() => {});
         last = error instanceof DirectoryError ? error : connectionFailure(url, error);
+        failed?.(last);
       }
     }
     throw last ?? new DirectoryError("connect", "No connectionUrl is configured.");

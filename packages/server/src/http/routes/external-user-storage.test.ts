@@ -175,8 +175,16 @@ describeEachStore("external user storage configuration", (server) => {
     const ldaps = await test({ connectionUrl: slapd.ldapsUrl, startTls: false });
     assert.equal(ldaps.ok, true, ldaps.message);
     assert.match(ldaps.steps[0].message, /\(LDAPS\)/);
-    // Failing over: the first URL does not answer, the second does.
-    assert.equal((await test({ connectionUrl: `ldap://127.0.0.1:1 ${slapd.url}` })).ok, true);
+    // Failing over: the first URL does not answer, the second does; the steps show both.
+    const failover = await test({ connectionUrl: `ldap://127.0.0.1:1 ${slapd.url}` });
+    assert.equal(failover.ok, true, failover.message);
+    assert.deepEqual(failover.steps.map((s: any) => [s.step, s.ok]), [["connect", false], ["connect", true], ["bind", true], ["base", true], ["search", true]]);
+    assert.match(failover.steps[0].message, /Cannot connect to 127\.0\.0\.1:1:/);
+    assert.match(failover.steps[1].message, new RegExp(`Connected to 127\\.0\\.0\\.1:${new URL(slapd.url).port} \\(StartTLS\\)`));
+    // None answers: each says why, once.
+    const none = await test({ connectionUrl: "ldap://127.0.0.1:1 ldap://127.0.0.1:2" });
+    assert.equal(none.ok, false);
+    assert.deepEqual(none.steps.map((s: any) => s.message.match(/^Cannot connect to (\S+):/)?.[1]), ["127.0.0.1:1", "127.0.0.1:2"]);
   });
 
   it("closes a run its node left when it stopped, once its lease has run out: interrupted, with a message and the run's audit event", async () => {
