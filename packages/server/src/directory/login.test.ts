@@ -66,8 +66,12 @@ describeEachStore("login by directory bind", (server) => {
     const ivan = await user("ivan");
     const refused = await api("PUT", `/security/v1/users/${ivan.id}`, { firstName: "Someone", email: "else@example.org", description: "kept here" });
     assert.equal(refused.status, 409);
-    // The display name follows the first name (it was the default): the directory decides it too.
-    assert.deepEqual(JSON.parse(refused.body.additionalInfo).fields, ["firstName", "displayName", "email"]);
+    // Only the fields sent are named (the display name, which would follow the first name, was not).
+    assert.deepEqual(JSON.parse(refused.body.additionalInfo).fields, ["firstName", "email"]);
+    assert.match(refused.body.errorMessage, /The directory decides firstName, email of this user/);
+    const named = await api("PUT", `/security/v1/users/${ivan.id}`, { displayName: "Someone Else" });
+    assert.deepEqual([named.status, JSON.parse(named.body.additionalInfo).fields], [409, ["displayName"]]);
+    assert.match(named.body.errorMessage, /The directory decides displayName of this user: change it there\.$/);
     // Sending back what GET gave is no change.
     const same = await api("PUT", `/security/v1/users/${ivan.id}`, { ...ivan, description: "kept here", validTo: "2099-01-01" });
     assert.equal(same.status, 200, same.text);

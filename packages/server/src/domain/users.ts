@@ -186,9 +186,10 @@ export function planUpdate(row: UserRow, input: UserChanges): { next: Required<U
   }
   // Keys stop working while a password change is due, and a service account has no password to change.
   if (row.service_account === 1 && after.changePassword === true) throw serviceAccountPasswordChange();
-  const fromDirectory = row.directory_id === null ? [] : DIRECTORY_FIELDS.filter((f) => f in after);
+  // Named as sent: a display name that follows the names changes with them, but was not asked for.
+  const fromDirectory = row.directory_id === null ? [] : DIRECTORY_FIELDS.filter((f) => f in after && input[f] !== undefined);
   if (fromDirectory.length > 0) {
-    throw new DomainError("refused", `The directory decides ${fromDirectory.join(", ")} of this user: change them there.`, { fields: fromDirectory, username: row.username });
+    throw new DomainError("refused", `The directory decides ${fromDirectory.join(", ")} of this user: change ${fromDirectory.length === 1 ? "it" : "them"} there.`, { fields: fromDirectory, username: row.username });
   }
   if (changes.login_name !== undefined) Object.assign(changes, loginNameColumns(next.loginName));
   if (Object.keys(changes).length > 0) changes.search_text = searchTextFor({ username: row.username, first_name: next.firstName, last_name: next.lastName, email: next.email });
