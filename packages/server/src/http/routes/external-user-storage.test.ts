@@ -238,8 +238,9 @@ describeEachStore("external user storage configuration", (server) => {
     const { db } = server().server.deps.store;
     const directory = await db.selectFrom("directories").select("id").where("uuid", "=", id).executeTakeFirstOrThrow();
     await db.updateTable("directory_sync_state").set({ lease_owner: "another-node", lease_until: new Date(Date.now() + 60_000).toISOString() }).where("directory_id", "=", directory.id).execute();
-    const busy = await api("POST", `${PATH}/${id}/sync`, { mode: "full" });
-    assert.equal(busy.status, 409);
+    // Sent without a body (a full sync, the default): refused for the lease, not for the missing body.
+    const busy = await api("POST", `${PATH}/${id}/sync`);
+    assert.equal(busy.status, 409, busy.text);
     await db.updateTable("directory_sync_state").set({ lease_owner: null, lease_until: null }).where("directory_id", "=", directory.id).execute();
     const run = await syncAndWait(server(), token, id);
     assert.equal(run.state, "succeeded", run.message);
