@@ -41,9 +41,26 @@ function isTlsError(error: unknown): boolean {
   return /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME|HOSTNAME/i.test(code) || /certificate|ssl|tls|handshake|self[- ]signed/i.test(message);
 }
 
+/** Why a connection failed, in words, from the system's error code; the error's own message otherwise. */
+function networkReason(error: unknown, url: URL): string {
+  const code = String((error as { code?: unknown })?.code ?? "");
+  const message = (error as Error)?.message ?? String(error);
+  const reasons: Record<string, string> = {
+    ENOTFOUND: `no server is known by the name ${url.hostname} (DNS)`,
+    EAI_AGAIN: `the name ${url.hostname} could not be looked up now (DNS)`,
+    ECONNREFUSED: "the server refused the connection (nothing listens on that port)",
+    ECONNRESET: "the server closed the connection",
+    ETIMEDOUT: "no answer in time",
+    EHOSTUNREACH: "the host cannot be reached (no route to it)",
+    ENETUNREACH: "the network of that address cannot be reached",
+  };
+  const reason = reasons[code] ?? (/timeout|timed out/i.test(message) ? "no answer in time" : undefined);
+  return reason ? `${reason} (${code || "timeout"})` : message;
+}
+
 /** A failure that happened while reaching the directory (or, `during` a step, after it had answered), in words. */
 function connectionFailure(url: URL, error: unknown, during?: DirectoryStep): DirectoryError {
-  const message = (error as Error)?.message ?? String(error);
+  const message = networkReason(error, url);
   if (isTlsError(error)) return new DirectoryError("tls", `TLS with ${url.host} failed: ${message}`);
   if (during) return new DirectoryError("connect", `The connection to ${url.host} was lost during the ${during}: ${message}`);
   return new DirectoryError("connect", `Cannot connect to ${url.host}: ${message}`);

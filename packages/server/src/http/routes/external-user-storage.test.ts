@@ -158,7 +158,8 @@ describeEachStore("external user storage configuration", (server) => {
     assert.equal(enabledOnly.usersFound, tree.userCount - 1);
 
     const cases: [Record<string, unknown>, string, RegExp][] = [
-      [{ connectionUrl: "ldap://127.0.0.1:1" }, "connect", /Cannot connect to 127\.0\.0\.1:1/],
+      [{ connectionUrl: "ldap://127.0.0.1:1" }, "connect", /^Cannot connect to 127\.0\.0\.1:1: the server refused the connection \(nothing listens on that port\) \(ECONNREFUSED\)/],
+      [{ connectionUrl: "ldap://no-such-host.invalid" }, "connect", /^Cannot connect to no-such-host\.invalid: no server is known by the name no-such-host\.invalid \(DNS\)/],
       [{ caCertificate: null }, "tls", /TLS with 127\.0\.0\.1:\d+ failed/],
       [{ connectionUrl: slapd.ldapsUrl, startTls: false, caCertificate: null }, "tls", /TLS with 127\.0\.0\.1:\d+ failed/],
       [{ bindPassword: "wrong" }, "bind", /refused the bind as CN=Reader/],
