@@ -2,16 +2,36 @@ import { LitElement, html, nothing, type PropertyValues, type TemplateResult } f
 import { directive, Directive, PartType, type ElementPart, type PartInfo } from "lit/directive.js";
 import type { RestGroup, RestUser } from "ecm-sdk/browser";
 import { failed } from "./api.js";
-import type { Route } from "./router.js";
+import { navigate, type Route } from "./router.js";
 
 /**
  * Pages render into the light DOM: ARIA id references (labels, descriptions, grids) do not cross
  * shadow roots, and the one stylesheet styles everything.
  */
+/** What the page left said of what it did, for the page it went to (navigateWithNotice). */
+let pendingNotice: string | null = null;
+
+/**
+ * Goes to `target`, whose page says `notice` at its top (“Deleted corp.”): the page left could not —
+ * it is gone — and the URL does not carry it, so a reload or Back does not say it again.
+ */
+export function navigateWithNotice(target: string, notice: string): void {
+  pendingNotice = notice;
+  navigate(target);
+}
+
 export class Page extends LitElement {
   route!: Route;
   /** The error or notice shown at the top of the page. */
   message: { kind: "error" | "ok" | "warn"; text: string } | null = null;
+  /** What the page before said it did, shown until this page has something to say. */
+  #arrivalNotice: string | null = null;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.#arrivalNotice = pendingNotice;
+    pendingNotice = null;
+  }
 
   protected override createRenderRoot(): HTMLElement {
     return this;
@@ -31,12 +51,14 @@ export class Page extends LitElement {
 
   /** Shows a failure (an ended session goes back to the login page instead). */
   fail(error: unknown): void {
+    this.#arrivalNotice = null;
     const text = failed(error);
     this.message = text ? { kind: "error", text } : null;
     this.requestUpdate();
   }
 
   notify(text: string, kind: "ok" | "warn" = "ok"): void {
+    this.#arrivalNotice = null;
     this.message = { kind, text };
     this.requestUpdate();
   }
@@ -56,8 +78,9 @@ export class Page extends LitElement {
   }
 
   renderMessage(): TemplateResult | typeof nothing {
-    if (!this.message) return nothing;
-    return html`<div class="message ${this.message.kind}" role=${this.message.kind === "error" ? "alert" : "status"}>${this.message.text}</div>`;
+    const message = this.message ?? (this.#arrivalNotice === null ? null : { kind: "ok", text: this.#arrivalNotice });
+    if (!message) return nothing;
+    return html`<div class="message ${message.kind}" role=${message.kind === "error" ? "alert" : "status"}>${message.text}</div>`;
   }
 
   /** Called by the shell when only the query of this page's URL changed. */

@@ -254,6 +254,7 @@ describeConsole("console pages", (ctx, kind) => {
       await page.getByRole("button", { name: "Change password" }).click();
       await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
       assert.match(page.url(), /#\/groups\?search=adm$/);
+      await page.getByRole("status").filter({ hasText: "Your password was changed." }).waitFor();
       assert.deepEqual(errors, []);
     } finally {
       await close();

@@ -116,6 +116,11 @@ describeConsole("identity providers in the console", (ctx, kind) => {
       await page.getByRole("cell", { name: "Corporate SSO" }).waitFor();
       // The list it comes back to says that the change was saved.
       assert.equal(await page.getByRole("status").filter({ hasText: "Saved" }).innerText(), "Saved corp.");
+      // Said once: the URL does not carry it, so a reload does not say it again.
+      assert.doesNotMatch(page.url(), /saved/);
+      await page.reload();
+      await page.getByRole("cell", { name: "Corporate SSO" }).waitFor();
+      assert.equal(await page.getByRole("status").filter({ hasText: "Saved" }).count(), 0);
       // Its users (pat logged in through it in the first test), in the users table filtered to it.
       await page.getByRole("row", { name: /Corporate SSO/ }).getByRole("link", { name: "Its users" }).click();
       await page.getByRole("gridcell", { name: "pat", exact: true }).waitFor();

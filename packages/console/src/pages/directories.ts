@@ -1,8 +1,8 @@
 import { html, nothing, type TemplateResult } from "lit";
 import { ECMNotFoundError, type DirectoryFields, type ECMDirectory, type ECMDirectorySync, type ECMDirectoryTest, type RestGroup } from "ecm-sdk/browser";
 import { failed, session } from "../api.js";
-import { href, navigate } from "../router.js";
-import { mappingText, openDialog, Page, parseMapping, when } from "../ui.js";
+import { href } from "../router.js";
+import { mappingText, navigateWithNotice, openDialog, Page, parseMapping, when } from "../ui.js";
 
 /** How often a running sync's progress is read again. */
 const POLL_MS = 1_000;
@@ -47,13 +47,7 @@ class DirectoriesPage extends Page {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    void this.#load().then(() => {
-      // What the previous page did (it is gone), once this one has loaded.
-      const deleted = this.route.params.get("deleted");
-      if (this.message) return;
-      if (this.route.params.get("created")) this.notify("Created. Test it, then start a sync.");
-      else if (deleted) this.notify(`Deleted ${deleted}.`);
-    });
+    void this.#load();
   }
 
   override disconnectedCallback(): void {
@@ -123,7 +117,7 @@ class DirectoriesPage extends Page {
       this.#test = null;
       await this.#load();
       if (existing) this.notify(`Saved ${saved.name}.`);
-      else navigate(href(`directories/${saved.id}`, { created: "1" }));
+      else navigateWithNotice(href(`directories/${saved.id}`), "Created. Test it, then start a sync.");
     });
   }
 
@@ -282,7 +276,7 @@ class DirectoriesPage extends Page {
         void this.attempt(async () => {
           await session.security.deleteDirectory(d.id, { users });
           await this.#load();
-          navigate(href("directories", { deleted: d.name }));
+          navigateWithNotice(href("directories"), `Deleted ${d.name}.`);
         });
       }}>
         <h2 id="delete-directory-title">Delete the directory ${d.name}?</h2>

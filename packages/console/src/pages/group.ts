@@ -1,8 +1,8 @@
 import { html, nothing } from "lit";
 import { ECMPreconditionError, type RestGroup, type RestRole, type RestUser } from "ecm-sdk/browser";
 import { session } from "../api.js";
-import { href, navigate } from "../router.js";
-import { openDialog, Page } from "../ui.js";
+import { href } from "../router.js";
+import { navigateWithNotice, openDialog, Page } from "../ui.js";
 
 const MEMBERS_PAGE = 50;
 
@@ -125,7 +125,7 @@ class GroupPage extends Page {
       <dialog id="delete-group" aria-labelledby="delete-group-title">
         <form method="dialog" @submit=${(e: SubmitEvent) => {
           if ((e.submitter as HTMLButtonElement | null)?.value !== "go") return;
-          void this.attempt(async () => { await session.api.deleteGroup(this.#id); navigate(href("groups")); });
+          void this.attempt(async () => { await session.api.deleteGroup(this.#id); navigateWithNotice(href("groups"), `Deleted the group ${g.name}.`); });
         }}>
           <h2 id="delete-group-title">Delete the group ${g.name}?</h2>
           <p>Its memberships and role mappings go with it.</p>

@@ -2,7 +2,7 @@ import { html, nothing } from "lit";
 import type { RestMe } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href, navigate } from "../router.js";
-import { Page, when } from "../ui.js";
+import { navigateWithNotice, Page, when } from "../ui.js";
 
 /** The logged-in user's own account and password (the forced password change happens here). */
 class MePage extends Page {
@@ -26,7 +26,7 @@ class MePage extends Page {
       form.reset();
       await session.refresh();
       const next = this.route.params.get("next");
-      if (required && session.isAdmin) return navigate(next ? `#/${next}` : href("users"));
+      if (required && session.isAdmin) return navigateWithNotice(next ? `#/${next}` : href("users"), "Your password was changed.");
       // A plain user stays here: the URL no longer asks for the change, and the page says it is done.
       if (required) navigate(href("me"), true);
       this.notify("Your password was changed; your other sessions were ended.");

@@ -1,8 +1,8 @@
 import { html, nothing, type TemplateResult } from "lit";
 import type { ECMIdentityProvider, ECMIdentityProviderTest, IdentityProviderFields, RestGroup } from "ecm-sdk/browser";
 import { session } from "../api.js";
-import { href, navigate } from "../router.js";
-import { mappingText, openDialog, Page, parseMapping } from "../ui.js";
+import { href } from "../router.js";
+import { mappingText, navigateWithNotice, openDialog, Page, parseMapping } from "../ui.js";
 
 const CLAIMS = [
   ["usernameClaim", "Username claim"],
@@ -26,13 +26,7 @@ class ProvidersPage extends Page {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    void this.#load().then(() => {
-      // What the previous page did (it is gone: a notice set there would never be seen), once this one has loaded.
-      if (this.message) return;
-      const params = this.route.params;
-      const done = params.get("created") ? `Created ${params.get("created")}.` : params.get("saved") ? `Saved ${params.get("saved")}.` : params.get("deleted") ? `Deleted ${params.get("deleted")}.` : null;
-      if (done) this.notify(done);
-    });
+    void this.#load();
   }
 
   async #load(): Promise<void> {
@@ -69,7 +63,7 @@ class ProvidersPage extends Page {
       const alias = existing?.alias ?? String(new FormData(form).get("alias"));
       if (existing) await session.security.updateIdentityProvider(alias, fields);
       else await session.security.createIdentityProvider(alias, fields);
-      navigate(href("providers", existing ? { saved: alias } : { created: alias }));
+      navigateWithNotice(href("providers"), existing ? `Saved ${alias}.` : `Created ${alias}.`);
     });
   }
 
@@ -158,7 +152,7 @@ class ProvidersPage extends Page {
       ${p ? html`<dialog id="delete-provider" aria-labelledby="delete-provider-title">
         <form method="dialog" @submit=${(e: SubmitEvent) => {
           if ((e.submitter as HTMLButtonElement | null)?.value !== "go") return;
-          void this.attempt(async () => { await session.security.deleteIdentityProvider(p.alias); navigate(href("providers", { deleted: p.alias })); });
+          void this.attempt(async () => { await session.security.deleteIdentityProvider(p.alias); navigateWithNotice(href("providers"), `Deleted ${p.alias}.`); });
         }}>
           <h2 id="delete-provider-title">Delete the identity provider ${p.displayName}?</h2>
           <p>Its links to users go with it, and the sessions opened through it end.</p>

@@ -1,8 +1,8 @@
 import { html, nothing, type TemplateResult } from "lit";
 import { ECMPreconditionError, ECMValidationError, type ECMLockout, type RestAuditEvent, type RestEffectiveRole, type RestGroup, type RestUser, type RestUserChanges } from "ecm-sdk/browser";
 import { session } from "../api.js";
-import { href, navigate } from "../router.js";
-import { auditDetails, fromLocalInput, openDialog, Page, sourceText, toLocalInput, when } from "../ui.js";
+import { href } from "../router.js";
+import { auditDetails, fromLocalInput, navigateWithNotice, openDialog, Page, sourceText, toLocalInput, when } from "../ui.js";
 
 type Field = keyof RestUserChanges;
 
@@ -346,7 +346,7 @@ class UserPage extends Page {
       <dialog id="delete-user" aria-labelledby="delete-title">
         <form method="dialog" @submit=${(e: SubmitEvent) => {
           if ((e.submitter as HTMLButtonElement | null)?.value !== "go") return;
-          void this.attempt(async () => { await session.api.deleteUser(this.#id, this.#etag); navigate(href("users")); });
+          void this.attempt(async () => { await session.api.deleteUser(this.#id, this.#etag); navigateWithNotice(href("users"), `Deleted ${u.username}.`); });
         }}>
           <h2 id="delete-title">Delete ${u.username}?</h2>
           <p>The account, its memberships and its sessions are removed. This cannot be undone.</p>
