@@ -47,9 +47,13 @@ describeConsole("directories in the console", (ctx, kind) => {
       await test.getByText(expected.message).waitFor();
       assert.deepEqual(await test.getByRole("row").allInnerTexts().then((rows) => rows.slice(1).map((r) => r.split("\t")[0])), expected.sample.map((u) => u.username));
 
+      // A directory that never synced: its page says so without asking for a run (a 404).
+      const runReads: string[] = [];
+      page.on("request", (r) => { if (r.method() === "GET" && /\/external-user-storage\/[^/]+\/sync$/.test(r.url())) runReads.push(r.url()); });
       await page.getByRole("button", { name: "Create" }).click();
       await page.getByRole("heading", { level: 1, name: String(config.name) }).waitFor();
       await page.getByText("Never synced.").waitFor();
+      assert.deepEqual(runReads, []);
       assert.equal(await page.getByLabel("Bind password", { exact: true }).inputValue(), "");
       assert.doesNotMatch(await page.content(), new RegExp(DIRECTORY_SERVICE_PASSWORD));
       const id = /#\/directories\/([^?]+)/.exec(page.url())![1]!;

@@ -380,6 +380,8 @@ export interface ECMDirectory {
   pageSize: number;
   timeoutSeconds: number;
   enabled: boolean;
+  /** Read-only: when its last sync started (`directorySync(id)` shows it); null: it never synced. */
+  lastSyncStartedAt: string | null;
 }
 
 /**

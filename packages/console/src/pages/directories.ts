@@ -60,7 +60,8 @@ class DirectoriesPage extends Page {
       [this.#directories, this.#groups] = await Promise.all([session.security.directories(), session.api.groups()]);
     });
     const id = this.#id;
-    if (id && id !== "new" && this.#directories?.some((d) => d.id === id)) await this.#readRun(id);
+    // A directory that never synced has no run to read (its GET would be a 404).
+    if (id && id !== "new" && this.#directories?.find((d) => d.id === id)?.lastSyncStartedAt) await this.#readRun(id);
   }
 
   /** Reads the sync's state; while it runs, again after a moment (as long as the page is open). */

@@ -417,6 +417,9 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
       return runId;
     },
 
+    /** When each directory's last sync started (absent: it never synced), for its view. */
+    lastSyncStarts: (ds: readonly Directory[]) => queries.lastSyncStarts(ds.map((d) => d.id)),
+
     async lastRun(uuid: string): Promise<SyncRunView> {
       const d = await load(uuid);
       const run = await queries.latestRun(d.id);

@@ -197,6 +197,14 @@ export function createDirectoryQueries(db: Kysely<Database>) {
         .execute();
     },
 
+    /** When each of these directories' last sync started (a directory that never synced has none). */
+    async lastSyncStarts(directoryIds: readonly number[]): Promise<Map<number, string>> {
+      if (directoryIds.length === 0) return new Map();
+      const rows = await db.selectFrom("directory_sync_runs").select(["directory_id", (eb) => eb.fn.max("started_at").as("started_at")])
+        .where("directory_id", "in", [...directoryIds]).groupBy("directory_id").execute();
+      return new Map(rows.map((r) => [r.directory_id, r.started_at as string]));
+    },
+
     latestRun(directoryId: number): Promise<SyncRunRow | undefined> {
       return db.selectFrom("directory_sync_runs").selectAll().where("directory_id", "=", directoryId).orderBy("id", "desc").limit(1).executeTakeFirst();
     },

@@ -243,8 +243,13 @@ describeEachStore("external user storage configuration", (server) => {
     const busy = await api("POST", `${PATH}/${id}/sync`);
     assert.equal(busy.status, 409, busy.text);
     await db.updateTable("directory_sync_state").set({ lease_owner: null, lease_until: null }).where("directory_id", "=", directory.id).execute();
+    assert.equal(created.body.lastSyncStartedAt, null, "never synced");
     const run = await syncAndWait(server(), token, id);
     assert.equal(run.state, "succeeded", run.message);
+    const read = await api("GET", `${PATH}/${id}`);
+    assert.equal(read.body.lastSyncStartedAt, run.startedAt);
+    assert.equal((await api("GET", PATH)).body.find((d: any) => d.id === id).lastSyncStartedAt, run.startedAt);
+    assert.equal((await api("PUT", `${PATH}/${id}`, read.body)).status, 200, "a GET's body sent back, its read-only fields too");
 
     const changeKey = await api("PUT", `${PATH}/${id}`, { attributeMapping: { uniqueId: "sAMAccountName" } });
     assert.equal(changeKey.status, 409);

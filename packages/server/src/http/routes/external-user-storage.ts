@@ -63,10 +63,18 @@ const Input = {
 
 const CreateBody = Type.Object({ ...Input, name: Fields.name, connectionUrl: Fields.connectionUrl, baseDn: Fields.baseDn }, { additionalProperties: false });
 /** A directory read with GET may be sent back as it is: `id` must be its own. */
-const UpdateBody = Type.Object({ ...Input, id: Type.Optional(Type.String()) }, { additionalProperties: false });
+const UpdateBody = Type.Object({ ...Input, id: Type.Optional(Type.String()), lastSyncStartedAt: Type.Optional(Type.Unknown({ description: "Read-only: ignored" })) }, { additionalProperties: false });
 
 /** Added by app.ts with the other shared schemas: a plugin that adds a schema gets Fastify's default validator (which drops unknown fields instead of refusing them). */
-export const DirectorySchema = Type.Object({ id: Type.String(), ...Fields, bindPassword: Type.Null({ description: "Write-only: always null" }) }, { $id: "Directory" });
+export const DirectorySchema = Type.Object(
+  {
+    id: Type.String(),
+    ...Fields,
+    bindPassword: Type.Null({ description: "Write-only: always null" }),
+    lastSyncStartedAt: Nullable(Type.String({ format: "date-time", description: "Read-only: when its last sync started (`GET …/sync` shows it); null: it never synced" })),
+  },
+  { $id: "Directory" },
+);
 
 const Problem = Type.Object({ dn: Type.String(), message: Type.String() });
 const RunSchema = Type.Object({
@@ -136,15 +144,20 @@ const externalUserStorageRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app
   const adminOnly = guard(...ADMINISTRATOR_ROLES);
   const security = [{ bearerAuth: [] }];
   const DirectoryRef = Type.Ref("Directory");
-  const send = (reply: { header(k: string, v: string): unknown }, d: Directory) => {
+  /** The directories as answered: their settings, and when each last synced (a page then knows whether to ask for its run). */
+  const views = async (ds: Directory[]) => {
+    const started = await directories.lastSyncStarts(ds);
+    return ds.map((d) => ({ ...toDirectoryView(d), lastSyncStartedAt: started.get(d.id) ?? null }));
+  };
+  const send = async (reply: { header(k: string, v: string): unknown }, d: Directory) => {
     reply.header("etag", etagOf(d.version));
-    return toDirectoryView(d);
+    return (await views([d]))[0]!;
   };
 
   app.get(PATH, {
     onRequest: adminOnly,
     schema: { summary: "List directories (Active Directory, LDAP)", tags: TAGS, security, response: { 200: Type.Array(DirectoryRef), ...errorResponses(401, 403) } },
-  }, async () => (await directories.list()).map(toDirectoryView));
+  }, async () => views(await directories.list()));
 
   app.post(PATH, {
     onRequest: adminOnly,
@@ -158,7 +171,7 @@ const externalUserStorageRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app
     },
   }, async (request, reply) => {
     const d = await directories.create(adminActorOf(request), request.body);
-    return reply.code(201).header("location", `${request.url.split("?")[0]!.replace(/\/$/, "")}/${d.uuid}`).send(send(reply, d));
+    return reply.code(201).header("location", `${request.url.split("?")[0]!.replace(/\/$/, "")}/${d.uuid}`).send(await send(reply, d));
   });
 
   app.post(`${PATH}/test`, {
@@ -195,7 +208,7 @@ const externalUserStorageRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app
       response: { 200: DirectoryRef, ...errorResponses(400, 401, 403, 404, 409, 412) },
     },
   }, async (request, reply) => {
-    const { id, ...changes } = request.body;
+    const { id, lastSyncStartedAt, ...changes } = request.body;
     if (id !== undefined && id.toLowerCase() !== request.params.id.toLowerCase()) throw new ApiError("invalidRequest", "The id in the body is not the id in the path.", { field: "id" });
     return send(reply, await directories.update(adminActorOf(request), request.params.id, changes, ifMatchVersions(request.headers["if-match"])));
   });
