@@ -17,17 +17,6 @@ export class BenchClient {
 
   /** Sends a request and reads the whole body; `onChunk` sees the body as it streams. */
   async request(method: string, path: string, body?: unknown, onChunk?: (chunk: Buffer) => void): Promise<{ status: number; body: string; bytes: number }> {
-    try {
-      return await this.send(method, path, body, onChunk);
-    } catch (error) {
-      // The server closed an idle keep-alive socket just as it was reused: send once more on a new one.
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== "EPIPE" && code !== "ECONNRESET") throw error;
-      return this.send(method, path, body, onChunk);
-    }
-  }
-
-  private async send(method: string, path: string, body?: unknown, onChunk?: (chunk: Buffer) => void): Promise<{ status: number; body: string; bytes: number }> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers = {
       ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
@@ -61,8 +50,12 @@ export function httpSender(agent: http.Agent): (url: URL, init: SendInit) => Pro
   };
 }
 
-/** One request on a kept-alive socket of `agent`; the body's chunks go to `onChunk` instead of the answer when it is given. */
-function exchange(
+/**
+ * One request on a kept-alive socket of `agent`; the body's chunks go to `onChunk` instead of the
+ * answer when it is given. A reused socket that the server had just closed as idle is sent on again,
+ * once, on a new one (nothing was answered: the request never reached the server).
+ */
+async function exchange(
   url: URL,
   method: string,
   agent: http.Agent,
@@ -70,19 +63,29 @@ function exchange(
   body: string | undefined,
   onChunk?: (chunk: Buffer) => void,
 ): Promise<{ status: number; rawHeaders: string[]; body: ReturnType<typeof Buffer.concat>; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, agent, headers: body === undefined ? headers : { ...headers, "content-length": Buffer.byteLength(body) } }, (res) => {
-      const chunks: Buffer[] = [];
-      let bytes = 0;
-      res.on("data", (chunk: Buffer) => {
-        bytes += chunk.length;
-        if (onChunk) onChunk(chunk);
-        else chunks.push(chunk);
+  const once = () =>
+    new Promise<Awaited<ReturnType<typeof exchange>>>((resolve, reject) => {
+      let answered = false;
+      const req = http.request(url, { method, agent, headers: body === undefined ? headers : { ...headers, "content-length": Buffer.byteLength(body) } }, (res) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        let bytes = 0;
+        res.on("data", (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (onChunk) onChunk(chunk);
+          else chunks.push(chunk);
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks), bytes }));
+        res.on("error", reject);
       });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks), bytes }));
-      res.on("error", reject);
+      req.on("error", (error) => reject(Object.assign(error, { safeToResend: req.reusedSocket && !answered })));
+      req.end(body);
     });
-    req.on("error", reject);
-    req.end(body);
-  });
+  try {
+    return await once();
+  } catch (error) {
+    const { code, safeToResend } = error as NodeJS.ErrnoException & { safeToResend?: boolean };
+    if (!safeToResend || (code !== "EPIPE" && code !== "ECONNRESET")) throw error;
+    return once();
+  }
 }
