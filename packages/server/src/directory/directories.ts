@@ -313,8 +313,8 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     /**
      * Removes a directory. Its users are disabled and kept as local users without a password
      * (`disable`), or deleted (`delete`); its groups stay as local groups, or go with the users. A
-     * kept user keeps its DN: a directory that brings it again (this one added anew, or the one it
-     * had been taken over from) takes it over, as a higher priority does (directory/sync.ts) — until
+     * kept user keeps its DN and its entry's key: a directory that brings that same entry again (this
+     * one added anew) takes it over, as a higher priority does (directory/sync.ts) — until
      * an administrator gives it a password of its own, which makes it an ordinary local user.
      */
     async remove(actor: AdminActor, uuid: string, users: "disable" | "delete", precondition: Precondition): Promise<void> {
@@ -336,7 +336,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
           store.dialect.batchUserWrites(trx, async () => {
             await Sessions.revokeAllOf(trx, ids);
             if (users === "delete") await trx.deleteFrom("users").where("id", "in", ids).execute();
-            else await trx.updateTable("users").set((eb) => ({ enabled: 0, directory_id: null, directory_key: null, dn_key: null, version: eb("version", "+", 1), updated_at: isoNow() })).where("id", "in", ids).execute();
+            else await trx.updateTable("users").set((eb) => ({ enabled: 0, directory_id: null, dn_key: null, version: eb("version", "+", 1), updated_at: isoNow() })).where("id", "in", ids).execute();
             const action = users === "delete" ? "user.delete" : "user.disable";
             const reason = users === "delete" ? `directory ${d.name} removed` : `directory ${d.name} removed: kept until a directory that brings the user takes it over`;
             await recordAuditMany(trx, actor, batch.map((u) => ({ action, target: { type: "user", id: u.uuid, name: u.username }, details: { reason } })));

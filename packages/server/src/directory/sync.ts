@@ -542,7 +542,7 @@ export class DirectorySync {
       const whose = (h: (typeof holders)[number]) => (h.directory_id === null ? "a local user" : h.directory_id === this.d.id ? "another user of this directory" : `a user of the directory "${h.directory_name}"`);
       const holdsName = (h: (typeof holders)[number]) => h.username === m.username || h.login_key === fold(m.loginName);
       let byName = holders.find((h) => h.id !== self && holdsName(h));
-      if (byName && self === undefined && this.outranks(byName) && !taken.has(byName.id)) {
+      if (byName && self === undefined && this.outranks(byName, m.key) && !taken.has(byName.id)) {
         takeovers.set(m.key, byName);
         taken.add(byName.id);
       }
@@ -567,9 +567,13 @@ export class DirectorySync {
     return mapped.filter((m) => !refused.has(m.key));
   }
 
-  /** True when a user holding a name this directory brings belongs to a directory of lower priority (a higher number), or was kept from a removed one. */
-  private outranks(holder: { directory_id: number | null; kept: unknown }): boolean {
-    if (holder.directory_id === null) return Boolean(holder.kept);
+  /**
+   * True when a user holding a name this directory brings (as the entry `key`) belongs to a directory of
+   * lower priority (a higher number), or was kept from a removed directory as that same entry: its
+   * uniqueId, not its name, says it is the same person — another directory's "alice" is a clash.
+   */
+  private outranks(holder: { directory_id: number | null; directory_key: string | null; kept: unknown }, key: string): boolean {
+    if (holder.directory_id === null) return Boolean(holder.kept) && holder.directory_key === key;
     if (holder.directory_id === this.d.id) return false;
     return (this.directories.get(holder.directory_id)?.priority ?? Number.POSITIVE_INFINITY) > this.d.priority;
   }
@@ -578,8 +582,8 @@ export class DirectorySync {
    * `priority` decides between directories: an entry whose username or login name a user of a
    * lower-priority directory holds takes that user over — the same account (id, groups, history),
    * from now on this directory's, updated from the entry like any of its users. So does an entry
-   * whose name a user kept from a removed directory holds (the directory added again, or the one it
-   * had been taken over from). Never a user holding the system-administrator role: the directory
+   * that a user kept from a removed directory was (the same uniqueId: the directory added again).
+   * Never a user holding the system-administrator role: the directory
    * that takes it over may be a security administrator's.
    */
   private async takeOver(takeovers: Map<string, { id: number; profile_id: number; directory_id: number | null }>, existing: Map<string, SyncedUser>): Promise<string[]> {

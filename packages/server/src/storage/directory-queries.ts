@@ -238,14 +238,14 @@ export function createDirectoryQueries(db: Kysely<Database>) {
 
     /**
      * Users (of any source) holding one of these usernames, login keys or emails: the clashes of new or
-     * renamed users. `kept`: a user its removed directory left (its DN kept, no directory, no password
-     * of its own since), which a directory that brings it again takes over.
+     * renamed users. `kept`: a user its removed directory left (its DN and entry key kept, no directory,
+     * no password of its own since), which a directory that brings that same entry again takes over.
      */
     holders(usernames: readonly string[], loginKeys: readonly string[], emails: readonly string[]) {
       return db
         .selectFrom("users as u")
         .leftJoin("directories as d", "d.id", "u.directory_id")
-        .select(["u.id", "u.username", "u.login_key", "u.email", "u.profile_id", "u.directory_id", "d.name as directory_name"])
+        .select(["u.id", "u.username", "u.login_key", "u.email", "u.profile_id", "u.directory_id", "u.directory_key", "d.name as directory_name"])
         .select((eb) =>
           eb.and([eb("u.directory_id", "is", null), eb("u.dn", "is not", null), eb("u.password_hash", "is", null), eb("u.service_account", "=", 0), eb("u.builtin", "=", 0)]).as("kept"),
         )

@@ -276,6 +276,15 @@ describeEachStore("external user storage configuration", (server) => {
     assert.deepEqual([zoe.enabled, zoe.source.type, hans.source.type], [false, "local", "local"]);
     assert.equal((await api("PUT", `/security/v1/users/${hans.id}/reset-password`, { type: "password", value: "A-Local-Password-1" })).status, 204);
     await db.deleteFrom("groups").where("name", "in", ["staff", "engineering", "developers", "zürich-office"]).execute();
+    // Another directory's entry of the same name is not the same person (its uniqueId differs): a clash
+    // in its report, never a way into the kept account.
+    const stranger = (await api("POST", PATH, directoryConfig(tree, slapd, { name: "stranger", attributeMapping: { uniqueId: "mail" }, groupEntryDnList: [tree.groupDn("developers")] }))).body;
+    const strangerRun = await syncAndWait(server(), token, stranger.id);
+    assert.equal(strangerRun.state, "succeeded", strangerRun.message);
+    assert.equal(strangerRun.created, 0);
+    assert.ok(strangerRun.problems.some((p: any) => p.message === 'The username or login name "zoe" is taken by a local user.'), JSON.stringify(strangerRun.problems));
+    assert.deepEqual([(await find("zoe")).enabled, (await find("zoe")).source.type], [false, "local"]);
+    assert.equal((await api("DELETE", `${PATH}/${stranger.id}?users=delete`)).status, 204);
     const again = (await api("POST", PATH, directoryConfig(tree, slapd, { name: "to delete", groupEntryDnList: [tree.groupDn("developers")] }))).body;
     const back = await syncAndWait(server(), token, again.id);
     assert.equal(back.state, "succeeded", back.message);
