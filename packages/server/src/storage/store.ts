@@ -23,6 +23,7 @@ import { directoriesMigration } from "./migrations/011-directories.js";
 import { membershipOriginMigration } from "./migrations/011e-membership-origin.js";
 import { syncRunMembershipsMigration } from "./migrations/011f-sync-run-memberships.js";
 import { directoryProblemMigration } from "./migrations/011g-directory-problem.js";
+import { runningSyncsMigration } from "./migrations/011h-running-syncs.js";
 import { hardeningMigration } from "./migrations/010-hardening.js";
 import { nfkcKeysMigration } from "./migrations/010d-nfkc-keys.js";
 import { BusyRetryingKysely, DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
@@ -80,6 +81,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "011e-membership-origin": membershipOriginMigration,
     "011f-sync-run-memberships": syncRunMembershipsMigration,
     "011g-directory-problem": directoryProblemMigration,
+    "011h-running-syncs": runningSyncsMigration,
     "010d-nfkc-keys": nfkcKeysMigration,
   };
 }

@@ -11,6 +11,8 @@ export const membershipOriginMigration: Migration = {
   async up(db: Kysely<any>) {
     // Removing a directory leaves its memberships as ones by hand.
     await db.schema.alterTable("group_members").addColumn("synced_by", "integer", (c) => c.references("directories.id").onDelete("set null")).execute();
+    // What removing a directory sets to null is found by this index, not by reading every membership.
+    await db.schema.createIndex("group_members_synced_by").on("group_members").column("synced_by").where(sql.ref("synced_by"), "is not", null).execute();
     await sql`update group_members set synced_by = (select u.directory_id from users u where u.id = group_members.user_id)
       where exists (select 1 from users u join groups g on g.directory_id = u.directory_id where u.id = group_members.user_id and g.id = group_members.group_id)`.execute(db);
     for (const d of await db.selectFrom("directories").select(["id", "config"]).execute()) {
