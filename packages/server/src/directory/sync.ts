@@ -723,7 +723,8 @@ export class DirectorySync {
           }
           const joined = joins.length === 0 ? [] : await dialect.insertJson<{ group_id: number; user_id: number; synced_by: number | null }>(trx, "group_members", ["group_id", "user_id", "synced_by"], joins, { skipConflicts: true, returning: ["group_id", "user_id", "synced_by"] });
           if (removes.length > 0) {
-            left.push(...(await trx.deleteFrom("group_members").where((eb) => eb(eb.refTuple("group_id", "user_id"), "in", removes.map((r) => eb.tuple(r.group_id, r.user_id)))).returning(["group_id", "user_id"]).execute()));
+            // Still a sync's when it is deleted: one an administrator made their own since it was read stays.
+            left.push(...(await trx.deleteFrom("group_members").where((eb) => eb(eb.refTuple("group_id", "user_id"), "in", removes.map((r) => eb.tuple(r.group_id, r.user_id)))).where("synced_by", "is not", null).returning(["group_id", "user_id"]).execute()));
           }
           const groups = new Set<number>();
           for (const r of [...joined, ...left]) {

@@ -50,9 +50,8 @@ async function clientStep(p: Provider, secrets: SecretBox, redirectUri: string):
   } catch (error) {
     if (error instanceof oidc.ResponseBodyError && error.error === "invalid_grant") return accepted;
     if (isUnreachable(error)) return { step: "client", ok: false, message: "The token endpoint (config.tokenUrl) cannot be reached." };
-    // The token endpoint challenges only a client it does not accept.
-    if (isInvalidClient(error) || error instanceof oidc.WWWAuthenticateChallengeError) {
-      return { step: "client", ok: false, message: "The token endpoint refuses this service's client credentials (invalid_client): check clientId, clientSecret and config.clientAuthMethod against the client registered at the provider." };
+    if (isInvalidClient(error)) {
+      return { step: "client", ok: false, message: "The token endpoint refuses this service's client credentials: check clientId, clientSecret and config.clientAuthMethod against the client registered at the provider." };
     }
     if (error instanceof oidc.ResponseBodyError) return { step: "client", ok: false, message: `The token endpoint refuses this service's requests: ${error.error}${error.error_description ? ` (${error.error_description})` : ""}.` };
     return { step: "client", ok: false, message: "The token endpoint (config.tokenUrl) gives answers that are not a token endpoint's." };

@@ -30,10 +30,12 @@ export function clientRefused(): DomainError {
   return new DomainError("unavailable", "This identity provider is misconfigured here: it does not accept this service's client id and secret. Please tell an administrator.", { reason: "invalid-client-credentials" });
 }
 
-/** The token endpoint's refusal is of the client itself (its body's or its WWW-Authenticate challenge's `error`). */
+/** The token endpoint's refusal is of the client itself, not of the code it was sent (a challenge, a 401, invalid_client or unauthorized_client). */
 export function isInvalidClient(error: unknown): boolean {
-  if (error instanceof oidc.ResponseBodyError) return error.error === "invalid_client";
-  return error instanceof oidc.WWWAuthenticateChallengeError && error.cause.some((c) => c.parameters.error === "invalid_client");
+  // A token endpoint challenges (401) only a client it does not accept, whatever error it names or
+  // none (Basic realm=…); unauthorized_client is a client the provider does not let use this flow.
+  if (error instanceof oidc.WWWAuthenticateChallengeError) return true;
+  return error instanceof oidc.ResponseBodyError && (error.error === "invalid_client" || error.error === "unauthorized_client" || error.status === 401);
 }
 
 const CLOCKS = "if this repeats, check the clocks of this server and of the provider";
@@ -75,7 +77,6 @@ export function classify(error: unknown): DomainError {
   if (error instanceof oidc.AuthorizationResponseError) return new LoginRefused(`provider-error:${error.error}`, null);
   if (isInvalidClient(error)) return clientRefused();
   if (error instanceof oidc.ResponseBodyError) return new LoginRefused(`token-refused:${error.error}`, null);
-  if (error instanceof oidc.WWWAuthenticateChallengeError) return new LoginRefused(`token-refused:${error.cause[0]?.parameters.error ?? "client-unauthorized"}`, null);
   if (error instanceof oidc.ClientError) {
     // The ID token's claims, checked by openid-client at the code exchange (its signature is jose's, below).
     const { message, claim } = innerFailure(error);
