@@ -212,8 +212,9 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
           await queries.releaseLease(directoryId, sweeper, trx);
         });
       } catch (error) {
+        // One directory's failure (a busy store) keeps neither the others' runs open nor the due syncs from starting.
         await queries.releaseLease(directoryId, sweeper).catch(() => {});
-        throw error;
+        log(error, "closing an interrupted directory sync failed");
       }
     }
   }
@@ -223,8 +224,15 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     if (running.has(d.id) || stopping) return null;
     const now = isoNow();
     if (!(await queries.acquireLease(d.id, owner, now, isoAfter(timing.leaseSeconds), due))) return null;
-    await db.transaction().execute((trx) => closeInterrupted(trx, d.id, now));
-    const runId = await queries.createRun(d.id, mode, force, startedBy.name, now);
+    let runId: number;
+    try {
+      await db.transaction().execute((trx) => closeInterrupted(trx, d.id, now));
+      runId = await queries.createRun(d.id, mode, force, startedBy.name, now);
+    } catch (error) {
+      // Not started: the lease is not held until it runs out.
+      await queries.releaseLease(d.id, owner).catch(() => {});
+      throw error;
+    }
     launch(d, runId, mode, force, startedBy);
     return runId;
   }

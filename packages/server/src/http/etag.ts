@@ -12,8 +12,8 @@ export function etagOf(version: number): string {
   return `"${version}"`;
 }
 
-/** An entity tag of a list (RFC 9110 8.8.3), weak or strong, and the comma after it. */
-const LISTED_TAG = /\s*(?:W\/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)/y;
+/** An entity tag of a list (RFC 9110 8.8.3), weak or strong, after any empty elements, and the comma after it. */
+const LISTED_TAG = /[\s,]*(?:W\/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)/y;
 
 /**
  * The versions a write may find, from its `If-Match` header (a list of tags: any one may match):
@@ -25,13 +25,14 @@ export function ifMatchVersions(header: string | string[] | undefined): readonly
   const value = (Array.isArray(header) ? header.join(",") : header).trim();
   if (value === "*") return undefined;
   const versions: number[] = [];
+  let read = 0;
   LISTED_TAG.lastIndex = 0;
-  while (LISTED_TAG.lastIndex < value.length) {
-    const match = LISTED_TAG.exec(value);
-    if (!match) break;
+  for (let match = LISTED_TAG.exec(value); match; match = LISTED_TAG.exec(value)) {
+    read = LISTED_TAG.lastIndex;
     if (/^\d{1,15}$/.test(match[1]!)) versions.push(Number(match[1]));
   }
-  if (versions.length === 0 || LISTED_TAG.lastIndex < value.length) {
+  // Empty elements are allowed anywhere (RFC 9110 5.6.1), anything else left over is not a list.
+  if (versions.length === 0 || !/^[\s,]*$/.test(value.slice(read))) {
     throw new ApiError("preconditionFailed", "The If-Match header does not name a current version.", { ifMatch: bounded(value) });
   }
   return versions;
