@@ -5,7 +5,7 @@ import * as oidc from "openid-client";
 import { loginRefusal } from "../auth/login.js";
 import type { SecretBox } from "../auth/secret-box.js";
 import type { Sessions, TokenResponse } from "../auth/sessions.js";
-import { recordAudit, type Actor } from "../domain/audit.js";
+import { recordAudit, type Actor, type AuditTally } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
 import type { Database, ProviderLoginsTable } from "../storage/schema.js";
 import { isoAfter, isoNow } from "../storage/time.js";
@@ -62,7 +62,7 @@ export class ProviderDisabled extends DomainError {
  * store under an id the browser holds; the callback checks the provider's answer and the ID token
  * (signature against the provider's keys); the session is handed out for a one-time code.
  */
-export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: JwksCache, linking: Linking, sessions: Sessions) {
+export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: JwksCache, linking: Linking, sessions: Sessions, tally: AuditTally) {
   /** Each provider's openid-client configuration, kept while its stored version is current (every update bumps it). */
   const configurations = new Map<string, { version: number; configuration: oidc.Configuration }>();
   function configurationOf(p: Provider): oidc.Configuration {
@@ -137,7 +137,15 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
           if (!(error instanceof ProviderDisabled)) throw error;
           // Its page is checked as for any login (a returnTo elsewhere is a 400, not a redirect).
           const { returnTo } = target(error.provider);
-          await refuse(error.provider, providerActor(alias, sourceIp), "disabled-provider");
+          // Anyone may ask without end: counted a minute at a time per address, not a row a request.
+          const minute = isoNow().slice(0, 16);
+          tally.add(providerActor(alias, sourceIp), {
+            action: "auth.provider-login",
+            target: { type: "identity-provider", id: error.provider.uuid, name: error.provider.alias },
+            outcome: "failure",
+            details: { alias, reason: "disabled-provider" },
+            aggregateKey: ["auth.provider-login", sourceIp, error.provider.uuid, "disabled-provider", minute].join("|"),
+          });
           throw new ProviderLoginFailed(error, returnTo);
         }
         row = rowOf(p);
