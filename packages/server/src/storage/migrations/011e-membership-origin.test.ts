@@ -1,19 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import BetterSqlite3 from "better-sqlite3";
-import { Kysely, PostgresDialect, sql, SqliteDialect } from "kysely";
-import pg from "pg";
-import { createTemporaryDatabase, storeKinds, storeSkip } from "../../test-support/server.js";
+import { sql } from "kysely";
+import { withBareDatabase } from "../../test-support/bare-database.js";
+import { storeKinds, storeSkip } from "../../test-support/server.js";
 import { membershipOriginMigration } from "./011e-membership-origin.js";
 
 for (const kind of storeKinds) {
   describe(`migration 011e on ${kind}`, { skip: storeSkip(kind) }, () => {
     it("takes the memberships a sync decided as the sync's, every other one as by hand; removing the directory leaves them by hand", async () => {
-      const temporary = kind === "postgres" ? await createTemporaryDatabase(process.env.ECM_TEST_DATABASE_URL!) : null;
-      const db = new Kysely<any>({
-        dialect: temporary ? new PostgresDialect({ pool: new pg.Pool({ connectionString: temporary.url }) }) : new SqliteDialect({ database: new BetterSqlite3(":memory:") }),
-      });
-      try {
+      await withBareDatabase(kind, async (db) => {
         if (kind === "sqlite") await sql`pragma foreign_keys = on`.execute(db);
         // The tables as the migrations before left them, with the columns that matter here.
         await sql`create table directories (id integer primary key, config text not null)`.execute(db);
@@ -43,10 +38,7 @@ for (const kind of storeKinds) {
         await sql`update groups set directory_id = null`.execute(db);
         await sql`delete from directories where id = 1`.execute(db);
         assert.deepEqual((await rows()).map((r) => r.synced_by), [null, null, null, null, null, null]);
-      } finally {
-        await db.destroy();
-        await temporary?.drop();
-      }
+      });
     });
   });
 }

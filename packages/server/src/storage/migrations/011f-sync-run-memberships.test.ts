@@ -1,19 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import BetterSqlite3 from "better-sqlite3";
-import { Kysely, PostgresDialect, sql, SqliteDialect } from "kysely";
-import pg from "pg";
-import { createTemporaryDatabase, storeKinds, storeSkip } from "../../test-support/server.js";
+import { sql } from "kysely";
+import { withBareDatabase } from "../../test-support/bare-database.js";
+import { storeKinds, storeSkip } from "../../test-support/server.js";
 import { syncRunMembershipsMigration } from "./011f-sync-run-memberships.js";
 
 for (const kind of storeKinds) {
   describe(`migration 011f on ${kind}`, { skip: storeSkip(kind) }, () => {
     it("counts no joined or left membership in the runs before it; later runs write theirs", async () => {
-      const temporary = kind === "postgres" ? await createTemporaryDatabase(process.env.ECM_TEST_DATABASE_URL!) : null;
-      const db = new Kysely<any>({
-        dialect: temporary ? new PostgresDialect({ pool: new pg.Pool({ connectionString: temporary.url }) }) : new SqliteDialect({ database: new BetterSqlite3(":memory:") }),
-      });
-      try {
+      await withBareDatabase(kind, async (db) => {
         // The table as migration 011 left it, with the columns that matter here.
         await sql`create table directory_sync_runs (id integer primary key, created integer not null default 0)`.execute(db);
         await sql`insert into directory_sync_runs (id, created) values (1, 5)`.execute(db);
@@ -27,10 +22,7 @@ for (const kind of storeKinds) {
           { id: 1, created: 5, joined: 3, left: 2 },
           { id: 2, created: 0, joined: 0, left: 0 },
         ]);
-      } finally {
-        await db.destroy();
-        await temporary?.drop();
-      }
+      });
     });
   });
 }

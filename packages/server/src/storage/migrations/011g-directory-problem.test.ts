@@ -1,19 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import BetterSqlite3 from "better-sqlite3";
-import { Kysely, PostgresDialect, sql, SqliteDialect } from "kysely";
-import pg from "pg";
-import { createTemporaryDatabase, storeKinds, storeSkip } from "../../test-support/server.js";
+import { sql } from "kysely";
+import { withBareDatabase } from "../../test-support/bare-database.js";
+import { storeKinds, storeSkip } from "../../test-support/server.js";
 import { directoryProblemMigration } from "./011g-directory-problem.js";
 
 for (const kind of storeKinds) {
   describe(`migration 011g on ${kind}`, { skip: storeSkip(kind) }, () => {
     it("takes the directories listed as unreachable before as unreachable; the others have no problem", async () => {
-      const temporary = kind === "postgres" ? await createTemporaryDatabase(process.env.ECM_TEST_DATABASE_URL!) : null;
-      const db = new Kysely<any>({
-        dialect: temporary ? new PostgresDialect({ pool: new pg.Pool({ connectionString: temporary.url }) }) : new SqliteDialect({ database: new BetterSqlite3(":memory:") }),
-      });
-      try {
+      await withBareDatabase(kind, async (db) => {
         // The table as migration 011 left it, with the columns that matter here.
         await sql`create table directory_sync_state (directory_id integer primary key, unreachable_since text, unreachable_error text)`.execute(db);
         await sql`insert into directory_sync_state values (1, '2024-01-01T00:00:00.000Z', 'Cannot connect to dc1:389: ECONNREFUSED'), (2, null, null)`.execute(db);
@@ -25,10 +20,7 @@ for (const kind of storeKinds) {
           { directory_id: 1, unreachable_reason: "unreachable" },
           { directory_id: 2, unreachable_reason: null },
         ]);
-      } finally {
-        await db.destroy();
-        await temporary?.drop();
-      }
+      });
     });
   });
 }

@@ -1,19 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import BetterSqlite3 from "better-sqlite3";
-import { Kysely, PostgresDialect, sql, SqliteDialect } from "kysely";
-import pg from "pg";
-import { createTemporaryDatabase, storeKinds, storeSkip } from "../../test-support/server.js";
+import { sql } from "kysely";
+import { withBareDatabase } from "../../test-support/bare-database.js";
+import { storeKinds, storeSkip } from "../../test-support/server.js";
 import { sessionOriginMigration } from "./012b-session-origin.js";
 
 for (const kind of storeKinds) {
   describe(`migration 012b on ${kind}`, { skip: storeSkip(kind) }, () => {
     it("moves each session's provider session into its row; deleting the provider leaves the session without one", async () => {
-      const temporary = kind === "postgres" ? await createTemporaryDatabase(process.env.ECM_TEST_DATABASE_URL!) : null;
-      const db = new Kysely<any>({
-        dialect: temporary ? new PostgresDialect({ pool: new pg.Pool({ connectionString: temporary.url }) }) : new SqliteDialect({ database: new BetterSqlite3(":memory:") }),
-      });
-      try {
+      await withBareDatabase(kind, async (db) => {
         // The tables as migration 012 left them, with the columns that matter here.
         await sql`create table identity_providers (id integer primary key)`.execute(db);
         await sql`create table sessions (id text primary key, user_id integer not null)`.execute(db);
@@ -34,10 +29,7 @@ for (const kind of storeKinds) {
         await assert.rejects(sql`select 1 from provider_sessions`.execute(db), "the old table is gone");
         await sql`delete from identity_providers where id = 1`.execute(db);
         assert.deepEqual((await rows()).map((r) => r.provider_id), [null, null, null]);
-      } finally {
-        await db.destroy();
-        await temporary?.drop();
-      }
+      });
     });
   });
 }

@@ -1,19 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import BetterSqlite3 from "better-sqlite3";
-import { Kysely, PostgresDialect, sql, SqliteDialect } from "kysely";
-import pg from "pg";
-import { createTemporaryDatabase, storeKinds, storeSkip } from "../../test-support/server.js";
+import { sql } from "kysely";
+import { withBareDatabase } from "../../test-support/bare-database.js";
+import { storeKinds, storeSkip } from "../../test-support/server.js";
 import { apiKeyNamesMigration } from "./013b-api-key-names.js";
 
 for (const kind of storeKinds) {
   describe(`migration 013b on ${kind}`, { skip: storeSkip(kind) }, () => {
     it("keeps every key: a name given twice to one account's keys gets the first free number (no name given by hand is taken, none grows past 128 characters); then a name is unique per account", async () => {
-      const temporary = kind === "postgres" ? await createTemporaryDatabase(process.env.ECM_TEST_DATABASE_URL!) : null;
-      const db = new Kysely<any>({
-        dialect: temporary ? new PostgresDialect({ pool: new pg.Pool({ connectionString: temporary.url }) }) : new SqliteDialect({ database: new BetterSqlite3(":memory:") }),
-      });
-      try {
+      await withBareDatabase(kind, async (db) => {
         // The table as migration 013 left it, with the columns that matter here.
         await sql`create table api_keys (id integer primary key, user_id integer not null, name text not null)`.execute(db);
         // Key 5 was named "nightly (2)" by hand: key 2 takes the next free number instead.
@@ -33,10 +28,7 @@ for (const kind of storeKinds) {
           { id: 8, user_id: 1, name: `${"x".repeat(124)} (2)` },
         ]);
         await assert.rejects(sql`insert into api_keys (id, user_id, name) values (5, 1, 'other')`.execute(db));
-      } finally {
-        await db.destroy();
-        await temporary?.drop();
-      }
+      });
     });
   });
 }
