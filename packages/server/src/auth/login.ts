@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { LockoutPolicy } from "../config.js";
-import { recordAudit, type Actor, type AuditEntry, type AuditTally } from "../domain/audit.js";
+import { perMinute, recordAudit, type Actor, type AuditEntry, type AuditTally } from "../domain/audit.js";
 import { fold } from "../domain/user-fields.js";
 import { DomainError } from "../domain/errors.js";
 import type { Database, UserRow } from "../storage/schema.js";
@@ -356,7 +356,5 @@ const userTarget = (user: UserRow) => ({ type: "user", id: user.uuid, name: user
  * count grows, so an attack adds rows by the minute, not by the request.
  */
 function failure(actor: Actor, action: string, target: AuditEntry["target"], reason: string, more: { limit?: AttemptLimit } = {}): AuditEntry & { aggregateKey: string } {
-  const minute = isoNow().slice(0, 16);
-  const aggregateKey = [action, actor.sourceIp, actor.id, target?.type, target?.id, reason, more.limit, minute].join("|");
-  return { action, target, outcome: "failure", details: { reason, ...more }, aggregateKey };
+  return perMinute(actor, { action, target, outcome: "failure", details: { reason, ...more } });
 }

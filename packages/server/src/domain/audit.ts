@@ -24,6 +24,15 @@ export interface AuditEntry {
   aggregateKey?: string;
 }
 
+/**
+ * `entry` made one with the like events of the same minute: the same action, address, actor, target
+ * and details. What an anonymous caller can repeat without end is recorded so, a row a minute.
+ */
+export function perMinute(actor: Actor, entry: AuditEntry): AuditEntry & { aggregateKey: string } {
+  const { action, target, details } = entry;
+  return { ...entry, aggregateKey: [action, actor.sourceIp, actor.id, target?.type, target?.id, JSON.stringify(details ?? {}), isoNow().slice(0, 16)].join("|") };
+}
+
 /** Append-only audit log. Pass the transaction's `db` so the event commits with the change it records. */
 export async function recordAudit(db: Kysely<Database>, actor: Actor, entry: AuditEntry): Promise<void> {
   await recordAuditMany(db, actor, [entry]);

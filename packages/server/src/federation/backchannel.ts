@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { jwtVerify } from "jose";
 import type { Kysely } from "kysely";
-import { recordAudit, type AuditTally } from "../domain/audit.js";
+import { perMinute, recordAudit, type AuditTally } from "../domain/audit.js";
 import { DomainError } from "../domain/errors.js";
 import { countHit } from "../storage/rate-counters.js";
 import type { Database } from "../storage/schema.js";
@@ -28,8 +28,7 @@ export async function backchannelLogout(db: Kysely<Database>, jwks: JwksCache, r
   // Anyone may post tokens here: refusals are counted, one event per address, reason and minute.
   const refused = (error: unknown) => {
     const reason = (error as Error).message;
-    const minute = isoNow().slice(0, 16);
-    refusals.add(actor, { action: "auth.backchannel-logout", target, outcome: "failure", details: { reason }, aggregateKey: ["auth.backchannel-logout", sourceIp, p.uuid, reason, minute].join("|") });
+    refusals.add(actor, perMinute(actor, { action: "auth.backchannel-logout", target, outcome: "failure", details: { reason } }));
     return error;
   };
   let claims: Record<string, unknown>;

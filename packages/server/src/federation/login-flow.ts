@@ -5,7 +5,7 @@ import * as oidc from "openid-client";
 import { loginRefusal } from "../auth/login.js";
 import type { SecretBox } from "../auth/secret-box.js";
 import type { Sessions, TokenResponse } from "../auth/sessions.js";
-import { recordAudit, type Actor, type AuditTally } from "../domain/audit.js";
+import { perMinute, recordAudit, type Actor, type AuditTally } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
 import type { Database, ProviderLoginsTable } from "../storage/schema.js";
 import { isoAfter, isoNow } from "../storage/time.js";
@@ -138,14 +138,9 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
           // Its page is checked as for any login (a returnTo elsewhere is a 400, not a redirect).
           const { returnTo } = target(error.provider);
           // Anyone may ask without end: counted a minute at a time per address, not a row a request.
-          const minute = isoNow().slice(0, 16);
-          tally.add(providerActor(alias, sourceIp), {
-            action: "auth.provider-login",
-            target: { type: "identity-provider", id: error.provider.uuid, name: error.provider.alias },
-            outcome: "failure",
-            details: { alias, reason: "disabled-provider" },
-            aggregateKey: ["auth.provider-login", sourceIp, error.provider.uuid, "disabled-provider", minute].join("|"),
-          });
+          const actor = providerActor(alias, sourceIp);
+          const provider = { type: "identity-provider", id: error.provider.uuid, name: error.provider.alias };
+          tally.add(actor, perMinute(actor, { action: "auth.provider-login", target: provider, outcome: "failure", details: { alias, reason: "disabled-provider" } }));
           throw new ProviderLoginFailed(error, returnTo);
         }
         row = rowOf(p);
