@@ -166,3 +166,9 @@ export function auditDetails(details: Record<string, unknown>): TemplateResult {
     <tbody>${fields.map((f) => html`<tr><td>${f}</td><td>${JSON.stringify(before?.[f] ?? null)}</td><td>${JSON.stringify(after?.[f] ?? null)}</td></tr>`)}</tbody></table>` : nothing}
     ${Object.keys(rest).length ? html`<code>${JSON.stringify(rest)}</code>` : nothing}`;
 }
+
+/** What a connection test found: its verdict, then each step it took, in words. */
+export function testOutcome(t: { ok: boolean; message: string; steps: readonly { ok: boolean; message: string }[] }): TemplateResult {
+  return html`<p class="message ${t.ok ? "ok" : "error"}">${t.message}</p>
+    <ul>${t.steps.map((s) => html`<li>${s.ok ? "✓" : "✗"} ${s.message}</li>`)}</ul>`;
+}

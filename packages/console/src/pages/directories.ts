@@ -2,7 +2,7 @@ import { html, nothing, type TemplateResult } from "lit";
 import { ECMNotFoundError, type DirectoryFields, type ECMDirectory, type ECMDirectorySync, type ECMDirectoryTest, type RestGroup } from "ecm-sdk/browser";
 import { failed, session } from "../api.js";
 import { href } from "../router.js";
-import { mappingText, navigateWithNotice, openDialog, Page, parseMapping, when } from "../ui.js";
+import { mappingText, navigateWithNotice, openDialog, Page, parseMapping, testOutcome, when } from "../ui.js";
 
 /** How often a running sync's progress is read again. */
 const POLL_MS = 1_000;
@@ -227,8 +227,7 @@ class DirectoriesPage extends Page {
     return html`
       <section aria-labelledby="test-title">
         <h2 id="test-title" tabindex="-1">Connection test</h2>
-        <p class="message ${t.ok ? "ok" : "error"}">${t.message}</p>
-        <ul>${t.steps.map((s) => html`<li>${s.ok ? "✓" : "✗"} ${s.message}</li>`)}</ul>
+        ${testOutcome(t)}
         ${t.usersFound !== null ? html`<p>${t.usersFoundCapped ? "At least " : ""}${t.usersFound.toLocaleString()} ${t.usersFound === 1 ? "user" : "users"} found by the user filter.</p>` : nothing}
         ${t.sample.length ? html`<table class="plain"><caption class="visually-hidden">Users as they would be imported</caption>
           <thead><tr><th>Username</th><th>Name</th><th>Email</th><th>Enabled</th><th>DN</th></tr></thead>

@@ -2,7 +2,7 @@ import { html, nothing, type TemplateResult } from "lit";
 import type { ECMIdentityProvider, ECMIdentityProviderTest, IdentityProviderFields, RestGroup } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href } from "../router.js";
-import { mappingText, navigateWithNotice, openDialog, Page, parseMapping } from "../ui.js";
+import { mappingText, navigateWithNotice, openDialog, Page, parseMapping, testOutcome } from "../ui.js";
 
 const CLAIMS = [
   ["usernameClaim", "Username claim"],
@@ -83,12 +83,10 @@ class ProvidersPage extends Page {
 
   #renderTest(p: ECMIdentityProvider): TemplateResult | typeof nothing {
     if (this.#test?.alias !== p.alias) return nothing;
-    const t = this.#test.result;
     return html`
       <section aria-labelledby="test-title">
         <h2 id="test-title" tabindex="-1">Test</h2>
-        <p class="message ${t.ok ? "ok" : "error"}">${t.message}</p>
-        <ul>${t.steps.map((s) => html`<li>${s.ok ? "✓" : "✗"} ${s.message}</li>`)}</ul>
+        ${testOutcome(this.#test.result)}
       </section>`;
   }
 

@@ -346,7 +346,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
             if (users === "delete") await trx.deleteFrom("users").where("id", "in", ids).execute();
             else await trx.updateTable("users").set((eb) => ({ enabled: 0, directory_id: null, dn_key: null, version: eb("version", "+", 1), updated_at: isoNow() })).where("id", "in", ids).execute();
             const action = users === "delete" ? "user.delete" : "user.disable";
-            const reason = users === "delete" ? `directory ${d.name} removed` : `directory ${d.name} removed: kept until a directory that brings the user takes it over`;
+            const reason = users === "delete" ? `directory ${d.name} removed` : `directory ${d.name} removed: kept until a directory brings the same entry again and takes it over`;
             await recordAuditMany(trx, actor, batch.map((u) => ({ action, target: { type: "user", id: u.uuid, name: u.username }, details: { reason } })));
             return { result: undefined, documents: users === "delete" ? [] : ids, search: [], groups: [] };
           }),
