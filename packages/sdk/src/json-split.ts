@@ -8,8 +8,9 @@
  * stops only at structure near the top; the inside of each element (strings above all) is skipped
  * with indexOf. Cuts fall on ASCII bytes, so every piece is whole UTF-8.
  *
- * Elements that are objects are cut faster: the last `},{` of a chunk is taken for the end of an
- * element and the text before it parsed as it is, without scanning it. A parse that succeeds proves
+ * Elements that are objects (or arrays, when the splitter is told so) are cut faster: the last `},{`
+ * (`],[`) of a chunk is taken for the end of an element and the text before it parsed as it is,
+ * without scanning it. A parse that succeeds proves
  * the guess (a cut inside a string or a nested value leaves the text unbalanced); one that fails
  * leaves the chunk to the scanner. Only the bytes after the cut are scanned, to keep the place.
  */
@@ -48,10 +49,11 @@ function utf8(bytes: Uint8Array): string {
   return NodeBuffer ? NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8") : decoder.decode(bytes);
 }
 
-/** The index of the `,` of the last `},{` in `b`, or -1. */
-function lastObjectSeparator(b: Uint8Array): number {
-  for (let i = b.lastIndexOf(OPEN_BRACE); i >= 2; i = b.lastIndexOf(OPEN_BRACE, i - 1)) {
-    if (b[i - 1] === COMMA && b[i - 2] === CLOSE_BRACE) return i - 1;
+/** The index of the `,` of the last `},{` (`open` `{`) or `],[` (`open` `[`) in `b`, or -1. */
+function lastElementSeparator(b: Uint8Array, open: number): number {
+  const close = open === OPEN_BRACE ? CLOSE_BRACE : CLOSE_BRACKET;
+  for (let i = b.lastIndexOf(open); i >= 2; i = b.lastIndexOf(open, i - 1)) {
+    if (b[i - 1] === COMMA && b[i - 2] === close) return i - 1;
   }
   return -1;
 }
@@ -88,8 +90,19 @@ export class JsonSplitter {
   /** Bytes of the piece being read that earlier chunks held (views, not copies). */
   #parts: Uint8Array[] = [];
 
-  /** `root`: what the whole answer is — an array, or an object of arrays and single values. */
-  constructor(readonly root: "array" | "object") {}
+  /** What opens the elements the fast cut looks for. */
+  readonly #open: number;
+
+  /**
+   * `root`: what the whole answer is — an array, or an object of arrays and single values; `elements`:
+   * what its arrays mostly hold (any JSON is read; this only says which cut to try first).
+   */
+  constructor(
+    readonly root: "array" | "object",
+    elements: "objects" | "arrays" = "objects",
+  ) {
+    this.#open = elements === "objects" ? OPEN_BRACE : OPEN_BRACKET;
+  }
 
   /** Feeds the next bytes; returns what they completed. */
   push(chunk: Uint8Array): JsonBatch[] {
@@ -102,7 +115,7 @@ export class JsonSplitter {
   #push(chunk: Uint8Array, out: JsonBatch[]): JsonBatch[] {
     let from = 0; // where the piece being read starts in this chunk (0 when it began in an earlier one)
     let cut = -1; // last separator between elements of the array being read, in this chunk
-    const fast = this.#mode === "elements" ? this.#cutObjects(chunk, out) : -1;
+    const fast = this.#mode === "elements" ? this.#cutElements(chunk, out) : -1;
     if (fast >= 0) from = fast + 1;
     for (let i = this.#next(chunk, from); i < chunk.length; i = this.#next(chunk, i + 1)) {
       const c = chunk[i]!;
@@ -173,12 +186,12 @@ export class JsonSplitter {
   }
 
   /**
-   * The fast cut (see the top): parses the elements before the chunk's last `},{` in one batch and
-   * answers the index of its `,`, the scan's place set to just after it; -1 (nothing changed) when the
-   * chunk has no such `},{` or the text before it is not whole elements.
+   * The fast cut (see the top): parses the elements before the chunk's last `},{` (`],[`) in one batch
+   * and answers the index of its `,`, the scan's place set to just after it; -1 (nothing changed) when
+   * the chunk has no such separator or the text before it is not whole elements.
    */
-  #cutObjects(chunk: Uint8Array, out: JsonBatch[]): number {
-    const cut = lastObjectSeparator(chunk);
+  #cutElements(chunk: Uint8Array, out: JsonBatch[]): number {
+    const cut = lastElementSeparator(chunk, this.#open);
     if (cut < 0) return -1;
     let values: unknown[];
     try {

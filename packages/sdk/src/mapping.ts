@@ -41,40 +41,66 @@ function groupsOf(groups: string[] | undefined): string[] {
 }
 
 /**
- * The REST fields toECMUser reads, asked for with the list's `fields=`: the server then leaves out the
- * rest (firstName, dn, builtin, source, …), a third of a plain list's bytes and two fifths of an
- * extended one's, which the SDK would only decode and parse to drop.
+ * The REST fields an ECMUser is made of, in the order of the server's view (the order of its user
+ * schema, the extended fields last), which is the order of the values in a `shape=arrays` list.
+ */
+const PLAIN_ROW = ["id", "username", "email", "enabled", "numericId", "loginName", "displayName", "profileId"] as const;
+const EXTENDED_ROW = [
+  "id", "username", "email", "description", "enabled", "numericId", "loginName", "displayName", "profileId",
+  "groups", "validFrom", "validTo", "lockedOutUntil", "serviceAccount",
+] as const;
+type RowField = (typeof EXTENDED_ROW)[number];
+
+/** Where each field sits in a row (-1: not in a plain one). */
+function positions(row: readonly RowField[]): Record<RowField, number> {
+  return Object.fromEntries(EXTENDED_ROW.map((f) => [f, row.indexOf(f)])) as Record<RowField, number>;
+}
+const PLAIN_AT = positions(PLAIN_ROW);
+const EXTENDED_AT = positions(EXTENDED_ROW);
+
+/**
+ * The REST fields an ECMUser is made of, asked for with the list's `fields=`: the server then leaves
+ * out the rest (firstName, dn, builtin, source, …), which the SDK would only decode and parse to drop.
  */
 export function restUserFields(extended: boolean): string {
-  const plain = "id,username,email,enabled,numericId,loginName,displayName,profileId";
-  return extended ? `${plain},description,groups,validFrom,validTo,lockedOutUntil,serviceAccount` : plain;
+  return (extended ? EXTENDED_ROW : PLAIN_ROW).join(",");
 }
 
 /**
- * Maps a REST user to the seed's ECMUser; extended fields only when `extended`. Lean, as a million of
- * them may be held: one plain object of one shape (no closures, no copies), a login name equal to the
- * username shares its string, dates are built once, and users without groups share one frozen empty
- * list. About 300 bytes of heap a user (docs/benchmarks.md says how that was measured).
+ * Maps a user of a `shape=arrays` list (the values of restUserFields, in that order) to the seed's
+ * ECMUser; extended fields only when `extended`. Lean, as a million of them may be held: one plain
+ * object of one shape (no closures, no copies), a login name equal to the username shares its string,
+ * dates are built once, and users without groups share one frozen empty list. About 300 bytes of heap
+ * a user (docs/benchmarks.md says how that was measured).
  */
-export function toECMUser<E extends boolean>(u: RestUser, extended: E): ECMUser<E> {
+export function rowToECMUser<E extends boolean>(row: readonly unknown[], extended: E): ECMUser<E> {
   const ext = extended as boolean;
+  const at = ext ? EXTENDED_AT : PLAIN_AT;
+  const username = row[at.username] as string;
+  const loginName = row[at.loginName] as string | null;
   return {
-    id: u.numericId,
-    username: u.username,
-    loginName: u.loginName === u.username || u.loginName == null ? u.username : u.loginName,
-    displayName: u.displayName ?? u.username,
-    email: u.email ?? "",
-    guid: u.id,
-    profileId: u.profileId ?? -1,
-    locked: !u.enabled,
-    remark: ext ? (u.description ?? "") : "",
-    validFrom: ext ? toDate(u.validFrom) : null,
-    validTo: ext ? toDate(u.validTo) : null,
-    groups: ext ? groupsOf(u.groups) : NO_GROUPS,
-    lockedOut: ext && u.lockedOutUntil != null,
-    lockedOutUntil: ext ? toDate(u.lockedOutUntil) : null,
-    serviceAccount: ext && u.serviceAccount === true,
+    id: row[at.numericId] as number,
+    username,
+    loginName: loginName === username || loginName == null ? username : loginName,
+    displayName: (row[at.displayName] as string | null) ?? username,
+    email: (row[at.email] as string | null) ?? "",
+    guid: row[at.id] as string,
+    profileId: (row[at.profileId] as number | null) ?? -1,
+    locked: !row[at.enabled],
+    remark: ext ? ((row[at.description] as string | null) ?? "") : "",
+    validFrom: ext ? toDate(row[at.validFrom] as string | null) : null,
+    validTo: ext ? toDate(row[at.validTo] as string | null) : null,
+    groups: ext ? groupsOf(row[at.groups] as string[] | undefined) : NO_GROUPS,
+    lockedOut: ext && row[at.lockedOutUntil] != null,
+    lockedOutUntil: ext ? toDate(row[at.lockedOutUntil] as string | null) : null,
+    serviceAccount: ext && row[at.serviceAccount] === true,
   } as ECMUser<E>;
+}
+
+/** Maps a REST user (an object, as single users and pages come) to the seed's ECMUser, as rowToECMUser does. */
+export function toECMUser<E extends boolean>(u: RestUser, extended: E): ECMUser<E> {
+  const fields = u as unknown as Record<RowField, unknown>;
+  return rowToECMUser((extended ? EXTENDED_ROW : PLAIN_ROW).map((f) => fields[f]), extended);
 }
 
 export function toECMGroup(g: RestGroup): ECMGroup {

@@ -37,7 +37,7 @@ async function runScript(script: string): Promise<string> {
 describeEachStore("README", (server) => {
   it("runs the curl tour as written", async () => {
     const stdout = await runScript(tourScript(server().baseUrl));
-    for (const expected of ['"username":"sysadmin"', '"username":"jdoe"', '"description":"Contractor"', '"name":"security-administrator"', '"action":"group.member.add"']) {
+    for (const expected of ['"username":"sysadmin"', '[["sysadmin",null,["administrators","users"]]]', '"username":"jdoe"', '"description":"Contractor"', '"name":"security-administrator"', '"action":"group.member.add"']) {
       assert.ok(stdout.includes(expected), `${expected} missing from the tour's output`);
     }
     assert.doesNotMatch(stdout, /errorMessage/);

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseLinkHeader, toECMGroup, toECMRole, toECMUser, toRestUserBody, isGuid } from "../mapping.js";
+import { parseLinkHeader, restUserFields, rowToECMUser, toECMGroup, toECMRole, toECMUser, toRestUserBody, isGuid } from "../mapping.js";
+import { EXTENDED_FIELDS, PLAIN_FIELDS } from "../../../server/src/storage/document-fields.js";
 import {
   ECMAuthError,
   ECMConflictError,
@@ -59,6 +60,17 @@ test("toECMUser without extendedInfo: seed fields, extended ones empty/null", ()
     lockedOutUntil: null,
     serviceAccount: false,
   });
+});
+
+test("the list's fields are named in the server's view order, the order of the values in a shape=arrays row", () => {
+  const view: readonly string[] = [...PLAIN_FIELDS, ...EXTENDED_FIELDS];
+  for (const extended of [false, true]) {
+    const names = restUserFields(extended).split(",");
+    assert.deepEqual(names, view.filter((f) => names.includes(f)));
+    // A row holds those values in that order: the same user as its object.
+    const row = names.map((f) => (rest as Record<string, unknown>)[f]);
+    assert.deepEqual(rowToECMUser(row, extended), toECMUser(rest, extended));
+  }
 });
 
 test("toECMUser with extendedInfo populates remark, validity and groups", () => {

@@ -13,8 +13,8 @@ import { cursorAfter } from "../users-stream.js";
 import { encodeCursor } from "../../../server/src/http/paging.js";
 
 /** Splits `bytes` into pieces of `size` and feeds them; returns what came out, flattened. */
-function split(root: "array" | "object", bytes: Uint8Array, size: number): { key: string | null; value: unknown }[] {
-  const s = new JsonSplitter(root);
+function split(root: "array" | "object", bytes: Uint8Array, size: number, elements: "objects" | "arrays" = "objects"): { key: string | null; value: unknown }[] {
+  const s = new JsonSplitter(root, elements);
   const out: { key: string | null; value: unknown }[] = [];
   for (let i = 0; i < bytes.length; i += size) {
     for (const b of s.push(bytes.subarray(i, i + size))) for (const value of b.values) out.push({ key: b.key, value });
@@ -35,18 +35,23 @@ describe("JsonSplitter", () => {
     n: i % 2 === 0 ? null : -i / 7,
   }));
 
-  test("cuts an array into its elements whatever the chunk boundaries, with or without whitespace", () => {
-    for (const text of [JSON.stringify(users), JSON.stringify(users, null, 2), " [ ] ", "[]"]) {
-      const bytes = new TextEncoder().encode(text);
-      const expected = (JSON.parse(text) as unknown[]).map((value) => ({ key: null, value }));
-      for (const size of [1, 2, 3, 5, 64, 1000, bytes.length]) assert.deepEqual(split("array", bytes, size), expected, `${text.slice(0, 20)} in ${size}`);
-    }
-    // Chunks above the 64 KiB the splitter parses at a time (ECMSync's worker hands over up to 1 MiB).
-    const many = Array.from({ length: 60 }, () => users).flat();
-    const bytes = new TextEncoder().encode(JSON.stringify(many));
-    assert.ok(bytes.length > 3 * 65536);
-    for (const size of [100_000, bytes.length]) assert.deepEqual(split("array", bytes, size).map((e) => e.value), many);
-  });
+  // The same users as arrays of their values (as `shape=arrays` sends them): nested arrays side by side make `],[` inside an element too.
+  const rows = users.map((u) => [...Object.values(u), [u.groups], [[]]]);
+
+  for (const [elements, list] of [["objects", users], ["arrays", rows]] as const) {
+    test(`cuts an array of ${elements} into its elements whatever the chunk boundaries, with or without whitespace`, () => {
+      for (const text of [JSON.stringify(list), JSON.stringify(list, null, 2), " [ ] ", "[]"]) {
+        const bytes = new TextEncoder().encode(text);
+        const expected = (JSON.parse(text) as unknown[]).map((value) => ({ key: null, value }));
+        for (const size of [1, 2, 3, 5, 64, 1000, bytes.length]) assert.deepEqual(split("array", bytes, size, elements), expected, `${text.slice(0, 20)} in ${size}`);
+      }
+      // Chunks above the 64 KiB the splitter parses at a time (ECMSync's worker hands over up to 1 MiB).
+      const many = Array.from({ length: 60 }, () => list).flat();
+      const bytes = new TextEncoder().encode(JSON.stringify(many));
+      assert.ok(bytes.length > 3 * 65536);
+      for (const size of [100_000, bytes.length]) assert.deepEqual(split("array", bytes, size, elements).map((e) => e.value), many);
+    });
+  }
 
   test("parses each chunk's complete elements in one batch, and holds back only the incomplete one", () => {
     const bytes = new TextEncoder().encode(JSON.stringify(users));
@@ -216,11 +221,11 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       const c = viaProxy();
       try {
         await c.users({ search: "nobody-matches" });
-        proxy.faults = [{ dropAfter: 20_000 }, { dropAfter: 20_000 }];
+        proxy.faults = [{ dropAfter: 12_000 }, { dropAfter: 12_000 }];
         const before = proxy.requests;
         assert.deepEqual((await c.users({ extendedInfo: true })).map((u) => u.username), all);
         assert.equal(proxy.requests - before, 3, "the list, and twice from where it broke off");
-        proxy.faults = [{ dropAfter: 30_000 }];
+        proxy.faults = [{ dropAfter: 8_000 }];
         assert.deepEqual(await c.iter(), all);
       } finally {
         proxy.faults = [];
@@ -233,10 +238,10 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       try {
         await c.users({ search: "nobody-matches" });
         // Drops with users read between them are each a first: a long read survives any number of them.
-        proxy.faults = [{ dropAfter: 6_000 }, { dropAfter: 6_000 }, { dropAfter: 6_000 }];
+        proxy.faults = [{ dropAfter: 3_500 }, { dropAfter: 3_500 }, { dropAfter: 3_500 }];
         assert.deepEqual(await c.iter(), all);
-        // The plain list is small (the fields an ECMUser shows, ~23 KB): the read breaks off, and its resumption before a user.
-        proxy.faults = [{ dropAfter: 8_000 }, { dropAfter: 1 }];
+        // The plain list is small (the values an ECMUser shows, ~13 KB): the read breaks off, and its resumption before a user.
+        proxy.faults = [{ dropAfter: 5_000 }, { dropAfter: 1 }];
         const got: string[] = [];
         await assert.rejects(c.iter({}, (u) => got.push(u.username)), ECMConnectionError);
         assert.ok(got.length > 0 && got.length < all.length, `${got.length} users before the error`);
@@ -251,7 +256,7 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       const c = viaProxy();
       try {
         await c.users({ search: "nobody-matches" });
-        proxy.faults = [{ stallAfter: 20_000 }];
+        proxy.faults = [{ stallAfter: 8_000 }];
         await assert.rejects(c.users({ timeout: 300 }), (e: unknown) => e instanceof ECMTimeoutError && /no data for 300 ms/.test(e.message));
       } finally {
         proxy.faults = [];
@@ -277,7 +282,7 @@ describe("a token that expires during a long read", () => {
 
   /** Reads the list through a proxy that breaks it off after a few users, while the server's clock passes the token's lifetime. */
   async function readWhileTheTokenExpires(ecm: ECM): Promise<string[]> {
-    shortProxy.faults = [{ dropAfter: 3000 }];
+    shortProxy.faults = [{ dropAfter: 1500 }];
     const got: string[] = [];
     for await (const u of ecm.security.iterUsers()) {
       if (got.push(u.username) === 1) await short.advanceClock(61);

@@ -1,5 +1,5 @@
 import { Type, type Static } from "typebox";
-import { DocumentFields, EXTENDED_FIELDS, PLAIN_FIELDS, type UserField } from "../storage/document-fields.js";
+import { DocumentFields, EXTENDED_FIELDS, PLAIN_FIELDS, type UserField, type UserShape } from "../storage/document-fields.js";
 import type { UserRow } from "../storage/schema.js";
 import type { FederatedIdentityRef, UserQueries, UserSource } from "../storage/user-queries.js";
 import { ApiError } from "./errors.js";
@@ -115,13 +115,23 @@ export const UserFieldsParam = Type.String({
   examples: ["id,username,email"],
 });
 
-/** The cutter of the fields a list asked for, or undefined for whole users; an extended field without extendedInfo is a 400. */
-export function documentFieldsOf(param: string | undefined, extended: boolean): DocumentFields | undefined {
-  if (param === undefined) return undefined;
-  const fields = param.split(",") as UserField[];
+/** The list's `shape`: each user as an object, or as an array of its fields' values. */
+export const UserShapeParam = Type.Union([Type.Literal("objects"), Type.Literal("arrays")], {
+  default: "objects",
+  description:
+    "`arrays`: each user is an array of the values of its fields (those of `fields`, else all of the view) in the view's order — the order of the user's schema, the extended fields last — without their names: fewer bytes to send and parse, for clients that know the view.",
+});
+
+/**
+ * The cutter of the fields and shape a list asked for, or undefined for whole users as they are kept;
+ * an extended field without extendedInfo is a 400.
+ */
+export function documentFieldsOf(param: string | undefined, extended: boolean, shape: UserShape = "objects"): DocumentFields | undefined {
+  if (param === undefined && shape === "objects") return undefined;
+  const fields = param === undefined ? [...PLAIN_FIELDS, ...(extended ? EXTENDED_FIELDS : [])] : (param.split(",") as UserField[]);
   const needExtended = fields.filter((f) => (EXTENDED_FIELDS as readonly string[]).includes(f));
   if (!extended && needExtended.length > 0) {
     throw new ApiError("invalidRequest", `fields names ${needExtended.join(", ")}, shown with extendedInfo=true only.`, { field: "fields", fields: needExtended });
   }
-  return new DocumentFields(fields, extended);
+  return new DocumentFields(fields, extended, shape);
 }

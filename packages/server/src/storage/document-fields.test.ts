@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { DocumentFields, EXTENDED_FIELDS, PLAIN_FIELDS, type UserField } from "./document-fields.js";
+import { DocumentFields, EXTENDED_FIELDS, PLAIN_FIELDS, type UserField, type UserShape } from "./document-fields.js";
 
 /** Users as the kept documents show them (every field, in order), with values that look like keys, quotes, nesting and non-ASCII text. */
 const USERS = [
@@ -25,7 +25,13 @@ function eachDocument(extended: boolean): string[] {
 }
 const documents = (extended: boolean) => eachDocument(extended).join(",");
 
-const picked = (names: readonly string[], extended: boolean) => (JSON.parse(`[${documents(extended)}]`) as Record<string, unknown>[]).map((u) => Object.fromEntries(Object.keys(u).filter((k) => names.includes(k)).map((k) => [k, u[k]])));
+/** The chosen fields of each user, as an object or as the array of their values, in the view's order. */
+function picked(names: readonly string[], extended: boolean, shape: UserShape = "objects"): unknown[] {
+  return (JSON.parse(`[${documents(extended)}]`) as Record<string, unknown>[]).map((u) => {
+    const entries = Object.keys(u).filter((k) => names.includes(k)).map((k) => [k, u[k]] as const);
+    return shape === "arrays" ? entries.map(([, v]) => v) : Object.fromEntries(entries);
+  });
+}
 
 async function cutBody(fields: DocumentFields, pieces: (string | Buffer)[]): Promise<unknown> {
   async function* body() {
@@ -43,11 +49,11 @@ const CHOICES: [name: string, fields: UserField[], extended: boolean][] = [
   ["every field", [...PLAIN_FIELDS, ...EXTENDED_FIELDS], true],
 ];
 
-for (const [name, fields, extended] of CHOICES) {
-  it(`cuts ${name} out of documents split anywhere, inside a character too`, async () => {
+for (const [name, fields, extended] of CHOICES) for (const shape of ["objects", "arrays"] as const) {
+  it(`cuts ${name} out of documents split anywhere, inside a character too, as ${shape}`, async () => {
     const bytes = Buffer.from(documents(extended));
-    const expected = picked(fields, extended);
-    const cutter = new DocumentFields(fields, extended);
+    const expected = picked(fields, extended, shape);
+    const cutter = new DocumentFields(fields, extended, shape);
     assert.deepEqual(JSON.parse(`[${cutter.ofDocuments(bytes.toString("utf8"))}]`), expected);
     // Split at every byte (inside a character too), and in three pieces with a lone comma between documents.
     // Copies: the cut rewrites the bytes it is handed.
@@ -60,12 +66,12 @@ for (const [name, fields, extended] of CHOICES) {
   });
 }
 
-it("cuts pieces of bytes longer than what it searches at a time", async () => {
+for (const shape of ["objects", "arrays"] as const) it(`cuts pieces of bytes longer than what it searches at a time, as ${shape}`, async () => {
   // Several hundred KiB in one piece (as a SQLite batch comes), then the same split in two anywhere.
   const [fields, extended] = [CHOICES[1]![1], CHOICES[1]![2]];
-  const cutter = new DocumentFields(fields, extended);
+  const cutter = new DocumentFields(fields, extended, shape);
   const many = Array.from({ length: 1500 }, () => documents(extended)).join(",");
-  const expected = Array.from({ length: 1500 }, () => picked(fields, extended)).flat();
+  const expected = Array.from({ length: 1500 }, () => picked(fields, extended, shape)).flat();
   assert.deepEqual(await cutBody(cutter, [Buffer.from(many)]), expected);
   const bytes = Buffer.from(many);
   for (const at of [1, 70_000, 200_001, bytes.length - 3]) {

@@ -40,27 +40,43 @@ const COMMA_BYTES = Buffer.from(",");
 const COMMA = 0x2c;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+/** The length of `"id":`, the first key, which has no comma before it. */
+const FIRST_KEY_LENGTH = DOCUMENT_START.length - 2;
+
+/**
+ * How each user is written: an object of the chosen fields, or (for a client that knows the view) an
+ * array of their values in the view's order, without the names — 40 % fewer bytes of the SDK's
+ * fields to send, decode and parse, and an array is cheaper to parse than an object.
+ */
+export type UserShape = "objects" | "arrays";
 
 /** The chosen fields of each document of a view (all of them: the view itself). */
 export class DocumentFields {
   /** Indexes (in the view's order) of the keys to find in each document, ascending; the last field's always. */
   readonly #find: number[];
-  /** Byte ranges to copy, as [index of the key that starts one, index of the key that ends it (or the view's length: the closing brace)]. */
+  /**
+   * Byte ranges to copy, as [index of the key that starts one, index of the key that ends it (or the
+   * view's length: the closing brace)]: runs of neighbouring fields for objects, one field each for arrays.
+   */
   readonly #runs: [number, number][] = [];
+  readonly #arrays: boolean;
   readonly #keys: string[];
   readonly #count: number;
   /** Where each key was found in the document being cut. */
   readonly #keyAt: Int32Array;
 
-  constructor(fields: readonly UserField[], extended: boolean) {
+  constructor(fields: readonly UserField[], extended: boolean, shape: UserShape = "objects") {
     const view = extended ? ALL_FIELDS : PLAIN_FIELDS;
+    this.#arrays = shape === "arrays";
     this.#count = view.length;
     this.#keys = view.map((k) => `,"${k}":`);
     this.#keyAt = new Int32Array(view.length + 1);
     for (let i = 0; i < view.length; i++) {
       if (!fields.includes(view[i]!)) continue;
       const last = this.#runs[this.#runs.length - 1];
-      if (last && last[1] === i) last[1] = i + 1;
+      if (last && last[1] === i && !this.#arrays) last[1] = i + 1;
       else this.#runs.push([i, i + 1]);
     }
     // The last field (a number or a boolean in both views) is found to find the document's closing brace.
@@ -95,9 +111,13 @@ export class DocumentFields {
     return end;
   }
 
-  /** Where a run starts (after its key's comma; the first key has none) and ends (before the next key's), in the located document. */
+  /**
+   * Where a run starts in the located document: after its key's comma (the first key has none), or for
+   * arrays after the key itself. It ends before the next key's comma.
+   */
   #runStart(r: number): number {
     const start = this.#runs[r]![0];
+    if (this.#arrays) return this.#keyAt[start]! + (start === 0 ? FIRST_KEY_LENGTH : this.#keys[start]!.length);
     return start === 0 ? this.#keyAt[0]! : this.#keyAt[start]! + 1;
   }
 
@@ -107,26 +127,28 @@ export class DocumentFields {
 
   /** The chosen fields of the located document in `text`, after `out`. */
   #cutText(text: string, out: string): string {
-    out += "{";
+    out += this.#arrays ? "[" : "{";
     for (let r = 0; r < this.#runs.length; r++) {
       if (r > 0) out += ",";
       // Slices and their joins are views on `text` until the answer is written: no copy per run.
       out += text.slice(this.#runStart(r), this.#runEnd(r));
     }
-    return out + "}";
+    return out + (this.#arrays ? "]" : "}");
   }
 
   /** Copies the chosen fields of the located document within `bytes`, to `at` (never past where they are read); answers where they end. */
   #cutBytes(bytes: Buffer, at: number): number {
-    bytes[at++] = OPEN_BRACE;
+    bytes[at++] = this.#arrays ? OPEN_BRACKET : OPEN_BRACE;
     for (let r = 0; r < this.#runs.length; r++) {
       if (r > 0) bytes[at++] = COMMA;
       const start = this.#runStart(r);
       const end = this.#runEnd(r);
-      bytes.copyWithin(at, start, end);
+      // A short value is copied byte by byte: copyWithin's call costs more than the copy (arrays copy each value apart).
+      if (end - start > 32) bytes.copyWithin(at, start, end);
+      else for (let i = start; i < end; i++) bytes[at + i - start] = bytes[i]!;
       at += end - start;
     }
-    bytes[at++] = CLOSE_BRACE;
+    bytes[at++] = this.#arrays ? CLOSE_BRACKET : CLOSE_BRACE;
     return at;
   }
 

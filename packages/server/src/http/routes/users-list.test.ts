@@ -176,6 +176,33 @@ describeEachStore("GET /security/v1/users", (server) => {
     assert.deepEqual((await s.api("GET", "/security/v1/users?fields=username,enabled&enabled=false", { token })).body, [{ username: "plain", enabled: false }]);
   });
 
+  it("sends each user as an array of its fields' values with shape=arrays, in the view's order", async () => {
+    const s = server();
+    const full = (await s.api("GET", "/security/v1/users?extendedInfo=true", { token })).body as Record<string, unknown>[];
+    const view = Object.keys(full[0]!);
+    const rows = (names: string[], users = full) => users.map((u) => view.filter((k) => names.includes(k)).map((k) => u[k]));
+    const list = async (query: string) => {
+      const r = await s.api("GET", `/security/v1/users?shape=arrays&${query}`, { token });
+      assert.equal(r.status, 200, r.text);
+      return r.body;
+    };
+    for (const name of view) assert.deepEqual(await list(`extendedInfo=true&fields=${name}`), rows([name]), name);
+    assert.deepEqual(await list("extendedInfo=true"), rows(view), "all the view's fields when fields= names none");
+    const plain = (await s.api("GET", "/security/v1/users", { token })).body as Record<string, unknown>[];
+    assert.deepEqual(await list(""), plain.map((u) => Object.values(u)));
+    const sdk = ["profileId", "id", "username", "email", "enabled", "numericId", "loginName", "displayName", "description", "groups", "validFrom", "validTo", "lockedOutUntil", "serviceAccount"];
+    assert.deepEqual(await list(`extendedInfo=true&fields=${sdk.join(",")}`), rows(sdk));
+    const cursor = encodeURIComponent(encodeCursor(full[2]!.username as string));
+    const paged = [...(await list("extendedInfo=true&fields=displayName,groups&max=3")), ...(await list(`extendedInfo=true&fields=displayName,groups&max=10&cursor=${cursor}`))];
+    assert.deepEqual(paged, rows(["displayName", "groups"]));
+    assert.deepEqual(await list("extendedInfo=true&fields=username,federatedIdentities,source&search=user_1"), rows(["username", "federatedIdentities", "source"], full.filter((u) => u.username === "user_1")));
+    assert.deepEqual(await list("fields=username,enabled&enabled=false"), [["plain", false]]);
+    const csv = await s.api("GET", "/security/v1/users?shape=arrays", { token, headers: { accept: "text/csv" } });
+    assert.equal(csv.status, 400);
+    assert.match(csv.body.errorMessage, /shape applies to the JSON list/);
+    assert.equal((await s.api("GET", "/security/v1/users?shape=rows", { token })).status, 400);
+  });
+
   it("refuses fields= naming an unknown field, an extended one without extendedInfo, or with CSV", async () => {
     const s = server();
     for (const [query, message] of [

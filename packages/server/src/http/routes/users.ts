@@ -16,13 +16,14 @@ import { decodeCursor, encodeCursor, keysetPage } from "../paging.js";
 import { errorResponses, IdParams, Nullable, Password } from "../schemas.js";
 import { NUMERIC_ID_MAX, UserFilterFields, userFilterOf } from "../user-filter.js";
 import { sendUsersCsv, wantsCsv } from "../users-csv.js";
-import { documentFieldsOf, renderUserViews, UserFieldsParam, USERS_LIST_EXAMPLE, UserSchema, type UserView } from "../user-view.js";
+import { documentFieldsOf, renderUserViews, UserFieldsParam, UserShapeParam, USERS_LIST_EXAMPLE, UserSchema, type UserView } from "../user-view.js";
 import { PATTERN_MESSAGE } from "../validation.js";
 
 const ListQuery = Type.Object({
   ...UserFilterFields,
   extendedInfo: Type.Optional(Type.Boolean({ default: false })),
   fields: Type.Optional(UserFieldsParam),
+  shape: Type.Optional(UserShapeParam),
   max: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: "Page size; more pages are announced in a Link header" })),
   cursor: Type.Optional(Type.String({ maxLength: 2048 })),
 });
@@ -130,6 +131,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
         summary: "List users",
         description:
           "All users in username order, streamed. With `max`, one page and a `Link: <…>; rel=\"next\"` header when more follow. " +
+          "With `fields`, only those fields of each user; with `shape=arrays`, each user as the array of its fields' values. " +
           "With `Accept: text/csv`, every matching user as CSV (extended fields, a header line, `max` and `cursor` ignored; text a spreadsheet would run as a formula is prefixed with `'`); the export is audited.",
         tags: ["users"],
         security: [{ bearerAuth: [] }],
@@ -141,13 +143,14 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
       const filter = await userFilterOf(groups, request.query);
       if (wantsCsv(request.headers.accept)) {
         if (request.query.fields !== undefined) throw new ApiError("invalidRequest", "fields applies to the JSON list; the CSV has its own columns.", { field: "fields" });
+        if (request.query.shape === "arrays") throw new ApiError("invalidRequest", "shape applies to the JSON list; the CSV has its own columns.", { field: "shape" });
         const { search, enabled, expired, lockedOut, profileId, groupId } = request.query;
         await recordAudit(store.db, actorOf(request), { action: "users.export-csv", details: { filter: { search, enabled, expired, lockedOut, profileId, groupId } } });
         return sendUsersCsv(reply, users, filter);
       }
       const extended = request.query.extendedInfo ?? false;
       const { max, cursor } = request.query;
-      const fields = documentFieldsOf(request.query.fields, extended);
+      const fields = documentFieldsOf(request.query.fields, extended, request.query.shape);
       if (max === undefined) {
         const after = cursor === undefined ? undefined : decodeCursor(cursor);
         const body = users.listAllJson(filter, after, extended);

@@ -14,7 +14,8 @@ export interface SdkResult {
   users: number;
   /**
    * The server's streamed list read and thrown away: what the SDK's figures compare with; and the same
-   * list with only the fields the SDK asks for (`fields=`), what the SDK reads.
+   * list as the SDK asks for it (only its fields, each user an array of their values: `fields=`,
+   * `shape=arrays`), what the SDK reads.
    */
   server: { basicSeconds: number; extendedSeconds: number; sdkFieldsSeconds: number; sdkExtendedFieldsSeconds: number };
   usersPlain: Probe;
@@ -39,9 +40,10 @@ interface CliRun {
   peakRssMb: number;
 }
 
-/** The fields ecm-sdk asks the list for (packages/sdk/src/mapping.ts, restUserFields), plain and what extendedInfo adds. */
-const SDK_FIELDS = "id,username,email,enabled,numericId,loginName,displayName,profileId";
-const SDK_EXTENDED_FIELDS = "description,groups,validFrom,validTo,lockedOutUntil";
+/** The list as ecm-sdk asks for it (packages/sdk/src/users-stream.ts and mapping.ts, restUserFields), plain and extended. */
+const SDK_LIST = "shape=arrays&fields=id,username,email,enabled,numericId,loginName,displayName,profileId";
+const SDK_EXTENDED_LIST =
+  "shape=arrays&extendedInfo=true&fields=id,username,email,description,enabled,numericId,loginName,displayName,profileId,groups,validFrom,validTo,lockedOutUntil,serviceAccount";
 
 function runProbe(root: string, mode: string, baseUrl: string, password: string): Promise<Probe> {
   const probe = join(root, "packages/server/src/tools/bench/sdk-probe.ts");
@@ -77,8 +79,8 @@ export async function benchSdk(root: string, baseUrl: string, adminPassword: str
     const server = {
       basicSeconds: await streamed("/security/v1/users"),
       extendedSeconds: await streamed("/security/v1/users?extendedInfo=true"),
-      sdkFieldsSeconds: await streamed(`/security/v1/users?fields=${SDK_FIELDS}`),
-      sdkExtendedFieldsSeconds: await streamed(`/security/v1/users?extendedInfo=true&fields=${SDK_FIELDS},${SDK_EXTENDED_FIELDS}`),
+      sdkFieldsSeconds: await streamed(`/security/v1/users?${SDK_LIST}`),
+      sdkExtendedFieldsSeconds: await streamed(`/security/v1/users?${SDK_EXTENDED_LIST}`),
     };
     const probe = (mode: string) => {
       log(`sdk: ${mode}…`);
@@ -108,7 +110,7 @@ export function sdkReport(r: SdkResult): string[] {
   const perUser = (p: Probe) => `${Math.round(p.bytesPerUser!)} heap bytes a user held`;
   return [
     `sdk, ${r.users.toLocaleString("en")} users; the server's own streamed export of them: ${r.server.basicSeconds.toFixed(2)} s plain, ${r.server.extendedSeconds.toFixed(2)} s extended`,
-    `  the same with only the SDK's fields (fields=, what the SDK reads): ${r.server.sdkFieldsSeconds.toFixed(2)} s plain, ${r.server.sdkExtendedFieldsSeconds.toFixed(2)} s extended`,
+    `  the same as the SDK reads it (its fields as arrays: fields=, shape=arrays): ${r.server.sdkFieldsSeconds.toFixed(2)} s plain, ${r.server.sdkExtendedFieldsSeconds.toFixed(2)} s extended`,
     `  users():                      ${vs(r.usersPlain.seconds, r.server.basicSeconds)}, ${perUser(r.usersPlain)}`,
     `  users({ extendedInfo: true }): ${vs(r.usersExtended.seconds, r.server.extendedSeconds)}, ${perUser(r.usersExtended)}`,
     `  iterUsers({ extendedInfo }):  ${Math.round(r.iterUsers.usersPerSecond!).toLocaleString("en")} users/s (${vs(r.iterUsers.seconds, r.server.extendedSeconds)}), heap at most ${r.iterUsers.heapGrowthMb!.toFixed(0)} MB above its start`,
