@@ -169,4 +169,18 @@ describeEachStore("batchUserWrites", (server) => {
     await db.transaction().execute((trx) => dialect.batchUserWrites(trx as Kysely<Database>, async () => ({ result: undefined, documents: [], search: [], groups: [] })));
     assert.ok((await reltuples()) >= 3000, `the planner knows the users grew (reltuples ${await reltuples()})`);
   });
+
+  it("lets a batch's search entries gather in a longer pending list, for that batch only", async (t) => {
+    const { store } = deps();
+    const { db, dialect } = store;
+    if (dialect.name !== "postgres") return t.skip("SQLite has no GIN indexes");
+    const limit = async (q: Kysely<Database>) => (await sql<{ v: string }>`select current_setting('gin_pending_list_limit') as v`.execute(q)).rows[0]!.v;
+    const before = await db.connection().execute(limit);
+    const during = await db.transaction().execute((trx) =>
+      dialect.batchUserWrites(trx as Kysely<Database>, async () => ({ result: await limit(trx as Kysely<Database>), documents: [], search: [], groups: [] })),
+    );
+    assert.equal(during, "16MB");
+    assert.equal(before, "4MB");
+    assert.equal(await db.connection().execute(limit), "4MB", "set for the batch's transaction only");
+  });
 });
