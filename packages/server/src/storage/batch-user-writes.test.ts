@@ -4,16 +4,10 @@ import { it } from "node:test";
 import { sql, type Kysely } from "kysely";
 import { searchTextFor } from "../domain/user-fields.js";
 import { renderUserViews } from "../http/user-view.js";
-import { insertUser, searchAllPages } from "../test-support/fixtures.js";
+import { batchUserRow, insertUser, searchAllPages } from "../test-support/fixtures.js";
 import { describeEachStore } from "../test-support/server.js";
 import type { Database } from "./schema.js";
 import { isoNow } from "./time.js";
-
-const user = (username: string, first: string) => {
-  const now = isoNow();
-  const fields = { username, first_name: first, last_name: "Batch", email: `${username}@example.com` };
-  return { ...fields, uuid: randomUUID(), login_name: username, login_key: username, display_name: `${first} Batch`, created_at: now, updated_at: now, search_text: searchTextFor(fields) };
-};
 
 /**
  * A bulk writer (a directory sync's batch) writes with the per-row upkeep off and brings documents
@@ -38,7 +32,7 @@ describeEachStore("batchUserWrites", (server) => {
     await insertUser(store, { username: "mmiddle", first_name: "Neighbour" });
     const inserted = await db.transaction().execute((trx) =>
       dialect.batchUserWrites(trx as Kysely<Database>, async () => {
-        const rows = await trx.insertInto("users").values([user("mbatch1", "Zoë"), user("mbatch2", "Łukasz"), user("zbatch3", "Ærling")]).returning("id").execute();
+        const rows = await trx.insertInto("users").values([batchUserRow("mbatch1", "Zoë"), batchUserRow("mbatch2", "Łukasz"), batchUserRow("zbatch3", "Ærling")]).returning("id").execute();
         const ids = rows.map((r) => r.id);
         await trx.insertInto("group_members").values(ids.map((id) => ({ group_id: group.id, user_id: id }))).execute();
         return { result: ids, documents: ids, search: ids, groups: [group.id] };
@@ -87,7 +81,7 @@ describeEachStore("batchUserWrites", (server) => {
     await assert.rejects(
       db.transaction().execute((trx) =>
         dialect.batchUserWrites(trx as Kysely<Database>, async () => {
-          await trx.insertInto("users").values(user("failed_batch", "Never")).execute();
+          await trx.insertInto("users").values(batchUserRow("failed_batch", "Never")).execute();
           throw new Error("the directory went away");
         }),
       ),
@@ -158,7 +152,7 @@ describeEachStore("batchUserWrites", (server) => {
     const reltuples = async () => Number((await sql<{ n: number }>`select reltuples as n from pg_class where oid = 'users'::regclass`.execute(db)).rows[0]!.n);
     await db.transaction().execute((trx) =>
       dialect.batchUserWrites(trx as Kysely<Database>, async () => {
-        const rows = await trx.insertInto("users").values(Array.from({ length: 3000 }, (_, i) => user(`stats${String(i).padStart(4, "0")}`, "Counted"))).returning("id").execute();
+        const rows = await trx.insertInto("users").values(Array.from({ length: 3000 }, (_, i) => batchUserRow(`stats${String(i).padStart(4, "0")}`, "Counted"))).returning("id").execute();
         // The counts the check reads are published when this transaction ends, not a second or more later.
         await sql`select pg_stat_force_next_flush()`.execute(trx);
         const ids = rows.map((r) => r.id);

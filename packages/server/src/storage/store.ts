@@ -66,6 +66,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "014b-bulk-upkeep": step((db) => dialect.createBulkUpkeep(db)),
     "014c-bytewise-search-text": step((db) => dialect.compareSearchTextBytewise(db)),
     "014d-documents-in-place": step((db) => dialect.rewriteDocumentsInPlace(db)),
+    "014e-arrivals-in-new-buckets": step((db) => dialect.placeArrivalsInNewBuckets(db)),
     "013-api-keys": apiKeysMigration(dialect),
     "013b-api-key-names": apiKeyNamesMigration,
     "010c-service-accounts": serviceAccountsMigration,

@@ -7,6 +7,13 @@ import type { Store } from "../storage/store.js";
 import { createUserQueries } from "../storage/user-queries.js";
 import { isoNow } from "../storage/time.js";
 
+/** A users row as a bulk writer inserts it (its search entry and document made by the batch, not by triggers). */
+export function batchUserRow(username: string, first: string) {
+  const now = isoNow();
+  const fields = { username, first_name: first, last_name: "Batch", email: `${username}@example.com` };
+  return { ...fields, uuid: randomUUID(), login_name: username, login_key: username, display_name: `${first} Batch`, created_at: now, updated_at: now, search_text: searchTextFor(fields) };
+}
+
 /**
  * Writes a user straight into the store, for tests that need data the API under test does not create.
  * `password` is hashed with the server's hasher when given.

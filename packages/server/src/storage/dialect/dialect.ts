@@ -79,6 +79,12 @@ export interface StoreDialect {
    */
   createBulkUpkeep(db: Kysely<any>): Promise<void>;
   /**
+   * Migration 014e: PostgreSQL's set-wise refresh puts a batch that arrives after the rows of a bucket
+   * it would overfill into a new bucket, instead of moving half the bucket's rows after the insert.
+   * SQLite's order keys have no buckets.
+   */
+  placeArrivalsInNewBuckets(db: Kysely<any>): Promise<void>;
+  /**
    * Migration 014c: PostgreSQL's search entries (user_search.search_text) in collation "C". Their
    * 1–2-gram index and kept gram counts sort and compare each user's ~90 grams: with the database's
    * locale every comparison was a strcoll(), about half of an imported user's search upkeep. The

@@ -48,6 +48,8 @@ export const postgresDialect: StoreDialect = {
 
   createBulkUpkeep: createBucketFunctions,
 
+  placeArrivalsInNewBuckets: createBucketFunctions,
+
   // ecm_refresh_user_documents updates in place already (on conflict … do update: a HOT update while the username stays).
   async rewriteDocumentsInPlace() {},
 

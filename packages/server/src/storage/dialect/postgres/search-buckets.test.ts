@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { sql } from "kysely";
+import { sql, type Kysely } from "kysely";
 import pg from "pg";
 import { searchTextFor } from "../../../domain/user-fields.js";
 import { createTemporaryDatabase, storeSkip } from "../../../test-support/server.js";
-import { insertUser, searchAllPages } from "../../../test-support/fixtures.js";
+import { batchUserRow, insertUser, searchAllPages } from "../../../test-support/fixtures.js";
+import type { Database } from "../../schema.js";
 import { openStore, type Store } from "../../store.js";
 import { createUserQueries } from "../../user-queries.js";
 import { rebuildUserSearch } from "./search-buckets.js";
@@ -81,6 +82,24 @@ describe("PostgreSQL search buckets", { skip: storeSkip("postgres") }, () => {
     await Promise.all(Array.from({ length: 40 }, (_, i) => insertUser(store, { username: `p-${String(i).padStart(2, "0")}`, first_name: "Parallel" })));
     await assertBucketsAreRanges();
     assert.deepEqual(await everyPage("parallel", 7), await expected("parallel"));
+  });
+
+  it("puts a batch that arrives after a bucket's rows in a new bucket, moving none of them", async () => {
+    const bucketOf = async () => new Map((await sql<{ user_id: number; bucket: string }>`select user_id, bucket from user_search`.execute(store.db)).rows.map((r) => [r.user_id, r.bucket]));
+    // Batches in username order after every name there is (as a directory is read), then one inside a range.
+    for (const names of [["zz-01", "zz-02", "zz-03", "zz-04", "zz-05", "zz-06"], ["zz-07", "zz-08", "zz-09", "zz-10", "zz-11", "zz-12"], ["zz-13", "zz-14", "zz-15", "zz-16", "zz-17", "zz-18", "zz-19", "zz-20", "zz-21"], ["m-101", "m-102", "m-103", "m-104", "m-105", "m-106"]]) {
+      const before = await bucketOf();
+      await store.db.transaction().execute((trx) =>
+        store.dialect.batchUserWrites(trx as Kysely<Database>, async () => {
+          const ids = (await trx.insertInto("users").values(names.map((n) => batchUserRow(n, "Arriving"))).returning("id").execute()).map((r) => r.id);
+          return { result: undefined, documents: ids, search: ids, groups: [] };
+        }),
+      );
+      const moved = [...(await bucketOf())].filter(([id, bucket]) => before.has(id) && before.get(id) !== bucket);
+      if (names[0]!.startsWith("zz")) assert.deepEqual(moved, [], `${names[0]}…: no row moved`);
+      await assertBucketsAreRanges();
+    }
+    assert.deepEqual(await everyPage("arriving", 4), await expected("arriving"));
   });
 
   it("runs every statement of the search function on an index (auto_explain of the nested statements)", async () => {

@@ -41,7 +41,7 @@ export async function createUserSearch(db: Kysely<any>): Promise<void> {
   await sql`analyze user_search`.execute(db);
 }
 
-/** The functions of the buckets (create or replace): run by migrations 006, 011 and 014b, which changed them. */
+/** The functions of the buckets (create or replace): run by migrations 006, 011, 014b and 014e, which changed them. */
 export async function createBucketFunctions(db: Kysely<any>) {
   // The bucket a username belongs in, locked for this transaction. The lock waits for a split of that
   // bucket, which may move the username into the new bucket: so look again once it is held.
@@ -99,8 +99,14 @@ export async function createBucketFunctions(db: Kysely<any>) {
       select bucket from user_search_buckets where first_username <= name collate "C" order by first_username desc limit 1 $$`.execute(db);
   // Each user's bucket is looked up once per pass (an inline subquery, not a call of the function
   // above for every row of every statement: that cost more than the rest of a batch's upkeep).
+  //
+  // A bucket the batch would take past twice the target, whose arrivals all come after the first
+  // `target` rows it keeps (a directory or a file read in username order), is split before the insert,
+  // at the first arrival: the arrivals go straight into the new bucket and only the kept rows after
+  // them move (a bucket split after the insert moves half its rows, about one row a user arriving).
   await sql`create or replace function ecm_user_search_refresh(ids integer[]) returns void language plpgsql as $$
     declare wanted bigint[]; held bigint[] := '{}'; b bigint; placed_ids integer[]; placed_buckets bigint[];
+      target integer; arriving integer; first_arrival text; kept integer; kept_before integer; next_key bigint; new_key bigint;
     begin
       loop
         select array_agg(f.id order by f.id), array_agg(f.bucket order by f.id) into placed_ids, placed_buckets from (select u.id,
@@ -110,6 +116,22 @@ export async function createBucketFunctions(db: Kysely<any>) {
         exit when wanted is null or wanted <@ held;
         perform 1 from user_search_buckets where bucket = any(wanted) and not bucket = any(held) order by bucket for update;
         held := held || wanted;
+      end loop;
+      select bucket_rows into target from user_search_settings;
+      foreach b in array coalesce(wanted, '{}') loop
+        select count(*), min(u.username collate "C") into arriving, first_arrival
+          from unnest(placed_ids, placed_buckets) as f(id, bucket) join users u on u.id = f.id where f.bucket = b;
+        select count(*), count(*) filter (where s.username < first_arrival) into kept, kept_before
+          from user_search s where s.bucket = b and s.user_id <> all(ids);
+        continue when kept + arriving <= 2 * target or kept_before < target;
+        select min(k.bucket) into next_key from user_search_buckets k where k.bucket > b;
+        new_key := case when next_key is null then b + ${KEY_GAP} else b + (next_key - b) / 2 end;
+        continue when new_key = b; -- no key left between b and the next bucket
+        insert into user_search_buckets values (new_key, first_arrival, kept - kept_before);
+        update user_search set bucket = new_key where bucket = b and username >= first_arrival and user_id <> all(ids);
+        select array_agg(case when f.bucket = b and u.username collate "C" >= first_arrival then new_key else f.bucket end order by f.id) into placed_buckets
+          from unnest(placed_ids, placed_buckets) as f(id, bucket) join users u on u.id = f.id;
+        wanted := wanted || new_key;
       end loop;
       update user_search_buckets k set rows = k.rows + c.n
         from (select f.bucket, count(*) as n from unnest(placed_ids, placed_buckets) as f(id, bucket)

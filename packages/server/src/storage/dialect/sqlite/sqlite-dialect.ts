@@ -246,6 +246,9 @@ export const sqliteDialect: StoreDialect = {
     await searchInsertTrigger(true).execute(db);
   },
 
+  // Order keys, not buckets: keyBatch spreads a batch over its gap (order-keys.ts).
+  async placeArrivalsInNewBuckets() {},
+
   batchUserWrites(trx, work) {
     return batchUserWrites(trx, async () => {
       const writes = await work();
