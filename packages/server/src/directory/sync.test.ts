@@ -6,6 +6,7 @@ import { createGroup, createUser } from "../test-support/accounts.js";
 import { directoryConfig, startDirectory, syncAndWait, waitForSync } from "../test-support/directories.js";
 import { generatedName, NAMED, type DirectoryTree } from "../test-support/directory-trees.js";
 import { pendingSearchPages, searchAllPages } from "../test-support/fixtures.js";
+import { RUNS_KEPT } from "../storage/directory-queries.js";
 import { describeEachStore } from "../test-support/server.js";
 import type { Slapd } from "../test-support/slapd.js";
 
@@ -100,6 +101,18 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     const events = (await api("GET", "/security/v1/audit-events?max=3")).body;
     // Only the run's own events: its start and its end.
     assert.deepEqual(events.filter((e: any) => e.id > before[0].id).map((e: any) => e.action).sort(), ["directory.sync", "directory.sync-start"]);
+  });
+
+  it("keeps the newest runs only: a run forgets the finished ones past them", async () => {
+    const { db } = server().server.deps.store;
+    const directory = await db.selectFrom("directories").select("id").where("uuid", "=", id).executeTakeFirstOrThrow();
+    const old = { directory_id: directory.id, mode: "changed", state: "succeeded", forced: 0, started_at: "2026-01-01T00:00:00.000Z", finished_at: "2026-01-01T00:00:01.000Z", heartbeat_at: "2026-01-01T00:00:01.000Z", started_by: "sysadmin" } as const;
+    await db.insertInto("directory_sync_runs").values(Array.from({ length: RUNS_KEPT + 20 }, () => old)).execute();
+    const run = await sync({ mode: "changed" });
+    assert.equal(run.state, "succeeded", run.message);
+    const runs = await db.selectFrom("directory_sync_runs").select("id").where("directory_id", "=", directory.id).orderBy("id", "desc").execute();
+    assert.equal(runs.length, RUNS_KEPT);
+    assert.equal(runs[0]!.id, (await db.selectFrom("directory_sync_runs").select((eb) => eb.fn.max("id").as("id")).executeTakeFirstOrThrow()).id, "the newest is kept");
   });
 
   it("follows renames and moves to another OU by uniqueId, and reads only what changed", async () => {
@@ -266,15 +279,19 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
   });
 
   it("removes only the memberships a sync made: a user an administrator put into a mapped local group by hand stays there", async () => {
-    const [left, kept, keptInBulk, added] = [generatedName(2002), generatedName(2003), generatedName(2004), generatedName(4000)];
-    assert.deepEqual((await user(kept)).groups, ["developers", "directory-engineers", "engineering", "staff", "users"]);
+    const [left, kept, keptInBulk, keptByImport, added] = [generatedName(2002), generatedName(2003), generatedName(2004), generatedName(2005), generatedName(4000)];
+    const synced = ["developers", "directory-engineers", "engineering", "staff", "users"];
+    for (const name of [kept, keptByImport]) assert.deepEqual((await user(name)).groups, synced);
     // Added by hand: one the sync had not made, and two it had (from now on the administrator's), one of them by a bulk action.
     for (const name of [added, kept]) assert.equal((await api("PUT", `/security/v1/users/${(await user(name)).id}/user-groups/${mappedGroup}`)).status, 204);
     const bulk = await api("POST", "/security/v1/users/bulk-actions", { action: "add-to-group", ids: [(await user(keptInBulk)).id], groupId: mappedGroup });
     assert.equal(bulk.status, 202, bulk.text);
     await server().server.deps.bulkActions.settled(bulk.body.id);
     assert.equal((await api("GET", `/security/v1/users/bulk-actions/${bulk.body.id}`)).body.changed, 1);
-    for (const name of [left, kept, keptInBulk]) {
+    // An import's row that names the groups the sync gave: every one of them the administrator's now.
+    const imported = await server().api("POST", "/security/v1/users/import", { token, body: `${JSON.stringify({ username: keptByImport, groups: synced })}\n`, headers: { "content-type": "application/x-ndjson" } });
+    assert.match(imported.text, /"status":"updated"/);
+    for (const name of [left, kept, keptInBulk, keptByImport]) {
       await ldap.modify(tree.groupDn("engineering"), new Change({ operation: "delete", modification: new Attribute({ type: "member", values: [tree.dn(name)] }) }));
     }
     for (const [mode, removed] of [["changed", 10], ["full", 0]] as const) {
@@ -284,6 +301,7 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
       assert.deepEqual([run.joined, run.left], [0, removed], mode);
       assert.deepEqual((await user(left)).groups, ["users"], mode);
       for (const name of [kept, keptInBulk, added]) assert.deepEqual((await user(name)).groups, ["directory-engineers", "users"], `${name}, ${mode}`);
+      assert.deepEqual((await user(keptByImport)).groups, synced, mode);
     }
   });
 });

@@ -54,6 +54,9 @@ export interface RunCounts {
 }
 
 /** What a run whose node stopped (a crash, kill -9) says. */
+/** A directory's runs kept (its sync's history beyond them is the audit log). */
+export const RUNS_KEPT = 100;
+
 export const INTERRUPTED_MESSAGE = "This sync was interrupted: the node running it stopped before it ended; nothing was disabled. The next sync picks up from the directory's current state.";
 
 export function createDirectoryQueries(db: Kysely<Database>) {
@@ -149,12 +152,21 @@ export function createDirectoryQueries(db: Kysely<Database>) {
 
     // --- runs ------------------------------------------------------------------------------------
 
+    /** Records a new run, and forgets the directory's finished runs past the newest RUNS_KEPT. */
     async createRun(directoryId: number, mode: "full" | "changed", forced: boolean, startedBy: string | null, now: string): Promise<number> {
       const row = await db
         .insertInto("directory_sync_runs")
         .values({ directory_id: directoryId, mode, state: "running", forced: forced ? 1 : 0, started_at: now, heartbeat_at: now, started_by: startedBy })
         .returning("id")
         .executeTakeFirstOrThrow();
+      // Only the latest run is shown (GET …/sync) and each run's outcome is in the audit log: a changed
+      // sync every five minutes would otherwise add 100 000 rows a year that nothing reads.
+      await db
+        .deleteFrom("directory_sync_runs")
+        .where("directory_id", "=", directoryId)
+        .where("state", "<>", "running")
+        .where("id", "<=", (eb) => eb.selectFrom("directory_sync_runs").select("id").where("directory_id", "=", directoryId).orderBy("id", "desc").offset(RUNS_KEPT).limit(1))
+        .execute();
       return row.id;
     },
 
