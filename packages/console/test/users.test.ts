@@ -98,6 +98,44 @@ describeConsole("users in the console", (ctx, kind) => {
     }
   });
 
+  it("comes back from a user to the rows the list was scrolled to, the whole list's and a filter's", async () => {
+    const { browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    /** The username in the first row in view. */
+    const firstInView = () => page.locator(".viewport").evaluate((viewport) => {
+      const top = viewport.getBoundingClientRect().top;
+      const rows = [...viewport.querySelectorAll<HTMLElement>(".r:not(.placeholder)")].filter((r) => r.getBoundingClientRect().bottom > top + 1);
+      rows.sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top);
+      return rows[0]?.querySelectorAll("[role=gridcell]")[1]?.textContent?.trim() ?? "";
+    });
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      for (const [list, target] of [["#/users", "person180"], ["#/users?search=person", "person150"]] as const) {
+        await page.goto(`${url}${list}`);
+        await row(page, "person000").waitFor();
+        // Scrolled down row by row as far as the target (a filtered list loads its next pages on the way).
+        for (let i = 0; i < 40 && (await row(page, target).count()) === 0; i++) {
+          await page.locator(".viewport").evaluate((el) => el.scrollBy({ top: 600 }));
+          await page.waitForTimeout(100);
+        }
+        // The target row at the top of the view (rows are 30 px high; aria-rowindex counts the header).
+        const index = Number(await row(page, target).getAttribute("aria-rowindex")) - 2;
+        await page.locator(".viewport").evaluate((el, top) => { el.scrollTop = top; }, index * 30);
+        await row(page, target).waitFor();
+        assert.equal(await firstInView(), target, `${list}: scrolled to ${target}`);
+        await row(page, target).click();
+        await page.getByRole("heading", { level: 1, name: /Pat Person/ }).waitFor();
+        await page.goBack();
+        await page.waitForFunction(() => document.querySelector(".viewport")!.scrollTop > 0);
+        await row(page, target).waitFor();
+        assert.equal(await firstInView(), target, `${list}: back at ${target}`);
+      }
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("bulk-disables all users matching a search, on the server, with progress and a report", async () => {
     const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);

@@ -12,6 +12,17 @@ const ROW_HEIGHT = 30;
 const SEARCH_DELAY_MS = 150;
 /** A jump (scrollbar dragged) loads once the position holds this long, not for every page passed. */
 const JUMP_DELAY_MS = 80;
+/** Scrolling pauses this long before its position is kept in the history entry. */
+const KEEP_DELAY_MS = 150;
+/** A filtered list grows page by page: coming back to it loads at most this many pages to get where it was. */
+const RESTORED_PAGES = 50;
+
+/** Where a list was scrolled (its first row in view), kept in its history entry: Back from a user comes to the same rows. */
+interface KeptView {
+  filter: string;
+  row: number;
+}
+const keptView = (): KeptView | undefined => (history.state as { usersView?: KeptView } | null)?.usersView;
 
 interface Column {
   label: string;
@@ -95,6 +106,7 @@ class UsersPage extends Page {
   #generation = 0;
   #jumpTimer: ReturnType<typeof setTimeout> | undefined;
   #searchTimer: ReturnType<typeof setTimeout> | undefined;
+  #keepTimer: ReturnType<typeof setTimeout> | undefined;
   /** The history entry the search box last made: while it is the current one, typing goes on in it. */
   #searchEntry: string | null = null;
   /** The search the box itself asked for, until its route is applied (the box already shows it, and maybe more typed since). */
@@ -129,6 +141,8 @@ class UsersPage extends Page {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     clearTimeout(this.#searchTimer);
+    // Not written now: the history entry is already the next page's.
+    clearTimeout(this.#keepTimer);
     this.#reset();
   }
 
@@ -163,15 +177,49 @@ class UsersPage extends Page {
     this.#active = 0;
     const generation = this.#generation;
     const countAbort = (this.#countAbort = new AbortController());
+    const kept = keptView();
     this.querySelector(".viewport")?.scrollTo({ top: 0 });
     // The count is asked for once the first rows are in, so that it never holds them up on the server.
-    return this.#load(0).then(() => {
+    return this.#load(0).then(async () => {
       if (generation !== this.#generation) return;
-      session.api.countUsers(filter, { signal: countAbort.signal }).then(
+      const counted = session.api.countUsers(filter, { signal: countAbort.signal }).then(
         (n) => { if (generation === this.#generation) { this.#count = n; this.requestUpdate(); } },
         (e) => { if (generation === this.#generation) this.fail(e); },
       );
+      if (kept?.filter === key && kept.row > 0) await this.#restore(kept.row, generation, counted);
     });
+  }
+
+  /**
+   * Back where this list was left: the rows down to there in the table (the whole list's once counted;
+   * a filtered list's pages loaded one after the other), then scrolled to.
+   */
+  async #restore(row: number, generation: number, counted: Promise<void>): Promise<void> {
+    if (this.#unfiltered) await counted;
+    else {
+      const last = Math.min(Math.floor(row / PAGE_SIZE) + 1, RESTORED_PAGES);
+      for (let k = 1; k <= last && this.#pages.get(k - 1)?.next && generation === this.#generation; k++) await this.#load(k);
+    }
+    if (generation !== this.#generation) return;
+    // The table's height follows its row count a render later.
+    while (!(await this.updateComplete));
+    const viewport = this.querySelector<HTMLDivElement>(".viewport");
+    if (!viewport) return;
+    viewport.scrollTop = row * ROW_HEIGHT;
+    this.#active = Math.min(row, this.#rowCount - 1);
+  }
+
+  /** Keeps where the list is scrolled in its history entry; `now` before leaving it. */
+  #keepView(now = false): void {
+    clearTimeout(this.#keepTimer);
+    const keep = () => {
+      const viewport = this.querySelector<HTMLDivElement>(".viewport");
+      if (!viewport) return;
+      const usersView: KeptView = { filter: this.#filterKey, row: Math.floor(viewport.scrollTop / ROW_HEIGHT) };
+      history.replaceState({ ...(history.state as object | null), usersView }, "");
+    };
+    if (now) keep();
+    else this.#keepTimer = setTimeout(keep, KEEP_DELAY_MS);
   }
 
   #reset(): void {
@@ -313,7 +361,9 @@ class UsersPage extends Page {
   }
 
   #open(user: RestUser | undefined): void {
-    if (user) navigate(href(`users/${encodeURIComponent(user.id)}`));
+    if (!user) return;
+    this.#keepView(true);
+    navigate(href(`users/${encodeURIComponent(user.id)}`));
   }
 
   /** Arrow keys, Page Up/Down, Home/End move the focused row; Space selects; Enter opens. */
@@ -436,7 +486,7 @@ class UsersPage extends Page {
             @change=${(e: Event) => { const on = (e.target as HTMLInputElement).checked; this.#allMatching = false; for (const id of loadedIds()) on ? this.#selected.add(id) : this.#selected.delete(id); this.requestUpdate(); }}></div>
           ${columns.map((c) => html`<div role="columnheader" title=${COLUMNS[c]!.label}>${COLUMNS[c]!.label}</div>`)}
         </div>
-        <div class="viewport" role="rowgroup" @keydown=${(e: KeyboardEvent) => this.#onKey(e)}>
+        <div class="viewport" role="rowgroup" @keydown=${(e: KeyboardEvent) => this.#onKey(e)} @scroll=${() => this.#keepView()}>
           <div class="sizer" role="presentation" ${styled((el) => { el.style.height = `${this.#window.totalHeight}px`; })}>
             ${rows.map((index) => this.#renderRow(index, this.#window.start(index), columns))}
           </div>
