@@ -4,7 +4,7 @@
  * bytes than objects, and cheaper to parse), which is parsed as it arrives. ECM and ECMSync drive a UsersStream, each waiting for
  * bytes its own way; after a dropped connection it reads on after the last user it handed out.
  */
-import { ECMConnectionError } from "./errors.js";
+import { ECMConnectionError, ECMError } from "./errors.js";
 import { backoffDelay, type RetryPolicy } from "./http.js";
 import { JsonSplitter } from "./json-split.js";
 import { restUserFields, rowToECMUser } from "./mapping.js";
@@ -61,7 +61,11 @@ export class UsersStream {
   push(chunk: Uint8Array): ECMUser[] {
     const users: ECMUser[] = [];
     for (const batch of this.#splitter.push(chunk)) {
-      for (const row of batch.values) users.push(rowToECMUser(row as unknown[], this.#extended));
+      for (const row of batch.values) {
+        // A server that does not know shape=arrays sends objects: said, not mapped into empty users.
+        if (!Array.isArray(row)) throw new ECMError("the server's answer is not the JSON expected: a user is not an array of values (a server older than this SDK?)");
+        users.push(rowToECMUser(row, this.#extended));
+      }
     }
     if (users.length > 0) {
       this.#after = users[users.length - 1]!.username;

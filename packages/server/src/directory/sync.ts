@@ -220,6 +220,8 @@ export class DirectorySync {
     } catch (error) {
       const message = error instanceof DirectoryError ? error.message : `The sync stopped: ${(error as Error)?.message ?? String(error)}`;
       if (error instanceof DirectoryError && (error.step === "connect" || error.step === "tls" || error.step === "insecure")) await queries.setReachability(d.id, problemOf(error), isoNow()).catch(() => {});
+      // The batches written before the failure left their search entries pending: merged now, not by the next single write.
+      if (this.counts.created + this.counts.updated > 0) await this.o.store.dialect.settleBulkWrites(this.db);
       // The directory's or the store's own words seldom end in a full stop.
       await this.finish("failed", `${/[.!?]$/.test(message) ? message : `${message}.`} Nobody was disabled.`, async () => {}).catch(() => {});
       return { state: "failed", counts: this.counts, problems: this.problems, message };

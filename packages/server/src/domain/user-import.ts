@@ -59,7 +59,7 @@ class DryRun extends Error {
 /** What a row does, once its checks passed. */
 type Plan =
   | { kind: "create"; item: ImportItemOk; row: NewUserRow & { login_name: string }; groupIds: number[]; hash: string | null }
-  | { kind: "update"; item: ImportItemOk; current: UserRow; changes: UserUpdate; audit: Record<string, unknown>; add: number[]; claim: number[]; remove: number[]; endSessions: boolean }
+  | { kind: "update"; item: ImportItemOk; current: UserRow; changes: UserUpdate; audit: Record<string, unknown>; add: number[]; remove: number[]; endSessions: boolean }
   | { kind: "unchanged"; item: ImportItemOk; current: UserRow };
 
 type ImportItemOk = { line: number; user: ImportUser };
@@ -192,7 +192,6 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
         for (const p of creates) created.set(p, { ...p.row, id: ids.get(p.row.username)! } as UserRow);
       }
       const members: { group_id: number; user_id: number }[] = [];
-      const claims: { group_id: number; user_id: number }[] = [];
       const audits: AuditEntry[] = [];
       // The users a batch creates are one event (their fields are the rows'): an event per user cost
       // as much as the user's own row with its indexes. Changes of existing users keep one each.
@@ -219,7 +218,6 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
         }
         if (plan.remove.length > 0) await trx.deleteFrom("group_members").where("user_id", "=", current.id).where("group_id", "in", plan.remove).execute();
         for (const g of plan.add) members.push({ group_id: g, user_id: current.id });
-        for (const g of plan.claim) claims.push({ group_id: g, user_id: current.id });
         if (plan.endSessions) await Sessions.revokeAllOf(trx, current.id);
         if (plan.remove.length > 0 || ADMINISTRATOR_ACCESS_COLUMNS.some((c) => c in plan.changes)) adminMayBeGone = true;
         audits.push({ action: "user.update", target: userTarget(current), details: { ...plan.audit, import: true } });
@@ -229,10 +227,6 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
       for (const plan of plans) if (!(plan instanceof DomainError) && plan.kind === "update") for (const g of plan.remove) groupsChanged.add(g);
       members.sort((a, b) => a.user_id - b.user_id || a.group_id - b.group_id);
       if (members.length > 0) await dialect.insertJson(trx, "group_members", ["group_id", "user_id"], members, { skipConflicts: true });
-      if (claims.length > 0) {
-        await trx.updateTable("group_members").set({ synced_by: null })
-          .where((eb) => eb(eb.refTuple("group_id", "user_id"), "in", claims.map((c) => eb.tuple(c.group_id, c.user_id)))).execute();
-      }
       if (audits.length > 0) {
         const at = isoNow();
         const rows = audits.map((a) => auditRow(actor, a, at));
@@ -266,8 +260,6 @@ interface BatchContext {
   systemAdministrators: Set<number>;
   /** Existing user id → its own group ids. */
   memberships: Map<number, Set<number>>;
-  /** Existing user id → those of its groups a directory's sync made (and may take away again). */
-  syncMade: Map<number, Set<number>>;
   actorIsSystemAdministrator: boolean;
 }
 
@@ -295,12 +287,8 @@ async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"]
   for (const row of nameRows) for (const column of NAME_KEYS) if (row[column] !== null) nameHolders.set(`${column}|${row[column]}`, { id: row.id, username: row.username });
   const existingIds = [...existing.values()].map((u) => u.id);
   const memberships = new Map<number, Set<number>>(existingIds.map((id) => [id, new Set()]));
-  const syncMade = new Map<number, Set<number>>();
   if (existingIds.length > 0) {
-    for (const m of await trx.selectFrom("group_members").select(["user_id", "group_id", "synced_by"]).where("user_id", "in", list(existingIds)).execute()) {
-      memberships.get(m.user_id)!.add(m.group_id);
-      if (m.synced_by !== null) syncMade.set(m.user_id, (syncMade.get(m.user_id) ?? new Set()).add(m.group_id));
-    }
+    for (const m of await trx.selectFrom("group_members").select(["user_id", "group_id"]).where("user_id", "in", list(existingIds)).execute()) memberships.get(m.user_id)!.add(m.group_id);
   }
   const names = [...new Set([USERS_GROUP, ...users.flatMap((u) => u.groups ?? [])].map(fold))];
   const memberOf = [...new Set([...memberships.values()].flatMap((s) => [...s]))];
@@ -342,7 +330,7 @@ async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"]
       for (const h of holders) systemAdministrators.add(h.id);
     }
   }
-  return { existing, nameHolders, groupsByName, groupsById, usersGroupId: groupsByName.get(fold(USERS_GROUP))?.id, systemAdministrators, memberships, syncMade, actorIsSystemAdministrator };
+  return { existing, nameHolders, groupsByName, groupsById, usersGroupId: groupsByName.get(fold(USERS_GROUP))?.id, systemAdministrators, memberships, actorIsSystemAdministrator };
 }
 
 /** The plan of one row, or the rule it breaks (thrown). */
@@ -382,12 +370,8 @@ function planRow(context: BatchContext, takenNames: NameHolders, actor: AdminAct
     endSessions = true;
   }
   const has = context.memberships.get(current.id)!;
-  const syncMade = context.syncMade.get(current.id);
   const wanted = groupIds === undefined ? undefined : new Set([...groupIds.map((g) => g.id), ...(context.usersGroupId === undefined ? [] : [context.usersGroupId])]);
-  // A group a sync put the user in, named by the row, becomes the administrator's, as an add by hand
-  // does: the sync no longer takes it away.
-  const add = wanted === undefined ? [] : [...wanted].filter((g) => !has.has(g) || syncMade?.has(g) === true);
-  const claim = add.filter((g) => has.has(g));
+  const add = wanted === undefined ? [] : [...wanted].filter((g) => !has.has(g));
   const remove = wanted === undefined ? [] : [...has].filter((g) => !wanted.has(g));
   const changed = [...add, ...remove].map((id) => context.groupsById.get(id)!);
   assertMayChangeGroups(context, changed);
@@ -399,7 +383,7 @@ function planRow(context: BatchContext, takenNames: NameHolders, actor: AdminAct
   if (!context.actorIsSystemAdministrator && context.systemAdministrators.has(current.id)) {
     throw new DomainError("not-permitted", "Only a system administrator may change a system administrator.", { requiredRoles: [SYSTEM_ADMINISTRATOR] });
   }
-  return { kind: "update", item, current, changes, audit: { before, after }, add, claim, remove, endSessions };
+  return { kind: "update", item, current, changes, audit: { before, after }, add, remove, endSessions };
 }
 
 /** The unique keys of a user's names (besides the username itself): the login name ignoring case, and the look-alike keys of both names. */

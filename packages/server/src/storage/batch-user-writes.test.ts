@@ -174,7 +174,7 @@ describeEachStore("batchUserWrites", (server) => {
       dialect.batchUserWrites(trx as Kysely<Database>, async () => ({ result: await limit(trx as Kysely<Database>), documents: [], search: [], groups: [] })),
     );
     assert.equal(during, "16MB");
-    assert.equal(before, "4MB");
-    assert.equal(await db.connection().execute(limit), "4MB", "set for the batch's transaction only");
+    assert.notEqual(before, "16MB");
+    assert.equal(await db.connection().execute(limit), before, "set for the batch's transaction only");
   });
 });

@@ -53,10 +53,10 @@ export interface RunCounts {
   left: number;
 }
 
-/** What a run whose node stopped (a crash, kill -9) says. */
 /** A directory's runs kept (its sync's history beyond them is the audit log). */
 export const RUNS_KEPT = 100;
 
+/** What a run whose node stopped (a crash, kill -9) says. */
 export const INTERRUPTED_MESSAGE = "This sync was interrupted: the node running it stopped before it ended; nothing was disabled. The next sync picks up from the directory's current state.";
 
 export function createDirectoryQueries(db: Kysely<Database>) {
@@ -159,8 +159,8 @@ export function createDirectoryQueries(db: Kysely<Database>) {
         .values({ directory_id: directoryId, mode, state: "running", forced: forced ? 1 : 0, started_at: now, heartbeat_at: now, started_by: startedBy })
         .returning("id")
         .executeTakeFirstOrThrow();
-      // Only the latest run is shown (GET …/sync) and each run's outcome is in the audit log: a changed
-      // sync every five minutes would otherwise add 100 000 rows a year that nothing reads.
+      // Only the latest run is shown (GET …/sync), and each run's counts and message are in its audit
+      // event: a changed sync every five minutes would otherwise add 100 000 rows a year that nothing reads.
       await db
         .deleteFrom("directory_sync_runs")
         .where("directory_id", "=", directoryId)

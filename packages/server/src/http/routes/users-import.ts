@@ -186,6 +186,14 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
       const counts = { created: 0, updated: 0, unchanged: 0, failed: 0 };
 
       async function* answer(): AsyncGenerator<string> {
+        let settled = false;
+        // The batches' search entries wait in a long pending list (PostgreSQL): merged when the import ends,
+        // before its summary, and also when it fails or its client goes away (not by the next single write).
+        const settle = async () => {
+          if (settled || dryRun || counts.created + counts.updated === 0) return;
+          settled = true;
+          await store.dialect.settleBulkWrites(store.db);
+        };
         try {
           const all = (async function* () {
             if (!first.done) yield first.value;
@@ -197,7 +205,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
             yield results.map(resultLine).join("");
           }
           if (!dryRun) await recordAudit(store.db, actor, { action: "user.import", details: counts });
-          if (!dryRun && counts.created + counts.updated > 0) await store.dialect.settleBulkWrites(store.db);
+          await settle();
           yield `${JSON.stringify({ summary: { ...counts, dryRun } })}\n`;
         } catch (error) {
           // The status is sent: the failure is the last line (rows answered before it are committed).
@@ -206,7 +214,10 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
           if (!api && clientWentAway(error, request.raw)) request.log.info("the client went away during an import");
           else if (!api) request.log.error({ err: error }, "import failed");
           const { code } = api ?? ErrorCodes.internal;
+          await settle();
           yield `${JSON.stringify({ error: { code, message: api?.message ?? "An internal error occurred; the rows answered before this line are imported." } })}\n`;
+        } finally {
+          await settle();
         }
       }
       // Sent as it is made: the schema's string documents the body, it does not serialize it.

@@ -136,7 +136,16 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
         tags: ["users"],
         security: [{ bearerAuth: [] }],
         querystring: ListQuery,
-        response: { 200: Type.Array(UserSchema, { examples: [USERS_LIST_EXAMPLE] }), ...errorResponses(400, 401, 403) },
+        response: {
+          200: Type.Union(
+            [
+              Type.Array(UserSchema),
+              Type.Array(Type.Array(Type.Unknown()), { description: "With `shape=arrays`: each user as the array of its fields' values, in the order of the user's schema" }),
+            ],
+            { examples: [USERS_LIST_EXAMPLE] },
+          ),
+          ...errorResponses(400, 401, 403),
+        },
       },
     },
     async (request, reply) => {
