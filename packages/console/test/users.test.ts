@@ -126,7 +126,8 @@ describeConsole("users in the console", (ctx, kind) => {
         await row(page, target).click();
         await page.getByRole("heading", { level: 1, name: /Pat Person/ }).waitFor();
         await page.goBack();
-        await page.waitForFunction(() => document.querySelector(".viewport")!.scrollTop > 0);
+        // The page is made anew: its table may not be there yet.
+        await page.waitForFunction(() => (document.querySelector(".viewport")?.scrollTop ?? 0) > 0);
         await row(page, target).waitFor();
         assert.equal(await firstInView(), target, `${list}: back at ${target}`);
       }
