@@ -58,17 +58,20 @@ export async function createBucketFunctions(db: Kysely<any>) {
         end if;
       end loop;
     end $$`.execute(db);
+  // The key of a bucket split off b: halfway to the next bucket's key, or a gap past the last one
+  // (b itself when no key is left between them).
+  await sql`create or replace function ecm_user_search_key_after(b bigint) returns bigint language sql stable as $$
+      select coalesce(b + (min(k.bucket) - b) / 2, b + ${KEY_GAP}) from user_search_buckets k where k.bucket > b $$`.execute(db);
   // Splits a bucket (locked by the caller) that holds more than twice the target at its median username.
   // Its counter of arrivals says when to look; the real count decides.
   await sql`create or replace function ecm_user_search_split(b bigint) returns void language plpgsql as $$
-    declare n integer; target integer; next_key bigint; new_key bigint; median text;
+    declare n integer; target integer; new_key bigint; median text;
     begin
       select bucket_rows into target from user_search_settings;
       if (select rows from user_search_buckets where bucket = b) <= 2 * target then return; end if;
       select count(*) into n from user_search where bucket = b;
       if n <= 2 * target then update user_search_buckets set rows = n where bucket = b; return; end if;
-      select min(bucket) into next_key from user_search_buckets where bucket > b;
-      new_key := case when next_key is null then b + ${KEY_GAP} else b + (next_key - b) / 2 end;
+      new_key := ecm_user_search_key_after(b);
       if new_key = b then return; end if; -- no key left between b and the next bucket: it stays big
       select username into median from user_search where bucket = b order by username offset n / 2 limit 1;
       insert into user_search_buckets values (new_key, median, n - n / 2);
@@ -106,7 +109,7 @@ export async function createBucketFunctions(db: Kysely<any>) {
   // them move (a bucket split after the insert moves half its rows, about one row a user arriving).
   await sql`create or replace function ecm_user_search_refresh(ids integer[]) returns void language plpgsql as $$
     declare wanted bigint[]; held bigint[] := '{}'; b bigint; placed_ids integer[]; placed_buckets bigint[];
-      target integer; arriving integer; first_arrival text; kept integer; kept_before integer; next_key bigint; new_key bigint;
+      target integer; arriving integer; first_arrival text; counted integer; kept integer; kept_before integer; new_key bigint;
     begin
       loop
         select array_agg(f.id order by f.id), array_agg(f.bucket order by f.id) into placed_ids, placed_buckets from (select u.id,
@@ -118,14 +121,16 @@ export async function createBucketFunctions(db: Kysely<any>) {
         held := held || wanted;
       end loop;
       select bucket_rows into target from user_search_settings;
-      foreach b in array coalesce(wanted, '{}') loop
-        select count(*), min(u.username collate "C") into arriving, first_arrival
-          from unnest(placed_ids, placed_buckets) as f(id, bucket) join users u on u.id = f.id where f.bucket = b;
+      for b, arriving, first_arrival, counted in
+          select f.bucket, count(*), min(u.username collate "C"), min(k.rows)
+          from unnest(placed_ids, placed_buckets) as f(id, bucket) join users u on u.id = f.id join user_search_buckets k on k.bucket = f.bucket
+          group by f.bucket loop
+        -- A bucket's counter of arrivals bounds its rows: most buckets of most batches stop here, uncounted.
+        continue when counted + arriving <= 2 * target;
         select count(*), count(*) filter (where s.username < first_arrival) into kept, kept_before
           from user_search s where s.bucket = b and s.user_id <> all(ids);
         continue when kept + arriving <= 2 * target or kept_before < target;
-        select min(k.bucket) into next_key from user_search_buckets k where k.bucket > b;
-        new_key := case when next_key is null then b + ${KEY_GAP} else b + (next_key - b) / 2 end;
+        new_key := ecm_user_search_key_after(b);
         continue when new_key = b; -- no key left between b and the next bucket
         insert into user_search_buckets values (new_key, first_arrival, kept - kept_before);
         update user_search set bucket = new_key where bucket = b and username >= first_arrival and user_id <> all(ids);
