@@ -187,8 +187,8 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
 
       async function* answer(): AsyncGenerator<string> {
         let settled = false;
-        // The batches' search entries wait in a long pending list (PostgreSQL): merged when the import ends,
-        // before its summary, and also when it fails or its client goes away (not by the next single write).
+        // The batches' search entries wait in a long pending list (PostgreSQL): merged before the summary,
+        // and also when the import fails or its client goes away (finally), not by the next single write.
         const settle = async () => {
           if (settled || dryRun || counts.created + counts.updated === 0) return;
           settled = true;
@@ -214,7 +214,6 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
           if (!api && clientWentAway(error, request.raw)) request.log.info("the client went away during an import");
           else if (!api) request.log.error({ err: error }, "import failed");
           const { code } = api ?? ErrorCodes.internal;
-          await settle();
           yield `${JSON.stringify({ error: { code, message: api?.message ?? "An internal error occurred; the rows answered before this line are imported." } })}\n`;
         } finally {
           await settle();
