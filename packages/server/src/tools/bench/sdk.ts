@@ -40,10 +40,6 @@ interface CliRun {
   peakRssMb: number;
 }
 
-/** The list as ecm-sdk asks for it (packages/sdk/src/users-stream.ts and mapping.ts, restUserFields), plain and extended. */
-const SDK_LIST = "shape=arrays&fields=id,username,email,enabled,numericId,loginName,displayName,profileId";
-const SDK_EXTENDED_LIST =
-  "shape=arrays&extendedInfo=true&fields=id,username,email,description,enabled,numericId,loginName,displayName,profileId,groups,validFrom,validTo,lockedOutUntil,serviceAccount";
 
 function runProbe(root: string, mode: string, baseUrl: string, password: string): Promise<Probe> {
   const probe = join(root, "packages/server/src/tools/bench/sdk-probe.ts");
@@ -63,6 +59,10 @@ async function runCli(root: string, format: string, baseUrl: string, password: s
 }
 
 export async function benchSdk(root: string, baseUrl: string, adminPassword: string, log: (text: string) => void): Promise<SdkResult> {
+  // The built SDK, loaded once the bench has built it (a static import would load the one from before).
+  const { restUserFields } = await import("ecm-sdk");
+  /** The list as the SDK asks for it (packages/sdk/src/users-stream.ts): its fields, each user an array of their values. */
+  const sdkList = (extended: boolean) => `/security/v1/users?shape=arrays${extended ? "&extendedInfo=true" : ""}&fields=${restUserFields(extended)}`;
   const client = new BenchClient(baseUrl, 1);
   try {
     const login = await client.request("POST", "/auth/v1/providers/builtin/token", { username: "sysadmin", password: adminPassword });
@@ -79,8 +79,8 @@ export async function benchSdk(root: string, baseUrl: string, adminPassword: str
     const server = {
       basicSeconds: await streamed("/security/v1/users"),
       extendedSeconds: await streamed("/security/v1/users?extendedInfo=true"),
-      sdkFieldsSeconds: await streamed(`/security/v1/users?${SDK_LIST}`),
-      sdkExtendedFieldsSeconds: await streamed(`/security/v1/users?${SDK_EXTENDED_LIST}`),
+      sdkFieldsSeconds: await streamed(sdkList(false)),
+      sdkExtendedFieldsSeconds: await streamed(sdkList(true)),
     };
     const probe = (mode: string) => {
       log(`sdk: ${mode}…`);
