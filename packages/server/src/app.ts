@@ -197,6 +197,9 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     }
   });
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, bytes, done) => {
+    // Clients that always say JSON send it with no body too: a route that takes none (or none needed) reads it as absent.
+    const { schema, config: route } = request.routeOptions;
+    if ((bytes as Buffer).length === 0 && (schema?.body === undefined || route.bodyOptional)) return done(null, undefined);
     let body: string;
     try {
       body = strictUtf8.decode(bytes as Buffer);
@@ -209,6 +212,9 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
       if (error && isJson(body as string)) return done(new ApiError("invalidRequest", "The body has a field named __proto__ or constructor.prototype, which is not taken."), undefined);
       done(error, value);
     });
+  });
+  app.addHook("preValidation", async (request) => {
+    if (request.body === undefined && request.routeOptions.config.bodyOptional) request.body = {};
   });
   app.decorateRequest("auth", null);
   app.setErrorHandler(handleError);

@@ -149,6 +149,19 @@ describeEachStore("bad input always gets the error shape", (server) => {
     assert.ok(long.text.length < 500, long.text);
   });
 
+  it("a route that takes no body is not refused for an empty one sent as JSON (clients that always say JSON)", async () => {
+    const s = server();
+    const group = await s.api("POST", "/security/v1/user-groups", { token, body: { name: "empty-json-body" } });
+    const bare = (method: string, path: string) => fetch(`${s.baseUrl}${path}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } });
+    const grant = await bare("PUT", `/security/v1/user-groups/${group.body.id}/role-mappings/portal/user`);
+    assert.equal(grant.status, 204, await grant.text());
+    assert.equal((await bare("DELETE", `/security/v1/user-groups/${group.body.id}`)).status, 204);
+    // A route that needs a body still says so.
+    const create = await bare("POST", "/security/v1/user-groups");
+    assert.equal(create.status, 400);
+    assert.equal(((await create.json()) as { errorMessage: string }).errorMessage, "ECMS1002-E The body is empty; send a JSON object.");
+  });
+
   it("JSON nested deeper than the bound is a 400 before it is parsed, also where a field takes any value", async () => {
     const s = server();
     const me = (await s.api("GET", "/security/v1/me", { token })).body;

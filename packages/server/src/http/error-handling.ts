@@ -11,6 +11,8 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /** The body types a route takes, when not JSON (its 415 names them). */
     accepts?: string[];
+    /** The body's fields are all optional: no body (or an empty one sent as JSON) is read as `{}`. */
+    bodyOptional?: boolean;
   }
 }
 

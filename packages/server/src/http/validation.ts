@@ -212,11 +212,3 @@ export function describeValidation(errors: readonly ErrorObject[], part: string)
   }
   return { message: `${message}.`, info };
 }
-
-/**
- * A route's `preValidation` for a body whose fields are all optional: a request without a body (a
- * DELETE, a POST with no options) is checked as `{}`, not refused as "not an object".
- */
-export async function absentBodyAsEmpty(request: { body: unknown }): Promise<void> {
-  request.body ??= {};
-}

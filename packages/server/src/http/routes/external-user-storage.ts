@@ -7,7 +7,7 @@ import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { etagOf, IfMatchHeaders, ifMatchVersions } from "../etag.js";
 import { errorResponses, IdParams, Nullable, Uuid } from "../schemas.js";
-import { absentBodyAsEmpty, PATTERN_MESSAGE } from "../validation.js";
+import { PATTERN_MESSAGE } from "../validation.js";
 
 /** An LDAP attribute name (or OID). */
 const Attribute = Type.String({ minLength: 1, maxLength: 128, pattern: "^([A-Za-z][A-Za-z0-9-]*|\\d+(\\.\\d+)+)$", [PATTERN_MESSAGE]: "is not an LDAP attribute name (a letter, then letters, digits and -) or OID (such as 2.5.4.3)" });
@@ -253,7 +253,7 @@ const externalUserStorageRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app
       body: SyncBody,
       response: { 202: RunSchema, ...errorResponses(400, 401, 403, 404, 409) },
     },
-    preValidation: absentBodyAsEmpty,
+    config: { bodyOptional: true },
   }, async (request, reply) => {
     await directories.startSync(actorOf(request), request.params.id, request.body.mode ?? "full", request.body.force ?? false);
     return reply.code(202).header("location", request.url.split("?")[0]!).send(await directories.lastRun(request.params.id));

@@ -9,7 +9,7 @@ import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { etagOf, IfMatchHeaders, ifMatchVersions } from "../etag.js";
 import { errorResponses, Nullable, Uuid } from "../schemas.js";
-import { absentBodyAsEmpty, PATTERN_MESSAGE } from "../validation.js";
+import { PATTERN_MESSAGE } from "../validation.js";
 
 /** URL-safe, fixed once created; `builtin` names the password login. */
 const ALIAS_PATTERN = "^(?!builtin$)[A-Za-z0-9][A-Za-z0-9_-]{0,63}$";
@@ -203,7 +203,7 @@ const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
       body: UnlinkBody,
       response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 409) },
     },
-    preValidation: absentBodyAsEmpty,
+    config: { bodyOptional: true },
   }, async (request, reply) => {
     await linking.unlink(adminActorOf(request), request.params.id, await providers.load(request.params.alias), request.body.subject);
     return reply.code(204).send(null);
