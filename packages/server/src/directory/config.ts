@@ -186,8 +186,8 @@ export function mergeDirectory(current: Omit<Directory, "id" | "uuid" | "version
     bindDn: input.bindDn !== undefined ? input.bindDn : current?.bindDn ?? null,
     sealedBindPassword,
     userSearchBase: input.userSearchBase !== undefined ? input.userSearchBase : current?.userSearchBase ?? null,
-    userFilter: input.userFilter ?? kept(current?.userFilter, old?.userFilter, fresh.userFilter),
-    groupFilter: input.groupFilter ?? kept(current?.groupFilter, old?.groupFilter, fresh.groupFilter),
+    userFilter: filterTerm(input.userFilter) ?? kept(current?.userFilter, old?.userFilter, fresh.userFilter),
+    groupFilter: filterTerm(input.groupFilter) ?? kept(current?.groupFilter, old?.groupFilter, fresh.groupFilter),
     attributeMapping: mapping,
     groupEntryDnList: pick("groupEntryDnList"),
     groupMappings: (input.groupMappings ?? current?.groupMappings ?? []).map((m) => ({ groupDn: m.groupDn, localGroupId: m.localGroupId.toLowerCase() })),
@@ -264,6 +264,15 @@ function checkDirectory(d: Omit<Directory, "id" | "uuid" | "version">): void {
     }
   }
   if (d.bindDn === null && d.sealedBindPassword !== null) throw invalid("bindDn", "A bind password needs a bindDn.");
+}
+
+/**
+ * A filter as one parenthesized term: searches and logins put it inside `(&…(…))`, where the bare
+ * `objectClass=person` that LDAP tools (and the filter parser) also take would be no filter at all.
+ */
+function filterTerm(filter: string | undefined): string | undefined {
+  const f = filter?.trim();
+  return f === undefined || f.startsWith("(") ? f : `(${f})`;
 }
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
