@@ -67,12 +67,13 @@ test("directories create/list/show/test/update; the bind password from stdin or 
   assert.equal(d.bindPassword, null, "JSON has the API's value");
   assert.deepEqual(d.groupEntryDnList, [tree.groupDn(GROUPS[0])]);
   assert.equal(d.groupMappings.length, 1);
-  assert.ok(d.attributeMapping.includes("email=mail"));
+  assert.equal(d.attributeMapping.email, "mail", "JSON has the API's objects");
 
   const listed = ok(await ecm(["directories", "list", "-o", "ndjson"])).stdout.trim().split("\n").map((l) => JSON.parse(l));
   assert.deepEqual(listed.map((x) => x.name).sort(), ["cli-ldap", "cli-nopass"]);
   const shown = ok(await ecm(["directories", "show", "CLI-LDAP"])).stdout;
   assert.match(shown, /^caCertificate: +\(PEM set\)$/m);
+  assert.match(shown, /^attributeMapping: +.*email=mail/m, "a table writes the mapping out");
   assert.match(shown, /^bindPassword: +\(write-only\)$/m, "a table says why the password is not shown");
   assert.equal(JSON.parse(ok(await ecm(["directories", "show", "cli-ldap", "-o", "json"])).stdout).bindPassword, null);
   for (const r of [created.stdout, shown]) assert.ok(!r.includes(DIRECTORY_SERVICE_PASSWORD));
@@ -81,7 +82,7 @@ test("directories create/list/show/test/update; the bind password from stdin or 
   const tested = testedRun.stdout;
   assert.equal(testedRun.code, 0, tested);
   assert.match(tested, /^ok: +true$/m);
-  assert.match(tested, /connect ok: .*StartTLS/);
+  assert.match(tested, /connect ok: .*StartTLS\), bind ok/);
   assert.match(tested, new RegExp(`^usersFound: +${tree.userCount}$`, "m"));
   // An unsaved configuration, its password from the environment: a wrong one is a refused bind, exit 1.
   const refused = await ecm(["directories", "test", ...connection, "-o", "json"], { env: { ECM_BIND_PASSWORD: "wrong" } });
@@ -90,7 +91,7 @@ test("directories create/list/show/test/update; the bind password from stdin or 
   assert.equal((await ecm(["directories", "test", "cli-nopass"])).code, 1, "no password was set");
 
   const updated = JSON.parse(ok(await ecm(["directories", "update", d.id, "--name", "cli-ldap-2", "--full-every", "3600", "--disable-limit", "5", "-o", "json"])).stdout);
-  assert.deepEqual([updated.name, updated.syncPeriodSeconds, updated.disableLimitPercent], ["cli-ldap-2", "full 3600, changed 0", 5]);
+  assert.deepEqual([updated.name, updated.syncPeriodSeconds, updated.disableLimitPercent], ["cli-ldap-2", { full: 3600, changed: 0 }, 5]);
   const kept = await ecm(["directories", "test", "cli-ldap-2", "-o", "json"]);
   assert.equal(kept.code, 0, `an update without the password keeps it: ${kept.stdout}`);
 
@@ -120,6 +121,7 @@ test("directories sync: --wait follows the run (a bar on a terminal) to its end;
   assert.equal(run.created, tree.userCount - 1, "one entry has an invalid username");
   assert.match(first.stderr, new RegExp(`^succeeded: ${tree.userCount - 1} created, 0 updated, 0 disabled, 0 unchanged, 1 failed of ${tree.userCount} users`, "m"));
   assert.equal(run.problems.length, 1);
+  assert.equal(typeof run.problems[0].dn, "string", "JSON has the API's problems");
 
   // Again, on a terminal: the bar's total is what the last full sync saw.
   const again = ok(await ecm(["directories", "sync", "cli-ldap-2", "--wait"], { tty: true }));

@@ -14,21 +14,27 @@ export const DIRECTORY_DETAIL_COLUMNS = [
   "attributeMapping", "groupEntryDnList", "groupMappings", "syncPeriodSeconds", "disableLimitPercent", "pageSize", "timeoutSeconds",
 ];
 
-export const directoryRow = (d: ECMDirectory, format: OutputFormat): Row => ({
-  ...d,
-  // The PEM's first line says whether there is one; the whole of it would fill the screen.
-  caCertificate: d.caCertificate === null ? null : "(PEM set)",
-  // The API reads it as null; a table says why, the other formats keep the answer as it is.
-  bindPassword: format === "table" ? "(write-only)" : d.bindPassword,
-  attributeMapping: Object.entries(d.attributeMapping).map(([field, attribute]) => `${field}=${attribute}`),
-  groupMappings: d.groupMappings.map((m) => `${m.groupDn}=${m.localGroupId}`),
-  syncPeriodSeconds: `full ${d.syncPeriodSeconds.full}, changed ${d.syncPeriodSeconds.changed}`,
-});
+/** A table or CSV cell holds text: lists and objects are written out; JSON and NDJSON keep the API's answer. */
+const flat = (format: OutputFormat) => format === "table" || format === "csv";
+
+export const directoryRow = (d: ECMDirectory, format: OutputFormat): Row =>
+  flat(format)
+    ? {
+        ...d,
+        // The PEM's first line says whether there is one; the whole of it would fill the screen.
+        caCertificate: d.caCertificate === null ? null : "(PEM set)",
+        // The API reads it as null; a table says why.
+        bindPassword: format === "table" ? "(write-only)" : d.bindPassword,
+        attributeMapping: Object.entries(d.attributeMapping).map(([field, attribute]) => `${field}=${attribute}`),
+        groupMappings: d.groupMappings.map((m) => `${m.groupDn}=${m.localGroupId}`),
+        syncPeriodSeconds: `full ${d.syncPeriodSeconds.full}, changed ${d.syncPeriodSeconds.changed}`,
+      }
+    : { ...d };
 
 export const SYNC_COLUMNS = [
   "id", "state", "mode", "forced", "startedBy", "startedAt", "finishedAt", "seen", "created", "updated", "disabled", "unchanged", "failed", "joined", "left", "usersPerSecond", "message", "problems",
 ];
-export const syncRow = (s: ECMDirectorySync): Row => ({ ...s, problems: s.problems.map((p) => `${p.dn}: ${p.message}`) });
+export const syncRow = (s: ECMDirectorySync, format: OutputFormat): Row => (flat(format) ? { ...s, problems: s.problems.map((p) => `${p.dn}: ${p.message}`) } : { ...s });
 
 /** A directory by id, or by its name (exact, else the only one whose name matches ignoring case). */
 export async function findDirectory(ctx: Ctx, ref: string): Promise<ECMDirectory> {

@@ -34,7 +34,7 @@ export const sync: Command = {
     });
     let run = ctx.values.status ? previous! : await sec.startDirectorySync(d.id, { mode: mode ?? "full", force: ctx.values.force === true });
     if (ctx.values.wait) run = await follow(ctx, d, run, previous);
-    ctx.out(SYNC_COLUMNS, syncRow(run));
+    ctx.out(SYNC_COLUMNS, syncRow(run, ctx.format));
     return ctx.values.wait && run.state !== "succeeded" ? ExitCode.error : ExitCode.ok;
   },
 };

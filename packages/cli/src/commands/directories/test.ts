@@ -10,7 +10,8 @@ const TEST_COLUMNS = ["ok", "message", "server", "steps", "usersFound", "sample"
 /** On a table, a line a step and a sample user; the other formats get the answer as it is. */
 const tableRow = (t: ECMDirectoryTest): Row => ({
   ...t,
-  steps: t.steps.map((s) => `${s.step} ${s.ok ? "ok" : "FAILED"}: ${s.message}`),
+  // Listed with ", " on a table: a step's own full stop would read ".,".
+  steps: t.steps.map((s) => `${s.step} ${s.ok ? "ok" : "FAILED"}: ${s.message.replace(/\.$/, "")}`),
   usersFound: t.usersFound === null ? null : `${t.usersFound}${t.usersFoundCapped ? " or more" : ""}`,
   sample: t.sample.map((u) => `${u.username} (${u.dn})`),
 });
