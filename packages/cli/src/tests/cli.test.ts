@@ -347,8 +347,9 @@ describe("identity providers", () => {
     assert.equal(p.clientSecret, "**********");
     assert.match(p.redirectUri, /\/portal\/auth\/v1\/providers\/cli-sso\/callback$/);
     assert.equal(p.defaultGroupList.length, 1);
-    assert.deepEqual(p.customGroupList, [`admins=${p.defaultGroupList[0]}`]);
+    assert.deepEqual(p.customGroupList, [{ idpGroupName: "admins", localGroupId: p.defaultGroupList[0] }]);
     const shown = ok(await ecm(["idps", "show", "cli-sso"]));
+    assert.match(shown.stdout, new RegExp(`^customGroupList: +admins=${p.defaultGroupList[0]}$`, "m"));
     assert.match(shown.stdout, /^redirectUri: +http/m);
     assert.ok(!shown.stdout.includes("cli-secret-123") && !created.stdout.includes("cli-secret-123"));
     const listed = ok(await ecm(["idps", "list", "-o", "ndjson"])).stdout.trim().split("\n").map((l) => JSON.parse(l));

@@ -14,6 +14,6 @@ export const create: Command = {
     noMoreArgs(ctx, 1);
     const fields = await idpFields(ctx);
     if (fields.clientId === undefined) throw new UsageError("missing --client-id");
-    ctx.out(IDP_DETAIL_COLUMNS, idpRow(await ctx.ecm().security.createIdentityProvider(alias, { ...fields, clientId: fields.clientId })));
+    ctx.out(IDP_DETAIL_COLUMNS, idpRow(await ctx.ecm().security.createIdentityProvider(alias, { ...fields, clientId: fields.clientId }), ctx.format));
   },
 };

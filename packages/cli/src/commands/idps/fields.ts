@@ -4,7 +4,7 @@ import { flagPair, str } from "../../args.js";
 import type { Ctx, Options } from "../../command.js";
 import { UsageError } from "../../errors.js";
 import { findGroup } from "../../lookup.js";
-import type { Row } from "../../output.js";
+import type { OutputFormat, Row } from "../../output.js";
 import { readStdin } from "../../prompt.js";
 
 export const IDP_COLUMNS = ["alias", "displayName", "enabled", "guiOrder", "clientId", "issuer"];
@@ -13,10 +13,11 @@ export const IDP_DETAIL_COLUMNS = [
   "usernameClaim", "emailClaim", "firstNameClaim", "lastNameClaim", "groupsClaim", "trustEmail", "defaultGroupList", "customGroupList", "id",
 ];
 
-export const idpRow = (p: ECMIdentityProvider): Row => ({
+/** The provider with its `config` beside its other fields; a table or CSV writes the group list out, JSON keeps the API's objects. */
+export const idpRow = (p: ECMIdentityProvider, format: OutputFormat): Row => ({
   ...p,
   ...p.config,
-  customGroupList: p.customGroupList.map((m) => `${m.idpGroupName}=${m.localGroupId}`),
+  customGroupList: format === "table" || format === "csv" ? p.customGroupList.map((m) => `${m.idpGroupName}=${m.localGroupId}`) : p.customGroupList,
 });
 
 /** Endpoints and claims by option name → the field of `config`. */

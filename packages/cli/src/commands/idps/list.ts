@@ -8,6 +8,6 @@ export const list: Command = {
   summary: "list identity providers (OpenID Connect)",
   async run(ctx) {
     noMoreArgs(ctx, 0);
-    ctx.list(IDP_COLUMNS, (await ctx.ecm().security.identityProviders()).map(idpRow));
+    ctx.list(IDP_COLUMNS, (await ctx.ecm().security.identityProviders()).map((p) => idpRow(p, ctx.format)));
   },
 };

@@ -9,6 +9,6 @@ export const show: Command = {
   async run(ctx) {
     const alias = arg(ctx, 0, "alias");
     noMoreArgs(ctx, 1);
-    ctx.out(IDP_DETAIL_COLUMNS, idpRow(await ctx.ecm().security.identityProvider(alias)));
+    ctx.out(IDP_DETAIL_COLUMNS, idpRow(await ctx.ecm().security.identityProvider(alias), ctx.format));
   },
 };

@@ -14,6 +14,6 @@ export const update: Command = {
     noMoreArgs(ctx, 1);
     const fields = await idpFields(ctx);
     if (Object.keys(fields).length === 0) throw new UsageError("nothing to change: give an option");
-    ctx.out(IDP_DETAIL_COLUMNS, idpRow(await ctx.ecm().security.updateIdentityProvider(alias, fields)));
+    ctx.out(IDP_DETAIL_COLUMNS, idpRow(await ctx.ecm().security.updateIdentityProvider(alias, fields), ctx.format));
   },
 };
