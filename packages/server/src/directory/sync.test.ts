@@ -263,8 +263,16 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
 
     const twins = (await api("GET", "/security/v1/external-user-storage")).body.find((x: any) => x.name === "twins");
     assert.equal((await api("PUT", `/security/v1/external-user-storage/${twins.id}`, { priority: 9 })).status, 200);
+    // One email for both entries: held by "twins" (twin1), it does not stop "second", which outranks it, from taking it for twin2.
+    for (const uid of ["twin1", "twin2"]) {
+      await ldap.modify(`uid=${uid},ou=Twins,${tree.suffix}`, new Change({ operation: "replace", modification: new Attribute({ type: "mail", values: ["twins@example.com"] }) }));
+    }
+    assert.equal((await syncAndWait(server(), token, twins.id, { mode: "full" })).state, "succeeded");
+    assert.equal((await user("twin1")).email, "twins@example.com");
     const won = await syncAndWait(server(), token, second.body.id, { mode: "full" });
     assert.equal(won.state, "succeeded", won.message);
+    assert.ok(!won.problems.some((p: any) => /is taken/.test(p.message)), JSON.stringify(won.problems));
+    assert.equal((await user("twin2")).email, "twins@example.com");
     const moved = await user("twin1");
     assert.equal(moved.id, twin1.id, "the same account");
     assert.equal(moved.source.id, second.body.id);

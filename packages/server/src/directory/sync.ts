@@ -551,7 +551,10 @@ export class DirectorySync {
       const taker = takeovers.get(m.key)?.id ?? self;
       // The username and the login name may be two accounts': the one taken over, and another.
       byName = holders.find((h) => h.id !== taker && holdsName(h));
-      const byEmail = m.email ? holders.find((h) => h.id !== taker && h.directory_id !== this.d.id && (h.email ?? "").toLowerCase() === m.email!.toLowerCase()) : undefined;
+      // An email may repeat within a directory; so it may where this one outranks the holder's directory.
+      const byEmail = m.email
+        ? holders.find((h) => h.id !== taker && h.directory_id !== this.d.id && !(h.directory_id !== null && this.outranks(h, m.key)) && (h.email ?? "").toLowerCase() === m.email!.toLowerCase())
+        : undefined;
       if (byName) this.problem(m.dn, `The username or login name "${byName.username === m.username ? m.username : m.loginName}" is taken by ${whose(byName)}.`);
       else if (byEmail) this.problem(m.dn, `The email ${m.email} is taken by ${whose(byEmail)}.`);
       else continue;
