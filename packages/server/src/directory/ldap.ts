@@ -1,6 +1,6 @@
 import net from "node:net";
 import tls from "node:tls";
-import { Client, InvalidCredentialsError, NoSuchObjectError, type Entry } from "ldapts";
+import { Client, InvalidCredentialsError, NoSuchObjectError, ResultCodeError, type Entry } from "ldapts";
 import type { DirectoryProblem } from "../storage/directory-queries.js";
 import { connectionUrls, type Directory } from "./config.js";
 import { EntryValues, MEMBER_ATTRIBUTES } from "./entries.js";
@@ -39,6 +39,28 @@ function isTlsError(error: unknown): boolean {
   const code = String((error as { code?: unknown })?.code ?? "");
   const message = String((error as Error)?.message ?? "");
   return /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME|HOSTNAME/i.test(code) || /certificate|ssl|tls|handshake|self[- ]signed/i.test(message);
+}
+
+/** What the directory's refusals most often mean for the service account and its searches. */
+const RESULT_WORDS: Record<number, string> = {
+  3: "the directory stopped the search at its time limit: raise the limit for the service account, or narrow the user filter",
+  4: "the directory stopped the search at its size limit: let the service account read more entries (OpenLDAP: limits … size.prtotal=unlimited; Active Directory: MaxPageSize) or narrow the user filter",
+  8: "the directory wants a stronger authentication: use ldaps:// or StartTLS",
+  11: "the directory stopped the search at an administrative limit: raise the service account's limits, or narrow the user filter",
+  12: "the directory does not support paged searches (RFC 2696), which a sync needs",
+  13: "the directory wants an encrypted connection: use ldaps:// or StartTLS",
+  50: "the service account may not read this: give it read access to the users and groups",
+  51: "the directory is busy: try again later",
+  52: "the directory is unavailable: try again later",
+  53: "the directory is unwilling to do this (often: the search asks more than it allows, or the account is restricted)",
+};
+
+/** A refusal in words, with the directory's own diagnostic when it sent one (ldapts adds "Code: 0x…" to it). */
+export function resultInWords(error: ResultCodeError): string {
+  const diagnostic = error.message.replace(/\s*Code: 0x[0-9a-f]+$/i, "").trim();
+  const words = RESULT_WORDS[error.code];
+  if (!words) return `${diagnostic || "the directory refused the operation"} (LDAP result ${error.code})`;
+  return `${words} (LDAP result ${error.code}${diagnostic ? `: ${diagnostic}` : ""}).`;
 }
 
 /** Why a connection failed, in words, from the system's error code; the error's own message otherwise. */
@@ -191,7 +213,7 @@ export class DirectoryConnection {
   private failure(step: DirectoryStep, error: unknown): DirectoryError {
     if (error instanceof DirectoryError) return error;
     if (!this.client.isConnected || /socket|connection|ECONN|closed|timeout/i.test((error as Error)?.message ?? "")) return connectionFailure(this.url, error, step);
-    return new DirectoryError(step, `${this.url.host}: ${(error as Error)?.message ?? String(error)}`);
+    return new DirectoryError(step, `${this.url.host}: ${error instanceof ResultCodeError ? resultInWords(error) : (error as Error)?.message ?? String(error)}`);
   }
 
   async close(): Promise<void> {
