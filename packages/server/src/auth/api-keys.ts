@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { recordAudit, type Actor } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
+import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { userTarget } from "../domain/users.js";
 import type { Database, UserRow } from "../storage/schema.js";
 import { isUniqueViolation } from "../storage/constraints.js";
@@ -82,6 +83,8 @@ export class ApiKeys {
     await this.db.transaction().execute(async (trx) => {
       const row = await trx.deleteFrom("api_keys").where("uuid", "=", keyId.toLowerCase()).where("user_id", "=", user.id).returning(["uuid", "name", "prefix"]).executeTakeFirst();
       if (!row) throw notFound("API key", keyId);
+      // A service account's last key may be the last way in of a system administrator.
+      await assertSystemAdministratorRemains(trx);
       await recordAudit(trx, actor, { action: "api-key.revoke", target: userTarget(user), details: { keyId: row.uuid, name: row.name, prefix: row.prefix } });
     });
   }

@@ -5,6 +5,7 @@ import { Sessions } from "../auth/sessions.js";
 import { recordAudit, recordAuditMany, type Actor } from "../domain/audit.js";
 import { DomainError, notFound, staleVersion } from "../domain/errors.js";
 import { UUID_PATTERN } from "../domain/lookups.js";
+import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { assertMayConfigureLoginSource } from "../domain/role-rules.js";
 import type { AdminActor } from "../domain/users.js";
 import { checkPrecondition, type Precondition } from "../domain/versioned.js";
@@ -298,6 +299,8 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
             .returningAll()
             .executeTakeFirst();
           if (!row) throw staleVersion((await load(uuid, trx)).version);
+          // Its users bind to it: disabled, it may take the last system administrator's way in.
+          if (current.enabled && !next.enabled) await assertSystemAdministratorRemains(trx);
           const before = auditedSettings(current);
           const after = auditedSettings(next);
           const changed = Object.keys(after).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
@@ -333,6 +336,8 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
       if (running.has(d.id) || (state?.lease_owner && state.lease_until && state.lease_until > isoNow())) {
         throw new DomainError("refused", "A sync of this directory is running: wait for it to end.", { directory: d.name });
       }
+      // Asked before the first batch: the users go in batches, and the last system administrator may be one of them.
+      await db.transaction().execute((trx) => assertSystemAdministratorRemains(trx, { directoryId: d.id }));
       const target = directoryTarget(d);
       let count = 0;
       // In batches: a directory may have a million users.

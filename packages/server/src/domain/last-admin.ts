@@ -10,12 +10,14 @@ export const ADMINISTRATOR_ACCESS_COLUMNS = ["enabled", "valid_from", "valid_to"
 /**
  * Call inside the transaction of any change that can leave nobody able to log in as system
  * administrator — revoking the role from a group, deleting a group, removing a membership, deleting a
- * user, or changing one of ADMINISTRATOR_ACCESS_COLUMNS of a user (or a profile) — after making
- * the change and before committing: throws a 409, rolling the change back, unless an account that can
- * log in now (enabled, inside its validity window) still holds system-administrator through its own
- * groups or through an enabled profile's.
+ * user, changing one of ADMINISTRATOR_ACCESS_COLUMNS of a user (or a profile), or taking a way in away
+ * (an API key, a link to an identity provider, a directory or a provider disabled or deleted) — after
+ * making the change and before committing: throws a 409, rolling the change back, unless an account
+ * that can log in now (enabled, inside its validity window, with a way in) still holds
+ * system-administrator through its own groups or through an enabled profile's. `without`: as if the
+ * users of that directory could no longer log in (asked before a directory's removal, done in batches).
  */
-export async function assertSystemAdministratorRemains(db: Kysely<Database>): Promise<void> {
+export async function assertSystemAdministratorRemains(db: Kysely<Database>, without?: { directoryId: number }): Promise<void> {
   // A no-op write on the role row: it locks the row until commit, so two concurrent changes that
   // each remove one of the last two administrators run one after the other and the second sees the
   // first (a plain read would let both pass on PostgreSQL). SQLite serializes writers anyway.
@@ -24,8 +26,30 @@ export async function assertSystemAdministratorRemains(db: Kysely<Database>): Pr
   const canLogIn = (eb: ExpressionBuilder<Database, "users">) =>
     eb.and([
       eb("users.enabled", "=", 1),
+      ...(without ? [eb.or([eb("users.directory_id", "is", null), eb("users.directory_id", "!=", without.directoryId)])] : []),
       eb.or([eb("users.valid_from", "is", null), eb("users.valid_from", "<=", now)]),
       eb.or([eb("users.valid_to", "is", null), eb("users.valid_to", ">=", now)]),
+      // A way in: a password, an enabled directory to bind to, a link to an enabled identity provider, or an
+      // API key that has not expired. A service account without keys, or a user without a password, counts for no one.
+      eb.or([
+        eb("users.password_hash", "is not", null),
+        eb.exists(eb.selectFrom("directories").select("directories.id").whereRef("directories.id", "=", "users.directory_id").where("directories.enabled", "=", 1)),
+        eb.exists(
+          eb
+            .selectFrom("federated_identities")
+            .innerJoin("identity_providers", "identity_providers.id", "federated_identities.provider_id")
+            .select("federated_identities.user_id")
+            .whereRef("federated_identities.user_id", "=", "users.id")
+            .where("identity_providers.enabled", "=", 1),
+        ),
+        eb.exists(
+          eb
+            .selectFrom("api_keys")
+            .select("api_keys.user_id")
+            .whereRef("api_keys.user_id", "=", "users.id")
+            .where((k) => k.or([k("api_keys.expires_at", "is", null), k("api_keys.expires_at", ">", now)])),
+        ),
+      ]),
     ]);
   // Members of the groups that grant the role (few): each query starts there and follows an index.
   const members = db

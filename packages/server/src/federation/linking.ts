@@ -269,6 +269,7 @@ export function createLinking(store: Store, groups: GroupQueries) {
           throw notFound("link of the user to the identity provider", p.alias);
         }
         await trx.updateTable("sessions").set({ revoked_at: isoNow() }).where("provider_id", "=", p.id).where("provider_subject", "=", removed.subject).where("revoked_at", "is", null).execute();
+        await assertSystemAdministratorRemains(trx);
         const otherWay = await trx
           .selectFrom("users")
           .select("users.id")

@@ -5,6 +5,7 @@ import * as oidc from "openid-client";
 import type { SecretBox } from "../auth/secret-box.js";
 import { recordAudit, type Actor } from "../domain/audit.js";
 import { DomainError, notFound, staleVersion } from "../domain/errors.js";
+import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { assertMayConfigureLoginSource } from "../domain/role-rules.js";
 import { definedOnly, type AdminActor } from "../domain/users.js";
 import { checkPrecondition, type Precondition } from "../domain/versioned.js";
@@ -370,7 +371,11 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
           .returningAll()
           .executeTakeFirst();
         if (!row) throw staleVersion((await load(alias, trx)).version);
-        if (current.enabled && !next.enabled) await revokeProviderSessions(trx, current.id);
+        if (current.enabled && !next.enabled) {
+          await revokeProviderSessions(trx, current.id);
+          // It may be the last system administrator's way in.
+          await assertSystemAdministratorRemains(trx);
+        }
         await recordAudit(trx, actor, {
           action: "identity-provider.update",
           target: providerTarget(current),
@@ -401,6 +406,7 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
         await revokeProviderSessions(trx, p.id);
         const links = await trx.deleteFrom("federated_identities").where("provider_id", "=", p.id).executeTakeFirst();
         await trx.deleteFrom("identity_providers").where("id", "=", p.id).execute();
+        await assertSystemAdministratorRemains(trx);
         await recordAudit(trx, actor, {
           action: "identity-provider.delete",
           target: providerTarget(p),

@@ -53,6 +53,12 @@ describeEachStore("the last system administrator", (server) => {
       disabledProfile,
       adminProfile,
     ];
+    // Enabled and valid, but with no way in: no password, a service account without keys.
+    for (const body of [{ username: "no.password" }, { username: "keyless.service", serviceAccount: true }]) {
+      const r = await s.api<{ id: string }>("POST", "/security/v1/users", { token: admin, body });
+      assert.equal(r.status, 201, r.text);
+      holders.push(await userRow(body.username));
+    }
     for (const user of holders) assert.equal((await put(admin, `/users/${user.uuid}/user-groups/${root}`)).status, 204, user.username);
     await createUser(s, admin, "inherits.disabled", { profile_id: disabledProfile.id });
     for (const user of [...holders, await createUser(s, admin, "last.admin"), await createUser(s, admin, "via.profile")]) users[user.username] = user.uuid;
@@ -124,6 +130,21 @@ describeEachStore("the last system administrator", (server) => {
     // With last.admin back, each of those passes.
     assert.equal((await put(via, `/users/${users["last.admin"]}`, { enabled: true })).status, 200);
     assert.equal((await put(via, `/users/${users["admin.profile"]}`, { enabled: false })).status, 200);
+  });
+
+  it("counts a service account while it has a key: its last key cannot be revoked while it is the last administrator", async () => {
+    // Disabled and enabled again above: its earlier token went with it.
+    tokens.last = await s.login("last.admin", USER_PASSWORD);
+    const robot = await s.api<{ id: string }>("POST", "/security/v1/users", { token: tokens.last, body: { username: "keyed.service", serviceAccount: true } });
+    assert.equal((await put(tokens.last!, `/users/${robot.body.id}/user-groups/${root}`)).status, 204);
+    const key = await s.api<{ id: string; secret: string }>("POST", `/security/v1/users/${robot.body.id}/api-keys`, { token: tokens.last, body: { name: "ops" } });
+    assert.equal(key.status, 201, key.text);
+    const robotKey = key.body.secret;
+    assert.equal((await put(robotKey, `/users/${users["last.admin"]}`, { enabled: false })).status, 200, "the keyed service account holds the role");
+    refusedAsLastAdmin(await del(robotKey, `/users/${robot.body.id}/api-keys/${key.body.id}`), "revoking its last key");
+    assert.equal((await put(robotKey, `/users/${users["last.admin"]}`, { enabled: true })).status, 200);
+    tokens.last = await s.login("last.admin", USER_PASSWORD);
+    assert.equal((await del(tokens.last, `/users/${robot.body.id}/api-keys/${key.body.id}`)).status, 204, "with last.admin back");
   });
 });
 
