@@ -10,6 +10,7 @@ import {
   ECMUnavailableError,
   ECMValidationError,
 } from "ecm-sdk";
+import { printable } from "./output.js";
 
 /** Exit codes scripts can rely on (also in `ecm --help`). */
 export const ExitCode = {
@@ -75,5 +76,6 @@ export function messageOf(err: unknown): string {
   } else if (err instanceof Error) msg = err.message;
   else msg = String(err);
   if (err instanceof UsageError) msg += ' (see "ecm --help")';
-  return msg.replace(/\s*\n\s*/g, " ");
+  // One line, and nothing a server or a file could put in it drives the terminal.
+  return printable(msg.replace(/\s*\n\s*/g, " "));
 }

@@ -31,12 +31,13 @@ function csvCell(v: unknown): string {
 }
 
 const ESCAPED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
-/** Control characters (newlines, ESC …) would break a table's lines or drive the terminal: show them escaped. */
+/** Control characters (newlines, ESC …) would break a line or drive the terminal: shown escaped. */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => ESCAPED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
 function tableText(v: unknown, listSep: string): string {
-  return cellText(v, listSep).replace(
-    /[\u0000-\u001f\u007f-\u009f]/g,
-    (c) => ESCAPED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
+  return printable(cellText(v, listSep));
 }
 
 const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });

@@ -441,7 +441,13 @@ describe("import and export", () => {
     writeFileSync(join(home, "badhdr.csv"), "nickname\nx\n");
     const badHeader = await ecm(["import", join(home, "badhdr.csv")]);
     assert.equal(badHeader.code, 7);
-    assert.match(badHeader.stderr, /Unknown CSV column: nickname; known: username, /);
+    assert.match(badHeader.stderr, /Unknown CSV column: "nickname"; known: username, /);
+    // A file's control characters, repeated in the answer, are shown, not sent to the terminal.
+    writeFileSync(join(home, "eschdr.csv"), "username,\x1b[31mred\x1b]0;title\x07\nx,y\n");
+    const escaped = await ecm(["import", join(home, "eschdr.csv")]);
+    assert.equal(escaped.code, 7, escaped.stderr);
+    assert.ok(!/[\x00-\x08\x0b-\x1f]/.test(escaped.stderr), JSON.stringify(escaped.stderr));
+    assert.match(escaped.stderr, /Unknown CSV column: "\\u001b\[31mred/);
   });
 
   test("export writes JSON (stdout or --file), ndjson lines, plain progress lines when not a terminal", async () => {

@@ -1,4 +1,5 @@
 import { StringDecoder } from "node:string_decoder";
+import { bounded } from "./validation.js";
 import { ApiError } from "./errors.js";
 
 /**
@@ -95,7 +96,10 @@ const CSV_COLUMNS: Record<string, Omit<CsvColumn, "header">> = Object.fromEntrie
 function unknownColumns(cells: string[], unknown: string[]): ApiError {
   const separator = cells.length === 1 ? [";", "\t", "|"].find((s) => cells[0]!.includes(s)) : undefined;
   const hint = separator ? ` Columns are separated by commas, not ${separator === "\t" ? "tabs" : `"${separator}"`}.` : "";
-  return new ApiError("invalidRequest", `Unknown CSV column${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}; known: ${CSV_HEADERS.map(([name]) => name).join(", ")}.${hint}`, { columns: unknown });
+  // The file's text, repeated: a few names, each bounded and quoted (control characters escaped).
+  const named = unknown.slice(0, 10).map(bounded);
+  const more = unknown.length > named.length ? ` and ${unknown.length - named.length} more` : "";
+  return new ApiError("invalidRequest", `Unknown CSV column${unknown.length > 1 ? "s" : ""}: ${named.map((n) => JSON.stringify(n)).join(", ")}${more}; known: ${CSV_HEADERS.map(([name]) => name).join(", ")}.${hint}`, { columns: named });
 }
 const BOOLEANS: Record<string, boolean> = { true: true, yes: true, "1": true, false: false, no: false, "0": false };
 

@@ -136,11 +136,11 @@ describeEachStore("bulk import", (server) => {
     assert.equal((await user("imp_csv2"))?.enabled, false);
     const bad = await importUsers(server(), token, "username,shoe\nx,1\n", "text/csv");
     assert.equal(bad.status, 400);
-    assert.match(bad.text, /ECMS1001-E Unknown CSV column: shoe; known: username, loginName, .*, remark, locked, changePwd, neverExpire\./);
+    assert.match(bad.text, /ECMS1001-E Unknown CSV column: \\"shoe\\"; known: username, loginName, .*, remark, locked, changePwd, neverExpire\./);
     // A spreadsheet saved with another separator gives one column: the answer says what separates them.
     const semicolons = await importUsers(server(), token, "username;email\nx;x@example.com\n", "text/csv");
     assert.equal(semicolons.status, 400);
-    assert.match(semicolons.text, /Unknown CSV column: username;email; known: .* Columns are separated by commas, not \\";\\"\./);
+    assert.match(semicolons.text, /Unknown CSV column: \\"username;email\\"; known: .* Columns are separated by commas, not \\";\\"\./);
   });
 
   it("a CSV that goes wrong near its end: the rows before are imported and answered, then the error is the last line", async () => {
