@@ -15,8 +15,8 @@ export interface Auth {
   /** The API key used (its id), or null for a login session. */
   apiKeyId: string | null;
   roles: string[];
-  /** Whether the token or key would still be let in now, with a role the route requires: a long answer asks again as it goes. */
-  stillValid(): Promise<boolean>;
+  /** Why the token or key would not be let in now (with a role the route requires), or null: a long answer asks again as it goes. */
+  refusalNow(): Promise<ApiError | null>;
 }
 
 declare module "fastify" {
@@ -72,7 +72,7 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
     return new ApiError("tooManyRequests", `Too many invalid API keys from this address; try again in ${retryAfterSeconds} s.`, { retryAfterSeconds });
   };
   return function guard(...roles: readonly string[]): onRequestAsyncHookHandler & GuardHook {
-    async function admit(token: string): Promise<Omit<Auth, "stillValid">> {
+    async function admit(token: string): Promise<Omit<Auth, "refusalNow">> {
       const principal = token.startsWith(API_KEY_PREFIX)
         ? await apiKeys.authenticate(token).then((key) => key && { user: key.user, sessionId: null, apiKeyId: key.keyId })
         : await sessions.authenticate(token).then((session) => session && { ...session, apiKeyId: null });
@@ -94,7 +94,7 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
       const key = `refused-api-key|address|${request.ip}`;
       const over = limited ? refusedKeys.counters.overUntil(key) : undefined;
       if (over !== undefined) throw tooMany(over);
-      let admitted: Omit<Auth, "stillValid">;
+      let admitted: Omit<Auth, "refusalNow">;
       try {
         admitted = await admit(token);
       } catch (error) {
@@ -104,8 +104,8 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
         }
         throw error;
       }
-      const stillValid = () => admit(token).then(() => true, (error: unknown) => (error instanceof ApiError ? false : Promise.reject(error)));
-      request.auth = { ...admitted, stillValid };
+      const refusalNow = () => admit(token).then(() => null, (error: unknown) => (error instanceof ApiError ? error : Promise.reject(error)));
+      request.auth = { ...admitted, refusalNow };
     };
     return Object.assign(hook, { requiredRoles: roles });
   };
@@ -120,19 +120,20 @@ const RECHECK_MS = 5000;
  * `chunks`, as long as the caller may still have them: every few seconds of a long answer (a streamed
  * list, an export, an import) its token or API key is checked again, so a logout, a disabled account
  * or a removed role ends the answer then, not when it is done. Ended, the answer is cut (the client
- * sees a connection that broke off, and its next request a 401) unless `last` gives a last chunk
- * that says so in the answer's own format.
+ * sees a connection that broke off, and its next request a 401 or 403) unless `last` gives a last
+ * chunk that says why in the answer's own format.
  */
-export async function* whileAuthorized<T>(request: FastifyRequest, chunks: AsyncIterable<T>, last?: () => T): AsyncGenerator<T> {
+export async function* whileAuthorized<T>(request: FastifyRequest, chunks: AsyncIterable<T>, last?: (refusal: ApiError) => T): AsyncGenerator<T> {
   const auth = request.auth;
   let checkedAt = Date.now();
   for await (const chunk of chunks) {
     // Asked after each piece is sent: a piece reports work done (an import's committed rows), which is told.
     yield chunk;
     if (auth && Date.now() - checkedAt >= RECHECK_MS) {
-      if (!(await auth.stillValid())) {
+      const refusal = await auth.refusalNow();
+      if (refusal) {
         request.log.info("a long answer was ended: its token or API key no longer lets the caller have it");
-        if (last) yield last();
+        if (last) yield last(refusal);
         else request.raw.socket?.destroy();
         return;
       }

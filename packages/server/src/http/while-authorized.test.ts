@@ -63,6 +63,11 @@ describeEachStore("a long answer asks again whether its caller may have it", (se
     const lines = (await response.text()).trim().split("\n").map((l) => JSON.parse(l));
     assert.deepEqual(lines[0], { line: 1, username: "revoked-import-1", status: "created", id: lines[0].id });
     assert.equal(lines.at(-1).error?.code, "ECMS1101", JSON.stringify(lines));
+    assert.match(lines.at(-1).error.message, /revoked; the rows answered before this line are imported\.$/);
+    // Its last audit event has the counts and why it ended.
+    const events = (await server().api("GET", "/security/v1/audit-events?action=user.import", { token: admin })).body;
+    const last = events.find((e: { outcome: string }) => e.outcome === "failure");
+    assert.ok(last && last.details.created === lines.filter((l) => l.status === "created").length && /token or API key/.test(last.details.ended), JSON.stringify(events));
     // What was imported is what was answered: no row is written after the refusal, none unanswered before it.
     const imported = (await server().api("GET", "/security/v1/users?search=revoked-import", { token: admin })).body.map((u: { username: string }) => u.username);
     assert.deepEqual(imported.sort(), lines.filter((l) => l.status === "created").map((l) => l.username).sort());

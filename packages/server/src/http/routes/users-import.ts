@@ -187,6 +187,8 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
 
       async function* answer(): AsyncGenerator<string> {
         let settled = false;
+        /** Why the import ended before its summary; its last `user.import` event says so with the counts. */
+        let ended: string | undefined = "the answer was cut: the client went away or its token or API key stopped working";
         // The batches' search entries wait in a long pending list (PostgreSQL): merged before the summary,
         // and also when the import fails or its client goes away (finally), not by the next single write.
         const settle = async () => {
@@ -204,6 +206,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
             for (const r of results) counts[r.status]++;
             yield results.map(resultLine).join("");
           }
+          ended = undefined;
           if (!dryRun) await recordAudit(store.db, actor, { action: "user.import", details: counts });
           await settle();
           yield `${JSON.stringify({ summary: { ...counts, dryRun } })}\n`;
@@ -211,17 +214,22 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
           // The status is sent: the failure is the last line (rows answered before it are committed).
           const api = error instanceof ApiError ? error : error instanceof DomainError ? fromDomainError(error) : undefined;
           // A client that went away mid-upload (its request aborted or reset) is no fault of ours: noted, not an error.
-          if (!api && clientWentAway(error, request.raw)) request.log.info("the client went away during an import");
+          const gone = !api && clientWentAway(error, request.raw);
+          if (gone) request.log.info("the client went away during an import");
           else if (!api) request.log.error({ err: error }, "import failed");
+          ended = api?.message ?? (gone ? "the client went away" : "an internal error");
           const { code } = api ?? ErrorCodes.internal;
           yield `${JSON.stringify({ error: { code, message: api?.message ?? "An internal error occurred; the rows answered before this line are imported." } })}\n`;
         } finally {
+          if (ended !== undefined && !dryRun) {
+            await recordAudit(store.db, actor, { action: "user.import", outcome: "failure", details: { ...counts, ended } }).catch((err: unknown) => request.log.error({ err }, "the import's last audit event could not be written"));
+          }
           await settle();
         }
       }
       // Sent as it is made: the schema's string documents the body, it does not serialize it.
       // A caller who may no longer import (logged out, disabled, a role removed) gets no batch more.
-      const revoked = () => `${JSON.stringify({ error: { code: ErrorCodes.authenticationRequired.code, message: "The token or API key no longer works; the rows answered before this line are imported." } })}\n`;
+      const revoked = (refusal: ApiError) => `${JSON.stringify({ error: { code: refusal.code, message: `${refusal.message.replace(/\.$/, "")}; the rows answered before this line are imported.` } })}\n`;
       return (reply as FastifyReply).type("application/x-ndjson; charset=utf-8").send(Readable.from(whileAuthorized(request, answer(), revoked)));
     },
   );
