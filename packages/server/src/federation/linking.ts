@@ -41,17 +41,22 @@ function text(value: unknown, max: number): string | null {
   return trimmed && trimmed.length <= max && !/[\u0000\p{Cs}]/u.test(trimmed) ? trimmed : null;
 }
 
-export function identityOf(c: OidcSettings, claims: Record<string, unknown>): ProviderIdentity {
+export function identityOf(c: OidcSettings, idToken: Record<string, unknown>, userInfo: Record<string, unknown> = {}): ProviderIdentity {
+  // The ID token's claims win; userinfo fills what it lacks.
+  const claims = { ...userInfo, ...idToken };
   const groups = claims[c.groupsClaim];
   const claimedEmail = text(claims[c.emailClaim], Infinity);
   const email = claimedEmail !== null && isEmail(claimedEmail) ? claimedEmail : null;
+  // email_verified speaks of the `email` claim of the same answer: it verifies an address only where that
+  // answer gives this very address (not another claim's value, nor the other answer's email).
+  const verified = c.emailClaim === "email" && claimedEmail !== null && [idToken, userInfo].some((source) => source.email === claimedEmail && source.email_verified === true);
   return {
     subject: claims.sub as string,
     sid: text(claims.sid, 1024),
     username: text(claims[c.usernameClaim], 1024),
     email,
     invalidEmail: claimedEmail !== null && email === null,
-    emailVerified: claims.email_verified === true,
+    emailVerified: verified,
     firstName: text(claims[c.firstNameClaim], NAME_MAX),
     lastName: text(claims[c.lastNameClaim], NAME_MAX),
     groups: Array.isArray(groups) ? groups.filter((g): g is string => typeof g === "string") : typeof groups === "string" ? [groups] : undefined,

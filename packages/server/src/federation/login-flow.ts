@@ -215,11 +215,9 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
         );
         // Signatures are always checked, against the provider's published keys.
         await jwtVerify(tokens.id_token!, jwks.keysOf(p.config.jwksUrl), { issuer: p.config.issuer, audience: p.clientId, algorithms: SIGNING_ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_SECONDS, maxTokenAge: PENDING_SECONDS });
-        let claims: Record<string, unknown> = { ...tokens.claims()! };
-        if (p.config.userInfoUrl && missingClaims(p.config, claims)) {
-          claims = { ...(await atProvider(oidc.fetchUserInfo(configuration, tokens.access_token, claims.sub as string))), ...claims };
-        }
-        const identity = identityOf(p.config, claims);
+        const claims: Record<string, unknown> = { ...tokens.claims()! };
+        const userInfo = p.config.userInfoUrl && missingClaims(p.config, claims) ? await atProvider(oidc.fetchUserInfo(configuration, tokens.access_token, claims.sub as string)) : {};
+        const identity = identityOf(p.config, claims, userInfo);
         const code = random();
         await linking.resolve(p, identity, sourceIp, async (trx, user) => {
           await trx

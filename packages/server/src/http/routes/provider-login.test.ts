@@ -148,6 +148,16 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.ok((await audit("user.link")).some((e) => e.targetId === dave.uuid && e.details.by === "verified-email"));
     // A local user with a password keeps it.
     assert.match(await s.login("dave", USER_PASSWORD), /^eyJ/);
+    // email_verified vouches for its own answer's address: an ID token naming erin's email without it,
+    // beside userinfo that verifies another address, links nobody.
+    const erin = await insertUser(s.server.deps.store, { username: "erin", email: "erin@example.com" }, { hasher: s.server.deps.hasher, value: USER_PASSWORD });
+    trusted.accounts.set("mallory-sub", { preferred_username: "mallory", email: "mallory@evil.example", email_verified: true });
+    trusted.tamper = (idToken) => resign(trusted, idToken, { email: "erin@example.com", email_verified: undefined });
+    try {
+      assert.notEqual((await me(await providerLogin(s, "trusted", "mallory-sub"))).id, erin.uuid);
+    } finally {
+      trusted.tamper = null;
+    }
     // Never a system administrator: a security administrator may configure a trusting provider.
     const boss = await insertUser(s.server.deps.store, { username: "boss", email: "boss@example.com" }, { hasher: s.server.deps.hasher, value: USER_PASSWORD });
     assert.equal((await s.api("PUT", `/security/v1/users/${boss.uuid}/user-groups/${await groupId(s, admin, "administrators")}`, { token: admin })).status, 204);
