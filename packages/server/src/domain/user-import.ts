@@ -260,6 +260,8 @@ interface BatchContext {
   systemAdministrators: Set<number>;
   /** Existing user id → its own group ids. */
   memberships: Map<number, Set<number>>;
+  /** Ids of existing users of the batch whose only way in is an identity provider: no password may be given them. */
+  providerOnly: Set<number>;
   actorIsSystemAdministrator: boolean;
 }
 
@@ -330,7 +332,12 @@ async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"]
       for (const h of holders) systemAdministrators.add(h.id);
     }
   }
-  return { existing, nameHolders, groupsByName, groupsById, usersGroupId: groupsByName.get(fold(USERS_GROUP))?.id, systemAdministrators, memberships, actorIsSystemAdministrator };
+  const providerOnly = new Set<number>();
+  const withoutOwnLogin = [...existing.values()].filter((u) => u.password_hash === null && u.directory_id === null && u.service_account === 0).map((u) => u.id);
+  if (withoutOwnLogin.length > 0) {
+    for (const f of await trx.selectFrom("federated_identities").select("user_id").distinct().where("user_id", "in", list(withoutOwnLogin)).execute()) providerOnly.add(f.user_id);
+  }
+  return { existing, nameHolders, groupsByName, groupsById, usersGroupId: groupsByName.get(fold(USERS_GROUP))?.id, systemAdministrators, memberships, providerOnly, actorIsSystemAdministrator };
 }
 
 /** The plan of one row, or the rule it breaks (thrown). */
@@ -364,6 +371,7 @@ function planRow(context: BatchContext, takenNames: NameHolders, actor: AdminAct
   if (hash !== null && hash !== current.password_hash) {
     if (current.directory_id !== null) throw new DomainError("refused", "The password of a directory user is managed by its directory.", { username });
     if (current.service_account === 1) throw new DomainError("refused", "A service account has no password: it authenticates with API keys.", { username });
+    if (context.providerOnly.has(current.id)) throw new DomainError("refused", "This user logs in through identity providers only and has no local password.", { username });
     changes.password_hash = hash;
     changes.password_changed_at = now;
     after.passwordSet = true;

@@ -478,6 +478,10 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     const reset = await s.api("PUT", `/security/v1/users/${paul.id}/reset-password`, { token: admin, body: { type: "password", value: "A-New-Password-1" } });
     assert.equal(reset.status, 409);
     assert.match(reset.body.errorMessage, /^ECMS1302-E /);
+    // Nor through an import row.
+    const imported = await s.api("POST", "/security/v1/users/import", { token: admin, body: '{"username":"paul","password":"Imported-Str0ng-Pass!"}\n', headers: { "content-type": "application/x-ndjson" } });
+    assert.match(imported.text.split("\n")[0]!, /"status":"failed".*identity providers only/);
+    assert.equal((await s.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "paul", password: "Imported-Str0ng-Pass!" } })).status, 401);
   });
 
   it("links and unlinks by hand; the linked user logs in through the provider", async () => {
