@@ -5,6 +5,7 @@ import { recordAudit } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { requireUser } from "../domain/lookups.js";
+import { assertMayConfigureLoginSource } from "../domain/role-rules.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "../domain/roles.js";
 import { confusableKey, normalizeName } from "../domain/names.js";
 import { assertMayAdminister, newUserRow, type AdminActor } from "../domain/users.js";
@@ -243,6 +244,10 @@ export function createLinking(store: Store, groups: GroupQueries) {
           if (holder) return;
           const replaced = await trx.deleteFrom("federated_identities").where("provider_id", "=", p.id).where("user_id", "=", user.id).returning("subject").executeTakeFirst();
           await trx.insertInto("federated_identities").values({ provider_id: p.id, subject, user_id: user.id, created_at: isoNow() }).execute();
+          // Every user of the provider is in its default groups, whoever made the link; one that grants
+          // system-administrator is a system administrator's to give.
+          await assertMayConfigureLoginSource(trx, actor.roles, null, p.defaultGroupList, "link a user to this identity provider");
+          await joinGroups(trx, user.id, p.defaultGroupList);
           await recordAudit(trx, actor, { action: "user.link", target: userTarget(user), details: { alias: p.alias, subject, by: "administrator", ...(replaced ? { replacedSubject: replaced.subject } : {}) } });
         });
       } catch (error) {

@@ -490,6 +490,8 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     const path = `/security/v1/users/${hank.uuid}/federated-identities/corp`;
     assert.equal((await s.api("PUT", path, { token: admin, body: { subject: "hank-at-corp" } })).status, 204);
     assert.equal((await s.api("PUT", path, { token: admin, body: { subject: "hank-at-corp" } })).status, 204, "idempotent");
+    const hankGroups = (await s.api("GET", `/security/v1/users/${hank.uuid}/user-groups`, { token: admin })).body.map((g: { name: string }) => g.name);
+    assert.ok(hankGroups.includes("corp-staff"), `a user of the provider joins its default groups: ${hankGroups.join(", ")}`);
     assert.deepEqual((await s.api("GET", `/security/v1/users/${hank.uuid}`, { token: admin })).body.federatedIdentities, [{ alias: "corp", displayName: "corp SSO" }]);
     corp.accounts.set("hank-at-corp", { preferred_username: "someone-else" });
     const token = await providerLogin(s, "corp", "hank-at-corp");
