@@ -386,8 +386,9 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
     },
 
     /**
-     * Deletes a provider and its links, ends the sessions opened through it, and says in the audit
-     * log which users are left without a way to log in (no password, no directory, no other link).
+     * Deletes a provider and its links, ends the sessions opened through it, keeps the users it made
+     * as local users, and says in the audit log which users are left without a way to log in (no
+     * password, no directory, no other link).
      */
     async remove(actor: AdminActor, alias: string, precondition: Precondition): Promise<void> {
       await db.transaction().execute(async (trx) => {
@@ -406,6 +407,8 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
         await revokeProviderSessions(trx, p.id);
         const links = await trx.deleteFrom("federated_identities").where("provider_id", "=", p.id).executeTakeFirst();
         await trx.deleteFrom("identity_providers").where("id", "=", p.id).execute();
+        // The users it made stay as local users (as a removed directory's do): their source says so in every view.
+        await trx.updateTable("users").set({ identity_provider_id: null }).where("identity_provider_id", "=", p.id).execute();
         await assertSystemAdministratorRemains(trx);
         await recordAudit(trx, actor, {
           action: "identity-provider.delete",

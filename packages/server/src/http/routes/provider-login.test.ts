@@ -575,6 +575,10 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       assert.deepEqual(event.details.usersWithoutLogin.map((u: any) => u.username), ["temp-only"]);
       assert.equal(event.details.linksRemoved, 2);
       assert.equal((await s.api("GET", `/security/v1/users/${withPassword.uuid}`, { token: admin })).body.federatedIdentities, null);
+      // The user it made is a local user now, in every view (the list and the export read kept documents).
+      const only = (await s.api("GET", "/security/v1/users?search=temp-only&extendedInfo=true", { token: admin })).body[0];
+      assert.deepEqual(only.source, { type: "local", id: null, name: null });
+      assert.deepEqual((await s.api("GET", `/security/v1/users/${only.id}?extendedInfo=true`, { token: admin })).body.source, only.source);
     } finally {
       await temp.close();
     }
