@@ -193,6 +193,8 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
         const iss = query.get("iss");
         if (iss !== null && iss !== p.config.issuer) throw checkFailed("issuer-mismatch", "iss is not the provider's issuer");
         if (iss === null && p.config.issParameterSupported) throw checkFailed("issuer-missing", "the provider says it sends iss (RFC 9207), and this answer has none");
+        // An answer is a code or an error (RFC 6749 4.1.2): with neither, there is nothing to exchange.
+        if (!query.get("code") && query.get("error") === null) throw checkFailed("code-missing", "the provider's answer has no code");
         const configuration = configurationOf(p);
         let providerMs = 0;
         const atProvider = async <T>(call: Promise<T>): Promise<T> => {

@@ -76,6 +76,8 @@ export function classify(error: unknown): DomainError {
   if (isUnreachable(error)) return new DomainError("unavailable", "The identity provider cannot be reached; try again later.", { reason: "provider-unavailable", retryAfterSeconds: 30 });
   if (error instanceof oidc.AuthorizationResponseError) return new LoginRefused(`provider-error:${error.error}`, null);
   if (isInvalidClient(error)) return clientRefused();
+  // invalid_grant: the code was used already, has expired, or was issued for another login (PKCE, redirect) — a failed check, not a refused person.
+  if (error instanceof oidc.ResponseBodyError && error.error === "invalid_grant") return checkFailed("code-refused", "the provider did not take the login's code (used already, expired, or issued for another login); log in again");
   if (error instanceof oidc.ResponseBodyError) return new LoginRefused(`token-refused:${error.error}`, null);
   if (error instanceof oidc.ClientError) {
     // The ID token's claims, checked by openid-client at the code exchange (its signature is jose's, below).

@@ -200,6 +200,10 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       corp.tamper = null;
     }
 
+    const noCode = await toCallback(s, "corp", "eve-sub");
+    noCode.callback.searchParams.delete("code");
+    assert.equal(JSON.parse((await followCallback(noCode.browser, noCode.callback)).body.additionalInfo).reason, "code-missing");
+
     const replay = await toCallback(s, "corp", "eve-sub");
     assert.equal((await followCallback(replay.browser, replay.callback)).status, 303);
     const again = await followCallback(replay.browser, replay.callback);
@@ -208,8 +212,9 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     const fresh = await toCallback(s, "corp", "eve-sub", replay.browser);
     fresh.callback.searchParams.set("code", replay.callback.searchParams.get("code")!);
     const reused = await followCallback(fresh.browser, fresh.callback);
-    assert.equal(reused.status, 401);
-    assert.ok((await audit("auth.provider-login")).some((e) => e.outcome === "failure" && e.details.reason === "token-refused:invalid_grant"));
+    assert.equal(reused.status, 400, "a failed check, not a refused account");
+    assert.match(reused.body.errorMessage, /did not take the login's code/);
+    assert.ok((await audit("auth.provider-login")).some((e) => e.outcome === "failure" && e.details.reason === "code-refused"));
     // The provider refuses the client itself (a wrong secret): the provider is misconfigured here, the person is not refused.
     assert.equal((await s.api("PUT", "/idp/v1/external-identity-provider/corp", { token: admin, body: { clientSecret: "not-the-secret" } })).status, 200);
     try {
