@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { jwtVerify } from "jose";
+import { errors as joseErrors, jwtVerify } from "jose";
 import type { Kysely } from "kysely";
 import { perMinute, recordAudit, type AuditTally } from "../domain/audit.js";
 import { DomainError } from "../domain/errors.js";
@@ -72,6 +72,21 @@ export async function backchannelLogout(db: Kysely<Database>, jwks: JwksCache, r
   });
 }
 
+/** Why jose refused a logout token, in people's words (its own are a library's). */
+function logoutTokenProblem(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) return "it is too old (check the clocks of this server and of the provider)";
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.reason === "missing") return `its ${error.claim} claim is missing`;
+    if (error.claim === "iss") return "it comes from another issuer than this provider";
+    if (error.claim === "aud") return "it was issued to another application (check the client id)";
+    return `its ${error.claim} is out of range (check the clocks of this server and of the provider)`;
+  }
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return "its signature does not verify";
+  if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) return "it is signed with a key the provider does not publish";
+  if (error instanceof joseErrors.JOSEAlgNotAllowed || error instanceof joseErrors.JOSENotSupported) return "it is signed with an algorithm this server does not take";
+  return "it is not a signed JWT";
+}
+
 /** The logout token's claims when it is one (OpenID Connect Back-Channel Logout 1.0, 2.6). */
 async function verifyLogoutToken(jwks: JwksCache, p: Provider, logoutToken: string): Promise<Record<string, unknown>> {
   let claims: Record<string, unknown>;
@@ -86,7 +101,7 @@ async function verifyLogoutToken(jwks: JwksCache, p: Provider, logoutToken: stri
     }));
   } catch (error) {
     if (isUnreachable(error)) throw new DomainError("unavailable", "The identity provider's keys cannot be read; the logout token was not checked. Send it again later.", { retryAfterSeconds: 30 });
-    throw invalidToken((error as Error).message);
+    throw invalidToken(logoutTokenProblem(error));
   }
   const events = claims.events as Record<string, unknown> | undefined;
   if (typeof events !== "object" || events === null || typeof events[LOGOUT_EVENT] !== "object") throw invalidToken("it carries no back-channel logout event");

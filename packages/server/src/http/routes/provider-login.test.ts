@@ -544,10 +544,19 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
 
       const logout = (logout_token: string) => s.api("POST", "/auth/v1/providers/corp/backchannel-logout", { body: new URLSearchParams({ logout_token }).toString(), headers: { "content-type": "application/x-www-form-urlencoded" } });
       const claims = { iss: corp.issuer, aud: "ecm-security", iat: Math.floor(Date.now() / 1000), jti: "j1", sub: "lara-sub", events: { "http://schemas.openid.net/event/backchannel-logout": {} } };
-      assert.equal((await logout(await corp.sign(claims, await newSigningKey()))).status, 400, "foreign key");
-      assert.equal((await logout(await corp.sign({ ...claims, events: {} }))).status, 400, "no logout event");
-      assert.equal((await logout(await corp.sign({ ...claims, nonce: "n" }))).status, 400, "nonce");
-      assert.equal((await logout(await corp.sign({ ...claims, iss: trusted.issuer }))).status, 400, "issuer");
+      // Each refused in words of ours, not the library's.
+      for (const [token, words] of [
+        [await corp.sign(claims, await newSigningKey()), "it is signed with a key the provider does not publish"],
+        [await corp.sign({ ...claims, events: {} }), "it carries no back-channel logout event"],
+        [await corp.sign({ ...claims, nonce: "n" }), "it carries a nonce"],
+        [await corp.sign({ ...claims, iss: trusted.issuer }), "it comes from another issuer than this provider"],
+        [await corp.sign({ ...claims, aud: "another-app" }), "it was issued to another application (check the client id)"],
+        ["not-a-jwt", "it is not a signed JWT"],
+      ] as const) {
+        const r = await logout(token);
+        assert.equal(r.status, 400, words);
+        assert.equal(r.body.errorMessage, `ECMS1001-E The logout_token is not valid: ${words}.`);
+      }
       assert.equal((await s.api("GET", "/security/v1/me", { token: kept })).status, 200);
       // A logout by subject ends all of that subject's sessions.
       const bySubject = await corp.sign(claims, undefined, "logout+jwt");
