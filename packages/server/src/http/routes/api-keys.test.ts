@@ -28,6 +28,10 @@ describeEachStore("API keys and service accounts", (server) => {
     assert.match(secret, /^ecm_[A-Za-z0-9_-]{40}$/);
     assert.equal(key.body.prefix, secret.slice(0, 12));
     assert.match(key.headers.get("location")!, new RegExp(`/api-keys/${keyId}$`));
+    // Its Location reads it, without the secret.
+    const read = await call("GET", `/security/v1/users/${robot.id}/api-keys/${keyId}`, admin);
+    assert.equal(read.status, 200, read.text);
+    assert.deepEqual([read.body.id, read.body.name, read.body.secret], [keyId, "nightly sync", undefined]);
     const list = await call("GET", `/security/v1/users/${robot.id}/api-keys`, admin);
     assert.deepEqual(list.body.map((k: { name: string }) => k.name), ["nightly sync"]);
     assert.ok(!list.text.includes(secret) && list.body[0].secret === undefined, "the secret is never listed");

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { requireUser } from "../../domain/lookups.js";
+import { notFound } from "../../domain/errors.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { assertMayAdminister } from "../../domain/users.js";
 import { normalizeTime } from "../../domain/users.js";
@@ -76,6 +77,19 @@ const apiKeysRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, a
       schema: { ...common, summary: "List a user's API keys", description: "Never the secrets.", params: IdParams, response: { 200: Type.Array(ApiKeySchema) } },
     },
     async (request) => apiKeys.list(await subject(request, request.params.id)),
+  );
+
+  app.get(
+    "/security/v1/users/:id/api-keys/:keyId",
+    {
+      onRequest: adminOnly,
+      schema: { ...common, summary: "Read an API key", description: "Its name, prefix and dates; never the secret.", params: Type.Object({ id: Uuid, keyId: Uuid }), response: { 200: ApiKeySchema } },
+    },
+    async (request) => {
+      const key = (await apiKeys.list(await subject(request, request.params.id))).find((k) => k.id === request.params.keyId.toLowerCase());
+      if (!key) throw notFound("API key", request.params.keyId);
+      return key;
+    },
   );
 
   app.delete(
