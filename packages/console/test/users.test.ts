@@ -330,4 +330,39 @@ describeConsole("users in the console", (ctx, kind) => {
       await close();
     }
   });
+
+  it("keeps the keyboard on a row that was still loading when its page arrives: End, then ↑, Home, Space and Enter", async () => {
+    const { browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      // The second page of the filter held back until the focus is on its first row, still “Loading…”.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => { release = resolve; });
+      await page.route(/\/security\/v1\/users\?.*cursor=/, async (route) => {
+        await held;
+        await route.continue().catch(() => undefined);
+      });
+      await page.goto(`${url}#/users?search=person`);
+      await row(page, "person000").focus();
+      await page.keyboard.press("End");
+      const focused = () => page.evaluate(() => ({ index: document.activeElement?.getAttribute("aria-rowindex") ?? document.activeElement?.tagName, text: document.activeElement?.textContent?.trim() }));
+      await page.waitForFunction(() => document.activeElement?.getAttribute("aria-rowindex") === "102");
+      assert.equal((await focused()).text, "Loading…");
+      release();
+      await row(page, "person100").waitFor();
+      assert.deepEqual(await focused(), { index: "102", text: (await row(page, "person100").textContent())?.trim() }, "the row keeps the focus once loaded");
+      await page.keyboard.press("ArrowUp");
+      await page.waitForFunction(() => document.activeElement?.getAttribute("aria-rowindex") === "101");
+      await page.keyboard.press("Space");
+      assert.equal(await row(page, "person099").getAttribute("aria-selected"), "true");
+      await page.keyboard.press("Home");
+      await page.waitForFunction(() => document.activeElement?.getAttribute("aria-rowindex") === "2");
+      await page.keyboard.press("Enter");
+      await page.getByRole("heading", { level: 1, name: /person000/ }).waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
 });

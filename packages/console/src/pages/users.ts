@@ -498,20 +498,21 @@ class UsersPage extends Page {
   #renderRow(index: number, start: number, columns: string[]): TemplateResult {
     const user = this.#row(index);
     const focusable = index === this.#active ? "0" : "-1";
-    if (!user) {
-      return html`<div class="r placeholder" role="row" aria-rowindex=${index + 2} data-index=${index} tabindex=${focusable} ${styled((el) => { el.style.transform = `translateY(${start}px)`; })}><div role="gridcell" aria-colspan=${columns.length + 1}>Loading…</div></div>`;
-    }
-    const selected = this.#allMatching || this.#selected.has(user.id);
-    return html`<div class="r" role="row" aria-rowindex=${index + 2} aria-selected=${selected ? "true" : "false"} data-index=${index} tabindex=${focusable} ${styled((el) => { el.style.transform = `translateY(${start}px)`; })}
-        @click=${() => this.#open(user)} @focus=${() => { this.#active = index; }}>
-        <div role="gridcell"><input type="checkbox" tabindex="-1" aria-label=${`Select ${user.username}`} .checked=${selected}
+    const selected = user !== undefined && (this.#allMatching || this.#selected.has(user.id));
+    // One element for the row whether its page is loaded or not: a placeholder replaced by another
+    // element would take the focus with it (End onto a row still loading left the keyboard on the body).
+    return html`<div class=${user ? "r" : "r placeholder"} role="row" aria-rowindex=${index + 2} aria-selected=${user ? (selected ? "true" : "false") : nothing} data-index=${index} tabindex=${focusable} ${styled((el) => { el.style.transform = `translateY(${start}px)`; })}
+        @click=${() => this.#open(user)} @focus=${() => { this.#active = index; }}>${user ? this.#renderCells(user, selected, columns) : html`<div role="gridcell" aria-colspan=${columns.length + 1}>Loading…</div>`}</div>`;
+  }
+
+  #renderCells(user: RestUser, selected: boolean, columns: string[]): TemplateResult {
+    return html`<div role="gridcell"><input type="checkbox" tabindex="-1" aria-label=${`Select ${user.username}`} .checked=${selected}
           @click=${(e: Event) => e.stopPropagation()} @change=${() => this.#toggle(user)}></div>
         ${columns.map((c) => {
           const content = COLUMNS[c]!.cell(user);
           // Columns narrow to fit the page (never wider than it: the header scrolls with nothing); the whole text on hover.
           return html`<div role="gridcell" title=${typeof content === "string" && content ? content : nothing}>${content}</div>`;
-        })}
-      </div>`;
+        })}`;
   }
 
   #renderBulkBar(selectedCount: number, count: number | null): TemplateResult {
