@@ -365,4 +365,31 @@ describeConsole("users in the console", (ctx, kind) => {
       await close();
     }
   });
+
+  // Last: its users would change the counts the tests above see.
+  it("comes back from a user to a filtered list scrolled past its first pages: those pages loaded down to there", async () => {
+    const { server, browser, url } = ctx();
+    for (let i = 0; i < 460; i++) await insertUser(server.server.deps.store, { username: `member${String(i).padStart(3, "0")}`, first_name: "Mo", last_name: `Member ${i}` });
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users?search=member`);
+      await row(page, "member000").waitFor();
+      // Down to row 420: the fifth page of the filter.
+      for (let i = 0; i < 80 && (await row(page, "member420").count()) === 0; i++) {
+        await page.locator(".viewport").evaluate((el) => el.scrollBy({ top: 900 }));
+        await page.waitForTimeout(100);
+      }
+      await page.locator(".viewport").evaluate((el) => { el.scrollTop = 420 * 30; });
+      await row(page, "member420").click();
+      await page.getByRole("heading", { level: 1, name: /member420/ }).waitFor();
+      await page.goBack();
+      await page.waitForFunction(() => (document.querySelector(".viewport")?.scrollTop ?? 0) > 0);
+      await row(page, "member420").waitFor();
+      assert.equal(await page.locator(".viewport").evaluate((el) => Math.floor(el.scrollTop / 30)), 420);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
 });

@@ -94,7 +94,10 @@ class UsersPage extends Page {
   #filter: RestUserFilter = {};
   #filterKey = "";
   #pages = new Map<number, LoadedPage>();
-  #loading = new Map<number, AbortController>();
+  /** Pages on their way: how to cancel each, and when it is done. */
+  #loading = new Map<number, { controller: AbortController; done: Promise<void> }>();
+  /** Coming back to a filtered list loads its pages down to this one: scrolling (still at the top) must not cancel them. */
+  #restoringTo = -1;
   /**
    * A page of rows failed to load under this filter: nothing loads on its own until the filter changes.
    * Each render asks for the visible pages, and a failure renders (the message): retrying there would
@@ -198,7 +201,12 @@ class UsersPage extends Page {
     if (this.#unfiltered) await counted;
     else {
       const last = Math.min(Math.floor(row / PAGE_SIZE) + 1, RESTORED_PAGES);
-      for (let k = 1; k <= last && this.#pages.get(k - 1)?.next && generation === this.#generation; k++) await this.#load(k);
+      this.#restoringTo = last;
+      try {
+        for (let k = 1; k <= last && this.#pages.get(k - 1)?.next && generation === this.#generation; k++) await this.#load(k);
+      } finally {
+        if (generation === this.#generation) this.#restoringTo = -1;
+      }
     }
     if (generation !== this.#generation) return;
     // The table's height follows its row count a render later.
@@ -224,7 +232,8 @@ class UsersPage extends Page {
 
   #reset(): void {
     this.#generation++;
-    for (const c of this.#loading.values()) c.abort();
+    for (const { controller } of this.#loading.values()) controller.abort();
+    this.#restoringTo = -1;
     this.#countAbort?.abort();
     clearTimeout(this.#jumpTimer);
     this.#loading.clear();
@@ -246,17 +255,21 @@ class UsersPage extends Page {
     return this.#pages.get(Math.floor(index / PAGE_SIZE))?.items[index % PAGE_SIZE];
   }
 
-  /** Loads page k: after page k-1's last user when that is loaded, else (unfiltered) from the position's cursor. Settles when done (or failed). */
+  /**
+   * Loads page k: after page k-1's last user when that is loaded, else (unfiltered) from the position's
+   * cursor. Settles when done (or failed) — a page already on its way too, when that one is.
+   */
   #load(k: number): Promise<void> {
-    if (this.#failed || this.#pages.has(k) || this.#loading.has(k)) return Promise.resolve();
+    const pending = this.#loading.get(k);
+    if (pending) return pending.done;
+    if (this.#failed || this.#pages.has(k)) return Promise.resolve();
     const previous = this.#pages.get(k - 1);
     if (k > 0 && !previous?.next && !this.#unfiltered) return Promise.resolve();
     const controller = new AbortController();
     const generation = this.#generation;
-    this.#loading.set(k, controller);
     const signal = controller.signal;
     const cursor = async () => (k === 0 ? null : previous?.next ? previous.next : (await session.api.userPosition(k * PAGE_SIZE, { signal })).cursor);
-    return (async () => {
+    const done = (async () => {
       try {
         const page = await session.api.users(this.#filter, { max: PAGE_SIZE, cursor: await cursor() }, { signal });
         if (generation !== this.#generation) return;
@@ -268,9 +281,11 @@ class UsersPage extends Page {
         if (!controller.signal.aborted) this.#failed = true;
         this.fail(error);
       } finally {
-        if (this.#loading.get(k) === controller) this.#loading.delete(k);
+        if (this.#loading.get(k)?.controller === controller) this.#loading.delete(k);
       }
     })();
+    this.#loading.set(k, { controller, done });
+    return done;
   }
 
   /** After each render: load what is visible; cancel what scrolled far away. */
@@ -279,8 +294,8 @@ class UsersPage extends Page {
     if (range.first > range.last) return;
     const first = Math.floor(range.first / PAGE_SIZE);
     const last = Math.floor(range.last / PAGE_SIZE);
-    for (const [k, controller] of this.#loading) {
-      if (k < first - 2 || k > last + 2) {
+    for (const [k, { controller }] of this.#loading) {
+      if ((k < first - 2 || k > last + 2) && k > this.#restoringTo) {
         controller.abort();
         this.#loading.delete(k);
       }
