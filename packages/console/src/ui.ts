@@ -15,9 +15,9 @@ let pendingNotice: string | null = null;
  * Goes to `target`, whose page says `notice` at its top (“Deleted corp.”): the page left could not —
  * it is gone — and the URL does not carry it, so a reload or Back does not say it again.
  */
-export function navigateWithNotice(target: string, notice: string): void {
+export function navigateWithNotice(target: string, notice: string, replace = false): void {
   pendingNotice = notice;
-  navigate(target);
+  navigate(target, replace);
 }
 
 export class Page extends LitElement {
@@ -83,6 +83,11 @@ export class Page extends LitElement {
     return html`<div class="message ${message.kind}" role=${message.kind === "error" ? "alert" : "status"}>${message.text}</div>`;
   }
 
+  /** "Loading…" while the page's data is on its way; nothing once that failed (its error, shown above, says why: an unknown id, say). */
+  renderLoading(): TemplateResult | typeof nothing {
+    return this.message?.kind === "error" ? nothing : html`<p>Loading…</p>`;
+  }
+
   /** Called by the shell when only the query of this page's URL changed. */
   routeChanged(): void {
     this.requestUpdate();
@@ -94,15 +99,22 @@ export function when(time: string | Date | null | undefined): string {
   return time ? new Date(time).toLocaleString() : "";
 }
 
-/** `<input type=datetime-local>` value of an ISO time (local), and back. */
+/** A time the text names, or null when it names none ("garbage" in a URL): never an Invalid Date, whose toISOString throws. */
+export function parseTime(text: string | null | undefined): Date | null {
+  if (!text) return null;
+  const d = new Date(text);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** `<input type=datetime-local>` value of an ISO time (local), and back; "" for none or no time. */
 export function toLocalInput(iso: string | null | undefined): string {
-  if (!iso) return "";
-  const d = new Date(iso);
+  const d = parseTime(iso);
+  if (!d) return "";
   return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
 }
 
 export function fromLocalInput(value: string): string | null {
-  return value ? new Date(value).toISOString() : null;
+  return parseTime(value)?.toISOString() ?? null;
 }
 
 /** Opens a `<dialog>` of the page by id, as a modal (focus moves into it; Escape closes it). */

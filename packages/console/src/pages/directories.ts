@@ -151,7 +151,7 @@ class DirectoriesPage extends Page {
 
   protected override render() {
     const id = this.#id;
-    if (this.#directories === null) return html`<h1 tabindex="-1">Directories</h1>${this.renderMessage()}<p>Loading…</p>`;
+    if (this.#directories === null) return html`<h1 tabindex="-1">Directories</h1>${this.renderMessage()}${this.renderLoading()}`;
     if (id === undefined) return this.#renderList();
     const directory = this.#directories.find((d) => d.id === id);
     if (!directory && id !== "new") return html`<h1 tabindex="-1">Directories</h1><p class="message error" role="alert">No directory with the id “${id}”.</p>`;

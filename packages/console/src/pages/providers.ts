@@ -92,7 +92,7 @@ class ProvidersPage extends Page {
 
   protected override render() {
     const alias = this.#alias;
-    if (this.#providers === null) return html`<h1 tabindex="-1">Identity providers</h1>${this.renderMessage()}<p>Loading…</p>`;
+    if (this.#providers === null) return html`<h1 tabindex="-1">Identity providers</h1>${this.renderMessage()}${this.renderLoading()}`;
     if (alias === undefined) return this.#renderList();
     const provider = this.#providers.find((p) => p.alias === alias);
     if (!provider && alias !== "new") return html`<h1 tabindex="-1">Identity providers</h1><p class="message error" role="alert">No identity provider “${alias}”.</p>`;

@@ -199,7 +199,7 @@ class UserPage extends Page {
 
   protected override render() {
     const u = this.#user;
-    if (!u) return html`<h1 tabindex="-1">User</h1>${this.renderMessage()}<p>Loading…</p>`;
+    if (!u) return html`<h1 tabindex="-1">User</h1>${this.renderMessage()}${this.renderLoading()}`;
     const lockedOut = u.lockedOutUntil && new Date(u.lockedOutUntil) > new Date();
     const lockout = this.#lockout!;
     // The account's lockout spares the addresses it knows: one of them (the user's own, say) may be locked out on its own.

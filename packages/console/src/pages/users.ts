@@ -62,10 +62,14 @@ const ACTIONS: { action: BulkActionName; label: string; group?: boolean; confirm
   { action: "delete", label: "Delete…", confirm: true },
 ];
 
-/** The filter of the URL's parameters (the same names as the REST API's). */
+/**
+ * The filter of the URL's parameters (the same names as the REST API's). A value no filter takes
+ * (`enabled=maybe`, `profileId=abc`) filters nothing; one the server refuses (an unknown group) is its
+ * error, said on the page.
+ */
 function filterOf(params: URLSearchParams): RestUserFilter {
   const bool = (name: string) => (params.get(name) === "true" ? true : params.get(name) === "false" ? false : undefined);
-  const profile = params.get("profileId");
+  const profile = params.get("profileId") ?? "";
   return {
     search: params.get("search") || undefined,
     enabled: bool("enabled"),
@@ -73,7 +77,7 @@ function filterOf(params: URLSearchParams): RestUserFilter {
     expired: bool("expired"),
     groupId: params.get("groupId") || undefined,
     source: params.get("source") || undefined,
-    profileId: profile !== null && profile !== "" ? Number(profile) : undefined,
+    profileId: /^-?\d{1,10}$/.test(profile) ? Number(profile) : undefined,
   };
 }
 
