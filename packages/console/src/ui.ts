@@ -94,6 +94,16 @@ export class Page extends LitElement {
   }
 }
 
+/** Whether an account can log in now, in one word — the same on the list and on the user's page; `long` adds until when. */
+export function statusBadge(u: RestUser, long = false): TemplateResult {
+  const now = new Date();
+  if (!u.enabled) return html`<span class="badge off">Disabled</span>`;
+  if (u.lockedOutUntil && new Date(u.lockedOutUntil) > now) return html`<span class="badge off">Locked out${long ? ` until ${when(u.lockedOutUntil)}` : ""}</span>`;
+  if (u.validTo && new Date(u.validTo) < now) return html`<span class="badge off">Expired${long ? ` since ${when(u.validTo)}` : ""}</span>`;
+  if (u.validFrom && new Date(u.validFrom) > now) return html`<span class="badge off">Not yet valid${long ? ` until ${when(u.validFrom)}` : ""}</span>`;
+  return html`<span class="badge ok">Active</span>`;
+}
+
 /** A date-time for people, in their locale; "" for none. */
 export function when(time: string | Date | null | undefined): string {
   return time ? new Date(time).toLocaleString() : "";

@@ -366,6 +366,29 @@ describeConsole("users in the console", (ctx, kind) => {
     }
   });
 
+  it("a user's page says what the list says of it (expired), and an unknown user is said so, not loaded for ever", async () => {
+    const { server, browser, url } = ctx();
+    await createUser(server, token, "gus.gone", { valid_to: "2001-02-03T04:05:06.000Z" });
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users?search=gus.gone`);
+      assert.equal(await row(page, "gus.gone").locator(".badge").innerText(), "Expired");
+      await row(page, "gus.gone").click();
+      await page.getByRole("heading", { level: 1, name: /gus\.gone/ }).waitFor();
+      assert.match(await page.locator("main .badge").first().innerText(), /^Expired since /);
+      assert.equal(await page.getByText("Enabled", { exact: true }).count(), 0);
+
+      await page.goto(`${url}#/users/${crypto.randomUUID()}`);
+      await page.getByRole("alert").waitFor();
+      assert.match(await page.getByRole("alert").innerText(), /ECMS\d+/);
+      assert.equal(await page.getByText("Loading…").count(), 0);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   // Last: its users would change the counts the tests above see.
   it("comes back from a user to a filtered list scrolled past its first pages: those pages loaded down to there", async () => {
     const { server, browser, url } = ctx();

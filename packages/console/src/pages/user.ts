@@ -2,7 +2,7 @@ import { html, nothing, type TemplateResult } from "lit";
 import { ECMPreconditionError, ECMValidationError, type ECMLockout, type RestAuditEvent, type RestEffectiveRole, type RestGroup, type RestUser, type RestUserChanges } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href } from "../router.js";
-import { auditDetails, fromLocalInput, navigateWithNotice, openDialog, Page, sourceText, toLocalInput, when } from "../ui.js";
+import { auditDetails, fromLocalInput, navigateWithNotice, openDialog, Page, sourceText, statusBadge, toLocalInput, when } from "../ui.js";
 
 type Field = keyof RestUserChanges;
 
@@ -200,7 +200,6 @@ class UserPage extends Page {
   protected override render() {
     const u = this.#user;
     if (!u) return html`<h1 tabindex="-1">User</h1>${this.renderMessage()}${this.renderLoading()}`;
-    const lockedOut = u.lockedOutUntil && new Date(u.lockedOutUntil) > new Date();
     const lockout = this.#lockout!;
     // The account's lockout spares the addresses it knows: one of them (the user's own, say) may be locked out on its own.
     const anyLockout = lockout.lockedOutUntil !== null || lockout.failedLogins > 0 || lockout.addresses.length > 0;
@@ -210,8 +209,7 @@ class UserPage extends Page {
       <h1 tabindex="-1">${u.displayName} <span class="muted">(${u.username})</span></h1>
       ${this.renderMessage()}
       <p class="row">
-        ${u.enabled ? html`<span class="badge ok">Enabled</span>` : html`<span class="badge off">Disabled</span>`}
-        ${lockedOut ? html`<span class="badge off">Locked out until ${when(u.lockedOutUntil)}</span>` : nothing}
+        ${statusBadge(u, true)}
         ${u.builtin ? html`<span class="badge">Built-in</span>` : nothing}
       </p>
       ${editable ? html`<div class="toolbar">

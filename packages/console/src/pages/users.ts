@@ -4,7 +4,7 @@ import type { BulkActionName, RestBulkAction, RestGroup, RestUser, RestUserFilte
 import { session } from "../api.js";
 import { href, navigate } from "../router.js";
 import { RowWindow } from "../row-window.js";
-import { openDialog, Page, sourceText, styled, when } from "../ui.js";
+import { openDialog, Page, sourceText, statusBadge, styled, when } from "../ui.js";
 
 const PAGE_SIZE = 100;
 const ROW_HEIGHT = 30;
@@ -30,19 +30,11 @@ interface Column {
   cell: (u: RestUser) => TemplateResult | string;
 }
 
-/** Whether an account can log in now, in one word. */
-function status(u: RestUser): TemplateResult {
-  if (!u.enabled) return html`<span class="badge off">Disabled</span>`;
-  if (u.lockedOutUntil && new Date(u.lockedOutUntil) > new Date()) return html`<span class="badge off">Locked out</span>`;
-  if (u.validTo && new Date(u.validTo) < new Date()) return html`<span class="badge off">Expired</span>`;
-  return html`<span class="badge ok">Active</span>`;
-}
-
 const COLUMNS: Record<string, Column> = {
   username: { label: "Username", width: "minmax(48px, 1.2fr)", cell: (u) => u.username },
   displayName: { label: "Display name", width: "minmax(48px, 1.2fr)", cell: (u) => u.displayName },
   email: { label: "Email", width: "minmax(48px, 1.4fr)", cell: (u) => u.email ?? "" },
-  status: { label: "Status", width: "minmax(72px, 0.8fr)", cell: status },
+  status: { label: "Status", width: "minmax(72px, 0.8fr)", cell: (u) => statusBadge(u) },
   groups: { label: "Groups", width: "minmax(48px, 1fr)", cell: (u) => (u.groups ?? []).join(", ") },
   loginName: { label: "Login name", width: "minmax(48px, 1fr)", cell: (u) => u.loginName },
   firstName: { label: "First name", width: "minmax(48px, 1fr)", cell: (u) => u.firstName ?? "" },
