@@ -389,6 +389,32 @@ describeConsole("users in the console", (ctx, kind) => {
     }
   });
 
+  it("a directory's user: what its directory decides is read-only and said so, with no disable or password reset; its description is saved", async () => {
+    const { server, browser, url } = ctx();
+    const created = await server.api<{ id: string }>("POST", "/security/v1/external-user-storage", { token, body: { name: `hr ldap ${kind}`, connectionUrl: "ldap://127.0.0.1:9", baseDn: "dc=hr,dc=example", enabled: false } });
+    assert.equal(created.status, 201, created.text);
+    const directory = await server.server.deps.store.db.selectFrom("directories").select("id").where("uuid", "=", created.body.id).executeTakeFirstOrThrow();
+    const dora = await insertUser(server.server.deps.store, { username: "dora.dir", first_name: "Dora", last_name: "Dir", directory_id: directory.id, dn: "uid=dora.dir,dc=hr,dc=example" });
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users/${dora.uuid}`);
+      await page.getByRole("heading", { level: 1, name: /dora\.dir/ }).waitFor();
+      await page.getByText(`The directory hr ldap ${kind} decides the login name`).waitFor();
+      for (const label of ["Login name", "First name", "Last name", "Display name", "Email"]) assert.equal(await page.getByLabel(label).getAttribute("readonly"), "", label);
+      assert.equal(await page.getByLabel("Must change password at next login").isDisabled(), true);
+      assert.equal(await page.getByLabel("Description").isEditable(), true);
+      assert.equal(await page.getByRole("button", { name: /^(Disable|Enable|Reset password)/ }).count(), 0);
+      await page.getByLabel("Description").fill("Payroll");
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByText("Saved.").waitFor();
+      assert.equal((await server.api<{ description: string }>("GET", `/security/v1/users/${dora.uuid}`, { token })).body.description, "Payroll");
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   // Last: its users would change the counts the tests above see.
   it("comes back from a user to a filtered list scrolled past its first pages: those pages loaded down to there", async () => {
     const { server, browser, url } = ctx();
