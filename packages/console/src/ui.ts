@@ -1,7 +1,7 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { directive, Directive, PartType, type ElementPart, type PartInfo } from "lit/directive.js";
 import type { RestGroup, RestUser } from "ecm-sdk/browser";
-import { failed } from "./api.js";
+import { failed, session } from "./api.js";
 import { navigate, type Route } from "./router.js";
 
 /**
@@ -102,6 +102,22 @@ export function statusBadge(u: RestUser, long = false): TemplateResult {
   if (u.validTo && new Date(u.validTo) < now) return html`<span class="badge off">Expired${long ? ` since ${when(u.validTo)}` : ""}</span>`;
   if (u.validFrom && new Date(u.validFrom) > now) return html`<span class="badge off">Not yet valid${long ? ` until ${when(u.validFrom)}` : ""}</span>`;
   return html`<span class="badge ok">Active</span>`;
+}
+
+/**
+ * Whether only a system administrator may change a directory or an identity provider — the server's
+ * rule (domain/role-rules.ts): a local group its settings fill grants system-administrator, or one of
+ * its users (`source`: `directory:<id>`, `identity-provider:<alias>`) holds that role. False at once
+ * for a system administrator. (A group the directory brought that grants it, still without members,
+ * is not seen here: the server's refusal says it.)
+ */
+export async function onlySystemAdministrator(groupIds: readonly string[], source: string): Promise<boolean> {
+  if (session.isSystemAdmin) return false;
+  const granting = await session.api.groups(undefined, { role: "system-administrator" });
+  const named = new Set(groupIds.map((id) => id.toLowerCase()));
+  if (granting.some((g) => named.has(g.id.toLowerCase()))) return true;
+  const holders = await Promise.all(granting.map((g) => session.api.users({ source, groupId: g.id }, { max: 1 })));
+  return holders.some((page) => page.items.length > 0);
 }
 
 /** A date-time for people, in their locale; "" for none. */
