@@ -1,7 +1,7 @@
 import { LitElement, html, nothing } from "lit";
 import { adoptProviderLogin, session } from "./api.js";
 import { currentRoute, href, navigate, type Route } from "./router.js";
-import type { Page } from "./ui.js";
+import { navigateWithNotice, type Page } from "./ui.js";
 
 interface PageEntry {
   tag: string;
@@ -120,6 +120,13 @@ class ConsoleApp extends LitElement {
     // A plain user sent to an administration page (a link, the page after a login): the URL says where they are.
     if (key === "me" && route.page !== "me" && PAGES[route.page]?.admin) {
       navigate(href("me"), true);
+      return;
+    }
+    // No page by that name (a mistyped link): the home page, with the URL saying so and a word on why.
+    if (route.page !== "" && (!(route.page in PAGES) || route.page === "user" || route.page === "group")) {
+      // A page made anew, which takes the notice (the home page shown already would not).
+      this.#pageKey = "";
+      navigateWithNotice(href(key), `There is no page “${route.page}”.`, true);
       return;
     }
     await entry.load();

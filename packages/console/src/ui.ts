@@ -1,7 +1,7 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { directive, Directive, PartType, type ElementPart, type PartInfo } from "lit/directive.js";
 import type { RestGroup, RestUser } from "ecm-sdk/browser";
-import { failed } from "./api.js";
+import { failed, session } from "./api.js";
 import { navigate, type Route } from "./router.js";
 
 /**
@@ -15,9 +15,9 @@ let pendingNotice: string | null = null;
  * Goes to `target`, whose page says `notice` at its top (“Deleted corp.”): the page left could not —
  * it is gone — and the URL does not carry it, so a reload or Back does not say it again.
  */
-export function navigateWithNotice(target: string, notice: string): void {
+export function navigateWithNotice(target: string, notice: string, replace = false): void {
   pendingNotice = notice;
-  navigate(target);
+  navigate(target, replace);
 }
 
 export class Page extends LitElement {
@@ -83,10 +83,41 @@ export class Page extends LitElement {
     return html`<div class="message ${message.kind}" role=${message.kind === "error" ? "alert" : "status"}>${message.text}</div>`;
   }
 
+  /** "Loading…" while the page's data is on its way; nothing once that failed (its error, shown above, says why: an unknown id, say). */
+  renderLoading(): TemplateResult | typeof nothing {
+    return this.message?.kind === "error" ? nothing : html`<p>Loading…</p>`;
+  }
+
   /** Called by the shell when only the query of this page's URL changed. */
   routeChanged(): void {
     this.requestUpdate();
   }
+}
+
+/** Whether an account can log in now, in one word — the same on the list and on the user's page; `long` adds until when. */
+export function statusBadge(u: RestUser, long = false): TemplateResult {
+  const now = new Date();
+  if (!u.enabled) return html`<span class="badge off">Disabled</span>`;
+  if (u.lockedOutUntil && new Date(u.lockedOutUntil) > now) return html`<span class="badge off">Locked out${long ? ` until ${when(u.lockedOutUntil)}` : ""}</span>`;
+  if (u.validTo && new Date(u.validTo) < now) return html`<span class="badge off">Expired${long ? ` since ${when(u.validTo)}` : ""}</span>`;
+  if (u.validFrom && new Date(u.validFrom) > now) return html`<span class="badge off">Not yet valid${long ? ` until ${when(u.validFrom)}` : ""}</span>`;
+  return html`<span class="badge ok">Active</span>`;
+}
+
+/**
+ * Whether only a system administrator may change a directory or an identity provider — the server's
+ * rule (domain/role-rules.ts): a local group its settings fill grants system-administrator, or one of
+ * its users (`source`: `directory:<id>`, `identity-provider:<alias>`) holds that role. False at once
+ * for a system administrator. (A group the directory brought that grants it, still without members,
+ * is not seen here: the server's refusal says it.)
+ */
+export async function onlySystemAdministrator(groupIds: readonly string[], source: string): Promise<boolean> {
+  if (session.isSystemAdmin) return false;
+  const granting = await session.api.groups(undefined, { role: "system-administrator" });
+  const named = new Set(groupIds.map((id) => id.toLowerCase()));
+  if (granting.some((g) => named.has(g.id.toLowerCase()))) return true;
+  const holders = await Promise.all(granting.map((g) => session.api.users({ source, groupId: g.id }, { max: 1 })));
+  return holders.some((page) => page.items.length > 0);
 }
 
 /** A date-time for people, in their locale; "" for none. */
@@ -94,15 +125,22 @@ export function when(time: string | Date | null | undefined): string {
   return time ? new Date(time).toLocaleString() : "";
 }
 
-/** `<input type=datetime-local>` value of an ISO time (local), and back. */
+/** A time the text names, or null when it names none ("garbage" in a URL): never an Invalid Date, whose toISOString throws. */
+export function parseTime(text: string | null | undefined): Date | null {
+  if (!text) return null;
+  const d = new Date(text);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** `<input type=datetime-local>` value of an ISO time (local), and back; "" for none or no time. */
 export function toLocalInput(iso: string | null | undefined): string {
-  if (!iso) return "";
-  const d = new Date(iso);
+  const d = parseTime(iso);
+  if (!d) return "";
   return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
 }
 
 export function fromLocalInput(value: string): string | null {
-  return value ? new Date(value).toISOString() : null;
+  return parseTime(value)?.toISOString() ?? null;
 }
 
 /** Opens a `<dialog>` of the page by id, as a modal (focus moves into it; Escape closes it). */

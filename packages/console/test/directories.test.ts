@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
 import { directoryConfig, startDirectory } from "../../server/src/test-support/directories.js";
 import { DIRECTORY_SERVICE_PASSWORD, GROUPS, NAMED, type DirectoryTree } from "../../server/src/test-support/directory-trees.js";
+import { createGroup, createSecurityAdministrator, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
+import { insertUser } from "../../server/src/test-support/fixtures.js";
 import { ADMIN_PASSWORD } from "../../server/src/test-support/server.js";
 import type { Slapd } from "../../server/src/test-support/slapd.js";
 import { axeViolations, describeConsole, logIn, openPage, screenshot } from "./support.js";
@@ -125,6 +127,45 @@ describeConsole("directories in the console", (ctx, kind) => {
       assert.equal((await server.api("DELETE", `${PATH}/${id}`, { token })).status, 204);
       await full.click();
       await sync.getByRole("alert").filter({ hasText: "ECMS1201" }).waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("a security administrator sees no Save or Delete for a directory through which accounts hold system-administrator, and may still test and sync it", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    const security = await createSecurityAdministrator(server, token, `sol.security.${kind}`);
+    const root = await createGroup(server, token, `ldap-root-${kind}`, ["system-administrator"]);
+    const create = async (name: string, more: Record<string, unknown> = {}) => {
+      const r = await server.api<{ id: string }>("POST", PATH, { token, body: directoryConfig(tree, slapd, { name, ...more }) });
+      assert.equal(r.status, 201, r.text);
+      return r.body.id;
+    };
+    // Through its group mapping; through one of its users, a member of a group that grants the role; neither.
+    const mapped = await create(`mapped ldap ${kind}`, { groupMappings: [{ groupDn: tree.groupDn(GROUPS[0]), localGroupId: root }] });
+    const held = await create(`held ldap ${kind}`);
+    const plain = await create(`plain ldap ${kind}`);
+    const { id: heldId } = await server.server.deps.store.db.selectFrom("directories").select("id").where("uuid", "=", held).executeTakeFirstOrThrow();
+    const holder = await insertUser(server.server.deps.store, { username: `root.of.ldap.${kind}`, directory_id: heldId, dn: `uid=root,${tree.suffix}` });
+    assert.equal((await server.api("PUT", `/security/v1/users/${holder.uuid}/user-groups/${root}`, { token })).status, 204);
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, `sol.security.${kind}`, USER_PASSWORD);
+      for (const id of [mapped, held]) {
+        await page.goto(`${url}#/directories/${id}`);
+        await page.getByText("Only a system administrator may change or delete this directory").waitFor();
+        assert.equal(await page.getByRole("button", { name: /^(Save|Delete)/ }).count(), 0, id);
+        assert.equal(await page.getByLabel("Name", { exact: true }).isDisabled(), true, id);
+        assert.equal(await page.getByRole("button", { name: "Test the stored settings" }).isEnabled(), true, id);
+        assert.equal(await page.getByRole("button", { name: "Start a full sync" }).isEnabled(), true, id);
+        // What the server says to a change: the page hid what it refuses.
+        assert.equal((await server.api("PUT", `${PATH}/${id}`, { token: security.token, body: { syncPeriodSeconds: { full: 0 } } })).status, 403, id);
+      }
+      await page.goto(`${url}#/directories/${plain}`);
+      await page.getByRole("button", { name: "Save", exact: true }).waitFor();
+      assert.equal(await page.getByText("Only a system administrator may change").count(), 0);
       assert.deepEqual(errors, []);
     } finally {
       await close();

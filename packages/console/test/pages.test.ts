@@ -370,4 +370,42 @@ describeConsole("console pages", (ctx, kind) => {
       await close();
     }
   });
+
+  it("a link with a value no page takes shows the page or says why in words, never a blank page: bad times, numbers and filters, unknown ids and pages", async () => {
+    const { browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    const alert = () => page.getByRole("alert").innerText();
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      // A time that is no time is left out of the filter, and said.
+      await page.goto(`${url}#/audit?from=garbage&to=2020-13-45T99:00`);
+      await page.getByText("“From” in the address is no time: the events are not filtered by it.").waitFor();
+      await page.getByText("“Until” in the address is no time: the events are not filtered by it.").waitFor();
+      await page.getByRole("row", { name: /auth\.login\s+sysadmin/ }).first().waitFor();
+      assert.equal(await page.getByLabel("From").inputValue(), "");
+      // Values no filter takes filter nothing; a group the server does not know is its answer, in words.
+      await page.goto(`${url}#/users?profileId=abc&enabled=maybe&cols=nope`);
+      await page.getByRole("gridcell", { name: "sysadmin", exact: true }).first().waitFor();
+      await page.getByRole("status").filter({ hasText: /^\d+ users?$/ }).waitFor();
+      await page.goto(`${url}#/users?groupId=zzz`);
+      assert.match(await alert(), /ECMS\d+/);
+      // An unknown group or directory: said so, no “Loading…” for ever.
+      for (const [hash, heading] of [["#/groups/zzz", "Group"], [`#/groups/${crypto.randomUUID()}`, "Group"], ["#/directories/zzz", "Directories"], ["#/providers/zzz", "Identity providers"]] as const) {
+        // From another page first: the page before's alert is not this one's.
+        await page.goto(`${url}#/roles`);
+        await page.getByRole("heading", { level: 1, name: "Roles" }).waitFor();
+        await page.goto(`${url}${hash}`);
+        await page.getByRole("heading", { level: 1, name: heading, exact: true }).waitFor();
+        await page.waitForFunction(() => document.querySelector("main [role=alert]") !== null && !document.querySelector("main")!.textContent!.includes("Loading…")).catch(() => assert.fail(`${hash}: still “Loading…”, or no error`));
+      }
+      // No page by that name: the home page, and the URL says so.
+      await page.goto(`${url}#/nonsense`);
+      await page.getByRole("status").filter({ hasText: "There is no page “nonsense”." }).waitFor();
+      await page.waitForURL(/#\/users$/);
+      await page.getByRole("heading", { level: 1, name: "Users" }).waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
 });

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
 import type { TestProvider } from "../../server/src/test-support/oidc-provider.js";
 import { providerFor } from "../../server/src/test-support/provider-login.js";
+import { createGroup, createSecurityAdministrator, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
 import { ADMIN_PASSWORD } from "../../server/src/test-support/server.js";
 import { axeViolations, describeConsole, logIn, openPage, screenshot } from "./support.js";
 
@@ -128,6 +129,79 @@ describeConsole("identity providers in the console", (ctx, kind) => {
       const token = await server.login();
       const stored = await server.api<{ displayName: string; clientSecret: string }>("GET", "/idp/v1/external-identity-provider/corp", { token });
       assert.deepEqual([stored.body.displayName, stored.body.clientSecret], ["Corporate SSO", "**********"]);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  /** A provider without a discovery document: its issuer and endpoints given in its settings. */
+  const explicitProvider = (alias: string, more: Record<string, unknown> = {}) => ({
+    alias,
+    displayName: `${alias} IdP`,
+    fromUrl: null,
+    clientId: "ecm",
+    clientSecret: "manual-secret-0815",
+    config: {
+      issuer: `https://${alias}.example.com`,
+      authorizationUrl: `https://${alias}.example.com/oauth2/authorize`,
+      tokenUrl: `https://${alias}.example.com/oauth2/token`,
+      jwksUrl: `https://${alias}.example.com/oauth2/keys`,
+    },
+    ...more,
+  });
+
+  it("edits a provider configured with explicit endpoints: each shown and saved, the redirect URI within its column", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    assert.equal((await server.api("POST", "/idp/v1/external-identity-provider", { token, body: explicitProvider("manual") })).status, 201);
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/providers/manual`);
+      await page.getByRole("heading", { level: 1, name: "manual IdP" }).waitFor();
+      assert.equal(await page.getByLabel("Given here").isChecked(), true);
+      assert.equal(await page.getByLabel("Issuer or discovery URL").count(), 0, "no discovery URL asked for");
+      assert.equal(await page.getByLabel("Issuer (iss)").inputValue(), "https://manual.example.com");
+      assert.equal(await page.getByLabel("Token endpoint").inputValue(), "https://manual.example.com/oauth2/token");
+      assert.equal(await page.getByLabel("Client authentication").inputValue(), "client_secret_basic");
+      // The redirect URI to register wraps inside its column: it never runs into the next one's labels.
+      const overflow = await page.locator(".form-grid > div").first().evaluate((column) => {
+        const code = [...column.querySelectorAll("code")].at(-1)!;
+        return code.getBoundingClientRect().right - column.getBoundingClientRect().right;
+      });
+      assert.ok(overflow <= 0, `the redirect URI runs ${overflow} px past its column`);
+      await screenshot(page, `provider-explicit-${kind}`);
+      await page.getByLabel("UserInfo endpoint (optional)").fill("https://manual.example.com/oauth2/userinfo");
+      await page.getByLabel("Client authentication").selectOption("client_secret_post");
+      await page.getByRole("button", { name: "Save" }).click();
+      await page.getByRole("status").filter({ hasText: "Saved manual." }).waitFor();
+      const stored = (await server.api<{ fromUrl: string | null; config: Record<string, string> }>("GET", "/idp/v1/external-identity-provider/manual", { token })).body;
+      assert.deepEqual([stored.fromUrl, stored.config.userInfoUrl, stored.config.clientAuthMethod, stored.config.tokenUrl], [null, "https://manual.example.com/oauth2/userinfo", "client_secret_post", "https://manual.example.com/oauth2/token"]);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("a security administrator sees no Save or Delete for a provider that fills a group granting system-administrator", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    await createSecurityAdministrator(server, token, "sia.security");
+    const root = await createGroup(server, token, "idp-root", ["system-administrator"]);
+    assert.equal((await server.api("POST", "/idp/v1/external-identity-provider", { token, body: explicitProvider("rooted", { defaultGroupList: [root] }) })).status, 201);
+    assert.equal((await server.api("POST", "/idp/v1/external-identity-provider", { token, body: explicitProvider("plain") })).status, 201);
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sia.security", USER_PASSWORD);
+      await page.goto(`${url}#/providers/rooted`);
+      await page.getByText("Only a system administrator may change or delete this identity provider").waitFor();
+      assert.equal(await page.getByRole("button", { name: /^(Save|Delete)/ }).count(), 0);
+      assert.equal(await page.getByLabel("Display name").isDisabled(), true);
+      await page.getByRole("button", { name: "Test the stored settings" }).waitFor();
+      await page.goto(`${url}#/providers/plain`);
+      await page.getByRole("button", { name: "Save" }).waitFor();
+      assert.equal(await page.getByText("Only a system administrator may change").count(), 0);
       assert.deepEqual(errors, []);
     } finally {
       await close();

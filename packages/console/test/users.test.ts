@@ -330,4 +330,115 @@ describeConsole("users in the console", (ctx, kind) => {
       await close();
     }
   });
+
+  it("keeps the keyboard on a row that was still loading when its page arrives: End, then ↑, Home, Space and Enter", async () => {
+    const { browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      // The second page of the filter held back until the focus is on its first row, still “Loading…”.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => { release = resolve; });
+      await page.route(/\/security\/v1\/users\?.*cursor=/, async (route) => {
+        await held;
+        await route.continue().catch(() => undefined);
+      });
+      await page.goto(`${url}#/users?search=person`);
+      await row(page, "person000").focus();
+      await page.keyboard.press("End");
+      const focused = () => page.evaluate(() => ({ index: document.activeElement?.getAttribute("aria-rowindex") ?? document.activeElement?.tagName, text: document.activeElement?.textContent?.trim() }));
+      await page.waitForFunction(() => document.activeElement?.getAttribute("aria-rowindex") === "102");
+      assert.equal((await focused()).text, "Loading…");
+      release();
+      await row(page, "person100").waitFor();
+      assert.deepEqual(await focused(), { index: "102", text: (await row(page, "person100").textContent())?.trim() }, "the row keeps the focus once loaded");
+      await page.keyboard.press("ArrowUp");
+      await page.waitForFunction(() => document.activeElement?.getAttribute("aria-rowindex") === "101");
+      await page.keyboard.press("Space");
+      assert.equal(await row(page, "person099").getAttribute("aria-selected"), "true");
+      await page.keyboard.press("Home");
+      await page.waitForFunction(() => document.activeElement?.getAttribute("aria-rowindex") === "2");
+      await page.keyboard.press("Enter");
+      await page.getByRole("heading", { level: 1, name: /person000/ }).waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("a user's page says what the list says of it (expired), and an unknown user is said so, not loaded for ever", async () => {
+    const { server, browser, url } = ctx();
+    await createUser(server, token, "gus.gone", { valid_to: "2001-02-03T04:05:06.000Z" });
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users?search=gus.gone`);
+      assert.equal(await row(page, "gus.gone").locator(".badge").innerText(), "Expired");
+      await row(page, "gus.gone").click();
+      await page.getByRole("heading", { level: 1, name: /gus\.gone/ }).waitFor();
+      assert.match(await page.locator("main .badge").first().innerText(), /^Expired since /);
+      assert.equal(await page.getByText("Enabled", { exact: true }).count(), 0);
+
+      await page.goto(`${url}#/users/${crypto.randomUUID()}`);
+      await page.getByRole("alert").waitFor();
+      assert.match(await page.getByRole("alert").innerText(), /ECMS\d+/);
+      assert.equal(await page.getByText("Loading…").count(), 0);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("a directory's user: what its directory decides is read-only and said so, with no disable or password reset; its description is saved", async () => {
+    const { server, browser, url } = ctx();
+    const created = await server.api<{ id: string }>("POST", "/security/v1/external-user-storage", { token, body: { name: `hr ldap ${kind}`, connectionUrl: "ldap://127.0.0.1:9", baseDn: "dc=hr,dc=example", enabled: false } });
+    assert.equal(created.status, 201, created.text);
+    const directory = await server.server.deps.store.db.selectFrom("directories").select("id").where("uuid", "=", created.body.id).executeTakeFirstOrThrow();
+    const dora = await insertUser(server.server.deps.store, { username: "dora.dir", first_name: "Dora", last_name: "Dir", directory_id: directory.id, dn: "uid=dora.dir,dc=hr,dc=example" });
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users/${dora.uuid}`);
+      await page.getByRole("heading", { level: 1, name: /dora\.dir/ }).waitFor();
+      await page.getByText(`The directory hr ldap ${kind} decides the login name`).waitFor();
+      for (const label of ["Login name", "First name", "Last name", "Display name", "Email"]) assert.equal(await page.getByLabel(label).getAttribute("readonly"), "", label);
+      assert.equal(await page.getByLabel("Must change password at next login").isDisabled(), true);
+      assert.equal(await page.getByLabel("Description").isEditable(), true);
+      assert.equal(await page.getByRole("button", { name: /^(Disable|Enable|Reset password)/ }).count(), 0);
+      await page.getByLabel("Description").fill("Payroll");
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByText("Saved.").waitFor();
+      assert.equal((await server.api<{ description: string }>("GET", `/security/v1/users/${dora.uuid}`, { token })).body.description, "Payroll");
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  // Last: its users would change the counts the tests above see.
+  it("comes back from a user to a filtered list scrolled past its first pages: those pages loaded down to there", async () => {
+    const { server, browser, url } = ctx();
+    for (let i = 0; i < 460; i++) await insertUser(server.server.deps.store, { username: `member${String(i).padStart(3, "0")}`, first_name: "Mo", last_name: `Member ${i}` });
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users?search=member`);
+      await row(page, "member000").waitFor();
+      // Down to row 420: the fifth page of the filter.
+      for (let i = 0; i < 80 && (await row(page, "member420").count()) === 0; i++) {
+        await page.locator(".viewport").evaluate((el) => el.scrollBy({ top: 900 }));
+        await page.waitForTimeout(100);
+      }
+      await page.locator(".viewport").evaluate((el) => { el.scrollTop = 420 * 30; });
+      await row(page, "member420").click();
+      await page.getByRole("heading", { level: 1, name: /member420/ }).waitFor();
+      await page.goBack();
+      await page.waitForFunction(() => (document.querySelector(".viewport")?.scrollTop ?? 0) > 0);
+      await row(page, "member420").waitFor();
+      assert.equal(await page.locator(".viewport").evaluate((el) => Math.floor(el.scrollTop / 30)), 420);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
 });

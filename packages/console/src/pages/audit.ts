@@ -2,7 +2,7 @@ import { html, nothing } from "lit";
 import type { RestAuditEvent, RestAuditFilter } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href, navigate } from "../router.js";
-import { auditDetails, fromLocalInput, Page, toLocalInput, when } from "../ui.js";
+import { auditDetails, fromLocalInput, Page, parseTime, toLocalInput, when } from "../ui.js";
 
 const PAGE = 50;
 const FILTERS: { name: keyof RestAuditFilter; label: string; type?: string }[] = [
@@ -30,10 +30,15 @@ class AuditPage extends Page {
     void this.#load(true);
   }
 
+  /** The time filters of the URL that name no time (a link typed by hand): left out of the filter, and said. */
+  get #badTimes(): string[] {
+    return FILTERS.filter((f) => f.type && this.route.params.get(f.name) && !parseTime(this.route.params.get(f.name))).map((f) => f.label);
+  }
+
   get #filter(): RestAuditFilter {
     const p = this.route.params;
     const filter: RestAuditFilter = {};
-    for (const f of FILTERS) if (p.get(f.name)) (filter as Record<string, string>)[f.name] = p.get(f.name)!;
+    for (const f of FILTERS) if (p.get(f.name) && !(f.type && !parseTime(p.get(f.name)))) (filter as Record<string, string>)[f.name] = p.get(f.name)!;
     const outcome = p.get("outcome");
     if (outcome === "success" || outcome === "failure") filter.outcome = outcome;
     return filter;
@@ -72,6 +77,7 @@ class AuditPage extends Page {
     return html`
       <h1 tabindex="-1">Audit log</h1>
       ${this.renderMessage()}
+      ${this.#badTimes.map((label) => html`<p class="message warn">“${label}” in the address is no time: the events are not filtered by it.</p>`)}
       <form class="toolbar" role="search" aria-label="Filter the audit log" @submit=${(e: SubmitEvent) => this.#apply(e)}>
         ${FILTERS.map((f) => html`<label class="row">${f.label} <input name=${f.name} type=${f.type ?? "text"} ?data-search=${f.name === "target"}
           .value=${f.type ? toLocalInput(p.get(f.name)) : (p.get(f.name) ?? "")}></label>`)}

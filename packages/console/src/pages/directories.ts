@@ -2,7 +2,7 @@ import { html, nothing, type TemplateResult } from "lit";
 import { ECMNotFoundError, type DirectoryFields, type ECMDirectory, type ECMDirectorySync, type ECMDirectoryTest, type RestGroup } from "ecm-sdk/browser";
 import { failed, session } from "../api.js";
 import { href } from "../router.js";
-import { mappingText, navigateWithNotice, openDialog, Page, parseMapping, testOutcome, when } from "../ui.js";
+import { mappingText, navigateWithNotice, onlySystemAdministrator, openDialog, Page, parseMapping, testOutcome, when } from "../ui.js";
 
 /** How often a running sync's progress is read again. */
 const POLL_MS = 1_000;
@@ -40,6 +40,8 @@ class DirectoriesPage extends Page {
   #poll: ReturnType<typeof setTimeout> | undefined;
   /** Why the last sync asked for did not start, said beside its buttons (the page's notice is at its top, out of view there). */
   #syncRefused: string | null = null;
+  /** Only a system administrator may change or delete the directory shown (null until known); anyone here may test and sync it. */
+  #locked: boolean | null = null;
 
   get #id(): string | undefined {
     return this.route.rest[0];
@@ -58,6 +60,8 @@ class DirectoriesPage extends Page {
   async #load(): Promise<void> {
     await this.attempt(async () => {
       [this.#directories, this.#groups] = await Promise.all([session.security.directories(), session.api.groups()]);
+      const d = this.#directories.find((x) => x.id === this.#id);
+      this.#locked = d ? await onlySystemAdministrator(d.groupMappings.map((m) => m.localGroupId), `directory:${d.id}`) : false;
     });
     const id = this.#id;
     // A directory that never synced has no run to read (its GET would be a 404).
@@ -151,7 +155,7 @@ class DirectoriesPage extends Page {
 
   protected override render() {
     const id = this.#id;
-    if (this.#directories === null) return html`<h1 tabindex="-1">Directories</h1>${this.renderMessage()}<p>Loading…</p>`;
+    if (this.#directories === null) return html`<h1 tabindex="-1">Directories</h1>${this.renderMessage()}${this.renderLoading()}`;
     if (id === undefined) return this.#renderList();
     const directory = this.#directories.find((d) => d.id === id);
     if (!directory && id !== "new") return html`<h1 tabindex="-1">Directories</h1><p class="message error" role="alert">No directory with the id “${id}”.</p>`;
@@ -186,9 +190,12 @@ class DirectoriesPage extends Page {
       html`<div class="field"><label for=${`d-${name}`}>${label}</label><input id=${`d-${name}`} name=${name} type="checkbox" ?checked=${checked}></div>`;
     const area = (name: string, label: string, value: string, rows = 3) =>
       html`<div class="field"><label for=${`d-${name}`}>${label}</label><textarea id=${`d-${name}`} name=${name} rows=${rows}>${value}</textarea></div>`;
+    const locked = d !== undefined && this.#locked !== false;
     return html`
+      ${d && this.#locked ? html`<p class="message warn">Only a system administrator may change or delete this directory: accounts hold the system-administrator role through it (a user of it, or a group it fills). Testing and syncing it stay open.</p>` : nothing}
       <form id="directory-form" @submit=${(e: SubmitEvent) => void this.#save(e, d)}>
-        <div class="form-grid">
+        <fieldset class="form-grid" ?disabled=${locked}>
+          <legend class="visually-hidden">Settings</legend>
           <div>
             ${field("name", "Name", d?.name ?? "", { required: true })}
             <div class="field"><label for="d-vendor">Kind</label><select id="d-vendor" name="vendor">
@@ -214,10 +221,10 @@ class DirectoriesPage extends Page {
             ${field("syncChanged", "Changed sync every … seconds (0: only when started)", String(d?.syncPeriodSeconds.changed ?? 0), { type: "number" })}
             ${field("disableLimitPercent", "A full sync disables at most … % of its users unless forced", d ? String(d.disableLimitPercent) : "", { type: "number" })}
           </div>
-        </div>
-        <div class="row"><button class="primary">${d ? "Save" : "Create"}</button>
+        </fieldset>
+        <div class="row">${locked ? nothing : html`<button class="primary">${d ? "Save" : "Create"}</button>`}
           <button type="button" ?disabled=${this.#testing} @click=${() => void this.#runTest(d)}>${this.#testing ? "Testing…" : d ? "Test the stored settings" : "Test these settings"}</button>
-          ${d ? html`<button type="button" class="danger" @click=${() => openDialog(this, "delete-directory")}>Delete…</button>` : nothing}</div>
+          ${d && !locked ? html`<button type="button" class="danger" @click=${() => openDialog(this, "delete-directory")}>Delete…</button>` : nothing}</div>
       </form>`;
   }
 

@@ -30,7 +30,7 @@ class GroupPage extends Page {
   }
 
   async #load(): Promise<void> {
-    await this.attempt(async () => {
+    const found = await this.attempt(async () => {
       const [{ value, etag }, granted, available] = await Promise.all([session.api.group(this.#id), session.api.groupRoles(this.#id), session.api.groupRoles(this.#id, false)]);
       this.#group = value;
       this.#etag = etag;
@@ -38,7 +38,8 @@ class GroupPage extends Page {
       this.#available = available;
       document.title = `${value.name} · ECM Security`;
     });
-    await this.#loadMembers(true);
+    // No members to ask for of a group that could not be read (an unknown id): its error stays the page's.
+    if (found) await this.#loadMembers(true);
   }
 
   /** Members are the users list filtered by this group: searchable, in keyset pages. */
@@ -79,7 +80,7 @@ class GroupPage extends Page {
 
   protected override render() {
     const g = this.#group;
-    if (!g) return html`<h1 tabindex="-1">Group</h1>${this.renderMessage()}<p>Loading…</p>`;
+    if (!g) return html`<h1 tabindex="-1">Group</h1>${this.renderMessage()}${this.renderLoading()}`;
     // Only a system administrator hands out or takes back system-administrator, and changes a group that
     // grants it in any way (fields, roles, members): the server refuses the others, so they see no control for it.
     const mayChange = session.isSystemAdmin || !this.#granted.some((r) => r.name === "system-administrator");

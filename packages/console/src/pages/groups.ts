@@ -45,7 +45,7 @@ class GroupsPage extends Page {
         <input type="search" data-search aria-label="Search groups by name" placeholder="Search (press /)" .value=${search}
           @input=${(e: InputEvent) => { const v = (e.target as HTMLInputElement).value; clearTimeout(this.#timer); this.#timer = setTimeout(() => navigate(href("groups", { search: v }), true), 200); }}>
       </div>
-      ${this.#groups === null ? html`<p>Loading…</p>` : html`
+      ${this.#groups === null ? this.renderLoading() : html`
         <table class="plain"><caption class="visually-hidden">Groups</caption>
           <thead><tr><th>Name</th><th>Description</th><th>Kind</th></tr></thead>
           <tbody>${this.#groups.map((g) => html`<tr><td><a href=${href(`groups/${g.id}`)}>${g.name}</a></td><td>${g.description ?? ""}</td>

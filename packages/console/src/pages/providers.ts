@@ -2,7 +2,7 @@ import { html, nothing, type TemplateResult } from "lit";
 import type { ECMIdentityProvider, ECMIdentityProviderTest, IdentityProviderFields, RestGroup } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href } from "../router.js";
-import { mappingText, navigateWithNotice, openDialog, Page, parseMapping, testOutcome } from "../ui.js";
+import { mappingText, navigateWithNotice, onlySystemAdministrator, openDialog, Page, parseMapping, testOutcome } from "../ui.js";
 
 const CLAIMS = [
   ["usernameClaim", "Username claim"],
@@ -12,6 +12,21 @@ const CLAIMS = [
   ["groupsClaim", "Groups claim"],
 ] as const;
 
+/** The provider's endpoints, given here when it has no discovery document (or they differ from it). */
+const ENDPOINTS = [
+  ["issuer", "Issuer (iss)", true],
+  ["authorizationUrl", "Authorization endpoint", true],
+  ["tokenUrl", "Token endpoint", true],
+  ["jwksUrl", "Keys (JWKS) URL", true],
+  ["userInfoUrl", "UserInfo endpoint (optional)", false],
+] as const;
+
+const AUTH_METHODS = [
+  ["client_secret_basic", "Client secret, HTTP Basic"],
+  ["client_secret_post", "Client secret, in the form"],
+  ["none", "None (a public client: no secret)"],
+] as const;
+
 /** Identity providers (OpenID Connect): the list, and one provider's settings. The client secret is never shown. */
 class ProvidersPage extends Page {
   #providers: ECMIdentityProvider[] | null = null;
@@ -19,6 +34,10 @@ class ProvidersPage extends Page {
   /** The last test's answer, for the provider it was of (the page may show another since). */
   #test: { alias: string; result: ECMIdentityProviderTest } | null = null;
   #testing = false;
+  /** The form's endpoints are given by hand (no discovery URL); null: as the provider shown has them. */
+  #explicit: boolean | null = null;
+  /** Only a system administrator may change the provider shown (null until known). */
+  #locked: boolean | null = null;
 
   get #alias(): string | undefined {
     return this.route.rest[0];
@@ -32,19 +51,25 @@ class ProvidersPage extends Page {
   async #load(): Promise<void> {
     await this.attempt(async () => {
       [this.#providers, this.#groups] = await Promise.all([session.security.identityProviders(), session.api.groups()]);
+      const p = this.#providers.find((x) => x.alias === this.#alias);
+      this.#locked = p ? await onlySystemAdministrator([...p.defaultGroupList, ...p.customGroupList.map((m) => m.localGroupId)], `identity-provider:${p.alias}`) : false;
     });
   }
 
-  /** The fields of the form; an empty secret field keeps the stored secret. */
-  #fieldsOf(form: HTMLFormElement): IdentityProviderFields & { clientId: string } {
+  /**
+   * The fields of the form; an empty secret field keeps the stored secret. With a discovery URL the
+   * endpoints are not sent (the server reads them from it); given by hand, they are, and no URL.
+   */
+  #fieldsOf(form: HTMLFormElement, explicit: boolean): IdentityProviderFields & { clientId: string } {
     const data = new FormData(form);
     const text = (name: string) => String(data.get(name) ?? "").trim();
     const customGroupList = parseMapping(text("customGroupList"), this.#groups, "group mapping").map(([idpGroupName, localGroupId]) => ({ idpGroupName, localGroupId }));
-    const config: Record<string, unknown> = { scopes: text("scopes").split(/\s+/).filter(Boolean), trustEmail: data.get("trustEmail") === "on" };
+    const config: Record<string, unknown> = { scopes: text("scopes").split(/\s+/).filter(Boolean), trustEmail: data.get("trustEmail") === "on", clientAuthMethod: text("clientAuthMethod") };
     for (const [name] of CLAIMS) config[name] = text(name);
+    if (explicit) for (const [name] of ENDPOINTS) config[name] = text(name) || null;
     return {
       displayName: text("displayName"),
-      fromUrl: text("fromUrl"),
+      fromUrl: explicit ? null : text("fromUrl"),
       enabled: data.get("enabled") === "on",
       guiOrder: Number(text("guiOrder") || "0"),
       clientId: text("clientId"),
@@ -59,7 +84,7 @@ class ProvidersPage extends Page {
     event.preventDefault();
     const form = event.target as HTMLFormElement;
     await this.attempt(async () => {
-      const fields = this.#fieldsOf(form);
+      const fields = this.#fieldsOf(form, this.#explicitFor(existing));
       const alias = existing?.alias ?? String(new FormData(form).get("alias"));
       if (existing) await session.security.updateIdentityProvider(alias, fields);
       else await session.security.createIdentityProvider(alias, fields);
@@ -92,7 +117,7 @@ class ProvidersPage extends Page {
 
   protected override render() {
     const alias = this.#alias;
-    if (this.#providers === null) return html`<h1 tabindex="-1">Identity providers</h1>${this.renderMessage()}<p>Loading…</p>`;
+    if (this.#providers === null) return html`<h1 tabindex="-1">Identity providers</h1>${this.renderMessage()}${this.renderLoading()}`;
     if (alias === undefined) return this.#renderList();
     const provider = this.#providers.find((p) => p.alias === alias);
     if (!provider && alias !== "new") return html`<h1 tabindex="-1">Identity providers</h1><p class="message error" role="alert">No identity provider “${alias}”.</p>`;
@@ -112,20 +137,39 @@ class ProvidersPage extends Page {
       ${this.#providers!.length === 0 ? html`<p>No identity provider yet.</p>` : nothing}`;
   }
 
+  /** Whether the form gives the endpoints by hand: as chosen, else as the provider has them (a new one: discovery). */
+  #explicitFor(p: ECMIdentityProvider | undefined): boolean {
+    return this.#explicit ?? (p !== undefined && p.fromUrl === null);
+  }
+
   #renderForm(p: ECMIdentityProvider | undefined): TemplateResult {
-    const field = (name: string, label: string, value: string, extra: Partial<{ required: boolean; type: string; describedby: string }> = {}) =>
-      html`<div class="field"><label for=${`p-${name}`}>${label}</label><input id=${`p-${name}`} name=${name} type=${extra.type ?? "text"} .value=${value} ?required=${extra.required ?? false} aria-describedby=${extra.describedby ?? nothing}></div>`;
+    const field = (name: string, label: string, value: string, extra: Partial<{ required: boolean; type: string; describedby: string; readonly: boolean }> = {}) =>
+      html`<div class="field"><label for=${`p-${name}`}>${label}</label><input id=${`p-${name}`} name=${name} type=${extra.type ?? "text"} .value=${value} ?required=${extra.required ?? false} ?readonly=${extra.readonly ?? false} aria-describedby=${extra.describedby ?? nothing}></div>`;
+    const explicit = this.#explicitFor(p);
+    const locked = this.#locked !== false;
+    const choose = (value: boolean) => { this.#explicit = value; this.requestUpdate(); };
     return html`
       <p><a href=${href("providers")}>← Identity providers</a></p>
       <h1 tabindex="-1">${p ? p.displayName : "New identity provider"}</h1>
       ${this.renderMessage()}
+      ${p && this.#locked ? html`<p class="message warn">Only a system administrator may change or delete this identity provider: accounts hold the system-administrator role through it (a user of it, or a group it fills).</p>` : nothing}
       <form @submit=${(e: SubmitEvent) => void this.#save(e, p)}>
-        <div class="form-grid">
+        <fieldset class="form-grid" ?disabled=${p !== undefined && locked}>
+          <legend class="visually-hidden">Settings</legend>
           <div>
             ${p ? html`<div class="field"><span>Alias</span><code>${p.alias}</code></div>` : field("alias", "Alias (in URLs, fixed)", "", { required: true })}
             ${field("displayName", "Display name", p?.displayName ?? "", { required: true })}
-            ${field("fromUrl", "Issuer (discovery URL)", p?.fromUrl ?? "", { required: true, type: "url" })}
+            <fieldset class="choice">
+              <legend>Endpoints</legend>
+              <label class="row"><input type="radio" name="endpoints" value="discovery" .checked=${!explicit} @change=${() => choose(false)}> Read from the provider's discovery document</label>
+              <label class="row"><input type="radio" name="endpoints" value="explicit" .checked=${explicit} @change=${() => choose(true)}> Given here</label>
+            </fieldset>
+            ${explicit ? nothing : field("fromUrl", "Issuer or discovery URL", p?.fromUrl ?? "", { required: true, type: "url", describedby: "from-url-help" })}
+            ${explicit ? nothing : html`<p id="from-url-help" class="muted">${p ? "The endpoints below are what it named; a new URL is read again on save." : "The endpoints are read from it on save."}</p>`}
+            ${ENDPOINTS.map(([name, label, required]) => !p && !explicit ? nothing : field(name, label, p?.config[name] ?? "", { required: explicit && required, type: name === "issuer" ? "text" : "url", readonly: !explicit }))}
             ${field("clientId", "Client ID", p?.clientId ?? "", { required: true })}
+            <div class="field"><label for="p-clientAuthMethod">Client authentication</label><select id="p-clientAuthMethod" name="clientAuthMethod">
+              ${AUTH_METHODS.map(([value, label]) => html`<option value=${value} ?selected=${(p?.config.clientAuthMethod ?? "client_secret_basic") === value}>${label}</option>`)}</select></div>
             ${field("clientSecret", "Client secret", "", { type: "password", describedby: "secret-help" })}
             <p id="secret-help" class="muted">${p?.clientSecret ? "A secret is stored; it is never shown. Leave empty to keep it." : "Not set."}</p>
             <div class="field"><label for="p-enabled">Enabled (offered on the login page)</label><input id="p-enabled" name="enabled" type="checkbox" ?checked=${p?.enabled ?? true}></div>
@@ -141,10 +185,10 @@ class ProvidersPage extends Page {
             <div class="field"><label for="p-mapping">Group mapping (one “claim value → group” a line)</label>
               <textarea id="p-mapping" name="customGroupList" rows="3">${p ? mappingText(p.customGroupList.map((m) => [m.idpGroupName, m.localGroupId]), this.#groups) : ""}</textarea></div>
           </div>
-        </div>
-        <div class="row"><button class="primary">${p ? "Save" : "Create"}</button>
+        </fieldset>
+        <div class="row">${p && locked ? nothing : html`<button class="primary">${p ? "Save" : "Create"}</button>`}
           ${p ? html`<button type="button" ?disabled=${this.#testing} @click=${() => void this.#runTest(p)}>${this.#testing ? "Testing…" : "Test the stored settings"}</button>
-            <button type="button" class="danger" @click=${() => openDialog(this, "delete-provider")}>Delete…</button>` : nothing}</div>
+            ${locked ? nothing : html`<button type="button" class="danger" @click=${() => openDialog(this, "delete-provider")}>Delete…</button>`}` : nothing}</div>
       </form>
       ${p ? this.#renderTest(p) : nothing}
       ${p ? html`<dialog id="delete-provider" aria-labelledby="delete-provider-title">

@@ -25,7 +25,7 @@ class RolesPage extends Page {
       <h1 tabindex="-1">Roles</h1>
       ${this.renderMessage()}
       <p class="muted">Roles are granted to groups; a user holds the roles of its groups and of its profile's groups. Grant and revoke them on a group's page.</p>
-      ${this.#roles === null ? html`<p>Loading…</p>` : html`
+      ${this.#roles === null ? this.renderLoading() : html`
         <table class="plain"><thead><tr><th>Role</th><th>Description</th><th>Granted by</th></tr></thead>
           <tbody>${this.#roles.map((r) => html`<tr><td>${r.name}${r.builtin ? html` <span class="badge">Built-in</span>` : ""}</td><td>${r.description ?? ""}</td>
             <td>${(this.#grants.get(r.name) ?? []).map((g, i) => html`${i ? ", " : ""}<a href=${href(`groups/${g.id}`)}>${g.name}</a>`)}</td></tr>`)}</tbody>

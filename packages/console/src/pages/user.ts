@@ -2,22 +2,26 @@ import { html, nothing, type TemplateResult } from "lit";
 import { ECMPreconditionError, ECMValidationError, type ECMLockout, type RestAuditEvent, type RestEffectiveRole, type RestGroup, type RestUser, type RestUserChanges } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href } from "../router.js";
-import { auditDetails, fromLocalInput, navigateWithNotice, openDialog, Page, sourceText, toLocalInput, when } from "../ui.js";
+import { auditDetails, fromLocalInput, navigateWithNotice, openDialog, Page, sourceText, statusBadge, toLocalInput, when } from "../ui.js";
 
 type Field = keyof RestUserChanges;
 
-/** The editable fields, in form order, with how each is shown and read back. */
-const FIELDS: { name: Field; label: string; kind: "text" | "email" | "textarea" | "time" | "check" | "profile" }[] = [
-  { name: "loginName", label: "Login name", kind: "text" },
-  { name: "firstName", label: "First name", kind: "text" },
-  { name: "lastName", label: "Last name", kind: "text" },
-  { name: "displayName", label: "Display name", kind: "text" },
-  { name: "email", label: "Email", kind: "email" },
+/**
+ * The editable fields, in form order, with how each is shown and read back. `directory`: a directory's
+ * user gets it from its directory (a sync writes it; the server refuses it here), as it gets whether it
+ * is enabled and its password.
+ */
+const FIELDS: { name: Field; label: string; kind: "text" | "email" | "textarea" | "time" | "check" | "profile"; directory?: true }[] = [
+  { name: "loginName", label: "Login name", kind: "text", directory: true },
+  { name: "firstName", label: "First name", kind: "text", directory: true },
+  { name: "lastName", label: "Last name", kind: "text", directory: true },
+  { name: "displayName", label: "Display name", kind: "text", directory: true },
+  { name: "email", label: "Email", kind: "email", directory: true },
   { name: "description", label: "Description", kind: "textarea" },
   { name: "profileId", label: "Profile", kind: "profile" },
   { name: "validFrom", label: "Valid from", kind: "time" },
   { name: "validTo", label: "Valid to", kind: "time" },
-  { name: "changePassword", label: "Must change password at next login", kind: "check" },
+  { name: "changePassword", label: "Must change password at next login", kind: "check", directory: true },
   { name: "passwordNeverExpires", label: "Password never expires", kind: "check" },
 ];
 
@@ -80,6 +84,11 @@ class UserPage extends Page {
     });
   }
 
+  /** The user's directory decides its names, email, whether it is enabled, and its password. */
+  get #fromDirectory(): boolean {
+    return this.#user?.source?.type === "directory";
+  }
+
   /** A system administrator's account is for system administrators only; the server refuses the rest anyway. */
   get #mayEdit(): boolean {
     return session.isSystemAdmin || !this.#roles.some((r) => r.name === "system-administrator");
@@ -90,6 +99,7 @@ class UserPage extends Page {
     const user = this.#user!;
     const changes: Record<string, unknown> = {};
     for (const f of FIELDS) {
+      if (f.directory && this.#fromDirectory) continue;
       const raw = data.get(f.name);
       let value: unknown;
       if (f.kind === "check") value = raw === "on";
@@ -199,25 +209,24 @@ class UserPage extends Page {
 
   protected override render() {
     const u = this.#user;
-    if (!u) return html`<h1 tabindex="-1">User</h1>${this.renderMessage()}<p>Loading…</p>`;
-    const lockedOut = u.lockedOutUntil && new Date(u.lockedOutUntil) > new Date();
+    if (!u) return html`<h1 tabindex="-1">User</h1>${this.renderMessage()}${this.renderLoading()}`;
     const lockout = this.#lockout!;
     // The account's lockout spares the addresses it knows: one of them (the user's own, say) may be locked out on its own.
     const anyLockout = lockout.lockedOutUntil !== null || lockout.failedLogins > 0 || lockout.addresses.length > 0;
     const editable = this.#mayEdit;
+    const local = !this.#fromDirectory;
     return html`
       <p><a href=${href("users")}>← Users</a></p>
       <h1 tabindex="-1">${u.displayName} <span class="muted">(${u.username})</span></h1>
       ${this.renderMessage()}
       <p class="row">
-        ${u.enabled ? html`<span class="badge ok">Enabled</span>` : html`<span class="badge off">Disabled</span>`}
-        ${lockedOut ? html`<span class="badge off">Locked out until ${when(u.lockedOutUntil)}</span>` : nothing}
+        ${statusBadge(u, true)}
         ${u.builtin ? html`<span class="badge">Built-in</span>` : nothing}
       </p>
       ${editable ? html`<div class="toolbar">
-        ${u.builtin ? nothing : html`<button @click=${() => void this.#write({ enabled: !u.enabled }, this.#etag, u.enabled ? "Disabled; the user's sessions were ended." : "Enabled.")}>${u.enabled ? "Disable (lock)" : "Enable (unlock)"}</button>`}
+        ${u.builtin || !local ? nothing : html`<button @click=${() => void this.#write({ enabled: !u.enabled }, this.#etag, u.enabled ? "Disabled; the user's sessions were ended." : "Enabled.")}>${u.enabled ? "Disable (lock)" : "Enable (unlock)"}</button>`}
         ${anyLockout ? html`<button @click=${() => void this.#act(() => session.api.clearLockout(this.#id), "The lockout was cleared.")}>Clear lockout</button>` : nothing}
-        ${u.dn ? nothing : html`<button @click=${() => openDialog(this, "reset-password")}>Reset password…</button>`}
+        ${local ? html`<button @click=${() => openDialog(this, "reset-password")}>Reset password…</button>` : nothing}
         ${u.builtin ? nothing : html`<button class="danger" @click=${() => openDialog(this, "delete-user")}>Delete…</button>`}
       </div>` : html`<p class="message warn">Only a system administrator may change this account.</p>`}
       ${anyLockout ? this.#renderLockout(lockout) : nothing}
@@ -227,8 +236,9 @@ class UserPage extends Page {
         <fieldset ?disabled=${!editable} class="form-grid">
           <legend class="visually-hidden">Fields of ${u.username}</legend>
           <label class="field"><span>Username</span><input value=${u.username} readonly></label>
-          ${FIELDS.map((f) => this.#renderField(f, u))}
+          ${FIELDS.map((f) => this.#renderField(f, u, local || !f.directory))}
         </fieldset>
+        ${local ? nothing : html`<p id="directory-fields" class="muted">${u.source?.name ? `The directory ${u.source.name}` : "The user's directory"} decides the login name, names, email, whether the password must be changed, whether the user is enabled, and the password: change them there. The description, profile and validity are kept here.</p>`}
         ${editable ? html`<div class="row"><button class="primary">Save</button><button type="reset">Undo changes</button></div>` : nothing}
       </form>
 
@@ -265,13 +275,15 @@ class UserPage extends Page {
       </table>` : nothing}`;
   }
 
-  #renderField(f: (typeof FIELDS)[number], u: RestUser): TemplateResult {
+  /** A field's label and control; one the caller may not change here is read-only, and says where it is decided. */
+  #renderField(f: (typeof FIELDS)[number], u: RestUser, changeable: boolean): TemplateResult {
     const value = u[f.name];
     const id = `f-${f.name}`;
+    const note = changeable ? nothing : "directory-fields";
     let control: TemplateResult;
     switch (f.kind) {
       case "check":
-        control = html`<input id=${id} name=${f.name} type="checkbox" ?checked=${value === true}>`;
+        control = html`<input id=${id} name=${f.name} type="checkbox" ?checked=${value === true} ?disabled=${!changeable} aria-describedby=${note}>`;
         break;
       case "textarea":
         control = html`<textarea id=${id} name=${f.name} rows="2">${value ?? ""}</textarea>`;
@@ -287,7 +299,7 @@ class UserPage extends Page {
         </select>`;
         break;
       default:
-        control = html`<input id=${id} name=${f.name} type=${f.kind} value=${(value as string | null) ?? ""} ?required=${f.name === "loginName" || f.name === "displayName"}>`;
+        control = html`<input id=${id} name=${f.name} type=${f.kind} value=${(value as string | null) ?? ""} ?required=${f.name === "loginName" || f.name === "displayName"} ?readonly=${!changeable} aria-describedby=${note}>`;
     }
     return html`<div class="field"><label for=${id}>${f.label}</label>${control}</div>`;
   }

@@ -4,7 +4,7 @@ import type { BulkActionName, RestBulkAction, RestGroup, RestUser, RestUserFilte
 import { session } from "../api.js";
 import { href, navigate } from "../router.js";
 import { RowWindow } from "../row-window.js";
-import { openDialog, Page, sourceText, styled, when } from "../ui.js";
+import { openDialog, Page, sourceText, statusBadge, styled, when } from "../ui.js";
 
 const PAGE_SIZE = 100;
 const ROW_HEIGHT = 30;
@@ -30,19 +30,11 @@ interface Column {
   cell: (u: RestUser) => TemplateResult | string;
 }
 
-/** Whether an account can log in now, in one word. */
-function status(u: RestUser): TemplateResult {
-  if (!u.enabled) return html`<span class="badge off">Disabled</span>`;
-  if (u.lockedOutUntil && new Date(u.lockedOutUntil) > new Date()) return html`<span class="badge off">Locked out</span>`;
-  if (u.validTo && new Date(u.validTo) < new Date()) return html`<span class="badge off">Expired</span>`;
-  return html`<span class="badge ok">Active</span>`;
-}
-
 const COLUMNS: Record<string, Column> = {
   username: { label: "Username", width: "minmax(48px, 1.2fr)", cell: (u) => u.username },
   displayName: { label: "Display name", width: "minmax(48px, 1.2fr)", cell: (u) => u.displayName },
   email: { label: "Email", width: "minmax(48px, 1.4fr)", cell: (u) => u.email ?? "" },
-  status: { label: "Status", width: "minmax(72px, 0.8fr)", cell: status },
+  status: { label: "Status", width: "minmax(72px, 0.8fr)", cell: (u) => statusBadge(u) },
   groups: { label: "Groups", width: "minmax(48px, 1fr)", cell: (u) => (u.groups ?? []).join(", ") },
   loginName: { label: "Login name", width: "minmax(48px, 1fr)", cell: (u) => u.loginName },
   firstName: { label: "First name", width: "minmax(48px, 1fr)", cell: (u) => u.firstName ?? "" },
@@ -62,10 +54,14 @@ const ACTIONS: { action: BulkActionName; label: string; group?: boolean; confirm
   { action: "delete", label: "Delete…", confirm: true },
 ];
 
-/** The filter of the URL's parameters (the same names as the REST API's). */
+/**
+ * The filter of the URL's parameters (the same names as the REST API's). A value no filter takes
+ * (`enabled=maybe`, `profileId=abc`) filters nothing; one the server refuses (an unknown group) is its
+ * error, said on the page.
+ */
 function filterOf(params: URLSearchParams): RestUserFilter {
   const bool = (name: string) => (params.get(name) === "true" ? true : params.get(name) === "false" ? false : undefined);
-  const profile = params.get("profileId");
+  const profile = params.get("profileId") ?? "";
   return {
     search: params.get("search") || undefined,
     enabled: bool("enabled"),
@@ -73,7 +69,7 @@ function filterOf(params: URLSearchParams): RestUserFilter {
     expired: bool("expired"),
     groupId: params.get("groupId") || undefined,
     source: params.get("source") || undefined,
-    profileId: profile !== null && profile !== "" ? Number(profile) : undefined,
+    profileId: /^-?\d{1,10}$/.test(profile) ? Number(profile) : undefined,
   };
 }
 
@@ -94,7 +90,10 @@ class UsersPage extends Page {
   #filter: RestUserFilter = {};
   #filterKey = "";
   #pages = new Map<number, LoadedPage>();
-  #loading = new Map<number, AbortController>();
+  /** Pages on their way: how to cancel each, and when it is done. */
+  #loading = new Map<number, { controller: AbortController; done: Promise<void> }>();
+  /** Coming back to a filtered list loads its pages down to this one: scrolling (still at the top) must not cancel them. */
+  #restoringTo = -1;
   /**
    * A page of rows failed to load under this filter: nothing loads on its own until the filter changes.
    * Each render asks for the visible pages, and a failure renders (the message): retrying there would
@@ -198,7 +197,12 @@ class UsersPage extends Page {
     if (this.#unfiltered) await counted;
     else {
       const last = Math.min(Math.floor(row / PAGE_SIZE) + 1, RESTORED_PAGES);
-      for (let k = 1; k <= last && this.#pages.get(k - 1)?.next && generation === this.#generation; k++) await this.#load(k);
+      this.#restoringTo = last;
+      try {
+        for (let k = 1; k <= last && this.#pages.get(k - 1)?.next && generation === this.#generation; k++) await this.#load(k);
+      } finally {
+        if (generation === this.#generation) this.#restoringTo = -1;
+      }
     }
     if (generation !== this.#generation) return;
     // The table's height follows its row count a render later.
@@ -224,7 +228,8 @@ class UsersPage extends Page {
 
   #reset(): void {
     this.#generation++;
-    for (const c of this.#loading.values()) c.abort();
+    for (const { controller } of this.#loading.values()) controller.abort();
+    this.#restoringTo = -1;
     this.#countAbort?.abort();
     clearTimeout(this.#jumpTimer);
     this.#loading.clear();
@@ -246,17 +251,21 @@ class UsersPage extends Page {
     return this.#pages.get(Math.floor(index / PAGE_SIZE))?.items[index % PAGE_SIZE];
   }
 
-  /** Loads page k: after page k-1's last user when that is loaded, else (unfiltered) from the position's cursor. Settles when done (or failed). */
+  /**
+   * Loads page k: after page k-1's last user when that is loaded, else (unfiltered) from the position's
+   * cursor. Settles when done (or failed) — a page already on its way too, when that one is.
+   */
   #load(k: number): Promise<void> {
-    if (this.#failed || this.#pages.has(k) || this.#loading.has(k)) return Promise.resolve();
+    const pending = this.#loading.get(k);
+    if (pending) return pending.done;
+    if (this.#failed || this.#pages.has(k)) return Promise.resolve();
     const previous = this.#pages.get(k - 1);
     if (k > 0 && !previous?.next && !this.#unfiltered) return Promise.resolve();
     const controller = new AbortController();
     const generation = this.#generation;
-    this.#loading.set(k, controller);
     const signal = controller.signal;
     const cursor = async () => (k === 0 ? null : previous?.next ? previous.next : (await session.api.userPosition(k * PAGE_SIZE, { signal })).cursor);
-    return (async () => {
+    const done = (async () => {
       try {
         const page = await session.api.users(this.#filter, { max: PAGE_SIZE, cursor: await cursor() }, { signal });
         if (generation !== this.#generation) return;
@@ -268,9 +277,11 @@ class UsersPage extends Page {
         if (!controller.signal.aborted) this.#failed = true;
         this.fail(error);
       } finally {
-        if (this.#loading.get(k) === controller) this.#loading.delete(k);
+        if (this.#loading.get(k)?.controller === controller) this.#loading.delete(k);
       }
     })();
+    this.#loading.set(k, { controller, done });
+    return done;
   }
 
   /** After each render: load what is visible; cancel what scrolled far away. */
@@ -279,8 +290,8 @@ class UsersPage extends Page {
     if (range.first > range.last) return;
     const first = Math.floor(range.first / PAGE_SIZE);
     const last = Math.floor(range.last / PAGE_SIZE);
-    for (const [k, controller] of this.#loading) {
-      if (k < first - 2 || k > last + 2) {
+    for (const [k, { controller }] of this.#loading) {
+      if ((k < first - 2 || k > last + 2) && k > this.#restoringTo) {
         controller.abort();
         this.#loading.delete(k);
       }
@@ -498,20 +509,21 @@ class UsersPage extends Page {
   #renderRow(index: number, start: number, columns: string[]): TemplateResult {
     const user = this.#row(index);
     const focusable = index === this.#active ? "0" : "-1";
-    if (!user) {
-      return html`<div class="r placeholder" role="row" aria-rowindex=${index + 2} data-index=${index} tabindex=${focusable} ${styled((el) => { el.style.transform = `translateY(${start}px)`; })}><div role="gridcell" aria-colspan=${columns.length + 1}>Loading…</div></div>`;
-    }
-    const selected = this.#allMatching || this.#selected.has(user.id);
-    return html`<div class="r" role="row" aria-rowindex=${index + 2} aria-selected=${selected ? "true" : "false"} data-index=${index} tabindex=${focusable} ${styled((el) => { el.style.transform = `translateY(${start}px)`; })}
-        @click=${() => this.#open(user)} @focus=${() => { this.#active = index; }}>
-        <div role="gridcell"><input type="checkbox" tabindex="-1" aria-label=${`Select ${user.username}`} .checked=${selected}
+    const selected = user !== undefined && (this.#allMatching || this.#selected.has(user.id));
+    // One element for the row whether its page is loaded or not: a placeholder replaced by another
+    // element would take the focus with it (End onto a row still loading left the keyboard on the body).
+    return html`<div class=${user ? "r" : "r placeholder"} role="row" aria-rowindex=${index + 2} aria-selected=${user ? (selected ? "true" : "false") : nothing} data-index=${index} tabindex=${focusable} ${styled((el) => { el.style.transform = `translateY(${start}px)`; })}
+        @click=${() => this.#open(user)} @focus=${() => { this.#active = index; }}>${user ? this.#renderCells(user, selected, columns) : html`<div role="gridcell" aria-colspan=${columns.length + 1}>Loading…</div>`}</div>`;
+  }
+
+  #renderCells(user: RestUser, selected: boolean, columns: string[]): TemplateResult {
+    return html`<div role="gridcell"><input type="checkbox" tabindex="-1" aria-label=${`Select ${user.username}`} .checked=${selected}
           @click=${(e: Event) => e.stopPropagation()} @change=${() => this.#toggle(user)}></div>
         ${columns.map((c) => {
           const content = COLUMNS[c]!.cell(user);
           // Columns narrow to fit the page (never wider than it: the header scrolls with nothing); the whole text on hover.
           return html`<div role="gridcell" title=${typeof content === "string" && content ? content : nothing}>${content}</div>`;
-        })}
-      </div>`;
+        })}`;
   }
 
   #renderBulkBar(selectedCount: number, count: number | null): TemplateResult {
