@@ -9,6 +9,7 @@ export interface ECMErrorInit {
   code?: string;
   serverMessage?: string;
   additionalInfo?: unknown;
+  retryAfterSeconds?: number | null;
   cause?: unknown;
 }
 
@@ -21,6 +22,8 @@ export class ECMError extends Error {
   readonly serverMessage: string;
   /** The server's `additionalInfo`, parsed from JSON when possible. */
   readonly additionalInfo: unknown;
+  /** When the server says to try again (its `Retry-After`, on a 429 or 503), in seconds; null when it did not say. */
+  readonly retryAfterSeconds: number | null;
 
   constructor(message: string, init: ECMErrorInit = {}) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -29,6 +32,7 @@ export class ECMError extends Error {
     this.code = init.code ?? "";
     this.serverMessage = init.serverMessage ?? message;
     this.additionalInfo = init.additionalInfo;
+    this.retryAfterSeconds = init.retryAfterSeconds ?? null;
   }
 }
 
@@ -111,8 +115,8 @@ export function parseErrorMessage(errorMessage: string): { code: string; text: s
   return { code: "", text: errorMessage.trim() };
 }
 
-/** Builds the typed error for an HTTP error response body (already read as text). */
-export function errorFromResponse(status: number, statusText: string, bodyText: string): ECMError {
+/** Builds the typed error for an HTTP error response body (already read as text) and its Retry-After header. */
+export function errorFromResponse(status: number, statusText: string, bodyText: string, retryAfter: string | null = null): ECMError {
   let code = "";
   let text = "";
   let additionalInfo: unknown;
@@ -140,7 +144,15 @@ export function errorFromResponse(status: number, statusText: string, bodyText: 
   if (!text) text = statusText || `HTTP ${status}`;
   const Cls = errorClassForStatus(status);
   const message = code ? `${code}-E ${text}` : `HTTP ${status}: ${text}`;
-  return new Cls(message, { status, code, serverMessage: text, additionalInfo });
+  return new Cls(message, { status, code, serverMessage: text, additionalInfo, retryAfterSeconds: retryAfterSeconds(retryAfter) });
+}
+
+/** Retry-After in seconds: a number of seconds, or an HTTP date (RFC 9110 10.2.3). */
+function retryAfterSeconds(value: string | null): number | null {
+  if (!value) return null;
+  if (/^\s*\d+\s*$/.test(value)) return Number(value);
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? null : Math.max(0, Math.ceil((t - Date.now()) / 1000));
 }
 
 /** Plain, structured-clonable form of an error, used by ECMSync to cross the worker boundary. */
@@ -151,6 +163,7 @@ export interface SerializedError {
   code: string;
   serverMessage: string;
   additionalInfo: unknown;
+  retryAfterSeconds: number | null;
 }
 
 export function serializeError(err: unknown): SerializedError {
@@ -168,6 +181,7 @@ export function serializeError(err: unknown): SerializedError {
       code: err.code,
       serverMessage: err.serverMessage,
       additionalInfo,
+      retryAfterSeconds: err.retryAfterSeconds,
     };
   }
   const e = err as { name?: unknown; message?: unknown } | null;
@@ -178,6 +192,7 @@ export function serializeError(err: unknown): SerializedError {
     code: "",
     serverMessage: "",
     additionalInfo: undefined,
+    retryAfterSeconds: null,
   };
 }
 
@@ -189,5 +204,6 @@ export function deserializeError(s: SerializedError): Error {
     code: s.code,
     serverMessage: s.serverMessage,
     additionalInfo: s.additionalInfo,
+    retryAfterSeconds: s.retryAfterSeconds,
   });
 }

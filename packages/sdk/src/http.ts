@@ -404,7 +404,7 @@ export class Transport implements RetryPolicy {
         throw readError(err);
       }
       if (!res.ok && !(res.status >= 300 && res.status < 400)) {
-        throw errorFromResponse(res.status, res.statusText, text);
+        throw errorFromResponse(res.status, res.statusText, text, res.headers.get("retry-after"));
       }
       if (auth && usedToken !== undefined && usedToken === this.#token) this.#lastUsed = Date.now();
       let data: unknown = undefined;

@@ -214,6 +214,10 @@ test("errorFromResponse picks the class by status and keeps code, message, addit
 });
 
 test("errors survive serialization (ECMSync worker boundary)", () => {
+  const limited = errorFromResponse(429, "", JSON.stringify({ errorMessage: "ECMS1401-E Too many attempts; try again later.", additionalInfo: "{}" }), "30");
+  assert.ok(limited instanceof ECMTooManyRequestsError);
+  assert.equal(limited.retryAfterSeconds, 30, "the server's Retry-After");
+  assert.equal(errorFromResponse(404, "", "").retryAfterSeconds, null);
   const e = errorFromResponse(409, "", JSON.stringify({ errorMessage: "ECMS1301-E taken", additionalInfo: "{}" }));
   const back = deserializeError(serializeError(e));
   assert.ok(back instanceof ECMConflictError);
