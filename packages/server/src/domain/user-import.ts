@@ -344,6 +344,7 @@ async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"]
 function planRow(context: BatchContext, takenNames: NameHolders, actor: AdminActor, item: ImportItemOk, hash: string | null, now: string, update: boolean): Plan {
   const { user } = item;
   const { password, passwordHash, groups: groupNames, username, ...fields } = user;
+  if (fields.serviceAccount && passwordHash !== undefined) throw new DomainError("invalid", "A service account has no password: leave passwordHash out, and give it API keys.", { field: "passwordHash" });
   const groupIds = groupNames === undefined ? undefined : groupNames.map((name) => {
     const group = context.groupsByName.get(fold(name));
     if (!group) throw new DomainError("invalid", `There is no group named ${JSON.stringify(name)}.`, { field: "groups", group: name });

@@ -90,6 +90,8 @@ describeEachStore("bulk import", (server) => {
     const { lines: extra } = await importUsers(server(), token, ndjson([{ username: "imp_shoe", shoeSize: 44 }]));
     assert.match(extra[0]!.error!.message, /^Unknown field: shoeSize; known: username, /);
     assert.deepEqual((extra[0]!.error as { unknown?: string[] }).unknown, ["shoeSize"]);
+    const { lines: robot } = await importUsers(server(), token, ndjson([{ username: "imp_robot", serviceAccount: true, passwordHash: "$2b$04$abcdefghijklmnopqrstuuP2vJ6dZ1VIrhW0.mOcnHb2M3sxZYLHy" }]));
+    assert.equal(robot[0]!.error!.field, "passwordHash", "the field the row gave");
   });
 
   it("refuses a row with bytes that are not UTF-8, in NDJSON and CSV, and imports the others", async () => {
