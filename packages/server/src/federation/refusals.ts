@@ -27,7 +27,11 @@ export function isUnreachable(error: unknown): boolean {
  * here, which an administrator must mend, not a refusal of the person logging in.
  */
 export function clientRefused(): DomainError {
-  return new DomainError("unavailable", "This identity provider is misconfigured here: it does not accept this service's client id and secret. Please tell an administrator.", { reason: "invalid-client-credentials" });
+  return new DomainError("unavailable", "This identity provider is misconfigured here: it does not accept this service's client id and secret. Please tell an administrator.", {
+    reason: "invalid-client-credentials",
+    // An administrator must mend it: not worth trying again in the 5 s of a busy server.
+    retryAfterSeconds: 300,
+  });
 }
 
 /** The token endpoint's refusal is of the client itself, not of the code it was sent (a challenge, a 401, invalid_client or unauthorized_client). */

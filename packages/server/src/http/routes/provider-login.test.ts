@@ -221,6 +221,7 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       const wrong = await toCallback(s, "corp", "eve-sub");
       const refused = await followCallback(wrong.browser, wrong.callback);
       assert.equal(refused.status, 503, JSON.stringify(refused.body));
+      assert.equal(refused.retryAfter, "300", "an administrator must mend it");
       assert.match(refused.body.errorMessage, /^ECMS1901-E This identity provider is misconfigured here: it does not accept this service's client id and secret\. Please tell an administrator\.$/);
       const page = await toCallback(s, "corp", "eve-sub");
       const back = await page.browser.request(page.callback.href, { accept: "text/html" });
