@@ -32,6 +32,17 @@ export function assertMayGrantTo(group: GroupRow, roleName: string): void {
 /** Where accounts come from and log in: a directory, or an identity provider. */
 export type LoginSource = { directoryId: number } | { providerId: number };
 
+/** The ids of the groups that grant system-administrator (few, whatever the store's size). */
+const grantingGroups = (db: Kysely<Database>) => db.selectFrom("group_roles").innerJoin("roles", "roles.id", "group_roles.role_id").select("group_roles.group_id").where("roles.name", "=", SYSTEM_ADMINISTRATOR);
+
+/** Whether one of these groups (by id) grants system-administrator. */
+export async function grantsSystemAdministrator(db: Kysely<Database>, groupIds: readonly string[]): Promise<boolean> {
+  const ids = [...new Set(groupIds.map((id) => id.toLowerCase()))];
+  if (ids.length === 0) return false;
+  const granting = grantingGroups(db);
+  return (await db.selectFrom("groups").select("id").where("uuid", "in", ids).where("id", "in", granting).executeTakeFirst()) !== undefined;
+}
+
 /**
  * A directory or an identity provider decides who logs in as its users, and its group settings which
  * groups they join: changing one through which accounts hold the system-administrator role — a user
@@ -41,10 +52,9 @@ export type LoginSource = { directoryId: number } | { providerId: number };
  */
 export async function assertMayConfigureLoginSource(db: Kysely<Database>, callerRoles: readonly string[], source: LoginSource | null, groupIds: readonly string[], what: string): Promise<void> {
   if (callerRoles.includes(SYSTEM_ADMINISTRATOR)) return;
-  const granting = db.selectFrom("group_roles").innerJoin("roles", "roles.id", "group_roles.role_id").select("group_roles.group_id").where("roles.name", "=", SYSTEM_ADMINISTRATOR);
+  const granting = grantingGroups(db);
   const refuse = () => new DomainError("not-permitted", `Only a system administrator may ${what}: accounts hold the system-administrator role through it (a user of it, or a group it fills).`, { requiredRoles: [SYSTEM_ADMINISTRATOR] });
-  const ids = [...new Set(groupIds.map((id) => id.toLowerCase()))];
-  if (ids.length > 0 && (await db.selectFrom("groups").select("id").where("uuid", "in", ids).where("id", "in", granting).executeTakeFirst())) throw refuse();
+  if (await grantsSystemAdministrator(db, groupIds)) throw refuse();
   if (source === null) return;
   if ("directoryId" in source && (await db.selectFrom("groups").select("id").where("directory_id", "=", source.directoryId).where("id", "in", granting).executeTakeFirst())) throw refuse();
   // From the members of granting groups (few, however big the store) to the source's users: those

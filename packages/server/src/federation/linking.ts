@@ -5,7 +5,7 @@ import { recordAudit } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { requireUser } from "../domain/lookups.js";
-import { assertMayConfigureLoginSource } from "../domain/role-rules.js";
+import { assertMayConfigureLoginSource, grantsSystemAdministrator } from "../domain/role-rules.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "../domain/roles.js";
 import { confusableKey, normalizeName } from "../domain/names.js";
 import { assertMayAdminister, newUserRow, type AdminActor } from "../domain/users.js";
@@ -16,7 +16,7 @@ import type { Database, UserRow } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
 import { createUserQueries } from "../storage/user-queries.js";
-import { providerActor, withoutOwnLogin, type OidcSettings, type Provider } from "./providers.js";
+import { groupsNamed, providerActor, withoutOwnLogin, type OidcSettings, type Provider } from "./providers.js";
 
 /** Who the provider says logged in, read from its claims through the provider's claim mapping. */
 export interface ProviderIdentity {
@@ -114,7 +114,7 @@ export function createLinking(store: Store, groups: GroupQueries) {
 
   /**
    * Local users a verified email may link to: exactly one non-built-in user with that email, no link
-   * to this provider yet, and no system-administrator role — a security administrator may configure
+   * to this provider yet, no system-administrator role, and none through this provider's groups — a security administrator may configure
    * a provider, and a link is as much power as the password, which only a system administrator may
    * set for a system administrator (link such an account by hand).
    */
@@ -126,6 +126,8 @@ export function createLinking(store: Store, groups: GroupQueries) {
       .limit(2)
       .execute();
     if (rows.length !== 1 || rows[0]!.builtin === 1) return undefined;
+    // A provider whose groups grant system-administrator would give the role to an account whose password someone here may know.
+    if (await grantsSystemAdministrator(on, groupsNamed(p))) return undefined;
     if ((await createUserQueries({ ...store, db: on }).holdingRole(SYSTEM_ADMINISTRATOR, rows)).size > 0) return undefined;
     const linked = await on.selectFrom("federated_identities").select("user_id").where("user_id", "=", rows[0]!.id).where("provider_id", "=", p.id).executeTakeFirst();
     return linked ? undefined : rows[0];
@@ -244,9 +246,9 @@ export function createLinking(store: Store, groups: GroupQueries) {
           if (holder) return;
           const replaced = await trx.deleteFrom("federated_identities").where("provider_id", "=", p.id).where("user_id", "=", user.id).returning("subject").executeTakeFirst();
           await trx.insertInto("federated_identities").values({ provider_id: p.id, subject, user_id: user.id, created_at: isoNow() }).execute();
-          // Every user of the provider is in its default groups, whoever made the link; one that grants
-          // system-administrator is a system administrator's to give.
-          await assertMayConfigureLoginSource(trx, actor.roles, null, p.defaultGroupList, "link a user to this identity provider");
+          // Every user of the provider is in its default groups, whoever made the link, and its mapped groups
+          // follow its logins: a link through groups that grant system-administrator is a system administrator's to make.
+          await assertMayConfigureLoginSource(trx, actor.roles, null, groupsNamed(p), "link a user to this identity provider");
           await joinGroups(trx, user.id, p.defaultGroupList);
           await recordAudit(trx, actor, { action: "user.link", target: userTarget(user), details: { alias: p.alias, subject, by: "administrator", ...(replaced ? { replacedSubject: replaced.subject } : {}) } });
         });

@@ -243,7 +243,8 @@ async function revokeProviderSessions(db: Kysely<Database>, providerId: number):
 }
 
 /** The local groups a provider's settings fill. */
-const groupsNamed = (p: Pick<Provider, "defaultGroupList" | "customGroupList">) => [...p.defaultGroupList, ...p.customGroupList.map((m) => m.localGroupId)];
+/** The local groups a provider puts its users in: its default groups and those its groups claim maps to. */
+export const groupsNamed = (p: Pick<Provider, "defaultGroupList" | "customGroupList">) => [...p.defaultGroupList, ...p.customGroupList.map((m) => m.localGroupId)];
 
 /** Condition on `users`: the user has no way in but identity providers (no password, no directory). */
 export const withoutOwnLogin = sql<boolean>`users.password_hash is null and users.directory_id is null`;

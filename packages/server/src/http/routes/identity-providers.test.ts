@@ -211,6 +211,14 @@ describeEachStore("identity provider configuration", (server) => {
     }
     assert.equal((await s.api("PUT", `${PATH}/sa-own`, { token: admin, body: { guiOrder: 6 } })).status, 200, "a system administrator may");
     assert.equal((await s.api("DELETE", `${PATH}/sa-own`, { token: admin })).status, 204);
+    // A link by hand through a provider whose groups grant the role would give it to an account whose
+    // password the security administrator may know: a system administrator's to make.
+    assert.equal((await create({ alias: "sa-mapped", clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, fromUrl: provider.issuer, customGroupList: [{ idpGroupName: "admins", localGroupId: administrators }] }, admin)).status, 201);
+    const mine = await createUser(s, admin, "idp-mine");
+    const link = await s.api("PUT", `/security/v1/users/${mine.uuid}/federated-identities/sa-mapped`, { token: securityAdmin, body: { subject: "someone-sub" } });
+    assert.equal(link.status, 403, link.text);
+    assert.equal((await s.api("PUT", `/security/v1/users/${mine.uuid}/federated-identities/sa-mapped`, { token: admin, body: { subject: "someone-sub" } })).status, 204, "a system administrator may");
+    assert.equal((await s.api("DELETE", `${PATH}/sa-mapped`, { token: admin })).status, 204);
   });
 
   it("is for system and security administrators only", async () => {
