@@ -336,8 +336,13 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
       if (running.has(d.id) || (state?.lease_owner && state.lease_until && state.lease_until > isoNow())) {
         throw new DomainError("refused", "A sync of this directory is running: wait for it to end.", { directory: d.name });
       }
-      // Asked before the first batch: the users go in batches, and the last system administrator may be one of them.
-      await db.transaction().execute((trx) => assertSystemAdministratorRemains(trx, { directoryId: d.id }));
+      // Asked before the first batch (the users go in batches, and the last system administrator may be one
+      // of them or in one of its groups), with the directory disabled in the same transaction: a check made
+      // meanwhile by another change no longer counts its users either.
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable("directories").set({ enabled: 0 }).where("id", "=", d.id).execute();
+        await assertSystemAdministratorRemains(trx, { directoryId: d.id, itsGroups: users === "delete" });
+      });
       const target = directoryTarget(d);
       let count = 0;
       // In batches: a directory may have a million users.

@@ -5,7 +5,7 @@ import { isoNow } from "../storage/time.js";
 import { SYSTEM_ADMINISTRATOR } from "./roles.js";
 
 /** The columns of a user whose change can take away the last account that may log in as system administrator. */
-export const ADMINISTRATOR_ACCESS_COLUMNS = ["enabled", "valid_from", "valid_to", "profile_id"] as const;
+export const ADMINISTRATOR_ACCESS_COLUMNS = ["enabled", "valid_from", "valid_to", "profile_id", "change_password"] as const;
 
 /**
  * Call inside the transaction of any change that can leave nobody able to log in as system
@@ -15,9 +15,10 @@ export const ADMINISTRATOR_ACCESS_COLUMNS = ["enabled", "valid_from", "valid_to"
  * making the change and before committing: throws a 409, rolling the change back, unless an account
  * that can log in now (enabled, inside its validity window, with a way in) still holds
  * system-administrator through its own groups or through an enabled profile's. `without`: as if the
- * users of that directory could no longer log in (asked before a directory's removal, done in batches).
+ * users of that directory could no longer log in, and (`itsGroups`) its groups were gone — asked
+ * before a directory's removal, which goes in batches.
  */
-export async function assertSystemAdministratorRemains(db: Kysely<Database>, without?: { directoryId: number }): Promise<void> {
+export async function assertSystemAdministratorRemains(db: Kysely<Database>, without?: { directoryId: number; itsGroups: boolean }): Promise<void> {
   // A no-op write on the role row: it locks the row until commit, so two concurrent changes that
   // each remove one of the last two administrators run one after the other and the second sees the
   // first (a plain read would let both pass on PostgreSQL). SQLite serializes writers anyway.
@@ -29,26 +30,33 @@ export async function assertSystemAdministratorRemains(db: Kysely<Database>, wit
       ...(without ? [eb.or([eb("users.directory_id", "is", null), eb("users.directory_id", "!=", without.directoryId)])] : []),
       eb.or([eb("users.valid_from", "is", null), eb("users.valid_from", "<=", now)]),
       eb.or([eb("users.valid_to", "is", null), eb("users.valid_to", ">=", now)]),
-      // A way in: a password, an enabled directory to bind to, a link to an enabled identity provider, or an
-      // API key that has not expired. A service account without keys, or a user without a password, counts for no one.
+      // A way in: a password; else, unless a password change is due (it stops keys, directory and provider
+      // logins with a 403 until done, and only a password of this store can be changed here), an enabled
+      // directory to bind to, a link to an enabled identity provider, or an API key that has not expired.
+      // A service account without keys, or a user without a password, counts for no one.
       eb.or([
         eb("users.password_hash", "is not", null),
-        eb.exists(eb.selectFrom("directories").select("directories.id").whereRef("directories.id", "=", "users.directory_id").where("directories.enabled", "=", 1)),
-        eb.exists(
-          eb
-            .selectFrom("federated_identities")
-            .innerJoin("identity_providers", "identity_providers.id", "federated_identities.provider_id")
-            .select("federated_identities.user_id")
-            .whereRef("federated_identities.user_id", "=", "users.id")
-            .where("identity_providers.enabled", "=", 1),
-        ),
-        eb.exists(
-          eb
-            .selectFrom("api_keys")
-            .select("api_keys.user_id")
-            .whereRef("api_keys.user_id", "=", "users.id")
-            .where((k) => k.or([k("api_keys.expires_at", "is", null), k("api_keys.expires_at", ">", now)])),
-        ),
+        eb.and([
+          eb("users.change_password", "=", 0),
+          eb.or([
+            eb.exists(eb.selectFrom("directories").select("directories.id").whereRef("directories.id", "=", "users.directory_id").where("directories.enabled", "=", 1)),
+            eb.exists(
+              eb
+                .selectFrom("federated_identities")
+                .innerJoin("identity_providers", "identity_providers.id", "federated_identities.provider_id")
+                .select("federated_identities.user_id")
+                .whereRef("federated_identities.user_id", "=", "users.id")
+                .where("identity_providers.enabled", "=", 1),
+            ),
+            eb.exists(
+              eb
+                .selectFrom("api_keys")
+                .select("api_keys.user_id")
+                .whereRef("api_keys.user_id", "=", "users.id")
+                .where((k) => k.or([k("api_keys.expires_at", "is", null), k("api_keys.expires_at", ">", now)])),
+            ),
+          ]),
+        ]),
       ]),
     ]);
   // Members of the groups that grant the role (few): each query starts there and follows an index.
@@ -56,7 +64,8 @@ export async function assertSystemAdministratorRemains(db: Kysely<Database>, wit
     .selectFrom("group_roles")
     .innerJoin("roles", "roles.id", "group_roles.role_id")
     .innerJoin("group_members", "group_members.group_id", "group_roles.group_id")
-    .where("roles.name", "=", SYSTEM_ADMINISTRATOR);
+    .where("roles.name", "=", SYSTEM_ADMINISTRATOR)
+    .$if(without?.itsGroups === true, (q) => q.where("group_roles.group_id", "not in", db.selectFrom("groups").select("groups.id").where("groups.directory_id", "=", without!.directoryId)));
   const holder =
     (await members.innerJoin("users", "users.id", "group_members.user_id").where(canLogIn).select("users.id").limit(1).executeTakeFirst()) ??
     (await members

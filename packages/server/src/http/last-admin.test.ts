@@ -54,11 +54,14 @@ describeEachStore("the last system administrator", (server) => {
       adminProfile,
     ];
     // Enabled and valid, but with no way in: no password, a service account without keys.
-    for (const body of [{ username: "no.password" }, { username: "keyless.service", serviceAccount: true }]) {
+    // And one whose key is stopped by a password change it cannot make here (it has no password).
+    for (const body of [{ username: "no.password" }, { username: "keyless.service", serviceAccount: true }, { username: "keyed.due", changePassword: true }]) {
       const r = await s.api<{ id: string }>("POST", "/security/v1/users", { token: admin, body });
       assert.equal(r.status, 201, r.text);
       holders.push(await userRow(body.username));
     }
+    const dueKey = await s.api("POST", `/security/v1/users/${(await userRow("keyed.due")).uuid}/api-keys`, { token: admin, body: { name: "due" } });
+    assert.equal(dueKey.status, 201, dueKey.text);
     for (const user of holders) assert.equal((await put(admin, `/users/${user.uuid}/user-groups/${root}`)).status, 204, user.username);
     await createUser(s, admin, "inherits.disabled", { profile_id: disabledProfile.id });
     for (const user of [...holders, await createUser(s, admin, "last.admin"), await createUser(s, admin, "via.profile")]) users[user.username] = user.uuid;
