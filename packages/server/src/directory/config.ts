@@ -132,7 +132,18 @@ const DEFAULTS = {
 
 export function toDirectory(row: DirectoryRow): Directory {
   const settings = JSON.parse(row.config) as DirectorySettings;
-  return { ...settings, id: row.id, uuid: row.uuid, name: row.name, vendor: VENDOR_OF[row.kind] ?? "OTHER", enabled: row.enabled === 1, version: row.version };
+  return {
+    ...settings,
+    // Saved before bare filters were parenthesized on the way in: read as they are stored now.
+    userFilter: filterTerm(settings.userFilter)!,
+    groupFilter: filterTerm(settings.groupFilter)!,
+    id: row.id,
+    uuid: row.uuid,
+    name: row.name,
+    vendor: VENDOR_OF[row.kind] ?? "OTHER",
+    enabled: row.enabled === 1,
+    version: row.version,
+  };
 }
 
 export function toDirectoryView(d: Directory): DirectoryView {
