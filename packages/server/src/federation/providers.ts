@@ -392,7 +392,7 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
      * password, no directory, no other link).
      */
     async remove(actor: AdminActor, alias: string, precondition: Precondition): Promise<void> {
-      await db.transaction().execute(async (trx) => {
+      const removed = await db.transaction().execute(async (trx) => {
         const p = await load(alias, trx);
         checkPrecondition(p, precondition);
         await assertMayConfigureLoginSource(trx, actor.roles, { providerId: p.id }, groupsNamed(p), "remove this identity provider");
@@ -408,8 +408,6 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
         await revokeProviderSessions(trx, p.id);
         const links = await trx.deleteFrom("federated_identities").where("provider_id", "=", p.id).executeTakeFirst();
         await trx.deleteFrom("identity_providers").where("id", "=", p.id).execute();
-        // The users it made stay as local users (as a removed directory's do): their source says so in every view.
-        await trx.updateTable("users").set({ identity_provider_id: null }).where("identity_provider_id", "=", p.id).execute();
         await assertSystemAdministratorRemains(trx);
         await recordAudit(trx, actor, {
           action: "identity-provider.delete",
@@ -422,7 +420,15 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
             usersWithoutLoginCount: stranded.length,
           },
         });
+        return p.id;
       });
+      // The users it made stay as local users (as a removed directory's do), their source saying so in
+      // every view: in batches after the removal, as a provider may have made a million.
+      for (;;) {
+        const batch = await db.selectFrom("users").select("id").where("identity_provider_id", "=", removed).limit(1000).execute();
+        if (batch.length === 0) break;
+        await db.updateTable("users").set({ identity_provider_id: null }).where("id", "in", batch.map((u) => u.id)).execute();
+      }
     },
   };
 }
