@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { CompiledQuery, sql } from "kysely";
+import { CompiledQuery } from "kysely";
 import { createGroupQueries } from "../../storage/group-queries.js";
 import { createGroup, createUser, groupId } from "../../test-support/accounts.js";
+import { insertGroups } from "../../test-support/fixtures.js";
 import { whileLocked } from "../../test-support/pg-session.js";
 import { recording } from "../../test-support/recording.js";
 import { describeEachStore } from "../../test-support/server.js";
@@ -260,12 +261,7 @@ describeEachStore("groups", (server, kind) => {
 
   it("at 20 000 groups, a page walks the name index (no sort, no scan of the table) and a search finds the first matches", async () => {
     const { store } = server().server.deps;
-    // Rows straight into the store: the API would take minutes for this many.
-    const numbered = store.dialect.name === "postgres" ? sql`lpad(i::text, 5, '0')` : sql`printf('%05d', i)`;
-    const numbers = store.dialect.name === "postgres" ? sql`generate_series(1, 20000) as n(i)` : sql`(with recursive n(i) as (select 1 union all select i + 1 from n where i < 20000) select i from n)`;
-    await sql`insert into groups (uuid, name, name_key, name_skeleton, created_at, updated_at)
-      select 'bulk-' || ${numbered}, 'Bulk ' || ${numbered}, 'bulk ' || ${numbered}, 'bulk-skeleton ' || ${numbered}, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'
-      from ${numbers}`.execute(store.db);
+    await insertGroups(store, Array.from({ length: 20_000 }, (_, i) => `Bulk ${String(i + 1).padStart(5, "0")}`));
     await store.dialect.analyze(store.db);
 
     const { store: recorded, take } = recording(store);
