@@ -60,13 +60,14 @@ export class GroupPicker extends LitElement {
     if (this.value && !this.#names.has(this.value)) void this.#name(this.value);
   }
 
-  /** Reads the name of a group known by its id only (from the URL, a stored setting); an unknown id stays shown as it is. */
+  /** Reads the name of a group known by its id only (from the URL, a stored setting); an unknown id is shown as it is. */
   async #name(id: string): Promise<void> {
-    this.#names.set(id, id);
+    this.#names.set(id, "");
     try {
       this.#names.set(id, (await session.api.group(id)).value.name);
     } catch {
       // Whoever gave the id says what is wrong with it (the users list: the server's answer to the filter).
+      this.#names.set(id, id);
     }
     this.requestUpdate();
   }

@@ -255,6 +255,17 @@ describeConsole("users in the console", (ctx, kind) => {
       await row(page, "ellen.picker").waitFor();
       await page.waitForFunction(() => document.querySelector<HTMLInputElement>('input[aria-label="Group"]')?.value === "Team 2712");
       await screenshot(page, `users-group-filter-${kind}`);
+      // The bulk action's group is picked the same way: the dialog's Add waits for a group.
+      await page.getByRole("checkbox", { name: "Select ellen.picker" }).check();
+      await page.getByRole("region", { name: "Bulk actions" }).getByRole("button", { name: "Add to group…" }).click();
+      const confirm = page.getByRole("dialog", { name: /^Add to group 1 selected/ });
+      const go = confirm.getByRole("button", { name: "Add to group", exact: true });
+      assert.equal(await go.isDisabled(), true);
+      await pickGroup(page, confirm.getByRole("combobox", { name: "Group" }), "0005", "Team 0005");
+      await go.click();
+      await page.getByRole("dialog", { name: "Add to group: done" }).waitFor();
+      const after = await server.api<{ name: string }[]>("GET", `/security/v1/users/${ellen.uuid}/user-groups`, { token });
+      assert.ok(after.body.some((g) => g.name === "Team 0005"), JSON.stringify(after.body));
       assert.deepEqual(whole, []);
       assert.deepEqual(errors, []);
     } finally {
