@@ -1,6 +1,6 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { directive, Directive, PartType, type ElementPart, type PartInfo } from "lit/directive.js";
-import type { RestGroup, RestUser } from "ecm-sdk/browser";
+import type { RestUser } from "ecm-sdk/browser";
 import { failed, session } from "./api.js";
 import { navigate, type Route } from "./router.js";
 
@@ -172,28 +172,6 @@ const SOURCES: Record<string, string> = { builtin: "Built-in", local: "Local", d
 export function sourceText(u: RestUser): string {
   const source = u.source ?? { type: u.builtin ? "builtin" : u.dn ? "directory" : "local", name: null };
   return `${SOURCES[source.type] ?? source.type}${source.name ? `: ${source.name}` : ""}`;
-}
-
-/** Mapping lines to local groups, `value → group` (by name), as a textarea shows them. */
-export function mappingText(pairs: [string, string][], groups: RestGroup[]): string {
-  return pairs.map(([value, id]) => `${value} → ${groups.find((g) => g.id === id)?.name ?? id}`).join("\n");
-}
-
-/**
- * Reads `value → group` lines (`->` too; `=` when neither is there) into pairs of the value and the
- * local group's id; the split is at the last arrow, so a value may hold one of these (a DN holds `=`).
- */
-export function parseMapping(text: string, groups: RestGroup[], what: string): [string, string][] {
-  const byName = new Map(groups.map((g) => [g.name.toLowerCase(), g.id]));
-  return text.split("\n").filter((l) => l.trim()).map((line) => {
-    const arrow = Math.max(line.lastIndexOf("→"), line.lastIndexOf("->"));
-    const at = arrow >= 0 ? arrow : line.lastIndexOf("=");
-    const value = (at >= 0 ? line.slice(0, at) : line).trim();
-    const group = (at >= 0 ? line.slice(at + (line[at] === "-" ? 2 : 1)) : "").trim();
-    const id = byName.get(group.toLowerCase());
-    if (!id) throw new Error(`No local group named “${group}” (${what}: ${line.trim()}).`);
-    return [value, id];
-  });
 }
 
 /** An audit event's details: before and after side by side when the event has them; the rest as it is. */

@@ -163,6 +163,12 @@ describeConsole("directories in the console", (ctx, kind) => {
         // What the server says to a change: the page hid what it refuses.
         assert.equal((await server.api("PUT", `${PATH}/${id}`, { token: security.token, body: { syncPeriodSeconds: { full: 0 } } })).status, 403, id);
       }
+      // The mapping's local group is named by reading that group by its id; locked, its picker is too.
+      await page.goto(`${url}#/directories/${mapped}`);
+      const mapping = page.getByRole("group", { name: "Group mapping (group DN → local group)" });
+      await page.waitForFunction((name) => document.querySelector<HTMLInputElement>("ecm-group-rows input[role=combobox]")?.value === name, `ldap-root-${kind}`);
+      assert.equal(await mapping.getByLabel("Group DN 1").inputValue(), tree.groupDn(GROUPS[0]));
+      assert.equal(await mapping.getByRole("combobox", { name: "Local group 1" }).isDisabled(), true);
       await page.goto(`${url}#/directories/${plain}`);
       await page.getByRole("button", { name: "Save", exact: true }).waitFor();
       assert.equal(await page.getByText("Only a system administrator may change").count(), 0);

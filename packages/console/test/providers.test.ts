@@ -5,7 +5,7 @@ import type { TestProvider } from "../../server/src/test-support/oidc-provider.j
 import { providerFor } from "../../server/src/test-support/provider-login.js";
 import { createGroup, createSecurityAdministrator, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
 import { ADMIN_PASSWORD } from "../../server/src/test-support/server.js";
-import { axeViolations, describeConsole, logIn, openPage, screenshot } from "./support.js";
+import { axeViolations, describeConsole, logIn, openPage, pickGroup, screenshot, wholeGroupLists } from "./support.js";
 
 describeConsole("identity providers in the console", (ctx, kind) => {
   let corp: TestProvider;
@@ -178,6 +178,41 @@ describeConsole("identity providers in the console", (ctx, kind) => {
       await page.getByRole("status").filter({ hasText: "Saved manual." }).waitFor();
       const stored = (await server.api<{ fromUrl: string | null; config: Record<string, string> }>("GET", "/idp/v1/external-identity-provider/manual", { token })).body;
       assert.deepEqual([stored.fromUrl, stored.config.userInfoUrl, stored.config.clientAuthMethod, stored.config.tokenUrl], [null, "https://manual.example.com/oauth2/userinfo", "client_secret_post", "https://manual.example.com/oauth2/token"]);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("chooses the groups every user joins and the group mapping with the group picker: the stored ones named by their ids, never the whole list", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    const [joined, mapped, added] = [await createGroup(server, token, "sso joined"), await createGroup(server, token, "sso mapped"), await createGroup(server, token, "sso added")];
+    const body = explicitProvider("grouped", { defaultGroupList: [joined], customGroupList: [{ idpGroupName: "eng", localGroupId: mapped }] });
+    assert.equal((await server.api("POST", "/idp/v1/external-identity-provider", { token, body })).status, 201);
+    const { page, errors, close } = await openPage(browser);
+    const whole = wholeGroupLists(page);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/providers/grouped`);
+      const everyone = page.getByRole("group", { name: "Groups every user of it joins" });
+      const mapping = page.getByRole("group", { name: "Group mapping (claim value → local group)" });
+      await page.waitForFunction(() => [...document.querySelectorAll<HTMLInputElement>("ecm-group-rows input[role=combobox]")].map((i) => i.value).join() === "sso joined,sso mapped");
+      assert.equal(await mapping.getByLabel("Claim value 1").inputValue(), "eng");
+      await everyone.getByRole("button", { name: "Add a group" }).click();
+      await pickGroup(page, everyone.getByRole("combobox", { name: "Local group 2" }), "sso add", "sso added");
+      await mapping.getByRole("button", { name: "Remove mapping 1" }).click();
+      await mapping.getByRole("button", { name: "Add a mapping" }).click();
+      await mapping.getByLabel("Claim value 1").fill("ops");
+      // A claim value without its local group is refused in words, before anything is sent.
+      await page.getByRole("button", { name: "Save" }).click();
+      await page.getByText("Choose the local group of “ops” (group mapping).").waitFor();
+      await pickGroup(page, mapping.getByRole("combobox", { name: "Local group 1" }), "JOINED", "sso joined");
+      await page.getByRole("button", { name: "Save" }).click();
+      await page.getByRole("status").filter({ hasText: "Saved grouped." }).waitFor();
+      const stored = (await server.api<{ defaultGroupList: string[]; customGroupList: { idpGroupName: string; localGroupId: string }[] }>("GET", "/idp/v1/external-identity-provider/grouped", { token })).body;
+      assert.deepEqual([stored.defaultGroupList, stored.customGroupList], [[joined, added], [{ idpGroupName: "ops", localGroupId: joined }]]);
+      assert.deepEqual(whole, []);
       assert.deepEqual(errors, []);
     } finally {
       await close();

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe } from "node:test";
 import AxeBuilder from "@axe-core/playwright";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type Locator, type Page } from "playwright-core";
 import { startTestServer, storeKinds, storeSkip, type StoreKind, type TestServer } from "../../server/src/test-support/server.js";
 import { ensureBuilt } from "../build.mjs";
 
@@ -94,4 +94,23 @@ export async function axeViolations(page: Page): Promise<string[]> {
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: false });
+}
+
+/** Chooses a group in a group picker: types part of its name, then clicks it among the suggestions. */
+export async function pickGroup(page: Page, picker: Locator, typed: string, name: string): Promise<void> {
+  await picker.fill(typed);
+  await page.getByRole("listbox", { name: "Groups" }).getByRole("option", { name, exact: true }).click();
+}
+
+/**
+ * The requests of a page for the whole group list (GET …/user-groups without `max`), as they come. The
+ * groups granting system-administrator are the one list pages still read whole: they are few.
+ */
+export function wholeGroupLists(page: Page): string[] {
+  const seen: string[] = [];
+  page.on("request", (r) => {
+    const u = new URL(r.url());
+    if (r.method() === "GET" && u.pathname.endsWith("/security/v1/user-groups") && !u.searchParams.has("max") && u.searchParams.get("role") !== "system-administrator") seen.push(r.url());
+  });
+  return seen;
 }

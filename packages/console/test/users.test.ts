@@ -3,9 +3,9 @@ import assert from "node:assert/strict";
 import { before, it } from "node:test";
 import type { Page } from "playwright-core";
 import { createGroup, createUser, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
-import { insertUser } from "../../server/src/test-support/fixtures.js";
+import { insertGroups, insertUser } from "../../server/src/test-support/fixtures.js";
 import { ADMIN_PASSWORD } from "../../server/src/test-support/server.js";
-import { describeConsole, logIn, openPage, screenshot } from "./support.js";
+import { describeConsole, logIn, openPage, pickGroup, screenshot, wholeGroupLists } from "./support.js";
 
 /** The row of the users grid that shows this username. */
 const row = (page: Page, username: string) => page.getByRole("row").filter({ has: page.getByRole("gridcell", { name: username, exact: true }) });
@@ -55,7 +55,7 @@ describeConsole("users in the console", (ctx, kind) => {
       await page.getByText("Disabled; the user's sessions were ended.").waitFor();
       assert.equal((await server.api("GET", `/security/v1/users/${id}`, { token })).body.enabled, false);
 
-      await page.getByLabel("Add to group").selectOption({ label: "auditors" });
+      await pickGroup(page, page.getByRole("combobox", { name: "Add to group" }), "audit", "auditors");
       await page.getByRole("button", { name: "Add", exact: true }).click();
       await page.getByText("Added to auditors.").waitFor();
       const roles = page.getByRole("table").filter({ has: page.getByRole("columnheader", { name: "Granted by" }) });
@@ -166,9 +166,11 @@ describeConsole("users in the console", (ctx, kind) => {
     const { browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     const menu = (name: string) => page.getByRole("combobox", { name, exact: true });
+    // The profile menu shows its chosen option's label, the group picker the group's name ("" for any).
     const shows = (name: string, label: string) => page.waitForFunction(([n, l]) => {
       const select = document.querySelector<HTMLSelectElement>(`select[aria-label="${n}"]`);
-      return select?.selectedOptions[0]?.textContent === l;
+      if (select) return select.selectedOptions[0]?.textContent === l;
+      return document.querySelector<HTMLInputElement>(`input[aria-label="${n}"]`)?.value === (l === "Any group" ? "" : l);
     }, [name, label] as const);
     try {
       await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
@@ -176,9 +178,9 @@ describeConsole("users in the console", (ctx, kind) => {
       await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
       await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users" }).click();
       await row(page, "carol.jones").waitFor();
-      await menu("Group").locator("option", { hasText: "auditors" }).waitFor({ state: "attached" });
       for (const [name, label, any] of [["Group", "auditors", "Any group"], ["Profile", "No profile", "Any profile"]] as const) {
-        await menu(name).selectOption({ label });
+        if (name === "Group") await pickGroup(page, menu(name), "audit", label);
+        else await menu(name).selectOption({ label });
         await page.waitForURL(name === "Group" ? /groupId=/ : /profileId=-1/);
         await page.goBack();
         await page.waitForURL(/#\/users$/);
@@ -201,6 +203,70 @@ describeConsole("users in the console", (ctx, kind) => {
       await page.waitForFunction(() => document.querySelector<HTMLInputElement>('input[aria-label="Search users by name or email"]')?.value === "");
       await page.goBack();
       await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("with 3 000 groups, the group pickers find one as its name is typed — the user page adds to it, the list filters by it — and never ask for them all", async () => {
+    const { server, browser, url } = ctx();
+    await insertGroups(server.server.deps.store, Array.from({ length: 3000 }, (_, i) => `Team ${String(i).padStart(4, "0")}`));
+    const ellen = await createUser(server, token, "ellen.picker");
+    const { page, errors, close } = await openPage(browser);
+    const whole = wholeGroupLists(page);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users/${ellen.uuid}`);
+      const add = page.getByRole("combobox", { name: "Add to group" });
+      const options = page.getByRole("listbox", { name: "Groups" }).getByRole("option");
+      await add.fill("team");
+      await page.getByText("More groups match — type to narrow.").waitFor();
+      assert.equal(await options.count(), 20);
+      assert.equal(await add.getAttribute("aria-expanded"), "true");
+      await add.press("Escape");
+      assert.equal(await add.getAttribute("aria-expanded"), "false");
+      // From the keyboard: the suggestions of the text typed, ↓ to the third, Enter picks it.
+      await add.fill("M 271");
+      await page.getByRole("option", { name: "Team 2719" }).waitFor();
+      assert.equal(await options.count(), 10);
+      for (let i = 0; i < 3; i++) await add.press("ArrowDown");
+      const active = await add.getAttribute("aria-activedescendant");
+      assert.equal(await page.locator(`[id="${active}"]`).innerText(), "Team 2712");
+      await add.press("Enter");
+      assert.equal(await add.inputValue(), "Team 2712");
+      await page.getByRole("button", { name: "Add", exact: true }).click();
+      await page.getByText("Added to Team 2712.").waitFor();
+      const groups = await server.api<{ id: string; name: string }[]>("GET", `/security/v1/users/${ellen.uuid}/user-groups`, { token });
+      const team = groups.body.find((g) => g.name === "Team 2712");
+      assert.ok(team, JSON.stringify(groups.body));
+      // A group the user is in is not offered again.
+      await add.fill("Team 2712");
+      await page.getByText("No group matches.").waitFor();
+
+      await page.goto(`${url}#/users`);
+      await row(page, "carol.jones").waitFor();
+      await pickGroup(page, page.getByRole("combobox", { name: "Group", exact: true }), "2712", "Team 2712");
+      await page.waitForURL(new RegExp(`groupId=${team.id}$`));
+      await row(page, "ellen.picker").waitFor();
+      await row(page, "carol.jones").waitFor({ state: "detached" });
+      // A reload names the group of the URL's groupId (read by its id).
+      await page.reload();
+      await row(page, "ellen.picker").waitFor();
+      await page.waitForFunction(() => document.querySelector<HTMLInputElement>('input[aria-label="Group"]')?.value === "Team 2712");
+      await screenshot(page, `users-group-filter-${kind}`);
+      // The bulk action's group is picked the same way: the dialog's Add waits for a group.
+      await page.getByRole("checkbox", { name: "Select ellen.picker" }).check();
+      await page.getByRole("region", { name: "Bulk actions" }).getByRole("button", { name: "Add to group…" }).click();
+      const confirm = page.getByRole("dialog", { name: /^Add to group 1 selected/ });
+      const go = confirm.getByRole("button", { name: "Add to group", exact: true });
+      assert.equal(await go.isDisabled(), true);
+      await pickGroup(page, confirm.getByRole("combobox", { name: "Group" }), "0005", "Team 0005");
+      await go.click();
+      await page.getByRole("dialog", { name: "Add to group: done" }).waitFor();
+      const after = await server.api<{ name: string }[]>("GET", `/security/v1/users/${ellen.uuid}/user-groups`, { token });
+      assert.ok(after.body.some((g) => g.name === "Team 0005"), JSON.stringify(after.body));
+      assert.deepEqual(whole, []);
       assert.deepEqual(errors, []);
     } finally {
       await close();

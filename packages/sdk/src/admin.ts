@@ -181,9 +181,16 @@ export class Admin {
     await this.#http.request("DELETE", `/security/v1/users/${enc(userId)}/user-groups/${enc(groupId)}`, call(opts));
   }
 
-  /** Groups in name order: `search` in the name; `opts.role`: only those granting that role. */
-  async groups(search?: string, opts?: CallOptions & { role?: string }): Promise<RestGroup[]> {
-    return (await this.#http.request<RestGroup[]>("GET", "/security/v1/user-groups", { query: { search: search || undefined, role: opts?.role }, ...call(opts) })).data;
+  /**
+   * Groups in name order: `search` in the name; `opts.role`: only those granting that role. With
+   * `opts.max`, one page of at most that many (1–1000): `next` is the cursor of the next page, null when no more match.
+   */
+  groups(search: string | undefined, opts: CallOptions & { role?: string; max: number; cursor?: string | null }): Promise<Page<RestGroup>>;
+  groups(search?: string, opts?: CallOptions & { role?: string }): Promise<RestGroup[]>;
+  async groups(search?: string, opts?: CallOptions & { role?: string; max?: number; cursor?: string | null }): Promise<RestGroup[] | Page<RestGroup>> {
+    const query = { search: search || undefined, role: opts?.role };
+    if (opts?.max !== undefined) return this.#page("/security/v1/user-groups", query, opts.max, opts.cursor, opts);
+    return (await this.#http.request<RestGroup[]>("GET", "/security/v1/user-groups", { query, ...call(opts) })).data;
   }
 
   group(id: string, opts?: CallOptions): Promise<Versioned<RestGroup>> {

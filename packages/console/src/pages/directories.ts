@@ -1,8 +1,9 @@
 import { html, nothing, type TemplateResult } from "lit";
-import { ECMNotFoundError, type DirectoryFields, type ECMDirectory, type ECMDirectorySync, type ECMDirectoryTest, type RestGroup } from "ecm-sdk/browser";
+import { ECMNotFoundError, type DirectoryFields, type ECMDirectory, type ECMDirectorySync, type ECMDirectoryTest } from "ecm-sdk/browser";
 import { failed, session } from "../api.js";
 import { href } from "../router.js";
-import { mappingText, navigateWithNotice, onlySystemAdministrator, openDialog, Page, parseMapping, testOutcome, when } from "../ui.js";
+import "../group-rows.js";
+import { navigateWithNotice, onlySystemAdministrator, openDialog, Page, testOutcome, when } from "../ui.js";
 
 /** How often a running sync's progress is read again. */
 const POLL_MS = 1_000;
@@ -32,7 +33,6 @@ const COUNTS = [
  */
 class DirectoriesPage extends Page {
   #directories: ECMDirectory[] | null = null;
-  #groups: RestGroup[] = [];
   #test: ECMDirectoryTest | null = null;
   #testing = false;
   /** The directory's current or last sync; null before the first. */
@@ -59,7 +59,7 @@ class DirectoriesPage extends Page {
 
   async #load(): Promise<void> {
     await this.attempt(async () => {
-      [this.#directories, this.#groups] = await Promise.all([session.security.directories(), session.api.groups()]);
+      this.#directories = await session.security.directories();
       const d = this.#directories.find((x) => x.id === this.#id);
       this.#locked = d ? await onlySystemAdministrator(d.groupMappings.map((m) => m.localGroupId), `directory:${d.id}`) : false;
     });
@@ -103,7 +103,7 @@ class DirectoriesPage extends Page {
       ...(text("userFilter") ? { userFilter: text("userFilter") } : {}),
       ...(text("groupFilter") ? { groupFilter: text("groupFilter") } : {}),
       groupEntryDnList: lines("groupEntryDnList"),
-      groupMappings: parseMapping(text("groupMappings"), this.#groups, "group mapping").map(([groupDn, localGroupId]) => ({ groupDn, localGroupId })),
+      groupMappings: form.querySelector("ecm-group-rows")!.chosen("group mapping").map((r) => ({ groupDn: r.key, localGroupId: r.groupId })),
       syncPeriodSeconds: { full: Number(text("syncFull") || "0"), changed: Number(text("syncChanged") || "0") },
       ...(text("disableLimitPercent") ? { disableLimitPercent: Number(text("disableLimitPercent")) } : {}),
       enabled: data.get("enabled") === "on",
@@ -216,7 +216,7 @@ class DirectoriesPage extends Page {
             ${field("userFilter", "User filter", d?.userFilter ?? "", { placeholder: "the kind's default" })}
             ${field("groupFilter", "Group filter", d?.groupFilter ?? "", { placeholder: "the kind's default" })}
             ${area("groupEntryDnList", "Groups to import (one DN a line)", (d?.groupEntryDnList ?? []).join("\n"))}
-            ${area("groupMappings", "Group mapping (one “group DN → local group” a line)", d ? mappingText(d.groupMappings.map((m) => [m.groupDn, m.localGroupId]), this.#groups) : "")}
+            <ecm-group-rows legend="Group mapping (group DN → local group)" key-label="Group DN" .rows=${(d?.groupMappings ?? []).map((m) => ({ key: m.groupDn, groupId: m.localGroupId }))}></ecm-group-rows>
             ${field("syncFull", "Full sync every … seconds (0: only when started)", String(d?.syncPeriodSeconds.full ?? 0), { type: "number" })}
             ${field("syncChanged", "Changed sync every … seconds (0: only when started)", String(d?.syncPeriodSeconds.changed ?? 0), { type: "number" })}
             ${field("disableLimitPercent", "A full sync disables at most … % of its users unless forced", d ? String(d.disableLimitPercent) : "", { type: "number" })}

@@ -1,8 +1,10 @@
 import { html, nothing, type TemplateResult } from "lit";
-import type { ECMIdentityProvider, ECMIdentityProviderTest, IdentityProviderFields, RestGroup } from "ecm-sdk/browser";
+import type { ECMIdentityProvider, ECMIdentityProviderTest, IdentityProviderFields } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href } from "../router.js";
-import { mappingText, navigateWithNotice, onlySystemAdministrator, openDialog, Page, parseMapping, testOutcome } from "../ui.js";
+import type { GroupRows } from "../group-rows.js";
+import "../group-rows.js";
+import { navigateWithNotice, onlySystemAdministrator, openDialog, Page, testOutcome } from "../ui.js";
 
 const CLAIMS = [
   ["usernameClaim", "Username claim"],
@@ -30,7 +32,6 @@ const AUTH_METHODS = [
 /** Identity providers (OpenID Connect): the list, and one provider's settings. The client secret is never shown. */
 class ProvidersPage extends Page {
   #providers: ECMIdentityProvider[] | null = null;
-  #groups: RestGroup[] = [];
   /** The last test's answer, for the provider it was of (the page may show another since). */
   #test: { alias: string; result: ECMIdentityProviderTest } | null = null;
   #testing = false;
@@ -50,7 +51,7 @@ class ProvidersPage extends Page {
 
   async #load(): Promise<void> {
     await this.attempt(async () => {
-      [this.#providers, this.#groups] = await Promise.all([session.security.identityProviders(), session.api.groups()]);
+      this.#providers = await session.security.identityProviders();
       const p = this.#providers.find((x) => x.alias === this.#alias);
       this.#locked = p ? await onlySystemAdministrator([...p.defaultGroupList, ...p.customGroupList.map((m) => m.localGroupId)], `identity-provider:${p.alias}`) : false;
     });
@@ -63,7 +64,8 @@ class ProvidersPage extends Page {
   #fieldsOf(form: HTMLFormElement, explicit: boolean): IdentityProviderFields & { clientId: string } {
     const data = new FormData(form);
     const text = (name: string) => String(data.get(name) ?? "").trim();
-    const customGroupList = parseMapping(text("customGroupList"), this.#groups, "group mapping").map(([idpGroupName, localGroupId]) => ({ idpGroupName, localGroupId }));
+    const defaultGroupList = form.querySelector<GroupRows>("#p-default")!.chosen("groups every user joins").map((r) => r.groupId);
+    const customGroupList = form.querySelector<GroupRows>("#p-mapping")!.chosen("group mapping").map((r) => ({ idpGroupName: r.key, localGroupId: r.groupId }));
     const config: Record<string, unknown> = { scopes: text("scopes").split(/\s+/).filter(Boolean), trustEmail: data.get("trustEmail") === "on", clientAuthMethod: text("clientAuthMethod") };
     for (const [name] of CLAIMS) config[name] = text(name);
     if (explicit) for (const [name] of ENDPOINTS) config[name] = text(name) || null;
@@ -74,7 +76,7 @@ class ProvidersPage extends Page {
       guiOrder: Number(text("guiOrder") || "0"),
       clientId: text("clientId"),
       ...(text("clientSecret") ? { clientSecret: text("clientSecret") } : {}),
-      defaultGroupList: data.getAll("defaultGroupList").map(String),
+      defaultGroupList,
       customGroupList,
       config,
     };
@@ -180,10 +182,8 @@ class ProvidersPage extends Page {
             ${field("scopes", "Scopes", (p?.config.scopes ?? ["openid", "email", "profile"]).join(" "))}
             ${CLAIMS.map(([name, label]) => field(name, label, p?.config[name] ?? ""))}
             <div class="field"><label for="p-trust">Link a first login by verified email</label><input id="p-trust" name="trustEmail" type="checkbox" ?checked=${p?.config.trustEmail ?? false}></div>
-            <div class="field"><label for="p-default">Groups every user of it joins</label>
-              <select id="p-default" name="defaultGroupList" multiple size="4">${this.#groups.map((g) => html`<option value=${g.id} ?selected=${p?.defaultGroupList.includes(g.id) ?? false}>${g.name}</option>`)}</select></div>
-            <div class="field"><label for="p-mapping">Group mapping (one “claim value → group” a line)</label>
-              <textarea id="p-mapping" name="customGroupList" rows="3">${p ? mappingText(p.customGroupList.map((m) => [m.idpGroupName, m.localGroupId]), this.#groups) : ""}</textarea></div>
+            <ecm-group-rows id="p-default" legend="Groups every user of it joins" .rows=${(p?.defaultGroupList ?? []).map((groupId) => ({ key: "", groupId }))}></ecm-group-rows>
+            <ecm-group-rows id="p-mapping" legend="Group mapping (claim value → local group)" key-label="Claim value" .rows=${(p?.customGroupList ?? []).map((m) => ({ key: m.idpGroupName, groupId: m.localGroupId }))}></ecm-group-rows>
           </div>
         </fieldset>
         <div class="row">${p && locked ? nothing : html`<button class="primary">${p ? "Save" : "Create"}</button>`}

@@ -1,6 +1,7 @@
 import { html, nothing, type TemplateResult } from "lit";
 import { ECMPreconditionError, ECMValidationError, type ECMLockout, type RestAuditEvent, type RestEffectiveRole, type RestGroup, type RestUser, type RestUserChanges } from "ecm-sdk/browser";
 import { session } from "../api.js";
+import "../group-picker.js";
 import { href } from "../router.js";
 import { auditDetails, fromLocalInput, navigateWithNotice, openDialog, Page, sourceText, statusBadge, toLocalInput, when } from "../ui.js";
 
@@ -37,8 +38,9 @@ class UserPage extends Page {
   #guarded = new Set<string>();
   /** The user's own memberships (the others come from its profile). */
   #direct = new Set<string>();
-  #allGroups: RestGroup[] = [];
   #profiles: RestUser[] = [];
+  /** The group chosen in "Add to group", until it is added. */
+  #adding: RestGroup | null = null;
   #events: RestAuditEvent[] = [];
   #eventsNext: string | null = null;
   #lockout: ECMLockout | null = null;
@@ -57,11 +59,10 @@ class UserPage extends Page {
   async #load(): Promise<void> {
     await this.attempt(async () => {
       const api = session.api;
-      const [{ value, etag }, roles, groups, allGroups, guarded, profiles, events, lockout] = await Promise.all([
+      const [{ value, etag }, roles, groups, guarded, profiles, events, lockout] = await Promise.all([
         api.user(this.#id),
         api.effectiveRoles(this.#id),
         api.userGroups(this.#id),
-        api.groups(),
         // Who is in a group that grants system-administrator is a system administrator's to change.
         session.isSystemAdmin ? [] : api.groups(undefined, { role: "system-administrator" }),
         api.users({ profileId: 0 }, { max: 200 }),
@@ -72,7 +73,6 @@ class UserPage extends Page {
       this.#etag = etag;
       this.#roles = roles;
       this.#groups = groups;
-      this.#allGroups = allGroups;
       this.#guarded = new Set(guarded.map((g) => g.id));
       this.#profiles = profiles.items;
       this.#events = events.items;
@@ -305,8 +305,7 @@ class UserPage extends Page {
   }
 
   #renderGroups(editable: boolean): TemplateResult {
-    const member = new Set(this.#groups.map((g) => g.id));
-    const addable = this.#allGroups.filter((g) => !member.has(g.id) && !this.#guarded.has(g.id));
+    const unoffered = new Set([...this.#groups.map((g) => g.id), ...this.#guarded]);
     return html`
       <table class="plain"><thead><tr><th>Group</th><th>Membership</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
         <tbody>${this.#groups.map((g) => {
@@ -316,15 +315,17 @@ class UserPage extends Page {
             <td>${editable && removable ? html`<button @click=${() => void this.#leave(g)}>Remove from ${g.name}</button>` : nothing}</td></tr>`;
         })}</tbody>
       </table>
-      ${editable && addable.length ? html`<form class="row" @submit=${(e: SubmitEvent) => {
+      ${editable ? html`<form class="row" @submit=${(e: SubmitEvent) => {
           e.preventDefault();
-          const id = new FormData(e.target as HTMLFormElement).get("group") as string;
-          const name = this.#allGroups.find((g) => g.id === id)?.name ?? "";
-          void this.#act(() => session.api.addToGroup(this.#id, id), `Added to ${name}.`);
+          const group = this.#adding;
+          if (!group) return;
+          this.#adding = null;
+          void this.#act(() => session.api.addToGroup(this.#id, group.id), `Added to ${group.name}.`);
         }}>
         <label for="add-group">Add to group</label>
-        <select id="add-group" name="group">${addable.map((g) => html`<option value=${g.id}>${g.name}</option>`)}</select>
-        <button>Add</button>
+        <ecm-group-picker input-id="add-group" .value=${this.#adding?.id ?? ""} .exclude=${unoffered}
+          @group-change=${(e: CustomEvent<RestGroup | null>) => { this.#adding = e.detail; this.requestUpdate(); }}></ecm-group-picker>
+        <button ?disabled=${!this.#adding}>Add</button>
       </form>` : nothing}`;
   }
 

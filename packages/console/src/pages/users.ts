@@ -3,6 +3,7 @@ import { live } from "lit/directives/live.js";
 import type { BulkActionName, RestBulkAction, RestGroup, RestUser, RestUserFilter } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href, navigate } from "../router.js";
+import "../group-picker.js";
 import { RowWindow } from "../row-window.js";
 import { openDialog, Page, sourceText, statusBadge, styled, when } from "../ui.js";
 
@@ -113,8 +114,9 @@ class UsersPage extends Page {
   #selected = new Set<string>();
   #allMatching = false;
   #active = 0;
-  #groups: RestGroup[] = [];
   #guarded = new Set<string>();
+  /** The group chosen in the add or remove dialog. */
+  #bulkGroup: RestGroup | null = null;
   #profiles: RestUser[] = [];
   #pendingAction: BulkActionName | null = null;
   #run: RestBulkAction | null = null;
@@ -124,15 +126,14 @@ class UsersPage extends Page {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    // The first rows first: the filter menus' groups and profiles are asked for once they are in.
+    // The first rows first: the groups granting system-administrator and the profiles are asked for once they are in.
     void this.#applyRoute().then(() => {
       if (!this.isConnected) return;
       // Who is in a group that grants system-administrator is a system administrator's to change: no bulk
-      // action offers it to others (both lists arrive together, so it is never offered in between).
-      Promise.all([session.api.groups(), session.isSystemAdmin ? [] : session.api.groups(undefined, { role: "system-administrator" })]).then(
-        ([groups, guarded]) => { this.#guarded = new Set(guarded.map((g) => g.id)); this.#groups = groups; this.requestUpdate(); },
-        (e) => this.fail(e),
-      );
+      // action offers it to others (the dialog's group picker leaves them out).
+      if (!session.isSystemAdmin) {
+        session.api.groups(undefined, { role: "system-administrator" }).then((guarded) => { this.#guarded = new Set(guarded.map((g) => g.id)); this.requestUpdate(); }, (e) => this.fail(e));
+      }
       session.api.users({ profileId: 0 }, { max: 200 }).then((p) => { this.#profiles = p.items; this.requestUpdate(); }, (e) => this.fail(e));
     });
   }
@@ -414,6 +415,7 @@ class UsersPage extends Page {
 
   #askAction(action: BulkActionName): void {
     this.#pendingAction = action;
+    this.#bulkGroup = null;
     this.requestUpdate();
     const entry = ACTIONS.find((a) => a.action === action)!;
     if (entry.group || entry.confirm) void this.updateComplete.then(() => openDialog(this, "bulk-confirm"));
@@ -469,10 +471,8 @@ class UsersPage extends Page {
             ([value, label]) => html`<option value=${value!} .selected=${live((this.#filter.source ?? "") === value)}>${label}</option>`,
           )}
         </select>
-        <select aria-label="Group" @change=${(e: Event) => this.#setParam("groupId", (e.target as HTMLSelectElement).value)}>
-          <option value="" .selected=${live(this.#filter.groupId === undefined)}>Any group</option>
-          ${this.#groups.map((g) => html`<option value=${g.id} .selected=${live(this.#filter.groupId === g.id)}>${g.name}</option>`)}
-        </select>
+        <ecm-group-picker label="Group" placeholder="Any group" .value=${this.#filter.groupId ?? ""}
+          @group-change=${(e: CustomEvent<RestGroup | null>) => this.#setParam("groupId", e.detail?.id)}></ecm-group-picker>
         <select aria-label="Profile" @change=${(e: Event) => this.#setParam("profileId", (e.target as HTMLSelectElement).value)}>
           <option value="" .selected=${live(this.#filter.profileId === undefined)}>Any profile</option>
           <option value="-1" .selected=${live(this.#filter.profileId === -1)}>No profile</option>
@@ -545,14 +545,13 @@ class UsersPage extends Page {
         <form method="dialog" @submit=${(e: SubmitEvent) => {
           const submitter = e.submitter as HTMLButtonElement | null;
           if (submitter?.value !== "go" || !pending) return;
-          const group = (this.querySelector<HTMLSelectElement>("#bulk-group")?.value) || undefined;
-          void this.#startAction(pending.action, group);
+          void this.#startAction(pending.action, pending.group ? this.#bulkGroup?.id : undefined);
         }}>
           <h2 id="bulk-confirm-title">${pending?.label.replace("…", "")} ${who}</h2>
-          ${pending?.group ? html`<label class="field"><span>Group</span><select id="bulk-group" required>
-              ${this.#groups.filter((g) => !this.#guarded.has(g.id)).map((g) => html`<option value=${g.id}>${g.name}</option>`)}</select></label>` : nothing}
+          ${pending?.group ? html`<div class="field"><label for="bulk-group">Group</label><ecm-group-picker input-id="bulk-group" .value=${this.#bulkGroup?.id ?? ""} .exclude=${this.#guarded}
+              @group-change=${(e: CustomEvent<RestGroup | null>) => { this.#bulkGroup = e.detail; this.requestUpdate(); }}></ecm-group-picker></div>` : nothing}
           ${pending?.action === "delete" ? html`<p class="message warn">Deleting cannot be undone.</p>` : nothing}
-          <div class="row"><button value="go" class=${pending?.action === "delete" ? "danger" : "primary"}>${pending?.label.replace("…", "")}</button><button value="cancel" formnovalidate>Cancel</button></div>
+          <div class="row"><button value="go" class=${pending?.action === "delete" ? "danger" : "primary"} ?disabled=${pending?.group === true && !this.#bulkGroup}>${pending?.label.replace("…", "")}</button><button value="cancel" formnovalidate>Cancel</button></div>
         </form>
       </dialog>
       <dialog id="bulk-progress" aria-labelledby="bulk-progress-title">

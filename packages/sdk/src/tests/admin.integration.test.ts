@@ -37,6 +37,15 @@ test("users: create, pages by cursor, count, ETag conflict, roles with their gro
   assert.deepEqual([position.position, position.cursor], [0, null]);
 });
 
+test("groups: the first matches with max, the next page by cursor; without max, all of them", async () => {
+  for (const name of ["Adm pick b", "Adm pick a", "Adm pick c"]) await ecm.admin.createGroup({ name });
+  const first = await ecm.admin.groups("ADM PICK", { max: 2 });
+  assert.deepEqual(first.items.map((g) => g.name), ["Adm pick a", "Adm pick b"]);
+  const second = await ecm.admin.groups("adm pick", { max: 2, cursor: first.next });
+  assert.deepEqual([second.items.map((g) => g.name), second.next], [["Adm pick c"], null]);
+  assert.deepEqual((await ecm.admin.groups("adm pick")).map((g) => g.name), ["Adm pick a", "Adm pick b", "Adm pick c"]);
+});
+
 test("bulk actions and the CSV of a filter", async () => {
   const run = await ecm.admin.startBulkAction({ action: "disable", filter: { search: "adm." } });
   let state = run;

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { before, it } from "node:test";
-import { CompiledQuery, type KyselyPlugin, type RootOperationNode } from "kysely";
+import { CompiledQuery } from "kysely";
 import { fold, searchTextFor } from "../domain/user-fields.js";
+import { recording } from "../test-support/recording.js";
 import { describeEachStore } from "../test-support/server.js";
 import { seedStore } from "../tools/seed-data.js";
 import pg from "pg";
@@ -33,28 +34,6 @@ function bruteForce(all: { username: string; search_text: string; enabled: numbe
     .filter((u) => u.search_text.includes(folded) && (filter.enabled === undefined || u.enabled === (filter.enabled ? 1 : 0)))
     .map((u) => u.username)
     .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-}
-
-/** Records every query a piece of work sends, so its plan can be checked. */
-function recording(store: Store): { store: Store; take(): CompiledQuery[] } {
-  let nodes: RootOperationNode[] = [];
-  const plugin: KyselyPlugin = {
-    transformQuery: (args) => {
-      nodes.push(args.node);
-      return args.node;
-    },
-    transformResult: async (args) => args.result,
-  };
-  return {
-    store: { ...store, db: store.db.withPlugin(plugin) },
-    take() {
-      const compiled = nodes
-        .map((n) => store.db.getExecutor().compileQuery(n, { queryId: "explain" }))
-        .filter((q) => /^\s*select\b/i.test(q.sql)); // Kysely selects and the dialects' raw selects
-      nodes = [];
-      return compiled;
-    },
-  };
 }
 
 describeEachStore("users search, paging and counts at scale", (server) => {

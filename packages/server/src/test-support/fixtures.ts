@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
-import { loginNameColumns, usernameColumns } from "../domain/names.js";
+import { groupNameColumns, loginNameColumns, usernameColumns } from "../domain/names.js";
 import { defaultDisplayName, searchTextFor } from "../domain/user-fields.js";
 import type { NewUserRow, UserRow } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
@@ -47,6 +47,15 @@ export async function insertUser(
     })
     .returningAll()
     .executeTakeFirstOrThrow();
+}
+
+/** Writes groups straight into the store, in batches: the many a directory brings, without a sync. */
+export async function insertGroups(store: Store, names: readonly string[]): Promise<void> {
+  const now = isoNow();
+  for (let i = 0; i < names.length; i += 1000) {
+    const rows = names.slice(i, i + 1000).map((name) => ({ uuid: randomUUID(), ...groupNameColumns(name), created_at: now, updated_at: now }));
+    await store.db.insertInto("groups").values(rows).execute();
+  }
 }
 
 /** Usernames of a search, read through keyset pages of `size` to the end. */

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
+import { CompiledQuery } from "kysely";
+import { createGroupQueries } from "../../storage/group-queries.js";
 import { createGroup, createUser, groupId } from "../../test-support/accounts.js";
+import { insertGroups } from "../../test-support/fixtures.js";
 import { whileLocked } from "../../test-support/pg-session.js";
+import { recording } from "../../test-support/recording.js";
 import { describeEachStore } from "../../test-support/server.js";
 
 describeEachStore("groups", (server, kind) => {
@@ -224,4 +228,77 @@ describeEachStore("groups", (server, kind) => {
     }
     assert.equal((await s.api("GET", `/security/v1/user-groups/${id}/members?cursor=bogus`, { token })).status, 400);
   });
+
+  it("pages with max: name order, a Link to the next page while more match (search and role too); max is 1 to 1000", async () => {
+    const s = server();
+    const token = await s.login();
+    for (const name of ["Paged c", "Paged a", "PAGED e", "Paged b", "paged d"]) await createGroup(s, token, name, name === "Paged b" || name === "paged d" ? ["security-administrator"] : []);
+    const walk = async (query: string, max: number) => {
+      const pages: string[][] = [];
+      let path: string | null = `/security/v1/user-groups?${query}&max=${max}`;
+      while (path) {
+        const page: { status: number; headers: Headers; body: { name: string }[] } = await s.api("GET", path, { token });
+        assert.equal(page.status, 200, path);
+        pages.push(page.body.map((g) => g.name));
+        const link = page.headers.get("link");
+        path = link ? /^<\/portal([^>]+)>; rel="next"$/.exec(link)![1]! : null;
+      }
+      return pages;
+    };
+    assert.deepEqual(await walk("search=paged", 2), [["PAGED e", "Paged a"], ["Paged b", "Paged c"], ["paged d"]]);
+    assert.deepEqual(await walk("search=paged", 5), [["PAGED e", "Paged a", "Paged b", "Paged c", "paged d"]]);
+    assert.deepEqual(await walk("search=paged&role=security-administrator", 1), [["Paged b"], ["paged d"]]);
+    const all = (await s.api<{ name: string }[]>("GET", "/security/v1/user-groups", { token })).body.map((g) => g.name);
+    assert.deepEqual((await walk("", 3)).flat(), all);
+    for (const max of ["0", "1001", "-1", "2.5", "x"]) {
+      const r = await s.api("GET", `/security/v1/user-groups?max=${max}`, { token });
+      assert.equal(r.status, 400, max);
+      assert.match(r.body.errorMessage, /^ECMS1001-E /);
+    }
+    assert.equal((await s.api("GET", "/security/v1/user-groups?max=1000", { token })).status, 200);
+    assert.equal((await s.api("GET", "/security/v1/user-groups?max=2&cursor=bogus", { token })).status, 400);
+  });
+
+  it("at 20 000 groups, a page walks the name index (no sort, no scan of the table) and a search finds the first matches", async () => {
+    const { store } = server().server.deps;
+    await insertGroups(store, Array.from({ length: 20_000 }, (_, i) => `Bulk ${String(i + 1).padStart(5, "0")}`));
+    await store.dialect.analyze(store.db);
+
+    const { store: recorded, take } = recording(store);
+    const groups = createGroupQueries(recorded);
+    assert.deepEqual((await groups.list(undefined, undefined, "Bulk 10000", 3)).map((g) => g.name), ["Bulk 10001", "Bulk 10002", "Bulk 10003"]);
+    assert.deepEqual((await groups.list(undefined, undefined, "Bulk", 2)).map((g) => g.name), ["Bulk 00001", "Bulk 00002"]);
+    const first = await groups.list(undefined, undefined, undefined, 2);
+    const queries = take();
+    assert.deepEqual(first, (await groups.list()).slice(0, 2));
+    for (const query of queries) {
+      if (store.dialect.name === "postgres") {
+        const [{ "QUERY PLAN": [plan] }] = (await store.db.executeQuery<{ "QUERY PLAN": [{ Plan: PlanNode }] }>(CompiledQuery.raw(`explain (format json) ${query.sql}`, [...query.parameters]))).rows as [{ "QUERY PLAN": [{ Plan: PlanNode }] }];
+        const nodes = planNodes(plan.Plan);
+        assert.ok(nodes.some((n) => n["Index Name"] === "groups_name"), JSON.stringify(plan));
+        assert.ok(!nodes.some((n) => n["Node Type"] === "Sort" || n["Node Type"] === "Seq Scan"), JSON.stringify(plan));
+      } else {
+        const plan = (await store.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${query.sql}`, [...query.parameters]))).rows.map((r) => r.detail);
+        assert.ok(plan.some((d) => /^(SCAN|SEARCH) groups USING INDEX groups_name\b/.test(d)), plan.join("\n"));
+        assert.ok(!plan.some((d) => /TEMP B-TREE/.test(d)), plan.join("\n"));
+      }
+    }
+
+    const s = server();
+    const token = await s.login();
+    const found = await s.api<{ name: string }[]>("GET", "/security/v1/user-groups?search=BULK%20199&max=20", { token });
+    assert.deepEqual(found.body.map((g) => g.name), Array.from({ length: 20 }, (_, i) => `Bulk 199${String(i).padStart(2, "0")}`));
+    assert.match(found.headers.get("link") ?? "", /rel="next"$/);
+  });
 });
+
+interface PlanNode {
+  "Node Type": string;
+  "Index Name"?: string;
+  Plans?: PlanNode[];
+}
+
+/** A PostgreSQL plan's nodes, all levels. */
+function planNodes(node: PlanNode): PlanNode[] {
+  return [node, ...(node.Plans ?? []).flatMap(planNodes)];
+}

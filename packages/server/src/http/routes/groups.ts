@@ -35,12 +35,25 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, gr
       schema: {
         ...common,
         summary: "List groups",
-        description: "All groups in name order. `search` is a case-insensitive substring of the name, taken literally; `role` keeps the groups that grant that role.",
-        querystring: Type.Object({ search: Type.Optional(Type.String({ maxLength: 256 })), role: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: "A role's name" })) }),
+        description:
+          "All groups in name order. `search` is a case-insensitive substring of the name, taken literally; `role` keeps the groups that grant that role. " +
+          "With `max`, one page and a `Link: <…>; rel=\"next\"` header when more follow (a group picker asks for the first few matches).",
+        querystring: Type.Object({
+          search: Type.Optional(Type.String({ maxLength: 256 })),
+          role: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: "A role's name" })),
+          max: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: "Page size; more pages are announced in a Link header" })),
+          cursor: Type.Optional(Type.String({ maxLength: 2048 })),
+        }),
         response: { 200: Type.Array(GroupSchema), ...errorResponses(400, 401, 403) },
       },
     },
-    async (request) => (await groups.list(request.query.search, request.query.role)).map(toGroupView),
+    async (request, reply) => {
+      const { search, role, max, cursor } = request.query;
+      const after = cursor === undefined ? undefined : decodeCursor(cursor);
+      if (max === undefined) return (await groups.list(search, role, after)).map(toGroupView);
+      const rows = await groups.list(search, role, after, max + 1);
+      return keysetPage(request, reply, rows, max, (g) => g.name).map(toGroupView);
+    },
   );
 
   app.post(

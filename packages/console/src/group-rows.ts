@@ -1,0 +1,73 @@
+import { html, LitElement, nothing } from "lit";
+import { live } from "lit/directives/live.js";
+import { repeat } from "lit/directives/repeat.js";
+import type { RestGroup } from "ecm-sdk/browser";
+import "./group-picker.js";
+
+/** One row: the outside value mapped (a group DN, a claim value; "" where there is none) and the local group's id. */
+export interface GroupRow {
+  key: string;
+  groupId: string;
+}
+
+/**
+ * A list of local groups, each chosen with the group picker: with `keyLabel`, a mapping (each row an
+ * outside value → a local group: a directory's group DNs, a provider's claim values); without, the
+ * groups alone (a provider's groups every user joins). `rows` is set from the stored settings; read
+ * the edited ones with `chosen()`. Stored groups are named by reading each one by its id.
+ */
+export class GroupRows extends LitElement {
+  // Pages pass the stored rows anew on every render (a sync's progress, a test's answer): only other rows replace the edits.
+  static override properties = { rows: { attribute: false, hasChanged: (a: unknown, b: unknown) => JSON.stringify(a) !== JSON.stringify(b) }, legend: {}, keyLabel: { attribute: "key-label" } };
+
+  rows: readonly GroupRow[] = [];
+  legend = "";
+  keyLabel = "";
+  /** The rows as edited; each its own object, the key of its DOM (a removal must not hand one row's typing to the next). */
+  #edited: GroupRow[] = [];
+
+  protected override createRenderRoot(): HTMLElement {
+    return this;
+  }
+
+  protected override willUpdate(changed: Map<string, unknown>): void {
+    if (changed.has("rows")) this.#edited = this.rows.map((r) => ({ ...r }));
+  }
+
+  /** The rows that say something; a value without its local group is refused in words (`what` names the list). */
+  chosen(what: string): GroupRow[] {
+    const chosen: GroupRow[] = [];
+    for (const [i, r] of this.#edited.entries()) {
+      const key = r.key.trim();
+      if (!key && !r.groupId) continue;
+      if (!r.groupId) throw new Error(`Choose the local group of “${key}” (${what}).`);
+      if (this.keyLabel && !key) throw new Error(`${this.keyLabel} ${i + 1} is empty (${what}).`);
+      chosen.push({ key, groupId: r.groupId });
+    }
+    return chosen;
+  }
+
+  #change(): void {
+    this.requestUpdate();
+  }
+
+  protected override render() {
+    const mapping = this.keyLabel !== "";
+    return html`<fieldset class="choice"><legend>${this.legend}</legend>
+      ${repeat(this.#edited, (r) => r, (r, i) => html`<div class="row">
+        ${mapping ? html`<input aria-label=${`${this.keyLabel} ${i + 1}`} .value=${live(r.key)} @input=${(e: InputEvent) => { r.key = (e.target as HTMLInputElement).value; }}><span aria-hidden="true">→</span>` : nothing}
+        <ecm-group-picker label=${`Local group ${i + 1}`} .value=${r.groupId} @group-change=${(e: CustomEvent<RestGroup | null>) => { r.groupId = e.detail?.id ?? ""; this.#change(); }}></ecm-group-picker>
+        <button type="button" aria-label=${`Remove ${mapping ? "mapping" : "group"} ${i + 1}`} @click=${() => { this.#edited.splice(i, 1); this.#change(); }}>Remove</button>
+      </div>`)}
+      <button type="button" @click=${() => { this.#edited.push({ key: "", groupId: "" }); this.#change(); }}>${mapping ? "Add a mapping" : "Add a group"}</button>
+    </fieldset>`;
+  }
+}
+
+customElements.define("ecm-group-rows", GroupRows);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "ecm-group-rows": GroupRows;
+  }
+}
