@@ -84,7 +84,8 @@ function logoutTokenProblem(error: unknown): string {
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return "its signature does not verify";
   if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) return "it is signed with a key the provider does not publish";
   if (error instanceof joseErrors.JOSEAlgNotAllowed || error instanceof joseErrors.JOSENotSupported) return "it is signed with an algorithm this server does not take";
-  return "it is not a signed JWT";
+  if (error instanceof joseErrors.JOSEError) return "it is not a signed JWT";
+  throw error;
 }
 
 /** The logout token's claims when it is one (OpenID Connect Back-Channel Logout 1.0, 2.6). */

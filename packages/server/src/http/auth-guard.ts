@@ -5,7 +5,8 @@ import type { Actor } from "../domain/audit.js";
 import type { AdminActor } from "../domain/users.js";
 import type { RateCounters } from "../storage/rate-counters.js";
 import type { UserQueries } from "../storage/user-queries.js";
-import { ApiError } from "./errors.js";
+import { DomainError } from "../domain/errors.js";
+import { ApiError, fromDomainError } from "./errors.js";
 import type { GuardHook } from "./openapi.js";
 
 /** Who made a request: a login session's user, or an API key's account (then `sessionId` is null). */
@@ -104,7 +105,8 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
         }
         throw error;
       }
-      const refusalNow = () => admit(token).then(() => null, (error: unknown) => (error instanceof ApiError ? error : Promise.reject(error)));
+      // A refusal of any kind (a rule of the domain too, such as a key's rate limit) ends the answer in words.
+      const refusalNow = () => admit(token).then(() => null, (error: unknown) => (error instanceof ApiError ? error : error instanceof DomainError ? fromDomainError(error) : Promise.reject(error)));
       request.auth = { ...admitted, refusalNow };
     };
     return Object.assign(hook, { requiredRoles: roles });

@@ -185,10 +185,11 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
       const first = await records.next();
       const counts = { created: 0, updated: 0, unchanged: 0, failed: 0 };
 
+      /** Why the import ended before its summary; its last `user.import` event says so with the counts. */
+      let ended: string | undefined = "the client went away";
+
       async function* answer(): AsyncGenerator<string> {
         let settled = false;
-        /** Why the import ended before its summary; its last `user.import` event says so with the counts. */
-        let ended: string | undefined = "the answer was cut: the client went away or its token or API key stopped working";
         // The batches' search entries wait in a long pending list (PostgreSQL): merged before the summary,
         // and also when the import fails or its client goes away (finally), not by the next single write.
         const settle = async () => {
@@ -229,7 +230,10 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
       }
       // Sent as it is made: the schema's string documents the body, it does not serialize it.
       // A caller who may no longer import (logged out, disabled, a role removed) gets no batch more.
-      const revoked = (refusal: ApiError) => `${JSON.stringify({ error: { code: refusal.code, message: `${refusal.message.replace(/\.$/, "")}; the rows answered before this line are imported.` } })}\n`;
+      const revoked = (refusal: ApiError) => {
+        ended = refusal.message;
+        return `${JSON.stringify({ error: { code: refusal.code, message: `${refusal.message.replace(/\.$/, "")}; the rows answered before this line are imported.` } })}\n`;
+      };
       return (reply as FastifyReply).type("application/x-ndjson; charset=utf-8").send(Readable.from(whileAuthorized(request, answer(), revoked)));
     },
   );
