@@ -8,7 +8,7 @@ export { Security, type UserRef, type GroupRef } from "./security.js";
 export { Admin } from "./admin.js";
 export type * from "./admin.js";
 export type { ECMOptions, TokenInfo } from "./http.js";
-export { backoffDelay, parseRetryAfter, normalizeBaseUrl } from "./http.js";
+export { backoffDelay, normalizeBaseUrl } from "./http.js";
 export { parseLinkHeader, restUserFields, rowToECMUser, toECMUser, toECMGroup, toECMRole, toRestUserBody, isGuid } from "./mapping.js";
 export * from "./errors.js";
 export { exportRecords, type ExportRecord } from "./export-records.js";

@@ -147,12 +147,17 @@ export function errorFromResponse(status: number, statusText: string, bodyText: 
   return new Cls(message, { status, code, serverMessage: text, additionalInfo, retryAfterSeconds: retryAfterSeconds(retryAfter) });
 }
 
-/** Retry-After in seconds: a number of seconds, or an HTTP date (RFC 9110 10.2.3). */
-function retryAfterSeconds(value: string | null): number | null {
+/** Retry-After in milliseconds: a number of seconds, or an HTTP date (RFC 9110 10.2.3); null when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
   if (!value) return null;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value);
+  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Math.round(Number(value) * 1000);
   const t = Date.parse(value);
-  return Number.isNaN(t) ? null : Math.max(0, Math.ceil((t - Date.now()) / 1000));
+  return Number.isNaN(t) ? null : Math.max(0, t - now);
+}
+
+function retryAfterSeconds(value: string | null): number | null {
+  const ms = parseRetryAfter(value);
+  return ms === null ? null : Math.ceil(ms / 1000);
 }
 
 /** Plain, structured-clonable form of an error, used by ECMSync to cross the worker boundary. */

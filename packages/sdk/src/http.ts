@@ -6,6 +6,7 @@ import {
   ECMError,
   ECMTimeoutError,
   errorFromResponse,
+  parseRetryAfter,
 } from "./errors.js";
 
 /** Options of `new ECM(...)` and `new ECMSync(...)`. */
@@ -82,12 +83,6 @@ export function backoffDelay(attempt: number, base: number, max: number, random:
 }
 
 /** `Retry-After` in milliseconds (seconds or HTTP date), or null. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
-  if (!value) return null;
-  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Math.round(Number(value) * 1000);
-  const t = Date.parse(value);
-  return Number.isNaN(t) ? null : Math.max(0, t - now);
-}
 
 export function normalizeBaseUrl(baseUrl: string): string {
   let u: URL;

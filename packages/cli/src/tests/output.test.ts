@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import { test } from "node:test";
+import { messageOf } from "../errors.js";
 import { ListPrinter } from "../output.js";
 
 /** An output that takes one piece and is then full until it is told to drain. */
@@ -35,4 +36,9 @@ test("a drain that comes before anyone waits for it is not waited for again (a f
   printer.flush();
   out.emit("drain");
   await printer.drained();
+});
+
+test("an error line shows control characters escaped: nothing a server or a file says drives the terminal", () => {
+  const message = messageOf(new Error("Unknown column: \x1b[31mred\x1b]0;title\x07\nnext line"));
+  assert.equal(message, "Unknown column: \\x1b[31mred\\x1b]0;title\\x07 next line");
 });

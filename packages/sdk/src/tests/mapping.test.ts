@@ -16,9 +16,10 @@ import {
   deserializeError,
   errorFromResponse,
   parseErrorMessage,
+  parseRetryAfter,
   serializeError,
 } from "../errors.js";
-import { backoffDelay, normalizeBaseUrl, parseRetryAfter } from "../http.js";
+import { backoffDelay, normalizeBaseUrl } from "../http.js";
 import type { RestUser } from "../types.js";
 
 const rest: RestUser = {
@@ -217,6 +218,8 @@ test("errors survive serialization (ECMSync worker boundary)", () => {
   const limited = errorFromResponse(429, "", JSON.stringify({ errorMessage: "ECMS1401-E Too many attempts; try again later.", additionalInfo: "{}" }), "30");
   assert.ok(limited instanceof ECMTooManyRequestsError);
   assert.equal(limited.retryAfterSeconds, 30, "the server's Retry-After");
+  assert.equal(deserializeError(serializeError(limited)).constructor, ECMTooManyRequestsError);
+  assert.equal((deserializeError(serializeError(limited)) as ECMError).retryAfterSeconds, 30, "across ECMSync's worker");
   assert.equal(errorFromResponse(404, "", "").retryAfterSeconds, null);
   const e = errorFromResponse(409, "", JSON.stringify({ errorMessage: "ECMS1301-E taken", additionalInfo: "{}" }));
   const back = deserializeError(serializeError(e));

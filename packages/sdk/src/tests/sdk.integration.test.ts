@@ -619,7 +619,7 @@ describe("retries and aborts through a flaky connection to the real server", () 
     const ecm = client({ retries: 2 });
     await ecm.login();
     proxy.faults = ["503", "503", "503"];
-    await assert.rejects(ecm.security.groups(), (e: unknown) => e instanceof ECMUnavailableError && e.code === "ECMS1901");
+    await assert.rejects(ecm.security.groups(), (e: unknown) => e instanceof ECMUnavailableError && e.code === "ECMS1901" && e.retryAfterSeconds === 0);
     proxy.faults = ["drop", "drop", "drop"];
     await assert.rejects(ecm.security.groups(), ECMConnectionError);
     proxy.faults = [];
@@ -631,6 +631,9 @@ describe("retries and aborts through a flaky connection to the real server", () 
     proxy.faults = ["503"];
     await assert.rejects(ecm.security.createUser("flaky_user"), ECMUnavailableError);
     assert.deepEqual(proxy.faults, []);
+    // The error says when the server asked to be tried again.
+    proxy.faults = ["503-retry-later"];
+    await assert.rejects(ecm.security.createUser("flaky_user"), (e: unknown) => e instanceof ECMUnavailableError && e.retryAfterSeconds === 3600);
     await assert.rejects(ecm.security.user("flaky_user"), ECMNotFoundError);
   });
 
