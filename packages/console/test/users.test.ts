@@ -475,6 +475,12 @@ describeConsole("users in the console", (ctx, kind) => {
       await page.getByRole("button", { name: "Save", exact: true }).click();
       await page.getByText("Saved.").waitFor();
       assert.equal((await server.api<{ description: string }>("GET", `/security/v1/users/${dora.uuid}`, { token })).body.description, "Payroll");
+      // A service account has no password to reset either (the server refuses it, 409).
+      const robot = await server.api<{ id: string }>("POST", "/security/v1/users", { token, body: { username: "robot.console", serviceAccount: true } });
+      await page.goto(`${url}#/users/${robot.body.id}`);
+      await page.getByRole("heading", { level: 1, name: /robot\.console/ }).waitFor();
+      await page.getByRole("button", { name: /^Disable/ }).waitFor();
+      assert.equal(await page.getByRole("button", { name: /^Reset password/ }).count(), 0);
       assert.deepEqual(errors, []);
     } finally {
       await close();

@@ -215,6 +215,8 @@ class UserPage extends Page {
     const anyLockout = lockout.lockedOutUntil !== null || lockout.failedLogins > 0 || lockout.addresses.length > 0;
     const editable = this.#mayEdit;
     const local = !this.#fromDirectory;
+    // A password of this store: not a directory's user, nor a service account (keys only), nor one an identity provider made (it logs in there).
+    const hasOwnPassword = local && !u.serviceAccount && u.source?.type !== "identity-provider";
     return html`
       <p><a href=${href("users")}>← Users</a></p>
       <h1 tabindex="-1">${u.displayName} <span class="muted">(${u.username})</span></h1>
@@ -226,7 +228,7 @@ class UserPage extends Page {
       ${editable ? html`<div class="toolbar">
         ${u.builtin || !local ? nothing : html`<button @click=${() => void this.#write({ enabled: !u.enabled }, this.#etag, u.enabled ? "Disabled; the user's sessions were ended." : "Enabled.")}>${u.enabled ? "Disable (lock)" : "Enable (unlock)"}</button>`}
         ${anyLockout ? html`<button @click=${() => void this.#act(() => session.api.clearLockout(this.#id), "The lockout was cleared.")}>Clear lockout</button>` : nothing}
-        ${local ? html`<button @click=${() => openDialog(this, "reset-password")}>Reset password…</button>` : nothing}
+        ${hasOwnPassword ? html`<button @click=${() => openDialog(this, "reset-password")}>Reset password…</button>` : nothing}
         ${u.builtin ? nothing : html`<button class="danger" @click=${() => openDialog(this, "delete-user")}>Delete…</button>`}
       </div>` : html`<p class="message warn">Only a system administrator may change this account.</p>`}
       ${anyLockout ? this.#renderLockout(lockout) : nothing}
