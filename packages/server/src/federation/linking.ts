@@ -108,8 +108,11 @@ export function createLinking(store: Store, groups: GroupQueries) {
     return new Map(rows.map((g) => [g.uuid, { id: g.id, name: g.name }]));
   }
 
-  async function joinGroups(on: Kysely<Database>, userId: number, uuids: string[]): Promise<void> {
-    for (const g of (await groupIds(on, uuids)).values()) await groups.addMember(on, g.id, userId);
+  /** Joins the user to these groups; returns the names of those it was not in. */
+  async function joinGroups(on: Kysely<Database>, userId: number, uuids: string[]): Promise<string[]> {
+    const joined: string[] = [];
+    for (const g of (await groupIds(on, uuids)).values()) if (await groups.addMember(on, g.id, userId)) joined.push(g.name);
+    return joined;
   }
 
   /**
@@ -249,8 +252,12 @@ export function createLinking(store: Store, groups: GroupQueries) {
           // Every user of the provider is in its default groups, whoever made the link, and its mapped groups
           // follow its logins: a link through groups that grant system-administrator is a system administrator's to make.
           await assertMayConfigureLoginSource(trx, actor.roles, null, groupsNamed(p), "link a user to this identity provider");
-          await joinGroups(trx, user.id, p.defaultGroupList);
-          await recordAudit(trx, actor, { action: "user.link", target: userTarget(user), details: { alias: p.alias, subject, by: "administrator", ...(replaced ? { replacedSubject: replaced.subject } : {}) } });
+          const joined = await joinGroups(trx, user.id, p.defaultGroupList);
+          await recordAudit(trx, actor, {
+            action: "user.link",
+            target: userTarget(user),
+            details: { alias: p.alias, subject, by: "administrator", ...(replaced ? { replacedSubject: replaced.subject } : {}), ...(joined.length > 0 ? { groupsJoined: joined } : {}) },
+          });
         });
       } catch (error) {
         if (isUniqueViolation(error)) throw new DomainError("name-taken", "This subject of the identity provider is linked to another user.", { alias: p.alias });

@@ -498,6 +498,7 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.equal((await s.api("PUT", path, { token: admin, body: { subject: "hank-at-corp" } })).status, 204, "idempotent");
     const hankGroups = (await s.api("GET", `/security/v1/users/${hank.uuid}/user-groups`, { token: admin })).body.map((g: { name: string }) => g.name);
     assert.ok(hankGroups.includes("corp-staff"), `a user of the provider joins its default groups: ${hankGroups.join(", ")}`);
+    assert.ok((await audit("user.link")).some((e) => e.targetId === hank.uuid && e.details.by === "administrator" && e.details.groupsJoined?.[0] === "corp-staff"), "audited with the groups joined");
     assert.deepEqual((await s.api("GET", `/security/v1/users/${hank.uuid}`, { token: admin })).body.federatedIdentities, [{ alias: "corp", displayName: "corp SSO" }]);
     corp.accounts.set("hank-at-corp", { preferred_username: "someone-else" });
     const token = await providerLogin(s, "corp", "hank-at-corp");
