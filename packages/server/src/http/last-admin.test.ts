@@ -149,6 +149,28 @@ describeEachStore("the last system administrator", (server) => {
     tokens.last = await s.login("last.admin", USER_PASSWORD);
     assert.equal((await del(tokens.last, `/users/${robot.body.id}/api-keys/${key.body.id}`)).status, 204, "with last.admin back");
   });
+
+  it("counts a user whose way in is an identity provider: unlinking it, or disabling or deleting the provider, is refused while it is the last administrator", async () => {
+    const endpoints = { issuer: "https://idp.example", authorizationUrl: "https://idp.example/auth", tokenUrl: "https://idp.example/token", jwksUrl: "https://idp.example/jwks" };
+    const created = await s.api("POST", "/idp/v1/external-identity-provider", { token: tokens.last, body: { alias: "lastidp", providerType: "oidc", displayName: "Last IdP", clientId: "ecm", clientSecret: "s3cret-value", config: endpoints } });
+    assert.equal(created.status, 201, created.text);
+    const idpUser = await s.api<{ id: string }>("POST", "/security/v1/users", { token: tokens.last, body: { username: "idp.admin" } });
+    assert.equal((await put(tokens.last!, `/users/${idpUser.body.id}/user-groups/${root}`)).status, 204);
+    assert.equal((await put(tokens.last!, `/users/${idpUser.body.id}/federated-identities/lastidp`, { subject: "idp-admin-sub" })).status, 204);
+    // Its link is its way in: last.admin may go.
+    assert.equal((await put(tokens.last!, `/users/${users["last.admin"]}`, { enabled: false })).status, 200);
+    // No one is left to send these over HTTP but through the provider: asked of the services themselves.
+    const { linking, providers } = s.server.deps;
+    const actor = { id: null, name: "test", sourceIp: null, roles: ["system-administrator"] };
+    const refused = (what: string) => (e: unknown) => (e as { kind?: string }).kind === "refused" && /last system administrator/.test((e as Error).message) ? true : assert.fail(`${what}: ${String(e)}`);
+    await assert.rejects(linking.unlink(actor, idpUser.body.id, await providers.load("lastidp")), refused("unlinking it"));
+    await assert.rejects(providers.update(actor, "lastidp", { enabled: false }, undefined), refused("disabling its provider"));
+    await assert.rejects(providers.remove(actor, "lastidp", undefined), refused("deleting its provider"));
+    assert.equal((await providers.load("lastidp")).enabled, true, "rolled back");
+    // With last.admin back, each passes.
+    await s.server.deps.store.db.updateTable("users").set({ enabled: 1 }).where("uuid", "=", users["last.admin"]!).execute();
+    await providers.remove(actor, "lastidp", undefined);
+  });
 });
 
 /**
