@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { before, it } from "node:test";
 import { createGroup, createUser, groupId, USER_PASSWORD } from "../test-support/accounts.js";
+import { insertUser } from "../test-support/fixtures.js";
 import { whileLocked } from "../test-support/pg-session.js";
 import { describeEachStore, type ApiResponse, type TestServer } from "../test-support/server.js";
 
@@ -170,6 +171,24 @@ describeEachStore("the last system administrator", (server) => {
     // With last.admin back, each passes.
     await s.server.deps.store.db.updateTable("users").set({ enabled: 1 }).where("uuid", "=", users["last.admin"]!).execute();
     await providers.remove(actor, "lastidp", undefined);
+  });
+
+  it("counts a directory's user while its directory is enabled: disabling or removing the directory is refused while it is the last administrator", async () => {
+    tokens.last = await s.login("last.admin", USER_PASSWORD);
+    const created = await s.api<{ id: string }>("POST", "/security/v1/external-user-storage", { token: tokens.last, body: { name: "last-dir", connectionUrl: "ldap://127.0.0.1:9", baseDn: "dc=last,dc=example" } });
+    assert.equal(created.status, 201, created.text);
+    const { directories, store } = s.server.deps;
+    const directory = await directories.load(created.body.id);
+    const dirAdmin = await insertUser(store, { username: "dir.admin", directory_id: directory.id, dn: "uid=dir.admin,dc=last,dc=example" });
+    assert.equal((await put(tokens.last, `/users/${dirAdmin.uuid}/user-groups/${root}`)).status, 204);
+    assert.equal((await put(tokens.last, `/users/${users["last.admin"]}`, { enabled: false })).status, 200, "the directory's user holds the role");
+    const actor = { id: null, name: "test", sourceIp: null, roles: ["system-administrator"] };
+    const refused = (what: string) => (e: unknown) => (e as { kind?: string }).kind === "refused" && /last system administrator/.test((e as Error).message) ? true : assert.fail(`${what}: ${String(e)}`);
+    await assert.rejects(directories.update(actor, created.body.id, { enabled: false }, undefined), refused("disabling its directory"));
+    await assert.rejects(directories.remove(actor, created.body.id, "disable", undefined), refused("removing its directory"));
+    assert.equal((await userRow("dir.admin")).directory_id, directory.id, "nothing removed");
+    await store.db.updateTable("users").set({ enabled: 1 }).where("uuid", "=", users["last.admin"]!).execute();
+    await directories.remove(actor, created.body.id, "delete", undefined);
   });
 });
 
