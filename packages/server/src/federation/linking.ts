@@ -293,7 +293,7 @@ export function createLinking(store: Store, groups: GroupQueries) {
           .selectFrom("users")
           .select("users.id")
           .where("users.id", "=", user.id)
-          .where((eb) => eb.or([eb.not(withoutOwnLogin), eb.exists(eb.selectFrom("federated_identities").select("user_id").where("user_id", "=", user.id))]))
+          .where((eb) => eb.or([eb.not(withoutOwnLogin()), eb.exists(eb.selectFrom("federated_identities").select("user_id").where("user_id", "=", user.id))]))
           .executeTakeFirst();
         await recordAudit(trx, actor, { action: "user.unlink", target: userTarget(user), details: { alias: p.alias, subject: removed.subject, ...(otherWay ? {} : { leftWithoutLogin: true }) } });
       });

@@ -242,12 +242,13 @@ async function revokeProviderSessions(db: Kysely<Database>, providerId: number):
   await db.deleteFrom("login_codes").where("provider_id", "=", providerId).execute();
 }
 
-/** The local groups a provider's settings fill. */
 /** The local groups a provider puts its users in: its default groups and those its groups claim maps to. */
 export const groupsNamed = (p: Pick<Provider, "defaultGroupList" | "customGroupList">) => [...p.defaultGroupList, ...p.customGroupList.map((m) => m.localGroupId)];
 
-/** Condition on `users`: the user has no way in but identity providers (no password, no directory). */
-export const withoutOwnLogin = sql<boolean>`users.password_hash is null and users.directory_id is null`;
+/** Condition on `users`: the user has no way in but identity providers (no password, no directory, no API key that has not expired). */
+export const withoutOwnLogin = () =>
+  sql<boolean>`users.password_hash is null and users.directory_id is null
+    and not exists (select 1 from api_keys k where k.user_id = users.id and (k.expires_at is null or k.expires_at > ${isoNow()}))`;
 
 /**
  * Configuration of identity providers: validation, discovery, the sealed client secret, audit. Every
@@ -389,7 +390,7 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
     /**
      * Deletes a provider and its links, ends the sessions opened through it, keeps the users it made
      * as local users, and says in the audit log which users are left without a way to log in (no
-     * password, no directory, no other link).
+     * password, no directory, no API key, no other link).
      */
     async remove(actor: AdminActor, alias: string, precondition: Precondition): Promise<void> {
       const removed = await db.transaction().execute(async (trx) => {
@@ -401,7 +402,7 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
           .innerJoin("federated_identities as f", "f.user_id", "users.id")
           .select(["users.uuid", "users.username"])
           .where("f.provider_id", "=", p.id)
-          .where(withoutOwnLogin)
+          .where(withoutOwnLogin())
           .where((eb) => eb.not(eb.exists(eb.selectFrom("federated_identities as o").select("o.user_id").whereRef("o.user_id", "=", "users.id").where("o.provider_id", "!=", p.id))))
           .orderBy("users.username")
           .execute();

@@ -585,11 +585,15 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       const token = await providerLogin(s, "temp", "only-sub");
       const withPassword = await createUser(s, admin, "temp-local");
       await s.api("PUT", `/security/v1/users/${withPassword.uuid}/federated-identities/temp`, { token: admin, body: { subject: "local-sub" } });
+      // An API key is a way in too (a script's): not listed as left without one.
+      const keyed = await s.api<{ id: string }>("POST", "/security/v1/users", { token: admin, body: { username: "temp-keyed" } });
+      await s.api("PUT", `/security/v1/users/${keyed.body.id}/federated-identities/temp`, { token: admin, body: { subject: "keyed-sub" } });
+      assert.equal((await s.api("POST", `/security/v1/users/${keyed.body.id}/api-keys`, { token: admin, body: { name: "script" } })).status, 201);
       assert.equal((await s.api("DELETE", "/idp/v1/external-identity-provider/temp", { token: admin })).status, 204);
       assert.equal((await s.api("GET", "/security/v1/me", { token })).status, 401);
       const [event] = await audit("identity-provider.delete");
       assert.deepEqual(event.details.usersWithoutLogin.map((u: any) => u.username), ["temp-only"]);
-      assert.equal(event.details.linksRemoved, 2);
+      assert.equal(event.details.linksRemoved, 3);
       assert.equal((await s.api("GET", `/security/v1/users/${withPassword.uuid}`, { token: admin })).body.federatedIdentities, null);
       // The user it made is a local user now, in every view (the list and the export read kept documents).
       const only = (await s.api("GET", "/security/v1/users?search=temp-only&extendedInfo=true", { token: admin })).body[0];
