@@ -107,17 +107,24 @@ export function statusBadge(u: RestUser, long = false): TemplateResult {
 /**
  * Whether only a system administrator may change a directory or an identity provider — the server's
  * rule (domain/role-rules.ts): a local group its settings fill grants system-administrator, or one of
- * its users (`source`: `directory:<id>`, `identity-provider:<alias>`) holds that role. False at once
- * for a system administrator. (A group the directory brought that grants it, still without members,
- * is not seen here: the server's refusal says it.)
+ * its users holds that role — a directory's own users, or the users linked to a provider. False at
+ * once for a system administrator. (A group the directory brought that grants it, still without
+ * members, is not seen here: the server's refusal says it.)
  */
-export async function onlySystemAdministrator(groupIds: readonly string[], source: string): Promise<boolean> {
+export async function onlySystemAdministrator(groupIds: readonly string[], through: { directory: string } | { provider: string }): Promise<boolean> {
   if (session.isSystemAdmin) return false;
   const granting = await session.api.groups(undefined, { role: "system-administrator" });
   const named = new Set(groupIds.map((id) => id.toLowerCase()));
   if (granting.some((g) => named.has(g.id.toLowerCase()))) return true;
-  const holders = await Promise.all(granting.map((g) => session.api.users({ source, groupId: g.id }, { max: 1 })));
-  return holders.some((page) => page.items.length > 0);
+  const holders = await Promise.all(
+    granting.map(async (g) => {
+      if ("directory" in through) return (await session.api.users({ source: `directory:${through.directory}`, groupId: g.id }, { max: 1 })).items.length > 0;
+      // Linked, not only made by it: the members of a granting group (few) and their links.
+      const members = await session.api.users({ groupId: g.id }, { max: 1000 });
+      return members.items.some((u) => u.federatedIdentities?.some((f) => f.alias === through.provider));
+    }),
+  );
+  return holders.some(Boolean);
 }
 
 /** A date-time for people, in their locale; "" for none. */

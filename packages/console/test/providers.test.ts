@@ -237,6 +237,15 @@ describeConsole("identity providers in the console", (ctx, kind) => {
       await page.goto(`${url}#/providers/plain`);
       await page.getByRole("button", { name: "Save" }).waitFor();
       assert.equal(await page.getByText("Only a system administrator may change").count(), 0);
+      // A system administrator linked to it (not made by it) locks it too, as the server's rule does.
+      const admins = (await server.api<{ id: string; name: string }[]>("GET", "/security/v1/user-groups?search=administrators", { token })).body.find((g) => g.name === "administrators")!;
+      const boss = await server.api<{ id: string }>("POST", "/security/v1/users", { token, body: { username: "plain.boss", password: USER_PASSWORD } });
+      assert.equal((await server.api("PUT", `/security/v1/users/${boss.body.id}/user-groups/${admins.id}`, { token })).status, 204);
+      assert.equal((await server.api("PUT", `/security/v1/users/${boss.body.id}/federated-identities/plain`, { token, body: { subject: "boss-sub" } })).status, 204);
+      await page.goto(`${url}#/providers`);
+      await page.goto(`${url}#/providers/plain`);
+      await page.getByText("Only a system administrator may change or delete this identity provider").waitFor();
+      assert.equal((await server.api("PUT", "/idp/v1/external-identity-provider/plain", { token: await server.login("sia.security", USER_PASSWORD), body: { guiOrder: 9 } })).status, 403, "as the server says");
       assert.deepEqual(errors, []);
     } finally {
       await close();

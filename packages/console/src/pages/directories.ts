@@ -61,7 +61,7 @@ class DirectoriesPage extends Page {
     await this.attempt(async () => {
       this.#directories = await session.security.directories();
       const d = this.#directories.find((x) => x.id === this.#id);
-      this.#locked = d ? await onlySystemAdministrator(d.groupMappings.map((m) => m.localGroupId), `directory:${d.id}`) : false;
+      this.#locked = d ? await onlySystemAdministrator(d.groupMappings.map((m) => m.localGroupId), { directory: d.id }) : false;
     });
     const id = this.#id;
     // A directory that never synced has no run to read (its GET would be a 404).

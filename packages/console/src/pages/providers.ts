@@ -53,7 +53,7 @@ class ProvidersPage extends Page {
     await this.attempt(async () => {
       this.#providers = await session.security.identityProviders();
       const p = this.#providers.find((x) => x.alias === this.#alias);
-      this.#locked = p ? await onlySystemAdministrator([...p.defaultGroupList, ...p.customGroupList.map((m) => m.localGroupId)], `identity-provider:${p.alias}`) : false;
+      this.#locked = p ? await onlySystemAdministrator([...p.defaultGroupList, ...p.customGroupList.map((m) => m.localGroupId)], { provider: p.alias }) : false;
     });
   }
 
