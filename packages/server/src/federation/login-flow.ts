@@ -244,7 +244,13 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
 
     /** The one-time code of a finished login, once and in time, for a session of its user. */
     async exchange(alias: string, code: string, sourceIp: string | null): Promise<TokenResponse> {
-      const row = await db.deleteFrom("login_codes").where("code_hash", "=", sha256(code)).returningAll().executeTakeFirst();
+      // Taken only at its own provider's exchange: sent to another, it stays for the one it was made for.
+      const row = await db
+        .deleteFrom("login_codes")
+        .where("code_hash", "=", sha256(code))
+        .where("provider_id", "in", (eb) => eb.selectFrom("identity_providers").select("id").where("alias", "=", alias))
+        .returningAll()
+        .executeTakeFirst();
       // The code's user and provider in one read (both are gone, with the code, if either was deleted).
       const found =
         row && row.expires_at >= isoNow()

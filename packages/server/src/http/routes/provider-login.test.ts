@@ -329,6 +329,7 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     };
     const code = await codeOf();
     assert.equal((await exchange("trusted", code)).status, 401, "another provider's exchange");
+    assert.equal((await exchange("corp", code)).status, 200, "which did not use it up");
     const late = await codeOf();
     const once = await codeOf();
     const first = await exchange("corp", once);
