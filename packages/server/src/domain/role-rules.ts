@@ -33,7 +33,7 @@ export function assertMayGrantTo(group: GroupRow, roleName: string): void {
 export type LoginSource = { directoryId: number } | { providerId: number };
 
 /** The ids of the groups that grant system-administrator (few, whatever the store's size). */
-const grantingGroups = (db: Kysely<Database>) => db.selectFrom("group_roles").innerJoin("roles", "roles.id", "group_roles.role_id").select("group_roles.group_id").where("roles.name", "=", SYSTEM_ADMINISTRATOR);
+export const grantingGroups = (db: Kysely<Database>) => db.selectFrom("group_roles").innerJoin("roles", "roles.id", "group_roles.role_id").select("group_roles.group_id").where("roles.name", "=", SYSTEM_ADMINISTRATOR);
 
 /** Whether one of these groups (by id) grants system-administrator. */
 export async function grantsSystemAdministrator(db: Kysely<Database>, groupIds: readonly string[]): Promise<boolean> {

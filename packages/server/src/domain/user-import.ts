@@ -11,6 +11,7 @@ import { auditRow, type AuditEntry } from "./audit.js";
 import { DomainError } from "./errors.js";
 import { ADMINISTRATOR_ACCESS_COLUMNS, assertSystemAdministratorRemains } from "./last-admin.js";
 import type { PasswordPolicy } from "./password-policy.js";
+import { grantingGroups } from "./role-rules.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { fold } from "./user-fields.js";
 import { confusableKey, normalizeName } from "./names.js";
@@ -303,11 +304,7 @@ async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"]
       const rows = await trx
         .selectFrom("groups")
         .select(["id", "name", "name_key"])
-        .select((eb) =>
-          eb
-            .exists(eb.selectFrom("group_roles").innerJoin("roles", "roles.id", "group_roles.role_id").select("group_roles.role_id").whereRef("group_roles.group_id", "=", "groups.id").where("roles.name", "=", SYSTEM_ADMINISTRATOR))
-            .as("grants"),
-        )
+        .select((eb) => eb("groups.id", "in", grantingGroups(trx)).as("grants"))
         .where(where, "in", list(keys) as never)
         .execute();
       for (const g of rows) {
@@ -322,7 +319,7 @@ async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"]
   const actorIsSystemAdministrator = actor.roles.includes(SYSTEM_ADMINISTRATOR);
   const systemAdministrators = new Set<number>();
   if (!actorIsSystemAdministrator) {
-    const adminGroups = trx.selectFrom("group_roles").innerJoin("roles", "roles.id", "group_roles.role_id").select("group_roles.group_id").where("roles.name", "=", SYSTEM_ADMINISTRATOR);
+    const adminGroups = grantingGroups(trx);
     if (existingIds.length > 0) {
       const holders = await trx
         .selectFrom("users")
