@@ -45,3 +45,8 @@ export function notFound(what: string, id: string): DomainError {
 export function staleVersion(currentVersion: number): DomainError {
   return new DomainError("stale", "The resource was changed by someone else; read it again and retry.", { currentVersion });
 }
+
+/** An administrator's own password is not set by the administrator routes: only by PUT /me/password, with the current one. */
+export function ownPasswordRefused(username: string): DomainError {
+  return new DomainError("refused", "Your own password is changed with PUT /security/v1/me/password, which asks for the current one.", { username });
+}

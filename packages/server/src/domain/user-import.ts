@@ -8,7 +8,7 @@ import type { StoreDialect } from "../storage/dialect/dialect.js";
 import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
 import { auditRow, type AuditEntry } from "./audit.js";
-import { DomainError } from "./errors.js";
+import { DomainError, ownPasswordRefused } from "./errors.js";
 import { ADMINISTRATOR_ACCESS_COLUMNS, assertSystemAdministratorRemains } from "./last-admin.js";
 import type { PasswordPolicy } from "./password-policy.js";
 import { grantingGroups } from "./role-rules.js";
@@ -371,6 +371,8 @@ function planRow(context: BatchContext, takenNames: NameHolders, actor: AdminAct
     if (current.directory_id !== null) throw new DomainError("refused", "The password of a directory user is managed by its directory.", { username });
     if (current.service_account === 1) throw new DomainError("refused", "A service account has no password: it authenticates with API keys.", { username });
     if (context.providerOnly.has(current.id)) throw new DomainError("refused", "This user logs in through identity providers only and has no local password.", { username });
+    // A stolen token must not take its account over for good: the owner's password needs the current one.
+    if (current.id === actor.id) throw ownPasswordRefused(username);
     changes.password_hash = hash;
     changes.password_changed_at = now;
     after.passwordSet = true;

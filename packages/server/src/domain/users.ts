@@ -2,7 +2,7 @@ import { sql, type Kysely } from "kysely";
 import { addressLockouts, clearAddressLockouts, type AddressLockout, type LoginService } from "../auth/login.js";
 import type { PasswordHasher } from "../auth/passwords.js";
 import { Sessions } from "../auth/sessions.js";
-import { DomainError, staleVersion } from "./errors.js";
+import { DomainError, ownPasswordRefused, staleVersion } from "./errors.js";
 import { requireUser } from "./lookups.js";
 import { isUniqueViolation } from "../storage/constraints.js";
 import type { GroupQueries } from "../storage/group-queries.js";
@@ -336,7 +336,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
       // Who may reset whose password is decided before the policy looks at the password: a caller
       // without the right learns nothing of it. The write checks again on the row it locks.
       const mayReset = async (q: UserQueries, row: UserRow) => {
-        if (row.id === actor.id) throw new DomainError("refused", "Your own password is changed with PUT /security/v1/me/password, which asks for the current one.", { username: row.username });
+        if (row.id === actor.id) throw ownPasswordRefused(row.username);
         await assertMayAdminister(q, actor, row, "reset the password of a system administrator");
       };
       const queries = createUserQueries(store);

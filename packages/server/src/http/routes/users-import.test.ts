@@ -261,6 +261,17 @@ describeEachStore("bulk import", (server) => {
     const sec = await server().login("imp_secadmin", "Sec-Admin-Password-1");
     const { lines } = await importUsers(server(), sec, ndjson([{ username: "imp_escalate", groups: ["administrators"] }, { username: "sysadmin", firstName: "Mallory" }, { username: "imp_fine" }]));
     assert.deepEqual(lines.slice(0, 3).map((l) => [l.status, l.error?.code]), [["failed", "ECMS1103"], ["failed", "ECMS1103"], ["created", undefined]]);
+    // A token (or key) does not set its own account's password: that takes the current one, at /me/password.
+    const bcryptHash = await bcrypt.hash("Taken-Over-Passw0rd-9", 4);
+    for (const query of ["", "?dryRun=true"]) {
+      for (const row of [{ password: "Taken-Over-Passw0rd-9" }, { passwordHash: bcryptHash }]) {
+        const own = await importUsers(server(), sec, ndjson([{ username: "imp_secadmin", ...row }]), undefined, query);
+        assert.equal(own.lines[0]!.status, "failed");
+        assert.match(own.lines[0]!.error!.message, /Your own password is changed with PUT \/security\/v1\/me\/password/);
+      }
+    }
+    assert.equal(await server().login("imp_secadmin", "Taken-Over-Passw0rd-9").catch(() => "refused"), "refused");
+    assert.ok(await server().login("imp_secadmin", "Sec-Admin-Password-1"));
     assert.equal((await importUsers(server(), token, "{}", "application/json")).status, 415);
     const text = await importUsers(server(), token, "username\nx\n", "text/plain");
     assert.equal(text.status, 415);
