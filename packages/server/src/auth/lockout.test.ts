@@ -55,6 +55,28 @@ describeEachStore(
       assert.equal(await lockedOutUntil(id), until, "and that does not lift the lockout for the others");
     });
 
+    it("a lockout stops password logins only: the account's keys keep working, and an account without a password is never locked out", async () => {
+      const s = server();
+      const keyOf = async (id: string) => (await s.api("POST", `/security/v1/users/${id}/api-keys`, { token, body: { name: "script" } })).body.secret as string;
+      const owner = await createUser("keyed.owner");
+      const ownerKey = await keyOf(owner);
+      const robot = (await s.api("POST", "/security/v1/users", { token, body: { username: "keyed.robot", serviceAccount: true } })).body.id as string;
+      const robotKey = await keyOf(robot);
+      for (const address of ["127.0.0.9", "127.0.0.10"]) {
+        for (let i = 0; i < 3; i++) {
+          assert.equal(await loginFrom(s, address, "keyed.owner", `wrong-guess-${i}`), 401);
+          assert.equal(await loginFrom(s, address, "keyed.robot", `wrong-guess-${i}`), 401);
+        }
+      }
+      assert.ok(await lockedOutUntil(owner), "guesses lock the account's password logins out");
+      assert.equal((await s.api("GET", "/security/v1/me", { token: ownerKey })).status, 200, "but not its key");
+      assert.equal(await lockedOutUntil(robot), null, "a service account has no password to guess: nothing is counted");
+      assert.deepEqual((await s.api("GET", `/security/v1/users/${robot}/lockout`, { token })).body, { lockedOutUntil: null, failedLogins: 0, addresses: [] });
+      assert.equal((await s.api("GET", "/security/v1/me", { token: robotKey })).status, 200);
+      const refusals = await s.api("GET", `/security/v1/audit-events?target=${robot}&action=auth.login`, { token });
+      assert.ok(refusals.body.length > 0, "the attempts are still audited");
+    });
+
     it("an administrator's clear lifts the account's and every address's lockout", async () => {
       const s = server();
       const id = await createUser("cleared.up");

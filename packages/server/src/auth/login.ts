@@ -14,12 +14,14 @@ export const invalidCredentials = () => new DomainError("credentials-refused", "
 
 /**
  * Why an existing account may not log in right now, or null when it may. The account-wide lockout
- * does not apply at an address familiar to the account (see LoginService).
+ * stops password logins only (`passwordLogin`), and not at an address familiar to the account (see
+ * LoginService): anyone can cause a lockout by guessing, so it must not stop the account's API keys or
+ * its provider logins, which prove who they are without the password being guessed at.
  */
-export function loginRefusal(user: UserRow, now = new Date(), familiar = false): string | null {
+export function loginRefusal(user: UserRow, now = new Date(), passwordLogin: { familiar: boolean } | null = null): string | null {
   const nowIso = now.toISOString();
   if (!user.enabled) return "disabled";
-  if (!familiar && user.locked_out_until && user.locked_out_until > nowIso) return "locked-out";
+  if (passwordLogin !== null && !passwordLogin.familiar && user.locked_out_until && user.locked_out_until > nowIso) return "locked-out";
   if (user.valid_from && user.valid_from > nowIso) return "not-yet-valid";
   if (user.valid_to && user.valid_to < nowIso) return "expired";
   return null;
@@ -141,7 +143,7 @@ export class LoginService {
       throw invalidCredentials();
     }
     const target = userTarget(user);
-    const refusal = standing.lockedOut ? "locked-out" : loginRefusal(user, new Date(), standing.familiar);
+    const refusal = standing.lockedOut ? "locked-out" : loginRefusal(user, new Date(), standing);
     if (!passwordMatches) {
       await this.wrongPassword(user, standing, actor, "auth.login", refusal ?? "wrong-password");
       throw invalidCredentials();
@@ -182,7 +184,7 @@ export class LoginService {
   async confirmPassword(user: UserRow, password: string, actor: Actor): Promise<boolean> {
     const standing = await this.standing(user, actor.sourceIp ?? "");
     const matches = await this.credentials.verify(user, password, { familiar: standing.familiar });
-    const refused = standing.lockedOut || loginRefusal(user, new Date(), standing.familiar) === "locked-out";
+    const refused = standing.lockedOut || loginRefusal(user, new Date(), standing) === "locked-out";
     if (matches && !refused && (await this.succeeded(user, standing))) return true;
     if (matches) await this.recordFailure(actor, "auth.reauthenticate", userTarget(user), "locked-out");
     else await this.wrongPassword(user, standing, actor, "auth.reauthenticate", "wrong-password");
@@ -280,6 +282,9 @@ export class LoginService {
   /** A wrong password: counts toward the lockouts, and records the failure and any lockout it caused. */
   private async wrongPassword(user: UserRow, standing: Standing, actor: Actor, action: string, reason: string): Promise<void> {
     const target = userTarget(user);
+    // An account without a password (a service account, a provider's user) has nothing to guess: counting
+    // would only let anyone lock it out, and a lockout is shown to its administrators as if it were under attack.
+    if (user.password_hash === null && user.directory_id === null) return this.recordFailure(actor, action, target, reason);
     const addressLockout = await this.countSourceFailure(user, standing.source);
     // An address already locked out adds nothing: its guesses cannot succeed anyway.
     const accountLockout = addressLockout === undefined || standing.familiar ? false : await this.countAccountFailure(user);
