@@ -45,6 +45,8 @@ export class ProviderLoginFailed extends Error {
     readonly refusal: DomainError,
     readonly returnTo: string | null,
     readonly detail: string | null = null,
+    /** No login was in progress: anyone can send such a callback, without having started a login first. */
+    readonly withoutLogin = false,
   ) {
     super(refusal.message);
   }
@@ -109,9 +111,15 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
     return Number(written.numInsertedOrUpdatedRows) === 1;
   }
 
-  async function refuse(p: Pick<Provider, "uuid" | "alias"> | null, actor: Actor, reason: string, user?: { uuid: string; username: string } | null): Promise<void> {
+  /**
+   * Audits a refused login. `aggregate`: a refusal anyone can cause without limit (a callback with no
+   * login in progress) is counted a minute per address and target, not written as a row per request.
+   */
+  async function refuse(p: Pick<Provider, "uuid" | "alias"> | null, actor: Actor, reason: string, user?: { uuid: string; username: string } | null, aggregate = false): Promise<void> {
     const target = user ? { type: "user", id: user.uuid, name: user.username } : p ? { type: "identity-provider", id: p.uuid, name: p.alias } : undefined;
-    await recordAudit(db, actor, { action: "auth.provider-login", target, outcome: "failure", details: { alias: p?.alias, reason } });
+    const entry = { action: "auth.provider-login", target, outcome: "failure" as const, details: { alias: p?.alias, reason } };
+    if (aggregate) tally.add(actor, perMinute(actor, entry));
+    else await recordAudit(db, actor, entry);
   }
 
   return {
@@ -237,8 +245,8 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
         const named = p ?? (error instanceof ProviderDisabled ? error.provider : null);
         const reason =
           error instanceof LoginRefused ? error.reason : error instanceof ProviderDisabled ? "disabled-provider" : error.kind === "not-found" ? "unknown-provider" : String(error.details.reason);
-        await refuse(named, providerActor(named?.alias, sourceIp), reason, error instanceof LoginRefused ? error.user : null);
-        throw new ProviderLoginFailed(error, pending?.return_to ?? null, libraryDetail(thrown));
+        await refuse(named, providerActor(named?.alias, sourceIp), reason, error instanceof LoginRefused ? error.user : null, !pending);
+        throw new ProviderLoginFailed(error, pending?.return_to ?? null, libraryDetail(thrown), !pending);
       }
     },
 
@@ -265,7 +273,8 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
           : undefined;
       if (!row || !found) {
         const p = await db.selectFrom("identity_providers").select(["uuid", "alias"]).where("alias", "=", alias).executeTakeFirst();
-        await refuse(p ?? null, providerActor(p?.alias, sourceIp, row?.user_id ?? null), "unknown-or-expired-code");
+        // A code no login made is anyone's guess: counted, not written a row per request.
+        await refuse(p ?? null, providerActor(p?.alias, sourceIp, row?.user_id ?? null), "unknown-or-expired-code", null, !row);
         throw new DomainError("credentials-refused", "The login code is unknown, used or expired: log in again.");
       }
       const { provider_id, provider_uuid, provider_enabled, ...user } = found;

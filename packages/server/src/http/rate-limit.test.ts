@@ -98,6 +98,15 @@ describeEachStore(
       assert.deepEqual(refused.map((e: any) => e.count), [3], "one event whose count grows");
       // The caller's text in place of an alias is not written as an actor's name.
       assert.equal((await s.api("POST", "/auth/v1/providers/Caller-Chosen-Text/exchange", { from: "127.0.0.20", body: { code: "x" } })).status, 401);
+      // Callbacks that follow no login (anyone can send them): limited per address, one event whose count grows.
+      for (const alias of ["limited-idp", "limited-idp", "no-such-idp"]) {
+        const stray = await s.api("GET", `/auth/v1/providers/${alias}/callback?state=x&code=y`, { from: "127.0.0.24" });
+        if (alias === "no-such-idp") assertTooMany(stray);
+        else assert.equal(stray.status, 400, stray.text);
+      }
+      await s.server.deps.auditTally.flush();
+      const strays = (await s.api("GET", "/security/v1/audit-events?action=auth.provider-login&outcome=failure", { token })).body.filter((e: any) => e.sourceAddress === "127.0.0.24");
+      assert.deepEqual(strays.map((e: any) => [e.details.reason, e.count]).sort(), [["no-pending-login", 2], ["unknown-provider", 1]]);
       const exchanges = (await s.api("GET", "/security/v1/audit-events?action=auth.provider-login&outcome=failure", { token })).body;
       assert.ok(exchanges.length > 0 && exchanges.every((e: any) => !JSON.stringify(e).includes("Caller-Chosen-Text")));
     });

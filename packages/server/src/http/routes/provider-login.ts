@@ -30,6 +30,7 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
   // Starting a login writes a pending login and sends the browser on; an exchange looks a code up: both are anonymous.
   const providerLoginLimit = addressLimit(app, config.rateLimit, "provider login", config.rateLimit.providerLoginsPerAddress);
   const refusedLogouts = addressLimit(app, config.rateLimit, "refused back-channel logout", config.rateLimit.providerLoginsPerAddress);
+  const strayCallbacks = addressLimit(app, config.rateLimit, "callback without a login in progress", config.rateLimit.providerLoginsPerAddress);
   const cookiePath = (alias: string) => `${app.prefix}/auth/v1/providers/${encodeURIComponent(alias)}/`;
   /** The console, where a browser goes when nothing better is known: a path, so no Host header chooses the origin. */
   const consolePath = `${app.prefix}/console/`;
@@ -100,7 +101,7 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
       params: AliasParams,
       // The provider's answer: code, state, iss, or error; providers may add their own parameters.
       querystring: Type.Object({}, { additionalProperties: Type.String({ maxLength: 4096 }) }),
-      response: { 303: Type.Null(), ...errorResponses(400, 401, 404, 503) },
+      response: { 303: Type.Null(), ...errorResponses(400, 401, 404, 429, 503) },
     },
   }, async (request, reply) => {
     const { alias } = request.params;
@@ -112,8 +113,11 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
     try {
       done = await loginFlow.complete(alias, unsigned?.valid ? unsigned.value ?? undefined : undefined, query, request.ip);
     } catch (error) {
-      if (error instanceof ProviderLoginFailed) return refused(request, reply, alias, error);
-      throw error;
+      if (!(error instanceof ProviderLoginFailed)) throw error;
+      // A callback that follows a login started here is limited by the login's own limit; one that
+      // follows none (anyone can send it) counts against its address, a 429 past the limit.
+      if (error.withoutLogin) await strayCallbacks.call(app, request, reply);
+      return refused(request, reply, alias, error);
     }
     const target = new URL(done.returnTo);
     target.hash = `code=${encodeURIComponent(done.code)}`;
