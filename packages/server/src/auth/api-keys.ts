@@ -3,7 +3,8 @@ import type { Kysely } from "kysely";
 import { recordAudit, type Actor } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
-import { userTarget } from "../domain/users.js";
+import { madeBySystemAdministrator } from "../domain/role-rules.js";
+import { userTarget, type AdminActor } from "../domain/users.js";
 import type { Database, UserRow } from "../storage/schema.js";
 import { isUniqueViolation } from "../storage/constraints.js";
 import { countHit } from "../storage/rate-counters.js";
@@ -54,13 +55,13 @@ export class ApiKeys {
   ) {}
 
   /** A new key for `user`; the secret is returned here only. */
-  async create(actor: Actor, user: UserRow, givenName: string, expiresAt: string | null): Promise<{ key: ApiKeyView; secret: string }> {
+  async create(actor: AdminActor, user: UserRow, givenName: string, expiresAt: string | null): Promise<{ key: ApiKeyView; secret: string }> {
     if (user.identity_provider_id !== null) throw new DomainError("refused", "A user of an identity provider cannot have API keys.", { username: user.username });
     const name = givenName.trim();
     if (name === "") throw new DomainError("invalid", "name must say what the key is for: it is blank.", { field: "name" });
     if (expiresAt !== null && expiresAt <= isoNow()) throw new DomainError("invalid", "expiresAt must be in the future.", { field: "expiresAt" });
     const secret = API_KEY_PREFIX + randomBytes(30).toString("base64url");
-    const row = { uuid: randomUUID(), user_id: user.id, name, prefix: secret.slice(0, SHOWN_CHARS), secret_hash: this.hashOf(secret), created_at: isoNow(), expires_at: expiresAt, last_used_at: null };
+    const row = { uuid: randomUUID(), user_id: user.id, name, prefix: secret.slice(0, SHOWN_CHARS), secret_hash: this.hashOf(secret), created_at: isoNow(), expires_at: expiresAt, last_used_at: null, by_system_administrator: madeBySystemAdministrator(actor.roles) };
     try {
       await this.db.transaction().execute(async (trx) => {
         await trx.insertInto("api_keys").values(row).execute();
@@ -90,17 +91,17 @@ export class ApiKeys {
   }
 
   /** The account of a key that may be used now, or null; over its rate limit, a too-many-attempts error. */
-  async authenticate(secret: string): Promise<{ user: UserRow; keyId: string } | null> {
+  async authenticate(secret: string): Promise<{ user: UserRow; keyId: string; bySystemAdministrator: boolean } | null> {
     const now = new Date(this.now()).toISOString();
     const row = await this.db
       .selectFrom("api_keys")
       .innerJoin("users", "users.id", "api_keys.user_id")
       .selectAll("users")
-      .select(["api_keys.id as key_row", "api_keys.uuid as key_id", "api_keys.expires_at as key_expires_at", "api_keys.last_used_at as key_last_used_at"])
+      .select(["api_keys.id as key_row", "api_keys.uuid as key_id", "api_keys.expires_at as key_expires_at", "api_keys.last_used_at as key_last_used_at", "api_keys.by_system_administrator as key_by_system_administrator"])
       .where("api_keys.secret_hash", "=", this.hashOf(secret))
       .executeTakeFirst();
     if (!row) return null;
-    const { key_row, key_id, key_expires_at, key_last_used_at, ...user } = row;
+    const { key_row, key_id, key_expires_at, key_last_used_at, key_by_system_administrator, ...user } = row;
     if ((key_expires_at !== null && key_expires_at <= now) || loginRefusal(user) !== null) return null;
     if (this.limits.perMinute > 0) {
       const { hits, resetAt } = await countHit(this.db, `api-key|${key_id}`, 60_000);
@@ -112,7 +113,7 @@ export class ApiKeys {
     if (key_last_used_at === null || Date.parse(key_last_used_at) < Date.now() - LAST_USED_PRECISION_MS) {
       await this.db.updateTable("api_keys").set({ last_used_at: now }).where("id", "=", key_row).execute();
     }
-    return { user, keyId: key_id };
+    return { user, keyId: key_id, bySystemAdministrator: key_by_system_administrator === 1 };
   }
 }
 

@@ -3,6 +3,8 @@ import type { LockoutPolicy } from "../config.js";
 import { perMinute, recordAudit, type Actor, type AuditEntry, type AuditTally } from "../domain/audit.js";
 import { fold } from "../domain/user-fields.js";
 import { DomainError } from "../domain/errors.js";
+import { NOT_MADE_BY_SYSTEM_ADMINISTRATOR } from "../domain/role-rules.js";
+import { SYSTEM_ADMINISTRATOR } from "../domain/roles.js";
 import type { Database, UserRow } from "../storage/schema.js";
 import { isoAfter, isoNow } from "../storage/time.js";
 import type { UserQueries } from "../storage/user-queries.js";
@@ -148,8 +150,11 @@ export class LoginService {
       await this.wrongPassword(user, standing, actor, "auth.login", refusal ?? "wrong-password");
       throw invalidCredentials();
     }
-    if (refusal) {
-      await this.recordFailure(actor, "auth.login", target, refusal);
+    const bySystemAdministrator = await this.madeBySystemAdministrator(user);
+    // A password or directory that a system administrator did not set up does not open an account that holds the role (role-rules.ts).
+    const refused = refusal ?? (!bySystemAdministrator && (await this.users.roleNames(user)).includes(SYSTEM_ADMINISTRATOR) ? NOT_MADE_BY_SYSTEM_ADMINISTRATOR : null);
+    if (refused) {
+      await this.recordFailure(actor, "auth.login", target, refused);
       throw invalidCredentials();
     }
     const self = { id: user.id, name: user.username, sourceIp };
@@ -157,6 +162,7 @@ export class LoginService {
     // login, and no session of a login that then turns out locked out.
     try {
       return await this.sessions.issue(user, sourceIp, {
+        bySystemAdministrator,
         alongside: async (trx) => {
           // The rows were read before the slow verify: concurrent wrong guesses may have locked the address
           // or the account out since, so the reset of the failure counts succeeds only while they are not.
@@ -277,6 +283,16 @@ export class LoginService {
       .returning("user_id")
       .executeTakeFirst();
     return sourceOpen !== undefined;
+  }
+
+  /**
+   * Whether a system administrator (or the account itself) made this password login's way in: the
+   * password, or for a directory's user the directory's configuration (role-rules.ts madeBySystemAdministrator).
+   */
+  private async madeBySystemAdministrator(user: UserRow): Promise<boolean> {
+    if (user.directory_id === null) return user.password_by_system_administrator === 1;
+    const directory = await this.db.selectFrom("directories").select("by_system_administrator").where("id", "=", user.directory_id).executeTakeFirst();
+    return directory?.by_system_administrator === 1;
   }
 
   /** A wrong password: counts toward the lockouts, and records the failure and any lockout it caused. */

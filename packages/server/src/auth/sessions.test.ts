@@ -7,7 +7,7 @@ describeEachStore("token verifier (Sessions.authenticate)", (server) => {
   it("refuses the token of a disabled user whose session row is still live (disabling revokes too: this is the second line)", async () => {
     const { store, sessions } = server().server.deps;
     const user = await insertUser(store, { username: "verifier.disabled" });
-    const { access_token } = await sessions.issue(user, null);
+    const { access_token } = await sessions.issue(user, null, { bySystemAdministrator: true });
     assert.equal((await sessions.authenticate(access_token))?.user.id, user.id);
     // Disabled behind the API's back: no revocation, so only the verifier's own check can refuse.
     await store.db.updateTable("users").set({ enabled: 0 }).where("id", "=", user.id).execute();

@@ -24,6 +24,8 @@ export interface SessionOrigin {
 export interface Principal {
   sessionId: string;
   user: UserRow;
+  /** Opened by a way in that a system administrator made (domain/role-rules.ts madeBySystemAdministrator). */
+  bySystemAdministrator: boolean;
 }
 
 /**
@@ -45,7 +47,11 @@ export class Sessions {
    * A session opened through an identity provider names the provider session (`origin`), which
    * back-channel logout ends.
    */
-  async issue(user: Pick<UserRow, "id" | "uuid">, sourceIp: string | null, { alongside, origin }: { alongside?: (trx: Kysely<Database>) => Promise<unknown>; origin?: SessionOrigin } = {}): Promise<TokenResponse> {
+  async issue(
+    user: Pick<UserRow, "id" | "uuid">,
+    sourceIp: string | null,
+    { alongside, origin, bySystemAdministrator }: { alongside?: (trx: Kysely<Database>) => Promise<unknown>; origin?: SessionOrigin; bySystemAdministrator: boolean },
+  ): Promise<TokenResponse> {
     const id = randomBytes(18).toString("base64url");
     const now = this.now();
     const { kid, alg, key } = await this.keys.current();
@@ -60,7 +66,7 @@ export class Sessions {
     const insert = (on: Kysely<Database>) =>
       on
         .insertInto("sessions")
-        .values({ id, user_id: user.id, created_at: new Date(now).toISOString(), expires_at: isoAfter(this.ttlSeconds, now), revoked_at: null, source_ip: sourceIp, provider_id: origin?.providerId ?? null, provider_subject: origin?.subject ?? null, provider_sid: origin?.sid ?? null })
+        .values({ id, user_id: user.id, created_at: new Date(now).toISOString(), expires_at: isoAfter(this.ttlSeconds, now), revoked_at: null, source_ip: sourceIp, provider_id: origin?.providerId ?? null, provider_subject: origin?.subject ?? null, provider_sid: origin?.sid ?? null, by_system_administrator: bySystemAdministrator ? 1 : 0 })
         .execute();
     if (alongside) {
       await this.db.transaction().execute(async (trx) => {
@@ -89,7 +95,7 @@ export class Sessions {
       .selectFrom("sessions")
       .innerJoin("users", "users.id", "sessions.user_id")
       .selectAll("users")
-      .select(["sessions.expires_at as session_expires_at", "sessions.created_at as session_created_at"])
+      .select(["sessions.expires_at as session_expires_at", "sessions.created_at as session_created_at", "sessions.by_system_administrator as session_by_system_administrator"])
       .where("sessions.id", "=", sid)
       .where("sessions.revoked_at", "is", null)
       .where("sessions.expires_at", ">", nowIso)
@@ -98,9 +104,9 @@ export class Sessions {
       .where((eb) => eb.and([eb.or([eb("users.valid_from", "is", null), eb("users.valid_from", "<=", nowIso)]), eb.or([eb("users.valid_to", "is", null), eb("users.valid_to", ">=", nowIso)])]))
       .executeTakeFirst();
     if (!row) return null;
-    const { session_expires_at, session_created_at, ...user } = row;
+    const { session_expires_at, session_created_at, session_by_system_administrator, ...user } = row;
     await this.slide(sid, session_expires_at, session_created_at, now);
-    return { sessionId: sid, user };
+    return { sessionId: sid, user, bySystemAdministrator: session_by_system_administrator === 1 };
   }
 
   /** Moves the end of the session forward; skipped while it is fresh, so most requests write nothing. */

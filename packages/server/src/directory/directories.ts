@@ -6,7 +6,7 @@ import { recordAudit, recordAuditMany, type Actor } from "../domain/audit.js";
 import { DomainError, notFound, staleVersion } from "../domain/errors.js";
 import { UUID_PATTERN } from "../domain/lookups.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
-import { assertMayConfigureLoginSource } from "../domain/role-rules.js";
+import { assertMayConfigureLoginSource, madeBySystemAdministrator } from "../domain/role-rules.js";
 import type { AdminActor } from "../domain/users.js";
 import { checkPrecondition, type Precondition } from "../domain/versioned.js";
 import { isUniqueViolation } from "../storage/constraints.js";
@@ -267,7 +267,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
         return await db.transaction().execute(async (trx) => {
           await checkGroups(trx, next);
           await assertMayConfigureLoginSource(trx, actor.roles, null, groupsNamed(next), "add this directory");
-          const row = await trx.insertInto("directories").values({ uuid: randomUUID(), ...toRowValues(next), created_at: now, updated_at: now }).returningAll().executeTakeFirstOrThrow();
+          const row = await trx.insertInto("directories").values({ uuid: randomUUID(), ...toRowValues(next), created_at: now, updated_at: now, by_system_administrator: madeBySystemAdministrator(actor.roles) }).returningAll().executeTakeFirstOrThrow();
           await trx.insertInto("directory_sync_state").values({ directory_id: row.id }).execute();
           const created = toDirectory(row);
           await recordAudit(trx, actor, { action: "directory.create", target: directoryTarget(created), details: { after: auditedSettings(next) } });
@@ -293,7 +293,8 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
           await assertMayConfigureLoginSource(trx, actor.roles, { directoryId: current.id }, [...groupsNamed(current), ...groupsNamed(next)], "change this directory");
           const row = await trx
             .updateTable("directories")
-            .set({ ...toRowValues(next), version: sql<number>`version + 1`, updated_at: isoNow() })
+            // Whoever saves it last made it (role-rules.ts madeBySystemAdministrator).
+            .set({ ...toRowValues(next), version: sql<number>`version + 1`, updated_at: isoNow(), by_system_administrator: madeBySystemAdministrator(actor.roles) })
             .where("id", "=", current.id)
             .where("version", "=", current.version)
             .returningAll()

@@ -33,26 +33,30 @@ export async function assertSystemAdministratorRemains(db: Kysely<Database>, wit
       // A way in: a password; else, unless a password change is due (it stops keys, directory and provider
       // logins with a 403 until done, and only a password of this store can be changed here), an enabled
       // directory to bind to, a link to an enabled identity provider, or an API key that has not expired.
-      // A service account without keys, or a user without a password, counts for no one.
+      // A service account without keys, or a user without a password, counts for no one; nor does a
+      // way in that a system administrator did not make (role-rules.ts madeBySystemAdministrator).
       eb.or([
-        eb("users.password_hash", "is not", null),
+        eb.and([eb("users.password_hash", "is not", null), eb("users.password_by_system_administrator", "=", 1)]),
         eb.and([
           eb("users.change_password", "=", 0),
           eb.or([
-            eb.exists(eb.selectFrom("directories").select("directories.id").whereRef("directories.id", "=", "users.directory_id").where("directories.enabled", "=", 1)),
+            eb.exists(eb.selectFrom("directories").select("directories.id").whereRef("directories.id", "=", "users.directory_id").where("directories.enabled", "=", 1).where("directories.by_system_administrator", "=", 1)),
             eb.exists(
               eb
                 .selectFrom("federated_identities")
                 .innerJoin("identity_providers", "identity_providers.id", "federated_identities.provider_id")
                 .select("federated_identities.user_id")
                 .whereRef("federated_identities.user_id", "=", "users.id")
-                .where("identity_providers.enabled", "=", 1),
+                .where("identity_providers.enabled", "=", 1)
+                .where("identity_providers.by_system_administrator", "=", 1)
+                .where("federated_identities.by_system_administrator", "=", 1),
             ),
             eb.exists(
               eb
                 .selectFrom("api_keys")
                 .select("api_keys.user_id")
                 .whereRef("api_keys.user_id", "=", "users.id")
+                .where("api_keys.by_system_administrator", "=", 1)
                 .where((k) => k.or([k("api_keys.expires_at", "is", null), k("api_keys.expires_at", ">", now)])),
             ),
           ]),

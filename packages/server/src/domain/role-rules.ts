@@ -77,3 +77,17 @@ export async function assertMayConfigureLoginSource(db: Kysely<Database>, caller
   const through = (await ofSource("users.id")) ?? (await ofSource("users.profile_id"));
   if (through) throw refuse();
 }
+
+/**
+ * A way into an account that a security administrator may make — an API key, a link to a provider's
+ * subject, the configuration of a provider or a directory — opens an account that holds the
+ * system-administrator role only when a system administrator made it (`by_system_administrator`,
+ * migration 014f). Else a security administrator could plant one on an ordinary account and hold the
+ * role from the day that account is promoted, by whichever path. Checked when the way in is used.
+ */
+export function madeBySystemAdministrator(callerRoles: readonly string[]): 0 | 1 {
+  return callerRoles.includes(SYSTEM_ADMINISTRATOR) ? 1 : 0;
+}
+
+/** The audit reason of a login refused by that rule. */
+export const NOT_MADE_BY_SYSTEM_ADMINISTRATOR = "not-made-by-system-administrator";

@@ -350,7 +350,7 @@ function planRow(context: BatchContext, takenNames: NameHolders, actor: AdminAct
   });
   const current = context.existing.get(normalizeName(username));
   if (!current) {
-    const row = newUserRow({ username, ...fields }, hash, now);
+    const row = newUserRow({ username, ...fields }, hash, now, actor.roles);
     if (row.profile_id !== -1) throw new DomainError("invalid", "An import does not assign profiles: leave profileId out.", { field: "profileId" });
     claimNames(takenNames, row, { id: undefined, username: row.username });
     const own = (groupIds ?? []).filter((g) => g.id !== context.usersGroupId);
@@ -374,6 +374,7 @@ function planRow(context: BatchContext, takenNames: NameHolders, actor: AdminAct
     // A stolen token must not take its account over for good: the owner's password needs the current one.
     if (current.id === actor.id) throw ownPasswordRefused(username);
     changes.password_hash = hash;
+    changes.password_by_system_administrator = context.actorIsSystemAdministrator ? 1 : 0;
     changes.password_changed_at = now;
     after.passwordSet = true;
     endSessions = true;

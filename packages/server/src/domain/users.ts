@@ -14,6 +14,7 @@ import { createUserQueries, type UserQueries } from "../storage/user-queries.js"
 import { recordAudit, type Actor } from "./audit.js";
 import { ADMINISTRATOR_ACCESS_COLUMNS, assertSystemAdministratorRemains } from "./last-admin.js";
 import type { PasswordOwner, PasswordPolicy } from "./password-policy.js";
+import { madeBySystemAdministrator } from "./role-rules.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { loginNameColumns, normalizeName, userNameColumns } from "./names.js";
 import { defaultDisplayName, searchTextFor, USERNAME_PATTERN } from "./user-fields.js";
@@ -112,8 +113,11 @@ const USERNAME = new RegExp(USERNAME_PATTERN, "u");
 const serviceAccountPasswordChange = () =>
   new DomainError("invalid", "A service account has no password to change: changePassword must be false.", { field: "changePassword" });
 
-/** The row of a new user: defaults filled in, times normalized, the validity window checked (names and profile are checked by the caller). */
-export function newUserRow(input: NewUser, passwordHash: string | null, now: string): NewUserRow & { login_name: string; profile_id: number } {
+/**
+ * The row of a new user: defaults filled in, times normalized, the validity window checked (names and
+ * profile are checked by the caller). `setBy`: the roles of whoever chose the password.
+ */
+export function newUserRow(input: NewUser, passwordHash: string | null, now: string, setBy: readonly string[] = []): NewUserRow & { login_name: string; profile_id: number } {
   const firstName = blankToNull(input.firstName) ?? null;
   const lastName = blankToNull(input.lastName) ?? null;
   const email = blankToNull(input.email) ?? null;
@@ -143,6 +147,7 @@ export function newUserRow(input: NewUser, passwordHash: string | null, now: str
     password_never_expires: input.passwordNeverExpires ? 1 : 0,
     service_account: input.serviceAccount ? 1 : 0,
     password_hash: passwordHash,
+    password_by_system_administrator: passwordHash === null ? 1 : madeBySystemAdministrator(setBy),
     password_changed_at: passwordHash ? now : null,
     created_at: now,
     updated_at: now,
@@ -285,7 +290,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     async create(actor: AdminActor, input: NewUser): Promise<UserRow> {
       if (input.password !== undefined) policy.check(input.password, { ...input, loginName: input.loginName ?? input.username }, "password");
       const passwordHash = input.password === undefined ? null : await hasher.hash(input.password);
-      const row = newUserRow(input, passwordHash, isoNow());
+      const row = newUserRow(input, passwordHash, isoNow(), actor.roles);
       return transaction(async (trx, q) => {
         await assertNamesFree(q, row.username, row.login_name);
         await claimProfile(trx, q, actor, row.profile_id!);
@@ -349,7 +354,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
         if (row.directory_id !== null) throw new DomainError("refused", "The password of a directory user is managed by its directory.", { username: row.username });
         assertHasPassword(row);
         if (await isProviderOnly(trx, row)) throw new DomainError("refused", "This user logs in through identity providers only and has no local password.", { username: row.username });
-        const changes: UserUpdate = { password_hash: passwordHash, password_changed_at: isoNow() };
+        const changes: UserUpdate = { password_hash: passwordHash, password_by_system_administrator: madeBySystemAdministrator(actor.roles), password_changed_at: isoNow() };
         if (temporary !== undefined) changes.change_password = temporary ? 1 : 0;
         if (!(await writeVersion(trx, row, changes))) return undefined;
         await Sessions.revokeAllOf(trx, row.id);
@@ -394,7 +399,8 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
       await transaction(async (trx) => {
         await trx
           .updateTable("users")
-          .set({ password_hash: passwordHash, password_changed_at: isoNow(), change_password: 0, version: sql<number>`version + 1`, updated_at: isoNow() })
+          // Chosen by its owner, known to no administrator.
+          .set({ password_hash: passwordHash, password_by_system_administrator: 1, password_changed_at: isoNow(), change_password: 0, version: sql<number>`version + 1`, updated_at: isoNow() })
           .where("id", "=", self.id)
           .execute();
         await Sessions.revokeAllOf(trx, self.id, sessionId ?? undefined);

@@ -5,7 +5,7 @@ import { recordAudit } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { requireUser } from "../domain/lookups.js";
-import { assertMayConfigureLoginSource, grantsSystemAdministrator } from "../domain/role-rules.js";
+import { assertMayConfigureLoginSource, grantsSystemAdministrator, madeBySystemAdministrator, NOT_MADE_BY_SYSTEM_ADMINISTRATOR } from "../domain/role-rules.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "../domain/roles.js";
 import { confusableKey, normalizeName } from "../domain/names.js";
 import { assertMayAdminister, newUserRow, type AdminActor } from "../domain/users.js";
@@ -185,14 +185,26 @@ export function createLinking(store: Store, groups: GroupQueries) {
     return db.transaction().execute(async (trx) => {
       const system = providerActor(p.alias, sourceIp);
       const link = { alias: p.alias, subject: identity.subject };
-      let user = await trx
+      const linked = await trx
         .selectFrom("federated_identities as f")
         .innerJoin("users", "users.id", "f.user_id")
+        .innerJoin("identity_providers as p", "p.id", "f.provider_id")
         .selectAll("users")
+        .select(["f.by_system_administrator as link_by_system_administrator", "p.by_system_administrator as provider_by_system_administrator"])
         .where("f.provider_id", "=", p.id)
         .where("f.subject", "=", identity.subject)
         .executeTakeFirst();
-      if (!user) {
+      let user: UserRow | undefined;
+      /** Whether a system administrator made the link and the provider's configuration (role-rules.ts madeBySystemAdministrator). */
+      let bySystemAdministrator: boolean;
+      if (linked) {
+        const { link_by_system_administrator, provider_by_system_administrator, ...row } = linked;
+        user = row;
+        bySystemAdministrator = link_by_system_administrator === 1 && provider_by_system_administrator === 1;
+      } else {
+        // A link the login makes is as trusted as the provider's configuration.
+        const made = await trx.selectFrom("identity_providers").select("by_system_administrator").where("id", "=", p.id).executeTakeFirstOrThrow();
+        bySystemAdministrator = made.by_system_administrator === 1;
         const byEmail = p.config.trustEmail && identity.emailVerified && identity.email ? await emailMatch(trx, p, identity.email) : undefined;
         if (byEmail) {
           user = byEmail;
@@ -206,13 +218,17 @@ export function createLinking(store: Store, groups: GroupQueries) {
           await recordAudit(trx, system, { action: "user.create", target: userTarget(user), details: { after: { username: user.username, email: user.email, firstName: user.first_name, lastName: user.last_name }, ...link } });
           await recordAudit(trx, system, { action: "user.link", target: userTarget(user), details: { ...link, by: "new-user" } });
         }
-        await trx.insertInto("federated_identities").values({ provider_id: p.id, subject: identity.subject, user_id: user.id, created_at: isoNow() }).execute();
+        await trx.insertInto("federated_identities").values({ provider_id: p.id, subject: identity.subject, user_id: user.id, created_at: isoNow(), by_system_administrator: made.by_system_administrator }).execute();
       }
       const refusal = loginRefusal(user);
       if (refusal) throw new LoginRefused(refusal, user);
       if (identity.groups !== undefined) {
         const changed = await mapGroups(trx, p, user, identity.groups);
         if (changed) await recordAudit(trx, system, { action: "user.groups-mapped", target: userTarget(user), details: { alias: p.alias, ...changed } });
+      }
+      // After the mapped groups: the roles the account holds as this login would open it.
+      if (!bySystemAdministrator && (await createUserQueries({ ...store, db: trx }).roleNames(user)).includes(SYSTEM_ADMINISTRATOR)) {
+        throw new LoginRefused(NOT_MADE_BY_SYSTEM_ADMINISTRATOR, user);
       }
       await then(trx, user);
       return user;
@@ -246,9 +262,13 @@ export function createLinking(store: Store, groups: GroupQueries) {
           await assertMayAdminister(q, actor, user, "link a system administrator to an identity provider");
           const holder = await trx.selectFrom("federated_identities").select("user_id").where("provider_id", "=", p.id).where("subject", "=", subject).executeTakeFirst();
           if (holder && holder.user_id !== user.id) throw new DomainError("name-taken", "This subject of the identity provider is linked to another user.", { alias: p.alias });
-          if (holder) return;
+          if (holder) {
+            // The same link made again by a system administrator becomes theirs (role-rules.ts madeBySystemAdministrator).
+            if (madeBySystemAdministrator(actor.roles) === 1) await trx.updateTable("federated_identities").set({ by_system_administrator: 1 }).where("provider_id", "=", p.id).where("subject", "=", subject).execute();
+            return;
+          }
           const replaced = await trx.deleteFrom("federated_identities").where("provider_id", "=", p.id).where("user_id", "=", user.id).returning("subject").executeTakeFirst();
-          await trx.insertInto("federated_identities").values({ provider_id: p.id, subject, user_id: user.id, created_at: isoNow() }).execute();
+          await trx.insertInto("federated_identities").values({ provider_id: p.id, subject, user_id: user.id, created_at: isoNow(), by_system_administrator: madeBySystemAdministrator(actor.roles) }).execute();
           // Every user of the provider is in its default groups, whoever made the link, and its mapped groups
           // follow its logins: a link through groups that grant system-administrator is a system administrator's to make.
           await assertMayConfigureLoginSource(trx, actor.roles, null, groupsNamed(p), "link a user to this identity provider");

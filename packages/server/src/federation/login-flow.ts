@@ -265,8 +265,9 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
           ? await db
               .selectFrom("identity_providers as p")
               .innerJoin("users", (join) => join.on("users.id", "=", row.user_id))
+              .leftJoin("federated_identities as f", (join) => join.onRef("f.provider_id", "=", "p.id").on("f.subject", "=", row.subject))
               .selectAll("users")
-              .select(["p.id as provider_id", "p.uuid as provider_uuid", "p.enabled as provider_enabled"])
+              .select(["p.id as provider_id", "p.uuid as provider_uuid", "p.enabled as provider_enabled", "p.by_system_administrator as provider_by_system_administrator", "f.by_system_administrator as link_by_system_administrator"])
               .where("p.id", "=", row.provider_id)
               .where("p.alias", "=", alias)
               .executeTakeFirst()
@@ -277,7 +278,7 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
         await refuse(p ?? null, providerActor(p?.alias, sourceIp, row?.user_id ?? null), "unknown-or-expired-code", null, !row);
         throw new DomainError("credentials-refused", "The login code is unknown, used or expired: log in again.");
       }
-      const { provider_id, provider_uuid, provider_enabled, ...user } = found;
+      const { provider_id, provider_uuid, provider_enabled, provider_by_system_administrator, link_by_system_administrator, ...user } = found;
       const provider = { id: provider_id, uuid: provider_uuid, alias };
       // The provider or the account may have been disabled since the callback.
       const refusal = provider_enabled !== 1 ? "disabled-provider" : loginRefusal(user);
@@ -286,7 +287,11 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
         throw new LoginRefused(refusal, user);
       }
       // The session names what back-channel logout finds it by.
-      return sessions.issue(user, sourceIp, { origin: { providerId: provider.id, subject: row.subject, sid: row.sid } });
+      // As trusted as the link and the provider (role-rules.ts madeBySystemAdministrator): the callback checked them, the guard holds to it.
+      return sessions.issue(user, sourceIp, {
+        origin: { providerId: provider.id, subject: row.subject, sid: row.sid },
+        bySystemAdministrator: provider_by_system_administrator === 1 && link_by_system_administrator === 1,
+      });
     },
 
     /** Logins never finished and one-time codes never exchanged, once expired (housekeeping; each is checked for expiry at use). */

@@ -6,7 +6,7 @@ import type { SecretBox } from "../auth/secret-box.js";
 import { recordAudit, type Actor } from "../domain/audit.js";
 import { DomainError, notFound, staleVersion } from "../domain/errors.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
-import { assertMayConfigureLoginSource } from "../domain/role-rules.js";
+import { assertMayConfigureLoginSource, madeBySystemAdministrator } from "../domain/role-rules.js";
 import { definedOnly, type AdminActor } from "../domain/users.js";
 import { checkPrecondition, type Precondition } from "../domain/versioned.js";
 import { isUniqueViolation } from "../storage/constraints.js";
@@ -332,7 +332,7 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
           await assertMayConfigureLoginSource(trx, actor.roles, null, groupsNamed(next), "add this identity provider");
           const row = await trx
             .insertInto("identity_providers")
-            .values({ uuid: randomUUID(), alias: next.alias, display_name: next.displayName, enabled: next.enabled ? 1 : 0, config: storedConfig(next), created_at: now, updated_at: now })
+            .values({ uuid: randomUUID(), alias: next.alias, display_name: next.displayName, enabled: next.enabled ? 1 : 0, config: storedConfig(next), created_at: now, updated_at: now, by_system_administrator: madeBySystemAdministrator(actor.roles) })
             .returningAll()
             .executeTakeFirstOrThrow();
           const created = toProvider(row);
@@ -359,15 +359,24 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
       const after = audited(next);
       const changed = Object.keys(after).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
       const secretChanged = current.sealedSecret !== next.sealedSecret;
-      // As for users: the provider as it is, its version (and every node's copy of it) untouched.
-      if (changed.length === 0 && !secretChanged) return current;
+      // As for users: the provider as it is, its version (and every node's copy of it) untouched; but sent
+      // by a system administrator, it becomes theirs (it opens their accounts again: role-rules.ts madeBySystemAdministrator).
+      if (changed.length === 0 && !secretChanged) {
+        if (madeBySystemAdministrator(actor.roles) === 1) {
+          await db.transaction().execute(async (trx) => {
+            const taken = await trx.updateTable("identity_providers").set({ by_system_administrator: 1 }).where("id", "=", current.id).where("by_system_administrator", "=", 0).executeTakeFirst();
+            if (Number(taken.numUpdatedRows) > 0) await recordAudit(trx, actor, { action: "identity-provider.update", target: providerTarget(current), details: { after: { bySystemAdministrator: true } } });
+          });
+        }
+        return current;
+      }
       return db.transaction().execute(async (trx) => {
         await checkGroups(trx, next);
         await assertMayConfigureLoginSource(trx, actor.roles, { providerId: current.id }, [...groupsNamed(current), ...groupsNamed(next)], "change this identity provider");
         const row = await trx
           .updateTable("identity_providers")
           // The display name only when it changes: SQLite's trigger rebuilds every linked user's document when it is written.
-          .set({ ...(next.displayName !== current.displayName ? { display_name: next.displayName } : {}), enabled: next.enabled ? 1 : 0, config: storedConfig(next), version: sql<number>`version + 1`, updated_at: isoNow() })
+          .set({ ...(next.displayName !== current.displayName ? { display_name: next.displayName } : {}), enabled: next.enabled ? 1 : 0, config: storedConfig(next), version: sql<number>`version + 1`, updated_at: isoNow(), by_system_administrator: madeBySystemAdministrator(actor.roles) })
           .where("id", "=", current.id)
           .where("version", "=", current.version)
           .returningAll()

@@ -6,6 +6,7 @@ import type { AdminActor } from "../domain/users.js";
 import type { RateCounters } from "../storage/rate-counters.js";
 import type { UserQueries } from "../storage/user-queries.js";
 import { DomainError } from "../domain/errors.js";
+import { SYSTEM_ADMINISTRATOR } from "../domain/roles.js";
 import { ApiError, fromDomainError } from "./errors.js";
 import type { GuardHook } from "./openapi.js";
 
@@ -75,7 +76,7 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
   return function guard(...roles: readonly string[]): onRequestAsyncHookHandler & GuardHook {
     async function admit(token: string): Promise<Omit<Auth, "refusalNow">> {
       const principal = token.startsWith(API_KEY_PREFIX)
-        ? await apiKeys.authenticate(token).then((key) => key && { user: key.user, sessionId: null, apiKeyId: key.keyId })
+        ? await apiKeys.authenticate(token).then((key) => key && { user: key.user, sessionId: null, apiKeyId: key.keyId, bySystemAdministrator: key.bySystemAdministrator })
         : await sessions.authenticate(token).then((session) => session && { ...session, apiKeyId: null });
       if (!principal) throw new ApiError("authenticationRequired", "The token or API key is invalid, expired or revoked.");
       // Until a required password change is done, the token opens only the routes every role may use.
@@ -83,10 +84,21 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
         throw new ApiError("forbidden", "The password must be changed first: PUT /security/v1/me/password.", { passwordChangeRequired: true });
       }
       const held = await users.roleNames(principal.user);
+      // A key, or a session opened by a way in, that a system administrator did not make does not act for
+      // an account that holds the role (it may have been planted before the account was promoted: role-rules.ts).
+      if (!principal.bySystemAdministrator && held.includes(SYSTEM_ADMINISTRATOR)) {
+        throw new ApiError(
+          "authenticationRequired",
+          principal.apiKeyId === null
+            ? "This session was opened by a password, link or directory that a system administrator did not set up, and its account now holds the system-administrator role: log in again; if that is refused, a system administrator resets the password."
+            : "This API key was not made by a system administrator, and its account now holds the system-administrator role: it no longer works. A system administrator can make a new one.",
+        );
+      }
       if (roles.length > 0 && !held.some((r) => roles.includes(r))) {
         throw new ApiError("forbidden", "You do not have permission to perform this operation.", { requiredRoles: roles });
       }
-      return { ...principal, roles: held };
+      const { bySystemAdministrator, ...admitted } = principal;
+      return { ...admitted, roles: held };
     }
     const hook: onRequestAsyncHookHandler = async (request) => {
       const token = bearerToken(request.headers.authorization);

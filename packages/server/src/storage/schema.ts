@@ -42,6 +42,8 @@ export interface UsersTable {
   change_password: Generated<number>;
   password_never_expires: Generated<number>;
   password_hash: string | null;
+  /** 1 when a system administrator or the account itself set the password, 0 when another administrator did (migration 014f; role-rules.ts madeBySystemAdministrator). */
+  password_by_system_administrator: Generated<number>;
   password_changed_at: string | null;
   failed_logins: Generated<number>;
   lockout_count: Generated<number>;
@@ -112,6 +114,8 @@ export interface DirectoriesTable {
   version: Generated<number>;
   created_at: string;
   updated_at: string;
+  /** 1 when a system administrator made it, or (providers, directories) last changed it (migration 014f; role-rules.ts madeBySystemAdministrator). */
+  by_system_administrator: Generated<number>;
 }
 
 export interface IdentityProvidersTable {
@@ -125,6 +129,8 @@ export interface IdentityProvidersTable {
   version: Generated<number>;
   created_at: string;
   updated_at: string;
+  /** 1 when a system administrator made it, or (providers, directories) last changed it (migration 014f; role-rules.ts madeBySystemAdministrator). */
+  by_system_administrator: Generated<number>;
 }
 
 export interface FederatedIdentitiesTable {
@@ -132,6 +138,8 @@ export interface FederatedIdentitiesTable {
   subject: string;
   user_id: number;
   created_at: string;
+  /** 1 when a system administrator made it, or (providers, directories) last changed it (migration 014f; role-rules.ts madeBySystemAdministrator). */
+  by_system_administrator: Generated<number>;
 }
 
 export interface SessionsTable {
@@ -147,6 +155,8 @@ export interface SessionsTable {
   provider_id: number | null;
   provider_subject: string | null;
   provider_sid: string | null;
+  /** 1 when a way in that a system administrator made opened it (migration 014f; role-rules.ts madeBySystemAdministrator). */
+  by_system_administrator: Generated<number>;
 }
 
 /** A login sent to an identity provider and not back yet (migration 012); the browser holds its id in a signed cookie. */
@@ -343,6 +353,8 @@ export interface ApiKeysTable {
   expires_at: string | null;
   /** Written at most once a minute. */
   last_used_at: string | null;
+  /** 1 when a system administrator made it, or (providers, directories) last changed it (migration 014f; role-rules.ts madeBySystemAdministrator). */
+  by_system_administrator: Generated<number>;
 }
 
 export interface Database {

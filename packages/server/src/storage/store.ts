@@ -26,6 +26,7 @@ import { directoryProblemMigration } from "./migrations/011g-directory-problem.j
 import { runningSyncsMigration } from "./migrations/011h-running-syncs.js";
 import { hardeningMigration } from "./migrations/010-hardening.js";
 import { nfkcKeysMigration } from "./migrations/010d-nfkc-keys.js";
+import { administratorMadeMigration } from "./migrations/014f-administrator-made.js";
 import { BusyRetryingKysely, DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
 import type { JsonBody } from "./json-body.js";
 import { checkpointInBackground } from "./sqlite-checkpoints.js";
@@ -84,6 +85,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "011g-directory-problem": directoryProblemMigration,
     "011h-running-syncs": runningSyncsMigration,
     "010d-nfkc-keys": nfkcKeysMigration,
+    "014f-administrator-made": administratorMadeMigration,
   };
 }
 

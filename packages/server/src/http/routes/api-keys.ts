@@ -5,7 +5,7 @@ import { notFound } from "../../domain/errors.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { assertMayAdminister } from "../../domain/users.js";
 import { normalizeTime } from "../../domain/users.js";
-import { actorOf, authOf } from "../auth-guard.js";
+import { actorOf, adminActorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { errorResponses, IdParams, Nullable, Uuid } from "../schemas.js";
 
@@ -65,7 +65,7 @@ const apiKeysRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, a
     async (request, reply) => {
       const user = await subject(request, request.params.id);
       const expiresAt = normalizeTime(request.body.expiresAt, "expiresAt") ?? null;
-      const { key, secret } = await apiKeys.create(actorOf(request), user, request.body.name, expiresAt);
+      const { key, secret } = await apiKeys.create(adminActorOf(request), user, request.body.name, expiresAt);
       return reply.code(201).header("location", `${request.url.split("?")[0]!.replace(/\/$/, "")}/${key.id}`).send({ ...key, secret });
     },
   );

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { decodeJwt } from "jose";
-import { createGroup, createUser, groupId, USER_PASSWORD } from "../../test-support/accounts.js";
+import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PASSWORD } from "../../test-support/accounts.js";
 import { insertUser } from "../../test-support/fixtures.js";
 import { startMain } from "../../test-support/main-process.js";
 import { Browser, newSigningKey, resign, startTestProvider, type TestProvider } from "../../test-support/oidc-provider.js";
@@ -530,6 +530,42 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.ok(events.some((e) => e.targetId === hank.uuid && e.details.subject === "hank-at-corp" && !e.details.leftWithoutLogin));
     const user = await createUser(s, admin, "plain");
     assert.equal((await s.api("PUT", `/security/v1/users/${user.uuid}/federated-identities/corp`, { token: await s.login("plain", USER_PASSWORD) , body: { subject: "y" } })).status, 403);
+  });
+
+  it("a link, or a provider's settings, that a security administrator made do not open an account promoted since", async () => {
+    const s = server();
+    const sec = (await createSecurityAdministrator(s, admin, "link.secadmin")).token;
+    const administrators = await groupId(s, admin, "administrators");
+    const promote = async (id: string) => assert.equal((await s.api("PUT", `/security/v1/users/${id}/user-groups/${administrators}`, { token: admin })).status, 204);
+    const refusedAs = async (alias: string, subject: string) => {
+      const { browser, callback } = await toCallback(s, alias, subject);
+      assert.equal((await followCallback(browser, callback)).status, 401);
+      return (await audit("auth.provider-login")).some((e) => e.outcome === "failure" && e.details.reason === "not-made-by-system-administrator");
+    };
+
+    const ivy = await createUser(s, admin, "ivy");
+    corp.accounts.set("ivy-at-corp", { preferred_username: "ivy" });
+    assert.equal((await s.api("PUT", `/security/v1/users/${ivy.uuid}/federated-identities/corp`, { token: sec, body: { subject: "ivy-at-corp" } })).status, 204);
+    const before = await providerLogin(s, "corp", "ivy-at-corp");
+    await promote(ivy.uuid);
+    assert.ok(await refusedAs("corp", "ivy-at-corp"));
+    assert.equal((await s.api("GET", "/security/v1/signing-keys", { token: before })).status, 401, "nor does a session it opened before");
+    // The same link made again by a system administrator opens it.
+    assert.equal((await s.api("PUT", `/security/v1/users/${ivy.uuid}/federated-identities/corp`, { token: admin, body: { subject: "ivy-at-corp" } })).status, 204);
+    assert.equal((await s.api("GET", "/security/v1/signing-keys", { token: await providerLogin(s, "corp", "ivy-at-corp") })).status, 200);
+
+    // A provider a security administrator changed last: its users (links its logins made too) do not hold the role through it.
+    assert.equal((await s.api("PUT", "/idp/v1/external-identity-provider/trusted", { token: sec, body: { displayName: "Trusted (edited)" } })).status, 200);
+    trusted.accounts.set("jill-sub", { preferred_username: "jill" });
+    const jill = await me(await providerLogin(s, "trusted", "jill-sub"));
+    await promote(jill.id);
+    assert.ok(await refusedAs("trusted", "jill-sub"));
+    // Sent back unchanged by a system administrator, it is theirs again; the links its logins made meanwhile stay untrusted until one makes them again.
+    assert.equal((await s.api("PUT", "/idp/v1/external-identity-provider/trusted", { token: admin, body: { displayName: "Trusted (edited)" } })).status, 200);
+    assert.ok(await refusedAs("trusted", "jill-sub"));
+    assert.equal((await s.api("PUT", `/security/v1/users/${jill.id}/federated-identities/trusted`, { token: admin, body: { subject: "jill-sub" } })).status, 204);
+    assert.equal((await s.api("GET", "/security/v1/signing-keys", { token: await providerLogin(s, "trusted", "jill-sub") })).status, 200);
+    for (const id of [ivy.uuid, jill.id]) assert.equal((await s.api("DELETE", `/security/v1/users/${id}/user-groups/${administrators}`, { token: admin })).status, 204);
   });
 
   it("back-channel logout from the provider ends that session on every node; forged logout tokens are refused", async () => {

@@ -65,7 +65,7 @@ export class Credentials {
     }
     this.headers.set("apiKey", `Bearer ${this.apiKey}`);
 
-    const revoked = await sessions.issue(sysadmin, "127.0.0.1");
+    const revoked = await sessions.issue(sysadmin, "127.0.0.1", { bySystemAdministrator: true });
     await sessions.revoke(decodeJwt(revoked.access_token).sid as string);
     this.headers.set("revoked", `Bearer ${revoked.access_token}`);
 
@@ -120,7 +120,7 @@ export class Credentials {
   }
 
   private async tokenOf(user: UserRow): Promise<string> {
-    return (await this.s.server.deps.sessions.issue(user, "127.0.0.1")).access_token;
+    return (await this.s.server.deps.sessions.issue(user, "127.0.0.1", { bySystemAdministrator: true })).access_token;
   }
 
   private async canAct(token: string): Promise<boolean> {
