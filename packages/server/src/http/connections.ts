@@ -53,9 +53,10 @@ export function limitConnections(server: Server, limits: ConnectionLimits): void
  * The body of a request that may rightly take longer than `requestTimeoutSeconds` to arrive (an
  * import of a million rows), for a route that reads it as it comes. Node's whole-request deadline is
  * lifted from this one request (the connection's next request gets it again) and the client is held
- * to a minimum rate instead: at any moment it has had `requestTimeoutSeconds`, plus a second for every
- * `uploadMinBytesPerSecond` bytes it sent. A fast upload earns time far quicker than it spends it
- * (time the server spends not reading is covered too); a client that drips is cut as before, the
+ * to a minimum rate instead, counted only while the server waits for its bytes: it has had
+ * `requestTimeoutSeconds` of such waiting, plus a second for every `uploadMinBytesPerSecond` bytes of
+ * body it sent. Time the server spends on what it read (hashing a batch's passwords, say), when a fast
+ * client's bytes wait in the socket, is not the client's. A client that drips is cut as before, the
  * first time it falls behind. Then the body's iteration fails with a 408 error, which the route
  * answers, and the connection is closed once the answer is sent — as it is whenever an answer ends
  * before the body did, so that no body is left to trickle in without a deadline.
@@ -67,34 +68,34 @@ export function longUpload(request: IncomingMessage, response: ServerResponse, l
   if (graceMs === 0 || typeof parser?.remove !== "function") return request;
   parser.remove();
   const socket = request.socket;
-  const started = Date.now();
-  const bytesBefore = socket.bytesRead;
-  let timer: NodeJS.Timeout | undefined;
-  let cut: (error: ApiError) => void = () => {};
-  const tooSlow = new Promise<never>((_, reject) => (cut = reject));
-  tooSlow.catch(() => {}); // nobody may be waiting for the body when it is cut
-  const check = () => {
-    if (request.complete) return;
-    const rateMs = limits.uploadMinBytesPerSecond > 0 ? ((socket.bytesRead - bytesBefore) * 1000) / limits.uploadMinBytesPerSecond : 0;
-    const left = started + graceMs + rateMs - Date.now();
-    if (left > 0) {
-      timer = setTimeout(check, Math.min(left, 2 ** 31 - 1));
-      return;
-    }
-    cut(new ApiError("requestTimeout", `The upload is too slow: at least ${limits.uploadMinBytesPerSecond} bytes a second are needed after the first ${limits.requestTimeoutSeconds} s.`, { minBytesPerSecond: limits.uploadMinBytesPerSecond }));
-  };
-  timer = setTimeout(check, graceMs);
-  response.once("close", () => clearTimeout(timer));
   response.once("finish", () => {
     if (!request.complete) socket.destroySoon();
   });
+  const tooSlow = () =>
+    new ApiError("requestTimeout", `The upload is too slow: at least ${limits.uploadMinBytesPerSecond} bytes a second are needed after the first ${limits.requestTimeoutSeconds} s.`, { minBytesPerSecond: limits.uploadMinBytesPerSecond });
   return (async function* () {
     const chunks = request[Symbol.asyncIterator]();
+    let waitedMs = 0;
+    let received = 0;
     // Not returned early (that would destroy the socket before the answer is written): the finish handler above ends it.
     for (;;) {
-      const next = await Promise.race([chunks.next(), tooSlow]);
+      const earnedMs = limits.uploadMinBytesPerSecond > 0 ? (received * 1000) / limits.uploadMinBytesPerSecond : 0;
+      const leftMs = graceMs + earnedMs - waitedMs;
+      if (leftMs <= 0) throw tooSlow();
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(tooSlow()), Math.min(leftMs, 2 ** 31 - 1))));
+      const waitFrom = Date.now();
+      let next: IteratorResult<unknown>;
+      try {
+        next = await Promise.race([chunks.next(), deadline]);
+      } finally {
+        clearTimeout(timer);
+        waitedMs += Date.now() - waitFrom;
+      }
       if (next.done) return;
-      yield next.value as Buffer;
+      const chunk = next.value as Buffer;
+      received += chunk.length;
+      yield chunk;
     }
   })();
 }

@@ -348,6 +348,21 @@ describe("an import may take longer than the request timeout, but not drip", () 
     assert.deepEqual(lines.at(-1), { summary: { created: 1500, updated: 0, unchanged: 0, failed: 0, dryRun: false } });
   });
 
+  it("a fast upload the server is slow to read (hashing its passwords at the real cost) is not the client's fault: imported whole", { timeout: 60_000 }, async () => {
+    // The whole body (4 MB, more than the socket holds: the server reads it as it goes) is sent at once;
+    // hashing the first 300 rows' passwords at the default cost takes the server longer than the request
+    // timeout and what the bytes read by then earn, while the rest of the body waits in the socket.
+    const slow = await startTestServer("sqlite", { argon2: configFromEnv({}).argon2, connections: { ...configFromEnv({}).connections, requestTimeoutSeconds: 1, uploadMinBytesPerSecond: 1_000_000 } });
+    try {
+      const rows = ndjson(Array.from({ length: 4000 }, (_, i) => ({ username: `hashed_${i}`, ...(i < 300 ? { password: `Slow-Hash-Passw0rd-${i}` } : {}), description: "x".repeat(1000) })));
+      const { status, lines } = await importUsers(slow, await slow.login(), rows);
+      assert.equal(status, 200);
+      assert.deepEqual(lines.at(-1), { summary: { created: 4000, updated: 0, unchanged: 0, failed: 0, dryRun: false } });
+    } finally {
+      await slow.close();
+    }
+  });
+
   it("a dripping upload is cut: the answer ends with a 408 error line and the connection is closed", { timeout: 30_000 }, async () => {
     const socket = connect({ host: "127.0.0.1", port: port() });
     let text = "";
