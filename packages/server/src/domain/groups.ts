@@ -7,7 +7,7 @@ import { recordAudit, type Actor } from "./audit.js";
 import { DomainError, staleVersion } from "./errors.js";
 import { assertSystemAdministratorRemains } from "./last-admin.js";
 import { requireGroup } from "./lookups.js";
-import { normalizeName } from "./names.js";
+import { assertVisibleName, normalizeName } from "./names.js";
 import { assertMayChangeAdministratorGroup } from "./role-rules.js";
 import type { AdminActor } from "./users.js";
 import { checkPrecondition, readForChange, type Precondition } from "./versioned.js";
@@ -43,6 +43,7 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries) {
 
   return {
     async create(actor: Actor, input: GroupFieldsInput): Promise<GroupRow> {
+      assertVisibleName("name", input.name);
       const fields = { ...input, name: normalizeName(input.name) };
       return transaction(fields.name, async (trx) => {
         await assertNameFree(trx, fields.name);
@@ -58,6 +59,7 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries) {
         const current = await readForChange(trx, "groups", uuid, precondition, () => requireGroup(groups, uuid, trx));
         const fields: GroupFieldsInput = { name: changes.name === undefined ? current.name : normalizeName(changes.name), description: changes.description === undefined ? current.description : changes.description };
         if (fields.name !== current.name) {
+          assertVisibleName("name", changes.name!);
           if (current.builtin) throw new DomainError("refused", "A built-in group cannot be renamed.", { group: current.name });
           await assertMayChangeAdministratorGroup(groups, trx, current, actor.roles);
           await assertNameFree(trx, fields.name, current.id);
