@@ -192,7 +192,7 @@ class DirectoriesPage extends Page {
       html`<div class="field"><label for=${`d-${name}`}>${label}</label><textarea id=${`d-${name}`} name=${name} rows=${rows}>${value}</textarea></div>`;
     const locked = d !== undefined && this.#locked !== false;
     return html`
-      ${d && this.#locked ? html`<p class="message warn">Only a system administrator may change or delete this directory: accounts hold the system-administrator role through it (a user of it, or a group it fills). Testing and syncing it stay open.</p>` : nothing}
+      ${d && this.#locked ? html`<p class="message warn">Only a system administrator may change or delete this directory: accounts hold the system-administrator role through it (a user of it, or a group it fills). Testing and syncing it stay open, without forcing a sync past its limit on disabled users.</p>` : nothing}
       <form id="directory-form" @submit=${(e: SubmitEvent) => void this.#save(e, d)}>
         <fieldset class="form-grid" ?disabled=${locked}>
           <legend class="visually-hidden">Settings</legend>
@@ -252,7 +252,7 @@ class DirectoriesPage extends Page {
         <div class="row">
           <button type="button" ?disabled=${running || !d.enabled} aria-describedby=${d.enabled ? nothing : "sync-disabled"} @click=${() => void this.#startSync(d, "full")}>Start a full sync</button>
           <button type="button" ?disabled=${running || !d.enabled} aria-describedby=${d.enabled ? nothing : "sync-disabled"} @click=${() => void this.#startSync(d, "changed")}>Start a sync of the changes</button>
-          <label class="row"><input id="sync-force" type="checkbox"> Force: a full sync disables gone users even past ${d.disableLimitPercent} %</label>
+          <label class="row"><input id="sync-force" type="checkbox" ?disabled=${this.#locked !== false}> Force: a full sync disables gone users even past ${d.disableLimitPercent} %</label>
           <a href=${href("users", { source: `directory:${d.id}` })}>Its users</a>
         </div>
         ${d.enabled ? nothing : html`<p id="sync-disabled" class="muted">The directory is disabled: check “Enabled” above and save to sync it.</p>`}

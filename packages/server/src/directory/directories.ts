@@ -424,9 +424,11 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     },
 
     /** Starts a sync in the background (refused while one runs); returns its run id. */
-    async startSync(actor: Actor, uuid: string, mode: SyncMode, force: boolean): Promise<number> {
+    async startSync(actor: AdminActor, uuid: string, mode: SyncMode, force: boolean): Promise<number> {
       const d = await load(uuid);
       if (!d.enabled) throw new DomainError("refused", "The directory is disabled: enable it to sync.", { directory: d.name });
+      // Forced, a sync may disable any share of its users: on a directory that system administrators log in through, as much as changing it.
+      if (force) await assertMayConfigureLoginSource(db, actor.roles, { directoryId: d.id }, groupsNamed(d), "force a sync of this directory past its limit on disabled users");
       const runId = await begin(d, mode, force, actor);
       if (runId === null) {
         const run = await queries.latestRun(d.id);

@@ -13,7 +13,7 @@ import { DomainError } from "./errors.js";
 import { assertSystemAdministratorRemains } from "./last-admin.js";
 import { requireGroup, UUID_PATTERN } from "./lookups.js";
 import { assertMayChangeAdministratorGroup } from "./role-rules.js";
-import { SYSTEM_ADMINISTRATOR } from "./roles.js";
+import { ADMINISTRATOR_ROLES, SYSTEM_ADMINISTRATOR } from "./roles.js";
 import type { AdminActor } from "./users.js";
 
 export const BULK_ACTIONS = ["disable", "enable", "clear-lockout", "add-to-group", "remove-from-group", "delete"] as const;
@@ -78,9 +78,40 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
   const running = new Map<string, Promise<void>>();
   let stopping = false;
 
-  /** Applies the action to one batch inside `trx`. */
-  async function applyBatch(trx: Kysely<Database>, job: BulkActionRow, params: StoredParams, batch: readonly UserRow[]): Promise<BatchOutcome> {
-    const actorRoles = JSON.parse(job.actor_roles) as string[];
+  /**
+   * The roles a batch acts with: those its starter held when the run began and holds still, read in
+   * the batch's transaction. As an import asks again every few seconds (http/auth-guard.ts
+   * whileAuthorized), a run asks before each batch: it stops, with the reason as its error, once its
+   * starter is gone, disabled, outside its validity window or without an administrator role, or may
+   * no longer change the run's group (it has come to grant system-administrator).
+   */
+  async function starterRoles(trx: Kysely<Database>, job: BulkActionRow, params: StoredParams): Promise<string[]> {
+    const stop = (why: string) => new DomainError("not-permitted", `The run stopped: ${why}.`, { requiredRoles: [...ADMINISTRATOR_ROLES] });
+    const who = job.actor_name ?? "the administrator who started it";
+    const starter = job.actor_id === null ? undefined : await trx.selectFrom("users").selectAll().where("id", "=", job.actor_id).executeTakeFirst();
+    if (!starter) throw stop(`${who} no longer exists`);
+    const now = isoNow();
+    // What a token of theirs would need at its next use (auth/sessions.ts).
+    if (starter.enabled !== 1 || (starter.valid_from !== null && starter.valid_from > now) || (starter.valid_to !== null && starter.valid_to < now)) {
+      throw stop(`${who} may no longer log in (disabled, or outside the account's validity window)`);
+    }
+    // Never more than at the start: a role gained since does not widen whom the run acts on.
+    const held = await createUserQueries({ ...store, db: trx }).roleNames(starter);
+    const roles = (JSON.parse(job.actor_roles) as string[]).filter((role) => held.includes(role));
+    if (!roles.some((role) => (ADMINISTRATOR_ROLES as readonly string[]).includes(role))) throw stop(`${who} no longer holds an administrator role`);
+    const group = params.group && (await trx.selectFrom("groups").selectAll().where("id", "=", params.group.id).executeTakeFirst());
+    if (group) {
+      try {
+        await assertMayChangeAdministratorGroup(groups, trx, group, roles);
+      } catch (error) {
+        throw error instanceof DomainError ? stop(`${error.message.replace(/\.$/, "")} (the group ${group.name} grants it now)`) : error;
+      }
+    }
+    return roles;
+  }
+
+  /** Applies the action to one batch inside `trx`, with the roles starterRoles gave. */
+  async function applyBatch(trx: Kysely<Database>, job: BulkActionRow, params: StoredParams, batch: readonly UserRow[], actorRoles: readonly string[]): Promise<BatchOutcome> {
     // Who holds system-administrator, read for the batch as assertMayAdminister reads it for one user.
     const admins = await createUserQueries({ ...store, db: trx }).holdingRole(SYSTEM_ADMINISTRATOR, batch);
     const refused: BulkRefusal[] = [];
@@ -208,7 +239,7 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
 
   /** One batch committed with the run's progress; false once this process no longer owns the run. */
   async function commitBatch(job: BulkActionRow, params: StoredParams, batch: UserRow[], cursor: string, last: boolean): Promise<BulkActionRow | undefined> {
-    const step = async (trx: Kysely<Database>, rows: UserRow[]): Promise<BatchOutcome> => applyBatch(trx, job, params, rows);
+    const step = async (trx: Kysely<Database>, rows: UserRow[], roles: readonly string[]): Promise<BatchOutcome> => applyBatch(trx, job, params, rows, roles);
     const finish = async (trx: Kysely<Database>, outcome: BatchOutcome) => {
       const report = (JSON.parse(job.report) as BulkRefusal[]).concat(outcome.refused).slice(0, REPORT_MAX);
       const processed = job.processed + batch.length;
@@ -230,15 +261,16 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
         .executeTakeFirst();
     };
     try {
-      return await db.transaction().execute(async (trx) => finish(trx, await step(trx, batch)));
+      return await db.transaction().execute(async (trx) => finish(trx, await step(trx, batch, await starterRoles(trx, job, params))));
     } catch (error) {
       if (!(error instanceof DomainError && error.kind === "refused")) throw error;
       // The batch would remove the last system administrator: user by user, so only that one is refused.
       return db.transaction().execute(async (trx) => {
+        const roles = await starterRoles(trx, job, params);
         const outcome: BatchOutcome = { changed: [], unchanged: 0, refused: [] };
         for (const user of batch) {
           try {
-            const part = await savepoint(trx, () => step(trx, [user]));
+            const part = await savepoint(trx, () => step(trx, [user], roles));
             outcome.changed.push(...part.changed);
             outcome.unchanged += part.unchanged;
             outcome.refused.push(...part.refused);

@@ -7,8 +7,8 @@ import { recordAudit, type Actor } from "./audit.js";
 import { DomainError, staleVersion } from "./errors.js";
 import { assertSystemAdministratorRemains } from "./last-admin.js";
 import { requireGroup } from "./lookups.js";
-import { normalizeName } from "./names.js";
-import { assertMayChangeAdministratorGroup } from "./role-rules.js";
+import { assertVisibleName, normalizeName } from "./names.js";
+import { assertMayChangeAdministratorGroup, assertMayChangeGroupOfAdministrators } from "./role-rules.js";
 import type { AdminActor } from "./users.js";
 import { checkPrecondition, readForChange, type Precondition } from "./versioned.js";
 
@@ -43,6 +43,7 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries) {
 
   return {
     async create(actor: Actor, input: GroupFieldsInput): Promise<GroupRow> {
+      assertVisibleName("name", input.name);
       const fields = { ...input, name: normalizeName(input.name) };
       return transaction(fields.name, async (trx) => {
         await assertNameFree(trx, fields.name);
@@ -57,9 +58,15 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries) {
       return transaction(changes.name ?? "", async (trx) => {
         const current = await readForChange(trx, "groups", uuid, precondition, () => requireGroup(groups, uuid, trx));
         const fields: GroupFieldsInput = { name: changes.name === undefined ? current.name : normalizeName(changes.name), description: changes.description === undefined ? current.description : changes.description };
-        if (fields.name !== current.name) {
+        const renamed = fields.name !== current.name;
+        if (renamed) {
+          assertVisibleName("name", changes.name!);
           if (current.builtin) throw new DomainError("refused", "A built-in group cannot be renamed.", { group: current.name });
-          await assertMayChangeAdministratorGroup(groups, trx, current, actor.roles);
+        }
+        // Its description too: what a group that grants system-administrator says of itself is a system administrator's to say.
+        if (renamed || fields.description !== current.description) await assertMayChangeAdministratorGroup(groups, trx, current, actor.roles);
+        if (renamed) {
+          await assertMayChangeGroupOfAdministrators(trx, current, actor.roles, "rename this group");
           await assertNameFree(trx, fields.name, current.id);
         }
         const updated = await groups.updateIfVersion(trx, current.id, current.version, fields);
@@ -83,6 +90,7 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries) {
         checkPrecondition(group, precondition);
         if (group.builtin) throw new DomainError("refused", "A built-in group cannot be deleted.", { group: group.name });
         await assertMayChangeAdministratorGroup(groups, trx, group, actor.roles);
+        await assertMayChangeGroupOfAdministrators(trx, group, actor.roles, "delete this group");
         await groups.delete(trx, group.id);
         await assertSystemAdministratorRemains(trx);
         await recordAudit(trx, actor, { action: "group.delete", target: groupTarget(group), details: { before: { name: group.name, description: group.description } } });

@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { DomainError } from "./errors.js";
 import { fold } from "./user-fields.js";
 
 /**
@@ -21,6 +22,30 @@ export function skeleton(text: string): string {
   let out = "";
   for (const ch of text.normalize("NFD")) out += PROTOTYPES.get(ch) ?? ch;
   return out.normalize("NFD");
+}
+
+/**
+ * Characters a name may not hold: control and format characters (zero-width spaces and joiners, the
+ * soft hyphen, bidi controls such as U+202E) and the rest of Unicode's Default_Ignorable_Code_Point
+ * (Hangul fillers, variation selectors). They show as nothing, or turn the text around, so
+ * "administrators\u200b" would display as the built-in group. Refused rather than dropped from the
+ * look-alike key: that key is stored and uniquely indexed (migration 010b), and a key computed
+ * otherwise for new names would no longer meet the keys of the names stored already.
+ */
+export const INVISIBLE = /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
+
+/** The first invisible character (INVISIBLE) of a name, as `U+200B`; null when it has none. */
+export function invisibleCharacter(name: string): string | null {
+  const found = INVISIBLE.exec(name);
+  return found && `U+${found[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+}
+
+/** A name holding an invisible character is a 400 naming the field and the character. */
+export function assertVisibleName(field: string, name: string): void {
+  const character = invisibleCharacter(name);
+  if (character !== null) {
+    throw new DomainError("invalid", `${field} holds an invisible or formatting character (${character}), which would let it pass for another name: remove it.`, { field, character });
+  }
 }
 
 /**

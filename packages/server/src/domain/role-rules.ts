@@ -7,7 +7,7 @@ import { ADMINISTRATOR_ROLES, SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.
 /**
  * Least privilege: only a system administrator hands out or takes away the system-administrator role.
  * A security administrator may not grant or revoke it, nor — which would amount to the same —
- * change who is in a group that grants it, what else it grants, its name, or delete it.
+ * change who is in a group that grants it, what else it grants, its name or description, or delete it.
  */
 export function assertMayGrantOrRevoke(roleName: string, callerRoles: readonly string[]): void {
   if (roleName === SYSTEM_ADMINISTRATOR && !callerRoles.includes(SYSTEM_ADMINISTRATOR)) {
@@ -20,6 +20,41 @@ export async function assertMayChangeAdministratorGroup(groups: GroupQueries, db
   if (await groups.groupHasRole(db, group.id, SYSTEM_ADMINISTRATOR)) {
     throw new DomainError("not-permitted", "Only a system administrator may change a group that grants the system-administrator role.", { group: group.name });
   }
+}
+
+/**
+ * A group a system administrator is in — itself, or through its profile — is theirs too: deleting it
+ * takes them out of it, renaming it changes what they are shown to be in, and its roles are theirs. A
+ * security administrator may not change their memberships (assertMayAdminister), nor therefore these.
+ * `what`: the change, as the refusal names it ("delete this group").
+ */
+export async function assertMayChangeGroupOfAdministrators(db: Kysely<Database>, group: GroupRow, callerRoles: readonly string[], what: string): Promise<void> {
+  if (callerRoles.includes(SYSTEM_ADMINISTRATOR)) return;
+  if (await hasSystemAdministratorMember(db, group.id)) {
+    throw new DomainError("not-permitted", `Only a system administrator may ${what}: a system administrator is a member of it.`, { group: group.name, requiredRoles: [SYSTEM_ADMINISTRATOR] });
+  }
+}
+
+/** Whether a user who holds system-administrator (through its own groups or its profile's) is in the group, itself or through its profile. */
+async function hasSystemAdministratorMember(db: Kysely<Database>, groupId: number): Promise<boolean> {
+  // The users and profiles in granting groups: few, however big the store; every query starts from them or the group.
+  const holders = (await db.selectFrom("group_members").select("user_id").distinct().where("group_id", "in", grantingGroups(db)).execute()).map((r) => r.user_id);
+  if (holders.length === 0) return false;
+  const members = db.selectFrom("group_members").select("group_members.user_id").where("group_members.group_id", "=", groupId);
+  // A holder in the group: a user, or a profile (its users hold the role and are in the group through it).
+  if (await members.where("group_members.user_id", "in", holders).limit(1).executeTakeFirst()) return true;
+  // A holder whose profile is in the group.
+  if (await db.selectFrom("users").select("id").where("id", "in", holders).where("profile_id", "in", members).limit(1).executeTakeFirst()) return true;
+  // A user in the group that holds the role through its profile.
+  const inherits = await db
+    .selectFrom("group_members")
+    .innerJoin("users", "users.id", "group_members.user_id")
+    .select("users.id")
+    .where("group_members.group_id", "=", groupId)
+    .where("users.profile_id", "in", holders)
+    .limit(1)
+    .executeTakeFirst();
+  return inherits !== undefined;
 }
 
 /** Every account joins the built-in `users` group: an administrator role granted to it would make everyone an administrator. */

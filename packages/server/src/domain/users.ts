@@ -16,7 +16,7 @@ import { ADMINISTRATOR_ACCESS_COLUMNS, assertSystemAdministratorRemains } from "
 import type { PasswordOwner, PasswordPolicy } from "./password-policy.js";
 import { madeBySystemAdministrator } from "./role-rules.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
-import { loginNameColumns, normalizeName, userNameColumns } from "./names.js";
+import { assertVisibleName, loginNameColumns, normalizeName, userNameColumns } from "./names.js";
 import { defaultDisplayName, searchTextFor, USERNAME_PATTERN } from "./user-fields.js";
 import { readForChange, type Precondition } from "./versioned.js";
 
@@ -121,6 +121,8 @@ export function newUserRow(input: NewUser, passwordHash: string | null, now: str
   const firstName = blankToNull(input.firstName) ?? null;
   const lastName = blankToNull(input.lastName) ?? null;
   const email = blankToNull(input.email) ?? null;
+  assertVisibleName("username", input.username);
+  if (input.loginName !== undefined) assertVisibleName("loginName", input.loginName);
   const names = userNameColumns(input.username, input.loginName);
   const { username } = names;
   if (!USERNAME.test(username)) {
@@ -164,6 +166,8 @@ const DIRECTORY_FIELDS = ["loginName", "firstName", "lastName", "displayName", "
  * built-in user stays enabled; names, profile and permissions are checked by the caller.
  */
 export function planUpdate(row: UserRow, input: UserChanges): { next: Required<UserChanges>; changes: UserUpdate; before: Record<string, unknown>; after: Record<string, unknown> } {
+  // Only a login name that is sent: one stored before the rule keeps working until it is changed.
+  if (input.loginName !== undefined && input.loginName !== row.login_name) assertVisibleName("loginName", input.loginName);
   const next = { ...Object.fromEntries(FIELD_NAMES.map((f) => [f, FIELDS[f].read(row)])), ...definedOnly(input) } as Required<UserChanges>;
   next.loginName = normalizeName(next.loginName);
   next.firstName = blankToNull(next.firstName) ?? null;

@@ -7,7 +7,7 @@ import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { requireUser } from "../domain/lookups.js";
 import { assertMayConfigureLoginSource, grantsSystemAdministrator, madeBySystemAdministrator, NOT_MADE_BY_SYSTEM_ADMINISTRATOR } from "../domain/role-rules.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "../domain/roles.js";
-import { confusableKey, normalizeName } from "../domain/names.js";
+import { confusableKey, INVISIBLE, normalizeName } from "../domain/names.js";
 import { assertMayAdminister, newUserRow, type AdminActor } from "../domain/users.js";
 import { fold, isEmail, NAME_MAX, USERNAME_MAX } from "../domain/user-fields.js";
 import { isUniqueViolation } from "../storage/constraints.js";
@@ -69,10 +69,10 @@ export function missingClaims(c: OidcSettings, claims: Record<string, unknown>):
   return [c.usernameClaim, c.emailClaim, c.groupsClaim].some((name) => !(name in claims)) || (c.trustEmail && !("email_verified" in claims));
 }
 
-/** Letters and digits of any script and `. _ - @` (the username rules) in the stored form (NFKC); anything else becomes `_`. */
+/** Letters and digits of any script and `. _ - @` (the username rules) in the stored form (NFKC); anything else, and an invisible letter such as a Hangul filler, becomes `_`. */
 function usernameBase(identity: ProviderIdentity): string {
   const raw = identity.username ?? identity.subject;
-  const clean = [...normalizeName(raw)].map((ch) => (/^[\p{L}\p{N}._@-]$/u.test(ch) ? ch : "_")).join("");
+  const clean = [...normalizeName(raw)].map((ch) => (/^[\p{L}\p{N}._@-]$/u.test(ch) && !INVISIBLE.test(ch) ? ch : "_")).join("");
   return clean || "user";
 }
 

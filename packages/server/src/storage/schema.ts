@@ -263,7 +263,7 @@ export interface BulkActionsTable {
   params: string;
   actor_id: number | null;
   actor_name: string | null;
-  /** JSON: the actor's roles when the action started; they decide whom it may touch. */
+  /** JSON: the actor's roles when the action started; those of them it still holds (asked before each batch) decide whom it may touch. */
   actor_roles: string;
   source_ip: string | null;
   /** running, done or failed. */

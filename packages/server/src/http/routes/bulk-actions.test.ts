@@ -180,7 +180,7 @@ describeEachStore("bulk actions", (server) => {
           uuid: "11111111-2222-4333-8444-555555555555",
           action: "disable",
           params: JSON.stringify({ filter: { search: "bulk.u1" }, filterInput: { search: "bulk.u1" } }),
-          actor_id: null,
+          actor_id: (await store.db.selectFrom("users").select("id").where("username", "=", "sysadmin").executeTakeFirstOrThrow()).id,
           actor_name: "sysadmin",
           actor_roles: JSON.stringify(["system-administrator"]),
           source_ip: null,
@@ -203,6 +203,49 @@ describeEachStore("bulk actions", (server) => {
     } finally {
       await node2.close();
     }
+  });
+
+  it("asks again before each batch: a run stops, saying why, once its starter may no longer log in, holds no administrator role, or may not change its group", async () => {
+    const s = server();
+    const { store } = s.server.deps;
+    /** A run of `starter` left half done by a node that stopped (5 of bulk.u1*), taken over here. */
+    const resumed = async (starter: { id: number; username: string }, action: string, params: Record<string, unknown>): Promise<Run & { error: string | null }> => {
+      const row = await store.db
+        .insertInto("bulk_actions")
+        .values({ uuid: crypto.randomUUID(), action, params: JSON.stringify(params), actor_id: starter.id, actor_name: starter.username, actor_roles: JSON.stringify(["security-administrator"]), source_ip: null, status: "running", total: 10, cursor: "bulk.u14", processed: 5, owner: "gone", heartbeat_at: isoAfter(-3600), created_at: isoAfter(-3600) })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      assert.equal(await s.server.deps.bulkActions.resumeStale(), 1);
+      await s.server.deps.bulkActions.settled(row.uuid);
+      return (await s.api<Run & { error: string | null }>("GET", `/security/v1/users/bulk-actions/${row.uuid}`, { token: admin })).body;
+    };
+    const disableRest = { filter: { search: "bulk.u1" }, filterInput: { search: "bulk.u1" } };
+    const enabled = async () => (await s.api<{ enabled: boolean }[]>("GET", "/security/v1/users?search=bulk.u1", { token: admin })).body.filter((u) => u.enabled).length;
+    const before = await enabled();
+
+    const demoted = await createSecurityAdministrator(s, admin, "bulk.demoted");
+    assert.equal((await s.api("DELETE", `/security/v1/users/${demoted.user.uuid}/user-groups/${await groupId(s, admin, "bulk.demoted-group")}`, { token: admin })).status, 204);
+    const noRole = await resumed(demoted.user, "disable", disableRest);
+    assert.deepEqual([noRole.status, noRole.processed, noRole.changed, noRole.error], ["failed", 5, 0, "The run stopped: bulk.demoted no longer holds an administrator role."]);
+
+    const disabled = await createSecurityAdministrator(s, admin, "bulk.disabled");
+    assert.equal((await s.api("PUT", `/security/v1/users/${disabled.user.uuid}`, { token: admin, body: { enabled: false } })).status, 200);
+    const noLogin = await resumed(disabled.user, "disable", disableRest);
+    assert.equal(noLogin.status, "failed");
+    assert.match(noLogin.error ?? "", /^The run stopped: bulk\.disabled may no longer log in/);
+    assert.equal(await enabled(), before, "nobody was disabled by either run");
+
+    // Its group has come to grant system-administrator since the run began.
+    const team = await createGroup(s, admin, "bulk-team-now-root");
+    const teamRow = await store.db.selectFrom("groups").select(["id", "name"]).where("uuid", "=", team).executeTakeFirstOrThrow();
+    assert.equal((await s.api("PUT", `/security/v1/user-groups/${team}/role-mappings/portal/system-administrator`, { token: admin })).status, 204);
+    const still = await createSecurityAdministrator(s, admin, "bulk.still");
+    const rooted = await resumed(still.user, "add-to-group", { ...disableRest, group: { uuid: team, ...teamRow } });
+    assert.equal(rooted.status, "failed");
+    assert.match(rooted.error ?? "", /^The run stopped: Only a system administrator may change a group that grants the system-administrator role \(the group bulk-team-now-root grants it now\)\.$/);
+    assert.equal((await s.api("GET", `/security/v1/users/count?groupId=${team}`, { token: admin })).body, 0);
+    const events = await s.api<{ outcome: string; details: { error?: string } }[]>("GET", `/security/v1/audit-events?action=users.bulk-action.finish&target=${rooted.id}`, { token: admin });
+    assert.deepEqual(events.body.map((e) => [e.outcome, e.details.error]), [["failure", rooted.error]]);
   });
 });
 

@@ -79,7 +79,8 @@ const bulkActionsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { grou
         description:
           "Answers 202 at once with the run (its URL in `Location`); the server works through the selection in batches, each one transaction with its audit events. " +
           "Every user gets the rules of the single-user routes: users they keep out (a system administrator when the caller is not one, a built-in user for disable and delete, " +
-          "a directory's user for enable and disable (its directory decides), a profile in use for delete, the last enabled system administrator) are counted as refused and listed in the report. A group the caller may not change is a 403.",
+          "a directory's user for enable and disable (its directory decides), a profile in use for delete, the last enabled system administrator) are counted as refused and listed in the report. A group the caller may not change is a 403. " +
+          "Before each batch the run asks again whether its starter may go on (still able to log in, still an administrator, still allowed to change the group): if not, it stops as failed, with the reason in `error`.",
         body: BulkActionBody,
         response: { 202: BulkActionSchema, ...errorResponses(400, 401, 403, 404) },
       },

@@ -89,7 +89,7 @@ describeEachStore("external user storage configuration", (server) => {
     const own = await asSecurityAdmin("POST", PATH, directoryConfig(tree, slapd, { name: "secadmin's" }));
     assert.equal(own.status, 201, own.text);
     const id = own.body.id;
-    await syncAndWait(server(), securityAdmin, id);
+    assert.equal((await syncAndWait(server(), securityAdmin, id, { force: true })).forced, true, "its own directory: forced too");
     assert.equal((await asSecurityAdmin("PUT", `${PATH}/${id}`, { priority: 7 })).status, 200);
     // A system administrator makes one of its users a system administrator: the directory is theirs now.
     const imported = (await api("GET", `/security/v1/users?source=directory:${id}&max=1`)).body[0];
@@ -99,6 +99,12 @@ describeEachStore("external user storage configuration", (server) => {
       assert.equal(r.status, 403, `${method}: ${r.text}`);
       assert.match(r.body.errorMessage, /Only a system administrator/);
     }
+    // Forced, a sync disables past the directory's limit: as much as changing it. Unforced, it stays open.
+    const forced = await asSecurityAdmin("POST", `${PATH}/${id}/sync`, { force: true });
+    assert.equal(forced.status, 403, forced.text);
+    assert.match(forced.body.errorMessage, /^ECMS\d{4}-E Only a system administrator may force a sync of this directory past its limit on disabled users: accounts hold the system-administrator role through it/);
+    assert.equal((await syncAndWait(server(), securityAdmin, id, { force: false })).forced, false);
+    assert.equal((await syncAndWait(server(), token, id, { force: true })).forced, true, "a system administrator may force it");
     assert.equal((await api("DELETE", `${PATH}/${id}?users=delete`)).status, 204, "a system administrator may");
   });
 

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type, type TSchema } from "typebox";
 import { mergeDirectory, toDirectoryView, type Directory } from "../../directory/config.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
-import { actorOf, adminActorOf } from "../auth-guard.js";
+import { adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { etagOf, IfMatchHeaders, ifMatchVersions } from "../etag.js";
@@ -246,7 +246,9 @@ const externalUserStorageRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app
     onRequest: adminOnly,
     schema: {
       summary: "Start a sync",
-      description: "Answers 202 at once; the sync runs in the background on this node (`GET …/sync` shows it on every node). 409 while one runs.",
+      description:
+        "Answers 202 at once; the sync runs in the background on this node (`GET …/sync` shows it on every node). 409 while one runs. " +
+        "Only a system administrator may `force` a sync of a directory through which accounts hold the system-administrator role (a user of it, or a group it fills).",
       tags: TAGS,
       security,
       params: IdParams,
@@ -255,7 +257,7 @@ const externalUserStorageRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app
     },
     config: { bodyOptional: true },
   }, async (request, reply) => {
-    await directories.startSync(actorOf(request), request.params.id, request.body.mode ?? "full", request.body.force ?? false);
+    await directories.startSync(adminActorOf(request), request.params.id, request.body.mode ?? "full", request.body.force ?? false);
     return reply.code(202).header("location", request.url.split("?")[0]!).send(await directories.lastRun(request.params.id));
   });
 

@@ -92,7 +92,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, gr
       schema: {
         ...common,
         summary: "Update a group",
-        description: "Renames a group or changes its description. Built-in groups cannot be renamed; only a system administrator may rename a group that grants system-administrator. With `If-Match`, a stale version is a 412; without it, concurrent writes apply one after another.",
+        description: "Renames a group or changes its description. Built-in groups cannot be renamed. Only a system administrator may change a group that grants system-administrator (its description too), or rename one that a system administrator is in (itself or through its profile). With `If-Match`, a stale version is a 412; without it, concurrent writes apply one after another.",
         params: IdParams,
         headers: IfMatchHeaders,
         body: UpdateBody,
@@ -112,7 +112,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, gr
       schema: {
         ...common,
         summary: "Delete a group",
-        description: "Built-in groups cannot be deleted; nor can the last group through which an enabled user holds system-administrator.",
+        description: "Built-in groups cannot be deleted; nor can the last group through which an enabled user holds system-administrator. Only a system administrator may delete a group that grants system-administrator, or one that a system administrator is in (itself or through its profile).",
         params: IdParams,
         headers: IfMatchHeaders,
         response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409, 412) },

@@ -72,6 +72,33 @@ describeEachStore("names that only look alike", (server, kind) => {
     assert.deepEqual([refusal(4).field, refusal(4).existing], ["loginName", "sysadmin"]);
   });
 
+  it("refuses names holding invisible or formatting characters (zero-width, soft hyphen, bidi controls, Hangul fillers), naming the field", async () => {
+    const s = server();
+    function assertInvisible(r: { status: number; body: any; text: string }, field: string, character: string) {
+      assert.equal(r.status, 400, r.text);
+      assert.match(r.body.errorMessage, /^ECMS1001-E .*invisible or formatting character/);
+      assert.deepEqual(JSON.parse(r.body.additionalInfo), { field, character });
+    }
+    for (const [loginName, character] of [["sysadmin\u200b", "U+200B"], ["sys\u200badmin", "U+200B"], ["sysadmin\u00ad", "U+00AD"], ["admin2\u202e", "U+202E"], ["sys\u2066admin", "U+2066"], ["sysadmin\u0007x", "U+0007"]]) {
+      assertInvisible(await s.api("POST", "/security/v1/users", { token, body: { username: "invisible.login", loginName } }), "loginName", character);
+    }
+    // A Hangul filler is a letter (the username pattern's \p{L}) that shows as nothing.
+    assertInvisible(await s.api("POST", "/security/v1/users", { token, body: { username: "sysadmin\u3164" } }), "username", "U+3164");
+    const user = await s.api("POST", "/security/v1/users", { token, body: { username: "invisible.user" } });
+    assert.equal(user.status, 201, user.text);
+    assertInvisible(await s.api("PUT", `/security/v1/users/${user.body.id}`, { token, body: { loginName: "sys\ufeffadmin" } }), "loginName", "U+FEFF");
+    assertInvisible(await s.api("POST", "/security/v1/user-groups", { token, body: { name: "administrators\u200b" } }), "name", "U+200B");
+    assertInvisible(await s.api("POST", "/security/v1/user-groups", { token, body: { name: "admini\u034fstrators" } }), "name", "U+034F");
+    const group = await s.api("POST", "/security/v1/user-groups", { token, body: { name: "invisible-group" } });
+    assertInvisible(await s.api("PUT", `/security/v1/user-groups/${group.body.id}`, { token, body: { name: "users\u2060" } }), "name", "U+2060");
+    // The import: that row fails, the others are imported.
+    const rows = [{ username: "imp.hidden", loginName: "sysadmin\u200d" }, { username: "imp.visible" }];
+    const r = await s.api("POST", "/security/v1/users/import", { token, body: rows.map((row) => JSON.stringify(row)).join("\n"), headers: { "content-type": "application/x-ndjson" } });
+    const lines = r.text.trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(lines.filter((l) => l.line).map((l) => l.status), ["failed", "created"]);
+    assert.deepEqual([lines[0].error.field, lines[0].error.character], ["loginName", "U+200D"]);
+  });
+
   it("users and groups of npm run seed are guarded too", async () => {
     const s = await startTestServer(kind);
     try {

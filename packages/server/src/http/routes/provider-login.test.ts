@@ -123,6 +123,11 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     const local = await s.api("POST", "/security/v1/users", { token: admin, body: { username: "sysadmin-corp-2" } });
     assert.equal(local.status, 409, local.text);
     assert.equal(JSON.parse(local.body.additionalInfo).existing, "\u0455\u0443\u0455\u0430dmin-corp-2");
+    // Invisible characters (a Hangul filler is even a letter) become _ as any other character a username may not hold: the login works.
+    corp.accounts.set("eve-sub-3", { preferred_username: "root\u3164" });
+    corp.accounts.set("eve-sub-4", { preferred_username: "ro\u200bot" });
+    assert.equal((await me(await providerLogin(s, "corp", "eve-sub-3"))).username, "root_");
+    assert.equal((await me(await providerLogin(s, "corp", "eve-sub-4"))).username, "ro_ot");
   });
 
   it("links an existing user by email only when the provider is trusted, says verified, and one user has it", async () => {

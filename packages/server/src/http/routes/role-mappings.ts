@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { recordAudit } from "../../domain/audit.js";
 import { assertSystemAdministratorRemains } from "../../domain/last-admin.js";
-import { assertMayChangeAdministratorGroup, assertMayGrantOrRevoke, assertMayGrantTo } from "../../domain/role-rules.js";
+import { assertMayChangeAdministratorGroup, assertMayChangeGroupOfAdministrators, assertMayGrantOrRevoke, assertMayGrantTo } from "../../domain/role-rules.js";
 import { ADMINISTRATOR_ROLES, SYSTEM_ADMINISTRATOR, USER, USERS_GROUP } from "../../domain/roles.js";
 import { isForeignKeyViolation } from "../../storage/constraints.js";
 import { actorOf, authOf } from "../auth-guard.js";
@@ -56,7 +56,7 @@ const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { sto
         ...common,
         summary: "Grant a role to a group",
         description:
-          "Idempotent. Only a system administrator may grant system-administrator, or change the roles of a group that grants it. " +
+          "Idempotent. Only a system administrator may grant system-administrator, or change the roles of a group that grants it or that a system administrator is in (itself or through its profile). " +
           "No administrator role can be granted to the built-in `users` group (every account is in it).",
         params: MappingParams,
         response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409) },
@@ -71,6 +71,7 @@ const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { sto
           const group = await requireGroup(groups, request.params.id, trx);
           assertMayGrantTo(group, role.name);
           await assertMayChangeAdministratorGroup(groups, trx, group, roles);
+          await assertMayChangeGroupOfAdministrators(trx, group, roles, "change the roles of this group");
           if (await groups.grantRole(trx, group.id, role.id)) {
             await recordAudit(trx, actor, { action: "group.role.grant", target: { type: "group", id: group.uuid, name: group.name }, details: { role: role.name } });
           }
@@ -91,7 +92,7 @@ const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { sto
         ...common,
         summary: "Revoke a role from a group",
         description:
-          "Idempotent. Only a system administrator may revoke system-administrator, or change the roles of a group that grants it; " +
+          "Idempotent. Only a system administrator may revoke system-administrator, or change the roles of a group that grants it or that a system administrator is in (itself or through its profile); " +
           "it is refused (409) when no enabled system administrator would remain. " +
           "The `user` role stays with the built-in `users` group.",
         params: MappingParams,
@@ -105,6 +106,7 @@ const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { sto
       await store.db.transaction().execute(async (trx) => {
         const group = await requireGroup(groups, request.params.id, trx);
         await assertMayChangeAdministratorGroup(groups, trx, group, roles);
+        await assertMayChangeGroupOfAdministrators(trx, group, roles, "change the roles of this group");
         if (group.builtin && group.name === USERS_GROUP && role.name === USER) {
           throw new ApiError("refused", "The user role cannot be removed from the built-in users group.", { group: group.name, role: role.name });
         }
