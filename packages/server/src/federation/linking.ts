@@ -194,7 +194,7 @@ export function createLinking(store: Store, groups: GroupQueries) {
         .where("f.provider_id", "=", p.id)
         .where("f.subject", "=", identity.subject)
         .executeTakeFirst();
-      let user: UserRow | undefined;
+      let user: UserRow;
       /** Whether a system administrator made the link and the provider's configuration (role-rules.ts madeBySystemAdministrator). */
       let bySystemAdministrator: boolean;
       if (linked) {
