@@ -3,6 +3,7 @@ import { createServer as createNetServer } from "node:net";
 import v8 from "node:v8";
 import { createServer, type Server } from "./app.js";
 import { configFromEnv, type Config } from "./config.js";
+import { ADMIN_PASSWORD_IGNORED } from "./domain/bootstrap.js";
 
 /**
  * `npm start`: configuration from the environment, then listen until SIGINT/SIGTERM. A failure to
@@ -26,6 +27,8 @@ try {
     // Shown once, on the console only (not through the logger, whose output may be shipped elsewhere).
     process.stdout.write(`\nCreated built-in user "sysadmin" with password: ${server.generatedAdminPassword}\nIt is not shown again.\n\n`);
   }
+  // Said once, by the process that bootstraps (the workers find the same).
+  if (server.adminPasswordIgnored && cluster.isPrimary) process.stderr.write(`ecm-security: warning: ${ADMIN_PASSWORD_IGNORED}\n`);
   if (cluster.isPrimary && config.workers > 1) {
     // The store is ready: the workers find nothing to migrate or bootstrap.
     await server.close();

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { PasswordHasher } from "../auth/passwords.js";
 import { configFromEnv } from "../config.js";
-import { bootstrap } from "../domain/bootstrap.js";
+import { ADMIN_PASSWORD_IGNORED, bootstrap } from "../domain/bootstrap.js";
 import { PasswordPolicy } from "../domain/password-policy.js";
 import { openStore } from "../storage/store.js";
 import { SEEDED_PASSWORD, seedStore } from "./seed-data.js";
@@ -51,8 +51,9 @@ const location = config.store;
 const store = await openStore(location);
 try {
   const hasher = new PasswordHasher(config.argon2);
-  const { generatedAdminPassword } = await bootstrap(store.db, hasher, new PasswordPolicy(config.passwordPolicy), config.adminPassword);
+  const { generatedAdminPassword, adminPasswordIgnored } = await bootstrap(store.db, hasher, new PasswordPolicy(config.passwordPolicy), config.adminPassword);
   if (generatedAdminPassword) process.stdout.write(`Created built-in user "sysadmin" with password: ${generatedAdminPassword}\n`);
+  if (adminPasswordIgnored) process.stderr.write(`warning: ${ADMIN_PASSWORD_IGNORED}\n`);
   const started = Date.now();
   const result = await seedStore(store, {
     users,
