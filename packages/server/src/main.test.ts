@@ -125,6 +125,10 @@ describe("start-up failures are one clear line and a non-zero exit", () => {
     await assertOneLine({ ECM_DATA_DIR: join(dir, "port"), PORT: "70000" }, /PORT must be a port number from 0 to 65535/);
   });
 
+  it("a DATABASE_URL of another database, named by its scheme only (the URL may hold a password)", { timeout: 60_000 }, async () => {
+    await assertOneLine({ ECM_DATA_DIR: join(dir, "url"), PORT: "0", DATABASE_URL: "mysql://ecm:secret@db-host/ecm" }, /DATABASE_URL must be a PostgreSQL URL, postgres:\/\/user@host:5432\/database, not a mysql: URL \(leave it unset for the embedded SQLite store\)\n$/);
+  });
+
   it("a data directory that cannot be written", { timeout: 60_000 }, async () => {
     const file = join(dir, "a-file");
     writeFileSync(file, "not a directory");
