@@ -325,7 +325,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
      * Removes a directory. Its users are disabled and kept as local users without a password
      * (`disable`), or deleted (`delete`); its groups stay as local groups, or go with the users. A
      * kept user keeps its DN and its entry's key: a directory that brings that same entry again (this
-     * one added anew) takes it over, as a higher priority does (directory/sync.ts) — until
+     * one added anew) takes it over, as a directory of a lower priority number does (directory/sync.ts) — until
      * an administrator gives it a password of its own, which makes it an ordinary local user.
      */
     async remove(actor: AdminActor, uuid: string, users: "disable" | "delete", precondition: Precondition): Promise<void> {
