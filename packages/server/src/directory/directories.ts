@@ -409,9 +409,9 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
           }
         }
         result.usersFound = found;
-        steps.push({ step: "search", ok: true, message: `The user filter finds ${result.usersFoundCapped ? "at least " : ""}${found} users.` });
+        steps.push({ step: "search", ok: true, message: `The user filter finds ${result.usersFoundCapped ? "at least " : ""}${found} ${found === 1 ? "user" : "users"}.` });
         result.ok = true;
-        result.message = `The directory answers: ${found}${result.usersFoundCapped ? "+" : ""} users would be imported.`;
+        result.message = `The directory answers: ${found}${result.usersFoundCapped ? "+" : ""} ${found === 1 && !result.usersFoundCapped ? "user" : "users"} would be imported.`;
       } catch (error) {
         const failure = error instanceof DirectoryError ? error : new DirectoryError("search", (error as Error)?.message ?? String(error));
         if (!tried.has(failure)) steps.push({ step: failure.step, ok: false, message: failure.message });
