@@ -120,7 +120,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const code = await command.run(ctx);
     return code ?? ExitCode.ok;
   } catch (err) {
-    io.stderr.write(`ecm: ${messageOf(err)}\n`);
+    io.stderr.write(`ecm: ${messageOf(err, io.env)}\n`);
     return exitCodeOf(err);
   }
 }

@@ -68,11 +68,18 @@ export function exitCodeOf(err: unknown): number {
   return ExitCode.error;
 }
 
+/** What to do about a credential the server no longer takes: the variables override any saved login, so a new login would not help. */
+function credentialHint(env: NodeJS.ProcessEnv): string {
+  if (env.ECM_API_KEY) return "check ECM_API_KEY: it is used instead of any saved login";
+  if (env.ECM_TOKEN) return "check ECM_TOKEN: it is used instead of any saved login";
+  return 'run "ecm login"';
+}
+
 /** One line, no stack trace. */
-export function messageOf(err: unknown): string {
+export function messageOf(err: unknown, env: NodeJS.ProcessEnv = {}): string {
   let msg: string;
   if (err instanceof ECMAuthError && err.code === "ECMS1101") {
-    msg = `${err.message} (run "ecm login")`;
+    msg = `${err.message} (${credentialHint(env)})`;
   } else if (err instanceof Error) msg = err.message;
   else msg = String(err);
   if (err instanceof UsageError) msg += ' (see "ecm --help")';

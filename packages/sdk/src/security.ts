@@ -427,6 +427,7 @@ export class Security {
    * A bad row is a `failed` result, not an exception; the iteration's return value is the summary. An
    * error that ends the import early is thrown after the results of the rows before it (which are
    * imported). The call's timeout is for the answer to start and then for each next piece of it.
+   * Nothing is sent until the generator is iterated: `await importUsers(…)` alone imports nothing.
    *
    * ```ts
    * for await (const r of ecm.security.importUsers("users.csv", { dryRun: true })) if (r.error) console.log(r.line, r.error.message);

@@ -300,7 +300,8 @@ export class SecuritySync {
   /**
    * ECM's importUsers, blocking: a file path or bytes go to the worker whole; an iterable (of byte
    * chunks, strings or records) is handed over a piece at a time as the worker sends it, while the
-   * results come back and are yielded here. The return value is the summary.
+   * results come back and are yielded here. The return value is the summary. Nothing is sent until
+   * the generator is iterated (`for … of`).
    */
   *importUsers(
     source: string | Uint8Array | Iterable<Uint8Array | string> | Iterable<ImportUserRecord>,

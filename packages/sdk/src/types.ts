@@ -349,7 +349,7 @@ export interface DirectoryAttributeMapping {
 export interface ECMDirectory {
   id: string;
   name: string;
-  /** Lower first: the order of periodic syncs that are due together. */
+  /** Lower first: a directory of lower number takes over a username or login name that a user of a higher-numbered one holds; also the order of periodic syncs that are due together. */
   priority: number;
   vendor: "ACTIVE_DIRECTORY" | "OTHER";
   /** `ldap://` or `ldaps://` URLs, space-separated, tried in order. */

@@ -73,6 +73,8 @@ export interface Server {
   routes: readonly RouteEntry[];
   /** Set when this start created `sysadmin` with a generated password. */
   generatedAdminPassword?: string;
+  /** Set when ECM_ADMIN_PASSWORD was given but is not the password of the `sysadmin` an earlier start made. */
+  adminPasswordIgnored?: boolean;
   /** What runs every 10 minutes in the background: purges and pruning (tests call it to see it done). */
   housekeeping(): Promise<void>;
   close(): Promise<void>;
@@ -110,7 +112,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 async function createServerOn(store: Store, config: Config, options: ServerOptions): Promise<Server> {
   const hasher = new PasswordHasher(config.argon2, config.hashQueue);
   const passwordPolicy = new PasswordPolicy(config.passwordPolicy);
-  const { generatedAdminPassword } = await bootstrap(store.db, hasher, passwordPolicy, config.adminPassword);
+  const { generatedAdminPassword, adminPasswordIgnored } = await bootstrap(store.db, hasher, passwordPolicy, config.adminPassword);
   const secrets = loadSecretBox(config.secretKey);
   const signingKeys = new SigningKeys(store.db, secrets, config.tokenKeyFile, config.sessionMaxSeconds, options.now);
   await signingKeys.init();
@@ -261,6 +263,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     deps,
     routes,
     generatedAdminPassword,
+    adminPasswordIgnored,
     housekeeping,
     async close() {
       clearInterval(purge);

@@ -142,6 +142,17 @@ function tlsFrom(env: NodeJS.ProcessEnv): Config["tls"] {
   return { certFile: resolve(certFile), keyFile: resolve(keyFile) };
 }
 
+/**
+ * DATABASE_URL as the PostgreSQL driver takes it (postgres:// or postgresql://, socket: or a socket
+ * folder's path). Another database's URL would be tried as a PostgreSQL host: said here instead,
+ * naming its scheme only (the URL may hold a password).
+ */
+function postgresUrl(url: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  if (url.startsWith("/") || scheme === "postgres" || scheme === "postgresql" || scheme === "socket") return url;
+  throw new Error(`DATABASE_URL must be a PostgreSQL URL, postgres://user@host:5432/database${scheme ? `, not a ${scheme}: URL` : ""} (leave it unset for the embedded SQLite store)`);
+}
+
 /** Reads the configuration from the environment (see README, "Configuration"). */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const databaseUrl = env.DATABASE_URL;
@@ -153,7 +164,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     workers: intFrom(env, "ECM_WORKERS", availableParallelism()) || 1,
     apiKeyRatePerMinute: intFrom(env, "ECM_API_KEY_RATE_PER_MINUTE", 600),
     store: databaseUrl
-      ? { kind: "postgres", url: databaseUrl, poolSize: intFrom(env, "ECM_DB_POOL_SIZE", 10), busy }
+      ? { kind: "postgres", url: postgresUrl(databaseUrl), poolSize: intFrom(env, "ECM_DB_POOL_SIZE", 10), busy }
       : { kind: "sqlite", file: join(dataDir, "ecm-security.sqlite3"), busy },
     adminPassword: env.ECM_ADMIN_PASSWORD || undefined,
     tokenTtlSeconds: intFrom(env, "ECM_TOKEN_TTL_SECONDS", 300),

@@ -48,6 +48,17 @@ for (const kind of storeKinds) {
       assert.equal((await login(second.baseUrl, generated)).status, 200);
       assert.equal((await login(second.baseUrl, "Another-Password-9")).status, 401);
       await second.stop();
+      // The password that was not used is said so, in one line that says what to do instead.
+      const warnings = second.output().split("\n").filter((line) => line.includes("ECM_ADMIN_PASSWORD"));
+      assert.deepEqual(warnings, [
+        "ecm-security: warning: ECM_ADMIN_PASSWORD is ignored: sysadmin already exists with another password, and restarts never change it. " +
+          "Log in with that password (printed by the first start, if it generated it), or set a new one: npm run admin -- reset-password sysadmin",
+      ]);
+
+      // sysadmin's own password in ECM_ADMIN_PASSWORD is nothing to warn about.
+      const third = await startMain({ ...env, ECM_ADMIN_PASSWORD: generated });
+      await third.stop();
+      assert.doesNotMatch(third.output(), /warning/);
     });
 
     it("never writes passwords or tokens to its logs, even at debug level", async () => {
@@ -112,6 +123,10 @@ describe("start-up failures are one clear line and a non-zero exit", () => {
   it("a bad PORT", { timeout: 60_000 }, async () => {
     await assertOneLine({ ECM_DATA_DIR: join(dir, "port"), PORT: "eighty" }, /PORT must be a non-negative integer, got "eighty"/);
     await assertOneLine({ ECM_DATA_DIR: join(dir, "port"), PORT: "70000" }, /PORT must be a port number from 0 to 65535/);
+  });
+
+  it("a DATABASE_URL of another database, named by its scheme only (the URL may hold a password)", { timeout: 60_000 }, async () => {
+    await assertOneLine({ ECM_DATA_DIR: join(dir, "url"), PORT: "0", DATABASE_URL: "mysql://ecm:secret@db-host/ecm" }, /DATABASE_URL must be a PostgreSQL URL, postgres:\/\/user@host:5432\/database, not a mysql: URL \(leave it unset for the embedded SQLite store\)\n$/);
   });
 
   it("a data directory that cannot be written", { timeout: 60_000 }, async () => {

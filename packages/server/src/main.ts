@@ -3,6 +3,8 @@ import { createServer as createNetServer } from "node:net";
 import v8 from "node:v8";
 import { createServer, type Server } from "./app.js";
 import { configFromEnv, type Config } from "./config.js";
+import { ADMIN_PASSWORD_IGNORED } from "./domain/bootstrap.js";
+import { startupFailure } from "./startup-failure.js";
 
 /**
  * `npm start`: configuration from the environment, then listen until SIGINT/SIGTERM. A failure to
@@ -26,6 +28,8 @@ try {
     // Shown once, on the console only (not through the logger, whose output may be shipped elsewhere).
     process.stdout.write(`\nCreated built-in user "sysadmin" with password: ${server.generatedAdminPassword}\nIt is not shown again.\n\n`);
   }
+  // Said once, by the process that bootstraps (the workers find the same).
+  if (server.adminPasswordIgnored && cluster.isPrimary) process.stderr.write(`ecm-security: warning: ${ADMIN_PASSWORD_IGNORED}\n`);
   if (cluster.isPrimary && config.workers > 1) {
     // The store is ready: the workers find nothing to migrate or bootstrap.
     await server.close();
@@ -89,32 +93,4 @@ function superviseWorkers(count: number): void {
       for (const w of Object.values(cluster.workers ?? {})) w?.kill("SIGTERM");
     });
   }
-}
-
-/** Why the server could not start, in one line that says what to change (never the database URL: it may hold a password). */
-function startupFailure(error: unknown, config: Config | undefined): string {
-  const e = error as NodeJS.ErrnoException & { address?: string; port?: number };
-  const where = config ? `${config.host}:${config.port}` : "";
-  switch (e.code) {
-    case "EADDRINUSE":
-      return `${where} is already in use by another program (set PORT or HOST).`;
-    case "EADDRNOTAVAIL":
-      return `${config?.host} is not an address of this machine (set HOST).`;
-    case "EACCES":
-    case "EPERM":
-    case "EROFS":
-    case "ENOTDIR":
-    case "ENOSPC":
-      if (e.syscall === "listen") return `not permitted to listen on ${where} (ports below 1024 need privileges; set PORT).`;
-      return `${e.path ?? "the data directory"} cannot be written (${e.code}): set ECM_DATA_DIR to a directory this user may write.`;
-    case "SQLITE_CANTOPEN":
-    case "SQLITE_READONLY":
-    case "SQLITE_PERM":
-      return `the SQLite store ${config?.store.kind === "sqlite" ? config.store.file : ""} cannot be opened for writing (${e.code}): set ECM_DATA_DIR to a directory this user may write.`;
-    case "ECONNREFUSED":
-    case "ENOTFOUND":
-    case "ETIMEDOUT":
-      return `PostgreSQL cannot be reached (${e.code}${e.address ? ` at ${e.address}${e.port ? `:${e.port}` : ""}` : ""}): check DATABASE_URL and that the server runs.`;
-  }
-  return (e instanceof Error ? e.message : String(error)).split("\n")[0]!;
 }

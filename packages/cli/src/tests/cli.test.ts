@@ -142,6 +142,7 @@ describe("login, saved token, environment overrides", () => {
     // the revoked token is refused by the server too
     const revoked = await ecm(["whoami"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_TOKEN: saved.token } });
     assert.equal(revoked.code, 3);
+    assert.match(revoked.stderr, /\(check ECM_TOKEN: it is used instead of any saved login\)\n$/);
   });
 
   test("wrong password: exit 3, nothing saved", async () => {
@@ -261,7 +262,10 @@ describe("users", () => {
     assert.ok(listed.includes(prefix) && !listed.includes(secret), "the prefix, never the secret");
     assert.equal((await ecm(["api-keys", "revoke", "cli-svc", "no-such-key"])).code, 4);
     assert.match(ok(await ecm(["api-keys", "revoke", "cli-svc", "nightly"])).stderr, /Revoked API key nightly of cli-svc/);
-    assert.equal((await ecm(["whoami"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_API_KEY: secret } })).code, 3, "revoked: refused at once");
+    const revoked = await ecm(["users", "list"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_API_KEY: secret } });
+    assert.equal(revoked.code, 3, "revoked: refused at once");
+    // The variable overrides any saved login: "ecm login" would not help.
+    assert.match(revoked.stderr, /^ecm: ECMS1101-E [^\n]* \(check ECM_API_KEY: it is used instead of any saved login\)\n$/);
     assert.ok(!ok(await ecm(["api-keys", "list", "cli-svc", "-o", "json"])).stdout.includes(id), "gone from the list");
     // A password given on purpose is not dropped: the server refuses it.
     const withPassword = await ecm(["users", "create", "cli-svc2", "--service-account", "--password-stdin"], { stdin: "Passw0rd-Long!\n" });

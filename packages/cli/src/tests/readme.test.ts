@@ -49,7 +49,7 @@ test("the README's examples run as written", async () => {
     delete env.ECM_TOKEN;
     const { stderr } = await exec("bash", ["-c", script], { cwd, env: { ...env, PATH: `${join(cwd, "shim")}:${env.PATH}` }, timeout: 55_000 });
     assert.match(stderr, /Logged in to .* as sysadmin/);
-    assert.match(stderr, /1 created, 0 updated, 0 unchanged, 0 failed of 1 rows/);
+    assert.match(stderr, /1 created, 0 updated, 0 unchanged, 0 failed of 1 row\b/);
     const listed = readFileSync(join(cwd, "example-users.csv"), "utf8");
     assert.match(listed, /^id,username,.*,groups,lockedOut,lockedOutUntil,serviceAccount\r\n/);
     assert.match(listed, /,alice,.*,staff;users,false,,false\r\n/);

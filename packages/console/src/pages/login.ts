@@ -9,7 +9,7 @@ function refusal(error: unknown): string {
   if (error instanceof ECMAuthError) return "The username or password is wrong, or this account cannot log in now (disabled, locked out, or outside its validity period).";
   if (error instanceof ECMTooManyRequestsError) {
     const info = error.additionalInfo as { retryAfterSeconds?: number } | undefined;
-    return `Too many attempts. Try again${info?.retryAfterSeconds ? ` in ${info.retryAfterSeconds} seconds` : " later"}.`;
+    return `Too many attempts. Try again${info?.retryAfterSeconds ? ` in ${info.retryAfterSeconds} ${info.retryAfterSeconds === 1 ? "second" : "seconds"}` : " later"}.`;
   }
   if (error instanceof ECMValidationError) return `The login was refused: ${error.serverMessage}`;
   return failed(error) || "The login failed.";

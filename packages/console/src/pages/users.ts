@@ -528,7 +528,7 @@ class UsersPage extends Page {
 
   #renderBulkBar(selectedCount: number, count: number | null): TemplateResult {
     return html`<div class="bulkbar" role="region" aria-label="Bulk actions">
-      <strong>${this.#allMatching ? `All ${selectedCount.toLocaleString()} matching users selected` : `${selectedCount} selected`}</strong>
+      <strong>${this.#allMatching ? `All ${selectedCount.toLocaleString()} matching ${selectedCount === 1 ? "user" : "users"} selected` : `${selectedCount} selected`}</strong>
       ${!this.#allMatching && count !== null && count > selectedCount ? html`<button class="link" @click=${() => { this.#allMatching = true; this.requestUpdate(); }}>Select all ${count.toLocaleString()} matching</button>` : nothing}
       <button class="link" @click=${() => { this.#selected.clear(); this.#allMatching = false; this.requestUpdate(); }}>Clear selection</button>
       <span class="grow"></span>
@@ -539,7 +539,8 @@ class UsersPage extends Page {
   #renderDialogs(): TemplateResult {
     const pending = ACTIONS.find((a) => a.action === this.#pendingAction);
     const run = this.#run;
-    const who = this.#allMatching ? `all ${(this.#count ?? 0).toLocaleString()} matching users` : `${this.#selected.size} selected users`;
+    const n = this.#allMatching ? (this.#count ?? 0) : this.#selected.size;
+    const who = `${this.#allMatching ? `all ${n.toLocaleString()} matching` : `${n} selected`} ${n === 1 ? "user" : "users"}`;
     return html`
       <dialog id="bulk-confirm" aria-labelledby="bulk-confirm-title">
         <form method="dialog" @submit=${(e: SubmitEvent) => {

@@ -2,7 +2,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { format, promisify } from "node:util";
 import { startServerThread, type ThreadServer } from "../../test/server-thread.js";
@@ -72,15 +73,20 @@ test("the README examples run as written and print what the seed describes", asy
   assert.deepEqual(errors, ["no such user"]);
 });
 
-test("the repository README's SDK example runs as written (an ESM script from the repository root)", async () => {
+test("the repository README's SDK example runs as it says: example.mjs with node, example.ts with tsx, from the repository", async () => {
   const root = new URL("../../../../", import.meta.url);
   const block = /## SDK\n[\s\S]*?```ts\n([\s\S]*?)```/.exec(readFileSync(new URL("README.md", root), "utf8"))?.[1];
   assert.ok(block?.includes('from "ecm-sdk"'), "README has the SDK example");
   const script = block!.replaceAll("http://127.0.0.1:8080/portal", server.baseUrl);
-  const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
-    cwd: fileURLToPath(root),
-    env: { ...process.env, ECM_PASSWORD: server.adminPassword },
-    timeout: 30_000,
-  });
-  assert.equal(stdout, "1 locked accounts\n");
+  // In a folder of the repository, where ecm-sdk and tsx resolve as they do for someone who cloned it.
+  const dir = mkdtempSync(join(fileURLToPath(root), ".readme-example-"));
+  try {
+    for (const [file, command] of [["example.mjs", process.execPath], ["example.ts", fileURLToPath(new URL("node_modules/.bin/tsx", root))]]) {
+      writeFileSync(join(dir, file!), script);
+      const { stdout } = await promisify(execFile)(command!, [file!], { cwd: dir, env: { ...process.env, ECM_PASSWORD: server.adminPassword }, timeout: 30_000 });
+      assert.equal(stdout, "1 locked accounts\n", file);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -326,7 +326,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
      * Removes a directory. Its users are disabled and kept as local users without a password
      * (`disable`), or deleted (`delete`); its groups stay as local groups, or go with the users. A
      * kept user keeps its DN and its entry's key: a directory that brings that same entry again (this
-     * one added anew) takes it over, as a higher priority does (directory/sync.ts) — until
+     * one added anew) takes it over, as a directory of a lower priority number does (directory/sync.ts) — until
      * an administrator gives it a password of its own, which makes it an ordinary local user.
      */
     async remove(actor: AdminActor, uuid: string, users: "disable" | "delete", precondition: Precondition): Promise<void> {
@@ -410,9 +410,9 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
           }
         }
         result.usersFound = found;
-        steps.push({ step: "search", ok: true, message: `The user filter finds ${result.usersFoundCapped ? "at least " : ""}${found} users.` });
+        steps.push({ step: "search", ok: true, message: `The user filter finds ${result.usersFoundCapped ? "at least " : ""}${found} ${found === 1 ? "user" : "users"}.` });
         result.ok = true;
-        result.message = `The directory answers: ${found}${result.usersFoundCapped ? "+" : ""} users would be imported.`;
+        result.message = `The directory answers: ${found}${result.usersFoundCapped ? "+" : ""} ${found === 1 && !result.usersFoundCapped ? "user" : "users"} would be imported.`;
       } catch (error) {
         const failure = error instanceof DirectoryError ? error : new DirectoryError("search", (error as Error)?.message ?? String(error));
         if (!tried.has(failure)) steps.push({ step: failure.step, ok: false, message: failure.message });

@@ -112,17 +112,21 @@ describeEachStore("login by directory bind", (server) => {
   });
 
   it("sends no password over an unencrypted connection unless the directory allows it", async () => {
+    const began = new Date().toISOString();
     assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { connectionUrl: slapd.url, bindPassword: DIRECTORY_SERVICE_PASSWORD })).status, 200);
     assert.equal((await login("zoe", DIRECTORY_USER_PASSWORD)).status, 401);
     // Not an outage: the configuration refuses the connection, and /health and the audit log say so.
-    assert.deepEqual((await server().api("GET", "/health")).body.directories?.map((d: any) => [d.id, d.problem]), [[id, "insecure"]]);
+    const listed = (await server().api("GET", "/health")).body.directories;
+    assert.deepEqual(listed?.map((d: any) => [d.id, d.problem]), [[id, "insecure"]]);
+    // unreachableSince: since when it has had this problem (named for the first kind of problem).
+    assert.ok(listed[0].unreachableSince >= began, listed[0].unreachableSince);
     const refused = (await api("GET", "/security/v1/audit-events?action=auth.login&max=1")).body[0];
     assert.deepEqual([refused.targetName, refused.details.reason], ["zoe", "directory-insecure"]);
     // A sync says so too (it reaches the directory, but its users' passwords may not cross to it), and in its message.
     const run = await syncAndWait(server(), token, id);
     assert.equal(run.state, "failed");
     assert.match(run.message, /is not encrypted \(no LDAPS, no StartTLS\): passwords are not sent over it unless allowUnencryptedPasswords is set/);
-    assert.equal((await server().api("GET", "/health")).body.directories?.[0]?.problem, "insecure");
+    assert.deepEqual((await server().api("GET", "/health")).body.directories?.map((d: any) => [d.problem, d.unreachableSince]), [["insecure", listed[0].unreachableSince]], "the same problem: the same since");
     assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { allowUnencryptedPasswords: true, bindPassword: DIRECTORY_SERVICE_PASSWORD })).status, 200);
     assert.equal((await login("zoe", DIRECTORY_USER_PASSWORD)).status, 200);
     assert.equal((await server().api("GET", "/health")).body.directories, undefined);

@@ -820,7 +820,7 @@ export class DirectorySync {
     if (gone.length === 0) return null;
     const total = await this.o.queries.userCount(d.id);
     if (!this.o.force && gone.length > (total * d.disableLimitPercent) / 100) {
-      return `${gone.length} of the directory's ${total} users are gone from it, more than disableLimitPercent (${d.disableLimitPercent} %): nobody was disabled. Check the directory; a full sync with force disables them.`;
+      return `${gone.length} of the directory's ${total} ${total === 1 ? "user" : "users"} ${gone.length === 1 ? "is" : "are"} gone from it, more than disableLimitPercent (${d.disableLimitPercent} %): nobody was disabled. Check the directory; a full sync with force disables them.`;
     }
     for (let i = 0; i < gone.length; i += d.pageSize) {
       const ids = gone.slice(i, i + d.pageSize);
@@ -842,6 +842,6 @@ export class DirectorySync {
       this.counts.disabled += disabledCount;
       await this.step();
     }
-    return `${gone.length} users gone from the directory were disabled.`;
+    return gone.length === 1 ? "1 user gone from the directory was disabled." : `${gone.length} users gone from the directory were disabled.`;
   }
 }

@@ -15,14 +15,21 @@ export const BOOTSTRAPPED_SETTING = "bootstrapped";
 export interface BootstrapResult {
   /** Set only when this start created `sysadmin` with a generated password (to be shown once). */
   generatedAdminPassword?: string;
+  /** Set when ECM_ADMIN_PASSWORD was given but `sysadmin` already existed with another password: it was not used. */
+  adminPasswordIgnored?: boolean;
 }
+
+/** What a start says when ECM_ADMIN_PASSWORD is not sysadmin's password: the tour's login would fail without a word otherwise. */
+export const ADMIN_PASSWORD_IGNORED =
+  "ECM_ADMIN_PASSWORD is ignored: sysadmin already exists with another password, and restarts never change it. " +
+  "Log in with that password (printed by the first start, if it generated it), or set a new one: npm run admin -- reset-password sysadmin";
 
 /**
  * First start on an empty store: built-in roles, groups and `sysadmin`. Later starts (and other nodes
  * starting at the same time) find the mark it leaves and change nothing.
  */
 export async function bootstrap(db: Kysely<Database>, hasher: PasswordHasher, policy: PasswordPolicy, adminPassword: string | undefined): Promise<BootstrapResult> {
-  if (await isBootstrapped(db)) return {};
+  if (await isBootstrapped(db)) return adminPassword !== undefined && !(await isAdminPassword(db, hasher, adminPassword)) ? { adminPasswordIgnored: true } : {};
   if (adminPassword !== undefined) policy.check(adminPassword, { username: BUILTIN_ADMIN_USERNAME }, "ECM_ADMIN_PASSWORD");
   const password = adminPassword ?? randomBytes(18).toString("base64url");
   const passwordHash = await hasher.hash(password);
@@ -79,6 +86,11 @@ export async function bootstrap(db: Kysely<Database>, hasher: PasswordHasher, po
     throw error;
   }
   return adminPassword ? {} : { generatedAdminPassword: password };
+}
+
+async function isAdminPassword(db: Kysely<Database>, hasher: PasswordHasher, password: string): Promise<boolean> {
+  const admin = await db.selectFrom("users").select("password_hash").where("username", "=", BUILTIN_ADMIN_USERNAME).where("builtin", "=", 1).executeTakeFirst();
+  return hasher.verify(admin?.password_hash ?? null, password);
 }
 
 async function isBootstrapped(db: Kysely<Database>): Promise<boolean> {

@@ -85,6 +85,18 @@ for (const kind of storeKinds) {
       assert.equal(nothing.code, 2);
       assert.match(nothing.stderr, /^unknown command: no-such-command\nusage: /);
     });
+
+    it("without the nodes' secret key it says so in the server's one line, not a stack trace", async () => {
+      // The operator's usual slip on PostgreSQL: no ECM_SECRET_KEY, so a key file is made here that seals nothing in the store.
+      const elsewhere = mkdtempSync(join(tmpdir(), "ecm-admin-nokey-"));
+      cleanups.push(() => rmSync(elsewhere, { recursive: true, force: true }));
+      const otherKey = kind === "postgres" ? { DATABASE_URL: env.DATABASE_URL!, ECM_DATA_DIR: elsewhere } : { ...env, ECM_SECRET_KEY: Buffer.alloc(32, 8).toString("base64") };
+      for (const args of [["reset-password", "sysadmin"], ["rotate-keys"]]) {
+        const run = await admin(otherKey, ...args);
+        assert.equal(run.code, 1, run.stdout);
+        assert.match(run.stderr, new RegExp(`^${args[0]}: The secret was sealed with another key \\(\\S+\\); this server has key \\S+: give every node the same ECM_SECRET_KEY\\.\\n$`));
+      }
+    });
   });
 }
 
@@ -112,5 +124,10 @@ describe("npm run admin -- rotate-keys [sqlite]", () => {
     assert.equal((await s.api("GET", "/security/v1/me", { token: before })).status, 200);
     const events = await s.api("GET", "/security/v1/audit-events?action=signing-key.rotate", { token: after });
     assert.match(events.body[0]?.actor ?? "", /^admin-tool \(/);
+  });
+
+  it("a store that cannot be reached is one line, as the server says it", async () => {
+    const run = await admin({ ...env, DATABASE_URL: "postgres://ecm@127.0.0.1:1/ecm" }, "rotate-keys");
+    assert.deepEqual([run.code, run.stderr], [1, "rotate-keys: PostgreSQL cannot be reached (ECONNREFUSED at 127.0.0.1:1): check DATABASE_URL and that the server runs.\n"]);
   });
 });

@@ -1,9 +1,10 @@
 import { hostname, userInfo } from "node:os";
-import { createServer } from "../app.js";
-import { configFromEnv } from "../config.js";
+import { createServer, type Server } from "../app.js";
+import { configFromEnv, type Config } from "../config.js";
 import type { AdminActor } from "../domain/users.js";
 import { SYSTEM_ADMINISTRATOR } from "../domain/roles.js";
 import { DomainError } from "../domain/errors.js";
+import { startupFailure } from "../startup-failure.js";
 import { UsageError, type AdminCommand } from "./admin/command.js";
 import { resetPasswordCommand } from "./admin/reset-password.js";
 import { rotateKeysCommand } from "./admin/rotate-keys.js";
@@ -27,9 +28,12 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${usage()}\n`);
     return asked ? 0 : 2;
   }
-  const server = await createServer({ ...configFromEnv(), logLevel: "warn" });
+  let config: Config | undefined;
+  let server: Server | undefined;
   const actor: AdminActor = { id: null, name: `admin-tool (${userInfo().username}@${hostname()})`, sourceIp: null, roles: [SYSTEM_ADMINISTRATOR] };
   try {
+    config = { ...configFromEnv(), logLevel: "warn" };
+    server = await createServer(config);
     process.stdout.write(`${await command.run(args, { server, actor })}\n`);
     return 0;
   } catch (error) {
@@ -37,13 +41,11 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${error.message}\n${usage()}\n`);
       return 2;
     }
-    if (error instanceof DomainError) {
-      process.stderr.write(`${command.name}: ${error.message}\n`);
-      return 1;
-    }
-    throw error;
+    // A refused change, or a configuration the server would not start with either: one line, as the server says it.
+    process.stderr.write(`${command.name}: ${error instanceof DomainError ? error.message : startupFailure(error, config)}\n`);
+    return 1;
   } finally {
-    await server.close();
+    await server?.close();
   }
 }
 

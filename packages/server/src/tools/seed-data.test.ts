@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
-import { it } from "node:test";
-import { describeEachStore, startTestServer } from "../test-support/server.js";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import type { Config } from "../config.js";
+import { DEFAULT_BUSY_POLICY } from "../storage/busy.js";
+import { createTemporaryDatabase, describeEachStore, startTestServer, storeKinds, storeSkip } from "../test-support/server.js";
 import { seedStore } from "./seed-data.js";
 
 /** `npm run seed`'s store is one the server reads like its own: its directory and providers too. */
@@ -30,3 +38,38 @@ describeEachStore("a seeded store", (_server, kind) => {
     }
   });
 });
+
+/** What `npm run seed` runs. */
+const SEED = fileURLToPath(new URL("./seed.ts", import.meta.url));
+
+for (const kind of storeKinds) {
+  describe(`npm run seed on a store that is not empty [${kind}]`, { skip: storeSkip(kind) }, () => {
+    it("refuses in one line and exit code 1, no stack trace, and writes nothing", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "ecm-seed-"));
+      let env: Record<string, string> = { ECM_DATA_DIR: dir };
+      let store: Config["store"] = { kind: "sqlite", file: join(dir, "ecm-security.sqlite3"), busy: DEFAULT_BUSY_POLICY };
+      let drop = async () => {};
+      if (kind === "postgres") {
+        const db = await createTemporaryDatabase(process.env.ECM_TEST_DATABASE_URL!);
+        ({ drop } = db);
+        env = { DATABASE_URL: db.url };
+        store = { kind, url: db.url, poolSize: 2, busy: DEFAULT_BUSY_POLICY };
+      }
+      const s = await startTestServer(kind, { store });
+      try {
+        const token = await s.login();
+        assert.equal((await s.api("POST", "/security/v1/users", { token, body: { username: "jdoe" } })).status, 201);
+        const child = spawn(process.execPath, ["--import", "tsx", SEED, "--users", "10"], { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+        let stderr = "";
+        child.stderr!.on("data", (d) => (stderr += d));
+        const [code] = await once(child, "exit");
+        assert.deepEqual([code, stderr], [1, "seed: The store already holds users, groups, directories or identity providers of its own: the seed fills an empty store (set ECM_DATA_DIR or --data-dir to a new folder, or --database-url to an empty database).\n"]);
+        assert.equal((await s.api("GET", "/security/v1/users/count", { token })).text, "2", "sysadmin and jdoe, no more");
+      } finally {
+        await s.close();
+        await drop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}

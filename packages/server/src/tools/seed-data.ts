@@ -104,13 +104,26 @@ const MEMBER_BATCH = 10_000;
 /** Users written per transaction: big enough to be fast, small enough to show progress. */
 const USERS_PER_TRANSACTION = 20_000;
 
+/** The seed's refusal of a store that is not empty: a plain message for its user, not a failure. */
+export class SeedRefused extends Error {}
+
+/** Only what a first start makes: the seed's names and counts would clash with anything more. */
+async function holdsBuiltInsOnly(db: Store["db"]): Promise<boolean> {
+  const any = async (query: { execute(): Promise<unknown[]> }) => (await query.execute()).length > 0;
+  return !(
+    (await any(db.selectFrom("users").select("id").where("builtin", "=", 0).limit(1))) ||
+    (await any(db.selectFrom("groups").select("id").where("builtin", "=", 0).limit(1))) ||
+    (await any(db.selectFrom("directories").select("id").limit(1))) ||
+    (await any(db.selectFrom("identity_providers").select("id").limit(1)))
+  );
+}
+
 /** Fills a bootstrapped store with `users` generated users, their groups, memberships and links. */
 export async function seedStore({ db, dialect }: Store, options: SeedOptions): Promise<SeedResult> {
   const { users: total, seed, passwordHash } = options;
   const random = randomSource(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
-  const existing = await db.selectFrom("users").select((eb) => eb.fn.countAll().as("n")).where("builtin", "=", 0).executeTakeFirstOrThrow();
-  if (Number(existing.n) > 0) throw new Error("The store already holds non-built-in users; seed an empty store.");
+  if (!(await holdsBuiltInsOnly(db))) throw new SeedRefused("The store already holds users, groups, directories or identity providers of its own: the seed fills an empty store (set ECM_DATA_DIR or --data-dir to a new folder, or --database-url to an empty database).");
   const now = new Date().toISOString();
   const usersGroup = await db.selectFrom("groups").select("id").where("name_key", "=", USERS_GROUP).executeTakeFirstOrThrow();
 

@@ -1,10 +1,11 @@
 import { parseArgs } from "node:util";
 import { PasswordHasher } from "../auth/passwords.js";
-import { configFromEnv } from "../config.js";
-import { bootstrap } from "../domain/bootstrap.js";
+import { configFromEnv, type Config } from "../config.js";
+import { ADMIN_PASSWORD_IGNORED, bootstrap } from "../domain/bootstrap.js";
 import { PasswordPolicy } from "../domain/password-policy.js";
+import { startupFailure } from "../startup-failure.js";
 import { openStore } from "../storage/store.js";
-import { SEEDED_PASSWORD, seedStore } from "./seed-data.js";
+import { SEEDED_PASSWORD, SeedRefused, seedStore } from "./seed-data.js";
 
 /**
  * `npm run seed -- --users N [--database-url URL] [--data-dir DIR] [--seed S]`: fills an empty store
@@ -40,35 +41,46 @@ if (!Number.isInteger(users) || users < 1 || !Number.isInteger(seed)) {
   process.exit(2);
 }
 
-// The options stand in for the variables the server reads, so the store is found exactly as it finds it.
-const config = configFromEnv({
-  ...process.env,
-  ...(values["data-dir"] !== undefined && { ECM_DATA_DIR: values["data-dir"] }),
-  ...(values["database-url"] !== undefined && { DATABASE_URL: values["database-url"] }),
-});
-const location = config.store;
-
-const store = await openStore(location);
+let config: Config | undefined;
 try {
-  const hasher = new PasswordHasher(config.argon2);
-  const { generatedAdminPassword } = await bootstrap(store.db, hasher, new PasswordPolicy(config.passwordPolicy), config.adminPassword);
-  if (generatedAdminPassword) process.stdout.write(`Created built-in user "sysadmin" with password: ${generatedAdminPassword}\n`);
-  const started = Date.now();
-  const result = await seedStore(store, {
-    users,
-    seed,
-    passwordHash: await hasher.hash(SEEDED_PASSWORD),
-    onProgress(done, total) {
-      const seconds = (Date.now() - started) / 1000;
-      process.stderr.write(`\rseeded ${done.toLocaleString("en")} / ${total.toLocaleString("en")} users (${Math.round(done / seconds).toLocaleString("en")}/s)`);
-    },
+  // The options stand in for the variables the server reads, so the store is found exactly as it finds it.
+  config = configFromEnv({
+    ...process.env,
+    ...(values["data-dir"] !== undefined && { ECM_DATA_DIR: values["data-dir"] }),
+    ...(values["database-url"] !== undefined && { DATABASE_URL: values["database-url"] }),
   });
-  process.stderr.write("\n");
-  await store.dialect.analyze(store.db);
-  process.stdout.write(
-    `Seeded ${result.users} users, ${result.groups} groups, ${result.memberships} memberships in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
-      `(${location.kind}). Every seeded user's password is "${SEEDED_PASSWORD}".\n`,
-  );
-} finally {
-  await store.close();
+  await seedInto(config);
+} catch (error) {
+  // A store that is not empty, or one the server could not start on either: one line, no stack.
+  process.stderr.write(`seed: ${error instanceof SeedRefused ? error.message : startupFailure(error, config)}\n`);
+  process.exitCode = 1;
+}
+
+async function seedInto(config: Config): Promise<void> {
+  const location = config.store;
+  const store = await openStore(location);
+  try {
+    const hasher = new PasswordHasher(config.argon2);
+    const { generatedAdminPassword, adminPasswordIgnored } = await bootstrap(store.db, hasher, new PasswordPolicy(config.passwordPolicy), config.adminPassword);
+    if (generatedAdminPassword) process.stdout.write(`Created built-in user "sysadmin" with password: ${generatedAdminPassword}\n`);
+    if (adminPasswordIgnored) process.stderr.write(`warning: ${ADMIN_PASSWORD_IGNORED}\n`);
+    const started = Date.now();
+    const result = await seedStore(store, {
+      users,
+      seed,
+      passwordHash: await hasher.hash(SEEDED_PASSWORD),
+      onProgress(done, total) {
+        const seconds = (Date.now() - started) / 1000;
+        process.stderr.write(`\rseeded ${done.toLocaleString("en")} / ${total.toLocaleString("en")} users (${Math.round(done / seconds).toLocaleString("en")}/s)`);
+      },
+    });
+    process.stderr.write("\n");
+    await store.dialect.analyze(store.db);
+    process.stdout.write(
+      `Seeded ${result.users} ${result.users === 1 ? "user" : "users"}, ${result.groups} groups, ${result.memberships} memberships in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
+        `(${location.kind}). Every seeded user's password is "${SEEDED_PASSWORD}".\n`,
+    );
+  } finally {
+    await store.close();
+  }
 }

@@ -104,7 +104,8 @@ export const DIRECTORY_OPTION_HELP = [
   "-m, --map GROUPDN=GROUP      members of a directory group join a local group (repeatable; replaces the list)",
   "--full-every SECONDS, --changed-every SECONDS   periodic syncs (0: only when started)",
   "--disable-limit PERCENT      a full sync that would disable more of the users disables nobody (default 10)",
-  "--priority N, --page-size N, --ldap-timeout SECONDS",
+  "--priority N                 the lower number wins a username or login name two directories have (default 0)",
+  "--page-size N, --ldap-timeout SECONDS",
   "--enable | --disable",
 ];
 

@@ -52,7 +52,7 @@ async function follow(ctx: Ctx, d: ECMDirectory, run: ECMDirectorySync, previous
     run = await ctx.ecm().security.directorySync(d.id);
   }
   progress.done(
-    `${run.state}: ${run.created} created, ${run.updated} updated, ${run.disabled} disabled, ${run.unchanged} unchanged, ${run.failed} failed of ${run.seen} users; ${run.joined} joined and ${run.left} left groups` +
+    `${run.state}: ${run.created} created, ${run.updated} updated, ${run.disabled} disabled, ${run.unchanged} unchanged, ${run.failed} failed of ${run.seen} ${run.seen === 1 ? "user" : "users"}; ${run.joined} joined and ${run.left} left groups` +
       (run.message ? ` — ${run.message}` : ""),
   );
   return run;

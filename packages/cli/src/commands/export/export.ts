@@ -64,7 +64,7 @@ async function exportAll(ctx: Ctx): Promise<void> {
         progress.update(users, `users, ${formatBytes(bytes)}`);
       }
       await sink.write(decoder.decode() + "\n");
-      summary = `${users} users, ${formatBytes(bytes)}`;
+      summary = `${users} ${users === 1 ? "user" : "users"}, ${formatBytes(bytes)}`;
     }
   } catch (err) {
     await sink.close(false);

@@ -61,7 +61,7 @@ async function importUsers(ctx: Ctx, file: string): Promise<number> {
   // Results are printed when the next ones are not there yet: a batch at a time, not 64 KiB at a time.
   let flushing: NodeJS.Timeout | undefined;
   const summary = () =>
-    `${counts.created} created, ${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.failed} failed of ${rows} rows${dryRun ? " (dry run: nothing was changed)" : ""}`;
+    `${counts.created} created, ${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.failed} failed of ${rows} ${rows === 1 ? "row" : "rows"}${dryRun ? " (dry run: nothing was changed)" : ""}`;
   try {
     for await (const r of ctx.ecm().security.importUsers(counted, { dryRun, update: ctx.values.update === true })) {
       rows++;

@@ -15,6 +15,12 @@ describeEachStore("the console's files", (server) => {
     const redirect = await fetch(`${s.baseUrl}/console`, { redirect: "manual" });
     assert.equal(redirect.status, 302);
     assert.equal(new URL(redirect.headers.get("location")!, `${s.baseUrl}/console`).pathname, "/portal/console/");
+    // The service's root sends everyone to the console, with or without its slash.
+    for (const root of ["", "/"]) {
+      const toConsole = await fetch(`${s.baseUrl}${root}`, { redirect: "manual" });
+      assert.equal(toConsole.status, 302, root);
+      assert.equal(new URL(toConsole.headers.get("location")!, `${s.baseUrl}${root}`).pathname, "/portal/console/", root);
+    }
     const index = await fetch(`${s.baseUrl}/console/`);
     assert.equal(index.status, 200);
     // The policy of every answer: the console's own scripts and styles only.

@@ -14,6 +14,8 @@ export const CONSOLE_DIR = fileURLToPath(new URL("../../../../console/dist/", im
  */
 const consoleRoutes: FastifyPluginAsync<AppDeps> = async (app) => {
   app.get("/console", { schema: { hide: true } }, (_request, reply) => reply.redirect("console/"));
+  // The service's root (/portal, /portal/) names no resource: whoever opens it, a browser most likely, is sent to the console.
+  app.get("/", { schema: { hide: true } }, (_request, reply) => reply.redirect(`${app.prefix}/console/`));
   if (!existsSync(`${CONSOLE_DIR}index.html`)) {
     const { code, status } = ErrorCodes.routeNotFound;
     app.get("/console/*", { schema: { hide: true } }, (_request, reply) => reply.code(status).send(errorBody(code, "The console is not built: run `npm run build` (or `npm ci`).")));

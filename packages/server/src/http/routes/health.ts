@@ -12,7 +12,8 @@ const UnreachableDirectory = Type.Object({
   problem: Type.Union([Type.Literal("unreachable"), Type.Literal("insecure")], {
     description: "unreachable: no connection, or TLS failed; insecure: it answers only over a connection its configuration sends no passwords over (neither LDAPS nor StartTLS, allowUnencryptedPasswords not set)",
   }),
-  unreachableSince: Type.String({ format: "date-time", description: "Since when (the problem first seen)" }),
+  // Named when "unreachable" was the only problem; renaming it would break the clients that read it.
+  unreachableSince: Type.String({ format: "date-time", description: "Since when the directory has had this `problem`, whichever it is (`insecure` too: the name is from when `unreachable` was the only one); a change of problem starts it again" }),
 });
 
 const healthRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, directories }) => {
