@@ -128,7 +128,9 @@ export function createLinking(store: Store, groups: GroupQueries) {
       .where(sql`lower(users.email)`, "=", sql`lower(${email})`)
       .limit(2)
       .execute();
-    if (rows.length !== 1 || rows[0]!.builtin === 1) return undefined;
+    // Not an account a provider's login made: its email is whatever that provider's user claimed, maybe
+    // someone else's (verified or not), and a link would let both subjects into one account.
+    if (rows.length !== 1 || rows[0]!.builtin === 1 || rows[0]!.identity_provider_id !== null) return undefined;
     // A provider whose groups grant system-administrator would give the role to an account whose password someone here may know.
     if (await grantsSystemAdministrator(on, groupsNamed(p))) return undefined;
     if ((await createUserQueries({ ...store, db: on }).holdingRole(SYSTEM_ADMINISTRATOR, rows)).size > 0) return undefined;

@@ -163,6 +163,12 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     } finally {
       trusted.tamper = null;
     }
+    // Never an account another provider's login made (its email is what that provider's user claimed): a
+    // squatter who logged in first claiming frank's address does not receive frank's verified login.
+    corp.accounts.set("squatter-sub", { preferred_username: "squatter", email: "frank@example.com", email_verified: false });
+    const squatter = await me(await providerLogin(s, "corp", "squatter-sub"));
+    trusted.accounts.set("frank-verified", { preferred_username: "frank.v", email: "frank@example.com", email_verified: true });
+    assert.notEqual((await me(await providerLogin(s, "trusted", "frank-verified"))).id, squatter.id);
     // Never a system administrator: a security administrator may configure a trusting provider.
     const boss = await insertUser(s.server.deps.store, { username: "boss", email: "boss@example.com" }, { hasher: s.server.deps.hasher, value: USER_PASSWORD });
     assert.equal((await s.api("PUT", `/security/v1/users/${boss.uuid}/user-groups/${await groupId(s, admin, "administrators")}`, { token: admin })).status, 204);
