@@ -240,6 +240,48 @@ describeConsole("console pages", (ctx, kind) => {
     }
   });
 
+  it("a security administrator sees no Rename, Delete or role control for a group a system administrator is in, and still changes its description", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    await createSecurityAdministrator(server, token, "sam.security");
+    const admin2 = await createUser(server, token, "sam.admin2");
+    const join = async (group: string) => assert.equal((await server.api("PUT", `/security/v1/users/${admin2.uuid}/user-groups/${group}`, { token })).status, 204);
+    await join(await groupId(server, token, "administrators"));
+    const nightShift = await createGroup(server, token, "night-shift", ["user"]);
+    await join(nightShift);
+    const dayShift = await createGroup(server, token, "day-shift", ["user"]);
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sam.security", USER_PASSWORD);
+      await page.goto(`${url}#/groups/${nightShift}`);
+      await page.getByText("Only a system administrator may rename or delete this group: a system administrator is a member of it.").waitFor();
+      await page.getByText("Only a system administrator may change the roles of this group: a system administrator is a member of it.").waitFor();
+      assert.equal(await page.getByRole("button", { name: /^(Revoke|Grant|Delete)/ }).count(), 0);
+      assert.equal(await page.getByLabel("Grant role").count(), 0);
+      const name = page.getByLabel("Name", { exact: true });
+      assert.equal(await name.isEditable(), false);
+      assert.equal(await name.getAttribute("aria-describedby"), "group-of-administrators");
+      assert.deepEqual(await axeViolations(page), []);
+      // Its description stays the security administrator's: Save is there, and the server takes it.
+      await page.getByLabel("Description", { exact: true }).fill("Covers the nights");
+      await page.getByRole("button", { name: "Save" }).click();
+      await page.getByText("Saved.").waitFor();
+      assert.equal((await server.api("GET", `/security/v1/user-groups/${nightShift}`, { token })).body.description, "Covers the nights");
+      // The note stays after the save (the update's answer says it too).
+      assert.equal(await page.getByRole("button", { name: /^Delete/ }).count(), 0);
+      // A group no system administrator is in: every control.
+      await page.goto(`${url}#/groups/${dayShift}`);
+      await page.getByRole("button", { name: "Delete…" }).waitFor();
+      await page.getByRole("button", { name: "Revoke user" }).waitFor();
+      assert.equal(await page.getByLabel("Grant role").count(), 1);
+      assert.equal(await page.getByLabel("Name", { exact: true }).isEditable(), true);
+      assert.equal(await page.getByText("a system administrator is a member of it").count(), 0);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("an administrator with a forced password change changes it first, then gets the page asked for", async () => {
     const { server, browser, url } = ctx();
     const token = await server.login();

@@ -43,6 +43,12 @@ export interface RestGroup {
   essential: boolean;
   external: boolean;
   profileUserId: number;
+  /**
+   * Only in the answers about one group (`group`, `createGroup`, `updateGroup`), not in lists: whether a user
+   * who holds system-administrator is in it, itself or through its profile. Then only a system administrator
+   * may rename or delete it or change its roles.
+   */
+  systemAdministratorMember?: boolean;
 }
 
 export interface RestRole {

@@ -84,7 +84,12 @@ class GroupPage extends Page {
     // Only a system administrator hands out or takes back system-administrator, and changes a group that
     // grants it in any way (fields, roles, members): the server refuses the others, so they see no control for it.
     const mayChange = session.isSystemAdmin || !this.#granted.some((r) => r.name === "system-administrator");
-    const mayMap = (role: string) => mayChange && (session.isSystemAdmin || role !== "system-administrator");
+    // A group a system administrator is in (itself or through its profile) is theirs too: the server lets
+    // only a system administrator rename or delete it or change its roles. Its description stays open.
+    const ofAdministrators = !session.isSystemAdmin && g.systemAdministratorMember === true;
+    // The name is read-only, and says why, where the rest of the form is open (not built-in, not granting system-administrator).
+    const nameLocked = ofAdministrators && mayChange && !g.builtin;
+    const mayMap = (role: string) => mayChange && !ofAdministrators && (session.isSystemAdmin || role !== "system-administrator");
     // Every account joins the built-in users group: the server grants it no administrator role.
     const mayGrant = (role: string) => mayMap(role) && !(g.builtin && g.name === "users" && (role === "system-administrator" || role === "security-administrator"));
     return html`
@@ -94,9 +99,11 @@ class GroupPage extends Page {
       <form @submit=${(e: SubmitEvent) => void this.#save(e)}>
         <fieldset ?disabled=${g.builtin || !mayChange}>
           <legend class="visually-hidden">Group fields</legend>
-          <label class="field"><span>Name</span><input name="name" value=${g.name} required maxlength="255"></label>
+          <label class="field"><span>Name</span><input name="name" value=${g.name} required maxlength="255" ?readonly=${nameLocked} aria-describedby=${nameLocked ? "group-of-administrators" : nothing}></label>
           <label class="field"><span>Description</span><input name="description" value=${g.description ?? ""}></label>
-          ${g.builtin ? html`<p class="muted">Built-in groups cannot be renamed or deleted.</p>` : !mayChange ? html`<p class="muted">Only a system administrator may change this group: it grants the system-administrator role.</p>` : html`<div class="row"><button class="primary">Save</button><button type="button" class="danger" @click=${() => openDialog(this, "delete-group")}>Delete…</button></div>`}
+          ${g.builtin ? html`<p class="muted">Built-in groups cannot be renamed or deleted.</p>` : !mayChange ? html`<p class="muted">Only a system administrator may change this group: it grants the system-administrator role.</p>` : html`
+            ${nameLocked ? html`<p id="group-of-administrators" class="muted">Only a system administrator may rename or delete this group: a system administrator is a member of it.</p>` : nothing}
+            <div class="row"><button class="primary">Save</button>${ofAdministrators ? nothing : html`<button type="button" class="danger" @click=${() => openDialog(this, "delete-group")}>Delete…</button>`}</div>`}
         </fieldset>
       </form>
 
@@ -105,6 +112,7 @@ class GroupPage extends Page {
         <tbody>${this.#granted.map((r) => html`<tr><td>${r.name}</td><td>${mayMap(r.name) ? html`<button @click=${() => void this.#mapping(r.name, false)}>Revoke ${r.name}</button>` : nothing}</td></tr>`)}</tbody>
       </table>
       ${this.#granted.length === 0 ? html`<p>This group grants no role.</p>` : nothing}
+      ${mayChange && ofAdministrators ? html`<p class="muted">Only a system administrator may change the roles of this group: a system administrator is a member of it.</p>` : nothing}
       ${this.#available.filter((r) => mayGrant(r.name)).length ? html`<form class="row" @submit=${(e: SubmitEvent) => { e.preventDefault(); void this.#mapping(String(new FormData(e.target as HTMLFormElement).get("role")), true); }}>
         <label for="grant-role">Grant role</label>
         <select id="grant-role" name="role">${this.#available.filter((r) => mayGrant(r.name)).map((r) => html`<option>${r.name}</option>`)}</select>

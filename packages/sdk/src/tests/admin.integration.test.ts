@@ -44,6 +44,11 @@ test("groups: the first matches with max, the next page by cursor; without max, 
   const second = await ecm.admin.groups("adm pick", { max: 2, cursor: first.next });
   assert.deepEqual([second.items.map((g) => g.name), second.next], [["Adm pick c"], null]);
   assert.deepEqual((await ecm.admin.groups("adm pick")).map((g) => g.name), ["Adm pick a", "Adm pick b", "Adm pick c"]);
+  // One group's view says whether a system administrator is in it; a list's does not.
+  assert.equal((await ecm.admin.group(first.items[0]!.id)).value.systemAdministratorMember, false);
+  const [administrators] = await ecm.admin.groups("administrators");
+  assert.equal(administrators!.systemAdministratorMember, undefined);
+  assert.equal((await ecm.admin.group(administrators!.id)).value.systemAdministratorMember, true);
 });
 
 test("bulk actions and the CSV of a filter", async () => {

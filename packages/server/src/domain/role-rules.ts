@@ -35,8 +35,11 @@ export async function assertMayChangeGroupOfAdministrators(db: Kysely<Database>,
   }
 }
 
-/** Whether a user who holds system-administrator (through its own groups or its profile's) is in the group, itself or through its profile. */
-async function hasSystemAdministratorMember(db: Kysely<Database>, groupId: number): Promise<boolean> {
+/**
+ * Whether a user who holds system-administrator (through its own groups or its profile's) is in the group,
+ * itself or through its profile. Also the group view's `systemAdministratorMember`: the console hides what this rule refuses.
+ */
+export async function hasSystemAdministratorMember(db: Kysely<Database>, groupId: number): Promise<boolean> {
   // The users and profiles in granting groups: few, however big the store; every query starts from them or the group.
   const holders = (await db.selectFrom("group_members").select("user_id").distinct().where("group_id", "in", grantingGroups(db)).execute()).map((r) => r.user_id);
   if (holders.length === 0) return false;

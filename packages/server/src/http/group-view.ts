@@ -15,10 +15,17 @@ export const GroupSchema = Type.Object(
     essential: Type.Boolean(),
     external: Type.Boolean({ description: "Imported from a directory" }),
     profileUserId: Type.Integer({ description: "-1, or the numericId of the profile user the group belongs to" }),
+    systemAdministratorMember: Type.Optional(
+      Type.Boolean({
+        description:
+          "Read-only; only in the answers about one group (create, get, update), not in lists. Whether a user who holds system-administrator is in the group, " +
+          "itself or through its profile: then only a system administrator may rename or delete it or change its roles",
+      }),
+    ),
   },
   {
     $id: "Group",
-    examples: [{ id: "5d0f2b8e-3c1a-4f6e-9a7b-2e4c6d8f0a1b", numericId: 3, name: "staff", path: "/staff", dn: null, description: "Everyone on the payroll", builtin: false, essential: false, external: false, profileUserId: -1 }],
+    examples: [{ id: "5d0f2b8e-3c1a-4f6e-9a7b-2e4c6d8f0a1b", numericId: 3, name: "staff", path: "/staff", dn: null, description: "Everyone on the payroll", builtin: false, essential: false, external: false, profileUserId: -1, systemAdministratorMember: false }],
   },
 );
 

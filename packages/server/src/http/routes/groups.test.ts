@@ -3,7 +3,7 @@ import { it } from "node:test";
 import { CompiledQuery } from "kysely";
 import { createGroupQueries } from "../../storage/group-queries.js";
 import { createGroup, createUser, groupId } from "../../test-support/accounts.js";
-import { insertGroups } from "../../test-support/fixtures.js";
+import { insertGroups, insertUser } from "../../test-support/fixtures.js";
 import { whileLocked } from "../../test-support/pg-session.js";
 import { recording } from "../../test-support/recording.js";
 import { describeEachStore } from "../../test-support/server.js";
@@ -31,6 +31,7 @@ describeEachStore("groups", (server, kind) => {
       essential: false,
       external: false,
       profileUserId: -1,
+      systemAdministratorMember: false,
     });
     const got = await s.api("GET", `/security/v1/user-groups/${r.body.id}`, { token });
     assert.equal(got.status, 200);
@@ -119,6 +120,41 @@ describeEachStore("groups", (server, kind) => {
     assert.equal((await s.api("PUT", `/security/v1/user-groups/${id}`, { token, body: {}, headers: { "if-match": "garbage" } })).status, 412);
     const events = (await auditOf(id)).filter((e) => e.action === "group.update").map((e) => JSON.parse(e.details!));
     assert.deepEqual(events[1], { before: { name: "Writers" }, after: { name: "Authors" } });
+  });
+
+  it("says whether a system administrator is in the group (itself or through its profile), in the answers about one group, not in lists", async () => {
+    const s = server();
+    const token = await s.login();
+    const administrators = await groupId(s, token, "administrators");
+    const join = async (user: string, group: string) => assert.equal((await s.api("PUT", `/security/v1/users/${user}/user-groups/${group}`, { token })).status, 204);
+    const member = async (group: string) => {
+      const r = await s.api<{ systemAdministratorMember?: boolean }>("GET", `/security/v1/user-groups/${group}`, { token });
+      assert.equal(r.status, 200);
+      return r.body.systemAdministratorMember;
+    };
+    assert.equal(await member(administrators), true, "sysadmin is in it");
+    const direct = await createGroup(s, token, "Admin member direct");
+    const throughProfile = await createGroup(s, token, "Admin member through profile");
+    assert.equal(await member(direct), false);
+    const admin2 = await createUser(s, token, "member.admin2");
+    await join(admin2.uuid, administrators);
+    await join(admin2.uuid, direct);
+    assert.equal(await member(direct), true);
+    // A user whose profile holds the role: the rule that refuses a security administrator (role-rules.ts) says so too.
+    const profile = await insertUser(s.server.deps.store, { username: "member.admin-profile", profile_id: 0 });
+    await join(profile.uuid, administrators);
+    const inherits = await createUser(s, token, "member.inherits", { profile_id: profile.id });
+    await join(inherits.uuid, throughProfile);
+    assert.equal(await member(throughProfile), true);
+    // An update's answer says it too; a list's does not (a few queries per group).
+    const updated = await s.api("PUT", `/security/v1/user-groups/${direct}`, { token, body: { description: "with an administrator" } });
+    assert.equal(updated.body.systemAdministratorMember, true);
+    const listed = await s.api<Record<string, unknown>[]>("GET", "/security/v1/user-groups?search=Admin%20member", { token });
+    assert.equal(listed.body.length, 2);
+    assert.ok(listed.body.every((g) => !("systemAdministratorMember" in g)));
+    // No longer a system administrator: the group is an ordinary one again.
+    assert.equal((await s.api("DELETE", `/security/v1/users/${admin2.uuid}/user-groups/${administrators}`, { token })).status, 204);
+    assert.equal(await member(direct), false);
   });
 
   it("refuses renaming to an existing name (409) and renaming a built-in group (409), allows its description", async () => {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { hasSystemAdministratorMember } from "../../domain/role-rules.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { DESCRIPTION_MAX } from "../../domain/user-fields.js";
 import { actorOf, adminActorOf } from "../auth-guard.js";
@@ -7,6 +8,7 @@ import type { AppDeps } from "../deps.js";
 import { etagOf, IfMatchHeaders, ifMatchVersions } from "../etag.js";
 import { GroupSchema, toGroupView } from "../group-view.js";
 import { jsonBody } from "../../storage/json-body.js";
+import type { GroupRow } from "../../storage/schema.js";
 import { jsonArray, sendJsonStream, sendJsonText } from "../json-stream.js";
 import { requireGroup } from "../../domain/lookups.js";
 import { decodeCursor, keysetPage } from "../paging.js";
@@ -24,9 +26,11 @@ const UpdateBody = Type.Object(
   { additionalProperties: false, description: "Fields left out keep their value" },
 );
 /** Groups: list, create, read, rename, delete, members. */
-const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, groups, groupAdmin, guard }) => {
+const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, users, groups, groupAdmin, guard }) => {
   const adminOnly = guard(...ADMINISTRATOR_ROLES);
   const common = { tags: ["groups"], security: [{ bearerAuth: [] }] };
+  /** One group's view, with whether the server's rule on groups of system administrators applies: a few queries, so not in lists. */
+  const oneGroup = async (row: GroupRow) => ({ ...toGroupView(row), systemAdministratorMember: await hasSystemAdministratorMember(store.db, row.id) });
 
   app.get(
     "/security/v1/user-groups",
@@ -69,7 +73,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, gr
     },
     async (request, reply) => {
       const row = await groupAdmin.create(actorOf(request), { name: request.body.name, description: request.body.description ?? null });
-      return reply.code(201).header("location", `${request.url.split("?")[0]}/${row.uuid}`).header("etag", etagOf(row.version)).send(toGroupView(row));
+      return reply.code(201).header("location", `${request.url.split("?")[0]}/${row.uuid}`).header("etag", etagOf(row.version)).send(await oneGroup(row));
     },
   );
 
@@ -81,7 +85,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, gr
     },
     async (request, reply) => {
       const row = await requireGroup(groups, request.params.id);
-      return reply.header("etag", etagOf(row.version)).send(toGroupView(row));
+      return reply.header("etag", etagOf(row.version)).send(await oneGroup(row));
     },
   );
 
@@ -101,7 +105,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, gr
     },
     async (request, reply) => {
       const row = await groupAdmin.update(adminActorOf(request), request.params.id, request.body, ifMatchVersions(request.headers["if-match"]));
-      return reply.header("etag", etagOf(row.version)).send(toGroupView(row));
+      return reply.header("etag", etagOf(row.version)).send(await oneGroup(row));
     },
   );
 
