@@ -15,15 +15,15 @@ import type { Sessions, TokenResponse } from "./sessions.js";
 export const invalidCredentials = () => new DomainError("credentials-refused", "The username or password is incorrect.");
 
 /**
- * Why an existing account may not log in right now, or null when it may. The account-wide lockout
- * stops password logins only (`passwordLogin`), and not at an address familiar to the account (see
- * LoginService): anyone can cause a lockout by guessing, so it must not stop the account's API keys or
- * its provider logins, which prove who they are without the password being guessed at.
+ * Why an existing account may not log in right now, or null when it may. `login`: a login (with a
+ * password, or through a provider), which the account-wide lockout stops, except at an address familiar
+ * to the account (see LoginService); null for an API key, which no lockout stops: anyone can cause one
+ * by guessing the password, and a key is no password.
  */
-export function loginRefusal(user: UserRow, now = new Date(), passwordLogin: { familiar: boolean } | null = null): string | null {
+export function loginRefusal(user: UserRow, now = new Date(), login: { familiar: boolean } | null = null): string | null {
   const nowIso = now.toISOString();
   if (!user.enabled) return "disabled";
-  if (passwordLogin !== null && !passwordLogin.familiar && user.locked_out_until && user.locked_out_until > nowIso) return "locked-out";
+  if (login !== null && !login.familiar && user.locked_out_until && user.locked_out_until > nowIso) return "locked-out";
   if (user.valid_from && user.valid_from > nowIso) return "not-yet-valid";
   if (user.valid_to && user.valid_to < nowIso) return "expired";
   return null;

@@ -62,6 +62,8 @@ export async function bootstrap(db: Kysely<Database>, hasher: PasswordHasher, po
           ...fields,
           ...userNameColumns(BUILTIN_ADMIN_USERNAME),
           uuid: randomUUID(),
+          // The installation's own administrator: the start (or break glass) set its password.
+          password_by_system_administrator: 1,
           display_name: BUILTIN_ADMIN_USERNAME,
           description: "Built-in user",
           builtin: 1,

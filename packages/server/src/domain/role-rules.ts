@@ -41,8 +41,8 @@ export async function assertMayChangeGroupOfAdministrators(db: Kysely<Database>,
  */
 export async function hasSystemAdministratorMember(db: Kysely<Database>, groupId: number): Promise<boolean> {
   // The users and profiles in granting groups: few, however big the store; every query starts from them or the group.
-  const holders = (await db.selectFrom("group_members").select("user_id").distinct().where("group_id", "in", grantingGroups(db)).execute()).map((r) => r.user_id);
-  if (holders.length === 0) return false;
+  // A subquery, not a list of ids: a bound list has a length limit, and there is no limit on holders.
+  const holders = db.selectFrom("group_members as holder").select("holder.user_id").where("holder.group_id", "in", grantingGroups(db));
   const members = db.selectFrom("group_members").select("group_members.user_id").where("group_members.group_id", "=", groupId);
   // A holder in the group: a user, or a profile (its users hold the role and are in the group through it).
   if (await members.where("group_members.user_id", "in", holders).limit(1).executeTakeFirst()) return true;

@@ -403,8 +403,9 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
       await transaction(async (trx) => {
         await trx
           .updateTable("users")
-          // Chosen by its owner, known to no administrator.
-          .set({ password_hash: passwordHash, password_by_system_administrator: 1, password_changed_at: isoNow(), change_password: 0, version: sql<number>`version + 1`, updated_at: isoNow() })
+          // As trusted as the password it replaces: knowing that one is all the proof of being the owner
+          // there is, and whoever set it (role-rules.ts madeBySystemAdministrator) may be the one changing it.
+          .set({ password_hash: passwordHash, password_by_system_administrator: self.password_by_system_administrator, password_changed_at: isoNow(), change_password: 0, version: sql<number>`version + 1`, updated_at: isoNow() })
           .where("id", "=", self.id)
           .execute();
         await Sessions.revokeAllOf(trx, self.id, sessionId ?? undefined);

@@ -204,10 +204,11 @@ export function createLinking(store: Store, groups: GroupQueries) {
         user = row;
         bySystemAdministrator = link_by_system_administrator === 1 && provider_by_system_administrator === 1;
       } else {
-        // A link the login makes is as trusted as the provider's configuration.
-        const made = await trx.selectFrom("identity_providers").select("by_system_administrator").where("id", "=", p.id).executeTakeFirstOrThrow();
-        bySystemAdministrator = made.by_system_administrator === 1;
         const byEmail = p.config.trustEmail && identity.emailVerified && identity.email ? await emailMatch(trx, p, identity.email) : undefined;
+        // A user the login makes is as trusted as the provider's configuration; a link to an existing
+        // account by its email is not a system administrator's: a security administrator may have set that email.
+        const made = byEmail ? 0 : (await trx.selectFrom("identity_providers").select("by_system_administrator").where("id", "=", p.id).executeTakeFirstOrThrow()).by_system_administrator;
+        bySystemAdministrator = made === 1;
         if (byEmail) {
           user = byEmail;
           await joinGroups(trx, user.id, p.defaultGroupList);
@@ -220,9 +221,9 @@ export function createLinking(store: Store, groups: GroupQueries) {
           await recordAudit(trx, system, { action: "user.create", target: userTarget(user), details: { after: { username: user.username, email: user.email, firstName: user.first_name, lastName: user.last_name }, ...link } });
           await recordAudit(trx, system, { action: "user.link", target: userTarget(user), details: { ...link, by: "new-user" } });
         }
-        await trx.insertInto("federated_identities").values({ provider_id: p.id, subject: identity.subject, user_id: user.id, created_at: isoNow(), by_system_administrator: made.by_system_administrator }).execute();
+        await trx.insertInto("federated_identities").values({ provider_id: p.id, subject: identity.subject, user_id: user.id, created_at: isoNow(), by_system_administrator: made }).execute();
       }
-      const refusal = loginRefusal(user);
+      const refusal = loginRefusal(user, new Date(), { familiar: false });
       if (refusal) throw new LoginRefused(refusal, user);
       if (identity.groups !== undefined) {
         const changed = await mapGroups(trx, p, user, identity.groups);

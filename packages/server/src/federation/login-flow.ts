@@ -265,7 +265,7 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
           ? await db
               .selectFrom("identity_providers as p")
               .innerJoin("users", (join) => join.on("users.id", "=", row.user_id))
-              .leftJoin("federated_identities as f", (join) => join.onRef("f.provider_id", "=", "p.id").on("f.subject", "=", row.subject))
+              .leftJoin("federated_identities as f", (join) => join.onRef("f.provider_id", "=", "p.id").on("f.subject", "=", row.subject).on("f.user_id", "=", row.user_id))
               .selectAll("users")
               .select(["p.id as provider_id", "p.uuid as provider_uuid", "p.enabled as provider_enabled", "p.by_system_administrator as provider_by_system_administrator", "f.by_system_administrator as link_by_system_administrator"])
               .where("p.id", "=", row.provider_id)
@@ -281,7 +281,7 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
       const { provider_id, provider_uuid, provider_enabled, provider_by_system_administrator, link_by_system_administrator, ...user } = found;
       const provider = { id: provider_id, uuid: provider_uuid, alias };
       // The provider or the account may have been disabled since the callback.
-      const refusal = provider_enabled !== 1 ? "disabled-provider" : loginRefusal(user);
+      const refusal = provider_enabled !== 1 ? "disabled-provider" : loginRefusal(user, new Date(), { familiar: false });
       if (refusal) {
         await refuse(provider, providerActor(alias, sourceIp, user.id), refusal, user);
         throw new LoginRefused(refusal, user);

@@ -54,13 +54,18 @@ describeEachStore("ways in that a security administrator made do not open a prom
     assert.equal((await s.api("GET", "/security/v1/me", { token: key })).status, 401, "the planted key stays refused");
   });
 
-  it("a password the owner chose keeps working through a promotion; one an import by a security administrator set does not", async () => {
+  it("a password changed with the one a security administrator set is no more trusted (whoever set it may be changing it); nor one an import set", async () => {
     const s = server();
     const carol = (await s.api("POST", "/security/v1/users", { token: sec, body: { username: "promo.carol", password: PLANTED, changePassword: true } })).body.id as string;
     const first = await s.login("promo.carol", PLANTED);
     assert.equal((await s.api("PUT", "/security/v1/me/password", { token: first, body: { currentPassword: PLANTED, newPassword: OWN } })).status, 204);
     await promote(s, carol);
-    assert.equal(await loginStatus(s, "promo.carol", OWN), 200);
+    assert.equal(await loginStatus(s, "promo.carol", OWN), 401);
+    // A password a system administrator set stays trusted through its owner's change.
+    assert.equal((await s.api("PUT", `/security/v1/users/${carol}/reset-password`, { token: admin, body: { type: "password", value: "Reset-By-Sysadmin-8", temporary: true } })).status, 204);
+    const forced = await s.login("promo.carol", "Reset-By-Sysadmin-8");
+    assert.equal((await s.api("PUT", "/security/v1/me/password", { token: forced, body: { currentPassword: "Reset-By-Sysadmin-8", newPassword: `${OWN}-again` } })).status, 204);
+    assert.equal(await loginStatus(s, "promo.carol", `${OWN}-again`), 200);
 
     const imported = await s.api("POST", "/security/v1/users/import", { token: sec, body: `${JSON.stringify({ username: "promo.dave", password: PLANTED })}\n`, headers: { "content-type": "application/x-ndjson" } });
     assert.match(imported.text, /"status":"created"/);

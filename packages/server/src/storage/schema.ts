@@ -42,8 +42,8 @@ export interface UsersTable {
   change_password: Generated<number>;
   password_never_expires: Generated<number>;
   password_hash: string | null;
-  /** 1 when a system administrator or the account itself set the password, 0 when another administrator did (migration 014f; role-rules.ts madeBySystemAdministrator). */
-  password_by_system_administrator: Generated<number>;
+  /** 1 when a system administrator or the account itself set the password, 0 when another administrator did (migration 014f; role-rules.ts madeBySystemAdministrator). Every insert says it: the default (1, for rows from before) would fail open. */
+  password_by_system_administrator: number;
   password_changed_at: string | null;
   failed_logins: Generated<number>;
   lockout_count: Generated<number>;
@@ -115,7 +115,7 @@ export interface DirectoriesTable {
   created_at: string;
   updated_at: string;
   /** 1 when a system administrator made it, or (providers, directories) last changed it (migration 014f; role-rules.ts madeBySystemAdministrator). */
-  by_system_administrator: Generated<number>;
+  by_system_administrator: number;
 }
 
 export interface IdentityProvidersTable {
@@ -130,7 +130,7 @@ export interface IdentityProvidersTable {
   created_at: string;
   updated_at: string;
   /** 1 when a system administrator made it, or (providers, directories) last changed it (migration 014f; role-rules.ts madeBySystemAdministrator). */
-  by_system_administrator: Generated<number>;
+  by_system_administrator: number;
 }
 
 export interface FederatedIdentitiesTable {
@@ -139,7 +139,7 @@ export interface FederatedIdentitiesTable {
   user_id: number;
   created_at: string;
   /** 1 when a system administrator made it, or (providers, directories) last changed it (migration 014f; role-rules.ts madeBySystemAdministrator). */
-  by_system_administrator: Generated<number>;
+  by_system_administrator: number;
 }
 
 export interface SessionsTable {
@@ -156,7 +156,7 @@ export interface SessionsTable {
   provider_subject: string | null;
   provider_sid: string | null;
   /** 1 when a way in that a system administrator made opened it (migration 014f; role-rules.ts madeBySystemAdministrator). */
-  by_system_administrator: Generated<number>;
+  by_system_administrator: number;
 }
 
 /** A login sent to an identity provider and not back yet (migration 012); the browser holds its id in a signed cookie. */
@@ -354,7 +354,7 @@ export interface ApiKeysTable {
   /** Written at most once a minute. */
   last_used_at: string | null;
   /** 1 when a system administrator made it, or (providers, directories) last changed it (migration 014f; role-rules.ts madeBySystemAdministrator). */
-  by_system_administrator: Generated<number>;
+  by_system_administrator: number;
 }
 
 export interface Database {

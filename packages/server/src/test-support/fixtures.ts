@@ -32,6 +32,7 @@ export async function insertUser(
     .insertInto("users")
     .values({
       uuid: randomUUID(),
+      password_by_system_administrator: 1,
       display_name: defaultDisplayName(first_name, last_name, fields.username),
       ...usernameColumns(fields.username),
       ...loginNameColumns(login_name),

@@ -5,7 +5,8 @@ import { groupNameColumns, userNameColumns } from "../domain/names.js";
 import { USERS_GROUP } from "../domain/roles.js";
 import { defaultDisplayName, fold, searchTextFor } from "../domain/user-fields.js";
 import { DEFAULT_SETTINGS, storedConfig } from "../federation/providers.js";
-import type { NewUserRow } from "../storage/schema.js";
+import type { Insertable } from "kysely";
+import type { FederatedIdentitiesTable, NewUserRow } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
 
 /**
@@ -150,7 +151,7 @@ export async function seedStore({ db, dialect }: Store, options: SeedOptions): P
     const directorySettings = mergeDirectory(undefined, { name: "seeded-ldap", vendor: "OTHER", connectionUrl: "ldap://ldap.example.com", baseDn: "ou=people,dc=example,dc=com", enabled: false }, seal);
     const dir = await trx
       .insertInto("directories")
-      .values({ uuid: seededUuid(seed, "directory", 0), ...toRowValues(directorySettings), created_at: now, updated_at: now })
+      .values({ uuid: seededUuid(seed, "directory", 0), ...toRowValues(directorySettings), created_at: now, updated_at: now, by_system_administrator: 1 })
       .returning("id")
       .executeTakeFirstOrThrow();
     const provider = (n: number, alias: string, displayName: string, issuer: string) => {
@@ -166,7 +167,7 @@ export async function seedStore({ db, dialect }: Store, options: SeedOptions): P
         sealedSecret: null,
         config: { ...DEFAULT_SETTINGS, clientAuthMethod: "none" as const, issuer, authorizationUrl: `${issuer}/authorize`, tokenUrl: `${issuer}/token`, userInfoUrl: null, jwksUrl: `${issuer}/keys` },
       };
-      return { uuid: seededUuid(seed, "idp", n), alias, display_name: displayName, enabled: 0, config: storedConfig(settings), created_at: now, updated_at: now };
+      return { uuid: seededUuid(seed, "idp", n), alias, display_name: displayName, enabled: 0, config: storedConfig(settings), created_at: now, updated_at: now, by_system_administrator: 1 };
     };
     const idps = await trx
       .insertInto("identity_providers")
@@ -184,7 +185,7 @@ export async function seedStore({ db, dialect }: Store, options: SeedOptions): P
     for (let start = 0; start < total; start += USERS_PER_TRANSACTION) {
       const end = Math.min(total, start + USERS_PER_TRANSACTION);
       await db.transaction().execute(async (trx) => {
-        const links: { user_id: number; provider_id: number; subject: string; created_at: string }[] = [];
+        const links: Insertable<FederatedIdentitiesTable>[] = [];
         const members: { group_id: number; user_id: number }[] = [];
         for (let batchStart = start; batchStart < end; batchStart += USER_BATCH) {
           const rows: NewUserRow[] = [];
@@ -206,6 +207,7 @@ export async function seedStore({ db, dialect }: Store, options: SeedOptions): P
               ...fields,
               ...userNameColumns(username),
               uuid: seededUuid(seed, "user", i),
+              password_by_system_administrator: 1,
               display_name: defaultDisplayName(first, last, username),
               description: random() < 0.1 ? `Seeded user ${i + 1}` : null,
               enabled: random() < 0.1 ? 0 : 1,
@@ -234,7 +236,7 @@ export async function seedStore({ db, dialect }: Store, options: SeedOptions): P
           }
           for (const k of federated) {
             const provider = pick(providers);
-            links.push({ user_id: idOf.get(rows[k]!.username)!, provider_id: provider, subject: seededUuid(seed, `subject-${provider}`, batchStart + k), created_at: now });
+            links.push({ user_id: idOf.get(rows[k]!.username)!, provider_id: provider, subject: seededUuid(seed, `subject-${provider}`, batchStart + k), created_at: now, by_system_administrator: 1 });
           }
         }
         for (let m = 0; m < members.length; m += MEMBER_BATCH) await trx.insertInto("group_members").values(members.slice(m, m + MEMBER_BATCH)).execute();

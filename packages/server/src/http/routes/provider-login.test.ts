@@ -164,11 +164,11 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       trusted.tamper = null;
     }
     // Never an account another provider's login made (its email is what that provider's user claimed): a
-    // squatter who logged in first claiming frank's address does not receive frank's verified login.
-    corp.accounts.set("squatter-sub", { preferred_username: "squatter", email: "frank@example.com", email_verified: false });
+    // squatter who logged in first claiming quinn's address does not receive quinn's verified login.
+    corp.accounts.set("squatter-sub", { preferred_username: "squatter", email: "quinn@example.com", email_verified: false });
     const squatter = await me(await providerLogin(s, "corp", "squatter-sub"));
-    trusted.accounts.set("frank-verified", { preferred_username: "frank.v", email: "frank@example.com", email_verified: true });
-    assert.notEqual((await me(await providerLogin(s, "trusted", "frank-verified"))).id, squatter.id);
+    trusted.accounts.set("quinn-verified", { preferred_username: "quinn.v", email: "quinn@example.com", email_verified: true });
+    assert.notEqual((await me(await providerLogin(s, "trusted", "quinn-verified"))).id, squatter.id);
     // Never a system administrator: a security administrator may configure a trusting provider.
     const boss = await insertUser(s.server.deps.store, { username: "boss", email: "boss@example.com" }, { hasher: s.server.deps.hasher, value: USER_PASSWORD });
     assert.equal((await s.api("PUT", `/security/v1/users/${boss.uuid}/user-groups/${await groupId(s, admin, "administrators")}`, { token: admin })).status, 204);
@@ -421,8 +421,8 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.equal((await followCallback(expired.browser, expired.callback)).status, 401);
     await s.api("PUT", `/security/v1/users/${ivan.id}`, { token: admin, body: { validTo: null } });
     await s.server.deps.store.db.updateTable("users").set({ locked_out_until: new Date(Date.now() + 600_000).toISOString() }).where("uuid", "=", ivan.id).execute();
-    // A lockout (anyone can cause one by guessing the password) stops password logins, not the provider's.
-    assert.equal((await me(await providerLogin(s, "corp", "ivan-sub"))).id, ivan.id);
+    const locked = await toCallback(s, "corp", "ivan-sub");
+    assert.equal((await followCallback(locked.browser, locked.callback)).status, 401);
     await s.api("DELETE", `/security/v1/users/${ivan.id}/lockout`, { token: admin });
 
     // Disabling the provider ends its sessions, and its logins (pending ones too) are refused.
@@ -564,6 +564,15 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     // The same link made again by a system administrator opens it.
     assert.equal((await s.api("PUT", `/security/v1/users/${ivy.uuid}/federated-identities/corp`, { token: admin, body: { subject: "ivy-at-corp" } })).status, 204);
     assert.equal((await s.api("GET", "/security/v1/signing-keys", { token: await providerLogin(s, "corp", "ivy-at-corp") })).status, 200);
+
+    // A link by verified email to an account whose email a security administrator may have set is not a system administrator's.
+    const kim = await createUser(s, admin, "kim");
+    assert.equal((await s.api("PUT", `/security/v1/users/${kim.uuid}`, { token: sec, body: { email: "sec-controlled@example.com" } })).status, 200);
+    trusted.accounts.set("sec-own-sub", { preferred_username: "sec.own", email: "sec-controlled@example.com", email_verified: true });
+    assert.equal((await me(await providerLogin(s, "trusted", "sec-own-sub"))).id, kim.uuid, "linked by the verified email");
+    await promote(kim.uuid);
+    assert.ok(await refusedAs("trusted", "sec-own-sub"));
+    assert.equal((await s.api("DELETE", `/security/v1/users/${kim.uuid}/user-groups/${administrators}`, { token: admin })).status, 204);
 
     // A provider a security administrator changed last: its users (links its logins made too) do not hold the role through it.
     assert.equal((await s.api("PUT", "/idp/v1/external-identity-provider/trusted", { token: sec, body: { displayName: "Trusted (edited)" } })).status, 200);

@@ -107,16 +107,20 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
     const { alias } = request.params;
     const signed = request.cookies[LOGIN_COOKIE];
     const unsigned = signed === undefined ? undefined : request.unsignCookie(signed);
+    const loginId = unsigned?.valid ? unsigned.value ?? undefined : undefined;
     reply.clearCookie(LOGIN_COOKIE, { path: cookiePath(alias) }).header("cache-control", "no-store");
+    // A callback that follows a login started here is limited by the login's own limit; one that
+    // follows none (anyone can send it) counts against its address, a 429 past the limit — before
+    // any work when it names no login at all.
+    if (loginId === undefined) await strayCallbacks.call(app, request, reply);
     const query = new URLSearchParams(request.query as Record<string, string>);
     let done;
     try {
-      done = await loginFlow.complete(alias, unsigned?.valid ? unsigned.value ?? undefined : undefined, query, request.ip);
+      done = await loginFlow.complete(alias, loginId, query, request.ip);
     } catch (error) {
       if (!(error instanceof ProviderLoginFailed)) throw error;
-      // A callback that follows a login started here is limited by the login's own limit; one that
-      // follows none (anyone can send it) counts against its address, a 429 past the limit.
-      if (error.withoutLogin) await strayCallbacks.call(app, request, reply);
+      // It named a login that is not in progress (used, expired): counted too.
+      if (error.withoutLogin && loginId !== undefined) await strayCallbacks.call(app, request, reply);
       return refused(request, reply, alias, error);
     }
     const target = new URL(done.returnTo);

@@ -6,7 +6,8 @@ import type { Kysely, Migration } from "kysely";
  * identity provider's subject, the last configuration of a provider or a directory; and whether the
  * session was opened by such a way in (domain/role-rules.ts madeBySystemAdministrator says what it
  * decides). Rows from before were made under the rules of their time and are taken as a system
- * administrator's, so that no installation loses its way in.
+ * administrator's, so that no installation loses its way in: that is all the default is for, as
+ * every insert names its value (the columns are not optional in storage/schema.ts).
  */
 export const administratorMadeMigration: Migration = {
   async up(db: Kysely<any>) {
