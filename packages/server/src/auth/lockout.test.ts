@@ -55,7 +55,7 @@ describeEachStore(
       assert.equal(await lockedOutUntil(id), until, "and that does not lift the lockout for the others");
     });
 
-    it("a lockout stops password logins only: the account's keys keep working, and an account without a password is never locked out", async () => {
+    it("a lockout stops logins, not keys: the account's keys keep working, and an account without a password is never locked out", async () => {
       const s = server();
       const keyOf = async (id: string) => (await s.api("POST", `/security/v1/users/${id}/api-keys`, { token, body: { name: "script" } })).body.secret as string;
       const owner = await createUser("keyed.owner");
