@@ -1,5 +1,5 @@
 import type { Entry } from "ldapts";
-import { invisibleCharacter } from "../domain/names.js";
+import { invisibleCharacter, normalizeName } from "../domain/names.js";
 import { defaultDisplayName, DESCRIPTION_MAX, EMAIL_MAX, LOGIN_NAME_MAX, NAME_MAX, USERNAME_PATTERN } from "../domain/user-fields.js";
 import type { Directory } from "./config.js";
 import { dnKey } from "./dn.js";
@@ -15,6 +15,7 @@ export interface MappedUser {
   key: string;
   dn: string;
   dnKey: string;
+  /** The username and login name in their stored form (NFKC). */
   username: string;
   loginName: string;
   firstName: string | null;
@@ -29,6 +30,7 @@ export interface MappedGroup {
   key: string;
   dn: string;
   dnKey: string;
+  /** NFKC, as stored. */
   name: string;
   description: string | null;
 }
@@ -150,16 +152,19 @@ export function mapUser(entry: Entry, d: Pick<Directory, "attributeMapping">, no
   const key = entryKey(values, d);
   if (key === null) return { key, problem: `The entry has no ${m.uniqueId}.` };
   const refuse = (problem: string) => ({ key, problem });
-  const username = values.text(m.username);
-  if (username === null) return refuse(`The entry has no ${m.username} (the username).`);
+  const typed = values.text(m.username);
+  if (typed === null) return refuse(`The entry has no ${m.username} (the username).`);
   // As the user API refuses them (domain/names.ts): the entry is reported and left out, not imported under a name that passes for another.
-  const hidden = invisibleCharacter(username);
+  const hidden = invisibleCharacter(typed);
   if (hidden !== null) return refuse(`The username (${m.username}) holds an invisible or formatting character (${hidden}), which would let it pass for another name.`);
+  // Names are stored in NFKC, as the API stores them (ｊｏｈｎ is john), and checked in that form.
+  const username = normalizeName(typed);
   if (!USERNAME.test(username)) return refuse(`The username "${username.slice(0, 100)}" (${m.username}) is not valid here: letters, digits and . _ - @, at most 64.`);
-  const loginName = values.text(m.loginName) ?? username;
-  if (loginName.length > LOGIN_NAME_MAX) return refuse(`The login name (${m.loginName}) is longer than ${LOGIN_NAME_MAX} characters.`);
-  const hiddenInLogin = invisibleCharacter(loginName);
+  const typedLogin = values.text(m.loginName);
+  const hiddenInLogin = typedLogin === null ? null : invisibleCharacter(typedLogin);
   if (hiddenInLogin !== null) return refuse(`The login name (${m.loginName}) holds an invisible or formatting character (${hiddenInLogin}), which would let it pass for another name.`);
+  const loginName = typedLogin === null ? username : normalizeName(typedLogin);
+  if (loginName.length > LOGIN_NAME_MAX) return refuse(`The login name (${m.loginName}) is longer than ${LOGIN_NAME_MAX} characters.`);
   const firstName = values.text(m.firstName);
   const lastName = values.text(m.lastName);
   const displayName = values.text(m.displayName) ?? defaultDisplayName(firstName, lastName, username);
@@ -192,11 +197,12 @@ export function mapUser(entry: Entry, d: Pick<Directory, "attributeMapping">, no
 export function mapGroup(values: EntryValues, d: Pick<Directory, "attributeMapping">): { group: MappedGroup } | { problem: string } {
   const key = entryKey(values, d);
   if (key === null) return { problem: `The group has no ${d.attributeMapping.uniqueId}.` };
-  const name = values.text("cn");
-  if (name === null) return { problem: "The group has no cn (its name)." };
-  if (name.length > NAME_MAX) return { problem: `The group's name is longer than ${NAME_MAX} characters.` };
-  const hidden = invisibleCharacter(name);
+  const typed = values.text("cn");
+  if (typed === null) return { problem: "The group has no cn (its name)." };
+  const hidden = invisibleCharacter(typed);
   if (hidden !== null) return { problem: `The group's name (cn) holds an invisible or formatting character (${hidden}), which would let it pass for another name.` };
+  const name = normalizeName(typed);
+  if (name.length > NAME_MAX) return { problem: `The group's name is longer than ${NAME_MAX} characters.` };
   const description = values.text("description");
   return { group: { key, dn: values.entry.dn, dnKey: dnKey(values.entry.dn), name, description: description === null ? null : description.slice(0, DESCRIPTION_MAX) } };
 }

@@ -5,7 +5,9 @@ import { Attribute, Change, type Client } from "ldapts";
 import { createGroup, createUser } from "../test-support/accounts.js";
 import { directoryConfig, startDirectory, syncAndWait, waitForSync } from "../test-support/directories.js";
 import { generatedName, NAMED, type DirectoryTree } from "../test-support/directory-trees.js";
-import { pendingSearchPages, searchAllPages } from "../test-support/fixtures.js";
+import { CYRILLIC_SYSADMIN, pendingSearchPages, searchAllPages } from "../test-support/fixtures.js";
+import { confusableKey } from "../domain/names.js";
+import { fold } from "../domain/user-fields.js";
 import { RUNS_KEPT } from "../storage/directory-queries.js";
 import { describeEachStore } from "../test-support/server.js";
 import type { Slapd } from "../test-support/slapd.js";
@@ -199,6 +201,84 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     ]);
     assert.equal((await user("welcome")).source.type, "directory");
     assert.equal((await user("clash")).source.type, "local");
+  });
+
+  it("stores names in NFKC and reports one that looks like another account's or group's as a problem of that entry; a rename away from it updates the same user", async () => {
+    const groups = tree.groupDn("staff").split(",").slice(1).join(",");
+    const berlin = tree.ouDn(["Berlin"]);
+    // Cyrillic ѕуѕа, fullwidth ｓｙｓａｄｍｉｎ (NFKC: sysadmin itself) and ｆｕｌｌｗｉｄｔｈ (NFKC: fullwidth); groups Cyrillic Аdministrators and fullwidth ｄｅｖｏｐｓ.
+    // mallory and ma11ory, new in one page, look alike too.
+    for (const uid of [CYRILLIC_SYSADMIN, "ｓｙｓａｄｍｉｎ", "ｆｕｌｌｗｉｄｔｈ", "mallory", "ma11ory"]) await ldap.add(`uid=${uid},${berlin}`, { objectClass: ["inetOrgPerson"], uid, cn: uid, sn: uid, userPassword: "Directory-Secret-1" });
+    await ldap.add(`cn=Аdministrators,${groups}`, { objectClass: ["groupOfNames"], cn: "Аdministrators", member: [`uid=${CYRILLIC_SYSADMIN},${berlin}`] });
+    await ldap.add(`cn=ｄｅｖｏｐｓ,${groups}`, { objectClass: ["groupOfNames"], cn: "ｄｅｖｏｐｓ", member: [`uid=ｆｕｌｌｗｉｄｔｈ,${berlin}`] });
+    await ldap.modify(tree.groupDn("zürich-office"), new Change({ operation: "add", modification: new Attribute({ type: "member", values: [`cn=Аdministrators,${groups}`, `cn=ｄｅｖｏｐｓ,${groups}`] }) }));
+    const renamed = await user(generatedName(30));
+    // Renamed in the directory to a look-alike of "clash", a local user: Cyrillic с.
+    const lookalikeDn = `uid=\u0441lash,${tree.ouDn(tree.person(generatedName(30)).ou)}`;
+    await ldap.modifyDN(tree.dn(generatedName(30)), lookalikeDn);
+
+    const run = await sync({ mode: "changed" });
+    assert.equal(run.state, "succeeded", run.message);
+    const problem = (dn: string) => run.problems.find((p: any) => p.dn === dn)?.message;
+    assert.equal(problem(`uid=${CYRILLIC_SYSADMIN},${berlin}`), `The username "${CYRILLIC_SYSADMIN}" looks like that of a local user, "sysadmin".`);
+    assert.equal(problem(`uid=ｓｙｓａｄｍｉｎ,${berlin}`), 'The username or login name "sysadmin" is taken by a local user.');
+    assert.equal(problem(lookalikeDn), 'The username "\u0441lash" looks like that of a local user, "clash".');
+    assert.equal(problem(`cn=Аdministrators,${groups}`), 'The group name "Аdministrators" looks like that of a local group, "administrators".');
+    assert.equal(await user(CYRILLIC_SYSADMIN), undefined);
+    const [first, second] = (await user("mallory")) ? ["mallory", "ma11ory"] : ["ma11ory", "mallory"];
+    assert.equal(problem(`uid=${second},${berlin}`), `The username "${second}" looks like that of another user of this directory, "${first}".`);
+    assert.equal(await user(second), undefined);
+    assert.equal((await user("sysadmin")).source.type, "builtin");
+    assert.equal((await api("GET", `/security/v1/user-groups?search=${encodeURIComponent("Аdministrators")}`)).body.length, 0);
+    const fullwidth = await user("fullwidth");
+    assert.equal(fullwidth.source.type, "directory");
+    assert.ok(fullwidth.groups.includes("devops"), fullwidth.groups.join(", "));
+    // Its login finds its entry by the stored name: the directory matches names in their normal form too.
+    for (const typed of ["fullwidth", "ｆｕｌｌｗｉｄｔｈ"]) assert.equal((await server().api("POST", "/auth/v1/providers/builtin/token", { body: { username: typed, password: "Directory-Secret-1" } })).status, 200, typed);
+    const unchanged = await user(generatedName(30));
+    assert.deepEqual([unchanged.id, unchanged.enabled], [renamed.id, true]);
+    // The directory's names are guarded as local ones: a local user cannot look like one either.
+    const local = await api("POST", "/security/v1/users", { username: "fu11width" });
+    assert.equal(local.status, 409, local.text);
+    assert.equal(JSON.parse(local.body.additionalInfo).existing, "fullwidth");
+
+    await ldap.modifyDN(lookalikeDn, `uid=${generatedName(30)}-again,${tree.ouDn(tree.person(generatedName(30)).ou)}`);
+    const again = await sync({ mode: "changed" });
+    assert.equal(again.state, "succeeded", again.message);
+    assert.equal((await user(`${generatedName(30)}-again`)).id, renamed.id);
+  });
+
+  it("gives the users and groups a sync stored without look-alike keys theirs as it passes; one that looks like another keeps none, is still synced and is reported", async () => {
+    const { db } = server().server.deps.store;
+    const berlin = tree.ouDn(["Berlin"]);
+    // As a sync before the keys were written left them (migration 011i fills those of an upgraded store).
+    await db.updateTable("users").set({ username_skeleton: null, login_skeleton: null }).where("username", "=", generatedName(31)).execute();
+    await db.updateTable("groups").set({ name_skeleton: null }).where("name", "=", "staff").execute();
+    // A look-alike of sysadmin that such a sync imported: the Cyrillic entry's user, made from another's row.
+    const uuid = (await ldap.search(`uid=${CYRILLIC_SYSADMIN},${berlin}`, { attributes: ["entryUUID"] })).searchEntries[0]!.entryUUID as string;
+    await db
+      .updateTable("users")
+      .set({ username: CYRILLIC_SYSADMIN, login_name: CYRILLIC_SYSADMIN, login_key: fold(CYRILLIC_SYSADMIN), username_skeleton: null, login_skeleton: null, directory_key: uuid })
+      .where("username", "=", generatedName(32))
+      .execute();
+    const row = (username: string) => db.selectFrom("users").select(["id", "dn", "enabled", "username_skeleton", "login_skeleton"]).where("username", "=", username).executeTakeFirst();
+    const lookalike = (await row(CYRILLIC_SYSADMIN))!;
+
+    const run = await sync();
+    assert.equal(run.state, "succeeded", run.message);
+    const filled = (await row(generatedName(31)))!;
+    assert.deepEqual([filled.username_skeleton, filled.login_skeleton], [confusableKey(generatedName(31)), confusableKey(generatedName(31))]);
+    assert.equal((await db.selectFrom("groups").select("name_skeleton").where("name", "=", "staff").executeTakeFirstOrThrow()).name_skeleton, confusableKey("staff"));
+    const events = (await api("GET", `/security/v1/audit-events?target=${(await user(generatedName(31))).id}&action=user.update`)).body;
+    assert.deepEqual(events, [], "only its keys were written");
+
+    const problem = run.problems.find((p: any) => p.dn === `uid=${CYRILLIC_SYSADMIN},${berlin}`);
+    assert.equal(problem?.message, `The username "${CYRILLIC_SYSADMIN}" looks like that of a local user, "sysadmin" (both were stored before look-alikes were checked): rename one of them.`);
+    const synced = (await row(CYRILLIC_SYSADMIN))!;
+    assert.deepEqual(synced, { ...lookalike, dn: `uid=${CYRILLIC_SYSADMIN},${berlin}` }, "still synced from its entry, without keys");
+    // The row it was made from is its own entry's again: a new user.
+    assert.equal(run.created, 1);
+    assert.equal((await user(generatedName(32))).source.type, "directory");
   });
 
   it("fails a run whose directory goes away midway, disables nobody, and the next run picks up", async () => {

@@ -2,8 +2,9 @@ import { createHash, randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { Sessions } from "../auth/sessions.js";
 import { recordAudit, recordAuditRows, type Actor, type AuditEntry } from "../domain/audit.js";
+import { groupNameColumns, userNameColumns } from "../domain/names.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "../domain/roles.js";
-import { fold, NAME_MAX, searchTextFor } from "../domain/user-fields.js";
+import { NAME_MAX, searchTextFor } from "../domain/user-fields.js";
 import { isUniqueViolation } from "../storage/constraints.js";
 import type { DirectoryQueries, RunCounts, SyncedUser } from "../storage/directory-queries.js";
 import { orderedUuid } from "../storage/ordered-uuid.js";
@@ -136,11 +137,27 @@ const SYNCED_FIELDS = [
   ["changePassword", "change_password"],
 ] as const;
 
-function columnsOf(u: MappedUser) {
+/**
+ * A user's name columns (domain/names.ts): computed by userNameColumns for a new or renamed user, the
+ * stored ones otherwise. A look-alike key is null only where a name stored before syncs wrote them
+ * looks like another (migration 011i left it unset; withoutClashes reports it).
+ */
+type UserNames = { username: string; username_skeleton: string | null; login_name: string; login_key: string; login_skeleton: string | null };
+
+const storedNames = (u: SyncedUser): UserNames => ({ username: u.username, username_skeleton: u.username_skeleton, login_name: u.login_name, login_key: u.login_key, login_skeleton: u.login_skeleton });
+
+/** The name columns of a new or renamed user, or of one whose look-alike keys are missing; null when the stored ones stand (an unchanged user costs no look-alike key). */
+function changedNames(m: MappedUser, u: SyncedUser | undefined): UserNames | null {
+  if (u && u.username === m.username && u.login_name === m.loginName && u.username_skeleton !== null && u.login_skeleton !== null) return null;
+  return userNameColumns(m.username, m.loginName);
+}
+
+/** The columns a sync compares and writes (a new user's look-alike keys are added; an existing one's are written apart). */
+function columnsOf(u: MappedUser, n: UserNames) {
   return {
-    username: u.username,
-    login_name: u.loginName,
-    login_key: fold(u.loginName),
+    username: n.username,
+    login_name: n.login_name,
+    login_key: n.login_key,
     first_name: u.firstName,
     last_name: u.lastName,
     display_name: u.displayName,
@@ -350,30 +367,38 @@ export class DirectorySync {
     }
   }
 
-  /** Creates or updates the local group of a directory group; null when its name is taken by another group (a problem). */
+  /** Creates or updates the local group of a directory group; null when its name is taken by, or looks like, another group's (a problem). */
   private async keepGroup(g: MappedGroup, stored: Awaited<ReturnType<DirectoryQueries["groups"]>>): Promise<{ id: number; member_hash: string | null } | null> {
     const d = this.d;
     const current = stored.find((s) => s.directory_key === g.key);
+    const plain = groupNameColumns(g.name);
     // A name held by another group: "<name> (<directory>)" — two directories that both have
     // "Domain Users" can both be imported and mapped; the name is a problem only when that is taken too.
-    const qualified = `${g.name} (${d.name})`.slice(0, NAME_MAX);
-    let name = g.name;
-    if (!current || (current.name_key !== fold(g.name) && current.name_key !== fold(qualified))) {
-      const holders = (await this.o.queries.groupNameHolders([fold(g.name), fold(qualified)])).filter((h) => h.id !== current?.id);
-      const holder = holders.find((h) => h.name_key === fold(g.name));
-      if (holder && holders.some((h) => h.name_key === fold(qualified))) {
-        const whose = holder.directory_id === null ? "a local group" : holder.directory_id === d.id ? "another group of this directory" : "a group of another directory";
-        this.problem(g.dn, `The group name "${g.name}" is taken by ${whose}, and "${qualified}" too.`, false);
-        if (!current) return null;
-        name = current.name;
-      } else if (holder) {
-        name = qualified;
+    const qualified = groupNameColumns(`${g.name} (${d.name})`.slice(0, NAME_MAX));
+    const kept = current && { name: current.name, name_key: current.name_key, name_skeleton: current.name_skeleton };
+    // Its name as it is, with its look-alike key: nothing to look up (one without looks like another group's: checked, and reported, each time).
+    let names = kept && kept.name_skeleton !== null && (kept.name === plain.name || kept.name === qualified.name) ? kept : plain;
+    if (names !== kept) {
+      const holders = (await this.o.queries.groupNameHolders([plain, qualified])).filter((h) => h.id !== current?.id);
+      // The same name (ignoring case) first: that one the qualified name gets around; one that only looks like it, not.
+      const holderOf = (n: typeof plain) => holders.find((h) => h.name_key === n.name_key) ?? holders.find((h) => h.name_skeleton === n.name_skeleton);
+      const whose = (h: (typeof holders)[number]) => (h.directory_id === null ? "a local group" : h.directory_id === d.id ? "another group of this directory" : "a group of another directory");
+      const holder = holderOf(plain);
+      const next = holder?.name_key === plain.name_key ? holderOf(qualified) : undefined;
+      let problem: string | null = null;
+      if (!holder) names = plain;
+      else if (holder.name_key !== plain.name_key) problem = `The group name "${g.name}" looks like that of ${whose(holder)}, "${holder.name}".`;
+      else if (!next) names = qualified;
+      else if (next.name_key === qualified.name_key) problem = `The group name "${g.name}" is taken by ${whose(holder)}, and "${qualified.name}" too.`;
+      else problem = `The group name "${g.name}" is taken by ${whose(holder)}, and "${qualified.name}" looks like that of ${whose(next)}, "${next.name}".`;
+      if (problem !== null) {
+        this.problem(g.dn, problem, false);
+        if (!kept) return null;
+        names = kept;
       }
-    } else {
-      name = current.name_key === fold(g.name) ? g.name : qualified;
     }
     const now = isoNow();
-    const next = { name, name_key: fold(name), description: g.description, dn: g.dn, dn_key: g.dnKey };
+    const next = { name: names.name, name_key: names.name_key, name_skeleton: names.name_skeleton, description: g.description, dn: g.dn, dn_key: g.dnKey };
     if (!current) {
       const row = await this.db.transaction().execute(async (trx) => {
         const created = await trx
@@ -381,7 +406,7 @@ export class DirectorySync {
           .values({ ...next, uuid: randomUUID(), directory_id: d.id, directory_key: g.key, external: 1, created_at: now, updated_at: now })
           .returning(["id", "uuid", "name", "member_hash"])
           .executeTakeFirstOrThrow();
-        await recordAudit(trx, this.actor, { action: "group.create", target: groupTarget(created), details: { after: { name, description: g.description, dn: g.dn }, directory: d.name } });
+        await recordAudit(trx, this.actor, { action: "group.create", target: groupTarget(created), details: { after: { name: next.name, description: g.description, dn: g.dn }, directory: d.name } });
         return created;
       });
       stored.push({ ...row, ...next, directory_key: g.key });
@@ -395,6 +420,10 @@ export class DirectorySync {
         await recordAudit(trx, this.actor, { action: "group.update", target: groupTarget(current), details: { before, after, directory: d.name } });
       });
       Object.assign(current, next);
+    } else if (current.name_skeleton !== next.name_skeleton) {
+      // Only its look-alike key, free now: nothing the group shows changes.
+      await this.db.updateTable("groups").set({ name_skeleton: next.name_skeleton }).where("id", "=", current.id).execute();
+      current.name_skeleton = next.name_skeleton;
     }
     return current;
   }
@@ -519,30 +548,50 @@ export class DirectorySync {
     }
     const existing = new Map((await this.o.queries.usersByKeys(d.id, keys)).map((u) => [u.directory_key!, u]));
     for (const u of existing.values()) this.seenUsers.add(u.id);
-    const accepted = await this.withoutClashes(mapped, existing);
-    await this.writeBatch(accepted, existing, true);
+    const { accepted, names } = await this.withoutClashes(mapped, existing);
+    await this.writeBatch(accepted, existing, names, true);
   }
 
-  /** The entries whose username, login name and email clash with no other account (each clash a problem). */
-  private async withoutClashes(mapped: MappedUser[], existing: Map<string, SyncedUser>): Promise<MappedUser[]> {
+  /**
+   * The entries whose username, login name and email clash with no other account (each clash a
+   * problem), and the name columns each writes. A name that only looks like another account's
+   * (Cyrillic ѕуѕаdmin beside sysadmin: the same look-alike key, domain/names.ts) clashes too.
+   */
+  private async withoutClashes(mapped: MappedUser[], existing: Map<string, SyncedUser>): Promise<{ accepted: MappedUser[]; names: Map<string, UserNames> }> {
     this.takenOver = new Map();
+    const names = new Map<string, UserNames>();
     const checked = mapped.filter((m) => {
       const u = existing.get(m.key);
-      return !u || u.username !== m.username || u.login_key !== fold(m.loginName) || (u.email ?? "").toLowerCase() !== (m.email ?? "").toLowerCase();
+      const changed = changedNames(m, u);
+      names.set(m.key, changed ?? storedNames(u!));
+      return changed !== null || (u!.email ?? "").toLowerCase() !== (m.email ?? "").toLowerCase();
     });
-    if (checked.length === 0) return mapped;
-    const holders = await this.o.queries.holders(
-      checked.map((m) => m.username),
-      checked.map((m) => fold(m.loginName)),
-      checked.flatMap((m) => (m.email ? [m.email.toLowerCase()] : [])),
-    );
+    if (checked.length === 0) return { accepted: mapped, names };
+    const namesChecked = checked.map((m) => names.get(m.key)!);
+    const holders = await this.o.queries.holders({
+      usernames: namesChecked.map((n) => n.username),
+      loginKeys: namesChecked.map((n) => n.login_key),
+      emails: checked.flatMap((m) => (m.email ? [m.email.toLowerCase()] : [])),
+      usernameSkeletons: namesChecked.flatMap((n) => n.username_skeleton ?? []),
+      loginSkeletons: namesChecked.flatMap((n) => n.login_skeleton ?? []),
+    });
     const refused = new Set<string>();
     const takeovers = new Map<string, (typeof holders)[number]>();
     const taken = new Set<number>();
+    type Holder = Pick<(typeof holders)[number], "username" | "username_skeleton" | "login_skeleton" | "directory_id" | "directory_name">;
+    /** The look-alike keys of the entries accepted so far (`u`/`l` + key): two entries of a page must not look alike either. */
+    const claimed = new Map<string, Holder>();
+    const claim = (h: Holder) => {
+      if (h.username_skeleton !== null) claimed.set(`u${h.username_skeleton}`, h);
+      if (h.login_skeleton !== null) claimed.set(`l${h.login_skeleton}`, h);
+    };
+    const same = (a: string | null, b: string | null) => a !== null && a === b;
     for (const m of checked) {
-      const self = existing.get(m.key)?.id;
-      const whose = (h: (typeof holders)[number]) => (h.directory_id === null ? "a local user" : h.directory_id === this.d.id ? "another user of this directory" : `a user of the directory "${h.directory_name}"`);
-      const holdsName = (h: (typeof holders)[number]) => h.username === m.username || h.login_key === fold(m.loginName);
+      const u = existing.get(m.key);
+      const self = u?.id;
+      const n = names.get(m.key)!;
+      const whose = (h: Holder) => (h.directory_id === null ? "a local user" : h.directory_id === this.d.id ? "another user of this directory" : `a user of the directory "${h.directory_name}"`);
+      const holdsName = (h: (typeof holders)[number]) => h.username === n.username || h.login_key === n.login_key;
       let byName = holders.find((h) => h.id !== self && holdsName(h));
       if (byName && self === undefined && this.outranks(byName, m.key) && !taken.has(byName.id)) {
         takeovers.set(m.key, byName);
@@ -555,9 +604,23 @@ export class DirectorySync {
       const byEmail = m.email
         ? holders.find((h) => h.id !== taker && h.directory_id !== this.d.id && !(h.directory_id !== null && this.outranks(h, m.key)) && (h.email ?? "").toLowerCase() === m.email!.toLowerCase())
         : undefined;
-      if (byName) this.problem(m.dn, `The username or login name "${byName.username === m.username ? m.username : m.loginName}" is taken by ${whose(byName)}.`);
+      const alike: Holder | undefined =
+        holders.find((h) => h.id !== taker && (same(h.username_skeleton, n.username_skeleton) || same(h.login_skeleton, n.login_skeleton))) ?? claimed.get(`u${n.username_skeleton}`) ?? claimed.get(`l${n.login_skeleton}`);
+      const alikeName = alike && (same(alike.username_skeleton, n.username_skeleton) ? `username "${n.username}"` : `login name "${n.login_name}"`);
+      if (byName) this.problem(m.dn, `The username or login name "${byName.username === n.username ? n.username : n.login_name}" is taken by ${whose(byName)}.`);
       else if (byEmail) this.problem(m.dn, `The email ${m.email} is taken by ${whose(byEmail)}.`);
-      else continue;
+      else if (alike && u && u.username === n.username && u.login_name === n.login_name) {
+        // Its names unchanged, stored before syncs wrote look-alike keys (011i left the clashing one unset): still synced, so that a disable in the directory reaches it.
+        this.problem(m.dn, `The ${alikeName} looks like that of ${whose(alike)}, "${alike.username}" (both were stored before look-alikes were checked): rename one of them.`, false);
+        const kept = { ...n, username_skeleton: same(alike.username_skeleton, n.username_skeleton) ? u.username_skeleton : n.username_skeleton, login_skeleton: same(alike.login_skeleton, n.login_skeleton) ? u.login_skeleton : n.login_skeleton };
+        names.set(m.key, kept);
+        claim({ ...kept, directory_id: this.d.id, directory_name: this.d.name });
+        continue;
+      } else if (alike) this.problem(m.dn, `The ${alikeName} looks like that of ${whose(alike)}, "${alike.username}".`);
+      else {
+        claim({ username: n.username, username_skeleton: n.username_skeleton, login_skeleton: n.login_skeleton, directory_id: this.d.id, directory_name: this.d.name });
+        continue;
+      }
       refused.add(m.key);
       if (takeovers.has(m.key)) taken.delete(takeovers.get(m.key)!.id);
       takeovers.delete(m.key);
@@ -569,7 +632,7 @@ export class DirectorySync {
       this.problem(m.dn, `The username or login name "${holder.username}" is held by a system administrator ${of}: this directory does not take it over.`);
       refused.add(key);
     }
-    return mapped.filter((m) => !refused.has(m.key));
+    return { accepted: mapped.filter((m) => !refused.has(m.key)), names };
   }
 
   /**
@@ -617,7 +680,7 @@ export class DirectorySync {
    * the batch's users seen. A batch with nothing to write opens no transaction. A racing writer that
    * takes a name meanwhile (unique index) fails the batch once; it is checked and written again.
    */
-  private async writeBatch(batch: MappedUser[], existing: Map<string, SyncedUser>, read: boolean, retry = true): Promise<void> {
+  private async writeBatch(batch: MappedUser[], existing: Map<string, SyncedUser>, names: Map<string, UserNames>, read: boolean, retry = true): Promise<void> {
     const d = this.d;
     const { dialect } = this.o.store;
     const direct = new Map<string, number[]>();
@@ -633,11 +696,18 @@ export class DirectorySync {
     const updates: { key: string; u: SyncedUser; next: ReturnType<typeof columnsOf>; before: Record<string, unknown>; after: Record<string, unknown> }[] = [];
     const adds: { group_id: number; user_id: number; synced_by: number | null }[] = [];
     const removes: { group_id: number; user_id: number }[] = [];
+    /**
+     * Users whose look-alike keys change: renamed, or without them (migration 011i) and free now. Written
+     * apart, so that the other updates leave those unique indexes alone; a user whose keys alone change
+     * is unchanged (no version, document or audit event: what it is and shows is the same).
+     */
+    const newKeys: { id: number; username_skeleton: string | null; login_skeleton: string | null }[] = [];
     let unchanged = 0;
     for (const m of batch) {
       const u = existing.get(m.key);
       if (!u) continue;
-      const next = columnsOf(m);
+      const n = names.get(m.key)!;
+      const next = columnsOf(m, n);
       const before: Record<string, unknown> = {};
       const after: Record<string, unknown> = {};
       for (const [field, column] of SYNCED_FIELDS) {
@@ -652,6 +722,7 @@ export class DirectorySync {
       }
       if (Object.keys(after).length === 0 && u.dn_key === next.dn_key) unchanged++;
       else updates.push({ key: m.key, u, next, before, after });
+      if (u.username_skeleton !== n.username_skeleton || u.login_skeleton !== n.login_skeleton) newKeys.push({ id: u.id, username_skeleton: n.username_skeleton, login_skeleton: n.login_skeleton });
       const want = this.desiredGroups(direct.get(m.dnKey) ?? []);
       const have = current.get(u.id) ?? new Map<number, number | null>();
       // A sync removes only the memberships a sync made (this directory's, or the one it takes the user over from): one added by hand stays.
@@ -660,7 +731,7 @@ export class DirectorySync {
       for (const [g, by] of have) if (!want.has(g) && mine(by)) removes.push({ group_id: g, user_id: u.id });
     }
     if (read) this.counts.unchanged += unchanged;
-    if (fresh.length === 0 && updates.length === 0 && adds.length === 0 && removes.length === 0) return;
+    if (fresh.length === 0 && updates.length === 0 && newKeys.length === 0 && adds.length === 0 && removes.length === 0) return;
 
     try {
       // The transaction may run again (storage/busy.ts): what it counts and joins is its own.
@@ -673,7 +744,10 @@ export class DirectorySync {
           const search: number[] = [];
           const disabledIds: number[] = [];
           // The spread last: `{ ...object, more }` costs V8 several µs a user.
-          const rows = fresh.map((m) => ({ uuid: orderedUuid(), directory_id: d.id, directory_key: m.key, created_at: now, updated_at: now, ...columnsOf(m) }));
+          const rows = fresh.map((m) => {
+            const n = names.get(m.key)!;
+            return { uuid: orderedUuid(), directory_id: d.id, directory_key: m.key, created_at: now, updated_at: now, username_skeleton: n.username_skeleton, login_skeleton: n.login_skeleton, ...columnsOf(m, n) };
+          });
           const inserted = rows.length === 0 ? [] : await dialect.insertJson<{ id: number; uuid: string; username: string; directory_key: string }>(trx, "users", Object.keys(rows[0]!), rows, { returning: ["id", "uuid", "username", "directory_key"] });
           const ids = new Map(inserted.map((u) => [u.directory_key, u.id]));
           const freshByKey = new Map(fresh.map((m) => [m.key, m]));
@@ -697,6 +771,7 @@ export class DirectorySync {
             const rows = updates.map(({ u, next }) => ({ id: u.id, ...next, updated_at: now })).sort((a, b) => a.id - b.id);
             await dialect.updateJson(trx, "users", Object.keys(rows[0]!).filter((c) => c !== "id"), rows, { increment: ["version"] });
           }
+          if (newKeys.length > 0) await dialect.updateJson(trx, "users", ["username_skeleton", "login_skeleton"], newKeys.sort((a, b) => a.id - b.id));
           const moved = updates.filter(({ u }) => this.takenOver.has(u.id));
           const left: { group_id: number; user_id: number }[] = [];
           if (moved.length > 0) {
@@ -771,7 +846,8 @@ export class DirectorySync {
       if (!retry || !isUniqueViolation(error)) throw error;
       if (read) this.counts.unchanged -= unchanged;
       const again = new Map((await this.o.queries.usersByKeys(d.id, batch.map((m) => m.key))).map((u) => [u.directory_key!, u]));
-      await this.writeBatch(await this.withoutClashes(batch, again), again, read, false);
+      const { accepted, names } = await this.withoutClashes(batch, again);
+      await this.writeBatch(accepted, again, names, read, false);
     }
   }
 
@@ -789,7 +865,8 @@ export class DirectorySync {
         key: u.directory_key!, dn: u.dn ?? "", dnKey: u.dn_key ?? "", username: u.username, loginName: u.login_name, firstName: u.first_name, lastName: u.last_name,
         displayName: u.display_name, email: u.email, enabled: u.enabled === 1, changePassword: u.change_password === 1,
       }));
-      await this.writeBatch(batch, new Map(users.map((u) => [u.directory_key!, u])), false);
+      // Only memberships change here: the names stay as stored.
+      await this.writeBatch(batch, new Map(users.map((u) => [u.directory_key!, u])), new Map(users.map((u) => [u.directory_key!, storedNames(u)])), false);
       await this.step();
     }
   }

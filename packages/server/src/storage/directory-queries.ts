@@ -10,7 +10,7 @@ import type { Database, DirectoryRow, SyncRunRow } from "./schema.js";
 
 /** The users columns a sync compares and writes. */
 export const SYNCED_USER_COLUMNS = [
-  "id", "uuid", "username", "login_name", "login_key", "first_name", "last_name", "display_name", "email", "dn", "dn_key",
+  "id", "uuid", "username", "username_skeleton", "login_name", "login_key", "login_skeleton", "first_name", "last_name", "display_name", "email", "dn", "dn_key",
   "directory_key", "enabled", "change_password",
 ] as const;
 
@@ -18,8 +18,11 @@ export interface SyncedUser {
   id: number;
   uuid: string;
   username: string;
+  /** Null where a sync wrote the user before it wrote look-alike keys (the next sync that reads the entry fills it in). */
+  username_skeleton: string | null;
   login_name: string;
   login_key: string;
+  login_skeleton: string | null;
   first_name: string | null;
   last_name: string | null;
   display_name: string;
@@ -249,23 +252,27 @@ export function createDirectoryQueries(db: Kysely<Database>) {
     },
 
     /**
-     * Users (of any source) holding one of these usernames, login keys or emails: the clashes of new or
-     * renamed users. `kept`: a user its removed directory left (its DN and entry key kept, no directory,
-     * no password of its own since), which a directory that brings that same entry again takes over.
+     * Users (of any source) holding one of these usernames, login keys, emails or look-alike keys: the
+     * clashes of new or renamed users. `kept`: a user its removed directory left (its DN and entry key
+     * kept, no directory, no password of its own since), which a directory that brings that same entry
+     * again takes over.
      */
-    holders(usernames: readonly string[], loginKeys: readonly string[], emails: readonly string[]) {
+    holders(names: { usernames: readonly string[]; loginKeys: readonly string[]; emails: readonly string[]; usernameSkeletons: readonly string[]; loginSkeletons: readonly string[] }) {
+      const among = (values: readonly string[]) => (values.length ? [...values] : [""]);
       return db
         .selectFrom("users as u")
         .leftJoin("directories as d", "d.id", "u.directory_id")
-        .select(["u.id", "u.username", "u.login_key", "u.email", "u.profile_id", "u.directory_id", "u.directory_key", "d.name as directory_name"])
+        .select(["u.id", "u.username", "u.username_skeleton", "u.login_key", "u.login_skeleton", "u.email", "u.profile_id", "u.directory_id", "u.directory_key", "d.name as directory_name"])
         .select((eb) =>
           eb.and([eb("u.directory_id", "is", null), eb("u.dn", "is not", null), eb("u.password_hash", "is", null), eb("u.service_account", "=", 0), eb("u.builtin", "=", 0)]).as("kept"),
         )
         .where((eb) =>
           eb.or([
-            eb("u.username", "in", usernames.length ? [...usernames] : [""]),
-            eb("u.login_key", "in", loginKeys.length ? [...loginKeys] : [""]),
-            ...(emails.length ? [eb(sql<string>`lower(u.email)`, "in", [...emails])] : []),
+            eb("u.username", "in", among(names.usernames)),
+            eb("u.login_key", "in", among(names.loginKeys)),
+            ...(names.emails.length ? [eb(sql<string>`lower(u.email)`, "in", [...names.emails])] : []),
+            ...(names.usernameSkeletons.length ? [eb("u.username_skeleton", "in", [...names.usernameSkeletons])] : []),
+            ...(names.loginSkeletons.length ? [eb("u.login_skeleton", "in", [...names.loginSkeletons])] : []),
           ]),
         )
         .execute();
@@ -273,13 +280,17 @@ export function createDirectoryQueries(db: Kysely<Database>) {
 
     /** The directory's groups: id, keys and the hash of their member list at the last sync. */
     groups(directoryId: number, on: Kysely<Database> = db) {
-      return on.selectFrom("groups").select(["id", "uuid", "name", "name_key", "description", "dn", "dn_key", "directory_key", "member_hash"]).where("directory_id", "=", directoryId).execute();
+      return on.selectFrom("groups").select(["id", "uuid", "name", "name_key", "name_skeleton", "description", "dn", "dn_key", "directory_key", "member_hash"]).where("directory_id", "=", directoryId).execute();
     },
 
-    /** Group names (folded) taken, with the directory holding each (null: local). */
-    groupNameHolders(nameKeys: readonly string[]) {
-      if (nameKeys.length === 0) return Promise.resolve([]);
-      return db.selectFrom("groups").select(["id", "name_key", "directory_id", "directory_key"]).where("name_key", "in", [...nameKeys]).execute();
+    /** Groups holding one of these names (by folded or look-alike key), with the directory holding each (null: local). */
+    groupNameHolders(names: readonly { name_key: string; name_skeleton: string }[]) {
+      if (names.length === 0) return Promise.resolve([]);
+      return db
+        .selectFrom("groups")
+        .select(["id", "name", "name_key", "name_skeleton", "directory_id", "directory_key"])
+        .where((eb) => eb.or([eb("name_key", "in", names.map((n) => n.name_key)), eb("name_skeleton", "in", names.map((n) => n.name_skeleton))]))
+        .execute();
     },
 
     /** Which of these member DNs each of the directory's groups lists: (group, member key) pairs. */

@@ -24,6 +24,7 @@ import { membershipOriginMigration } from "./migrations/011e-membership-origin.j
 import { syncRunMembershipsMigration } from "./migrations/011f-sync-run-memberships.js";
 import { directoryProblemMigration } from "./migrations/011g-directory-problem.js";
 import { runningSyncsMigration } from "./migrations/011h-running-syncs.js";
+import { syncedNameSkeletonsMigration } from "./migrations/011i-synced-name-skeletons.js";
 import { hardeningMigration } from "./migrations/010-hardening.js";
 import { nfkcKeysMigration } from "./migrations/010d-nfkc-keys.js";
 import { administratorMadeMigration } from "./migrations/014f-administrator-made.js";
@@ -84,6 +85,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "011f-sync-run-memberships": syncRunMembershipsMigration,
     "011g-directory-problem": directoryProblemMigration,
     "011h-running-syncs": runningSyncsMigration,
+    "011i-synced-name-skeletons": syncedNameSkeletonsMigration,
     "010d-nfkc-keys": nfkcKeysMigration,
     "014f-administrator-made": administratorMadeMigration,
   };

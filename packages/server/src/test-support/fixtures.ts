@@ -7,6 +7,9 @@ import type { Store } from "../storage/store.js";
 import { createUserQueries } from "../storage/user-queries.js";
 import { isoNow } from "../storage/time.js";
 
+/** Cyrillic ѕ у ѕ а: looks like "sysa". */
+export const CYRILLIC_SYSADMIN = "\u0455\u0443\u0455\u0430dmin";
+
 /** A users row as a bulk writer inserts it (its search entry and document made by the batch, not by triggers). */
 export function batchUserRow(username: string, first: string) {
   const now = isoNow();

@@ -4,9 +4,7 @@ import { FIELD_SEPARATOR } from "../../domain/user-fields.js";
 import { nfkcKeysMigration } from "../../storage/migrations/010d-nfkc-keys.js";
 import { ADMIN_PASSWORD, describeEachStore, startTestServer } from "../../test-support/server.js";
 import { seedStore } from "../../tools/seed-data.js";
-
-/** Cyrillic ѕ у ѕ а: looks like "sysa". */
-const CYRILLIC_SYSADMIN = "\u0455\u0443\u0455\u0430dmin";
+import { CYRILLIC_SYSADMIN } from "../../test-support/fixtures.js";
 
 /** Names are stored in NFKC, and a new name that looks like an existing one (UTS #39 skeleton) is a 409 naming that one. */
 describeEachStore("names that only look alike", (server, kind) => {
