@@ -430,7 +430,7 @@ describe("import and export", () => {
 
     const dry = ok(await ecm(["import", "-", "--dry-run", "-o", "ndjson"], { stdin: "username\nnew-one\n" }));
     assert.equal(JSON.parse(dry.stdout.trim()).result, "created");
-    assert.match(dry.stderr, /1 created, .* of 1 rows \(dry run: nothing was changed\)/);
+    assert.match(dry.stderr, /1 created, .* of 1 row \(dry run: nothing was changed\)/);
     assert.equal((await ecm(["users", "show", "new-one"])).code, 4);
 
     assert.equal((await ecm(["import", join(home, "missing.csv")])).code, 1);

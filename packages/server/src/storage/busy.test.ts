@@ -106,7 +106,9 @@ describe("a SQLite store whose write lock another process holds longer than the 
         logged.push(message);
         lock?.release();
       }, 1);
-      const started = await bulk.start({ id: null, name: "sysadmin", sourceIp: null, roles: ["system-administrator"] }, { action: "disable", selection: { ids } });
+      // Its starter a real account: a run asks before each batch whether its starter may go on.
+      const sysadmin = await store.db.selectFrom("users").select("id").where("username", "=", "sysadmin").executeTakeFirstOrThrow();
+      const started = await bulk.start({ id: sysadmin.id, name: "sysadmin", sourceIp: null, roles: ["system-administrator"] }, { action: "disable", selection: { ids } });
       lock = holdWriteLock(file);
       await bulk.settled(started.uuid);
       const run = () => store.db.selectFrom("bulk_actions").selectAll().where("uuid", "=", started.uuid).executeTakeFirstOrThrow();
