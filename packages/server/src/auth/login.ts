@@ -286,8 +286,9 @@ export class LoginService {
   }
 
   /**
-   * Whether a system administrator (or the account itself) made this password login's way in: the
-   * password, or for a directory's user the directory's configuration (role-rules.ts madeBySystemAdministrator).
+   * Whether a system administrator made this password login's way in: the password (set by one, or
+   * changed by its owner from one that was), or for a directory's user the directory's configuration
+   * (role-rules.ts madeBySystemAdministrator).
    */
   private async madeBySystemAdministrator(user: UserRow): Promise<boolean> {
     if (user.directory_id === null) return user.password_by_system_administrator === 1;

@@ -9,7 +9,7 @@ const OWN = "Own-Chosen-Passw0rd-9";
 /**
  * A security administrator may set an ordinary account's password, make it a key, or link it to a
  * provider; none of those opens the account once it holds system-administrator (however it got the
- * role), until a system administrator or the account itself makes its way in anew.
+ * role), until a system administrator makes its way in anew.
  */
 describeEachStore("ways in that a security administrator made do not open a promoted account", (server) => {
   let admin: string;

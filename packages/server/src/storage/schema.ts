@@ -42,7 +42,7 @@ export interface UsersTable {
   change_password: Generated<number>;
   password_never_expires: Generated<number>;
   password_hash: string | null;
-  /** 1 when a system administrator or the account itself set the password, 0 when another administrator did (migration 014f; role-rules.ts madeBySystemAdministrator). Every insert says it: the default (1, for rows from before) would fail open. */
+  /** 1 when a system administrator set the password (its owner's change keeps the flag of the one it replaces), 0 when another administrator did (migration 014f; role-rules.ts madeBySystemAdministrator). Every insert says it: the default (1, for rows from before) would fail open. */
   password_by_system_administrator: number;
   password_changed_at: string | null;
   failed_logins: Generated<number>;
