@@ -2,12 +2,12 @@ import type { Kysely, Migration } from "kysely";
 
 /**
  * Whether a system administrator made each way into an account that a security administrator may
- * make too: a password, an API key, a link to an
- * identity provider's subject, the last configuration of a provider or a directory; and whether the
- * session was opened by such a way in (domain/role-rules.ts madeBySystemAdministrator says what it
- * decides). Rows from before were made under the rules of their time and are taken as a system
- * administrator's, so that no installation loses its way in: that is all the default is for, as
- * every insert names its value (the columns are not optional in storage/schema.ts).
+ * make too: a password, an API key, a link to an identity provider's subject, the last configuration
+ * of a provider or a directory; and whether the session was opened by such a way in
+ * (domain/role-rules.ts madeBySystemAdministrator says what it decides). Rows from before were made
+ * under the rules of their time and are taken as a system administrator's, so that no installation
+ * loses its way in: that is all the default is for, as every insert names its value (the columns
+ * are not optional in storage/schema.ts).
  */
 export const administratorMadeMigration: Migration = {
   async up(db: Kysely<any>) {
