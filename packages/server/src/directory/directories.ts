@@ -6,7 +6,8 @@ import { recordAudit, recordAuditMany, type Actor } from "../domain/audit.js";
 import { DomainError, notFound, staleVersion } from "../domain/errors.js";
 import { UUID_PATTERN } from "../domain/lookups.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
-import { assertMayConfigureLoginSource, madeBySystemAdministrator } from "../domain/role-rules.js";
+import { assertMayConfigureLoginSource, hasSystemAdministratorMember, madeBySystemAdministrator } from "../domain/role-rules.js";
+import { SYSTEM_ADMINISTRATOR } from "../domain/roles.js";
 import type { AdminActor } from "../domain/users.js";
 import { checkPrecondition, type Precondition } from "../domain/versioned.js";
 import { isUniqueViolation } from "../storage/constraints.js";
@@ -333,6 +334,10 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
       const d = await load(uuid);
       checkPrecondition(d, precondition);
       await assertMayConfigureLoginSource(db, actor.roles, { directoryId: d.id }, groupsNamed(d), "remove this directory");
+      // Its groups go with its users: one a system administrator was put into by hand is theirs (assertMayChangeGroupOfAdministrators).
+      if (users === "delete" && !actor.roles.includes(SYSTEM_ADMINISTRATOR) && (await hasSystemAdministratorMember(db, { directoryId: d.id }))) {
+        throw new DomainError("not-permitted", "Only a system administrator may remove this directory with its groups: a system administrator is a member of one of them. Removed with users=disable, its groups stay.", { requiredRoles: [SYSTEM_ADMINISTRATOR] });
+      }
       const state = await queries.state(d.id);
       if (running.has(d.id) || (state?.lease_owner && state.lease_until && state.lease_until > isoNow())) {
         throw new DomainError("refused", "A sync of this directory is running: wait for it to end.", { directory: d.name });

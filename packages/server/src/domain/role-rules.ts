@@ -36,14 +36,16 @@ export async function assertMayChangeGroupOfAdministrators(db: Kysely<Database>,
 }
 
 /**
- * Whether a user who holds system-administrator (through its own groups or its profile's) is in the group,
- * itself or through its profile. Also the group view's `systemAdministratorMember`: the console hides what this rule refuses.
+ * Whether a user who holds system-administrator (through its own groups or its profile's) is in the group
+ * (by id) or in one of a directory's groups, itself or through its profile. Also the group view's
+ * `systemAdministratorMember`: the console hides what this rule refuses.
  */
-export async function hasSystemAdministratorMember(db: Kysely<Database>, groupId: number): Promise<boolean> {
-  // The users and profiles in granting groups: few, however big the store; every query starts from them or the group.
+export async function hasSystemAdministratorMember(db: Kysely<Database>, groups: number | { directoryId: number }): Promise<boolean> {
+  // The users and profiles in granting groups: few, however big the store; every query starts from them or the groups.
   // A subquery, not a list of ids: a bound list has a length limit, and there is no limit on holders.
   const holders = db.selectFrom("group_members as holder").select("holder.user_id").where("holder.group_id", "in", grantingGroups(db));
-  const members = db.selectFrom("group_members").select("group_members.user_id").where("group_members.group_id", "=", groupId);
+  const groupIds = typeof groups === "number" ? [groups] : db.selectFrom("groups").select("groups.id").where("groups.directory_id", "=", groups.directoryId);
+  const members = db.selectFrom("group_members").select("group_members.user_id").where("group_members.group_id", "in", groupIds);
   // A holder in the group: a user, or a profile (its users hold the role and are in the group through it).
   if (await members.where("group_members.user_id", "in", holders).limit(1).executeTakeFirst()) return true;
   // A holder whose profile is in the group.
@@ -53,7 +55,7 @@ export async function hasSystemAdministratorMember(db: Kysely<Database>, groupId
     .selectFrom("group_members")
     .innerJoin("users", "users.id", "group_members.user_id")
     .select("users.id")
-    .where("group_members.group_id", "=", groupId)
+    .where("group_members.group_id", "in", groupIds)
     .where("users.profile_id", "in", holders)
     .limit(1)
     .executeTakeFirst();

@@ -108,6 +108,29 @@ describeEachStore("external user storage configuration", (server) => {
     assert.equal((await api("DELETE", `${PATH}/${id}?users=delete`)).status, 204, "a system administrator may");
   });
 
+  it("leaves to system administrators the removal, with its groups, of a directory one of whose groups a system administrator was put into", async () => {
+    const { token: securityAdmin } = await createSecurityAdministrator(server(), token, "dir-secadmin2");
+    const own = await server().api("POST", PATH, { token: securityAdmin, body: directoryConfig(tree, slapd, { name: "secadmin's second" }) });
+    assert.equal(own.status, 201, own.text);
+    await syncAndWait(server(), securityAdmin, own.body.id, { force: true });
+    const groups = await server().server.deps.store.db
+      .selectFrom("groups")
+      .innerJoin("directories", "directories.id", "groups.directory_id")
+      .select("groups.uuid")
+      .where("directories.uuid", "=", own.body.id)
+      .execute();
+    const group = groups[0]!;
+    const me = (await api("GET", "/security/v1/me")).body.id;
+    assert.equal((await api("PUT", `/security/v1/users/${me}/user-groups/${group.uuid}`)).status, 204);
+    const refused = await server().api("DELETE", `${PATH}/${own.body.id}?users=delete`, { token: securityAdmin });
+    assert.equal(refused.status, 403, refused.text);
+    assert.match(refused.body.errorMessage, /Only a system administrator may remove this directory with its groups/);
+    // Removed with users=disable, its groups stay (local now), the system administrator in them.
+    assert.equal((await server().api("DELETE", `${PATH}/${own.body.id}?users=disable`, { token: securityAdmin })).status, 204);
+    assert.equal((await api("GET", `/security/v1/user-groups/${group.uuid}`)).status, 200);
+    for (const g of groups) assert.equal((await api("DELETE", `/security/v1/user-groups/${g.uuid}`)).status, 204, "a system administrator may");
+  });
+
   it("refuses bad input with a 4xx in the error shape", async () => {
     const base = { name: "bad", connectionUrl: "ldap://localhost", baseDn: "dc=x" };
     const cases: [Record<string, unknown>, number, string][] = [
