@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
-import { clearAddressLockouts } from "../auth/login.js";
+import { clearAddressLockouts, loginRefusal } from "../auth/login.js";
 import { Sessions } from "../auth/sessions.js";
 import { StoreBusy } from "../storage/busy.js";
 import type { GroupQueries } from "../storage/group-queries.js";
@@ -90,11 +90,8 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
     const who = job.actor_name ?? "the administrator who started it";
     const starter = job.actor_id === null ? undefined : await trx.selectFrom("users").selectAll().where("id", "=", job.actor_id).executeTakeFirst();
     if (!starter) throw stop(`${who} no longer exists`);
-    const now = isoNow();
-    // What a token of theirs would need at its next use (auth/sessions.ts).
-    if (starter.enabled !== 1 || (starter.valid_from !== null && starter.valid_from > now) || (starter.valid_to !== null && starter.valid_to < now)) {
-      throw stop(`${who} may no longer log in (disabled, or outside the account's validity window)`);
-    }
+    // What a token or key of theirs would need at its next use (no lockout: it stops logins only).
+    if (loginRefusal(starter) !== null) throw stop(`${who} may no longer log in (disabled, or outside the account's validity window)`);
     // Never more than at the start: a role gained since does not widen whom the run acts on.
     const held = await createUserQueries({ ...store, db: trx }).roleNames(starter);
     const roles = (JSON.parse(job.actor_roles) as string[]).filter((role) => held.includes(role));
