@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { describeEachStore, startTestServer } from "../test-support/server.js";
+import { AuditTally, perMinute } from "./audit.js";
 
 const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
 
@@ -29,3 +30,23 @@ describeEachStore(
   },
   { auditRetentionDays: 30 },
 );
+
+describeEachStore("counted audit events (AuditTally)", (server) => {
+  it("a flush asked for while another writes returns once that write is stored too", async () => {
+    const { db } = server().server.deps.store;
+    const tally = new AuditTally(db, () => {}, 60_000);
+    const actor = { id: null, name: null, sourceIp: "127.0.0.9" };
+    try {
+      for (let i = 0; i < 3; i++) tally.add(actor, perMinute(actor, { action: "test.tally", outcome: "failure", details: { reason: "flood" } }));
+      let timedWritten = false;
+      const timed = tally.flush().then(() => (timedWritten = true)); // as the timer's, which takes the counts and writes them
+      await tally.flush();
+      assert.ok(timedWritten, "the asked-for flush waited for the write under way");
+      const rows = await db.selectFrom("audit_events").select("count").where("action", "=", "test.tally").execute();
+      assert.deepEqual(rows.map((r) => r.count), [3]);
+      await timed;
+    } finally {
+      await tally.close();
+    }
+  });
+});

@@ -74,6 +74,8 @@ export async function recordAuditRows(db: Kysely<Database>, dialect: StoreDialec
 export class AuditTally {
   private pending = new Map<string, { row: ReturnType<typeof auditRow>; count: number }>();
   private readonly timer: NodeJS.Timeout;
+  /** The write under way: a flush waits for it, so what was counted before it is stored when it returns. */
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -91,8 +93,18 @@ export class AuditTally {
     else this.pending.set(entry.aggregateKey, { row: auditRow(actor, entry, isoNow()), count: 1 });
   }
 
-  /** Writes the counts so far; those a failed write did not store (a busy store) are kept for the next one. */
-  async flush(): Promise<void> {
+  /**
+   * Writes the counts so far; those a failed write did not store (a busy store) are kept for the next
+   * one. One write at a time: a flush asked for (close, a test reading the log) while the timer's write
+   * is under way returns once that write is done too, not at once because its counts were taken.
+   */
+  flush(): Promise<void> {
+    const write = this.writing.then(() => this.write());
+    this.writing = write.catch(() => {});
+    return write;
+  }
+
+  private async write(): Promise<void> {
     if (this.pending.size === 0) return;
     // In key order: two processes upserting the same keys then lock them in one order (PostgreSQL).
     const entries = [...this.pending].sort(([a], [b]) => (a < b ? -1 : 1));
