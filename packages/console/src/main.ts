@@ -69,11 +69,11 @@ class ConsoleApp extends LitElement {
     for (const type of ["keydown", "pointerdown", "pointermove", "wheel"]) addEventListener(type, () => session.noteActivity(), { capture: true, passive: true });
     // The page's module loads while the session is checked, not after. With the token of this tab (and
     // not back from an identity provider), the page is even shown — its first requests sent — before
-    // the check answers, unless the page depends on who is logged in and that is not known yet.
+    // the check answers, unless who is logged in is not known yet: which pages they may see depends on it.
     const restored = !/^#(code|error)=/.test(location.hash) && session.restore();
     const { page } = currentRoute();
     void entryOf(currentRoute())[1].load();
-    if (restored && page !== "login" && (page !== "" || session.me !== null)) {
+    if (restored && page !== "login" && session.me !== null) {
       this.#ready = true;
       void this.#show();
     }

@@ -387,6 +387,23 @@ describeConsole("console pages", (ctx, kind) => {
     }
   });
 
+  it("a tab that keeps its token but not who it is for opens the page asked for once the token is checked, not the own account", async () => {
+    const { browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      // As a tab left by an older console, or whose stored account was cleared, holds it.
+      await page.evaluate(() => sessionStorage.removeItem("ecm.console.who"));
+      await page.goto(`${url}#/groups`);
+      await page.reload();
+      await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
+      assert.match(page.url(), /#\/groups$/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("an ended session goes back to the login page, and the login returns to the page the user was on", async () => {
     const { server, browser, url } = ctx();
     const token = await server.login();
