@@ -51,12 +51,15 @@ export async function benchConsole(baseUrl: string, adminPassword: string, optio
     return r.body ? JSON.parse(r.body) : undefined;
   };
   const users = (await api("GET", "/security/v1/users/count")) as number;
+  // The tab's session as a login leaves it (console/src/api.ts): the token, and who it is for with which roles.
+  const me = (await api("GET", "/security/v1/me")) as { id: string };
+  const roles = ((await api("GET", `/security/v1/users/${me.id}/roles`)) as { name: string }[]).map((r) => r.name);
   const url = `${baseUrl}/console/`;
   const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ARGS });
   const newPage = async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     // Logged in already: the console's session token, as a login leaves it.
-    await context.addInitScript(`sessionStorage.setItem("ecm.console.token", ${JSON.stringify(token)}); ${PROBE}`);
+    await context.addInitScript(`sessionStorage.setItem("ecm.console.token", ${JSON.stringify(token)}); sessionStorage.setItem("ecm.console.who", ${JSON.stringify(JSON.stringify({ me, roles }))}); ${PROBE}`);
     const page = await context.newPage();
     page.setDefaultTimeout(60_000);
     return { page, close: () => context.close() };
