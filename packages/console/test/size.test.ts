@@ -1,6 +1,6 @@
 /** The JavaScript the login and users pages load stays small: at most 60 kB gzip (a size, so the test is deterministic). */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { test } from "node:test";
@@ -26,6 +26,17 @@ test("the login and users pages load at most 60 kB of JavaScript, gzip", async (
     const total = sizes.reduce((sum, [, size]) => sum + size, 0);
     console.log(`login + users pages: ${(total / 1024).toFixed(1)} kB gzip (${sizes.map(([f, s]) => `${f} ${(s / 1024).toFixed(1)}`).join(", ")})`);
     assert.ok(total <= LIMIT, `${total} bytes gzip > ${LIMIT}`);
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+});
+
+test("the entry page asks for the users page's chunk with main.js, not after it has run", async () => {
+  const outdir = mkdtempSync(join(tmpdir(), "ecm-console-preload-"));
+  try {
+    const { metafile } = await buildConsole(outdir);
+    const users = Object.keys(metafile.outputs).find((path) => metafile.outputs[path]!.entryPoint?.endsWith("src/pages/users.ts"))!;
+    assert.ok(readFileSync(join(outdir, "index.html"), "utf8").includes(`<link rel="modulepreload" href="${relative(outdir, users)}">`));
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
