@@ -116,7 +116,7 @@ describe("npm run admin -- rotate-keys [sqlite]", () => {
     const before = await s.login();
     const run = await admin(env, "rotate-keys");
     assert.equal(run.code, 0, run.stderr);
-    const kid = /^new signing key (\S+) \(ES256\) signs on every node within a minute; 1 older key\(s\) verify until their tokens expire\n$/.exec(run.stdout)?.[1];
+    const kid = /^new signing key (\S+) \(ES256\) signs on every node within a minute; 1 older key verifies until its tokens expire\n$/.exec(run.stdout)?.[1];
     assert.ok(kid, run.stdout);
     s.clock.advance(61); // this node re-reads which key signs at least once a minute
     const after = await s.login();

@@ -8,6 +8,6 @@ export const rotateKeysCommand: AdminCommand = {
   async run(args, { server, actor }) {
     if (args.length !== 0) throw new UsageError("rotate-keys takes no arguments.");
     const [current, ...older] = await server.deps.signingKeys.rotate(actor);
-    return `new signing key ${current!.kid} (${current!.algorithm}) signs on every node within a minute; ${older.length} older key(s) verify until their tokens expire`;
+    return `new signing key ${current!.kid} (${current!.algorithm}) signs on every node within a minute; ${older.length === 1 ? "1 older key verifies until its tokens expire" : `${older.length} older keys verify until their tokens expire`}`;
   },
 };
