@@ -60,8 +60,8 @@ test("the README examples run as written and print what the seed describes", asy
   assert.deepEqual(listAsync, listSync!.filter((l) => !l.includes("locked") || l.startsWith("readme.locked ")));
   assert.ok(extSync!.includes("sysadmin [ 'administrators', 'users' ]"));
   assert.deepEqual(extAsync, extSync);
-  assert.deepEqual(lockedSync, ["1 locked accounts"]);
-  assert.deepEqual(lockedAsync, ["1 locked accounts"]);
+  assert.deepEqual(lockedSync, ["locked accounts: 1"]);
+  assert.deepEqual(lockedAsync, ["locked accounts: 1"]);
   assert.deepEqual(iter, ["2 users at example.com"]);
   assert.deepEqual(resume, ["last: readme.locked"]);
   assert.deepEqual(importAsync, ["1 readme.carol: created", "2 bad name!: failed (ECMS1001)"]);
@@ -84,7 +84,7 @@ test("the repository README's SDK example runs as it says: example.mjs with node
     for (const [file, command] of [["example.mjs", process.execPath], ["example.ts", fileURLToPath(new URL("node_modules/.bin/tsx", root))]]) {
       writeFileSync(join(dir, file!), script);
       const { stdout } = await promisify(execFile)(command!, [file!], { cwd: dir, env: { ...process.env, ECM_PASSWORD: server.adminPassword }, timeout: 30_000 });
-      assert.equal(stdout, "1 locked accounts\n", file);
+      assert.equal(stdout, "locked accounts: 1\n", file);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
