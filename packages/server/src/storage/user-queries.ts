@@ -141,11 +141,14 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
    */
   async function searchIds(needle: string | null, filter: UserFilter, after: string | undefined, limit: number): Promise<number[]> {
     if (needle === null) return [];
-    // 1–2 characters are nearly always common: walking first spares reading their long index lists.
+    // 1–2 characters are nearly always common: walking first spares reading their long index lists —
+    // for a page small next to the walk. A page of a bulk run or an export (a thousand) fills from a
+    // walk of walkRows only where half of them match, and each row walked is read: go by the index.
     const short = [...needle].length < 3;
+    const walkFirst = short && limit * 4 <= limits.walkRows;
     // A store whose index yields hits in username order answers a plain search directly.
     const orderedPage = (db: Kysely<Database>) => (isSearchOnly(filter) ? dialect.orderedSearch(db, needle, after, limit) : Promise.resolve(null));
-    if (!short || dialect.orderedSearchAnyNeedle) {
+    if (!walkFirst || dialect.orderedSearchAnyNeedle) {
       const page = await orderedPage(db);
       if (page) return page;
     }
