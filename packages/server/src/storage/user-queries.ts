@@ -56,6 +56,9 @@ export interface SearchPlanLimits {
 
 const SEARCH_PLAN_LIMITS: SearchPlanLimits = { probeCap: 2000, walkRows: 2000 };
 
+/** From this many users on, holdingRole first reads the members of the groups that grant the role. */
+const HOLDERS_BY_GROUPS_FROM = 100;
+
 /**
  * Username order of both stores: code points. JavaScript's `<` compares UTF-16 units, which differs
  * only for surrogates (characters above U+FFFF), moved here above U+E000–U+FFFF.
@@ -395,8 +398,11 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
       const owners = [...new Set(users.flatMap((u) => (u.profile_id > 0 ? [u.id, u.profile_id] : [u.id])))];
       if (owners.length === 0) return new Set();
       const granting = db.selectFrom("group_roles").innerJoin("roles", "roles.id", "group_roles.role_id").select("group_roles.group_id").where("roles.name", "=", role);
+      // A batch's holders are read from the granting groups' side while those have fewer members than
+      // the batch has owners: probing each owner's memberships reads a page per user on a cold store.
+      const few = owners.length < HOLDERS_BY_GROUPS_FROM ? undefined : await db.selectFrom("group_members").select("user_id").where("group_id", "in", granting).limit(owners.length).execute();
       const holders = new Set(
-        (await db.selectFrom("group_members").select("user_id").where("group_id", "in", granting).where("user_id", "in", owners).execute()).map((r) => r.user_id),
+        (few && few.length < owners.length ? few : await db.selectFrom("group_members").select("user_id").where("group_id", "in", granting).where("user_id", "in", owners).execute()).map((r) => r.user_id),
       );
       return new Set(users.filter((u) => holders.has(u.id) || holders.has(u.profile_id)).map((u) => u.id));
     },
