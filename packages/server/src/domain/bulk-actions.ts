@@ -190,7 +190,10 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
             const changed = await write();
             // Users assigned to a changed profile show its groups too.
             const inheriting = params.group && changed.length > 0 ? (await trx.selectFrom("users").select("id").where("profile_id", "in", changed).execute()).map((r) => r.id) : [];
-            return { result: changed, documents: [...changed, ...inheriting], search: [], groups: params.group ? [params.group.id] : [] };
+            // Enabled or a lockout change only the user's own fields: its document keeps its groups.
+            return params.group
+              ? { result: changed, documents: [...changed, ...inheriting], search: [], groups: [params.group.id] }
+              : { result: changed, documents: [], ownFields: changed, search: [], groups: [] };
           });
     const changedSet = new Set(changedIds);
     const changed = eligible.filter((u) => changedSet.has(u.id));

@@ -124,6 +124,26 @@ describeEachStore("batchUserWrites", (server) => {
     assert.deepEqual(await searchAllPages(store, "bérén", 10), ["json_b"]);
   });
 
+  it("rewrites only a document's own fields for users whose enabled or lockout changed (ownFields), its groups kept", async () => {
+    const { store } = deps();
+    const { db, dialect } = store;
+    const now = isoNow();
+    const group = await db.insertInto("groups").values({ uuid: randomUUID(), name: "own_fields", name_key: "own_fields", created_at: now, updated_at: now }).returning("id").executeTakeFirstOrThrow();
+    const a = await insertUser(store, { username: "own_a", first_name: "Åsa" });
+    const b = await insertUser(store, { username: "own_b", locked_out_until: "2099-01-01T00:00:00.000Z" });
+    await db.insertInto("group_members").values([{ group_id: group.id, user_id: a.id }, { group_id: group.id, user_id: b.id }]).execute();
+    await db.transaction().execute((trx) =>
+      dialect.batchUserWrites(trx as Kysely<Database>, async () => {
+        await trx.updateTable("users").set({ enabled: 0 }).where("id", "=", a.id).execute();
+        await trx.updateTable("users").set({ locked_out_until: null }).where("id", "=", b.id).execute();
+        return { result: undefined, documents: [], ownFields: [a.id, b.id], search: [], groups: [] };
+      }),
+    );
+    await assertDocumentsAlike("after own fields changed");
+    const [docA, docB] = (await deps().users.viewJson([a.id, b.id], true)).map((j) => JSON.parse(j));
+    assert.deepEqual([docA.enabled, docA.groups, docB.lockedOutUntil, docB.groups], [false, ["own_fields"], null, ["own_fields"]]);
+  });
+
   it("two users that swap their usernames in one batch keep documents of their own", async () => {
     const { store } = deps();
     const { db, dialect } = store;

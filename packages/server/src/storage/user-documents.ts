@@ -26,6 +26,12 @@ export interface BatchWrites<T> {
   result: T;
   /** Users whose document may show something else now (rows written, memberships changed). */
   documents: readonly number[];
+  /**
+   * Users whose row changed only in columns their document shows outside its groups, validity and
+   * source (enabled, a lockout): those pieces are rewritten and the rest kept, so their memberships
+   * are not read (a bulk action over a cold store read a page of them per user).
+   */
+  ownFields?: readonly number[];
   /** Users inserted, or whose username or search text changed. */
   search: readonly number[];
   /** Groups whose memberships changed (locked against renames while the documents are rebuilt). */
@@ -48,6 +54,18 @@ export const DOCUMENT_COLUMNS = "user_id, username, base, extra, valid_to, locke
  * between keys and values, and the pieces must be cut where the clock-dependent fields go.
  */
 export function documentSelect(j: JsonSql): string {
+  const { base, extra, tail } = documentPieces(j);
+  return `u.id as user_id, u.username, ${base} as base, ${extra} as extra, u.valid_to, u.locked_out_until, ${tail} as tail`;
+}
+
+/** The SET list that rewrites what BatchWrites.ownFields names: the pieces of the document of `users u` but `extra`. */
+export function ownFieldsSet(j: JsonSql): string {
+  const { base, tail } = documentPieces(j);
+  return `base = ${base}, locked_out_until = u.locked_out_until, tail = ${tail}`;
+}
+
+/** The document's pieces, each an SQL expression over `users u`. */
+function documentPieces(j: JsonSql): { base: string; extra: string; tail: string } {
   const q = j.quote;
   const bool = (column: string) => `case when ${column} = 1 then 'true' else 'false' end`;
   const identities = `(select '[' || ${j.joinInOrder(`'{"alias":' || ${q("p.alias")} || ',"displayName":' || ${q("p.display_name")} || '}'`, "p.alias")} || ']'
@@ -64,7 +82,7 @@ export function documentSelect(j: JsonSql): string {
     || ',"source":' || ${sourceJson(j)}`;
   const tail = `',"changePassword":' || ${bool("u.change_password")} || ',"passwordNeverExpires":' || ${bool("u.password_never_expires")}
     || ',"serviceAccount":' || ${bool("u.service_account")} || '}'`;
-  return `u.id as user_id, u.username, ${base} as base, ${extra} as extra, u.valid_to, u.locked_out_until, ${tail} as tail`;
+  return { base, extra, tail };
 }
 
 /** The extended field `source` of `users u` (http/user-view.ts `sourceOf`): where the account comes from. */

@@ -74,10 +74,11 @@ export const postgresDialect: StoreDialect = {
     // into the index (4 MB by default: a merge every ~3 batches of 1 000 users): 15 % more users/s on
     // imports (docs/benchmarks.md). The writer merges what is left when its run ends (settleBulkWrites).
     await sql`set local gin_pending_list_limit = '16MB'`.execute(trx);
-    const { result, documents, search, groups } = await work();
+    const { result, documents, ownFields = [], search, groups } = await work();
     await sql`set local ecm.deferred_user_upkeep = 'off'`.execute(trx);
     if (search.length > 0) await refreshUserSearch(trx, search);
-    if (documents.length > 0) await refreshUserDocuments(trx, documents, groups);
+    // Its refresh rewrites a document in place already: own fields are refreshed with the rest.
+    if (documents.length + ownFields.length > 0) await refreshUserDocuments(trx, [...documents, ...ownFields], groups);
     return result;
   },
 

@@ -1,5 +1,5 @@
 import { CompiledQuery, sql, type Kysely } from "kysely";
-import { DOCUMENT_COLUMNS, DOCUMENT_SOURCE_COLUMNS, documentJsonSql, documentSelect, type BatchWrites, type JsonSql } from "../../user-documents.js";
+import { DOCUMENT_COLUMNS, DOCUMENT_SOURCE_COLUMNS, documentJsonSql, documentSelect, ownFieldsSet, type BatchWrites, type JsonSql } from "../../user-documents.js";
 
 /**
  * SQLite's kept user documents (storage/user-documents.ts). The table has no rowid: its rows sit in
@@ -119,7 +119,12 @@ export async function createDocumentsDeferral(db: Kysely<any>): Promise<void> {
  */
 export async function batchUserWrites<T>(trx: Kysely<any>, work: () => Promise<BatchWrites<T>>): Promise<T> {
   await sql`update user_documents_deferral set deferred = 1`.execute(trx);
-  const { result, documents } = await work();
+  const { result, documents, ownFields = [] } = await work();
+  if (ownFields.length > 0) {
+    // Found by username, the documents' key, as a rewrite in place is (refreshStatements).
+    await trx.executeQuery(CompiledQuery.raw(`update user_documents set ${ownFieldsSet(sqliteJson)}
+      from (select * from users where id in (select value from json_each(?))) as u where user_documents.username = u.username and user_documents.user_id = u.id`, [sqlJsonIds(ownFields)]));
+  }
   if (documents.length > 0) {
     // The ids are bound (each statement names them twice), so the statements' text, and their compiled form, is kept.
     const ids = "select value from json_each(?)";
