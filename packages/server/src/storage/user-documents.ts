@@ -28,8 +28,8 @@ export interface BatchWrites<T> {
   documents: readonly number[];
   /**
    * Users whose row changed only in columns their document shows outside its groups, validity and
-   * source (enabled, a lockout): those pieces are rewritten and the rest kept, so their memberships
-   * are not read (a bulk action over a cold store read a page of them per user).
+   * source (enabled, a lockout): those pieces are rewritten in place and the rest kept, so their
+   * memberships are not read (a bulk action over a cold store read a page of them per user).
    */
   ownFields?: readonly number[];
   /** Users inserted, or whose username or search text changed. */

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { StoreDialect } from "../dialect.js";
-import { createUserDocuments, installUserDocuments, refreshUserDocuments, resumeUserDocuments, suspendUserDocuments } from "./user-documents.js";
+import { createUserDocuments, installUserDocuments, refreshOwnFields, refreshUserDocuments, resumeUserDocuments, suspendUserDocuments } from "./user-documents.js";
 import { countMatches, createBucketFunctions, createDeferredUserSearch, createGramCounts, createUserSearch, refreshUserSearch, resumeUserSearch, searchCondition, searchInOrder, suspendUserSearch } from "./search-buckets.js";
 
 /**
@@ -77,8 +77,8 @@ export const postgresDialect: StoreDialect = {
     const { result, documents, ownFields = [], search, groups } = await work();
     await sql`set local ecm.deferred_user_upkeep = 'off'`.execute(trx);
     if (search.length > 0) await refreshUserSearch(trx, search);
-    // Its refresh rewrites a document in place already: own fields are refreshed with the rest.
-    if (documents.length + ownFields.length > 0) await refreshUserDocuments(trx, [...documents, ...ownFields], groups);
+    if (ownFields.length > 0) await refreshOwnFields(trx, ownFields);
+    if (documents.length > 0) await refreshUserDocuments(trx, documents, groups);
     return result;
   },
 

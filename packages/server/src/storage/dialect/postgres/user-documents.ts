@@ -3,7 +3,7 @@ import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import { retryingBusy, type BusyPolicy } from "../../busy.js";
 import type { JsonBody } from "../../json-body.js";
-import { DOCUMENT_COLUMNS, DOCUMENT_SOURCE_COLUMNS, documentJsonSql, documentSelect, type JsonSql } from "../../user-documents.js";
+import { DOCUMENT_COLUMNS, DOCUMENT_SOURCE_COLUMNS, documentJsonSql, documentSelect, ownFieldsSet, type JsonSql } from "../../user-documents.js";
 
 /**
  * PostgreSQL's kept user documents (storage/user-documents.ts).
@@ -97,6 +97,12 @@ export async function refreshUserDocuments(db: Kysely<any>, ids: readonly number
   await sql`select 1 from groups where id = any(${[...groupIds]}::integer[]) order by id for share`.execute(db);
   await sql`select 1 from users where id = any(${[...ids]}::integer[]) and profile_id = 0 order by id for share`.execute(db);
   await sql`select ecm_refresh_user_documents(array(select id from users where id = any(${[...ids]}::integer[]) or profile_id = any(${[...ids]}::integer[])))`.execute(db);
+}
+
+/** BatchWrites.ownFields: the pieces of these users' documents but `extra`, rewritten in place, locked in the order the refresh locks them. */
+export async function refreshOwnFields(db: Kysely<any>, ids: readonly number[]): Promise<void> {
+  await sql`select 1 from user_documents where user_id = any(${[...ids]}::integer[]) order by user_id for no key update`.execute(db);
+  await sql`update user_documents set ${sql.raw(ownFieldsSet(postgresJson))} from users u where u.id = any(${[...ids]}::integer[]) and user_documents.user_id = u.id`.execute(db);
 }
 
 async function createFunctions(db: Kysely<any>) {
