@@ -8,7 +8,7 @@ import type { BulkActionRow, Database, GroupRow, UserRow } from "../storage/sche
 import type { Store } from "../storage/store.js";
 import { isoAfter, isoNow } from "../storage/time.js";
 import { createUserQueries, type UserFilter, type UserQueries } from "../storage/user-queries.js";
-import { recordAudit, recordAuditMany, type Actor, type AuditEntry } from "./audit.js";
+import { recordAudit, recordAuditRows, type Actor, type AuditEntry } from "./audit.js";
 import { DomainError } from "./errors.js";
 import { assertSystemAdministratorRemains } from "./last-admin.js";
 import { requireGroup, UUID_PATTERN } from "./lookups.js";
@@ -217,7 +217,7 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
           return { action: "user.delete", target: userTarget(u), details: { ...details, before: { username: u.username, enabled: u.enabled === 1 } } };
       }
     };
-    await recordAuditMany(trx, actorOf(job), changed.map(entry));
+    await recordAuditRows(trx, store.dialect, actorOf(job), changed.map(entry));
     return { changed, unchanged: eligible.length - changed.length, refused };
   }
 
