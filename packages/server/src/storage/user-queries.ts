@@ -52,9 +52,15 @@ export interface SearchPlanLimits {
   probeCap: number;
   /** Rows a search walks in username order before it collects the remaining hits from the index. */
   walkRows: number;
+  /**
+   * The largest page a 1–2 character needle walks for first. A walk of walkRows fills a page of 100
+   * (the console's) where 5 % of the rows match; a page of a thousand (a bulk run's, an export's) only
+   * where half of them do, and each row walked is read: such a page goes by the index first.
+   */
+  walkFirstMaxLimit: number;
 }
 
-const SEARCH_PLAN_LIMITS: SearchPlanLimits = { probeCap: 2000, walkRows: 2000 };
+const SEARCH_PLAN_LIMITS: SearchPlanLimits = { probeCap: 2000, walkRows: 2000, walkFirstMaxLimit: 500 };
 
 /** From this many users on, holdingRole first reads the members of the groups that grant the role. */
 const HOLDERS_BY_GROUPS_FROM = 100;
@@ -144,14 +150,13 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
    */
   async function searchIds(needle: string | null, filter: UserFilter, after: string | undefined, limit: number): Promise<number[]> {
     if (needle === null) return [];
-    // 1–2 characters are nearly always common: walking first spares reading their long index lists —
-    // for a page small next to the walk. A page of a bulk run or an export (a thousand) fills from a
-    // walk of walkRows only where half of them match, and each row walked is read: go by the index.
+    // 1–2 characters are nearly always common: walking first spares reading their long index lists
+    // (for a page small next to the walk: walkFirstMaxLimit).
     const short = [...needle].length < 3;
-    const walkFirst = short && limit * 4 <= limits.walkRows;
     // A store whose index yields hits in username order answers a plain search directly.
     const orderedPage = (db: Kysely<Database>) => (isSearchOnly(filter) ? dialect.orderedSearch(db, needle, after, limit) : Promise.resolve(null));
-    if (!walkFirst || dialect.orderedSearchAnyNeedle) {
+    const orderedFirst = !short || limit > limits.walkFirstMaxLimit || dialect.orderedSearchAnyNeedle;
+    if (orderedFirst) {
       const page = await orderedPage(db);
       if (page) return page;
     }
@@ -181,7 +186,7 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
       if (boundary) walk = walk.where("users.username", "<=", boundary.username);
       const found = (await walk.orderBy("users.username").limit(limit).execute()).map((r) => r.id);
       if (found.length === limit || !boundary) return found;
-      if (short) {
+      if (short && !orderedFirst) {
         const page = await orderedPage(db);
         if (page) return page;
       }

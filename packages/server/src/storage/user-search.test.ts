@@ -59,7 +59,7 @@ describeEachStore("users search, paging and counts at scale", (server) => {
 
   it("finds exactly what a brute-force filter finds, in username order, on every plan", async () => {
     // Small limits drive every path: collecting index hits, walking, and walking then collecting.
-    const plans = [undefined, { probeCap: 20, walkRows: 50 }, { probeCap: 0, walkRows: 1 }];
+    const plans = [undefined, { probeCap: 20, walkRows: 50, walkFirstMaxLimit: 100 }, { probeCap: 0, walkRows: 1, walkFirstMaxLimit: 100 }];
     for (const limits of plans) {
       const users = createUserQueries(store, limits);
       for (const needle of NEEDLES) {
