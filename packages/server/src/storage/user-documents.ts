@@ -29,7 +29,9 @@ export interface BatchWrites<T> {
   /**
    * Users whose row changed only in columns their document shows outside its groups, validity and
    * source (enabled, a lockout): those pieces are rewritten in place and the rest kept, so their
-   * memberships are not read (a bulk action over a cold store read a page of them per user).
+   * memberships are not read (a bulk action over a cold store read a page of them per user). Their
+   * username, validity, profile, directory and provider must be unchanged, and their documents there:
+   * anything else goes in `documents`.
    */
   ownFields?: readonly number[];
   /** Users inserted, or whose username or search text changed. */

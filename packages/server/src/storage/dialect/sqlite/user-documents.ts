@@ -123,7 +123,7 @@ export async function batchUserWrites<T>(trx: Kysely<any>, work: () => Promise<B
   if (ownFields.length > 0) {
     // Found by username, the documents' key, as a rewrite in place is (refreshStatements).
     await trx.executeQuery(CompiledQuery.raw(`update user_documents set ${ownFieldsSet(sqliteJson)}
-      from (select * from users where id in (select value from json_each(?))) as u where user_documents.username = u.username and user_documents.user_id = u.id`, [sqlJsonIds(ownFields)]));
+      from users u where u.id in (select value from json_each(?)) and user_documents.username = u.username and user_documents.user_id = u.id`, [sqlJsonIds(ownFields)]));
   }
   if (documents.length > 0) {
     // The ids are bound (each statement names them twice), so the statements' text, and their compiled form, is kept.
