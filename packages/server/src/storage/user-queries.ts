@@ -403,12 +403,11 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
       const owners = [...new Set(users.flatMap((u) => (u.profile_id > 0 ? [u.id, u.profile_id] : [u.id])))];
       if (owners.length === 0) return new Set();
       const granting = db.selectFrom("group_roles").innerJoin("roles", "roles.id", "group_roles.role_id").select("group_roles.group_id").where("roles.name", "=", role);
+      const members = db.selectFrom("group_members").select("user_id").where("group_id", "in", granting);
       // A batch's holders are read from the granting groups' side while those have fewer members than
       // the batch has owners: probing each owner's memberships reads a page per user on a cold store.
-      const few = owners.length < HOLDERS_BY_GROUPS_FROM ? undefined : await db.selectFrom("group_members").select("user_id").where("group_id", "in", granting).limit(owners.length).execute();
-      const holders = new Set(
-        (few && few.length < owners.length ? few : await db.selectFrom("group_members").select("user_id").where("group_id", "in", granting).where("user_id", "in", owners).execute()).map((r) => r.user_id),
-      );
+      const few = owners.length < HOLDERS_BY_GROUPS_FROM ? undefined : await members.limit(owners.length).execute();
+      const holders = new Set((few && few.length < owners.length ? few : await members.where("user_id", "in", owners).execute()).map((r) => r.user_id));
       return new Set(users.filter((u) => holders.has(u.id) || holders.has(u.profile_id)).map((u) => u.id));
     },
 
