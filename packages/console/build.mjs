@@ -34,14 +34,12 @@ export async function buildConsole(outdir = join(root, "dist")) {
   const script = outputs.find((o) => o.meta.entryPoint?.endsWith("src/main.ts"))?.file;
   const style = outputs.find((o) => o.file.endsWith(".css"))?.file;
   if (!script || !style) throw new Error("console build: no entry script or stylesheet");
-  // The chunks shared by main.js and the pages (Lit, the SDK, ui.ts) are asked for with the entry page,
-  // not one after the other as each importing module is read.
-  const shared = outputs.filter((o) => !o.meta.entryPoint && o.file.endsWith(".js")).map((o) => o.file);
-  // The users page's chunk too, the administrators' first page: asked for beside main.js, not once
-  // main.js has run (a cold load of #/users asked for it ~90 ms after main.js arrived).
+  // Asked for with the entry page, not one after the other as each importing module is read: the
+  // chunks shared by main.js and the pages (Lit, the SDK, ui.ts), and the users page's, the
+  // administrators' first page (a cold load of #/users asked for it ~90 ms after main.js arrived).
   const users = outputs.find((o) => o.meta.entryPoint?.endsWith("src/pages/users.ts"))?.file;
   if (!users) throw new Error("console build: no chunk for the users page");
-  shared.push(users);
+  const preloaded = [...outputs.filter((o) => !o.meta.entryPoint && o.file.endsWith(".js")).map((o) => o.file), users];
   // The icon named by the entry page, so that the browser does not ask for /favicon.ico (a 404); hashed
   // like every file but index.html, which the server caches for good.
   const icon = readFileSync(join(root, "src/favicon.svg"));
@@ -58,7 +56,7 @@ export async function buildConsole(outdir = join(root, "dist")) {
 <title>ECM Security</title>
 <link rel="icon" href="${favicon}" type="image/svg+xml">
 <link rel="stylesheet" href="${style}">
-${shared.map((file) => `<link rel="modulepreload" href="${file}">\n`).join("")}<script type="module" src="${script}"></script>
+${preloaded.map((file) => `<link rel="modulepreload" href="${file}">\n`).join("")}<script type="module" src="${script}"></script>
 </head>
 <body><ecm-console></ecm-console></body>
 </html>
