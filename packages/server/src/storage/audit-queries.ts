@@ -23,20 +23,29 @@ export interface AuditFilter {
 
 /** Reads the append-only audit log, newest first; writing is `recordAudit`'s job alone. */
 export function createAuditQueries({ db }: Store) {
+  const page = (filter: AuditFilter, targetId: string | undefined, beforeId: number | undefined, limit: number): Promise<AuditEventRow[]> => {
+    let q = db.selectFrom("audit_events").selectAll();
+    if (filter.actor !== undefined) q = q.where("actor_name", "=", filter.actor);
+    if (targetId !== undefined) q = q.where("target_id", "=", targetId);
+    if (filter.targetName !== undefined) q = q.where("target_name", "=", filter.targetName);
+    if (filter.targetType !== undefined) q = q.where("target_type", "=", filter.targetType);
+    if (filter.action !== undefined) q = q.where("action", "=", filter.action);
+    if (filter.outcome !== undefined) q = q.where("outcome", "=", filter.outcome);
+    if (filter.from !== undefined) q = q.where("at", ">=", filter.from);
+    if (filter.to !== undefined) q = q.where("at", "<", filter.to);
+    if (beforeId !== undefined) q = q.where("id", "<", beforeId);
+    return q.orderBy("id", "desc").limit(limit).execute();
+  };
   return {
     /** One page, newest first, of events older than `beforeId` (keyset paging on the serial id). */
-    listPage(filter: AuditFilter, beforeId: number | undefined, limit: number): Promise<AuditEventRow[]> {
-      let q = db.selectFrom("audit_events").selectAll();
-      if (filter.actor !== undefined) q = q.where("actor_name", "=", filter.actor);
-      if (filter.targetId !== undefined) q = q.where("target_id", "=", filter.targetId);
-      if (filter.targetName !== undefined) q = q.where("target_name", "=", filter.targetName);
-      if (filter.targetType !== undefined) q = q.where("target_type", "=", filter.targetType);
-      if (filter.action !== undefined) q = q.where("action", "=", filter.action);
-      if (filter.outcome !== undefined) q = q.where("outcome", "=", filter.outcome);
-      if (filter.from !== undefined) q = q.where("at", ">=", filter.from);
-      if (filter.to !== undefined) q = q.where("at", "<", filter.to);
-      if (beforeId !== undefined) q = q.where("id", "<", beforeId);
-      return q.orderBy("id", "desc").limit(limit).execute();
+    async listPage(filter: AuditFilter, beforeId: number | undefined, limit: number): Promise<AuditEventRow[]> {
+      if (filter.targetName === undefined || filter.targetId !== undefined) return page(filter, filter.targetId, beforeId, limit);
+      // By name: the targets recorded under it (migration 014g), each read by the target index in
+      // id order, and merged — one target's events never wait behind a scan of the others'.
+      const targets = await db.selectFrom("audit_target_names").select("target_id").where("target_name", "=", filter.targetName).execute();
+      const pages = [];
+      for (const { target_id } of targets) pages.push(...(await page(filter, target_id, beforeId, limit)));
+      return pages.sort((a, b) => b.id - a.id).slice(0, limit);
     },
 
     /** Every matching event, newest first, in keyset batches so memory stays flat. */

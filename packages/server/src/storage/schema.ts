@@ -203,6 +203,12 @@ export interface AuditEventsTable {
   aggregate_key: string | null;
 }
 
+/** Each name a target was recorded under in the audit log, once (a trigger keeps it; migration 014g). */
+export interface AuditTargetNamesTable {
+  target_name: string;
+  target_id: string;
+}
+
 /** What an account knows of one client address: failures and lockout from there, and when it last logged in from there. */
 export interface LoginSourcesTable {
   user_id: number;
@@ -375,6 +381,7 @@ export interface Database {
   provider_logins: ProviderLoginsTable;
   login_codes: LoginCodesTable;
   audit_events: AuditEventsTable;
+  audit_target_names: AuditTargetNamesTable;
   settings: SettingsTable;
   signing_keys: SigningKeysTable;
   bulk_actions: BulkActionsTable;

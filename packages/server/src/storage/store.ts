@@ -28,6 +28,7 @@ import { syncedNameSkeletonsMigration } from "./migrations/011i-synced-name-skel
 import { hardeningMigration } from "./migrations/010-hardening.js";
 import { nfkcKeysMigration } from "./migrations/010d-nfkc-keys.js";
 import { administratorMadeMigration } from "./migrations/014f-administrator-made.js";
+import { auditTargetNamesMigration } from "./migrations/014g-audit-target-names.js";
 import { BusyRetryingKysely, DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
 import type { JsonBody } from "./json-body.js";
 import { checkpointInBackground } from "./sqlite-checkpoints.js";
@@ -88,6 +89,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "011i-synced-name-skeletons": syncedNameSkeletonsMigration,
     "010d-nfkc-keys": nfkcKeysMigration,
     "014f-administrator-made": administratorMadeMigration,
+    "014g-audit-target-names": auditTargetNamesMigration(dialect),
   };
 }
 

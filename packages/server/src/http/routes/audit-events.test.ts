@@ -79,6 +79,34 @@ describeEachStore("GET /security/v1/audit-events", (server) => {
     assert.equal(all.at(-1)!.action, "system.bootstrap");
   });
 
+  it("a target name finds every target recorded under it — renamed, gone, or a new one of the same name — newest first, paged without gaps", async () => {
+    const s = server();
+    const first = await s.api("POST", "/security/v1/users", { token, body: { username: "twice", firstName: "One" } });
+    await s.api("DELETE", `/security/v1/users/${first.body.id}`, { token });
+    const second = await s.api("POST", "/security/v1/users", { token, body: { username: "twice", firstName: "Two" } });
+    await s.api("PUT", `/security/v1/users/${second.body.id}`, { token, body: { firstName: "Deux" } });
+    const group = await s.api("POST", "/security/v1/user-groups", { token, body: { name: "team-old" } });
+    await s.api("PUT", `/security/v1/user-groups/${group.body.id}`, { token, body: { name: "team-new" } });
+    await s.api("PUT", `/security/v1/user-groups/${group.body.id}`, { token, body: { description: "after the rename" } });
+    const all = await events("?max=1000");
+    for (const name of ["twice", "team-old", "team-new", "audited", "sysadmin"]) {
+      const expected = all.filter((e) => e.targetName === name);
+      assert.ok(expected.length > 0, name);
+      assert.deepEqual(await events(`?target=${name}&max=1000`), expected, name);
+      const paged: Event[] = [];
+      let path: string | undefined = `/security/v1/audit-events?target=${name}&max=2`;
+      while (path) {
+        const r = await s.api<Event[]>("GET", path, { token });
+        paged.push(...r.body);
+        const link = r.headers.get("link");
+        path = link ? /^<\/portal([^>]+)>; rel="next"$/.exec(link)![1] : undefined;
+      }
+      assert.deepEqual(paged, expected, `${name}, two at a time`);
+    }
+    assert.deepEqual(new Set((await events("?target=twice")).map((e) => e.targetId)), new Set([first.body.id, second.body.id]));
+    assert.deepEqual(await events("?target=nobody-of-that-name"), []);
+  });
+
   it("a failed login's actor is anonymous, with the address; an unknown login name is kept only as a keyed hash; repeats within a minute are one event", async () => {
     const [wrong] = await events("?outcome=failure&action=auth.login&targetType=user");
     assert.equal(wrong!.actor, null);

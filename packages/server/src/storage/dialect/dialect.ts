@@ -99,6 +99,11 @@ export interface StoreDialect {
    */
   rewriteDocumentsInPlace(db: Kysely<any>): Promise<void>;
   /**
+   * Migration 014g: `audit_target_names` (target_name, target_id), each name a target was recorded
+   * under, once — kept by a trigger on `audit_events`, so that every way of writing events keeps it.
+   */
+  createAuditTargetNames(db: Kysely<any>): Promise<void>;
+  /**
    * Migration 011d: a user's search entry is rewritten only when its username or search text changed,
    * not whenever an update names them (SQLite's trigger; PostgreSQL's compared already): a directory
    * sync's batch, updated in one statement, names every synced column of every changed user.

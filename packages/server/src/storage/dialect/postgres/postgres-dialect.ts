@@ -56,6 +56,18 @@ export const postgresDialect: StoreDialect = {
   // Its update trigger has compared the values from the start.
   async searchEntriesWhenChanged() {},
 
+  async createAuditTargetNames(db: Kysely<any>) {
+    await sql`create table audit_target_names (target_name text not null, target_id text not null, primary key (target_name, target_id))`.execute(db);
+    // Once a statement, over its rows: a known name only reads its entry. In key order, as every writer
+    // takes the entries' locks.
+    await sql`create function ecm_audit_target_names() returns trigger language plpgsql as $$ begin
+      insert into audit_target_names (target_name, target_id)
+        select distinct target_name, target_id from added where target_name is not null and target_id is not null order by 1, 2
+        on conflict do nothing;
+      return null; end $$`.execute(db);
+    await sql`create trigger audit_target_names_insert after insert on audit_events referencing new table as added for each statement execute function ecm_audit_target_names()`.execute(db);
+  },
+
   async compareSearchTextBytewise(db: Kysely<any>) {
     // The indexes on the column are rebuilt; the counts stay, as the grams are the same.
     await sql`alter table user_search alter column search_text type text collate "C"`.execute(db);

@@ -267,6 +267,14 @@ export const sqliteDialect: StoreDialect = {
 
   searchEntriesWhenChanged: remakeSearchUpdateTrigger,
 
+  async createAuditTargetNames(db: Kysely<any>) {
+    await sql`create table audit_target_names (target_name text not null, target_id text not null, primary key (target_name, target_id)) without rowid`.execute(db);
+    // A known name only reads its entry: no page is written for an event of a known target.
+    await sql`create trigger audit_target_names_insert after insert on audit_events
+      when new.target_name is not null and new.target_id is not null
+      begin insert or ignore into audit_target_names (target_name, target_id) values (new.target_name, new.target_id); end`.execute(db);
+  },
+
   async createKeyedNeighbours(db: Kysely<any>) {
     // A new user's keyed neighbours are found without walking the unkeyed users between: many users
     // inserted in order into one gap (a directory's first sync may) left each insert walking them all.
