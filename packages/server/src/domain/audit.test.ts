@@ -13,8 +13,9 @@ describeEachStore(
       const second = await startTestServer(server().kind, { auditRetentionDays: 30, store: server().server.deps.config.store });
       try {
       const { db } = server().server.deps.store;
-      const old = Array.from({ length: 25 }, (_, i) => ({ at: daysAgo(31 + i), action: "test.old", outcome: "success" }));
-      await db.insertInto("audit_events").values([...old, { at: daysAgo(29), action: "test.recent", outcome: "success" }]).execute();
+      const old = Array.from({ length: 25 }, (_, i) => ({ at: daysAgo(31 + i), action: "test.old", outcome: "success", target_type: "user", target_id: `gone-${i % 3}`, target_name: i % 2 ? "old-name" : "gone" }));
+      const recent = { at: daysAgo(29), action: "test.recent", outcome: "success", target_type: "user", target_id: "gone-0", target_name: "old-name" };
+      await db.insertInto("audit_events").values([...old, recent]).execute();
       await db.insertInto("rate_limits").values([{ key: "spent", hits: 3, reset_at: daysAgo(1) }, { key: "running", hits: 1, reset_at: new Date(Date.now() + 60_000).toISOString() }]).execute();
 
       await Promise.all([server().server.housekeeping(), second.server.housekeeping()]);
@@ -22,6 +23,8 @@ describeEachStore(
       const actions = (await db.selectFrom("audit_events").select("action").execute()).map((e) => e.action);
       assert.ok(!actions.includes("test.old"), "events past retention are gone");
       assert.ok(actions.includes("test.recent") && actions.includes("system.bootstrap"), "the others stay");
+      const names = await db.selectFrom("audit_target_names").select(["target_name", "target_id"]).where("target_id", "like", "gone-%").execute();
+      assert.deepEqual(names, [{ target_name: "old-name", target_id: "gone-0" }], "a target's name goes with the last event recorded under it");
       assert.deepEqual((await db.selectFrom("rate_limits").select("key").execute()).map((r) => r.key), ["running"], "spent rate-limit counters go too");
       } finally {
         await second.close();

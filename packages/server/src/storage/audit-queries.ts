@@ -1,5 +1,5 @@
-import type { Selectable } from "kysely";
-import type { AuditEventsTable } from "./schema.js";
+import type { Selectable, SelectQueryBuilder } from "kysely";
+import type { AuditEventsTable, Database } from "./schema.js";
 import { keysetBatches } from "./keyset.js";
 import type { Store } from "./store.js";
 
@@ -21,12 +21,19 @@ export interface AuditFilter {
   to?: string;
 }
 
+/** The targets of a name whose events are read apart and merged, at most. */
+const MERGED_TARGETS = 16;
+
+type TargetIds = SelectQueryBuilder<Database, "audit_target_names", { target_id: string }>;
+
 /** Reads the append-only audit log, newest first; writing is `recordAudit`'s job alone. */
 export function createAuditQueries({ db }: Store) {
-  const page = (filter: AuditFilter, targetId: string | undefined, beforeId: number | undefined, limit: number): Promise<AuditEventRow[]> => {
+  /** A page of the events of one target, or of those `targetIds` selects. */
+  const page = (filter: AuditFilter, target: string | TargetIds | undefined, beforeId: number | undefined, limit: number): Promise<AuditEventRow[]> => {
     let q = db.selectFrom("audit_events").selectAll();
     if (filter.actor !== undefined) q = q.where("actor_name", "=", filter.actor);
-    if (targetId !== undefined) q = q.where("target_id", "=", targetId);
+    if (typeof target === "string") q = q.where("target_id", "=", target);
+    else if (target !== undefined) q = q.where("target_id", "in", target);
     if (filter.targetName !== undefined) q = q.where("target_name", "=", filter.targetName);
     if (filter.targetType !== undefined) q = q.where("target_type", "=", filter.targetType);
     if (filter.action !== undefined) q = q.where("action", "=", filter.action);
@@ -40,12 +47,15 @@ export function createAuditQueries({ db }: Store) {
     /** One page, newest first, of events older than `beforeId` (keyset paging on the serial id). */
     async listPage(filter: AuditFilter, beforeId: number | undefined, limit: number): Promise<AuditEventRow[]> {
       if (filter.targetName === undefined || filter.targetId !== undefined) return page(filter, filter.targetId, beforeId, limit);
-      // By name: the targets recorded under it (migration 014g), each read by the target index in
-      // id order, and merged — one target's events never wait behind a scan of the others'.
-      const targets = await db.selectFrom("audit_target_names").select("target_id").where("target_name", "=", filter.targetName).execute();
-      const pages = [];
-      for (const { target_id } of targets) pages.push(...(await page(filter, target_id, beforeId, limit)));
-      return pages.sort((a, b) => b.id - a.id).slice(0, limit);
+      // By name (migration 014g): the targets recorded under it. A few (a user, a renamed or remade
+      // one) are each read by the target index in id order, their pages merged; more (a bulk action's
+      // name is that of each of its runs) in one statement whose matches the store sorts.
+      const targets = db.selectFrom("audit_target_names").select("target_id").where("target_name", "=", filter.targetName);
+      const ids = (await targets.limit(MERGED_TARGETS + 1).execute()).map((t) => t.target_id);
+      if (ids.length > MERGED_TARGETS) return page(filter, targets, beforeId, limit);
+      const rows: AuditEventRow[] = [];
+      for (const id of ids) rows.push(...(await page(filter, id, beforeId, limit)));
+      return rows.sort((a, b) => b.id - a.id).slice(0, limit);
     },
 
     /** Every matching event, newest first, in keyset batches so memory stays flat. */

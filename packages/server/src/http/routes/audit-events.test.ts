@@ -88,8 +88,11 @@ describeEachStore("GET /security/v1/audit-events", (server) => {
     const group = await s.api("POST", "/security/v1/user-groups", { token, body: { name: "team-old" } });
     await s.api("PUT", `/security/v1/user-groups/${group.body.id}`, { token, body: { name: "team-new" } });
     await s.api("PUT", `/security/v1/user-groups/${group.body.id}`, { token, body: { description: "after the rename" } });
+    // A name held by more targets than are read apart (a bulk action's, each run a target of its own).
+    const many = Array.from({ length: 40 }, (_, i) => ({ at: new Date().toISOString(), action: "test.run", outcome: "success", target_type: "bulk-action", target_id: `run-${i % 20}`, target_name: "many-runs" }));
+    await s.server.deps.store.db.insertInto("audit_events").values(many).execute();
     const all = await events("?max=1000");
-    for (const name of ["twice", "team-old", "team-new", "audited", "sysadmin"]) {
+    for (const name of ["twice", "team-old", "team-new", "audited", "sysadmin", "many-runs"]) {
       const expected = all.filter((e) => e.targetName === name);
       assert.ok(expected.length > 0, name);
       assert.deepEqual(await events(`?target=${name}&max=1000`), expected, name);

@@ -65,7 +65,7 @@ function toAuditEventView(row: AuditEventRow): AuditEventView {
 
 function filterOf(query: Static<typeof AuditQuery>): AuditFilter {
   const { actor, target, targetType, action, outcome } = query;
-  // One indexed column per filter: a UUID names the target's id, anything else its name.
+  // A UUID names the target's id, anything else its name (storage/audit-queries.ts finds the targets of a name).
   const byTarget = target === undefined ? {} : UUID_PATTERN.test(target) ? { targetId: target.toLowerCase() } : { targetName: target };
   return { actor, ...byTarget, targetType, action, outcome, from: normalizeTime(query.from, "from") ?? undefined, to: normalizeTime(query.to, "to") ?? undefined };
 }

@@ -58,8 +58,8 @@ export const postgresDialect: StoreDialect = {
 
   async createAuditTargetNames(db: Kysely<any>) {
     await sql`create table audit_target_names (target_name text not null, target_id text not null, primary key (target_name, target_id))`.execute(db);
-    // Once a statement, over its rows: a known name only reads its entry. In key order, as every writer
-    // takes the entries' locks.
+    // Once a statement, over its rows: a known name only reads its entry. A new name comes with the
+    // change that made or renamed its target, whose row that transaction holds already.
     await sql`create function ecm_audit_target_names() returns trigger language plpgsql as $$ begin
       insert into audit_target_names (target_name, target_id)
         select distinct target_name, target_id from added where target_name is not null and target_id is not null order by 1, 2

@@ -268,9 +268,9 @@ export const sqliteDialect: StoreDialect = {
   searchEntriesWhenChanged: remakeSearchUpdateTrigger,
 
   async createAuditTargetNames(db: Kysely<any>) {
-    await sql`create table audit_target_names (target_name text not null, target_id text not null, primary key (target_name, target_id)) without rowid`.execute(db);
+    await sql`create table if not exists audit_target_names (target_name text not null, target_id text not null, primary key (target_name, target_id)) without rowid`.execute(db);
     // A known name only reads its entry: no page is written for an event of a known target.
-    await sql`create trigger audit_target_names_insert after insert on audit_events
+    await sql`create trigger if not exists audit_target_names_insert after insert on audit_events
       when new.target_name is not null and new.target_id is not null
       begin insert or ignore into audit_target_names (target_name, target_id) values (new.target_name, new.target_id); end`.execute(db);
   },
