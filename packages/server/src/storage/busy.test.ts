@@ -153,6 +153,35 @@ describe("a SQLite store whose write lock another process holds longer than the 
     }
   });
 
+  it("a transaction waits for another process's write lock with the event loop running: the holder lets go meanwhile, the transaction commits, timers fire on time", async () => {
+    const store = await openStore({ kind: "sqlite", file, busy: { timeoutMs: 2000, attempts: 1 } });
+    const lock = holdWriteLock(file);
+    try {
+      // Timers every 10 ms while the transaction waits: SQLite's own busy wait would hold them all.
+      let late = 0;
+      let last = performance.now();
+      const ticks = setInterval(() => {
+        late = Math.max(late, performance.now() - last - 10);
+        last = performance.now();
+      }, 10);
+      setTimeout(() => lock.release(), 200);
+      const started = performance.now();
+      try {
+        await store.db.transaction().execute(async (trx) => {
+          await trx.insertInto("settings").values({ key: "waited-for-lock", value: "y" }).execute();
+        });
+      } finally {
+        clearInterval(ticks);
+      }
+      assert.ok(performance.now() - started >= 190, "it waited for the lock");
+      assert.ok(late < 100, `a timer was ${late.toFixed(0)} ms late`);
+      assert.deepEqual(await store.db.selectFrom("settings").select("value").where("key", "=", "waited-for-lock").execute(), [{ value: "y" }]);
+    } finally {
+      lock.release();
+      await store.close();
+    }
+  });
+
   it("a transaction that never gets the lock throws StoreBusy after its tries, and its work ran no further than the lock", async () => {
     const store = await openStore({ kind: "sqlite", file, busy: { timeoutMs: 10, attempts: 2 } });
     const lock = holdWriteLock(file);
