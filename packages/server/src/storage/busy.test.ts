@@ -135,7 +135,7 @@ describe("a SQLite store whose write lock another process holds longer than the 
   it("a transaction, or a write outside one, tried again after the lock is let go commits", async () => {
     const store = await openStore({ kind: "sqlite", file, busy: { timeoutMs: 20, attempts: 10 } });
     try {
-      // Let go while the work pauses between its tries (a try blocks this process for the busy timeout).
+      // Let go while the work waits for the lock.
       const letGoSoon = () => {
         const lock = holdWriteLock(file);
         setTimeout(() => lock.release(), 30);

@@ -31,8 +31,8 @@ const POOL_TIMEOUT = "timeout exceeded when trying to connect";
 
 /**
  * The error code when the store turned a statement or transaction away for other writers and nothing
- * of it was written (SQLite: SQLITE_BUSY and SQLITE_LOCKED with their extended codes, after the busy
- * timeout), else undefined. The same work run again can succeed.
+ * of it was written (SQLite: SQLITE_BUSY and SQLITE_LOCKED with their extended codes, after the wait
+ * for the lock), else undefined. The same work run again can succeed.
  */
 export function busyCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
@@ -83,7 +83,7 @@ export async function retryingBusy<T>(policy: BusyPolicy, work: () => Promise<T>
 
 /**
  * A Kysely whose transactions are run again as a whole while the store turns them away as busy
- * (BEGIN IMMEDIATE waiting out SQLite's busy timeout, a PostgreSQL deadlock victim): every
+ * (BEGIN IMMEDIATE waiting out the busy timeout for SQLite's lock, a PostgreSQL deadlock victim): every
  * `db.transaction().execute(work)` of the server. So `work` must change nothing outside the store,
  * or only what a second run sets the same way; it keeps its own state in its own variables.
  */

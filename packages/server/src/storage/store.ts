@@ -158,6 +158,7 @@ class SqliteStoreDriver extends SqliteDriver {
     config: ConstructorParameters<typeof SqliteDriver>[0],
     /** How long a statement or transaction waits for another process's write lock (the busy policy's timeout). */
     private readonly lockWaitMs: number,
+    private readonly inTransaction: () => boolean,
   ) {
     super(config);
   }
@@ -170,7 +171,7 @@ class SqliteStoreDriver extends SqliteDriver {
       this.#startTurn(performance.now());
     }
     const inner = await super.acquireConnection();
-    if (this.#connection?.inner !== inner) this.#connection = new LockWaitingConnection(inner, this.lockWaitMs);
+    if (this.#connection?.inner !== inner) this.#connection = new LockWaitingConnection(inner, this.lockWaitMs, this.inTransaction);
     return this.#connection;
   }
 
@@ -189,22 +190,25 @@ class SqliteStoreDriver extends SqliteDriver {
  * SQLite's busy handler (the busy timeout is 0), which sleeps with the whole process stopped:
  * better-sqlite3 is synchronous, so each of the other worker's commits held every request of this
  * one (bind logins at 300/s with two workers: p99 76–639 ms, against 18–25 ms with one). A statement
- * turned away as busy did nothing, so it is sent again; in WAL mode only a write (BEGIN IMMEDIATE
- * among them) meets the lock.
+ * outside a transaction (BEGIN IMMEDIATE among them) turned away as busy did nothing, so it is sent
+ * again. Meanwhile the process's other store work waits for the one connection.
  */
 class LockWaitingConnection implements DatabaseConnection {
   constructor(
     readonly inner: DatabaseConnection,
     private readonly lockWaitMs: number,
+    private readonly inTransaction: () => boolean,
   ) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    // Inside a transaction the lock is held already: anything busy there is its transaction's to run again whole.
+    if (this.inTransaction()) return this.inner.executeQuery<R>(query);
     const deadline = performance.now() + this.lockWaitMs;
     for (let pause = 1; ; pause = Math.min(2 * pause, MAX_LOCK_PAUSE_MS)) {
       try {
         return await this.inner.executeQuery<R>(query);
       } catch (error) {
-        if (busyCode(error) === undefined || performance.now() + pause > deadline) throw error;
+        if (!busyCode(error)?.startsWith("SQLITE_BUSY") || performance.now() + pause > deadline) throw error;
       }
       await sleep(pause * (0.5 + Math.random() / 2));
     }
@@ -253,7 +257,7 @@ function openSqlite(file: string, busy: BusyPolicy): Store {
   const kept = keepingStatements(database);
   const dialect = new (class extends SqliteDialect {
     override createDriver() {
-      return new SqliteStoreDriver({ database: kept }, busy.timeoutMs);
+      return new SqliteStoreDriver({ database: kept }, busy.timeoutMs, () => database.inTransaction);
     }
   })({ database: kept });
   const db = new BusyRetryingKysely<Database>({ dialect }, busy);
