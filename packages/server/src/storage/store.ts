@@ -95,7 +95,8 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
 }
 
 /**
- * Opens the store and brings its schema up to date (every node may do this; migrations are locked).
+ * Opens the store and brings its schema up to date (every node may do this: PostgreSQL locks the
+ * migrations across nodes; Kysely's SQLite adapter only within the process, the one that forks the workers).
  * Numbers are reserved per issue and land in any order, so a store may have run a later one first.
  */
 export async function openStore(location: StoreLocation): Promise<Store> {
