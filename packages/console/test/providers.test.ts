@@ -242,7 +242,10 @@ describeConsole("identity providers in the console", (ctx, kind) => {
       const boss = await server.api<{ id: string }>("POST", "/security/v1/users", { token, body: { username: "plain.boss", password: USER_PASSWORD } });
       assert.equal((await server.api("PUT", `/security/v1/users/${boss.body.id}/user-groups/${admins.id}`, { token })).status, 204);
       assert.equal((await server.api("PUT", `/security/v1/users/${boss.body.id}/federated-identities/plain`, { token, body: { subject: "boss-sub" } })).status, 204);
+      // Away to the list and back, the list shown between: two hash changes the console had not yet
+      // handled would keep the page already drawn, which knew nothing of the link.
       await page.goto(`${url}#/providers`);
+      await page.getByRole("link", { name: "New provider" }).waitFor();
       await page.goto(`${url}#/providers/plain`);
       await page.getByText("Only a system administrator may change or delete this identity provider").waitFor();
       assert.equal((await server.api("PUT", "/idp/v1/external-identity-provider/plain", { token: await server.login("sia.security", USER_PASSWORD), body: { guiOrder: 9 } })).status, 403, "as the server says");
