@@ -1,6 +1,6 @@
 import { LitElement, html, nothing } from "lit";
 import { adoptProviderLogin, session } from "./api.js";
-import { currentRoute, href, navigate, type Route } from "./router.js";
+import { currentRoute, href, navigate, routeOf, type Route } from "./router.js";
 import { navigateWithNotice, type Page } from "./ui.js";
 
 interface PageEntry {
@@ -31,6 +31,11 @@ const PAGES: Record<string, PageEntry> = {
  * The page a route shows: `users/<id>` is one user, `groups/<id>` one group. An administration page is
  * no page for a plain user (the server refuses all it would ask for): the own account instead.
  */
+/** What says whether a route is the page shown already: its entry and the rest of its path (not its parameters). */
+function pageKeyOf(route: Route): string {
+  return `${route.page === "login" ? "login" : entryOf(route)[0]}/${route.rest.join("/")}`;
+}
+
 function entryOf(route: Route): [string, PageEntry] {
   const key = route.page === "users" && route.rest[0] ? "user" : route.page === "groups" && route.rest[0] ? "group" : route.page;
   const entry = route.page === "user" || route.page === "group" ? undefined : PAGES[key];
@@ -49,6 +54,10 @@ function applyTheme(theme: string): void {
 class ConsoleApp extends LitElement {
   #page: Page | null = null;
   #pageKey = "";
+  /** The URL went to another page since this one was made (it may be back by the time that is handled): make it anew. */
+  #left = false;
+  /** Which call of #show is the latest: an earlier one still loading its page's code gives way. */
+  #shows = 0;
   #ready = false;
 
   protected override createRenderRoot(): HTMLElement {
@@ -58,7 +67,12 @@ class ConsoleApp extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     applyTheme(localStorage.getItem(THEME_KEY) ?? "system");
-    addEventListener("hashchange", () => void this.#show());
+    addEventListener("hashchange", (event) => {
+      // The URL of this very change (a replaced entry's own event has none): two changes handled late
+      // both see the last URL, and "away and back" would otherwise keep the page, with its old data.
+      if (event.newURL && pageKeyOf(routeOf(event.newURL)) !== this.#pageKey) this.#left = true;
+      void this.#show();
+    });
     session.addEventListener("change", () => void this.#show());
     session.addEventListener("expired", () => {
       const here = location.hash.replace(/^#\/?/, "");
@@ -100,6 +114,7 @@ class ConsoleApp extends LitElement {
 
   async #show(): Promise<void> {
     if (!this.#ready) return;
+    const call = ++this.#shows;
     const route = currentRoute();
     if (!session.ecm && route.page !== "login") {
       const here = location.hash.replace(/^#\/?/, "");
@@ -130,12 +145,16 @@ class ConsoleApp extends LitElement {
       return;
     }
     await entry.load();
-    const pageKey = `${key}/${route.rest.join("/")}`;
-    if (pageKey === this.#pageKey && this.#page) {
+    // A later navigation came while this page's code loaded: it shows its own page (a slow first load
+    // would otherwise replace the page clicked after it).
+    if (call !== this.#shows) return;
+    const pageKey = pageKeyOf(route);
+    if (pageKey === this.#pageKey && this.#page && !this.#left) {
       this.#page.route = route;
       this.#page.routeChanged();
     } else {
       this.#pageKey = pageKey;
+      this.#left = false;
       this.#page = document.createElement(entry.tag) as Page;
       this.#page.route = route;
       document.title = `${entry.title} · ECM Security`;

@@ -8,7 +8,12 @@ export interface Route {
 }
 
 export function currentRoute(): Route {
-  const hash = location.hash.replace(/^#\/?/, "");
+  return routeOf(location.hash);
+}
+
+/** The route of a URL or of its hash (`#/users?search=…`). */
+export function routeOf(url: string): Route {
+  const hash = url.slice(url.indexOf("#") + 1).replace(/^\/?/, "");
   const [path = "", query = ""] = hash.split("?", 2) as [string?, string?];
   const [page = "", ...rest] = path.split("/").filter(Boolean).map(decodeURIComponent);
   return { page, rest, params: new URLSearchParams(query) };

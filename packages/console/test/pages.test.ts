@@ -308,6 +308,42 @@ describeConsole("console pages", (ctx, kind) => {
     }
   });
 
+  it("shows the page asked for last: a page whose code loads slowly gives way, and away and back before either change is handled makes the page anew", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    const group = await createGroup(server, token, "shown.late");
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      // The audit page's code comes late; the roles page is clicked meanwhile and stays.
+      let arrived!: () => void;
+      const late = new Promise<void>((resolve) => { arrived = resolve; });
+      await page.route(/\/chunks\/audit-[^/]*\.js$/, async (route) => {
+        await new Promise((r) => setTimeout(r, 1500));
+        await route.continue().catch(() => undefined);
+        arrived();
+      });
+      await page.evaluate(() => { location.hash = "#/audit"; });
+      await page.evaluate(() => { location.hash = "#/roles"; });
+      await page.getByRole("heading", { level: 1, name: "Roles" }).waitFor();
+      await late;
+      await page.waitForFunction(() => customElements.get("ecm-audit") !== undefined);
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      assert.equal(await page.getByRole("heading", { level: 1, name: "Audit log" }).count(), 0);
+      assert.match(page.url(), /#\/roles$/);
+      // A group shown, a member added elsewhere, then away and back in one go: the group is read again.
+      await page.evaluate((id) => { location.hash = `#/groups/${id}`; }, group);
+      await page.getByRole("heading", { level: 1, name: "shown.late" }).waitFor();
+      const me = (await server.api<{ id: string }>("GET", "/security/v1/me", { token })).body;
+      assert.equal((await server.api("PUT", `/security/v1/users/${me.id}/user-groups/${group}`, { token })).status, 204);
+      await page.evaluate((id) => { location.hash = "#/groups"; location.hash = `#/groups/${id}`; }, group);
+      await page.getByRole("link", { name: "sysadmin" }).waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("the audit log shows the events of the filter last asked for, even when an earlier one answers later", async () => {
     const { browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
