@@ -62,7 +62,7 @@ describeConsole("directories in the console", (ctx, kind) => {
 
       await page.getByRole("button", { name: "Start a full sync" }).click();
       const sync = page.getByRole("region", { name: "Sync" });
-      await sync.getByText("Full sync: Finished").waitFor();
+      await sync.getByText("Full sync: Finished").waitFor({ timeout: 60_000 });
       const run = (await server.api<Record<string, number> & { problems: { dn: string }[] }>("GET", `${PATH}/${id}/sync`, { token })).body;
       assert.equal(run.created, tree.userCount - 1, "every user but the invalid one");
       for (const key of ["Entries read", "Users created", "Entries with a problem"]) {
@@ -153,8 +153,10 @@ describeConsole("directories in the console", (ctx, kind) => {
     const { page, errors, close } = await openPage(browser);
     try {
       await logIn(page, url, `sol.security.${kind}`, USER_PASSWORD);
-      for (const id of [mapped, held]) {
+      for (const [name, id] of [[`mapped ldap ${kind}`, mapped], [`held ldap ${kind}`, held]]) {
         await page.goto(`${url}#/directories/${id}`);
+        // This directory's page (its name): the previous one, shown until the hash change is handled, says the same.
+        await page.getByRole("heading", { level: 1, name, exact: true }).waitFor();
         await page.getByText("Only a system administrator may change or delete this directory").waitFor();
         assert.equal(await page.getByRole("button", { name: /^(Save|Delete)/ }).count(), 0, id);
         assert.equal(await page.getByLabel("Name", { exact: true }).isDisabled(), true, id);
