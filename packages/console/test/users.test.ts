@@ -472,6 +472,41 @@ describeConsole("users in the console", (ctx, kind) => {
     }
   });
 
+  it("a user's events show the latest change, even when an earlier read of them answers later", async () => {
+    const { server, browser, url } = ctx();
+    const user = await createUser(server, token, "eve.events");
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users/${user.uuid}`);
+      await page.getByRole("heading", { level: 1, name: /eve\.events/ }).waitFor();
+      // The events read after the first save (one update) reach the page late; those after the second at once.
+      let reads = 0;
+      let lateDone!: () => void;
+      const late = new Promise<void>((resolve) => { lateDone = resolve; });
+      await page.route(/\/audit-events\?/, async (route) => {
+        if (++reads !== 1) return route.continue();
+        const response = await route.fetch();
+        await new Promise((r) => setTimeout(r, 1500));
+        await route.fulfill({ response }).catch(() => undefined);
+        lateDone();
+      });
+      const updates = page.getByRole("row", { name: /user\.update/ });
+      await page.getByLabel("Description").fill("first");
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+      await page.getByLabel("Description").fill("second");
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.waitForFunction(() => [...document.querySelectorAll("tr")].filter((r) => r.textContent?.includes("user.update")).length === 2);
+      await late;
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      assert.equal(await updates.count(), 2, "the first save's late answer does not replace the second's");
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("a directory's user: what its directory decides is read-only and said so, with no disable or password reset; its description is saved", async () => {
     const { server, browser, url } = ctx();
     const created = await server.api<{ id: string }>("POST", "/security/v1/external-user-storage", { token, body: { name: `hr ldap ${kind}`, connectionUrl: "ldap://127.0.0.1:9", baseDn: "dc=hr,dc=example", enabled: false } });

@@ -43,6 +43,8 @@ class UserPage extends Page {
   #adding: RestGroup | null = null;
   #events: RestAuditEvent[] = [];
   #eventsNext: string | null = null;
+  /** Which read of the events is the latest: an earlier one answering later is dropped. */
+  #eventsAsked = 0;
   #lockout: ECMLockout | null = null;
   /** On a 412: the changes tried and the user as it is now. */
   #conflict: { mine: RestUserChanges; theirs: RestUser; theirsEtag: string | null } | null = null;
@@ -59,6 +61,7 @@ class UserPage extends Page {
   async #load(): Promise<void> {
     await this.attempt(async () => {
       const api = session.api;
+      const asked = ++this.#eventsAsked;
       const [{ value, etag }, roles, groups, guarded, profiles, events, lockout] = await Promise.all([
         api.user(this.#id),
         api.effectiveRoles(this.#id),
@@ -75,8 +78,7 @@ class UserPage extends Page {
       this.#groups = groups;
       this.#guarded = new Set(guarded.map((g) => g.id));
       this.#profiles = profiles.items;
-      this.#events = events.items;
-      this.#eventsNext = events.next;
+      if (asked === this.#eventsAsked) [this.#events, this.#eventsNext] = [events.items, events.next];
       this.#lockout = lockout;
       // With a profile, the list holds its groups too: the user's own are asked for apart.
       this.#direct = new Set((value.profileId > 0 ? await api.userGroups(this.#id, { direct: true }) : groups).map((g) => g.id));
@@ -141,7 +143,12 @@ class UserPage extends Page {
   }
 
   #refreshEvents(): void {
-    session.api.auditEvents({ target: this.#id }, { max: 20 }).then((p) => { this.#events = p.items; this.#eventsNext = p.next; this.requestUpdate(); }, (e) => this.fail(e));
+    const asked = ++this.#eventsAsked;
+    session.api.auditEvents({ target: this.#id }, { max: 20 }).then((p) => {
+      if (asked !== this.#eventsAsked) return;
+      [this.#events, this.#eventsNext] = [p.items, p.next];
+      this.requestUpdate();
+    }, (e) => this.fail(e));
   }
 
   async #reloadAfterConflict(): Promise<void> {
