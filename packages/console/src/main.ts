@@ -31,16 +31,16 @@ const PAGES: Record<string, PageEntry> = {
  * The page a route shows: `users/<id>` is one user, `groups/<id>` one group. An administration page is
  * no page for a plain user (the server refuses all it would ask for): the own account instead.
  */
-/** What says whether a route is the page shown already: its entry and the rest of its path (not its parameters). */
-function pageKeyOf(route: Route): string {
-  return `${route.page === "login" ? "login" : entryOf(route)[0]}/${route.rest.join("/")}`;
-}
-
 function entryOf(route: Route): [string, PageEntry] {
   const key = route.page === "users" && route.rest[0] ? "user" : route.page === "groups" && route.rest[0] ? "group" : route.page;
   const entry = route.page === "user" || route.page === "group" ? undefined : PAGES[key];
   if (entry && (!entry.admin || session.isAdmin)) return [key, entry];
   return session.isAdmin ? ["users", PAGES.users!] : ["me", PAGES.me!];
+}
+
+/** What says whether a route is the page shown already: its entry and the rest of its path (not its parameters). */
+function pageKeyOf(route: Route): string {
+  return `${route.page === "login" ? "login" : entryOf(route)[0]}/${route.rest.join("/")}`;
 }
 
 const THEME_KEY = "ecm.console.theme";

@@ -13,7 +13,8 @@ export function currentRoute(): Route {
 
 /** The route of a URL or of its hash (`#/users?search=…`). */
 export function routeOf(url: string): Route {
-  const hash = url.slice(url.indexOf("#") + 1).replace(/^\/?/, "");
+  const at = url.indexOf("#");
+  const hash = at < 0 ? "" : url.slice(at + 1).replace(/^\/?/, "");
   const [path = "", query = ""] = hash.split("?", 2) as [string?, string?];
   const [page = "", ...rest] = path.split("/").filter(Boolean).map(decodeURIComponent);
   return { page, rest, params: new URLSearchParams(query) };
