@@ -163,9 +163,13 @@ describeConsole("users in the console", (ctx, kind) => {
       await page.getByRole("checkbox", { name: "Select person100" }).check();
       await page.getByRole("button", { name: "Select all 111 matching" }).click();
       await page.getByText("All 111 matching users selected").waitFor();
-      await page.getByRole("region", { name: "Bulk actions" }).getByRole("button", { name: "Disable" }).click();
+      const runs = async () => (await server.api<unknown[]>("GET", "/security/v1/audit-events?action=users.bulk-action.start", { token })).body.length;
+      const before = await runs();
+      // A double click starts one run, not two.
+      await page.getByRole("region", { name: "Bulk actions" }).getByRole("button", { name: "Disable" }).dblclick();
       const progress = page.getByRole("dialog", { name: /Disable: done/ });
       await progress.waitFor();
+      assert.equal(await runs(), before + 1);
       assert.match(await progress.innerText(), /111 of 111 processed: 111 changed, 0 unchanged, 0 refused/);
       await screenshot(page, `bulk-progress-${kind}`);
       await progress.getByRole("button", { name: "Close" }).click();
