@@ -511,6 +511,25 @@ describeConsole("users in the console", (ctx, kind) => {
     }
   });
 
+  it("a double click on a user's Disable disables it once, with no conflict of its own", async () => {
+    const { server, browser, url } = ctx();
+    const user = await createUser(server, token, "dora.double");
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users/${user.uuid}`);
+      await page.getByRole("heading", { level: 1, name: /dora\.double/ }).waitFor();
+      await page.getByRole("button", { name: "Disable (lock)" }).dblclick();
+      await page.getByRole("status").filter({ hasText: "Disabled; the user's sessions were ended." }).waitFor();
+      await page.getByRole("button", { name: "Enable (unlock)" }).waitFor();
+      assert.equal(await page.getByRole("dialog", { name: "Someone else changed this user" }).isVisible(), false);
+      assert.equal((await server.api<{ enabled: boolean }>("GET", `/security/v1/users/${user.uuid}`, { token })).body.enabled, false);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("a directory's user: what its directory decides is read-only and said so, with no disable or password reset; its description is saved", async () => {
     const { server, browser, url } = ctx();
     const created = await server.api<{ id: string }>("POST", "/security/v1/external-user-storage", { token, body: { name: `hr ldap ${kind}`, connectionUrl: "ldap://127.0.0.1:9", baseDn: "dc=hr,dc=example", enabled: false } });

@@ -45,6 +45,10 @@ class UserPage extends Page {
   #eventsNext: string | null = null;
   /** Which read of the events is the latest: an earlier one answering later is dropped. */
   #eventsAsked = 0;
+  /** Which load is the latest: an earlier one answering later would show what was before a change. */
+  #loads = 0;
+  /** A change is on its way: a second click waits for none (it would send the same ETag and meet its own conflict). */
+  #busy = false;
   #lockout: ECMLockout | null = null;
   /** On a 412: the changes tried and the user as it is now. */
   #conflict: { mine: RestUserChanges; theirs: RestUser; theirsEtag: string | null } | null = null;
@@ -61,6 +65,7 @@ class UserPage extends Page {
   async #load(): Promise<void> {
     await this.attempt(async () => {
       const api = session.api;
+      const load = ++this.#loads;
       const asked = ++this.#eventsAsked;
       const [{ value, etag }, roles, groups, guarded, profiles, events, lockout] = await Promise.all([
         api.user(this.#id),
@@ -72,6 +77,7 @@ class UserPage extends Page {
         api.auditEvents({ target: this.#id }, { max: 20 }),
         session.security.lockout(this.#id),
       ]);
+      if (load !== this.#loads) return;
       this.#user = value;
       this.#etag = etag;
       this.#roles = roles;
@@ -81,8 +87,10 @@ class UserPage extends Page {
       if (asked === this.#eventsAsked) [this.#events, this.#eventsNext] = [events.items, events.next];
       this.#lockout = lockout;
       // With a profile, the list holds its groups too: the user's own are asked for apart.
-      this.#direct = new Set((value.profileId > 0 ? await api.userGroups(this.#id, { direct: true }) : groups).map((g) => g.id));
-      document.title = `${value.username} · ECM Security`;
+      const direct = value.profileId > 0 ? await api.userGroups(this.#id, { direct: true }) : groups;
+      if (load !== this.#loads) return;
+      this.#direct = new Set(direct.map((g) => g.id));
+      if (this.isConnected) document.title = `${value.username} · ECM Security`;
     });
   }
 
@@ -124,22 +132,24 @@ class UserPage extends Page {
 
   /** Writes changes based on `etag`; a newer version on the server opens the conflict dialog. */
   async #write(changes: RestUserChanges, etag: string | null, done = "Saved."): Promise<void> {
-    try {
-      this.message = null;
-      const { value, etag: next } = await session.api.updateUser(this.#id, changes, etag);
-      this.#user = value;
-      this.#etag = next;
-      this.#conflict = null;
-      this.notify(done);
-      this.#refreshEvents();
-    } catch (error) {
-      if (!(error instanceof ECMPreconditionError)) return this.fail(error);
-      const { value, etag: theirsEtag } = await session.api.user(this.#id);
-      this.#conflict = { mine: changes, theirs: value, theirsEtag };
-      this.requestUpdate();
-      await this.updateComplete;
-      openDialog(this, "conflict");
-    }
+    return this.#oneAtATime(async () => {
+      try {
+        this.message = null;
+        const { value, etag: next } = await session.api.updateUser(this.#id, changes, etag);
+        this.#user = value;
+        this.#etag = next;
+        this.#conflict = null;
+        this.notify(done);
+        this.#refreshEvents();
+      } catch (error) {
+        if (!(error instanceof ECMPreconditionError)) return this.fail(error);
+        const { value, etag: theirsEtag } = await session.api.user(this.#id);
+        this.#conflict = { mine: changes, theirs: value, theirsEtag };
+        this.requestUpdate();
+        await this.updateComplete;
+        openDialog(this, "conflict");
+      }
+    });
   }
 
   #refreshEvents(): void {
@@ -200,17 +210,32 @@ class UserPage extends Page {
   }
 
   async #act(action: () => Promise<unknown>, done: string): Promise<void> {
-    if (await this.attempt(action)) {
-      await this.#load();
-      this.notify(done);
-    }
+    return this.#oneAtATime(async () => {
+      if (await this.attempt(action)) {
+        await this.#load();
+        this.notify(done);
+      }
+    });
   }
 
   /** Ends the user's own membership; the group stays when the profile gives it too, and the notice says so. */
   async #leave(g: RestGroup): Promise<void> {
-    if (await this.attempt(() => session.api.removeFromGroup(this.#id, g.id))) {
-      await this.#load();
-      this.notify(this.#groups.some((x) => x.id === g.id) ? `${g.name} stays: the profile gives it.` : `Removed from ${g.name}.`);
+    return this.#oneAtATime(async () => {
+      if (await this.attempt(() => session.api.removeFromGroup(this.#id, g.id))) {
+        await this.#load();
+        this.notify(this.#groups.some((x) => x.id === g.id) ? `${g.name} stays: the profile gives it.` : `Removed from ${g.name}.`);
+      }
+    });
+  }
+
+  /** Runs a change unless another is on its way (then this click does nothing). */
+  async #oneAtATime(change: () => Promise<void>): Promise<void> {
+    if (this.#busy) return;
+    this.#busy = true;
+    try {
+      await change();
+    } finally {
+      this.#busy = false;
     }
   }
 
