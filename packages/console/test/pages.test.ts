@@ -116,10 +116,12 @@ describeConsole("console pages", (ctx, kind) => {
       await page.getByLabel("Current password").fill("Initial-Pass-123");
       await page.getByLabel("New password", { exact: true }).fill("Changed-Pass-4567");
       await page.getByLabel("Repeat the new password").fill("Changed-Pass-4567");
-      await page.getByRole("button", { name: "Change password" }).click();
+      // A double click changes it once: a second request would send the old password and be refused.
+      await page.getByRole("button", { name: "Change password" }).dblclick();
       await page.getByText("Your password was changed; your other sessions were ended.").waitFor();
       await page.waitForURL(/#\/me$/);
       await page.getByRole("definition").filter({ hasText: /^user$/ }).waitFor();
+      assert.equal((await server.api<unknown[]>("GET", "/security/v1/audit-events?action=user.password-change&target=pat.new", { token })).body.length, 1);
       // A plain user sees only the own account: no administration pages in the navigation.
       const nav = page.getByRole("navigation", { name: "Main" });
       assert.deepEqual(await nav.getByRole("link").allInnerTexts(), ["My account"]);
