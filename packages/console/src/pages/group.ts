@@ -36,7 +36,7 @@ class GroupPage extends Page {
       this.#etag = etag;
       this.#granted = granted;
       this.#available = available;
-      document.title = `${value.name} · ECM Security`;
+      if (this.isConnected) document.title = `${value.name} · ECM Security`;
     });
     // No members to ask for of a group that could not be read (an unknown id): its error stays the page's.
     if (found) await this.#loadMembers(true);

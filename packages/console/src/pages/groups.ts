@@ -15,6 +15,13 @@ class GroupsPage extends Page {
     void this.#load();
   }
 
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    // A search typed just before leaving would otherwise bring the groups back over the page gone to.
+    clearTimeout(this.#timer);
+    this.#abort?.abort();
+  }
+
   override routeChanged(): void {
     void this.#load();
   }
