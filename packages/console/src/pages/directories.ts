@@ -35,6 +35,8 @@ class DirectoriesPage extends Page {
   #directories: ECMDirectory[] | null = null;
   #test: ECMDirectoryTest | null = null;
   #testing = false;
+  /** Which test is the latest: one started before a save (or another test) does not show its answer. */
+  #tests = 0;
   /** The directory's current or last sync; null before the first. */
   #run: ECMDirectorySync | null = null;
   #poll: ReturnType<typeof setTimeout> | undefined;
@@ -119,6 +121,9 @@ class DirectoriesPage extends Page {
     await this.attempt(async () => {
       const fields = this.#fieldsOf(this.#form);
       const saved = existing ? await session.security.updateDirectory(existing.id, fields) : await session.security.createDirectory(fields);
+      // A test still on its way was of the settings before: its answer is not shown under these.
+      this.#tests++;
+      this.#testing = false;
       this.#test = null;
       await this.#load();
       if (existing) this.notify(`Saved ${saved.name}.`);
@@ -129,11 +134,14 @@ class DirectoriesPage extends Page {
   /** A new directory: tests the form as it is; a stored one: its saved settings (with the stored password). */
   async #runTest(existing: ECMDirectory | undefined): Promise<void> {
     if (!existing && !this.#form.reportValidity()) return;
+    const test = ++this.#tests;
     this.#testing = true;
     this.#test = null;
     await this.attempt(async () => {
-      this.#test = existing ? await session.security.testDirectory(existing.id) : await session.security.testDirectoryConfig(this.#fieldsOf(this.#form));
+      const result = existing ? await session.security.testDirectory(existing.id) : await session.security.testDirectoryConfig(this.#fieldsOf(this.#form));
+      if (test === this.#tests) this.#test = result;
     });
+    if (test !== this.#tests) return;
     this.#testing = false;
     this.requestUpdate();
     await this.updateComplete;
