@@ -138,8 +138,12 @@ class DirectoriesPage extends Page {
     this.#testing = true;
     this.#test = null;
     await this.attempt(async () => {
-      const result = existing ? await session.security.testDirectory(existing.id) : await session.security.testDirectoryConfig(this.#fieldsOf(this.#form));
-      if (test === this.#tests) this.#test = result;
+      try {
+        const result = existing ? await session.security.testDirectory(existing.id) : await session.security.testDirectoryConfig(this.#fieldsOf(this.#form));
+        if (test === this.#tests) this.#test = result;
+      } catch (error) {
+        if (test === this.#tests) throw error;
+      }
     });
     if (test !== this.#tests) return;
     this.#testing = false;

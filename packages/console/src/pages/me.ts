@@ -6,7 +6,7 @@ import { navigateWithNotice, Page, when } from "../ui.js";
 
 /** The logged-in user's own account and password (the forced password change happens here). */
 class MePage extends Page {
-  /** A change is on its way: a second submit would send the old password again and be refused as wrong. */
+  /** A change is on its way: a second submit would send the old password again, and change it twice or be refused as wrong. */
   #busy = false;
 
   override connectedCallback(): void {
