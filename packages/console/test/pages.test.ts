@@ -122,6 +122,7 @@ describeConsole("console pages", (ctx, kind) => {
       await page.waitForURL(/#\/me$/);
       await page.getByRole("definition").filter({ hasText: /^user$/ }).waitFor();
       assert.equal((await server.api<unknown[]>("GET", "/security/v1/audit-events?action=user.password-change&target=pat.new", { token })).body.length, 1);
+      assert.equal(await page.getByRole("alert").count(), 0);
       // A plain user sees only the own account: no administration pages in the navigation.
       const nav = page.getByRole("navigation", { name: "Main" });
       assert.deepEqual(await nav.getByRole("link").allInnerTexts(), ["My account"]);
@@ -148,8 +149,9 @@ describeConsole("console pages", (ctx, kind) => {
       const answer = page.waitForResponse((r) => r.url().endsWith("/security/v1/me"));
       // A busy page may not have taken in the last renewal's answer yet (it renews one at a time): the
       // key is pressed again until it renews. One it took in only after the clock moved counts as a
-      // use then, and the page renews 15 seconds after that: each second of waiting moves both clocks a
-      // second, at most 14 (the server's session, last used at the last renewal, lasts 45).
+      // use then, and the page renews 15 seconds after that: both clocks run on in real time, and each
+      // second of waiting moves them a second more, at most 14 (the server's session, last used at the
+      // last renewal, lasts 45).
       let answered = false;
       void answer.then(() => (answered = true), () => (answered = true));
       for (let waited = 0; !answered; waited++) {
@@ -342,7 +344,9 @@ describeConsole("console pages", (ctx, kind) => {
         await route.continue().catch(() => undefined);
         arrived();
       });
+      const asked = page.waitForRequest(/\/chunks\/audit-[^/]*\.js$/);
       await page.evaluate(() => { location.hash = "#/audit"; });
+      await asked;
       await page.evaluate(() => { location.hash = "#/roles"; });
       await page.getByRole("heading", { level: 1, name: "Roles" }).waitFor();
       await late;
@@ -353,6 +357,7 @@ describeConsole("console pages", (ctx, kind) => {
       // A group shown, a member added elsewhere, then away and back in one go: the group is read again.
       await page.evaluate((id) => { location.hash = `#/groups/${id}`; }, group);
       await page.getByRole("heading", { level: 1, name: "shown.late" }).waitFor();
+      await page.getByText("No members.").waitFor();
       const me = (await server.api<{ id: string }>("GET", "/security/v1/me", { token })).body;
       assert.equal((await server.api("PUT", `/security/v1/users/${me.id}/user-groups/${group}`, { token })).status, 204);
       await page.evaluate((id) => { location.hash = "#/groups"; location.hash = `#/groups/${id}`; }, group);

@@ -519,9 +519,12 @@ describeConsole("users in the console", (ctx, kind) => {
       await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
       await page.goto(`${url}#/users/${user.uuid}`);
       await page.getByRole("heading", { level: 1, name: /dora\.double/ }).waitFor();
+      let writes = 0;
+      page.on("request", (r) => { if (r.method() === "PUT" && r.url().endsWith(`/users/${user.uuid}`)) writes++; });
       await page.getByRole("button", { name: "Disable (lock)" }).dblclick();
       await page.getByRole("status").filter({ hasText: "Disabled; the user's sessions were ended." }).waitFor();
       await page.getByRole("button", { name: "Enable (unlock)" }).waitFor();
+      assert.equal(writes, 1, "one change sent");
       assert.equal(await page.getByRole("dialog", { name: "Someone else changed this user" }).isVisible(), false);
       assert.equal((await server.api<{ enabled: boolean }>("GET", `/security/v1/users/${user.uuid}`, { token })).body.enabled, false);
       assert.deepEqual(errors, []);
