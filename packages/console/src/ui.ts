@@ -63,6 +63,22 @@ export class Page extends LitElement {
     this.requestUpdate();
   }
 
+  /** A change is on its way: its buttons wait, and another is ignored (a double click would send it twice). */
+  protected busy = false;
+
+  /** Runs a change unless another is on its way. */
+  protected async oneAtATime(change: () => Promise<void>): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    this.requestUpdate();
+    try {
+      await change();
+    } finally {
+      this.busy = false;
+      this.requestUpdate();
+    }
+  }
+
   /** Runs an action, showing its failure; answers whether it succeeded. */
   async attempt(action: () => Promise<unknown>): Promise<boolean> {
     try {

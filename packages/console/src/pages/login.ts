@@ -17,7 +17,6 @@ function refusal(error: unknown): string {
 
 /** Username and password; the page the user was on comes back after the login. */
 class LoginPage extends Page {
-  #busy = false;
   #providers: ECMLoginProvider[] = [];
 
   override connectedCallback(): void {
@@ -39,19 +38,18 @@ class LoginPage extends Page {
   async #submit(event: SubmitEvent): Promise<void> {
     event.preventDefault();
     const form = new FormData(event.target as HTMLFormElement);
-    this.#busy = true;
-    this.message = null;
-    this.requestUpdate();
-    try {
-      await session.login(String(form.get("username")), String(form.get("password")));
-      navigate(`#/${this.route.params.get("next") ?? ""}`, true);
-    } catch (error) {
-      this.message = { kind: "error", text: refusal(error) };
-      this.#busy = false;
-      this.requestUpdate();
-      await this.updateComplete;
-      this.querySelector<HTMLInputElement>("#password")!.value = "";
-    }
+    await this.oneAtATime(async () => {
+      this.message = null;
+      try {
+        await session.login(String(form.get("username")), String(form.get("password")));
+        navigate(`#/${this.route.params.get("next") ?? ""}`, true);
+      } catch (error) {
+        this.message = { kind: "error", text: refusal(error) };
+        this.requestUpdate();
+        await this.updateComplete;
+        this.querySelector<HTMLInputElement>("#password")!.value = "";
+      }
+    });
   }
 
   protected override render() {
@@ -62,7 +60,7 @@ class LoginPage extends Page {
         <form @submit=${(e: SubmitEvent) => void this.#submit(e)} aria-describedby="login-message">
           <label class="field"><span>Username</span><input id="username" name="username" autocomplete="username" required autofocus></label>
           <label class="field"><span>Password</span><input id="password" name="password" type="password" autocomplete="current-password" required></label>
-          <div class="row"><button class="primary" ?disabled=${this.#busy}>${this.#busy ? "Logging in…" : "Log in"}</button></div>
+          <div class="row"><button class="primary" ?disabled=${this.busy}>${this.busy ? "Logging in…" : "Log in"}</button></div>
         </form>
         ${this.#providers.length ? html`<div class="providers" role="group" aria-label="Log in with an identity provider">
           ${this.#providers.map((p) => html`<a class="button" href=${this.#providerHref(p.alias)} @click=${() => beginProviderLogin(p.alias, this.route.params.get("next") ?? "")}>Log in with ${p.displayName}</a>`)}

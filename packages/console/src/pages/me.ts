@@ -6,9 +6,6 @@ import { navigateWithNotice, Page, when } from "../ui.js";
 
 /** The logged-in user's own account and password (the forced password change happens here). */
 class MePage extends Page {
-  /** A change is on its way: a second submit would send the old password again, and change it twice or be refused as wrong. */
-  #busy = false;
-
   override connectedCallback(): void {
     super.connectedCallback();
     if (this.route.params.get("required")) this.notify("Your password must be changed before you go on.", "warn");
@@ -25,13 +22,9 @@ class MePage extends Page {
       return;
     }
     const required = session.me?.changePassword === true;
-    if (this.#busy) return;
-    this.#busy = true;
-    this.requestUpdate();
-    const changed = await this.attempt(() => session.api.changeMyPassword(String(data.get("currentPassword")), String(data.get("newPassword"))));
-    this.#busy = false;
-    this.requestUpdate();
-    if (changed) {
+    // Once: a second submit would send the old password again, and change it twice or be refused as wrong.
+    await this.oneAtATime(async () => {
+      if (!(await this.attempt(() => session.api.changeMyPassword(String(data.get("currentPassword")), String(data.get("newPassword")))))) return;
       form.reset();
       await session.refresh();
       const next = this.route.params.get("next");
@@ -39,7 +32,7 @@ class MePage extends Page {
       // A plain user stays here: the URL no longer asks for the change, and the page says it is done.
       if (required) navigate(href("me"), true);
       this.notify("Your password was changed; your other sessions were ended.");
-    }
+    });
   }
 
   /** The password change; a directory's user is told where it is, a user of identity providers only has no password here to change. */
@@ -56,7 +49,7 @@ class MePage extends Page {
         <label class="field"><span>New password</span><input name="newPassword" type="password" autocomplete="new-password" minlength="12" required aria-describedby="pw-rule"></label>
         <p id="pw-rule" class="muted">At least 12 characters, not a common password, not your name.</p>
         <label class="field"><span>Repeat the new password</span><input name="repeat" type="password" autocomplete="new-password" required @input=${(e: Event) => (e.target as HTMLInputElement).setCustomValidity("")}></label>
-        <button class="primary" ?disabled=${this.#busy}>${this.#busy ? "Changing…" : "Change password"}</button>
+        <button class="primary" ?disabled=${this.busy}>${this.busy ? "Changing…" : "Change password"}</button>
       </form>`;
   }
 

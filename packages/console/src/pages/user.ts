@@ -47,8 +47,6 @@ class UserPage extends Page {
   #eventsAsked = 0;
   /** Which load is the latest: an earlier one answering later would show what was before a change. */
   #loads = 0;
-  /** A change is on its way: its buttons wait, and a second click is ignored (it would send the same ETag and meet its own conflict). */
-  #busy = false;
   #lockout: ECMLockout | null = null;
   /** On a 412: the changes tried and the user as it is now. */
   #conflict: { mine: RestUserChanges; theirs: RestUser; theirsEtag: string | null } | null = null;
@@ -130,9 +128,9 @@ class UserPage extends Page {
     await this.#write(changes, this.#etag);
   }
 
-  /** Writes changes based on `etag`; a newer version on the server opens the conflict dialog. */
+  /** Writes changes based on `etag`; a newer version on the server opens the conflict dialog. One at a time: a second with the same ETag would meet its own conflict. */
   async #write(changes: RestUserChanges, etag: string | null, done = "Saved."): Promise<void> {
-    return this.#oneAtATime(async () => {
+    return this.oneAtATime(async () => {
       try {
         this.message = null;
         const { value, etag: next } = await session.api.updateUser(this.#id, changes, etag);
@@ -210,7 +208,7 @@ class UserPage extends Page {
   }
 
   async #act(action: () => Promise<unknown>, done: string): Promise<void> {
-    return this.#oneAtATime(async () => {
+    return this.oneAtATime(async () => {
       if (await this.attempt(action)) {
         await this.#load();
         this.notify(done);
@@ -220,25 +218,12 @@ class UserPage extends Page {
 
   /** Ends the user's own membership; the group stays when the profile gives it too, and the notice says so. */
   async #leave(g: RestGroup): Promise<void> {
-    return this.#oneAtATime(async () => {
+    return this.oneAtATime(async () => {
       if (await this.attempt(() => session.api.removeFromGroup(this.#id, g.id))) {
         await this.#load();
         this.notify(this.#groups.some((x) => x.id === g.id) ? `${g.name} stays: the profile gives it.` : `Removed from ${g.name}.`);
       }
     });
-  }
-
-  /** Runs a change unless another is on its way (then this click does nothing). */
-  async #oneAtATime(change: () => Promise<void>): Promise<void> {
-    if (this.#busy) return;
-    this.#busy = true;
-    this.requestUpdate();
-    try {
-      await change();
-    } finally {
-      this.#busy = false;
-      this.requestUpdate();
-    }
   }
 
   protected override render() {
@@ -260,8 +245,8 @@ class UserPage extends Page {
         ${u.builtin ? html`<span class="badge">Built-in</span>` : nothing}
       </p>
       ${editable ? html`<div class="toolbar">
-        ${u.builtin || !local ? nothing : html`<button ?disabled=${this.#busy} @click=${() => void this.#write({ enabled: !u.enabled }, this.#etag, u.enabled ? "Disabled; the user's sessions were ended." : "Enabled.")}>${u.enabled ? "Disable (lock)" : "Enable (unlock)"}</button>`}
-        ${anyLockout ? html`<button ?disabled=${this.#busy} @click=${() => void this.#act(() => session.api.clearLockout(this.#id), "The lockout was cleared.")}>Clear lockout</button>` : nothing}
+        ${u.builtin || !local ? nothing : html`<button ?disabled=${this.busy} @click=${() => void this.#write({ enabled: !u.enabled }, this.#etag, u.enabled ? "Disabled; the user's sessions were ended." : "Enabled.")}>${u.enabled ? "Disable (lock)" : "Enable (unlock)"}</button>`}
+        ${anyLockout ? html`<button ?disabled=${this.busy} @click=${() => void this.#act(() => session.api.clearLockout(this.#id), "The lockout was cleared.")}>Clear lockout</button>` : nothing}
         ${hasOwnPassword ? html`<button @click=${() => openDialog(this, "reset-password")}>Reset password…</button>` : nothing}
         ${u.builtin ? nothing : html`<button class="danger" @click=${() => openDialog(this, "delete-user")}>Delete…</button>`}
       </div>` : html`<p class="message warn">Only a system administrator may change this account.</p>`}
@@ -275,7 +260,7 @@ class UserPage extends Page {
           ${FIELDS.map((f) => this.#renderField(f, u, local || !f.directory))}
         </fieldset>
         ${local ? nothing : html`<p id="directory-fields" class="muted">${u.source?.name ? `The directory ${u.source.name}` : "The user's directory"} decides the login name, names, email, whether the password must be changed, whether the user is enabled, and the password: change them there. The description, profile and validity are kept here.</p>`}
-        ${editable ? html`<div class="row"><button class="primary" ?disabled=${this.#busy}>Save</button><button type="reset">Undo changes</button></div>` : nothing}
+        ${editable ? html`<div class="row"><button class="primary" ?disabled=${this.busy}>Save</button><button type="reset">Undo changes</button></div>` : nothing}
       </form>
 
       <h2>Source</h2>
@@ -348,20 +333,20 @@ class UserPage extends Page {
           const inherited = !this.#direct.has(g.id);
           const removable = !inherited && !this.#guarded.has(g.id);
           return html`<tr><td><a href=${href(`groups/${g.id}`)}>${g.name}</a></td><td>${inherited ? "through the profile" : "direct"}</td>
-            <td>${editable && removable ? html`<button ?disabled=${this.#busy} @click=${() => void this.#leave(g)}>Remove from ${g.name}</button>` : nothing}</td></tr>`;
+            <td>${editable && removable ? html`<button ?disabled=${this.busy} @click=${() => void this.#leave(g)}>Remove from ${g.name}</button>` : nothing}</td></tr>`;
         })}</tbody>
       </table>
       ${editable ? html`<form class="row" @submit=${(e: SubmitEvent) => {
           e.preventDefault();
           const group = this.#adding;
-          if (!group || this.#busy) return;
+          if (!group || this.busy) return;
           this.#adding = null;
           void this.#act(() => session.api.addToGroup(this.#id, group.id), `Added to ${group.name}.`);
         }}>
         <label for="add-group">Add to group</label>
         <ecm-group-picker input-id="add-group" .value=${this.#adding?.id ?? ""} .exclude=${unoffered}
           @group-change=${(e: CustomEvent<RestGroup | null>) => { this.#adding = e.detail; this.requestUpdate(); }}></ecm-group-picker>
-        <button ?disabled=${!this.#adding || this.#busy}>Add</button>
+        <button ?disabled=${!this.#adding || this.busy}>Add</button>
       </form>` : nothing}`;
   }
 

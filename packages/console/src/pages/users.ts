@@ -120,8 +120,6 @@ class UsersPage extends Page {
   #profiles: RestUser[] = [];
   #pendingAction: BulkActionName | null = null;
   #run: RestBulkAction | null = null;
-  /** A bulk action is being started or runs: another (a double click) would start a second run on the server. */
-  #acting = false;
   #exporting = false;
 
   #window = new RowWindow(this, { scrollElement: () => this.querySelector<HTMLDivElement>(".viewport"), rowHeight: ROW_HEIGHT, overscan: 12 });
@@ -424,12 +422,10 @@ class UsersPage extends Page {
     else void this.#startAction(action, undefined);
   }
 
+  /** One at a time: a double click would start a second run on the server. */
   async #startAction(action: BulkActionName, groupId: string | undefined): Promise<void> {
-    if (this.#acting) return;
-    this.#acting = true;
-    this.requestUpdate();
     const selection = this.#allMatching ? { filter: this.#filter } : { ids: [...this.#selected] };
-    await this.attempt(async () => {
+    await this.oneAtATime(() => this.attempt(async () => {
       let run = await session.api.startBulkAction({ action, ...(groupId ? { groupId } : {}), ...selection });
       this.#run = run;
       this.requestUpdate();
@@ -445,9 +441,7 @@ class UsersPage extends Page {
       this.#allMatching = false;
       this.#filterKey = "";
       void this.#applyRoute();
-    });
-    this.#acting = false;
-    this.requestUpdate();
+    }).then(() => undefined));
   }
 
   protected override render() {
@@ -541,7 +535,7 @@ class UsersPage extends Page {
       ${!this.#allMatching && count !== null && count > selectedCount ? html`<button class="link" @click=${() => { this.#allMatching = true; this.requestUpdate(); }}>Select all ${count.toLocaleString()} matching</button>` : nothing}
       <button class="link" @click=${() => { this.#selected.clear(); this.#allMatching = false; this.requestUpdate(); }}>Clear selection</button>
       <span class="grow"></span>
-      ${ACTIONS.map((a) => html`<button class=${a.action === "delete" ? "danger" : ""} ?disabled=${this.#acting} @click=${() => this.#askAction(a.action)}>${a.label}</button>`)}
+      ${ACTIONS.map((a) => html`<button class=${a.action === "delete" ? "danger" : ""} ?disabled=${this.busy} @click=${() => this.#askAction(a.action)}>${a.label}</button>`)}
     </div>`;
   }
 
@@ -561,7 +555,7 @@ class UsersPage extends Page {
           ${pending?.group ? html`<div class="field"><label for="bulk-group">Group</label><ecm-group-picker input-id="bulk-group" .value=${this.#bulkGroup?.id ?? ""} .exclude=${this.#guarded}
               @group-change=${(e: CustomEvent<RestGroup | null>) => { this.#bulkGroup = e.detail; this.requestUpdate(); }}></ecm-group-picker></div>` : nothing}
           ${pending?.action === "delete" ? html`<p class="message warn">Deleting cannot be undone.</p>` : nothing}
-          <div class="row"><button value="go" class=${pending?.action === "delete" ? "danger" : "primary"} ?disabled=${this.#acting || (pending?.group === true && !this.#bulkGroup)}>${pending?.label.replace("…", "")}</button><button value="cancel" formnovalidate>Cancel</button></div>
+          <div class="row"><button value="go" class=${pending?.action === "delete" ? "danger" : "primary"} ?disabled=${this.busy || (pending?.group === true && !this.#bulkGroup)}>${pending?.label.replace("…", "")}</button><button value="cancel" formnovalidate>Cancel</button></div>
         </form>
       </dialog>
       <dialog id="bulk-progress" aria-labelledby="bulk-progress-title">
