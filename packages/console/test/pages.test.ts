@@ -368,6 +368,27 @@ describeConsole("console pages", (ctx, kind) => {
     }
   });
 
+  it("a double click on a group's Grant grants the role once", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    const group = await createGroup(server, token, "granted.once");
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/groups/${group}`);
+      await page.getByRole("heading", { level: 1, name: "granted.once" }).waitFor();
+      let grants = 0;
+      page.on("request", (r) => { if (r.method() === "PUT" && r.url().includes("/role-mappings/")) grants++; });
+      await page.getByRole("button", { name: "Grant", exact: true }).dblclick();
+      await page.getByRole("status").filter({ hasText: /^Granted / }).waitFor();
+      await page.getByRole("button", { name: "Grant", exact: true }).waitFor();
+      assert.equal(grants, 1);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("the audit log shows the events of the filter last asked for, even when an earlier one answers later", async () => {
     const { browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);

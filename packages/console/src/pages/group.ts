@@ -55,27 +55,32 @@ class GroupPage extends Page {
     });
   }
 
+  /** One change at a time, each with its reload: a reload landing after the next change's answer would bring back the older ETag, and a conflict of its own. */
   async #save(event: SubmitEvent): Promise<void> {
     event.preventDefault();
     const data = new FormData(event.target as HTMLFormElement);
-    try {
-      const { value, etag } = await session.api.updateGroup(this.#id, { name: String(data.get("name")), description: String(data.get("description")) || null }, this.#etag);
-      this.#group = value;
-      this.#etag = etag;
-      this.notify("Saved.");
-    } catch (error) {
-      if (!(error instanceof ECMPreconditionError)) return this.fail(error);
-      await this.#load();
-      (event.target as HTMLFormElement).reset();
-      this.notify("Someone else changed this group meanwhile: the form now shows their version. Make your change again.", "warn");
-    }
+    await this.oneAtATime(async () => {
+      try {
+        const { value, etag } = await session.api.updateGroup(this.#id, { name: String(data.get("name")), description: String(data.get("description")) || null }, this.#etag);
+        this.#group = value;
+        this.#etag = etag;
+        this.notify("Saved.");
+      } catch (error) {
+        if (!(error instanceof ECMPreconditionError)) return this.fail(error);
+        await this.#load();
+        (event.target as HTMLFormElement).reset();
+        this.notify("Someone else changed this group meanwhile: the form now shows their version. Make your change again.", "warn");
+      }
+    });
   }
 
   async #mapping(role: string, grant: boolean): Promise<void> {
-    if (await this.attempt(() => (grant ? session.api.grantRole(this.#id, role) : session.api.revokeRole(this.#id, role)))) {
-      await this.#load();
-      this.notify(grant ? `Granted ${role}.` : `Revoked ${role}.`);
-    }
+    await this.oneAtATime(async () => {
+      if (await this.attempt(() => (grant ? session.api.grantRole(this.#id, role) : session.api.revokeRole(this.#id, role)))) {
+        await this.#load();
+        this.notify(grant ? `Granted ${role}.` : `Revoked ${role}.`);
+      }
+    });
   }
 
   protected override render() {
@@ -103,20 +108,20 @@ class GroupPage extends Page {
           <label class="field"><span>Description</span><input name="description" value=${g.description ?? ""}></label>
           ${g.builtin ? html`<p class="muted">Built-in groups cannot be renamed or deleted.</p>` : !mayChange ? html`<p class="muted">Only a system administrator may change this group: it grants the system-administrator role.</p>` : html`
             ${nameLocked ? html`<p id="group-of-administrators" class="muted">Only a system administrator may rename or delete this group: a system administrator is a member of it.</p>` : nothing}
-            <div class="row"><button class="primary">Save</button>${ofAdministrators ? nothing : html`<button type="button" class="danger" @click=${() => openDialog(this, "delete-group")}>Delete…</button>`}</div>`}
+            <div class="row"><button class="primary" ?disabled=${this.busy}>Save</button>${ofAdministrators ? nothing : html`<button type="button" class="danger" @click=${() => openDialog(this, "delete-group")}>Delete…</button>`}</div>`}
         </fieldset>
       </form>
 
       <h2>Roles</h2>
       <table class="plain"><thead><tr><th>Role</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
-        <tbody>${this.#granted.map((r) => html`<tr><td>${r.name}</td><td>${mayMap(r.name) ? html`<button @click=${() => void this.#mapping(r.name, false)}>Revoke ${r.name}</button>` : nothing}</td></tr>`)}</tbody>
+        <tbody>${this.#granted.map((r) => html`<tr><td>${r.name}</td><td>${mayMap(r.name) ? html`<button ?disabled=${this.busy} @click=${() => void this.#mapping(r.name, false)}>Revoke ${r.name}</button>` : nothing}</td></tr>`)}</tbody>
       </table>
       ${this.#granted.length === 0 ? html`<p>This group grants no role.</p>` : nothing}
       ${mayChange && ofAdministrators ? html`<p class="muted">Only a system administrator may change the roles of this group: a system administrator is a member of it.</p>` : nothing}
       ${this.#available.filter((r) => mayGrant(r.name)).length ? html`<form class="row" @submit=${(e: SubmitEvent) => { e.preventDefault(); void this.#mapping(String(new FormData(e.target as HTMLFormElement).get("role")), true); }}>
         <label for="grant-role">Grant role</label>
         <select id="grant-role" name="role">${this.#available.filter((r) => mayGrant(r.name)).map((r) => html`<option>${r.name}</option>`)}</select>
-        <button>Grant</button>
+        <button ?disabled=${this.busy}>Grant</button>
       </form>` : nothing}
 
       <h2>Members</h2>
