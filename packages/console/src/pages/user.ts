@@ -45,8 +45,6 @@ class UserPage extends Page {
   #eventsNext: string | null = null;
   /** Which read of the events is the latest: an earlier one answering later is dropped. */
   #eventsAsked = 0;
-  /** Which load is the latest: an earlier one answering later would show what was before a change. */
-  #loads = 0;
   #lockout: ECMLockout | null = null;
   /** On a 412: the changes tried and the user as it is now. */
   #conflict: { mine: RestUserChanges; theirs: RestUser; theirsEtag: string | null } | null = null;
@@ -63,7 +61,6 @@ class UserPage extends Page {
   async #load(): Promise<void> {
     await this.attempt(async () => {
       const api = session.api;
-      const load = ++this.#loads;
       const asked = ++this.#eventsAsked;
       const [{ value, etag }, roles, groups, guarded, profiles, events, lockout] = await Promise.all([
         api.user(this.#id),
@@ -75,7 +72,6 @@ class UserPage extends Page {
         api.auditEvents({ target: this.#id }, { max: 20 }),
         session.security.lockout(this.#id),
       ]);
-      if (load !== this.#loads) return;
       this.#user = value;
       this.#etag = etag;
       this.#roles = roles;
@@ -85,9 +81,7 @@ class UserPage extends Page {
       if (asked === this.#eventsAsked) [this.#events, this.#eventsNext] = [events.items, events.next];
       this.#lockout = lockout;
       // With a profile, the list holds its groups too: the user's own are asked for apart.
-      const direct = value.profileId > 0 ? await api.userGroups(this.#id, { direct: true }) : groups;
-      if (load !== this.#loads) return;
-      this.#direct = new Set(direct.map((g) => g.id));
+      this.#direct = new Set((value.profileId > 0 ? await api.userGroups(this.#id, { direct: true }) : groups).map((g) => g.id));
       if (this.isConnected) document.title = `${value.username} · ECM Security`;
     });
   }
