@@ -4,7 +4,7 @@ import { it } from "node:test";
 import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
 import { insertUser } from "../../server/src/test-support/fixtures.js";
 import { ADMIN_PASSWORD, startTestServer } from "../../server/src/test-support/server.js";
-import { axeViolations, describeConsole, logIn, openPage, screenshot } from "./support.js";
+import { answerLate, axeViolations, describeConsole, logIn, nextFrames, openPage, screenshot } from "./support.js";
 
 describeConsole("console pages", (ctx, kind) => {
   // The markup does not depend on the store: one sweep (on SQLite) covers every page.
@@ -337,21 +337,15 @@ describeConsole("console pages", (ctx, kind) => {
     try {
       await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
       // The audit page's code comes late; the roles page is clicked meanwhile and stays.
-      let arrived!: () => void;
-      const late = new Promise<void>((resolve) => { arrived = resolve; });
-      await page.route(/\/chunks\/audit-[^/]*\.js$/, async (route) => {
-        await new Promise((r) => setTimeout(r, 1500));
-        await route.continue().catch(() => undefined);
-        arrived();
-      });
+      const late = await answerLate(page, /\/chunks\/audit-[^/]*\.js$/);
       const asked = page.waitForRequest(/\/chunks\/audit-[^/]*\.js$/);
       await page.evaluate(() => { location.hash = "#/audit"; });
       await asked;
       await page.evaluate(() => { location.hash = "#/roles"; });
       await page.getByRole("heading", { level: 1, name: "Roles" }).waitFor();
-      await late;
+      await late.delivered;
       await page.waitForFunction(() => customElements.get("ecm-audit") !== undefined);
-      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      await nextFrames(page);
       assert.equal(await page.getByRole("heading", { level: 1, name: "Audit log" }).count(), 0);
       assert.match(page.url(), /#\/roles$/);
       // A group shown, a member added elsewhere, then away and back in one go: the group is read again.
@@ -395,23 +389,15 @@ describeConsole("console pages", (ctx, kind) => {
     try {
       await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
       // The first filter's answer is slow; the second's comes at once.
-      let slowDone!: () => void;
-      const slow = new Promise<void>((resolve) => { slowDone = resolve; });
-      await page.route(/\/audit-events\?.*actor=nobody/, async (route) => {
-        await new Promise((r) => setTimeout(r, 1500));
-        await route.continue().catch(() => undefined);
-        // Its answer, if it gets one (the page cancels it), is all in.
-        await route.request().response().then((r) => r?.finished()).catch(() => undefined);
-        slowDone();
-      });
+      const slow = await answerLate(page, /\/audit-events\?.*actor=nobody/);
       await page.evaluate(() => { location.hash = "#/audit?actor=nobody"; });
       await page.getByRole("heading", { level: 1, name: "Audit log" }).waitFor();
       await page.evaluate(() => { location.hash = "#/audit?actor=sysadmin"; });
       const logins = page.getByRole("row", { name: /auth\.login\s+sysadmin/ });
       await logins.first().waitFor();
       // The slow answer came (or was cancelled), and the page had a frame to show it.
-      await slow;
-      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      await slow.delivered;
+      await nextFrames(page);
       assert.ok((await logins.count()) > 0, "the events of actor=sysadmin are still shown");
       assert.equal(await page.getByText("No events match.").count(), 0);
       assert.deepEqual(errors, []);

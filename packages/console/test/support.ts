@@ -71,6 +71,35 @@ export async function openPage(browser: Browser, options: { width?: number; colo
   return { page, errors, close: () => context.close() };
 }
 
+/**
+ * The first answer to a request matching `url` reaches the page `ms` late (the server answers at once).
+ * `delivered` settles once the page has it, or had given the request up.
+ */
+export async function answerLate(page: Page, url: RegExp, ms = 1500): Promise<{ delivered: Promise<void> }> {
+  let done!: () => void;
+  const delivered = new Promise<void>((resolve) => { done = resolve; });
+  let first = true;
+  await page.route(url, async (route) => {
+    if (!first) return route.continue();
+    first = false;
+    try {
+      const response = await route.fetch();
+      await new Promise((r) => setTimeout(r, ms));
+      await route.fulfill({ response });
+    } catch {
+      // The page gave the request up meanwhile.
+    } finally {
+      done();
+    }
+  });
+  return { delivered };
+}
+
+/** Two animation frames of the page: what it took in before is drawn. */
+export function nextFrames(page: Page): Promise<void> {
+  return page.evaluate(() => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve()))));
+}
+
 /** Logs in through the login page. */
 export async function logIn(page: Page, url: string, username: string, password: string): Promise<void> {
   await page.goto(url);

@@ -5,7 +5,7 @@ import type { Page } from "playwright-core";
 import { createGroup, createUser, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
 import { insertGroups, insertUser } from "../../server/src/test-support/fixtures.js";
 import { ADMIN_PASSWORD } from "../../server/src/test-support/server.js";
-import { describeConsole, logIn, openPage, pickGroup, screenshot, wholeGroupLists } from "./support.js";
+import { answerLate, describeConsole, logIn, nextFrames, openPage, pickGroup, screenshot, wholeGroupLists } from "./support.js";
 
 /** The row of the users grid that shows this username. */
 const row = (page: Page, username: string) => page.getByRole("row").filter({ has: page.getByRole("gridcell", { name: username, exact: true }) });
@@ -26,10 +26,10 @@ const scrollUntil = (page: Page, username: string, step: number) => page.waitFor
  * Scrolls the users grid to `top` and waits for the next frame: its scroll event redraws the rows, each
  * element taking another row, so a row clicked before then may be another user by the time of the click.
  */
-const scrollTo = (page: Page, top: number) => page.locator(".viewport").evaluate((el, to) => new Promise<void>((resolve) => {
-  el.scrollTop = to;
-  requestAnimationFrame(() => requestAnimationFrame(() => resolve()));
-}), top);
+async function scrollTo(page: Page, top: number): Promise<void> {
+  await page.locator(".viewport").evaluate((el, to) => { el.scrollTop = to; }, top);
+  await nextFrames(page);
+}
 
 describeConsole("users in the console", (ctx, kind) => {
   let token: string;
@@ -485,16 +485,7 @@ describeConsole("users in the console", (ctx, kind) => {
       await page.goto(`${url}#/users/${user.uuid}`);
       await page.getByRole("heading", { level: 1, name: /eve\.events/ }).waitFor();
       // The events read after the first save (one update) reach the page late; those after the second at once.
-      let reads = 0;
-      let lateDone!: () => void;
-      const late = new Promise<void>((resolve) => { lateDone = resolve; });
-      await page.route(/\/audit-events\?/, async (route) => {
-        if (++reads !== 1) return route.continue();
-        const response = await route.fetch();
-        await new Promise((r) => setTimeout(r, 1500));
-        await route.fulfill({ response }).catch(() => undefined);
-        lateDone();
-      });
+      const late = await answerLate(page, /\/audit-events\?/);
       const updates = page.getByRole("row", { name: /user\.update/ });
       await page.getByLabel("Description").fill("first");
       await page.getByRole("button", { name: "Save", exact: true }).click();
@@ -502,8 +493,8 @@ describeConsole("users in the console", (ctx, kind) => {
       await page.getByLabel("Description").fill("second");
       await page.getByRole("button", { name: "Save", exact: true }).click();
       await page.waitForFunction(() => [...document.querySelectorAll("tr")].filter((r) => r.textContent?.includes("user.update")).length === 2);
-      await late;
-      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      await late.delivered;
+      await nextFrames(page);
       assert.equal(await updates.count(), 2, "the first save's late answer does not replace the second's");
       assert.deepEqual(errors, []);
     } finally {
