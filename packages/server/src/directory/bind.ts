@@ -5,7 +5,7 @@ import type { DirectoryQueries } from "../storage/directory-queries.js";
 import type { UserRow } from "../storage/schema.js";
 import { isoNow } from "../storage/time.js";
 import { toDirectory, type Directory } from "./config.js";
-import { binaryAttributes, mapUser, userAttributes } from "./entries.js";
+import { binaryAttributes, EntryValues, mapUser, userAttributes } from "./entries.js";
 import { DirectoryConnection, DirectoryError, escapeFilterValue, problemOf } from "./ldap.js";
 
 /**
@@ -173,7 +173,7 @@ export function directoryCredentials(queries: DirectoryQueries, secrets: SecretB
     try {
       const entries = await pool.lookup(`(&${d.userFilter}(${d.attributeMapping.loginName}=${escapeFilterValue(user.login_name)}))`);
       // Exactly one entry, and still the one imported (another may have taken the login name since).
-      const mapped = entries.length === 1 ? mapUser(entries[0]!, d) : null;
+      const mapped = entries.length === 1 ? mapUser(new EntryValues(entries[0]!), d) : null;
       const ok = mapped !== null && "user" in mapped && mapped.key === user.directory_key && mapped.user.enabled && (await pool.bind(mapped.user.dn, password));
       if (Date.now() - pool.reachableNotedAt >= REACHABLE_NOTE_MS) {
         await queries.setReachability(d.id, null, isoNow());

@@ -16,7 +16,7 @@ import type { Database, SyncRunRow } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
 import { isoAfter, isoNow } from "../storage/time.js";
 import { auditedSettings, mergeDirectory, toDirectory, toRowValues, type Directory, type DirectoryInput } from "./config.js";
-import { binaryAttributes, mapUser, userAttributes, type EntryProblem, type MappedUser } from "./entries.js";
+import { binaryAttributes, EntryValues, mapUser, userAttributes, type EntryProblem, type MappedUser } from "./entries.js";
 import { DirectoryConnection, DirectoryError, type DirectoryStep } from "./ldap.js";
 import { directoryCredentials } from "./bind.js";
 import { DirectorySync } from "./sync.js";
@@ -402,7 +402,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
         search: for await (const page of connection.search(d.userSearchBase ?? d.baseDn, d.userFilter, userAttributes(d), binaryAttributes(d))) {
           for (const entry of page) {
             if (result.sample.length < 3) {
-              const m = mapUser(entry, d);
+              const m = mapUser(new EntryValues(entry), d);
               if ("user" in m) {
                 const { key, dnKey: _, ...user } = m.user;
                 result.sample.push({ ...user, uniqueId: key });

@@ -6,7 +6,7 @@ import { EntryValues, mapGroup, mapUser } from "./entries.js";
 const d = { attributeMapping: VENDOR_DEFAULTS.OTHER.attributeMapping };
 
 it("leaves out, as a problem of that entry, a username, login name or group name holding an invisible or formatting character", () => {
-  const person = (uid: string) => ({ dn: `uid=${uid},dc=corp,dc=example`, entryUUID: `uuid-of-${uid}`, uid, cn: "Someone" });
+  const person = (uid: string, more: Record<string, string> = {}) => new EntryValues({ dn: `uid=${uid},dc=corp,dc=example`, entryUUID: `uuid-of-${uid}`, uid, cn: "Someone", ...more });
   for (const [uid, character] of [["sysadmin\u200b", "U+200B"], ["sys\u00adadmin", "U+00AD"], ["admin2\u202e", "U+202E"], ["sysadmin\u3164", "U+3164"]]) {
     const mapped = mapUser(person(uid), d);
     assert.ok("problem" in mapped, uid);
@@ -14,9 +14,9 @@ it("leaves out, as a problem of that entry, a username, login name or group name
     assert.equal(mapped.key, `uuid-of-${uid}`);
     assert.equal(mapped.problem, `The username (uid) holds an invisible or formatting character (${character}), which would let it pass for another name.`);
   }
-  const login = mapUser({ ...person("jdoe"), mail: "jdoe@corp.example" }, { attributeMapping: { ...d.attributeMapping, loginName: "mail" } });
+  const login = mapUser(person("jdoe", { mail: "jdoe@corp.example" }), { attributeMapping: { ...d.attributeMapping, loginName: "mail" } });
   assert.ok("user" in login);
-  const hidden = mapUser({ ...person("jdoe"), mail: "jdoe\u2060@corp.example" }, { attributeMapping: { ...d.attributeMapping, loginName: "mail" } });
+  const hidden = mapUser(person("jdoe", { mail: "jdoe\u2060@corp.example" }), { attributeMapping: { ...d.attributeMapping, loginName: "mail" } });
   assert.ok("problem" in hidden && /login name \(mail\) holds an invisible or formatting character \(U\+2060\)/.test(hidden.problem));
 
   const group = (cn: string) => new EntryValues({ dn: `cn=${cn},dc=corp,dc=example`, entryUUID: `uuid-of-${cn}`, cn });

@@ -146,8 +146,8 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
  * A user entry mapped to the fields it would be imported with, or the reason it cannot be. An email
  * that is not one is left out (a warning: the user is imported without it).
  */
-export function mapUser(entry: Entry, d: Pick<Directory, "attributeMapping">, now = Date.now()): { key: string; user: MappedUser; warning?: string } | { key: string | null; problem: string } {
-  const values = new EntryValues(entry);
+export function mapUser(values: EntryValues, d: Pick<Directory, "attributeMapping">, now = Date.now()): { key: string; user: MappedUser; warning?: string } | { key: string | null; problem: string } {
+  const { entry } = values;
   const m = d.attributeMapping;
   const key = entryKey(values, d);
   if (key === null) return { key, problem: `The entry has no ${m.uniqueId}.` };

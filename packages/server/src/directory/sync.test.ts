@@ -175,6 +175,10 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     const gone = await user(generatedName(20));
     assert.equal(gone.enabled, false);
     assert.equal(gone.source.type, "directory");
+    // Gone and disabled already: not gone again (the safety share counts only the users a sync would disable).
+    const again = await sync();
+    assert.equal(again.state, "succeeded", again.message);
+    assert.deepEqual([again.disabled, again.message], [0, null]);
 
     // An empty answer (here: a search base with no people) disables nobody, whatever the share.
     assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { userSearchBase: tree.serviceDn.split(",").slice(1).join(","), disableLimitPercent: 100 })).status, 200);

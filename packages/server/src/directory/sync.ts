@@ -62,6 +62,8 @@ const PROBLEMS_MAX = 100;
 const AFFECTED_MAX = 50_000;
 /** Rows per multi-row insert of member keys. */
 const EDGE_BATCH = 1000;
+/** User ids per read when looking for the users a full sync did not see. */
+const ID_PAGE = 10_000;
 
 export interface SyncOptions {
   store: Store;
@@ -526,8 +528,9 @@ export class DirectorySync {
     const keys: string[] = [];
     for (const entry of entries) {
       this.counts.seen++;
-      this.noteMark(new EntryValues(entry));
-      const m = mapUser(entry, d);
+      const values = new EntryValues(entry);
+      this.noteMark(values);
+      const m = mapUser(values, d);
       if (m.key !== null) keys.push(m.key);
       if ("problem" in m) {
         this.problem(entry.dn, m.problem);
@@ -875,9 +878,9 @@ export class DirectorySync {
     for (let i = 0; i < keys.length; i += this.d.pageSize) yield this.o.queries.usersByDnKeys(this.d.id, keys.slice(i, i + this.d.pageSize));
   }
 
-  private async *allUsers(enabledOnly = false): AsyncGenerator<SyncedUser[]> {
+  private async *allUsers(): AsyncGenerator<SyncedUser[]> {
     for (let after = ""; ; ) {
-      const page = await this.o.queries.usersPage(this.d.id, after, this.d.pageSize, enabledOnly);
+      const page = await this.o.queries.usersPage(this.d.id, after, this.d.pageSize);
       if (page.length > 0) yield page;
       if (page.length < this.d.pageSize) return;
       after = page[page.length - 1]!.directory_key!;
@@ -892,8 +895,16 @@ export class DirectorySync {
   private async disableGone(): Promise<string | null> {
     const d = this.d;
     if (this.counts.seen === 0) return "The directory answered no users: nobody was disabled.";
+    // The ids of the directory's users first, then the rows of those not seen (the few, as a rule): whether each is still enabled.
+    const unseen: number[] = [];
+    for (let after = ""; ; ) {
+      const page = await this.o.queries.userIdsPage(d.id, after, ID_PAGE);
+      for (const u of page) if (!this.seenUsers.has(u.id)) unseen.push(u.id);
+      if (page.length < ID_PAGE) break;
+      after = page[page.length - 1]!.directory_key;
+    }
     const gone: number[] = [];
-    for await (const page of this.allUsers(true)) for (const u of page) if (!this.seenUsers.has(u.id)) gone.push(u.id);
+    for (let i = 0; i < unseen.length; i += d.pageSize) gone.push(...(await this.o.queries.enabledAmong(unseen.slice(i, i + d.pageSize))));
     if (gone.length === 0) return null;
     const total = await this.o.queries.userCount(d.id);
     if (!this.o.force && gone.length > (total * d.disableLimitPercent) / 100) {

@@ -245,10 +245,24 @@ export function createDirectoryQueries(db: Kysely<Database>) {
     },
 
     /** One keyset page of the directory's users, in key order. */
-    usersPage(directoryId: number, afterKey: string, limit: number, enabledOnly: boolean): Promise<SyncedUser[]> {
-      let q = db.selectFrom("users").select([...SYNCED_USER_COLUMNS]).where("directory_id", "=", directoryId).where("directory_key", ">", afterKey);
-      if (enabledOnly) q = q.where("enabled", "=", 1);
-      return q.orderBy("directory_key").limit(limit).execute();
+    usersPage(directoryId: number, afterKey: string, limit: number): Promise<SyncedUser[]> {
+      return db.selectFrom("users").select([...SYNCED_USER_COLUMNS]).where("directory_id", "=", directoryId).where("directory_key", ">", afterKey).orderBy("directory_key").limit(limit).execute();
+    },
+
+    /**
+     * One keyset page of the ids of the directory's users, in key order: on SQLite the index by key
+     * alone answers it (no user's row is read; a million users' rows, read in key order, cost an
+     * unchanged full sync ~15 % of its time).
+     */
+    async userIdsPage(directoryId: number, afterKey: string, limit: number): Promise<{ id: number; directory_key: string }[]> {
+      const rows = await db.selectFrom("users").select(["id", "directory_key"]).where("directory_id", "=", directoryId).where("directory_key", ">", afterKey).orderBy("directory_key").limit(limit).execute();
+      return rows as { id: number; directory_key: string }[];
+    },
+
+    /** Those of these users who are enabled. */
+    async enabledAmong(ids: readonly number[]): Promise<number[]> {
+      if (ids.length === 0) return [];
+      return (await db.selectFrom("users").select("id").where("id", "in", [...ids]).where("enabled", "=", 1).execute()).map((r) => r.id);
     },
 
     /**
