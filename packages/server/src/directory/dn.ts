@@ -9,7 +9,13 @@
 /** Characters written escaped in a key (RFC 4514 2.4), besides a leading space or # and a trailing space. */
 const SPECIAL = new Set([",", "+", '"', "\\", "<", ">", ";", "="]);
 
+/** Something to unescape, split or trim: the DNs that need the walk below. */
+const NOT_PLAIN = /[\\;+]|\s[,=]|[,=]\s|^\s|\s$/;
+
 export function dnKey(dn: string): string {
+  // Most DNs have nothing to unescape, no multi-valued RDN and no space beside a separator: their key
+  // is their lower case (a sync folds every user's DN and every group member's, a million and more).
+  if (!NOT_PLAIN.test(dn)) return dn.toLowerCase();
   const rdns: string[][] = [[]];
   let ava = "";
   for (let i = 0; i < dn.length; i++) {

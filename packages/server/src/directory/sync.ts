@@ -111,11 +111,15 @@ class IdSet {
   }
 }
 
-/** An order-independent hash of a member list: the sum of the members' hashes (mod 2^64) and their number. */
+/**
+ * An order-independent hash of a member list: one hash of the sorted keys, and their number. (A
+ * hash a member, summed, cost a sync more than reading the members: a million hash objects. Hashes
+ * stored in that older form differ from these: each group's members are written once more.)
+ */
 function memberHash(keys: readonly string[]): string {
-  let sum = 0n;
-  for (const k of keys) sum = (sum + createHash("sha1").update(k).digest().readBigUInt64BE(0)) & 0xffff_ffff_ffff_ffffn;
-  return `${keys.length}:${sum.toString(16)}`;
+  const hash = createHash("sha256");
+  for (const k of [...keys].sort()) hash.update(`${k.length}:`).update(k);
+  return `${keys.length}:${hash.digest("hex")}`;
 }
 
 /** GeneralizedTime of an instant: `YYYYMMDDHHMMSSZ`. */
