@@ -62,6 +62,8 @@ const PROBLEMS_MAX = 100;
 const AFFECTED_MAX = 50_000;
 /** Rows per multi-row insert of member keys. */
 const EDGE_BATCH = 1000;
+/** A group with at most this many members has them rewritten in one transaction. */
+const EDGES_PER_TRANSACTION = 5 * EDGE_BATCH;
 /** User ids per read when looking for the users a full sync did not see. */
 const ID_PAGE = 10_000;
 
@@ -447,14 +449,24 @@ export class DirectorySync {
       }
       for (const k of keys) this.noteAffected(k);
     }
+    const insert = (on: Kysely<Database>, from: number) =>
+      on.insertInto("directory_members").values(keys.slice(from, from + EDGE_BATCH).map((k) => ({ directory_id: this.d.id, group_id: group.id, member_key: k }))).execute();
+    const setHash = (on: Kysely<Database>, value: string | null) => on.updateTable("groups").set({ member_hash: value }).where("id", "=", group.id).execute();
+    // A group of ordinary size in one transaction (one commit, not three: a first sync writes
+    // thousands of groups). A bigger one's rows go in several, so that no transaction holds the store
+    // long; its hash is written last, so a crash midway rewrites them next time.
+    const whole = keys.length <= EDGES_PER_TRANSACTION;
     await this.db.transaction().execute(async (trx) => {
-      await trx.updateTable("groups").set({ member_hash: null }).where("id", "=", group.id).execute();
+      await setHash(trx, null);
       await trx.deleteFrom("directory_members").where("group_id", "=", group.id).execute();
+      if (!whole) return;
+      for (let i = 0; i < keys.length; i += EDGE_BATCH) await insert(trx, i);
+      await setHash(trx, hash);
     });
-    for (let i = 0; i < keys.length; i += EDGE_BATCH) {
-      await this.db.insertInto("directory_members").values(keys.slice(i, i + EDGE_BATCH).map((k) => ({ directory_id: this.d.id, group_id: group.id, member_key: k }))).execute();
+    if (!whole) {
+      for (let i = 0; i < keys.length; i += EDGE_BATCH) await insert(this.db, i);
+      await setHash(this.db, hash);
     }
-    await this.db.updateTable("groups").set({ member_hash: hash }).where("id", "=", group.id).execute();
     group.member_hash = hash;
   }
 
