@@ -220,8 +220,12 @@ class LockWaitingConnection implements DatabaseConnection {
   }
 }
 
-/** The longest pause between two tries for the write lock. */
-const MAX_LOCK_PAUSE_MS = 16;
+/**
+ * The longest pause between two tries for the write lock. About a commit's length: a waiter that
+ * paused longer (16 ms) kept finding the lock taken again by the other worker, which took it
+ * between its tries (bind logins at 300/s on a million users: p99 301–415 ms, against 23.7 ms).
+ */
+const MAX_LOCK_PAUSE_MS = 2;
 
 /** How many compiled statements a SQLite store keeps (distinct SQL texts; the least recently used go first). */
 const STATEMENT_CACHE = 1000;
