@@ -62,7 +62,7 @@ const PROBLEMS_MAX = 100;
 const AFFECTED_MAX = 50_000;
 /** Rows per multi-row insert of member keys. */
 const EDGE_BATCH = 1000;
-/** A group with at most this many members has them rewritten in one transaction. */
+/** Groups' member rows written in one transaction, at most (a bigger group's, in several). */
 const EDGES_PER_TRANSACTION = 5 * EDGE_BATCH;
 /** User ids per read when looking for the users a full sync did not see. */
 const ID_PAGE = 10_000;
@@ -178,6 +178,13 @@ function columnsOf(u: MappedUser, n: UserNames) {
   };
 }
 
+/** The columns of `next` that differ from the stored user; the search text with any field it is made of. */
+function changedColumns(u: SyncedUser, next: ReturnType<typeof columnsOf>): (keyof ReturnType<typeof columnsOf>)[] {
+  const columns = (Object.keys(next) as (keyof typeof next)[]).filter((c) => c !== "search_text" && u[c] !== next[c]);
+  if (u.username !== next.username || u.first_name !== next.first_name || u.last_name !== next.last_name || u.email !== next.email) columns.push("search_text");
+  return columns;
+}
+
 export class DirectorySync {
   private readonly db: Kysely<Database>;
   private readonly counts: RunCounts = { seen: 0, created: 0, updated: 0, disabled: 0, unchanged: 0, failed: 0, joined: 0, left: 0 };
@@ -204,6 +211,9 @@ export class DirectorySync {
   private affected: Set<string> | null = new Set();
   /** Every directory, by id: its priority decides who keeps a name two directories have. */
   private directories = new Map<number, Directory>();
+  /** Member lists of groups waiting to be written together (writePendingMembers), and how many rows they hold. */
+  private readonly pendingMembers: { groupId: number; keys: string[]; hash: string | null }[] = [];
+  private pendingRows = 0;
   /** Users of lower-priority directories this batch takes over (same username or login name), by id: their directory until now (null: kept from a removed one). */
   private takenOver = new Map<number, number | null>();
 
@@ -373,6 +383,7 @@ export class DirectorySync {
       // Groups no longer reached keep their local group but lose their members (the users pass removes the memberships).
       for (const g of stored) if (!reached.has(g.id) && g.member_hash !== null) await this.keepMembers(g, []);
     }
+    await this.writePendingMembers();
   }
 
   /** Creates or updates the local group of a directory group; null when its name is taken by, or looks like, another group's (a problem). */
@@ -449,25 +460,41 @@ export class DirectorySync {
       }
       for (const k of keys) this.noteAffected(k);
     }
-    const insert = (on: Kysely<Database>, from: number) =>
-      on.insertInto("directory_members").values(keys.slice(from, from + EDGE_BATCH).map((k) => ({ directory_id: this.d.id, group_id: group.id, member_key: k }))).execute();
+    group.member_hash = hash;
+    if (keys.length <= EDGES_PER_TRANSACTION) {
+      this.pendingMembers.push({ groupId: group.id, keys, hash });
+      this.pendingRows += keys.length;
+      if (this.pendingRows >= EDGES_PER_TRANSACTION) await this.writePendingMembers();
+      return;
+    }
+    // A big group's rows go in several transactions, so that none holds the store long; its hash is
+    // written last, so a crash midway rewrites them next time.
     const setHash = (on: Kysely<Database>, value: string | null) => on.updateTable("groups").set({ member_hash: value }).where("id", "=", group.id).execute();
-    // A group of ordinary size in one transaction (one commit, not three: a first sync writes
-    // thousands of groups). A bigger one's rows go in several, so that no transaction holds the store
-    // long; its hash is written last, so a crash midway rewrites them next time.
-    const whole = keys.length <= EDGES_PER_TRANSACTION;
     await this.db.transaction().execute(async (trx) => {
       await setHash(trx, null);
       await trx.deleteFrom("directory_members").where("group_id", "=", group.id).execute();
-      if (!whole) return;
-      for (let i = 0; i < keys.length; i += EDGE_BATCH) await insert(trx, i);
-      await setHash(trx, hash);
     });
-    if (!whole) {
-      for (let i = 0; i < keys.length; i += EDGE_BATCH) await insert(this.db, i);
-      await setHash(this.db, hash);
+    for (let i = 0; i < keys.length; i += EDGE_BATCH) {
+      await this.db.insertInto("directory_members").values(keys.slice(i, i + EDGE_BATCH).map((k) => ({ directory_id: this.d.id, group_id: group.id, member_key: k }))).execute();
     }
-    group.member_hash = hash;
+    await setHash(this.db, hash);
+  }
+
+  /**
+   * The member lists of groups of ordinary size waiting, written in one transaction with their hashes
+   * (a first sync writes thousands of groups: a commit each wrote the same pages of the members'
+   * indexes again and again).
+   */
+  private async writePendingMembers(): Promise<void> {
+    const pending = this.pendingMembers.splice(0);
+    this.pendingRows = 0;
+    if (pending.length === 0) return;
+    const rows = pending.flatMap((p) => p.keys.map((k) => ({ directory_id: this.d.id, group_id: p.groupId, member_key: k })));
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom("directory_members").where("group_id", "in", pending.map((p) => p.groupId)).execute();
+      for (let i = 0; i < rows.length; i += EDGE_BATCH) await trx.insertInto("directory_members").values(rows.slice(i, i + EDGE_BATCH)).execute();
+      await this.o.store.dialect.updateJson(trx, "groups", ["member_hash"], pending.map((p) => ({ id: p.groupId, member_hash: p.hash })));
+    });
   }
 
   private noteAffected(memberKey: string): void {
@@ -785,11 +812,22 @@ export class DirectorySync {
             createEvents.set(u.id, event);
             audits.push(event);
           }
-          if (updates.length > 0) {
-            // In id order: the users' rows are read, and on PostgreSQL most likely locked, in that order.
-            const rows = updates.map(({ u, next }) => ({ id: u.id, ...next, updated_at: now })).sort((a, b) => a.id - b.id);
-            await dialect.updateJson(trx, "users", Object.keys(rows[0]!).filter((c) => c !== "id"), rows, { increment: ["version"] });
+          // Each user's changed columns only, one statement for the users that changed the same ones (as a
+          // rule all of a batch: a `changed` sync after one attribute was edited): a column written
+          // unchanged is an index entry rewritten (SQLite: username, login key, enabled …, each user).
+          // In id order: the users' rows are read, and on PostgreSQL most likely locked, in that order
+          // (a deadlock between statements is a busy transaction, run again).
+          const byColumns = new Map<string, { id: number }[]>();
+          for (const { u, next } of [...updates].sort((a, b) => a.u.id - b.u.id)) {
+            const columns = changedColumns(u, next);
+            const row: Record<string, unknown> & { id: number } = { id: u.id, updated_at: now };
+            for (const c of columns) row[c] = next[c];
+            const key = columns.join(",");
+            const same = byColumns.get(key);
+            if (same) same.push(row);
+            else byColumns.set(key, [row]);
           }
+          for (const [key, rows] of byColumns) await dialect.updateJson(trx, "users", [...(key === "" ? [] : key.split(",")), "updated_at"], rows, { increment: ["version"] });
           if (newKeys.length > 0) await dialect.updateJson(trx, "users", ["username_skeleton", "login_skeleton"], newKeys.sort((a, b) => a.id - b.id));
           const moved = updates.filter(({ u }) => this.takenOver.has(u.id));
           const left: { group_id: number; user_id: number }[] = [];
@@ -809,7 +847,7 @@ export class DirectorySync {
           }
           for (const { u, next, before, after } of updates) {
             documents.push(u.id);
-            if (u.username !== next.username || u.first_name !== next.first_name || u.last_name !== next.last_name || u.email !== next.email) search.push(u.id);
+            if (changedColumns(u, next).includes("search_text")) search.push(u.id);
             if (u.enabled === 1 && next.enabled === 0) {
               disabledIds.push(u.id);
               tally.disabled++;
