@@ -62,7 +62,7 @@ const PROBLEMS_MAX = 100;
 const AFFECTED_MAX = 50_000;
 /** Rows per multi-row insert of member keys. */
 const EDGE_BATCH = 1000;
-/** Groups' member rows written in one transaction, at most (a bigger group's, in several). */
+/** Groups' member rows gathered for one transaction (a group with more is written in several). */
 const EDGES_PER_TRANSACTION = 5 * EDGE_BATCH;
 /** User ids per read when looking for the users a full sync did not see. */
 const ID_PAGE = 10_000;
@@ -211,8 +211,8 @@ export class DirectorySync {
   private affected: Set<string> | null = new Set();
   /** Every directory, by id: its priority decides who keeps a name two directories have. */
   private directories = new Map<number, Directory>();
-  /** Member lists of groups waiting to be written together (writePendingMembers), and how many rows they hold. */
-  private readonly pendingMembers: { groupId: number; keys: string[]; hash: string | null }[] = [];
+  /** Member lists of groups waiting to be written together (writePendingMembers), by group id, and the rows they count for. */
+  private readonly pendingMembers = new Map<number, { keys: string[]; hash: string | null; rows: number }>();
   private pendingRows = 0;
   /** Users of lower-priority directories this batch takes over (same username or login name), by id: their directory until now (null: kept from a removed one). */
   private takenOver = new Map<number, number | null>();
@@ -428,8 +428,10 @@ export class DirectorySync {
         await recordAudit(trx, this.actor, { action: "group.create", target: groupTarget(created), details: { after: { name: next.name, description: g.description, dn: g.dn }, directory: d.name } });
         return created;
       });
-      stored.push({ ...row, ...next, directory_key: g.key });
-      return row;
+      // The one object the run keeps of it: reached again (another spelling of its DN), its members are known.
+      const kept = { ...row, ...next, directory_key: g.key };
+      stored.push(kept);
+      return kept;
     }
     const before = { name: current.name, description: current.description, dn: current.dn };
     const after = { name: next.name, description: next.description, dn: next.dn };
@@ -447,7 +449,11 @@ export class DirectorySync {
     return current;
   }
 
-  /** Keeps a group's member DNs when they changed (rewritten in short transactions: the hash is written last, so a crash midway rewrites them next time). */
+  /**
+   * Keeps a group's member DNs when they changed: those of a group of ordinary size wait to be written
+   * with other groups' (writePendingMembers); a bigger group's are rewritten in short transactions,
+   * the hash last, so that a crash midway rewrites them next time.
+   */
   private async keepMembers(group: { id: number; member_hash: string | null }, keys: string[]): Promise<void> {
     const hash = keys.length === 0 ? null : memberHash(keys);
     if (hash === group.member_hash) return;
@@ -461,14 +467,17 @@ export class DirectorySync {
       for (const k of keys) this.noteAffected(k);
     }
     group.member_hash = hash;
+    // A group waiting already (reached again) is written once, with its latest members.
+    this.pendingRows -= this.pendingMembers.get(group.id)?.rows ?? 0;
+    this.pendingMembers.delete(group.id);
     if (keys.length <= EDGES_PER_TRANSACTION) {
-      this.pendingMembers.push({ groupId: group.id, keys, hash });
-      this.pendingRows += keys.length;
+      // A group left without members counts as a row: its id is a parameter of the delete.
+      const rows = Math.max(1, keys.length);
+      this.pendingMembers.set(group.id, { keys, hash, rows });
+      this.pendingRows += rows;
       if (this.pendingRows >= EDGES_PER_TRANSACTION) await this.writePendingMembers();
       return;
     }
-    // A big group's rows go in several transactions, so that none holds the store long; its hash is
-    // written last, so a crash midway rewrites them next time.
     const setHash = (on: Kysely<Database>, value: string | null) => on.updateTable("groups").set({ member_hash: value }).where("id", "=", group.id).execute();
     await this.db.transaction().execute(async (trx) => {
       await setHash(trx, null);
@@ -483,17 +492,19 @@ export class DirectorySync {
   /**
    * The member lists of groups of ordinary size waiting, written in one transaction with their hashes
    * (a first sync writes thousands of groups: a commit each wrote the same pages of the members'
-   * indexes again and again).
+   * indexes again and again). In group id order, the order other writers lock groups in.
    */
   private async writePendingMembers(): Promise<void> {
-    const pending = this.pendingMembers.splice(0);
+    const pending = [...this.pendingMembers].sort(([a], [b]) => a - b);
+    this.pendingMembers.clear();
     this.pendingRows = 0;
     if (pending.length === 0) return;
-    const rows = pending.flatMap((p) => p.keys.map((k) => ({ directory_id: this.d.id, group_id: p.groupId, member_key: k })));
+    const { dialect } = this.o.store;
+    const rows = pending.flatMap(([groupId, p]) => p.keys.map((k) => ({ directory_id: this.d.id, group_id: groupId, member_key: k })));
     await this.db.transaction().execute(async (trx) => {
-      await trx.deleteFrom("directory_members").where("group_id", "in", pending.map((p) => p.groupId)).execute();
+      await trx.deleteFrom("directory_members").where("group_id", "in", dialect.jsonList(pending.map(([groupId]) => groupId))).execute();
       for (let i = 0; i < rows.length; i += EDGE_BATCH) await trx.insertInto("directory_members").values(rows.slice(i, i + EDGE_BATCH)).execute();
-      await this.o.store.dialect.updateJson(trx, "groups", ["member_hash"], pending.map((p) => ({ id: p.groupId, member_hash: p.hash })));
+      await dialect.updateJson(trx, "groups", ["member_hash"], pending.map(([groupId, p]) => ({ id: groupId, member_hash: p.hash })));
     });
   }
 
@@ -815,19 +826,21 @@ export class DirectorySync {
           // Each user's changed columns only, one statement for the users that changed the same ones (as a
           // rule all of a batch: a `changed` sync after one attribute was edited): a column written
           // unchanged is an index entry rewritten (SQLite: username, login key, enabled …, each user).
-          // In id order: the users' rows are read, and on PostgreSQL most likely locked, in that order
-          // (a deadlock between statements is a busy transaction, run again).
-          const byColumns = new Map<string, { id: number }[]>();
+          // Each statement's users in id order: their rows are read, and on PostgreSQL most likely
+          // locked, in that order (a deadlock between two statements is a busy transaction, run again).
+          const byColumns = new Map<string, { columns: string[]; rows: { id: number }[] }>();
+          const searchChanged = new Set<number>();
           for (const { u, next } of [...updates].sort((a, b) => a.u.id - b.u.id)) {
             const columns = changedColumns(u, next);
+            if (columns.includes("search_text")) searchChanged.add(u.id);
             const row: Record<string, unknown> & { id: number } = { id: u.id, updated_at: now };
             for (const c of columns) row[c] = next[c];
             const key = columns.join(",");
             const same = byColumns.get(key);
-            if (same) same.push(row);
-            else byColumns.set(key, [row]);
+            if (same) same.rows.push(row);
+            else byColumns.set(key, { columns: [...columns, "updated_at"], rows: [row] });
           }
-          for (const [key, rows] of byColumns) await dialect.updateJson(trx, "users", [...(key === "" ? [] : key.split(",")), "updated_at"], rows, { increment: ["version"] });
+          for (const { columns, rows: changed } of byColumns.values()) await dialect.updateJson(trx, "users", columns, changed, { increment: ["version"] });
           if (newKeys.length > 0) await dialect.updateJson(trx, "users", ["username_skeleton", "login_skeleton"], newKeys.sort((a, b) => a.id - b.id));
           const moved = updates.filter(({ u }) => this.takenOver.has(u.id));
           const left: { group_id: number; user_id: number }[] = [];
@@ -847,7 +860,7 @@ export class DirectorySync {
           }
           for (const { u, next, before, after } of updates) {
             documents.push(u.id);
-            if (changedColumns(u, next).includes("search_text")) search.push(u.id);
+            if (searchChanged.has(u.id)) search.push(u.id);
             if (u.enabled === 1 && next.enabled === 0) {
               disabledIds.push(u.id);
               tally.disabled++;
@@ -958,7 +971,7 @@ export class DirectorySync {
       after = page[page.length - 1]!.directory_key;
     }
     const gone: number[] = [];
-    for (let i = 0; i < unseen.length; i += d.pageSize) gone.push(...(await this.o.queries.enabledAmong(unseen.slice(i, i + d.pageSize))));
+    for (let i = 0; i < unseen.length; i += d.pageSize) gone.push(...(await this.o.queries.enabledAmong(d.id, unseen.slice(i, i + d.pageSize))));
     if (gone.length === 0) return null;
     const total = await this.o.queries.userCount(d.id);
     if (!this.o.force && gone.length > (total * d.disableLimitPercent) / 100) {

@@ -259,10 +259,10 @@ export function createDirectoryQueries(db: Kysely<Database>) {
       return rows as { id: number; directory_key: string }[];
     },
 
-    /** Those of these users who are enabled. */
-    async enabledAmong(ids: readonly number[]): Promise<number[]> {
+    /** Those of these users who are the directory's and enabled. */
+    async enabledAmong(directoryId: number, ids: readonly number[]): Promise<number[]> {
       if (ids.length === 0) return [];
-      return (await db.selectFrom("users").select("id").where("id", "in", [...ids]).where("enabled", "=", 1).execute()).map((r) => r.id);
+      return (await db.selectFrom("users").select("id").where("id", "in", [...ids]).where("directory_id", "=", directoryId).where("enabled", "=", 1).execute()).map((r) => r.id);
     },
 
     /**
