@@ -222,8 +222,8 @@ class LockWaitingConnection implements DatabaseConnection {
 
 /**
  * The longest pause between two tries for the write lock. About a commit's length: a waiter that
- * paused longer (16 ms) kept finding the lock taken again by the other worker, which took it
- * between its tries (bind logins at 300/s on a million users: p99 301–415 ms, against 23.7 ms).
+ * paused longer (16 ms) could keep finding the lock taken again by the other worker, which took it
+ * between its tries (part of the tail of bind logins at 300/s with two workers; docs/benchmarks.md).
  */
 const MAX_LOCK_PAUSE_MS = 2;
 
