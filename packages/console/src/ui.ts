@@ -67,7 +67,7 @@ export class Page extends LitElement {
   protected busy = false;
 
   /** Runs a change unless another is on its way. */
-  protected async oneAtATime(change: () => Promise<void>): Promise<void> {
+  protected async oneAtATime(change: () => Promise<unknown>): Promise<void> {
     if (this.busy) return;
     this.busy = true;
     this.requestUpdate();
@@ -77,6 +77,18 @@ export class Page extends LitElement {
       this.busy = false;
       this.requestUpdate();
     }
+  }
+
+  /**
+   * A change made once (oneAtATime), showing its failure; when it succeeded, the page is read again
+   * and then says `done` (worked out after the reading where it depends on it).
+   */
+  protected changeAndReload(action: () => Promise<unknown>, reload: () => Promise<unknown>, done: string | (() => string)): Promise<void> {
+    return this.oneAtATime(async () => {
+      if (!(await this.attempt(action))) return;
+      await reload();
+      this.notify(typeof done === "string" ? done : done());
+    });
   }
 
   /** Runs an action, showing its failure; answers whether it succeeded. */

@@ -74,13 +74,8 @@ class GroupPage extends Page {
     });
   }
 
-  async #mapping(role: string, grant: boolean): Promise<void> {
-    await this.oneAtATime(async () => {
-      if (await this.attempt(() => (grant ? session.api.grantRole(this.#id, role) : session.api.revokeRole(this.#id, role)))) {
-        await this.#load();
-        this.notify(grant ? `Granted ${role}.` : `Revoked ${role}.`);
-      }
-    });
+  #mapping(role: string, grant: boolean): Promise<void> {
+    return this.changeAndReload(() => (grant ? session.api.grantRole(this.#id, role) : session.api.revokeRole(this.#id, role)), () => this.#load(), grant ? `Granted ${role}.` : `Revoked ${role}.`);
   }
 
   protected override render() {

@@ -201,23 +201,13 @@ class UserPage extends Page {
     this.#refreshEvents();
   }
 
-  async #act(action: () => Promise<unknown>, done: string): Promise<void> {
-    return this.oneAtATime(async () => {
-      if (await this.attempt(action)) {
-        await this.#load();
-        this.notify(done);
-      }
-    });
+  #act(action: () => Promise<unknown>, done: string | (() => string)): Promise<void> {
+    return this.changeAndReload(action, () => this.#load(), done);
   }
 
   /** Ends the user's own membership; the group stays when the profile gives it too, and the notice says so. */
-  async #leave(g: RestGroup): Promise<void> {
-    return this.oneAtATime(async () => {
-      if (await this.attempt(() => session.api.removeFromGroup(this.#id, g.id))) {
-        await this.#load();
-        this.notify(this.#groups.some((x) => x.id === g.id) ? `${g.name} stays: the profile gives it.` : `Removed from ${g.name}.`);
-      }
-    });
+  #leave(g: RestGroup): Promise<void> {
+    return this.#act(() => session.api.removeFromGroup(this.#id, g.id), () => (this.#groups.some((x) => x.id === g.id) ? `${g.name} stays: the profile gives it.` : `Removed from ${g.name}.`));
   }
 
   protected override render() {

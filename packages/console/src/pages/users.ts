@@ -441,7 +441,7 @@ class UsersPage extends Page {
       this.#allMatching = false;
       this.#filterKey = "";
       void this.#applyRoute();
-    }).then(() => undefined));
+    }));
   }
 
   protected override render() {
