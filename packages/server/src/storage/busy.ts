@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Kysely, type DatabaseConnection, type Dialect, type Driver, type KyselyConfig, type QueryResult, type CompiledQuery, type Transaction, type TransactionBuilder, type TransactionSettings } from "kysely";
 import { DomainError } from "../domain/errors.js";
+import { isPlanChanged } from "./dialect/postgres/prepared-statements.js";
 
 /**
  * How the store meets other writers: the server's other worker processes and nodes on one SQLite
@@ -22,7 +23,7 @@ const FIRST_PAUSE_MS = 50;
 /**
  * PostgreSQL's answers that end a statement or transaction for other sessions' sake, nothing of it
  * written: serialization failure, deadlock, a lock not had in time (`lock_timeout`, an operator may
- * set one), too many connections.
+ * set one), too many connections. (And a kept statement whose result columns changed: isPlanChanged.)
  */
 const POSTGRES_BUSY = new Set(["40001", "40P01", "55P03", "53300"]);
 
@@ -38,6 +39,7 @@ export function busyCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED") || POSTGRES_BUSY.has(code))) return code;
   if (error instanceof Error && error.message === POOL_TIMEOUT) return "pool-timeout";
+  if (isPlanChanged(error)) return "plan-changed";
   return undefined;
 }
 

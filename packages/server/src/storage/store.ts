@@ -9,6 +9,7 @@ import { postgresDialect } from "./dialect/postgres/postgres-dialect.js";
 import { sqliteDialect } from "./dialect/sqlite/sqlite-dialect.js";
 import { sqliteUserDocuments } from "./dialect/sqlite/user-documents.js";
 import { postgresUserDocuments } from "./dialect/postgres/user-documents.js";
+import { preparingClient } from "./dialect/postgres/prepared-statements.js";
 import { initialMigration } from "./migrations/001-initial.js";
 import { auditFiltersMigration } from "./migrations/003-audit-filters.js";
 import { exportCopyMigration } from "./migrations/007-export-copy.js";
@@ -276,7 +277,7 @@ function openSqlite(file: string, busy: BusyPolicy): Store {
 
 function openPostgres(url: string, busy: BusyPolicy, poolSize = 10): Store {
   // A request that waits longer for a free connection is answered 503 (StoreBusy), not left hanging.
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: busy.timeoutMs });
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: busy.timeoutMs, Client: preparingClient() });
   // An idle connection that PostgreSQL ends (restart, failover, an administrator) must not take the
   // process down: the pool drops it and opens a new one on next use.
   pool.on("error", () => {});
