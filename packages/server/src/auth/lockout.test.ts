@@ -55,6 +55,22 @@ describeEachStore(
       assert.equal(await lockedOutUntil(id), until, "and that does not lift the lockout for the others");
     });
 
+    it("a right password forgets the account's failures so far: guesses after it start counting again", async () => {
+      const s = server();
+      const id = await createUser("counted.again");
+      const guess = async (address: string, times: number) => {
+        for (let i = 0; i < times; i++) assert.equal(await loginFrom(s, address, "counted.again", `wrong-guess-${i}`), 401);
+      };
+      await guess("127.0.0.4", 2);
+      await guess("127.0.0.5", 2);
+      assert.equal(await loginFrom(s, "127.0.0.6", "counted.again", PASSWORD), 200);
+      await guess("127.0.0.7", 2);
+      await guess("127.0.0.8", 2);
+      await guess("127.0.0.9", 1);
+      assert.equal(await lockedOutUntil(id), null, "five guesses since the login, not nine, are below the account's limit of six");
+      assert.equal(await loginFrom(s, "127.0.0.10", "counted.again", PASSWORD), 200);
+    });
+
     it("a lockout stops logins, not keys: the account's keys keep working, and an account without a password is never locked out", async () => {
       const s = server();
       const keyOf = async (id: string) => (await s.api("POST", `/security/v1/users/${id}/api-keys`, { token, body: { name: "script" } })).body.secret as string;

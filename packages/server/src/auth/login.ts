@@ -262,13 +262,17 @@ export class LoginService {
    * so no racing lockout is missed).
    */
   private async succeeded(user: UserRow, standing: Standing, on: Kysely<Database> = this.db): Promise<boolean> {
-    const accountOpen = await on
+    // Most logins have no failures to clear: the row is then read, not written (a write of the row
+    // rewrites an entry in each of its indexes, most of a login's work in the store at a million users).
+    const counts = await on.selectFrom("users").select(["failed_logins", "lockout_count", "locked_out_until"]).where("id", "=", user.id).executeTakeFirst();
+    const clean = counts !== undefined && counts.failed_logins === 0 && counts.lockout_count === 0 && counts.locked_out_until === null;
+    const accountOpen = clean || (await on
       .updateTable("users")
       .set({ failed_logins: 0, lockout_count: 0, locked_out_until: null })
       .where("id", "=", user.id)
       .where(notLockedOut("users"))
       .returning("id")
-      .executeTakeFirst();
+      .executeTakeFirst()) !== undefined;
     if (!accountOpen && !standing.familiar) return false;
     const now = isoNow();
     const sourceOpen = await on
