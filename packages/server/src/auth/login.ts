@@ -125,8 +125,7 @@ export class LoginService {
   ) {}
 
   async login(loginName: string, password: string, sourceIp: string): Promise<TokenResponse> {
-    const user = await this.users.findByLoginName(loginName);
-    const standing = await this.standing(user, sourceIp);
+    const { user, standing, bySystemAdministrator } = await this.account(loginName, sourceIp);
     const actor = anonymous(sourceIp);
     // Always verify, even for an unknown user, so the answer takes the same time either way.
     let passwordMatches: boolean;
@@ -150,7 +149,6 @@ export class LoginService {
       await this.wrongPassword(user, standing, actor, "auth.login", refusal ?? "wrong-password");
       throw invalidCredentials();
     }
-    const bySystemAdministrator = await this.madeBySystemAdministrator(user);
     // A password or directory that a system administrator did not set up does not open an account that holds the role (role-rules.ts).
     const refused = refusal ?? (!bySystemAdministrator && (await this.users.roleNames(user)).includes(SYSTEM_ADMINISTRATOR) ? NOT_MADE_BY_SYSTEM_ADMINISTRATOR : null);
     if (refused) {
@@ -244,11 +242,36 @@ export class LoginService {
     return isoAfter(-this.lockout.familiarDays * 86_400);
   }
 
+  /**
+   * The account of a login name, what it knows of this address, and whether a system administrator
+   * made its way in: the password (set by one, or changed by its owner from one that was), or for a
+   * directory's user the directory's configuration (role-rules.ts madeBySystemAdministrator). One
+   * statement: a login's round trips to the store are much of its cost.
+   */
+  private async account(loginName: string, source: string): Promise<{ user: UserRow | undefined; standing: Standing; bySystemAdministrator: boolean }> {
+    const row = await this.db
+      .selectFrom("users")
+      .leftJoin("login_sources", (join) => join.onRef("login_sources.user_id", "=", "users.id").on("login_sources.source", "=", source))
+      .leftJoin("directories", "directories.id", "users.directory_id")
+      .selectAll("users")
+      .select(["login_sources.locked_out_until as source_locked_out_until", "login_sources.last_success_at as source_last_success_at", "directories.by_system_administrator as directory_by_system_administrator"])
+      .where("users.login_key", "=", fold(loginName))
+      .executeTakeFirst();
+    if (!row) return { user: undefined, standing: this.standingOf(source, undefined), bySystemAdministrator: false };
+    const { source_locked_out_until, source_last_success_at, directory_by_system_administrator, ...user } = row;
+    return {
+      user,
+      standing: this.standingOf(source, { locked_out_until: source_locked_out_until, last_success_at: source_last_success_at }),
+      bySystemAdministrator: (user.directory_id === null ? user.password_by_system_administrator : directory_by_system_administrator) === 1,
+    };
+  }
+
   /** What the account knows of this address (nothing, for an unknown account). */
-  private async standing(user: UserRow | undefined, source: string): Promise<Standing> {
-    const row = user
-      ? await this.db.selectFrom("login_sources").select(["locked_out_until", "last_success_at"]).where("user_id", "=", user.id).where("source", "=", source).executeTakeFirst()
-      : undefined;
+  private async standing(user: UserRow, source: string): Promise<Standing> {
+    return this.standingOf(source, await this.db.selectFrom("login_sources").select(["locked_out_until", "last_success_at"]).where("user_id", "=", user.id).where("source", "=", source).executeTakeFirst());
+  }
+
+  private standingOf(source: string, row: { locked_out_until: string | null; last_success_at: string | null } | undefined): Standing {
     return {
       source,
       familiar: !!row?.last_success_at && row.last_success_at > this.familiarSince(),
@@ -287,17 +310,6 @@ export class LoginService {
       .returning("user_id")
       .executeTakeFirst();
     return sourceOpen !== undefined;
-  }
-
-  /**
-   * Whether a system administrator made this password login's way in: the password (set by one, or
-   * changed by its owner from one that was), or for a directory's user the directory's configuration
-   * (role-rules.ts madeBySystemAdministrator).
-   */
-  private async madeBySystemAdministrator(user: UserRow): Promise<boolean> {
-    if (user.directory_id === null) return user.password_by_system_administrator === 1;
-    const directory = await this.db.selectFrom("directories").select("by_system_administrator").where("id", "=", user.directory_id).executeTakeFirst();
-    return directory?.by_system_administrator === 1;
   }
 
   /** A wrong password: counts toward the lockouts, and records the failure and any lockout it caused. */

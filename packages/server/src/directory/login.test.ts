@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
 import { Attribute, Change, type Client } from "ldapts";
+import { createSecurityAdministrator, groupId } from "../test-support/accounts.js";
 import { directoryConfig, startDirectory, syncAndWait } from "../test-support/directories.js";
 import { DIRECTORY_SERVICE_PASSWORD, DIRECTORY_USER_PASSWORD, generatedName, type DirectoryTree } from "../test-support/directory-trees.js";
 import { describeEachStore } from "../test-support/server.js";
@@ -47,6 +48,19 @@ describeEachStore("login by directory bind", (server) => {
     assert.deepEqual(wrong.body, unknown.body);
     // The login name is matched without regard to case, as for local users.
     assert.equal((await login("IVAN", DIRECTORY_USER_PASSWORD)).status, 200);
+  });
+
+  it("refuses the system-administrator role through a directory a system administrator did not configure last", async () => {
+    const { token: securityAdmin } = await createSecurityAdministrator(server(), token, "bind-secadmin");
+    const promoted = generatedName(11);
+    assert.equal((await server().api("PUT", `/security/v1/external-user-storage/${id}`, { token: securityAdmin, body: { priority: 3 } })).status, 200);
+    const administrators = await groupId(server(), token, "administrators");
+    assert.equal((await api("PUT", `/security/v1/users/${(await user(promoted)).id}/user-groups/${administrators}`)).status, 204);
+    assert.equal((await login(promoted, DIRECTORY_USER_PASSWORD)).status, 401, "a security administrator's directory opens no system administrator's account");
+    assert.equal((await login(generatedName(12), DIRECTORY_USER_PASSWORD)).status, 200, "its other users log in");
+    assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { priority: 1 })).status, 200);
+    assert.equal((await login(promoted, DIRECTORY_USER_PASSWORD)).status, 200, "configured by a system administrator since");
+    assert.equal((await api("DELETE", `/security/v1/users/${(await user(promoted)).id}/user-groups/${administrators}`)).status, 204);
   });
 
   it("logs in more users at once than it keeps bind connections for: the rest wait for one", async () => {
