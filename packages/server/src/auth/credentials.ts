@@ -9,9 +9,21 @@ import type { HashPriority, PasswordHasher } from "./passwords.js";
  * the same for every account.
  */
 export interface CredentialCheck {
-  /** True when `password` is the account's. Without an account it still does a check's work, so both answers take the same time. */
-  verify(user: UserRow | undefined, password: string, priority?: HashPriority): Promise<boolean>;
+  /** Whether `password` is the account's. Without an account it still does a check's work, so both answers take the same time. */
+  verify(user: UserRow | undefined, password: string, priority?: HashPriority): Promise<Verdict>;
 }
+
+export interface Verdict {
+  matches: boolean;
+  /**
+   * A system administrator made this way in (role-rules.ts madeBySystemAdministrator): set the
+   * password (or its owner changed it from one that was), or saved the directory configuration the
+   * check used, read with it, so that one saved between the check and this answer cannot be mixed in.
+   */
+  bySystemAdministrator: boolean;
+}
+
+export const REFUSED: Verdict = { matches: false, bySystemAdministrator: false };
 
 /**
  * Passwords kept in the store as argon2id hashes, or as another system's hash brought by an import
@@ -24,7 +36,7 @@ export function localCredentials(hasher: PasswordHasher, rehash: (user: UserRow,
       const stored = user?.password_hash ?? null;
       const matches = await hasher.verify(stored, password, priority);
       if (matches && stored !== null && hasher.needsRehash(stored)) await rehash(user!, stored, await hasher.hash(password));
-      return matches;
+      return { matches, bySystemAdministrator: user?.password_by_system_administrator === 1 };
     },
   };
 }

@@ -125,12 +125,13 @@ export class LoginService {
   ) {}
 
   async login(loginName: string, password: string, sourceIp: string): Promise<TokenResponse> {
-    const { user, standing, bySystemAdministrator } = await this.account(loginName, sourceIp);
+    const { user, standing } = await this.account(loginName, sourceIp);
     const actor = anonymous(sourceIp);
     // Always verify, even for an unknown user, so the answer takes the same time either way.
     let passwordMatches: boolean;
+    let bySystemAdministrator: boolean;
     try {
-      passwordMatches = await this.credentials.verify(user, password, { familiar: standing.familiar });
+      ({ matches: passwordMatches, bySystemAdministrator } = await this.credentials.verify(user, password, { familiar: standing.familiar }));
     } catch (error) {
       // A directory that cannot be reached, or whose configuration refuses the only connection it
       // answers on (insecure): the same refusal, no wrong password counted. (A local account's
@@ -187,7 +188,7 @@ export class LoginService {
    */
   async confirmPassword(user: UserRow, password: string, actor: Actor): Promise<boolean> {
     const standing = await this.standing(user, actor.sourceIp ?? "");
-    const matches = await this.credentials.verify(user, password, { familiar: standing.familiar });
+    const { matches } = await this.credentials.verify(user, password, { familiar: standing.familiar });
     const refused = standing.lockedOut || loginRefusal(user, new Date(), standing) === "locked-out";
     if (matches && !refused && (await this.succeeded(user, standing))) return true;
     if (matches) await this.recordFailure(actor, "auth.reauthenticate", userTarget(user), "locked-out");
@@ -242,28 +243,18 @@ export class LoginService {
     return isoAfter(-this.lockout.familiarDays * 86_400);
   }
 
-  /**
-   * The account of a login name, what it knows of this address, and whether a system administrator
-   * made its way in: the password (set by one, or changed by its owner from one that was), or for a
-   * directory's user the directory's configuration (role-rules.ts madeBySystemAdministrator). One
-   * statement: a login's round trips to the store are much of its cost.
-   */
-  private async account(loginName: string, source: string): Promise<{ user: UserRow | undefined; standing: Standing; bySystemAdministrator: boolean }> {
+  /** The account of a login name and what it knows of this address, in one statement: a login's round trips to the store are much of its cost. */
+  private async account(loginName: string, source: string): Promise<{ user: UserRow | undefined; standing: Standing }> {
     const row = await this.db
       .selectFrom("users")
       .leftJoin("login_sources", (join) => join.onRef("login_sources.user_id", "=", "users.id").on("login_sources.source", "=", source))
-      .leftJoin("directories", "directories.id", "users.directory_id")
       .selectAll("users")
-      .select(["login_sources.locked_out_until as source_locked_out_until", "login_sources.last_success_at as source_last_success_at", "directories.by_system_administrator as directory_by_system_administrator"])
+      .select(["login_sources.locked_out_until as source_locked_out_until", "login_sources.last_success_at as source_last_success_at"])
       .where("users.login_key", "=", fold(loginName))
       .executeTakeFirst();
-    if (!row) return { user: undefined, standing: this.standingOf(source, undefined), bySystemAdministrator: false };
-    const { source_locked_out_until, source_last_success_at, directory_by_system_administrator, ...user } = row;
-    return {
-      user,
-      standing: this.standingOf(source, { locked_out_until: source_locked_out_until, last_success_at: source_last_success_at }),
-      bySystemAdministrator: (user.directory_id === null ? user.password_by_system_administrator : directory_by_system_administrator) === 1,
-    };
+    if (!row) return { user: undefined, standing: this.standingOf(source, undefined) };
+    const { source_locked_out_until, source_last_success_at, ...user } = row;
+    return { user, standing: this.standingOf(source, { locked_out_until: source_locked_out_until, last_success_at: source_last_success_at }) };
   }
 
   /** What the account knows of this address (nothing, for an unknown account). */

@@ -1,4 +1,4 @@
-import type { CredentialCheck } from "../auth/credentials.js";
+import { REFUSED, type CredentialCheck, type Verdict } from "../auth/credentials.js";
 import type { SecretBox } from "../auth/secret-box.js";
 import { DomainError } from "../domain/errors.js";
 import type { DirectoryQueries } from "../storage/directory-queries.js";
@@ -44,6 +44,8 @@ class DirectoryPool {
   constructor(
     readonly d: Directory,
     private readonly bindPassword: string | null,
+    /** A system administrator saved this version of the configuration (role-rules.ts madeBySystemAdministrator). */
+    readonly bySystemAdministrator: boolean,
   ) {}
 
   /** The entries of `filter` under the user search base, through the service connection (opened again once if it was lost). */
@@ -158,17 +160,20 @@ export function directoryCredentials(queries: DirectoryQueries, secrets: SecretB
     if (current && current.d.version === row.version) return current;
     await current?.close();
     const d = toDirectory(row);
-    const pool = new DirectoryPool(d, d.sealedBindPassword === null ? null : secrets.open(d.sealedBindPassword));
+    const pool = new DirectoryPool(d, d.sealedBindPassword === null ? null : secrets.open(d.sealedBindPassword), row.by_system_administrator === 1);
     pools.set(directoryId, pool);
     return pool;
   }
 
-  /** The check of an imported user's password; throws DomainError("unavailable") when the directory cannot be reached. */
-  async function verify(user: UserRow, password: string): Promise<boolean> {
+  /**
+   * The check of an imported user's password, with whether a system administrator saved the
+   * configuration it was checked with; throws DomainError("unavailable") when the directory cannot be reached.
+   */
+  async function verify(user: UserRow, password: string): Promise<Verdict> {
     // An empty password is an "unauthenticated bind" (RFC 4513), which directories accept: never a login.
-    if (password === "" || user.directory_id === null || user.directory_key === null) return false;
+    if (password === "" || user.directory_id === null || user.directory_key === null) return REFUSED;
     const pool = await poolOf(user.directory_id);
-    if (!pool) return false;
+    if (!pool) return REFUSED;
     const { d } = pool;
     try {
       const entries = await pool.lookup(`(&${d.userFilter}(${d.attributeMapping.loginName}=${escapeFilterValue(user.login_name)}))`);
@@ -179,7 +184,7 @@ export function directoryCredentials(queries: DirectoryQueries, secrets: SecretB
         await queries.setReachability(d.id, null, isoNow());
         pool.reachableNotedAt = Date.now();
       }
-      return ok;
+      return { matches: ok, bySystemAdministrator: pool.bySystemAdministrator };
     } catch (error) {
       if (!(error instanceof DirectoryError)) throw error;
       pool.reachableNotedAt = 0;
