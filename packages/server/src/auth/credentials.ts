@@ -14,16 +14,16 @@ export interface CredentialCheck {
 }
 
 export interface Verdict {
-  matches: boolean;
+  readonly matches: boolean;
   /**
    * A system administrator made this way in (role-rules.ts madeBySystemAdministrator): set the
    * password (or its owner changed it from one that was), or saved the directory configuration the
    * check used, read with it, so that one saved between the check and this answer cannot be mixed in.
    */
-  bySystemAdministrator: boolean;
+  readonly bySystemAdministrator: boolean;
 }
 
-export const REFUSED: Verdict = { matches: false, bySystemAdministrator: false };
+export const REFUSED: Verdict = Object.freeze({ matches: false, bySystemAdministrator: false });
 
 /**
  * Passwords kept in the store as argon2id hashes, or as another system's hash brought by an import
