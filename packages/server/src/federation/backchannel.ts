@@ -92,7 +92,7 @@ function logoutTokenProblem(error: unknown): string {
 async function verifyLogoutToken(jwks: JwksCache, p: Provider, logoutToken: string): Promise<Record<string, unknown>> {
   let claims: Record<string, unknown>;
   try {
-    ({ payload: claims } = await jwtVerify(logoutToken, jwks.keysOf(p.config.jwksUrl), {
+    ({ payload: claims } = await jwtVerify(logoutToken, jwks.keysOf(p.config.jwksUrl, "logout-token"), {
       issuer: p.config.issuer,
       audience: p.clientId,
       algorithms: SIGNING_ALGORITHMS,

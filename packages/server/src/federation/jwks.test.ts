@@ -9,16 +9,19 @@ let server: Server;
 let reads = 0;
 let up = false;
 let jwk: JWK;
+/** The keys the provider publishes. */
+let published: JWK[];
 let token: string;
 let url: string;
 
 before(async () => {
   const { privateKey, publicKey } = await generateKeyPair("ES256");
   jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" };
+  published = [jwk];
   token = await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "k1" }).sign(privateKey);
   server = createServer((_request, response) => {
     reads++;
-    response.writeHead(up ? 200 : 500, { "content-type": "application/json" }).end(up ? JSON.stringify({ keys: [jwk] }) : "{}");
+    response.writeHead(up ? 200 : 500, { "content-type": "application/json" }).end(up ? JSON.stringify({ keys: published }) : "{}");
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
@@ -27,26 +30,43 @@ after(() => server.close());
 
 it("does not read a provider's keys again within the cooldown after a read failed (tokens are refused as unreachable meanwhile, the first too), then reads them", async () => {
   const cache = new JwksCache(1);
-  for (let i = 0; i < 21; i++) await assert.rejects(jwtVerify(token, cache.keysOf(url)), errors.JWKSTimeout);
+  for (let i = 0; i < 21; i++) await assert.rejects(jwtVerify(token, cache.keysOf(url, "id-token")), errors.JWKSTimeout);
   assert.equal(reads, 1, "one read for 21 tokens");
   up = true;
   await new Promise((resolve) => setTimeout(resolve, 1100));
-  await jwtVerify(token, cache.keysOf(url));
+  await jwtVerify(token, cache.keysOf(url, "id-token"));
   assert.equal(reads, 2);
 });
 
 it("keys read before still verify while a new read fails (a token with a made-up key id made it read again)", async () => {
   up = true;
   const cache = new JwksCache(1);
-  await jwtVerify(token, cache.keysOf(url));
+  await jwtVerify(token, cache.keysOf(url, "id-token"));
   const before = reads;
   up = false;
   const { privateKey } = await generateKeyPair("ES256");
   const madeUp = await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "made-up" }).sign(privateKey);
   // jose reads again for an unknown key id once its own cooldown (here: 1 s) is over.
   await new Promise((resolve) => setTimeout(resolve, 1100));
-  await assert.rejects(jwtVerify(madeUp, cache.keysOf(url)));
+  await assert.rejects(jwtVerify(madeUp, cache.keysOf(url, "id-token")));
   assert.equal(reads, before + 1);
-  await jwtVerify(token, cache.keysOf(url));
+  await jwtVerify(token, cache.keysOf(url, "id-token"));
   assert.equal(reads, before + 1, "not read again within the cooldown");
+});
+
+it("a made-up key id in a token anyone may send does not hold the provider's rotated key from ID tokens", async () => {
+  up = true;
+  published = [jwk];
+  const cache = new JwksCache(1);
+  await jwtVerify(token, cache.keysOf(url, "id-token"));
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  // A logout token with a made-up key id, posted just before the provider rotates its keys.
+  const { privateKey: made } = await generateKeyPair("ES256");
+  const madeUp = await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "made-up" }).sign(made);
+  await assert.rejects(jwtVerify(madeUp, cache.keysOf(url, "logout-token")), errors.JWKSNoMatchingKey);
+  const { privateKey, publicKey } = await generateKeyPair("ES256");
+  published = [{ ...(await exportJWK(publicKey)), kid: "k2", alg: "ES256" }, jwk];
+  const rotated = await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "k2" }).sign(privateKey);
+  await jwtVerify(rotated, cache.keysOf(url, "id-token"));
+  published = [jwk];
 });

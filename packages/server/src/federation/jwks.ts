@@ -10,32 +10,39 @@ const TOKEN_FAILURES = [errors.JWKSNoMatchingKey, errors.JWKSMultipleMatchingKey
  * failed (unreachable, an error status, not a key set) is not tried again within the cooldown either
  * (jose's own cooldown starts only at a success): meanwhile the keys read last still verify what they
  * signed, and without any the provider counts as unreachable (a 503, not a refused token).
+ *
+ * Tokens anyone may send (back-channel logout tokens) and ID tokens the provider handed us itself at
+ * its token endpoint keep sets and cooldowns apart: else a made-up key id, posted just before the
+ * provider rotates its keys, would hold the new key from every login for a cooldown.
  */
+export type KeysFor = "id-token" | "logout-token";
+
 export class JwksCache {
   private readonly sets = new Map<string, JWTVerifyGetKey>();
   private readonly failedAt = new Map<string, number>();
 
   constructor(private readonly cooldownSeconds: number) {}
 
-  keysOf(jwksUrl: string): JWTVerifyGetKey {
-    let set = this.sets.get(jwksUrl);
+  keysOf(jwksUrl: string, use: KeysFor): JWTVerifyGetKey {
+    const id = `${use} ${jwksUrl}`;
+    let set = this.sets.get(id);
     if (!set) {
       const remote = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: this.cooldownSeconds * 1000, cacheMaxAge: 600_000, timeoutDuration: 10_000 });
       set = async (header, token) => {
-        const failed = this.failedAt.get(jwksUrl);
+        const failed = this.failedAt.get(id);
         if (failed === undefined || Date.now() - failed >= this.cooldownSeconds * 1000) {
           try {
             return await remote(header, token);
           } catch (error) {
             if (TOKEN_FAILURES.some((kind) => error instanceof kind)) throw error;
-            this.failedAt.set(jwksUrl, Date.now());
+            this.failedAt.set(id, Date.now());
           }
         }
         const known = remote.jwks();
         if (known) return createLocalJWKSet(known)(header, token);
         throw new errors.JWKSTimeout("the provider's keys cannot be read now");
       };
-      this.sets.set(jwksUrl, set);
+      this.sets.set(id, set);
     }
     return set;
   }

@@ -224,7 +224,7 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
           }),
         );
         // Signatures are always checked, against the provider's published keys.
-        await jwtVerify(tokens.id_token!, jwks.keysOf(p.config.jwksUrl), { issuer: p.config.issuer, audience: p.clientId, algorithms: SIGNING_ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_SECONDS, maxTokenAge: PENDING_SECONDS });
+        await jwtVerify(tokens.id_token!, jwks.keysOf(p.config.jwksUrl, "id-token"), { issuer: p.config.issuer, audience: p.clientId, algorithms: SIGNING_ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_SECONDS, maxTokenAge: PENDING_SECONDS });
         const claims: Record<string, unknown> = { ...tokens.claims()! };
         const userInfo = p.config.userInfoUrl && missingClaims(p.config, claims) ? await atProvider(oidc.fetchUserInfo(configuration, tokens.access_token, claims.sub as string)) : {};
         const identity = identityOf(p.config, claims, userInfo);

@@ -74,6 +74,11 @@ function innerFailure(error: oidc.ClientError): { message: string; claim?: strin
   return { message: typeof inner?.message === "string" ? inner.message : error.message, claim: inner?.cause?.claim };
 }
 
+/** The attribute of a JSON answer (userinfo's `sub`) whose comparison failed, where oauth4webapi names one. */
+function innerAttribute(error: oidc.ClientError): unknown {
+  return (error.cause as { cause?: { attribute?: unknown } } | undefined)?.cause?.attribute;
+}
+
 /** Which check an openid-client or jose failure is, as the error the route answers (unknown failures are rethrown). */
 export function classify(error: unknown): DomainError {
   if (error instanceof DomainError) return error;
@@ -91,6 +96,7 @@ export function classify(error: unknown): DomainError {
     if (missing) return claimMissing(missing);
     if (/"alg" header parameter/.test(message)) return badAlgorithm();
     if (/"id_token" property/.test(message)) return checkFailed("id-token-missing", "the provider sent no ID token");
+    if (error.code === "OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED" && innerAttribute(error) === "sub") return checkFailed("userinfo-subject-mismatch", "the ID token and the provider's user information are of two different users");
     if (error.code === "OAUTH_RESPONSE_IS_NOT_CONFORM" || error.code === "OAUTH_RESPONSE_IS_NOT_JSON") return checkFailed("token-response-invalid", "the provider's token endpoint gave an answer that is not one (see the server log)");
     return malformed();
   }

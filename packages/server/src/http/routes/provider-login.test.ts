@@ -267,6 +267,8 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       ["id-token-unknown-key", (t) => resign(corp, t, {}, foreign), /signed with a key the provider does not publish/],
       ["id-token-iat", (t) => resign(corp, t, { iat: now + 3600, exp: now + 7200 }), /time of issue is too far in the past or in the future/],
       ["id-token-sub-missing", (t) => resign(corp, t, { sub: undefined }), /has no sub claim/],
+      // Without its groups claim the ID token is completed from userinfo, which names the user the provider logged in.
+      ["userinfo-subject-mismatch", (t) => resign(corp, t, { sub: "another-sub", groups: undefined }), /the ID token and the provider's user information are of two different users/],
     ];
     const refusals = async () => (await audit("auth.provider-login")).filter((e) => e.outcome === "failure" && cases.some(([reason]) => e.details.reason === reason)).length;
     const before = await refusals();
