@@ -2,7 +2,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -641,6 +642,25 @@ describe("details found by trying it", () => {
     const isDir = await ecm(["export", "--file", dir]);
     assert.match(isDir.stderr, new RegExp(`ecm: cannot write ${dir}: it is a directory\n$`));
     assert.deepEqual(readdirSync(home).filter((n) => n.endsWith(".tmp")), []);
+    assert.equal((await ecm(["export", "--file", ""])).code, 2);
+  });
+
+  test("export --file writes through a symbolic link (the link stays) and into a pipe (never replaced by a file)", async () => {
+    const dir = join(home, "through");
+    mkdirSync(join(dir, "real"), { recursive: true });
+    const link = join(dir, "link.json");
+    symlinkSync(join(dir, "real", "export.json"), link);
+    ok(await ecm(["export", "--file", link]));
+    assert.ok(lstatSync(link).isSymbolicLink(), "the link stays");
+    assert.ok(Array.isArray(JSON.parse(readFileSync(join(dir, "real", "export.json"), "utf8")).users));
+    ok(await ecm(["export", "--file", link])); // a link to a file that exists now
+    assert.ok(lstatSync(link).isSymbolicLink());
+    const pipe = join(dir, "pipe");
+    await promisify(execFile)("mkfifo", [pipe]);
+    const read = readFile(pipe, "utf8");
+    ok(await ecm(["export", "--file", pipe]));
+    assert.ok(Array.isArray(JSON.parse(await read).users), "the reader got the export");
+    assert.ok(lstatSync(pipe).isFIFO(), "still a pipe");
   });
 });
 

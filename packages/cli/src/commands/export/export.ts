@@ -1,4 +1,5 @@
 import { noMoreArgs, str } from "../../args.js";
+import { UsageError } from "../../errors.js";
 import type { Command, Ctx } from "../../command.js";
 import { findGroup } from "../../lookup.js";
 import { formatBytes, Progress } from "../../output.js";
@@ -23,6 +24,8 @@ export const exportCommand: Command = {
 
 async function exportAll(ctx: Ctx): Promise<void> {
   const groups = (ctx.values.group as string[] | undefined) ?? [];
+  const file = str(ctx.values, "file");
+  if (file === "") throw new UsageError("--file needs a path (leave it out to write to standard output)");
   const ecm = ctx.ecm();
   const sec = ecm.security;
   const guids: string[] = [];
@@ -32,7 +35,6 @@ async function exportAll(ctx: Ctx): Promise<void> {
   const total = tty && guids.length === 0 ? await sec.countUsers() : 0;
   const progress = new Progress(ctx.io.stderr, "Exporting", total);
   progress.line(`exporting from ${ecm.baseUrl}${groups.length ? ` (groups: ${groups.join(", ")})` : ""}`);
-  const file = str(ctx.values, "file");
   const selected = guids.length > 0 ? guids : null;
   const sink = new ExportSink(ctx.io.stdout, file);
   let summary: string;

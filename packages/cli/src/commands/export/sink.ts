@@ -1,4 +1,4 @@
-import { closeSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, lstatSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { openPrivateTemp } from "../../config.js";
 import { CliError, ExitCode } from "../../errors.js";
 import type { Writer } from "../../output.js";
@@ -14,18 +14,45 @@ const FILE_ERRORS: Record<string, string> = {
 };
 
 /**
- * Where export output goes: standard output (waiting when the pipe is full) or a file created 0600
- * under a temporary name and renamed when complete, so a failed export leaves no partial file.
+ * The file an export replaces: the one a symbolic link names (the link stays), or none where the path
+ * is not a regular file (a pipe, a device, a link to nothing yet), which is written to as it is.
+ */
+function replacedFile(file: string): string | null {
+  let path: string;
+  try {
+    path = realpathSync(file);
+  } catch {
+    // Not there yet: created, unless it is a link to nothing yet (written through, which creates its target).
+    try {
+      return lstatSync(file).isSymbolicLink() ? null : file;
+    } catch {
+      return file;
+    }
+  }
+  return statSync(path).isFile() ? path : null;
+}
+
+/**
+ * Where export output goes: standard output (waiting when the pipe is full), or a file created 0600
+ * under a temporary name and renamed over the file when complete, so a failed export leaves no
+ * partial file. A pipe or a device given as the file is written to, never replaced.
  */
 export class ExportSink {
   #fd: number | undefined;
+  /** The temporary file renamed over `#target` when complete ("" when writing to the path itself). */
   #tmp = "";
+  #target = "";
   #pending = "";
   constructor(
     readonly out: Writer,
     readonly file: string | undefined,
   ) {
-    if (file) ({ tmp: this.#tmp, fd: this.#fd } = this.#onFile(() => openPrivateTemp(file)));
+    if (file === undefined) return;
+    this.#onFile(() => {
+      const target = replacedFile(file);
+      if (target === null) this.#fd = openSync(file, "w");
+      else ({ tmp: this.#tmp, fd: this.#fd } = openPrivateTemp((this.#target = target)));
+    });
   }
 
   /** A failed file operation names the user's file (not the temporary one beside it) and removes the temporary. */
@@ -59,7 +86,8 @@ export class ExportSink {
     if (ok) await this.flush();
     if (this.#fd === undefined) return;
     closeSync(this.#fd);
-    if (ok) this.#onFile(() => renameSync(this.#tmp, this.file!));
+    if (!this.#tmp) return;
+    if (ok) this.#onFile(() => renameSync(this.#tmp, this.#target));
     else rmSync(this.#tmp, { force: true });
   }
 }
