@@ -396,6 +396,24 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
       for (const name of [kept, keptInBulk, added]) assert.deepEqual((await user(name)).groups, ["directory-engineers", "users"], `${name}, ${mode}`);
     }
   });
+
+  it("a mapping removed takes the memberships the sync made in its local group away at the next sync, a `changed` one too; those added by hand stay", async () => {
+    const members = async () => ((await api("GET", `/security/v1/user-groups/${mappedGroup}/members`)).body as any[]).map((u) => u.username).sort();
+    const byHand = [generatedName(2003), generatedName(2004), generatedName(4000)].sort();
+    const before = await members();
+    assert.ok(before.length > byHand.length + 10, "the sync filled the mapped group");
+    assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { groupMappings: [] })).status, 200);
+    const run = await sync({ mode: "changed" });
+    assert.equal(run.state, "succeeded", run.message);
+    assert.equal(run.left, before.length - byHand.length);
+    assert.deepEqual(await members(), byHand);
+    const events = (await api("GET", `/security/v1/audit-events?action=group.member.remove&max=1000`)).body as any[];
+    assert.ok(events.some((e) => e.actor === "directory:openldap directory" && e.details.groups.some((g: { groupId: string }) => g.groupId === mappedGroup)), "audited");
+    // Mapped again, the next sync fills it again.
+    assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { groupMappings: [{ groupDn: tree.groupDn("engineering"), localGroupId: mappedGroup }] })).status, 200);
+    assert.equal((await sync({ mode: "full" })).state, "succeeded");
+    assert.deepEqual(await members(), before);
+  });
 });
 
 /** Replaces one member DN of a group by another. */

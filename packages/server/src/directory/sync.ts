@@ -202,6 +202,10 @@ export class DirectorySync {
   private mapped = new Map<number, number[]>();
   /** Groups whose memberships this directory decides: its own and the mapped local ones. */
   private managed: number[] = [];
+  /** The local groups groupMappings fill (recorded when the run completes). */
+  private mappedLocal: number[] = [];
+  /** Local groups the last completed sync filled and this one does not: the memberships it made there go. */
+  private dropped: number[] = [];
   /** The managed groups' ids and names, as audit events name them. */
   private groupNames = new Map<number, { uuid: string; name: string }>();
   private usersGroupId: number | undefined;
@@ -239,6 +243,7 @@ export class DirectorySync {
       const incremental = this.o.mode === "changed" && previous !== null && (previous.attribute !== "uSNChanged" || sameServer(previous, connection.url));
       await this.syncGroups(incremental ? previous : null);
       await this.loadGraph();
+      await this.dropUnmapped();
       const userFilter = incremental ? `(&${d.userFilter}(${previous.attribute}>=${escapeFilterValue(previous.value)}))` : d.userFilter;
       for await (const page of connection.search(d.userSearchBase ?? d.baseDn, userFilter, userAttributes(d), binaryAttributes(d))) {
         await this.syncUsers(page);
@@ -250,7 +255,7 @@ export class DirectorySync {
       await this.o.store.dialect.settleBulkWrites(this.db);
       const mark = startMark ?? this.maxMark ?? previous?.value ?? null;
       const highWater = mark === null ? null : JSON.stringify({ attribute: changeAttribute(d), value: mark, server: serverOf(connection.url) } satisfies HighWater);
-      await this.finish("succeeded", message, async (trx) => queries.recordCompleted(trx, d.id, this.o.mode, new Date(startedAt).toISOString(), highWater));
+      await this.finish("succeeded", message, async (trx) => queries.recordCompleted(trx, d.id, this.o.mode, new Date(startedAt).toISOString(), highWater, this.mappedLocal));
       return { state: "succeeded", counts: this.counts, problems: this.problems, message };
     } catch (error) {
       const message = error instanceof DirectoryError ? error.message : `The sync stopped: ${(error as Error)?.message ?? String(error)}`;
@@ -542,7 +547,10 @@ export class DirectorySync {
       else if (target === undefined) this.problem(m.groupDn, `The local group ${m.localGroupId} of groupMappings does not exist.`, false);
       else this.mapped.set(source, [...(this.mapped.get(source) ?? []), target]);
     }
-    this.managed = [...new Set([...groups.map((g) => g.id), ...[...this.mapped.values()].flat()])];
+    this.mappedLocal = [...new Set([...this.mapped.values()].flat())].sort((a, b) => a - b);
+    this.managed = [...new Set([...groups.map((g) => g.id), ...this.mappedLocal])];
+    const filledBefore = (await this.o.queries.state(d.id))?.mapped_groups;
+    this.dropped = filledBefore ? (JSON.parse(filledBefore) as number[]).filter((id) => !this.managed.includes(id)) : [];
     this.groupNames = new Map([...groups, ...locals].map((g) => [g.id, { uuid: g.uuid, name: g.name }]));
     this.usersGroupId = (await this.db.selectFrom("groups").select("id").where("name_key", "=", USERS_GROUP).where("builtin", "=", 1).executeTakeFirst())?.id;
     this.directories = new Map((await this.o.queries.list()).map((row) => [row.id, toDirectory(row)]));
@@ -745,7 +753,8 @@ export class DirectorySync {
     const existingIds = batch.flatMap((m) => existing.get(m.key)?.id ?? []);
     /** Each user's memberships in the groups this directory decides: group → the directory whose sync made it (null: by hand). */
     const current = new Map<number, Map<number, number | null>>();
-    for (const r of await this.o.queries.memberships(existingIds, this.managed)) current.set(r.user_id, (current.get(r.user_id) ?? new Map()).set(r.group_id, r.synced_by));
+    // The groups dropped from the mappings too: what the sync made there is had, and not wanted.
+    for (const r of await this.o.queries.memberships(existingIds, [...this.managed, ...this.dropped])) current.set(r.user_id, (current.get(r.user_id) ?? new Map()).set(r.group_id, r.synced_by));
     const now = isoNow();
 
     // What changes for the users there are: fields, and memberships in the groups this directory decides.
@@ -930,15 +939,34 @@ export class DirectorySync {
     if (this.affected !== null && this.affected.size === 0) return;
     this.takenOver = new Map();
     const batches = this.affected === null ? this.allUsers() : this.usersByDn([...this.affected]);
-    for await (const users of batches) {
-      const batch: MappedUser[] = users.map((u) => ({
-        key: u.directory_key!, dn: u.dn ?? "", dnKey: u.dn_key ?? "", username: u.username, loginName: u.login_name, firstName: u.first_name, lastName: u.last_name,
-        displayName: u.display_name, email: u.email, enabled: u.enabled === 1, changePassword: u.change_password === 1,
-      }));
-      // Only memberships change here: the names stay as stored.
-      await this.writeBatch(batch, new Map(users.map((u) => [u.directory_key!, u])), new Map(users.map((u) => [u.directory_key!, storedNames(u)])), false);
-      await this.step();
+    for await (const users of batches) await this.recheckMemberships(users);
+  }
+
+  /**
+   * A mapping removed since the last completed sync, or one whose directory group is gone: the
+   * memberships the sync made in its local group are removed from every user of the directory (a
+   * full sync would reach only those it reads, a `changed` one only those that changed).
+   */
+  private async dropUnmapped(): Promise<void> {
+    if (this.dropped.length === 0) return;
+    this.takenOver = new Map();
+    for (let after = 0; ; ) {
+      const users = await this.o.queries.usersSyncedInto(this.d.id, this.dropped, after, this.d.pageSize);
+      if (users.length === 0) return;
+      await this.recheckMemberships(users);
+      after = users[users.length - 1]!.id;
     }
+  }
+
+  /** Stored users' memberships brought to what the graph says (their other fields are as the last sync left them). */
+  private async recheckMemberships(users: SyncedUser[]): Promise<void> {
+    const batch: MappedUser[] = users.map((u) => ({
+      key: u.directory_key!, dn: u.dn ?? "", dnKey: u.dn_key ?? "", username: u.username, loginName: u.login_name, firstName: u.first_name, lastName: u.last_name,
+      displayName: u.display_name, email: u.email, enabled: u.enabled === 1, changePassword: u.change_password === 1,
+    }));
+    // Only memberships change here: the names stay as stored.
+    await this.writeBatch(batch, new Map(users.map((u) => [u.directory_key!, u])), new Map(users.map((u) => [u.directory_key!, storedNames(u)])), false);
+    await this.step();
   }
 
   private async *usersByDn(keys: string[]): AsyncGenerator<SyncedUser[]> {

@@ -119,11 +119,15 @@ export function createDirectoryQueries(db: Kysely<Database>) {
       await on.updateTable("directory_sync_state").set({ lease_owner: null, lease_until: null }).where("directory_id", "=", directoryId).where("lease_owner", "=", owner).execute();
     },
 
-    /** After a run that completed: its mode's start time and, when it has one, the next high-water mark. */
-    async recordCompleted(on: Kysely<Database>, directoryId: number, mode: "full" | "changed", startedAt: string, highWater: string | null): Promise<void> {
+    /** After a run that completed: its mode's start time, when it has one the next high-water mark, and the local groups its mappings filled. */
+    async recordCompleted(on: Kysely<Database>, directoryId: number, mode: "full" | "changed", startedAt: string, highWater: string | null, mappedGroups: readonly number[]): Promise<void> {
       await on
         .updateTable("directory_sync_state")
-        .set({ ...(mode === "full" ? { last_full_at: startedAt, last_changed_at: startedAt } : { last_changed_at: startedAt }), ...(highWater === null ? {} : { high_water: highWater }) })
+        .set({
+          ...(mode === "full" ? { last_full_at: startedAt, last_changed_at: startedAt } : { last_changed_at: startedAt }),
+          ...(highWater === null ? {} : { high_water: highWater }),
+          mapped_groups: JSON.stringify(mappedGroups),
+        })
         .where("directory_id", "=", directoryId)
         .execute();
     },
@@ -339,6 +343,24 @@ export function createDirectoryQueries(db: Kysely<Database>) {
      * planners probe every (user, group) pair, or walk the groups' whole member lists, a cost that
      * grows with the directory.
      */
+    /** The directory's users (ids after `afterId`, in order) with a membership its sync made in one of `groupIds`. */
+    async usersSyncedInto(directoryId: number, groupIds: readonly number[], afterId: number, limit: number): Promise<SyncedUser[]> {
+      const ids = db
+        .selectFrom("group_members")
+        .select("group_members.user_id")
+        .where("group_members.group_id", "in", [...groupIds])
+        .where("group_members.synced_by", "=", directoryId);
+      return db
+        .selectFrom("users")
+        .select([...SYNCED_USER_COLUMNS])
+        .where("directory_id", "=", directoryId)
+        .where("id", "in", ids)
+        .where("id", ">", afterId)
+        .orderBy("id")
+        .limit(limit)
+        .execute();
+    },
+
     async memberships(userIds: readonly number[], groupIds: readonly number[]) {
       if (userIds.length === 0 || groupIds.length === 0) return [];
       const wanted = new Set(groupIds);

@@ -344,6 +344,8 @@ export interface DirectorySyncStateTable {
   unreachable_error: string | null;
   /** Why: "unreachable" (no connection, TLS failed) or "insecure" (a connection its configuration sends no passwords over). */
   unreachable_reason: string | null;
+  /** JSON array of the local groups' ids the last completed sync filled through groupMappings (migration 014h). */
+  mapped_groups: string | null;
 }
 
 /** API keys (auth/api-keys.ts): only a keyed hash of each secret is kept. */

@@ -31,6 +31,7 @@ import { hardeningMigration } from "./migrations/010-hardening.js";
 import { nfkcKeysMigration } from "./migrations/010d-nfkc-keys.js";
 import { administratorMadeMigration } from "./migrations/014f-administrator-made.js";
 import { auditTargetNamesMigration } from "./migrations/014g-audit-target-names.js";
+import { mappedGroupsMigration } from "./migrations/014h-mapped-groups.js";
 import { BusyRetryingKysely, busyCode, DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
 import type { JsonBody } from "./json-body.js";
 import { checkpointInBackground } from "./sqlite-checkpoints.js";
@@ -92,6 +93,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "010d-nfkc-keys": nfkcKeysMigration,
     "014f-administrator-made": administratorMadeMigration,
     "014g-audit-target-names": auditTargetNamesMigration(dialect),
+    "014h-mapped-groups": mappedGroupsMigration,
   };
 }
 
