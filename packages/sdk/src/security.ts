@@ -39,7 +39,7 @@ import type {
   UsersPage,
   UsersPageOptions,
 } from "./types.js";
-import { listQuery, USERS_PATH, UsersStream, usersQuery } from "./users-stream.js";
+import { checkListOptions, listQuery, USERS_PATH, UsersStream, usersQuery } from "./users-stream.js";
 
 /** A user given by guid or by any object carrying one (an ECMUser). */
 export type UserRef = string | { guid: string };
@@ -203,6 +203,7 @@ export class Security {
   usersPage(opts?: UsersPageOptions<false>): Promise<UsersPage<false>>;
   usersPage(opts?: UsersPageOptions): Promise<UsersPage>;
   async usersPage(opts?: UsersPageOptions): Promise<UsersPage> {
+    checkListOptions(opts, ["pageSize", "cursor"]);
     const pageSize = opts?.pageSize ?? 500;
     if (!Number.isInteger(pageSize) || pageSize < 1) throw new TypeError("pageSize must be a positive integer");
     const res = opts?.cursor
@@ -256,6 +257,7 @@ export class Security {
 
   /** Number of (matching) users. */
   async countUsers(opts?: Omit<UsersOptions, "extendedInfo">): Promise<number> {
+    checkListOptions(opts, []);
     const res = await this.#http.request("GET", "/security/v1/users/count", {
       query: usersQuery({ ...opts, extendedInfo: false }),
       ...call(opts),

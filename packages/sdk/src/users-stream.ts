@@ -12,6 +12,27 @@ import type { ECMUser, IterUsersOptions, UsersOptions } from "./types.js";
 
 export const USERS_PATH = "/security/v1/users";
 
+/** The options every users list takes. */
+const LIST_OPTIONS = ["extendedInfo", "search", "locked", "lockedOut", "groupId", "signal", "timeout"];
+const FLAGS = ["extendedInfo", "locked", "lockedOut"];
+
+/**
+ * A users list's options, checked: a name it does not take (a typo, the seed's `extended_info`) or a
+ * flag that is not a boolean would otherwise be dropped silently — plain users where extended ones
+ * were asked for. `more`: the names this call takes besides.
+ */
+export function checkListOptions(opts: object | undefined, more: readonly string[]): void {
+  if (opts === undefined) return;
+  if (opts === null || typeof opts !== "object") throw new TypeError("the options must be an object");
+  for (const [name, value] of Object.entries(opts)) {
+    if (!LIST_OPTIONS.includes(name) && !more.includes(name)) {
+      const camel = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+      throw new TypeError(`unknown option "${name}"${camel !== name && (LIST_OPTIONS.includes(camel) || more.includes(camel)) ? `; use ${camel}` : ""}`);
+    }
+    if (FLAGS.includes(name) && value !== undefined && typeof value !== "boolean") throw new TypeError(`${name} must be true or false`);
+  }
+}
+
 export function usersQuery(opts: UsersOptions | undefined): Record<string, string | number | boolean | undefined> {
   return {
     search: opts?.search === undefined || opts.search === "" ? undefined : opts.search,
@@ -48,6 +69,8 @@ export class UsersStream {
     readonly opts: IterUsersOptions | undefined,
     readonly retry: RetryPolicy,
   ) {
+    // pageSize: taken from scripts written for paged lists, and meaningless for one streamed answer.
+    checkListOptions(opts, ["after", "pageSize"]);
     this.#extended = opts?.extendedInfo === true;
     this.#after = opts?.after;
   }

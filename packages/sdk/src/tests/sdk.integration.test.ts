@@ -492,6 +492,26 @@ test("ECMSync returns plain values and a synchronous iterator", () => {
   }
 });
 
+test("the users lists refuse an option they do not take (the seed's extended_info) or a flag that is not a boolean, for both clients", async () => {
+  const ecm = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  await assert.rejects(ecm.security.users({ extended_info: true } as never), (e: unknown) => e instanceof TypeError && e.message === 'unknown option "extended_info"; use extendedInfo');
+  await assert.rejects(ecm.security.users({ extendedInfo: "yes" } as never), (e: unknown) => e instanceof TypeError && e.message === "extendedInfo must be true or false");
+  await assert.rejects(async () => {
+    for await (const u of ecm.security.iterUsers({ serach: "x" } as never)) assert.fail(`no user: ${u.username}`);
+  }, /unknown option "serach"/);
+  await assert.rejects(ecm.security.usersPage({ after: "a" } as never), /unknown option "after"/);
+  await assert.rejects(ecm.security.countUsers({ lockedOut: 1 } as never), /lockedOut must be true or false/);
+  // Taken and changing nothing: a streamed list has no pages.
+  assert.equal((await ecm.security.users({ pageSize: 10 } as never)).length, await ecm.security.countUsers());
+  const sync = new ECMSync({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  try {
+    assert.throws(() => sync.security.users({ extended_info: true } as never), (e: unknown) => e instanceof TypeError && /use extendedInfo/.test((e as Error).message));
+    assert.throws(() => sync.security.countUsers({ locked: "no" } as never), TypeError);
+  } finally {
+    sync.close();
+  }
+});
+
 test("ECMSync has every method of ECM's security namespace but the export's streams (ECM only)", () => {
   const methods = (proto: object) => Object.getOwnPropertyNames(proto).filter((name) => name !== "constructor");
   const blocking = new Set(methods(SecuritySync.prototype));
