@@ -24,7 +24,7 @@ import { createGuard } from "./http/auth-guard.js";
 import type { AppDeps } from "./http/deps.js";
 import { ApiError } from "./http/errors.js";
 import { registerSecurityHeaders, DOCS_CSP } from "./http/security-headers.js";
-import { answerWhatNodeRefuses, clientErrorHandler, closeQuerystring, frameworkErrors, handleError, MAX_PARAM_LENGTH, notFoundHandler, noteHeadRequests } from "./http/error-handling.js";
+import { answerWhatNodeRefuses, clientErrorHandler, closeQuerystring, refuseBody, frameworkErrors, handleError, MAX_PARAM_LENGTH, notFoundHandler, noteHeadRequests } from "./http/error-handling.js";
 import auditEventsRoutes from "./http/routes/audit-events.js";
 import authRoutes from "./http/routes/auth.js";
 import healthRoutes from "./http/routes/health.js";
@@ -216,7 +216,10 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     });
   });
   app.addHook("preValidation", async (request) => {
-    if (request.body === undefined && request.routeOptions.config.bodyOptional) request.body = {};
+    const { schema, config } = request.routeOptions;
+    if (request.body === undefined) {
+      if (config.bodyOptional) request.body = {};
+    } else if (schema?.body === undefined && config.accepts === undefined) refuseBody(request.body);
   });
   app.decorateRequest("auth", null);
   app.setErrorHandler(handleError);

@@ -143,6 +143,15 @@ describeEachStore("bad input always gets the error shape", (server) => {
       assert.equal(r.body.errorMessage, "ECMS1001-E max must be a whole number.");
     }
     assert.equal((await s.api("GET", "/security/v1/users?max=5", { token })).status, 200);
+    // A request that takes no body says so of one sent, rather than ignoring what the caller thinks it asked for.
+    const rotate = (body: unknown) => s.api("POST", "/security/v1/signing-keys/rotate", { token, body });
+    const fields = await rotate({ algorithm: "RS256", keep: true });
+    assertErrorShape(fields, 400, "fields where no body is taken");
+    assert.equal(fields.body.errorMessage, "ECMS1001-E Unknown fields: algorithm, keep; it takes none.");
+    assert.equal((await rotate([1])).body.errorMessage, "ECMS1001-E This request takes no body: send none, or {}.");
+    const unchanged = (await s.api("GET", "/security/v1/signing-keys", { token })).body.length;
+    assert.equal((await rotate({})).status, 200, "{} is no body");
+    assert.equal((await s.api("GET", "/security/v1/signing-keys", { token })).body.length, unchanged + 1);
     // The caller's names are repeated in a refusal, but not without bound.
     const long = await s.api("GET", `/health?${"q".repeat(5000)}=1`);
     assertErrorShape(long, 400, "a long unknown name");

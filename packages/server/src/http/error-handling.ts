@@ -245,6 +245,20 @@ function methodLength(chunk: Buffer): number {
 }
 
 /**
+ * `preValidation` of a route without a body schema (and no body types of its own): it takes no body,
+ * so fields sent to it are a 400 that names them, as an unknown field of any body is, instead of being
+ * ignored (`POST …/{id}/test` with settings in it would test the stored ones). `{}` is no body.
+ */
+export function refuseBody(body: unknown): void {
+  if (body !== null && typeof body === "object" && !Array.isArray(body)) {
+    if (Object.keys(body).length === 0) return;
+    const validation = [{ keyword: "additionalProperties", instancePath: "", schemaPath: "#/additionalProperties", params: {}, parentSchema: { type: "object", properties: {} }, data: body }];
+    throw Object.assign(new Error("unknown fields"), { validation, validationContext: "body" });
+  }
+  throw new ApiError("invalidRequest", "This request takes no body: send none, or {}.", { in: "body" });
+}
+
+/**
  * `onRoute`: every query string is closed, so an unknown or misspelt parameter is a 400 that names it
  * instead of being ignored (`GET /users?locked=true` would list every user). A route without a
  * querystring schema takes no parameters.
