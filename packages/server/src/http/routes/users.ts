@@ -137,14 +137,24 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
         security: [{ bearerAuth: [] }],
         querystring: ListQuery,
         response: {
-          200: Type.Union(
-            [
-              Type.Array(UserSchema),
-              Type.Array(Type.Array(Type.Unknown()), { description: "With `shape=arrays`: each user as the array of its fields' values, in the order of the user's schema" }),
-            ],
-            { examples: [USERS_LIST_EXAMPLE] },
-          ),
-          ...errorResponses(400, 401, 403),
+          200: {
+            description: "The users",
+            content: {
+              "application/json": {
+                schema: Type.Union(
+                  [
+                    Type.Array(UserSchema),
+                    Type.Array(Type.Record(Type.String(), Type.Unknown()), { description: "With `fields`: each user with those fields only" }),
+                    Type.Array(Type.Array(Type.Unknown()), { description: "With `shape=arrays`: each user as the array of its fields' values, in the order of the user's schema" }),
+                  ],
+                ),
+                example: USERS_LIST_EXAMPLE,
+              },
+              "text/csv": { schema: Type.String({ description: "With `Accept: text/csv`: a header line, then a line per user (extended fields)" }) },
+            },
+          },
+          // 404: the groupId of no group.
+          ...errorResponses(400, 401, 403, 404),
         },
       },
     },
@@ -181,7 +191,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
         tags: ["users"],
         security: [{ bearerAuth: [] }],
         querystring: CountQuery,
-        response: { 200: Type.Integer(), ...errorResponses(400, 401, 403) },
+        response: { 200: Type.Integer(), ...errorResponses(400, 401, 403, 404) },
       },
     },
     async (request) => users.count(await userFilterOf(groups, request.query)),
