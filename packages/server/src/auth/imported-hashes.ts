@@ -10,7 +10,7 @@ import bcrypt from "bcryptjs";
  * They are checked at login like our own and replaced by a current argon2id hash then.
  */
 
-const ARGON2 = /^\$argon2(?:id|i)\$(?:v=\d+\$)?m=(\d{1,8}),t=(\d{1,4}),p=(\d{1,3})\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}$/;
+const ARGON2 = /^\$argon2(?:id|i)\$(?:v=(\d+)\$)?m=(\d{1,8}),t=(\d{1,4}),p=(\d{1,3})\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}$/;
 const BCRYPT = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
 const PBKDF2_SHA256 = /^\$pbkdf2-sha256\$(?:i=)?(\d{1,8})(?:,l=\d{1,3})?\$([A-Za-z0-9+/.=_-]{4,})\$([A-Za-z0-9+/.=_-]{16,})$/;
 
@@ -37,10 +37,13 @@ export const HASH_CEILING: HashCeiling = { argon2MemoryKiB: 65_536, argon2TimeCo
 export function importedHashProblem(hash: string, ceiling: HashCeiling = HASH_CEILING): string | null {
   const argon2 = ARGON2.exec(hash);
   if (argon2) {
-    const [m, t, p] = argon2.slice(1).map(Number) as [number, number, number];
-    if (m > ceiling.argon2MemoryKiB || t > ceiling.argon2TimeCost || p > ceiling.argon2Parallelism || t < 1 || p < 1) {
+    const [m, t, p] = argon2.slice(2).map(Number) as [number, number, number];
+    if (m > ceiling.argon2MemoryKiB || t > ceiling.argon2TimeCost || p > ceiling.argon2Parallelism) {
       return `argon2 cost must be at most m=${ceiling.argon2MemoryKiB},t=${ceiling.argon2TimeCost},p=${ceiling.argon2Parallelism}`;
     }
+    // Below argon2's own minimums, or of a version it does not have, no password would ever match it.
+    if (t < 1 || p < 1 || m < 8 * p) return "argon2 cost must be at least t=1,p=1 and m=8p (8 KiB a lane)";
+    if (argon2[1] !== undefined && argon2[1] !== "16" && argon2[1] !== "19") return "argon2 version must be v=16 or v=19";
     return null;
   }
   const bcryptCost = BCRYPT.exec(hash)?.[1];
