@@ -12,6 +12,21 @@ import {
 } from "ecm-sdk";
 import { printable } from "./output.js";
 
+/** Why a file could not be read or written, in words (`ENOENT`: the file read, or the directory written into, is missing). */
+export function fileProblem(err: unknown, reading: boolean): string {
+  const code = (err as NodeJS.ErrnoException).code ?? "";
+  const words: Record<string, string> = {
+    ENOENT: reading ? "no such file" : "no such directory",
+    EACCES: "permission denied",
+    EPERM: "permission denied",
+    EISDIR: "it is a directory",
+    ENOTDIR: "a part of the path is not a directory",
+    ENOSPC: "no space left on the device",
+    EROFS: "read-only file system",
+  };
+  return words[code] ?? (code || (err as Error).message);
+}
+
 /** Exit codes scripts can rely on (also in `ecm --help`). */
 export const ExitCode = {
   ok: 0,

@@ -1,17 +1,7 @@
 import { closeSync, lstatSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { openPrivateTemp } from "../../config.js";
-import { CliError, ExitCode } from "../../errors.js";
+import { CliError, ExitCode, fileProblem } from "../../errors.js";
 import type { Writer } from "../../output.js";
-
-const FILE_ERRORS: Record<string, string> = {
-  ENOENT: "no such directory",
-  EACCES: "permission denied",
-  EPERM: "permission denied",
-  EISDIR: "it is a directory",
-  ENOTDIR: "a part of the path is not a directory",
-  ENOSPC: "no space left on the device",
-  EROFS: "read-only file system",
-};
 
 /**
  * The file an export replaces: the one a symbolic link names (the link stays), or none where the path
@@ -61,8 +51,7 @@ export class ExportSink {
       return op();
     } catch (err) {
       if (this.#tmp) rmSync(this.#tmp, { force: true });
-      const code = (err as NodeJS.ErrnoException).code ?? "";
-      throw new CliError(`cannot write ${this.file}: ${FILE_ERRORS[code] ?? (code || (err as Error).message)}`, ExitCode.error);
+      throw new CliError(`cannot write ${this.file}: ${fileProblem(err, false)}`, ExitCode.error);
     }
   }
 

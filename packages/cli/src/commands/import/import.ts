@@ -2,7 +2,7 @@ import { open } from "node:fs/promises";
 import type { ECMImportResult } from "ecm-sdk";
 import { arg, noMoreArgs } from "../../args.js";
 import type { Command, Ctx } from "../../command.js";
-import { CliError, ExitCode } from "../../errors.js";
+import { CliError, ExitCode, fileProblem } from "../../errors.js";
 import { formatBytes, ListPrinter, Progress } from "../../output.js";
 
 export const importCommand: Command = {
@@ -32,7 +32,7 @@ async function openInput(ctx: Ctx, file: string): Promise<{ bytes: AsyncIterable
     const handle = await open(file);
     return { bytes: handle.createReadStream({ highWaterMark: 1 << 16 }), size: (await handle.stat()).size };
   } catch (err) {
-    throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, ExitCode.error);
+    throw new CliError(`cannot read ${file}: ${fileProblem(err, true)}`, ExitCode.error);
   }
 }
 
