@@ -21,6 +21,12 @@ export interface Verdict {
    * check used, read with it, so that one saved between the check and this answer cannot be mixed in.
    */
   readonly bySystemAdministrator: boolean;
+  /**
+   * Why no password was checked, where the source refused before (a disabled directory, an entry
+   * disabled or gone there): the audit log's reason. Such a refusal counts toward no lockout, as no
+   * password was tried; the caller gets the one answer of every refused login.
+   */
+  readonly refusal?: string;
 }
 
 export const REFUSED: Verdict = Object.freeze({ matches: false, bySystemAdministrator: false });

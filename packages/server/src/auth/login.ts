@@ -130,8 +130,9 @@ export class LoginService {
     // Always verify, even for an unknown user, so the answer takes the same time either way.
     let passwordMatches: boolean;
     let bySystemAdministrator: boolean;
+    let sourceRefusal: string | undefined;
     try {
-      ({ matches: passwordMatches, bySystemAdministrator } = await this.credentials.verify(user, password, { familiar: standing.familiar }));
+      ({ matches: passwordMatches, bySystemAdministrator, refusal: sourceRefusal } = await this.credentials.verify(user, password, { familiar: standing.familiar }));
     } catch (error) {
       // A directory that cannot be reached, or whose configuration refuses the only connection it
       // answers on (insecure): the same refusal, no wrong password counted. (A local account's
@@ -147,7 +148,9 @@ export class LoginService {
     const target = userTarget(user);
     const refusal = standing.lockedOut ? "locked-out" : loginRefusal(user, new Date(), standing);
     if (!passwordMatches) {
-      await this.wrongPassword(user, standing, actor, "auth.login", refusal ?? "wrong-password");
+      // The directory refused before any password was tried: said, and not counted as a guess.
+      if (sourceRefusal !== undefined) await this.recordFailure(actor, "auth.login", target, refusal ?? sourceRefusal);
+      else await this.wrongPassword(user, standing, actor, "auth.login", refusal ?? "wrong-password");
       throw invalidCredentials();
     }
     // A password or directory that a system administrator did not set up does not open an account that holds the role (role-rules.ts).

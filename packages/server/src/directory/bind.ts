@@ -173,18 +173,20 @@ export function directoryCredentials(queries: DirectoryQueries, secrets: SecretB
     // An empty password is an "unauthenticated bind" (RFC 4513), which directories accept: never a login.
     if (password === "" || user.directory_id === null || user.directory_key === null) return REFUSED;
     const pool = await poolOf(user.directory_id);
-    if (!pool) return REFUSED;
+    if (!pool) return { ...REFUSED, refusal: "directory-disabled" };
     const { d } = pool;
     try {
       const entries = await pool.lookup(`(&${d.userFilter}(${d.attributeMapping.loginName}=${escapeFilterValue(user.login_name)}))`);
       // Exactly one entry, and still the one imported (another may have taken the login name since).
       const mapped = entries.length === 1 ? mapUser(new EntryValues(entries[0]!), d) : null;
-      const ok = mapped !== null && "user" in mapped && mapped.key === user.directory_key && mapped.user.enabled && (await pool.bind(mapped.user.dn, password));
+      const found = mapped !== null && "user" in mapped && mapped.key === user.directory_key ? mapped.user : null;
+      const ok = found !== null && found.enabled && (await pool.bind(found.dn, password));
       if (Date.now() - pool.reachableNotedAt >= REACHABLE_NOTE_MS) {
         await queries.setReachability(d.id, null, isoNow());
         pool.reachableNotedAt = Date.now();
       }
-      return { matches: ok, bySystemAdministrator: pool.bySystemAdministrator };
+      const refusal = found === null ? "not-in-directory" : found.enabled ? undefined : "disabled-in-directory";
+      return { matches: ok, bySystemAdministrator: pool.bySystemAdministrator, ...(refusal && { refusal }) };
     } catch (error) {
       if (!(error instanceof DirectoryError)) throw error;
       pool.reachableNotedAt = 0;

@@ -74,6 +74,19 @@ describeEachStore("login by directory bind", (server) => {
     await ldap.modify(tree.dn(generatedName(7)), new Change({ operation: "add", modification: new Attribute({ type: "nsAccountLock", values: ["TRUE"] }) }));
     assert.equal((await login(generatedName(7), DIRECTORY_USER_PASSWORD)).status, 401);
     assert.equal((await login("locked", DIRECTORY_USER_PASSWORD)).status, 401);
+    // The audit log says why; no password was tried, so none counts toward a lockout.
+    const reasonOf = async (username: string) => (await api("GET", `/security/v1/audit-events?action=auth.login&max=20`)).body.find((e: any) => e.targetName === username)?.details.reason;
+    assert.equal(await reasonOf(generatedName(7)), "disabled-in-directory");
+    assert.equal((await api("GET", `/security/v1/users/${(await user(generatedName(7))).id}/lockout`)).body.failedLogins, 0);
+    // A directory disabled here lets none of its users in.
+    assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { enabled: false })).status, 200);
+    try {
+      assert.equal((await login(generatedName(8), DIRECTORY_USER_PASSWORD)).status, 401);
+      assert.equal(await reasonOf(generatedName(8)), "directory-disabled");
+    } finally {
+      assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { enabled: true })).status, 200);
+    }
+    assert.equal((await login(generatedName(8), DIRECTORY_USER_PASSWORD)).status, 200);
   });
 
   it("keeps the directory's fields read-only and the password the directory's; local fields stay editable", async () => {
