@@ -414,6 +414,35 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.equal((await sync({ mode: "full" })).state, "succeeded");
     assert.deepEqual(await members(), before);
   });
+
+  it("two mappings into one local group: a `changed` sync follows adding and removing one; a mapping whose directory group is not found takes nobody out", async () => {
+    const members = async (group: string) => ((await api("GET", `/security/v1/user-groups/${group}/members`)).body as any[]).map((u) => u.username).sort();
+    const before = await members(mappedGroup);
+    const office = (await api("GET", "/security/v1/user-groups?search=office")).body.find((g: any) => g.name === "zürich-office").id;
+    const officeOnly = (await members(office)).filter((name) => !before.includes(name));
+    assert.ok(officeOnly.length > 10, "people of the office who are no engineers");
+    const mapTo = async (...dns: string[]) => assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { groupMappings: dns.map((groupDn) => ({ groupDn, localGroupId: mappedGroup })) })).status, 200);
+
+    await mapTo(tree.groupDn("engineering"), tree.groupDn("zürich-office"));
+    let run = await sync({ mode: "changed" });
+    assert.equal(run.state, "succeeded", run.message);
+    assert.deepEqual(await members(mappedGroup), [...new Set([...before, ...officeOnly])].sort());
+    await mapTo(tree.groupDn("engineering"));
+    run = await sync({ mode: "changed" });
+    assert.deepEqual([run.state, run.left], ["succeeded", officeOnly.length]);
+    assert.deepEqual(await members(mappedGroup), before);
+
+    // A mistyped DN (or a group the directory did not answer): reported, and its local group left as it is.
+    const typo = tree.groupDn("engineering").replace("engineering", "enginering");
+    await mapTo(typo);
+    run = await sync({ mode: "full" });
+    assert.deepEqual([run.state, run.left], ["succeeded", 0]);
+    assert.ok(run.problems.some((p: any) => p.dn === typo), JSON.stringify(run.problems));
+    assert.deepEqual(await members(mappedGroup), before);
+    await mapTo(tree.groupDn("engineering"));
+    run = await sync({ mode: "full" });
+    assert.deepEqual([run.state, run.joined, run.left], ["succeeded", 0, 0]);
+  });
 });
 
 /** Replaces one member DN of a group by another. */

@@ -6,7 +6,7 @@ import { groupNameColumns, userNameColumns } from "../domain/names.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "../domain/roles.js";
 import { NAME_MAX, searchTextFor } from "../domain/user-fields.js";
 import { isUniqueViolation } from "../storage/constraints.js";
-import type { DirectoryQueries, RunCounts, SyncedUser } from "../storage/directory-queries.js";
+import type { DirectoryQueries, MappingRecord, RunCounts, SyncedUser } from "../storage/directory-queries.js";
 import { orderedUuid } from "../storage/ordered-uuid.js";
 import { createUserQueries } from "../storage/user-queries.js";
 import type { Database } from "../storage/schema.js";
@@ -37,6 +37,12 @@ import { DirectoryConnection, DirectoryError, escapeFilterValue, problemOf } fro
  *
  * Memory holds one page, the group graph and a bit per user id seen, however big the directory.
  */
+
+function mappingRecordOf(text: string | null): MappingRecord {
+  if (text === null) return { filled: [], pairs: null };
+  const record = JSON.parse(text) as Partial<MappingRecord>;
+  return { filled: record.filled ?? [], pairs: record.pairs ?? null };
+}
 
 /** A `changed` sync's mark: the attribute it filters on, the value, and (USNs are per domain controller) the server. */
 interface HighWater {
@@ -202,10 +208,12 @@ export class DirectorySync {
   private mapped = new Map<number, number[]>();
   /** Groups whose memberships this directory decides: its own and the mapped local ones. */
   private managed: number[] = [];
-  /** The local groups groupMappings fill (recorded when the run completes). */
-  private mappedLocal: number[] = [];
-  /** Local groups the last completed sync filled and this one does not: the memberships it made there go. */
+  /** The mappings [directory group, local group] of groupMappings that resolved, in order (recorded when the run completes). */
+  private mappedPairs: [number, number][] = [];
+  /** Local groups a sync of this directory filled that no mapping names any more: the memberships it made there go. */
   private dropped: number[] = [];
+  /** The local groups a sync of this directory may have put members into, once this run completes. */
+  private filledAfter: number[] = [];
   /** The managed groups' ids and names, as audit events name them. */
   private groupNames = new Map<number, { uuid: string; name: string }>();
   private usersGroupId: number | undefined;
@@ -255,7 +263,7 @@ export class DirectorySync {
       await this.o.store.dialect.settleBulkWrites(this.db);
       const mark = startMark ?? this.maxMark ?? previous?.value ?? null;
       const highWater = mark === null ? null : JSON.stringify({ attribute: changeAttribute(d), value: mark, server: serverOf(connection.url) } satisfies HighWater);
-      await this.finish("succeeded", message, async (trx) => queries.recordCompleted(trx, d.id, this.o.mode, new Date(startedAt).toISOString(), highWater, this.mappedLocal));
+      await this.finish("succeeded", message, async (trx) => queries.recordCompleted(trx, d.id, this.o.mode, new Date(startedAt).toISOString(), highWater, { filled: this.filledAfter, pairs: this.mappedPairs }));
       return { state: "succeeded", counts: this.counts, problems: this.problems, message };
     } catch (error) {
       const message = error instanceof DirectoryError ? error.message : `The sync stopped: ${(error as Error)?.message ?? String(error)}`;
@@ -540,17 +548,29 @@ export class DirectorySync {
     const locals = wanted.length === 0 ? [] : await this.db.selectFrom("groups").select(["id", "uuid", "name"]).where("uuid", "in", wanted).where("directory_id", "is", null).execute();
     const localIds = new Map(locals.map((g) => [g.uuid, g.id]));
     this.mapped = new Map();
+    /** Local groups of mappings whose directory group was not found. */
+    const unresolved = new Set<number>();
     for (const m of d.groupMappings) {
       const source = this.groupIds.get(dnKey(m.groupDn));
       const target = localIds.get(m.localGroupId);
-      if (source === undefined) this.problem(m.groupDn, "A group of groupMappings was not imported: its members join no local group.", false);
-      else if (target === undefined) this.problem(m.groupDn, `The local group ${m.localGroupId} of groupMappings does not exist.`, false);
-      else this.mapped.set(source, [...(this.mapped.get(source) ?? []), target]);
+      if (target === undefined) this.problem(m.groupDn, `The local group ${m.localGroupId} of groupMappings does not exist.`, false);
+      else if (source === undefined) {
+        this.problem(m.groupDn, "A group of groupMappings was not imported: its members join no local group, and none leaves it.", false);
+        unresolved.add(target);
+      } else this.mapped.set(source, [...(this.mapped.get(source) ?? []), target]);
     }
-    this.mappedLocal = [...new Set([...this.mapped.values()].flat())].sort((a, b) => a - b);
-    this.managed = [...new Set([...groups.map((g) => g.id), ...this.mappedLocal])];
-    const filledBefore = (await this.o.queries.state(d.id))?.mapped_groups;
-    this.dropped = filledBefore ? (JSON.parse(filledBefore) as number[]).filter((id) => !this.managed.includes(id)) : [];
+    this.mappedPairs = [...this.mapped].flatMap(([source, targets]) => targets.map((t): [number, number] => [source, t])).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const filling = new Set(this.mappedPairs.map(([, t]) => t));
+    // A mapping whose directory group was not found (a mistyped DN, a group gone or not answered) freezes
+    // its local group: nobody is taken out of it until the group is found again or the mapping removed.
+    this.managed = [...new Set([...groups.map((g) => g.id), ...[...filling].filter((t) => !unresolved.has(t))])];
+    const record = mappingRecordOf((await this.o.queries.state(d.id))?.mapped_groups ?? null);
+    this.dropped = record.filled.filter((t) => !filling.has(t) && !unresolved.has(t));
+    // Noted before this run puts anyone into a group: a run that fails midway leaves them to the next.
+    const filled = [...new Set([...record.filled, ...filling])].sort((a, b) => a - b);
+    if (filled.length !== record.filled.length) await this.o.queries.recordMappings(d.id, { filled, pairs: record.pairs });
+    this.filledAfter = filled.filter((t) => !this.dropped.includes(t));
+    if (this.o.mode === "changed") await this.noteRemapped(record.pairs);
     this.groupNames = new Map([...groups, ...locals].map((g) => [g.id, { uuid: g.uuid, name: g.name }]));
     this.usersGroupId = (await this.db.selectFrom("groups").select("id").where("name_key", "=", USERS_GROUP).where("builtin", "=", 1).executeTakeFirst())?.id;
     this.directories = new Map((await this.o.queries.list()).map((row) => [row.id, toDirectory(row)]));
@@ -943,18 +963,46 @@ export class DirectorySync {
   }
 
   /**
-   * A mapping removed since the last completed sync, or one whose directory group is gone: the
-   * memberships the sync made in its local group are removed from every user of the directory (a
-   * full sync would reach only those it reads, a `changed` one only those that changed).
+   * A local group no mapping names any more (its mappings removed): the memberships a sync of this
+   * directory made in it are removed from every user of the directory (a full sync would reach only
+   * those it reads, a `changed` one only those that changed).
    */
   private async dropUnmapped(): Promise<void> {
     if (this.dropped.length === 0) return;
     this.takenOver = new Map();
-    for (let after = 0; ; ) {
-      const users = await this.o.queries.usersSyncedInto(this.d.id, this.dropped, after, this.d.pageSize);
-      if (users.length === 0) return;
-      await this.recheckMemberships(users);
-      after = users[users.length - 1]!.id;
+    for (const group of this.dropped) {
+      for (let after = 0; ; ) {
+        const users = await this.o.queries.usersSyncedInto(this.d.id, group, after, this.d.pageSize);
+        if (users.length === 0) break;
+        await this.recheckMemberships(users);
+        after = users[users.length - 1]!.id;
+      }
+    }
+  }
+
+  /**
+   * A `changed` sync after groupMappings changed (a mapping added, removed or pointed elsewhere): the
+   * members of each directory group whose local groups differ, its nested groups' too, get their
+   * memberships checked, as those of a group whose members changed are.
+   */
+  private async noteRemapped(before: [number, number][] | null): Promise<void> {
+    if (before === null) return;
+    const key = ([source, target]: [number, number]) => `${source} ${target}`;
+    const now = new Set(this.mappedPairs.map(key));
+    const was = new Set(before.map(key));
+    const sources = new Set([...this.mappedPairs.filter((p) => !was.has(key(p))), ...before.filter((p) => !now.has(key(p)))].map(([source]) => source));
+    if (sources.size === 0) return;
+    // A directory group gone since: whom it held is not known any more, so every user is checked.
+    if ([...sources].some((source) => !this.ancestors.has(source))) {
+      this.affected = null;
+      return;
+    }
+    const under = [...this.ancestors].filter(([, ancestors]) => ancestors.some((a) => sources.has(a))).map(([g]) => g);
+    for (let after = ""; ; ) {
+      const page = await this.o.queries.memberKeysPage(under, after, 5000);
+      for (const r of page) this.noteAffected(r.member_key);
+      if (page.length < 5000) break;
+      after = page[page.length - 1]!.member_key;
     }
   }
 

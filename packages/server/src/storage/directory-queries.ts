@@ -14,6 +14,16 @@ export const SYNCED_USER_COLUMNS = [
   "directory_key", "enabled", "change_password",
 ] as const;
 
+/**
+ * What directory_sync_state.mapped_groups keeps (migration 014h): the local groups a sync of the
+ * directory may have put members into, and the mappings [directory group, local group] the last
+ * completed sync followed (null: not known).
+ */
+export interface MappingRecord {
+  filled: number[];
+  pairs: [number, number][] | null;
+}
+
 export interface SyncedUser {
   id: number;
   uuid: string;
@@ -119,14 +129,19 @@ export function createDirectoryQueries(db: Kysely<Database>) {
       await on.updateTable("directory_sync_state").set({ lease_owner: null, lease_until: null }).where("directory_id", "=", directoryId).where("lease_owner", "=", owner).execute();
     },
 
-    /** After a run that completed: its mode's start time, when it has one the next high-water mark, and the local groups its mappings filled. */
-    async recordCompleted(on: Kysely<Database>, directoryId: number, mode: "full" | "changed", startedAt: string, highWater: string | null, mappedGroups: readonly number[]): Promise<void> {
+    /** The local groups a sync may fill and the mappings it follows (directory/sync.ts MappingRecord), noted as a run starts. */
+    async recordMappings(directoryId: number, mappings: MappingRecord): Promise<void> {
+      await db.updateTable("directory_sync_state").set({ mapped_groups: JSON.stringify(mappings) }).where("directory_id", "=", directoryId).execute();
+    },
+
+    /** After a run that completed: its mode's start time, when it has one the next high-water mark, and the groups and mappings it leaves. */
+    async recordCompleted(on: Kysely<Database>, directoryId: number, mode: "full" | "changed", startedAt: string, highWater: string | null, mappings: MappingRecord): Promise<void> {
       await on
         .updateTable("directory_sync_state")
         .set({
           ...(mode === "full" ? { last_full_at: startedAt, last_changed_at: startedAt } : { last_changed_at: startedAt }),
           ...(highWater === null ? {} : { high_water: highWater }),
-          mapped_groups: JSON.stringify(mappedGroups),
+          mapped_groups: JSON.stringify(mappings),
         })
         .where("directory_id", "=", directoryId)
         .execute();
@@ -337,30 +352,27 @@ export function createDirectoryQueries(db: Kysely<Database>) {
         .execute();
     },
 
+    /** The directory's users (ids after `afterId`, in order) with a membership its sync made in `groupId` (read by the group's key). */
+    usersSyncedInto(directoryId: number, groupId: number, afterId: number, limit: number): Promise<SyncedUser[]> {
+      return db
+        .selectFrom("group_members")
+        .innerJoin("users", "users.id", "group_members.user_id")
+        .select(SYNCED_USER_COLUMNS.map((c) => `users.${c}` as const))
+        .where("group_members.group_id", "=", groupId)
+        .where("group_members.synced_by", "=", directoryId)
+        .where("group_members.user_id", ">", afterId)
+        .where("users.directory_id", "=", directoryId)
+        .orderBy("group_members.user_id")
+        .limit(limit)
+        .execute();
+    },
+
     /**
      * The memberships of these users in these groups, with the directory whose sync made each (null:
      * by hand). Read by user alone (a user is in a few groups): with both lists in the condition the
      * planners probe every (user, group) pair, or walk the groups' whole member lists, a cost that
      * grows with the directory.
      */
-    /** The directory's users (ids after `afterId`, in order) with a membership its sync made in one of `groupIds`. */
-    async usersSyncedInto(directoryId: number, groupIds: readonly number[], afterId: number, limit: number): Promise<SyncedUser[]> {
-      const ids = db
-        .selectFrom("group_members")
-        .select("group_members.user_id")
-        .where("group_members.group_id", "in", [...groupIds])
-        .where("group_members.synced_by", "=", directoryId);
-      return db
-        .selectFrom("users")
-        .select([...SYNCED_USER_COLUMNS])
-        .where("directory_id", "=", directoryId)
-        .where("id", "in", ids)
-        .where("id", ">", afterId)
-        .orderBy("id")
-        .limit(limit)
-        .execute();
-    },
-
     async memberships(userIds: readonly number[], groupIds: readonly number[]) {
       if (userIds.length === 0 || groupIds.length === 0) return [];
       const wanted = new Set(groupIds);
