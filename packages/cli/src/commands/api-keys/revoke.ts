@@ -18,11 +18,7 @@ export const revoke: Command = {
     const u = await findUser(ctx, ref);
     const sec = ctx.ecm().security;
     const matches = (await sec.apiKeys(u.guid)).filter((k) => k.id === which || k.name === which || k.prefix === which);
-    // As removals are: asked again, it is done already (a key revoked is gone, so "never made" reads the same).
-    if (matches.length === 0) {
-      ctx.note(`${u.username} has no API key ${which} (revoked already, or never made): nothing to revoke`);
-      return;
-    }
+    if (matches.length === 0) throw new CliError(`${u.username} has no API key ${which} (never made, or revoked already)`, ExitCode.notFound);
     if (matches.length > 1) throw new CliError(`${which} names ${matches.length} of ${u.username}'s API keys; give the id`, ExitCode.usage);
     await confirm(ctx, `Revoke the API key ${matches[0]!.name} of ${u.username}? Scripts using it stop at once.`);
     await sec.revokeApiKey(u.guid, matches[0]!.id);

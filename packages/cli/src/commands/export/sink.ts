@@ -1,25 +1,29 @@
-import { closeSync, lstatSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, lstatSync, openSync, readlinkSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { openPrivateTemp } from "../../config.js";
 import { CliError, ExitCode, fileProblem } from "../../errors.js";
 import type { Writer } from "../../output.js";
 
 /**
- * The file an export replaces: the one a symbolic link names (the link stays), or none where the path
- * is not a regular file (a pipe, a device, a link to nothing yet), which is written to as it is.
+ * The file an export replaces: the one a symbolic link names, made or not yet (the link stays), or
+ * none where the path is not a regular file (a pipe, a device), which is written to as it is.
  */
 function replacedFile(file: string): string | null {
-  let path: string;
-  try {
-    path = realpathSync(file);
-  } catch {
-    // Not there yet: created, unless it is a link to nothing yet (written through, which creates its target).
+  let path = file;
+  // A link to a file not made yet: where it points (links of links followed, a few).
+  for (let hops = 0; hops < 8; hops++) {
     try {
-      return lstatSync(file).isSymbolicLink() ? null : file;
+      if (!lstatSync(path).isSymbolicLink()) break;
+      path = resolve(dirname(path), readlinkSync(path));
     } catch {
-      return file;
+      break;
     }
   }
-  return statSync(path).isFile() ? path : null;
+  try {
+    return statSync(path).isFile() ? path : null;
+  } catch {
+    return path;
+  }
 }
 
 /**
