@@ -68,5 +68,9 @@ it("a made-up key id in a token anyone may send does not hold the provider's rot
   published = [{ ...(await exportJWK(publicKey)), kid: "k2", alg: "ES256" }, jwk];
   const rotated = await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "k2" }).sign(privateKey);
   await jwtVerify(rotated, cache.keysOf(url, "id-token"));
+  // Nor from a logout token signed with it: the keys the ID tokens' set read are tried too.
+  const before = reads;
+  await jwtVerify(rotated, cache.keysOf(url, "logout-token"));
+  assert.equal(reads, before, "not read again");
   published = [jwk];
 });

@@ -1,4 +1,4 @@
-import { createLocalJWKSet, createRemoteJWKSet, errors, type JWTVerifyGetKey } from "jose";
+import { createLocalJWKSet, createRemoteJWKSet, errors, type FlattenedJWSInput, type JWSHeaderParameters, type JWTVerifyGetKey } from "jose";
 
 /** Failures of the token, not of reading the keys: the set was read, and has no key for it. */
 const TOKEN_FAILURES = [errors.JWKSNoMatchingKey, errors.JWKSMultipleMatchingKeys, errors.JOSENotSupported];
@@ -13,12 +13,14 @@ const TOKEN_FAILURES = [errors.JWKSNoMatchingKey, errors.JWKSMultipleMatchingKey
  *
  * Tokens anyone may send (back-channel logout tokens) and ID tokens the provider handed us itself at
  * its token endpoint keep sets and cooldowns apart: else a made-up key id, posted just before the
- * provider rotates its keys, would hold the new key from every login for a cooldown.
+ * provider rotates its keys, would hold the new key from every login for a cooldown. A logout token
+ * whose key its own set lacks is also checked against the keys the ID tokens' set read since.
  */
 export type KeysFor = "id-token" | "logout-token";
 
 export class JwksCache {
   private readonly sets = new Map<string, JWTVerifyGetKey>();
+  private readonly remotes = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
   private readonly failedAt = new Map<string, number>();
 
   constructor(private readonly cooldownSeconds: number) {}
@@ -28,7 +30,8 @@ export class JwksCache {
     let set = this.sets.get(id);
     if (!set) {
       const remote = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: this.cooldownSeconds * 1000, cacheMaxAge: 600_000, timeoutDuration: 10_000 });
-      set = async (header, token) => {
+      this.remotes.set(id, remote);
+      const read = async (header: JWSHeaderParameters, token: FlattenedJWSInput) => {
         const failed = this.failedAt.get(id);
         if (failed === undefined || Date.now() - failed >= this.cooldownSeconds * 1000) {
           try {
@@ -42,6 +45,18 @@ export class JwksCache {
         if (known) return createLocalJWKSet(known)(header, token);
         throw new errors.JWKSTimeout("the provider's keys cannot be read now");
       };
+      set =
+        use === "id-token"
+          ? read
+          : async (header, token) => {
+              try {
+                return await read(header, token);
+              } catch (error) {
+                const known = this.remotes.get(`id-token ${jwksUrl}`)?.jwks();
+                if (!(error instanceof errors.JWKSNoMatchingKey) || !known) throw error;
+                return createLocalJWKSet(known)(header, token);
+              }
+            };
       this.sets.set(id, set);
     }
     return set;
