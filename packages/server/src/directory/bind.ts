@@ -62,7 +62,8 @@ class DirectoryPool {
       } catch (error) {
         if (this.service === service) this.service = undefined;
         void service.then((c) => c.close(), () => {});
-        if (attempt > 0 || !(error instanceof DirectoryError) || error.step !== "connect") throw error;
+        // Opened again once for a connection that was lost (a restart), not for a directory that does not answer.
+        if (attempt > 0 || !(error instanceof DirectoryError) || error.step !== "connect" || error.timedOut) throw error;
       }
     }
   }
@@ -88,7 +89,7 @@ class DirectoryPool {
         return ok;
       } catch (error) {
         this.discard(connection);
-        if (attempt > 0 || !(error instanceof DirectoryError) || error.step !== "connect") throw error;
+        if (attempt > 0 || !(error instanceof DirectoryError) || error.step !== "connect" || error.timedOut) throw error;
         // The directory went away (a restart): the other idle connections are gone too, and the retry opens a new one.
         for (const stale of this.idle.splice(0)) this.discard(stale);
       }

@@ -20,6 +20,8 @@ export class DirectoryError extends Error {
   constructor(
     readonly step: DirectoryStep,
     message: string,
+    /** The directory did not answer in time (a hung server, not a dropped connection: asking again would wait as long again). */
+    readonly timedOut = false,
   ) {
     super(message);
     this.name = "DirectoryError";
@@ -63,6 +65,11 @@ export function resultInWords(error: ResultCodeError): string {
   return `${words} (LDAP result ${error.code}${diagnostic ? `: ${diagnostic}` : ""}).`;
 }
 
+/** Whether a failure is the directory not answering in time. */
+function isTimeout(error: unknown): boolean {
+  return String((error as { code?: unknown })?.code ?? "") === "ETIMEDOUT" || /timeout|timed out/i.test((error as Error)?.message ?? "");
+}
+
 /** Why a connection failed, in words, from the system's error code; the error's own message otherwise. */
 function networkReason(error: unknown, url: URL): string {
   const code = String((error as { code?: unknown })?.code ?? "");
@@ -76,7 +83,7 @@ function networkReason(error: unknown, url: URL): string {
     EHOSTUNREACH: "the host cannot be reached (no route to it)",
     ENETUNREACH: "the network of that address cannot be reached",
   };
-  const reason = reasons[code] ?? (/timeout|timed out/i.test(message) ? "no answer in time" : undefined);
+  const reason = reasons[code] ?? (isTimeout(error) ? "no answer in time" : undefined);
   return reason ? `${reason} (${code || "timeout"})` : message;
 }
 
@@ -84,8 +91,8 @@ function networkReason(error: unknown, url: URL): string {
 function connectionFailure(url: URL, error: unknown, during?: DirectoryStep): DirectoryError {
   const message = networkReason(error, url);
   if (isTlsError(error)) return new DirectoryError("tls", `TLS with ${url.host} failed: ${message}`);
-  if (during) return new DirectoryError("connect", `The connection to ${url.host} was lost during the ${during}: ${message}`);
-  return new DirectoryError("connect", `Cannot connect to ${url.host}: ${message}`);
+  if (during) return new DirectoryError("connect", `The connection to ${url.host} was lost during the ${during}: ${message}`, isTimeout(error));
+  return new DirectoryError("connect", `Cannot connect to ${url.host}: ${message}`, isTimeout(error));
 }
 
 export class DirectoryConnection {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { after, before, it } from "node:test";
 import { Attribute, Change, type Client } from "ldapts";
 import { createSecurityAdministrator, groupId } from "../test-support/accounts.js";
@@ -157,5 +158,25 @@ describeEachStore("login by directory bind", (server) => {
     assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { allowUnencryptedPasswords: true, bindPassword: DIRECTORY_SERVICE_PASSWORD })).status, 200);
     assert.equal((await login("zoe", DIRECTORY_USER_PASSWORD)).status, 200);
     assert.equal((await server().api("GET", "/health")).body.directories, undefined);
+  });
+
+  it("asks a directory that does not answer once a login, not again on a new connection (a hung server is no dropped connection)", async () => {
+    // A server that takes connections and never answers: a directory hung, or stopped in a debugger.
+    const held: Socket[] = [];
+    const hung = createServer((socket) => void held.push(socket));
+    await new Promise<void>((resolve) => hung.listen(0, "127.0.0.1", resolve));
+    const hungUrl = `ldap://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    try {
+      assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { connectionUrl: hungUrl, timeoutSeconds: 1, bindPassword: DIRECTORY_SERVICE_PASSWORD })).status, 200);
+      assert.equal((await login("zoe", DIRECTORY_USER_PASSWORD)).status, 401);
+      assert.equal(held.length, 1, "one connection");
+      const refused = (await api("GET", "/security/v1/audit-events?action=auth.login&max=1")).body[0];
+      assert.deepEqual([refused.targetName, refused.details.reason], ["zoe", "directory-unavailable"]);
+    } finally {
+      for (const socket of held) socket.destroy();
+      hung.close();
+      assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { connectionUrl: slapd.url, timeoutSeconds: 10, bindPassword: DIRECTORY_SERVICE_PASSWORD })).status, 200);
+    }
+    assert.equal((await login("zoe", DIRECTORY_USER_PASSWORD)).status, 200);
   });
 });
