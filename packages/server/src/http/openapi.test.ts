@@ -93,6 +93,15 @@ describe("OpenAPI document", () => {
     example.forEach((user, i) => assert.deepEqual(Object.keys(user).slice(0, Object.keys(seed[i]!).length), Object.keys(seed[i]!)));
   });
 
+  it("says what the users list answers besides JSON users: CSV, and a 404 for a groupId of no group (the count too)", async () => {
+    const list = doc.paths["/security/v1/users"].get.responses;
+    assert.deepEqual(Object.keys(list["200"].content).sort(), ["application/json", "text/csv"]);
+    assert.ok(list["404"] && doc.paths["/security/v1/users/count"].get.responses["404"]);
+    const token = await server.login();
+    const r = await server.api("GET", "/security/v1/users/count?groupId=00000000-0000-4000-8000-000000000000", { token });
+    assert.equal(r.status, 404);
+  });
+
   it("has examples that match their schemas", () => {
     const ajv = addFormats(new Ajv2020({ strict: false, allErrors: true }));
     ajv.addSchema({ $id: "doc", components: doc.components });
