@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { before, it } from "node:test";
 import type { Page } from "playwright-core";
-import { createGroup, createUser, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
+import { createGroup, createSecurityAdministrator, createUser, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
 import { insertGroups, insertUser } from "../../server/src/test-support/fixtures.js";
 import { ADMIN_PASSWORD } from "../../server/src/test-support/server.js";
 import { answerLate, describeConsole, logIn, nextFrames, openPage, pickGroup, screenshot, wholeGroupLists } from "./support.js";
@@ -496,6 +496,23 @@ describeConsole("users in the console", (ctx, kind) => {
       await late.delivered;
       await nextFrames(page);
       assert.equal(await updates.count(), 2, "the first save's late answer does not replace the second's");
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("offers no Disable or Delete on the page of the account the console acts from (the server refuses both)", async () => {
+    const { server, browser, url } = ctx();
+    const { user } = await createSecurityAdministrator(server, token, "selma.self");
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "selma.self", USER_PASSWORD);
+      await page.goto(`${url}#/users/${user.uuid}`);
+      await page.getByRole("heading", { level: 1, name: /selma\.self/ }).waitFor();
+      await page.getByRole("button", { name: "Reset password…" }).waitFor();
+      assert.equal(await page.getByRole("button", { name: "Disable (lock)" }).count(), 0);
+      assert.equal(await page.getByRole("button", { name: "Delete…" }).count(), 0);
       assert.deepEqual(errors, []);
     } finally {
       await close();

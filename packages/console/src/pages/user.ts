@@ -218,6 +218,8 @@ class UserPage extends Page {
     const anyLockout = lockout.lockedOutUntil !== null || lockout.failedLogins > 0 || lockout.addresses.length > 0;
     const editable = this.#mayEdit;
     const local = !this.#fromDirectory;
+    // The account this console acts from: not to be disabled or deleted from here (the server refuses it too).
+    const own = session.me?.id === u.id;
     // A password of this store: not a directory's user, nor a service account (keys only), nor one an identity provider made (it logs in there).
     const hasOwnPassword = local && !u.serviceAccount && u.source?.type !== "identity-provider";
     return html`
@@ -229,10 +231,10 @@ class UserPage extends Page {
         ${u.builtin ? html`<span class="badge">Built-in</span>` : nothing}
       </p>
       ${editable ? html`<div class="toolbar">
-        ${u.builtin || !local ? nothing : html`<button ?disabled=${this.busy} @click=${() => void this.#write({ enabled: !u.enabled }, this.#etag, u.enabled ? "Disabled; the user's sessions were ended." : "Enabled.")}>${u.enabled ? "Disable (lock)" : "Enable (unlock)"}</button>`}
+        ${u.builtin || !local || (own && u.enabled) ? nothing : html`<button ?disabled=${this.busy} @click=${() => void this.#write({ enabled: !u.enabled }, this.#etag, u.enabled ? "Disabled; the user's sessions were ended." : "Enabled.")}>${u.enabled ? "Disable (lock)" : "Enable (unlock)"}</button>`}
         ${anyLockout ? html`<button ?disabled=${this.busy} @click=${() => void this.#act(() => session.api.clearLockout(this.#id), "The lockout was cleared.")}>Clear lockout</button>` : nothing}
         ${hasOwnPassword ? html`<button @click=${() => openDialog(this, "reset-password")}>Reset password…</button>` : nothing}
-        ${u.builtin ? nothing : html`<button class="danger" @click=${() => openDialog(this, "delete-user")}>Delete…</button>`}
+        ${u.builtin || own ? nothing : html`<button class="danger" @click=${() => openDialog(this, "delete-user")}>Delete…</button>`}
       </div>` : html`<p class="message warn">Only a system administrator may change this account.</p>`}
       ${anyLockout ? this.#renderLockout(lockout) : nothing}
 
