@@ -12,7 +12,7 @@ let pickers = 0;
 
 /**
  * Picks one group by typing part of its name: a combobox (the WAI-ARIA pattern: ↑ ↓ move, Enter
- * picks, Escape closes) whose suggestions are the first groups matching the text, asked of the server
+ * picks, or clears an emptied box; Escape closes and shows the choice again) whose suggestions are the first groups matching the text, asked of the server
  * as one types, the previous request cancelled. `value` is the chosen group's id ("" for none); a
  * group given by id alone is named by reading that one group. A choice fires `group-change` (detail:
  * the group, or null when the text was emptied). Light DOM: a page's `<label for=inputId>` names it.
@@ -125,6 +125,10 @@ export class GroupPicker extends LitElement {
       this.#active = e.key === "ArrowDown" ? Math.min(this.#active + 1, last) : Math.max(this.#active - 1, 0);
       this.requestUpdate();
       void this.updateComplete.then(() => this.querySelector(`#${this.inputId}-${this.#active}`)?.scrollIntoView({ block: "nearest" }));
+    } else if (e.key === "Enter" && this.#text !== null && this.#text.trim() === "" && this.value) {
+      // An emptied box: the choice is cleared, as leaving the box does.
+      e.preventDefault();
+      this.#choose(null);
     } else if (e.key === "Enter" && this.#open) {
       // Never submits the form around it with a text that names no chosen group.
       e.preventDefault();
@@ -134,11 +138,9 @@ export class GroupPicker extends LitElement {
       // Closes the suggestions, not the dialog the picker is in.
       e.preventDefault();
       e.stopPropagation();
-      if (this.#open) this.#close();
-      else {
-        this.#text = null;
-        this.requestUpdate();
-      }
+      // The box shows the chosen group again: never a text (or an empty box) that is not the choice.
+      this.#text = null;
+      this.#close();
     }
   }
 

@@ -228,6 +228,30 @@ describeConsole("users in the console", (ctx, kind) => {
     }
   });
 
+  it("the group filter's box never shows other than the filter: emptied and Enter clears it, Escape shows the chosen group again", async () => {
+    const { browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    const picker = page.getByRole("combobox", { name: "Group", exact: true });
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users`);
+      await row(page, "carol.jones").waitFor();
+      await pickGroup(page, picker, "audit", "auditors");
+      await page.waitForURL(/groupId=/);
+      await picker.fill("xyz");
+      await picker.press("Escape");
+      await page.waitForFunction(() => document.querySelector<HTMLInputElement>('input[aria-label="Group"]')?.value === "auditors");
+      assert.match(page.url(), /groupId=/);
+      await picker.fill("");
+      await picker.press("Enter");
+      await page.waitForURL(/#\/users$/);
+      assert.equal(await picker.inputValue(), "");
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("with 3 000 groups, the group pickers find one as its name is typed — the user page adds to it, the list filters by it — and never ask for them all", async () => {
     const { server, browser, url } = ctx();
     await insertGroups(server.server.deps.store, Array.from({ length: 3000 }, (_, i) => `Team ${String(i).padStart(4, "0")}`));
