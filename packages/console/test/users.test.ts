@@ -309,6 +309,17 @@ describeConsole("users in the console", (ctx, kind) => {
       await page.getByRole("dialog", { name: "Add to group: done" }).waitFor();
       const after = await server.api<{ name: string }[]>("GET", `/security/v1/users/${ellen.uuid}/user-groups`, { token });
       assert.ok(after.body.some((g) => g.name === "Team 0005"), JSON.stringify(after.body));
+      // The groups page reads them a page at a time, the roles page the first few granting each role.
+      await page.goto(`${url}#/groups`);
+      const teams = page.getByRole("table").getByRole("link", { name: /^Team \d{4}$/ });
+      await page.getByRole("button", { name: "More groups" }).waitFor();
+      const first = await teams.count();
+      assert.ok(first > 0 && first < 3000, `${first} groups on the first page`);
+      await page.getByRole("button", { name: "More groups" }).click();
+      await page.waitForFunction((n) => document.querySelectorAll("table a").length > n, first);
+      await page.goto(`${url}#/roles`);
+      await page.getByRole("heading", { level: 1, name: "Roles" }).waitFor();
+      await page.getByRole("cell", { name: /administrators/ }).first().waitFor();
       assert.deepEqual(whole, []);
       assert.deepEqual(errors, []);
     } finally {

@@ -4,15 +4,19 @@ import { session } from "../api.js";
 import { href, navigate } from "../router.js";
 import { Page } from "../ui.js";
 
-/** All groups, searchable by name; a new group. */
+/** Groups a page: a directory can bring tens of thousands, so the list is read a page at a time. */
+const GROUPS_PAGE = 200;
+
+/** The groups, searchable by name (and, from the roles page, those granting a role), in pages; a new group. */
 class GroupsPage extends Page {
   #groups: RestGroup[] | null = null;
+  #next: string | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #abort: AbortController | null = null;
 
   override connectedCallback(): void {
     super.connectedCallback();
-    void this.#load();
+    void this.#load(true);
   }
 
   override disconnectedCallback(): void {
@@ -23,14 +27,18 @@ class GroupsPage extends Page {
   }
 
   override routeChanged(): void {
-    void this.#load();
+    void this.#load(true);
   }
 
-  async #load(): Promise<void> {
+  /** The first page (`fresh`: the search or role changed), or the next one. */
+  async #load(fresh: boolean): Promise<void> {
     this.#abort?.abort();
     const abort = (this.#abort = new AbortController());
+    const { params } = this.route;
     await this.attempt(async () => {
-      this.#groups = await session.api.groups(this.route.params.get("search") ?? undefined, { signal: abort.signal });
+      const page = await session.api.groups(params.get("search") ?? undefined, { role: params.get("role") ?? undefined, max: GROUPS_PAGE, cursor: fresh ? null : this.#next, signal: abort.signal });
+      this.#groups = fresh ? page.items : [...(this.#groups ?? []), ...page.items];
+      this.#next = page.next;
     });
   }
 
@@ -45,26 +53,28 @@ class GroupsPage extends Page {
 
   protected override render() {
     const search = this.route.params.get("search") ?? "";
+    const role = this.route.params.get("role") ?? "";
     return html`
       <h1 tabindex="-1">Groups</h1>
       ${this.renderMessage()}
       <div class="toolbar" role="search">
         <input type="search" data-search aria-label="Search groups by name" placeholder="Search (press /)" .value=${search}
-          @input=${(e: InputEvent) => { const v = (e.target as HTMLInputElement).value; clearTimeout(this.#timer); this.#timer = setTimeout(() => navigate(href("groups", { search: v }), true), 200); }}>
+          @input=${(e: InputEvent) => { const v = (e.target as HTMLInputElement).value; clearTimeout(this.#timer); this.#timer = setTimeout(() => navigate(href("groups", { search: v, role }), true), 200); }}>
+        ${role ? html`<span>Granting the role <strong>${role}</strong> <a href=${href("groups", { search })}>(all groups)</a></span>` : nothing}
       </div>
       ${this.#groups === null ? this.renderLoading() : html`
         <table class="plain"><caption class="visually-hidden">Groups</caption>
           <thead><tr><th>Name</th><th>Description</th><th>Kind</th></tr></thead>
           <tbody>${this.#groups.map((g) => html`<tr><td><a href=${href(`groups/${g.id}`)}>${g.name}</a></td><td>${g.description ?? ""}</td>
             <td>${g.builtin ? "Built-in" : g.external ? "From a directory" : g.profileUserId > 0 ? "Profile group" : "Local"}</td></tr>`)}</tbody>
-        </table>`}
+        </table>
+        ${this.#next ? html`<button @click=${() => void this.#load(false)}>More groups</button>` : nothing}`}
       <h2>New group</h2>
       <form class="row" @submit=${(e: SubmitEvent) => void this.#create(e)}>
         <label for="new-name">Name</label><input id="new-name" name="name" required maxlength="255">
         <label for="new-description">Description</label><input id="new-description" name="description">
         <button class="primary">Create</button>
-      </form>
-      ${nothing}`;
+      </form>`;
   }
 }
 
