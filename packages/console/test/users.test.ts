@@ -537,7 +537,7 @@ describeConsole("users in the console", (ctx, kind) => {
     }
   });
 
-  it("offers no Disable or Delete on the page of the account the console acts from (the server refuses both)", async () => {
+  it("offers no Disable or Delete on the page of the account the console acts from (a bulk action leaves it alone too)", async () => {
     const { server, browser, url } = ctx();
     const { user } = await createSecurityAdministrator(server, token, "selma.self");
     const { page, errors, close } = await openPage(browser);

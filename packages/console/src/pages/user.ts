@@ -218,7 +218,7 @@ class UserPage extends Page {
     const anyLockout = lockout.lockedOutUntil !== null || lockout.failedLogins > 0 || lockout.addresses.length > 0;
     const editable = this.#mayEdit;
     const local = !this.#fromDirectory;
-    // The account this console acts from: not to be disabled or deleted from here (the server refuses it too).
+    // The account this console acts from: one click would end this session and lock its administrator out.
     const own = session.me?.id === u.id;
     // A password of this store: not a directory's user, nor a service account (keys only), nor one an identity provider made (it logs in there).
     const hasOwnPassword = local && !u.serviceAccount && u.source?.type !== "identity-provider";

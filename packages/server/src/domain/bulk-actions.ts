@@ -14,7 +14,7 @@ import { assertSystemAdministratorRemains } from "./last-admin.js";
 import { requireGroup, UUID_PATTERN } from "./lookups.js";
 import { assertMayChangeAdministratorGroup } from "./role-rules.js";
 import { ADMINISTRATOR_ROLES, SYSTEM_ADMINISTRATOR } from "./roles.js";
-import { OWN_ACCOUNT, type AdminActor } from "./users.js";
+import type { AdminActor } from "./users.js";
 
 export const BULK_ACTIONS = ["disable", "enable", "clear-lockout", "add-to-group", "remove-from-group", "delete"] as const;
 export type BulkActionName = (typeof BULK_ACTIONS)[number];
@@ -118,7 +118,9 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
     for (const u of batch) {
       if (admins.has(u.id) && !actorRoles.includes(SYSTEM_ADMINISTRATOR)) refuse(u, "Only a system administrator may act on a system administrator.");
       else if (u.builtin === 1 && (action === "disable" || action === "delete")) refuse(u, `A built-in user cannot be ${action === "delete" ? "deleted" : "disabled"}.`);
-      else if (u.id === job.actor_id && (action === "disable" || action === "delete")) refuse(u, OWN_ACCOUNT(action).message);
+      // One click over "all matching" that holds the caller's own account would end their session and lock them
+      // out until another administrator came: that account is changed on its own, deliberately, or by another.
+      else if (u.id === job.actor_id && (action === "disable" || action === "delete")) refuse(u, `Your own account is not ${action === "delete" ? "deleted" : "disabled"} by a bulk action: change it on its own.`);
       // As a PUT of the user refuses it: its directory's syncs would set it back.
       else if (u.directory_id !== null && (action === "disable" || action === "enable")) refuse(u, "The directory decides whether this user is enabled: change it there.");
       else eligible.push(u);

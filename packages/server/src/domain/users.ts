@@ -54,13 +54,6 @@ export interface AdminActor extends Actor {
   roles: readonly string[];
 }
 
-/**
- * Nobody disables or deletes the account they act from: one click (a bulk action over "all matching"
- * that holds it too) would end their session and leave them locked out until another administrator
- * comes; another administrator may.
- */
-export const OWN_ACCOUNT = (what: "disable" | "delete") => new DomainError("refused", `You cannot ${what} your own account; another administrator can.`, { reason: "own-account" });
-
 /** Column and audit value of each writable field. */
 const FIELDS = {
   loginName: { column: "login_name", read: (u: UserRow) => u.login_name },
@@ -319,7 +312,6 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
         await assertMayAdminister(q, actor, row, "change a system administrator");
         const { next, changes, before, after } = planUpdate(row, input);
         if (Object.keys(changes).length === 0) return row;
-        if (row.id === actor.id && row.enabled === 1 && !next.enabled) throw OWN_ACCOUNT("disable");
         if (changes.login_name !== undefined) await assertNamesFree(q, undefined, next.loginName, row.id);
         if ("profileId" in after) await claimProfile(trx, q, actor, next.profileId, row.id);
 
@@ -337,7 +329,6 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     async remove(actor: AdminActor, uuid: string, precondition: Precondition): Promise<void> {
       await changeUser(uuid, precondition, async (trx, q, row) => {
         if (row.builtin === 1) throw new DomainError("refused", "A built-in user cannot be deleted.", { username: row.username });
-        if (row.id === actor.id) throw OWN_ACCOUNT("delete");
         await assertMayAdminister(q, actor, row, "delete a system administrator");
         const deleted = await trx.deleteFrom("users").where("id", "=", row.id).where("version", "=", row.version).returning("id").executeTakeFirst();
         if (!deleted) return undefined;
