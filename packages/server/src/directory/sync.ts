@@ -471,12 +471,7 @@ export class DirectorySync {
     const hash = keys.length === 0 ? null : memberHash(keys);
     if (hash === group.member_hash) return;
     if (this.o.mode === "changed" && this.affected !== null) {
-      for (let after = ""; ; ) {
-        const old = await this.o.queries.memberKeysPage([group.id], after, 5000);
-        for (const r of old) this.noteAffected(r.member_key);
-        if (old.length < 5000) break;
-        after = old[old.length - 1]!.member_key;
-      }
+      await this.noteMembersAffected([group.id]);
       for (const k of keys) this.noteAffected(k);
     }
     group.member_hash = hash;
@@ -519,6 +514,16 @@ export class DirectorySync {
       for (let i = 0; i < rows.length; i += EDGE_BATCH) await trx.insertInto("directory_members").values(rows.slice(i, i + EDGE_BATCH)).execute();
       await dialect.updateJson(trx, "groups", ["member_hash"], pending.map(([groupId, p]) => ({ id: groupId, member_hash: p.hash })));
     });
+  }
+
+  /** The member keys the store holds for these groups, noted as affected (a page at a time). */
+  private async noteMembersAffected(groupIds: number[]): Promise<void> {
+    for (let after = ""; this.affected !== null; ) {
+      const page = await this.o.queries.memberKeysPage(groupIds, after, 5000);
+      for (const r of page) this.noteAffected(r.member_key);
+      if (page.length < 5000) return;
+      after = page[page.length - 1]!.member_key;
+    }
   }
 
   private noteAffected(memberKey: string): void {
@@ -997,13 +1002,7 @@ export class DirectorySync {
       this.affected = null;
       return;
     }
-    const under = [...this.ancestors].filter(([, ancestors]) => ancestors.some((a) => sources.has(a))).map(([g]) => g);
-    for (let after = ""; ; ) {
-      const page = await this.o.queries.memberKeysPage(under, after, 5000);
-      for (const r of page) this.noteAffected(r.member_key);
-      if (page.length < 5000) break;
-      after = page[page.length - 1]!.member_key;
-    }
+    await this.noteMembersAffected([...this.ancestors].filter(([, ancestors]) => ancestors.some((a) => sources.has(a))).map(([g]) => g));
   }
 
   /** Stored users' memberships brought to what the graph says (their other fields are as the last sync left them). */
