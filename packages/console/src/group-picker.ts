@@ -12,10 +12,11 @@ let pickers = 0;
 
 /**
  * Picks one group by typing part of its name: a combobox (the WAI-ARIA pattern: ↑ ↓ move, Enter
- * picks, or clears an emptied box; Escape closes and shows the choice again) whose suggestions are the first groups matching the text, asked of the server
- * as one types, the previous request cancelled. `value` is the chosen group's id ("" for none); a
- * group given by id alone is named by reading that one group. A choice fires `group-change` (detail:
- * the group, or null when the text was emptied). Light DOM: a page's `<label for=inputId>` names it.
+ * picks, or clears an emptied box; Escape closes and shows the choice again) whose suggestions are
+ * the first groups matching the text, asked of the server as one types, the previous request
+ * cancelled. `value` is the chosen group's id ("" for none); a group given by id alone is named by
+ * reading that one group. A choice fires `group-change` (detail: the group, or null when the text was
+ * emptied). Light DOM: a page's `<label for=inputId>` names it.
  */
 export class GroupPicker extends LitElement {
   static override properties = {

@@ -206,7 +206,7 @@ export class DirectorySync {
   private ancestors = new Map<number, number[]>();
   /** Directory group id → the local groups its members join (groupMappings). */
   private mapped = new Map<number, number[]>();
-  /** Groups whose memberships this directory decides: its own and the mapped local ones. */
+  /** Groups whose memberships this directory decides: its own and the mapped local ones (not those a mapping not found freezes). */
   private managed: number[] = [];
   /** The mappings [directory group, local group] of groupMappings that resolved, in order (recorded when the run completes). */
   private mappedPairs: [number, number][] = [];

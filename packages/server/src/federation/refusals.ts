@@ -68,15 +68,13 @@ const unknownKey = () => checkFailed("id-token-unknown-key", "the ID token was s
 const badAlgorithm = () => checkFailed("id-token-algorithm", "the ID token is not signed with a public-key algorithm accepted here");
 const malformed = () => checkFailed("id-token-malformed", "the ID token could not be read");
 
-/** oauth4webapi's failure inside openid-client's ClientError: its message and, where it names one, the claim. */
-function innerFailure(error: oidc.ClientError): { message: string; claim?: string } {
-  const inner = error.cause as { message?: string; cause?: { claim?: string } } | undefined;
-  return { message: typeof inner?.message === "string" ? inner.message : error.message, claim: inner?.cause?.claim };
-}
-
-/** The attribute of a JSON answer (userinfo's `sub`) whose comparison failed, where oauth4webapi names one. */
-function innerAttribute(error: oidc.ClientError): unknown {
-  return (error.cause as { cause?: { attribute?: unknown } } | undefined)?.cause?.attribute;
+/**
+ * oauth4webapi's failure inside openid-client's ClientError: its message and, where it names one, the
+ * ID token's claim or the JSON answer's attribute (userinfo's `sub`) whose check failed.
+ */
+function innerFailure(error: oidc.ClientError): { message: string; claim?: string; attribute?: string } {
+  const inner = error.cause as { message?: string; cause?: { claim?: string; attribute?: string } } | undefined;
+  return { message: typeof inner?.message === "string" ? inner.message : error.message, claim: inner?.cause?.claim, attribute: inner?.cause?.attribute };
 }
 
 /** Which check an openid-client or jose failure is, as the error the route answers (unknown failures are rethrown). */
@@ -90,13 +88,13 @@ export function classify(error: unknown): DomainError {
   if (error instanceof oidc.ResponseBodyError) return new LoginRefused(`token-refused:${error.error}`, null);
   if (error instanceof oidc.ClientError) {
     // The ID token's claims, checked by openid-client at the code exchange (its signature is jose's, below).
-    const { message, claim } = innerFailure(error);
+    const { message, claim, attribute } = innerFailure(error);
     if (claim) return claimFailed(claim);
     const missing = /^JWT "(\w+)" \(.*\) claim missing$/.exec(message)?.[1];
     if (missing) return claimMissing(missing);
     if (/"alg" header parameter/.test(message)) return badAlgorithm();
     if (/"id_token" property/.test(message)) return checkFailed("id-token-missing", "the provider sent no ID token");
-    if (error.code === "OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED" && innerAttribute(error) === "sub") return checkFailed("userinfo-subject-mismatch", "the ID token and the provider's user information are of two different users");
+    if (error.code === "OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED" && attribute === "sub") return checkFailed("userinfo-subject-mismatch", "the ID token and the provider's user information are of two different users");
     if (error.code === "OAUTH_RESPONSE_IS_NOT_CONFORM" || error.code === "OAUTH_RESPONSE_IS_NOT_JSON") return checkFailed("token-response-invalid", "the provider's token endpoint gave an answer that is not one (see the server log)");
     return malformed();
   }

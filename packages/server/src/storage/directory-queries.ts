@@ -129,7 +129,7 @@ export function createDirectoryQueries(db: Kysely<Database>) {
       await on.updateTable("directory_sync_state").set({ lease_owner: null, lease_until: null }).where("directory_id", "=", directoryId).where("lease_owner", "=", owner).execute();
     },
 
-    /** The local groups a sync may fill and the mappings it follows (directory/sync.ts MappingRecord), noted as a run starts. */
+    /** The local groups a sync may fill and the mappings it follows (MappingRecord), noted as a run starts. */
     async recordMappings(directoryId: number, mappings: MappingRecord): Promise<void> {
       await db.updateTable("directory_sync_state").set({ mapped_groups: JSON.stringify(mappings) }).where("directory_id", "=", directoryId).execute();
     },
