@@ -10,6 +10,7 @@ import { isUniqueViolation } from "../storage/constraints.js";
 import { countHit } from "../storage/rate-counters.js";
 import { isoNow } from "../storage/time.js";
 import { loginRefusal } from "./login.js";
+import { directoryLetsIn } from "./sessions.js";
 
 /** Every API key starts with this, so a bearer token says which kind it is (and secret scanners find leaked ones). */
 export const API_KEY_PREFIX = "ecm_";
@@ -42,8 +43,9 @@ const view = (row: KeyRow): ApiKeyView => ({ id: row.uuid, name: row.name, prefi
  * scripts. The store keeps only a keyed hash of each (HMAC-SHA256 under a key from the server's
  * secret key: a key has too much entropy for a slow hash to add anything, and a copy of the store
  * alone does not let anyone check a guess). A key works while its account could log in — enabled,
- * not locked out, within its validity — and until it expires or is revoked; deleting the account
- * deletes its keys. Every use counts against a per-key limit kept in the store.
+ * within its validity, its directory (if any) enabled; a lockout stops passwords, not keys — and
+ * until it expires or is revoked; deleting the account deletes its keys. Every use counts against a
+ * per-key limit kept in the store.
  */
 export class ApiKeys {
   constructor(
@@ -99,6 +101,7 @@ export class ApiKeys {
       .selectAll("users")
       .select(["api_keys.id as key_row", "api_keys.uuid as key_id", "api_keys.expires_at as key_expires_at", "api_keys.last_used_at as key_last_used_at", "api_keys.by_system_administrator as key_by_system_administrator"])
       .where("api_keys.secret_hash", "=", this.hashOf(secret))
+      .where(directoryLetsIn)
       .executeTakeFirst();
     if (!row) return null;
     const { key_row, key_id, key_expires_at, key_last_used_at, key_by_system_administrator, ...user } = row;

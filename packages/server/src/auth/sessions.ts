@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import type { Kysely } from "kysely";
+import type { ExpressionBuilder, Kysely } from "kysely";
 import type { Database, UserRow } from "../storage/schema.js";
 import { TOKEN_ALGORITHMS, type SigningKeys } from "./signing-keys.js";
 import { isoAfter, isoNow } from "../storage/time.js";
@@ -19,6 +19,13 @@ export interface SessionOrigin {
   subject: string;
   sid: string | null;
 }
+
+/**
+ * The user is local, or its directory is enabled: a directory an administrator disabled lets its users
+ * in by no way — no login (directory/bind.ts), nor a session or API key they opened before.
+ */
+export const directoryLetsIn = (eb: ExpressionBuilder<Database, "users">) =>
+  eb.or([eb("users.directory_id", "is", null), eb("users.directory_id", "in", eb.selectFrom("directories").select("directories.id").where("directories.enabled", "=", 1))]);
 
 /** The user behind a valid token. */
 export interface Principal {
@@ -79,7 +86,7 @@ export class Sessions {
     return { access_token: token, expires_in: this.ttlSeconds, token_type: "bearer" };
   }
 
-  /** The principal of a token, or null when it is malformed, forged, expired, revoked, or its user is disabled or outside its validity window. */
+  /** The principal of a token, or null when it is malformed, forged, expired, revoked, or its user is disabled, outside its validity window or of a disabled directory. */
   async authenticate(token: string): Promise<Principal | null> {
     const now = this.now();
     let sid: unknown;
@@ -100,6 +107,7 @@ export class Sessions {
       .where("sessions.revoked_at", "is", null)
       .where("sessions.expires_at", ">", nowIso)
       .where("users.enabled", "=", 1)
+      .where(directoryLetsIn)
       // The validity window holds at every use of a token, not only at login.
       .where((eb) => eb.and([eb.or([eb("users.valid_from", "is", null), eb("users.valid_from", "<=", nowIso)]), eb.or([eb("users.valid_to", "is", null), eb("users.valid_to", ">=", nowIso)])]))
       .executeTakeFirst();

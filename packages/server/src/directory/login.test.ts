@@ -79,15 +79,21 @@ describeEachStore("login by directory bind", (server) => {
     const reasonOf = async (username: string) => (await api("GET", `/security/v1/audit-events?action=auth.login&max=20`)).body.find((e: any) => e.targetName === username)?.details.reason;
     assert.equal(await reasonOf(generatedName(7)), "disabled-in-directory");
     assert.equal((await api("GET", `/security/v1/users/${(await user(generatedName(7))).id}/lockout`)).body.failedLogins, 0);
-    // A directory disabled here lets none of its users in.
+    // A directory disabled here lets none of its users in, nor acts for them through a session or key they hold.
+    const session = (await login(generatedName(8), DIRECTORY_USER_PASSWORD)).body.access_token;
+    const key = (await api("POST", `/security/v1/users/${(await user(generatedName(8))).id}/api-keys`, { name: "disabled directory" })).body.secret;
+    const whoAmI = (bearer: string) => server().api("GET", "/security/v1/me", { token: bearer }).then((r) => r.status);
+    assert.deepEqual([await whoAmI(session), await whoAmI(key)], [200, 200]);
     assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { enabled: false })).status, 200);
     try {
       assert.equal((await login(generatedName(8), DIRECTORY_USER_PASSWORD)).status, 401);
       assert.equal(await reasonOf(generatedName(8)), "directory-disabled");
+      assert.deepEqual([await whoAmI(session), await whoAmI(key)], [401, 401]);
     } finally {
       assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { enabled: true })).status, 200);
     }
     assert.equal((await login(generatedName(8), DIRECTORY_USER_PASSWORD)).status, 200);
+    assert.equal(await whoAmI(key), 200, "enabled again, its keys work again (as an account's after it is enabled)");
   });
 
   it("keeps the directory's fields read-only and the password the directory's; local fields stay editable", async () => {
