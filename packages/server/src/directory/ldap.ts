@@ -57,12 +57,22 @@ const RESULT_WORDS: Record<number, string> = {
   53: "the directory is unwilling to do this (often: the search asks more than it allows, or the account is restricted)",
 };
 
-/** A refusal in words, with the directory's own diagnostic when it sent one (ldapts adds "Code: 0x…" to it). */
+/** The directory's own diagnostic of a refusal ("" when it sent none; ldapts appends "Code: 0x…" to it). */
+function diagnosticOf(error: ResultCodeError): string {
+  return error.message.replace(/\s*Code: 0x[0-9a-f]+$/i, "").trim();
+}
+
+/** "LDAP result 2: <the directory's diagnostic>". */
+function resultOf(error: ResultCodeError): string {
+  const diagnostic = diagnosticOf(error);
+  return `LDAP result ${error.code}${diagnostic ? `: ${diagnostic}` : ""}`;
+}
+
+/** A refusal in words, with the directory's own diagnostic when it sent one. */
 export function resultInWords(error: ResultCodeError): string {
-  const diagnostic = error.message.replace(/\s*Code: 0x[0-9a-f]+$/i, "").trim();
   const words = RESULT_WORDS[error.code];
-  if (!words) return `${diagnostic || "the directory refused the operation"} (LDAP result ${error.code})`;
-  return `${words} (LDAP result ${error.code}${diagnostic ? `: ${diagnostic}` : ""}).`;
+  if (!words) return `${diagnosticOf(error) || "the directory refused the operation"} (LDAP result ${error.code})`;
+  return `${words} (${resultOf(error)}).`;
 }
 
 /** Whether a failure is the directory not answering in time. */
@@ -93,6 +103,11 @@ function connectionFailure(url: URL, error: unknown, during?: DirectoryStep): Di
   if (isTlsError(error)) return new DirectoryError("tls", `TLS with ${url.host} failed: ${message}`);
   if (during) return new DirectoryError("connect", `The connection to ${url.host} was lost during the ${during}: ${message}`, isTimeout(error));
   return new DirectoryError("connect", `Cannot connect to ${url.host}: ${message}`, isTimeout(error));
+}
+
+/** A server that answered the StartTLS request with a refusal (one without TLS set up: "unsupported extended operation"). */
+function startTlsRefused(url: URL, error: ResultCodeError): DirectoryError {
+  return new DirectoryError("tls", `${url.host} refused StartTLS (${resultOf(error)}): set up TLS at the server, or use its ldaps:// URL.`);
 }
 
 export class DirectoryConnection {
@@ -128,7 +143,9 @@ export class DirectoryConnection {
         return new DirectoryConnection(client, url, url.protocol === "ldaps:" || startTls, d);
       } catch (error) {
         await client.unbind().catch(() => {});
-        last = error instanceof DirectoryError ? error : connectionFailure(url, error);
+        // A server that answered StartTLS with a refusal is reachable: what fails is its TLS.
+        const refusedStartTls = startTls && error instanceof ResultCodeError;
+        last = error instanceof DirectoryError ? error : refusedStartTls ? startTlsRefused(url, error) : connectionFailure(url, error);
         failed?.(last);
       }
     }

@@ -4,7 +4,7 @@ import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PAS
 import { directoryConfig, startDirectory, syncAndWait } from "../../test-support/directories.js";
 import type { DirectoryTree } from "../../test-support/directory-trees.js";
 import { describeEachStore } from "../../test-support/server.js";
-import type { Slapd } from "../../test-support/slapd.js";
+import { AD_SCHEMA, Slapd } from "../../test-support/slapd.js";
 
 const PATH = "/security/v1/external-user-storage";
 
@@ -203,6 +203,16 @@ describeEachStore("external user storage configuration", (server) => {
       assert.equal(r.ok, false, JSON.stringify(changes));
       assert.equal(r.steps.at(-1).step, step, JSON.stringify(r.steps));
       assert.match(r.message, message);
+    }
+    // A server without TLS set up answers StartTLS with a refusal: reached, its TLS is what fails.
+    const { slapd: plain } = await Slapd.start({ suffix: tree.suffix, schemas: [AD_SCHEMA], ldif: tree.ldif() });
+    try {
+      const refused = await test({ connectionUrl: plain.url });
+      assert.equal(refused.ok, false);
+      assert.equal(refused.steps.at(-1).step, "tls", JSON.stringify(refused.steps));
+      assert.match(refused.message, /^127\.0\.0\.1:\d+ refused StartTLS \(LDAP result 2: unsupported extended operation\): set up TLS at the server, or use its ldaps:\/\/ URL\.$/);
+    } finally {
+      await plain.remove();
     }
     // LDAPS with the test's CA.
     const ldaps = await test({ connectionUrl: slapd.ldapsUrl, startTls: false });
