@@ -3,8 +3,14 @@
 /** Separator of the fields in `search_text`: no query can contain it, so no match spans two fields. */
 export const FIELD_SEPARATOR = "\u001f";
 
-/** Letters and digits of any script plus `. _ - @`, 1 to 64 characters (the ECM's username rules). */
-export const USERNAME_PATTERN = "^[\\p{L}\\p{N}._@-]{1,64}$";
+/**
+ * Letters and digits of any script plus `. _ - @`, 1 to 64 characters (the ECM's username rules). A
+ * letter's marks come with it (the vowel signs of Indic scripts, an accent typed as its own code
+ * point, as NFD does): only the first character may not be one.
+ */
+export const USERNAME_PATTERN = "^[\\p{L}\\p{N}._@-][\\p{L}\\p{M}\\p{N}._@-]{0,63}$";
+/** What USERNAME_PATTERN allows, in words: the refusal of a username that breaks it. */
+export const USERNAME_RULE = "may hold only letters of any script (with their accents and signs), digits and . _ - @";
 export const USERNAME_MAX = 64;
 export const LOGIN_NAME_MAX = 256;
 export const NAME_MAX = 255;

@@ -69,10 +69,11 @@ export function missingClaims(c: OidcSettings, claims: Record<string, unknown>):
   return [c.usernameClaim, c.emailClaim, c.groupsClaim].some((name) => !(name in claims)) || (c.trustEmail && !("email_verified" in claims));
 }
 
-/** Letters and digits of any script and `. _ - @` (the username rules) in the stored form (NFKC); anything else, and an invisible letter such as a Hangul filler, becomes `_`. */
+/** Letters (with their marks, past the first character) and digits of any script and `. _ - @` (the username rules) in the stored form (NFKC); anything else, and an invisible letter such as a Hangul filler, becomes `_`. */
 function usernameBase(identity: ProviderIdentity): string {
   const raw = identity.username ?? identity.subject;
-  const clean = [...normalizeName(raw)].map((ch) => (/^[\p{L}\p{N}._@-]$/u.test(ch) && !INVISIBLE.test(ch) ? ch : "_")).join("");
+  const allowed = (ch: string, i: number) => (/^[\p{L}\p{N}._@-]$/u.test(ch) || (i > 0 && /^\p{M}$/u.test(ch))) && !INVISIBLE.test(ch);
+  const clean = [...normalizeName(raw)].map((ch, i) => (allowed(ch, i) ? ch : "_")).join("");
   return clean || "user";
 }
 

@@ -86,7 +86,7 @@ describeEachStore("bad input always gets the error shape", (server) => {
     const s = server();
     const cases: [string, string, unknown, string][] = [
       ["POST", "/security/v1/users", { username: "mail", email: "not-an-address" }, "email is not an e-mail address."],
-      ["POST", "/security/v1/users", { username: "has space" }, "username may hold only letters, digits and . _ - @."],
+      ["POST", "/security/v1/users", { username: "has space" }, "username may hold only letters of any script (with their accents and signs), digits and . _ - @."],
       ["POST", "/security/v1/users", { loginName: "x" }, "username is required."],
       ["POST", "/security/v1/users", { username: "t", validTo: "next week" }, "validTo is not an ISO 8601 date or time with a zone, such as 2030-12-31 or 2030-12-31T23:59:59Z."],
       ["POST", "/security/v1/users", { username: "t", enabled: "yes" }, "enabled must be true or false."],

@@ -35,6 +35,22 @@ describeEachStore("names that only look alike", (server, kind) => {
     assertLookalike(await s.api("POST", "/security/v1/users", { token, body: { username: "JOHN.D0E" } }), "john.doe", "username");
   });
 
+  it("usernames of scripts that write with marks, and accents typed as their own code points (NFD), are taken and stored composed", async () => {
+    const s = server();
+    for (const [typed, stored] of [["राम", "राम"], ["e\u0301cole", "école"], ["nai\u0308ve.1", "naïve.1"]]) {
+      const r = await s.api("POST", "/security/v1/users", { token, body: { username: typed, password: "Marked-Name-Secret-1" } });
+      assert.equal(r.status, 201, r.text);
+      assert.equal(r.body.username, stored);
+      assert.equal((await s.api("POST", "/auth/v1/providers/builtin/token", { body: { username: typed, password: "Marked-Name-Secret-1" } })).status, 200, typed);
+    }
+    const imported = await s.api("POST", "/security/v1/users/import", { token, body: JSON.stringify({ username: "mu\u0308ller.2" }), headers: { "content-type": "application/x-ndjson" } });
+    assert.equal(JSON.parse(imported.text.split("\n")[0]!).status, "created", imported.text);
+    // A mark has a letter to sit on: a name does not start with one.
+    const leading = await s.api("POST", "/security/v1/users", { token, body: { username: "\u0301acute" } });
+    assert.equal(leading.status, 400, leading.text);
+    assert.match(leading.body.errorMessage, /username may hold only letters of any script \(with their accents and signs\), digits and \. _ - @\.$/);
+  });
+
   it("login names: on create and on change", async () => {
     const s = server();
     assertLookalike(await s.api("POST", "/security/v1/users", { token, body: { username: "login.one", loginName: CYRILLIC_SYSADMIN } }), "sysadmin", "loginName");

@@ -4,7 +4,7 @@ import { isDeepStrictEqual } from "node:util";
 import { Type } from "typebox";
 import { recordAudit } from "../../domain/audit.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
-import { DESCRIPTION_MAX, EMAIL_MAX, EMAIL_PATTERN, LOGIN_NAME_MAX, NAME_MAX, USERNAME_MAX, USERNAME_PATTERN } from "../../domain/user-fields.js";
+import { DESCRIPTION_MAX, EMAIL_MAX, EMAIL_PATTERN, LOGIN_NAME_MAX, NAME_MAX, USERNAME_MAX, USERNAME_PATTERN, USERNAME_RULE } from "../../domain/user-fields.js";
 import type { UserRow } from "../../storage/schema.js";
 import { actorOf, adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
@@ -55,7 +55,7 @@ const WritableFields = {
 
 /** The fields of a new user (POST, and each row of an import). */
 export const NewUserFields = {
-  username: Type.String({ pattern: USERNAME_PATTERN, [PATTERN_MESSAGE]: "may hold only letters, digits and . _ - @", maxLength: USERNAME_MAX, description: "Letters and digits of any script and . _ - @, 1 to 64 characters; cannot change later" }),
+  username: Type.String({ pattern: USERNAME_PATTERN, [PATTERN_MESSAGE]: USERNAME_RULE, maxLength: USERNAME_MAX, description: "Letters (with their marks) and digits of any script and . _ - @, 1 to 64 characters; cannot change later" }),
   ...WritableFields,
   password: Type.Optional(Password),
   serviceAccount: Type.Optional(Type.Boolean({ description: "A service account: no password, it authenticates with API keys only; cannot change later" })),
