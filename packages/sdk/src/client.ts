@@ -6,6 +6,11 @@ import type { CallOptions } from "./types.js";
 /** Node's `util.inspect.custom`, named without importing node:util (this module also runs in browsers). */
 export const inspectCustom = Symbol.for("nodejs.util.inspect.custom");
 
+/** What `console.log` shows of a client: its URL and the username it logs in as (if any), never a password, key or token. */
+export function describeClient(name: string, baseUrl: string, username: string | undefined): string {
+  return `${name} { baseUrl: ${JSON.stringify(baseUrl)}${username !== undefined ? `, username: ${JSON.stringify(username)}` : ""} }`;
+}
+
 /**
  * Asynchronous ECM Security client.
  *
@@ -58,7 +63,7 @@ export class ECM {
 
   /** Never shows credentials or tokens when logged. */
   [inspectCustom](): string {
-    return `ECM { baseUrl: ${JSON.stringify(this.#http.baseUrl)}${this.#http.username !== undefined ? `, username: ${JSON.stringify(this.#http.username)}` : ""} }`;
+    return describeClient("ECM", this.#http.baseUrl, this.#http.username);
   }
 
   toJSON(): { baseUrl: string } {

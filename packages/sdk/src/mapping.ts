@@ -17,8 +17,8 @@ function toDate(v: string | null | undefined): Date | null {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
-/** One frozen empty list for every user without groups (all of them without extendedInfo). */
-const NO_GROUPS = Object.freeze([]) as unknown as string[] & { length: 0 };
+/** One frozen empty list for every user of a plain list (its groups are not read; typed read-only). */
+const NO_GROUPS = Object.freeze([]) as readonly string[] & { length: 0 };
 
 /**
  * Group names repeat across a directory's users: each distinct name is kept once (a few thousand
@@ -34,7 +34,8 @@ function groupName(name: string): string {
 }
 
 function groupsOf(groups: string[] | undefined): string[] {
-  if (!Array.isArray(groups) || groups.length === 0) return NO_GROUPS;
+  // A list of its own, as every extended user's groups are a list the script may change.
+  if (!Array.isArray(groups) || groups.length === 0) return [];
   const out = new Array<string>(groups.length);
   for (let i = 0; i < groups.length; i++) out[i] = groupName(groups[i]!);
   return out;
@@ -70,7 +71,7 @@ export function restUserFields(extended: boolean): string {
  * Maps a user of a `shape=arrays` list (the values of restUserFields, in that order) to the seed's
  * ECMUser; extended fields only when `extended`. Lean, as a million of them may be held: one plain
  * object of one shape (no closures, no copies), a login name equal to the username shares its string,
- * dates are built once, and users without groups share one frozen empty list. About 300 bytes of heap
+ * dates are built once, and the users of a plain list share one frozen empty list. About 300 bytes of heap
  * a user (docs/benchmarks.md says how that was measured).
  */
 export function rowToECMUser<E extends boolean>(row: readonly unknown[], extended: E): ECMUser<E> {
@@ -149,6 +150,7 @@ const REST_NAMES: Record<string, string> = {
 
 /** An unknown name (a typo, the seed's snake_case, a REST name) would be dropped silently: refuse it. */
 function checkFieldNames(f: object): void {
+  if (typeof f !== "object" || f === null || Array.isArray(f)) throw new TypeError(`the user's fields must be an object such as { email: "…" }, not ${f === null ? "null" : Array.isArray(f) ? "an array" : typeof f}`);
   for (const k of Object.keys(f)) {
     if (USER_FIELDS.has(k) || CALL_OPTIONS.has(k)) continue;
     const camel = k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());

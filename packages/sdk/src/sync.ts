@@ -1,5 +1,5 @@
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
-import { inspectCustom } from "./client.js";
+import { describeClient, inspectCustom } from "./client.js";
 import { ECMError, deserializeError, type SerializedError } from "./errors.js";
 import { ExportReader } from "./export-records.js";
 import { ImportResults } from "./import-users.js";
@@ -461,11 +461,14 @@ export class SecuritySync {
 export class ECMSync {
   readonly #ch: SyncChannel;
   readonly #baseUrl: string;
+  readonly #username: string | undefined;
   readonly security: SecuritySync;
 
   constructor(options: ECMOptions) {
     // The options are checked here, as ECM checks them (credentials, token or API key), not first in the worker.
-    this.#baseUrl = new Transport(options).baseUrl;
+    const transport = new Transport(options);
+    this.#baseUrl = transport.baseUrl;
+    this.#username = transport.username;
     this.#ch = new SyncChannel(options);
     this.security = new SecuritySync(this.#ch, options);
   }
@@ -504,7 +507,7 @@ export class ECMSync {
   }
 
   [inspectCustom](): string {
-    return `ECMSync { baseUrl: ${JSON.stringify(this.#baseUrl)} }`;
+    return describeClient("ECMSync", this.#baseUrl, this.#username);
   }
 
   toJSON(): { baseUrl: string } {

@@ -100,7 +100,8 @@ export interface ECMUserBasicFields {
   remark: "";
   validFrom: null;
   validTo: null;
-  groups: string[] & { length: 0 };
+  /** One shared empty list, frozen: the groups are read with `extendedInfo: true`. */
+  groups: readonly string[] & { length: 0 };
   lockedOut: false;
   lockedOutUntil: null;
   serviceAccount: false;

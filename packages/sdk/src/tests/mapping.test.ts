@@ -75,6 +75,14 @@ test("the list's fields are named in the server's view order, the order of the v
   assert.deepEqual([u.id, u.username, u.loginName, u.guid, u.remark, u.locked, u.groups, u.validFrom?.toISOString()], [7, "user_1", "User_1", rest.id, "description user_1", true, ["users", "staff"], "2024-01-02T03:04:05.000Z"]);
 });
 
+test("an extended user's groups are its own list, also when empty; a plain list's users share one frozen empty list", () => {
+  const [a, b] = [toECMUser({ ...rest, groups: [] }, true), toECMUser({ ...rest, groups: [] }, true)];
+  a.groups.push("staff");
+  assert.deepEqual([a.groups, b.groups], [["staff"], []]);
+  const [c, d] = [toECMUser(rest, false), toECMUser(rest, false)];
+  assert.ok(c.groups === d.groups && Object.isFrozen(c.groups));
+});
+
 test("toECMUser with extendedInfo populates remark, validity and groups", () => {
   const u = toECMUser(rest, true);
   assert.equal(u.remark, "description user_1");
@@ -156,6 +164,7 @@ test("toRestUserBody maps SDK names to REST names and leaves out undefined", () 
   assert.deepEqual(toRestUserBody({}), {});
   assert.deepEqual(toRestUserBody({ serviceAccount: true }), { serviceAccount: true });
   assert.throws(() => toRestUserBody({ service_account: true } as never), /unknown user field "service_account"; use serviceAccount/);
+  assert.throws(() => toRestUserBody(null as never), /^TypeError: the user's fields must be an object such as \{ email: "…" \}, not null$/);
   assert.throws(() => toRestUserBody({ validTo: new Date("nope") }), TypeError);
   assert.throws(() => toRestUserBody({ change_pwd: true } as never), /unknown user field "change_pwd"; use changePwd/);
   assert.throws(() => toRestUserBody({ enabled: false } as never), /use locked \(inverted\)/);

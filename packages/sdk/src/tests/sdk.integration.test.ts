@@ -537,6 +537,9 @@ test("wrong credentials: ECMAuthError with the server's code, for both clients; 
   const sync = new ECMSync(bad);
   try {
     assert.throws(() => sync.security.users(), (e: unknown) => e instanceof ECMAuthError && e.code === "ECMS1102");
+    // Both show the same: the URL and the username they log in as.
+    assert.equal(inspect(client), `ECM { baseUrl: ${JSON.stringify(server.baseUrl)}, username: "sysadmin" }`);
+    assert.equal(inspect(sync), `ECMSync { baseUrl: ${JSON.stringify(server.baseUrl)}, username: "sysadmin" }`);
   } finally {
     sync.close();
   }

@@ -33,6 +33,12 @@ export async function check(): Promise<void> {
   const id: number = basic[0]!.id;
   const guid: string = basic[0]!.guid;
   const locked: boolean = basic[0]!.locked;
+  ext[0]!.groups.push("staff");
+  // @ts-expect-error a plain list's users share one frozen empty groups list
+  basic[0]!.groups.push("staff");
+  const isStaff: boolean = basic[0]!.groups.includes("staff");
+  // @ts-expect-error a plain user is no extended one (its groups were not read)
+  const notExtended: ECMUser<true>[] = basic;
 
   const s = sync.security.users({ extendedInfo: true });
   const syncFrom: Date | null = s[0]!.validFrom;
@@ -51,7 +57,7 @@ export async function check(): Promise<void> {
   sync.security.users({ signal: AbortSignal.abort() });
   await ecm.security.users({ signal: AbortSignal.timeout(1000), timeout: 500 });
   const e: unknown = new ECMNotFoundError("x");
-  void [notLockedOut, until, lockedOut];
+  void [notLockedOut, until, lockedOut, isStaff, notExtended];
   void [from, groups, remark, empty, none, wrong, alsoWrong, id, guid, locked, syncFrom, notPromise, one, gid, e];
 }
 `;
