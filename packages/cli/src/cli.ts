@@ -44,6 +44,21 @@ function findCommand(argv: string[]): { command?: Command; words: string[] } {
   return { words };
 }
 
+/**
+ * `--profile-id -1` as `--profile-id=-1`: parseArgs takes a value that starts with a dash for an
+ * option of its own, and -1 is the seed's "no profile".
+ */
+function negativeValuesJoined(argv: readonly string[], options: Record<string, { type: string }>): string[] {
+  const takesValue = new Set(Object.entries(options).filter(([, o]) => o.type === "string").map(([name]) => `--${name}`));
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (takesValue.has(argv[i]!) && next !== undefined && /^-\d+(\.\d+)?$/.test(next)) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]!);
+  }
+  return out;
+}
+
 /** Runs the command line; returns the exit code. Never throws. */
 export async function run(argv: string[], io: Io): Promise<number> {
   try {
@@ -82,17 +97,18 @@ export async function run(argv: string[], io: Io): Promise<number> {
       return ExitCode.ok;
     }
     let parsed;
+    const options = { ...GLOBAL_OPTIONS, ...command.options };
     try {
       parsed = parseArgs({
-        args: argv,
-        options: { ...GLOBAL_OPTIONS, ...command.options },
+        args: negativeValuesJoined(argv, options),
+        options,
         allowPositionals: true,
         strict: true,
       });
     } catch (err) {
       const message = (err as Error).message.replace(/\. To specify a positional argument.*$/s, "").replace(/\s*\n\s*/g, " ");
       const unknown = /^Unknown option '(--?[^']+)'/.exec(message)?.[1];
-      const names = Object.keys({ ...GLOBAL_OPTIONS, ...command.options }).map((n) => `--${n}`);
+      const names = Object.keys(options).map((n) => `--${n}`);
       throw new UsageError(message + (unknown?.startsWith("--") ? didYouMean(unknown, names) : ""));
     }
     const positionals = [...parsed.positionals];

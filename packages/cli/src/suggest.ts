@@ -16,7 +16,8 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * The candidates close to `word` (a typo or two, or a prefix), closest first, each shown after
+ * The candidates close to `word` (a typo or two, a prefix of it, or a word it starts with: the seed's
+ * `--extended_info` finds `--extended`), closest first, each shown after
  * `prefix`: `; did you mean "x" or "y"?`, or "" when none is close.
  */
 export function didYouMean(word: string, candidates: Iterable<string>, prefix = ""): string {
@@ -25,7 +26,7 @@ export function didYouMean(word: string, candidates: Iterable<string>, prefix = 
   const allowed = w.length <= 4 ? 1 : 2;
   const close = [...new Set(candidates)]
     .map((c) => ({ c, d: editDistance(w, c.toLowerCase()) }))
-    .filter(({ c, d }) => d <= allowed || (w.length >= 2 && c.toLowerCase().startsWith(w)))
+    .filter(({ c, d }) => d <= allowed || (w.length >= 2 && c.toLowerCase().startsWith(w)) || (c.length >= 5 && w.startsWith(c.toLowerCase())))
     .sort((x, y) => x.d - y.d)
     .slice(0, 3)
     .map(({ c }) => `"${prefix}${c}"`);

@@ -211,6 +211,8 @@ describe("users", () => {
     assert.equal(upd.displayName, "Alice B");
     assert.equal(upd.email, "alice@example.com");
     assert.equal(upd.validTo, null);
+    // -1, the seed's "no profile", is a value, not an option.
+    assert.equal(JSON.parse(ok(await ecm(["users", "update", "cli-alice", "--profile-id", "-1", "-o", "json"])).stdout).profileId, -1);
 
     assert.equal(JSON.parse(ok(await ecm(["users", "lock", "cli-alice", "-o", "json"])).stdout).locked, true);
     const lockedList = ok(await ecm(["users", "list", "--locked", "-o", "csv"]));
@@ -374,6 +376,7 @@ describe("identity providers", () => {
     const otherSubject = await ecm(["users", "unlink", "cli-linked", "cli-sso", "--subject", "sub-7"]);
     assert.deepEqual([otherSubject.code, /still linked|another subject|not linked to/i.test(otherSubject.stderr)], [5, true], otherSubject.stderr);
     ok(await ecm(["users", "unlink", "cli-linked", "cli-sso", "--subject", "sub-42"]));
+    assert.equal(JSON.parse(ok(await ecm(["users", "show", "cli-linked", "-o", "json"])).stdout).federatedIdentities, null, "none: null, as the REST field");
     assert.notEqual((await ecm(["users", "unlink", "cli-linked", "cli-sso"])).code, 0);
     // A provider whose endpoints answer nothing: the test says which step failed, and exits 1.
     const closed = ["--issuer", "http://127.0.0.1:9", "--authorization-url", "http://127.0.0.1:9/auth", "--token-url", "http://127.0.0.1:9/token", "--jwks-url", "http://127.0.0.1:9/jwks"];
@@ -537,6 +540,7 @@ describe("details found by trying it", () => {
       [["groups", "add-membr", "x"], /did you mean "groups add-member"\?/],
       [["exprot"], /did you mean "export"\?/],
       [["users", "list", "--extnded"], /Unknown option '--extnded'; did you mean "--extended"\?/],
+      [["users", "list", "--extended_info"], /Unknown option '--extended_info'; did you mean "--extended"\?/],
     ];
     for (const [args, message] of cases) {
       const r = await ecm(args);

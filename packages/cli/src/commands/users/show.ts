@@ -42,7 +42,8 @@ export const show: Command = {
       ...userRow(u),
       source: table ? sourceText(source) : { type: source.type, id: source.id, name: source.name },
       dn: source.dn,
-      federatedIdentities: table ? source.federatedIdentities.map((f) => `${f.alias} (${f.displayName})`) : source.federatedIdentities,
+      // null when none, as the REST field of that name (the seed's rule).
+      federatedIdentities: table ? source.federatedIdentities.map((f) => `${f.alias} (${f.displayName})`) : source.federatedIdentities.length > 0 ? source.federatedIdentities : null,
       lockout: table ? lockoutText(lockout) : lockout,
     });
   },
