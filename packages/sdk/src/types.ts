@@ -26,6 +26,8 @@ export interface RestUser {
   validTo?: string | null;
   /** Where the account comes from (extended): a directory's id and name, an identity provider's alias and display name. */
   source?: { type: "builtin" | "local" | "directory" | "identity-provider"; id: string | null; name: string | null };
+  /** Extended: `validTo` has passed. */
+  expired?: boolean;
   lockedOutUntil?: string | null;
   changePassword?: boolean;
   passwordNeverExpires?: boolean;
