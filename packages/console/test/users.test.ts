@@ -608,6 +608,32 @@ describeConsole("users in the console", (ctx, kind) => {
     }
   });
 
+  it("saves a user whose email is not ASCII (a domain such as außendienst.de, a name part such as jürgen@) and leaves that email as it was", async () => {
+    const { server, browser, url } = ctx();
+    const emails = ["agnes@außendienst.example.de", "jürgen@exämple.de"];
+    const users = await Promise.all(emails.map(async (email, i) => {
+      const r = await server.api<{ id: string }>("POST", "/security/v1/users", { token, body: { username: `idn.mail${i}.${kind}`, email } });
+      assert.equal(r.status, 201, r.text);
+      return r.body;
+    }));
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      for (const [i, u] of users.entries()) {
+        await page.goto(`${url}#/users/${u.id}`);
+        await page.getByRole("heading", { level: 1, name: new RegExp(`idn\\.mail${i}`) }).waitFor();
+        await page.getByLabel("Description").fill(`Edited ${i}`);
+        await page.getByRole("button", { name: "Save", exact: true }).click();
+        await page.getByText("Saved.").waitFor();
+        const saved = (await server.api<{ email: string; description: string }>("GET", `/security/v1/users/${u.id}`, { token })).body;
+        assert.deepEqual([saved.email, saved.description], [emails[i], `Edited ${i}`]);
+      }
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   // Last: its users would change the counts the tests above see.
   it("comes back from a user to a filtered list scrolled past its first pages: those pages loaded down to there", async () => {
     const { server, browser, url } = ctx();

@@ -305,8 +305,13 @@ class UserPage extends Page {
           ${this.#profiles.filter((p) => p.id !== u.id).map((p) => html`<option value=${String(p.numericId)} ?selected=${value === p.numericId}>${p.username}</option>`)}
         </select>`;
         break;
+      case "email":
+        // Text, not type="email": that field turns a domain such as außendienst.de into its ASCII form
+        // (which would be saved with any other change) and refuses a name part such as jürgen@. The server checks it.
+        control = html`<input id=${id} name=${f.name} type="text" inputmode="email" autocomplete="off" spellcheck="false" value=${(value as string | null) ?? ""} ?readonly=${!changeable} aria-describedby=${note}>`;
+        break;
       default:
-        control = html`<input id=${id} name=${f.name} type=${f.kind} value=${(value as string | null) ?? ""} ?required=${f.name === "loginName" || f.name === "displayName"} ?readonly=${!changeable} aria-describedby=${note}>`;
+        control = html`<input id=${id} name=${f.name} type="text" value=${(value as string | null) ?? ""} ?required=${f.name === "loginName" || f.name === "displayName"} ?readonly=${!changeable} aria-describedby=${note}>`;
     }
     return html`<div class="field"><label for=${id}>${f.label}</label>${control}</div>`;
   }
