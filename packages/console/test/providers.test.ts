@@ -184,6 +184,32 @@ describeConsole("identity providers in the console", (ctx, kind) => {
     }
   });
 
+  it("creates a provider from the New provider form as it starts: the standard claims, its endpoints given here", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/providers/new`);
+      await page.getByLabel("Alias (in URLs, fixed)").fill("fresh");
+      await page.getByLabel("Display name").fill("Fresh IdP");
+      await page.getByLabel("Given here").check();
+      for (const [label, path] of [["Authorization endpoint", "authorize"], ["Token endpoint", "token"], ["Keys (JWKS) URL", "keys"]]) await page.getByLabel(label).fill(`https://fresh.example.com/oauth2/${path}`);
+      await page.getByLabel("Issuer (iss)").fill("https://fresh.example.com");
+      await page.getByLabel("Client ID").fill("ecm");
+      await page.getByLabel("Client secret").fill("fresh-secret-1234");
+      assert.equal(await page.getByLabel("Username claim").inputValue(), "preferred_username");
+      await page.getByLabel("Groups claim").fill("");
+      await page.getByRole("button", { name: "Create" }).click();
+      await page.getByRole("status").filter({ hasText: "Created fresh." }).waitFor();
+      const stored = (await server.api<{ config: Record<string, string> }>("GET", "/idp/v1/external-identity-provider/fresh", { token })).body.config;
+      assert.deepEqual([stored.usernameClaim, stored.emailClaim, stored.firstNameClaim, stored.lastNameClaim, stored.groupsClaim], ["preferred_username", "email", "given_name", "family_name", "groups"], "a claim emptied is the server's standard one");
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("chooses the groups every user joins and the group mapping with the group picker: the stored ones named by their ids, never the whole list", async () => {
     const { server, browser, url } = ctx();
     const token = await server.login();

@@ -6,12 +6,13 @@ import type { GroupRows } from "../group-rows.js";
 import "../group-rows.js";
 import { navigateWithNotice, onlySystemAdministrator, openDialog, Page, testOutcome } from "../ui.js";
 
+/** The claims a login reads, with the standard claim a new provider's form starts from (as its scopes do). */
 const CLAIMS = [
-  ["usernameClaim", "Username claim"],
-  ["emailClaim", "Email claim"],
-  ["firstNameClaim", "First name claim"],
-  ["lastNameClaim", "Last name claim"],
-  ["groupsClaim", "Groups claim"],
+  ["usernameClaim", "Username claim", "preferred_username"],
+  ["emailClaim", "Email claim", "email"],
+  ["firstNameClaim", "First name claim", "given_name"],
+  ["lastNameClaim", "Last name claim", "family_name"],
+  ["groupsClaim", "Groups claim", "groups"],
 ] as const;
 
 /** The provider's endpoints, given here when it has no discovery document (or they differ from it). */
@@ -67,7 +68,8 @@ class ProvidersPage extends Page {
     const defaultGroupList = form.querySelector<GroupRows>("#p-default")!.chosen("groups every user joins").map((r) => r.groupId);
     const customGroupList = form.querySelector<GroupRows>("#p-mapping")!.chosen("group mapping").map((r) => ({ idpGroupName: r.key, localGroupId: r.groupId }));
     const config: Record<string, unknown> = { scopes: text("scopes").split(/\s+/).filter(Boolean), trustEmail: data.get("trustEmail") === "on", clientAuthMethod: text("clientAuthMethod") };
-    for (const [name] of CLAIMS) config[name] = text(name);
+    // A claim left empty is not sent: the server keeps the one it has (a new provider: the standard one).
+    for (const [name] of CLAIMS) if (text(name)) config[name] = text(name);
     if (explicit) for (const [name] of ENDPOINTS) config[name] = text(name) || null;
     return {
       displayName: text("displayName"),
@@ -180,7 +182,7 @@ class ProvidersPage extends Page {
           </div>
           <div>
             ${field("scopes", "Scopes", (p?.config.scopes ?? ["openid", "email", "profile"]).join(" "))}
-            ${CLAIMS.map(([name, label]) => field(name, label, p?.config[name] ?? ""))}
+            ${CLAIMS.map(([name, label, standard]) => field(name, label, p?.config[name] ?? standard))}
             <div class="field"><label for="p-trust">Link a first login by verified email</label><input id="p-trust" name="trustEmail" type="checkbox" ?checked=${p?.config.trustEmail ?? false}></div>
             <ecm-group-rows id="p-default" legend="Groups every user of it joins" .rows=${(p?.defaultGroupList ?? []).map((groupId) => ({ key: "", groupId }))}></ecm-group-rows>
             <ecm-group-rows id="p-mapping" legend="Group mapping (claim value → local group)" key-label="Claim value" .rows=${(p?.customGroupList ?? []).map((m) => ({ key: m.idpGroupName, groupId: m.localGroupId }))}></ecm-group-rows>
