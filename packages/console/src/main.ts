@@ -59,6 +59,8 @@ class ConsoleApp extends LitElement {
   /** Which call of #show is the latest: an earlier one still loading its page's code gives way. */
   #shows = 0;
   #ready = false;
+  /** The page's code could not be loaded (the server stopped, the network went): said in its place. */
+  #unloaded: PageEntry | null = null;
 
   protected override createRenderRoot(): HTMLElement {
     return this;
@@ -144,10 +146,21 @@ class ConsoleApp extends LitElement {
       navigateWithNotice(href(key), `There is no page “${route.page}”.`, true);
       return;
     }
-    await entry.load();
+    let loaded = true;
+    await entry.load().catch(() => (loaded = false));
     // A later navigation came while this page's code loaded: it shows its own page (a slow first load
     // would otherwise replace the page clicked after it).
     if (call !== this.#shows) return;
+    this.#unloaded = loaded ? null : entry;
+    if (!loaded) {
+      // Not the page before under the new URL: what happened, in its place.
+      this.#pageKey = "";
+      document.title = `${entry.title} · ECM Security`;
+      this.requestUpdate();
+      await this.updateComplete;
+      this.querySelector<HTMLElement>("main h1")?.focus();
+      return;
+    }
     const pageKey = pageKeyOf(route);
     if (pageKey === this.#pageKey && this.#page && !this.#left) {
       this.#page.route = route;
@@ -167,8 +180,14 @@ class ConsoleApp extends LitElement {
   }
 
   protected override render() {
-    if (!this.#page) return nothing;
-    if (!session.ecm) return html`<main id="main">${this.#page}</main>`;
+    const unloaded = this.#unloaded;
+    const content = unloaded
+      ? html`<h1 tabindex="-1">${unloaded.title}</h1>
+          <div class="message error" role="alert">The server cannot be reached: this page could not be loaded. Check the connection, then reload.</div>
+          <p><button @click=${() => location.reload()}>Reload</button></p>`
+      : this.#page;
+    if (!content) return nothing;
+    if (!session.ecm) return html`<main id="main">${content}</main>`;
     const current = currentRoute().page || (session.isAdmin ? "users" : "me");
     const theme = localStorage.getItem(THEME_KEY) ?? "system";
     return html`
@@ -188,7 +207,7 @@ class ConsoleApp extends LitElement {
           <p class="muted">${session.me?.username}</p>
           <button @click=${() => void session.logout()}>Log out</button>
         </nav>
-        <main id="main">${this.#page}</main>
+        <main id="main">${content}</main>
       </div>
       <dialog id="shortcuts" aria-labelledby="shortcuts-title">
         <h2 id="shortcuts-title">Keyboard shortcuts</h2>

@@ -362,6 +362,25 @@ describeConsole("console pages", (ctx, kind) => {
     }
   });
 
+  it("a page whose code cannot be loaded (the server gone) says so in its place, with no error of the page", async () => {
+    const { browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.getByRole("heading", { level: 1, name: "Users" }).waitFor();
+      await page.route(/\/chunks\/groups-[^/]*\.js$/, (route) => route.abort("connectionrefused"));
+      await page.getByRole("link", { name: "Groups", exact: true }).click();
+      await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
+      assert.match(await page.getByRole("alert").innerText(), /^The server cannot be reached: this page could not be loaded\./);
+      assert.equal(await page.getByRole("link", { name: "Groups", exact: true }).getAttribute("aria-current"), "page");
+      assert.equal(await page.locator("ecm-users").count(), 0, "not the page before under the new address");
+      // The failed chunk is one line of Chromium's own (a resource it could not load), not an error of the page.
+      assert.deepEqual(errors.filter((e) => !/Failed to load resource/.test(e)), []);
+    } finally {
+      await close();
+    }
+  });
+
   it("a double click on a group's Grant grants the role once", async () => {
     const { server, browser, url } = ctx();
     const token = await server.login();
