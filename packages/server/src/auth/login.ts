@@ -131,8 +131,9 @@ export class LoginService {
     let passwordMatches: boolean;
     let bySystemAdministrator: boolean;
     let sourceRefusal: string | undefined;
+    let passwordHash: string | null | undefined;
     try {
-      ({ matches: passwordMatches, bySystemAdministrator, refusal: sourceRefusal } = await this.credentials.verify(user, password, { familiar: standing.familiar }));
+      ({ matches: passwordMatches, bySystemAdministrator, refusal: sourceRefusal, passwordHash } = await this.credentials.verify(user, password, { familiar: standing.familiar }));
     } catch (error) {
       // A directory that cannot be reached, or whose configuration refuses the only connection it
       // answers on (insecure): the same refusal, no wrong password counted. (A local account's
@@ -167,8 +168,9 @@ export class LoginService {
         bySystemAdministrator,
         alongside: async (trx) => {
           // The rows were read before the slow verify: concurrent wrong guesses may have locked the address
-          // or the account out since, so the reset of the failure counts succeeds only while they are not.
-          if (!(await this.succeeded(user, standing, trx))) throw LOCKED_OUT_MEANWHILE;
+          // or the account out since, or an administrator reset its password, disabled or deleted it.
+          const outcome = await this.succeeded(user, standing, passwordHash, trx);
+          if (outcome !== "ok") throw new RefusedMeanwhile(outcome);
           if (this.passwordExpired(user)) {
             // Like a temporary password: the token opens only the own account until the password is changed.
             await trx.updateTable("users").set({ change_password: 1, version: sql<number>`version + 1`, updated_at: isoNow() }).where("id", "=", user.id).execute();
@@ -178,8 +180,8 @@ export class LoginService {
         },
       });
     } catch (error) {
-      if (error !== LOCKED_OUT_MEANWHILE) throw error;
-      await this.recordFailure(actor, "auth.login", target, "locked-out");
+      if (!(error instanceof RefusedMeanwhile)) throw error;
+      await this.recordFailure(actor, "auth.login", target, error.reason);
       throw invalidCredentials();
     }
   }
@@ -191,9 +193,9 @@ export class LoginService {
    */
   async confirmPassword(user: UserRow, password: string, actor: Actor): Promise<boolean> {
     const standing = await this.standing(user, actor.sourceIp ?? "");
-    const { matches } = await this.credentials.verify(user, password, { familiar: standing.familiar });
+    const { matches, passwordHash } = await this.credentials.verify(user, password, { familiar: standing.familiar });
     const refused = standing.lockedOut || loginRefusal(user, new Date(), standing) === "locked-out";
-    if (matches && !refused && (await this.succeeded(user, standing))) return true;
+    if (matches && !refused && (await this.succeeded(user, standing, passwordHash)) === "ok") return true;
     if (matches) await this.recordFailure(actor, "auth.reauthenticate", userTarget(user), "locked-out");
     else await this.wrongPassword(user, standing, actor, "auth.reauthenticate", "wrong-password");
     return false;
@@ -274,15 +276,17 @@ export class LoginService {
   }
 
   /**
-   * A right password: clears the failure counts and makes the address familiar. False when the
+   * A right password: clears the failure counts and makes the address familiar. `locked-out` when the
    * address is locked out, or the account is and the address is not familiar (writes that check it,
-   * so no racing lockout is missed).
+   * so no racing lockout is missed); `changed-during-login` when the account is no longer as the login
+   * checked it (UserQueries.lockForLogin: its password reset, disabled, deleted).
    */
-  private async succeeded(user: UserRow, standing: Standing, on: Kysely<Database> = this.db): Promise<boolean> {
+  private async succeeded(user: UserRow, standing: Standing, passwordHash: string | null | undefined, on: Kysely<Database> = this.db): Promise<"ok" | "locked-out" | "changed-during-login"> {
     // Most logins have no failures to clear: the row is then read, not written (a write of the row
     // rewrites an entry in each of its indexes, most of a login's work in the store at a million users).
-    const counts = await on.selectFrom("users").select(["failed_logins", "lockout_count", "locked_out_until"]).where("id", "=", user.id).executeTakeFirst();
-    const clean = counts !== undefined && counts.failed_logins === 0 && counts.lockout_count === 0 && counts.locked_out_until === null;
+    const counts = await this.users.lockForLogin(on, user.id, passwordHash);
+    if (!counts) return "changed-during-login";
+    const clean = counts.failed_logins === 0 && counts.lockout_count === 0 && counts.locked_out_until === null;
     const accountOpen = clean || (await on
       .updateTable("users")
       .set({ failed_logins: 0, lockout_count: 0, locked_out_until: null })
@@ -290,7 +294,7 @@ export class LoginService {
       .where(notLockedOut("users"))
       .returning("id")
       .executeTakeFirst()) !== undefined;
-    if (!accountOpen && !standing.familiar) return false;
+    if (!accountOpen && !standing.familiar) return "locked-out";
     const now = isoNow();
     const sourceOpen = await on
       .insertInto("login_sources")
@@ -303,7 +307,7 @@ export class LoginService {
       )
       .returning("user_id")
       .executeTakeFirst();
-    return sourceOpen !== undefined;
+    return sourceOpen !== undefined ? "ok" : "locked-out";
   }
 
   /** A wrong password: counts toward the lockouts, and records the failure and any lockout it caused. */
@@ -379,7 +383,12 @@ export class LoginService {
 }
 
 /** Rolls a login's transaction back when the address or account was locked out after its rows were read. */
-const LOCKED_OUT_MEANWHILE = new Error("locked out since the login's rows were read");
+/** The account was locked out, or changed, between the login's first read and its session: the reason audited. */
+class RefusedMeanwhile extends Error {
+  constructor(readonly reason: string) {
+    super(`login refused: ${reason}`);
+  }
+}
 
 const userTarget = (user: UserRow) => ({ type: "user", id: user.uuid, name: user.username });
 

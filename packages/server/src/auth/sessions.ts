@@ -77,8 +77,9 @@ export class Sessions {
         .execute();
     if (alongside) {
       await this.db.transaction().execute(async (trx) => {
-        await insert(trx);
+        // First what may refuse the session (the account changed since it was read: no row for it to name).
         await alongside(trx);
+        await insert(trx);
       });
     } else {
       await insert(this.db);

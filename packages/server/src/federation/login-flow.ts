@@ -7,6 +7,7 @@ import type { SecretBox } from "../auth/secret-box.js";
 import type { Sessions, TokenResponse } from "../auth/sessions.js";
 import { perMinute, recordAudit, type Actor, type AuditTally } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
+import { isForeignKeyViolation } from "../storage/constraints.js";
 import type { Database, ProviderLoginsTable } from "../storage/schema.js";
 import { isoAfter, isoNow } from "../storage/time.js";
 import type { JwksCache } from "./jwks.js";
@@ -288,10 +289,17 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
       }
       // The session names what back-channel logout finds it by.
       // As trusted as the link and the provider (role-rules.ts madeBySystemAdministrator): the callback checked them, the guard holds to it.
-      return sessions.issue(user, sourceIp, {
-        origin: { providerId: provider.id, subject: row.subject, sid: row.sid },
-        bySystemAdministrator: provider_by_system_administrator === 1 && link_by_system_administrator === 1,
-      });
+      try {
+        return await sessions.issue(user, sourceIp, {
+          origin: { providerId: provider.id, subject: row.subject, sid: row.sid },
+          bySystemAdministrator: provider_by_system_administrator === 1 && link_by_system_administrator === 1,
+        });
+      } catch (error) {
+        // The account was deleted since it was read: no row for the session to name.
+        if (!isForeignKeyViolation(error)) throw error;
+        await refuse(provider, providerActor(alias, sourceIp, user.id), "changed-during-login", user);
+        throw new LoginRefused("changed-during-login", user);
+      }
     },
 
     /** Logins never finished and one-time codes never exchanged, once expired (housekeeping; each is checked for expiry at use). */

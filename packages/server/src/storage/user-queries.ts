@@ -307,6 +307,23 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
       return db.selectFrom("users").selectAll().where("username", "=", normalizeName(username)).executeTakeFirst();
     },
 
+    /**
+     * The failure counts of the account a login is finishing, while it is as the login found it: there,
+     * enabled, and (given `passwordHash`) with the password the login checked; undefined when not. Read
+     * in the login's transaction, under a share lock on PostgreSQL: a password reset, disable or delete
+     * committed meanwhile refuses the login, and one that comes after it waits for the login's commit,
+     * then ends the session it made (SQLite runs one writing transaction at a time).
+     */
+    async lockForLogin(trx: Kysely<Database>, userId: number, passwordHash: string | null | undefined) {
+      const q = trx
+        .selectFrom("users")
+        .select(["failed_logins", "lockout_count", "locked_out_until"])
+        .where("id", "=", userId)
+        .where("enabled", "=", 1)
+        .$if(passwordHash !== undefined, (q) => (passwordHash === null ? q.where("password_hash", "is", null) : q.where("password_hash", "=", passwordHash!)));
+      return (dialect.name === "postgres" ? q.forShare() : q).executeTakeFirst();
+    },
+
     async insert(row: NewUserRow): Promise<UserRow> {
       return db.insertInto("users").values(row).returningAll().executeTakeFirstOrThrow();
     },
