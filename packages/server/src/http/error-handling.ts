@@ -3,7 +3,7 @@ import { Server as HttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
 import { DomainError } from "../domain/errors.js";
-import { asStoreBusy } from "../storage/busy.js";
+import { asStoreBusy, asStoreUnreachable } from "../storage/busy.js";
 import { ApiError, ErrorCodes, errorBody, fromDomainError } from "./errors.js";
 import { bounded, describeValidation } from "./validation.js";
 
@@ -26,9 +26,13 @@ declare module "fastify" {
 /** Maps every failure to the spec's error shape; only unexpected ones are 500 and logged. */
 export function handleError(this: FastifyInstance, thrown: FastifyError | ApiError | DomainError, request: FastifyRequest, reply: FastifyReply) {
   const busy = asStoreBusy(thrown);
+  const unreachable = busy ? undefined : asStoreUnreachable(thrown);
   // What the store answered goes to the log (its code and the route's pattern: no values, no SQL); the client learns only to try again.
-  if (busy) request.log.warn({ storeCode: busy.storeCode, attempts: busy.attempts, route: `${request.method} ${request.routeOptions.url}` }, "the store stayed busy: answered 503");
-  const error = busy ? fromDomainError(busy) : thrown instanceof DomainError ? fromDomainError(thrown) : thrown;
+  const route = `${request.method} ${request.routeOptions.url}`;
+  if (busy) request.log.warn({ storeCode: busy.storeCode, attempts: busy.attempts, route }, "the store stayed busy: answered 503");
+  if (unreachable) request.log.warn({ storeCode: unreachable.storeCode, route }, "the store cannot be reached: answered 503");
+  const stored = busy ?? unreachable;
+  const error = stored ? fromDomainError(stored) : thrown instanceof DomainError ? fromDomainError(thrown) : thrown;
   if (error instanceof ApiError) {
     if (error.status === 401) void reply.header("www-authenticate", 'Bearer realm="ecm-security"');
     // Every 503 says when to try again (a refusal that knows better says so in its info).

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createServer, connect, type AddressInfo, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import BetterSqlite3 from "better-sqlite3";
@@ -319,5 +320,53 @@ describe("PostgreSQL: two transactions that deadlock", { skip: storeSkip("postgr
     assert.equal(runs.one + runs.two, 3, "one of them ran twice");
     const rows = await store.db.selectFrom("settings").select(["key", "value"]).where("key", "in", ["a", "b"]).orderBy("key").execute();
     for (const row of rows) assert.deepEqual([...row.value.matchAll(/one|two/g)].map((m) => m[0]).sort(), ["one", "two"], `${row.key}: ${row.value}`);
+  });
+});
+
+describe("a PostgreSQL store that cannot be reached", { skip: storeSkip("postgres") }, () => {
+  let s: TestServer;
+  let drop: () => Promise<void>;
+  let forwarder: Server;
+  const links = new Set<Socket>();
+  before(async () => {
+    let url: string;
+    ({ url, drop } = await createTemporaryDatabase(process.env.ECM_TEST_DATABASE_URL!));
+    // The server reaches PostgreSQL through a forwarder of the test's, which the test then takes away.
+    const target = new URL(url);
+    forwarder = createServer((client) => {
+      const upstream = connect(Number(target.port || 5432), target.hostname);
+      for (const socket of [client, upstream]) {
+        links.add(socket);
+        socket.on("error", () => {});
+        socket.on("close", () => links.delete(socket));
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => forwarder.listen(0, "127.0.0.1", resolve));
+    const through = new URL(url);
+    through.hostname = "127.0.0.1";
+    through.port = String((forwarder.address() as AddressInfo).port);
+    s = await startTestServer("postgres", { store: { kind: "postgres", url: through.href, poolSize: 2, busy: { timeoutMs: 1000, attempts: 2 } } });
+  });
+  after(async () => {
+    await s?.close();
+    await drop?.();
+  });
+
+  it("answers 503 with Retry-After, as /health does, not a 500: the connections it had broken, new ones refused", async () => {
+    const token = await s.login();
+    await new Promise<void>((resolve) => forwarder.close(() => resolve()));
+    for (const socket of links) socket.destroy();
+    const answers = [
+      await s.api("GET", "/security/v1/users", { token }),
+      await s.api("GET", "/security/v1/me", { token }),
+      await s.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "sysadmin", password: "whatever-it-is" } }),
+      await s.api("GET", "/health"),
+    ];
+    for (const answer of answers) {
+      assert.equal(answer.status, 503, answer.text);
+      assert.match(answer.body.errorMessage, /^ECMS1901-E The store cannot be reached/);
+      assert.ok(Number(answer.headers.get("retry-after")) >= 1, answer.text);
+    }
   });
 });

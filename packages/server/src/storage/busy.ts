@@ -64,6 +64,31 @@ export function asStoreBusy(error: unknown): StoreBusy | undefined {
   return code === undefined ? undefined : new StoreBusy(code, 1);
 }
 
+/** Errors of a PostgreSQL that cannot be reached: the network's, and the server's own while it shuts down or starts (classes 08, 57P). */
+const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "57P01", "57P02", "57P03"]);
+/** pg's own words for a connection that broke or never opened in time (errors without a code). */
+const UNREACHABLE_MESSAGE = /^Connection terminated/;
+
+/**
+ * The store cannot be reached (PostgreSQL down, hung or across a broken network): the API answers 503
+ * with Retry-After, as /health does. Not tried again at once: a store that is gone stays gone for
+ * longer than a request waits.
+ */
+export class StoreUnreachable extends DomainError {
+  constructor(readonly storeCode: string) {
+    super("unavailable", "The store cannot be reached; nothing was changed. Try again in a moment.", { retryAfterSeconds: 5, reason: "store-unreachable" });
+  }
+}
+
+/** `error` as a StoreUnreachable when it says the store cannot be reached; else undefined. */
+export function asStoreUnreachable(error: unknown): StoreUnreachable | undefined {
+  if (error instanceof StoreUnreachable) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && (UNREACHABLE_CODES.has(code) || code.startsWith("08"))) return new StoreUnreachable(code);
+  if (error instanceof Error && code === undefined && UNREACHABLE_MESSAGE.test(error.message)) return new StoreUnreachable("connection");
+  return undefined;
+}
+
 /**
  * Runs `work`, and again after a random pause while the store turns it away as busy, up to
  * `policy.attempts` tries; then throws StoreBusy. `work` must be safe to run again from its start:
