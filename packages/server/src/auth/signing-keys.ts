@@ -82,8 +82,15 @@ export class SigningKeys {
       this.signer = { kid: jwk.kid, alg: algorithmOf(key), key };
       this.signerReadAt = Number.POSITIVE_INFINITY;
     } else if (!(await this.readSigner())) {
-      // An empty store: the first key. Two nodes starting at once may each make one; the newer signs, both verify.
+      // An empty store: the first key. Nodes starting at once may each make one: each then retires all
+      // but the newest, so one signs (on every node within a minute) and the others verify until purged.
       await this.create(this.db);
+      await this.db
+        .updateTable("signing_keys")
+        .set({ retired_at: this.isoNow() })
+        .where("retired_at", "is", null)
+        .where("kid", "!=", (eb) => eb.selectFrom("signing_keys").select("kid").where("retired_at", "is", null).orderBy("created_at", "desc").orderBy("kid", "desc").limit(1))
+        .execute();
       await this.readSigner();
     }
     await this.reload();
@@ -157,7 +164,7 @@ export class SigningKeys {
   /** Reads the newest unretired key (false when there is none); a node with a key file keeps its own. */
   private async readSigner(): Promise<boolean> {
     if (this.keyFile !== undefined) return true;
-    const row = await this.db.selectFrom("signing_keys").select(["kid", "private_key"]).where("retired_at", "is", null).orderBy("created_at", "desc").limit(1).executeTakeFirst();
+    const row = await this.db.selectFrom("signing_keys").select(["kid", "private_key"]).where("retired_at", "is", null).orderBy("created_at", "desc").orderBy("kid", "desc").limit(1).executeTakeFirst();
     if (!row) return false;
     if (row.private_key === null) {
       throw new Error("The store's signing key lives in ECM_TOKEN_KEY_FILE on another node: give this node the same ECM_TOKEN_KEY_FILE.");

@@ -6,7 +6,10 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT } from "jose";
 import { createSecurityAdministrator } from "../../test-support/accounts.js";
-import { describeEachStore, startTestServer, type TestServer } from "../../test-support/server.js";
+import { SecretBox } from "../../auth/secret-box.js";
+import { SigningKeys } from "../../auth/signing-keys.js";
+import { openStore } from "../../storage/store.js";
+import { createTemporaryDatabase, describeEachStore, startTestServer, storeKinds, storeSkip, TEST_SECRET_KEY, type TestServer } from "../../test-support/server.js";
 
 const SESSION_MAX_SECONDS = 3600;
 
@@ -128,3 +131,29 @@ describe("ECM_TOKEN_KEY_FILE", () => {
     assert.match(r.body.errorMessage, /ECM_TOKEN_KEY_FILE/);
   });
 });
+
+for (const kind of storeKinds) {
+  describe(`the first signing key of an empty store [${kind}]`, { skip: storeSkip(kind) }, () => {
+    it("nodes starting at once each make one; all but the newest retire at once, and every node signs with that one within a minute", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "ecm-first-key-"));
+      const temporary = kind === "postgres" ? await createTemporaryDatabase(process.env.ECM_TEST_DATABASE_URL!) : undefined;
+      const store = await openStore(temporary ? { kind: "postgres", url: temporary.url } : { kind: "sqlite", file: join(dir, "store.sqlite3") });
+      try {
+        const secrets = new SecretBox(Buffer.from(TEST_SECRET_KEY, "base64"));
+        let now = Date.now();
+        const nodes = [0, 1, 2].map(() => new SigningKeys(store.db, secrets, undefined, SESSION_MAX_SECONDS, () => now));
+        await Promise.all(nodes.map((n) => n.init()));
+        const keys = await store.db.selectFrom("signing_keys").select(["kid", "retired_at"]).execute();
+        const current = keys.filter((k) => k.retired_at === null);
+        assert.equal(current.length, 1, JSON.stringify(keys));
+        // A node that read its signer before another's key came re-reads it within a minute, as after a rotation.
+        now += 61_000;
+        for (const n of nodes) assert.equal((await n.current()).kid, current[0]!.kid);
+      } finally {
+        await store.close();
+        await temporary?.drop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
