@@ -39,6 +39,19 @@ describeEachStore(
       assert.deepEqual(events.body.map((e: { details: { scope: string }; sourceAddress: string }) => [e.details.scope, e.sourceAddress]), [["address", "127.0.0.2"]]);
     });
 
+    it("guesses sent at once from one address get no more tries than the lockout allows, the right password among them too", async () => {
+      const s = server();
+      const id = await createUser("guessed.at.once");
+      const guesses = [...Array.from({ length: 8 }, (_, i) => `wrong-at-once-${i}`), PASSWORD];
+      const statuses = await Promise.all(guesses.map((password) => loginFrom(s, "127.0.0.4", "guessed.at.once", password)));
+      const events = (await s.api("GET", `/security/v1/audit-events?target=${id}&action=auth.login&max=50`, { token })).body;
+      // Refusals of a minute are one event with a count.
+      const tried = events.filter((e: { details: { reason?: string } }) => e.details.reason === "wrong-password").reduce((n: number, e: { count: number }) => n + e.count, 0);
+      assert.equal(tried, 3, `passwords checked: ${JSON.stringify(events.map((e: { details: unknown; count: number }) => [e.details, e.count]))}`);
+      // Each waits for the one before: the right password, sent last, comes after the lockout.
+      assert.equal(statuses.at(-1), 401);
+    });
+
     it("guesses from many addresses lock the account for unfamiliar addresses, not for the owner's familiar one", async () => {
       const s = server();
       const id = await createUser("spread.out");

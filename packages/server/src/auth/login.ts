@@ -124,7 +124,28 @@ export class LoginService {
     private readonly limitedTally: AuditTally,
   ) {}
 
+  /**
+   * Logins of one name from one address run one at a time in this process: each reads the failure
+   * counts the one before wrote, so guesses sent at once get no more tries than the lockout allows
+   * (they would all have read the counts before any was written). Other processes and nodes count in
+   * the same rows, so such a burst gets at most one more try per process.
+   */
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+
   async login(loginName: string, password: string, sourceIp: string): Promise<TokenResponse> {
+    const key = `${fold(loginName)}\u0000${sourceIp}`;
+    const ahead = this.inFlight.get(key);
+    const attempt = ahead ? ahead.then(() => this.loginNow(loginName, password, sourceIp)) : this.loginNow(loginName, password, sourceIp);
+    const done = attempt.then(() => undefined, () => undefined);
+    this.inFlight.set(key, done);
+    try {
+      return await attempt;
+    } finally {
+      if (this.inFlight.get(key) === done) this.inFlight.delete(key);
+    }
+  }
+
+  private async loginNow(loginName: string, password: string, sourceIp: string): Promise<TokenResponse> {
     const { user, standing } = await this.account(loginName, sourceIp);
     const actor = anonymous(sourceIp);
     // Always verify, even for an unknown user, so the answer takes the same time either way.
