@@ -31,6 +31,10 @@ describe("secret box", () => {
       const sealed = loadSecretBox({ file }).seal("kept");
       assert.equal(statSync(file).mode & 0o777, 0o600);
       assert.equal(loadSecretBox({ file }).open(sealed), "kept");
+      // A node that made its own key, as it was given none, says so when the store's secrets are another's.
+      const made = loadSecretBox({ file: join(dir, "other", "secret.key") });
+      assert.throws(() => made.open(sealed), /this server has key \S+ made at this start in .*other\/secret\.key, as neither ECM_SECRET_KEY nor that file was there: give every node the same ECM_SECRET_KEY\.$/);
+      assert.throws(() => loadSecretBox({ key: randomBytes(32).toString("base64"), file }).open(sealed), /this server has key \S+ from ECM_SECRET_KEY: /);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -20,7 +20,11 @@ const PREFIX = "v1";
  */
 export class SecretBox {
   readonly keyId: string;
-  constructor(private readonly key: Buffer) {
+  constructor(
+    private readonly key: Buffer,
+    /** Where the key came from, for the refusal of a secret sealed with another ("from ECM_SECRET_KEY", …). */
+    private readonly origin = "",
+  ) {
     if (key.length !== 32) throw new Error("The secret key must be 32 bytes (base64 of 32 random bytes).");
     this.keyId = createHash("sha256").update(key).digest("base64url").slice(0, 8);
   }
@@ -48,7 +52,7 @@ export class SecretBox {
   open(sealed: string): string {
     const [prefix, keyId, data] = sealed.split(":");
     if (prefix !== PREFIX || data === undefined) throw new Error("This is not a sealed secret.");
-    if (keyId !== this.keyId) throw new Error(`The secret was sealed with another key (${keyId}); this server has key ${this.keyId}: give every node the same ECM_SECRET_KEY.`);
+    if (keyId !== this.keyId) throw new Error(`The secret was sealed with another key (${keyId}); this server has key ${this.keyId}${this.origin ? ` ${this.origin}` : ""}: give every node the same ECM_SECRET_KEY.`);
     const raw = Buffer.from(data, "base64url");
     const decipher = createDecipheriv("aes-256-gcm", this.key, raw.subarray(0, 12));
     decipher.setAuthTag(raw.subarray(12, 28));
@@ -58,14 +62,16 @@ export class SecretBox {
 
 /** The configured key, or the key file's (made on first start, readable by the server's user only). */
 export function loadSecretBox(source: SecretKeySource): SecretBox {
-  if (source.key) return new SecretBox(Buffer.from(source.key, "base64"));
+  if (source.key) return new SecretBox(Buffer.from(source.key, "base64"), "from ECM_SECRET_KEY");
   let text: string;
+  let origin = `read from ${source.file}`;
   try {
     text = readFileSync(source.file, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     mkdirSync(dirname(source.file), { recursive: true, mode: 0o700 });
     text = randomBytes(32).toString("base64");
+    origin = `made at this start in ${source.file}, as neither ECM_SECRET_KEY nor that file was there`;
     try {
       writeFileSync(source.file, `${text}\n`, { mode: 0o600, flag: "wx" });
     } catch (raced) {
@@ -75,5 +81,5 @@ export function loadSecretBox(source: SecretKeySource): SecretBox {
     }
     chmodSync(source.file, 0o600);
   }
-  return new SecretBox(Buffer.from(text.trim(), "base64"));
+  return new SecretBox(Buffer.from(text.trim(), "base64"), origin);
 }
