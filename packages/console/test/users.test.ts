@@ -165,8 +165,11 @@ describeConsole("users in the console", (ctx, kind) => {
       await page.getByText("All 111 matching users selected").waitFor();
       const runs = async () => (await server.api<unknown[]>("GET", "/security/v1/audit-events?action=users.bulk-action.start", { token })).body.length;
       const before = await runs();
-      // A double click starts one run, not two.
-      await page.getByRole("region", { name: "Bulk actions" }).getByRole("button", { name: "Disable" }).dblclick();
+      // All matching: asked first, saying what it does; one run starts.
+      await page.getByRole("region", { name: "Bulk actions" }).getByRole("button", { name: "Disable" }).click();
+      const ask = page.getByRole("dialog", { name: "Disable all 111 matching users" });
+      assert.match(await ask.innerText(), /their sessions and API keys stop at once/);
+      await ask.getByRole("button", { name: "Disable" }).click();
       const progress = page.getByRole("dialog", { name: /Disable: done/ });
       await progress.waitFor();
       assert.equal(await runs(), before + 1);

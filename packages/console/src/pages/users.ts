@@ -418,7 +418,8 @@ class UsersPage extends Page {
     this.#bulkGroup = null;
     this.requestUpdate();
     const entry = ACTIONS.find((a) => a.action === action)!;
-    if (entry.group || entry.confirm) void this.updateComplete.then(() => openDialog(this, "bulk-confirm"));
+    // Rows chosen one by one are acted on at once; "all N matching" (any number, maybe the whole directory) is asked first.
+    if (entry.group || entry.confirm || this.#allMatching) void this.updateComplete.then(() => openDialog(this, "bulk-confirm"));
     else void this.#startAction(action, undefined);
   }
 
@@ -555,6 +556,7 @@ class UsersPage extends Page {
           ${pending?.group ? html`<div class="field"><label for="bulk-group">Group</label><ecm-group-picker input-id="bulk-group" .value=${this.#bulkGroup?.id ?? ""} .exclude=${this.#guarded}
               @group-change=${(e: CustomEvent<RestGroup | null>) => { this.#bulkGroup = e.detail; this.requestUpdate(); }}></ecm-group-picker></div>` : nothing}
           ${pending?.action === "delete" ? html`<p class="message warn">Deleting cannot be undone.</p>` : nothing}
+          ${pending?.action === "disable" ? html`<p>They can no longer log in, and their sessions and API keys stop at once.</p>` : nothing}
           <div class="row"><button value="go" class=${pending?.action === "delete" ? "danger" : "primary"} ?disabled=${this.busy || (pending?.group === true && !this.#bulkGroup)}>${pending?.label.replace("…", "")}</button><button value="cancel" formnovalidate>Cancel</button></div>
         </form>
       </dialog>
