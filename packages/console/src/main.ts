@@ -174,7 +174,8 @@ class ConsoleApp extends LitElement {
       this.requestUpdate();
       await this.updateComplete;
       await this.#page.updateComplete;
-      this.querySelector<HTMLElement>("main h1")?.focus();
+      // A page made for typing into (the login) starts in its field; the others at their heading, which a screen reader reads first.
+      (this.querySelector<HTMLElement>("main [autofocus]") ?? this.querySelector<HTMLElement>("main h1"))?.focus();
     }
     this.requestUpdate();
   }

@@ -104,7 +104,10 @@ describeConsole("console pages", (ctx, kind) => {
     const { page, errors, close } = await openPage(browser);
     try {
       await page.goto(url);
-      await page.getByLabel("Username").fill("pat.new");
+      // The page starts in its username field: typing goes there.
+      await page.waitForFunction(() => document.activeElement?.id === "username");
+      await page.keyboard.type("pat.new");
+      assert.equal(await page.getByLabel("Username").inputValue(), "pat.new");
       await page.getByLabel("Password").fill("wrong-password");
       await page.getByRole("button", { name: "Log in" }).click();
       await page.getByRole("alert").filter({ hasText: "The username or password is wrong, or this account cannot log in now" }).waitFor();
