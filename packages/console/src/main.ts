@@ -136,7 +136,9 @@ class ConsoleApp extends LitElement {
     }
     // A plain user sent to an administration page (a link, the page after a login): the URL says where they are.
     if (key === "me" && route.page !== "me" && PAGES[route.page]?.admin) {
-      navigate(href("me"), true);
+      // A page made anew, which takes the notice (My account shown already would not).
+      this.#pageKey = "";
+      navigateWithNotice(href("me"), "That page is for administrators: here is your own account.", true);
       return;
     }
     // No page by that name (a mistyped link): the home page, with the URL saying so and a word on why.

@@ -213,6 +213,7 @@ describeConsole("console pages", (ctx, kind) => {
       for (const hash of ["#/users", "#/groups", "#/audit", "#/providers", `#/users/${other.uuid}`]) {
         await page.goto(`${url}${hash}`);
         await mine();
+        await page.getByRole("status").filter({ hasText: "That page is for administrators: here is your own account." }).waitFor();
       }
       assert.deepEqual(await page.getByRole("navigation", { name: "Main" }).getByRole("link").allInnerTexts(), ["My account"]);
       assert.deepEqual(refused, []);
