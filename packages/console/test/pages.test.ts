@@ -444,6 +444,9 @@ describeConsole("console pages", (ctx, kind) => {
       await page.getByText("No members.").waitFor();
       await page.goto(`${url}#/groups/${await groupId(server, token, "users")}`);
       await page.getByRole("link", { name: "quinn.quiet" }).waitFor();
+      // The built-in users group keeps its user role (the server refuses it): no Revoke to press.
+      await page.getByRole("cell", { name: "user", exact: true }).waitFor();
+      assert.equal(await page.getByRole("button", { name: "Revoke user" }).count(), 0);
       await page.getByRole("searchbox", { name: "Search members" }).fill("nobody-by-this-name");
       await page.getByText("No member matches “nobody-by-this-name”.").waitFor();
       await page.goto(`${url}#/users/${silent.uuid}`);

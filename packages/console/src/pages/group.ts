@@ -90,8 +90,10 @@ class GroupPage extends Page {
     // The name is read-only, and says why, where the rest of the form is open (not built-in, not granting system-administrator).
     const nameLocked = ofAdministrators && mayChange && !g.builtin;
     const mayMap = (role: string) => mayChange && !ofAdministrators && (session.isSystemAdmin || role !== "system-administrator");
-    // Every account joins the built-in users group: the server grants it no administrator role.
-    const mayGrant = (role: string) => mayMap(role) && !(g.builtin && g.name === "users" && (role === "system-administrator" || role === "security-administrator"));
+    // Every account joins the built-in users group: the server grants it no administrator role, and keeps its user role.
+    const builtinUsers = g.builtin && g.name === "users";
+    const mayGrant = (role: string) => mayMap(role) && !(builtinUsers && (role === "system-administrator" || role === "security-administrator"));
+    const mayRevoke = (role: string) => mayMap(role) && !(builtinUsers && role === "user");
     return html`
       <p><a href=${href("groups")}>← Groups</a></p>
       <h1 tabindex="-1">${g.name}</h1>
@@ -109,7 +111,7 @@ class GroupPage extends Page {
 
       <h2>Roles</h2>
       <table class="plain"><thead><tr><th>Role</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
-        <tbody>${this.#granted.map((r) => html`<tr><td>${r.name}</td><td>${mayMap(r.name) ? html`<button ?disabled=${this.busy} @click=${() => void this.#mapping(r.name, false)}>Revoke ${r.name}</button>` : nothing}</td></tr>`)}</tbody>
+        <tbody>${this.#granted.map((r) => html`<tr><td>${r.name}</td><td>${mayRevoke(r.name) ? html`<button ?disabled=${this.busy} @click=${() => void this.#mapping(r.name, false)}>Revoke ${r.name}</button>` : nothing}</td></tr>`)}</tbody>
       </table>
       ${this.#granted.length === 0 ? html`<p>This group grants no role.</p>` : nothing}
       ${mayChange && ofAdministrators ? html`<p class="muted">Only a system administrator may change the roles of this group: a system administrator is a member of it.</p>` : nothing}
