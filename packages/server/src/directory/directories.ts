@@ -399,14 +399,17 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
         if (!(await connection.read(d.baseDn, ["1.1"]))) throw new DirectoryError("base", `The base DN ${d.baseDn} does not exist in the directory.`);
         steps.push({ step: "base", ok: true, message: `The base DN ${d.baseDn} exists.` });
         let found = 0;
+        // Entries a sync would refuse as they are (no uniqueId, a username not valid here, …): counted, the first named.
+        let unusable = 0;
+        let firstProblem = "";
         search: for await (const page of connection.search(d.userSearchBase ?? d.baseDn, d.userFilter, userAttributes(d), binaryAttributes(d))) {
           for (const entry of page) {
-            if (result.sample.length < 3) {
-              const m = mapUser(new EntryValues(entry), d);
-              if ("user" in m) {
-                const { key, dnKey: _, ...user } = m.user;
-                result.sample.push({ ...user, uniqueId: key });
-              }
+            const m = mapUser(new EntryValues(entry), d);
+            if (!("user" in m)) {
+              if (unusable++ === 0) firstProblem = `${entry.dn}: ${m.problem}`;
+            } else if (result.sample.length < 3) {
+              const { key, dnKey: _, ...user } = m.user;
+              result.sample.push({ ...user, uniqueId: key });
             }
             if (++found >= TEST_COUNT_MAX) {
               result.usersFoundCapped = true;
@@ -417,7 +420,9 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
         result.usersFound = found;
         steps.push({ step: "search", ok: true, message: `The user filter finds ${result.usersFoundCapped ? "at least " : ""}${found} ${found === 1 ? "user" : "users"}.` });
         result.ok = true;
-        result.message = `The directory answers: ${found}${result.usersFoundCapped ? "+" : ""} ${found === 1 && !result.usersFoundCapped ? "user" : "users"} would be imported.`;
+        const imported = found - unusable;
+        result.message = `The directory answers: ${imported}${result.usersFoundCapped ? "+" : ""} ${imported === 1 && !result.usersFoundCapped ? "user" : "users"} would be imported.`;
+        if (unusable > 0) result.message += ` ${unusable} ${unusable === 1 ? "entry" : "entries"} found would not be, as ${unusable === 1 ? "it is" : "they are"}; the first: ${firstProblem}`;
       } catch (error) {
         const failure = error instanceof DirectoryError ? error : new DirectoryError("search", (error as Error)?.message ?? String(error));
         if (!tried.has(failure)) steps.push({ step: failure.step, ok: false, message: failure.message });

@@ -183,6 +183,8 @@ describeEachStore("external user storage configuration", (server) => {
     assert.deepEqual(ok.steps.map((s: any) => s.step), ["connect", "bind", "base", "search"]);
     assert.match(ok.steps[0].message, /StartTLS/);
     assert.equal(ok.usersFound, tree.userCount);
+    // What a sync would refuse is said before any sync: the tree's entry whose username is not valid here.
+    assert.match(ok.message, new RegExp(`^The directory answers: ${tree.userCount - 1} users would be imported\\. 1 entry found would not be, as it is; the first: .+: The username "bad user" `));
     assert.equal(ok.sample.length, 3);
     assert.match(ok.sample[0].uniqueId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     // The bitwise matching rule of Active Directory: only enabled accounts.
