@@ -231,6 +231,11 @@ export async function adoptProviderLogin(): Promise<void> {
   }
 }
 
+/** What the server said, for a page: the password policy names the API's field ("newPassword is refused: …"), which on a page is the password box. */
+export function serverWords(error: ECMError): string {
+  return (error.serverMessage || error.message).replace(/^(?:password|newPassword|value) is refused: /, "The password is refused: ");
+}
+
 /** A failure as a sentence for the page; an authentication failure ends the session instead. */
 export function failed(error: unknown): string {
   if (error instanceof ECMAuthError) {
@@ -239,9 +244,7 @@ export function failed(error: unknown): string {
   }
   if (error instanceof ECMAbortError || (error instanceof DOMException && error.name === "AbortError")) return "";
   if (error instanceof ECMConnectionError || error instanceof ECMTimeoutError) return "The server cannot be reached. Check the connection and try again.";
-  if (error instanceof ECMError) {
-    return `${error.serverMessage || error.message}${error.code ? ` (${error.code})` : ""}`;
-  }
+  if (error instanceof ECMError) return `${serverWords(error)}${error.code ? ` (${error.code})` : ""}`;
   return error instanceof Error ? error.message : String(error);
 }
 

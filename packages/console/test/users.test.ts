@@ -441,6 +441,8 @@ describeConsole("users in the console", (ctx, kind) => {
       };
       await fill("password1234");
       await page.waitForFunction(() => (document.querySelector<HTMLInputElement>("#reset-password [name=password]")?.validationMessage ?? "") !== "");
+      // Said of the password, not of the API's field for it.
+      assert.match(await page.locator("#reset-password [name=password]").evaluate((el) => (el as HTMLInputElement).validationMessage), /^The password is refused: it is too easy to guess/);
       assert.equal(await dialog.isVisible(), true);
       assert.equal(await dialog.getByLabel("New password").inputValue(), "password1234");
       await fill("Quite-Unusual-Reset-7");

@@ -1,6 +1,6 @@
 import { html, nothing, type TemplateResult } from "lit";
 import { ECMPreconditionError, ECMValidationError, type ECMLockout, type RestAuditEvent, type RestEffectiveRole, type RestGroup, type RestUser, type RestUserChanges } from "ecm-sdk/browser";
-import { session } from "../api.js";
+import { serverWords, session } from "../api.js";
 import "../group-picker.js";
 import { href } from "../router.js";
 import { auditDetails, fromLocalInput, navigateWithNotice, openDialog, Page, sourceText, statusBadge, toLocalInput, when } from "../ui.js";
@@ -191,7 +191,7 @@ class UserPage extends Page {
         this.fail(error);
         return;
       }
-      password.setCustomValidity(error.serverMessage);
+      password.setCustomValidity(serverWords(error));
       form.reportValidity();
       return;
     }
