@@ -613,6 +613,42 @@ describeConsole("users in the console", (ctx, kind) => {
     }
   });
 
+  it("creates a local user from the users page: a refusal is said in the dialog, which keeps what was typed; then the new user's page", async () => {
+    const { server, browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.getByRole("heading", { level: 1, name: "Users" }).waitFor();
+      await page.getByRole("button", { name: "New user…" }).click();
+      const dialog = page.getByRole("dialog", { name: "New user" });
+      await dialog.getByLabel("Username").fill(`nora.new.${kind}`);
+      await dialog.getByLabel("First name").fill("Nora");
+      await dialog.getByLabel("Email").fill("nora@exämple.de");
+      await dialog.getByLabel(/^Password/).fill("password1234");
+      await dialog.getByRole("button", { name: "Create" }).click();
+      await dialog.getByRole("alert").filter({ hasText: /^The password is refused: it is too easy to guess/ }).waitFor();
+      assert.equal(await dialog.getByLabel("Username").inputValue(), `nora.new.${kind}`);
+      await dialog.getByLabel(/^Password/).fill("Quite-Unusual-Start-9");
+      await dialog.getByRole("button", { name: "Create" }).click();
+      await page.getByRole("heading", { level: 1, name: new RegExp(`nora\\.new\\.${kind}`) }).waitFor();
+      await page.getByRole("status").filter({ hasText: `Created nora.new.${kind}.` }).waitFor();
+      const id = page.url().split("/users/")[1]!;
+      const made = (await server.api<{ firstName: string; email: string; changePassword: boolean; groups: string[] }>("GET", `/security/v1/users/${id}?extendedInfo=true`, { token })).body;
+      assert.deepEqual([made.firstName, made.email, made.changePassword, made.groups], ["Nora", "nora@exämple.de", true, ["users"]]);
+      // The same name again: refused in words, in the dialog.
+      await page.goto(`${url}#/users`);
+      await page.getByRole("button", { name: "New user…" }).click();
+      await dialog.getByLabel("Username").fill(`nora.new.${kind}`);
+      await dialog.getByRole("button", { name: "Create" }).click();
+      await dialog.getByRole("alert").filter({ hasText: /already exists/ }).waitFor();
+      await dialog.getByRole("button", { name: "Cancel" }).click();
+      assert.equal(await dialog.isVisible(), false);
+      assert.deepEqual(errors.filter((e) => !/status of 400 .*\/security\/v1\/users\)$/.test(e)), []);
+    } finally {
+      await close();
+    }
+  });
+
   it("saves a user whose email is not ASCII (a domain such as außendienst.de, a name part such as jürgen@) and leaves that email as it was", async () => {
     const { server, browser, url } = ctx();
     const emails = ["agnes@außendienst.example.de", "jürgen@exämple.de"];

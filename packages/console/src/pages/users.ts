@@ -1,11 +1,11 @@
 import { html, nothing, type TemplateResult } from "lit";
 import { live } from "lit/directives/live.js";
-import type { BulkActionName, RestBulkAction, RestGroup, RestUser, RestUserFilter } from "ecm-sdk/browser";
-import { session } from "../api.js";
+import { ECMError, type BulkActionName, type RestBulkAction, type RestGroup, type RestUser, type RestUserFilter } from "ecm-sdk/browser";
+import { serverWords, session } from "../api.js";
 import { href, navigate } from "../router.js";
 import "../group-picker.js";
 import { RowWindow } from "../row-window.js";
-import { openDialog, Page, sourceText, statusBadge, styled, when } from "../ui.js";
+import { navigateWithNotice, openDialog, Page, sourceText, statusBadge, styled, when } from "../ui.js";
 
 const PAGE_SIZE = 100;
 const ROW_HEIGHT = 30;
@@ -121,6 +121,8 @@ class UsersPage extends Page {
   #pendingAction: BulkActionName | null = null;
   #run: RestBulkAction | null = null;
   #exporting = false;
+  /** Why the server refused the user the New user dialog sent (said in the dialog, which stays open). */
+  #newUserRefusal: string | null = null;
 
   #window = new RowWindow(this, { scrollElement: () => this.querySelector<HTMLDivElement>(".viewport"), rowHeight: ROW_HEIGHT, overscan: 12 });
 
@@ -413,6 +415,39 @@ class UsersPage extends Page {
     this.requestUpdate();
   }
 
+  /** Creates a local user from the New user dialog, then opens it; a refusal is said in the dialog, which keeps what was typed. */
+  async #createUser(event: SubmitEvent): Promise<void> {
+    if ((event.submitter as HTMLButtonElement | null)?.value !== "create") return;
+    event.preventDefault();
+    const form = event.target as HTMLFormElement;
+    const data = new FormData(form);
+    const text = (name: string) => String(data.get(name) ?? "").trim();
+    const username = text("username");
+    const password = String(data.get("password") ?? "");
+    await this.oneAtATime(async () => {
+      try {
+        const { value } = await session.api.createUser({
+          username,
+          ...(text("firstName") && { firstName: text("firstName") }),
+          ...(text("lastName") && { lastName: text("lastName") }),
+          ...(text("email") && { email: text("email") }),
+          ...(password && { password, changePassword: data.get("changePassword") === "on" }),
+        });
+        this.#newUserRefusal = null;
+        form.closest("dialog")!.close();
+        navigateWithNotice(href(`users/${encodeURIComponent(value.id)}`), `Created ${value.username}.`);
+      } catch (error) {
+        // A refusal of the server (a name taken, a weak password) is said where it was typed; anything else on the page.
+        this.#newUserRefusal = error instanceof ECMError && error.status >= 400 && error.status < 500 && error.status !== 401 ? `${serverWords(error)} (${error.code})` : null;
+        if (this.#newUserRefusal === null) {
+          form.closest("dialog")!.close();
+          this.fail(error);
+        }
+        this.requestUpdate();
+      }
+    });
+  }
+
   #askAction(action: BulkActionName): void {
     this.#pendingAction = action;
     this.#bulkGroup = null;
@@ -492,6 +527,7 @@ class UsersPage extends Page {
           </div>
         </details>
         <button @click=${() => void this.#export()} ?disabled=${this.#exporting}>${this.#exporting ? "Exporting…" : "Export CSV"}</button>
+        <button @click=${() => { this.#newUserRefusal = null; this.requestUpdate(); openDialog(this, "new-user"); }}>New user…</button>
       </div>
       <p class="status" role="status">${count === null ? "Counting…" : `${count.toLocaleString()} ${count === 1 ? "user" : "users"}`}${this.#filter.search ? html` matching “${this.#filter.search}”` : nothing}</p>
       ${selectedCount > 0 ? this.#renderBulkBar(selectedCount, count) : nothing}
@@ -558,6 +594,19 @@ class UsersPage extends Page {
           ${pending?.action === "delete" ? html`<p class="message warn">Deleting cannot be undone.</p>` : nothing}
           ${pending?.action === "disable" ? html`<p>They can no longer log in, and their sessions and API keys stop at once.</p>` : nothing}
           <div class="row"><button value="go" class=${pending?.action === "delete" ? "danger" : "primary"} ?disabled=${this.busy || (pending?.group === true && !this.#bulkGroup)}>${pending?.label.replace("…", "")}</button><button value="cancel" formnovalidate>Cancel</button></div>
+        </form>
+      </dialog>
+      <dialog id="new-user" aria-labelledby="new-user-title">
+        <form method="dialog" @submit=${(e: SubmitEvent) => void this.#createUser(e)}>
+          <h2 id="new-user-title">New user</h2>
+          ${this.#newUserRefusal ? html`<div class="message error" role="alert">${this.#newUserRefusal}</div>` : nothing}
+          <label class="field"><span>Username</span><input name="username" required maxlength="64" autocomplete="off" spellcheck="false"></label>
+          <label class="field"><span>First name</span><input name="firstName"></label>
+          <label class="field"><span>Last name</span><input name="lastName"></label>
+          <label class="field"><span>Email</span><input name="email" type="text" inputmode="email" autocomplete="off" spellcheck="false"></label>
+          <label class="field"><span>Password (optional: without one, set it later)</span><input name="password" type="password" autocomplete="new-password"></label>
+          <label class="row"><input name="changePassword" type="checkbox" checked> Must change the password at the first login</label>
+          <div class="row"><button value="create" class="primary" ?disabled=${this.busy}>Create</button><button value="cancel" formnovalidate>Cancel</button></div>
         </form>
       </dialog>
       <dialog id="bulk-progress" aria-labelledby="bulk-progress-title">
