@@ -128,20 +128,29 @@ export class LoginService {
    * Logins of one name from one address run one at a time in this process: each reads the failure
    * counts the one before wrote, so guesses sent at once get no more tries than the lockout allows
    * (they would all have read the counts before any was written). Other processes and nodes count in
-   * the same rows, so such a burst gets at most one more try per process.
+   * the same rows, so such a burst gets at most one more try per process. Past MAX_WAITING_PER_NAME
+   * waiting, more are refused at once (429): the queue is bounded, as the one in front of argon2 is.
    */
-  private readonly inFlight = new Map<string, Promise<unknown>>();
+  private readonly inFlight = new Map<string, { tail: Promise<unknown>; pending: number }>();
 
   async login(loginName: string, password: string, sourceIp: string): Promise<TokenResponse> {
     const key = `${fold(loginName)}\u0000${sourceIp}`;
-    const ahead = this.inFlight.get(key);
-    const attempt = ahead ? ahead.then(() => this.loginNow(loginName, password, sourceIp)) : this.loginNow(loginName, password, sourceIp);
-    const done = attempt.then(() => undefined, () => undefined);
-    this.inFlight.set(key, done);
+    let queue = this.inFlight.get(key);
+    // One running and MAX_WAITING_PER_NAME behind it.
+    if (queue && queue.pending > MAX_WAITING_PER_NAME) {
+      // Audited as the attempt limits' refusals are: counted a minute at a time, no password looked at.
+      const actor = anonymous(sourceIp);
+      this.limitedTally.add(actor, failure(actor, "auth.login", undefined, "rate-limited", { limit: "concurrent" }));
+      throw new DomainError("too-many-attempts", "Too many logins of this name from this address at once; try again in a moment.", { retryAfterSeconds: 1 });
+    }
+    if (!queue) this.inFlight.set(key, (queue = { tail: Promise.resolve(), pending: 0 }));
+    queue.pending++;
+    const attempt = queue.tail.then(() => this.loginNow(loginName, password, sourceIp));
+    queue.tail = attempt.then(() => undefined, () => undefined);
     try {
       return await attempt;
     } finally {
-      if (this.inFlight.get(key) === done) this.inFlight.delete(key);
+      if (--queue.pending === 0) this.inFlight.delete(key);
     }
   }
 
@@ -404,6 +413,9 @@ export class LoginService {
 }
 
 /** Rolls a login's transaction back when the address or account was locked out after its rows were read. */
+/** Logins of one name from one address that may wait behind the one running (LoginService.login). */
+const MAX_WAITING_PER_NAME = 8;
+
 /** The account was locked out, or changed, between the login's first read and its session: the reason audited. */
 class RefusedMeanwhile extends Error {
   constructor(readonly reason: string) {
@@ -417,6 +429,6 @@ const userTarget = (user: UserRow) => ({ type: "user", id: user.uuid, name: user
  * The audit event of a refused attempt: one per address, target, reason (and limit) and minute whose
  * count grows, so an attack adds rows by the minute, not by the request.
  */
-function failure(actor: Actor, action: string, target: AuditEntry["target"], reason: string, more: { limit?: AttemptLimit } = {}): AuditEntry & { aggregateKey: string } {
+function failure(actor: Actor, action: string, target: AuditEntry["target"], reason: string, more: { limit?: AttemptLimit | "concurrent" } = {}): AuditEntry & { aggregateKey: string } {
   return perMinute(actor, { action, target, outcome: "failure", details: { reason, ...more } });
 }
