@@ -354,6 +354,13 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     await s.server.deps.store.db.updateTable("login_codes").set({ expires_at: new Date(Date.now() - 1000).toISOString() }).execute();
     assert.equal((await exchange("corp", late)).status, 401, "late");
     assert.equal((await s.api("POST", "/auth/v1/providers/corp/exchange", { body: { code: "x", extra: 1 } })).status, 400);
+    // Unlinked from the provider between the callback and the exchange: no session of that link.
+    const unlinked = await codeOf();
+    const olga = (await s.api("GET", "/security/v1/users?search=olga", { token: admin })).body.find((u: { username: string }) => u.username === "olga");
+    assert.equal((await s.api("DELETE", `/security/v1/users/${olga.id}/federated-identities/corp`, { token: admin })).status, 204);
+    assert.equal((await exchange("corp", unlinked)).status, 401);
+    const refused = (await s.api("GET", `/security/v1/audit-events?action=auth.provider-login&target=${olga.id}&max=5`, { token: admin })).body;
+    assert.equal(refused[0].details.reason, "unlinked-during-login");
   });
 
   it("keeps returnTo on this service and takes no unknown parameters", async () => {
