@@ -524,11 +524,18 @@ export class Security {
     );
   }
 
-  /** Removes the user from every group it belongs to; returns the groups it was removed from. */
+  /**
+   * Removes the user from every group it is a member of itself, the built-in `users` group too (as the
+   * name says); groups through its profile stay. The server takes it out of the others in one request,
+   * all or nothing, then out of `users`. Returns the groups it was removed from.
+   */
   async removeUserFromAllGroups(userGuid: UserRef, opts?: CallOptions): Promise<ECMGroup[]> {
-    const groups = await this.userGroups(userGuid, opts);
-    for (const g of groups) await this.removeUserFromGroup(userGuid, g.guid, opts);
-    return groups;
+    const guid = guidOf(userGuid, "user");
+    const own = await this.#http.request("GET", `/security/v1/users/${enc(guid)}/user-groups`, { query: { direct: true }, ...call(opts) });
+    const everyone = asArray<RestGroup>(own.data, "groups").filter((g) => g.builtin && g.name === "users");
+    const res = await this.#http.request("DELETE", `/security/v1/users/${enc(guid)}/user-groups`, call(opts));
+    for (const g of everyone) await this.#http.request("DELETE", `/security/v1/users/${enc(guid)}/user-groups/${enc(g.id)}`, call(opts));
+    return [...asArray<RestGroup>(res.data, "groups"), ...everyone].map(toECMGroup);
   }
 
   /** Creates a group. */

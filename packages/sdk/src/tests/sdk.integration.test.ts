@@ -267,6 +267,14 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       const removed = await sec.removeUserFromAllGroups(u.guid);
       assert.deepEqual(removed.map((x) => x.name).sort(), [`${p}staff`, "users"].sort());
       assert.deepEqual(await sec.userGroups(u.guid), []);
+      // A group through the user's profile is not the user's own: it stays, and the call does not fail on it.
+      const profile = await sec.createUser(`${p}profile`, { profileId: 0 });
+      await sec.addUserToGroup(profile.guid, g.guid);
+      const withProfile = await sec.createUser(`${p}dora`, { profileId: profile.id });
+      assert.deepEqual((await sec.removeUserFromAllGroups(withProfile.guid)).map((x) => x.name), ["users"]);
+      assert.deepEqual((await sec.userGroups(withProfile.guid)).map((x) => x.name).sort(), [`${p}staff`, "users"].sort(), "the profile's, itself in users");
+      await sec.deleteUser(withProfile.guid);
+      await sec.deleteUser(profile.guid);
 
       const renamed = await sec.updateGroup(g.guid, { name: `${p}staff2`, description: "Renamed" });
       assert.equal(renamed.name, `${p}staff2`);
