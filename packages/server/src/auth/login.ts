@@ -225,8 +225,9 @@ export class LoginService {
     const standing = await this.standing(user, actor.sourceIp ?? "");
     const { matches, passwordHash } = await this.credentials.verify(user, password, { familiar: standing.familiar });
     const refused = standing.lockedOut || loginRefusal(user, new Date(), standing) === "locked-out";
-    if (matches && !refused && (await this.succeeded(user, standing, passwordHash)) === "ok") return true;
-    if (matches) await this.recordFailure(actor, "auth.reauthenticate", userTarget(user), "locked-out");
+    const outcome = matches && !refused ? await this.succeeded(user, standing, passwordHash) : "locked-out";
+    if (outcome === "ok") return true;
+    if (matches) await this.recordFailure(actor, "auth.reauthenticate", userTarget(user), outcome);
     else await this.wrongPassword(user, standing, actor, "auth.reauthenticate", "wrong-password");
     return false;
   }
@@ -412,7 +413,6 @@ export class LoginService {
   }
 }
 
-/** Rolls a login's transaction back when the address or account was locked out after its rows were read. */
 /** Logins of one name from one address that may wait behind the one running (LoginService.login). */
 const MAX_WAITING_PER_NAME = 8;
 
