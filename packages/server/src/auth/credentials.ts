@@ -27,11 +27,6 @@ export interface Verdict {
    * password was tried; the caller gets the one answer of every refused login.
    */
   readonly refusal?: string;
-  /**
-   * The stored password hash that matched, as stored now (a rehash's new one); undefined for a
-   * password checked elsewhere (a directory). A login finishes only while the account still has it.
-   */
-  readonly passwordHash?: string | null;
 }
 
 export const REFUSED: Verdict = Object.freeze({ matches: false, bySystemAdministrator: false });
@@ -41,33 +36,28 @@ export const REFUSED: Verdict = Object.freeze({ matches: false, bySystemAdminist
  * (auth/imported-hashes.ts): after a right password such a hash, or one of an older argon2 cost, is
  * replaced by `rehash` with one of the current cost.
  */
-export function localCredentials(hasher: PasswordHasher, rehash: (user: UserRow, oldHash: string, newHash: string) => Promise<boolean>): CredentialCheck {
+export function localCredentials(hasher: PasswordHasher, rehash: (user: UserRow, oldHash: string, newHash: string) => Promise<void>): CredentialCheck {
   return {
     async verify(user, password, priority) {
       const stored = user?.password_hash ?? null;
       const matches = await hasher.verify(stored, password, priority);
-      let passwordHash = stored;
-      if (matches && stored !== null && hasher.needsRehash(stored)) {
-        const newHash = await hasher.hash(password);
-        if (await rehash(user!, stored, newHash)) passwordHash = newHash;
-      }
-      return { matches, bySystemAdministrator: user?.password_by_system_administrator === 1, passwordHash };
+      if (matches && stored !== null && hasher.needsRehash(stored)) await rehash(user!, stored, await hasher.hash(password));
+      return { matches, bySystemAdministrator: user?.password_by_system_administrator === 1 };
     },
   };
 }
 
-/** Stores a replacement hash of the same password, unless the password changed meanwhile (false then); audited (the scheme replaced, never a hash). */
+/** Stores a replacement hash of the same password, unless the password changed meanwhile; audited (the scheme replaced, never a hash). */
 export function storeRehash(db: Kysely<Database>) {
-  return async (user: UserRow, oldHash: string, newHash: string): Promise<boolean> => {
-    return db.transaction().execute(async (trx) => {
+  return async (user: UserRow, oldHash: string, newHash: string): Promise<void> => {
+    await db.transaction().execute(async (trx) => {
       const changed = await trx.updateTable("users").set({ password_hash: newHash }).where("id", "=", user.id).where("password_hash", "=", oldHash).executeTakeFirst();
-      if (changed.numUpdatedRows === 0n) return false;
+      if (changed.numUpdatedRows === 0n) return;
       await recordAudit(trx, { id: user.id, name: user.username, sourceIp: null }, {
         action: "user.password-rehashed",
         target: { type: "user", id: user.uuid, name: user.username },
         details: { replacedScheme: oldHash.split("$")[1] },
       });
-      return true;
     });
   };
 }

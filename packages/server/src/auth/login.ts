@@ -161,9 +161,8 @@ export class LoginService {
     let passwordMatches: boolean;
     let bySystemAdministrator: boolean;
     let sourceRefusal: string | undefined;
-    let passwordHash: string | null | undefined;
     try {
-      ({ matches: passwordMatches, bySystemAdministrator, refusal: sourceRefusal, passwordHash } = await this.credentials.verify(user, password, { familiar: standing.familiar }));
+      ({ matches: passwordMatches, bySystemAdministrator, refusal: sourceRefusal } = await this.credentials.verify(user, password, { familiar: standing.familiar }));
     } catch (error) {
       // A directory that cannot be reached, or whose configuration refuses the only connection it
       // answers on (insecure): the same refusal, no wrong password counted. (A local account's
@@ -199,7 +198,7 @@ export class LoginService {
         alongside: async (trx) => {
           // The rows were read before the slow verify: concurrent wrong guesses may have locked the address
           // or the account out since, or an administrator reset its password, disabled or deleted it.
-          const outcome = await this.succeeded(user, standing, passwordHash, trx);
+          const outcome = await this.succeeded(user, standing, trx);
           if (outcome !== "ok") throw new RefusedMeanwhile(outcome);
           if (this.passwordExpired(user)) {
             // Like a temporary password: the token opens only the own account until the password is changed.
@@ -223,9 +222,9 @@ export class LoginService {
    */
   async confirmPassword(user: UserRow, password: string, actor: Actor): Promise<boolean> {
     const standing = await this.standing(user, actor.sourceIp ?? "");
-    const { matches, passwordHash } = await this.credentials.verify(user, password, { familiar: standing.familiar });
+    const { matches } = await this.credentials.verify(user, password, { familiar: standing.familiar });
     const refused = standing.lockedOut || loginRefusal(user, new Date(), standing) === "locked-out";
-    const outcome = matches && !refused ? await this.succeeded(user, standing, passwordHash) : "locked-out";
+    const outcome = matches && !refused ? await this.succeeded(user, standing) : "locked-out";
     if (outcome === "ok") return true;
     if (matches) await this.recordFailure(actor, "auth.reauthenticate", userTarget(user), outcome);
     else await this.wrongPassword(user, standing, actor, "auth.reauthenticate", "wrong-password");
@@ -312,10 +311,11 @@ export class LoginService {
    * so no racing lockout is missed); `changed-during-login` when the account is no longer as the login
    * checked it (UserQueries.lockForLogin: its password reset, disabled, deleted).
    */
-  private async succeeded(user: UserRow, standing: Standing, passwordHash: string | null | undefined, on: Kysely<Database> = this.db): Promise<"ok" | "locked-out" | "changed-during-login"> {
+  private async succeeded(user: UserRow, standing: Standing, on: Kysely<Database> = this.db): Promise<"ok" | "locked-out" | "changed-during-login"> {
     // Most logins have no failures to clear: the row is then read, not written (a write of the row
     // rewrites an entry in each of its indexes, most of a login's work in the store at a million users).
-    const counts = await this.users.lockForLogin(on, user.id, passwordHash);
+    // A local password was checked as it was last set (a directory's is the directory's).
+    const counts = await this.users.lockForLogin(on, user.id, user.directory_id === null ? user.password_changed_at : undefined);
     if (!counts) return "changed-during-login";
     const clean = counts.failed_logins === 0 && counts.lockout_count === 0 && counts.locked_out_until === null;
     const accountOpen = clean || (await on

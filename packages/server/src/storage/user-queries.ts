@@ -309,19 +309,22 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
 
     /**
      * The failure counts of the account a login is finishing, while it is as the login found it: there,
-     * enabled, and (given `passwordHash`) with the password the login checked; undefined when not. Read
-     * in the login's transaction, under a share lock on PostgreSQL: a password reset, disable or delete
+     * enabled, and (given `passwordChangedAt`) with the password set when the login read it — a rehash
+     * of the same password by a login beside it changes no such time; undefined when not. Read in the
+     * login's transaction with the row locked on PostgreSQL: a password reset, disable or delete
      * committed meanwhile refuses the login, and one that comes after it waits for the login's commit,
-     * then ends the session it made (SQLite runs one writing transaction at a time).
+     * then ends the session it made (SQLite runs one writing transaction at a time). The lock is the one
+     * the login's own update of the counts takes (no key update), so two logins of one account queue on
+     * it instead of each holding a share the other's update waits for (a deadlock).
      */
-    async lockForLogin(trx: Kysely<Database>, userId: number, passwordHash: string | null | undefined) {
+    async lockForLogin(trx: Kysely<Database>, userId: number, passwordChangedAt: string | null | undefined) {
       const q = trx
         .selectFrom("users")
         .select(["failed_logins", "lockout_count", "locked_out_until"])
         .where("id", "=", userId)
         .where("enabled", "=", 1)
-        .$if(passwordHash !== undefined, (q) => (passwordHash === null ? q.where("password_hash", "is", null) : q.where("password_hash", "=", passwordHash!)));
-      return (dialect.name === "postgres" ? q.forShare() : q).executeTakeFirst();
+        .$if(passwordChangedAt !== undefined, (q) => q.where("password_changed_at", passwordChangedAt === null ? "is" : "=", passwordChangedAt as string));
+      return (dialect.name === "postgres" ? q.forNoKeyUpdate() : q).executeTakeFirst();
     },
 
     async insert(row: NewUserRow): Promise<UserRow> {
