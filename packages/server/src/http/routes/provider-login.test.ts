@@ -433,6 +433,18 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     const locked = await toCallback(s, "corp", "ivan-sub");
     assert.equal((await followCallback(locked.browser, locked.callback)).status, 401);
     await s.api("DELETE", `/security/v1/users/${ivan.id}/lockout`, { token: admin });
+    // The account locked out at one address (wrong passwords sent from there): its provider logins from that address are refused too, not from others.
+    const ivanRow = await s.server.deps.store.db.selectFrom("users").select("id").where("uuid", "=", ivan.id).executeTakeFirstOrThrow();
+    await s.server.deps.store.db.insertInto("login_sources").values({ user_id: ivanRow.id, source: "127.0.0.7", locked_out_until: new Date(Date.now() + 600_000).toISOString(), last_success_at: null, updated_at: new Date().toISOString() }).execute();
+    const codeFor = async () => {
+      const { browser, callback } = await toCallback(s, "corp", "ivan-sub");
+      return (await followCallback(browser, callback)).code!;
+    };
+    const exchangeFrom = async (from: string) => (await s.api("POST", "/auth/v1/providers/corp/exchange", { from, body: { code: await codeFor() } })).status;
+    assert.equal(await exchangeFrom("127.0.0.7"), 401);
+    assert.ok((await audit("auth.provider-login")).some((e) => e.targetId === ivan.id && e.details.reason === "locked-out" && e.sourceAddress === "127.0.0.7"));
+    assert.equal(await exchangeFrom("127.0.0.8"), 200);
+    await s.api("DELETE", `/security/v1/users/${ivan.id}/lockout`, { token: admin });
 
     // Disabling the provider ends its sessions, and its logins (pending ones too) are refused.
     const token = await providerLogin(s, "corp", "ivan-sub");
