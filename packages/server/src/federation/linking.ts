@@ -96,6 +96,9 @@ export class LoginRefused extends DomainError {
   }
 }
 
+/** Tries of a provider login's resolution that a racing first login's unique name or link turned away. */
+const RESOLVE_ATTEMPTS = 4;
+
 /**
  * The linking rules: which local user a provider login is, creating or linking one on a first login,
  * and the provider's mapped groups brought up to date at every login.
@@ -139,8 +142,10 @@ export function createLinking(store: Store, groups: GroupQueries) {
     return linked ? undefined : rows[0];
   }
 
-  async function createUser(on: Kysely<Database>, p: Provider, identity: ProviderIdentity): Promise<UserRow> {
-    const candidates = usernameCandidates(usernameBase(identity), p.alias);
+  /** A new user of the provider; `apart`: a name of the random form at once (first logins racing for the same names). */
+  async function createUser(on: Kysely<Database>, p: Provider, identity: ProviderIdentity, apart: boolean): Promise<UserRow> {
+    const random = () => usernameCandidates(usernameBase(identity), `${p.alias}-${randomBytes(4).toString("hex")}`)[1]!;
+    const candidates = apart ? [random()] : usernameCandidates(usernameBase(identity), p.alias);
     const keys = candidates.map(confusableKey);
     // A name is taken when it equals or looks like a username or login name (rows older than the
     // look-alike keys may have none: their names are compared too).
@@ -152,7 +157,7 @@ export function createLinking(store: Store, groups: GroupQueries) {
       )
       .execute();
     const used = new Set(taken.flatMap((t) => [confusableKey(t.username), confusableKey(t.login_name)]));
-    const username = candidates.find((_, i) => !used.has(keys[i]!)) ?? usernameCandidates(usernameBase(identity), `${p.alias}-${randomBytes(4).toString("hex")}`)[1]!;
+    const username = candidates.find((_, i) => !used.has(keys[i]!)) ?? random();
     const { firstName, lastName, email } = identity;
     // Where the user came from: its extended view's `source` (`identity-provider`).
     return createUserQueries({ ...store, db: on }).insert({ ...newUserRow({ username, firstName, lastName, email }, null, isoNow()), identity_provider_id: p.id });
@@ -184,7 +189,7 @@ export function createLinking(store: Store, groups: GroupQueries) {
   }
 
   /** One attempt of `resolve`, in one transaction: nothing of a refused login is kept. */
-  async function resolveOnce(p: Provider, identity: ProviderIdentity, sourceIp: string | null, then: (trx: Kysely<Database>, user: UserRow) => Promise<void>): Promise<UserRow> {
+  async function resolveOnce(p: Provider, identity: ProviderIdentity, sourceIp: string | null, then: (trx: Kysely<Database>, user: UserRow) => Promise<void>, apart: boolean): Promise<UserRow> {
     return db.transaction().execute(async (trx) => {
       const system = providerActor(p.alias, sourceIp);
       const link = { alias: p.alias, subject: identity.subject };
@@ -215,7 +220,7 @@ export function createLinking(store: Store, groups: GroupQueries) {
           await joinGroups(trx, user.id, p.defaultGroupList);
           await recordAudit(trx, system, { action: "user.link", target: userTarget(user), details: { ...link, by: "verified-email" } });
         } else {
-          user = await createUser(trx, p, identity);
+          user = await createUser(trx, p, identity, apart);
           const usersGroup = await groups.findByName(USERS_GROUP, trx);
           if (usersGroup) await groups.addMember(trx, usersGroup.id, user.id);
           await joinGroups(trx, user.id, p.defaultGroupList);
@@ -247,12 +252,15 @@ export function createLinking(store: Store, groups: GroupQueries) {
      * rows in the same transaction: one commit per login.
      */
     async resolve(p: Provider, identity: ProviderIdentity, sourceIp: string | null, then: (trx: Kysely<Database>, user: UserRow) => Promise<void>): Promise<UserRow> {
-      try {
-        return await resolveOnce(p, identity, sourceIp, then);
-      } catch (error) {
-        // A concurrent first login took the same name or linked the same subject: the second try finds it.
-        if (isUniqueViolation(error)) return resolveOnce(p, identity, sourceIp, then);
-        throw error;
+      // A concurrent first login took the same name or linked the same subject: the next try finds it
+      // taken. Several racing for the same names would keep meeting (each sees none of the others'
+      // uncommitted rows), so after two tries the name is of the random form.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await resolveOnce(p, identity, sourceIp, then, attempt > 2);
+        } catch (error) {
+          if (!isUniqueViolation(error) || attempt >= RESOLVE_ATTEMPTS) throw error;
+        }
       }
     },
 

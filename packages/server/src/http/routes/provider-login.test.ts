@@ -114,6 +114,19 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.equal((await me(await providerLogin(s, "corp", "odd-sub"))).username, "name_with_spaces_and_colons");
   });
 
+  it("first logins at once that all want the same username each get a user of their own, none an error", async () => {
+    const s = server();
+    const subjects = Array.from({ length: 6 }, (_, i) => `same-sub-${i}`);
+    for (const sub of subjects) corp.accounts.set(sub, { preferred_username: "samename" });
+    const callbacks = [];
+    for (const sub of subjects) callbacks.push(await toCallback(s, "corp", sub));
+    const done = await Promise.all(callbacks.map(({ browser, callback }) => followCallback(browser, callback)));
+    assert.deepEqual(done.map((d) => d.status), Array(6).fill(303), JSON.stringify(done.map((d) => d.body)));
+    const names = await Promise.all(done.map(async (d) => (await me((await s.api("POST", "/auth/v1/providers/corp/exchange", { body: { code: d.code } })).body.access_token)).username));
+    assert.equal(new Set(names).size, 6, names.join());
+    assert.ok(names.every((n) => n.startsWith("samename")), names.join());
+  });
+
   it("a look-alike of a taken name is a clash too, and the users it creates are guarded like any", async () => {
     const s = server();
     corp.accounts.set("eve-sub-1", { preferred_username: "ｓｙｓａｄｍｉｎ" });
