@@ -1,6 +1,6 @@
 import type { Entry } from "ldapts";
 import { invisibleCharacter, normalizeName } from "../domain/names.js";
-import { defaultDisplayName, DESCRIPTION_MAX, EMAIL_MAX, LOGIN_NAME_MAX, NAME_MAX, USERNAME_PATTERN } from "../domain/user-fields.js";
+import { defaultDisplayName, DESCRIPTION_MAX, EMAIL_MAX, LOGIN_NAME_MAX, NAME_MAX, USERNAME_PATTERN, USERNAME_RULE } from "../domain/user-fields.js";
 import type { Directory } from "./config.js";
 import { dnKey } from "./dn.js";
 
@@ -159,7 +159,7 @@ export function mapUser(values: EntryValues, d: Pick<Directory, "attributeMappin
   if (hidden !== null) return refuse(`The username (${m.username}) holds an invisible or formatting character (${hidden}), which would let it pass for another name.`);
   // Names are stored in NFKC, as the API stores them (ｊｏｈｎ is john), and checked in that form.
   const username = normalizeName(typed);
-  if (!USERNAME.test(username)) return refuse(`The username "${username.slice(0, 100)}" (${m.username}) is not valid here: letters, digits and . _ - @, at most 64.`);
+  if (!USERNAME.test(username)) return refuse(`The username "${username.slice(0, 100)}" (${m.username}) is not valid here: a username ${USERNAME_RULE}, at most 64 characters.`);
   const typedLogin = values.text(m.loginName);
   const hiddenInLogin = typedLogin === null ? null : invisibleCharacter(typedLogin);
   if (hiddenInLogin !== null) return refuse(`The login name (${m.loginName}) holds an invisible or formatting character (${hiddenInLogin}), which would let it pass for another name.`);

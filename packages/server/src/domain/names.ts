@@ -55,7 +55,9 @@ export function assertVisibleName(field: string, name: string): void {
  */
 export function confusableKey(name: string): string {
   // Only the case of the skeleton is folded: NFKC would compose the decomposed (NFD) skeleton again.
-  return skeleton(fold(name)).toLowerCase();
+  // A dot above an i or j (dotted already, or dotless ı ȷ, which the skeleton makes i j) adds nothing
+  // to the eye: "sysadmı̇n" is sysadmin.
+  return skeleton(fold(name)).toLowerCase().replace(/(\p{Soft_Dotted})\u0307+/gu, "$1");
 }
 
 /*

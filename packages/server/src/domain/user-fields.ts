@@ -6,9 +6,9 @@ export const FIELD_SEPARATOR = "\u001f";
 /**
  * Letters and digits of any script plus `. _ - @`, 1 to 64 characters (the ECM's username rules). A
  * letter's marks come with it (the vowel signs of Indic scripts, an accent typed as its own code
- * point, as NFD does): only the first character may not be one.
+ * point, as NFD does): up to three after a letter, none after anything else.
  */
-export const USERNAME_PATTERN = "^[\\p{L}\\p{N}._@-][\\p{L}\\p{M}\\p{N}._@-]{0,63}$";
+export const USERNAME_PATTERN = "^(?=.{1,64}$)[\\p{L}\\p{N}._@-](?:[\\p{L}\\p{N}._@-]|(?<=\\p{L}\\p{M}{0,2})\\p{M})*$";
 /** What USERNAME_PATTERN allows, in words: the refusal of a username that breaks it. */
 export const USERNAME_RULE = "may hold only letters of any script (with their accents and signs), digits and . _ - @";
 export const USERNAME_MAX = 64;

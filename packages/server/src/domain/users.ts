@@ -17,7 +17,7 @@ import type { PasswordOwner, PasswordPolicy } from "./password-policy.js";
 import { madeBySystemAdministrator } from "./role-rules.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { assertVisibleName, loginNameColumns, normalizeName, userNameColumns } from "./names.js";
-import { defaultDisplayName, searchTextFor, USERNAME_PATTERN } from "./user-fields.js";
+import { defaultDisplayName, searchTextFor, USERNAME_PATTERN, USERNAME_RULE } from "./user-fields.js";
 import { readForChange, type Precondition } from "./versioned.js";
 
 /** The writable fields of a user, by their REST names; absent fields are left as they are. */
@@ -126,7 +126,7 @@ export function newUserRow(input: NewUser, passwordHash: string | null, now: str
   const names = userNameColumns(input.username, input.loginName);
   const { username } = names;
   if (!USERNAME.test(username)) {
-    throw new DomainError("invalid", `username is "${username}" in its normal form (NFKC), which holds more than 64 letters, digits and . _ - @.`, { field: "username" });
+    throw new DomainError("invalid", `username is "${username}" in its normal form (NFKC), which is not a username here: it ${USERNAME_RULE}, at most 64 characters.`, { field: "username" });
   }
   const validFrom = normalizeTime(input.validFrom, "validFrom") ?? null;
   const validTo = normalizeTime(input.validTo, "validTo") ?? null;

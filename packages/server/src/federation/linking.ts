@@ -69,11 +69,20 @@ export function missingClaims(c: OidcSettings, claims: Record<string, unknown>):
   return [c.usernameClaim, c.emailClaim, c.groupsClaim].some((name) => !(name in claims)) || (c.trustEmail && !("email_verified" in claims));
 }
 
-/** Letters (with their marks, past the first character) and digits of any script and `. _ - @` (the username rules) in the stored form (NFKC); anything else, and an invisible letter such as a Hangul filler, becomes `_`. */
+/**
+ * Letters (with up to three marks each) and digits of any script and `. _ - @` (USERNAME_PATTERN) in
+ * the stored form (NFKC); anything else, and an invisible letter such as a Hangul filler, becomes `_`.
+ */
 function usernameBase(identity: ProviderIdentity): string {
   const raw = identity.username ?? identity.subject;
-  const allowed = (ch: string, i: number) => (/^[\p{L}\p{N}._@-]$/u.test(ch) || (i > 0 && /^\p{M}$/u.test(ch))) && !INVISIBLE.test(ch);
-  const clean = [...normalizeName(raw)].map((ch, i) => (allowed(ch, i) ? ch : "_")).join("");
+  let clean = "";
+  let marksMayFollow = 0;
+  for (const ch of normalizeName(raw)) {
+    const mark = /^\p{M}$/u.test(ch);
+    const kept = !INVISIBLE.test(ch) && (mark ? marksMayFollow > 0 : /^[\p{L}\p{N}._@-]$/u.test(ch));
+    clean += kept ? ch : "_";
+    marksMayFollow = kept && mark ? marksMayFollow - 1 : kept && /^\p{L}$/u.test(ch) ? 3 : 0;
+  }
   return clean || "user";
 }
 

@@ -45,10 +45,14 @@ describeEachStore("names that only look alike", (server, kind) => {
     }
     const imported = await s.api("POST", "/security/v1/users/import", { token, body: JSON.stringify({ username: "mu\u0308ller.2" }), headers: { "content-type": "application/x-ndjson" } });
     assert.equal(JSON.parse(imported.text.split("\n")[0]!).status, "created", imported.text);
-    // A mark has a letter to sit on: a name does not start with one.
-    const leading = await s.api("POST", "/security/v1/users", { token, body: { username: "\u0301acute" } });
-    assert.equal(leading.status, 400, leading.text);
-    assert.match(leading.body.errorMessage, /username may hold only letters of any script \(with their accents and signs\), digits and \. _ - @\.$/);
+    // A mark has a letter to sit on (up to three): not at the start, after a dot or a digit, nor a fourth.
+    for (const username of ["\u0301acute", "a.\u0301", "one1\u20dd", "a\u0301\u0301\u0301\u0301"]) {
+      const refused = await s.api("POST", "/security/v1/users", { token, body: { username } });
+      assert.equal(refused.status, 400, `${JSON.stringify(username)}: ${refused.text}`);
+      assert.match(refused.body.errorMessage, /username may hold only letters of any script \(with their accents and signs\), digits and \. _ - @\.$/);
+    }
+    // A dot above a dotless ı shows an i: a look-alike of sysadmin.
+    assertLookalike(await s.api("POST", "/security/v1/users", { token, body: { username: "sysadm\u0131\u0307n" } }), "sysadmin", "username");
   });
 
   it("login names: on create and on change", async () => {
