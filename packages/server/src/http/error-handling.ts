@@ -26,7 +26,7 @@ declare module "fastify" {
 /** Maps every failure to the spec's error shape; only unexpected ones are 500 and logged. */
 export function handleError(this: FastifyInstance, thrown: FastifyError | ApiError | DomainError, request: FastifyRequest, reply: FastifyReply) {
   const busy = asStoreBusy(thrown);
-  const unreachable = busy ? undefined : asStoreUnreachable(thrown);
+  const unreachable = busy || clientWentAway(thrown, request.raw) ? undefined : asStoreUnreachable(thrown);
   // What the store answered goes to the log (its code and the route's pattern: no values, no SQL); the client learns only to try again.
   const route = `${request.method} ${request.routeOptions.url}`;
   if (busy) request.log.warn({ storeCode: busy.storeCode, attempts: busy.attempts, route }, "the store stayed busy: answered 503");

@@ -64,8 +64,12 @@ export function asStoreBusy(error: unknown): StoreBusy | undefined {
   return code === undefined ? undefined : new StoreBusy(code, 1);
 }
 
-/** Errors of a PostgreSQL that cannot be reached: the network's, and the server's own while it shuts down or starts (classes 08, 57P). */
-const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "57P01", "57P02", "57P03"]);
+/**
+ * Errors of a PostgreSQL that cannot be reached: the network's (a connection refused, reset or broken
+ * mid-query), and the server's own while it shuts down or starts (classes 08, 57P). A request whose
+ * own client reset its connection is told apart before (http/error-handling.ts clientWentAway).
+ */
+const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "57P01", "57P02", "57P03"]);
 /** pg's own words for a connection that broke or never opened in time (errors without a code). */
 const UNREACHABLE_MESSAGE = /^Connection terminated/;
 
@@ -76,7 +80,8 @@ const UNREACHABLE_MESSAGE = /^Connection terminated/;
  */
 export class StoreUnreachable extends DomainError {
   constructor(readonly storeCode: string) {
-    super("unavailable", "The store cannot be reached; nothing was changed. Try again in a moment.", { retryAfterSeconds: 5, reason: "store-unreachable" });
+    // Not "nothing was changed": a connection lost after a commit was sent may have committed it.
+    super("unavailable", "The store cannot be reached; try again in a moment.", { retryAfterSeconds: 5, reason: "store-unreachable" });
   }
 }
 
