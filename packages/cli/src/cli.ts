@@ -52,6 +52,8 @@ function negativeValuesJoined(argv: readonly string[], options: Record<string, {
   const takesValue = new Set(Object.entries(options).filter(([, o]) => o.type === "string").map(([name]) => `--${name}`));
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
+    // After `--` every word is a positional argument, as parseArgs takes it.
+    if (argv[i] === "--") return [...out, ...argv.slice(i)];
     const next = argv[i + 1];
     if (takesValue.has(argv[i]!) && next !== undefined && /^-\d+(\.\d+)?$/.test(next)) out.push(`${argv[i]}=${argv[++i]}`);
     else out.push(argv[i]!);

@@ -149,7 +149,11 @@ class ConsoleApp extends LitElement {
       return;
     }
     let loaded = true;
-    await entry.load().catch(() => (loaded = false));
+    await entry.load().catch((error: unknown) => {
+      // The browser could not fetch the page's code (the server stopped, the network went); a fault of the code itself stays an error.
+      if (!(error instanceof TypeError && /dynamically imported module|module script failed/i.test(error.message))) throw error;
+      loaded = false;
+    });
     // A later navigation came while this page's code loaded: it shows its own page (a slow first load
     // would otherwise replace the page clicked after it).
     if (call !== this.#shows) return;
