@@ -27,10 +27,46 @@ export class Page extends LitElement {
   /** What the page before said it did, shown until this page has something to say. */
   #arrivalNotice: string | null = null;
 
+  /** The focus was last put inside this page (not in the navigation, nor elsewhere), and no click since took it anywhere. */
+  #focusHere = false;
+  readonly #noteFocus = (event: FocusEvent) => (this.#focusHere = this.contains(event.target as Node));
+  /** A click on a control of this page keeps it here (the control may have had the focus already: no focusin); on nothing, the focus is the user's to leave there. */
+  readonly #noteClick = (event: PointerEvent) => {
+    const target = event.target as Element;
+    this.#focusHere = this.contains(target) && target.closest("button, a[href], input, select, textarea, summary, [tabindex]") !== null;
+  };
+
   override connectedCallback(): void {
     super.connectedCallback();
     this.#arrivalNotice = pendingNotice;
     pendingNotice = null;
+    document.addEventListener("focusin", this.#noteFocus);
+    document.addEventListener("pointerdown", this.#noteClick, { capture: true });
+    // A dialog gives the focus back to what opened it, if that is still there. (`close` does not bubble.)
+    this.addEventListener("close", () => this.#keepFocus(), { capture: true });
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    document.removeEventListener("focusin", this.#noteFocus);
+    document.removeEventListener("pointerdown", this.#noteClick, { capture: true });
+  }
+
+  /**
+   * What had the focus went away — a button of a row or bar drawn anew, disabled while its change
+   * ran, the opener of a dialog just closed — and the browser put it on the document's body: it goes
+   * to the page's heading instead, where a keyboard or screen reader user reads on, not to the top
+   * of the document. Looked at once the browser has moved it (after the next frame).
+   */
+  #keepFocus(): void {
+    requestAnimationFrame(() => setTimeout(() => {
+      if (this.#focusHere && this.isConnected && (document.activeElement === document.body || document.activeElement === null)) this.querySelector<HTMLElement>("h1")?.focus({ preventScroll: true });
+    }));
+  }
+
+  protected override updated(changed: PropertyValues): void {
+    super.updated(changed);
+    this.#keepFocus();
   }
 
   protected override createRenderRoot(): HTMLElement {

@@ -400,6 +400,11 @@ describeConsole("console pages", (ctx, kind) => {
       await page.getByRole("status").filter({ hasText: /^Granted / }).waitFor();
       await page.getByRole("button", { name: "Grant", exact: true }).waitFor();
       assert.equal(grants, 1);
+      // Its Revoke goes with the row it removes: the focus goes to the heading, not the top of the document.
+      const role = (await page.getByRole("status").filter({ hasText: /^Granted / }).innerText()).replace(/^Granted (.*)\.$/, "$1");
+      await page.getByRole("button", { name: `Revoke ${role}` }).click();
+      await page.getByRole("status").filter({ hasText: `Revoked ${role}.` }).waitFor();
+      await page.waitForFunction(() => document.activeElement?.tagName === "H1");
       assert.deepEqual(errors, []);
     } finally {
       await close();

@@ -176,6 +176,8 @@ describeConsole("users in the console", (ctx, kind) => {
       assert.match(await progress.innerText(), /111 of 111 processed: 111 changed, 0 unchanged, 0 refused/);
       await screenshot(page, `bulk-progress-${kind}`);
       await progress.getByRole("button", { name: "Close" }).click();
+      // The bar that opened it is gone with the selection: the focus goes to the page's heading, not the top of the document.
+      await page.waitForFunction(() => document.activeElement?.tagName === "H1" && document.activeElement.textContent === "Users");
       assert.equal((await server.api("GET", "/security/v1/users/count?search=person1&enabled=false", { token })).body, 111);
       assert.equal((await server.api("GET", "/security/v1/users/count?search=person2&enabled=false", { token })).body, 0);
       assert.deepEqual(errors, []);

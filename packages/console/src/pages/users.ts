@@ -1,4 +1,4 @@
-import { html, nothing, type TemplateResult } from "lit";
+import { html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { live } from "lit/directives/live.js";
 import { ECMError, type BulkActionName, type RestBulkAction, type RestGroup, type RestUser, type RestUserFilter } from "ecm-sdk/browser";
 import { serverWords, session } from "../api.js";
@@ -330,7 +330,8 @@ class UsersPage extends Page {
     this.#showSearch();
   }
 
-  protected override updated(): void {
+  protected override updated(changed: PropertyValues): void {
+    super.updated(changed);
     const count = this.#rowCount;
     if (this.#window.count !== count) {
       this.#window.count = count;
