@@ -100,7 +100,7 @@ function networkReason(error: unknown, url: URL): string {
 /** A failure that happened while reaching the directory (or, `during` a step, after it had answered), in words. */
 function connectionFailure(url: URL, error: unknown, during?: DirectoryStep): DirectoryError {
   const message = networkReason(error, url);
-  if (isTlsError(error)) return new DirectoryError("tls", `TLS with ${url.host} failed: ${message}`);
+  if (isTlsError(error)) return new DirectoryError("tls", `TLS with ${url.host} failed: ${message}`, isTimeout(error));
   if (during) return new DirectoryError("connect", `The connection to ${url.host} was lost during the ${during}: ${message}`, isTimeout(error));
   return new DirectoryError("connect", `Cannot connect to ${url.host}: ${message}`, isTimeout(error));
 }
@@ -138,7 +138,7 @@ export class DirectoryConnection {
       });
       const startTls = d.startTls && url.protocol === "ldap:";
       try {
-        if (startTls) await client.startTLS(tlsOptionsOf(d, url));
+        if (startTls) await startTlsWithin(client, tlsOptionsOf(d, url), d.timeoutSeconds * 1000);
         else await client.search("", { scope: "base", filter: "(objectClass=*)", attributes: ["1.1"] });
         return new DirectoryConnection(client, url, url.protocol === "ldaps:" || startTls, d);
       } catch (error) {
@@ -259,6 +259,26 @@ function rangedValues(values: EntryValues, attribute: string): { values: string[
   if (name === undefined) return null;
   const end = name.slice(prefix.length).split("-")[1];
   return { values: values.all(name).map(String), end: end === undefined || end === "*" ? null : Number(end) };
+}
+
+/**
+ * StartTLS, its handshake bounded by the directory's timeout too: ldapts bounds the request, not the
+ * handshake after it, and a server that stalls there would hold the login (or sync) for good. On
+ * time, the connection is closed (ldapts hands the socket it upgrades over in `options.socket`).
+ */
+async function startTlsWithin(client: Client, options: tls.ConnectionOptions, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      options.socket?.destroy();
+      reject(Object.assign(new Error("the TLS handshake after StartTLS did not finish in time"), { code: "ETIMEDOUT" }));
+    }, ms);
+  });
+  try {
+    await Promise.race([client.startTLS(options), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function tlsOptionsOf(d: Directory, url: URL): tls.ConnectionOptions {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { connect, createServer, type AddressInfo } from "node:net";
 import { after, before, it } from "node:test";
 import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PASSWORD } from "../../test-support/accounts.js";
 import { directoryConfig, startDirectory, syncAndWait } from "../../test-support/directories.js";
@@ -215,6 +216,23 @@ describeEachStore("external user storage configuration", (server) => {
       assert.match(refused.message, /^127\.0\.0\.1:\d+ refused StartTLS \(LDAP result 2: unsupported extended operation\): set up TLS at the server, or use its ldaps:\/\/ URL\.$/);
     } finally {
       await plain.remove();
+    }
+    // A server that answers StartTLS, then stalls in the TLS handshake: a TLS failure within timeoutSeconds, not a wait for good.
+    const stalling = createServer((client) => {
+      const upstream = connect(Number(new URL(slapd.url).port), "127.0.0.1");
+      let answered = false;
+      for (const socket of [client, upstream]) socket.on("error", () => {});
+      client.pipe(upstream);
+      upstream.on("data", (chunk: Buffer) => answered || ((answered = true), client.write(chunk)));
+      client.on("close", () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => stalling.listen(0, "127.0.0.1", resolve));
+    try {
+      const stalled = await test({ connectionUrl: `ldap://127.0.0.1:${(stalling.address() as AddressInfo).port}`, timeoutSeconds: 1 });
+      assert.equal(stalled.steps.at(-1).step, "tls", JSON.stringify(stalled.steps));
+      assert.match(stalled.message, /^TLS with 127\.0\.0\.1:\d+ failed: no answer in time \(ETIMEDOUT\)/);
+    } finally {
+      stalling.close();
     }
     // LDAPS with the test's CA.
     const ldaps = await test({ connectionUrl: slapd.ldapsUrl, startTls: false });
