@@ -9,6 +9,7 @@ import type { Database, UserRow } from "../storage/schema.js";
 import { isoAfter, isoNow } from "../storage/time.js";
 import type { UserQueries } from "../storage/user-queries.js";
 import type { CredentialCheck } from "./credentials.js";
+import { KeyedQueue } from "./keyed-queue.js";
 import type { Sessions, TokenResponse } from "./sessions.js";
 
 /** The one answer to every refused login: no hint whether the account exists or why it was refused. */
@@ -131,27 +132,15 @@ export class LoginService {
    * the same rows, so such a burst gets at most one more try per process. Past MAX_WAITING_PER_NAME
    * waiting, more are refused at once (429): the queue is bounded, as the one in front of argon2 is.
    */
-  private readonly inFlight = new Map<string, { tail: Promise<unknown>; pending: number }>();
+  private readonly oneAtATime = new KeyedQueue(MAX_WAITING_PER_NAME, MAX_WAIT_BEHIND_MS);
 
   async login(loginName: string, password: string, sourceIp: string): Promise<TokenResponse> {
-    const key = `${fold(loginName)}\u0000${sourceIp}`;
-    let queue = this.inFlight.get(key);
-    // One running and MAX_WAITING_PER_NAME behind it.
-    if (queue && queue.pending > MAX_WAITING_PER_NAME) {
-      // Audited as the attempt limits' refusals are: counted a minute at a time, no password looked at.
-      const actor = anonymous(sourceIp);
-      this.limitedTally.add(actor, failure(actor, "auth.login", undefined, "rate-limited", { limit: "concurrent" }));
-      throw new DomainError("too-many-attempts", "Too many logins of this name from this address at once; try again in a moment.", { retryAfterSeconds: 1 });
-    }
-    if (!queue) this.inFlight.set(key, (queue = { tail: Promise.resolve(), pending: 0 }));
-    queue.pending++;
-    const attempt = queue.tail.then(() => this.loginNow(loginName, password, sourceIp));
-    queue.tail = attempt.then(() => undefined, () => undefined);
-    try {
-      return await attempt;
-    } finally {
-      if (--queue.pending === 0) this.inFlight.delete(key);
-    }
+    const attempt = this.oneAtATime.run(`${fold(loginName)}\u0000${sourceIp}`, () => this.loginNow(loginName, password, sourceIp));
+    if (attempt) return attempt;
+    // Audited as the attempt limits' refusals are: counted a minute at a time, no password looked at.
+    const actor = anonymous(sourceIp);
+    this.limitedTally.add(actor, failure(actor, "auth.login", undefined, "rate-limited", { limit: "concurrent" }));
+    throw new DomainError("too-many-attempts", "Too many logins of this name from this address at once; try again in a moment.", { retryAfterSeconds: 1 });
   }
 
   private async loginNow(loginName: string, password: string, sourceIp: string): Promise<TokenResponse> {
@@ -415,6 +404,8 @@ export class LoginService {
 
 /** Logins of one name from one address that may wait behind the one running (LoginService.login). */
 const MAX_WAITING_PER_NAME = 8;
+/** How long such a login waits for the one before it at most (a login takes well under a second). */
+const MAX_WAIT_BEHIND_MS = 10_000;
 
 /** The account was locked out, or changed, between the login's first read and its session: the reason audited. */
 class RefusedMeanwhile extends Error {
