@@ -48,7 +48,7 @@ const RESULT_WORDS: Record<number, string> = {
   3: "the directory stopped the search at its time limit: raise the limit for the service account, or narrow the user filter",
   4: "the directory stopped the search at its size limit: let the service account read more entries (OpenLDAP: limits … size.prtotal=unlimited; Active Directory: MaxPageSize) or narrow the user filter",
   8: "the directory wants a stronger authentication: use ldaps:// or StartTLS",
-  11: "the directory stopped the search at an administrative limit: raise the service account's limits, or narrow the user filter",
+  11: "the directory stopped the search at an administrative limit: lower pageSize to the page size it allows, raise the service account's limits, or narrow the user filter",
   12: "the directory does not support paged searches (RFC 2696), which a sync needs",
   13: "the directory wants an encrypted connection: use ldaps:// or StartTLS",
   50: "the service account may not read this: give it read access to the users and groups",
@@ -177,7 +177,9 @@ export class DirectoryConnection {
   /** Binds with the configured service account (anonymous without a bindDn). */
   async bindService(password: string | null): Promise<void> {
     if (this.d.bindDn === null) return;
-    if (!(await this.bind(this.d.bindDn, password ?? ""))) throw new DirectoryError("bind", `The directory refused the bind as ${this.d.bindDn}: check bindDn and bindPassword.`);
+    // A DN with an empty password is an unauthenticated bind (RFC 4513): refused, or taken as anonymous.
+    if (!password) throw new DirectoryError("bind", `No bindPassword is stored for ${this.d.bindDn}: send it (or remove bindDn to read anonymously).`);
+    if (!(await this.bind(this.d.bindDn, password))) throw new DirectoryError("bind", `The directory refused the bind as ${this.d.bindDn}: check bindDn and bindPassword.`);
   }
 
   /** One entry by DN, or null when it does not exist. */

@@ -198,6 +198,7 @@ describeEachStore("external user storage configuration", (server) => {
       [{ caCertificate: null }, "tls", /TLS with 127\.0\.0\.1:\d+ failed/],
       [{ connectionUrl: slapd.ldapsUrl, startTls: false, caCertificate: null }, "tls", /TLS with 127\.0\.0\.1:\d+ failed/],
       [{ bindPassword: "wrong" }, "bind", /refused the bind as CN=Reader/],
+      [{ bindPassword: "" }, "bind", /^No bindPassword is stored for CN=Reader.*: send it/],
       [{ baseDn: "DC=elsewhere,DC=example" }, "base", /does not exist/],
       [{ startTls: false }, "insecure", /not encrypted/],
     ];
