@@ -209,7 +209,7 @@ export function mergeDirectory(current: Omit<Directory, "id" | "uuid" | "version
   };
   checkDirectory(next);
   if (current && current.sealedBindPassword !== null && !passwordSent && sendsPasswordElsewhere(current, next)) {
-    throw new DomainError("invalid", "bindPassword must be sent again when connectionUrl names a new server or startTls, caCertificate or allowUnencryptedPasswords change: the stored password is sent only where, and as safely as, it was given for.", { field: "bindPassword" });
+    throw new DomainError("invalid", "bindPassword must be sent again when bindDn changes, connectionUrl names a new server, or startTls, caCertificate or allowUnencryptedPasswords change: the stored password is sent only for whom, where and as safely as it was given for.", { field: "bindPassword" });
   }
   return next;
 }
@@ -233,7 +233,9 @@ function sendsPasswordElsewhere(current: DirectorySettings, next: DirectorySetti
     next.connectionUrl.split(" ").some((u) => !known.has(named(u))) ||
     (current.startTls && !next.startTls) ||
     certificates(next.caCertificate) !== certificates(current.caCertificate) ||
-    (!current.allowUnencryptedPasswords && next.allowUnencryptedPasswords)
+    (!current.allowUnencryptedPasswords && next.allowUnencryptedPasswords) ||
+    // The service account's password is that account's: not to be tried as another entry's.
+    (next.bindDn ?? "").toLowerCase() !== (current.bindDn ?? "").toLowerCase()
   );
 }
 

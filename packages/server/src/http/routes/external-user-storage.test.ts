@@ -65,7 +65,7 @@ describeEachStore("external user storage configuration", (server) => {
     const r = await api("POST", PATH, { name: "moving", connectionUrl: "ldaps://dc1.corp.example", baseDn: "dc=corp,dc=example", bindDn: "cn=reader,dc=corp,dc=example", bindPassword: "S3cret-Bind-Pass", startTls: false });
     assert.equal(r.status, 201, r.text);
     const url = `${PATH}/${r.body.id}`;
-    for (const change of [{ connectionUrl: "ldaps://attacker.example" }, { connectionUrl: "ldaps://dc1.corp.example ldaps://attacker.example" }, { allowUnencryptedPasswords: true }]) {
+    for (const change of [{ connectionUrl: "ldaps://attacker.example" }, { connectionUrl: "ldaps://dc1.corp.example ldaps://attacker.example" }, { allowUnencryptedPasswords: true }, { bindDn: "cn=someone-else,dc=corp,dc=example" }]) {
       const refused = await api("PUT", url, change);
       assert.equal(refused.status, 400, `${JSON.stringify(change)}: ${refused.text}`);
       assert.equal(JSON.parse(refused.body.additionalInfo).field, "bindPassword");
