@@ -411,6 +411,21 @@ describeConsole("console pages", (ctx, kind) => {
     }
   });
 
+  it("a time without a zone in the audit log's link is this browser's local time, for the form and the server alike", async () => {
+    const { browser, url } = ctx();
+    const context = await browser.newContext({ timezoneId: "Asia/Kolkata" });
+    const page = await context.newPage();
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      const asked = page.waitForRequest((r) => r.url().includes("/security/v1/audit-events") && r.url().includes("from="));
+      await page.goto(`${url}#/audit?from=2026-12-05T11:55`);
+      assert.equal(new URL((await asked).url()).searchParams.get("from"), "2026-12-05T06:25:00.000Z", "11:55 in Kolkata");
+      assert.equal(await page.getByLabel("From").inputValue(), "2026-12-05T11:55");
+    } finally {
+      await context.close();
+    }
+  });
+
   it("the audit log shows the events of the filter last asked for, even when an earlier one answers later", async () => {
     const { browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);

@@ -38,7 +38,13 @@ class AuditPage extends Page {
   get #filter(): RestAuditFilter {
     const p = this.route.params;
     const filter: RestAuditFilter = {};
-    for (const f of FILTERS) if (p.get(f.name) && !(f.type && !parseTime(p.get(f.name)))) (filter as Record<string, string>)[f.name] = p.get(f.name)!;
+    for (const f of FILTERS) {
+      const value = p.get(f.name);
+      if (!value) continue;
+      // A time is sent as the form shows it: one without a zone (typed in a link) is this browser's local time, as JavaScript reads it.
+      const time = f.type ? parseTime(value) : undefined;
+      if (time !== null) (filter as Record<string, string>)[f.name] = time ? time.toISOString() : value;
+    }
     const outcome = p.get("outcome");
     if (outcome === "success" || outcome === "failure") filter.outcome = outcome;
     return filter;
