@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
-import { insertUser } from "../../server/src/test-support/fixtures.js";
+import { insertGroups, insertUser } from "../../server/src/test-support/fixtures.js";
 import { ADMIN_PASSWORD, startTestServer } from "../../server/src/test-support/server.js";
 import { answerLate, axeViolations, describeConsole, logIn, nextFrames, openPage, screenshot } from "./support.js";
 
@@ -380,6 +380,31 @@ describeConsole("console pages", (ctx, kind) => {
       assert.equal(await page.locator("ecm-users").count(), 0, "not the page before under the new address");
       // The failed chunk is one line of Chromium's own (a resource it could not load), not an error of the page.
       assert.deepEqual(errors.filter((e) => !/Failed to load resource/.test(e)), []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("creates a group from the top of the groups page, and says a refusal where it was asked, in view", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    await insertGroups(server.server.deps.store, Array.from({ length: 250 }, (_, i) => `listed.team.${String(i).padStart(3, "0")}`));
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/groups`);
+      await page.getByRole("button", { name: "More groups" }).waitFor();
+      await page.getByLabel("Name", { exact: true }).fill("users");
+      await page.getByRole("button", { name: "Create" }).click();
+      const refusal = page.getByRole("alert").filter({ hasText: /already exists/ });
+      await refusal.waitFor();
+      const box = (await refusal.boundingBox())!;
+      assert.ok(box.y >= 0 && box.y + box.height <= 800, `the refusal is in view (y ${box.y})`);
+      await page.getByLabel("Name", { exact: true }).fill("fresh.team");
+      await page.getByRole("button", { name: "Create" }).click();
+      await page.getByRole("heading", { level: 1, name: "fresh.team" }).waitFor();
+      assert.ok((await server.api<{ name: string }[]>("GET", "/security/v1/user-groups?search=fresh.team", { token })).body.some((g) => g.name === "fresh.team"));
+      assert.deepEqual(errors, []);
     } finally {
       await close();
     }

@@ -57,6 +57,14 @@ class GroupsPage extends Page {
     return html`
       <h1 tabindex="-1">Groups</h1>
       ${this.renderMessage()}
+      <!-- Above the list (which may be long): its refusal shows in the message just above it. -->
+      <h2>New group</h2>
+      <form class="row" @submit=${(e: SubmitEvent) => void this.#create(e)}>
+        <label for="new-name">Name</label><input id="new-name" name="name" required maxlength="255">
+        <label for="new-description">Description</label><input id="new-description" name="description">
+        <button class="primary">Create</button>
+      </form>
+      <h2>All groups</h2>
       <div class="toolbar" role="search">
         <input type="search" data-search aria-label="Search groups by name" placeholder="Search (press /)" .value=${search}
           @input=${(e: InputEvent) => { const v = (e.target as HTMLInputElement).value; clearTimeout(this.#timer); this.#timer = setTimeout(() => navigate(href("groups", { search: v, role }), true), 200); }}>
@@ -68,13 +76,7 @@ class GroupsPage extends Page {
           <tbody>${this.#groups.map((g) => html`<tr><td><a href=${href(`groups/${g.id}`)}>${g.name}</a></td><td>${g.description ?? ""}</td>
             <td>${g.builtin ? "Built-in" : g.external ? "From a directory" : g.profileUserId > 0 ? "Profile group" : "Local"}</td></tr>`)}</tbody>
         </table>
-        ${this.#next ? html`<button @click=${() => void this.#load(false)}>More groups</button>` : nothing}`}
-      <h2>New group</h2>
-      <form class="row" @submit=${(e: SubmitEvent) => void this.#create(e)}>
-        <label for="new-name">Name</label><input id="new-name" name="name" required maxlength="255">
-        <label for="new-description">Description</label><input id="new-description" name="description">
-        <button class="primary">Create</button>
-      </form>`;
+        ${this.#next ? html`<button @click=${() => void this.#load(false)}>More groups</button>` : nothing}`}`;
   }
 }
 
