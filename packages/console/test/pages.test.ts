@@ -259,6 +259,15 @@ describeConsole("console pages", (ctx, kind) => {
         await add.fill(guarded);
         await page.getByText("No group matches.").waitFor();
       }
+      // Nor a profile that holds it through such a group; another profile is offered.
+      for (const [username, group] of [["ops.profile", operators], ["desk.profile", helpdesk]] as const) {
+        const profile = await server.api<{ id: string }>("POST", "/security/v1/users", { token, body: { username, profileId: 0 } });
+        assert.equal((await server.api("PUT", `/security/v1/users/${profile.body.id}/user-groups/${group}`, { token })).status, 204);
+      }
+      await page.reload();
+      await page.getByRole("heading", { level: 1, name: /sid\.target/ }).waitFor();
+      const offered = await page.getByLabel("Profile").locator("option").allInnerTexts();
+      assert.ok(offered.includes("desk.profile") && !offered.includes("ops.profile"), offered.join());
       assert.deepEqual(errors, []);
     } finally {
       await close();

@@ -36,6 +36,8 @@ class UserPage extends Page {
   #groups: RestGroup[] = [];
   /** Groups granting system-administrator, when the caller may not change their members. */
   #guarded = new Set<string>();
+  /** Profiles that hold system-administrator (through such a group): a system administrator's to assign. */
+  #guardedProfiles = new Set<string>();
   /** The user's own memberships (the others come from its profile). */
   #direct = new Set<string>();
   #profiles: RestUser[] = [];
@@ -72,11 +74,16 @@ class UserPage extends Page {
         api.auditEvents({ target: this.#id }, { max: 20 }),
         session.security.lockout(this.#id),
       ]);
+      // A profile in such a group would hand the role on: not offered either (few groups grant it). Read
+      // before any of the page's state is set: a render in between would find half of it.
+      const inGuarded = await Promise.all(guarded.map((g) => api.users({ profileId: 0, groupId: g.id }, { max: 200 })));
+      const guardedProfiles = new Set(inGuarded.flatMap((page) => page.items.map((p) => p.id)));
       this.#user = value;
       this.#etag = etag;
       this.#roles = roles;
       this.#groups = groups;
       this.#guarded = new Set(guarded.map((g) => g.id));
+      this.#guardedProfiles = guardedProfiles;
       this.#profiles = profiles.items;
       if (asked === this.#eventsAsked) [this.#events, this.#eventsNext] = [events.items, events.next];
       this.#lockout = lockout;
@@ -302,7 +309,7 @@ class UserPage extends Page {
         control = html`<select id=${id} name=${f.name}>
           <option value="-1" ?selected=${value === -1}>No profile</option>
           <option value="0" ?selected=${value === 0}>This user is a profile</option>
-          ${this.#profiles.filter((p) => p.id !== u.id).map((p) => html`<option value=${String(p.numericId)} ?selected=${value === p.numericId}>${p.username}</option>`)}
+          ${this.#profiles.filter((p) => p.id !== u.id && (!this.#guardedProfiles.has(p.id) || value === p.numericId)).map((p) => html`<option value=${String(p.numericId)} ?selected=${value === p.numericId}>${p.username}</option>`)}
         </select>`;
         break;
       case "email":
