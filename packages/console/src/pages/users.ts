@@ -386,12 +386,12 @@ class UsersPage extends Page {
     const count = this.#rowCount;
     const visible = Math.max(1, Math.floor((this.querySelector(".viewport")?.clientHeight ?? 300) / ROW_HEIGHT) - 1);
     const moves: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: visible, PageUp: -visible, Home: -Infinity, End: Infinity };
-    if (event.key in moves) {
+    if (event.key === "End" && !this.#unfiltered) {
       event.preventDefault();
-      this.#active = Math.max(0, Math.min(count - 1, this.#active + moves[event.key]!));
-      this.#window.scrollToIndex(this.#active);
-      this.requestUpdate();
-      void this.updateComplete.then(() => requestAnimationFrame(() => this.querySelector<HTMLElement>(`[data-index="${this.#active}"]`)?.focus()));
+      void this.#toLastRow();
+    } else if (event.key in moves) {
+      event.preventDefault();
+      this.#moveBy(moves[event.key]!, count);
     } else if (event.key === " ") {
       event.preventDefault();
       const user = this.#row(this.#active);
@@ -399,6 +399,33 @@ class UsersPage extends Page {
     } else if (event.key === "Enter") {
       this.#open(this.#row(this.#active));
     }
+  }
+
+  /** Moves the focused row by `delta` rows, within the `count` the table has. */
+  #moveBy(delta: number, count = this.#rowCount): void {
+    this.#active = Math.max(0, Math.min(count - 1, this.#active + delta));
+    this.#window.scrollToIndex(this.#active);
+    this.requestUpdate();
+    void this.updateComplete.then(() => requestAnimationFrame(() => this.querySelector<HTMLElement>(`[data-index="${this.#active}"]`)?.focus()));
+  }
+
+  /**
+   * End in a filtered list, whose length is known only once its pages are in: they are loaded one
+   * after the other (at most RESTORED_PAGES, as a list Back returns to), then its last row takes the focus.
+   */
+  async #toLastRow(): Promise<void> {
+    const generation = this.#generation;
+    this.#restoringTo = RESTORED_PAGES;
+    try {
+      for (let k = 1; k < RESTORED_PAGES && this.#pages.get(k - 1)?.next && generation === this.#generation; k++) await this.#load(k);
+    } finally {
+      if (generation === this.#generation) this.#restoringTo = -1;
+    }
+    if (generation !== this.#generation) return;
+    // The table takes its new length in the render after the pages came (updated): then it can scroll there.
+    this.requestUpdate();
+    await this.updateComplete;
+    this.#moveBy(Infinity);
   }
 
   async #export(): Promise<void> {
