@@ -519,8 +519,9 @@ class UsersPage extends Page {
     const allLoadedSelected = this.#selected.size > 0 && loadedIds().every((id) => this.#selected.has(id));
     const cols = `36px ${columns.map((c) => COLUMNS[c]!.width).join(" ")}`;
     // Each filter menu option has its `selected` property set, every option (the "any" ones too), and
-    // compared with the page (`live`), not with what was last rendered: the user's pick changes it behind
-    // Lit's back, so Back before the pick's own render would have left the pick on show.
+    // the group picker its `value`, compared with the page (`live`), not with what was last rendered: the
+    // user's pick changes them behind Lit's back, so Back before the pick's own render would have left
+    // the pick on show.
     return html`
       <h1 tabindex="-1" id="users-title">Users</h1>
       ${this.renderMessage()}
@@ -538,7 +539,7 @@ class UsersPage extends Page {
             ([value, label]) => html`<option value=${value!} .selected=${live((this.#filter.source ?? "") === value)}>${label}</option>`,
           )}
         </select>
-        <ecm-group-picker label="Group" placeholder="Any group" .value=${this.#filter.groupId ?? ""}
+        <ecm-group-picker label="Group" placeholder="Any group" .value=${live(this.#filter.groupId ?? "")}
           @group-change=${(e: CustomEvent<RestGroup | null>) => this.#setParam("groupId", e.detail?.id)}></ecm-group-picker>
         <select aria-label="Profile" @change=${(e: Event) => this.#setParam("profileId", (e.target as HTMLSelectElement).value)}>
           <option value="" .selected=${live(this.#filter.profileId === undefined)}>Any profile</option>
