@@ -461,7 +461,8 @@ describeEachStore(
       // All requests read the account before any verify ends; only a check after the verify sees the lockout.
       // Whether they interleave so is up to the scheduler: the test below makes the race certain (PostgreSQL).
       const attempts = await Promise.all(Array.from({ length: 30 }, (_, i) => loginStatus(s, "swarmed", i === 29 ? PASSWORD : `wrong-password-${i}`)));
-      assert.equal(attempts[29]!.status, 401, "the right password came after 29 wrong ones, three of which locked the account out");
+      // Refused either way: checked after the lockout (401), or past the eight that may wait behind one login of a name from an address (429, never checked).
+      assert.ok([401, 429].includes(attempts[29]!.status), `the right password came after 29 wrong ones, three of which locked the account out: ${attempts[29]!.status}`);
       const view = await s.api("GET", "/security/v1/users?search=swarmed&extendedInfo=true", { token });
       assert.ok(view.body[0].lockedOutUntil, "locked out");
     });
