@@ -198,15 +198,7 @@ class UsersPage extends Page {
    */
   async #restore(row: number, generation: number, counted: Promise<void>): Promise<void> {
     if (this.#unfiltered) await counted;
-    else {
-      const last = Math.min(Math.floor(row / PAGE_SIZE) + 1, RESTORED_PAGES);
-      this.#restoringTo = last;
-      try {
-        for (let k = 1; k <= last && this.#pages.get(k - 1)?.next && generation === this.#generation; k++) await this.#load(k);
-      } finally {
-        if (generation === this.#generation) this.#restoringTo = -1;
-      }
-    }
+    else await this.#loadPagesTo(Math.min(Math.floor(row / PAGE_SIZE) + 1, RESTORED_PAGES), generation);
     if (generation !== this.#generation) return;
     // The table's height follows its row count a render later.
     while (!(await this.updateComplete));
@@ -214,6 +206,16 @@ class UsersPage extends Page {
     if (!viewport) return;
     viewport.scrollTop = row * ROW_HEIGHT;
     this.#active = Math.min(row, this.#rowCount - 1);
+  }
+
+  /** A filtered list's pages 1 to `last`, one after the other (each needs the one before's cursor), none cancelled as it scrolls by. */
+  async #loadPagesTo(last: number, generation: number): Promise<void> {
+    this.#restoringTo = last;
+    try {
+      for (let k = 1; k <= last && this.#pages.get(k - 1)?.next && generation === this.#generation; k++) await this.#load(k);
+    } finally {
+      if (generation === this.#generation) this.#restoringTo = -1;
+    }
   }
 
   /** Keeps where the list is scrolled in its history entry; `now` before leaving it. */
@@ -415,12 +417,7 @@ class UsersPage extends Page {
    */
   async #toLastRow(): Promise<void> {
     const generation = this.#generation;
-    this.#restoringTo = RESTORED_PAGES;
-    try {
-      for (let k = 1; k < RESTORED_PAGES && this.#pages.get(k - 1)?.next && generation === this.#generation; k++) await this.#load(k);
-    } finally {
-      if (generation === this.#generation) this.#restoringTo = -1;
-    }
+    await this.#loadPagesTo(RESTORED_PAGES - 1, generation);
     if (generation !== this.#generation) return;
     // The table takes its new length in the render after the pages came (updated): then it can scroll there.
     this.requestUpdate();
