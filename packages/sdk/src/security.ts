@@ -534,7 +534,7 @@ export class Security {
     const own = await this.#http.request("GET", `/security/v1/users/${enc(guid)}/user-groups`, { query: { direct: true }, ...call(opts) });
     const everyone = asArray<RestGroup>(own.data, "groups").filter((g) => g.builtin && g.name === "users");
     const res = await this.#http.request("DELETE", `/security/v1/users/${enc(guid)}/user-groups`, call(opts));
-    for (const g of everyone) await this.#http.request("DELETE", `/security/v1/users/${enc(guid)}/user-groups/${enc(g.id)}`, call(opts));
+    for (const g of everyone) await this.removeUserFromGroup(guid, g.id, opts);
     return [...asArray<RestGroup>(res.data, "groups"), ...everyone].map(toECMGroup);
   }
 
