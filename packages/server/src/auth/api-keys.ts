@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
-import { recordAudit, type Actor } from "../domain/audit.js";
+import { recordAudit, type Actor, userTarget } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { madeBySystemAdministrator } from "../domain/role-rules.js";
-import { userTarget, type AdminActor } from "../domain/users.js";
+import type { AdminActor } from "../domain/users.js";
 import type { Database, UserRow } from "../storage/schema.js";
 import { isUniqueViolation } from "../storage/constraints.js";
 import { countHit } from "../storage/rate-counters.js";

@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import { recordAudit } from "../domain/audit.js";
+import { recordAudit, userTarget } from "../domain/audit.js";
 import type { Database, UserRow } from "../storage/schema.js";
 import type { HashPriority, PasswordHasher } from "./passwords.js";
 
@@ -55,7 +55,7 @@ export function storeRehash(db: Kysely<Database>) {
       if (changed.numUpdatedRows === 0n) return;
       await recordAudit(trx, { id: user.id, name: user.username, sourceIp: null }, {
         action: "user.password-rehashed",
-        target: { type: "user", id: user.uuid, name: user.username },
+        target: userTarget(user),
         details: { replacedScheme: oldHash.split("$")[1] },
       });
     });

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { LockoutPolicy } from "../config.js";
-import { perMinute, recordAudit, type Actor, type AuditEntry, type AuditTally } from "../domain/audit.js";
+import { perMinute, recordAudit, type Actor, type AuditEntry, type AuditTally, userTarget } from "../domain/audit.js";
 import { fold } from "../domain/user-fields.js";
 import { DomainError } from "../domain/errors.js";
 import { NOT_MADE_BY_SYSTEM_ADMINISTRATOR } from "../domain/role-rules.js";
@@ -414,7 +414,6 @@ class RefusedMeanwhile extends Error {
   }
 }
 
-const userTarget = (user: UserRow) => ({ type: "user", id: user.uuid, name: user.username });
 
 /**
  * The audit event of a refused attempt: one per address, target, reason (and limit) and minute whose

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import type { SecretBox } from "../auth/secret-box.js";
 import { Sessions } from "../auth/sessions.js";
-import { recordAudit, recordAuditMany, type Actor } from "../domain/audit.js";
+import { recordAudit, recordAuditMany, type Actor, userTarget } from "../domain/audit.js";
 import { DomainError, notFound, staleVersion } from "../domain/errors.js";
 import { UUID_PATTERN } from "../domain/lookups.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
@@ -363,7 +363,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
             else await trx.updateTable("users").set((eb) => ({ enabled: 0, directory_id: null, dn_key: null, version: eb("version", "+", 1), updated_at: isoNow() })).where("id", "in", ids).execute();
             const action = users === "delete" ? "user.delete" : "user.disable";
             const reason = users === "delete" ? `directory ${d.name} removed` : `directory ${d.name} removed: kept until a directory brings the same entry again and takes it over`;
-            await recordAuditMany(trx, actor, batch.map((u) => ({ action, target: { type: "user", id: u.uuid, name: u.username }, details: { reason } })));
+            await recordAuditMany(trx, actor, batch.map((u) => ({ action, target: userTarget(u), details: { reason } })));
             return { result: undefined, documents: users === "delete" ? [] : ids, search: [], groups: [] };
           }),
         );

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { Sessions } from "../auth/sessions.js";
-import { recordAudit, recordAuditRows, type Actor, type AuditEntry } from "../domain/audit.js";
+import { recordAudit, recordAuditRows, type Actor, type AuditEntry, userTarget, groupTarget } from "../domain/audit.js";
 import { groupNameColumns, userNameColumns } from "../domain/names.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "../domain/roles.js";
 import { NAME_MAX, searchTextFor } from "../domain/user-fields.js";
@@ -135,8 +135,6 @@ function generalizedTime(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:T]/g, "").replace(/\.\d{3}Z$/, "Z");
 }
 
-const userTarget = (u: { uuid: string; username: string }) => ({ type: "user", id: u.uuid, name: u.username });
-const groupTarget = (g: { uuid: string; name: string }) => ({ type: "group", id: g.uuid, name: g.name });
 
 /** The user fields a sync writes, by REST name and column, for comparing and auditing. */
 const SYNCED_FIELDS = [

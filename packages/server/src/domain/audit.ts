@@ -24,6 +24,10 @@ export interface AuditEntry {
   aggregateKey?: string;
 }
 
+/** The audit target naming a user or a group. */
+export const userTarget = (u: { uuid: string; username: string }) => ({ type: "user", id: u.uuid, name: u.username });
+export const groupTarget = (g: { uuid: string; name: string }) => ({ type: "group", id: g.uuid, name: g.name });
+
 /**
  * `entry` made one with the like events of the same minute: the same action, address, actor, target
  * and details. What an anonymous caller can repeat without end is recorded so, a row a minute.

@@ -8,7 +8,7 @@ import type { BulkActionRow, Database, GroupRow, UserRow } from "../storage/sche
 import type { Store } from "../storage/store.js";
 import { isoAfter, isoNow } from "../storage/time.js";
 import { createUserQueries, type UserFilter, type UserQueries } from "../storage/user-queries.js";
-import { recordAudit, recordAuditRows, type Actor, type AuditEntry } from "./audit.js";
+import { recordAudit, recordAuditRows, type Actor, type AuditEntry, userTarget } from "./audit.js";
 import { DomainError } from "./errors.js";
 import { assertSystemAdministratorRemains } from "./last-admin.js";
 import { requireGroup, UUID_PATTERN } from "./lookups.js";
@@ -59,7 +59,6 @@ interface BatchOutcome {
   refused: BulkRefusal[];
 }
 
-const userTarget = (u: Pick<UserRow, "uuid" | "username">) => ({ type: "user", id: u.uuid, name: u.username });
 
 /**
  * Actions over many users, done by the server in batches. Each batch is one transaction holding its

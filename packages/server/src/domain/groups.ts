@@ -3,7 +3,7 @@ import { isUniqueViolation } from "../storage/constraints.js";
 import type { GroupFieldsInput, GroupQueries } from "../storage/group-queries.js";
 import type { Database, GroupRow } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
-import { recordAudit, type Actor } from "./audit.js";
+import { recordAudit, type Actor, groupTarget } from "./audit.js";
 import { DomainError, staleVersion } from "./errors.js";
 import { assertSystemAdministratorRemains } from "./last-admin.js";
 import { requireGroup } from "./lookups.js";
@@ -19,7 +19,6 @@ export interface GroupChanges {
 }
 
 const nameTaken = (name: string) => new DomainError("name-taken", "A group with this name already exists.", { name });
-const groupTarget = (g: Pick<GroupRow, "uuid" | "name">) => ({ type: "group", id: g.uuid, name: g.name });
 
 /** The rules of creating, changing and deleting groups. Every change is one transaction with its audit event. */
 export function createGroupAdmin({ db }: Store, groups: GroupQueries) {

@@ -7,7 +7,7 @@ import type { Database, NewUserRow, UserRow, UserUpdate } from "../storage/schem
 import type { StoreDialect } from "../storage/dialect/dialect.js";
 import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
-import { auditRow, type AuditEntry } from "./audit.js";
+import { auditRow, type AuditEntry, userTarget } from "./audit.js";
 import { DomainError, ownPasswordRefused } from "./errors.js";
 import { ADMINISTRATOR_ACCESS_COLUMNS, assertSystemAdministratorRemains } from "./last-admin.js";
 import type { PasswordPolicy } from "./password-policy.js";
@@ -15,7 +15,7 @@ import { grantingGroups } from "./role-rules.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { fold } from "./user-fields.js";
 import { confusableKey, normalizeName } from "./names.js";
-import { looksLike, newUserRow, planUpdate, userTarget, type AdminActor, type UserChanges } from "./users.js";
+import { looksLike, newUserRow, planUpdate, type AdminActor, type UserChanges } from "./users.js";
 
 /** One user of an import, as its row gave it (the shape is checked by the caller). */
 export interface ImportUser extends UserChanges {

@@ -11,7 +11,7 @@ import type { Store } from "../storage/store.js";
 import { orderedUuid } from "../storage/ordered-uuid.js";
 import { isoNow } from "../storage/time.js";
 import { createUserQueries, type UserQueries } from "../storage/user-queries.js";
-import { recordAudit, type Actor } from "./audit.js";
+import { recordAudit, type Actor, userTarget } from "./audit.js";
 import { ADMINISTRATOR_ACCESS_COLUMNS, assertSystemAdministratorRemains } from "./last-admin.js";
 import type { PasswordOwner, PasswordPolicy } from "./password-policy.js";
 import { madeBySystemAdministrator } from "./role-rules.js";
@@ -209,8 +209,6 @@ export function planUpdate(row: UserRow, input: UserChanges): { next: Required<U
 export function looksLike(field: "username" | "loginName", name: string, existing: string): DomainError {
   return new DomainError("name-taken", `The ${field === "username" ? "username" : "login name"} "${name}" looks like that of the existing user "${existing}".`, { field, existing });
 }
-
-export const userTarget = (u: Pick<UserRow, "uuid" | "username">) => ({ type: "user", id: u.uuid, name: u.username });
 
 /** Values of the fields an audit event shows, for a freshly created user. */
 export function auditedFields(u: UserRow): Record<string, unknown> {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import { loginRefusal } from "../auth/login.js";
-import { recordAudit } from "../domain/audit.js";
+import { recordAudit, userTarget } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { requireUser } from "../domain/lookups.js";
@@ -96,7 +96,6 @@ export function usernameCandidates(base: string, alias: string): string[] {
   return [fit(""), fit(`-${alias}`), ...Array.from({ length: 8 }, (_, i) => fit(`-${alias}-${i + 2}`))];
 }
 
-const userTarget = (u: Pick<UserRow, "uuid" | "username">) => ({ type: "user", id: u.uuid, name: u.username });
 
 /** A login through a provider that is refused for the account's state; `reason` goes to the audit log only. */
 export class LoginRefused extends DomainError {

@@ -5,7 +5,7 @@ import * as oidc from "openid-client";
 import { loginRefusal } from "../auth/login.js";
 import type { SecretBox } from "../auth/secret-box.js";
 import type { Sessions, TokenResponse } from "../auth/sessions.js";
-import { perMinute, recordAudit, type Actor, type AuditTally } from "../domain/audit.js";
+import { perMinute, recordAudit, type Actor, type AuditTally, userTarget } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
 import { isForeignKeyViolation } from "../storage/constraints.js";
 import type { Database, ProviderLoginsTable } from "../storage/schema.js";
@@ -117,7 +117,7 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
    * login in progress) is counted a minute per address and target, not written as a row per request.
    */
   async function refuse(p: Pick<Provider, "uuid" | "alias"> | null, actor: Actor, reason: string, user?: { uuid: string; username: string } | null, aggregate = false): Promise<void> {
-    const target = user ? { type: "user", id: user.uuid, name: user.username } : p ? { type: "identity-provider", id: p.uuid, name: p.alias } : undefined;
+    const target = user ? userTarget(user) : p ? { type: "identity-provider", id: p.uuid, name: p.alias } : undefined;
     const entry = { action: "auth.provider-login", target, outcome: "failure" as const, details: { alias: p?.alias, reason } };
     if (aggregate) tally.add(actor, perMinute(actor, entry));
     else await recordAudit(db, actor, entry);
@@ -237,7 +237,7 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
             .execute();
           // A malformed email claim does not stop the login: the user keeps the email it has (or none), and the event says why.
           const note = identity.invalidEmail ? { emailNotStored: "The provider's email claim is not an e-mail address; it was not stored on the user." } : {};
-          await recordAudit(trx, { id: user.id, name: user.username, sourceIp }, { action: "auth.provider-login", target: { type: "user", id: user.uuid, name: user.username }, details: { alias, subject: identity.subject, ...note } });
+          await recordAudit(trx, { id: user.id, name: user.username, sourceIp }, { action: "auth.provider-login", target: userTarget(user), details: { alias, subject: identity.subject, ...note } });
         });
         return { returnTo: pending.return_to, code, providerMs };
       } catch (thrown) {

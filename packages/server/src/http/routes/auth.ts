@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
 import { Type, type Static } from "typebox";
-import { recordAudit } from "../../domain/audit.js";
+import { recordAudit, userTarget } from "../../domain/audit.js";
 import { authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
@@ -60,7 +60,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { login, sess
       const auth = authOf(request);
       if (auth.sessionId === null) throw new ApiError("invalidRequest", "An API key is not a login session: revoke it with DELETE /security/v1/users/{id}/api-keys/{keyId}.");
       await sessions.revoke(auth.sessionId);
-      await recordAudit(store.db, { id: auth.user.id, name: auth.user.username, sourceIp: request.ip }, { action: "auth.logout", target: { type: "user", id: auth.user.uuid, name: auth.user.username } });
+      await recordAudit(store.db, { id: auth.user.id, name: auth.user.username, sourceIp: request.ip }, { action: "auth.logout", target: userTarget(auth.user) });
       return reply.code(204).send(null);
     },
   );

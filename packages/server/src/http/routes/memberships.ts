@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { recordAudit } from "../../domain/audit.js";
+import { recordAudit, userTarget } from "../../domain/audit.js";
 import { assertSystemAdministratorRemains } from "../../domain/last-admin.js";
 import { assertMayChangeAdministratorGroup } from "../../domain/role-rules.js";
 import { ADMINISTRATOR_ROLES, USERS_GROUP } from "../../domain/roles.js";
 import { assertMayAdminister } from "../../domain/users.js";
 import { isForeignKeyViolation } from "../../storage/constraints.js";
-import type { GroupRow, UserRow } from "../../storage/schema.js";
+import type { GroupRow } from "../../storage/schema.js";
 import { actorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
@@ -16,7 +16,6 @@ import { errorResponses, IdParams, Uuid } from "../schemas.js";
 
 const MembershipParams = Type.Object({ id: Uuid, groupId: Uuid });
 
-const memberTarget = (user: UserRow) => ({ type: "user", id: user.uuid, name: user.username });
 const groupDetails = (group: GroupRow) => ({ groupId: group.uuid, group: group.name });
 
 /** A user's group memberships: list, add, remove, remove from all. */
@@ -65,7 +64,7 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
           const group = await requireGroup(groups, request.params.groupId, trx);
           await assertMayChangeAdministratorGroup(groups, trx, group, roles);
           if (await groups.addMember(trx, group.id, user.id, true)) {
-            await recordAudit(trx, actor, { action: "group.member.add", target: memberTarget(user), details: groupDetails(group) });
+            await recordAudit(trx, actor, { action: "group.member.add", target: userTarget(user), details: groupDetails(group) });
           }
         });
       } catch (error) {
@@ -98,7 +97,7 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
         await assertMayChangeAdministratorGroup(groups, trx, group, roles);
         if ((await groups.removeMember(trx, [group.id], user.id)) > 0) {
           await assertSystemAdministratorRemains(trx);
-          await recordAudit(trx, actor, { action: "group.member.remove", target: memberTarget(user), details: groupDetails(group) });
+          await recordAudit(trx, actor, { action: "group.member.remove", target: userTarget(user), details: groupDetails(group) });
         }
       });
       return reply.code(204).send(null);
@@ -130,7 +129,7 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
         await groups.removeMember(trx, leaving.map((g) => g.id), user.id);
         if (leaving.length > 0) await assertSystemAdministratorRemains(trx);
         for (const group of leaving) {
-          await recordAudit(trx, actor, { action: "group.member.remove", target: memberTarget(user), details: groupDetails(group) });
+          await recordAudit(trx, actor, { action: "group.member.remove", target: userTarget(user), details: groupDetails(group) });
         }
         return leaving;
       });

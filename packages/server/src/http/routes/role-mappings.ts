@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { recordAudit } from "../../domain/audit.js";
+import { recordAudit, groupTarget } from "../../domain/audit.js";
 import { assertSystemAdministratorRemains } from "../../domain/last-admin.js";
 import { assertMayChangeAdministratorGroup, assertMayChangeGroupOfAdministrators, assertMayGrantOrRevoke, assertMayGrantTo } from "../../domain/role-rules.js";
 import { ADMINISTRATOR_ROLES, SYSTEM_ADMINISTRATOR, USER, USERS_GROUP } from "../../domain/roles.js";
@@ -73,7 +73,7 @@ const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { sto
           await assertMayChangeAdministratorGroup(groups, trx, group, roles);
           await assertMayChangeGroupOfAdministrators(trx, group, roles, "change the roles of this group");
           if (await groups.grantRole(trx, group.id, role.id)) {
-            await recordAudit(trx, actor, { action: "group.role.grant", target: { type: "group", id: group.uuid, name: group.name }, details: { role: role.name } });
+            await recordAudit(trx, actor, { action: "group.role.grant", target: groupTarget(group), details: { role: role.name } });
           }
         });
       } catch (error) {
@@ -112,7 +112,7 @@ const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { sto
         }
         if (!(await groups.revokeRole(trx, group.id, role.id))) return;
         if (role.name === SYSTEM_ADMINISTRATOR) await assertSystemAdministratorRemains(trx);
-        await recordAudit(trx, actor, { action: "group.role.revoke", target: { type: "group", id: group.uuid, name: group.name }, details: { role: role.name } });
+        await recordAudit(trx, actor, { action: "group.role.revoke", target: groupTarget(group), details: { role: role.name } });
       });
       return reply.code(204).send(null);
     },
