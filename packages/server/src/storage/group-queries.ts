@@ -6,11 +6,7 @@ import type { Database, GroupRow, RoleRow, UserRow } from "./schema.js";
 import { keysetBatches } from "./keyset.js";
 import type { Store } from "./store.js";
 import { isoNow } from "./time.js";
-
-/** LIKE pattern matching `needle` literally anywhere (used with `escape '\'`). */
-function containsPattern(needle: string): string {
-  return `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
+import { containsPattern } from "./like.js";
 
 /** The stores' username order (code points: PostgreSQL's "C" collation, SQLite's binary), not UTF-16's. */
 function byCodePoint(a: string, b: string): number {

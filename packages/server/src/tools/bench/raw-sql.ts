@@ -1,6 +1,7 @@
 import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import { fold } from "../../domain/user-fields.js";
+import { containsPattern } from "../../storage/like.js";
 import type { LdapUser } from "./slapd.js";
 
 /**
@@ -20,7 +21,6 @@ export interface RawStore {
   close(): Promise<void>;
 }
 
-const likePattern = (needle: string) => `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 const ftsPhrase = (needle: string) => `"${needle.replaceAll('"', '""')}"`;
 
 const USER_COLUMNS = "id, username, first_name, last_name, display_name, email";
@@ -68,7 +68,7 @@ export async function openRawPostgres(url: string): Promise<RawStore> {
   return {
     async search(needle) {
       // The trigram index lives on the narrow search table (migration 006).
-      return (await client.query("select * from users where id in (select user_id from user_search where search_text like $1) order by username limit 100", [likePattern(fold(needle))])).rowCount ?? 0;
+      return (await client.query("select * from users where id in (select user_id from user_search where search_text like $1) order by username limit 100", [containsPattern(fold(needle))])).rowCount ?? 0;
     },
     async countAll() {
       return Number((await client.query("select count(*) n from users")).rows[0].n);

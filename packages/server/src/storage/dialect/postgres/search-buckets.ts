@@ -1,5 +1,6 @@
 import { sql, type Kysely, type RawBuilder, type SqlBool } from "kysely";
 import { DEFERRED } from "./user-documents.js";
+import { containsPattern } from "../../like.js";
 
 /**
  * PostgreSQL's search index, in username order by buckets.
@@ -264,11 +265,6 @@ export async function rebuildUserSearch(db: Kysely<any>, bucketRows = BUCKET_ROW
     select bucket, case when bucket = 0 then '' else min(username) end, count(*) from user_search group by bucket`.execute(db);
   // An empty store still has the bucket every username falls into.
   await sql`insert into user_search_buckets values (0, '', 0) on conflict do nothing`.execute(db);
-}
-
-/** LIKE pattern matching `needle` literally anywhere: the escape character and wildcards are escaped. */
-function containsPattern(needle: string): string {
-  return `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 /**
