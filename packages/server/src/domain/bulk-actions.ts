@@ -7,6 +7,7 @@ import type { GroupQueries } from "../storage/group-queries.js";
 import type { BulkActionRow, Database, GroupRow, UserRow } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
 import { isoAfter, isoNow } from "../storage/time.js";
+import { savepoint } from "../storage/savepoint.js";
 import { createUserQueries, type UserFilter, type UserQueries } from "../storage/user-queries.js";
 import { recordAudit, recordAuditRows, type Actor, type AuditEntry, userTarget } from "./audit.js";
 import { DomainError } from "./errors.js";
@@ -427,21 +428,6 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
       return running.get(uuid) ?? Promise.resolve();
     },
   };
-}
-
-/** Runs `work` in a savepoint of `trx`, so a failure undoes only its own writes. */
-async function savepoint<T>(trx: Kysely<Database>, work: () => Promise<T>): Promise<T> {
-  const name = sql.raw(`bulk_${randomUUID().replaceAll("-", "")}`);
-  await sql`savepoint ${name}`.execute(trx);
-  try {
-    const result = await work();
-    await sql`release savepoint ${name}`.execute(trx);
-    return result;
-  } catch (error) {
-    await sql`rollback to savepoint ${name}`.execute(trx);
-    await sql`release savepoint ${name}`.execute(trx);
-    throw error;
-  }
 }
 
 function checkedIds(ids: readonly string[]): string[] {

@@ -7,6 +7,7 @@ import type { Database, NewUserRow, UserRow, UserUpdate } from "../storage/schem
 import type { StoreDialect } from "../storage/dialect/dialect.js";
 import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
+import { savepoint } from "../storage/savepoint.js";
 import { auditRow, type AuditEntry, userTarget } from "./audit.js";
 import { DomainError, ownPasswordRefused } from "./errors.js";
 import { ADMINISTRATOR_ACCESS_COLUMNS, assertSystemAdministratorRemains } from "./last-admin.js";
@@ -133,12 +134,9 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
       .transaction()
       .execute(async (trx) => {
         for (const v of valid) {
-          await sql`savepoint import_row`.execute(trx);
           try {
-            results[v.index] = dryRunResult((await writeBatch(trx, actor, [{ item: v.item, hash: v.hash }], update))[0]!);
-            await sql`release savepoint import_row`.execute(trx);
+            results[v.index] = dryRunResult((await savepoint(trx, () => writeBatch(trx, actor, [{ item: v.item, hash: v.hash }], update)))[0]!);
           } catch (error) {
-            await sql`rollback to savepoint import_row`.execute(trx);
             results[v.index] = { line: v.item.line, username: v.item.user.username, status: "failed", error: asDomainError(error) };
           }
         }

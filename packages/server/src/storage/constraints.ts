@@ -17,12 +17,3 @@ export function isForeignKeyViolation(error: unknown): boolean {
   return code === "23503" || code === "SQLITE_CONSTRAINT_FOREIGNKEY";
 }
 
-/**
- * True when PostgreSQL ended a transaction to break a deadlock or a serialization failure with a
- * concurrent one: nothing of it was written, and the same request sent again can succeed. The store
- * runs such transactions again itself and throws StoreBusy when they keep failing (busy.ts).
- */
-export function isConcurrencyConflict(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === "40P01" || code === "40001";
-}

@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { sql } from "kysely";
 import { PgSession } from "../../../test-support/pg-session.js";
 import { createTemporaryDatabase, storeSkip } from "../../../test-support/server.js";
-import { isConcurrencyConflict } from "../../constraints.js";
+import { busyCode } from "../../busy.js";
 import { insertUser } from "../../../test-support/fixtures.js";
 import { openStore, type Store } from "../../store.js";
 import { DOCUMENT_COLUMNS, documentSelect } from "../../user-documents.js";
@@ -100,7 +100,7 @@ describe("PostgreSQL user documents under concurrent writers", { skip: storeSkip
     ]);
     const failed = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected");
     assert.equal(failed.length, 1, "PostgreSQL ends one of the two");
-    assert.ok(isConcurrencyConflict(failed[0]!.reason), String(failed[0]!.reason));
+    assert.equal(busyCode(failed[0]!.reason), "40P01", String(failed[0]!.reason));
     await first.query(outcomes[0]!.status === "rejected" ? "rollback" : "commit");
     await second.query(outcomes[1]!.status === "rejected" ? "rollback" : "commit");
     await assertDocumentsFresh("after the deadlock");
