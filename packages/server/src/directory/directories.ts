@@ -80,7 +80,7 @@ const TEST_COUNT_MAX = 100_000;
 
 const directoryTarget = (d: Pick<Directory, "uuid" | "name">) => ({ type: "directory", id: d.uuid, name: d.name });
 
-export function toRunView(run: SyncRunRow, leaseSeconds: number, now = Date.now()): SyncRunView {
+function toRunView(run: SyncRunRow, leaseSeconds: number, now = Date.now()): SyncRunView {
   // A run whose node stopped renewing it is over, whether or not another node has noticed yet.
   const stale = run.state === "running" && Date.parse(run.heartbeat_at) < now - leaseSeconds * 1000;
   const end = run.finished_at ? Date.parse(run.finished_at) : stale ? Date.parse(run.heartbeat_at) : now;

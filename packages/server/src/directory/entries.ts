@@ -98,7 +98,7 @@ export class EntryValues {
 }
 
 /** Active Directory's objectGUID bytes as GUID text: the first three groups are little-endian. */
-export function guidText(bytes: Buffer): string {
+function guidText(bytes: Buffer): string {
   if (bytes.length !== 16) return bytes.toString("hex");
   const hex = (from: number, to: number, reverse: boolean) => {
     const part = [...bytes.subarray(from, to)];
@@ -108,7 +108,7 @@ export function guidText(bytes: Buffer): string {
 }
 
 /** The stable key of an entry, or null when it has none. */
-export function entryKey(values: EntryValues, d: Pick<Directory, "attributeMapping">): string | null {
+function entryKey(values: EntryValues, d: Pick<Directory, "attributeMapping">): string | null {
   const attribute = d.attributeMapping.uniqueId;
   const raw = values.all(attribute)[0];
   if (raw === undefined) return null;

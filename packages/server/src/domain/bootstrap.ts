@@ -10,7 +10,7 @@ import { groupNameColumns, userNameColumns } from "./names.js";
 import { searchTextFor } from "./user-fields.js";
 
 /** Marks a store whose first start is done (the token keys are made by auth/signing-keys.ts). */
-export const BOOTSTRAPPED_SETTING = "bootstrapped";
+const BOOTSTRAPPED_SETTING = "bootstrapped";
 
 export interface BootstrapResult {
   /** Set only when this start created `sysadmin` with a generated password (to be shown once). */

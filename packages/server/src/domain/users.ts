@@ -211,7 +211,7 @@ export function looksLike(field: "username" | "loginName", name: string, existin
 }
 
 /** Values of the fields an audit event shows, for a freshly created user. */
-export function auditedFields(u: UserRow): Record<string, unknown> {
+function auditedFields(u: UserRow): Record<string, unknown> {
   return Object.fromEntries([["username", u.username], ...FIELD_NAMES.map((f) => [f, FIELDS[f].read(u)])]);
 }
 

@@ -91,7 +91,7 @@ function usernameBase(identity: ProviderIdentity): string {
  * login name), or one that looks like it (domain/names.ts), `<name>-<alias>`; then `<name>-<alias>-2` … `-9`; then `<name>-<alias>-<8 random hex>`.
  * Each is cut to the 64-character limit from the name's end, keeping the suffix whole.
  */
-export function usernameCandidates(base: string, alias: string): string[] {
+function usernameCandidates(base: string, alias: string): string[] {
   const fit = (suffix: string) => [...base].slice(0, USERNAME_MAX - [...suffix].length).join("") + suffix;
   return [fit(""), fit(`-${alias}`), ...Array.from({ length: 8 }, (_, i) => fit(`-${alias}-${i + 2}`))];
 }

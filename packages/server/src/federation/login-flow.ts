@@ -18,7 +18,7 @@ import { checkFailed, classify, libraryDetail } from "./refusals.js";
 /** How long the browser may take at the provider; also the oldest an ID token may be (with an age limit, jose refuses one issued in the future). */
 const PENDING_SECONDS = 600;
 /** How long the one-time code of a finished login may wait for its exchange. */
-export const CODE_SECONDS = 60;
+const CODE_SECONDS = 60;
 
 /** Clock difference allowed with the provider (openid-client's own checks allow as much). */
 export const CLOCK_TOLERANCE_SECONDS = 30;

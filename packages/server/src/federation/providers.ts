@@ -14,7 +14,7 @@ import type { Database, IdentityProviderRow } from "../storage/schema.js";
 import { isoNow } from "../storage/time.js";
 
 /** What `clientSecret` reads as; sending it back keeps the stored secret. */
-export const SECRET_MASK = "**********";
+const SECRET_MASK = "**********";
 
 export type ClientAuthMethod = "client_secret_basic" | "client_secret_post" | "none";
 
@@ -158,7 +158,7 @@ function withoutInternal(c: OidcSettings): Omit<OidcSettings, "issParameterSuppo
 }
 
 /** Loopback hosts may be reached over plain HTTP (a provider on the same machine, tests); all others only over HTTPS. */
-export function isLoopbackUrl(url: URL): boolean {
+function isLoopbackUrl(url: URL): boolean {
   const host = url.hostname.replace(/^\[|\]$/g, "");
   if (host === "localhost") return true;
   if (isIP(host) === 4) return host.startsWith("127.");

@@ -26,7 +26,7 @@ export function isUnreachable(error: unknown): boolean {
  * client secret or id, or another authentication method): a fault of the provider's configuration
  * here, which an administrator must mend, not a refusal of the person logging in.
  */
-export function clientRefused(): DomainError {
+function clientRefused(): DomainError {
   return new DomainError("unavailable", "This identity provider is misconfigured here: it does not accept this service's client id and secret. Please tell an administrator.", {
     reason: "invalid-client-credentials",
     // An administrator must mend it: not worth trying again in the 5 s of a busy server.

@@ -28,7 +28,7 @@ declare module "fastify" {
 }
 
 /** `Bearer <token>`, with any case and spacing (the seed's curl sends `Authorization:Bearer …`). */
-export function bearerToken(header: string | undefined): string | null {
+function bearerToken(header: string | undefined): string | null {
   const match = /^\s*bearer\s+(\S+)\s*$/i.exec(header ?? "");
   return match ? match[1]! : null;
 }

@@ -42,7 +42,7 @@ const KINDS = Object.keys(MEANING) as ErrorKind[];
 const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /** The error kinds a route can answer with, from its declaration. */
-export function errorKindsOf(route: Pick<RouteOptions, "method" | "onRequest">, schema: FastifySchema): Set<ErrorKind> {
+function errorKindsOf(route: Pick<RouteOptions, "method" | "onRequest">, schema: FastifySchema): Set<ErrorKind> {
   const kinds = new Set<ErrorKind>();
   const guard = guardOf(route);
   const methods = [route.method].flat();
@@ -98,7 +98,7 @@ export function documentRoute(route: Pick<RouteOptions, "method" | "onRequest">,
 }
 
 /** "Get a user's roles" → "getUsersRoles". */
-export function operationIdOf(summary: string): string {
+function operationIdOf(summary: string): string {
   const words = summary.replace(/'/g, "").split(/[^\p{L}\p{N}]+/u).filter((w) => w && !["a", "an", "the"].includes(w.toLowerCase()));
   return words.map((w, i) => (i === 0 ? w.toLowerCase() : w[0]!.toUpperCase() + w.slice(1))).join("");
 }

@@ -60,7 +60,7 @@ export const UserSchema = Type.Object(
 
 export type UserView = Static<typeof UserSchema>;
 
-export function toUserView(row: UserRow, federated: FederatedIdentityRef[] | undefined): UserView {
+function toUserView(row: UserRow, federated: FederatedIdentityRef[] | undefined): UserView {
   return {
     id: row.uuid,
     username: row.username,
@@ -80,7 +80,7 @@ export function toUserView(row: UserRow, federated: FederatedIdentityRef[] | und
 }
 
 /** The fields `?extendedInfo=true` adds; `source` as users.sources gave it. */
-export function toExtendedUserView(row: UserRow, federated: FederatedIdentityRef[] | undefined, groups: string[], source: UserSource, now = new Date().toISOString()): UserView {
+function toExtendedUserView(row: UserRow, federated: FederatedIdentityRef[] | undefined, groups: string[], source: UserSource, now = new Date().toISOString()): UserView {
   const lockedOut = row.locked_out_until && row.locked_out_until > now ? row.locked_out_until : null;
   return {
     ...toUserView(row, federated),
