@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { jwtVerify } from "jose";
 import type { Insertable, Kysely } from "kysely";
 import * as oidc from "openid-client";
@@ -24,6 +24,11 @@ const CODE_SECONDS = 60;
 export const CLOCK_TOLERANCE_SECONDS = 30;
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("base64url");
+
+/** Whether a secret sent to us is the one kept, in a time that does not tell where they differ. */
+function sameSecret(sent: string | null, kept: string): boolean {
+  return sent !== null && timingSafeEqual(createHash("sha256").update(sent).digest(), createHash("sha256").update(kept).digest());
+}
 const random = () => randomBytes(32).toString("base64url");
 
 export interface LoginStart {
@@ -198,7 +203,7 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
         if (!pending || pending.provider_id !== p.id || pending.expires_at < isoNow()) {
           throw checkFailed("no-pending-login", "this browser has no login in progress with this provider (expired, already used, or started in another browser)");
         }
-        if (query.get("state") !== pending.state) throw checkFailed("state-mismatch", "state does not match the login in progress");
+        if (!sameSecret(query.get("state"), pending.state)) throw checkFailed("state-mismatch", "state does not match the login in progress");
         const iss = query.get("iss");
         if (iss !== null && iss !== p.config.issuer) throw checkFailed("issuer-mismatch", "iss is not the provider's issuer");
         if (iss === null && p.config.issParameterSupported) throw checkFailed("issuer-missing", "the provider says it sends iss (RFC 9207), and this answer has none");
