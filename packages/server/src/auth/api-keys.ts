@@ -92,8 +92,11 @@ export class ApiKeys {
     });
   }
 
-  /** The account of a key that may be used now, or null; over its rate limit, a too-many-attempts error. */
-  async authenticate(secret: string): Promise<{ user: UserRow; keyId: string; bySystemAdministrator: boolean } | null> {
+  /**
+   * The account of a key that may be used now, or null; over its rate limit, a too-many-attempts error.
+   * `use: false` asks again for a request already let in (a long answer going on): not a use, so not counted.
+   */
+  async authenticate(secret: string, use = true): Promise<{ user: UserRow; keyId: string; bySystemAdministrator: boolean } | null> {
     const now = new Date(this.now()).toISOString();
     const row = await this.db
       .selectFrom("api_keys")
@@ -106,14 +109,14 @@ export class ApiKeys {
     if (!row) return null;
     const { key_row, key_id, key_expires_at, key_last_used_at, key_by_system_administrator, ...user } = row;
     if ((key_expires_at !== null && key_expires_at <= now) || loginRefusal(user) !== null) return null;
-    if (this.limits.perMinute > 0) {
+    if (use && this.limits.perMinute > 0) {
       const { hits, resetAt } = await countHit(this.db, `api-key|${key_id}`, 60_000);
       if (hits > this.limits.perMinute) {
         const retryAfterSeconds = Math.max(1, Math.ceil((resetAt - Date.now()) / 1000));
         throw new DomainError("too-many-attempts", `This API key made more than ${this.limits.perMinute} requests this minute; try again in ${retryAfterSeconds} s.`, { retryAfterSeconds });
       }
     }
-    if (key_last_used_at === null || Date.parse(key_last_used_at) < Date.now() - LAST_USED_PRECISION_MS) {
+    if (use && (key_last_used_at === null || Date.parse(key_last_used_at) < Date.now() - LAST_USED_PRECISION_MS)) {
       await this.db.updateTable("api_keys").set({ last_used_at: now }).where("id", "=", key_row).execute();
     }
     return { user, keyId: key_id, bySystemAdministrator: key_by_system_administrator === 1 };

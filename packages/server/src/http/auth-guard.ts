@@ -74,9 +74,10 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
     return new ApiError("tooManyRequests", `Too many invalid API keys from this address; try again in ${retryAfterSeconds} s.`, { retryAfterSeconds });
   };
   return function guard(...roles: readonly string[]): onRequestAsyncHookHandler & GuardHook {
-    async function admit(token: string): Promise<Omit<Auth, "refusalNow">> {
+    /** `use`: false when asking again for a request let in already (its key's use was counted then). */
+    async function admit(token: string, use = true): Promise<Omit<Auth, "refusalNow">> {
       const principal = token.startsWith(API_KEY_PREFIX)
-        ? await apiKeys.authenticate(token).then((key) => key && { user: key.user, sessionId: null, apiKeyId: key.keyId, bySystemAdministrator: key.bySystemAdministrator })
+        ? await apiKeys.authenticate(token, use).then((key) => key && { user: key.user, sessionId: null, apiKeyId: key.keyId, bySystemAdministrator: key.bySystemAdministrator })
         : await sessions.authenticate(token).then((session) => session && { ...session, apiKeyId: null });
       if (!principal) throw new ApiError("authenticationRequired", "The token or API key is invalid, expired or revoked.");
       // Until a required password change is done, the token opens only the routes every role may use.
@@ -118,7 +119,7 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
         throw error;
       }
       // A refusal of any kind (a rule of the domain too, such as a key's rate limit) ends the answer in words.
-      const refusalNow = () => admit(token).then(() => null, (error: unknown) => (error instanceof ApiError ? error : error instanceof DomainError ? fromDomainError(error) : Promise.reject(error)));
+      const refusalNow = () => admit(token, false).then(() => null, (error: unknown) => (error instanceof ApiError ? error : error instanceof DomainError ? fromDomainError(error) : Promise.reject(error)));
       request.auth = { ...admitted, refusalNow };
     };
     return Object.assign(hook, { requiredRoles: roles });
@@ -132,23 +133,20 @@ const RECHECK_MS = 5000;
 
 /**
  * `chunks`, as long as the caller may still have them: every few seconds of a long answer (a streamed
- * list, an export, an import) its token or API key is checked again, so a logout, a disabled account
- * or a removed role ends the answer then, not when it is done. Ended, the answer is cut (the client
- * sees a connection that broke off, and its next request a 401 or 403) unless `last` gives a last
- * chunk that says why in the answer's own format.
+ * list, an export) its token or API key is checked again, so a logout, a disabled account or a removed
+ * role ends the answer then, not when it is done. Ended, the answer is cut: the client sees a
+ * connection that broke off, and its next request a 401 or 403. (A long write asks before each batch
+ * instead: routes/users-import.ts.)
  */
-export async function* whileAuthorized<T>(request: FastifyRequest, chunks: AsyncIterable<T>, last?: (refusal: ApiError) => T): AsyncGenerator<T> {
+export async function* whileAuthorized<T>(request: FastifyRequest, chunks: AsyncIterable<T>): AsyncGenerator<T> {
   const auth = request.auth;
   let checkedAt = Date.now();
   for await (const chunk of chunks) {
-    // Asked after each piece is sent: a piece reports work done (an import's committed rows), which is told.
     yield chunk;
     if (auth && Date.now() - checkedAt >= RECHECK_MS) {
-      const refusal = await auth.refusalNow();
-      if (refusal) {
+      if (await auth.refusalNow()) {
         request.log.info("a long answer was ended: its token or API key no longer lets the caller have it");
-        if (last) yield last(refusal);
-        else request.raw.socket?.destroy();
+        request.raw.socket?.destroy();
         return;
       }
       checkedAt = Date.now();

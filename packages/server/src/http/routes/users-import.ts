@@ -7,7 +7,7 @@ import { DomainError } from "../../domain/errors.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { createUserImporter, type ImportItem, type ImportResult, type ImportUser } from "../../domain/user-import.js";
 import type { AdminActor } from "../../domain/users.js";
-import { actorOf, authOf, whileAuthorized } from "../auth-guard.js";
+import { actorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { longUpload } from "../connections.js";
 import { clientWentAway } from "../error-handling.js";
@@ -203,6 +203,16 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
             yield* records;
           })();
           for await (const batch of batches(all, BATCH_ROWS, BATCH_WAIT_MS)) {
+            // Asked before each batch: a client gone would never learn what was written (a cut upload
+            // writes nothing unanswered), and a caller who may no longer import (logged out, disabled,
+            // a role removed, the key revoked) gets no batch more, on any node.
+            if (request.raw.socket?.destroyed) return;
+            const refusal = await authOf(request).refusalNow();
+            if (refusal) {
+              ended = refusal.message;
+              yield `${JSON.stringify({ error: { code: refusal.code, message: `${refusal.message.replace(/\.$/, "")}; the rows answered before this line are imported.` } })}\n`;
+              return;
+            }
             const results = await importer.importBatch(actor, batch.map(itemOf), options);
             for (const r of results) counts[r.status]++;
             yield results.map(resultLine).join("");
@@ -229,12 +239,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
         }
       }
       // Sent as it is made: the schema's string documents the body, it does not serialize it.
-      // A caller who may no longer import (logged out, disabled, a role removed) gets no batch more.
-      const revoked = (refusal: ApiError) => {
-        ended = refusal.message;
-        return `${JSON.stringify({ error: { code: refusal.code, message: `${refusal.message.replace(/\.$/, "")}; the rows answered before this line are imported.` } })}\n`;
-      };
-      return (reply as FastifyReply).type("application/x-ndjson; charset=utf-8").send(Readable.from(whileAuthorized(request, answer(), revoked)));
+      return (reply as FastifyReply).type("application/x-ndjson; charset=utf-8").send(Readable.from(answer()));
     },
   );
 };
