@@ -197,6 +197,12 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     if (hasBody && encoding !== undefined && encoding !== "" && encoding !== "identity") {
       throw new ApiError("unsupportedMediaType", `Send the body uncompressed: this server does not take Content-Encoding ${bounded(encoding)}.`, { contentEncoding: bounded(encoding) });
     }
+    // A route that reads its body itself (an import) names the types it takes: another one (JSON too) is refused unread.
+    const { accepts } = request.routeOptions.config;
+    const type = (request.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+    if (hasBody && accepts !== undefined && !accepts.includes(type)) {
+      throw new ApiError("unsupportedMediaType", `Send the body as ${accepts.join(" or ")}, not ${bounded(type) || "without a content type"}.`, { contentType: bounded(type) });
+    }
   });
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, bytes, done) => {
     // Clients that always say JSON send it with no body too: a route that takes none (or none needed) reads it as absent.

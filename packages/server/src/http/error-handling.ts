@@ -25,6 +25,9 @@ declare module "fastify" {
 
 /** Maps every failure to the spec's error shape; only unexpected ones are 500 and logged. */
 export function handleError(this: FastifyInstance, thrown: FastifyError | ApiError | DomainError, request: FastifyRequest, reply: FastifyReply) {
+  // A refusal before the body was read (a 401 or 415 of an upload): the connection closes after the
+  // answer, rather than Node reading whatever the client goes on sending.
+  if (!request.raw.complete) void reply.header("connection", "close");
   const busy = asStoreBusy(thrown);
   const unreachable = busy || clientWentAway(thrown, request.raw) ? undefined : asStoreUnreachable(thrown);
   // What the store answered goes to the log (its code and the route's pattern: no values, no SQL); the client learns only to try again.

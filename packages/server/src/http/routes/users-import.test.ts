@@ -278,6 +278,10 @@ describeEachStore("bulk import", (server) => {
     assert.equal(await server().login("imp_secadmin", "Taken-Over-Passw0rd-9").catch(() => "refused"), "refused");
     assert.ok(await server().login("imp_secadmin", "Sec-Admin-Password-1"));
     assert.equal((await importUsers(server(), token, "{}", "application/json")).status, 415);
+    // Rows sent as JSON are refused for their type, unread: not parsed as one JSON document and found wanting.
+    const json = await importUsers(server(), token, '{"username":"a"}\n{"username":"b"}\n', "application/json");
+    assert.equal(json.status, 415);
+    assert.match(json.text, /Send the body as application\/x-ndjson or application\/jsonl or text\/csv, not application\/json/);
     const text = await importUsers(server(), token, "username\nx\n", "text/plain");
     assert.equal(text.status, 415);
     assert.match(text.text, /Send the body as application\/x-ndjson or application\/jsonl or text\/csv, not text\/plain/);
@@ -386,6 +390,27 @@ describe("an import may take longer than the request timeout, but not drip", () 
     assert.match(text, /"error":\{"code":"ECMS1006","message":"The upload is too slow/);
     // Rows that came a second or more before the cut were committed and answered, not lost with it.
     assert.match(text, /"username":"long_0","status":"(created|unchanged)"/);
+  });
+
+  it("an upload refused before its body is read (no token, a wrong type) closes the connection: the rest is not read", { timeout: 30_000 }, async () => {
+    for (const headers of ["Content-Type: text/csv", `Authorization: Bearer ${token}\r\nContent-Type: application/json`]) {
+      const socket = connect({ host: "127.0.0.1", port: port() });
+      let text = "";
+      socket.setEncoding("utf8").on("data", (d) => (text += d));
+      socket.on("error", () => {});
+      const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+      socket.write(`POST /portal/security/v1/users/import HTTP/1.1\r\nHost: localhost\r\n${headers}\r\nContent-Length: 100000000000\r\n\r\n`);
+      const chunk = Buffer.alloc(64 * 1024, "a");
+      let sent = 0;
+      for (; !socket.destroyed && socket.writable && sent < 20_000; sent++) {
+        if (!socket.write(chunk)) await Promise.race([new Promise((resolve) => socket.once("drain", resolve)), closed, sleep(200)]);
+      }
+      await closed;
+      assert.match(text, /^HTTP\/1\.1 (401|415) /);
+      assert.match(text, /\r\nconnection: close\r\n/i);
+      // Cut after what the sockets' buffers hold (a few MB), not at the request timeout.
+      assert.ok(sent < 1000, `${sent} chunks of 64 KiB were taken`);
+    }
   });
 });
 
