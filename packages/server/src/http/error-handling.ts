@@ -6,6 +6,7 @@ import { DomainError } from "../domain/errors.js";
 import { asStoreBusy, asStoreUnreachable } from "../storage/busy.js";
 import { ApiError, ErrorCodes, errorBody, fromDomainError } from "./errors.js";
 import { bounded, describeValidation } from "./validation.js";
+import { HSTS } from "./security-headers.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -99,7 +100,8 @@ function classify(error: FastifyError): { code: string; status: number } {
 }
 
 /** Fastify's `frameworkErrors`: errors the router meets before any route runs. The URL is not repeated (it may carry anything). */
-export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  void reply.headers(request.protocol === "https" ? { ...BARE_SECURITY_HEADERS, "Strict-Transport-Security": HSTS } : BARE_SECURITY_HEADERS);
   if (error.code === "FST_ERR_MAX_PARAM_LENGTH") {
     return reply.code(ErrorCodes.uriTooLong.status).send(errorBody(ErrorCodes.uriTooLong.code, "A part of the path is too long.", { maxLength: MAX_PARAM_LENGTH }));
   }
@@ -150,8 +152,18 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
   socket.destroy(error);
 }
 
-/** What every answer carries (security-headers.ts), on the answers written before Fastify has a request: an error body is never run, framed, sniffed or kept. */
-const RAW_SECURITY_HEADERS = "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n";
+/**
+ * What every answer carries (security-headers.ts), on the answers no route's hooks see — written before
+ * Fastify has a request, or by its router: an error body is never run, framed, sniffed, sent on or kept.
+ */
+const BARE_SECURITY_HEADERS = {
+  "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+  "X-Content-Type-Options": "nosniff",
+  "X-Frame-Options": "DENY",
+  "Referrer-Policy": "no-referrer",
+  "Cache-Control": "no-store",
+};
+const RAW_SECURITY_HEADERS = Object.entries(BARE_SECURITY_HEADERS).map(([name, value]) => `${name}: ${value}\r\n`).join("");
 
 /**
  * What Node answers itself, in the error shape instead: an `Expect` other than 100-continue (Node's

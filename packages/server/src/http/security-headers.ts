@@ -24,6 +24,8 @@ export const DOCS_CSP: Record<string, string[]> = { ...CSP, "img-src": ["'self'"
 
 /** One year, as browsers' preload lists ask for. */
 const HSTS_MAX_AGE_SECONDS = 31_536_000;
+/** The Strict-Transport-Security header's value (helmet's, written out for the answers it does not see). */
+export const HSTS = `max-age=${HSTS_MAX_AGE_SECONDS}; includeSubDomains`;
 
 /**
  * Security headers on every answer (helmet's, with the policy above; HSTS only when the server
