@@ -18,6 +18,8 @@ export function timeoutOptions(limits: ConnectionLimits) {
     // For http.createServer and https.createServer alike.
     server: {
       headersTimeout: Math.min(limits.headersTimeoutSeconds * 1000, requestTimeout || Infinity),
+      // HTTPS: a TLS handshake has as long as the headers (Node's default holds a silent socket 120 s).
+      handshakeTimeout: limits.headersTimeoutSeconds * 1000,
       connectionsCheckingInterval: Math.max(250, Math.min(30_000, (requestTimeout || 30_000) / 10)),
     },
   };

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:https";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -63,7 +64,8 @@ describe("TLS (ECM_TLS_CERT_FILE, ECM_TLS_KEY_FILE)", () => {
   before(async () => {
     execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
       "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", keyFile, "-out", certFile], { stdio: "ignore" });
-    s = await startTestServer("sqlite", { tls: configFromEnv({ ECM_TLS_CERT_FILE: certFile, ECM_TLS_KEY_FILE: keyFile }).tls });
+    const config = configFromEnv({ ECM_TLS_CERT_FILE: certFile, ECM_TLS_KEY_FILE: keyFile, ECM_HEADERS_TIMEOUT_SECONDS: "2" });
+    s = await startTestServer("sqlite", { tls: config.tls, connections: config.connections });
   });
   after(async () => {
     await s?.close();
@@ -83,6 +85,14 @@ describe("TLS (ECM_TLS_CERT_FILE, ECM_TLS_KEY_FILE)", () => {
     });
     assert.equal(answer.status, 200, answer.body);
     assert.match(answer.hsts ?? "", /^max-age=31536000; includeSubDomains$/);
+  });
+
+  it("closes a connection that never starts its TLS handshake once the headers' time is up", { timeout: 30_000 }, async () => {
+    const { port } = s.server.app.server.address() as { port: number };
+    const started = Date.now();
+    await new Promise<void>((resolve, reject) => connect(port, "127.0.0.1").on("close", () => resolve()).on("error", reject));
+    const waited = Date.now() - started;
+    assert.ok(waited < 10_000, `held ${waited} ms`);
   });
 
   it("refuses one file without the other", () => {
