@@ -351,7 +351,12 @@ export class LoginService {
 
   /** The audit target of an unknown login name: a keyed hash, never the name (it may be a password typed in the wrong field). */
   private unknownName(loginName: string): NonNullable<AuditEntry["target"]> {
-    return { type: "login-name", id: this.tagLoginName(fold(loginName)) };
+    return { type: "login-name", id: this.nameKey(loginName) };
+  }
+
+  /** What the store keeps of a login name it counts attempts on: the same keyed hash, never the name typed. */
+  nameKey(loginName: string): string {
+    return this.tagLoginName(fold(loginName));
   }
 
   /** The password is older than the maximum age, the account's password may expire, and no change is pending yet. */

@@ -39,6 +39,11 @@ describeEachStore(
       for (const from of ["127.0.0.5", "127.0.0.6"]) assert.equal((await loginFrom(s, from, "RATED.USER", "wrong-guess")).status, 401);
       assertTooMany(await loginFrom(s, "127.0.0.7", "rated.user", PASSWORD));
       assert.equal((await loginFrom(s, "127.0.0.4", "rated.user", PASSWORD)).status, 200);
+      // The counters name the account by a keyed hash: a password typed in the name field is not kept.
+      assert.equal((await loginFrom(s, "127.0.0.8", "Typed-Password-In-Name-1", "x")).status, 401);
+      const keys = (await s.server.deps.store.db.selectFrom("rate_limits").select("key").execute()).map((r) => r.key);
+      assert.ok(keys.some((k) => k.startsWith("login|account|")), keys.join(" "));
+      assert.ok(!keys.some((k) => /rated\.user|typed-password/i.test(k)), keys.join(" "));
     });
 
     it("counts an account's attempts whatever Unicode form its name is typed in", async () => {

@@ -5,7 +5,6 @@ import { recordAudit, userTarget } from "../../domain/audit.js";
 import { authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
-import { fold } from "../../domain/user-fields.js";
 import { attemptLimits } from "../rate-limit.js";
 import { errorResponses } from "../schemas.js";
 
@@ -29,7 +28,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { login, sess
     "/auth/v1/providers/builtin/token",
     {
       preHandler: attemptLimits(app, config.rateLimit, "login", {
-        key: (request) => fold(username(request)),
+        key: (request) => login.nameKey(username(request)),
         familiar: (request) => login.isFamiliar(username(request), request.ip),
         refused: (request, limit) => login.loginLimited(username(request), request.ip, limit),
       }),
