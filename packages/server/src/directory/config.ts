@@ -222,7 +222,7 @@ export function serverOf(url: URL): string {
   return `${url.hostname.toLowerCase()}:${url.port || (url.protocol === "ldaps:" ? "636" : "389")}`;
 }
 
-/** A change that would send the stored bind password to a server, or over a connection, it was not given for. */
+/** A change that would send the stored bind password to a server, over a connection, or for an account it was not given for. */
 function sendsPasswordElsewhere(current: DirectorySettings, next: DirectorySettings): boolean {
   const named = (text: string) => {
     const url = new URL(text);

@@ -34,7 +34,7 @@ const MEANING: Partial<Record<ErrorKind, { meaning: string; example: string }>> 
   preconditionFailed: { meaning: "If-Match names a version that is no longer current", example: "The resource was changed by someone else; read it again and retry." },
   preconditionRequired: { meaning: "the operation needs an If-Match header", example: "This change needs an If-Match header." },
   tooManyRequests: { meaning: "too many attempts; Retry-After says when to try again", example: "Too many attempts; try again later." },
-  unavailable: { meaning: "the server is busy (the store with other writers, password checks) or the store, a directory or an identity provider cannot be reached; nothing was changed, Retry-After says when to try again", example: "The server is busy with other changes and nothing was changed; try again in a moment." },
+  unavailable: { meaning: "the server is busy (the store with other writers, password checks: nothing was changed) or the store, a directory or an identity provider cannot be reached (a write whose connection was lost after its commit was sent may have been made); Retry-After says when to try again", example: "The server is busy with other changes and nothing was changed; try again in a moment." },
   internal: { meaning: "an unexpected failure", example: "An internal error occurred." },
 };
 
