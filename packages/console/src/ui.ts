@@ -93,6 +93,13 @@ export class Page extends LitElement {
     this.requestUpdate();
   }
 
+  /** The user changed what a shown failure was about: it is no longer said. */
+  clearError(): void {
+    if (this.message?.kind !== "error") return;
+    this.message = null;
+    this.requestUpdate();
+  }
+
   notify(text: string, kind: "ok" | "warn" = "ok"): void {
     this.#arrivalNotice = null;
     this.message = { kind, text };

@@ -356,6 +356,12 @@ describeConsole("users in the console", (ctx, kind) => {
       await page.getByRole("button", { name: "Remove from staff" }).click();
       await page.getByText("staff stays: the profile gives it.").waitFor();
       assert.match(await membership("staff").innerText(), /through the profile\s*$/);
+      // The profile taken away (saved): its groups leave the page at once, not at the next reload.
+      await page.getByLabel("Profile").selectOption({ label: "No profile" });
+      await page.getByRole("button", { name: "Save" }).click();
+      await page.getByText("Saved.").waitFor();
+      await membership("readers").waitFor({ state: "detached" });
+      assert.equal(await membership("staff").count(), 0);
       assert.deepEqual(errors, []);
     } finally {
       await close();
@@ -450,9 +456,38 @@ describeConsole("users in the console", (ctx, kind) => {
       await fill("Quite-Unusual-Reset-7");
       await page.getByText("The password was set; the user's sessions were ended.").waitFor();
       assert.equal(await dialog.isVisible(), false);
+      // The reset made a new version: the next save is based on it, not refused as a conflict.
+      await page.getByLabel("Description").fill("reset, then described");
+      await page.getByRole("button", { name: "Save" }).click();
+      await page.getByText("Saved.").waitFor();
+      assert.equal(await page.getByRole("dialog", { name: /changed this user/ }).isVisible(), false);
       assert.equal((await server.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "erin.reset", password: "Quite-Unusual-Reset-7" } })).status, 200);
       // The refused password's 400 is the answer the dialog showed; Chromium logs it as a failed resource.
       assert.deepEqual(errors.filter((e) => !/status of 400 .*\/reset-password\)$/.test(e)), []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("says a filter's refusal only while that filter is shown: another filter, or an edited form, no longer shows it", async () => {
+    const { server, browser, url } = ctx();
+    const carol = (await server.api("GET", "/security/v1/users?search=carol.jones", { token })).body[0];
+    const { page, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users?groupId=00000000-0000-4000-8000-000000000000`);
+      const alert = page.getByRole("alert");
+      await alert.waitFor();
+      await page.goto(`${url}#/users?search=carol`);
+      await page.getByRole("row").filter({ hasText: "carol.jones" }).waitFor();
+      assert.equal(await alert.count(), 0);
+      // A refused save's words go once the form is changed again.
+      await page.goto(`${url}#/users/${carol.id}`);
+      await page.getByLabel("Email", { exact: true }).fill("not an email");
+      await page.getByRole("button", { name: "Save" }).click();
+      await alert.waitFor();
+      await page.getByRole("button", { name: "Undo changes" }).click();
+      await alert.waitFor({ state: "detached" });
     } finally {
       await close();
     }

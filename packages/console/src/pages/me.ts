@@ -44,7 +44,7 @@ class MePage extends Page {
     }
     return html`
       <h2>Change password</h2>
-      <form @submit=${(e: SubmitEvent) => void this.#change(e)}>
+      <form @submit=${(e: SubmitEvent) => void this.#change(e)} @input=${() => this.clearError()}>
         <label class="field"><span>Current password</span><input name="currentPassword" type="password" autocomplete="current-password" required></label>
         <label class="field"><span>New password</span><input name="newPassword" type="password" autocomplete="new-password" minlength="12" required aria-describedby="pw-rule"></label>
         <p id="pw-rule" class="muted">At least 12 characters, not a common password, not your name.</p>

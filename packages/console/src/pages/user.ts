@@ -138,8 +138,10 @@ class UserPage extends Page {
         this.#user = value;
         this.#etag = next;
         this.#conflict = null;
+        // Another profile gives other groups and roles: the page reads them again.
+        if ("profileId" in changes) await this.#load();
+        else this.#refreshEvents();
         this.notify(done);
-        this.#refreshEvents();
       } catch (error) {
         if (!(error instanceof ECMPreconditionError)) return this.fail(error);
         const { value, etag: theirsEtag } = await session.api.user(this.#id);
@@ -204,8 +206,10 @@ class UserPage extends Page {
     }
     form.closest("dialog")!.close();
     form.reset();
+    // The reset made a new version of the user (and may have set its password change): read again, so
+    // that the next save is not taken for a conflict with it.
+    await this.#load();
     this.notify("The password was set; the user's sessions were ended.");
-    this.#refreshEvents();
   }
 
   #act(action: () => Promise<unknown>, done: string | (() => string)): Promise<void> {
@@ -246,7 +250,7 @@ class UserPage extends Page {
       ${anyLockout ? this.#renderLockout(lockout) : nothing}
 
       <h2>Account</h2>
-      <form id="user-form" @submit=${(e: SubmitEvent) => void this.#save(e)}>
+      <form id="user-form" @submit=${(e: SubmitEvent) => void this.#save(e)} @reset=${() => this.clearError()} @input=${() => this.clearError()}>
         <fieldset ?disabled=${!editable} class="form-grid">
           <legend class="visually-hidden">Fields of ${u.username}</legend>
           <label class="field"><span>Username</span><input value=${u.username} readonly></label>

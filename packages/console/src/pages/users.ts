@@ -174,6 +174,8 @@ class UsersPage extends Page {
     this.#filter = filter;
     this.#showSearch();
     this.#reset();
+    // What the last filter was refused for is not said of this one.
+    this.clearError();
     this.#selected.clear();
     this.#allMatching = false;
     this.#active = 0;
@@ -523,7 +525,7 @@ class UsersPage extends Page {
       <h1 tabindex="-1" id="users-title">Users</h1>
       ${this.renderMessage()}
       <div class="toolbar" role="search">
-        <input type="search" data-search aria-label="Search users by name or email" placeholder="Search (press /)" @input=${(e: InputEvent) => this.#onSearch(e)} size="28">
+        <input type="search" data-search aria-label="Search users by name or email" placeholder="Search (press /)" maxlength="256" @input=${(e: InputEvent) => this.#onSearch(e)} size="28">
         <select aria-label="Status" @change=${(e: Event) => this.#setParam("enabled", (e.target as HTMLSelectElement).value)}>
           <option value="" .selected=${live(this.#filter.enabled === undefined)}>Enabled or disabled</option>
           <option value="true" .selected=${live(this.#filter.enabled === true)}>Enabled</option>
