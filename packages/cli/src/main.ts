@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 import { run } from "./cli.js";
+import { ExitCode, fileProblem } from "./errors.js";
 
 process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-  // `ecm users list | head`: a closed pipe is not an error worth a trace
-  if (err.code === "EPIPE") process.exit(0);
+  // `ecm users list | head`: a closed pipe is not an error worth a trace.
+  if (err.code === "EPIPE") process.exit(ExitCode.ok);
+  // A full disk or a failing device: said, and a failure, not output lost without a word.
+  process.stderr.write(`ecm: cannot write the output: ${fileProblem(err, false)}\n`);
+  process.exit(ExitCode.error);
 });
 
 const code = await run(process.argv.slice(2), {

@@ -1,8 +1,8 @@
 /** Every ecm command against the real server: output and exit code. */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync, openSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -752,6 +752,16 @@ test("the ecm binary: exit codes and one-line errors, no stack traces", async ()
   assert.equal(fail.stderr, 'ecm: ECMS1201-E user "nobody-at-all" does not exist\n');
   const usage = await exec(process.execPath, ["--import", "tsx", main, "users", "list", "--nope"], { env }).catch((e: { code: number; stderr: string }) => e);
   assert.equal((usage as { code: number }).code, 2);
+  // Output that cannot be written (a full disk: /dev/full) is a failure said in words, short or streamed.
+  for (const args of [["users", "show", "sysadmin"], ["users", "list", "-o", "csv"]]) {
+    const full = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ["--import", "tsx", main, ...args], { env, stdio: ["ignore", openSync("/dev/full", "w"), "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("close", (code) => resolve({ code, stderr }));
+    });
+    assert.deepEqual(full, { code: 1, stderr: "ecm: cannot write the output: no space left on the device\n" }, args.join(" "));
+  }
 });
 
 test("login asks for the password on a terminal without echoing it", async () => {
