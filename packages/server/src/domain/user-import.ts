@@ -11,7 +11,7 @@ import { savepoint } from "../storage/savepoint.js";
 import { auditRow, type AuditEntry, userTarget } from "./audit.js";
 import { DomainError, ownPasswordRefused } from "./errors.js";
 import { ADMINISTRATOR_ACCESS_COLUMNS, assertSystemAdministratorRemains } from "./last-admin.js";
-import type { PasswordPolicy } from "./password-policy.js";
+import type { PasswordOwner, PasswordPolicy } from "./password-policy.js";
 import { grantingGroups } from "./role-rules.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { fold } from "./user-fields.js";
@@ -87,13 +87,14 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
     // the checks), as many at once as the hasher runs. All of a batch at once overflowed the queue
     // that refuses login floods: rows past its length failed as "busy".
     const pending = items.map((item, index) => ({ item, index }));
+    const owners = await storedOwners(items);
     await Promise.all(
       Array.from({ length: hasher.parallelism }, async () => {
         for (let next = pending.shift(); next; next = pending.shift()) {
           const { item, index } = next;
           if ("error" in item) continue;
           try {
-            valid.push({ index, item, hash: await passwordHashOf(item.user, dryRun) });
+            valid.push({ index, item, hash: await passwordHashOf(item.user, owners.get(normalizeName(item.user.username)), dryRun) });
           } catch (error) {
             results[index]!.error = asDomainError(error);
           }
@@ -147,7 +148,18 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
       });
   }
 
-  async function passwordHashOf(user: ImportUser, dryRun: boolean): Promise<string | null> {
+  /**
+   * The names the store holds of the users whose rows set a clear password: a new password is checked
+   * against the account's names as the single-user API checks it, the row's own where it gives them.
+   */
+  async function storedOwners(items: readonly ImportItem[]): Promise<Map<string, PasswordOwner>> {
+    const usernames = items.flatMap((item) => ("error" in item || item.user.password === undefined ? [] : [normalizeName(item.user.username)]));
+    if (usernames.length === 0) return new Map();
+    const rows = await db.selectFrom("users").select(["username", "login_name", "first_name", "last_name", "email"]).where("username", "in", usernames).execute();
+    return new Map(rows.map((r) => [r.username, { username: r.username, loginName: r.login_name, firstName: r.first_name, lastName: r.last_name, email: r.email }]));
+  }
+
+  async function passwordHashOf(user: ImportUser, stored: PasswordOwner | undefined, dryRun: boolean): Promise<string | null> {
     if (user.password !== undefined && user.passwordHash !== undefined) throw new DomainError("invalid", "Give password or passwordHash, not both.", { field: "passwordHash" });
     if (user.passwordHash !== undefined) {
       const problem = hasher.hashProblem(user.passwordHash);
@@ -155,7 +167,14 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
       return user.passwordHash;
     }
     if (user.password === undefined) return null;
-    policy.check(user.password, { ...user, loginName: user.loginName ?? user.username }, "password");
+    const owner: PasswordOwner = {
+      username: user.username,
+      loginName: user.loginName ?? stored?.loginName ?? user.username,
+      firstName: user.firstName !== undefined ? user.firstName : stored?.firstName,
+      lastName: user.lastName !== undefined ? user.lastName : stored?.lastName,
+      email: user.email !== undefined ? user.email : stored?.email,
+    };
+    policy.check(user.password, owner, "password");
     return dryRun ? "(not hashed in a dry run)" : hasher.hash(user.password);
   }
 

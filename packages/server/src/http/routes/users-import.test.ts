@@ -431,4 +431,18 @@ describe("bulk import of clear passwords", () => {
     assert.deepEqual(lines.at(-1)!.summary, { created: 12, updated: 0, unchanged: 0, failed: 0, dryRun: false }, JSON.stringify(lines.find((l) => l.error)));
     assert.equal((await s.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "clear_11", password: "Clear-Import-Pass-11" } })).status, 200);
   });
+
+  it("checks a new password against the names the account has, as a password reset does, not only those of the row", async () => {
+    const body = { username: "qbert", firstName: "Bartholomew", lastName: "Quackenbush", email: "zyxwvut@example.com" };
+    const created = await s.api("POST", "/security/v1/users", { token, body });
+    assert.equal(created.status, 201);
+    const reset = await s.api("PUT", `/security/v1/users/${created.body.id}/reset-password`, { token, body: { type: "password", value: "BartholomewQuackenbush" } });
+    assert.equal(reset.status, 400);
+    const { lines } = await importUsers(s, token, ndjson([{ username: "qbert", password: "BartholomewQuackenbush" }]));
+    assert.equal(lines[0]!.status, "failed", JSON.stringify(lines[0]));
+    assert.match(lines[0]!.error!.message, /password is refused/);
+    // Names the row changes are those the password is checked against.
+    const renamed = await importUsers(s, token, ndjson([{ username: "qbert", firstName: "Zed", lastName: "Zo", password: "BartholomewQuackenbush" }]));
+    assert.equal(renamed.lines[0]!.status, "updated", JSON.stringify(renamed.lines[0]));
+  });
 });
