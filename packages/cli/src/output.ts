@@ -95,11 +95,20 @@ export class ListPrinter {
 
   #write(text: string): void {
     this.#pending += text;
-    if (this.#pending.length >= WRITE_SIZE) this.flush();
+    if (this.#pending.length >= WRITE_SIZE) this.#send();
   }
 
-  /** Writes what is pending (end() does; a caller stopped by an error shows what came before it). */
+  /**
+   * Writes what is pending (end() does; a caller stopped by an error shows what came before it). A
+   * table still sizing its columns is sized by the rows so far: a caller flushes to show what came
+   * (an import's results, a batch at a time), not to wait for the sample to fill.
+   */
   flush(): void {
+    if (this.format === "table" && !this.#widths && this.#rows.length > 0) this.#flushTable();
+    this.#send();
+  }
+
+  #send(): void {
     if (this.#pending !== "" && this.out.write(this.#pending) === false && this.out.once && !this.#draining) {
       // Listened for at once: a flush from a timer may find the output full long before anyone awaits drained().
       this.#draining = new Promise<void>((resolve) => this.out.once!("drain", resolve)).then(() => {

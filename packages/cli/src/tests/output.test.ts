@@ -42,3 +42,14 @@ test("an error line shows control characters escaped: nothing a server or a file
   const message = messageOf(new Error("Unknown column: \x1b[31mred\x1b]0;title\x07\nnext line"));
   assert.equal(message, "Unknown column: \\x1b[31mred\\x1b]0;title\\x07 next line");
 });
+
+test("a table shows the rows flushed so far (an import's first batch), sized by them; later rows keep those widths", () => {
+  const pieces: string[] = [];
+  const printer = new ListPrinter({ write: (chunk: string) => pieces.push(chunk) > 0 }, "table", ["line", "result"]);
+  printer.add({ line: 1, result: "created" });
+  printer.flush();
+  assert.equal(pieces.join(""), "LINE  RESULT\n1     created\n");
+  printer.add({ line: 2, result: "failed" });
+  printer.end();
+  assert.equal(pieces.join(""), "LINE  RESULT\n1     created\n2     failed\n");
+});
