@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { LockoutPolicy } from "../config.js";
-import { perMinute, recordAudit, type Actor, type AuditEntry, type AuditTally, userTarget } from "../domain/audit.js";
+import { perMinute, recordAudit, recordAuditMany, type Actor, type AuditEntry, type AuditTally, userTarget } from "../domain/audit.js";
 import { fold } from "../domain/user-fields.js";
 import { DomainError } from "../domain/errors.js";
 import { NOT_MADE_BY_SYSTEM_ADMINISTRATOR } from "../domain/role-rules.js";
@@ -330,18 +330,24 @@ export class LoginService {
     return sourceOpen !== undefined ? "ok" : "locked-out";
   }
 
-  /** A wrong password: counts toward the lockouts, and records the failure and any lockout it caused. */
+  /**
+   * A wrong password: counts toward the lockouts, and records the failure and any lockout it caused, in
+   * one transaction (a lockout is never left without its event, nor a count without its lockout).
+   */
   private async wrongPassword(user: UserRow, standing: Standing, actor: Actor, action: string, reason: string): Promise<void> {
     const target = userTarget(user);
     // An account without a password (a service account, a provider's user) has nothing to guess: counting
     // would only let anyone lock it out, and a lockout is shown to its administrators as if it were under attack.
     if (user.password_hash === null && user.directory_id === null) return this.recordFailure(actor, action, target, reason);
-    const addressLockout = await this.countSourceFailure(user, standing.source);
-    // An address already locked out adds nothing: its guesses cannot succeed anyway.
-    const accountLockout = addressLockout === undefined || standing.familiar ? false : await this.countAccountFailure(user);
-    await this.recordFailure(actor, action, target, reason);
-    if (addressLockout) await recordAudit(this.db, actor, { action: "user.locked-out", target, details: { scope: "address", until: addressLockout } });
-    if (accountLockout) await recordAudit(this.db, actor, { action: "user.locked-out", target, details: { scope: "account", until: accountLockout } });
+    await this.db.transaction().execute(async (trx) => {
+      const addressLockout = await this.countSourceFailure(trx, user, standing.source);
+      // An address already locked out adds nothing: its guesses cannot succeed anyway.
+      const accountLockout = addressLockout === undefined || standing.familiar ? false : await this.countAccountFailure(trx, user);
+      const events: AuditEntry[] = [failure(actor, action, target, reason)];
+      if (addressLockout) events.push({ action: "user.locked-out", target, details: { scope: "address", until: addressLockout } });
+      if (accountLockout) events.push({ action: "user.locked-out", target, details: { scope: "account", until: accountLockout } });
+      await recordAuditMany(trx, actor, events);
+    });
   }
 
   /** A refused attempt, in the audit log at once (see `failure`). */
@@ -369,9 +375,9 @@ export class LoginService {
    * Counts a wrong password from an address, unless it is locked out already (undefined then);
    * returns the lockout end when this failure locked the address out, else false.
    */
-  private async countSourceFailure(user: UserRow, source: string): Promise<string | false | undefined> {
+  private async countSourceFailure(db: Kysely<Database>, user: UserRow, source: string): Promise<string | false | undefined> {
     const now = isoNow();
-    const row = await this.db
+    const row = await db
       .insertInto("login_sources")
       .values({ user_id: user.id, source, failed_logins: 1, updated_at: now })
       .onConflict((oc) =>
@@ -386,13 +392,13 @@ export class LoginService {
     if (this.lockout.maxFailures === 0 || row.failed_logins < this.lockout.maxFailures) return false;
     const count = row.lockout_count + 1;
     const until = isoAfter(lockoutSeconds(this.lockout, count));
-    await this.db.updateTable("login_sources").set({ failed_logins: 0, lockout_count: count, locked_out_until: until, updated_at: now }).where("user_id", "=", user.id).where("source", "=", source).execute();
+    await db.updateTable("login_sources").set({ failed_logins: 0, lockout_count: count, locked_out_until: until, updated_at: now }).where("user_id", "=", user.id).where("source", "=", source).execute();
     return until;
   }
 
   /** Counts a wrong password from an unfamiliar address on the account, unless it is locked out already; returns the lockout end when this failure locked it out. */
-  private async countAccountFailure(user: UserRow): Promise<string | false> {
-    const row = await this.db
+  private async countAccountFailure(db: Kysely<Database>, user: UserRow): Promise<string | false> {
+    const row = await db
       .updateTable("users")
       .set({ failed_logins: sql`failed_logins + 1` })
       .where("id", "=", user.id)
@@ -402,7 +408,7 @@ export class LoginService {
     if (!row || this.lockout.accountMaxFailures === 0 || row.failed_logins < this.lockout.accountMaxFailures) return false;
     const count = row.lockout_count + 1;
     const until = isoAfter(lockoutSeconds(this.lockout, count));
-    await this.db.updateTable("users").set({ failed_logins: 0, lockout_count: count, locked_out_until: until, updated_at: isoNow() }).where("id", "=", user.id).execute();
+    await db.updateTable("users").set({ failed_logins: 0, lockout_count: count, locked_out_until: until, updated_at: isoNow() }).where("id", "=", user.id).execute();
     return until;
   }
 }
