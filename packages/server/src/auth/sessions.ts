@@ -128,8 +128,12 @@ export class Sessions {
     await this.db.updateTable("sessions").set({ expires_at: next }).where("id", "=", sid).where("revoked_at", "is", null).execute();
   }
 
-  async revoke(sessionId: string): Promise<void> {
-    await this.db.updateTable("sessions").set({ revoked_at: isoNow() }).where("id", "=", sessionId).where("revoked_at", "is", null).execute();
+  /** Ends a session; `alongside` writes more about it (the logout's audit event) in the same transaction. */
+  async revoke(sessionId: string, alongside?: (trx: Kysely<Database>) => Promise<unknown>): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable("sessions").set({ revoked_at: isoNow() }).where("id", "=", sessionId).where("revoked_at", "is", null).execute();
+      await alongside?.(trx);
+    });
   }
 
   /** Ends every session of a user, or of several (disable, delete, password reset), except `keep` if given. Pass the transaction's db. */

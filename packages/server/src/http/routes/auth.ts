@@ -58,8 +58,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { login, sess
     async (request, reply) => {
       const auth = authOf(request);
       if (auth.sessionId === null) throw new ApiError("invalidRequest", "An API key is not a login session: revoke it with DELETE /security/v1/users/{id}/api-keys/{keyId}.");
-      await sessions.revoke(auth.sessionId);
-      await recordAudit(store.db, { id: auth.user.id, name: auth.user.username, sourceIp: request.ip }, { action: "auth.logout", target: userTarget(auth.user) });
+      await sessions.revoke(auth.sessionId, (trx) => recordAudit(trx, { id: auth.user.id, name: auth.user.username, sourceIp: request.ip }, { action: "auth.logout", target: userTarget(auth.user) }));
       return reply.code(204).send(null);
     },
   );
