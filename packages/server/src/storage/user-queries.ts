@@ -108,6 +108,9 @@ function sourceCondition({ type, id }: NonNullable<UserFilter["source"]>) {
   };
 }
 
+/** Positions this close to the start or the end of the list are found exactly (an index walk that short costs what the estimate does). */
+const EXACT_POSITIONS = 5000;
+
 export function createUserQueries({ db, dialect, userDocuments }: Store, limits: SearchPlanLimits = SEARCH_PLAN_LIMITS) {
   /** Every filter but `search`, which needs a plan of its own (see searchIds). */
   function applyFilter<O>(query: UsersQuery<O>, filter: UserFilter): UsersQuery<O> {
@@ -269,6 +272,21 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
     listAllJson(filter: UserFilter, after: string | undefined, extended: boolean, batchSize = 1000): JsonBody {
       const inBatches = () => jsonBody(keysetBatches((a, n) => this.listPageJson(filter, a, n, extended), (u) => u.username, after, batchSize), (rows) => rows.map((r) => r.json));
       return isSearchOnly(filter) && searchNeedle(filter) === undefined ? userDocuments(after, extended, isoNow(), inBatches) : inBatches();
+    },
+
+    /**
+     * The username after which the list's user at position `at` (0-based) comes, estimated (exact near
+     * either end), with its position and the count of all users; after null: from the start.
+     */
+    async nearPosition(at: number): Promise<{ after: string | null; position: number; total: number }> {
+      const total = await dialect.countAllUsers(db);
+      const wanted = Math.min(at, total);
+      if (wanted === 0) return { after: null, position: 0, total };
+      if (wanted > EXACT_POSITIONS && total - wanted > EXACT_POSITIONS) return { ...(await dialect.keyNearPosition(db, wanted, total)), total };
+      // Near either end an index walk of a few thousand entries is as cheap: exact there.
+      const fromEnd = total - wanted < wanted;
+      const row = await db.selectFrom("users").select("username").orderBy("username", fromEnd ? "desc" : "asc").limit(1).offset(fromEnd ? total - wanted : wanted - 1).executeTakeFirst();
+      return { after: row?.username ?? null, position: row ? wanted : 0, total };
     },
 
     async count(filter: UserFilter): Promise<number> {

@@ -30,9 +30,6 @@ const ListQuery = Type.Object({
 
 const CountQuery = Type.Object(UserFilterFields);
 
-/** Positions this close to the start or the end of the list are found exactly (an index walk that short costs what the estimate does). */
-const EXACT_POSITIONS = 5000;
-
 /** ISO 8601 date or date-time with a zone (a date alone is its midnight UTC); null clears it. */
 const Time = Nullable(Type.String({ pattern: "^\\d{4}-\\d{2}-\\d{2}([Tt]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?([Zz]|[+-]\\d{2}:\\d{2}))?$", [PATTERN_MESSAGE]: "is not an ISO 8601 date or time with a zone, such as 2030-12-31 or 2030-12-31T23:59:59Z", description: "ISO 8601; a date alone means its midnight UTC" }));
 
@@ -223,18 +220,8 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
       },
     },
     async (request) => {
-      const { db, dialect } = store;
-      const total = await dialect.countAllUsers(db);
-      const at = Math.min(request.query.at, total);
-      let near: { after: string | null; position: number };
-      if (at === 0) near = { after: null, position: 0 };
-      else if (at <= EXACT_POSITIONS || total - at <= EXACT_POSITIONS) {
-        // Near either end an index walk of a few thousand entries is as cheap: exact there.
-        const fromEnd = total - at < at;
-        const row = await db.selectFrom("users").select("username").orderBy("username", fromEnd ? "desc" : "asc").limit(1).offset(fromEnd ? total - at : at - 1).executeTakeFirst();
-        near = { after: row?.username ?? null, position: row ? at : 0 };
-      } else near = await dialect.keyNearPosition(db, at, total);
-      return { position: near.position, total, cursor: near.after === null ? null : encodeCursor(near.after) };
+      const near = await users.nearPosition(request.query.at);
+      return { position: near.position, total: near.total, cursor: near.after === null ? null : encodeCursor(near.after) };
     },
   );
 
