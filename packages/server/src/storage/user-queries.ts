@@ -342,7 +342,7 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
         .where("id", "=", userId)
         .where("enabled", "=", 1)
         .$if(passwordChangedAt !== undefined, (q) => q.where("password_changed_at", passwordChangedAt === null ? "is" : "=", passwordChangedAt as string));
-      return (dialect.name === "postgres" ? q.forNoKeyUpdate() : q).executeTakeFirst();
+      return dialect.lockedForUpdate(q).executeTakeFirst();
     },
 
     async insert(row: NewUserRow): Promise<UserRow> {

@@ -73,6 +73,12 @@ export interface StoreDialect {
    */
   settleBulkWrites(db: Kysely<Database>): Promise<void>;
   /**
+   * `query` with the rows it reads locked until its transaction ends against writers that would change
+   * them: PostgreSQL's `for no key update` (the lock the transaction's own update of them takes, so two
+   * such transactions queue instead of deadlocking); SQLite's one writer needs none.
+   */
+  lockedForUpdate<Q extends { forNoKeyUpdate(): Q }>(query: Q): Q;
+  /**
    * Migration 014b: a bulk writer's batch (an import's thousand rows) pays less upkeep per user.
    * SQLite: the order keys and search entries of the users it inserts are deferred too, and made
    * set-wise per batch; PostgreSQL: its set-wise refresh places each user in its bucket once.

@@ -94,6 +94,8 @@ export const postgresDialect: StoreDialect = {
     return result;
   },
 
+  lockedForUpdate: (query) => query.forNoKeyUpdate(),
+
   async settleBulkWrites(db) {
     // A million synced users left ~850 pending pages in the two indexes: a search's p50 was 24 ms (181 ms for 5-character needles), 3–15 ms once merged.
     // Only an optimisation: a role that does not own the indexes, or a standby, cannot merge, and the run it ends has succeeded.

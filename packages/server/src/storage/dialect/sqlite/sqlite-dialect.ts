@@ -260,6 +260,9 @@ export const sqliteDialect: StoreDialect = {
   // FTS5 merges its segments as it writes.
   async settleBulkWrites() {},
 
+  // One writer at a time: a transaction that writes holds the whole store.
+  lockedForUpdate: (query) => query,
+
   // SQLite's text compares as bytes (BINARY) unless told otherwise.
   async compareSearchTextBytewise() {},
 
