@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import Fastify, { LogController, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from "fastify";
 import { localCredentials, storeRehash } from "./auth/credentials.js";
 import { LoginService } from "./auth/login.js";
 import { PasswordHasher } from "./auth/passwords.js";
@@ -140,7 +140,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     apiKeys,
     passwordPolicy,
     userAdmin: createUserAdmin(store, groups, hasher, login, passwordPolicy),
-    groupAdmin: createGroupAdmin(store, groups),
+    groupAdmin: createGroupAdmin(store, groups, users),
     secrets,
     bulkActions: createBulkActions(store, users, groups, (error, message) => app.log.warn({ err: error }, message)),
     providers: createProviderAdmin(store.db, secrets),
@@ -193,14 +193,16 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     if (!request.headers.host && request.raw.httpVersion === "1.1") throw new ApiError("invalidRequest", "The request has no Host header.", { field: "host" });
     // A compressed body would be read as if it were not: refused whole.
     const encoding = request.headers["content-encoding"]?.trim().toLowerCase();
-    const hasBody = request.headers["transfer-encoding"] !== undefined || Number(request.headers["content-length"] ?? 0) > 0;
-    if (hasBody && encoding !== undefined && encoding !== "" && encoding !== "identity") {
+    if (hasBody(request) && encoding !== undefined && encoding !== "" && encoding !== "identity") {
       throw new ApiError("unsupportedMediaType", `Send the body uncompressed: this server does not take Content-Encoding ${bounded(encoding)}.`, { contentEncoding: bounded(encoding) });
     }
-    // A route that reads its body itself (an import) names the types it takes: another one (JSON too) is refused unread.
+  });
+  // A route that reads its body itself (an import) names the types it takes: another one (JSON too) is
+  // refused unread — once the caller is known (a route's guard runs first), before any parser runs.
+  app.addHook("preParsing", async (request) => {
     const { accepts } = request.routeOptions.config;
     const type = (request.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
-    if (hasBody && accepts !== undefined && !accepts.includes(type)) {
+    if (hasBody(request) && accepts !== undefined && !accepts.includes(type)) {
       throw new ApiError("unsupportedMediaType", `Send the body as ${accepts.join(" or ")}, not ${bounded(type) || "without a content type"}.`, { contentType: bounded(type) });
     }
   });
@@ -289,4 +291,9 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
 /** Fastify takes a hop count too, though its types do not say so: as the function it makes of one (trust the nearest `hops`). */
 function trustProxyOption(trust: Config["trustProxy"]): boolean | string[] | ((address: string, hop: number) => boolean) {
   return typeof trust === "number" ? (_address, hop) => hop < trust : trust;
+}
+
+/** Whether a request comes with a body (of any length to come). */
+function hasBody(request: FastifyRequest): boolean {
+  return request.headers["transfer-encoding"] !== undefined || Number(request.headers["content-length"] ?? 0) > 0;
 }

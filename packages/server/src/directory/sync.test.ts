@@ -95,6 +95,26 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.deepEqual(await searchAllPages(store, "müller", 250), everyMueller);
   });
 
+  it("a membership the sync made is the directory's: shown as such, and not removed by hand (one, all, or in bulk)", async () => {
+    const name = generatedName(2550);
+    const u = await user(name);
+    const groups = (await api("GET", `/security/v1/users/${u.id}/user-groups`)).body as any[];
+    const engineering = groups.find((g) => g.name === "engineering");
+    assert.equal(engineering.syncedBy, "openldap directory");
+    assert.equal(groups.find((g) => g.name === "users").syncedBy, undefined);
+    const one = await api("DELETE", `/security/v1/users/${u.id}/user-groups/${engineering.id}`);
+    assert.equal(one.status, 409, one.text);
+    assert.match(one.body.errorMessage, /comes from the directory "openldap directory": change it there/);
+    const all = await api("DELETE", `/security/v1/users/${u.id}/user-groups`);
+    assert.deepEqual([all.status, all.body], [200, []]);
+    const bulk = await api("POST", "/security/v1/users/bulk-actions", { action: "remove-from-group", ids: [u.id], groupId: mappedGroup });
+    assert.equal(bulk.status, 202, bulk.text);
+    await server().server.deps.bulkActions.settled(bulk.body.id);
+    const run = (await api("GET", `/security/v1/users/bulk-actions/${bulk.body.id}`)).body;
+    assert.deepEqual([run.status, run.changed, run.refused], ["done", 0, 1]);
+    assert.deepEqual((await user(name)).groups, ["developers", "directory-engineers", "engineering", "staff", "users"]);
+  });
+
   it("changes nothing when nothing changed", async () => {
     const before = (await api("GET", "/security/v1/audit-events?max=1")).body;
     const run = await sync();

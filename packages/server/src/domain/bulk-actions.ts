@@ -135,6 +135,13 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
         if (inUse.has(eligible[i]!.id)) refuse(eligible.splice(i, 1)[0]!, "The profile is still in use.");
       }
     }
+    if (action === "remove-from-group") {
+      // As one removal refuses it: the directory's next sync would add it back.
+      const synced = await groups.syncedMembersOf(trx, params.group!.id, eligible.map((u) => u.id));
+      for (let i = eligible.length - 1; i >= 0; i--) {
+        if (synced.has(eligible[i]!.id)) refuse(eligible.splice(i, 1)[0]!, "A directory's sync made this membership: change it in the directory.");
+      }
+    }
     const ids = eligible.map((u) => u.id).concat([-1]);
     const now = isoNow();
     /** The writes of the action; answers the users it changed. */

@@ -1,15 +1,17 @@
 import type { Kysely } from "kysely";
-import { isUniqueViolation } from "../storage/constraints.js";
+import { isForeignKeyViolation, isUniqueViolation } from "../storage/constraints.js";
 import type { GroupFieldsInput, GroupQueries } from "../storage/group-queries.js";
-import type { Database, GroupRow } from "../storage/schema.js";
+import type { Database, GroupRow, RoleRow } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
-import { recordAudit, type Actor, groupTarget } from "./audit.js";
-import { DomainError, staleVersion } from "./errors.js";
+import type { UserQueries } from "../storage/user-queries.js";
+import { recordAudit, recordAuditMany, type Actor, groupTarget, userTarget } from "./audit.js";
+import { DomainError, notFound, staleVersion } from "./errors.js";
 import { assertSystemAdministratorRemains } from "./last-admin.js";
-import { requireGroup } from "./lookups.js";
+import { requireGroup, requireUser } from "./lookups.js";
 import { assertVisibleName, normalizeName } from "./names.js";
-import { assertMayChangeAdministratorGroup, assertMayChangeGroupOfAdministrators } from "./role-rules.js";
-import type { AdminActor } from "./users.js";
+import { assertMayChangeAdministratorGroup, assertMayChangeGroupOfAdministrators, assertMayGrantOrRevoke, assertMayGrantTo, assertMayRevokeFrom } from "./role-rules.js";
+import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
+import { assertMayAdminister, type AdminActor } from "./users.js";
 import { checkPrecondition, readForChange, type Precondition } from "./versioned.js";
 
 /** The fields of a group a change may set; absent fields keep their value. */
@@ -21,7 +23,14 @@ export interface GroupChanges {
 const nameTaken = (name: string) => new DomainError("name-taken", "A group with this name already exists.", { name });
 
 /** The rules of creating, changing and deleting groups. Every change is one transaction with its audit event. */
-export function createGroupAdmin({ db }: Store, groups: GroupQueries) {
+/** What an audit event of a membership says of its group. */
+const memberDetails = (group: GroupRow) => ({ groupId: group.uuid, group: group.name });
+
+/** A membership a directory's sync made is the directory's: removed here, its next sync would add it back. */
+const syncedMembership = (group: GroupRow, directory: string) =>
+  new DomainError("refused", `The membership in ${group.name} comes from the directory "${directory}": change it there (removed here, the directory's next sync would add it back).`, { group: group.name, directory });
+
+export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: UserQueries) {
   /** Runs `work` in a transaction; a unique-index violation (a racing writer took the name) is name-taken. */
   async function transaction<T>(name: string, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
     try {
@@ -29,6 +38,14 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries) {
     } catch (error) {
       throw isUniqueViolation(error) ? nameTaken(name) : error;
     }
+  }
+
+  /** The role a grant or revoke names (not found when unknown), once the caller may hand it out. */
+  async function grantableRole(roleName: string, callerRoles: readonly string[]): Promise<RoleRow> {
+    const role = await groups.findRole(roleName);
+    if (!role) throw notFound("role", roleName);
+    assertMayGrantOrRevoke(role.name, callerRoles);
+    return role;
   }
 
   async function assertNameFree(trx: Kysely<Database>, name: string, self?: number): Promise<void> {
@@ -77,6 +94,91 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries) {
           details: changedFields({ name: current.name, description: current.description }, fields),
         });
         return updated;
+      });
+    },
+
+    /** Adds a user to a group. Idempotent, except that a membership a directory's sync made becomes one by hand, which the sync no longer removes. */
+    async addMember(actor: AdminActor, userId: string, groupId: string): Promise<void> {
+      const user = await requireUser(users, userId);
+      await assertMayAdminister(users, actor, user, "change the groups of a system administrator");
+      try {
+        await db.transaction().execute(async (trx) => {
+          const group = await requireGroup(groups, groupId, trx);
+          await assertMayChangeAdministratorGroup(groups, trx, group, actor.roles);
+          if (await groups.addMember(trx, group.id, user.id, true)) {
+            await recordAudit(trx, actor, { action: "group.member.add", target: userTarget(user), details: memberDetails(group) });
+          }
+        });
+      } catch (error) {
+        // The user or the group was deleted between our read and our insert.
+        throw isForeignKeyViolation(error) ? new DomainError("not-found", "The user or the group was deleted meanwhile.", { id: userId, groupId }) : error;
+      }
+    },
+
+    /** Removes a user from a group (idempotent); refused for a membership a directory's sync made, or when no enabled system administrator would remain. */
+    async removeMember(actor: AdminActor, userId: string, groupId: string): Promise<void> {
+      const user = await requireUser(users, userId);
+      await assertMayAdminister(users, actor, user, "change the groups of a system administrator");
+      await db.transaction().execute(async (trx) => {
+        const group = await requireGroup(groups, groupId, trx);
+        await assertMayChangeAdministratorGroup(groups, trx, group, actor.roles);
+        const directory = (await groups.syncedGroupsOf(trx, user.id)).get(group.id);
+        if (directory !== undefined) throw syncedMembership(group, directory);
+        if ((await groups.removeMember(trx, [group.id], user.id)) > 0) {
+          await assertSystemAdministratorRemains(trx);
+          await recordAudit(trx, actor, { action: "group.member.remove", target: userTarget(user), details: memberDetails(group) });
+        }
+      });
+    },
+
+    /**
+     * Removes a user from every group of its own but `users`; the groups its profile gives, and the
+     * memberships a directory's sync made, stay. All or nothing; answers the groups it left.
+     */
+    async removeFromAll(actor: AdminActor, userId: string): Promise<GroupRow[]> {
+      const user = await requireUser(users, userId);
+      await assertMayAdminister(users, actor, user, "change the groups of a system administrator");
+      return db.transaction().execute(async (trx) => {
+        const synced = await groups.syncedGroupsOf(trx, user.id);
+        const leaving = (await groups.directGroupsOfUser(trx, user.id)).filter((g) => !(g.builtin && g.name === USERS_GROUP) && !synced.has(g.id));
+        for (const group of leaving) await assertMayChangeAdministratorGroup(groups, trx, group, actor.roles);
+        await groups.removeMember(trx, leaving.map((g) => g.id), user.id);
+        if (leaving.length > 0) await assertSystemAdministratorRemains(trx);
+        await recordAuditMany(trx, actor, leaving.map((group) => ({ action: "group.member.remove", target: userTarget(user), details: memberDetails(group) })));
+        return leaving;
+      });
+    },
+
+    /** Grants a role to a group (idempotent), as the caller may. */
+    async grantRole(actor: AdminActor, groupId: string, roleName: string): Promise<void> {
+      const role = await grantableRole(roleName, actor.roles);
+      try {
+        await db.transaction().execute(async (trx) => {
+          const group = await requireGroup(groups, groupId, trx);
+          assertMayGrantTo(group, role.name);
+          await assertMayChangeAdministratorGroup(groups, trx, group, actor.roles);
+          await assertMayChangeGroupOfAdministrators(trx, group, actor.roles, "change the roles of this group");
+          if (await groups.grantRole(trx, group.id, role.id)) {
+            await recordAudit(trx, actor, { action: "group.role.grant", target: groupTarget(group), details: { role: role.name } });
+          }
+        });
+      } catch (error) {
+        // The group was deleted between our read and our insert.
+        throw isForeignKeyViolation(error) ? notFound("group", groupId) : error;
+      }
+    },
+
+    /** Revokes a role from a group (idempotent); refused when no enabled system administrator would remain. */
+    async revokeRole(actor: AdminActor, groupId: string, roleName: string): Promise<void> {
+      const role = await grantableRole(roleName, actor.roles);
+      await db.transaction().execute(async (trx) => {
+        const group = await requireGroup(groups, groupId, trx);
+        await assertMayChangeAdministratorGroup(groups, trx, group, actor.roles);
+        await assertMayChangeGroupOfAdministrators(trx, group, actor.roles, "change the roles of this group");
+        assertMayRevokeFrom(group, role.name);
+        if (!(await groups.revokeRole(trx, group.id, role.id))) return;
+        if (role.name === SYSTEM_ADMINISTRATOR) await assertSystemAdministratorRemains(trx);
+        await recordAudit(trx, actor, { action: "group.role.revoke", target: groupTarget(group), details: { role: role.name } });
       });
     },
 

@@ -2,7 +2,7 @@ import { sql, type Kysely } from "kysely";
 import { DomainError } from "./errors.js";
 import type { GroupQueries } from "../storage/group-queries.js";
 import type { Database, GroupRow } from "../storage/schema.js";
-import { ADMINISTRATOR_ROLES, SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
+import { ADMINISTRATOR_ROLES, SYSTEM_ADMINISTRATOR, USER, USERS_GROUP } from "./roles.js";
 
 /**
  * Least privilege: only a system administrator hands out or takes away the system-administrator role.
@@ -66,6 +66,13 @@ export async function hasSystemAdministratorMember(db: Kysely<Database>, groups:
 export function assertMayGrantTo(group: GroupRow, roleName: string): void {
   if (group.builtin && group.name === USERS_GROUP && (ADMINISTRATOR_ROLES as readonly string[]).includes(roleName)) {
     throw new DomainError("refused", `The ${roleName} role cannot be granted to the built-in users group, which every account joins.`, { group: group.name, role: roleName });
+  }
+}
+
+/** The built-in `users` group keeps the `user` role: every account has it through that group. */
+export function assertMayRevokeFrom(group: GroupRow, roleName: string): void {
+  if (group.builtin && group.name === USERS_GROUP && roleName === USER) {
+    throw new DomainError("refused", "The user role cannot be removed from the built-in users group.", { group: group.name, role: roleName });
   }
 }
 

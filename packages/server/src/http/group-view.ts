@@ -15,6 +15,7 @@ export const GroupSchema = Type.Object(
     essential: Type.Boolean(),
     external: Type.Boolean({ description: "Imported from a directory" }),
     profileUserId: Type.Integer({ description: "-1, or the numericId of the profile user the group belongs to" }),
+    syncedBy: Type.Optional(Type.String({ description: "Read-only; only in a user's groups: the directory whose sync made this membership (it changes there, not here)" })),
     systemAdministratorMember: Type.Optional(
       Type.Boolean({
         description:

@@ -129,6 +129,24 @@ export function createGroupQueries({ db }: Store) {
     },
 
     /** Removes the memberships of the user in these groups; returns how many there were. */
+    /** The groups of `userId` whose membership a directory's sync made, each with that directory's name. */
+    async syncedGroupsOf(on: Kysely<Database>, userId: number): Promise<Map<number, string>> {
+      const rows = await on
+        .selectFrom("group_members")
+        .innerJoin("directories", "directories.id", "group_members.synced_by")
+        .select(["group_members.group_id", "directories.name"])
+        .where("group_members.user_id", "=", userId)
+        .execute();
+      return new Map(rows.map((r) => [r.group_id, r.name]));
+    },
+
+    /** Which of `userIds` are in `groupId` by a directory's sync. */
+    async syncedMembersOf(on: Kysely<Database>, groupId: number, userIds: readonly number[]): Promise<Set<number>> {
+      if (userIds.length === 0) return new Set();
+      const rows = await on.selectFrom("group_members").select("user_id").where("group_id", "=", groupId).where("user_id", "in", [...userIds]).where("synced_by", "is not", null).execute();
+      return new Set(rows.map((r) => r.user_id));
+    },
+
     async removeMember(on: Kysely<Database>, groupIds: readonly number[], userId: number): Promise<number> {
       if (groupIds.length === 0) return 0;
       const result = await on.deleteFrom("group_members").where("user_id", "=", userId).where("group_id", "in", [...groupIds]).executeTakeFirst();

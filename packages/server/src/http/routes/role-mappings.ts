@@ -1,22 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { recordAudit, groupTarget } from "../../domain/audit.js";
-import { assertSystemAdministratorRemains } from "../../domain/last-admin.js";
-import { assertMayChangeAdministratorGroup, assertMayChangeGroupOfAdministrators, assertMayGrantOrRevoke, assertMayGrantTo } from "../../domain/role-rules.js";
-import { ADMINISTRATOR_ROLES, SYSTEM_ADMINISTRATOR, USER, USERS_GROUP } from "../../domain/roles.js";
-import { isForeignKeyViolation } from "../../storage/constraints.js";
-import { actorOf, authOf } from "../auth-guard.js";
-import type { AppDeps } from "../deps.js";
-import { notFound } from "../../domain/errors.js";
-import { ApiError } from "../errors.js";
-import { RoleSchema, toRoleView } from "../group-view.js";
 import { requireGroup } from "../../domain/lookups.js";
+import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
+import { adminActorOf } from "../auth-guard.js";
+import type { AppDeps } from "../deps.js";
+import { RoleSchema, toRoleView } from "../group-view.js";
 import { errorResponses, IdParams, Uuid } from "../schemas.js";
 
 const MappingParams = Type.Object({ id: Uuid, roleName: Type.String({ minLength: 1, maxLength: 255 }) });
 
 /** Roles granted to groups (the ECM's "portal" client): list, available, grant, revoke. */
-const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, groups, guard }) => {
+const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { groups, groupAdmin, guard }) => {
   const adminOnly = guard(...ADMINISTRATOR_ROLES);
   const common = { tags: ["roles"], security: [{ bearerAuth: [] }] };
   const base = "/security/v1/user-groups/:id/role-mappings/portal";
@@ -40,14 +34,6 @@ const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { sto
     );
   }
 
-  /** The role a grant or revoke names (404 when unknown), once the caller may hand it out. */
-  async function grantableRole(roleName: string, callerRoles: readonly string[]) {
-    const role = await groups.findRole(roleName);
-    if (!role) throw notFound("role", roleName);
-    assertMayGrantOrRevoke(role.name, callerRoles);
-    return role;
-  }
-
   app.put(
     `${base}/:roleName`,
     {
@@ -63,23 +49,7 @@ const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { sto
       },
     },
     async (request, reply) => {
-      const { roles } = authOf(request);
-      const role = await grantableRole(request.params.roleName, roles);
-      const actor = actorOf(request);
-      try {
-        await store.db.transaction().execute(async (trx) => {
-          const group = await requireGroup(groups, request.params.id, trx);
-          assertMayGrantTo(group, role.name);
-          await assertMayChangeAdministratorGroup(groups, trx, group, roles);
-          await assertMayChangeGroupOfAdministrators(trx, group, roles, "change the roles of this group");
-          if (await groups.grantRole(trx, group.id, role.id)) {
-            await recordAudit(trx, actor, { action: "group.role.grant", target: groupTarget(group), details: { role: role.name } });
-          }
-        });
-      } catch (error) {
-        // The group was deleted between our read and our insert.
-        throw isForeignKeyViolation(error) ? notFound("group", request.params.id) : error;
-      }
+      await groupAdmin.grantRole(adminActorOf(request), request.params.id, request.params.roleName);
       return reply.code(204).send(null);
     },
   );
@@ -100,20 +70,7 @@ const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { sto
       },
     },
     async (request, reply) => {
-      const { roles } = authOf(request);
-      const role = await grantableRole(request.params.roleName, roles);
-      const actor = actorOf(request);
-      await store.db.transaction().execute(async (trx) => {
-        const group = await requireGroup(groups, request.params.id, trx);
-        await assertMayChangeAdministratorGroup(groups, trx, group, roles);
-        await assertMayChangeGroupOfAdministrators(trx, group, roles, "change the roles of this group");
-        if (group.builtin && group.name === USERS_GROUP && role.name === USER) {
-          throw new ApiError("refused", "The user role cannot be removed from the built-in users group.", { group: group.name, role: role.name });
-        }
-        if (!(await groups.revokeRole(trx, group.id, role.id))) return;
-        if (role.name === SYSTEM_ADMINISTRATOR) await assertSystemAdministratorRemains(trx);
-        await recordAudit(trx, actor, { action: "group.role.revoke", target: groupTarget(group), details: { role: role.name } });
-      });
+      await groupAdmin.revokeRole(adminActorOf(request), request.params.id, request.params.roleName);
       return reply.code(204).send(null);
     },
   );

@@ -6,8 +6,7 @@ import { recordAudit } from "../../domain/audit.js";
 import { DomainError } from "../../domain/errors.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { createUserImporter, type ImportItem, type ImportResult, type ImportUser } from "../../domain/user-import.js";
-import type { AdminActor } from "../../domain/users.js";
-import { actorOf, authOf } from "../auth-guard.js";
+import { adminActorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { longUpload } from "../connections.js";
 import { clientWentAway } from "../error-handling.js";
@@ -176,7 +175,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
       const type = (request.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
       const parse = FORMATS[type];
       if (!parse) throw new ApiError("unsupportedMediaType", `Send the users as application/x-ndjson or text/csv, not ${type || "no content type"}.`, { contentType: type });
-      const actor: AdminActor = { ...actorOf(request), roles: authOf(request).roles };
+      const actor = adminActorOf(request);
       const options = { dryRun: request.query.dryRun ?? false, update: request.query.update ?? true };
       const { dryRun } = options;
       // The content-type parser left the body unread: it is read here, held to a rate rather than a deadline.
