@@ -632,6 +632,10 @@ describeConsole("users in the console", (ctx, kind) => {
     assert.equal(created.status, 201, created.text);
     const directory = await server.server.deps.store.db.selectFrom("directories").select("id").where("uuid", "=", created.body.id).executeTakeFirstOrThrow();
     const dora = await insertUser(server.server.deps.store, { username: "dora.dir", first_name: "Dora", last_name: "Dir", directory_id: directory.id, dn: "uid=dora.dir,dc=hr,dc=example" });
+    // A membership its directory's sync made: shown as the directory's, with nothing to remove it.
+    const payroll = await createGroup(server, token, `payroll ${kind}`);
+    const payrollId = (await server.server.deps.store.db.selectFrom("groups").select("id").where("uuid", "=", payroll).executeTakeFirstOrThrow()).id;
+    await server.server.deps.store.db.insertInto("group_members").values({ group_id: payrollId, user_id: dora.id, synced_by: directory.id }).execute();
     const { page, errors, close } = await openPage(browser);
     try {
       await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
@@ -642,6 +646,9 @@ describeConsole("users in the console", (ctx, kind) => {
       assert.equal(await page.getByLabel("Must change password at next login").isDisabled(), true);
       assert.equal(await page.getByLabel("Description").isEditable(), true);
       assert.equal(await page.getByRole("button", { name: /^(Disable|Enable|Reset password)/ }).count(), 0);
+      const payrollRow = page.getByRole("row").filter({ has: page.getByRole("link", { name: `payroll ${kind}`, exact: true }) });
+      assert.match(await payrollRow.innerText(), new RegExp(`from the directory hr ldap ${kind}\\s*$`));
+      assert.equal(await page.getByRole("button", { name: `Remove from payroll ${kind}` }).count(), 0);
       await page.getByLabel("Description").fill("Payroll");
       await page.getByRole("button", { name: "Save", exact: true }).click();
       await page.getByText("Saved.").waitFor();

@@ -51,6 +51,8 @@ export interface RestGroup {
    * may rename or delete it or change its roles.
    */
   systemAdministratorMember?: boolean;
+  /** Only in a user's groups (`userGroups`): the directory whose sync made this membership; it changes there, not here. */
+  syncedBy?: string;
 }
 
 export interface RestRole {

@@ -333,8 +333,10 @@ class UserPage extends Page {
       <table class="plain"><thead><tr><th>Group</th><th>Membership</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
         <tbody>${this.#groups.map((g) => {
           const inherited = !this.#direct.has(g.id);
-          const removable = !inherited && !this.#guarded.has(g.id);
-          return html`<tr><td><a href=${href(`groups/${g.id}`)}>${g.name}</a></td><td>${inherited ? "through the profile" : "direct"}</td>
+          // A membership a directory's sync made changes in the directory (the server refuses it here).
+          const removable = !inherited && g.syncedBy === undefined && !this.#guarded.has(g.id);
+          const membership = inherited ? "through the profile" : g.syncedBy !== undefined ? `from the directory ${g.syncedBy}` : "direct";
+          return html`<tr><td><a href=${href(`groups/${g.id}`)}>${g.name}</a></td><td>${membership}</td>
             <td>${editable && removable ? html`<button ?disabled=${this.busy} @click=${() => void this.#leave(g)}>Remove from ${g.name}</button>` : nothing}</td></tr>`;
         })}</tbody>
       </table>
