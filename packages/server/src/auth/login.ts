@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { sql, type Kysely } from "kysely";
 import type { LockoutPolicy } from "../config.js";
 import { perMinute, recordAudit, recordAuditMany, type Actor, type AuditEntry, type AuditTally, userTarget } from "../domain/audit.js";
@@ -143,8 +144,33 @@ export class LoginService {
     throw new DomainError("too-many-attempts", "Too many logins of this name from this address at once; try again in a moment.", { retryAfterSeconds: 1 });
   }
 
+  /**
+   * How long a refused login that checked a password hash took lately (a moving average; 0: none yet).
+   * A refusal that checked none — a directory's user, its directory down or its bind refused, which
+   * never pays argon2 — is held as long, so that the time of a refusal does not tell such an account
+   * from an unknown name.
+   */
+  private hashedRefusalMs = 0;
+
   private async loginNow(loginName: string, password: string, sourceIp: string): Promise<TokenResponse> {
+    const started = performance.now();
+    const checked = { hash: true };
+    try {
+      return await this.attemptLogin(loginName, password, sourceIp, checked);
+    } catch (error) {
+      if (error instanceof DomainError && error.kind === "credentials-refused") {
+        const ms = performance.now() - started;
+        if (checked.hash) this.hashedRefusalMs = this.hashedRefusalMs === 0 ? ms : this.hashedRefusalMs * 0.9 + ms * 0.1;
+        else if (ms < Math.min(this.hashedRefusalMs, MAX_REFUSAL_HOLD_MS)) await sleep(Math.min(this.hashedRefusalMs, MAX_REFUSAL_HOLD_MS) - ms);
+      }
+      throw error;
+    }
+  }
+
+  /** A login; `checked.hash` is false once it is known that no password hash of ours is checked (a directory's user). */
+  private async attemptLogin(loginName: string, password: string, sourceIp: string, checked: { hash: boolean }): Promise<TokenResponse> {
     const { user, standing } = await this.account(loginName, sourceIp);
+    checked.hash = user?.directory_id == null;
     const actor = anonymous(sourceIp);
     // Always verify, even for an unknown user, so the answer takes the same time either way.
     let passwordMatches: boolean;
@@ -412,6 +438,9 @@ export class LoginService {
     return until;
   }
 }
+
+/** The longest a refusal that checked no hash is held to look like one that did (a slow moment's average is no reason to hold more). */
+const MAX_REFUSAL_HOLD_MS = 1000;
 
 /** Logins of one name from one address that may wait behind the one running (LoginService.login). */
 const MAX_WAITING_PER_NAME = 8;
