@@ -86,6 +86,8 @@ class SyncChannel {
   #port: MessagePort | undefined;
   #flag: Int32Array | undefined;
   #nextId = 1;
+  /** Counts the workers started: a stream belongs to the one that opened it. */
+  #generation = 0;
 
   constructor(options: ECMOptions) {
     this.#options = { ...options };
@@ -95,6 +97,7 @@ class SyncChannel {
     // [0]: answer-ready flag; [1]: heartbeat the worker bumps while it is alive.
     const sab = new SharedArrayBuffer(8);
     const { port1, port2 } = new MessageChannel();
+    this.#generation++;
     this.#worker = startWorker({
       workerData: { options: this.#options, port: port2, flag: sab },
       transferList: [port2],
@@ -150,13 +153,19 @@ class SyncChannel {
    * time; the caller parses them. Stopping early cancels the request.
    */
   stream(path: string, query: Record<string, string | number | boolean | undefined>, timeout: number | undefined): Generator<Uint8Array, void, undefined> {
-    return this.#read(this.call<number>("stream.open", [path, query, timeout]));
+    const id = this.call<number>("stream.open", [path, query, timeout]);
+    return this.#read(id, this.#generation);
   }
 
-  *#read(id: number): Generator<Uint8Array, void, undefined> {
+  *#read(id: number, generation: number): Generator<Uint8Array, void, undefined> {
     let open = true;
     try {
-      for (let bytes = this.call<Uint8Array | null>("stream.read", [id]); bytes !== null; bytes = this.call<Uint8Array | null>("stream.read", [id])) {
+      for (;;) {
+        // The stream lives in the worker that opened it: once that one is gone (close(), or it failed),
+        // reading on is an error — not a new worker, logging in again, that knows no such stream.
+        if (this.#generation !== generation || !this.#worker) throw new ECMError("the ECMSync client was closed, or its worker stopped, while a list was being read");
+        const bytes = this.call<Uint8Array | null>("stream.read", [id]);
+        if (bytes === null) break;
         yield bytes;
       }
       open = false;
@@ -164,7 +173,7 @@ class SyncChannel {
       open = false; // the worker dropped it
       throw err;
     } finally {
-      if (open && this.#worker) this.call("stream.close", [id]);
+      if (open && this.#worker && this.#generation === generation) this.call("stream.close", [id]);
     }
   }
 

@@ -14,6 +14,7 @@ import {
   ECMAuthError,
   ECMConflictError,
   ECMConnectionError,
+  ECMError,
   ECMUnavailableError,
   ECMNotFoundError,
   ECMPermissionError,
@@ -498,6 +499,20 @@ test("ECMSync returns plain values and a synchronous iterator", () => {
   } finally {
     sync.close();
   }
+});
+
+test("ECMSync closed while a list is read: the next read is the SDK's error, not a new worker's", async () => {
+  const ecm = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  // Enough users that the list comes in several pieces.
+  const rows = Array.from({ length: 5000 }, (_, i) => ({ username: `closing_${String(i).padStart(4, "0")}`, email: `closing.${i}@example.com` }));
+  for await (const r of ecm.security.importUsers(rows)) assert.notEqual(r.status, "failed", JSON.stringify(r));
+  const sync = new ECMSync({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  const it = sync.security.iterUsers();
+  assert.equal(it.next().done, false);
+  sync.close();
+  assert.throws(() => {
+    while (!it.next().done);
+  }, (e: unknown) => e instanceof ECMError && !(e instanceof TypeError) && /closed/.test((e as Error).message));
 });
 
 test("the users lists refuse an option they do not take (the seed's extended_info) or a flag that is not a boolean, for both clients", async () => {
