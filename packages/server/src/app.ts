@@ -156,7 +156,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
       level: config.logLevel,
       redact: { paths: ["req.headers.authorization", "req.headers.cookie", "*.password", "*.value", "*.access_token", "*.clientSecret", "*.logout_token", "*.bindPassword"], censor: "[redacted]" },
       // A provider's callback carries its authorization code in the query: never logged.
-      serializers: { req: (req) => ({ method: req.method, url: req.url.replace(/(\/providers\/[^/?]+\/callback)\?.*$/, "$1?[redacted]"), host: req.host, remoteAddress: req.ip }) },
+      serializers: { req: (req) => ({ method: req.method, url: loggedUrl(req.url), host: req.host, remoteAddress: req.ip }) },
     },
     bodyLimit: config.bodyLimit,
     trustProxy: trustProxyOption(config.trustProxy),
@@ -296,4 +296,13 @@ function trustProxyOption(trust: Config["trustProxy"]): boolean | string[] | ((a
 /** Whether a request comes with a body (of any length to come). */
 function hasBody(request: FastifyRequest): boolean {
   return request.headers["transfer-encoding"] !== undefined || Number(request.headers["content-length"] ?? 0) > 0;
+}
+
+/**
+ * A request's URL as the debug log shows it: a provider's callback without its query (code, state), and
+ * any query value that could be a credential a client put there (`access_token`, `token`, `code`, …) masked.
+ */
+function loggedUrl(url: string): string {
+  if (/\/providers\/[^/?]+\/callback\?/.test(url)) return url.replace(/\?.*$/, "?[redacted]");
+  return url.replace(/([?&](?:access_token|token|code|state|api_key|apikey|password|secret|key)=)[^&]*/gi, "$1[redacted]");
 }

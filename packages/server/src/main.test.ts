@@ -69,6 +69,8 @@ for (const kind of storeKinds) {
       const { access_token } = (await ok.json()) as { access_token: string };
       await login(server.baseUrl, "Wrong-Password-55");
       await fetch(`${server.baseUrl}/security/v1/users?search=sys`, { headers: { authorization: `Bearer ${access_token}` } });
+      // A client that puts its token in the query (it is not taken there): the URL is logged, the token masked.
+      await fetch(`${server.baseUrl}/security/v1/users?search=sys&access_token=${access_token}`);
       await fetch(`${server.baseUrl}/auth/v1/logout`, { method: "POST", headers: { authorization: `Bearer ${access_token}` } });
       await server.stop();
       const log = server.output();
