@@ -72,6 +72,7 @@ export class UsersStream {
     // pageSize: taken from scripts written for paged lists, and meaningless for one streamed answer.
     checkListOptions(opts, ["after", "pageSize"]);
     this.#extended = opts?.extendedInfo === true;
+    if (opts?.after !== undefined && typeof opts.after !== "string") throw new TypeError("after must be a username (a string), or left out to start from the first user");
     this.#after = opts?.after;
   }
 

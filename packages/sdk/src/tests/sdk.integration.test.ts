@@ -223,6 +223,10 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       const after2: string[] = [];
       for await (const u of sec.iterUsers({ search: `${p}page`, after: `${p}page2` })) after2.push(u.username);
       assert.deepEqual(after2, [`${p}page3`, `${p}page4`]);
+      // `let last = null` in a resuming script: said of `after`, not a cursor the server cannot read.
+      await assert.rejects(async () => {
+        for await (const u of sec.iterUsers({ after: null } as never)) assert.fail(u.username);
+      }, (e: unknown) => e instanceof TypeError && /^after must be a username/.test((e as Error).message));
       const page = await sec.usersPage({ search: `${p}page`, pageSize: 4 });
       assert.equal(page.users.length, 4);
       assert.ok(page.next);
