@@ -19,7 +19,7 @@ import type { Entry } from "ldapts";
 import { DirectoryConnection, DirectoryError, escapeFilterValue, problemOf } from "./ldap.js";
 
 /**
- * One sync of a directory into the store (issue 11). In order:
+ * One sync of a directory into the store. In order:
  *
  * 1. **Groups** (the imported ones and the groups nested in them, read by DN; a `changed` sync reads
  *    those changed since the mark): each becomes or updates a local group (external, keyed by its

@@ -29,7 +29,7 @@ function assertErrorShape(r: ApiResponse, status: number, what: string) {
   assert.equal(typeof r.body.additionalInfo, "string", what);
 }
 
-/** §6 of issue 10: whatever is sent, the answer is a 4xx in the error shape, says what is wrong in words, and echoes nothing. */
+/** Whatever is sent, the answer is a 4xx in the error shape, says what is wrong in words, and echoes nothing. */
 describeEachStore("bad input always gets the error shape", (server) => {
   let token: string;
   before(async () => {

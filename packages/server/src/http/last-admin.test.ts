@@ -14,7 +14,7 @@ function refusedAsLastAdmin(r: ApiResponse, what: string): void {
 }
 
 /**
- * No change may leave nobody who can log in now with the system-administrator role (issue 10 §3).
+ * No change may leave nobody who can log in now with the system-administrator role.
  * Every path that can take the role away is tried on the one account left, while holders that cannot
  * log in stand beside it — disabled, past validTo, before validFrom, inheriting from a disabled
  * profile: were any of them counted, the change would pass and the test fail.

@@ -1,7 +1,7 @@
 import type { Kysely, Migration } from "kysely";
 
 /**
- * Service accounts (issue 14, with 013): `users.service_account`. Numbered to sort before 011, which
+ * Service accounts (with 013): `users.service_account`. Numbered to sort before 011, which
  * builds the user documents from the current definition, and that shows this column.
  */
 export const serviceAccountsMigration: Migration = {

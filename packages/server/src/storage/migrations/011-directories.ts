@@ -2,10 +2,10 @@ import { sql, type Kysely, type Migration } from "kysely";
 import type { StoreDialect } from "../dialect/dialect.js";
 
 /**
- * External user storage (issue 11) and the users' `source`: users and groups keyed by their
+ * External user storage (LDAP, Active Directory) and the users' `source`: users and groups keyed by their
  * directory's stable id (renames and moves keep them), matched by normalized DN, the directory's
  * membership graph, sync runs, the per-directory lease and high-water mark; the identity provider a
- * user came from (set by provider logins, issue 12); documents that show `source`, whose per-row
+ * user came from (set by provider logins, migration 012); documents that show `source`, whose per-row
  * upkeep a sync's batch can defer.
  */
 export function directoriesMigration(dialect: StoreDialect): Migration {

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Migration } from "kysely";
 
 /**
- * OpenID Connect logins (issue 12). Everything a login carries between requests is in the store, so
+ * OpenID Connect logins. Everything a login carries between requests is in the store, so
  * any node may serve any step: the pending login between the redirect to the provider and its
  * callback, the one-time code between the callback and the exchange, and the provider session a
  * token was opened from (back-channel logout ends it on every node).

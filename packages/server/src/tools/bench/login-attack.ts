@@ -26,7 +26,7 @@ const PASSWORD = "Bench-Legit-Login-7";
 const loopback = (subnet: number, i: number) => `127.0.${subnet}.${(i % 250) + 1}`;
 
 /**
- * A legitimate login while the token endpoint is under attack (issue 10's target: p99 ≤ 1 s with 256
+ * A legitimate login while the token endpoint is under attack (the target: p99 ≤ 1 s with 256
  * attacking connections from other addresses). Legitimate users log in from addresses they logged in
  * from before, each at a person's pace, while `attackers` connections from `attackAddresses` other
  * loopback addresses send wrong passwords for those same accounts, sysadmin and unknown names,

@@ -4,7 +4,7 @@ import { BenchClient } from "./http-client.js";
 import { runEcm } from "./stats.js";
 
 /**
- * The seed's `users()` as script authors call it (issue 15), over the whole seeded store: the SDK's
+ * The seed's `users()` as script authors call it, over the whole seeded store: the SDK's
  * users(), users({ extendedInfo: true }), iterUsers() and ECMSync users(), each in a process of its
  * own (sdk-probe.ts: wall time, heap bytes per user held, heap growth while iterating), and
  * `ecm users list -o json|csv` (wall time, peak RSS), beside the server's own streamed export of the
