@@ -36,6 +36,7 @@ import usersImportRoutes from "./http/routes/users-import.js";
 import apiKeysRoutes from "./http/routes/api-keys.js";
 import exportRoutes from "./http/routes/export.js";
 import groupsRoutes from "./http/routes/groups.js";
+import federatedIdentitiesRoutes from "./http/routes/federated-identities.js";
 import membershipsRoutes from "./http/routes/memberships.js";
 import roleMappingsRoutes from "./http/routes/role-mappings.js";
 import rolesRoutes from "./http/routes/roles.js";
@@ -253,7 +254,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   app.get(`${BASE_PATH}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
 
   await registerRateLimits(app, store.db);
-  for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, auditEventsRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes, bulkActionsRoutes, identityProvidersRoutes, providerLoginRoutes, usersImportRoutes, apiKeysRoutes, signingKeysRoutes, consoleRoutes, externalUserStorageRoutes]) {
+  for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, auditEventsRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes, bulkActionsRoutes, identityProvidersRoutes, federatedIdentitiesRoutes, providerLoginRoutes, usersImportRoutes, apiKeysRoutes, signingKeysRoutes, consoleRoutes, externalUserStorageRoutes]) {
     await app.register(routes, { prefix: BASE_PATH, ...deps });
   }
 

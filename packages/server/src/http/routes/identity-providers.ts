@@ -79,15 +79,10 @@ const TestSchema = Type.Object({
   message: Type.String({ description: "The first failed step's message, or that all worked" }),
   steps: Type.Array(Type.Object({ step: Type.Union([Type.Literal("keys"), Type.Literal("client")]), ok: Type.Boolean(), message: Type.String() })),
 });
-const LinkParams = Type.Object({ id: Uuid, alias: Type.String({ maxLength: 64 }) });
-const Subject = Type.String({ minLength: 1, maxLength: 1024, description: "The user's `sub` at the provider" });
-const LinkBody = Type.Object({ subject: Subject }, { additionalProperties: false });
-/** An unlink may name the subject it means (the link is removed only if it is that one); a request without a body names none. */
-const UnlinkBody = Type.Object({ subject: Type.Optional(Subject) }, { additionalProperties: false });
 
 const PATH = "/idp/v1/external-identity-provider";
 
-const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { guard, providers, linking, config, secrets }) => {
+const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { guard, providers, config, secrets }) => {
   const adminOnly = guard(...ADMINISTRATOR_ROLES);
   const security = [{ bearerAuth: [] }];
   /** This (an administrator's) request's origin: where a provider added now sends its users' browsers back, unless ECM_PUBLIC_URL says otherwise. */
@@ -173,39 +168,6 @@ const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
     },
   }, async (request, reply) => {
     await providers.remove(adminActorOf(request), request.params.alias, ifMatchVersions(request.headers["if-match"]));
-    return reply.code(204).send(null);
-  });
-
-  app.put("/security/v1/users/:id/federated-identities/:alias", {
-    onRequest: adminOnly,
-    schema: {
-      summary: "Link a user to an identity provider",
-      description: "The user logs in through the provider as the given subject; replaces the user's earlier link to that provider.",
-      tags: ["users"],
-      security,
-      params: LinkParams,
-      body: LinkBody,
-      response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 409) },
-    },
-  }, async (request, reply) => {
-    await linking.link(adminActorOf(request), request.params.id, await providers.load(request.params.alias), request.body.subject);
-    return reply.code(204).send(null);
-  });
-
-  app.delete("/security/v1/users/:id/federated-identities/:alias", {
-    onRequest: adminOnly,
-    schema: {
-      summary: "Unlink a user from an identity provider",
-      description: "Ends the sessions the user opened through that provider. With `{\"subject\": …}`, only the link to that subject: a user linked to another subject stays linked (409).",
-      tags: ["users"],
-      security,
-      params: LinkParams,
-      body: UnlinkBody,
-      response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 409) },
-    },
-    config: { bodyOptional: true },
-  }, async (request, reply) => {
-    await linking.unlink(adminActorOf(request), request.params.id, await providers.load(request.params.alias), request.body.subject);
     return reply.code(204).send(null);
   });
 };

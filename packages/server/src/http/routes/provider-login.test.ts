@@ -538,45 +538,6 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.equal((await s.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "paul", password: "Imported-Str0ng-Pass!" } })).status, 401);
   });
 
-  it("links and unlinks by hand; the linked user logs in through the provider", async () => {
-    const s = server();
-    const hank = await createUser(s, admin, "hank");
-    const path = `/security/v1/users/${hank.uuid}/federated-identities/corp`;
-    assert.equal((await s.api("PUT", path, { token: admin, body: { subject: "hank-at-corp" } })).status, 204);
-    assert.equal((await s.api("PUT", path, { token: admin, body: { subject: "hank-at-corp" } })).status, 204, "idempotent");
-    const hankGroups = (await s.api("GET", `/security/v1/users/${hank.uuid}/user-groups`, { token: admin })).body.map((g: { name: string }) => g.name);
-    assert.ok(hankGroups.includes("corp-staff"), `a user of the provider joins its default groups: ${hankGroups.join(", ")}`);
-    assert.ok((await audit("user.link")).some((e) => e.targetId === hank.uuid && e.details.by === "administrator" && e.details.groupsJoined?.[0] === "corp-staff"), "audited with the groups joined");
-    assert.deepEqual((await s.api("GET", `/security/v1/users/${hank.uuid}`, { token: admin })).body.federatedIdentities, [{ alias: "corp", displayName: "corp SSO" }]);
-    corp.accounts.set("hank-at-corp", { preferred_username: "someone-else" });
-    const token = await providerLogin(s, "corp", "hank-at-corp");
-    assert.equal((await me(token)).id, hank.uuid);
-    // The subject is taken: another user cannot have it.
-    const other = await createUser(s, admin, "hank2");
-    assert.equal((await s.api("PUT", `/security/v1/users/${other.uuid}/federated-identities/corp`, { token: admin, body: { subject: "hank-at-corp" } })).status, 409);
-    for (const body of [{}, { subject: "" }, { subject: "x", more: 1 }]) {
-      assert.equal((await s.api("PUT", path, { token: admin, body })).status, 400, JSON.stringify(body));
-    }
-    assert.equal((await s.api("PUT", `/security/v1/users/${hank.uuid}/federated-identities/nope`, { token: admin, body: { subject: "x" } })).status, 404);
-    // An unlink that names a subject removes that link only.
-    const wrong = await s.api("DELETE", path, { token: admin, body: { subject: "someone-else-at-corp" } });
-    assert.equal(wrong.status, 409, wrong.text);
-    assert.match(wrong.body.errorMessage, /^ECMS1302-E The user is linked to another subject of this identity provider: nothing was unlinked\.$/);
-    for (const body of [{ subject: "" }, { subject: "hank-at-corp", more: 1 }]) {
-      assert.equal((await s.api("DELETE", path, { token: admin, body })).status, 400, JSON.stringify(body));
-    }
-    assert.equal((await s.api("GET", "/security/v1/me", { token })).status, 200, "still linked");
-    assert.equal((await s.api("DELETE", path, { token: admin, body: { subject: "hank-at-corp" } })).status, 204);
-    assert.equal((await s.api("GET", "/security/v1/me", { token })).status, 401, "its provider sessions end");
-    assert.equal((await s.api("DELETE", path, { token: admin, body: { subject: "hank-at-corp" } })).status, 404);
-    assert.equal((await s.api("DELETE", path, { token: admin })).status, 404);
-    assert.equal((await s.api("GET", `/security/v1/users/${hank.uuid}`, { token: admin })).body.federatedIdentities, null);
-    const events = await audit("user.unlink");
-    assert.ok(events.some((e) => e.targetId === hank.uuid && e.details.subject === "hank-at-corp" && !e.details.leftWithoutLogin));
-    const user = await createUser(s, admin, "plain");
-    assert.equal((await s.api("PUT", `/security/v1/users/${user.uuid}/federated-identities/corp`, { token: await s.login("plain", USER_PASSWORD) , body: { subject: "y" } })).status, 403);
-  });
-
   it("a link, or a provider's settings, that a security administrator made do not open an account promoted since", async () => {
     const s = server();
     const sec = (await createSecurityAdministrator(s, admin, "link.secadmin")).token;

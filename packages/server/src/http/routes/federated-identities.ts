@@ -1,0 +1,53 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
+import { adminActorOf } from "../auth-guard.js";
+import type { AppDeps } from "../deps.js";
+import { errorResponses, Uuid } from "../schemas.js";
+
+const LinkParams = Type.Object({ id: Uuid, alias: Type.String({ maxLength: 64 }) });
+const Subject = Type.String({ minLength: 1, maxLength: 1024, description: "The user's `sub` at the provider" });
+const LinkBody = Type.Object({ subject: Subject }, { additionalProperties: false });
+/** An unlink may name the subject it means (the link is removed only if it is that one); a request without a body names none. */
+const UnlinkBody = Type.Object({ subject: Type.Optional(Subject) }, { additionalProperties: false });
+
+/** A user's links to identity providers, made and removed by an administrator (a first login links by the provider's rules). */
+const federatedIdentitiesRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { guard, providers, linking }) => {
+  const adminOnly = guard(...ADMINISTRATOR_ROLES);
+  const security = [{ bearerAuth: [] }];
+
+  app.put("/security/v1/users/:id/federated-identities/:alias", {
+    onRequest: adminOnly,
+    schema: {
+      summary: "Link a user to an identity provider",
+      description: "The user logs in through the provider as the given subject; replaces the user's earlier link to that provider.",
+      tags: ["users"],
+      security,
+      params: LinkParams,
+      body: LinkBody,
+      response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 409) },
+    },
+  }, async (request, reply) => {
+    await linking.link(adminActorOf(request), request.params.id, await providers.load(request.params.alias), request.body.subject);
+    return reply.code(204).send(null);
+  });
+
+  app.delete("/security/v1/users/:id/federated-identities/:alias", {
+    onRequest: adminOnly,
+    schema: {
+      summary: "Unlink a user from an identity provider",
+      description: "Ends the sessions the user opened through that provider. With `{\"subject\": …}`, only the link to that subject: a user linked to another subject stays linked (409).",
+      tags: ["users"],
+      security,
+      params: LinkParams,
+      body: UnlinkBody,
+      response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 409) },
+    },
+    config: { bodyOptional: true },
+  }, async (request, reply) => {
+    await linking.unlink(adminActorOf(request), request.params.id, await providers.load(request.params.alias), request.body.subject);
+    return reply.code(204).send(null);
+  });
+};
+
+export default federatedIdentitiesRoutes;
