@@ -359,28 +359,6 @@ describeEachStore("user administration", (server, kind) => {
     assert.equal((await s.api("GET", `/security/v1/users/${u.id}?extendedInfo=true`, { token })).body.changePassword, false);
   });
 
-  it("PUT /me/password: needs the current password, keeps this token, revokes the others", async () => {
-    const s = server();
-    await createUser(s, token, { username: "self.service", password: PASSWORD });
-    const tokenA = await s.login("self.service", PASSWORD);
-    const tokenB = await s.login("self.service", PASSWORD);
-    const wrong = await s.api("PUT", "/security/v1/me/password", { token: tokenA, body: { currentPassword: "not-it-at-all", newPassword: "Another-Pass-4" } });
-    assert.equal(wrong.status, 400);
-    assert.match(wrong.body.errorMessage, /current password is incorrect/);
-    const same = await s.api("PUT", "/security/v1/me/password", { token: tokenA, body: { currentPassword: PASSWORD, newPassword: PASSWORD } });
-    assert.equal(same.status, 400);
-    const short = await s.api("PUT", "/security/v1/me/password", { token: tokenA, body: { currentPassword: PASSWORD, newPassword: "short" } });
-    assert.equal(short.status, 400);
-    const anonymous = await s.api("PUT", "/security/v1/me/password", { body: { currentPassword: PASSWORD, newPassword: "Another-Pass-4" } });
-    assert.equal(anonymous.status, 401);
-    const ok = await s.api("PUT", "/security/v1/me/password", { token: tokenA, body: { currentPassword: PASSWORD, newPassword: "Another-Pass-4" } });
-    assert.equal(ok.status, 204, ok.text);
-    assert.equal((await s.api("GET", "/security/v1/me", { token: tokenA })).status, 200);
-    assert.equal((await s.api("GET", "/security/v1/me", { token: tokenB })).status, 401);
-    assert.equal((await loginStatus(s, "self.service", "Another-Pass-4")).status, 200);
-    assert.equal((await loginStatus(s, "self.service", PASSWORD)).status, 401);
-  });
-
   it("validity window: login before validFrom or after validTo gets the wrong-password answer; expired shows and filters", async () => {
     const s = server();
     const future = await createUser(s, token, { username: "not.yet", password: PASSWORD, validFrom: "2999-01-01T00:00:00Z" });
