@@ -67,6 +67,11 @@ export interface RefusedKeyLimit {
   max: number;
 }
 
+/** The refusal of a caller whose roles are not among `requiredRoles`. */
+export function forbidden(requiredRoles: readonly string[]): ApiError {
+  return new ApiError("forbidden", "You do not have permission to perform this operation.", { requiredRoles });
+}
+
 export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: ApiKeys, refusedKeys: RefusedKeyLimit) {
   /** A guesser of keys: refused at once once past the limit, so a flood costs no lookup. */
   const tooMany = (until: number) => {
@@ -96,7 +101,7 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
         );
       }
       if (roles.length > 0 && !held.some((r) => roles.includes(r))) {
-        throw new ApiError("forbidden", "You do not have permission to perform this operation.", { requiredRoles: roles });
+        throw forbidden(roles);
       }
       const { bySystemAdministrator, ...admitted } = principal;
       return { ...admitted, roles: held };

@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
-import { authOf } from "../auth-guard.js";
+import { authOf, forbidden } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
-import { ApiError } from "../errors.js";
 import { RoleSchema, toRoleView } from "../group-view.js";
 import { requireUser } from "../../domain/lookups.js";
 import { errorResponses, IdParams } from "../schemas.js";
@@ -51,7 +50,7 @@ const rolesRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, gro
     async (request) => {
       const auth = authOf(request);
       if (request.params.id.toLowerCase() !== auth.user.uuid && !auth.roles.some((r) => (ADMINISTRATOR_ROLES as readonly string[]).includes(r))) {
-        throw new ApiError("forbidden", "You do not have permission to perform this operation.", { requiredRoles: ADMINISTRATOR_ROLES });
+        throw forbidden(ADMINISTRATOR_ROLES);
       }
       const user = await requireUser(users, request.params.id);
       const grants = await users.roleGrants(user);
