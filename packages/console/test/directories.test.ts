@@ -59,6 +59,11 @@ describeConsole("directories in the console", (ctx, kind) => {
       assert.equal(await page.getByLabel("Bind password", { exact: true }).inputValue(), "");
       assert.doesNotMatch(await page.content(), new RegExp(DIRECTORY_SERVICE_PASSWORD));
       const id = /#\/directories\/([^?]+)/.exec(page.url())![1]!;
+      // Saved again with the password typed: the form does not keep it once the server has it.
+      await page.getByLabel("Bind password", { exact: true }).fill(DIRECTORY_SERVICE_PASSWORD);
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByText(`Saved ${config.name}.`).waitFor();
+      assert.equal(await page.getByLabel("Bind password", { exact: true }).inputValue(), "");
 
       await page.getByRole("button", { name: "Start a full sync" }).click();
       const sync = page.getByRole("region", { name: "Sync" });

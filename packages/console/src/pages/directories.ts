@@ -126,6 +126,9 @@ class DirectoriesPage extends Page {
       this.#testing = false;
       this.#test = null;
       await this.#load();
+      // The password went to the server, which never gives it back: the form no longer holds it either.
+      const password = this.#form.querySelector<HTMLInputElement>("[name=bindPassword]");
+      if (password) password.value = "";
       if (existing) this.notify(`Saved ${saved.name}.`);
       else navigateWithNotice(href(`directories/${saved.id}`), "Created. Test it, then start a sync.");
     });
