@@ -130,7 +130,8 @@ export function notFoundHandler(app: FastifyInstance, routes: readonly { method:
       return reply.code(status).header("allow", allowed.join(", ")).send(errorBody(code, `${request.method} is not allowed here; this path takes ${allowed.join(", ")}.`, { allow: allowed }));
     }
     const { code, status } = ErrorCodes.routeNotFound;
-    return reply.code(status).send(errorBody(code, `No such resource: ${request.method} ${bounded(path)}`));
+    // The path is not said back: it is the client's (behind a proxy, a Host header of anyone's choosing).
+    return reply.code(status).send(errorBody(code, `No such resource: nothing answers ${request.method} at this path.`));
   };
 }
 
