@@ -325,7 +325,8 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
 
     /**
      * Removes a directory. Its users are disabled and kept as local users without a password
-     * (`disable`), or deleted (`delete`); its groups stay as local groups, or go with the users. A
+     * (`disable`), or deleted (`delete`); either way their sessions and API keys end, and the
+     * memberships its sync made go. Its groups stay as local groups, or go with the users. A
      * kept user keeps its DN and its entry's key: a directory that brings that same entry again (this
      * one added anew) takes it over, as a directory of a lower priority number does (directory/sync.ts) — until
      * an administrator gives it a password of its own, which makes it an ordinary local user.
@@ -359,12 +360,17 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
         await db.transaction().execute((trx) =>
           store.dialect.batchUserWrites(trx, async () => {
             await Sessions.revokeAllOf(trx, ids);
+            // Nothing the directory vouched for outlives it: its users' API keys go, and so do the
+            // memberships its sync made (left, they would be by hand: kept for good, with their roles,
+            // even by a directory that takes the users over later).
+            await trx.deleteFrom("api_keys").where("user_id", "in", ids).execute();
+            const left = users === "delete" ? [] : await trx.deleteFrom("group_members").where("user_id", "in", ids).where("synced_by", "=", d.id).returning("group_id").execute();
             if (users === "delete") await trx.deleteFrom("users").where("id", "in", ids).execute();
             else await trx.updateTable("users").set((eb) => ({ enabled: 0, directory_id: null, dn_key: null, version: eb("version", "+", 1), updated_at: isoNow() })).where("id", "in", ids).execute();
             const action = users === "delete" ? "user.delete" : "user.disable";
             const reason = users === "delete" ? `directory ${d.name} removed` : `directory ${d.name} removed: kept until a directory brings the same entry again and takes it over`;
             await recordAuditMany(trx, actor, batch.map((u) => ({ action, target: userTarget(u), details: { reason } })));
-            return { result: undefined, documents: users === "delete" ? [] : ids, search: [], groups: [] };
+            return { result: undefined, documents: users === "delete" ? [] : ids, search: [], groups: [...new Set(left.map((r) => r.group_id))] };
           }),
         );
         count += batch.length;

@@ -323,10 +323,18 @@ describeEachStore("external user storage configuration", (server) => {
     assert.equal(renamed.source.name, "to remove, renamed");
 
     const count = tree.userCount - 1;
+    const zoeBefore = (await api("GET", "/security/v1/users?extendedInfo=true&search=zoe")).body.find((u: any) => u.username === "zoe");
+    assert.ok(zoeBefore.groups.includes("staff"), zoeBefore.groups.join(", "));
+    const key = await api("POST", `/security/v1/users/${zoeBefore.id}/api-keys`, { name: "nightly" });
+    assert.equal(key.status, 201, key.text);
     assert.equal((await api("DELETE", `${PATH}/${id}?users=disable`)).status, 204);
     assert.equal((await api("GET", `/security/v1/users/count?source=directory:${id}`)).body, 0);
     const kept = (await api("GET", `/security/v1/users?extendedInfo=true&search=${encodeURIComponent(renamed.username)}`)).body.find((u: any) => u.username === renamed.username);
     assert.deepEqual([kept.enabled, kept.source.type, kept.dn], [false, "local", renamed.dn]);
+    // Nothing the directory vouched for outlives it: the memberships its sync made, and the keys.
+    const zoeAfter = (await api("GET", "/security/v1/users?extendedInfo=true&search=zoe")).body.find((u: any) => u.username === "zoe");
+    assert.deepEqual(zoeAfter.groups, ["users"]);
+    assert.deepEqual((await api("GET", `/security/v1/users/${zoeBefore.id}/api-keys`)).body, []);
     const staff = (await api("GET", "/security/v1/user-groups?search=staff")).body.find((g: any) => g.name === "staff");
     assert.equal(staff.external, false);
     const event = (await api("GET", `/security/v1/audit-events?target=${id}&action=directory.delete`)).body[0];
