@@ -138,11 +138,13 @@ export function createLinking(store: Store, groups: GroupQueries) {
       .selectFrom("users")
       .selectAll("users")
       .where(sql`lower(users.email)`, "=", sql`lower(${email})`)
+      // Never an account a provider's login made (its provider since removed too): its email is whatever
+      // that provider's user claimed, maybe someone else's, and a link would let both subjects into one
+      // account. Nor does such an account's copy of the address stop its owner's local account from linking.
+      .where("users.provider_made", "=", 0)
       .limit(2)
       .execute();
-    // Not an account a provider's login made: its email is whatever that provider's user claimed, maybe
-    // someone else's (verified or not), and a link would let both subjects into one account.
-    if (rows.length !== 1 || rows[0]!.builtin === 1 || rows[0]!.identity_provider_id !== null) return undefined;
+    if (rows.length !== 1 || rows[0]!.builtin === 1) return undefined;
     // A provider whose groups grant system-administrator would give the role to an account whose password someone here may know.
     if (await grantsSystemAdministrator(on, groupsNamed(p))) return undefined;
     if ((await createUserQueries({ ...store, db: on }).holdingRole(SYSTEM_ADMINISTRATOR, rows)).size > 0) return undefined;
@@ -168,7 +170,7 @@ export function createLinking(store: Store, groups: GroupQueries) {
     const username = candidates.find((_, i) => !used.has(keys[i]!)) ?? random();
     const { firstName, lastName, email } = identity;
     // Where the user came from: its extended view's `source` (`identity-provider`).
-    return createUserQueries({ ...store, db: on }).insert({ ...newUserRow({ username, firstName, lastName, email }, null, isoNow()), identity_provider_id: p.id });
+    return createUserQueries({ ...store, db: on }).insert({ ...newUserRow({ username, firstName, lastName, email }, null, isoNow()), identity_provider_id: p.id, provider_made: 1 });
   }
 
   /** Brings the user's memberships in the provider's mapped groups in line with the groups claim; returns what changed. */
@@ -239,6 +241,10 @@ export function createLinking(store: Store, groups: GroupQueries) {
       }
       const refusal = loginRefusal(user, new Date(), { familiar: false });
       if (refusal) throw new LoginRefused(refusal, user);
+      // A directory's user whose directory is disabled is let in by no way (its sessions and keys stop too: auth/sessions.ts directoryLetsIn).
+      if (user.directory_id !== null && !(await trx.selectFrom("directories").select("id").where("id", "=", user.directory_id).where("enabled", "=", 1).executeTakeFirst())) {
+        throw new LoginRefused("directory-disabled", user);
+      }
       if (identity.groups !== undefined) {
         const changed = await mapGroups(trx, p, user, identity.groups);
         if (changed) await recordAudit(trx, system, { action: "user.groups-mapped", target: userTarget(user), details: { alias: p.alias, ...changed } });

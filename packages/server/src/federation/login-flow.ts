@@ -273,8 +273,9 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
               .innerJoin("users", (join) => join.on("users.id", "=", row.user_id))
               .leftJoin("federated_identities as f", (join) => join.onRef("f.provider_id", "=", "p.id").on("f.subject", "=", row.subject).on("f.user_id", "=", row.user_id))
               .leftJoin("login_sources as l", (join) => join.on("l.user_id", "=", row.user_id).on("l.source", "=", sourceIp ?? ""))
+              .leftJoin("directories as d", "d.id", "users.directory_id")
               .selectAll("users")
-              .select(["p.id as provider_id", "p.uuid as provider_uuid", "p.enabled as provider_enabled", "p.by_system_administrator as provider_by_system_administrator", "f.user_id as linked", "f.by_system_administrator as link_by_system_administrator", "l.locked_out_until as address_locked_out_until"])
+              .select(["p.id as provider_id", "p.uuid as provider_uuid", "p.enabled as provider_enabled", "p.by_system_administrator as provider_by_system_administrator", "f.user_id as linked", "f.by_system_administrator as link_by_system_administrator", "l.locked_out_until as address_locked_out_until", "d.enabled as directory_enabled"])
               .where("p.id", "=", row.provider_id)
               .where("p.alias", "=", alias)
               .executeTakeFirst()
@@ -285,15 +286,16 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
         await refuse(p ?? null, providerActor(p?.alias, sourceIp, row?.user_id ?? null), "unknown-or-expired-code", null, !row);
         throw new DomainError("credentials-refused", "The login code is unknown, used or expired: log in again.");
       }
-      const { provider_id, provider_uuid, provider_enabled, provider_by_system_administrator, linked, link_by_system_administrator, address_locked_out_until, ...user } = found;
+      const { provider_id, provider_uuid, provider_enabled, provider_by_system_administrator, linked, link_by_system_administrator, address_locked_out_until, directory_enabled, ...user } = found;
       const provider = { id: provider_id, uuid: provider_uuid, alias };
-      // The provider or the account may have been disabled since the callback, or the subject unlinked from it. A lockout stops
+      // The provider, the account or its directory may have been disabled since the callback, or the subject unlinked from it. A lockout stops
       // a provider's login as a password's: the account's (every address counts as unfamiliar here), and this address's.
       const now = isoNow();
       const refusal =
         provider_enabled !== 1 ? "disabled-provider"
         : linked === null ? "unlinked-during-login"
         : address_locked_out_until !== null && address_locked_out_until > now ? "locked-out"
+        : user.directory_id !== null && directory_enabled !== 1 ? "directory-disabled"
         : loginRefusal(user, new Date(now), { familiar: false });
       if (refusal) {
         await refuse(provider, providerActor(alias, sourceIp, user.id), refusal, user);

@@ -33,6 +33,8 @@ export interface UsersTable {
   dn_key: Generated<string | null>;
   /** Identity provider whose login created the user (null otherwise). */
   identity_provider_id: Generated<number | null>;
+  /** Made by an identity provider's first login (migration 014i): never linked to another login by its email. */
+  provider_made: Generated<number>;
   /** 1: a service account, which has no password and authenticates with API keys only. */
   service_account: Generated<number>;
   /** -1 no profile, 0 the user is a profile, >0 the profile user's id. */

@@ -24,6 +24,7 @@ import { nfkcKeysMigration } from "./migrations/010d-nfkc-keys.js";
 import { administratorMadeMigration } from "./migrations/014f-administrator-made.js";
 import { auditTargetNamesMigration } from "./migrations/014g-audit-target-names.js";
 import { mappedGroupsMigration } from "./migrations/014h-mapped-groups.js";
+import { providerMadeMigration } from "./migrations/014i-provider-made.js";
 import { DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
 import type { JsonBody } from "./json-body.js";
 import type { Database } from "./schema.js";
@@ -85,6 +86,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "014f-administrator-made": administratorMadeMigration,
     "014g-audit-target-names": auditTargetNamesMigration(dialect),
     "014h-mapped-groups": mappedGroupsMigration,
+    "014i-provider-made": providerMadeMigration,
   };
 }
 

@@ -154,9 +154,10 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     trusted.accounts.set("carol-silent", { preferred_username: "carol.s", email: "carol@example.com" });
     assert.notEqual((await me(await providerLogin(s, "trusted", "carol-unverified"))).id, local.uuid);
     assert.notEqual((await me(await providerLogin(s, "trusted", "carol-silent"))).id, local.uuid);
-    // The two users the untrusted provider made took the email too: no longer exactly one.
+    // The users those logins made took the address too, as their provider's users claimed it: they do not
+    // count, or anyone who can log in somewhere could stop an address's owner from ever being linked.
     trusted.accounts.set("carol-verified", { preferred_username: "carol.v", email: "carol@example.com", email_verified: true });
-    assert.notEqual((await me(await providerLogin(s, "trusted", "carol-verified"))).id, local.uuid);
+    assert.equal((await me(await providerLogin(s, "trusted", "carol-verified"))).id, local.uuid);
 
     const dave = await insertUser(s.server.deps.store, { username: "dave", email: "dave@example.com" }, { hasher: s.server.deps.hasher, value: USER_PASSWORD });
     trusted.accounts.set("dave-verified", { preferred_username: "dave.v", email: "DAVE@example.com", email_verified: true });
@@ -189,6 +190,36 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     const notBoss = await me(await providerLogin(s, "trusted", "boss-verified"));
     assert.notEqual(notBoss.id, boss.uuid);
     assert.equal(notBoss.username, "boss.v");
+  });
+
+  it("an account a provider's login made never receives a verified email's link, also once that provider is removed", async () => {
+    const s = server();
+    const temp = await providerFor(s, admin, "temp");
+    try {
+      temp.accounts.set("zed-squatter", { preferred_username: "zed.squatter", email: "zed@example.com", email_verified: false });
+      const squatter = await me(await providerLogin(s, "temp", "zed-squatter"));
+      assert.equal((await s.api("DELETE", "/idp/v1/external-identity-provider/temp", { token: admin })).status, 204);
+      assert.equal((await s.api("GET", `/security/v1/users/${squatter.id}`, { token: admin })).body.source?.type ?? "local", "local", "left without its provider");
+      trusted.accounts.set("zed-verified", { preferred_username: "zed.v", email: "zed@example.com", email_verified: true });
+      const zed = await me(await providerLogin(s, "trusted", "zed-verified"));
+      assert.notEqual(zed.id, squatter.id);
+      assert.equal(zed.username, "zed.v");
+    } finally {
+      await temp.close();
+    }
+  });
+
+  it("a directory's user whose directory is disabled is let in by no provider either", async () => {
+    const s = server();
+    const created = await s.api("POST", "/security/v1/external-user-storage", { token: admin, body: { name: "switched-off ldap", connectionUrl: "ldap://127.0.0.1:9", baseDn: "dc=off,dc=example", enabled: false } });
+    assert.equal(created.status, 201, created.text);
+    const directory = await s.server.deps.store.db.selectFrom("directories").select("id").where("uuid", "=", created.body.id).executeTakeFirstOrThrow();
+    const dora = await insertUser(s.server.deps.store, { username: "dora.off", directory_id: directory.id, dn: "uid=dora.off,dc=off,dc=example" });
+    assert.equal((await s.api("PUT", `/security/v1/users/${dora.uuid}/federated-identities/corp`, { token: admin, body: { subject: "dora-off-sub" } })).status, 204);
+    corp.accounts.set("dora-off-sub", { preferred_username: "dora.off" });
+    await assert.rejects(providerLogin(s, "corp", "dora-off-sub"), /callback answered/);
+    assert.ok((await audit("auth.provider-login")).some((e) => e.outcome === "failure" && e.targetId === dora.uuid && e.details.reason === "directory-disabled"));
+    assert.ok(!(await audit("auth.provider-login")).some((e) => e.outcome === "success" && e.targetId === dora.uuid), "no login said to have succeeded");
   });
 
   it("refuses a callback whose state, browser, issuer or nonce does not match, and a replayed one", async () => {
