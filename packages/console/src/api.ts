@@ -195,6 +195,19 @@ export const session = new Session();
 export const publicApi = new ECM({ baseUrl: BASE_URL, token: "anonymous" });
 
 const PROVIDER_LOGIN_KEY = "ecm.console.provider-login";
+/** Why the last provider login begun in this tab was refused: the login page shows only this, never text from its URL alone. */
+const PROVIDER_REFUSAL_KEY = "ecm.console.provider-refusal";
+
+/** The refusal of this tab's last provider login, when `shown` is its text (the login page's `provider` parameter). */
+export function providerRefusal(shown: string | null): string | null {
+  return shown !== null && sessionStorage.getItem(PROVIDER_REFUSAL_KEY) === shown ? shown : null;
+}
+
+/** Goes to the login page saying why this tab's provider login was refused. */
+function refusedTo(why: string, next: string): void {
+  sessionStorage.setItem(PROVIDER_REFUSAL_KEY, why);
+  history.replaceState(null, "", `${location.pathname}#/login?${new URLSearchParams({ ...(next ? { next } : {}), provider: why })}`);
+}
 
 /** Before leaving for an identity provider: which one, and the page to come back to (this tab keeps them). */
 export function beginProviderLogin(alias: string, next: string): void {
@@ -209,11 +222,16 @@ export function beginProviderLogin(alias: string, next: string): void {
 export async function adoptProviderLogin(): Promise<void> {
   const refused = /^#error=(.*)$/.exec(location.hash)?.[1];
   if (refused !== undefined) {
-    // The server sent the browser back with the reason the provider's login was refused.
-    const { next = "" } = JSON.parse(sessionStorage.getItem(PROVIDER_LOGIN_KEY) ?? "{}") as { next?: string };
+    // The server sent the browser back with the reason the provider's login was refused. Said only to
+    // a tab that began such a login: a link of anyone's with words of theirs in it is no refusal.
+    const begun = sessionStorage.getItem(PROVIDER_LOGIN_KEY);
     sessionStorage.removeItem(PROVIDER_LOGIN_KEY);
-    const why = decodeURIComponent(refused) || "The login through the identity provider was refused.";
-    history.replaceState(null, "", `${location.pathname}#/login?${new URLSearchParams({ ...(next ? { next } : {}), provider: why })}`);
+    if (begun === null) {
+      history.replaceState(null, "", `${location.pathname}#/login`);
+      return;
+    }
+    const { next = "" } = JSON.parse(begun) as { next?: string };
+    refusedTo(decodeURIComponent(refused) || "The login through the identity provider was refused.", next);
     return;
   }
   const code = /^#code=(.+)$/.exec(location.hash)?.[1];
@@ -227,7 +245,7 @@ export async function adoptProviderLogin(): Promise<void> {
     const answer = await publicApi.request<{ access_token: string; expires_in?: number }>("POST", `/auth/v1/providers/${encodeURIComponent(alias)}/exchange`, { body: { code: decodeURIComponent(code) } });
     await session.adopt(answer.access_token, answer.expires_in);
   } catch (error) {
-    history.replaceState(null, "", `${location.pathname}#/login?provider=${encodeURIComponent(`The login through the identity provider failed: ${failed(error) || "it was refused."}`)}`);
+    refusedTo(`The login through the identity provider failed: ${failed(error) || "it was refused."}`, next);
   }
 }
 

@@ -68,6 +68,21 @@ describeConsole("identity providers in the console", (ctx, kind) => {
     }
   });
 
+  it("shows no refusal a link alone brings: words in its address are not the server's", async () => {
+    const { browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      for (const address of [`${url}#/login?provider=Your%20account%20is%20suspended%3A%20call%20555`, `${url}#error=Your%20account%20is%20suspended%3A%20call%20555`]) {
+        await page.goto(address);
+        await page.getByRole("button", { name: "Log in" }).waitFor();
+        assert.equal(await page.getByText("Your account is suspended").count(), 0, address);
+      }
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("says on the login page that a provider disabled since the page was shown lets no one in", async () => {
     const { server, browser, url } = ctx();
     const token = await server.login();

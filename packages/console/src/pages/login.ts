@@ -1,6 +1,6 @@
 import { html } from "lit";
 import { ECMAuthError, ECMTooManyRequestsError, ECMValidationError, type ECMLoginProvider } from "ecm-sdk/browser";
-import { BASE_URL, beginProviderLogin, failed, publicApi, session } from "../api.js";
+import { BASE_URL, beginProviderLogin, failed, providerRefusal, publicApi, session } from "../api.js";
 import { navigate } from "../router.js";
 import { Page } from "../ui.js";
 
@@ -22,7 +22,7 @@ class LoginPage extends Page {
   override connectedCallback(): void {
     super.connectedCallback();
     if (this.route.params.get("expired")) this.notify("Your session has ended. Log in again to go back to where you were.", "warn");
-    const provider = this.route.params.get("provider");
+    const provider = providerRefusal(this.route.params.get("provider"));
     if (provider) this.message = { kind: "error", text: provider };
     publicApi.security.loginProviders().then(
       (list) => { this.#providers = [...list].sort((a, b) => a.guiOrder - b.guiOrder); this.requestUpdate(); },
