@@ -26,9 +26,9 @@ declare module "fastify" {
 
 /** Maps every failure to the spec's error shape; only unexpected ones are 500 and logged. */
 export function handleError(this: FastifyInstance, thrown: FastifyError | ApiError | DomainError, request: FastifyRequest, reply: FastifyReply) {
-  // A refusal before the body was read (a 401 or 415 of an upload): the connection closes after the
-  // answer, rather than Node reading whatever the client goes on sending.
-  if (!request.raw.complete) void reply.header("connection", "close");
+  // A refusal before a large body was read (a 401 or 415 of an upload): what the client goes on sending
+  // is read for a moment (so that it reads the answer, not a reset), not for as long as it likes.
+  if (!request.raw.complete && largeBody(request.raw)) reply.raw.once("finish", () => drainThenClose(request.raw));
   const busy = asStoreBusy(thrown);
   const unreachable = busy || clientWentAway(thrown, request.raw) ? undefined : asStoreUnreachable(thrown);
   // What the store answered goes to the log (its code and the route's pattern: no values, no SQL); the client learns only to try again.
@@ -59,6 +59,43 @@ export function handleError(this: FastifyInstance, thrown: FastifyError | ApiErr
     return reply.code(status).send(errorBody(code, "An internal error occurred."));
   }
   return reply.code(status).send(errorBody(code, bodyProblem(error, request) ?? error.message));
+}
+
+/** A body past this size, or of a size not said (chunked), is not read to its end after a refusal. */
+const DRAIN_BYTES = 8 << 20;
+/** How long such a body is read on after the refusal was sent. */
+const DRAIN_MS = 2000;
+
+function largeBody(request: IncomingMessage): boolean {
+  return request.headers["transfer-encoding"] !== undefined || Number(request.headers["content-length"] ?? 0) > 64 * 1024;
+}
+
+/**
+ * After a refusal sent while a large body was still coming: lets Node read on (discarding) for
+ * DRAIN_MS or DRAIN_BYTES, whichever comes first, then closes the connection — a client reads the
+ * answer, not a reset mid-upload, and cannot make the server read gigabytes.
+ */
+function drainThenClose(request: IncomingMessage): void {
+  const socket = request.socket;
+  if (!socket || request.complete) return;
+  // Node reads the rest of the body itself (and drops it); what it read is counted on the socket.
+  const start = socket.bytesRead;
+  const close = () => {
+    clearTimeout(timer);
+    clearInterval(watch);
+    socket.destroy();
+  };
+  const timer = setTimeout(close, DRAIN_MS);
+  const watch = setInterval(() => {
+    if (request.complete) {
+      clearTimeout(timer);
+      clearInterval(watch);
+    } else if (socket.bytesRead - start > DRAIN_BYTES) close();
+  }, 20);
+  socket.once("close", () => {
+    clearTimeout(timer);
+    clearInterval(watch);
+  });
 }
 
 /** The error of a request stream its client closed or reset (not a reset of the store's, a directory's or a provider's connection). */

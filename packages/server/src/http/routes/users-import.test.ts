@@ -392,7 +392,7 @@ describe("an import may take longer than the request timeout, but not drip", () 
     assert.match(text, /"username":"long_0","status":"(created|unchanged)"/);
   });
 
-  it("an upload refused before its body is read (no token, a wrong type) closes the connection: the rest is not read", { timeout: 30_000 }, async () => {
+  it("an upload refused before its body is read (no token, a wrong type) is read on only briefly: then the connection is closed", { timeout: 30_000 }, async () => {
     for (const headers of ["Content-Type: text/csv", `Authorization: Bearer ${token}\r\nContent-Type: application/json`]) {
       const socket = connect({ host: "127.0.0.1", port: port() });
       let text = "";
@@ -407,8 +407,7 @@ describe("an import may take longer than the request timeout, but not drip", () 
       }
       await closed;
       assert.match(text, /^HTTP\/1\.1 (401|415) /);
-      assert.match(text, /\r\nconnection: close\r\n/i);
-      // Cut after what the sockets' buffers hold (a few MB), not at the request timeout.
+      // Cut after a few MB (what is read on, and what the sockets' buffers hold), not at the request timeout.
       assert.ok(sent < 1000, `${sent} chunks of 64 KiB were taken`);
     }
   });
