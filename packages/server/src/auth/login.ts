@@ -161,7 +161,13 @@ export class LoginService {
       if (error instanceof DomainError && error.kind === "credentials-refused") {
         const ms = performance.now() - started;
         if (checked.hash) this.hashedRefusalMs = this.hashedRefusalMs === 0 ? ms : this.hashedRefusalMs * 0.9 + ms * 0.1;
-        else if (ms < Math.min(this.hashedRefusalMs, MAX_REFUSAL_HOLD_MS)) await sleep(Math.min(this.hashedRefusalMs, MAX_REFUSAL_HOLD_MS) - ms);
+        // None seen yet in this process (just started): one hash checked now takes as long, and is the first measure.
+        else if (this.hashedRefusalMs === 0) {
+          const hashing = performance.now();
+          // A busy hasher refuses it: the refusal stands, unheld.
+          await this.credentials.verify(undefined, password, { familiar: false }).catch(() => undefined);
+          this.hashedRefusalMs = performance.now() - hashing;
+        } else if (ms < Math.min(this.hashedRefusalMs, MAX_REFUSAL_HOLD_MS)) await sleep(Math.min(this.hashedRefusalMs, MAX_REFUSAL_HOLD_MS) - ms);
       }
       throw error;
     }
@@ -366,6 +372,9 @@ export class LoginService {
     // would only let anyone lock it out, and a lockout is shown to its administrators as if it were under attack.
     if (user.password_hash === null && user.directory_id === null) return this.recordFailure(actor, action, target, reason);
     await this.db.transaction().execute(async (trx) => {
+      // The user's row first, as a successful login locks it before its address's row: in the other order
+      // a right and a wrong password from one address on two processes deadlocked on PostgreSQL.
+      await this.users.lockRow(trx, user.id);
       const addressLockout = await this.countSourceFailure(trx, user, standing.source);
       // An address already locked out adds nothing: its guesses cannot succeed anyway.
       const accountLockout = addressLockout === undefined || standing.familiar ? false : await this.countAccountFailure(trx, user);

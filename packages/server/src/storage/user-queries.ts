@@ -345,6 +345,15 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
       return dialect.lockedForUpdate(q).executeTakeFirst();
     },
 
+    /**
+     * Locks a user's row for the rest of `trx` (PostgreSQL; SQLite's writer holds all): a transaction
+     * that writes the user's login rows takes this first, as a login's does (lockForLogin), so two such
+     * transactions queue on the user instead of deadlocking over its rows.
+     */
+    async lockRow(trx: Kysely<Database>, userId: number): Promise<void> {
+      await dialect.lockedForUpdate(trx.selectFrom("users").select("id").where("id", "=", userId)).execute();
+    },
+
     async insert(row: NewUserRow): Promise<UserRow> {
       return db.insertInto("users").values(row).returningAll().executeTakeFirstOrThrow();
     },
