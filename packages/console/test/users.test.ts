@@ -483,6 +483,7 @@ describeConsole("users in the console", (ctx, kind) => {
       assert.equal(await alert.count(), 0);
       // A refused save's words go once the form is changed again.
       await page.goto(`${url}#/users/${carol.id}`);
+      await page.getByRole("heading", { level: 1, name: /carol\.jones/ }).waitFor();
       await page.getByLabel("Email", { exact: true }).fill("not an email");
       await page.getByRole("button", { name: "Save" }).click();
       await alert.waitFor();

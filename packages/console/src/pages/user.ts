@@ -60,8 +60,9 @@ class UserPage extends Page {
     void this.#load();
   }
 
-  async #load(): Promise<void> {
-    await this.attempt(async () => {
+  /** Reads the user and what the page shows of it; answers whether that worked (a failure is shown). */
+  async #load(): Promise<boolean> {
+    return this.attempt(async () => {
       const api = session.api;
       const asked = ++this.#eventsAsked;
       const [{ value, etag }, roles, groups, guarded, profiles, events, lockout] = await Promise.all([
@@ -138,9 +139,9 @@ class UserPage extends Page {
         this.#user = value;
         this.#etag = next;
         this.#conflict = null;
-        // Another profile gives other groups and roles: the page reads them again.
-        if ("profileId" in changes) await this.#load();
-        else this.#refreshEvents();
+        // Another profile gives other groups and roles: the page reads them again (a failure to is what it says then).
+        if ("profileId" in changes && !(await this.#load())) return;
+        if (!("profileId" in changes)) this.#refreshEvents();
         this.notify(done);
       } catch (error) {
         if (!(error instanceof ECMPreconditionError)) return this.fail(error);
@@ -208,8 +209,7 @@ class UserPage extends Page {
     form.reset();
     // The reset made a new version of the user (and may have set its password change): read again, so
     // that the next save is not taken for a conflict with it.
-    await this.#load();
-    this.notify("The password was set; the user's sessions were ended.");
+    if (await this.#load()) this.notify("The password was set; the user's sessions were ended.");
   }
 
   #act(action: () => Promise<unknown>, done: string | (() => string)): Promise<void> {

@@ -22,14 +22,21 @@ export interface GroupChanges {
 
 const nameTaken = (name: string) => new DomainError("name-taken", "A group with this name already exists.", { name });
 
-/** The rules of creating, changing and deleting groups. Every change is one transaction with its audit event. */
 /** What an audit event of a membership says of its group. */
 const memberDetails = (group: GroupRow) => ({ groupId: group.uuid, group: group.name });
 
 /** A membership a directory's sync made is the directory's: removed here, its next sync would add it back. */
 const syncedMembership = (group: GroupRow, directory: string) =>
-  new DomainError("refused", `The membership in ${group.name} comes from the directory "${directory}": change it there (removed here, the directory's next sync would add it back).`, { group: group.name, directory });
+  new DomainError(
+    "refused",
+    `The membership in ${group.name} comes from the directory "${directory}": change it there (removed here, the directory's next sync would add it back; adding the user to the group by hand first makes the membership yours to remove).`,
+    { group: group.name, directory },
+  );
 
+/**
+ * The rules of creating, changing and deleting groups, of their members and of the roles they grant.
+ * Every change is one transaction with its audit event.
+ */
 export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: UserQueries) {
   /** Runs `work` in a transaction; a unique-index violation (a racing writer took the name) is name-taken. */
   async function transaction<T>(name: string, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {

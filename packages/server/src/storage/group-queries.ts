@@ -128,7 +128,6 @@ export function createGroupQueries({ db }: Store) {
       return row !== undefined;
     },
 
-    /** Removes the memberships of the user in these groups; returns how many there were. */
     /** The groups of `userId` whose membership a directory's sync made, each with that directory's name. */
     async syncedGroupsOf(on: Kysely<Database>, userId: number): Promise<Map<number, string>> {
       const rows = await on
@@ -147,6 +146,7 @@ export function createGroupQueries({ db }: Store) {
       return new Set(rows.map((r) => r.user_id));
     },
 
+    /** Removes the memberships of the user in these groups; returns how many there were. */
     async removeMember(on: Kysely<Database>, groupIds: readonly number[], userId: number): Promise<number> {
       if (groupIds.length === 0) return 0;
       const result = await on.deleteFrom("group_members").where("user_id", "=", userId).where("group_id", "in", [...groupIds]).executeTakeFirst();
