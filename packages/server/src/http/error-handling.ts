@@ -61,13 +61,15 @@ export function handleError(this: FastifyInstance, thrown: FastifyError | ApiErr
   return reply.code(status).send(errorBody(code, bodyProblem(error, request) ?? error.message));
 }
 
-/** A body past this size, or of a size not said (chunked), is not read to its end after a refusal. */
+/** A body larger than this, or of a size not said (chunked), is not read to its end after a refusal. */
+const LARGE_BODY_BYTES = 64 * 1024;
+/** How much more of such a body is read after the refusal was sent, at most… */
 const DRAIN_BYTES = 8 << 20;
-/** How long such a body is read on after the refusal was sent. */
+/** …and for how long. */
 const DRAIN_MS = 2000;
 
 function largeBody(request: IncomingMessage): boolean {
-  return request.headers["transfer-encoding"] !== undefined || Number(request.headers["content-length"] ?? 0) > 64 * 1024;
+  return request.headers["transfer-encoding"] !== undefined || Number(request.headers["content-length"] ?? 0) > LARGE_BODY_BYTES;
 }
 
 /**
