@@ -41,7 +41,14 @@ describe("password policy on every path that sets a password", () => {
     const r = await s.api("POST", "/security/v1/users", { token, body: { username: "policy.person", loginName: "pp", firstName: "Gwendolyn", password: GOOD } });
     assert.equal(r.status, 201, r.text);
     const named = await s.api("POST", "/security/v1/users", { token, body: { username: "other.person", firstName: "Gwendolyn", password: "gwendolyn2024" } });
-    assertRefused(named, "password", "common", /too easy to guess/);
+    assertRefused(named, "password", "name", /built on the account's own names/);
+    // The names joined by anything, in either order, with digits about them: still the names.
+    for (const password of ["Quenneville.Bartholomew1", "bartholomew-quenneville", "QUENNEVILLE_bartholomew_99"]) {
+      const joined = await s.api("POST", "/security/v1/users", { token, body: { username: "third.person", firstName: "Bartholomew", lastName: "Quenneville", password } });
+      assertRefused(joined, "password", "name", /built on the account's own names/);
+    }
+    const more = await s.api("POST", "/security/v1/users", { token, body: { username: "third.person", firstName: "Bartholomew", lastName: "Quenneville", password: "Bartholomew-Quenneville-lantern-orbit" } });
+    assert.equal(more.status, 201, "the names among other words: zxcvbn's to judge");
   });
 
   it("an import refuses a row whose password breaks it, and imports the others", async () => {

@@ -32,6 +32,22 @@ export interface PasswordOwner {
   email?: string | null;
 }
 
+/** The letters of a text, folded: what is left of a password once separators, digits and case are set aside. */
+const lettersOf = (text: string) => fold(text).replace(/[^\p{L}]/gu, "");
+
+/**
+ * Whether the password's letters are nothing but the account's names (first, last, username, login
+ * name, the email's local part), each at most once, in any order: `Quenneville.Bartholomew1` for
+ * Bartholomew Quenneville. zxcvbn scores such a password by its parts and may find it strong.
+ */
+function madeOfNames(password: string, owner: PasswordOwner): boolean {
+  const letters = lettersOf(password);
+  const names = [...new Set([owner.firstName, owner.lastName, owner.username, owner.loginName, owner.email?.split("@")[0]].map((n) => lettersOf(n ?? "")))].filter((n) => n.length >= 3);
+  const from = (rest: string, left: readonly string[]): boolean =>
+    rest === "" || left.some((name, i) => rest.startsWith(name) && from(rest.slice(name.length), left.filter((_, j) => j !== i)));
+  return letters.length > 0 && from(letters, names);
+}
+
 /**
  * The rules every new password follows, on every path that sets one (create, reset, own change,
  * import, the start-up password): a minimum length, not the account's username or login name, and
@@ -51,6 +67,7 @@ export class PasswordPolicy {
     if ([...password].length < this.settings.minLength) throw refuse(`it must be at least ${this.settings.minLength} characters long`, "length");
     const names = [owner.username, owner.loginName].filter((n): n is string => !!n).map(fold);
     if (names.includes(fold(password))) throw refuse("it must not be the username or login name", "name");
+    if (madeOfNames(password, owner)) throw refuse("it is built on the account's own names, whatever joins them; a few unrelated words make a strong one", "name");
     if (!this.zxcvbn) return;
     const inputs = [owner.username, owner.loginName, owner.firstName, owner.lastName, owner.email, owner.email?.split("@")[0]].filter((n): n is string => !!n);
     const result = this.zxcvbn.check(password, inputs);
