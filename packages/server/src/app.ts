@@ -24,7 +24,7 @@ import { createGuard } from "./http/auth-guard.js";
 import type { AppDeps } from "./http/deps.js";
 import { ApiError } from "./http/errors.js";
 import { registerSecurityHeaders, DOCS_CSP } from "./http/security-headers.js";
-import { answerWhatNodeRefuses, clientErrorHandler, closeQuerystring, refuseBody, frameworkErrors, handleError, MAX_PARAM_LENGTH, notFoundHandler, noteHeadRequests } from "./http/error-handling.js";
+import { answerWhatNodeRefuses, clientErrorHandler, closeQuerystring, declaredBodyBytes, refuseBody, frameworkErrors, handleError, MAX_PARAM_LENGTH, notFoundHandler, noteHeadRequests } from "./http/error-handling.js";
 import auditEventsRoutes from "./http/routes/audit-events.js";
 import authRoutes from "./http/routes/auth.js";
 import healthRoutes from "./http/routes/health.js";
@@ -296,7 +296,7 @@ function trustProxyOption(trust: Config["trustProxy"]): boolean | string[] | ((a
 
 /** Whether a request comes with a body (of any length to come). */
 function hasBody(request: FastifyRequest): boolean {
-  return request.headers["transfer-encoding"] !== undefined || Number(request.headers["content-length"] ?? 0) > 0;
+  return declaredBodyBytes(request.raw) > 0;
 }
 
 /**

@@ -140,8 +140,8 @@ class UserPage extends Page {
         this.#etag = next;
         this.#conflict = null;
         // Another profile gives other groups and roles: the page reads them again (a failure to is what it says then).
-        if ("profileId" in changes && !(await this.#load())) return;
         if (!("profileId" in changes)) this.#refreshEvents();
+        else if (!(await this.#load())) return;
         this.notify(done);
       } catch (error) {
         if (!(error instanceof ECMPreconditionError)) return this.fail(error);

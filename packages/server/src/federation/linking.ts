@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import { loginRefusal } from "../auth/login.js";
+import { directoryLetsIn } from "../auth/sessions.js";
 import { recordAudit, userTarget } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
@@ -241,8 +242,8 @@ export function createLinking(store: Store, groups: GroupQueries) {
       }
       const refusal = loginRefusal(user, new Date(), { familiar: false });
       if (refusal) throw new LoginRefused(refusal, user);
-      // A directory's user whose directory is disabled is let in by no way (its sessions and keys stop too: auth/sessions.ts directoryLetsIn).
-      if (user.directory_id !== null && !(await trx.selectFrom("directories").select("id").where("id", "=", user.directory_id).where("enabled", "=", 1).executeTakeFirst())) {
+      // A directory's user whose directory is disabled is let in by no way: the rule its sessions and keys answer to.
+      if (user.directory_id !== null && !(await trx.selectFrom("users").select("id").where("id", "=", user.id).where(directoryLetsIn).executeTakeFirst())) {
         throw new LoginRefused("directory-disabled", user);
       }
       if (identity.groups !== undefined) {

@@ -68,8 +68,13 @@ const DRAIN_BYTES = 8 << 20;
 /** …and for how long. */
 const DRAIN_MS = 2000;
 
+/** The bytes of body a request says it sends: Infinity when it does not say (chunked), 0 for none. */
+export function declaredBodyBytes(request: IncomingMessage): number {
+  return request.headers["transfer-encoding"] !== undefined ? Infinity : Number(request.headers["content-length"] ?? 0) || 0;
+}
+
 function largeBody(request: IncomingMessage): boolean {
-  return request.headers["transfer-encoding"] !== undefined || Number(request.headers["content-length"] ?? 0) > LARGE_BODY_BYTES;
+  return declaredBodyBytes(request) > LARGE_BODY_BYTES;
 }
 
 /**
