@@ -3,7 +3,7 @@ import { sql, type Kysely } from "kysely";
 import { clearAddressLockouts, loginRefusal } from "../auth/login.js";
 import { Sessions } from "../auth/sessions.js";
 import { StoreBusy } from "../storage/busy.js";
-import type { GroupQueries } from "../storage/group-queries.js";
+import { becomeByHand, type GroupQueries } from "../storage/group-queries.js";
 import type { BulkActionRow, Database, GroupRow, UserRow } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
 import { isoAfter, isoNow } from "../storage/time.js";
@@ -176,12 +176,12 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
           return [...cleared];
         }
         case "add-to-group":
-          // An empty VALUES list is not SQL. A membership a directory's sync made becomes one by hand (the sync no longer removes it), as with one user.
+          // An empty VALUES list is not SQL. A membership a directory's sync or a provider's mapping made becomes one by hand, as with one user.
           return eligible.length === 0 ? [] : (
             await trx
               .insertInto("group_members")
               .values(eligible.map((u) => ({ group_id: params.group!.id, user_id: u.id })))
-              .onConflict((oc) => oc.columns(["group_id", "user_id"]).doUpdateSet({ synced_by: null }).where("group_members.synced_by", "is not", null))
+              .onConflict(becomeByHand)
               .returning("user_id")
               .execute()
           ).map((r) => r.user_id);

@@ -104,7 +104,7 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: Use
       });
     },
 
-    /** Adds a user to a group. Idempotent, except that a membership a directory's sync made becomes one by hand, which the sync no longer removes. */
+    /** Adds a user to a group. Idempotent, except that a membership a directory's sync or a provider's mapping made becomes one by hand, which they no longer remove. */
     async addMember(actor: AdminActor, userId: string, groupId: string): Promise<void> {
       const user = await requireUser(users, userId);
       await assertMayAdminister(users, actor, user, "change the groups of a system administrator");
@@ -112,7 +112,7 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: Use
         await db.transaction().execute(async (trx) => {
           const group = await requireGroup(groups, groupId, trx);
           await assertMayChangeAdministratorGroup(groups, trx, group, actor.roles);
-          if (await groups.addMember(trx, group.id, user.id, true)) {
+          if (await groups.addMember(trx, group.id, user.id, "hand")) {
             await recordAudit(trx, actor, { action: "group.member.add", target: userTarget(user), details: memberDetails(group) });
           }
         });

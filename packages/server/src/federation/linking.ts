@@ -174,24 +174,29 @@ export function createLinking(store: Store, groups: GroupQueries) {
     return createUserQueries({ ...store, db: on }).insert({ ...newUserRow({ username, firstName, lastName, email }, null, isoNow()), identity_provider_id: p.id, provider_made: 1 });
   }
 
-  /** Brings the user's memberships in the provider's mapped groups in line with the groups claim; returns what changed. */
+  /**
+   * Brings the user's memberships in the provider's mapped groups in line with the groups claim; returns
+   * what changed. It removes only what its mapping made at a login (`mapped_by`), in any group (a mapping
+   * since dropped too), never a membership an administrator or a directory's sync made, nor one of the
+   * provider's default groups.
+   */
   async function mapGroups(on: Kysely<Database>, p: Provider, user: UserRow, claimed: string[]): Promise<{ added: string[]; removed: string[] } | null> {
-    if (p.customGroupList.length === 0) return null;
     const names = new Set(claimed);
     const wanted = new Set(p.customGroupList.filter((m) => names.has(m.idpGroupName)).map((m) => m.localGroupId));
     const defaults = new Set(p.defaultGroupList);
-    const mapped = await groupIds(on, [...new Set(p.customGroupList.map((m) => m.localGroupId))]);
-    const current = new Set((await on.selectFrom("group_members").select("group_id").where("user_id", "=", user.id).execute()).map((m) => m.group_id));
+    const current = await on
+      .selectFrom("group_members as m")
+      .innerJoin("groups as g", "g.id", "m.group_id")
+      .select(["g.id", "g.uuid", "g.name", "m.mapped_by"])
+      .where("m.user_id", "=", user.id)
+      .where((eb) => (wanted.size === 0 ? eb("m.mapped_by", "=", p.id) : eb.or([eb("m.mapped_by", "=", p.id), eb("g.uuid", "in", [...wanted])])))
+      .execute();
+    const have = new Set(current.map((m) => m.uuid));
     const added: string[] = [];
-    const removed: { id: number; name: string }[] = [];
-    for (const [uuid, g] of mapped) {
-      if (wanted.has(uuid) && !current.has(g.id)) {
-        await groups.addMember(on, g.id, user.id);
-        added.push(g.name);
-      } else if (!wanted.has(uuid) && current.has(g.id) && !defaults.has(uuid)) {
-        removed.push(g);
-      }
+    for (const g of (await groupIds(on, [...wanted].filter((uuid) => !have.has(uuid)))).values()) {
+      if (await groups.addMember(on, g.id, user.id, { mappedBy: p.id })) added.push(g.name);
     }
+    const removed = current.filter((m) => m.mapped_by === p.id && !wanted.has(m.uuid) && !defaults.has(m.uuid));
     if (removed.length > 0) {
       await groups.removeMember(on, removed.map((g) => g.id), user.id);
       await assertSystemAdministratorRemains(on);
@@ -314,7 +319,7 @@ export function createLinking(store: Store, groups: GroupQueries) {
 
     /**
      * An administrator removes a user's link to a provider (only the link to `subject`, when named);
-     * the sessions opened through it end.
+     * the sessions opened through it end, and the memberships its mapping made.
      */
     async unlink(actor: AdminActor, userId: string, p: Provider, subject?: string): Promise<void> {
       await db.transaction().execute(async (trx) => {
@@ -335,6 +340,18 @@ export function createLinking(store: Store, groups: GroupQueries) {
           throw notFound("link of the user to the identity provider", p.alias);
         }
         await trx.updateTable("sessions").set({ revoked_at: isoNow() }).where("provider_id", "=", p.id).where("provider_subject", "=", removed.subject).where("revoked_at", "is", null).execute();
+        // What the provider vouched for goes with the link: the memberships its mapping made (their roles
+        // would stay, decided by no login again), and an account it made is a local one from now on.
+        const left = await trx
+          .deleteFrom("group_members")
+          .where("user_id", "=", user.id)
+          .where("mapped_by", "=", p.id)
+          .returning("group_id")
+          .execute();
+        const groupsLeft = left.length === 0 ? [] : (await trx.selectFrom("groups").select("name").where("id", "in", left.map((m) => m.group_id)).orderBy("name").execute()).map((g) => g.name);
+        if (user.identity_provider_id === p.id) {
+          await trx.updateTable("users").set((eb) => ({ identity_provider_id: null, version: eb("version", "+", 1), updated_at: isoNow() })).where("id", "=", user.id).execute();
+        }
         await assertSystemAdministratorRemains(trx);
         const otherWay = await trx
           .selectFrom("users")
@@ -342,7 +359,11 @@ export function createLinking(store: Store, groups: GroupQueries) {
           .where("users.id", "=", user.id)
           .where((eb) => eb.or([eb.not(withoutOwnLogin()), eb.exists(eb.selectFrom("federated_identities").select("user_id").where("user_id", "=", user.id))]))
           .executeTakeFirst();
-        await recordAudit(trx, actor, { action: "user.unlink", target: userTarget(user), details: { alias: p.alias, subject: removed.subject, ...(otherWay ? {} : { leftWithoutLogin: true }) } });
+        await recordAudit(trx, actor, {
+          action: "user.unlink",
+          target: userTarget(user),
+          details: { alias: p.alias, subject: removed.subject, ...(groupsLeft.length > 0 ? { groupsLeft } : {}), ...(otherWay ? {} : { leftWithoutLogin: true }) },
+        });
       });
     },
   };

@@ -397,7 +397,7 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
     },
 
     /**
-     * Deletes a provider and its links, ends the sessions opened through it, keeps the users it made
+     * Deletes a provider, its links and the memberships its group mapping made, ends the sessions opened through it, keeps the users it made
      * as local users, and says in the audit log which users are left without a way to log in (no
      * password, no directory, no API key, no other link).
      */
@@ -416,6 +416,9 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
           .orderBy("users.username")
           .execute();
         await revokeProviderSessions(trx, p.id);
+        // The memberships its group mapping made go with it, as a removed directory's sync's do: kept, they
+        // would be by hand, with their roles, decided by no login again.
+        const mapped = await trx.deleteFrom("group_members").where("mapped_by", "=", p.id).executeTakeFirst();
         const links = await trx.deleteFrom("federated_identities").where("provider_id", "=", p.id).executeTakeFirst();
         await trx.deleteFrom("identity_providers").where("id", "=", p.id).execute();
         await assertSystemAdministratorRemains(trx);
@@ -425,6 +428,7 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
           details: {
             before: audited(p),
             linksRemoved: Number(links.numDeletedRows),
+            mappedMembershipsRemoved: Number(mapped.numDeletedRows),
             // Capped: the event stays readable; the count says how many there were.
             usersWithoutLogin: stranded.slice(0, 1000).map((u) => ({ id: u.uuid, username: u.username })),
             usersWithoutLoginCount: stranded.length,

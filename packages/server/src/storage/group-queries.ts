@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { sql, type Kysely } from "kysely";
+import { sql, type Kysely, type OnConflictBuilder } from "kysely";
 import { fold } from "../domain/user-fields.js";
 import { confusableKey, groupNameColumns } from "../domain/names.js";
 import type { Database, GroupRow, RoleRow, UserRow } from "./schema.js";
@@ -7,6 +7,14 @@ import { keysetBatches } from "./keyset.js";
 import type { Store } from "./store.js";
 import { isoNow } from "./time.js";
 import { containsPattern } from "./like.js";
+
+/** On an add by hand of a membership that exists: one a sync or a provider's mapping made becomes one by hand. */
+export function becomeByHand(oc: OnConflictBuilder<Database, "group_members">) {
+  return oc
+    .columns(["group_id", "user_id"])
+    .doUpdateSet({ synced_by: null, mapped_by: null })
+    .where((eb) => eb.or([eb("group_members.synced_by", "is not", null), eb("group_members.mapped_by", "is not", null)]));
+}
 
 /** The stores' username order (code points: PostgreSQL's "C" collation, SQLite's binary), not UTF-16's. */
 function byCodePoint(a: string, b: string): number {
@@ -115,14 +123,15 @@ export function createGroupQueries({ db }: Store) {
     },
 
     /**
-     * Adds the membership; false when it already existed. `byHand` (an administrator's add): one a
-     * directory's sync made becomes one by hand, which the sync no longer removes (true then too).
+     * Adds the membership; false when it already existed. `by`: an administrator's add (`"hand"`) makes
+     * one that a directory's sync or a provider's mapping made one by hand, which they no longer remove
+     * (true then too); `{ mappedBy }`: a provider's group mapping makes it, and may remove it at a later login.
      */
-    async addMember(on: Kysely<Database>, groupId: number, userId: number, byHand = false): Promise<boolean> {
+    async addMember(on: Kysely<Database>, groupId: number, userId: number, by?: "hand" | { mappedBy: number }): Promise<boolean> {
       const row = await on
         .insertInto("group_members")
-        .values({ group_id: groupId, user_id: userId })
-        .onConflict((oc) => (byHand ? oc.columns(["group_id", "user_id"]).doUpdateSet({ synced_by: null }).where("group_members.synced_by", "is not", null) : oc.columns(["group_id", "user_id"]).doNothing()))
+        .values({ group_id: groupId, user_id: userId, mapped_by: typeof by === "object" ? by.mappedBy : null })
+        .onConflict((oc) => (by === "hand" ? becomeByHand(oc) : oc.columns(["group_id", "user_id"]).doNothing()))
         .returning("group_id")
         .executeTakeFirst();
       return row !== undefined;

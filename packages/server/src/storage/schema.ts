@@ -95,8 +95,10 @@ export interface RolesTable {
 export interface GroupMembersTable {
   group_id: number;
   user_id: number;
-  /** The directory whose sync made the membership (it removes only those); null: added by hand. */
+  /** The directory whose sync made the membership (it removes only those); null: not a sync. */
   synced_by: number | null;
+  /** The identity provider whose group mapping made the membership at a login (it removes only those); null otherwise. */
+  mapped_by: number | null;
 }
 
 export interface GroupRolesTable {

@@ -25,6 +25,7 @@ import { administratorMadeMigration } from "./migrations/014f-administrator-made
 import { auditTargetNamesMigration } from "./migrations/014g-audit-target-names.js";
 import { mappedGroupsMigration } from "./migrations/014h-mapped-groups.js";
 import { providerMadeMigration } from "./migrations/014i-provider-made.js";
+import { providerMappedMembershipsMigration } from "./migrations/014j-provider-mapped-memberships.js";
 import { DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
 import type { JsonBody } from "./json-body.js";
 import type { Database } from "./schema.js";
@@ -87,6 +88,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "014g-audit-target-names": auditTargetNamesMigration(dialect),
     "014h-mapped-groups": mappedGroupsMigration,
     "014i-provider-made": providerMadeMigration,
+    "014j-provider-mapped-memberships": providerMappedMembershipsMigration,
   };
 }
 

@@ -101,6 +101,50 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.ok((await audit("user.groups-mapped")).some((e) => e.targetName === "gina" && e.details.removed?.includes("engineering")));
   });
 
+  it("a login removes only the memberships its mapping made: one by hand stays, a mapping dropped since takes its own", async () => {
+    const s = server();
+    corp.accounts.set("hana-sub", { preferred_username: "hana", groups: ["eng"] });
+    const hana = await me(await providerLogin(s, "corp", "hana-sub"));
+    const join = async (group: string) => assert.equal((await s.api("PUT", `/security/v1/users/${hana.id}/user-groups/${group}`, { token: admin })).status, 204);
+    // Put into a mapped group by hand that the claim does not name: the next login leaves it.
+    await join(opsGroup);
+    assert.deepEqual((await me(await providerLogin(s, "corp", "hana-sub"))).groups, ["corp-staff", "engineering", "operations", "users"]);
+    // Added by hand where the mapping had put her: hers by hand from now on, whatever the claim says.
+    await join(engGroup);
+    corp.accounts.set("hana-sub", { preferred_username: "hana", groups: [] });
+    assert.deepEqual((await me(await providerLogin(s, "corp", "hana-sub"))).groups, ["corp-staff", "engineering", "operations", "users"]);
+    assert.ok(!(await audit("user.groups-mapped")).some((e) => e.targetName === "hana" && e.details.removed.length > 0), "nothing removed");
+
+    // A mapping removed from the provider: the memberships it made go at the user's next login.
+    const shift = await providerFor(s, admin, "shift", { customGroupList: [{ idpGroupName: "night", localGroupId: engGroup }], config: { scopes: ["openid", "profile", "groups"] } });
+    try {
+      shift.accounts.set("omar-sub", { preferred_username: "omar", groups: ["night"] });
+      const omar = await me(await providerLogin(s, "shift", "omar-sub"));
+      assert.deepEqual(omar.groups, ["engineering", "users"]);
+      assert.equal((await s.api("PUT", "/idp/v1/external-identity-provider/shift", { token: admin, body: { customGroupList: [] } })).status, 200);
+      assert.deepEqual((await me(await providerLogin(s, "shift", "omar-sub"))).groups, ["users"]);
+      assert.ok((await audit("user.groups-mapped")).some((e) => e.targetId === omar.id && e.details.removed?.includes("engineering")));
+    } finally {
+      await shift.close();
+      await s.api("DELETE", "/idp/v1/external-identity-provider/shift", { token: admin });
+    }
+  });
+
+  it("an unlinked user leaves the groups the provider's mapping gave it, and one the provider made becomes a local user", async () => {
+    const s = server();
+    corp.accounts.set("ulla-sub", { preferred_username: "ulla", groups: ["eng", "ops"] });
+    const ulla = await me(await providerLogin(s, "corp", "ulla-sub"));
+    // operations by hand as well: it stays.
+    assert.equal((await s.api("PUT", `/security/v1/users/${ulla.id}/user-groups/${opsGroup}`, { token: admin })).status, 204);
+    assert.equal((await s.api("DELETE", `/security/v1/users/${ulla.id}/federated-identities/corp`, { token: admin })).status, 204);
+    const after = (await s.api("GET", `/security/v1/users/${ulla.id}?extendedInfo=true`, { token: admin })).body;
+    assert.deepEqual(after.groups, ["corp-staff", "operations", "users"]);
+    assert.deepEqual(after.source, { type: "local", id: null, name: null });
+    assert.deepEqual((await s.api("GET", "/security/v1/users?search=ulla&extendedInfo=true", { token: admin })).body[0].source, after.source);
+    const [event] = (await audit("user.unlink")).filter((e) => e.targetId === ulla.id);
+    assert.deepEqual(event.details.groupsLeft, ["engineering"]);
+  });
+
   it("a username that is taken gets the clash rule's name, not an error", async () => {
     const s = server();
     await createUser(s, admin, "bob");
@@ -662,12 +706,13 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     }
   });
 
-  it("deleting a provider removes its links, ends its sessions and says who is left without a way in", async () => {
+  it("deleting a provider removes its links and the memberships its mapping made, ends its sessions and says who is left without a way in", async () => {
     const s = server();
-    const temp = await providerFor(s, admin, "temp");
+    const temp = await providerFor(s, admin, "temp", { customGroupList: [{ idpGroupName: "eng", localGroupId: engGroup }], config: { scopes: ["openid", "profile", "groups"] } });
     try {
-      temp.accounts.set("only-sub", { preferred_username: "temp-only" });
+      temp.accounts.set("only-sub", { preferred_username: "temp-only", groups: ["eng"] });
       const token = await providerLogin(s, "temp", "only-sub");
+      assert.deepEqual((await me(token)).groups, ["engineering", "users"]);
       const withPassword = await createUser(s, admin, "temp-local");
       await s.api("PUT", `/security/v1/users/${withPassword.uuid}/federated-identities/temp`, { token: admin, body: { subject: "local-sub" } });
       // An API key is a way in too (a script's): not listed as left without one.
@@ -679,10 +724,13 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       const [event] = await audit("identity-provider.delete");
       assert.deepEqual(event.details.usersWithoutLogin.map((u: any) => u.username), ["temp-only"]);
       assert.equal(event.details.linksRemoved, 3);
+      // The membership its mapping made went with it.
+      assert.equal(event.details.mappedMembershipsRemoved, 1);
       assert.equal((await s.api("GET", `/security/v1/users/${withPassword.uuid}`, { token: admin })).body.federatedIdentities, null);
       // The user it made is a local user now, in every view (the list and the export read kept documents).
       const only = (await s.api("GET", "/security/v1/users?search=temp-only&extendedInfo=true", { token: admin })).body[0];
       assert.deepEqual(only.source, { type: "local", id: null, name: null });
+      assert.deepEqual(only.groups, ["users"]);
       assert.deepEqual((await s.api("GET", `/security/v1/users/${only.id}?extendedInfo=true`, { token: admin })).body.source, only.source);
     } finally {
       await temp.close();
