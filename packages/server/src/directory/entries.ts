@@ -146,12 +146,17 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
  * A user entry mapped to the fields it would be imported with, or the reason it cannot be. An email
  * that is not one is left out (a warning: the user is imported without it).
  */
-export function mapUser(values: EntryValues, d: Pick<Directory, "attributeMapping">, now = Date.now()): { key: string; user: MappedUser; warning?: string } | { key: string | null; problem: string } {
+export function mapUser(
+  values: EntryValues,
+  d: Pick<Directory, "attributeMapping">,
+  now = Date.now(),
+): { key: string; user: MappedUser; warning?: string } | { key: null; problem: string } | { key: string; problem: string; enabled: boolean } {
   const { entry } = values;
   const m = d.attributeMapping;
   const key = entryKey(values, d);
   if (key === null) return { key, problem: `The entry has no ${m.uniqueId}.` };
-  const refuse = (problem: string) => ({ key, problem });
+  // Whether the account may log in is read even so: a user imported before still follows it (directory/sync.ts).
+  const refuse = (problem: string) => ({ key, problem, enabled: !isDisabled(values, now) });
   const typed = values.text(m.username);
   if (typed === null) return refuse(`The entry has no ${m.username} (the username).`);
   // As the user API refuses them (domain/names.ts): the entry is reported and left out, not imported under a name that passes for another.

@@ -185,7 +185,7 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     const refused = await sync();
     assert.equal(refused.state, "succeeded", refused.message);
     assert.equal(refused.disabled, 0);
-    assert.match(refused.message, /2 of the directory's \d+ users are gone .* disableLimitPercent \(0 %\): nobody was disabled/);
+    assert.match(refused.message, /2 of the directory's \d+ enabled users are gone .* disableLimitPercent \(0 %\): nobody was disabled/);
     assert.equal((await user(generatedName(20))).enabled, true);
 
     const forced = await sync({ mode: "full", force: true });
@@ -227,6 +227,46 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.equal((await user("clash")).source.type, "local");
   });
 
+  it("a user imported before whose entry now clashes or cannot be imported keeps what it had, and still follows a disable in the directory", async () => {
+    const before = await user("welcome");
+    const broken = generatedName(32);
+    // welcome's new email is the local user clash's; the other's first name is past what a user may hold. Both are disabled.
+    await ldap.modify(`uid=welcome,${tree.ouDn(["Berlin"])}`, [
+      new Change({ operation: "replace", modification: new Attribute({ type: "mail", values: ["newcomer@example.org"] }) }),
+      new Change({ operation: "add", modification: new Attribute({ type: "objectClass", values: ["lockableAccount"] }) }),
+      new Change({ operation: "add", modification: new Attribute({ type: "nsAccountLock", values: ["TRUE"] }) }),
+    ]);
+    const brokenBefore = await user(broken);
+    await ldap.modify(tree.dn(broken), [
+      new Change({ operation: "replace", modification: new Attribute({ type: "givenName", values: ["x".repeat(300)] }) }),
+      new Change({ operation: "add", modification: new Attribute({ type: "nsAccountLock", values: ["TRUE"] }) }),
+    ]);
+    const run = await sync({ mode: "changed" });
+    assert.equal(run.state, "succeeded", run.message);
+    const messages = run.problems.map((p: any) => p.message);
+    // Not failed: the entries' users were synced (the earlier clashes, read again, are).
+    assert.equal(run.failed, messages.filter((m: string) => !m.includes(" keeps ")).length, JSON.stringify(messages));
+    assert.equal(run.disabled, 2);
+    assert.ok(messages.includes('The email newcomer@example.org is taken by a local user. The user "welcome" keeps its username, login name and email; the entry\'s other changes are synced.'), JSON.stringify(messages));
+    assert.ok(messages.some((m: string) => m.startsWith("firstName is longer than") && m.endsWith(`The user "${broken}" keeps what it had; only its DN and whether it is enabled follow the entry.`)), JSON.stringify(messages));
+    const welcome = await user("welcome");
+    assert.deepEqual([welcome.id, welcome.enabled, welcome.email], [before.id, false, "welcome@example.org"]);
+    const kept = await user(broken);
+    assert.deepEqual([kept.id, kept.enabled, kept.firstName], [brokenBefore.id, false, brokenBefore.firstName]);
+
+    // Mended in the directory: taken as any change.
+    await ldap.modify(`uid=welcome,${tree.ouDn(["Berlin"])}`, [
+      new Change({ operation: "replace", modification: new Attribute({ type: "mail", values: ["welcome@example.org"] }) }),
+      new Change({ operation: "delete", modification: new Attribute({ type: "nsAccountLock", values: [] }) }),
+    ]);
+    await ldap.modify(tree.dn(broken), [
+      new Change({ operation: "replace", modification: new Attribute({ type: "givenName", values: [brokenBefore.firstName] }) }),
+      new Change({ operation: "delete", modification: new Attribute({ type: "nsAccountLock", values: [] }) }),
+    ]);
+    assert.equal((await sync({ mode: "changed" })).state, "succeeded");
+    assert.deepEqual([(await user("welcome")).enabled, (await user(broken)).enabled], [true, true]);
+  });
+
   it("stores names in NFKC and reports one that looks like another account's or group's as a problem of that entry; a rename away from it updates the same user", async () => {
     const groups = tree.groupDn("staff").split(",").slice(1).join(",");
     const berlin = tree.ouDn(["Berlin"]);
@@ -246,7 +286,7 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     const problem = (dn: string) => run.problems.find((p: any) => p.dn === dn)?.message;
     assert.equal(problem(`uid=${CYRILLIC_SYSADMIN},${berlin}`), `The username "${CYRILLIC_SYSADMIN}" looks like that of a local user, "sysadmin".`);
     assert.equal(problem(`uid=ｓｙｓａｄｍｉｎ,${berlin}`), 'The username or login name "sysadmin" is taken by a local user.');
-    assert.equal(problem(lookalikeDn), 'The username "\u0441lash" looks like that of a local user, "clash".');
+    assert.equal(problem(lookalikeDn), `The username "\u0441lash" looks like that of a local user, "clash". The user "${generatedName(30)}" keeps its username, login name and email; the entry's other changes are synced.`);
     assert.equal(problem(`cn=Аdministrators,${groups}`), 'The group name "Аdministrators" looks like that of a local group, "administrators".');
     assert.equal(await user(CYRILLIC_SYSADMIN), undefined);
     const [first, second] = (await user("mallory")) ? ["mallory", "ma11ory"] : ["ma11ory", "mallory"];

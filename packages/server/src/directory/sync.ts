@@ -156,6 +156,23 @@ const SYNCED_FIELDS = [
  */
 type UserNames = { username: string; username_skeleton: string | null; login_name: string; login_key: string; login_skeleton: string | null };
 
+/** A user as it is stored, but for its DN and whether it may log in, which follow an entry that cannot be imported as it is. */
+function asStored(u: SyncedUser, dn: string, enabled: boolean): MappedUser {
+  return {
+    key: u.directory_key!,
+    dn,
+    dnKey: dnKey(dn),
+    username: u.username,
+    loginName: u.login_name,
+    firstName: u.first_name,
+    lastName: u.last_name,
+    displayName: u.display_name,
+    email: u.email,
+    enabled,
+    changePassword: u.change_password === 1,
+  };
+}
+
 const storedNames = (u: SyncedUser): UserNames => ({ username: u.username, username_skeleton: u.username_skeleton, login_name: u.login_name, login_key: u.login_key, login_skeleton: u.login_skeleton });
 
 /** The name columns of a new or renamed user, or of one whose look-alike keys are missing; null when the stored ones stand (an unchanged user costs no look-alike key). */
@@ -611,6 +628,8 @@ export class DirectorySync {
     const uniqueIds = new Set<string>();
     /** Keys of every entry read: their users are still in the directory, whatever else is wrong with them. */
     const keys: string[] = [];
+    /** Entries that cannot be imported as they are, but whose user may exist: it still follows them in whether it may log in. */
+    const refused: { dn: string; key: string; problem: string; enabled: boolean }[] = [];
     for (const entry of entries) {
       this.counts.seen++;
       const values = new EntryValues(entry);
@@ -618,7 +637,8 @@ export class DirectorySync {
       const m = mapUser(values, d);
       if (m.key !== null) keys.push(m.key);
       if ("problem" in m) {
-        this.problem(entry.dn, m.problem);
+        if (m.key === null) this.problem(entry.dn, m.problem);
+        else refused.push({ dn: entry.dn, key: m.key, problem: m.problem, enabled: m.enabled });
         continue;
       }
       if (m.warning) this.problem(entry.dn, m.warning, false);
@@ -636,6 +656,17 @@ export class DirectorySync {
     }
     const existing = new Map((await this.o.queries.usersByKeys(d.id, keys)).map((u) => [u.directory_key!, u]));
     for (const u of existing.values()) this.seenUsers.add(u.id);
+    for (const r of refused) {
+      const u = existing.get(r.key);
+      if (!u || uniqueIds.has(r.key)) {
+        this.problem(r.dn, r.problem);
+        continue;
+      }
+      // Left as it was, it would keep its sessions and keys after a disable in the directory.
+      this.problem(r.dn, `${r.problem} The user "${u.username}" keeps what it had; only its DN and whether it is enabled follow the entry.`, false);
+      uniqueIds.add(r.key);
+      mapped.push(asStored(u, r.dn, r.enabled));
+    }
     const { accepted, names } = await this.withoutClashes(mapped, existing);
     await this.writeBatch(accepted, existing, names, true);
   }
@@ -664,6 +695,8 @@ export class DirectorySync {
       loginSkeletons: namesChecked.flatMap((n) => n.login_skeleton ?? []),
     });
     const refused = new Set<string>();
+    /** Users imported before whose entry now clashes: synced with the names and email they hold. */
+    const stored = new Set<string>();
     const takeovers = new Map<string, (typeof holders)[number]>();
     const taken = new Set<number>();
     type Holder = Pick<(typeof holders)[number], "username" | "username_skeleton" | "login_skeleton" | "directory_id" | "directory_name">;
@@ -695,17 +728,30 @@ export class DirectorySync {
       const alike: Holder | undefined =
         holders.find((h) => h.id !== taker && (same(h.username_skeleton, n.username_skeleton) || same(h.login_skeleton, n.login_skeleton))) ?? claimed.get(`u${n.username_skeleton}`) ?? claimed.get(`l${n.login_skeleton}`);
       const alikeName = alike && (same(alike.username_skeleton, n.username_skeleton) ? `username "${n.username}"` : `login name "${n.login_name}"`);
-      if (byName) this.problem(m.dn, `The username or login name "${byName.username === n.username ? n.username : n.login_name}" is taken by ${whose(byName)}.`);
-      else if (byEmail) this.problem(m.dn, `The email ${m.email} is taken by ${whose(byEmail)}.`);
-      else if (alike && u && u.username === n.username && u.login_name === n.login_name) {
+      const clash = byName
+        ? `The username or login name "${byName.username === n.username ? n.username : n.login_name}" is taken by ${whose(byName)}.`
+        : byEmail
+          ? `The email ${m.email} is taken by ${whose(byEmail)}.`
+          : alike && !(u && u.username === n.username && u.login_name === n.login_name)
+            ? `The ${alikeName} looks like that of ${whose(alike)}, "${alike.username}".`
+            : null;
+      if (clash !== null && u) {
+        // A user imported before keeps the names and email it holds; the rest of the entry, a disable among them, is synced.
+        this.problem(m.dn, `${clash} The user "${u.username}" keeps its username, login name and email; the entry's other changes are synced.`, false);
+        names.set(m.key, storedNames(u));
+        claim({ ...storedNames(u), directory_id: this.d.id, directory_name: this.d.name });
+        stored.add(m.key);
+        continue;
+      }
+      if (clash !== null) this.problem(m.dn, clash);
+      else if (alike && u) {
         // Its names unchanged, stored before syncs wrote look-alike keys (011i left the clashing one unset): still synced, so that a disable in the directory reaches it.
         this.problem(m.dn, `The ${alikeName} looks like that of ${whose(alike)}, "${alike.username}" (both were stored before look-alikes were checked): rename one of them.`, false);
         const kept = { ...n, username_skeleton: same(alike.username_skeleton, n.username_skeleton) ? u.username_skeleton : n.username_skeleton, login_skeleton: same(alike.login_skeleton, n.login_skeleton) ? u.login_skeleton : n.login_skeleton };
         names.set(m.key, kept);
         claim({ ...kept, directory_id: this.d.id, directory_name: this.d.name });
         continue;
-      } else if (alike) this.problem(m.dn, `The ${alikeName} looks like that of ${whose(alike)}, "${alike.username}".`);
-      else {
+      } else {
         claim({ username: n.username, username_skeleton: n.username_skeleton, login_skeleton: n.login_skeleton, directory_id: this.d.id, directory_name: this.d.name });
         continue;
       }
@@ -720,7 +766,8 @@ export class DirectorySync {
       this.problem(m.dn, `The username or login name "${holder.username}" is held by a system administrator ${of}: this directory does not take it over.`);
       refused.add(key);
     }
-    return { accepted: mapped.filter((m) => !refused.has(m.key)), names };
+    const accepted = mapped.filter((m) => !refused.has(m.key)).map((m) => (stored.has(m.key) ? { ...m, username: existing.get(m.key)!.username, loginName: existing.get(m.key)!.login_name, email: existing.get(m.key)!.email } : m));
+    return { accepted, names };
   }
 
   /**
@@ -1046,9 +1093,10 @@ export class DirectorySync {
     const gone: number[] = [];
     for (let i = 0; i < unseen.length; i += d.pageSize) gone.push(...(await this.o.queries.enabledAmong(d.id, unseen.slice(i, i + d.pageSize))));
     if (gone.length === 0) return null;
-    const total = await this.o.queries.userCount(d.id);
+    // The share of those who may still log in: users disabled long ago would make a large loss look small.
+    const total = await this.o.queries.userCount(d.id, true);
     if (!this.o.force && gone.length > (total * d.disableLimitPercent) / 100) {
-      return `${gone.length} of the directory's ${total} ${total === 1 ? "user" : "users"} ${gone.length === 1 ? "is" : "are"} gone from it, more than disableLimitPercent (${d.disableLimitPercent} %): nobody was disabled. Check the directory; a full sync with force disables them.`;
+      return `${gone.length} of the directory's ${total} enabled ${total === 1 ? "user" : "users"} ${gone.length === 1 ? "is" : "are"} gone from it, more than disableLimitPercent (${d.disableLimitPercent} %): nobody was disabled. Check the directory; a full sync with force disables them.`;
     }
     for (let i = 0; i < gone.length; i += d.pageSize) {
       const ids = gone.slice(i, i + d.pageSize);
