@@ -125,6 +125,19 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.deepEqual(events.filter((e: any) => e.id > before[0].id).map((e: any) => e.action).sort(), ["directory.sync", "directory.sync-start"]);
   });
 
+  it("counts a user whose groups alone changed as updated, not unchanged", async () => {
+    const joining = tree.dn(generatedName(3000));
+    const change = (operation: "add" | "delete") => ldap.modify(tree.groupDn("developers"), new Change({ operation, modification: new Attribute({ type: "member", values: [joining] }) }));
+    await change("add");
+    const joined = await sync();
+    assert.equal(joined.state, "succeeded", joined.message);
+    assert.deepEqual([joined.updated, joined.unchanged, joined.left], [1, tree.userCount - 2, 0]);
+    assert.ok(joined.joined > 0);
+    await change("delete");
+    const left = await sync();
+    assert.deepEqual([left.updated, left.unchanged, left.joined, left.left], [1, tree.userCount - 2, 0, joined.joined]);
+  });
+
   it("keeps the newest runs only: a run forgets the finished ones past them", async () => {
     const { db } = server().server.deps.store;
     const directory = await db.selectFrom("directories").select("id").where("uuid", "=", id).executeTakeFirstOrThrow();

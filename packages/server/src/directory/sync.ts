@@ -839,6 +839,7 @@ export class DirectorySync {
      */
     const newKeys: { id: number; username_skeleton: string | null; login_skeleton: string | null }[] = [];
     let unchanged = 0;
+    let regrouped = 0;
     for (const m of batch) {
       const u = existing.get(m.key);
       if (!u) continue;
@@ -856,15 +857,19 @@ export class DirectorySync {
         before.directory = from === null ? null : (this.directories.get(from)?.name ?? `#${from}`);
         after.directory = d.name;
       }
-      if (Object.keys(after).length === 0 && u.dn_key === next.dn_key) unchanged++;
-      else updates.push({ key: m.key, u, next, before, after });
+      const fieldsSame = Object.keys(after).length === 0 && u.dn_key === next.dn_key;
+      if (!fieldsSame) updates.push({ key: m.key, u, next, before, after });
       if (u.username_skeleton !== n.username_skeleton || u.login_skeleton !== n.login_skeleton) newKeys.push({ id: u.id, username_skeleton: n.username_skeleton, login_skeleton: n.login_skeleton });
       const want = this.desiredGroups(direct.get(m.dnKey) ?? []);
       const have = current.get(u.id) ?? new Map<number, number | null>();
       // A sync removes only the memberships a sync made (this directory's, or the one it takes the user over from): one added by hand stays.
       const mine = (by: number | null) => by !== null && (by === d.id || by === from);
+      const changes = adds.length + removes.length;
       for (const g of want) if (!have.has(g)) adds.push({ group_id: g, user_id: u.id, synced_by: d.id });
       for (const [g, by] of have) if (!want.has(g) && mine(by)) removes.push({ group_id: g, user_id: u.id });
+      // A user whose groups alone changed is updated too (its joins and leaves are counted and audited apart).
+      if (fieldsSame && adds.length + removes.length === changes) unchanged++;
+      else if (fieldsSame) regrouped++;
     }
     if (read) this.counts.unchanged += unchanged;
     if (fresh.length === 0 && updates.length === 0 && newKeys.length === 0 && adds.length === 0 && removes.length === 0) return;
@@ -987,7 +992,7 @@ export class DirectorySync {
       );
       for (const id of created) this.seenUsers.add(id);
       this.counts.created += counts.created;
-      this.counts.updated += counts.updated;
+      this.counts.updated += counts.updated + (read ? regrouped : 0);
       this.counts.disabled += counts.disabled;
       this.counts.joined += counts.joined;
       this.counts.left += counts.left;
