@@ -516,6 +516,37 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     run = await sync({ mode: "full" });
     assert.deepEqual([run.state, run.joined, run.left], ["succeeded", 0, 0]);
   });
+
+  it("a mapping added to a group never imported fills its local group at a `changed` sync; the group gone from the directory leaves it as it is until the mapping goes", async () => {
+    const members = async (group: string) => ((await api("GET", `/security/v1/user-groups/${group}/members`)).body as any[]).map((u) => u.username).sort();
+    const shift = [generatedName(4000), generatedName(4001), generatedName(4002)];
+    const nightDn = `cn=night-shift,${tree.groupDn("staff").split(",").slice(1).join(",")}`;
+    await ldap.add(nightDn, { objectClass: ["groupOfNames"], cn: "night-shift", member: shift.map((name) => tree.dn(name)) });
+    const local = await createGroup(server(), token, "night-shift-local");
+    const mapTo = async (mappings: [string, string][]) =>
+      assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { groupMappings: mappings.map(([groupDn, localGroupId]) => ({ groupDn, localGroupId })) })).status, 200);
+    await mapTo([[tree.groupDn("engineering"), mappedGroup], [nightDn, local]]);
+    let run = await sync({ mode: "changed" });
+    assert.equal(run.state, "succeeded", run.message);
+    assert.deepEqual(await members(local), shift);
+
+    await ldap.del(nightDn);
+    run = await sync({ mode: "full" });
+    // They leave the directory's own group night-shift, not the local group it fills.
+    assert.deepEqual([run.state, run.left], ["succeeded", 3], JSON.stringify(run.problems));
+    assert.ok(run.problems.some((p: any) => p.dn === nightDn), JSON.stringify(run.problems));
+    assert.deepEqual(await members(local), shift, "left as it is");
+    // A `changed` sync that reads one of its members leaves it too.
+    await ldap.modify(tree.dn(shift[0]!), new Change({ operation: "replace", modification: new Attribute({ type: "givenName", values: ["Night"] }) }));
+    run = await sync({ mode: "changed" });
+    assert.deepEqual([run.state, run.updated, run.left], ["succeeded", 1, 0]);
+    assert.deepEqual(await members(local), shift);
+    // The mapping removed: the memberships it made go.
+    await mapTo([[tree.groupDn("engineering"), mappedGroup]]);
+    run = await sync({ mode: "changed" });
+    assert.deepEqual([run.state, run.left], ["succeeded", 3]);
+    assert.deepEqual(await members(local), []);
+  });
 });
 
 /** Replaces one member DN of a group by another. */

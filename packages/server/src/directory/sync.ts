@@ -286,7 +286,9 @@ export class DirectorySync {
       // The batches written before the failure left their search entries pending: merged now, not by the next single write.
       if (this.counts.created + this.counts.updated > 0) await this.o.store.dialect.settleBulkWrites(this.db);
       // The directory's or the store's own words seldom end in a full stop.
-      await this.finish("failed", `${/[.!?]$/.test(message) ? message : `${message}.`} Nobody was disabled.`, async () => {}).catch(() => {});
+      const n = this.counts.disabled;
+      const disabled = n === 0 ? "Nobody was disabled." : `${n === 1 ? "1 user was" : `${n} users were`} disabled before it stopped.`;
+      await this.finish("failed", `${/[.!?]$/.test(message) ? message : `${message}.`} ${disabled}`, async () => {}).catch(() => {});
       return { state: "failed", counts: this.counts, problems: this.problems, message };
     } finally {
       await this.connection?.close();
@@ -368,8 +370,10 @@ export class DirectorySync {
     if (since === null) {
       queue = roots;
     } else {
-      const known = new Set([...stored.map((g) => g.dn_key), ...roots.map(dnKey)]);
-      queue = [];
+      const storedKeys = new Set(stored.map((g) => g.dn_key));
+      const known = new Set([...storedKeys, ...roots.map(dnKey)]);
+      // Groups configured since the last sync (groupEntryDnList, groupMappings) are read whether or not they changed.
+      queue = roots.filter((dn) => !storedKeys.has(dnKey(dn)));
       for await (const page of connection.search(d.baseDn, `(&${d.groupFilter}(${since.attribute}>=${escapeFilterValue(since.value)}))`, ["1.1"])) {
         for (const e of page) if (known.has(dnKey(e.dn))) queue.push(e.dn);
       }
@@ -408,8 +412,14 @@ export class DirectorySync {
       await this.keepMembers(group, [...members]);
     }
     if (since === null) {
-      // Groups no longer reached keep their local group but lose their members (the users pass removes the memberships).
-      for (const g of stored) if (!reached.has(g.id) && g.member_hash !== null) await this.keepMembers(g, []);
+      // Groups no longer reached keep their local group but lose their members (the users pass removes the
+      // memberships), and their DN until they are reached again: a mapping from one is not resolved, so its
+      // local group is left as it is (loadGraph), in the `changed` syncs after this one too.
+      for (const g of stored) {
+        if (reached.has(g.id)) continue;
+        if (g.member_hash !== null) await this.keepMembers(g, []);
+        if (g.dn_key !== null) await this.db.updateTable("groups").set({ dn_key: null }).where("id", "=", g.id).execute();
+      }
     }
     await this.writePendingMembers();
   }

@@ -70,7 +70,7 @@ export interface RunCounts {
 export const RUNS_KEPT = 100;
 
 /** What a run whose node stopped (a crash, kill -9) says. */
-export const INTERRUPTED_MESSAGE = "This sync was interrupted: the node running it stopped before it ended; nothing was disabled. The next sync picks up from the directory's current state.";
+export const INTERRUPTED_MESSAGE = "This sync was interrupted: the node running it stopped before it ended. What it wrote stays (its counts say what); the next sync picks up from the directory's current state.";
 
 export function createDirectoryQueries(db: Kysely<Database>) {
   return {
