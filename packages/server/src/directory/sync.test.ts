@@ -176,6 +176,21 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.equal(await user(generatedName(10)), undefined);
   });
 
+  it("a `changed` sync keeps the groups of a user renamed where the groups did not change, as Active Directory shows them under the new DN", async () => {
+    const name = generatedName(50);
+    const before = await user(name);
+    const newDn = `uid=${name}-moved,${tree.ouDn(["Berlin"])}`;
+    await ldap.modifyDN(tree.dn(name), newDn);
+    const run = await sync({ mode: "changed" });
+    assert.deepEqual([run.state, run.updated, run.left], ["succeeded", 1, 0], run.message);
+    const after = await user(`${name}-moved`);
+    assert.deepEqual([after.id, after.dn, after.groups], [before.id, newDn, before.groups]);
+    // The group as Active Directory would show it (here written, as OpenLDAP's refint does): a full sync changes nothing.
+    await replaceMember(tree.groupDn("staff"), tree.dn(name), newDn);
+    const full = await sync();
+    assert.deepEqual([full.state, full.joined, full.left], ["succeeded", 0, 0], full.message);
+  });
+
   it("takes changed attributes and accounts disabled in the directory", async () => {
     await ldap.modify(tree.dn("ivan"), new Change({ operation: "replace", modification: new Attribute({ type: "givenName", values: ["Ваня"] }) }));
     await ldap.modify(tree.dn("zoe"), new Change({ operation: "add", modification: new Attribute({ type: "nsAccountLock", values: ["TRUE"] }) }));

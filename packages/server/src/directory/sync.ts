@@ -234,6 +234,8 @@ export class DirectorySync {
   private usersGroupId: number | undefined;
   /** Highest change mark read (fallback mark where the directory does not say its own). */
   private maxMark: string | null = null;
+  /** A `changed` sync reading only what changed since the last mark. */
+  private incremental = false;
   /** Member DNs whose memberships a `changed` sync must check again (null: all users). */
   private affected: Set<string> | null = new Set();
   /** Every directory, by id: its priority decides who keeps a name two directories have. */
@@ -264,6 +266,7 @@ export class DirectorySync {
       const startMark = await this.startMark(connection, startedAt);
       // A mark from another domain controller (USNs are per server) or none yet: read everything, disable nobody.
       const incremental = this.o.mode === "changed" && previous !== null && (previous.attribute !== "uSNChanged" || sameServer(previous, connection.url));
+      this.incremental = incremental;
       await this.syncGroups(incremental ? previous : null);
       await this.loadGraph();
       await this.dropUnmapped();
@@ -828,6 +831,15 @@ export class DirectorySync {
   private async writeBatch(batch: MappedUser[], existing: Map<string, SyncedUser>, names: Map<string, UserNames>, read: boolean, retry = true): Promise<void> {
     const d = this.d;
     const { dialect } = this.o.store;
+    // Active Directory shows a renamed or moved member under its new DN in groups that did not change
+    // (their uSNChanged stays): a `changed` sync, which reads only the changed groups, renames it in the others.
+    if (this.incremental) {
+      const renames = batch.flatMap((m) => {
+        const from = existing.get(m.key)?.dn_key;
+        return from != null && from !== m.dnKey ? [{ from, to: m.dnKey }] : [];
+      });
+      if (renames.length > 0) await this.o.queries.renameMemberKeys(d.id, renames);
+    }
     const direct = new Map<string, number[]>();
     for (const r of await this.o.queries.membersByKeys(d.id, batch.map((m) => m.dnKey))) direct.set(r.member_key, [...(direct.get(r.member_key) ?? []), r.group_id]);
     const existingIds = batch.flatMap((m) => existing.get(m.key)?.id ?? []);

@@ -327,6 +327,22 @@ export function createDirectoryQueries(db: Kysely<Database>) {
     },
 
     /** Which of these member DNs each of the directory's groups lists: (group, member key) pairs. */
+    /**
+     * Members renamed or moved (their DN key `from` is now `to`), in the groups' kept member lists: where a
+     * group lists both, the old one goes.
+     */
+    async renameMemberKeys(directoryId: number, renames: readonly { from: string; to: string }[]): Promise<void> {
+      for (const { from, to } of renames) {
+        await db
+          .deleteFrom("directory_members")
+          .where("directory_id", "=", directoryId)
+          .where("member_key", "=", from)
+          .where("group_id", "in", (eb) => eb.selectFrom("directory_members as m").select("m.group_id").where("m.directory_id", "=", directoryId).where("m.member_key", "=", to))
+          .execute();
+        await db.updateTable("directory_members").set({ member_key: to }).where("directory_id", "=", directoryId).where("member_key", "=", from).execute();
+      }
+    },
+
     membersByKeys(directoryId: number, memberKeys: readonly string[]) {
       if (memberKeys.length === 0) return Promise.resolve([]);
       return db.selectFrom("directory_members").select(["group_id", "member_key"]).where("directory_id", "=", directoryId).where("member_key", "in", [...memberKeys]).execute();
