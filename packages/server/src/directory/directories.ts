@@ -365,11 +365,20 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
             // even by a directory that takes the users over later).
             await trx.deleteFrom("api_keys").where("user_id", "in", ids).execute();
             const left = users === "delete" ? [] : await trx.deleteFrom("group_members").where("user_id", "in", ids).where("synced_by", "=", d.id).returning("group_id").execute();
-            if (users === "delete") await trx.deleteFrom("users").where("id", "in", ids).execute();
-            else await trx.updateTable("users").set((eb) => ({ enabled: 0, directory_id: null, dn_key: null, version: eb("version", "+", 1), updated_at: isoNow() })).where("id", "in", ids).execute();
+            // Only those still the directory's are written and audited: a removal sent twice at once does each user once.
+            const done =
+              users === "delete"
+                ? await trx.deleteFrom("users").where("id", "in", ids).where("directory_id", "=", d.id).returning(["id", "uuid", "username"]).execute()
+                : await trx
+                    .updateTable("users")
+                    .set((eb) => ({ enabled: 0, directory_id: null, dn_key: null, version: eb("version", "+", 1), updated_at: isoNow() }))
+                    .where("id", "in", ids)
+                    .where("directory_id", "=", d.id)
+                    .returning(["id", "uuid", "username"])
+                    .execute();
             const action = users === "delete" ? "user.delete" : "user.disable";
             const reason = users === "delete" ? `directory ${d.name} removed` : `directory ${d.name} removed: kept until a directory brings the same entry again and takes it over`;
-            await recordAuditMany(trx, actor, batch.map((u) => ({ action, target: userTarget(u), details: { reason } })));
+            await recordAuditMany(trx, actor, done.map((u) => ({ action, target: userTarget(u), details: { reason } })));
             return { result: undefined, documents: users === "delete" ? [] : ids, search: [], groups: [...new Set(left.map((r) => r.group_id))] };
           }),
         );
@@ -378,7 +387,8 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
       await db.transaction().execute(async (trx) => {
         if (users === "delete") await trx.deleteFrom("groups").where("directory_id", "=", d.id).execute();
         else await trx.updateTable("groups").set({ directory_id: null, directory_key: null, dn_key: null, member_hash: null, external: 0 }).where("directory_id", "=", d.id).execute();
-        await trx.deleteFrom("directories").where("id", "=", d.id).execute();
+        // Removed meanwhile by another request: that one says so, this one finds nothing.
+        if (Number((await trx.deleteFrom("directories").where("id", "=", d.id).executeTakeFirst()).numDeletedRows) === 0) throw notFound("directory", uuid);
         await recordAudit(trx, actor, { action: "directory.delete", target, details: { before: auditedSettings(d), users, usersAffected: count } });
       });
     },

@@ -199,7 +199,8 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: Use
         if (group.builtin) throw new DomainError("refused", "A built-in group cannot be deleted.", { group: group.name });
         await assertMayChangeAdministratorGroup(groups, trx, group, actor.roles);
         await assertMayChangeGroupOfAdministrators(trx, group, actor.roles, "delete this group");
-        await groups.delete(trx, group.id);
+        // Deleted meanwhile by another request (PostgreSQL lets both read it): that one says so, this one finds nothing.
+        if (!(await groups.delete(trx, group.id))) throw notFound("group", uuid);
         await assertSystemAdministratorRemains(trx);
         await recordAudit(trx, actor, { action: "group.delete", target: groupTarget(group), details: { before: { name: group.name, description: group.description } } });
       });

@@ -420,7 +420,8 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
         // would be by hand, with their roles, decided by no login again.
         const mapped = await trx.deleteFrom("group_members").where("mapped_by", "=", p.id).executeTakeFirst();
         const links = await trx.deleteFrom("federated_identities").where("provider_id", "=", p.id).executeTakeFirst();
-        await trx.deleteFrom("identity_providers").where("id", "=", p.id).execute();
+        // Deleted meanwhile by another request: that one says so, this one finds nothing.
+        if (Number((await trx.deleteFrom("identity_providers").where("id", "=", p.id).executeTakeFirst()).numDeletedRows) === 0) throw notFound("identity provider", alias);
         await assertSystemAdministratorRemains(trx);
         await recordAudit(trx, actor, {
           action: "identity-provider.delete",

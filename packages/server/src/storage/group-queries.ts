@@ -96,9 +96,9 @@ export function createGroupQueries({ db }: Store) {
         .executeTakeFirst();
     },
 
-    /** Deletes the group; memberships and role mappings go with it (foreign keys cascade). */
-    async delete(on: Kysely<Database>, id: number): Promise<void> {
-      await on.deleteFrom("groups").where("id", "=", id).execute();
+    /** Deletes the group; memberships and role mappings go with it (foreign keys cascade). False when it was gone already. */
+    async delete(on: Kysely<Database>, id: number): Promise<boolean> {
+      return Number((await on.deleteFrom("groups").where("id", "=", id).executeTakeFirst()).numDeletedRows) > 0;
     },
 
     /** The groups of a user: its own and, when it is assigned to a profile, the profile's (as the extended user view). */

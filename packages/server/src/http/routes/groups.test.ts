@@ -42,6 +42,18 @@ describeEachStore("groups", (server, kind) => {
     assert.deepEqual(JSON.parse(event!.details!), { after: { name: "Editors", description: "Edit documents" } });
   });
 
+  it("a group deleted by two requests at once is deleted once: one 204, the other 404, one audit event", async () => {
+    const s = server();
+    const token = await s.login();
+    const id = await createGroup(s, token, "deleted-at-once");
+    const remove = () => s.api("DELETE", `/security/v1/user-groups/${id}`, { token });
+    // On PostgreSQL both read the group, then wait at its row: the race made sure of.
+    const answers = kind === "postgres" ? await whileLocked(s, "select 1 from groups where uuid = $1 for update", [id], 2, () => [remove(), remove()]) : await Promise.all([remove(), remove()]);
+    assert.deepEqual(answers.map((r) => r.status).sort(), [204, 404]);
+    const events = (await s.api("GET", `/security/v1/audit-events?action=group.delete&target=${id}`, { token })).body as unknown[];
+    assert.equal(events.length, 1);
+  });
+
   it("refuses a duplicate name, whatever its case (409), and bad names (400)", async () => {
     const s = server();
     const token = await s.login();
