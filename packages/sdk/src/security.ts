@@ -96,6 +96,13 @@ export function knownGroupGuid(ref: GroupRef): string | undefined {
 export const EXPORT_PATH = "/security/v1/export";
 
 /** The export's query for these groups (all when none). */
+/** An export's groups: null (or left out) for everything; an empty list would export everything too, which a script whose list came out empty does not mean. */
+export function checkExportGroups(groupIds: unknown): void {
+  if (groupIds === undefined || groupIds === null) return;
+  if (!Array.isArray(groupIds)) throw new TypeError("groupIds must be a list of groups, or null to export everything");
+  if (groupIds.length === 0) throw new TypeError("groupIds is an empty list: name at least one group, or pass null to export everything");
+}
+
 export function exportQuery(groupGuids: string[]): Record<string, string | undefined> {
   return { groupIds: groupGuids.length > 0 ? groupGuids.join(",") : undefined };
 }
@@ -629,6 +636,7 @@ export class Security {
 
   /** The export document's JSON bytes as they arrive (to write to a file). ECM only. */
   async *exportSecuritySystemStream(groupIds?: GroupRef[] | null, opts?: CallOptions): AsyncGenerator<Uint8Array, void, undefined> {
+    checkExportGroups(groupIds);
     const guids: string[] = [];
     for (const g of groupIds ?? []) guids.push(await this.#groupGuid(g, opts));
     const res = await this.#http.request<AsyncIterable<Uint8Array>>("GET", EXPORT_PATH, { query: exportQuery(guids), stream: true, ...call(opts) });

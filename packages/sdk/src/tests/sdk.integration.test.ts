@@ -337,6 +337,8 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       const admins = await sec.group("administrators");
       assert.ok(all.roleMappings.some((m) => m.groupId === admins.guid && m.roleName === "system-administrator"));
       const some = await sec.exportSecuritySystem([admins]);
+      // An empty list is not "everything" (that is null): a script whose list came out empty is told.
+      await assert.rejects(async () => sec.exportSecuritySystem([]), /groupIds is an empty list/);
       assert.ok(Array.isArray(some.groups));
       assert.deepEqual(
         some.groups.map((g) => g.name),
