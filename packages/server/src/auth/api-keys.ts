@@ -4,7 +4,7 @@ import { recordAudit, type Actor, userTarget } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { madeBySystemAdministrator } from "../domain/role-rules.js";
-import type { AdminActor } from "../domain/users.js";
+import { isProviderOnly, type AdminActor } from "../domain/users.js";
 import type { Database, UserRow } from "../storage/schema.js";
 import { isUniqueViolation } from "../storage/constraints.js";
 import { countHit } from "../storage/rate-counters.js";
@@ -58,7 +58,10 @@ export class ApiKeys {
 
   /** A new key for `user`; the secret is returned here only. */
   async create(actor: AdminActor, user: UserRow, givenName: string, expiresAt: string | null): Promise<{ key: ApiKeyView; secret: string }> {
-    if (user.identity_provider_id !== null) throw new DomainError("refused", "A user of an identity provider cannot have API keys.", { username: user.username });
+    // A provider's user, or one whose only way in is its links: a key would be a way in that no provider vouches for.
+    if (user.identity_provider_id !== null || (user.service_account === 0 && (await isProviderOnly(this.db, user)))) {
+      throw new DomainError("refused", "A user of an identity provider cannot have API keys.", { username: user.username });
+    }
     const name = givenName.trim();
     if (name === "") throw new DomainError("invalid", "name must say what the key is for: it is blank.", { field: "name" });
     if (expiresAt !== null && expiresAt <= isoNow()) throw new DomainError("invalid", "expiresAt must be in the future.", { field: "expiresAt" });

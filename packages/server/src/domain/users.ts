@@ -419,7 +419,7 @@ function ownerOf(u: UserRow): PasswordOwner {
 }
 
 /** The user has no way in but identity providers: no password, no directory, at least one link. */
-async function isProviderOnly(db: Kysely<Database>, user: Pick<UserRow, "id" | "password_hash" | "directory_id">): Promise<boolean> {
+export async function isProviderOnly(db: Kysely<Database>, user: Pick<UserRow, "id" | "password_hash" | "directory_id">): Promise<boolean> {
   if (user.password_hash !== null || user.directory_id !== null) return false;
   return (await db.selectFrom("federated_identities").select("user_id").where("user_id", "=", user.id).executeTakeFirst()) !== undefined;
 }

@@ -611,6 +611,14 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     const imported = await s.api("POST", "/security/v1/users/import", { token: admin, body: '{"username":"paul","password":"Imported-Str0ng-Pass!"}\n', headers: { "content-type": "application/x-ndjson" } });
     assert.match(imported.text.split("\n")[0]!, /"status":"failed".*identity providers only/);
     assert.equal((await s.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "paul", password: "Imported-Str0ng-Pass!" } })).status, 401);
+    // No API key either: neither for the user the provider made, nor for a local one without a password linked by hand.
+    const minnie = await s.api<{ id: string }>("POST", "/security/v1/users", { token: admin, body: { username: "minnie" } });
+    assert.equal((await s.api("PUT", `/security/v1/users/${minnie.body.id}/federated-identities/corp`, { token: admin, body: { subject: "minnie-sub" } })).status, 204);
+    for (const id of [paul.id, minnie.body.id]) {
+      const key = await s.api("POST", `/security/v1/users/${id}/api-keys`, { token: admin, body: { name: "script" } });
+      assert.equal(key.status, 409, key.text);
+      assert.match(key.body.errorMessage, /cannot have API keys/);
+    }
   });
 
   it("a link, or a provider's settings, that a security administrator made do not open an account promoted since", async () => {
@@ -717,8 +725,8 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       await s.api("PUT", `/security/v1/users/${withPassword.uuid}/federated-identities/temp`, { token: admin, body: { subject: "local-sub" } });
       // An API key is a way in too (a script's): not listed as left without one.
       const keyed = await s.api<{ id: string }>("POST", "/security/v1/users", { token: admin, body: { username: "temp-keyed" } });
-      await s.api("PUT", `/security/v1/users/${keyed.body.id}/federated-identities/temp`, { token: admin, body: { subject: "keyed-sub" } });
       assert.equal((await s.api("POST", `/security/v1/users/${keyed.body.id}/api-keys`, { token: admin, body: { name: "script" } })).status, 201);
+      await s.api("PUT", `/security/v1/users/${keyed.body.id}/federated-identities/temp`, { token: admin, body: { subject: "keyed-sub" } });
       assert.equal((await s.api("DELETE", "/idp/v1/external-identity-provider/temp", { token: admin })).status, 204);
       assert.equal((await s.api("GET", "/security/v1/me", { token })).status, 401);
       const [event] = await audit("identity-provider.delete");
