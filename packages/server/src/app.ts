@@ -24,7 +24,7 @@ import { createGuard } from "./http/auth-guard.js";
 import type { AppDeps } from "./http/deps.js";
 import { ApiError } from "./http/errors.js";
 import { registerSecurityHeaders, DOCS_CSP } from "./http/security-headers.js";
-import { answerWhatNodeRefuses, clientErrorHandler, closeQuerystring, declaredBodyBytes, refuseBody, frameworkErrors, handleError, MAX_PARAM_LENGTH, notFoundHandler, noteHeadRequests } from "./http/error-handling.js";
+import { answerWhatNodeRefuses, clientErrorHandler, closeQuerystring, declaredBodyBytes, refuseBody, frameworkErrors, handleError, MAX_PARAM_LENGTH, methodOfOwnPath, notFoundHandler, noteHeadRequests } from "./http/error-handling.js";
 import auditEventsRoutes from "./http/routes/audit-events.js";
 import authRoutes from "./http/routes/auth.js";
 import healthRoutes from "./http/routes/health.js";
@@ -198,6 +198,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
       throw new ApiError("unsupportedMediaType", `Send the body uncompressed: this server does not take Content-Encoding ${bounded(encoding)}.`, { contentEncoding: bounded(encoding) });
     }
   });
+  app.addHook("onRequest", methodOfOwnPath(routes));
   // A route that reads its body itself (an import) names the types it takes: another one (JSON too) is
   // refused unread — once the caller is known (a route's guard runs first), before any parser runs.
   app.addHook("preParsing", async (request) => {
@@ -209,8 +210,9 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   });
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, bytes, done) => {
     // Clients that always say JSON send it with no body too: a route that takes none (or none needed) reads it as absent.
+    // No route (a 404 or 405 follows): the body is not the question.
     const { schema, config: route } = request.routeOptions;
-    if ((bytes as Buffer).length === 0 && (schema?.body === undefined || route.bodyOptional)) return done(null, undefined);
+    if (request.is404 || ((bytes as Buffer).length === 0 && (schema?.body === undefined || route.bodyOptional))) return done(null, undefined);
     let body: string;
     try {
       body = strictUtf8.decode(bytes as Buffer);
@@ -226,6 +228,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   });
   app.addHook("preValidation", async (request) => {
     const { schema, config } = request.routeOptions;
+    if (request.is404) return;
     if (request.body === undefined) {
       if (config.bodyOptional) request.body = {};
     } else if (schema?.body === undefined && config.accepts === undefined) refuseBody(request.body);

@@ -163,19 +163,51 @@ export const MAX_PARAM_LENGTH = 256;
  * when a route of this method found nothing to send).
  * `routes` is the app's route table.
  */
-export function notFoundHandler(app: FastifyInstance, routes: readonly { method: string }[]) {
+export function notFoundHandler(app: FastifyInstance, routes: readonly { method: string; url: string }[]) {
+  const staticMethods = staticRouteMethods(routes);
   return (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split("?")[0]!;
     const methods = [...new Set(routes.map((r) => r.method))];
-    const allowed = methods.filter((method) => app.findRoute({ method: method as "GET", url: path }) !== null);
+    // A path of its own (`…/users/count`) takes its own methods, not those of a pattern it also fits (`…/users/:id`).
+    const allowed = staticMethods(path) ?? methods.filter((method) => app.findRoute({ method: method as "GET", url: path }) !== null);
     // A route of this very method that found nothing (a static file that is not there) is a 404.
-    if (allowed.length > 0 && !allowed.includes(request.method)) {
-      const { code, status } = ErrorCodes.methodNotAllowed;
-      return reply.code(status).header("allow", allowed.join(", ")).send(errorBody(code, `${request.method} is not allowed here; this path takes ${allowed.join(", ")}.`, { allow: allowed }));
-    }
+    if (allowed.length > 0 && !allowed.includes(request.method)) return methodNotAllowed(request, reply, allowed);
     const { code, status } = ErrorCodes.routeNotFound;
     // The path is not said back: it is the client's (behind a proxy, a Host header of anyone's choosing).
     return reply.code(status).send(errorBody(code, `No such resource: nothing answers ${request.method} at this path.`));
+  };
+}
+
+function methodNotAllowed(request: FastifyRequest, reply: FastifyReply, allowed: readonly string[]) {
+  const { code, status } = ErrorCodes.methodNotAllowed;
+  return reply.code(status).header("allow", allowed.join(", ")).send(errorBody(code, `${request.method} is not allowed here; this path takes ${allowed.join(", ")}.`, { allow: allowed }));
+}
+
+/** The methods of each path registered without parameters (read once the table is complete, at the first request). */
+function staticRouteMethods(routes: readonly { method: string; url: string }[]): (path: string) => string[] | undefined {
+  let table: Map<string, string[]> | undefined;
+  return (path) => {
+    if (table === undefined) {
+      table = new Map();
+      for (const r of routes) if (!r.url.includes(":") && !r.url.includes("*")) table.set(r.url, [...(table.get(r.url) ?? []), r.method]);
+      // A HEAD alone is the trailing-slash twin of a GET route (the docs' `/docs/`), which answers GET there too.
+      for (const methods of table.values()) if (methods.includes("HEAD") && !methods.includes("GET")) methods.unshift("GET");
+    }
+    return table.get(path);
+  };
+}
+
+/**
+ * `onRequest`: a request that reached a route with parameters (`GET …/users/:id`) at a path registered
+ * for other methods on its own (`…/users/import`, POST) is a 405, not that route's answer (a user named "import" not found).
+ */
+export function methodOfOwnPath(routes: readonly { method: string; url: string }[]) {
+  const staticMethods = staticRouteMethods(routes);
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const pattern = request.routeOptions.url;
+    if (pattern === undefined || !pattern.includes(":")) return;
+    const allowed = staticMethods(request.url.split("?")[0]!);
+    if (allowed !== undefined && !allowed.includes(request.method)) return methodNotAllowed(request, reply, allowed);
   };
 }
 
