@@ -57,6 +57,7 @@ import { pruneRateCounters, RateCounters } from "./storage/rate-counters.js";
 import { bounded, jsonNestedDeeperThan, MAX_JSON_DEPTH, validatorCompiler } from "./http/validation.js";
 import { openStore, type Store } from "./storage/store.js";
 import { createUserQueries } from "./storage/user-queries.js";
+import { userPartPrecondition } from "./http/etag.js";
 import { createGroupQueries } from "./storage/group-queries.js";
 
 export const BASE_PATH = "/portal";
@@ -178,9 +179,11 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   noteHeadRequests(app.server);
   answerWhatNodeRefuses(app.server);
   const routes: RouteEntry[] = [];
+  const guardUserParts = userPartPrecondition(users);
   app.addHook("onRoute", (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });
     closeQuerystring(route);
+    guardUserParts(route);
   });
   await registerSecurityHeaders(app, config.tls !== undefined);
   app.setValidatorCompiler(validatorCompiler);

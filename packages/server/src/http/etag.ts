@@ -1,4 +1,8 @@
+import type { FastifyRequest, RouteOptions } from "fastify";
 import { Type } from "typebox";
+import { checkPrecondition } from "../domain/versioned.js";
+import { UUID_PATTERN } from "../domain/lookups.js";
+import type { UserQueries } from "../storage/user-queries.js";
 import { ApiError } from "./errors.js";
 import { bounded } from "./validation.js";
 
@@ -36,4 +40,29 @@ export function ifMatchVersions(header: string | string[] | undefined): readonly
     throw new ApiError("preconditionFailed", "The If-Match header does not name a current version.", { ifMatch: bounded(value) });
   }
   return versions;
+}
+
+/** A write to a part of a user (its password, groups, lockout, keys, links): `…/users/:id/<part>`. */
+const USER_PART = /\/security\/v1\/users\/:id\/./;
+
+/**
+ * `onRoute`: a write to a part of a user takes `If-Match` with the user's ETag, as a write to the user
+ * does: 412 when the user has changed since that version (without the header, nothing is checked).
+ */
+export function userPartPrecondition(users: Pick<UserQueries, "findByUuid">) {
+  const check = async (request: FastifyRequest) => {
+    const versions = ifMatchVersions(request.headers["if-match"]);
+    if (versions === undefined) return;
+    const { id } = request.params as { id: string };
+    // No such user: the route says so.
+    const user = UUID_PATTERN.test(id) ? await users.findByUuid(id.toLowerCase()) : undefined;
+    if (user) checkPrecondition(user, versions);
+  };
+  return (route: RouteOptions) => {
+    if (!USER_PART.test(route.url) || ![route.method].flat().some((m) => m === "PUT" || m === "POST" || m === "DELETE")) return;
+    const schema = (route.schema ??= {});
+    const headers = schema.headers as { properties?: Record<string, unknown> } | undefined;
+    schema.headers = headers === undefined ? IfMatchHeaders : Type.Object({ ...(headers.properties ?? {}), ...IfMatchHeaders.properties });
+    route.preHandler = [...[route.preHandler ?? []].flat(), check] as RouteOptions["preHandler"];
+  };
 }

@@ -64,6 +64,32 @@ describeEachStore("user administration", (server, kind) => {
     assert.equal((await loginStatus(s, "JDOE", PASSWORD)).status, 200);
   });
 
+  it("a write to a part of a user (password, groups, lockout, keys) takes If-Match with the user's ETag: 412 when it changed since", async () => {
+    const s = server();
+    const created = await s.api<{ id: string }>("POST", "/security/v1/users", { token, body: { username: "guarded.parts", password: "Guarded-Parts-Pass-1" } });
+    const id = created.body.id;
+    const group = (await s.api<{ id: string }>("POST", "/security/v1/user-groups", { token, body: { name: "guarded-parts" } })).body.id;
+    const etag = async () => (await s.api("GET", `/security/v1/users/${id}`, { token })).headers.get("etag")!;
+    const stale = await etag();
+    assert.equal((await s.api("PUT", `/security/v1/users/${id}`, { token, body: { description: "moved on" } })).status, 200);
+    const writes: [string, string, unknown][] = [
+      ["PUT", `/security/v1/users/${id}/reset-password`, { type: "password", value: "Another-Parts-Pass-2" }],
+      ["PUT", `/security/v1/users/${id}/user-groups/${group}`, undefined],
+      ["DELETE", `/security/v1/users/${id}/user-groups/${group}`, undefined],
+      ["DELETE", `/security/v1/users/${id}/lockout`, undefined],
+      ["POST", `/security/v1/users/${id}/api-keys`, { name: "script" }],
+    ];
+    for (const [method, path, body] of writes) {
+      const refused = await s.api(method, path, { token, body, headers: { "if-match": stale } });
+      assert.equal(refused.status, 412, `${method} ${path}: ${refused.text}`);
+      const current = await etag();
+      const done = await s.api(method, path, { token, body, headers: { "if-match": current } });
+      assert.ok(done.status < 300, `${method} ${path}: ${done.text}`);
+    }
+    // A user that does not exist is a 404, whatever If-Match says.
+    assert.equal((await s.api("DELETE", `/security/v1/users/00000000-0000-4000-8000-000000000000/lockout`, { token, headers: { "if-match": stale } })).status, 404);
+  });
+
   it("refuses bad input with a 400 in the error shape", async () => {
     const s = server();
     const bad: Record<string, unknown>[] = [
