@@ -216,8 +216,23 @@ async function discover(fromUrl: string): Promise<Partial<OidcSettings>> {
       issParameterSupported: m.authorization_response_iss_parameter_supported === true,
     };
   } catch (error) {
-    throw new DomainError("invalid", `The discovery document at fromUrl could not be read: ${(error as Error).message}.`, { field: "fromUrl" });
+    throw new DomainError("invalid", `The discovery document at fromUrl could not be read: ${discoveryProblem(error)}.`, { field: "fromUrl" });
   }
+}
+
+/** Why discovery failed, in people's words rather than the libraries' ("fetch failed"). */
+function discoveryProblem(error: unknown): string {
+  const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string; status?: number; message?: string } };
+  if (e.code === "OAUTH_RESPONSE_IS_NOT_CONFORM" && typeof e.cause?.status === "number") return `it answered HTTP ${e.cause.status}, not the document`;
+  if (e.code === "OAUTH_PARSE_ERROR" || e.code === "OAUTH_RESPONSE_IS_NOT_JSON") return "its answer is not JSON";
+  if (e.code === "OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED") return "the issuer it names is not the address it was read from";
+  if (e.name === "TimeoutError" || e.name === "AbortError") return "it did not answer within 10 seconds";
+  const cause = e.cause?.code ?? "";
+  if (cause === "ENOTFOUND" || cause === "EAI_AGAIN") return "its host name is not known";
+  if (cause === "ECONNREFUSED" || cause === "ECONNRESET" || e.cause?.message === "bad port") return "nothing answers at that address";
+  if (/CERT|SSL|TLS/.test(cause)) return `its TLS certificate is not trusted (${cause})`;
+  if (e.name === "TypeError") return "it could not be reached";
+  return "its answer is not an OpenID Connect discovery document";
 }
 
 const providerTarget = (p: Pick<Provider, "uuid" | "alias">) => ({ type: "identity-provider", id: p.uuid, name: p.alias });

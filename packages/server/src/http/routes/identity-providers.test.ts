@@ -155,6 +155,15 @@ describeEachStore("identity provider configuration", (server) => {
       assert.equal(r.status, 400, `${name}: ${r.text}`);
       assert.match(r.body.errorMessage, /^ECMS1001-E /, name);
     }
+    // Why discovery failed, in people's words.
+    for (const [fromUrl, why] of [
+      ["http://127.0.0.1:1", "nothing answers at that address"],
+      ["https://no-such-host.invalid", "its host name is not known"],
+      [`${provider.issuer}/no-such-document`, "it answered HTTP 404, not the document"],
+    ]) {
+      const r = await create({ ...base, fromUrl });
+      assert.equal(r.body.errorMessage, `ECMS1001-E The discovery document at fromUrl could not be read: ${why}.`, fromUrl);
+    }
     assert.equal((await create({ alias: "open", clientId: "c", fromUrl: provider.issuer, config: { clientAuthMethod: "none" } })).status, 201, "a public client needs no secret");
     assert.equal((await create({ ...base, alias: "sso" })).status, 409);
     assert.equal((await server().api("GET", `${PATH}/nope`, { token: admin })).status, 404);
