@@ -232,12 +232,16 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     }
   }
 
-  async function assertNamesFree(q: UserQueries, username: string | undefined, loginName: string, self?: number): Promise<void> {
+  /** `loginNameGiven`: false when the login name is the username's (none was sent): a clash is then the username's. */
+  async function assertNamesFree(q: UserQueries, username: string | undefined, loginName: string, self?: number, loginNameGiven = true): Promise<void> {
     if (username !== undefined && (await q.findByUsername(username))) {
       throw new DomainError("name-taken", "A user with this username already exists.", { field: "username" });
     }
     const holder = await q.findByLoginName(loginName);
-    if (holder && holder.id !== self) throw new DomainError("name-taken", "A user with this login name already exists.", { field: "loginName" });
+    if (holder && holder.id !== self) {
+      if (!loginNameGiven) throw new DomainError("name-taken", `The username is taken: the user "${holder.username}" logs in with this name (login names are told apart without regard to case).`, { field: "username", existing: holder.username });
+      throw new DomainError("name-taken", "A user with this login name already exists.", { field: "loginName" });
+    }
     // A name that only looks like another (ｓｙｓａｄｍｉｎ, Cyrillic ѕуѕаdmin) is refused too, naming the one it looks like.
     for (const [field, column, name] of [["username", "username_skeleton", username], ["loginName", "login_skeleton", loginName]] as const) {
       const lookalike = name === undefined ? undefined : await q.findLookalike(column, name);
@@ -294,7 +298,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
       const passwordHash = input.password === undefined ? null : await hasher.hash(input.password);
       const row = newUserRow(input, passwordHash, isoNow(), actor.roles);
       return transaction(async (trx, q) => {
-        await assertNamesFree(q, row.username, row.login_name);
+        await assertNamesFree(q, row.username, row.login_name, undefined, input.loginName !== undefined && input.loginName !== null);
         await claimProfile(trx, q, actor, row.profile_id!);
         const user = await q.insert(row);
         const usersGroup = await groups.findByName(USERS_GROUP, trx);

@@ -174,7 +174,8 @@ export function describeValidation(errors: readonly ErrorObject[], part: string)
       else message = `${field} must be ${String(params.type).split(",").map((t) => TYPE_NAMES[t] ?? t).join(" or ")}`;
       break;
     case "pattern":
-      message = `${field} ${(error.parentSchema as Record<string, string> | undefined)?.[PATTERN_MESSAGE] ?? "is not in the expected form"}`;
+      // An empty one is said as such, not as one of the wrong form.
+      message = error.data === "" ? `${field} must not be empty` : `${field} ${(error.parentSchema as Record<string, string> | undefined)?.[PATTERN_MESSAGE] ?? "is not in the expected form"}`;
       break;
     case "minLength":
       message = params.limit === 1 ? `${field} must not be empty` : `${field} must be at least ${params.limit} characters long`;

@@ -158,6 +158,11 @@ describeEachStore("user administration", (server, kind) => {
     // A login name defaulting to the username collides too.
     const defaulted = await s.api("POST", "/security/v1/users", { token, body: { username: "dup.login" } });
     assert.equal(defaulted.status, 409);
+    // Said of the username, the one name sent, naming who holds it.
+    assert.equal(defaulted.body.errorMessage, 'ECMS1301-E The username is taken: the user "dup1" logs in with this name (login names are told apart without regard to case).');
+    assert.equal(JSON.parse(defaulted.body.additionalInfo).field, "username");
+    const empty = await s.api("POST", "/security/v1/users", { token, body: { username: "" } });
+    assert.equal(empty.body.errorMessage, "ECMS1001-E username must not be empty.");
     // Renaming the login name onto another's is a 409 as well.
     const other = await createUser(s, token, { username: "dup3" });
     const rename = await s.api("PUT", `/security/v1/users/${other.id}`, { token, body: { loginName: "dup.login" } });
