@@ -1,5 +1,5 @@
 import type { RequestOptions, Transport } from "./http.js";
-import { parseLinkHeader } from "./mapping.js";
+import { inSdkFieldNames, parseLinkHeader, PASSWORD_NAMES } from "./mapping.js";
 import type { CallOptions, RestGroup, RestMe, RestRole, RestUser } from "./types.js";
 
 /** Filters of the users list, its count, its CSV and a bulk action (REST names). */
@@ -157,7 +157,9 @@ export class Admin {
   }
 
   async resetPassword(id: string, value: string, temporary: boolean, opts?: CallOptions): Promise<void> {
-    await this.#http.request("PUT", `/security/v1/users/${enc(id)}/reset-password`, { body: { type: "password", value, temporary }, ...call(opts) });
+    await this.#http
+      .request("PUT", `/security/v1/users/${enc(id)}/reset-password`, { body: { type: "password", value, temporary }, ...call(opts) })
+      .catch((error: unknown) => Promise.reject(inSdkFieldNames(error, PASSWORD_NAMES)));
   }
 
   async clearLockout(id: string, opts?: CallOptions): Promise<void> {

@@ -216,15 +216,20 @@ export function isGuid(s: string): boolean {
 // Not `enabled`: `locked` means its opposite, and the SDK refuses a flag that is not a boolean itself.
 const SDK_NAMES: Record<string, string> = { description: "remark", changePassword: "changePwd", passwordNeverExpires: "neverExpire" };
 
+/** The SDK's name of a reset password's REST field. */
+export const PASSWORD_NAMES: Record<string, string> = { value: "password" };
+/** The SDK's name of a users page's REST query parameter. */
+export const PAGE_NAMES: Record<string, string> = { max: "pageSize" };
+
 /**
- * The server's refusal of a user's fields, in the SDK's names: `remark` is too long, not
- * `description`. Any other error is returned as it is.
+ * The server's refusal of fields, in the SDK's names (`names`: a user's by default): `remark` is too
+ * long, not `description`. Any other error is returned as it is.
  */
-export function inSdkFieldNames(error: unknown): unknown {
+export function inSdkFieldNames(error: unknown, names: Record<string, string> = SDK_NAMES): unknown {
   if (!(error instanceof ECMValidationError)) return error;
   const info = error.additionalInfo as { field?: unknown } | undefined;
   const rest = typeof info?.field === "string" ? info.field : undefined;
-  const sdk = rest === undefined ? undefined : SDK_NAMES[rest];
+  const sdk = rest === undefined ? undefined : names[rest];
   if (rest === undefined || sdk === undefined) return error;
   const rename = (text: string) => text.replace(new RegExp(`\\b${rest}\\b`, "g"), sdk);
   return new ECMValidationError(rename(error.message), { status: error.status, code: error.code, serverMessage: rename(error.serverMessage), additionalInfo: { ...info, field: sdk }, cause: error });

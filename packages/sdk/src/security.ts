@@ -3,7 +3,7 @@ import { ECMNotFoundError } from "./errors.js";
 import { ExportReader, exportRecords, type ExportRecord } from "./export-records.js";
 import { sleep, type RequestOptions, type Transport } from "./http.js";
 import { ImportResults, startImport } from "./import-users.js";
-import { inSdkFieldNames, isGuid, isoOrNull, parseLinkHeader, toECMGroup, toECMRole, toECMUser, toRestUserBody } from "./mapping.js";
+import { inSdkFieldNames, isGuid, PAGE_NAMES, PASSWORD_NAMES, isoOrNull, parseLinkHeader, toECMGroup, toECMRole, toECMUser, toRestUserBody } from "./mapping.js";
 import type {
   CallOptions,
   ECMApiKey,
@@ -215,10 +215,12 @@ export class Security {
     if (!Number.isInteger(pageSize) || pageSize < 1) throw new TypeError("pageSize must be a positive integer");
     const res = opts?.cursor
       ? await this.#http.request("GET", new URL(opts.cursor, this.#http.baseUrl + "/").toString(), call(opts))
-      : await this.#http.request("GET", USERS_PATH, {
-          query: { ...listQuery(opts), max: pageSize },
-          ...call(opts),
-        });
+      : await this.#http
+          .request("GET", USERS_PATH, {
+            query: { ...listQuery(opts), max: pageSize },
+            ...call(opts),
+          })
+          .catch((error: unknown) => Promise.reject(inSdkFieldNames(error, PAGE_NAMES)));
     const ext = opts?.extendedInfo === true;
     const users = asArray<RestUser>(res.data, "users").map((u) => toECMUser(u, ext));
     const link = parseLinkHeader(res.headers.get("link"), "next");
@@ -482,10 +484,12 @@ export class Security {
 
   /** Sets a new password for a user (administrators). */
   async resetPassword(userGuid: UserRef, password: string, opts?: CallOptions): Promise<void> {
-    await this.#http.request("PUT", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/reset-password`, {
-      body: { type: "password", value: password },
-      ...call(opts),
-    });
+    await this.#http
+      .request("PUT", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/reset-password`, {
+        body: { type: "password", value: password },
+        ...call(opts),
+      })
+      .catch((error: unknown) => Promise.reject(inSdkFieldNames(error, PASSWORD_NAMES)));
   }
 
   /** Deletes a user (built-in users cannot be deleted: ECMConflictError). */

@@ -234,6 +234,8 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       assert.deepEqual(rest.users.map((u) => u.username), [`${p}page4`]);
       assert.equal(rest.next, null);
       await assert.rejects(sec.usersPage({ pageSize: 0 }), TypeError);
+      // The server's refusal names the option as the script passed it.
+      await assert.rejects(sec.usersPage({ pageSize: 20_000 }), (e: ECMValidationError) => /^pageSize must be at most/.test(e.serverMessage) && (e.additionalInfo as { field?: string }).field === "pageSize");
       assert.deepEqual(await sec.users({ search: "%" }), []);
     });
 
@@ -313,6 +315,7 @@ for (const mode of ["ECM", "ECMSync"] as const) {
     test("resetPassword, changeMyPassword, me; permission errors", async () => {
       const u = await sec.createUser(`${p}erin`, { password: PASSWORD });
       await sec.resetPassword(u.guid, "Another-Passw0rd!");
+      await assert.rejects(sec.resetPassword(u.guid, "short"), (e: ECMValidationError) => /^password is refused/.test(e.serverMessage) && (e.additionalInfo as { field?: string }).field === "password");
       const asErin = new ECM({ baseUrl: server.baseUrl, username: `${p}erin`, password: "Another-Passw0rd!" });
       const me = await asErin.security.me();
       assert.equal(me.username, `${p}erin`);
