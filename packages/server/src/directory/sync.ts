@@ -51,8 +51,12 @@ interface HighWater {
   server: string;
 }
 
-/** Whether a mark came from the server that answered (marks written before `serverOf` hold the URL's host as it was spelled). */
-function sameServer(mark: HighWater, url: URL): boolean {
+/**
+ * Whether a mark came from the server that answered: the domain controller by its name where it says
+ * it (`dsServiceName`), else by the URL's host and port (marks written before `serverOf` hold the host as it was spelled).
+ */
+function sameServer(mark: HighWater, named: string | null, url: URL): boolean {
+  if (named !== null) return mark.server.toLowerCase() === named.toLowerCase();
   try {
     return serverOf(new URL(`${url.protocol}//${mark.server}`)) === serverOf(url);
   } catch {
@@ -263,9 +267,9 @@ export class DirectorySync {
       const refusal = connection.passwordRefusal();
       await queries.setReachability(d.id, refusal && problemOf(refusal), isoNow());
       const previous = await this.highWater();
-      const startMark = await this.startMark(connection, startedAt);
+      const { mark: startMark, server } = await this.startMark(connection, startedAt);
       // A mark from another domain controller (USNs are per server) or none yet: read everything, disable nobody.
-      const incremental = this.o.mode === "changed" && previous !== null && (previous.attribute !== "uSNChanged" || sameServer(previous, connection.url));
+      const incremental = this.o.mode === "changed" && previous !== null && (previous.attribute !== "uSNChanged" || sameServer(previous, server, connection.url));
       this.incremental = incremental;
       await this.syncGroups(incremental ? previous : null);
       await this.loadGraph();
@@ -276,11 +280,11 @@ export class DirectorySync {
         await this.step();
       }
       if (incremental) await this.recheckAffected();
-      let message = this.o.mode === "changed" && !incremental ? (previous === null ? "No earlier sync left a mark: every user was read (removals are found by full syncs)." : `${connection.url.host} answered, not the server the last mark came from (marks are per server): every user was read.`) : null;
+      let message = this.o.mode === "changed" && !incremental ? (previous === null ? "No earlier sync left a mark: every user was read (removals are found by full syncs)." : `${server ?? connection.url.host} answered, not the server the last mark came from (marks are per server): every user was read.`) : null;
       if (this.o.mode === "full") message = await this.disableGone();
       await this.o.store.dialect.settleBulkWrites(this.db);
       const mark = startMark ?? this.maxMark ?? previous?.value ?? null;
-      const highWater = mark === null ? null : JSON.stringify({ attribute: changeAttribute(d), value: mark, server: serverOf(connection.url) } satisfies HighWater);
+      const highWater = mark === null ? null : JSON.stringify({ attribute: changeAttribute(d), value: mark, server: server ?? serverOf(connection.url) } satisfies HighWater);
       await this.finish("succeeded", message, async (trx) => queries.recordCompleted(trx, d.id, this.o.mode, new Date(startedAt).toISOString(), highWater, { filled: this.filledAfter, pairs: this.mappedPairs }));
       return { state: "succeeded", counts: this.counts, problems: this.problems, message };
     } catch (error) {
@@ -339,11 +343,14 @@ export class DirectorySync {
    * less the clock skew allowed for `modifyTimestamp`. Null where neither exists (a directory with
    * uSNChanged but no highestCommittedUSN): then the highest value read is used.
    */
-  private async startMark(connection: DirectoryConnection, startedAt: number): Promise<string | null> {
-    if (changeAttribute(this.d) === "modifyTimestamp") return generalizedTime(startedAt - CLOCK_SKEW_SECONDS * 1000);
-    const root = await connection.read("", ["highestCommittedUSN"]);
-    const usn = root ? new EntryValues(root).text("highestCommittedUSN") : null;
-    return usn !== null && /^\d+$/.test(usn) ? String(BigInt(usn) + 1n) : null;
+  private async startMark(connection: DirectoryConnection, startedAt: number): Promise<{ mark: string | null; server: string | null }> {
+    if (changeAttribute(this.d) === "modifyTimestamp") return { mark: generalizedTime(startedAt - CLOCK_SKEW_SECONDS * 1000), server: null };
+    // The domain controller's own name (its NTDS Settings object): one address (a domain name, a load
+    // balancer) may reach a different controller each time, whose USNs are its own.
+    const root = await connection.read("", ["highestCommittedUSN", "dsServiceName"]);
+    const values = root ? new EntryValues(root) : null;
+    const usn = values?.text("highestCommittedUSN") ?? null;
+    return { mark: usn !== null && /^\d+$/.test(usn) ? String(BigInt(usn) + 1n) : null, server: values?.text("dsServiceName") ?? null };
   }
 
   /** Notes the highest change mark of an entry (numbers compare as numbers, times as text). */

@@ -7,8 +7,15 @@ import type { TestServer } from "./server.js";
 export async function startDirectory(kind: TreeKind, generated = 10_000): Promise<{ tree: DirectoryTree; slapd: Slapd }> {
   const tree = new DirectoryTree(kind, generated);
   const indexes = kind === "ad" ? ["sAMAccountName", "objectGUID", "member", "uSNChanged"] : ["uid", "entryUUID", "member", "modifyTimestamp"];
-  const { slapd } = await Slapd.start({ suffix: tree.suffix, schemas: [kind === "ad" ? AD_SCHEMA : ACCOUNT_LOCK_SCHEMA], indexes, ldif: tree.ldif(), tls: true });
+  // A domain controller names itself in its root DSE, as Active Directory's do.
+  const rootDse = kind === "ad" ? domainController(tree, "DC1") : undefined;
+  const { slapd } = await Slapd.start({ suffix: tree.suffix, schemas: [kind === "ad" ? AD_SCHEMA : ACCOUNT_LOCK_SCHEMA], indexes, ldif: tree.ldif(), tls: true, rootDse });
   return { tree, slapd };
+}
+
+/** The root DSE's `dsServiceName` of the Active-Directory-like tree's domain controller `name`. */
+export function domainController(tree: DirectoryTree, name: string): string {
+  return `dsServiceName: CN=NTDS Settings,CN=${name},CN=Servers,CN=Default-First-Site-Name,CN=Sites,CN=Configuration,${tree.suffix}`;
 }
 
 /** The configuration of a tree's directory over StartTLS (the body of POST …/external-user-storage). */

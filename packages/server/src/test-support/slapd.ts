@@ -30,6 +30,7 @@ attributetype ( 1.2.840.113556.1.4.96 NAME 'pwdLastSet' EQUALITY integerMatch OR
 attributetype ( 1.2.840.113556.1.2.120 NAME 'uSNChanged' EQUALITY integerMatch ORDERING integerOrderingMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
 attributetype ( 1.2.840.113556.1.2.102 NAME 'memberOf' EQUALITY distinguishedNameMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 )
 attributetype ( 1.2.840.113556.1.4.782 NAME 'objectCategory' EQUALITY distinguishedNameMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 SINGLE-VALUE )
+attributetype ( 1.3.6.1.4.1.99999.2.1 NAME 'dsServiceName' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
 objectclass ( 1.2.840.113556.1.5.9 NAME 'user' AUXILIARY MAY ( sAMAccountName $ userPrincipalName $ objectGUID $ userAccountControl $ accountExpires $ pwdLastSet $ uSNChanged $ memberOf $ objectCategory ) )
 objectclass ( 1.2.840.113556.1.5.8 NAME 'group' AUXILIARY MAY ( sAMAccountName $ objectGUID $ uSNChanged $ memberOf $ objectCategory ) )
 `;
@@ -53,6 +54,12 @@ export interface SlapdOptions {
   tls?: boolean;
   /** The folder (made empty first); a temporary one by default, removed by remove(). */
   dir?: string;
+  /** Attributes the root DSE answers besides slapd's own (`name: value` lines; setRootDse changes them). */
+  rootDse?: string;
+}
+
+function rootDseLdif(lines: string): string {
+  return `dn:\nobjectClass: top\n${lines.trim()}\n`;
 }
 
 /** A free TCP port on loopback (another process may take it before slapd does: start() retries). */
@@ -149,6 +156,7 @@ export class Slapd {
         "modulepath /usr/lib/ldap",
         "moduleload back_mdb",
         `pidfile ${join(dir, "slapd.pid")}`,
+        ...(options.rootDse === undefined ? [] : [`rootDSE ${join(dir, "rootdse.ldif")}`]),
         "sizelimit unlimited",
         ...(caPem ? [`TLSCACertificateFile ${join(dir, "ca.pem")}`, `TLSCertificateFile ${join(dir, "server.pem")}`, `TLSCertificateKeyFile ${join(dir, "server.key")}`] : []),
         "database mdb",
@@ -162,6 +170,7 @@ export class Slapd {
         "",
       ].join("\n"),
     );
+    if (options.rootDse !== undefined) writeFileSync(join(dir, "rootdse.ldif"), rootDseLdif(options.rootDse));
     const ldif = join(dir, "data.ldif");
     const out = createWriteStream(ldif);
     for await (const chunk of options.ldif) if (!out.write(chunk)) await new Promise<void>((r) => out.once("drain", () => r()));
@@ -192,6 +201,13 @@ export class Slapd {
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`slapd does not listen on ${this.port}`);
+  }
+
+  /** Answers other root DSE attributes from now on (slapd reads them at its start: it is restarted on the same ports). */
+  async setRootDse(lines: string): Promise<void> {
+    await this.stop();
+    writeFileSync(join(this.dir, "rootdse.ldif"), rootDseLdif(lines));
+    await this.resume();
   }
 
   /** A client bound as the root DN, for changes made online (ldapmodify's work). */
