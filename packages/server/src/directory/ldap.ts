@@ -198,6 +198,9 @@ export class DirectoryConnection {
    * for before this one is handed on, so the directory reads it while the caller writes this one:
    * memory holds two pages.
    */
+  /** Continuation references the searches met (a subtree another server holds), the first ten. */
+  readonly referrals: string[] = [];
+
   async *search(base: string, filter: string, attributes: string[], binary: string[] = []): AsyncGenerator<Entry[]> {
     const pages = this.client.searchPaginated(base, { scope: "sub", filter, attributes, explicitBufferAttributes: binary, paged: { pageSize: this.d.pageSize } });
     let next: Promise<IteratorResult<{ searchEntries: Entry[] }>> | undefined;
@@ -208,6 +211,8 @@ export class DirectoryConnection {
         next = pages.next();
         // A caller that stops early leaves the read ahead unawaited: its failure is no one's.
         next.catch(() => {});
+        // Entries held by other servers are not followed: the search is known to be incomplete.
+        for (const uri of (page.value as { searchReferences?: string[] }).searchReferences ?? []) if (this.referrals.length < 10) this.referrals.push(uri);
         if (page.value.searchEntries.length > 0) yield page.value.searchEntries;
       }
     } catch (error) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
 import { sql } from "kysely";
-import { Attribute, Change, type Client } from "ldapts";
+import { Attribute, Change, Control, type Client } from "ldapts";
 import { createGroup, createUser } from "../test-support/accounts.js";
 import { directoryConfig, startDirectory, syncAndWait, waitForSync } from "../test-support/directories.js";
 import { generatedName, NAMED, type DirectoryTree } from "../test-support/directory-trees.js";
@@ -204,6 +204,20 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.equal((await user("zoe")).enabled, false);
     const events = (await api("GET", `/security/v1/audit-events?target=${ivan.id}`)).body;
     assert.ok(events.some((e: any) => e.action === "user.update" && e.actor === "directory:openldap directory"));
+  });
+
+  it("disables nobody when the directory refers part of the search to another server (its users were not read)", async () => {
+    // A subtree held elsewhere: slapd answers a continuation reference for it.
+    const remote = `ou=remote,${tree.ouDn(["Berlin"])}`;
+    await ldap.add(remote, { objectClass: ["referral", "extensibleObject"], ou: "remote", ref: "ldap://other.example/ou=remote,dc=example,dc=org" });
+    try {
+      const run = await sync();
+      assert.equal(run.state, "succeeded", run.message);
+      assert.equal(run.disabled, 0);
+      assert.match(run.message, /^The directory referred part of the search to other servers \(ldap:\/\/other\.example\/.*\), whose users were not read: nobody was disabled/);
+    } finally {
+      await ldap.del(remote, new Control("2.16.840.1.113730.3.4.2"));
+    }
   });
 
   it("disables users gone from the directory, never deletes them, and not past the safety share unless forced", async () => {

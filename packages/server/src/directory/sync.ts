@@ -1116,6 +1116,9 @@ export class DirectorySync {
   private async disableGone(): Promise<string | null> {
     const d = this.d;
     if (this.counts.seen === 0) return "The directory answered no users: nobody was disabled.";
+    // A subtree another server holds was not read: its users would look gone.
+    const referrals = this.connection?.referrals ?? [];
+    if (referrals.length > 0) return `The directory referred part of the search to other servers (${referrals.slice(0, 3).join(", ")}), whose users were not read: nobody was disabled. Set userSearchBase to a subtree this server holds.`;
     // The ids of the directory's users first, then the rows of those not seen (the few, as a rule): whether each is still enabled.
     const unseen: number[] = [];
     for (let after = ""; ; ) {
