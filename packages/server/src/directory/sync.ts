@@ -382,8 +382,14 @@ export class DirectorySync {
     } else {
       const storedKeys = new Set(stored.map((g) => g.dn_key));
       const known = new Set([...storedKeys, ...roots.map(dnKey)]);
-      // Groups configured since the last sync (groupEntryDnList, groupMappings) are read whether or not they changed.
+      // Groups configured since the last sync (groupEntryDnList, groupMappings) are read whether or not they changed,
+      // and so is a large group whose member list a run left half-written (no hash, yet members: keepMembers).
       queue = roots.filter((dn) => !storedKeys.has(dnKey(dn)));
+      const unhashed = stored.filter((g) => g.member_hash === null && g.dn !== null && g.dn_key !== null);
+      if (unhashed.length > 0) {
+        const partial = new Set(await this.o.queries.groupsWithMembers(unhashed.map((g) => g.id)));
+        for (const g of unhashed) if (partial.has(g.id)) queue.push(g.dn!);
+      }
       for await (const page of connection.search(d.baseDn, `(&${d.groupFilter}(${since.attribute}>=${escapeFilterValue(since.value)}))`, ["1.1"])) {
         for (const e of page) if (known.has(dnKey(e.dn))) queue.push(e.dn);
       }

@@ -343,6 +343,12 @@ export function createDirectoryQueries(db: Kysely<Database>) {
       }
     },
 
+    /** Which of these groups have members kept. */
+    async groupsWithMembers(groupIds: readonly number[]): Promise<number[]> {
+      if (groupIds.length === 0) return [];
+      return (await db.selectFrom("directory_members").select("group_id").distinct().where("group_id", "in", [...groupIds]).execute()).map((r) => r.group_id);
+    },
+
     membersByKeys(directoryId: number, memberKeys: readonly string[]) {
       if (memberKeys.length === 0) return Promise.resolve([]);
       return db.selectFrom("directory_members").select(["group_id", "member_key"]).where("directory_id", "=", directoryId).where("member_key", "in", [...memberKeys]).execute();
