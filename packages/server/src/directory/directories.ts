@@ -254,6 +254,59 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     }
   }
 
+  /** Removes a directory whose lease the caller holds (`renew` keeps it, false once lost): its users in batches, then its groups and itself. */
+  async function removeHolding(actor: AdminActor, d: Directory, users: "disable" | "delete", renew: () => Promise<boolean>): Promise<void> {
+    // Asked before the first batch (the users go in batches, and the last system administrator may be one
+    // of them or in one of its groups), with the directory disabled in the same transaction: a check made
+    // meanwhile by another change no longer counts its users either.
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable("directories").set({ enabled: 0 }).where("id", "=", d.id).execute();
+      await assertSystemAdministratorRemains(trx, { directoryId: d.id, itsGroups: users === "delete" });
+    });
+    const target = directoryTarget(d);
+    let count = 0;
+    // In batches: a directory may have a million users.
+    for (;;) {
+      if (!(await renew())) throw new DomainError("refused", "The removal took longer than the directory's lease and was stopped: remove it again to finish.", { directory: d.name });
+      const batch = await db.selectFrom("users").select(["id", "uuid", "username"]).where("directory_id", "=", d.id).limit(d.pageSize).execute();
+      if (batch.length === 0) break;
+      const ids = batch.map((u) => u.id);
+      await db.transaction().execute((trx) =>
+        store.dialect.batchUserWrites(trx, async () => {
+          await Sessions.revokeAllOf(trx, ids);
+          // Nothing the directory vouched for outlives it: its users' API keys go, and so do the
+          // memberships its sync made (left, they would be by hand: kept for good, with their roles,
+          // even by a directory that takes the users over later).
+          await trx.deleteFrom("api_keys").where("user_id", "in", ids).execute();
+          const left = users === "delete" ? [] : await trx.deleteFrom("group_members").where("user_id", "in", ids).where("synced_by", "=", d.id).returning("group_id").execute();
+          // Only those still the directory's are written and audited: a removal sent twice at once does each user once.
+          const done =
+            users === "delete"
+              ? await trx.deleteFrom("users").where("id", "in", ids).where("directory_id", "=", d.id).returning(["id", "uuid", "username"]).execute()
+              : await trx
+                  .updateTable("users")
+                  .set((eb) => ({ enabled: 0, directory_id: null, dn_key: null, version: eb("version", "+", 1), updated_at: isoNow() }))
+                  .where("id", "in", ids)
+                  .where("directory_id", "=", d.id)
+                  .returning(["id", "uuid", "username"])
+                  .execute();
+          const action = users === "delete" ? "user.delete" : "user.disable";
+          const reason = users === "delete" ? `directory ${d.name} removed` : `directory ${d.name} removed: kept until a directory brings the same entry again and takes it over`;
+          await recordAuditMany(trx, actor, done.map((u) => ({ action, target: userTarget(u), details: { reason } })));
+          return { result: undefined, documents: users === "delete" ? [] : ids, search: [], groups: [...new Set(left.map((r) => r.group_id))] };
+        }),
+      );
+      count += batch.length;
+    }
+    await db.transaction().execute(async (trx) => {
+      if (users === "delete") await trx.deleteFrom("groups").where("directory_id", "=", d.id).execute();
+      else await trx.updateTable("groups").set({ directory_id: null, directory_key: null, dn_key: null, member_hash: null, external: 0 }).where("directory_id", "=", d.id).execute();
+      // Removed meanwhile by another request: that one says so, this one finds nothing.
+      if (Number((await trx.deleteFrom("directories").where("id", "=", d.id).executeTakeFirst()).numDeletedRows) === 0) throw notFound("directory", d.uuid);
+      await recordAudit(trx, actor, { action: "directory.delete", target, details: { before: auditedSettings(d), users, usersAffected: count } });
+    });
+  }
+
   return {
     load,
     queries,
@@ -339,58 +392,19 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
       if (users === "delete" && !actor.roles.includes(SYSTEM_ADMINISTRATOR) && (await hasSystemAdministratorMember(db, { directoryId: d.id }))) {
         throw new DomainError("not-permitted", "Only a system administrator may remove this directory with its groups: a system administrator is a member of one of them. Removed with users=disable, its groups stay.", { requiredRoles: [SYSTEM_ADMINISTRATOR] });
       }
-      const state = await queries.state(d.id);
-      if (running.has(d.id) || (state?.lease_owner && state.lease_until && state.lease_until > isoNow())) {
-        throw new DomainError("refused", "A sync of this directory is running: wait for it to end.", { directory: d.name });
+      // The removal holds the directory's lease, as a sync does: no sync (a scheduled one, another node's) starts meanwhile.
+      const owner = `removal-${randomUUID()}`;
+      const leaseUntil = () => isoAfter(timing.leaseSeconds);
+      const leased = (await queries.state(d.id)) !== undefined;
+      if (running.has(d.id) || (leased && !(await queries.acquireLease(d.id, owner, isoNow(), leaseUntil())))) {
+        throw new DomainError("refused", "A sync or a removal of this directory is running: wait for it to end.", { directory: d.name });
       }
-      // Asked before the first batch (the users go in batches, and the last system administrator may be one
-      // of them or in one of its groups), with the directory disabled in the same transaction: a check made
-      // meanwhile by another change no longer counts its users either.
-      await db.transaction().execute(async (trx) => {
-        await trx.updateTable("directories").set({ enabled: 0 }).where("id", "=", d.id).execute();
-        await assertSystemAdministratorRemains(trx, { directoryId: d.id, itsGroups: users === "delete" });
-      });
-      const target = directoryTarget(d);
-      let count = 0;
-      // In batches: a directory may have a million users.
-      for (;;) {
-        const batch = await db.selectFrom("users").select(["id", "uuid", "username"]).where("directory_id", "=", d.id).limit(d.pageSize).execute();
-        if (batch.length === 0) break;
-        const ids = batch.map((u) => u.id);
-        await db.transaction().execute((trx) =>
-          store.dialect.batchUserWrites(trx, async () => {
-            await Sessions.revokeAllOf(trx, ids);
-            // Nothing the directory vouched for outlives it: its users' API keys go, and so do the
-            // memberships its sync made (left, they would be by hand: kept for good, with their roles,
-            // even by a directory that takes the users over later).
-            await trx.deleteFrom("api_keys").where("user_id", "in", ids).execute();
-            const left = users === "delete" ? [] : await trx.deleteFrom("group_members").where("user_id", "in", ids).where("synced_by", "=", d.id).returning("group_id").execute();
-            // Only those still the directory's are written and audited: a removal sent twice at once does each user once.
-            const done =
-              users === "delete"
-                ? await trx.deleteFrom("users").where("id", "in", ids).where("directory_id", "=", d.id).returning(["id", "uuid", "username"]).execute()
-                : await trx
-                    .updateTable("users")
-                    .set((eb) => ({ enabled: 0, directory_id: null, dn_key: null, version: eb("version", "+", 1), updated_at: isoNow() }))
-                    .where("id", "in", ids)
-                    .where("directory_id", "=", d.id)
-                    .returning(["id", "uuid", "username"])
-                    .execute();
-            const action = users === "delete" ? "user.delete" : "user.disable";
-            const reason = users === "delete" ? `directory ${d.name} removed` : `directory ${d.name} removed: kept until a directory brings the same entry again and takes it over`;
-            await recordAuditMany(trx, actor, done.map((u) => ({ action, target: userTarget(u), details: { reason } })));
-            return { result: undefined, documents: users === "delete" ? [] : ids, search: [], groups: [...new Set(left.map((r) => r.group_id))] };
-          }),
-        );
-        count += batch.length;
+      try {
+        await removeHolding(actor, d, users, async () => !leased || queries.renewLease(d.id, owner, leaseUntil()));
+      } catch (error) {
+        await queries.releaseLease(d.id, owner).catch(() => {});
+        throw error;
       }
-      await db.transaction().execute(async (trx) => {
-        if (users === "delete") await trx.deleteFrom("groups").where("directory_id", "=", d.id).execute();
-        else await trx.updateTable("groups").set({ directory_id: null, directory_key: null, dn_key: null, member_hash: null, external: 0 }).where("directory_id", "=", d.id).execute();
-        // Removed meanwhile by another request: that one says so, this one finds nothing.
-        if (Number((await trx.deleteFrom("directories").where("id", "=", d.id).executeTakeFirst()).numDeletedRows) === 0) throw notFound("directory", uuid);
-        await recordAudit(trx, actor, { action: "directory.delete", target, details: { before: auditedSettings(d), users, usersAffected: count } });
-      });
     },
 
     /**

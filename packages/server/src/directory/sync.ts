@@ -316,17 +316,21 @@ export class DirectorySync {
 
   private async finish(state: "succeeded" | "failed", message: string | null, more: (trx: Kysely<Database>) => Promise<void>): Promise<void> {
     const { queries, directory: d, startedBy } = this.o;
+    const overtaken = new Error("closed as interrupted by another node");
     await this.db.transaction().execute(async (trx) => {
       await more(trx);
       await this.o.ending(trx);
-      // Closed as interrupted meanwhile (this node's lease ran out and another noticed): that closing was audited.
-      if (!(await queries.finishRun(trx, this.o.runId, state, this.counts, JSON.stringify(this.problems), message, isoNow()))) return;
+      // Closed as interrupted meanwhile (this node's lease ran out and another noticed; that closing was
+      // audited): nothing of this ending is kept, the mark and mappings of a run that may follow it included.
+      if (!(await queries.finishRun(trx, this.o.runId, state, this.counts, JSON.stringify(this.problems), message, isoNow()))) throw overtaken;
       await recordAudit(trx, startedBy, {
         action: "directory.sync",
         target: { type: "directory", id: d.uuid, name: d.name },
         outcome: state === "succeeded" ? "success" : "failure",
         details: { runId: this.o.runId, mode: this.o.mode, forced: this.o.force, ...this.counts, ...(message ? { message } : {}) },
       });
+    }).catch((error: unknown) => {
+      if (error !== overtaken) throw error;
     });
     this.o.ended();
   }
