@@ -26,7 +26,7 @@ export const CLOCK_TOLERANCE_SECONDS = 30;
 const sha256 = (text: string) => createHash("sha256").update(text).digest("base64url");
 
 /** Whether a secret sent to us is the one kept, in a time that does not tell where they differ. */
-function sameSecret(sent: string | null, kept: string): boolean {
+export function sameSecret(sent: string | null, kept: string): boolean {
   return sent !== null && timingSafeEqual(createHash("sha256").update(sent).digest(), createHash("sha256").update(kept).digest());
 }
 const random = () => randomBytes(32).toString("base64url");
@@ -257,7 +257,16 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
     },
 
     /** The one-time code of a finished login, once and in time, for a session of its user. */
-    async exchange(alias: string, code: string, sourceIp: string | null): Promise<TokenResponse> {
+    /**
+     * `fromItsBrowser`: the request carries the code's cookie, set by the callback in the browser the
+     * login ran in. A code taken elsewhere (a fragment carried on by a redirect) is refused and stays for that browser.
+     */
+    async exchange(alias: string, code: string, sourceIp: string | null, fromItsBrowser: boolean): Promise<TokenResponse> {
+      if (!fromItsBrowser) {
+        const p = await db.selectFrom("identity_providers").select(["uuid", "alias"]).where("alias", "=", alias).executeTakeFirst();
+        await refuse(p ?? null, providerActor(p?.alias, sourceIp, null), "code-from-another-browser", null, true);
+        throw new DomainError("credentials-refused", "The login code is unknown, used or expired: log in again.");
+      }
       // Taken only at its own provider's exchange: sent to another, it stays for the one it was made for.
       const row = await db
         .deleteFrom("login_codes")

@@ -122,12 +122,19 @@ export class Browser {
     return this.jar.get(origin)?.get(name)?.value;
   }
 
-  async request(url: string, init: { method?: string; form?: Record<string, string>; accept?: string } = {}): Promise<Response> {
+  /** The Cookie header this browser sends to `url` (undefined: none). */
+  cookieHeader(url: string): string | undefined {
     const target = new URL(url);
     const cookies = [...(this.jar.get(target.origin) ?? new Map()).entries()].filter(([, c]) => target.pathname.startsWith(c.path)).map(([n, c]) => `${n}=${c.value}`);
+    return cookies.length ? cookies.join("; ") : undefined;
+  }
+
+  async request(url: string, init: { method?: string; form?: Record<string, string>; accept?: string } = {}): Promise<Response> {
+    const target = new URL(url);
+    const cookies = this.cookieHeader(url);
     const headers: Record<string, string> = {};
     if (init.accept) headers.accept = init.accept;
-    if (cookies.length) headers.cookie = cookies.join("; ");
+    if (cookies) headers.cookie = cookies;
     let body: string | undefined;
     if (init.form) {
       headers["content-type"] = "application/x-www-form-urlencoded";

@@ -45,12 +45,19 @@ export async function followCallback(browser: Browser, callback: URL): Promise<{
   return { status: r.status, code: code && decodeURIComponent(code), location, retryAfter: r.headers.get("retry-after") ?? undefined, body: text ? JSON.parse(text) : undefined };
 }
 
+/** The console's exchange of a code, from the browser the login ran in (its cookies go along), or from another address. */
+export function exchangeCode(s: TestServer, browser: Browser, alias: string, code: string, from?: string) {
+  const path = `/auth/v1/providers/${alias}/exchange`;
+  const cookie = browser.cookieHeader(`${s.baseUrl}${path}`);
+  return s.api("POST", path, { from, body: { code }, headers: cookie ? { cookie } : {} });
+}
+
 /** A whole provider login as `account`, ending in an access token. */
 export async function providerLogin(s: TestServer, alias: string, account: string, browser?: Browser): Promise<string> {
   const { browser: b, callback } = await toCallback(s, alias, account, browser);
   const done = await followCallback(b, callback);
   if (done.status !== 303 || !done.code) throw new Error(`callback answered ${done.status}: ${JSON.stringify(done.body)}`);
-  const r = await s.api("POST", `/auth/v1/providers/${alias}/exchange`, { body: { code: done.code } });
+  const r = await exchangeCode(s, b, alias, done.code);
   if (r.status !== 200) throw new Error(`exchange answered ${r.status}: ${r.text}`);
   return r.body.access_token;
 }

@@ -10,7 +10,7 @@ import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PAS
 import { insertUser } from "../../test-support/fixtures.js";
 import { startMain } from "../../test-support/main-process.js";
 import { Browser, newSigningKey, resign, startTestProvider, type TestProvider } from "../../test-support/oidc-provider.js";
-import { CLIENT_ID, CLIENT_SECRET, clientFor, followCallback, providerFor, providerLogin, toCallback } from "../../test-support/provider-login.js";
+import { CLIENT_ID, CLIENT_SECRET, clientFor, exchangeCode, followCallback, providerFor, providerLogin, toCallback } from "../../test-support/provider-login.js";
 import { ADMIN_PASSWORD, describeEachStore, startTestServer } from "../../test-support/server.js";
 
 const COOLDOWN_SECONDS = 3;
@@ -166,7 +166,7 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     for (const sub of subjects) callbacks.push(await toCallback(s, "corp", sub));
     const done = await Promise.all(callbacks.map(({ browser, callback }) => followCallback(browser, callback)));
     assert.deepEqual(done.map((d) => d.status), Array(6).fill(303), JSON.stringify(done.map((d) => d.body)));
-    const names = await Promise.all(done.map(async (d) => (await me((await s.api("POST", "/auth/v1/providers/corp/exchange", { body: { code: d.code } })).body.access_token)).username));
+    const names = await Promise.all(done.map(async (d, i) => (await me((await exchangeCode(s, callbacks[i]!.browser, "corp", d.code!)).body.access_token)).username));
     assert.equal(new Set(names).size, 6, names.join());
     assert.ok(names.every((n) => n.startsWith("samename")), names.join());
   });
@@ -421,16 +421,18 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
   it("exchanges a one-time code once, within its time, at its provider only", async () => {
     const s = server();
     corp.accounts.set("olga-sub", { preferred_username: "olga" });
-    const exchange = (alias: string, code: string) => s.api("POST", `/auth/v1/providers/${alias}/exchange`, { body: { code } });
+    const exchange = (alias: string, { browser, code }: { browser: Browser; code: string }) => exchangeCode(s, browser, alias, code);
     const codeOf = async () => {
       const { browser, callback } = await toCallback(s, "corp", "olga-sub");
       const done = await followCallback(browser, callback);
       assert.equal(done.status, 303);
       assert.equal(new URL(done.location!).pathname, "/portal/console/");
       assert.ok(!new URL(done.location!).search.includes(done.code!), "the code is in the fragment only");
-      return done.code!;
+      return { browser, code: done.code! };
     };
     const code = await codeOf();
+    // The code carried elsewhere (a fragment that a redirect took along): refused, and still its browser's.
+    assert.equal((await exchange("corp", { ...code, browser: new Browser() })).status, 401, "from another browser");
     assert.equal((await exchange("trusted", code)).status, 401, "another provider's exchange");
     assert.equal((await exchange("corp", code)).status, 200, "which did not use it up");
     const late = await codeOf();
@@ -453,7 +455,8 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
 
   it("keeps returnTo on this service and takes no unknown parameters", async () => {
     const s = server();
-    for (const returnTo of ["https://evil.example/", "//evil.example/x", "/\\evil.example/x", "http://127.0.0.1:1/portal/", "//", "http://["]) {
+    // Nor a route of this API (another provider's login would carry the code's fragment on to that provider).
+    for (const returnTo of ["https://evil.example/", "//evil.example/x", "/\\evil.example/x", "http://127.0.0.1:1/portal/", "//", "http://[", "/portal/auth/v1/providers/trusted/login", "/portal/console/../auth/v1/providers/trusted/login", "/portal/security/v1/users", "/portal"]) {
       const r = await s.api("GET", `/auth/v1/providers/corp/login?returnTo=${encodeURIComponent(returnTo)}`);
       assert.equal(r.status, 400, returnTo);
       assert.match(r.body.errorMessage, /^ECMS1001-E returnTo/);
@@ -524,11 +527,10 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     // The account locked out at one address (wrong passwords sent from there): its provider logins from that address are refused too, not from others.
     const ivanRow = await s.server.deps.store.db.selectFrom("users").select("id").where("uuid", "=", ivan.id).executeTakeFirstOrThrow();
     await s.server.deps.store.db.insertInto("login_sources").values({ user_id: ivanRow.id, source: "127.0.0.7", locked_out_until: new Date(Date.now() + 600_000).toISOString(), last_success_at: null, updated_at: new Date().toISOString() }).execute();
-    const codeFor = async () => {
+    const exchangeFrom = async (from: string) => {
       const { browser, callback } = await toCallback(s, "corp", "ivan-sub");
-      return (await followCallback(browser, callback)).code!;
+      return (await exchangeCode(s, browser, "corp", (await followCallback(browser, callback)).code!, from)).status;
     };
-    const exchangeFrom = async (from: string) => (await s.api("POST", "/auth/v1/providers/corp/exchange", { from, body: { code: await codeFor() } })).status;
     assert.equal(await exchangeFrom("127.0.0.7"), 401);
     assert.ok((await audit("auth.provider-login")).some((e) => e.targetId === ivan.id && e.details.reason === "locked-out" && e.sourceAddress === "127.0.0.7"));
     assert.equal(await exchangeFrom("127.0.0.8"), 200);
@@ -760,7 +762,7 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     const done = await followCallback(browser, callback);
     const all = (await s.api("GET", "/security/v1/audit-events", { token: admin })).text;
     assert.ok(!all.includes(done.code!) && !all.includes(callback.searchParams.get("code")!));
-    assert.equal(decodeJwt((await s.api("POST", "/auth/v1/providers/corp/exchange", { body: { code: done.code } })).body.access_token).iss, "ecm-security");
+    assert.equal(decodeJwt((await exchangeCode(s, browser, "corp", done.code!)).body.access_token).iss, "ecm-security");
   });
 }, { oidcJwksCooldownSeconds: COOLDOWN_SECONDS });
 
@@ -770,8 +772,8 @@ describe("a provider login at debug log level", () => {
     const server = await startMain({ ECM_DATA_DIR: dir, ECM_ADMIN_PASSWORD: ADMIN_PASSWORD, LOG_LEVEL: "debug" });
     const provider = await startTestProvider([clientFor(server, "logged")]);
     try {
-      const json = async (path: string, init: { method?: string; body?: unknown; token?: string }) => {
-        const r = await fetch(server.baseUrl + path, { method: init.method ?? "POST", headers: { "content-type": "application/json", ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) }, body: JSON.stringify(init.body) });
+      const json = async (path: string, init: { method?: string; body?: unknown; token?: string; cookie?: string }) => {
+        const r = await fetch(server.baseUrl + path, { method: init.method ?? "POST", headers: { "content-type": "application/json", ...(init.token ? { authorization: `Bearer ${init.token}` } : {}), ...(init.cookie ? { cookie: init.cookie } : {}) }, body: JSON.stringify(init.body) });
         return (await r.json()) as any;
       };
       const admin = (await json("/auth/v1/providers/builtin/token", { body: { username: "sysadmin", password: ADMIN_PASSWORD } })).access_token;
@@ -780,7 +782,7 @@ describe("a provider login at debug log level", () => {
       const { browser, callback } = await toCallback(server, "logged", "logged-sub");
       const cookie = browser.cookie(new URL(server.baseUrl).origin, "ecm_provider_login")!;
       const done = await followCallback(browser, callback);
-      const token = (await json("/auth/v1/providers/logged/exchange", { body: { code: done.code } })).access_token;
+      const token = (await json("/auth/v1/providers/logged/exchange", { body: { code: done.code }, cookie: browser.cookieHeader(`${server.baseUrl}/auth/v1/providers/logged/exchange`) })).access_token;
       assert.match(token, /^eyJ/);
       // A refused ID token: the operator reads the library's words and the claim's value, never the token.
       let refusedToken = "";

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { backchannelLogout } from "../../federation/backchannel.js";
 import { DomainError } from "../../domain/errors.js";
-import { ProviderLoginFailed } from "../../federation/login-flow.js";
+import { ProviderLoginFailed, sameSecret } from "../../federation/login-flow.js";
 import { publicBaseOf, redirectUriOf } from "../../federation/providers.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
@@ -13,6 +13,8 @@ import { errorResponses } from "../schemas.js";
 import { TokenResponse } from "./auth.js";
 
 const LOGIN_COOKIE = "ecm_provider_login";
+/** The one-time code, kept by the browser the login ran in: only that browser exchanges it. */
+const CODE_COOKIE = "ecm_provider_code";
 const AliasParams = Type.Object({ alias: Type.String({ maxLength: 64 }) });
 
 /**
@@ -35,13 +37,21 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
   /** The console, where a browser goes when nothing better is known: a path, so no Host header chooses the origin. */
   const consolePath = `${app.prefix}/console/`;
 
-  /** `returnTo` must stay on this service's origin (an open redirect would hand the one-time code to anyone). */
+  /**
+   * `returnTo` must stay on this service's origin (an open redirect would hand the one-time code to anyone),
+   * and off its API but for the console: a route that redirects (another provider's login) would carry the
+   * code's fragment on to wherever it sends the browser.
+   */
   function sameOrigin(publicBase: string, returnTo: string | undefined): string {
     const base = urlOrNull(publicBase);
     if (base === null) throw new ApiError("invalidRequest", "This service's public URL is not valid here (ECM_PUBLIC_URL, or the origin the provider was added through, or this request's Host header).", { field: "host" });
     // What URL cannot read ("//") is no URL of this service either.
     const target = urlOrNull(returnTo ?? consolePath, base);
     if (target === null || target.origin !== base.origin) throw new ApiError("invalidRequest", "returnTo must be a URL of this service.", { field: "returnTo" });
+    const { pathname } = target;
+    if ((pathname === app.prefix || pathname.startsWith(`${app.prefix}/`)) && !pathname.startsWith(consolePath)) {
+      throw new ApiError("invalidRequest", "returnTo must be a page (the console's, or one outside this API), not a route of this API.", { field: "returnTo" });
+    }
     target.hash = "";
     return target.href;
   }
@@ -125,6 +135,7 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
     }
     const target = new URL(done.returnTo);
     target.hash = `code=${encodeURIComponent(done.code)}`;
+    reply.setCookie(CODE_COOKIE, done.code, { path: cookiePath(alias), httpOnly: true, sameSite: "lax", secure: request.protocol === "https", maxAge: 60, signed: true });
     // How long the provider took, apart from the callback's own work (operators and the bench read it).
     return reply.header("referrer-policy", "no-referrer").header("server-timing", `idp;dur=${done.providerMs.toFixed(1)};desc="identity provider"`).redirect(target.href, 303);
   });
@@ -140,8 +151,11 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
     },
     preHandler: providerLoginLimit,
   }, async (request, reply) => {
-    const token = await loginFlow.exchange(request.params.alias, request.body.code, request.ip);
-    return reply.header("cache-control", "no-store").send(token);
+    const signed = request.cookies[CODE_COOKIE];
+    const held = signed === undefined ? undefined : request.unsignCookie(signed);
+    const fromItsBrowser = held?.valid === true && held.value !== null && sameSecret(held.value, request.body.code);
+    const token = await loginFlow.exchange(request.params.alias, request.body.code, request.ip, fromItsBrowser);
+    return reply.clearCookie(CODE_COOKIE, { path: cookiePath(request.params.alias) }).header("cache-control", "no-store").send(token);
   });
 
   app.post("/auth/v1/providers/:alias/backchannel-logout", {

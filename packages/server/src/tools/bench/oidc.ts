@@ -74,7 +74,7 @@ export async function benchOidc(baseUrl: string, adminPassword: string, opts: Oi
 
     /** One login of `account`; its first one goes through the provider's forms. */
     const login = async ({ sub, browser }: (typeof browsers)[number]) => {
-      const callback = await browser.navigate(`${baseUrl}/auth/v1/providers/${ALIAS}/login?returnTo=%2Fportal%2F`, sub, (url) => url.pathname.endsWith(`/${ALIAS}/callback`)).catch((error: Error) => {
+      const callback = await browser.navigate(`${baseUrl}/auth/v1/providers/${ALIAS}/login?returnTo=%2Fportal%2Fconsole%2F`, sub, (url) => url.pathname.endsWith(`/${ALIAS}/callback`)).catch((error: Error) => {
         failed(`to the callback: ${error.message} ${(error.cause as Error | undefined)?.message ?? ""}`);
       });
       if (!callback) return;
@@ -86,7 +86,10 @@ export async function benchOidc(baseUrl: string, adminPassword: string, opts: Oi
       const providerMs = Number(/idp;dur=([\d.]+)/.exec(answer.headers.get("server-timing") ?? "")?.[1] ?? NaN);
       callbackTimes.push(elapsed);
       ownTimes.push(elapsed - providerMs);
-      const exchanged = await send(new URL(`${baseUrl}/auth/v1/providers/${ALIAS}/exchange`), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ code: decodeURIComponent(code) }) });
+      // From the browser the login ran in, with its cookie, as the console exchanges it.
+      const exchangeUrl = `${baseUrl}/auth/v1/providers/${ALIAS}/exchange`;
+      const cookie = browser.cookieHeader(exchangeUrl);
+      const exchanged = await send(new URL(exchangeUrl), { method: "POST", headers: { "content-type": "application/json", ...(cookie ? { cookie } : {}) }, body: JSON.stringify({ code: decodeURIComponent(code) }) });
       if (exchanged.status !== 200) return failedAnswer("exchange", exchanged);
       await exchanged.body?.cancel();
     };
