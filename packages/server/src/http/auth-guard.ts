@@ -17,7 +17,10 @@ export interface Auth {
   /** The API key used (its id), or null for a login session. */
   apiKeyId: string | null;
   roles: string[];
-  /** Why the token or key would not be let in now (with a role the route requires), or null: a long answer asks again as it goes. */
+  /**
+   * Why the token or key would not be let in now (with a role the route requires), or null: a long answer
+   * asks again as it goes. Let in, `roles` becomes the caller's roles now.
+   */
   refusalNow(): Promise<ApiError | null>;
 }
 
@@ -123,9 +126,17 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
         }
         throw error;
       }
-      // A refusal of any kind (a rule of the domain too, such as a key's rate limit) ends the answer in words.
-      const refusalNow = () => admit(token, false).then(() => null, (error: unknown) => (error instanceof ApiError ? error : error instanceof DomainError ? fromDomainError(error) : Promise.reject(error)));
-      request.auth = { ...admitted, refusalNow };
+      // A refusal of any kind (a rule of the domain too, such as a key's rate limit) ends the answer in words;
+      // let in, the caller's roles are taken as they are now (a role removed meanwhile no longer counts).
+      const auth: Auth = {
+        ...admitted,
+        refusalNow: () =>
+          admit(token, false).then(
+            (now) => ((auth.roles = now.roles), null),
+            (error: unknown) => (error instanceof ApiError ? error : error instanceof DomainError ? fromDomainError(error) : Promise.reject(error)),
+          ),
+      };
+      request.auth = auth;
     };
     return Object.assign(hook, { requiredRoles: roles });
   };

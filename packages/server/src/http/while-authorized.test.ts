@@ -3,6 +3,7 @@ import http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { before, it } from "node:test";
 import { seedStore } from "../tools/seed-data.js";
+import { createSecurityAdministrator, groupId } from "../test-support/accounts.js";
 import { describeEachStore } from "../test-support/server.js";
 
 /** Reads a streamed answer slowly: a few KB, then a pause longer than the server's recheck, then the rest. */
@@ -71,6 +72,30 @@ describeEachStore("a long answer asks again whether its caller may have it", (se
     const imported = (await server().api("GET", "/security/v1/users?search=revoked-import", { token: admin })).body.map((u: { username: string }) => u.username);
     assert.deepEqual(imported.sort(), lines.filter((l) => l.status === "created").map((l) => l.username).sort());
     assert.deepEqual(imported, ["revoked-import-1"]);
+  });
+
+  it("an import whose caller loses a role while it runs imports the rows after with the roles left", { timeout: 60_000 }, async () => {
+    const s = server();
+    // A security administrator who was a system administrator too, until another removes them from administrators.
+    const { user, token } = await createSecurityAdministrator(s, admin, "demoted.admin");
+    const administrators = await groupId(s, admin, "administrators");
+    assert.equal((await s.api("PUT", `/security/v1/users/${user.uuid}/user-groups/${administrators}`, { token: admin })).status, 204);
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(encoder.encode('{"username":"demoted-import-1"}\n'));
+        await sleep(1500);
+        assert.equal((await s.api("DELETE", `/security/v1/users/${user.uuid}/user-groups/${administrators}`, { token: admin })).status, 204);
+        // A system administrator's password is a system administrator's to set.
+        controller.enqueue(encoder.encode('{"username":"sysadmin","password":"Taken-Over-Passw0rd!"}\n'));
+        controller.close();
+      },
+    });
+    const response = await fetch(`${s.baseUrl}/security/v1/users/import`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/x-ndjson" }, body, duplex: "half" } as RequestInit);
+    const lines = (await response.text()).trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(lines[0].status, "created", JSON.stringify(lines));
+    assert.equal(lines[1].status, "failed", JSON.stringify(lines));
+    assert.equal((await s.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "sysadmin", password: "Taken-Over-Passw0rd!" } })).status, 401);
   });
 
   it("an upload cut by its client writes none of the rows it was not answered for", { timeout: 60_000 }, async () => {
