@@ -28,6 +28,8 @@ export async function assertSystemAdministratorRemains(db: Kysely<Database>, wit
     eb.and([
       eb("users.enabled", "=", 1),
       ...(without ? [eb.or([eb("users.directory_id", "is", null), eb("users.directory_id", "!=", without.directoryId)])] : []),
+      // A user of a disabled directory is let in by no way at all, its password, keys and links included (auth/sessions.ts directoryLetsIn).
+      eb.or([eb("users.directory_id", "is", null), eb.exists(eb.selectFrom("directories").select("directories.id").whereRef("directories.id", "=", "users.directory_id").where("directories.enabled", "=", 1))]),
       eb.or([eb("users.valid_from", "is", null), eb("users.valid_from", "<=", now)]),
       eb.or([eb("users.valid_to", "is", null), eb("users.valid_to", ">=", now)]),
       // A way in: a password; else, unless a password change is due (it stops keys, directory and provider

@@ -181,6 +181,8 @@ describeEachStore("the last system administrator", (server) => {
     const directory = await directories.load(created.body.id);
     const dirAdmin = await insertUser(store, { username: "dir.admin", directory_id: directory.id, dn: "uid=dir.admin,dc=last,dc=example" });
     assert.equal((await put(tokens.last, `/users/${dirAdmin.uuid}/user-groups/${root}`)).status, 204);
+    // A key is no way in either once its directory is disabled: it does not count then.
+    assert.equal((await s.api("POST", `/security/v1/users/${dirAdmin.uuid}/api-keys`, { token: tokens.last, body: { name: "nightly" } })).status, 201);
     assert.equal((await put(tokens.last, `/users/${users["last.admin"]}`, { enabled: false })).status, 200, "the directory's user holds the role");
     const actor = { id: null, name: "test", sourceIp: null, roles: ["system-administrator"] };
     const refused = (what: string) => (e: unknown) => (e as { kind?: string }).kind === "refused" && /last system administrator/.test((e as Error).message) ? true : assert.fail(`${what}: ${String(e)}`);
