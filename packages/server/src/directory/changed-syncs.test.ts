@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
 import { Attribute, Change, type Client } from "ldapts";
 import { directoryConfig, domainController, startDirectory, syncAndWait } from "../test-support/directories.js";
-import { generatedName, type DirectoryTree } from "../test-support/directory-trees.js";
+import { DIRECTORY_USER_PASSWORD, generatedName, type DirectoryTree } from "../test-support/directory-trees.js";
+import { createGroup } from "../test-support/accounts.js";
 import { describeEachStore } from "../test-support/server.js";
 import type { Slapd } from "../test-support/slapd.js";
 import { dnKey } from "./dn.js";
@@ -38,6 +39,37 @@ describeEachStore("changed syncs (Active Directory)", (server) => {
     await ldap?.unbind().catch(() => {});
     await slapd?.setRootDse(domainController(tree, "DC1"));
     await slapd?.remove();
+  });
+
+  it("keeps enabled a user its entry disables while no other account could act as system administrator", async () => {
+    const s = server();
+    const name = generatedName(80);
+    const root = await createGroup(s, token, "directory-root", ["system-administrator"]);
+    const admin = ((await s.api("GET", `/security/v1/users?search=${name}`, { token })).body as any[]).find((u) => u.username === name);
+    assert.equal((await s.api("PUT", `/security/v1/users/${admin.id}/user-groups/${root}`, { token })).status, 204);
+    const own = (await s.api("POST", "/auth/v1/providers/builtin/token", { body: { username: name, password: DIRECTORY_USER_PASSWORD } })).body.access_token;
+    const { db } = s.server.deps.store;
+    // sysadmin cannot log in for now: the directory's user is the one system administrator left.
+    await db.updateTable("users").set({ enabled: 0 }).where("username", "=", "sysadmin").execute();
+    const disable = (control: number) =>
+      ldap.modify(tree.dn(name), [
+        new Change({ operation: "replace", modification: new Attribute({ type: "userAccountControl", values: [String(control)] }) }),
+        new Change({ operation: "replace", modification: new Attribute({ type: "uSNChanged", values: [String(++tree.usn)] }) }),
+      ]);
+    try {
+      await disable(514);
+      const run = await syncAndWait(s, own, id, { mode: "changed" });
+      assert.equal(run.state, "succeeded", run.message);
+      assert.equal(run.disabled, 0);
+      assert.ok(run.problems.some((p: any) => p.dn.includes(name) && /no account could act as system administrator/.test(p.message)), JSON.stringify(run.problems));
+      assert.equal((await s.api("GET", `/security/v1/users/${admin.id}`, { token: own })).body.enabled, true);
+    } finally {
+      await db.updateTable("users").set({ enabled: 1 }).where("username", "=", "sysadmin").execute();
+    }
+    // With sysadmin back, the next full sync follows the entry.
+    assert.equal((await syncAndWait(s, token, id)).state, "succeeded");
+    assert.equal((await s.api("GET", `/security/v1/users/${admin.id}`, { token })).body.enabled, false);
+    await disable(512);
   });
 
   it("reads again a group whose member list a run left half-written", async () => {

@@ -2,6 +2,8 @@ import { createHash, randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { Sessions } from "../auth/sessions.js";
 import { recordAudit, recordAuditRows, type Actor, type AuditEntry, userTarget, groupTarget } from "../domain/audit.js";
+import { DomainError } from "../domain/errors.js";
+import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { groupNameColumns, userNameColumns } from "../domain/names.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "../domain/roles.js";
 import { NAME_MAX, searchTextFor } from "../domain/user-fields.js";
@@ -42,6 +44,13 @@ function mappingRecordOf(text: string | null): MappingRecord {
   if (text === null) return { filled: [], pairs: null };
   const record = JSON.parse(text) as Partial<MappingRecord>;
   return { filled: record.filled ?? [], pairs: record.pairs ?? null };
+}
+
+/** A batch would leave no account that can act as system administrator; `users`: those it disabled or took out of groups. */
+class LastAdministrators extends Error {
+  constructor(readonly users: number[]) {
+    super("the last system administrator");
+  }
 }
 
 /** A `changed` sync's mark: the attribute it filters on, the value, and (USNs are per domain controller) the server. */
@@ -238,6 +247,8 @@ export class DirectorySync {
   private usersGroupId: number | undefined;
   /** Highest change mark read (fallback mark where the directory does not say its own). */
   private maxMark: string | null = null;
+  /** System administrators this run leaves enabled and in their groups, whatever their entries say: no one else could act as one. */
+  private readonly keptAdministrators = new Set<number>();
   /** A `changed` sync reading only what changed since the last mark. */
   private incremental = false;
   /** Member DNs whose memberships a `changed` sync must check again (null: all users). */
@@ -442,6 +453,32 @@ export class DirectorySync {
       }
     }
     await this.writePendingMembers();
+  }
+
+  /**
+   * Inside a batch's transaction, after its writes: when `losing` (users it disabled or took out of groups)
+   * leave no account that can act as system administrator, a LastAdministrators that names them rolls it back.
+   */
+  private async assertAdministratorRemains(trx: Kysely<Database>, losing: number[]): Promise<void> {
+    if (losing.length === 0) return;
+    try {
+      await assertSystemAdministratorRemains(trx);
+    } catch (error) {
+      if (error instanceof DomainError) throw new LastAdministrators([...new Set(losing)]);
+      throw error;
+    }
+  }
+
+  /** The system administrators among `users` are kept as they are from now on in this run, each a problem of its entry. */
+  private async keepAdministrators(users: number[], entries: { id: number | undefined; dn: string }[]): Promise<void> {
+    const rows = await this.db.selectFrom("users").select(["id", "profile_id"]).where("id", "in", users).execute();
+    const holders = await createUserQueries({ ...this.o.store, db: this.db }).holdingRole(SYSTEM_ADMINISTRATOR, rows);
+    // None holds the role itself (a profile's member, say): all of them are kept, so that the run goes on.
+    for (const id of holders.size > 0 ? holders : users) {
+      this.keptAdministrators.add(id);
+      const dn = entries.find((e) => e.id === id)?.dn ?? (await this.db.selectFrom("users").select("dn").where("id", "=", id).executeTakeFirst())?.dn ?? `user #${id}`;
+      this.problem(dn, "The entry would disable this user or take it out of its groups, and then no account could act as system administrator: it is kept as it is until another can.");
+    }
   }
 
   /** Creates or updates the local group of a directory group; null when its name is taken by, or looks like, another group's (a problem). */
@@ -884,6 +921,8 @@ export class DirectorySync {
       if (!u) continue;
       const n = names.get(m.key)!;
       const next = columnsOf(m, n);
+      const keptAdministrator = this.keptAdministrators.has(u.id);
+      if (keptAdministrator) next.enabled = u.enabled;
       const before: Record<string, unknown> = {};
       const after: Record<string, unknown> = {};
       for (const [field, column] of SYNCED_FIELDS) {
@@ -905,7 +944,7 @@ export class DirectorySync {
       const mine = (by: number | null) => by !== null && (by === d.id || by === from);
       const changes = adds.length + removes.length;
       for (const g of want) if (!have.has(g)) adds.push({ group_id: g, user_id: u.id, synced_by: d.id });
-      for (const [g, by] of have) if (!want.has(g) && mine(by)) removes.push({ group_id: g, user_id: u.id });
+      for (const [g, by] of have) if (!want.has(g) && mine(by) && !keptAdministrator) removes.push({ group_id: g, user_id: u.id });
       // A user whose groups alone changed is updated too (its joins and leaves are counted and audited apart).
       if (fieldsSame && adds.length + removes.length === changes) unchanged++;
       else if (fieldsSame) regrouped++;
@@ -1025,6 +1064,7 @@ export class DirectorySync {
           }
           for (const [userId, list] of byUser(left)) audits.push({ action: "group.member.remove", target: userTarget(users.get(userId)!), details: { groups: list, directory: d.name } });
           if (disabledIds.length > 0) await Sessions.revokeAllOf(trx, disabledIds);
+          await this.assertAdministratorRemains(trx, [...disabledIds, ...left.map((r) => r.user_id)]);
           await recordAuditRows(trx, dialect, this.actor, audits);
           return { result: { created: [...ids.values()], counts: tally }, documents: [...new Set(documents)], search, groups: [...groups] };
         }),
@@ -1036,11 +1076,17 @@ export class DirectorySync {
       this.counts.joined += counts.joined;
       this.counts.left += counts.left;
     } catch (error) {
+      if (error instanceof LastAdministrators && !error.users.every((id) => this.keptAdministrators.has(id))) {
+        // Written again with the system administrators among them as they are (enabled, in their groups), each a problem.
+        if (read) this.counts.unchanged -= unchanged;
+        await this.keepAdministrators(error.users, batch.map((m) => ({ id: existing.get(m.key)?.id, dn: m.dn })));
+        return this.writeBatch(batch, existing, names, read, retry);
+      }
       if (!retry || !isUniqueViolation(error)) throw error;
       if (read) this.counts.unchanged -= unchanged;
       const again = new Map((await this.o.queries.usersByKeys(d.id, batch.map((m) => m.key))).map((u) => [u.directory_key!, u]));
-      const { accepted, names } = await this.withoutClashes(batch, again);
-      await this.writeBatch(accepted, again, names, read, false);
+      const checked = await this.withoutClashes(batch, again);
+      await this.writeBatch(checked.accepted, again, checked.names, read, false);
     }
   }
 
@@ -1146,25 +1192,36 @@ export class DirectorySync {
       return `${gone.length} of the directory's ${total} enabled ${total === 1 ? "user" : "users"} ${gone.length === 1 ? "is" : "are"} gone from it, more than disableLimitPercent (${d.disableLimitPercent} %): nobody was disabled. Check the directory; a full sync with force disables them.`;
     }
     for (let i = 0; i < gone.length; i += d.pageSize) {
-      const ids = gone.slice(i, i + d.pageSize);
+      const ids = gone.slice(i, i + d.pageSize).filter((id) => !this.keptAdministrators.has(id));
       const now = isoNow();
-      const disabledCount = await this.db.transaction().execute((trx) =>
-        this.o.store.dialect.batchUserWrites(trx, async () => {
-          const disabled = await trx
-            .updateTable("users")
-            .set((eb) => ({ enabled: 0, version: eb("version", "+", 1), updated_at: now }))
-            .where("id", "in", ids)
-            .where("enabled", "=", 1)
-            .returning(["id", "uuid", "username", "dn"])
-            .execute();
-          await Sessions.revokeAllOf(trx, ids);
-          await recordAuditRows(trx, this.o.store.dialect, this.actor, disabled.map((u) => ({ action: "user.disable", target: userTarget(u), details: { reason: "gone from the directory", dn: u.dn, directory: d.name } })));
-          return { result: disabled.length, documents: ids, search: [], groups: [] };
-        }),
-      );
+      let disabledCount: number;
+      try {
+        disabledCount = await this.db.transaction().execute((trx) =>
+          this.o.store.dialect.batchUserWrites(trx, async () => {
+            const disabled = await trx
+              .updateTable("users")
+              .set((eb) => ({ enabled: 0, version: eb("version", "+", 1), updated_at: now }))
+              .where("id", "in", ids)
+              .where("enabled", "=", 1)
+              .returning(["id", "uuid", "username", "dn"])
+              .execute();
+            await Sessions.revokeAllOf(trx, ids);
+            await this.assertAdministratorRemains(trx, disabled.map((u) => u.id));
+            await recordAuditRows(trx, this.o.store.dialect, this.actor, disabled.map((u) => ({ action: "user.disable", target: userTarget(u), details: { reason: "gone from the directory", dn: u.dn, directory: d.name } })));
+            return { result: disabled.length, documents: ids, search: [], groups: [] };
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof LastAdministrators) || error.users.every((id) => this.keptAdministrators.has(id))) throw error;
+        // The same users again, but for the system administrators among them.
+        await this.keepAdministrators(error.users, []);
+        i -= d.pageSize;
+        continue;
+      }
       this.counts.disabled += disabledCount;
       await this.step();
     }
-    return gone.length === 1 ? "1 user gone from the directory was disabled." : `${gone.length} users gone from the directory were disabled.`;
+    const done = gone.filter((id) => !this.keptAdministrators.has(id)).length;
+    return done === 1 ? "1 user gone from the directory was disabled." : `${done} users gone from the directory were disabled.`;
   }
 }
