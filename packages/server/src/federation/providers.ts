@@ -226,7 +226,7 @@ function discoveryProblem(error: unknown): string {
   if (e.code === "OAUTH_RESPONSE_IS_NOT_CONFORM" && typeof e.cause?.status === "number") return `it answered HTTP ${e.cause.status}, not the document`;
   if (e.code === "OAUTH_PARSE_ERROR" || e.code === "OAUTH_RESPONSE_IS_NOT_JSON") return "its answer is not JSON";
   if (e.code === "OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED") return "the issuer it names is not the address it was read from";
-  if (e.name === "TimeoutError" || e.name === "AbortError") return "it did not answer within 10 seconds";
+  if (e.name === "TimeoutError" || e.name === "AbortError" || e.code === "OAUTH_TIMEOUT") return "it did not answer within 10 seconds";
   const cause = e.cause?.code ?? "";
   if (cause === "ENOTFOUND" || cause === "EAI_AGAIN") return "its host name is not known";
   if (cause === "ECONNREFUSED" || cause === "ECONNRESET" || e.cause?.message === "bad port") return "nothing answers at that address";

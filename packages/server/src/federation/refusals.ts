@@ -17,8 +17,9 @@ export function checkFailed(reason: string, message: string): DomainError {
 
 /** The provider could not be reached (or timed out). */
 export function isUnreachable(error: unknown): boolean {
-  const e = error as { name?: string; message?: string; cause?: { code?: string } };
-  return (error instanceof TypeError && e.message === "fetch failed") || e.name === "TimeoutError" || e.name === "AbortError" || error instanceof joseErrors.JWKSTimeout;
+  const e = error as { name?: string; message?: string; code?: string; cause?: { code?: string } };
+  // openid-client wraps its own timeouts as a ClientError with code OAUTH_TIMEOUT.
+  return (error instanceof TypeError && e.message === "fetch failed") || e.name === "TimeoutError" || e.name === "AbortError" || e.code === "OAUTH_TIMEOUT" || error instanceof joseErrors.JWKSTimeout;
 }
 
 /**
