@@ -300,6 +300,8 @@ export function createLinking(store: Store, groups: GroupQueries) {
             return;
           }
           const replaced = await trx.deleteFrom("federated_identities").where("provider_id", "=", p.id).where("user_id", "=", user.id).returning("subject").executeTakeFirst();
+          // The replaced subject's sessions end with its link, as at an unlink.
+          if (replaced) await trx.updateTable("sessions").set({ revoked_at: isoNow() }).where("provider_id", "=", p.id).where("provider_subject", "=", replaced.subject).where("revoked_at", "is", null).execute();
           await trx.insertInto("federated_identities").values({ provider_id: p.id, subject, user_id: user.id, created_at: isoNow(), by_system_administrator: madeBySystemAdministrator(actor.roles) }).execute();
           // Every user of the provider is in its default groups, whoever made the link, and its mapped groups
           // follow its logins: a link through groups that grant system-administrator is a system administrator's to make.

@@ -50,8 +50,13 @@ describeEachStore("a user's links to identity providers, by hand", (server) => {
       assert.equal((await s.api("DELETE", path, { token: admin, body })).status, 400, JSON.stringify(body));
     }
     assert.equal((await s.api("GET", "/security/v1/me", { token })).status, 200, "still linked");
+    // Linked to another subject instead: the sessions of the replaced one end too.
+    assert.equal((await s.api("PUT", path, { token: admin, body: { subject: "hank-new-at-corp" } })).status, 204);
+    assert.equal((await s.api("GET", "/security/v1/me", { token })).status, 401, "the replaced subject's sessions end");
+    assert.equal((await s.api("PUT", path, { token: admin, body: { subject: "hank-at-corp" } })).status, 204);
+    const again = await providerLogin(s, "corp", "hank-at-corp");
     assert.equal((await s.api("DELETE", path, { token: admin, body: { subject: "hank-at-corp" } })).status, 204);
-    assert.equal((await s.api("GET", "/security/v1/me", { token })).status, 401, "its provider sessions end");
+    assert.equal((await s.api("GET", "/security/v1/me", { token: again })).status, 401, "its provider sessions end");
     assert.equal((await s.api("DELETE", path, { token: admin, body: { subject: "hank-at-corp" } })).status, 404);
     assert.equal((await s.api("DELETE", path, { token: admin })).status, 404);
     assert.equal((await s.api("GET", `/security/v1/users/${hank.uuid}`, { token: admin })).body.federatedIdentities, null);
