@@ -143,6 +143,10 @@ export function createLinking(store: Store, groups: GroupQueries) {
       // that provider's user claimed, maybe someone else's, and a link would let both subjects into one
       // account. Nor does such an account's copy of the address stop its owner's local account from linking.
       .where("users.provider_made", "=", 0)
+      // A local account a person logs in to: not a directory's user, a service account (keys only) or a profile (a template).
+      .where("users.directory_id", "is", null)
+      .where("users.service_account", "=", 0)
+      .where("users.profile_id", "!=", 0)
       .limit(2)
       .execute();
     if (rows.length !== 1 || rows[0]!.builtin === 1) return undefined;

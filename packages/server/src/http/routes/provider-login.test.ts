@@ -211,6 +211,14 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.ok((await audit("user.link")).some((e) => e.targetId === dave.uuid && e.details.by === "verified-email"));
     // A local user with a password keeps it.
     assert.match(await s.login("dave", USER_PASSWORD), /^eyJ/);
+    // Never an account no person logs in to: a service account (keys only) or a profile (a template), nor a directory's user.
+    const store = s.server.deps.store;
+    const robot = await insertUser(store, { username: "robot", email: "robot@example.com", service_account: 1 });
+    const template = await insertUser(store, { username: "template", email: "template@example.com", profile_id: 0 });
+    for (const [who, row] of [["robot", robot], ["template", template]] as const) {
+      trusted.accounts.set(`${who}-verified`, { preferred_username: `${who}.v`, email: `${who}@example.com`, email_verified: true });
+      assert.notEqual((await me(await providerLogin(s, "trusted", `${who}-verified`))).id, row.uuid, who);
+    }
     // email_verified vouches for its own answer's address: an ID token naming erin's email without it,
     // beside userinfo that verifies another address, links nobody.
     const erin = await insertUser(s.server.deps.store, { username: "erin", email: "erin@example.com" }, { hasher: s.server.deps.hasher, value: USER_PASSWORD });
