@@ -18,3 +18,11 @@ it("takes email_verified only for the address its own answer gives in the email 
   assert.equal(verified(upn, { upn: "victim@example.com", email: "mallory@evil.example", email_verified: true }), false);
   assert.equal(identityOf(upn, { sub: "s", upn: "victim@example.com" }).email, "victim@example.com", "still taken as the user's email");
 });
+
+it("takes groups the provider left out as too many (Entra ID's _claim_names) as none, not as a claim not sent", () => {
+  const groups = (idToken: Record<string, unknown>) => identityOf(settings, { sub: "s", ...idToken }).groups;
+  assert.deepEqual(groups({ groups: ["eng"] }), ["eng"]);
+  assert.equal(groups({}), undefined, "no groups claim: the mapped groups stay as they are");
+  const overage = identityOf(settings, { sub: "s", _claim_names: { groups: "src1" }, _claim_sources: { src1: { endpoint: "https://graph.example/x" } } });
+  assert.deepEqual([overage.groups, overage.groupsNotSent], [[], true]);
+});

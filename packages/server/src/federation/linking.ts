@@ -34,6 +34,11 @@ export interface ProviderIdentity {
   lastName: string | null;
   /** Values of the groups claim; undefined when the provider sent none (the mapped groups then stay as they are). */
   groups: string[] | undefined;
+  /**
+   * The provider left the groups out as too many and points elsewhere for them (`_claim_names`, as Entra ID
+   * past 200 groups): not read, so taken as none — the memberships the mapping made go rather than stay unchecked.
+   */
+  groupsNotSent: boolean;
 }
 
 /** Text a store can hold, within `max` characters; anything else is treated as absent. */
@@ -47,6 +52,8 @@ export function identityOf(c: OidcSettings, idToken: Record<string, unknown>, us
   // The ID token's claims win; userinfo fills what it lacks.
   const claims = { ...userInfo, ...idToken };
   const groups = claims[c.groupsClaim];
+  const elsewhere = claims._claim_names;
+  const groupsNotSent = groups === undefined && typeof elsewhere === "object" && elsewhere !== null && Object.hasOwn(elsewhere, c.groupsClaim);
   const claimedEmail = text(claims[c.emailClaim], Infinity);
   const email = claimedEmail !== null && isEmail(claimedEmail) ? claimedEmail : null;
   // email_verified speaks of the `email` claim of the same answer: it verifies an address only where that
@@ -61,7 +68,8 @@ export function identityOf(c: OidcSettings, idToken: Record<string, unknown>, us
     emailVerified: verified,
     firstName: text(claims[c.firstNameClaim], NAME_MAX),
     lastName: text(claims[c.lastNameClaim], NAME_MAX),
-    groups: Array.isArray(groups) ? groups.filter((g): g is string => typeof g === "string") : typeof groups === "string" ? [groups] : undefined,
+    groups: groupsNotSent ? [] : Array.isArray(groups) ? groups.filter((g): g is string => typeof g === "string") : typeof groups === "string" ? [groups] : undefined,
+    groupsNotSent,
   };
 }
 
@@ -257,7 +265,7 @@ export function createLinking(store: Store, groups: GroupQueries) {
       }
       if (identity.groups !== undefined) {
         const changed = await mapGroups(trx, p, user, identity.groups);
-        if (changed) await recordAudit(trx, system, { action: "user.groups-mapped", target: userTarget(user), details: { alias: p.alias, ...changed } });
+        if (changed) await recordAudit(trx, system, { action: "user.groups-mapped", target: userTarget(user), details: { alias: p.alias, ...changed, ...(identity.groupsNotSent ? { groupsNotSent: true } : {}) } });
       }
       // After the mapped groups: the roles the account holds as this login would open it.
       if (!bySystemAdministrator && (await createUserQueries({ ...store, db: trx }).roleNames(user)).includes(SYSTEM_ADMINISTRATOR)) {
