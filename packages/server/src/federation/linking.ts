@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { sql, type Kysely } from "kysely";
+import { NoResultError, sql, type Kysely } from "kysely";
 import { loginRefusal } from "../auth/login.js";
 import { directoryLetsIn } from "../auth/sessions.js";
 import { recordAudit, userTarget } from "../domain/audit.js";
@@ -11,7 +11,7 @@ import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "../domain/roles.js";
 import { confusableKey, INVISIBLE, normalizeName } from "../domain/names.js";
 import { assertMayAdminister, newUserRow, type AdminActor } from "../domain/users.js";
 import { fold, isEmail, NAME_MAX, USERNAME_MAX } from "../domain/user-fields.js";
-import { isUniqueViolation } from "../storage/constraints.js";
+import { isForeignKeyViolation, isUniqueViolation } from "../storage/constraints.js";
 import type { GroupQueries } from "../storage/group-queries.js";
 import type { Database, UserRow } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
@@ -291,7 +291,10 @@ export function createLinking(store: Store, groups: GroupQueries) {
         try {
           return await resolveOnce(p, identity, sourceIp, then, attempt > 2);
         } catch (error) {
-          if (!isUniqueViolation(error) || attempt >= RESOLVE_ATTEMPTS) throw error;
+          // The provider deleted while its login was finishing: its row, or the link's reference to it, is gone.
+          if (error instanceof NoResultError || isForeignKeyViolation(error)) throw notFound("identity provider", p.alias);
+          if (!isUniqueViolation(error)) throw error;
+          if (attempt >= RESOLVE_ATTEMPTS) throw new DomainError("unavailable", "Too many first logins want the same names at once; try again.", { retryAfterSeconds: 1 });
         }
       }
     },
