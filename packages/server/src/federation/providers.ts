@@ -452,15 +452,30 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
         });
         return p.id;
       });
-      // The users it made stay as local users (as a removed directory's do), their source saying so in
-      // every view: in batches after the removal, as a provider may have made a million.
-      for (;;) {
-        const batch = await db.selectFrom("users").select("id").where("identity_provider_id", "=", removed).limit(1000).execute();
-        if (batch.length === 0) break;
-        await db.updateTable("users").set({ identity_provider_id: null }).where("id", "in", batch.map((u) => u.id)).execute();
-      }
+      await releaseMadeUsers(removed);
     },
+
+    /**
+     * The users that deleted providers made become local users (as a removed directory's do), their
+     * source saying so in every view: in batches after a removal, as a provider may have made a million;
+     * and at each start, for a removal a stop or a store error cut short.
+     */
+    releaseMadeUsers: () => releaseMadeUsers(),
   };
+
+  async function releaseMadeUsers(providerId?: number): Promise<void> {
+    for (;;) {
+      const batch = await db
+        .selectFrom("users")
+        .select("id")
+        .$if(providerId !== undefined, (q) => q.where("identity_provider_id", "=", providerId!))
+        .$if(providerId === undefined, (q) => q.where("identity_provider_id", "is not", null).where((eb) => eb.not(eb.exists(eb.selectFrom("identity_providers").select("identity_providers.id").whereRef("identity_providers.id", "=", "users.identity_provider_id")))))
+        .limit(1000)
+        .execute();
+      if (batch.length === 0) return;
+      await db.updateTable("users").set({ identity_provider_id: null }).where("id", "in", batch.map((u) => u.id)).execute();
+    }
+  }
 }
 
 export type ProviderAdmin = ReturnType<typeof createProviderAdmin>;

@@ -749,6 +749,10 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       const only = (await s.api("GET", "/security/v1/users?search=temp-only&extendedInfo=true", { token: admin })).body[0];
       assert.deepEqual(only.source, { type: "local", id: null, name: null });
       assert.deepEqual(only.groups, ["users"]);
+      // A removal cut short after its commit (a stop, a store error) is finished at the next start.
+      const cut = await insertUser(s.server.deps.store, { username: "temp-cut", identity_provider_id: 999_999, provider_made: 1 });
+      await s.server.deps.providers.releaseMadeUsers();
+      assert.deepEqual((await s.api("GET", `/security/v1/users/${cut.uuid}?extendedInfo=true`, { token: admin })).body.source, { type: "local", id: null, name: null });
       assert.deepEqual((await s.api("GET", `/security/v1/users/${only.id}?extendedInfo=true`, { token: admin })).body.source, only.source);
     } finally {
       await temp.close();
