@@ -379,7 +379,8 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
       if (changed.length === 0 && !secretChanged) {
         if (madeBySystemAdministrator(actor.roles) === 1) {
           await db.transaction().execute(async (trx) => {
-            const taken = await trx.updateTable("identity_providers").set({ by_system_administrator: 1 }).where("id", "=", current.id).where("by_system_administrator", "=", 0).executeTakeFirst();
+            // Only the version this administrator saw: one changed meanwhile is not theirs.
+            const taken = await trx.updateTable("identity_providers").set({ by_system_administrator: 1 }).where("id", "=", current.id).where("version", "=", current.version).where("by_system_administrator", "=", 0).executeTakeFirst();
             if (Number(taken.numUpdatedRows) > 0) await recordAudit(trx, actor, { action: "identity-provider.update", target: providerTarget(current), details: { after: { bySystemAdministrator: true } } });
           });
         }
