@@ -147,7 +147,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     bulkActions: createBulkActions(store, users, groups, (error, message) => app.log.warn({ err: error }, message)),
     providers: createProviderAdmin(store.db, secrets),
     linking,
-    loginFlow: createLoginFlow(store.db, secrets, jwks, linking, sessions, auditTally),
+    loginFlow: createLoginFlow(store, secrets, jwks, linking, sessions, auditTally),
     jwks,
     directories,
   };

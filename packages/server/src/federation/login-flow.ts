@@ -9,6 +9,7 @@ import { perMinute, recordAudit, type Actor, type AuditTally, userTarget } from 
 import { DomainError, notFound } from "../domain/errors.js";
 import { isForeignKeyViolation } from "../storage/constraints.js";
 import type { Database, ProviderLoginsTable } from "../storage/schema.js";
+import type { Store } from "../storage/store.js";
 import { isoAfter, isoNow } from "../storage/time.js";
 import type { JwksCache } from "./jwks.js";
 import { identityOf, LoginRefused, missingClaims, type Linking } from "./linking.js";
@@ -70,7 +71,11 @@ export class ProviderDisabled extends DomainError {
  * store under an id the browser holds; the callback checks the provider's answer and the ID token
  * (signature against the provider's keys); the session is handed out for a one-time code.
  */
-export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: JwksCache, linking: Linking, sessions: Sessions, tally: AuditTally) {
+/** The link or its provider went between the exchange's read and its session. */
+class ChangedDuringLogin extends Error {}
+
+export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: SecretBox, jwks: JwksCache, linking: Linking, sessions: Sessions, tally: AuditTally) {
+  const { db, dialect } = store;
   /** Each provider's openid-client configuration, kept while its stored version is current (every update bumps it). */
   const configurations = new Map<string, { version: number; configuration: oidc.Configuration }>();
   function configurationOf(p: Provider): oidc.Configuration {
@@ -316,8 +321,29 @@ export function createLoginFlow(db: Kysely<Database>, secrets: SecretBox, jwks: 
         return await sessions.issue(user, sourceIp, {
           origin: { providerId: provider.id, subject: row.subject, sid: row.sid },
           bySystemAdministrator: provider_by_system_administrator === 1 && link_by_system_administrator === 1,
+          // Still linked through an enabled provider, as read above, and held so until the session is written:
+          // an unlink or a disable either comes first (and this login is refused) or waits and ends the session.
+          alongside: async (trx) => {
+            const still = await dialect
+              .lockedForUpdate(
+                trx
+                  .selectFrom("federated_identities as f")
+                  .innerJoin("identity_providers as p", "p.id", "f.provider_id")
+                  .select("f.user_id")
+                  .where("f.provider_id", "=", provider.id)
+                  .where("f.subject", "=", row.subject)
+                  .where("f.user_id", "=", row.user_id)
+                  .where("p.enabled", "=", 1),
+              )
+              .executeTakeFirst();
+            if (!still) throw new ChangedDuringLogin();
+          },
         });
       } catch (error) {
+        if (error instanceof ChangedDuringLogin) {
+          await refuse(provider, providerActor(alias, sourceIp, user.id), "unlinked-during-login", user);
+          throw new LoginRefused("unlinked-during-login", user);
+        }
         // The account was deleted since it was read: no row for the session to name.
         if (!isForeignKeyViolation(error)) throw error;
         await refuse(provider, providerActor(alias, sourceIp, user.id), "changed-during-login", user);

@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { decodeJwt } from "jose";
 import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PASSWORD } from "../../test-support/accounts.js";
 import { insertUser } from "../../test-support/fixtures.js";
+import { whileLocked } from "../../test-support/pg-session.js";
 import { startMain } from "../../test-support/main-process.js";
 import { Browser, newSigningKey, resign, startTestProvider, type TestProvider } from "../../test-support/oidc-provider.js";
 import { CLIENT_ID, CLIENT_SECRET, clientFor, exchangeCode, followCallback, providerFor, providerLogin, toCallback } from "../../test-support/provider-login.js";
@@ -459,6 +460,18 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.equal((await exchange("corp", unlinked)).status, 401);
     const refused = (await s.api("GET", `/security/v1/audit-events?action=auth.provider-login&target=${olga.id}&max=5`, { token: admin })).body;
     assert.equal(refused[0].details.reason, "unlinked-during-login");
+  });
+
+  it("an unlink that commits while a code is exchanged either refuses it or ends its session", async (t) => {
+    const s = server();
+    if (s.server.deps.config.store.kind !== "postgres") return t.skip("needs two open write transactions (PostgreSQL)");
+    corp.accounts.set("pia-sub", { preferred_username: "pia" });
+    await providerLogin(s, "corp", "pia-sub");
+    const { browser, callback } = await toCallback(s, "corp", "pia-sub");
+    const done = await followCallback(browser, callback);
+    // The unlink's delete holds the link's row while the exchange reaches it: the exchange waits, then finds it gone.
+    const [exchanged] = await whileLocked(s, "delete from federated_identities where subject = $1", ["pia-sub"], 1, () => [exchangeCode(s, browser, "corp", done.code!)]);
+    assert.equal(exchanged!.status, 401, exchanged!.text);
   });
 
   it("keeps returnTo on this service and takes no unknown parameters", async () => {
