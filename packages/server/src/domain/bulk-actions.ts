@@ -108,7 +108,11 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
   }
 
   /** Applies the action to one batch inside `trx`, with the roles starterRoles gave. */
-  async function applyBatch(trx: Kysely<Database>, job: BulkActionRow, params: StoredParams, batch: readonly UserRow[], actorRoles: readonly string[]): Promise<BatchOutcome> {
+  async function applyBatch(trx: Kysely<Database>, job: BulkActionRow, params: StoredParams, selected: readonly UserRow[], actorRoles: readonly string[]): Promise<BatchOutcome> {
+    // The batch's users as they are now, held until the batch commits: one made a system administrator (a
+    // profile assigned) or deleted since the selection was read is judged as it is.
+    const batch =
+      selected.length === 0 ? [] : await store.dialect.lockedForUpdate(trx.selectFrom("users").selectAll().where("id", "in", selected.map((u) => u.id)).orderBy("id")).execute();
     // Who holds system-administrator, read for the batch as assertMayAdminister reads it for one user.
     const admins = await createUserQueries({ ...store, db: trx }).holdingRole(SYSTEM_ADMINISTRATOR, batch);
     const refused: BulkRefusal[] = [];

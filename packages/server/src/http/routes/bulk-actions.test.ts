@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { before, it } from "node:test";
 import { createGroup, createSecurityAdministrator, createUser, groupId } from "../../test-support/accounts.js";
 import { insertUser } from "../../test-support/fixtures.js";
+import { whileLocked } from "../../test-support/pg-session.js";
 import { describeEachStore, startTestServer, type TestServer } from "../../test-support/server.js";
 import { isoAfter } from "../../storage/time.js";
 import { seedStore } from "../../tools/seed-data.js";
@@ -30,7 +31,7 @@ async function runToEnd(s: TestServer, token: string, body: unknown): Promise<Ru
   return done.body;
 }
 
-describeEachStore("bulk actions", (server) => {
+describeEachStore("bulk actions", (server, kind) => {
   let admin: string;
   let secAdmin: string;
 
@@ -39,6 +40,21 @@ describeEachStore("bulk actions", (server) => {
     admin = await s.login();
     secAdmin = (await createSecurityAdministrator(s, admin, "bulk.secadmin")).token;
     for (let i = 0; i < 30; i++) await insertUser(s.server.deps.store, { username: `bulk.u${String(i).padStart(2, "0")}` });
+  });
+
+  it("judges each user as it is when its batch is written: one made a system administrator meanwhile is refused to a security administrator", { skip: kind === "sqlite" && "needs two open write transactions (PostgreSQL)" }, async () => {
+    const s = server();
+    const target = await createUser(s, admin, "promoted.meanwhile");
+    const profile = await insertUser(s.server.deps.store, { username: "admin-profile", profile_id: 0 });
+    const administrators = await groupId(s, admin, "administrators");
+    assert.equal((await s.api("PUT", `/security/v1/users/${profile.uuid}/user-groups/${administrators}`, { token: admin })).status, 204);
+    // A system administrator assigns the profile while the run's batch is on its way: the run waits for that change.
+    const [run] = await whileLocked(s, "update users set profile_id = $1 where uuid = $2", [profile.id, target.uuid], 1, () => [runToEnd(s, secAdmin, { ids: [target.uuid], action: "delete" })]);
+    assert.deepEqual([run!.changed, run!.refused], [0, 1], JSON.stringify(run));
+    assert.match(run!.report[0]!.reason, /Only a system administrator/);
+    assert.equal((await s.api("GET", `/security/v1/users/${target.uuid}`, { token: admin })).status, 200);
+    // Another system administrator no more: the tests after count them.
+    for (const id of [target.uuid, profile.uuid]) assert.equal((await s.api("DELETE", `/security/v1/users/${id}`, { token: admin })).status, 204);
   });
 
   it("disables all matching a filter, audits each user and the run, revokes their tokens", async () => {
