@@ -210,7 +210,8 @@ export function createLinking(store: Store, groups: GroupQueries) {
     }
     const removed = current.filter((m) => m.mapped_by === p.id && !wanted.has(m.uuid) && !defaults.has(m.uuid));
     if (removed.length > 0) {
-      await groups.removeMember(on, removed.map((g) => g.id), user.id);
+      // Still the mapping's when deleted: one an administrator made their own since it was read stays.
+      await on.deleteFrom("group_members").where("user_id", "=", user.id).where("group_id", "in", removed.map((g) => g.id)).where("mapped_by", "=", p.id).execute();
       await assertSystemAdministratorRemains(on);
     }
     return added.length + removed.length > 0 ? { added, removed: removed.map((g) => g.name) } : null;
