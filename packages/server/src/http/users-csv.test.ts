@@ -41,14 +41,20 @@ describeEachStore("users as CSV", (server) => {
 
   it("streams the current filter as CSV with a header, every matching user and escaped cells, and audits it", async () => {
     const s = server();
-    const r = await s.api<string>("GET", "/security/v1/users?search=csv.&max=1", { token, headers: { accept: "text/csv" } });
+    // Paging is the JSON list's: asked of the CSV, it is said to be so, not ignored.
+    for (const paging of ["max=1", "cursor=abc"]) {
+      const paged = await s.api<{ errorMessage: string }>("GET", `/security/v1/users?search=csv.&${paging}`, { token, headers: { accept: "text/csv" } });
+      assert.equal(paged.status, 400, paging);
+      assert.match(paged.body.errorMessage, /pages the JSON list; the CSV export sends every matching user at once\.$/);
+    }
+    const r = await s.api<string>("GET", "/security/v1/users?search=csv.", { token, headers: { accept: "text/csv" } });
     assert.equal(r.status, 200);
     assert.match(r.headers.get("content-type") ?? "", /^text\/csv; charset=utf-8/);
     assert.match(r.headers.get("content-disposition") ?? "", /attachment; filename="users.csv"/);
     const lines = r.text.replace(/^\uFEFF/, "").split("\r\n");
     assert.equal(lines.pop(), "");
     assert.match(lines[0]!, /^id,numericId,username,loginName,firstName,lastName,displayName,email,description,enabled,/);
-    assert.equal(lines.length, 1 + 2, "max is ignored: the whole filter");
+    assert.equal(lines.length, 1 + 2, "the whole filter");
     assert.match(r.text, /,csv\.a,csv\.a,'=cmd\|' \/C calc'!A0,"Smith, Jr\.",/);
     assert.match(r.text, /"says ""hi""\nbye"/);
     assert.match(r.text, /,csv\.b,csv\.b,Zoë,'\+1,/);

@@ -129,7 +129,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
         description:
           "All users in username order, streamed. With `max`, one page and a `Link: <…>; rel=\"next\"` header when more follow. " +
           "With `fields`, only those fields of each user; with `shape=arrays`, each user as the array of its fields' values. " +
-          "With `Accept: text/csv`, every matching user as CSV (extended fields, a header line, `max` and `cursor` ignored; text a spreadsheet would run as a formula is prefixed with `'`); the export is audited.",
+          "With `Accept: text/csv`, every matching user as CSV (extended fields, a header line; `max` and `cursor` are a 400, the CSV being every matching user; text a spreadsheet would run as a formula is prefixed with `'`); the export is audited.",
         tags: ["users"],
         security: [{ bearerAuth: [] }],
         querystring: ListQuery,
@@ -160,6 +160,10 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
       if (wantsCsv(request.headers.accept)) {
         if (request.query.fields !== undefined) throw new ApiError("invalidRequest", "fields applies to the JSON list; the CSV has its own columns.", { field: "fields" });
         if (request.query.shape === "arrays") throw new ApiError("invalidRequest", "shape applies to the JSON list; the CSV has its own columns.", { field: "shape" });
+        // Said, not ignored: a script that pages the CSV would get every user on each page.
+        for (const field of ["max", "cursor"] as const) {
+          if (request.query[field] !== undefined) throw new ApiError("invalidRequest", `${field} pages the JSON list; the CSV export sends every matching user at once.`, { field });
+        }
         const { search, enabled, expired, lockedOut, profileId, groupId } = request.query;
         await recordAudit(store.db, actorOf(request), { action: "users.export-csv", details: { filter: { search, enabled, expired, lockedOut, profileId, groupId } } });
         return sendUsersCsv(reply, users, filter);
