@@ -53,6 +53,8 @@ export interface RestGroup {
   systemAdministratorMember?: boolean;
   /** Only in a user's groups (`userGroups`): the directory whose sync made this membership; it changes there, not here. */
   syncedBy?: string;
+  /** Only in a user's groups: the identity provider (alias) whose group mapping made this membership at a login. */
+  mappedBy?: string;
 }
 
 export interface RestRole {

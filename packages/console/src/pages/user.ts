@@ -335,7 +335,12 @@ class UserPage extends Page {
           const inherited = !this.#direct.has(g.id);
           // A membership a directory's sync made changes in the directory (the server refuses it here).
           const removable = !inherited && g.syncedBy === undefined && !this.#guarded.has(g.id);
-          const membership = inherited ? "through the profile" : g.syncedBy !== undefined ? `from the directory ${g.syncedBy}` : "direct";
+          // One a provider's group mapping made may be removed; the provider's next login of the user decides again.
+          const membership =
+            inherited ? "through the profile"
+            : g.syncedBy !== undefined ? `from the directory ${g.syncedBy}`
+            : g.mappedBy !== undefined ? `from the identity provider ${g.mappedBy} (at each login)`
+            : "direct";
           return html`<tr><td><a href=${href(`groups/${g.id}`)}>${g.name}</a></td><td>${membership}</td>
             <td>${editable && removable ? html`<button ?disabled=${this.busy} @click=${() => void this.#leave(g)}>Remove from ${g.name}</button>` : nothing}</td></tr>`;
         })}</tbody>

@@ -16,6 +16,7 @@ export const GroupSchema = Type.Object(
     external: Type.Boolean({ description: "Imported from a directory" }),
     profileUserId: Type.Integer({ description: "-1, or the numericId of the profile user the group belongs to" }),
     syncedBy: Type.Optional(Type.String({ description: "Read-only; only in a user's groups: the directory whose sync made this membership (it changes there, not here)" })),
+    mappedBy: Type.Optional(Type.String({ description: "Read-only; only in a user's groups: the identity provider (alias) whose group mapping made this membership at a login (its next login adds or removes it again)" })),
     systemAdministratorMember: Type.Optional(
       Type.Boolean({
         description:

@@ -41,7 +41,25 @@ export interface RoleMappingRef {
  * change commits together with its audit event and rule checks.
  */
 export function createGroupQueries({ db }: Store) {
+  /**
+   * The groups of `userId` whose membership a directory's sync or a provider's group mapping made: each
+   * with that directory's name (`directory`) or that provider's alias (`provider`).
+   */
+  async function membershipOrigins(on: Kysely<Database>, userId: number): Promise<Map<number, { directory: string | null; provider: string | null }>> {
+    const rows = await on
+      .selectFrom("group_members")
+      .leftJoin("directories", "directories.id", "group_members.synced_by")
+      .leftJoin("identity_providers", "identity_providers.id", "group_members.mapped_by")
+      .select(["group_members.group_id", "directories.name as directory", "identity_providers.alias as provider"])
+      .where("group_members.user_id", "=", userId)
+      .where((eb) => eb.or([eb("group_members.synced_by", "is not", null), eb("group_members.mapped_by", "is not", null)]))
+      .execute();
+    return new Map(rows.map((r) => [r.group_id, { directory: r.directory, provider: r.provider }]));
+  }
+
   return {
+    membershipOrigins,
+
     /**
      * Groups in name order; `search` is a case-insensitive literal substring of the name; `role`: only
      * the groups granting it; `after`: those whose name follows it; `limit`: at most that many. Names
@@ -139,13 +157,8 @@ export function createGroupQueries({ db }: Store) {
 
     /** The groups of `userId` whose membership a directory's sync made, each with that directory's name. */
     async syncedGroupsOf(on: Kysely<Database>, userId: number): Promise<Map<number, string>> {
-      const rows = await on
-        .selectFrom("group_members")
-        .innerJoin("directories", "directories.id", "group_members.synced_by")
-        .select(["group_members.group_id", "directories.name"])
-        .where("group_members.user_id", "=", userId)
-        .execute();
-      return new Map(rows.map((r) => [r.group_id, r.name]));
+      const origins = await membershipOrigins(on, userId);
+      return new Map([...origins].flatMap(([groupId, o]) => (o.directory === null ? [] : [[groupId, o.directory] as [number, string]])));
     },
 
     /** Which of `userIds` are in `groupId` by a directory's sync. */

@@ -24,7 +24,7 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
         summary: "Groups of a user",
         description:
           "The user's own groups and, when it is assigned to a profile, the profile's groups; with `direct=true` its own only. " +
-          "A membership a directory's sync made says which directory (`syncedBy`): it changes there, not here.",
+          "A membership a directory's sync made says which directory (`syncedBy`): it changes there, not here; one an identity provider's group mapping made says which provider (`mappedBy`): its logins add and remove it.",
         params: IdParams,
         querystring: Type.Object({ direct: Type.Optional(Type.Boolean({ description: "Only the user's own memberships, not its profile's" })) }),
         response: { 200: Type.Array(GroupSchema), ...errorResponses(400, 401, 403, 404) },
@@ -32,10 +32,10 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
     },
     async (request) => {
       const user = await requireUser(users, request.params.id);
-      const synced = await groups.syncedGroupsOf(store.db, user.id);
+      const origins = await groups.membershipOrigins(store.db, user.id);
       return (request.query.direct ? await groups.directGroupsOfUser(store.db, user.id) : await groups.groupsOfUser(user)).map((g) => {
-        const directory = synced.get(g.id);
-        return directory === undefined ? toGroupView(g) : { ...toGroupView(g), syncedBy: directory };
+        const origin = origins.get(g.id);
+        return { ...toGroupView(g), ...(origin?.directory ? { syncedBy: origin.directory } : {}), ...(origin?.provider ? { mappedBy: origin.provider } : {}) };
       });
     },
   );

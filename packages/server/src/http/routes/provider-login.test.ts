@@ -107,11 +107,15 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     corp.accounts.set("hana-sub", { preferred_username: "hana", groups: ["eng"] });
     const hana = await me(await providerLogin(s, "corp", "hana-sub"));
     const join = async (group: string) => assert.equal((await s.api("PUT", `/security/v1/users/${hana.id}/user-groups/${group}`, { token: admin })).status, 204);
+    // A user's groups say which the mapping made.
+    const mappedBy = async () => Object.fromEntries(((await s.api("GET", `/security/v1/users/${hana.id}/user-groups`, { token: admin })).body as any[]).map((g) => [g.name, g.mappedBy ?? null]));
+    assert.deepEqual(await mappedBy(), { "corp-staff": null, engineering: "corp", users: null });
     // Put into a mapped group by hand that the claim does not name: the next login leaves it.
     await join(opsGroup);
     assert.deepEqual((await me(await providerLogin(s, "corp", "hana-sub"))).groups, ["corp-staff", "engineering", "operations", "users"]);
     // Added by hand where the mapping had put her: hers by hand from now on, whatever the claim says.
     await join(engGroup);
+    assert.equal((await mappedBy()).engineering, null);
     corp.accounts.set("hana-sub", { preferred_username: "hana", groups: [] });
     assert.deepEqual((await me(await providerLogin(s, "corp", "hana-sub"))).groups, ["corp-staff", "engineering", "operations", "users"]);
     assert.ok(!(await audit("user.groups-mapped")).some((e) => e.targetName === "hana" && e.details.removed.length > 0), "nothing removed");
