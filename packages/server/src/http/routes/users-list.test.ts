@@ -207,7 +207,7 @@ describeEachStore("GET /security/v1/users", (server) => {
     const s = server();
     for (const [query, message] of [
       ["fields=username,password", /fields must be field names separated by commas/],
-      ["fields=", /fields must be field names/],
+      ["fields=", /fields must not be empty/],
       ["fields=username,,email", /fields must be field names/],
       ["fields=username,groups", /groups, shown with extendedInfo=true only/],
     ] as const) {
