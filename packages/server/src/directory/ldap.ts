@@ -212,7 +212,7 @@ export class DirectoryConnection {
         // A caller that stops early leaves the read ahead unawaited: its failure is no one's.
         next.catch(() => {});
         // Entries held by other servers are not followed: the search is known to be incomplete.
-        for (const uri of (page.value as { searchReferences?: string[] }).searchReferences ?? []) if (this.referrals.length < 10) this.referrals.push(uri);
+        for (const uri of (page.value as { searchReferences?: string[] }).searchReferences ?? []) if (this.referrals.length < 10 && !this.referrals.includes(uri)) this.referrals.push(uri);
         if (page.value.searchEntries.length > 0) yield page.value.searchEntries;
       }
     } catch (error) {

@@ -642,7 +642,7 @@ export class DirectorySync {
       const target = localIds.get(m.localGroupId);
       if (target === undefined) this.problem(m.groupDn, `The local group ${m.localGroupId} of groupMappings does not exist.`, false);
       else if (source === undefined) {
-        this.problem(m.groupDn, "A group of groupMappings was not imported: its members join no local group, and none leaves it.", false);
+        this.problem(m.groupDn, "A group of groupMappings was not found in the directory: nobody joins or leaves the local group it fills until it is found again or the mapping removed.", false);
         unresolved.add(target);
       } else this.mapped.set(source, [...(this.mapped.get(source) ?? []), target]);
     }
