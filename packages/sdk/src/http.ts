@@ -227,13 +227,23 @@ export class Transport implements RetryPolicy {
     return this.#username;
   }
 
+  /** The signed-in user changed its password: logins from now on use the new one. */
+  passwordChanged(password: string): void {
+    if (this.#password !== undefined) this.#password = password;
+  }
+
   /** The current access token, if any (for tools that store it, like `ecm login`). */
   get token(): string | undefined {
     return this.#token;
   }
 
   url(path: string, query?: RequestOptions["query"]): string {
-    const u = /^https?:\/\//i.test(path) ? new URL(path) : new URL(this.baseUrl + path);
+    const absolute = /^https?:\/\//i.test(path);
+    const u = absolute ? new URL(path) : new URL(this.baseUrl + path);
+    // A cursor or link naming another server is not followed: the token would go with it.
+    if (absolute && u.origin !== new URL(this.baseUrl).origin) {
+      throw new ECMError(`${u.origin} is not the server this client talks to (${new URL(this.baseUrl).origin}): a cursor or link naming another one is not followed`);
+    }
     if (query) {
       for (const [k, v] of Object.entries(query)) {
         if (v !== undefined && v !== null) u.searchParams.set(k, String(v));
@@ -319,13 +329,17 @@ export class Transport implements RetryPolicy {
       return new ECMTimeoutError(`${method} ${path}: ${waitingFor} ${deadline.ms} ms`);
     };
     // A streamed body cannot be sent twice.
-    const idempotent = !opts.upload && (opts.idempotent ?? IDEMPOTENT.has(method));
+    // A conditional write sent again after it was applied would be refused (412): not retried.
+    const conditional = Object.keys(opts.headers ?? {}).some((h) => h.toLowerCase() === "if-match");
+    const idempotent = !opts.upload && (opts.idempotent ?? (IDEMPOTENT.has(method) && !conditional));
     const auth = opts.auth ?? true;
     const allowRenew = (opts as { renew?: boolean }).renew !== false && !opts.upload;
     const source: { error?: unknown } = {};
     const url = this.url(path, opts.query);
     let attempt = 0;
     let renewed = false;
+    /** The connection dropped before an answer: the request may have been done already. */
+    let dropped = false;
     for (;;) {
       if (signal.aborted) throw abortError();
       const headers: Record<string, string> = { accept: "application/json", ...opts.headers };
@@ -350,6 +364,7 @@ export class Transport implements RetryPolicy {
         if (signal.aborted) throw abortError();
         if (err instanceof ECMError) throw err;
         if (idempotent && attempt < this.retries) {
+          dropped = true;
           try {
             await sleep(backoffDelay(attempt++, this.retryDelay, this.maxRetryDelay), signal);
           } catch {
@@ -380,6 +395,17 @@ export class Transport implements RetryPolicy {
         }
         continue;
       }
+      // Redirects are not followed (the token would go along): one is a mistake of baseUrl or of a proxy, said as such.
+      if (res.status >= 300 && res.status < 400) {
+        await res.body?.cancel().catch(() => undefined);
+        const to = res.headers.get("location");
+        throw new ECMError(`${method} ${path}: the server answered ${res.status}${to ? ` to ${to}` : ""}, a redirect this client does not follow; check baseUrl (https? the /portal path? a proxy in between?)`, { status: res.status });
+      }
+      // Deleted by the try the connection dropped on: done.
+      if (res.status === 404 && method === "DELETE" && dropped) {
+        await res.body?.cancel().catch(() => undefined);
+        return { status: 204, headers: res.headers, data: undefined as T, url };
+      }
       const readError = (err: unknown): unknown => {
         if (source.error !== undefined) return source.error;
         if (signal.aborted) return abortError(opts.stream ? "no data for" : "timed out after");
@@ -398,7 +424,7 @@ export class Transport implements RetryPolicy {
       } catch (err) {
         throw readError(err);
       }
-      if (!res.ok && !(res.status >= 300 && res.status < 400)) {
+      if (!res.ok) {
         throw errorFromResponse(res.status, res.statusText, text, res.headers.get("retry-after"));
       }
       if (auth && usedToken !== undefined && usedToken === this.#token) this.#lastUsed = Date.now();

@@ -1,13 +1,15 @@
 /**
- * Transport behaviour that needs no server: option checks, and a refused connection (nothing listens).
+ * Transport behaviour that needs no server of ours: option checks, a refused connection (nothing listens),
+ * and peers that are not the server (a proxy that redirects, another host a cursor names, a connection that drops).
  * Everything else — retries, aborts, timeouts, logins and renewal — runs against the real server in
  * sdk.integration.test.ts, through a proxy that fails on demand where a failing network is the point.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer, type AddressInfo } from "node:net";
 import { ECM } from "../client.js";
-import { ECMConnectionError } from "../errors.js";
+import { ECMConnectionError, ECMError } from "../errors.js";
 
 test("connection refused ends in ECMConnectionError", async () => {
   // A port that was free a moment ago: nothing listens on it now.
@@ -17,6 +19,52 @@ test("connection refused ends in ECMConnectionError", async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   const ecm = new ECM({ baseUrl: `http://127.0.0.1:${port}/portal`, token: "t", retries: 1, retryDelay: 5, maxRetryDelay: 20 });
   await assert.rejects(ecm.security.users(), (e: unknown) => e instanceof ECMConnectionError && /ECONNREFUSED/.test(e.message));
+});
+
+/** A peer on loopback that answers every request with `answer` (a proxy gone wrong, another host); what it was sent is kept. */
+async function peer(answer: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; seen: IncomingMessage[]; close(): Promise<void> }> {
+  const seen: IncomingMessage[] = [];
+  const server = createHttpServer((req, res) => (seen.push(req), answer(req, res)));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, seen, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+test("a redirect (a proxy, http where https was meant) is an ECMError, not a write that succeeded", async () => {
+  const proxy = await peer((_req, res) => res.writeHead(301, { location: "https://elsewhere.example/portal" }).end());
+  try {
+    const ecm = new ECM({ baseUrl: `${proxy.url}/portal`, token: "t" });
+    await assert.rejects(ecm.security.deleteUser("5f0c1c1e-7d1a-4c35-9d51-0d7d5d0f0a11"), (e: unknown) => e instanceof ECMError && e.status === 301 && /redirect this client does not follow/.test(e.message));
+  } finally {
+    await proxy.close();
+  }
+});
+
+test("a cursor naming another server is not followed: no token goes there", async () => {
+  const other = await peer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end("[]"));
+  try {
+    const ecm = new ECM({ baseUrl: "http://127.0.0.1:9/portal", token: "secret-token" });
+    await assert.rejects(ecm.security.usersPage({ cursor: `${other.url}/portal/security/v1/users?max=1` }), (e: unknown) => e instanceof ECMError && /is not the server this client talks to/.test(e.message));
+    assert.equal(other.seen.length, 0);
+  } finally {
+    await other.close();
+  }
+});
+
+test("a delete sent again after its connection dropped, which finds nothing, is done", async () => {
+  let tries = 0;
+  const server = await peer((req, res) => {
+    // The first: done, then the connection drops before the answer; the second finds nothing.
+    if (++tries === 1) return req.socket.destroy();
+    res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ errorMessage: "ECMS1201-E The specified user does not exist.", additionalInfo: "{}" }));
+  });
+  try {
+    const ecm = new ECM({ baseUrl: `${server.url}/portal`, token: "t", retries: 2, retryDelay: 5, maxRetryDelay: 20 });
+    await ecm.security.deleteUser("5f0c1c1e-7d1a-4c35-9d51-0d7d5d0f0a11");
+    assert.equal(tries, 2);
+  } finally {
+    await server.close();
+  }
 });
 
 test("constructor validates its options", () => {
