@@ -1,5 +1,5 @@
 import { SERVER_CODES } from "./codes.js";
-import { ECMNotFoundError } from "./errors.js";
+import { ECMAbortError, ECMNotFoundError } from "./errors.js";
 import { ExportReader, exportRecords, type ExportRecord } from "./export-records.js";
 import { sleep, type RequestOptions, type Transport } from "./http.js";
 import { ImportResults, startImport } from "./import-users.js";
@@ -221,7 +221,8 @@ export class Security {
             ...call(opts),
           })
           .catch((error: unknown) => Promise.reject(inSdkFieldNames(error, PAGE_NAMES)));
-    const ext = opts?.extendedInfo === true;
+    // A cursor carries its list's query: its users are extended when that list's are.
+    const ext = opts?.cursor ? new URL(res.url).searchParams.get("extendedInfo") === "true" : opts?.extendedInfo === true;
     const users = asArray<RestUser>(res.data, "users").map((u) => toECMUser(u, ext));
     const link = parseLinkHeader(res.headers.get("link"), "next");
     const next = link === null ? null : new URL(link, res.url).toString();
@@ -259,7 +260,9 @@ export class Security {
         }
         return stream.end();
       } catch (err) {
-        await sleep(stream.resume(err), opts?.signal);
+        await sleep(stream.resume(err), opts?.signal).catch(() => {
+          throw new ECMAbortError(`GET ${USERS_PATH}: aborted`, { cause: opts?.signal?.reason });
+        });
       }
     }
   }
@@ -315,6 +318,7 @@ export class Security {
       idempotent: false,
       ...call(opts),
     });
+    this.#http.passwordChanged(newPassword);
   }
 
   /** All roles, or with `userGuid` the user's effective roles (from its groups and profile). */

@@ -192,6 +192,8 @@ async function dispatch(method: string, args: unknown[]): Promise<unknown> {
       // A file path or bytes are the whole source; else the calling thread hands it over with import.exchange.
       const [source, opts] = args as [string | Uint8Array | undefined, Omit<ImportOptions, "signal">];
       const queue = new UploadQueue();
+      // A whole source wants no pieces: the exchanges wait for the answer, not for room (which they would find at once, again and again).
+      if (source !== undefined) queue.add(undefined, true);
       const answer = startImport(http, (source ?? queue.items()) as ImportSource, opts).then((bytes) => new ByteStream(bytes));
       answer.catch(() => undefined); // reported by the next exchange
       const id = nextStream++;

@@ -233,6 +233,10 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       const rest = await sec.usersPage({ cursor: page.next });
       assert.deepEqual(rest.users.map((u) => u.username), [`${p}page4`]);
       assert.equal(rest.next, null);
+      // The cursor of an extended list gives extended users, as the README has it: the cursor alone.
+      const extended = await sec.usersPage({ search: `${p}page`, pageSize: 4, extendedInfo: true });
+      const more = await sec.usersPage({ cursor: extended.next! });
+      assert.deepEqual(more.users[0]!.groups, ["users"]);
       await assert.rejects(sec.usersPage({ pageSize: 0 }), TypeError);
       // The server's refusal names the option as the script passed it.
       await assert.rejects(sec.usersPage({ pageSize: 20_000 }), (e: ECMValidationError) => /^pageSize must be at most/.test(e.serverMessage) && (e.additionalInfo as { field?: string }).field === "pageSize");
@@ -322,6 +326,9 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       assert.equal(me.guid, u.guid);
       await assert.rejects(asErin.security.users(), (e: unknown) => e instanceof ECMPermissionError && e.status === 403);
       await asErin.security.changeMyPassword("Another-Passw0rd!", "Third-Passw0rd!!");
+      // The client logs in with the new password from now on (its session ended: the next call logs in again).
+      await asErin.logout();
+      assert.equal((await asErin.security.me()).username, `${p}erin`);
       await assert.rejects(
         new ECM({ baseUrl: server.baseUrl, username: `${p}erin`, password: "Another-Passw0rd!" }).security.me(),
         ECMAuthError,
