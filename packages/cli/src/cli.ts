@@ -6,7 +6,7 @@ import { makeClient } from "./client.js";
 import type { Command, Ctx, Io, Values } from "./command.js";
 import { ExitCode, UsageError, exitCodeOf, messageOf } from "./errors.js";
 import { GLOBAL_OPTIONS, commandGroups, commandHelp, formatsOf, groupHelp, mainHelp } from "./help.js";
-import { printList, printObject, type OutputFormat } from "./output.js";
+import { printList, printObject, terminalSafe, type OutputFormat } from "./output.js";
 import { COMMANDS } from "./registry.js";
 import { didYouMean } from "./suggest.js";
 
@@ -133,7 +133,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       ecm: () => (client ??= makeClient(values, io.env)),
       out: (columns, row) => printObject(io.stdout, format, columns, row),
       list: (columns, rows) => printList(io.stdout, format, columns, rows),
-      note: (text) => io.stderr.write(text + "\n"),
+      note: (text) => io.stderr.write(terminalSafe(text) + "\n"),
     };
     const code = await command.run(ctx);
     return code ?? ExitCode.ok;

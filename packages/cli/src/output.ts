@@ -36,6 +36,11 @@ export function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => ESCAPED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
+/** As printable, keeping line breaks and tabs: text for the terminal made of the server's words (names, messages). */
+export function terminalSafe(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => ESCAPED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
 function tableText(v: unknown, listSep: string): string {
   return printable(cellText(v, listSep));
 }
@@ -247,6 +252,6 @@ export class Progress {
 
   done(summary: string): void {
     if (this.err.isTTY) this.err.write(`\r${" ".repeat(100)}\r`);
-    this.err.write(summary + "\n");
+    this.err.write(terminalSafe(summary) + "\n");
   }
 }

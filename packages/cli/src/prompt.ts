@@ -1,6 +1,7 @@
 /** Questions on a terminal (passwords without echo, confirmations) and secrets from stdin or the environment. */
 import type { Ctx, Io, Options } from "./command.js";
 import { CliError, ExitCode, UsageError } from "./errors.js";
+import { terminalSafe } from "./output.js";
 
 export async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
   let data = "";
@@ -68,6 +69,7 @@ export const YES_HELP = "-y, --yes             do not ask for confirmation (it i
 /** On a terminal, asks before a destructive step unless --yes; scripts (no terminal) are not asked. */
 export async function confirm(ctx: Ctx, question: string): Promise<void> {
   if (ctx.values.yes === true || !isTerminal(ctx.io)) return;
-  const answer = (await ask(ctx.io, `${question} [y/N] `, false)).trim().toLowerCase();
+  // The question names things the server holds (a display name may carry terminal controls that rewrite it).
+  const answer = (await ask(ctx.io, `${terminalSafe(question)} [y/N] `, false)).trim().toLowerCase();
   if (answer !== "y" && answer !== "yes") throw new CliError("cancelled", ExitCode.error);
 }

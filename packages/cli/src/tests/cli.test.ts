@@ -140,6 +140,12 @@ describe("login, saved token, environment overrides", () => {
     const after = await ecm(["whoami"], { auth: false, env: env() });
     assert.equal(after.code, 3);
     assert.match(after.stderr, /not logged in/);
+    // A server that cannot end the session: the token is forgotten here, and the failure said (it stays valid there).
+    writeFileSync(file, JSON.stringify({ ...saved, url: "http://127.0.0.1:1/portal" }), { mode: 0o600 });
+    const unreachable = await ecm(["logout"], { auth: false, env: env() });
+    assert.equal(unreachable.code, 1, unreachable.stderr);
+    assert.match(unreachable.stderr, /the server did not end its session .*: it stays valid until it expires/);
+    assert.ok(!readFileSync(file, "utf8").includes(saved.token));
     // the revoked token is refused by the server too
     const revoked = await ecm(["whoami"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_TOKEN: saved.token } });
     assert.equal(revoked.code, 3);
