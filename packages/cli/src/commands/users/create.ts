@@ -30,7 +30,15 @@ export const create: Command = {
     const resolved = [];
     for (const g of groups) resolved.push(await findGroup(ctx, g));
     let u = await sec.createUser(username, { ...fields, ...(password !== undefined ? { password } : {}), ...(serviceAccount ? { serviceAccount } : {}) });
-    for (const g of resolved) await sec.addUserToGroup(u.guid, g.guid);
+    for (const g of resolved) {
+      try {
+        await sec.addUserToGroup(u.guid, g.guid);
+      } catch (error) {
+        // Said with what was done: a rerun would find the user there already.
+        ctx.note(`The user ${u.username} was created, but not added to ${g.name}.`);
+        throw error;
+      }
+    }
     if (resolved.length > 0) u = await sec.getUser(u.guid);
     ctx.out(USER_EXTENDED_COLUMNS, userRow(u));
   },
