@@ -157,6 +157,19 @@ async function* chunks(body: ReadableStream<Uint8Array>, readError: (err: unknow
   }
 }
 
+/** `promise`, or a rejection as soon as `signal` aborts (the promise goes on for whoever else waits for it). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => (signal.removeEventListener("abort", onAbort), resolve(value)),
+      (error: unknown) => (signal.removeEventListener("abort", onAbort), reject(error)),
+    );
+  });
+}
+
 const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
 /** Renew a little before the server's idle lifetime ends. */
 const RENEW_MARGIN_MS = 15_000;
@@ -290,13 +303,15 @@ export class Transport implements RetryPolicy {
       });
     }
     if (!this.#login) {
-      this.#login = this.login(signal).then((t) => t.accessToken);
+      // Shared by every call waiting for it: on no caller's signal (one caller's abort or short timeout
+      // would fail the others), each waits for it on its own.
+      this.#login = this.login().then((t) => t.accessToken);
       this.#login.then(
         () => (this.#login = undefined),
         () => (this.#login = undefined),
       );
     }
-    return this.#login;
+    return untilAborted(this.#login, signal);
   }
 
   /** Revokes the token on the server and forgets it. */

@@ -613,6 +613,16 @@ describe("token renewal against the real server, whose token clock the test move
     assert.notEqual(ecm.token, revoked);
   });
 
+  test("a call aborted while the first login runs leaves that login to the calls that wait for it", async () => {
+    const ecm = new ECM(credentials(server.baseUrl));
+    const ac = new AbortController();
+    const aborted = ecm.security.countUsers({ signal: ac.signal });
+    const waiting = ecm.security.countUsers();
+    ac.abort();
+    await assert.rejects(aborted, ECMAbortError);
+    assert.ok((await waiting) > 0);
+  });
+
   test("once the idle lifetime passed on the server, a bare token fails with ECMAuthError and credentials log in again, for both clients", async () => {
     const ecm = new ECM(credentials(proxy.baseUrl));
     const sync = new ECMSync(credentials(server.baseUrl));
