@@ -110,6 +110,9 @@ function startTlsRefused(url: URL, error: ResultCodeError): DirectoryError {
   return new DirectoryError("tls", `${url.host} refused StartTLS (${resultOf(error)}): set up TLS at the server, or use its ldaps:// URL.`);
 }
 
+/** Active Directory's application and configuration partitions, referred to from a domain's root: they hold no users. */
+const NO_USERS_PARTITION = /^ldaps?:\/\/[^/]*\/(DC=DomainDnsZones|DC=ForestDnsZones|CN=Configuration)(,|$)/i;
+
 export class DirectoryConnection {
   private constructor(
     private readonly client: Client,
@@ -196,12 +199,11 @@ export class DirectoryConnection {
   /**
    * Every entry under `base` matching `filter`, a page at a time (RFC 2696). The next page is asked
    * for before this one is handed on, so the directory reads it while the caller writes this one:
-   * memory holds two pages.
+   * memory holds two pages. `referrals`, when given, collects the continuation references met (a
+   * subtree another server holds: not followed), the first ten, but for Active Directory's partitions
+   * that hold no users (it names them below a domain's root at every search from there).
    */
-  /** Continuation references the searches met (a subtree another server holds), the first ten. */
-  readonly referrals: string[] = [];
-
-  async *search(base: string, filter: string, attributes: string[], binary: string[] = []): AsyncGenerator<Entry[]> {
+  async *search(base: string, filter: string, attributes: string[], binary: string[] = [], referrals?: string[]): AsyncGenerator<Entry[]> {
     const pages = this.client.searchPaginated(base, { scope: "sub", filter, attributes, explicitBufferAttributes: binary, paged: { pageSize: this.d.pageSize } });
     let next: Promise<IteratorResult<{ searchEntries: Entry[] }>> | undefined;
     try {
@@ -211,8 +213,9 @@ export class DirectoryConnection {
         next = pages.next();
         // A caller that stops early leaves the read ahead unawaited: its failure is no one's.
         next.catch(() => {});
-        // Entries held by other servers are not followed: the search is known to be incomplete.
-        for (const uri of (page.value as { searchReferences?: string[] }).searchReferences ?? []) if (this.referrals.length < 10 && !this.referrals.includes(uri)) this.referrals.push(uri);
+        for (const uri of (page.value as { searchReferences?: string[] }).searchReferences ?? []) {
+          if (referrals && referrals.length < 10 && !referrals.includes(uri) && !NO_USERS_PARTITION.test(uri)) referrals.push(uri);
+        }
         if (page.value.searchEntries.length > 0) yield page.value.searchEntries;
       }
     } catch (error) {

@@ -218,6 +218,16 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     } finally {
       await ldap.del(remote, new Control("2.16.840.1.113730.3.4.2"));
     }
+    // Active Directory names its DNS and configuration partitions below a domain's root at every search: they hold no users.
+    const zones = `dc=DomainDnsZones,${tree.ouDn(["Berlin"])}`;
+    await ldap.add(zones, { objectClass: ["referral", "extensibleObject"], dc: "DomainDnsZones", ref: "ldap://dc1.example/DC=DomainDnsZones,dc=example,dc=org" });
+    try {
+      const run = await sync();
+      assert.equal(run.state, "succeeded", run.message);
+      assert.ok(!/referred/.test(run.message ?? ""), run.message);
+    } finally {
+      await ldap.del(zones, new Control("2.16.840.1.113730.3.4.2"));
+    }
   });
 
   it("disables users gone from the directory, never deletes them, and not past the safety share unless forced", async () => {

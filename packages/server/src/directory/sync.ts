@@ -249,6 +249,8 @@ export class DirectorySync {
   private maxMark: string | null = null;
   /** System administrators this run leaves enabled and in their groups, whatever their entries say: no one else could act as one. */
   private readonly keptAdministrators = new Set<number>();
+  /** Continuation references the users' search met (subtrees another server holds). */
+  private readonly referrals: string[] = [];
   /** A `changed` sync reading only what changed since the last mark. */
   private incremental = false;
   /** Member DNs whose memberships a `changed` sync must check again (null: all users). */
@@ -286,7 +288,7 @@ export class DirectorySync {
       await this.loadGraph();
       await this.dropUnmapped();
       const userFilter = incremental ? `(&${d.userFilter}(${previous.attribute}>=${escapeFilterValue(previous.value)}))` : d.userFilter;
-      for await (const page of connection.search(d.userSearchBase ?? d.baseDn, userFilter, userAttributes(d), binaryAttributes(d))) {
+      for await (const page of connection.search(d.userSearchBase ?? d.baseDn, userFilter, userAttributes(d), binaryAttributes(d), this.referrals)) {
         await this.syncUsers(page);
         await this.step();
       }
@@ -447,9 +449,12 @@ export class DirectorySync {
       // memberships), and their DN until they are reached again: a mapping from one is not resolved, so its
       // local group is left as it is (loadGraph), in the `changed` syncs after this one too.
       for (const g of stored) {
-        if (reached.has(g.id)) continue;
-        if (g.member_hash !== null) await this.keepMembers(g, []);
-        if (g.dn_key !== null) await this.db.updateTable("groups").set({ dn_key: null }).where("id", "=", g.id).execute();
+        if (reached.has(g.id) || (g.member_hash === null && g.dn_key === null)) continue;
+        // Whatever its hash (a list an interrupted run left half-written has none).
+        await this.db.transaction().execute(async (trx) => {
+          await trx.deleteFrom("directory_members").where("group_id", "=", g.id).execute();
+          await trx.updateTable("groups").set({ member_hash: null, dn_key: null }).where("id", "=", g.id).execute();
+        });
       }
     }
     await this.writePendingMembers();
@@ -473,8 +478,8 @@ export class DirectorySync {
   private async keepAdministrators(users: number[], entries: { id: number | undefined; dn: string }[]): Promise<void> {
     const rows = await this.db.selectFrom("users").select(["id", "profile_id"]).where("id", "in", users).execute();
     const holders = await createUserQueries({ ...this.o.store, db: this.db }).holdingRole(SYSTEM_ADMINISTRATOR, rows);
-    // None holds the role itself (a profile's member, say): all of them are kept, so that the run goes on.
-    for (const id of holders.size > 0 ? holders : users) {
+    if (holders.size === 0) throw new Error("a batch would leave no account able to act as system administrator, through none of its own users");
+    for (const id of holders) {
       this.keptAdministrators.add(id);
       const dn = entries.find((e) => e.id === id)?.dn ?? (await this.db.selectFrom("users").select("dn").where("id", "=", id).executeTakeFirst())?.dn ?? `user #${id}`;
       this.problem(dn, "The entry would disable this user or take it out of its groups, and then no account could act as system administrator: it is kept as it is until another can.");
@@ -922,7 +927,10 @@ export class DirectorySync {
       const n = names.get(m.key)!;
       const next = columnsOf(m, n);
       const keptAdministrator = this.keptAdministrators.has(u.id);
-      if (keptAdministrator) next.enabled = u.enabled;
+      if (keptAdministrator) {
+        next.enabled = u.enabled;
+        next.change_password = u.change_password;
+      }
       const before: Record<string, unknown> = {};
       const after: Record<string, unknown> = {};
       for (const [field, column] of SYNCED_FIELDS) {
@@ -1064,7 +1072,9 @@ export class DirectorySync {
           }
           for (const [userId, list] of byUser(left)) audits.push({ action: "group.member.remove", target: userTarget(users.get(userId)!), details: { groups: list, directory: d.name } });
           if (disabledIds.length > 0) await Sessions.revokeAllOf(trx, disabledIds);
-          await this.assertAdministratorRemains(trx, [...disabledIds, ...left.map((r) => r.user_id)]);
+          // Those it disabled, took out of groups, or told to change a password first (which stops every way in but a password).
+          const mustChange = updates.filter(({ u, next }) => u.change_password === 0 && next.change_password === 1).map(({ u }) => u.id);
+          await this.assertAdministratorRemains(trx, [...disabledIds, ...left.map((r) => r.user_id), ...mustChange]);
           await recordAuditRows(trx, dialect, this.actor, audits);
           return { result: { created: [...ids.values()], counts: tally }, documents: [...new Set(documents)], search, groups: [...groups] };
         }),
@@ -1172,9 +1182,8 @@ export class DirectorySync {
   private async disableGone(): Promise<string | null> {
     const d = this.d;
     if (this.counts.seen === 0) return "The directory answered no users: nobody was disabled.";
-    // A subtree another server holds was not read: its users would look gone.
-    const referrals = this.connection?.referrals ?? [];
-    if (referrals.length > 0) return `The directory referred part of the search to other servers (${referrals.slice(0, 3).join(", ")}), whose users were not read: nobody was disabled. Set userSearchBase to a subtree this server holds.`;
+    // A subtree of the users' another server holds was not read: its users would look gone.
+    if (this.referrals.length > 0) return `The directory referred part of the search to other servers (${this.referrals.slice(0, 3).join(", ")}), whose users were not read: nobody was disabled. Set userSearchBase to a subtree this server holds.`;
     // The ids of the directory's users first, then the rows of those not seen (the few, as a rule): whether each is still enabled.
     const unseen: number[] = [];
     for (let after = ""; ; ) {

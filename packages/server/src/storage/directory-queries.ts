@@ -326,20 +326,24 @@ export function createDirectoryQueries(db: Kysely<Database>) {
         .execute();
     },
 
-    /** Which of these member DNs each of the directory's groups lists: (group, member key) pairs. */
     /**
      * Members renamed or moved (their DN key `from` is now `to`), in the groups' kept member lists: where a
      * group lists both, the old one goes.
      */
     async renameMemberKeys(directoryId: number, renames: readonly { from: string; to: string }[]): Promise<void> {
-      for (const { from, to } of renames) {
+      // In two steps, through keys no DN has (a DN starts with an attribute's name): members that swap or
+      // chain their DNs within the batch (X→Y, Y→Z) each land where they belong.
+      const aside = (key: string) => `\u0001${key}`;
+      const members = () => db.updateTable("directory_members").where("directory_id", "=", directoryId);
+      for (const { from, to } of renames) await members().set({ member_key: aside(to) }).where("member_key", "=", from).execute();
+      for (const { to } of renames) {
         await db
           .deleteFrom("directory_members")
           .where("directory_id", "=", directoryId)
-          .where("member_key", "=", from)
-          .where("group_id", "in", (eb) => eb.selectFrom("directory_members as m").select("m.group_id").where("m.directory_id", "=", directoryId).where("m.member_key", "=", to))
+          .where("member_key", "=", to)
+          .where("group_id", "in", (eb) => eb.selectFrom("directory_members as m").select("m.group_id").where("m.directory_id", "=", directoryId).where("m.member_key", "=", aside(to)))
           .execute();
-        await db.updateTable("directory_members").set({ member_key: to }).where("directory_id", "=", directoryId).where("member_key", "=", from).execute();
+        await members().set({ member_key: to }).where("member_key", "=", aside(to)).execute();
       }
     },
 
@@ -349,6 +353,7 @@ export function createDirectoryQueries(db: Kysely<Database>) {
       return (await db.selectFrom("directory_members").select("group_id").distinct().where("group_id", "in", [...groupIds]).execute()).map((r) => r.group_id);
     },
 
+    /** Which of these member DNs each of the directory's groups lists: (group, member key) pairs. */
     membersByKeys(directoryId: number, memberKeys: readonly string[]) {
       if (memberKeys.length === 0) return Promise.resolve([]);
       return db.selectFrom("directory_members").select(["group_id", "member_key"]).where("directory_id", "=", directoryId).where("member_key", "in", [...memberKeys]).execute();
