@@ -113,7 +113,10 @@ export class Admin {
     return { value: res.data, etag: res.headers.get("etag") };
   }
 
-  /** Trades the one-time code an identity provider's login brought back (`#code=…`) for a token (public). */
+  /**
+   * Trades the one-time code an identity provider's login brought back (`#code=…`) for a token (public).
+   * In the browser the login ran in only (the server checks the cookie its callback left there).
+   */
   async exchangeProviderCode(alias: string, code: string, opts?: CallOptions): Promise<string> {
     const res = await this.#http.request<{ access_token: string }>("POST", `/auth/v1/providers/${enc(alias)}/exchange`, { body: { code }, auth: false, idempotent: false, ...call(opts) });
     return res.data.access_token;

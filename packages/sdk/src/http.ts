@@ -379,7 +379,9 @@ export class Transport implements RetryPolicy {
         if (signal.aborted) throw abortError();
         if (err instanceof ECMError) throw err;
         if (idempotent && attempt < this.retries) {
-          dropped = true;
+          // Refused or not found, the connection sent nothing: only one that broke may have been acted on.
+          const code = (err as { cause?: { code?: string } }).cause?.code;
+          if (code !== "ECONNREFUSED" && code !== "ENOTFOUND" && code !== "EAI_AGAIN") dropped = true;
           try {
             await sleep(backoffDelay(attempt++, this.retryDelay, this.maxRetryDelay), signal);
           } catch {

@@ -95,7 +95,6 @@ export function knownGroupGuid(ref: GroupRef): string | undefined {
 
 export const EXPORT_PATH = "/security/v1/export";
 
-/** The export's query for these groups (all when none). */
 /** An export's groups: null (or left out) for everything; an empty list would export everything too, which a script whose list came out empty does not mean. */
 export function checkExportGroups(groupIds: unknown): void {
   if (groupIds === undefined || groupIds === null) return;
@@ -103,6 +102,7 @@ export function checkExportGroups(groupIds: unknown): void {
   if (groupIds.length === 0) throw new TypeError("groupIds is an empty list: name at least one group, or pass null to export everything");
 }
 
+/** The export's query for these groups (all when none). */
 export function exportQuery(groupGuids: string[]): Record<string, string | undefined> {
   return { groupIds: groupGuids.length > 0 ? groupGuids.join(",") : undefined };
 }

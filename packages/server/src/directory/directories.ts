@@ -395,12 +395,11 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
       // The removal holds the directory's lease, as a sync does: no sync (a scheduled one, another node's) starts meanwhile.
       const owner = `removal-${randomUUID()}`;
       const leaseUntil = () => isoAfter(timing.leaseSeconds);
-      const leased = (await queries.state(d.id)) !== undefined;
-      if (running.has(d.id) || (leased && !(await queries.acquireLease(d.id, owner, isoNow(), leaseUntil())))) {
+      if (running.has(d.id) || !(await queries.acquireLease(d.id, owner, isoNow(), leaseUntil()))) {
         throw new DomainError("refused", "A sync or a removal of this directory is running: wait for it to end.", { directory: d.name });
       }
       try {
-        await removeHolding(actor, d, users, async () => !leased || queries.renewLease(d.id, owner, leaseUntil()));
+        await removeHolding(actor, d, users, () => queries.renewLease(d.id, owner, leaseUntil()));
       } catch (error) {
         await queries.releaseLease(d.id, owner).catch(() => {});
         throw error;

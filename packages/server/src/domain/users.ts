@@ -245,7 +245,8 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     // A name that only looks like another (ｓｙｓａｄｍｉｎ, Cyrillic ѕуѕаdmin) is refused too, naming the one it looks like.
     for (const [field, column, name] of [["username", "username_skeleton", username], ["loginName", "login_skeleton", loginName]] as const) {
       const lookalike = name === undefined ? undefined : await q.findLookalike(column, name);
-      if (lookalike && lookalike.id !== self) throw looksLike(field, name!, lookalike.username);
+      // A login name not sent is the username's: its look-alike is the username's too.
+      if (lookalike && lookalike.id !== self) throw looksLike(loginNameGiven ? field : "username", name!, lookalike.username);
     }
   }
 

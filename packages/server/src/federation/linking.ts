@@ -292,8 +292,12 @@ export function createLinking(store: Store, groups: GroupQueries) {
         try {
           return await resolveOnce(p, identity, sourceIp, then, attempt > 2);
         } catch (error) {
-          // The provider deleted while its login was finishing: its row, or the link's reference to it, is gone.
-          if (error instanceof NoResultError || isForeignKeyViolation(error)) throw notFound("identity provider", p.alias);
+          // Something the login writes next to went meanwhile: the provider deleted, or a group or the account.
+          if (error instanceof NoResultError || isForeignKeyViolation(error)) {
+            const there = await db.selectFrom("identity_providers").select("id").where("id", "=", p.id).executeTakeFirst();
+            if (!there) throw notFound("identity provider", p.alias);
+            throw new DomainError("unavailable", "What this login needs changed while it was finishing; log in again.", { retryAfterSeconds: 1 });
+          }
           if (!isUniqueViolation(error)) throw error;
           if (attempt >= RESOLVE_ATTEMPTS) throw new DomainError("unavailable", "Too many first logins want the same names at once; try again.", { retryAfterSeconds: 1 });
         }

@@ -66,14 +66,14 @@ export class ProviderDisabled extends DomainError {
   }
 }
 
+/** The link or its provider went between the exchange's read and its session. */
+class ChangedDuringLogin extends Error {}
+
 /**
  * The browser login through a provider: authorization code with PKCE, state and nonce kept in the
  * store under an id the browser holds; the callback checks the provider's answer and the ID token
  * (signature against the provider's keys); the session is handed out for a one-time code.
  */
-/** The link or its provider went between the exchange's read and its session. */
-class ChangedDuringLogin extends Error {}
-
 export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: SecretBox, jwks: JwksCache, linking: Linking, sessions: Sessions, tally: AuditTally) {
   const { db, dialect } = store;
   /** Each provider's openid-client configuration, kept while its stored version is current (every update bumps it). */
@@ -261,16 +261,16 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
       }
     },
 
-    /** The one-time code of a finished login, once and in time, for a session of its user. */
     /**
-     * `fromItsBrowser`: the request carries the code's cookie, set by the callback in the browser the
-     * login ran in. A code taken elsewhere (a fragment carried on by a redirect) is refused and stays for that browser.
+     * The one-time code of a finished login, once and in time, for a session of its user. `fromItsBrowser`:
+     * the request carries the code's cookie, set by the callback in the browser the login ran in; a code
+     * taken elsewhere (a fragment carried on by a redirect) is refused and stays for that browser.
      */
     async exchange(alias: string, code: string, sourceIp: string | null, fromItsBrowser: boolean): Promise<TokenResponse> {
       if (!fromItsBrowser) {
         const p = await db.selectFrom("identity_providers").select(["uuid", "alias"]).where("alias", "=", alias).executeTakeFirst();
         await refuse(p ?? null, providerActor(p?.alias, sourceIp, null), "code-from-another-browser", null, true);
-        throw new DomainError("credentials-refused", "The login code is unknown, used or expired: log in again.");
+        throw new DomainError("credentials-refused", "The login code is exchanged only by the browser the login ran in: log in again there.");
       }
       // Taken only at its own provider's exchange: sent to another, it stays for the one it was made for.
       const row = await db
