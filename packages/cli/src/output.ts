@@ -31,14 +31,15 @@ function csvCell(v: unknown): string {
 }
 
 const ESCAPED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+const escaped = (c: string) => ESCAPED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
 /** Control characters (newlines, ESC …) would break a line or drive the terminal: shown escaped. */
 export function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => ESCAPED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, escaped);
 }
 
 /** As printable, keeping line breaks and tabs: text for the terminal made of the server's words (names, messages). */
 export function terminalSafe(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => ESCAPED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, escaped);
 }
 
 function tableText(v: unknown, listSep: string): string {

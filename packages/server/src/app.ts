@@ -24,7 +24,7 @@ import { createGuard } from "./http/auth-guard.js";
 import type { AppDeps } from "./http/deps.js";
 import { ApiError } from "./http/errors.js";
 import { registerSecurityHeaders, DOCS_CSP } from "./http/security-headers.js";
-import { answerWhatNodeRefuses, clientErrorHandler, closeQuerystring, declaredBodyBytes, refuseBody, frameworkErrors, handleError, MAX_PARAM_LENGTH, methodOfOwnPath, notFoundHandler, noteHeadRequests } from "./http/error-handling.js";
+import { answerWhatNodeRefuses, clientErrorHandler, closeQuerystring, declaredBodyBytes, refuseBody, frameworkErrors, handleError, MAX_PARAM_LENGTH, methodOfOwnPath, notFoundHandler, noteHeadRequests, staticRouteMethods } from "./http/error-handling.js";
 import auditEventsRoutes from "./http/routes/audit-events.js";
 import authRoutes from "./http/routes/auth.js";
 import healthRoutes from "./http/routes/health.js";
@@ -201,7 +201,9 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
       throw new ApiError("unsupportedMediaType", `Send the body uncompressed: this server does not take Content-Encoding ${bounded(encoding)}.`, { contentEncoding: bounded(encoding) });
     }
   });
-  app.addHook("onRequest", methodOfOwnPath(routes));
+  // The paths' own methods, read by the hook and the not-found handler alike.
+  const ownMethods = staticRouteMethods(routes);
+  app.addHook("onRequest", methodOfOwnPath(ownMethods));
   // A route that reads its body itself (an import) names the types it takes: another one (JSON too) is
   // refused unread — once the caller is known (a route's guard runs first), before any parser runs.
   app.addHook("preParsing", async (request) => {
@@ -238,7 +240,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   });
   app.decorateRequest("auth", null);
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler(notFoundHandler(app, routes));
+  app.setNotFoundHandler(notFoundHandler(app, routes, ownMethods));
   // Shared schemas: the OpenAPI document refers to them by name wherever a route embeds them.
   for (const schema of [ErrorSchema, UserSchema, GroupSchema, RoleSchema, DirectorySchema]) app.addSchema(schema);
 

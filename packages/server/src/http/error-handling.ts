@@ -161,10 +161,9 @@ export const MAX_PARAM_LENGTH = 256;
 /**
  * No route for this method and path: 405 with `Allow` when the path has other methods, else 404 (also
  * when a route of this method found nothing to send).
- * `routes` is the app's route table.
+ * `routes` is the app's route table; `staticMethods`, its paths' own methods (staticRouteMethods).
  */
-export function notFoundHandler(app: FastifyInstance, routes: readonly { method: string; url: string }[]) {
-  const staticMethods = staticRouteMethods(routes);
+export function notFoundHandler(app: FastifyInstance, routes: readonly { method: string }[], staticMethods: StaticRouteMethods) {
   return (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split("?")[0]!;
     const methods = [...new Set(routes.map((r) => r.method))];
@@ -183,8 +182,10 @@ function methodNotAllowed(request: FastifyRequest, reply: FastifyReply, allowed:
   return reply.code(status).header("allow", allowed.join(", ")).send(errorBody(code, `${request.method} is not allowed here; this path takes ${allowed.join(", ")}.`, { allow: allowed }));
 }
 
+export type StaticRouteMethods = (path: string) => string[] | undefined;
+
 /** The methods of each path registered without parameters (read once the table is complete, at the first request). */
-function staticRouteMethods(routes: readonly { method: string; url: string }[]): (path: string) => string[] | undefined {
+export function staticRouteMethods(routes: readonly { method: string; url: string }[]): StaticRouteMethods {
   let table: Map<string, string[]> | undefined;
   return (path) => {
     if (table === undefined) {
@@ -201,8 +202,7 @@ function staticRouteMethods(routes: readonly { method: string; url: string }[]):
  * `onRequest`: a request that reached a route with parameters (`GET …/users/:id`) at a path registered
  * for other methods on its own (`…/users/import`, POST) is a 405, not that route's answer (a user named "import" not found).
  */
-export function methodOfOwnPath(routes: readonly { method: string; url: string }[]) {
-  const staticMethods = staticRouteMethods(routes);
+export function methodOfOwnPath(staticMethods: StaticRouteMethods) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const pattern = request.routeOptions.url;
     if (pattern === undefined || !pattern.includes(":")) return;
