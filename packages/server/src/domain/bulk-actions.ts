@@ -119,6 +119,9 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
     const eligible: UserRow[] = [];
     const refuse = (u: UserRow, reason: string) => refused.push({ id: u.uuid, username: u.username, reason });
     const action = job.action as BulkActionName;
+    // Counted as processed, so said in the report: a user deleted by another since the selection was read.
+    const held = new Set(batch.map((u) => u.id));
+    for (const u of selected) if (!held.has(u.id)) refuse(u, "This user was deleted while the run went on.");
     for (const u of batch) {
       if (admins.has(u.id) && !actorRoles.includes(SYSTEM_ADMINISTRATOR)) refuse(u, "Only a system administrator may act on a system administrator.");
       else if (u.builtin === 1 && (action === "disable" || action === "delete")) refuse(u, `A built-in user cannot be ${action === "delete" ? "deleted" : "disabled"}.`);
