@@ -403,7 +403,12 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
       if (newPassword === currentPassword) throw new DomainError("invalid", "The new password must differ from the current one.", { field: "newPassword" });
       policy.check(newPassword, ownerOf(self), "newPassword");
       const passwordHash = await hasher.hash(newPassword);
-      await transaction(async (trx) => {
+      await transaction(async (trx, q) => {
+        // As the check found it: a reset, a disable or this session's end committed while the new
+        // password was hashed wins, or the owner's change would undo an administrator's reset.
+        const unchanged = await q.lockForLogin(trx, self.id, self.password_changed_at);
+        const live = sessionId === null || (await trx.selectFrom("sessions").select("id").where("id", "=", sessionId).where("revoked_at", "is", null).executeTakeFirst());
+        if (!unchanged || !live) throw new DomainError("refused", "The password was changed, or this session ended, while this change was made: log in again.");
         await trx
           .updateTable("users")
           // As trusted as the password it replaces: knowing that one is all the proof of being the owner

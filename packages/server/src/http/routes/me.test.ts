@@ -26,6 +26,35 @@ describeEachStore("the caller's own account (/security/v1/me)", (server) => {
     assert.equal((await s.api("GET", "/security/v1/me")).status, 401);
   });
 
+  it("PUT /me/password loses to an administrator's reset committed while its new password was hashed", async () => {
+    const s = server();
+    const user = await createUser({ username: "self.reset.race", password: PASSWORD });
+    const own = await s.login("self.reset.race", PASSWORD);
+    // The change's hash waits until the reset is done: the order a slow hash leaves to chance.
+    const { hasher } = s.server.deps;
+    const hash = hasher.hash.bind(hasher);
+    let reached!: () => void;
+    let release!: () => void;
+    const atHash = new Promise<void>((resolve) => (reached = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    hasher.hash = async (password) => {
+      hasher.hash = hash;
+      reached();
+      await released;
+      return hash(password);
+    };
+    const change = s.api("PUT", "/security/v1/me/password", { token: own, body: { currentPassword: PASSWORD, newPassword: "Owner-Keeps-It-7" } });
+    await atHash;
+    const reset = await s.api("PUT", `/security/v1/users/${user.id}/reset-password`, { token, body: { type: "password", value: "Admin-Chose-It-9" } });
+    assert.equal(reset.status, 204, reset.text);
+    release();
+    const refused = await change;
+    assert.equal(refused.status, 409, refused.text);
+    assert.match(refused.body.errorMessage, /log in again/);
+    assert.equal((await loginStatus("self.reset.race", "Admin-Chose-It-9")).status, 200);
+    assert.equal((await loginStatus("self.reset.race", "Owner-Keeps-It-7")).status, 401);
+  });
+
   it("PUT /me/password: needs the current password, keeps this token, revokes the others", async () => {
     const s = server();
     await createUser({ username: "self.service", password: PASSWORD });
