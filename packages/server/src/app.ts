@@ -144,7 +144,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     userAdmin: createUserAdmin(store, groups, hasher, login, passwordPolicy),
     groupAdmin: createGroupAdmin(store, groups, users),
     secrets,
-    bulkActions: createBulkActions(store, users, groups, (error, message) => app.log.warn({ err: error }, message)),
+    bulkActions: createBulkActions(store, users, groups, { sessions, apiKeys }, (error, message) => app.log.warn({ err: error }, message)),
     providers: createProviderAdmin(store.db, secrets),
     linking,
     loginFlow: createLoginFlow(store, secrets, jwks, linking, sessions, auditTally),

@@ -99,6 +99,13 @@ export class ApiKeys {
    * The account of a key that may be used now, or null; over its rate limit, a too-many-attempts error.
    * `use: false` asks again for a request already let in (a long answer going on): not a use, so not counted.
    */
+  /** For work a key started that goes on without its requests (a bulk action's batches, read in `on`): false once the key was revoked or expired. */
+  async stillValid(on: Kysely<Database>, keyId: string): Promise<boolean> {
+    const now = new Date(this.now()).toISOString();
+    const row = await on.selectFrom("api_keys").select("id").where("uuid", "=", keyId).where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", now)])).executeTakeFirst();
+    return row !== undefined;
+  }
+
   async authenticate(secret: string, use = true): Promise<{ user: UserRow; keyId: string; bySystemAdministrator: boolean } | null> {
     const now = new Date(this.now()).toISOString();
     const row = await this.db

@@ -114,18 +114,29 @@ export class Sessions {
       .executeTakeFirst();
     if (!row) return null;
     const { session_expires_at, session_created_at, session_by_system_administrator, ...user } = row;
-    await this.slide(sid, session_expires_at, session_created_at, now);
+    await this.slide(this.db, sid, session_expires_at, session_created_at, now);
     return { sessionId: sid, user, bySystemAdministrator: session_by_system_administrator === 1 };
   }
 
   /** Moves the end of the session forward; skipped while it is fresh, so most requests write nothing. */
-  private async slide(sid: string, expiresAt: string, createdAt: string, now: number): Promise<void> {
+  private async slide(on: Kysely<Database>, sid: string, expiresAt: string, createdAt: string, now: number): Promise<void> {
     const remaining = Date.parse(expiresAt) - now;
     const slack = Math.min(5000, this.ttlSeconds * 250);
     if (remaining > this.ttlSeconds * 1000 - slack) return;
     const hardEnd = Date.parse(createdAt) + this.maxSeconds * 1000;
     const next = new Date(Math.min(now + this.ttlSeconds * 1000, hardEnd)).toISOString();
-    await this.db.updateTable("sessions").set({ expires_at: next }).where("id", "=", sid).where("revoked_at", "is", null).execute();
+    await on.updateTable("sessions").set({ expires_at: next }).where("id", "=", sid).where("revoked_at", "is", null).execute();
+  }
+
+  /**
+   * For work a session started that goes on without its requests (a bulk action's batches, read in
+   * `on`): false once the session was ended or expired; otherwise the work is a use of it and slides it.
+   */
+  async keepOpen(on: Kysely<Database>, sid: string): Promise<boolean> {
+    const now = this.now();
+    const row = await on.selectFrom("sessions").select(["expires_at", "created_at"]).where("id", "=", sid).where("revoked_at", "is", null).where("expires_at", ">", new Date(now).toISOString()).executeTakeFirst();
+    if (row) await this.slide(on, sid, row.expires_at, row.created_at, now);
+    return row !== undefined;
   }
 
   /** Ends a session; `alongside` writes more about it (the logout's audit event) in the same transaction. */

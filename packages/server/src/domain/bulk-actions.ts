@@ -37,6 +37,18 @@ export interface BulkActionRequest {
   groupId?: string;
 }
 
+/** The session or API key (uuid) a run was started with; the run lasts no longer than it lets its holder in. */
+export interface StartedWith {
+  sessionId: string | null;
+  apiKeyId: string | null;
+}
+
+/** Whether a session or key still lets its holder in, read in the batch's transaction (auth/sessions.ts, auth/api-keys.ts). */
+export interface CredentialChecks {
+  keepOpen(on: Kysely<Database>, sessionId: string): Promise<boolean>;
+  stillValid(on: Kysely<Database>, apiKeyId: string): Promise<boolean>;
+}
+
 /** Parameters kept with a run, enough for any process to go on with it. */
 interface StoredParams {
   filter?: UserFilter;
@@ -72,7 +84,14 @@ interface BatchOutcome {
  * enabled system administrator stays. Users a rule keeps out are counted and
  * reported as refused; the others are changed.
  */
-export function createBulkActions(store: Store, users: UserQueries, groups: GroupQueries, log: (error: unknown, message: string) => void, batchSize = 1000) {
+export function createBulkActions(
+  store: Store,
+  users: UserQueries,
+  groups: GroupQueries,
+  credentials: { sessions: Pick<CredentialChecks, "keepOpen">; apiKeys: Pick<CredentialChecks, "stillValid"> },
+  log: (error: unknown, message: string) => void,
+  batchSize = 1000,
+) {
   const { db } = store;
   const owner = randomUUID();
   const running = new Map<string, Promise<void>>();
@@ -82,7 +101,8 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
    * The roles a batch acts with: those its starter held when the run began and holds still, read in
    * the batch's transaction. As an import asks again every few seconds (http/auth-guard.ts
    * whileAuthorized), a run asks before each batch: it stops, with the reason as its error, once its
-   * starter is gone, disabled, outside its validity window or without an administrator role, or may
+   * starter is gone, disabled, outside its validity window or without an administrator role, the
+   * session or key that started it has ended (a logout, a password reset, a revoked key), or it may
    * no longer change the run's group (it has come to grant system-administrator).
    */
   async function starterRoles(trx: Kysely<Database>, job: BulkActionRow, params: StoredParams): Promise<string[]> {
@@ -92,6 +112,9 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
     if (!starter) throw stop(`${who} no longer exists`);
     // What a token or key of theirs would need at its next use (no lockout: it stops logins only).
     if (loginRefusal(starter) !== null) throw stop(`${who} may no longer log in (disabled, or outside the account's validity window)`);
+    // A run lasts no longer than what started it: a stolen token logged out, or a key revoked, stops it too.
+    if (job.actor_session_id !== null && !(await credentials.sessions.keepOpen(trx, job.actor_session_id))) throw stop("the session that started it has ended (logged out, expired or revoked)");
+    if (job.actor_api_key_id !== null && !(await credentials.apiKeys.stillValid(trx, job.actor_api_key_id))) throw stop("the API key that started it was revoked or has expired");
     // Never more than at the start: a role gained since does not widen whom the run acts on.
     const held = await createUserQueries({ ...store, db: trx }).roleNames(starter);
     const roles = (JSON.parse(job.actor_roles) as string[]).filter((role) => held.includes(role));
@@ -355,7 +378,7 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
      * Checks the request and starts the run in this process; answers the stored run at once. A caller
      * who may not change the group is refused here; users a rule keeps out are refused one by one.
      */
-    async start(actor: AdminActor, request: BulkActionRequest, filterInput?: Record<string, unknown>): Promise<BulkActionRow> {
+    async start(actor: AdminActor, startedWith: StartedWith, request: BulkActionRequest, filterInput?: Record<string, unknown>): Promise<BulkActionRow> {
       const params: StoredParams = "ids" in request.selection ? { ids: checkedIds(request.selection.ids) } : { filter: request.selection.filter, filterInput };
       const groupAction = request.action === "add-to-group" || request.action === "remove-from-group";
       if (groupAction !== (request.groupId !== undefined)) {
@@ -377,6 +400,8 @@ export function createBulkActions(store: Store, users: UserQueries, groups: Grou
             actor_id: actor.id,
             actor_name: actor.name,
             actor_roles: JSON.stringify(actor.roles),
+            actor_session_id: startedWith.sessionId,
+            actor_api_key_id: startedWith.apiKeyId,
             source_ip: actor.sourceIp,
             status: "running",
             total: params.ids ? params.ids.length : null,

@@ -103,13 +103,15 @@ describe("a SQLite store whose write lock another process holds longer than the 
     let lock: { release: () => void } | undefined;
     const logged: string[] = [];
     try {
-      const bulk = createBulkActions(store, createUserQueries(store), createGroupQueries(store), (_error, message) => {
+      // Started with no session or key (as by a tool), so none is asked about.
+      const notAsked = async (): Promise<boolean> => assert.fail("a run started without a session or key asks about none");
+      const bulk = createBulkActions(store, createUserQueries(store), createGroupQueries(store), { sessions: { keepOpen: notAsked }, apiKeys: { stillValid: notAsked } }, (_error, message) => {
         logged.push(message);
         lock?.release();
       }, 1);
       // Its starter a real account: a run asks before each batch whether its starter may go on.
       const sysadmin = await store.db.selectFrom("users").select("id").where("username", "=", "sysadmin").executeTakeFirstOrThrow();
-      const started = await bulk.start({ id: sysadmin.id, name: "sysadmin", sourceIp: null, roles: ["system-administrator"] }, { action: "disable", selection: { ids } });
+      const started = await bulk.start({ id: sysadmin.id, name: "sysadmin", sourceIp: null, roles: ["system-administrator"] }, { sessionId: null, apiKeyId: null }, { action: "disable", selection: { ids } });
       lock = holdWriteLock(file);
       await bulk.settled(started.uuid);
       const run = () => store.db.selectFrom("bulk_actions").selectAll().where("uuid", "=", started.uuid).executeTakeFirstOrThrow();

@@ -275,6 +275,9 @@ export interface BulkActionsTable {
   actor_name: string | null;
   /** JSON: the actor's roles when the action started; those of them it still holds (asked before each batch) decide whom it may touch. */
   actor_roles: string;
+  /** The session or API key (uuid) that started the run (migration 014l): the run stops once it no longer lets its holder in. */
+  actor_session_id: string | null;
+  actor_api_key_id: string | null;
   source_ip: string | null;
   /** running, done or failed. */
   status: string;

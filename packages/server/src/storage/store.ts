@@ -27,6 +27,7 @@ import { mappedGroupsMigration } from "./migrations/014h-mapped-groups.js";
 import { providerMadeMigration } from "./migrations/014i-provider-made.js";
 import { providerMappedMembershipsMigration } from "./migrations/014j-provider-mapped-memberships.js";
 import { providerMadeFromAuditMigration } from "./migrations/014k-provider-made-from-audit.js";
+import { bulkActionCredentialMigration } from "./migrations/014l-bulk-action-credential.js";
 import { DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
 import type { JsonBody } from "./json-body.js";
 import type { Database } from "./schema.js";
@@ -91,6 +92,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "014i-provider-made": providerMadeMigration,
     "014j-provider-mapped-memberships": providerMappedMembershipsMigration,
     "014k-provider-made-from-audit": providerMadeFromAuditMigration,
+    "014l-bulk-action-credential": bulkActionCredentialMigration,
   };
 }
 

@@ -247,10 +247,15 @@ describeEachStore("bulk actions", (server, kind) => {
     const s = server();
     const { store } = s.server.deps;
     /** A run of `starter` left half done by a node that stopped (5 of bulk.u1*), taken over here. */
-    const resumed = async (starter: { id: number; username: string }, action: string, params: Record<string, unknown>): Promise<Run & { error: string | null }> => {
+    const resumed = async (
+      starter: { id: number; username: string },
+      action: string,
+      params: Record<string, unknown>,
+      startedWith: { actor_session_id?: string; actor_api_key_id?: string } = {},
+    ): Promise<Run & { error: string | null }> => {
       const row = await store.db
         .insertInto("bulk_actions")
-        .values({ uuid: crypto.randomUUID(), action, params: JSON.stringify(params), actor_id: starter.id, actor_name: starter.username, actor_roles: JSON.stringify(["security-administrator"]), source_ip: null, status: "running", total: 10, cursor: "bulk.u14", processed: 5, owner: "gone", heartbeat_at: isoAfter(-3600), created_at: isoAfter(-3600) })
+        .values({ uuid: crypto.randomUUID(), action, params: JSON.stringify(params), actor_id: starter.id, actor_name: starter.username, actor_roles: JSON.stringify(["security-administrator"]), ...startedWith, source_ip: null, status: "running", total: 10, cursor: "bulk.u14", processed: 5, owner: "gone", heartbeat_at: isoAfter(-3600), created_at: isoAfter(-3600) })
         .returningAll()
         .executeTakeFirstOrThrow();
       assert.equal(await s.server.deps.bulkActions.resumeStale(), 1);
@@ -272,6 +277,20 @@ describeEachStore("bulk actions", (server, kind) => {
     assert.equal(noLogin.status, "failed");
     assert.match(noLogin.error ?? "", /^The run stopped: bulk\.disabled may no longer log in/);
     assert.equal(await enabled(), before, "nobody was disabled by either run");
+
+    // What started it has ended: a logout (a stolen token's owner logs it out), a revoked key.
+    const loggedOut = await createSecurityAdministrator(s, admin, "bulk.loggedout");
+    const sid = (JSON.parse(Buffer.from(loggedOut.token.split(".")[1]!, "base64url").toString()) as { sid: string }).sid;
+    assert.equal((await s.api("POST", "/auth/v1/logout", { token: loggedOut.token })).status, 204);
+    const afterLogout = await resumed(loggedOut.user, "disable", disableRest, { actor_session_id: sid });
+    assert.deepEqual([afterLogout.status, afterLogout.error], ["failed", "The run stopped: the session that started it has ended (logged out, expired or revoked)."]);
+    const keyed = await createSecurityAdministrator(s, admin, "bulk.keyed");
+    const key = await s.api<{ id: string }>("POST", `/security/v1/users/${keyed.user.uuid}/api-keys`, { token: admin, body: { name: "bulk" } });
+    assert.equal(key.status, 201, key.text);
+    assert.equal((await s.api("DELETE", `/security/v1/users/${keyed.user.uuid}/api-keys/${key.body.id}`, { token: admin })).status, 204);
+    const afterRevoke = await resumed(keyed.user, "disable", disableRest, { actor_api_key_id: key.body.id });
+    assert.deepEqual([afterRevoke.status, afterRevoke.error], ["failed", "The run stopped: the API key that started it was revoked or has expired."]);
+    assert.equal(await enabled(), before, "nobody was disabled by these runs either");
 
     // Its group has come to grant system-administrator since the run began.
     const team = await createGroup(s, admin, "bulk-team-now-root");

@@ -3,7 +3,7 @@ import { Type, type Static } from "typebox";
 import { BULK_ACTIONS, BULK_IDS_MAX, type BulkRefusal } from "../../domain/bulk-actions.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import type { BulkActionRow } from "../../storage/schema.js";
-import { adminActorOf } from "../auth-guard.js";
+import { adminActorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { errorResponses, IdParams, Nullable, Uuid } from "../schemas.js";
@@ -89,7 +89,8 @@ const bulkActionsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { grou
       const { action, filter, ids, groupId } = request.body;
       if ((filter === undefined) === (ids === undefined)) throw new ApiError("invalidRequest", "Send exactly one of filter and ids.", { fields: ["filter", "ids"] });
       const selection = ids !== undefined ? { ids } : { filter: await userFilterOf(groups, filter!) };
-      const row = await bulkActions.start(adminActorOf(request), { action, selection, groupId }, filter);
+      const { sessionId, apiKeyId } = authOf(request);
+      const row = await bulkActions.start(adminActorOf(request), { sessionId, apiKeyId }, { action, selection, groupId }, filter);
       return reply.code(202).header("location", `${request.url.split("?")[0]!.replace(/\/$/, "")}/${row.uuid}`).send(toView(row));
     },
   );
