@@ -54,11 +54,6 @@ export function adminActorOf(request: FastifyRequest): AdminActor {
 }
 
 /**
- * Makes `onRequest` hooks that require a valid token and, when roles are named, one of those roles.
- * No or bad token: 401. Valid token without the role: 403. They run before the body is read or
- * validated, so a caller without the right gets no work done and learns nothing of the schema.
- */
-/**
  * API keys refused per client address and window, counted in the store (every node): past `max`, 429
  * without looking more up. Each key tried costs a read of the store; a token tried costs only a
  * signature check (a session is read only for a token this server signed), so tokens are not counted.
@@ -75,6 +70,24 @@ export function forbidden(requiredRoles: readonly string[]): ApiError {
   return new ApiError("forbidden", "You do not have permission to perform this operation.", { requiredRoles });
 }
 
+/**
+ * What a guard naming `roles` refuses, for a route open to every account that acts for one of those
+ * roles on another's account: 403 without the role, or until a required password change is done.
+ */
+export function assertActsAs(auth: Auth, roles: readonly string[]): void {
+  if (auth.user.change_password === 1) throw passwordChangeFirst();
+  if (!auth.roles.some((r) => roles.includes(r))) throw forbidden(roles);
+}
+
+function passwordChangeFirst(): ApiError {
+  return new ApiError("forbidden", "The password must be changed first: PUT /security/v1/me/password.", { passwordChangeRequired: true });
+}
+
+/**
+ * Makes `onRequest` hooks that require a valid token and, when roles are named, one of those roles.
+ * No or bad token: 401. Valid token without the role: 403. They run before the body is read or
+ * validated, so a caller without the right gets no work done and learns nothing of the schema.
+ */
 export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: ApiKeys, refusedKeys: RefusedKeyLimit) {
   /** A guesser of keys: refused at once once past the limit, so a flood costs no lookup. */
   const tooMany = (until: number) => {
@@ -89,9 +102,7 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
         : await sessions.authenticate(token).then((session) => session && { ...session, apiKeyId: null });
       if (!principal) throw new ApiError("authenticationRequired", "The token or API key is invalid, expired or revoked.");
       // Until a required password change is done, the token opens only the routes every role may use.
-      if (roles.length > 0 && principal.user.change_password === 1) {
-        throw new ApiError("forbidden", "The password must be changed first: PUT /security/v1/me/password.", { passwordChangeRequired: true });
-      }
+      if (roles.length > 0 && principal.user.change_password === 1) throw passwordChangeFirst();
       const held = await users.roleNames(principal.user);
       // A key, or a session opened by a way in, that a system administrator did not make does not act for
       // an account that holds the role (it may have been planted before the account was promoted: role-rules.ts).

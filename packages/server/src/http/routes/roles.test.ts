@@ -38,4 +38,18 @@ describeEachStore("effective roles", (server) => {
     assert.equal((await s.api("GET", `/security/v1/users/${other.uuid}/roles`, { token: own })).status, 403);
     assert.equal((await s.api("GET", `/security/v1/users/${plain.uuid}/roles`)).status, 401);
   });
+
+  it("an administrator who must change their password first reads only their own, as on every administrator's route", async () => {
+    const s = server();
+    const token = await s.login();
+    const secAdmin = await createUser(s, token, "roles.pending");
+    assert.equal((await s.api("PUT", `/security/v1/users/${secAdmin.uuid}/user-groups/${await createGroup(s, token, "roles-pending-admins", ["security-administrator"])}`, { token })).status, 204);
+    assert.equal((await s.api("PUT", `/security/v1/users/${secAdmin.uuid}`, { token, body: { changePassword: true } })).status, 200);
+    const pending = await s.login("roles.pending", USER_PASSWORD);
+    const sysadmin = (await s.api<{ id: string }>("GET", "/security/v1/me", { token })).body.id;
+    const refused = await s.api<{ additionalInfo: string }>("GET", `/security/v1/users/${sysadmin}/roles`, { token: pending });
+    assert.equal(refused.status, 403, refused.text);
+    assert.deepEqual(JSON.parse(refused.body.additionalInfo), { passwordChangeRequired: true });
+    assert.equal((await s.api("GET", `/security/v1/users/${secAdmin.uuid}/roles`, { token: pending })).status, 200);
+  });
 });

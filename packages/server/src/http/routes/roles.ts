@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
-import { authOf, forbidden } from "../auth-guard.js";
+import { assertActsAs, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { RoleSchema, toRoleView } from "../group-view.js";
 import { requireUser } from "../../domain/lookups.js";
@@ -49,9 +49,7 @@ const rolesRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, gro
     },
     async (request) => {
       const auth = authOf(request);
-      if (request.params.id.toLowerCase() !== auth.user.uuid && !auth.roles.some((r) => (ADMINISTRATOR_ROLES as readonly string[]).includes(r))) {
-        throw forbidden(ADMINISTRATOR_ROLES);
-      }
+      if (request.params.id.toLowerCase() !== auth.user.uuid) assertActsAs(auth, ADMINISTRATOR_ROLES);
       const user = await requireUser(users, request.params.id);
       const grants = await users.roleGrants(user);
       const roles = await groups.rolesByName([...new Set(grants.map((g) => g.role))]);
