@@ -7,6 +7,7 @@ import type { RateCounters } from "../storage/rate-counters.js";
 import type { UserQueries } from "../storage/user-queries.js";
 import { DomainError } from "../domain/errors.js";
 import { SYSTEM_ADMINISTRATOR } from "../domain/roles.js";
+import { addressKey } from "./client-address.js";
 import { ApiError, fromDomainError } from "./errors.js";
 import type { GuardHook } from "./openapi.js";
 
@@ -124,7 +125,7 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
       const token = bearerToken(request.headers.authorization);
       if (!token) throw new ApiError("authenticationRequired", "A bearer token is required.");
       const limited = refusedKeys.max > 0 && token.startsWith(API_KEY_PREFIX);
-      const key = `refused-api-key|address|${request.ip}`;
+      const key = `refused-api-key|address|${addressKey(request.ip)}`;
       const over = limited ? refusedKeys.counters.overUntil(key) : undefined;
       if (over !== undefined) throw tooMany(over);
       let admitted: Omit<Auth, "refusalNow">;

@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { ConnectionLimits } from "../config.js";
+import { addressKey } from "./client-address.js";
 import { ApiError } from "./errors.js";
 
 /**
@@ -36,7 +37,7 @@ export function limitConnections(server: Server, limits: ConnectionLimits): void
   if (limits.maxConnectionsPerAddress === 0) return;
   const open = new Map<string, number>();
   server.on("connection", (socket) => {
-    const address = socket.remoteAddress ?? "";
+    const address = addressKey(socket.remoteAddress ?? "");
     const count = (open.get(address) ?? 0) + 1;
     if (count > limits.maxConnectionsPerAddress) {
       socket.destroy();

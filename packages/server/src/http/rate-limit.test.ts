@@ -179,3 +179,17 @@ describeEachStore(
   },
   { ...LIMITS, rateLimit: { ...LIMITS.rateLimit, perAddress: 1, refusalDelayMs: 1500 } },
 );
+
+describeEachStore(
+  "an IPv6 client is counted by its /64 (behind a proxy that says who it is)",
+  (server) => {
+    it("limits attempts from one /64 whichever of its addresses they come from; another /64 has its own count", async () => {
+      const s = server();
+      const from = (address: string, username: string) => s.api("POST", TOKEN_PATH, { headers: { "x-forwarded-for": address }, body: { username, password: "wrong-guess" } });
+      for (let i = 1; i <= 4; i++) assert.equal((await from(`2001:db8:1:2::a${i}`, `someone-${i}`)).status, 401);
+      assertTooMany(await from("2001:db8:1:2:ffff:ffff:ffff:9", "someone-else"));
+      assert.equal((await from("2001:db8:1:3::1", "someone-else")).status, 401, "another /64 has its own count");
+    });
+  },
+  { ...LIMITS, trustProxy: ["loopback"] },
+);

@@ -6,6 +6,7 @@ import type { AttemptLimit } from "../auth/login.js";
 import type { RateLimitSettings } from "../config.js";
 import type { Database } from "../storage/schema.js";
 import { RateCounters } from "../storage/rate-counters.js";
+import { addressKey } from "./client-address.js";
 import { ApiError } from "./errors.js";
 
 /** @fastify/rate-limit's store, kept in the database: limits hold across every process and node, not per process. */
@@ -47,7 +48,7 @@ export interface AccountOf {
 export function attemptLimits(app: FastifyInstance, settings: RateLimitSettings, what: string, account: AccountOf): preHandlerAsyncHookHandler {
   const timeWindow = settings.windowSeconds * 1000;
   const limits = [
-    settings.perAddress > 0 && { scope: "address" as const, check: app.createRateLimit({ max: settings.perAddress, timeWindow, keyGenerator: (request) => `${what}|address|${request.ip}` }) },
+    settings.perAddress > 0 && { scope: "address" as const, check: app.createRateLimit({ max: settings.perAddress, timeWindow, keyGenerator: (request) => `${what}|address|${addressKey(request.ip)}` }) },
     settings.perAccount > 0 && {
       scope: "account" as const,
       check: app.createRateLimit({ max: settings.perAccount, timeWindow, keyGenerator: (request) => `${what}|account|${account.key(request)}`, allowList: (request) => account.familiar(request) }),
@@ -58,7 +59,7 @@ export function attemptLimits(app: FastifyInstance, settings: RateLimitSettings,
       const result = await check(request);
       if (!result.isAllowed && result.isExceeded) {
         await account.refused(request, scope);
-        await holdRefusal(settings, request.ip);
+        await holdRefusal(settings, addressKey(request.ip));
         throw new ApiError("tooManyRequests", `Too many ${what} attempts; try again in ${result.ttlInSeconds} s.`, { retryAfterSeconds: result.ttlInSeconds });
       }
     }
@@ -71,11 +72,11 @@ export function attemptLimits(app: FastifyInstance, settings: RateLimitSettings,
  */
 export function addressLimit(app: FastifyInstance, settings: RateLimitSettings, what: string, max: number): preHandlerAsyncHookHandler {
   if (max <= 0) return async () => {};
-  const check = app.createRateLimit({ max, timeWindow: settings.windowSeconds * 1000, keyGenerator: (request) => `${what}|address|${request.ip}` });
+  const check = app.createRateLimit({ max, timeWindow: settings.windowSeconds * 1000, keyGenerator: (request) => `${what}|address|${addressKey(request.ip)}` });
   return async (request) => {
     const result = await check(request);
     if (!result.isAllowed && result.isExceeded) {
-      await holdRefusal(settings, request.ip);
+      await holdRefusal(settings, addressKey(request.ip));
       throw new ApiError("tooManyRequests", `Too many ${what}s from this address; try again in ${result.ttlInSeconds} s.`, { retryAfterSeconds: result.ttlInSeconds });
     }
   };
