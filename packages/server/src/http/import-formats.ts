@@ -137,6 +137,7 @@ export async function* csvRecords(stream: AsyncIterable<Buffer | string>): Async
   let usernameAt = 0;
   for await (const { line, cells, overlong } of csvRows(text(stream))) {
     if (!columns) {
+      if (overlong) throw new ApiError("invalidRequest", `The CSV header is longer than ${MAX_ROW_CHARS} characters.`, { line });
       const unknown = cells.filter((h) => csvColumn(h) === undefined);
       if (unknown.length > 0) throw unknownColumns(cells, unknown);
       columns = cells.map((h) => csvColumn(h)!);
@@ -157,10 +158,15 @@ export async function* csvRecords(stream: AsyncIterable<Buffer | string>): Async
   }
 }
 
-/** RFC 4180 records (quotes, doubled quotes, CRLF, line breaks inside quotes); blank lines skipped. */
+/**
+ * RFC 4180 records (quotes, doubled quotes, CRLF, line breaks inside quotes); blank lines skipped.
+ * Every character of a record counts toward MAX_ROW_CHARS, separators and quotes too: past it
+ * nothing more of the record is kept (a row of nothing but commas was an array without end).
+ */
 async function* csvRows(pieces: AsyncIterable<string>): AsyncGenerator<{ line: number; cells: string[]; overlong: boolean }> {
   let cells: string[] = [];
   let field = "";
+  let fieldStart = true;
   let quoted = false;
   let afterQuote = false;
   let line = 1;
@@ -170,46 +176,54 @@ async function* csvRows(pieces: AsyncIterable<string>): AsyncGenerator<{ line: n
   for await (const piece of pieces) {
     for (let i = 0; i < piece.length; i++) {
       const c = piece[i]!;
+      if (!quoted && (c === "\n" || c === "\r")) {
+        afterQuote = false;
+        if (c === "\n" && previous === "\r") {
+          previous = c;
+          continue;
+        }
+        if (size <= MAX_ROW_CHARS) cells.push(field);
+        if (!(cells.length === 1 && cells[0] === "")) yield { line: start, cells, overlong: size > MAX_ROW_CHARS };
+        cells = [];
+        field = "";
+        fieldStart = true;
+        size = 0;
+        start = ++line;
+        previous = c;
+        continue;
+      }
+      const keep = size++ < MAX_ROW_CHARS;
       if (quoted) {
         if (c === '"') {
           quoted = false;
           afterQuote = true;
         } else {
           if (c === "\n") line++;
-          if (size++ < MAX_ROW_CHARS) field += c;
+          if (keep) field += c;
         }
       } else if (c === '"') {
         // A quote right after a closing quote is an escaped quote; at a field's start it opens one.
-        if (afterQuote) field += '"';
-        if (afterQuote || field === "") quoted = true;
-        else field += c;
+        if (afterQuote && keep) field += '"';
+        if (afterQuote || fieldStart) quoted = true;
+        else if (keep) field += c;
         afterQuote = false;
+        fieldStart = false;
       } else if (c === ",") {
-        cells.push(field);
+        if (keep) cells.push(field);
         field = "";
+        fieldStart = true;
         afterQuote = false;
-      } else if (c === "\n" || c === "\r") {
-        afterQuote = false;
-        if (c === "\n" && previous === "\r") {
-          previous = c;
-          continue;
-        }
-        cells.push(field);
-        if (!(cells.length === 1 && cells[0] === "")) yield { line: start, cells, overlong: size > MAX_ROW_CHARS };
-        cells = [];
-        field = "";
-        size = 0;
-        start = ++line;
       } else {
         afterQuote = false;
-        if (size++ < MAX_ROW_CHARS) field += c;
+        fieldStart = false;
+        if (keep) field += c;
       }
       previous = c;
     }
   }
   if (quoted) throw new ApiError("invalidRequest", `The CSV has an unterminated quoted field from line ${start}.`, { line: start });
   if (field !== "" || cells.length > 0) {
-    cells.push(field);
+    if (size <= MAX_ROW_CHARS) cells.push(field);
     yield { line: start, cells, overlong: size > MAX_ROW_CHARS };
   }
 }

@@ -1,0 +1,34 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { csvRecords, MAX_ROW_CHARS, type InputRecord } from "./import-formats.js";
+
+async function records(...pieces: string[]): Promise<InputRecord[]> {
+  const out: InputRecord[] = [];
+  for await (const r of csvRecords(pieces)) out.push(r);
+  return out;
+}
+
+describe("CSV records", () => {
+  it("counts separators and quotes toward the row's limit: a row of nothing but commas is one refused row, not an array without end", async () => {
+    const commas = ",".repeat(4 * 1024 * 1024);
+    const rows = await records("username,email\n", "alice,a@example.com\n", commas.slice(0, 1_000_000), commas.slice(1_000_000), "\n", '"""",""\n', "bob,b@example.com\n");
+    assert.deepEqual(
+      rows.map((r) => ("problem" in r ? [r.line, r.problem] : [r.line, r.fields.username])),
+      [
+        [2, "alice"],
+        [3, `The row is longer than ${MAX_ROW_CHARS} characters.`],
+        [4, '"'],
+        [5, "bob"],
+      ],
+    );
+  });
+
+  it("refuses a header longer than a row may be, commas or not", async () => {
+    await assert.rejects(records(`username${",".repeat(MAX_ROW_CHARS)}\n`, "alice\n"), /The CSV header is longer than 65536 characters/);
+  });
+
+  it("keeps quoted commas, doubled quotes and line breaks inside quotes", async () => {
+    const rows = await records('username,firstName\n"a,b","x ""y""\nz"\n');
+    assert.deepEqual(rows, [{ line: 2, fields: { username: "a,b", firstName: 'x "y"\nz' } }]);
+  });
+});
