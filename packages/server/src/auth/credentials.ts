@@ -27,6 +27,12 @@ export interface Verdict {
    * password was tried; the caller gets the one answer of every refused login.
    */
   readonly refusal?: string;
+  /**
+   * False when the hash checked was not one of the current argon2 cost (another system's, imported;
+   * an older cost): its time is not that of the other refused logins, so such a refusal is held as
+   * long as they take, and does not count toward that measure (auth/login.ts).
+   */
+  readonly atCurrentCost?: boolean;
 }
 
 export const REFUSED: Verdict = Object.freeze({ matches: false, bySystemAdministrator: false });
@@ -42,7 +48,7 @@ export function localCredentials(hasher: PasswordHasher, rehash: (user: UserRow,
       const stored = user?.password_hash ?? null;
       const matches = await hasher.verify(stored, password, priority);
       if (matches && stored !== null && hasher.needsRehash(stored)) await rehash(user!, stored, await hasher.hash(password));
-      return { matches, bySystemAdministrator: user?.password_by_system_administrator === 1 };
+      return { matches, bySystemAdministrator: user?.password_by_system_administrator === 1, atCurrentCost: stored === null || !hasher.needsRehash(stored) };
     },
   };
 }

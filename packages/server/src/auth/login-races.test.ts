@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { before, it } from "node:test";
 import BetterSqlite3 from "better-sqlite3";
-import bcrypt from "bcryptjs";
+import { hashSync as bcryptHash } from "@node-rs/bcrypt";
 import { createUser, USER_PASSWORD } from "../test-support/accounts.js";
 import { PgSession } from "../test-support/pg-session.js";
 import { describeEachStore, type TestServer } from "../test-support/server.js";
@@ -81,7 +81,7 @@ describeEachStore("a login racing a change of its account", (server, kind) => {
   it("first logins at once of an imported hash all log in: the rehash of one is the same password to the others", async () => {
     const s = server();
     const username = `raced.rehash.${kind}`;
-    const imported = await s.api("POST", "/security/v1/users/import", { token, body: JSON.stringify({ username, passwordHash: bcrypt.hashSync(USER_PASSWORD, 4) }), headers: { "content-type": "application/x-ndjson" } });
+    const imported = await s.api("POST", "/security/v1/users/import", { token, body: JSON.stringify({ username, passwordHash: bcryptHash(USER_PASSWORD, 4) }), headers: { "content-type": "application/x-ndjson" } });
     assert.match(imported.text, /"created"/);
     const answers = await Promise.all([1, 2, 3].map((i) => s.api("POST", "/auth/v1/providers/builtin/token", { from: `127.0.20.${i}`, body: { username, password: USER_PASSWORD } })));
     assert.deepEqual(answers.map((a) => a.status), [200, 200, 200]);

@@ -145,10 +145,11 @@ export class LoginService {
   }
 
   /**
-   * How long a refused login that checked a password hash took lately (a moving average; 0: none yet).
-   * A refusal that checked none — a directory's user, its directory down or its bind refused, which
-   * never pays argon2 — is held as long, so that the time of a refusal does not tell such an account
-   * from an unknown name.
+   * How long a refused login that checked a password hash of the current cost took lately (a moving
+   * average; 0: none yet). A refusal that checked none — a directory's user, its directory down or its
+   * bind refused, which never pays argon2 — or another system's hash brought by an import (a cheap
+   * PBKDF2, say) is held as long, so that the time of a refusal does not tell such an account from an
+   * unknown name. (A dearer imported hash takes longer; it is replaced at its owner's next login.)
    */
   private hashedRefusalMs = 0;
 
@@ -173,7 +174,7 @@ export class LoginService {
     }
   }
 
-  /** A login; `checked.hash` is false once it is known that no password hash of ours is checked (a directory's user). */
+  /** A login; `checked.hash` is false once it is known that no password hash of the current cost is checked (a directory's user, an imported hash). */
   private async attemptLogin(loginName: string, password: string, sourceIp: string, checked: { hash: boolean }): Promise<TokenResponse> {
     const { user, standing } = await this.account(loginName, sourceIp);
     checked.hash = user?.directory_id == null;
@@ -183,7 +184,9 @@ export class LoginService {
     let bySystemAdministrator: boolean;
     let sourceRefusal: string | undefined;
     try {
-      ({ matches: passwordMatches, bySystemAdministrator, refusal: sourceRefusal } = await this.credentials.verify(user, password, { familiar: standing.familiar }));
+      let atCurrentCost: boolean | undefined;
+      ({ matches: passwordMatches, bySystemAdministrator, refusal: sourceRefusal, atCurrentCost } = await this.credentials.verify(user, password, { familiar: standing.familiar }));
+      if (atCurrentCost === false) checked.hash = false;
     } catch (error) {
       // A directory that cannot be reached, or whose configuration refuses the only connection it
       // answers on (insecure): the same refusal, no wrong password counted. (A local account's

@@ -5,7 +5,7 @@ import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Algorithm, hash } from "@node-rs/argon2";
-import bcrypt from "bcryptjs";
+import { hash as bcryptHash, hashSync as bcryptHashSync } from "@node-rs/bcrypt";
 import { configFromEnv } from "../../config.js";
 import { insertUser, pendingSearchPages } from "../../test-support/fixtures.js";
 import { describeEachStore, startTestServer, type TestServer } from "../../test-support/server.js";
@@ -208,7 +208,7 @@ describeEachStore("bulk import", (server) => {
     const keycloak = `$pbkdf2-sha256$i=27500$${salt.toString("base64")}$${pbkdf2Sync(password, salt, 27500, 64, "sha256").toString("base64")}`;
     const hashes = {
       imp_argon2i: await hash(password, { algorithm: Algorithm.Argon2i, memoryCost: 4096, timeCost: 3, parallelism: 1 }),
-      imp_bcrypt: bcrypt.hashSync(password, 4),
+      imp_bcrypt: bcryptHashSync(password, 4),
       imp_pbkdf2: keycloak,
     };
     const { lines } = await importUsers(server(), token, ndjson(Object.entries(hashes).map(([username, passwordHash]) => ({ username, passwordHash }))));
@@ -267,9 +267,9 @@ describeEachStore("bulk import", (server) => {
     const { lines } = await importUsers(server(), sec, ndjson([{ username: "imp_escalate", groups: ["administrators"] }, { username: "sysadmin", firstName: "Mallory" }, { username: "imp_fine" }]));
     assert.deepEqual(lines.slice(0, 3).map((l) => [l.status, l.error?.code]), [["failed", "ECMS1103"], ["failed", "ECMS1103"], ["created", undefined]]);
     // A token (or key) does not set its own account's password: that takes the current one, at /me/password.
-    const bcryptHash = await bcrypt.hash("Taken-Over-Passw0rd-9", 4);
+    const ownHash = await bcryptHash("Taken-Over-Passw0rd-9", 4);
     for (const query of ["", "?dryRun=true"]) {
-      for (const row of [{ password: "Taken-Over-Passw0rd-9" }, { passwordHash: bcryptHash }]) {
+      for (const row of [{ password: "Taken-Over-Passw0rd-9" }, { passwordHash: ownHash }]) {
         const own = await importUsers(server(), sec, ndjson([{ username: "imp_secadmin", ...row }]), undefined, query);
         assert.equal(own.lines[0]!.status, "failed");
         assert.match(own.lines[0]!.error!.message, /Your own password is changed with PUT \/security\/v1\/me\/password/);
