@@ -95,7 +95,7 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.deepEqual(await searchAllPages(store, "müller", 250), everyMueller);
   });
 
-  it("a membership the sync made is the directory's: shown as such, and not removed by hand (one, all, or in bulk)", async () => {
+  it("a membership the sync made is the directory's: shown as such, and not removed by hand (one, all, in bulk, or by an import)", async () => {
     const name = generatedName(2550);
     const u = await user(name);
     const groups = (await api("GET", `/security/v1/users/${u.id}/user-groups`)).body as any[];
@@ -112,6 +112,13 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     await server().server.deps.bulkActions.settled(bulk.body.id);
     const run = (await api("GET", `/security/v1/users/bulk-actions/${bulk.body.id}`)).body;
     assert.deepEqual([run.status, run.changed, run.refused], ["done", 0, 1]);
+    // An import row that leaves the groups out, dry run or not, fails as the single removal does.
+    for (const query of ["?dryRun=true", ""]) {
+      const imported = await server().api("POST", `/security/v1/users/import${query}`, { token, body: JSON.stringify({ username: name, groups: ["staff"] }), headers: { "content-type": "application/x-ndjson" } });
+      const row = JSON.parse(imported.text.split("\n")[0]!);
+      assert.equal(row.status, "failed", imported.text);
+      assert.match(row.error.message, /comes from the directory "openldap directory": change it there/);
+    }
     assert.deepEqual((await user(name)).groups, ["developers", "directory-engineers", "engineering", "staff", "users"]);
   });
 

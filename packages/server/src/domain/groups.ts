@@ -26,7 +26,7 @@ const nameTaken = (name: string) => new DomainError("name-taken", "A group with 
 const memberDetails = (group: GroupRow) => ({ groupId: group.uuid, group: group.name });
 
 /** A membership a directory's sync made is the directory's: removed here, its next sync would add it back. */
-const syncedMembership = (group: GroupRow, directory: string) =>
+export const syncedMembership = (group: Pick<GroupRow, "name">, directory: string) =>
   new DomainError(
     "refused",
     `The membership in ${group.name} comes from the directory "${directory}": change it there (removed here, the directory's next sync would add it back; adding the user to the group by hand first makes the membership yours to remove).`,

@@ -14,6 +14,7 @@ import { ADMINISTRATOR_ACCESS_COLUMNS, assertSystemAdministratorRemains } from "
 import type { PasswordOwner, PasswordPolicy } from "./password-policy.js";
 import { grantingGroups } from "./role-rules.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
+import { syncedMembership } from "./groups.js";
 import { fold } from "./user-fields.js";
 import { confusableKey, normalizeName } from "./names.js";
 import { looksLike, newUserRow, planUpdate, type AdminActor, type UserChanges } from "./users.js";
@@ -279,6 +280,8 @@ interface BatchContext {
   systemAdministrators: Set<number>;
   /** Existing user id → its own group ids. */
   memberships: Map<number, Set<number>>;
+  /** Existing user id → the group ids of memberships a directory's sync made → that directory's name. */
+  synced: Map<number, Map<number, string>>;
   /** Ids of existing users of the batch whose only way in is an identity provider: no password may be given them. */
   providerOnly: Set<number>;
   actorIsSystemAdministrator: boolean;
@@ -308,8 +311,18 @@ async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"]
   for (const row of nameRows) for (const column of NAME_KEYS) if (row[column] !== null) nameHolders.set(`${column}|${row[column]}`, { id: row.id, username: row.username });
   const existingIds = [...existing.values()].map((u) => u.id);
   const memberships = new Map<number, Set<number>>(existingIds.map((id) => [id, new Set()]));
+  const synced = new Map<number, Map<number, string>>();
   if (existingIds.length > 0) {
-    for (const m of await trx.selectFrom("group_members").select(["user_id", "group_id"]).where("user_id", "in", list(existingIds)).execute()) memberships.get(m.user_id)!.add(m.group_id);
+    const rows = await trx
+      .selectFrom("group_members as m")
+      .leftJoin("directories as d", "d.id", "m.synced_by")
+      .select(["m.user_id", "m.group_id", "d.name as directory"])
+      .where("m.user_id", "in", list(existingIds))
+      .execute();
+    for (const m of rows) {
+      memberships.get(m.user_id)!.add(m.group_id);
+      if (m.directory !== null) synced.set(m.user_id, (synced.get(m.user_id) ?? new Map<number, string>()).set(m.group_id, m.directory));
+    }
   }
   const names = [...new Set([USERS_GROUP, ...users.flatMap((u) => u.groups ?? [])].map(fold))];
   const memberOf = [...new Set([...memberships.values()].flatMap((s) => [...s]))];
@@ -352,7 +365,7 @@ async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"]
   if (withoutOwnLogin.length > 0) {
     for (const f of await trx.selectFrom("federated_identities").select("user_id").distinct().where("user_id", "in", list(withoutOwnLogin)).execute()) providerOnly.add(f.user_id);
   }
-  return { existing, nameHolders, groupsByName, groupsById, usersGroupId: groupsByName.get(fold(USERS_GROUP))?.id, systemAdministrators, memberships, providerOnly, actorIsSystemAdministrator };
+  return { existing, nameHolders, groupsByName, groupsById, usersGroupId: groupsByName.get(fold(USERS_GROUP))?.id, systemAdministrators, memberships, synced, providerOnly, actorIsSystemAdministrator };
 }
 
 /** The plan of one row, or the rule it breaks (thrown). */
@@ -400,6 +413,11 @@ function planRow(context: BatchContext, takenNames: NameHolders, actor: AdminAct
   const wanted = groupIds === undefined ? undefined : new Set([...groupIds.map((g) => g.id), ...(context.usersGroupId === undefined ? [] : [context.usersGroupId])]);
   const add = wanted === undefined ? [] : [...wanted].filter((g) => !has.has(g));
   const remove = wanted === undefined ? [] : [...has].filter((g) => !wanted.has(g));
+  // As one removal refuses it: the directory's next sync would add it back.
+  for (const g of remove) {
+    const directory = context.synced.get(current.id)?.get(g);
+    if (directory !== undefined) throw syncedMembership(context.groupsById.get(g)!, directory);
+  }
   const changed = [...add, ...remove].map((id) => context.groupsById.get(id)!);
   assertMayChangeGroups(context, changed);
   if (changed.length > 0) {
