@@ -312,6 +312,7 @@ export function createLinking(store: Store, groups: GroupQueries) {
           const user = await requireUser(q, userId);
           // Whoever holds the subject logs in as this user: as much power as setting its password.
           await assertMayAdminister(q, actor, user, "link a system administrator to an identity provider");
+          if (user.service_account === 1) throw new DomainError("refused", "A service account logs in only with its API keys: it cannot be linked to an identity provider.", { alias: p.alias });
           const holder = await trx.selectFrom("federated_identities").select("user_id").where("provider_id", "=", p.id).where("subject", "=", subject).executeTakeFirst();
           if (holder && holder.user_id !== user.id) throw new DomainError("name-taken", "This subject of the identity provider is linked to another user.", { alias: p.alias });
           if (holder) {

@@ -308,6 +308,8 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
       const refusal =
         provider_enabled !== 1 ? "disabled-provider"
         : linked === null ? "unlinked-during-login"
+        // Linked before links to service accounts were refused: such an account logs in only with its keys.
+        : user.service_account === 1 ? "service-account"
         : address_locked_out_until !== null && address_locked_out_until > now ? "locked-out"
         : user.directory_id !== null && directory_enabled !== 1 ? "directory-disabled"
         : loginRefusal(user, new Date(now), { familiar: false });

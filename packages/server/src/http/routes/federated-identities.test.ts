@@ -22,6 +22,24 @@ describeEachStore("a user's links to identity providers, by hand", (server) => {
   const me = async (token: string) => (await server().api("GET", "/security/v1/me", { token })).body;
   const audit = async (action: string) => (await server().api("GET", `/security/v1/audit-events?action=${action}`, { token: admin })).body as any[];
 
+  it("a service account, which logs in only with its keys, is not linked; one linked before is refused at the provider's login", async () => {
+    const s = server();
+    const robot = await s.api<{ id: string }>("POST", "/security/v1/users", { token: admin, body: { username: "robot-linked", serviceAccount: true } });
+    assert.equal(robot.status, 201, robot.text);
+    const refused = await s.api("PUT", `/security/v1/users/${robot.body.id}/federated-identities/corp`, { token: admin, body: { subject: "robot-at-corp" } });
+    assert.equal(refused.status, 409, refused.text);
+    assert.match(refused.body.errorMessage, /A service account logs in only with its API keys/);
+    // A link made before this was refused.
+    const { db } = s.server.deps.store;
+    const [user, provider] = await Promise.all([
+      db.selectFrom("users").select("id").where("uuid", "=", robot.body.id).executeTakeFirstOrThrow(),
+      db.selectFrom("identity_providers").select("id").where("alias", "=", "corp").executeTakeFirstOrThrow(),
+    ]);
+    await db.insertInto("federated_identities").values({ provider_id: provider.id, subject: "robot-at-corp", user_id: user.id, created_at: new Date().toISOString(), by_system_administrator: 1 }).execute();
+    await assert.rejects(providerLogin(s, "corp", "robot-at-corp"), /exchange answered 401/);
+    assert.ok((await audit("auth.provider-login")).some((e) => e.targetId === robot.body.id && e.outcome === "failure" && e.details.reason === "service-account"), "audited with its reason");
+  });
+
   it("links and unlinks by hand; the linked user logs in through the provider", async () => {
     const s = server();
     const hank = await createUser(s, admin, "hank");
