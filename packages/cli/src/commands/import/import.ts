@@ -12,7 +12,8 @@ export const importCommand: Command = {
   options: { update: { type: "boolean" }, "dry-run": { type: "boolean" } },
   optionHelp: [
     "--update              update users that already exist (else such a row fails: the name is taken)",
-    "--dry-run             check every row as the import would, write nothing",
+    "--dry-run             check every row as the import would, write nothing (a row is judged with",
+    "                      the earlier rows of its batch of up to 1 000 done, not of earlier batches)",
     "Header row names the columns: username (required), loginName, displayName, firstName, lastName,",
     "email, remark, locked, validFrom, validTo, changePassword, neverExpire, password, passwordHash,",
     "serviceAccount, groups (names separated by \";\"). A file of JSON objects, one a line, is NDJSON.",
