@@ -17,6 +17,9 @@ import { assertMayChangeAdministratorGroup } from "./role-rules.js";
 import { ADMINISTRATOR_ROLES, SYSTEM_ADMINISTRATOR } from "./roles.js";
 import type { AdminActor } from "./users.js";
 
+/** A batch found its run owned by another process: rolled back. */
+class TakenOver extends Error {}
+
 export const BULK_ACTIONS = ["disable", "enable", "clear-lockout", "add-to-group", "remove-from-group", "delete"] as const;
 export type BulkActionName = (typeof BULK_ACTIONS)[number];
 
@@ -277,13 +280,23 @@ export function createBulkActions(
     return { batch: rows, cursor: rows.length > 0 ? rows[rows.length - 1]!.username : (job.cursor ?? ""), last: rows.length < batchSize };
   }
 
-  /** One batch committed with the run's progress; false once this process no longer owns the run. */
+  /** One batch committed with the run's progress; undefined once this process no longer owns the run. */
   async function commitBatch(job: BulkActionRow, params: StoredParams, batch: UserRow[], cursor: string, last: boolean): Promise<BulkActionRow | undefined> {
+    try {
+      return await commitOwnedBatch(job, params, batch, cursor, last);
+    } catch (error) {
+      if (error instanceof TakenOver) return undefined;
+      throw error;
+    }
+  }
+
+  /** commitBatch's work; throws TakenOver, rolling the batch back, when another process owns the run by now. */
+  async function commitOwnedBatch(job: BulkActionRow, params: StoredParams, batch: UserRow[], cursor: string, last: boolean): Promise<BulkActionRow> {
     const step = async (trx: Kysely<Database>, rows: UserRow[], roles: readonly string[]): Promise<BatchOutcome> => applyBatch(trx, job, params, rows, roles);
-    const finish = async (trx: Kysely<Database>, outcome: BatchOutcome) => {
+    const finish = async (trx: Kysely<Database>, outcome: BatchOutcome): Promise<BulkActionRow> => {
       const report = (JSON.parse(job.report) as BulkRefusal[]).concat(outcome.refused).slice(0, REPORT_MAX);
       const processed = job.processed + batch.length;
-      return trx
+      const row = await trx
         .updateTable("bulk_actions")
         .set({
           processed,
@@ -299,6 +312,10 @@ export function createBulkActions(
         .where("owner", "=", owner)
         .returningAll()
         .executeTakeFirst();
+      // Another process took the run over (this one's heartbeat went stale during a slow batch): it does
+      // this batch again from the cursor it found, so this one's writes would be counted by nobody.
+      if (!row) throw new TakenOver();
+      return row;
     };
     try {
       return await db.transaction().execute(async (trx) => finish(trx, await step(trx, batch, await starterRoles(trx, job, params))));

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { before, it } from "node:test";
 import { createGroup, createSecurityAdministrator, createUser, groupId } from "../../test-support/accounts.js";
 import { insertUser } from "../../test-support/fixtures.js";
-import { whileLocked } from "../../test-support/pg-session.js";
+import { PgSession, whileLocked } from "../../test-support/pg-session.js";
 import { describeEachStore, startTestServer, type TestServer } from "../../test-support/server.js";
 import { isoAfter } from "../../storage/time.js";
 import { seedStore } from "../../tools/seed-data.js";
@@ -325,6 +325,31 @@ describeEachStore("a bulk action over many users", (_server, kind) => {
       // A look before the run has counted its users sees no total yet (null): that is mid-run too.
       assert.ok(seen[0]!.status === "running" && seen[0]!.processed < (seen[0]!.total ?? Infinity), `the first look saw ${JSON.stringify(seen[0])}`);
     } finally {
+      await s.close();
+    }
+  });
+  it("a batch that finds its run taken over by another process is rolled back: every user changed is counted", { skip: kind === "sqlite" && "needs two open write transactions (PostgreSQL)" }, async () => {
+    const s = await startTestServer(kind);
+    const holder = await PgSession.open((s.server.deps.config.store as { url: string }).url);
+    try {
+      await seedStore(s.server.deps.store, { users: 5_000, seed: 6, passwordHash: "not-a-login" });
+      const token = await s.login();
+      const disabled = async () => (await holder.query<{ n: number }>("select count(*)::int as n from users where enabled = 0"))[0]!.n;
+      const before = await disabled();
+      const started = await s.api<Run>("POST", "/security/v1/users/bulk-actions", { token, body: { action: "disable", filter: {} } });
+      assert.equal(started.status, 202, started.text);
+      // What a node does that found the run's heartbeat stale: it owns the run from then on. This
+      // process's batch on its way meets that at its end.
+      await holder.query("begin");
+      await holder.query("update bulk_actions set owner = 'another-node' where uuid = $1", [started.body.id]);
+      await holder.blocking(1);
+      await holder.query("commit");
+      await s.server.deps.bulkActions.settled(started.body.id);
+      const run = (await s.api<Run>("GET", `/security/v1/users/bulk-actions/${started.body.id}`, { token })).body;
+      assert.equal(await disabled(), before + run.changed, JSON.stringify(run));
+      assert.ok(run.processed < 5_000, "the run stopped here when it was taken over");
+    } finally {
+      await holder.end();
       await s.close();
     }
   });
