@@ -32,6 +32,8 @@ export interface Config {
   auditRetentionDays: number;
   /** Largest accepted request body in bytes. */
   bodyLimit: number;
+  /** Imports (`POST /users/import`) running at once in one process (0: no cap); each holds a batch of rows read ahead and its answer's. */
+  importsAtOnce: number;
   logLevel: string;
   /**
    * Which hops in front may set X-Forwarded-For (the client address of the audit log and the rate
@@ -209,6 +211,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     },
     auditRetentionDays: intFrom(env, "ECM_AUDIT_RETENTION_DAYS", 365),
     bodyLimit: intFrom(env, "ECM_BODY_LIMIT_BYTES", 1_048_576),
+    importsAtOnce: intFrom(env, "ECM_IMPORTS_AT_ONCE", 4),
     logLevel: env.LOG_LEVEL ?? "info",
     trustProxy: trustProxyFrom(env.ECM_TRUST_PROXY),
     tls: tlsFrom(env),

@@ -445,3 +445,34 @@ describe("bulk import of clear passwords", () => {
     assert.equal(renamed.lines[0]!.status, "updated", JSON.stringify(renamed.lines[0]));
   });
 });
+
+describe("imports running at once (ECM_IMPORTS_AT_ONCE)", () => {
+  it("one more than the cap is a 503 with Retry-After before its body is read; once one has finished, the next runs", { timeout: 30_000 }, async () => {
+    const s = await startTestServer("sqlite", { importsAtOnce: 1 });
+    try {
+      const token = await s.login();
+      // An upload that is still coming: answered (its first row read), not ended.
+      const req = request({ host: "127.0.0.1", port: Number(new URL(s.baseUrl).port), path: "/portal/security/v1/users/import", method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/x-ndjson" } });
+      const answered = new Promise<string>((resolve, reject) => {
+        req.on("response", (res) => {
+          let text = "";
+          res.setEncoding("utf8").on("data", (d) => (text += d)).on("end", () => resolve(text));
+        });
+        req.on("error", reject);
+      });
+      const started = new Promise<void>((resolve) => req.once("response", () => resolve()));
+      req.write(`${JSON.stringify({ username: "at_once_1" })}\n`);
+      await started;
+      const refused = await s.api("POST", "/security/v1/users/import", { token, body: ndjson([{ username: "at_once_2" }]), headers: { "content-type": "application/x-ndjson" } });
+      assert.equal(refused.status, 503, refused.text);
+      assert.equal(refused.headers.get("retry-after"), "5");
+      assert.match(JSON.parse(refused.text).errorMessage, /^ECMS1901-E 1 imports are running on this server already/);
+      req.end();
+      assert.match(await answered, /"summary":\{"created":1,/);
+      const next = await importUsers(s, token, ndjson([{ username: "at_once_2" }]));
+      assert.deepEqual(next.lines.at(-1), { summary: { created: 1, updated: 0, unchanged: 0, failed: 0, dryRun: false } });
+    } finally {
+      await s.close();
+    }
+  });
+});

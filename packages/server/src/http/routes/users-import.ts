@@ -131,6 +131,8 @@ async function* batches<T>(items: AsyncIterable<T>, size: number, maxWaitMs: num
 /** Bulk import of users (NDJSON or CSV), answered row by row as each batch commits. */
 const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { config, store, hasher, guard, passwordPolicy }) => {
   const importer = createUserImporter(store, hasher, passwordPolicy);
+  /** Imports of this process answering now (ECM_IMPORTS_AT_ONCE). */
+  let running = 0;
   // The body is read as it arrives, by the route: any size, never all in memory.
   app.addContentTypeParser(Object.keys(FORMATS), (_request, payload, done) => done(null, payload));
 
@@ -167,7 +169,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
             description: "NDJSON: a result per row, then a summary",
             examples: ['{"line":2,"username":"jdoe","status":"created","id":"82576381-e765-4645-a697-782111f8f5b5"}\n{"summary":{"created":1,"updated":0,"unchanged":0,"failed":0,"dryRun":false}}\n'],
           }),
-          ...errorResponses(400, 408, 413, 415),
+          ...errorResponses(400, 408, 413, 415, 503),
         },
       },
     },
@@ -175,6 +177,12 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
       const type = (request.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
       const parse = FORMATS[type];
       if (!parse) throw new ApiError("unsupportedMediaType", `Send the users as application/x-ndjson or text/csv, not ${type || "no content type"}.`, { contentType: type });
+      // Each import holds up to a batch of rows (64 KB each at most) and its answer's: their number is what bounds the memory.
+      if (config.importsAtOnce > 0 && running >= config.importsAtOnce) {
+        throw new ApiError("unavailable", `${running} imports are running on this server already; send this one again when one of them has finished.`, { retryAfterSeconds: 5 });
+      }
+      running++;
+      reply.raw.once("close", () => running--);
       const actor = adminActorOf(request);
       const options = { dryRun: request.query.dryRun ?? false, update: request.query.update ?? true };
       const { dryRun } = options;
