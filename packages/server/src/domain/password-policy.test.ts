@@ -43,7 +43,8 @@ describe("password policy on every path that sets a password", () => {
     const named = await s.api("POST", "/security/v1/users", { token, body: { username: "other.person", firstName: "Gwendolyn", password: "gwendolyn2024" } });
     assertRefused(named, "password", "name", /built on the account's own names/);
     // The names joined by anything, in either order, with digits about them: still the names.
-    for (const password of ["Quenneville.Bartholomew1", "bartholomew-quenneville", "QUENNEVILLE_bartholomew_99"]) {
+    // Repeated too: a name twice is no stronger than once.
+    for (const password of ["Quenneville.Bartholomew1", "bartholomew-quenneville", "QUENNEVILLE_bartholomew_99", "Bartholomew-Quenneville-Bartholomew", "third.person-third.person"]) {
       const joined = await s.api("POST", "/security/v1/users", { token, body: { username: "third.person", firstName: "Bartholomew", lastName: "Quenneville", password } });
       assertRefused(joined, "password", "name", /built on the account's own names/);
     }

@@ -37,15 +37,17 @@ const lettersOf = (text: string) => fold(text).replace(/[^\p{L}]/gu, "");
 
 /**
  * Whether the password's letters are nothing but the account's names (first, last, username, login
- * name, the email's local part), each at most once, in any order: `Quenneville.Bartholomew1` for
- * Bartholomew Quenneville. zxcvbn scores such a password by its parts and may find it strong.
+ * name, the email's local part), in any order, any of them repeated: `Quenneville.Bartholomew1` for
+ * Bartholomew Quenneville, `jsmith-jsmith` for jsmith. zxcvbn scores such a password by its parts and
+ * may find it strong.
  */
 function madeOfNames(password: string, owner: PasswordOwner): boolean {
   const letters = lettersOf(password);
   const names = [...new Set([owner.firstName, owner.lastName, owner.username, owner.loginName, owner.email?.split("@")[0]].map((n) => lettersOf(n ?? "")))].filter((n) => n.length >= 3);
-  const from = (rest: string, left: readonly string[]): boolean =>
-    rest === "" || left.some((name, i) => rest.startsWith(name) && from(rest.slice(name.length), left.filter((_, j) => j !== i)));
-  return letters.length > 0 && from(letters, names);
+  // ends[i]: the first i letters are names one after another.
+  const ends = [true, ...Array<boolean>(letters.length).fill(false)];
+  for (let i = 0; i < letters.length; i++) if (ends[i]) for (const name of names) if (letters.startsWith(name, i)) ends[i + name.length] = true;
+  return letters.length > 0 && ends[letters.length]!;
 }
 
 /**
