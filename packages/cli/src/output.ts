@@ -31,15 +31,22 @@ function csvCell(v: unknown): string {
 }
 
 const ESCAPED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
-const escaped = (c: string) => ESCAPED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
-/** Control characters (newlines, ESC …) would break a line or drive the terminal: shown escaped. */
+const escaped = (c: string) => {
+  const code = c.codePointAt(0)!;
+  return ESCAPED[c] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`);
+};
+/**
+ * Control characters (newlines, ESC …) would break a line or drive the terminal, and format
+ * characters (bidi controls such as U+202E, zero-width spaces and joiners) reorder what follows or
+ * hide in a name (`sys\u{200b}admin`): shown escaped.
+ */
 export function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, escaped);
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\p{Cf}]/gu, escaped);
 }
 
 /** As printable, keeping line breaks and tabs: text for the terminal made of the server's words (names, messages). */
 export function terminalSafe(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, escaped);
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}]/gu, escaped);
 }
 
 function tableText(v: unknown, listSep: string): string {

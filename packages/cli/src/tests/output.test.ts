@@ -53,3 +53,13 @@ test("a table shows the rows flushed so far (an import's first batch), sized by 
   printer.end();
   assert.equal(pieces.join(""), "LINE  RESULT\n1     created\n2     failed\n");
 });
+
+test("a table shows bidi controls and zero-width characters escaped: they neither reorder the row nor hide in a name", async () => {
+  const out = new SlowOutput();
+  const printer = new ListPrinter(out, "table", ["username", "displayName"]);
+  printer.add({ username: "zw-demo", displayName: "sys\u200badmin \u202eevil" });
+  printer.flush();
+  const text = out.pieces.join("");
+  assert.match(text, /sys\\u\{200b\}admin \\u\{202e\}evil/);
+  assert.doesNotMatch(text, /[\u200b\u202e]/);
+});
