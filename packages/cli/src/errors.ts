@@ -7,6 +7,7 @@ import {
   ECMPermissionError,
   ECMPreconditionError,
   ECMTimeoutError,
+  ECMTooManyRequestsError,
   ECMUnavailableError,
   ECMValidationError,
 } from "ecm-sdk";
@@ -49,7 +50,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   5  conflict (already exists, built-in object, stale version)
   6  permission denied
   7  invalid input rejected by the server
-  8  server unreachable, unavailable or timed out`;
+  8  server unreachable, unavailable, timed out or refusing more requests for now: try again later`;
 
 /** Wrong command line: exit 2 with a hint. */
 export class UsageError extends Error {}
@@ -76,7 +77,8 @@ export function exitCodeOf(err: unknown): number {
     err instanceof ECMConnectionError ||
     err instanceof ECMUnavailableError ||
     err instanceof ECMTimeoutError ||
-    err instanceof ECMAbortError
+    err instanceof ECMAbortError ||
+    err instanceof ECMTooManyRequestsError
   ) {
     return ExitCode.unavailable;
   }

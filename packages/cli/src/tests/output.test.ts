@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import { test } from "node:test";
-import { messageOf } from "../errors.js";
+import { ECMTooManyRequestsError, ECMUnavailableError } from "ecm-sdk";
+import { exitCodeOf, messageOf } from "../errors.js";
 import { ListPrinter } from "../output.js";
 
 /** An output that takes one piece and is then full until it is told to drain. */
@@ -62,4 +63,9 @@ test("a table shows bidi controls and zero-width characters escaped: they neithe
   const text = out.pieces.join("");
   assert.match(text, /sys\\u\{200b\}admin \\u\{202e\}evil/);
   assert.doesNotMatch(text, /[\u200b\u202e]/);
+});
+
+test("a server refusing more requests for now (429) is a try-again-later exit, as an unavailable one (503)", () => {
+  assert.equal(exitCodeOf(new ECMTooManyRequestsError("Too many login attempts; try again in 40 s.", { status: 429 })), 8);
+  assert.equal(exitCodeOf(new ECMUnavailableError("busy", { status: 503 })), 8);
 });
