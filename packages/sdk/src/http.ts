@@ -13,13 +13,14 @@ import {
 export interface ECMOptions {
   /** Server base URL, e.g. `http://127.0.0.1:8080/portal` (a bare origin gets `/portal` appended). */
   baseUrl: string;
+  // `| undefined`: `process.env.X` may be given as it is, also under `exactOptionalPropertyTypes`.
   /** Credentials: the client logs in itself and logs in again when the token expires. */
-  username?: string;
-  password?: string;
+  username?: string | undefined;
+  password?: string | undefined;
   /** Or an existing access token (no renewal possible once it expires). */
-  token?: string;
+  token?: string | undefined;
   /** Or an API key (`ecm_…`, made by an administrator): it does not expire with idle time, and there is no login. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /**
    * Default timeout per call in milliseconds, including retries (default 30000). For a streamed list or
    * export: for its answer to start, and then for each next piece of it (not for the whole).

@@ -217,8 +217,8 @@ export interface UsersOptions<Extended extends boolean = boolean> extends CallOp
 }
 
 export interface IterUsersOptions<Extended extends boolean = boolean> extends UsersOptions<Extended> {
-  /** Start after this username: the last user an earlier, interrupted iteration handled. */
-  after?: string;
+  /** Start after this username: the last user an earlier, interrupted iteration handled (undefined: from the first). */
+  after?: string | undefined;
 }
 
 export interface UsersPageOptions<Extended extends boolean = boolean> extends UsersOptions<Extended> {

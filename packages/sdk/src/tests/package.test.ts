@@ -71,6 +71,8 @@ function typeErrors(name: string, code: string, node: boolean): string[] {
   writeFileSync(file, code);
   const program = ts.createProgram([file], {
     strict: true,
+    // The strictest a project may be: options given straight from process.env must still type-check.
+    exactOptionalPropertyTypes: true,
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
@@ -112,6 +114,11 @@ test("TypeScript in the empty project: the package's types check with the reposi
       const n: number = sync.security.users().length;
       try { await ecm.security.user("x"); } catch (e) { if (e instanceof ECMError) { const code: string = e.code; void code; } }
       void [until, n];
+    }
+    // Options straight from the environment, and a resume point that may not be there.
+    export function fromEnv(last: string | undefined) {
+      const ecm = new ECM({ baseUrl: "http://127.0.0.1:8080/portal", username: process.env.ECM_USER, password: process.env.ECM_PASSWORD, apiKey: process.env.ECM_API_KEY, token: process.env.ECM_TOKEN });
+      return ecm.security.iterUsers({ after: last });
     }`;
   assert.deepEqual(typeErrors("node.ts", nodeCode, true), []);
   // A browser project has no Node types: the browser entry needs none.
