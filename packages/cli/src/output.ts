@@ -22,12 +22,12 @@ function cellText(v: unknown, listSep: string): string {
 
 /**
  * A CSV cell a spreadsheet would run as a formula (text starting with = + - @, a tab or a CR) gets a
- * leading ' so it stays text (OWASP's advice). Numbers are left alone: -1 is a number, not a formula.
+ * leading ' so it stays text (OWASP's advice), as does text of `'`s before one of those: `ecm import`
+ * takes one `'` away again. Numbers are left alone: -1 is a number, not a formula.
  */
-const FORMULA_STARTS = new Set(["=", "+", "-", "@", "\t", "\r"]);
 function csvCell(v: unknown): string {
   const text = cellText(v, ";");
-  return typeof v !== "number" && FORMULA_STARTS.has(text[0]!) ? `'${text}` : text;
+  return typeof v !== "number" && /^'*[=+\-@\t\r]/.test(text) ? `'${text}` : text;
 }
 
 const ESCAPED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };

@@ -438,6 +438,12 @@ describe("import and export", () => {
     assert.match(u.stdout, /^2\s+imp1\s+updated$/m);
     assert.equal(JSON.parse(ok(await ecm(["users", "show", "imp1", "-o", "json"])).stdout).remark, "changed");
 
+    // What `users list -o csv` prints comes back through the import unchanged, formula guards and read-only columns included.
+    ok(await ecm(["users", "update", "imp2", "--display-name", "=SUM(A1)"]));
+    const listed = ok(await ecm(["users", "list", "-x", "-o", "csv", "--search", "imp"])).stdout;
+    const back = ok(await ecm(["import", "-", "--update", "--dry-run", "-o", "ndjson"], { stdin: listed }));
+    assert.deepEqual(back.stdout.trim().split("\n").map((l) => JSON.parse(l).result), ["unchanged", "unchanged"], back.stdout);
+
     const dry = ok(await ecm(["import", "-", "--dry-run", "-o", "ndjson"], { stdin: "username\nnew-one\n" }));
     assert.equal(JSON.parse(dry.stdout.trim()).result, "created");
     assert.match(dry.stderr, /1 created, .* of 1 row \(dry run: nothing was changed\)/);

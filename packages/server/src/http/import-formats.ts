@@ -76,7 +76,7 @@ export async function* ndjsonRecords(stream: AsyncIterable<Buffer | string>): As
 interface CsvColumn {
   header: string;
   field: string;
-  kind: "text" | "boolean" | "inverted" | "integer" | "list";
+  kind: "text" | "boolean" | "inverted" | "integer" | "list" | "read-only";
 }
 
 /** CSV header names (case, `_`, `-` and spaces ignored) → import fields: the REST names, and the SDK's (seed 000) where they differ. */
@@ -89,6 +89,9 @@ const CSV_HEADERS: [string, Omit<CsvColumn, "header">][] = [
   ["locked", { field: "enabled", kind: "inverted" }],
   ["changePwd", { field: "changePassword", kind: "boolean" }],
   ["neverExpire", { field: "passwordNeverExpires", kind: "boolean" }],
+  // What the users CSV export (`Accept: text/csv`) and `ecm users list -o csv` add, which no import sets: read
+  // past, so an export edited in a spreadsheet comes back as it is.
+  ...["id", "numericId", "guid", "builtin", "dn", "expired", "lockedOut", "lockedOutUntil", "federatedIdentities"].map((f) => [f, { field: f, kind: "read-only" as const }] as [string, Omit<CsvColumn, "header">]),
 ];
 const CSV_COLUMNS: Record<string, Omit<CsvColumn, "header">> = Object.fromEntries(CSV_HEADERS.map(([name, column]) => [name.toLowerCase(), column]));
 
@@ -101,6 +104,14 @@ function unknownColumns(cells: string[], unknown: string[]): ApiError {
   const more = unknown.length > named.length ? ` and ${unknown.length - named.length} more` : "";
   return new ApiError("invalidRequest", `Unknown CSV column${unknown.length > 1 ? "s" : ""}: ${named.map((n) => JSON.stringify(n)).join(", ")}${more}; known: ${CSV_HEADERS.map(([name]) => name).join(", ")}.${hint}`, { columns: named });
 }
+/**
+ * A cell as it was before an export guarded it against spreadsheet formulas (http/users-csv.ts
+ * `csvCell`, the CLI's): one leading `'` less before `=`, `+`, `-`, `@`, a tab or a CR.
+ */
+function unguarded(cell: string): string {
+  return /^'+[=+\-@\t\r]/.test(cell) ? cell.slice(1) : cell;
+}
+
 const BOOLEANS: Record<string, boolean> = { true: true, yes: true, "1": true, false: false, no: false, "0": false };
 
 /** The column of a CSV header cell, or undefined. */
@@ -114,7 +125,7 @@ function csvFields(columns: CsvColumn[], cells: string[]): { fields: Record<stri
   const fields: Record<string, unknown> = {};
   for (const [i, column] of columns.entries()) {
     const cell = cells[i] ?? "";
-    if (cell === "") continue;
+    if (cell === "" || column.kind === "read-only") continue;
     if (column.kind === "boolean" || column.kind === "inverted") {
       const value = BOOLEANS[cell.trim().toLowerCase()];
       if (value === undefined) return { problem: `${column.header}: ${JSON.stringify(cell)} is not a boolean (true/false, yes/no, 1/0).` };
@@ -122,8 +133,8 @@ function csvFields(columns: CsvColumn[], cells: string[]): { fields: Record<stri
     } else if (column.kind === "integer") {
       if (!/^\s*-?\d{1,15}\s*$/.test(cell)) return { problem: `${column.header}: ${JSON.stringify(cell)} is not an integer.` };
       fields[column.field] = Number(cell);
-    } else if (column.kind === "list") fields[column.field] = cell.split(";").map((g) => g.trim()).filter(Boolean);
-    else fields[column.field] = cell;
+    } else if (column.kind === "list") fields[column.field] = unguarded(cell).split(";").map((g) => g.trim()).filter(Boolean);
+    else fields[column.field] = unguarded(cell);
   }
   return { fields };
 }
@@ -141,7 +152,7 @@ export async function* csvRecords(stream: AsyncIterable<Buffer | string>): Async
       const unknown = cells.filter((h) => csvColumn(h) === undefined);
       if (unknown.length > 0) throw unknownColumns(cells, unknown);
       columns = cells.map((h) => csvColumn(h)!);
-      const twice = columns.find((c, i) => columns!.findIndex((d) => d.field === c.field) !== i);
+      const twice = columns.find((c, i) => c.kind !== "read-only" && columns!.findIndex((d) => d.field === c.field) !== i);
       if (twice) throw new ApiError("invalidRequest", `The CSV header gives ${twice.field} twice (${columns.filter((c) => c.field === twice.field).map((c) => c.header).join(", ")}).`, { field: twice.field });
       usernameAt = columns.findIndex((c) => c.field === "username");
       if (usernameAt === -1) throw new ApiError("invalidRequest", "The CSV header has no username column.", { field: "username" });

@@ -19,6 +19,9 @@ test("csvCell quotes what RFC 4180 needs and disarms formulas", () => {
   assert.equal(csvCell("@SUM(A1)"), "'@SUM(A1)");
   assert.equal(csvCell("\tx"), "'\tx");
   assert.equal(csvCell('=HYPERLINK("http://evil","x")'), `"'=HYPERLINK(""http://evil"",""x"")"`);
+  // Text that starts like a guarded cell is guarded too: an import takes exactly one ' away.
+  assert.equal(csvCell("'=1"), "''=1");
+  assert.equal(csvCell("'quoted"), "'quoted");
   assert.equal(csvCell(-1), "-1");
   assert.equal(csvCell(false), "false");
   assert.equal(csvCell(null), "");
@@ -73,5 +76,16 @@ describeEachStore("users as CSV", (server) => {
     const all = await s.api<string>("GET", "/security/v1/users", { token, headers: { accept: "text/csv,*/*;q=0.1" } });
     assert.deepEqual(all.text.split("\r\n").slice(1, -1).map((l) => l.split(",")[2]), ["csv.a", "csv.b", "other", "sysadmin"]);
     assert.equal((await s.api("GET", "/security/v1/users?enabled=maybe", { token, headers: { accept: "text/csv" } })).status, 400);
+  });
+
+  it("comes back through the import as it went out: every user unchanged, the formula guards taken away", async () => {
+    const s = server();
+    const r = await s.api("POST", "/security/v1/users", { token, body: { username: "csv.c", firstName: "'=already quoted", lastName: "-", displayName: "@home" } });
+    assert.equal(r.status, 201, r.text);
+    const exported = await s.api<string>("GET", "/security/v1/users?search=csv.", { token, headers: { accept: "text/csv" } });
+    const imported = await s.api("POST", "/security/v1/users/import?dryRun=true", { token, body: exported.text, headers: { "content-type": "text/csv" } });
+    assert.equal(imported.status, 200, imported.text);
+    const lines = imported.text.trim().split("\n").map((l) => JSON.parse(l) as { status?: string; username?: string; summary?: Record<string, number> });
+    assert.deepEqual(lines.at(-1)!.summary, { created: 0, updated: 0, unchanged: 3, failed: 0, dryRun: true }, imported.text);
   });
 });

@@ -12,12 +12,14 @@ const COLUMNS = [
 
 /**
  * One CSV cell (RFC 4180). Text a spreadsheet would run as a formula (starting with = + - @, a tab or
- * a carriage return) gets a leading `'`, as OWASP advises, so opening an export runs nothing.
+ * a carriage return) gets a leading `'`, as OWASP advises, so opening an export runs nothing; so does
+ * text that starts with `'`s before one of those, so that an import, which takes one `'` away again
+ * (http/import-formats.ts), gets back what was exported.
  */
 export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return "";
   if (typeof value !== "string") return String(value);
-  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  const text = /^'*[=+\-@\t\r]/.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(text) || /^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
