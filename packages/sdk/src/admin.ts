@@ -63,7 +63,7 @@ export interface RestBulkAction {
   action: BulkActionName;
   groupId: string | null;
   filter: RestUserFilter | null;
-  status: "running" | "done" | "failed";
+  status: "running" | "done" | "failed" | "cancelled";
   total: number | null;
   processed: number;
   changed: number;
@@ -256,6 +256,12 @@ export class Admin {
 
   async bulkAction(id: string, opts?: CallOptions): Promise<RestBulkAction> {
     return (await this.#http.request<RestBulkAction>("GET", `/security/v1/users/bulk-actions/${enc(id)}`, call(opts))).data;
+  }
+
+  /** Stops a running action: the batch on its way is rolled back, those before it stay done (409 once it has ended). */
+  async cancelBulkAction(id: string, opts?: CallOptions): Promise<RestBulkAction> {
+    // Sent again after a broken connection it finds the run cancelled already: a 409, not a second cancel.
+    return (await this.#http.request<RestBulkAction>("POST", `/security/v1/users/bulk-actions/${enc(id)}/cancel`, { idempotent: false, ...call(opts) })).data;
   }
 
   async bulkActions(opts?: CallOptions): Promise<RestBulkAction[]> {

@@ -1,6 +1,6 @@
 import { html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { live } from "lit/directives/live.js";
-import { ECMError, type BulkActionName, type RestBulkAction, type RestGroup, type RestUser, type RestUserFilter } from "ecm-sdk/browser";
+import { ECMConflictError, ECMError, type BulkActionName, type RestBulkAction, type RestGroup, type RestUser, type RestUserFilter } from "ecm-sdk/browser";
 import { serverWords, session } from "../api.js";
 import { href, navigate } from "../router.js";
 import "../group-picker.js";
@@ -120,6 +120,8 @@ class UsersPage extends Page {
   #profiles: RestUser[] = [];
   #pendingAction: BulkActionName | null = null;
   #run: RestBulkAction | null = null;
+  /** A Stop of the run shown is on its way. */
+  #stopping = false;
   #exporting = false;
   /** Why the server refused the user the New user dialog sent (said in the dialog, which stays open). */
   #newUserRefusal: string | null = null;
@@ -507,6 +509,21 @@ class UsersPage extends Page {
     }));
   }
 
+  /** Stops the run shown; the loop of #startAction sees it stopped at its next look. */
+  async #stopRun(run: RestBulkAction): Promise<void> {
+    this.#stopping = true;
+    this.requestUpdate();
+    try {
+      this.#run = await session.api.cancelBulkAction(run.id);
+    } catch (error) {
+      // It ended meanwhile (409): its last state comes with the next look.
+      if (!(error instanceof ECMConflictError)) this.fail(error);
+    } finally {
+      this.#stopping = false;
+      this.requestUpdate();
+    }
+  }
+
   protected override render() {
     const columns = this.#columns;
     const count = this.#count;
@@ -639,13 +656,17 @@ class UsersPage extends Page {
       </dialog>
       <dialog id="bulk-progress" aria-labelledby="bulk-progress-title">
         ${run ? html`
-          <h2 id="bulk-progress-title">${ACTIONS.find((a) => a.action === run.action)?.label.replace("…", "")}: ${run.status === "running" ? "in progress" : run.status === "done" ? "done" : "failed"}</h2>
+          <h2 id="bulk-progress-title">${ACTIONS.find((a) => a.action === run.action)?.label.replace("…", "")}: ${run.status === "running" ? "in progress" : run.status === "done" ? "done" : run.status === "cancelled" ? "stopped" : "failed"}</h2>
           <progress max=${run.total ?? 1} value=${run.total === null ? 0 : run.processed} aria-label="Progress"></progress>
           <p role="status">${run.processed.toLocaleString()} of ${run.total === null ? "…" : run.total.toLocaleString()} processed: ${run.changed.toLocaleString()} changed, ${run.unchanged.toLocaleString()} unchanged, ${run.refused.toLocaleString()} refused.</p>
           ${run.error ? html`<p class="message error">${run.error}</p>` : nothing}
           ${run.report.length ? html`<table class="plain"><caption class="muted">Refused</caption><thead><tr><th>User</th><th>Reason</th></tr></thead>
             <tbody>${run.report.map((r) => html`<tr><td>${r.username}</td><td>${r.reason}</td></tr>`)}</tbody></table>` : nothing}
-          <form method="dialog"><button>Close</button></form>` : nothing}
+          ${run.status === "cancelled" ? html`<p class="muted">Stopped: the users processed before the stop are changed, the others are not.</p>` : nothing}
+          <form method="dialog">
+            ${run.status === "running" ? html`<button type="button" class="danger" ?disabled=${this.#stopping} @click=${() => void this.#stopRun(run)}>Stop</button>` : nothing}
+            <button>Close</button>
+          </form>` : nothing}
       </dialog>`;
   }
 }

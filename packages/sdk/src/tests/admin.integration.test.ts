@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startServerThread, type ThreadServer } from "../../test/server-thread.js";
-import { ECM, ECMPreconditionError, ECMPermissionError } from "../browser.js";
+import { ECM, ECMConflictError, ECMPreconditionError, ECMPermissionError } from "../browser.js";
 
 let server: ThreadServer;
 let ecm: ECM;
@@ -57,6 +57,8 @@ test("bulk actions and the CSV of a filter", async () => {
   while (state.status === "running") state = await ecm.admin.bulkAction(run.id);
   assert.deepEqual([state.status, state.changed], ["done", 3]);
   assert.ok((await ecm.admin.bulkActions()).some((r) => r.id === run.id));
+  // A run that has ended is not cancelled: the server's 409 as the SDK's conflict error.
+  await assert.rejects(ecm.admin.cancelBulkAction(run.id), (e: unknown) => e instanceof ECMConflictError && /has ended already \(done\)/.test(e.message));
   const chunks: Uint8Array[] = [];
   for await (const chunk of ecm.admin.usersCsv({ search: "adm.", enabled: false })) chunks.push(chunk);
   const lines = new TextDecoder().decode(Buffer.concat(chunks)).trim().split("\r\n");

@@ -17,8 +17,8 @@ import { assertMayChangeAdministratorGroup } from "./role-rules.js";
 import { ADMINISTRATOR_ROLES, SYSTEM_ADMINISTRATOR } from "./roles.js";
 import type { AdminActor } from "./users.js";
 
-/** A batch found its run owned by another process: rolled back. */
-class TakenOver extends Error {}
+/** A batch found its run no longer this process's to go on with (cancelled, or taken over by another process): rolled back. */
+class NotRunningHere extends Error {}
 
 export const BULK_ACTIONS = ["disable", "enable", "clear-lockout", "add-to-group", "remove-from-group", "delete"] as const;
 export type BulkActionName = (typeof BULK_ACTIONS)[number];
@@ -285,12 +285,12 @@ export function createBulkActions(
     try {
       return await commitOwnedBatch(job, params, batch, cursor, last);
     } catch (error) {
-      if (error instanceof TakenOver) return undefined;
+      if (error instanceof NotRunningHere) return undefined;
       throw error;
     }
   }
 
-  /** commitBatch's work; throws TakenOver, rolling the batch back, when another process owns the run by now. */
+  /** commitBatch's work; throws NotRunningHere, rolling the batch back, when the run was cancelled or another process owns it by now. */
   async function commitOwnedBatch(job: BulkActionRow, params: StoredParams, batch: UserRow[], cursor: string, last: boolean): Promise<BulkActionRow> {
     const step = async (trx: Kysely<Database>, rows: UserRow[], roles: readonly string[]): Promise<BatchOutcome> => applyBatch(trx, job, params, rows, roles);
     const finish = async (trx: Kysely<Database>, outcome: BatchOutcome): Promise<BulkActionRow> => {
@@ -310,11 +310,13 @@ export function createBulkActions(
         })
         .where("id", "=", job.id)
         .where("owner", "=", owner)
+        .where("status", "=", "running")
         .returningAll()
         .executeTakeFirst();
-      // Another process took the run over (this one's heartbeat went stale during a slow batch): it does
-      // this batch again from the cursor it found, so this one's writes would be counted by nobody.
-      if (!row) throw new TakenOver();
+      // Cancelled meanwhile: this batch is not done either. Or another process took the run over (this
+      // one's heartbeat went stale during a slow batch): it does this batch again from the cursor it
+      // found, so this one's writes would be counted by nobody.
+      if (!row) throw new NotRunningHere();
       return row;
     };
     try {
@@ -368,6 +370,7 @@ export function createBulkActions(
         .set({ status: "failed", error: error instanceof Error ? error.message : String(error), finished_at: isoNow() })
         .where("id", "=", job.id)
         .where("owner", "=", owner)
+        .where("status", "=", "running")
         .execute()
         .catch(() => undefined);
     }
@@ -377,9 +380,16 @@ export function createBulkActions(
         action: "users.bulk-action.finish",
         target: { type: "bulk-action", id: done.uuid, name: done.action },
         outcome: done.status === "done" ? "success" : "failure",
-        details: { processed: done.processed, changed: done.changed, unchanged: done.unchanged, refused: done.refused, ...(done.error ? { error: done.error } : {}) },
+        details: { status: done.status, processed: done.processed, changed: done.changed, unchanged: done.unchanged, refused: done.refused, ...(done.error ? { error: done.error } : {}) },
       }).catch(() => undefined);
     }
+  }
+
+  /** The run with this id, or not-found. */
+  async function runOf(uuid: string): Promise<BulkActionRow> {
+    const row = UUID_PATTERN.test(uuid) ? await db.selectFrom("bulk_actions").selectAll().where("uuid", "=", uuid.toLowerCase()).executeTakeFirst() : undefined;
+    if (!row) throw new DomainError("not-found", "The specified bulk action does not exist.", { id: uuid });
+    return row;
   }
 
   function launch(job: BulkActionRow): void {
@@ -439,12 +449,24 @@ export function createBulkActions(
       return job;
     },
 
-    /** The run with this id, or not-found. */
-    async get(uuid: string): Promise<BulkActionRow> {
-      const row = UUID_PATTERN.test(uuid) ? await db.selectFrom("bulk_actions").selectAll().where("uuid", "=", uuid.toLowerCase()).executeTakeFirst() : undefined;
-      if (!row) throw new DomainError("not-found", "The specified bulk action does not exist.", { id: uuid });
-      return row;
+    /**
+     * Stops a running run: the batch on its way when the cancel commits is rolled back, the batches
+     * before it stay done. Audited; the run's finish event follows from the process running it.
+     */
+    async cancel(actor: Actor, uuid: string): Promise<BulkActionRow> {
+      const run = await runOf(uuid);
+      return db.transaction().execute(async (trx) => {
+        const row = await trx.updateTable("bulk_actions").set({ status: "cancelled", finished_at: isoNow() }).where("id", "=", run.id).where("status", "=", "running").returningAll().executeTakeFirst();
+        if (!row) {
+          const { status } = await trx.selectFrom("bulk_actions").select("status").where("id", "=", run.id).executeTakeFirstOrThrow();
+          throw new DomainError("refused", `The run has ended already (${status}): there is nothing to cancel.`, { status });
+        }
+        await recordAudit(trx, actor, { action: "users.bulk-action.cancel", target: { type: "bulk-action", id: row.uuid, name: row.action }, details: { processed: row.processed } });
+        return row;
+      });
     },
+
+    get: runOf,
 
     /** The latest runs, newest first. */
     recent(limit: number): Promise<BulkActionRow[]> {

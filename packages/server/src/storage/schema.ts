@@ -279,7 +279,7 @@ export interface BulkActionsTable {
   actor_session_id: string | null;
   actor_api_key_id: string | null;
   source_ip: string | null;
-  /** running, done or failed. */
+  /** running, done, failed or cancelled. */
   status: string;
   /** Users the selection held when the run began (null until counted). */
   total: number | null;

@@ -3,7 +3,7 @@ import { Type, type Static } from "typebox";
 import { BULK_ACTIONS, BULK_IDS_MAX, type BulkRefusal } from "../../domain/bulk-actions.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import type { BulkActionRow } from "../../storage/schema.js";
-import { adminActorOf, authOf } from "../auth-guard.js";
+import { actorOf, adminActorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { errorResponses, IdParams, Nullable, Uuid } from "../schemas.js";
@@ -25,7 +25,7 @@ const BulkActionSchema = Type.Object(
     action: Type.String(),
     groupId: Nullable(Type.String()),
     filter: Nullable(Type.Object({}, { additionalProperties: true, description: "The filter, as sent (null when ids were sent)" })),
-    status: Type.Union([Type.Literal("running"), Type.Literal("done"), Type.Literal("failed")]),
+    status: Type.Union([Type.Literal("running"), Type.Literal("done"), Type.Literal("failed"), Type.Literal("cancelled")]),
     total: Nullable(Type.Integer({ description: "Users selected when the run began; null until counted" })),
     processed: Type.Integer(),
     changed: Type.Integer(),
@@ -111,6 +111,23 @@ const bulkActionsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { grou
       schema: { ...common, summary: "A bulk action and its progress", params: IdParams, response: { 200: BulkActionSchema, ...errorResponses(401, 403, 404) } },
     },
     async (request) => toView(await bulkActions.get(request.params.id)),
+  );
+
+  app.post(
+    `${path}/:id/cancel`,
+    {
+      onRequest: adminOnly,
+      schema: {
+        ...common,
+        summary: "Cancel a running bulk action",
+        description:
+          "Stops the run on whichever node runs it: the batch on its way is rolled back, the batches before it stay done (the counts say how far it went). " +
+          "Any administrator may cancel a run; audited. A run that has ended already is a 409.",
+        params: IdParams,
+        response: { 200: BulkActionSchema, ...errorResponses(401, 403, 404, 409) },
+      },
+    },
+    async (request) => toView(await bulkActions.cancel(actorOf(request), request.params.id)),
   );
 };
 
