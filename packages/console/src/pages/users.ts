@@ -374,9 +374,18 @@ class UsersPage extends Page {
     return [[source, first?.source?.name ? sourceText(first) : source]];
   }
 
+  /** The ids of the rows loaded so far. */
+  #loadedIds(): string[] {
+    return [...this.#pages.values()].flatMap((p) => p.items.map((u) => u.id));
+  }
+
   #toggle(user: RestUser): void {
-    this.#allMatching = false;
-    if (this.#selected.has(user.id)) this.#selected.delete(user.id);
+    if (this.#allMatching) {
+      // Every row was shown ticked: unticking one leaves the others loaded, never this one (the server
+      // acts on ids or on a whole filter, not on a filter but some).
+      this.#allMatching = false;
+      this.#selected = new Set(this.#loadedIds().filter((id) => id !== user.id));
+    } else if (this.#selected.has(user.id)) this.#selected.delete(user.id);
     else this.#selected.add(user.id);
     this.requestUpdate();
   }
@@ -531,8 +540,8 @@ class UsersPage extends Page {
     const rows = Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i);
     const selectedCount = this.#allMatching ? (count ?? 0) : this.#selected.size;
     // Only with a selection is it worth walking the loaded rows (not on every scroll).
-    const loadedIds = () => [...this.#pages.values()].flatMap((p) => p.items.map((u) => u.id));
-    const allLoadedSelected = this.#selected.size > 0 && loadedIds().every((id) => this.#selected.has(id));
+    const loadedIds = () => this.#loadedIds();
+    const allLoadedSelected = this.#allMatching || (this.#selected.size > 0 && loadedIds().every((id) => this.#selected.has(id)));
     const cols = `36px ${columns.map((c) => COLUMNS[c]!.width).join(" ")}`;
     // Each filter menu option has its `selected` property set, every option (the "any" ones too), and
     // the group picker its `value`, compared with the page (`live`), not with what was last rendered: the
@@ -578,7 +587,7 @@ class UsersPage extends Page {
       ${selectedCount > 0 ? this.#renderBulkBar(selectedCount, count) : nothing}
       <div class="grid" role="grid" aria-labelledby="users-title" aria-rowcount=${count === null ? -1 : count + 1} aria-colcount=${columns.length + 1} aria-multiselectable="true" ${styled((el) => el.style.setProperty("--cols", cols))}>
         <div class="head" role="row" aria-rowindex="1">
-          <div role="columnheader"><input type="checkbox" aria-label="Select all loaded users" .checked=${allLoadedSelected}
+          <div role="columnheader"><input type="checkbox" aria-label="Select all loaded users" .checked=${live(allLoadedSelected)}
             @change=${(e: Event) => { const on = (e.target as HTMLInputElement).checked; this.#allMatching = false; for (const id of loadedIds()) on ? this.#selected.add(id) : this.#selected.delete(id); this.requestUpdate(); }}></div>
           ${columns.map((c) => html`<div role="columnheader" title=${COLUMNS[c]!.label}>${COLUMNS[c]!.label}</div>`)}
         </div>
@@ -602,7 +611,7 @@ class UsersPage extends Page {
   }
 
   #renderCells(user: RestUser, selected: boolean, columns: string[]): TemplateResult {
-    return html`<div role="gridcell"><input type="checkbox" tabindex="-1" aria-label=${`Select ${user.username}`} .checked=${selected}
+    return html`<div role="gridcell"><input type="checkbox" tabindex="-1" aria-label=${`Select ${user.username}`} .checked=${live(selected)}
           @click=${(e: Event) => e.stopPropagation()} @change=${() => this.#toggle(user)}></div>
         ${columns.map((c) => {
           const content = COLUMNS[c]!.cell(user);
