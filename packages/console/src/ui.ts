@@ -266,3 +266,47 @@ export function testOutcome(t: { ok: boolean; message: string; steps: readonly {
   return html`<p class="message ${t.ok ? "ok" : "error"}">${t.message}</p>
     <ul>${t.steps.map((s) => html`<li>${s.ok ? "✓" : "✗"} ${s.message}</li>`)}</ul>`;
 }
+
+type FieldControl = HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
+const controlValue = (el: FieldControl): string => (el instanceof HTMLInputElement && el.type === "checkbox" ? String(el.checked) : el.value);
+
+/**
+ * The edit form of a versioned object (a user, a group), field by field: the value each field showed
+ * when it last took the server's. A field whose value differs from that is being edited. When the
+ * object is read again (after another change on the page), the fields not being edited take the new
+ * values and the edits stay; an edit of a field that someone else changed since it was shown is a
+ * conflict, not an overwrite, and a field not edited is never sent with a value it showed before.
+ */
+export class FormShown {
+  #shown = new Map<string, string>();
+
+  /** Brings the fields to `latest` (field name → the value as its control holds it; a checkbox "true"/"false"), but those being edited (all when `force`: the form was saved or reloaded). */
+  sync(form: HTMLFormElement | null, latest: Record<string, string>, force = false): void {
+    if (!form) return;
+    for (const [name, value] of Object.entries(latest)) {
+      const el = form.elements.namedItem(name) as FieldControl | null;
+      if (!el || !("value" in el)) continue;
+      if (!force && this.#shown.has(name) && controlValue(el) !== this.#shown.get(name)) continue;
+      if (el instanceof HTMLInputElement && el.type === "checkbox") el.checked = value === "true";
+      else el.value = value;
+      this.#shown.set(name, value);
+    }
+  }
+
+  /** The value a field showed when it last took the server's. */
+  shown(name: string): string | undefined {
+    return this.#shown.get(name);
+  }
+
+  /** The value the field's control holds now. */
+  current(form: HTMLFormElement, name: string): string | undefined {
+    const el = form.elements.namedItem(name) as FieldControl | null;
+    return el && "value" in el ? controlValue(el) : undefined;
+  }
+
+  /** Whether the field's control holds another value than it showed (the user changed it). */
+  edited(form: HTMLFormElement, name: string): boolean {
+    const now = this.current(form, name);
+    return now !== undefined && this.#shown.has(name) && now !== this.#shown.get(name);
+  }
+}

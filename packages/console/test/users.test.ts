@@ -92,6 +92,56 @@ describeConsole("users in the console", (ctx, kind) => {
     }
   });
 
+  it("a field saved before is not sent again with a later save: a change another administrator made meanwhile stays, and the form shows it", async () => {
+    const { server, browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      const dana = await createUser(server, token, "dana.field");
+      await createGroup(server, token, "field-team-a");
+      await createGroup(server, token, "field-team-b");
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users/${dana.uuid}`);
+      await page.getByLabel("Description").fill("Mine");
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByText("Saved.").waitFor();
+      assert.equal((await server.api("PUT", `/security/v1/users/${dana.uuid}`, { token, body: { description: "Theirs" } })).status, 200);
+      // Another change on the page reads the user again: the field not being edited shows their value.
+      await pickGroup(page, page.getByRole("combobox", { name: "Add to group" }), "field-team", "field-team-a");
+      await page.getByRole("button", { name: "Add", exact: true }).click();
+      await page.getByText("Added to field-team-a.").waitFor();
+      assert.equal(await page.getByLabel("Description").inputValue(), "Theirs");
+      await page.getByLabel("Email").fill("dana@example.com");
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByText("Saved.").waitFor();
+      const saved = (await server.api("GET", `/security/v1/users/${dana.uuid}`, { token })).body;
+      assert.deepEqual([saved.description, saved.email], ["Theirs", "dana@example.com"]);
+
+      // An edit of a field they change meanwhile is kept in the form, and saving it is a conflict, not an overwrite.
+      await page.getByLabel("Description").fill("Edited");
+      assert.equal((await server.api("PUT", `/security/v1/users/${dana.uuid}`, { token, body: { description: "Theirs again" } })).status, 200);
+      await pickGroup(page, page.getByRole("combobox", { name: "Add to group" }), "field-team", "field-team-b");
+      await page.getByRole("button", { name: "Add", exact: true }).click();
+      await page.getByText("Added to field-team-b.").waitFor();
+      assert.equal(await page.getByLabel("Description").inputValue(), "Edited");
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      const conflict = page.getByRole("dialog", { name: "Someone else changed this user" });
+      await conflict.waitFor();
+      assert.match(await conflict.innerText(), /Description\s+Theirs\s+Theirs again\s+Edited/);
+      await conflict.getByRole("button", { name: "Reload (discard my changes)" }).click();
+      assert.equal(await page.getByLabel("Description").inputValue(), "Theirs again");
+      assert.equal((await server.api("GET", `/security/v1/users/${dana.uuid}`, { token })).body.description, "Theirs again");
+      // The tests after this one count the users and groups there were before it.
+      assert.equal((await server.api("DELETE", `/security/v1/users/${dana.uuid}`, { token })).status, 204);
+      for (const name of ["field-team-a", "field-team-b"]) {
+        const [group] = (await server.api<{ id: string; name: string }[]>("GET", `/security/v1/user-groups?search=${name}`, { token })).body.filter((g) => g.name === name);
+        assert.equal((await server.api("DELETE", `/security/v1/user-groups/${group!.id}`, { token })).status, 204);
+      }
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("loads pages as the table scrolls: the next page of a filter, any position of the whole list", async () => {
     const { browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);

@@ -2,7 +2,9 @@ import { html, nothing } from "lit";
 import { ECMPreconditionError, type RestGroup, type RestRole, type RestUser } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href } from "../router.js";
-import { navigateWithNotice, openDialog, Page } from "../ui.js";
+import { FormShown, navigateWithNotice, openDialog, Page } from "../ui.js";
+
+const formTexts = (g: RestGroup): Record<string, string> => ({ name: g.name, description: g.description ?? "" });
 
 const MEMBERS_PAGE = 50;
 
@@ -10,6 +12,8 @@ const MEMBERS_PAGE = 50;
 class GroupPage extends Page {
   #group: RestGroup | null = null;
   #etag: string | null = null;
+  /** What each field of the form showed last of the server's (FormShown). */
+  readonly #form = new FormShown();
   #granted: RestRole[] = [];
   #available: RestRole[] = [];
   #members: RestUser[] = [];
@@ -37,6 +41,10 @@ class GroupPage extends Page {
       this.#granted = granted;
       this.#available = available;
       if (this.isConnected) document.title = `${value.name} · ECM Security`;
+      // The fields not being edited show what was read (a rename by another administrator); an edit stays.
+      this.requestUpdate();
+      await this.updateComplete;
+      this.#form.sync(this.#formElement, formTexts(value));
     });
     // No members to ask for of a group that could not be read (an unknown id): its error stays the page's.
     if (found) await this.#loadMembers(true);
@@ -56,20 +64,37 @@ class GroupPage extends Page {
   }
 
   /** One change at a time, each with its reload: a reload landing after the next change's answer would bring back the older ETag, and a conflict of its own. */
+  get #formElement(): HTMLFormElement | null {
+    return this.querySelector<HTMLFormElement>("#group-form");
+  }
+
+  /** Only the fields edited are sent (one showing an older value is not sent back); one changed on the server too since its field showed it is a conflict. */
   async #save(event: SubmitEvent): Promise<void> {
     event.preventDefault();
-    const data = new FormData(event.target as HTMLFormElement);
+    const form = event.target as HTMLFormElement;
+    const latest = formTexts(this.#group!);
+    const edited = (["name", "description"] as const).filter((f) => this.#form.edited(form, f) && this.#form.current(form, f) !== latest[f]);
+    if (edited.length === 0) return this.notify("Nothing to save.", "warn");
+    const theirs = async () => {
+      await this.#load();
+      form.reset();
+      this.#form.sync(form, formTexts(this.#group!), true);
+      this.notify("Someone else changed this group meanwhile: the form now shows their version. Make your change again.", "warn");
+    };
     await this.oneAtATime(async () => {
+      if (edited.some((f) => this.#form.shown(f) !== latest[f])) return theirs();
       try {
-        const { value, etag } = await session.api.updateGroup(this.#id, { name: String(data.get("name")), description: String(data.get("description")) || null }, this.#etag);
+        const text = (f: "name" | "description") => this.#form.current(form, f)!;
+        const { value, etag } = await session.api.updateGroup(this.#id, Object.fromEntries(edited.map((f) => [f, f === "description" ? text(f) || null : text(f)])), this.#etag);
         this.#group = value;
         this.#etag = etag;
+        this.requestUpdate();
+        await this.updateComplete;
+        this.#form.sync(form, formTexts(value), true);
         this.notify("Saved.");
       } catch (error) {
         if (!(error instanceof ECMPreconditionError)) return this.fail(error);
-        await this.#load();
-        (event.target as HTMLFormElement).reset();
-        this.notify("Someone else changed this group meanwhile: the form now shows their version. Make your change again.", "warn");
+        await theirs();
       }
     });
   }
@@ -98,7 +123,7 @@ class GroupPage extends Page {
       <p><a href=${href("groups")}>← Groups</a></p>
       <h1 tabindex="-1">${g.name}</h1>
       ${this.renderMessage()}
-      <form @submit=${(e: SubmitEvent) => void this.#save(e)}>
+      <form id="group-form" @submit=${(e: SubmitEvent) => void this.#save(e)}>
         <fieldset ?disabled=${g.builtin || !mayChange}>
           <legend class="visually-hidden">Group fields</legend>
           <label class="field"><span>Name</span><input name="name" value=${g.name} required maxlength="255" ?readonly=${nameLocked} aria-describedby=${nameLocked ? "group-of-administrators" : nothing}></label>

@@ -3,7 +3,7 @@ import { ECMPreconditionError, ECMValidationError, type ECMLockout, type RestAud
 import { serverWords, session } from "../api.js";
 import "../group-picker.js";
 import { href } from "../router.js";
-import { auditDetails, fromLocalInput, navigateWithNotice, openDialog, Page, sourceText, statusBadge, toLocalInput, when } from "../ui.js";
+import { auditDetails, FormShown, fromLocalInput, navigateWithNotice, openDialog, Page, sourceText, statusBadge, toLocalInput, when } from "../ui.js";
 
 type Field = keyof RestUserChanges;
 
@@ -25,6 +25,24 @@ const FIELDS: { name: Field; label: string; kind: "text" | "email" | "textarea" 
   { name: "changePassword", label: "Must change password at next login", kind: "check", directory: true },
   { name: "passwordNeverExpires", label: "Password never expires", kind: "check" },
 ];
+
+/** A field's value as its control holds it (a checkbox "true"/"false"). */
+function controlText(f: (typeof FIELDS)[number], u: RestUser): string {
+  const value = u[f.name];
+  if (f.kind === "check") return String(value === true);
+  if (f.kind === "time") return toLocalInput(value as string | null);
+  return String(value ?? "");
+}
+
+/** What a control's text stands for, as the API takes it. */
+function fieldValue(f: (typeof FIELDS)[number], text: string): unknown {
+  if (f.kind === "check") return text === "true";
+  if (f.kind === "time") return fromLocalInput(text);
+  if (f.kind === "profile") return Number(text);
+  return f.name === "loginName" || f.name === "displayName" ? text : text || null;
+}
+
+const formTexts = (u: RestUser): Record<string, string> => Object.fromEntries(FIELDS.map((f) => [f.name, controlText(f, u)]));
 
 const show = (value: unknown): string => (value === null || value === undefined || value === "" ? "—" : typeof value === "boolean" ? (value ? "yes" : "no") : String(value));
 
@@ -49,7 +67,9 @@ class UserPage extends Page {
   #eventsAsked = 0;
   #lockout: ECMLockout | null = null;
   /** On a 412: the changes tried and the user as it is now. */
-  #conflict: { mine: RestUserChanges; theirs: RestUser; theirsEtag: string | null } | null = null;
+  #conflict: { mine: RestUserChanges; opened: RestUser; theirs: RestUser; theirsEtag: string | null } | null = null;
+  /** What each field of the form showed last of the server's (FormShown). */
+  readonly #form = new FormShown();
 
   get #id(): string {
     return this.route.rest[0]!;
@@ -91,7 +111,25 @@ class UserPage extends Page {
       // With a profile, the list holds its groups too: the user's own are asked for apart.
       this.#direct = new Set((value.profileId > 0 ? await api.userGroups(this.#id, { direct: true }) : groups).map((g) => g.id));
       if (this.isConnected) document.title = `${value.username} · ECM Security`;
+      // The fields not being edited show what was read; an edit stays, measured against what its field showed.
+      this.requestUpdate();
+      await this.updateComplete;
+      this.#form.sync(this.#formElement, formTexts(value));
     });
+  }
+
+  get #formElement(): HTMLFormElement | null {
+    return this.querySelector<HTMLFormElement>("#user-form");
+  }
+
+  /** The user as the form showed it before the edits: what "When you opened it" says in a conflict. */
+  #opened(): RestUser {
+    const opened: Record<string, unknown> = { ...this.#user! };
+    for (const f of FIELDS) {
+      const text = this.#form.shown(f.name);
+      if (text !== undefined) opened[f.name] = fieldValue(f, text);
+    }
+    return opened as unknown as RestUser;
   }
 
   /** The user's directory decides its names, email, whether it is enabled, and its password. */
@@ -104,34 +142,49 @@ class UserPage extends Page {
     return session.isSystemAdmin || !this.#roles.some((r) => r.name === "system-administrator");
   }
 
-  #changesOf(form: HTMLFormElement): RestUserChanges {
-    const data = new FormData(form);
+  /**
+   * The fields the user edited (only those: a field showing an older value is not sent back), and
+   * whether one of them was changed on the server too since its field showed it.
+   */
+  #changesOf(form: HTMLFormElement): { changes: RestUserChanges; conflicting: boolean } {
     const user = this.#user!;
     const changes: Record<string, unknown> = {};
+    let conflicting = false;
     for (const f of FIELDS) {
-      if (f.directory && this.#fromDirectory) continue;
-      const raw = data.get(f.name);
-      let value: unknown;
-      if (f.kind === "check") value = raw === "on";
-      else if (f.kind === "time") value = fromLocalInput(String(raw ?? ""));
-      else if (f.kind === "profile") value = Number(raw);
-      else value = f.name === "loginName" || f.name === "displayName" ? String(raw ?? "") : String(raw ?? "") || null;
-      const old = user[f.name];
-      const same = f.kind === "time" ? toLocalInput(old as string | null) === toLocalInput(value as string | null) : (old ?? null) === value;
-      if (!same) changes[f.name] = value;
+      if ((f.directory && this.#fromDirectory) || !this.#form.edited(form, f.name)) continue;
+      const text = this.#form.current(form, f.name)!;
+      if (text === controlText(f, user)) continue;
+      changes[f.name] = fieldValue(f, text);
+      if (this.#form.shown(f.name) !== controlText(f, user)) conflicting = true;
     }
-    return changes as RestUserChanges;
+    return { changes: changes as RestUserChanges, conflicting };
   }
 
   async #save(event: SubmitEvent): Promise<void> {
     event.preventDefault();
-    const changes = this.#changesOf(event.target as HTMLFormElement);
+    const { changes, conflicting } = this.#changesOf(event.target as HTMLFormElement);
     if (Object.keys(changes).length === 0) return this.notify("Nothing to save.", "warn");
-    await this.#write(changes, this.#etag);
+    if (conflicting) {
+      // Changed on the server since its field showed it (read again after another change on this page).
+      this.#conflict = { mine: changes, opened: this.#opened(), theirs: this.#user!, theirsEtag: this.#etag };
+      this.requestUpdate();
+      await this.updateComplete;
+      openDialog(this, "conflict");
+      return;
+    }
+    await this.#write(changes, this.#etag, "Saved.", true);
+  }
+
+  /** Undo: every field shows the user as last read. */
+  #undo(): void {
+    const form = this.#formElement;
+    form?.reset();
+    this.#form.sync(form, formTexts(this.#user!), true);
+    this.clearError();
   }
 
   /** Writes changes based on `etag`; a newer version on the server opens the conflict dialog. One at a time: a second with the same ETag would meet its own conflict. */
-  async #write(changes: RestUserChanges, etag: string | null, done = "Saved."): Promise<void> {
+  async #write(changes: RestUserChanges, etag: string | null, done = "Saved.", fromForm = false): Promise<void> {
     return this.oneAtATime(async () => {
       try {
         this.message = null;
@@ -139,6 +192,10 @@ class UserPage extends Page {
         this.#user = value;
         this.#etag = next;
         this.#conflict = null;
+        this.requestUpdate();
+        await this.updateComplete;
+        // Saved from the form: every field now shows what was saved. Another change (Disable) keeps the edits.
+        this.#form.sync(this.#formElement, formTexts(value), fromForm);
         // Another profile gives other groups and roles: the page reads them again (a failure to is what it says then).
         if (!("profileId" in changes)) this.#refreshEvents();
         else if (!(await this.#load())) return;
@@ -146,7 +203,7 @@ class UserPage extends Page {
       } catch (error) {
         if (!(error instanceof ECMPreconditionError)) return this.fail(error);
         const { value, etag: theirsEtag } = await session.api.user(this.#id);
-        this.#conflict = { mine: changes, theirs: value, theirsEtag };
+        this.#conflict = { mine: changes, opened: this.#opened(), theirs: value, theirsEtag };
         this.requestUpdate();
         await this.updateComplete;
         openDialog(this, "conflict");
@@ -170,7 +227,9 @@ class UserPage extends Page {
     this.#conflict = null;
     this.requestUpdate();
     await this.updateComplete;
-    this.querySelector<HTMLFormElement>("#user-form")?.reset();
+    const form = this.#formElement;
+    form?.reset();
+    this.#form.sync(form, formTexts(conflict.theirs), true);
     this.notify("Reloaded: the form shows the current version.", "warn");
   }
 
@@ -250,14 +309,14 @@ class UserPage extends Page {
       ${anyLockout ? this.#renderLockout(lockout) : nothing}
 
       <h2>Account</h2>
-      <form id="user-form" @submit=${(e: SubmitEvent) => void this.#save(e)} @reset=${() => this.clearError()} @input=${() => this.clearError()}>
+      <form id="user-form" @submit=${(e: SubmitEvent) => void this.#save(e)} @input=${() => this.clearError()}>
         <fieldset ?disabled=${!editable} class="form-grid">
           <legend class="visually-hidden">Fields of ${u.username}</legend>
           <label class="field"><span>Username</span><input value=${u.username} readonly></label>
           ${FIELDS.map((f) => this.#renderField(f, u, local || !f.directory))}
         </fieldset>
         ${local ? nothing : html`<p id="directory-fields" class="muted">${u.source?.name ? `The directory ${u.source.name}` : "The user's directory"} decides the login name, names, email, whether the password must be changed, whether the user is enabled, and the password: change them there. The description, profile and validity are kept here.</p>`}
-        ${editable ? html`<div class="row"><button class="primary" ?disabled=${this.busy}>Save</button><button type="reset">Undo changes</button></div>` : nothing}
+        ${editable ? html`<div class="row"><button class="primary" ?disabled=${this.busy}>Save</button><button type="button" @click=${() => this.#undo()}>Undo changes</button></div>` : nothing}
       </form>
 
       <h2>Source</h2>
@@ -367,13 +426,13 @@ class UserPage extends Page {
           <h2 id="conflict-title">Someone else changed this user</h2>
           <p>The user was changed after you opened it. Here is what differs:</p>
           <table class="plain diff"><thead><tr><th>Field</th><th>When you opened it</th><th>Now</th><th>Your change</th></tr></thead>
-            <tbody>${FIELDS.filter((f) => f.name in c.mine || u[f.name] !== c.theirs[f.name]).map((f) => html`<tr>
-              <td>${f.label}</td><td>${show(u[f.name])}</td><td class=${u[f.name] !== c.theirs[f.name] ? "changed" : ""}>${show(c.theirs[f.name])}</td><td>${f.name in c.mine ? show(c.mine[f.name]) : "—"}</td></tr>`)}
-              ${u.enabled !== c.theirs.enabled || "enabled" in c.mine ? html`<tr><td>Enabled</td><td>${show(u.enabled)}</td><td class="changed">${show(c.theirs.enabled)}</td><td>${"enabled" in c.mine ? show(c.mine.enabled) : "—"}</td></tr>` : nothing}
+            <tbody>${FIELDS.filter((f) => f.name in c.mine || c.opened[f.name] !== c.theirs[f.name]).map((f) => html`<tr>
+              <td>${f.label}</td><td>${show(c.opened[f.name])}</td><td class=${c.opened[f.name] !== c.theirs[f.name] ? "changed" : ""}>${show(c.theirs[f.name])}</td><td>${f.name in c.mine ? show(c.mine[f.name]) : "—"}</td></tr>`)}
+              ${c.opened.enabled !== c.theirs.enabled || "enabled" in c.mine ? html`<tr><td>Enabled</td><td>${show(c.opened.enabled)}</td><td class="changed">${show(c.theirs.enabled)}</td><td>${"enabled" in c.mine ? show(c.mine.enabled) : "—"}</td></tr>` : nothing}
             </tbody></table>
           <div class="row">
             <button class="primary" @click=${() => this.#closeConflict(() => this.#reloadAfterConflict())}>Reload (discard my changes)</button>
-            <button @click=${() => this.#closeConflict(() => this.#write(c.mine, c.theirsEtag))}>Save my changes over theirs</button>
+            <button @click=${() => this.#closeConflict(() => this.#write(c.mine, c.theirsEtag, "Saved.", true))}>Save my changes over theirs</button>
             <button @click=${() => this.#closeConflict(async () => {})}>Keep editing</button>
           </div>` : nothing}
       </dialog>
