@@ -310,3 +310,11 @@ export class FormShown {
     return now !== undefined && this.#shown.has(name) && now !== this.#shown.get(name);
   }
 }
+
+/** Profiles offered in a menu (the first by username); one in use past them is still shown, by its numeric id. */
+export const PROFILES_SHOWN = 1000;
+
+/** `render(id)` for a profile (> 0) that `listed` does not hold, so a menu always shows the one in use. */
+export function unlistedProfile<T>(id: number | undefined, listed: readonly RestUser[], render: (id: number) => T): T | typeof nothing {
+  return id !== undefined && id > 0 && !listed.some((p) => p.numericId === id) ? render(id) : nothing;
+}

@@ -263,6 +263,36 @@ describeConsole("users in the console", (ctx, kind) => {
     }
   });
 
+  it("shows a user's profile past the profiles a menu lists, and a save of another field keeps it", { skip: kind === "postgres" && "the console's own logic: once is enough" }, async () => {
+    const { browser } = ctx();
+    const own = await startTestServer("sqlite");
+    const { page, errors, close } = await openPage(browser);
+    try {
+      let last: { id: number } | undefined;
+      for (let i = 0; i <= 1000; i++) last = await insertUser(own.server.deps.store, { username: `prof${String(i).padStart(4, "0")}`, profile_id: 0 });
+      const user = await insertUser(own.server.deps.store, { username: "has.late.profile", profile_id: last!.id });
+      const ownToken = await own.login();
+      await logIn(page, `${own.baseUrl}/console/`, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${own.baseUrl}/console/#/users/${user.uuid}`);
+      const profile = page.getByLabel("Profile", { exact: true });
+      await page.getByLabel("Description").waitFor();
+      assert.equal(await profile.inputValue(), String(last!.id));
+      await page.getByLabel("Description").fill("late profile kept");
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByText("Saved.").waitFor();
+      const saved = (await own.api("GET", `/security/v1/users/${user.uuid}`, { token: ownToken })).body;
+      assert.deepEqual([saved.description, saved.profileId], ["late profile kept", last!.id]);
+      // The list's menu shows the filter's profile too.
+      await page.goto(`${own.baseUrl}/console/#/users?profileId=${last!.id}`);
+      await row(page, "has.late.profile").waitFor();
+      assert.equal(await page.getByRole("combobox", { name: "Profile" }).inputValue(), String(last!.id));
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+      await own.close();
+    }
+  });
+
   it("stops a bulk action on its way: the dialog says so, and the users of the batches done stay changed", { skip: kind === "postgres" && "the same route on both stores: the server's suite runs it on each" }, async () => {
     const { browser } = ctx();
     // A server of its own with enough users that the run is still going when Stop is clicked.

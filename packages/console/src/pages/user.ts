@@ -3,7 +3,7 @@ import { ECMPreconditionError, ECMValidationError, type ECMLockout, type RestAud
 import { serverWords, session } from "../api.js";
 import "../group-picker.js";
 import { href } from "../router.js";
-import { auditDetails, FormShown, fromLocalInput, navigateWithNotice, openDialog, Page, sourceText, statusBadge, toLocalInput, when } from "../ui.js";
+import { auditDetails, FormShown, fromLocalInput, navigateWithNotice, openDialog, Page, PROFILES_SHOWN, sourceText, statusBadge, toLocalInput, unlistedProfile, when } from "../ui.js";
 
 type Field = keyof RestUserChanges;
 
@@ -91,7 +91,7 @@ class UserPage extends Page {
         api.userGroups(this.#id),
         // Who is in a group that grants system-administrator is a system administrator's to change.
         session.isSystemAdmin ? [] : api.groups(undefined, { role: "system-administrator" }),
-        api.users({ profileId: 0 }, { max: 200 }),
+        api.users({ profileId: 0 }, { max: PROFILES_SHOWN }),
         api.auditEvents({ target: this.#id }, { max: 20 }),
         session.security.lockout(this.#id),
       ]);
@@ -373,6 +373,7 @@ class UserPage extends Page {
           <option value="-1" ?selected=${value === -1}>No profile</option>
           <option value="0" ?selected=${value === 0}>This user is a profile</option>
           ${this.#profiles.filter((p) => p.id !== u.id && (!this.#guardedProfiles.has(p.id) || value === p.numericId)).map((p) => html`<option value=${String(p.numericId)} ?selected=${value === p.numericId}>${p.username}</option>`)}
+          ${unlistedProfile(value as number, this.#profiles, (id) => html`<option value=${String(id)} selected>Profile #${id} (past the first ${PROFILES_SHOWN.toLocaleString()} profiles)</option>`)}
         </select>`;
         break;
       case "email":

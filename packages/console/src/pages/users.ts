@@ -5,7 +5,7 @@ import { serverWords, session } from "../api.js";
 import { href, navigate } from "../router.js";
 import "../group-picker.js";
 import { RowWindow } from "../row-window.js";
-import { navigateWithNotice, openDialog, Page, sourceText, statusBadge, styled, when } from "../ui.js";
+import { navigateWithNotice, openDialog, Page, PROFILES_SHOWN, sourceText, statusBadge, styled, unlistedProfile, when } from "../ui.js";
 
 const PAGE_SIZE = 100;
 const ROW_HEIGHT = 30;
@@ -138,7 +138,7 @@ class UsersPage extends Page {
       if (!session.isSystemAdmin) {
         session.api.groups(undefined, { role: "system-administrator" }).then((guarded) => { this.#guarded = new Set(guarded.map((g) => g.id)); this.requestUpdate(); }, (e) => this.fail(e));
       }
-      session.api.users({ profileId: 0 }, { max: 200 }).then((p) => { this.#profiles = p.items; this.requestUpdate(); }, (e) => this.fail(e));
+      session.api.users({ profileId: 0 }, { max: PROFILES_SHOWN }).then((p) => { this.#profiles = p.items; this.requestUpdate(); }, (e) => this.fail(e));
     });
   }
 
@@ -571,6 +571,7 @@ class UsersPage extends Page {
           <option value="-1" .selected=${live(this.#filter.profileId === -1)}>No profile</option>
           <option value="0" .selected=${live(this.#filter.profileId === 0)}>Is a profile</option>
           ${this.#profiles.map((p) => html`<option value=${String(p.numericId)} .selected=${live(this.#filter.profileId === p.numericId)}>Profile: ${p.username}</option>`)}
+          ${unlistedProfile(this.#filter.profileId, this.#profiles, (id) => html`<option value=${String(id)} .selected=${live(true)}>Profile: #${id}</option>`)}
         </select>
         <span class="grow"></span>
         <details class="menu">
