@@ -35,12 +35,18 @@ class MePage extends Page {
     });
   }
 
-  /** The password change; a directory's user is told where it is, a user of identity providers only has no password here to change. */
+  /**
+   * The password change; a directory's user is told where it is (a change its directory requires is
+   * made there), a user of identity providers only has no password here to change. A former
+   * directory user (its directory removed, the account kept) keeps its DN and has a password here.
+   */
   #password(me: RestMe) {
-    if (me.dn) return html`<h2>Change password</h2><p>Your password is managed by your directory.</p>`;
+    if (me.source?.type === "directory") {
+      return html`<h2>Change password</h2><p>Your password is managed by your directory.${me.changePassword ? " It asks for a new one: change it there, then log in again." : ""}</p>`;
+    }
     if (me.hasPassword === false) {
       const providers = (me.federatedIdentities ?? []).map((f) => f.displayName).join(", ");
-      return html`<p>You log in through ${providers || "an identity provider"}: this account has no password here.</p>`;
+      return html`<p>You log in through ${providers || "an identity provider"}: this account has no password here.${me.changePassword ? " An administrator asked for a password change, which this account cannot make: ask them to take that back." : ""}</p>`;
     }
     return html`
       <h2>Change password</h2>

@@ -17,7 +17,7 @@ import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { syncedMembership } from "./groups.js";
 import { fold } from "./user-fields.js";
 import { confusableKey, normalizeName } from "./names.js";
-import { looksLike, newUserRow, planUpdate, type AdminActor, type UserChanges } from "./users.js";
+import { looksLike, newUserRow, planUpdate, providerOnlyPasswordChange, type AdminActor, type UserChanges } from "./users.js";
 
 /** One user of an import, as its row gave it (the shape is checked by the caller). */
 export interface ImportUser extends UserChanges {
@@ -395,6 +395,7 @@ function planRow(context: BatchContext, takenNames: NameHolders, actor: AdminAct
     throw new DomainError("invalid", "An import does not assign profiles: leave profileId out.", { field: "profileId" });
   }
   const { changes, before, after } = planUpdate(current, fields);
+  if (changes.change_password === 1 && context.providerOnly.has(current.id)) throw providerOnlyPasswordChange();
   claimNames(takenNames, changes, current);
   let endSessions = changes.enabled === 0 && current.enabled === 1;
   if (hash !== null && hash !== current.password_hash) {

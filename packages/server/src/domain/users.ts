@@ -113,6 +113,10 @@ const USERNAME = new RegExp(USERNAME_PATTERN, "u");
 const serviceAccountPasswordChange = () =>
   new DomainError("invalid", "A service account has no password to change: changePassword must be false.", { field: "changePassword" });
 
+/** A required password change a user of identity providers only cannot make: it would hold the account at its password page for good. */
+export const providerOnlyPasswordChange = () =>
+  new DomainError("invalid", "This user logs in through identity providers only and has no password here to change: changePassword must be false.", { field: "changePassword" });
+
 /**
  * The row of a new user: defaults filled in, times normalized, the validity window checked (names and
  * profile are checked by the caller). `setBy`: the roles of whoever chose the password.
@@ -315,6 +319,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
         await assertMayAdminister(q, actor, row, "change a system administrator");
         const { next, changes, before, after } = planUpdate(row, input);
         if (Object.keys(changes).length === 0) return row;
+        if (changes.change_password === 1 && (await isProviderOnly(trx, row))) throw providerOnlyPasswordChange();
         if (changes.login_name !== undefined) await assertNamesFree(q, undefined, next.loginName, row.id);
         if ("profileId" in after) await claimProfile(trx, q, actor, next.profileId, row.id);
 

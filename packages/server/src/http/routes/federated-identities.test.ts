@@ -40,6 +40,18 @@ describeEachStore("a user's links to identity providers, by hand", (server) => {
     assert.ok((await audit("auth.provider-login")).some((e) => e.targetId === robot.body.id && e.outcome === "failure" && e.details.reason === "service-account"), "audited with its reason");
   });
 
+  it("a user of identity providers only is not asked to change a password it does not have (it would be held at its password page)", async () => {
+    const s = server();
+    corp.accounts.set("pat-at-corp", { preferred_username: "pat.provider" });
+    const pat = await me(await providerLogin(s, "corp", "pat-at-corp"));
+    const put = await s.api("PUT", `/security/v1/users/${pat.id}`, { token: admin, body: { changePassword: true } });
+    assert.equal(put.status, 400, put.text);
+    assert.match(put.body.errorMessage, /logs in through identity providers only and has no password here to change/);
+    const imported = await s.api("POST", "/security/v1/users/import", { token: admin, body: `${JSON.stringify({ username: pat.username, changePassword: true })}\n`, headers: { "content-type": "application/x-ndjson" } });
+    assert.match(imported.text.split("\n")[0]!, /"status":"failed".*has no password here to change/);
+    assert.equal((await s.api("GET", `/security/v1/users/${pat.id}?extendedInfo=true`, { token: admin })).body.changePassword, false);
+  });
+
   it("links and unlinks by hand; the linked user logs in through the provider", async () => {
     const s = server();
     const hank = await createUser(s, admin, "hank");
