@@ -136,12 +136,13 @@ class Session extends EventTarget {
     if (token) await this.#open(token);
   }
 
+  /** Ends the session; "loggedout" takes the page to the login page, which keeps no page of this session (the next to log in starts afresh). */
   async logout(): Promise<void> {
     try {
       await this.ecm?.logout();
     } finally {
       this.#close();
-      this.dispatchEvent(new Event("change"));
+      this.dispatchEvent(new Event("loggedout"));
     }
   }
 

@@ -76,6 +76,7 @@ class ConsoleApp extends LitElement {
       void this.#show();
     });
     session.addEventListener("change", () => void this.#show());
+    session.addEventListener("loggedout", () => navigate(href("login"), true));
     session.addEventListener("expired", () => {
       const here = location.hash.replace(/^#\/?/, "");
       navigate(href("login", { next: here.startsWith("login") ? undefined : here, expired: "1" }), true);

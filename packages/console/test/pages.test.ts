@@ -589,6 +589,26 @@ describeConsole("console pages", (ctx, kind) => {
     }
   });
 
+  it("Log out ends the session and goes to the login page keeping no page of it: whoever logs in next starts afresh", async () => {
+    const { browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/groups`);
+      await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
+      await page.getByRole("button", { name: "Log out" }).click();
+      await page.getByRole("button", { name: "Log in" }).waitFor();
+      assert.match(page.url(), /#\/login$/);
+      await page.getByLabel("Username").fill("sysadmin");
+      await page.getByLabel("Password").fill(ADMIN_PASSWORD);
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.getByRole("heading", { level: 1, name: "Users" }).waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("a link with a value no page takes shows the page or says why in words, never a blank page: bad times, numbers and filters, unknown ids and pages", async () => {
     const { browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
