@@ -293,6 +293,38 @@ describeConsole("users in the console", (ctx, kind) => {
     }
   });
 
+  it("a page loaded from a position of the whole list draws each user at its own row: scrolled up from there, no user shows twice", { skip: kind === "sqlite" && "PostgreSQL's positions are the starts of its search buckets, thousands of rows apart; SQLite's fall close to the row asked" }, async () => {
+    const { browser } = ctx();
+    const own = await startTestServer("postgres");
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await seedStore(own.server.deps.store, { users: 20_000, seed: 9, passwordHash: "not-a-login" });
+      const ownToken = await own.login();
+      const near = (await own.api<{ position: number }>("GET", "/security/v1/users/position?at=15000", { token: ownToken })).body;
+      assert.ok(near.position < 15_000, `the store answers a position before the one asked (${near.position}): what this test is about`);
+      await logIn(page, `${own.baseUrl}/console/`, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${own.baseUrl}/console/#/users`);
+      await page.getByRole("status").filter({ hasText: /20,001 users/ }).waitFor();
+      await scrollTo(page, 15_000 * 30);
+      const seen = new Map<string, string>();
+      for (let step = 0; step < 12; step++) {
+        await page.waitForFunction(() => !document.querySelector(".viewport .r.placeholder"));
+        for (const r of await page.locator(".viewport .r").evaluateAll((rows) => rows.map((el) => [el.getAttribute("aria-rowindex")!, el.querySelector("[role=gridcell]:nth-child(2)")?.textContent?.trim() ?? ""]))) {
+          const [index, username] = r as [string, string];
+          assert.equal(seen.get(username) ?? index, index, `${username} drawn at rows ${seen.get(username)} and ${index}`);
+          seen.set(username, index);
+        }
+        await page.locator(".viewport").evaluate((el) => el.scrollBy({ top: -300 }));
+        await nextFrames(page);
+      }
+      assert.ok(seen.size > 100, `${seen.size} rows seen`);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+      await own.close();
+    }
+  });
+
   it("stops a bulk action on its way: the dialog says so, and the users of the batches done stay changed", { skip: kind === "postgres" && "the same route on both stores: the server's suite runs it on each" }, async () => {
     const { browser } = ctx();
     // A server of its own with enough users that the run is still going when Stop is clicked.

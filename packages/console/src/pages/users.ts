@@ -8,6 +8,8 @@ import { RowWindow } from "../row-window.js";
 import { navigateWithNotice, openDialog, Page, PROFILES_SHOWN, sourceText, statusBadge, styled, unlistedProfile, when } from "../ui.js";
 
 const PAGE_SIZE = 100;
+/** The most users one request of the list may ask for. */
+const MAX_PAGE = 10_000;
 const ROW_HEIGHT = 30;
 /** Typing pauses this long before the search runs. */
 const SEARCH_DELAY_MS = 150;
@@ -273,10 +275,21 @@ class UsersPage extends Page {
     const controller = new AbortController();
     const generation = this.#generation;
     const signal = controller.signal;
-    const cursor = async () => (k === 0 ? null : previous?.next ? previous.next : (await session.api.userPosition(k * PAGE_SIZE, { signal })).cursor);
+    /** Where page k starts: after page k-1, or at a position of the whole list and the rows to pass over from there. */
+    const start = async (): Promise<{ cursor: string | null; skip: number }> => {
+      if (k === 0 || previous?.next) return { cursor: k === 0 ? null : previous!.next, skip: 0 };
+      const near = await session.api.userPosition(k * PAGE_SIZE, { signal });
+      // The server answers a position it keeps at or before the one asked (PostgreSQL: the start of a
+      // search bucket, thousands of rows before): the rows between are read and passed over, so that
+      // each row is drawn at its own index, and pages loaded this way never repeat each other's rows.
+      const skip = k * PAGE_SIZE - near.position;
+      return { cursor: near.cursor, skip: skip > 0 && skip + PAGE_SIZE <= MAX_PAGE ? skip : 0 };
+    };
     const done = (async () => {
       try {
-        const page = await session.api.users(this.#filter, { max: PAGE_SIZE, cursor: await cursor() }, { signal });
+        const { cursor, skip } = await start();
+        const read = await session.api.users(this.#filter, { max: PAGE_SIZE + skip, cursor }, { signal });
+        const page = skip === 0 ? read : { ...read, items: read.items.slice(skip) };
         if (generation !== this.#generation) return;
         this.#pages.set(k, page);
         this.requestUpdate();
