@@ -587,8 +587,8 @@ describeConsole("users in the console", (ctx, kind) => {
       await page.goto(`${url}#/users/${dana.uuid}`);
       await page.getByRole("heading", { level: 2, name: "Lockout after failed logins" }).waitFor();
       await screenshot(page, `user-lockout-${kind}`);
-      // The account itself is not locked out (no badge, no account-wide line): only the address is.
-      assert.equal(await page.locator(".badge").filter({ hasText: "Locked out" }).count(), 0);
+      // The account itself is not locked out (no account-wide badge or line): only the address is, and a badge says so.
+      assert.deepEqual(await page.locator(".badge").filter({ hasText: "Locked out" }).allInnerTexts(), ["Locked out at 1 address"]);
       assert.equal(await page.getByText("Every address the account does not know is locked out", { exact: false }).count(), 0);
       await page.getByText("2 failed logins in a row from addresses the account does not know.").waitFor();
       const addresses = page.getByRole("table").filter({ has: page.getByRole("columnheader", { name: "Locked out until" }) });

@@ -286,6 +286,8 @@ class UserPage extends Page {
     const lockout = this.#lockout!;
     // The account's lockout spares the addresses it knows: one of them (the user's own, say) may be locked out on its own.
     const anyLockout = lockout.lockedOutUntil !== null || lockout.failedLogins > 0 || lockout.addresses.length > 0;
+    // The account's status says nothing of these: the user is refused from them, and may be from its own.
+    const lockedAddresses = lockout.addresses.filter((a) => a.lockedOutUntil !== null).length;
     const editable = this.#mayEdit;
     const local = !this.#fromDirectory;
     // The account this console acts from: one click would end this session and lock its administrator out.
@@ -298,6 +300,7 @@ class UserPage extends Page {
       ${this.renderMessage()}
       <p class="row">
         ${statusBadge(u, true)}
+        ${lockedAddresses > 0 ? html`<span class="badge off">Locked out at ${lockedAddresses} address${lockedAddresses === 1 ? "" : "es"}</span>` : nothing}
         ${u.builtin ? html`<span class="badge">Built-in</span>` : nothing}
       </p>
       ${editable ? html`<div class="toolbar">
