@@ -142,6 +142,32 @@ describeConsole("users in the console", (ctx, kind) => {
     }
   });
 
+  it("deleting a user someone else changed meanwhile reads it again and asks once more", async () => {
+    const { server, browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      const erin = await createUser(server, token, "erin.delete");
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users/${erin.uuid}`);
+      await page.getByLabel("Description").waitFor();
+      assert.equal((await server.api("PUT", `/security/v1/users/${erin.uuid}`, { token, body: { description: "changed elsewhere" } })).status, 200);
+      const remove = async () => {
+        await page.getByRole("button", { name: "Delete…" }).click();
+        await page.getByRole("dialog", { name: "Delete erin.delete?" }).getByRole("button", { name: "Delete" }).click();
+      };
+      await remove();
+      await page.getByText("Someone else changed erin.delete meanwhile: the page shows it as it is now. Delete it again if you still mean to.").waitFor();
+      assert.equal(await page.getByLabel("Description").inputValue(), "changed elsewhere");
+      assert.equal((await server.api("GET", `/security/v1/users/${erin.uuid}`, { token })).status, 200);
+      await remove();
+      await page.getByText("Deleted erin.delete.").waitFor();
+      assert.equal((await server.api("GET", `/security/v1/users/${erin.uuid}`, { token })).status, 404);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("loads pages as the table scrolls: the next page of a filter, any position of the whole list", async () => {
     const { browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);

@@ -271,6 +271,17 @@ class UserPage extends Page {
     if (await this.#load()) this.notify("The password was set; the user's sessions were ended.");
   }
 
+  /** Deletes the user as this page shows it: one changed meanwhile is read again, and deleting it is asked again. */
+  async #delete(u: RestUser): Promise<void> {
+    try {
+      await session.api.deleteUser(this.#id, this.#etag);
+      navigateWithNotice(href("users"), `Deleted ${u.username}.`);
+    } catch (error) {
+      if (!(error instanceof ECMPreconditionError)) return this.fail(error);
+      if (await this.#load()) this.notify(`Someone else changed ${u.username} meanwhile: the page shows it as it is now. Delete it again if you still mean to.`, "warn");
+    }
+  }
+
   #act(action: () => Promise<unknown>, done: string | (() => string)): Promise<void> {
     return this.changeAndReload(action, () => this.#load(), done);
   }
@@ -452,7 +463,7 @@ class UserPage extends Page {
       <dialog id="delete-user" aria-labelledby="delete-title">
         <form method="dialog" @submit=${(e: SubmitEvent) => {
           if ((e.submitter as HTMLButtonElement | null)?.value !== "go") return;
-          void this.attempt(async () => { await session.api.deleteUser(this.#id, this.#etag); navigateWithNotice(href("users"), `Deleted ${u.username}.`); });
+          void this.#delete(u);
         }}>
           <h2 id="delete-title">Delete ${u.username}?</h2>
           <p>The account, its memberships and its sessions are removed. This cannot be undone.</p>
