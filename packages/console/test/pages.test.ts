@@ -625,8 +625,16 @@ describeConsole("console pages", (ctx, kind) => {
       await page.goto(`${url}#/users?profileId=abc&enabled=maybe&cols=nope`);
       await page.getByRole("gridcell", { name: "sysadmin", exact: true }).first().waitFor();
       await page.getByRole("status").filter({ hasText: /^\d+ users?$/ }).waitFor();
-      await page.goto(`${url}#/users?groupId=zzz`);
-      assert.match(await alert(), /ECMS\d+/);
+      for (const filter of ["groupId=zzz", "source=bogus"]) {
+        await page.goto(`${url}#/users?${filter}`);
+        assert.match(await alert(), /ECMS\d+/, filter);
+        // Said, and then nothing pretends to be on its way.
+        await page.waitForFunction(() => !document.querySelector("main")!.textContent!.includes("Loading…") && !document.querySelector("main")!.textContent!.includes("Counting…")).catch(() => assert.fail(`${filter}: still “Loading…” or “Counting…”`));
+      }
+      // The source the server refuses is a 400 Chromium logs for each of the two requests: asked for, and said.
+      const refused = errors.filter((e) => /status of 400 .*source=bogus/.test(e));
+      assert.equal(refused.length, 2, errors.join("\n"));
+      errors.splice(0, errors.length, ...errors.filter((e) => !refused.includes(e)));
       // An unknown group or directory: said so, no “Loading…” for ever.
       for (const [hash, heading] of [["#/groups/zzz", "Group"], [`#/groups/${crypto.randomUUID()}`, "Group"], ["#/directories/zzz", "Directories"], ["#/providers/zzz", "Identity providers"]] as const) {
         // From another page first: the page before's alert is not this one's.

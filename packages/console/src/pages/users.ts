@@ -255,7 +255,8 @@ class UsersPage extends Page {
     let loaded = 0;
     for (let k = 0; this.#pages.has(k); k++) loaded += this.#pages.get(k)!.items.length;
     const last = this.#pages.get(Math.ceil(loaded / PAGE_SIZE) - 1);
-    return loaded + (this.#pages.size === 0 || last?.next ? 1 : 0);
+    // A row "Loading…" while more follow; none once reading failed (its error says why, and nothing is on its way).
+    return loaded + ((this.#pages.size === 0 || last?.next) && !this.#failed ? 1 : 0);
   }
 
   #row(index: number): RestUser | undefined {
@@ -597,7 +598,7 @@ class UsersPage extends Page {
         <button @click=${() => void this.#export()} ?disabled=${this.#exporting}>${this.#exporting ? "Exporting…" : "Export CSV"}</button>
         <button @click=${() => { this.#newUserRefusal = null; this.requestUpdate(); openDialog(this, "new-user"); }}>New user…</button>
       </div>
-      <p class="status" role="status">${count === null ? "Counting…" : `${count.toLocaleString()} ${count === 1 ? "user" : "users"}`}${this.#filter.search ? html` matching “${this.#filter.search}”` : nothing}</p>
+      <p class="status" role="status">${count === null ? (this.#failed ? "" : "Counting…") : `${count.toLocaleString()} ${count === 1 ? "user" : "users"}`}${this.#filter.search ? html` matching “${this.#filter.search}”` : nothing}</p>
       ${selectedCount > 0 ? this.#renderBulkBar(selectedCount, count) : nothing}
       <div class="grid" role="grid" aria-labelledby="users-title" aria-rowcount=${count === null ? -1 : count + 1} aria-colcount=${columns.length + 1} aria-multiselectable="true" ${styled((el) => el.style.setProperty("--cols", cols))}>
         <div class="head" role="row" aria-rowindex="1">
