@@ -61,6 +61,13 @@ describeConsole("console pages", (ctx, kind) => {
         assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), true, `${name} fits 1 024 px`);
         await screenshot(page, `${name}-1024`);
       }
+      // A user's page with its audit events' details, long values among them: nothing scrolls sideways.
+      const wide = await createUser(server, token, "wide.details");
+      assert.equal((await server.api("PUT", `/security/v1/users/${wide.uuid}`, { token, body: { description: "a-long-unbroken-description-".repeat(8), email: "someone.with.a.rather.long.address@subdomain.example.com" } })).status, 200);
+      await page.goto(`${url}#/users/${wide.uuid}`);
+      await page.getByRole("cell", { name: "user.update" }).first().waitFor();
+      assert.equal(await page.evaluate(() => { const main = document.querySelector("main")!; return main.scrollWidth <= main.clientWidth && document.documentElement.scrollWidth <= innerWidth; }), true, "a user's page fits 1 024 px");
+      assert.equal((await server.api("DELETE", `/security/v1/users/${wide.uuid}`, { token })).status, 204);
       // Every column chosen: they narrow to fit, so the rows never scroll sideways away from the header.
       await page.goto(`${url}#/users?cols=username,displayName,email,status,groups,loginName,firstName,lastName,source,validTo,description`);
       await page.getByRole("columnheader", { name: "Description" }).waitFor();
