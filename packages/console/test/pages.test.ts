@@ -401,6 +401,28 @@ describeConsole("console pages", (ctx, kind) => {
     }
   });
 
+  it("a search typed on the groups page is one step of history: Back returns to the list before it, then to the page before", async () => {
+    const { browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/roles`);
+      await page.getByRole("heading", { level: 1, name: "Roles" }).waitFor();
+      await page.goto(`${url}#/groups`);
+      const search = page.getByRole("searchbox", { name: "Search groups by name" });
+      await search.pressSequentially("admin", { delay: 120 });
+      await page.waitForURL(/#\/groups\?search=admin$/);
+      await page.goBack();
+      await page.waitForURL(/#\/groups$/);
+      await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
+      await page.goBack();
+      await page.getByRole("heading", { level: 1, name: "Roles" }).waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("creates a group from the top of the groups page, and says a refusal where it was asked, in view", async () => {
     const { server, browser, url } = ctx();
     const token = await server.login();

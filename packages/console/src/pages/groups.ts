@@ -13,6 +13,8 @@ class GroupsPage extends Page {
   #next: string | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #abort: AbortController | null = null;
+  /** The history entry the search typed last made, which the rest of that typing replaces. */
+  #searchEntry = "";
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -24,6 +26,15 @@ class GroupsPage extends Page {
     // A search typed just before leaving would otherwise bring the groups back over the page gone to.
     clearTimeout(this.#timer);
     this.#abort?.abort();
+  }
+
+  /** As the users list's: a typing is one step of history (its first keystrokes add an entry, the next replace it), so Back returns to the list before it. */
+  #onSearch(value: string, role: string): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      navigate(href("groups", { search: value, role }), location.hash === this.#searchEntry);
+      this.#searchEntry = location.hash;
+    }, 200);
   }
 
   override routeChanged(): void {
@@ -67,7 +78,7 @@ class GroupsPage extends Page {
       <h2>All groups</h2>
       <div class="toolbar" role="search">
         <input type="search" data-search aria-label="Search groups by name" placeholder="Search (press /)" .value=${search}
-          @input=${(e: InputEvent) => { const v = (e.target as HTMLInputElement).value; clearTimeout(this.#timer); this.#timer = setTimeout(() => navigate(href("groups", { search: v, role }), true), 200); }}>
+          @input=${(e: InputEvent) => this.#onSearch((e.target as HTMLInputElement).value, role)}>
         ${role ? html`<span>Granting the role <strong>${role}</strong> <a href=${href("groups", { search })}>(all groups)</a></span>` : nothing}
       </div>
       ${this.#groups === null ? this.renderLoading() : html`
