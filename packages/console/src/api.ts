@@ -1,4 +1,4 @@
-import { ECM, ECMAbortError, ECMAuthError, ECMConnectionError, ECMError, ECMTimeoutError, type RestMe } from "ecm-sdk/browser";
+import { ECM, ECMAbortError, ECMAuthError, ECMConnectionError, ECMError, ECMPermissionError, ECMTimeoutError, type RestMe } from "ecm-sdk/browser";
 
 /** The server's base URL: the console lives at `<base>/console/`. */
 export const BASE_URL = new URL("..", new URL(".", location.href)).href.replace(/\/$/, "");
@@ -136,6 +136,18 @@ class Session extends EventTarget {
     if (token) await this.#open(token);
   }
 
+  /**
+   * After a refusal (403): the account's roles may have changed since the console read them (an
+   * administrator took one away). Read again; when they differ, the pages and navigation follow.
+   */
+  async recheckRoles(): Promise<void> {
+    const ecm = this.ecm;
+    if (!ecm || this.me?.changePassword) return;
+    const roles = (await ecm.admin.effectiveRoles(this.me!.id)).map((r) => r.name as Role);
+    if (this.ecm !== ecm || (roles.length === this.roles.length && roles.every((r) => this.roles.includes(r)))) return;
+    await this.#open(ecm.token!);
+  }
+
   /** Ends the session; "loggedout" takes the page to the login page, which keeps no page of this session (the next to log in starts afresh). */
   async logout(): Promise<void> {
     try {
@@ -263,6 +275,8 @@ export function failed(error: unknown): string {
   }
   if (error instanceof ECMAbortError || (error instanceof DOMException && error.name === "AbortError")) return "";
   if (error instanceof ECMConnectionError || error instanceof ECMTimeoutError) return "The server cannot be reached. Check the connection and try again.";
+  // A role taken away meanwhile: what the console offers follows (a refusal for other reasons changes nothing).
+  if (error instanceof ECMPermissionError) void session.recheckRoles().catch(() => undefined);
   if (error instanceof ECMError) return `${serverWords(error)}${error.code ? ` (${error.code})` : ""}`;
   return error instanceof Error ? error.message : String(error);
 }
