@@ -258,7 +258,8 @@ export function createLinking(store: Store, groups: GroupQueries) {
         }
         await trx.insertInto("federated_identities").values({ provider_id: p.id, subject: identity.subject, user_id: user.id, created_at: isoNow(), by_system_administrator: made }).execute();
       }
-      const refusal = loginRefusal(user, new Date(), { familiar: false });
+      // A service account (linked before such links were refused) logs in only with its keys: refused before its groups follow the provider's.
+      const refusal = user.service_account === 1 ? "service-account" : loginRefusal(user, new Date(), { familiar: false });
       if (refusal) throw new LoginRefused(refusal, user);
       // A directory's user whose directory is disabled is let in by no way: the rule its sessions and keys answer to.
       if (user.directory_id !== null && !(await trx.selectFrom("users").select("id").where("id", "=", user.id).where(directoryLetsIn).executeTakeFirst())) {

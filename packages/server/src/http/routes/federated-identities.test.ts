@@ -36,8 +36,12 @@ describeEachStore("a user's links to identity providers, by hand", (server) => {
       db.selectFrom("identity_providers").select("id").where("alias", "=", "corp").executeTakeFirstOrThrow(),
     ]);
     await db.insertInto("federated_identities").values({ provider_id: provider.id, subject: "robot-at-corp", user_id: user.id, created_at: new Date().toISOString(), by_system_administrator: 1 }).execute();
-    await assert.rejects(providerLogin(s, "corp", "robot-at-corp"), /exchange answered 401/);
-    assert.ok((await audit("auth.provider-login")).some((e) => e.targetId === robot.body.id && e.outcome === "failure" && e.details.reason === "service-account"), "audited with its reason");
+    // Refused at the callback: no login code, no success, and its groups do not follow the provider's.
+    await assert.rejects(providerLogin(s, "corp", "robot-at-corp"), /callback answered 401/);
+    const events = (await audit("auth.provider-login")).filter((e) => e.targetId === robot.body.id);
+    assert.deepEqual(events.map((e) => [e.outcome, e.details.reason]), [["failure", "service-account"]]);
+    const groups = (await s.api<{ name: string }[]>("GET", `/security/v1/users/${robot.body.id}/user-groups`, { token: admin })).body.map((g) => g.name);
+    assert.deepEqual(groups, ["users"]);
   });
 
   it("a user of identity providers only is not asked to change a password it does not have (it would be held at its password page)", async () => {
