@@ -27,6 +27,11 @@ describe("CSV records", () => {
     await assert.rejects(records(`username${",".repeat(MAX_ROW_CHARS)}\n`, "alice\n"), /The CSV header is longer than 65536 characters/);
   });
 
+  it("takes away the formula guard an export puts on a cell, but never from a password, which no export writes", async () => {
+    const rows = await records("username,displayName,groups,password\n", "guarded,'=SUM(A1),'-team;other,'=Secret-Start-1\n");
+    assert.deepEqual(rows, [{ line: 2, fields: { username: "guarded", displayName: "=SUM(A1)", groups: ["-team", "other"], password: "'=Secret-Start-1" } }]);
+  });
+
   it("keeps quoted commas, doubled quotes and line breaks inside quotes", async () => {
     const rows = await records('username,firstName\n"a,b","x ""y""\nz"\n');
     assert.deepEqual(rows, [{ line: 2, fields: { username: "a,b", firstName: 'x "y"\nz' } }]);

@@ -134,7 +134,8 @@ function csvFields(columns: CsvColumn[], cells: string[]): { fields: Record<stri
       if (!/^\s*-?\d{1,15}\s*$/.test(cell)) return { problem: `${column.header}: ${JSON.stringify(cell)} is not an integer.` };
       fields[column.field] = Number(cell);
     } else if (column.kind === "list") fields[column.field] = unguarded(cell).split(";").map((g) => g.trim()).filter(Boolean);
-    else fields[column.field] = unguarded(cell);
+    // A password (or its hash) is never exported: taken as typed, a leading ' included.
+    else fields[column.field] = column.field === "password" || column.field === "passwordHash" ? cell : unguarded(cell);
   }
   return { fields };
 }
