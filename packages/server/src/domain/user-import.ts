@@ -278,7 +278,7 @@ interface BatchContext {
   usersGroupId: number | undefined;
   /** Ids of existing users of the batch that hold system-administrator (when the actor does not). */
   systemAdministrators: Set<number>;
-  /** Existing user id → its own group ids. */
+  /** Existing user id → its own group ids; also of the profiles those users have. */
   memberships: Map<number, Set<number>>;
   /** Existing user id → the group ids of memberships a directory's sync made → that directory's name. */
   synced: Map<number, Map<number, string>>;
@@ -310,14 +310,15 @@ async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"]
     .execute();
   for (const row of nameRows) for (const column of NAME_KEYS) if (row[column] !== null) nameHolders.set(`${column}|${row[column]}`, { id: row.id, username: row.username });
   const existingIds = [...existing.values()].map((u) => u.id);
-  const memberships = new Map<number, Set<number>>(existingIds.map((id) => [id, new Set()]));
+  const profileIds = [...new Set([...existing.values()].filter((u) => u.profile_id > 0).map((u) => u.profile_id))].filter((id) => !existingIds.includes(id));
+  const memberships = new Map<number, Set<number>>([...existingIds, ...profileIds].map((id) => [id, new Set()]));
   const synced = new Map<number, Map<number, string>>();
   if (existingIds.length > 0) {
     const rows = await trx
       .selectFrom("group_members as m")
       .leftJoin("directories as d", "d.id", "m.synced_by")
       .select(["m.user_id", "m.group_id", "d.name as directory"])
-      .where("m.user_id", "in", list(existingIds))
+      .where("m.user_id", "in", list([...existingIds, ...profileIds]))
       .execute();
     for (const m of rows) {
       memberships.get(m.user_id)!.add(m.group_id);
@@ -411,7 +412,11 @@ function planRow(context: BatchContext, takenNames: NameHolders, actor: AdminAct
     endSessions = true;
   }
   const has = context.memberships.get(current.id)!;
-  const wanted = groupIds === undefined ? undefined : new Set([...groupIds.map((g) => g.id), ...(context.usersGroupId === undefined ? [] : [context.usersGroupId])]);
+  // A group the user has through its profile is held already: named in the row (as the export lists a
+  // user's groups, its profile's included), it is not made one of the user's own.
+  const viaProfile = current.profile_id > 0 ? (context.memberships.get(current.profile_id) ?? new Set<number>()) : new Set<number>();
+  const wanted =
+    groupIds === undefined ? undefined : new Set([...groupIds.map((g) => g.id).filter((g) => has.has(g) || !viaProfile.has(g)), ...(context.usersGroupId === undefined ? [] : [context.usersGroupId])]);
   const add = wanted === undefined ? [] : [...wanted].filter((g) => !has.has(g));
   const remove = wanted === undefined ? [] : [...has].filter((g) => !wanted.has(g));
   // As one removal refuses it: the directory's next sync would add it back.

@@ -102,7 +102,7 @@ function unknownColumns(cells: string[], unknown: string[]): ApiError {
   // The file's text, repeated: a few names, each bounded and quoted (control characters escaped).
   const named = unknown.slice(0, 10).map(bounded);
   const more = unknown.length > named.length ? ` and ${unknown.length - named.length} more` : "";
-  return new ApiError("invalidRequest", `Unknown CSV column${unknown.length > 1 ? "s" : ""}: ${named.map((n) => JSON.stringify(n)).join(", ")}${more}; known: ${CSV_HEADERS.map(([name]) => name).join(", ")}.${hint}`, { columns: named });
+  return new ApiError("invalidRequest", `Unknown CSV column${unknown.length > 1 ? "s" : ""}: ${named.map((n) => JSON.stringify(n)).join(", ")}${more}; known: ${CSV_HEADERS.filter(([, c]) => c.kind !== "read-only").map(([name]) => name).join(", ")}.${hint}`, { columns: named });
 }
 /**
  * A cell as it was before an export guarded it against spreadsheet formulas (http/users-csv.ts

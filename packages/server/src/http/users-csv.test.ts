@@ -82,10 +82,15 @@ describeEachStore("users as CSV", (server) => {
     const s = server();
     const r = await s.api("POST", "/security/v1/users", { token, body: { username: "csv.c", firstName: "'=already quoted", lastName: "-", displayName: "@home" } });
     assert.equal(r.status, 201, r.text);
+    // A user with a profile: the export lists the profile's groups among the user's.
+    const team = await createGroup(s, token, "csv-team");
+    const profile = await s.api<{ id: string; numericId: number }>("POST", "/security/v1/users", { token, body: { username: "csv.profile", profileId: 0 } });
+    assert.equal((await s.api("PUT", `/security/v1/users/${profile.body.id}/user-groups/${team}`, { token })).status, 204);
+    assert.equal((await s.api("POST", "/security/v1/users", { token, body: { username: "csv.d", profileId: profile.body.numericId } })).status, 201);
     const exported = await s.api<string>("GET", "/security/v1/users?search=csv.", { token, headers: { accept: "text/csv" } });
     const imported = await s.api("POST", "/security/v1/users/import?dryRun=true", { token, body: exported.text, headers: { "content-type": "text/csv" } });
     assert.equal(imported.status, 200, imported.text);
     const lines = imported.text.trim().split("\n").map((l) => JSON.parse(l) as { status?: string; username?: string; summary?: Record<string, number> });
-    assert.deepEqual(lines.at(-1)!.summary, { created: 0, updated: 0, unchanged: 3, failed: 0, dryRun: true }, imported.text);
+    assert.deepEqual(lines.at(-1)!.summary, { created: 0, updated: 0, unchanged: 5, failed: 0, dryRun: true }, imported.text);
   });
 });
