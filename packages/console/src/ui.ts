@@ -278,24 +278,30 @@ const controlValue = (el: FieldControl): string => (el instanceof HTMLInputEleme
  * conflict, not an overwrite, and a field not edited is never sent with a value it showed before.
  */
 export class FormShown {
-  #shown = new Map<string, string>();
+  /** Per field: the server's value it last took (as text), and what its control then held (a control may not hold every text: an input drops line breaks). */
+  #shown = new Map<string, { server: string; control: string }>();
 
-  /** Brings the fields to `latest` (field name → the value as its control holds it; a checkbox "true"/"false"), but those being edited (all when `force`: the form was saved or reloaded). */
-  sync(form: HTMLFormElement | null, latest: Record<string, string>, force = false): void {
+  /**
+   * Brings the fields to `latest` (field name → the value as its control holds it; a checkbox
+   * "true"/"false"), but those being edited (all when `force`: the form was saved or reloaded);
+   * `taken` hears of each field that took its value.
+   */
+  sync(form: HTMLFormElement | null, latest: Record<string, string>, force = false, taken?: (name: string) => void): void {
     if (!form) return;
     for (const [name, value] of Object.entries(latest)) {
       const el = form.elements.namedItem(name) as FieldControl | null;
       if (!el || !("value" in el)) continue;
-      if (!force && this.#shown.has(name) && controlValue(el) !== this.#shown.get(name)) continue;
+      if (!force && this.edited(form, name)) continue;
       if (el instanceof HTMLInputElement && el.type === "checkbox") el.checked = value === "true";
       else el.value = value;
-      this.#shown.set(name, value);
+      this.#shown.set(name, { server: value, control: controlValue(el) });
+      taken?.(name);
     }
   }
 
-  /** The value a field showed when it last took the server's. */
+  /** The server's value a field last took. */
   shown(name: string): string | undefined {
-    return this.#shown.get(name);
+    return this.#shown.get(name)?.server;
   }
 
   /** The value the field's control holds now. */
@@ -304,10 +310,11 @@ export class FormShown {
     return el && "value" in el ? controlValue(el) : undefined;
   }
 
-  /** Whether the field's control holds another value than it showed (the user changed it). */
+  /** Whether the field's control holds another value than when it took the server's (the user changed it). */
   edited(form: HTMLFormElement, name: string): boolean {
     const now = this.current(form, name);
-    return now !== undefined && this.#shown.has(name) && now !== this.#shown.get(name);
+    const shown = this.#shown.get(name);
+    return now !== undefined && shown !== undefined && now !== shown.control;
   }
 }
 

@@ -142,6 +142,35 @@ describeConsole("users in the console", (ctx, kind) => {
     }
   });
 
+  it("a value a field cannot hold as it is (line breaks) is not sent back by a save that did not change it", async () => {
+    const { server, browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      const fay = await createUser(server, token, "fay.lines");
+      const lines = await server.api("PUT", `/security/v1/users/${fay.uuid}`, { token, body: { lastName: "x\ny", description: "l1\r\nl2\rl3" } });
+      assert.equal(lines.status, 200, lines.text);
+      const group = await createGroup(server, token, "lines-group");
+      assert.equal((await server.api("PUT", `/security/v1/user-groups/${group}`, { token, body: { description: "a\nb" } })).status, 200);
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users/${fay.uuid}`);
+      await page.getByLabel("Description").waitFor();
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByText("Nothing to save.").waitFor();
+      const stored = (await server.api("GET", `/security/v1/users/${fay.uuid}`, { token })).body;
+      assert.deepEqual([stored.lastName, stored.description], ["x\ny", "l1\r\nl2\rl3"]);
+      await page.goto(`${url}#/groups/${group}`);
+      await page.getByRole("heading", { level: 1, name: "lines-group" }).waitFor();
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByText("Nothing to save.").waitFor();
+      assert.equal((await server.api("GET", `/security/v1/user-groups/${group}`, { token })).body.description, "a\nb");
+      assert.equal((await server.api("DELETE", `/security/v1/users/${fay.uuid}`, { token })).status, 204);
+      assert.equal((await server.api("DELETE", `/security/v1/user-groups/${group}`, { token })).status, 204);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("deleting a user someone else changed meanwhile reads it again and asks once more", async () => {
     const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);

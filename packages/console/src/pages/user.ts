@@ -70,6 +70,8 @@ class UserPage extends Page {
   #conflict: { mine: RestUserChanges; opened: RestUser; theirs: RestUser; theirsEtag: string | null } | null = null;
   /** What each field of the form showed last of the server's (FormShown). */
   readonly #form = new FormShown();
+  /** Per field, the server's value it showed last (not its control's text: a time has seconds, a text line breaks). */
+  readonly #openedValues = new Map<string, unknown>();
 
   get #id(): string {
     return this.route.rest[0]!;
@@ -114,7 +116,7 @@ class UserPage extends Page {
       // The fields not being edited show what was read; an edit stays, measured against what its field showed.
       this.requestUpdate();
       await this.updateComplete;
-      this.#form.sync(this.#formElement, formTexts(value));
+      this.#sync(value);
     });
   }
 
@@ -124,12 +126,12 @@ class UserPage extends Page {
 
   /** The user as the form showed it before the edits: what "When you opened it" says in a conflict. */
   #opened(): RestUser {
-    const opened: Record<string, unknown> = { ...this.#user! };
-    for (const f of FIELDS) {
-      const text = this.#form.shown(f.name);
-      if (text !== undefined) opened[f.name] = fieldValue(f, text);
-    }
-    return opened as unknown as RestUser;
+    return { ...this.#user!, ...Object.fromEntries(this.#openedValues) } as RestUser;
+  }
+
+  /** The fields not being edited (all when `force`) show `user`; what each took is kept for #opened. */
+  #sync(user: RestUser, force = false): void {
+    this.#form.sync(this.#formElement, formTexts(user), force, (name) => this.#openedValues.set(name, user[name as Field]));
   }
 
   /** The user's directory decides its names, email, whether it is enabled, and its password. */
@@ -177,9 +179,8 @@ class UserPage extends Page {
 
   /** Undo: every field shows the user as last read. */
   #undo(): void {
-    const form = this.#formElement;
-    form?.reset();
-    this.#form.sync(form, formTexts(this.#user!), true);
+    this.#formElement?.reset();
+    this.#sync(this.#user!, true);
     this.clearError();
   }
 
@@ -195,7 +196,7 @@ class UserPage extends Page {
         this.requestUpdate();
         await this.updateComplete;
         // Saved from the form: every field now shows what was saved. Another change (Disable) keeps the edits.
-        this.#form.sync(this.#formElement, formTexts(value), fromForm);
+        this.#sync(value, fromForm);
         // Another profile gives other groups and roles: the page reads them again (a failure to is what it says then).
         if (!("profileId" in changes)) this.#refreshEvents();
         else if (!(await this.#load())) return;
@@ -227,9 +228,8 @@ class UserPage extends Page {
     this.#conflict = null;
     this.requestUpdate();
     await this.updateComplete;
-    const form = this.#formElement;
-    form?.reset();
-    this.#form.sync(form, formTexts(conflict.theirs), true);
+    this.#formElement?.reset();
+    this.#sync(conflict.theirs, true);
     this.notify("Reloaded: the form shows the current version.", "warn");
   }
 
