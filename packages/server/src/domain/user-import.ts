@@ -32,7 +32,10 @@ export interface ImportUser extends UserChanges {
 }
 
 /** A row of the input: its line and the user it gives, or why it gives none. */
-export type ImportItem = { line: number; user: ImportUser } | { line: number; username?: string; error: DomainError };
+export type ImportItem = { line: number; user: ImportUser; ref?: ImportRef } | { line: number; username?: string; error: DomainError };
+
+/** The user a row was exported from (an export's id column): the row is that user's, or it fails. */
+export type ImportRef = { uuid: string } | { numericId: number };
 
 export type ImportStatus = "created" | "updated" | "unchanged" | "failed";
 
@@ -65,7 +68,7 @@ type Plan =
   | { kind: "update"; item: ImportItemOk; current: UserRow; changes: UserUpdate; audit: Record<string, unknown>; add: number[]; remove: number[]; endSessions: boolean }
   | { kind: "unchanged"; item: ImportItemOk; current: UserRow };
 
-type ImportItemOk = { line: number; user: ImportUser };
+type ImportItemOk = { line: number; user: ImportUser; ref?: ImportRef };
 
 /**
  * Bulk import of users: upsert by username, groups set by name. A batch is one transaction whose
@@ -181,7 +184,7 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
 
   /** Checks every row against the store as it is inside `trx`, then writes the batch; the results in input order. */
   async function writeBatch(trx: Kysely<Database>, actor: AdminActor, rows: { item: ImportItemOk; hash: string | null }[], update: boolean): Promise<ImportResult[]> {
-    const context = await readContext(trx, dialect.jsonList, actor, rows.map((r) => r.item.user));
+    const context = await readContext(trx, dialect.jsonList, actor, rows.map((r) => r.item.user), rows.flatMap((r) => (r.item.ref ? [r.item.ref] : [])));
     const plans: (Plan | DomainError)[] = [];
     const seenUsernames = new Map<string, number>();
     const takenNames = new Map(context.nameHolders);
@@ -282,6 +285,8 @@ interface BatchContext {
   memberships: Map<number, Set<number>>;
   /** Existing user id → the group ids of memberships a directory's sync made → that directory's name. */
   synced: Map<number, Map<number, string>>;
+  /** The usernames of the users the rows' export ids name (`uuid:<id>`, `id:<numericId>`). */
+  refs: Map<string, string>;
   /** Ids of existing users of the batch whose only way in is an identity provider: no password may be given them. */
   providerOnly: Set<number>;
   actorIsSystemAdministrator: boolean;
@@ -293,7 +298,9 @@ interface GroupInfo {
   grantsSystemAdministrator: boolean;
 }
 
-async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"], actor: AdminActor, users: ImportUser[]): Promise<BatchContext> {
+const refKey = (ref: ImportRef) => ("uuid" in ref ? `uuid:${ref.uuid}` : `id:${ref.numericId}`);
+
+async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"], actor: AdminActor, users: ImportUser[], refs: ImportRef[]): Promise<BatchContext> {
   const existing = new Map<string, UserRow>();
   // Upsert by username as it is stored (NFKC), whatever Unicode form the row typed it in.
   const usernames = [...new Set(users.map((u) => normalizeName(u.username)))];
@@ -366,7 +373,18 @@ async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"]
   if (withoutOwnLogin.length > 0) {
     for (const f of await trx.selectFrom("federated_identities").select("user_id").distinct().where("user_id", "in", list(withoutOwnLogin)).execute()) providerOnly.add(f.user_id);
   }
-  return { existing, nameHolders, groupsByName, groupsById, usersGroupId: groupsByName.get(fold(USERS_GROUP))?.id, systemAdministrators, memberships, synced, providerOnly, actorIsSystemAdministrator };
+  const refHolders = new Map<string, string>();
+  const uuids = refs.flatMap((r) => ("uuid" in r ? [r.uuid] : []));
+  const numericIds = refs.flatMap((r) => ("numericId" in r ? [r.numericId] : []));
+  if (refs.length > 0) {
+    const rows = await trx
+      .selectFrom("users")
+      .select(["id", "uuid", "username"])
+      .where((eb) => eb.or([eb("uuid", "in", list(uuids.length ? uuids : [""])), eb("id", "in", list(numericIds.length ? numericIds : [-1]))]))
+      .execute();
+    for (const r of rows) refHolders.set(`uuid:${r.uuid}`, r.username).set(`id:${r.id}`, r.username);
+  }
+  return { existing, nameHolders, groupsByName, groupsById, usersGroupId: groupsByName.get(fold(USERS_GROUP))?.id, systemAdministrators, memberships, synced, refs: refHolders, providerOnly, actorIsSystemAdministrator };
 }
 
 /** The plan of one row, or the rule it breaks (thrown). */
@@ -379,6 +397,11 @@ function planRow(context: BatchContext, takenNames: NameHolders, actor: AdminAct
     if (!group) throw new DomainError("invalid", `There is no group named ${JSON.stringify(name)}.`, { field: "groups", group: name });
     return group;
   });
+  // A row of an export names the user it was: one whose username was edited would otherwise make a second user.
+  const exported = item.ref && context.refs.get(refKey(item.ref));
+  if (exported !== undefined && exported !== normalizeName(username)) {
+    throw new DomainError("invalid", `This row's id is the user ${exported}, not ${username}: an import matches users by username, and does not rename them (rename with PUT /security/v1/users/{id}, or leave the id out).`, { field: "username" });
+  }
   const current = context.existing.get(normalizeName(username));
   if (!current) {
     const row = newUserRow({ username, ...fields }, hash, now, actor.roles);

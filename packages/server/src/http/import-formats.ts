@@ -8,7 +8,10 @@ import { ApiError } from "./errors.js";
  */
 
 /** A row: its first line in the input, and its fields, or why it has none. */
-export type InputRecord = { line: number; fields: Record<string, unknown> } | { line: number; problem: string; username?: string };
+export type InputRecord = { line: number; fields: Record<string, unknown>; ref?: UserRef } | { line: number; problem: string; username?: string };
+
+/** Which user an export's row was (its `id`/`guid` or `numericId` cell): an import matches by username, and checks that it is that user. */
+export type UserRef = { uuid: string } | { numericId: number };
 
 /** Longest row taken: a longer one is answered as a failed row and skipped. */
 export const MAX_ROW_CHARS = 65_536;
@@ -121,11 +124,19 @@ function csvColumn(header: string): CsvColumn | undefined {
 }
 
 /** A CSV row's cells as import fields (empty cells are left out), or what is wrong with a cell. */
-function csvFields(columns: CsvColumn[], cells: string[]): { fields: Record<string, unknown> } | { problem: string } {
+function csvFields(columns: CsvColumn[], cells: string[]): { fields: Record<string, unknown>; ref?: UserRef } | { problem: string } {
   const fields: Record<string, unknown> = {};
+  let ref: UserRef | undefined;
   for (const [i, column] of columns.entries()) {
     const cell = cells[i] ?? "";
-    if (cell === "" || column.kind === "read-only") continue;
+    if (cell === "") continue;
+    if (column.kind === "read-only") {
+      // The server's export names a user by `id` (its UUID) and `numericId`, `ecm users list` by `guid` and `id` (the number).
+      const text = cell.trim();
+      if (["id", "guid"].includes(column.field) && UUID_TEXT.test(text)) ref = { uuid: text.toLowerCase() };
+      else if (["id", "numericId"].includes(column.field) && /^\d{1,15}$/.test(text)) ref ??= { numericId: Number(text) };
+      continue;
+    }
     if (column.kind === "boolean" || column.kind === "inverted") {
       const value = BOOLEANS[cell.trim().toLowerCase()];
       if (value === undefined) return { problem: `${column.header}: ${JSON.stringify(cell)} is not a boolean (true/false, yes/no, 1/0).` };
@@ -137,8 +148,10 @@ function csvFields(columns: CsvColumn[], cells: string[]): { fields: Record<stri
     // A password (or its hash) is never exported: taken as typed, a leading ' included.
     else fields[column.field] = column.field === "password" || column.field === "passwordHash" ? cell : unguarded(cell);
   }
-  return { fields };
+  return ref ? { fields, ref } : { fields };
 }
+
+const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * CSV rows after the header row. An unknown, missing or doubled column is the request's fault, not a
@@ -165,7 +178,7 @@ export async function* csvRecords(stream: AsyncIterable<Buffer | string>): Async
     else if (cells.length !== columns.length) yield { line, username, problem: `The row has ${cells.length} fields; the header has ${columns.length}.` };
     else {
       const row = csvFields(columns, cells);
-      yield "problem" in row ? { line, username, problem: row.problem } : { line, fields: row.fields };
+      yield "problem" in row ? { line, username, problem: row.problem } : { line, fields: row.fields, ...(row.ref ? { ref: row.ref } : {}) };
     }
   }
 }

@@ -92,5 +92,13 @@ describeEachStore("users as CSV", (server) => {
     assert.equal(imported.status, 200, imported.text);
     const lines = imported.text.trim().split("\n").map((l) => JSON.parse(l) as { status?: string; username?: string; summary?: Record<string, number> });
     assert.deepEqual(lines.at(-1)!.summary, { created: 0, updated: 0, unchanged: 5, failed: 0, dryRun: true }, imported.text);
+    // A username edited in the export is no rename (an import matches by username): that row fails, naming the user its id is.
+    const renamed = exported.text.replace(/,csv\.c,csv\.c,/, ",csv.renamed,csv.c,");
+    const again = await s.api("POST", "/security/v1/users/import", { token, body: renamed, headers: { "content-type": "text/csv" } });
+    const rows = again.text.trim().split("\n").map((l) => JSON.parse(l) as { status?: string; username?: string; error?: { message: string }; summary?: Record<string, number> });
+    const failed = rows.filter((l) => l.status === "failed");
+    assert.deepEqual(failed.map((l) => l.username), ["csv.renamed"], again.text);
+    assert.match(failed[0]!.error!.message, /This row's id is the user csv\.c, not csv\.renamed: an import matches users by username/);
+    assert.equal((await s.api<unknown[]>("GET", "/security/v1/users?search=csv.renamed", { token })).body.length, 0);
   });
 });

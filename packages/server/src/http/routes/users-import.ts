@@ -51,7 +51,7 @@ function itemOf(record: InputRecord): ImportItem {
     const username = typeof record.fields.username === "string" ? record.fields.username : undefined;
     return { line: record.line, username, error: new DomainError("invalid", message, info) };
   }
-  return { line: record.line, user: record.fields as unknown as ImportUser };
+  return { line: record.line, user: record.fields as unknown as ImportUser, ...(record.ref ? { ref: record.ref } : {}) };
 }
 
 /** One NDJSON line of the answer. */
