@@ -36,17 +36,22 @@ const escaped = (c: string) => {
   return ESCAPED[c] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`);
 };
 /**
- * Control characters (newlines, ESC …) would break a line or drive the terminal, and format
- * characters (bidi controls such as U+202E, zero-width spaces and joiners) reorder what follows or
- * hide in a name (`sys\u{200b}admin`): shown escaped.
+ * Bidi controls reorder what follows them (U+202E turns the rest of a row around), invisible spaces
+ * hide in a name (`sys\u{200b}admin`), line and paragraph separators break a line. Zero-width
+ * joiners and non-joiners stay: Persian and Indic names, and emoji sequences, are written with them.
  */
+const HIDDEN = "\u061c\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff";
+const NOT_PRINTABLE = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f${HIDDEN}]`, "gu");
+const NOT_TERMINAL_SAFE = new RegExp(`[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f${HIDDEN}]`, "gu");
+
+/** Control characters (newlines, ESC …) would break a line or drive the terminal, and the HIDDEN ones reorder or hide: shown escaped. */
 export function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\p{Cf}]/gu, escaped);
+  return text.replace(NOT_PRINTABLE, escaped);
 }
 
 /** As printable, keeping line breaks and tabs: text for the terminal made of the server's words (names, messages). */
 export function terminalSafe(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}]/gu, escaped);
+  return text.replace(NOT_TERMINAL_SAFE, escaped);
 }
 
 function tableText(v: unknown, listSep: string): string {

@@ -305,6 +305,7 @@ describeConsole("users in the console", (ctx, kind) => {
       await page.getByRole("button", { name: `Select all ${matching} matching` }).click();
       await page.getByRole("checkbox", { name: "Select person233" }).uncheck();
       await page.getByRole("region", { name: "Bulk actions" }).getByText(`${matching - 1} selected`, { exact: true }).waitFor();
+      await page.getByText(`Unticking one of all matching leaves the ${matching - 1} other rows loaded so far selected, not all matching.`).waitFor();
       assert.equal(await page.getByRole("checkbox", { name: "Select person233" }).isChecked(), false);
       assert.equal(await page.getByRole("checkbox", { name: "Select person231" }).isChecked(), true);
       assert.equal(await page.getByRole("checkbox", { name: "Select all loaded users" }).isChecked(), false);

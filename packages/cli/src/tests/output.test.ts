@@ -55,14 +55,17 @@ test("a table shows the rows flushed so far (an import's first batch), sized by 
   assert.equal(pieces.join(""), "LINE  RESULT\n1     created\n2     failed\n");
 });
 
-test("a table shows bidi controls and zero-width characters escaped: they neither reorder the row nor hide in a name", async () => {
+test("a table shows bidi controls, invisible spaces and line separators escaped (they reorder the row or hide in a name), and keeps the joiners names are written with", async () => {
   const out = new SlowOutput();
   const printer = new ListPrinter(out, "table", ["username", "displayName"]);
-  printer.add({ username: "zw-demo", displayName: "sys\u200badmin \u202eevil" });
+  printer.add({ username: "zw-demo", displayName: "sys\u200badmin \u202eevil\u2028next" });
+  // Joiners that names and emoji are written with stay as they are.
+  printer.add({ username: "fa-demo", displayName: "می\u200cخواهم 👩\u200d💻" });
   printer.flush();
   const text = out.pieces.join("");
-  assert.match(text, /sys\\u\{200b\}admin \\u\{202e\}evil/);
-  assert.doesNotMatch(text, /[\u200b\u202e]/);
+  assert.match(text, /sys\\u\{200b\}admin \\u\{202e\}evil\\u\{2028\}next/);
+  assert.doesNotMatch(text, /[\u200b\u202e\u2028]/);
+  assert.ok(text.includes("می\u200cخواهم 👩\u200d💻"), text);
 });
 
 test("a server refusing more requests for now (429) is a try-again-later exit, as an unavailable one (503)", () => {

@@ -63,12 +63,15 @@ class GroupPage extends Page {
     });
   }
 
-  /** One change at a time, each with its reload: a reload landing after the next change's answer would bring back the older ETag, and a conflict of its own. */
   get #formElement(): HTMLFormElement | null {
     return this.querySelector<HTMLFormElement>("#group-form");
   }
 
-  /** Only the fields edited are sent (one showing an older value is not sent back); one changed on the server too since its field showed it is a conflict. */
+  /**
+   * Only the fields edited are sent (one showing an older value is not sent back); one changed on the
+   * server too since its field showed it is a conflict. One change at a time, each with its reload: a
+   * reload landing after the next change's answer would bring back the older ETag, and a conflict of its own.
+   */
   async #save(event: SubmitEvent): Promise<void> {
     event.preventDefault();
     const form = event.target as HTMLFormElement;

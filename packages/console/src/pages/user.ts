@@ -327,7 +327,7 @@ class UserPage extends Page {
         <fieldset ?disabled=${!editable} class="form-grid">
           <legend class="visually-hidden">Fields of ${u.username}</legend>
           <label class="field"><span>Username</span><input value=${u.username} readonly></label>
-          ${FIELDS.map((f) => this.#renderField(f, u, f.name === "changePassword" ? hasOwnPassword : local || !f.directory))}
+          ${FIELDS.map((f) => this.#renderField(f, u, f.name === "changePassword" ? hasOwnPassword || u.changePassword === true : local || !f.directory))}
         </fieldset>
         ${local ? nothing : html`<p id="directory-fields" class="muted">${u.source?.name ? `The directory ${u.source.name}` : "The user's directory"} decides the login name, names, email, whether the password must be changed, whether the user is enabled, and the password: change them there. The description, profile and validity are kept here.</p>`}
         ${editable ? html`<div class="row"><button class="primary" ?disabled=${this.busy}>Save</button><button type="button" @click=${() => this.#undo()}>Undo changes</button></div>` : nothing}

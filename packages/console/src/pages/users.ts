@@ -396,9 +396,10 @@ class UsersPage extends Page {
   #toggle(user: RestUser): void {
     if (this.#allMatching) {
       // Every row was shown ticked: unticking one leaves the others loaded, never this one (the server
-      // acts on ids or on a whole filter, not on a filter but some).
+      // acts on ids or on a whole filter, not on a filter but some), and says so.
       this.#allMatching = false;
       this.#selected = new Set(this.#loadedIds().filter((id) => id !== user.id));
+      this.notify(`Unticking one of all matching leaves the ${this.#selected.size.toLocaleString()} other rows loaded so far selected, not all matching.`, "warn");
     } else if (this.#selected.has(user.id)) this.#selected.delete(user.id);
     else this.#selected.add(user.id);
     this.requestUpdate();
@@ -521,7 +522,10 @@ class UsersPage extends Page {
       openDialog(this, "bulk-progress");
       while (run.status === "running" && this.isConnected) {
         await new Promise((r) => setTimeout(r, 400));
-        this.#run = run = await session.api.bulkAction(run.id);
+        const polled = await session.api.bulkAction(run.id);
+        // A look sent before a Stop may answer after it: the stopped run stays shown.
+        run = this.#run?.id === polled.id && this.#run.status !== "running" ? this.#run : polled;
+        this.#run = run;
         this.requestUpdate();
       }
       if (!this.isConnected) return;

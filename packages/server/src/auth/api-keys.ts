@@ -95,10 +95,6 @@ export class ApiKeys {
     });
   }
 
-  /**
-   * The account of a key that may be used now, or null; over its rate limit, a too-many-attempts error.
-   * `use: false` asks again for a request already let in (a long answer going on): not a use, so not counted.
-   */
   /** For work a key started that goes on without its requests (a bulk action's batches, read in `on`): false once the key was revoked or expired. */
   async stillValid(on: Kysely<Database>, keyId: string): Promise<boolean> {
     const now = new Date(this.now()).toISOString();
@@ -106,6 +102,10 @@ export class ApiKeys {
     return row !== undefined;
   }
 
+  /**
+   * The account of a key that may be used now, or null; over its rate limit, a too-many-attempts error.
+   * `use: false` asks again for a request already let in (a long answer going on): not a use, so not counted.
+   */
   async authenticate(secret: string, use = true): Promise<{ user: UserRow; keyId: string; bySystemAdministrator: boolean } | null> {
     const now = new Date(this.now()).toISOString();
     const row = await this.db

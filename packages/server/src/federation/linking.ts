@@ -129,6 +129,15 @@ export function createLinking(store: Store, groups: GroupQueries) {
     return new Map(rows.map((g) => [g.uuid, { id: g.id, name: g.name }]));
   }
 
+  /**
+   * A user linked without a password of its own logs in through the provider only: a password change
+   * asked of it could never be made, and would hold it at its password page for good.
+   */
+  async function dropUnmakeablePasswordChange(on: Kysely<Database>, user: UserRow): Promise<void> {
+    if (user.password_hash !== null || user.change_password === 0) return;
+    await on.updateTable("users").set({ change_password: 0, version: sql<number>`version + 1`, updated_at: isoNow() }).where("id", "=", user.id).execute();
+  }
+
   /** Joins the user to these groups; returns the names of those it was not in. */
   async function joinGroups(on: Kysely<Database>, userId: number, uuids: string[]): Promise<string[]> {
     const joined: string[] = [];
@@ -246,6 +255,7 @@ export function createLinking(store: Store, groups: GroupQueries) {
         bySystemAdministrator = made === 1;
         if (byEmail) {
           user = byEmail;
+          await dropUnmakeablePasswordChange(trx, user);
           await joinGroups(trx, user.id, p.defaultGroupList);
           await recordAudit(trx, system, { action: "user.link", target: userTarget(user), details: { ...link, by: "verified-email" } });
         } else {
@@ -325,6 +335,7 @@ export function createLinking(store: Store, groups: GroupQueries) {
           // The replaced subject's sessions end with its link, as at an unlink.
           if (replaced) await trx.updateTable("sessions").set({ revoked_at: isoNow() }).where("provider_id", "=", p.id).where("provider_subject", "=", replaced.subject).where("revoked_at", "is", null).execute();
           await trx.insertInto("federated_identities").values({ provider_id: p.id, subject, user_id: user.id, created_at: isoNow(), by_system_administrator: madeBySystemAdministrator(actor.roles) }).execute();
+          await dropUnmakeablePasswordChange(trx, user);
           // Every user of the provider is in its default groups, whoever made the link, and its mapped groups
           // follow its logins: a link through groups that grant system-administrator is a system administrator's to make.
           await assertMayConfigureLoginSource(trx, actor.roles, null, groupsNamed(p), "link a user to this identity provider");

@@ -54,6 +54,11 @@ describeEachStore("a user's links to identity providers, by hand", (server) => {
     const imported = await s.api("POST", "/security/v1/users/import", { token: admin, body: `${JSON.stringify({ username: pat.username, changePassword: true })}\n`, headers: { "content-type": "application/x-ndjson" } });
     assert.match(imported.text.split("\n")[0]!, /"status":"failed".*has no password here to change/);
     assert.equal((await s.api("GET", `/security/v1/users/${pat.id}?extendedInfo=true`, { token: admin })).body.changePassword, false);
+    // One asked to change a password it never had, then linked: the link takes that back, as it could never be done.
+    const quinn = await s.api<{ id: string }>("POST", "/security/v1/users", { token: admin, body: { username: "quinn.linked", changePassword: true } });
+    assert.equal(quinn.status, 201, quinn.text);
+    assert.equal((await s.api("PUT", `/security/v1/users/${quinn.body.id}/federated-identities/corp`, { token: admin, body: { subject: "quinn-at-corp" } })).status, 204);
+    assert.equal((await s.api("GET", `/security/v1/users/${quinn.body.id}?extendedInfo=true`, { token: admin })).body.changePassword, false);
   });
 
   it("links and unlinks by hand; the linked user logs in through the provider", async () => {
