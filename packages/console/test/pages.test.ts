@@ -444,6 +444,36 @@ describeConsole("console pages", (ctx, kind) => {
     }
   });
 
+  it("a group's Save keeps another administrator's change of another field, and gives way to theirs of the same field", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    const id = await createGroup(server, token, "clash-group");
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/groups/${id}`);
+      await page.getByRole("heading", { level: 1, name: "clash-group" }).waitFor();
+      await page.getByLabel("Description").fill("mine");
+      assert.equal((await server.api("PUT", `/security/v1/user-groups/${id}`, { token, body: { name: "clash-group-renamed" } })).status, 200);
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByText("Saved.").waitFor();
+      const both = (await server.api<{ name: string; description: string }>("GET", `/security/v1/user-groups/${id}`, { token })).body;
+      assert.deepEqual([both.name, both.description], ["clash-group-renamed", "mine"]);
+      assert.equal(await page.getByRole("textbox", { name: "Name" }).inputValue(), "clash-group-renamed");
+
+      await page.getByLabel("Description").fill("mine again");
+      assert.equal((await server.api("PUT", `/security/v1/user-groups/${id}`, { token, body: { description: "theirs" } })).status, 200);
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByText("Someone else changed this group meanwhile: the form now shows their version. Make your change again.").waitFor();
+      assert.equal(await page.getByLabel("Description").inputValue(), "theirs");
+      assert.equal((await server.api<{ description: string }>("GET", `/security/v1/user-groups/${id}`, { token })).body.description, "theirs");
+      assert.equal((await server.api("DELETE", `/security/v1/user-groups/${id}`, { token })).status, 204);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("creates a group from the top of the groups page, and says a refusal where it was asked, in view", async () => {
     const { server, browser, url } = ctx();
     const token = await server.login();

@@ -84,20 +84,28 @@ class GroupPage extends Page {
       this.#form.sync(form, formTexts(this.#group!), true);
       this.notify("Someone else changed this group meanwhile: the form now shows their version. Make your change again.", "warn");
     };
+    /** Another administrator changed one of the fields edited here since it was shown. */
+    const clashes = () => edited.some((f) => this.#form.shown(f) !== formTexts(this.#group!)[f]);
+    const text = (f: "name" | "description") => this.#form.current(form, f)!;
+    const write = async () => {
+      const { value, etag } = await session.api.updateGroup(this.#id, Object.fromEntries(edited.map((f) => [f, f === "description" ? text(f) || null : text(f)])), this.#etag);
+      this.#group = value;
+      this.#etag = etag;
+      this.requestUpdate();
+      await this.updateComplete;
+      this.#form.sync(form, formTexts(value), true);
+      this.notify("Saved.");
+    };
     await this.oneAtATime(async () => {
-      if (edited.some((f) => this.#form.shown(f) !== latest[f])) return theirs();
+      if (clashes()) return theirs();
       try {
-        const text = (f: "name" | "description") => this.#form.current(form, f)!;
-        const { value, etag } = await session.api.updateGroup(this.#id, Object.fromEntries(edited.map((f) => [f, f === "description" ? text(f) || null : text(f)])), this.#etag);
-        this.#group = value;
-        this.#etag = etag;
-        this.requestUpdate();
-        await this.updateComplete;
-        this.#form.sync(form, formTexts(value), true);
-        this.notify("Saved.");
+        await write();
       } catch (error) {
         if (!(error instanceof ECMPreconditionError)) return this.fail(error);
-        await theirs();
+        // Changed meanwhile: read again (the edits stay); a change of other fields is no clash, and the edits are sent once more.
+        await this.#load();
+        if (clashes()) return theirs();
+        await write().catch((again: unknown) => (again instanceof ECMPreconditionError ? theirs() : this.fail(again)));
       }
     });
   }
