@@ -1,10 +1,11 @@
+import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe } from "node:test";
 import AxeBuilder from "@axe-core/playwright";
 import { chromium, type Browser, type Locator, type Page } from "playwright-core";
-import { startTestServer, storeKinds, storeSkip, type StoreKind, type TestServer } from "../../server/src/test-support/server.js";
+import { ADMIN_PASSWORD, startTestServer, storeKinds, storeSkip, type StoreKind, type TestServer } from "../../server/src/test-support/server.js";
 import { ensureBuilt } from "../build.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -142,4 +143,30 @@ export function wholeGroupLists(page: Page): string[] {
     if (r.method() === "GET" && u.pathname.endsWith("/security/v1/user-groups") && !u.searchParams.has("max") && u.searchParams.get("role") !== "system-administrator") seen.push(r.url());
   });
   return seen;
+}
+
+/**
+ * A test on a server of its own (a store filled apart from its suite's): `fill` prepares the store and
+ * answers what the test needs of it; then a page logged in as sysadmin, the server's token, and the
+ * console's URL. The page may log no error; the server and page are closed after.
+ */
+export async function onOwnServer<T>(
+  browser: Browser,
+  kind: StoreKind,
+  fill: (server: TestServer) => Promise<T>,
+  test: (own: { server: TestServer; token: string; page: Page; url: string; filled: T }) => Promise<void>,
+): Promise<void> {
+  const server = await startTestServer(kind);
+  const { page, errors, close } = await openPage(browser);
+  try {
+    const filled = await fill(server);
+    const token = await server.login();
+    const url = `${server.baseUrl}/console/`;
+    await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+    await test({ server, token, page, url, filled });
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+    await server.close();
+  }
 }

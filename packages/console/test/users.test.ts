@@ -4,9 +4,9 @@ import { before, it } from "node:test";
 import type { Page } from "playwright-core";
 import { createGroup, createSecurityAdministrator, createUser, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
 import { insertGroups, insertUser } from "../../server/src/test-support/fixtures.js";
-import { ADMIN_PASSWORD, startTestServer } from "../../server/src/test-support/server.js";
+import { ADMIN_PASSWORD, type TestServer } from "../../server/src/test-support/server.js";
 import { seedStore } from "../../server/src/tools/seed-data.js";
-import { answerLate, describeConsole, logIn, nextFrames, openPage, pickGroup, screenshot, wholeGroupLists } from "./support.js";
+import { answerLate, describeConsole, logIn, nextFrames, onOwnServer, openPage, pickGroup, screenshot, wholeGroupLists } from "./support.js";
 
 /** The row of the users grid that shows this username. */
 const row = (page: Page, username: string) => page.getByRole("row").filter({ has: page.getByRole("gridcell", { name: username, exact: true }) });
@@ -320,46 +320,34 @@ describeConsole("users in the console", (ctx, kind) => {
   });
 
   it("shows a user's profile past the profiles a menu lists, and a save of another field keeps it", { skip: kind === "postgres" && "the console's own logic: once is enough" }, async () => {
-    const { browser } = ctx();
-    const own = await startTestServer("sqlite");
-    const { page, errors, close } = await openPage(browser);
-    try {
+    const fill = async (own: TestServer) => {
       let last: { id: number } | undefined;
       for (let i = 0; i <= 1000; i++) last = await insertUser(own.server.deps.store, { username: `prof${String(i).padStart(4, "0")}`, profile_id: 0 });
-      const user = await insertUser(own.server.deps.store, { username: "has.late.profile", profile_id: last!.id });
-      const ownToken = await own.login();
-      await logIn(page, `${own.baseUrl}/console/`, "sysadmin", ADMIN_PASSWORD);
-      await page.goto(`${own.baseUrl}/console/#/users/${user.uuid}`);
-      const profile = page.getByLabel("Profile", { exact: true });
+      return { profile: last!.id, user: await insertUser(own.server.deps.store, { username: "has.late.profile", profile_id: last!.id }) };
+    };
+    await onOwnServer(ctx().browser, "sqlite", fill, async ({ server: own, token: ownToken, page, url: ownUrl, filled: { profile, user } }) => {
+      await page.goto(`${ownUrl}#/users/${user.uuid}`);
+      const select = page.getByLabel("Profile", { exact: true });
       await page.getByLabel("Description").waitFor();
-      assert.equal(await profile.inputValue(), String(last!.id));
+      assert.equal(await select.inputValue(), String(profile));
       await page.getByLabel("Description").fill("late profile kept");
       await page.getByRole("button", { name: "Save", exact: true }).click();
       await page.getByText("Saved.").waitFor();
       const saved = (await own.api("GET", `/security/v1/users/${user.uuid}`, { token: ownToken })).body;
-      assert.deepEqual([saved.description, saved.profileId], ["late profile kept", last!.id]);
+      assert.deepEqual([saved.description, saved.profileId], ["late profile kept", profile]);
       // The list's menu shows the filter's profile too.
-      await page.goto(`${own.baseUrl}/console/#/users?profileId=${last!.id}`);
+      await page.goto(`${ownUrl}#/users?profileId=${profile}`);
       await row(page, "has.late.profile").waitFor();
-      assert.equal(await page.getByRole("combobox", { name: "Profile" }).inputValue(), String(last!.id));
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-      await own.close();
-    }
+      assert.equal(await page.getByRole("combobox", { name: "Profile" }).inputValue(), String(profile));
+    });
   });
 
   it("a page loaded from a position of the whole list draws each user at its own row: scrolled up from there, no user shows twice", { skip: kind === "sqlite" && "PostgreSQL's positions are the starts of its search buckets, thousands of rows apart; SQLite's fall close to the row asked" }, async () => {
-    const { browser } = ctx();
-    const own = await startTestServer("postgres");
-    const { page, errors, close } = await openPage(browser);
-    try {
-      await seedStore(own.server.deps.store, { users: 20_000, seed: 9, passwordHash: "not-a-login" });
-      const ownToken = await own.login();
+    const fill = (own: TestServer) => seedStore(own.server.deps.store, { users: 20_000, seed: 9, passwordHash: "not-a-login" });
+    await onOwnServer(ctx().browser, "postgres", fill, async ({ server: own, token: ownToken, page, url: ownUrl }) => {
       const near = (await own.api<{ position: number }>("GET", "/security/v1/users/position?at=15000", { token: ownToken })).body;
       assert.ok(near.position < 15_000, `the store answers a position before the one asked (${near.position}): what this test is about`);
-      await logIn(page, `${own.baseUrl}/console/`, "sysadmin", ADMIN_PASSWORD);
-      await page.goto(`${own.baseUrl}/console/#/users`);
+      await page.goto(`${ownUrl}#/users`);
       await page.getByRole("status").filter({ hasText: /20,001 users/ }).waitFor();
       await scrollTo(page, 15_000 * 30);
       const seen = new Map<string, string>();
@@ -374,25 +362,16 @@ describeConsole("users in the console", (ctx, kind) => {
         await nextFrames(page);
       }
       assert.ok(seen.size > 100, `${seen.size} rows seen`);
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-      await own.close();
-    }
+    });
   });
 
   it("stops a bulk action on its way: the dialog says so, and the users of the batches done stay changed", { skip: kind === "postgres" && "the same route on both stores: the server's suite runs it on each" }, async () => {
-    const { browser } = ctx();
-    // A server of its own with enough users that the run is still going when Stop is clicked.
-    const own = await startTestServer("sqlite");
-    const { page, errors, close } = await openPage(browser);
-    try {
-      await seedStore(own.server.deps.store, { users: 60_000, seed: 8, passwordHash: "not-a-login" });
-      const ownToken = await own.login();
+    // Enough users that the run is still going when Stop is clicked.
+    const fill = (own: TestServer) => seedStore(own.server.deps.store, { users: 60_000, seed: 8, passwordHash: "not-a-login" });
+    await onOwnServer(ctx().browser, "sqlite", fill, async ({ server: own, token: ownToken, page, url: ownUrl }) => {
       const enabled = async () => (await own.api<number>("GET", "/security/v1/users/count?enabled=true", { token: ownToken })).body;
       const enabledBefore = await enabled();
-      await logIn(page, `${own.baseUrl}/console/`, "sysadmin", ADMIN_PASSWORD);
-      await page.goto(`${own.baseUrl}/console/#/users`);
+      await page.goto(`${ownUrl}#/users`);
       const bar = page.getByRole("region", { name: "Bulk actions" });
       await page.getByRole("checkbox", { name: /^Select / }).first().check();
       await page.getByRole("button", { name: /^Select all .* matching$/ }).click();
@@ -408,11 +387,7 @@ describeConsole("users in the console", (ctx, kind) => {
       assert.ok(run!.changed < enabledBefore - 1, `stopped part way: ${run!.changed} changed`);
       assert.equal(await enabled(), enabledBefore - run!.changed);
       assert.equal(await stopped.getByRole("button", { name: "Stop" }).count(), 0);
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-      await own.close();
-    }
+    });
   });
 
   it("Back and Forward bring the filter menus and the search back with the list; a typed search is one step of history", async () => {
