@@ -30,6 +30,13 @@ const REPORT_MAX = 100;
 /** A run whose heartbeat is older than this is taken over by another process. */
 const STALE_SECONDS = 60;
 
+export interface BulkActionSettings {
+  /** Users a batch (one transaction) takes. */
+  batchSize?: number;
+  /** How old a run's heartbeat is when another process takes the run over. */
+  staleSeconds?: number;
+}
+
 /** What to act on: the users matching a filter (as the users list), or users named by id. */
 export type BulkSelection = { filter: UserFilter } | { ids: string[] };
 
@@ -93,7 +100,7 @@ export function createBulkActions(
   groups: GroupQueries,
   credentials: { sessions: Pick<CredentialChecks, "keepOpen">; apiKeys: Pick<CredentialChecks, "stillValid"> },
   log: (error: unknown, message: string) => void,
-  batchSize = 1000,
+  { batchSize = 1000, staleSeconds = STALE_SECONDS }: BulkActionSettings = {},
 ) {
   const { db } = store;
   const owner = randomUUID();
@@ -280,13 +287,21 @@ export function createBulkActions(
     return { batch: rows, cursor: rows.length > 0 ? rows[rows.length - 1]!.username : (job.cursor ?? ""), last: rows.length < batchSize };
   }
 
-  /** One batch committed with the run's progress; undefined once this process no longer owns the run. */
+  /**
+   * One batch committed with the run's progress; undefined once this process no longer owns the run.
+   * The heartbeat goes on while the batch is written (from outside its transaction): a batch slower than
+   * staleSeconds would otherwise be taken over by another process, and taken back, without an end.
+   */
   async function commitBatch(job: BulkActionRow, params: StoredParams, batch: UserRow[], cursor: string, last: boolean): Promise<BulkActionRow | undefined> {
+    const beat = () => db.updateTable("bulk_actions").set({ heartbeat_at: isoNow() }).where("id", "=", job.id).where("owner", "=", owner).where("status", "=", "running").execute();
+    const heartbeat = setInterval(() => void beat().catch(() => undefined), (staleSeconds * 1000) / 3);
     try {
       return await commitOwnedBatch(job, params, batch, cursor, last);
     } catch (error) {
       if (error instanceof NotRunningHere) return undefined;
       throw error;
+    } finally {
+      clearInterval(heartbeat);
     }
   }
 
@@ -475,7 +490,7 @@ export function createBulkActions(
 
     /** Takes over the runs whose process stopped (stale heartbeat) and goes on with them here. */
     async resumeStale(): Promise<number> {
-      const stale = await db.selectFrom("bulk_actions").select("uuid").where("status", "=", "running").where("heartbeat_at", "<", isoAfter(-STALE_SECONDS)).execute();
+      const stale = await db.selectFrom("bulk_actions").select("uuid").where("status", "=", "running").where("heartbeat_at", "<", isoAfter(-staleSeconds)).execute();
       let taken = 0;
       for (const { uuid } of stale) {
         if (stopping || running.has(uuid)) continue;
@@ -484,7 +499,7 @@ export function createBulkActions(
           .set({ owner, heartbeat_at: isoNow() })
           .where("uuid", "=", uuid)
           .where("status", "=", "running")
-          .where("heartbeat_at", "<", isoAfter(-STALE_SECONDS))
+          .where("heartbeat_at", "<", isoAfter(-staleSeconds))
           .returningAll()
           .executeTakeFirst();
         if (job) {

@@ -108,7 +108,7 @@ describe("a SQLite store whose write lock another process holds longer than the 
       const bulk = createBulkActions(store, createUserQueries(store), createGroupQueries(store), { sessions: { keepOpen: notAsked }, apiKeys: { stillValid: notAsked } }, (_error, message) => {
         logged.push(message);
         lock?.release();
-      }, 1);
+      }, { batchSize: 1 });
       // Its starter a real account: a run asks before each batch whether its starter may go on.
       const sysadmin = await store.db.selectFrom("users").select("id").where("username", "=", "sysadmin").executeTakeFirstOrThrow();
       const started = await bulk.start({ id: sysadmin.id, name: "sysadmin", sourceIp: null, roles: ["system-administrator"] }, { sessionId: null, apiKeyId: null }, { action: "disable", selection: { ids } });

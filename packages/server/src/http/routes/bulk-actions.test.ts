@@ -6,6 +6,9 @@ import { PgSession, whileLocked } from "../../test-support/pg-session.js";
 import { describeEachStore, startTestServer, type TestServer } from "../../test-support/server.js";
 import { isoAfter } from "../../storage/time.js";
 import { seedStore } from "../../tools/seed-data.js";
+import { createBulkActions } from "../../domain/bulk-actions.js";
+import { createGroupQueries } from "../../storage/group-queries.js";
+import { createUserQueries } from "../../storage/user-queries.js";
 
 interface Run {
   id: string;
@@ -55,6 +58,32 @@ describeEachStore("bulk actions", (server, kind) => {
     assert.equal((await s.api("GET", `/security/v1/users/${target.uuid}`, { token: admin })).status, 200);
     // Another system administrator no more: the tests after count them.
     for (const id of [target.uuid, profile.uuid]) assert.equal((await s.api("DELETE", `/security/v1/users/${id}`, { token: admin })).status, 204);
+  });
+
+  it("a batch slower than a run's staleness keeps its heartbeat: another process does not take the run over meanwhile", { skip: kind === "sqlite" && "needs two open write transactions (PostgreSQL)" }, async () => {
+    const s = server();
+    const { store } = s.server.deps;
+    const deps = { sessions: s.server.deps.sessions, apiKeys: s.server.deps.apiKeys };
+    const log = () => {};
+    // Two processes' runners on one store, a run stale after 2 s: this one runs it, the other looks for stale runs.
+    const here = createBulkActions(store, createUserQueries(store), createGroupQueries(store), deps, log, { staleSeconds: 2 });
+    const elsewhere = createBulkActions(store, createUserQueries(store), createGroupQueries(store), deps, log, { staleSeconds: 2 });
+    const slow = await createUser(s, admin, "bulk.slow.batch");
+    const sysadmin = await store.db.selectFrom("users").select("id").where("username", "=", "sysadmin").executeTakeFirstOrThrow();
+    let taken = -1;
+    let runId = "";
+    // The batch waits 3 s for a row another session holds: longer than the run may go without a heartbeat.
+    await whileLocked(s, "select 1 from users where uuid = $1 for update", [slow.uuid], 1, () => [
+      here.start({ id: sysadmin.id, name: "sysadmin", sourceIp: null, roles: ["system-administrator"] }, { sessionId: null, apiKeyId: null }, { action: "disable", selection: { ids: [slow.uuid] } }).then((r) => (runId = r.uuid)),
+    ], async () => {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      taken = await elsewhere.resumeStale();
+    });
+    await here.settled(runId);
+    assert.equal(taken, 0, "the run was taken over while its batch was being written");
+    const run = (await s.api<Run>("GET", `/security/v1/users/bulk-actions/${runId}`, { token: admin })).body;
+    assert.deepEqual([run.status, run.changed], ["done", 1]);
+    await Promise.all([here.stop(), elsewhere.stop()]);
   });
 
   it("reports a user deleted by another while its batch was on its way: every user processed is counted somewhere", { skip: kind === "sqlite" && "needs two open write transactions (PostgreSQL)" }, async () => {
