@@ -116,8 +116,7 @@ class Session extends EventTarget {
   async #open(token: string, expiresIn?: number): Promise<void> {
     const ecm = this.ecm?.token === token ? this.ecm : new ECM({ baseUrl: BASE_URL, token, retries: 1 });
     const me = await ecm.admin.me();
-    // Every account may read its own roles: which pages to offer (until a required password change, none but that).
-    const roles: Role[] = me.changePassword ? ["user"] : (await ecm.admin.effectiveRoles(me.id)).map((r) => r.name as Role);
+    const roles = await rolesOf(ecm, me);
     this.ecm = ecm;
     this.me = me;
     this.roles = roles;
@@ -143,7 +142,7 @@ class Session extends EventTarget {
   async recheckRoles(): Promise<void> {
     const ecm = this.ecm;
     if (!ecm || this.me?.changePassword) return;
-    const roles = (await ecm.admin.effectiveRoles(this.me!.id)).map((r) => r.name as Role);
+    const roles = await rolesOf(ecm, this.me!);
     if (this.ecm !== ecm || (roles.length === this.roles.length && roles.every((r) => this.roles.includes(r)))) return;
     await this.#open(ecm.token!);
   }
@@ -268,6 +267,11 @@ export function serverWords(error: ECMError): string {
 }
 
 /** A failure as a sentence for the page; an authentication failure ends the session instead. */
+/** Every account may read its own roles: which pages to offer (until a required password change, none but that). */
+async function rolesOf(ecm: ECM, me: RestMe): Promise<Role[]> {
+  return me.changePassword ? ["user"] : (await ecm.admin.effectiveRoles(me.id)).map((r) => r.name as Role);
+}
+
 export function failed(error: unknown): string {
   if (error instanceof ECMAuthError) {
     session.expired();

@@ -55,8 +55,8 @@ export interface StartedWith {
 
 /** Whether a session or key still lets its holder in, read in the batch's transaction (auth/sessions.ts, auth/api-keys.ts). */
 export interface CredentialChecks {
-  keepOpen(on: Kysely<Database>, sessionId: string): Promise<boolean>;
-  stillValid(on: Kysely<Database>, apiKeyId: string): Promise<boolean>;
+  sessions: { keepOpen(on: Kysely<Database>, sessionId: string): Promise<boolean> };
+  apiKeys: { stillValid(on: Kysely<Database>, apiKeyId: string): Promise<boolean> };
 }
 
 /** Parameters kept with a run, enough for any process to go on with it. */
@@ -98,7 +98,7 @@ export function createBulkActions(
   store: Store,
   users: UserQueries,
   groups: GroupQueries,
-  credentials: { sessions: Pick<CredentialChecks, "keepOpen">; apiKeys: Pick<CredentialChecks, "stillValid"> },
+  credentials: CredentialChecks,
   log: (error: unknown, message: string) => void,
   { batchSize = 1000, staleSeconds = STALE_SECONDS }: BulkActionSettings = {},
 ) {

@@ -1,4 +1,6 @@
 import { StringDecoder } from "node:string_decoder";
+import { UUID_PATTERN } from "../domain/lookups.js";
+import type { ImportRef } from "../domain/user-import.js";
 import { bounded } from "./validation.js";
 import { ApiError } from "./errors.js";
 
@@ -8,10 +10,8 @@ import { ApiError } from "./errors.js";
  */
 
 /** A row: its first line in the input, and its fields, or why it has none. */
-export type InputRecord = { line: number; fields: Record<string, unknown>; ref?: UserRef } | { line: number; problem: string; username?: string };
-
-/** Which user an export's row was (its `id`/`guid` or `numericId` cell): an import matches by username, and checks that it is that user. */
-export type UserRef = { uuid: string } | { numericId: number };
+/** `ref`: which user an export's row was (its `id`/`guid` or `numericId` cell). */
+export type InputRecord = { line: number; fields: Record<string, unknown>; ref?: ImportRef } | { line: number; problem: string; username?: string };
 
 /** Longest row taken: a longer one is answered as a failed row and skipped. */
 export const MAX_ROW_CHARS = 65_536;
@@ -124,16 +124,16 @@ function csvColumn(header: string): CsvColumn | undefined {
 }
 
 /** A CSV row's cells as import fields (empty cells are left out), or what is wrong with a cell. */
-function csvFields(columns: CsvColumn[], cells: string[]): { fields: Record<string, unknown>; ref?: UserRef } | { problem: string } {
+function csvFields(columns: CsvColumn[], cells: string[]): { fields: Record<string, unknown>; ref?: ImportRef } | { problem: string } {
   const fields: Record<string, unknown> = {};
-  let ref: UserRef | undefined;
+  let ref: ImportRef | undefined;
   for (const [i, column] of columns.entries()) {
     const cell = cells[i] ?? "";
     if (cell === "") continue;
     if (column.kind === "read-only") {
       // The server's export names a user by `id` (its UUID) and `numericId`, `ecm users list` by `guid` and `id` (the number).
       const text = cell.trim();
-      if (["id", "guid"].includes(column.field) && UUID_TEXT.test(text)) ref = { uuid: text.toLowerCase() };
+      if (["id", "guid"].includes(column.field) && UUID_PATTERN.test(text)) ref = { uuid: text.toLowerCase() };
       else if (["id", "numericId"].includes(column.field) && /^\d{1,15}$/.test(text)) ref ??= { numericId: Number(text) };
       continue;
     }
@@ -150,8 +150,6 @@ function csvFields(columns: CsvColumn[], cells: string[]): { fields: Record<stri
   }
   return ref ? { fields, ref } : { fields };
 }
-
-const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * CSV rows after the header row. An unknown, missing or doubled column is the request's fault, not a
