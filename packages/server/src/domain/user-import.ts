@@ -8,6 +8,7 @@ import type { StoreDialect } from "../storage/dialect/dialect.js";
 import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
 import { savepoint } from "../storage/savepoint.js";
+import type { DryRunCarry } from "./import-dry-run.js";
 import { auditRow, type AuditEntry, userTarget } from "./audit.js";
 import { DomainError, ownPasswordRefused } from "./errors.js";
 import { ADMINISTRATOR_ACCESS_COLUMNS, assertSystemAdministratorRemains } from "./last-admin.js";
@@ -53,6 +54,8 @@ export interface ImportOptions {
   dryRun: boolean;
   /** Update users that exist; false: such a row fails (the name is taken). */
   update: boolean;
+  /** A dry run's record of its earlier batches (one for the whole file): without it, each batch is judged against the store alone. */
+  carry?: DryRunCarry;
 }
 
 /** Thrown to end a dry run's transaction: everything was checked and written, and is rolled back. */
@@ -61,6 +64,9 @@ class DryRun extends Error {
     super("dry run");
   }
 }
+
+/** How many passwords a dry run left unhashed: each stands for another hash, as a real import's salted ones differ. */
+let unhashed = 0;
 
 /** What a row does, once its checks passed. */
 type Plan =
@@ -91,7 +97,7 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
     // the checks), as many at once as the hasher runs. All of a batch at once overflowed the queue
     // that refuses login floods: rows past its length failed as "busy".
     const pending = items.map((item, index) => ({ item, index }));
-    const owners = await storedOwners(items);
+    const owners = await storedOwners(items, options.carry);
     await Promise.all(
       Array.from({ length: hasher.parallelism }, async () => {
         for (let next = pending.shift(); next; next = pending.shift()) {
@@ -107,18 +113,23 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
     );
     valid.sort((a, b) => a.index - b.index);
     if (valid.length === 0) return results;
+    const { carry } = options;
     try {
       const written = await db.transaction().execute(async (trx) => {
-        const outcome = await writeBatch(trx, actor, valid.map((v) => ({ item: v.item, hash: v.hash })), options.update);
-        if (dryRun) throw new DryRun(outcome);
+        const madeHere = await carry?.restore(trx, valid.map((v) => v.item.user));
+        const outcome = await writeBatch(trx, actor, valid.map((v) => ({ item: v.item, hash: v.hash })), options.update, carry);
+        if (dryRun) {
+          await carry?.keep(trx, outcome.flatMap((r) => (r.status === "created" || r.status === "updated" ? [r.username!] : [])));
+          throw new DryRun(outcome.map((r) => dryRunResult(r, madeHere)));
+        }
         return outcome;
       });
       valid.forEach((v, k) => (results[v.index] = written[k]!));
     } catch (error) {
       if (error instanceof DryRun) {
-        valid.forEach((v, k) => (results[v.index] = dryRunResult(error.results[k]!)));
+        valid.forEach((v, k) => (results[v.index] = error.results[k]!));
       } else if (valid.length > 1 && isBatchConflict(error) && dryRun) {
-        await dryRunRowByRow(actor, valid, results, options.update);
+        await dryRunRowByRow(actor, valid, results, options.update, carry);
       } else if (valid.length > 1 && isBatchConflict(error)) {
         for (const v of valid) results[v.index] = (await importBatch(actor, [v.item], options))[0]!;
       } else {
@@ -134,17 +145,19 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
    * transaction rolled back at the end (a savepoint per row): each row sees what the rows before it
    * would have done — one row giving away the last administrator's access refuses the next.
    */
-  async function dryRunRowByRow(actor: AdminActor, valid: { index: number; item: ImportItemOk; hash: string | null }[], results: ImportResult[], update: boolean): Promise<void> {
+  async function dryRunRowByRow(actor: AdminActor, valid: { index: number; item: ImportItemOk; hash: string | null }[], results: ImportResult[], update: boolean, carry: DryRunCarry | undefined): Promise<void> {
     await db
       .transaction()
       .execute(async (trx) => {
+        const madeHere = await carry?.restore(trx, valid.map((v) => v.item.user));
         for (const v of valid) {
           try {
-            results[v.index] = dryRunResult((await savepoint(trx, () => writeBatch(trx, actor, [{ item: v.item, hash: v.hash }], update)))[0]!);
+            results[v.index] = dryRunResult((await savepoint(trx, () => writeBatch(trx, actor, [{ item: v.item, hash: v.hash }], update, carry)))[0]!, madeHere);
           } catch (error) {
             results[v.index] = { line: v.item.line, username: v.item.user.username, status: "failed", error: asDomainError(error) };
           }
         }
+        await carry?.keep(trx, valid.flatMap((v) => (results[v.index]!.status === "created" || results[v.index]!.status === "updated" ? [v.item.user.username] : [])));
         throw new DryRun([]);
       })
       .catch((error) => {
@@ -156,11 +169,13 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
    * The names the store holds of the users whose rows set a clear password: a new password is checked
    * against the account's names as the single-user API checks it, the row's own where it gives them.
    */
-  async function storedOwners(items: readonly ImportItem[]): Promise<Map<string, PasswordOwner>> {
+  async function storedOwners(items: readonly ImportItem[], carry: DryRunCarry | undefined): Promise<Map<string, PasswordOwner>> {
     const usernames = items.flatMap((item) => ("error" in item || item.user.password === undefined ? [] : [normalizeName(item.user.username)]));
     if (usernames.length === 0) return new Map();
     const rows = await db.selectFrom("users").select(["username", "login_name", "first_name", "last_name", "email"]).where("username", "in", usernames).execute();
-    return new Map(rows.map((r) => [r.username, { username: r.username, loginName: r.login_name, firstName: r.first_name, lastName: r.last_name, email: r.email }]));
+    // A dry run's earlier batches may have created or renamed them.
+    const left = carry?.rows(usernames) ?? new Map();
+    return new Map([...rows, ...left.values()].map((r) => [r.username, { username: r.username, loginName: r.login_name, firstName: r.first_name, lastName: r.last_name, email: r.email }]));
   }
 
   async function passwordHashOf(user: ImportUser, stored: PasswordOwner | undefined, dryRun: boolean): Promise<string | null> {
@@ -179,11 +194,11 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
       email: user.email !== undefined ? user.email : stored?.email,
     };
     policy.check(user.password, owner, "password");
-    return dryRun ? "(not hashed in a dry run)" : hasher.hash(user.password);
+    return dryRun ? `(not hashed in a dry run: ${++unhashed})` : hasher.hash(user.password);
   }
 
   /** Checks every row against the store as it is inside `trx`, then writes the batch; the results in input order. */
-  async function writeBatch(trx: Kysely<Database>, actor: AdminActor, rows: { item: ImportItemOk; hash: string | null }[], update: boolean): Promise<ImportResult[]> {
+  async function writeBatch(trx: Kysely<Database>, actor: AdminActor, rows: { item: ImportItemOk; hash: string | null }[], update: boolean, carry: DryRunCarry | undefined): Promise<ImportResult[]> {
     const context = await readContext(trx, dialect.jsonList, actor, rows.map((r) => r.item.user), rows.flatMap((r) => (r.item.ref ? [r.item.ref] : [])));
     const plans: (Plan | DomainError)[] = [];
     const seenUsernames = new Map<string, number>();
@@ -257,7 +272,10 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
       }
       return { result: undefined, documents: touched, search: searched, groups: [...groupsChanged] };
     });
-    if (adminMayBeGone) await assertSystemAdministratorRemains(trx);
+    if (adminMayBeGone) {
+      await carry?.restoreAdministrators(trx);
+      await assertSystemAdministratorRemains(trx);
+    }
 
     return plans.map((plan, k): ImportResult => {
       const { line, user } = rows[k]!.item;
@@ -487,8 +505,9 @@ function assertMayChangeGroups(context: BatchContext, groups: GroupInfo[]): void
   if (guarded) throw new DomainError("not-permitted", "Only a system administrator may change a group that grants the system-administrator role.", { group: guarded.name });
 }
 
-/** A dry run's answer for a row: as the real one, without the id of a user that was not kept. */
-const dryRunResult = (r: ImportResult): ImportResult => ({ ...r, ...(r.status === "created" && { id: undefined }) });
+/** A dry run's answer for a row: as the real one, without the id of a user that was not kept (one it creates, or an earlier batch of it did). */
+const dryRunResult = (r: ImportResult, madeHere: Set<string> | undefined): ImportResult =>
+  r.status === "created" || (r.username !== undefined && madeHere?.has(normalizeName(r.username))) ? { ...r, id: undefined } : r;
 
 /** A failure of a whole batch that row-by-row writing answers row by row. */
 function isBatchConflict(error: unknown): boolean {

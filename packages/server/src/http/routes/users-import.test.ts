@@ -303,6 +303,44 @@ describeEachStore("bulk import", (server) => {
     assert.equal(await pendingSearchPages(store), 0);
   });
 
+  it("dry run: a row is judged with the rows of earlier batches done, as the real import judges it", async () => {
+    assert.equal((await server().api("POST", "/security/v1/users", { token, body: { username: "imp_span_old", loginName: "imp_span_oldlogin" } })).status, 201);
+    assert.equal((await server().api("POST", "/security/v1/users", { token, body: { username: "imp_adm3", password: "Third-Admin-Password-1" } })).status, 201);
+    const administrators = (await server().api("GET", "/security/v1/user-groups?search=administrators", { token })).body.find((g: any) => g.name === "administrators").id;
+    assert.equal((await server().api("PUT", `/security/v1/users/${(await user("imp_adm3"))!.id}/user-groups/${administrators}`, { token })).status, 204);
+    const password = "Span-Passw0rd-Long!";
+    const rows = ndjson([
+      { username: "imp_span_a", loginName: "imp_span_login_a", password },
+      { username: "imp_span_old", loginName: "imp_span_newlogin" },
+      { username: "imp_adm3", groups: ["users"] },
+      ...Array.from({ length: 1000 }, (_, i) => ({ username: `imp_span_f${i}` })),
+      // The next batch: each of these rows' answer depends on a row of the first.
+      { username: "imp_span_a", password },
+      { username: "imp_span_b", loginName: "IMP_SPAN_LOGIN_A" },
+      { username: "imp_span_c", loginName: "imp_span_oldlogin" },
+      { username: "sysadmin", groups: ["users"] },
+    ]);
+    const countBefore = (await server().api("GET", "/security/v1/users/count", { token })).body;
+    const dry = await importUsers(server(), token, rows, "application/x-ndjson", "?dryRun=true");
+    const answers = (lines: Line[]) => lines.slice(0, 1007).map((l) => [l.line, l.status, l.error?.code]);
+    assert.deepEqual(answers(dry.lines).slice(1003), [
+      [1004, "updated", undefined],
+      [1005, "failed", "ECMS1301"],
+      [1006, "created", undefined],
+      [1007, "failed", "ECMS1302"],
+    ]);
+    assert.equal(dry.lines[1003]!.id, undefined, "no id of a user only the dry run made");
+    assert.equal((await server().api("GET", "/security/v1/users/count", { token })).body, countBefore);
+    assert.equal(await user("imp_span_a"), undefined);
+    assert.equal((await server().api("GET", `/security/v1/users/${(await user("imp_adm3"))!.id}/user-groups`, { token })).body.some((g: any) => g.name === "administrators"), true);
+    const again = await importUsers(server(), token, ndjson([{ username: "imp_span_x" }, ...Array.from({ length: 1000 }, (_, i) => ({ username: `imp_span_f${i}` })), { username: "imp_span_x" }]), "application/x-ndjson", "?dryRun=true&update=false");
+    assert.deepEqual(answers(again.lines)[1001], [1002, "failed", "ECMS1301"]);
+
+    const real = await importUsers(server(), token, rows);
+    assert.deepEqual(answers(real.lines), answers(dry.lines));
+    assert.deepEqual(real.lines.at(-1)!.summary, { ...dry.lines.at(-1)!.summary, dryRun: false });
+  });
+
   it("two imports at once that change the same users and groups in opposite orders both finish, every row done", async () => {
     for (const name of ["dl-old", "dl-a", "dl-b"]) assert.equal((await server().api("POST", "/security/v1/user-groups", { token, body: { name } })).status, 201);
     const names = Array.from({ length: 300 }, (_, i) => `imp_dl_${i}`);

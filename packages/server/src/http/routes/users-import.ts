@@ -4,6 +4,7 @@ import type { FastifyReply } from "fastify";
 import { Type } from "typebox";
 import { recordAudit } from "../../domain/audit.js";
 import { DomainError } from "../../domain/errors.js";
+import { DryRunCarry } from "../../domain/import-dry-run.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { createUserImporter, type ImportItem, type ImportResult, type ImportUser } from "../../domain/user-import.js";
 import { adminActorOf, authOf } from "../auth-guard.js";
@@ -184,8 +185,8 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
       running++;
       reply.raw.once("close", () => running--);
       const actor = adminActorOf(request);
-      const options = { dryRun: request.query.dryRun ?? false, update: request.query.update ?? true };
-      const { dryRun } = options;
+      const dryRun = request.query.dryRun ?? false;
+      const update = request.query.update ?? true;
       // The content-type parser left the body unread: it is read here, held to a rate rather than a deadline.
       const records = parse(longUpload(request.raw, reply.raw, config.connections));
       // The first row is read before answering, so a bad CSV header is a 400 rather than a line of the stream.
@@ -196,6 +197,8 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
       let ended: string | undefined = "the client went away";
 
       async function* answer(): AsyncGenerator<string> {
+        // A dry run's batches are each rolled back: what the earlier ones would have written is carried to the later ones.
+        const options = { dryRun, update, carry: dryRun ? new DryRunCarry() : undefined };
         let settled = false;
         // The batches' search entries wait in a long pending list (PostgreSQL): merged before the summary,
         // and also when the import fails or its client goes away (finally), not by the next single write.
@@ -244,6 +247,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
             await recordAudit(store.db, actor, { action: "user.import", outcome: "failure", details: { ...counts, ended } }).catch((err: unknown) => request.log.error({ err }, "the import's last audit event could not be written"));
           }
           await settle();
+          options.carry?.close();
         }
       }
       // Sent as it is made: the schema's string documents the body, it does not serialize it.

@@ -13,6 +13,8 @@ export interface ImportRun {
 
 export interface ImportBenchResult {
   rows: number;
+  /** The same request with `?dryRun=true` first, on the empty store: every check, nothing written. */
+  dryRun: ImportRun;
   /** POST /security/v1/users/import of the whole file in one request. */
   http: ImportRun;
   /** `ecm import FILE` (the built CLI) of another file of as many users, into the store the HTTP pass filled. */
@@ -56,19 +58,21 @@ export async function benchImport(root: string, dir: string, baseUrl: string, ad
   }
   options.log(`writing the CSV files of ${options.rows.toLocaleString("en")} users (kept for later runs)…`);
   const [httpFile, cliFile] = [await csvFile(dir, "imp", options.rows), await csvFile(dir, "cli", options.rows)];
+  options.log("dry run over HTTP, one request…");
+  const dryRun = await importOverHttp(baseUrl, token, httpFile, options, "?dryRun=true");
   options.log("import over HTTP, one request…");
-  const http = await importOverHttp(baseUrl, token, httpFile, options);
+  const http = await importOverHttp(baseUrl, token, httpFile, options, "");
   options.log("ecm import…");
   const cli = await importWithCli(root, baseUrl, adminPassword, cliFile, options.rows);
-  return { rows: options.rows, http, cli };
+  return { rows: options.rows, dryRun, http, cli };
 }
 
 /** The file streamed up in one request while the answers stream down; resolves with its summary. */
-async function importOverHttp(baseUrl: string, token: string, file: string, options: { rows: number; log: (text: string) => void }): Promise<ImportRun> {
+async function importOverHttp(baseUrl: string, token: string, file: string, options: { rows: number; log: (text: string) => void }, query: string): Promise<ImportRun> {
   const started = performance.now();
   let answered = 0;
   const summary = await new Promise<{ created: number; failed: number }>((resolve, reject) => {
-    const req = request(`${baseUrl}/security/v1/users/import`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "text/csv" } }, (res) => {
+    const req = request(`${baseUrl}/security/v1/users/import${query}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "text/csv" } }, (res) => {
       let pending = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => {
@@ -102,6 +106,7 @@ async function importWithCli(root: string, baseUrl: string, password: string, fi
 export function importReport(r: ImportBenchResult): string[] {
   const n = r.rows.toLocaleString("en");
   return [
+    `- dry run of that import (\`?dryRun=true\`, the store still empty): ${r.dryRun.seconds.toFixed(1)} s = ${Math.round(r.dryRun.rowsPerSecond).toLocaleString("en")} users/s (${r.dryRun.created} would be created, ${r.dryRun.failed} failed)`,
     `- import over HTTP, one request (CSV of ${n} users, no passwords, 2 groups each): ${r.http.seconds.toFixed(1)} s = **${Math.round(r.http.rowsPerSecond).toLocaleString("en")} users/s** (${r.http.created} created, ${r.http.failed} failed)`,
     `- ecm import of another such CSV (${n} users, into the store the HTTP pass filled): ${r.cli.seconds.toFixed(1)} s = **${Math.round(r.cli.rowsPerSecond).toLocaleString("en")} users/s** (${r.cli.created} created, ${r.cli.failed} failed), CLI peak RSS ${r.cli.peakRssMb.toFixed(0)} MB`,
   ];
