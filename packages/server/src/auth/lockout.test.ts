@@ -149,3 +149,28 @@ describeEachStore(
   },
   { lockout: { maxFailures: 3, accountMaxFailures: 6, familiarDays: 30, baseSeconds: 60, maxSeconds: 3600 } },
 );
+
+describeEachStore(
+  "an IPv6 client is one address to the lockout by its /64 (behind a proxy that says who it is)",
+  (server) => {
+    const loginAs = async (address: string, username: string, password: string) =>
+      (await server().api("POST", TOKEN_PATH, { headers: { "x-forwarded-for": address }, body: { username, password } })).status;
+
+    it("guesses from the addresses of one /64 lock that network out; the owner's login makes its /64 familiar", async () => {
+      const token = await server().login();
+      const r = await server().api("POST", "/security/v1/users", { token, body: { username: "six.guessed", password: PASSWORD } });
+      assert.equal(r.status, 201, r.text);
+      assert.equal(await loginAs("2001:db8:5:6::1", "six.guessed", PASSWORD), 200, "the owner's network becomes familiar");
+      // A new address of each guess, all in one /64: three wrong passwords lock that network out of the account.
+      for (let i = 1; i <= 3; i++) assert.equal(await loginAs(`2001:db8:1:2::a${i}`, "six.guessed", `wrong-guess-${i}`), 401);
+      assert.equal(await loginAs("2001:db8:1:2:ffff::9", "six.guessed", PASSWORD), 401, "another address of the guesser's /64 is locked out too");
+      const lockout = (await server().api("GET", `/security/v1/users/${r.body.id}/lockout`, { token })).body;
+      assert.deepEqual(lockout.addresses.filter((a: any) => a.lockedOutUntil !== null).map((a: any) => a.address), ["2001:db8:1:2::/64"]);
+      // Three more from another /64: the account is locked for every unfamiliar network.
+      for (let i = 1; i <= 3; i++) assert.equal(await loginAs(`2001:db8:3:4::b${i}`, "six.guessed", `wrong-guess-${i}`), 401);
+      assert.equal(await loginAs("2001:db8:7:8::1", "six.guessed", PASSWORD), 401, "an unfamiliar network is refused");
+      assert.equal(await loginAs("2001:db8:5:6::7", "six.guessed", PASSWORD), 200, "the owner at another address of a familiar network logs in");
+    });
+  },
+  { trustProxy: ["loopback"], lockout: { maxFailures: 3, accountMaxFailures: 6, familiarDays: 30, baseSeconds: 60, maxSeconds: 3600 } },
+);

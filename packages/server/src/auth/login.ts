@@ -9,6 +9,7 @@ import { SYSTEM_ADMINISTRATOR } from "../domain/roles.js";
 import type { Database, UserRow } from "../storage/schema.js";
 import { isoAfter, isoNow } from "../storage/time.js";
 import type { UserQueries } from "../storage/user-queries.js";
+import { addressKey } from "./client-address.js";
 import type { CredentialCheck } from "./credentials.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import type { Sessions, TokenResponse } from "./sessions.js";
@@ -38,6 +39,7 @@ export function lockoutSeconds(policy: LockoutPolicy, lockoutCount: number): num
 
 /** Where a login comes from, as the account knows it. */
 interface Standing {
+  /** The client's address as limits count it (client-address.ts): an IPv6 address by its /64. */
   source: string;
   /** The account logged in from this address recently: the account-wide lockout does not stop it. */
   familiar: boolean;
@@ -274,14 +276,14 @@ export class LoginService {
     this.limitedTally.add(actor, failure(actor, "auth.reauthenticate", userTarget(user), "rate-limited", { limit }));
   }
 
-  /** The account with this login name logged in from `source` recently (false for an unknown name). */
-  async isFamiliar(loginName: string, source: string): Promise<boolean> {
+  /** The account with this login name logged in from `sourceIp`'s network recently (false for an unknown name). */
+  async isFamiliar(loginName: string, sourceIp: string): Promise<boolean> {
     const row = await this.db
       .selectFrom("login_sources")
       .innerJoin("users", "users.id", "login_sources.user_id")
       .select("login_sources.user_id")
       .where("users.login_key", "=", fold(loginName))
-      .where("login_sources.source", "=", source)
+      .where("login_sources.source", "=", addressKey(sourceIp))
       .where("login_sources.last_success_at", ">", this.familiarSince())
       .executeTakeFirst();
     return row !== undefined;
@@ -303,7 +305,8 @@ export class LoginService {
   }
 
   /** The account of a login name and what it knows of this address, in one statement: a login's round trips to the store are much of its cost. */
-  private async account(loginName: string, source: string): Promise<{ user: UserRow | undefined; standing: Standing }> {
+  private async account(loginName: string, sourceIp: string): Promise<{ user: UserRow | undefined; standing: Standing }> {
+    const source = addressKey(sourceIp);
     const row = await this.db
       .selectFrom("users")
       .leftJoin("login_sources", (join) => join.onRef("login_sources.user_id", "=", "users.id").on("login_sources.source", "=", source))
@@ -317,7 +320,8 @@ export class LoginService {
   }
 
   /** What the account knows of this address (nothing, for an unknown account). */
-  private async standing(user: UserRow, source: string): Promise<Standing> {
+  private async standing(user: UserRow, sourceIp: string): Promise<Standing> {
+    const source = addressKey(sourceIp);
     return this.standingOf(source, await this.db.selectFrom("login_sources").select(["locked_out_until", "last_success_at"]).where("user_id", "=", user.id).where("source", "=", source).executeTakeFirst());
   }
 

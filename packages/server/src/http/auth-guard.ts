@@ -7,7 +7,7 @@ import type { RateCounters } from "../storage/rate-counters.js";
 import type { UserQueries } from "../storage/user-queries.js";
 import { DomainError } from "../domain/errors.js";
 import { SYSTEM_ADMINISTRATOR } from "../domain/roles.js";
-import { addressKey } from "./client-address.js";
+import { addressKey } from "../auth/client-address.js";
 import { ApiError, fromDomainError } from "./errors.js";
 import type { GuardHook } from "./openapi.js";
 

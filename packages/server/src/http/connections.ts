@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { ConnectionLimits } from "../config.js";
-import { addressKey } from "./client-address.js";
+import { addressKey } from "../auth/client-address.js";
 import { ApiError } from "./errors.js";
 
 /**

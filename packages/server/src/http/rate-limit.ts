@@ -6,7 +6,7 @@ import type { AttemptLimit } from "../auth/login.js";
 import type { RateLimitSettings } from "../config.js";
 import type { Database } from "../storage/schema.js";
 import { RateCounters } from "../storage/rate-counters.js";
-import { addressKey } from "./client-address.js";
+import { addressKey } from "../auth/client-address.js";
 import { ApiError } from "./errors.js";
 
 /** @fastify/rate-limit's store, kept in the database: limits hold across every process and node, not per process. */

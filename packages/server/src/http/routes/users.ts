@@ -344,7 +344,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
     failedLogins: Type.Integer({ description: "Failed logins in a row from unfamiliar addresses" }),
     addresses: Type.Array(
       Type.Object({
-        address: Type.String({ description: "A client address" }),
+        address: Type.String({ description: "A client address (an IPv6 client by its /64 network, as the lockout counts it)" }),
         failedLogins: Type.Integer({ description: "Failed logins in a row from it" }),
         lockedOutUntil: Nullable(Type.String({ format: "date-time", description: "Until when it is locked out of the account; null: not locked out" })),
         lastLoginAt: Nullable(Type.String({ format: "date-time", description: "The account's last login from it (recent: a familiar address)" })),
