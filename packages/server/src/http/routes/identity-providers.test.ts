@@ -88,7 +88,18 @@ describeEachStore("identity provider configuration", (server) => {
     assert.equal(await updates(), counted);
     assert.ok(!JSON.parse((await s.server.deps.store.db.selectFrom("identity_providers").select("config").where("alias", "=", "sso").executeTakeFirstOrThrow()).config).config.redirectUri, "the shown redirect URI is not kept");
     assert.equal((await s.api("PUT", `${PATH}/sso`, { token: admin, body: { alias: "other" } })).status, 400);
-    assert.equal((await s.api("PUT", `${PATH}/sso`, { token: admin, body: { config: { redirectUri: "https://ignored.example/" } } })).body.config.redirectUri, `${s.baseUrl}/auth/v1/providers/sso/callback`);
+    // Another redirect URI is refused, not taken and silently dropped: it is the service's to say.
+    const other = await s.api("PUT", `${PATH}/sso`, { token: admin, body: { config: { redirectUri: "https://elsewhere.example/" } } });
+    assert.equal(other.status, 400);
+    assert.match(other.body.errorMessage, new RegExp(`config\\.redirectUri cannot be set: this provider's is ${s.baseUrl}/auth/v1/providers/sso/callback`));
+    assert.equal(JSON.parse(other.body.additionalInfo).field, "config.redirectUri");
+    const copy = (redirectUri: string) => ({ alias: "sso-copy", displayName: "Copy", fromUrl: provider.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, config: { redirectUri } });
+    const refused = await s.api("POST", PATH, { token: admin, body: copy("https://elsewhere.example/") });
+    assert.equal(refused.status, 400, refused.text);
+    assert.match(refused.body.errorMessage, /config\.redirectUri cannot be set/);
+    const created = await s.api("POST", PATH, { token: admin, body: copy(`${s.baseUrl}/auth/v1/providers/sso-copy/callback`) });
+    assert.equal(created.status, 201, created.text);
+    assert.equal((await s.api("DELETE", `${PATH}/sso-copy`, { token: admin })).status, 204);
   });
 
   it("tests a provider: its keys, and its token endpoint taking the client credentials (a wrong secret shows here)", async () => {

@@ -40,7 +40,7 @@ const Settings = {
 const optional = <T extends Record<string, any>>(fields: T) => Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Type.Optional(v)])) as { [K in keyof T]: ReturnType<typeof Type.Optional<T[K]>> };
 
 const SettingsInput = Type.Object(
-  { ...optional(Settings), redirectUri: Type.Optional(Type.String({ description: "Read-only: accepted and ignored" })) },
+  { ...optional(Settings), redirectUri: Type.Optional(Type.String({ description: "Read-only: sent back as read it is taken, another value is refused" })) },
   { additionalProperties: false, description: "Endpoints left out are read from fromUrl's discovery document" },
 );
 
@@ -88,6 +88,12 @@ const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
   /** This (an administrator's) request's origin: where a provider added now sends its users' browsers back, unless ECM_PUBLIC_URL says otherwise. */
   const publicBase = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
   const view = (request: FastifyRequest, p: Provider) => toProviderView(p, publicBaseOf(p, config.publicUrl, publicBase(request)));
+  /** `config.redirectUri` follows the alias and this service's address: sent as a GET shows it, it is taken; another value is refused, not silently ignored. */
+  const assertRedirectUri = (sent: string | undefined, shown: string) => {
+    if (sent !== undefined && sent !== shown) {
+      throw new ApiError("invalidRequest", `config.redirectUri cannot be set: this provider's is ${shown} (it follows the alias and this service's address, ECM_PUBLIC_URL). Register that one at the provider, and leave the field out.`, { field: "config.redirectUri" });
+    }
+  };
 
   app.get(PATH, {
     onRequest: adminOnly,
@@ -114,6 +120,7 @@ const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
     },
   }, async (request, reply) => {
     // The administrator's origin is where its users' browsers come back, unless ECM_PUBLIC_URL says otherwise.
+    assertRedirectUri(request.body.config?.redirectUri, redirectUriOf(config.publicUrl ?? publicBase(request), request.body.alias));
     const p = await providers.create(adminActorOf(request), { ...request.body, callbackBase: publicBase(request) });
     return reply.code(201).header("location", `${request.url.split("?")[0]!.replace(/\/$/, "")}/${encodeURIComponent(p.alias)}`).header("etag", etagOf(p.version)).send(view(request, p));
   });
@@ -135,6 +142,7 @@ const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
     if (alias !== undefined && alias !== request.params.alias) throw new ApiError("invalidRequest", "The alias of an identity provider cannot be changed.", { field: "alias" });
     const current = await providers.load(request.params.alias);
     if (id !== undefined && id.toLowerCase() !== current.uuid) throw new ApiError("invalidRequest", "The id in the body is not the provider's.", { field: "id" });
+    assertRedirectUri(changes.config?.redirectUri, view(request, current).config.redirectUri);
     // A provider added before its origin was kept takes this one (an update never moves a kept one).
     const p = await providers.update(adminActorOf(request), request.params.alias, { ...changes, callbackBase: publicBase(request) }, ifMatchVersions(request.headers["if-match"]));
     return reply.header("etag", etagOf(p.version)).send(view(request, p));
