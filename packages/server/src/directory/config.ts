@@ -264,7 +264,7 @@ function checkDirectory(d: Omit<Directory, "id" | "uuid" | "version">): void {
   // (Not bindDn: Active Directory also binds as user@domain.)
   const dns: [string, string | null][] = [["baseDn", d.baseDn], ["userSearchBase", d.userSearchBase], ...d.groupEntryDnList.map((dn): [string, string] => ["groupEntryDnList", dn]), ...d.groupMappings.map((m): [string, string] => ["groupMappings", m.groupDn])];
   for (const [field, dn] of dns) {
-    if (dn !== null && !isDn(dn)) throw invalid(field, `${field}: "${dn}" is not a distinguished name (attribute=value pairs separated by commas, such as ou=people,dc=example,dc=com).`);
+    if (dn !== null && !isDn(dn)) throw invalid(field, `${field}: "${dn}" is not a distinguished name (attribute=value pairs separated by commas, such as ou=people,dc=example,dc=com; a backslash comes before one of , + = ; < > # " \\ or a space, or before two hex digits).`);
   }
   if (d.caCertificate !== null) checkPem(d.caCertificate);
   for (const field of ["userFilter", "groupFilter"] as const) {

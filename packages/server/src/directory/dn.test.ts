@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import fc from "fast-check";
-import { dnKey, walkedKey } from "./dn.js";
+import { dnKey, isDn, walkedKey } from "./dn.js";
 
 it("gives both spellings of a DN one key: case, spaces beside separators, escapes, multi-valued RDNs", () => {
   assert.equal(dnKey("uid=JDoe,ou=People,dc=Corp,dc=Example"), "uid=jdoe,ou=people,dc=corp,dc=example");
@@ -15,4 +15,9 @@ it("gives both spellings of a DN one key: case, spaces beside separators, escape
 it("keys a plain DN by its lower case only where the walk gives the same key", () => {
   const unit = fc.constantFrom("a", "B", "é", " ", "\t", "\u00a0", "=", ",", "+", ";", "#", "\\", "2", "C", "-", '"', "<");
   fc.assert(fc.property(fc.string({ unit, maxLength: 24 }), (dn) => assert.equal(dnKey(dn), walkedKey(dn))), { numRuns: 5000 });
+});
+
+it("takes a DN whose escapes are whole, and refuses one with a dangling or unknown escape", () => {
+  for (const dn of ["dc=example,dc=org", "cn=Smith\\, John,dc=corp", "cn=J\\C3\\BCrgen,dc=corp", "cn=a\\+b\\\\c\\=d\\ ,dc=corp", "cn=\\#1,dc=corp", "2.5.4.3=x"]) assert.equal(isDn(dn), true, dn);
+  for (const dn of ["dc=ex\\", "cn=a\\qb,dc=corp", "cn=a\\C,dc=corp", "not a dn", "dc=example,dc=org,", ""]) assert.equal(isDn(dn), false, dn);
 });

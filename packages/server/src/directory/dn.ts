@@ -62,9 +62,12 @@ function escapeValue(text: string): string {
   return [...text].map((c) => (SPECIAL.has(c) ? `\\${c}` : c)).join("");
 }
 
-/** Whether `dn` has the shape of a distinguished name: one or more `type=value`, types by name or OID (its escapes are not checked one by one). */
+/** A backslash escapes a special character or stands before two hex digits (RFC 4514 2.4): any other is a broken DN. */
+const WHOLE_ESCAPES = /^(?:[^\\]|\\(?:[0-9a-fA-F]{2}|[ "#+,;<=>\\]))*$/;
+
+/** Whether `dn` has the shape of a distinguished name: one or more `type=value`, types by name or OID, its escapes whole. */
 export function isDn(dn: string): boolean {
-  if (!dn.trim()) return false;
+  if (!dn.trim() || !WHOLE_ESCAPES.test(dn)) return false;
   // In the key, separators and `=` inside values are escaped: each part between unescaped , and + is one type=value.
   return dnKey(dn)
     .split(/(?<!\\)[,+]/)

@@ -142,6 +142,7 @@ describeEachStore("external user storage configuration", (server) => {
       [{ ...base, caCertificate: "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----" }, 400, "caCertificate"],
       [{ ...base, groupMappings: [{ groupDn: "cn=g,dc=x", localGroupId: "00000000-0000-4000-8000-000000000000" }] }, 400, "groupMappings"],
       [{ ...base, baseDn: "not a dn" }, 400, "baseDn"],
+      [{ ...base, baseDn: "dc=ex\\" }, 400, "baseDn"],
       [{ ...base, userSearchBase: "people" }, 400, "userSearchBase"],
       [{ ...base, groupEntryDnList: ["dc=x", "staff"] }, 400, "groupEntryDnList"],
       [{ ...base, groupMappings: [{ groupDn: "admins", localGroupId: "00000000-0000-4000-8000-000000000000" }] }, 400, "groupMappings"],
