@@ -198,6 +198,19 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.deepEqual([full.state, full.joined, full.left], ["succeeded", 0, 0], full.message);
   });
 
+  it("a user renamed where the groups still list the old DN (no referential integrity) leaves them at the next full sync", async () => {
+    const name = generatedName(51);
+    const before = await user(name);
+    assert.ok(before.groups.includes("staff"));
+    await ldap.modifyDN(tree.dn(name), `uid=${name}-gone,${tree.ouDn(["Berlin"])}`);
+    const changed = await sync({ mode: "changed" });
+    assert.deepEqual([changed.state, (await user(`${name}-gone`)).groups], ["succeeded", before.groups], changed.message);
+    // staff still lists the old DN, which names nobody now.
+    const full = await sync();
+    assert.deepEqual([full.state, full.left], ["succeeded", 1], full.message);
+    assert.equal((await user(`${name}-gone`)).groups.includes("staff"), false);
+  });
+
   it("takes changed attributes and accounts disabled in the directory", async () => {
     await ldap.modify(tree.dn("ivan"), new Change({ operation: "replace", modification: new Attribute({ type: "givenName", values: ["Ваня"] }) }));
     await ldap.modify(tree.dn("zoe"), new Change({ operation: "add", modification: new Attribute({ type: "nsAccountLock", values: ["TRUE"] }) }));

@@ -336,6 +336,14 @@ export function createDirectoryQueries(db: Kysely<Database>) {
       const aside = (key: string) => `\u0001${key}`;
       const members = () => db.updateTable("directory_members").where("directory_id", "=", directoryId);
       for (const { from, to } of renames) await members().set({ member_key: aside(to) }).where("member_key", "=", from).execute();
+      // These member lists no longer hold what the directory listed: the next sync reads them again and
+      // keeps what it lists then. Active Directory lists the new DN; a directory without referential
+      // integrity (OpenLDAP's default) still lists the old one, which names nobody now.
+      await db
+        .updateTable("groups")
+        .set({ member_hash: null })
+        .where("id", "in", (eb) => eb.selectFrom("directory_members").select("group_id").where("directory_id", "=", directoryId).where("member_key", "in", renames.map((r) => aside(r.to))))
+        .execute();
       for (const { to } of renames) {
         await db
           .deleteFrom("directory_members")
