@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { recordAudit, type Actor, userTarget } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
+import { holdUserVersion, type Precondition } from "../domain/versioned.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { madeBySystemAdministrator } from "../domain/role-rules.js";
 import { isProviderOnly, type AdminActor } from "../domain/users.js";
@@ -57,7 +58,7 @@ export class ApiKeys {
   ) {}
 
   /** A new key for `user`; the secret is returned here only. */
-  async create(actor: AdminActor, user: UserRow, givenName: string, expiresAt: string | null): Promise<{ key: ApiKeyView; secret: string }> {
+  async create(actor: AdminActor, user: UserRow, givenName: string, expiresAt: string | null, precondition: Precondition): Promise<{ key: ApiKeyView; secret: string }> {
     // A provider's user, or one whose only way in is its links: a key would be a way in that no provider vouches for.
     if (user.identity_provider_id !== null || (user.service_account === 0 && (await isProviderOnly(this.db, user)))) {
       throw new DomainError("refused", "A user of an identity provider cannot have API keys.", { username: user.username });
@@ -69,6 +70,7 @@ export class ApiKeys {
     const row = { uuid: randomUUID(), user_id: user.id, name, prefix: secret.slice(0, SHOWN_CHARS), secret_hash: this.hashOf(secret), created_at: isoNow(), expires_at: expiresAt, last_used_at: null, by_system_administrator: madeBySystemAdministrator(actor.roles) };
     try {
       await this.db.transaction().execute(async (trx) => {
+        await holdUserVersion(trx, user.uuid, precondition);
         await trx.insertInto("api_keys").values(row).execute();
         await recordAudit(trx, actor, { action: "api-key.create", target: userTarget(user), details: { keyId: row.uuid, name, prefix: row.prefix, expiresAt } });
       });
@@ -85,8 +87,9 @@ export class ApiKeys {
     return rows.map(view);
   }
 
-  async revoke(actor: Actor, user: UserRow, keyId: string): Promise<void> {
+  async revoke(actor: Actor, user: UserRow, keyId: string, precondition: Precondition): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
+      await holdUserVersion(trx, user.uuid, precondition);
       const row = await trx.deleteFrom("api_keys").where("uuid", "=", keyId.toLowerCase()).where("user_id", "=", user.id).returning(["uuid", "name", "prefix"]).executeTakeFirst();
       if (!row) throw notFound("API key", keyId);
       // A service account's last key may be the last way in of a system administrator.

@@ -12,7 +12,7 @@ import { assertVisibleName, normalizeName } from "./names.js";
 import { assertMayChangeAdministratorGroup, assertMayChangeGroupOfAdministrators, assertMayGrantOrRevoke, assertMayGrantTo, assertMayRevokeFrom } from "./role-rules.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { assertMayAdminister, type AdminActor } from "./users.js";
-import { checkPrecondition, readForChange, type Precondition } from "./versioned.js";
+import { checkPrecondition, holdUserVersion, readForChange, type Precondition } from "./versioned.js";
 
 /** The fields of a group a change may set; absent fields keep their value. */
 export interface GroupChanges {
@@ -105,11 +105,12 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: Use
     },
 
     /** Adds a user to a group. Idempotent, except that a membership a directory's sync or a provider's mapping made becomes one by hand, which they no longer remove. */
-    async addMember(actor: AdminActor, userId: string, groupId: string): Promise<void> {
+    async addMember(actor: AdminActor, userId: string, groupId: string, precondition: Precondition): Promise<void> {
       const user = await requireUser(users, userId);
       await assertMayAdminister(users, actor, user, "change the groups of a system administrator");
       try {
         await db.transaction().execute(async (trx) => {
+          await holdUserVersion(trx, user.uuid, precondition);
           const group = await requireGroup(groups, groupId, trx);
           await assertMayChangeAdministratorGroup(groups, trx, group, actor.roles);
           if (await groups.addMember(trx, group.id, user.id, "hand")) {
@@ -123,10 +124,11 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: Use
     },
 
     /** Removes a user from a group (idempotent); refused for a membership a directory's sync made, or when no enabled system administrator would remain. */
-    async removeMember(actor: AdminActor, userId: string, groupId: string): Promise<void> {
+    async removeMember(actor: AdminActor, userId: string, groupId: string, precondition: Precondition): Promise<void> {
       const user = await requireUser(users, userId);
       await assertMayAdminister(users, actor, user, "change the groups of a system administrator");
       await db.transaction().execute(async (trx) => {
+        await holdUserVersion(trx, user.uuid, precondition);
         const group = await requireGroup(groups, groupId, trx);
         await assertMayChangeAdministratorGroup(groups, trx, group, actor.roles);
         const directory = (await groups.syncedGroupsOf(trx, user.id)).get(group.id);
@@ -142,10 +144,11 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: Use
      * Removes a user from every group of its own but `users`; the groups its profile gives, and the
      * memberships a directory's sync made, stay. All or nothing; answers the groups it left.
      */
-    async removeFromAll(actor: AdminActor, userId: string): Promise<GroupRow[]> {
+    async removeFromAll(actor: AdminActor, userId: string, precondition: Precondition): Promise<GroupRow[]> {
       const user = await requireUser(users, userId);
       await assertMayAdminister(users, actor, user, "change the groups of a system administrator");
       return db.transaction().execute(async (trx) => {
+        await holdUserVersion(trx, user.uuid, precondition);
         const synced = await groups.syncedGroupsOf(trx, user.id);
         const leaving = (await groups.directGroupsOfUser(trx, user.id)).filter((g) => !(g.builtin && g.name === USERS_GROUP) && !synced.has(g.id));
         for (const group of leaving) await assertMayChangeAdministratorGroup(groups, trx, group, actor.roles);

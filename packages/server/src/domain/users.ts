@@ -18,7 +18,7 @@ import { madeBySystemAdministrator } from "./role-rules.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { assertVisibleName, loginNameColumns, normalizeName, userNameColumns } from "./names.js";
 import { defaultDisplayName, searchTextFor, USERNAME_PATTERN, USERNAME_RULE } from "./user-fields.js";
-import { readForChange, type Precondition } from "./versioned.js";
+import { holdUserVersion, readForChange, type Precondition } from "./versioned.js";
 
 /** The writable fields of a user, by their REST names; absent fields are left as they are. */
 export interface UserChanges {
@@ -349,7 +349,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     },
 
     /** Sets a new password chosen by an administrator and ends every session of the user. */
-    async resetPassword(actor: AdminActor, uuid: string, password: string, temporary: boolean | undefined): Promise<void> {
+    async resetPassword(actor: AdminActor, uuid: string, password: string, temporary: boolean | undefined, precondition: Precondition): Promise<void> {
       // Who may reset whose password is decided before the policy looks at the password: a caller
       // without the right learns nothing of it. The write checks again on the row it locks.
       const mayReset = async (q: UserQueries, row: UserRow) => {
@@ -361,7 +361,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
       await mayReset(queries, subject);
       policy.check(password, ownerOf(subject), "value");
       const passwordHash = await hasher.hash(password);
-      await changeUser(uuid, undefined, async (trx, q, row) => {
+      await changeUser(uuid, precondition, async (trx, q, row) => {
         await mayReset(q, row);
         if (row.directory_id !== null) throw new DomainError("refused", "The password of a directory user is managed by its directory.", { username: row.username });
         assertHasPassword(row);
@@ -386,8 +386,9 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     },
 
     /** Lifts the account's lockout and every address's lockout of it (and forgets the failures that led to them; familiar addresses stay familiar). */
-    async clearLockout(actor: AdminActor, uuid: string): Promise<void> {
+    async clearLockout(actor: AdminActor, uuid: string, precondition: Precondition): Promise<void> {
       await transaction(async (trx, q) => {
+        await holdUserVersion(trx, uuid, precondition);
         const row = await requireUser(q, uuid);
         await assertMayAdminister(q, actor, row, "clear the lockout of a system administrator");
         await trx.updateTable("users").set({ failed_logins: 0, lockout_count: 0, locked_out_until: null }).where("id", "=", row.id).execute();

@@ -26,6 +26,18 @@ export async function readForChange<R extends { version: number }>(
   return row;
 }
 
+/**
+ * A write to a part of a user (its password, groups, lockout, keys, links) with `If-Match`: inside the
+ * write's transaction, takes the user's row lock and checks its version there, so a change of the
+ * user committed after the request was checked still fails it (412). A user not found is the write's
+ * own lookup to answer.
+ */
+export async function holdUserVersion(trx: Kysely<Database>, uuid: string, precondition: Precondition): Promise<void> {
+  if (precondition === undefined) return;
+  const { rows } = await sql<{ version: number }>`update users set version = version where uuid = ${uuid.toLowerCase()} returning version`.execute(trx);
+  if (rows[0]) checkPrecondition(rows[0], precondition);
+}
+
 /** A row read for a change must have a version `If-Match` named, if it named any. */
 export function checkPrecondition(row: { version: number }, precondition: Precondition): void {
   if (precondition !== undefined && !precondition.includes(row.version)) throw staleVersion(row.version);

@@ -4,6 +4,7 @@ import { loginRefusal } from "../auth/login.js";
 import { directoryLetsIn } from "../auth/sessions.js";
 import { recordAudit, userTarget } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
+import { holdUserVersion, type Precondition } from "../domain/versioned.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { requireUser } from "../domain/lookups.js";
 import { assertMayConfigureLoginSource, grantsSystemAdministrator, madeBySystemAdministrator, NOT_MADE_BY_SYSTEM_ADMINISTRATOR } from "../domain/role-rules.js";
@@ -316,9 +317,10 @@ export function createLinking(store: Store, groups: GroupQueries) {
     },
 
     /** An administrator links a user to a provider's subject (replacing the user's link to that provider). */
-    async link(actor: AdminActor, userId: string, p: Provider, subject: string): Promise<void> {
+    async link(actor: AdminActor, userId: string, p: Provider, subject: string, precondition: Precondition): Promise<void> {
       try {
         await db.transaction().execute(async (trx) => {
+          await holdUserVersion(trx, userId, precondition);
           const q = createUserQueries({ ...store, db: trx });
           const user = await requireUser(q, userId);
           // Whoever holds the subject logs in as this user: as much power as setting its password.
@@ -356,8 +358,9 @@ export function createLinking(store: Store, groups: GroupQueries) {
      * An administrator removes a user's link to a provider (only the link to `subject`, when named);
      * the sessions opened through it end, and the memberships its mapping made.
      */
-    async unlink(actor: AdminActor, userId: string, p: Provider, subject?: string): Promise<void> {
+    async unlink(actor: AdminActor, userId: string, p: Provider, subject: string | undefined, precondition: Precondition): Promise<void> {
       await db.transaction().execute(async (trx) => {
+        await holdUserVersion(trx, userId, precondition);
         const q = createUserQueries({ ...store, db: trx });
         const user = await requireUser(q, userId);
         await assertMayAdminister(q, actor, user, "unlink a system administrator from an identity provider");

@@ -164,7 +164,7 @@ describeEachStore("the last system administrator", (server) => {
     const { linking, providers } = s.server.deps;
     const actor = { id: null, name: "test", sourceIp: null, roles: ["system-administrator"] };
     const refused = (what: string) => (e: unknown) => (e as { kind?: string }).kind === "refused" && /last system administrator/.test((e as Error).message) ? true : assert.fail(`${what}: ${String(e)}`);
-    await assert.rejects(linking.unlink(actor, idpUser.body.id, await providers.load("lastidp")), refused("unlinking it"));
+    await assert.rejects(linking.unlink(actor, idpUser.body.id, await providers.load("lastidp"), undefined, undefined), refused("unlinking it"));
     await assert.rejects(providers.update(actor, "lastidp", { enabled: false }, undefined), refused("disabling its provider"));
     await assert.rejects(providers.remove(actor, "lastidp", undefined), refused("deleting its provider"));
     assert.equal((await providers.load("lastidp")).enabled, true, "rolled back");

@@ -7,6 +7,7 @@ import { assertMayAdminister } from "../../domain/users.js";
 import { normalizeTime } from "../../domain/users.js";
 import { actorOf, adminActorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
+import { ifMatchVersions } from "../etag.js";
 import { errorResponses, IdParams, Nullable, Uuid } from "../schemas.js";
 
 const ApiKeySchema = Type.Object(
@@ -65,7 +66,7 @@ const apiKeysRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, a
     async (request, reply) => {
       const user = await subject(request, request.params.id);
       const expiresAt = normalizeTime(request.body.expiresAt, "expiresAt") ?? null;
-      const { key, secret } = await apiKeys.create(adminActorOf(request), user, request.body.name, expiresAt);
+      const { key, secret } = await apiKeys.create(adminActorOf(request), user, request.body.name, expiresAt, ifMatchVersions(request.headers["if-match"]));
       return reply.code(201).header("location", `${request.url.split("?")[0]!.replace(/\/$/, "")}/${key.id}`).send({ ...key, secret });
     },
   );
@@ -99,7 +100,7 @@ const apiKeysRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { users, a
       schema: { ...common, summary: "Revoke an API key", description: "It stops working at once, on every node.", params: Type.Object({ id: Uuid, keyId: Uuid }), response: { 204: Type.Null() } },
     },
     async (request, reply) => {
-      await apiKeys.revoke(actorOf(request), await subject(request, request.params.id), request.params.keyId);
+      await apiKeys.revoke(actorOf(request), await subject(request, request.params.id), request.params.keyId, ifMatchVersions(request.headers["if-match"]));
       return reply.code(204).send(null);
     },
   );

@@ -3,6 +3,7 @@ import { Type } from "typebox";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
+import { ifMatchVersions } from "../etag.js";
 import { errorResponses, Uuid } from "../schemas.js";
 
 const LinkParams = Type.Object({ id: Uuid, alias: Type.String({ maxLength: 64 }) });
@@ -28,7 +29,7 @@ const federatedIdentitiesRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app
       response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 409) },
     },
   }, async (request, reply) => {
-    await linking.link(adminActorOf(request), request.params.id, await providers.load(request.params.alias), request.body.subject);
+    await linking.link(adminActorOf(request), request.params.id, await providers.load(request.params.alias), request.body.subject, ifMatchVersions(request.headers["if-match"]));
     return reply.code(204).send(null);
   });
 
@@ -45,7 +46,7 @@ const federatedIdentitiesRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app
     },
     config: { bodyOptional: true },
   }, async (request, reply) => {
-    await linking.unlink(adminActorOf(request), request.params.id, await providers.load(request.params.alias), request.body.subject);
+    await linking.unlink(adminActorOf(request), request.params.id, await providers.load(request.params.alias), request.body.subject, ifMatchVersions(request.headers["if-match"]));
     return reply.code(204).send(null);
   });
 };

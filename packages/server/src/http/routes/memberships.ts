@@ -4,6 +4,7 @@ import { requireUser } from "../../domain/lookups.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
+import { ifMatchVersions } from "../etag.js";
 import { GroupSchema, toGroupView } from "../group-view.js";
 import { errorResponses, IdParams, Uuid } from "../schemas.js";
 
@@ -53,7 +54,7 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
       },
     },
     async (request, reply) => {
-      await groupAdmin.addMember(adminActorOf(request), request.params.id, request.params.groupId);
+      await groupAdmin.addMember(adminActorOf(request), request.params.id, request.params.groupId, ifMatchVersions(request.headers["if-match"]));
       return reply.code(204).send(null);
     },
   );
@@ -73,7 +74,7 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
       },
     },
     async (request, reply) => {
-      await groupAdmin.removeMember(adminActorOf(request), request.params.id, request.params.groupId);
+      await groupAdmin.removeMember(adminActorOf(request), request.params.id, request.params.groupId, ifMatchVersions(request.headers["if-match"]));
       return reply.code(204).send(null);
     },
   );
@@ -92,7 +93,7 @@ const membershipsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
         response: { 200: Type.Array(GroupSchema), ...errorResponses(401, 403, 404, 409) },
       },
     },
-    async (request) => (await groupAdmin.removeFromAll(adminActorOf(request), request.params.id)).map(toGroupView),
+    async (request) => (await groupAdmin.removeFromAll(adminActorOf(request), request.params.id, ifMatchVersions(request.headers["if-match"]))).map(toGroupView),
   );
 };
 

@@ -274,6 +274,29 @@ describeEachStore("user administration", (server, kind) => {
     assert.deepEqual(blind.map((r) => r.headers.get("etag")).sort(), ['"3"', '"4"']);
   });
 
+  it("a write to a part of a user with If-Match fails when the user changes after the request was checked", { skip: kind === "sqlite" && "needs two open write transactions (PostgreSQL)" }, async () => {
+    const s = server();
+    const u = await createUser(s, token, { username: "raced.parts", password: "Raced-Parts-Password-1" });
+    const group = (await s.api("POST", "/security/v1/user-groups", { token, body: { name: "raced-parts" } })).body.id;
+    const ifMatch = { "if-match": '"1"' };
+    // Each passes the check of its request, then waits for the user's row; an administrator's change of the user commits first.
+    const parts = await whileLocked(
+      s,
+      "select 1 from users where uuid = $1 for update",
+      [u.id],
+      3,
+      () => [
+        s.api("PUT", `/security/v1/users/${u.id}/user-groups/${group}`, { token, headers: ifMatch }),
+        s.api("DELETE", `/security/v1/users/${u.id}/lockout`, { token, headers: ifMatch }),
+        s.api("POST", `/security/v1/users/${u.id}/api-keys`, { token, headers: ifMatch, body: { name: "raced" } }),
+      ],
+      (holder) => holder.query("update users set description = 'changed meanwhile', version = version + 1 where uuid = $1", [u.id]),
+    );
+    assert.deepEqual(parts.map((r) => r.status), [412, 412, 412], parts.map((r) => r.text).join("\n"));
+    assert.equal((await s.api("GET", `/security/v1/users/${u.id}/user-groups`, { token })).body.some((g: { id: string }) => g.id === group), false);
+    assert.deepEqual((await s.api("GET", `/security/v1/users/${u.id}/api-keys`, { token })).body, []);
+  });
+
   it("concurrent PUTs without If-Match are all applied one after another: none lost", async () => {
     const s = server();
     const u = await createUser(s, token, { username: "serialized" });

@@ -334,7 +334,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
       },
     },
     async (request, reply) => {
-      await userAdmin.resetPassword(adminActorOf(request), request.params.id, request.body.value, request.body.temporary);
+      await userAdmin.resetPassword(adminActorOf(request), request.params.id, request.body.value, request.body.temporary, ifMatchVersions(request.headers["if-match"]));
       return reply.code(204).send(null);
     },
   );
@@ -382,7 +382,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
       },
     },
     async (request, reply) => {
-      await userAdmin.clearLockout(adminActorOf(request), request.params.id);
+      await userAdmin.clearLockout(adminActorOf(request), request.params.id, ifMatchVersions(request.headers["if-match"]));
       return reply.code(204).send(null);
     },
   );

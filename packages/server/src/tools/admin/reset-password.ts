@@ -17,8 +17,8 @@ export const resetPasswordCommand: AdminCommand = {
     const user = await users.findByUsername(username);
     if (!user) throw new DomainError("not-found", `There is no user "${username}".`);
     const password = randomBytes(18).toString("base64url");
-    await userAdmin.resetPassword(actor, user.uuid, password, true);
-    await userAdmin.clearLockout(actor, user.uuid);
+    await userAdmin.resetPassword(actor, user.uuid, password, true, undefined);
+    await userAdmin.clearLockout(actor, user.uuid, undefined);
     return `${username}: password reset, lockouts cleared, sessions ended; temporary password (to be changed at the next login): ${password}`;
   },
 };
