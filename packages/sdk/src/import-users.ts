@@ -6,7 +6,7 @@
 import { STATUS_OF_CODE } from "./codes.js";
 import { ECMConnectionError, errorClassForStatus } from "./errors.js";
 import type { Transport } from "./http.js";
-import { toRestUserBody } from "./mapping.js";
+import { FieldTypeError, rowErrorInSdkNames, toRestUserBody } from "./mapping.js";
 import type { ECMImportResult, ECMImportSummary, ImportFormat, ImportOptions, ImportSource, ImportUserRecord } from "./types.js";
 
 const IMPORT_PATH = "/security/v1/users/import";
@@ -14,8 +14,8 @@ const IMPORT_PATH = "/security/v1/users/import";
 const IMPORT_CONTENT_TYPES: Record<ImportFormat, string> = { csv: "text/csv; charset=utf-8", ndjson: "application/x-ndjson" };
 
 /** Sends the import: resolves with the answer's bytes once it starts, while the source is still being sent. */
-export async function startImport(http: Transport, source: ImportSource, opts: Omit<ImportOptions, "signal"> & { signal?: AbortSignal | undefined }): Promise<AsyncIterable<Uint8Array>> {
-  const { body, format } = await importBody(source, opts.format);
+export async function startImport(http: Transport, source: ImportSource, opts: Omit<ImportOptions, "signal"> & { signal?: AbortSignal | undefined }, refused: RefusedRecords): Promise<AsyncIterable<Uint8Array>> {
+  const { body, format } = await importBody(source, opts.format, refused);
   const res = await http.request<AsyncIterable<Uint8Array>>("POST", IMPORT_PATH, {
     query: { dryRun: opts.dryRun ? true : undefined, update: opts.update === false ? false : undefined },
     upload: { body, contentType: IMPORT_CONTENT_TYPES[format] },
@@ -26,9 +26,43 @@ export async function startImport(http: Transport, source: ImportSource, opts: O
   return res.data;
 }
 
+/**
+ * Records the SDK refuses itself (a flag that is not a boolean, an unknown field, no username): each is
+ * sent as a blank line, which the server skips but counts, so that its line numbers stay the records',
+ * and is answered here as a failed row in its place among the server's answers.
+ */
+export class RefusedRecords {
+  /** The body is made of records (in the SDK's names), not bytes (in the server's). */
+  fromRecords = false;
+  #waiting: ECMImportResult[] = [];
+  #count = 0;
+
+  add(results: readonly ECMImportResult[]): void {
+    this.#waiting.push(...results);
+    this.#count += results.length;
+  }
+
+  /** The refused rows before `line`, in order, taken out. */
+  before(line: number): ECMImportResult[] {
+    let n = 0;
+    while (n < this.#waiting.length && this.#waiting[n]!.line < line) n++;
+    return this.#waiting.splice(0, n);
+  }
+
+  /** How many were refused in all. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Those waiting, taken out to be handed to another thread's list (ECMSync's worker to its caller). */
+  handOver(): { results: ECMImportResult[]; fromRecords: boolean } {
+    return { results: this.#waiting.splice(0), fromRecords: this.fromRecords };
+  }
+}
+
 /** A record's REST row: the SDK's names mapped as createUser maps them; unknown names are refused the same way. */
 function importRow(record: ImportUserRecord): Record<string, unknown> {
-  if (!record || typeof record.username !== "string") throw new TypeError("an import record needs a username");
+  if (!record || typeof record.username !== "string") throw new FieldTypeError("an import record needs a username", "username");
   const { username, groups, passwordHash, ...fields } = record;
   const row: Record<string, unknown> = { username, ...toRestUserBody(fields) };
   if (groups !== undefined) row.groups = groups;
@@ -47,8 +81,10 @@ const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
  * pauses (for a database, or for the import's own results) gets its rows sent as they are: whenever the
  * reader waits a turn of the event loop without a full piece, it gets what is there.
  */
-async function* ndjsonOf(records: AsyncIterable<ImportUserRecord> | Iterable<ImportUserRecord>): AsyncGenerator<Uint8Array> {
+async function* ndjsonOf(records: AsyncIterable<ImportUserRecord> | Iterable<ImportUserRecord>, refused: RefusedRecords): AsyncGenerator<Uint8Array> {
   const encoder = new TextEncoder();
+  refused.fromRecords = true;
+  let line = 0;
   let piece = "";
   const full: string[] = [];
   let ended = false;
@@ -60,7 +96,15 @@ async function* ndjsonOf(records: AsyncIterable<ImportUserRecord> | Iterable<Imp
     try {
       for await (const record of records) {
         if (stopped) return; // the reader is gone: leaving the loop closes the source
-        piece += `${JSON.stringify(importRow(record))}\n`;
+        line++;
+        let row = "";
+        try {
+          row = JSON.stringify(importRow(record));
+        } catch (error) {
+          const username = typeof record?.username === "string" ? record.username : undefined;
+          refused.add([{ line, username, status: "failed", error: { code: "ECMS1001", message: (error as Error).message, ...(error instanceof FieldTypeError && { field: error.field }) } }]);
+        }
+        piece += `${row}\n`;
         if (piece.length < PIECE_CHARS) continue;
         full.push(piece);
         piece = "";
@@ -154,17 +198,17 @@ interface ImportBody {
 }
 
 /** The request body a source gives: bytes as they are (with their format), records as NDJSON. */
-async function importBody(source: ImportSource, format: ImportFormat | undefined): Promise<ImportBody> {
-  if (typeof source === "string") return bodyOf(await fileBody(source), format ?? formatOfName(source));
+async function importBody(source: ImportSource, format: ImportFormat | undefined, refused: RefusedRecords): Promise<ImportBody> {
+  if (typeof source === "string") return bodyOf(await fileBody(source), format ?? formatOfName(source), refused);
   if (typeof Blob !== "undefined" && source instanceof Blob) {
     const named = formatOfType(source.type) ?? formatOfName((source as Blob & { name?: string }).name);
     return { body: source, format: format ?? named ?? sniff(new Uint8Array(await source.slice(0, 64).arrayBuffer())) };
   }
-  if (source instanceof Uint8Array) return bodyOf([source], format);
-  return bodyOf(source as Exclude<ImportSource, string | Blob | Uint8Array>, format);
+  if (source instanceof Uint8Array) return bodyOf([source], format, refused);
+  return bodyOf(source as Exclude<ImportSource, string | Blob | Uint8Array>, format, refused);
 }
 
-async function bodyOf(source: Exclude<ImportSource, string | Blob | Uint8Array>, format: ImportFormat | undefined): Promise<ImportBody> {
+async function bodyOf(source: Exclude<ImportSource, string | Blob | Uint8Array>, format: ImportFormat | undefined, refused: RefusedRecords): Promise<ImportBody> {
   const iterator =
     typeof ReadableStream !== "undefined" && source instanceof ReadableStream ? chunksOf(source)
     : source !== null && typeof source === "object" && Symbol.asyncIterator in source ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator]()
@@ -176,11 +220,15 @@ async function bodyOf(source: Exclude<ImportSource, string | Blob | Uint8Array>,
   const all = startingWith(first.value, iterator);
   if (isBytes(first.value)) return { body: bytesOf(all as AsyncIterable<Uint8Array | string>), format: format ?? sniff(first.value) };
   if (format === "csv") throw new TypeError("importUsers: records are sent as NDJSON; leave format out");
-  return { body: ndjsonOf(all as AsyncIterable<ImportUserRecord>), format: "ndjson" };
+  return { body: ndjsonOf(all as AsyncIterable<ImportUserRecord>, refused), format: "ndjson" };
 }
 
-/** The answer's NDJSON lines as results, as its bytes arrive; the summary (or the failure that ended it) at the end. */
+/**
+ * The answer's NDJSON lines as results, as its bytes arrive, with the records the SDK refused in their
+ * places; the summary (or the failure that ended it) at the end.
+ */
 export class ImportResults {
+  constructor(readonly refused: RefusedRecords) {}
   readonly #decoder = new TextDecoder();
   #pending = "";
   #summary: ECMImportSummary | undefined;
@@ -193,12 +241,16 @@ export class ImportResults {
     for (const line of lines) {
       if (line === "") continue;
       const parsed = JSON.parse(line) as { line?: number; username?: string; status?: ECMImportResult["status"]; id?: string; error?: ECMImportResult["error"]; summary?: ECMImportSummary };
-      if (parsed.summary) this.#summary = parsed.summary;
-      else if (parsed.line === undefined) this.#failure = parsed.error;
+      if (parsed.summary) {
+        results.push(...this.refused.before(Infinity));
+        this.#summary = { ...parsed.summary, failed: parsed.summary.failed + this.refused.count };
+      } else if (parsed.line === undefined) this.#failure = parsed.error;
       else {
+        results.push(...this.refused.before(parsed.line));
         const result: ECMImportResult = { line: parsed.line, username: parsed.username, status: parsed.status! };
         if (parsed.id !== undefined) result.guid = parsed.id;
-        if (parsed.error !== undefined) result.error = parsed.error;
+        // Rows made from records are refused in the names they were given (remark, not description).
+        if (parsed.error !== undefined) result.error = this.refused.fromRecords ? rowErrorInSdkNames(parsed.error) : parsed.error;
         results.push(result);
       }
     }

@@ -148,6 +148,13 @@ const REST_NAMES: Record<string, string> = {
   passwordNeverExpires: "neverExpire",
 };
 
+/** A field the SDK refuses before sending anything: which one, for an import's failed row. */
+export class FieldTypeError extends TypeError {
+  constructor(message: string, readonly field: string) {
+    super(message);
+  }
+}
+
 /** An unknown name (a typo, the seed's snake_case, a REST name) would be dropped silently: refuse it. */
 function checkFieldNames(f: object): void {
   if (typeof f !== "object" || f === null || Array.isArray(f)) throw new TypeError(`the user's fields must be an object such as { email: "…" }, not ${f === null ? "null" : Array.isArray(f) ? "an array" : typeof f}`);
@@ -155,7 +162,7 @@ function checkFieldNames(f: object): void {
     if (USER_FIELDS.has(k) || CALL_OPTIONS.has(k)) continue;
     const camel = k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
     const hint = REST_NAMES[k] ?? REST_NAMES[camel] ?? (USER_FIELDS.has(camel) ? camel : undefined);
-    throw new TypeError(`unknown user field "${k}"${hint ? `; use ${hint}` : ""}`);
+    throw new FieldTypeError(`unknown user field "${k}"${hint ? `; use ${hint}` : ""}`, k);
   }
 }
 
@@ -167,7 +174,7 @@ export function toRestUserBody(f: UserFields | CreateUserFields): Record<string,
   checkFieldNames(f);
   for (const k of BOOLEAN_FIELDS) {
     const v = (f as Record<string, unknown>)[k];
-    if (v !== undefined && typeof v !== "boolean") throw new TypeError(`${k} must be true or false`);
+    if (v !== undefined && typeof v !== "boolean") throw new FieldTypeError(`${k} must be true or false`, k);
   }
   const body: Record<string, unknown> = {};
   const set = (k: string, v: unknown) => {
@@ -228,9 +235,20 @@ export const PAGE_NAMES: Record<string, string> = { max: "pageSize" };
 export function inSdkFieldNames(error: unknown, names: Record<string, string> = SDK_NAMES): unknown {
   if (!(error instanceof ECMValidationError)) return error;
   const info = error.additionalInfo as { field?: unknown } | undefined;
-  const rest = typeof info?.field === "string" ? info.field : undefined;
-  const sdk = rest === undefined ? undefined : names[rest];
-  if (rest === undefined || sdk === undefined) return error;
-  const rename = (text: string) => text.replace(new RegExp(`\\b${rest}\\b`, "g"), sdk);
-  return new ECMValidationError(rename(error.message), { status: error.status, code: error.code, serverMessage: rename(error.serverMessage), additionalInfo: { ...info, field: sdk }, cause: error });
+  const rename = renamerOf(info?.field, names);
+  if (!rename) return error;
+  return new ECMValidationError(rename.text(error.message), { status: error.status, code: error.code, serverMessage: rename.text(error.serverMessage), additionalInfo: { ...info, field: rename.field }, cause: error });
+}
+
+/** An import row's failure in the SDK's names, as inSdkFieldNames gives a call's (for rows the SDK made from records). */
+export function rowErrorInSdkNames<E extends { message: string; field?: unknown }>(error: E): E {
+  const rename = renamerOf(error.field, SDK_NAMES);
+  return rename ? { ...error, message: rename.text(error.message), field: rename.field } : error;
+}
+
+/** The SDK's name of a REST field a refusal names, and its messages with that name; undefined when it has no other. */
+function renamerOf(field: unknown, names: Record<string, string>): { field: string; text: (text: string) => string } | undefined {
+  const sdk = typeof field === "string" && Object.hasOwn(names, field) ? names[field] : undefined;
+  if (sdk === undefined) return undefined;
+  return { field: sdk, text: (text) => text.replace(new RegExp(`\\b${field as string}\\b`, "g"), sdk) };
 }

@@ -2,7 +2,7 @@ import { SERVER_CODES } from "./codes.js";
 import { ECMAbortError, ECMNotFoundError } from "./errors.js";
 import { ExportReader, exportRecords, type ExportRecord } from "./export-records.js";
 import { sleep, type RequestOptions, type Transport } from "./http.js";
-import { ImportResults, startImport } from "./import-users.js";
+import { ImportResults, RefusedRecords, startImport } from "./import-users.js";
 import { inSdkFieldNames, isGuid, PAGE_NAMES, PASSWORD_NAMES, isoOrNull, parseLinkHeader, toECMGroup, toECMRole, toECMUser, toRestUserBody } from "./mapping.js";
 import type {
   CallOptions,
@@ -449,8 +449,9 @@ export class Security {
    * ```
    */
   async *importUsers(source: ImportSource, opts: ImportOptions = {}): AsyncGenerator<ECMImportResult, ECMImportSummary, undefined> {
-    const results = new ImportResults();
-    for await (const chunk of await startImport(this.#http, source, opts)) yield* results.push(chunk);
+    const refused = new RefusedRecords();
+    const results = new ImportResults(refused);
+    for await (const chunk of await startImport(this.#http, source, opts, refused)) yield* results.push(chunk);
     return results.end();
   }
 

@@ -2,7 +2,7 @@ import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "
 import { describeClient, inspectCustom } from "./client.js";
 import { ECMError, deserializeError, type SerializedError } from "./errors.js";
 import { ExportReader } from "./export-records.js";
-import { ImportResults } from "./import-users.js";
+import { ImportResults, RefusedRecords } from "./import-users.js";
 import { Transport, retryPolicy, type ECMOptions, type TokenInfo } from "./http.js";
 import { checkExportGroups, EXPORT_PATH, exportQuery, knownGroupGuid, type GroupRef, type UserRef } from "./security.js";
 import type {
@@ -320,14 +320,16 @@ export class SecuritySync {
     const whole = typeof source === "string" || source instanceof Uint8Array;
     const items = whole ? undefined : (source as Iterable<Uint8Array | string | ImportUserRecord>)[Symbol.iterator]();
     const id = this.#ch.call<number>("import.open", [whole ? source : undefined, opts]);
-    const results = new ImportResults();
+    const results = new ImportResults(new RefusedRecords());
     let sending = items !== undefined;
     let answered = false;
     try {
       for (let wanted = sending; ; ) {
         const { piece, last } = sending && wanted ? nextPiece(items!) : { piece: undefined, last: false };
         if (last) sending = false;
-        const answer = this.#ch.call<{ bytes: Uint8Array | null; more: boolean }>("import.exchange", [id, piece, last]);
+        const answer = this.#ch.call<{ bytes: Uint8Array | null; more: boolean; refused: ReturnType<RefusedRecords["handOver"]> }>("import.exchange", [id, piece, last]);
+        results.refused.fromRecords ||= answer.refused.fromRecords;
+        results.refused.add(answer.refused.results);
         if (answer.bytes) yield* results.push(answer.bytes);
         else if (!answer.more) break;
         wanted = answer.more;

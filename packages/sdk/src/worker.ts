@@ -3,7 +3,7 @@ import { workerData } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
 import { serializeError } from "./errors.js";
 import { Transport, type ECMOptions } from "./http.js";
-import { startImport } from "./import-users.js";
+import { RefusedRecords, startImport } from "./import-users.js";
 import { Security } from "./security.js";
 import type { ImportOptions, ImportSource } from "./types.js";
 
@@ -136,6 +136,8 @@ class UploadQueue {
 /** An import under way: its source, its answer once it starts, and a read of it that may still be pending. */
 interface Upload {
   queue: UploadQueue;
+  /** Records refused here, handed to the calling thread with the bytes they come before. */
+  refused: RefusedRecords;
   answer: Promise<ByteStream>;
   read?: Promise<Uint8Array | null>;
 }
@@ -145,12 +147,13 @@ const uploads = new Map<number, Upload>();
  * What the calling thread hears back after handing over a piece: the answer's bytes so far, or that
  * another piece is wanted, or (bytes null, more false) the end of the answer.
  */
-async function exchange(upload: Upload): Promise<{ bytes: Uint8Array | null; more: boolean }> {
+async function exchange(upload: Upload): Promise<{ bytes: Uint8Array | null; more: boolean; refused: ReturnType<RefusedRecords["handOver"]> }> {
   upload.read ??= upload.answer.then((stream) => stream.read());
   const next = await Promise.race([upload.read.then((bytes) => ({ bytes })), upload.queue.room().then(() => undefined)]);
-  if (!next) return { bytes: null, more: true };
+  // Taken after the read: every record refused before a line the bytes answer is among them.
+  if (!next) return { bytes: null, more: true, refused: upload.refused.handOver() };
   upload.read = undefined;
-  return { bytes: next.bytes, more: next.bytes !== null && upload.queue.wantsMore };
+  return { bytes: next.bytes, more: next.bytes !== null && upload.queue.wantsMore, refused: upload.refused.handOver() };
 }
 
 async function dispatch(method: string, args: unknown[]): Promise<unknown> {
@@ -194,10 +197,11 @@ async function dispatch(method: string, args: unknown[]): Promise<unknown> {
       const queue = new UploadQueue();
       // A whole source wants no pieces: the exchanges wait for the answer, not for room (which they would find at once, again and again).
       if (source !== undefined) queue.add(undefined, true);
-      const answer = startImport(http, (source ?? queue.items()) as ImportSource, opts).then((bytes) => new ByteStream(bytes));
+      const refused = new RefusedRecords();
+      const answer = startImport(http, (source ?? queue.items()) as ImportSource, opts, refused).then((bytes) => new ByteStream(bytes));
       answer.catch(() => undefined); // reported by the next exchange
       const id = nextStream++;
-      uploads.set(id, { queue, answer });
+      uploads.set(id, { queue, refused, answer });
       return id;
     }
     case "import.exchange": {

@@ -89,7 +89,6 @@ test("importUsers: a missing file, a bad CSV header and a failing source are err
     throw new Error("the source broke");
   }
   await assert.rejects(drain(ecm.security.importUsers(failing())), /the source broke/);
-  await assert.rejects(drain(ecm.security.importUsers([{ username: "sdk_typo", shoeSize: 44 } as ImportUserRecord])), /unknown user field "shoeSize"/);
   // A CSV that breaks after its first rows: they are imported and given, then the error, typed by its code.
   const rows: ECMImportResult[] = [];
   await assert.rejects(
@@ -99,6 +98,29 @@ test("importUsers: a missing file, a bad CSV header and a failing source are err
     (e: unknown) => e instanceof ECMValidationError && e.code === "ECMS1001" && e.status === 400 && /unterminated quoted field/.test(e.message),
   );
   assert.deepEqual(rows.map((r) => [r.username, r.status]), [["sdk_before_quote", "created"]]);
+});
+
+test("importUsers: a record the SDK refuses (an unknown field, a flag that is not a boolean) is a failed row in its place; the rest are imported", async () => {
+  const records: ImportUserRecord[] = Array.from({ length: 1500 }, (_, i) => ({ username: `sdk_many_${i}` }));
+  records.splice(1200, 0, { username: "sdk_bad_flag", locked: "no" } as unknown as ImportUserRecord);
+  records.splice(3, 0, { username: "sdk_typo", shoeSize: 44 } as ImportUserRecord, { username: "sdk_rest_name", enabled: true } as ImportUserRecord, { remark: "no name" } as ImportUserRecord);
+  records.push({ username: "sdk_long_remark", remark: "y".repeat(1025) });
+  const { rows, summary } = await drain(ecm.security.importUsers(records));
+  assert.deepEqual(summary, { created: 1500, updated: 0, unchanged: 0, failed: 5, dryRun: false });
+  assert.deepEqual(rows.map((r) => r.line), Array.from({ length: 1505 }, (_, i) => i + 1), "every record answered once, in order");
+  const failed = rows.filter((r) => r.status === "failed").map((r) => [r.line, r.username, r.error?.code, r.error?.field, r.error?.message]);
+  assert.deepEqual(failed, [
+    [4, "sdk_typo", "ECMS1001", "shoeSize", 'unknown user field "shoeSize"'],
+    [5, "sdk_rest_name", "ECMS1001", "enabled", 'unknown user field "enabled"; use locked (inverted)'],
+    [6, undefined, "ECMS1001", "username", "an import record needs a username"],
+    [1204, "sdk_bad_flag", "ECMS1001", "locked", "locked must be true or false"],
+    // The server's refusal, in the name the record gave (remark, not description).
+    [1505, "sdk_long_remark", "ECMS1001", "remark", "remark must be at most 1024 characters long."],
+  ]);
+  assert.equal((await ecm.security.user("sdk_many_1499")).username, "sdk_many_1499");
+  // Bytes keep the server's names: a CSV's column is named as its header named it.
+  const csv = await drain(ecm.security.importUsers([`username,description\nsdk_csv_long,${"y".repeat(1025)}\n`], { format: "csv" }));
+  assert.deepEqual([csv.rows[0]!.error?.field, csv.summary.failed], ["description", 1]);
 });
 
 /** Every result of a blocking import, and the summary its iteration returns. */
@@ -134,7 +156,9 @@ test("ECMSync.importUsers: a generator's records handed over piece by piece, a f
     // A caller that stops after the first result: the request ends, the next import works.
     for (const _ of sync.security.importUsers(records())) break;
     assert.equal(drainSync(sync.security.importUsers([{ username: "sync_after_break" }])).summary.created, 1);
-    assert.throws(() => drainSync(sync.security.importUsers([{ username: "sync_typo", remark: "x", shoeSize: 1 } as ImportUserRecord])), /unknown user field "shoeSize"/);
+    const refused = drainSync(sync.security.importUsers([{ username: "sync_typo", remark: "x", shoeSize: 1 } as ImportUserRecord, { username: "sync_after_typo", changePwd: "true" } as unknown as ImportUserRecord, { username: "sync_fine" }]));
+    assert.deepEqual(refused.rows.map((r) => [r.line, r.status, r.error?.field]), [[1, "failed", "shoeSize"], [2, "failed", "changePwd"], [3, "created", undefined]]);
+    assert.equal(refused.summary.failed, 2);
   } finally {
     sync.close();
   }
