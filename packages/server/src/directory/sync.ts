@@ -6,7 +6,7 @@ import { DomainError } from "../domain/errors.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { groupNameColumns, userNameColumns } from "../domain/names.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "../domain/roles.js";
-import { NAME_MAX, searchTextFor } from "../domain/user-fields.js";
+import { emailKeyOf, NAME_MAX, searchTextFor } from "../domain/user-fields.js";
 import { isUniqueViolation } from "../storage/constraints.js";
 import type { DirectoryQueries, MappingRecord, RunCounts, SyncedUser } from "../storage/directory-queries.js";
 import { orderedUuid } from "../storage/ordered-uuid.js";
@@ -204,6 +204,7 @@ function columnsOf(u: MappedUser, n: UserNames) {
     last_name: u.lastName,
     display_name: u.displayName,
     email: u.email,
+    email_key: emailKeyOf(u.email),
     dn: u.dn,
     dn_key: u.dnKey,
     enabled: u.enabled ? 1 : 0,
@@ -214,8 +215,9 @@ function columnsOf(u: MappedUser, n: UserNames) {
 
 /** The columns of `next` that differ from the stored user; the search text with any field it is made of. */
 function changedColumns(u: SyncedUser, next: ReturnType<typeof columnsOf>): (keyof ReturnType<typeof columnsOf>)[] {
-  const columns = (Object.keys(next) as (keyof typeof next)[]).filter((c) => c !== "search_text" && u[c] !== next[c]);
+  const columns = (Object.keys(next) as (keyof typeof next)[]).filter((c) => c !== "search_text" && c !== "email_key" && u[c] !== next[c]);
   if (u.username !== next.username || u.first_name !== next.first_name || u.last_name !== next.last_name || u.email !== next.email) columns.push("search_text");
+  if (u.email !== next.email) columns.push("email_key");
   return columns;
 }
 
@@ -755,14 +757,14 @@ export class DirectorySync {
       const u = existing.get(m.key);
       const changed = changedNames(m, u);
       names.set(m.key, changed ?? storedNames(u!));
-      return changed !== null || (u!.email ?? "").toLowerCase() !== (m.email ?? "").toLowerCase();
+      return changed !== null || emailKeyOf(u!.email) !== emailKeyOf(m.email);
     });
     if (checked.length === 0) return { accepted: mapped, names };
     const namesChecked = checked.map((m) => names.get(m.key)!);
     const holders = await this.o.queries.holders({
       usernames: namesChecked.map((n) => n.username),
       loginKeys: namesChecked.map((n) => n.login_key),
-      emails: checked.flatMap((m) => (m.email ? [m.email.toLowerCase()] : [])),
+      emails: checked.flatMap((m) => (m.email ? [emailKeyOf(m.email)!] : [])),
       usernameSkeletons: namesChecked.flatMap((n) => n.username_skeleton ?? []),
       loginSkeletons: namesChecked.flatMap((n) => n.login_skeleton ?? []),
     });
@@ -795,7 +797,7 @@ export class DirectorySync {
       byName = holders.find((h) => h.id !== taker && holdsName(h));
       // An email may repeat within a directory; so it may where this one outranks the holder's directory.
       const byEmail = m.email
-        ? holders.find((h) => h.id !== taker && h.directory_id !== this.d.id && !(h.directory_id !== null && this.outranks(h, m.key)) && (h.email ?? "").toLowerCase() === m.email!.toLowerCase())
+        ? holders.find((h) => h.id !== taker && h.directory_id !== this.d.id && !(h.directory_id !== null && this.outranks(h, m.key)) && emailKeyOf(h.email) === emailKeyOf(m.email))
         : undefined;
       const alike: Holder | undefined =
         holders.find((h) => h.id !== taker && (same(h.username_skeleton, n.username_skeleton) || same(h.login_skeleton, n.login_skeleton))) ?? claimed.get(`u${n.username_skeleton}`) ?? claimed.get(`l${n.login_skeleton}`);

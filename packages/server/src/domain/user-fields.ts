@@ -34,6 +34,9 @@ export function fold(text: string): string {
   return text.normalize("NFKC").toLowerCase();
 }
 
+/** What emails are compared by (a provider's verified email, a directory's email clashes): folded as names are. Stored as `users.email_key`. */
+export const emailKeyOf = (email: string | null): string | null => (email === null ? null : fold(email));
+
 export function searchTextFor(user: {
   username: string;
   first_name: string | null;

@@ -17,7 +17,7 @@ import type { PasswordOwner, PasswordPolicy } from "./password-policy.js";
 import { madeBySystemAdministrator } from "./role-rules.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { assertVisibleName, loginNameColumns, normalizeName, userNameColumns } from "./names.js";
-import { defaultDisplayName, searchTextFor, USERNAME_PATTERN, USERNAME_RULE } from "./user-fields.js";
+import { defaultDisplayName, emailKeyOf, searchTextFor, USERNAME_PATTERN, USERNAME_RULE } from "./user-fields.js";
 import { holdUserVersion, readForChange, type Precondition } from "./versioned.js";
 
 /** The writable fields of a user, by their REST names; absent fields are left as they are. */
@@ -157,6 +157,7 @@ export function newUserRow(input: NewUser, passwordHash: string | null, now: str
     password_changed_at: passwordHash ? now : null,
     created_at: now,
     updated_at: now,
+    email_key: emailKeyOf(email),
     search_text: searchTextFor({ username, first_name: firstName, last_name: lastName, email }),
   };
 }
@@ -205,6 +206,7 @@ export function planUpdate(row: UserRow, input: UserChanges): { next: Required<U
     throw new DomainError("refused", `The directory decides ${fromDirectory.join(", ")} of this user: change ${fromDirectory.length === 1 ? "it" : "them"} there.`, { fields: fromDirectory, username: row.username });
   }
   if (changes.login_name !== undefined) Object.assign(changes, loginNameColumns(next.loginName));
+  if (changes.email !== undefined) changes.email_key = emailKeyOf(changes.email);
   if (Object.keys(changes).length > 0) changes.search_text = searchTextFor({ username: row.username, first_name: next.firstName, last_name: next.lastName, email: next.email });
   return { next, changes, before, after };
 }

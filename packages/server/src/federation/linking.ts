@@ -11,7 +11,7 @@ import { assertMayConfigureLoginSource, grantsSystemAdministrator, madeBySystemA
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "../domain/roles.js";
 import { confusableKey, INVISIBLE, normalizeName } from "../domain/names.js";
 import { assertMayAdminister, newUserRow, type AdminActor } from "../domain/users.js";
-import { fold, isEmail, NAME_MAX, USERNAME_MAX } from "../domain/user-fields.js";
+import { emailKeyOf, fold, isEmail, NAME_MAX, USERNAME_MAX } from "../domain/user-fields.js";
 import { isForeignKeyViolation, isUniqueViolation } from "../storage/constraints.js";
 import type { GroupQueries } from "../storage/group-queries.js";
 import type { Database, UserRow } from "../storage/schema.js";
@@ -156,7 +156,7 @@ export function createLinking(store: Store, groups: GroupQueries) {
     const rows = await on
       .selectFrom("users")
       .selectAll("users")
-      .where(sql`lower(users.email)`, "=", sql`lower(${email})`)
+      .where("users.email_key", "=", emailKeyOf(email))
       // Never an account a provider's login made (its provider since removed too): its email is whatever
       // that provider's user claimed, maybe someone else's, and a link would let both subjects into one
       // account. Nor does such an account's copy of the address stop its owner's local account from linking.

@@ -303,7 +303,7 @@ export function createDirectoryQueries(db: Kysely<Database>) {
           eb.or([
             eb("u.username", "in", among(names.usernames)),
             eb("u.login_key", "in", among(names.loginKeys)),
-            ...(names.emails.length ? [eb(sql<string>`lower(u.email)`, "in", [...names.emails])] : []),
+            ...(names.emails.length ? [eb("u.email_key", "in", [...names.emails])] : []),
             ...(names.usernameSkeletons.length ? [eb("u.username_skeleton", "in", [...names.usernameSkeletons])] : []),
             ...(names.loginSkeletons.length ? [eb("u.login_skeleton", "in", [...names.loginSkeletons])] : []),
           ]),

@@ -21,6 +21,8 @@ export interface UsersTable {
   last_name: string | null;
   display_name: string;
   email: string | null;
+  /** The email as it is compared (domain/user-fields.ts emailKeyOf; migration 014m), written with it. */
+  email_key: Generated<string | null>;
   description: string | null;
   enabled: Generated<number>;
   builtin: Generated<number>;

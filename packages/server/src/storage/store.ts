@@ -28,6 +28,7 @@ import { providerMadeMigration } from "./migrations/014i-provider-made.js";
 import { providerMappedMembershipsMigration } from "./migrations/014j-provider-mapped-memberships.js";
 import { providerMadeFromAuditMigration } from "./migrations/014k-provider-made-from-audit.js";
 import { bulkActionCredentialMigration } from "./migrations/014l-bulk-action-credential.js";
+import { emailKeysMigration } from "./migrations/014m-email-keys.js";
 import { DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
 import type { JsonBody } from "./json-body.js";
 import type { Database } from "./schema.js";
@@ -93,6 +94,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "014j-provider-mapped-memberships": providerMappedMembershipsMigration,
     "014k-provider-made-from-audit": providerMadeFromAuditMigration,
     "014l-bulk-action-credential": bulkActionCredentialMigration,
+    "014m-email-keys": emailKeysMigration(dialect),
   };
 }
 

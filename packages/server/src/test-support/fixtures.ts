@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import { groupNameColumns, loginNameColumns, usernameColumns } from "../domain/names.js";
-import { defaultDisplayName, searchTextFor } from "../domain/user-fields.js";
+import { defaultDisplayName, emailKeyOf, searchTextFor } from "../domain/user-fields.js";
 import type { NewUserRow, UserRow } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
 import { createUserQueries } from "../storage/user-queries.js";
@@ -14,7 +14,7 @@ export const CYRILLIC_SYSADMIN = "\u0455\u0443\u0455\u0430dmin";
 export function batchUserRow(username: string, first: string) {
   const now = isoNow();
   const fields = { username, first_name: first, last_name: "Batch", email: `${username}@example.com` };
-  return { ...fields, uuid: randomUUID(), login_name: username, login_key: username, display_name: `${first} Batch`, created_at: now, updated_at: now, search_text: searchTextFor(fields) };
+  return { ...fields, uuid: randomUUID(), login_name: username, login_key: username, display_name: `${first} Batch`, created_at: now, updated_at: now, email_key: emailKeyOf(fields.email), search_text: searchTextFor(fields) };
 }
 
 /**
@@ -47,6 +47,7 @@ export async function insertUser(
       first_name,
       last_name,
       email,
+      email_key: emailKeyOf(email),
       search_text: searchTextFor({ username: fields.username, first_name, last_name, email }),
     })
     .returningAll()

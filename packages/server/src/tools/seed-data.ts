@@ -3,7 +3,7 @@ import { mergeDirectory, toRowValues } from "../directory/config.js";
 import { recordAudit } from "../domain/audit.js";
 import { groupNameColumns, userNameColumns } from "../domain/names.js";
 import { USERS_GROUP } from "../domain/roles.js";
-import { defaultDisplayName, fold, searchTextFor } from "../domain/user-fields.js";
+import { defaultDisplayName, emailKeyOf, fold, searchTextFor } from "../domain/user-fields.js";
 import { DEFAULT_SETTINGS, storedConfig } from "../federation/providers.js";
 import type { Insertable } from "kysely";
 import type { FederatedIdentitiesTable, NewUserRow } from "../storage/schema.js";
@@ -220,6 +220,7 @@ export async function seedStore({ db, dialect }: Store, options: SeedOptions): P
               password_changed_at: now,
               created_at: now,
               updated_at: now,
+              email_key: emailKeyOf(email),
               search_text: searchTextFor(fields),
             });
             if (random() < 0.03) federated.push(i - batchStart);

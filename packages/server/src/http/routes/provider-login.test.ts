@@ -216,6 +216,11 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.ok((await audit("user.link")).some((e) => e.targetId === dave.uuid && e.details.by === "verified-email"));
     // A local user with a password keeps it.
     assert.match(await s.login("dave", USER_PASSWORD), /^eyJ/);
+    // Emails compare with case folded beyond ASCII, on every store (SQLite's lower() folds ASCII only).
+    const elodie = await s.api("POST", "/security/v1/users", { token: admin, body: { username: "elodie", email: "élodie@exemple.fr", password: USER_PASSWORD } });
+    assert.equal(elodie.status, 201, elodie.text);
+    trusted.accounts.set("elodie-verified", { preferred_username: "elodie.v", email: "ÉLODIE@Exemple.fr", email_verified: true });
+    assert.equal((await me(await providerLogin(s, "trusted", "elodie-verified"))).id, elodie.body.id);
     // Never an account no person logs in to: a service account (keys only) or a profile (a template), nor a directory's user.
     const store = s.server.deps.store;
     const robot = await insertUser(store, { username: "robot", email: "robot@example.com", service_account: 1 });
