@@ -1,9 +1,21 @@
-import { sql, type Kysely } from "kysely";
+import { sql, type ExpressionBuilder, type Kysely } from "kysely";
 import type { Database, UserRow } from "../storage/schema.js";
 import { ScratchLedger } from "../storage/scratch-ledger.js";
 import { confusableKey, normalizeName } from "./names.js";
 import { grantingGroups } from "./role-rules.js";
 import { fold } from "./user-fields.js";
+
+/** Which of these users hold system-administrator (through their groups or their profile's). */
+async function administratorsAmong(trx: Kysely<Database>, usernames: readonly string[]): Promise<Set<string>> {
+  const granting = (eb: ExpressionBuilder<Database, "users">) => eb.selectFrom("group_members").select("user_id").where("group_id", "in", grantingGroups(trx));
+  const rows = await trx
+    .selectFrom("users")
+    .select("username")
+    .where("username", "in", usernames)
+    .where((eb) => eb.or([eb("id", "in", granting(eb)), eb("profile_id", "in", granting(eb))]))
+    .execute();
+  return new Set(rows.map((r) => r.username));
+}
 
 /** A user as an earlier batch of a dry run left it: its row (without the store's serial id) and its memberships. */
 interface Left {
@@ -50,16 +62,9 @@ export class DryRunCarry {
     const wanted = [...new Set([...usernames, ...this.#ledger.keysVia(via)])];
     const madeHere = await this.#writeBack(trx, wanted);
     this.#restored = new Set(wanted);
-    const rows = await trx
-      .selectFrom("users")
-      .select(["username", "login_key", "username_skeleton", "login_skeleton"])
-      .select((eb) =>
-        eb.or([eb("id", "in", eb.selectFrom("group_members").select("user_id").where("group_id", "in", grantingGroups(trx))), eb("profile_id", "in", eb.selectFrom("group_members").select("user_id").where("group_id", "in", grantingGroups(trx)))]).as("administrator"),
-      )
-      .where("username", "in", usernames)
-      .execute();
+    const rows = await trx.selectFrom("users").select(["username", "login_key", "username_skeleton", "login_skeleton"]).where("username", "in", usernames).execute();
     this.#before = new Map(rows.map((r) => [r.username, viaKeys(r)]));
-    this.#batchAdministrators = new Set(rows.filter((r) => Boolean(r.administrator)).map((r) => r.username));
+    this.#batchAdministrators = await administratorsAmong(trx, usernames);
     return madeHere;
   }
 
@@ -74,6 +79,8 @@ export class DryRunCarry {
     if (names.length === 0) return;
     const rows = await trx.selectFrom("users").selectAll().where("username", "in", names).execute();
     if (rows.length === 0) return;
+    // Administrators before the batch or after it (one it created or made one): the rule counts them as they are left.
+    const administrators = new Set([...this.#batchAdministrators, ...(await administratorsAmong(trx, names))]);
     const members = new Map<number, Left["members"]>(rows.map((r) => [r.id, []]));
     for (const m of await trx.selectFrom("group_members").select(["user_id", "group_id", "synced_by", "mapped_by"]).where("user_id", "in", [...members.keys()]).execute()) {
       members.get(m.user_id)!.push({ group_id: m.group_id, synced_by: m.synced_by, mapped_by: m.mapped_by });
@@ -82,7 +89,7 @@ export class DryRunCarry {
       rows.map((r) => {
         // The serial id is the store's (a user written back again gets another); SQLite's order key is its triggers'.
         const { id, sort_key: _, ...row } = r as UserRow & { sort_key?: unknown };
-        if (this.#batchAdministrators.has(r.username)) this.#administrators.add(r.username);
+        if (administrators.has(r.username)) this.#administrators.add(r.username);
         return { key: r.username, value: JSON.stringify({ row, members: members.get(id)! } satisfies Left), via: [...new Set([...viaKeys(r), ...(this.#before.get(r.username) ?? [])])] };
       }),
     );

@@ -339,6 +339,10 @@ describeEachStore("bulk import", (server) => {
     const real = await importUsers(server(), token, rows);
     assert.deepEqual(answers(real.lines), answers(dry.lines));
     assert.deepEqual(real.lines.at(-1)!.summary, { ...dry.lines.at(-1)!.summary, dryRun: false });
+    // A system administrator an earlier batch made counts: sysadmin may then leave the group (as the real import would let it).
+    const handover = ndjson([{ username: "imp_span_newadm", password, groups: ["administrators"] }, ...Array.from({ length: 1000 }, (_, i) => ({ username: `imp_span_g${i}` })), { username: "sysadmin", groups: ["users"] }]);
+    const handed = await importUsers(server(), token, handover, "application/x-ndjson", "?dryRun=true");
+    assert.deepEqual([handed.lines[1001]!.line, handed.lines[1001]!.status, handed.lines[1001]!.error?.code], [1002, "updated", undefined]);
   });
 
   it("two imports at once that change the same users and groups in opposite orders both finish, every row done", async () => {
