@@ -119,7 +119,7 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
         const madeHere = await carry?.restore(trx, valid.map((v) => v.item.user));
         const outcome = await writeBatch(trx, actor, valid.map((v) => ({ item: v.item, hash: v.hash })), options.update, carry);
         if (dryRun) {
-          await carry?.keep(trx, outcome.flatMap((r) => (r.status === "created" || r.status === "updated" ? [r.username!] : [])));
+          await carry?.keep(trx, outcome);
           throw new DryRun(outcome.map((r) => dryRunResult(r, madeHere)));
         }
         return outcome;
@@ -157,7 +157,7 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
             results[v.index] = { line: v.item.line, username: v.item.user.username, status: "failed", error: asDomainError(error) };
           }
         }
-        await carry?.keep(trx, valid.flatMap((v) => (results[v.index]!.status === "created" || results[v.index]!.status === "updated" ? [v.item.user.username] : [])));
+        await carry?.keep(trx, valid.map((v) => results[v.index]!));
         throw new DryRun([]);
       })
       .catch((error) => {

@@ -20,6 +20,28 @@ async function importUsers(server: TestServer, token: string, body: string, type
 
 const ndjson = (rows: unknown[]) => rows.map((r) => (typeof r === "string" ? r : JSON.stringify(r))).join("\n") + "\n";
 
+/** Rows sent in pieces 1.3 s apart, each piece a batch of its own (a batch ends a second after its first row); `between` runs before each next piece. */
+async function importInPieces(server: TestServer, token: string, pieces: unknown[][], query = "", between: () => Promise<void> = async () => {}): Promise<Line[]> {
+  const { port } = new URL(server.baseUrl);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port: Number(port), path: `/portal/security/v1/users/import${query}`, method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/x-ndjson" } }, (res) => {
+      let text = "";
+      res.setEncoding("utf8").on("data", (d) => (text += d)).on("end", () => resolve(text.trim().split("\n").map((l) => JSON.parse(l) as Line)));
+    });
+    req.on("error", reject);
+    void (async () => {
+      for (const [k, piece] of pieces.entries()) {
+        if (k > 0) {
+          await sleep(1300);
+          await between();
+        }
+        req.write(ndjson(piece));
+      }
+      req.end();
+    })().catch(reject);
+  });
+}
+
 describeEachStore("bulk import", (server) => {
   let token: string;
   const user = async (username: string) => {
@@ -343,6 +365,37 @@ describeEachStore("bulk import", (server) => {
     const handover = ndjson([{ username: "imp_span_newadm", password, groups: ["administrators"] }, ...Array.from({ length: 1000 }, (_, i) => ({ username: `imp_span_g${i}` })), { username: "sysadmin", groups: ["users"] }]);
     const handed = await importUsers(server(), token, handover, "application/x-ndjson", "?dryRun=true");
     assert.deepEqual([handed.lines[1001]!.line, handed.lines[1001]!.status, handed.lines[1001]!.error?.code], [1002, "updated", undefined]);
+  });
+
+  it("dry run: names handed on across batches, a profile's groups changed earlier, and others' changes meanwhile, judged as the real import judges them", { timeout: 60_000 }, async () => {
+    const s = server();
+    const answersOf = (lines: Line[]) => lines.filter((l) => l.line !== undefined).map((l) => [l.line, l.status, l.error?.code]);
+    // alice gives her login name up, carl takes it, then carl changes again: writing carl back needs alice as she was left.
+    assert.equal((await s.api("POST", "/security/v1/users", { token, body: { username: "imp_hand_alice" } })).status, 201);
+    const handed = [[{ username: "imp_hand_alice", loginName: "imp_hand_alice2" }], [{ username: "imp_hand_carl", loginName: "imp_hand_alice" }], [{ username: "imp_hand_carl", firstName: "C" }, { username: "imp_hand_dora" }]];
+    const dry = await importInPieces(s, token, handed, "?dryRun=true");
+    assert.deepEqual(answersOf(dry), [[1, "updated", undefined], [2, "created", undefined], [3, "updated", undefined], [4, "created", undefined]]);
+    assert.deepEqual(answersOf(await importInPieces(s, token, handed)), answersOf(dry));
+
+    // A profile's groups changed by an earlier batch are its users' groups in a later one.
+    assert.equal((await s.api("POST", "/security/v1/user-groups", { token, body: { name: "imp-prof-g" } })).status, 201);
+    const profile = await s.api("POST", "/security/v1/users", { token, body: { username: "imp_prof", profileId: 0 } });
+    assert.equal(profile.status, 201, profile.text);
+    assert.equal((await s.api("POST", "/security/v1/users", { token, body: { username: "imp_prof_user", profileId: profile.body.numericId } })).status, 201);
+    const viaProfile = [[{ username: "imp_prof", groups: ["imp-prof-g"] }], [{ username: "imp_prof_user", groups: ["imp-prof-g"] }]];
+    const dryProfile = await importInPieces(s, token, viaProfile, "?dryRun=true");
+    assert.deepEqual(answersOf(dryProfile), [[1, "updated", undefined], [2, "unchanged", undefined]]);
+    assert.deepEqual(answersOf(await importInPieces(s, token, viaProfile)), answersOf(dryProfile));
+
+    // Another administrator creates a user of the name the dry run made, and takes a login name it made: the store's wins, and no batch fails.
+    const meanwhile = async () => {
+      assert.equal((await s.api("POST", "/security/v1/users", { token, body: { username: "imp_neo" } })).status, 201);
+      assert.equal((await s.api("POST", "/security/v1/users", { token, body: { username: "imp_trinity", loginName: "imp_morpheus_login" } })).status, 201);
+    };
+    const raced = await importInPieces(s, token, [[{ username: "imp_neo" }, { username: "imp_morpheus", loginName: "imp_morpheus_login" }], [{ username: "imp_neo", firstName: "N" }, { username: "imp_morpheus", firstName: "M" }, { username: "imp_x9" }]], "?dryRun=true", meanwhile);
+    assert.deepEqual(answersOf(raced).slice(2), [[3, "updated", undefined], [4, "created", undefined], [5, "created", undefined]]);
+    assert.equal(raced.find((l) => l.line === 3)!.id, (await user("imp_neo"))!.id, "the id of the user the store has");
+    assert.equal(raced.at(-1)!.summary?.dryRun, true);
   });
 
   it("two imports at once that change the same users and groups in opposite orders both finish, every row done", async () => {
