@@ -57,15 +57,7 @@ export class DryRunCarry {
     const names = users.flatMap((u) => [u.username, u.loginName ?? u.username]);
     // The profiles of the batch's users: their groups are the users' too.
     const profiles = await trx.selectFrom("users as u").innerJoin("users as p", "p.id", "u.profile_id").select("p.username").where("u.username", "in", usernames).where("u.profile_id", ">", 0).execute();
-    const wanted = new Set([...usernames, ...profiles.map((p) => p.username)]);
-    // A name is followed from user to user: carl took alice's login name, so writing carl back needs alice as she was left, with another.
-    let via = [...users.map((u) => `login|${fold(u.loginName ?? u.username)}`), ...names.map((n) => `skeleton|${confusableKey(n)}`)];
-    for (let hop = 0, reached = [...wanted]; hop < MAX_HOPS && reached.length > 0; hop++) {
-      via.push(...[...this.#ledger.get(reached).values()].flatMap((value) => viaKeys((JSON.parse(value) as Left).row)));
-      reached = this.#ledger.keysVia([...new Set(via)]).filter((u) => !wanted.has(u));
-      for (const u of reached) wanted.add(u);
-      via = [];
-    }
+    const wanted = this.#leadingTo([...usernames, ...profiles.map((p) => p.username)], [...users.map((u) => `login|${fold(u.loginName ?? u.username)}`), ...names.map((n) => `skeleton|${confusableKey(n)}`)], new Set());
     this.#madeHere = await this.#writeBack(trx, [...wanted]);
     this.#restored = wanted;
     const rows = await trx.selectFrom("users").select(["username", "login_key", "username_skeleton", "login_skeleton"]).where("username", "in", usernames).execute();
@@ -76,7 +68,9 @@ export class DryRunCarry {
 
   /** Before the last-administrator rule is asked: the administrators earlier batches changed, as they left them. */
   async restoreAdministrators(trx: Kysely<Database>): Promise<void> {
-    await this.#writeBack(trx, [...this.#administrators].filter((u) => !this.#before.has(u) && !this.#restored.has(u)));
+    const inBatch = new Set([...this.#before.keys(), ...this.#restored]);
+    const wanted = this.#leadingTo([...this.#administrators].filter((u) => !inBatch.has(u)), [], inBatch);
+    await this.#writeBack(trx, [...wanted].filter((u) => !inBatch.has(u)));
   }
 
   /** Records the users the batch created or changed (by username), as its transaction now holds them. */
@@ -111,6 +105,21 @@ export class DryRunCarry {
 
   close(): void {
     this.#ledger.close();
+  }
+
+  /**
+   * These users and those their names lead to in the ledger (not those of `known`): carl took alice's
+   * login name, so writing carl back needs alice as she was left, with another, and so on.
+   */
+  #leadingTo(usernames: readonly string[], via: string[], known: ReadonlySet<string>): Set<string> {
+    const wanted = new Set(usernames);
+    for (let hop = 0, reached = [...wanted]; hop < MAX_HOPS && (reached.length > 0 || via.length > 0); hop++) {
+      via.push(...[...this.#ledger.get(reached).values()].flatMap((value) => viaKeys((JSON.parse(value) as Left).row)));
+      reached = this.#ledger.keysVia([...new Set(via)]).filter((u) => !wanted.has(u) && !known.has(u));
+      for (const u of reached) wanted.add(u);
+      via = [];
+    }
+    return wanted;
   }
 
   /** Writes these users back as they were left (those the ledger has; again is the same); answers those the store did not have. */

@@ -377,6 +377,15 @@ describeEachStore("bulk import", (server) => {
     assert.deepEqual(answersOf(dry), [[1, "updated", undefined], [2, "created", undefined], [3, "updated", undefined], [4, "created", undefined]]);
     assert.deepEqual(answersOf(await importInPieces(s, token, handed)), answersOf(dry));
 
+    // An administrator that took a name another gave up, written back for the last-administrator rule.
+    assert.equal((await s.api("POST", "/security/v1/users", { token, body: { username: "imp_sam" } })).status, 201);
+    const adm4 = await s.api("POST", "/security/v1/users", { token, body: { username: "imp_adm4", password: "Fourth-Admin-Password-1" } });
+    const administrators = (await s.api("GET", "/security/v1/user-groups?search=administrators", { token })).body.find((g: any) => g.name === "administrators").id;
+    assert.equal((await s.api("PUT", `/security/v1/users/${adm4.body.id}/user-groups/${administrators}`, { token })).status, 204);
+    const demoting = await importInPieces(s, token, [[{ username: "imp_sam", loginName: "imp_sam2" }], [{ username: "imp_adm4", loginName: "imp_sam" }], [{ username: "sysadmin", groups: ["users"] }]], "?dryRun=true");
+    assert.deepEqual(answersOf(demoting), [[1, "updated", undefined], [2, "updated", undefined], [3, "updated", undefined]]);
+    assert.equal((await s.api("DELETE", `/security/v1/users/${adm4.body.id}/user-groups/${administrators}`, { token })).status, 204);
+
     // A profile's groups changed by an earlier batch are its users' groups in a later one.
     assert.equal((await s.api("POST", "/security/v1/user-groups", { token, body: { name: "imp-prof-g" } })).status, 201);
     const profile = await s.api("POST", "/security/v1/users", { token, body: { username: "imp_prof", profileId: 0 } });
