@@ -131,15 +131,17 @@ export class DryRunCarry {
     // Someone else made a user of a name only the dry run had made: that one is the store's, as the real import would find it.
     const carried = left.filter((l) => !(l.made && stored.has(l.row.username)));
     const groups = new Set((await trx.selectFrom("groups").select("id").where("id", "in", [...new Set(carried.flatMap((l) => l.members.map((m) => m.group_id)))].concat(-1)).execute()).map((g) => g.id));
-    /** Writes one back; true when it was inserted (the store did not have it). */
-    const write = async (l: Left, letGo: boolean): Promise<boolean> => {
+    /** Frees a stored user's unique name keys until its row is written back. */
+    const letGo = (id: number) => trx.updateTable("users").set({ login_key: sql<string>`${"\u0001"} || cast(id as text)`, username_skeleton: null, login_skeleton: null }).where("id", "=", id).execute();
+    /** Writes one back (its names let go first, when `first`); true when it was inserted (the store did not have it). */
+    const write = async (l: Left, first: boolean): Promise<boolean> => {
       const { uuid: _, ...row } = l.row;
       let id = stored.get(row.username);
       const inserted = id === undefined;
       if (id === undefined) {
         id = (await trx.insertInto("users").values(l.row).returning("id").executeTakeFirstOrThrow()).id;
       } else {
-        if (letGo) await trx.updateTable("users").set({ login_key: sql<string>`${"\u0001"} || cast(id as text)`, username_skeleton: null, login_skeleton: null }).where("id", "=", id).execute();
+        if (first) await letGo(id);
         await trx.updateTable("users").set(row).where("id", "=", id).execute();
         await trx.deleteFrom("group_members").where("user_id", "=", id).execute();
       }
@@ -151,7 +153,7 @@ export class DryRunCarry {
     try {
       await savepoint(trx, async () => {
         // Names first let go, then taken: users written back may have swapped them.
-        for (const l of carried) if (stored.has(l.row.username)) await trx.updateTable("users").set({ login_key: sql<string>`${"\u0001"} || cast(id as text)`, username_skeleton: null, login_skeleton: null }).where("id", "=", stored.get(l.row.username)!).execute();
+        for (const l of carried) if (stored.has(l.row.username)) await letGo(stored.get(l.row.username)!);
         for (const l of carried) if (await write(l, false)) madeHere.add(l.row.username);
       });
     } catch (error) {
