@@ -4,6 +4,7 @@ import type { Principal, Sessions } from "../auth/sessions.js";
 import type { Actor } from "../domain/audit.js";
 import type { AdminActor } from "../domain/users.js";
 import type { RateCounters } from "../storage/rate-counters.js";
+import type { UserRow } from "../storage/schema.js";
 import type { UserQueries } from "../storage/user-queries.js";
 import { DomainError } from "../domain/errors.js";
 import { SYSTEM_ADMINISTRATOR } from "../domain/roles.js";
@@ -84,6 +85,20 @@ function passwordChangeFirst(): ApiError {
   return new ApiError("forbidden", "The password must be changed first: PUT /security/v1/me/password.", { passwordChangeRequired: true });
 }
 
+const invalidCredential = () => new ApiError("authenticationRequired", "The token or API key is invalid, expired or revoked.");
+
+/**
+ * How a request of the caller would be answered were its account as `user` says (an import's dry run
+ * whose earlier batches disabled the caller or made its password change due: the real import stops
+ * there): 401 when disabled or outside its validity (its tokens and keys stop), 403 until a due
+ * password change is done; null when it still acts.
+ */
+export function refusalOfAccountAsLeft(user: Pick<UserRow, "enabled" | "valid_from" | "valid_to" | "change_password">, now: string): ApiError | null {
+  const within = (user.valid_from === null || user.valid_from <= now) && (user.valid_to === null || user.valid_to >= now);
+  if (user.enabled !== 1 || !within) return invalidCredential();
+  return user.change_password === 1 ? passwordChangeFirst() : null;
+}
+
 /**
  * Makes `onRequest` hooks that require a valid token and, when roles are named, one of those roles.
  * No or bad token: 401. Valid token without the role: 403. They run before the body is read or
@@ -101,7 +116,7 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
       const principal = token.startsWith(API_KEY_PREFIX)
         ? await apiKeys.authenticate(token, use).then((key) => key && { user: key.user, sessionId: null, apiKeyId: key.keyId, bySystemAdministrator: key.bySystemAdministrator })
         : await sessions.authenticate(token).then((session) => session && { ...session, apiKeyId: null });
-      if (!principal) throw new ApiError("authenticationRequired", "The token or API key is invalid, expired or revoked.");
+      if (!principal) throw invalidCredential();
       // Until a required password change is done, the token opens only the routes every role may use.
       if (roles.length > 0 && principal.user.change_password === 1) throw passwordChangeFirst();
       const held = await users.roleNames(principal.user);

@@ -407,6 +407,21 @@ describeEachStore("bulk import", (server) => {
     assert.equal(raced.at(-1)!.summary?.dryRun, true);
   });
 
+  it("dry run: a batch that disables its own caller, or makes its password change due, ends the dry run where the real import ends", { timeout: 60_000 }, async () => {
+    const s = server();
+    const administrators = (await s.api("GET", "/security/v1/user-groups?search=administrators", { token })).body.find((g: any) => g.name === "administrators").id;
+    const linesOf = (lines: Line[]) => lines.map((l) => (l.line !== undefined ? [l.line, l.status] : l.error ? ["error", l.error.code] : ["summary"]));
+    for (const [username, change, code] of [["imp_self_off", { enabled: false }, "ECMS1101"], ["imp_self_pwd", { changePassword: true }, "ECMS1103"]] as const) {
+      const created = await s.api("POST", "/security/v1/users", { token, body: { username, password: "Self-Changing-Password-1" } });
+      assert.equal((await s.api("PUT", `/security/v1/users/${created.body.id}/user-groups/${administrators}`, { token })).status, 204);
+      const own = await s.login(username, "Self-Changing-Password-1");
+      const pieces = [[{ username, ...change }], [{ username: `${username}_next` }]];
+      const dry = await importInPieces(s, own, pieces, "?dryRun=true");
+      assert.deepEqual(linesOf(dry), [[1, "updated"], ["error", code]], username);
+      assert.deepEqual(linesOf(await importInPieces(s, own, pieces)), linesOf(dry), username);
+    }
+  });
+
   it("two imports at once that change the same users and groups in opposite orders both finish, every row done", async () => {
     for (const name of ["dl-old", "dl-a", "dl-b"]) assert.equal((await server().api("POST", "/security/v1/user-groups", { token, body: { name } })).status, 201);
     const names = Array.from({ length: 300 }, (_, i) => `imp_dl_${i}`);

@@ -5,9 +5,10 @@ import { Type } from "typebox";
 import { recordAudit } from "../../domain/audit.js";
 import { DomainError } from "../../domain/errors.js";
 import { DryRunCarry } from "../../domain/import-dry-run.js";
+import { isoNow } from "../../storage/time.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { createUserImporter, type ImportItem, type ImportResult, type ImportUser } from "../../domain/user-import.js";
-import { adminActorOf, authOf } from "../auth-guard.js";
+import { adminActorOf, authOf, refusalOfAccountAsLeft } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { longUpload } from "../connections.js";
 import { clientWentAway } from "../error-handling.js";
@@ -196,6 +197,13 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
       /** Why the import ended before its summary; its last `user.import` event says so with the counts. */
       let ended: string | undefined = "the client went away";
 
+      /** A dry run's earlier batches may have disabled its caller or made its password change due: the real import would stop there, and so does the dry run. */
+      const carriedRefusal = (carry: DryRunCarry | undefined) => {
+        const { username } = authOf(request).user;
+        const left = carry?.rows([username]).get(username);
+        return left ? refusalOfAccountAsLeft(left, isoNow()) : null;
+      };
+
       async function* answer(): AsyncGenerator<string> {
         // A dry run's batches are each rolled back: what the earlier ones would have written is carried to the later ones.
         const options = { dryRun, update, carry: dryRun ? new DryRunCarry() : undefined };
@@ -217,7 +225,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
             // writes nothing unanswered), and a caller who may no longer import (logged out, disabled,
             // a role removed, the key revoked) gets no batch more, on any node.
             if (request.raw.socket?.destroyed) return;
-            const refusal = await authOf(request).refusalNow();
+            const refusal = (await authOf(request).refusalNow()) ?? carriedRefusal(options.carry);
             if (refusal) {
               ended = refusal.message;
               yield `${JSON.stringify({ error: { code: refusal.code, message: `${refusal.message.replace(/\.$/, "")}; the rows answered before this line are imported.` } })}\n`;
