@@ -100,7 +100,7 @@ export class DryRunCarry {
 
   /** The rows earlier batches left of these usernames (the password policy reads their names). */
   rows(usernames: readonly string[]): Map<string, Left["row"]> {
-    return new Map([...this.#ledger.get(usernames)].map(([username, value]) => [username, (JSON.parse(value) as Left).row]));
+    return new Map([...this.#left(usernames)].map(([username, left]) => [username, left.row]));
   }
 
   close(): void {
@@ -114,7 +114,7 @@ export class DryRunCarry {
   #leadingTo(usernames: readonly string[], via: string[], known: ReadonlySet<string>): Set<string> {
     const wanted = new Set(usernames);
     for (let hop = 0, reached = [...wanted]; hop < MAX_HOPS && (reached.length > 0 || via.length > 0); hop++) {
-      via.push(...[...this.#ledger.get(reached).values()].flatMap((value) => viaKeys((JSON.parse(value) as Left).row)));
+      via.push(...[...this.#left(reached).values()].flatMap((left) => viaKeys(left.row)));
       reached = this.#ledger.keysVia([...new Set(via)]).filter((u) => !wanted.has(u) && !known.has(u));
       for (const u of reached) wanted.add(u);
       via = [];
@@ -122,10 +122,15 @@ export class DryRunCarry {
     return wanted;
   }
 
+  /** The ledger's record of these users (those it has), read. */
+  #left(usernames: readonly string[]): Map<string, Left> {
+    return new Map([...this.#ledger.get(usernames)].map(([username, value]) => [username, JSON.parse(value) as Left]));
+  }
+
   /** Writes these users back as they were left (those the ledger has; again is the same); answers those the store did not have. */
   async #writeBack(trx: Kysely<Database>, usernames: readonly string[]): Promise<Set<string>> {
     const madeHere = new Set<string>();
-    const left = [...this.#ledger.get(usernames)].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, value]) => JSON.parse(value) as Left);
+    const left = [...this.#left(usernames)].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, l]) => l);
     if (left.length === 0) return madeHere;
     const stored = new Map((await trx.selectFrom("users").select(["id", "username"]).where("username", "in", left.map((l) => l.row.username)).execute()).map((r) => [r.username, r.id]));
     // Someone else made a user of a name only the dry run had made: that one is the store's, as the real import would find it.

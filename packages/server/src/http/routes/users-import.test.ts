@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Algorithm, hash } from "@node-rs/argon2";
 import { hash as bcryptHash, hashSync as bcryptHashSync } from "@node-rs/bcrypt";
 import { configFromEnv } from "../../config.js";
+import { groupId } from "../../test-support/accounts.js";
 import { insertUser, pendingSearchPages } from "../../test-support/fixtures.js";
 import { describeEachStore, startTestServer, type TestServer } from "../../test-support/server.js";
 
@@ -213,7 +214,7 @@ describeEachStore("bulk import", (server) => {
   it("dry run: a batch done row by row sees its earlier rows, as the real import does", async () => {
     // Two system administrators; the file takes the role from both: the second row would leave none.
     assert.equal((await server().api("POST", "/security/v1/users", { token, body: { username: "imp_adm2", password: "Second-Admin-Password-1" } })).status, 201);
-    const administrators = (await server().api("GET", "/security/v1/user-groups?search=administrators", { token })).body.find((g: any) => g.name === "administrators").id;
+    const administrators = await groupId(server(), token, "administrators");
     const adm2 = await user("imp_adm2");
     assert.equal((await server().api("PUT", `/security/v1/users/${adm2!.id}/user-groups/${administrators}`, { token })).status, 204);
     const rows = ndjson([{ username: "imp_adm2", groups: ["users"] }, { username: "sysadmin", groups: ["users"] }]);
@@ -328,7 +329,7 @@ describeEachStore("bulk import", (server) => {
   it("dry run: a row is judged with the rows of earlier batches done, as the real import judges it", async () => {
     assert.equal((await server().api("POST", "/security/v1/users", { token, body: { username: "imp_span_old", loginName: "imp_span_oldlogin" } })).status, 201);
     assert.equal((await server().api("POST", "/security/v1/users", { token, body: { username: "imp_adm3", password: "Third-Admin-Password-1" } })).status, 201);
-    const administrators = (await server().api("GET", "/security/v1/user-groups?search=administrators", { token })).body.find((g: any) => g.name === "administrators").id;
+    const administrators = await groupId(server(), token, "administrators");
     assert.equal((await server().api("PUT", `/security/v1/users/${(await user("imp_adm3"))!.id}/user-groups/${administrators}`, { token })).status, 204);
     const password = "Span-Passw0rd-Long!";
     const rows = ndjson([
@@ -380,7 +381,7 @@ describeEachStore("bulk import", (server) => {
     // An administrator that took a name another gave up, written back for the last-administrator rule.
     assert.equal((await s.api("POST", "/security/v1/users", { token, body: { username: "imp_sam" } })).status, 201);
     const adm4 = await s.api("POST", "/security/v1/users", { token, body: { username: "imp_adm4", password: "Fourth-Admin-Password-1" } });
-    const administrators = (await s.api("GET", "/security/v1/user-groups?search=administrators", { token })).body.find((g: any) => g.name === "administrators").id;
+    const administrators = await groupId(s, token, "administrators");
     assert.equal((await s.api("PUT", `/security/v1/users/${adm4.body.id}/user-groups/${administrators}`, { token })).status, 204);
     const demoting = await importInPieces(s, token, [[{ username: "imp_sam", loginName: "imp_sam2" }], [{ username: "imp_adm4", loginName: "imp_sam" }], [{ username: "sysadmin", groups: ["users"] }]], "?dryRun=true");
     assert.deepEqual(answersOf(demoting), [[1, "updated", undefined], [2, "updated", undefined], [3, "updated", undefined]]);
@@ -409,7 +410,7 @@ describeEachStore("bulk import", (server) => {
 
   it("dry run: a batch that disables its own caller, or makes its password change due, ends the dry run where the real import ends", { timeout: 60_000 }, async () => {
     const s = server();
-    const administrators = (await s.api("GET", "/security/v1/user-groups?search=administrators", { token })).body.find((g: any) => g.name === "administrators").id;
+    const administrators = await groupId(s, token, "administrators");
     const linesOf = (lines: Line[]) => lines.map((l) => (l.line !== undefined ? [l.line, l.status] : l.error ? ["error", l.error.code] : ["summary"]));
     for (const [username, change, code] of [["imp_self_off", { enabled: false }, "ECMS1101"], ["imp_self_pwd", { changePassword: true }, "ECMS1103"]] as const) {
       const created = await s.api("POST", "/security/v1/users", { token, body: { username, password: "Self-Changing-Password-1" } });
