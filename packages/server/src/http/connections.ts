@@ -53,6 +53,19 @@ export function limitConnections(server: Server, limits: ConnectionLimits): void
 }
 
 /**
+ * A client that sent `Expect: 100-continue` waits for a 100 before its body: it is sent only once the
+ * request is taken (its caller, type and size checked; `answerWhatNodeRefuses` keeps Node from sending
+ * it on arrival), so a refused upload is answered before any of it is sent. Once per request.
+ */
+export function continueBody(request: IncomingMessage, response: ServerResponse): void {
+  const continued = response as ServerResponse & { [CONTINUED]?: true };
+  if (continued[CONTINUED] || !/^\s*100-continue\s*$/i.test(request.headers.expect ?? "")) return;
+  continued[CONTINUED] = true;
+  response.writeContinue();
+}
+const CONTINUED = Symbol("continued");
+
+/**
  * The body of a request that may rightly take longer than `requestTimeoutSeconds` to arrive (an
  * import of a million rows), for a route that reads it as it comes. Node's whole-request deadline is
  * lifted from this one request (the connection's next request gets it again) and the client is held

@@ -215,6 +215,39 @@ describeEachStore("bad input always gets the error shape", (server) => {
     for (const header of [/^Content-Security-Policy: default-src 'none'/m, /^X-Content-Type-Options: nosniff/m, /^Cache-Control: no-store/m]) assert.match(answer, header);
   });
 
+  it("a client that asks before sending its body (Expect: 100-continue) is asked for it only when the request is taken; a refused one is answered unsent", async () => {
+    const { port } = new URL(server().baseUrl);
+    /** Sends the head only; once an answer's head arrives, the body if that was a 100. Answers every head received. */
+    const ask = (head: string, body: string) =>
+      new Promise<string[]>((resolve, reject) => {
+        const socket = connect(Number(port), "127.0.0.1", () => socket.write(head));
+        let text = "";
+        let sent = false;
+        socket.on("data", (d) => {
+          text += d;
+          if (!sent && text.startsWith("HTTP/1.1 100 ") && text.includes("\r\n\r\n")) {
+            sent = true;
+            socket.write(body);
+          }
+        });
+        socket.on("close", () => resolve(text.split("\r\n").filter((line) => line.startsWith("HTTP/1.1 "))));
+        socket.on("error", reject);
+        socket.setTimeout(10_000, () => socket.destroy());
+      });
+    const head = (path: string, headers: string, length: number) => `POST /portal${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nExpect: 100-continue\r\n${headers}Content-Length: ${length}\r\n\r\n`;
+    const login = JSON.stringify({ username: "sysadmin", password: "not the password" });
+    // Taken: the 100, then the body is read and answered.
+    assert.deepEqual(await ask(head("/auth/v1/providers/builtin/token", "Content-Type: application/json\r\n", login.length), login), ["HTTP/1.1 100 Continue", "HTTP/1.1 401 Unauthorized"]);
+    const row = '{"username":"asked_first"}\n';
+    const importing = `Authorization: Bearer ${token}\r\nContent-Type: application/x-ndjson\r\n`;
+    assert.deepEqual(await ask(head("/security/v1/users/import", importing, row.length), row), ["HTTP/1.1 100 Continue", "HTTP/1.1 200 OK"]);
+    // Refused before the body: no caller, a type not taken, a declared length over the limit.
+    assert.deepEqual(await ask(head("/security/v1/users/import", "Content-Type: application/x-ndjson\r\n", 1e9), ""), ["HTTP/1.1 401 Unauthorized"]);
+    assert.deepEqual(await ask(head("/security/v1/users/import", `Authorization: Bearer ${token}\r\nContent-Type: application/json\r\n`, 1e9), ""), ["HTTP/1.1 415 Unsupported Media Type"]);
+    assert.deepEqual(await ask(head("/security/v1/users", `Authorization: Bearer ${token}\r\nContent-Type: application/json\r\n`, 1e9), ""), ["HTTP/1.1 413 Payload Too Large"]);
+    assert.deepEqual(await ask(head("/security/v1/users", "Content-Type: application/json\r\n", 100), ""), ["HTTP/1.1 401 Unauthorized"]);
+  });
+
   it("what Node would answer itself is in the error shape: no Host header, an Expect it does not take, a CONNECT", async () => {
     const { port } = new URL(server().baseUrl);
     const raw = (request: string) =>

@@ -587,8 +587,18 @@ describe("imports running at once (ECM_IMPORTS_AT_ONCE)", () => {
       assert.equal(refused.status, 503, refused.text);
       assert.equal(refused.headers.get("retry-after"), "5");
       assert.match(JSON.parse(refused.text).errorMessage, /^ECMS1901-E 1 imports are running on this server already/);
+      // A client that asks before sending (curl does for a big file) hears the 503 with nothing sent.
+      const asked = request({ host: "127.0.0.1", port: Number(new URL(s.baseUrl).port), path: "/portal/security/v1/users/import", method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/x-ndjson", "content-length": 1e9, expect: "100-continue" } });
+      const first = await new Promise<string>((resolve, reject) => {
+        asked.on("continue", () => resolve("100"));
+        asked.on("response", (res) => resolve(String(res.statusCode)));
+        asked.on("error", reject);
+        asked.flushHeaders();
+      });
+      asked.destroy();
       req.end();
       assert.match(await answered, /"summary":\{"created":1,/);
+      assert.equal(first, "503", "the first answer to a request that asks before sending");
       const next = await importUsers(s, token, ndjson([{ username: "at_once_2" }]));
       assert.deepEqual(next.lines.at(-1), { summary: { created: 1, updated: 0, unchanged: 0, failed: 0, dryRun: false } });
     } finally {

@@ -10,7 +10,7 @@ import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { createUserImporter, type ImportItem, type ImportResult, type ImportUser } from "../../domain/user-import.js";
 import { adminActorOf, authOf, refusalOfAccountAsLeft } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
-import { longUpload } from "../connections.js";
+import { continueBody, longUpload } from "../connections.js";
 import { clientWentAway } from "../error-handling.js";
 import { ApiError, ErrorCodes, fromDomainError } from "../errors.js";
 import { csvRecords, ndjsonRecords, type InputRecord } from "../import-formats.js";
@@ -185,6 +185,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
       }
       running++;
       reply.raw.once("close", () => running--);
+      continueBody(request.raw, reply.raw);
       const actor = adminActorOf(request);
       const dryRun = request.query.dryRun ?? false;
       const update = request.query.update ?? true;
