@@ -197,21 +197,31 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
     return dryRun ? `(not hashed in a dry run: ${++unhashed})` : hasher.hash(user.password);
   }
 
-  /** Checks every row against the store as it is inside `trx`, then writes the batch; the results in input order. */
+  /**
+   * Checks every row against the store as it is inside `trx`, then writes the batch; the results in
+   * input order. The batch's rows are written set-wise, so a row that depends on an earlier row of the
+   * batch (the same username again, a name an earlier row's user gave up) starts a second part,
+   * written after the first in the same transaction: each row is judged with every earlier row done.
+   */
   async function writeBatch(trx: Kysely<Database>, actor: AdminActor, rows: { item: ImportItemOk; hash: string | null }[], update: boolean, carry: DryRunCarry | undefined): Promise<ImportResult[]> {
     const context = await readContext(trx, dialect.jsonList, actor, rows.map((r) => r.item.user), rows.flatMap((r) => (r.item.ref ? [r.item.ref] : [])));
     const plans: (Plan | DomainError)[] = [];
-    const seenUsernames = new Map<string, number>();
-    const takenNames = new Map(context.nameHolders);
+    const seenUsernames = new Set<string>();
+    const names: BatchNames = { taken: new Map(context.nameHolders), renamed: new Set() };
     const now = isoNow();
-    for (const { item, hash } of rows) {
+    let later: typeof rows = [];
+    for (const [k, { item, hash }] of rows.entries()) {
       try {
         const username = normalizeName(item.user.username);
-        const earlier = seenUsernames.get(username);
-        if (earlier !== undefined) throw new DomainError("invalid", `The username repeats line ${earlier} of this import.`, { field: "username" });
-        seenUsernames.set(username, item.line);
-        plans.push(planRow(context, takenNames, actor, item, hash, now, update));
+        if (seenUsernames.has(username)) throw new AfterEarlierRows();
+        seenUsernames.add(username);
+        plans.push(planRow(context, names, actor, item, hash, now, update));
       } catch (error) {
+        if (error instanceof AfterEarlierRows) {
+          later = rows.slice(k);
+          rows = rows.slice(0, k);
+          break;
+        }
         plans.push(asDomainError(error));
       }
     }
@@ -277,12 +287,13 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
       await assertSystemAdministratorRemains(trx);
     }
 
-    return plans.map((plan, k): ImportResult => {
+    const results = plans.map((plan, k): ImportResult => {
       const { line, user } = rows[k]!.item;
       if (plan instanceof DomainError) return { line, username: user.username, status: "failed", error: plan };
       if (plan.kind === "create") return { line, username: user.username, status: "created", id: created.get(plan)!.uuid };
       return { line, username: user.username, status: plan.kind === "update" ? "updated" : "unchanged", id: plan.current.uuid };
     });
+    return later.length === 0 ? results : [...results, ...(await writeBatch(trx, actor, later, update, carry))];
   }
 
   return { importBatch };
@@ -406,7 +417,7 @@ async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"]
 }
 
 /** The plan of one row, or the rule it breaks (thrown). */
-function planRow(context: BatchContext, takenNames: NameHolders, actor: AdminActor, item: ImportItemOk, hash: string | null, now: string, update: boolean): Plan {
+function planRow(context: BatchContext, names: BatchNames, actor: AdminActor, item: ImportItemOk, hash: string | null, now: string, update: boolean): Plan {
   const { user } = item;
   const { password, passwordHash, groups: groupNames, username, ...fields } = user;
   if (fields.serviceAccount && passwordHash !== undefined) throw new DomainError("invalid", "A service account has no password: leave passwordHash out, and give it API keys.", { field: "passwordHash" });
@@ -424,7 +435,7 @@ function planRow(context: BatchContext, takenNames: NameHolders, actor: AdminAct
   if (!current) {
     const row = newUserRow({ username, ...fields }, hash, now, actor.roles);
     if (row.profile_id !== -1) throw new DomainError("invalid", "An import does not assign profiles: leave profileId out.", { field: "profileId" });
-    claimNames(takenNames, row, { id: undefined, username: row.username });
+    claimNames(names, row, { id: undefined, username: row.username });
     const own = (groupIds ?? []).filter((g) => g.id !== context.usersGroupId);
     assertMayChangeGroups(context, own);
     return { kind: "create", item, row, groupIds: [...(context.usersGroupId === undefined ? [] : [context.usersGroupId]), ...own.map((g) => g.id)], hash };
@@ -438,7 +449,7 @@ function planRow(context: BatchContext, takenNames: NameHolders, actor: AdminAct
   }
   const { changes, before, after } = planUpdate(current, fields);
   if (changes.change_password === 1 && context.providerOnly.has(current.id)) throw providerOnlyPasswordChange();
-  claimNames(takenNames, changes, current);
+  claimNames(names, changes, current);
   let endSessions = changes.enabled === 0 && current.enabled === 1;
   if (hash !== null && hash !== current.password_hash) {
     if (current.directory_id !== null) throw new DomainError("refused", "The password of a directory user is managed by its directory.", { username });
@@ -484,13 +495,26 @@ const NAME_KEYS = ["login_key", "username_skeleton", "login_skeleton"] as const;
 /** `<column>|<key>` → the user holding that key (no id: a user this batch creates). */
 type NameHolders = Map<string, { id: number | undefined; username: string }>;
 
+/** The names of a batch as its rows are planned: who holds each key, and the users whose names earlier rows changed. */
+interface BatchNames {
+  taken: NameHolders;
+  /** Existing users an earlier row of the batch gave other names: the keys the store says they hold may be free by then. */
+  renamed: Set<number>;
+}
+
+/** A row that depends on what an earlier row of its batch changes: it is planned after those rows are written. */
+class AfterEarlierRows extends Error {}
+
 /** The keys a row writes are free, or held by `self`; they are then taken for the rest of the batch (the rules of domain/users.ts assertNamesFree). */
-function claimNames(taken: NameHolders, row: Partial<Pick<NewUserRow, "username" | "login_name" | (typeof NAME_KEYS)[number]>>, self: { id: number | undefined; username: string }): void {
+function claimNames(names: BatchNames, row: Partial<Pick<NewUserRow, "username" | "login_name" | (typeof NAME_KEYS)[number]>>, self: { id: number | undefined; username: string }): void {
+  const { taken, renamed } = names;
+  if (self.id !== undefined && NAME_KEYS.some((column) => row[column] !== undefined)) renamed.add(self.id);
   for (const column of NAME_KEYS) {
     const key = row[column];
     if (key === undefined || key === null) continue;
     const holder = taken.get(`${column}|${key}`);
     if (holder !== undefined && (self.id === undefined || holder.id !== self.id)) {
+      if (holder.id !== undefined && renamed.has(holder.id)) throw new AfterEarlierRows();
       if (column === "login_key") throw new DomainError("name-taken", "A user with this login name already exists.", { field: "loginName" });
       throw column === "username_skeleton" ? looksLike("username", row.username!, holder.username) : looksLike("loginName", row.login_name!, holder.username);
     }

@@ -90,7 +90,9 @@ describeEachStore("bulk import", (server) => {
     const byLine = new Map(lines.filter((l) => l.line).map((l) => [l.line, l]));
     assert.equal(byLine.get(1)!.status, "created");
     assert.equal(byLine.get(10)!.status, "created");
-    for (const [line, field] of [[2, "email"], [4, "groups"], [5, "username"], [6, "loginName"], [7, "passwordHash"], [8, "passwordHash"], [9, "shoeSize"]] as const) {
+    // The same username again is an update, as the rows of a file are done one after the other.
+    assert.equal(byLine.get(5)!.status, "updated");
+    for (const [line, field] of [[2, "email"], [4, "groups"], [6, "loginName"], [7, "passwordHash"], [8, "passwordHash"], [9, "shoeSize"]] as const) {
       const l = byLine.get(line)!;
       assert.equal(l.status, "failed", JSON.stringify(l));
       assert.match(l.error!.code, /^ECMS1[03]01$/, JSON.stringify(l));
@@ -324,6 +326,40 @@ describeEachStore("bulk import", (server) => {
     const { store } = server().server.deps;
     // The import left nothing pending in PostgreSQL's search indexes (every search would read it): merging again finds no page.
     assert.equal(await pendingSearchPages(store), 0);
+  });
+
+  it("a row is judged with the earlier rows of its own batch done: the same username again is an update, a login name given up is free, two users swap theirs", async () => {
+    assert.equal((await server().api("POST", "/security/v1/users", { token, body: { username: "imp_gives", loginName: "imp_freed" } })).status, 201);
+    assert.equal((await server().api("POST", "/security/v1/users", { token, body: { username: "imp_swap_a", loginName: "imp_swap_la" } })).status, 201);
+    assert.equal((await server().api("POST", "/security/v1/users", { token, body: { username: "imp_swap_b", loginName: "imp_swap_lb" } })).status, 201);
+    const rows = ndjson([
+      { username: "imp_twice", email: "first@example.com" },
+      { username: "imp_gives", loginName: "imp_other" },
+      { username: "imp_takes", loginName: "imp_freed" },
+      { username: "imp_twice", email: "second@example.com", groups: ["staff"] },
+      // A swap in three rows, as a person would do it: through a name nobody holds.
+      { username: "imp_swap_a", loginName: "imp_swap_tmp" },
+      { username: "imp_swap_b", loginName: "imp_swap_la" },
+      { username: "imp_swap_a", loginName: "imp_swap_lb" },
+      // Still taken: by a user an earlier row created, and by one whose name no row changed.
+      { username: "imp_late", loginName: "imp_other" },
+      { username: "imp_late2", loginName: "imp_swap_la" },
+    ]);
+    const expected = [
+      [1, "created"], [2, "updated"], [3, "created"], [4, "updated"], [5, "updated"], [6, "updated"], [7, "updated"], [8, "failed"], [9, "failed"],
+    ];
+    // The dry run gives the same answers, and writes nothing.
+    const dry = await importUsers(server(), token, rows, "application/x-ndjson", "?dryRun=true");
+    assert.deepEqual(dry.lines.slice(0, -1).map((l) => [l.line, l.status]), expected, JSON.stringify(dry.lines));
+    assert.equal(await user("imp_twice"), undefined);
+    const { lines } = await importUsers(server(), token, rows);
+    assert.deepEqual(lines.slice(0, -1).map((l) => [l.line, l.status]), expected, JSON.stringify(lines));
+    assert.equal(lines[3]!.id, lines[0]!.id);
+    assert.match(lines[7]!.error!.message, /login name already exists/);
+    const twice = await user("imp_twice");
+    assert.deepEqual([twice?.email, twice?.groups], ["second@example.com", ["staff", "users"]]);
+    assert.equal((await user("imp_takes"))?.loginName, "imp_freed");
+    assert.deepEqual([(await user("imp_swap_a"))?.loginName, (await user("imp_swap_b"))?.loginName], ["imp_swap_lb", "imp_swap_la"]);
   });
 
   it("dry run: a row is judged with the rows of earlier batches done, as the real import judges it", async () => {
