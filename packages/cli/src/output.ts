@@ -106,9 +106,12 @@ export class ListPrinter {
     readonly out: Writer,
     readonly format: OutputFormat,
     readonly columns: string[],
-  ) {
-    if (format === "csv") this.#write(csvLine(columns));
-    if (format === "json") this.#write("[");
+  ) {}
+
+  /** The document's head, written with its first row or its end: a list that fails before either leaves stdout empty, not a header or a `[` alone. */
+  #begin(): void {
+    if (this.format === "csv") this.#write(csvLine(this.columns));
+    if (this.format === "json") this.#write("[");
   }
 
   #write(text: string): void {
@@ -146,6 +149,7 @@ export class ListPrinter {
 
   add(row: Row): void {
     const n = this.#count++;
+    if (n === 0) this.#begin();
     switch (this.format) {
       case "table":
         if (this.#widths) this.#write(this.#line(this.#cells(row)));
@@ -189,6 +193,7 @@ export class ListPrinter {
   }
 
   end(): void {
+    if (this.#count === 0) this.#begin();
     if (this.format === "json") this.#write(this.#count === 0 ? "]\n" : "\n]\n");
     if (this.format === "table" && !this.#widths) this.#flushTable();
     this.flush();

@@ -13,7 +13,7 @@ export const importCommand: Command = {
   optionHelp: [
     "--update              update users that already exist (else such a row fails: the name is taken)",
     "--dry-run             check every row as the import would, write nothing (a row is judged with",
-    "                      the earlier rows of its batch of up to 1 000 done, not of earlier batches)",
+    "                      every earlier row of the file done, as the import judges it)",
     "Header row names the columns: username (required), loginName, displayName, firstName, lastName,",
     "email, remark, locked, validFrom, validTo, changePassword, neverExpire, password, passwordHash,",
     "serviceAccount, groups (names separated by \";\"). A file of JSON objects, one a line, is NDJSON.",
@@ -77,7 +77,8 @@ async function importUsers(ctx: Ctx, file: string): Promise<number> {
       }, 0);
     }
   } catch (err) {
-    printer.end();
+    // Refused before any row: stdout stays empty (the error is on stderr), not a header or a `[]`.
+    if (rows > 0) printer.end();
     progress.done(`${summary()}; stopped ${lastLine ? `after line ${lastLine}` : "before the first row"}`);
     throw err;
   } finally {

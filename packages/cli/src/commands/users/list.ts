@@ -14,7 +14,9 @@ export const list: Command = {
   },
   optionHelp: [
     ...USER_FILTER_HELP,
-    "-x, --extended        also groups, remark, validFrom, validTo, lockedOut, lockedOutUntil",
+    // Named from the columns themselves, so the help cannot leave one out.
+    "-x, --extended        also the columns",
+    `                      ${USER_EXTENDED_COLUMNS.filter((c) => !USER_COLUMNS.includes(c)).join(", ")}`,
   ],
   async run(ctx) {
     noMoreArgs(ctx, 0);
