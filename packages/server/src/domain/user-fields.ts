@@ -34,8 +34,13 @@ export function fold(text: string): string {
   return text.normalize("NFKC").toLowerCase();
 }
 
-/** What emails are compared by (a provider's verified email, a directory's email clashes): folded as names are. Stored as `users.email_key`. */
-export const emailKeyOf = (email: string | null): string | null => (email === null ? null : fold(email));
+/**
+ * What emails are compared by (a provider's verified email, a directory's email clashes), stored as
+ * `users.email_key`: the address in its canonical form (NFC, as RFC 6532 has mail systems compare it),
+ * then case. Not NFKC as names: `ｓｅｃａｄｍ@…` is another mailbox than `secadm@…`, and a provider that
+ * verified the one must not be given the account of the other.
+ */
+export const emailKeyOf = (email: string | null): string | null => (email === null ? null : email.normalize("NFC").toLowerCase());
 
 export function searchTextFor(user: {
   username: string;

@@ -29,6 +29,7 @@ import { providerMappedMembershipsMigration } from "./migrations/014j-provider-m
 import { providerMadeFromAuditMigration } from "./migrations/014k-provider-made-from-audit.js";
 import { bulkActionCredentialMigration } from "./migrations/014l-bulk-action-credential.js";
 import { emailKeysMigration } from "./migrations/014m-email-keys.js";
+import { emailKeysNfcMigration } from "./migrations/014n-email-keys-nfc.js";
 import { DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
 import type { JsonBody } from "./json-body.js";
 import type { Database } from "./schema.js";
@@ -95,6 +96,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "014k-provider-made-from-audit": providerMadeFromAuditMigration,
     "014l-bulk-action-credential": bulkActionCredentialMigration,
     "014m-email-keys": emailKeysMigration(dialect),
+    "014n-email-keys-nfc": emailKeysNfcMigration(dialect),
   };
 }
 

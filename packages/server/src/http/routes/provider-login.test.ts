@@ -221,6 +221,13 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.equal(elodie.status, 201, elodie.text);
     trusted.accounts.set("elodie-verified", { preferred_username: "elodie.v", email: "ÉLODIE@Exemple.fr", email_verified: true });
     assert.equal((await me(await providerLogin(s, "trusted", "elodie-verified"))).id, elodie.body.id);
+    // But another mailbox is not the same address however alike it reads (names fold these to ASCII): a
+    // verified fullwidth `ｆｒａｎ@…` is not fran's account, nor a ligature `ﬀ@…` that of ff@….
+    for (const [local, verified] of [["fran@example.com", "ｆｒａｎ@example.com"], ["ff@example.com", "ﬀ@example.com"]]) {
+      const owner = await insertUser(s.server.deps.store, { username: local.split("@")[0]!, email: local }, { hasher: s.server.deps.hasher, value: USER_PASSWORD });
+      trusted.accounts.set(verified, { preferred_username: `look.${owner.username}`, email: verified, email_verified: true });
+      assert.notEqual((await me(await providerLogin(s, "trusted", verified))).id, owner.uuid, verified);
+    }
     // Never an account no person logs in to: a service account (keys only) or a profile (a template), nor a directory's user.
     const store = s.server.deps.store;
     const robot = await insertUser(store, { username: "robot", email: "robot@example.com", service_account: 1 });
