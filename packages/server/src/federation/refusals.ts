@@ -57,12 +57,13 @@ const CLAIM_FAILED: Record<string, string> = {
   c_hash: "the ID token belongs to another login (its code hash does not match)",
   s_hash: "the ID token belongs to another login (its state hash does not match)",
   auth_time: "the login at the provider is too long ago",
+  sub: "the ID token names no user (its sub claim is empty, or longer than the 255 characters OpenID Connect allows)",
 };
 
 /** Claims whose value an operator may see in the server log (never the nonce, never personal data). */
 const LOGGED_CLAIMS = ["iss", "aud", "azp", "exp", "iat", "nbf"];
 
-const claimFailed = (claim: string) => checkFailed(`id-token-${claim}`, CLAIM_FAILED[claim] ?? `the ID token's ${claim} claim is not valid`);
+export const claimFailed = (claim: string) => checkFailed(`id-token-${claim}`, CLAIM_FAILED[claim] ?? `the ID token's ${claim} claim is not valid`);
 const claimMissing = (claim: string) => checkFailed(`id-token-${claim}-missing`, `the ID token has no ${claim} claim`);
 const badSignature = () => checkFailed("id-token-signature", "the ID token's signature is not valid (it was not made with a key the provider publishes)");
 const unknownKey = () => checkFailed("id-token-unknown-key", "the ID token was signed with a key the provider does not publish");

@@ -380,6 +380,9 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       ["id-token-unknown-key", (t) => resign(corp, t, {}, foreign), /signed with a key the provider does not publish/],
       ["id-token-iat", (t) => resign(corp, t, { iat: now + 3600, exp: now + 7200 }), /time of issue is too far in the past or in the future/],
       ["id-token-sub-missing", (t) => resign(corp, t, { sub: undefined }), /has no sub claim/],
+      // Without its groups claim too, so that userinfo would be asked about that subject.
+      ["id-token-sub", (t) => resign(corp, t, { sub: "", groups: undefined }), /names no user \(its sub claim is empty/],
+      ["id-token-sub", (t) => resign(corp, t, { sub: "s".repeat(256) }), /names no user/],
       // Without its groups claim the ID token is completed from userinfo, which names the user the provider logged in.
       ["userinfo-subject-mismatch", (t) => resign(corp, t, { sub: "another-sub", groups: undefined }), /the ID token and the provider's user information are of two different users/],
     ];
@@ -493,7 +496,9 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
   it("keeps returnTo on this service and takes no unknown parameters", async () => {
     const s = server();
     // Nor a route of this API (another provider's login would carry the code's fragment on to that provider).
-    for (const returnTo of ["https://evil.example/", "//evil.example/x", "/\\evil.example/x", "http://127.0.0.1:1/portal/", "//", "http://[", "/portal/auth/v1/providers/trusted/login", "/portal/console/../auth/v1/providers/trusted/login", "/portal/security/v1/users", "/portal"]) {
+    for (const returnTo of ["https://evil.example/", "//evil.example/x", "/\\evil.example/x", "http://127.0.0.1:1/portal/", "//", "http://[", "/portal/auth/v1/providers/trusted/login", "/portal/console/../auth/v1/providers/trusted/login", "/portal/security/v1/users", "/portal",
+      // Percent-encoded as the router decodes it, and dot segments the decoding makes.
+      "/%70ortal/auth/v1/providers/trusted/login", "/portal%2Fauth/v1/providers/trusted/login", "/portal/console/%2E%2E/auth/v1/providers/trusted/login", "/portal/console%2F..%2Fauth/v1/providers/trusted/login", "/portal/%E0%A4%A"]) {
       const r = await s.api("GET", `/auth/v1/providers/corp/login?returnTo=${encodeURIComponent(returnTo)}`);
       assert.equal(r.status, 400, returnTo);
       assert.match(r.body.errorMessage, /^ECMS1001-E returnTo/);

@@ -48,8 +48,10 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
     // What URL cannot read ("//") is no URL of this service either.
     const target = urlOrNull(returnTo ?? consolePath, base);
     if (target === null || target.origin !== base.origin) throw new ApiError("invalidRequest", "returnTo must be a URL of this service.", { field: "returnTo" });
-    const { pathname } = target;
-    if ((pathname === app.prefix || pathname.startsWith(`${app.prefix}/`)) && !pathname.startsWith(consolePath)) {
+    // As typed and as the router reads it (percent-decoded: `/%70ortal/auth/…` is `/portal/auth/…`).
+    const decoded = decodedPath(target.pathname, base);
+    const isRoute = (path: string) => (path === app.prefix || path.startsWith(`${app.prefix}/`)) && !path.startsWith(consolePath);
+    if (decoded === null || isRoute(target.pathname) || isRoute(decoded)) {
       throw new ApiError("invalidRequest", "returnTo must be a page (the console's, or one outside this API), not a route of this API.", { field: "returnTo" });
     }
     target.hash = "";
@@ -187,6 +189,15 @@ export default providerLoginRoutes;
 function urlOrNull(text: string, base?: URL): URL | null {
   try {
     return new URL(text, base);
+  } catch {
+    return null;
+  }
+}
+
+/** A path percent-decoded, its dot segments then resolved; null when it does not decode. */
+function decodedPath(pathname: string, base: URL): string | null {
+  try {
+    return new URL(decodeURIComponent(pathname), base).pathname;
   } catch {
     return null;
   }
