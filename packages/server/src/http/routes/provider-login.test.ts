@@ -472,6 +472,9 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     await s.server.deps.store.db.updateTable("login_codes").set({ expires_at: new Date(Date.now() - 1000).toISOString() }).execute();
     assert.equal((await exchange("corp", late)).status, 401, "late");
     assert.equal((await s.api("POST", "/auth/v1/providers/corp/exchange", { body: { code: "x", extra: 1 } })).status, 400);
+    // JSON only: a form is what any page can post cross-site (the back-channel logout alone takes one).
+    const form = await s.api("POST", "/auth/v1/providers/corp/exchange", { body: "code=x", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    assert.equal(form.status, 415, form.text);
     // Unlinked from the provider between the callback and the exchange: no session of that link.
     const unlinked = await codeOf();
     const olga = (await s.api("GET", "/security/v1/users?search=olga", { token: admin })).body.find((u: { username: string }) => u.username === "olga");

@@ -1,5 +1,5 @@
 import cookie from "@fastify/cookie";
-import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { backchannelLogout } from "../../federation/backchannel.js";
@@ -24,10 +24,6 @@ const AliasParams = Type.Object({ alias: Type.String({ maxLength: 64 }) });
 const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { loginFlow, providers, secrets, config, jwks, store, auditTally }) => {
   // Signed with a key derived from the secret key: every node reads the cookies of the others.
   await app.register(cookie, { secret: secrets.deriveKey("provider-login-cookie") });
-  // Back-channel logout tokens come as a form (OpenID Connect Back-Channel Logout 1.0, 2.5).
-  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_request, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
-  });
 
   // Starting a login writes a pending login and sends the browser on; an exchange looks a code up: both are anonymous.
   const providerLoginLimit = addressLimit(app, config.rateLimit, "provider login", config.rateLimit.providerLoginsPerAddress);
@@ -160,26 +156,34 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
     return reply.clearCookie(CODE_COOKIE, { path: cookiePath(request.params.alias) }).header("cache-control", "no-store").send(token);
   });
 
-  app.post("/auth/v1/providers/:alias/backchannel-logout", {
-    schema: {
-      summary: "OpenID Connect Back-Channel Logout",
-      description: "The provider posts a signed `logout_token`; the sessions opened through that provider session (`sid`) or subject (`sub`) end on every node. Register this URL at the provider.",
-      tags: ["auth"],
-      params: AliasParams,
-      body: Type.Object({ logout_token: Type.String({ minLength: 1, maxLength: 16_384 }) }, { additionalProperties: false }),
-      response: { 200: Type.Null(), ...errorResponses(400, 404, 429, 503) },
-    },
-  }, async (request, reply) => {
-    const p = await loginFlow.enabledProvider(request.params.alias);
-    try {
-      await backchannelLogout(store.db, jwks, auditTally, p, request.body.logout_token, request.ip);
-    } catch (error) {
-      // Refused tokens count against the address (a 429 past the limit); valid ones never do: a
-      // provider posts the logouts of all its users from one address.
-      if (error instanceof DomainError && error.kind === "invalid") await refusedLogouts.call(app, request, reply);
-      throw error;
-    }
-    return reply.header("cache-control", "no-store").code(200).send(null);
+  // Back-channel logout tokens come as a form (OpenID Connect Back-Channel Logout 1.0, 2.5): that route
+  // alone takes one (a form is what a cross-site page can post; the exchange and the others take JSON).
+  await app.register(async (child) => {
+    const logout = child.withTypeProvider<TypeBoxTypeProvider>();
+    logout.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_request, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    });
+    logout.post("/auth/v1/providers/:alias/backchannel-logout", {
+      schema: {
+        summary: "OpenID Connect Back-Channel Logout",
+        description: "The provider posts a signed `logout_token`; the sessions opened through that provider session (`sid`) or subject (`sub`) end on every node. Register this URL at the provider.",
+        tags: ["auth"],
+        params: AliasParams,
+        body: Type.Object({ logout_token: Type.String({ minLength: 1, maxLength: 16_384 }) }, { additionalProperties: false }),
+        response: { 200: Type.Null(), ...errorResponses(400, 404, 429, 503) },
+      },
+    }, async (request, reply) => {
+      const p = await loginFlow.enabledProvider(request.params.alias);
+      try {
+        await backchannelLogout(store.db, jwks, auditTally, p, request.body.logout_token, request.ip);
+      } catch (error) {
+        // Refused tokens count against the address (a 429 past the limit); valid ones never do: a
+        // provider posts the logouts of all its users from one address.
+        if (error instanceof DomainError && error.kind === "invalid") await refusedLogouts.call(app, request, reply);
+        throw error;
+      }
+      return reply.header("cache-control", "no-store").code(200).send(null);
+    });
   });
 };
 
