@@ -490,7 +490,7 @@ function planRow(context: BatchContext, names: BatchNames, actor: AdminActor, it
 }
 
 /** The unique keys of a user's names (besides the username itself): the login name ignoring case, and the look-alike keys of both names. */
-const NAME_KEYS = ["login_key", "username_skeleton", "login_skeleton"] as const;
+const NAME_KEYS = ["username_skeleton", "login_key", "login_skeleton"] as const;
 
 /** `<column>|<key>` → the user holding that key (no id: a user this batch creates). */
 type NameHolders = Map<string, { id: number | undefined; username: string }>;
