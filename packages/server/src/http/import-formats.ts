@@ -9,9 +9,15 @@ import { ApiError } from "./errors.js";
  * a header row naming the fields): never more than one row in memory beyond the stream's own chunk.
  */
 
-/** A row: its first line in the input, and its fields, or why it has none. */
-/** `ref`: which user an export's row was (its `id`/`guid` or `numericId` cell). */
-export type InputRecord = { line: number; fields: Record<string, unknown>; ref?: ImportRef } | { line: number; problem: string; username?: string };
+/**
+ * A row: its first line in the input, and its fields, or why it has none (`field`: the column at fault,
+ * as the file names it). `ref`: which user an export's row was (its `id`/`guid` or `numericId` cell).
+ * `named`: of a CSV whose header names fields otherwise (`remark`, `first_name`), field → the header,
+ * so that what is said of a field says it as the file does; one map for all the file's rows.
+ */
+export type InputRecord =
+  | { line: number; fields: Record<string, unknown>; ref?: ImportRef; named?: ReadonlyMap<string, string> }
+  | { line: number; problem: string; username?: string; field?: string };
 
 /** Longest row taken: a longer one is answered as a failed row and skipped. */
 export const MAX_ROW_CHARS = 65_536;
@@ -124,7 +130,7 @@ function csvColumn(header: string): CsvColumn | undefined {
 }
 
 /** A CSV row's cells as import fields (empty cells are left out), or what is wrong with a cell. */
-function csvFields(columns: CsvColumn[], cells: string[]): { fields: Record<string, unknown>; ref?: ImportRef } | { problem: string } {
+function csvFields(columns: CsvColumn[], cells: string[]): { fields: Record<string, unknown>; ref?: ImportRef } | { problem: string; field: string } {
   const fields: Record<string, unknown> = {};
   let ref: ImportRef | undefined;
   for (const [i, column] of columns.entries()) {
@@ -139,10 +145,10 @@ function csvFields(columns: CsvColumn[], cells: string[]): { fields: Record<stri
     }
     if (column.kind === "boolean" || column.kind === "inverted") {
       const value = BOOLEANS[cell.trim().toLowerCase()];
-      if (value === undefined) return { problem: `${column.header}: ${JSON.stringify(cell)} is not a boolean (true/false, yes/no, 1/0).` };
+      if (value === undefined) return { problem: `${column.header}: ${JSON.stringify(cell)} is not a boolean (true/false, yes/no, 1/0).`, field: column.header };
       fields[column.field] = column.kind === "inverted" ? !value : value;
     } else if (column.kind === "integer") {
-      if (!/^\s*-?\d{1,15}\s*$/.test(cell)) return { problem: `${column.header}: ${JSON.stringify(cell)} is not an integer.` };
+      if (!/^\s*-?\d{1,15}\s*$/.test(cell)) return { problem: `${column.header}: ${JSON.stringify(cell)} is not an integer.`, field: column.header };
       fields[column.field] = Number(cell);
     } else if (column.kind === "list") fields[column.field] = unguarded(cell).split(";").map((g) => g.trim()).filter(Boolean);
     // A password (or its hash) is never exported: taken as typed, a leading ' included.
@@ -157,6 +163,7 @@ function csvFields(columns: CsvColumn[], cells: string[]): { fields: Record<stri
  */
 export async function* csvRecords(stream: AsyncIterable<Buffer | string>): AsyncGenerator<InputRecord> {
   let columns: CsvColumn[] | undefined;
+  let named: ReadonlyMap<string, string> | undefined;
   let usernameAt = 0;
   for await (const { line, cells, overlong } of csvRows(text(stream))) {
     if (!columns) {
@@ -168,6 +175,8 @@ export async function* csvRecords(stream: AsyncIterable<Buffer | string>): Async
       if (twice) throw new ApiError("invalidRequest", `The CSV header gives ${twice.field} twice (${columns.filter((c) => c.field === twice.field).map((c) => c.header).join(", ")}).`, { field: twice.field });
       usernameAt = columns.findIndex((c) => c.field === "username");
       if (usernameAt === -1) throw new ApiError("invalidRequest", "The CSV header has no username column.", { field: "username" });
+      const renamed = columns.filter((c) => c.kind !== "read-only" && c.header !== c.field);
+      named = renamed.length > 0 ? new Map(renamed.map((c) => [c.field, c.header])) : undefined;
       continue;
     }
     const username = cells[usernameAt];
@@ -176,7 +185,7 @@ export async function* csvRecords(stream: AsyncIterable<Buffer | string>): Async
     else if (cells.length !== columns.length) yield { line, username, problem: `The row has ${cells.length} fields; the header has ${columns.length}.` };
     else {
       const row = csvFields(columns, cells);
-      yield "problem" in row ? { line, username, problem: row.problem } : { line, fields: row.fields, ...(row.ref ? { ref: row.ref } : {}) };
+      yield "problem" in row ? { line, username, ...row } : { line, fields: row.fields, ...(row.ref ? { ref: row.ref } : {}), ...(named ? { named } : {}) };
     }
   }
 }

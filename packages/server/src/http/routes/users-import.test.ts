@@ -187,6 +187,13 @@ describeEachStore("bulk import", (server) => {
     assert.deepEqual(lines.slice(0, 3).map((l) => [l.line, l.status]), [[2, "created"], [3, "failed"], [4, "failed"]]);
     assert.match(lines[1]!.error!.message, /Locked: "maybe" is not a boolean/);
     assert.match(lines[2]!.error!.message, /profileId: "x" is not an integer/);
+    assert.deepEqual([lines[1]!.error!.field, lines[2]!.error!.field], ["Locked", "profileId"]);
+    // What is said of a field is said by the file's name for it: Remark, not description; first_name, not firstName.
+    const named = await importUsers(server(), token, `Username,Remark,first_name\nimp_seed4,${"r".repeat(1025)},Ann\nimp_seed5,ok,${"f".repeat(256)}\n`, "text/csv");
+    assert.deepEqual(named.lines.slice(0, 2).map((l) => [l.status, l.error?.field, l.error?.message]), [
+      ["failed", "Remark", "Remark must be at most 1024 characters long."],
+      ["failed", "first_name", "first_name must be at most 255 characters long."],
+    ]);
     const seed1 = await user("imp_seed1");
     assert.deepEqual([seed1?.description, seed1?.enabled, seed1?.changePassword, seed1?.passwordNeverExpires], ["from the seed", false, true, true]);
     const twice = await importUsers(server(), token, "username,enabled,locked\nx,true,false\n", "text/csv");
@@ -563,8 +570,9 @@ describe("an import may take longer than the request timeout, but not drip", () 
       }
       await closed;
       assert.match(text, /^HTTP\/1\.1 (401|415) /);
-      // Cut after a few MB (what is read on, and what the sockets' buffers hold), not at the request timeout.
-      assert.ok(sent < 1000, `${sent} chunks of 64 KiB were taken`);
+      // Cut after some MB (what is read on until the server's watch next looks — later on a busy machine —
+      // and what the sockets' buffers hold), not after the 1.3 GB this client would send.
+      assert.ok(sent < 5000, `${sent} chunks of 64 KiB were taken`);
     }
   });
 });

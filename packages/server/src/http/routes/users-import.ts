@@ -45,7 +45,7 @@ const FORMATS: Record<string, (body: AsyncIterable<Buffer>) => AsyncGenerator<In
 
 /** An input record as an import item: the row checked against the same field rules as POST /users. */
 function itemOf(record: InputRecord): ImportItem {
-  if ("problem" in record) return { line: record.line, username: record.username, error: new DomainError("invalid", record.problem) };
+  if ("problem" in record) return { line: record.line, username: record.username, error: new DomainError("invalid", record.problem, record.field === undefined ? {} : { field: record.field }) };
   if (!checkRow(record.fields)) {
     // In the same words as POST /users would use for the same fields.
     const { message, info } = describeValidation(checkRow.errors ?? [], "body");
@@ -56,12 +56,20 @@ function itemOf(record: InputRecord): ImportItem {
   return { line: record.line, user: record.fields as unknown as ImportUser, ...(record.ref ? { ref: record.ref } : {}) };
 }
 
-/** One NDJSON line of the answer. */
-function resultLine(result: ImportResult): string {
+/** One NDJSON line of the answer; a field a CSV's header names otherwise is said by that name (`named`, field → header). */
+function resultLine(result: ImportResult, named: ReadonlyMap<string, string> | undefined): string {
   const { error, ...rest } = result;
   if (!error) return `${JSON.stringify(rest)}\n`;
   const api = fromDomainError(error);
-  return `${JSON.stringify({ ...rest, error: { code: api.code, message: api.message, ...api.info } })}\n`;
+  let { message } = api;
+  const info: Record<string, unknown> = { ...api.info };
+  const header = typeof info.field === "string" ? named?.get(info.field) : undefined;
+  if (header !== undefined) {
+    // The validation's words begin with the field: "description must be at most 1024 characters long."
+    if (message.startsWith(`${info.field} `)) message = header + message.slice((info.field as string).length);
+    info.field = header;
+  }
+  return `${JSON.stringify({ ...rest, error: { code: api.code, message, ...info } })}\n`;
 }
 
 /**
@@ -194,6 +202,8 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
       // The first row is read before answering, so a bad CSV header is a 400 rather than a line of the stream.
       const first = await records.next();
       const counts = { created: 0, updated: 0, unchanged: 0, failed: 0 };
+      /** A CSV's header names for fields it names otherwise: its rows' errors say them so. */
+      let named: ReadonlyMap<string, string> | undefined;
 
       /** Why the import ended before its summary; its last `user.import` event says so with the counts. */
       let ended: string | undefined = "the client went away";
@@ -233,9 +243,10 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
               return;
             }
             // With the roles the caller holds now: one removed since the import began no longer counts.
+            for (const r of batch) if ("fields" in r && r.named) named = r.named;
             const results = await importer.importBatch(adminActorOf(request), batch.map(itemOf), options);
             for (const r of results) counts[r.status]++;
-            yield results.map(resultLine).join("");
+            yield results.map((r) => resultLine(r, named)).join("");
           }
           ended = undefined;
           if (!dryRun) await recordAudit(store.db, actor, { action: "user.import", details: counts });
