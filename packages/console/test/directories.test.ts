@@ -93,6 +93,15 @@ describeConsole("directories in the console", (ctx, kind) => {
         }
       }
 
+      // A filter of its own, then emptied: a stored directory's filter is its vendor's default again.
+      for (const [typed, stored] of [["(&(objectClass=inetOrgPerson)(uid=*))", "(&(objectClass=inetOrgPerson)(uid=*))"], ["", "(objectClass=inetOrgPerson)"]]) {
+        await page.getByLabel("User filter").fill(typed);
+        const saved = page.waitForResponse((r) => r.request().method() === "PUT" && r.url().endsWith(`${PATH}/${id}`));
+        await page.getByRole("button", { name: "Save", exact: true }).click();
+        assert.equal((await saved).status(), 200);
+        assert.equal((await server.api<{ userFilter: string }>("GET", `${PATH}/${id}`, { token })).body.userFilter, stored);
+      }
+
       await page.getByRole("button", { name: "Delete…" }).click();
       const dialog = page.getByRole("dialog", { name: /Delete the directory/ });
       await dialog.getByLabel("Delete them, and the groups it brought").check();

@@ -401,8 +401,11 @@ export interface ECMDirectory {
  * What creating or changing a directory sends; on update, fields left out keep their value. The
  * bind password: left out or null keeps the stored one, `""` removes it.
  */
-export type DirectoryFields = Partial<Omit<ECMDirectory, "id" | "bindPassword" | "attributeMapping" | "syncPeriodSeconds">> & {
+export type DirectoryFields = Partial<Omit<ECMDirectory, "id" | "bindPassword" | "attributeMapping" | "syncPeriodSeconds" | "userFilter" | "groupFilter">> & {
   bindPassword?: string | null;
+  /** Left out keeps the stored filter; null sets the vendor's default again. */
+  userFilter?: string | null;
+  groupFilter?: string | null;
   attributeMapping?: Partial<DirectoryAttributeMapping>;
   syncPeriodSeconds?: Partial<ECMDirectory["syncPeriodSeconds"]>;
 };

@@ -94,6 +94,11 @@ test("directories create/list/show/test/update; the bind password from stdin or 
   assert.deepEqual([updated.name, updated.syncPeriodSeconds, updated.disableLimitPercent], ["cli-ldap-2", { full: 3600, changed: 0 }, 5]);
   const kept = await ecm(["directories", "test", "cli-ldap-2", "-o", "json"]);
   assert.equal(kept.code, 0, `an update without the password keeps it: ${kept.stdout}`);
+  // "" gives a filter back to the vendor's default.
+  const own = JSON.parse(ok(await ecm(["directories", "update", "cli-ldap-2", "--group-filter", "(objectClass=groupOfNames)", "-o", "json"])).stdout);
+  assert.equal(own.groupFilter, "(objectClass=groupOfNames)");
+  const back = JSON.parse(ok(await ecm(["directories", "update", "cli-ldap-2", "--group-filter", "", "-o", "json"])).stdout);
+  assert.equal(back.groupFilter, "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))");
 
   for (const args of [
     ["directories", "update", "cli-ldap-2"],

@@ -101,9 +101,9 @@ class DirectoriesPage extends Page {
       bindDn: orNull("bindDn"),
       ...(password ? { bindPassword: password } : data.get("removePassword") === "on" ? { bindPassword: "" } : {}),
       userSearchBase: orNull("userSearchBase"),
-      // Left empty, a new directory takes its vendor's filters; a stored one keeps its own.
-      ...(text("userFilter") ? { userFilter: text("userFilter") } : {}),
-      ...(text("groupFilter") ? { groupFilter: text("groupFilter") } : {}),
+      // Left empty: the vendor's filters (a new directory's by leaving them out).
+      userFilter: text("userFilter") || null,
+      groupFilter: text("groupFilter") || null,
       groupEntryDnList: lines("groupEntryDnList"),
       groupMappings: form.querySelector("ecm-group-rows")!.chosen("group mapping").map((r) => ({ groupDn: r.key, localGroupId: r.groupId })),
       syncPeriodSeconds: { full: Number(text("syncFull") || "0"), changed: Number(text("syncChanged") || "0") },

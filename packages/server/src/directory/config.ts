@@ -84,9 +84,12 @@ export interface Directory extends DirectorySettings {
 export type DirectoryView = Omit<Directory, "id" | "uuid" | "version" | "sealedBindPassword"> & { id: string; bindPassword: null };
 
 /** What a create or an update sends; on update, fields left out keep their value. */
-export type DirectoryInput = Partial<Omit<DirectoryView, "id" | "bindPassword" | "attributeMapping" | "syncPeriodSeconds">> & {
+export type DirectoryInput = Partial<Omit<DirectoryView, "id" | "bindPassword" | "attributeMapping" | "syncPeriodSeconds" | "userFilter" | "groupFilter">> & {
   /** Absent or null keeps the stored password; "" removes it. */
   bindPassword?: string | null;
+  /** Absent keeps the stored filter; null sets the vendor's default again. */
+  userFilter?: string | null;
+  groupFilter?: string | null;
   attributeMapping?: Partial<AttributeMapping>;
   syncPeriodSeconds?: Partial<SyncPeriods>;
 };
@@ -197,8 +200,8 @@ export function mergeDirectory(current: Omit<Directory, "id" | "uuid" | "version
     bindDn: input.bindDn !== undefined ? input.bindDn : current?.bindDn ?? null,
     sealedBindPassword,
     userSearchBase: input.userSearchBase !== undefined ? input.userSearchBase : current?.userSearchBase ?? null,
-    userFilter: filterTerm(input.userFilter) ?? kept(current?.userFilter, old?.userFilter, fresh.userFilter),
-    groupFilter: filterTerm(input.groupFilter) ?? kept(current?.groupFilter, old?.groupFilter, fresh.groupFilter),
+    userFilter: input.userFilter === null ? fresh.userFilter : filterTerm(input.userFilter) ?? kept(current?.userFilter, old?.userFilter, fresh.userFilter),
+    groupFilter: input.groupFilter === null ? fresh.groupFilter : filterTerm(input.groupFilter) ?? kept(current?.groupFilter, old?.groupFilter, fresh.groupFilter),
     attributeMapping: mapping,
     groupEntryDnList: pick("groupEntryDnList"),
     groupMappings: (input.groupMappings ?? current?.groupMappings ?? []).map((m) => ({ groupDn: m.groupDn, localGroupId: m.localGroupId.toLowerCase() })),

@@ -97,7 +97,7 @@ export const DIRECTORY_OPTION_HELP = [
   "--start-tls | --no-start-tls   upgrade an ldap:// connection with StartTLS",
   "--ca-file FILE               PEM of the CA(s) that sign the directory's certificate (\"\": the system's only)",
   "--allow-unencrypted-passwords | --no-allow-unencrypted-passwords   let logins bind without TLS",
-  "--user-search-base DN, --user-filter FILTER, --group-filter FILTER",
+  "--user-search-base DN, --user-filter FILTER, --group-filter FILTER   (\"\": the base DN, the vendor's filters)",
   "-a, --attribute FIELD=ATTR   which attribute fills a user field: username, loginName, firstName, lastName,",
   "                             email, displayName, uniqueId (repeatable; the others keep theirs)",
   "-g, --group DN               a directory group to import, its nested groups too (repeatable; replaces the list)",
@@ -135,8 +135,9 @@ export async function directoryFields(ctx: Ctx): Promise<DirectoryFields> {
   for (const [option, field] of Object.entries(TEXT_OPTIONS)) {
     const value = str(v, option);
     if (value === undefined) continue;
-    if (field === "userSearchBase") fields.userSearchBase = value === "" ? null : value;
-    else fields[field] = value;
+    // "" clears: the base DN for the search base, the vendor's default for a filter.
+    if (field === "connectionUrl" || field === "baseDn") fields[field] = value;
+    else fields[field] = value === "" ? null : value;
   }
   for (const [option, [field, min]] of Object.entries(INTEGER_OPTIONS)) {
     const value = str(v, option);

@@ -54,8 +54,11 @@ describeEachStore("external user storage configuration", (server) => {
     // A bare filter, as LDAP tools take it, is kept as the one term that logins and changed syncs combine with theirs.
     const bare = await api("PUT", `${PATH}/${r.body.id}`, { userFilter: " objectClass=person ", groupFilter: "objectClass=groupOfNames" });
     assert.deepEqual([bare.body.userFilter, bare.body.groupFilter], ["(objectClass=person)", "(objectClass=groupOfNames)"]);
+    // Left out keeps a filter; null sets the vendor's default again.
+    const kept = await api("PUT", `${PATH}/${r.body.id}`, { groupFilter: null });
+    assert.deepEqual([kept.body.userFilter, kept.body.groupFilter], ["(objectClass=person)", "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))"]);
     const events = (await api("GET", `/security/v1/audit-events?target=${r.body.id}`)).body;
-    assert.deepEqual(events.map((e: any) => e.action).sort(), ["directory.create", "directory.update", "directory.update"]);
+    assert.deepEqual(events.map((e: any) => e.action).sort(), ["directory.create", "directory.update", "directory.update", "directory.update"]);
     assert.ok(!JSON.stringify(events).includes("S3cret-Bind-Pass"));
     assert.equal(events.find((e: any) => e.action === "directory.create").details.after.bindPasswordSet, true);
     assert.equal((await api("DELETE", `${PATH}/${r.body.id}`)).status, 204);

@@ -59,6 +59,8 @@ const Input = {
   attributeMapping: Type.Optional(Type.Object(optional(Mapping), { additionalProperties: false, description: "Fields left out keep their value (the vendor's default on create)" })),
   syncPeriodSeconds: Type.Optional(Type.Object(optional(Fields.syncPeriodSeconds.properties), { additionalProperties: false })),
   bindPassword: Type.Optional(BindPassword),
+  userFilter: Type.Optional(Nullable(Type.String({ ...Filter, description: "An LDAP filter (RFC 4515); left out keeps the stored one, null sets the vendor's default" }))),
+  groupFilter: Type.Optional(Nullable(Type.String({ ...Filter, description: "An LDAP filter (RFC 4515); left out keeps the stored one, null sets the vendor's default" }))),
 };
 
 const CreateBody = Type.Object({ ...Input, name: Fields.name, connectionUrl: Fields.connectionUrl, baseDn: Fields.baseDn }, { additionalProperties: false });
