@@ -209,6 +209,11 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   app.addHook("preParsing", async (request) => {
     const { accepts } = request.routeOptions.config;
     const type = (request.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+    // Every body is read as UTF-8: one said to be in another charset would be read wrong, not refused.
+    const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers["content-type"] ?? "")?.[1]?.toLowerCase();
+    if (hasBody(request) && charset !== undefined && charset !== "utf-8" && charset !== "utf8") {
+      throw new ApiError("unsupportedMediaType", `Send the body as UTF-8: this server reads no other charset (not ${bounded(charset) || "an empty one"}).`, { charset: bounded(charset) });
+    }
     if (hasBody(request) && accepts !== undefined && !accepts.includes(type)) {
       throw new ApiError("unsupportedMediaType", `Send the body as ${accepts.join(" or ")}, not ${bounded(type) || "without a content type"}.`, { contentType: bounded(type) });
     }
