@@ -208,9 +208,7 @@ class UsersPage extends Page {
     if (generation !== this.#generation) return;
     // The table's height follows its row count a render later.
     while (!(await this.updateComplete));
-    const viewport = this.querySelector<HTMLDivElement>(".viewport");
-    if (!viewport) return;
-    viewport.scrollTop = row * ROW_HEIGHT;
+    this.#window.scrollToTop(row);
     this.#active = Math.min(row, this.#rowCount - 1);
   }
 
@@ -228,9 +226,8 @@ class UsersPage extends Page {
   #keepView(now = false): void {
     clearTimeout(this.#keepTimer);
     const keep = () => {
-      const viewport = this.querySelector<HTMLDivElement>(".viewport");
-      if (!viewport) return;
-      const usersView: KeptView = { filter: this.#filterKey, row: Math.floor(viewport.scrollTop / ROW_HEIGHT) };
+      if (!this.querySelector(".viewport")) return;
+      const usersView: KeptView = { filter: this.#filterKey, row: this.#window.firstInView };
       history.replaceState({ ...(history.state as object | null), usersView }, "");
     };
     if (now) keep();
