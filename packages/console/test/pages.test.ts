@@ -119,6 +119,8 @@ describeConsole("console pages", (ctx, kind) => {
       await page.getByRole("button", { name: "Log in" }).click();
       await page.getByRole("alert").filter({ hasText: "The username or password is wrong, or this account cannot log in now" }).waitFor();
       assert.equal(await page.getByLabel("Password").inputValue(), "");
+      // The password is typed again where the keyboard already is.
+      await page.waitForFunction(() => document.activeElement?.id === "password");
       await page.getByLabel("Password").fill("Initial-Pass-123");
       await page.getByRole("button", { name: "Log in" }).click();
       await page.getByRole("heading", { name: "My account" }).waitFor();

@@ -47,7 +47,10 @@ class LoginPage extends Page {
         this.message = { kind: "error", text: refusal(error) };
         this.requestUpdate();
         await this.updateComplete;
-        this.querySelector<HTMLInputElement>("#password")!.value = "";
+        const password = this.querySelector<HTMLInputElement>("#password")!;
+        password.value = "";
+        // The message is read out (an alert); the keyboard is where the password is typed again.
+        password.focus();
       }
     });
   }
