@@ -261,9 +261,18 @@ export async function adoptProviderLogin(): Promise<void> {
   }
 }
 
-/** What the server said, for a page: the password policy names the API's field ("newPassword is refused: …"), which on a page is the password box. */
-export function serverWords(error: ECMError): string {
-  return (error.serverMessage || error.message).replace(/^(?:password|newPassword|value) is refused: /, "The password is refused: ");
+/**
+ * What the server said, for a page: the password policy names the API's field ("newPassword is
+ * refused: …"), which on a page is the password box; other fields the server names by their API names
+ * (`loginName must be …`, `… when bindDn changes`) are said by the labels the page shows them with
+ * (`labelOf`: a field's label on the page, if it has one).
+ */
+export function serverWords(error: ECMError, labelOf: (field: string) => string | undefined = () => undefined): string {
+  const words = (error.serverMessage || error.message).replace(/^(?:password|newPassword|value) is refused: /, "The password is refused: ");
+  const field = (error.additionalInfo as { field?: unknown } | undefined)?.field;
+  const named = typeof field === "string" && words.startsWith(`${field} `) ? (labelOf(field) ?? field) + words.slice(field.length) : words;
+  // Within the sentence, only camelCase names: a plain word (email, name) may be just a word there.
+  return named.replace(/\b[a-z]+[A-Z][A-Za-z]*\b/g, (name) => labelOf(name) ?? name);
 }
 
 /** A failure as a sentence for the page; an authentication failure ends the session instead. */
@@ -272,7 +281,7 @@ async function rolesOf(ecm: ECM, me: RestMe): Promise<Role[]> {
   return me.changePassword ? ["user"] : (await ecm.admin.effectiveRoles(me.id)).map((r) => r.name as Role);
 }
 
-export function failed(error: unknown): string {
+export function failed(error: unknown, labelOf?: (field: string) => string | undefined): string {
   if (error instanceof ECMAuthError) {
     session.expired();
     return "Your session has ended. Please log in again.";
@@ -281,7 +290,7 @@ export function failed(error: unknown): string {
   if (error instanceof ECMConnectionError || error instanceof ECMTimeoutError) return "The server cannot be reached. Check the connection and try again.";
   // A role taken away meanwhile: what the console offers follows (a refusal for other reasons changes nothing).
   if (error instanceof ECMPermissionError) void session.recheckRoles().catch(() => undefined);
-  if (error instanceof ECMError) return `${serverWords(error)}${error.code ? ` (${error.code})` : ""}`;
+  if (error instanceof ECMError) return `${serverWords(error, labelOf)}${error.code ? ` (${error.code})` : ""}`;
   return error instanceof Error ? error.message : String(error);
 }
 

@@ -88,9 +88,18 @@ export class Page extends LitElement {
   /** Shows a failure (an ended session goes back to the login page instead). */
   fail(error: unknown): void {
     this.#arrivalNotice = null;
-    const text = failed(error);
+    const text = failed(error, (field) => this.labelOf(field));
     this.message = text ? { kind: "error", text } : null;
     this.requestUpdate();
+  }
+
+  /** The label this page shows a field's control with (a control named as the API names the field), if it has one. */
+  labelOf(field: string): string | undefined {
+    const control = this.querySelector<HTMLInputElement>(`[name="${CSS.escape(field)}"]`);
+    const label = control?.labels?.[0];
+    // A label that wraps its control names it in its own text (a textarea's text is its value).
+    const text = (label?.querySelector("span") ?? label)?.textContent?.trim();
+    return text || undefined;
   }
 
   /** The user changed what a shown failure was about: it is no longer said. */

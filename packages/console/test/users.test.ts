@@ -171,6 +171,25 @@ describeConsole("users in the console", (ctx, kind) => {
     }
   });
 
+  it("a refusal names a field by the label the page shows it with, not by the API's name for it", async () => {
+    const { server, browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      const gus = await createUser(server, token, "gus.named");
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users/${gus.uuid}`);
+      await page.getByLabel("Login name").fill("g".repeat(257));
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByRole("alert").filter({ hasText: "Login name must be at most 256 characters long. (ECMS1001)" }).waitFor();
+      // The refusal is the 400 the page shows; nothing else went wrong.
+      assert.deepEqual(errors.filter((e) => !/status of 400 .*\/users\//.test(e)), []);
+      // The tests after this one count the suite's users.
+      assert.equal((await server.api("DELETE", `/security/v1/users/${gus.uuid}`, { token })).status, 204);
+    } finally {
+      await close();
+    }
+  });
+
   it("deleting a user someone else changed meanwhile reads it again and asks once more", async () => {
     const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);

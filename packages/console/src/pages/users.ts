@@ -488,7 +488,7 @@ class UsersPage extends Page {
         navigateWithNotice(href(`users/${encodeURIComponent(value.id)}`), `Created ${value.username}.`);
       } catch (error) {
         // A refusal of the server (a name taken, a weak password) is said where it was typed; anything else on the page.
-        this.#newUserRefusal = error instanceof ECMError && error.status >= 400 && error.status < 500 && error.status !== 401 ? `${serverWords(error)} (${error.code})` : null;
+        this.#newUserRefusal = error instanceof ECMError && error.status >= 400 && error.status < 500 && error.status !== 401 ? `${serverWords(error, (field) => this.labelOf(field))} (${error.code})` : null;
         if (this.#newUserRefusal === null) {
           form.closest("dialog")!.close();
           this.fail(error);
