@@ -409,6 +409,38 @@ describeConsole("users in the console", (ctx, kind) => {
     });
   });
 
+  it("a bulk action whose progress was closed while it ran is shown again from the bar, and its report opens when it ends", async () => {
+    const { browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      // The page's looks at the run are held: it stays in progress there until the test lets them through.
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => { release = resolve; });
+      await page.route(/\/security\/v1\/users\/bulk-actions\/[^/]+$/, async (route) => {
+        await released;
+        await route.continue();
+      });
+      await page.goto(`${url}#/users?search=sysadmin`);
+      await page.getByRole("checkbox", { name: "Select sysadmin" }).check();
+      const bar = page.getByRole("region", { name: "Bulk actions" });
+      // A built-in user is never disabled: the run refuses it, and its report says so.
+      await bar.getByRole("button", { name: "Disable" }).click();
+      const running = page.getByRole("dialog", { name: "Disable: in progress" });
+      await running.getByRole("button", { name: "Close" }).click();
+      await bar.getByText("Disable: in progress").waitFor();
+      await bar.getByRole("button", { name: "Show progress" }).click();
+      await running.getByRole("button", { name: "Stop" }).waitFor();
+      await running.getByRole("button", { name: "Close" }).click();
+      release();
+      const done = page.getByRole("dialog", { name: "Disable: done" });
+      await done.getByRole("row", { name: "sysadmin A built-in user cannot be disabled." }).waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("Back and Forward bring the filter menus and the search back with the list; a typed search is one step of history", async () => {
     const { browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);

@@ -530,6 +530,9 @@ class UsersPage extends Page {
       this.#allMatching = false;
       this.#filterKey = "";
       void this.#applyRoute();
+      // Its report (who was refused, and why) is shown when it ends, even when its dialog was closed meanwhile.
+      await this.updateComplete;
+      openDialog(this, "bulk-progress");
     }));
   }
 
@@ -600,7 +603,7 @@ class UsersPage extends Page {
         <button @click=${() => { this.#newUserRefusal = null; this.requestUpdate(); openDialog(this, "new-user"); }}>New user…</button>
       </div>
       <p class="status" role="status">${count === null ? (this.#failed ? "" : "Counting…") : `${count.toLocaleString()} ${count === 1 ? "user" : "users"}`}${this.#filter.search ? html` matching “${this.#filter.search}”` : nothing}</p>
-      ${selectedCount > 0 ? this.#renderBulkBar(selectedCount, count) : nothing}
+      ${selectedCount > 0 || this.#run?.status === "running" ? this.#renderBulkBar(selectedCount, count) : nothing}
       <div class="grid" role="grid" aria-labelledby="users-title" aria-rowcount=${count === null ? -1 : count + 1} aria-colcount=${columns.length + 1} aria-multiselectable="true" ${styled((el) => el.style.setProperty("--cols", cols))}>
         <div class="head" role="row" aria-rowindex="1">
           <div role="columnheader"><input type="checkbox" aria-label="Select all loaded users" .checked=${live(allLoadedSelected)}
@@ -636,13 +639,17 @@ class UsersPage extends Page {
         })}`;
   }
 
+  /** The selection and what to do with it; while a run goes on (its dialog may have been closed), the way back to its progress. */
   #renderBulkBar(selectedCount: number, count: number | null): TemplateResult {
+    const run = this.#run?.status === "running" ? this.#run : null;
     return html`<div class="bulkbar" role="region" aria-label="Bulk actions">
-      <strong>${this.#allMatching ? `All ${selectedCount.toLocaleString()} matching ${selectedCount === 1 ? "user" : "users"} selected` : `${selectedCount} selected`}</strong>
-      ${!this.#allMatching && count !== null && count > selectedCount ? html`<button class="link" @click=${() => { this.#allMatching = true; this.requestUpdate(); }}>Select all ${count.toLocaleString()} matching</button>` : nothing}
-      <button class="link" @click=${() => { this.#selected.clear(); this.#allMatching = false; this.requestUpdate(); }}>Clear selection</button>
+      ${selectedCount > 0 ? html`<strong>${this.#allMatching ? `All ${selectedCount.toLocaleString()} matching ${selectedCount === 1 ? "user" : "users"} selected` : `${selectedCount} selected`}</strong>
+        ${!this.#allMatching && count !== null && count > selectedCount ? html`<button class="link" @click=${() => { this.#allMatching = true; this.requestUpdate(); }}>Select all ${count.toLocaleString()} matching</button>` : nothing}
+        <button class="link" @click=${() => { this.#selected.clear(); this.#allMatching = false; this.requestUpdate(); }}>Clear selection</button>` : nothing}
+      ${run ? html`<span>${ACTIONS.find((a) => a.action === run.action)?.label.replace("…", "")}: in progress</span>
+        <button @click=${() => openDialog(this, "bulk-progress")}>Show progress</button>` : nothing}
       <span class="grow"></span>
-      ${ACTIONS.map((a) => html`<button class=${a.action === "delete" ? "danger" : ""} ?disabled=${this.busy} @click=${() => this.#askAction(a.action)}>${a.label}</button>`)}
+      ${selectedCount > 0 ? ACTIONS.map((a) => html`<button class=${a.action === "delete" ? "danger" : ""} ?disabled=${this.busy} @click=${() => this.#askAction(a.action)}>${a.label}</button>`) : nothing}
     </div>`;
   }
 
