@@ -542,6 +542,30 @@ describeConsole("console pages", (ctx, kind) => {
     }
   });
 
+  it("the audit log's form follows the URL: Back shows the filter of the list it returns to, and the next Filter sends only what is chosen then", async () => {
+    const { browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/audit`);
+      await page.getByLabel("Outcome").selectOption("failure");
+      await page.getByRole("button", { name: "Filter" }).click();
+      await page.waitForURL(/#\/audit\?outcome=failure$/);
+      // Typed and not applied: it belongs to this filter, and goes with it.
+      await page.getByLabel("Actor (username)").fill("nobody");
+      await page.goBack();
+      await page.waitForURL(/#\/audit$/);
+      await page.waitForFunction(() => document.querySelector<HTMLSelectElement>("select[name=outcome]")?.value === "" && document.querySelector<HTMLInputElement>("input[name=actor]")?.value === "")
+        .catch(() => assert.fail("after Back, the form still shows the outcome or actor of the filter left"));
+      await page.getByLabel("Outcome").selectOption("success");
+      await page.getByRole("button", { name: "Filter" }).click();
+      await page.waitForURL(/#\/audit\?outcome=success$/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("the audit log shows the events of the filter last asked for, even when an earlier one answers later", async () => {
     const { browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);

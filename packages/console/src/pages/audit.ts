@@ -28,6 +28,10 @@ class AuditPage extends Page {
 
   override routeChanged(): void {
     void this.#load(true);
+    super.routeChanged();
+    // The form shows the new route's filter (Back, a link), not what was chosen or typed under the old one:
+    // its controls' defaults follow the route, and a control the user changed takes its default only at a reset.
+    void this.updateComplete.then(() => this.querySelector<HTMLFormElement>("form[role=search]")?.reset());
   }
 
   /** The time filters of the URL that name no time (a link typed by hand): left out of the filter, and said. */
@@ -86,7 +90,7 @@ class AuditPage extends Page {
       ${this.#badTimes.map((label) => html`<p class="message warn">“${label}” in the address is no time: the events are not filtered by it.</p>`)}
       <form class="toolbar" role="search" aria-label="Filter the audit log" @submit=${(e: SubmitEvent) => this.#apply(e)}>
         ${FILTERS.map((f) => html`<label class="row">${f.label} <input name=${f.name} type=${f.type ?? "text"} ?data-search=${f.name === "target"}
-          .value=${f.type ? toLocalInput(p.get(f.name)) : (p.get(f.name) ?? "")}></label>`)}
+          value=${f.type ? toLocalInput(p.get(f.name)) : (p.get(f.name) ?? "")}></label>`)}
         <label class="row">Outcome <select name="outcome">
           <option value="">Any</option><option ?selected=${p.get("outcome") === "success"}>success</option><option ?selected=${p.get("outcome") === "failure"}>failure</option>
         </select></label>
