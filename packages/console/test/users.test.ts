@@ -843,7 +843,7 @@ describeConsole("users in the console", (ctx, kind) => {
     }
   });
 
-  it("offers no Disable or Delete on the page of the account the console acts from (a bulk action leaves it alone too)", async () => {
+  it("offers no Disable, Delete or password reset on the page of the account the console acts from, but My account for its password (a bulk action leaves it alone too)", async () => {
     const { server, browser, url } = ctx();
     const { user } = await createSecurityAdministrator(server, token, "selma.self");
     const { page, errors, close } = await openPage(browser);
@@ -851,7 +851,11 @@ describeConsole("users in the console", (ctx, kind) => {
       await logIn(page, url, "selma.self", USER_PASSWORD);
       await page.goto(`${url}#/users/${user.uuid}`);
       await page.getByRole("heading", { level: 1, name: /selma\.self/ }).waitFor();
-      await page.getByRole("button", { name: "Reset password…" }).waitFor();
+      await page.getByRole("link", { name: "Change your password on My account" }).click();
+      await page.getByRole("heading", { level: 1, name: "My account" }).waitFor();
+      await page.goBack();
+      await page.getByRole("heading", { level: 1, name: /selma\.self/ }).waitFor();
+      assert.equal(await page.getByRole("button", { name: "Reset password…" }).count(), 0);
       assert.equal(await page.getByRole("button", { name: "Disable (lock)" }).count(), 0);
       assert.equal(await page.getByRole("button", { name: "Delete…" }).count(), 0);
       assert.deepEqual(errors, []);

@@ -302,6 +302,7 @@ class UserPage extends Page {
     const editable = this.#mayEdit;
     const local = !this.#fromDirectory;
     // The account this console acts from: one click would end this session and lock its administrator out.
+    // Its password is changed on My account, with the current one (the server refuses a reset of it).
     const own = session.me?.id === u.id;
     // A password of this store: not a directory's user, nor a service account (keys only), nor one an identity provider made (it logs in there).
     const hasOwnPassword = local && !u.serviceAccount && u.source?.type !== "identity-provider";
@@ -317,7 +318,8 @@ class UserPage extends Page {
       ${editable ? html`<div class="toolbar">
         ${u.builtin || !local || (own && u.enabled) ? nothing : html`<button ?disabled=${this.busy} @click=${() => void this.#write({ enabled: !u.enabled }, this.#etag, u.enabled ? "Disabled; the user's sessions were ended." : "Enabled.")}>${u.enabled ? "Disable (lock)" : "Enable (unlock)"}</button>`}
         ${anyLockout ? html`<button ?disabled=${this.busy} @click=${() => void this.#act(() => session.api.clearLockout(this.#id), "The lockout was cleared.")}>Clear lockout</button>` : nothing}
-        ${hasOwnPassword ? html`<button @click=${() => openDialog(this, "reset-password")}>Reset password…</button>` : nothing}
+        ${hasOwnPassword && !own ? html`<button @click=${() => openDialog(this, "reset-password")}>Reset password…</button>` : nothing}
+        ${hasOwnPassword && own ? html`<a href=${href("me")}>Change your password on My account</a>` : nothing}
         ${u.builtin || own ? nothing : html`<button class="danger" @click=${() => openDialog(this, "delete-user")}>Delete…</button>`}
       </div>` : html`<p class="message warn">Only a system administrator may change this account.</p>`}
       ${anyLockout ? this.#renderLockout(lockout) : nothing}
