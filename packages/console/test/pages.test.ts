@@ -144,6 +144,32 @@ describeConsole("console pages", (ctx, kind) => {
     }
   });
 
+  it("changes the own password once the new passwords match, whichever of the two fields was corrected after “they differ”", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    const created = await server.api("POST", "/security/v1/users", { token, body: { username: "mia.match", password: "Initial-Pass-123", changePassword: false } });
+    assert.equal(created.status, 201);
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "mia.match", "Initial-Pass-123");
+      await page.getByRole("heading", { level: 1, name: "My account" }).waitFor();
+      const repeat = page.getByLabel("Repeat the new password");
+      await page.getByLabel("Current password").fill("Initial-Pass-123");
+      await page.getByLabel("New password", { exact: true }).fill("Changed-Pass-4567");
+      await repeat.fill("Changed-Pass-4568");
+      await page.getByRole("button", { name: "Change password" }).click();
+      assert.equal(await repeat.evaluate((el) => (el as HTMLInputElement).validationMessage), "The new passwords differ.");
+      // The first field is the one corrected: the passwords match now, and Change takes them.
+      await page.getByLabel("New password", { exact: true }).fill("Changed-Pass-4568");
+      await page.getByRole("button", { name: "Change password" }).click();
+      await page.getByText("Your password was changed; your other sessions were ended.").waitFor();
+      assert.equal((await server.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "mia.match", password: "Changed-Pass-4568" } })).status, 200);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("the session renews while the page is used, however short its lifetime, and a page left alone goes to the login page when it ends", async (t) => {
     const { browser } = ctx();
     // A lifetime under a minute (ECM_TOKEN_TTL_SECONDS=45): the page renews at a third of it.

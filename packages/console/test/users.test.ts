@@ -688,7 +688,7 @@ describeConsole("users in the console", (ctx, kind) => {
     }
   });
 
-  it("resets a password: a refused one is said in the dialog, which keeps what was typed", async () => {
+  it("resets a password: a refused one is said in the dialog, which keeps what was typed; passwords that differ are said, and go through once the first is corrected", async () => {
     const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     try {
@@ -708,7 +708,13 @@ describeConsole("users in the console", (ctx, kind) => {
       assert.match(await page.locator("#reset-password [name=password]").evaluate((el) => (el as HTMLInputElement).validationMessage), /^The password is refused: it is too easy to guess/);
       assert.equal(await dialog.isVisible(), true);
       assert.equal(await dialog.getByLabel("New password").inputValue(), "password1234");
-      await fill("Quite-Unusual-Reset-7");
+      await dialog.getByLabel("New password").fill("Quite-Unusual-Reset-6");
+      await dialog.getByLabel("Repeat it").fill("Quite-Unusual-Reset-7");
+      await dialog.getByRole("button", { name: "Set password" }).click();
+      assert.equal(await dialog.getByLabel("Repeat it").evaluate((el) => (el as HTMLInputElement).validationMessage), "The passwords differ.");
+      // The first field is the one corrected: the passwords match now, and Set password takes them.
+      await dialog.getByLabel("New password").fill("Quite-Unusual-Reset-7");
+      await dialog.getByRole("button", { name: "Set password" }).click();
       await page.getByText("The password was set; the user's sessions were ended.").waitFor();
       assert.equal(await dialog.isVisible(), false);
       // The reset made a new version: the next save is based on it, not refused as a conflict.

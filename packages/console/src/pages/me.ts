@@ -4,6 +4,9 @@ import { session } from "../api.js";
 import { href, navigate } from "../router.js";
 import { navigateWithNotice, Page, when } from "../ui.js";
 
+/** Either new password typed in (the first may be the one corrected): "they differ" is taken back, and the next Change compares them again. */
+const compareAgain = (event: Event) => (event.target as HTMLInputElement).form!.querySelector<HTMLInputElement>("[name=repeat]")!.setCustomValidity("");
+
 /** The logged-in user's own account and password (the forced password change happens here). */
 class MePage extends Page {
   override connectedCallback(): void {
@@ -52,9 +55,9 @@ class MePage extends Page {
       <h2>Change password</h2>
       <form @submit=${(e: SubmitEvent) => void this.#change(e)} @input=${() => this.clearError()}>
         <label class="field"><span>Current password</span><input name="currentPassword" type="password" autocomplete="current-password" required></label>
-        <label class="field"><span>New password</span><input name="newPassword" type="password" autocomplete="new-password" minlength="12" required aria-describedby="pw-rule"></label>
+        <label class="field"><span>New password</span><input name="newPassword" type="password" autocomplete="new-password" minlength="12" required aria-describedby="pw-rule" @input=${compareAgain}></label>
         <p id="pw-rule" class="muted">At least 12 characters, not a common password, not your name.</p>
-        <label class="field"><span>Repeat the new password</span><input name="repeat" type="password" autocomplete="new-password" required @input=${(e: Event) => (e.target as HTMLInputElement).setCustomValidity("")}></label>
+        <label class="field"><span>Repeat the new password</span><input name="repeat" type="password" autocomplete="new-password" required @input=${compareAgain}></label>
         <button class="primary" ?disabled=${this.busy}>${this.busy ? "Changing…" : "Change password"}</button>
       </form>`;
   }

@@ -44,6 +44,16 @@ function fieldValue(f: (typeof FIELDS)[number], text: string): unknown {
 
 const formTexts = (u: RestUser): Record<string, string> => Object.fromEntries(FIELDS.map((f) => [f.name, controlText(f, u)]));
 
+/**
+ * A password of the reset dialog typed in: what was said of that field (the server's refusal) is taken
+ * back, and so is "they differ" (the first may be the one corrected): the next Set password checks again.
+ */
+const retyped = (event: Event): void => {
+  const input = event.target as HTMLInputElement;
+  input.setCustomValidity("");
+  input.form!.querySelector<HTMLInputElement>("[name=confirm]")!.setCustomValidity("");
+};
+
 const show = (value: unknown): string => (value === null || value === undefined || value === "" ? "—" : typeof value === "boolean" ? (value ? "yes" : "no") : String(value));
 
 /** One user: every field (saved with its version: a conflict shows what changed), status actions, groups, roles and their origin, source, audit events. */
@@ -456,8 +466,8 @@ class UserPage extends Page {
       <dialog id="reset-password" aria-labelledby="reset-title">
         <form method="dialog" @submit=${(e: SubmitEvent) => void this.#resetPassword(e)}>
           <h2 id="reset-title">Reset the password of ${u.username}</h2>
-          <label class="field"><span>New password</span><input name="password" type="password" autocomplete="new-password" minlength="12" required @input=${(e: Event) => (e.target as HTMLInputElement).setCustomValidity("")}></label>
-          <label class="field"><span>Repeat it</span><input name="confirm" type="password" autocomplete="new-password" required @input=${(e: Event) => (e.target as HTMLInputElement).setCustomValidity("")}></label>
+          <label class="field"><span>New password</span><input name="password" type="password" autocomplete="new-password" minlength="12" required @input=${retyped}></label>
+          <label class="field"><span>Repeat it</span><input name="confirm" type="password" autocomplete="new-password" required @input=${retyped}></label>
           <label class="row"><input name="temporary" type="checkbox" checked> The user must change it at the next login</label>
           <div class="row"><button class="primary" value="go">Set password</button><button value="cancel" formnovalidate>Cancel</button></div>
         </form>
