@@ -931,7 +931,7 @@ describeConsole("users in the console", (ctx, kind) => {
     }
   });
 
-  it("creates a local user from the users page: a refusal is said in the dialog, which keeps what was typed; then the new user's page", async () => {
+  it("creates a local user from the users page: a refusal is said in the dialog, which keeps what was typed; then the new user's page; each opening of the dialog starts empty", async () => {
     const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     try {
@@ -959,8 +959,17 @@ describeConsole("users in the console", (ctx, kind) => {
       await dialog.getByLabel("Username").fill(`nora.new.${kind}`);
       await dialog.getByRole("button", { name: "Create" }).click();
       await dialog.getByRole("alert").filter({ hasText: /already exists/ }).waitFor();
+      await dialog.getByLabel(/^Password/).fill("Meant-For-Nora-1");
+      await dialog.getByLabel("Must change the password at the first login").uncheck();
       await dialog.getByRole("button", { name: "Cancel" }).click();
       assert.equal(await dialog.isVisible(), false);
+      // Opened again, for someone else: nothing typed for the one before, nor the refusal said of it.
+      await page.getByRole("button", { name: "New user…" }).click();
+      assert.deepEqual(
+        [await dialog.getByLabel("Username").inputValue(), await dialog.getByLabel(/^Password/).inputValue(), await dialog.getByLabel("Must change the password at the first login").isChecked(), await dialog.getByRole("alert").count()],
+        ["", "", true, 0],
+      );
+      await dialog.getByRole("button", { name: "Cancel" }).click();
       assert.deepEqual(errors.filter((e) => !/status of 400 .*\/security\/v1\/users\)$/.test(e)), []);
     } finally {
       await close();

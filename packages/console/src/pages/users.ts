@@ -465,6 +465,14 @@ class UsersPage extends Page {
     this.requestUpdate();
   }
 
+  /** The New user dialog, empty: what was typed for someone before (a password above all) is not offered for the next user. */
+  #openNewUser(): void {
+    this.#newUserRefusal = null;
+    this.requestUpdate();
+    this.querySelector<HTMLFormElement>("#new-user form")!.reset();
+    openDialog(this, "new-user");
+  }
+
   /** Creates a local user from the New user dialog, then opens it; a refusal is said in the dialog, which keeps what was typed. */
   async #createUser(event: SubmitEvent): Promise<void> {
     if ((event.submitter as HTMLButtonElement | null)?.value !== "create") return;
@@ -600,7 +608,7 @@ class UsersPage extends Page {
           </div>
         </details>
         <button @click=${() => void this.#export()} ?disabled=${this.#exporting}>${this.#exporting ? "Exporting…" : "Export CSV"}</button>
-        <button @click=${() => { this.#newUserRefusal = null; this.requestUpdate(); openDialog(this, "new-user"); }}>New user…</button>
+        <button @click=${() => this.#openNewUser()}>New user…</button>
       </div>
       <p class="status" role="status">${count === null ? (this.#failed ? "" : "Counting…") : `${count.toLocaleString()} ${count === 1 ? "user" : "users"}`}${this.#filter.search ? html` matching “${this.#filter.search}”` : nothing}</p>
       ${selectedCount > 0 || this.#run?.status === "running" ? this.#renderBulkBar(selectedCount, count) : nothing}
