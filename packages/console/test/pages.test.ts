@@ -741,7 +741,7 @@ describeConsole("console pages", (ctx, kind) => {
     }
   });
 
-  it("a link with a value no page takes shows the page or says why in words, never a blank page: bad times, numbers and filters, unknown ids and pages", async () => {
+  it("a link with a value no page takes shows the page or says why in words, never a blank page: bad times, numbers and filters, unknown ids (a group, directory, identity provider or profile) and pages", async () => {
     const { browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     const alert = () => page.getByRole("alert").innerText();
@@ -762,6 +762,16 @@ describeConsole("console pages", (ctx, kind) => {
         assert.match(await alert(), /ECMS\d+/, filter);
         // Said, and then nothing pretends to be on its way.
         await page.waitForFunction(() => !document.querySelector("main")!.textContent!.includes("Loading…") && !document.querySelector("main")!.textContent!.includes("Counting…")).catch(() => assert.fail(`${filter}: still “Loading…” or “Counting…”`));
+      }
+      // A directory, identity provider or profile that is none: said in words, and its menu says it is unknown instead of showing the id.
+      for (const [filter, menu, option, words] of [
+        ["source=directory:nope", "Source", "Unknown directory", "There is no directory “nope”: no user comes from it."],
+        ["source=identity-provider:nope", "Source", "Unknown identity provider", "There is no identity provider “nope”: no user comes from it."],
+        ["profileId=99999999", "Profile", "Unknown profile #99999999", "There is no profile #99999999: no user has it."],
+      ] as const) {
+        await page.goto(`${url}#/users?${filter}`);
+        await page.getByText(words).waitFor();
+        assert.equal(await page.getByRole("combobox", { name: menu, exact: true }).locator("option:checked").innerText(), option, filter);
       }
       // The source the server refuses is a 400 Chromium logs for each of the two requests: asked for, and said.
       const bogus = (e: string) => /status of 400 .*source=bogus/.test(e);

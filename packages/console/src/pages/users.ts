@@ -1,6 +1,6 @@
 import { html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { live } from "lit/directives/live.js";
-import { ECMConflictError, ECMError, type BulkActionName, type RestBulkAction, type RestGroup, type RestUser, type RestUserFilter } from "ecm-sdk/browser";
+import { ECMConflictError, ECMError, ECMNotFoundError, type BulkActionName, type RestBulkAction, type RestGroup, type RestUser, type RestUserFilter } from "ecm-sdk/browser";
 import { serverWords, session } from "../api.js";
 import { href, navigate } from "../router.js";
 import "../group-picker.js";
@@ -76,6 +76,12 @@ function filterOf(params: URLSearchParams): RestUserFilter {
   };
 }
 
+/** `directory:<id>` or `identity-provider:<alias>`: which kind of source, and its id; undefined for any other source. */
+function oneSourceOf(source: string | undefined): { kind: "directory" | "identity provider"; id: string } | undefined {
+  const [, type, id] = /^(directory|identity-provider):(.+)$/.exec(source ?? "") ?? [];
+  return id ? { kind: type === "directory" ? "directory" : "identity provider", id } : undefined;
+}
+
 const isUnfiltered = (f: RestUserFilter) => Object.values(f).every((v) => v === undefined);
 
 interface LoadedPage {
@@ -120,6 +126,10 @@ class UsersPage extends Page {
   /** The group chosen in the add or remove dialog. */
   #bulkGroup: RestGroup | null = null;
   #profiles: RestUser[] = [];
+  /** The profiles menu holds every profile: a profile id of the URL that it does not hold names none. */
+  #allProfiles = false;
+  /** The one directory or provider of the filter (`source=directory:<id>`), read by its id: its name, or null when there is none. */
+  #namedSource: { source: string; name: string | null } | null = null;
   #pendingAction: BulkActionName | null = null;
   #run: RestBulkAction | null = null;
   /** A Stop of the run shown is on its way. */
@@ -140,7 +150,7 @@ class UsersPage extends Page {
       if (!session.isSystemAdmin) {
         session.api.groups(undefined, { role: "system-administrator" }).then((guarded) => { this.#guarded = new Set(guarded.map((g) => g.id)); this.requestUpdate(); }, (e) => this.fail(e));
       }
-      session.api.users({ profileId: 0 }, { max: PROFILES_SHOWN }).then((p) => { this.#profiles = p.items; this.requestUpdate(); }, (e) => this.fail(e));
+      session.api.users({ profileId: 0 }, { max: PROFILES_SHOWN }).then((p) => { this.#profiles = p.items; this.#allProfiles = p.next === null; this.requestUpdate(); }, (e) => this.fail(e));
     });
   }
 
@@ -177,6 +187,7 @@ class UsersPage extends Page {
     this.#filterKey = key;
     this.#filter = filter;
     this.#showSearch();
+    void this.#readSource();
     this.#reset();
     // What the last filter was refused for is not said of this one.
     this.clearError();
@@ -377,12 +388,54 @@ class UsersPage extends Page {
     }, SEARCH_DELAY_MS);
   }
 
-  /** One directory or provider (`directory:<id>`, as its page links to its users): an option of its own, named as its users' source. */
+  /**
+   * One directory or provider (`directory:<id>`, as its page links to its users): an option of its own,
+   * named as its users' source — by the read of it, or by its first user until that answers.
+   */
   #oneSource(): [string, string][] {
     const source = this.#filter.source;
-    if (!source?.includes(":")) return [];
+    const one = oneSourceOf(source);
+    if (!source || !one) return [];
+    if (this.#sourceName === null) return [[source, `Unknown ${one.kind}`]];
     const first = this.#row(0);
-    return [[source, first?.source?.name ? sourceText(first) : source]];
+    return [[source, this.#sourceName ?? (first?.source?.name ? sourceText(first) : source)]];
+  }
+
+  /** The name read for the filter's one directory or provider; null when there is none such; undefined until read. */
+  get #sourceName(): string | null | undefined {
+    return this.#namedSource !== null && this.#namedSource.source === this.#filter.source ? this.#namedSource.name : undefined;
+  }
+
+  /** Reads the directory or provider the filter names (no user may be there to name it: none yet, or it is none at all). */
+  async #readSource(): Promise<void> {
+    const source = this.#filter.source;
+    const one = oneSourceOf(source);
+    if (!source || !one || this.#namedSource?.source === source) return;
+    this.#namedSource = null;
+    try {
+      const name = one.kind === "directory" ? `Directory: ${(await session.security.directory(one.id)).name}` : `Identity provider: ${(await session.security.identityProvider(one.id)).displayName}`;
+      if (this.#filter.source === source) this.#namedSource = { source, name };
+    } catch (error) {
+      if (this.#filter.source !== source) return;
+      if (error instanceof ECMNotFoundError) this.#namedSource = { source, name: null };
+      else this.fail(error);
+    }
+    this.requestUpdate();
+  }
+
+  /** The ids of the URL that name nothing, in words (the list, filtered by them, shows no user). */
+  #unknownIds(): string[] {
+    const one = oneSourceOf(this.#filter.source);
+    const profile = this.#filter.profileId;
+    return [
+      ...(one && this.#sourceName === null ? [`There is no ${one.kind} “${one.id}”: no user comes from it.`] : []),
+      ...(profile !== undefined && this.#unknownProfile(profile) ? [`There is no profile #${profile}: no user has it.`] : []),
+    ];
+  }
+
+  /** A profile id (> 0) that none of the profiles has, once the menu holds them all (past that, it may be one not read). */
+  #unknownProfile(id: number): boolean {
+    return id > 0 && this.#allProfiles && !this.#profiles.some((p) => p.numericId === id);
   }
 
   /** The ids of the rows loaded so far. */
@@ -576,6 +629,7 @@ class UsersPage extends Page {
     return html`
       <h1 tabindex="-1" id="users-title">Users</h1>
       ${this.renderMessage()}
+      ${this.#unknownIds().map((text) => html`<p class="message warn">${text}</p>`)}
       <div class="toolbar" role="search">
         <input type="search" data-search aria-label="Search users by name or email" placeholder="Search (press /)" maxlength="256" @input=${(e: InputEvent) => this.#onSearch(e)} size="28">
         <select aria-label="Status" @change=${(e: Event) => this.#setParam("enabled", (e.target as HTMLSelectElement).value)}>
@@ -597,7 +651,7 @@ class UsersPage extends Page {
           <option value="-1" .selected=${live(this.#filter.profileId === -1)}>No profile</option>
           <option value="0" .selected=${live(this.#filter.profileId === 0)}>Is a profile</option>
           ${this.#profiles.map((p) => html`<option value=${String(p.numericId)} .selected=${live(this.#filter.profileId === p.numericId)}>Profile: ${p.username}</option>`)}
-          ${unlistedProfile(this.#filter.profileId, this.#profiles, (id) => html`<option value=${String(id)} .selected=${live(true)}>Profile: #${id}</option>`)}
+          ${unlistedProfile(this.#filter.profileId, this.#profiles, (id) => html`<option value=${String(id)} .selected=${live(true)}>${this.#unknownProfile(id) ? "Unknown profile" : "Profile:"} #${id}</option>`)}
         </select>
         <span class="grow"></span>
         <details class="menu">
