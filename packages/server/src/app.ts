@@ -50,7 +50,7 @@ import { GroupSchema, RoleSchema } from "./http/group-view.js";
 import { documentRoute, referencingShared } from "./http/openapi.js";
 import { ErrorSchema } from "./http/schemas.js";
 import { UserSchema } from "./http/user-view.js";
-import { continueBody, limitConnections, timeoutOptions } from "./http/connections.js";
+import { continueBody, deferContinue, limitConnections, timeoutOptions } from "./http/connections.js";
 import { registerRateLimits } from "./http/rate-limit.js";
 import { AuditTally, pruneAudit } from "./domain/audit.js";
 import { pruneRateCounters, RateCounters } from "./storage/rate-counters.js";
@@ -176,6 +176,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   limitConnections(app.server, config.connections);
+  deferContinue(app.server);
   noteHeadRequests(app.server);
   answerWhatNodeRefuses(app.server);
   const routes: RouteEntry[] = [];
@@ -218,12 +219,13 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
       throw new ApiError("unsupportedMediaType", `Send the body as ${accepts.join(" or ")}, not ${bounded(type) || "without a content type"}.`, { contentType: bounded(type) });
     }
   });
-  // A client waiting on `Expect: 100-continue` is asked for the body now, the request taken — but for
-  // a declared length over the limit, answered 413 unsent. A route that reads its body itself asks then.
+  // A client waiting on `Expect: 100-continue` is asked for the body once its caller and charset are
+  // checked (a parser may still refuse its type) — but for a declared length over the limit, answered
+  // 413 unsent. A route that reads its body itself asks when it starts reading.
   app.addHook("preParsing", async (request, reply) => {
-    if (request.is404 || !hasBody(request) || request.routeOptions.config.accepts !== undefined) return;
+    if (request.routeOptions.config.accepts !== undefined) return;
     if (Number(request.headers["content-length"]) > request.routeOptions.bodyLimit) return;
-    continueBody(request.raw, reply.raw);
+    continueBody(reply.raw);
   });
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, bytes, done) => {
     // Clients that always say JSON send it with no body too: a route that takes none (or none needed) reads it as absent.

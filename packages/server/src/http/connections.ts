@@ -53,17 +53,27 @@ export function limitConnections(server: Server, limits: ConnectionLimits): void
 }
 
 /**
- * A client that sent `Expect: 100-continue` waits for a 100 before its body: it is sent only once the
- * request is taken (its caller, type and size checked; `answerWhatNodeRefuses` keeps Node from sending
- * it on arrival), so a refused upload is answered before any of it is sent. Once per request.
+ * A client that sent `Expect: 100-continue` waits for a 100 before its body. Node would send it on
+ * arrival; here it is sent by `continueBody`, once the request is taken, so a refused upload is
+ * answered before any of it is sent. Node says which requests wait (HTTP/1.1, its reading of the
+ * header): those are marked.
  */
-export function continueBody(request: IncomingMessage, response: ServerResponse): void {
-  const continued = response as ServerResponse & { [CONTINUED]?: true };
-  if (continued[CONTINUED] || !/^\s*100-continue\s*$/i.test(request.headers.expect ?? "")) return;
-  continued[CONTINUED] = true;
+export function deferContinue(server: Server): void {
+  server.on("checkContinue", (request: IncomingMessage, response: ServerResponse) => {
+    (response as Waiting)[WAITING] = true;
+    server.emit("request", request, response);
+  });
+}
+
+/** Sends the 100 a client waits for (`deferContinue`), once; nothing for one that does not wait. */
+export function continueBody(response: ServerResponse): void {
+  const waiting = response as Waiting;
+  if (!waiting[WAITING]) return;
+  waiting[WAITING] = false;
   response.writeContinue();
 }
-const CONTINUED = Symbol("continued");
+const WAITING = Symbol("waitingForContinue");
+type Waiting = ServerResponse & { [WAITING]?: boolean };
 
 /**
  * The body of a request that may rightly take longer than `requestTimeoutSeconds` to arrive (an

@@ -261,6 +261,11 @@ describeEachStore("bad input always gets the error shape", (server) => {
     assert.deepEqual(await ask(head("/security/v1/users/import", `Authorization: Bearer ${token}\r\nContent-Type: application/json\r\n`, 1e9), ""), ["HTTP/1.1 415 Unsupported Media Type"]);
     assert.deepEqual(await ask(head("/security/v1/users", `Authorization: Bearer ${token}\r\nContent-Type: application/json\r\n`, 1e9), ""), ["HTTP/1.1 413 Payload Too Large"]);
     assert.deepEqual(await ask(head("/security/v1/users", "Content-Type: application/json\r\n", 100), ""), ["HTTP/1.1 401 Unauthorized"]);
+    // A path that is no route still reads the body it asked for, then answers: the client is not left waiting.
+    assert.deepEqual(await ask(head("/no/such/route", `Authorization: Bearer ${token}\r\nContent-Type: application/json\r\n`, 2), "{}"), ["HTTP/1.1 100 Continue", "HTTP/1.1 404 Not Found"]);
+    // HTTP/1.0 has no 100 (RFC 9110 10.1.1): its body comes with the head, and the answer is the only one.
+    const old = await ask(`POST /portal/auth/v1/providers/builtin/token HTTP/1.0\r\nHost: x\r\nExpect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: ${login.length}\r\n\r\n${login}`, "");
+    assert.deepEqual(old, ["HTTP/1.1 401 Unauthorized"]);
   });
 
   it("what Node would answer itself is in the error shape: no Host header, an Expect it does not take, a CONNECT", async () => {

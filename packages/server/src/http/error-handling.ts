@@ -249,8 +249,6 @@ const RAW_SECURITY_HEADERS = Object.entries(BARE_SECURITY_HEADERS).map(([name, v
  */
 export function answerWhatNodeRefuses(server: Server | HttpsServer): void {
   const whole = ({ head, body }: { head: string; body: string }) => head + body;
-  // Node would send the 100 on arrival: the app sends it once the request is taken (`continueBody`).
-  server.on("checkContinue", (request: IncomingMessage, response: ServerResponse) => server.emit("request", request, response));
   server.on("checkExpectation", (request: IncomingMessage, response: ServerResponse) => {
     response.socket?.end(whole(rawAnswer(417, ErrorCodes.invalidRequest.code, `This server takes no Expect other than 100-continue, not ${bounded(String(request.headers.expect))}.`)));
   });

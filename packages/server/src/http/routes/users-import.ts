@@ -193,7 +193,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
       }
       running++;
       reply.raw.once("close", () => running--);
-      continueBody(request.raw, reply.raw);
+      continueBody(reply.raw);
       const actor = adminActorOf(request);
       const dryRun = request.query.dryRun ?? false;
       const update = request.query.update ?? true;
