@@ -18,7 +18,7 @@ import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { syncedMembership } from "./groups.js";
 import { fold } from "./user-fields.js";
 import { confusableKey, normalizeName } from "./names.js";
-import { looksLike, newUserRow, planUpdate, providerOnlyPasswordChange, type AdminActor, type UserChanges } from "./users.js";
+import { loginNameTaken, looksLike, newUserRow, planUpdate, providerOnlyPasswordChange, usernameTakenAsLogin, type AdminActor, type UserChanges } from "./users.js";
 
 /** One user of an import, as its row gave it (the shape is checked by the caller). */
 export interface ImportUser extends UserChanges {
@@ -120,7 +120,9 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
         const outcome = await writeBatch(trx, actor, valid.map((v) => ({ item: v.item, hash: v.hash })), options.update, carry);
         if (dryRun) {
           await carry?.keep(trx, outcome);
-          throw new DryRun(outcome.map((r) => dryRunResult(r, madeHere)));
+          // A user this batch created, updated by a later row of it, is no more kept than the one created.
+          const made = new Set([...(madeHere ?? []), ...outcome.flatMap((r) => (r.status === "created" ? [normalizeName(r.username!)] : []))]);
+          throw new DryRun(outcome.map((r) => dryRunResult(r, made)));
         }
         return outcome;
       });
@@ -149,10 +151,12 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
     await db
       .transaction()
       .execute(async (trx) => {
-        const madeHere = await carry?.restore(trx, valid.map((v) => v.item.user));
+        const made = new Set(await carry?.restore(trx, valid.map((v) => v.item.user)));
         for (const v of valid) {
           try {
-            results[v.index] = dryRunResult((await savepoint(trx, () => writeBatch(trx, actor, [{ item: v.item, hash: v.hash }], update, carry)))[0]!, madeHere);
+            const [result] = await savepoint(trx, () => writeBatch(trx, actor, [{ item: v.item, hash: v.hash }], update, carry));
+            if (result!.status === "created") made.add(normalizeName(result!.username!));
+            results[v.index] = dryRunResult(result!, made);
           } catch (error) {
             results[v.index] = { line: v.item.line, username: v.item.user.username, status: "failed", error: asDomainError(error) };
           }
@@ -203,7 +207,8 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
    * batch (the same username again, a name an earlier row's user gave up) starts a second part,
    * written after the first in the same transaction: each row is judged with every earlier row done.
    */
-  async function writeBatch(trx: Kysely<Database>, actor: AdminActor, rows: { item: ImportItemOk; hash: string | null }[], update: boolean, carry: DryRunCarry | undefined): Promise<ImportResult[]> {
+  async function writeBatch(trx: Kysely<Database>, actor: AdminActor, rows: { item: ImportItemOk; hash: string | null }[], update: boolean, carry: DryRunCarry | undefined, part = 1): Promise<ImportResult[]> {
+    if (part > MAX_PARTS) throw new EntangledBatch();
     const context = await readContext(trx, dialect.jsonList, actor, rows.map((r) => r.item.user), rows.flatMap((r) => (r.item.ref ? [r.item.ref] : [])));
     const plans: (Plan | DomainError)[] = [];
     const seenUsernames = new Set<string>();
@@ -293,7 +298,7 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
       if (plan.kind === "create") return { line, username: user.username, status: "created", id: created.get(plan)!.uuid };
       return { line, username: user.username, status: plan.kind === "update" ? "updated" : "unchanged", id: plan.current.uuid };
     });
-    return later.length === 0 ? results : [...results, ...(await writeBatch(trx, actor, later, update, carry))];
+    return later.length === 0 ? results : [...results, ...(await writeBatch(trx, actor, later, update, carry, part + 1))];
   }
 
   return { importBatch };
@@ -435,9 +440,11 @@ function planRow(context: BatchContext, names: BatchNames, actor: AdminActor, it
   if (!current) {
     const row = newUserRow({ username, ...fields }, hash, now, actor.roles);
     if (row.profile_id !== -1) throw new DomainError("invalid", "An import does not assign profiles: leave profileId out.", { field: "profileId" });
-    claimNames(names, row, { id: undefined, username: row.username });
+    const self = { id: undefined, username: row.username };
+    checkNames(names, row, self, fields.loginName !== undefined);
     const own = (groupIds ?? []).filter((g) => g.id !== context.usersGroupId);
     assertMayChangeGroups(context, own);
+    takeNames(names, row, self);
     return { kind: "create", item, row, groupIds: [...(context.usersGroupId === undefined ? [] : [context.usersGroupId]), ...own.map((g) => g.id)], hash };
   }
   if (!update) throw new DomainError("name-taken", "A user with this username already exists (the import does not update users).", { field: "username" });
@@ -449,7 +456,7 @@ function planRow(context: BatchContext, names: BatchNames, actor: AdminActor, it
   }
   const { changes, before, after } = planUpdate(current, fields);
   if (changes.change_password === 1 && context.providerOnly.has(current.id)) throw providerOnlyPasswordChange();
-  claimNames(names, changes, current);
+  checkNames(names, changes, current, true);
   let endSessions = changes.enabled === 0 && current.enabled === 1;
   if (hash !== null && hash !== current.password_hash) {
     if (current.directory_id !== null) throw new DomainError("refused", "The password of a directory user is managed by its directory.", { username });
@@ -486,11 +493,12 @@ function planRow(context: BatchContext, names: BatchNames, actor: AdminActor, it
   if (!context.actorIsSystemAdministrator && context.systemAdministrators.has(current.id)) {
     throw new DomainError("not-permitted", "Only a system administrator may change a system administrator.", { requiredRoles: [SYSTEM_ADMINISTRATOR] });
   }
+  takeNames(names, changes, current);
   return { kind: "update", item, current, changes, audit: { before, after }, add, remove, endSessions };
 }
 
 /** The unique keys of a user's names (besides the username itself): the login name ignoring case, and the look-alike keys of both names. */
-const NAME_KEYS = ["username_skeleton", "login_key", "login_skeleton"] as const;
+const NAME_KEYS = ["login_key", "username_skeleton", "login_skeleton"] as const;
 
 /** `<column>|<key>` → the user holding that key (no id: a user this batch creates). */
 type NameHolders = Map<string, { id: number | undefined; username: string }>;
@@ -505,20 +513,44 @@ interface BatchNames {
 /** A row that depends on what an earlier row of its batch changes: it is planned after those rows are written. */
 class AfterEarlierRows extends Error {}
 
-/** The keys a row writes are free, or held by `self`; they are then taken for the rest of the batch (the rules of domain/users.ts assertNamesFree). */
-function claimNames(names: BatchNames, row: Partial<Pick<NewUserRow, "username" | "login_name" | (typeof NAME_KEYS)[number]>>, self: { id: number | undefined; username: string }): void {
+/**
+ * Parts a batch is written in at most (each part reads the batch's context again, all in the batch's
+ * transaction, holding SQLite's write lock): a batch whose rows depend on each other more often is
+ * done row by row, each row its own transaction (the real import), or in savepoints (a dry run).
+ */
+const MAX_PARTS = 16;
+class EntangledBatch extends DomainError {
+  constructor() {
+    super("refused", "The batch's rows depend on each other too often to be written together.");
+  }
+}
+
+type NameColumns = Partial<Pick<NewUserRow, "username" | "login_name" | (typeof NAME_KEYS)[number]>>;
+
+/**
+ * The keys a row writes are free, or held by `self` (the rules and words of domain/users.ts
+ * assertNamesFree; `loginNameGiven`: false when the login name is the username's). A key held by a
+ * user an earlier row of the batch renamed waits for that row to be written.
+ */
+function checkNames(names: BatchNames, row: NameColumns, self: { id: number | undefined; username: string }, loginNameGiven: boolean): void {
   const { taken, renamed } = names;
-  if (self.id !== undefined && NAME_KEYS.some((column) => row[column] !== undefined)) renamed.add(self.id);
   for (const column of NAME_KEYS) {
     const key = row[column];
     if (key === undefined || key === null) continue;
     const holder = taken.get(`${column}|${key}`);
-    if (holder !== undefined && (self.id === undefined || holder.id !== self.id)) {
-      if (holder.id !== undefined && renamed.has(holder.id)) throw new AfterEarlierRows();
-      if (column === "login_key") throw new DomainError("name-taken", "A user with this login name already exists.", { field: "loginName" });
-      throw column === "username_skeleton" ? looksLike("username", row.username!, holder.username) : looksLike("loginName", row.login_name!, holder.username);
-    }
-    taken.set(`${column}|${key}`, self);
+    if (holder === undefined || (self.id !== undefined && holder.id === self.id)) continue;
+    if (holder.id !== undefined && renamed.has(holder.id)) throw new AfterEarlierRows();
+    if (column === "login_key") throw loginNameGiven ? loginNameTaken() : usernameTakenAsLogin(holder.username);
+    throw column === "username_skeleton" || !loginNameGiven ? looksLike("username", row.username ?? row.login_name!, holder.username) : looksLike("loginName", row.login_name!, holder.username);
+  }
+}
+
+/** A planned row's keys are taken for the rest of its batch (a row refused takes none). */
+function takeNames(names: BatchNames, row: NameColumns, self: { id: number | undefined; username: string }): void {
+  if (self.id !== undefined && NAME_KEYS.some((column) => row[column] !== undefined)) names.renamed.add(self.id);
+  for (const column of NAME_KEYS) {
+    const key = row[column];
+    if (key !== undefined && key !== null) names.taken.set(`${column}|${key}`, self);
   }
 }
 

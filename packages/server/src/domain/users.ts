@@ -212,6 +212,16 @@ export function planUpdate(row: UserRow, input: UserChanges): { next: Required<U
 }
 
 /** A username or login name that looks like that of another user (domain/names.ts): refused, naming that user. */
+/** A login name another user holds (told apart without regard to case). */
+export function loginNameTaken(): DomainError {
+  return new DomainError("name-taken", "A user with this login name already exists.", { field: "loginName" });
+}
+
+/** A new user's username, its login name too, that another user logs in with. */
+export function usernameTakenAsLogin(holder: string): DomainError {
+  return new DomainError("name-taken", `The username is taken: the user "${holder}" logs in with this name (login names are told apart without regard to case).`, { field: "username", existing: holder });
+}
+
 export function looksLike(field: "username" | "loginName", name: string, existing: string): DomainError {
   return new DomainError("name-taken", `The ${field === "username" ? "username" : "login name"} "${name}" looks like that of the existing user "${existing}".`, { field, existing });
 }
@@ -245,8 +255,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     }
     const holder = await q.findByLoginName(loginName);
     if (holder && holder.id !== self) {
-      if (!loginNameGiven) throw new DomainError("name-taken", `The username is taken: the user "${holder.username}" logs in with this name (login names are told apart without regard to case).`, { field: "username", existing: holder.username });
-      throw new DomainError("name-taken", "A user with this login name already exists.", { field: "loginName" });
+      throw loginNameGiven ? loginNameTaken() : usernameTakenAsLogin(holder.username);
     }
     // A name that only looks like another (ｓｙｓａｄｍｉｎ, Cyrillic ѕуѕаdmin) is refused too, naming the one it looks like.
     for (const [field, column, name] of [["username", "username_skeleton", username], ["loginName", "login_skeleton", loginName]] as const) {

@@ -79,7 +79,7 @@ describeEachStore("names that only look alike", (server, kind) => {
 
   it("the bulk import refuses a look-alike by the same rule, of a stored user and of another row", async () => {
     const s = server();
-    // A username that differs from a stored one only in case is that one's look-alike too, named as such (not its login name taken).
+    // A username that differs from a stored one only in case is another user's login name: said as POST /users says it.
     const rows = [{ username: CYRILLIC_SYSADMIN }, { username: "imp.paypal" }, { username: "imp.paypa1" }, { username: "imp.other", loginName: "\u0455ysadmin" }, { username: "SYSADMIN", description: "x" }];
     const r = await s.api("POST", "/security/v1/users/import", { token, body: rows.map((row) => JSON.stringify(row)).join("\n"), headers: { "content-type": "application/x-ndjson" } });
     assert.equal(r.status, 200, r.text);
@@ -89,7 +89,10 @@ describeEachStore("names that only look alike", (server, kind) => {
     assert.deepEqual([refusal(1).code, refusal(1).field, refusal(1).existing], ["ECMS1301", "username", "sysadmin"]);
     assert.deepEqual([refusal(3).field, refusal(3).existing], ["username", "imp.paypal"]);
     assert.deepEqual([refusal(4).field, refusal(4).existing], ["loginName", "sysadmin"]);
-    assert.deepEqual([refusal(5).field, refusal(5).existing, refusal(5).message], ["username", "sysadmin", 'The username "SYSADMIN" looks like that of the existing user "sysadmin".']);
+    assert.deepEqual([refusal(5).field, refusal(5).existing, refusal(5).message], ["username", "sysadmin", 'The username is taken: the user "sysadmin" logs in with this name (login names are told apart without regard to case).']);
+    const single = await s.api("POST", "/security/v1/users", { token, body: { username: "SYSADMIN" } });
+    assert.equal(JSON.parse(single.body.additionalInfo).existing, "sysadmin");
+    assert.equal(single.body.errorMessage, `ECMS1301-E ${refusal(5).message}`);
   });
 
   it("refuses names holding invisible or formatting characters (zero-width, soft hyphen, bidi controls, Hangul fillers), naming the field", async () => {

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Algorithm, hash } from "@node-rs/argon2";
 import { hash as bcryptHash, hashSync as bcryptHashSync } from "@node-rs/bcrypt";
 import { configFromEnv } from "../../config.js";
-import { groupId } from "../../test-support/accounts.js";
+import { createSecurityAdministrator, groupId } from "../../test-support/accounts.js";
 import { insertUser, pendingSearchPages } from "../../test-support/fixtures.js";
 import { describeEachStore, startTestServer, type TestServer } from "../../test-support/server.js";
 
@@ -359,6 +359,8 @@ describeEachStore("bulk import", (server) => {
     const dry = await importUsers(server(), token, rows, "application/x-ndjson", "?dryRun=true");
     assert.deepEqual(dry.lines.slice(0, -1).map((l) => [l.line, l.status]), expected, JSON.stringify(dry.lines));
     assert.equal(await user("imp_twice"), undefined);
+    // No id of a user only the dry run made, also where a later row of its batch updated it.
+    assert.deepEqual([dry.lines[0]!.id, dry.lines[3]!.id], [undefined, undefined]);
     const { lines } = await importUsers(server(), token, rows);
     assert.deepEqual(lines.slice(0, -1).map((l) => [l.line, l.status]), expected, JSON.stringify(lines));
     assert.equal(lines[3]!.id, lines[0]!.id);
@@ -367,6 +369,27 @@ describeEachStore("bulk import", (server) => {
     assert.deepEqual([twice?.email, twice?.groups], ["second@example.com", ["staff", "users"]]);
     assert.equal((await user("imp_takes"))?.loginName, "imp_freed");
     assert.deepEqual([(await user("imp_swap_a"))?.loginName, (await user("imp_swap_b"))?.loginName], ["imp_swap_lb", "imp_swap_la"]);
+  });
+
+  it("a batch whose rows depend on each other more often than it is written in parts is done row by row, with the same answers", async () => {
+    const rows = ndjson(Array.from({ length: 40 }, (_, i) => ({ username: "imp_often", description: `take ${i}` })));
+    const expected = ["created", ...Array<string>(39).fill("updated")];
+    const dry = await importUsers(server(), token, rows, "application/x-ndjson", "?dryRun=true");
+    assert.deepEqual(dry.lines.slice(0, -1).map((l) => l.status), expected);
+    assert.ok(dry.lines.slice(0, -1).every((l) => l.id === undefined), "no id of a user the dry run made");
+    const { lines } = await importUsers(server(), token, rows);
+    assert.deepEqual(lines.slice(0, -1).map((l) => l.status), expected);
+    assert.equal((await user("imp_often"))?.description, "take 39");
+  });
+
+  it("a row refused after its names were checked leaves them free for the rows after it", async () => {
+    const secadm = await createSecurityAdministrator(server(), token, "imp_secadm");
+    const { lines } = await importUsers(server(), secadm.token, ndjson([
+      // Only a system administrator puts a user in the administrators group: refused, after its names were found free.
+      { username: "imp_first_try", loginName: "imp_wanted", groups: ["administrators"] },
+      { username: "imp_second_try", loginName: "imp_wanted" },
+    ]));
+    assert.deepEqual(lines.slice(0, 2).map((l) => l.status), ["failed", "created"], JSON.stringify(lines));
   });
 
   it("dry run: a row is judged with the rows of earlier batches done, as the real import judges it", async () => {
