@@ -210,10 +210,12 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   app.addHook("preParsing", async (request) => {
     const { accepts } = request.routeOptions.config;
     const type = (request.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
-    // Every body is read as UTF-8: one said to be in another charset would be read wrong, not refused.
+    // Every body is read as UTF-8. One in a charset whose ASCII is not ASCII's bytes (UTF-16, UTF-32,
+    // EBCDIC) would be read wrong: refused. Others read the same for ASCII, and a byte beyond it that is
+    // not UTF-8 is refused where it is read (clients such as Apache HttpClient say ISO-8859-1 by default).
     const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers["content-type"] ?? "")?.[1]?.toLowerCase();
-    if (hasBody(request) && charset !== undefined && charset !== "utf-8" && charset !== "utf8") {
-      throw new ApiError("unsupportedMediaType", `Send the body as UTF-8: this server reads no other charset (not ${bounded(charset) || "an empty one"}).`, { charset: bounded(charset) });
+    if (hasBody(request) && charset !== undefined && (charset === "" || NOT_ASCII_BASED.test(charset))) {
+      throw new ApiError("unsupportedMediaType", `Send the body as UTF-8: this server reads no ${bounded(charset) || "empty"} charset.`, { charset: bounded(charset) });
     }
     if (hasBody(request) && accepts !== undefined && !accepts.includes(type)) {
       throw new ApiError("unsupportedMediaType", `Send the body as ${accepts.join(" or ")}, not ${bounded(type) || "without a content type"}.`, { contentType: bounded(type) });
@@ -314,6 +316,9 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     },
   };
 }
+
+/** Charsets that do not write ASCII as ASCII: UTF-16 and UTF-32 (UCS-2/4, "unicode"), UTF-7, and the common EBCDIC code pages. */
+const NOT_ASCII_BASED = /^(?:utf-?(?:16|32|7)|ucs-?[24]|unicode|csunicode|ebcdic|(?:cp|ibm)-?(?:0?37|500|1047|114\d))/;
 
 /** Fastify takes a hop count too, though its types do not say so: as the function it makes of one (trust the nearest `hops`). */
 function trustProxyOption(trust: Config["trustProxy"]): boolean | string[] | ((address: string, hop: number) => boolean) {
