@@ -4,6 +4,7 @@ import { recordAudit, type Actor, userTarget } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
 import { holdUserVersion, type Precondition } from "../domain/versioned.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
+import { INVISIBLE } from "../domain/names.js";
 import { madeBySystemAdministrator } from "../domain/role-rules.js";
 import { isProviderOnly, type AdminActor } from "../domain/users.js";
 import type { Database, UserRow } from "../storage/schema.js";
@@ -65,6 +66,8 @@ export class ApiKeys {
     }
     const name = givenName.trim();
     if (name === "") throw new DomainError("invalid", "name must say what the key is for: it is blank.", { field: "name" });
+    // Shown in lists, audit events and the CLI's tables: nothing there that breaks or hides a line.
+    if (INVISIBLE.test(name)) throw new DomainError("invalid", "name must not hold line breaks, tabs or other invisible or formatting characters.", { field: "name" });
     if (expiresAt !== null && expiresAt <= isoNow()) throw new DomainError("invalid", "expiresAt must be in the future.", { field: "expiresAt" });
     const secret = API_KEY_PREFIX + randomBytes(30).toString("base64url");
     const row = { uuid: randomUUID(), user_id: user.id, name, prefix: secret.slice(0, SHOWN_CHARS), secret_hash: this.hashOf(secret), created_at: isoNow(), expires_at: expiresAt, last_used_at: null, by_system_administrator: madeBySystemAdministrator(actor.roles) };

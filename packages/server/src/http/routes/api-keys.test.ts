@@ -94,8 +94,10 @@ describeEachStore("API keys and service accounts", (server) => {
     assert.equal((await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name: "past", expiresAt: "2001-01-01T00:00:00Z" })).status, 400);
     assert.equal((await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name: "" })).status, 400);
     assert.equal((await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name: "x", scope: "all" })).status, 400);
-    const broken = await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name: "nightly\r\nrevoked: all" });
-    assert.deepEqual([broken.status, broken.body.errorMessage], [400, "ECMS1001-E name must not hold line breaks or other control characters."]);
+    for (const name of ["nightly\r\nrevoked: all", "nightly\tkey", "nightly\u202ekey"]) {
+      const broken = await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name });
+      assert.deepEqual([broken.status, broken.body.errorMessage], [400, "ECMS1001-E name must not hold line breaks, tabs or other invisible or formatting characters."], JSON.stringify(name));
+    }
     const blank = await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name: "  \t " });
     assert.deepEqual([blank.status, blank.body.errorMessage], [400, "ECMS1001-E name must say what the key is for: it is blank."]);
     // A key's name is unique among the account's keys (trimmed), so revoking "the nightly key" means one key.

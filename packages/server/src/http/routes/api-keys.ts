@@ -9,7 +9,6 @@ import { actorOf, adminActorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ifMatchVersions } from "../etag.js";
 import { errorResponses, IdParams, Nullable, Uuid } from "../schemas.js";
-import { PATTERN_MESSAGE } from "../validation.js";
 
 const ApiKeySchema = Type.Object(
   {
@@ -28,8 +27,7 @@ const ApiKeySchema = Type.Object(
 
 const NewApiKey = Type.Object(
   {
-    // Shown in lists, audit events and the CLI's tables: no line breaks or other control characters.
-    name: Type.String({ minLength: 1, maxLength: 128, pattern: "^(?:[^\\p{Cc}]|\\t)+$", [PATTERN_MESSAGE]: "must not hold line breaks or other control characters", description: "What the key is for" }),
+    name: Type.String({ minLength: 1, maxLength: 128, description: "What the key is for: no line breaks, tabs or other invisible or formatting characters" }),
     expiresAt: Type.Optional(Nullable(Type.String({ format: "date-time", description: "When it stops working; null or left out: never" }))),
   },
   { additionalProperties: false },
