@@ -179,7 +179,7 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
     const rows = await db.selectFrom("users").select(["username", "login_name", "first_name", "last_name", "email"]).where("username", "in", usernames).execute();
     // A dry run's earlier batches may have created or renamed them.
     const left = carry?.rows(usernames) ?? new Map();
-    return new Map([...rows, ...left.values()].map((r) => [r.username, { username: r.username, loginName: r.login_name, firstName: r.first_name, lastName: r.last_name, email: r.email }]));
+    return new Map([...rows, ...left.values()].map((r) => [r.username, ownerOfRow(r)]));
   }
 
   async function passwordHashOf(user: ImportUser, stored: PasswordOwner | undefined, dryRun: boolean): Promise<string | null> {
@@ -190,14 +190,7 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
       return user.passwordHash;
     }
     if (user.password === undefined) return null;
-    const owner: PasswordOwner = {
-      username: user.username,
-      loginName: user.loginName ?? stored?.loginName ?? user.username,
-      firstName: user.firstName !== undefined ? user.firstName : stored?.firstName,
-      lastName: user.lastName !== undefined ? user.lastName : stored?.lastName,
-      email: user.email !== undefined ? user.email : stored?.email,
-    };
-    policy.check(user.password, owner, "password");
+    policy.check(user.password, ownerOf(user, stored), "password");
     return dryRun ? `(not hashed in a dry run: ${++unhashed})` : hasher.hash(user.password);
   }
 
@@ -220,6 +213,9 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
         const username = normalizeName(item.user.username);
         if (seenUsernames.has(username)) throw new AfterEarlierRows();
         seenUsernames.add(username);
+        // Checked before the batch against the names the store had then: an earlier part may have changed them.
+        const stored = context.existing.get(username);
+        if (part > 1 && item.user.password !== undefined && stored) policy.check(item.user.password, ownerOf(item.user, ownerOfRow(stored)), "password");
         plans.push(planRow(context, names, actor, item, hash, now, update));
       } catch (error) {
         if (error instanceof AfterEarlierRows) {
@@ -496,6 +492,19 @@ function planRow(context: BatchContext, names: BatchNames, actor: AdminActor, it
   takeNames(names, changes, current);
   return { kind: "update", item, current, changes, audit: { before, after }, add, remove, endSessions };
 }
+
+/** The names a new password is checked against: the row's where it gives them, else the account's. */
+function ownerOf(user: ImportUser, stored: PasswordOwner | undefined): PasswordOwner {
+  return {
+    username: user.username,
+    loginName: user.loginName ?? stored?.loginName ?? user.username,
+    firstName: user.firstName !== undefined ? user.firstName : stored?.firstName,
+    lastName: user.lastName !== undefined ? user.lastName : stored?.lastName,
+    email: user.email !== undefined ? user.email : stored?.email,
+  };
+}
+
+const ownerOfRow = (r: Pick<UserRow, "username" | "login_name" | "first_name" | "last_name" | "email">): PasswordOwner => ({ username: r.username, loginName: r.login_name, firstName: r.first_name, lastName: r.last_name, email: r.email });
 
 /** The unique keys of a user's names (besides the username itself): the login name ignoring case, and the look-alike keys of both names. */
 const NAME_KEYS = ["login_key", "username_skeleton", "login_skeleton"] as const;

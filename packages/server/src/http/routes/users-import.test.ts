@@ -630,6 +630,10 @@ describe("bulk import of clear passwords", () => {
     // Names the row changes are those the password is checked against.
     const renamed = await importUsers(s, token, ndjson([{ username: "qbert", firstName: "Zed", lastName: "Zo", password: "BartholomewQuackenbush" }]));
     assert.equal(renamed.lines[0]!.status, "updated", JSON.stringify(renamed.lines[0]));
+    // Names an earlier row of the same batch gave the account count too, as they would in a later batch.
+    const same = await importUsers(s, token, ndjson([{ username: "qbert2", firstName: "Bartholomew", lastName: "Quackenbush" }, { username: "qbert2", password: "BartholomewQuackenbush" }]));
+    assert.deepEqual(same.lines.slice(0, 2).map((l) => l.status), ["created", "failed"], JSON.stringify(same.lines));
+    assert.match(same.lines[1]!.error!.message, /password is refused/);
   });
 });
 
