@@ -14,7 +14,7 @@ interface Left {
   made: boolean;
 }
 
-/** The name keys a user holds (as domain/user-import.ts claimNames checks them): a later row taking one is judged with this user as it was left. */
+/** The name keys a user holds (as domain/user-import.ts checkNames checks them): a later row taking one is judged with this user as it was left. */
 const viaKeys = (r: Pick<UserRow, "login_key" | "username_skeleton" | "login_skeleton">) => [
   `login|${r.login_key}`,
   ...(r.username_skeleton === null ? [] : [`skeleton|${r.username_skeleton}`]),
@@ -101,6 +101,12 @@ export class DryRunCarry {
   /** The rows earlier batches left of these usernames (the password policy reads their names). */
   rows(usernames: readonly string[]): Map<string, Left["row"]> {
     return new Map([...this.#left(usernames)].map(([username, left]) => [username, left.row]));
+  }
+
+  /** A user as earlier batches left it, its row and its own groups, if they created or changed it (the importing account: may it go on?). */
+  leftOf(username: string): { row: Left["row"]; groupIds: number[] } | undefined {
+    const left = this.#left([username]).get(username);
+    return left && { row: left.row, groupIds: left.members.map((m) => m.group_id) };
   }
 
   close(): void {

@@ -458,6 +458,24 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
       return new Set(users.filter((u) => holders.has(u.id) || holders.has(u.profile_id)).map((u) => u.id));
     },
 
+    /** Names of the roles these groups grant, with those of a profile's groups: a user's roles as groups not yet written would leave them. */
+    async roleNamesThrough(groupIds: readonly number[], profileId: number): Promise<string[]> {
+      const rows = await db
+        .selectFrom("group_roles")
+        .innerJoin("roles", "roles.id", "group_roles.role_id")
+        .select("roles.name")
+        .distinct()
+        .where((eb) =>
+          eb.or([
+            eb("group_roles.group_id", "in", groupIds.length > 0 ? [...groupIds] : [-1]),
+            eb("group_roles.group_id", "in", eb.selectFrom("group_members").select("group_id").where("user_id", "=", profileId > 0 ? profileId : -1)),
+          ]),
+        )
+        .orderBy("roles.name")
+        .execute();
+      return rows.map((r) => r.name);
+    },
+
     /** Names of the roles the user holds through its groups and its profile's groups. */
     async roleNames(user: Pick<UserRow, "id" | "profile_id">): Promise<string[]> {
       const owners = user.profile_id > 0 ? [user.id, user.profile_id] : [user.id];

@@ -474,7 +474,7 @@ describeEachStore("bulk import", (server) => {
     assert.equal(raced.at(-1)!.summary?.dryRun, true);
   });
 
-  it("dry run: a batch that disables its own caller, or makes its password change due, ends the dry run where the real import ends", { timeout: 60_000 }, async () => {
+  it("dry run: a batch that disables its own caller, makes its password change due or takes its administrator role away ends the dry run where the real import ends", { timeout: 60_000 }, async () => {
     const s = server();
     const administrators = await groupId(s, token, "administrators");
     const linesOf = (lines: Line[]) => lines.map((l) => (l.line !== undefined ? [l.line, l.status] : l.error ? ["error", l.error.code] : ["summary"]));
@@ -487,6 +487,12 @@ describeEachStore("bulk import", (server) => {
       assert.deepEqual(linesOf(dry), [[1, "updated"], ["error", code]], username);
       assert.deepEqual(linesOf(await importInPieces(s, own, pieces)), linesOf(dry), username);
     }
+    // One that takes its own administrator role away (its groups: only users): refused at the next batch too.
+    const secadm = await createSecurityAdministrator(s, token, "imp_self_demoted");
+    const pieces = [[{ username: "imp_self_demoted", groups: [] }], [{ username: "imp_self_demoted_next" }]];
+    const dry = await importInPieces(s, secadm.token, pieces, "?dryRun=true");
+    assert.deepEqual(linesOf(dry), [[1, "updated"], ["error", "ECMS1103"]]);
+    assert.deepEqual(linesOf(await importInPieces(s, secadm.token, pieces)), linesOf(dry));
   });
 
   it("two imports at once that change the same users and groups in opposite orders both finish, every row done", async () => {

@@ -8,7 +8,7 @@ import { DryRunCarry } from "../../domain/import-dry-run.js";
 import { isoNow } from "../../storage/time.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { createUserImporter, type ImportItem, type ImportResult, type ImportUser } from "../../domain/user-import.js";
-import { adminActorOf, authOf, refusalOfAccountAsLeft } from "../auth-guard.js";
+import { adminActorOf, authOf, forbidden, refusalOfAccountAsLeft } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { continueBody, longUpload } from "../connections.js";
 import { clientWentAway } from "../error-handling.js";
@@ -139,7 +139,7 @@ async function* batches<T>(items: AsyncIterable<T>, size: number, maxWaitMs: num
 }
 
 /** Bulk import of users (NDJSON or CSV), answered row by row as each batch commits. */
-const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { config, store, hasher, guard, passwordPolicy }) => {
+const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { config, store, hasher, guard, passwordPolicy, users }) => {
   const importer = createUserImporter(store, hasher, passwordPolicy);
   /** Imports of this process answering now (ECM_IMPORTS_AT_ONCE). */
   let running = 0;
@@ -208,11 +208,17 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
       /** Why the import ended before its summary; its last `user.import` event says so with the counts. */
       let ended: string | undefined = "the client went away";
 
-      /** A dry run's earlier batches may have disabled its caller or made its password change due: the real import would stop there, and so does the dry run. */
-      const carriedRefusal = (carry: DryRunCarry | undefined) => {
-        const { username } = authOf(request).user;
-        const left = carry?.rows([username]).get(username);
-        return left ? refusalOfAccountAsLeft(left, isoNow()) : null;
+      /**
+       * A dry run's earlier batches may have disabled its caller, made its password change due, or taken
+       * its administrator role away (its groups): the real import would stop there, and so does the dry run.
+       */
+      const carriedRefusal = async (carry: DryRunCarry | undefined) => {
+        const left = carry?.leftOf(authOf(request).user.username);
+        if (!left) return null;
+        const refusal = refusalOfAccountAsLeft(left.row, isoNow());
+        if (refusal) return refusal;
+        const held = await users.roleNamesThrough(left.groupIds, left.row.profile_id);
+        return held.some((role) => (ADMINISTRATOR_ROLES as readonly string[]).includes(role)) ? null : forbidden(ADMINISTRATOR_ROLES);
       };
 
       async function* answer(): AsyncGenerator<string> {
@@ -236,7 +242,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
             // writes nothing unanswered), and a caller who may no longer import (logged out, disabled,
             // a role removed, the key revoked) gets no batch more, on any node.
             if (request.raw.socket?.destroyed) return;
-            const refusal = (await authOf(request).refusalNow()) ?? carriedRefusal(options.carry);
+            const refusal = (await authOf(request).refusalNow()) ?? (await carriedRefusal(options.carry));
             if (refusal) {
               ended = refusal.message;
               yield `${JSON.stringify({ error: { code: refusal.code, message: `${refusal.message.replace(/\.$/, "")}; the rows answered before this line are imported.` } })}\n`;
