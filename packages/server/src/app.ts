@@ -205,9 +205,10 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   // The paths' own methods, read by the hook and the not-found handler alike.
   const ownMethods = staticRouteMethods(routes);
   app.addHook("onRequest", methodOfOwnPath(ownMethods));
-  // A route that reads its body itself (an import) names the types it takes: another one (JSON too) is
-  // refused unread — once the caller is known (a route's guard runs first), before any parser runs.
-  app.addHook("preParsing", async (request) => {
+  // What a body must be before any parser reads it, once the caller is known (a route's guard runs
+  // first): a charset read as UTF-8, and for a route that reads its body itself (an import) one of the
+  // types it names (another one, JSON too, is refused unread).
+  app.addHook("preParsing", async (request, reply) => {
     const { accepts } = request.routeOptions.config;
     const type = (request.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
     // Every body is read as UTF-8. One in a charset whose ASCII is not ASCII's bytes (UTF-16, UTF-32,
@@ -220,14 +221,10 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     if (hasBody(request) && accepts !== undefined && !accepts.includes(type)) {
       throw new ApiError("unsupportedMediaType", `Send the body as ${accepts.join(" or ")}, not ${bounded(type) || "without a content type"}.`, { contentType: bounded(type) });
     }
-  });
-  // A client waiting on `Expect: 100-continue` is asked for the body once its caller and charset are
-  // checked (a parser may still refuse its type) — but for a declared length over the limit, answered
-  // 413 unsent. A route that reads its body itself asks when it starts reading.
-  app.addHook("preParsing", async (request, reply) => {
-    if (request.routeOptions.config.accepts !== undefined) return;
-    if (Number(request.headers["content-length"]) > request.routeOptions.bodyLimit) return;
-    continueBody(reply.raw);
+    // Taken so far: a client waiting on `Expect: 100-continue` is asked for the body (a parser may still
+    // refuse its type) — but for a declared length over the limit, answered 413 unsent. A route that
+    // reads its body itself asks when it starts reading.
+    if (accepts === undefined && !(Number(request.headers["content-length"]) > request.routeOptions.bodyLimit)) continueBody(reply.raw);
   });
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, bytes, done) => {
     // Clients that always say JSON send it with no body too: a route that takes none (or none needed) reads it as absent.

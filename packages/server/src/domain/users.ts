@@ -211,7 +211,6 @@ export function planUpdate(row: UserRow, input: UserChanges): { next: Required<U
   return { next, changes, before, after };
 }
 
-/** A username or login name that looks like that of another user (domain/names.ts): refused, naming that user. */
 /** A login name another user holds (told apart without regard to case). */
 export function loginNameTaken(): DomainError {
   return new DomainError("name-taken", "A user with this login name already exists.", { field: "loginName" });
@@ -222,6 +221,7 @@ export function usernameTakenAsLogin(holder: string): DomainError {
   return new DomainError("name-taken", `The username is taken: the user "${holder}" logs in with this name (login names are told apart without regard to case).`, { field: "username", existing: holder });
 }
 
+/** A username or login name that looks like that of another user (domain/names.ts): refused, naming that user. */
 export function looksLike(field: "username" | "loginName", name: string, existing: string): DomainError {
   return new DomainError("name-taken", `The ${field === "username" ? "username" : "login name"} "${name}" looks like that of the existing user "${existing}".`, { field, existing });
 }
