@@ -59,4 +59,18 @@ describeEachStore("the console's files", (server) => {
     });
     assert.deepEqual([outside.status, JSON.parse(outside.body).errorMessage], [404, "ECMS1202-E No such resource."]);
   });
+
+  it("a console page asked for by its path is sent to the page's hash route", async () => {
+    const s = server();
+    for (const [path, hash] of [["users", "#/users"], ["users/42?search=ann%20b&enabled=true", "#/users/42?search=ann%20b&enabled=true"], ["audit/", "#/audit"]]) {
+      const res = await fetch(`${s.baseUrl}/console/${path}`, { redirect: "manual" });
+      assert.equal(res.status, 302, path);
+      assert.equal(res.headers.get("location"), `/portal/console/${hash}`, path);
+    }
+    // Files, other methods and anything but plain words are no pages.
+    for (const [method, path] of [["GET", "/console/chunks/no-such.js"], ["GET", "/console/users/a.b"], ["POST", "/console/users"], ["GET", "/console/users?x=a;b"]] as const) {
+      const res = await fetch(`${s.baseUrl}${path}`, { method, redirect: "manual" });
+      assert.ok([400, 404, 405].includes(res.status), `${method} ${path}: ${res.status}`);
+    }
+  });
 });

@@ -8,6 +8,9 @@ import { errorBody, ErrorCodes } from "../errors.js";
 /** The console's built files (packages/console/dist, made by the root `prepare` script): the same place from src/ and dist/. */
 export const CONSOLE_DIR = fileURLToPath(new URL("../../../../console/dist/", import.meta.url));
 
+/** A console page named by a path: words, no dot (files have one), and a plain query. */
+const PAGE_PATH = /^\/console\/([\w~-]+(?:\/[\w~%-]+)*)\/?(\?[\w~%&=+.,-]*)?$/;
+
 /**
  * The web console at /portal/console/: static files, sent pre-compressed (brotli or gzip) as the
  * browser accepts, under the Content-Security-Policy of every answer (http/security-headers.ts).
@@ -16,6 +19,12 @@ const consoleRoutes: FastifyPluginAsync<AppDeps> = async (app) => {
   app.get("/console", { schema: { hide: true } }, (_request, reply) => reply.redirect("console/"));
   // The service's root (/portal, /portal/) names no resource: whoever opens it, a browser most likely, is sent to the console.
   app.get("/", { schema: { hide: true } }, (_request, reply) => reply.redirect(`${app.prefix}/console/`));
+  // The console routes by the URL's hash, but a path is what people type and bookmark:
+  // `/portal/console/users?search=a` is the page `/portal/console/#/users?search=a`.
+  app.addHook("onRequest", async (request, reply) => {
+    const page = request.method === "GET" || request.method === "HEAD" ? PAGE_PATH.exec(request.url.slice(app.prefix.length)) : null;
+    if (page) return reply.redirect(`${app.prefix}/console/#/${page[1]}${page[2] ?? ""}`);
+  });
   if (!existsSync(`${CONSOLE_DIR}index.html`)) {
     const { code, status } = ErrorCodes.routeNotFound;
     app.get("/console/*", { schema: { hide: true } }, (_request, reply) => reply.code(status).send(errorBody(code, "The console is not built: run `npm run build` (or `npm ci`).")));
