@@ -206,7 +206,15 @@ describeConsole("identity providers in the console", (ctx, kind) => {
     try {
       await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
       await page.goto(`${url}#/providers/new`);
-      await page.getByLabel("Alias (in URLs, fixed)").fill("fresh");
+      // An alias the server would refuse is refused as it is typed.
+      const alias = page.getByLabel("Alias (in URLs, fixed)");
+      for (const bad of ["two words", "builtin", "-dash"]) {
+        await alias.fill(bad);
+        assert.equal(await alias.evaluate((input: HTMLInputElement) => input.validity.valid), false, bad);
+      }
+      await alias.fill("a".repeat(65));
+      assert.equal((await alias.inputValue()).length, 64, "no longer than the server takes");
+      await alias.fill("fresh");
       await page.getByLabel("Display name").fill("Fresh IdP");
       await page.getByLabel("Given here").check();
       for (const [label, path] of [["Authorization endpoint", "authorize"], ["Token endpoint", "token"], ["Keys (JWKS) URL", "keys"]]) await page.getByLabel(label).fill(`https://fresh.example.com/oauth2/${path}`);

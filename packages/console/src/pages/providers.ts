@@ -30,6 +30,15 @@ const AUTH_METHODS = [
   ["none", "None (a public client: no secret)"],
 ] as const;
 
+/** The server's rule for an alias, checked as it is typed (the server says the same if it gets that far). */
+const ALIAS_FIELD = {
+  required: true,
+  maxlength: 64,
+  // The `v` flag the browser reads patterns with wants the hyphen in a class escaped.
+  pattern: "(?!builtin$)[A-Za-z0-9][A-Za-z0-9_\\-]{0,63}",
+  title: "1 to 64 letters (A-Z, a-z), digits, _ or -, starting with a letter or digit; not builtin",
+};
+
 /** Identity providers (OpenID Connect): the list, and one provider's settings. The client secret is never shown. */
 class ProvidersPage extends Page {
   #providers: ECMIdentityProvider[] | null = null;
@@ -147,8 +156,8 @@ class ProvidersPage extends Page {
   }
 
   #renderForm(p: ECMIdentityProvider | undefined): TemplateResult {
-    const field = (name: string, label: string, value: string, extra: Partial<{ required: boolean; type: string; describedby: string; readonly: boolean }> = {}) =>
-      html`<div class="field"><label for=${`p-${name}`}>${label}</label><input id=${`p-${name}`} name=${name} type=${extra.type ?? "text"} .value=${value} ?required=${extra.required ?? false} ?readonly=${extra.readonly ?? false} aria-describedby=${extra.describedby ?? nothing}></div>`;
+    const field = (name: string, label: string, value: string, extra: Partial<{ required: boolean; type: string; describedby: string; readonly: boolean; pattern: string; maxlength: number; title: string }> = {}) =>
+      html`<div class="field"><label for=${`p-${name}`}>${label}</label><input id=${`p-${name}`} name=${name} type=${extra.type ?? "text"} .value=${value} ?required=${extra.required ?? false} ?readonly=${extra.readonly ?? false} aria-describedby=${extra.describedby ?? nothing} pattern=${extra.pattern ?? nothing} maxlength=${extra.maxlength ?? nothing} title=${extra.title ?? nothing}></div>`;
     const explicit = this.#explicitFor(p);
     const locked = this.#locked !== false;
     const choose = (value: boolean) => { this.#explicit = value; this.requestUpdate(); };
@@ -161,7 +170,7 @@ class ProvidersPage extends Page {
         <fieldset class="form-grid" ?disabled=${p !== undefined && locked}>
           <legend class="visually-hidden">Settings</legend>
           <div>
-            ${p ? html`<div class="field"><span>Alias</span><code>${p.alias}</code></div>` : field("alias", "Alias (in URLs, fixed)", "", { required: true })}
+            ${p ? html`<div class="field"><span>Alias</span><code>${p.alias}</code></div>` : field("alias", "Alias (in URLs, fixed)", "", ALIAS_FIELD)}
             ${field("displayName", "Display name", p?.displayName ?? "", { required: true })}
             <fieldset class="choice">
               <legend>Endpoints</legend>
