@@ -76,8 +76,8 @@ const UpdateUserBody = Type.Object(
     federatedIdentities: Type.Optional(Type.Unknown()),
     groups: Type.Optional(Type.Unknown()),
     source: Type.Optional(Type.Unknown()),
-    expired: Type.Optional(Type.Unknown()),
-    lockedOutUntil: Type.Optional(Type.Unknown()),
+    expired: Type.Optional(Type.Boolean()),
+    lockedOutUntil: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
     serviceAccount: Type.Optional(Type.Unknown()),
   },
   { additionalProperties: false },
@@ -92,6 +92,8 @@ const READ_ONLY: Record<string, string> = {
   source: "it is where the user comes from",
   groups: "use PUT or DELETE /security/v1/users/{id}/user-groups/{groupId}",
   federatedIdentities: "use PUT or DELETE /security/v1/users/{id}/federated-identities/{alias}",
+  expired: "it follows validTo: change validTo",
+  lockedOutUntil: "failed logins set it; DELETE /security/v1/users/{id}/lockout clears a lockout",
 };
 
 /** Whether a read-only field sent back holds the user's value (group names in any order). */
@@ -288,7 +290,9 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
       const current = await requireUser(users, request.params.id);
       if (id !== undefined && id.toLowerCase() !== current.uuid) throw new ApiError("invalidRequest", "The id in the body is not the id in the path.", { field: "id" });
       if (username !== undefined && username !== current.username) throw new ApiError("invalidRequest", "The username cannot be changed.", { field: "username" });
-      const readOnly = Object.entries({ numericId, builtin, serviceAccount, dn, source, groups, federatedIdentities }).filter(([, value]) => value !== undefined);
+      // `expired` sent with a new validTo, and a lockout that was not there when the user was read, may be stale: they follow the change.
+      const followers = { expired: changes.validTo === undefined ? expired : undefined, lockedOutUntil: lockedOutUntil ?? undefined };
+      const readOnly = Object.entries({ numericId, builtin, serviceAccount, dn, source, groups, federatedIdentities, ...followers }).filter(([, value]) => value !== undefined);
       if (readOnly.length > 0) {
         const [view] = await renderUserViews(users, [current], true);
         const changed = readOnly.find(([field, value]) => !sameValue(field, value, (view as Record<string, unknown>)[field]));
