@@ -190,6 +190,28 @@ describeConsole("users in the console", (ctx, kind) => {
     }
   });
 
+  it("an emptied display or login name goes back to its default", async () => {
+    const { server, browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      const hal = await createUser(server, token, "hal.defaults");
+      assert.equal((await server.api("PUT", `/security/v1/users/${hal.uuid}`, { token, body: { displayName: "Hal by hand", loginName: "hal.login" } })).status, 200);
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users/${hal.uuid}`);
+      await page.getByLabel("Display name").fill("");
+      await page.getByLabel("Login name").fill("");
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByText("Saved.").waitFor();
+      assert.deepEqual([await page.getByLabel("Display name").inputValue(), await page.getByLabel("Login name").inputValue()], ["hal.defaults", "hal.defaults"]);
+      const stored = (await server.api<{ displayName: string; loginName: string }>("GET", `/security/v1/users/${hal.uuid}`, { token })).body;
+      assert.deepEqual([stored.displayName, stored.loginName], ["hal.defaults", "hal.defaults"]);
+      assert.deepEqual(errors, []);
+      assert.equal((await server.api("DELETE", `/security/v1/users/${hal.uuid}`, { token })).status, 204);
+    } finally {
+      await close();
+    }
+  });
+
   it("deleting a user someone else changed meanwhile reads it again and asks once more", async () => {
     const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);

@@ -236,8 +236,10 @@ export interface UsersPage<Extended extends boolean = boolean> {
 
 /** Writable fields of createUser / updateUser (seed names camelCased, plus REST extras). */
 export interface UserFields {
-  loginName?: string;
-  displayName?: string;
+  /** What the user logs in with; null sets it back to the username. */
+  loginName?: string | null;
+  /** null sets it back to the default ("first last", else the username), which then follows the names. */
+  displayName?: string | null;
   firstName?: string | null;
   lastName?: string | null;
   email?: string | null;

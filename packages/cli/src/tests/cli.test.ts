@@ -222,6 +222,9 @@ describe("users", () => {
     assert.equal(upd.displayName, "Alice B");
     assert.equal(upd.email, "alice@example.com");
     assert.equal(upd.validTo, null);
+    // "" sets a display name set by hand back to its default.
+    const reset = JSON.parse(ok(await ecm(["users", "update", "cli-alice", "--display-name", "", "-o", "json"])).stdout);
+    assert.equal(reset.displayName, upd.firstName && upd.lastName ? `${upd.firstName} ${upd.lastName}` : "cli-alice");
     // -1, the seed's "no profile", is a value, not an option.
     assert.equal(JSON.parse(ok(await ecm(["users", "update", "cli-alice", "--profile-id", "-1", "-o", "json"])).stdout).profileId, -1);
 

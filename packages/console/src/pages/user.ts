@@ -26,6 +26,9 @@ const FIELDS: { name: Field; label: string; kind: "text" | "email" | "textarea" 
   { name: "passwordNeverExpires", label: "Password never expires", kind: "check" },
 ];
 
+/** What an emptied field becomes when saved. */
+const DEFAULTS: Partial<Record<Field, string>> = { loginName: "Empty: the username", displayName: "Empty: first and last name, else the username" };
+
 /** A field's value as its control holds it (a checkbox "true"/"false"). */
 function controlText(f: (typeof FIELDS)[number], u: RestUser): string {
   const value = u[f.name];
@@ -39,7 +42,8 @@ function fieldValue(f: (typeof FIELDS)[number], text: string): unknown {
   if (f.kind === "check") return text === "true";
   if (f.kind === "time") return fromLocalInput(text);
   if (f.kind === "profile") return Number(text);
-  return f.name === "loginName" || f.name === "displayName" ? text : text || null;
+  // Emptied, a login or display name goes back to its default (the server fills it in); another text is cleared.
+  return text || null;
 }
 
 const formTexts = (u: RestUser): Record<string, string> => Object.fromEntries(FIELDS.map((f) => [f.name, controlText(f, u)]));
@@ -408,7 +412,7 @@ class UserPage extends Page {
         control = html`<input id=${id} name=${f.name} type="text" inputmode="email" autocomplete="off" spellcheck="false" value=${(value as string | null) ?? ""} ?readonly=${!changeable} aria-describedby=${note}>`;
         break;
       default:
-        control = html`<input id=${id} name=${f.name} type="text" value=${(value as string | null) ?? ""} ?required=${f.name === "loginName" || f.name === "displayName"} ?readonly=${!changeable} aria-describedby=${note}>`;
+        control = html`<input id=${id} name=${f.name} type="text" value=${(value as string | null) ?? ""} placeholder=${DEFAULTS[f.name] ?? nothing} ?readonly=${!changeable} aria-describedby=${note}>`;
     }
     return html`<div class="field"><label for=${id}>${f.label}</label>${control}</div>`;
   }

@@ -22,6 +22,8 @@ import { loginNameTaken, looksLike, newUserRow, planUpdate, providerOnlyPassword
 
 /** One user of an import, as its row gave it (the shape is checked by the caller). */
 export interface ImportUser extends UserChanges {
+  loginName?: string;
+  displayName?: string;
   serviceAccount?: boolean;
   username: string;
   /** Plain password: hashed with the configured argon2id. */

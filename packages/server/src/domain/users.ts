@@ -22,10 +22,12 @@ import { holdUserVersion, readForChange, type Precondition } from "./versioned.j
 
 /** The writable fields of a user, by their REST names; absent fields are left as they are. */
 export interface UserChanges {
-  loginName?: string;
+  /** null: back to the username. */
+  loginName?: string | null;
   firstName?: string | null;
   lastName?: string | null;
-  displayName?: string;
+  /** null: back to the default ("first last", else the username), which then follows the names. */
+  displayName?: string | null;
   email?: string | null;
   description?: string | null;
   enabled?: boolean;
@@ -126,8 +128,8 @@ export function newUserRow(input: NewUser, passwordHash: string | null, now: str
   const lastName = blankToNull(input.lastName) ?? null;
   const email = blankToNull(input.email) ?? null;
   assertVisibleName("username", input.username);
-  if (input.loginName !== undefined) assertVisibleName("loginName", input.loginName);
-  const names = userNameColumns(input.username, input.loginName);
+  if (typeof input.loginName === "string") assertVisibleName("loginName", input.loginName);
+  const names = userNameColumns(input.username, input.loginName ?? undefined);
   const { username } = names;
   if (!USERNAME.test(username)) {
     throw new DomainError("invalid", `username is "${username}" in its normal form (NFKC), which is not a username here: it ${USERNAME_RULE}, at most 64 characters.`, { field: "username" });
@@ -170,19 +172,19 @@ const DIRECTORY_FIELDS = ["loginName", "firstName", "lastName", "displayName", "
  * audit's before and after, and the resulting values. Checks the validity window and that a
  * built-in user stays enabled; names, profile and permissions are checked by the caller.
  */
-export function planUpdate(row: UserRow, input: UserChanges): { next: Required<UserChanges>; changes: UserUpdate; before: Record<string, unknown>; after: Record<string, unknown> } {
+export function planUpdate(row: UserRow, input: UserChanges): { next: Required<UserChanges> & { loginName: string; displayName: string }; changes: UserUpdate; before: Record<string, unknown>; after: Record<string, unknown> } {
   // Only a login name that is sent: one stored before the rule keeps working until it is changed.
-  if (input.loginName !== undefined && input.loginName !== row.login_name) assertVisibleName("loginName", input.loginName);
-  const next = { ...Object.fromEntries(FIELD_NAMES.map((f) => [f, FIELDS[f].read(row)])), ...definedOnly(input) } as Required<UserChanges>;
-  next.loginName = normalizeName(next.loginName);
+  if (typeof input.loginName === "string" && input.loginName !== row.login_name) assertVisibleName("loginName", input.loginName);
+  const next = { ...Object.fromEntries(FIELD_NAMES.map((f) => [f, FIELDS[f].read(row)])), ...definedOnly(input) } as Required<UserChanges> & { loginName: string; displayName: string };
+  next.loginName = normalizeName(next.loginName ?? row.username);
   next.firstName = blankToNull(next.firstName) ?? null;
   next.lastName = blankToNull(next.lastName) ?? null;
   next.email = blankToNull(next.email) ?? null;
   next.description = blankToNull(next.description) ?? null;
   next.validFrom = normalizeTime(next.validFrom, "validFrom") ?? null;
   next.validTo = normalizeTime(next.validTo, "validTo") ?? null;
-  // A display name that was the default follows the names; one set by hand stays.
-  if (input.displayName === undefined && row.display_name === defaultDisplayName(row.first_name, row.last_name, row.username)) {
+  // A display name that was the default follows the names; one set by hand stays until null asks for the default again.
+  if (input.displayName === null || (input.displayName === undefined && row.display_name === defaultDisplayName(row.first_name, row.last_name, row.username))) {
     next.displayName = defaultDisplayName(next.firstName, next.lastName, row.username);
   }
   assertWindow(next.validFrom, next.validTo);

@@ -3,7 +3,7 @@ import { PASSWORD_MAX } from "../domain/user-fields.js";
 
 /** Shapes shared by every route. */
 
-export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+export const Nullable = <T extends TSchema>(schema: T, options?: { description: string }) => Type.Union([schema, Type.Null()], options);
 
 export const ErrorSchema = Type.Object(
   {

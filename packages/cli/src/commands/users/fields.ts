@@ -24,8 +24,9 @@ export const USER_FIELD_OPTIONS: Options = {
   "no-never-expire": { type: "boolean" },
 };
 export const USER_FIELD_HELP = [
-  "--login-name NAME, --display-name NAME, --first-name NAME, --last-name NAME",
-  "--email ADDRESS, --remark TEXT, --profile-id N",
+  "--login-name NAME, --display-name NAME   \"\" sets one back to its default",
+  "--first-name NAME, --last-name NAME, --email ADDRESS, --remark TEXT   \"\" clears",
+  "--profile-id N",
   "--valid-from DATE, --valid-to DATE   ISO 8601 date or time; \"\" clears",
   "--locked | --unlocked   disable / enable the account",
   "--change-password | --no-change-password   must change the password at next login",
@@ -53,8 +54,8 @@ export function userFilter(v: Values): UserFilter {
 export function userFieldsFrom(v: Values): UserFields {
   const f: UserFields = {};
   const nullable = (s: string | undefined) => (s === undefined ? undefined : s === "" ? null : s);
-  if (str(v, "login-name") !== undefined) f.loginName = str(v, "login-name")!;
-  if (str(v, "display-name") !== undefined) f.displayName = str(v, "display-name")!;
+  if (str(v, "login-name") !== undefined) f.loginName = nullable(str(v, "login-name"));
+  if (str(v, "display-name") !== undefined) f.displayName = nullable(str(v, "display-name"));
   if (str(v, "first-name") !== undefined) f.firstName = nullable(str(v, "first-name"));
   if (str(v, "last-name") !== undefined) f.lastName = nullable(str(v, "last-name"));
   if (str(v, "email") !== undefined) f.email = nullable(str(v, "email"));

@@ -188,6 +188,16 @@ describeEachStore("user administration", (server, kind) => {
     assert.deepEqual(update!.details.before, { lastName: "Tial", displayName: "Pat Tial", validTo: null });
     assert.deepEqual(update!.details.after, { lastName: "Changed", displayName: "Pat Changed", validTo: "2099-12-31T00:00:00.000Z" });
 
+    // A display name and login name set by hand go back to their defaults with null; the display name then follows the names again.
+    const custom = await s.api("PUT", `/security/v1/users/${u.id}`, { token, body: { displayName: "The Pat", loginName: "pat.login" } });
+    assert.deepEqual([custom.status, custom.body.displayName, custom.body.loginName], [200, "The Pat", "pat.login"], custom.text);
+    const renamedLast = await s.api("PUT", `/security/v1/users/${u.id}`, { token, body: { lastName: "Kept" } });
+    assert.equal(renamedLast.body.displayName, "The Pat", "a display name set by hand stays");
+    const reset = await s.api("PUT", `/security/v1/users/${u.id}`, { token, body: { displayName: null, loginName: null } });
+    assert.deepEqual([reset.status, reset.body.displayName, reset.body.loginName], [200, "Pat Kept", "partial"], reset.text);
+    const follows = await s.api("PUT", `/security/v1/users/${u.id}`, { token, body: { lastName: "Changed" } });
+    assert.equal(follows.body.displayName, "Pat Changed");
+
     const rename = await s.api("PUT", `/security/v1/users/${u.id}`, { token, body: { username: "renamed" } });
     assert.equal(rename.status, 400);
     assert.match(rename.body.errorMessage, /username cannot be changed/);

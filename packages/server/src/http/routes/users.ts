@@ -35,10 +35,10 @@ const Time = Nullable(Type.String({ pattern: "^\\d{4}-\\d{2}-\\d{2}([Tt]\\d{2}:\
 
 /** The fields POST and PUT may set (the spec's writable fields); "" clears an optional text field. */
 const WritableFields = {
-  loginName: Type.Optional(Type.String({ minLength: 1, maxLength: LOGIN_NAME_MAX, pattern: "^\\S(.*\\S)?$", [PATTERN_MESSAGE]: "must not start or end with white space", description: "What one logs in with (case-insensitive); defaults to the username" })),
+  loginName: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: LOGIN_NAME_MAX, pattern: "^\\S(.*\\S)?$", [PATTERN_MESSAGE]: "must not start or end with white space" }), { description: "What one logs in with (case-insensitive); defaults to the username, and null sets it back to it" })),
   firstName: Type.Optional(Nullable(Type.String({ maxLength: NAME_MAX }))),
   lastName: Type.Optional(Nullable(Type.String({ maxLength: NAME_MAX }))),
-  displayName: Type.Optional(Type.String({ minLength: 1, maxLength: NAME_MAX, description: "Defaults to \"first last\", else the username" })),
+  displayName: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: NAME_MAX }), { description: "Defaults to \"first last\", else the username, and follows the names while it is the default; null sets it back to the default" })),
   email: Type.Optional(Nullable(Type.String({ maxLength: EMAIL_MAX, pattern: `^(|${EMAIL_PATTERN})$`, [PATTERN_MESSAGE]: "is not an e-mail address" }))),
   description: Type.Optional(Nullable(Type.String({ maxLength: DESCRIPTION_MAX }))),
   enabled: Type.Optional(Type.Boolean({ description: "false locks the account and revokes its tokens at once" })),
