@@ -4,7 +4,7 @@
  * the main entry only.
  */
 export { ECM } from "./client.js";
-export { Security, type UserRef, type GroupRef } from "./security.js";
+export { Security, type UserRef, type GroupRef, type ExportGroupRef } from "./security.js";
 export { Admin } from "./admin.js";
 export type * from "./admin.js";
 export type { ECMOptions, TokenInfo } from "./http.js";

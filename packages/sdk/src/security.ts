@@ -93,6 +93,16 @@ export function knownGroupGuid(ref: GroupRef): string | undefined {
   return isGuid(ref) ? ref : undefined;
 }
 
+/** A group of an export: as everywhere (ECMGroup, guid, name), or by its numeric id (`ECMGroup.id`, the seed's `group_ids`). */
+export type ExportGroupRef = GroupRef | number;
+
+/** The id an export's query names a group by, when the reference says it; undefined for a name to look up. */
+export function knownExportGroupId(ref: ExportGroupRef): string | undefined {
+  if (typeof ref !== "number") return knownGroupGuid(ref);
+  if (!Number.isSafeInteger(ref) || ref < 1) throw new TypeError(`a group's numeric id is a whole number from 1: ${ref}`);
+  return String(ref);
+}
+
 export const EXPORT_PATH = "/security/v1/export";
 
 /** An export's groups: null (or left out) for everything; an empty list would export everything too, which a script whose list came out empty does not mean. */
@@ -634,20 +644,20 @@ export class Security {
 
   /**
    * Exports users, groups, memberships and role mappings, optionally only of some groups (ECMGroups,
-   * guids or names), as one object. Read as it streams, so only the result itself takes memory;
+   * their numeric ids, guids or names), as one object. Read as it streams, so only the result itself takes memory;
    * {@link iterExport} hands out one record at a time instead.
    */
-  async exportSecuritySystem(groupIds?: GroupRef[] | null, opts?: CallOptions): Promise<ECMExport> {
+  async exportSecuritySystem(groupIds?: ExportGroupRef[] | null, opts?: CallOptions): Promise<ECMExport> {
     const reader = new ExportReader();
     for await (const chunk of this.exportSecuritySystemStream(groupIds, opts)) reader.push(chunk);
     return reader.end();
   }
 
   /** The export document's JSON bytes as they arrive (to write to a file). ECM only. */
-  async *exportSecuritySystemStream(groupIds?: GroupRef[] | null, opts?: CallOptions): AsyncGenerator<Uint8Array, void, undefined> {
+  async *exportSecuritySystemStream(groupIds?: ExportGroupRef[] | null, opts?: CallOptions): AsyncGenerator<Uint8Array, void, undefined> {
     checkExportGroups(groupIds);
     const guids: string[] = [];
-    for (const g of groupIds ?? []) guids.push(await this.#groupGuid(g, opts));
+    for (const g of groupIds ?? []) guids.push(knownExportGroupId(g) ?? (await this.group(g as string, opts)).guid);
     const res = await this.#http.request<AsyncIterable<Uint8Array>>("GET", EXPORT_PATH, { query: exportQuery(guids), stream: true, ...call(opts) });
     yield* res.data;
   }
@@ -656,7 +666,7 @@ export class Security {
    * The export one record at a time (`{ kind: "users", value: RestUser }`, …), read as it streams:
    * memory stays small however many users there are. ECM only.
    */
-  iterExport(groupIds?: GroupRef[] | null, opts?: CallOptions): AsyncGenerator<ExportRecord, void, undefined> {
+  iterExport(groupIds?: ExportGroupRef[] | null, opts?: CallOptions): AsyncGenerator<ExportRecord, void, undefined> {
     return exportRecords(this.exportSecuritySystemStream(groupIds, opts));
   }
 

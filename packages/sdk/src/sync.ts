@@ -4,7 +4,7 @@ import { ECMError, deserializeError, type SerializedError } from "./errors.js";
 import { ExportReader } from "./export-records.js";
 import { ImportResults, RefusedRecords } from "./import-users.js";
 import { Transport, retryPolicy, type ECMOptions, type TokenInfo } from "./http.js";
-import { checkExportGroups, EXPORT_PATH, exportQuery, knownGroupGuid, type GroupRef, type UserRef } from "./security.js";
+import { checkExportGroups, EXPORT_PATH, exportQuery, knownExportGroupId, knownGroupGuid, type ExportGroupRef, type GroupRef, type UserRef } from "./security.js";
 import type {
   CreateUserFields,
   DirectoryFields,
@@ -402,9 +402,9 @@ export class SecuritySync {
     return this.#c("revokeRole", [groupGuid, roleName, opts]);
   }
   /** The export, streamed: its bytes are moved here from the worker and parsed as they come. */
-  exportSecuritySystem(groupIds?: GroupRef[] | null, opts?: SyncCallOptions): ECMExport {
+  exportSecuritySystem(groupIds?: ExportGroupRef[] | null, opts?: SyncCallOptions): ECMExport {
     checkExportGroups(groupIds);
-    const guids = (groupIds ?? []).map((g) => knownGroupGuid(g) ?? this.group(g as string, opts).guid);
+    const guids = (groupIds ?? []).map((g) => knownExportGroupId(g) ?? this.group(g as string, opts).guid);
     const reader = new ExportReader();
     for (const chunk of this.#ch.stream(EXPORT_PATH, exportQuery(guids), opts?.timeout)) reader.push(chunk);
     return reader.end();

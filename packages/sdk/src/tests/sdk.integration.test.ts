@@ -347,6 +347,9 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       const admins = await sec.group("administrators");
       assert.ok(all.roleMappings.some((m) => m.groupId === admins.guid && m.roleName === "system-administrator"));
       const some = await sec.exportSecuritySystem([admins]);
+      // The seed's group_ids: a group's numeric id (ECMGroup.id) names it too.
+      assert.deepEqual((await sec.exportSecuritySystem([admins.id])).groups.map((g) => g.name), ["administrators"]);
+      await assert.rejects(async () => sec.exportSecuritySystem([0]), /a group's numeric id is a whole number from 1/);
       // An empty list is not "everything" (that is null): a script whose list came out empty is told.
       await assert.rejects(async () => sec.exportSecuritySystem([]), /groupIds is an empty list/);
       assert.ok(Array.isArray(some.groups));

@@ -80,9 +80,15 @@ export function createGroupQueries({ db }: Store) {
     },
 
     /** Groups with these uuids (those that exist). */
-    findByUuids(uuids: readonly string[]): Promise<GroupRow[]> {
-      if (uuids.length === 0) return Promise.resolve([]);
-      return db.selectFrom("groups").selectAll().where("uuid", "in", [...uuids]).orderBy("name").execute();
+    /** Groups by id (UUID) or numericId, by name. */
+    findByIds(uuids: readonly string[], numericIds: readonly number[] = []): Promise<GroupRow[]> {
+      if (uuids.length === 0 && numericIds.length === 0) return Promise.resolve([]);
+      return db
+        .selectFrom("groups")
+        .selectAll()
+        .where((eb) => eb.or([...(uuids.length > 0 ? [eb("uuid", "in", [...uuids])] : []), ...(numericIds.length > 0 ? [eb("id", "in", [...numericIds])] : [])]))
+        .orderBy("name")
+        .execute();
     },
 
     findByName(name: string, on: Kysely<Database> = db): Promise<GroupRow | undefined> {

@@ -50,6 +50,10 @@ describeEachStore("export", (server) => {
     const both = await s.api("GET", `/security/v1/export?groupIds=${shipped},${other}`, { token });
     assert.deepEqual(both.body.groups.map((g: { name: string }) => g.name), ["Not shipped", "Shipped"]);
     assert.equal(both.body.users.length, 4);
+    // A group's numericId names it as its id does.
+    const otherNumeric = both.body.groups.find((g: { name: string }) => g.name === "Not shipped").numericId;
+    const byNumber = await s.api("GET", `/security/v1/export?groupIds=${shipped},${otherNumeric}`, { token });
+    assert.deepEqual(byNumber.body, { ...both.body, exportedAt: byNumber.body.exportedAt });
   });
 
   it("answers 404 for an unknown group and 400 for an empty list", async () => {
@@ -58,6 +62,7 @@ describeEachStore("export", (server) => {
     const known = await createGroup(s, token, "Known export");
     assert.equal((await s.api("GET", `/security/v1/export?groupIds=${known},${randomUUID()}`, { token })).status, 404);
     assert.equal((await s.api("GET", `/security/v1/export?groupIds=nope`, { token })).status, 404);
+    assert.equal((await s.api("GET", `/security/v1/export?groupIds=999999`, { token })).status, 404);
     assert.equal((await s.api("GET", `/security/v1/export?groupIds=,`, { token })).status, 400);
   });
 

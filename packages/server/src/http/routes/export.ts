@@ -38,10 +38,12 @@ async function selectedGroups(groups: GroupQueries, groupIds: string | undefined
   if (ids.length === 0 || ids.length > MAX_GROUP_IDS) {
     throw new ApiError("invalidRequest", `groupIds must name 1 to ${MAX_GROUP_IDS} groups.`, { parameter: "groupIds" });
   }
-  const bad = ids.find((id) => !UUID_PATTERN.test(id));
+  // A group's id (UUID) or its numericId (the SDK's ECMGroup.id).
+  const numeric = (id: string) => /^[1-9]\d{0,14}$/.test(id);
+  const bad = ids.find((id) => !UUID_PATTERN.test(id) && !numeric(id));
   if (bad !== undefined) throw notFound("group", bad);
-  const rows = await groups.findByUuids(ids);
-  const found = new Set(rows.map((g) => g.uuid));
+  const rows = await groups.findByIds(ids.filter((id) => !numeric(id)), ids.filter(numeric).map(Number));
+  const found = new Set(rows.flatMap((g) => [g.uuid, String(g.id)]));
   const missing = ids.find((id) => !found.has(id));
   if (missing !== undefined) throw notFound("group", missing);
   return rows;
@@ -71,7 +73,7 @@ const exportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
       schema: {
         summary: "Export users, groups, memberships and role mappings",
         description:
-          "Streamed. With `groupIds` (comma-separated group ids), only those groups, their members (directly or through a profile), their memberships and role mappings.",
+          "Streamed. With `groupIds` (comma-separated group ids or numericIds), only those groups, their members (directly or through a profile), their memberships and role mappings.",
         tags: ["export"],
         security: [{ bearerAuth: [] }],
         querystring: Type.Object({ groupIds: Type.Optional(Type.String({ maxLength: 40_000 })) }),
