@@ -19,7 +19,7 @@ import { createBulkActions } from "./domain/bulk-actions.js";
 import { JwksCache } from "./federation/jwks.js";
 import { createLinking } from "./federation/linking.js";
 import { createLoginFlow } from "./federation/login-flow.js";
-import { createProviderAdmin } from "./federation/providers.js";
+import { createProviderAdmin, providersNamingGroup } from "./federation/providers.js";
 import { createGuard } from "./http/auth-guard.js";
 import type { AppDeps } from "./http/deps.js";
 import { ApiError } from "./http/errors.js";
@@ -44,7 +44,7 @@ import signingKeysRoutes from "./http/routes/signing-keys.js";
 import bulkActionsRoutes from "./http/routes/bulk-actions.js";
 import consoleRoutes from "./http/routes/console.js";
 import externalUserStorageRoutes, { DirectorySchema } from "./http/routes/external-user-storage.js";
-import { createDirectoryService } from "./directory/directories.js";
+import { createDirectoryService, directoriesNamingGroup } from "./directory/directories.js";
 import { accountCredentials } from "./directory/bind.js";
 import { GroupSchema, RoleSchema } from "./http/group-view.js";
 import { documentRoute, referencingShared } from "./http/openapi.js";
@@ -142,7 +142,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     apiKeys,
     passwordPolicy,
     userAdmin: createUserAdmin(store, groups, hasher, login, passwordPolicy),
-    groupAdmin: createGroupAdmin(store, groups, users),
+    groupAdmin: createGroupAdmin(store, groups, users, async (on, uuid) => [...(await providersNamingGroup(on, uuid)), ...(await directoriesNamingGroup(on, uuid))]),
     secrets,
     bulkActions: createBulkActions(store, users, groups, { sessions, apiKeys }, (error, message) => app.log.warn({ err: error }, message)),
     providers: createProviderAdmin(store.db, secrets),

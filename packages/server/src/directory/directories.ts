@@ -110,6 +110,13 @@ function toRunView(run: SyncRunRow, leaseSeconds: number, now = Date.now()): Syn
 /** The local groups a directory's settings fill. */
 const groupsNamed = (d: Pick<Directory, "groupMappings">) => d.groupMappings.map((m) => m.localGroupId);
 
+/** The directories whose groupMappings name a group, as a refusal to delete it names them. */
+export async function directoriesNamingGroup(on: Kysely<Database>, groupUuid: string): Promise<string[]> {
+  // The id is written in the configuration's JSON: the few rows holding it are read and looked at.
+  const rows = await on.selectFrom("directories").selectAll().where("config", "like", `%${groupUuid}%`).execute();
+  return rows.map(toDirectory).filter((d) => groupsNamed(d).includes(groupUuid)).map((d) => `directory "${d.name}" (groupMappings)`);
+}
+
 export function createDirectoryService(store: Store, secrets: SecretBox, timing: DirectoryTiming, log: (error: unknown, message: string) => void) {
   const { db } = store;
   const queries = createDirectoryQueries(db);
@@ -132,9 +139,10 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     return toDirectory(row);
   }
 
-  /** Local groups named by groupMappings must exist and be local. */
-  async function checkGroups(on: Kysely<Database>, d: Pick<Directory, "groupMappings">): Promise<void> {
-    const ids = [...new Set(d.groupMappings.map((m) => m.localGroupId))];
+  /** Local groups a change names in groupMappings must exist and be local (those it names already are not asked about again). */
+  async function checkGroups(on: Kysely<Database>, d: Pick<Directory, "groupMappings">, current?: Pick<Directory, "groupMappings">): Promise<void> {
+    const known = new Set(current ? groupsNamed(current) : []);
+    const ids = [...new Set(groupsNamed(d))].filter((id) => !known.has(id));
     if (ids.length === 0) return;
     const found = new Set((await on.selectFrom("groups").select("uuid").where("uuid", "in", ids).where("directory_id", "is", null).execute()).map((g) => g.uuid));
     const missing = ids.find((id) => !found.has(id));
@@ -343,7 +351,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
       }
       try {
         return await db.transaction().execute(async (trx) => {
-          await checkGroups(trx, next);
+          await checkGroups(trx, next, current);
           await assertMayConfigureLoginSource(trx, actor.roles, { directoryId: current.id }, [...groupsNamed(current), ...groupsNamed(next)], "change this directory");
           const row = await trx
             .updateTable("directories")

@@ -37,7 +37,10 @@ export const syncedMembership = (group: Pick<GroupRow, "name">, directory: strin
  * The rules of creating, changing and deleting groups, of their members and of the roles they grant.
  * Every change is one transaction with its audit event.
  */
-export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: UserQueries) {
+/** What names a group elsewhere (a provider's or a directory's settings), in words; a group so named is not deleted. */
+export type GroupReferences = (on: Kysely<Database>, groupUuid: string) => Promise<string[]>;
+
+export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: UserQueries, namedBy: GroupReferences) {
   /** Runs `work` in a transaction; a unique-index violation (a racing writer took the name) is name-taken. */
   async function transaction<T>(name: string, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
     try {
@@ -200,6 +203,8 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: Use
         const group = await requireGroup(groups, uuid, trx);
         checkPrecondition(group, precondition);
         if (group.builtin) throw new DomainError("refused", "A built-in group cannot be deleted.", { group: group.name });
+        const namers = await namedBy(trx, group.uuid);
+        if (namers.length > 0) throw new DomainError("refused", `The group "${group.name}" is named by ${namers.join(" and ")}: take it out there first.`, { group: group.name, namedBy: namers });
         await assertMayChangeAdministratorGroup(groups, trx, group, actor.roles);
         await assertMayChangeGroupOfAdministrators(trx, group, actor.roles, "delete this group");
         // Deleted meanwhile by another request (PostgreSQL lets both read it): that one says so, this one finds nothing.

@@ -265,6 +265,16 @@ export const withoutOwnLogin = () =>
   sql<boolean>`users.password_hash is null and users.directory_id is null
     and not exists (select 1 from api_keys k where k.user_id = users.id and (k.expires_at is null or k.expires_at > ${isoNow()}))`;
 
+/** The providers whose group lists name a group, as a refusal to delete it names them. */
+export async function providersNamingGroup(on: Kysely<Database>, groupUuid: string): Promise<string[]> {
+  // The id is written in the configuration's JSON: the few rows holding it are read and looked at.
+  const rows = await on.selectFrom("identity_providers").selectAll().where("config", "like", `%${groupUuid}%`).execute();
+  return rows
+    .map(toProvider)
+    .filter((p) => groupsNamed(p).includes(groupUuid))
+    .map((p) => `identity provider "${p.alias}" (${p.defaultGroupList.includes(groupUuid) ? "defaultGroupList" : "customGroupList"})`);
+}
+
 /**
  * Configuration of identity providers: validation, discovery, the sealed client secret, audit. Every
  * change is one transaction with its audit event.
@@ -276,13 +286,17 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
     return toProvider(row);
   }
 
-  /** Local groups named by id must exist. */
-  async function checkGroups(on: Kysely<Database>, p: Pick<Provider, "defaultGroupList" | "customGroupList">): Promise<void> {
-    const ids = [...new Set([...p.defaultGroupList, ...p.customGroupList.map((m) => m.localGroupId)].map((id) => id.toLowerCase()))];
+  /** Local groups a change names must exist (those it names already are not asked about again: a change of anything else goes through). */
+  async function checkGroups(on: Kysely<Database>, p: Pick<Provider, "defaultGroupList" | "customGroupList">, current?: Pick<Provider, "defaultGroupList" | "customGroupList">): Promise<void> {
+    const known = new Set(current ? groupsNamed(current) : []);
+    const ids = [...new Set(groupsNamed(p).map((id) => id.toLowerCase()))].filter((id) => !known.has(id));
     if (ids.length === 0) return;
     const found = new Set((await on.selectFrom("groups").select("uuid").where("uuid", "in", ids).execute()).map((g) => g.uuid));
     const missing = ids.find((id) => !found.has(id));
-    if (missing) throw new DomainError("invalid", "A group named in defaultGroupList or customGroupList does not exist.", { groupId: missing });
+    if (missing) {
+      const field = p.defaultGroupList.includes(missing) ? "defaultGroupList" : "customGroupList";
+      throw new DomainError("invalid", `${field} names a group that does not exist: ${missing}.`, { field, groupId: missing });
+    }
   }
 
   /** The next state of a provider from its current one (none on create) and the request; discovery fills endpoints not sent. */
@@ -387,7 +401,7 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
         return current;
       }
       return db.transaction().execute(async (trx) => {
-        await checkGroups(trx, next);
+        await checkGroups(trx, next, current);
         await assertMayConfigureLoginSource(trx, actor.roles, { providerId: current.id }, [...groupsNamed(current), ...groupsNamed(next)], "change this identity provider");
         const row = await trx
           .updateTable("identity_providers")

@@ -298,6 +298,9 @@ describeEachStore("external user storage configuration", (server) => {
     const created = await api("POST", PATH, directoryConfig(tree, slapd, { name: "to remove", groupMappings: [{ groupDn: tree.groupDn("staff"), localGroupId: group }] }));
     assert.equal(created.status, 201, created.text);
     const { id } = created.body;
+    const mappedGroup = await api("DELETE", `/security/v1/user-groups/${group}`);
+    assert.equal(mappedGroup.status, 409, "a group the directory's groupMappings name stays");
+    assert.match(mappedGroup.body.errorMessage, /is named by directory "to remove" \(groupMappings\): take it out there first\.$/);
     assert.equal((await api("GET", `${PATH}/${id}/sync`)).status, 404);
     const stored = await api("POST", `${PATH}/${id}/test`);
     assert.equal(stored.body.ok, true, stored.body.message);

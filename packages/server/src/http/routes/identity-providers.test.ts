@@ -102,6 +102,31 @@ describeEachStore("identity provider configuration", (server) => {
     assert.equal((await s.api("DELETE", `${PATH}/sso-copy`, { token: admin })).status, 204);
   });
 
+  it("keeps a group a provider names from being deleted; a change of anything else goes through a name left from before", async () => {
+    const s = server();
+    const joined = await createGroup(s, admin, "gdel-default");
+    const mapped = await createGroup(s, admin, "gdel-mapped");
+    const r = await create({ alias: "gdel", fromUrl: provider.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, defaultGroupList: [joined], customGroupList: [{ idpGroupName: "x", localGroupId: mapped }] });
+    assert.equal(r.status, 201, r.text);
+    for (const [group, field] of [[joined, "defaultGroupList"], [mapped, "customGroupList"]]) {
+      const refused = await s.api("DELETE", `/security/v1/user-groups/${group}`, { token: admin });
+      assert.equal(refused.status, 409, refused.text);
+      assert.match(refused.body.errorMessage, new RegExp(`is named by identity provider "gdel" \\(${field}\\): take it out there first\\.$`));
+    }
+    // A group deleted before this rule (or by a directory's sync) may still be named: it stops no other change.
+    const gone = "00000000-0000-4000-8000-00000000dead";
+    const { db } = s.server.deps.store;
+    const row = await db.selectFrom("identity_providers").select("config").where("alias", "=", "gdel").executeTakeFirstOrThrow();
+    await db.updateTable("identity_providers").set({ config: row.config.replace(mapped, gone) }).where("alias", "=", "gdel").execute();
+    const renamed = await s.api("PUT", `${PATH}/gdel`, { token: admin, body: { displayName: "G Del", enabled: false } });
+    assert.equal(renamed.status, 200, renamed.text);
+    const named = await s.api("PUT", `${PATH}/gdel`, { token: admin, body: { defaultGroupList: [joined, "00000000-0000-4000-8000-00000000beef"] } });
+    assert.equal(named.status, 400);
+    assert.equal(named.body.errorMessage, "ECMS1001-E defaultGroupList names a group that does not exist: 00000000-0000-4000-8000-00000000beef.");
+    assert.equal((await s.api("DELETE", `${PATH}/gdel`, { token: admin })).status, 204);
+    for (const group of [joined, mapped]) assert.equal((await s.api("DELETE", `/security/v1/user-groups/${group}`, { token: admin })).status, 204);
+  });
+
   it("tests a provider: its keys, and its token endpoint taking the client credentials (a wrong secret shows here)", async () => {
     const s = server();
     const test = async () => {
