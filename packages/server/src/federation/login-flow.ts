@@ -16,6 +16,9 @@ import { identityOf, LoginRefused, missingClaims, type Linking } from "./linking
 import { clientConfiguration, providerActor, SIGNING_ALGORITHMS, toProvider, type Provider } from "./providers.js";
 import { checkFailed, claimFailed, classify, libraryDetail } from "./refusals.js";
 
+/** The longest subject OpenID Connect allows (Core 2: `sub` is at most 255 ASCII characters). */
+export const SUBJECT_MAX = 255;
+
 /** How long the browser may take at the provider; also the oldest an ID token may be (with an age limit, jose refuses one issued in the future). */
 const PENDING_SECONDS = 600;
 /** How long the one-time code of a finished login may wait for its exchange. */
@@ -238,7 +241,7 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
         await jwtVerify(tokens.id_token!, jwks.keysOf(p.config.jwksUrl, "id-token"), { issuer: p.config.issuer, audience: p.clientId, algorithms: SIGNING_ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_SECONDS, maxTokenAge: PENDING_SECONDS });
         const claims: Record<string, unknown> = { ...tokens.claims()! };
         // The subject is the user at the provider (OpenID Connect Core 2: at most 255 characters): an empty one names nobody.
-        if (typeof claims.sub !== "string" || claims.sub === "" || claims.sub.length > 255) throw claimFailed("sub");
+        if (typeof claims.sub !== "string" || claims.sub === "" || claims.sub.length > SUBJECT_MAX) throw claimFailed("sub");
         const userInfo = p.config.userInfoUrl && missingClaims(p.config, claims) ? await atProvider(oidc.fetchUserInfo(configuration, tokens.access_token, claims.sub as string)) : {};
         const identity = identityOf(p.config, claims, userInfo);
         const code = random();

@@ -77,7 +77,7 @@ describeEachStore("a user's links to identity providers, by hand", (server) => {
     // The subject is taken: another user cannot have it.
     const other = await createUser(s, admin, "hank2");
     assert.equal((await s.api("PUT", `/security/v1/users/${other.uuid}/federated-identities/corp`, { token: admin, body: { subject: "hank-at-corp" } })).status, 409);
-    for (const body of [{}, { subject: "" }, { subject: "x", more: 1 }]) {
+    for (const body of [{}, { subject: "" }, { subject: "x", more: 1 }, { subject: "s".repeat(256) }]) {
       assert.equal((await s.api("PUT", path, { token: admin, body })).status, 400, JSON.stringify(body));
     }
     assert.equal((await s.api("PUT", `/security/v1/users/${hank.uuid}/federated-identities/nope`, { token: admin, body: { subject: "x" } })).status, 404);

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { SUBJECT_MAX } from "../../federation/login-flow.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
@@ -8,7 +9,8 @@ import { errorResponses, Uuid } from "../schemas.js";
 
 const LinkParams = Type.Object({ id: Uuid, alias: Type.String({ maxLength: 64 }) });
 const Subject = Type.String({ minLength: 1, maxLength: 1024, description: "The user's `sub` at the provider" });
-const LinkBody = Type.Object({ subject: Subject }, { additionalProperties: false });
+// A link names a subject a login can bring (unlinking takes the longer ones linked before this rule).
+const LinkBody = Type.Object({ subject: Type.String({ minLength: 1, maxLength: SUBJECT_MAX, description: "The user's `sub` at the provider (OpenID Connect: at most 255 characters)" }) }, { additionalProperties: false });
 /** An unlink may name the subject it means (the link is removed only if it is that one); a request without a body names none. */
 const UnlinkBody = Type.Object({ subject: Type.Optional(Subject) }, { additionalProperties: false });
 
