@@ -136,6 +136,17 @@ function trustProxyFrom(raw: string | undefined): Config["trustProxy"] {
   return entries;
 }
 
+/** `ECM_PUBLIC_URL`: the origin browsers reach the service at (redirect URIs are built on it), without `/portal`. */
+function publicUrlFrom(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const url = URL.canParse(raw.trim()) ? new URL(raw.trim()) : undefined;
+  if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) throw new Error(`ECM_PUBLIC_URL must be an http:// or https:// address such as https://ecm.example.com, got "${raw}"`);
+  if (url.username || url.password || url.search || url.hash || url.pathname !== "/") {
+    throw new Error(`ECM_PUBLIC_URL is the origin browsers reach the service at, such as https://ecm.example.com: no path (/portal is added), query, fragment or credentials; got "${raw}"`);
+  }
+  return url.origin;
+}
+
 function tlsFrom(env: NodeJS.ProcessEnv): Config["tls"] {
   const certFile = env.ECM_TLS_CERT_FILE || undefined;
   const keyFile = env.ECM_TLS_KEY_FILE || undefined;
@@ -217,7 +228,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     tls: tlsFrom(env),
     tokenKeyFile: env.ECM_TOKEN_KEY_FILE ? resolve(env.ECM_TOKEN_KEY_FILE) : undefined,
     secretKey: { key: env.ECM_SECRET_KEY || undefined, file: resolve(env.ECM_SECRET_KEY_FILE ?? join(dataDir, "secret.key")) },
-    publicUrl: env.ECM_PUBLIC_URL ? env.ECM_PUBLIC_URL.replace(/\/+$/, "") : undefined,
+    publicUrl: publicUrlFrom(env.ECM_PUBLIC_URL),
     oidcJwksCooldownSeconds: intFrom(env, "ECM_OIDC_JWKS_COOLDOWN_SECONDS", 30),
     directories: {
       leaseSeconds: Math.max(1, intFrom(env, "ECM_DIRECTORY_LEASE_SECONDS", 60)),

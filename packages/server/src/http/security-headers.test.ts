@@ -128,3 +128,14 @@ describe("ECM_TRUST_PROXY names the proxies instead of trusting every hop", () =
     assert.equal(await recordedAddress(1, "198.51.100.1, 203.0.113.9"), "203.0.113.9", "one hop: the address the proxy saw, not what the client claimed before it");
   });
 });
+
+describe("ECM_PUBLIC_URL is an origin, checked at start", () => {
+  it("takes an http or https origin and refuses what redirect URIs could not be built on", () => {
+    assert.equal(configFromEnv({ ECM_PUBLIC_URL: "https://ecm.example.com/" }).publicUrl, "https://ecm.example.com");
+    assert.equal(configFromEnv({ ECM_PUBLIC_URL: "http://127.0.0.1:8080" }).publicUrl, "http://127.0.0.1:8080");
+    assert.equal(configFromEnv({}).publicUrl, undefined);
+    for (const bad of ["ecm.example.com", "ftp://ecm.example.com", "https://ecm.example.com/portal", "https://user:pw@ecm.example.com", "https://ecm.example.com/?a=1"]) {
+      assert.throws(() => configFromEnv({ ECM_PUBLIC_URL: bad }), /^Error: ECM_PUBLIC_URL /, bad);
+    }
+  });
+});
