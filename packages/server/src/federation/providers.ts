@@ -6,6 +6,7 @@ import type { SecretBox } from "../auth/secret-box.js";
 import { recordAudit, type Actor } from "../domain/audit.js";
 import { DomainError, notFound, staleVersion } from "../domain/errors.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
+import { assertVisibleName } from "../domain/names.js";
 import { assertMayConfigureLoginSource, madeBySystemAdministrator } from "../domain/role-rules.js";
 import { definedOnly, type AdminActor } from "../domain/users.js";
 import { checkPrecondition, type Precondition } from "../domain/versioned.js";
@@ -328,6 +329,8 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
     if (sealedSecret === null && config.clientAuthMethod !== "none") {
       throw new DomainError("invalid", `clientSecret is required with clientAuthMethod ${config.clientAuthMethod}.`, { field: "clientSecret" });
     }
+    // Shown on the login page's button and beside linked users: nothing that hides or turns the text around.
+    if (input.displayName !== undefined && input.displayName !== current?.displayName) assertVisibleName("displayName", input.displayName);
     return {
       alias: current?.alias ?? input.alias!,
       displayName: input.displayName ?? current?.displayName ?? input.alias!,
@@ -357,6 +360,9 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
       const now = isoNow();
       try {
         return await db.transaction().execute(async (trx) => {
+          // Aliases are told apart without regard to case: Corp beside corp would read as one provider.
+          const alike = await trx.selectFrom("identity_providers").select("alias").where(sql<string>`lower(alias)`, "=", next.alias.toLowerCase()).executeTakeFirst();
+          if (alike) throw new DomainError("name-taken", `An identity provider with this alias already exists: ${alike.alias} (aliases are told apart without regard to case).`, { field: "alias", existing: alike.alias });
           await checkGroups(trx, next);
           await assertMayConfigureLoginSource(trx, actor.roles, null, groupsNamed(next), "add this identity provider");
           const row = await trx

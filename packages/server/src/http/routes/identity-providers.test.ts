@@ -177,6 +177,10 @@ describeEachStore("identity provider configuration", (server) => {
       ["unknown config field", { ...base, config: { useJwksUrl: false } }],
       ["alias not URL-safe", { ...base, alias: "a b" }],
       ["alias builtin", { ...base, alias: "builtin" }],
+      ["alias Builtin", { ...base, alias: "BuiltIn" }],
+      ["display name turned around", { ...base, displayName: "a\u202eb" }],
+      ["display name on two lines", { ...base, displayName: "a\nb" }],
+      ["display name blank", { ...base, displayName: "   " }],
       ["no client id", { alias: "bad", fromUrl: provider.issuer }],
       ["plain http off loopback", { ...base, fromUrl: "http://idp.example.com" }],
       ["unreachable discovery", { ...base, fromUrl: "http://127.0.0.1:1" }],
@@ -202,6 +206,8 @@ describeEachStore("identity provider configuration", (server) => {
     }
     assert.equal((await create({ alias: "open", clientId: "c", fromUrl: provider.issuer, config: { clientAuthMethod: "none" } })).status, 201, "a public client needs no secret");
     assert.equal((await create({ ...base, alias: "sso" })).status, 409);
+    const alike = await create({ ...base, alias: "SSO" });
+    assert.deepEqual([alike.status, alike.body.errorMessage], [409, "ECMS1301-E An identity provider with this alias already exists: sso (aliases are told apart without regard to case)."]);
     assert.equal((await server().api("GET", `${PATH}/nope`, { token: admin })).status, 404);
     assert.equal((await server().api("DELETE", `${PATH}/open`, { token: admin })).status, 204);
     assert.equal((await server().api("DELETE", `${PATH}/open`, { token: admin })).status, 404);

@@ -12,7 +12,7 @@ import { errorResponses, Nullable, Uuid } from "../schemas.js";
 import { PATTERN_MESSAGE } from "../validation.js";
 
 /** URL-safe, fixed once created; `builtin` names the password login. */
-const ALIAS_PATTERN = "^(?!builtin$)[A-Za-z0-9][A-Za-z0-9_-]{0,63}$";
+const ALIAS_PATTERN = "^(?![Bb][Uu][Ii][Ll][Tt][Ii][Nn]$)[A-Za-z0-9][A-Za-z0-9_-]{0,63}$";
 const Url = Type.String({ minLength: 1, maxLength: 2048 });
 const ClaimName = Type.String({ minLength: 1, maxLength: 256 });
 
@@ -46,7 +46,7 @@ const SettingsInput = Type.Object(
 
 const Fields = {
   providerType: Type.Literal("oidc"),
-  displayName: Type.String({ minLength: 1, maxLength: 255 }),
+  displayName: Type.String({ minLength: 1, maxLength: 255, pattern: "^\\S(.*\\S)?$", [PATTERN_MESSAGE]: "must not start or end with white space, nor hold line breaks", description: "The login page's button; no invisible or formatting characters" }),
   fromUrl: Nullable(Type.String({ minLength: 1, maxLength: 2048, description: "The issuer or its discovery document (`/.well-known/openid-configuration`)" })),
   enabled: Type.Boolean(),
   guiOrder: Type.Integer({ minimum: -1_000_000, maximum: 1_000_000 }),
