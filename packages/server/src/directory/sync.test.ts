@@ -459,6 +459,29 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.deepEqual(run.problems.map((p: any) => p.message), ["Another entry of this page has the same employeeNumber."]);
   });
 
+  it("takes a user whose entry is answered without its uniqueId (unreadable to the bind account, say) for present, not gone", async () => {
+    await ldap.add(`ou=Keyless,${tree.suffix}`, { objectClass: ["organizationalUnit"], ou: "Keyless" });
+    for (const uid of ["kl1", "kl2", "kl3"]) await ldap.add(`uid=${uid},ou=Keyless,${tree.suffix}`, { objectClass: ["inetOrgPerson"], uid, cn: uid, sn: uid, employeeNumber: `K-${uid}` });
+    const keyless = await api("POST", "/security/v1/external-user-storage", {
+      ...directoryConfig(tree, slapd, { name: "keyless", userSearchBase: `ou=Keyless,${tree.suffix}`, groupEntryDnList: [] }),
+      attributeMapping: { uniqueId: "employeeNumber" },
+      disableLimitPercent: 100,
+    });
+    assert.equal(keyless.status, 201, keyless.text);
+    const first = await syncAndWait(server(), token, keyless.body.id, { mode: "full" });
+    assert.deepEqual([first.state, first.created], ["succeeded", 3], first.message);
+    await ldap.modify(`uid=kl2,ou=Keyless,${tree.suffix}`, new Change({ operation: "delete", modification: new Attribute({ type: "employeeNumber" }) }));
+    const run = await syncAndWait(server(), token, keyless.body.id, { mode: "full" });
+    assert.deepEqual([run.state, run.seen, run.failed, run.disabled, run.message], ["succeeded", 3, 1, 0, null], run.message);
+    assert.deepEqual(run.problems.map((p: any) => p.message), ['The entry has no employeeNumber. The user "kl2" at this DN is left as it is, not taken for gone.']);
+    assert.equal((await user("kl2")).enabled, true);
+    // Gone for good, it is disabled as any user gone.
+    await ldap.del(`uid=kl2,ou=Keyless,${tree.suffix}`);
+    const gone = await syncAndWait(server(), token, keyless.body.id, { mode: "full" });
+    assert.equal(gone.disabled, 1, gone.message);
+    assert.equal((await user("kl2")).enabled, false);
+  });
+
   it("lets priority decide between directories: a lower number takes the user over; a group name held elsewhere gets the directory's name", async () => {
     // twin1 is the "twins" directory's (priority 0). A second directory over the same people with
     // priority 5 loses it; once "twins" is set to 9, the second takes twin1 over.

@@ -704,6 +704,8 @@ export class DirectorySync {
     const keys: string[] = [];
     /** Entries that cannot be imported as they are, but whose user may exist: it still follows them in whether it may log in. */
     const refused: { dn: string; key: string; problem: string; enabled: boolean }[] = [];
+    /** Entries without their key (unreadable to the bind account, say): not gone, so their users at those DNs are not disabled. */
+    const keyless: { dn: string; problem: string }[] = [];
     for (const entry of entries) {
       this.counts.seen++;
       const values = new EntryValues(entry);
@@ -711,7 +713,7 @@ export class DirectorySync {
       const m = mapUser(values, d);
       if (m.key !== null) keys.push(m.key);
       if ("problem" in m) {
-        if (m.key === null) this.problem(entry.dn, m.problem);
+        if (m.key === null) keyless.push({ dn: entry.dn, problem: m.problem });
         else refused.push({ dn: entry.dn, key: m.key, problem: m.problem, enabled: m.enabled });
         continue;
       }
@@ -730,6 +732,14 @@ export class DirectorySync {
     }
     const existing = new Map((await this.o.queries.usersByKeys(d.id, keys)).map((u) => [u.directory_key!, u]));
     for (const u of existing.values()) this.seenUsers.add(u.id);
+    if (keyless.length > 0) {
+      const atDn = new Map((await this.o.queries.usersByDnKeys(d.id, keyless.map((k) => dnKey(k.dn)))).map((u) => [u.dn_key, u]));
+      for (const k of keyless) {
+        const u = atDn.get(dnKey(k.dn));
+        if (u) this.seenUsers.add(u.id);
+        this.problem(k.dn, u ? `${k.problem} The user "${u.username}" at this DN is left as it is, not taken for gone.` : k.problem);
+      }
+    }
     for (const r of refused) {
       const u = existing.get(r.key);
       if (!u || uniqueIds.has(r.key)) {
