@@ -211,6 +211,30 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.equal((await user(`${name}-gone`)).groups.includes("staff"), false);
   });
 
+  it("a `changed` sync follows a group nested into another and taken out again: its members join and leave the outer groups", async () => {
+    const name = generatedName(4001);
+    assert.equal((await user(name)).groups.includes("staff"), false);
+    const nightOps = `cn=night-ops,${tree.groupDn("staff").split(",").slice(1).join(",")}`;
+    await ldap.add(nightOps, { objectClass: ["groupOfNames"], cn: "night-ops", member: [tree.dn(name)] });
+    const nest = (operation: "add" | "delete") => ldap.modify(tree.groupDn("staff"), new Change({ operation, modification: new Attribute({ type: "member", values: [nightOps] }) }));
+    await nest("add");
+    const joined = await sync({ mode: "changed" });
+    assert.equal(joined.state, "succeeded", joined.message);
+    assert.deepEqual((await user(name)).groups, ["night-ops", "staff", "users"]);
+    await nest("delete");
+    const left = await sync({ mode: "changed" });
+    assert.deepEqual([left.state, left.left], ["succeeded", 1], left.message);
+    assert.deepEqual((await user(name)).groups, ["night-ops", "users"]);
+    // Nested again, an existing group: its members join again.
+    await nest("add");
+    const again = await sync({ mode: "changed" });
+    assert.deepEqual([again.state, again.joined], ["succeeded", 1], again.message);
+    assert.deepEqual((await user(name)).groups, ["night-ops", "staff", "users"]);
+    await nest("delete");
+    await ldap.del(nightOps);
+    assert.equal((await sync({ mode: "full" })).state, "succeeded");
+  });
+
   it("takes changed attributes and accounts disabled in the directory", async () => {
     await ldap.modify(tree.dn("ivan"), new Change({ operation: "replace", modification: new Attribute({ type: "givenName", values: ["Ваня"] }) }));
     await ldap.modify(tree.dn("zoe"), new Change({ operation: "add", modification: new Attribute({ type: "nsAccountLock", values: ["TRUE"] }) }));

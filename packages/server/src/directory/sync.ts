@@ -1119,6 +1119,12 @@ export class DirectorySync {
    */
   private async recheckAffected(): Promise<void> {
     if (this.affected !== null && this.affected.size === 0) return;
+    // A group that joined or left another changed the groups of everyone in it and in the groups nested in it.
+    const nested = this.affected === null ? [] : [...this.affected].flatMap((k) => this.groupIds.get(k) ?? []);
+    if (nested.length > 0) {
+      const moved = new Set(nested);
+      await this.noteMembersAffected([...this.ancestors].filter(([, ancestors]) => ancestors.some((a) => moved.has(a))).map(([g]) => g));
+    }
     this.takenOver = new Map();
     const batches = this.affected === null ? this.allUsers() : this.usersByDn([...this.affected]);
     for await (const users of batches) await this.recheckMemberships(users);
