@@ -6,6 +6,7 @@ import { recordAudit, recordAuditMany, type Actor, userTarget } from "../domain/
 import { DomainError, notFound, staleVersion } from "../domain/errors.js";
 import { UUID_PATTERN } from "../domain/lookups.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
+import { assertVisibleName } from "../domain/names.js";
 import { assertMayConfigureLoginSource, hasSystemAdministratorMember, madeBySystemAdministrator } from "../domain/role-rules.js";
 import { SYSTEM_ADMINISTRATOR } from "../domain/roles.js";
 import type { AdminActor } from "../domain/users.js";
@@ -147,6 +148,14 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     const found = new Set((await on.selectFrom("groups").select("uuid").where("uuid", "in", ids).where("directory_id", "is", null).execute()).map((g) => g.uuid));
     const missing = ids.find((id) => !found.has(id));
     if (missing) throw new DomainError("invalid", "A localGroupId of groupMappings is not a local group.", { field: "groupMappings", groupId: missing });
+  }
+
+  /** A new name, or a name changed: visible, and told apart from the others without regard to case. */
+  async function checkName(on: Kysely<Database>, name: string, current?: Directory): Promise<void> {
+    if (name === current?.name) return;
+    assertVisibleName("name", name);
+    const alike = await on.selectFrom("directories").select("name").where(sql<string>`lower(name)`, "=", name.toLowerCase()).$if(current !== undefined, (q) => q.where("id", "!=", current!.id)).executeTakeFirst();
+    if (alike) throw new DomainError("name-taken", `A directory with this name already exists: ${alike.name} (names are told apart without regard to case).`, { field: "name", existing: alike.name });
   }
 
   const openPassword = (d: Pick<Directory, "sealedBindPassword">) => (d.sealedBindPassword === null ? null : secrets.open(d.sealedBindPassword));
@@ -327,6 +336,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
       const now = isoNow();
       try {
         return await db.transaction().execute(async (trx) => {
+          await checkName(trx, next.name);
           await checkGroups(trx, next);
           await assertMayConfigureLoginSource(trx, actor.roles, null, groupsNamed(next), "add this directory");
           const row = await trx.insertInto("directories").values({ uuid: randomUUID(), ...toRowValues(next), created_at: now, updated_at: now, by_system_administrator: madeBySystemAdministrator(actor.roles) }).returningAll().executeTakeFirstOrThrow();
@@ -351,6 +361,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
       }
       try {
         return await db.transaction().execute(async (trx) => {
+          await checkName(trx, next.name, current);
           await checkGroups(trx, next, current);
           await assertMayConfigureLoginSource(trx, actor.roles, { directoryId: current.id }, [...groupsNamed(current), ...groupsNamed(next)], "change this directory");
           const row = await trx

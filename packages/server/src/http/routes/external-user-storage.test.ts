@@ -153,6 +153,11 @@ describeEachStore("external user storage configuration", (server) => {
       [{ ...base, pageSize: 5000 }, 400, "pageSize"],
       [{ ...base, bindPassword: "x" }, 400, "bindDn"],
       [{ name: "bad", baseDn: "dc=x" }, 400, "connectionUrl"],
+      [{ ...base, name: "a/b" }, 400, "name"],
+      [{ ...base, name: " bad " }, 400, "name"],
+      [{ ...base, name: "a\nb" }, 400, "name"],
+      [{ ...base, name: "a\u200bb" }, 400, "name"],
+      [{ ...base, name: "\u202eevil" }, 400, "name"],
     ];
     for (const [body, status, field] of cases) {
       const r = await api("POST", PATH, body);
@@ -163,6 +168,8 @@ describeEachStore("external user storage configuration", (server) => {
     assert.equal((await api("POST", PATH, base)).status, 201);
     const taken = await api("POST", PATH, base);
     assert.equal(taken.status, 409);
+    const alike = await api("POST", PATH, { ...base, name: "BAD" });
+    assert.deepEqual([alike.status, alike.body.errorMessage], [409, "ECMS1301-E A directory with this name already exists: bad (names are told apart without regard to case)."]);
     const { id } = (await api("GET", PATH)).body.find((d: any) => d.name === "bad");
     assert.equal((await api("PUT", `${PATH}/${id}`, { name: "bad" }, { "if-match": '"7"' })).status, 412);
     assert.equal((await api("GET", `${PATH}/not-a-uuid`)).status, 404);

@@ -25,7 +25,8 @@ const Mapping = {
 };
 
 const Fields = {
-  name: Type.String({ minLength: 1, maxLength: 255 }),
+  // Imported groups whose names are taken are named "<group> (<directory>)": a directory's name is one as a group's is.
+  name: Type.String({ minLength: 1, maxLength: 255, pattern: "^(?!\\s)[^/\\p{Cc}]+(?<!\\s)$", [PATTERN_MESSAGE]: "must not hold / or control characters, nor start or end with white space" }),
   priority: Type.Integer({ minimum: 0, maximum: 1_000_000, description: "Lower first: a directory of lower number takes over a username or login name that a user of a higher-numbered one holds; also the order of periodic syncs that are due together" }),
   vendor: Type.Union([Type.Literal("ACTIVE_DIRECTORY"), Type.Literal("OTHER")], { description: "OTHER: OpenLDAP and the like" }),
   connectionUrl: Type.String({ minLength: 1, maxLength: 4096, description: "ldap:// or ldaps:// URLs, space-separated, tried in order" }),
