@@ -1,4 +1,5 @@
-import { createLocalJWKSet, createRemoteJWKSet, errors, type FlattenedJWSInput, type JWSHeaderParameters, type JWTVerifyGetKey } from "jose";
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, type FlattenedJWSInput, type JWSHeaderParameters, type JWTVerifyGetKey } from "jose";
+import { boundedFetch } from "./bounded-fetch.js";
 
 /** Failures of the token, not of reading the keys: the set was read, and has no key for it. */
 const TOKEN_FAILURES = [errors.JWKSNoMatchingKey, errors.JWKSMultipleMatchingKeys, errors.JOSENotSupported];
@@ -29,7 +30,7 @@ export class JwksCache {
     const id = `${use} ${jwksUrl}`;
     let set = this.sets.get(id);
     if (!set) {
-      const remote = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: this.cooldownSeconds * 1000, cacheMaxAge: 600_000, timeoutDuration: 10_000 });
+      const remote = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: this.cooldownSeconds * 1000, cacheMaxAge: 600_000, timeoutDuration: 10_000, [customFetch]: boundedFetch });
       this.remotes.set(id, remote);
       const read = async (header: JWSHeaderParameters, token: FlattenedJWSInput) => {
         const failed = this.failedAt.get(id);

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import * as oidc from "openid-client";
 import type { SecretBox } from "../auth/secret-box.js";
+import { boundedFetch } from "./bounded-fetch.js";
 import { clientConfiguration, type Provider } from "./providers.js";
 import { isInvalidClient, isUnreachable } from "./refusals.js";
 
@@ -22,7 +23,7 @@ const TIMEOUT_SECONDS = 10;
 /** The provider publishes signing keys at its JWKS URL. */
 async function keysStep(p: Provider): Promise<ProviderTestStep> {
   try {
-    const response = await fetch(p.config.jwksUrl, { signal: AbortSignal.timeout(TIMEOUT_SECONDS * 1000), headers: { accept: "application/json" } });
+    const response = await boundedFetch(p.config.jwksUrl, { signal: AbortSignal.timeout(TIMEOUT_SECONDS * 1000), headers: { accept: "application/json" } });
     if (!response.ok) return { step: "keys", ok: false, message: `The provider's keys (config.jwksUrl) answer HTTP ${response.status}.` };
     const keys = ((await response.json()) as { keys?: { use?: string }[] }).keys;
     const signing = Array.isArray(keys) ? keys.filter((k) => k.use === undefined || k.use === "sig").length : 0;

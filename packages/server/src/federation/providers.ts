@@ -13,6 +13,7 @@ import { checkPrecondition, type Precondition } from "../domain/versioned.js";
 import { isUniqueViolation } from "../storage/constraints.js";
 import type { Database, IdentityProviderRow } from "../storage/schema.js";
 import { isoNow } from "../storage/time.js";
+import { AnswerTooLarge, boundedFetch, PROVIDER_ANSWER_MAX_BYTES } from "./bounded-fetch.js";
 
 /** What `clientSecret` reads as; sending it back keeps the stored secret. */
 const SECRET_MASK = "**********";
@@ -194,6 +195,7 @@ export function clientConfiguration(p: Provider, secrets: SecretBox): oidc.Confi
     ...(c.userInfoUrl ? { userinfo_endpoint: c.userInfoUrl } : {}),
   };
   const configuration = new oidc.Configuration(server, p.clientId, undefined, auth);
+  configuration[oidc.customFetch] = boundedFetch;
   if ([c.authorizationUrl, c.tokenUrl, c.userInfoUrl].some((u) => u && new URL(u).protocol === "http:")) oidc.allowInsecureRequests(configuration);
   return configuration;
 }
@@ -206,6 +208,7 @@ async function discover(fromUrl: string): Promise<Partial<OidcSettings>> {
     const found = await oidc.discovery(url, "discovery", undefined, oidc.None(), {
       execute: url.protocol === "http:" ? [oidc.allowInsecureRequests] : [],
       timeout: 10,
+      [oidc.customFetch]: boundedFetch,
     });
     const m = found.serverMetadata();
     return {
@@ -223,6 +226,7 @@ async function discover(fromUrl: string): Promise<Partial<OidcSettings>> {
 
 /** Why discovery failed, in people's words rather than the libraries' ("fetch failed"). */
 function discoveryProblem(error: unknown): string {
+  if (error instanceof AnswerTooLarge || (error as { cause?: unknown }).cause instanceof AnswerTooLarge) return `its answer is larger than ${PROVIDER_ANSWER_MAX_BYTES / 1024 / 1024} MiB`;
   const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string; status?: number; message?: string } };
   if (e.code === "OAUTH_RESPONSE_IS_NOT_CONFORM" && typeof e.cause?.status === "number") return `it answered HTTP ${e.cause.status}, not the document`;
   if (e.code === "OAUTH_PARSE_ERROR" || e.code === "OAUTH_RESPONSE_IS_NOT_JSON") return "its answer is not JSON";

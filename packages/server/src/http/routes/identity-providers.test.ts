@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, it } from "node:test";
 import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PASSWORD } from "../../test-support/accounts.js";
 import { startTestProvider, type TestProvider } from "../../test-support/oidc-provider.js";
@@ -203,6 +205,27 @@ describeEachStore("identity provider configuration", (server) => {
     ]) {
       const r = await create({ ...base, fromUrl });
       assert.equal(r.body.errorMessage, `ECMS1001-E The discovery document at fromUrl could not be read: ${why}.`, fromUrl);
+    }
+    // An answer of any size is not read whole: past 1 MiB (said or streamed), reading stops.
+    const huge = createServer((_request, response) => {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.write('{"issuer":"x","padding":"');
+      const piece = "a".repeat(64 * 1024);
+      let sent = 0;
+      const more = () => {
+        while (sent < 64 && response.write(piece)) sent++;
+        if (sent < 64) response.once("drain", more);
+        else response.end('"}');
+      };
+      more();
+    });
+    await new Promise<void>((resolve) => huge.listen(0, "127.0.0.1", resolve));
+    try {
+      const r = await create({ ...base, fromUrl: `http://127.0.0.1:${(huge.address() as AddressInfo).port}` });
+      assert.equal(r.body.errorMessage, "ECMS1001-E The discovery document at fromUrl could not be read: its answer is larger than 1 MiB.");
+    } finally {
+      huge.closeAllConnections();
+      await new Promise((resolve) => huge.close(resolve));
     }
     assert.equal((await create({ alias: "open", clientId: "c", fromUrl: provider.issuer, config: { clientAuthMethod: "none" } })).status, 201, "a public client needs no secret");
     assert.equal((await create({ ...base, alias: "sso" })).status, 409);
