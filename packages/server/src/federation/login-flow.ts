@@ -205,6 +205,8 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
               )
               .executeTakeFirst();
       let p: Provider | null = null;
+      /** Which of the provider's endpoints a failure came from. */
+      let step: "token" | "userinfo" = "token";
       try {
         const kept = known.get(alias);
         p = kept && pending && kept.id === pending.provider_id && kept.version === pending.provider_version ? kept : await enabledProvider(alias);
@@ -242,7 +244,9 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
         const claims: Record<string, unknown> = { ...tokens.claims()! };
         // The subject is the user at the provider (OpenID Connect Core 2: at most 255 characters): an empty one names nobody.
         if (typeof claims.sub !== "string" || claims.sub === "" || claims.sub.length > SUBJECT_MAX) throw claimFailed("sub");
+        step = "userinfo";
         const userInfo = p.config.userInfoUrl && missingClaims(p.config, claims) ? await atProvider(oidc.fetchUserInfo(configuration, tokens.access_token, claims.sub as string)) : {};
+        step = "token";
         const identity = identityOf(p.config, claims, userInfo);
         const code = random();
         await linking.resolve(p, identity, sourceIp, async (trx, user) => {
@@ -256,7 +260,7 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
         });
         return { returnTo: pending.return_to, code, providerMs };
       } catch (thrown) {
-        const error = classify(thrown);
+        const error = classify(thrown, step);
         // Named once it is known (a disabled one too): an unknown alias is the caller's text, not ours to log.
         const named = p ?? (error instanceof ProviderDisabled ? error.provider : null);
         const reason =

@@ -2,6 +2,7 @@ import { errors as joseErrors } from "jose";
 import * as oidc from "openid-client";
 import { DomainError } from "../domain/errors.js";
 import { LoginRefused } from "./linking.js";
+import { AnswerTooLarge, PROVIDER_ANSWER_MAX_BYTES } from "./bounded-fetch.js";
 
 /**
  * Why a provider's answer was refused, from openid-client's and jose's errors: the check in the audit
@@ -80,9 +81,16 @@ function innerFailure(error: oidc.ClientError): { message: string; claim?: strin
 }
 
 /** Which check an openid-client or jose failure is, as the error the route answers (unknown failures are rethrown). */
-export function classify(error: unknown): DomainError {
+export function classify(error: unknown, step: "token" | "userinfo" = "token"): DomainError {
   if (error instanceof DomainError) return error;
-  if (isUnreachable(error)) return new DomainError("unavailable", "The identity provider cannot be reached; try again later.", { reason: "provider-unavailable", retryAfterSeconds: 30 });
+  const status = (error as { cause?: { status?: unknown } }).cause?.status;
+  // A provider that cannot be reached, or that fails itself (HTTP 5xx): nothing wrong with the login, try again later.
+  if (isUnreachable(error) || (error instanceof oidc.ClientError && typeof status === "number" && status >= 500)) {
+    return new DomainError("unavailable", "The identity provider cannot be reached; try again later.", { reason: "provider-unavailable", retryAfterSeconds: 30 });
+  }
+  if (error instanceof AnswerTooLarge || (error as { cause?: unknown }).cause instanceof AnswerTooLarge) {
+    return checkFailed("answer-too-large", `an answer of the provider is larger than ${PROVIDER_ANSWER_MAX_BYTES / 1024 / 1024} MiB`);
+  }
   if (error instanceof oidc.AuthorizationResponseError) return new LoginRefused(`provider-error:${error.error}`, null);
   if (isInvalidClient(error)) return clientRefused();
   // invalid_grant: the code was used already, has expired, or was issued for another login (PKCE, redirect) — a failed check, not a refused person.
@@ -97,10 +105,15 @@ export function classify(error: unknown): DomainError {
     if (/"alg" header parameter/.test(message)) return badAlgorithm();
     if (/"id_token" property/.test(message)) return checkFailed("id-token-missing", "the provider sent no ID token");
     if (error.code === "OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED" && attribute === "sub") return checkFailed("userinfo-subject-mismatch", "the ID token and the provider's user information are of two different users");
-    if (error.code === "OAUTH_RESPONSE_IS_NOT_CONFORM" || error.code === "OAUTH_RESPONSE_IS_NOT_JSON") return checkFailed("token-response-invalid", "the provider's token endpoint gave an answer that is not one (see the server log)");
+    if (error.code === "OAUTH_RESPONSE_IS_NOT_CONFORM" || error.code === "OAUTH_RESPONSE_IS_NOT_JSON" || error instanceof oidc.WWWAuthenticateChallengeError) {
+      return step === "userinfo"
+        ? checkFailed("userinfo-response-invalid", "the provider's user information endpoint (config.userInfoUrl) did not answer with the user's claims (see the server log)")
+        : checkFailed("token-response-invalid", "the provider's token endpoint gave an answer that is not one (see the server log)");
+    }
     return malformed();
   }
-  if (error instanceof joseErrors.JWTExpired) return claimFailed("exp");
+  // jose says JWTExpired for a token issued too long ago (maxTokenAge) too: its claim tells which.
+  if (error instanceof joseErrors.JWTExpired) return claimFailed(error.claim === "iat" ? "iat" : "exp");
   if (error instanceof joseErrors.JWTClaimValidationFailed) return error.reason === "missing" ? claimMissing(error.claim) : claimFailed(error.claim);
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return badSignature();
   if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) return unknownKey();

@@ -16,6 +16,8 @@ export interface TestProvider {
   jwksRequests: number;
   /** When set, rewrites each ID token the token endpoint sends (a compromised or broken provider). */
   tamper: ((idToken: string) => Promise<string>) | null;
+  /** When set, the endpoint at this path (`/token`, `/me`) answers this HTTP status instead (a provider failing). */
+  failing: { path: string; status: number } | null;
   /** The private key ID tokens are signed with now. */
   signingKey(): JWK;
   /** A new signing key is published first (the old one stays listed): the provider rotated its keys. */
@@ -49,6 +51,7 @@ export async function startTestProvider(clients: ClientMetadata[]): Promise<Test
     accounts,
     jwksRequests: 0,
     tamper: null,
+    failing: null,
     signingKey: () => keys[0]!,
     async rotateKeys() {
       keys = [await newSigningKey(), ...keys];
@@ -86,6 +89,11 @@ export async function startTestProvider(clients: ClientMetadata[]): Promise<Test
     });
     provider.use(async (ctx, next) => {
       if (ctx.path === "/jwks") state.jwksRequests++;
+      if (ctx.path === state.failing?.path) {
+        ctx.status = state.failing.status;
+        ctx.body = { error: state.failing.status === 401 ? "invalid_token" : "server_error" };
+        return;
+      }
       await next();
       const body = ctx.body as { id_token?: string } | undefined;
       if (ctx.path === "/token" && state.tamper && body?.id_token) body.id_token = await state.tamper(body.id_token);

@@ -379,6 +379,7 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       ["id-token-signature", (t) => resign(corp, t, {}, { ...foreign, kid: corp.signingKey().kid }), /signature is not valid/],
       ["id-token-unknown-key", (t) => resign(corp, t, {}, foreign), /signed with a key the provider does not publish/],
       ["id-token-iat", (t) => resign(corp, t, { iat: now + 3600, exp: now + 7200 }), /time of issue is too far in the past or in the future/],
+      ["id-token-iat", (t) => resign(corp, t, { iat: 1, exp: now + 3600 }), /time of issue is too far in the past or in the future/],
       ["id-token-sub-missing", (t) => resign(corp, t, { sub: undefined }), /has no sub claim/],
       // Without its groups claim too, so that userinfo would be asked about that subject.
       ["id-token-sub", (t) => resign(corp, t, { sub: "", groups: undefined }), /names no user \(its sub claim is empty/],
@@ -444,6 +445,32 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       await corp.start();
     }
     assert.equal((await me(await providerLogin(s, "corp", "dora-sub"))).username, "dora");
+  });
+
+  it("says which of the provider's endpoints failed: a failing one (5xx) is a 503 to try again, a user information endpoint refusing is named", async () => {
+    const s = server();
+    corp.accounts.set("ugo-sub", { preferred_username: "ugo" });
+    // Without its groups claim the ID token is completed from userinfo (/me).
+    const cases: [{ path: string; status: number }, number, string][] = [
+      [{ path: "/token", status: 500 }, 503, "provider-unavailable"],
+      [{ path: "/me", status: 502 }, 503, "provider-unavailable"],
+      [{ path: "/me", status: 401 }, 400, "userinfo-response-invalid"],
+    ];
+    for (const [failing, status, reason] of cases) {
+      const { browser, callback } = await toCallback(s, "corp", "ugo-sub");
+      corp.failing = failing;
+      corp.tamper = (t) => resign(corp, t, { groups: undefined });
+      try {
+        const r = await followCallback(browser, callback);
+        assert.equal(r.status, status, `${failing.path} ${failing.status}: ${JSON.stringify(r.body)}`);
+        assert.equal(JSON.parse(r.body.additionalInfo).reason, reason);
+        if (reason === "userinfo-response-invalid") assert.match(r.body.errorMessage, /user information endpoint \(config\.userInfoUrl\)/);
+        else assert.equal(r.retryAfter, "30");
+      } finally {
+        corp.failing = null;
+        corp.tamper = null;
+      }
+    }
   });
 
   it("exchanges a one-time code once, within its time, at its provider only", async () => {
