@@ -167,6 +167,9 @@ function isLoopbackUrl(url: URL): boolean {
   return host === "::1";
 }
 
+/** The longest endpoint or issuer a provider's settings take (the API's limit). */
+export const URL_MAX = 2048;
+
 function checkUrl(value: string, field: string): void {
   let url: URL;
   try {
@@ -318,7 +321,11 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
         continue;
       }
       if (!value) throw new DomainError("invalid", `config.${field} is required: set it, or a fromUrl whose discovery document names it.`, { field: `config.${field}` });
-      if (field !== "issuer") checkUrl(value as string, `config.${field}`);
+      // A discovery document's values are held to the limits of values sent, so that a GET's body can be sent back.
+      if (typeof value !== "string" || value.length > URL_MAX) {
+        throw new DomainError("invalid", `config.${field} must be text of at most ${URL_MAX} characters${field in discovered ? " (as read from the discovery document)" : ""}.`, { field: `config.${field}` });
+      }
+      if (field !== "issuer") checkUrl(value, `config.${field}`);
     }
     if (!config.scopes!.includes("openid")) throw new DomainError("invalid", "config.scopes must include openid.", { field: "config.scopes" });
     let sealedSecret = current?.sealedSecret ?? null;

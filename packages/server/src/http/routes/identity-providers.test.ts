@@ -227,6 +227,19 @@ describeEachStore("identity provider configuration", (server) => {
       huge.closeAllConnections();
       await new Promise((resolve) => huge.close(resolve));
     }
+    // A discovery document's values are held to the limits of the values an administrator sends.
+    const long = createServer((_request, response) => {
+      const issuer = `http://127.0.0.1:${(long.address() as AddressInfo).port}`;
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(JSON.stringify({ issuer, authorization_endpoint: `${issuer}/auth`, token_endpoint: `${issuer}/${"t".repeat(3000)}`, jwks_uri: `${issuer}/jwks`, response_types_supported: ["code"] }));
+    });
+    await new Promise<void>((resolve) => long.listen(0, "127.0.0.1", resolve));
+    try {
+      const r = await create({ ...base, fromUrl: `http://127.0.0.1:${(long.address() as AddressInfo).port}` });
+      assert.equal(r.body.errorMessage, "ECMS1001-E config.tokenUrl must be text of at most 2048 characters (as read from the discovery document).");
+    } finally {
+      await new Promise((resolve) => long.close(resolve));
+    }
     assert.equal((await create({ alias: "open", clientId: "c", fromUrl: provider.issuer, config: { clientAuthMethod: "none" } })).status, 201, "a public client needs no secret");
     assert.equal((await create({ ...base, alias: "sso" })).status, 409);
     const alike = await create({ ...base, alias: "SSO" });

@@ -3,7 +3,7 @@ import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { testProvider } from "../../federation/provider-test.js";
-import { publicBaseOf, redirectUriOf, toProviderView, type Provider } from "../../federation/providers.js";
+import { publicBaseOf, redirectUriOf, toProviderView, URL_MAX, type Provider } from "../../federation/providers.js";
 import { adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
@@ -13,7 +13,7 @@ import { PATTERN_MESSAGE } from "../validation.js";
 
 /** URL-safe, fixed once created; `builtin` names the password login. */
 const ALIAS_PATTERN = "^(?![Bb][Uu][Ii][Ll][Tt][Ii][Nn]$)[A-Za-z0-9][A-Za-z0-9_-]{0,63}$";
-const Url = Type.String({ minLength: 1, maxLength: 2048 });
+const Url = Type.String({ minLength: 1, maxLength: URL_MAX });
 const ClaimName = Type.String({ minLength: 1, maxLength: 256 });
 
 const GroupMapping = Type.Object(
@@ -22,11 +22,11 @@ const GroupMapping = Type.Object(
 );
 
 const Settings = {
-  issuer: Type.String({ minLength: 1, maxLength: 2048, description: "The provider's issuer identifier (`iss`)" }),
+  issuer: Type.String({ minLength: 1, maxLength: URL_MAX, description: "The provider's issuer identifier (`iss`)" }),
   authorizationUrl: Url,
   tokenUrl: Url,
   userInfoUrl: Nullable(Url),
-  jwksUrl: Type.String({ minLength: 1, maxLength: 2048, description: "Where the provider's signing keys are published; ID tokens are always checked against them" }),
+  jwksUrl: Type.String({ minLength: 1, maxLength: URL_MAX, description: "Where the provider's signing keys are published; ID tokens are always checked against them" }),
   scopes: Type.Array(Type.String({ minLength: 1, maxLength: 256, pattern: "^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$", [PATTERN_MESSAGE]: "may hold only printable ASCII characters other than space, \" and \\" }), { minItems: 1, maxItems: 50, uniqueItems: true }),
   clientAuthMethod: Type.Union([Type.Literal("client_secret_basic"), Type.Literal("client_secret_post"), Type.Literal("none")]),
   usernameClaim: ClaimName,
@@ -47,7 +47,7 @@ const SettingsInput = Type.Object(
 const Fields = {
   providerType: Type.Literal("oidc"),
   displayName: Type.String({ minLength: 1, maxLength: 255, pattern: "^\\S(.*\\S)?$", [PATTERN_MESSAGE]: "must not start or end with white space, nor hold line breaks", description: "The login page's button; no invisible or formatting characters" }),
-  fromUrl: Nullable(Type.String({ minLength: 1, maxLength: 2048, description: "The issuer or its discovery document (`/.well-known/openid-configuration`)" })),
+  fromUrl: Nullable(Type.String({ minLength: 1, maxLength: URL_MAX, description: "The issuer or its discovery document (`/.well-known/openid-configuration`)" })),
   enabled: Type.Boolean(),
   guiOrder: Type.Integer({ minimum: -1_000_000, maximum: 1_000_000 }),
   defaultGroupList: Type.Array(Uuid, { maxItems: 1000, uniqueItems: true, description: "Ids of the local groups every user of this provider joins" }),
