@@ -211,6 +211,7 @@ describeEachStore("external user storage configuration", (server) => {
       [{ connectionUrl: "ldap://no-such-host.invalid" }, "connect", /^Cannot connect to no-such-host\.invalid: no server is known by the name no-such-host\.invalid \(DNS\)/],
       [{ caCertificate: null }, "tls", /TLS with 127\.0\.0\.1:\d+ failed/],
       [{ connectionUrl: slapd.ldapsUrl, startTls: false, caCertificate: null }, "tls", /TLS with 127\.0\.0\.1:\d+ failed/],
+      [{ connectionUrl: slapd.ldapsUrl.replace(/^ldaps:/, "ldap:") }, "tls", /^127\.0\.0\.1:\d+ closed the connection without answering LDAP: this port most likely speaks LDAPS/],
       [{ bindPassword: "wrong" }, "bind", /refused the bind as CN=Reader/],
       [{ bindPassword: "" }, "bind", /^No bindPassword is stored for CN=Reader.*: send it/],
       [{ baseDn: "DC=elsewhere,DC=example" }, "base", /does not exist/],
