@@ -189,10 +189,10 @@ export class DirectoryConnection {
     if (!(await this.bind(this.d.bindDn, password))) throw new DirectoryError("bind", `The directory refused the bind as ${this.d.bindDn}: check bindDn and bindPassword.`);
   }
 
-  /** One entry by DN, or null when it does not exist. */
-  async read(dn: string, attributes: string[], binary: string[] = []): Promise<Entry | null> {
+  /** One entry by DN, or null when it does not exist (or does not match `filter`). */
+  async read(dn: string, attributes: string[], binary: string[] = [], filter = "(objectClass=*)"): Promise<Entry | null> {
     try {
-      const { searchEntries } = await this.client.search(dn, { scope: "base", filter: "(objectClass=*)", attributes, explicitBufferAttributes: binary });
+      const { searchEntries } = await this.client.search(dn, { scope: "base", filter, attributes, explicitBufferAttributes: binary });
       return searchEntries[0] ?? null;
     } catch (error) {
       if (error instanceof NoSuchObjectError) return null;

@@ -506,6 +506,18 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.equal((await user("kl2")).enabled, false);
   });
 
+  it("imports no entry of groupEntryDnList that is no group (a person's DN): reported", async () => {
+    await ldap.add(`ou=Solo,${tree.suffix}`, { objectClass: ["organizationalUnit"], ou: "Solo" });
+    const person = `uid=solo1,ou=Solo,${tree.suffix}`;
+    await ldap.add(person, { objectClass: ["inetOrgPerson"], uid: "solo1", cn: "Solo Person", sn: "Person" });
+    const solo = await api("POST", "/security/v1/external-user-storage", directoryConfig(tree, slapd, { name: "solo", userSearchBase: `ou=Solo,${tree.suffix}`, groupEntryDnList: [person] }));
+    assert.equal(solo.status, 201, solo.text);
+    const run = await syncAndWait(server(), token, solo.body.id, { mode: "full" });
+    assert.deepEqual([run.state, run.created], ["succeeded", 1], run.message);
+    assert.deepEqual(run.problems.map((p: any) => [p.dn, p.message]), [[person, "The group does not exist in the directory, or the entry is no group (it does not match groupFilter)."]]);
+    assert.deepEqual((await api("GET", "/security/v1/user-groups?search=Solo")).body, []);
+  });
+
   it("lets priority decide between directories: a lower number takes the user over; a group name held elsewhere gets the directory's name", async () => {
     // twin1 is the "twins" directory's (priority 0). A second directory over the same people with
     // priority 5 loses it; once "twins" is set to 9, the second takes twin1 over.

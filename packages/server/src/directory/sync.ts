@@ -421,9 +421,10 @@ export class DirectorySync {
       const key = dnKey(dn);
       if (visited.has(key)) continue;
       visited.add(key);
-      const entry = await connection.read(dn, [...groupAttributes(d), ...MEMBER_ATTRIBUTES], binaryAttributes(d));
+      // Read as a group: a person's DN in groupEntryDnList is no group to import.
+      const entry = await connection.read(dn, [...groupAttributes(d), ...MEMBER_ATTRIBUTES], binaryAttributes(d), d.groupFilter);
       if (!entry) {
-        this.problem(dn, "The group does not exist in the directory.", false);
+        this.problem(dn, "The group does not exist in the directory, or the entry is no group (it does not match groupFilter).", false);
         continue;
       }
       const values = new EntryValues(entry);
