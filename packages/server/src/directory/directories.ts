@@ -108,6 +108,8 @@ function toRunView(run: SyncRunRow, leaseSeconds: number, now = Date.now()): Syn
   };
 }
 
+const LEASE_LOST = "another node took over this directory's sync (the lease ran out)";
+
 /** The local groups a directory's settings fill. */
 const groupsNamed = (d: Pick<Directory, "groupMappings">) => d.groupMappings.map((m) => m.localGroupId);
 
@@ -164,7 +166,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
   function launch(d: Directory, runId: number, mode: SyncMode, force: boolean, startedBy: Actor): void {
     const controller = new AbortController();
     const renew = async () => {
-      if (!(await queries.renewLease(d.id, owner, isoAfter(timing.leaseSeconds)))) throw new Error("another node took over this directory's sync (the lease ran out)");
+      if (!(await queries.renewLease(d.id, owner, isoAfter(timing.leaseSeconds)))) throw new Error(LEASE_LOST);
       // Other nodes judge the run by its heartbeat: without this, a run still reading its groups past the lease would look interrupted.
       await queries.touchRun(runId, isoNow());
     };
@@ -181,7 +183,13 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
       running.delete(d.id);
       ended = true;
     };
-    const sync = new DirectorySync({ store, queries, directory: d, bindPassword: openPassword(d), runId, mode, force, startedBy, heartbeat: renew, ending, ended: onEnded, signal: controller.signal });
+    // In each batch's transaction: a node paused past its lease (another took over) writes nothing when it wakes.
+    // PostgreSQL locks the row, so that a takeover waits for a batch begun in time instead of writing beside it.
+    const leaseHeld = async (trx: Kysely<Database>) => {
+      const held = await store.dialect.lockedForUpdate(trx.selectFrom("directory_sync_state").select("directory_id").where("directory_id", "=", d.id).where("lease_owner", "=", owner).where("lease_until", ">", isoNow())).executeTakeFirst();
+      if (!held) throw new Error(LEASE_LOST);
+    };
+    const sync = new DirectorySync({ store, queries, directory: d, bindPassword: openPassword(d), runId, mode, force, startedBy, heartbeat: renew, leaseHeld, ending, ended: onEnded, signal: controller.signal });
     const promise = sync
       .run()
       .then(() => undefined, (error) => log(error, "directory sync failed"))

@@ -100,6 +100,8 @@ export interface SyncOptions {
   startedBy: Actor;
   /** Called after each batch: renews the lease, throws when it is lost. */
   heartbeat: () => Promise<void>;
+  /** Called first in each transaction that writes users: throws when this node no longer holds the lease. */
+  leaseHeld: (trx: Kysely<Database>) => Promise<void>;
   /** Called in the transaction that ends the run (gives the lease back): whoever sees the run ended can start the next. */
   ending: (trx: Kysely<Database>) => Promise<void>;
   /** Called once that transaction has committed. */
@@ -977,6 +979,7 @@ export class DirectorySync {
       // The transaction may run again (storage/busy.ts): what it counts and joins is its own.
       const { created, counts } = await this.db.transaction().execute((trx) =>
         dialect.batchUserWrites(trx, async () => {
+          await this.o.leaseHeld(trx);
           const tally = { created: 0, updated: 0, disabled: 0, joined: 0, left: 0 };
           const joins = [...adds];
           const audits: AuditEntry[] = [];
@@ -1226,6 +1229,7 @@ export class DirectorySync {
       try {
         disabledCount = await this.db.transaction().execute((trx) =>
           this.o.store.dialect.batchUserWrites(trx, async () => {
+            await this.o.leaseHeld(trx);
             const disabled = await trx
               .updateTable("users")
               .set((eb) => ({ enabled: 0, version: eb("version", "+", 1), updated_at: now }))

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { connect, createServer, type AddressInfo } from "node:net";
 import { after, before, it } from "node:test";
 import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PASSWORD } from "../../test-support/accounts.js";
-import { directoryConfig, startDirectory, syncAndWait } from "../../test-support/directories.js";
+import { directoryConfig, startDirectory, syncAndWait, waitForSync } from "../../test-support/directories.js";
 import type { DirectoryTree } from "../../test-support/directory-trees.js";
 import { describeEachStore } from "../../test-support/server.js";
 import { AD_SCHEMA, Slapd } from "../../test-support/slapd.js";
@@ -301,6 +301,22 @@ describeEachStore("external user storage configuration", (server) => {
     assert.match(event.details.message, /interrupted/);
     const state = await db.selectFrom("directory_sync_state").select("lease_owner").where("directory_id", "=", directory.id).executeTakeFirstOrThrow();
     assert.equal(state.lease_owner, null, "the lease is free again");
+    assert.equal((await api("DELETE", `${PATH}/${created.body.id}`)).status, 204);
+  });
+
+  it("a node that lost its lease (paused past it, another took over) writes no batch of the run it had", async () => {
+    const created = await api("POST", PATH, directoryConfig(tree, slapd, { name: "lease lost", groupEntryDnList: [] }));
+    assert.equal(created.status, 201, created.text);
+    const { db } = server().server.deps.store;
+    const directory = await db.selectFrom("directories").select("id").where("uuid", "=", created.body.id).executeTakeFirstOrThrow();
+    assert.equal((await api("POST", `${PATH}/${created.body.id}/sync`, { mode: "full" })).status, 202);
+    // Taken over before its first batch (the run reads the groups first): as another node would once the lease ran out.
+    await db.updateTable("directory_sync_state").set({ lease_owner: "another-node", lease_until: new Date(Date.now() + 60_000).toISOString() }).where("directory_id", "=", directory.id).execute();
+    const run = await waitForSync(server(), token, created.body.id);
+    assert.deepEqual([run.state, run.created], ["failed", 0], JSON.stringify(run));
+    assert.match(run.message, /another node took over this directory's sync/);
+    assert.equal((await api("GET", `/security/v1/users/count?source=directory:${created.body.id}`)).body, 0);
+    await db.updateTable("directory_sync_state").set({ lease_owner: null, lease_until: null }).where("directory_id", "=", directory.id).execute();
     assert.equal((await api("DELETE", `${PATH}/${created.body.id}`)).status, 204);
   });
 
