@@ -1203,9 +1203,9 @@ export class DirectorySync {
    */
   private async disableGone(): Promise<string | null> {
     const d = this.d;
-    if (this.counts.seen === 0) return "The directory answered no users: nobody was disabled.";
+    if (this.counts.seen === 0) return "The directory answered no users: nobody was disabled as gone.";
     // A subtree of the users' another server holds was not read: its users would look gone.
-    if (this.referrals.length > 0) return `The directory referred part of the search to other servers (${this.referrals.slice(0, 3).join(", ")}), whose users were not read: nobody was disabled. Set userSearchBase to a subtree this server holds.`;
+    if (this.referrals.length > 0) return `The directory referred part of the search to other servers (${this.referrals.slice(0, 3).join(", ")}), whose users were not read: nobody was disabled as gone. Set userSearchBase to a subtree this server holds.`;
     // The ids of the directory's users first, then the rows of those not seen (the few, as a rule): whether each is still enabled.
     const unseen: number[] = [];
     for (let after = ""; ; ) {
@@ -1220,7 +1220,7 @@ export class DirectorySync {
     // The share of those who may still log in: users disabled long ago would make a large loss look small.
     const total = await this.o.queries.userCount(d.id, true);
     if (!this.o.force && gone.length > (total * d.disableLimitPercent) / 100) {
-      return `${gone.length} of the directory's ${total} enabled ${total === 1 ? "user" : "users"} ${gone.length === 1 ? "is" : "are"} gone from it, more than disableLimitPercent (${d.disableLimitPercent} %): nobody was disabled. Check the directory; a full sync with force disables them.`;
+      return `${gone.length} of the directory's ${total} enabled ${total === 1 ? "user" : "users"} ${gone.length === 1 ? "is" : "are"} gone from it, more than disableLimitPercent (${d.disableLimitPercent} %): nobody was disabled as gone. Check the directory; a full sync with force disables them.`;
     }
     for (let i = 0; i < gone.length; i += d.pageSize) {
       const ids = gone.slice(i, i + d.pageSize).filter((id) => !this.keptAdministrators.has(id));
