@@ -105,12 +105,26 @@ export interface ConnectionLimits {
   uploadMinBytesPerSecond: number;
 }
 
-function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+/** A whole number setting; `min` and `max` where a value outside would leave the server unusable (a token dead at birth, no password strong enough). */
+function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const range = max < Number.MAX_SAFE_INTEGER ? `an integer from ${min} to ${max}` : min === 0 ? "a non-negative integer" : `an integer of at least ${min}`;
+    throw new Error(`${name} must be ${range}, got "${raw}"`);
+  }
   return value;
+}
+
+/** argon2id's costs, within what the algorithm takes (RFC 9106: at least 8 KiB of memory a lane). */
+function argon2From(env: NodeJS.ProcessEnv): Config["argon2"] {
+  const parallelism = intFrom(env, "ECM_ARGON2_PARALLELISM", 1, { min: 1, max: 255 });
+  return {
+    memoryCost: intFrom(env, "ECM_ARGON2_MEMORY_KIB", 19_456, { min: 8 * parallelism }),
+    timeCost: intFrom(env, "ECM_ARGON2_ITERATIONS", 2, { min: 1 }),
+    parallelism,
+  };
 }
 
 function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -180,8 +194,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       ? { kind: "postgres", url: postgresUrl(databaseUrl), poolSize: intFrom(env, "ECM_DB_POOL_SIZE", 10), busy }
       : { kind: "sqlite", file: join(dataDir, "ecm-security.sqlite3"), busy },
     adminPassword: env.ECM_ADMIN_PASSWORD || undefined,
-    tokenTtlSeconds: intFrom(env, "ECM_TOKEN_TTL_SECONDS", 300),
-    sessionMaxSeconds: intFrom(env, "ECM_SESSION_MAX_SECONDS", 36_000),
+    tokenTtlSeconds: intFrom(env, "ECM_TOKEN_TTL_SECONDS", 300, { min: 1 }),
+    sessionMaxSeconds: intFrom(env, "ECM_SESSION_MAX_SECONDS", 36_000, { min: 1 }),
     lockout: {
       maxFailures: intFrom(env, "ECM_LOCKOUT_MAX_FAILURES", 5),
       accountMaxFailures: intFrom(env, "ECM_LOCKOUT_ACCOUNT_MAX_FAILURES", 50),
@@ -190,18 +204,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       maxSeconds: intFrom(env, "ECM_LOCKOUT_MAX_SECONDS", 86_400),
     },
     passwordMaxAgeDays: intFrom(env, "ECM_PASSWORD_MAX_AGE_DAYS", 0),
-    argon2: {
-      memoryCost: intFrom(env, "ECM_ARGON2_MEMORY_KIB", 19_456),
-      timeCost: intFrom(env, "ECM_ARGON2_ITERATIONS", 2),
-      parallelism: intFrom(env, "ECM_ARGON2_PARALLELISM", 1),
-    },
+    argon2: argon2From(env),
     hashQueue: {
-      concurrency: intFrom(env, "ECM_ARGON2_CONCURRENCY", availableParallelism()),
+      concurrency: intFrom(env, "ECM_ARGON2_CONCURRENCY", availableParallelism(), { min: 1 }),
       maxWaiting: intFrom(env, "ECM_ARGON2_QUEUE", 32),
     },
     passwordPolicy: {
       minLength: intFrom(env, "ECM_PASSWORD_MIN_LENGTH", 12),
-      minStrength: intFrom(env, "ECM_PASSWORD_MIN_STRENGTH", 3),
+      minStrength: intFrom(env, "ECM_PASSWORD_MIN_STRENGTH", 3, { max: 4 }),
     },
     rateLimit: {
       windowSeconds: intFrom(env, "ECM_RATE_LIMIT_WINDOW_SECONDS", 60),

@@ -127,6 +127,16 @@ describe("start-up failures are one clear line and a non-zero exit", () => {
     await assertOneLine({ ECM_DATA_DIR: join(dir, "port"), PORT: "70000" }, /PORT must be a port number from 0 to 65535/);
   });
 
+  it("a setting that would leave the server unusable: no password strong enough, tokens dead at birth, argon2 costs it does not take", { timeout: 60_000 }, async () => {
+    const at = { ECM_DATA_DIR: join(dir, "settings"), PORT: "0" };
+    await assertOneLine({ ...at, ECM_PASSWORD_MIN_STRENGTH: "5" }, /ECM_PASSWORD_MIN_STRENGTH must be an integer from 0 to 4, got "5"/);
+    await assertOneLine({ ...at, ECM_TOKEN_TTL_SECONDS: "0" }, /ECM_TOKEN_TTL_SECONDS must be an integer of at least 1, got "0"/);
+    await assertOneLine({ ...at, ECM_SESSION_MAX_SECONDS: "0" }, /ECM_SESSION_MAX_SECONDS must be an integer of at least 1, got "0"/);
+    await assertOneLine({ ...at, ECM_ARGON2_MEMORY_KIB: "1" }, /ECM_ARGON2_MEMORY_KIB must be an integer of at least 8, got "1"/);
+    await assertOneLine({ ...at, ECM_ARGON2_ITERATIONS: "0" }, /ECM_ARGON2_ITERATIONS must be an integer of at least 1, got "0"/);
+    await assertOneLine({ ...at, ECM_ARGON2_PARALLELISM: "0" }, /ECM_ARGON2_PARALLELISM must be an integer from 1 to 255, got "0"/);
+  });
+
   it("a DATABASE_URL of another database, named by its scheme only (the URL may hold a password)", { timeout: 60_000 }, async () => {
     await assertOneLine({ ECM_DATA_DIR: join(dir, "url"), PORT: "0", DATABASE_URL: "mysql://ecm:secret@db-host/ecm" }, /DATABASE_URL must be a PostgreSQL URL, postgres:\/\/user@host:5432\/database, not a mysql: URL \(leave it unset for the embedded SQLite store\)\n$/);
   });
