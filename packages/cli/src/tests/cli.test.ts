@@ -800,3 +800,22 @@ test("login asks for the password on a terminal without echoing it", async () =>
   assert.ok(!stderr.includes(server.adminPassword));
   assert.ok(existsSync(join(cfg, "ecm", "config.json")));
 });
+
+test("an import whose output's reader stops (`ecm import … | head`) imports every row all the same", async () => {
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const env = { ...process.env, ECM_URL: server.baseUrl, ECM_USERNAME: "sysadmin", ECM_PASSWORD: server.adminPassword, XDG_CONFIG_HOME: join(home, "pipe") };
+  const file = join(home, "piped.csv");
+  const rows = 20_000;
+  writeFileSync(file, `username\n${Array.from({ length: rows }, (_, i) => `piped-${i}`).join("\n")}\n`);
+  const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", main, "import", file, "-o", "ndjson"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    // The reader takes the first results and goes away, as head does.
+    child.stdout.once("data", () => child.stdout.destroy());
+    child.on("close", (exit) => resolve({ code: exit, stderr }));
+  });
+  assert.equal(code, 0, stderr);
+  const ecm = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  assert.equal(await ecm.security.countUsers({ search: "piped-" }), rows);
+});
