@@ -76,7 +76,15 @@ function startWorker(options: ConstructorParameters<typeof Worker>[1]): Worker {
       .then(() => import(${JSON.stringify(workerUrl.href)}))
       .catch(fail);
   `;
-  return new Worker(code, { ...options, eval: true, execArgv: [] });
+  try {
+    return new Worker(code, { ...options, eval: true, execArgv: [] });
+  } catch (error) {
+    // Node's permission model (--permission) forbids threads unless --allow-worker is given.
+    if ((error as { code?: unknown }).code === "ERR_ACCESS_DENIED") {
+      throw new ECMError("ECMSync runs its calls on a worker thread, which this process may not start (Node's permission model): give it --allow-worker, or use ECM, whose calls need no thread.", { cause: error });
+    }
+    throw error;
+  }
 }
 
 /** Runs calls on a worker thread and blocks on Atomics.wait until the answer arrives. */

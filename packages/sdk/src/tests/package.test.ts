@@ -104,6 +104,15 @@ test("ECMSync works whatever flags the script was started with: node --max-old-s
     timeout: 30_000,
   });
   assert.equal(stdout, "sysadmin\n");
+  // Under Node's permission model without --allow-worker, no thread may start: said as the SDK's error, in words.
+  writeFileSync(
+    join(project, "no-worker.mjs"),
+    `import { ECMSync, ECMError } from "ecm-sdk";
+     try { new ECMSync({ baseUrl: process.env.URL, username: "sysadmin", password: process.env.PW }).security.users(); }
+     catch (e) { console.log(e instanceof ECMError, e.message); }`,
+  );
+  const denied = await exec(process.execPath, ["--experimental-permission", "--allow-fs-read=*", "no-worker.mjs"], { cwd: project, env: { ...process.env, URL: server.baseUrl, PW: server.adminPassword }, timeout: 30_000 });
+  assert.match(denied.stdout, /^true ECMSync runs its calls on a worker thread, which this process may not start \(Node's permission model\): give it --allow-worker/);
 });
 
 test("TypeScript in the empty project: the package's types check with the repository's compiler", () => {
