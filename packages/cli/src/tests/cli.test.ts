@@ -187,6 +187,8 @@ describe("login, saved token, environment overrides", () => {
     assert.deepEqual([notKeyByStdin.code, notKeyByStdin.stderr], [3, "ecm: standard input is not an API key: API keys start with ecm_\n"]);
     const noKey = await ecm(["login", "--url", server.baseUrl, "--api-key"], { auth: false, env: keyCfg });
     assert.deepEqual([noKey.code, noKey.stderr], [2, 'ecm: no API key: use --password-stdin or set ECM_API_KEY (see "ecm --help")\n']);
+    const refusedKey = await ecm(["login", "--url", server.baseUrl, "--api-key", "--password-stdin"], { auth: false, env: keyCfg, stdin: `ecm_${"w".repeat(40)}\n` });
+    assert.deepEqual([refusedKey.code, refusedKey.stderr], [3, "ecm: the API key from standard input was refused: it is unknown, expired or revoked, or its account may not log in\n"]);
   });
 
   test("unreachable server: exit 8, and nothing on stdout in any format (no header or `[` alone for a script to keep)", async () => {

@@ -1,9 +1,9 @@
-import { ECM } from "ecm-sdk";
+import { ECM, ECMAuthError } from "ecm-sdk";
 import { noMoreArgs, str, timeoutOf } from "../../args.js";
 import { apiKeyClient } from "../../client.js";
 import type { Command } from "../../command.js";
 import { readConfig, writeConfig } from "../../config.js";
-import { UsageError } from "../../errors.js";
+import { CliError, ExitCode, UsageError } from "../../errors.js";
 import { readPassword } from "../../prompt.js";
 
 export const login: Command = {
@@ -27,7 +27,10 @@ export const login: Command = {
       const apiKey = await readPassword(ctx, "ECM_API_KEY", "API key: ", false, "API key");
       const from = ctx.values["password-stdin"] ? "standard input" : ctx.io.env.ECM_API_KEY ? "ECM_API_KEY" : "the key typed";
       const ecm = apiKeyClient(url, apiKey, from, timeoutOf(ctx.values));
-      const { username } = await ecm.security.me();
+      // Refused, it is this key that is at fault (the usual hint, run "ecm login", is what just failed).
+      const { username } = await ecm.security.me().catch((error: unknown) => {
+        throw error instanceof ECMAuthError && error.code === "ECMS1101" ? new CliError(`the API key from ${from} was refused: it is unknown, expired or revoked, or its account may not log in`, ExitCode.auth) : error;
+      });
       const path = writeConfig(ctx.io.env, { url: ecm.baseUrl, token: apiKey, username });
       ctx.note(`Logged in to ${ecm.baseUrl} as ${username} with an API key (saved in ${path})`);
       return;
