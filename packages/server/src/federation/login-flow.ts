@@ -240,7 +240,9 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
           }),
         );
         // Signatures are always checked, against the provider's published keys.
-        await jwtVerify(tokens.id_token!, jwks.keysOf(p.config.jwksUrl, "id-token"), { issuer: p.config.issuer, audience: p.clientId, algorithms: SIGNING_ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_SECONDS, maxTokenAge: PENDING_SECONDS });
+        const { protectedHeader } = await jwtVerify(tokens.id_token!, jwks.keysOf(p.config.jwksUrl, "id-token"), { issuer: p.config.issuer, audience: p.clientId, algorithms: SIGNING_ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_SECONDS, maxTokenAge: PENDING_SECONDS });
+        // A token typed as another kind (a back-channel logout token, RFC 8417's typed JWTs) is no ID token, whatever it holds.
+        if (typeof protectedHeader.typ === "string" && !["jwt", "application/jwt"].includes(protectedHeader.typ.toLowerCase())) throw checkFailed("id-token-type", `the ID token is typed "${protectedHeader.typ.slice(0, 40)}", another kind of token`);
         const claims: Record<string, unknown> = { ...tokens.claims()! };
         // The subject is the user at the provider (OpenID Connect Core 2: at most 255 characters): an empty one names nobody.
         if (typeof claims.sub !== "string" || claims.sub === "" || claims.sub.length > SUBJECT_MAX) throw claimFailed("sub");

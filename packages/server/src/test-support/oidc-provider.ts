@@ -105,8 +105,8 @@ export async function startTestProvider(clients: ClientMetadata[]): Promise<Test
 }
 
 /** The claims of an ID token, changed, signed again with `key` (a forged or altered token). */
-export async function resign(provider: TestProvider, idToken: string, change: Record<string, unknown>, key?: JWK): Promise<string> {
-  return provider.sign({ ...decodeJwt(idToken), ...change }, key);
+export async function resign(provider: TestProvider, idToken: string, change: Record<string, unknown>, key?: JWK, typ?: string): Promise<string> {
+  return provider.sign({ ...decodeJwt(idToken), ...change }, key, typ);
 }
 
 /** A request a Browser sends; redirects are never followed. */

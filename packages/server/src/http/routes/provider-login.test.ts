@@ -381,6 +381,7 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       ["id-token-iat", (t) => resign(corp, t, { iat: now + 3600, exp: now + 7200 }), /time of issue is too far in the past or in the future/],
       ["id-token-iat", (t) => resign(corp, t, { iat: 1, exp: now + 3600 }), /time of issue is too far in the past or in the future/],
       ["id-token-sub-missing", (t) => resign(corp, t, { sub: undefined }), /has no sub claim/],
+      ["id-token-type", (t) => resign(corp, t, {}, undefined, "logout+jwt"), /is typed "logout\+jwt", another kind of token/],
       // Without its groups claim too, so that userinfo would be asked about that subject.
       ["id-token-sub", (t) => resign(corp, t, { sub: "", groups: undefined }), /names no user \(its sub claim is empty/],
       ["id-token-sub", (t) => resign(corp, t, { sub: "s".repeat(256) }), /names no user/],
