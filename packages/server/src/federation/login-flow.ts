@@ -248,7 +248,6 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
         if (typeof claims.sub !== "string" || claims.sub === "" || claims.sub.length > SUBJECT_MAX) throw claimFailed("sub");
         step = "userinfo";
         const userInfo = p.config.userInfoUrl && missingClaims(p.config, claims) ? await atProvider(oidc.fetchUserInfo(configuration, tokens.access_token, claims.sub as string)) : {};
-        step = "token";
         const identity = identityOf(p.config, claims, userInfo);
         const code = random();
         await linking.resolve(p, identity, sourceIp, async (trx, user) => {

@@ -92,6 +92,9 @@ export function classify(error: unknown, step: "token" | "userinfo" = "token"): 
     return checkFailed("answer-too-large", `an answer of the provider is larger than ${PROVIDER_ANSWER_MAX_BYTES / 1024 / 1024} MiB`);
   }
   if (error instanceof oidc.AuthorizationResponseError) return new LoginRefused(`provider-error:${error.error}`, null);
+  const userinfoInvalid = () => checkFailed("userinfo-response-invalid", "the provider's user information endpoint (config.userInfoUrl) did not answer with the user's claims (see the server log)");
+  // The user information endpoint refusing the access token (401, a challenge) says nothing of the client's credentials.
+  if (step === "userinfo" && (error instanceof oidc.ResponseBodyError || error instanceof oidc.WWWAuthenticateChallengeError)) return userinfoInvalid();
   if (isInvalidClient(error)) return clientRefused();
   // invalid_grant: the code was used already, has expired, or was issued for another login (PKCE, redirect) — a failed check, not a refused person.
   if (error instanceof oidc.ResponseBodyError && error.error === "invalid_grant") return checkFailed("code-refused", "the provider did not take the login's code (used already, expired, or issued for another login); log in again");
@@ -105,10 +108,8 @@ export function classify(error: unknown, step: "token" | "userinfo" = "token"): 
     if (/"alg" header parameter/.test(message)) return badAlgorithm();
     if (/"id_token" property/.test(message)) return checkFailed("id-token-missing", "the provider sent no ID token");
     if (error.code === "OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED" && attribute === "sub") return checkFailed("userinfo-subject-mismatch", "the ID token and the provider's user information are of two different users");
-    if (error.code === "OAUTH_RESPONSE_IS_NOT_CONFORM" || error.code === "OAUTH_RESPONSE_IS_NOT_JSON" || error instanceof oidc.WWWAuthenticateChallengeError) {
-      return step === "userinfo"
-        ? checkFailed("userinfo-response-invalid", "the provider's user information endpoint (config.userInfoUrl) did not answer with the user's claims (see the server log)")
-        : checkFailed("token-response-invalid", "the provider's token endpoint gave an answer that is not one (see the server log)");
+    if (error.code === "OAUTH_RESPONSE_IS_NOT_CONFORM" || error.code === "OAUTH_RESPONSE_IS_NOT_JSON") {
+      return step === "userinfo" ? userinfoInvalid() : checkFailed("token-response-invalid", "the provider's token endpoint gave an answer that is not one (see the server log)");
     }
     return malformed();
   }

@@ -91,6 +91,8 @@ export async function startTestProvider(clients: ClientMetadata[]): Promise<Test
       if (ctx.path === "/jwks") state.jwksRequests++;
       if (ctx.path === state.failing?.path) {
         ctx.status = state.failing.status;
+        // As a provider refuses an access token (RFC 6750): with a challenge.
+        if (state.failing.status === 401) ctx.set("www-authenticate", 'Bearer error="invalid_token"');
         ctx.body = { error: state.failing.status === 401 ? "invalid_token" : "server_error" };
         return;
       }
