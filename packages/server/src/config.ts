@@ -152,8 +152,9 @@ function trustProxyFrom(raw: string | undefined): Config["trustProxy"] {
 
 /** `ECM_PUBLIC_URL`: the origin browsers reach the service at (redirect URIs are built on it), without `/portal`. */
 function publicUrlFrom(raw: string | undefined): string | undefined {
-  if (raw === undefined || raw.trim() === "") return undefined;
-  const url = URL.canParse(raw.trim()) ? new URL(raw.trim()) : undefined;
+  const text = raw?.trim() ?? "";
+  if (text === "") return undefined;
+  const url = URL.canParse(text) ? new URL(text) : undefined;
   if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) throw new Error(`ECM_PUBLIC_URL must be an http:// or https:// address such as https://ecm.example.com, got "${raw}"`);
   if (url.username || url.password || url.search || url.hash || url.pathname !== "/") {
     throw new Error(`ECM_PUBLIC_URL is the origin browsers reach the service at, such as https://ecm.example.com: no path (/portal is added), query, fragment or credentials; got "${raw}"`);

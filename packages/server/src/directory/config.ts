@@ -260,7 +260,7 @@ function checkDirectory(d: Omit<Directory, "id" | "uuid" | "version">): void {
       throw invalid("connectionUrl", `connectionUrl: "${text}" is not a URL.`);
     }
     // A host name is at most 253 characters (RFC 1035); port 0 is no port one connects to.
-    if ((url.protocol !== "ldap:" && url.protocol !== "ldaps:") || !url.hostname || url.hostname.length > 253 || url.port === "0" || (url.pathname !== "" && url.pathname !== "/") || url.search || url.hash || text.includes("#") || url.username) {
+    if ((url.protocol !== "ldap:" && url.protocol !== "ldaps:") || !url.hostname || url.hostname.length > 253 || url.port === "0" || (url.pathname !== "" && url.pathname !== "/") || url.search || text.includes("#") || url.username) {
       throw invalid("connectionUrl", `connectionUrl: "${text}" must be ldap://host[:port] or ldaps://host[:port].`);
     }
   }
