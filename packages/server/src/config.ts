@@ -207,7 +207,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     passwordMaxAgeDays: intFrom(env, "ECM_PASSWORD_MAX_AGE_DAYS", 0),
     argon2: argon2From(env),
     hashQueue: {
-      concurrency: intFrom(env, "ECM_ARGON2_CONCURRENCY", availableParallelism(), { min: 1 }),
+      concurrency: intFrom(env, "ECM_ARGON2_CONCURRENCY", availableParallelism()),
       maxWaiting: intFrom(env, "ECM_ARGON2_QUEUE", 32),
     },
     passwordPolicy: {
