@@ -8,6 +8,7 @@ import type { UserQueries } from "../../storage/user-queries.js";
 import { actorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { notFound } from "../../domain/errors.js";
+import { NUMERIC_ID_MAX } from "../user-filter.js";
 import { ApiError } from "../errors.js";
 import { GroupSchema, RoleSchema, toGroupView, toRoleView } from "../group-view.js";
 import { jsonBody } from "../../storage/json-body.js";
@@ -39,7 +40,7 @@ async function selectedGroups(groups: GroupQueries, groupIds: string | undefined
     throw new ApiError("invalidRequest", `groupIds must name 1 to ${MAX_GROUP_IDS} groups.`, { parameter: "groupIds" });
   }
   // A group's id (UUID) or its numericId (the SDK's ECMGroup.id).
-  const numeric = (id: string) => /^[1-9]\d{0,14}$/.test(id);
+  const numeric = (id: string) => /^[1-9]\d{0,9}$/.test(id) && Number(id) <= NUMERIC_ID_MAX;
   const bad = ids.find((id) => !UUID_PATTERN.test(id) && !numeric(id));
   if (bad !== undefined) throw notFound("group", bad);
   const rows = await groups.findByIds(ids.filter((id) => !numeric(id)), ids.filter(numeric).map(Number));
