@@ -100,7 +100,7 @@ function networkReason(error: unknown, url: URL): string {
 /** A failure that happened while reaching the directory (or, `during` a step, after it had answered), in words. */
 function connectionFailure(url: URL, error: unknown, during?: DirectoryStep): DirectoryError {
   // A server that closes a plain LDAP connection at the first request, without an answer: as a rule, a port that speaks LDAPS.
-  if (url.protocol === "ldap:" && /^Connection closed before message response was received/.test((error as Error)?.message ?? "")) {
+  if (!during && url.protocol === "ldap:" && /^Connection closed before message response was received/.test((error as Error)?.message ?? "")) {
     return new DirectoryError("tls", `${url.host} closed the connection without answering LDAP: this port most likely speaks LDAPS — use ldaps://${url.host}, or the server's plain LDAP port (389).`);
   }
   const message = networkReason(error, url);
