@@ -92,8 +92,6 @@ const READ_ONLY: Record<string, string> = {
   source: "it is where the user comes from",
   groups: "use PUT or DELETE /security/v1/users/{id}/user-groups/{groupId}",
   federatedIdentities: "use PUT or DELETE /security/v1/users/{id}/federated-identities/{alias}",
-  expired: "it follows validTo: change validTo",
-  lockedOutUntil: "failed logins set it; DELETE /security/v1/users/{id}/lockout clears a lockout",
 };
 
 /** Whether a read-only field sent back holds the user's value (group names in any order). */
@@ -275,7 +273,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
       onRequest: adminOnly,
       schema: {
         summary: "Update a user",
-        description: "Partial: fields left out keep their value; the username cannot change. A user read with GET may be sent back as it is: its read-only fields (`groups`, `serviceAccount`, `dn`, …) are taken when they hold the user's values, and another value is a 400 that says where that field is changed. `enabled: false` revokes the user's tokens. With `If-Match`, a stale version is a 412.",
+        description: "Partial: fields left out keep their value; the username cannot change. A user read with GET may be sent back as it is: its read-only fields (`groups`, `serviceAccount`, `dn`, …) are taken when they hold the user's values, and another value is a 400 that says where that field is changed (`expired` and `lockedOutUntil`, which follow the clock and failed logins, are only type-checked). `enabled: false` revokes the user's tokens. With `If-Match`, a stale version is a 412.",
         tags: ["users"],
         security: [{ bearerAuth: [] }],
         params: IdParams,
@@ -290,9 +288,8 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
       const current = await requireUser(users, request.params.id);
       if (id !== undefined && id.toLowerCase() !== current.uuid) throw new ApiError("invalidRequest", "The id in the body is not the id in the path.", { field: "id" });
       if (username !== undefined && username !== current.username) throw new ApiError("invalidRequest", "The username cannot be changed.", { field: "username" });
-      // `expired` sent with a new validTo, and a lockout that was not there when the user was read, may be stale: they follow the change.
-      const followers = { expired: changes.validTo === undefined ? expired : undefined, lockedOutUntil: lockedOutUntil ?? undefined };
-      const readOnly = Object.entries({ numericId, builtin, serviceAccount, dn, source, groups, federatedIdentities, ...followers }).filter(([, value]) => value !== undefined);
+      // `expired` and `lockedOutUntil` (typed by the schema) follow the clock and failed logins: whatever a read said moments ago is taken.
+      const readOnly = Object.entries({ numericId, builtin, serviceAccount, dn, source, groups, federatedIdentities }).filter(([, value]) => value !== undefined);
       if (readOnly.length > 0) {
         const [view] = await renderUserViews(users, [current], true);
         const changed = readOnly.find(([field, value]) => !sameValue(field, value, (view as Record<string, unknown>)[field]));
