@@ -152,9 +152,13 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     if (missing) throw new DomainError("invalid", "A localGroupId of groupMappings is not a local group.", { field: "groupMappings", groupId: missing });
   }
 
-  /** A new name, or a name changed: visible, and told apart from the others without regard to case. */
+  /**
+   * A new name, or a name changed, is one as a group's is (it names imported groups whose names are taken),
+   * told apart from the others without regard to case. One saved before these rules stops no other change.
+   */
   async function checkName(on: Kysely<Database>, name: string, current?: Directory): Promise<void> {
     if (name === current?.name) return;
+    if (!/^(?!\s)[^/\p{Cc}]+(?<!\s)$/u.test(name)) throw new DomainError("invalid", "name must not hold / or control characters, nor start or end with white space.", { field: "name" });
     assertVisibleName("name", name);
     const alike = await on.selectFrom("directories").select("name").where(sql<string>`lower(name)`, "=", name.toLowerCase()).$if(current !== undefined, (q) => q.where("id", "!=", current!.id)).executeTakeFirst();
     if (alike) throw new DomainError("name-taken", `A directory with this name already exists: ${alike.name} (names are told apart without regard to case).`, { field: "name", existing: alike.name });

@@ -340,8 +340,12 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
     if (sealedSecret === null && config.clientAuthMethod !== "none") {
       throw new DomainError("invalid", `clientSecret is required with clientAuthMethod ${config.clientAuthMethod}.`, { field: "clientSecret" });
     }
-    // Shown on the login page's button and beside linked users: nothing that hides or turns the text around.
-    if (input.displayName !== undefined && input.displayName !== current?.displayName) assertVisibleName("displayName", input.displayName);
+    // Shown on the login page's button and beside linked users: nothing that hides or turns the text around. Checked
+    // when new or changed, so that a name saved before this rule stops no other change (a GET's body sent back).
+    if (input.displayName !== undefined && input.displayName !== current?.displayName) {
+      if (!/^\S(.*\S)?$/.test(input.displayName)) throw new DomainError("invalid", "displayName must not start or end with white space, nor hold line breaks.", { field: "displayName" });
+      assertVisibleName("displayName", input.displayName);
+    }
     return {
       alias: current?.alias ?? input.alias!,
       displayName: input.displayName ?? current?.displayName ?? input.alias!,

@@ -173,6 +173,12 @@ describeEachStore("external user storage configuration", (server) => {
     assert.equal(taken.status, 409);
     const alike = await api("POST", PATH, { ...base, name: "BAD" });
     assert.deepEqual([alike.status, alike.body.errorMessage], [409, "ECMS1301-E A directory with this name already exists: bad (names are told apart without regard to case)."]);
+    // A name saved before these rules stops no other change: the directory's GET sent back goes through.
+    const { db } = server().server.deps.store;
+    await db.updateTable("directories").set({ name: "bad/old " }).where("name", "=", "bad").execute();
+    const legacy = (await api("GET", PATH)).body.find((d: any) => d.name === "bad/old ");
+    assert.equal((await api("PUT", `${PATH}/${legacy.id}`, { ...legacy, enabled: false })).status, 200);
+    await db.updateTable("directories").set({ name: "bad" }).where("name", "=", "bad/old ").execute();
     const { id } = (await api("GET", PATH)).body.find((d: any) => d.name === "bad");
     assert.equal((await api("PUT", `${PATH}/${id}`, { name: "bad" }, { "if-match": '"7"' })).status, 412);
     assert.equal((await api("GET", `${PATH}/not-a-uuid`)).status, 404);

@@ -25,8 +25,7 @@ const Mapping = {
 };
 
 const Fields = {
-  // Imported groups whose names are taken are named "<group> (<directory>)": a directory's name is one as a group's is.
-  name: Type.String({ minLength: 1, maxLength: 255, pattern: "^(?!\\s)[^/\\p{Cc}]+(?<!\\s)$", [PATTERN_MESSAGE]: "must not hold / or control characters, nor start or end with white space" }),
+  name: Type.String({ minLength: 1, maxLength: 255, description: "As a group's name (it names imported groups whose names are taken): no /, control, invisible or formatting characters, no blank edges" }),
   priority: Type.Integer({ minimum: 0, maximum: 1_000_000, description: "Lower first: a directory of lower number takes over a username or login name that a user of a higher-numbered one holds; also the order of periodic syncs that are due together" }),
   vendor: Type.Union([Type.Literal("ACTIVE_DIRECTORY"), Type.Literal("OTHER")], { description: "OTHER: OpenLDAP and the like" }),
   connectionUrl: Type.String({ minLength: 1, maxLength: 4096, description: "ldap:// or ldaps:// URLs, space-separated, tried in order" }),

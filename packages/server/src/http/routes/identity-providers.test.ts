@@ -120,6 +120,11 @@ describeEachStore("identity provider configuration", (server) => {
     const { db } = s.server.deps.store;
     const row = await db.selectFrom("identity_providers").select("config").where("alias", "=", "gdel").executeTakeFirstOrThrow();
     await db.updateTable("identity_providers").set({ config: row.config.replace(mapped, gone) }).where("alias", "=", "gdel").execute();
+    // So may a display name saved before its rules: the provider's GET sent back goes through.
+    await db.updateTable("identity_providers").set({ display_name: "G Del " }).where("alias", "=", "gdel").execute();
+    const got = await s.api("GET", `${PATH}/gdel`, { token: admin });
+    const sentBack = await s.api("PUT", `${PATH}/gdel`, { token: admin, body: { ...got.body, enabled: false } });
+    assert.equal(sentBack.status, 200, sentBack.text);
     const renamed = await s.api("PUT", `${PATH}/gdel`, { token: admin, body: { displayName: "G Del", enabled: false } });
     assert.equal(renamed.status, 200, renamed.text);
     const named = await s.api("PUT", `${PATH}/gdel`, { token: admin, body: { defaultGroupList: [joined, "00000000-0000-4000-8000-00000000beef"] } });

@@ -46,7 +46,7 @@ const SettingsInput = Type.Object(
 
 const Fields = {
   providerType: Type.Literal("oidc"),
-  displayName: Type.String({ minLength: 1, maxLength: 255, pattern: "^\\S(.*\\S)?$", [PATTERN_MESSAGE]: "must not start or end with white space, nor hold line breaks", description: "The login page's button; no invisible or formatting characters" }),
+  displayName: Type.String({ minLength: 1, maxLength: 255, description: "The login page's button: no blank edges, line breaks, invisible or formatting characters" }),
   fromUrl: Nullable(Type.String({ minLength: 1, maxLength: URL_MAX, description: "The issuer or its discovery document (`/.well-known/openid-configuration`)" })),
   enabled: Type.Boolean(),
   guiOrder: Type.Integer({ minimum: -1_000_000, maximum: 1_000_000 }),
