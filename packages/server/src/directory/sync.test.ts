@@ -514,8 +514,18 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.equal(solo.status, 201, solo.text);
     const run = await syncAndWait(server(), token, solo.body.id, { mode: "full" });
     assert.deepEqual([run.state, run.created], ["succeeded", 1], run.message);
-    assert.deepEqual(run.problems.map((p: any) => [p.dn, p.message]), [[person, "The group does not exist in the directory, or the entry is no group (it does not match groupFilter)."]]);
+    assert.deepEqual(run.problems.map((p: any) => [p.dn, p.message]), [[person, "The entry is no group here: it does not match groupFilter."]]);
     assert.deepEqual((await api("GET", "/security/v1/user-groups?search=Solo")).body, []);
+    // A group imported before groupFilter was narrowed past it keeps its members, and says why.
+    const team = `cn=solo-team,ou=Solo,${tree.suffix}`;
+    await ldap.add(team, { objectClass: ["groupOfNames"], cn: "solo-team", member: [person] });
+    assert.equal((await api("PUT", `/security/v1/external-user-storage/${solo.body.id}`, { groupEntryDnList: [team] })).status, 200);
+    assert.equal((await syncAndWait(server(), token, solo.body.id, { mode: "full" })).state, "succeeded");
+    assert.deepEqual((await user("solo1")).groups, ["solo-team", "users"]);
+    assert.equal((await api("PUT", `/security/v1/external-user-storage/${solo.body.id}`, { groupFilter: "(&(objectClass=groupOfNames)(cn=no-such-team))" })).status, 200);
+    const narrowed = await syncAndWait(server(), token, solo.body.id, { mode: "full" });
+    assert.deepEqual(narrowed.problems.map((p: any) => [p.dn, p.message]), [[team, "The entry is no group here: it does not match groupFilter; the group imported from it is left as it is."]]);
+    assert.deepEqual((await user("solo1")).groups, ["solo-team", "users"]);
   });
 
   it("lets priority decide between directories: a lower number takes the user over; a group name held elsewhere gets the directory's name", async () => {

@@ -426,7 +426,14 @@ export class DirectorySync {
       // Read as a group: a person's DN in groupEntryDnList is no group to import.
       const entry = await connection.read(dn, [...groupAttributes(d), ...MEMBER_ATTRIBUTES], binaryAttributes(d), d.groupFilter);
       if (!entry) {
-        this.problem(dn, "The group does not exist in the directory, or the entry is no group (it does not match groupFilter).", false);
+        if (!(await connection.read(dn, ["1.1"]))) {
+          this.problem(dn, "The group does not exist in the directory.", false);
+          continue;
+        }
+        // A group imported before groupFilter was narrowed keeps what it has (its members are not taken away) until the filter or the list is mended.
+        const kept = stored.find((g) => g.dn_key === key);
+        if (kept) reached.add(kept.id);
+        this.problem(dn, `The entry is no group here: it does not match groupFilter${kept ? "; the group imported from it is left as it is" : ""}.`, false);
         continue;
       }
       const values = new EntryValues(entry);
