@@ -35,7 +35,7 @@ const ALIAS_FIELD = {
   required: true,
   maxlength: 64,
   // The `v` flag the browser reads patterns with wants the hyphen in a class escaped.
-  pattern: "(?!builtin$)[A-Za-z0-9][A-Za-z0-9_\\-]{0,63}",
+  pattern: "(?![Bb][Uu][Ii][Ll][Tt][Ii][Nn]$)[A-Za-z0-9][A-Za-z0-9_\\-]{0,63}",
   title: "1 to 64 letters (A-Z, a-z), digits, _ or -, starting with a letter or digit; not builtin",
 };
 
