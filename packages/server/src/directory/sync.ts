@@ -100,7 +100,7 @@ export interface SyncOptions {
   startedBy: Actor;
   /** Called after each batch: renews the lease, throws when it is lost. */
   heartbeat: () => Promise<void>;
-  /** Called first in each transaction that writes users: throws when this node no longer holds the lease. */
+  /** Called first in each transaction that writes users or groups: throws when this node no longer holds the lease. */
   leaseHeld: (trx: Kysely<Database>) => Promise<void>;
   /** Called in the transaction that ends the run (gives the lease back): whoever sees the run ended can start the next. */
   ending: (trx: Kysely<Database>) => Promise<void>;
@@ -464,6 +464,7 @@ export class DirectorySync {
         if (reached.has(g.id) || (g.member_hash === null && g.dn_key === null)) continue;
         // Whatever its hash (a list an interrupted run left half-written has none).
         await this.db.transaction().execute(async (trx) => {
+          await this.o.leaseHeld(trx);
           await trx.deleteFrom("directory_members").where("group_id", "=", g.id).execute();
           await trx.updateTable("groups").set({ member_hash: null, dn_key: null }).where("id", "=", g.id).execute();
         });
@@ -532,6 +533,7 @@ export class DirectorySync {
     const next = { name: names.name, name_key: names.name_key, name_skeleton: names.name_skeleton, description: g.description, dn: g.dn, dn_key: g.dnKey };
     if (!current) {
       const row = await this.db.transaction().execute(async (trx) => {
+        await this.o.leaseHeld(trx);
         const created = await trx
           .insertInto("groups")
           .values({ ...next, uuid: randomUUID(), directory_id: d.id, directory_key: g.key, external: 1, created_at: now, updated_at: now })
@@ -549,6 +551,7 @@ export class DirectorySync {
     const after = { name: next.name, description: next.description, dn: next.dn };
     if (JSON.stringify(before) !== JSON.stringify(after) || current.dn_key !== next.dn_key) {
       await this.db.transaction().execute(async (trx) => {
+        await this.o.leaseHeld(trx);
         await trx.updateTable("groups").set((eb) => ({ ...next, version: eb("version", "+", 1), updated_at: now })).where("id", "=", current.id).execute();
         await recordAudit(trx, this.actor, { action: "group.update", target: groupTarget(current), details: { before, after, directory: d.name } });
       });
@@ -587,13 +590,17 @@ export class DirectorySync {
     }
     const setHash = (on: Kysely<Database>, value: string | null) => on.updateTable("groups").set({ member_hash: value }).where("id", "=", group.id).execute();
     await this.db.transaction().execute(async (trx) => {
+      await this.o.leaseHeld(trx);
       await setHash(trx, null);
       await trx.deleteFrom("directory_members").where("group_id", "=", group.id).execute();
     });
     for (let i = 0; i < keys.length; i += EDGE_BATCH) {
       await this.db.insertInto("directory_members").values(keys.slice(i, i + EDGE_BATCH).map((k) => ({ directory_id: this.d.id, group_id: group.id, member_key: k }))).execute();
     }
-    await setHash(this.db, hash);
+    await this.db.transaction().execute(async (trx) => {
+      await this.o.leaseHeld(trx);
+      await setHash(trx, hash);
+    });
   }
 
   /**
@@ -609,6 +616,7 @@ export class DirectorySync {
     const { dialect } = this.o.store;
     const rows = pending.flatMap(([groupId, p]) => p.keys.map((k) => ({ directory_id: this.d.id, group_id: groupId, member_key: k })));
     await this.db.transaction().execute(async (trx) => {
+      await this.o.leaseHeld(trx);
       await trx.deleteFrom("directory_members").where("group_id", "in", dialect.jsonList(pending.map(([groupId]) => groupId))).execute();
       for (let i = 0; i < rows.length; i += EDGE_BATCH) await trx.insertInto("directory_members").values(rows.slice(i, i + EDGE_BATCH)).execute();
       await dialect.updateJson(trx, "groups", ["member_hash"], pending.map(([groupId, p]) => ({ id: groupId, member_hash: p.hash })));

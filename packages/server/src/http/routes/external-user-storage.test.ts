@@ -310,8 +310,8 @@ describeEachStore("external user storage configuration", (server) => {
     assert.equal((await api("DELETE", `${PATH}/${created.body.id}`)).status, 204);
   });
 
-  it("a node that lost its lease (paused past it, another took over) writes no batch of the run it had", async () => {
-    const created = await api("POST", PATH, directoryConfig(tree, slapd, { name: "lease lost", groupEntryDnList: [] }));
+  it("a node that lost its lease (paused past it, another took over) writes no group and no batch of users of the run it had", async () => {
+    const created = await api("POST", PATH, directoryConfig(tree, slapd, { name: "lease lost" }));
     assert.equal(created.status, 201, created.text);
     const { db } = server().server.deps.store;
     const directory = await db.selectFrom("directories").select("id").where("uuid", "=", created.body.id).executeTakeFirstOrThrow();
@@ -322,6 +322,8 @@ describeEachStore("external user storage configuration", (server) => {
     assert.deepEqual([run.state, run.created], ["failed", 0], JSON.stringify(run));
     assert.match(run.message, /another node took over this directory's sync/);
     assert.equal((await api("GET", `/security/v1/users/count?source=directory:${created.body.id}`)).body, 0);
+    // Nor any group: the groups are written first, each checking the lease as each batch of users does.
+    assert.deepEqual(await db.selectFrom("groups").select("name").where("directory_id", "=", directory.id).execute(), []);
     await db.updateTable("directory_sync_state").set({ lease_owner: null, lease_until: null }).where("directory_id", "=", directory.id).execute();
     assert.equal((await api("DELETE", `${PATH}/${created.body.id}`)).status, 204);
   });
