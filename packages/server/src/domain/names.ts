@@ -34,6 +34,13 @@ export function skeleton(text: string): string {
  */
 export const INVISIBLE = /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 
+/**
+ * The rule of a group's name, and of a directory's (it names imported groups whose names are taken):
+ * no `/` (a group's path is `/name`), no control characters, no white space at either end.
+ */
+export const GROUP_NAME_PATTERN = "^(?!\\s)[^/\\p{Cc}]+(?<!\\s)$";
+export const GROUP_NAME_RULE = "must not hold / or control characters, nor start or end with white space";
+
 /** The first invisible character (INVISIBLE) of a name, as `U+200B`; null when it has none. */
 export function invisibleCharacter(name: string): string | null {
   const found = INVISIBLE.exec(name);
