@@ -327,6 +327,30 @@ describeConsole("console pages", (ctx, kind) => {
     }
   });
 
+  it("a security administrator sees a profile a system administrator is assigned to as theirs: no control, and says why", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    await createSecurityAdministrator(server, token, "pia.security");
+    const profile = await createUser(server, token, "pia.profile", { profile_id: 0 });
+    const assigned = await createUser(server, token, "pia.admin", { profile_id: profile.id });
+    assert.equal((await server.api("PUT", `/security/v1/users/${assigned.uuid}/user-groups/${await groupId(server, token, "administrators")}`, { token })).status, 204);
+    const free = await createUser(server, token, "pia.free-profile", { profile_id: 0 });
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "pia.security", USER_PASSWORD);
+      await page.goto(`${url}#/users/${profile.uuid}`);
+      await page.getByText("Only a system administrator may change this profile: a system administrator is assigned to it and takes over its groups.").waitFor();
+      assert.equal(await page.getByRole("button", { name: /^(Save|Delete|Remove from)/ }).count(), 0);
+      // A profile no system administrator is assigned to: the security administrator's to change.
+      await page.goto(`${url}#/users/${free.uuid}`);
+      await page.getByRole("button", { name: "Save" }).waitFor();
+      assert.equal(await page.getByText("Only a system administrator may change").count(), 0);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("a security administrator sees no Rename, Delete or role control for a group a system administrator is in, and still changes its description", async () => {
     const { server, browser, url } = ctx();
     const token = await server.login();

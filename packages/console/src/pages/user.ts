@@ -70,6 +70,8 @@ class UserPage extends Page {
   #guarded = new Set<string>();
   /** Profiles that hold system-administrator (through such a group): a system administrator's to assign. */
   #guardedProfiles = new Set<string>();
+  /** A profile a system administrator is assigned to (through such a group): its groups are theirs, so it is a system administrator's to change. */
+  #administratorsProfile = false;
   /** The user's own memberships (the others come from its profile). */
   #direct = new Set<string>();
   #profiles: RestUser[] = [];
@@ -115,6 +117,8 @@ class UserPage extends Page {
       // before any of the page's state is set: a render in between would find half of it.
       const inGuarded = await Promise.all(guarded.map((g) => api.users({ profileId: 0, groupId: g.id }, { max: 200 })));
       const guardedProfiles = new Set(inGuarded.flatMap((page) => page.items.map((p) => p.id)));
+      const assignedAdministrators = value.profileId === 0 ? await Promise.all(guarded.map((g) => api.users({ profileId: value.numericId, groupId: g.id }, { max: 1 }))) : [];
+      this.#administratorsProfile = assignedAdministrators.some((page) => page.items.length > 0);
       this.#user = value;
       this.#etag = etag;
       this.#roles = roles;
@@ -155,7 +159,7 @@ class UserPage extends Page {
 
   /** A system administrator's account is for system administrators only; the server refuses the rest anyway. */
   get #mayEdit(): boolean {
-    return session.isSystemAdmin || !this.#roles.some((r) => r.name === "system-administrator");
+    return session.isSystemAdmin || (!this.#roles.some((r) => r.name === "system-administrator") && !this.#administratorsProfile);
   }
 
   /**
@@ -335,7 +339,7 @@ class UserPage extends Page {
         ${hasOwnPassword && !own ? html`<button @click=${() => openDialog(this, "reset-password")}>Reset password…</button>` : nothing}
         ${hasOwnPassword && own ? html`<a href=${href("me")}>Change your password on My account</a>` : nothing}
         ${u.builtin || own ? nothing : html`<button class="danger" @click=${() => openDialog(this, "delete-user")}>Delete…</button>`}
-      </div>` : html`<p class="message warn">Only a system administrator may change this account.</p>`}
+      </div>` : html`<p class="message warn">${this.#administratorsProfile ? "Only a system administrator may change this profile: a system administrator is assigned to it and takes over its groups." : "Only a system administrator may change this account."}</p>`}
       ${anyLockout ? this.#renderLockout(lockout) : nothing}
 
       <h2>Account</h2>

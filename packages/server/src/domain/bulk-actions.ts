@@ -15,7 +15,7 @@ import { assertSystemAdministratorRemains } from "./last-admin.js";
 import { requireGroup, UUID_PATTERN } from "./lookups.js";
 import { assertMayChangeAdministratorGroup } from "./role-rules.js";
 import { ADMINISTRATOR_ROLES, SYSTEM_ADMINISTRATOR } from "./roles.js";
-import type { AdminActor } from "./users.js";
+import { administratorsProfile, type AdminActor } from "./users.js";
 
 /** A batch found its run no longer this process's to go on with (cancelled, or taken over by another process): rolled back. */
 class NotRunningHere extends Error {}
@@ -147,7 +147,9 @@ export function createBulkActions(
     const batch =
       selected.length === 0 ? [] : await store.dialect.lockedForUpdate(trx.selectFrom("users").selectAll().where("id", "in", selected.map((u) => u.id)).orderBy("id")).execute();
     // Who holds system-administrator, read for the batch as assertMayAdminister reads it for one user.
-    const admins = await createUserQueries({ ...store, db: trx }).holdingRole(SYSTEM_ADMINISTRATOR, batch);
+    const queries = createUserQueries({ ...store, db: trx });
+    const admins = await queries.holdingRole(SYSTEM_ADMINISTRATOR, batch);
+    const adminsProfiles = actorRoles.includes(SYSTEM_ADMINISTRATOR) ? new Set<number>() : await queries.profilesOfHolders(SYSTEM_ADMINISTRATOR, batch);
     const refused: BulkRefusal[] = [];
     const eligible: UserRow[] = [];
     const refuse = (u: UserRow, reason: string) => refused.push({ id: u.uuid, username: u.username, reason });
@@ -157,6 +159,7 @@ export function createBulkActions(
     for (const u of selected) if (!held.has(u.id)) refuse(u, "This user was deleted while the run went on.");
     for (const u of batch) {
       if (admins.has(u.id) && !actorRoles.includes(SYSTEM_ADMINISTRATOR)) refuse(u, "Only a system administrator may act on a system administrator.");
+      else if (adminsProfiles.has(u.id)) refuse(u, administratorsProfile().message);
       else if (u.builtin === 1 && (action === "disable" || action === "delete")) refuse(u, `A built-in user cannot be ${action === "delete" ? "deleted" : "disabled"}.`);
       // One click over "all matching" that holds the caller's own account would end their session and lock them
       // out until another administrator came: that account is changed on its own, deliberately, or by another.

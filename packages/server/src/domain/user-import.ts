@@ -18,7 +18,7 @@ import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { syncedMembership } from "./groups.js";
 import { fold } from "./user-fields.js";
 import { confusableKey, normalizeName } from "./names.js";
-import { loginNameTaken, looksLike, newUserRow, planUpdate, providerOnlyPasswordChange, usernameTakenAsLogin, type AdminActor, type UserChanges } from "./users.js";
+import { administratorsProfile, loginNameTaken, looksLike, newUserRow, planUpdate, providerOnlyPasswordChange, usernameTakenAsLogin, type AdminActor, type UserChanges } from "./users.js";
 
 /** One user of an import, as its row gave it (the shape is checked by the caller). */
 export interface ImportUser extends UserChanges {
@@ -313,6 +313,8 @@ interface BatchContext {
   usersGroupId: number | undefined;
   /** Ids of existing users of the batch that hold system-administrator (when the actor does not). */
   systemAdministrators: Set<number>;
+  /** Ids of existing profiles of the batch that a system administrator is assigned to (when the actor is none). */
+  administratorsProfiles: Set<number>;
   /** Existing user id → its own group ids; also of the profiles those users have. */
   memberships: Map<number, Set<number>>;
   /** Existing user id → the group ids of memberships a directory's sync made → that directory's name. */
@@ -388,6 +390,7 @@ async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"]
   await readGroups("id", memberOf.filter((id) => !groupsById.has(id)));
   const actorIsSystemAdministrator = actor.roles.includes(SYSTEM_ADMINISTRATOR);
   const systemAdministrators = new Set<number>();
+  const administratorsProfiles = new Set<number>();
   if (!actorIsSystemAdministrator) {
     const adminGroups = grantingGroups(trx);
     if (existingIds.length > 0) {
@@ -398,6 +401,13 @@ async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"]
         .where((eb) => eb.or([eb("id", "in", eb.selectFrom("group_members").select("user_id").where("group_id", "in", adminGroups)), eb("profile_id", "in", eb.selectFrom("group_members").select("user_id").where("group_id", "in", adminGroups))]))
         .execute();
       for (const h of holders) systemAdministrators.add(h.id);
+      // The profiles a holder is assigned to (UserQueries.profilesOfHolders, with the batch's lists).
+      const profiles = [...existing.values()].filter((u) => u.profile_id === 0).map((u) => u.id);
+      if (profiles.length > 0) {
+        const holdersMembers = trx.selectFrom("group_members").select("user_id").where("group_id", "in", adminGroups);
+        const assigned = await trx.selectFrom("users").select("profile_id").distinct().where("profile_id", "in", list(profiles)).where("id", "in", holdersMembers).execute();
+        for (const a of assigned) administratorsProfiles.add(a.profile_id);
+      }
     }
   }
   const providerOnly = new Set<number>();
@@ -416,7 +426,7 @@ async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"]
       .execute();
     for (const r of rows) refHolders.set(`uuid:${r.uuid}`, r.username).set(`id:${r.id}`, r.username);
   }
-  return { existing, nameHolders, groupsByName, groupsById, usersGroupId: groupsByName.get(fold(USERS_GROUP))?.id, systemAdministrators, memberships, synced, refs: refHolders, providerOnly, actorIsSystemAdministrator };
+  return { existing, nameHolders, groupsByName, groupsById, usersGroupId: groupsByName.get(fold(USERS_GROUP))?.id, systemAdministrators, administratorsProfiles, memberships, synced, refs: refHolders, providerOnly, actorIsSystemAdministrator };
 }
 
 /** The plan of one row, or the rule it breaks (thrown). */
@@ -491,6 +501,7 @@ function planRow(context: BatchContext, names: BatchNames, actor: AdminActor, it
   if (!context.actorIsSystemAdministrator && context.systemAdministrators.has(current.id)) {
     throw new DomainError("not-permitted", "Only a system administrator may change a system administrator.", { requiredRoles: [SYSTEM_ADMINISTRATOR] });
   }
+  if (context.administratorsProfiles.has(current.id)) throw administratorsProfile();
   takeNames(names, changes, current);
   return { kind: "update", item, current, changes, audit: { before, after }, add, remove, endSessions };
 }

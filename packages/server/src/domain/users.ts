@@ -93,16 +93,27 @@ function isCalendarDate(day: string): boolean {
 }
 
 /**
- * "May administer this user": only a system administrator may change a system administrator (or hand
- * out a profile that is one). Every change that acts on a user checks it (http/administer-user.test.ts
- * walks every such route); bulk actions apply it to each user of a batch (domain/bulk-actions.ts).
+ * "May administer this user": only a system administrator may change a system administrator, or a
+ * profile one is assigned to (its groups are theirs). Every change that acts on a user checks it
+ * (http/administer-user.test.ts walks every such route); bulk actions and imports apply it to each user
+ * of a batch (domain/bulk-actions.ts, domain/user-import.ts).
  */
-export async function assertMayAdminister(q: Pick<UserQueries, "holdingRole">, actor: Pick<AdminActor, "roles">, subject: Pick<UserRow, "id" | "profile_id">, what: string): Promise<void> {
+export async function assertMayAdminister(q: Pick<UserQueries, "holdingRole" | "profilesOfHolders">, actor: Pick<AdminActor, "roles">, subject: Pick<UserRow, "id" | "profile_id">, what: string): Promise<void> {
+  await assertMayActOnHolder(q, actor, subject, what);
+  if (!actor.roles.includes(SYSTEM_ADMINISTRATOR) && (await q.profilesOfHolders(SYSTEM_ADMINISTRATOR, [subject])).size > 0) throw administratorsProfile();
+}
+
+/** Only a system administrator acts on a holder of system-administrator (its own groups or its profile's), or hands out such a profile. */
+async function assertMayActOnHolder(q: Pick<UserQueries, "holdingRole">, actor: Pick<AdminActor, "roles">, subject: Pick<UserRow, "id" | "profile_id">, what: string): Promise<void> {
   if (actor.roles.includes(SYSTEM_ADMINISTRATOR)) return;
   if ((await q.holdingRole(SYSTEM_ADMINISTRATOR, [subject])).size > 0) {
     throw new DomainError("not-permitted", `Only a system administrator may ${what}.`, { requiredRoles: [SYSTEM_ADMINISTRATOR] });
   }
 }
+
+/** The refusal for a profile a system administrator is assigned to. */
+export const administratorsProfile = () =>
+  new DomainError("not-permitted", "Only a system administrator may change this profile: a system administrator is assigned to it and takes over its groups.", { requiredRoles: [SYSTEM_ADMINISTRATOR] });
 
 function assertWindow(validFrom: string | null, validTo: string | null): void {
   if (validFrom && validTo && validFrom > validTo) {
@@ -277,7 +288,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     const row = profileId === self ? undefined
       : await trx.updateTable("users").set({ profile_id: 0 }).where("id", "=", profileId).where("profile_id", "=", 0).returning("id").executeTakeFirst();
     if (!row) throw new DomainError("invalid", "profileId must be -1, 0 or the numericId of a user that is a profile.", { field: "profileId" });
-    await assertMayAdminister(q, actor, { id: profileId, profile_id: 0 }, "assign a profile holding the system administrator role");
+    await assertMayActOnHolder(q, actor, { id: profileId, profile_id: 0 }, "assign a profile holding the system administrator role");
   }
 
   /** Refuses when users are still assigned to the profile (call after writing the profile row, see claimProfile). */

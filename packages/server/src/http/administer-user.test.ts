@@ -54,6 +54,39 @@ describeEachStore("every route that acts on a user checks who may administer it"
     assert.equal((await s.login("walk.sysadmin", USER_PASSWORD)).length > 0, true);
   });
 
+  it("a profile a system administrator is assigned to is theirs too: its groups are theirs, on every route, in bulk actions and imports", async () => {
+    const s = server();
+    const profile = await createUser(s, adminToken, "walk.admins-profile", { profile_id: 0 });
+    const assigned = await createUser(s, adminToken, "walk.assigned-admin", { profile_id: profile.id });
+    const admins = await groupId(s, adminToken, "administrators");
+    assert.equal((await s.api("PUT", `/security/v1/users/${assigned.uuid}/user-groups/${admins}`, { token: adminToken })).status, 204);
+    assert.equal((await s.api("PUT", `/security/v1/users/${profile.uuid}/user-groups/${plainGroup}`, { token: adminToken })).status, 204);
+    const groupsOf = async (uuid: string) => (await s.api("GET", `/security/v1/users/${uuid}?extendedInfo=true`, { token: adminToken })).body.groups;
+    const before = await groupsOf(assigned.uuid);
+    assert.ok(before.includes("walk.plain"), "the administrator is in the profile's group");
+    const acting = s.server.routes.filter((r) => /\/users\/:id(\/|$)/.test(r.url) && !["GET", "HEAD"].includes(r.method));
+    for (const { method, url } of acting) {
+      const key = `${method} ${url}`;
+      const path = url.replace(/^\/portal/, "").replace(":id", profile.uuid).replace(":groupId", plainGroup).replace(":alias", "walk-idp");
+      const r = await s.api(method, path, { token: secToken, body: BODIES[key] });
+      assert.equal(r.status, 403, `${key}: ${r.text}`);
+    }
+    const bulk = await s.api("POST", "/security/v1/users/bulk-actions", { token: secToken, body: { action: "remove-from-group", groupId: plainGroup, ids: [profile.uuid] } });
+    assert.equal(bulk.status, 202, bulk.text);
+    await s.server.deps.bulkActions.settled(bulk.body.id);
+    const run = (await s.api("GET", `/security/v1/users/bulk-actions/${bulk.body.id}`, { token: secToken })).body;
+    assert.deepEqual(run.report.map((r: { username: string; reason: string }) => [r.username, /assigned to it/.test(r.reason)]), [["walk.admins-profile", true]]);
+    const imported = await s.api("POST", "/security/v1/users/import", { token: secToken, body: `${JSON.stringify({ username: "walk.admins-profile", groups: ["users"] })}\n`, headers: { "content-type": "application/x-ndjson" } });
+    assert.match(imported.text, /"status":"failed".*assigned to it/);
+    assert.deepEqual(await groupsOf(assigned.uuid), before, "the administrator's groups did not change");
+    // The group the administrator is in through the profile stays theirs to delete.
+    assert.equal((await s.api("DELETE", `/security/v1/user-groups/${plainGroup}`, { token: secToken })).status, 403);
+    // Handing the profile to another user changes no administrator: still the security administrator's to do.
+    const other = await createUser(s, adminToken, "walk.takes-profile");
+    const assign = await s.api("PUT", `/security/v1/users/${other.uuid}`, { token: secToken, body: { profileId: profile.id } });
+    assert.equal(assign.status, 200, assign.text);
+  });
+
   it("the bulk clear-lockout refuses whom DELETE /users/{id}/lockout refuses (one rule), and clears the others", async () => {
     const s = server();
     const admins = await groupId(s, adminToken, "administrators");

@@ -458,6 +458,20 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
       return new Set(users.filter((u) => holders.has(u.id) || holders.has(u.profile_id)).map((u) => u.id));
     },
 
+    /**
+     * The profiles among these users that a holder of the role is assigned to: a profile's groups are its
+     * users' groups, so changing the profile changes theirs. (A user holding the role through the profile
+     * makes the profile a holder itself: holdingRole finds those.)
+     */
+    async profilesOfHolders(role: string, users: readonly Pick<UserRow, "id" | "profile_id">[]): Promise<Set<number>> {
+      const profiles = users.filter((u) => u.profile_id === 0).map((u) => u.id);
+      if (profiles.length === 0) return new Set();
+      const granting = db.selectFrom("group_roles").innerJoin("roles", "roles.id", "group_roles.role_id").select("group_roles.group_id").where("roles.name", "=", role);
+      const members = db.selectFrom("group_members").select("user_id").where("group_id", "in", granting);
+      const rows = await db.selectFrom("users").select("profile_id").distinct().where("profile_id", "in", profiles).where("id", "in", members).execute();
+      return new Set(rows.map((r) => r.profile_id));
+    },
+
     /** Names of the roles these groups grant, with those of a profile's groups: a user's roles as groups not yet written would leave them. */
     async roleNamesThrough(groupIds: readonly number[], profileId: number): Promise<string[]> {
       const rows = await db
