@@ -12,14 +12,14 @@ import { Sessions } from "./auth/sessions.js";
 import type { Config } from "./config.js";
 import { bootstrap } from "./domain/bootstrap.js";
 import { SigningKeys } from "./auth/signing-keys.js";
-import { createGroupAdmin } from "./domain/groups.js";
+import { createGroupAdmin, type GroupReferences } from "./domain/groups.js";
 import { PasswordPolicy } from "./domain/password-policy.js";
 import { createUserAdmin } from "./domain/users.js";
 import { createBulkActions } from "./domain/bulk-actions.js";
 import { JwksCache } from "./federation/jwks.js";
 import { createLinking } from "./federation/linking.js";
 import { createLoginFlow } from "./federation/login-flow.js";
-import { createProviderAdmin, providersNamingGroup } from "./federation/providers.js";
+import { createProviderAdmin, providersNamingGroups } from "./federation/providers.js";
 import { createGuard } from "./http/auth-guard.js";
 import type { AppDeps } from "./http/deps.js";
 import { ApiError } from "./http/errors.js";
@@ -44,7 +44,7 @@ import signingKeysRoutes from "./http/routes/signing-keys.js";
 import bulkActionsRoutes from "./http/routes/bulk-actions.js";
 import consoleRoutes from "./http/routes/console.js";
 import externalUserStorageRoutes, { DirectorySchema } from "./http/routes/external-user-storage.js";
-import { createDirectoryService, directoriesNamingGroup } from "./directory/directories.js";
+import { createDirectoryService, directoriesNamingGroups } from "./directory/directories.js";
 import { accountCredentials } from "./directory/bind.js";
 import { GroupSchema, RoleSchema } from "./http/group-view.js";
 import { documentRoute, referencingShared } from "./http/openapi.js";
@@ -121,7 +121,9 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   const sessions = new Sessions(store.db, signingKeys, config.tokenTtlSeconds, config.sessionMaxSeconds, options.now);
   const users = createUserQueries(store);
   const apiKeys = new ApiKeys(store.db, (secret) => secrets.tag("api key", secret), { perMinute: config.apiKeyRatePerMinute }, options.now);
-  const directories = createDirectoryService(store, secrets, config.directories, (error, message) => app.log.warn({ err: error }, message));
+  // The settings that name local groups: a group they name is not deleted, alone or with its directory.
+  const namedBy: GroupReferences = async (on, uuids) => [...(await providersNamingGroups(on, uuids)), ...(await directoriesNamingGroups(on, uuids))];
+  const directories = createDirectoryService(store, secrets, config.directories, namedBy, (error, message) => app.log.warn({ err: error }, message));
   const credentials = accountCredentials(localCredentials(hasher, storeRehash(store.db)), directories.credentials);
   const auditTally = new AuditTally(store.db, (error) => app.log.warn({ err: error }, "writing counted audit events failed"));
   const login = new LoginService(store.db, users, credentials, sessions, config.lockout, config.passwordMaxAgeDays, (name) => secrets.tag("audit login name", name), auditTally);
@@ -142,7 +144,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     apiKeys,
     passwordPolicy,
     userAdmin: createUserAdmin(store, groups, hasher, login, passwordPolicy),
-    groupAdmin: createGroupAdmin(store, groups, users, async (on, uuid) => [...(await providersNamingGroup(on, uuid)), ...(await directoriesNamingGroup(on, uuid))]),
+    groupAdmin: createGroupAdmin(store, groups, users, namedBy),
     secrets,
     bulkActions: createBulkActions(store, users, groups, { sessions, apiKeys }, (error, message) => app.log.warn({ err: error }, message)),
     providers: createProviderAdmin(store.db, secrets),

@@ -4,6 +4,7 @@ import type { SecretBox } from "../auth/secret-box.js";
 import { Sessions } from "../auth/sessions.js";
 import { recordAudit, recordAuditMany, type Actor, userTarget } from "../domain/audit.js";
 import { DomainError, notFound, staleVersion } from "../domain/errors.js";
+import type { GroupNamer, GroupReferences } from "../domain/groups.js";
 import { UUID_PATTERN } from "../domain/lookups.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { assertVisibleName, GROUP_NAME_PATTERN, GROUP_NAME_RULE } from "../domain/names.js";
@@ -110,19 +111,26 @@ function toRunView(run: SyncRunRow, leaseSeconds: number, now = Date.now()): Syn
 
 const GROUP_NAME = new RegExp(GROUP_NAME_PATTERN, "u");
 
+/** A group no directory keeps any longer: a local group, changed by hand from now on. */
+const AS_LOCAL_GROUP = { directory_id: null, directory_key: null, dn_key: null, member_hash: null, external: 0 } as const;
+
 const LEASE_LOST = "another node took over this directory's sync (the lease ran out)";
 
 /** The local groups a directory's settings fill. */
 const groupsNamed = (d: Pick<Directory, "groupMappings">) => d.groupMappings.map((m) => m.localGroupId);
 
-/** The directories whose groupMappings name a group, as a refusal to delete it names them. */
-export async function directoriesNamingGroup(on: Kysely<Database>, groupUuid: string): Promise<string[]> {
-  // The id is written in the configuration's JSON: the few rows holding it are read and looked at.
-  const rows = await on.selectFrom("directories").selectAll().where("config", "like", `%${groupUuid}%`).execute();
-  return rows.map(toDirectory).filter((d) => groupsNamed(d).includes(groupUuid)).map((d) => `directory "${d.name}" (groupMappings)`);
+/** The directories whose groupMappings name these groups, as a refusal to delete them names them. */
+export async function directoriesNamingGroups(on: Kysely<Database>, groupUuids: readonly string[]): Promise<GroupNamer[]> {
+  // A few rows of settings: read whole, the ids are inside their JSON.
+  const wanted = new Set(groupUuids);
+  const namers: GroupNamer[] = [];
+  for (const d of (await on.selectFrom("directories").selectAll().execute()).map(toDirectory)) {
+    for (const group of new Set(groupsNamed(d))) if (wanted.has(group)) namers.push({ group, by: `directory "${d.name}" (groupMappings)`, directoryId: d.id });
+  }
+  return namers;
 }
 
-export function createDirectoryService(store: Store, secrets: SecretBox, timing: DirectoryTiming, log: (error: unknown, message: string) => void) {
+export function createDirectoryService(store: Store, secrets: SecretBox, timing: DirectoryTiming, namedBy: GroupReferences, log: (error: unknown, message: string) => void) {
   const { db } = store;
   const queries = createDirectoryQueries(db);
   /** Logins by directory bind, with the connections they keep. */
@@ -285,6 +293,17 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     }
   }
 
+  /** Refuses when a provider's or another directory's settings name one of the groups this directory imported. */
+  async function assertGroupsUnnamed(d: Directory): Promise<void> {
+    const imported = await db.selectFrom("groups").select(["uuid", "name"]).where("directory_id", "=", d.id).execute();
+    if (imported.length === 0) return;
+    const namers = (await namedBy(db, imported.map((g) => g.uuid))).filter((n) => n.directoryId !== d.id);
+    if (namers.length === 0) return;
+    const name = imported.find((g) => g.uuid === namers[0]!.group)!.name;
+    const by = namers.filter((n) => n.group === namers[0]!.group).map((n) => n.by);
+    throw new DomainError("refused", `The directory's group "${name}" is named by ${by.join(" and ")}: take it out there first, or remove the directory with users=disable (its groups stay).`, { group: name, namedBy: by });
+  }
+
   /** Removes a directory whose lease the caller holds (`renew` keeps it, false once lost): its users in batches, then its groups and itself. */
   async function removeHolding(actor: AdminActor, d: Directory, users: "disable" | "delete", renew: () => Promise<boolean>): Promise<void> {
     // Asked before the first batch (the users go in batches, and the last system administrator may be one
@@ -330,8 +349,13 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
       count += batch.length;
     }
     await db.transaction().execute(async (trx) => {
-      if (users === "delete") await trx.deleteFrom("groups").where("directory_id", "=", d.id).execute();
-      else await trx.updateTable("groups").set({ directory_id: null, directory_key: null, dn_key: null, member_hash: null, external: 0 }).where("directory_id", "=", d.id).execute();
+      if (users === "delete") {
+        // Named by settings since the removal began (it was refused before if they were): kept, as local groups.
+        const imported = await trx.selectFrom("groups").select("uuid").where("directory_id", "=", d.id).execute();
+        const named = [...new Set((await namedBy(trx, imported.map((g) => g.uuid))).filter((n) => n.directoryId !== d.id).map((n) => n.group))];
+        if (named.length > 0) await trx.updateTable("groups").set(AS_LOCAL_GROUP).where("uuid", "in", named).execute();
+        await trx.deleteFrom("groups").where("directory_id", "=", d.id).execute();
+      } else await trx.updateTable("groups").set(AS_LOCAL_GROUP).where("directory_id", "=", d.id).execute();
       // Removed meanwhile by another request: that one says so, this one finds nothing.
       if (Number((await trx.deleteFrom("directories").where("id", "=", d.id).executeTakeFirst()).numDeletedRows) === 0) throw notFound("directory", d.uuid);
       await recordAudit(trx, actor, { action: "directory.delete", target, details: { before: auditedSettings(d), users, usersAffected: count } });
@@ -425,6 +449,8 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
       if (users === "delete" && !actor.roles.includes(SYSTEM_ADMINISTRATOR) && (await hasSystemAdministratorMember(db, { directoryId: d.id }))) {
         throw new DomainError("not-permitted", "Only a system administrator may remove this directory with its groups: a system administrator is a member of one of them. Removed with users=disable, its groups stay.", { requiredRoles: [SYSTEM_ADMINISTRATOR] });
       }
+      // Its groups go with its users: one that other settings name would leave them naming a group that is gone.
+      if (users === "delete") await assertGroupsUnnamed(d);
       // The removal holds the directory's lease, as a sync does: no sync (a scheduled one, another node's) starts meanwhile.
       const owner = `removal-${randomUUID()}`;
       const leaseUntil = () => isoAfter(timing.leaseSeconds);

@@ -38,7 +38,15 @@ export const syncedMembership = (group: Pick<GroupRow, "name">, directory: strin
  * Every change is one transaction with its audit event.
  */
 /** What names a group elsewhere (a provider's or a directory's settings), in words; a group so named is not deleted. */
-export type GroupReferences = (on: Kysely<Database>, groupUuid: string) => Promise<string[]>;
+/** Settings that name local groups (a provider's lists, a directory's groupMappings): who names which of these groups. */
+export type GroupReferences = (on: Kysely<Database>, groupUuids: readonly string[]) => Promise<GroupNamer[]>;
+/** One group named by one setting: `by` says where, in words (`identity provider "corp" (defaultGroupList)`). */
+export interface GroupNamer {
+  group: string;
+  by: string;
+  /** The directory whose settings name it, when a directory's do. */
+  directoryId?: number;
+}
 
 export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: UserQueries, namedBy: GroupReferences) {
   /** Runs `work` in a transaction; a unique-index violation (a racing writer took the name) is name-taken. */
@@ -203,7 +211,7 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: Use
         const group = await requireGroup(groups, uuid, trx);
         checkPrecondition(group, precondition);
         if (group.builtin) throw new DomainError("refused", "A built-in group cannot be deleted.", { group: group.name });
-        const namers = await namedBy(trx, group.uuid);
+        const namers = (await namedBy(trx, [group.uuid])).map((n) => n.by);
         if (namers.length > 0) throw new DomainError("refused", `The group "${group.name}" is named by ${namers.join(" and ")}: take it out there first.`, { group: group.name, namedBy: namers });
         await assertMayChangeAdministratorGroup(groups, trx, group, actor.roles);
         await assertMayChangeGroupOfAdministrators(trx, group, actor.roles, "delete this group");

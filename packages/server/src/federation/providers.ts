@@ -5,6 +5,7 @@ import * as oidc from "openid-client";
 import type { SecretBox } from "../auth/secret-box.js";
 import { recordAudit, type Actor } from "../domain/audit.js";
 import { DomainError, notFound, staleVersion } from "../domain/errors.js";
+import type { GroupNamer } from "../domain/groups.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { assertVisibleName } from "../domain/names.js";
 import { assertMayConfigureLoginSource, madeBySystemAdministrator } from "../domain/role-rules.js";
@@ -273,14 +274,17 @@ export const withoutOwnLogin = () =>
   sql<boolean>`users.password_hash is null and users.directory_id is null
     and not exists (select 1 from api_keys k where k.user_id = users.id and (k.expires_at is null or k.expires_at > ${isoNow()}))`;
 
-/** The providers whose group lists name a group, as a refusal to delete it names them. */
-export async function providersNamingGroup(on: Kysely<Database>, groupUuid: string): Promise<string[]> {
-  // The id is written in the configuration's JSON: the few rows holding it are read and looked at.
-  const rows = await on.selectFrom("identity_providers").selectAll().where("config", "like", `%${groupUuid}%`).execute();
-  return rows
-    .map(toProvider)
-    .filter((p) => groupsNamed(p).includes(groupUuid))
-    .map((p) => `identity provider "${p.alias}" (${p.defaultGroupList.includes(groupUuid) ? "defaultGroupList" : "customGroupList"})`);
+/** The providers whose group lists name these groups, as a refusal to delete them names them. */
+export async function providersNamingGroups(on: Kysely<Database>, groupUuids: readonly string[]): Promise<GroupNamer[]> {
+  // A few rows of settings: read whole, the ids are inside their JSON.
+  const wanted = new Set(groupUuids);
+  const namers: GroupNamer[] = [];
+  for (const p of (await on.selectFrom("identity_providers").selectAll().execute()).map(toProvider)) {
+    for (const group of new Set(groupsNamed(p))) {
+      if (wanted.has(group)) namers.push({ group, by: `identity provider "${p.alias}" (${p.defaultGroupList.includes(group) ? "defaultGroupList" : "customGroupList"})` });
+    }
+  }
+  return namers;
 }
 
 /**

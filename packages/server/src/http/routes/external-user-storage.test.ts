@@ -412,7 +412,16 @@ describeEachStore("external user storage configuration", (server) => {
     const takeover = (await api("GET", `/security/v1/audit-events?target=${zoe.id}&action=user.update`)).body[0];
     assert.deepEqual([takeover.details.before.directory, takeover.details.after.directory, takeover.details.after.enabled], [null, "to delete", true]);
 
-    // Deleting: users and groups go.
+    // Deleting: users and groups go; not while other settings name one of the groups (they would name a group that is gone).
+    const developers = (await api("GET", "/security/v1/user-groups?search=developers")).body.find((g: any) => g.name === "developers");
+    const endpoints = { issuer: "https://idp.example", authorizationUrl: "https://idp.example/auth", tokenUrl: "https://idp.example/token", jwksUrl: "https://idp.example/jwks" };
+    const idp = await api("POST", "/idp/v1/external-identity-provider", { alias: "names-developers", clientId: "c", clientSecret: "s", config: endpoints, defaultGroupList: [developers.id] });
+    assert.equal(idp.status, 201, idp.text);
+    const named = await api("DELETE", `${PATH}/${again.id}?users=delete`);
+    assert.equal(named.status, 409, named.text);
+    assert.match(named.body.errorMessage, /group "developers" is named by identity provider "names-developers" \(defaultGroupList\).*users=disable/);
+    assert.equal((await api("GET", "/security/v1/users/count?search=zoe")).body, 1, "nothing was removed");
+    assert.equal((await api("DELETE", "/idp/v1/external-identity-provider/names-developers")).status, 204);
     assert.equal((await api("DELETE", `${PATH}/${again.id}?users=delete`)).status, 204);
     assert.equal((await api("GET", "/security/v1/users/count?search=zoe")).body, 0);
     assert.equal((await api("GET", "/security/v1/users/count?search=hmueller")).body, 1, "the local user stays");
