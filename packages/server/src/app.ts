@@ -147,7 +147,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     groupAdmin: createGroupAdmin(store, groups, users, namedBy),
     secrets,
     bulkActions: createBulkActions(store, users, groups, { sessions, apiKeys }, (error, message) => app.log.warn({ err: error }, message)),
-    providers: createProviderAdmin(store.db, secrets),
+    providers: createProviderAdmin(store, secrets),
     linking,
     loginFlow: createLoginFlow(store, secrets, jwks, linking, sessions, auditTally),
     jwks,

@@ -157,7 +157,8 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     const known = new Set(current ? groupsNamed(current) : []);
     const ids = [...new Set(groupsNamed(d))].filter((id) => !known.has(id));
     if (ids.length === 0) return;
-    const found = new Set((await on.selectFrom("groups").select("uuid").where("uuid", "in", ids).where("directory_id", "is", null).execute()).map((g) => g.uuid));
+    // Locked until the change commits: a delete of one waits for it, and then sees it named (domain/groups.ts remove).
+    const found = new Set((await store.dialect.lockedForUpdate(on.selectFrom("groups").select("uuid").where("uuid", "in", ids).where("directory_id", "is", null)).execute()).map((g) => g.uuid));
     const missing = ids.find((id) => !found.has(id));
     if (missing) throw new DomainError("invalid", "A localGroupId of groupMappings is not a local group.", { field: "groupMappings", groupId: missing });
   }
@@ -293,11 +294,13 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     }
   }
 
-  /** Refuses when a provider's or another directory's settings name one of the groups this directory imported. */
-  async function assertGroupsUnnamed(d: Directory): Promise<void> {
-    const imported = await db.selectFrom("groups").select(["uuid", "name"]).where("directory_id", "=", d.id).execute();
+  /**
+   * Refuses when a provider's or another directory's settings name one of `imported`, the groups this
+   * directory imported (read, or deleted in the transaction `on`): removed, they would name a group that is gone.
+   */
+  async function assertGroupsUnnamed(on: Kysely<Database>, d: Directory, imported: readonly { uuid: string; name: string }[]): Promise<void> {
     if (imported.length === 0) return;
-    const namers = (await namedBy(db, imported.map((g) => g.uuid))).filter((n) => n.directoryId !== d.id);
+    const namers = (await namedBy(on, imported.map((g) => g.uuid))).filter((n) => n.directoryId !== d.id);
     if (namers.length === 0) return;
     const name = imported.find((g) => g.uuid === namers[0]!.group)!.name;
     const by = namers.filter((n) => n.group === namers[0]!.group).map((n) => n.by);
@@ -350,11 +353,9 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     }
     await db.transaction().execute(async (trx) => {
       if (users === "delete") {
-        // Named by settings since the removal began (it was refused before if they were): kept, as local groups.
-        const imported = await trx.selectFrom("groups").select("uuid").where("directory_id", "=", d.id).execute();
-        const named = [...new Set((await namedBy(trx, imported.map((g) => g.uuid))).filter((n) => n.directoryId !== d.id).map((n) => n.group))];
-        if (named.length > 0) await trx.updateTable("groups").set(AS_LOCAL_GROUP).where("uuid", "in", named).execute();
-        await trx.deleteFrom("groups").where("directory_id", "=", d.id).execute();
+        // Asked again after the delete: a change naming one of them since the first check either waited for
+        // the delete (and finds the group gone) or is seen now (PostgreSQL), and the removal's last step is refused.
+        await assertGroupsUnnamed(trx, d, await trx.deleteFrom("groups").where("directory_id", "=", d.id).returning(["uuid", "name"]).execute());
       } else await trx.updateTable("groups").set(AS_LOCAL_GROUP).where("directory_id", "=", d.id).execute();
       // Removed meanwhile by another request: that one says so, this one finds nothing.
       if (Number((await trx.deleteFrom("directories").where("id", "=", d.id).executeTakeFirst()).numDeletedRows) === 0) throw notFound("directory", d.uuid);
@@ -450,7 +451,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
         throw new DomainError("not-permitted", "Only a system administrator may remove this directory with its groups: a system administrator is a member of one of them. Removed with users=disable, its groups stay.", { requiredRoles: [SYSTEM_ADMINISTRATOR] });
       }
       // Its groups go with its users: one that other settings name would leave them naming a group that is gone.
-      if (users === "delete") await assertGroupsUnnamed(d);
+      if (users === "delete") await assertGroupsUnnamed(db, d, await db.selectFrom("groups").select(["uuid", "name"]).where("directory_id", "=", d.id).execute());
       // The removal holds the directory's lease, as a sync does: no sync (a scheduled one, another node's) starts meanwhile.
       const owner = `removal-${randomUUID()}`;
       const leaseUntil = () => isoAfter(timing.leaseSeconds);

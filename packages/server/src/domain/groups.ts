@@ -211,12 +211,14 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: Use
         const group = await requireGroup(groups, uuid, trx);
         checkPrecondition(group, precondition);
         if (group.builtin) throw new DomainError("refused", "A built-in group cannot be deleted.", { group: group.name });
-        const namers = (await namedBy(trx, [group.uuid])).map((n) => n.by);
-        if (namers.length > 0) throw new DomainError("refused", `The group "${group.name}" is named by ${namers.join(" and ")}: take it out there first.`, { group: group.name, namedBy: namers });
         await assertMayChangeAdministratorGroup(groups, trx, group, actor.roles);
         await assertMayChangeGroupOfAdministrators(trx, group, actor.roles, "delete this group");
         // Deleted meanwhile by another request (PostgreSQL lets both read it): that one says so, this one finds nothing.
         if (!(await groups.delete(trx, group.id))) throw notFound("group", uuid);
+        // Asked after the delete: a provider or directory change naming the group either waited for it (and
+        // finds the group gone) or committed first and is seen now; a refusal rolls the delete back.
+        const namers = (await namedBy(trx, [group.uuid])).map((n) => n.by);
+        if (namers.length > 0) throw new DomainError("refused", `The group "${group.name}" is named by ${namers.join(" and ")}: take it out there first.`, { group: group.name, namedBy: namers });
         await assertSystemAdministratorRemains(trx);
         await recordAudit(trx, actor, { action: "group.delete", target: groupTarget(group), details: { before: { name: group.name, description: group.description } } });
       });

@@ -13,6 +13,7 @@ import { definedOnly, type AdminActor } from "../domain/users.js";
 import { checkPrecondition, type Precondition } from "../domain/versioned.js";
 import { isUniqueViolation } from "../storage/constraints.js";
 import type { Database, IdentityProviderRow } from "../storage/schema.js";
+import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
 import { AnswerTooLarge, boundedFetch, PROVIDER_ANSWER_MAX_BYTES } from "./bounded-fetch.js";
 
@@ -291,7 +292,7 @@ export async function providersNamingGroups(on: Kysely<Database>, groupUuids: re
  * Configuration of identity providers: validation, discovery, the sealed client secret, audit. Every
  * change is one transaction with its audit event.
  */
-export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
+export function createProviderAdmin({ db, dialect }: Pick<Store, "db" | "dialect">, secrets: SecretBox) {
   async function load(alias: string, on: Kysely<Database> = db): Promise<Provider> {
     const row = await on.selectFrom("identity_providers").selectAll().where("alias", "=", alias).executeTakeFirst();
     if (!row) throw notFound("identity provider", alias);
@@ -303,7 +304,8 @@ export function createProviderAdmin(db: Kysely<Database>, secrets: SecretBox) {
     const known = new Set(current ? groupsNamed(current) : []);
     const ids = [...new Set(groupsNamed(p).map((id) => id.toLowerCase()))].filter((id) => !known.has(id));
     if (ids.length === 0) return;
-    const found = new Set((await on.selectFrom("groups").select("uuid").where("uuid", "in", ids).execute()).map((g) => g.uuid));
+    // Locked until the change commits: a delete of one waits for it, and then sees it named (domain/groups.ts remove).
+    const found = new Set((await dialect.lockedForUpdate(on.selectFrom("groups").select("uuid").where("uuid", "in", ids)).execute()).map((g) => g.uuid));
     const missing = ids.find((id) => !found.has(id));
     if (missing) {
       const field = p.defaultGroupList.includes(missing) ? "defaultGroupList" : "customGroupList";

@@ -134,6 +134,30 @@ describeEachStore("identity provider configuration", (server) => {
     for (const group of [joined, mapped]) assert.equal((await s.api("DELETE", `/security/v1/user-groups/${group}`, { token: admin })).status, 204);
   });
 
+  it("a group delete that waits for a provider change naming the group is refused after it: no name is left dangling (PostgreSQL)", async (t) => {
+    const s = server();
+    if (s.kind !== "postgres") return t.skip("SQLite has one writer: no two changes overlap");
+    const group = await createGroup(s, admin, "gdel-race");
+    assert.equal((await create({ alias: "gdel-race", fromUrl: provider.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET })).status, 201);
+    const { db, dialect } = s.server.deps.store;
+    let deleted: Promise<{ status: number; text: string }> | undefined;
+    // The provider change, as its PUT makes it: the group it names read and locked, then its settings written.
+    await db.transaction().execute(async (trx) => {
+      await dialect.lockedForUpdate(trx.selectFrom("groups").select("uuid").where("uuid", "=", group)).execute();
+      deleted = s.api("DELETE", `/security/v1/user-groups/${group}`, { token: admin });
+      await new Promise((r) => setTimeout(r, 300));
+      const row = await trx.selectFrom("identity_providers").select("config").where("alias", "=", "gdel-race").executeTakeFirstOrThrow();
+      const config = JSON.parse(row.config);
+      config.defaultGroupList = [group];
+      await trx.updateTable("identity_providers").set({ config: JSON.stringify(config) }).where("alias", "=", "gdel-race").execute();
+    });
+    const refused = await deleted!;
+    assert.equal(refused.status, 409, refused.text);
+    assert.match(JSON.parse(refused.text).errorMessage, /is named by identity provider "gdel-race"/);
+    assert.equal((await s.api("DELETE", `${PATH}/gdel-race`, { token: admin })).status, 204);
+    assert.equal((await s.api("DELETE", `/security/v1/user-groups/${group}`, { token: admin })).status, 204);
+  });
+
   it("tests a provider: its keys, and its token endpoint taking the client credentials (a wrong secret shows here)", async () => {
     const s = server();
     const test = async () => {
