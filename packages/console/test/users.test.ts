@@ -333,6 +333,30 @@ describeConsole("users in the console", (ctx, kind) => {
     }
   });
 
+  it("a bulk action on a hundred rows and more picked one by one asks first, as one on all matching does", async () => {
+    const { server, browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users?search=person`);
+      await row(page, "person000").waitFor();
+      await page.getByRole("checkbox", { name: "Select all loaded users" }).check();
+      const bar = page.getByRole("region", { name: "Bulk actions" });
+      const picked = Number((/^([\d,]+) selected$/.exec(await bar.getByText(/^[\d,]+ selected$/).innerText()) ?? [])[1]?.replace(/,/g, ""));
+      assert.ok(picked >= 100, `${picked} rows loaded`);
+      const runs = async () => (await server.api<unknown[]>("GET", "/security/v1/users/bulk-actions", { token })).body.length;
+      const before = await runs();
+      await bar.getByRole("button", { name: "Enable" }).click();
+      const ask = page.getByRole("dialog", { name: `Enable ${picked.toLocaleString("en")} selected users` });
+      await ask.getByRole("button", { name: "Cancel" }).click();
+      await ask.waitFor({ state: "hidden" });
+      assert.equal(await runs(), before, "nothing started");
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("unticking one row of all matching leaves the other loaded rows selected, never that one: the ticks are what the action gets", async () => {
     const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);

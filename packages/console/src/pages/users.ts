@@ -11,6 +11,10 @@ const PAGE_SIZE = 100;
 /** The most users one request of the list may ask for. */
 const MAX_PAGE = 10_000;
 const ROW_HEIGHT = 30;
+/** Rows picked one by one that a bulk action takes (the server's limit on `ids`); past it, "all N matching" sends the filter. */
+const SELECTED_MAX = 10_000;
+/** From this many rows picked one by one, a bulk action asks first, as "all N matching" does. */
+const CONFIRM_FROM = 100;
 /** Typing pauses this long before the search runs. */
 const SEARCH_DELAY_MS = 150;
 /** A jump (scrollbar dragged) loads once the position holds this long, not for every page passed. */
@@ -564,8 +568,8 @@ class UsersPage extends Page {
     this.#bulkGroup = null;
     this.requestUpdate();
     const entry = ACTIONS.find((a) => a.action === action)!;
-    // Rows chosen one by one are acted on at once; "all N matching" (any number, maybe the whole directory) is asked first.
-    if (entry.group || entry.confirm || this.#allMatching) void this.updateComplete.then(() => openDialog(this, "bulk-confirm"));
+    // A few rows chosen one by one are acted on at once; "all N matching" (any number, maybe the whole directory) and many rows are asked first.
+    if (entry.group || entry.confirm || this.#allMatching || this.#selected.size >= CONFIRM_FROM) void this.updateComplete.then(() => openDialog(this, "bulk-confirm"));
     else void this.#startAction(action, undefined);
   }
 
@@ -705,13 +709,15 @@ class UsersPage extends Page {
   #renderBulkBar(selectedCount: number, count: number | null): TemplateResult {
     const run = this.#run?.status === "running" ? this.#run : null;
     return html`<div class="bulkbar" role="region" aria-label="Bulk actions">
-      ${selectedCount > 0 ? html`<strong>${this.#allMatching ? `All ${selectedCount.toLocaleString()} matching ${selectedCount === 1 ? "user" : "users"} selected` : `${selectedCount} selected`}</strong>
+      ${selectedCount > 0 ? html`<strong>${this.#allMatching ? `All ${selectedCount.toLocaleString()} matching ${selectedCount === 1 ? "user" : "users"} selected` : `${selectedCount.toLocaleString()} selected`}</strong>
         ${!this.#allMatching && count !== null && count > selectedCount ? html`<button class="link" @click=${() => { this.#allMatching = true; this.requestUpdate(); }}>Select all ${count.toLocaleString()} matching</button>` : nothing}
         <button class="link" @click=${() => { this.#selected.clear(); this.#allMatching = false; this.requestUpdate(); }}>Clear selection</button>` : nothing}
       ${run ? html`<span>${ACTIONS.find((a) => a.action === run.action)?.label.replace("…", "")}: in progress</span>
         <button @click=${() => openDialog(this, "bulk-progress")}>Show progress</button>` : nothing}
       <span class="grow"></span>
-      ${selectedCount > 0 ? ACTIONS.map((a) => html`<button class=${a.action === "delete" ? "danger" : ""} ?disabled=${this.busy} @click=${() => this.#askAction(a.action)}>${a.label}</button>`) : nothing}
+      ${selectedCount === 0 ? nothing : !this.#allMatching && selectedCount > SELECTED_MAX
+        ? html`<span class="message warn">A bulk action takes at most ${SELECTED_MAX.toLocaleString()} rows picked one by one: select all ${count === null ? "" : `${count.toLocaleString()} `}matching to act on the whole list, or fewer rows.</span>`
+        : ACTIONS.map((a) => html`<button class=${a.action === "delete" ? "danger" : ""} ?disabled=${this.busy} @click=${() => this.#askAction(a.action)}>${a.label}</button>`)}
     </div>`;
   }
 
@@ -719,7 +725,7 @@ class UsersPage extends Page {
     const pending = ACTIONS.find((a) => a.action === this.#pendingAction);
     const run = this.#run;
     const n = this.#allMatching ? (this.#count ?? 0) : this.#selected.size;
-    const who = `${this.#allMatching ? `all ${n.toLocaleString()} matching` : `${n} selected`} ${n === 1 ? "user" : "users"}`;
+    const who = `${this.#allMatching ? `all ${n.toLocaleString()} matching` : `${n.toLocaleString()} selected`} ${n === 1 ? "user" : "users"}`;
     return html`
       <dialog id="bulk-confirm" aria-labelledby="bulk-confirm-title">
         <form method="dialog" @submit=${(e: SubmitEvent) => {
