@@ -1235,7 +1235,7 @@ export class DirectorySync {
     // The share of those who may still log in: users disabled long ago would make a large loss look small.
     const total = await this.o.queries.userCount(d.id, true);
     if (!this.o.force && gone.length > (total * d.disableLimitPercent) / 100) {
-      return `${gone.length} of the directory's ${total} enabled ${total === 1 ? "user" : "users"} ${gone.length === 1 ? "is" : "are"} gone from it, more than disableLimitPercent (${d.disableLimitPercent} %): nobody was disabled as gone. Check the directory; a full sync with force disables them.`;
+      return `${gone.length} of the directory's ${total} enabled ${total === 1 ? "user" : "users"} ${gone.length === 1 ? "is" : "are"} gone from it, more than the ${d.disableLimitPercent} % a full sync may disable unless forced: nobody was disabled as gone. Check the directory; a full sync with force disables them.`;
     }
     for (let i = 0; i < gone.length; i += d.pageSize) {
       const ids = gone.slice(i, i + d.pageSize).filter((id) => !this.keptAdministrators.has(id));
