@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
 import { BUILT_MAIN, startMain } from "./test-support/main-process.js";
 import { createTemporaryDatabase, storeKinds, storeSkip } from "./test-support/server.js";
@@ -81,6 +82,40 @@ for (const kind of storeKinds) {
     });
   });
 }
+
+describe("npm start", () => {
+  it("stops on a SIGTERM sent to npm (a service manager's or a container's stop): the server itself gets it", { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ecm-npm-start-"));
+    const blocker = createNetServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const { port } = blocker.address() as { port: number };
+    await new Promise((resolve) => blocker.close(resolve));
+    const root = fileURLToPath(new URL("../../../", import.meta.url));
+    // A group of its own, so that whatever is left can be stopped whatever the test finds.
+    const npm = spawn("npm", ["start"], { cwd: root, detached: true, stdio: "ignore", env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: "127.0.0.1", PORT: String(port), ECM_WORKERS: "2", ECM_DATA_DIR: dir, ECM_ADMIN_PASSWORD: "Npm-Start-Pass-1" } });
+    const health = async () => (await fetch(`http://127.0.0.1:${port}/portal/health`).catch(() => undefined))?.status;
+    try {
+      for (let i = 0; i < 200 && (await health()) !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await health(), 200, "the server started");
+      const exited = new Promise((resolve) => npm.once("exit", resolve));
+      npm.kill("SIGTERM");
+      await exited;
+      let status = await health();
+      for (let i = 0; i < 100 && status !== undefined; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        status = await health();
+      }
+      assert.equal(status, undefined, "the server stopped listening");
+    } finally {
+      try {
+        process.kill(-npm.pid!, "SIGKILL");
+      } catch {
+        // Nothing left: what the test wants.
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 /** Runs `npm start`'s entry point until it exits (it must, within the test's time). */
 function runToExit(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
