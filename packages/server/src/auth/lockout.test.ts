@@ -52,6 +52,20 @@ describeEachStore(
       assert.equal(statuses.at(-1), 401);
     });
 
+    it("guesses sent at once from many addresses get no more tries than the account's lockout allows; the owner's familiar address is not held up", async () => {
+      const s = server();
+      const id = await createUser("spread.at.once");
+      assert.equal(await loginFrom(s, "127.0.0.3", "spread.at.once", PASSWORD), 200, "the owner's address becomes familiar");
+      // The test server runs one process: the six the account's lockout allows (2 a guesser's address, 6 together), and no more.
+      const statuses = await Promise.all(Array.from({ length: 16 }, (_, i) => loginFrom(s, `127.0.2.${i + 10}`, "spread.at.once", `wrong-at-once-${i}`)));
+      assert.ok(statuses.every((status) => status === 401 || status === 429), statuses.join());
+      const events = (await s.api("GET", `/security/v1/audit-events?target=${id}&action=auth.login&max=50`, { token })).body;
+      const tried = events.filter((e: { details: { reason?: string } | null }) => e.details?.reason === "wrong-password").reduce((n: number, e: { count: number }) => n + e.count, 0);
+      assert.equal(tried, 6, `passwords checked: ${JSON.stringify(events.map((e: { details: unknown; count: number }) => [e.details, e.count]))}`);
+      assert.ok(Date.parse(await lockedOutUntil(id)) > Date.now(), "the account is locked out");
+      assert.equal(await loginFrom(s, "127.0.0.3", "spread.at.once", PASSWORD), 200, "the owner at a familiar address still logs in");
+    });
+
     it("guesses from many addresses lock the account for unfamiliar addresses, not for the owner's familiar one", async () => {
       const s = server();
       const id = await createUser("spread.out");

@@ -136,14 +136,26 @@ export class LoginService {
    * waiting, more are refused at once (429): the queue is bounded, as the one in front of argon2 is.
    */
   private readonly oneAtATime = new KeyedQueue(MAX_WAITING_PER_NAME, MAX_WAIT_BEHIND_MS);
+  /**
+   * Logins of one name from addresses not familiar to it run one at a time in this process too: their
+   * wrong passwords count together toward the account's lockout, so guesses sent at once from many
+   * addresses get no more tries than it allows (one more per other process). Unknown names queue
+   * alike (all their addresses are unfamiliar): a refusal of this queue tells no name from another.
+   */
+  private readonly unfamiliarOneAtATime = new KeyedQueue(MAX_WAITING_PER_NAME, MAX_WAIT_BEHIND_MS);
 
   async login(loginName: string, password: string, sourceIp: string): Promise<TokenResponse> {
-    const attempt = this.oneAtATime.run(`${fold(loginName)}\u0000${sourceIp}`, () => this.loginNow(loginName, password, sourceIp));
+    return this.queued(this.oneAtATime, `${fold(loginName)}\u0000${sourceIp}`, sourceIp, () => this.loginNow(loginName, password, sourceIp));
+  }
+
+  /** `work` in its turn on `queue`, or a 429 when too many wait there already. */
+  private queued<T>(queue: KeyedQueue, key: string, sourceIp: string, work: () => Promise<T>): Promise<T> {
+    const attempt = queue.run(key, work);
     if (attempt) return attempt;
     // Audited as the attempt limits' refusals are: counted a minute at a time, no password looked at.
     const actor = anonymous(sourceIp);
     this.limitedTally.add(actor, failure(actor, "auth.login", undefined, "rate-limited", { limit: "concurrent" }));
-    throw new DomainError("too-many-attempts", "Too many logins of this name from this address at once; try again in a moment.", { retryAfterSeconds: 1 });
+    throw new DomainError("too-many-attempts", "Too many logins of this name at once; try again in a moment.", { retryAfterSeconds: 1 });
   }
 
   /**
@@ -178,7 +190,13 @@ export class LoginService {
 
   /** A login; `checked.hash` is false once it is known that no password hash of the current cost is checked (a directory's user, an imported hash). */
   private async attemptLogin(loginName: string, password: string, sourceIp: string, checked: { hash: boolean }): Promise<TokenResponse> {
-    const { user, standing } = await this.account(loginName, sourceIp);
+    const read = await this.account(loginName, sourceIp);
+    if (read.standing.familiar || this.lockout.accountMaxFailures === 0) return this.checkLogin(read, loginName, password, sourceIp, checked);
+    // Read again in its turn: the counts the login before it wrote.
+    return this.queued(this.unfamiliarOneAtATime, fold(loginName), sourceIp, async () => this.checkLogin(await this.account(loginName, sourceIp), loginName, password, sourceIp, checked));
+  }
+
+  private async checkLogin({ user, standing }: { user: UserRow | undefined; standing: Standing }, loginName: string, password: string, sourceIp: string, checked: { hash: boolean }): Promise<TokenResponse> {
     checked.hash = user?.directory_id == null;
     const actor = anonymous(sourceIp);
     // Always verify, even for an unknown user, so the answer takes the same time either way.
