@@ -1,13 +1,35 @@
 /** Users and groups named on the command line: by guid, or by username / group name. */
-import { isGuid, type ECMGroup, type ECMUser } from "ecm-sdk";
+import { ECMNotFoundError, isGuid, type ECMGroup, type ECMUser } from "ecm-sdk";
 import type { Ctx } from "./command.js";
+import { CliError, ExitCode } from "./errors.js";
 
 export async function findUser(ctx: Ctx, ref: string): Promise<ECMUser<true>> {
   const sec = ctx.ecm().security;
-  return isGuid(ref) ? sec.getUser(ref) : sec.user(ref);
+  if (!isGuid(ref)) return sec.user(ref);
+  return oneOf("user", ref, await Promise.all([orNone(sec.getUser(ref)), orNone(sec.user(ref))]), (u) => u.username);
 }
 
 export async function findGroup(ctx: Ctx, ref: string): Promise<ECMGroup> {
   const sec = ctx.ecm().security;
-  return isGuid(ref) ? sec.getGroup(ref) : sec.group(ref);
+  if (!isGuid(ref)) return sec.group(ref);
+  return oneOf("group", ref, await Promise.all([orNone(sec.getGroup(ref)), orNone(sec.group(ref))]), (g) => g.name);
+}
+
+/** A name may be shaped like a guid: what `ref` names as a guid and as a name, the same object or one of them; two are refused, never one picked. */
+function oneOf<T extends { guid: string }>(kind: string, ref: string, [byGuid, byName]: [T | undefined, T | undefined], nameOf: (o: T) => string): T {
+  if (byGuid && byName && byGuid.guid !== byName.guid) {
+    throw new CliError(`${ref} is the guid of the ${kind} ${nameOf(byGuid)} and the name of another ${kind}: give ${nameOf(byGuid)} for the first, ${byName.guid} for the other`, ExitCode.usage);
+  }
+  const found = byGuid ?? byName;
+  if (!found) throw new ECMNotFoundError(`no ${kind} has the guid or the name ${ref}`, { status: 404 });
+  return found;
+}
+
+async function orNone<T>(lookup: Promise<T>): Promise<T | undefined> {
+  try {
+    return await lookup;
+  } catch (error) {
+    if (error instanceof ECMNotFoundError) return undefined;
+    throw error;
+  }
 }

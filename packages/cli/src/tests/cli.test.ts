@@ -555,6 +555,23 @@ async function onTerminal(args: string[], answers: string[], env: Record<string,
 }
 
 describe("details found by trying it", () => {
+  test("a name shaped like another's guid is refused as ambiguous, never taken for the other one; alone it is found", async () => {
+    for (const kind of ["users", "groups"] as const) {
+      const victim = JSON.parse(ok(await ecm([kind, "create", `guid-victim-${kind}`, "-o", "json"])).stdout);
+      ok(await ecm([kind, "create", victim.guid]));
+      const refused = await ecm([kind, "delete", victim.guid, "--yes"]);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, new RegExp(`is the guid of the ${kind.slice(0, -1)} guid-victim-${kind} and the name of another`));
+      const named = JSON.parse(ok(await ecm([kind, "show", `guid-victim-${kind}`, "-o", "json"])).stdout);
+      assert.equal(named.guid, victim.guid, "nothing was deleted");
+      const other = /give guid-victim-\S+ for the first, (\S+) for the other/.exec(refused.stderr)![1]!;
+      ok(await ecm([kind, "delete", other, "--yes"]));
+      // The name alone no longer names two: the guid finds its own again.
+      ok(await ecm([kind, "delete", victim.guid, "--yes"]));
+      assert.equal((await ecm([kind, "show", `guid-victim-${kind}`])).code, 4);
+    }
+  });
+
   test("a mistyped command or option suggests the right one", async () => {
     const cases: [string[], RegExp][] = [
       [["userz", "list"], /unknown command: userz; did you mean "users"\?/],
