@@ -11,6 +11,8 @@ export async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
 
 const isTerminal = (io: Io) => io.stdin.isTTY === true;
 
+const cancelled = () => new CliError("cancelled", ExitCode.error);
+
 /** Asks on the terminal and reads one line; `hidden` reads it in raw mode without echo (passwords). */
 async function ask(io: Io, prompt: string, hidden: boolean): Promise<string> {
   const stdin = io.stdin as NodeJS.ReadStream;
@@ -24,24 +26,34 @@ async function ask(io: Io, prompt: string, hidden: boolean): Promise<string> {
     const onData = (s: string) => {
       for (let i = 0; i < s.length; i++) {
         const ch = s[i]!;
-        if (ch === "\r" || ch === "\n" || ch === "\u0003") {
+        // Enter answers; Ctrl-C and Ctrl-D (raw mode hands them over as characters) cancel.
+        if (ch === "\r" || ch === "\n" || ch === "\u0003" || ch === "\u0004") {
           cleanup();
           // What was typed ahead (the next answer) stays for the next question.
           const rest = s.slice(i + (ch === "\r" && s[i + 1] === "\n" ? 2 : 1));
           if (rest !== "") stdin.unshift(rest);
           if (hidden) io.stderr.write("\n");
-          return ch === "\u0003" ? reject(new CliError("cancelled", ExitCode.error)) : resolve(line);
+          return ch === "\r" || ch === "\n" ? resolve(line) : reject(cancelled());
         }
         if (ch === "\u007f" || ch === "\b") line = line.slice(0, -1);
-        else line += ch;
+        // Other control characters (arrows, Tab, Escape) are no part of an answer.
+        else if (ch >= " ") line += ch;
       }
+    };
+    // The input ended (Ctrl-D on an empty line, when the terminal reads lines): no answer.
+    const onEnd = () => {
+      cleanup();
+      if (hidden) io.stderr.write("\n");
+      reject(cancelled());
     };
     const cleanup = () => {
       stdin.off("data", onData);
+      stdin.off("end", onEnd);
       if (hidden) stdin.setRawMode(false);
       stdin.pause();
     };
     stdin.on("data", onData);
+    stdin.once("end", onEnd);
   });
 }
 
@@ -71,5 +83,5 @@ export async function confirm(ctx: Ctx, question: string): Promise<void> {
   if (ctx.values.yes === true || !isTerminal(ctx.io)) return;
   // The question names things the server holds (a display name may carry terminal controls that rewrite it).
   const answer = (await ask(ctx.io, `${terminalSafe(question)} [y/N] `, false)).trim().toLowerCase();
-  if (answer !== "y" && answer !== "yes") throw new CliError("cancelled", ExitCode.error);
+  if (answer !== "y" && answer !== "yes") throw cancelled();
 }

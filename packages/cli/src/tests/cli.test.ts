@@ -820,6 +820,31 @@ test("login asks for the password on a terminal without echoing it", async () =>
   assert.ok(existsSync(join(cfg, "ecm", "config.json")));
 });
 
+test("Ctrl-D at a question cancels it (exit 1, \"cancelled\"), as the end of the terminal's input does; no control character joins a password", async () => {
+  const asked = async (args: string[], typed: string | null) => {
+    const stdin = Object.assign(new Readable({ read() {} }), { isTTY: true, setRawMode: () => stdin });
+    let stderr = "";
+    // `login` asks for the password; the others log in from the environment and ask their question.
+    const credentials = args[0] === "login" ? {} : { ECM_URL: server.baseUrl, ECM_USERNAME: "sysadmin", ECM_PASSWORD: server.adminPassword };
+    const done = run(args, { stdout: { write: () => true }, stderr: { write: (s: string) => (stderr += s) }, stdin, env: { XDG_CONFIG_HOME: join(home, "cfg-ctrl-d"), ...credentials } });
+    setTimeout(() => stdin.push(typed), 50);
+    return { code: await done, stderr };
+  };
+  ok(await ecm(["users", "create", "ctrl-d-kept"]));
+  for (const typed of ["\u0004", "y\u0004", null]) {
+    const r = await asked(["users", "delete", "ctrl-d-kept"], typed);
+    assert.equal(r.code, 1, JSON.stringify(typed));
+    assert.match(r.stderr, /ecm: cancelled\n$/);
+  }
+  ok(await ecm(["users", "show", "ctrl-d-kept"]));
+  const hidden = await asked(["login", "--url", server.baseUrl], "\u0004");
+  assert.equal(hidden.code, 1);
+  assert.match(hidden.stderr, /ecm: cancelled\n$/);
+  // A control character typed into a password (a Tab here) is no part of it.
+  const clean = await asked(["login", "--url", server.baseUrl], `\t${server.adminPassword}\r`);
+  assert.equal(clean.code, 0, clean.stderr);
+});
+
 test("an import whose output's reader stops (`ecm import … | head`) imports every row all the same", async () => {
   const main = new URL("../main.ts", import.meta.url).pathname;
   const env = { ...process.env, ECM_URL: server.baseUrl, ECM_USERNAME: "sysadmin", ECM_PASSWORD: server.adminPassword, XDG_CONFIG_HOME: join(home, "pipe") };
