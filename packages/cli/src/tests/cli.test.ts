@@ -707,6 +707,34 @@ describe("details found by trying it", () => {
     ok(await ecm(["export", "--file", pipe]));
     assert.ok(Array.isArray(JSON.parse(await read).users), "the reader got the export");
     assert.ok(lstatSync(pipe).isFIFO(), "still a pipe");
+    // /dev/stdout, a link to the pipe the output goes into, is written to as well.
+    const main = new URL("../main.ts", import.meta.url).pathname;
+    const env = { ...process.env, ECM_URL: server.baseUrl, ECM_USERNAME: "sysadmin", ECM_PASSWORD: server.adminPassword, XDG_CONFIG_HOME: join(home, "dev-stdout") };
+    // Into a shell's pipe, and into the socket a parent process reads the output from.
+    const shell = `${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(main)} export --file /dev/stdout | cat`;
+    for (const [command, args] of [["sh", ["-c", shell]], [process.execPath, ["--import", "tsx", main, "export", "--file", "/dev/stdout"]]] as const) {
+      const piped = await promisify(execFile)(command, [...args], { env, maxBuffer: 64 * 2 ** 20 });
+      assert.ok(Array.isArray(JSON.parse(piped.stdout).users), command);
+    }
+  });
+
+  test("an export ended by a signal leaves no partial file, and ends as the signal ends a process", async () => {
+    const dir = join(home, "signalled");
+    mkdirSync(dir);
+    const sink = new URL("../commands/export/sink.ts", import.meta.url).pathname;
+    // A sink that has written part of an export when the signal comes (as Ctrl-C midway would).
+    const script = `import { ExportSink } from ${JSON.stringify(sink)};
+      const sink = new ExportSink(process.stdout, ${JSON.stringify(join(dir, "backup.json"))});
+      await sink.write("x".repeat(100000));
+      await sink.flush();
+      process.kill(process.pid, process.argv.at(-1));
+      setTimeout(() => {}, 5000);`;
+    for (const signal of ["SIGINT", "SIGTERM"]) {
+      const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script, signal], { stdio: "ignore" });
+      const ended = await new Promise<string | null>((resolve) => child.on("exit", (_code, sig) => resolve(sig)));
+      assert.equal(ended, signal);
+      assert.deepEqual(readdirSync(dir), [], `${signal}: nothing left`);
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { closeSync, lstatSync, openSync, readlinkSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { openPrivateTemp } from "../../config.js";
 import { CliError, ExitCode, fileProblem } from "../../errors.js";
@@ -9,8 +9,14 @@ import type { Writer } from "../../output.js";
  * none where the path is not a regular file (a pipe, a device), which is written to as it is.
  */
 function replacedFile(file: string): string | null {
+  try {
+    // There (links followed): a regular file is replaced where it really is; anything else — a pipe,
+    // a device, /dev/stdout — is written to as it is.
+    return statSync(file).isFile() ? realpathSync(file) : null;
+  } catch {
+    // Not there yet: the path itself, or where a link to a file not made yet points (links of links followed, a few).
+  }
   let path = file;
-  // A link to a file not made yet: where it points (links of links followed, a few).
   for (let hops = 0; hops < 8; hops++) {
     try {
       if (!lstatSync(path).isSymbolicLink()) break;
@@ -19,12 +25,21 @@ function replacedFile(file: string): string | null {
       break;
     }
   }
+  return path;
+}
+
+/** Whether `file` is this process's standard output (a socket, which a parent may hand over, cannot be opened by its name). */
+function isStandardOutput(file: string): boolean {
   try {
-    return statSync(path).isFile() ? path : null;
+    const [named, output] = [statSync(file), fstatSync(1)];
+    return named.dev === output.dev && named.ino === output.ino;
   } catch {
-    return path;
+    return false;
   }
 }
+
+/** The signals that end an export midway (Ctrl-C, a service stop, a closed terminal): its temporary file goes with it. */
+const ENDING_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 /**
  * Where export output goes: standard output (waiting when the pipe is full), or a file created 0600
@@ -42,11 +57,25 @@ export class ExportSink {
     readonly file: string | undefined,
   ) {
     if (file === undefined) return;
+    // The output itself (/dev/stdout, /dev/fd/1), whatever it is — a pipe, a socket, a terminal: written as standard output is.
+    if (isStandardOutput(file)) return;
     this.#onFile(() => {
       const target = replacedFile(file);
       if (target === null) this.#fd = openSync(file, "w");
       else ({ tmp: this.#tmp, fd: this.#fd } = openPrivateTemp((this.#target = target)));
     });
+    if (this.#tmp) for (const signal of ENDING_SIGNALS) process.once(signal, this.#onSignal);
+  }
+
+  /** Ended by a signal: the partial file is removed, and the process ends as the signal would have ended it. */
+  readonly #onSignal = (signal: NodeJS.Signals) => {
+    this.#unwatch();
+    rmSync(this.#tmp, { force: true });
+    process.kill(process.pid, signal);
+  };
+
+  #unwatch(): void {
+    for (const signal of ENDING_SIGNALS) process.off(signal, this.#onSignal);
   }
 
   /** A failed file operation names the user's file (not the temporary one beside it) and removes the temporary. */
@@ -77,6 +106,7 @@ export class ExportSink {
 
   async close(ok: boolean): Promise<void> {
     if (ok) await this.flush();
+    this.#unwatch();
     if (this.#fd === undefined) return;
     closeSync(this.#fd);
     if (!this.#tmp) return;
