@@ -165,6 +165,14 @@ describe("login, saved token, environment overrides", () => {
     const r = ok(await ecm(["whoami", "-o", "json"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_TOKEN: token } }));
     assert.equal(JSON.parse(r.stdout).username, "sysadmin");
     ok(await ecm(["whoami"]));
+    // logout ends the session of ECM_TOKEN, as every command uses it instead of the saved login, which stays.
+    ok(await ecm(["login", "--url", server.baseUrl, "--password-stdin"], { auth: false, env: { XDG_CONFIG_HOME: join(home, "cfg-other") }, stdin: server.adminPassword }));
+    const otherToken = (JSON.parse(readFileSync(join(home, "cfg-other", "ecm", "config.json"), "utf8")) as { token: string }).token;
+    const out = ok(await ecm(["logout"], { auth: false, env: { ...env(), ECM_URL: server.baseUrl, ECM_TOKEN: otherToken } }));
+    assert.match(out.stderr, /Logged out: the session of ECM_TOKEN ended/);
+    assert.equal((await ecm(["whoami"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_TOKEN: otherToken } })).code, 3, "that token is refused now");
+    ok(await ecm(["whoami"], { auth: false, env: env() }));
+    assert.match(ok(await ecm(["logout"], { auth: false, env: { XDG_CONFIG_HOME: join(home, "cfg-none") } })).stderr, /Not logged in/);
   });
 
   test("ECM_API_KEY, and login --api-key saves the key, which logout forgets", async () => {

@@ -1,33 +1,55 @@
 import { ECM, ECMAuthError } from "ecm-sdk";
-import { noMoreArgs, timeoutOf } from "../../args.js";
-import type { Command } from "../../command.js";
+import { noMoreArgs, str, timeoutOf } from "../../args.js";
+import type { Command, Values } from "../../command.js";
 import { readConfig, writeConfig } from "../../config.js";
 import { CliError, ExitCode } from "../../errors.js";
 
 export const logout: Command = {
   path: ["logout"],
   args: "",
-  summary: "revoke the saved token and forget it (a saved API key is only forgotten)",
+  summary: "end the session of ECM_TOKEN, else revoke the saved token and forget it (an API key is only forgotten)",
   formats: [],
   async run(ctx) {
     noMoreArgs(ctx, 0);
-    const saved = readConfig(ctx.io.env);
-    // An API key is not a session: it is only forgotten here, and stays valid until revoked.
-    const apiKey = saved.token?.startsWith("ecm_") === true;
-    /** Why the server did not end the session (it stays valid until it expires), or undefined. */
-    let notRevoked: string | undefined;
-    if (saved.token && saved.url && !apiKey) {
-      try {
-        await new ECM({ baseUrl: saved.url, token: saved.token, ...timeoutOf(ctx.values) }).logout();
-      } catch (error) {
-        // Expired already: nothing left to end. Otherwise (unreachable, refused) it is said, and forgotten here all the same.
-        if (!(error instanceof ECMAuthError)) notRevoked = error instanceof Error ? error.message : String(error);
-      }
+    const { env } = ctx.io;
+    // The credentials every other command uses instead of a saved login are the ones logged out of.
+    if (env.ECM_API_KEY) {
+      ctx.note("Nothing to log out of: ECM_API_KEY is an API key, valid until it is revoked (ecm api-keys revoke)");
+      return;
     }
+    const saved = readConfig(env);
+    if (env.ECM_TOKEN) {
+      const url = str(ctx.values, "url") ?? env.ECM_URL ?? saved.url;
+      if (!url) throw new CliError("no server to end the session of ECM_TOKEN on: set ECM_URL or give --url", ExitCode.usage);
+      const notRevoked = await endSession(url, env.ECM_TOKEN, ctx.values);
+      if (notRevoked !== undefined) throw new CliError(`the server did not end the session of ECM_TOKEN (${notRevoked}): it stays valid until it expires`, ExitCode.error);
+      ctx.note("Logged out: the session of ECM_TOKEN ended (the saved login, if any, is untouched)");
+      return;
+    }
+    if (!saved.token) {
+      ctx.note("Not logged in: no saved login to log out of");
+      return;
+    }
+    // An API key is not a session: it is only forgotten here, and stays valid until revoked.
+    const apiKey = saved.token.startsWith("ecm_");
+    // The saved token is the saved server's: ended there, whatever --url says.
+    const notRevoked = saved.url && !apiKey ? await endSession(saved.url, saved.token, ctx.values) : undefined;
     const rest: typeof saved = { ...saved };
     delete rest.token;
-    writeConfig(ctx.io.env, rest);
+    writeConfig(env, rest);
     if (notRevoked !== undefined) throw new CliError(`the token was forgotten here, but the server did not end its session (${notRevoked}): it stays valid until it expires`, ExitCode.error);
     ctx.note(apiKey ? "Logged out; the API key was forgotten here and stays valid until it is revoked (ecm api-keys revoke)" : "Logged out");
   },
 };
+
+/** Ends a token's session: why the server did not (it stays valid until it expires), or undefined (ended, or expired already). */
+async function endSession(url: string, token: string, values: Values): Promise<string | undefined> {
+  try {
+    await new ECM({ baseUrl: url, token, ...timeoutOf(values) }).logout();
+    return undefined;
+  } catch (error) {
+    // Expired already: nothing left to end. Otherwise (unreachable, refused) it is said.
+    if (error instanceof ECMAuthError) return undefined;
+    return error instanceof Error ? error.message : String(error);
+  }
+}
