@@ -236,16 +236,21 @@ export function formatBytes(n: number): string {
 
 export class Progress {
   #last = 0;
+  /** A bar is on the terminal's last line (to be cleared before the summary). */
+  #drawn = false;
   constructor(
     readonly err: Writer,
     readonly label: string,
     readonly total: number,
     /** How the counts are shown (bytes, for one). */
     readonly show: (n: number) => string = String,
+    /** Where the command's data goes while the bar would be shown: on the terminal too, no bar (the data would run into it). */
+    readonly data?: Writer,
   ) {}
 
   update(done: number, note = ""): void {
-    if (this.err.isTTY) {
+    if (this.err.isTTY && this.data?.isTTY !== true) {
+      this.#drawn = true;
       const now = Date.now();
       if (done < this.total && now - this.#last < 50) return;
       this.#last = now;
@@ -269,7 +274,7 @@ export class Progress {
   }
 
   done(summary: string): void {
-    if (this.err.isTTY) this.err.write(`\r${" ".repeat(100)}\r`);
+    if (this.#drawn) this.err.write(`\r${" ".repeat(100)}\r`);
     this.err.write(terminalSafe(summary) + "\n");
   }
 }

@@ -12,7 +12,7 @@ import { startServerThread, type ThreadServer } from "../../../sdk/test/server-t
 import { ECM } from "ecm-sdk";
 import { run } from "../cli.js";
 import { csvLine } from "../csv.js";
-import { ListPrinter, displayWidth, printObject } from "../output.js";
+import { ListPrinter, Progress, displayWidth, printObject } from "../output.js";
 
 /** The CLI's CSV output read back (RFC 4180: quotes, doubled quotes, CRLF, line breaks in quotes); blank lines skipped. */
 function parseCsv(text: string): string[][] {
@@ -744,6 +744,17 @@ describe("details found by trying it", () => {
       assert.deepEqual(readdirSync(dir), [], `${signal}: nothing left`);
     }
   });
+});
+
+test("a progress bar is drawn on the terminal only when the data does not go there too (it would run into it)", () => {
+  for (const [dataOnTerminal, bar] of [[true, false], [false, true]] as const) {
+    let err = "";
+    const progress = new Progress({ write: (s: string) => (err += s), isTTY: true }, "Importing", 10, String, { write: () => true, isTTY: dataOnTerminal });
+    progress.update(10, "10 rows");
+    progress.done("10 created");
+    assert.equal(err.includes("[####"), bar, err);
+    assert.ok(err.endsWith("10 created\n"));
+  }
 });
 
 test("table output streams after sizing its columns on the first 1000 rows", () => {

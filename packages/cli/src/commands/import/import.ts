@@ -58,7 +58,7 @@ async function importUsers(ctx: Ctx, file: string): Promise<number> {
   })();
   const printer = new ListPrinter(ctx.io.stdout, ctx.format, ["line", "username", "result", "message"]);
   // A bar over the bytes sent, as the rows are counted by their results.
-  const progress = new Progress(ctx.io.stderr, "Importing", size, formatBytes);
+  const progress = new Progress(ctx.io.stderr, "Importing", size, formatBytes, ctx.io.stdout);
   const counts: Record<ECMImportResult["status"], number> = { created: 0, updated: 0, unchanged: 0, failed: 0 };
   let rows = 0;
   let lastLine = 0;
