@@ -2,7 +2,7 @@ import { ECM, normalizeBaseUrl } from "ecm-sdk";
 import { str, timeoutOf } from "./args.js";
 import type { Values } from "./command.js";
 import { readConfig } from "./config.js";
-import { CliError, ExitCode } from "./errors.js";
+import { CliError, ExitCode, UsageError } from "./errors.js";
 
 /**
  * A client acting with an API key. A value that is not one (a password or token pasted by mistake) is refused
@@ -13,10 +13,27 @@ export function apiKeyClient(url: string, apiKey: string, from: string, t: { tim
   return new ECM({ baseUrl: url, apiKey, ...t });
 }
 
+/**
+ * The server's URL from --url, else ECM_URL, else the saved login's (undefined: none), checked here so
+ * that a wrong one is said as the option or variable it came from, not as the SDK's `baseUrl`.
+ */
+export function serverUrl(values: Values, env: NodeJS.ProcessEnv, savedUrl: string | undefined): string | undefined {
+  const [url, from] = str(values, "url") !== undefined ? [str(values, "url"), "--url"] : env.ECM_URL ? [env.ECM_URL, "ECM_URL"] : [savedUrl, "the saved login's URL"];
+  if (url === undefined) return undefined;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed?.protocol !== "http:" && parsed?.protocol !== "https:") throw new UsageError(`${from} must be an http(s) URL such as http://127.0.0.1:8080/portal, not ${JSON.stringify(url)}`);
+  return url;
+}
+
 /** Builds the client from --url / ECM_URL / saved URL and ECM_API_KEY / ECM_TOKEN / ECM_USERNAME+ECM_PASSWORD / saved key or token. */
 export function makeClient(values: Values, env: NodeJS.ProcessEnv): ECM {
   const saved = readConfig(env);
-  const url = str(values, "url") ?? env.ECM_URL ?? saved.url;
+  const url = serverUrl(values, env, saved.url);
   if (!url) throw new CliError('not logged in: run "ecm login --url URL" (or set ECM_URL)', ExitCode.auth);
   const t = timeoutOf(values);
   if (env.ECM_API_KEY) return apiKeyClient(url, env.ECM_API_KEY, "ECM_API_KEY", t);

@@ -696,6 +696,15 @@ describe("details found by trying it", () => {
     assert.equal((await ecm(["export", "--file", ""])).code, 2);
     const missing = join(home, "no-such-users.csv");
     assert.equal((await ecm(["import", missing])).stderr, `ecm: cannot read ${missing}: no such file\n`);
+    assert.equal((await ecm(["import", dir])).stderr, `ecm: cannot read ${dir}: it is a directory\n`);
+    const ca = await ecm(["directories", "create", "ca-missing", "--connection-url", "ldaps://ldap.example", "--base-dn", "dc=example", "--ca-file", missing]);
+    assert.equal(ca.stderr, `ecm: cannot read ${missing}: no such file\n`);
+    // A server URL that is none is said as the option or variable it came from: a usage error.
+    for (const [args, env, from] of [[["users", "count", "--url", "127.0.0.1:8080/portal"], {}, "--url"], [["users", "count"], { ECM_URL: "localhost:8080/portal" }, "ECM_URL"]] as const) {
+      const r = await ecm([...args], { env: { ...env } });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`^ecm: ${from} must be an http\\(s\\) URL such as http://127\\.0\\.0\\.1:8080/portal, not "`));
+    }
   });
 
   test("export --file writes through a symbolic link (the link stays) and into a pipe (never replaced by a file)", async () => {

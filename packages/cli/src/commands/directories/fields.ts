@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { isGuid, type DirectoryAttributeMapping, type DirectoryFields, type ECMDirectory, type ECMDirectorySync } from "ecm-sdk";
 import { flagPair, str } from "../../args.js";
 import type { Ctx, Options } from "../../command.js";
-import { CliError, ExitCode, UsageError } from "../../errors.js";
+import { CliError, ExitCode, fileProblem, UsageError } from "../../errors.js";
 import { findGroup } from "../../lookup.js";
 import type { OutputFormat, Row } from "../../output.js";
 import { readStdin } from "../../prompt.js";
@@ -158,7 +158,7 @@ export async function directoryFields(ctx: Ctx): Promise<DirectoryFields> {
     try {
       fields.caCertificate = caFile === "" ? null : await readFile(caFile, "utf8");
     } catch (err) {
-      throw new CliError(`cannot read ${caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, ExitCode.error);
+      throw new CliError(`cannot read ${caFile}: ${fileProblem(err, true)}`, ExitCode.error);
     }
   }
   const attributes = v.attribute as string[] | undefined;

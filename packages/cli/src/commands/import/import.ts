@@ -34,7 +34,13 @@ async function openInput(ctx: Ctx, file: string): Promise<{ bytes: AsyncIterable
   if (file === "-") return { bytes: ctx.io.stdin, size: 0 };
   try {
     const handle = await open(file);
-    return { bytes: handle.createReadStream({ highWaterMark: 1 << 16 }), size: (await handle.stat()).size };
+    const stat = await handle.stat();
+    // A directory opens; only its read fails, after the request began.
+    if (stat.isDirectory()) {
+      await handle.close();
+      throw Object.assign(new Error("a directory"), { code: "EISDIR" });
+    }
+    return { bytes: handle.createReadStream({ highWaterMark: 1 << 16 }), size: stat.size };
   } catch (err) {
     throw new CliError(`cannot read ${file}: ${fileProblem(err, true)}`, ExitCode.error);
   }

@@ -1,6 +1,6 @@
 import { ECM, ECMAuthError } from "ecm-sdk";
 import { noMoreArgs, str, timeoutOf } from "../../args.js";
-import { apiKeyClient } from "../../client.js";
+import { apiKeyClient, serverUrl } from "../../client.js";
 import type { Command } from "../../command.js";
 import { readConfig, writeConfig } from "../../config.js";
 import { CliError, ExitCode, UsageError } from "../../errors.js";
@@ -21,7 +21,7 @@ export const login: Command = {
   async run(ctx) {
     noMoreArgs(ctx, 0);
     const saved = readConfig(ctx.io.env);
-    const url = str(ctx.values, "url") ?? ctx.io.env.ECM_URL ?? saved.url;
+    const url = serverUrl(ctx.values, ctx.io.env, saved.url);
     if (!url) throw new UsageError("no server URL: use --url or set ECM_URL");
     if (ctx.values["api-key"] === true) {
       const apiKey = await readPassword(ctx, "ECM_API_KEY", "API key: ", false, "API key");

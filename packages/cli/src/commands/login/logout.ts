@@ -1,5 +1,6 @@
 import { ECM, ECMAuthError } from "ecm-sdk";
-import { noMoreArgs, str, timeoutOf } from "../../args.js";
+import { noMoreArgs, timeoutOf } from "../../args.js";
+import { serverUrl } from "../../client.js";
 import type { Command, Values } from "../../command.js";
 import { readConfig, writeConfig } from "../../config.js";
 import { CliError, ExitCode } from "../../errors.js";
@@ -19,7 +20,7 @@ export const logout: Command = {
     }
     const saved = readConfig(env);
     if (env.ECM_TOKEN) {
-      const url = str(ctx.values, "url") ?? env.ECM_URL ?? saved.url;
+      const url = serverUrl(ctx.values, env, saved.url);
       if (!url) throw new CliError("no server to end the session of ECM_TOKEN on: set ECM_URL or give --url", ExitCode.usage);
       const notRevoked = await endSession(url, env.ECM_TOKEN, ctx.values);
       if (notRevoked !== undefined) throw new CliError(`the server did not end the session of ECM_TOKEN (${notRevoked}): it stays valid until it expires`, ExitCode.error);
