@@ -1,5 +1,5 @@
 import { SERVER_CODES } from "./codes.js";
-import { ECMAbortError, ECMNotFoundError } from "./errors.js";
+import { ECMAbortError, ECMNotFoundError, ECMValidationError } from "./errors.js";
 import { ExportReader, exportRecords, type ExportRecord } from "./export-records.js";
 import { sleep, type RequestOptions, type Transport } from "./http.js";
 import { ImportResults, RefusedRecords, startImport } from "./import-users.js";
@@ -55,6 +55,12 @@ const nameKey = (name: string) => name.normalize("NFKC").toLowerCase();
 function notFound(what: "user" | "group", name: string): ECMNotFoundError {
   const text = `${what} "${name}" does not exist`;
   return new ECMNotFoundError(`${SERVER_CODES.notFound}-E ${text}`, { status: 404, code: SERVER_CODES.notFound, serverMessage: text, additionalInfo: { name } });
+}
+
+/** A name the server would not even search for (too long for a search) is no user's or group's: not found, not the search's refusal. */
+function unsearchable(error: unknown, what: "user" | "group", name: string): unknown {
+  const field = error instanceof ECMValidationError ? (error.additionalInfo as { field?: unknown } | undefined)?.field : undefined;
+  return field === "search" ? notFound(what, name) : error;
 }
 
 function guidOf(ref: UserRef | GroupRef, what: string): string {
@@ -294,8 +300,12 @@ export class Security {
     if (typeof username !== "string" || username === "") throw new TypeError("username is required");
     const key = nameKey(username);
     // `search` also matches names and emails: read the matches as they stream and stop at the user.
-    for await (const u of this.iterUsers({ search: username, extendedInfo: true, ...call(opts) })) {
-      if (nameKey(u.username) === key) return u;
+    try {
+      for await (const u of this.iterUsers({ search: username, extendedInfo: true, ...call(opts) })) {
+        if (nameKey(u.username) === key) return u;
+      }
+    } catch (error) {
+      throw unsearchable(error, "user", username);
     }
     throw notFound("user", username);
   }
@@ -353,7 +363,7 @@ export class Security {
   /** The group with this name (ignoring case and Unicode form). Throws ECMNotFoundError. */
   async group(name: string, opts?: CallOptions): Promise<ECMGroup> {
     if (typeof name !== "string" || name === "") throw new TypeError("group name is required");
-    const list = await this.groups({ search: name, ...call(opts) });
+    const list = await this.groups({ search: name, ...call(opts) }).catch((error: unknown) => Promise.reject(unsearchable(error, "group", name)));
     const key = nameKey(name);
     const found = list.find((g) => nameKey(g.name) === key);
     if (!found) throw notFound("group", name);

@@ -699,6 +699,12 @@ describe("details found by trying it", () => {
     assert.equal((await ecm(["import", dir])).stderr, `ecm: cannot read ${dir}: it is a directory\n`);
     const ca = await ecm(["directories", "create", "ca-missing", "--connection-url", "ldaps://ldap.example", "--base-dn", "dc=example", "--ca-file", missing]);
     assert.equal(ca.stderr, `ecm: cannot read ${missing}: no such file\n`);
+    // A name longer than any the server searches for is no user's or group's.
+    for (const kind of ["users", "groups"]) {
+      const long = await ecm([kind, "show", "x".repeat(300)]);
+      assert.equal(long.code, 4, long.stderr);
+      assert.match(long.stderr, /does not exist\n$/);
+    }
     // A server URL that is none is said as the option or variable it came from: a usage error.
     for (const [args, env, from] of [[["users", "count", "--url", "127.0.0.1:8080/portal"], {}, "--url"], [["users", "count"], { ECM_URL: "localhost:8080/portal" }, "ECM_URL"]] as const) {
       const r = await ecm([...args], { env: { ...env } });
