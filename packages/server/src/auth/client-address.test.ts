@@ -17,6 +17,15 @@ describe("addressKey", () => {
     assert.equal(addressKey(""), "");
   });
 
+  it("leaves out a port a proxy forwarded with the address: every connection of one client is that client", () => {
+    assert.equal(addressKey("198.51.100.7:50001"), "198.51.100.7");
+    assert.equal(addressKey("198.51.100.7:50002"), addressKey("198.51.100.7"));
+    assert.equal(addressKey("[2001:db8::1]:443"), "2001:db8:0:0::/64");
+    assert.equal(addressKey("[2001:db8::1]"), "2001:db8:0:0::/64");
+    assert.equal(addressKey("[::ffff:192.0.2.1]:80"), "192.0.2.1");
+    assert.equal(addressKey("999.1.1.1:80"), "999.1.1.1:80", "no address: as it is");
+  });
+
   it("gives every address of one /64 the same key, and addresses of different /64s different keys", () => {
     const group = fc.integer({ min: 0, max: 0xffff });
     const address = fc.array(group, { minLength: 8, maxLength: 8 });

@@ -185,6 +185,18 @@ describeEachStore(
       assert.equal(await loginAs("2001:db8:7:8::1", "six.guessed", PASSWORD), 401, "an unfamiliar network is refused");
       assert.equal(await loginAs("2001:db8:5:6::7", "six.guessed", PASSWORD), 200, "the owner at another address of a familiar network logs in");
     });
+
+    it("a proxy that forwards the client's port too: each connection of the client is the same address", async () => {
+      const token = await server().login();
+      const r = await server().api("POST", "/security/v1/users", { token, body: { username: "ported", password: PASSWORD } });
+      assert.equal(r.status, 201, r.text);
+      assert.equal(await loginAs("198.51.100.7:50001", "ported", PASSWORD), 200, "the owner's address becomes familiar");
+      for (let i = 1; i <= 3; i++) assert.equal(await loginAs(`203.0.113.9:${40000 + i}`, "ported", `wrong-guess-${i}`), 401);
+      assert.equal(await loginAs("203.0.113.9:40009", "ported", PASSWORD), 401, "the guesser's address is locked out, whatever its port");
+      for (let i = 1; i <= 3; i++) assert.equal(await loginAs(`203.0.113.${20 + i}:1234`, "ported", `wrong-guess-${i}`), 401);
+      assert.equal(await loginAs("198.51.100.7:50002", "ported", PASSWORD), 200, "the owner's address is familiar at another port: the account's lockout spares it");
+      assert.equal(await loginAs("[2001:db8:5:6::1]:443", "ported", PASSWORD), 401, "an unfamiliar network, bracketed with its port, is refused");
+    });
   },
   { trustProxy: ["loopback"], lockout: { maxFailures: 3, accountMaxFailures: 6, familiarDays: 30, baseSeconds: 60, maxSeconds: 3600 } },
 );
