@@ -563,6 +563,20 @@ async function onTerminal(args: string[], answers: string[], env: Record<string,
 }
 
 describe("details found by trying it", () => {
+  test("passwd changes your own password with the current one; reset-password on yourself says to use it", async () => {
+    const admin = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+    await admin.security.createUser("cli-passwd", { password: "First-Passw0rd-1" });
+    const as = (password: string) => ({ env: { ECM_USERNAME: "cli-passwd", ECM_PASSWORD: password } });
+    const self = await ecm(["users", "reset-password", "sysadmin", "--password-stdin"], { stdin: "Other-Passw0rd-2" });
+    assert.equal(self.code, 5, self.stderr);
+    assert.match(self.stderr, /your own password is changed with ecm passwd/);
+    const wrong = await ecm(["passwd", "--password-stdin"], { ...as("First-Passw0rd-1"), stdin: "Not-The-Current-1\nSecond-Passw0rd-2\n" });
+    assert.notEqual(wrong.code, 0);
+    assert.match(ok(await ecm(["passwd", "--password-stdin"], { ...as("First-Passw0rd-1"), stdin: "First-Passw0rd-1\nSecond-Passw0rd-2\n" })).stderr, /Password changed/);
+    assert.equal(JSON.parse(ok(await ecm(["whoami", "-o", "json"], as("Second-Passw0rd-2"))).stdout).username, "cli-passwd");
+    assert.equal((await ecm(["passwd", "--password-stdin"], { ...as("Second-Passw0rd-2"), stdin: "only-one-line" })).code, 2);
+  });
+
   test("a name shaped like another's guid is refused as ambiguous, never taken for the other one; alone it is found", async () => {
     for (const kind of ["users", "groups"] as const) {
       const victim = JSON.parse(ok(await ecm([kind, "create", `guid-victim-${kind}`, "-o", "json"])).stdout);

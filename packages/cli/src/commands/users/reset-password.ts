@@ -2,6 +2,7 @@ import { arg, noMoreArgs } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findUser } from "../../lookup.js";
 import { readPassword } from "../../prompt.js";
+import { CliError, ExitCode } from "../../errors.js";
 
 export const resetPassword: Command = {
   path: ["users", "reset-password"],
@@ -14,6 +15,8 @@ export const resetPassword: Command = {
     const ref = arg(ctx, 0, "user");
     noMoreArgs(ctx, 1);
     const u = await findUser(ctx, ref);
+    // The server refuses a reset of one's own password (it would skip the current one): said in the CLI's words.
+    if ((await ctx.ecm().security.me()).guid === u.guid) throw new CliError("your own password is changed with ecm passwd, which asks for the current one", ExitCode.conflict);
     const password = await readPassword(ctx, "ECM_NEW_PASSWORD", `New password for ${u.username}: `, true);
     await ctx.ecm().security.resetPassword(u.guid, password);
     ctx.note(`Password of ${u.username} reset`);
