@@ -563,6 +563,16 @@ async function onTerminal(args: string[], answers: string[], env: Record<string,
 }
 
 describe("details found by trying it", () => {
+  test("users show reads back what create and update set: first and last name, a required password change, a password that never expires", async () => {
+    ok(await ecm(["users", "create", "cli-names", "--first-name", "Ann", "--last-name", "Lee", "--change-password", "--never-expire"]));
+    const shown = JSON.parse(ok(await ecm(["users", "show", "cli-names", "-o", "json"])).stdout);
+    assert.deepEqual([shown.firstName, shown.lastName, shown.changePwd, shown.neverExpire], ["Ann", "Lee", true, true]);
+    ok(await ecm(["users", "update", "cli-names", "--first-name", "", "--no-change-password"]));
+    const table = ok(await ecm(["users", "show", "cli-names"])).stdout;
+    assert.match(table, /^lastName:\s+Lee$/m);
+    assert.match(table, /^changePwd:\s+false$/m);
+  });
+
   test("passwd changes your own password with the current one; reset-password on yourself says to use it", async () => {
     const admin = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
     await admin.security.createUser("cli-passwd", { password: "First-Passw0rd-1" });
