@@ -931,6 +931,23 @@ test("Ctrl-D at a question cancels it (exit 1, \"cancelled\"), as the end of the
   assert.equal(clean.code, 0, clean.stderr);
 });
 
+test("an import interrupted (Ctrl-C) says what was answered and that later rows may be imported too, and ends by the signal", async () => {
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const env = { ...process.env, ECM_URL: server.baseUrl, ECM_USERNAME: "sysadmin", ECM_PASSWORD: server.adminPassword, XDG_CONFIG_HOME: join(home, "interrupted") };
+  const file = join(home, "interrupted.csv");
+  writeFileSync(file, `username\n${Array.from({ length: 20_000 }, (_, i) => `interrupted-${i}`).join("\n")}\n`);
+  const { signal, stderr } = await new Promise<{ signal: string | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", main, "import", file, "-o", "ndjson"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    child.stdout.once("data", () => child.kill("SIGINT"));
+    child.stdout.resume();
+    child.on("close", (_code, sig) => resolve({ signal: sig, stderr }));
+  });
+  assert.equal(signal, "SIGINT");
+  assert.match(stderr, /\d+ created, 0 updated, 0 unchanged, 0 failed of \d+ rows; interrupted after line \d+ \(rows sent after it may be imported too: import the file again with --update to be sure of each\)\n$/);
+});
+
 test("an import whose output's reader stops (`ecm import … | head`) imports every row all the same", async () => {
   const main = new URL("../main.ts", import.meta.url).pathname;
   const env = { ...process.env, ECM_URL: server.baseUrl, ECM_USERNAME: "sysadmin", ECM_PASSWORD: server.adminPassword, XDG_CONFIG_HOME: join(home, "pipe") };

@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { openPrivateTemp } from "../../config.js";
 import { CliError, ExitCode, fileProblem } from "../../errors.js";
 import type { Writer } from "../../output.js";
+import { beforeEndingSignal } from "../../signals.js";
 
 /**
  * The file an export replaces: the one a symbolic link names, made or not yet (the link stays), or
@@ -38,9 +39,6 @@ function isStandardOutput(file: string): boolean {
   }
 }
 
-/** The signals that end an export midway (Ctrl-C, a service stop, a closed terminal): its temporary file goes with it. */
-const ENDING_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-
 /**
  * Where export output goes: standard output (waiting when the pipe is full), or a file created 0600
  * under a temporary name and renamed over the file when complete, so a failed export leaves no
@@ -64,19 +62,12 @@ export class ExportSink {
       if (target === null) this.#fd = openSync(file, "w");
       else ({ tmp: this.#tmp, fd: this.#fd } = openPrivateTemp((this.#target = target)));
     });
-    if (this.#tmp) for (const signal of ENDING_SIGNALS) process.once(signal, this.#onSignal);
+    // Ended by a signal midway (Ctrl-C): the partial file goes with it.
+    if (this.#tmp) this.#unwatch = beforeEndingSignal(() => rmSync(this.#tmp, { force: true }));
   }
 
-  /** Ended by a signal: the partial file is removed, and the process ends as the signal would have ended it. */
-  readonly #onSignal = (signal: NodeJS.Signals) => {
-    this.#unwatch();
-    rmSync(this.#tmp, { force: true });
-    process.kill(process.pid, signal);
-  };
-
-  #unwatch(): void {
-    for (const signal of ENDING_SIGNALS) process.off(signal, this.#onSignal);
-  }
+  /** Stops watching for signals (the export ended on its own). */
+  #unwatch = () => {};
 
   /** A failed file operation names the user's file (not the temporary one beside it) and removes the temporary. */
   #onFile<T>(op: () => T): T {

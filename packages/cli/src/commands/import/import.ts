@@ -5,6 +5,7 @@ import type { Command, Ctx } from "../../command.js";
 import { finishWhenOutputCloses } from "../../closed-output.js";
 import { CliError, ExitCode, fileProblem } from "../../errors.js";
 import { formatBytes, ListPrinter, Progress } from "../../output.js";
+import { beforeEndingSignal } from "../../signals.js";
 
 export const importCommand: Command = {
   path: ["import"],
@@ -72,6 +73,12 @@ async function importUsers(ctx: Ctx, file: string): Promise<number> {
   let flushing: NodeJS.Timeout | undefined;
   const summary = () =>
     `${counts.created} created, ${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.failed} failed of ${rows} ${rows === 1 ? "row" : "rows"}${dryRun ? " (dry run: nothing was changed)" : ""}`;
+  // Ctrl-C midway: the results answered are printed and counted, and what the rows after them may have done is said.
+  const unwatch = beforeEndingSignal(() => {
+    if (rows > 0) printer.end();
+    const after = dryRun ? "" : " (rows sent after it may be imported too: import the file again with --update to be sure of each)";
+    progress.done(`${summary()}; interrupted ${lastLine ? `after line ${lastLine}` : "before the first row"}${after}`);
+  });
   try {
     for await (const r of ctx.ecm().security.importUsers(counted, { dryRun, update: ctx.values.update === true })) {
       rows++;
@@ -92,6 +99,7 @@ async function importUsers(ctx: Ctx, file: string): Promise<number> {
     throw err;
   } finally {
     clearTimeout(flushing);
+    unwatch();
   }
   printer.end();
   progress.done(summary());
