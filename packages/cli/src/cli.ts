@@ -21,6 +21,12 @@ function cliVersion(): string {
   }
 }
 
+/** Whether `arg` (`--output`, `-o`, `--url=…`) is one of the options every command takes. */
+function globalOption(arg: string): boolean {
+  const name = arg.replace(/=.*$/, "");
+  return Object.entries(GLOBAL_OPTIONS).some(([long, o]) => name === `--${long}` || (o.short !== undefined && name === `-${o.short}`));
+}
+
 /** Finds the command named by the first words that are not options. */
 function findCommand(argv: string[]): { command?: Command; words: string[] } {
   const words: string[] = [];
@@ -92,6 +98,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
         const verbs = COMMANDS.filter((c) => c.path[0] === words[0] && c.path.length > 1).map((c) => c.path[1]!);
         throw new UsageError(`unknown command: ${words.join(" ")}${didYouMean(words[1]!, verbs, `${words[0]} `)}`);
       }
+      // `ecm --outptu json users list`: the mistyped option, not the value it took for a command.
+      const stray = argv.slice(0, argv.indexOf(words[0]!)).find((a) => a.startsWith("-") && !globalOption(a));
+      if (stray) throw new UsageError(`Unknown option '${stray}'${didYouMean(stray.replace(/^-+/, "").replace(/=.*$/, ""), Object.keys(GLOBAL_OPTIONS), "--")}`);
       throw new UsageError(`unknown command: ${words[0]}${didYouMean(words[0]!, COMMANDS.map((c) => c.path[0]!))}`);
     }
     if (wantsHelp) {

@@ -612,6 +612,7 @@ describe("details found by trying it", () => {
       [["exprot"], /did you mean "export"\?/],
       [["users", "list", "--extnded"], /Unknown option '--extnded'; did you mean "--extended"\?/],
       [["users", "list", "--extended_info"], /Unknown option '--extended_info'; did you mean "--extended"\?/],
+      [["--outptu", "json", "users", "list"], /Unknown option '--outptu'; did you mean "--output"\?/],
     ];
     for (const [args, message] of cases) {
       const r = await ecm(args);
