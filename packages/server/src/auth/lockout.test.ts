@@ -197,6 +197,17 @@ describeEachStore(
       assert.equal(await loginAs("198.51.100.7:50002", "ported", PASSWORD), 200, "the owner's address is familiar at another port: the account's lockout spares it");
       assert.equal(await loginAs("[2001:db8:5:6::1]:443", "ported", PASSWORD), 401, "an unfamiliar network, bracketed with its port, is refused");
     });
+
+    it("guesses sent at once from one client's connections (its ports) wait for each other as from one address, a familiar one too", async () => {
+      const token = await server().login();
+      const r = await server().api("POST", "/security/v1/users", { token, body: { username: "ported.burst", password: PASSWORD } });
+      assert.equal(r.status, 201, r.text);
+      assert.equal(await loginAs("198.51.100.9:50001", "ported.burst", PASSWORD), 200, "the owner's address becomes familiar");
+      await Promise.all(Array.from({ length: 10 }, (_, i) => loginAs(`198.51.100.9:${40000 + i}`, "ported.burst", `wrong-at-once-${i}`)));
+      const events = (await server().api("GET", `/security/v1/audit-events?target=${r.body.id}&action=auth.login&max=50`, { token })).body;
+      const tried = events.filter((e: { details: { reason?: string } | null }) => e.details?.reason === "wrong-password").reduce((n: number, e: { count: number }) => n + e.count, 0);
+      assert.equal(tried, 3, "as many as the address's lockout allows");
+    });
   },
   { trustProxy: ["loopback"], lockout: { maxFailures: 3, accountMaxFailures: 6, familiarDays: 30, baseSeconds: 60, maxSeconds: 3600 } },
 );

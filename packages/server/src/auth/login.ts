@@ -145,7 +145,8 @@ export class LoginService {
   private readonly unfamiliarOneAtATime = new KeyedQueue(MAX_WAITING_PER_NAME, MAX_WAIT_BEHIND_MS);
 
   async login(loginName: string, password: string, sourceIp: string): Promise<TokenResponse> {
-    return this.queued(this.oneAtATime, `${fold(loginName)}\u0000${sourceIp}`, sourceIp, () => this.loginNow(loginName, password, sourceIp));
+    // Keyed as the lockout counts addresses: one client's connections (another port, another address of its /64) queue together.
+    return this.queued(this.oneAtATime, `${fold(loginName)}\u0000${addressKey(sourceIp)}`, sourceIp, () => this.loginNow(loginName, password, sourceIp));
   }
 
   /** `work` in its turn on `queue`, or a 429 when too many wait there already. */
@@ -168,13 +169,13 @@ export class LoginService {
   private hashedRefusalMs = 0;
 
   private async loginNow(loginName: string, password: string, sourceIp: string): Promise<TokenResponse> {
-    const started = performance.now();
-    const checked = { hash: true };
+    // `started` is when the login's own work began: a wait in a queue for its turn is no part of a refusal's time.
+    const checked = { hash: true, started: performance.now() };
     try {
       return await this.attemptLogin(loginName, password, sourceIp, checked);
     } catch (error) {
       if (error instanceof DomainError && error.kind === "credentials-refused") {
-        const ms = performance.now() - started;
+        const ms = performance.now() - checked.started;
         if (checked.hash) this.hashedRefusalMs = this.hashedRefusalMs === 0 ? ms : this.hashedRefusalMs * 0.9 + ms * 0.1;
         // None seen yet in this process (just started): one hash checked now takes as long, and is the first measure.
         else if (this.hashedRefusalMs === 0) {
@@ -189,14 +190,17 @@ export class LoginService {
   }
 
   /** A login; `checked.hash` is false once it is known that no password hash of the current cost is checked (a directory's user, an imported hash). */
-  private async attemptLogin(loginName: string, password: string, sourceIp: string, checked: { hash: boolean }): Promise<TokenResponse> {
+  private async attemptLogin(loginName: string, password: string, sourceIp: string, checked: Checked): Promise<TokenResponse> {
     const read = await this.account(loginName, sourceIp);
     if (read.standing.familiar || this.lockout.accountMaxFailures === 0) return this.checkLogin(read, loginName, password, sourceIp, checked);
     // Read again in its turn: the counts the login before it wrote.
-    return this.queued(this.unfamiliarOneAtATime, fold(loginName), sourceIp, async () => this.checkLogin(await this.account(loginName, sourceIp), loginName, password, sourceIp, checked));
+    return this.queued(this.unfamiliarOneAtATime, fold(loginName), sourceIp, async () => {
+      checked.started = performance.now();
+      return this.checkLogin(await this.account(loginName, sourceIp), loginName, password, sourceIp, checked);
+    });
   }
 
-  private async checkLogin({ user, standing }: { user: UserRow | undefined; standing: Standing }, loginName: string, password: string, sourceIp: string, checked: { hash: boolean }): Promise<TokenResponse> {
+  private async checkLogin({ user, standing }: { user: UserRow | undefined; standing: Standing }, loginName: string, password: string, sourceIp: string, checked: Checked): Promise<TokenResponse> {
     checked.hash = user?.directory_id == null;
     const actor = anonymous(sourceIp);
     // Always verify, even for an unknown user, so the answer takes the same time either way.
@@ -471,6 +475,12 @@ export class LoginService {
     await db.updateTable("users").set({ failed_logins: 0, lockout_count: count, locked_out_until: until, updated_at: isoNow() }).where("id", "=", user.id).execute();
     return until;
   }
+}
+
+/** What a login tells the hold of its refusal: whether it checked a hash of the current cost, and when its own work began. */
+interface Checked {
+  hash: boolean;
+  started: number;
 }
 
 /** The longest a refusal that checked no hash is held to look like one that did (a slow moment's average is no reason to hold more). */

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { jwtVerify } from "jose";
 import type { Insertable, Kysely } from "kysely";
 import * as oidc from "openid-client";
+import { addressKey } from "../auth/client-address.js";
 import { loginRefusal } from "../auth/login.js";
 import type { SecretBox } from "../auth/secret-box.js";
 import type { Sessions, TokenResponse } from "../auth/sessions.js";
@@ -296,7 +297,7 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
               .selectFrom("identity_providers as p")
               .innerJoin("users", (join) => join.on("users.id", "=", row.user_id))
               .leftJoin("federated_identities as f", (join) => join.onRef("f.provider_id", "=", "p.id").on("f.subject", "=", row.subject).on("f.user_id", "=", row.user_id))
-              .leftJoin("login_sources as l", (join) => join.on("l.user_id", "=", row.user_id).on("l.source", "=", sourceIp ?? ""))
+              .leftJoin("login_sources as l", (join) => join.on("l.user_id", "=", row.user_id).on("l.source", "=", addressKey(sourceIp ?? "")))
               .leftJoin("directories as d", "d.id", "users.directory_id")
               .selectAll("users")
               .select(["p.id as provider_id", "p.uuid as provider_uuid", "p.enabled as provider_enabled", "p.by_system_administrator as provider_by_system_administrator", "f.user_id as linked", "f.by_system_administrator as link_by_system_administrator", "l.locked_out_until as address_locked_out_until", "d.enabled as directory_enabled"])
