@@ -36,7 +36,11 @@ async function ask(io: Io, prompt: string, hidden: boolean): Promise<string> {
           return ch === "\r" || ch === "\n" ? resolve(line) : reject(cancelled());
         }
         if (ch === "\u007f" || ch === "\b") line = line.slice(0, -1);
-        // Other control characters (arrows, Tab, Escape) are no part of an answer.
+        // A key's escape sequence (an arrow: ESC [ A) is no part of an answer: skipped to its final byte.
+        else if (ch === "\u001b") {
+          if (s[i + 1] === "[" || s[i + 1] === "O") for (i += 2; i < s.length && !(s[i]! >= "@" && s[i]! <= "~"); i++);
+        }
+        // Other control characters (Tab) are none either.
         else if (ch >= " ") line += ch;
       }
     };

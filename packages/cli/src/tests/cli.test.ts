@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import { startServerThread, type ThreadServer } from "../../../sdk/test/server-thread.js";
 import { ECM } from "ecm-sdk";
 import { run } from "../cli.js";
+import { ExportSink } from "../commands/export/sink.js";
 import { csvLine } from "../csv.js";
 import { ListPrinter, Progress, displayWidth, printObject } from "../output.js";
 
@@ -766,6 +767,14 @@ describe("details found by trying it", () => {
     }
   });
 
+  test("an export to a name of standard output is told apart from one to a file (no progress bar runs into it on a terminal)", async () => {
+    assert.equal(new ExportSink({ write: () => true }, undefined).toStandardOutput, true);
+    assert.equal(new ExportSink({ write: () => true }, "/dev/stdout").toStandardOutput, true);
+    const toFile = new ExportSink({ write: () => true }, join(home, "told-apart.json"));
+    assert.equal(toFile.toStandardOutput, false);
+    await toFile.close(false);
+  });
+
   test("an export ended by a signal leaves no partial file, and ends as the signal ends a process", async () => {
     const dir = join(home, "signalled");
     mkdirSync(dir);
@@ -927,8 +936,8 @@ test("Ctrl-D at a question cancels it (exit 1, \"cancelled\"), as the end of the
   const hidden = await asked(["login", "--url", server.baseUrl], "\u0004");
   assert.equal(hidden.code, 1);
   assert.match(hidden.stderr, /ecm: cancelled\n$/);
-  // A control character typed into a password (a Tab here) is no part of it.
-  const clean = await asked(["login", "--url", server.baseUrl], `\t${server.adminPassword}\r`);
+  // A control character or a key's escape sequence (Tab, the arrows) typed into a password is no part of it.
+  const clean = await asked(["login", "--url", server.baseUrl], `\t\u001b[D${server.adminPassword.slice(0, 2)}\u001bOA${server.adminPassword.slice(2)}\r`);
   assert.equal(clean.code, 0, clean.stderr);
 });
 

@@ -33,10 +33,10 @@ async function exportAll(ctx: Ctx): Promise<void> {
   const tty = ctx.io.stderr.isTTY === true;
   // On a terminal: a bar over the users exported so far (counted as they stream in) of all users.
   const total = tty && guids.length === 0 ? await sec.countUsers() : 0;
-  const progress = new Progress(ctx.io.stderr, "Exporting", total, String, file === undefined ? ctx.io.stdout : undefined);
+  const sink = new ExportSink(ctx.io.stdout, file);
+  const progress = new Progress(ctx.io.stderr, "Exporting", total, String, sink.toStandardOutput ? ctx.io.stdout : undefined);
   progress.line(`exporting from ${ecm.baseUrl}${groups.length ? ` (groups: ${groups.join(", ")})` : ""}`);
   const selected = guids.length > 0 ? guids : null;
-  const sink = new ExportSink(ctx.io.stdout, file);
   let summary: string;
   try {
     if (ctx.format === "ndjson") {

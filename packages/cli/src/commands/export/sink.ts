@@ -50,13 +50,15 @@ export class ExportSink {
   #tmp = "";
   #target = "";
   #pending = "";
+  /** Whether the export goes to standard output (no file, or a name of it). */
+  readonly toStandardOutput: boolean;
   constructor(
     readonly out: Writer,
     readonly file: string | undefined,
   ) {
-    if (file === undefined) return;
     // The output itself (/dev/stdout, /dev/fd/1), whatever it is — a pipe, a socket, a terminal: written as standard output is.
-    if (isStandardOutput(file)) return;
+    this.toStandardOutput = file === undefined || isStandardOutput(file);
+    if (file === undefined || this.toStandardOutput) return;
     this.#onFile(() => {
       const target = replacedFile(file);
       if (target === null) this.#fd = openSync(file, "w");
