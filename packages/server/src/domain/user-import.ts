@@ -8,6 +8,7 @@ import type { StoreDialect } from "../storage/dialect/dialect.js";
 import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
 import { savepoint } from "../storage/savepoint.js";
+import { createUserQueries, type UserQueries } from "../storage/user-queries.js";
 import type { DryRunCarry } from "./import-dry-run.js";
 import { auditRow, type AuditEntry, userTarget } from "./audit.js";
 import { DomainError, ownPasswordRefused } from "./errors.js";
@@ -204,7 +205,7 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
    */
   async function writeBatch(trx: Kysely<Database>, actor: AdminActor, rows: { item: ImportItemOk; hash: string | null }[], update: boolean, carry: DryRunCarry | undefined, part = 1): Promise<ImportResult[]> {
     if (part > MAX_PARTS) throw new EntangledBatch();
-    const context = await readContext(trx, dialect.jsonList, actor, rows.map((r) => r.item.user), rows.flatMap((r) => (r.item.ref ? [r.item.ref] : [])));
+    const context = await readContext(trx, createUserQueries({ ...store, db: trx }), dialect.jsonList, actor, rows.map((r) => r.item.user), rows.flatMap((r) => (r.item.ref ? [r.item.ref] : [])));
     const plans: (Plan | DomainError)[] = [];
     const seenUsernames = new Set<string>();
     const names: BatchNames = { taken: new Map(context.nameHolders), renamed: new Set() };
@@ -334,7 +335,7 @@ interface GroupInfo {
 
 const refKey = (ref: ImportRef) => ("uuid" in ref ? `uuid:${ref.uuid}` : `id:${ref.numericId}`);
 
-async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"], actor: AdminActor, users: ImportUser[], refs: ImportRef[]): Promise<BatchContext> {
+async function readContext(trx: Kysely<Database>, queries: Pick<UserQueries, "holdingRole" | "profilesOfHolders">, list: StoreDialect["jsonList"], actor: AdminActor, users: ImportUser[], refs: ImportRef[]): Promise<BatchContext> {
   const existing = new Map<string, UserRow>();
   // Upsert by username as it is stored (NFKC), whatever Unicode form the row typed it in.
   const usernames = [...new Set(users.map((u) => normalizeName(u.username)))];
@@ -389,27 +390,10 @@ async function readContext(trx: Kysely<Database>, list: StoreDialect["jsonList"]
   await readGroups("name_key", names);
   await readGroups("id", memberOf.filter((id) => !groupsById.has(id)));
   const actorIsSystemAdministrator = actor.roles.includes(SYSTEM_ADMINISTRATOR);
-  const systemAdministrators = new Set<number>();
-  const administratorsProfiles = new Set<number>();
-  if (!actorIsSystemAdministrator) {
-    const adminGroups = grantingGroups(trx);
-    if (existingIds.length > 0) {
-      const holders = await trx
-        .selectFrom("users")
-        .select("id")
-        .where("id", "in", list(existingIds))
-        .where((eb) => eb.or([eb("id", "in", eb.selectFrom("group_members").select("user_id").where("group_id", "in", adminGroups)), eb("profile_id", "in", eb.selectFrom("group_members").select("user_id").where("group_id", "in", adminGroups))]))
-        .execute();
-      for (const h of holders) systemAdministrators.add(h.id);
-      // The profiles a holder is assigned to (UserQueries.profilesOfHolders, with the batch's lists).
-      const profiles = [...existing.values()].filter((u) => u.profile_id === 0).map((u) => u.id);
-      if (profiles.length > 0) {
-        const holdersMembers = trx.selectFrom("group_members").select("user_id").where("group_id", "in", adminGroups);
-        const assigned = await trx.selectFrom("users").select("profile_id").distinct().where("profile_id", "in", list(profiles)).where("id", "in", holdersMembers).execute();
-        for (const a of assigned) administratorsProfiles.add(a.profile_id);
-      }
-    }
-  }
+  // As assertMayAdminister judges one user, for the batch's existing users (when the actor may not act on them all).
+  const existingRows = [...existing.values()];
+  const systemAdministrators = actorIsSystemAdministrator || existingRows.length === 0 ? new Set<number>() : await queries.holdingRole(SYSTEM_ADMINISTRATOR, existingRows);
+  const administratorsProfiles = actorIsSystemAdministrator || existingRows.length === 0 ? new Set<number>() : await queries.profilesOfHolders(SYSTEM_ADMINISTRATOR, existingRows);
   const providerOnly = new Set<number>();
   const withoutOwnLogin = [...existing.values()].filter((u) => u.password_hash === null && u.directory_id === null && u.service_account === 0).map((u) => u.id);
   if (withoutOwnLogin.length > 0) {
