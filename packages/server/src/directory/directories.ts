@@ -158,7 +158,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     const ids = [...new Set(groupsNamed(d))].filter((id) => !known.has(id));
     if (ids.length === 0) return;
     // Locked until the change commits: a delete of one waits for it, and then sees it named (domain/groups.ts remove).
-    const found = new Set((await store.dialect.lockedForUpdate(on.selectFrom("groups").select("uuid").where("uuid", "in", ids).where("directory_id", "is", null)).execute()).map((g) => g.uuid));
+    const found = new Set((await store.dialect.lockedAgainstDelete(on.selectFrom("groups").select("uuid").where("uuid", "in", ids).where("directory_id", "is", null)).execute()).map((g) => g.uuid));
     const missing = ids.find((id) => !found.has(id));
     if (missing) throw new DomainError("invalid", "A localGroupId of groupMappings is not a local group.", { field: "groupMappings", groupId: missing });
   }

@@ -33,12 +33,7 @@ export const syncedMembership = (group: Pick<GroupRow, "name">, directory: strin
     { group: group.name, directory },
   );
 
-/**
- * The rules of creating, changing and deleting groups, of their members and of the roles they grant.
- * Every change is one transaction with its audit event.
- */
-/** What names a group elsewhere (a provider's or a directory's settings), in words; a group so named is not deleted. */
-/** Settings that name local groups (a provider's lists, a directory's groupMappings): who names which of these groups. */
+/** Settings that name local groups (a provider's lists, a directory's groupMappings): who names which of these groups; a group so named is not deleted. */
 export type GroupReferences = (on: Kysely<Database>, groupUuids: readonly string[]) => Promise<GroupNamer[]>;
 /** One group named by one setting: `by` says where, in words (`identity provider "corp" (defaultGroupList)`). */
 export interface GroupNamer {
@@ -48,6 +43,10 @@ export interface GroupNamer {
   directoryId?: number;
 }
 
+/**
+ * The rules of creating, changing and deleting groups, of their members and of the roles they grant.
+ * Every change is one transaction with its audit event.
+ */
 export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: UserQueries, namedBy: GroupReferences) {
   /** Runs `work` in a transaction; a unique-index violation (a racing writer took the name) is name-taken. */
   async function transaction<T>(name: string, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {

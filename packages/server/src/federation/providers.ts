@@ -305,7 +305,7 @@ export function createProviderAdmin({ db, dialect }: Pick<Store, "db" | "dialect
     const ids = [...new Set(groupsNamed(p).map((id) => id.toLowerCase()))].filter((id) => !known.has(id));
     if (ids.length === 0) return;
     // Locked until the change commits: a delete of one waits for it, and then sees it named (domain/groups.ts remove).
-    const found = new Set((await dialect.lockedForUpdate(on.selectFrom("groups").select("uuid").where("uuid", "in", ids)).execute()).map((g) => g.uuid));
+    const found = new Set((await dialect.lockedAgainstDelete(on.selectFrom("groups").select("uuid").where("uuid", "in", ids)).execute()).map((g) => g.uuid));
     const missing = ids.find((id) => !found.has(id));
     if (missing) {
       const field = p.defaultGroupList.includes(missing) ? "defaultGroupList" : "customGroupList";

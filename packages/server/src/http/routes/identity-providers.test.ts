@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { sql } from "kysely";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, it } from "node:test";
@@ -143,9 +144,12 @@ describeEachStore("identity provider configuration", (server) => {
     let deleted: Promise<{ status: number; text: string }> | undefined;
     // The provider change, as its PUT makes it: the group it names read and locked, then its settings written.
     await db.transaction().execute(async (trx) => {
-      await dialect.lockedForUpdate(trx.selectFrom("groups").select("uuid").where("uuid", "=", group)).execute();
+      await dialect.lockedAgainstDelete(trx.selectFrom("groups").select("uuid").where("uuid", "=", group)).execute();
       deleted = s.api("DELETE", `/security/v1/user-groups/${group}`, { token: admin });
-      await new Promise((r) => setTimeout(r, 300));
+      // The delete waits for this transaction's lock before the change goes on (else the race is not run).
+      const waiting = async () => Number((await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`.execute(db)).rows[0]!.n);
+      for (let i = 0; i < 100 && (await waiting()) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok((await waiting()) > 0, "the delete waits for the lock");
       const row = await trx.selectFrom("identity_providers").select("config").where("alias", "=", "gdel-race").executeTakeFirstOrThrow();
       const config = JSON.parse(row.config);
       config.defaultGroupList = [group];

@@ -79,6 +79,12 @@ export interface StoreDialect {
    */
   lockedForUpdate<Q extends { forNoKeyUpdate(): Q }>(query: Q): Q;
   /**
+   * `query` with the rows it reads kept from being deleted until its transaction ends, and nothing
+   * else held back (a row that references them may still be written): PostgreSQL's `for key share`;
+   * SQLite's one writer needs none.
+   */
+  lockedAgainstDelete<Q extends { forKeyShare(): Q }>(query: Q): Q;
+  /**
    * Migration 014b: a bulk writer's batch (an import's thousand rows) pays less upkeep per user.
    * SQLite: the order keys and search entries of the users it inserts are deferred too, and made
    * set-wise per batch; PostgreSQL: its set-wise refresh places each user in its bucket once.
