@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
-import { BUILT_MAIN, startMain } from "./test-support/main-process.js";
+import { BUILT_MAIN, mainPort, startMain } from "./test-support/main-process.js";
 import { createTemporaryDatabase, storeKinds, storeSkip } from "./test-support/server.js";
 
 async function login(baseUrl: string, password: string): Promise<Response> {
@@ -86,10 +86,7 @@ for (const kind of storeKinds) {
 describe("npm start", () => {
   it("stops on a SIGTERM sent to npm (a service manager's or a container's stop): the server itself gets it", { timeout: 60_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), "ecm-npm-start-"));
-    const blocker = createNetServer();
-    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
-    const { port } = blocker.address() as { port: number };
-    await new Promise((resolve) => blocker.close(resolve));
+    const port = mainPort();
     const root = fileURLToPath(new URL("../../../", import.meta.url));
     // A group of its own, so that whatever is left can be stopped whatever the test finds.
     const npm = spawn("npm", ["start"], { cwd: root, detached: true, stdio: "ignore", env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: "127.0.0.1", PORT: String(port), ECM_WORKERS: "2", ECM_DATA_DIR: dir, ECM_ADMIN_PASSWORD: "Npm-Start-Pass-1" } });

@@ -12,13 +12,18 @@ export interface Running {
 export const BUILT_MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
 
 /**
+ * A port for a server started as its own process: below Linux's ephemeral range (32768 and up), so no
+ * outgoing connection of another test can hold it, and the servers the tests start in-process listen on
+ * ports from that range.
+ */
+export const mainPort = () => 20000 + Math.floor(Math.random() * 12000);
+
+/**
  * Starts the server the way `npm start` does (the build, with no loader in front), on a free port,
  * and waits until `listeners` processes listen (one unless ECM_WORKERS says more); its output is kept.
  */
 export async function startMain(env: Record<string, string>, listeners = Number(env.ECM_WORKERS ?? 1)): Promise<Running> {
-  // Below Linux's ephemeral range (32768 and up): no outgoing connection of another test can hold it,
-  // and the servers the tests start in-process listen on ports from that range.
-  const port = 20000 + Math.floor(Math.random() * 12000);
+  const port = mainPort();
   const child = spawn(process.execPath, [BUILT_MAIN], {
     env: { PATH: process.env.PATH, HOST: "127.0.0.1", PORT: String(port), ECM_WORKERS: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
