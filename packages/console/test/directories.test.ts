@@ -100,7 +100,8 @@ describeConsole("directories in the console", (ctx, kind) => {
         await page.getByRole("button", { name: "Save", exact: true }).click();
         assert.equal((await saved).status(), 200);
         assert.equal((await server.api<{ userFilter: string }>("GET", `${PATH}/${id}`, { token })).body.userFilter, stored);
-        // The page reads the directory again after a save: the field shows what was stored before it is typed in again.
+        // The page shows what was stored when opened again (a field typed in while the save's own read is on its way would be filled again by it).
+        await page.reload();
         await page.waitForFunction((value) => document.querySelector<HTMLInputElement>("#d-userFilter")?.value === value, stored);
       }
 
