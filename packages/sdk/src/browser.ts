@@ -9,7 +9,7 @@ export { Admin } from "./admin.js";
 export type * from "./admin.js";
 export type { ECMOptions, TokenInfo } from "./http.js";
 export { backoffDelay, normalizeBaseUrl } from "./http.js";
-export { parseLinkHeader, restUserFields, rowToECMUser, toECMUser, toECMGroup, toECMRole, toRestUserBody, isGuid } from "./mapping.js";
+export { parseLinkHeader, restUserFields, rowToECMUser, toECMUser, toECMGroup, toECMRole, toRestUserBody, toUserSource, isGuid } from "./mapping.js";
 export * from "./errors.js";
 export { exportRecords, type ExportRecord } from "./export-records.js";
 export type * from "./types.js";

@@ -3,6 +3,7 @@ import type {
   ECMGroup,
   ECMRole,
   ECMUser,
+  ECMUserSource,
   RestGroup,
   RestRole,
   RestUser,
@@ -102,6 +103,12 @@ export function rowToECMUser<E extends boolean>(row: readonly unknown[], extende
 export function toECMUser<E extends boolean>(u: RestUser, extended: E): ECMUser<E> {
   const fields = u as unknown as Record<RowField, unknown>;
   return rowToECMUser((extended ? EXTENDED_ROW : PLAIN_ROW).map((f) => fields[f]), extended);
+}
+
+/** Where a REST user (read extended) comes from, and the identity providers it logs in through (`security.userSource`). */
+export function toUserSource(u: RestUser): ECMUserSource {
+  const source = u.source ?? { type: u.builtin ? "builtin" : "local", id: null, name: null };
+  return { type: source.type, id: source.id, name: source.name, dn: u.dn, federatedIdentities: u.federatedIdentities ?? [] };
 }
 
 export function toECMGroup(g: RestGroup): ECMGroup {

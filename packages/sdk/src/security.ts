@@ -3,7 +3,7 @@ import { ECMAbortError, ECMNotFoundError, ECMValidationError } from "./errors.js
 import { ExportReader, exportRecords, type ExportRecord } from "./export-records.js";
 import { sleep, type RequestOptions, type Transport } from "./http.js";
 import { ImportResults, RefusedRecords, startImport } from "./import-users.js";
-import { inSdkFieldNames, isGuid, PAGE_NAMES, PASSWORD_NAMES, isoOrNull, parseLinkHeader, toECMGroup, toECMRole, toECMUser, toRestUserBody } from "./mapping.js";
+import { inSdkFieldNames, isGuid, PAGE_NAMES, PASSWORD_NAMES, isoOrNull, parseLinkHeader, toECMGroup, toECMRole, toECMUser, toRestUserBody, toUserSource } from "./mapping.js";
 import type {
   CallOptions,
   ECMApiKey,
@@ -502,9 +502,7 @@ export class Security {
 
   /** Where a user comes from (builtin, local, a directory with its DN, an identity provider) and the providers it is linked to. */
   async userSource(userGuid: UserRef, opts?: CallOptions): Promise<ECMUserSource> {
-    const { data } = await this.#getUserRaw(guidOf(userGuid, "user"), opts);
-    const source = data.source ?? { type: data.builtin ? "builtin" : "local", id: null, name: null };
-    return { type: source.type, id: source.id, name: source.name, dn: data.dn, federatedIdentities: data.federatedIdentities ?? [] };
+    return toUserSource((await this.#getUserRaw(guidOf(userGuid, "user"), opts)).data);
   }
 
   /** Sets a new password for a user (administrators). */

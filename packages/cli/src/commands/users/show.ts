@@ -1,4 +1,4 @@
-import type { ECMLockout, ECMUserSource, RestUser } from "ecm-sdk";
+import { toUserSource, type ECMLockout, type ECMUserSource, type RestUser } from "ecm-sdk";
 import { arg, noMoreArgs } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findUser } from "../../lookup.js";
@@ -36,12 +36,12 @@ export const show: Command = {
     noMoreArgs(ctx, 1);
     const u = await findUser(ctx, ref);
     // `lockedOut` is the account-wide lockout only: an address locked out of the account (the user's own, say) shows here.
-    const [lockout, source, rest] = await Promise.all([
+    const [lockout, rest] = await Promise.all([
       ctx.ecm().security.lockout(u.guid),
-      ctx.ecm().security.userSource(u.guid),
-      // What users create/update set and the seed's user has no field for: read from the REST user.
+      // Where it comes from, and what users create/update set that the seed's user has no field for: one read of the REST user.
       ctx.ecm().request<RestUser>("GET", `/security/v1/users/${encodeURIComponent(u.guid)}`, { query: { extendedInfo: true } }),
     ]);
+    const source = toUserSource(rest);
     const table = ctx.format === "table";
     ctx.out([...USER_EXTENDED_COLUMNS, "firstName", "lastName", "changePwd", "neverExpire", "source", "dn", "federatedIdentities", "lockout"], {
       ...userRow(u),
