@@ -1,12 +1,20 @@
 /** The most a provider's answer (discovery document, keys, token, userinfo) may hold: far past any real one. */
 export const PROVIDER_ANSWER_MAX_BYTES = 1024 * 1024;
 
+/** PROVIDER_ANSWER_MAX_BYTES in words. */
+export const PROVIDER_ANSWER_MAX = `${PROVIDER_ANSWER_MAX_BYTES / 1024 / 1024} MiB`;
+
 /** An answer past PROVIDER_ANSWER_MAX_BYTES: its reading was stopped there. */
 export class AnswerTooLarge extends Error {
   constructor(readonly url: string) {
-    super(`the answer is larger than ${PROVIDER_ANSWER_MAX_BYTES / 1024 / 1024} MiB`);
+    super(`the answer is larger than ${PROVIDER_ANSWER_MAX}`);
     this.name = "AnswerTooLarge";
   }
+}
+
+/** Whether `error` is an AnswerTooLarge, or a library's error caused by one (openid-client wraps what its fetch throws). */
+export function tooLarge(error: unknown): boolean {
+  return error instanceof AnswerTooLarge || (error as { cause?: unknown } | null)?.cause instanceof AnswerTooLarge;
 }
 
 /**

@@ -15,7 +15,7 @@ import { isUniqueViolation } from "../storage/constraints.js";
 import type { Database, IdentityProviderRow } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
-import { AnswerTooLarge, boundedFetch, PROVIDER_ANSWER_MAX_BYTES } from "./bounded-fetch.js";
+import { boundedFetch, PROVIDER_ANSWER_MAX, tooLarge } from "./bounded-fetch.js";
 
 /** What `clientSecret` reads as; sending it back keeps the stored secret. */
 const SECRET_MASK = "**********";
@@ -231,7 +231,7 @@ async function discover(fromUrl: string): Promise<Partial<OidcSettings>> {
 
 /** Why discovery failed, in people's words rather than the libraries' ("fetch failed"). */
 function discoveryProblem(error: unknown): string {
-  if (error instanceof AnswerTooLarge || (error as { cause?: unknown }).cause instanceof AnswerTooLarge) return `its answer is larger than ${PROVIDER_ANSWER_MAX_BYTES / 1024 / 1024} MiB`;
+  if (tooLarge(error)) return `its answer is larger than ${PROVIDER_ANSWER_MAX}`;
   const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string; status?: number; message?: string } };
   if (e.code === "OAUTH_RESPONSE_IS_NOT_CONFORM" && typeof e.cause?.status === "number") return `it answered HTTP ${e.cause.status}, not the document`;
   if (e.code === "OAUTH_PARSE_ERROR" || e.code === "OAUTH_RESPONSE_IS_NOT_JSON") return "its answer is not JSON";

@@ -2,7 +2,7 @@ import { errors as joseErrors } from "jose";
 import * as oidc from "openid-client";
 import { DomainError } from "../domain/errors.js";
 import { LoginRefused } from "./linking.js";
-import { AnswerTooLarge, PROVIDER_ANSWER_MAX_BYTES } from "./bounded-fetch.js";
+import { PROVIDER_ANSWER_MAX, tooLarge } from "./bounded-fetch.js";
 
 /**
  * Why a provider's answer was refused, from openid-client's and jose's errors: the check in the audit
@@ -88,9 +88,7 @@ export function classify(error: unknown, step: "token" | "userinfo" = "token"): 
   if (isUnreachable(error) || (error instanceof oidc.ClientError && typeof status === "number" && status >= 500)) {
     return new DomainError("unavailable", "The identity provider cannot be reached; try again later.", { reason: "provider-unavailable", retryAfterSeconds: 30 });
   }
-  if (error instanceof AnswerTooLarge || (error as { cause?: unknown }).cause instanceof AnswerTooLarge) {
-    return checkFailed("answer-too-large", `an answer of the provider is larger than ${PROVIDER_ANSWER_MAX_BYTES / 1024 / 1024} MiB`);
-  }
+  if (tooLarge(error)) return checkFailed("answer-too-large", `an answer of the provider is larger than ${PROVIDER_ANSWER_MAX}`);
   if (error instanceof oidc.AuthorizationResponseError) return new LoginRefused(`provider-error:${error.error}`, null);
   const userinfoInvalid = () => checkFailed("userinfo-response-invalid", "the provider's user information endpoint (config.userInfoUrl) did not answer with the user's claims (see the server log)");
   // The user information endpoint refusing the access token (401, a challenge) says nothing of the client's credentials.
