@@ -4,7 +4,7 @@ import type { SecretBox } from "../auth/secret-box.js";
 import { Sessions } from "../auth/sessions.js";
 import { recordAudit, recordAuditMany, type Actor, userTarget } from "../domain/audit.js";
 import { DomainError, notFound, staleVersion } from "../domain/errors.js";
-import type { GroupNamer, GroupReferences } from "../domain/groups.js";
+import { namersAmong, type GroupNamer, type GroupReferences } from "../domain/groups.js";
 import { UUID_PATTERN } from "../domain/lookups.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { assertVisibleName, GROUP_NAME_PATTERN, GROUP_NAME_RULE } from "../domain/names.js";
@@ -111,9 +111,6 @@ function toRunView(run: SyncRunRow, leaseSeconds: number, now = Date.now()): Syn
 
 const GROUP_NAME = new RegExp(GROUP_NAME_PATTERN, "u");
 
-/** A group no directory keeps any longer: a local group, changed by hand from now on. */
-const AS_LOCAL_GROUP = { directory_id: null, directory_key: null, dn_key: null, member_hash: null, external: 0 } as const;
-
 const LEASE_LOST = "another node took over this directory's sync (the lease ran out)";
 
 /** The local groups a directory's settings fill. */
@@ -122,12 +119,8 @@ const groupsNamed = (d: Pick<Directory, "groupMappings">) => d.groupMappings.map
 /** The directories whose groupMappings name these groups, as a refusal to delete them names them. */
 export async function directoriesNamingGroups(on: Kysely<Database>, groupUuids: readonly string[]): Promise<GroupNamer[]> {
   // A few rows of settings: read whole, the ids are inside their JSON.
-  const wanted = new Set(groupUuids);
-  const namers: GroupNamer[] = [];
-  for (const d of (await on.selectFrom("directories").selectAll().execute()).map(toDirectory)) {
-    for (const group of new Set(groupsNamed(d))) if (wanted.has(group)) namers.push({ group, by: `directory "${d.name}" (groupMappings)`, directoryId: d.id });
-  }
-  return namers;
+  const directories = (await on.selectFrom("directories").selectAll().execute()).map(toDirectory);
+  return namersAmong(directories, groupUuids, groupsNamed, (d) => ({ by: `directory "${d.name}" (groupMappings)`, directoryId: d.id }));
 }
 
 export function createDirectoryService(store: Store, secrets: SecretBox, timing: DirectoryTiming, namedBy: GroupReferences, log: (error: unknown, message: string) => void) {
@@ -356,7 +349,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
         // Asked again after the delete: a change naming one of them since the first check either waited for
         // the delete (and finds the group gone) or is seen now (PostgreSQL), and the removal's last step is refused.
         await assertGroupsUnnamed(trx, d, await trx.deleteFrom("groups").where("directory_id", "=", d.id).returning(["uuid", "name"]).execute());
-      } else await trx.updateTable("groups").set(AS_LOCAL_GROUP).where("directory_id", "=", d.id).execute();
+      } else await trx.updateTable("groups").set({ directory_id: null, directory_key: null, dn_key: null, member_hash: null, external: 0 }).where("directory_id", "=", d.id).execute();
       // Removed meanwhile by another request: that one says so, this one finds nothing.
       if (Number((await trx.deleteFrom("directories").where("id", "=", d.id).executeTakeFirst()).numDeletedRows) === 0) throw notFound("directory", d.uuid);
       await recordAudit(trx, actor, { action: "directory.delete", target, details: { before: auditedSettings(d), users, usersAffected: count } });

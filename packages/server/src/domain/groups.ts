@@ -44,6 +44,15 @@ export interface GroupNamer {
 }
 
 /**
+ * The namers among `settings` (a provider's or a directory's each) of the groups `wanted`: `groupsOf`
+ * says which groups one names, `namer` how it is said.
+ */
+export function namersAmong<T>(settings: readonly T[], wanted: readonly string[], groupsOf: (s: T) => readonly string[], namer: (s: T, group: string) => Omit<GroupNamer, "group">): GroupNamer[] {
+  const asked = new Set(wanted);
+  return settings.flatMap((s) => [...new Set(groupsOf(s))].filter((group) => asked.has(group)).map((group) => ({ group, ...namer(s, group) })));
+}
+
+/**
  * The rules of creating, changing and deleting groups, of their members and of the roles they grant.
  * Every change is one transaction with its audit event.
  */

@@ -5,7 +5,7 @@ import * as oidc from "openid-client";
 import type { SecretBox } from "../auth/secret-box.js";
 import { recordAudit, type Actor } from "../domain/audit.js";
 import { DomainError, notFound, staleVersion } from "../domain/errors.js";
-import type { GroupNamer } from "../domain/groups.js";
+import { namersAmong, type GroupNamer } from "../domain/groups.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { assertVisibleName } from "../domain/names.js";
 import { assertMayConfigureLoginSource, madeBySystemAdministrator } from "../domain/role-rules.js";
@@ -278,14 +278,8 @@ export const withoutOwnLogin = () =>
 /** The providers whose group lists name these groups, as a refusal to delete them names them. */
 export async function providersNamingGroups(on: Kysely<Database>, groupUuids: readonly string[]): Promise<GroupNamer[]> {
   // A few rows of settings: read whole, the ids are inside their JSON.
-  const wanted = new Set(groupUuids);
-  const namers: GroupNamer[] = [];
-  for (const p of (await on.selectFrom("identity_providers").selectAll().execute()).map(toProvider)) {
-    for (const group of new Set(groupsNamed(p))) {
-      if (wanted.has(group)) namers.push({ group, by: `identity provider "${p.alias}" (${p.defaultGroupList.includes(group) ? "defaultGroupList" : "customGroupList"})` });
-    }
-  }
-  return namers;
+  const providers = (await on.selectFrom("identity_providers").selectAll().execute()).map(toProvider);
+  return namersAmong(providers, groupUuids, groupsNamed, (p, group) => ({ by: `identity provider "${p.alias}" (${p.defaultGroupList.includes(group) ? "defaultGroupList" : "customGroupList"})` }));
 }
 
 /**
