@@ -26,8 +26,9 @@ export class ECM {
   /** The REST API's own shapes with ETags, cursors and bulk actions, for administration tools (the console). */
   readonly admin: Admin;
 
-  constructor(options: ECMOptions) {
-    this.#http = new Transport(options);
+  /** `streamFetch`: what reads streamed answers (see Transport). */
+  constructor(options: ECMOptions, /** @internal */ streamFetch?: typeof fetch) {
+    this.#http = new Transport(options, streamFetch);
     this.security = new Security(this.#http);
     this.admin = new Admin(this.#http);
   }
