@@ -74,3 +74,24 @@ it("a made-up key id in a token anyone may send does not hold the provider's rot
   assert.equal(reads, before, "not read again");
   published = [jwk];
 });
+
+it("a token signed with a key the provider published while its key set cannot be read is refused as the outage, not as a foreign key", async () => {
+  up = true;
+  published = [jwk];
+  const cache = new JwksCache(1);
+  await jwtVerify(token, cache.keysOf(url, "id-token"));
+  up = false;
+  const { privateKey, publicKey } = await generateKeyPair("ES256");
+  published = [{ ...(await exportJWK(publicKey)), kid: "k3", alg: "ES256" }, jwk];
+  const rotated = await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "k3" }).sign(privateKey);
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  await assert.rejects(jwtVerify(rotated, cache.keysOf(url, "id-token")), (e: unknown) => e instanceof errors.JWKSTimeout && /cannot be read now \(.+\), and those read before lack/.test((e as Error).message));
+  // Within the cooldown too, without another read.
+  const before = reads;
+  await assert.rejects(jwtVerify(rotated, cache.keysOf(url, "id-token")), errors.JWKSTimeout);
+  assert.equal(reads, before);
+  up = true;
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  await jwtVerify(rotated, cache.keysOf(url, "id-token"));
+  published = [jwk];
+});

@@ -22,7 +22,8 @@ export type KeysFor = "id-token" | "logout-token";
 export class JwksCache {
   private readonly sets = new Map<string, JWTVerifyGetKey>();
   private readonly remotes = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
-  private readonly failedAt = new Map<string, number>();
+  /** The last failed read of each set, while no read succeeded since: when, and what went wrong (for the log). */
+  private readonly failedAt = new Map<string, { at: number; why: string }>();
 
   constructor(private readonly cooldownSeconds: number) {}
 
@@ -34,17 +35,26 @@ export class JwksCache {
       this.remotes.set(id, remote);
       const read = async (header: JWSHeaderParameters, token: FlattenedJWSInput) => {
         const failed = this.failedAt.get(id);
-        if (failed === undefined || Date.now() - failed >= this.cooldownSeconds * 1000) {
+        if (failed === undefined || Date.now() - failed.at >= this.cooldownSeconds * 1000) {
           try {
-            return await remote(header, token);
+            const key = await remote(header, token);
+            this.failedAt.delete(id);
+            return key;
           } catch (error) {
             if (TOKEN_FAILURES.some((kind) => error instanceof kind)) throw error;
-            this.failedAt.set(id, Date.now());
+            this.failedAt.set(id, { at: Date.now(), why: (error as Error).message });
           }
         }
+        const why = this.failedAt.get(id)?.why;
         const known = remote.jwks();
-        if (known) return createLocalJWKSet(known)(header, token);
-        throw new errors.JWKSTimeout("the provider's keys cannot be read now");
+        if (!known) throw new errors.JWKSTimeout(`the provider's keys cannot be read now (${why})`);
+        try {
+          return await createLocalJWKSet(known)(header, token);
+        } catch (error) {
+          // The key may be a new one the provider published where it cannot be read now: that outage is what to report, not a foreign key.
+          if (error instanceof errors.JWKSNoMatchingKey) throw new errors.JWKSTimeout(`the provider's keys cannot be read now (${why}), and those read before lack this token's key`);
+          throw error;
+        }
       };
       set =
         use === "id-token"
