@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { NoResultError, sql, type Kysely } from "kysely";
+import { addressKey } from "../auth/client-address.js";
 import { loginRefusal } from "../auth/login.js";
 import { directoryLetsIn } from "../auth/sessions.js";
 import { recordAudit, userTarget } from "../domain/audit.js";
@@ -227,6 +228,18 @@ export function createLinking(store: Store, groups: GroupQueries) {
     return added.length + removed.length > 0 ? { added, removed: removed.map((g) => g.name) } : null;
   }
 
+  /** Whether failed logins from this address (its key: a /64 for IPv6) have locked this account out for it. */
+  async function addressLockedOut(trx: Kysely<Database>, userId: number, sourceIp: string | null): Promise<boolean> {
+    const row = await trx
+      .selectFrom("login_sources")
+      .select("user_id")
+      .where("user_id", "=", userId)
+      .where("source", "=", addressKey(sourceIp ?? ""))
+      .where("locked_out_until", ">", isoNow())
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** One attempt of `resolve`, in one transaction: nothing of a refused login is kept. */
   async function resolveOnce(p: Provider, identity: ProviderIdentity, sourceIp: string | null, then: (trx: Kysely<Database>, user: UserRow) => Promise<void>, apart: boolean): Promise<UserRow> {
     return db.transaction().execute(async (trx) => {
@@ -272,6 +285,8 @@ export function createLinking(store: Store, groups: GroupQueries) {
       // A service account (linked before such links were refused) logs in only with its keys: refused before its groups follow the provider's.
       const refusal = user.service_account === 1 ? "service-account" : loginRefusal(user, new Date(), { familiar: false });
       if (refusal) throw new LoginRefused(refusal, user);
+      // This address's lockout stops the login here as it does a password's (the exchange checks it again).
+      if (await addressLockedOut(trx, user.id, sourceIp)) throw new LoginRefused("locked-out", user);
       // A directory's user whose directory is disabled is let in by no way: the rule its sessions and keys answer to.
       if (user.directory_id !== null && !(await trx.selectFrom("users").select("id").where("id", "=", user.id).where(directoryLetsIn).executeTakeFirst())) {
         throw new LoginRefused("directory-disabled", user);

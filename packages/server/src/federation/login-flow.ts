@@ -58,6 +58,8 @@ export class ProviderLoginFailed extends Error {
     readonly detail: string | null = null,
     /** No login was in progress: anyone can send such a callback, without having started a login first. */
     readonly withoutLogin = false,
+    /** The login in progress was not this answer's and is still in progress: the browser keeps its cookie. */
+    readonly loginStays = false,
   ) {
     super(refusal.message);
   }
@@ -184,7 +186,7 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
     /**
      * The provider's answer (the callback's query) for the login the browser's cookie names: each
      * check, the code exchange, the ID token, then the linking rules. The pending login is used up
-     * whatever the outcome, so an answer cannot be replayed. A refusal is a ProviderLoginFailed.
+     * by its own answer whatever the outcome, so an answer cannot be replayed. A refusal is a ProviderLoginFailed.
      */
     async complete(alias: string, loginId: string | undefined, query: URLSearchParams, sourceIp: string | null): Promise<LoginFinish> {
       // With the version of the provider named by the alias, when it is the login's and enabled.
@@ -192,10 +194,9 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
         loginId === undefined
           ? undefined
           : await db
-              .deleteFrom("provider_logins")
-              .where("id", "=", sha256(loginId))
-              .returningAll()
-              .returning((eb) =>
+              .selectFrom("provider_logins")
+              .selectAll("provider_logins")
+              .select((eb) =>
                 eb
                   .selectFrom("identity_providers as p")
                   .select("p.version")
@@ -204,17 +205,25 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
                   .where("p.enabled", "=", 1)
                   .as("provider_version"),
               )
+              .where("id", "=", sha256(loginId))
               .executeTakeFirst();
       let p: Provider | null = null;
       /** Which of the provider's endpoints a failure came from. */
       let step: "token" | "userinfo" = "token";
+      /** The answer was not this login's (its state differs: an older tab's, a forged one): the login stays for its own. */
+      let notItsAnswer = false;
       try {
         const kept = known.get(alias);
         p = kept && pending && kept.id === pending.provider_id && kept.version === pending.provider_version ? kept : await enabledProvider(alias);
-        if (!pending || pending.provider_id !== p.id || pending.expires_at < isoNow()) {
-          throw checkFailed("no-pending-login", "this browser has no login in progress with this provider (expired, already used, or started in another browser)");
+        const noLogin = () => checkFailed("no-pending-login", "this browser has no login in progress with this provider (expired, already used, or started in another browser)");
+        if (!pending || pending.provider_id !== p.id || pending.expires_at < isoNow()) throw noLogin();
+        if (!sameSecret(query.get("state"), pending.state)) {
+          notItsAnswer = true;
+          throw checkFailed("state-mismatch", "state does not match the login in progress");
         }
-        if (!sameSecret(query.get("state"), pending.state)) throw checkFailed("state-mismatch", "state does not match the login in progress");
+        // Used up by its own answer, whatever comes of it: the answer cannot be replayed (nor sent twice at once).
+        const taken = await db.deleteFrom("provider_logins").where("id", "=", pending.id).executeTakeFirst();
+        if (taken.numDeletedRows === 0n) throw noLogin();
         const iss = query.get("iss");
         if (iss !== null && iss !== p.config.issuer) throw checkFailed("issuer-mismatch", "iss is not the provider's issuer");
         if (iss === null && p.config.issParameterSupported) throw checkFailed("issuer-missing", "the provider says it sends iss (RFC 9207), and this answer has none");
@@ -268,20 +277,27 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
         const reason =
           error instanceof LoginRefused ? error.reason : error instanceof ProviderDisabled ? "disabled-provider" : error.kind === "not-found" ? "unknown-provider" : String(error.details.reason);
         await refuse(named, providerActor(named?.alias, sourceIp), reason, error instanceof LoginRefused ? error.user : null, !pending);
-        throw new ProviderLoginFailed(error, pending?.return_to ?? null, libraryDetail(thrown), !pending);
+        throw new ProviderLoginFailed(error, pending?.return_to ?? null, libraryDetail(thrown), !pending, notItsAnswer);
       }
     },
 
     /**
-     * The one-time code of a finished login, once and in time, for a session of its user. `fromItsBrowser`:
-     * the request carries the code's cookie, set by the callback in the browser the login ran in; a code
-     * taken elsewhere (a fragment carried on by a redirect) is refused and stays for that browser.
+     * The one-time code of a finished login, once and in time, for a session of its user. `browserHolds`:
+     * whether the request carries the code's cookie, set by the callback in the browser the login ran in
+     * (and cleared by its exchange); a code taken elsewhere (a fragment carried on by a redirect) is
+     * refused and stays for that browser.
      */
-    async exchange(alias: string, code: string, sourceIp: string | null, fromItsBrowser: boolean): Promise<TokenResponse> {
-      if (!fromItsBrowser) {
+    async exchange(alias: string, code: string, sourceIp: string | null, browserHolds: "this-code" | "another-code" | "no-code"): Promise<TokenResponse> {
+      if (browserHolds !== "this-code") {
         const p = await db.selectFrom("identity_providers").select(["uuid", "alias"]).where("alias", "=", alias).executeTakeFirst();
         await refuse(p ?? null, providerActor(p?.alias, sourceIp, null), "code-from-another-browser", null, true);
-        throw new DomainError("credentials-refused", "The login code is exchanged only by the browser the login ran in: log in again there.");
+        // The callback's cookie goes once its code is exchanged or expired: a browser without one may have used its code already.
+        throw new DomainError(
+          "credentials-refused",
+          browserHolds === "no-code"
+            ? "This browser has no login code to exchange (it was used or has expired, or the login ran in another browser): log in again."
+            : "The login code is exchanged only by the browser the login ran in: log in again there.",
+        );
       }
       // Taken only at its own provider's exchange: sent to another, it stays for the one it was made for.
       const row = await db

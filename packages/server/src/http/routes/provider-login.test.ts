@@ -497,6 +497,9 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.equal(first.status, 200);
     assert.deepEqual(Object.keys(first.body).sort(), ["access_token", "expires_in", "token_type"]);
     assert.equal((await exchange("corp", once)).status, 401, "used");
+    // A browser's cookie goes with its exchange: a browser without one is told the code may have been used, not only that it came from elsewhere.
+    const withoutCookie = await exchange("corp", { ...once, browser: new Browser() });
+    assert.match(withoutCookie.body.errorMessage, /no login code to exchange \(it was used or has expired, or the login ran in another browser\)/);
     await s.server.deps.store.db.updateTable("login_codes").set({ expires_at: new Date(Date.now() - 1000).toISOString() }).execute();
     assert.equal((await exchange("corp", late)).status, 401, "late");
     assert.equal((await s.api("POST", "/auth/v1/providers/corp/exchange", { body: { code: "x", extra: 1 } })).status, 400);
@@ -580,6 +583,23 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.match(decodeURIComponent(new URL(lost.headers.get("location")!, stranger.callback).hash), /^#error=.*no login in progress/);
   });
 
+  it("lets the newer of two logins started in one browser finish after the older one's answer came back", async () => {
+    const s = server();
+    corp.accounts.set("tabs-sub", { preferred_username: "tabs" });
+    const browser = new Browser();
+    // Two tabs: the second login's cookie replaces the first's.
+    const older = await toCallback(s, "corp", "tabs-sub", browser);
+    const newer = await toCallback(s, "corp", "tabs-sub", browser);
+    const refused = await followCallback(browser, older.callback);
+    assert.equal(refused.status, 400);
+    assert.equal(JSON.parse(refused.body.additionalInfo).reason, "state-mismatch");
+    const done = await followCallback(browser, newer.callback);
+    assert.equal(done.status, 303);
+    assert.equal((await exchangeCode(s, browser, "corp", done.code!)).status, 200);
+    // Its own answer used it up: sent again, it finds no login.
+    assert.equal((await followCallback(browser, newer.callback)).status, 400);
+  });
+
   it("refuses users who may not log in now, and lets no one in through a disabled provider", async () => {
     const s = server();
     corp.accounts.set("ivan-sub", { preferred_username: "ivan" });
@@ -607,6 +627,15 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.equal(await exchangeFrom("127.0.0.7"), 401);
     assert.ok((await audit("auth.provider-login")).some((e) => e.targetId === ivan.id && e.details.reason === "locked-out" && e.sourceAddress === "127.0.0.7"));
     assert.equal(await exchangeFrom("127.0.0.8"), 200);
+    // From the locked address itself the callback refuses it, before the login is written down as a success.
+    const lockedUntil = new Date(Date.now() + 600_000).toISOString();
+    await s.server.deps.store.db.insertInto("login_sources").values({ user_id: ivanRow.id, source: "127.0.0.1", locked_out_until: lockedUntil, last_success_at: null, updated_at: new Date().toISOString() })
+      .onConflict((oc) => oc.columns(["user_id", "source"]).doUpdateSet({ locked_out_until: lockedUntil })).execute();
+    const successes = async () => (await audit("auth.provider-login")).filter((e) => e.targetId === ivan.id && e.outcome === "success").length;
+    const before = await successes();
+    const atLockedAddress = await toCallback(s, "corp", "ivan-sub");
+    assert.equal((await followCallback(atLockedAddress.browser, atLockedAddress.callback)).status, 401);
+    assert.equal(await successes(), before);
     await s.api("DELETE", `/security/v1/users/${ivan.id}/lockout`, { token: admin });
 
     // Disabling the provider ends its sessions, and its logins (pending ones too) are refused.

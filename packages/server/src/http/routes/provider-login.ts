@@ -116,7 +116,9 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
     const signed = request.cookies[LOGIN_COOKIE];
     const unsigned = signed === undefined ? undefined : request.unsignCookie(signed);
     const loginId = unsigned?.valid ? unsigned.value ?? undefined : undefined;
-    reply.clearCookie(LOGIN_COOKIE, { path: cookiePath(alias) }).header("cache-control", "no-store");
+    // Spent once its own answer came, whatever the outcome (not by another's: see loginStays).
+    const forgetLogin = () => reply.clearCookie(LOGIN_COOKIE, { path: cookiePath(alias) });
+    reply.header("cache-control", "no-store");
     // A callback that follows a login started here is limited by the login's own limit; one that
     // follows none (anyone can send it) counts against its address, a 429 past the limit — before
     // any work when it names no login at all.
@@ -126,11 +128,13 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
     try {
       done = await loginFlow.complete(alias, loginId, query, request.ip);
     } catch (error) {
+      if (!(error instanceof ProviderLoginFailed) || !error.loginStays) forgetLogin();
       if (!(error instanceof ProviderLoginFailed)) throw error;
       // It named a login that is not in progress (used, expired): counted too.
       if (error.withoutLogin && loginId !== undefined) await strayCallbacks.call(app, request, reply);
       return refused(request, reply, alias, error);
     }
+    forgetLogin();
     const target = new URL(done.returnTo);
     target.hash = `code=${encodeURIComponent(done.code)}`;
     reply.setCookie(CODE_COOKIE, done.code, { path: cookiePath(alias), httpOnly: true, sameSite: "lax", secure: request.protocol === "https", maxAge: 60, signed: true });
@@ -151,8 +155,8 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
   }, async (request, reply) => {
     const signed = request.cookies[CODE_COOKIE];
     const held = signed === undefined ? undefined : request.unsignCookie(signed);
-    const fromItsBrowser = held?.valid === true && held.value !== null && sameSecret(held.value, request.body.code);
-    const token = await loginFlow.exchange(request.params.alias, request.body.code, request.ip, fromItsBrowser);
+    const browserHolds = held?.valid !== true || held.value === null ? "no-code" : sameSecret(held.value, request.body.code) ? "this-code" : "another-code";
+    const token = await loginFlow.exchange(request.params.alias, request.body.code, request.ip, browserHolds);
     return reply.clearCookie(CODE_COOKIE, { path: cookiePath(request.params.alias) }).header("cache-control", "no-store").send(token);
   });
 
