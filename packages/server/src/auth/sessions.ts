@@ -43,7 +43,8 @@ export class Sessions {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly keys: SigningKeys,
-    private readonly ttlSeconds: number,
+    /** A token's idle lifetime: each use restarts it. */
+    readonly ttlSeconds: number,
     private readonly maxSeconds: number,
     /** The time in milliseconds; tests pass a clock they move, so lifetimes pass without waiting. */
     private readonly now: () => number = Date.now,

@@ -22,9 +22,11 @@ export interface Auth {
   roles: string[];
   /**
    * Why the token or key would not be let in now (with a role the route requires), or null: a long answer
-   * asks again as it goes. Let in, `roles` becomes the caller's roles now.
+   * asks again as it goes. Let in, `roles` becomes the caller's roles now, and the asking is a use of the token.
    */
   refusalNow(): Promise<ApiError | null>;
+  /** How often a long answer asks: often enough that a token's idle lifetime never runs out while it is read. */
+  recheckMs: number;
 }
 
 declare module "fastify" {
@@ -130,9 +132,10 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
     const retryAfterSeconds = Math.max(1, Math.ceil((until - Date.now()) / 1000));
     return new ApiError("tooManyRequests", `Too many invalid API keys from this address; try again in ${retryAfterSeconds} s.`, { retryAfterSeconds });
   };
+  const recheckMs = Math.min(RECHECK_MS, (sessions.ttlSeconds * 1000) / 3);
   return function guard(...roles: readonly string[]): onRequestAsyncHookHandler & GuardHook {
     /** `use`: false when asking again for a request let in already (its key's use was counted then). */
-    async function admit(token: string, use = true): Promise<Omit<Auth, "refusalNow">> {
+    async function admit(token: string, use = true): Promise<Omit<Auth, "refusalNow" | "recheckMs">> {
       const principal = token.startsWith(API_KEY_PREFIX)
         ? await apiKeys.authenticate(token, use).then((key) => key && { user: key.user, sessionId: null, apiKeyId: key.keyId, bySystemAdministrator: key.bySystemAdministrator })
         : await sessions.authenticate(token).then((session) => session && { ...session, apiKeyId: null });
@@ -163,7 +166,7 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
       const key = `refused-api-key|address|${addressKey(request.ip)}`;
       const over = limited ? refusedKeys.counters.overUntil(key) : undefined;
       if (over !== undefined && !recentlyGood(token)) throw tooMany(over);
-      let admitted: Omit<Auth, "refusalNow">;
+      let admitted: Omit<Auth, "refusalNow" | "recheckMs">;
       try {
         admitted = await admit(token);
         if (limited) rememberGood(token);
@@ -178,6 +181,7 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
       // let in, the caller's roles are taken as they are now (a role removed meanwhile no longer counts).
       const auth: Auth = {
         ...admitted,
+        recheckMs,
         refusalNow: () =>
           admit(token, false).then(
             (now) => ((auth.roles = now.roles), null),
@@ -192,28 +196,43 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
 
 export type Guard = ReturnType<typeof createGuard>;
 
-/** How often a long answer asks again whether its caller may still have it. */
+/** How often a long answer asks again whether its caller may still have it, at most. */
 const RECHECK_MS = 5000;
 
 /**
- * `chunks`, as long as the caller may still have them: every few seconds of a long answer (a streamed
- * list, an export) its token or API key is checked again, so a logout, a disabled account or a removed
- * role ends the answer then, not when it is done. Ended, the answer is cut: the client sees a
- * connection that broke off, and its next request a 401 or 403. (A long write asks before each batch
- * instead: routes/users-import.ts.)
+ * `chunks`, as long as the caller may still have them: every few seconds while a long answer (a streamed
+ * list, an export) is open, whether its reader reads or not, its token or API key is checked again, so a
+ * logout, a disabled account or a removed role ends the answer then, not when it is done. Each check is
+ * a use of the token: an answer read slowly, or a reader that pauses longer than the token's idle
+ * lifetime, keeps its session open. Ended, the answer is cut: the client sees a connection that broke
+ * off, and its next request a 401 or 403. (A long write asks before each batch instead:
+ * routes/users-import.ts.)
  */
 export async function* whileAuthorized<T>(request: FastifyRequest, chunks: AsyncIterable<T>): AsyncGenerator<T> {
   const auth = request.auth;
-  let checkedAt = Date.now();
-  for await (const chunk of chunks) {
-    yield chunk;
-    if (auth && Date.now() - checkedAt >= RECHECK_MS) {
-      if (await auth.refusalNow()) {
-        request.log.info("a long answer was ended: its token or API key no longer lets the caller have it");
-        request.raw.socket?.destroy();
-        return;
-      }
-      checkedAt = Date.now();
+  if (!auth) return yield* chunks;
+  let ended = false;
+  let asking = false;
+  const end = (why: string) => {
+    ended = true;
+    request.log.info(why);
+    request.raw.socket?.destroy();
+  };
+  const timer = setInterval(() => {
+    if (asking || ended) return;
+    asking = true;
+    auth.refusalNow().then(
+      (refusal) => refusal && end("a long answer was ended: its token or API key no longer lets the caller have it"),
+      // Not known to be allowed is not allowed: the client reads on with its next request.
+      (error: unknown) => end(`a long answer was ended: whether its caller may have it could not be checked (${(error as Error).message})`),
+    ).finally(() => (asking = false));
+  }, auth.recheckMs);
+  try {
+    for await (const chunk of chunks) {
+      if (ended) return;
+      yield chunk;
     }
+  } finally {
+    clearInterval(timer);
   }
 }

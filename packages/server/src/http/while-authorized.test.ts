@@ -119,3 +119,19 @@ describeEachStore("a long answer asks again whether its caller may have it", (se
     assert.equal((await server().api("GET", "/security/v1/users/count?search=cut-import-", { token: admin })).body, 1000);
   });
 });
+
+describeEachStore("a long answer is a use of its token", (server) => {
+  before(async () => {
+    await seedStore(server().server.deps.store, { users: 40_000, seed: 4, passwordHash: "not-a-login" });
+  });
+
+  it("a reader that pauses for longer than the token's idle lifetime reads on to the end, and its token still works", { timeout: 60_000 }, async () => {
+    const token = await server().login();
+    const response = await fetch(`${server().baseUrl}/security/v1/users?extendedInfo=true`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(response.status, 200);
+    // Three idle lifetimes without reading a byte: the open answer is the token's use meanwhile.
+    const read = await readWithPause(response, 9000, async () => {});
+    assert.equal(read.error, undefined);
+    assert.equal((await server().api("GET", "/security/v1/users/count", { token })).status, 200);
+  });
+}, { tokenTtlSeconds: 3 });
