@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import type { PasswordHasher } from "../auth/passwords.js";
 import { Sessions } from "../auth/sessions.js";
@@ -413,6 +414,11 @@ async function readContext(trx: Kysely<Database>, queries: Pick<UserQueries, "ho
   return { existing, nameHolders, groupsByName, groupsById, usersGroupId: groupsByName.get(fold(USERS_GROUP))?.id, systemAdministrators, administratorsProfiles, memberships, synced, refs: refHolders, providerOnly, actorIsSystemAdministrator };
 }
 
+/** What a user keeps of the `passwordHash` an import set: enough to know it again, not the hash. */
+function importedDigest(passwordHash: string): string {
+  return createHash("sha256").update(passwordHash).digest("base64url");
+}
+
 /** The plan of one row, or the rule it breaks (thrown). */
 function planRow(context: BatchContext, names: BatchNames, actor: AdminActor, item: ImportItemOk, hash: string | null, now: string, update: boolean): Plan {
   const { user } = item;
@@ -430,7 +436,7 @@ function planRow(context: BatchContext, names: BatchNames, actor: AdminActor, it
   }
   const current = context.existing.get(normalizeName(username));
   if (!current) {
-    const row = newUserRow({ username, ...fields }, hash, now, actor.roles);
+    const row = { ...newUserRow({ username, ...fields }, hash, now, actor.roles), password_imported_digest: passwordHash === undefined ? null : importedDigest(passwordHash) };
     if (row.profile_id !== -1) throw new DomainError("invalid", "An import does not assign profiles: leave profileId out.", { field: "profileId" });
     const self = { id: undefined, username: row.username };
     checkNames(names, row, self, fields.loginName !== undefined);
@@ -450,7 +456,9 @@ function planRow(context: BatchContext, names: BatchNames, actor: AdminActor, it
   if (changes.change_password === 1 && context.providerOnly.has(current.id)) throw providerOnlyPasswordChange();
   checkNames(names, changes, current, true);
   let endSessions = changes.enabled === 0 && current.enabled === 1;
-  if (hash !== null && hash !== current.password_hash) {
+  // The hash an import set before, sent again: set already, though a login may have upgraded it or its owner changed the password since.
+  const importedBefore = passwordHash !== undefined && current.password_imported_digest === importedDigest(passwordHash);
+  if (hash !== null && hash !== current.password_hash && !importedBefore) {
     if (current.directory_id !== null) throw new DomainError("refused", "The password of a directory user is managed by its directory.", { username });
     if (current.service_account === 1) throw new DomainError("refused", "A service account has no password: it authenticates with API keys.", { username });
     if (context.providerOnly.has(current.id)) throw new DomainError("refused", "This user logs in through identity providers only and has no local password.", { username });
@@ -459,6 +467,7 @@ function planRow(context: BatchContext, names: BatchNames, actor: AdminActor, it
     changes.password_hash = hash;
     changes.password_by_system_administrator = context.actorIsSystemAdministrator ? 1 : 0;
     changes.password_changed_at = now;
+    changes.password_imported_digest = passwordHash === undefined ? null : importedDigest(passwordHash);
     after.passwordSet = true;
     endSessions = true;
   }

@@ -49,6 +49,8 @@ export interface UsersTable {
   /** 1 when a system administrator set the password (its owner's change keeps the flag of the one it replaces), 0 when another administrator did (migration 014f; role-rules.ts madeBySystemAdministrator). Every insert says it: the default (1, for rows from before) would fail open. */
   password_by_system_administrator: number;
   password_changed_at: string | null;
+  /** The SHA-256 (base64url) of the last `passwordHash` an import set (migration 014o): sent again, it is not set again. */
+  password_imported_digest: Generated<string | null>;
   failed_logins: Generated<number>;
   lockout_count: Generated<number>;
   locked_out_until: string | null;

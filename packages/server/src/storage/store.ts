@@ -30,6 +30,7 @@ import { providerMadeFromAuditMigration } from "./migrations/014k-provider-made-
 import { bulkActionCredentialMigration } from "./migrations/014l-bulk-action-credential.js";
 import { emailKeysMigration } from "./migrations/014m-email-keys.js";
 import { emailKeysNfcMigration } from "./migrations/014n-email-keys-nfc.js";
+import { importedHashMigration } from "./migrations/014o-imported-hash.js";
 import { DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
 import type { JsonBody } from "./json-body.js";
 import type { Database } from "./schema.js";
@@ -97,6 +98,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "014l-bulk-action-credential": bulkActionCredentialMigration,
     "014m-email-keys": emailKeysMigration(dialect),
     "014n-email-keys-nfc": emailKeysNfcMigration(dialect),
+    "014o-imported-hash": importedHashMigration,
   };
 }
 

@@ -259,6 +259,26 @@ describeEachStore("bulk import", (server) => {
     assert.ok(!events.text.includes("$2"), "no hash in the audit log");
   });
 
+  it("takes a passwordHash sent again as set already, after a login upgraded it and after its owner changed the password", async () => {
+    const password = "Imported-Password-2";
+    const original = bcryptHashSync(password, 4);
+    const row = ndjson([{ username: "imp_again", passwordHash: original }]);
+    assert.equal((await importUsers(server(), token, row)).lines[0]!.status, "created");
+    const session = await server().login("imp_again", password);
+    const upgraded = await server().server.deps.store.db.selectFrom("users").select("password_hash").where("username", "=", "imp_again").executeTakeFirstOrThrow();
+    assert.notEqual(upgraded.password_hash, original, "the login made it argon2id");
+    for (const query of ["?dryRun=true", ""]) assert.equal((await importUsers(server(), token, row, "application/x-ndjson", query)).lines[0]!.status, "unchanged", query);
+    assert.equal((await server().api("GET", "/security/v1/me", { token: session })).status, 200, "its sessions go on");
+    const changed = "Changed-Here-Password-3";
+    assert.equal((await server().api("PUT", "/security/v1/me/password", { token: session, body: { currentPassword: password, newPassword: changed } })).status, 204);
+    assert.equal((await importUsers(server(), token, row)).lines[0]!.status, "unchanged");
+    await server().login("imp_again", changed);
+    // Another hash (the password changed where the users come from) is set.
+    const other = bcryptHashSync("Changed-There-Password-4", 4);
+    assert.equal((await importUsers(server(), token, ndjson([{ username: "imp_again", passwordHash: other }]))).lines[0]!.status, "updated");
+    await server().login("imp_again", "Changed-There-Password-4");
+  });
+
   it("refuses hashes dearer to check than the ceiling, and never checks one that got into the store", async () => {
     const salt = "c29tZXNhbHRzb21lc2FsdA";
     const digest = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
