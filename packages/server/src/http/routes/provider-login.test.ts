@@ -556,6 +556,17 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.match(cookie, /HttpOnly/);
     assert.match(cookie, /SameSite=Lax/);
     assert.match(cookie, /Path=\/portal\/auth\/v1\/providers\/corp\//);
+    assert.doesNotMatch(cookie, /Secure/, "plain http on loopback");
+    // Behind a TLS proxy the server is not told to trust, the public URL says https: the cookie is Secure all the same.
+    const config = s.server.deps.config;
+    const publicUrl = config.publicUrl;
+    config.publicUrl = "https://ecm.example.test";
+    try {
+      const behind = await fetch(`${s.baseUrl}/auth/v1/providers/corp/login`, { redirect: "manual" });
+      assert.match(behind.headers.getSetCookie()[0]!, /; Secure/);
+    } finally {
+      config.publicUrl = publicUrl;
+    }
     const authorization = new URL(r.headers.get("location")!);
     assert.equal(authorization.searchParams.get("code_challenge_method"), "S256");
     for (const p of ["state", "nonce", "code_challenge"]) assert.ok(authorization.searchParams.get(p), p);

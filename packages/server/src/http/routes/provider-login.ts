@@ -30,6 +30,8 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
   const refusedLogouts = addressLimit(app, config.rateLimit, "refused back-channel logout", config.rateLimit.providerLoginsPerAddress);
   const strayCallbacks = addressLimit(app, config.rateLimit, "callback without a login in progress", config.rateLimit.providerLoginsPerAddress);
   const cookiePath = (alias: string) => `${app.prefix}/auth/v1/providers/${encodeURIComponent(alias)}/`;
+  /** Cookies only over https: this request's, or the public URL's (a TLS proxy in front that the server is not told to trust). */
+  const secureCookies = (request: FastifyRequest) => request.protocol === "https" || config.publicUrl?.startsWith("https:") === true;
   /** The console, where a browser goes when nothing better is known: a path, so no Host header chooses the origin. */
   const consolePath = `${app.prefix}/console/`;
 
@@ -96,7 +98,7 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
       throw error;
     }
     return reply
-      .setCookie(LOGIN_COOKIE, start.loginId, { path: cookiePath(alias), httpOnly: true, sameSite: "lax", secure: request.protocol === "https", maxAge: 600, signed: true })
+      .setCookie(LOGIN_COOKIE, start.loginId, { path: cookiePath(alias), httpOnly: true, sameSite: "lax", secure: secureCookies(request), maxAge: 600, signed: true })
       .header("cache-control", "no-store")
       .redirect(start.authorizationUrl, 302);
   });
@@ -137,7 +139,7 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
     forgetLogin();
     const target = new URL(done.returnTo);
     target.hash = `code=${encodeURIComponent(done.code)}`;
-    reply.setCookie(CODE_COOKIE, done.code, { path: cookiePath(alias), httpOnly: true, sameSite: "lax", secure: request.protocol === "https", maxAge: 60, signed: true });
+    reply.setCookie(CODE_COOKIE, done.code, { path: cookiePath(alias), httpOnly: true, sameSite: "lax", secure: secureCookies(request), maxAge: 60, signed: true });
     // How long the provider took, apart from the callback's own work (operators and the bench read it).
     return reply.header("referrer-policy", "no-referrer").header("server-timing", `idp;dur=${done.providerMs.toFixed(1)};desc="identity provider"`).redirect(target.href, 303);
   });
