@@ -13,6 +13,10 @@ it("takes email_verified only for the address its own answer gives in the email 
   assert.equal(verified(settings, { email: "victim@example.com" }, { email: "mallory@evil.example", email_verified: true }), false);
   assert.equal(verified(settings, { email: "victim@example.com", email_verified: false }, { email: "victim@example.com", email_verified: true }), true, "userinfo's word on that very address");
   assert.equal(verified(settings, { email: "a@example.com", email_verified: "true" }), false, "only the JSON true");
+  // Spaces around the address: the address verified is the one stored (trimmed), matched as the user's.
+  const spaced = identityOf(settings, { sub: "s", email: " a@example.com ", email_verified: true });
+  assert.deepEqual([spaced.email, spaced.emailVerified], ["a@example.com", true]);
+  assert.equal(verified(settings, { email: " a@example.com" }, { email: "a@example.com ", email_verified: true }), true);
   // email_verified is about `email`: another claim taken as the email is never verified by it.
   const upn = { ...settings, emailClaim: "upn" };
   assert.equal(verified(upn, { upn: "victim@example.com", email: "mallory@evil.example", email_verified: true }), false);

@@ -60,7 +60,8 @@ export function identityOf(c: OidcSettings, idToken: Record<string, unknown>, us
   const email = claimedEmail !== null && isEmail(claimedEmail) ? claimedEmail : null;
   // email_verified speaks of the `email` claim of the same answer: it verifies an address only where that
   // answer gives this very address (not another claim's value, nor the other answer's email).
-  const verified = c.emailClaim === "email" && claimedEmail !== null && [idToken, userInfo].some((source) => source.email === claimedEmail && source.email_verified === true);
+  // Read as the address is (trimmed): the address verified is the one stored and matched.
+  const verified = c.emailClaim === "email" && claimedEmail !== null && [idToken, userInfo].some((source) => text(source.email, Infinity) === claimedEmail && source.email_verified === true);
   return {
     subject: claims.sub as string,
     sid: text(claims.sid, 1024),
