@@ -168,6 +168,7 @@ export async function* csvRecords(stream: AsyncIterable<Buffer | string>): Async
   for await (const { line, cells, overlong } of csvRows(text(stream))) {
     if (!columns) {
       if (overlong) throw new ApiError("invalidRequest", `The CSV header is longer than ${MAX_ROW_CHARS} characters.`, { line });
+      if (cells.some((cell) => cell.includes(NOT_UTF8))) throw new ApiError("invalidRequest", "The CSV header has bytes that are not UTF-8 (send the file as UTF-8).", { line });
       const unknown = cells.filter((h) => csvColumn(h) === undefined);
       if (unknown.length > 0) throw unknownColumns(cells, unknown);
       columns = cells.map((h) => csvColumn(h)!);

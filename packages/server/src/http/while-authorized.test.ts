@@ -74,6 +74,24 @@ describeEachStore("a long answer asks again whether its caller may have it", (se
     assert.deepEqual(imported, ["revoked-import-1"]);
   });
 
+  it("a dry run stopped by its token's revocation says that nothing was imported", { timeout: 60_000 }, async () => {
+    const token = await server().login();
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(encoder.encode('{"username":"revoked-dry-1"}\n'));
+        await sleep(1500);
+        assert.equal((await server().api("POST", "/auth/v1/logout", { token })).status, 204);
+        controller.enqueue(encoder.encode('{"username":"revoked-dry-2"}\n'));
+        controller.close();
+      },
+    });
+    const response = await fetch(`${server().baseUrl}/security/v1/users/import?dryRun=true`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/x-ndjson" }, body, duplex: "half" } as RequestInit);
+    const lines = (await response.text()).trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(lines[0].status, "created");
+    assert.match(lines.at(-1).error.message, /revoked; the rows answered before this line were checked, and nothing was imported\.$/);
+  });
+
   it("an import whose caller loses a role while it runs imports the rows after with the roles left", { timeout: 60_000 }, async () => {
     const s = server();
     // A security administrator who was a system administrator too, until another removes them from administrators.

@@ -132,6 +132,10 @@ describeEachStore("bulk import", (server) => {
       assert.match(lines[0]!.error!.message, /not UTF-8/);
     }
     assert.equal(await user("imp_latin1"), undefined);
+    // In the header, it is the file's fault, said as such (not as a column of an unknown name).
+    const header = await fetch(`${server().baseUrl}/security/v1/users/import`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "text/csv" }, body: bytes("user\xe9name\nimp_x\n") });
+    assert.equal(header.status, 400);
+    assert.match((await header.json()).errorMessage, /The CSV header has bytes that are not UTF-8/);
   });
 
   it("updates by username: changed fields and groups, unchanged rows say so", async () => {

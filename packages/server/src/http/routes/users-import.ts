@@ -224,6 +224,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
       async function* answer(): AsyncGenerator<string> {
         // A dry run's batches are each rolled back: what the earlier ones would have written is carried to the later ones.
         const options = { dryRun, update, carry: dryRun ? new DryRunCarry() : undefined };
+        const answeredBefore = dryRun ? "the rows answered before this line were checked, and nothing was imported." : "the rows answered before this line are imported.";
         let settled = false;
         // The batches' search entries wait in a long pending list (PostgreSQL): merged before the summary,
         // and also when the import fails or its client goes away (finally), not by the next single write.
@@ -245,7 +246,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
             const refusal = (await authOf(request).refusalNow()) ?? (await carriedRefusal(options.carry));
             if (refusal) {
               ended = refusal.message;
-              yield `${JSON.stringify({ error: { code: refusal.code, message: `${refusal.message.replace(/\.$/, "")}; the rows answered before this line are imported.` } })}\n`;
+              yield `${JSON.stringify({ error: { code: refusal.code, message: `${refusal.message.replace(/\.$/, "")}; ${answeredBefore}` } })}\n`;
               return;
             }
             // With the roles the caller holds now: one removed since the import began no longer counts.
@@ -267,7 +268,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
           else if (!api) request.log.error({ err: error }, "import failed");
           ended = api?.message ?? (gone ? "the client went away" : "an internal error");
           const { code } = api ?? ErrorCodes.internal;
-          yield `${JSON.stringify({ error: { code, message: api?.message ?? "An internal error occurred; the rows answered before this line are imported." } })}\n`;
+          yield `${JSON.stringify({ error: { code, message: api?.message ?? `An internal error occurred; ${answeredBefore}` } })}\n`;
         } finally {
           if (ended !== undefined && !dryRun) {
             await recordAudit(store.db, actor, { action: "user.import", outcome: "failure", details: { ...counts, ended } }).catch((err: unknown) => request.log.error({ err }, "the import's last audit event could not be written"));
