@@ -83,6 +83,15 @@ export function backoffDelay(attempt: number, base: number, max: number, random:
   return Math.round(raw * (0.5 + random() * 0.5));
 }
 
+/**
+ * After `err` while reading a streamed answer: rethrows it, unless the connection dropped and fewer than
+ * `retries` drops came in a row (`attempt` of them); then the milliseconds to wait before reading again.
+ */
+export function readAgainAfter(err: unknown, attempt: number, retry: RetryPolicy): number {
+  if (!(err instanceof ECMConnectionError) || attempt >= retry.retries) throw err;
+  return backoffDelay(attempt, retry.retryDelay, retry.maxRetryDelay);
+}
+
 /** `Retry-After` in milliseconds (seconds or HTTP date), or null. */
 
 export function normalizeBaseUrl(baseUrl: string): string {

@@ -1,7 +1,7 @@
 import { SERVER_CODES } from "./codes.js";
 import { ECMAbortError, ECMNotFoundError, ECMValidationError } from "./errors.js";
 import { ExportReader, exportRecords, type ExportRecord } from "./export-records.js";
-import { sleep, type RequestOptions, type Transport } from "./http.js";
+import { readAgainAfter, sleep, type RequestOptions, type Transport } from "./http.js";
 import { ImportResults, RefusedRecords, startImport } from "./import-users.js";
 import { inSdkFieldNames, isGuid, PAGE_NAMES, PASSWORD_NAMES, isoOrNull, parseLinkHeader, toECMGroup, toECMRole, toECMUser, toRestUserBody, toUserSource } from "./mapping.js";
 import type {
@@ -92,6 +92,13 @@ function call(opts: CallOptions | undefined): Pick<RequestOptions, "signal" | "t
 }
 
 const DIRECTORIES = "/security/v1/external-user-storage";
+
+/** The wait before a streamed answer that broke off is read again; the caller's signal ends it. */
+function waitToReadAgain(ms: number, path: string, signal: AbortSignal | undefined): Promise<void> {
+  return sleep(ms, signal).catch(() => {
+    throw new ECMAbortError(`GET ${path}: aborted`, { cause: signal?.reason });
+  });
+}
 
 /** A group's guid when the reference itself says it (an ECMGroup or a guid); undefined for a name to look up. */
 export function knownGroupGuid(ref: GroupRef): string | undefined {
@@ -276,9 +283,7 @@ export class Security {
         }
         return stream.end();
       } catch (err) {
-        await sleep(stream.resume(err), opts?.signal).catch(() => {
-          throw new ECMAbortError(`GET ${USERS_PATH}: aborted`, { cause: opts?.signal?.reason });
-        });
+        await waitToReadAgain(stream.resume(err), USERS_PATH, opts?.signal);
       }
     }
   }
@@ -656,23 +661,43 @@ export class Security {
    * {@link iterExport} hands out one record at a time instead.
    */
   async exportSecuritySystem(groupIds?: ExportGroupRef[] | null, opts?: CallOptions): Promise<ECMExport> {
-    const reader = new ExportReader();
-    for await (const chunk of this.exportSecuritySystemStream(groupIds, opts)) reader.push(chunk);
-    return reader.end();
+    const query = await this.#exportQuery(groupIds, opts);
+    // The export has no cursor to read on from: a dropped connection reads it again from its start.
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.#exportRequest(query, opts);
+      const reader = new ExportReader();
+      try {
+        for await (const chunk of res.data) reader.push(chunk);
+        return reader.end();
+      } catch (err) {
+        await waitToReadAgain(readAgainAfter(err, attempt, this.#http), EXPORT_PATH, opts?.signal);
+      }
+    }
   }
 
-  /** The export document's JSON bytes as they arrive (to write to a file). ECM only. */
+  /**
+   * The export document's JSON bytes as they arrive (to write to a file). ECM only. A connection that
+   * drops in the middle is an ECMConnectionError: the export cannot be read on from where it broke off.
+   */
   async *exportSecuritySystemStream(groupIds?: ExportGroupRef[] | null, opts?: CallOptions): AsyncGenerator<Uint8Array, void, undefined> {
+    yield* (await this.#exportRequest(await this.#exportQuery(groupIds, opts), opts)).data;
+  }
+
+  async #exportQuery(groupIds: ExportGroupRef[] | null | undefined, opts: CallOptions | undefined): Promise<Record<string, string | undefined>> {
     checkExportGroups(groupIds);
     const guids: string[] = [];
     for (const g of groupIds ?? []) guids.push(knownExportGroupId(g) ?? (await this.group(g as string, opts)).guid);
-    const res = await this.#http.request<AsyncIterable<Uint8Array>>("GET", EXPORT_PATH, { query: exportQuery(guids), stream: true, ...call(opts) });
-    yield* res.data;
+    return exportQuery(guids);
+  }
+
+  #exportRequest(query: Record<string, string | undefined>, opts: CallOptions | undefined) {
+    return this.#http.request<AsyncIterable<Uint8Array>>("GET", EXPORT_PATH, { query, stream: true, ...call(opts) });
   }
 
   /**
    * The export one record at a time (`{ kind: "users", value: RestUser }`, …), read as it streams:
-   * memory stays small however many users there are. ECM only.
+   * memory stays small however many users there are. ECM only. A dropped connection ends it with an
+   * ECMConnectionError, as exportSecuritySystemStream.
    */
   iterExport(groupIds?: ExportGroupRef[] | null, opts?: CallOptions): AsyncGenerator<ExportRecord, void, undefined> {
     return exportRecords(this.exportSecuritySystemStream(groupIds, opts));

@@ -3,7 +3,7 @@ import { describeClient, inspectCustom } from "./client.js";
 import { ECMError, deserializeError, type SerializedError } from "./errors.js";
 import { ExportReader } from "./export-records.js";
 import { ImportResults, RefusedRecords } from "./import-users.js";
-import { Transport, retryPolicy, type ECMOptions, type TokenInfo } from "./http.js";
+import { Transport, readAgainAfter, retryPolicy, type ECMOptions, type TokenInfo } from "./http.js";
 import { checkExportGroups, EXPORT_PATH, exportQuery, knownExportGroupId, knownGroupGuid, type ExportGroupRef, type GroupRef, type UserRef } from "./security.js";
 import type {
   CreateUserFields,
@@ -413,9 +413,18 @@ export class SecuritySync {
   exportSecuritySystem(groupIds?: ExportGroupRef[] | null, opts?: SyncCallOptions): ECMExport {
     checkExportGroups(groupIds);
     const guids = (groupIds ?? []).map((g) => knownExportGroupId(g) ?? this.group(g as string, opts).guid);
-    const reader = new ExportReader();
-    for (const chunk of this.#ch.stream(EXPORT_PATH, exportQuery(guids), opts?.timeout)) reader.push(chunk);
-    return reader.end();
+    const retry = retryPolicy(this.#options);
+    // As ECM's: a dropped connection reads the export again from its start (it has no cursor).
+    for (let attempt = 0; ; attempt++) {
+      const bytes = this.#ch.stream(EXPORT_PATH, exportQuery(guids), opts?.timeout);
+      const reader = new ExportReader();
+      try {
+        for (const chunk of bytes) reader.push(chunk);
+        return reader.end();
+      } catch (err) {
+        sleepSync(readAgainAfter(err, attempt, retry));
+      }
+    }
   }
   identityProviders(opts?: SyncCallOptions): ECMIdentityProvider[] {
     return this.#c("identityProviders", [opts]);

@@ -4,8 +4,8 @@
  * bytes than objects, and cheaper to parse), which is parsed as it arrives. ECM and ECMSync drive a UsersStream, each waiting for
  * bytes its own way; after a dropped connection it reads on after the last user it handed out.
  */
-import { ECMConnectionError, ECMError } from "./errors.js";
-import { backoffDelay, type RetryPolicy } from "./http.js";
+import { ECMError } from "./errors.js";
+import { readAgainAfter, type RetryPolicy } from "./http.js";
 import { JsonSplitter } from "./json-split.js";
 import { restUserFields, rowToECMUser } from "./mapping.js";
 import type { ECMUser, IterUsersOptions, UsersOptions } from "./types.js";
@@ -110,8 +110,8 @@ export class UsersStream {
    * the milliseconds to wait before reading on (the next `query` starts after the last user handed out).
    */
   resume(err: unknown): number {
-    if (!(err instanceof ECMConnectionError) || this.#attempt >= this.retry.retries) throw err;
+    const delay = readAgainAfter(err, this.#attempt++, this.retry);
     this.#splitter = new JsonSplitter("array", "arrays");
-    return backoffDelay(this.#attempt++, this.retry.retryDelay, this.retry.maxRetryDelay);
+    return delay;
   }
 }

@@ -252,6 +252,25 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       }
     });
 
+    test("the export, which has no cursor, is read again from its start after a dropped connection, up to `retries` drops", async () => {
+      const c = viaProxy();
+      const once = viaProxy({ retries: 1 });
+      try {
+        await c.users({ search: "nobody-matches" });
+        await once.users({ search: "nobody-matches" });
+        proxy.faults = [{ dropAfter: 12_000 }, { dropAfter: 20_000 }];
+        const before = proxy.requests;
+        assert.deepEqual(await c.exportUsers(), all);
+        assert.equal(proxy.requests - before, 3, "the export, and twice again");
+        proxy.faults = [{ dropAfter: 12_000 }, { dropAfter: 12_000 }];
+        await assert.rejects(once.exportUsers(), ECMConnectionError);
+      } finally {
+        proxy.faults = [];
+        c.close();
+        once.close();
+      }
+    });
+
     test("an answer that stops arriving: ECMTimeoutError after the timeout without data (not for the whole list)", async () => {
       const c = viaProxy();
       try {
