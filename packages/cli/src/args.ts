@@ -7,13 +7,6 @@ export function str(v: Values, k: string): string | undefined {
   return typeof x === "string" ? x : undefined;
 }
 
-export function parseDate(s: string, flag: string): Date | null {
-  if (s === "") return null;
-  const d = new Date(s);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`--${flag}: not a date: ${s}`);
-  return d;
-}
-
 /** true for --yes, false for --no, undefined for neither; both is a usage error. */
 export function flagPair(v: Values, yes: string, no: string): boolean | undefined {
   if (v[yes] && v[no]) throw new UsageError(`--${yes} and --${no} exclude each other`);

@@ -131,14 +131,21 @@ export function toECMRole(r: RestRole): ECMRole {
   };
 }
 
-/** A time the server takes: a Date, or an ISO 8601 string passed as it is (the server says what is wrong with one). */
-export function isoOrNull(v: Date | string | null): string | null {
+/** An ISO 8601 date alone, such as `2030-12-31`. */
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * A time the server takes, from a Date or an ISO 8601 string. A date alone is its midnight UTC, as the
+ * server reads a user's validFrom and validTo (an API key's expiresAt takes date-times only); any other
+ * string is passed as it is (the server says what is wrong with one). The CLI's date flags come here too.
+ */
+export function isoOrNull(v: Date | string | null, field: string): string | null {
   if (v === null) return null;
   if (v instanceof Date) {
-    if (Number.isNaN(v.getTime())) throw new TypeError("invalid Date");
+    if (Number.isNaN(v.getTime())) throw new FieldTypeError(`${field} is an invalid Date`, field);
     return v.toISOString();
   }
-  return v;
+  return typeof v === "string" && DATE_ONLY.test(v) ? `${v}T00:00:00.000Z` : v;
 }
 
 const USER_FIELDS = new Set([
@@ -195,8 +202,8 @@ export function toRestUserBody(f: UserFields | CreateUserFields): Record<string,
   set("description", f.remark);
   set("profileId", f.profileId);
   if (f.locked !== undefined) body.enabled = !f.locked;
-  if (f.validFrom !== undefined) body.validFrom = isoOrNull(f.validFrom);
-  if (f.validTo !== undefined) body.validTo = isoOrNull(f.validTo);
+  if (f.validFrom !== undefined) body.validFrom = isoOrNull(f.validFrom, "validFrom");
+  if (f.validTo !== undefined) body.validTo = isoOrNull(f.validTo, "validTo");
   set("changePassword", f.changePwd);
   set("passwordNeverExpires", f.neverExpire);
   // createUser's fields only: updateUser's type has neither.

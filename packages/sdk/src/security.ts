@@ -535,7 +535,7 @@ export class Security {
   async createApiKey(userGuid: UserRef, name: string, opts: CallOptions & { expiresAt?: Date | string | null } = {}): Promise<ECMApiKey & { secret: string }> {
     const res = await this.#http.request<RestApiKey & { secret: string }>("POST", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/api-keys`, {
       ...call(opts),
-      body: { name, ...(opts.expiresAt !== undefined && { expiresAt: isoOrNull(opts.expiresAt) }) },
+      body: { name, ...(opts.expiresAt !== undefined && { expiresAt: isoOrNull(opts.expiresAt, "expiresAt") }) },
     });
     return { ...apiKeyOf(res.data), secret: res.data.secret };
   }

@@ -246,6 +246,7 @@ export interface UserFields {
   remark?: string | null;
   profileId?: number;
   locked?: boolean;
+  /** A Date or an ISO 8601 string (a date alone is its midnight UTC); null clears it. */
   validFrom?: Date | string | null;
   validTo?: Date | string | null;
   /** Must change the password at next login. */

@@ -233,6 +233,11 @@ describe("users", () => {
     assert.equal(upd.displayName, "Alice B");
     assert.equal(upd.email, "alice@example.com");
     assert.equal(upd.validTo, null);
+    // A date is taken as the SDK takes it: one that is none is the server's refusal, not rolled over into March.
+    assert.equal(JSON.parse(ok(await ecm(["users", "update", "cli-alice", "--valid-from", "2030-12-31T23:00:00-02:00", "-o", "json"])).stdout).validFrom, "2031-01-01T01:00:00.000Z");
+    const notADay = await ecm(["users", "update", "cli-alice", "--valid-from", "2031-02-30"]);
+    assert.deepEqual([notADay.code, /validFrom/.test(notADay.stderr)], [7, true], notADay.stderr);
+    ok(await ecm(["users", "update", "cli-alice", "--valid-from", ""]));
     // "" sets a display name set by hand back to its default.
     const reset = JSON.parse(ok(await ecm(["users", "update", "cli-alice", "--display-name", "", "-o", "json"])).stdout);
     assert.equal(reset.displayName, upd.firstName && upd.lastName ? `${upd.firstName} ${upd.lastName}` : "cli-alice");
@@ -281,6 +286,8 @@ describe("users", () => {
     const { secret, id, prefix, expiresAt } = JSON.parse(created.stdout);
     assert.match(secret, /^ecm_/);
     assert.equal(expiresAt, "2099-01-01T00:00:00.000Z");
+    const notADay = await ecm(["api-keys", "create", "cli-svc", "later", "--expires-at", "2099-02-30"]);
+    assert.deepEqual([notADay.code, /expiresAt/.test(notADay.stderr)], [7, true], notADay.stderr);
     assert.match(created.stderr, /not shown again/);
     assert.equal(JSON.parse(ok(await ecm(["whoami", "-o", "json"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_API_KEY: secret } })).stdout).username, "cli-svc");
     const again = await ecm(["api-keys", "create", "cli-svc", "nightly"]);

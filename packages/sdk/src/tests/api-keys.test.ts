@@ -69,3 +69,30 @@ test("ECMSync has the key methods: create, list, revoke", () => {
     admin.close();
   }
 });
+
+test("every time the SDK takes — an API key's expiresAt, a user's validFrom and validTo — takes a Date or an ISO 8601 string, a date alone meaning its midnight UTC (as the CLI's flags)", async () => {
+  const admin = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  const sync = new ECMSync({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  try {
+    const robot = await admin.security.createUser("sdk_dated_robot", { serviceAccount: true });
+    const midnight = "2031-01-01T00:00:00.000Z";
+    for (const expiresAt of ["2031-01-01", "2031-01-01T00:00:00Z", "2031-01-01T01:00:00+01:00", new Date(midnight)]) {
+      const name = `k ${String(expiresAt instanceof Date ? "Date" : expiresAt)}`;
+      assert.equal((await admin.security.createApiKey(robot, name, { expiresAt })).expiresAt?.toISOString(), midnight, name);
+      assert.equal(sync.security.createApiKey(robot, `${name} sync`, { expiresAt }).expiresAt?.toISOString(), midnight, `${name}, ECMSync`);
+    }
+    const dated = await admin.security.createUser("sdk_dated", { validFrom: "2031-01-01", validTo: "2031-12-31" });
+    assert.deepEqual([dated.validFrom?.toISOString(), dated.validTo?.toISOString()], [midnight, "2031-12-31T00:00:00.000Z"]);
+    const changed = sync.security.updateUser(dated, { validTo: "2032-06-30" });
+    assert.equal(changed.validTo?.toISOString(), "2032-06-30T00:00:00.000Z");
+    // What is no time is the server's refusal, naming the field; a Date that is none, the SDK's.
+    for (const expiresAt of ["2031-02-30", "2031-01-01T10:00", "soon"]) {
+      await assert.rejects(admin.security.createApiKey(robot, `bad ${expiresAt}`, { expiresAt }), (e: unknown) => e instanceof ECMValidationError && /expiresAt/.test(e.message), expiresAt);
+      await assert.rejects(admin.security.updateUser(dated, { validFrom: expiresAt }), (e: unknown) => e instanceof ECMValidationError && /validFrom/.test(e.message), expiresAt);
+    }
+    await assert.rejects(admin.security.createApiKey(robot, "bad Date", { expiresAt: new Date("soon") }), /expiresAt is an invalid Date/);
+    await assert.rejects(admin.security.updateUser(dated, { validTo: new Date("soon") }), /validTo is an invalid Date/);
+  } finally {
+    sync.close();
+  }
+});

@@ -1,4 +1,4 @@
-import { arg, noMoreArgs, parseDate, str } from "../../args.js";
+import { arg, noMoreArgs, str } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findUser } from "../../lookup.js";
 import { API_KEY_COLUMNS, apiKeyRow } from "../../rows.js";
@@ -8,14 +8,15 @@ export const create: Command = {
   args: "<user> <name>",
   summary: "create an API key for a user; its secret (ecm_…) is printed this once",
   options: { "expires-at": { type: "string" } },
-  optionHelp: ["--expires-at DATE     ISO 8601 date or time the key stops working (default: never)"],
+  optionHelp: ["--expires-at DATE     ISO 8601 date (its midnight UTC) or time with a zone when the key stops working (default: never)"],
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
     const name = arg(ctx, 1, "name");
     noMoreArgs(ctx, 2);
     const expires = str(ctx.values, "expires-at");
     const u = await findUser(ctx, ref);
-    const key = await ctx.ecm().security.createApiKey(u.guid, name, expires !== undefined ? { expiresAt: parseDate(expires, "expires-at") } : {});
+    // As the user says it: the SDK reads a date alone as its midnight UTC, and the server refuses what is no time.
+    const key = await ctx.ecm().security.createApiKey(u.guid, name, expires !== undefined && expires !== "" ? { expiresAt: expires } : {});
     ctx.out([...API_KEY_COLUMNS, "secret"], apiKeyRow(key));
     ctx.note("Keep the secret now: it is not shown again");
   },

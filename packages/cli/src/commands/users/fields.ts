@@ -2,7 +2,7 @@
 import type { UserFields, UsersOptions } from "ecm-sdk";
 
 type UserFilter = Pick<UsersOptions, "search" | "locked" | "lockedOut">;
-import { flagPair, parseDate, str } from "../../args.js";
+import { flagPair, str } from "../../args.js";
 import type { Options, Values } from "../../command.js";
 import { UsageError } from "../../errors.js";
 
@@ -27,7 +27,7 @@ export const USER_FIELD_HELP = [
   "--login-name NAME, --display-name NAME   \"\" sets one back to its default",
   "--first-name NAME, --last-name NAME, --email ADDRESS, --remark TEXT   \"\" clears",
   "--profile-id N",
-  "--valid-from DATE, --valid-to DATE   ISO 8601 date or time; \"\" clears",
+  "--valid-from DATE, --valid-to DATE   ISO 8601 date (its midnight UTC) or time with a zone; \"\" clears",
   "--locked | --unlocked   disable / enable the account",
   "--change-password | --no-change-password   must change the password at next login",
   "--never-expire | --no-never-expire         password never expires",
@@ -65,8 +65,9 @@ export function userFieldsFrom(v: Values): UserFields {
     if (!/^-?\d+$/.test(pid)) throw new UsageError(`--profile-id: not an integer: ${pid}`);
     f.profileId = Number(pid);
   }
-  if (str(v, "valid-from") !== undefined) f.validFrom = parseDate(str(v, "valid-from")!, "valid-from");
-  if (str(v, "valid-to") !== undefined) f.validTo = parseDate(str(v, "valid-to")!, "valid-to");
+  // Dates as they are: the SDK reads a date alone as its midnight UTC, and the server refuses what is no time.
+  if (str(v, "valid-from") !== undefined) f.validFrom = nullable(str(v, "valid-from"));
+  if (str(v, "valid-to") !== undefined) f.validTo = nullable(str(v, "valid-to"));
   const pair = (yes: string, no: string) => flagPair(v, yes, no);
   const locked = pair("locked", "unlocked");
   if (locked !== undefined) f.locked = locked;
