@@ -93,9 +93,13 @@ export interface ECMUserExtendedFields {
   validTo: Date | null;
   /** Names of groups the user belongs to. */
   groups: string[];
-  /** True while the account is locked out after failed logins (it cannot log in until `lockedOutUntil`). */
+  /**
+   * True during the account-wide lockout after failed logins: until `lockedOutUntil` no password login
+   * from an address the account does not know (one it logged in from in the last 30 days, by default,
+   * still may). An address locked out on its own leaves it false: `lockout()` lists those.
+   */
   lockedOut: boolean;
-  /** When a lockout after failed logins ends; null when the account is not locked out. */
+  /** When the account-wide lockout after failed logins ends; null when there is none. */
   lockedOutUntil: Date | null;
   /** A service account: it has no password and authenticates with API keys only. */
   serviceAccount: boolean;
@@ -210,7 +214,7 @@ export interface UsersOptions<Extended extends boolean = boolean> extends CallOp
   search?: string;
   /** Only enabled (`false`) or only locked, that is disabled, (`true`) users. */
   locked?: boolean;
-  /** Only users locked out after failed logins (`true`), or only those who are not (`false`). */
+  /** Only users in the account-wide lockout after failed logins (`true`), or only those who are not (`false`). */
   lockedOut?: boolean;
   /** Only members of this group (its guid), directly or through their profile: what groupMembers lists. */
   groupId?: string;
