@@ -1,5 +1,6 @@
 import { Type, type TSchema } from "typebox";
 import { PASSWORD_MAX } from "../domain/user-fields.js";
+import { PATTERN_MESSAGE } from "./validation.js";
 
 /** Shapes shared by every route. */
 
@@ -21,6 +22,10 @@ export const IdParams = Type.Object({ id: Uuid });
 export const errorResponses = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((s) => [s, Type.Ref("Error")]));
 
+
+/** A time a caller sets (validity, a key's expiry), or null: ISO 8601, a date alone meaning its midnight UTC (domain/users.ts normalizeTime). */
+export const TimeInput = (description: string) =>
+  Nullable(Type.String({ pattern: "^\\d{4}-\\d{2}-\\d{2}([Tt]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?([Zz]|[+-]\\d{2}:\\d{2}))?$", [PATTERN_MESSAGE]: "is not an ISO 8601 date or time with a zone, such as 2030-12-31 or 2030-12-31T23:59:59Z", description: `${description}; ISO 8601, a date alone meaning its midnight UTC` }));
 
 /** A new password, as every route that sets one takes it; the password policy (configurable) decides the rest. */
 export const Password = Type.String({ minLength: 1, maxLength: PASSWORD_MAX });

@@ -92,6 +92,12 @@ describeEachStore("API keys and service accounts", (server) => {
     assert.equal((await call("GET", "/security/v1/me", soon.body.secret)).status, 401);
     admin = await server().login();
     assert.equal((await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name: "past", expiresAt: "2001-01-01T00:00:00Z" })).status, 400);
+    // A date alone, as validFrom and validTo take it: its midnight UTC.
+    const dated = await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name: "dated", expiresAt: "2091-01-01" });
+    assert.deepEqual([dated.status, dated.body.expiresAt], [201, "2091-01-01T00:00:00.000Z"]);
+    for (const expiresAt of ["2091-02-30", "next year", "2091-01-01T10:00"]) {
+      assert.equal((await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name: `bad ${expiresAt}`, expiresAt })).status, 400, expiresAt);
+    }
     assert.equal((await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name: "" })).status, 400);
     assert.equal((await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name: "x", scope: "all" })).status, 400);
     for (const name of ["nightly\r\nrevoked: all", "nightly\tkey", "nightly\u202ekey"]) {

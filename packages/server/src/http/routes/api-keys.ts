@@ -8,7 +8,7 @@ import { normalizeTime } from "../../domain/users.js";
 import { actorOf, adminActorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ifMatchVersions } from "../etag.js";
-import { errorResponses, IdParams, Nullable, Uuid } from "../schemas.js";
+import { errorResponses, IdParams, Nullable, TimeInput, Uuid } from "../schemas.js";
 
 const ApiKeySchema = Type.Object(
   {
@@ -28,7 +28,7 @@ const ApiKeySchema = Type.Object(
 const NewApiKey = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 128, description: "What the key is for: no line breaks, tabs or other invisible or formatting characters" }),
-    expiresAt: Type.Optional(Nullable(Type.String({ format: "date-time", description: "When it stops working; null or left out: never" }))),
+    expiresAt: Type.Optional(TimeInput("When it stops working (null or left out: never)")),
   },
   { additionalProperties: false },
 );

@@ -13,7 +13,7 @@ import { etagOf, IfMatchHeaders, ifMatchVersions } from "../etag.js";
 import { jsonArray, sendJsonStream, sendJsonText } from "../json-stream.js";
 import { requireUser } from "../../domain/lookups.js";
 import { decodeCursor, encodeCursor, keysetPage } from "../paging.js";
-import { errorResponses, IdParams, Nullable, Password } from "../schemas.js";
+import { errorResponses, IdParams, Nullable, Password, TimeInput } from "../schemas.js";
 import { NUMERIC_ID_MAX, UserFilterFields, userFilterOf } from "../user-filter.js";
 import { sendUsersCsv, wantsCsv } from "../users-csv.js";
 import { documentFieldsOf, renderUserViews, UserFieldsParam, UserShapeParam, USERS_LIST_EXAMPLE, UserSchema, type UserView } from "../user-view.js";
@@ -31,7 +31,7 @@ const ListQuery = Type.Object({
 const CountQuery = Type.Object(UserFilterFields);
 
 /** ISO 8601 date or date-time with a zone (a date alone is its midnight UTC); null clears it. */
-const Time = Nullable(Type.String({ pattern: "^\\d{4}-\\d{2}-\\d{2}([Tt]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?([Zz]|[+-]\\d{2}:\\d{2}))?$", [PATTERN_MESSAGE]: "is not an ISO 8601 date or time with a zone, such as 2030-12-31 or 2030-12-31T23:59:59Z", description: "ISO 8601; a date alone means its midnight UTC" }));
+const Time = TimeInput("When the account may log in from / until");
 
 /** The fields POST and PUT may set (the spec's writable fields); "" clears an optional text field. */
 const WritableFields = {
