@@ -87,11 +87,16 @@ describeEachStore("users as CSV", (server) => {
     const profile = await s.api<{ id: string; numericId: number }>("POST", "/security/v1/users", { token, body: { username: "csv.profile", profileId: 0 } });
     assert.equal((await s.api("PUT", `/security/v1/users/${profile.body.id}/user-groups/${team}`, { token })).status, 204);
     assert.equal((await s.api("POST", "/security/v1/users", { token, body: { username: "csv.d", profileId: profile.body.numericId } })).status, 201);
+    assert.equal((await s.api("POST", "/security/v1/users", { token, body: { username: "csv.robot", serviceAccount: true } })).status, 201);
     const exported = await s.api<string>("GET", "/security/v1/users?search=csv.", { token, headers: { accept: "text/csv" } });
+    // A service account goes out as one, and would come back into another server as one.
+    const [header, ...rowsOut] = exported.text.replace(/^\uFEFF/, "").split("\r\n");
+    const at = header!.split(",").indexOf("serviceAccount");
+    assert.deepEqual(rowsOut.filter((l) => l.includes(",csv.robot,")).map((l) => l.split(",")[at]), ["true"]);
     const imported = await s.api("POST", "/security/v1/users/import?dryRun=true", { token, body: exported.text, headers: { "content-type": "text/csv" } });
     assert.equal(imported.status, 200, imported.text);
     const lines = imported.text.trim().split("\n").map((l) => JSON.parse(l) as { status?: string; username?: string; summary?: Record<string, number> });
-    assert.deepEqual(lines.at(-1)!.summary, { created: 0, updated: 0, unchanged: 5, failed: 0, dryRun: true }, imported.text);
+    assert.deepEqual(lines.at(-1)!.summary, { created: 0, updated: 0, unchanged: 6, failed: 0, dryRun: true }, imported.text);
     // A username edited in the export is no rename (an import matches by username): that row fails, naming the user its id is.
     const renamed = exported.text.replace(/,csv\.c,csv\.c,/, ",csv.renamed,csv.c,");
     const again = await s.api("POST", "/security/v1/users/import", { token, body: renamed, headers: { "content-type": "text/csv" } });

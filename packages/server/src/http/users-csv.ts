@@ -7,7 +7,7 @@ import { whileAuthorized } from "./auth-guard.js";
 /** The columns of the users CSV, in order: the extended view's fields (lists joined by `;`). */
 const COLUMNS = [
   "id", "numericId", "username", "loginName", "firstName", "lastName", "displayName", "email", "description", "enabled", "builtin",
-  "dn", "profileId", "validFrom", "validTo", "expired", "lockedOutUntil", "changePassword", "passwordNeverExpires", "groups", "federatedIdentities",
+  "dn", "profileId", "validFrom", "validTo", "expired", "lockedOutUntil", "changePassword", "passwordNeverExpires", "serviceAccount", "groups", "federatedIdentities",
 ] as const;
 
 /**
