@@ -112,6 +112,16 @@ export class ApiKeys {
    * The account of a key that may be used now, or null; over its rate limit, a too-many-attempts error.
    * `use: false` asks again for a request already let in (a long answer going on): not a use, so not counted.
    */
+  /**
+   * Whether this key was let in within the last `ms` (as its last use is kept: to the minute), on any
+   * server process: one lookup by its hash, no more.
+   */
+  async usedWithin(secret: string, ms: number): Promise<boolean> {
+    const since = new Date(this.now() - Math.max(ms, LAST_USED_PRECISION_MS)).toISOString();
+    const row = await this.db.selectFrom("api_keys").select("id").where("secret_hash", "=", this.hashOf(secret)).where("last_used_at", ">=", since).executeTakeFirst();
+    return row !== undefined;
+  }
+
   async authenticate(secret: string, use = true): Promise<{ user: UserRow; keyId: string; bySystemAdministrator: boolean } | null> {
     const now = new Date(this.now()).toISOString();
     const row = await this.db

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { FastifyRequest, onRequestAsyncHookHandler } from "fastify";
 import { API_KEY_PREFIX, type ApiKeys } from "../auth/api-keys.js";
 import type { Principal, Sessions } from "../auth/sessions.js";
@@ -107,27 +106,8 @@ export function refusalOfAccountAsLeft(user: Pick<UserRow, "enabled" | "valid_fr
  * No or bad token: 401. Valid token without the role: 403. They run before the body is read or
  * validated, so a caller without the right gets no work done and learns nothing of the schema.
  */
-/** How many keys let in lately this process remembers (their hashes), so that a flood of bad keys from an address spares them. */
-const GOOD_KEYS_KEPT = 10_000;
-
 export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: ApiKeys, refusedKeys: RefusedKeyLimit) {
-  /**
-   * Keys this process let in within the window, by hash, with when: an address past its limit of refused
-   * keys (a guesser, or a broken script, behind the same NAT as good scripts) keeps using these, and only these.
-   */
-  const goodKeys = new Map<string, number>();
-  const keyHash = (token: string) => createHash("sha256").update(token).digest("base64url");
-  const recentlyGood = (token: string) => {
-    const at = goodKeys.get(keyHash(token));
-    return at !== undefined && Date.now() - at < refusedKeys.windowMs;
-  };
-  const rememberGood = (token: string) => {
-    const hash = keyHash(token);
-    goodKeys.delete(hash);
-    goodKeys.set(hash, Date.now());
-    if (goodKeys.size > GOOD_KEYS_KEPT) goodKeys.delete(goodKeys.keys().next().value!);
-  };
-  /** A guesser of keys: refused at once once past the limit, so a flood costs no lookup. */
+  /** A guesser of keys: refused once past the limit, a flood costing one lookup of each key's hash, not a login's work. */
   const tooMany = (until: number) => {
     const retryAfterSeconds = Math.max(1, Math.ceil((until - Date.now()) / 1000));
     return new ApiError("tooManyRequests", `Too many invalid API keys from this address; try again in ${retryAfterSeconds} s.`, { retryAfterSeconds });
@@ -165,11 +145,11 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
       const limited = refusedKeys.max > 0 && token.startsWith(API_KEY_PREFIX);
       const key = `refused-api-key|address|${addressKey(request.ip)}`;
       const over = limited ? refusedKeys.counters.overUntil(key) : undefined;
-      if (over !== undefined && !recentlyGood(token)) throw tooMany(over);
+      // Past the limit, only a key let in lately (on any node) is looked up: a script that works, behind the same NAT as a guesser, goes on.
+      if (over !== undefined && !(await apiKeys.usedWithin(token, refusedKeys.windowMs))) throw tooMany(over);
       let admitted: Omit<Auth, "refusalNow" | "recheckMs">;
       try {
         admitted = await admit(token);
-        if (limited) rememberGood(token);
       } catch (error) {
         if (limited && error instanceof ApiError && error.status === 401) {
           const { hits, resetAt } = await refusedKeys.counters.hit(key, refusedKeys.windowMs, refusedKeys.max);

@@ -173,6 +173,23 @@ describeEachStore("rate limits count in the store, across server processes", (se
       await second.close();
     }
   });
+
+  it("a key that worked lately through one node works past the address's limit through the other too", async () => {
+    const second = await startTestServer(server().kind, { ...LIMITS, store: server().server.deps.config.store });
+    try {
+      const token = await server().login();
+      const robot = await server().api("POST", "/security/v1/users", { token, body: { username: "two-node-robot", serviceAccount: true } });
+      const key = (await server().api("POST", `/security/v1/users/${robot.body.id}/api-keys`, { token, body: { name: "worker" } })).body.secret as string;
+      const call = (node: TestServer, key: string) => node.api("GET", "/security/v1/me", { from: "127.0.0.27", token: key });
+      assert.equal((await call(server(), key)).status, 200);
+      for (let i = 0; i < 4; i++) assert.equal((await call(second, `ecm_guess${i}${"z".repeat(30)}`)).status, 401);
+      assertTooMany(await call(second, `ecm_guess-more${"z".repeat(30)}`));
+      assert.equal((await call(second, key)).status, 200, "let in by the other node lately");
+      assert.equal((await call(server(), key)).status, 200);
+    } finally {
+      await second.close();
+    }
+  });
 }, LIMITS);
 
 describeEachStore(
