@@ -7,7 +7,7 @@ import { DomainError, notFound, staleVersion } from "../domain/errors.js";
 import { namersAmong, type GroupNamer, type GroupReferences } from "../domain/groups.js";
 import { UUID_PATTERN } from "../domain/lookups.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
-import { assertVisibleName, GROUP_NAME_PATTERN, GROUP_NAME_RULE } from "../domain/names.js";
+import { assertGroupName } from "../domain/names.js";
 import { assertMayConfigureLoginSource, hasSystemAdministratorMember, madeBySystemAdministrator } from "../domain/role-rules.js";
 import { SYSTEM_ADMINISTRATOR } from "../domain/roles.js";
 import type { AdminActor } from "../domain/users.js";
@@ -109,8 +109,6 @@ function toRunView(run: SyncRunRow, leaseSeconds: number, now = Date.now()): Syn
   };
 }
 
-const GROUP_NAME = new RegExp(GROUP_NAME_PATTERN, "u");
-
 const LEASE_LOST = "another node took over this directory's sync (the lease ran out)";
 
 /** The local groups a directory's settings fill. */
@@ -162,8 +160,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
    */
   async function checkName(on: Kysely<Database>, name: string, current?: Directory): Promise<void> {
     if (name === current?.name) return;
-    if (!GROUP_NAME.test(name)) throw new DomainError("invalid", `name ${GROUP_NAME_RULE}.`, { field: "name" });
-    assertVisibleName("name", name);
+    assertGroupName("name", name);
     const alike = await on.selectFrom("directories").select("name").where(sql<string>`lower(name)`, "=", name.toLowerCase()).$if(current !== undefined, (q) => q.where("id", "!=", current!.id)).executeTakeFirst();
     if (alike) throw new DomainError("name-taken", `A directory with this name already exists: ${alike.name} (names are told apart without regard to case).`, { field: "name", existing: alike.name });
   }

@@ -1,5 +1,5 @@
 import type { Entry } from "ldapts";
-import { invisibleCharacter, normalizeName } from "../domain/names.js";
+import { GROUP_NAME_RULE, invisibleCharacter, isGroupName, normalizeName } from "../domain/names.js";
 import { defaultDisplayName, DESCRIPTION_MAX, EMAIL_MAX, LOGIN_NAME_MAX, NAME_MAX, USERNAME_PATTERN, USERNAME_RULE } from "../domain/user-fields.js";
 import type { Directory } from "./config.js";
 import { dnKey } from "./dn.js";
@@ -207,6 +207,8 @@ export function mapGroup(values: EntryValues, d: Pick<Directory, "attributeMappi
   const hidden = invisibleCharacter(typed);
   if (hidden !== null) return { problem: `The group's name (cn) holds an invisible or formatting character (${hidden}), which would let it pass for another name.` };
   const name = normalizeName(typed);
+  // As the group API refuses it (domain/names.ts): a `/` would make the group's path another.
+  if (!isGroupName(name)) return { problem: `The group's name "${name.slice(0, 100)}" (cn) is not valid here: a group's name ${GROUP_NAME_RULE}.` };
   if (name.length > NAME_MAX) return { problem: `The group's name is longer than ${NAME_MAX} characters.` };
   const description = values.text("description");
   return { group: { key, dn: values.entry.dn, dnKey: dnKey(values.entry.dn), name, description: description === null ? null : description.slice(0, DESCRIPTION_MAX) } };

@@ -506,6 +506,44 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.equal((await user("kl2")).enabled, false);
   });
 
+  it("imports no directory group whose name the group API refuses (a /, as sent or once normalized), listed, nested or mapped: a problem of that entry", async () => {
+    const ou = `ou=Slashed,${tree.suffix}`;
+    await ldap.add(ou, { objectClass: ["organizationalUnit"], ou: "Slashed" });
+    const person = `uid=slashed1,${ou}`;
+    await ldap.add(person, { objectClass: ["inetOrgPerson"], uid: "slashed1", cn: "Slashed Person", sn: "Person" });
+    // R&D/Ops – Zürich listed; Night/Shift nested in a team that is listed; Ops／On-call (fullwidth: a / once normalized) mapped.
+    const listed = `cn=R&D/Ops – Zürich,${ou}`;
+    const nested = `cn=Night/Shift,${ou}`;
+    const mapped = `cn=Ops\uff0fOn-call,${ou}`;
+    const team = `cn=slashed-team,${ou}`;
+    for (const [dn, member] of [[listed, [person]], [nested, [person]], [mapped, [person]], [team, [person, nested]]] as const) {
+      await ldap.add(dn, { objectClass: ["groupOfNames"], cn: dn.slice(3, dn.indexOf(",")), member: [...member] });
+    }
+    const local = await createGroup(server(), token, "slashed-mapped");
+    const slashed = await api("POST", "/security/v1/external-user-storage", directoryConfig(tree, slapd, { name: "slashed", userSearchBase: ou, groupEntryDnList: [listed, team], groupMappings: [{ groupDn: mapped, localGroupId: local }] }));
+    assert.equal(slashed.status, 201, slashed.text);
+    const run = await syncAndWait(server(), token, slashed.body.id, { mode: "full" });
+    assert.deepEqual([run.state, run.created], ["succeeded", 1], run.message);
+    const refused = (name: string) => `The group's name "${name}" (cn) is not valid here: a group's name must not hold / or control characters, nor start or end with white space.`;
+    const problems = run.problems.map((p: any) => [p.dn.toLowerCase(), p.message]);
+    for (const [dn, name] of [[listed, "R&D/Ops – Zürich"], [nested, "Night/Shift"], [mapped, "Ops/On-call"]]) assert.ok(problems.some(([at, message]: string[]) => at === dn!.toLowerCase() && message === refused(name!)), JSON.stringify(run.problems));
+    assert.ok(problems.some(([at, message]: string[]) => at === mapped.toLowerCase() && /^A group of groupMappings was not found in the directory, or not imported \(a problem of its own says why\)/.test(message)), JSON.stringify(run.problems));
+    const groups = (await api("GET", "/security/v1/user-groups")).body as any[];
+    assert.deepEqual(groups.filter((g) => g.name.includes("/") || g.path?.slice(1).includes("/")), []);
+    assert.deepEqual((await user("slashed1")).groups, ["slashed-team", "users"]);
+
+    // A directory named before the group-name rules: a group whose name is taken is not imported under "<name> (<directory name>)" when that breaks them.
+    await createGroup(server(), token, "slashed-taken");
+    const taken = `cn=slashed-taken,${ou}`;
+    await ldap.add(taken, { objectClass: ["groupOfNames"], cn: "slashed-taken", member: [person] });
+    assert.equal((await api("PUT", `/security/v1/external-user-storage/${slashed.body.id}`, { groupEntryDnList: [taken] })).status, 200);
+    await server().server.deps.store.db.updateTable("directories").set({ name: "slashed/legacy" }).where("uuid", "=", slashed.body.id).execute();
+    const legacy = await syncAndWait(server(), token, slashed.body.id, { mode: "full" });
+    assert.equal(legacy.state, "succeeded", legacy.message);
+    assert.ok(legacy.problems.some((p: any) => p.message === 'The group name "slashed-taken" is taken by a local group, and "slashed-taken (slashed/legacy)" is not valid here: a group\'s name must not hold / or control characters, nor start or end with white space, nor hold an invisible character.'), JSON.stringify(legacy.problems));
+    assert.deepEqual((await api("GET", `/security/v1/user-groups?search=${encodeURIComponent("(slashed")}`)).body, []);
+  });
+
   it("imports no entry of groupEntryDnList that is no group (a person's DN): reported", async () => {
     await ldap.add(`ou=Solo,${tree.suffix}`, { objectClass: ["organizationalUnit"], ou: "Solo" });
     const person = `uid=solo1,ou=Solo,${tree.suffix}`;

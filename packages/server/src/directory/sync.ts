@@ -4,7 +4,7 @@ import { Sessions } from "../auth/sessions.js";
 import { recordAudit, recordAuditRows, type Actor, type AuditEntry, userTarget, groupTarget } from "../domain/audit.js";
 import { DomainError } from "../domain/errors.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
-import { groupNameColumns, userNameColumns } from "../domain/names.js";
+import { GROUP_NAME_RULE, groupNameColumns, isGroupName, userNameColumns } from "../domain/names.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "../domain/roles.js";
 import { emailKeyOf, NAME_MAX, searchTextFor } from "../domain/user-fields.js";
 import { isUniqueViolation } from "../storage/constraints.js";
@@ -520,6 +520,8 @@ export class DirectorySync {
       let problem: string | null = null;
       if (!holder) names = plain;
       else if (holder.name_key !== plain.name_key) problem = `The group name "${g.name}" looks like that of ${whose(holder)}, "${holder.name}".`;
+      // A directory named before the group-name rules, or a name cut short after a space, makes one the group API would refuse.
+      else if (!isGroupName(qualified.name)) problem = `The group name "${g.name}" is taken by ${whose(holder)}, and "${qualified.name}" is not valid here: a group's name ${GROUP_NAME_RULE}, nor hold an invisible character.`;
       else if (!next) names = qualified;
       else if (next.name_key === qualified.name_key) problem = `The group name "${g.name}" is taken by ${whose(holder)}, and "${qualified.name}" too.`;
       else problem = `The group name "${g.name}" is taken by ${whose(holder)}, and "${qualified.name}" looks like that of ${whose(next)}, "${next.name}".`;
@@ -667,7 +669,7 @@ export class DirectorySync {
       const target = localIds.get(m.localGroupId);
       if (target === undefined) this.problem(m.groupDn, `The local group ${m.localGroupId} of groupMappings does not exist.`, false);
       else if (source === undefined) {
-        this.problem(m.groupDn, "A group of groupMappings was not found in the directory: nobody joins or leaves the local group it fills until it is found again or the mapping removed.", false);
+        this.problem(m.groupDn, "A group of groupMappings was not found in the directory, or not imported (a problem of its own says why): nobody joins or leaves the local group it fills until it is imported or the mapping removed.", false);
         unresolved.add(target);
       } else this.mapped.set(source, [...(this.mapped.get(source) ?? []), target]);
     }

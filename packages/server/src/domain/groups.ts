@@ -8,7 +8,7 @@ import { recordAudit, recordAuditMany, type Actor, groupTarget, userTarget } fro
 import { DomainError, notFound, staleVersion } from "./errors.js";
 import { assertSystemAdministratorRemains } from "./last-admin.js";
 import { requireGroup, requireUser } from "./lookups.js";
-import { assertVisibleName, normalizeName } from "./names.js";
+import { assertGroupName, normalizeName } from "./names.js";
 import { assertMayChangeAdministratorGroup, assertMayChangeGroupOfAdministrators, assertMayGrantOrRevoke, assertMayGrantTo, assertMayRevokeFrom } from "./role-rules.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { assertMayAdminister, type AdminActor } from "./users.js";
@@ -85,7 +85,7 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: Use
 
   return {
     async create(actor: Actor, input: GroupFieldsInput): Promise<GroupRow> {
-      assertVisibleName("name", input.name);
+      assertGroupName("name", input.name);
       const fields = { ...input, name: normalizeName(input.name) };
       return transaction(fields.name, async (trx) => {
         await assertNameFree(trx, fields.name);
@@ -102,7 +102,7 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: Use
         const fields: GroupFieldsInput = { name: changes.name === undefined ? current.name : normalizeName(changes.name), description: changes.description === undefined ? current.description : changes.description };
         const renamed = fields.name !== current.name;
         if (renamed) {
-          assertVisibleName("name", changes.name!);
+          assertGroupName("name", changes.name!);
           if (current.builtin) throw new DomainError("refused", "A built-in group cannot be renamed.", { group: current.name });
         }
         // Its description too: what a group that grants system-administrator says of itself is a system administrator's to say.

@@ -40,6 +40,16 @@ export const INVISIBLE = /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
  */
 export const GROUP_NAME_PATTERN = "^(?!\\s)[^/\\p{Cc}]+(?<!\\s)$";
 export const GROUP_NAME_RULE = "must not hold / or control characters, nor start or end with white space";
+const GROUP_NAME = new RegExp(GROUP_NAME_PATTERN, "u");
+
+/**
+ * Whether a name, as it is stored (NFKC), is one a group may have: GROUP_NAME_PATTERN, and no invisible
+ * character (INVISIBLE). The API's schema checks the name as it is sent; this, what it becomes (a
+ * fullwidth ／ is a / once normalized), and the names a directory brings.
+ */
+export function isGroupName(name: string): boolean {
+  return GROUP_NAME.test(name) && !INVISIBLE.test(name);
+}
 
 /** The first invisible character (INVISIBLE) of a name, as `U+200B`; null when it has none. */
 export function invisibleCharacter(name: string): string | null {
@@ -53,6 +63,12 @@ export function assertVisibleName(field: string, name: string): void {
   if (character !== null) {
     throw new DomainError("invalid", `${field} holds an invisible or formatting character (${character}), which would let it pass for another name: remove it.`, { field, character });
   }
+}
+
+/** A group's name as sent that holds an invisible character, or breaks GROUP_NAME_RULE as it would be stored (NFKC), is a 400 naming the field. */
+export function assertGroupName(field: string, name: string): void {
+  assertVisibleName(field, name);
+  if (!isGroupName(normalizeName(name))) throw new DomainError("invalid", `${field} ${GROUP_NAME_RULE}.`, { field });
 }
 
 /**

@@ -67,6 +67,11 @@ describeEachStore("groups", (server, kind) => {
       const r = await s.api("POST", "/security/v1/user-groups", { token, body });
       assert.equal(r.status, 400, JSON.stringify(body));
     }
+    // The rule holds for the name as stored (NFKC): a fullwidth ／ would be a / there, in a create or a rename.
+    const fullwidth = await s.api("POST", "/security/v1/user-groups", { token, body: { name: "a\uff0fb" } });
+    assert.deepEqual([fullwidth.status, fullwidth.body.errorMessage], [400, "ECMS1001-E name must not hold / or control characters, nor start or end with white space."]);
+    const renamed = await s.api("PUT", `/security/v1/user-groups/${await groupId(s, token, "Reviewers")}`, { token, body: { name: "R\uff0fD" } });
+    assert.equal(renamed.status, 400, renamed.text);
   });
 
   it("searches names case-insensitively and literally (% and _ are text)", async () => {
