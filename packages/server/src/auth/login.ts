@@ -6,6 +6,7 @@ import { fold } from "../domain/user-fields.js";
 import { DomainError } from "../domain/errors.js";
 import { NOT_MADE_BY_SYSTEM_ADMINISTRATOR } from "../domain/role-rules.js";
 import { SYSTEM_ADMINISTRATOR } from "../domain/roles.js";
+import type { DirectoryProblem } from "../storage/directory-queries.js";
 import type { Database, UserRow } from "../storage/schema.js";
 import { isoAfter, isoNow } from "../storage/time.js";
 import type { UserQueries } from "../storage/user-queries.js";
@@ -212,11 +213,12 @@ export class LoginService {
       ({ matches: passwordMatches, bySystemAdministrator, refusal: sourceRefusal, atCurrentCost } = await this.credentials.verify(user, password, { familiar: standing.familiar }));
       if (atCurrentCost === false) checked.hash = false;
     } catch (error) {
-      // A directory that cannot be reached, or whose configuration refuses the only connection it
-      // answers on (insecure): the same refusal, no wrong password counted. (A local account's
-      // "unavailable" is the argon2 queue refusing more work: the 503 it is, unaudited.)
+      // A directory that cannot be reached, whose configuration refuses the only connection it
+      // answers on (insecure), or that refuses the service account's bind: the same refusal, no wrong
+      // password counted. (A local account's "unavailable" is the argon2 queue refusing more work:
+      // the 503 it is, unaudited.)
       if (user?.directory_id == null || !(error instanceof DomainError) || error.kind !== "unavailable") throw error;
-      await this.recordFailure(actor, "auth.login", userTarget(user), error.details.reason === "insecure" ? "directory-insecure" : "directory-unavailable");
+      await this.recordFailure(actor, "auth.login", userTarget(user), DIRECTORY_REFUSALS[error.details.reason as DirectoryProblem["reason"]]);
       throw invalidCredentials();
     }
     if (!user) {
@@ -490,6 +492,13 @@ const MAX_REFUSAL_HOLD_MS = 1000;
 const MAX_WAITING_PER_NAME = 8;
 /** How long such a login waits for the one before it at most (a login takes well under a second). */
 const MAX_WAIT_BEHIND_MS = 10_000;
+
+/** The reason audited for a login its directory could not check, by the directory's problem (directory/bind.ts). */
+const DIRECTORY_REFUSALS: Record<DirectoryProblem["reason"], string> = {
+  unreachable: "directory-unavailable",
+  insecure: "directory-insecure",
+  "bind-refused": "directory-bind-refused",
+};
 
 /** The account was locked out, or changed, between the login's first read and its session: the reason audited. */
 class RefusedMeanwhile extends Error {

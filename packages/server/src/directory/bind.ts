@@ -1,7 +1,7 @@
 import { REFUSED, type CredentialCheck, type Verdict } from "../auth/credentials.js";
 import type { SecretBox } from "../auth/secret-box.js";
 import { DomainError } from "../domain/errors.js";
-import type { DirectoryQueries } from "../storage/directory-queries.js";
+import type { DirectoryProblem, DirectoryQueries } from "../storage/directory-queries.js";
 import type { UserRow } from "../storage/schema.js";
 import { isoNow } from "../storage/time.js";
 import { toDirectory, type Directory } from "./config.js";
@@ -16,8 +16,9 @@ import { DirectoryConnection, DirectoryError, escapeFilterValue, problemOf } fro
  * Connections are kept per directory and reused: one bound as the service account for the
  * lookups (its requests interleave), a few for the users' binds (one login at a time each). A
  * directory that cannot be reached, or only over a connection its configuration sends no passwords
- * over, throws DomainError("unavailable") with that reason: the login answers the one 401 of every
- * refused login without counting a wrong password, and /health shows the directory and the reason.
+ * over, or that refuses the service account's bind, throws DomainError("unavailable") with that reason:
+ * the login answers the one 401 of every refused login without counting a wrong password, and
+ * /health shows the directory and the reason.
  */
 
 /**
@@ -28,6 +29,13 @@ import { DirectoryConnection, DirectoryError, escapeFilterValue, problemOf } fro
 const MAX_BINDS = 16;
 /** A pool that found the directory reachable says so to the store at most this often (not one write per login). */
 const REACHABLE_NOTE_MS = 10_000;
+
+/** Why a login could not check a password with the directory, by DirectoryProblem. */
+const UNAVAILABLE: Record<DirectoryProblem["reason"], string> = {
+  unreachable: "The directory of this account cannot be reached.",
+  insecure: "The directory of this account answers only over a connection its configuration sends no passwords over.",
+  "bind-refused": "The directory of this account refuses the bind of the service account it is configured with.",
+};
 
 class DirectoryPool {
   private service?: Promise<DirectoryConnection>;
@@ -193,8 +201,8 @@ export function directoryCredentials(queries: DirectoryQueries, secrets: SecretB
       pool.reachableNotedAt = 0;
       const problem = problemOf(error);
       await queries.setReachability(d.id, problem, isoNow());
-      // The login's audit event says which (LoginService): a configuration that refuses the connection is no outage.
-      const message = problem.reason === "insecure" ? "The directory of this account answers only over a connection its configuration sends no passwords over." : "The directory of this account cannot be reached.";
+      // The login's audit event says which (LoginService): a configuration that refuses the connection, or a refused service account, is no outage.
+      const message = UNAVAILABLE[problem.reason];
       throw new DomainError("unavailable", message, { directory: d.name, reason: problem.reason });
     }
   }

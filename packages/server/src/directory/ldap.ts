@@ -29,11 +29,23 @@ export class DirectoryError extends Error {
 }
 
 /**
- * What /health and the audit log say of a failure: the directory answers over a connection its
- * configuration sends no passwords over (`insecure`: not a matter of reaching it), or it cannot be reached.
+ * The directory refused the service account's bind (bindDn, bindPassword), or no bindPassword is stored
+ * for it: the directory answers, but no user can be looked up or synced through it.
+ */
+export class ServiceBindRefused extends DirectoryError {
+  constructor(message: string) {
+    super("bind", message);
+  }
+}
+
+/**
+ * What /health and the audit log say of a failure: the directory refuses the service account's bind
+ * (`bind-refused`), or answers over a connection its configuration sends no passwords over
+ * (`insecure`) — neither a matter of reaching it —, or it cannot be reached.
  */
 export function problemOf(error: DirectoryError): DirectoryProblem {
-  return { reason: error.step === "insecure" ? "insecure" : "unreachable", message: error.message };
+  const reason = error instanceof ServiceBindRefused ? "bind-refused" : error.step === "insecure" ? "insecure" : "unreachable";
+  return { reason, message: error.message };
 }
 
 /** TLS failures: a certificate the CA does not vouch for, a name mismatch, a handshake that failed. */
@@ -185,8 +197,15 @@ export class DirectoryConnection {
   async bindService(password: string | null): Promise<void> {
     if (this.d.bindDn === null) return;
     // A DN with an empty password is an unauthenticated bind (RFC 4513): refused, or taken as anonymous.
-    if (!password) throw new DirectoryError("bind", `No bindPassword is stored for ${this.d.bindDn}: send it (or remove bindDn to read anonymously).`);
-    if (!(await this.bind(this.d.bindDn, password))) throw new DirectoryError("bind", `The directory refused the bind as ${this.d.bindDn}: check bindDn and bindPassword.`);
+    if (!password) throw new ServiceBindRefused(`No bindPassword is stored for ${this.d.bindDn}: send it (or remove bindDn to read anonymously).`);
+    let bound: boolean;
+    try {
+      bound = await this.bind(this.d.bindDn, password);
+    } catch (error) {
+      // Refused for another reason than its credentials (the account locked there, a stronger authentication wanted): the service account's bind still.
+      throw error instanceof DirectoryError && error.step === "bind" ? new ServiceBindRefused(error.message) : error;
+    }
+    if (!bound) throw new ServiceBindRefused(`The directory refused the bind as ${this.d.bindDn}: check bindDn and bindPassword.`);
   }
 
   /** One entry by DN, or null when it does not exist (or does not match `filter`). */

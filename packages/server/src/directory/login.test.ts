@@ -190,4 +190,34 @@ describeEachStore("login by directory bind", (server) => {
     }
     assert.equal((await login("zoe", DIRECTORY_USER_PASSWORD)).status, 200);
   });
+
+  it("a service account whose bind the directory refuses: the one 401, audited and shown in /health as bind-refused (not unreachable), by a login and by a sync, until a bind succeeds", async () => {
+    const directory = `/security/v1/external-user-storage/${id}`;
+    const problems = async () => ((await server().api("GET", "/health")).body.directories ?? []).map((d: any) => [d.id, d.problem, d.unreachableSince]);
+    const began = new Date().toISOString();
+    assert.equal((await api("PUT", directory, { bindPassword: "not-the-service-password" })).status, 200);
+    assert.equal((await login("hmueller", DIRECTORY_USER_PASSWORD)).status, 401);
+    const [listed] = await problems();
+    assert.deepEqual(listed?.slice(0, 2), [id, "bind-refused"]);
+    assert.ok(listed[2] >= began, listed[2]);
+    const refused = (await api("GET", "/security/v1/audit-events?action=auth.login&max=1")).body[0];
+    assert.deepEqual([refused.targetName, refused.details.reason], ["hmueller", "directory-bind-refused"]);
+    assert.equal((await api("GET", `/security/v1/users/${(await user("hmueller")).id}/lockout`)).body.failedLogins, 0);
+    // A sync whose bind is refused says the same: the same problem, the same since.
+    const run = await syncAndWait(server(), token, id);
+    assert.equal(run.state, "failed");
+    assert.match(run.message, /^The directory refused the bind as .*: check bindDn and bindPassword\. Nobody was disabled\.$/);
+    assert.deepEqual(await problems(), [listed]);
+    // The next bind that succeeds clears it: a sync's…
+    assert.equal((await api("PUT", directory, { bindPassword: DIRECTORY_SERVICE_PASSWORD })).status, 200);
+    assert.equal((await syncAndWait(server(), token, id)).state, "succeeded");
+    assert.deepEqual(await problems(), []);
+    // …or a login's, after a sync alone found the bind refused.
+    assert.equal((await api("PUT", directory, { bindPassword: "not-the-service-password" })).status, 200);
+    assert.equal((await syncAndWait(server(), token, id)).state, "failed");
+    assert.deepEqual((await problems()).map((p: string[]) => p.slice(0, 2)), [[id, "bind-refused"]]);
+    assert.equal((await api("PUT", directory, { bindPassword: DIRECTORY_SERVICE_PASSWORD })).status, 200);
+    assert.equal((await login("hmueller", DIRECTORY_USER_PASSWORD)).status, 200);
+    assert.deepEqual(await problems(), []);
+  });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { directoryConfig, startDirectory, syncAndWait, waitForSync } from "../test-support/directories.js";
-import type { DirectoryTree } from "../test-support/directory-trees.js";
+import { DIRECTORY_SERVICE_PASSWORD, DIRECTORY_USER_PASSWORD, generatedName, type DirectoryTree } from "../test-support/directory-trees.js";
 import { startMain, type Running } from "../test-support/main-process.js";
 import { ADMIN_PASSWORD, startTestServer, storeKinds, storeSkip, TEST_SECRET_KEY, type TestServer } from "../test-support/server.js";
 import type { Slapd } from "../test-support/slapd.js";
@@ -143,6 +143,19 @@ for (const kind of storeKinds) {
       const [onA, onB] = [(await a.api("GET", `${PATH}/${id}/sync`, { token })).body, (await b.api("GET", `${PATH}/${id}/sync`, { token })).body];
       assert.deepEqual(onA, onB);
       assert.deepEqual([onA.state, onA.startedBy, onA.mode, onA.unchanged], ["succeeded", "scheduler", "full", tree.userCount - 1]);
+    });
+
+    it("a service bind refused on one node shows in every node's /health as bind-refused, until a bind succeeds on any", async () => {
+      const health = async (node: TestServer) => ((await node.api("GET", "/health")).body.directories ?? []).map((d: any) => [d.id, d.problem]);
+      assert.equal((await a.api("PUT", `${PATH}/${id}`, { token, body: { bindPassword: "not-the-service-password" } })).status, 200);
+      const refused = await syncAndWait(a, token, id);
+      assert.equal(refused.state, "failed");
+      assert.match(refused.message, /refused the bind as/);
+      assert.deepEqual([await health(a), await health(b)], [[[id, "bind-refused"]], [[id, "bind-refused"]]]);
+      assert.equal((await b.api("PUT", `${PATH}/${id}`, { token, body: { bindPassword: DIRECTORY_SERVICE_PASSWORD } })).status, 200);
+      const login = await b.api("POST", "/auth/v1/providers/builtin/token", { body: { username: generatedName(5), password: DIRECTORY_USER_PASSWORD } });
+      assert.equal(login.status, 200, login.text);
+      assert.deepEqual([await health(a), await health(b)], [[], []]);
     });
   });
 }

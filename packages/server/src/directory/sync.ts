@@ -18,7 +18,7 @@ import { serverOf, toDirectory, type Directory } from "./config.js";
 import { dnKey } from "./dn.js";
 import { binaryAttributes, changeAttribute, EntryValues, groupAttributes, mapGroup, mapUser, MEMBER_ATTRIBUTES, userAttributes, type EntryProblem, type MappedGroup, type MappedUser } from "./entries.js";
 import type { Entry } from "ldapts";
-import { DirectoryConnection, DirectoryError, escapeFilterValue, problemOf } from "./ldap.js";
+import { DirectoryConnection, DirectoryError, escapeFilterValue, problemOf, ServiceBindRefused } from "./ldap.js";
 
 /**
  * One sync of a directory into the store. In order:
@@ -306,7 +306,9 @@ export class DirectorySync {
       return { state: "succeeded", counts: this.counts, problems: this.problems, message };
     } catch (error) {
       const message = error instanceof DirectoryError ? error.message : `The sync stopped: ${(error as Error)?.message ?? String(error)}`;
-      if (error instanceof DirectoryError && (error.step === "connect" || error.step === "tls" || error.step === "insecure")) await queries.setReachability(d.id, problemOf(error), isoNow()).catch(() => {});
+      // What keeps the directory's users from logging in too (health shows it): not a search or base it refused.
+      const directoryProblem = error instanceof ServiceBindRefused || (error instanceof DirectoryError && (error.step === "connect" || error.step === "tls" || error.step === "insecure"));
+      if (directoryProblem) await queries.setReachability(d.id, problemOf(error), isoNow()).catch(() => {});
       // The batches written before the failure left their search entries pending: merged now, not by the next single write.
       if (this.counts.created + this.counts.updated > 0) await this.o.store.dialect.settleBulkWrites(this.db);
       // The directory's or the store's own words seldom end in a full stop.

@@ -45,11 +45,12 @@ export interface SyncedUser {
 }
 
 /**
- * Why a directory's users cannot log in: it cannot be reached (no connection, TLS failed), or it
- * answers only over a connection its configuration sends no passwords over (`insecure`).
+ * Why a directory's users cannot log in: it cannot be reached (no connection, TLS failed), it
+ * answers only over a connection its configuration sends no passwords over (`insecure`), or it
+ * refuses the service account's bind (`bind-refused`).
  */
 export interface DirectoryProblem {
-  reason: "unreachable" | "insecure";
+  reason: "unreachable" | "insecure" | "bind-refused";
   message: string;
 }
 

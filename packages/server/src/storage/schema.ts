@@ -353,7 +353,7 @@ export interface DirectorySyncStateTable {
   /** Set when a login or sync could not use the directory, cleared when one could (shown by /health). */
   unreachable_since: string | null;
   unreachable_error: string | null;
-  /** Why: "unreachable" (no connection, TLS failed) or "insecure" (a connection its configuration sends no passwords over). */
+  /** Why (DirectoryProblem): "unreachable" (no connection, TLS failed), "insecure" (a connection its configuration sends no passwords over) or "bind-refused" (the service account's bind). */
   unreachable_reason: string | null;
   /** JSON array of the local groups' ids the last completed sync filled through groupMappings (migration 014h). */
   mapped_groups: string | null;
