@@ -26,9 +26,8 @@ export class ECM {
   /** The REST API's own shapes with ETags, cursors and bulk actions, for administration tools (the console). */
   readonly admin: Admin;
 
-  /** `streamFetch`: what reads streamed answers (see Transport). */
-  constructor(options: ECMOptions, /** @internal */ streamFetch?: typeof fetch) {
-    this.#http = new Transport(options, streamFetch);
+  constructor(options: ECMOptions) {
+    this.#http = new Transport(options);
     this.security = new Security(this.#http);
     this.admin = new Admin(this.#http);
   }

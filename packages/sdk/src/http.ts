@@ -225,11 +225,8 @@ export class Transport implements RetryPolicy {
   #login: Promise<string> | undefined;
   /** Authenticated by an API key: nothing to log in or out. */
   readonly #apiKey: boolean;
-  /** The fetch of streamed answers (Node's ECM reads them on a worker thread: worker-fetch.ts). */
-  readonly #streamFetch: typeof fetch;
 
-  constructor(opts: ECMOptions, streamFetch: typeof fetch = fetch) {
-    this.#streamFetch = streamFetch;
+  constructor(opts: ECMOptions) {
     if (!opts || typeof opts.baseUrl !== "string") throw new TypeError("ECM: baseUrl is required");
     this.baseUrl = normalizeBaseUrl(opts.baseUrl);
     this.#username = opts.username;
@@ -386,7 +383,7 @@ export class Transport implements RetryPolicy {
           usedToken = await this.#ensureToken(signal, false);
           headers.authorization = `Bearer ${usedToken}`;
         }
-        res = await (opts.stream ? this.#streamFetch : fetch)(url, { method, headers, body, signal, redirect: "manual", ...(body instanceof ReadableStream && { duplex: "half" }) } as RequestInit);
+        res = await fetch(url, { method, headers, body, signal, redirect: "manual", ...(body instanceof ReadableStream && { duplex: "half" }) } as RequestInit);
       } catch (err) {
         if (source.error !== undefined) throw source.error;
         if (signal.aborted) throw abortError();
