@@ -502,6 +502,8 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
         const imported = found - unusable;
         result.message = `The directory answers: ${imported}${result.usersFoundCapped ? "+" : ""} ${imported === 1 && !result.usersFoundCapped ? "user" : "users"} would be imported.`;
         if (unusable > 0) result.message += ` ${unusable} ${unusable === 1 ? "entry" : "entries"} found would not be, as ${unusable === 1 ? "it is" : "they are"}; the first: ${firstProblem}`;
+        // Names and emails are not looked up here (a million of them): a sync reports those it finds taken.
+        result.message += `${/[.!?]$/.test(result.message) ? "" : "."} A user whose username or email another user here holds is not imported either: the sync's report names them.`;
       } catch (error) {
         const failure = error instanceof DirectoryError ? error : new DirectoryError("search", (error as Error)?.message ?? String(error));
         if (!tried.has(failure)) steps.push({ step: failure.step, ok: false, message: failure.message });
