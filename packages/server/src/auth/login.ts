@@ -218,7 +218,7 @@ export class LoginService {
       // password counted. (A local account's "unavailable" is the argon2 queue refusing more work:
       // the 503 it is, unaudited.)
       if (user?.directory_id == null || !(error instanceof DomainError) || error.kind !== "unavailable") throw error;
-      await this.recordFailure(actor, "auth.login", userTarget(user), DIRECTORY_REFUSALS[error.details.reason as DirectoryProblem["reason"]]);
+      await this.recordFailure(actor, "auth.login", userTarget(user), DIRECTORY_REFUSALS[error.details.reason as DirectoryProblem["reason"]] ?? "directory-unavailable");
       throw invalidCredentials();
     }
     if (!user) {

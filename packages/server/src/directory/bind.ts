@@ -48,6 +48,8 @@ class DirectoryPool {
   private closed = false;
   /** When this pool last wrote "reachable" (0: never, or it failed since). */
   reachableNotedAt = 0;
+  /** When the service connection in use was bound (ISO): a refused service bind noted after it is not cleared by its lookups. */
+  serviceBoundAt = "";
 
   constructor(
     readonly d: Directory,
@@ -80,6 +82,7 @@ class DirectoryPool {
     const connection = await DirectoryConnection.open(this.d);
     try {
       await connection.bindService(this.bindPassword);
+      this.serviceBoundAt = isoNow();
       return connection;
     } catch (error) {
       await connection.close();
@@ -191,7 +194,7 @@ export function directoryCredentials(queries: DirectoryQueries, secrets: SecretB
       const found = mapped !== null && "user" in mapped && mapped.key === user.directory_key ? mapped.user : null;
       const ok = found !== null && found.enabled && (await pool.bind(found.dn, password));
       if (Date.now() - pool.reachableNotedAt >= REACHABLE_NOTE_MS) {
-        await queries.setReachability(d.id, null, isoNow());
+        await queries.setReachability(d.id, null, isoNow(), pool.serviceBoundAt);
         pool.reachableNotedAt = Date.now();
       }
       const refusal = found === null ? "not-in-directory" : found.enabled ? undefined : "disabled-in-directory";

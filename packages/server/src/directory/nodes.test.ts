@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { Attribute, Change } from "ldapts";
 import { directoryConfig, startDirectory, syncAndWait, waitForSync } from "../test-support/directories.js";
 import { DIRECTORY_SERVICE_PASSWORD, DIRECTORY_USER_PASSWORD, generatedName, type DirectoryTree } from "../test-support/directory-trees.js";
 import { startMain, type Running } from "../test-support/main-process.js";
@@ -155,6 +156,27 @@ for (const kind of storeKinds) {
       assert.equal((await b.api("PUT", `${PATH}/${id}`, { token, body: { bindPassword: DIRECTORY_SERVICE_PASSWORD } })).status, 200);
       const login = await b.api("POST", "/auth/v1/providers/builtin/token", { body: { username: generatedName(5), password: DIRECTORY_USER_PASSWORD } });
       assert.equal(login.status, 200, login.text);
+      assert.deepEqual([await health(a), await health(b)], [[], []]);
+    });
+
+    it("a node whose service connection was bound before the service password changed does not clear the refusal another node saw", async () => {
+      const health = async (node: TestServer) => ((await node.api("GET", "/health")).body.directories ?? []).map((d: any) => d.problem);
+      const login = () => b.api("POST", "/auth/v1/providers/builtin/token", { body: { username: generatedName(6), password: DIRECTORY_USER_PASSWORD } });
+      assert.equal((await login()).status, 200, "node b's service connection, bound now");
+      const admin = await slapd.admin();
+      const password = (value: string) => admin.modify(tree.serviceDn, new Change({ operation: "replace", modification: new Attribute({ type: "userPassword", values: [value] }) }));
+      try {
+        await password("Rotated-At-The-Directory-1");
+        assert.equal((await syncAndWait(a, token, id)).state, "failed");
+        // Node b's lookups still go through its connection bound before: they do not say the bind works.
+        await new Promise((resolve) => setTimeout(resolve, 11_000));
+        assert.equal((await login()).status, 200);
+        assert.deepEqual([await health(a), await health(b)], [["bind-refused"], ["bind-refused"]]);
+      } finally {
+        await password(DIRECTORY_SERVICE_PASSWORD);
+        await admin.unbind();
+      }
+      assert.equal((await syncAndWait(a, token, id)).state, "succeeded");
       assert.deepEqual([await health(a), await health(b)], [[], []]);
     });
   });

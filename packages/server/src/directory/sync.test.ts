@@ -544,6 +544,27 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.deepEqual((await api("GET", `/security/v1/user-groups?search=${encodeURIComponent("(slashed")}`)).body, []);
   });
 
+  it("leaves a group imported before its name broke the group-name rule as it is: its members stay", async () => {
+    const ou = `ou=PreRule,${tree.suffix}`;
+    await ldap.add(ou, { objectClass: ["organizationalUnit"], ou: "PreRule" });
+    const person = `uid=prerule1,${ou}`;
+    await ldap.add(person, { objectClass: ["inetOrgPerson"], uid: "prerule1", cn: "Pre Rule", sn: "Rule" });
+    const group = `cn=pre-rule,${ou}`;
+    await ldap.add(group, { objectClass: ["groupOfNames"], cn: "pre-rule", member: [person] });
+    const d = await api("POST", "/security/v1/external-user-storage", directoryConfig(tree, slapd, { name: "prerule", userSearchBase: ou, groupEntryDnList: [group] }));
+    assert.equal(d.status, 201, d.text);
+    assert.equal((await syncAndWait(server(), token, d.body.id, { mode: "full" })).state, "succeeded");
+    assert.deepEqual((await user("prerule1")).groups, ["pre-rule", "users"]);
+    // Renamed in the directory to a name the rule refuses (as names imported before the rule was made): the same group by its uniqueId.
+    const renamed = `cn=pre/rule,${ou}`;
+    await ldap.modifyDN(group, renamed);
+    assert.equal((await api("PUT", `/security/v1/external-user-storage/${d.body.id}`, { groupEntryDnList: [renamed] })).status, 200);
+    const run = await syncAndWait(server(), token, d.body.id, { mode: "full" });
+    assert.equal(run.state, "succeeded", run.message);
+    assert.ok(run.problems.some((p: any) => p.dn.toLowerCase() === renamed.toLowerCase() && / The group imported from it is left as it is\.$/.test(p.message)), JSON.stringify(run.problems));
+    assert.deepEqual((await user("prerule1")).groups, ["pre-rule", "users"]);
+  });
+
   it("imports no entry of groupEntryDnList that is no group (a person's DN): reported", async () => {
     await ldap.add(`ou=Solo,${tree.suffix}`, { objectClass: ["organizationalUnit"], ou: "Solo" });
     const person = `uid=solo1,ou=Solo,${tree.suffix}`;

@@ -442,7 +442,10 @@ export class DirectorySync {
       this.noteMark(values);
       const mapped = mapGroup(values, d);
       if ("problem" in mapped) {
-        this.problem(dn, mapped.problem, false);
+        // A group imported before its name broke a rule (one made since) keeps what it has: its members are not taken away.
+        const kept = stored.find((g) => (mapped.key !== undefined && g.directory_key === mapped.key) || g.dn_key === key);
+        if (kept) reached.add(kept.id);
+        this.problem(dn, `${mapped.problem}${kept ? " The group imported from it is left as it is." : ""}`, false);
         continue;
       }
       const group = await this.keepGroup(mapped.group, stored);
@@ -508,7 +511,7 @@ export class DirectorySync {
     const plain = groupNameColumns(g.name);
     // A name held by another group: "<name> (<directory>)" — two directories that both have
     // "Domain Users" can both be imported and mapped; the name is a problem only when that is taken too.
-    const qualified = groupNameColumns(`${g.name} (${d.name})`.slice(0, NAME_MAX));
+    const qualified = groupNameColumns(`${g.name} (${d.name})`.slice(0, NAME_MAX).trimEnd());
     const kept = current && { name: current.name, name_key: current.name_key, name_skeleton: current.name_skeleton };
     // Its name as it is, with its look-alike key: nothing to look up (one without looks like another group's: checked, and reported, each time).
     let names = kept && kept.name_skeleton !== null && (kept.name === plain.name || kept.name === qualified.name) ? kept : plain;

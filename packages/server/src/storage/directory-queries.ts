@@ -149,9 +149,20 @@ export function createDirectoryQueries(db: Kysely<Database>) {
     },
 
     /** Notes whether the directory could be used, and if not why (only writes when that changes). */
-    async setReachability(directoryId: number, problem: DirectoryProblem | null, at: string): Promise<void> {
+    /**
+     * Notes what the last use of a directory found: a problem, or none (`problem` null) — then a refused
+     * service bind stays noted unless the service account was bound since it was (`serviceBoundAt`; a
+     * connection bound before the password changed still answers).
+     */
+    async setReachability(directoryId: number, problem: DirectoryProblem | null, at: string, serviceBoundAt = at): Promise<void> {
       if (problem === null) {
-        await db.updateTable("directory_sync_state").set({ unreachable_since: null, unreachable_error: null, unreachable_reason: null }).where("directory_id", "=", directoryId).where("unreachable_since", "is not", null).execute();
+        await db
+          .updateTable("directory_sync_state")
+          .set({ unreachable_since: null, unreachable_error: null, unreachable_reason: null })
+          .where("directory_id", "=", directoryId)
+          .where("unreachable_since", "is not", null)
+          .where((eb) => eb.or([eb("unreachable_reason", "is", null), eb("unreachable_reason", "!=", "bind-refused"), eb("unreachable_since", "<=", serviceBoundAt)]))
+          .execute();
       } else {
         await db
           .updateTable("directory_sync_state")
