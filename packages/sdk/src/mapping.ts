@@ -132,12 +132,10 @@ export function toECMRole(r: RestRole): ECMRole {
 }
 
 /** An ISO 8601 date alone, such as `2030-12-31`. */
-const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-
 /**
- * A time the server takes, from a Date or an ISO 8601 string. A date alone is its midnight UTC, as the
- * server reads a user's validFrom and validTo (an API key's expiresAt takes date-times only); any other
- * string is passed as it is (the server says what is wrong with one). The CLI's date flags come here too.
+ * A time the server takes, from a Date or an ISO 8601 string (a date alone the server reads as its
+ * midnight UTC); a string is passed as it is (the server says what is wrong with one). The CLI's date
+ * flags come here too.
  */
 export function isoOrNull(v: Date | string | null, field: string): string | null {
   if (v === null) return null;
@@ -145,7 +143,7 @@ export function isoOrNull(v: Date | string | null, field: string): string | null
     if (Number.isNaN(v.getTime())) throw new FieldTypeError(`${field} is an invalid Date`, field);
     return v.toISOString();
   }
-  return typeof v === "string" && DATE_ONLY.test(v) ? `${v}T00:00:00.000Z` : v;
+  return v;
 }
 
 const USER_FIELDS = new Set([

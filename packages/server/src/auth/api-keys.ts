@@ -20,6 +20,9 @@ export const API_KEY_PREFIX = "ecm_";
 const SHOWN_CHARS = API_KEY_PREFIX.length + 8;
 /** How often a key's last use is written: a script's every call would be a write otherwise. */
 const LAST_USED_PRECISION_MS = 60_000;
+/** How long the keys let in lately (isRecentlyUsed) are taken as read, and how many are kept. */
+const RECENT_KEYS_REREAD_MS = 5_000;
+const RECENT_KEYS_MAX = 100_000;
 
 export interface ApiKeyView {
   id: string;
@@ -50,6 +53,9 @@ const view = (row: KeyRow): ApiKeyView => ({ id: row.uuid, name: row.name, prefi
  * per-key limit kept in the store.
  */
 export class ApiKeys {
+  /** The keys let in lately, as last read (isRecentlyUsed). */
+  private recent: { readAt: number; hashes: Set<string> } | undefined;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly hashOf: (secret: string) => string,
@@ -109,19 +115,24 @@ export class ApiKeys {
   }
 
   /**
+   * The hashes of the keys let in within the last `ms`, by any server process (their last use is kept to
+   * the minute: looked back that much more), read from the store at most every few seconds: past an
+   * address's limit of refused keys, a key is let on only when it is among them, a flood of bad keys
+   * costing no read.
+   */
+  async isRecentlyUsed(secret: string, ms: number): Promise<boolean> {
+    if (this.recent === undefined || this.now() - this.recent.readAt >= RECENT_KEYS_REREAD_MS) {
+      const since = new Date(this.now() - ms - LAST_USED_PRECISION_MS).toISOString();
+      const rows = await this.db.selectFrom("api_keys").select("secret_hash").where("last_used_at", ">=", since).limit(RECENT_KEYS_MAX).execute();
+      this.recent = { readAt: this.now(), hashes: new Set(rows.map((r) => r.secret_hash)) };
+    }
+    return this.recent.hashes.has(this.hashOf(secret));
+  }
+
+  /**
    * The account of a key that may be used now, or null; over its rate limit, a too-many-attempts error.
    * `use: false` asks again for a request already let in (a long answer going on): not a use, so not counted.
    */
-  /**
-   * Whether this key was let in within the last `ms` (as its last use is kept: to the minute), on any
-   * server process: one lookup by its hash, no more.
-   */
-  async usedWithin(secret: string, ms: number): Promise<boolean> {
-    const since = new Date(this.now() - Math.max(ms, LAST_USED_PRECISION_MS)).toISOString();
-    const row = await this.db.selectFrom("api_keys").select("id").where("secret_hash", "=", this.hashOf(secret)).where("last_used_at", ">=", since).executeTakeFirst();
-    return row !== undefined;
-  }
-
   async authenticate(secret: string, use = true): Promise<{ user: UserRow; keyId: string; bySystemAdministrator: boolean } | null> {
     const now = new Date(this.now()).toISOString();
     const row = await this.db

@@ -76,7 +76,7 @@ let unhashed = 0;
 type Plan =
   | { kind: "create"; item: ImportItemOk; row: NewUserRow & { login_name: string }; groupIds: number[]; hash: string | null }
   | { kind: "update"; item: ImportItemOk; current: UserRow; changes: UserUpdate; audit: Record<string, unknown>; add: number[]; remove: number[]; endSessions: boolean }
-  | { kind: "unchanged"; item: ImportItemOk; current: UserRow };
+  | { kind: "unchanged"; item: ImportItemOk; current: UserRow; importedDigest?: string };
 
 type ImportItemOk = { line: number; user: ImportUser; ref?: ImportRef };
 
@@ -252,9 +252,14 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
       const touched: number[] = [];
       const searched: number[] = [];
       const groupsChanged = new Set<number>();
-      const ordered = plans.filter((p): p is Exclude<Plan, DomainError | { kind: "unchanged" }> => !(p instanceof DomainError) && p.kind !== "unchanged");
+      const ordered = plans.filter((p): p is Exclude<Plan, DomainError> => !(p instanceof DomainError) && (p.kind !== "unchanged" || p.importedDigest !== undefined));
       ordered.sort((a, b) => (a.kind === "create" ? 0 : a.current.id) - (b.kind === "create" ? 0 : b.current.id));
       for (const plan of ordered) {
+        if (plan.kind === "unchanged") {
+          // Bookkeeping, not a change of the user: no version, no event.
+          await trx.updateTable("users").set({ password_imported_digest: plan.importedDigest! }).where("id", "=", plan.current.id).execute();
+          continue;
+        }
         if (plan.kind === "create") {
           const user = created.get(plan)!;
           touched.push(user.id);
@@ -457,7 +462,8 @@ function planRow(context: BatchContext, names: BatchNames, actor: AdminActor, it
   checkNames(names, changes, current, true);
   let endSessions = changes.enabled === 0 && current.enabled === 1;
   // The hash an import set before, sent again: set already, though a login may have upgraded it or its owner changed the password since.
-  const importedBefore = passwordHash !== undefined && current.password_imported_digest === importedDigest(passwordHash);
+  const digest = passwordHash === undefined ? undefined : importedDigest(passwordHash);
+  const importedBefore = digest !== undefined && current.password_imported_digest === digest;
   if (hash !== null && hash !== current.password_hash && !importedBefore) {
     if (current.directory_id !== null) throw new DomainError("refused", "The password of a directory user is managed by its directory.", { username });
     if (current.service_account === 1) throw new DomainError("refused", "A service account has no password: it authenticates with API keys.", { username });
@@ -467,7 +473,7 @@ function planRow(context: BatchContext, names: BatchNames, actor: AdminActor, it
     changes.password_hash = hash;
     changes.password_by_system_administrator = context.actorIsSystemAdministrator ? 1 : 0;
     changes.password_changed_at = now;
-    changes.password_imported_digest = passwordHash === undefined ? null : importedDigest(passwordHash);
+    changes.password_imported_digest = digest ?? null;
     after.passwordSet = true;
     endSessions = true;
   }
@@ -490,7 +496,10 @@ function planRow(context: BatchContext, names: BatchNames, actor: AdminActor, it
     before.groupsRemoved = remove.map((id) => context.groupsById.get(id)!.name);
     after.groupsAdded = add.map((id) => context.groupsById.get(id)!.name);
   }
-  if (Object.keys(changes).length === 0 && add.length === 0 && remove.length === 0) return { kind: "unchanged", item, current };
+  // The stored hash is the one sent, set by an import before its digest was kept (migration 014o): kept now, as nothing else changes.
+  const noteDigest = digest !== undefined && hash === current.password_hash && !importedBefore ? digest : undefined;
+  if (Object.keys(changes).length === 0 && add.length === 0 && remove.length === 0) return { kind: "unchanged", item, current, ...(noteDigest !== undefined && { importedDigest: noteDigest }) };
+  if (noteDigest !== undefined) changes.password_imported_digest = noteDigest;
   if (!context.actorIsSystemAdministrator && context.systemAdministrators.has(current.id)) {
     throw new DomainError("not-permitted", "Only a system administrator may change a system administrator.", { requiredRoles: [SYSTEM_ADMINISTRATOR] });
   }

@@ -290,7 +290,7 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
     async exchange(alias: string, code: string, sourceIp: string | null, browserHolds: "this-code" | "another-code" | "no-code"): Promise<TokenResponse> {
       if (browserHolds !== "this-code") {
         const p = await db.selectFrom("identity_providers").select(["uuid", "alias"]).where("alias", "=", alias).executeTakeFirst();
-        await refuse(p ?? null, providerActor(p?.alias, sourceIp, null), "code-from-another-browser", null, true);
+        await refuse(p ?? null, providerActor(p?.alias, sourceIp, null), browserHolds === "no-code" ? "no-code-cookie" : "code-from-another-browser", null, true);
         // The callback's cookie goes once its code is exchanged or expired: a browser without one may have used its code already.
         throw new DomainError(
           "credentials-refused",

@@ -107,7 +107,7 @@ export function refusalOfAccountAsLeft(user: Pick<UserRow, "enabled" | "valid_fr
  * validated, so a caller without the right gets no work done and learns nothing of the schema.
  */
 export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: ApiKeys, refusedKeys: RefusedKeyLimit) {
-  /** A guesser of keys: refused once past the limit, a flood costing one lookup of each key's hash, not a login's work. */
+  /** A guesser of keys: refused at once once past the limit, so a flood costs no lookup. */
   const tooMany = (until: number) => {
     const retryAfterSeconds = Math.max(1, Math.ceil((until - Date.now()) / 1000));
     return new ApiError("tooManyRequests", `Too many invalid API keys from this address; try again in ${retryAfterSeconds} s.`, { retryAfterSeconds });
@@ -146,7 +146,7 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
       const key = `refused-api-key|address|${addressKey(request.ip)}`;
       const over = limited ? refusedKeys.counters.overUntil(key) : undefined;
       // Past the limit, only a key let in lately (on any node) is looked up: a script that works, behind the same NAT as a guesser, goes on.
-      if (over !== undefined && !(await apiKeys.usedWithin(token, refusedKeys.windowMs))) throw tooMany(over);
+      if (over !== undefined && !(await apiKeys.isRecentlyUsed(token, refusedKeys.windowMs))) throw tooMany(over);
       let admitted: Omit<Auth, "refusalNow" | "recheckMs">;
       try {
         admitted = await admit(token);
@@ -194,6 +194,8 @@ export async function* whileAuthorized<T>(request: FastifyRequest, chunks: Async
   let ended = false;
   let asking = false;
   const end = (why: string) => {
+    // A check that settles after the answer was done must not cut the connection's next request (keep-alive).
+    if (ended) return;
     ended = true;
     request.log.info(why);
     request.raw.socket?.destroy();
@@ -213,6 +215,7 @@ export async function* whileAuthorized<T>(request: FastifyRequest, chunks: Async
       yield chunk;
     }
   } finally {
+    ended = true;
     clearInterval(timer);
   }
 }
