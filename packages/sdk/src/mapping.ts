@@ -131,7 +131,6 @@ export function toECMRole(r: RestRole): ECMRole {
   };
 }
 
-/** An ISO 8601 date alone, such as `2030-12-31`. */
 /**
  * A time the server takes, from a Date or an ISO 8601 string (a date alone the server reads as its
  * midnight UTC); a string is passed as it is (the server says what is wrong with one). The CLI's date

@@ -53,8 +53,9 @@ const view = (row: KeyRow): ApiKeyView => ({ id: row.uuid, name: row.name, prefi
  * per-key limit kept in the store.
  */
 export class ApiKeys {
-  /** The keys let in lately, as last read (isRecentlyUsed). */
+  /** The keys let in lately, as last read (isRecentlyUsed), and the read under way. */
   private recent: { readAt: number; hashes: Set<string> } | undefined;
+  private reading: Promise<void> | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -115,18 +116,30 @@ export class ApiKeys {
   }
 
   /**
-   * The hashes of the keys let in within the last `ms`, by any server process (their last use is kept to
-   * the minute: looked back that much more), read from the store at most every few seconds: past an
-   * address's limit of refused keys, a key is let on only when it is among them, a flood of bad keys
-   * costing no read.
+   * Whether this key was let in within the last `ms`, by any server process (last uses are kept to the
+   * minute: looked back that much more). The keys let in lately are read from the store at most every
+   * few seconds, one read shared by the requests that wait for it: past an address's limit of refused
+   * keys, a key is let on only when it is among them, a flood of bad keys costing no read of its own.
    */
   async isRecentlyUsed(secret: string, ms: number): Promise<boolean> {
     if (this.recent === undefined || this.now() - this.recent.readAt >= RECENT_KEYS_REREAD_MS) {
-      const since = new Date(this.now() - ms - LAST_USED_PRECISION_MS).toISOString();
-      const rows = await this.db.selectFrom("api_keys").select("secret_hash").where("last_used_at", ">=", since).limit(RECENT_KEYS_MAX).execute();
-      this.recent = { readAt: this.now(), hashes: new Set(rows.map((r) => r.secret_hash)) };
+      this.reading ??= this.readRecent(ms).finally(() => (this.reading = undefined));
+      await this.reading;
     }
-    return this.recent.hashes.has(this.hashOf(secret));
+    return this.recent!.hashes.has(this.hashOf(secret));
+  }
+
+  private async readRecent(ms: number): Promise<void> {
+    const now = this.now();
+    const rows = await this.db
+      .selectFrom("api_keys")
+      .select("secret_hash")
+      .where("last_used_at", ">=", new Date(now - ms - LAST_USED_PRECISION_MS).toISOString())
+      .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", new Date(now).toISOString())]))
+      .orderBy("last_used_at", "desc")
+      .limit(RECENT_KEYS_MAX)
+      .execute();
+    this.recent = { readAt: now, hashes: new Set(rows.map((r) => r.secret_hash)) };
   }
 
   /**
@@ -135,12 +148,13 @@ export class ApiKeys {
    */
   async authenticate(secret: string, use = true): Promise<{ user: UserRow; keyId: string; bySystemAdministrator: boolean } | null> {
     const now = new Date(this.now()).toISOString();
+    const hash = this.hashOf(secret);
     const row = await this.db
       .selectFrom("api_keys")
       .innerJoin("users", "users.id", "api_keys.user_id")
       .selectAll("users")
       .select(["api_keys.id as key_row", "api_keys.uuid as key_id", "api_keys.expires_at as key_expires_at", "api_keys.last_used_at as key_last_used_at", "api_keys.by_system_administrator as key_by_system_administrator"])
-      .where("api_keys.secret_hash", "=", this.hashOf(secret))
+      .where("api_keys.secret_hash", "=", hash)
       .where(directoryLetsIn)
       .executeTakeFirst();
     if (!row) return null;
@@ -153,6 +167,8 @@ export class ApiKeys {
         throw new DomainError("too-many-attempts", `This API key made more than ${this.limits.perMinute} requests this minute; try again in ${retryAfterSeconds} s.`, { retryAfterSeconds });
       }
     }
+    // Known at once to this process as let in lately, before the next read of them.
+    this.recent?.hashes.add(hash);
     if (use && (key_last_used_at === null || Date.parse(key_last_used_at) < Date.now() - LAST_USED_PRECISION_MS)) {
       await this.db.updateTable("api_keys").set({ last_used_at: now }).where("id", "=", key_row).execute();
     }

@@ -48,14 +48,13 @@ class DirectoryPool {
   private closed = false;
   /** When this pool last wrote "reachable" (0: never, or it failed since). */
   reachableNotedAt = 0;
-  /** When the service connection in use was bound (ISO): a refused service bind noted after it is not cleared by its lookups. */
-  serviceBoundAt = "";
 
   constructor(
     readonly d: Directory,
     private readonly bindPassword: string | null,
     /** A system administrator saved this version of the configuration (role-rules.ts madeBySystemAdministrator). */
     readonly bySystemAdministrator: boolean,
+    private readonly serviceBound: () => Promise<void>,
   ) {}
 
   /** The entries of `filter` under the user search base, through the service connection (opened again once if it was lost). */
@@ -82,7 +81,8 @@ class DirectoryPool {
     const connection = await DirectoryConnection.open(this.d);
     try {
       await connection.bindService(this.bindPassword);
-      this.serviceBoundAt = isoNow();
+      // The service account's bind works now: a refused one noted (by any node) is over.
+      await this.serviceBound();
       return connection;
     } catch (error) {
       await connection.close();
@@ -172,7 +172,7 @@ export function directoryCredentials(queries: DirectoryQueries, secrets: SecretB
     if (current && current.d.version === row.version) return current;
     await current?.close();
     const d = toDirectory(row);
-    const pool = new DirectoryPool(d, d.sealedBindPassword === null ? null : secrets.open(d.sealedBindPassword), row.by_system_administrator === 1);
+    const pool = new DirectoryPool(d, d.sealedBindPassword === null ? null : secrets.open(d.sealedBindPassword), row.by_system_administrator === 1, () => queries.setReachability(d.id, null, isoNow(), "a refused bind"));
     pools.set(directoryId, pool);
     return pool;
   }
@@ -194,7 +194,7 @@ export function directoryCredentials(queries: DirectoryQueries, secrets: SecretB
       const found = mapped !== null && "user" in mapped && mapped.key === user.directory_key ? mapped.user : null;
       const ok = found !== null && found.enabled && (await pool.bind(found.dn, password));
       if (Date.now() - pool.reachableNotedAt >= REACHABLE_NOTE_MS) {
-        await queries.setReachability(d.id, null, isoNow(), pool.serviceBoundAt);
+        await queries.setReachability(d.id, null, isoNow(), "all but a refused bind");
         pool.reachableNotedAt = Date.now();
       }
       const refusal = found === null ? "not-in-directory" : found.enabled ? undefined : "disabled-in-directory";

@@ -21,7 +21,7 @@ import { auditedSettings, mergeDirectory, toDirectory, toRowValues, type Directo
 import { binaryAttributes, EntryValues, mapUser, userAttributes, type EntryProblem, type MappedUser } from "./entries.js";
 import { DirectoryConnection, DirectoryError, type DirectoryStep } from "./ldap.js";
 import { directoryCredentials } from "./bind.js";
-import { DirectorySync } from "./sync.js";
+import { DirectorySync, PROBLEMS_MAX } from "./sync.js";
 
 /**
  * External user storage as the API sees it: configurations (validated, the bind password sealed,
@@ -503,7 +503,9 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
         result.message = `The directory answers: ${imported}${result.usersFoundCapped ? "+" : ""} ${imported === 1 && !result.usersFoundCapped ? "user" : "users"} would be imported.`;
         if (unusable > 0) result.message += ` ${unusable} ${unusable === 1 ? "entry" : "entries"} found would not be, as ${unusable === 1 ? "it is" : "they are"}; the first: ${firstProblem}`;
         // Names and emails are not looked up here (a million of them): a sync reports those it finds taken.
-        result.message += `${/[.!?]$/.test(result.message) ? "" : "."} A user whose username or email another user here holds is not imported either: the sync's report names them.`;
+        if (imported > 0) {
+          result.message += `${/[.!?]$/.test(result.message) ? "" : "."} Names are not checked against existing accounts here: an entry whose username, login name or email (or one that looks like it) another account holds is left out by the sync, unless this directory outranks that account's directory; the sync's report lists them (the first ${PROBLEMS_MAX}).`;
+        }
       } catch (error) {
         const failure = error instanceof DirectoryError ? error : new DirectoryError("search", (error as Error)?.message ?? String(error));
         if (!tried.has(failure)) steps.push({ step: failure.step, ok: false, message: failure.message });

@@ -183,8 +183,6 @@ export class DirectoryConnection {
       return true;
     } catch (error) {
       if (error instanceof InvalidCredentialsError) return false;
-      // Busy or unavailable (51, 52): an outage, not a refusal of these credentials.
-      if (error instanceof ResultCodeError && (error.code === 51 || error.code === 52)) throw new DirectoryError("connect", `${this.url.host}: ${resultInWords(error)}`);
       throw this.failure("bind", error);
     }
   }

@@ -76,7 +76,7 @@ function sameServer(mark: HighWater, named: string | null, url: URL): boolean {
 /** How far back a `modifyTimestamp` mark reaches before the run's start: clocks of this server and the directory may differ this much. */
 const CLOCK_SKEW_SECONDS = 120;
 /** How many problems a run keeps (the `failed` count holds them all). */
-const PROBLEMS_MAX = 100;
+export const PROBLEMS_MAX = 100;
 /** Past this many users touched by changed groups, a `changed` sync checks the memberships of all the directory's users. */
 const AFFECTED_MAX = 50_000;
 /** Rows per multi-row insert of member keys. */
@@ -443,7 +443,7 @@ export class DirectorySync {
       const mapped = mapGroup(values, d);
       if ("problem" in mapped) {
         // A group imported before its name broke a rule (one made since) keeps what it has: its members are not taken away.
-        const kept = stored.find((g) => (mapped.key !== undefined && g.directory_key === mapped.key) || g.dn_key === key);
+        const kept = stored.find((g) => (mapped.key !== undefined ? g.directory_key === mapped.key : g.dn_key === key));
         if (kept) reached.add(kept.id);
         this.problem(dn, `${mapped.problem}${kept ? " The group imported from it is left as it is." : ""}`, false);
         continue;

@@ -1,4 +1,5 @@
 /** Rules for the fields of a user that hold whatever store or API is used. */
+import { createHash } from "node:crypto";
 
 /** Separator of the fields in `search_text`: no query can contain it, so no match spans two fields. */
 export const FIELD_SEPARATOR = "\u001f";
@@ -55,4 +56,9 @@ export function searchTextFor(user: {
 export function defaultDisplayName(firstName: string | null, lastName: string | null, username: string): string {
   const full = [firstName, lastName].filter((p) => p && p.trim()).join(" ");
   return full || username;
+}
+
+/** What a user keeps of the `passwordHash` an import set (users.password_imported_digest): enough to know it again, not the hash. */
+export function importedDigest(passwordHash: string): string {
+  return createHash("sha256").update(passwordHash).digest("base64url");
 }

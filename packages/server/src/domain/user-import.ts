@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import type { PasswordHasher } from "../auth/passwords.js";
 import { Sessions } from "../auth/sessions.js";
@@ -18,7 +17,7 @@ import type { PasswordOwner, PasswordPolicy } from "./password-policy.js";
 import { grantingGroups } from "./role-rules.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { syncedMembership } from "./groups.js";
-import { fold } from "./user-fields.js";
+import { fold, importedDigest } from "./user-fields.js";
 import { confusableKey, normalizeName } from "./names.js";
 import { administratorsProfile, loginNameTaken, looksLike, newUserRow, planUpdate, providerOnlyPasswordChange, usernameTakenAsLogin, type AdminActor, type UserChanges } from "./users.js";
 
@@ -256,8 +255,8 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
       ordered.sort((a, b) => (a.kind === "create" ? 0 : a.current.id) - (b.kind === "create" ? 0 : b.current.id));
       for (const plan of ordered) {
         if (plan.kind === "unchanged") {
-          // Bookkeeping, not a change of the user: no version, no event.
-          await trx.updateTable("users").set({ password_imported_digest: plan.importedDigest! }).where("id", "=", plan.current.id).execute();
+          // Bookkeeping, not a change of the user: no version, no event (nor in a dry run, whose answers it does not change).
+          if (!carry) await trx.updateTable("users").set({ password_imported_digest: plan.importedDigest! }).where("id", "=", plan.current.id).execute();
           continue;
         }
         if (plan.kind === "create") {
@@ -417,11 +416,6 @@ async function readContext(trx: Kysely<Database>, queries: Pick<UserQueries, "ho
     for (const r of rows) refHolders.set(`uuid:${r.uuid}`, r.username).set(`id:${r.id}`, r.username);
   }
   return { existing, nameHolders, groupsByName, groupsById, usersGroupId: groupsByName.get(fold(USERS_GROUP))?.id, systemAdministrators, administratorsProfiles, memberships, synced, refs: refHolders, providerOnly, actorIsSystemAdministrator };
-}
-
-/** What a user keeps of the `passwordHash` an import set: enough to know it again, not the hash. */
-function importedDigest(passwordHash: string): string {
-  return createHash("sha256").update(passwordHash).digest("base64url");
 }
 
 /** The plan of one row, or the rule it breaks (thrown). */

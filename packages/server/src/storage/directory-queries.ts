@@ -148,20 +148,21 @@ export function createDirectoryQueries(db: Kysely<Database>) {
         .execute();
     },
 
-    /** Notes whether the directory could be used, and if not why (only writes when that changes). */
     /**
-     * Notes what the last use of a directory found: a problem, or none (`problem` null) — then a refused
-     * service bind stays noted unless the service account was bound since it was (`serviceBoundAt`; a
-     * connection bound before the password changed still answers).
+     * Notes whether the directory could be used, and if not why (only writes when that changes). With no
+     * problem, `over` says which noted one is over: a login through a service connection bound earlier
+     * (perhaps before the service password changed) ends any but a refused service bind; a new service
+     * bind ends that one only; a sync, which binds anew, any.
      */
-    async setReachability(directoryId: number, problem: DirectoryProblem | null, at: string, serviceBoundAt = at): Promise<void> {
+    async setReachability(directoryId: number, problem: DirectoryProblem | null, at: string, over: "any" | "all but a refused bind" | "a refused bind" = "any"): Promise<void> {
       if (problem === null) {
         await db
           .updateTable("directory_sync_state")
           .set({ unreachable_since: null, unreachable_error: null, unreachable_reason: null })
           .where("directory_id", "=", directoryId)
           .where("unreachable_since", "is not", null)
-          .where((eb) => eb.or([eb("unreachable_reason", "is", null), eb("unreachable_reason", "!=", "bind-refused"), eb("unreachable_since", "<=", serviceBoundAt)]))
+          .$if(over === "all but a refused bind", (q) => q.where((eb) => eb.or([eb("unreachable_reason", "is", null), eb("unreachable_reason", "!=", "bind-refused")])))
+          .$if(over === "a refused bind", (q) => q.where("unreachable_reason", "=", "bind-refused"))
           .execute();
       } else {
         await db

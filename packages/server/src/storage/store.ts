@@ -98,7 +98,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "014l-bulk-action-credential": bulkActionCredentialMigration,
     "014m-email-keys": emailKeysMigration(dialect),
     "014n-email-keys-nfc": emailKeysNfcMigration(dialect),
-    "014o-imported-hash": importedHashMigration,
+    "014o-imported-hash": importedHashMigration(dialect),
   };
 }
 

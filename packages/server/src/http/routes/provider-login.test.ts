@@ -500,6 +500,8 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     // A browser's cookie goes with its exchange: a browser without one is told the code may have been used, not only that it came from elsewhere.
     const withoutCookie = await exchange("corp", { ...once, browser: new Browser() });
     assert.match(withoutCookie.body.errorMessage, /no login code to exchange \(it was used or has expired, or the login ran in another browser\)/);
+    await s.server.deps.auditTally.flush();
+    assert.ok((await audit("auth.provider-login")).some((e) => e.outcome === "failure" && e.details.reason === "no-code-cookie"));
     await s.server.deps.store.db.updateTable("login_codes").set({ expires_at: new Date(Date.now() - 1000).toISOString() }).execute();
     assert.equal((await exchange("corp", late)).status, 401, "late");
     assert.equal((await s.api("POST", "/auth/v1/providers/corp/exchange", { body: { code: "x", extra: 1 } })).status, 400);
