@@ -92,8 +92,7 @@ export function readAgainAfter(err: unknown, attempt: number, retry: RetryPolicy
   return backoffDelay(attempt, retry.retryDelay, retry.maxRetryDelay);
 }
 
-/** `Retry-After` in milliseconds (seconds or HTTP date), or null. */
-
+/** The base URL as the client uses it: `/portal` appended to a bare origin, no trailing slash. */
 export function normalizeBaseUrl(baseUrl: string): string {
   let u: URL;
   try {

@@ -46,21 +46,26 @@ describeEachStore("a long answer asks again whether its caller may have it", (se
     assert.equal(read.error, undefined);
   });
 
-  it("an import stops taking batches as soon as its token is revoked, and says so in its last line", { timeout: 60_000 }, async () => {
+  /** An import (`query`: ?dryRun=true) of `first`, then — its token logged out meanwhile — of `second`: its answer's lines. */
+  async function importAcrossLogout(query: string, first: string, second: string): Promise<any[]> {
     const token = await server().login();
     const encoder = new TextEncoder();
     const body = new ReadableStream<Uint8Array>({
       async start(controller) {
-        controller.enqueue(encoder.encode('{"username":"revoked-import-1"}\n'));
+        controller.enqueue(encoder.encode(`{"username":"${first}"}\n`));
         await sleep(1500);
         assert.equal((await server().api("POST", "/auth/v1/logout", { token })).status, 204);
         // At once: the next batch asks first, not every few seconds.
-        controller.enqueue(encoder.encode('{"username":"revoked-import-2"}\n'));
+        controller.enqueue(encoder.encode(`{"username":"${second}"}\n`));
         controller.close();
       },
     });
-    const response = await fetch(`${server().baseUrl}/security/v1/users/import`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/x-ndjson" }, body, duplex: "half" } as RequestInit);
-    const lines = (await response.text()).trim().split("\n").map((l) => JSON.parse(l));
+    const response = await fetch(`${server().baseUrl}/security/v1/users/import${query}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/x-ndjson" }, body, duplex: "half" } as RequestInit);
+    return (await response.text()).trim().split("\n").map((l) => JSON.parse(l));
+  }
+
+  it("an import stops taking batches as soon as its token is revoked, and says so in its last line", { timeout: 60_000 }, async () => {
+    const lines = await importAcrossLogout("", "revoked-import-1", "revoked-import-2");
     assert.deepEqual(lines[0], { line: 1, username: "revoked-import-1", status: "created", id: lines[0].id });
     assert.equal(lines.at(-1).error?.code, "ECMS1101", JSON.stringify(lines));
     assert.match(lines.at(-1).error.message, /revoked; the rows answered before this line are imported\.$/);
@@ -75,19 +80,7 @@ describeEachStore("a long answer asks again whether its caller may have it", (se
   });
 
   it("a dry run stopped by its token's revocation says that nothing was imported", { timeout: 60_000 }, async () => {
-    const token = await server().login();
-    const encoder = new TextEncoder();
-    const body = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        controller.enqueue(encoder.encode('{"username":"revoked-dry-1"}\n'));
-        await sleep(1500);
-        assert.equal((await server().api("POST", "/auth/v1/logout", { token })).status, 204);
-        controller.enqueue(encoder.encode('{"username":"revoked-dry-2"}\n'));
-        controller.close();
-      },
-    });
-    const response = await fetch(`${server().baseUrl}/security/v1/users/import?dryRun=true`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/x-ndjson" }, body, duplex: "half" } as RequestInit);
-    const lines = (await response.text()).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = await importAcrossLogout("?dryRun=true", "revoked-dry-1", "revoked-dry-2");
     assert.equal(lines[0].status, "created");
     assert.match(lines.at(-1).error.message, /revoked; the rows answered before this line were checked, and nothing was imported\.$/);
   });
