@@ -169,16 +169,21 @@ describeEachStore(
   (server) => {
     const loginAs = async (address: string, username: string, password: string) =>
       (await server().api("POST", TOKEN_PATH, { headers: { "x-forwarded-for": address }, body: { username, password } })).status;
+    /** A new user with PASSWORD: its id, and the token of the administrator who made it. */
+    const newUser = async (username: string): Promise<{ token: string; id: string }> => {
+      const token = await server().login();
+      const r = await server().api("POST", "/security/v1/users", { token, body: { username, password: PASSWORD } });
+      assert.equal(r.status, 201, r.text);
+      return { token, id: r.body.id };
+    };
 
     it("guesses from the addresses of one /64 lock that network out; the owner's login makes its /64 familiar", async () => {
-      const token = await server().login();
-      const r = await server().api("POST", "/security/v1/users", { token, body: { username: "six.guessed", password: PASSWORD } });
-      assert.equal(r.status, 201, r.text);
+      const { token, id } = await newUser("six.guessed");
       assert.equal(await loginAs("2001:db8:5:6::1", "six.guessed", PASSWORD), 200, "the owner's network becomes familiar");
       // A new address of each guess, all in one /64: three wrong passwords lock that network out of the account.
       for (let i = 1; i <= 3; i++) assert.equal(await loginAs(`2001:db8:1:2::a${i}`, "six.guessed", `wrong-guess-${i}`), 401);
       assert.equal(await loginAs("2001:db8:1:2:ffff::9", "six.guessed", PASSWORD), 401, "another address of the guesser's /64 is locked out too");
-      const lockout = (await server().api("GET", `/security/v1/users/${r.body.id}/lockout`, { token })).body;
+      const lockout = (await server().api("GET", `/security/v1/users/${id}/lockout`, { token })).body;
       assert.deepEqual(lockout.addresses.filter((a: any) => a.lockedOutUntil !== null).map((a: any) => a.address), ["2001:db8:1:2::/64"]);
       // Three more from another /64: the account is locked for every unfamiliar network.
       for (let i = 1; i <= 3; i++) assert.equal(await loginAs(`2001:db8:3:4::b${i}`, "six.guessed", `wrong-guess-${i}`), 401);
@@ -187,9 +192,7 @@ describeEachStore(
     });
 
     it("a proxy that forwards the client's port too: each connection of the client is the same address", async () => {
-      const token = await server().login();
-      const r = await server().api("POST", "/security/v1/users", { token, body: { username: "ported", password: PASSWORD } });
-      assert.equal(r.status, 201, r.text);
+      await newUser("ported");
       assert.equal(await loginAs("198.51.100.7:50001", "ported", PASSWORD), 200, "the owner's address becomes familiar");
       for (let i = 1; i <= 3; i++) assert.equal(await loginAs(`203.0.113.9:${40000 + i}`, "ported", `wrong-guess-${i}`), 401);
       assert.equal(await loginAs("203.0.113.9:40009", "ported", PASSWORD), 401, "the guesser's address is locked out, whatever its port");
@@ -199,12 +202,10 @@ describeEachStore(
     });
 
     it("guesses sent at once from one client's connections (its ports) wait for each other as from one address, a familiar one too", async () => {
-      const token = await server().login();
-      const r = await server().api("POST", "/security/v1/users", { token, body: { username: "ported.burst", password: PASSWORD } });
-      assert.equal(r.status, 201, r.text);
+      const { token, id } = await newUser("ported.burst");
       assert.equal(await loginAs("198.51.100.9:50001", "ported.burst", PASSWORD), 200, "the owner's address becomes familiar");
       await Promise.all(Array.from({ length: 10 }, (_, i) => loginAs(`198.51.100.9:${40000 + i}`, "ported.burst", `wrong-at-once-${i}`)));
-      const events = (await server().api("GET", `/security/v1/audit-events?target=${r.body.id}&action=auth.login&max=50`, { token })).body;
+      const events = (await server().api("GET", `/security/v1/audit-events?target=${id}&action=auth.login&max=50`, { token })).body;
       const tried = events.filter((e: { details: { reason?: string } | null }) => e.details?.reason === "wrong-password").reduce((n: number, e: { count: number }) => n + e.count, 0);
       assert.equal(tried, 3, "as many as the address's lockout allows");
     });
