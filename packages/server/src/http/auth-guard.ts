@@ -193,6 +193,7 @@ export async function* whileAuthorized<T>(request: FastifyRequest, chunks: Async
   if (!auth) return yield* chunks;
   let ended = false;
   let asking = false;
+  let ticksAsking = 0;
   const end = (why: string) => {
     // A check that settles after the answer was done must not cut the connection's next request (keep-alive).
     if (ended) return;
@@ -201,8 +202,12 @@ export async function* whileAuthorized<T>(request: FastifyRequest, chunks: Async
     request.raw.socket?.destroy();
   };
   const timer = setInterval(() => {
-    if (asking || ended) return;
+    if (ended) return;
+    // A check still unanswered a second tick after it began (a lock held on the session, a store that hangs)
+    // is not taken for a yes: the answer ends, as when a check fails.
+    if (asking) return void (++ticksAsking >= 2 && end("a long answer was ended: whether its caller may have it was not answered in time"));
     asking = true;
+    ticksAsking = 0;
     auth.refusalNow().then(
       (refusal) => refusal && end("a long answer was ended: its token or API key no longer lets the caller have it"),
       // Not known to be allowed is not allowed: the client reads on with its next request.

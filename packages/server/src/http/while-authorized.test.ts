@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { before, it } from "node:test";
+import { sql } from "kysely";
 import { seedStore } from "../tools/seed-data.js";
 import { createSecurityAdministrator, groupId } from "../test-support/accounts.js";
 import { describeEachStore } from "../test-support/server.js";
@@ -131,7 +132,7 @@ describeEachStore("a long answer asks again whether its caller may have it", (se
   });
 });
 
-describeEachStore("a long answer is a use of its token", (server) => {
+describeEachStore("a long answer is a use of its token", (server, kind) => {
   before(async () => {
     await seedStore(server().server.deps.store, { users: 40_000, seed: 4, passwordHash: "not-a-login" });
   });
@@ -144,5 +145,32 @@ describeEachStore("a long answer is a use of its token", (server) => {
     const read = await readWithPause(response, 9000, async () => {});
     assert.equal(read.error, undefined);
     assert.equal((await server().api("GET", "/security/v1/users/count", { token })).status, 200);
+  });
+
+  // A check that never answers is not taken for a yes. (SQLite's writers give up at their busy timeout
+  // with an error, which cuts the answer as well; PostgreSQL's wait on a row lock for as long as it is held.)
+  it("a check held up by a lock on its session ends the answer, not the checks", { timeout: 60_000, skip: kind === "sqlite" && "a row lock is PostgreSQL's" }, async () => {
+    const token = await server().login();
+    const { sid } = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString()) as { sid: string };
+    const response = await fetch(`${server().baseUrl}/security/v1/users?extendedInfo=true`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(response.status, 200);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+    // The session's row locked, as a long transaction elsewhere would: the check's slide of the session waits on it.
+    const lock = server().server.deps.store.db.transaction().execute(async (trx) => {
+      await sql`select id from sessions where id = ${sid} for update`.execute(trx);
+      locked();
+      await held;
+    });
+    try {
+      await lockTaken;
+      const read = await readWithPause(response, 9000, async () => {});
+      assert.ok(read.error, "the answer broke off");
+    } finally {
+      release();
+      await lock;
+    }
   });
 }, { tokenTtlSeconds: 3 });
