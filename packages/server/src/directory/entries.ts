@@ -150,13 +150,13 @@ export function mapUser(
   values: EntryValues,
   d: Pick<Directory, "attributeMapping">,
   now = Date.now(),
-): { key: string; user: MappedUser; warning?: string } | { key: null; problem: string } | { key: string; problem: string; enabled: boolean } {
+): { key: string; user: MappedUser; warning?: string } | { key: string | null; problem: string; enabled: boolean } {
   const { entry } = values;
   const m = d.attributeMapping;
   const key = entryKey(values, d);
-  if (key === null) return { key, problem: `The entry has no ${m.uniqueId}.` };
   // Whether the account may log in is read even so: a user imported before still follows it (directory/sync.ts).
   const refuse = (problem: string) => ({ key, problem, enabled: !isDisabled(values, now) });
+  if (key === null) return refuse(`The entry has no ${m.uniqueId}.`);
   const typed = values.text(m.username);
   if (typed === null) return refuse(`The entry has no ${m.username} (the username).`);
   // As the user API refuses them (domain/names.ts): the entry is reported and left out, not imported under a name that passes for another.

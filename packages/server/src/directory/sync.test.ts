@@ -485,7 +485,7 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
 
   it("takes a user whose entry is answered without its uniqueId (unreadable to the bind account, say) for present, not gone", async () => {
     await ldap.add(`ou=Keyless,${tree.suffix}`, { objectClass: ["organizationalUnit"], ou: "Keyless" });
-    for (const uid of ["kl1", "kl2", "kl3"]) await ldap.add(`uid=${uid},ou=Keyless,${tree.suffix}`, { objectClass: ["inetOrgPerson"], uid, cn: uid, sn: uid, employeeNumber: `K-${uid}` });
+    for (const uid of ["kl1", "kl2", "kl3"]) await ldap.add(`uid=${uid},ou=Keyless,${tree.suffix}`, { objectClass: ["inetOrgPerson", "lockableAccount"], uid, cn: uid, sn: uid, employeeNumber: `K-${uid}` });
     const keyless = await api("POST", "/security/v1/external-user-storage", {
       ...directoryConfig(tree, slapd, { name: "keyless", userSearchBase: `ou=Keyless,${tree.suffix}`, groupEntryDnList: [] }),
       attributeMapping: { uniqueId: "employeeNumber" },
@@ -496,9 +496,17 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.deepEqual([first.state, first.created], ["succeeded", 3], first.message);
     await ldap.modify(`uid=kl2,ou=Keyless,${tree.suffix}`, new Change({ operation: "delete", modification: new Attribute({ type: "employeeNumber" }) }));
     const run = await syncAndWait(server(), token, keyless.body.id, { mode: "full" });
-    assert.deepEqual([run.state, run.seen, run.failed, run.disabled, run.message], ["succeeded", 3, 1, 0, null], run.message);
-    assert.deepEqual(run.problems.map((p: any) => p.message), ['The entry has no employeeNumber. The user "kl2" at this DN is left as it is, not taken for gone.']);
+    assert.deepEqual([run.state, run.seen, run.failed, run.disabled, run.message], ["succeeded", 3, 0, 0, null], run.message);
+    const kept = 'The entry has no employeeNumber. The user "kl2" at this DN is not taken for gone: it keeps what it had; only whether it is enabled follows the entry.';
+    assert.deepEqual(run.problems.map((p: any) => p.message), [kept]);
     assert.equal((await user("kl2")).enabled, true);
+    // Still without its key, locked in the directory and unlocked again: the user follows, as it would with its key.
+    for (const [operation, enabled] of [["add", false], ["delete", true]] as const) {
+      await ldap.modify(`uid=kl2,ou=Keyless,${tree.suffix}`, new Change({ operation, modification: new Attribute({ type: "nsAccountLock", values: operation === "add" ? ["TRUE"] : [] }) }));
+      const locked = await syncAndWait(server(), token, keyless.body.id, { mode: "full" });
+      assert.deepEqual([locked.state, locked.problems.map((p: any) => p.message)], ["succeeded", [kept]], locked.message);
+      assert.equal((await user("kl2")).enabled, enabled, operation);
+    }
     // Gone for good, it is disabled as any user gone.
     await ldap.del(`uid=kl2,ou=Keyless,${tree.suffix}`);
     const gone = await syncAndWait(server(), token, keyless.body.id, { mode: "full" });

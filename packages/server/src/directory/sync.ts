@@ -729,8 +729,8 @@ export class DirectorySync {
     const keys: string[] = [];
     /** Entries that cannot be imported as they are, but whose user may exist: it still follows them in whether it may log in. */
     const refused: { dn: string; key: string; problem: string; enabled: boolean }[] = [];
-    /** Entries without their key (unreadable to the bind account, say): not gone, so their users at those DNs are not disabled. */
-    const keyless: { dn: string; problem: string }[] = [];
+    /** Entries without their key (unreadable to the bind account, say): not gone, so their users at those DNs are not taken for gone. */
+    const keyless: { dn: string; problem: string; enabled: boolean }[] = [];
     for (const entry of entries) {
       this.counts.seen++;
       const values = new EntryValues(entry);
@@ -738,7 +738,7 @@ export class DirectorySync {
       const m = mapUser(values, d);
       if (m.key !== null) keys.push(m.key);
       if ("problem" in m) {
-        if (m.key === null) keyless.push({ dn: entry.dn, problem: m.problem });
+        if (m.key === null) keyless.push({ dn: entry.dn, problem: m.problem, enabled: m.enabled });
         else refused.push({ dn: entry.dn, key: m.key, problem: m.problem, enabled: m.enabled });
         continue;
       }
@@ -761,8 +761,17 @@ export class DirectorySync {
       const atDn = new Map((await this.o.queries.usersByDnKeys(d.id, keyless.map((k) => dnKey(k.dn)))).map((u) => [u.dn_key, u]));
       for (const k of keyless) {
         const u = atDn.get(dnKey(k.dn));
-        if (u) this.seenUsers.add(u.id);
-        this.problem(k.dn, u ? `${k.problem} The user "${u.username}" at this DN is left as it is, not taken for gone.` : k.problem);
+        // An entry of this page with the user's key is the user (moved); this one is someone else's.
+        if (!u || existing.has(u.directory_key!)) {
+          this.problem(k.dn, k.problem);
+          continue;
+        }
+        this.seenUsers.add(u.id);
+        // As a refused entry's user: left as it was, it would keep its sessions and keys after a disable in the directory.
+        this.problem(k.dn, `${k.problem} The user "${u.username}" at this DN is not taken for gone: it keeps what it had; only whether it is enabled follows the entry.`, false);
+        existing.set(u.directory_key!, u);
+        uniqueIds.add(u.directory_key!);
+        mapped.push(asStored(u, k.dn, k.enabled));
       }
     }
     for (const r of refused) {
