@@ -21,14 +21,21 @@ it("leaves out, as a problem of that entry, a username, login name or group name
 
   const group = (cn: string) => new EntryValues({ dn: `cn=${cn},dc=corp,dc=example`, entryUUID: `uuid-of-${cn}`, cn });
   assert.ok("group" in mapGroup(group("administrators"), d));
-  // With its uniqueId: a group imported before keeps what it has (directory/sync.ts).
-  assert.deepEqual(mapGroup(group("administrators\u200b"), d), { problem: "The group's name (cn) holds an invisible or formatting character (U+200B), which would let it pass for another name.", key: "uuid-of-administrators\u200b" });
+  // With its uniqueId and the rest of the entry: a group imported before keeps its name and follows the rest (directory/sync.ts).
+  const dn = "cn=administrators\u200b,dc=corp,dc=example";
+  assert.deepEqual(mapGroup(group("administrators\u200b"), d), {
+    problem: "The group's name (cn) holds an invisible or formatting character (U+200B), which would let it pass for another name.",
+    rest: { key: "uuid-of-administrators\u200b", dn, dnKey: dn, description: null },
+  });
 });
 
 it("leaves out, as a problem of that entry, a group whose name the group API refuses: a / (its path would be another), as typed or once normalized", () => {
   const group = (cn: string) => new EntryValues({ dn: `cn=${cn},dc=corp,dc=example`, entryUUID: `uuid-of-${cn}`, cn });
   assert.ok("group" in mapGroup(group("R&D – Zürich"), d));
   for (const [cn, stored] of [["R&D/Ops – Zürich", "R&D/Ops – Zürich"], ["R&D\uff0fOps", "R&D/Ops"]]) {
-    assert.deepEqual(mapGroup(group(cn!), d), { problem: `The group's name "${stored}" (cn) is not valid here: a group's name must not hold / or control characters, nor start or end with white space.`, key: `uuid-of-${cn}`.toLowerCase() });
+    const mapped = mapGroup(group(cn!), d);
+    assert.ok("problem" in mapped);
+    assert.equal(mapped.problem, `The group's name "${stored}" (cn) is not valid here: a group's name must not hold / or control characters, nor start or end with white space.`);
+    assert.equal(mapped.rest?.key, `uuid-of-${cn}`.toLowerCase());
   }
 });

@@ -198,18 +198,23 @@ export function mapUser(
   return warning === undefined ? { key, user } : { key, user, warning };
 }
 
-/** A group entry mapped to the local group it would be imported as, or the reason it cannot be. */
-export function mapGroup(values: EntryValues, d: Pick<Directory, "attributeMapping">): { group: MappedGroup } | { problem: string; key?: string } {
+/**
+ * A group entry mapped to the local group it would be imported as, or the reason it cannot be; with a
+ * name refused, what else the entry says (`rest`): a group imported before keeps its name and follows that.
+ */
+export function mapGroup(values: EntryValues, d: Pick<Directory, "attributeMapping">): { group: MappedGroup } | { problem: string; rest?: Omit<MappedGroup, "name"> } {
   const key = entryKey(values, d);
   if (key === null) return { problem: `The group has no ${d.attributeMapping.uniqueId}.` };
+  const description = values.text("description");
+  const rest = { key, dn: values.entry.dn, dnKey: dnKey(values.entry.dn), description: description === null ? null : description.slice(0, DESCRIPTION_MAX) };
+  const refuse = (problem: string) => ({ problem, rest });
   const typed = values.text("cn");
-  if (typed === null) return { problem: "The group has no cn (its name).", key };
+  if (typed === null) return refuse("The group has no cn (its name).");
   const hidden = invisibleCharacter(typed);
-  if (hidden !== null) return { problem: `The group's name (cn) holds an invisible or formatting character (${hidden}), which would let it pass for another name.`, key };
+  if (hidden !== null) return refuse(`The group's name (cn) holds an invisible or formatting character (${hidden}), which would let it pass for another name.`);
   const name = normalizeName(typed);
   // As the group API refuses it (domain/names.ts): a `/` would make the group's path another.
-  if (!isGroupName(name)) return { problem: `The group's name "${name.slice(0, 100)}" (cn) is not valid here: a group's name ${GROUP_NAME_RULE}.`, key };
-  if (name.length > NAME_MAX) return { problem: `The group's name is longer than ${NAME_MAX} characters.`, key };
-  const description = values.text("description");
-  return { group: { key, dn: values.entry.dn, dnKey: dnKey(values.entry.dn), name, description: description === null ? null : description.slice(0, DESCRIPTION_MAX) } };
+  if (!isGroupName(name)) return refuse(`The group's name "${name.slice(0, 100)}" (cn) is not valid here: a group's name ${GROUP_NAME_RULE}.`);
+  if (name.length > NAME_MAX) return refuse(`The group's name is longer than ${NAME_MAX} characters.`);
+  return { group: { ...rest, name } };
 }

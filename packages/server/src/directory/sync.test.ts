@@ -552,7 +552,7 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.deepEqual((await api("GET", `/security/v1/user-groups?search=${encodeURIComponent("(slashed")}`)).body, []);
   });
 
-  it("leaves a group imported before its name broke the group-name rule as it is: its members stay", async () => {
+  it("keeps the name of a group imported before its name broke the group-name rule; its DN and members follow the entry (nesting and mappings find it)", async () => {
     const ou = `ou=PreRule,${tree.suffix}`;
     await ldap.add(ou, { objectClass: ["organizationalUnit"], ou: "PreRule" });
     const person = `uid=prerule1,${ou}`;
@@ -569,8 +569,22 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.equal((await api("PUT", `/security/v1/external-user-storage/${d.body.id}`, { groupEntryDnList: [renamed] })).status, 200);
     const run = await syncAndWait(server(), token, d.body.id, { mode: "full" });
     assert.equal(run.state, "succeeded", run.message);
-    assert.ok(run.problems.some((p: any) => p.dn.toLowerCase() === renamed.toLowerCase() && / The group imported from it is left as it is\.$/.test(p.message)), JSON.stringify(run.problems));
+    assert.ok(run.problems.some((p: any) => p.dn.toLowerCase() === renamed.toLowerCase() && / The group imported from it keeps its name "pre-rule"; its DN, description and members follow the entry\.$/.test(p.message)), JSON.stringify(run.problems));
     assert.deepEqual((await user("prerule1")).groups, ["pre-rule", "users"]);
+    const preRule = (await api("GET", "/security/v1/user-groups?search=pre-rule")).body.find((g: any) => g.name === "pre-rule");
+    assert.equal(preRule.dn.toLowerCase(), renamed.toLowerCase());
+    // Nested under its new DN in a group imported, mapped by its new DN, given another member: each follows.
+    const person2 = `uid=prerule2,${ou}`;
+    await ldap.add(person2, { objectClass: ["inetOrgPerson"], uid: "prerule2", cn: "Pre Rule Two", sn: "Rule" });
+    await ldap.modify(renamed, new Change({ operation: "add", modification: new Attribute({ type: "member", values: [person2] }) }));
+    const outer = `cn=pre-rule-outer,${ou}`;
+    await ldap.add(outer, { objectClass: ["groupOfNames"], cn: "pre-rule-outer", member: [renamed] });
+    const local = await createGroup(server(), token, "pre-rule-mapped");
+    assert.equal((await api("PUT", `/security/v1/external-user-storage/${d.body.id}`, { groupEntryDnList: [outer], groupMappings: [{ groupDn: renamed, localGroupId: local }] })).status, 200);
+    const nested = await syncAndWait(server(), token, d.body.id, { mode: "full" });
+    assert.equal(nested.state, "succeeded", nested.message);
+    assert.ok(!nested.problems.some((p: any) => /groupMappings/.test(p.message)), JSON.stringify(nested.problems));
+    for (const uid of ["prerule1", "prerule2"]) assert.deepEqual((await user(uid)).groups, ["pre-rule", "pre-rule-mapped", "pre-rule-outer", "users"], uid);
   });
 
   it("imports no entry of groupEntryDnList that is no group (a person's DN): reported", async () => {

@@ -441,14 +441,20 @@ export class DirectorySync {
       const values = new EntryValues(entry);
       this.noteMark(values);
       const mapped = mapGroup(values, d);
+      let group: { id: number; member_hash: string | null } | null;
       if ("problem" in mapped) {
-        // A group imported before its name broke a rule (one made since) keeps what it has: its members are not taken away.
-        const kept = stored.find((g) => (mapped.key !== undefined ? g.directory_key === mapped.key : g.dn_key === key));
-        if (kept) reached.add(kept.id);
-        this.problem(dn, `${mapped.problem}${kept ? " The group imported from it is left as it is." : ""}`, false);
-        continue;
-      }
-      const group = await this.keepGroup(mapped.group, stored);
+        const kept = stored.find((g) => (mapped.rest ? g.directory_key === mapped.rest.key : g.dn_key === key));
+        if (!kept || !mapped.rest) {
+          // Without its key it cannot be told from another: what was imported keeps what it has (its members are not taken away).
+          if (kept) reached.add(kept.id);
+          this.problem(dn, `${mapped.problem}${kept ? " The group imported from it is left as it is." : ""}`, false);
+          continue;
+        }
+        // Imported before its name broke a rule (renamed since, or the rule made since): the same group by its key, as a
+        // user whose entry clashes — it keeps its name and follows the entry in the rest, its DN that nesting and mappings name.
+        this.problem(dn, `${mapped.problem} The group imported from it keeps its name "${kept.name}"; its DN, description and members follow the entry.`, false);
+        group = await this.keepGroup({ ...mapped.rest, name: kept.name }, stored);
+      } else group = await this.keepGroup(mapped.group, stored);
       if (!group) continue;
       reached.add(group.id);
       const members = new Set<string>();
