@@ -514,6 +514,37 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.equal((await user("kl2")).enabled, false);
   });
 
+  it("an entry deleted and created again (a new uniqueId) does not take over the user of its name: reported with what to do, and imported once that user is deleted", async () => {
+    const ou = `ou=Reborn,${tree.suffix}`;
+    await ldap.add(ou, { objectClass: ["organizationalUnit"], ou: "Reborn" });
+    const dn = `uid=reborn1,${ou}`;
+    const add = () => ldap.add(dn, { objectClass: ["inetOrgPerson"], uid: "reborn1", cn: "Reborn One", sn: "One" });
+    await add();
+    const d = await api("POST", "/security/v1/external-user-storage", directoryConfig(tree, slapd, { name: "reborn", userSearchBase: ou, groupEntryDnList: [], disableLimitPercent: 100 }));
+    assert.equal(d.status, 201, d.text);
+    assert.equal((await syncAndWait(server(), token, d.body.id, { mode: "full" })).created, 1);
+    const former = await user("reborn1");
+    await ldap.del(dn);
+    await add();
+    const run = await syncAndWait(server(), token, d.body.id, { mode: "full" });
+    assert.deepEqual([run.state, run.created, run.disabled, run.failed], ["succeeded", 0, 1, 1], run.message);
+    assert.deepEqual(run.problems.map((p: any) => [p.dn, p.message]), [
+      [
+        dn,
+        'The username or login name "reborn1" is taken by another user of this directory, whose entry has another entryUUID (an entry deleted and created again has a new one): ' +
+          "it is not taken over, so that the new entry gets none of its groups, keys or history. Once that user is disabled as gone, delete it, and the next sync imports this entry.",
+      ],
+    ]);
+    const disabled = await user("reborn1");
+    assert.deepEqual([disabled.id, disabled.enabled], [former.id, false]);
+    assert.equal((await api("DELETE", `/security/v1/users/${former.id}`)).status, 204);
+    const again = await syncAndWait(server(), token, d.body.id, { mode: "full" });
+    assert.deepEqual([again.state, again.created, again.problems], ["succeeded", 1, []], again.message);
+    const reborn = await user("reborn1");
+    assert.notEqual(reborn.id, former.id);
+    assert.equal(reborn.enabled, true);
+  });
+
   it("imports no directory group whose name the group API refuses (a /, as sent or once normalized), listed, nested or mapped: a problem of that entry", async () => {
     const ou = `ou=Slashed,${tree.suffix}`;
     await ldap.add(ou, { objectClass: ["organizationalUnit"], ou: "Slashed" });

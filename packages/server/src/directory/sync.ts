@@ -852,8 +852,13 @@ export class DirectorySync {
       const alike: Holder | undefined =
         holders.find((h) => h.id !== taker && (same(h.username_skeleton, n.username_skeleton) || same(h.login_skeleton, n.login_skeleton))) ?? claimed.get(`u${n.username_skeleton}`) ?? claimed.get(`l${n.login_skeleton}`);
       const alikeName = alike && (same(alike.username_skeleton, n.username_skeleton) ? `username "${n.username}"` : `login name "${n.login_name}"`);
+      // Another entry of this directory (another uniqueId: one deleted and created again, say) is not taken over: a new holder of the name would get the former one's groups, keys and history.
+      const notTheSame =
+        !u && byName?.directory_id === this.d.id
+          ? `, whose entry has another ${this.d.attributeMapping.uniqueId} (an entry deleted and created again has a new one): it is not taken over, so that the new entry gets none of its groups, keys or history. Once that user is disabled as gone, delete it, and the next sync imports this entry`
+          : "";
       const clash = byName
-        ? `The username or login name "${byName.username === n.username ? n.username : n.login_name}" is taken by ${whose(byName)}.`
+        ? `The username or login name "${byName.username === n.username ? n.username : n.login_name}" is taken by ${whose(byName)}${notTheSame}.`
         : byEmail
           ? `The email ${m.email} is taken by ${whose(byEmail)}.`
           : alike && !(u && u.username === n.username && u.login_name === n.login_name)
