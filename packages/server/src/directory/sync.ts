@@ -1240,12 +1240,13 @@ export class DirectorySync {
 
   /**
    * After a full sync that read every page: disables (never deletes) the directory's users it did not
-   * see, unless the directory answered no users, or they are more than the safety share and the run
-   * is not forced. Returns what the run says about it (null when there is nothing to say).
+   * see, unless — and the run is not forced — the directory answered no users or they are more than the
+   * safety share. Returns what the run says about it (null when there is nothing to say).
    */
   private async disableGone(): Promise<string | null> {
     const d = this.d;
-    if (this.counts.seen === 0) return "The directory answered no users: nobody was disabled as gone.";
+    // An empty answer is more often a wrong base or filter than a directory emptied: the administrator says which.
+    if (this.counts.seen === 0 && !this.o.force) return "The directory answered no users: nobody was disabled as gone. Check the search base and filter; if the directory has no users now, a full sync with force disables them.";
     // A subtree of the users' another server holds was not read: its users would look gone.
     if (this.referrals.length > 0) return `The directory referred part of the search to other servers (${this.referrals.slice(0, 3).join(", ")}), whose users were not read: nobody was disabled as gone. Set userSearchBase to a subtree this server holds.`;
     // The ids of the directory's users first, then the rows of those not seen (the few, as a rule): whether each is still enabled.
