@@ -40,6 +40,7 @@ import type {
   UsersPageOptions,
 } from "./types.js";
 import { checkListOptions, listQuery, USERS_PATH, UsersStream, usersQuery } from "./users-stream.js";
+import { checkOptions } from "./options.js";
 
 /** A user given by guid or by any object carrying one (an ECMUser). */
 export type UserRef = string | { guid: string };
@@ -358,6 +359,7 @@ export class Security {
 
   /** All groups (optionally matching `search`). */
   async groups(opts?: CallOptions & { search?: string }): Promise<ECMGroup[]> {
+    checkOptions(opts, ["search"]);
     const res = await this.#http.request("GET", "/security/v1/user-groups", {
       query: { search: opts?.search || undefined },
       ...call(opts),
@@ -533,6 +535,7 @@ export class Security {
 
   /** A new API key for a user; its `secret` (`ecm_…`, for `new ECM({ apiKey })`) is in this answer only. */
   async createApiKey(userGuid: UserRef, name: string, opts: CallOptions & { expiresAt?: Date | string | null } = {}): Promise<ECMApiKey & { secret: string }> {
+    checkOptions(opts, ["expiresAt"]);
     const res = await this.#http.request<RestApiKey & { secret: string }>("POST", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/api-keys`, {
       ...call(opts),
       body: { name, ...(opts.expiresAt !== undefined && { expiresAt: isoOrNull(opts.expiresAt, "expiresAt") }) },
@@ -579,6 +582,7 @@ export class Security {
 
   /** Creates a group. */
   async createGroup(name: string, fields: Omit<GroupFields, "name"> & CallOptions = {}): Promise<ECMGroup> {
+    checkOptions(fields, ["description"]);
     const res = await this.#http.request<RestGroup>("POST", "/security/v1/user-groups", {
       body: { name, ...(fields.description !== undefined ? { description: fields.description } : {}) },
       ...call(fields),
@@ -591,6 +595,7 @@ export class Security {
 
   /** Updates a group's name and/or description. */
   async updateGroup(groupGuid: GroupRef, fields: GroupFields & CallOptions & { ifMatch?: string }): Promise<ECMGroup> {
+    checkOptions(fields, ["name", "description", "ifMatch"]);
     const guid = await this.#groupGuid(groupGuid, fields);
     const body: Record<string, unknown> = {};
     if (fields.name !== undefined) body.name = fields.name;
@@ -750,6 +755,7 @@ export class Security {
    * link to that subject is removed (another is an ECMConflictError and stays).
    */
   async unlinkUser(userGuid: UserRef, alias: string, opts?: CallOptions & { subject?: string }): Promise<void> {
+    checkOptions(opts, ["subject"]);
     const body = opts?.subject === undefined ? undefined : { subject: opts.subject };
     await this.#http.request("DELETE", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/federated-identities/${enc(alias)}`, { ...call(opts), body });
   }
@@ -778,6 +784,7 @@ export class Security {
 
   /** Removes a directory; its users are kept disabled (`users: "disable"`, the default) or deleted with its groups. */
   async deleteDirectory(id: string, opts?: CallOptions & { users?: "disable" | "delete" }): Promise<void> {
+    checkOptions(opts, ["users"]);
     await this.#http.request("DELETE", `${DIRECTORIES}/${enc(id)}`, { query: { users: opts?.users }, ...call(opts) });
   }
 
@@ -794,6 +801,7 @@ export class Security {
 
   /** Starts a sync in the background (`full` by default; `force` disables gone users past the safety share); answers the run as it begins. */
   async startDirectorySync(id: string, opts?: CallOptions & { mode?: DirectorySyncMode; force?: boolean }): Promise<ECMDirectorySync> {
+    checkOptions(opts, ["mode", "force"]);
     const body = { mode: opts?.mode, force: opts?.force };
     return (await this.#http.request<ECMDirectorySync>("POST", `${DIRECTORIES}/${enc(id)}/sync`, { body, ...call(opts) })).data;
   }

@@ -7,13 +7,14 @@
 import { ECMError } from "./errors.js";
 import { readAgainAfter, type RetryPolicy } from "./http.js";
 import { JsonSplitter } from "./json-split.js";
+import { checkOptions } from "./options.js";
 import { restUserFields, rowToECMUser } from "./mapping.js";
 import type { ECMUser, IterUsersOptions, UsersOptions } from "./types.js";
 
 export const USERS_PATH = "/security/v1/users";
 
 /** The options every users list takes. */
-const LIST_OPTIONS = ["extendedInfo", "search", "locked", "lockedOut", "groupId", "signal", "timeout"];
+const LIST_OPTIONS = ["extendedInfo", "search", "locked", "lockedOut", "groupId"];
 const FLAGS = ["extendedInfo", "locked", "lockedOut"];
 
 /**
@@ -22,13 +23,8 @@ const FLAGS = ["extendedInfo", "locked", "lockedOut"];
  * were asked for. `more`: the names this call takes besides.
  */
 export function checkListOptions(opts: object | undefined, more: readonly string[]): void {
-  if (opts === undefined) return;
-  if (opts === null || typeof opts !== "object") throw new TypeError("the options must be an object");
-  for (const [name, value] of Object.entries(opts)) {
-    if (!LIST_OPTIONS.includes(name) && !more.includes(name)) {
-      const camel = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-      throw new TypeError(`unknown option "${name}"${camel !== name && (LIST_OPTIONS.includes(camel) || more.includes(camel)) ? `; use ${camel}` : ""}`);
-    }
+  checkOptions(opts, [...LIST_OPTIONS, ...more]);
+  for (const [name, value] of Object.entries(opts ?? {})) {
     if (FLAGS.includes(name) && value !== undefined && typeof value !== "boolean") throw new TypeError(`${name} must be true or false`);
   }
 }

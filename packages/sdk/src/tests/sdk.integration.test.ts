@@ -554,6 +554,34 @@ test("the users lists refuse an option they do not take (the seed's extended_inf
   }
 });
 
+test("the other calls with options refuse a name they do not take: an API key asked to expire is not made without its expiry, for both clients", async () => {
+  const ecm = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  const sec = ecm.security;
+  const robot = await sec.createUser("options_robot", { serviceAccount: true });
+  await assert.rejects(sec.createApiKey(robot, "nightly", { expires_at: "2030-12-31" } as never), (e: unknown) => e instanceof TypeError && e.message === 'unknown option "expires_at"; use expiresAt');
+  assert.deepEqual(await sec.apiKeys(robot), [], "no key that never expires");
+  await assert.rejects(sec.createGroup("options_staff", { remark: "Staff" } as never), /unknown option "remark"/);
+  await assert.rejects(sec.group("options_staff"), ECMNotFoundError);
+  const staff = await sec.createGroup("options_staff", { description: "Staff" });
+  await assert.rejects(sec.updateGroup(staff, { descripton: "Everyone" } as never), /unknown option "descripton"/);
+  assert.equal((await sec.getGroup(staff)).description, "Staff");
+  await assert.rejects(sec.groups({ serch: "nobody" } as never), /unknown option "serch"/);
+  // Refused before anything is sent: a link to another subject stays, a directory's users are not kept by default.
+  await assert.rejects(sec.unlinkUser(robot, "corp", { subjct: "x" } as never), /unknown option "subjct"/);
+  await assert.rejects(sec.deleteDirectory("00000000-0000-4000-8000-000000000000", { user: "delete" } as never), /unknown option "user"/);
+  await assert.rejects(sec.startDirectorySync("00000000-0000-4000-8000-000000000000", { forced: true } as never), /unknown option "forced"/);
+  await assert.rejects(sec.createGroup("options_other", null as never), /the options must be an object/);
+  const sync = new ECMSync({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  try {
+    assert.throws(() => sync.security.createApiKey(robot, "nightly", { expires_at: "2030-12-31" } as never), (e: unknown) => e instanceof TypeError && /use expiresAt/.test((e as Error).message));
+    assert.throws(() => sync.security.updateGroup(staff, { desc: "x" } as never), TypeError);
+  } finally {
+    sync.close();
+  }
+  assert.deepEqual(await sec.apiKeys(robot), []);
+  assert.equal((await sec.getGroup(staff)).description, "Staff");
+});
+
 test("ECMSync has every method of ECM's security namespace but the export's streams (ECM only)", () => {
   const methods = (proto: object) => Object.getOwnPropertyNames(proto).filter((name) => name !== "constructor");
   const blocking = new Set(methods(SecuritySync.prototype));
