@@ -7,6 +7,7 @@ import { STATUS_OF_CODE } from "./codes.js";
 import { ECMConnectionError, errorClassForStatus } from "./errors.js";
 import type { Transport } from "./http.js";
 import { FieldTypeError, rowErrorInSdkNames, toRestUserBody } from "./mapping.js";
+import { checkOptions } from "./options.js";
 import type { ECMImportResult, ECMImportSummary, ImportFormat, ImportOptions, ImportSource, ImportUserRecord } from "./types.js";
 
 const IMPORT_PATH = "/security/v1/users/import";
@@ -15,6 +16,7 @@ const IMPORT_CONTENT_TYPES: Record<ImportFormat, string> = { csv: "text/csv; cha
 
 /** Sends the import: resolves with the answer's bytes once it starts, while the source is still being sent. */
 export async function startImport(http: Transport, source: ImportSource, opts: Omit<ImportOptions, "signal"> & { signal?: AbortSignal | undefined }, refused: RefusedRecords): Promise<AsyncIterable<Uint8Array>> {
+  checkOptions(opts, ["format", "dryRun", "update"], ["dryRun", "update"]);
   const { body, format } = await importBody(source, opts.format, refused);
   const res = await http.request<AsyncIterable<Uint8Array>>("POST", IMPORT_PATH, {
     query: { dryRun: opts.dryRun ? true : undefined, update: opts.update === false ? false : undefined },

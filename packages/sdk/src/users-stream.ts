@@ -23,10 +23,7 @@ const FLAGS = ["extendedInfo", "locked", "lockedOut"];
  * were asked for. `more`: the names this call takes besides.
  */
 export function checkListOptions(opts: object | undefined, more: readonly string[]): void {
-  checkOptions(opts, [...LIST_OPTIONS, ...more]);
-  for (const [name, value] of Object.entries(opts ?? {})) {
-    if (FLAGS.includes(name) && value !== undefined && typeof value !== "boolean") throw new TypeError(`${name} must be true or false`);
-  }
+  checkOptions(opts, [...LIST_OPTIONS, ...more], FLAGS);
 }
 
 export function usersQuery(opts: UsersOptions | undefined): Record<string, string | number | boolean | undefined> {

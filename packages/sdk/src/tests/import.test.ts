@@ -163,3 +163,17 @@ test("ECMSync.importUsers: a generator's records handed over piece by piece, a f
     sync.close();
   }
 });
+
+test("importUsers refuses an option it does not take, or a flag that is not a boolean, before anything is imported, for both clients", async () => {
+  // `dry_run` (the seed's spelling) dropped would import for real; `update: "false"` would update.
+  await assert.rejects(drain(ecm.security.importUsers([{ username: "sdk_imp_dry" }], { dry_run: true } as never)), (e: unknown) => e instanceof TypeError && e.message === 'unknown option "dry_run"; use dryRun');
+  await assert.rejects(drain(ecm.security.importUsers([{ username: "sdk_imp_dry" }], { update: "false" } as never)), (e: unknown) => e instanceof TypeError && e.message === "update must be true or false");
+  const sync = new ECMSync({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  try {
+    assert.throws(() => [...sync.security.importUsers([{ username: "sdk_imp_dry" }], { dry_run: true } as never)], (e: unknown) => e instanceof TypeError && /use dryRun/.test((e as Error).message));
+    assert.throws(() => [...sync.security.importUsers([{ username: "sdk_imp_dry" }], { dryRun: 1 } as never)], /dryRun must be true or false/);
+  } finally {
+    sync.close();
+  }
+  assert.equal(await ecm.security.countUsers({ search: "sdk_imp_dry" }), 0);
+});
