@@ -138,7 +138,7 @@ export class Admin {
 
   /** Every user of the filter as CSV bytes, streamed by the server. */
   async *usersCsv(filter: RestUserFilter, opts?: CallOptions): AsyncGenerator<Uint8Array> {
-    const res = await this.#http.request<AsyncIterable<Uint8Array>>("GET", "/security/v1/users", { query: filterQuery(filter), headers: { accept: "text/csv" }, stream: true, signal: opts?.signal, timeout: opts?.timeout ?? 0 });
+    const res = await this.#http.request<AsyncIterable<Uint8Array>>("GET", "/security/v1/users", { query: filterQuery(filter), headers: { accept: "text/csv" }, stream: true, signal: opts?.signal, timeout: opts?.timeout ?? Number.POSITIVE_INFINITY });
     yield* res.data;
   }
 

@@ -8,6 +8,7 @@ import {
   errorFromResponse,
   parseRetryAfter,
 } from "./errors.js";
+import { checkOptions } from "./options.js";
 
 /** Options of `new ECM(...)` and `new ECMSync(...)`. */
 export interface ECMOptions {
@@ -129,6 +130,7 @@ class Deadline {
   readonly #controller = new AbortController();
   #timer: ReturnType<typeof setTimeout> | undefined;
   constructor(readonly ms: number) {
+    checkTimeout(ms);
     this.arm();
   }
   get signal(): AbortSignal {
@@ -141,6 +143,27 @@ class Deadline {
   clear(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+}
+
+/** A value as a message quotes it: a string in quotes (`"5000"`), NaN as NaN. */
+const shown = (value: unknown) => (typeof value === "string" ? JSON.stringify(value) : String(value));
+
+/** A timeout as given: a string (`process.env.X` as it is) or 0 would be no timeout at all; Infinity says so on purpose. */
+function checkTimeout(ms: unknown): void {
+  if (typeof ms !== "number" || !(ms > 0)) throw new TypeError(`timeout must be a number of milliseconds above 0 (Infinity: none), not ${shown(ms)}`);
+}
+
+/** What `new ECM(…)` takes: another name (a typo, snake_case) would be dropped, its default used instead. */
+const CLIENT_OPTIONS = ["baseUrl", "username", "password", "token", "apiKey", "timeout", "retries", "retryDelay", "maxRetryDelay"];
+
+function checkClientOptions(opts: ECMOptions): void {
+  checkOptions(opts, CLIENT_OPTIONS);
+  if (opts.timeout !== undefined) checkTimeout(opts.timeout);
+  if (opts.retries !== undefined && !(Number.isSafeInteger(opts.retries) && opts.retries >= 0)) throw new TypeError(`retries must be a whole number from 0, not ${shown(opts.retries)}`);
+  for (const name of ["retryDelay", "maxRetryDelay"] as const) {
+    const ms = opts[name];
+    if (ms !== undefined && !(typeof ms === "number" && Number.isFinite(ms) && ms >= 0)) throw new TypeError(`${name} must be a number of milliseconds from 0, not ${shown(ms)}`);
   }
 }
 
@@ -227,6 +250,7 @@ export class Transport implements RetryPolicy {
 
   constructor(opts: ECMOptions) {
     if (!opts || typeof opts.baseUrl !== "string") throw new TypeError("ECM: baseUrl is required");
+    checkClientOptions(opts);
     this.baseUrl = normalizeBaseUrl(opts.baseUrl);
     this.#username = opts.username;
     this.#password = opts.password;

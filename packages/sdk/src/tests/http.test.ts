@@ -10,6 +10,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer, type AddressInfo } from "node:net";
 import { ECM } from "../client.js";
 import { ECMConnectionError, ECMError } from "../errors.js";
+import { ECMSync } from "../sync.js";
 
 test("connection refused ends in ECMConnectionError", async () => {
   // A port that was free a moment ago: nothing listens on it now.
@@ -71,4 +72,25 @@ test("constructor validates its options", () => {
   assert.throws(() => new ECM({ baseUrl: "http://x" }), TypeError);
   assert.throws(() => new ECM({ baseUrl: "not a url", token: "t" }), TypeError);
   assert.equal(new ECM({ baseUrl: "http://h:1", token: "t" }).baseUrl, "http://h:1/portal");
+});
+
+test("options a script may get wrong are refused, not dropped: a misspelt name, a timeout that is not a number above 0", async () => {
+  const server = await peer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end("[]"));
+  try {
+    const baseUrl = `${server.url}/portal`;
+    assert.throws(() => new ECM({ baseUrl, token: "t", timout: 5000 } as never), (e: unknown) => e instanceof TypeError && e.message === 'unknown option "timout"');
+    assert.throws(() => new ECMSync({ baseUrl, token: "t", max_retry_delay: 5 } as never), /unknown option "max_retry_delay"; use maxRetryDelay/);
+    // process.env.ECM_TIMEOUT as it is, or 0: no timeout at all, silently.
+    for (const timeout of ["5000", 0, -1, Number.NaN]) assert.throws(() => new ECM({ baseUrl, token: "t", timeout } as never), /timeout must be a number of milliseconds above 0/);
+    assert.throws(() => new ECM({ baseUrl, token: "t", retries: -1 }), /retries must be a whole number from 0/);
+    assert.throws(() => new ECM({ baseUrl, token: "t", retryDelay: "200" } as never), /retryDelay must be a number of milliseconds from 0/);
+    const ecm = new ECM({ baseUrl, token: "t" });
+    await assert.rejects(ecm.security.users({ timeout: "5000" } as never), /timeout must be a number of milliseconds above 0/);
+    await assert.rejects(ecm.security.groups({ timeout: 0 }), /timeout must be a number of milliseconds above 0/);
+    assert.equal(server.seen.length, 0);
+    // Infinity says "no timeout" on purpose.
+    assert.deepEqual(await new ECM({ baseUrl, token: "t", timeout: Number.POSITIVE_INFINITY }).security.groups(), []);
+  } finally {
+    await server.close();
+  }
 });
