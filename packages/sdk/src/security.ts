@@ -238,7 +238,7 @@ export class Security {
     const pageSize = opts?.pageSize ?? 500;
     if (!Number.isInteger(pageSize) || pageSize < 1) throw new TypeError("pageSize must be a positive integer");
     const res = opts?.cursor
-      ? await this.#http.request("GET", new URL(opts.cursor, this.#http.baseUrl + "/").toString(), call(opts))
+      ? await this.#http.request("GET", this.#pageUrl(opts.cursor), call(opts))
       : await this.#http
           .request("GET", USERS_PATH, {
             query: { ...listQuery(opts), max: pageSize },
@@ -251,6 +251,13 @@ export class Security {
     const link = parseLinkHeader(res.headers.get("link"), "next");
     const next = link === null ? null : new URL(link, res.url).toString();
     return { users, next };
+  }
+
+  /** The URL of a page's `next`: anything else (ecm.admin's opaque cursor, another path) would be a request that has nothing to do with the list. */
+  #pageUrl(cursor: string): string {
+    const url = new URL(cursor, this.#http.baseUrl + "/");
+    if (url.pathname !== new URL(this.#http.baseUrl + USERS_PATH).pathname) throw new TypeError(`cursor must be the next of an earlier usersPage (a URL of the users list), not ${JSON.stringify(cursor)}`);
+    return url.toString();
   }
 
   /**

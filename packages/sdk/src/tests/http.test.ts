@@ -94,3 +94,16 @@ test("options a script may get wrong are refused, not dropped: a misspelt name, 
     await server.close();
   }
 });
+
+test("usersPage takes as cursor only an earlier page's next (a URL of the users list), not the opaque cursor of ecm.admin.users", async () => {
+  const server = await peer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end("[]"));
+  try {
+    const ecm = new ECM({ baseUrl: `${server.url}/portal`, token: "t" });
+    await assert.rejects(ecm.security.usersPage({ cursor: "eyJhIjoiYWxpY2UifQ" }), (e: unknown) => e instanceof TypeError && /cursor must be the next of an earlier usersPage/.test(e.message));
+    await assert.rejects(ecm.security.usersPage({ cursor: `${server.url}/portal/security/v1/user-groups` }), TypeError);
+    assert.equal(server.seen.length, 0);
+    assert.deepEqual(await ecm.security.usersPage({ cursor: `${server.url}/portal/security/v1/users?max=1&cursor=eyJhIjoiYWxpY2UifQ` }), { users: [], next: null });
+  } finally {
+    await server.close();
+  }
+});
