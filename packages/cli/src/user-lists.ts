@@ -1,14 +1,26 @@
 import type { IterUsersOptions } from "ecm-sdk";
-import type { Ctx } from "./command.js";
+import type { Ctx, Options } from "./command.js";
 import { ListPrinter } from "./output.js";
-import { userRow } from "./rows.js";
+import { USER_COLUMNS, USER_EXTENDED_COLUMNS, userRow } from "./rows.js";
 
-/** Users as the server streams them, printed as they arrive (users list, groups members): any number of them, in little memory. */
-export async function printUsers(ctx: Ctx, columns: string[], opts: IterUsersOptions): Promise<void> {
-  const printer = new ListPrinter(ctx.io.stdout, ctx.format, columns);
+/** `-x` of the users lists (users list, groups members): the extended users, with their columns. */
+export const EXTENDED_OPTION: Options = { extended: { type: "boolean", short: "x" } };
+export const EXTENDED_HELP = [
+  // Named from the columns themselves, so the help cannot leave one out.
+  "-x, --extended        also the columns",
+  `                      ${USER_EXTENDED_COLUMNS.filter((c) => !USER_COLUMNS.includes(c)).join(", ")}`,
+];
+
+/**
+ * Users as the server streams them, printed as they arrive (users list, groups members): any number of
+ * them, in little memory; extended (more columns) with the command's `-x`.
+ */
+export async function printUsers(ctx: Ctx, filter: Omit<IterUsersOptions, "extendedInfo">): Promise<void> {
+  const extended = ctx.values.extended === true;
+  const printer = new ListPrinter(ctx.io.stdout, ctx.format, extended ? USER_EXTENDED_COLUMNS : USER_COLUMNS);
   try {
     // By batch: an await per user cost about a sixth of a listing's time.
-    for await (const batch of ctx.ecm().security.iterUserBatches(opts)) {
+    for await (const batch of ctx.ecm().security.iterUserBatches({ ...filter, extendedInfo: extended })) {
       for (const u of batch) printer.add(userRow(u));
       // The next batch is read only when the output has room: a slow reader slows the download, not fills memory.
       await printer.drained();

@@ -353,6 +353,10 @@ describe("groups and roles", () => {
     const add = ok(await ecm(["groups", "add-member", "cli-team", "cli-gm1", "cli-gm2"]));
     assert.match(add.stderr, /Added cli-gm1 to cli-team\nAdded cli-gm2 to cli-team/);
     assert.deepEqual(JSON.parse(ok(await ecm(["groups", "members", "cli-team", "-o", "json"])).stdout).map((u: { username: string }) => u.username), ["cli-gm1", "cli-gm2"]);
+    // -x, as users list: the members' extended columns (groupMembers({ extendedInfo: true })).
+    const extended = JSON.parse(ok(await ecm(["groups", "members", "cli-team", "-x", "-o", "json"])).stdout) as { username: string; groups: string[] }[];
+    assert.deepEqual(extended.map((u) => [u.username, u.groups]), [["cli-gm1", ["cli-team", "users"]], ["cli-gm2", ["cli-team", "users"]]]);
+    assert.match(ok(await ecm(["groups", "members", "cli-team", "--extended"])).stdout, /^ID\s+USERNAME\s.*\sREMARK\s+VALIDFROM\s+VALIDTO\s+GROUPS\s/m);
     ok(await ecm(["groups", "remove-member", "cli-team", "cli-gm1"]));
     assert.deepEqual(JSON.parse(ok(await ecm(["groups", "members", "cli-team", "-o", "json"])).stdout).map((u: { username: string }) => u.username), ["cli-gm2"]);
     assert.equal((await ecm(["groups", "add-member", "cli-team", "nobody-here"])).code, 4);
