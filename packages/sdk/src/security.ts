@@ -70,6 +70,16 @@ function guidOf(ref: UserRef | GroupRef, what: string): string {
   return g;
 }
 
+/**
+ * A user's guid. Users are not found by name here (groups are): a username would be a 404, which a
+ * script that deletes or checks users would take for "not there".
+ */
+function userGuidOf(ref: UserRef): string {
+  const g = guidOf(ref, "user");
+  if (!isGuid(g)) throw new TypeError(`a user's guid (or ECMUser) is expected, not ${JSON.stringify(g)}: find a user by username with user(username)`);
+  return g;
+}
+
 interface RestApiKey {
   id: string;
   name: string;
@@ -325,7 +335,7 @@ export class Security {
 
   /** The user with this guid, extended. */
   async getUser(userGuid: UserRef, opts?: CallOptions): Promise<ECMUser<true>> {
-    const res = await this.#getUserRaw(guidOf(userGuid, "user"), opts);
+    const res = await this.#getUserRaw(userGuidOf(userGuid), opts);
     return toECMUser(res.data, true);
   }
 
@@ -359,7 +369,7 @@ export class Security {
     const path =
       userGuid === undefined || userGuid === ""
         ? "/security/v1/roles"
-        : `/security/v1/users/${enc(guidOf(userGuid, "user"))}/roles`;
+        : `/security/v1/users/${enc(userGuidOf(userGuid))}/roles`;
     const res = await this.#http.request("GET", path, call(opts));
     return asArray<RestRole>(res.data, "roles").map(toECMRole);
   }
@@ -410,7 +420,7 @@ export class Security {
   async userGroups(userGuid: UserRef, opts?: CallOptions): Promise<ECMGroup[]> {
     const res = await this.#http.request(
       "GET",
-      `/security/v1/users/${enc(guidOf(userGuid, "user"))}/user-groups`,
+      `/security/v1/users/${enc(userGuidOf(userGuid))}/user-groups`,
       call(opts),
     );
     return asArray<RestGroup>(res.data, "groups").map(toECMGroup);
@@ -441,7 +451,7 @@ export class Security {
     userGuid: UserRef,
     fields: UserFields & CallOptions & { ifMatch?: string },
   ): Promise<ECMUser<true>> {
-    const guid = guidOf(userGuid, "user");
+    const guid = userGuidOf(userGuid);
     const path = `/security/v1/users/${enc(guid)}`;
     const body = toRestUserBody(fields);
     const put = (etag?: string) =>
@@ -501,12 +511,12 @@ export class Security {
 
   /** Clears a temporary lockout after failed logins. */
   async clearLockout(userGuid: UserRef, opts?: CallOptions): Promise<void> {
-    await this.#http.request("DELETE", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/lockout`, call(opts));
+    await this.#http.request("DELETE", `/security/v1/users/${enc(userGuidOf(userGuid))}/lockout`, call(opts));
   }
 
   /** Why failed logins refuse a user's logins: the account-wide lockout and each address locked out of the account (or counting failures toward it). */
   async lockout(userGuid: UserRef, opts?: CallOptions): Promise<ECMLockout> {
-    const { data } = await this.#http.request<RestLockout>("GET", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/lockout`, call(opts));
+    const { data } = await this.#http.request<RestLockout>("GET", `/security/v1/users/${enc(userGuidOf(userGuid))}/lockout`, call(opts));
     return {
       lockedOutUntil: dateOrNull(data.lockedOutUntil),
       failedLogins: data.failedLogins,
@@ -516,13 +526,13 @@ export class Security {
 
   /** Where a user comes from (builtin, local, a directory with its DN, an identity provider) and the providers it is linked to. */
   async userSource(userGuid: UserRef, opts?: CallOptions): Promise<ECMUserSource> {
-    return toUserSource((await this.#getUserRaw(guidOf(userGuid, "user"), opts)).data);
+    return toUserSource((await this.#getUserRaw(userGuidOf(userGuid), opts)).data);
   }
 
   /** Sets a new password for a user (administrators). */
   async resetPassword(userGuid: UserRef, password: string, opts?: CallOptions): Promise<void> {
     await this.#http
-      .request("PUT", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/reset-password`, {
+      .request("PUT", `/security/v1/users/${enc(userGuidOf(userGuid))}/reset-password`, {
         body: { type: "password", value: password },
         ...call(opts),
       })
@@ -531,19 +541,19 @@ export class Security {
 
   /** Deletes a user (built-in users cannot be deleted: ECMConflictError). */
   async deleteUser(userGuid: UserRef, opts?: CallOptions): Promise<void> {
-    await this.#http.request("DELETE", `/security/v1/users/${enc(guidOf(userGuid, "user"))}`, call(opts));
+    await this.#http.request("DELETE", `/security/v1/users/${enc(userGuidOf(userGuid))}`, call(opts));
   }
 
   /** A user's API keys (administrators), never their secrets. */
   async apiKeys(userGuid: UserRef, opts?: CallOptions): Promise<ECMApiKey[]> {
-    const res = await this.#http.request<RestApiKey[]>("GET", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/api-keys`, call(opts));
+    const res = await this.#http.request<RestApiKey[]>("GET", `/security/v1/users/${enc(userGuidOf(userGuid))}/api-keys`, call(opts));
     return res.data.map(apiKeyOf);
   }
 
   /** A new API key for a user; its `secret` (`ecm_…`, for `new ECM({ apiKey })`) is in this answer only. */
   async createApiKey(userGuid: UserRef, name: string, opts: CallOptions & { expiresAt?: Date | string | null } = {}): Promise<ECMApiKey & { secret: string }> {
     checkOptions(opts, ["expiresAt"]);
-    const res = await this.#http.request<RestApiKey & { secret: string }>("POST", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/api-keys`, {
+    const res = await this.#http.request<RestApiKey & { secret: string }>("POST", `/security/v1/users/${enc(userGuidOf(userGuid))}/api-keys`, {
       ...call(opts),
       body: { name, ...(opts.expiresAt !== undefined && { expiresAt: isoOrNull(opts.expiresAt, "expiresAt") }) },
     });
@@ -552,14 +562,14 @@ export class Security {
 
   /** Revokes an API key: it stops working at once. */
   async revokeApiKey(userGuid: UserRef, keyId: string, opts?: CallOptions): Promise<void> {
-    await this.#http.request("DELETE", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/api-keys/${enc(keyId)}`, call(opts));
+    await this.#http.request("DELETE", `/security/v1/users/${enc(userGuidOf(userGuid))}/api-keys/${enc(keyId)}`, call(opts));
   }
 
   async addUserToGroup(userGuid: UserRef, groupGuid: GroupRef, opts?: CallOptions): Promise<void> {
     const g = await this.#groupGuid(groupGuid, opts);
     await this.#http.request(
       "PUT",
-      `/security/v1/users/${enc(guidOf(userGuid, "user"))}/user-groups/${enc(g)}`,
+      `/security/v1/users/${enc(userGuidOf(userGuid))}/user-groups/${enc(g)}`,
       call(opts),
     );
   }
@@ -568,7 +578,7 @@ export class Security {
     const g = await this.#groupGuid(groupGuid, opts);
     await this.#http.request(
       "DELETE",
-      `/security/v1/users/${enc(guidOf(userGuid, "user"))}/user-groups/${enc(g)}`,
+      `/security/v1/users/${enc(userGuidOf(userGuid))}/user-groups/${enc(g)}`,
       call(opts),
     );
   }
@@ -579,7 +589,7 @@ export class Security {
    * all or nothing, then out of `users`. Returns the groups it was removed from.
    */
   async removeUserFromAllGroups(userGuid: UserRef, opts?: CallOptions): Promise<ECMGroup[]> {
-    const guid = guidOf(userGuid, "user");
+    const guid = userGuidOf(userGuid);
     const own = await this.#http.request("GET", `/security/v1/users/${enc(guid)}/user-groups`, { query: { direct: true }, ...call(opts) });
     const everyone = asArray<RestGroup>(own.data, "groups").filter((g) => g.builtin && g.name === "users");
     const res = await this.#http.request("DELETE", `/security/v1/users/${enc(guid)}/user-groups`, call(opts));
@@ -754,7 +764,7 @@ export class Security {
 
   /** Links a user to a provider: whoever is `subject` (`sub`) there logs in as this user. */
   async linkUser(userGuid: UserRef, alias: string, subject: string, opts?: CallOptions): Promise<void> {
-    await this.#http.request("PUT", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/federated-identities/${enc(alias)}`, { body: { subject }, ...call(opts) });
+    await this.#http.request("PUT", `/security/v1/users/${enc(userGuidOf(userGuid))}/federated-identities/${enc(alias)}`, { body: { subject }, ...call(opts) });
   }
 
   /**
@@ -764,7 +774,7 @@ export class Security {
   async unlinkUser(userGuid: UserRef, alias: string, opts?: CallOptions & { subject?: string }): Promise<void> {
     checkOptions(opts, ["subject"]);
     const body = opts?.subject === undefined ? undefined : { subject: opts.subject };
-    await this.#http.request("DELETE", `/security/v1/users/${enc(guidOf(userGuid, "user"))}/federated-identities/${enc(alias)}`, { ...call(opts), body });
+    await this.#http.request("DELETE", `/security/v1/users/${enc(userGuidOf(userGuid))}/federated-identities/${enc(alias)}`, { ...call(opts), body });
   }
 
   /** The directories (external user storage), bind passwords never shown. */

@@ -582,6 +582,24 @@ test("the other calls with options refuse a name they do not take: an API key as
   assert.equal((await sec.getGroup(staff)).description, "Staff");
 });
 
+test("a username where a user's guid is expected is a TypeError naming user(name), not a not-found a cleanup script takes for done, for both clients", async () => {
+  const ecm = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  const bob = await ecm.security.createUser("guid_bob");
+  await assert.rejects(ecm.security.deleteUser("guid_bob"), (e: unknown) => e instanceof TypeError && e.message === 'a user\'s guid (or ECMUser) is expected, not "guid_bob": find a user by username with user(username)');
+  await assert.rejects(ecm.security.addUserToGroup("guid_bob", "users"), TypeError);
+  await assert.rejects(ecm.security.getUser("guid_bob"), TypeError);
+  const sync = new ECMSync({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  try {
+    assert.throws(() => sync.security.lockUser("guid_bob"), TypeError);
+  } finally {
+    sync.close();
+  }
+  assert.equal((await ecm.security.getUser(bob)).locked, false);
+  // A guid in capitals is a guid.
+  await ecm.security.deleteUser(bob.guid.toUpperCase());
+  await assert.rejects(ecm.security.user("guid_bob"), ECMNotFoundError);
+});
+
 test("ECMSync has every method of ECM's security namespace but the export's streams (ECM only)", () => {
   const methods = (proto: object) => Object.getOwnPropertyNames(proto).filter((name) => name !== "constructor");
   const blocking = new Set(methods(SecuritySync.prototype));
