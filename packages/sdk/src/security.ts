@@ -394,11 +394,11 @@ export class Security {
     return found;
   }
 
-  /** The group with this guid. */
+  /** The group with this guid (or name, or the ECMGroup itself: read again). */
   async getGroup(groupGuid: GroupRef, opts?: CallOptions): Promise<ECMGroup> {
     const res = await this.#http.request<RestGroup>(
       "GET",
-      `/security/v1/user-groups/${enc(guidOf(groupGuid, "group"))}`,
+      `/security/v1/user-groups/${enc(await this.#groupGuid(groupGuid, opts))}`,
       call(opts),
     );
     return toECMGroup(res.data);

@@ -253,6 +253,9 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       assert.equal(typeof g.id, "number");
       assert.deepEqual(await sec.group(`${p}STAFF`), g);
       assert.deepEqual(await sec.getGroup(g.guid), g);
+      // A group argument takes a name too (README), getGroup's as every other.
+      assert.deepEqual(await sec.getGroup(`${p}staff`), g);
+      await assert.rejects(sec.getGroup(`${p}nothing`), (e: unknown) => e instanceof ECMNotFoundError && /group "[as]_nothing" does not exist/.test(e.message));
       assert.ok((await sec.groups({ search: `${p}sta` })).some((x) => x.guid === g.guid));
       await assert.rejects(sec.group(`${p}nothing`), ECMNotFoundError);
       await assert.rejects(sec.createGroup(`${p}staff`), ECMConflictError);
