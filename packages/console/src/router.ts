@@ -11,12 +11,24 @@ export function currentRoute(): Route {
   return routeOf(location.hash);
 }
 
+/**
+ * A path segment decoded; one whose percent-encoding is broken (a link cut short or typed by hand) is
+ * taken as written: a throw here, where every URL is read, would leave the console blank.
+ */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 /** The route of a URL or of its hash (`#/users?search=…`). */
 export function routeOf(url: string): Route {
   const at = url.indexOf("#");
   const hash = at < 0 ? "" : url.slice(at + 1).replace(/^\/?/, "");
   const [path = "", query = ""] = hash.split("?", 2) as [string?, string?];
-  const [page = "", ...rest] = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const [page = "", ...rest] = path.split("/").filter(Boolean).map(decodeSegment);
   return { page, rest, params: new URLSearchParams(query) };
 }
 
