@@ -230,6 +230,13 @@ export function fromLocalInput(value: string): string | null {
   return parseTime(value)?.toISOString() ?? null;
 }
 
+/**
+ * The `autocomplete` of a field holding another system's secret (a directory's bind password, an
+ * identity provider's client secret): a browser that keeps the console's password would fill it in
+ * there — and a Save would send it on — unless the field says it is another password.
+ */
+export const SECRET_AUTOCOMPLETE = "new-password";
+
 /** Opens a `<dialog>` of the page by id, as a modal (focus moves into it; Escape closes it). */
 export function openDialog(root: ParentNode, id: string): HTMLDialogElement {
   const dialog = root.querySelector<HTMLDialogElement>(`#${id}`)!;

@@ -40,6 +40,9 @@ describeConsole("directories in the console", (ctx, kind) => {
       await page.getByLabel("CA certificate").fill(slapd.caPem!);
       await page.getByLabel("Base DN", { exact: true }).fill(tree.suffix);
       await page.getByLabel("Bind DN").fill(tree.serviceDn);
+      // The directory's password, not the console's: a browser that keeps that one fills it in (after
+      // the bind DN, taken for the username) unless the field says it is another password.
+      assert.equal(await page.getByLabel("Bind password", { exact: true }).getAttribute("autocomplete"), "new-password");
       await page.getByLabel("Bind password", { exact: true }).fill(DIRECTORY_SERVICE_PASSWORD);
       await page.getByLabel("User filter").fill(tree.userFilter);
       await page.getByLabel("Groups to import").fill(`${tree.groupDn(GROUPS[0])}\n${tree.groupDn(GROUPS[3])}`);

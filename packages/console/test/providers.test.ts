@@ -111,6 +111,9 @@ describeConsole("identity providers in the console", (ctx, kind) => {
       await page.getByRole("link", { name: "corp", exact: true }).click();
       await page.getByRole("heading", { level: 1, name: "corp SSO" }).waitFor();
       assert.equal(await page.getByLabel("Client secret").inputValue(), "");
+      // The provider's secret, not the console's password: a browser that keeps that one fills it in
+      // (after the client ID, taken for the username) unless the field says it is another password.
+      assert.equal(await page.getByLabel("Client secret").getAttribute("autocomplete"), "new-password");
       assert.match(await page.locator("main").innerText(), /A secret is stored; it is never shown/);
       assert.doesNotMatch(await page.content(), /provider-client-secret-4711/);
       if (kind === "sqlite") {

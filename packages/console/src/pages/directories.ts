@@ -3,7 +3,7 @@ import { ECMNotFoundError, type DirectoryFields, type ECMDirectory, type ECMDire
 import { failed, session } from "../api.js";
 import { href } from "../router.js";
 import "../group-rows.js";
-import { navigateWithNotice, onlySystemAdministrator, openDialog, Page, testOutcome, when } from "../ui.js";
+import { navigateWithNotice, onlySystemAdministrator, openDialog, Page, SECRET_AUTOCOMPLETE, testOutcome, when } from "../ui.js";
 
 /** How often a running sync's progress is read again. */
 const POLL_MS = 1_000;
@@ -200,7 +200,7 @@ class DirectoriesPage extends Page {
   #renderForm(d: ECMDirectory | undefined): TemplateResult {
     const field = (name: string, label: string, value: string, extra: Partial<{ required: boolean; type: string; describedby: string; placeholder: string }> = {}) =>
       html`<div class="field"><label for=${`d-${name}`}>${label}</label><input id=${`d-${name}`} name=${name} type=${extra.type ?? "text"} .value=${value}
-        ?required=${extra.required ?? false} aria-describedby=${extra.describedby ?? nothing} placeholder=${extra.placeholder ?? nothing}></div>`;
+        ?required=${extra.required ?? false} aria-describedby=${extra.describedby ?? nothing} placeholder=${extra.placeholder ?? nothing} autocomplete=${extra.type === "password" ? SECRET_AUTOCOMPLETE : nothing}></div>`;
     const check = (name: string, label: string, checked: boolean) =>
       html`<div class="field"><label for=${`d-${name}`}>${label}</label><input id=${`d-${name}`} name=${name} type="checkbox" ?checked=${checked}></div>`;
     const area = (name: string, label: string, value: string, rows = 3) =>

@@ -4,7 +4,7 @@ import { session } from "../api.js";
 import { href } from "../router.js";
 import type { GroupRows } from "../group-rows.js";
 import "../group-rows.js";
-import { navigateWithNotice, onlySystemAdministrator, openDialog, Page, testOutcome } from "../ui.js";
+import { navigateWithNotice, onlySystemAdministrator, openDialog, Page, SECRET_AUTOCOMPLETE, testOutcome } from "../ui.js";
 
 /** The claims a login reads, with the standard claim a new provider's form starts from (as its scopes do). */
 const CLAIMS = [
@@ -157,7 +157,8 @@ class ProvidersPage extends Page {
 
   #renderForm(p: ECMIdentityProvider | undefined): TemplateResult {
     const field = (name: string, label: string, value: string, extra: Partial<{ required: boolean; type: string; describedby: string; readonly: boolean; pattern: string; maxlength: number; title: string }> = {}) =>
-      html`<div class="field"><label for=${`p-${name}`}>${label}</label><input id=${`p-${name}`} name=${name} type=${extra.type ?? "text"} .value=${value} ?required=${extra.required ?? false} ?readonly=${extra.readonly ?? false} aria-describedby=${extra.describedby ?? nothing} pattern=${extra.pattern ?? nothing} maxlength=${extra.maxlength ?? nothing} title=${extra.title ?? nothing}></div>`;
+      html`<div class="field"><label for=${`p-${name}`}>${label}</label><input id=${`p-${name}`} name=${name} type=${extra.type ?? "text"} .value=${value} ?required=${extra.required ?? false} ?readonly=${extra.readonly ?? false} aria-describedby=${extra.describedby ?? nothing} pattern=${extra.pattern ?? nothing} maxlength=${extra.maxlength ?? nothing} title=${extra.title ?? nothing}
+        autocomplete=${extra.type === "password" ? SECRET_AUTOCOMPLETE : nothing}></div>`;
     const explicit = this.#explicitFor(p);
     const locked = this.#locked !== false;
     const choose = (value: boolean) => { this.#explicit = value; this.requestUpdate(); };
