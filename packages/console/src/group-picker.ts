@@ -41,6 +41,8 @@ export class GroupPicker extends LitElement {
   #text: string | null = null;
   #open = false;
   #items: RestGroup[] = [];
+  /** The text #items are the suggestions for: until the answer to what is typed now comes, they are another text's. */
+  #itemsFor: string | null = null;
   #more = false;
   #active = -1;
   #note = "";
@@ -85,11 +87,13 @@ export class GroupPicker extends LitElement {
       const page = await session.api.groups(text.trim(), { max: SUGGESTIONS, signal: abort.signal });
       for (const g of page.items) this.#names.set(g.id, g.name);
       this.#items = page.items.filter((g) => !this.exclude.has(g.id));
+      this.#itemsFor = text;
       this.#more = page.next !== null;
       this.#note = this.#more ? "More groups match — type to narrow." : this.#items.length ? "" : "No group matches.";
     } catch (error) {
       if (abort.signal.aborted) return;
       this.#items = [];
+      this.#itemsFor = null;
       this.#more = false;
       this.#note = failed(error);
     }
@@ -133,8 +137,9 @@ export class GroupPicker extends LitElement {
     } else if (e.key === "Enter" && this.#open) {
       // Never submits the form around it with a text that names no chosen group.
       e.preventDefault();
-      const pick = this.#items[this.#active] ?? (this.#items.length === 1 ? this.#items[0] : undefined);
-      if (pick) this.#choose(pick);
+      const highlighted = this.#items[this.#active];
+      if (highlighted) this.#choose(highlighted);
+      else this.#chooseOnlyMatch(this.#text ?? "");
     } else if (e.key === "Escape" && (this.#open || this.#text !== null)) {
       // Closes the suggestions, not the dialog the picker is in.
       e.preventDefault();
@@ -143,6 +148,22 @@ export class GroupPicker extends LitElement {
       this.#text = null;
       this.#close();
     }
+  }
+
+  /**
+   * Enter with no suggestion highlighted picks the one group matching `text`. The suggestions shown may
+   * still be those of an earlier text (typed or pasted, then Enter at once): then the groups matching
+   * this one are asked for now, and the only one is picked when they come, if `text` is still typed.
+   */
+  #chooseOnlyMatch(text: string): void {
+    if (this.#itemsFor === text) {
+      if (this.#items.length === 1) this.#choose(this.#items[0]!);
+      return;
+    }
+    clearTimeout(this.#timer);
+    void this.#fetch(text).then(() => {
+      if (this.#open && (this.#text ?? "") === text && this.#itemsFor === text && this.#items.length === 1) this.#choose(this.#items[0]!);
+    });
   }
 
   #onBlur(): void {
@@ -161,7 +182,7 @@ export class GroupPicker extends LitElement {
       <input id=${this.inputId} type="text" role="combobox" autocomplete="off" aria-autocomplete="list" aria-expanded=${this.#open ? "true" : "false"}
         aria-controls=${list} aria-activedescendant=${this.#active >= 0 ? `${this.inputId}-${this.#active}` : nothing} aria-label=${this.label || nothing}
         placeholder=${this.placeholder} .value=${live(shown)}
-        @input=${(e: InputEvent) => { this.#text = (e.target as HTMLInputElement).value; this.#show(); }}
+        @input=${(e: InputEvent) => { this.#text = (e.target as HTMLInputElement).value; this.#active = -1; this.#show(); }}
         @keydown=${(e: KeyboardEvent) => this.#onKey(e)} @blur=${() => this.#onBlur()}>
       <div class="combobox-popup" ?hidden=${!this.#open}>
         <ul id=${list} role="listbox" aria-label="Groups">${this.#items.map((g, i) => html`<li id=${`${this.inputId}-${i}`} role="option"

@@ -552,6 +552,15 @@ describeConsole("users in the console", (ctx, kind) => {
       await picker.press("Enter");
       await page.waitForURL(/#\/users$/);
       assert.equal(await picker.inputValue(), "");
+      // A name pasted over the suggestions of an earlier text, and Enter at once: the group of that
+      // name, not the one suggestion still shown for the text before.
+      await picker.fill("audit");
+      await page.getByRole("listbox", { name: "Groups" }).getByRole("option", { name: "auditors", exact: true }).waitFor();
+      await picker.fill("users");
+      await picker.press("Enter");
+      await page.waitForURL(/groupId=/);
+      assert.equal(await picker.inputValue(), "users");
+      await row(page, "sysadmin").waitFor();
       assert.deepEqual(errors, []);
     } finally {
       await close();
