@@ -1001,6 +1001,8 @@ describeConsole("users in the console", (ctx, kind) => {
       await dialog.getByRole("button", { name: "Create" }).click();
       await dialog.getByRole("alert").filter({ hasText: /^The password is refused: it is too easy to guess/ }).waitFor();
       assert.equal(await dialog.getByLabel("Username").inputValue(), `nora.new.${kind}`);
+      // The keyboard is on the field refused, in the dialog (not on the page behind it).
+      await page.waitForFunction(() => document.activeElement?.getAttribute("name") === "password").catch(async () => assert.fail(`focus on ${await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 80))}`));
       await dialog.getByLabel(/^Password/).fill("Quite-Unusual-Start-9");
       await dialog.getByRole("button", { name: "Create" }).click();
       await page.getByRole("heading", { level: 1, name: new RegExp(`nora\\.new\\.${kind}`) }).waitFor();
@@ -1014,6 +1016,7 @@ describeConsole("users in the console", (ctx, kind) => {
       await dialog.getByLabel("Username").fill(`nora.new.${kind}`);
       await dialog.getByRole("button", { name: "Create" }).click();
       await dialog.getByRole("alert").filter({ hasText: /already exists/ }).waitFor();
+      assert.equal(await dialog.getByLabel("Username").evaluate((el) => el === document.activeElement), true);
       await dialog.getByLabel(/^Password/).fill("Meant-For-Nora-1");
       await dialog.getByLabel("Must change the password at the first login").uncheck();
       await dialog.getByRole("button", { name: "Cancel" }).click();

@@ -559,6 +559,13 @@ class UsersPage extends Page {
           this.fail(error);
         }
         this.requestUpdate();
+        if (error instanceof ECMError && this.#newUserRefusal !== null) {
+          // Create was disabled while the request ran, which left the keyboard nowhere in the dialog: it
+          // goes to the field the refusal names (the alert is read out), else to the first.
+          const field = (error.additionalInfo as { field?: unknown } | undefined)?.field;
+          const named = typeof field === "string" ? form.querySelector<HTMLElement>(`[name="${CSS.escape(field)}"]`) : null;
+          (named ?? form.querySelector<HTMLElement>("[name=username]"))?.focus();
+        }
       }
     });
   }
