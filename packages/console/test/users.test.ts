@@ -487,6 +487,36 @@ describeConsole("users in the console", (ctx, kind) => {
     }
   });
 
+  it("a bulk action still running when a user is opened is followed again on Back: in progress in the bar, its report when it ends", async () => {
+    const { browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      // The page's looks at the run are held: it stays in progress there until the test lets them through.
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => { release = resolve; });
+      await page.route(/\/security\/v1\/users\/bulk-actions\/[^/]+$/, async (route) => {
+        await released;
+        await route.continue();
+      });
+      await page.goto(`${url}#/users?search=sysadmin`);
+      await page.getByRole("checkbox", { name: "Select sysadmin" }).check();
+      const bar = page.getByRole("region", { name: "Bulk actions" });
+      await bar.getByRole("button", { name: "Disable" }).click();
+      await page.getByRole("dialog", { name: "Disable: in progress" }).getByRole("button", { name: "Close" }).click();
+      await row(page, "sysadmin").click();
+      await page.getByRole("heading", { level: 1, name: /sysadmin/ }).waitFor();
+      await page.goBack();
+      await bar.getByText("Disable: in progress").waitFor();
+      release();
+      const done = page.getByRole("dialog", { name: "Disable: done" });
+      await done.getByRole("row", { name: "sysadmin A built-in user cannot be disabled." }).waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("Back and Forward bring the filter menus and the search back with the list; a typed search is one step of history", async () => {
     const { browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);

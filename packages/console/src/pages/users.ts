@@ -88,6 +88,12 @@ function oneSourceOf(source: string | undefined): { kind: "directory" | "identit
 
 const isUnfiltered = (f: RestUserFilter) => Object.values(f).every((v) => v === undefined);
 
+/**
+ * The bulk action this tab started last, while the users page follows it (and for whom): the page is
+ * made anew when the user comes back to it (from a user opened meanwhile), and follows it on.
+ */
+let followed: { run: RestBulkAction; by: string | undefined } | null = null;
+
 interface LoadedPage {
   items: RestUser[];
   next: string | null;
@@ -146,6 +152,12 @@ class UsersPage extends Page {
 
   override connectedCallback(): void {
     super.connectedCallback();
+    // A run this tab started is still followed: its progress in the bar, its report when it ends.
+    if (followed && followed.by === session.me?.id) {
+      const { run } = followed;
+      this.#run = run;
+      void this.oneAtATime(() => this.attempt(() => this.#follow(run)));
+    }
     // The first rows first: the groups granting system-administrator and the profiles are asked for once they are in.
     void this.#applyRoute().then(() => {
       if (!this.isConnected) return;
@@ -584,31 +596,46 @@ class UsersPage extends Page {
   async #startAction(action: BulkActionName, groupId: string | undefined): Promise<void> {
     const selection = this.#allMatching ? { filter: this.#filter } : { ids: [...this.#selected] };
     await this.oneAtATime(() => this.attempt(async () => {
-      let run = await session.api.startBulkAction({ action, ...(groupId ? { groupId } : {}), ...selection });
+      const run = await session.api.startBulkAction({ action, ...(groupId ? { groupId } : {}), ...selection });
       this.#run = run;
       this.requestUpdate();
       await this.updateComplete;
       openDialog(this, "bulk-progress");
-      while (run.status === "running" && this.isConnected) {
-        await new Promise((r) => setTimeout(r, 400));
-        const polled = await session.api.bulkAction(run.id);
-        // A look sent before a Stop may answer after it: the stopped run stays shown.
-        run = this.#run?.id === polled.id && this.#run.status !== "running" ? this.#run : polled;
-        this.#run = run;
-        this.requestUpdate();
-      }
-      if (!this.isConnected) return;
-      this.#selected.clear();
-      this.#allMatching = false;
-      this.#filterKey = "";
-      void this.#applyRoute();
-      // Its report (who was refused, and why) is shown when it ends, even when its dialog was closed meanwhile.
-      await this.updateComplete;
-      openDialog(this, "bulk-progress");
+      await this.#follow(run);
     }));
   }
 
-  /** Stops the run shown; the loop of #startAction sees it stopped at its next look. */
+  /**
+   * Follows a run until it ends, then shows its report. Left (a user opened), the page stops looking,
+   * and the one made when the user comes back follows the run on (connectedCallback).
+   */
+  async #follow(started: RestBulkAction): Promise<void> {
+    const by = session.me?.id;
+    let run = started;
+    followed = { run, by };
+    while (run.status === "running") {
+      await new Promise((r) => setTimeout(r, 400));
+      if (!this.isConnected) return;
+      const polled = await session.api.bulkAction(run.id);
+      // Left while the look was on its way: what it says is for the page that follows on (which may be done with the run already).
+      if (!this.isConnected) return;
+      // A look sent before a Stop may answer after it: the stopped run stays shown.
+      run = this.#run?.id === polled.id && this.#run.status !== "running" ? this.#run : polled;
+      this.#run = run;
+      followed = { run, by };
+      this.requestUpdate();
+    }
+    followed = null;
+    this.#selected.clear();
+    this.#allMatching = false;
+    this.#filterKey = "";
+    void this.#applyRoute();
+    // Its report (who was refused, and why) is shown when it ends, even when its dialog was closed meanwhile.
+    await this.updateComplete;
+    openDialog(this, "bulk-progress");
+  }
+
+  /** Stops the run shown; the loop of #follow sees it stopped at its next look. */
   async #stopRun(run: RestBulkAction): Promise<void> {
     this.#stopping = true;
     this.requestUpdate();
