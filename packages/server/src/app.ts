@@ -125,7 +125,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   const namedBy: GroupReferences = async (on, uuids) => [...(await providersNamingGroups(on, uuids)), ...(await directoriesNamingGroups(on, uuids))];
   const directories = createDirectoryService(store, secrets, config.directories, namedBy, (error, message) => app.log.warn({ err: error }, message));
   const credentials = accountCredentials(localCredentials(hasher, storeRehash(store.db)), directories.credentials);
-  const auditTally = new AuditTally(store.db, (error) => app.log.warn({ err: error }, "writing counted audit events failed"));
+  const auditTally = new AuditTally(store.db, (error) => app.log.warn({ err: error }, "writing counted audit events failed"), 1000, config.auditAnonymousEventsPerMinute);
   const login = new LoginService(store.db, users, credentials, sessions, config.lockout, config.passwordMaxAgeDays, (name) => secrets.tag("audit login name", name), auditTally);
   const groups = createGroupQueries(store);
   const jwks = new JwksCache(config.oidcJwksCooldownSeconds);
@@ -149,7 +149,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     bulkActions: createBulkActions(store, users, groups, { sessions, apiKeys }, (error, message) => app.log.warn({ err: error }, message)),
     providers: createProviderAdmin(store, secrets),
     linking,
-    loginFlow: createLoginFlow(store, secrets, jwks, linking, sessions, auditTally),
+    loginFlow: createLoginFlow(store, secrets, jwks, linking, sessions, auditTally, config.providerLoginsInProgressMax),
     jwks,
     directories,
   };

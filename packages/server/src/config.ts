@@ -30,6 +30,13 @@ export interface Config {
   connections: ConnectionLimits;
   /** Days audit events are kept (0: forever); older ones are pruned in the background. */
   auditRetentionDays: number;
+  /**
+   * New audit rows a minute, all nodes together, for the refusals anonymous callers can cause without
+   * end (0: no cap); past it, such refusals are counted in one `audit.not-recorded` event per kind a minute.
+   */
+  auditAnonymousEventsPerMinute: number;
+  /** Identity-provider logins in progress (started, not yet back), all nodes together (0: no cap); past it a start is refused (503). */
+  providerLoginsInProgressMax: number;
   /** Largest accepted request body in bytes. */
   bodyLimit: number;
   /** Imports (`POST /users/import`) running at once in one process (0: no cap); each holds a batch of rows read ahead and its answer's. */
@@ -232,6 +239,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       uploadMinBytesPerSecond: intFrom(env, "ECM_UPLOAD_MIN_BYTES_PER_SECOND", 10_000),
     },
     auditRetentionDays: intFrom(env, "ECM_AUDIT_RETENTION_DAYS", 365),
+    auditAnonymousEventsPerMinute: intFrom(env, "ECM_AUDIT_ANONYMOUS_EVENTS_PER_MINUTE", 300),
+    providerLoginsInProgressMax: intFrom(env, "ECM_PROVIDER_LOGINS_IN_PROGRESS_MAX", 10_000),
     bodyLimit: intFrom(env, "ECM_BODY_LIMIT_BYTES", 1_048_576),
     importsAtOnce: intFrom(env, "ECM_IMPORTS_AT_ONCE", 4),
     logLevel: env.LOG_LEVEL ?? "info",

@@ -125,7 +125,7 @@ export class LoginService {
     private readonly passwordMaxAgeDays: number,
     /** Keyed hash of an unknown login name, for the audit log: attempts on one name correlate, the name itself (maybe a password typed in the wrong field) is not kept. */
     private readonly tagLoginName: (folded: string) => string,
-    /** Where the refusals of attempt limits are counted (they come without limit): written a second later, not a request at a time. */
+    /** Where the refusals anyone can cause without end are counted (attempt limits', unknown names): written a second later, not a request at a time, and capped overall (domain/audit.ts AuditTally). */
     private readonly limitedTally: AuditTally,
   ) {}
 
@@ -222,7 +222,8 @@ export class LoginService {
       throw invalidCredentials();
     }
     if (!user) {
-      await this.recordFailure(actor, "auth.login", this.unknownName(loginName), "unknown-user");
+      // A new name is a new row: many addresses trying ever new names are held to the tally's rows a minute.
+      this.limitedTally.add(actor, failure(actor, "auth.login", this.unknownName(loginName), "unknown-user"));
       throw invalidCredentials();
     }
     const target = userTarget(user);

@@ -2,6 +2,7 @@ import { sql, type Kysely } from "kysely";
 import { asStoreBusy } from "../storage/busy.js";
 import type { StoreDialect } from "../storage/dialect/dialect.js";
 import type { Database } from "../storage/schema.js";
+import { countHit } from "../storage/rate-counters.js";
 import { isoAfter, isoNow } from "../storage/time.js";
 
 /** Who did something, from where: taken from the authenticated request. */
@@ -69,22 +70,37 @@ export async function recordAuditRows(db: Kysely<Database>, dialect: StoreDialec
   await dialect.insertJson(db, "audit_events", Object.keys(rows[0]!), rows);
 }
 
+/** The action of the event that counts, per kind and minute, the anonymous refusals not recorded as their own rows. */
+export const NOT_RECORDED = "audit.not-recorded";
+
+type Counted = { row: ReturnType<typeof auditRow>; count: number };
+
 /**
- * Aggregated events that an anonymous caller can cause without limit (attempts a rate limit
- * refused), counted in memory and written every `flushMs`, all in one statement: a flood costs the
- * store one write a second per process, not one per request. The counts of the last interval are
- * lost if the process dies; close() writes them. A write that fails keeps its counts for the next.
+ * Aggregated events that an anonymous caller can cause without limit (refused logins of unknown
+ * names, attempts a rate limit refused, refused provider callbacks, codes and logout tokens), counted
+ * in memory and written every `flushMs`, all in one statement: a flood costs the store one write a
+ * second per process, not one per request. The counts of the last interval are lost if the process
+ * dies; close() writes them. A write that fails keeps its counts for the next.
+ *
+ * Many addresses each under their limits still make new rows (one per address, target and minute):
+ * at most `newRowsPerMinute` a minute are written, every process and node together (a counter in the
+ * store); the others are counted in one `audit.not-recorded` event per kind (action) and minute,
+ * whose count says how many refusals it stands for. 0: no cap.
  */
 export class AuditTally {
-  private pending = new Map<string, { row: ReturnType<typeof auditRow>; count: number }>();
+  private pending = new Map<string, Counted>();
   private readonly timer: NodeJS.Timeout;
   /** The write under way: a flush waits for it, so what was counted before it is stored when it returns. */
   private writing: Promise<void> = Promise.resolve();
+  /** Keys this process has a row for in `minute`: their counts add to it, no new row, so they take none of the minute's rows. */
+  private written = new Set<string>();
+  private minute = "";
 
   constructor(
     private readonly db: Kysely<Database>,
     onError: (error: unknown) => void,
     flushMs = 1000,
+    private readonly newRowsPerMinute = 0,
   ) {
     this.timer = setInterval(() => void this.flush().catch(onError), flushMs);
     this.timer.unref();
@@ -110,9 +126,17 @@ export class AuditTally {
 
   private async write(): Promise<void> {
     if (this.pending.size === 0) return;
-    // In key order: two processes upserting the same keys then lock them in one order (PostgreSQL).
-    const entries = [...this.pending].sort(([a], [b]) => (a < b ? -1 : 1));
+    const taken = [...this.pending];
     this.pending = new Map();
+    let entries: [string, Counted][];
+    try {
+      entries = await this.withinRowCap(taken);
+    } catch (error) {
+      if (asStoreBusy(error)) this.putBack(taken);
+      throw error;
+    }
+    // In key order: two processes upserting the same keys then lock them in one order (PostgreSQL).
+    entries.sort(([a], [b]) => (a < b ? -1 : 1));
     // A statement's bound values are limited (SQLite: 32 766): 12 a row.
     for (let i = 0; i < entries.length; i += 1000) {
       try {
@@ -121,13 +145,51 @@ export class AuditTally {
         // A busy store wrote none of this statement's rows: these and the rest go back, with what was
         // counted meanwhile. Any other failure drops them (kept, they would grow without end).
         if (!asStoreBusy(error)) throw error;
-        for (const [key, unwritten] of entries.slice(i)) {
-          const meanwhile = this.pending.get(key);
-          this.pending.set(key, { row: unwritten.row, count: unwritten.count + (meanwhile?.count ?? 0) });
-        }
+        this.putBack(entries.slice(i));
         throw error;
       }
     }
+  }
+
+  private putBack(entries: readonly [string, Counted][]): void {
+    for (const [key, unwritten] of entries) {
+      const meanwhile = this.pending.get(key);
+      this.pending.set(key, { row: unwritten.row, count: unwritten.count + (meanwhile?.count ?? 0) });
+    }
+  }
+
+  /** `entries` with those that would make a row past this minute's cap counted in their kind's `audit.not-recorded` event instead. */
+  private async withinRowCap(entries: [string, Counted][]): Promise<[string, Counted][]> {
+    if (this.newRowsPerMinute === 0) return entries;
+    const minute = isoNow().slice(0, 16);
+    if (minute !== this.minute) {
+      this.written = new Set();
+      this.minute = minute;
+    }
+    const isNew = (key: string) => !this.written.has(key) && !key.startsWith(`${NOT_RECORDED}|`);
+    const fresh = entries.filter(([key]) => isNew(key)).length;
+    if (fresh === 0) return entries;
+    // This minute's rows, every process and node together (kept two minutes: a clock a little behind still finds it).
+    const { hits } = await countHit(this.db, `audit-rows|${minute}`, 120_000, Date.now(), fresh);
+    let room = Math.max(0, this.newRowsPerMinute - (hits - fresh));
+    const kept: [string, Counted][] = [];
+    const notRecorded = new Map<string, Counted>();
+    for (const [key, counted] of entries) {
+      if (!isNew(key) || room > 0) {
+        if (isNew(key)) room--;
+        this.written.add(key);
+        kept.push([key, counted]);
+        continue;
+      }
+      const aggregateKey = [NOT_RECORDED, counted.row.action, minute].join("|");
+      const summary = notRecorded.get(aggregateKey);
+      if (summary) summary.count += counted.count;
+      else {
+        const entry = { action: NOT_RECORDED, outcome: "failure" as const, details: { action: counted.row.action, rowsPerMinute: this.newRowsPerMinute }, aggregateKey };
+        notRecorded.set(aggregateKey, { row: auditRow({ id: null, name: null, sourceIp: null }, entry, isoNow()), count: counted.count });
+      }
+    }
+    return [...kept, ...notRecorded];
   }
 
   async close(): Promise<void> {

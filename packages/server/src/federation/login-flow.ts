@@ -80,7 +80,7 @@ class ChangedDuringLogin extends Error {}
  * store under an id the browser holds; the callback checks the provider's answer and the ID token
  * (signature against the provider's keys); the session is handed out for a one-time code.
  */
-export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: SecretBox, jwks: JwksCache, linking: Linking, sessions: Sessions, tally: AuditTally) {
+export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: SecretBox, jwks: JwksCache, linking: Linking, sessions: Sessions, tally: AuditTally, inProgressMax: number) {
   const { db, dialect } = store;
   /** Each provider's openid-client configuration, kept while its stored version is current (every update bumps it). */
   const configurations = new Map<string, { version: number; configuration: oidc.Configuration }>();
@@ -110,7 +110,10 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
     return p;
   }
 
-  /** Writes a pending login of `p` only while the store holds `p` enabled and at its version; false when not written. */
+  /**
+   * Writes a pending login of `p` only while the store holds `p` enabled and at its version, and fewer
+   * than `inProgressMax` logins (of every provider, on every node) are in progress; false when not written.
+   */
   async function writePendingIfCurrent(p: Provider, row: Omit<Insertable<ProviderLoginsTable>, "provider_id">): Promise<boolean> {
     const columns = Object.keys(row) as (keyof typeof row)[];
     const written = await db
@@ -122,7 +125,8 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
           .select([...columns.map((c) => eb.val(row[c]).as(c)), "id"])
           .where("id", "=", p.id)
           .where("version", "=", p.version)
-          .where("enabled", "=", 1),
+          .where("enabled", "=", 1)
+          .$if(inProgressMax > 0, (q) => q.where((eb) => eb(eb.selectFrom("provider_logins").select((eb) => eb.fn.countAll().as("n")).where("expires_at", ">=", isoNow()), "<", inProgressMax))),
       )
       .executeTakeFirst();
     return Number(written.numInsertedOrUpdatedRows) === 1;
@@ -169,7 +173,13 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
           throw new ProviderLoginFailed(error, returnTo);
         }
         row = rowOf(p);
-        await db.insertInto("provider_logins").values({ ...row, provider_id: p.id }).execute();
+        // Not written though just read: as many logins are in progress as the cap allows.
+        if (!(await writePendingIfCurrent(p, row))) {
+          // Anyone may start logins from many addresses: one event a minute per provider says how many were refused.
+          const actor = providerActor(alias, null);
+          tally.add(actor, perMinute(actor, { action: "auth.provider-login", target: { type: "identity-provider", id: p.uuid, name: p.alias }, outcome: "failure", details: { alias, reason: "too-many-in-progress" } }));
+          throw new ProviderLoginFailed(new DomainError("unavailable", "Too many logins through identity providers are in progress; try again in a minute.", { retryAfterSeconds: 60 }), row.return_to);
+        }
       }
       const url = oidc.buildAuthorizationUrl(configurationOf(p), {
         redirect_uri: row.redirect_uri,

@@ -2,20 +2,20 @@ import { sql, type Kysely } from "kysely";
 import type { Database } from "./schema.js";
 
 /**
- * Counts a hit on `key` in fixed windows of `windowMs`, in the store so that every process and node
- * counts together: one upsert per hit, which starts a new window when the last one is over.
- * Returns the hits in the current window and when it ends.
+ * Counts `n` hits on `key` in fixed windows of `windowMs`, in the store so that every process and node
+ * counts together: one upsert, which starts a new window when the last one is over.
+ * Returns the hits in the current window (these included) and when it ends.
  */
-export async function countHit(db: Kysely<Database>, key: string, windowMs: number, now = Date.now()): Promise<{ hits: number; resetAt: number }> {
+export async function countHit(db: Kysely<Database>, key: string, windowMs: number, now = Date.now(), n = 1): Promise<{ hits: number; resetAt: number }> {
   const nowIso = new Date(now).toISOString();
   const resetAt = new Date(now + windowMs).toISOString();
   const over = sql<boolean>`rate_limits.reset_at <= ${nowIso}`;
   const row = await db
     .insertInto("rate_limits")
-    .values({ key, hits: 1, reset_at: resetAt })
+    .values({ key, hits: n, reset_at: resetAt })
     .onConflict((oc) =>
       oc.column("key").doUpdateSet({
-        hits: sql<number>`case when ${over} then 1 else rate_limits.hits + 1 end`,
+        hits: sql<number>`case when ${over} then ${n} else rate_limits.hits + ${n} end`,
         reset_at: sql<string>`case when ${over} then ${resetAt} else rate_limits.reset_at end`,
       }),
     )

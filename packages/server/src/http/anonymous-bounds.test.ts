@@ -1,0 +1,139 @@
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { after, before, it } from "node:test";
+import type { TestProvider } from "../test-support/oidc-provider.js";
+import { exchangeCode, followCallback, providerFor, toCallback } from "../test-support/provider-login.js";
+import { describeEachStore, startTestServer, type TestServer } from "../test-support/server.js";
+
+/**
+ * What anonymous callers can make the server store is bounded overall, not only per address: the
+ * identity-provider logins in progress, and the audit rows of their refusals.
+ */
+describeEachStore(
+  "bounds on what anonymous callers make the server store, all addresses and nodes together",
+  (server) => {
+    let admin: string;
+    let corp: TestProvider;
+    let other: TestServer;
+    before(async () => {
+      const s = server();
+      admin = await s.login();
+      corp = await providerFor(s, admin, "corp");
+      other = await startTestServer(s.kind, { ...s.server.deps.config, port: 0 });
+    });
+    after(async () => {
+      await other?.close();
+      await corp?.close();
+    });
+
+    const start = (s: TestServer, from: string, accept?: string) =>
+      s.api("GET", `/auth/v1/providers/corp/login?returnTo=${encodeURIComponent("/portal/console/")}`, { from, headers: accept ? { accept } : {} });
+    const audit = async (query: string) => (await server().api("GET", `/security/v1/audit-events?${query}`, { token: admin })).body as any[];
+
+    it("caps the provider logins in progress on every node: past the cap a 503 with Retry-After, a login under way still finishes, expired ones make room", async () => {
+      const s = server();
+      // One login gets to the provider and back (a person), two more are started from elsewhere and left.
+      corp.accounts.set("dana-sub", { preferred_username: "dana" });
+      const person = await toCallback(s, "corp", "dana-sub");
+      assert.equal((await start(s, "127.0.0.2")).status, 302);
+      assert.equal((await start(other, "127.0.0.3")).status, 302, "the other node counts in the same store");
+      const full = await start(other, "127.0.0.4");
+      assert.equal(full.status, 503, full.text);
+      assert.match(full.body.errorMessage, /^ECMS1901-E Too many logins through identity providers are in progress/);
+      assert.equal(full.headers.get("retry-after"), "60");
+      const page = await start(s, "127.0.0.5", "text/html");
+      assert.equal(page.status, 303, "a browser is sent back to its page with the reason");
+      assert.match(page.headers.get("location")!, /\/portal\/console\/#error=Too%20many%20logins/);
+      assert.equal(await inProgress(s), 3, "nothing written past the cap");
+
+      // The login under way finishes, and makes room for one more.
+      const back = await followCallback(person.browser, person.callback);
+      assert.equal(back.status, 303, JSON.stringify(back.body));
+      assert.equal((await exchangeCode(s, person.browser, "corp", back.code!)).status, 200);
+      assert.equal((await start(s, "127.0.0.6")).status, 302);
+      assert.equal((await start(s, "127.0.0.6")).status, 503);
+
+      // Expired logins are no longer in progress (the housekeeping deletes them).
+      await s.server.deps.store.db.updateTable("provider_logins").set({ expires_at: new Date(Date.now() - 1000).toISOString() }).execute();
+      assert.equal((await start(s, "127.0.0.7")).status, 302);
+      await s.server.housekeeping();
+      assert.equal(await inProgress(s), 1, "the expired ones are gone from the store");
+
+      // Administrators see the refusals: one event a minute for the provider, however many addresses.
+      await s.server.deps.auditTally.flush();
+      await other.server.deps.auditTally.flush();
+      const refused = (await audit("action=auth.provider-login&outcome=failure")).filter((e) => e.details.reason === "too-many-in-progress");
+      assert.equal(refused.reduce((n, e) => n + e.count, 0), 3);
+      assert.ok(refused.every((e) => e.sourceAddress === null && e.targetName === "corp"), JSON.stringify(refused));
+    });
+  },
+  { providerLoginsInProgressMax: 3 },
+);
+
+describeEachStore(
+  "the audit rows of anonymous refusals: a number a minute on every node together, the rest counted per kind",
+  (server) => {
+    let admin: string;
+    let corp: TestProvider;
+    let other: TestServer;
+    before(async () => {
+      const s = server();
+      admin = await s.login();
+      corp = await providerFor(s, admin, "corp");
+      other = await startTestServer(s.kind, { ...s.server.deps.config, port: 0 });
+    });
+    after(async () => {
+      await other?.close();
+      await corp?.close();
+    });
+
+    const guess = (s: TestServer, from: string, username: string) => s.api("POST", "/auth/v1/providers/builtin/token", { from, body: { username, password: "a-guess" } });
+    const audit = async (query: string) => (await server().api("GET", `/security/v1/audit-events?${query}`, { token: admin })).body as any[];
+    const flush = async () => {
+      await server().server.deps.auditTally.flush();
+      await other.server.deps.auditTally.flush();
+    };
+
+    it("writes at most the cap of new rows a minute, counts the rest in one audit.not-recorded event per kind; repeats add to their rows", async () => {
+      const s = server();
+      await awayFromMinuteEnd();
+      // Four names on one node, one of them twice: four rows.
+      for (const name of ["n0", "n1", "n2", "n3", "n0"]) assert.equal((await guess(s, "127.0.0.2", name)).status, 401);
+      await s.server.deps.auditTally.flush();
+      // The other node shares the minute's five rows: one more login name; the rest are counted.
+      for (const name of ["m0", "m1", "m2", "m3"]) assert.equal((await guess(other, "127.0.0.3", name)).status, 401);
+      for (let i = 0; i < 3; i++) assert.equal((await other.api("GET", "/auth/v1/providers/corp/callback?code=x&state=y", { from: "127.0.0.4" })).status, 400);
+      await other.server.deps.auditTally.flush();
+      // A name written before still counts in its row; a new one is counted only.
+      assert.equal((await guess(s, "127.0.0.2", "n1")).status, 401);
+      assert.equal((await guess(s, "127.0.0.2", "n4")).status, 401);
+      await flush();
+
+      const names = await audit("action=auth.login&targetType=login-name");
+      assert.equal(names.length, 5, JSON.stringify(names));
+      assert.equal(names.reduce((n, e) => n + e.count, 0), 7);
+      assert.equal(names.filter((e) => e.sourceAddress === "127.0.0.2").reduce((n, e) => n + e.count, 0), 6, "n0 and n1 twice each");
+      assert.deepEqual((await audit("action=auth.provider-login&outcome=failure")).length, 0, "the callbacks came past the cap");
+      const notRecorded = await audit("action=audit.not-recorded");
+      const counted = Object.fromEntries(notRecorded.map((e) => [e.details.action, e.count]));
+      assert.deepEqual(counted, { "auth.login": 4, "auth.provider-login": 3 });
+      for (const e of notRecorded) {
+        assert.equal(e.outcome, "failure");
+        assert.equal(e.actor, null);
+        assert.equal(e.sourceAddress, null);
+        assert.equal(e.details.rowsPerMinute, 5);
+      }
+    });
+  },
+  { auditAnonymousEventsPerMinute: 5 },
+);
+
+async function inProgress(s: TestServer): Promise<number> {
+  return (await s.server.deps.store.db.selectFrom("provider_logins").select("id").execute()).length;
+}
+
+/** Waits out the end of a minute when it is close: the counts under test are a minute's. */
+export async function awayFromMinuteEnd(): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < 10_000) await sleep(left + 100);
+}
