@@ -248,9 +248,12 @@ export async function adoptProviderLogin(): Promise<void> {
   }
   const code = /^#code=(.+)$/.exec(location.hash)?.[1];
   const started = sessionStorage.getItem(PROVIDER_LOGIN_KEY);
-  if (!code || !started) return;
+  // A login opened at the server's own URL (a bookmark, a portal's link) began in no tab: the server
+  // names its provider. Only the browser the login ran in can exchange the code (its cookie).
+  const named = new URLSearchParams(location.search).get("provider");
+  if (!code || (!started && !named)) return;
   sessionStorage.removeItem(PROVIDER_LOGIN_KEY);
-  const { alias, next } = JSON.parse(started) as { alias: string; next: string };
+  const { alias, next } = started ? (JSON.parse(started) as { alias: string; next: string }) : { alias: named!, next: "" };
   history.replaceState(null, "", `${location.pathname}#/${next}`);
   try {
     // The whole token answer, not only the token (which `exchangeProviderCode` answers): its idle lifetime too.

@@ -46,6 +46,24 @@ describeConsole("identity providers in the console", (ctx, kind) => {
     }
   });
 
+  it("logs in through the server's login URL opened directly (a bookmark, a portal's link), though no page of the console began it", async () => {
+    const { server, browser } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await page.goto(`${server.baseUrl}/auth/v1/providers/corp/login`);
+      await page.locator("input[name=login]").fill("pat-sub");
+      await page.locator("input[name=password]").fill("any password");
+      await page.locator("button[type=submit]").click();
+      await page.locator("button[type=submit]").filter({ hasText: /continue/i }).click();
+      await page.getByRole("heading", { level: 1, name: "My account" }).waitFor();
+      assert.match(await page.locator("main").innerText(), /pat/);
+      assert.match(page.url(), /\/portal\/console\/#\/$/, "the code and the provider are gone from the URL");
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("says on the login page why a provider's login was refused", async () => {
     const { server, browser, url } = ctx();
     const token = await server.login();

@@ -25,6 +25,12 @@ const consoleRoutes: FastifyPluginAsync<AppDeps> = async (app) => {
     const page = request.method === "GET" || request.method === "HEAD" ? PAGE_PATH.exec(request.url.slice(app.prefix.length)) : null;
     if (page) return reply.redirect(`${app.prefix}/console/#/${page[1]}${page[2] ?? ""}`);
   });
+  // Back from a provider's login opened at the server's own URL, the console is told its provider
+  // (`?provider=`: http/routes/provider-login.ts); its files take no other parameter.
+  app.addHook("onRoute", (route) => {
+    const query = route.schema?.querystring as { properties?: Record<string, unknown> } | undefined;
+    if (query?.properties) query.properties.provider = { type: "string", maxLength: 64 };
+  });
   if (!existsSync(`${CONSOLE_DIR}index.html`)) {
     const { code, status } = ErrorCodes.routeNotFound;
     app.get("/console/*", { schema: { hide: true } }, (_request, reply) => reply.code(status).send(errorBody(code, "The console is not built: run `npm run build` (or `npm ci`).")));

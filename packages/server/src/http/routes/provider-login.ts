@@ -40,11 +40,11 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
    * and off its API but for the console: a route that redirects (another provider's login) would carry the
    * code's fragment on to wherever it sends the browser.
    */
-  function sameOrigin(publicBase: string, returnTo: string | undefined): string {
+  function sameOrigin(publicBase: string, returnTo: string): string {
     const base = urlOrNull(publicBase);
     if (base === null) throw new ApiError("invalidRequest", "This service's public URL is not valid here (ECM_PUBLIC_URL, or the origin the provider was added through, or this request's Host header).", { field: "host" });
     // What URL cannot read ("//") is no URL of this service either.
-    const target = urlOrNull(returnTo ?? consolePath, base);
+    const target = urlOrNull(returnTo, base);
     if (target === null || target.origin !== base.origin) throw new ApiError("invalidRequest", "returnTo must be a URL of this service.", { field: "returnTo" });
     // As typed and as the router reads it (percent-decoded: `/%70ortal/auth/…` is `/portal/auth/…`).
     const decoded = decodedPath(target.pathname, base);
@@ -77,7 +77,7 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
   app.get("/auth/v1/providers/:alias/login", {
     schema: {
       summary: "Log in through an identity provider (browser)",
-      description: "Redirects to the provider (authorization code with PKCE). After the login the browser comes back to `returnTo` (this service's origin only) with a one-time `#code=…` to exchange at `…/exchange`. A disabled provider's refusal, and a 503 when more logins are in progress than the server keeps (`ECM_PROVIDER_LOGINS_IN_PROGRESS_MAX`, all nodes together), redirect a browser (`Accept: text/html`) to `returnTo` with `#error=` and the reason in words; other clients get the error.",
+      description: "Redirects to the provider (authorization code with PKCE). After the login the browser comes back to `returnTo` (this service's origin only; without one, the console, told the provider by `?provider=`) with a one-time `#code=…` to exchange at `…/exchange`. A disabled provider's refusal, and a 503 when more logins are in progress than the server keeps (`ECM_PROVIDER_LOGINS_IN_PROGRESS_MAX`, all nodes together), redirect a browser (`Accept: text/html`) to `returnTo` with `#error=` and the reason in words; other clients get the error.",
       tags: ["auth"],
       params: AliasParams,
       querystring: Type.Object({ returnTo: Type.Optional(Type.String({ maxLength: 2048 })) }, { additionalProperties: false }),
@@ -91,7 +91,9 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
       // The redirect URI is the one shown to the administrators, whatever Host this anonymous request names.
       start = await loginFlow.begin(alias, (p) => {
         const base = publicBaseOf(p, config.publicUrl, `${request.protocol}://${request.host}`);
-        return { redirectUri: redirectUriOf(base, alias), returnTo: sameOrigin(base, request.query.returnTo) };
+        // Opened directly (a bookmark, a portal's link), no page of the console began the login: it is told the provider whose code it gets.
+        const returnTo = request.query.returnTo ?? `${consolePath}?provider=${encodeURIComponent(alias)}`;
+        return { redirectUri: redirectUriOf(base, alias), returnTo: sameOrigin(base, returnTo) };
       }, request.ip);
     } catch (error) {
       if (error instanceof ProviderLoginFailed) return refused(request, reply, alias, error);
