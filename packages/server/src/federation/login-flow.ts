@@ -110,6 +110,9 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
     return p;
   }
 
+  /** How many logins are in progress, of every provider, on every node (expired ones no longer are). */
+  const inProgress = () => db.selectFrom("provider_logins").select((eb) => eb.fn.countAll<number>().as("n")).where("expires_at", ">=", isoNow());
+
   /**
    * Writes a pending login of `p` only while the store holds `p` enabled and at its version, and fewer
    * than `inProgressMax` logins (of every provider, on every node) are in progress; false when not written.
@@ -126,10 +129,22 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
           .where("id", "=", p.id)
           .where("version", "=", p.version)
           .where("enabled", "=", 1)
-          .$if(inProgressMax > 0, (q) => q.where((eb) => eb(eb.selectFrom("provider_logins").select((eb) => eb.fn.countAll().as("n")).where("expires_at", ">=", isoNow()), "<", inProgressMax))),
+          .$if(inProgressMax > 0, (q) => q.where(inProgress(), "<", inProgressMax)),
       )
       .executeTakeFirst();
     return Number(written.numInsertedOrUpdatedRows) === 1;
+  }
+
+  /** Whether as many logins are in progress as `inProgressMax` allows. */
+  async function inProgressFull(): Promise<boolean> {
+    return inProgressMax > 0 && Number((await inProgress().executeTakeFirstOrThrow()).n) >= inProgressMax;
+  }
+
+  /** The refusal of a login past the cap; anyone may start logins from many addresses, so one event a minute per provider says how many. */
+  function tooMany(p: Provider, returnTo: string): ProviderLoginFailed {
+    const actor = providerActor(p.alias, null);
+    tally.add(actor, perMinute(actor, { action: "auth.provider-login", target: { type: "identity-provider", id: p.uuid, name: p.alias }, outcome: "failure", details: { alias: p.alias, reason: "too-many-in-progress" } }));
+    return new ProviderLoginFailed(new DomainError("unavailable", "Too many logins through identity providers are in progress; try again in a minute.", { retryAfterSeconds: 60 }), returnTo);
   }
 
   /**
@@ -159,6 +174,7 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
       let p = known.get(alias);
       let row = p ? rowOf(p) : undefined;
       if (!p || !row || !(await writePendingIfCurrent(p, row))) {
+        if (p && row && (await inProgressFull())) throw tooMany(p, row.return_to);
         // Changed (or not read yet): read it, and write as it says.
         try {
           p = await enabledProvider(alias);
@@ -173,12 +189,10 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
           throw new ProviderLoginFailed(error, returnTo);
         }
         row = rowOf(p);
-        // Not written though just read: as many logins are in progress as the cap allows.
         if (!(await writePendingIfCurrent(p, row))) {
-          // Anyone may start logins from many addresses: one event a minute per provider says how many were refused.
-          const actor = providerActor(alias, null);
-          tally.add(actor, perMinute(actor, { action: "auth.provider-login", target: { type: "identity-provider", id: p.uuid, name: p.alias }, outcome: "failure", details: { alias, reason: "too-many-in-progress" } }));
-          throw new ProviderLoginFailed(new DomainError("unavailable", "Too many logins through identity providers are in progress; try again in a minute.", { retryAfterSeconds: 60 }), row.return_to);
+          if (await inProgressFull()) throw tooMany(p, row.return_to);
+          // Changed again since it was read a moment ago: written as read, as a login started then would have been.
+          await db.insertInto("provider_logins").values({ ...row, provider_id: p.id }).execute();
         }
       }
       const url = oidc.buildAuthorizationUrl(configurationOf(p), {

@@ -133,7 +133,7 @@ async function inProgress(s: TestServer): Promise<number> {
 }
 
 /** Waits out the end of a minute when it is close: the counts under test are a minute's. */
-export async function awayFromMinuteEnd(): Promise<void> {
+async function awayFromMinuteEnd(): Promise<void> {
   const left = 60_000 - (Date.now() % 60_000);
   if (left < 10_000) await sleep(left + 100);
 }
