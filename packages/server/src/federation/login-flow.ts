@@ -243,7 +243,7 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
         if (!pending || pending.provider_id !== p.id || pending.expires_at < isoNow()) throw noLogin();
         if (!sameSecret(query.get("state"), pending.state)) {
           notItsAnswer = true;
-          throw checkFailed("state-mismatch", "state does not match the login in progress");
+          throw checkFailed("state-mismatch", "state does not match the login in progress (an answer to a login begun earlier, in another tab perhaps: finish the latest login, or log in again)");
         }
         // Used up by its own answer, whatever comes of it: the answer cannot be replayed (nor sent twice at once).
         const taken = await db.deleteFrom("provider_logins").where("id", "=", pending.id).executeTakeFirst();

@@ -606,6 +606,8 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     const refused = await followCallback(browser, older.callback);
     assert.equal(refused.status, 400);
     assert.equal(JSON.parse(refused.body.additionalInfo).reason, "state-mismatch");
+    // Said so that a person with two tabs knows what to do.
+    assert.match(refused.body.errorMessage, /state does not match the login in progress \(an answer to a login begun earlier, in another tab perhaps: finish the latest login, or log in again\)\.$/);
     const done = await followCallback(browser, newer.callback);
     assert.equal(done.status, 303);
     assert.equal((await exchangeCode(s, browser, "corp", done.code!)).status, 200);
