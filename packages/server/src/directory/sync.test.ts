@@ -507,16 +507,21 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     await ldap.modify(`uid=kl2,ou=Keyless,${tree.suffix}`, new Change({ operation: "delete", modification: new Attribute({ type: "employeeNumber" }) }));
     const run = await syncAndWait(server(), token, keyless.body.id, { mode: "full" });
     assert.deepEqual([run.state, run.seen, run.failed, run.disabled, run.message], ["succeeded", 3, 0, 0, null], run.message);
-    const kept = 'The entry has no employeeNumber. The user "kl2" at this DN is not taken for gone: it keeps what it had; only whether it is enabled follows the entry.';
+    const kept = 'The entry has no employeeNumber. The user "kl2" at this DN is not taken for gone: it keeps what it had, and is disabled when the entry is, but is enabled again only by the entry with its employeeNumber.';
     assert.deepEqual(run.problems.map((p: any) => p.message), [kept]);
     assert.equal((await user("kl2")).enabled, true);
-    // Still without its key, locked in the directory and unlocked again: the user follows, as it would with its key.
-    for (const [operation, enabled] of [["add", false], ["delete", true]] as const) {
+    // Still without its key, locked in the directory: the user is disabled. Unlocked, it stays so — the keyless entry
+    // at its DN may be a newcomer's (the user gone, and another made there) — until the entry has its key again.
+    for (const operation of ["add", "delete"] as const) {
       await ldap.modify(`uid=kl2,ou=Keyless,${tree.suffix}`, new Change({ operation, modification: new Attribute({ type: "nsAccountLock", values: operation === "add" ? ["TRUE"] : [] }) }));
       const locked = await syncAndWait(server(), token, keyless.body.id, { mode: "full" });
       assert.deepEqual([locked.state, locked.problems.map((p: any) => p.message)], ["succeeded", [kept]], locked.message);
-      assert.equal((await user("kl2")).enabled, enabled, operation);
+      assert.equal((await user("kl2")).enabled, false, operation);
     }
+    await ldap.modify(`uid=kl2,ou=Keyless,${tree.suffix}`, new Change({ operation: "add", modification: new Attribute({ type: "employeeNumber", values: ["K-kl2"] }) }));
+    const keyed = await syncAndWait(server(), token, keyless.body.id, { mode: "full" });
+    assert.deepEqual([keyed.state, keyed.problems], ["succeeded", []], keyed.message);
+    assert.equal((await user("kl2")).enabled, true);
     // Gone for good, it is disabled as any user gone.
     await ldap.del(`uid=kl2,ou=Keyless,${tree.suffix}`);
     const gone = await syncAndWait(server(), token, keyless.body.id, { mode: "full" });

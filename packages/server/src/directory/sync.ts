@@ -773,11 +773,12 @@ export class DirectorySync {
           continue;
         }
         this.seenUsers.add(u.id);
-        // As a refused entry's user: left as it was, it would keep its sessions and keys after a disable in the directory.
-        this.problem(k.dn, `${k.problem} The user "${u.username}" at this DN is not taken for gone: it keeps what it had; only whether it is enabled follows the entry.`, false);
+        // A disable in the directory is followed (left as it was, the user would keep its sessions and keys);
+        // an enable is not: without its key the entry may be another person's at the user's old DN.
+        this.problem(k.dn, `${k.problem} The user "${u.username}" at this DN is not taken for gone: it keeps what it had, and is disabled when the entry is, but is enabled again only by the entry with its ${d.attributeMapping.uniqueId}.`, false);
         existing.set(u.directory_key!, u);
         uniqueIds.add(u.directory_key!);
-        mapped.push(asStored(u, k.dn, k.enabled));
+        mapped.push(asStored(u, k.dn, k.enabled && u.enabled === 1));
       }
     }
     for (const r of refused) {
