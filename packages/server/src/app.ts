@@ -55,7 +55,7 @@ import { registerRateLimits } from "./http/rate-limit.js";
 import { AuditTally, pruneAudit } from "./domain/audit.js";
 import { pruneRateCounters, RateCounters } from "./storage/rate-counters.js";
 import { bounded, jsonNestedDeeperThan, MAX_JSON_DEPTH, validatorCompiler } from "./http/validation.js";
-import { openStore, type Store } from "./storage/store.js";
+import { busyPolicyOf, openStore, type Store } from "./storage/store.js";
 import { createUserQueries } from "./storage/user-queries.js";
 import { userPartPrecondition } from "./http/etag.js";
 import { createGroupQueries } from "./storage/group-queries.js";
@@ -140,7 +140,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     hasher,
     login,
     auditTally,
-    guard: createGuard(sessions, users, apiKeys, { counters: new RateCounters(store.db), windowMs: config.rateLimit.windowSeconds * 1000, max: config.rateLimit.refusedApiKeysPerAddress }),
+    guard: createGuard(sessions, users, apiKeys, { counters: new RateCounters(store.db), windowMs: config.rateLimit.windowSeconds * 1000, max: config.rateLimit.refusedApiKeysPerAddress }, busyPolicyOf(config.store)),
     apiKeys,
     passwordPolicy,
     userAdmin: createUserAdmin(store, groups, hasher, login, passwordPolicy),

@@ -3,6 +3,7 @@ import { API_KEY_PREFIX, type ApiKeys } from "../auth/api-keys.js";
 import type { Principal, Sessions } from "../auth/sessions.js";
 import type { Actor } from "../domain/audit.js";
 import type { AdminActor } from "../domain/users.js";
+import type { BusyPolicy } from "../storage/busy.js";
 import type { RateCounters } from "../storage/rate-counters.js";
 import type { UserRow } from "../storage/schema.js";
 import type { UserQueries } from "../storage/user-queries.js";
@@ -24,8 +25,11 @@ export interface Auth {
    * asks again as it goes. Let in, `roles` becomes the caller's roles now, and the asking is a use of the token.
    */
   refusalNow(): Promise<ApiError | null>;
-  /** How often a long answer asks: often enough that a token's idle lifetime never runs out while it is read. */
-  recheckMs: number;
+  /**
+   * How often a long answer asks (`everyMs`: often enough that a token's idle lifetime never runs out while
+   * it is read), and how long it waits for an answer (`patienceMs`: as long as the store may take to say it is busy).
+   */
+  recheck: { everyMs: number; patienceMs: number };
 }
 
 declare module "fastify" {
@@ -106,16 +110,17 @@ export function refusalOfAccountAsLeft(user: Pick<UserRow, "enabled" | "valid_fr
  * No or bad token: 401. Valid token without the role: 403. They run before the body is read or
  * validated, so a caller without the right gets no work done and learns nothing of the schema.
  */
-export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: ApiKeys, refusedKeys: RefusedKeyLimit) {
+export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: ApiKeys, refusedKeys: RefusedKeyLimit, storeBusy: BusyPolicy) {
   /** A guesser of keys: refused at once once past the limit, so a flood costs no lookup. */
   const tooMany = (until: number) => {
     const retryAfterSeconds = Math.max(1, Math.ceil((until - Date.now()) / 1000));
     return new ApiError("tooManyRequests", `Too many invalid API keys from this address; try again in ${retryAfterSeconds} s.`, { retryAfterSeconds });
   };
-  const recheckMs = Math.min(RECHECK_MS, (sessions.ttlSeconds * 1000) / 3);
+  const everyMs = Math.min(RECHECK_MS, (sessions.ttlSeconds * 1000) / 3);
+  const recheck = { everyMs, patienceMs: Math.max(2 * everyMs, storeBusy.timeoutMs * storeBusy.attempts) };
   return function guard(...roles: readonly string[]): onRequestAsyncHookHandler & GuardHook {
     /** `use`: false when asking again for a request let in already (its key's use was counted then). */
-    async function admit(token: string, use = true): Promise<Omit<Auth, "refusalNow" | "recheckMs">> {
+    async function admit(token: string, use = true): Promise<Omit<Auth, "refusalNow" | "recheck">> {
       const principal = token.startsWith(API_KEY_PREFIX)
         ? await apiKeys.authenticate(token, use).then((key) => key && { user: key.user, sessionId: null, apiKeyId: key.keyId, bySystemAdministrator: key.bySystemAdministrator })
         : await sessions.authenticate(token).then((session) => session && { ...session, apiKeyId: null });
@@ -147,7 +152,7 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
       const over = limited ? refusedKeys.counters.overUntil(key) : undefined;
       // Past the limit, only a key let in lately (on any node) is looked up: a script that works, behind the same NAT as a guesser, goes on.
       if (over !== undefined && !(await apiKeys.isRecentlyUsed(token, refusedKeys.windowMs))) throw tooMany(over);
-      let admitted: Omit<Auth, "refusalNow" | "recheckMs">;
+      let admitted: Omit<Auth, "refusalNow" | "recheck">;
       try {
         admitted = await admit(token);
       } catch (error) {
@@ -161,7 +166,7 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
       // let in, the caller's roles are taken as they are now (a role removed meanwhile no longer counts).
       const auth: Auth = {
         ...admitted,
-        recheckMs,
+        recheck,
         refusalNow: () =>
           admit(token, false).then(
             (now) => ((auth.roles = now.roles), null),
@@ -203,9 +208,9 @@ export async function* whileAuthorized<T>(request: FastifyRequest, chunks: Async
   };
   const timer = setInterval(() => {
     if (ended) return;
-    // A check still unanswered a second tick after it began (a lock held on the session, a store that hangs)
-    // is not taken for a yes: the answer ends, as when a check fails.
-    if (asking) return void (++ticksAsking >= 2 && end("a long answer was ended: whether its caller may have it was not answered in time"));
+    // A check still unanswered when the store would have said it is busy (a lock held on the session, a store
+    // that hangs) is not taken for a yes: the answer ends, as when a check fails.
+    if (asking) return void (++ticksAsking * auth.recheck.everyMs >= auth.recheck.patienceMs && end("a long answer was ended: whether its caller may have it was not answered in time"));
     asking = true;
     ticksAsking = 0;
     auth.refusalNow().then(
@@ -213,7 +218,7 @@ export async function* whileAuthorized<T>(request: FastifyRequest, chunks: Async
       // Not known to be allowed is not allowed: the client reads on with its next request.
       (error: unknown) => end(`a long answer was ended: whether its caller may have it could not be checked (${(error as Error).message})`),
     ).finally(() => (asking = false));
-  }, auth.recheckMs);
+  }, auth.recheck.everyMs);
   try {
     for await (const chunk of chunks) {
       if (ended) return;

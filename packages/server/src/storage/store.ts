@@ -52,6 +52,11 @@ export type StoreLocation = ({ kind: "sqlite"; file: string } | { kind: "postgre
   busy?: BusyPolicy;
 };
 
+/** How the store at `location` meets other writers. */
+export function busyPolicyOf(location: StoreLocation): BusyPolicy {
+  return location.busy ?? DEFAULT_BUSY_POLICY;
+}
+
 /** A migration that is one step of the store's dialect (each is described where StoreDialect declares it, "Migration NNN"). */
 const step = (up: (db: Kysely<any>) => Promise<void>): Migration => ({ up });
 
@@ -108,7 +113,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
  * Migrations were numbered as features were planned and landed in any order, so a store may have run a later one first.
  */
 export async function openStore(location: StoreLocation): Promise<Store> {
-  const busy = location.busy ?? DEFAULT_BUSY_POLICY;
+  const busy = busyPolicyOf(location);
   const store = location.kind === "sqlite" ? openSqlite(location.file, busy) : openPostgres(location.url, busy, location.poolSize);
   const provider: MigrationProvider = { getMigrations: async () => migrations(store.dialect) };
   const { error } = await new Migrator({ db: store.db, provider, allowUnorderedMigrations: true }).migrateToLatest();
