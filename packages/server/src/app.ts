@@ -84,7 +84,7 @@ export interface Server {
 
 /** What a server is built with besides its configuration. */
 export interface ServerOptions {
-  /** The time in milliseconds that token lifetimes follow (tests move it instead of waiting). */
+  /** The time in milliseconds that token lifetimes (and a directory's reachable note) follow (tests move it instead of waiting). */
   now?: () => number;
 }
 
@@ -123,7 +123,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   const apiKeys = new ApiKeys(store.db, (secret) => secrets.tag("api key", secret), { perMinute: config.apiKeyRatePerMinute }, options.now);
   // The settings that name local groups: a group they name is not deleted, alone or with its directory.
   const namedBy: GroupReferences = async (on, uuids) => [...(await providersNamingGroups(on, uuids)), ...(await directoriesNamingGroups(on, uuids))];
-  const directories = createDirectoryService(store, secrets, config.directories, namedBy, (error, message) => app.log.warn({ err: error }, message));
+  const directories = createDirectoryService(store, secrets, config.directories, namedBy, (error, message) => app.log.warn({ err: error }, message), options.now);
   const credentials = accountCredentials(localCredentials(hasher, storeRehash(store.db)), directories.credentials);
   const auditTally = new AuditTally(store.db, (error) => app.log.warn({ err: error }, "writing counted audit events failed"), 1000, config.auditAnonymousEventsPerMinute);
   const login = new LoginService(store.db, users, credentials, sessions, config.lockout, config.passwordMaxAgeDays, (name) => secrets.tag("audit login name", name), auditTally);

@@ -157,7 +157,8 @@ class DirectoryPool {
   }
 }
 
-export function directoryCredentials(queries: DirectoryQueries, secrets: SecretBox) {
+/** `now`: the clock of the reachable note's interval (a test moves it instead of waiting it out). */
+export function directoryCredentials(queries: DirectoryQueries, secrets: SecretBox, now: () => number = Date.now) {
   /** Pools by directory id, for the configuration version they were opened with. */
   const pools = new Map<number, DirectoryPool>();
 
@@ -193,9 +194,9 @@ export function directoryCredentials(queries: DirectoryQueries, secrets: SecretB
       const mapped = entries.length === 1 ? mapUser(new EntryValues(entries[0]!), d) : null;
       const found = mapped !== null && "user" in mapped && mapped.key === user.directory_key ? mapped.user : null;
       const ok = found !== null && found.enabled && (await pool.bind(found.dn, password));
-      if (Date.now() - pool.reachableNotedAt >= REACHABLE_NOTE_MS) {
+      if (now() - pool.reachableNotedAt >= REACHABLE_NOTE_MS) {
         await queries.setReachability(d.id, null, isoNow(), "all but a refused bind");
-        pool.reachableNotedAt = Date.now();
+        pool.reachableNotedAt = now();
       }
       const refusal = found === null ? "not-in-directory" : found.enabled ? undefined : "disabled-in-directory";
       return { matches: ok, bySystemAdministrator: pool.bySystemAdministrator, ...(refusal && { refusal }) };

@@ -121,11 +121,11 @@ export async function directoriesNamingGroups(on: Kysely<Database>, groupUuids: 
   return namersAmong(directories, groupUuids, groupsNamed, (d) => ({ by: `directory "${d.name}" (groupMappings)`, directoryId: d.id }));
 }
 
-export function createDirectoryService(store: Store, secrets: SecretBox, timing: DirectoryTiming, namedBy: GroupReferences, log: (error: unknown, message: string) => void) {
+export function createDirectoryService(store: Store, secrets: SecretBox, timing: DirectoryTiming, namedBy: GroupReferences, log: (error: unknown, message: string) => void, now?: () => number) {
   const { db } = store;
   const queries = createDirectoryQueries(db);
   /** Logins by directory bind, with the connections they keep. */
-  const credentials = directoryCredentials(queries, secrets);
+  const credentials = directoryCredentials(queries, secrets, now);
   /** This process's name in the leases. */
   const owner = randomUUID();
   /** Its name while it closes another node's interrupted runs. */
