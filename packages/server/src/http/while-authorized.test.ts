@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { before, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { sql } from "kysely";
 import { seedStore } from "../tools/seed-data.js";
 import { createSecurityAdministrator, groupId } from "../test-support/accounts.js";
-import { describeEachStore } from "../test-support/server.js";
+import { describeEachStore, startTestServer, type TestServer } from "../test-support/server.js";
 
 /** Reads a streamed answer slowly: a few KB, then a pause longer than the server's recheck, then the rest. */
 async function readWithPause(response: Response, pauseMs: number, during: () => Promise<void>): Promise<{ bytes: number; error: unknown }> {
@@ -25,7 +25,7 @@ async function readWithPause(response: Response, pauseMs: number, during: () => 
   }
 }
 
-describeEachStore("a long answer asks again whether its caller may have it", (server) => {
+describeEachStore("a long answer asks again whether its caller may have it", (server, kind) => {
   let admin: string;
   before(async () => {
     admin = await server().login();
@@ -130,48 +130,53 @@ describeEachStore("a long answer asks again whether its caller may have it", (se
     await sleep(1500);
     assert.equal((await server().api("GET", "/security/v1/users/count?search=cut-import-", { token: admin })).body, 1000);
   });
-});
 
-describeEachStore("a long answer is a use of its token", (server, kind) => {
-  before(async () => {
-    await seedStore(server().server.deps.store, { users: 40_000, seed: 4, passwordHash: "not-a-login" });
-  });
-
-  it("a reader that pauses for longer than the token's idle lifetime reads on to the end, and its token still works", { timeout: 60_000 }, async () => {
-    const token = await server().login();
-    const response = await fetch(`${server().baseUrl}/security/v1/users?extendedInfo=true`, { headers: { authorization: `Bearer ${token}` } });
-    assert.equal(response.status, 200);
-    // Three idle lifetimes without reading a byte: the open answer is the token's use meanwhile.
-    const read = await readWithPause(response, 9000, async () => {});
-    assert.equal(read.error, undefined);
-    assert.equal((await server().api("GET", "/security/v1/users/count", { token })).status, 200);
-  });
-
-  // A check that never answers is not taken for a yes. (SQLite's writers give up at their busy timeout
-  // with an error, which cuts the answer as well; PostgreSQL's wait on a row lock for as long as it is held.)
-  it("a check held up by a lock on its session ends the answer, not the checks", { timeout: 60_000, skip: kind === "sqlite" && "a row lock is PostgreSQL's" }, async () => {
-    const token = await server().login();
-    const { sid } = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString()) as { sid: string };
-    const response = await fetch(`${server().baseUrl}/security/v1/users?extendedInfo=true`, { headers: { authorization: `Bearer ${token}` } });
-    assert.equal(response.status, 200);
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let locked!: () => void;
-    const lockTaken = new Promise<void>((resolve) => (locked = resolve));
-    // The session's row locked, as a long transaction elsewhere would: the check's slide of the session waits on it.
-    const lock = server().server.deps.store.db.transaction().execute(async (trx) => {
-      await sql`select id from sessions where id = ${sid} for update`.execute(trx);
-      locked();
-      await held;
+  describe("a long answer is a use of its token", () => {
+    // Another node on the same store, whose tokens last 3 s idle: the users seeded above make its long answer too.
+    let node: TestServer | undefined;
+    before(async () => {
+      node = await startTestServer(server().kind, { store: server().server.deps.config.store, tokenTtlSeconds: 3 });
     });
-    try {
-      await lockTaken;
-      // Cut once the check has waited as long as the store may take to say it is busy (5 s × 3 tries by default).
-      const read = await readWithPause(response, 20_000, async () => {});
-      assert.ok(read.error, "the answer broke off");
-    } finally {
-      release();
-      await lock;
-    }
+    after(async () => {
+      await node?.close();
+    });
+
+    it("a reader that pauses for longer than the token's idle lifetime reads on to the end, and its token still works", { timeout: 60_000 }, async () => {
+      const token = await node!.login();
+      const response = await fetch(`${node!.baseUrl}/security/v1/users?extendedInfo=true`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(response.status, 200);
+      // Three idle lifetimes without reading a byte: the open answer is the token's use meanwhile.
+      const read = await readWithPause(response, 9000, async () => {});
+      assert.equal(read.error, undefined);
+      assert.equal((await node!.api("GET", "/security/v1/users/count", { token })).status, 200);
+    });
+
+    // A check that never answers is not taken for a yes. (SQLite's writers give up at their busy timeout
+    // with an error, which cuts the answer as well; PostgreSQL's wait on a row lock for as long as it is held.)
+    it("a check held up by a lock on its session ends the answer, not the checks", { timeout: 60_000, skip: kind === "sqlite" && "a row lock is PostgreSQL's" }, async () => {
+      const token = await node!.login();
+      const { sid } = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()) as { sid: string };
+      const response = await fetch(`${node!.baseUrl}/security/v1/users?extendedInfo=true`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(response.status, 200);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let locked!: () => void;
+      const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+      // The session's row locked, as a long transaction elsewhere would: the check's slide of the session waits on it.
+      const lock = node!.server.deps.store.db.transaction().execute(async (trx) => {
+        await sql`select id from sessions where id = ${sid} for update`.execute(trx);
+        locked();
+        await held;
+      });
+      try {
+        await lockTaken;
+        // Cut once the check has waited as long as the store may take to say it is busy (5 s × 3 tries by default).
+        const read = await readWithPause(response, 20_000, async () => {});
+        assert.ok(read.error, "the answer broke off");
+      } finally {
+        release();
+        await lock;
+      }
+    });
   });
-}, { tokenTtlSeconds: 3 });
+});
