@@ -32,8 +32,8 @@ export interface ApiResponse<T = any> {
 }
 
 /**
- * The clock of a test server's token lifetimes (and signing keys): real time plus however far the
- * test moved it. It keeps running, so what the server stamps in order (keys, sessions) stays in order.
+ * The clock of a test server's token lifetimes (and signing keys, and a directory's reachable note):
+ * real time plus however far the test moved it. It keeps running, so what the server stamps in order (keys, sessions) stays in order.
  */
 export class TestClock {
   private offsetMs = 0;
