@@ -35,7 +35,7 @@ export interface Config {
    * end (0: no cap); past it, such refusals are counted in one `audit.not-recorded` event per kind a minute.
    */
   auditAnonymousEventsPerMinute: number;
-  /** Identity-provider logins in progress (started, not yet back), all nodes together (0: no cap); past it a start is refused (503). */
+  /** Identity-provider logins in progress (started, not yet back), all nodes together (0: no cap); past it a start deletes the oldest. */
   providerLoginsInProgressMax: number;
   /** Largest accepted request body in bytes. */
   bodyLimit: number;

@@ -110,13 +110,7 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
     return p;
   }
 
-  /** How many logins are in progress, of every provider, on every node (expired ones no longer are). */
-  const inProgress = () => db.selectFrom("provider_logins").select((eb) => eb.fn.countAll<number>().as("n")).where("expires_at", ">=", isoNow());
-
-  /**
-   * Writes a pending login of `p` only while the store holds `p` enabled and at its version, and fewer
-   * than `inProgressMax` logins (of every provider, on every node) are in progress; false when not written.
-   */
+  /** Writes a pending login of `p` only while the store holds `p` enabled and at its version; false when not written. */
   async function writePendingIfCurrent(p: Provider, row: Omit<Insertable<ProviderLoginsTable>, "provider_id">): Promise<boolean> {
     const columns = Object.keys(row) as (keyof typeof row)[];
     const written = await db
@@ -128,23 +122,31 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
           .select([...columns.map((c) => eb.val(row[c]).as(c)), "id"])
           .where("id", "=", p.id)
           .where("version", "=", p.version)
-          .where("enabled", "=", 1)
-          .$if(inProgressMax > 0, (q) => q.where(inProgress(), "<", inProgressMax)),
+          .where("enabled", "=", 1),
       )
       .executeTakeFirst();
     return Number(written.numInsertedOrUpdatedRows) === 1;
   }
 
-  /** Whether as many logins are in progress as `inProgressMax` allows. */
-  async function inProgressFull(): Promise<boolean> {
-    return inProgressMax > 0 && Number((await inProgress().executeTakeFirstOrThrow()).n) >= inProgressMax;
-  }
-
-  /** The refusal of a login past the cap; anyone may start logins from many addresses, so one event a minute per provider says how many. */
-  function tooMany(p: Provider, returnTo: string): ProviderLoginFailed {
+  /**
+   * Past `inProgressMax` pending logins (of every provider, on every node), deletes the oldest, expired
+   * ones first. Refusing new logins instead would let a few addresses, each under its own limit, keep
+   * everyone from logging in; this way a flood must push out a person's login in the seconds it spends
+   * at the provider. Nodes trimming at once may delete a few more than needed; the table passes the cap
+   * by at most the starts written at that moment.
+   */
+  async function keepWithinCap(p: Provider): Promise<void> {
+    if (inProgressMax <= 0) return;
+    const { n } = await db.selectFrom("provider_logins").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+    const excess = Number(n) - inProgressMax;
+    if (excess <= 0) return;
+    await db
+      .deleteFrom("provider_logins")
+      .where("id", "in", (eb) => eb.selectFrom("provider_logins").select("id").orderBy("expires_at").orderBy("id").limit(excess))
+      .execute();
+    // Anyone may start logins from many addresses: one event a minute per provider says how many pushed one out.
     const actor = providerActor(p.alias, null);
     tally.add(actor, perMinute(actor, { action: "auth.provider-login", target: { type: "identity-provider", id: p.uuid, name: p.alias }, outcome: "failure", details: { alias: p.alias, reason: "too-many-in-progress" } }));
-    return new ProviderLoginFailed(new DomainError("unavailable", "Too many logins through identity providers are in progress; try again in a minute.", { retryAfterSeconds: 60 }), returnTo);
   }
 
   /**
@@ -174,7 +176,6 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
       let p = known.get(alias);
       let row = p ? rowOf(p) : undefined;
       if (!p || !row || !(await writePendingIfCurrent(p, row))) {
-        if (p && row && (await inProgressFull())) throw tooMany(p, row.return_to);
         // Changed (or not read yet): read it, and write as it says.
         try {
           p = await enabledProvider(alias);
@@ -189,12 +190,9 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
           throw new ProviderLoginFailed(error, returnTo);
         }
         row = rowOf(p);
-        if (!(await writePendingIfCurrent(p, row))) {
-          if (await inProgressFull()) throw tooMany(p, row.return_to);
-          // Changed again since it was read a moment ago: written as read, as a login started then would have been.
-          await db.insertInto("provider_logins").values({ ...row, provider_id: p.id }).execute();
-        }
+        await db.insertInto("provider_logins").values({ ...row, provider_id: p.id }).execute();
       }
+      await keepWithinCap(p);
       const url = oidc.buildAuthorizationUrl(configurationOf(p), {
         redirect_uri: row.redirect_uri,
         scope: p.config.scopes.join(" "),

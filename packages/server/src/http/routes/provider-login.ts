@@ -77,11 +77,11 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
   app.get("/auth/v1/providers/:alias/login", {
     schema: {
       summary: "Log in through an identity provider (browser)",
-      description: "Redirects to the provider (authorization code with PKCE). After the login the browser comes back to `returnTo` (this service's origin only; without one, the console, told the provider by `?provider=`) with a one-time `#code=…` to exchange at `…/exchange`. A disabled provider's refusal, and a 503 when more logins are in progress than the server keeps (`ECM_PROVIDER_LOGINS_IN_PROGRESS_MAX`, all nodes together), redirect a browser (`Accept: text/html`) to `returnTo` with `#error=` and the reason in words; other clients get the error.",
+      description: "Redirects to the provider (authorization code with PKCE). After the login the browser comes back to `returnTo` (this service's origin only; without one, the console, told the provider by `?provider=`) with a one-time `#code=…` to exchange at `…/exchange`. A disabled provider's refusal redirects a browser (`Accept: text/html`) to `returnTo` with `#error=` and the reason in words; other clients get the error.",
       tags: ["auth"],
       params: AliasParams,
       querystring: Type.Object({ returnTo: Type.Optional(Type.String({ maxLength: 2048 })) }, { additionalProperties: false }),
-      response: { 302: Type.Null(), 303: Type.Null(), ...errorResponses(400, 404, 429, 503) },
+      response: { 302: Type.Null(), 303: Type.Null(), ...errorResponses(400, 404, 429) },
     },
     preHandler: providerLoginLimit,
   }, async (request, reply) => {
