@@ -161,11 +161,12 @@ export class LoginService {
   }
 
   /**
-   * How long a refused login that checked a password hash of the current cost took lately (a moving
-   * average; 0: none yet). A refusal that checked none — a directory's user, its directory down or its
-   * bind refused, which never pays argon2 — or another system's hash brought by an import (a cheap
-   * PBKDF2, say) is held as long, so that the time of a refusal does not tell such an account from an
-   * unknown name. (A dearer imported hash takes longer; it is replaced at its owner's next login.)
+   * How long a refused login of an existing account that checked a password hash of the current cost
+   * took lately (a moving average; 0: none yet). A refusal that checked none — a directory's user, its
+   * directory down or its bind refused, which never pays argon2 — or another system's hash brought by
+   * an import (a cheap PBKDF2, say), and an unknown name's (a dummy hash, but no counts written), is
+   * held as long, so that the time of a refusal does not tell such an account, or no account, from one
+   * that exists. (A dearer imported hash takes longer; it is replaced at its owner's next login.)
    */
   private hashedRefusalMs = 0;
 
@@ -190,7 +191,7 @@ export class LoginService {
     }
   }
 
-  /** A login; `checked.hash` is false once it is known that no password hash of the current cost is checked (a directory's user, an imported hash). */
+  /** A login; `checked.hash` is false once it is known that its refusal is not an existing account's that checked a password hash of the current cost (a directory's user, an imported hash, an unknown name). */
   private async attemptLogin(loginName: string, password: string, sourceIp: string, checked: Checked): Promise<TokenResponse> {
     const read = await this.account(loginName, sourceIp);
     if (read.standing.familiar || this.lockout.accountMaxFailures === 0) return this.checkLogin(read, loginName, password, sourceIp, checked);
@@ -222,6 +223,8 @@ export class LoginService {
       throw invalidCredentials();
     }
     if (!user) {
+      // Written by the tally, not here: quicker than an account's refusal, which writes its counts; held as long.
+      checked.hash = false;
       // A new name is a new row: many addresses trying ever new names are held to the tally's rows a minute.
       this.limitedTally.add(actor, failure(actor, "auth.login", this.unknownName(loginName), "unknown-user"));
       throw invalidCredentials();

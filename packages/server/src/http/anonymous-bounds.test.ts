@@ -114,6 +114,15 @@ describeEachStore(
         assert.equal(e.details.rowsPerMinute, 5);
       }
     });
+
+    it("holds an unknown name's refusal as long as an existing account's lately, though it writes nothing: its time does not say no account has the name", async () => {
+      const login = server().server.deps.login as unknown as { hashedRefusalMs: number };
+      login.hashedRefusalMs = 400;
+      const started = performance.now();
+      assert.equal((await guess(server(), "127.0.0.9", "nobody-by-this-name")).status, 401);
+      assert.ok(performance.now() - started >= 390, `answered after ${performance.now() - started} ms`);
+      assert.equal(login.hashedRefusalMs, 400, "an unknown name's time is no measure of an account's refusals");
+    });
   },
   { auditAnonymousEventsPerMinute: 5 },
 );
