@@ -52,4 +52,23 @@ describeEachStore("counted audit events (AuditTally)", (server) => {
       await tally.close();
     }
   });
+
+  it("holds anonymous callers' new rows to the minute's cap, not a logged-in user's refusals", async () => {
+    const { db } = server().server.deps.store;
+    const tally = new AuditTally(db, () => {}, 60_000, 1);
+    const anonymous = (sourceIp: string) => ({ id: null, name: null, sourceIp });
+    const user = { id: 1, name: "sysadmin", sourceIp: "127.0.0.9" };
+    try {
+      for (const actor of [anonymous("127.0.0.7"), anonymous("127.0.0.8"), user]) tally.add(actor, perMinute(actor, { action: "test.capped", outcome: "failure", details: { reason: "rate-limited" } }));
+      await tally.flush();
+      const rows = await db.selectFrom("audit_events").select(["action", "actor_id", "source_ip", "count"]).where("action", "in", ["test.capped", "audit.not-recorded"]).orderBy("action").orderBy("source_ip").execute();
+      assert.deepEqual(rows, [
+        { action: "audit.not-recorded", actor_id: null, source_ip: null, count: 1 },
+        { action: "test.capped", actor_id: null, source_ip: "127.0.0.7", count: 1 },
+        { action: "test.capped", actor_id: 1, source_ip: "127.0.0.9", count: 1 },
+      ]);
+    } finally {
+      await tally.close();
+    }
+  });
 });

@@ -83,9 +83,9 @@ type Counted = { row: ReturnType<typeof auditRow>; count: number };
  * dies; close() writes them. A write that fails keeps its counts for the next.
  *
  * Many addresses each under their limits still make new rows (one per address, target and minute):
- * at most `newRowsPerMinute` a minute are written, every process and node together (a counter in the
- * store); the others are counted in one `audit.not-recorded` event per kind (action) and minute,
- * whose count says how many refusals it stands for. 0: no cap.
+ * at most `newRowsPerMinute` a minute of anonymous callers' (no actor) are written, every process
+ * and node together (a counter in the store); the others are counted in one `audit.not-recorded`
+ * event per kind (action) and minute, whose count says how many refusals it stands for. 0: no cap.
  */
 export class AuditTally {
   private pending = new Map<string, Counted>();
@@ -166,19 +166,21 @@ export class AuditTally {
       this.written = new Set();
       this.minute = minute;
     }
-    const isNew = (key: string) => !this.written.has(key) && !key.startsWith(`${NOT_RECORDED}|`);
-    const fresh = entries.filter(([key]) => isNew(key)).length;
+    // A logged-in user's refusals are bounded by its own limits: only anonymous callers' new rows take from the cap.
+    const takesRoom = ([key, counted]: [string, Counted]) => counted.row.actor_id === null && !this.written.has(key) && !key.startsWith(`${NOT_RECORDED}|`);
+    const fresh = entries.filter(takesRoom).length;
     if (fresh === 0) return entries;
     // This minute's rows, every process and node together (kept two minutes: a clock a little behind still finds it).
     const { hits } = await countHit(this.db, `audit-rows|${minute}`, 120_000, Date.now(), fresh);
     let room = Math.max(0, this.newRowsPerMinute - (hits - fresh));
     const kept: [string, Counted][] = [];
     const notRecorded = new Map<string, Counted>();
-    for (const [key, counted] of entries) {
-      if (!isNew(key) || room > 0) {
-        if (isNew(key)) room--;
+    for (const entry of entries) {
+      const [key, counted] = entry;
+      if (!takesRoom(entry) || room > 0) {
+        if (takesRoom(entry)) room--;
         this.written.add(key);
-        kept.push([key, counted]);
+        kept.push(entry);
         continue;
       }
       const aggregateKey = [NOT_RECORDED, counted.row.action, minute].join("|");
