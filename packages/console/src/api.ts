@@ -232,28 +232,27 @@ export function beginProviderLogin(alias: string, next: string): void {
  * says why the login was refused.
  */
 export async function adoptProviderLogin(): Promise<void> {
+  // A login opened at the server's own URL (a bookmark, a portal's link) began in no tab: the server
+  // names its provider, and a login this tab began before (abandoned at its provider) is not this one.
+  const named = new URLSearchParams(location.search).get("provider");
+  const started = sessionStorage.getItem(PROVIDER_LOGIN_KEY);
+  const begun = named ? { alias: named, next: "" } : started ? (JSON.parse(started) as { alias: string; next?: string }) : null;
   const refused = /^#error=(.*)$/.exec(location.hash)?.[1];
   if (refused !== undefined) {
-    // The server sent the browser back with the reason the provider's login was refused. Said only to
-    // a tab that began such a login: a link of anyone's with words of theirs in it is no refusal.
-    const begun = sessionStorage.getItem(PROVIDER_LOGIN_KEY);
     sessionStorage.removeItem(PROVIDER_LOGIN_KEY);
-    if (begun === null) {
-      history.replaceState(null, "", `${location.pathname}#/login`);
-      return;
-    }
-    const { next = "" } = JSON.parse(begun) as { next?: string };
-    refusedTo(decodeURIComponent(refused) || "The login through the identity provider was refused.", next);
+    // The server sent the browser back with the reason the provider's login was refused. Its words are
+    // said only to a tab that began the login: a link of anyone's with words of theirs in it is no
+    // refusal. A login opened directly began in no tab, so it is told in words of our own.
+    if (named) refusedTo("The login through the identity provider was refused; try again or ask an administrator.", "");
+    else if (begun) refusedTo(decodeURIComponent(refused) || "The login through the identity provider was refused.", begun.next ?? "");
+    else history.replaceState(null, "", `${location.pathname}#/login`);
     return;
   }
   const code = /^#code=(.+)$/.exec(location.hash)?.[1];
-  const started = sessionStorage.getItem(PROVIDER_LOGIN_KEY);
-  // A login opened at the server's own URL (a bookmark, a portal's link) began in no tab: the server
-  // names its provider. Only the browser the login ran in can exchange the code (its cookie).
-  const named = new URLSearchParams(location.search).get("provider");
-  if (!code || (!started && !named)) return;
+  // Only the browser the login ran in can exchange the code (its cookie).
+  if (!code || !begun) return;
   sessionStorage.removeItem(PROVIDER_LOGIN_KEY);
-  const { alias, next } = started ? (JSON.parse(started) as { alias: string; next: string }) : { alias: named!, next: "" };
+  const { alias, next = "" } = begun;
   history.replaceState(null, "", `${location.pathname}#/${next}`);
   try {
     // The whole token answer, not only the token (which `exchangeProviderCode` answers): its idle lifetime too.

@@ -64,6 +64,46 @@ describeConsole("identity providers in the console", (ctx, kind) => {
     }
   });
 
+  it("logs in through the login URL opened directly in a tab where a login through another provider was begun and left", async () => {
+    const { server, browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await page.goto(`${url}#/me`);
+      // The button of a provider since gone was clicked, and its login never came back.
+      await page.evaluate(() => sessionStorage.setItem("ecm.console.provider-login", JSON.stringify({ alias: "gone", next: "groups" })));
+      await page.goto(`${server.baseUrl}/auth/v1/providers/corp/login`);
+      await page.locator("input[name=login]").fill("pat-sub");
+      await page.locator("input[name=password]").fill("any password");
+      await page.locator("button[type=submit]").click();
+      await page.locator("button[type=submit]").filter({ hasText: /continue/i }).click();
+      await page.getByRole("heading", { level: 1, name: "My account" }).waitFor();
+      assert.match(page.url(), /\/portal\/console\/#\/$/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("says that a login opened directly was refused, in its own words, never the address's", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      assert.equal((await server.api("PUT", "/idp/v1/external-identity-provider/corp", { token, body: { enabled: false } })).status, 200);
+      await page.goto(`${server.baseUrl}/auth/v1/providers/corp/login`);
+      await page.getByText("The login through the identity provider was refused; try again or ask an administrator.").waitFor();
+      assert.match(page.url(), /\/portal\/console\/#\/login\?provider=/);
+      // A link made to look like one says the same, not its words.
+      await page.goto(`${url}?provider=corp#error=Your%20account%20is%20suspended%3A%20call%20555`);
+      await page.getByText("The login through the identity provider was refused; try again or ask an administrator.").waitFor();
+      assert.equal(await page.getByText("Your account is suspended").count(), 0);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+      await server.api("PUT", "/idp/v1/external-identity-provider/corp", { token, body: { enabled: true } });
+    }
+  });
+
   it("says on the login page why a provider's login was refused", async () => {
     const { server, browser, url } = ctx();
     const token = await server.login();
