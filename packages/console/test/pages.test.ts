@@ -816,10 +816,13 @@ describeConsole("console pages", (ctx, kind) => {
       await page.getByRole("heading", { level: 1, name: "Users" }).waitFor();
       // A link whose percent-encoding is broken (cut short, typed by hand): taken as written — an unknown
       // user, no page by that name — whether it opens the console or comes while the console is open.
-      await page.goto("about:blank");
-      await page.goto(`${url}#/users/%E0%A4%A`);
-      await page.getByRole("heading", { level: 1, name: "User", exact: true }).waitFor();
-      await page.getByRole("alert").waitFor();
+      // It, and any id that is no guid, is an unknown user as an unknown guid is, in the same words.
+      for (const id of ["%E0%A4%A", "bob", crypto.randomUUID()]) {
+        await page.goto("about:blank");
+        await page.goto(`${url}#/users/${id}`);
+        await page.getByRole("heading", { level: 1, name: "User", exact: true }).waitFor();
+        assert.match(await page.getByRole("alert").textContent(), /^The specified user does not exist\./, id);
+      }
       await page.goto(`${url}#/%zz`);
       await page.getByRole("status").filter({ hasText: "There is no page “%zz”." }).waitFor();
       // The refused filter's answers (the list's, and the count's, which may come later) are the only errors.

@@ -1,5 +1,5 @@
 import { html, nothing, type TemplateResult } from "lit";
-import { ECMPreconditionError, ECMValidationError, type ECMLockout, type RestAuditEvent, type RestEffectiveRole, type RestGroup, type RestUser, type RestUserChanges } from "ecm-sdk/browser";
+import { ECMPreconditionError, ECMValidationError, isGuid, type ECMLockout, type RestAuditEvent, type RestEffectiveRole, type RestGroup, type RestUser, type RestUserChanges } from "ecm-sdk/browser";
 import { serverWords, session } from "../api.js";
 import "../group-picker.js";
 import { href } from "../router.js";
@@ -102,6 +102,9 @@ class UserPage extends Page {
   async #load(): Promise<boolean> {
     return this.attempt(async () => {
       const api = session.api;
+      // An id that is no guid (a link typed by hand) names no user: the server says so, in the words it has
+      // for an unknown guid, before the calls that take a guid only refuse it with a programmer's TypeError.
+      if (!isGuid(this.#id)) await api.user(this.#id);
       const asked = ++this.#eventsAsked;
       const [{ value, etag }, roles, groups, guarded, profiles, events, lockout] = await Promise.all([
         api.user(this.#id),
