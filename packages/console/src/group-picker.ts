@@ -139,7 +139,7 @@ export class GroupPicker extends LitElement {
       e.preventDefault();
       const highlighted = this.#items[this.#active];
       if (highlighted) this.#choose(highlighted);
-      else this.#chooseOnlyMatch(this.#text ?? "");
+      else this.#chooseMatch(this.#text ?? "");
     } else if (e.key === "Escape" && (this.#open || this.#text !== null)) {
       // Closes the suggestions, not the dialog the picker is in.
       e.preventDefault();
@@ -151,18 +151,26 @@ export class GroupPicker extends LitElement {
   }
 
   /**
-   * Enter with no suggestion highlighted picks the one group matching `text`. The suggestions shown may
-   * still be those of an earlier text (typed or pasted, then Enter at once): then the groups matching
-   * this one are asked for now, and the only one is picked when they come, if `text` is still typed.
+   * Enter with no suggestion highlighted picks the group `text` names: the only one matching it, else the
+   * one of exactly that name (ignoring case: "users" when "power-users" matches too). The suggestions shown
+   * may still be those of an earlier text (typed or pasted, then Enter at once): then the groups matching
+   * this one are asked for now, and the group is picked when they come, if `text` is still typed.
    */
-  #chooseOnlyMatch(text: string): void {
+  #chooseMatch(text: string): void {
+    const named = () => {
+      if (this.#items.length === 1) return this.#items[0];
+      const name = text.trim().toLowerCase();
+      return this.#items.find((g) => g.name.toLowerCase() === name);
+    };
     if (this.#itemsFor === text) {
-      if (this.#items.length === 1) this.#choose(this.#items[0]!);
+      const group = named();
+      if (group) this.#choose(group);
       return;
     }
     clearTimeout(this.#timer);
     void this.#fetch(text).then(() => {
-      if (this.#open && (this.#text ?? "") === text && this.#itemsFor === text && this.#items.length === 1) this.#choose(this.#items[0]!);
+      const group = this.#open && (this.#text ?? "") === text && this.#itemsFor === text ? named() : undefined;
+      if (group) this.#choose(group);
     });
   }
 

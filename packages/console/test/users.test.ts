@@ -565,13 +565,20 @@ describeConsole("users in the console", (ctx, kind) => {
   });
 
   it("the group filter's box never shows other than the filter: emptied and Enter clears it, Escape shows the chosen group again", async () => {
-    const { browser, url } = ctx();
+    const { server, browser, url } = ctx();
+    // "users" is in another group's name too: Enter picks the group of exactly that name.
+    await createGroup(server, token, "power-users");
     const { page, errors, close } = await openPage(browser);
     const picker = page.getByRole("combobox", { name: "Group", exact: true });
     try {
       await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
       await page.goto(`${url}#/users`);
       await row(page, "carol.jones").waitFor();
+      await picker.fill("Users");
+      await page.getByRole("listbox", { name: "Groups" }).getByRole("option", { name: "power-users", exact: true }).waitFor();
+      await picker.press("Enter");
+      await page.waitForURL(/groupId=/);
+      assert.equal(await picker.inputValue(), "users");
       await pickGroup(page, picker, "audit", "auditors");
       await page.waitForURL(/groupId=/);
       await picker.fill("xyz");
