@@ -122,6 +122,9 @@ export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void
   });
 }
 
+/** The longest delay setTimeout keeps (2^31 − 1 ms). */
+const TIMER_MAX_MS = 2_147_483_647;
+
 /**
  * A call's time limit: for the whole call, or for a streamed answer the wait for it to start and then
  * for each next chunk, so that a long answer that keeps arriving is never cut off.
@@ -138,7 +141,8 @@ class Deadline {
   }
   arm(): void {
     this.clear();
-    if (this.ms > 0 && Number.isFinite(this.ms)) this.#timer = setTimeout(() => this.#controller.abort(), this.ms);
+    // Longer than a timer holds (about 24.8 days), Node's fires after 1 ms: a limit that long is none.
+    if (this.ms <= TIMER_MAX_MS) this.#timer = setTimeout(() => this.#controller.abort(), this.ms);
   }
   clear(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);

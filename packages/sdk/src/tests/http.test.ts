@@ -95,6 +95,19 @@ test("options a script may get wrong are refused, not dropped: a misspelt name, 
   }
 });
 
+test("a timeout longer than a timer can hold (30 days) is no timeout, not one that ends the call at once", async () => {
+  // The answer comes late enough for a timer that overflowed (to 1 ms) to have ended the call first.
+  const server = await peer((_req, res) => void setTimeout(() => res.writeHead(200, { "content-type": "application/json" }).end("[]"), 50));
+  try {
+    const days30 = 30 * 24 * 3600 * 1000;
+    const ecm = new ECM({ baseUrl: `${server.url}/portal`, token: "t", timeout: days30 });
+    assert.deepEqual(await ecm.security.groups(), []);
+    assert.deepEqual(await new ECM({ baseUrl: `${server.url}/portal`, token: "t" }).security.groups({ timeout: days30 }), []);
+  } finally {
+    await server.close();
+  }
+});
+
 test("usersPage takes as cursor only an earlier page's next (a URL of the users list), not the opaque cursor of ecm.admin.users", async () => {
   const server = await peer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end("[]"));
   try {
