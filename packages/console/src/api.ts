@@ -1,4 +1,5 @@
 import { ECM, ECMAbortError, ECMAuthError, ECMConnectionError, ECMError, ECMPermissionError, ECMTimeoutError, type RestMe } from "ecm-sdk/browser";
+import { decodeSegment } from "./router.js";
 
 /** The server's base URL: the console lives at `<base>/console/`. */
 export const BASE_URL = new URL("..", new URL(".", location.href)).href.replace(/\/$/, "");
@@ -244,7 +245,7 @@ export async function adoptProviderLogin(): Promise<void> {
     // said only to a tab that began the login: a link of anyone's with words of theirs in it is no
     // refusal. A login opened directly began in no tab, so it is told in words of our own.
     if (named) refusedTo("The login through the identity provider was refused; try again or ask an administrator.", "");
-    else if (begun) refusedTo(decodeURIComponent(refused) || "The login through the identity provider was refused.", begun.next ?? "");
+    else if (begun) refusedTo(decodeSegment(refused) || "The login through the identity provider was refused.", begun.next ?? "");
     else history.replaceState(null, "", `${location.pathname}#/login`);
     return;
   }
@@ -256,7 +257,7 @@ export async function adoptProviderLogin(): Promise<void> {
   history.replaceState(null, "", `${location.pathname}#/${next}`);
   try {
     // The whole token answer, not only the token (which `exchangeProviderCode` answers): its idle lifetime too.
-    const answer = await publicApi.request<{ access_token: string; expires_in?: number }>("POST", `/auth/v1/providers/${encodeURIComponent(alias)}/exchange`, { body: { code: decodeURIComponent(code) } });
+    const answer = await publicApi.request<{ access_token: string; expires_in?: number }>("POST", `/auth/v1/providers/${encodeURIComponent(alias)}/exchange`, { body: { code: decodeSegment(code) } });
     await session.adopt(answer.access_token, answer.expires_in);
   } catch (error) {
     refusedTo(`The login through the identity provider failed: ${failed(error) || "it was refused."}`, next);

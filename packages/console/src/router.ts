@@ -12,10 +12,11 @@ export function currentRoute(): Route {
 }
 
 /**
- * A path segment decoded; one whose percent-encoding is broken (a link cut short or typed by hand) is
- * taken as written: a throw here, where every URL is read, would leave the console blank.
+ * A part of a URL decoded (a path segment, a value in the hash); one whose percent-encoding is broken (a
+ * link cut short or typed by hand) is taken as written: a throw here, where every URL is read, would
+ * leave the console blank.
  */
-function decodeSegment(segment: string): string {
+export function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {

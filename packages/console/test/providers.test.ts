@@ -126,6 +126,26 @@ describeConsole("identity providers in the console", (ctx, kind) => {
     }
   });
 
+  it("a tab back from a provider with a broken percent-encoding in its address starts, and says the refusal in words", async () => {
+    const { browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      // The tab begins a provider login each time; the address it comes back to is cut short.
+      for (const [back, said] of [["#error=%E0%A4%A", "%E0%A4%A"], ["#code=%E0%A4%A", "The login through the identity provider failed: "]] as const) {
+        await page.goto(`${url}#/login`);
+        await page.getByRole("link", { name: "Log in with corp SSO" }).click();
+        await page.locator("input[name=login]").waitFor();
+        await page.goto(`${url}${back}`);
+        await page.getByRole("button", { name: "Log in" }).waitFor();
+        const alert = await page.getByRole("alert").textContent();
+        assert.ok(alert?.startsWith(said) && !alert.includes("URI malformed"), `${back}: ${alert}`);
+      }
+      assert.deepEqual(errors.filter((e) => !/status of 4\d\d/.test(e)), []);
+    } finally {
+      await close();
+    }
+  });
+
   it("shows no refusal a link alone brings: words in its address are not the server's", async () => {
     const { browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
