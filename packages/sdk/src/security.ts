@@ -816,7 +816,7 @@ export class Security {
     return (await this.#http.request<ECMDirectoryTest>("POST", `${DIRECTORIES}/test`, { body, signal, timeout })).data;
   }
 
-  /** Starts a sync in the background (`full` by default; `force` disables gone users past the safety share); answers the run as it begins. */
+  /** Starts a sync in the background (`full` by default; `force` disables gone users past the safety share, and all of them when the directory answers no users); answers the run as it begins. */
   async startDirectorySync(id: string, opts?: CallOptions & { mode?: DirectorySyncMode; force?: boolean }): Promise<ECMDirectorySync> {
     checkOptions(opts, ["mode", "force"]);
     const body = { mode: opts?.mode, force: opts?.force };

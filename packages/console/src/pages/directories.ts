@@ -267,7 +267,7 @@ class DirectoriesPage extends Page {
         <div class="row">
           <button type="button" ?disabled=${running || !d.enabled} aria-describedby=${d.enabled ? nothing : "sync-disabled"} @click=${() => void this.#startSync(d, "full")}>Start a full sync</button>
           <button type="button" ?disabled=${running || !d.enabled} aria-describedby=${d.enabled ? nothing : "sync-disabled"} @click=${() => void this.#startSync(d, "changed")}>Start a sync of the changes</button>
-          <label class="row"><input id="sync-force" type="checkbox" ?disabled=${this.#locked !== false}> Force: a full sync disables gone users even past ${d.disableLimitPercent} %</label>
+          <label class="row"><input id="sync-force" type="checkbox" ?disabled=${this.#locked !== false}> Force: a full sync disables gone users even past ${d.disableLimitPercent} %, and all of them when the directory answers none</label>
           <a href=${href("users", { source: `directory:${d.id}` })}>Its users</a>
         </div>
         ${d.enabled ? nothing : html`<p id="sync-disabled" class="muted">The directory is disabled: check “Enabled” above and save to sync it.</p>`}

@@ -94,7 +94,7 @@ export interface SyncOptions {
   bindPassword: string | null;
   runId: number;
   mode: "full" | "changed";
-  /** Disable gone users even past the safety share. */
+  /** Disable gone users even past the safety share, and all of them when the directory answers none. */
   force: boolean;
   /** Who started it (the run's audit event); per-user events name the directory. */
   startedBy: Actor;
