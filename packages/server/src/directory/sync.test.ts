@@ -547,7 +547,8 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
       [
         dn,
         'The username or login name "reborn1" is taken by another user of this directory, whose entry has another entryUUID (an entry deleted and created again has a new one): ' +
-          "it is not taken over, so that the new entry gets none of its groups, keys or history. Once that user is disabled as gone, delete it, and the next sync imports this entry.",
+          "it is not taken over, so that the new entry gets none of its groups, keys or history. If that user's entry is gone, delete the user once a full sync has disabled it as gone, " +
+          "and the next full sync imports this entry; if both entries exist, rename one of them in the directory.",
       ],
     ]);
     const disabled = await user("reborn1");

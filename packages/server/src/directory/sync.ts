@@ -856,7 +856,7 @@ export class DirectorySync {
       // Another entry of this directory (another uniqueId: one deleted and created again, say) is not taken over: a new holder of the name would get the former one's groups, keys and history.
       const notTheSame =
         !u && byName?.directory_id === this.d.id
-          ? `, whose entry has another ${this.d.attributeMapping.uniqueId} (an entry deleted and created again has a new one): it is not taken over, so that the new entry gets none of its groups, keys or history. Once that user is disabled as gone, delete it, and the next sync imports this entry`
+          ? `, whose entry has another ${this.d.attributeMapping.uniqueId} (an entry deleted and created again has a new one): it is not taken over, so that the new entry gets none of its groups, keys or history. If that user's entry is gone, delete the user once a full sync has disabled it as gone, and the next full sync imports this entry; if both entries exist, rename one of them in the directory`
           : "";
       const clash = byName
         ? `The username or login name "${byName.username === n.username ? n.username : n.login_name}" is taken by ${whose(byName)}${notTheSame}.`
