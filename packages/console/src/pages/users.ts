@@ -616,7 +616,11 @@ class UsersPage extends Page {
     while (run.status === "running") {
       await new Promise((r) => setTimeout(r, 400));
       if (!this.isConnected) return;
-      const polled = await session.api.bulkAction(run.id);
+      const polled = await session.api.bulkAction(run.id).catch((error: unknown) => {
+        // A look that failed (the run gone with a restart, the network) is said once, not again at every visit.
+        followed = null;
+        throw error;
+      });
       // Left while the look was on its way: what it says is for the page that follows on (which may be done with the run already).
       if (!this.isConnected) return;
       // A look sent before a Stop may answer after it: the stopped run stays shown.

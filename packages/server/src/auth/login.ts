@@ -203,7 +203,8 @@ export class LoginService {
   }
 
   private async checkLogin({ user, standing }: { user: UserRow | undefined; standing: Standing }, loginName: string, password: string, sourceIp: string, checked: Checked): Promise<TokenResponse> {
-    checked.hash = user?.directory_id == null;
+    // An unknown name's refusal writes nothing at once (its tally does), so it is held as long as an account's (below).
+    checked.hash = user !== undefined && user.directory_id === null;
     const actor = anonymous(sourceIp);
     // Always verify, even for an unknown user, so the answer takes the same time either way.
     let passwordMatches: boolean;
@@ -223,8 +224,6 @@ export class LoginService {
       throw invalidCredentials();
     }
     if (!user) {
-      // Written by the tally, not here: quicker than an account's refusal, which writes its counts; held as long.
-      checked.hash = false;
       // A new name is a new row: many addresses trying ever new names are held to the tally's rows a minute.
       this.limitedTally.add(actor, failure(actor, "auth.login", this.unknownName(loginName), "unknown-user"));
       throw invalidCredentials();
