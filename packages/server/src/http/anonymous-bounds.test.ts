@@ -5,6 +5,14 @@ import type { TestProvider } from "../test-support/oidc-provider.js";
 import { exchangeCode, followCallback, providerFor, toCallback } from "../test-support/provider-login.js";
 import { describeEachStore, startTestServer, type TestServer } from "../test-support/server.js";
 
+/** The suites' setup: an administrator's token, the test provider "corp", and a second node on the same store. */
+async function twoNodesWithProvider(s: TestServer): Promise<{ admin: string; corp: TestProvider; other: TestServer }> {
+  const admin = await s.login();
+  const corp = await providerFor(s, admin, "corp");
+  const other = await startTestServer(s.kind, { ...s.server.deps.config, port: 0 });
+  return { admin, corp, other };
+}
+
 /**
  * What anonymous callers can make the server store is bounded overall, not only per address: the
  * identity-provider logins in progress, and the audit rows of their refusals.
@@ -15,12 +23,7 @@ describeEachStore(
     let admin: string;
     let corp: TestProvider;
     let other: TestServer;
-    before(async () => {
-      const s = server();
-      admin = await s.login();
-      corp = await providerFor(s, admin, "corp");
-      other = await startTestServer(s.kind, { ...s.server.deps.config, port: 0 });
-    });
+    before(async () => ({ admin, corp, other } = await twoNodesWithProvider(server())));
     after(async () => {
       await other?.close();
       await corp?.close();
@@ -66,12 +69,7 @@ describeEachStore(
     let admin: string;
     let corp: TestProvider;
     let other: TestServer;
-    before(async () => {
-      const s = server();
-      admin = await s.login();
-      corp = await providerFor(s, admin, "corp");
-      other = await startTestServer(s.kind, { ...s.server.deps.config, port: 0 });
-    });
+    before(async () => ({ admin, corp, other } = await twoNodesWithProvider(server())));
     after(async () => {
       await other?.close();
       await corp?.close();
