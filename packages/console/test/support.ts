@@ -72,6 +72,18 @@ export async function openPage(browser: Browser, options: { width?: number; colo
   return { page, errors, close: () => context.close() };
 }
 
+/** Requests matching `url` wait until the returned function is called; then they (and later ones) go through. */
+export async function holdRequests(page: Page, url: RegExp): Promise<() => void> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => { release = resolve; });
+  await page.route(url, async (route) => {
+    await released;
+    // The page may have given the request up meanwhile.
+    await route.continue().catch(() => undefined);
+  });
+  return release;
+}
+
 /**
  * The first answer to a request matching `url` reaches the page `ms` late (the server answers at once).
  * `delivered` settles once the page has it, or had given the request up.

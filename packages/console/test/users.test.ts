@@ -6,7 +6,7 @@ import { createGroup, createSecurityAdministrator, createUser, USER_PASSWORD } f
 import { insertGroups, insertUser } from "../../server/src/test-support/fixtures.js";
 import { ADMIN_PASSWORD, type TestServer } from "../../server/src/test-support/server.js";
 import { seedStore } from "../../server/src/tools/seed-data.js";
-import { answerLate, describeConsole, logIn, nextFrames, onOwnServer, openPage, pickGroup, screenshot, wholeGroupLists } from "./support.js";
+import { answerLate, describeConsole, holdRequests, logIn, nextFrames, onOwnServer, openPage, pickGroup, screenshot, wholeGroupLists } from "./support.js";
 
 /** The row of the users grid that shows this username. */
 const row = (page: Page, username: string) => page.getByRole("row").filter({ has: page.getByRole("gridcell", { name: username, exact: true }) });
@@ -461,12 +461,7 @@ describeConsole("users in the console", (ctx, kind) => {
     try {
       await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
       // The page's looks at the run are held: it stays in progress there until the test lets them through.
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => { release = resolve; });
-      await page.route(/\/security\/v1\/users\/bulk-actions\/[^/]+$/, async (route) => {
-        await released;
-        await route.continue();
-      });
+      const release = await holdRequests(page, /\/security\/v1\/users\/bulk-actions\/[^/]+$/);
       await page.goto(`${url}#/users?search=sysadmin`);
       await page.getByRole("checkbox", { name: "Select sysadmin" }).check();
       const bar = page.getByRole("region", { name: "Bulk actions" });
@@ -493,12 +488,7 @@ describeConsole("users in the console", (ctx, kind) => {
     try {
       await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
       // The page's looks at the run are held: it stays in progress there until the test lets them through.
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => { release = resolve; });
-      await page.route(/\/security\/v1\/users\/bulk-actions\/[^/]+$/, async (route) => {
-        await released;
-        await route.continue();
-      });
+      const release = await holdRequests(page, /\/security\/v1\/users\/bulk-actions\/[^/]+$/);
       await page.goto(`${url}#/users?search=sysadmin`);
       await page.getByRole("checkbox", { name: "Select sysadmin" }).check();
       const bar = page.getByRole("region", { name: "Bulk actions" });
@@ -853,12 +843,7 @@ describeConsole("users in the console", (ctx, kind) => {
     try {
       await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
       // The second page of the filter held back until the focus is on its first row, still “Loading…”.
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => { release = resolve; });
-      await page.route(/\/security\/v1\/users\?.*cursor=/, async (route) => {
-        await held;
-        await route.continue().catch(() => undefined);
-      });
+      const release = await holdRequests(page, /\/security\/v1\/users\?.*cursor=/);
       await page.goto(`${url}#/users?search=person`);
       // The filtered list, not the whole one still drawn until the page takes in the new hash (person000 is in both).
       await page.getByRole("status").filter({ hasText: "240 users matching “person”" }).waitFor();
