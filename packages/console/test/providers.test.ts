@@ -1,11 +1,20 @@
 /** Identity providers in Chromium: a login through a real OpenID Connect provider (oidc-provider on loopback), and the providers page. */
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
+import type { Page } from "playwright-core";
 import type { TestProvider } from "../../server/src/test-support/oidc-provider.js";
 import { providerFor } from "../../server/src/test-support/provider-login.js";
 import { createGroup, createSecurityAdministrator, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
 import { ADMIN_PASSWORD } from "../../server/src/test-support/server.js";
 import { axeViolations, describeConsole, logIn, openPage, pickGroup, screenshot, wholeGroupLists } from "./support.js";
+
+/** The provider's own login and consent forms (oidc-provider's development interactions), as `sub`. */
+async function signInAtProvider(page: Page, sub: string): Promise<void> {
+  await page.locator("input[name=login]").fill(sub);
+  await page.locator("input[name=password]").fill("any password");
+  await page.locator("button[type=submit]").click();
+  await page.locator("button[type=submit]").filter({ hasText: /continue/i }).click();
+}
 
 describeConsole("identity providers in the console", (ctx, kind) => {
   let corp: TestProvider;
@@ -27,11 +36,7 @@ describeConsole("identity providers in the console", (ctx, kind) => {
       await button.waitFor();
       await screenshot(page, `login-providers-${kind}`);
       await button.click();
-      // The provider's own login and consent forms (oidc-provider's development interactions).
-      await page.locator("input[name=login]").fill("pat-sub");
-      await page.locator("input[name=password]").fill("any password");
-      await page.locator("button[type=submit]").click();
-      await page.locator("button[type=submit]").filter({ hasText: /continue/i }).click();
+      await signInAtProvider(page, "pat-sub");
       await page.getByRole("heading", { level: 1, name: "My account" }).waitFor();
       assert.match(await page.locator("main").innerText(), /pat/);
       assert.match(page.url(), /\/portal\/console\/#\/me$/, "the code is gone from the URL");
@@ -51,10 +56,7 @@ describeConsole("identity providers in the console", (ctx, kind) => {
     const { page, errors, close } = await openPage(browser);
     try {
       await page.goto(`${server.baseUrl}/auth/v1/providers/corp/login`);
-      await page.locator("input[name=login]").fill("pat-sub");
-      await page.locator("input[name=password]").fill("any password");
-      await page.locator("button[type=submit]").click();
-      await page.locator("button[type=submit]").filter({ hasText: /continue/i }).click();
+      await signInAtProvider(page, "pat-sub");
       await page.getByRole("heading", { level: 1, name: "My account" }).waitFor();
       assert.match(await page.locator("main").innerText(), /pat/);
       assert.match(page.url(), /\/portal\/console\/#\/$/, "the code and the provider are gone from the URL");
@@ -72,10 +74,7 @@ describeConsole("identity providers in the console", (ctx, kind) => {
       // The button of a provider since gone was clicked, and its login never came back.
       await page.evaluate(() => sessionStorage.setItem("ecm.console.provider-login", JSON.stringify({ alias: "gone", next: "groups" })));
       await page.goto(`${server.baseUrl}/auth/v1/providers/corp/login`);
-      await page.locator("input[name=login]").fill("pat-sub");
-      await page.locator("input[name=password]").fill("any password");
-      await page.locator("button[type=submit]").click();
-      await page.locator("button[type=submit]").filter({ hasText: /continue/i }).click();
+      await signInAtProvider(page, "pat-sub");
       await page.getByRole("heading", { level: 1, name: "My account" }).waitFor();
       assert.match(page.url(), /\/portal\/console\/#\/$/);
       assert.deepEqual(errors, []);
@@ -113,10 +112,7 @@ describeConsole("identity providers in the console", (ctx, kind) => {
     try {
       await page.goto(`${url}#/me`);
       await page.getByRole("link", { name: "Log in with corp SSO" }).click();
-      await page.locator("input[name=login]").fill("pat-sub");
-      await page.locator("input[name=password]").fill("any password");
-      await page.locator("button[type=submit]").click();
-      await page.locator("button[type=submit]").filter({ hasText: /continue/i }).click();
+      await signInAtProvider(page, "pat-sub");
       await page.getByText("The login through the identity provider was refused.").waitFor();
       assert.match(page.url(), /#\/login\?next=me&provider=/, "the page asked for is kept for the next login");
       assert.deepEqual(errors, []);
