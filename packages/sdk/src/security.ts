@@ -416,13 +416,13 @@ export class Security {
     return this.users({ ...opts, groupId: await this.#groupGuid(group, opts) });
   }
 
-  /** Groups the user belongs to. */
-  async userGroups(userGuid: UserRef, opts?: CallOptions): Promise<ECMGroup[]> {
-    const res = await this.#http.request(
-      "GET",
-      `/security/v1/users/${enc(userGuidOf(userGuid))}/user-groups`,
-      call(opts),
-    );
+  /** Groups the user belongs to: its own and its profile's; with `direct: true` its own only. */
+  async userGroups(userGuid: UserRef, opts?: CallOptions & { direct?: boolean }): Promise<ECMGroup[]> {
+    checkOptions(opts, ["direct"], ["direct"]);
+    const res = await this.#http.request("GET", `/security/v1/users/${enc(userGuidOf(userGuid))}/user-groups`, {
+      query: { direct: opts?.direct || undefined },
+      ...call(opts),
+    });
     return asArray<RestGroup>(res.data, "groups").map(toECMGroup);
   }
 

@@ -665,13 +665,22 @@ describe("details found by trying it", () => {
     assert.equal((await onTerminal(["groups", "delete", "tty-group"], ["y"])).code, 0);
   });
 
-  test("repeating a removal says it was already done", async () => {
+  test("repeating an addition or a removal says it was already done", async () => {
     ok(await ecm(["users", "create", "rep-user"]));
     ok(await ecm(["groups", "create", "rep-group"]));
     ok(await ecm(["groups", "add-member", "rep-group", "rep-user"]));
+    assert.match(ok(await ecm(["groups", "add-member", "rep-group", "rep-user"])).stderr, /^rep-user is already in rep-group: nothing to add\n$/);
+    // A user in the group through its profile only is added in its own right.
+    const profile = JSON.parse(ok(await ecm(["users", "create", "rep-profile", "--profile-id", "0", "-o", "json"])).stdout);
+    ok(await ecm(["groups", "add-member", "rep-group", "rep-profile"]));
+    ok(await ecm(["users", "create", "rep-profiled", "--profile-id", String(profile.id)]));
+    assert.match(ok(await ecm(["groups", "add-member", "rep-group", "rep-profiled"])).stderr, /^Added rep-profiled to rep-group\n$/);
+    assert.match(ok(await ecm(["groups", "add-member", "rep-group", "rep-profiled"])).stderr, /^rep-profiled is already in rep-group: nothing to add\n$/);
     assert.match(ok(await ecm(["groups", "remove-member", "rep-group", "rep-user"])).stderr, /^Removed rep-user from rep-group\n$/);
     assert.match(ok(await ecm(["groups", "remove-member", "rep-group", "rep-user"])).stderr, /^rep-user is not in rep-group: nothing to remove\n$/);
-    ok(await ecm(["roles", "grant", "rep-group", "user"]));
+    assert.match(ok(await ecm(["roles", "grant", "rep-group", "user"])).stderr, /^Granted user to rep-group\n$/);
+    assert.match(ok(await ecm(["roles", "grant", "rep-group", "user"])).stderr, /^rep-group already has user: nothing to grant\n$/);
+    assert.equal((await ecm(["roles", "grant", "rep-group", "no-such-role"])).code, 4);
     assert.match(ok(await ecm(["roles", "revoke", "rep-group", "user"])).stderr, /^Revoked user from rep-group\n$/);
     assert.match(ok(await ecm(["roles", "revoke", "rep-group", "user"])).stderr, /^rep-group does not have user: nothing to revoke\n$/);
     assert.equal((await ecm(["roles", "revoke", "rep-group", "no-such-role"])).code, 4);

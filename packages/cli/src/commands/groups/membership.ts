@@ -11,9 +11,16 @@ export const addMember: Command = {
   async run(ctx) {
     const g = await findGroup(ctx, arg(ctx, 0, "group"));
     arg(ctx, 1, "user");
+    const sec = ctx.ecm().security;
     for (const ref of ctx.args.slice(1)) {
       const u = await findUser(ctx, ref);
-      await ctx.ecm().security.addUserToGroup(u.guid, g.guid);
+      // `groups` also lists a profile's groups: only the user's own memberships say whether this adds one.
+      const own = u.profileId > 0 ? (await sec.userGroups(u.guid, { direct: true })).map((x) => x.name) : u.groups;
+      if (own.includes(g.name)) {
+        ctx.note(`${u.username} is already in ${g.name}: nothing to add`);
+        continue;
+      }
+      await sec.addUserToGroup(u.guid, g.guid);
       ctx.note(`Added ${u.username} to ${g.name}`);
     }
   },

@@ -11,7 +11,10 @@ export const grant: Command = {
     const g = await findGroup(ctx, arg(ctx, 0, "group"));
     const role = arg(ctx, 1, "role");
     noMoreArgs(ctx, 2);
-    await ctx.ecm().security.grantRole(g.guid, role);
-    ctx.note(`Granted ${role} to ${g.name}`);
+    const sec = ctx.ecm().security;
+    const had = (await sec.groupRoles(g.guid)).some((r) => r.name === role);
+    // Granting what is granted changes nothing; the server still says whether the role exists.
+    await sec.grantRole(g.guid, role);
+    ctx.note(had ? `${g.name} already has ${role}: nothing to grant` : `Granted ${role} to ${g.name}`);
   },
 };
