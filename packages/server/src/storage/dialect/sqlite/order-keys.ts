@@ -46,16 +46,21 @@ export async function keyBatch(db: Kysely<any>, ids: readonly number[]): Promise
   const fresh = (await sql<{ id: number }>`select id from users where id in ${idsIn(ids)} and sort_key is null`.execute(db)).rows.map((r) => r.id);
   if (fresh.length === 0) return;
   const indexed = new Set(fresh);
+  const keys = new PendingKeys(db);
   let placing = await neighbours(db, fresh);
   while (placing.length > 0) {
     const first = placing[0]!;
     let n = 1;
     while (n < placing.length && placing[n]!.prev === first.prev && placing[n]!.next === first.next) n++;
-    const renumbered = await placeRun(db, placing.slice(0, n));
+    const renumbered = await placeRun(keys, placing.slice(0, n));
     for (const id of renumbered) indexed.add(id);
-    // Keys of other users moved: the rest's neighbours are read again.
-    placing = renumbered.length === 0 ? placing.slice(n) : await neighbours(db, placing.slice(n).map((p) => p.id));
+    if (renumbered.length > 0) {
+      // Keys of other users moved: the rest's neighbours are read again, once the new keys are written.
+      await keys.write();
+      placing = await neighbours(db, placing.slice(n).map((p) => p.id));
+    } else placing = placing.slice(n);
   }
+  await keys.write();
   await sql`insert into users_search(rowid, search_text) select sort_key, search_text || char(31, 31) from users where id in ${idsIn([...indexed])}`.execute(db);
 }
 
@@ -76,25 +81,54 @@ interface Keyed {
 }
 
 /**
+ * The keys a batch gives, written in one statement: a batch in no username order (an import of
+ * `u1, u2, … u10, u11`) falls into a hundred gaps between the keys of the batches before it, and a
+ * statement per gap was a sixth of an import's store time. Written before anything reads keys again
+ * (a run's neighbourhood, its tail), which must see them.
+ */
+class PendingKeys {
+  #pairs: string[] = [];
+  constructor(readonly db: Kysely<any>) {}
+
+  /** Keys `users` (in username order, none keyed) as `low` + `spacing` × 1, 2, 3, … */
+  add(users: readonly { id: number }[], low: bigint, spacing: bigint): void {
+    users.forEach((u, i) => this.#pairs.push(`[${u.id},${low + spacing * BigInt(i + 1)}]`));
+  }
+
+  async write(): Promise<void> {
+    if (this.#pairs.length === 0) return;
+    const pairs = this.#pairs.join(",");
+    this.#pairs = [];
+    await sql`update users set sort_key = j.value ->> 1 from json_each(${`[${pairs}]`}) j where users.id = j.value ->> 0`.execute(this.db);
+  }
+}
+
+/**
  * Keys a run of users that fall between the same two keyed neighbours; answers the ids of other
  * users it renumbered to make room (their index entries are rewritten by the caller).
  */
-async function placeRun(db: Kysely<any>, run: Placing[]): Promise<number[]> {
+async function placeRun(keys: PendingKeys, run: Placing[]): Promise<number[]> {
+  const { db } = keys;
   const { prev, next } = run[0]!;
   const low = prev ?? 0n;
   const n = BigInt(run.length);
   if (next === null) {
-    await setKeys(db, run, low, ORDER_KEY_GAP);
+    keys.add(run, low, ORDER_KEY_GAP);
     return [];
   }
+  const spacing = (next - low) / (n + 1n);
+  if (run.length < TAIL_RUN && spacing >= MIN_SPACING) {
+    keys.add(run, low, spacing);
+    return [];
+  }
+  await keys.write();
   if (run.length >= TAIL_RUN) {
     // Few keyed users after the run: they move up with it, and everyone keeps the full spacing.
     const tail = await keyedFrom(db, sql`sort_key >= ${String(next)} order by sort_key`, run.length + 1);
-    if (tail.length <= run.length) return renumber(db, [...run, ...tail], tail, low, ORDER_KEY_GAP);
+    if (tail.length <= run.length) return renumber(keys, [...run, ...tail], tail, low, ORDER_KEY_GAP);
   }
-  const spacing = (next - low) / (n + 1n);
   if (spacing >= MIN_SPACING) {
-    await setKeys(db, run, low, spacing);
+    keys.add(run, low, spacing);
     return [];
   }
   // Too narrow: widen the neighbourhood, k keyed users on each side, until it has room (or reaches the end).
@@ -108,9 +142,9 @@ async function placeRun(db: Kysely<any>, run: Placing[]): Promise<number[]> {
     const from = before.length > k ? BigInt(before[k]!.key) : 0n;
     const users = [...left, ...run, ...right];
     const moved = [...left, ...right];
-    if (after.length <= k) return renumber(db, users, moved, from, ORDER_KEY_GAP);
+    if (after.length <= k) return renumber(keys, users, moved, from, ORDER_KEY_GAP);
     const room = (BigInt(after[k]!.key) - from) / BigInt(users.length + 1);
-    if (room >= RENUMBERED_SPACING) return renumber(db, users, moved, from, room);
+    if (room >= RENUMBERED_SPACING) return renumber(keys, users, moved, from, room);
   }
 }
 
@@ -121,18 +155,13 @@ async function keyedFrom(db: Kysely<any>, where: ReturnType<typeof sql>, limit: 
 }
 
 /** Renumbers `users` (in username order) from `low` by `spacing`; `moved` are the keyed ones among them, whose index entries go first. */
-async function renumber(db: Kysely<any>, users: readonly { id: number }[], moved: readonly Keyed[], low: bigint, spacing: bigint): Promise<number[]> {
+async function renumber(keys: PendingKeys, users: readonly { id: number }[], moved: readonly Keyed[], low: bigint, spacing: bigint): Promise<number[]> {
+  const { db } = keys;
   const ids = moved.map((u) => u.id);
   if (ids.length > 0) {
     await sql`delete from users_search where rowid in (select value from json_each(${jsonIntegers(moved.map((u) => BigInt(u.key)))}))`.execute(db);
     await sql`update users set sort_key = null where id in ${idsIn(ids)}`.execute(db);
   }
-  await setKeys(db, users, low, spacing);
+  keys.add(users, low, spacing);
   return ids;
-}
-
-/** Keys `users` (in username order, none keyed) as `low` + `spacing` × 1, 2, 3, … */
-async function setKeys(db: Kysely<any>, users: readonly { id: number }[], low: bigint, spacing: bigint): Promise<void> {
-  const pairs = users.map((u, i) => `[${u.id},${low + spacing * BigInt(i + 1)}]`).join(",");
-  await sql`update users set sort_key = j.value ->> 1 from json_each(${`[${pairs}]`}) j where users.id = j.value ->> 0`.execute(db);
 }
