@@ -162,12 +162,15 @@ function checkTimeout(ms: unknown): void {
 const CLIENT_OPTIONS = ["baseUrl", "username", "password", "token", "apiKey", "timeout", "retries", "retryDelay", "maxRetryDelay"];
 
 function checkClientOptions(opts: ECMOptions): void {
+  // A signal is a call's option (`{ signal }` on each call): the client would otherwise take it and never use it.
+  if (opts !== null && typeof opts === "object" && "signal" in opts) throw new TypeError('unknown option "signal": pass it to each call, as in users({ signal })');
   checkOptions(opts, CLIENT_OPTIONS);
   if (opts.timeout !== undefined) checkTimeout(opts.timeout);
   if (opts.retries !== undefined && !(Number.isSafeInteger(opts.retries) && opts.retries >= 0)) throw new TypeError(`retries must be a whole number from 0, not ${shown(opts.retries)}`);
   for (const name of ["retryDelay", "maxRetryDelay"] as const) {
     const ms = opts[name];
-    if (ms !== undefined && !(typeof ms === "number" && Number.isFinite(ms) && ms >= 0)) throw new TypeError(`${name} must be a number of milliseconds from 0, not ${shown(ms)}`);
+    // Past 2^31 - 1 ms (about 24.8 days) a timer fires at once: the wait would be no wait.
+    if (ms !== undefined && !(typeof ms === "number" && ms >= 0 && ms <= TIMER_MAX_MS)) throw new TypeError(`${name} must be a number of milliseconds from 0 to ${TIMER_MAX_MS}, not ${shown(ms)}`);
   }
 }
 

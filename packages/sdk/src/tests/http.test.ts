@@ -84,6 +84,11 @@ test("options a script may get wrong are refused, not dropped: a misspelt name, 
     for (const timeout of ["5000", 0, -1, Number.NaN]) assert.throws(() => new ECM({ baseUrl, token: "t", timeout } as never), /timeout must be a number of milliseconds above 0/);
     assert.throws(() => new ECM({ baseUrl, token: "t", retries: -1 }), /retries must be a whole number from 0/);
     assert.throws(() => new ECM({ baseUrl, token: "t", retryDelay: "200" } as never), /retryDelay must be a number of milliseconds from 0/);
+    // Longer than a timer holds, the wait would end at once.
+    assert.throws(() => new ECM({ baseUrl, token: "t", maxRetryDelay: 2 ** 31 }), /maxRetryDelay must be a number of milliseconds from 0 to 2147483647/);
+    assert.throws(() => new ECM({ baseUrl, token: "t", retryDelay: Number.POSITIVE_INFINITY }), /retryDelay must be/);
+    // A signal is each call's: the client would keep it and never look at it.
+    assert.throws(() => new ECM({ baseUrl, token: "t", signal: AbortSignal.abort() } as never), /unknown option "signal": pass it to each call/);
     const ecm = new ECM({ baseUrl, token: "t" });
     await assert.rejects(ecm.security.users({ timeout: "5000" } as never), /timeout must be a number of milliseconds above 0/);
     await assert.rejects(ecm.security.groups({ timeout: 0 }), /timeout must be a number of milliseconds above 0/);
