@@ -86,6 +86,15 @@ function oneSourceOf(source: string | undefined): { kind: "directory" | "identit
   return id ? { kind: type === "directory" ? "directory" : "identity provider", id } : undefined;
 }
 
+/** Escape closes a menu (a <details>) and leaves the focus on its summary, as a menu button does. */
+function closeOnEscape(e: KeyboardEvent): void {
+  const menu = e.currentTarget as HTMLDetailsElement;
+  if (e.key !== "Escape" || !menu.open) return;
+  e.preventDefault();
+  menu.open = false;
+  menu.querySelector("summary")?.focus();
+}
+
 const isUnfiltered = (f: RestUserFilter) => Object.values(f).every((v) => v === undefined);
 
 /**
@@ -696,7 +705,7 @@ class UsersPage extends Page {
           ${unlistedProfile(this.#filter.profileId, this.#profiles, (id) => html`<option value=${String(id)} .selected=${live(true)}>${this.#unknownProfile(id) ? "Unknown profile" : "Profile:"} #${id}</option>`)}
         </select>
         <span class="grow"></span>
-        <details class="menu">
+        <details class="menu" @keydown=${closeOnEscape}>
           <summary>Columns</summary>
           <div role="group" aria-label="Columns to show">
             ${Object.entries(COLUMNS).map(([key, c]) => html`<label class="row"><input type="checkbox" .checked=${columns.includes(key)} ?disabled=${key === "username"}
@@ -706,7 +715,7 @@ class UsersPage extends Page {
         <button @click=${() => void this.#export()} ?disabled=${this.#exporting}>${this.#exporting ? "Exporting…" : "Export CSV"}</button>
         <button @click=${() => this.#openNewUser()}>New user…</button>
       </div>
-      <p class="status" role="status">${count === null ? (this.#failed ? "" : "Counting…") : `${count.toLocaleString()} ${count === 1 ? "user" : "users"}`}${this.#filter.search ? html` matching “${this.#filter.search}”` : nothing}</p>
+      <p class="status" role="status">${count === 0 && !isUnfiltered(this.#filter) ? this.#noMatch() : html`${count === null ? (this.#failed ? "" : "Counting…") : `${count.toLocaleString()} ${count === 1 ? "user" : "users"}`}${this.#filter.search ? html` matching “${this.#filter.search}”` : nothing}`}</p>
       ${selectedCount > 0 || this.#run?.status === "running" ? this.#renderBulkBar(selectedCount, count) : nothing}
       <div class="grid" role="grid" aria-labelledby="users-title" aria-rowcount=${count === null ? -1 : count + 1} aria-colcount=${columns.length + 1} aria-multiselectable="true" ${styled((el) => el.style.setProperty("--cols", cols))}>
         <div class="head" role="row" aria-rowindex="1">
@@ -721,6 +730,14 @@ class UsersPage extends Page {
         </div>
       </div>
       ${this.#renderDialogs()}`;
+  }
+
+  /** An empty result says so, and what to change: the grid alone would show an empty box. */
+  #noMatch(): string {
+    const { search, ...rest } = this.#filter;
+    const filtered = Object.values(rest).some((v) => v !== undefined);
+    if (search === undefined) return "No user matches these filters.";
+    return `No user matches “${search}”${filtered ? " with these filters" : ""}.`;
   }
 
   #renderRow(index: number, start: number, columns: string[]): TemplateResult {
