@@ -82,8 +82,11 @@ const blankToNull = (value: string | null | undefined) => (value === undefined ?
 export function normalizeTime(value: string | null | undefined, field: string): string | null | undefined {
   if (value === undefined || value === null) return value;
   const parsed = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
-  if (Number.isNaN(parsed.getTime()) || !isCalendarDate(value.slice(0, 10))) throw new DomainError("invalid", `${field} is not a valid ISO 8601 time.`, { field });
-  return parsed.toISOString();
+  // Years 0000–9999 in UTC only: past them toISOString writes "+010000-…", which the answers' date-time
+  // format refuses (a 500 after the write) and the stores compare as text before every other time.
+  const iso = Number.isNaN(parsed.getTime()) ? "" : parsed.toISOString();
+  if (!/^\d{4}-/.test(iso) || !isCalendarDate(value.slice(0, 10))) throw new DomainError("invalid", `${field} is not a valid ISO 8601 time between the years 0000 and 9999 (UTC).`, { field });
+  return iso;
 }
 
 /** `YYYY-MM-DD` names a real day (Date rolls 2030-02-30 over to March 2 instead of refusing it). */

@@ -115,6 +115,9 @@ describeEachStore("user administration", (server, kind) => {
       { username: "ok16", validTo: "2029-02-29T12:00:00Z" },
       { username: "ok17", firstName: "a\u0000b" },
       { username: "ok18", lastName: "\ud800" },
+      // Past 9999 in UTC: an ISO 8601 time of six digits and a sign, which neither the answers nor the stores' comparisons take.
+      { username: "ok19", validTo: "9999-12-31T23:00:00-02:00" },
+      { username: "ok20", validFrom: "0000-01-01T00:00:00+01:00" },
     ];
     for (const body of bad) {
       const r = await s.api("POST", "/security/v1/users", { token, body });
