@@ -115,6 +115,26 @@ describeEachStore("groups", (server, kind) => {
     }
   });
 
+  it("takes a group back as GET gave it, changed or renamed; a read-only field that differs is a 400 that says why", async () => {
+    const s = server();
+    const token = await s.login();
+    const id = await createGroup(s, token, "Round-trip");
+    const read = await s.api("GET", `/security/v1/user-groups/${id}`, { token });
+    const same = await s.api("PUT", `/security/v1/user-groups/${id}`, { token, body: { ...read.body, description: "Edited" } });
+    assert.equal(same.status, 200, same.text);
+    assert.equal(same.body.description, "Edited");
+    const renamed = await s.api("PUT", `/security/v1/user-groups/${id}`, { token, body: { ...same.body, name: "Round-trip-2" } });
+    assert.equal(renamed.status, 200, renamed.text);
+    assert.equal(renamed.body.path, "/Round-trip-2");
+    for (const [field, value, reason] of [["builtin", true, /builtin cannot be changed with PUT: it is given when the group is created/], ["dn", "cn=x,dc=example", /dn cannot be changed with PUT: it comes from the group's directory/], ["path", "/elsewhere", /path cannot be changed with PUT: it follows the name/], ["id", "00000000-0000-4000-8000-000000000000", /The id in the body is not the id in the path/]] as const) {
+      const refused = await s.api("PUT", `/security/v1/user-groups/${id}`, { token, body: { ...renamed.body, description: "Not written", [field]: value } });
+      assert.equal(refused.status, 400, field);
+      assert.match(refused.body.errorMessage, reason);
+    }
+    assert.equal((await s.api("GET", `/security/v1/user-groups/${id}`, { token })).body.description, "Edited", "nothing of a refused PUT is written");
+    assert.equal((await s.api("PUT", `/security/v1/user-groups/${id}`, { token, body: { systemAdministratorMember: "no" } })).status, 400, "still type-checked");
+  });
+
   it("updates with If-Match: fields left out keep their value, stale versions are 412, changes are audited", async () => {
     const s = server();
     const token = await s.login();

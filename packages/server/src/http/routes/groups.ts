@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { GROUP_NAME_PATTERN, GROUP_NAME_RULE } from "../../domain/names.js";
@@ -13,6 +14,7 @@ import type { GroupRow } from "../../storage/schema.js";
 import { jsonArray, sendJsonStream, sendJsonText } from "../json-stream.js";
 import { requireGroup } from "../../domain/lookups.js";
 import { decodeCursor, keysetPage } from "../paging.js";
+import { ApiError } from "../errors.js";
 import { errorResponses, IdParams, Nullable } from "../schemas.js";
 import { UserSchema } from "../user-view.js";
 import { PATTERN_MESSAGE } from "../validation.js";
@@ -22,10 +24,37 @@ const GroupName = Type.String({ minLength: 1, maxLength: 255, pattern: GROUP_NAM
 const Description = Nullable(Type.String({ maxLength: DESCRIPTION_MAX }));
 
 const CreateBody = Type.Object({ name: GroupName, description: Type.Optional(Description) }, { additionalProperties: false });
+/**
+ * A group read with GET may be sent back as it is (as a user may): its read-only fields are taken when
+ * they hold the group's values, and another value is a 400 that says why, never silently dropped.
+ */
 const UpdateBody = Type.Object(
-  { name: Type.Optional(GroupName), description: Type.Optional(Description) },
-  { additionalProperties: false, description: "Fields left out keep their value" },
+  {
+    name: Type.Optional(GroupName),
+    description: Type.Optional(Description),
+    id: Type.Optional(Type.String()),
+    path: Type.Optional(Type.Unknown()),
+    numericId: Type.Optional(Type.Unknown()),
+    dn: Type.Optional(Type.Unknown()),
+    builtin: Type.Optional(Type.Unknown()),
+    essential: Type.Optional(Type.Unknown()),
+    external: Type.Optional(Type.Unknown()),
+    profileUserId: Type.Optional(Type.Unknown()),
+    // Follows the group's members: whatever a read said moments ago is taken.
+    systemAdministratorMember: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, description: "Fields left out keep their value; the read-only fields of a GET may be sent back unchanged" },
 );
+
+/** The read-only fields a PUT may repeat, and why each one cannot change. */
+const READ_ONLY: Record<string, string> = {
+  numericId: "it is given when the group is created",
+  builtin: "it is given when the group is created",
+  essential: "it is given when the group is created",
+  profileUserId: "it is given when the group is created",
+  dn: "it comes from the group's directory",
+  external: "it comes from the group's directory",
+};
 /** Groups: list, create, read, rename, delete, members. */
 const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, users, groups, groupAdmin, guard }) => {
   const adminOnly = guard(...ADMINISTRATOR_ROLES);
@@ -97,7 +126,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
       schema: {
         ...common,
         summary: "Update a group",
-        description: "Renames a group or changes its description. Built-in groups cannot be renamed. Only a system administrator may change a group that grants system-administrator (its description too), or rename one that a system administrator is in (itself or through its profile). With `If-Match`, a stale version is a 412; without it, concurrent writes apply one after another.",
+        description: "Renames a group or changes its description. A group read with GET may be sent back as it is: its read-only fields (`id`, `path`, `dn`, `builtin`, …) are taken when they hold the group's values (`path` the old name's or the new one's), and another value is a 400 that says why. Built-in groups cannot be renamed. Only a system administrator may change a group that grants system-administrator (its description too), or rename one that a system administrator is in (itself or through its profile). With `If-Match`, a stale version is a 412; without it, concurrent writes apply one after another.",
         params: IdParams,
         headers: IfMatchHeaders,
         body: UpdateBody,
@@ -105,7 +134,17 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
       },
     },
     async (request, reply) => {
-      const row = await groupAdmin.update(adminActorOf(request), request.params.id, request.body, ifMatchVersions(request.headers["if-match"]));
+      const { name, description, id, path, systemAdministratorMember, ...readOnly } = request.body;
+      if (id !== undefined || path !== undefined || Object.keys(readOnly).length > 0) {
+        const current = await requireGroup(groups, request.params.id);
+        if (id !== undefined && id.toLowerCase() !== current.uuid) throw new ApiError("invalidRequest", "The id in the body is not the id in the path.", { field: "id" });
+        // The path follows the name: the one read before a rename, or the new one.
+        if (path !== undefined && path !== `/${current.name}` && path !== `/${name}`) throw new ApiError("invalidRequest", "path cannot be changed with PUT: it follows the name.", { field: "path" });
+        const view = toGroupView(current) as Record<string, unknown>;
+        const changed = Object.entries(readOnly).find(([field, value]) => value !== undefined && !isDeepStrictEqual(value, view[field]));
+        if (changed) throw new ApiError("invalidRequest", `${changed[0]} cannot be changed with PUT: ${READ_ONLY[changed[0]]}.`, { field: changed[0] });
+      }
+      const row = await groupAdmin.update(adminActorOf(request), request.params.id, { name, description }, ifMatchVersions(request.headers["if-match"]));
       return reply.header("etag", etagOf(row.version)).send(await oneGroup(row));
     },
   );
