@@ -60,7 +60,7 @@ export async function* ndjsonRecords(stream: AsyncIterable<Buffer | string>): As
       return { line, problem: at === undefined ? "The row is not JSON." : `The row is not JSON (at character ${Number(at) + 1}).` };
     }
     if (value === null || typeof value !== "object" || Array.isArray(value)) return { line, problem: "The row must be a JSON object." };
-    return { line, fields: value as Record<string, unknown> };
+    return jsonRecord(line, value as Record<string, unknown>);
   };
   for await (const piece of text(stream)) {
     let start = 0;
@@ -81,6 +81,55 @@ export async function* ndjsonRecords(stream: AsyncIterable<Buffer | string>): As
   if (last) yield last;
 }
 
+/** The SDK's names (seed 000) where they differ from the REST ones; `locked` is the inverse of `enabled`. */
+const SDK_NAMES: Record<string, string> = { remark: "description", locked: "enabled", changePwd: "changePassword", neverExpire: "passwordNeverExpires" };
+
+/**
+ * What the users exports hold that no import sets (the API's list and CSV, `ecm users list` in every
+ * format): read past, so that an export comes back as it went out.
+ */
+const EXPORT_ONLY = ["id", "numericId", "guid", "builtin", "dn", "expired", "lockedOut", "lockedOutUntil", "federatedIdentities", "source"];
+
+/**
+ * The user an export's id names, given `ref`, what the row's earlier ids named: the API names a user by
+ * `id` (its UUID) and `numericId`, the SDK and `ecm users list` by `guid` and `id` (the number); the UUID wins.
+ */
+function exportRef(field: string, value: unknown, ref: ImportRef | undefined): ImportRef | undefined {
+  const text = typeof value === "string" ? value.trim() : typeof value === "number" ? String(value) : "";
+  if (["id", "guid"].includes(field) && UUID_PATTERN.test(text)) return { uuid: text.toLowerCase() };
+  if (["id", "numericId"].includes(field) && /^\d{1,15}$/.test(text)) return ref ?? { numericId: Number(text) };
+  return ref;
+}
+
+/**
+ * A JSON row as import fields: an export's fields read past (its ids say whose row it is), the SDK's
+ * names taken as the REST ones (what is said of them later says the REST name: rows may differ).
+ */
+function jsonRecord(line: number, value: Record<string, unknown>): InputRecord {
+  const names = Object.keys(value);
+  if (!names.some((name) => EXPORT_ONLY.includes(name) || Object.hasOwn(SDK_NAMES, name))) return { line, fields: value };
+  let ref: ImportRef | undefined;
+  // Entries, made into an object at the end: a "__proto__" row field stays a field (and an unknown one).
+  const entries: [string, unknown][] = [];
+  for (const name of names) {
+    const v = value[name];
+    if (EXPORT_ONLY.includes(name)) {
+      ref = exportRef(name, v, ref);
+      continue;
+    }
+    const field = Object.hasOwn(SDK_NAMES, name) ? SDK_NAMES[name]! : undefined;
+    if (field === undefined) {
+      entries.push([name, v]);
+      continue;
+    }
+    const username = typeof value.username === "string" ? value.username : undefined;
+    if (Object.hasOwn(value, field)) return { line, username, problem: `The row gives ${field} twice (${field}, ${name}).`, field: name };
+    if (name === "locked" && typeof v !== "boolean") return { line, username, problem: "locked must be true or false.", field: name };
+    entries.push([field, name === "locked" ? !v : v]);
+  }
+  return { line, fields: Object.fromEntries(entries), ...(ref ? { ref } : {}) };
+}
+
 /** A CSV column: the import field it gives, and how its cells become values. */
 interface CsvColumn {
   header: string;
@@ -94,13 +143,11 @@ const CSV_HEADERS: [string, Omit<CsvColumn, "header">][] = [
   ...["enabled", "changePassword", "passwordNeverExpires", "serviceAccount"].map((f) => [f, { field: f, kind: "boolean" as const }] as [string, Omit<CsvColumn, "header">]),
   ["profileId", { field: "profileId", kind: "integer" }],
   ["groups", { field: "groups", kind: "list" }],
-  ["remark", { field: "description", kind: "text" }],
-  ["locked", { field: "enabled", kind: "inverted" }],
-  ["changePwd", { field: "changePassword", kind: "boolean" }],
-  ["neverExpire", { field: "passwordNeverExpires", kind: "boolean" }],
-  // What the users CSV export (`Accept: text/csv`) and `ecm users list -o csv` add, which no import sets: read
-  // past, so an export edited in a spreadsheet comes back as it is.
-  ...["id", "numericId", "guid", "builtin", "dn", "expired", "lockedOut", "lockedOutUntil", "federatedIdentities"].map((f) => [f, { field: f, kind: "read-only" as const }] as [string, Omit<CsvColumn, "header">]),
+  ["remark", { field: SDK_NAMES.remark!, kind: "text" }],
+  ["locked", { field: SDK_NAMES.locked!, kind: "inverted" }],
+  ["changePwd", { field: SDK_NAMES.changePwd!, kind: "boolean" }],
+  ["neverExpire", { field: SDK_NAMES.neverExpire!, kind: "boolean" }],
+  ...EXPORT_ONLY.map((f) => [f, { field: f, kind: "read-only" as const }] as [string, Omit<CsvColumn, "header">]),
 ];
 const CSV_COLUMNS: Record<string, Omit<CsvColumn, "header">> = Object.fromEntries(CSV_HEADERS.map(([name, column]) => [name.toLowerCase(), column]));
 
@@ -137,10 +184,7 @@ function csvFields(columns: CsvColumn[], cells: string[]): { fields: Record<stri
     const cell = cells[i] ?? "";
     if (cell === "") continue;
     if (column.kind === "read-only") {
-      // The server's export names a user by `id` (its UUID) and `numericId`, `ecm users list` by `guid` and `id` (the number).
-      const text = cell.trim();
-      if (["id", "guid"].includes(column.field) && UUID_PATTERN.test(text)) ref = { uuid: text.toLowerCase() };
-      else if (["id", "numericId"].includes(column.field) && /^\d{1,15}$/.test(text)) ref ??= { numericId: Number(text) };
+      ref = exportRef(column.field, cell, ref);
       continue;
     }
     if (column.kind === "boolean" || column.kind === "inverted") {

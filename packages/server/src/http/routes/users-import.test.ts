@@ -205,6 +205,20 @@ describeEachStore("bulk import", (server) => {
     assert.match(twice.text, /enabled twice \(enabled, locked\)/);
   });
 
+  it("takes a users list back as NDJSON, in the API's names and the SDK's (`ecm users list -o ndjson`): each user unchanged, an id naming another user fails", async () => {
+    const listed = (await server().api<Record<string, unknown>[]>("GET", "/security/v1/users?search=imp_csv&extendedInfo=true", { token })).body;
+    assert.ok(listed.length >= 2);
+    const api = await importUsers(server(), token, ndjson(listed), "application/x-ndjson", "?dryRun=true");
+    assert.deepEqual(api.lines.at(-1)!.summary, { created: 0, updated: 0, unchanged: listed.length, failed: 0, dryRun: true }, api.text);
+    const [seed1, seed2] = listed as { id: string; numericId: number; username: string; loginName: string; displayName: string; email: string | null; enabled: boolean; description: string | null }[];
+    // As `ecm users list -x -o ndjson` writes a user: the SDK's id (the number), guid, locked, remark.
+    const sdkRow = (u: typeof seed1) => ({ id: u.numericId, username: u.username, loginName: u.loginName, displayName: u.displayName, email: u.email ?? "", locked: !u.enabled, profileId: -1, guid: u.id, remark: u.description ?? "", lockedOut: false, lockedOutUntil: null });
+    const sdk = await importUsers(server(), token, ndjson([sdkRow(seed1!), { ...sdkRow(seed2!), locked: "no" }, { ...sdkRow(seed2!), username: seed1!.username }, { ...sdkRow(seed1!), enabled: true }]));
+    assert.deepEqual(sdk.lines.slice(0, 4).map((l) => [l.status, l.error?.field]), [["unchanged", undefined], ["failed", "locked"], ["failed", "username"], ["failed", "locked"]], sdk.text);
+    assert.match(sdk.lines[2]!.error!.message, /This row's id is the user imp_csv2, not imp_csv1/);
+    assert.match(sdk.lines[3]!.error!.message, /enabled twice \(enabled, locked\)/);
+  });
+
   it("update=false: a user that exists is a failed row, left as it is", async () => {
     const { lines } = await importUsers(server(), token, ndjson([{ username: "imp_seed1", description: "changed" }, { username: "imp_new_only" }]), "application/x-ndjson", "?update=false");
     assert.deepEqual(lines.slice(0, 2).map((l) => [l.status, l.error?.code, l.error?.field]), [["failed", "ECMS1301", "username"], ["created", undefined, undefined]]);
