@@ -297,6 +297,9 @@ describe("users", () => {
     assert.ok(listed.includes(prefix) && !listed.includes(secret), "the prefix, never the secret");
     assert.equal((await ecm(["api-keys", "revoke", "cli-svc", "no-such-key"])).code, 4);
     assert.match(ok(await ecm(["api-keys", "revoke", "cli-svc", "nightly"])).stderr, /Revoked API key nightly of cli-svc/);
+    // A name typed otherwise than it was made (decomposed é) is the same name, as the server has it.
+    ok(await ecm(["api-keys", "create", "cli-svc", "caf\u00e9"]));
+    assert.match(ok(await ecm(["api-keys", "revoke", "cli-svc", "cafe\u0301"])).stderr, /Revoked API key caf\u00e9 of cli-svc/);
     const revoked = await ecm(["users", "list"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_API_KEY: secret } });
     assert.equal(revoked.code, 3, "revoked: refused at once");
     // The variable overrides any saved login: "ecm login" would not help.

@@ -4,7 +4,7 @@ import { recordAudit, type Actor, userTarget } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
 import { holdUserVersion, type Precondition } from "../domain/versioned.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
-import { INVISIBLE } from "../domain/names.js";
+import { INVISIBLE, normalizeName } from "../domain/names.js";
 import { madeBySystemAdministrator } from "../domain/role-rules.js";
 import { isProviderOnly, type AdminActor } from "../domain/users.js";
 import type { Database, UserRow } from "../storage/schema.js";
@@ -71,7 +71,8 @@ export class ApiKeys {
     if (user.identity_provider_id !== null || (user.service_account === 0 && (await isProviderOnly(this.db, user)))) {
       throw new DomainError("refused", "A user of an identity provider cannot have API keys.", { username: user.username });
     }
-    const name = givenName.trim();
+    // In NFKC, as other names: a name that looks the same is the same name, so revoking by it means one key.
+    const name = normalizeName(givenName.trim());
     if (name === "") throw new DomainError("invalid", "name must say what the key is for: it is blank.", { field: "name" });
     // Shown in lists, audit events and the CLI's tables: nothing there that breaks or hides a line.
     if (INVISIBLE.test(name)) throw new DomainError("invalid", "name must not hold line breaks, tabs or other invisible or formatting characters.", { field: "name" });

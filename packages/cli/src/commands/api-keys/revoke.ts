@@ -17,7 +17,9 @@ export const revoke: Command = {
     noMoreArgs(ctx, 2);
     const u = await findUser(ctx, ref);
     const sec = ctx.ecm().security;
-    const matches = (await sec.apiKeys(u.guid)).filter((k) => k.id === which || k.name === which || k.prefix === which);
+    // A name as the server keeps it (trimmed, NFKC): typed decomposed or composed, it is the same.
+    const name = which.trim().normalize("NFKC");
+    const matches = (await sec.apiKeys(u.guid)).filter((k) => k.id === which || k.name === name || k.prefix === which);
     if (matches.length === 0) throw new CliError(`${u.username} has no API key ${which} (never made, or revoked already)`, ExitCode.notFound);
     if (matches.length > 1) throw new CliError(`${which} names ${matches.length} of ${u.username}'s API keys; give the id`, ExitCode.usage);
     await confirm(ctx, `Revoke the API key ${matches[0]!.name} of ${u.username}? Scripts using it stop at once.`);

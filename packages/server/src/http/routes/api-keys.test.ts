@@ -110,6 +110,13 @@ describeEachStore("API keys and service accounts", (server) => {
     assert.equal((await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name: "twice" })).status, 201);
     const twice = await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name: " twice " });
     assert.deepEqual([twice.status, twice.body.errorMessage], [409, 'ECMS1301-E robot already has an API key named "twice".']);
+    // The same on the screen is the same name: "café" typed composed or decomposed (NFC, NFD), or in full-width letters.
+    const composed = await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name: "caf\u00e9" });
+    assert.deepEqual([composed.status, composed.body.name], [201, "caf\u00e9"]);
+    for (const name of ["cafe\u0301", "\uff43\uff41\uff46\u00e9"]) {
+      const same = await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name });
+      assert.deepEqual([same.status, same.body.errorMessage], [409, 'ECMS1301-E robot already has an API key named "caf\u00e9".'], JSON.stringify(name));
+    }
     const key = await call("POST", `/security/v1/users/${robot.id}/api-keys`, admin, { name: "doomed" });
     assert.equal((await call("DELETE", `/security/v1/users/${robot.id}`, admin)).status, 204);
     assert.equal((await call("GET", "/security/v1/me", key.body.secret)).status, 401);
