@@ -9,8 +9,13 @@ import { CliError, ExitCode, UsageError } from "./errors.js";
  * here as wrong credentials, naming where it came from, rather than as the SDK's TypeError.
  */
 export function apiKeyClient(url: string, apiKey: string, from: string, t: { timeout?: number }): ECM {
-  if (!apiKey.startsWith("ecm_")) throw new CliError(`${from} is not an API key: API keys start with ecm_`, ExitCode.auth);
-  return new ECM({ baseUrl: url, apiKey, ...t });
+  try {
+    return new ECM({ baseUrl: url, apiKey, ...t });
+  } catch (error) {
+    // The URL was checked before (serverUrl): what the SDK refuses here is the key.
+    if (error instanceof TypeError) throw new CliError(`${from} is not an API key: API keys start with ecm_ and hold only letters, digits, - and _`, ExitCode.auth);
+    throw error;
+  }
 }
 
 /**

@@ -261,7 +261,8 @@ export class Transport implements RetryPolicy {
     this.baseUrl = normalizeBaseUrl(opts.baseUrl);
     this.#username = opts.username;
     this.#password = opts.password;
-    if (opts.apiKey !== undefined && !opts.apiKey.startsWith("ecm_")) throw new TypeError("ECM: an apiKey starts with ecm_");
+    // A key as the server makes them: another could not even be sent (fetch refuses such a header) and would fail as a connection error.
+    if (opts.apiKey !== undefined && !/^ecm_[\w-]*$/.test(opts.apiKey)) throw new TypeError("ECM: an apiKey starts with ecm_ and holds only letters, digits, - and _");
     this.#apiKey = opts.apiKey !== undefined;
     this.#token = opts.apiKey ?? opts.token;
     if (this.#token) this.#lastUsed = Date.now();

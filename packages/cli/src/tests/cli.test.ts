@@ -191,9 +191,12 @@ describe("login, saved token, environment overrides", () => {
     assert.ok(!readFileSync(join(home, "cfg-key", "ecm", "config.json"), "utf8").includes(secret));
     // A password or token where the key belongs is a refused credential (exit 3) that says where it came from.
     const notKeyByEnv = await ecm(["users", "list"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_API_KEY: "eyJhbGciOi.x.y" } });
-    assert.deepEqual([notKeyByEnv.code, notKeyByEnv.stderr], [3, "ecm: ECM_API_KEY is not an API key: API keys start with ecm_\n"]);
+    assert.deepEqual([notKeyByEnv.code, notKeyByEnv.stderr], [3, "ecm: ECM_API_KEY is not an API key: API keys start with ecm_ and hold only letters, digits, - and _\n"]);
+    // Nor is it "cannot reach the server" (exit 8, try again later) when the key holds what no header can.
+    const notSendable = await ecm(["users", "list"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_API_KEY: "ecm_\u{1F600}" } });
+    assert.deepEqual([notSendable.code, notSendable.stderr], [3, "ecm: ECM_API_KEY is not an API key: API keys start with ecm_ and hold only letters, digits, - and _\n"]);
     const notKeyByStdin = await ecm(["login", "--url", server.baseUrl, "--api-key", "--password-stdin"], { auth: false, env: keyCfg, stdin: "Passw0rd-Long!\n" });
-    assert.deepEqual([notKeyByStdin.code, notKeyByStdin.stderr], [3, "ecm: standard input is not an API key: API keys start with ecm_\n"]);
+    assert.deepEqual([notKeyByStdin.code, notKeyByStdin.stderr], [3, "ecm: standard input is not an API key: API keys start with ecm_ and hold only letters, digits, - and _\n"]);
     const noKey = await ecm(["login", "--url", server.baseUrl, "--api-key"], { auth: false, env: keyCfg });
     assert.deepEqual([noKey.code, noKey.stderr], [2, 'ecm: no API key: use --password-stdin or set ECM_API_KEY (see "ecm --help")\n']);
     const refusedKey = await ecm(["login", "--url", server.baseUrl, "--api-key", "--password-stdin"], { auth: false, env: keyCfg, stdin: `ecm_${"w".repeat(40)}\n` });

@@ -42,6 +42,8 @@ test("an API key made with the SDK authenticates a client of its own; revoked, i
   await admin.security.revokeApiKey(robot, key.id);
   await assert.rejects(script.security.me(), ECMAuthError);
   assert.throws(() => new ECM({ baseUrl: server.baseUrl, apiKey: "not-a-key" }), /ecm_/);
+  // No key the server makes holds more than letters, digits, - and _: another is refused here, not sent as "cannot reach".
+  for (const apiKey of ["ecm_\u{1F600}", "ecm_ab\u00e9", "ecm_a b"]) assert.throws(() => new ECM({ baseUrl: server.baseUrl, apiKey }), TypeError, apiKey);
 });
 
 test("ECMSync has the key methods: create, list, revoke", () => {
