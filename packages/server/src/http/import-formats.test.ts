@@ -32,6 +32,11 @@ describe("CSV records", () => {
     assert.deepEqual(rows, [{ line: 2, fields: { username: "guarded", displayName: "=SUM(A1)", groups: ["-team", "other"], password: "'=Secret-Start-1" } }]);
   });
 
+  it("says a JSON body sent as CSV is JSON (a users list saved with -o json): not which of its pieces are unknown columns", async () => {
+    await assert.rejects(records('[{"id":4,"username":"ann","locked":false},\n', '{"id":5,"username":"bob"}]\n'), /The body is JSON, not CSV: send it as application\/x-ndjson, one JSON object a line\./);
+    await assert.rejects(records('\uFEFF {"username":"ann"}\n'), /The body is JSON, not CSV/);
+  });
+
   it("keeps quoted commas, doubled quotes and line breaks inside quotes", async () => {
     const rows = await records('username,firstName\n"a,b","x ""y""\nz"\n');
     assert.deepEqual(rows, [{ line: 2, fields: { username: "a,b", firstName: 'x "y"\nz' } }]);

@@ -153,6 +153,8 @@ const CSV_COLUMNS: Record<string, Omit<CsvColumn, "header">> = Object.fromEntrie
 
 /** A header naming columns the import does not know, in words: the known ones, and the separator when the header looks cut by another. */
 function unknownColumns(cells: string[], unknown: string[]): ApiError {
+  // A users list saved as JSON (`ecm users list -o json`), or NDJSON sent as CSV: its pieces are no columns.
+  if (/^\s*[[{]/.test(cells[0]!)) return new ApiError("invalidRequest", "The body is JSON, not CSV: send it as application/x-ndjson, one JSON object a line.");
   const separator = cells.length === 1 ? [";", "\t", "|"].find((s) => cells[0]!.includes(s)) : undefined;
   const hint = separator ? ` Columns are separated by commas, not ${separator === "\t" ? "tabs" : `"${separator}"`}.` : "";
   // The file's text, repeated: a few names, each bounded and quoted (control characters escaped).
