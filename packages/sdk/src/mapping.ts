@@ -1,6 +1,7 @@
 import { ECMValidationError } from "./errors.js";
 import type {
   ECMGroup,
+  ECMUserGroup,
   ECMRole,
   ECMUser,
   ECMUserSource,
@@ -119,6 +120,11 @@ export function toECMGroup(g: RestGroup): ECMGroup {
     profileUserId: g.profileUserId ?? -1,
     description: g.description ?? "",
   };
+}
+
+/** A group of a user's groups list, with how its membership was made when not by hand. */
+export function toECMUserGroup(g: RestGroup): ECMUserGroup {
+  return { ...toECMGroup(g), ...(g.syncedBy !== undefined ? { syncedBy: g.syncedBy } : {}), ...(g.mappedBy !== undefined ? { mappedBy: g.mappedBy } : {}) };
 }
 
 export function toECMRole(r: RestRole): ECMRole {

@@ -3,7 +3,7 @@ import { ECMAbortError, ECMNotFoundError, ECMValidationError } from "./errors.js
 import { ExportReader, exportRecords, type ExportRecord } from "./export-records.js";
 import { readAgainAfter, sleep, type RequestOptions, type Transport } from "./http.js";
 import { ImportResults, RefusedRecords, startImport } from "./import-users.js";
-import { inSdkFieldNames, isGuid, PAGE_NAMES, PASSWORD_NAMES, isoOrNull, parseLinkHeader, toECMGroup, toECMRole, toECMUser, toRestUserBody, toUserSource } from "./mapping.js";
+import { inSdkFieldNames, isGuid, PAGE_NAMES, PASSWORD_NAMES, isoOrNull, parseLinkHeader, toECMGroup, toECMUserGroup, toECMRole, toECMUser, toRestUserBody, toUserSource } from "./mapping.js";
 import type {
   CallOptions,
   ECMApiKey,
@@ -16,6 +16,7 @@ import type {
   ECMIdentityProviderTest,
   ECMExport,
   ECMGroup,
+  ECMUserGroup,
   ECMIdentityProvider,
   ECMImportResult,
   ECMImportSummary,
@@ -417,13 +418,13 @@ export class Security {
   }
 
   /** Groups the user belongs to: its own and its profile's; with `direct: true` its own only. */
-  async userGroups(userGuid: UserRef, opts?: CallOptions & { direct?: boolean }): Promise<ECMGroup[]> {
+  async userGroups(userGuid: UserRef, opts?: CallOptions & { direct?: boolean }): Promise<ECMUserGroup[]> {
     checkOptions(opts, ["direct"], ["direct"]);
     const res = await this.#http.request("GET", `/security/v1/users/${enc(userGuidOf(userGuid))}/user-groups`, {
       query: { direct: opts?.direct || undefined },
       ...call(opts),
     });
-    return asArray<RestGroup>(res.data, "groups").map(toECMGroup);
+    return asArray<RestGroup>(res.data, "groups").map(toECMUserGroup);
   }
 
   /** Creates a user and returns it (extended). */

@@ -140,6 +140,14 @@ export interface ECMGroup {
   description: string;
 }
 
+/** A group as a user's groups list it (`userGroups`): how the membership was made, when not by hand. */
+export interface ECMUserGroup extends ECMGroup {
+  /** The directory whose sync made this membership (it changes there, not here). */
+  syncedBy?: string;
+  /** The identity provider (alias) whose group mapping made this membership at a login. */
+  mappedBy?: string;
+}
+
 /** An API key of a user, as listed: never its secret. */
 export interface ECMApiKey {
   id: string;

@@ -732,7 +732,7 @@ class UsersPage extends Page {
       ${this.#renderDialogs()}`;
   }
 
-  /** An empty result says so, and what to change: the grid alone would show an empty box. */
+  /** An empty result says so, naming the search and whether filters are set: the grid alone would show an empty box. */
   #noMatch(): string {
     const { search, ...rest } = this.#filter;
     const filtered = Object.values(rest).some((v) => v !== undefined);

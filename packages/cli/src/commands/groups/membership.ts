@@ -14,14 +14,14 @@ export const addMember: Command = {
     const sec = ctx.ecm().security;
     for (const ref of ctx.args.slice(1)) {
       const u = await findUser(ctx, ref);
-      // `groups` also lists a profile's groups: only the user's own memberships say whether this adds one.
-      const own = u.profileId > 0 ? (await sec.userGroups(u.guid, { direct: true })).map((x) => x.name) : u.groups;
-      if (own.includes(g.name)) {
+      // The user's own memberships (not its profile's): one a sync or a login mapping made becomes one made by hand.
+      const before = (await sec.userGroups(u.guid, { direct: true })).find((x) => x.guid === g.guid);
+      if (before && before.syncedBy === undefined && before.mappedBy === undefined) {
         ctx.note(`${u.username} is already in ${g.name}: nothing to add`);
         continue;
       }
       await sec.addUserToGroup(u.guid, g.guid);
-      ctx.note(`Added ${u.username} to ${g.name}`);
+      ctx.note(before ? `${u.username} is in ${g.name} by hand now: ${before.syncedBy !== undefined ? "a sync of its directory" : "a login through its identity provider"} no longer removes it` : `Added ${u.username} to ${g.name}`);
     }
   },
 };

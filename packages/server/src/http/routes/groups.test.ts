@@ -133,6 +133,11 @@ describeEachStore("groups", (server, kind) => {
     }
     assert.equal((await s.api("GET", `/security/v1/user-groups/${id}`, { token })).body.description, "Edited", "nothing of a refused PUT is written");
     assert.equal((await s.api("PUT", `/security/v1/user-groups/${id}`, { token, body: { systemAdministratorMember: "no" } })).status, 400, "still type-checked");
+    assert.equal((await s.api("PUT", `/security/v1/user-groups/${id}`, { token, body: { path: "/undefined" } })).status, 400, "no name given: only the current path");
+    // The path of a new name is the name as it is kept (NFKC): "ﬁ" is "fi".
+    const ligature = await s.api("PUT", `/security/v1/user-groups/${id}`, { token, body: { name: "Round-trip-\ufb01les", path: "/Round-trip-files" } });
+    assert.equal(ligature.status, 200, ligature.text);
+    assert.equal(ligature.body.path, "/Round-trip-files");
   });
 
   it("updates with If-Match: fields left out keep their value, stale versions are 412, changes are audited", async () => {

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { GROUP_NAME_PATTERN, GROUP_NAME_RULE } from "../../domain/names.js";
+import { GROUP_NAME_PATTERN, GROUP_NAME_RULE, normalizeName } from "../../domain/names.js";
 import { hasSystemAdministratorMember } from "../../domain/role-rules.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { DESCRIPTION_MAX } from "../../domain/user-fields.js";
@@ -139,7 +139,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
         const current = await requireGroup(groups, request.params.id);
         if (id !== undefined && id.toLowerCase() !== current.uuid) throw new ApiError("invalidRequest", "The id in the body is not the id in the path.", { field: "id" });
         // The path follows the name: the one read before a rename, or the new one.
-        if (path !== undefined && path !== `/${current.name}` && path !== `/${name}`) throw new ApiError("invalidRequest", "path cannot be changed with PUT: it follows the name.", { field: "path" });
+        if (path !== undefined && path !== `/${current.name}` && (name === undefined || path !== `/${normalizeName(name)}`)) throw new ApiError("invalidRequest", "path cannot be changed with PUT: it follows the name.", { field: "path" });
         const view = toGroupView(current) as Record<string, unknown>;
         const changed = Object.entries(readOnly).find(([field, value]) => value !== undefined && !isDeepStrictEqual(value, view[field]));
         if (changed) throw new ApiError("invalidRequest", `${changed[0]} cannot be changed with PUT: ${READ_ONLY[changed[0]]}.`, { field: changed[0] });
