@@ -24,22 +24,49 @@ export interface ConsoleContext {
   url: string;
 }
 
+let launched: Promise<Browser> | undefined;
+/** The browser of this test file (each file runs in a process of its own), shared by its suites. */
+function fileBrowser(): Promise<Browser> {
+  launched ??= (async () => {
+    await ensureBuilt();
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    return launchChromium();
+  })();
+  return launched;
+}
+
 /**
- * A suite per store (PostgreSQL skipped without ECM_TEST_DATABASE_URL), each with its own server;
- * one browser for the whole file, started before the suites and closed after them.
+ * Why a console suite runs on SQLite alone. The console speaks only HTTP, and the server's suites run
+ * every route on each store (packages/server/src/**): a browser test on a second store sends the same
+ * requests again, at a browser's cost, to answers those suites have checked already.
  */
-export function describeConsole(title: string, body: (ctx: () => ConsoleContext, kind: StoreKind) => void): void {
+export const SQLITE_ALONE = "the console speaks only HTTP: the server's suites test each store's answers (docs/testing.md)";
+
+/**
+ * Where a console suite runs, each store's choice with its reason in one line: on PostgreSQL only where
+ * `onPostgres` says why (a server path that differs per store and that the page meets as no server test
+ * does), otherwise reported skipped with SQLITE_ALONE; on SQLite unless `skipSqlite` says why not.
+ */
+export interface ConsoleStores {
+  onPostgres?: string;
+  skipSqlite?: string;
+}
+
+/**
+ * A suite per store chosen (PostgreSQL skipped without ECM_TEST_DATABASE_URL), each with its own server;
+ * one browser for the whole file, its suites' too, closed after them.
+ */
+export function describeConsole(title: string, stores: ConsoleStores, body: (ctx: () => ConsoleContext, kind: StoreKind) => void): void {
   let browser: Browser | undefined;
   before(async () => {
-    await ensureBuilt();
-    browser = await launchChromium();
-    mkdirSync(SCREENSHOTS, { recursive: true });
+    browser = await fileBrowser();
   });
   after(async () => {
     await browser?.close();
   });
   for (const kind of storeKinds) {
-    describe(`${title} [${kind}]`, { skip: storeSkip(kind) }, () => {
+    const skip = storeSkip(kind) || (kind === "postgres" ? !stores.onPostgres && SQLITE_ALONE : stores.skipSqlite ?? false);
+    describe(`${title} [${kind}]`, { skip }, () => {
       let server: TestServer | undefined;
       before(async () => {
         server = await startTestServer(kind);
