@@ -392,7 +392,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
     }
   });
 
-  it("an administrator with a forced password change changes it first, then gets the page asked for", async () => {
+  it("an administrator with a forced password change changes it first, then gets the page asked for; Back does not ask for the change again", async () => {
     const { server, browser, url } = ctx();
     const token = await server.login();
     const admin = await createUser(server, token, "ada.new");
@@ -412,6 +412,12 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
       assert.match(page.url(), /#\/groups\?search=adm$/);
       await page.getByRole("status").filter({ hasText: "Your password was changed." }).waitFor();
+      // The change is done: no step of history asks for it again, nor says it is required.
+      await page.goBack();
+      assert.doesNotMatch(page.url(), /required/);
+      await page.goto(`${url}#/me?required=1`);
+      await page.getByRole("heading", { level: 1, name: "My account" }).waitFor();
+      assert.equal(await page.getByText("Your password must be changed before you go on.").count(), 0);
       assert.deepEqual(errors, []);
     } finally {
       await close();

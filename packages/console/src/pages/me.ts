@@ -11,7 +11,8 @@ const compareAgain = (event: Event) => (event.target as HTMLInputElement).form!.
 class MePage extends Page {
   override connectedCallback(): void {
     super.connectedCallback();
-    if (this.route.params.get("required")) this.notify("Your password must be changed before you go on.", "warn");
+    // The address may still ask after the change was made (a bookmark, a reload): the account says whether it is due.
+    if (this.route.params.get("required") && session.me?.changePassword) this.notify("Your password must be changed before you go on.", "warn");
   }
 
   async #change(event: SubmitEvent): Promise<void> {
@@ -31,7 +32,8 @@ class MePage extends Page {
       form.reset();
       await session.refresh();
       const next = this.route.params.get("next");
-      if (required && session.isAdmin) return navigateWithNotice(next ? `#/${next}` : href("users"), "Your password was changed.");
+      // In place of the page that asked for the change, as for a plain user below: Back does not ask for it again.
+      if (required && session.isAdmin) return navigateWithNotice(next ? `#/${next}` : href("users"), "Your password was changed.", true);
       // A plain user stays here: the URL no longer asks for the change, and the page says it is done.
       if (required) navigate(href("me"), true);
       this.notify("Your password was changed; your other sessions were ended.");
