@@ -644,6 +644,27 @@ describeConsole("console pages", {}, (ctx, kind) => {
     }
   });
 
+  it("a filter the server refuses shows no events of the filter before, nor More events, nor “No events match.”", async () => {
+    const { browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/audit`);
+      const events = page.getByRole("table", { name: "Audit events, newest first" }).locator("tbody tr");
+      await events.first().waitFor();
+      await page.getByLabel("Target (id or name)").fill("t".repeat(300));
+      await page.getByRole("button", { name: "Filter" }).click();
+      await page.getByText("Target (id or name) must be at most 256 characters long.").waitFor();
+      assert.equal(await events.count(), 0, "the events of the filter before are gone");
+      assert.equal(await page.getByRole("button", { name: "More events" }).count(), 0);
+      assert.equal(await page.getByText("No events match.").count(), 0);
+      // The refusal is the 400 the page says in words.
+      assert.deepEqual(errors.filter((e) => !/status of 400 .*\/audit-events\?target=t+&/.test(e)), []);
+    } finally {
+      await close();
+    }
+  });
+
   it("an empty list says so: a group without roles or members, a search of its members that finds none, a user without events", async () => {
     const { server, browser, url } = ctx();
     const token = await server.login();

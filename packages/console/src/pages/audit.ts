@@ -60,12 +60,17 @@ class AuditPage extends Page {
     this.#abort?.abort();
     const abort = (this.#abort = new AbortController());
     this.#loading = true;
-    await this.attempt(async () => {
+    const read = await this.attempt(async () => {
       const page = await session.api.auditEvents(this.#filter, { max: PAGE, cursor: fresh ? null : this.#next }, { signal: abort.signal });
       this.#events = fresh ? page.items : [...this.#events, ...page.items];
       this.#next = page.next;
     });
     if (abort !== this.#abort) return;
+    // A filter refused: the events of the one before would show under it, and More would page on with their cursor.
+    if (!read && fresh) {
+      this.#events = [];
+      this.#next = null;
+    }
     this.#loading = false;
     this.requestUpdate();
   }
@@ -105,7 +110,7 @@ class AuditPage extends Page {
           <td>${e.details ? html`<button class="link" aria-expanded=${this.#open.has(e.id) ? "true" : "false"} @click=${() => { this.#open.has(e.id) ? this.#open.delete(e.id) : this.#open.add(e.id); this.requestUpdate(); }}>${this.#open.has(e.id) ? "Hide" : "Show"} details</button>
             ${this.#open.has(e.id) ? auditDetails(e.details) : nothing}` : ""}</td></tr>`)}</tbody>
       </table>
-      ${this.#next ? html`<button ?disabled=${this.#loading} @click=${() => void this.#load(false)}>More events</button>` : this.#events.length === 0 && !this.#loading ? html`<p>No events match.</p>` : nothing}`;
+      ${this.#next ? html`<button ?disabled=${this.#loading} @click=${() => void this.#load(false)}>More events</button>` : this.#events.length === 0 && !this.#loading && this.message?.kind !== "error" ? html`<p>No events match.</p>` : nothing}`;
   }
 }
 
