@@ -665,6 +665,35 @@ describeConsole("console pages", {}, (ctx, kind) => {
     }
   });
 
+  it("a search the server refuses shows no groups, nor members, of the search before, and no More button", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    const users = await groupId(server, token, "users");
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      const tooLong = "s".repeat(300);
+      await page.goto(`${url}#/groups`);
+      const groups = page.getByRole("table", { name: "Groups" }).locator("tbody tr");
+      await groups.first().waitFor();
+      await page.getByLabel("Search groups by name").fill(tooLong);
+      await page.getByText("search must be at most 256 characters long.").waitFor();
+      assert.equal(await groups.count(), 0, "the groups of the search before are gone");
+      await page.goto(`${url}#/groups/${users}`);
+      const members = page.locator("table", { has: page.getByRole("columnheader", { name: "Username" }) }).locator("tbody tr");
+      await members.first().waitFor();
+      await page.getByLabel("Search members").fill(tooLong);
+      await page.getByText("search must be at most 256 characters long.").waitFor();
+      assert.equal(await members.count(), 0, "the members of the search before are gone");
+      assert.equal(await page.getByRole("button", { name: "More members" }).count(), 0);
+      assert.equal(await page.getByText(/^No member/).count(), 0);
+      // The refusals are the 400s the pages say in words.
+      assert.deepEqual(errors.filter((e) => !/status of 400 .*search=s+&/.test(e)), []);
+    } finally {
+      await close();
+    }
+  });
+
   it("an empty list says so: a group without roles or members, a search of its members that finds none, a user without events", async () => {
     const { server, browser, url } = ctx();
     const token = await server.login();

@@ -55,12 +55,19 @@ class GroupPage extends Page {
     this.#abort?.abort();
     const abort = (this.#abort = new AbortController());
     const search = this.#search;
-    await this.attempt(async () => {
+    const read = await this.attempt(async () => {
       const page = await session.api.users({ groupId: this.#id, search: search || undefined }, { max: MEMBERS_PAGE, cursor: fresh ? null : this.#next }, { signal: abort.signal });
       this.#members = fresh ? page.items : [...this.#members, ...page.items];
       this.#next = page.next;
       this.#searched = search;
     });
+    // A search refused: as the audit log's filter (its members would show under it); the refusal, not "none", is said.
+    if (!read && fresh && abort === this.#abort) {
+      this.#members = [];
+      this.#next = null;
+      this.#searched = null;
+      this.requestUpdate();
+    }
   }
 
   get #formElement(): HTMLFormElement | null {

@@ -46,11 +46,17 @@ class GroupsPage extends Page {
     this.#abort?.abort();
     const abort = (this.#abort = new AbortController());
     const { params } = this.route;
-    await this.attempt(async () => {
+    const read = await this.attempt(async () => {
       const page = await session.api.groups(params.get("search") ?? undefined, { role: params.get("role") ?? undefined, max: GROUPS_PAGE, cursor: fresh ? null : this.#next, signal: abort.signal });
       this.#groups = fresh ? page.items : [...(this.#groups ?? []), ...page.items];
       this.#next = page.next;
     });
+    // A search refused: the groups of the one before would show under it, and More would page on with their cursor.
+    if (!read && fresh && abort === this.#abort) {
+      this.#groups = [];
+      this.#next = null;
+      this.requestUpdate();
+    }
   }
 
   async #create(event: SubmitEvent): Promise<void> {
