@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
+import tls from "node:tls";
 import { InsufficientAccessError, ResultCodeError, SizeLimitExceededError } from "ldapts";
-import { resultInWords } from "./ldap.js";
+import type { Directory } from "./config.js";
+import { resultInWords, tlsOptionsOf } from "./ldap.js";
 
 it("says a directory's refusal in words, with its own diagnostic when it sent one", () => {
   // slapd sends no diagnostic with a size limit: ldapts's text is then only "Code: 0x4".
@@ -11,4 +13,15 @@ it("says a directory's refusal in words, with its own diagnostic when it sent on
   );
   assert.match(resultInWords(new InsufficientAccessError("no read access to ou=people")), /^the service account may not read this: .* \(LDAP result 50: no read access to ou=people\)\.$/);
   assert.equal(resultInWords(new ResultCodeError(80, "")), "the directory refused the operation (LDAP result 80)");
+});
+
+it("makes the TLS context of a directory's CA once, not at every connection (it parses every root certificate)", () => {
+  const directory = { caCertificate: tls.rootCertificates[0]! } as Directory;
+  const [first, second] = [tlsOptionsOf(directory, new URL("ldaps://dc1.example")), tlsOptionsOf(directory, new URL("ldap://dc2.example"))];
+  assert.ok(first.secureContext);
+  assert.equal(second.secureContext, first.secureContext);
+  assert.deepEqual([first.servername, second.servername], ["dc1.example", "dc2.example"]);
+  const other = tlsOptionsOf({ caCertificate: tls.rootCertificates[1]! } as Directory, new URL("ldaps://dc1.example"));
+  assert.notEqual(other.secureContext, first.secureContext);
+  assert.equal(tlsOptionsOf({ caCertificate: null } as Directory, new URL("ldaps://dc1.example")).secureContext, undefined);
 });

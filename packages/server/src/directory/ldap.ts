@@ -314,8 +314,26 @@ async function startTlsWithin(client: Client, options: tls.ConnectionOptions, ms
   }
 }
 
-function tlsOptionsOf(d: Directory, url: URL): tls.ConnectionOptions {
-  return { ...(d.caCertificate ? { ca: [tls.rootCertificates.join("\n"), d.caCertificate] } : {}), servername: net.isIP(url.hostname) ? undefined : url.hostname, minVersion: "TLSv1.2" };
+export function tlsOptionsOf(d: Directory, url: URL): tls.ConnectionOptions {
+  return { ...(d.caCertificate ? { secureContext: secureContextFor(d.caCertificate) } : {}), servername: net.isIP(url.hostname) ? undefined : url.hostname, minVersion: "TLSv1.2" };
+}
+
+/**
+ * The TLS contexts of the directories' CAs, made once: a context trusting a CA and the root
+ * certificates parses all ~140 of them, milliseconds of CPU that every connection (each login's
+ * bind, each sync) would spend again. The newest few are kept, for CAs changed since.
+ */
+const secureContexts = new Map<string, tls.SecureContext>();
+const SECURE_CONTEXTS_KEPT = 32;
+
+function secureContextFor(caCertificate: string): tls.SecureContext {
+  let context = secureContexts.get(caCertificate);
+  if (!context) {
+    context = tls.createSecureContext({ ca: [tls.rootCertificates.join("\n"), caCertificate], minVersion: "TLSv1.2" });
+    if (secureContexts.size >= SECURE_CONTEXTS_KEPT) secureContexts.delete(secureContexts.keys().next().value!);
+    secureContexts.set(caCertificate, context);
+  }
+  return context;
 }
 
 /** Transports that connect once: a second connect (ldapts reconnecting a dropped socket) fails. */
