@@ -92,7 +92,8 @@ describe("npm start", () => {
     const npm = spawn("npm", ["start"], { cwd: root, detached: true, stdio: "ignore", env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: "127.0.0.1", PORT: String(port), ECM_WORKERS: "2", ECM_DATA_DIR: dir, ECM_ADMIN_PASSWORD: "Npm-Start-Pass-1" } });
     const health = async () => (await fetch(`http://127.0.0.1:${port}/portal/health`).catch(() => undefined))?.status;
     try {
-      for (let i = 0; i < 200 && (await health()) !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+      // Up to 45 s (the test has a minute): npm, the primary and two workers start slowly on a busy machine.
+      for (let i = 0; i < 450 && (await health()) !== 200; i++) await new Promise((r) => setTimeout(r, 100));
       assert.equal(await health(), 200, "the server started");
       const exited = new Promise((resolve) => npm.once("exit", resolve));
       npm.kill("SIGTERM");

@@ -1,9 +1,8 @@
 import cluster, { type Worker } from "node:cluster";
 import { createServer as createNetServer } from "node:net";
 import v8 from "node:v8";
-import { createServer, type Server } from "./app.js";
+import type { Server } from "./app.js";
 import { configFromEnv, type Config } from "./config.js";
-import { ADMIN_PASSWORD_IGNORED } from "./domain/bootstrap.js";
 import { startupFailure } from "./startup-failure.js";
 
 /**
@@ -23,6 +22,8 @@ try {
   config = configFromEnv();
   // A port that cannot be had fails first, in one line: before a first start makes sysadmin and shows its password.
   if (cluster.isPrimary) await probePort(config.host, config.port);
+  // The server's modules load once the configuration holds: a wrong setting is said in a fraction of the time.
+  const [{ createServer }, { ADMIN_PASSWORD_IGNORED }] = await Promise.all([import("./app.js"), import("./domain/bootstrap.js")]);
   server = await createServer(config);
   if (server.generatedAdminPassword) {
     // Shown once, on the console only (not through the logger, whose output may be shipped elsewhere).
