@@ -32,6 +32,8 @@ async function main(argv: string[]): Promise<number> {
   let server: Server | undefined;
   const actor: AdminActor = { id: null, name: `admin-tool (${userInfo().username}@${hostname()})`, sourceIp: null, roles: [SYSTEM_ADMINISTRATOR] };
   try {
+    // A wrong command line opens no store (on a fresh data directory it would make one, and sysadmin with a password nobody sees).
+    command.checkArgs(args);
     config = { ...configFromEnv(), logLevel: "warn" };
     server = await createServer(config);
     process.stdout.write(`${await command.run(args, { server, actor })}\n`);

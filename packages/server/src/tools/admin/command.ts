@@ -14,6 +14,8 @@ export interface AdminCommand {
   /** Arguments after the name, e.g. `<username>`. */
   args: string;
   summary: string;
+  /** Throws a UsageError for a wrong command line: checked before the store is opened. */
+  checkArgs(args: string[]): void;
   run(args: string[], context: AdminContext): Promise<string>;
 }
 

@@ -10,8 +10,10 @@ export const resetPasswordCommand: AdminCommand = {
   name: "reset-password",
   args: "<username>",
   summary: "new temporary password (printed once), lockouts cleared, sessions ended",
-  async run(args, { server, actor }) {
+  checkArgs(args) {
     if (args.length !== 1) throw new UsageError("reset-password takes one username.");
+  },
+  async run(args, { server, actor }) {
     const username = args[0]!;
     const { users, userAdmin } = server.deps;
     const user = await users.findByUsername(username);

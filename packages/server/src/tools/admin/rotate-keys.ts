@@ -5,8 +5,10 @@ export const rotateKeysCommand: AdminCommand = {
   name: "rotate-keys",
   args: "",
   summary: "a new token signing key signs; older keys verify until their tokens expire",
-  async run(args, { server, actor }) {
+  checkArgs(args) {
     if (args.length !== 0) throw new UsageError("rotate-keys takes no arguments.");
+  },
+  async run(_args, { server, actor }) {
     const [current, ...older] = await server.deps.signingKeys.rotate(actor);
     return `new signing key ${current!.kid} (${current!.algorithm}) signs on every node within a minute; ${older.length === 1 ? "1 older key verifies until its tokens expire" : `${older.length} older keys verify until their tokens expire`}`;
   },
