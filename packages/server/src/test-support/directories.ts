@@ -4,7 +4,7 @@ import { DIRECTORY_SERVICE_PASSWORD, DirectoryTree, GROUPS, type TreeKind } from
 import type { TestServer } from "./server.js";
 
 /** A slapd loaded with a generated tree (LDAPS and StartTLS with a CA of its own). */
-export async function startDirectory(kind: TreeKind, generated = 10_000): Promise<{ tree: DirectoryTree; slapd: Slapd }> {
+export async function startDirectory(kind: TreeKind, generated: number): Promise<{ tree: DirectoryTree; slapd: Slapd }> {
   const tree = new DirectoryTree(kind, generated);
   const indexes = kind === "ad" ? ["sAMAccountName", "objectGUID", "member", "uSNChanged"] : ["uid", "entryUUID", "member", "modifyTimestamp"];
   // A domain controller names itself in its root DSE, as Active Directory's do.
