@@ -1,5 +1,6 @@
 import { type Kysely, Migrator, type Migration, type MigrationProvider } from "kysely";
-import { openPostgres } from "./dialect/postgres/open.js";
+import { existsSync } from "node:fs";
+import { openPostgres, postgresStoreExists } from "./dialect/postgres/open.js";
 import { openSqlite } from "./dialect/sqlite/open.js";
 import type { StoreDialect } from "./dialect/dialect.js";
 import { initialMigration } from "./migrations/001-initial.js";
@@ -112,6 +113,11 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
  * migrations across nodes; Kysely's SQLite adapter only within the process, the one that forks the workers).
  * Migrations were numbered as features were planned and landed in any order, so a store may have run a later one first.
  */
+/** Whether a store is already at `location` (openStore makes one where there is none). */
+export function storeExists(location: StoreLocation): Promise<boolean> {
+  return location.kind === "sqlite" ? Promise.resolve(existsSync(location.file)) : postgresStoreExists(location.url);
+}
+
 export async function openStore(location: StoreLocation): Promise<Store> {
   const busy = busyPolicyOf(location);
   const store = location.kind === "sqlite" ? openSqlite(location.file, busy) : openPostgres(location.url, busy, location.poolSize);

@@ -115,6 +115,32 @@ describe("npm run admin -- with a wrong command line", () => {
   });
 });
 
+describe("npm run admin -- on a store that is not there", () => {
+  it("says so and makes none: no data directory, no tables in an empty database (a new store's sysadmin password would be shown to nobody)", async () => {
+    const parent = mkdtempSync(join(tmpdir(), "ecm-admin-nostore-"));
+    const dir = join(parent, "data");
+    try {
+      const run = await admin({ ECM_DATA_DIR: dir }, "reset-password", "sysadmin");
+      assert.deepEqual([run.code, run.stderr], [1, `reset-password: there is no store in ${join(dir, "ecm-security.sqlite3")} (ECM_DATA_DIR): run this with the server's configuration.\n`]);
+      assert.ok(!existsSync(dir), "no data directory made");
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
+  it("an empty PostgreSQL database stays empty", { skip: storeSkip("postgres") }, async () => {
+    const { url, drop } = await createTemporaryDatabase(process.env.ECM_TEST_DATABASE_URL!);
+    try {
+      const run = await admin({ DATABASE_URL: url }, "rotate-keys");
+      assert.deepEqual([run.code, run.stderr], [1, "rotate-keys: there is no store in the database of DATABASE_URL: run this with the server's configuration.\n"]);
+      const again = await admin({ DATABASE_URL: url }, "rotate-keys");
+      assert.equal(again.code, 1, "the first run made nothing");
+    } finally {
+      await drop();
+    }
+  });
+});
+
 describe("npm run admin -- rotate-keys [sqlite]", () => {
   const dir = mkdtempSync(join(tmpdir(), "ecm-admin-keys-"));
   const env = { ECM_DATA_DIR: dir, ECM_SECRET_KEY: Buffer.alloc(32, 7).toString("base64") };

@@ -5,6 +5,7 @@ import type { AdminActor } from "../domain/users.js";
 import { SYSTEM_ADMINISTRATOR } from "../domain/roles.js";
 import { DomainError } from "../domain/errors.js";
 import { startupFailure } from "../startup-failure.js";
+import { storeExists } from "../storage/store.js";
 import { UsageError, type AdminCommand } from "./admin/command.js";
 import { resetPasswordCommand } from "./admin/reset-password.js";
 import { rotateKeysCommand } from "./admin/rotate-keys.js";
@@ -35,6 +36,12 @@ async function main(argv: string[]): Promise<number> {
     // A wrong command line opens no store (on a fresh data directory it would make one, and sysadmin with a password nobody sees).
     command.checkArgs(args);
     config = { ...configFromEnv(), logLevel: "warn" };
+    // The server's store, never a new one: that would be a store with a sysadmin whose password nobody sees.
+    if (!(await storeExists(config.store))) {
+      const where = config.store.kind === "sqlite" ? `in ${config.store.file} (ECM_DATA_DIR)` : "in the database of DATABASE_URL";
+      process.stderr.write(`${command.name}: there is no store ${where}: run this with the server's configuration.\n`);
+      return 1;
+    }
     server = await createServer(config);
     process.stdout.write(`${await command.run(args, { server, actor })}\n`);
     return 0;

@@ -21,3 +21,14 @@ export function openPostgres(url: string, busy: BusyPolicy, poolSize = 10): Stor
   const db = new BusyRetryingKysely<Database>({ dialect: new PostgresDialect({ pool }) }, busy);
   return { db, dialect: postgresDialect, userDocuments: postgresUserDocuments(pool, poolSize, busy), close: () => db.destroy() };
 }
+
+/** Whether the database at `url` holds a store (its migrations' table): a tool on the server's store must not make one. */
+export async function postgresStoreExists(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<{ found: boolean }>("select to_regclass('kysely_migration') is not null as found")).rows[0]!.found;
+  } finally {
+    await client.end();
+  }
+}
