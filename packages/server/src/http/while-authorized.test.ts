@@ -27,23 +27,30 @@ async function readWithPause(response: Response, pauseMs: number, during: () => 
 
 describeEachStore("a long answer asks again whether its caller may have it", (server, kind) => {
   let admin: string;
+  // Another node on the same store, whose tokens last 3 s idle, so that its long answers ask again every
+  // second (not every 5 s), and whose store gives up after 2 × 1 s: the pauses below wait for that.
+  let node: TestServer | undefined;
   before(async () => {
     admin = await server().login();
     // Enough users that the answer outlasts what the sockets buffer while its reader pauses.
     await seedStore(server().server.deps.store, { users: 40_000, seed: 3, passwordHash: "not-a-login" });
+    node = await startTestServer(server().kind, { store: { ...server().server.deps.config.store, busy: { timeoutMs: 1000, attempts: 2 } }, tokenTtlSeconds: 3 });
+  });
+  after(async () => {
+    await node?.close();
   });
 
   it("a streamed list is cut when its token is revoked while it is read, and the next request is a 401", { timeout: 60_000 }, async () => {
-    const token = await server().login();
-    const response = await fetch(`${server().baseUrl}/security/v1/users?extendedInfo=true`, { headers: { authorization: `Bearer ${token}` } });
+    const token = await node!.login();
+    const response = await fetch(`${node!.baseUrl}/security/v1/users?extendedInfo=true`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(response.status, 200);
-    const logout = async () => assert.equal((await server().api("POST", "/auth/v1/logout", { token })).status, 204);
-    const { error } = await readWithPause(response, 6000, logout);
+    const logout = async () => assert.equal((await node!.api("POST", "/auth/v1/logout", { token })).status, 204);
+    const { error } = await readWithPause(response, 2500, logout);
     assert.ok(error, "the answer broke off");
-    assert.equal((await server().api("GET", "/security/v1/users/count", { token })).status, 401);
+    assert.equal((await node!.api("GET", "/security/v1/users/count", { token })).status, 401);
     // A token that stays valid reads the same list to its end.
-    const whole = await fetch(`${server().baseUrl}/security/v1/users?extendedInfo=true`, { headers: { authorization: `Bearer ${admin}` } });
-    const read = await readWithPause(whole, 6000, async () => {});
+    const whole = await fetch(`${node!.baseUrl}/security/v1/users?extendedInfo=true`, { headers: { authorization: `Bearer ${await node!.login()}` } });
+    const read = await readWithPause(whole, 2500, async () => {});
     assert.equal(read.error, undefined);
   });
 
@@ -132,15 +139,6 @@ describeEachStore("a long answer asks again whether its caller may have it", (se
   });
 
   describe("a long answer is a use of its token", () => {
-    // Another node on the same store, whose tokens last 3 s idle: the users seeded above make its long answer too.
-    let node: TestServer | undefined;
-    before(async () => {
-      node = await startTestServer(server().kind, { store: server().server.deps.config.store, tokenTtlSeconds: 3 });
-    });
-    after(async () => {
-      await node?.close();
-    });
-
     it("a reader that pauses for longer than the token's idle lifetime reads on to the end, and its token still works", { timeout: 60_000 }, async () => {
       const token = await node!.login();
       const response = await fetch(`${node!.baseUrl}/security/v1/users?extendedInfo=true`, { headers: { authorization: `Bearer ${token}` } });
@@ -170,8 +168,8 @@ describeEachStore("a long answer asks again whether its caller may have it", (se
       });
       try {
         await lockTaken;
-        // Cut once the check has waited as long as the store may take to say it is busy (5 s × 3 tries by default).
-        const read = await readWithPause(response, 20_000, async () => {});
+        // Cut once the check has waited as long as the store may take to say it is busy (this node's 1 s × 2 tries; 5 s × 3 by default).
+        const read = await readWithPause(response, 6000, async () => {});
         assert.ok(read.error, "the answer broke off");
       } finally {
         release();
