@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from "node:util";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { GROUP_NAME_PATTERN, GROUP_NAME_RULE, normalizeName } from "../../domain/names.js";
@@ -15,6 +14,7 @@ import { jsonArray, sendJsonStream, sendJsonText } from "../json-stream.js";
 import { requireGroup } from "../../domain/lookups.js";
 import { decodeCursor, keysetPage } from "../paging.js";
 import { ApiError } from "../errors.js";
+import { assertReadOnlyUnchanged } from "../read-only-fields.js";
 import { errorResponses, IdParams, Nullable } from "../schemas.js";
 import { UserSchema } from "../user-view.js";
 import { PATTERN_MESSAGE } from "../validation.js";
@@ -140,9 +140,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
         if (id !== undefined && id.toLowerCase() !== current.uuid) throw new ApiError("invalidRequest", "The id in the body is not the id in the path.", { field: "id" });
         // The path follows the name: the one read before a rename, or the new one.
         if (path !== undefined && path !== `/${current.name}` && (name === undefined || path !== `/${normalizeName(name)}`)) throw new ApiError("invalidRequest", "path cannot be changed with PUT: it follows the name.", { field: "path" });
-        const view = toGroupView(current) as Record<string, unknown>;
-        const changed = Object.entries(readOnly).find(([field, value]) => value !== undefined && !isDeepStrictEqual(value, view[field]));
-        if (changed) throw new ApiError("invalidRequest", `${changed[0]} cannot be changed with PUT: ${READ_ONLY[changed[0]]}.`, { field: changed[0] });
+        assertReadOnlyUnchanged(readOnly, toGroupView(current), READ_ONLY);
       }
       const row = await groupAdmin.update(adminActorOf(request), request.params.id, { name, description }, ifMatchVersions(request.headers["if-match"]));
       return reply.header("etag", etagOf(row.version)).send(await oneGroup(row));

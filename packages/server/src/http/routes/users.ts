@@ -9,6 +9,7 @@ import type { UserRow } from "../../storage/schema.js";
 import { actorOf, adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
+import { assertReadOnlyUnchanged } from "../read-only-fields.js";
 import { etagOf, IfMatchHeaders, ifMatchVersions } from "../etag.js";
 import { jsonArray, sendJsonStream, sendJsonText } from "../json-stream.js";
 import { requireUser } from "../../domain/lookups.js";
@@ -95,7 +96,7 @@ const READ_ONLY: Record<string, string> = {
 };
 
 /** Whether a read-only field sent back holds the user's value (group names in any order). */
-function sameValue(field: string, sent: unknown, current: unknown): boolean {
+function sameValue(sent: unknown, current: unknown, field: string): boolean {
   const sorted = (v: unknown) => (field === "groups" && Array.isArray(v) ? [...v].sort() : v);
   return isDeepStrictEqual(sorted(sent), sorted(current));
 }
@@ -289,11 +290,10 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
       if (id !== undefined && id.toLowerCase() !== current.uuid) throw new ApiError("invalidRequest", "The id in the body is not the id in the path.", { field: "id" });
       if (username !== undefined && username !== current.username) throw new ApiError("invalidRequest", "The username cannot be changed.", { field: "username" });
       // `expired` and `lockedOutUntil` (typed by the schema) follow the clock and failed logins: whatever a read said moments ago is taken.
-      const readOnly = Object.entries({ numericId, builtin, serviceAccount, dn, source, groups, federatedIdentities }).filter(([, value]) => value !== undefined);
-      if (readOnly.length > 0) {
+      const readOnly = { numericId, builtin, serviceAccount, dn, source, groups, federatedIdentities };
+      if (Object.values(readOnly).some((value) => value !== undefined)) {
         const [view] = await renderUserViews(users, [current], true);
-        const changed = readOnly.find(([field, value]) => !sameValue(field, value, (view as Record<string, unknown>)[field]));
-        if (changed) throw new ApiError("invalidRequest", `${changed[0]} cannot be changed with PUT: ${READ_ONLY[changed[0]]}.`, { field: changed[0] });
+        assertReadOnlyUnchanged(readOnly, view as Record<string, unknown>, READ_ONLY, sameValue);
       }
       const row = await userAdmin.update(adminActorOf(request), current.uuid, changes, precondition);
       return sendUser(reply, row);
