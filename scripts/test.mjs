@@ -1,8 +1,9 @@
 // `npm test`: every *.test.ts of every workspace, through Node's test runner (Node 20's runner takes
 // no glob patterns, so the files are listed here). Extra arguments are passed on to `node --test`.
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { ensureBuilt } from "../packages/console/build.mjs";
 
 const files = readdirSync("packages", { recursive: true, encoding: "utf8" })
@@ -16,7 +17,38 @@ await ensureBuilt();
 // Two files at a time: one at a time took 12–14 min on both stores on a 2-core machine; each file
 // runs its own servers, stores, directories and browsers.
 const args = ["--import", "tsx", "--test", "--test-concurrency=2", ...process.argv.slice(2), ...files];
-const { status } = spawnSync(process.execPath, args, { stdio: "inherit" });
+const child = spawn(process.execPath, args, { stdio: ["inherit", "pipe", "inherit"] });
+
+// The report is thousands of lines and a log viewer may keep only its end: each failed test is
+// repeated there, with the suites it sits in and its details (a suite fails when a test in it does,
+// so failed suites are not repeated).
+const failures = [];
+const suites = [];
+let failed = null;
+let stack = null; // the indentation of a failure's "stack:" key, and how many of its frames are kept
+for await (const line of createInterface({ input: child.stdout, crlfDelay: Infinity })) {
+  process.stdout.write(`${line}\n`);
+  const indent = line.search(/\S/);
+  const subtest = /^\s*# Subtest: (.*)$/.exec(line);
+  if (subtest) suites.splice(indent >> 2, Infinity, subtest[1]);
+  if (/^\s*not ok \d/.test(line)) {
+    failed = [`# in: ${suites.slice(0, indent >> 2).join(" › ") || "(top)"}`, line];
+    continue;
+  }
+  if (!failed) continue;
+  // Of a stack, its first two frames.
+  if (stack && indent > stack.indent) {
+    if (stack.kept++ < 2) failed.push(line);
+    continue;
+  }
+  stack = /^\s*stack: \|-$/.test(line) ? { indent, kept: 0 } : null;
+  failed.push(line);
+  if (line.trim() !== "...") continue;
+  if (!failed.some((l) => /^\s*type: 'suite'$/.test(l))) failures.push(failed.join("\n"));
+  failed = null;
+}
+const status = await new Promise((resolve) => child.on("close", (code) => resolve(code)));
+if (failures.length) console.log(`# ---- ${failures.length} failed (repeated from above) ----\n${failures.join("\n")}`);
 // Node's summary counts skipped tests, not skipped suites: say that the PostgreSQL half did not run.
 if (!process.env.ECM_TEST_DATABASE_URL) console.log("# PostgreSQL suites skipped: ECM_TEST_DATABASE_URL is not set (see docs/testing.md)");
 process.exit(status ?? 1);
