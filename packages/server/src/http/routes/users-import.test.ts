@@ -21,22 +21,47 @@ async function importUsers(server: TestServer, token: string, body: string, type
 
 const ndjson = (rows: unknown[]) => rows.map((r) => (typeof r === "string" ? r : JSON.stringify(r))).join("\n") + "\n";
 
-/** Rows sent in pieces 1.3 s apart, each piece a batch of its own (a batch ends a second after its first row); `between` runs before each next piece. */
+/**
+ * Rows sent in pieces, each piece a batch of its own: the next piece is sent once every row sent so far
+ * is answered (a batch ends a second after its first row and is answered once committed), or the answer
+ * ended. A pause instead cut batches differently on a busy machine. `between` runs before each next piece.
+ */
 async function importInPieces(server: TestServer, token: string, pieces: unknown[][], query = "", between: () => Promise<void> = async () => {}): Promise<Line[]> {
   const { port } = new URL(server.baseUrl);
+  const lines: Line[] = [];
+  let ended = false;
+  let heard = () => {};
+  const answered = async (rows: number) => {
+    while (!ended && lines.filter((l) => l.line !== undefined).length < rows) await new Promise<void>((resolve) => (heard = resolve));
+  };
   return new Promise((resolve, reject) => {
     const req = request({ host: "127.0.0.1", port: Number(port), path: `/portal/security/v1/users/import${query}`, method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/x-ndjson" } }, (res) => {
       let text = "";
-      res.setEncoding("utf8").on("data", (d) => (text += d)).on("end", () => resolve(text.trim().split("\n").map((l) => JSON.parse(l) as Line)));
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => {
+        text += d;
+        const complete = text.lastIndexOf("\n") + 1;
+        lines.push(...text.slice(0, complete).split("\n").filter(Boolean).map((l) => JSON.parse(l) as Line));
+        text = text.slice(complete);
+        heard();
+      });
+      res.on("end", () => {
+        ended = true;
+        heard();
+        resolve(lines);
+      });
     });
     req.on("error", reject);
     void (async () => {
+      let sent = 0;
       for (const [k, piece] of pieces.entries()) {
         if (k > 0) {
-          await sleep(1300);
+          await answered(sent);
+          if (ended) break;
           await between();
         }
         req.write(ndjson(piece));
+        sent += piece.length;
       }
       req.end();
     })().catch(reject);
