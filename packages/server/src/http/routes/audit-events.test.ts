@@ -150,6 +150,14 @@ describeEachStore("GET /security/v1/audit-events", (server) => {
       const r = await s.api("GET", `/security/v1/audit-events${query}`, { token });
       assert.equal(r.status, 400, `${query} → ${r.status}`);
     }
+    // A time range that holds no instant says so, instead of answering that no event matches.
+    for (const query of ["?from=2026-12-02&to=2026-12-01", "?from=2026-12-01T10:00:00Z&to=2026-12-01T12:00:00%2B02:00"]) {
+      const r = await s.api("GET", `/security/v1/audit-events${query}`, { token });
+      assert.equal(r.status, 400, `${query} → ${r.status}`);
+      assert.match(r.body.errorMessage, /must be later than/, query);
+      assert.equal(JSON.parse(r.body.additionalInfo).field, "to");
+    }
+    assert.equal((await s.api("GET", "/security/v1/audit-events?from=2026-12-01&to=2026-12-01T00:00:01Z", { token })).status, 200);
     for (const method of ["POST", "PUT", "DELETE", "PATCH"]) {
       const r = await s.api(method, "/security/v1/audit-events", { token, body: method === "DELETE" ? undefined : {} });
       assert.equal(r.status, 405, `${method} → ${r.status}`);

@@ -32,7 +32,7 @@ const AuditEventSchema = Type.Object(
 
 type AuditEventView = Static<typeof AuditEventSchema>;
 
-const Time = Type.String({ maxLength: 64, description: "ISO 8601 (a date alone is its midnight UTC); `from` is inclusive, `to` exclusive" });
+const Time = Type.String({ maxLength: 64, description: "ISO 8601 (a date alone is its midnight UTC); `from` is inclusive, `to` exclusive and later than `from`" });
 
 const AuditQuery = Type.Object({
   actor: Type.Optional(Type.String({ maxLength: 256, description: "Username of the actor" })),
@@ -67,7 +67,11 @@ function filterOf(query: Static<typeof AuditQuery>): AuditFilter {
   const { actor, target, targetType, action, outcome } = query;
   // A UUID names the target's id, anything else its name (storage/audit-queries.ts finds the targets of a name).
   const byTarget = target === undefined ? {} : UUID_PATTERN.test(target) ? { targetId: target.toLowerCase() } : { targetName: target };
-  return { actor, ...byTarget, targetType, action, outcome, from: normalizeTime(query.from, "from") ?? undefined, to: normalizeTime(query.to, "to") ?? undefined };
+  const from = normalizeTime(query.from, "from") ?? undefined;
+  const to = normalizeTime(query.to, "to") ?? undefined;
+  // The range would hold no instant: said, rather than answered as "no event matches".
+  if (from !== undefined && to !== undefined && to <= from) throw new ApiError("invalidRequest", `to (${to}) must be later than from (${from}): from is inclusive, to exclusive.`, { field: "to" });
+  return { actor, ...byTarget, targetType, action, outcome, from, to };
 }
 
 /** The audit cursor carries the id of the last event shown. */
