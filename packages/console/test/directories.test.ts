@@ -7,7 +7,7 @@ import { createGroup, createSecurityAdministrator, USER_PASSWORD } from "../../s
 import { insertUser } from "../../server/src/test-support/fixtures.js";
 import { ADMIN_PASSWORD } from "../../server/src/test-support/server.js";
 import type { Slapd } from "../../server/src/test-support/slapd.js";
-import { axeViolations, describeConsole, logIn, openPage, screenshot } from "./support.js";
+import { axeViolations, describeConsole, logIn, logInByToken, openPage, screenshot } from "./support.js";
 
 const PATH = "/security/v1/external-user-storage";
 
@@ -30,7 +30,7 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
     assert.equal(expected.sample.length, 3);
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Directories" }).click();
       await page.getByRole("heading", { level: 1, name: "Directories" }).waitFor();
       await page.getByRole("link", { name: "New directory" }).click();
@@ -128,7 +128,7 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
     const id = created.body.id;
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/directories/${id}`);
       const sync = page.getByRole("region", { name: "Sync" });
       await sync.getByText("Never synced.").waitFor();
@@ -170,7 +170,7 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
     assert.equal((await server.api("PUT", `/security/v1/users/${holder.uuid}/user-groups/${root}`, { token })).status, 204);
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, `sol.security.${kind}`, USER_PASSWORD);
+      await logInByToken(page, server, url, `sol.security.${kind}`, USER_PASSWORD);
       for (const [name, id] of [[`mapped ldap ${kind}`, mapped], [`held ldap ${kind}`, held]]) {
         await page.goto(`${url}#/directories/${id}`);
         // This directory's page (its name): the previous one, shown until the hash change is handled, says the same.

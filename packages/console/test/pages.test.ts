@@ -4,7 +4,7 @@ import { it } from "node:test";
 import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
 import { insertGroups, insertUser } from "../../server/src/test-support/fixtures.js";
 import { ADMIN_PASSWORD, startTestServer } from "../../server/src/test-support/server.js";
-import { answerLate, axeViolations, describeConsole, logIn, nextFrames, openPage, screenshot } from "./support.js";
+import { answerLate, axeViolations, describeConsole, logIn, logInByToken, nextFrames, openPage, screenshot } from "./support.js";
 
 describeConsole("console pages", {}, (ctx, kind) => {
   it("every page has no WCAG 2.1 A or AA violation, in the light and the dark theme", { timeout: 300_000 }, async () => {
@@ -84,10 +84,10 @@ describeConsole("console pages", {}, (ctx, kind) => {
   });
 
   it("the theme switch overrides the system's, and stays", async () => {
-    const { browser, url } = ctx();
+    const { server, browser, url } = ctx();
     const { page, close } = await openPage(browser, { colorScheme: "light" });
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.getByLabel("Theme").selectOption("dark");
       assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
       const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
@@ -228,7 +228,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
     const rita = await createSecurityAdministrator(server, token, "rita.demoted");
     const { page, close } = await openPage(browser);
     try {
-      await logIn(page, url, "rita.demoted", USER_PASSWORD);
+      await logInByToken(page, server, url, "rita.demoted", USER_PASSWORD);
       await page.goto(`${url}#/groups`);
       await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
       assert.equal((await server.api("DELETE", `/security/v1/users/${rita.user.uuid}/user-groups/${await groupId(server, token, "rita.demoted-group")}`, { token })).status, 204);
@@ -285,7 +285,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
     const helpdesk = await createGroup(server, token, "helpdesk");
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sid.security", USER_PASSWORD);
+      await logInByToken(page, server, url, "sid.security", USER_PASSWORD);
       for (const [name, id] of [["administrators", await groupId(server, token, "administrators")], ["operators", operators]] as const) {
         await page.goto(`${url}#/groups/${id}`);
         // This group's page: the previous group's, shown until the hash change is handled, passes the checks below too.
@@ -336,7 +336,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
     const free = await createUser(server, token, "pia.free-profile", { profile_id: 0 });
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "pia.security", USER_PASSWORD);
+      await logInByToken(page, server, url, "pia.security", USER_PASSWORD);
       await page.goto(`${url}#/users/${profile.uuid}`);
       await page.getByText("Only a system administrator may change this profile: a system administrator is assigned to it and takes over its groups.").waitFor();
       assert.equal(await page.getByRole("button", { name: /^(Save|Delete|Remove from)/ }).count(), 0);
@@ -362,7 +362,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
     const dayShift = await createGroup(server, token, "day-shift", ["user"]);
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sam.security", USER_PASSWORD);
+      await logInByToken(page, server, url, "sam.security", USER_PASSWORD);
       await page.goto(`${url}#/groups/${nightShift}`);
       await page.getByText("Only a system administrator may rename or delete this group: a system administrator is a member of it.").waitFor();
       await page.getByText("Only a system administrator may change the roles of this group: a system administrator is a member of it.").waitFor();
@@ -430,7 +430,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
     const group = await createGroup(server, token, "shown.late");
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       // The audit page's code comes late; the roles page is clicked meanwhile and stays.
       const late = await answerLate(page, /\/chunks\/audit-[^/]*\.js$/);
       const asked = page.waitForRequest(/\/chunks\/audit-[^/]*\.js$/);
@@ -458,10 +458,10 @@ describeConsole("console pages", {}, (ctx, kind) => {
   });
 
   it("a page whose code cannot be loaded (the server gone) says so in its place, with no error of the page", async () => {
-    const { browser, url } = ctx();
+    const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.getByRole("heading", { level: 1, name: "Users" }).waitFor();
       await page.route(/\/chunks\/groups-[^/]*\.js$/, (route) => route.abort("connectionrefused"));
       await page.getByRole("link", { name: "Groups", exact: true }).click();
@@ -477,10 +477,10 @@ describeConsole("console pages", {}, (ctx, kind) => {
   });
 
   it("a search typed on the groups page is one step of history: Back returns to the list before it, then to the page before", async () => {
-    const { browser, url } = ctx();
+    const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/roles`);
       await page.getByRole("heading", { level: 1, name: "Roles" }).waitFor();
       await page.goto(`${url}#/groups`);
@@ -507,7 +507,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
     const id = await createGroup(server, token, "clash-group");
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/groups/${id}`);
       await page.getByRole("heading", { level: 1, name: "clash-group" }).waitFor();
       await page.getByLabel("Description").fill("mine");
@@ -537,7 +537,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
     await insertGroups(server.server.deps.store, Array.from({ length: 250 }, (_, i) => `listed.team.${String(i).padStart(3, "0")}`));
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/groups`);
       await page.getByRole("button", { name: "More groups" }).waitFor();
       await page.getByLabel("Name", { exact: true }).fill("users");
@@ -562,7 +562,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
     const group = await createGroup(server, token, "granted.once");
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/groups/${group}`);
       await page.getByRole("heading", { level: 1, name: "granted.once" }).waitFor();
       let grants = 0;
@@ -583,11 +583,11 @@ describeConsole("console pages", {}, (ctx, kind) => {
   });
 
   it("a time without a zone in the audit log's link is this browser's local time, for the form and the server alike", async () => {
-    const { browser, url } = ctx();
+    const { server, browser, url } = ctx();
     const context = await browser.newContext({ timezoneId: "Asia/Kolkata" });
     const page = await context.newPage();
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       const asked = page.waitForRequest((r) => r.url().includes("/security/v1/audit-events") && r.url().includes("from="));
       await page.goto(`${url}#/audit?from=2026-12-05T11:55`);
       assert.equal(new URL((await asked).url()).searchParams.get("from"), "2026-12-05T06:25:00.000Z", "11:55 in Kolkata");
@@ -598,10 +598,10 @@ describeConsole("console pages", {}, (ctx, kind) => {
   });
 
   it("the audit log's form follows the URL: Back shows the filter of the list it returns to, and the next Filter sends only what is chosen then", async () => {
-    const { browser, url } = ctx();
+    const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/audit`);
       await page.getByLabel("Outcome").selectOption("failure");
       await page.getByRole("button", { name: "Filter" }).click();
@@ -622,10 +622,10 @@ describeConsole("console pages", {}, (ctx, kind) => {
   });
 
   it("the audit log shows the events of the filter last asked for, even when an earlier one answers later", async () => {
-    const { browser, url } = ctx();
+    const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       // The first filter's answer is slow; the second's comes at once.
       const slow = await answerLate(page, /\/audit-events\?.*actor=nobody/);
       await page.evaluate(() => { location.hash = "#/audit?actor=nobody"; });
@@ -645,10 +645,10 @@ describeConsole("console pages", {}, (ctx, kind) => {
   });
 
   it("a filter the server refuses shows no events of the filter before, nor More events, nor “No events match.”", async () => {
-    const { browser, url } = ctx();
+    const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/audit`);
       const events = page.getByRole("table", { name: "Audit events, newest first" }).locator("tbody tr");
       await events.first().waitFor();
@@ -671,7 +671,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
     const users = await groupId(server, token, "users");
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       const tooLong = "s".repeat(300);
       await page.goto(`${url}#/groups`);
       const groups = page.getByRole("table", { name: "Groups" }).locator("tbody tr");
@@ -703,7 +703,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
     const silent = await insertUser(server.server.deps.store, { username: "sol.silent" });
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/groups/${empty}`);
       await page.getByText("This group grants no role.").waitFor();
       await page.getByText("No members.").waitFor();
@@ -735,7 +735,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
       if (pathname.includes("/security/v1/") && /role/.test(pathname + search)) asked.push(pathname + search);
     });
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       asked.length = 0;
       await page.goto(`${url}#/roles`);
       const row = page.getByRole("row", { name: /^security-administrator/ });
@@ -821,11 +821,11 @@ describeConsole("console pages", {}, (ctx, kind) => {
   });
 
   it("a link with a value no page takes shows the page or says why in words, never a blank page: bad times, numbers and filters, unknown ids (a group, directory, identity provider or profile) and pages", async () => {
-    const { browser, url } = ctx();
+    const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     const alert = () => page.getByRole("alert").innerText();
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       // A time that is no time is left out of the filter, and said.
       await page.goto(`${url}#/audit?from=garbage&to=2020-13-45T99:00`);
       await page.getByText("“From” in the address is no time: the events are not filtered by it.").waitFor();

@@ -6,7 +6,7 @@ import type { TestProvider } from "../../server/src/test-support/oidc-provider.j
 import { providerFor } from "../../server/src/test-support/provider-login.js";
 import { createGroup, createSecurityAdministrator, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
 import { ADMIN_PASSWORD } from "../../server/src/test-support/server.js";
-import { axeViolations, describeConsole, logIn, openPage, pickGroup, screenshot, wholeGroupLists } from "./support.js";
+import { axeViolations, describeConsole, logIn, logInByToken, openPage, pickGroup, screenshot, wholeGroupLists } from "./support.js";
 
 /** The provider's own login and consent forms (oidc-provider's development interactions), as `sub`. */
 async function signInAtProvider(page: Page, sub: string): Promise<void> {
@@ -180,7 +180,7 @@ describeConsole("identity providers in the console", {}, (ctx, kind) => {
     const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.getByRole("link", { name: "Identity providers" }).click();
       await page.getByRole("link", { name: "corp", exact: true }).click();
       await page.getByRole("heading", { level: 1, name: "corp SSO" }).waitFor();
@@ -247,7 +247,7 @@ describeConsole("identity providers in the console", {}, (ctx, kind) => {
     assert.equal((await server.api("POST", "/idp/v1/external-identity-provider", { token, body: explicitProvider("manual") })).status, 201);
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/providers/manual`);
       await page.getByRole("heading", { level: 1, name: "manual IdP" }).waitFor();
       assert.equal(await page.getByLabel("Given here").isChecked(), true);
@@ -279,7 +279,7 @@ describeConsole("identity providers in the console", {}, (ctx, kind) => {
     const token = await server.login();
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/providers/new`);
       // An alias the server would refuse is refused as it is typed.
       const alias = page.getByLabel("Alias (in URLs, fixed)");
@@ -317,7 +317,7 @@ describeConsole("identity providers in the console", {}, (ctx, kind) => {
     const { page, errors, close } = await openPage(browser);
     const whole = wholeGroupLists(page);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/providers/grouped`);
       const everyone = page.getByRole("group", { name: "Groups every user of it joins" });
       const mapping = page.getByRole("group", { name: "Group mapping (claim value → local group)" });
@@ -352,7 +352,7 @@ describeConsole("identity providers in the console", {}, (ctx, kind) => {
     assert.equal((await server.api("POST", "/idp/v1/external-identity-provider", { token, body: explicitProvider("plain") })).status, 201);
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sia.security", USER_PASSWORD);
+      await logInByToken(page, server, url, "sia.security", USER_PASSWORD);
       await page.goto(`${url}#/providers/rooted`);
       await page.getByText("Only a system administrator may change or delete this identity provider").waitFor();
       assert.equal(await page.getByRole("button", { name: /^(Save|Delete)/ }).count(), 0);

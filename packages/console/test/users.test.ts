@@ -7,7 +7,7 @@ import { insertGroups, insertUser } from "../../server/src/test-support/fixtures
 import { PgSession } from "../../server/src/test-support/pg-session.js";
 import { ADMIN_PASSWORD, type TestServer } from "../../server/src/test-support/server.js";
 import { seedStore } from "../../server/src/tools/seed-data.js";
-import { answerLate, describeConsole, holdRequests, logIn, nextFrames, onOwnServer, openPage, pickGroup, screenshot, wholeGroupLists } from "./support.js";
+import { answerLate, describeConsole, holdRequests, logIn, logInByToken, nextFrames, onOwnServer, openPage, pickGroup, screenshot, wholeGroupLists } from "./support.js";
 
 /** The row of the users grid that shows this username. */
 const row = (page: Page, username: string) => page.getByRole("row").filter({ has: page.getByRole("gridcell", { name: username, exact: true }) });
@@ -49,7 +49,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.getByRole("searchbox", { name: "Search users by name or email" }).fill("jones");
       await row(page, "carol.jones").waitFor();
       await page.getByRole("status").filter({ hasText: "1 user matching" }).waitFor();
@@ -100,7 +100,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       const dana = await createUser(server, token, "dana.field");
       await createGroup(server, token, "field-team-a");
       await createGroup(server, token, "field-team-b");
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/users/${dana.uuid}`);
       await page.getByLabel("Description").fill("Mine");
       await page.getByRole("button", { name: "Save", exact: true }).click();
@@ -152,7 +152,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       assert.equal(lines.status, 200, lines.text);
       const group = await createGroup(server, token, "lines-group");
       assert.equal((await server.api("PUT", `/security/v1/user-groups/${group}`, { token, body: { description: "a\nb" } })).status, 200);
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/users/${fay.uuid}`);
       await page.getByLabel("Description").waitFor();
       await page.getByRole("button", { name: "Save", exact: true }).click();
@@ -177,7 +177,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     const { page, errors, close } = await openPage(browser);
     try {
       const gus = await createUser(server, token, "gus.named");
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/users/${gus.uuid}`);
       await page.getByLabel("Login name").fill("g".repeat(257));
       await page.getByRole("button", { name: "Save", exact: true }).click();
@@ -197,7 +197,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     try {
       const hal = await createUser(server, token, "hal.defaults");
       assert.equal((await server.api("PUT", `/security/v1/users/${hal.uuid}`, { token, body: { displayName: "Hal by hand", loginName: "hal.login" } })).status, 200);
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/users/${hal.uuid}`);
       await page.getByLabel("Display name").fill("");
       await page.getByLabel("Login name").fill("");
@@ -218,7 +218,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     const { page, errors, close } = await openPage(browser);
     try {
       const erin = await createUser(server, token, "erin.delete");
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/users/${erin.uuid}`);
       await page.getByLabel("Description").waitFor();
       assert.equal((await server.api("PUT", `/security/v1/users/${erin.uuid}`, { token, body: { description: "changed elsewhere" } })).status, 200);
@@ -240,10 +240,10 @@ describeConsole("users in the console", {}, (ctx, kind) => {
   });
 
   it("loads pages as the table scrolls: the next page of a filter, any position of the whole list", async () => {
-    const { browser, url } = ctx();
+    const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       const grid = page.getByRole("grid", { name: "Users" });
       await page.getByRole("status").filter({ hasText: "242 users" }).waitFor();
       assert.equal(await grid.getAttribute("aria-rowcount"), "243");
@@ -265,7 +265,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
   });
 
   it("comes back from a user to the rows the list was scrolled to, the whole list's and a filter's", async () => {
-    const { browser, url } = ctx();
+    const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     /** The username in the first row in view. */
     const firstInView = () => page.locator(".viewport").evaluate((viewport) => {
@@ -275,7 +275,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       return rows[0]?.querySelectorAll("[role=gridcell]")[1]?.textContent?.trim() ?? "";
     });
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       for (const [list, target] of [["#/users", "person180"], ["#/users?search=person", "person150"]] as const) {
         await page.goto(`${url}${list}`);
         await row(page, "person000").waitFor();
@@ -304,7 +304,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/users?search=person1`);
       await row(page, "person100").waitFor();
       await page.getByRole("status").filter({ hasText: "111 users matching" }).waitFor();
@@ -338,7 +338,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/users?search=person`);
       await row(page, "person000").waitFor();
       await page.getByRole("checkbox", { name: "Select all loaded users" }).check();
@@ -362,7 +362,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/users?search=person23`);
       const status = page.getByRole("status").filter({ hasText: /\d+ users matching/ });
       await status.waitFor();
@@ -409,10 +409,10 @@ describeConsole("users in the console", {}, (ctx, kind) => {
   });
 
   it("a bulk action whose progress was closed while it ran is shown again from the bar, and its report opens when it ends", async () => {
-    const { browser, url } = ctx();
+    const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       // The page's looks at the run are held: it stays in progress there until the test lets them through.
       const release = await holdRequests(page, /\/security\/v1\/users\/bulk-actions\/[^/]+$/);
       await page.goto(`${url}#/users?search=sysadmin`);
@@ -436,10 +436,10 @@ describeConsole("users in the console", {}, (ctx, kind) => {
   });
 
   it("a bulk action still running when a user is opened is followed again on Back: in progress in the bar, its report when it ends", async () => {
-    const { browser, url } = ctx();
+    const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       // The page's looks at the run are held: it stays in progress there until the test lets them through.
       const release = await holdRequests(page, /\/security\/v1\/users\/bulk-actions\/[^/]+$/);
       await page.goto(`${url}#/users?search=sysadmin`);
@@ -461,7 +461,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
   });
 
   it("Back and Forward bring the filter menus and the search back with the list; a typed search is one step of history", async () => {
-    const { browser, url } = ctx();
+    const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     const menu = (name: string) => page.getByRole("combobox", { name, exact: true });
     // The profile menu shows its chosen option's label, the group picker the group's name ("" for any).
@@ -471,7 +471,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       return document.querySelector<HTMLInputElement>(`input[aria-label="${n}"]`)?.value === (l === "Any group" ? "" : l);
     }, [name, label] as const);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/groups`);
       await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
       await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users" }).click();
@@ -508,10 +508,10 @@ describeConsole("users in the console", {}, (ctx, kind) => {
   });
 
   it("an empty result says that nothing matches the search or the filters; Escape closes the Columns menu", async () => {
-    const { browser, url } = ctx();
+    const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/users?search=no-such-person-at-all`);
       await page.getByRole("status").filter({ hasText: "No user matches “no-such-person-at-all”." }).waitFor();
       await page.goto(`${url}#/users?search=no-such-person-at-all&profileId=-1`);
@@ -538,7 +538,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     const { page, errors, close } = await openPage(browser);
     const picker = page.getByRole("combobox", { name: "Group", exact: true });
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/users`);
       await row(page, "carol.jones").waitFor();
       await picker.fill("Users");
@@ -578,7 +578,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     const { page, errors, close } = await openPage(browser);
     const whole = wholeGroupLists(page);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/users/${ellen.uuid}`);
       const add = page.getByRole("combobox", { name: "Add to group" });
       const options = page.getByRole("listbox", { name: "Groups" }).getByRole("option");
@@ -660,7 +660,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     const groups = page.getByRole("table").filter({ has: page.getByRole("columnheader", { name: "Membership" }) });
     const membership = (group: string) => groups.getByRole("row").filter({ has: page.getByRole("link", { name: group, exact: true }) });
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/users/${dana.uuid}`);
       await page.getByRole("heading", { level: 1, name: /dana\.direct/ }).waitFor();
       assert.match(await membership("staff").innerText(), /direct\s+Remove from staff/);
@@ -683,10 +683,10 @@ describeConsole("users in the console", {}, (ctx, kind) => {
   });
 
   it("works from the keyboard alone: / to search, arrows to move, Space to select, Enter to open", async () => {
-    const { browser, url } = ctx();
+    const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.locator("main h1").focus();
       await page.keyboard.press("/");
       await page.keyboard.type("person05");
@@ -724,7 +724,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       assert.equal(await loginFrom("127.0.0.2", USER_PASSWORD), 200, "the user's own address, familiar from now on");
       for (let i = 0; i < 5; i++) assert.equal(await loginFrom("127.0.0.2", `wrong-${i}`), 401);
       for (let i = 0; i < 2; i++) assert.equal(await loginFrom("127.0.0.3", `wrong-${i}`), 401);
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/users/${dana.uuid}`);
       await page.getByRole("heading", { level: 2, name: "Lockout after failed logins" }).waitFor();
       await screenshot(page, `user-lockout-${kind}`);
@@ -752,7 +752,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     const { page, errors, close } = await openPage(browser);
     try {
       const erin = await createUser(server, token, "erin.reset");
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/users/${erin.uuid}`);
       await page.getByRole("button", { name: "Reset password…" }).click();
       const dialog = page.getByRole("dialog", { name: "Reset the password of erin.reset" });
@@ -794,7 +794,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     const carol = (await server.api("GET", "/security/v1/users?search=carol.jones", { token })).body[0];
     const { page, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/users?groupId=00000000-0000-4000-8000-000000000000`);
       const alert = page.getByRole("alert");
       await alert.waitFor();
@@ -815,10 +815,10 @@ describeConsole("users in the console", {}, (ctx, kind) => {
   });
 
   it("keeps the keyboard on a row that was still loading when its page arrives: Page Down to it, then ↑, Space, End, Home and Enter", async () => {
-    const { browser, url } = ctx();
+    const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       // The second page of the filter held back until the focus is on its first row, still “Loading…”.
       const release = await holdRequests(page, /\/security\/v1\/users\?.*cursor=/);
       await page.goto(`${url}#/users?search=person`);
@@ -859,7 +859,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     await createUser(server, token, "gus.gone", { valid_to: "2001-02-03T04:05:06.000Z" });
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/users?search=gus.gone`);
       assert.equal(await row(page, "gus.gone").locator(".badge").innerText(), "Expired");
       await row(page, "gus.gone").click();
@@ -882,7 +882,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     const user = await createUser(server, token, "eve.events");
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/users/${user.uuid}`);
       await page.getByRole("heading", { level: 1, name: /eve\.events/ }).waitFor();
       // The events read after the first save (one update) reach the page late; those after the second at once.
@@ -908,7 +908,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     const { user } = await createSecurityAdministrator(server, token, "selma.self");
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "selma.self", USER_PASSWORD);
+      await logInByToken(page, server, url, "selma.self", USER_PASSWORD);
       await page.goto(`${url}#/users/${user.uuid}`);
       await page.getByRole("heading", { level: 1, name: /selma\.self/ }).waitFor();
       await page.getByRole("link", { name: "Change your password on My account" }).click();
@@ -929,7 +929,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     const user = await createUser(server, token, "dora.double");
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/users/${user.uuid}`);
       await page.getByRole("heading", { level: 1, name: /dora\.double/ }).waitFor();
       let writes = 0;
@@ -958,7 +958,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     await server.server.deps.store.db.insertInto("group_members").values({ group_id: payrollId, user_id: dora.id, synced_by: directory.id }).execute();
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/users/${dora.uuid}`);
       await page.getByRole("heading", { level: 1, name: /dora\.dir/ }).waitFor();
       await page.getByText(`The directory hr ldap ${kind} decides the login name`).waitFor();
@@ -989,7 +989,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.getByRole("heading", { level: 1, name: "Users" }).waitFor();
       await page.getByRole("button", { name: "New user…" }).click();
       const dialog = page.getByRole("dialog", { name: "New user" });
@@ -1043,7 +1043,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     }));
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       for (const [i, u] of users.entries()) {
         await page.goto(`${url}#/users/${u.id}`);
         await page.getByRole("heading", { level: 1, name: new RegExp(`idn\\.mail${i}`) }).waitFor();
@@ -1060,12 +1060,12 @@ describeConsole("users in the console", {}, (ctx, kind) => {
   });
 
   it("a list taller than a browser lays out (1.2 million rows of 30 px) is scrolled to its last row, by the scrollbar and by End, its rows in order where it shows them", async () => {
-    const { browser, url } = ctx();
+    const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     try {
       // The whole list's count says 1.2 million; its rows past the store's are pages that answer empty.
       await page.route(/\/security\/v1\/users\/count$/, (route) => route.fulfill({ status: 200, contentType: "application/json", body: "1200000" }));
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       const grid = page.getByRole("grid", { name: "Users" });
       await page.getByRole("status").filter({ hasText: "1,200,000 users" }).waitFor();
       const viewport = page.locator(".viewport");
@@ -1115,7 +1115,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     for (let i = 0; i < 460; i++) await insertUser(server.server.deps.store, { username: `member${String(i).padStart(3, "0")}`, first_name: "Mo", last_name: `Member ${i}` });
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/users?search=member`);
       await row(page, "member000").waitFor();
       // Down to row 420: the fifth page of the filter.
@@ -1146,7 +1146,7 @@ describeConsole("users in the console, far down the whole list", {
     assert.ok(near.position < 15_000, `the store answers a position before the one asked (${near.position}): what this test is about`);
     const { page, errors, close } = await openPage(browser);
     try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/users`);
       await page.getByRole("status").filter({ hasText: /20,001 users/ }).waitFor();
       await scrollTo(page, 15_000 * 30);
@@ -1186,7 +1186,7 @@ describeConsole("users in the console, a bulk action held part way", {
     try {
       await holder.query("begin");
       await holder.query("select 1 from users where uuid = $1 for update", [all[1000]!.id]);
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await logInByToken(page, server, url);
       await page.goto(`${url}#/users`);
       const bar = page.getByRole("region", { name: "Bulk actions" });
       await page.getByRole("checkbox", { name: /^Select / }).first().check();
