@@ -54,6 +54,7 @@ import { continueBody, deferContinue, limitConnections, timeoutOptions } from ".
 import { registerRateLimits } from "./http/rate-limit.js";
 import { AuditTally, pruneAudit } from "./domain/audit.js";
 import { pruneRateCounters, RateCounters } from "./storage/rate-counters.js";
+import { buildSerializer } from "./http/compiled-schemas.js";
 import { bounded, jsonNestedDeeperThan, MAX_JSON_DEPTH, validatorCompiler } from "./http/validation.js";
 import { busyPolicyOf, openStore, type Store } from "./storage/store.js";
 import { createUserQueries } from "./storage/user-queries.js";
@@ -175,6 +176,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     clientErrorHandler,
     // One log line per request costs throughput at scale; it is there at debug level.
     logController: new LogController({ disableRequestLogging: config.logLevel !== "debug" && config.logLevel !== "trace" }),
+    schemaController: { compilersFactory: { buildSerializer } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   limitConnections(app.server, config.connections);

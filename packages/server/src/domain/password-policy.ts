@@ -56,11 +56,18 @@ function madeOfNames(password: string, owner: PasswordOwner): boolean {
  * not easy to guess — a known common password, a variant of one, a keyboard pattern or the account's
  * own names — by zxcvbn's estimate with its common-password dictionary.
  */
+/**
+ * zxcvbn with its common-password dictionary, made once per process: it ranks the whole dictionary when
+ * made, and a check takes the account's names as its own argument, so
+ * every policy of a process that builds several servers (the test suites) shares it.
+ */
+let sharedZxcvbn: ZxcvbnFactory | undefined;
+
 export class PasswordPolicy {
   private readonly zxcvbn: ZxcvbnFactory | null;
 
   constructor(private readonly settings: PasswordPolicySettings) {
-    this.zxcvbn = settings.minStrength > 0 ? new ZxcvbnFactory({ dictionary, graphs: adjacencyGraphs }) : null;
+    this.zxcvbn = settings.minStrength > 0 ? (sharedZxcvbn ??= new ZxcvbnFactory({ dictionary, graphs: adjacencyGraphs })) : null;
   }
 
   /** Throws an `invalid` DomainError that says why, naming `field`, when the password breaks a rule. */

@@ -60,8 +60,24 @@ function withTextCheck(validate: ValidateFunction): ValidateFunction {
   return Object.assign(check, { schema: validate.schema, schemaEnv: validate.schemaEnv });
 }
 
-export const validatorCompiler: FastifySchemaCompiler<any> = ({ schema, httpPart }) =>
-  httpPart === "body" ? withTextCheck(strict.compile(schema as object)) : withPlainNumbers(withTextCheck(coercing.compile(schema as object)));
+/** Validators by what they are compiled from (how the part is read, and the schema as JSON). */
+const validators = new Map<string, ValidateFunction>();
+
+/**
+ * A process compiles a given schema once: each server Fastify builds asks for every route's validators
+ * anew, the same schemas (equal, not always the same objects) to the same functions; a process that
+ * builds many (`npm run admin`, the test suites) builds each once.
+ */
+export const validatorCompiler: FastifySchemaCompiler<any> = ({ schema, httpPart }) => {
+  const body = httpPart === "body";
+  const key = `${body ? "body" : "text"}\n${JSON.stringify(schema)}`;
+  let validate = validators.get(key);
+  if (!validate) {
+    validate = body ? withTextCheck(strict.compile(schema as object)) : withPlainNumbers(withTextCheck(coercing.compile(schema as object)));
+    validators.set(key, validate);
+  }
+  return validate;
+};
 
 /** Numbers in a query or a path as people write them: Ajv's coercion would also take 0x10, 1e3 and " 5". */
 const PLAIN = { integer: /^-?\d+$/, number: /^-?\d+(?:\.\d+)?$/ } as const;
