@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
-import { startServerThread, type ThreadServer } from "../../../sdk/test/server-thread.js";
+import { staleBuild, startServerThread, type ThreadServer } from "../../../sdk/test/server-thread.js";
 import { ECM } from "ecm-sdk";
 import { run } from "../cli.js";
 import { ExportSink } from "../commands/export/sink.js";
@@ -54,23 +54,11 @@ function parseCsv(text: string): string[][] {
  */
 const ECM_BIN = fileURLToPath(new URL("../../bin/ecm.js", import.meta.url));
 
-/** The build is older than a source of the CLI (or the SDK it runs on): its copies would run old code. */
-function staleBuild(): string | undefined {
-  for (const pkg of ["cli", "sdk"]) {
-    const dir = fileURLToPath(new URL(`../../../${pkg}/`, import.meta.url));
-    const built = statSync(join(dir, "tsconfig.tsbuildinfo"), { throwIfNoEntry: false })?.mtimeMs ?? 0;
-    const newer = readdirSync(join(dir, "src"), { recursive: true, encoding: "utf8" })
-      .find((f) => f.endsWith(".ts") && !f.endsWith(".test.ts") && statSync(join(dir, "src", f)).mtimeMs > built);
-    if (newer) return `packages/${pkg}/src/${newer} is newer than the build: run \`npm run build\` first`;
-  }
-  return undefined;
-}
-
 let server: ThreadServer;
 let home: string;
 
 before(async () => {
-  const stale = staleBuild();
+  const stale = staleBuild("cli") ?? staleBuild("sdk");
   if (stale) throw new Error(stale);
   // Five failed logins from one address lock out the account too (by default only that address): the lockout test shows it.
   server = await startServerThread({ lockout: { maxFailures: 5, accountMaxFailures: 5, familiarDays: 30, baseSeconds: 60, maxSeconds: 86_400 } });
