@@ -2,7 +2,6 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { decodeJwt, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from "jose";
 import Provider, { type ClientMetadata } from "oidc-provider";
-import { TEST_KEEP_ALIVE_SECONDS } from "./server.js";
 
 /**
  * A real OpenID Connect provider (`oidc-provider`) on loopback, configured by the test: its clients,
@@ -40,7 +39,7 @@ const TTL = { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction
 
 export async function startTestProvider(clients: ClientMetadata[]): Promise<TestProvider> {
   let current: Provider | undefined;
-  const server: Server = createServer({ keepAliveTimeout: TEST_KEEP_ALIVE_SECONDS * 1000 }, (req, res) => current!.callback()(req, res));
+  const server: Server = createServer((req, res) => current!.callback()(req, res));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   const issuer = `http://127.0.0.1:${port}`;

@@ -66,15 +66,6 @@ export interface TestServer {
 }
 
 /**
- * How long test servers (and the test provider) keep an idle connection. Suites start further nodes,
- * providers and directories in their own process, and a start can hold the event loop for seconds on
- * a busy machine: past the default 5 s keep-alive, the server's close of an idle connection and the test's next
- * request on it then run in the same turn, and the request fails ("fetch failed", other side closed).
- * Suites about connection limits set their own. (Below the idle timeout, 60 s, which would close the connection first.)
- */
-export const TEST_KEEP_ALIVE_SECONDS = 50;
-
-/**
  * Starts a server on a fresh, empty store (temporary SQLite file or a new PostgreSQL database), listening
  * on a free port; or, given `overrides.store`, a further node on that existing store.
  */
@@ -104,7 +95,6 @@ export async function startTestServer(kind: StoreKind, overrides: Partial<Config
     // Same algorithm at a smaller cost (ECM_ARGON2_MEMORY_KIB, ECM_ARGON2_ITERATIONS): the suites log in
     // and set passwords thousands of times. Those about the hash queue set the default cost back.
     argon2: TEST_ARGON2,
-    connections: { ...configFromEnv({}).connections, keepAliveTimeoutSeconds: TEST_KEEP_ALIVE_SECONDS },
     ...overrides,
   };
   const clock = new TestClock();
