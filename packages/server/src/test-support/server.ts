@@ -4,6 +4,7 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { createServer, type Server } from "../app.js";
 import { configFromEnv, type Config } from "../config.js";
@@ -100,6 +101,11 @@ export async function startTestServer(kind: StoreKind, overrides: Partial<Config
   const clock = new TestClock();
   const server = await createServer(config, { now: clock.now });
   await server.app.listen({ host: "127.0.0.1", port: 0 });
+  // Building a server holds this process's event loop, for seconds on a busy machine: the other test
+  // servers' and providers' kept-alive connections may have passed their 5 s meanwhile. One turn of the
+  // loop lets those timers close them before the test's next request, instead of as it is sent (which
+  // failed it: "fetch failed", other side closed).
+  await sleep(20);
   const address = server.app.server.address();
   const port = typeof address === "object" && address ? address.port : 0;
   const baseUrl = `http://127.0.0.1:${port}/portal`;
