@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type pg from "pg";
-import { to as copyTo } from "pg-copy-streams";
+import { copyRows } from "./copy-rows.js";
 import { retryingBusy, type BusyPolicy } from "../../busy.js";
 import type { JsonBody } from "../../json-body.js";
 import { DOCUMENT_COLUMNS, DOCUMENT_SOURCE_COLUMNS, documentJsonSql, documentSelect, ownFieldsSet, type JsonSql } from "../../user-documents.js";
@@ -193,11 +193,10 @@ async function* copyDocuments(pool: pg.Pool, busy: BusyPolicy, after: string | u
     // Username order from the index: the planner would rather sort a table it finds out of order, which spills a million documents to disk.
     await client.query("begin read only");
     await client.query("set local enable_seqscan = off");
-    const rows = client.query(copyTo(`copy (${userDocumentsQuery(after, extended, now, (s) => client.escapeLiteral(s))})
-      to stdout with (format csv, delimiter e'\\x01', quote e'\\x02')`));
+    const rows = copyRows(client, `copy (${userDocumentsQuery(after, extended, now, (s) => client.escapeLiteral(s))})
+      to stdout with (format csv, delimiter e'\\x01', quote e'\\x02')`);
     let held: Buffer | undefined;
     for await (const chunk of rows as AsyncIterable<Buffer>) {
-      for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, i + 1)) chunk[i] = COMMA;
       if (held !== undefined) yield held;
       held = chunk;
     }
@@ -209,9 +208,6 @@ async function* copyDocuments(pool: pg.Pool, busy: BusyPolicy, after: string | u
     client.release(!finished);
   }
 }
-
-const NEWLINE = 0x0a;
-const COMMA = 0x2c;
 
 /** The documents after `after` in username order (`literal` quotes a string for SQL). */
 export function userDocumentsQuery(after: string | undefined, extended: boolean, now: string, literal: (s: string) => string): string {
