@@ -164,9 +164,7 @@ async function createFunctions(db: Kysely<any>) {
 /**
  * Every user's JSON after `after` (a username) in username order, as a JSON body, from one COPY:
  * the rows come as a byte stream, without a message and a string per row (reading them as batches
- * joined by string_agg took 5–10 times as long). In CSV with a delimiter and a quote character that
- * JSON never holds raw, each row is its document and a newline; the newlines become the commas
- * between documents, and the last one is dropped.
+ * joined by string_agg took 5–10 times as long), as commas and documents (copy-rows.ts).
  *
  * A COPY holds its connection for the whole download, as slow as the client reads: at most half the
  * pool streams this way, so slow clients cannot starve the other requests; past that, `fallback`.
@@ -193,14 +191,7 @@ async function* copyDocuments(pool: pg.Pool, busy: BusyPolicy, after: string | u
     // Username order from the index: the planner would rather sort a table it finds out of order, which spills a million documents to disk.
     await client.query("begin read only");
     await client.query("set local enable_seqscan = off");
-    const rows = copyRows(client, `copy (${userDocumentsQuery(after, extended, now, (s) => client.escapeLiteral(s))})
-      to stdout with (format csv, delimiter e'\\x01', quote e'\\x02')`);
-    let held: Buffer | undefined;
-    for await (const chunk of rows as AsyncIterable<Buffer>) {
-      if (held !== undefined) yield held;
-      held = chunk;
-    }
-    if (held !== undefined) yield held.subarray(0, held.length - 1);
+    yield* copyRows(client, `copy (${userDocumentsQuery(after, extended, now, (s) => client.escapeLiteral(s))}) to stdout with (format binary)`) as AsyncIterable<Buffer>;
     await client.query("commit");
     finished = true;
   } finally {
