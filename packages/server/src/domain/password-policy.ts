@@ -51,18 +51,18 @@ function madeOfNames(password: string, owner: PasswordOwner): boolean {
 }
 
 /**
+ * zxcvbn with its common-password dictionary, made once per process: it ranks the whole dictionary
+ * when made, and a check takes the account's names as its own argument, so every policy of a process
+ * that builds several servers (the test suites) shares it.
+ */
+let sharedZxcvbn: ZxcvbnFactory | undefined;
+
+/**
  * The rules every new password follows, on every path that sets one (create, reset, own change,
  * import, the start-up password): a minimum length, not the account's username or login name, and
  * not easy to guess — a known common password, a variant of one, a keyboard pattern or the account's
  * own names — by zxcvbn's estimate with its common-password dictionary.
  */
-/**
- * zxcvbn with its common-password dictionary, made once per process: it ranks the whole dictionary when
- * made, and a check takes the account's names as its own argument, so
- * every policy of a process that builds several servers (the test suites) shares it.
- */
-let sharedZxcvbn: ZxcvbnFactory | undefined;
-
 export class PasswordPolicy {
   private readonly zxcvbn: ZxcvbnFactory | null;
 
