@@ -22,6 +22,8 @@ await ensureBuilt();
 // runs its own servers, stores, directories and browsers.
 const args = ["--import", "tsx", "--test", "--test-concurrency=2", ...process.argv.slice(2), ...files];
 const child = spawn(process.execPath, args, { stdio: ["inherit", "pipe", "inherit"] });
+// Listened for from the start: the runner may be gone by the time its report is read to the end.
+const status = new Promise((resolve) => child.on("close", (code) => resolve(code)));
 
 // The report is thousands of lines and a log viewer may keep only its end: each failed test is
 // repeated there, with the suites it sits in and its details (a suite fails when a test in it does,
@@ -51,8 +53,7 @@ for await (const line of createInterface({ input: child.stdout, crlfDelay: Infin
   if (!failed.some((l) => /^\s*type: 'suite'$/.test(l))) failures.push(failed.join("\n"));
   failed = null;
 }
-const status = await new Promise((resolve) => child.on("close", (code) => resolve(code)));
 if (failures.length) console.log(`# ---- ${failures.length} failed (repeated from above) ----\n${failures.join("\n")}`);
 // Node's summary counts skipped tests, not skipped suites: say that the PostgreSQL half did not run.
 if (!process.env.ECM_TEST_DATABASE_URL) console.log("# PostgreSQL suites skipped: ECM_TEST_DATABASE_URL is not set (see docs/testing.md)");
-process.exit(status ?? 1);
+process.exit((await status) ?? 1);
