@@ -108,16 +108,16 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
   };
 }
 
-/**
- * Opens the store and brings its schema up to date (every node may do this: PostgreSQL locks the
- * migrations across nodes; Kysely's SQLite adapter only within the process, the one that forks the workers).
- * Migrations were numbered as features were planned and landed in any order, so a store may have run a later one first.
- */
 /** Whether a store is already at `location` (openStore makes one where there is none). */
 export function storeExists(location: StoreLocation): Promise<boolean> {
   return location.kind === "sqlite" ? Promise.resolve(existsSync(location.file)) : postgresStoreExists(location.url);
 }
 
+/**
+ * Opens the store and brings its schema up to date (every node may do this: PostgreSQL locks the
+ * migrations across nodes; Kysely's SQLite adapter only within the process, the one that forks the workers).
+ * Migrations were numbered as features were planned and landed in any order, so a store may have run a later one first.
+ */
 export async function openStore(location: StoreLocation): Promise<Store> {
   const busy = busyPolicyOf(location);
   const store = location.kind === "sqlite" ? openSqlite(location.file, busy) : openPostgres(location.url, busy, location.poolSize);
