@@ -10,8 +10,12 @@ import { createTemporaryDatabase, type StoreKind } from "./server.js";
  */
 export async function withBareDatabase(kind: StoreKind, work: (db: Kysely<any>) => Promise<void>): Promise<void> {
   const temporary = kind === "postgres" ? await createTemporaryDatabase(process.env.ECM_TEST_DATABASE_URL!) : null;
+  const pool = temporary ? new pg.Pool({ connectionString: temporary.url }) : null;
+  // The pool's end resolves once its connections are asked to close, not once they have: the drop
+  // (with force) may end one still closing, whose error, unheard, would end the test's process.
+  pool?.on("error", () => {});
   const db = new Kysely<any>({
-    dialect: temporary ? new PostgresDialect({ pool: new pg.Pool({ connectionString: temporary.url }) }) : new SqliteDialect({ database: new BetterSqlite3(":memory:") }),
+    dialect: pool ? new PostgresDialect({ pool }) : new SqliteDialect({ database: new BetterSqlite3(":memory:") }),
   });
   try {
     await work(db);
