@@ -269,9 +269,9 @@ describe("PostgreSQL ends a connection while it is in use", { skip: storeSkip("p
     try {
       const running = sql`select pg_sleep(30)`.execute(store.db);
       const failed = assert.rejects(running, /terminat/);
-      // Its backend is ended the way an administrator or a failover would.
+      // Its backend is ended the way an administrator or a failover would (this database's only: other suites run beside it).
       for (let tries = 0; tries < 100; tries++) {
-        const ended = await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where query like 'select pg_sleep%' and pid <> pg_backend_pid()");
+        const ended = await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query like 'select pg_sleep%' and pid <> pg_backend_pid()");
         if (ended.length > 0) break;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
