@@ -36,6 +36,28 @@ function clientRefused(): DomainError {
   });
 }
 
+/**
+ * The provider's authorization endpoint refusing the request as this service sends it (RFC 6749
+ * 4.1.2.1: scopes it does not allow this client, a flow or parameter it does not take): like a client
+ * refused, a setting to mend here, whoever logs in.
+ */
+const REQUEST_REFUSED = new Set(["invalid_request", "unauthorized_client", "unsupported_response_type", "invalid_scope"]);
+/** The provider's own trouble at its authorization endpoint (RFC 6749 4.1.2.1): nothing wrong with the login, try again later. */
+const PROVIDER_TROUBLE = new Set(["server_error", "temporarily_unavailable"]);
+
+/** The provider's error answer to the login request: a setting to mend, its passing trouble, or the person refused (access_denied, or what else it says). */
+function authorizationRefused(error: oidc.AuthorizationResponseError): DomainError {
+  const reason = `provider-error:${error.error}`;
+  if (REQUEST_REFUSED.has(error.error)) {
+    return new DomainError("unavailable", "This identity provider is misconfigured here: it refuses the login request this service sends it (its scopes or client settings). Please tell an administrator.", {
+      reason,
+      retryAfterSeconds: 300,
+    });
+  }
+  if (PROVIDER_TROUBLE.has(error.error)) return new DomainError("unavailable", "The identity provider cannot complete logins now; try again later.", { reason, retryAfterSeconds: 30 });
+  return new LoginRefused(reason, null);
+}
+
 /** The token endpoint's refusal is of the client itself, not of the code it was sent (a challenge, a 401, invalid_client or unauthorized_client). */
 export function isInvalidClient(error: unknown): boolean {
   // A token endpoint challenges (401) only a client it does not accept, whatever error it names or
@@ -89,7 +111,7 @@ export function classify(error: unknown, step: "token" | "userinfo" = "token"): 
     return new DomainError("unavailable", "The identity provider cannot be reached; try again later.", { reason: "provider-unavailable", retryAfterSeconds: 30 });
   }
   if (tooLarge(error)) return checkFailed("answer-too-large", `an answer of the provider is larger than ${PROVIDER_ANSWER_MAX}`);
-  if (error instanceof oidc.AuthorizationResponseError) return new LoginRefused(`provider-error:${error.error}`, null);
+  if (error instanceof oidc.AuthorizationResponseError) return authorizationRefused(error);
   const userinfoInvalid = () => checkFailed("userinfo-response-invalid", "the provider's user information endpoint (config.userInfoUrl) did not answer with the user's claims (see the server log)");
   // The user information endpoint refusing the access token (401, a challenge) says nothing of the client's credentials.
   if (step === "userinfo" && (error instanceof oidc.ResponseBodyError || error instanceof oidc.WWWAuthenticateChallengeError)) return userinfoInvalid();

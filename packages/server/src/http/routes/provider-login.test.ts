@@ -474,6 +474,42 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     }
   });
 
+  it("tells a provider that refuses the login request as sent (a setting to mend here), or is in trouble for now, from a person refused", async () => {
+    const s = server();
+    // A client the provider lets ask for these scopes only: the configured "groups" is refused (invalid_scope).
+    const narrow = await startTestProvider([{ ...clientFor(s, "narrow"), scope: "openid profile email" }]);
+    try {
+      const created = await s.api("POST", "/idp/v1/external-identity-provider", {
+        token: admin,
+        body: { alias: "narrow", fromUrl: narrow.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, config: { scopes: ["openid", "profile", "email", "groups"] } },
+      });
+      assert.equal(created.status, 201, created.text);
+      const { browser, callback } = await toCallback(s, "narrow", "nina-sub");
+      assert.equal(callback.searchParams.get("error"), "invalid_scope");
+      const r = await followCallback(browser, callback);
+      assert.equal(r.status, 503, JSON.stringify(r.body));
+      assert.match(r.body.errorMessage, /^ECMS1901-E .*misconfigured.*administrator/);
+      assert.equal(JSON.parse(r.body.additionalInfo).reason, "provider-error:invalid_scope");
+    } finally {
+      await narrow.close();
+      await s.api("DELETE", "/idp/v1/external-identity-provider/narrow", { token: admin });
+    }
+    // The provider's answer to a login it cannot serve now (RFC 6749 4.1.2.1), and to one the person declined.
+    for (const [error, status, message] of [
+      ["temporarily_unavailable", 503, /^ECMS1901-E .*try again later/],
+      ["server_error", 503, /^ECMS1901-E .*try again later/],
+      ["access_denied", 401, /^ECMS1102-E The login through the identity provider was refused\.$/],
+    ] as const) {
+      const { browser, callback } = await toCallback(s, "corp", "nina-sub");
+      callback.searchParams.delete("code");
+      callback.searchParams.set("error", error);
+      const r = await followCallback(browser, callback);
+      assert.equal(r.status, status, `${error}: ${JSON.stringify(r.body)}`);
+      assert.match(r.body.errorMessage, message);
+      if (status === 503) assert.equal(r.retryAfter, "30");
+    }
+  });
+
   it("exchanges a one-time code once, within its time, at its provider only", async () => {
     const s = server();
     corp.accounts.set("olga-sub", { preferred_username: "olga" });
