@@ -165,7 +165,7 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
 
     /**
      * `target` gives, for the provider, where its answer comes back and where the browser goes after.
-     * A disabled provider's refusal is a ProviderLoginFailed back to that page.
+     * A disabled provider's refusal is a ProviderLoginFailed back to that page; an unknown one's, without a page.
      */
     async begin(alias: string, target: (p: Provider) => { redirectUri: string; returnTo: string }, sourceIp: string | null): Promise<LoginStart> {
       const pending = { id: random(), state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier() };
@@ -180,6 +180,8 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
         try {
           p = await enabledProvider(alias);
         } catch (error) {
+          // A link to a provider removed since: no page of its own to go back to (the console's, by path).
+          if (error instanceof DomainError && error.kind === "not-found" && !(error instanceof ProviderDisabled)) throw new ProviderLoginFailed(error, null);
           if (!(error instanceof ProviderDisabled)) throw error;
           // Its page is checked as for any login (a returnTo elsewhere is a 400, not a redirect).
           const { returnTo } = target(error.provider);

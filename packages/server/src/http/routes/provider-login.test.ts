@@ -630,6 +630,12 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     // Its page is unknown: the console, by path (the Host header names no origin it is sent to).
     assert.match(lost.headers.get("location")!, /^\/portal\/console\/#error=/);
     assert.match(decodeURIComponent(new URL(lost.headers.get("location")!, stranger.callback).hash), /^#error=.*no login in progress/);
+
+    // A login link to a provider removed since (a bookmark, a portal's link): the console says so, not a JSON page.
+    const removed = await new Browser().request(`${s.baseUrl}/auth/v1/providers/removed-sso/login?returnTo=${encodeURIComponent("/portal/console/")}`, { accept: page });
+    assert.equal(removed.status, 303);
+    assert.match(removed.headers.get("location")!, /^\/portal\/console\/#error=/);
+    assert.match(decodeURIComponent(removed.headers.get("location")!), /#error=The specified identity provider does not exist\.$/);
   });
 
   it("lets the newer of two logins started in one browser finish after the older one's answer came back", async () => {

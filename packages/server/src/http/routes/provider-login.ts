@@ -77,7 +77,7 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
   app.get("/auth/v1/providers/:alias/login", {
     schema: {
       summary: "Log in through an identity provider (browser)",
-      description: "Redirects to the provider (authorization code with PKCE). After the login the browser comes back to `returnTo` (this service's origin only; without one, the console, told the provider by `?provider=`) with a one-time `#code=…` to exchange at `…/exchange`. A disabled provider's refusal redirects a browser (`Accept: text/html`) to `returnTo` with `#error=` and the reason in words; other clients get the error.",
+      description: "Redirects to the provider (authorization code with PKCE). After the login the browser comes back to `returnTo` (this service's origin only; without one, the console, told the provider by `?provider=`) with a one-time `#code=…` to exchange at `…/exchange`. A disabled provider's refusal redirects a browser (`Accept: text/html`) to `returnTo` with `#error=` and the reason in words, an unknown provider's to the console; other clients get the error.",
       tags: ["auth"],
       params: AliasParams,
       querystring: Type.Object({ returnTo: Type.Optional(Type.String({ maxLength: 2048 })) }, { additionalProperties: false }),
