@@ -575,6 +575,12 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       assert.equal(r.status, 400, returnTo);
       assert.match(r.body.errorMessage, /^ECMS1001-E returnTo/);
     }
+    // The console's address typed without its closing slash (where the server sends it on) is the console.
+    corp.accounts.set("quinn-sub", { preferred_username: "quinn" });
+    const typed = await toCallback(s, "corp", "quinn-sub", undefined, "/portal/console?tab=1");
+    const back = await followCallback(typed.browser, typed.callback);
+    assert.equal(back.status, 303, JSON.stringify(back.body));
+    assert.match(back.location!, new RegExp(`^${new URL(s.baseUrl).origin}/portal/console/\\?tab=1#code=`));
     // An anonymous request's Host header chooses neither the redirect URI nor where returnTo may go.
     const shown = (await s.api("GET", "/idp/v1/external-identity-provider/corp", { token: admin })).body.config.redirectUri;
     const forged = await new Promise<{ status: number; location: string }>((resolve, reject) => {
