@@ -637,11 +637,15 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.match(lost.headers.get("location")!, /^\/portal\/console\/#error=/);
     assert.match(decodeURIComponent(new URL(lost.headers.get("location")!, stranger.callback).hash), /^#error=.*no login in progress/);
 
-    // A login link to a provider removed since (a bookmark, a portal's link): the console says so, not a JSON page.
+    // A login at a provider removed since: the console says so, not a JSON page; opened directly (a bookmark,
+    // a portal's link), the console is told the provider, as for any login opened so (it then words the refusal itself).
     const removed = await new Browser().request(`${s.baseUrl}/auth/v1/providers/removed-sso/login?returnTo=${encodeURIComponent("/portal/console/")}`, { accept: page });
     assert.equal(removed.status, 303);
     assert.match(removed.headers.get("location")!, /^\/portal\/console\/#error=/);
     assert.match(decodeURIComponent(removed.headers.get("location")!), /#error=The specified identity provider does not exist\.$/);
+    const bookmarked = await new Browser().request(`${s.baseUrl}/auth/v1/providers/removed-sso/login`, { accept: page });
+    assert.equal(bookmarked.status, 303);
+    assert.match(bookmarked.headers.get("location")!, /^\/portal\/console\/\?provider=removed-sso#error=/);
   });
 
   it("lets the newer of two logins started in one browser finish after the older one's answer came back", async () => {

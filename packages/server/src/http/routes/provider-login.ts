@@ -34,6 +34,8 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
   const secureCookies = (request: FastifyRequest) => request.protocol === "https" || config.publicUrl?.startsWith("https:") === true;
   /** The console, where a browser goes when nothing better is known: a path, so no Host header chooses the origin. */
   const consolePath = `${app.prefix}/console/`;
+  /** Where a login opened directly (a bookmark, a portal's link) comes back: no page of the console began it, so it is told the provider. */
+  const openedDirectly = (alias: string) => `${consolePath}?provider=${encodeURIComponent(alias)}`;
 
   /**
    * `returnTo` must stay on this service's origin (an open redirect would hand the one-time code to anyone),
@@ -59,11 +61,11 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
   }
 
   /** A browser (`Accept: text/html`) shows a refused login on the page it came from, `#error=` in words, not as a JSON body; other clients get the error. */
-  function refused(request: FastifyRequest, reply: FastifyReply, alias: string, error: ProviderLoginFailed): FastifyReply {
+  function refused(request: FastifyRequest, reply: FastifyReply, alias: string, error: ProviderLoginFailed, page = consolePath): FastifyReply {
     // The libraries' words help an operator, not the person logging in: the log has them, the answer not.
     if (error.detail) request.log.warn({ alias, reason: error.refusal.details.reason, detail: error.detail }, "a provider login was refused");
     if (!request.headers.accept?.includes("text/html")) throw error.refusal;
-    const back = `${error.returnTo?.replace(/#.*$/, "") ?? consolePath}#error=${encodeURIComponent(error.refusal.message)}`;
+    const back = `${error.returnTo?.replace(/#.*$/, "") ?? page}#error=${encodeURIComponent(error.refusal.message)}`;
     return reply.header("cache-control", "no-store").header("referrer-policy", "no-referrer").redirect(back, 303);
   }
 
@@ -93,12 +95,12 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
       // The redirect URI is the one shown to the administrators, whatever Host this anonymous request names.
       start = await loginFlow.begin(alias, (p) => {
         const base = publicBaseOf(p, config.publicUrl, `${request.protocol}://${request.host}`);
-        // Opened directly (a bookmark, a portal's link), no page of the console began the login: it is told the provider whose code it gets.
-        const returnTo = request.query.returnTo ?? `${consolePath}?provider=${encodeURIComponent(alias)}`;
+        const returnTo = request.query.returnTo ?? openedDirectly(alias);
         return { redirectUri: redirectUriOf(base, alias), returnTo: sameOrigin(base, returnTo) };
       }, request.ip);
     } catch (error) {
-      if (error instanceof ProviderLoginFailed) return refused(request, reply, alias, error);
+      // A provider that does not exist has no page to check returnTo against: the console's.
+      if (error instanceof ProviderLoginFailed) return refused(request, reply, alias, error, request.query.returnTo === undefined ? openedDirectly(alias) : consolePath);
       throw error;
     }
     return reply
