@@ -95,7 +95,7 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
       }
 
       // A filter of its own, then emptied: a stored directory's filter is its vendor's default again.
-      for (const [typed, stored] of [["(&(objectClass=inetOrgPerson)(uid=*))", "(&(objectClass=inetOrgPerson)(uid=*))"], ["", "(objectClass=inetOrgPerson)"]]) {
+      for (const [typed, stored] of [["(&(objectClass=inetOrgPerson)(uid=*))", "(&(objectClass=inetOrgPerson)(uid=*))"], ["", "(objectClass=inetOrgPerson)"]] as const) {
         await page.getByLabel("User filter").fill(typed);
         const saved = page.waitForResponse((r) => r.request().method() === "PUT" && r.url().endsWith(`${PATH}/${id}`));
         await page.getByRole("button", { name: "Save", exact: true }).click();

@@ -876,7 +876,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
         await page.goto("about:blank");
         await page.goto(`${url}#/users/${id}`);
         await page.getByRole("heading", { level: 1, name: "User", exact: true }).waitFor();
-        assert.match(await page.getByRole("alert").textContent(), /^The specified user does not exist\./, id);
+        assert.match((await page.getByRole("alert").textContent()) ?? "", /^The specified user does not exist\./, id);
       }
       await page.goto(`${url}#/%zz`);
       await page.getByRole("status").filter({ hasText: "There is no page “%zz”." }).waitFor();

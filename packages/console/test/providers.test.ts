@@ -292,7 +292,7 @@ describeConsole("identity providers in the console", {}, (ctx, kind) => {
       await alias.fill("fresh");
       await page.getByLabel("Display name").fill("Fresh IdP");
       await page.getByLabel("Given here").check();
-      for (const [label, path] of [["Authorization endpoint", "authorize"], ["Token endpoint", "token"], ["Keys (JWKS) URL", "keys"]]) await page.getByLabel(label).fill(`https://fresh.example.com/oauth2/${path}`);
+      for (const [label, path] of [["Authorization endpoint", "authorize"], ["Token endpoint", "token"], ["Keys (JWKS) URL", "keys"]] as const) await page.getByLabel(label).fill(`https://fresh.example.com/oauth2/${path}`);
       await page.getByLabel("Issuer (iss)").fill("https://fresh.example.com");
       await page.getByLabel("Client ID").fill("ecm");
       await page.getByLabel("Client secret").fill("fresh-secret-1234");

@@ -928,7 +928,7 @@ test("the ecm binary: exit codes and one-line errors, no stack traces", async ()
     const full = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, [ECM_BIN, ...args], { env, stdio: ["ignore", openSync("/dev/full", "w"), "pipe"] });
       let stderr = "";
-      child.stderr.on("data", (d) => (stderr += d));
+      child.stderr!.on("data", (d) => (stderr += d));
       child.on("close", (code) => resolve({ code, stderr }));
     });
     assert.deepEqual(full, { code: 1, stderr: "ecm: cannot write the output: no space left on the device\n" }, args.join(" "));

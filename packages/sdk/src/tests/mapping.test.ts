@@ -70,7 +70,7 @@ test("the list's fields are named in the server's view order, the order of the v
     assert.deepEqual(names, view.filter((f) => names.includes(f)));
   }
   // A row holds those values in that order.
-  const row = restUserFields(true).split(",").map((f) => (rest as Record<string, unknown>)[f]);
+  const row = restUserFields(true).split(",").map((f) => (rest as unknown as Record<string, unknown>)[f]);
   const u = rowToECMUser(row, true);
   assert.deepEqual([u.id, u.username, u.loginName, u.guid, u.remark, u.locked, u.groups, u.validFrom?.toISOString()], [7, "user_1", "User_1", rest.id, "description user_1", true, ["users", "staff"], "2024-01-02T03:04:05.000Z"]);
 });

@@ -154,7 +154,7 @@ describeEachStore(
       const run = (await s.api("GET", `/security/v1/users/bulk-actions/${started.body.id}`, { token })).body;
       assert.deepEqual([run.status, run.changed, run.unchanged], ["done", 2, 0]);
       assert.equal(await lockedOutUntil(guessed), null);
-      for (const [address, username] of [["127.0.0.12", "bulk.guessed"], ["127.0.0.13", "bulk.guessed"], ["127.0.0.14", "bulk.familiar"]]) {
+      for (const [address, username] of [["127.0.0.12", "bulk.guessed"], ["127.0.0.13", "bulk.guessed"], ["127.0.0.14", "bulk.familiar"]] as const) {
         assert.equal(await loginFrom(s, address, username, PASSWORD), 200, `${username} from ${address}`);
       }
       const cleared = await s.api("GET", `/security/v1/audit-events?target=${familiar}&action=user.lockout-cleared`, { token });

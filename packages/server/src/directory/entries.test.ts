@@ -7,7 +7,7 @@ const d = { attributeMapping: VENDOR_DEFAULTS.OTHER.attributeMapping };
 
 it("leaves out, as a problem of that entry, a username, login name or group name holding an invisible or formatting character", () => {
   const person = (uid: string, more: Record<string, string> = {}) => new EntryValues({ dn: `uid=${uid},dc=corp,dc=example`, entryUUID: `uuid-of-${uid}`, uid, cn: "Someone", ...more });
-  for (const [uid, character] of [["sysadmin\u200b", "U+200B"], ["sys\u00adadmin", "U+00AD"], ["admin2\u202e", "U+202E"], ["sysadmin\u3164", "U+3164"]]) {
+  for (const [uid, character] of [["sysadmin\u200b", "U+200B"], ["sys\u00adadmin", "U+00AD"], ["admin2\u202e", "U+202E"], ["sysadmin\u3164", "U+3164"]] as const) {
     const mapped = mapUser(person(uid), d);
     assert.ok("problem" in mapped, uid);
     // Its key is kept: the user is still in the directory, so a sync does not disable it as gone.

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import tls from "node:tls";
-import { InsufficientAccessError, ResultCodeError, SizeLimitExceededError } from "ldapts";
+import { InsufficientAccessError, SizeLimitExceededError, UnknownStatusCodeError } from "ldapts";
 import type { Directory } from "./config.js";
 import { resultInWords, tlsOptionsOf } from "./ldap.js";
 
@@ -12,7 +12,7 @@ it("says a directory's refusal in words, with its own diagnostic when it sent on
     "the directory stopped the search at its size limit: let the service account read more entries (OpenLDAP: limits … size.prtotal=unlimited; Active Directory: MaxPageSize) or narrow the user filter (LDAP result 4).",
   );
   assert.match(resultInWords(new InsufficientAccessError("no read access to ou=people")), /^the service account may not read this: .* \(LDAP result 50: no read access to ou=people\)\.$/);
-  assert.equal(resultInWords(new ResultCodeError(80, "")), "the directory refused the operation (LDAP result 80)");
+  assert.equal(resultInWords(new UnknownStatusCodeError(80, "")), "the directory refused the operation (LDAP result 80)");
 });
 
 it("makes the TLS context of a directory's CA once, not at every connection (it parses every root certificate)", () => {

@@ -135,7 +135,7 @@ describeEachStore("bad input always gets the error shape", (server) => {
   it("a body that is not what it says is refused in words of our own: empty, not JSON, not UTF-8, compressed, a prototype key", async () => {
     const s = server();
     const send = async (body: string | Buffer, headers: Record<string, string> = {}) => {
-      const response = await fetch(`${s.baseUrl}/security/v1/users`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers }, body });
+      const response = await fetch(`${s.baseUrl}/security/v1/users`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : new Uint8Array(body) });
       const text = await response.text();
       return { status: response.status, headers: response.headers, body: JSON.parse(text), text } as ApiResponse;
     };
@@ -229,7 +229,7 @@ describeEachStore("bad input always gets the error shape", (server) => {
       assert.match(r.body.errorMessage, /^ECMS1004-E Send the body as UTF-8: this server reads no (utf-16|utf-32le|cp037) charset\.$/, type);
     }
     // ASCII reads the same in these (Apache HttpClient says ISO-8859-1 by default); a byte beyond ASCII that is not UTF-8 is still refused.
-    for (const [type, username] of [["application/json; charset=UTF-8", "charset_d"], ['application/json; charset="ISO-8859-1"', "charset_e"], ["application/json; charset=us-ascii", "charset_f"]]) {
+    for (const [type, username] of [["application/json; charset=UTF-8", "charset_d"], ['application/json; charset="ISO-8859-1"', "charset_e"], ["application/json; charset=us-ascii", "charset_f"]] as const) {
       const r = await s.api("POST", "/security/v1/users", { token, body: JSON.stringify({ username }), headers: { "content-type": type } });
       assert.equal(r.status, 201, `${type}: ${r.text}`);
     }

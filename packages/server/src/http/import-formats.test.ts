@@ -4,7 +4,9 @@ import { csvRecords, MAX_ROW_CHARS, type InputRecord } from "./import-formats.js
 
 async function records(...pieces: string[]): Promise<InputRecord[]> {
   const out: InputRecord[] = [];
-  for await (const r of csvRecords(pieces)) out.push(r);
+  for await (const r of csvRecords((async function* () {
+    yield* pieces;
+  })())) out.push(r);
   return out;
 }
 

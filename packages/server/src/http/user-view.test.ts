@@ -31,7 +31,7 @@ describeEachStore("user JSON rendered by the store equals the view", (server) =>
     const { store } = server().server.deps;
     const db = store.db;
     const provider = async (alias: string, display: string) =>
-      (await db.insertInto("identity_providers").values({ uuid: randomUUID(), alias, display_name: display, config: "{}", created_at: T0, updated_at: T0 }).returning("id").executeTakeFirstOrThrow()).id;
+      (await db.insertInto("identity_providers").values({ uuid: randomUUID(), alias, display_name: display, config: "{}", by_system_administrator: 1, created_at: T0, updated_at: T0 }).returning("id").executeTakeFirstOrThrow()).id;
     const zeta = await provider("zeta", "Zeta \"IdP\" ✓");
     const alpha = await provider("alpha", "Alpha");
     const group = async (name: string) =>
@@ -56,11 +56,11 @@ describeEachStore("user JSON rendered by the store equals the view", (server) =>
     await insertUser(store, { username: "plain_one", locked_out_until: "2020-01-01T00:00:00.000Z", valid_to: future() });
     await insertUser(store, { username: "日本語ユーザー", first_name: "名前", last_name: "姓" });
     await insertUser(store, { username: "quote'back\\slash" });
-    const directory = await db.insertInto("directories").values({ uuid: randomUUID(), name: "Corp \"AD\" ✓", kind: "active-directory", config: "{}", created_at: T0, updated_at: T0 }).returning("id").executeTakeFirstOrThrow();
+    const directory = await db.insertInto("directories").values({ uuid: randomUUID(), name: "Corp \"AD\" ✓", kind: "active-directory", config: "{}", by_system_administrator: 1, created_at: T0, updated_at: T0 }).returning("id").executeTakeFirstOrThrow();
     await insertUser(store, { username: "imported", dn: "CN=Imported,OU=Zürich,DC=corp", directory_id: directory.id });
     await insertUser(store, { username: "federated", identity_provider_id: zeta });
     for (const [p, s] of [[zeta, "a"], [alpha, "b"]] as const) {
-      await db.insertInto("federated_identities").values({ provider_id: p, subject: s, user_id: linked.id, created_at: T0 }).execute();
+      await db.insertInto("federated_identities").values({ provider_id: p, subject: s, user_id: linked.id, by_system_administrator: 1, created_at: T0 }).execute();
     }
     for (const [g, u] of [[g1, linked.id], [g2, profile.id], [g3, profile.id], [g3, linked.id]]) {
       await db.insertInto("group_members").values({ group_id: g!, user_id: u! }).execute();

@@ -48,7 +48,7 @@ describeEachStore("users search, paging and counts at scale", (server) => {
       const fields = { username: `special${i}`, first_name: first, last_name: last, email: `special${i}@example.com` };
       await store.db
         .insertInto("users")
-        .values({ ...fields, uuid: `00000000-0000-4000-8000-00000000000${i}`, login_name: fields.username, login_key: fields.username, display_name: `${first} ${last}`, created_at: now, updated_at: now, search_text: searchTextFor(fields) })
+        .values({ ...fields, uuid: `00000000-0000-4000-8000-00000000000${i}`, password_by_system_administrator: 1, login_name: fields.username, login_key: fields.username, display_name: `${first} ${last}`, created_at: now, updated_at: now, search_text: searchTextFor(fields) })
         .execute();
     }
     // Small buckets, so PostgreSQL's ordered search crosses many of them (and the insert trigger splits some).

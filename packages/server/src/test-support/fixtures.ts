@@ -14,7 +14,7 @@ export const CYRILLIC_SYSADMIN = "\u0455\u0443\u0455\u0430dmin";
 export function batchUserRow(username: string, first: string) {
   const now = isoNow();
   const fields = { username, first_name: first, last_name: "Batch", email: `${username}@example.com` };
-  return { ...fields, uuid: randomUUID(), login_name: username, login_key: username, display_name: `${first} Batch`, created_at: now, updated_at: now, email_key: emailKeyOf(fields.email), search_text: searchTextFor(fields) };
+  return { ...fields, uuid: randomUUID(), password_by_system_administrator: 1, login_name: username, login_key: username, display_name: `${first} Batch`, created_at: now, updated_at: now, email_key: emailKeyOf(fields.email), search_text: searchTextFor(fields) };
 }
 
 /**

@@ -84,7 +84,7 @@ for (const kind of storeKinds) {
       // The operator's usual slip on PostgreSQL: no ECM_SECRET_KEY, so a key file is made here that seals nothing in the store.
       const elsewhere = mkdtempSync(join(tmpdir(), "ecm-admin-nokey-"));
       cleanups.push(() => rmSync(elsewhere, { recursive: true, force: true }));
-      const otherKey = kind === "postgres" ? { DATABASE_URL: env.DATABASE_URL!, ECM_DATA_DIR: elsewhere } : { ...env, ECM_SECRET_KEY: Buffer.alloc(32, 8).toString("base64") };
+      const otherKey: Record<string, string> = kind === "postgres" ? { DATABASE_URL: env.DATABASE_URL!, ECM_DATA_DIR: elsewhere } : { ...env, ECM_SECRET_KEY: Buffer.alloc(32, 8).toString("base64") };
       for (const args of [["reset-password", "sysadmin"], ["rotate-keys"]]) {
         const run = await admin(otherKey, ...args);
         assert.equal(run.code, 1, run.stdout);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { before, it } from "node:test";
-import { describeEachStore } from "../../test-support/server.js";
+import { describeEachStore, type ApiResponse } from "../../test-support/server.js";
 
 interface Event {
   id: number;
@@ -101,7 +101,7 @@ describeEachStore("GET /security/v1/audit-events", (server) => {
       const paged: Event[] = [];
       let path: string | undefined = `/security/v1/audit-events?target=${name}&max=2`;
       while (path) {
-        const r = await s.api<Event[]>("GET", path, { token });
+        const r: ApiResponse<Event[]> = await s.api<Event[]>("GET", path, { token });
         paged.push(...r.body);
         const link = r.headers.get("link");
         path = link ? /^<\/portal([^>]+)>; rel="next"$/.exec(link)![1] : undefined;
@@ -134,7 +134,7 @@ describeEachStore("GET /security/v1/audit-events", (server) => {
     const seen: number[] = [];
     let path: string | undefined = "/security/v1/audit-events?max=3";
     while (path) {
-      const r = await s.api<Event[]>("GET", path, { token });
+      const r: ApiResponse<Event[]> = await s.api<Event[]>("GET", path, { token });
       assert.equal(r.status, 200);
       assert.ok(r.body.length <= 3);
       seen.push(...r.body.map((e) => e.id));

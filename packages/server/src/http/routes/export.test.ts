@@ -92,6 +92,7 @@ describeEachStore("export", (server) => {
             valid_from: null,
             valid_to: null,
             password_hash: null,
+            password_by_system_administrator: 1,
             password_changed_at: null,
             locked_out_until: null,
             created_at: now,

@@ -102,7 +102,7 @@ describeEachStore("names that only look alike", (server, kind) => {
       assert.match(r.body.errorMessage, /^ECMS1001-E .*invisible or formatting character/);
       assert.deepEqual(JSON.parse(r.body.additionalInfo), { field, character });
     }
-    for (const [loginName, character] of [["sysadmin\u200b", "U+200B"], ["sys\u200badmin", "U+200B"], ["sysadmin\u00ad", "U+00AD"], ["admin2\u202e", "U+202E"], ["sys\u2066admin", "U+2066"], ["sysadmin\u0007x", "U+0007"]]) {
+    for (const [loginName, character] of [["sysadmin\u200b", "U+200B"], ["sys\u200badmin", "U+200B"], ["sysadmin\u00ad", "U+00AD"], ["admin2\u202e", "U+202E"], ["sys\u2066admin", "U+2066"], ["sysadmin\u0007x", "U+0007"]] as const) {
       assertInvisible(await s.api("POST", "/security/v1/users", { token, body: { username: "invisible.login", loginName } }), "loginName", character);
     }
     // A Hangul filler is a letter (the username pattern's \p{L}) that shows as nothing.

@@ -237,7 +237,7 @@ describeEachStore("bulk import", (server) => {
     assert.deepEqual(api.lines.at(-1)!.summary, { created: 0, updated: 0, unchanged: listed.length, failed: 0, dryRun: true }, api.text);
     const [seed1, seed2] = listed as { id: string; numericId: number; username: string; loginName: string; displayName: string; email: string | null; enabled: boolean; description: string | null }[];
     // As `ecm users list -x -o ndjson` writes a user: the SDK's id (the number), guid, locked, remark.
-    const sdkRow = (u: typeof seed1) => ({ id: u.numericId, username: u.username, loginName: u.loginName, displayName: u.displayName, email: u.email ?? "", locked: !u.enabled, profileId: -1, guid: u.id, remark: u.description ?? "", lockedOut: false, lockedOutUntil: null });
+    const sdkRow = (u: NonNullable<typeof seed1>) => ({ id: u.numericId, username: u.username, loginName: u.loginName, displayName: u.displayName, email: u.email ?? "", locked: !u.enabled, profileId: -1, guid: u.id, remark: u.description ?? "", lockedOut: false, lockedOutUntil: null });
     const sdk = await importUsers(server(), token, ndjson([sdkRow(seed1!), { ...sdkRow(seed2!), locked: "no" }, { ...sdkRow(seed2!), username: seed1!.username }, { ...sdkRow(seed1!), enabled: true }]));
     assert.deepEqual(sdk.lines.slice(0, 4).map((l) => [l.status, l.error?.field]), [["unchanged", undefined], ["failed", "locked"], ["failed", "username"], ["failed", "locked"]], sdk.text);
     assert.match(sdk.lines[2]!.error!.message, /This row's id is the user imp_csv2, not imp_csv1/);
@@ -575,7 +575,7 @@ describeEachStore("bulk import", (server) => {
     // deadlock victim and its rows sent one by one. (Creating users too would make them take turns: a
     // new user's insert waits for the other's count of users.)
     const one = names.map((username) => ({ username, firstName: "First", groups: ["dl-a", "dl-b"] }));
-    const two = names.toReversed().map((username) => ({ username, lastName: "Last", groups: ["dl-b", "dl-a"] }));
+    const two = [...names].reverse().map((username) => ({ username, lastName: "Last", groups: ["dl-b", "dl-a"] }));
     const answers = await Promise.all([one, two].map((rows) => importUsers(server(), token, ndjson(rows))));
     for (const { lines } of answers) {
       assert.deepEqual(lines.filter((l) => l.status === "failed"), []);

@@ -25,7 +25,7 @@ for (const kind of storeKinds) {
 
         await membershipOriginMigration.up(db);
 
-        const rows = async () => (await sql`select group_id, user_id, synced_by from group_members order by group_id, user_id`.execute(db)).rows;
+        const rows = async () => (await sql<{ group_id: number; user_id: number; synced_by: number | null }>`select group_id, user_id, synced_by from group_members order by group_id, user_id`.execute(db)).rows;
         assert.deepEqual(await rows(), [
           { group_id: 10, user_id: 1, synced_by: 1 },
           { group_id: 10, user_id: 2, synced_by: null },

@@ -20,7 +20,7 @@ for (const kind of storeKinds) {
 
         await sessionOriginMigration.up(db);
 
-        const rows = async () => (await sql`select id, provider_id, provider_subject, provider_sid from sessions order by id`.execute(db)).rows;
+        const rows = async () => (await sql<{ id: number; provider_id: number | null; provider_subject: string | null; provider_sid: string | null }>`select id, provider_id, provider_subject, provider_sid from sessions order by id`.execute(db)).rows;
         assert.deepEqual(await rows(), [
           { id: "password", provider_id: null, provider_subject: null, provider_sid: null },
           { id: "with-sid", provider_id: 1, provider_subject: "sub-a", provider_sid: "sid-a" },

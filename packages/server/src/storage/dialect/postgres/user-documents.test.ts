@@ -31,7 +31,7 @@ describe("PostgreSQL user documents under concurrent writers", { skip: storeSkip
     for (const name of ["alpha", "beta", "gamma"]) {
       ids[name] = (await store.db.insertInto("groups").values({ uuid: randomUUID(), name, name_key: name, created_at: T0, updated_at: T0 }).returning("id").executeTakeFirstOrThrow()).id;
     }
-    ids.idp = (await store.db.insertInto("identity_providers").values({ uuid: randomUUID(), alias: "corp", display_name: "Corp", config: "{}", created_at: T0, updated_at: T0 }).returning("id").executeTakeFirstOrThrow()).id;
+    ids.idp = (await store.db.insertInto("identity_providers").values({ uuid: randomUUID(), alias: "corp", display_name: "Corp", config: "{}", by_system_administrator: 1, created_at: T0, updated_at: T0 }).returning("id").executeTakeFirstOrThrow()).id;
     ids.profile = (await insertUser(store, { username: "profile", profile_id: 0 })).id;
     ids.user = (await insertUser(store, { username: "user" })).id;
     ids.dependent = (await insertUser(store, { username: "dependent", profile_id: ids.profile })).id;

@@ -83,7 +83,7 @@ describe("SQLite order keys", () => {
     store.db.transaction().execute((trx) =>
       store.dialect.batchUserWrites(trx as Kysely<Database>, async () => {
         const now = isoNow();
-        const rows = usernames.map((username) => ({ uuid: randomUUID(), username, login_name: username, login_key: username, display_name: username, first_name: "Synced", created_at: now, updated_at: now, search_text: searchTextFor({ username, first_name: "Synced", last_name: null, email: null }) }));
+        const rows = usernames.map((username) => ({ uuid: randomUUID(), password_by_system_administrator: 1, username, login_name: username, login_key: username, display_name: username, first_name: "Synced", created_at: now, updated_at: now, search_text: searchTextFor({ username, first_name: "Synced", last_name: null, email: null }) }));
         const ids = (await trx.insertInto("users").values(rows).returning("id").execute()).map((r) => r.id);
         return { result: ids, documents: ids, search: ids, groups: [] };
       }),
