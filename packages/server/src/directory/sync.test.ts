@@ -770,6 +770,11 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.deepEqual([run.state, run.left], ["succeeded", 0]);
     assert.ok(run.problems.some((p: any) => p.dn === typo), JSON.stringify(run.problems));
     assert.deepEqual(await members(mappedGroup), before);
+    // Beside a mapping that is found: its members, in the local group already, are unchanged, not counted as joining again.
+    await mapTo(tree.groupDn("engineering"), typo);
+    run = await sync({ mode: "full" });
+    assert.deepEqual([run.state, run.updated, run.joined, run.left], ["succeeded", 0, 0, 0]);
+    assert.deepEqual(await members(mappedGroup), before);
     await mapTo(tree.groupDn("engineering"));
     run = await sync({ mode: "full" });
     assert.deepEqual([run.state, run.joined, run.left], ["succeeded", 0, 0]);

@@ -240,6 +240,8 @@ export class DirectorySync {
   private mapped = new Map<number, number[]>();
   /** Groups whose memberships this directory decides: its own and the mapped local ones (not those a mapping not found freezes). */
   private managed: number[] = [];
+  /** Local groups a mapping not found freezes: the mappings found still add to them, nobody is taken out. */
+  private frozen: number[] = [];
   /** The mappings [directory group, local group] of groupMappings that resolved, in order (recorded when the run completes). */
   private mappedPairs: [number, number][] = [];
   /** Local groups a sync of this directory filled that no mapping names any more: the memberships it made there go. */
@@ -689,6 +691,7 @@ export class DirectorySync {
     // A mapping whose directory group was not found (a mistyped DN, a group gone or not answered) freezes
     // its local group: nobody is taken out of it until the group is found again or the mapping removed.
     this.managed = [...new Set([...groups.map((g) => g.id), ...[...filling].filter((t) => !unresolved.has(t))])];
+    this.frozen = [...filling].filter((t) => unresolved.has(t));
     const record = mappingRecordOf((await this.o.queries.state(d.id))?.mapped_groups ?? null);
     this.dropped = record.filled.filter((t) => !filling.has(t) && !unresolved.has(t));
     // Noted before this run puts anyone into a group: a run that fails midway leaves them to the next.
@@ -962,8 +965,9 @@ export class DirectorySync {
     const existingIds = batch.flatMap((m) => existing.get(m.key)?.id ?? []);
     /** Each user's memberships in the groups this directory decides: group → the directory whose sync made it (null: by hand). */
     const current = new Map<number, Map<number, number | null>>();
-    // The groups dropped from the mappings too: what the sync made there is had, and not wanted.
-    for (const r of await this.o.queries.memberships(existingIds, [...this.managed, ...this.dropped])) current.set(r.user_id, (current.get(r.user_id) ?? new Map()).set(r.group_id, r.synced_by));
+    // The groups dropped from the mappings too: what the sync made there is had, and not wanted. The
+    // frozen ones: a member there already does not join again.
+    for (const r of await this.o.queries.memberships(existingIds, [...this.managed, ...this.dropped, ...this.frozen])) current.set(r.user_id, (current.get(r.user_id) ?? new Map()).set(r.group_id, r.synced_by));
     const now = isoNow();
 
     // What changes for the users there are: fields, and memberships in the groups this directory decides.
@@ -1010,7 +1014,7 @@ export class DirectorySync {
       const mine = (by: number | null) => by !== null && (by === d.id || by === from);
       const changes = adds.length + removes.length;
       for (const g of want) if (!have.has(g)) adds.push({ group_id: g, user_id: u.id, synced_by: d.id });
-      for (const [g, by] of have) if (!want.has(g) && mine(by) && !keptAdministrator) removes.push({ group_id: g, user_id: u.id });
+      for (const [g, by] of have) if (!want.has(g) && mine(by) && !keptAdministrator && !this.frozen.includes(g)) removes.push({ group_id: g, user_id: u.id });
       // A user whose groups alone changed is updated too (its joins and leaves are counted and audited apart).
       if (fieldsSame && adds.length + removes.length === changes) unchanged++;
       else if (fieldsSame) regrouped++;
