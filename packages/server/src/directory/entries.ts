@@ -121,6 +121,9 @@ const FILETIME_EPOCH = 116_444_736_000_000_000n;
 /** accountExpires values that mean "never". */
 const NEVER = new Set(["0", "9223372036854775807"]);
 
+/** pwdAccountLockedTime of an account an administrator locked (draft-behera-ldap-password-policy). */
+const LOCKED_FOR_GOOD = "000001010000Z";
+
 /** Disabled or expired in the directory, by whichever flags the entry carries. */
 function isDisabled(values: EntryValues, now: number): boolean {
   const control = Number(values.text("userAccountControl") ?? "0");
@@ -131,7 +134,9 @@ function isDisabled(values: EntryValues, now: number): boolean {
     if (at <= now) return true;
   }
   if (values.text("nsAccountLock")?.toLowerCase() === "true") return true;
-  return values.text("pwdAccountLockedTime") !== null;
+  // ppolicy's lock for good; any other time is a lockout after wrong passwords, which the directory's
+  // bind ends once it ran out (the attribute stays until then): that bind decides, not we.
+  return values.text("pwdAccountLockedTime") === LOCKED_FOR_GOOD;
 }
 
 /** Must change the password at the next login: Active Directory's pwdLastSet=0, ppolicy's pwdReset. */

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { createServer, type AddressInfo, type Socket } from "node:net";
 import { after, before, it } from "node:test";
-import { Attribute, Change, type Client } from "ldapts";
+import { Attribute, Change, Client } from "ldapts";
 import { createSecurityAdministrator, groupId } from "../test-support/accounts.js";
 import { directoryConfig, startDirectory, syncAndWait } from "../test-support/directories.js";
 import { DIRECTORY_SERVICE_PASSWORD, DIRECTORY_USER_PASSWORD, generatedName, type DirectoryTree } from "../test-support/directory-trees.js";
 import { describeEachStore } from "../test-support/server.js";
-import type { Slapd } from "../test-support/slapd.js";
+import { Slapd, SLAPD_ROOT_PASSWORD } from "../test-support/slapd.js";
 
 /**
  * Logins of imported users by directory bind, over LDAPS with the test's CA: right and wrong
@@ -220,5 +220,35 @@ describeEachStore("login by directory bind", (server) => {
     assert.equal((await api("PUT", directory, { bindPassword: DIRECTORY_SERVICE_PASSWORD })).status, 200);
     assert.equal((await login("hmueller", DIRECTORY_USER_PASSWORD)).status, 200);
     assert.deepEqual(await problems(), []);
+  });
+
+  it("takes an account locked out by wrong passwords in the directory (ppolicy) for enabled: the directory's bind decides, and lets it in once the lockout ran out; one locked for good is disabled", async () => {
+    const suffix = "dc=policed,dc=example";
+    const person = (uid: string) => `dn: uid=${uid},${suffix}\nobjectClass: inetOrgPerson\nuid: ${uid}\ncn: ${uid}\nsn: ${uid}\nuserPassword: ${DIRECTORY_USER_PASSWORD}\n`;
+    const ldif = [`dn: ${suffix}\nobjectClass: dcObject\nobjectClass: organization\no: policed\ndc: policed\n`, person("pp-lockedout"), person("pp-lockedforgood")].join("\n");
+    const { slapd: policed } = await Slapd.start({ suffix, ldif: [ldif], ppolicy: { maxFailure: 2, lockoutSeconds: 2 } });
+    try {
+      const created = await api("POST", "/security/v1/external-user-storage", { name: "policed", vendor: "OTHER", connectionUrl: policed.url, allowUnencryptedPasswords: true, baseDn: suffix, bindDn: policed.rootDn, bindPassword: SLAPD_ROOT_PASSWORD });
+      assert.equal(created.status, 201, created.text);
+      assert.equal((await syncAndWait(server(), token, created.body.id)).created, 2);
+      // Wrong passwords at the directory itself lock pp-lockedout out there (pwdAccountLockedTime: when).
+      for (let i = 0; i < 2; i++) {
+        const client = new Client({ url: policed.url });
+        await assert.rejects(client.bind(`uid=pp-lockedout,${suffix}`, "not-the-password"));
+        await client.unbind();
+      }
+      const admin = await policed.admin();
+      await admin.modify(`uid=pp-lockedforgood,${suffix}`, new Change({ operation: "replace", modification: new Attribute({ type: "pwdAccountLockedTime", values: ["000001010000Z"] }) }));
+      await admin.unbind();
+      const run = await syncAndWait(server(), token, created.body.id);
+      assert.deepEqual([run.state, run.disabled], ["succeeded", 1], run.message);
+      assert.deepEqual([(await user("pp-lockedout")).enabled, (await user("pp-lockedforgood")).enabled], [true, false]);
+      // Once the lockout ran out, the directory's bind lets it in (and ends the lockout there).
+      await new Promise((r) => setTimeout(r, 2100));
+      assert.equal((await login("pp-lockedout", DIRECTORY_USER_PASSWORD)).status, 200);
+      assert.equal((await login("pp-lockedforgood", DIRECTORY_USER_PASSWORD)).status, 401);
+    } finally {
+      await policed.remove();
+    }
   });
 });

@@ -56,6 +56,16 @@ export interface SlapdOptions {
   dir?: string;
   /** Attributes the root DSE answers besides slapd's own (`name: value` lines; setRootDse changes them). */
   rootDse?: string;
+  /** OpenLDAP's password policy overlay, its default policy locking an account out after `maxFailure` wrong passwords, for `lockoutSeconds`. */
+  ppolicy?: { maxFailure: number; lockoutSeconds: number };
+}
+
+/** The default password policy of `ppolicy`, as LDIF: appended to the tree's. */
+function policyLdif(suffix: string, { maxFailure, lockoutSeconds }: NonNullable<SlapdOptions["ppolicy"]>): string {
+  return [
+    `dn: ou=policies,${suffix}\nobjectClass: organizationalUnit\nou: policies\n`,
+    `dn: cn=default,ou=policies,${suffix}\nobjectClass: organizationalRole\nobjectClass: pwdPolicy\ncn: default\npwdAttribute: userPassword\npwdLockout: TRUE\npwdMaxFailure: ${maxFailure}\npwdLockoutDuration: ${lockoutSeconds}\n`,
+  ].join("\n");
 }
 
 function rootDseLdif(lines: string): string {
@@ -155,6 +165,7 @@ export class Slapd {
         ...schemaFiles.map((f) => `include ${f}`),
         "modulepath /usr/lib/ldap",
         "moduleload back_mdb",
+        ...(options.ppolicy ? ["moduleload ppolicy"] : []),
         `pidfile ${join(dir, "slapd.pid")}`,
         ...(options.rootDse === undefined ? [] : [`rootDSE ${join(dir, "rootdse.ldif")}`]),
         "sizelimit unlimited",
@@ -167,6 +178,7 @@ export class Slapd {
         `directory ${join(dir, "db")}`,
         "index objectClass eq",
         ...(options.indexes ?? []).map((a) => `index ${a} eq`),
+        ...(options.ppolicy ? ["overlay ppolicy", `ppolicy_default "cn=default,ou=policies,${options.suffix}"`] : []),
         "",
       ].join("\n"),
     );
@@ -174,6 +186,7 @@ export class Slapd {
     const ldif = join(dir, "data.ldif");
     const out = createWriteStream(ldif);
     for await (const chunk of options.ldif) if (!out.write(chunk)) await new Promise<void>((r) => out.once("drain", () => r()));
+    if (options.ppolicy) out.write(`\n${policyLdif(options.suffix, options.ppolicy)}`);
     await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
     const started = performance.now();
     run("slapadd", ["-q", "-f", conf, "-l", ldif]);
