@@ -33,6 +33,11 @@ export interface Verdict {
    * long as they take, and does not count toward that measure (auth/login.ts).
    */
   readonly atCurrentCost?: boolean;
+  /**
+   * Whether the source wants the password changed before the account acts (a directory's entry, read
+   * at this login): the account follows it now, not only at the directory's next sync.
+   */
+  readonly changePassword?: boolean;
 }
 
 export const REFUSED: Verdict = Object.freeze({ matches: false, bySystemAdministrator: false });

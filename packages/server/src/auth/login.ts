@@ -210,9 +210,10 @@ export class LoginService {
     let passwordMatches: boolean;
     let bySystemAdministrator: boolean;
     let sourceRefusal: string | undefined;
+    let sourceChangePassword: boolean | undefined;
     try {
       let atCurrentCost: boolean | undefined;
-      ({ matches: passwordMatches, bySystemAdministrator, refusal: sourceRefusal, atCurrentCost } = await this.credentials.verify(user, password, { familiar: standing.familiar }));
+      ({ matches: passwordMatches, bySystemAdministrator, refusal: sourceRefusal, atCurrentCost, changePassword: sourceChangePassword } = await this.credentials.verify(user, password, { familiar: standing.familiar }));
       if (atCurrentCost === false) checked.hash = false;
     } catch (error) {
       // A directory that cannot be reached, whose configuration refuses the only connection it
@@ -253,6 +254,12 @@ export class LoginService {
           // or the account out since, or an administrator reset its password, disabled or deleted it.
           const outcome = await this.succeeded(user, standing, trx);
           if (outcome !== "ok") throw new RefusedMeanwhile(outcome);
+          // A directory's word on a password change, as its entry says now: changed there since the last
+          // sync, the account acts again; one due there is done there before it does (auth-guard.ts).
+          if (sourceChangePassword !== undefined && sourceChangePassword !== (user.change_password === 1)) {
+            await trx.updateTable("users").set({ change_password: sourceChangePassword ? 1 : 0, version: sql<number>`version + 1`, updated_at: isoNow() }).where("id", "=", user.id).execute();
+            await recordAudit(trx, self, { action: "user.update", target, details: { before: { changePassword: !sourceChangePassword }, after: { changePassword: sourceChangePassword } } });
+          }
           if (this.passwordExpired(user)) {
             // Like a temporary password: the token opens only the own account until the password is changed.
             await trx.updateTable("users").set({ change_password: 1, version: sql<number>`version + 1`, updated_at: isoNow() }).where("id", "=", user.id).execute();

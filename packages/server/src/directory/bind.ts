@@ -199,7 +199,7 @@ export function directoryCredentials(queries: DirectoryQueries, secrets: SecretB
         pool.reachableNotedAt = now();
       }
       const refusal = found === null ? "not-in-directory" : found.enabled ? undefined : "disabled-in-directory";
-      return { matches: ok, bySystemAdministrator: pool.bySystemAdministrator, ...(refusal && { refusal }) };
+      return { matches: ok, bySystemAdministrator: pool.bySystemAdministrator, ...(refusal && { refusal }), ...(found && { changePassword: found.changePassword }) };
     } catch (error) {
       if (!(error instanceof DirectoryError)) throw error;
       pool.reachableNotedAt = 0;

@@ -251,4 +251,38 @@ describeEachStore("login by directory bind", (server) => {
       await policed.remove();
     }
   });
+
+  it("follows at login whether the directory wants the password changed first, not only at the next sync, and says where to change it", async () => {
+    const suffix = "dc=reset,dc=example";
+    const ldif = `dn: ${suffix}\nobjectClass: dcObject\nobjectClass: organization\no: reset\ndc: reset\n\ndn: uid=pp-mustchange,${suffix}\nobjectClass: inetOrgPerson\nuid: pp-mustchange\ncn: x\nsn: x\nuserPassword: ${DIRECTORY_USER_PASSWORD}\n`;
+    const { slapd: policed } = await Slapd.start({ suffix, ldif: [ldif], ppolicy: { maxFailure: 5, lockoutSeconds: 60 } });
+    const admin = await policed.admin();
+    const reset = (operation: "replace" | "delete") => admin.modify(`uid=pp-mustchange,${suffix}`, new Change({ operation, modification: new Attribute({ type: "pwdReset", values: operation === "replace" ? ["TRUE"] : [] }) }));
+    const acts = async () => {
+      const session = await login("pp-mustchange", DIRECTORY_USER_PASSWORD);
+      assert.equal(session.status, 200, session.text);
+      return server().api("GET", "/security/v1/users?max=1", { token: session.body.access_token });
+    };
+    try {
+      const created = await api("POST", "/security/v1/external-user-storage", { name: "reset", vendor: "OTHER", connectionUrl: policed.url, allowUnencryptedPasswords: true, baseDn: suffix, bindDn: policed.rootDn, bindPassword: SLAPD_ROOT_PASSWORD });
+      assert.equal(created.status, 201, created.text);
+      assert.equal((await syncAndWait(server(), token, created.body.id)).created, 1);
+      // An administrator there wants it changed: the next login follows, before any sync.
+      await reset("replace");
+      const first = await acts();
+      assert.deepEqual([first.status, JSON.parse(first.body.additionalInfo).passwordChangeRequired], [403, true]);
+      assert.match(first.body.errorMessage, /The password must be changed first, in the directory this account comes from; then log in again\.$/);
+      assert.equal((await user("pp-mustchange")).changePassword, true);
+      // Changed there: the next login lets it act again (as a plain user: 403 for the users list, without a change due).
+      await reset("delete");
+      const again = await acts();
+      assert.deepEqual([again.status, JSON.parse(again.body.additionalInfo).passwordChangeRequired], [403, undefined]);
+      assert.equal((await user("pp-mustchange")).changePassword, false);
+      const audited = (await api("GET", "/security/v1/audit-events?action=user.update&max=1")).body[0];
+      assert.deepEqual([audited.targetName, audited.details.before, audited.details.after], ["pp-mustchange", { changePassword: true }, { changePassword: false }]);
+    } finally {
+      await admin.unbind();
+      await policed.remove();
+    }
+  });
 });

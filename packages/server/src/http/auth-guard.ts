@@ -83,12 +83,14 @@ export function forbidden(requiredRoles: readonly string[]): ApiError {
  * roles on another's account: 403 without the role, or until a required password change is done.
  */
 export function assertActsAs(auth: Auth, roles: readonly string[]): void {
-  if (auth.user.change_password === 1) throw passwordChangeFirst();
+  if (auth.user.change_password === 1) throw passwordChangeFirst(auth.user);
   if (!auth.roles.some((r) => roles.includes(r))) throw forbidden(roles);
 }
 
-function passwordChangeFirst(): ApiError {
-  return new ApiError("forbidden", "The password must be changed first: PUT /security/v1/me/password.", { passwordChangeRequired: true });
+function passwordChangeFirst(user: Pick<UserRow, "directory_id">): ApiError {
+  // A directory's user has no password here to change: its directory asked for the change.
+  const where = user.directory_id === null ? ": PUT /security/v1/me/password." : ", in the directory this account comes from; then log in again.";
+  return new ApiError("forbidden", `The password must be changed first${where}`, { passwordChangeRequired: true });
 }
 
 const invalidCredential = () => new ApiError("authenticationRequired", "The token or API key is invalid, expired or revoked.");
@@ -99,10 +101,10 @@ const invalidCredential = () => new ApiError("authenticationRequired", "The toke
  * there): 401 when disabled or outside its validity (its tokens and keys stop), 403 until a due
  * password change is done; null when it still acts.
  */
-export function refusalOfAccountAsLeft(user: Pick<UserRow, "enabled" | "valid_from" | "valid_to" | "change_password">, now: string): ApiError | null {
+export function refusalOfAccountAsLeft(user: Pick<UserRow, "enabled" | "valid_from" | "valid_to" | "change_password" | "directory_id">, now: string): ApiError | null {
   const within = (user.valid_from === null || user.valid_from <= now) && (user.valid_to === null || user.valid_to >= now);
   if (user.enabled !== 1 || !within) return invalidCredential();
-  return user.change_password === 1 ? passwordChangeFirst() : null;
+  return user.change_password === 1 ? passwordChangeFirst(user) : null;
 }
 
 /**
@@ -126,7 +128,7 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
         : await sessions.authenticate(token).then((session) => session && { ...session, apiKeyId: null });
       if (!principal) throw invalidCredential();
       // Until a required password change is done, the token opens only the routes every role may use.
-      if (roles.length > 0 && principal.user.change_password === 1) throw passwordChangeFirst();
+      if (roles.length > 0 && principal.user.change_password === 1) throw passwordChangeFirst(principal.user);
       const held = await users.roleNames(principal.user);
       // A key, or a session opened by a way in, that a system administrator did not make does not act for
       // an account that holds the role (it may have been planted before the account was promoted: role-rules.ts).
