@@ -646,16 +646,23 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.deepEqual([run.state, run.created], ["succeeded", 1], run.message);
     assert.deepEqual(run.problems.map((p: any) => [p.dn, p.message]), [[person, "The entry is no group here: it does not match groupFilter."]]);
     assert.deepEqual((await api("GET", "/security/v1/user-groups?search=Solo")).body, []);
-    // A group imported before groupFilter was narrowed past it keeps its members, and says why.
+    // A group imported before groupFilter was narrowed past it keeps its members, and says why; so do the groups nested in it.
     const team = `cn=solo-team,ou=Solo,${tree.suffix}`;
-    await ldap.add(team, { objectClass: ["groupOfNames"], cn: "solo-team", member: [person] });
+    const nested = `cn=solo-nested,ou=Solo,${tree.suffix}`;
+    await ldap.add(`uid=solo2,ou=Solo,${tree.suffix}`, { objectClass: ["inetOrgPerson"], uid: "solo2", cn: "Solo Nested", sn: "Nested" });
+    await ldap.add(nested, { objectClass: ["groupOfNames"], cn: "solo-nested", member: [`uid=solo2,ou=Solo,${tree.suffix}`] });
+    await ldap.add(team, { objectClass: ["groupOfNames"], cn: "solo-team", member: [person, nested] });
     assert.equal((await api("PUT", `/security/v1/external-user-storage/${solo.body.id}`, { groupEntryDnList: [team] })).status, 200);
     assert.equal((await syncAndWait(server(), token, solo.body.id, { mode: "full" })).state, "succeeded");
     assert.deepEqual((await user("solo1")).groups, ["solo-team", "users"]);
+    assert.deepEqual((await user("solo2")).groups, ["solo-nested", "solo-team", "users"]);
     assert.equal((await api("PUT", `/security/v1/external-user-storage/${solo.body.id}`, { groupFilter: "(&(objectClass=groupOfNames)(cn=no-such-team))" })).status, 200);
     const narrowed = await syncAndWait(server(), token, solo.body.id, { mode: "full" });
-    assert.deepEqual(narrowed.problems.map((p: any) => [p.dn, p.message]), [[team, "The entry is no group here: it does not match groupFilter; the group imported from it is left as it is."]]);
+    const leftAsItIs = "The entry is no group here: it does not match groupFilter; the group imported from it is left as it is.";
+    assert.deepEqual(narrowed.problems.map((p: any) => [p.dn, p.message]), [[team, leftAsItIs], [nested, leftAsItIs]]);
+    assert.deepEqual([narrowed.left, narrowed.updated], [0, 0]);
     assert.deepEqual((await user("solo1")).groups, ["solo-team", "users"]);
+    assert.deepEqual((await user("solo2")).groups, ["solo-nested", "solo-team", "users"]);
   });
 
   it("lets priority decide between directories: a lower number takes the user over; a group name held elsewhere gets the directory's name", async () => {

@@ -436,7 +436,10 @@ export class DirectorySync {
         }
         // A group imported before groupFilter was narrowed keeps what it has (its members are not taken away) until the filter or the list is mended.
         const kept = stored.find((g) => g.dn_key === key);
-        if (kept) reached.add(kept.id);
+        if (kept) {
+          reached.add(kept.id);
+          queue.push(...(await this.nestedIn(kept.id, stored, allGroups)));
+        }
         this.problem(dn, `The entry is no group here: it does not match groupFilter${kept ? "; the group imported from it is left as it is" : ""}.`, false);
         continue;
       }
@@ -448,7 +451,10 @@ export class DirectorySync {
         const kept = stored.find((g) => (mapped.rest ? g.directory_key === mapped.rest.key : g.dn_key === key));
         if (!kept || !mapped.rest) {
           // Without its key it cannot be told from another: what was imported keeps what it has (its members are not taken away).
-          if (kept) reached.add(kept.id);
+          if (kept) {
+            reached.add(kept.id);
+            queue.push(...(await this.nestedIn(kept.id, stored, allGroups)));
+          }
           this.problem(dn, `${mapped.problem}${kept ? " The group imported from it is left as it is." : ""}`, false);
           continue;
         }
@@ -484,6 +490,24 @@ export class DirectorySync {
       }
     }
     await this.writePendingMembers();
+  }
+
+  /**
+   * The DNs of the groups a group left as it is lists as members (as last read): read as if reached
+   * through it, so that they too keep what they have, and its members through them stay in it.
+   */
+  private async nestedIn(groupId: number, stored: { dn: string | null; dn_key: string | null }[], allGroups: Set<string>): Promise<string[]> {
+    const dns = new Map(stored.flatMap((g) => (g.dn === null || g.dn_key === null ? [] : [[g.dn_key, g.dn] as [string, string]])));
+    const nested: string[] = [];
+    for (let after = ""; ; ) {
+      const page = await this.o.queries.memberKeysPage([groupId], after, 5000);
+      for (const { member_key } of page) {
+        const dn = dns.get(member_key) ?? (allGroups.has(member_key) ? member_key : undefined);
+        if (dn !== undefined) nested.push(dn);
+      }
+      if (page.length < 5000) return nested;
+      after = page[page.length - 1]!.member_key;
+    }
   }
 
   /**
