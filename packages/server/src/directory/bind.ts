@@ -1,3 +1,4 @@
+import { AndFilter, EqualityFilter, FilterParser, type Filter } from "ldapts";
 import { REFUSED, type CredentialCheck, type Verdict } from "../auth/credentials.js";
 import type { SecretBox } from "../auth/secret-box.js";
 import { DomainError } from "../domain/errors.js";
@@ -5,7 +6,7 @@ import type { DirectoryProblem, DirectoryQueries } from "../storage/directory-qu
 import type { UserRow } from "../storage/schema.js";
 import { isoNow } from "../storage/time.js";
 import { toDirectory, type Directory } from "./config.js";
-import { binaryAttributes, EntryValues, mapUser, userAttributes } from "./entries.js";
+import { binaryAttributes, EntryValues, keyBytes, mapUser, userAttributes } from "./entries.js";
 import { DirectoryConnection, DirectoryError, escapeFilterValue, problemOf } from "./ldap.js";
 
 /**
@@ -58,7 +59,7 @@ class DirectoryPool {
   ) {}
 
   /** The entries of `filter` under the user search base, through the service connection (opened again once if it was lost). */
-  async lookup(filter: string) {
+  async lookup(filter: string | Filter) {
     for (let attempt = 0; ; attempt++) {
       // A pool closed meanwhile (its directory changed) keeps no connection: this login's is closed after it.
       const service = this.closed ? this.openService() : (this.service ??= this.openService());
@@ -157,6 +158,11 @@ class DirectoryPool {
   }
 }
 
+/** The user filter and a key (entries.ts entryKey): objectGUID's as its bytes, which a filter string would send as UTF-8 text (ldapts). */
+function keyFilter(d: Directory, key: string): Filter {
+  return new AndFilter({ filters: [FilterParser.parseString(d.userFilter), new EqualityFilter({ attribute: d.attributeMapping.uniqueId, value: keyBytes(d, key) ?? key })] });
+}
+
 /** `now`: the clock of the reachable note's interval (a test moves it instead of waiting it out). */
 export function directoryCredentials(queries: DirectoryQueries, secrets: SecretBox, now: () => number = Date.now) {
   /** Pools by directory id, for the configuration version they were opened with. */
@@ -189,7 +195,10 @@ export function directoryCredentials(queries: DirectoryQueries, secrets: SecretB
     if (!pool) return { ...REFUSED, refusal: "directory-disabled" };
     const { d } = pool;
     try {
-      const entries = await pool.lookup(`(&${d.userFilter}(${d.attributeMapping.loginName}=${escapeFilterValue(user.login_name)}))`);
+      let entries = await pool.lookup(`(&${d.userFilter}(${d.attributeMapping.loginName}=${escapeFilterValue(user.login_name)}))`);
+      // None: the login name held may be another attribute's (attributeMapping changed since the last
+      // sync) or the entry renamed since. By its uniqueId, then: still the same entry, its password checked by its bind.
+      if (entries.length === 0) entries = await pool.lookup(keyFilter(d, user.directory_key));
       // Exactly one entry, and still the one imported (another may have taken the login name since).
       const mapped = entries.length === 1 ? mapUser(new EntryValues(entries[0]!), d) : null;
       const found = mapped !== null && "user" in mapped && mapped.key === user.directory_key ? mapped.user : null;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { VENDOR_DEFAULTS } from "./config.js";
-import { EntryValues, mapGroup, mapUser } from "./entries.js";
+import { EntryValues, keyBytes, mapGroup, mapUser } from "./entries.js";
 
 const d = { attributeMapping: VENDOR_DEFAULTS.OTHER.attributeMapping };
 
@@ -38,4 +38,13 @@ it("leaves out, as a problem of that entry, a group whose name the group API ref
     assert.equal(mapped.problem, `The group's name "${stored}" (cn) is not valid here: a group's name must not hold / or control characters, nor start or end with white space.`);
     assert.equal(mapped.rest?.key, `uuid-of-${cn}`.toLowerCase());
   }
+});
+
+it("gives back the bytes of an objectGUID key, to look its entry up by (the first three groups little-endian)", () => {
+  const ad = { attributeMapping: VENDOR_DEFAULTS.ACTIVE_DIRECTORY.attributeMapping };
+  const guid = Buffer.from("00112233445566778899aabbccddeeff", "hex");
+  const mapped = mapUser(new EntryValues({ dn: "CN=x,DC=corp", objectGUID: guid, sAMAccountName: "x" }), ad);
+  assert.equal(mapped.key, "33221100-5544-7766-8899-aabbccddeeff");
+  assert.deepEqual(keyBytes(ad, mapped.key!), guid);
+  assert.equal(keyBytes(d, "4c071720-85fe-1041-9a86-ffd672b7cb45"), null, "entryUUID is text");
 });

@@ -107,6 +107,16 @@ function guidText(bytes: Buffer): string {
   return `${hex(0, 4, true)}-${hex(4, 6, true)}-${hex(6, 8, true)}-${hex(8, 10, false)}-${hex(10, 16, false)}`;
 }
 
+/** The bytes of an objectGUID key (entryKey's text), to look its entry up by; null for a key kept as text. */
+export function keyBytes(d: Pick<Directory, "attributeMapping">, key: string): Buffer | null {
+  if (!isGuid(d.attributeMapping.uniqueId)) return null;
+  const guid = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/.exec(key);
+  // Not 16 bytes: guidText kept them as hex.
+  if (!guid) return /^(?:[0-9a-f]{2})+$/.test(key) ? Buffer.from(key, "hex") : null;
+  const littleEndian = (hex: string) => Buffer.from(hex, "hex").reverse();
+  return Buffer.concat([littleEndian(guid[1]!), littleEndian(guid[2]!), littleEndian(guid[3]!), Buffer.from(guid[4]! + guid[5]!, "hex")]);
+}
+
 /** The stable key of an entry, or null when it has none. */
 function entryKey(values: EntryValues, d: Pick<Directory, "attributeMapping">): string | null {
   const attribute = d.attributeMapping.uniqueId;

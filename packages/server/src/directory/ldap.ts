@@ -1,6 +1,6 @@
 import net from "node:net";
 import tls from "node:tls";
-import { Client, InvalidCredentialsError, NoSuchObjectError, ResultCodeError, type Entry } from "ldapts";
+import { Client, InvalidCredentialsError, NoSuchObjectError, ResultCodeError, type Entry, type Filter } from "ldapts";
 import type { DirectoryProblem } from "../storage/directory-queries.js";
 import { connectionUrls, type Directory } from "./config.js";
 import { EntryValues, MEMBER_ATTRIBUTES } from "./entries.js";
@@ -226,7 +226,7 @@ export class DirectoryConnection {
    * subtree another server holds: not followed), the first ten, but for Active Directory's partitions
    * that hold no users (it names them below a domain's root at every search from there).
    */
-  async *search(base: string, filter: string, attributes: string[], binary: string[] = [], referrals?: string[]): AsyncGenerator<Entry[]> {
+  async *search(base: string, filter: string | Filter, attributes: string[], binary: string[] = [], referrals?: string[]): AsyncGenerator<Entry[]> {
     const pages = this.client.searchPaginated(base, { scope: "sub", filter, attributes, explicitBufferAttributes: binary, paged: { pageSize: this.d.pageSize } });
     let next: Promise<IteratorResult<{ searchEntries: Entry[] }>> | undefined;
     try {

@@ -222,6 +222,40 @@ describeEachStore("login by directory bind", (server) => {
     assert.deepEqual(await problems(), []);
   });
 
+  it("logs a user in with the login name it holds after the attribute mapping changed, until a sync gives it the new one", async () => {
+    const directory = `/security/v1/external-user-storage/${id}`;
+    const name = generatedName(30);
+    assert.equal((await api("PUT", directory, { attributeMapping: { loginName: "mail" } })).status, 200);
+    try {
+      // The entry is found by its uniqueId: the login name held is the old attribute's.
+      assert.equal((await login(name, DIRECTORY_USER_PASSWORD)).status, 200);
+      assert.equal((await login(name, "not-the-password")).status, 401);
+      assert.equal((await syncAndWait(server(), token, id)).state, "succeeded");
+      assert.equal((await login(`${name}@example.org`, DIRECTORY_USER_PASSWORD)).status, 200);
+    } finally {
+      assert.equal((await api("PUT", directory, { attributeMapping: { loginName: "uid" } })).status, 200);
+    }
+    assert.equal((await login(`${name}@example.org`, DIRECTORY_USER_PASSWORD)).status, 200, "until the next sync");
+    assert.equal((await syncAndWait(server(), token, id)).state, "succeeded");
+    assert.equal((await login(name, DIRECTORY_USER_PASSWORD)).status, 200);
+  });
+
+  it("finds the entry by its objectGUID (binary) after the attribute mapping changed, on Active Directory", async () => {
+    const { tree: adTree, slapd: ad } = await startDirectory("ad", 20);
+    try {
+      // Its people are the OpenLDAP tree's by name: imported by their userPrincipalName instead.
+      const principal = { username: "userPrincipalName", loginName: "userPrincipalName", email: "userPrincipalName" };
+      const created = await api("POST", "/security/v1/external-user-storage", directoryConfig(adTree, ad, { name: "ad login", userSearchBase: adTree.ouDn(["Zürich"]), attributeMapping: principal }));
+      assert.equal(created.status, 201, created.text);
+      assert.equal((await syncAndWait(server(), token, created.body.id)).state, "succeeded");
+      const adUser = (await api("GET", `/security/v1/users?source=directory:${created.body.id}&max=1`)).body[0];
+      assert.equal((await api("PUT", `/security/v1/external-user-storage/${created.body.id}`, { attributeMapping: { ...principal, loginName: "sAMAccountName" } })).status, 200);
+      assert.equal((await login(adUser.loginName, DIRECTORY_USER_PASSWORD)).status, 200);
+    } finally {
+      await ad.remove();
+    }
+  });
+
   it("takes an account locked out by wrong passwords in the directory (ppolicy) for enabled: the directory's bind decides, and lets it in once the lockout ran out; one locked for good is disabled", async () => {
     const suffix = "dc=policed,dc=example";
     const person = (uid: string) => `dn: uid=${uid},${suffix}\nobjectClass: inetOrgPerson\nuid: ${uid}\ncn: ${uid}\nsn: ${uid}\nuserPassword: ${DIRECTORY_USER_PASSWORD}\n`;
