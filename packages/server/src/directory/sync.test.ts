@@ -124,6 +124,18 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.deepEqual((await user(name)).groups, ["developers", "directory-engineers", "engineering", "staff", "users"]);
   });
 
+  it("keeps the name and description of a group it imported the directory's: a change is a 409 naming them (the next sync would put them back)", async () => {
+    const staff = (await api("GET", "/security/v1/user-groups?search=staff")).body.find((g: any) => g.name === "staff");
+    const renamed = await api("PUT", `/security/v1/user-groups/${staff.id}`, { name: "everyone" });
+    assert.equal(renamed.status, 409, renamed.text);
+    assert.equal(renamed.body.errorMessage, 'ECMS1302-E The directory decides name of this group: change it there.');
+    assert.deepEqual(JSON.parse(renamed.body.additionalInfo), { fields: ["name"], group: "staff" });
+    const described = await api("PUT", `/security/v1/user-groups/${staff.id}`, { name: "staff", description: "Everyone here" });
+    assert.deepEqual([described.status, JSON.parse(described.body.additionalInfo).fields], [409, ["description"]]);
+    // Sending back what GET gave is no change.
+    assert.equal((await api("PUT", `/security/v1/user-groups/${staff.id}`, staff)).status, 200);
+  });
+
   it("changes nothing when nothing changed", async () => {
     const before = (await api("GET", "/security/v1/audit-events?max=1")).body;
     const run = await sync();

@@ -101,6 +101,11 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: Use
         const current = await readForChange(trx, "groups", uuid, precondition, () => requireGroup(groups, uuid, trx));
         const fields: GroupFieldsInput = { name: changes.name === undefined ? current.name : normalizeName(changes.name), description: changes.description === undefined ? current.description : changes.description };
         const renamed = fields.name !== current.name;
+        // An imported group's name and description are its directory's: the next sync would put them back.
+        const fromDirectory = current.directory_id === null ? [] : (["name", "description"] as const).filter((f) => fields[f] !== current[f]);
+        if (fromDirectory.length > 0) {
+          throw new DomainError("refused", `The directory decides ${fromDirectory.join(", ")} of this group: change ${fromDirectory.length === 1 ? "it" : "them"} there.`, { fields: fromDirectory, group: current.name });
+        }
         if (renamed) {
           assertGroupName("name", changes.name!);
           if (current.builtin) throw new DomainError("refused", "A built-in group cannot be renamed.", { group: current.name });
