@@ -85,6 +85,15 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
       assert.equal(await page.getByLabel("Source").locator("option:checked").innerText(), `Directory: ${config.name}`);
       await page.goBack();
       await sync.getByText("Full sync: Finished").waitFor();
+      // A group it imported: its name and description are the directory's, shown read-only (the server refuses a change).
+      const staff = (await server.api<{ id: string; name: string }[]>("GET", "/security/v1/user-groups?search=staff", { token })).body.find((g) => g.name === GROUPS[0])!;
+      await page.goto(`${url}#/groups/${staff.id}`);
+      await page.getByText("Its directory decides its name and description: change them there.").waitFor();
+      const readonly = (field: string) => page.locator(`#group-form input[name=${field}]`).getAttribute("readonly");
+      assert.deepEqual([await readonly("name"), await readonly("description")], ["", ""]);
+      assert.equal(await page.locator("#group-form").getByRole("button", { name: "Save" }).count(), 0);
+      await page.goBack();
+      await sync.getByText("Full sync: Finished").waitFor();
 
       await page.getByRole("button", { name: "Test the stored settings" }).click();
       await test.getByText(expected.message).waitFor();

@@ -132,6 +132,9 @@ class GroupPage extends Page {
     const ofAdministrators = !session.isSystemAdmin && g.systemAdministratorMember === true;
     // The name is read-only, and says why, where the rest of the form is open (not built-in, not granting system-administrator).
     const nameLocked = ofAdministrators && mayChange && !g.builtin;
+    // A group a directory imported: its name and description are the directory's (the server refuses a change).
+    const fromDirectory = g.external && !g.builtin;
+    const describedBy = nameLocked ? "group-of-administrators" : fromDirectory ? "group-from-directory" : nothing;
     const mayMap = (role: string) => mayChange && !ofAdministrators && (session.isSystemAdmin || role !== "system-administrator");
     // Every account joins the built-in users group: the server grants it no administrator role, and keeps its user role.
     const builtinUsers = g.builtin && g.name === "users";
@@ -144,11 +147,12 @@ class GroupPage extends Page {
       <form id="group-form" @submit=${(e: SubmitEvent) => void this.#save(e)}>
         <fieldset ?disabled=${g.builtin || !mayChange}>
           <legend class="visually-hidden">Group fields</legend>
-          <label class="field"><span>Name</span><input name="name" value=${g.name} required maxlength="255" ?readonly=${nameLocked} aria-describedby=${nameLocked ? "group-of-administrators" : nothing}></label>
-          <label class="field"><span>Description</span><input name="description" value=${g.description ?? ""}></label>
+          <label class="field"><span>Name</span><input name="name" value=${g.name} required maxlength="255" ?readonly=${nameLocked || fromDirectory} aria-describedby=${describedBy}></label>
+          <label class="field"><span>Description</span><input name="description" value=${g.description ?? ""} ?readonly=${fromDirectory} aria-describedby=${fromDirectory ? "group-from-directory" : nothing}></label>
           ${g.builtin ? html`<p class="muted">Built-in groups cannot be renamed or deleted.</p>` : !mayChange ? html`<p class="muted">Only a system administrator may change this group: it grants the system-administrator role.</p>` : html`
             ${nameLocked ? html`<p id="group-of-administrators" class="muted">Only a system administrator may rename or delete this group: a system administrator is a member of it.</p>` : nothing}
-            <div class="row"><button class="primary" ?disabled=${this.busy}>Save</button>${ofAdministrators ? nothing : html`<button type="button" class="danger" @click=${() => openDialog(this, "delete-group")}>Delete…</button>`}</div>`}
+            ${fromDirectory ? html`<p id="group-from-directory" class="muted">Its directory decides its name and description: change them there.</p>` : nothing}
+            <div class="row">${fromDirectory ? nothing : html`<button class="primary" ?disabled=${this.busy}>Save</button>`}${ofAdministrators ? nothing : html`<button type="button" class="danger" @click=${() => openDialog(this, "delete-group")}>Delete…</button>`}</div>`}
         </fieldset>
       </form>
 
