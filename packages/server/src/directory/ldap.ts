@@ -92,6 +92,9 @@ function isTimeout(error: unknown): boolean {
   return String((error as { code?: unknown })?.code ?? "") === "ETIMEDOUT" || /timeout|timed out/i.test((error as Error)?.message ?? "");
 }
 
+/** OpenSSL's codes for a certificate chain that no trusted CA vouches for (a private CA, a self-signed certificate). */
+const UNTRUSTED_CERTIFICATE = ["SELF_SIGNED_CERT_IN_CHAIN", "DEPTH_ZERO_SELF_SIGNED_CERT", "UNABLE_TO_GET_ISSUER_CERT", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "UNABLE_TO_VERIFY_LEAF_SIGNATURE"];
+
 /** Why a connection failed, in words, from the system's error code; the error's own message otherwise. */
 function networkReason(error: unknown, url: URL): string {
   const code = String((error as { code?: unknown })?.code ?? "");
@@ -104,6 +107,7 @@ function networkReason(error: unknown, url: URL): string {
     ETIMEDOUT: "no answer in time",
     EHOSTUNREACH: "the host cannot be reached (no route to it)",
     ENETUNREACH: "the network of that address cannot be reached",
+    ...Object.fromEntries(UNTRUSTED_CERTIFICATE.map((c) => [c, "its certificate is signed by a CA this server does not trust: put that CA's certificate (PEM) in caCertificate"])),
   };
   const reason = reasons[code] ?? (isTimeout(error) ? "no answer in time" : undefined);
   return reason ? `${reason} (${code || "timeout"})` : message;

@@ -216,8 +216,8 @@ describeEachStore("external user storage configuration", (server) => {
     const cases: [Record<string, unknown>, string, RegExp][] = [
       [{ connectionUrl: "ldap://127.0.0.1:1" }, "connect", /^Cannot connect to 127\.0\.0\.1:1: the server refused the connection \(nothing listens on that port\) \(ECONNREFUSED\)/],
       [{ connectionUrl: "ldap://no-such-host.invalid" }, "connect", /^Cannot connect to no-such-host\.invalid: no server is known by the name no-such-host\.invalid \(DNS\)/],
-      [{ caCertificate: null }, "tls", /TLS with 127\.0\.0\.1:\d+ failed/],
-      [{ connectionUrl: slapd.ldapsUrl, startTls: false, caCertificate: null }, "tls", /TLS with 127\.0\.0\.1:\d+ failed/],
+      [{ caCertificate: null }, "tls", /^TLS with 127\.0\.0\.1:\d+ failed: its certificate is signed by a CA this server does not trust: put that CA's certificate \(PEM\) in caCertificate \(SELF_SIGNED_CERT_IN_CHAIN\)$/],
+      [{ connectionUrl: slapd.ldapsUrl, startTls: false, caCertificate: null }, "tls", /^TLS with 127\.0\.0\.1:\d+ failed: its certificate is signed by a CA this server does not trust/],
       [{ connectionUrl: slapd.ldapsUrl.replace(/^ldaps:/, "ldap:") }, "tls", /^127\.0\.0\.1:\d+ closed the connection without answering LDAP: this port most likely speaks LDAPS/],
       [{ bindPassword: "wrong" }, "bind", /refused the bind as CN=Reader/],
       [{ bindPassword: "" }, "bind", /^No bindPassword is stored for CN=Reader.*: send it/],
