@@ -99,6 +99,10 @@ test("directories create/list/show/test/update; the bind password from stdin or 
   assert.equal(own.groupFilter, "(objectClass=groupOfNames)");
   const back = JSON.parse(ok(await ecm(["directories", "update", "cli-ldap-2", "--group-filter", "", "-o", "json"])).stdout);
   assert.equal(back.groupFilter, "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))");
+  // The stored password goes nowhere new: another server needs it again, and the refusal names the option that gives it.
+  const elsewhere = await ecm(["directories", "update", "cli-ldap-2", "--connection-url", "ldap://127.0.0.1:1"]);
+  assert.equal(elsewhere.code, 7);
+  assert.match(elsewhere.stderr, /bindPassword must be sent again .* \(give it with --bind-password-stdin or ECM_BIND_PASSWORD\)$/m);
 
   for (const args of [
     ["directories", "update", "cli-ldap-2"],
