@@ -126,7 +126,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
       schema: {
         ...common,
         summary: "Update a group",
-        description: "Renames a group or changes its description. A group read with GET may be sent back as it is: its read-only fields (`id`, `path`, `dn`, `builtin`, …) are taken when they hold the group's values (`path` the old name's or the new one's), and another value is a 400 that says why. Built-in groups cannot be renamed. Only a system administrator may change a group that grants system-administrator (its description too), or rename one that a system administrator is in (itself or through its profile). With `If-Match`, a stale version is a 412; without it, concurrent writes apply one after another.",
+        description: "Renames a group or changes its description. A group read with GET may be sent back as it is: its read-only fields (`id`, `path`, `dn`, `builtin`, …) are taken when they hold the group's values (`path` the old name's or the new one's), and another value is a 400 that says why. Built-in groups cannot be renamed; a group a directory imported keeps the name and description its directory gives (409). Only a system administrator may change a group that grants system-administrator (its description too), or rename one that a system administrator is in (itself or through its profile). With `If-Match`, a stale version is a 412; without it, concurrent writes apply one after another.",
         params: IdParams,
         headers: IfMatchHeaders,
         body: UpdateBody,
