@@ -332,7 +332,7 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     await createUser(server(), token, "clash");
     const { store } = server().server.deps;
     await store.db.updateTable("users").set({ email: "newcomer@example.org" }).where("username", "=", "clash").execute();
-    for (const [uid, mail] of [["clash", "clash@example.org"], ["newcomer", "newcomer@example.org"], ["welcome", "welcome@example.org"]]) {
+    for (const [uid, mail] of [["clash", "clash@example.org"], ["newcomer", "newcomer@example.org"], ["welcome", "welcome@example.org"]] as const) {
       await ldap.add(`uid=${uid},${tree.ouDn(["Berlin"])}`, { objectClass: ["inetOrgPerson"], uid, cn: uid, sn: uid, mail });
     }
     const run = await sync({ mode: "changed" });
@@ -596,7 +596,7 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     const refused = (name: string) => `The group's name "${name}" (cn) is not valid here: a group's name must not hold / or control characters, nor start or end with white space.`;
     const problems = run.problems.map((p: any) => [p.dn.toLowerCase(), p.message]);
     for (const [dn, name] of [[listed, "R&D/Ops – Zürich"], [nested, "Night/Shift"], [mapped, "Ops/On-call"]]) assert.ok(problems.some(([at, message]: string[]) => at === dn!.toLowerCase() && message === refused(name!)), JSON.stringify(run.problems));
-    assert.ok(problems.some(([at, message]: string[]) => at === mapped.toLowerCase() && /^A group of groupMappings was not found in the directory, or not imported \(a problem of its own says why\)/.test(message)), JSON.stringify(run.problems));
+    assert.ok(problems.some(([at, message]: [string, string]) => at === mapped.toLowerCase() && /^A group of groupMappings was not found in the directory, or not imported \(a problem of its own says why\)/.test(message)), JSON.stringify(run.problems));
     const groups = (await api("GET", "/security/v1/user-groups")).body as any[];
     assert.deepEqual(groups.filter((g) => g.name.includes("/") || g.path?.slice(1).includes("/")), []);
     assert.deepEqual((await user("slashed1")).groups, ["slashed-team", "users"]);

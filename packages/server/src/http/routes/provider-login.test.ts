@@ -167,7 +167,7 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     const s = server();
     const subjects = Array.from({ length: 6 }, (_, i) => `same-sub-${i}`);
     for (const sub of subjects) corp.accounts.set(sub, { preferred_username: "samename" });
-    const callbacks = [];
+    const callbacks: Awaited<ReturnType<typeof toCallback>>[] = [];
     for (const sub of subjects) callbacks.push(await toCallback(s, "corp", sub));
     const done = await Promise.all(callbacks.map(({ browser, callback }) => followCallback(browser, callback)));
     assert.deepEqual(done.map((d) => d.status), Array(6).fill(303), JSON.stringify(done.map((d) => d.body)));
@@ -223,7 +223,7 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.equal((await me(await providerLogin(s, "trusted", "elodie-verified"))).id, elodie.body.id);
     // But another mailbox is not the same address however alike it reads (names fold these to ASCII): a
     // verified fullwidth `ｆｒａｎ@…` is not fran's account, nor a ligature `ﬀ@…` that of ff@….
-    for (const [local, verified] of [["fran@example.com", "ｆｒａｎ@example.com"], ["ff@example.com", "ﬀ@example.com"]]) {
+    for (const [local, verified] of [["fran@example.com", "ｆｒａｎ@example.com"], ["ff@example.com", "ﬀ@example.com"]] as const) {
       const owner = await insertUser(s.server.deps.store, { username: local.split("@")[0]!, email: local }, { hasher: s.server.deps.hasher, value: USER_PASSWORD });
       trusted.accounts.set(verified, { preferred_username: `look.${owner.username}`, email: verified, email_verified: true });
       assert.notEqual((await me(await providerLogin(s, "trusted", verified))).id, owner.uuid, verified);
