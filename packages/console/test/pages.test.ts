@@ -501,6 +501,39 @@ describeConsole("console pages", {}, (ctx, kind) => {
     }
   });
 
+  it("a group's member search is in the URL: a link opens it searched, and Back returns to the members before it", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    const team = await createGroup(server, token, "searched-team");
+    for (const name of ["mira.member", "otto.member"]) {
+      const member = await createUser(server, token, name);
+      assert.equal((await server.api("PUT", `/security/v1/users/${member.uuid}/user-groups/${team}`, { token })).status, 204);
+    }
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logInByToken(page, server, url);
+      await page.goto(`${url}#/groups/${team}`);
+      const search = page.getByRole("searchbox", { name: "Search members" });
+      await page.getByRole("link", { name: "otto.member" }).waitFor();
+      await search.fill("mira");
+      await page.waitForURL(new RegExp(`#/groups/${team}\\?search=mira$`));
+      await page.getByRole("link", { name: "otto.member" }).waitFor({ state: "detached" });
+      await page.getByRole("link", { name: "mira.member" }).waitFor();
+      await page.goBack();
+      await page.waitForURL(new RegExp(`#/groups/${team}$`));
+      await page.getByRole("link", { name: "otto.member" }).waitFor();
+      assert.equal(await search.inputValue(), "");
+      // A shared link: the search in its box, the members it finds.
+      await page.goto(`${url}#/groups/${team}?search=otto`);
+      await page.getByRole("link", { name: "mira.member" }).waitFor({ state: "detached" });
+      await page.getByRole("link", { name: "otto.member" }).waitFor();
+      assert.equal(await search.inputValue(), "otto");
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("a group's Save keeps another administrator's change of another field, and gives way to theirs of the same field", async () => {
     const { server, browser, url } = ctx();
     const token = await server.login();

@@ -1,7 +1,7 @@
 import { html, nothing } from "lit";
 import { ECMPreconditionError, type RestGroup, type RestRole, type RestUser } from "ecm-sdk/browser";
 import { session } from "../api.js";
-import { href } from "../router.js";
+import { href, navigate } from "../router.js";
 import { FormShown, navigateWithNotice, openDialog, Page } from "../ui.js";
 
 const formTexts = (g: RestGroup): Record<string, string> => ({ name: g.name, description: g.description ?? "" });
@@ -18,19 +18,46 @@ class GroupPage extends Page {
   #available: RestRole[] = [];
   #members: RestUser[] = [];
   #next: string | null = null;
-  #search = "";
   #timer: ReturnType<typeof setTimeout> | undefined;
   #abort: AbortController | null = null;
   /** The search #members answers (null while the first members load): what the "none" line names. */
   #searched: string | null = null;
+  /** The history entry the member search typed last made, which the rest of that typing replaces. */
+  #searchEntry = "";
 
   get #id(): string {
     return this.route.rest[0]!;
   }
 
+  /** The member search is in the URL, as the users list's: a shared link or Back shows the members it found. */
+  get #search(): string {
+    return this.route.params.get("search") ?? "";
+  }
+
   override connectedCallback(): void {
     super.connectedCallback();
     void this.#load();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    // A search typed just before leaving would otherwise change the URL of the page gone to.
+    clearTimeout(this.#timer);
+    this.#abort?.abort();
+  }
+
+  override routeChanged(): void {
+    super.routeChanged();
+    if (this.#group && this.#searched !== this.#search) void this.#loadMembers(true);
+  }
+
+  /** As the groups list's: a typing is one step of history (its first keystrokes add an entry, the next replace it). */
+  #onSearch(value: string): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      navigate(href(`groups/${this.#id}`, { search: value }), location.hash === this.#searchEntry);
+      this.#searchEntry = location.hash;
+    }, 200);
   }
 
   async #load(): Promise<void> {
@@ -170,9 +197,9 @@ class GroupPage extends Page {
 
       <h2>Members</h2>
       <div class="toolbar" role="search">
-        <input type="search" data-search aria-label="Search members" placeholder="Search members (press /)"
-          @input=${(e: InputEvent) => { this.#search = (e.target as HTMLInputElement).value; clearTimeout(this.#timer); this.#timer = setTimeout(() => void this.#loadMembers(true), 200); }}>
-        <a href=${href("users", { groupId: g.id })}>Open in the users table</a>
+        <input type="search" data-search aria-label="Search members" placeholder="Search members (press /)" .value=${this.#search}
+          @input=${(e: InputEvent) => this.#onSearch((e.target as HTMLInputElement).value)}>
+        <a href=${href("users", { groupId: g.id, search: this.#search })}>Open in the users table</a>
       </div>
       <table class="plain"><thead><tr><th>Username</th><th>Display name</th><th>Email</th></tr></thead>
         <tbody>${this.#members.map((u) => html`<tr><td><a href=${href(`users/${u.id}`)}>${u.username}</a></td><td>${u.displayName}</td><td>${u.email ?? ""}</td></tr>`)}</tbody>
