@@ -29,7 +29,12 @@ export class Page extends LitElement {
 
   /** The focus was last put inside this page (not in the navigation, nor elsewhere), and no click since took it anywhere. */
   #focusHere = false;
-  readonly #noteFocus = (event: FocusEvent) => (this.#focusHere = this.contains(event.target as Node));
+  /** What of this page had the focus last: a button disabled while its change runs takes it back once enabled again. */
+  #lastFocused: HTMLElement | null = null;
+  readonly #noteFocus = (event: FocusEvent) => {
+    this.#focusHere = this.contains(event.target as Node);
+    if (this.#focusHere) this.#lastFocused = event.target as HTMLElement;
+  };
   /** A click on a control of this page keeps it here (the control may have had the focus already: no focusin); on nothing, the focus is the user's to leave there. */
   readonly #noteClick = (event: PointerEvent) => {
     const target = event.target as Element;
@@ -53,15 +58,26 @@ export class Page extends LitElement {
   }
 
   /**
-   * What had the focus went away — a button of a row or bar drawn anew, disabled while its change
-   * ran, the opener of a dialog just closed — and the browser put it on the document's body: it goes
-   * to the page's heading instead, where a keyboard or screen reader user reads on, not to the top
-   * of the document. Looked at once the browser has moved it (after the next frame).
+   * What had the focus went away and the browser put it on the document's body. A button disabled
+   * while its change runs (Save, Disable) takes it back once the change is done, where a keyboard
+   * user goes on from; what is gone — a button of a row or bar drawn anew, the opener of a dialog
+   * just closed — leaves it to focusFallback(), not to the top of the document. Looked at once the
+   * browser has moved it (after the next frame).
    */
   #keepFocus(): void {
     requestAnimationFrame(() => setTimeout(() => {
-      if (this.#focusHere && this.isConnected && (document.activeElement === document.body || document.activeElement === null)) this.querySelector<HTMLElement>("h1")?.focus({ preventScroll: true });
+      if (!this.#focusHere || !this.isConnected || (document.activeElement !== document.body && document.activeElement !== null)) return;
+      const last = this.#lastFocused;
+      const usable = last !== null && last.isConnected && !last.closest("dialog:not([open])") && last.checkVisibility();
+      // Still disabled while the change runs: the update that ends it looks again.
+      if (usable && this.busy && last.matches(":disabled")) return;
+      (usable && !last.matches(":disabled") ? last : this.focusFallback())?.focus({ preventScroll: true });
     }));
+  }
+
+  /** Where the focus goes when what had it is gone: the page's heading, where a keyboard or screen reader user reads on. */
+  protected focusFallback(): HTMLElement | null {
+    return this.querySelector<HTMLElement>("h1");
   }
 
   protected override updated(changed: PropertyValues): void {

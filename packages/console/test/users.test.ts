@@ -324,8 +324,8 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       assert.match(await progress.innerText(), /111 of 111 processed: 111 changed, 0 unchanged, 0 refused/);
       await screenshot(page, `bulk-progress-${kind}`);
       await progress.getByRole("button", { name: "Close" }).click();
-      // The bar that opened it is gone with the selection: the focus goes to the page's heading, not the top of the document.
-      await page.waitForFunction(() => document.activeElement?.tagName === "H1" && document.activeElement.textContent === "Users");
+      // The bar that opened it is gone with the selection: the focus goes to the table's row, not the top of the document.
+      await page.waitForFunction(() => document.activeElement?.getAttribute("role") === "row");
       assert.equal((await server.api("GET", "/security/v1/users/count?search=person1&enabled=false", { token })).body, 111);
       assert.equal((await server.api("GET", "/security/v1/users/count?search=person2&enabled=false", { token })).body, 0);
       assert.deepEqual(errors, []);
@@ -709,6 +709,52 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       await page.getByRole("heading", { level: 1, name: /person059/ }).waitFor();
       // The user's page keeps the focus where Tab goes on from its heading, not back at the top of the document.
       assert.match(await page.evaluate(() => `${document.activeElement?.tagName} ${document.activeElement?.textContent}`), /^H1 .*person059/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("from the keyboard, a button pressed keeps the focus once its change is done (Save, Disable, Enable), and a bulk action's report closed gives it to the table, not the heading", async () => {
+    const { server, browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      const kim = await createUser(server, token, "kim.keys");
+      await logInByToken(page, server, url);
+      await page.goto(`${url}#/users/${kim.uuid}`);
+      const focused = () => page.evaluate(() => `${document.activeElement?.tagName} ${document.activeElement?.textContent?.trim()}`);
+      await page.getByLabel("Description", { exact: true }).fill("pressed from the keyboard");
+      await page.getByRole("button", { name: "Save", exact: true }).focus();
+      await page.keyboard.press("Enter");
+      await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+      await page.waitForFunction(() => document.activeElement?.textContent === "Save");
+      await page.getByRole("button", { name: "Disable (lock)" }).focus();
+      await page.keyboard.press("Enter");
+      // The same button, now Enable, which Enter presses again.
+      await page.getByRole("button", { name: "Enable (unlock)" }).waitFor();
+      await page.waitForFunction(() => document.activeElement?.textContent === "Enable (unlock)");
+      await page.keyboard.press("Enter");
+      await page.getByRole("button", { name: "Disable (lock)" }).waitFor();
+      await page.waitForFunction(() => document.activeElement?.textContent === "Disable (lock)", undefined, { timeout: 5_000 }).catch(async () => assert.fail(`the focus is on ${await focused()}`));
+      await page.goto(`${url}#/users?search=person23`);
+      await row(page, "person231").waitFor();
+      await page.keyboard.press("/");
+      for (let i = 0; i < 25 && (await page.evaluate(() => document.activeElement?.getAttribute("role"))) !== "row"; i++) await page.keyboard.press("Tab");
+      // person023 (its email holds person23) comes first, then person230, person231.
+      await page.keyboard.press("ArrowDown");
+      await page.keyboard.press("ArrowDown");
+      await page.waitForFunction(() => document.activeElement?.getAttribute("aria-rowindex") === "4");
+      await page.keyboard.press("Space");
+      assert.equal(await row(page, "person231").getAttribute("aria-selected"), "true");
+      // Back to the bar above the table: Shift+Tab to its Clear lockout (a few rows are acted on at once).
+      await page.getByRole("region", { name: "Bulk actions" }).waitFor();
+      for (let i = 0; i < 10 && (await page.evaluate(() => document.activeElement?.textContent)) !== "Clear lockout"; i++) await page.keyboard.press("Shift+Tab");
+      await page.keyboard.press("Enter");
+      const report = page.getByRole("dialog", { name: /done$/ });
+      await report.waitFor();
+      await page.keyboard.press("Escape");
+      // The list was read again from its top (the action may have changed what it holds): its first row.
+      await page.waitForFunction(() => document.activeElement?.getAttribute("aria-rowindex") === "2", undefined, { timeout: 5_000 }).catch(async () => assert.fail(`the focus is on ${await focused()}`));
       assert.deepEqual(errors, []);
     } finally {
       await close();

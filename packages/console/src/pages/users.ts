@@ -480,6 +480,11 @@ class UsersPage extends Page {
     this.requestUpdate();
   }
 
+  /** The row the keyboard was on (a bulk action's bar goes with its selection): where it goes on from, else the heading. */
+  protected override focusFallback(): HTMLElement | null {
+    return this.querySelector<HTMLElement>(`[data-index="${this.#active}"]`) ?? super.focusFallback();
+  }
+
   #open(user: RestUser | undefined): void {
     if (!user) return;
     this.#keepView(true);
