@@ -1,6 +1,6 @@
 import { LitElement, html, nothing } from "lit";
 import { adoptProviderLogin, session } from "./api.js";
-import { currentRoute, href, navigate, routeOf, type Route } from "./router.js";
+import { currentRoute, href, navigate, noteArrival, routeOf, type Route } from "./router.js";
 import { navigateWithNotice, type Page } from "./ui.js";
 
 interface PageEntry {
@@ -70,6 +70,7 @@ class ConsoleApp extends LitElement {
     super.connectedCallback();
     applyTheme(localStorage.getItem(THEME_KEY) ?? "system");
     addEventListener("hashchange", (event) => {
+      if (event.oldURL && event.newURL) noteArrival(event.oldURL, event.newURL);
       // The URL of this very change (a replaced entry's own event has none): two changes handled late
       // both see the last URL, and "away and back" would otherwise keep the page, with its old data.
       if (event.newURL && pageKeyOf(routeOf(event.newURL)) !== this.#pageKey) this.#left = true;

@@ -46,3 +46,18 @@ export function navigate(target: string, replace = false): void {
     dispatchEvent(new HashChangeEvent("hashchange"));
   } else location.hash = target;
 }
+
+/** The list each item's page was last reached from (`users/<id>` → `#/users?search=…`), its filter and all. */
+const cameFrom = new Map<string, string>();
+
+/** Called for every change of the URL: a list's item opened from the list (a row, a link) notes the list. */
+export function noteArrival(oldURL: string, newURL: string): void {
+  const from = routeOf(oldURL);
+  const to = routeOf(newURL);
+  if (to.rest.length > 0 && from.page === to.page && from.rest.length === 0) cameFrom.set(`${to.page}/${to.rest.join("/")}`, oldURL.slice(oldURL.indexOf("#")));
+}
+
+/** Where an item's page goes back to — its "← Users", after a delete: the list it was opened from, else the whole list. */
+export function listHref(page: string, id: string): string {
+  return cameFrom.get(`${page}/${id}`) ?? href(page);
+}

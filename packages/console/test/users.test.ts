@@ -239,6 +239,42 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     }
   });
 
+  it("a user deleted from its page opened from a search goes back to that search, and so does its ← Users; a group to the groups search it came from", async () => {
+    const { server, browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      const listed = await createUser(server, token, "lena.listed");
+      await createUser(server, token, "lena.leaving");
+      await createGroup(server, token, "lena-group");
+      await logInByToken(page, server, url);
+      await page.goto(`${url}#/users?search=lena`);
+      await row(page, "lena.listed").click();
+      await page.getByRole("heading", { level: 1, name: /lena\.listed/ }).waitFor();
+      await page.getByRole("link", { name: "← Users" }).click();
+      await page.waitForURL(/#\/users\?search=lena$/);
+      await row(page, "lena.leaving").click();
+      await page.getByRole("heading", { level: 1, name: /lena\.leaving/ }).waitFor();
+      await page.getByRole("button", { name: "Delete…" }).click();
+      await page.getByRole("dialog", { name: "Delete lena.leaving?" }).getByRole("button", { name: "Delete" }).click();
+      await page.getByText("Deleted lena.leaving.").waitFor();
+      await page.waitForURL(/#\/users\?search=lena$/);
+      await row(page, "lena.listed").waitFor();
+      assert.equal(await row(page, "lena.leaving").count(), 0);
+      await page.goto(`${url}#/groups?search=lena`);
+      await page.getByRole("link", { name: "lena-group" }).click();
+      await page.getByRole("heading", { level: 1, name: "lena-group" }).waitFor();
+      await page.getByRole("button", { name: "Delete…" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+      await page.getByText("Deleted the group lena-group.").waitFor();
+      await page.waitForURL(/#\/groups\?search=lena$/);
+      // The suite's later tests count the users.
+      assert.equal((await server.api("DELETE", `/security/v1/users/${listed.uuid}`, { token })).status, 204);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("loads pages as the table scrolls: the next page of a filter, any position of the whole list", async () => {
     const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);

@@ -1,7 +1,7 @@
 import { html, nothing } from "lit";
 import { ECMPreconditionError, type RestGroup, type RestRole, type RestUser } from "ecm-sdk/browser";
 import { session } from "../api.js";
-import { href, navigate } from "../router.js";
+import { href, listHref, navigate } from "../router.js";
 import { FormShown, navigateWithNotice, openDialog, Page } from "../ui.js";
 
 const formTexts = (g: RestGroup): Record<string, string> => ({ name: g.name, description: g.description ?? "" });
@@ -168,7 +168,7 @@ class GroupPage extends Page {
     const mayGrant = (role: string) => mayMap(role) && !(builtinUsers && (role === "system-administrator" || role === "security-administrator"));
     const mayRevoke = (role: string) => mayMap(role) && !(builtinUsers && role === "user");
     return html`
-      <p><a href=${href("groups")}>← Groups</a></p>
+      <p><a href=${listHref("groups", this.#id)}>← Groups</a></p>
       <h1 tabindex="-1">${g.name}</h1>
       ${this.renderMessage()}
       <form id="group-form" @submit=${(e: SubmitEvent) => void this.#save(e)}>
@@ -210,7 +210,7 @@ class GroupPage extends Page {
       <dialog id="delete-group" aria-labelledby="delete-group-title">
         <form method="dialog" @submit=${(e: SubmitEvent) => {
           if ((e.submitter as HTMLButtonElement | null)?.value !== "go") return;
-          void this.attempt(async () => { await session.api.deleteGroup(this.#id); navigateWithNotice(href("groups"), `Deleted the group ${g.name}.`); });
+          void this.attempt(async () => { await session.api.deleteGroup(this.#id); navigateWithNotice(listHref("groups", this.#id), `Deleted the group ${g.name}.`); });
         }}>
           <h2 id="delete-group-title">Delete the group ${g.name}?</h2>
           <p>Its memberships and role mappings go with it.</p>

@@ -2,7 +2,7 @@ import { html, nothing, type TemplateResult } from "lit";
 import { ECMPreconditionError, ECMValidationError, isGuid, type ECMLockout, type RestAuditEvent, type RestEffectiveRole, type RestGroup, type RestUser, type RestUserChanges } from "ecm-sdk/browser";
 import { serverWords, session } from "../api.js";
 import "../group-picker.js";
-import { href } from "../router.js";
+import { href, listHref } from "../router.js";
 import { auditDetails, FormShown, fromLocalInput, navigateWithNotice, openDialog, Page, PROFILES_SHOWN, sourceText, statusBadge, toLocalInput, unlistedProfile, when } from "../ui.js";
 
 type Field = keyof RestUserChanges;
@@ -296,7 +296,7 @@ class UserPage extends Page {
   async #delete(u: RestUser): Promise<void> {
     try {
       await session.api.deleteUser(this.#id, this.#etag);
-      navigateWithNotice(href("users"), `Deleted ${u.username}.`);
+      navigateWithNotice(listHref("users", this.#id), `Deleted ${u.username}.`);
     } catch (error) {
       if (!(error instanceof ECMPreconditionError)) return this.fail(error);
       if (await this.#load()) this.notify(`Someone else changed ${u.username} meanwhile: the page shows it as it is now. Delete it again if you still mean to.`, "warn");
@@ -328,7 +328,7 @@ class UserPage extends Page {
     // A password of this store: not a directory's user, nor a service account (keys only), nor one an identity provider made (it logs in there).
     const hasOwnPassword = local && !u.serviceAccount && u.source?.type !== "identity-provider";
     return html`
-      <p><a href=${href("users")}>← Users</a></p>
+      <p><a href=${listHref("users", this.#id)}>← Users</a></p>
       <h1 tabindex="-1">${u.displayName} <span class="muted">(${u.username})</span></h1>
       ${this.renderMessage()}
       <p class="row">
