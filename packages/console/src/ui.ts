@@ -31,9 +31,14 @@ export class Page extends LitElement {
   #focusHere = false;
   /** What of this page had the focus last: a button disabled while its change runs takes it back once enabled again. */
   #lastFocused: HTMLElement | null = null;
+  /** What had it before a dialog took it: the dialog closed, it takes it back (the browser does only for one that was not disabled then). */
+  #beforeDialog: HTMLElement | null = null;
   readonly #noteFocus = (event: FocusEvent) => {
     this.#focusHere = this.contains(event.target as Node);
-    if (this.#focusHere) this.#lastFocused = event.target as HTMLElement;
+    if (!this.#focusHere) return;
+    const target = event.target as HTMLElement;
+    if (target.closest("dialog") && !this.#lastFocused?.closest("dialog")) this.#beforeDialog = this.#lastFocused;
+    this.#lastFocused = target;
   };
   /** A click on a control of this page keeps it here (the control may have had the focus already: no focusin); on nothing, the focus is the user's to leave there. */
   readonly #noteClick = (event: PointerEvent) => {
@@ -60,14 +65,14 @@ export class Page extends LitElement {
   /**
    * What had the focus went away and the browser put it on the document's body. A button disabled
    * while its change runs (Save, Disable) takes it back once the change is done, where a keyboard
-   * user goes on from; what is gone — a button of a row or bar drawn anew, the opener of a dialog
+   * user goes on from, and so does one whose change opened a dialog, once the dialog is closed; what is gone — a button of a row or bar drawn anew, the opener of a dialog
    * just closed — leaves it to focusFallback(), not to the top of the document. Looked at once the
    * browser has moved it (after the next frame).
    */
   #keepFocus(): void {
     requestAnimationFrame(() => setTimeout(() => {
       if (!this.#focusHere || !this.isConnected || (document.activeElement !== document.body && document.activeElement !== null)) return;
-      const last = this.#lastFocused;
+      const last = this.#lastFocused?.closest("dialog:not([open])") ? this.#beforeDialog : this.#lastFocused;
       const usable = last !== null && last.isConnected && !last.closest("dialog:not([open])") && last.checkVisibility();
       // Still disabled while the change runs: the update that ends it looks again.
       if (usable && this.busy && last.matches(":disabled")) return;

@@ -751,7 +751,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     }
   });
 
-  it("from the keyboard, a button pressed keeps the focus once its change is done (Save, Disable, Enable), and a bulk action's report closed gives it to the table, not the heading", async () => {
+  it("from the keyboard, a button pressed keeps the focus once its change is done (Save, Disable, Enable) or its dialog closed, and a bulk action's report closed gives it to the table, not the heading", async () => {
     const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
     try {
@@ -772,6 +772,14 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       await page.keyboard.press("Enter");
       await page.getByRole("button", { name: "Disable (lock)" }).waitFor();
       await page.waitForFunction(() => document.activeElement?.textContent === "Disable (lock)", undefined, { timeout: 5_000 }).catch(async () => assert.fail(`the focus is on ${await focused()}`));
+      // A conflict's dialog, opened by Save (disabled while it ran) and closed with Escape: back on Save.
+      assert.equal((await server.api("PUT", `/security/v1/users/${kim.uuid}`, { token, body: { description: "theirs" } })).status, 200);
+      await page.getByLabel("Description", { exact: true }).fill("mine");
+      await page.getByRole("button", { name: "Save", exact: true }).focus();
+      await page.keyboard.press("Enter");
+      await page.getByRole("dialog", { name: "Someone else changed this user" }).waitFor();
+      await page.keyboard.press("Escape");
+      await page.waitForFunction(() => document.activeElement?.textContent === "Save", undefined, { timeout: 5_000 }).catch(async () => assert.fail(`the focus is on ${await focused()}`));
       await page.goto(`${url}#/users?search=person23`);
       await row(page, "person231").waitFor();
       await page.keyboard.press("/");
