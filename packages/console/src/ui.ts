@@ -20,6 +20,9 @@ export function navigateWithNotice(target: string, notice: string, replace = fal
   navigate(target, replace);
 }
 
+/** A field of a form that can take the focus. */
+const FIELD = "input:not([type=hidden]):enabled, select:enabled, textarea:enabled";
+
 export class Page extends LitElement {
   route!: Route;
   /** The error or notice shown at the top of the page. */
@@ -76,7 +79,9 @@ export class Page extends LitElement {
       const usable = last !== null && last.isConnected && !last.closest("dialog:not([open])") && last.checkVisibility();
       // Still disabled while the change runs: the update that ends it looks again.
       if (usable && this.busy && last.matches(":disabled")) return;
-      (usable && !last.matches(":disabled") ? last : this.focusFallback())?.focus({ preventScroll: true });
+      // A button left disabled once done (Add, with no group chosen now): the first field of its form, for the next one.
+      const field = usable && last.matches(":disabled") ? last.closest("form")?.querySelector<HTMLElement>(FIELD) : null;
+      (usable && !last.matches(":disabled") ? last : field ?? this.focusFallback())?.focus({ preventScroll: true });
     }));
   }
 

@@ -805,6 +805,31 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     }
   });
 
+  it("a group added from the keyboard leaves the focus in the group box, for the next one, not at the top of the page", async () => {
+    const { server, browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      const kai = await createUser(server, token, "kai.adds");
+      await createGroup(server, token, "keyboard-team");
+      await logInByToken(page, server, url);
+      await page.goto(`${url}#/users/${kai.uuid}`);
+      const picker = page.getByLabel("Add to group");
+      await picker.fill("keyboard-te");
+      await page.getByRole("listbox", { name: "Groups" }).getByRole("option", { name: "keyboard-team", exact: true }).waitFor();
+      await page.keyboard.press("ArrowDown");
+      await page.keyboard.press("Enter");
+      await page.keyboard.press("Tab");
+      assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Add");
+      await page.keyboard.press("Enter");
+      await page.getByRole("status").filter({ hasText: "Added to keyboard-team." }).waitFor();
+      await page.waitForFunction(() => document.activeElement?.id === "add-group", undefined, { timeout: 5_000 })
+        .catch(async () => assert.fail(`the focus is on ${await page.evaluate(() => `${document.activeElement?.tagName} ${document.activeElement?.textContent}`)}`));
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("shows why failed logins refuse a user — the user's own address locked out, failures elsewhere — and clears them", async () => {
     const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);
