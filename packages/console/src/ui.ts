@@ -78,7 +78,7 @@ export class Page extends LitElement {
       const last = this.#lastFocused?.closest("dialog:not([open])") ? this.#beforeDialog : this.#lastFocused;
       const usable = last !== null && last.isConnected && !last.closest("dialog:not([open])") && last.checkVisibility();
       // Still disabled while the change runs: the update that ends it looks again.
-      if (usable && this.busy && last.matches(":disabled")) return;
+      if (usable && this.working && last.matches(":disabled")) return;
       // A button left disabled once done (Add, with no group chosen now): the first field of its form, for the next one.
       const field = usable && last.matches(":disabled") ? last.closest("form")?.querySelector<HTMLElement>(FIELD) : null;
       (usable && !last.matches(":disabled") ? last : field ?? this.focusFallback())?.focus({ preventScroll: true });
@@ -143,6 +143,11 @@ export class Page extends LitElement {
 
   /** A change is on its way: its buttons wait, and another is ignored (a double click would send it twice). */
   protected busy = false;
+
+  /** Something the user started runs, its control disabled meanwhile (a change; a page adds its own, such as an export): the focus waits for that control. */
+  protected get working(): boolean {
+    return this.busy;
+  }
 
   /** Runs a change unless another is on its way. */
   protected async oneAtATime(change: () => Promise<unknown>): Promise<void> {

@@ -1,5 +1,6 @@
 /** The users and user pages in Chromium, as an administrator uses them: on SQLite, and on PostgreSQL what only that store shows the page. */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { before, it } from "node:test";
 import type { Page } from "playwright-core";
 import { createGroup, createSecurityAdministrator, createUser, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
@@ -823,6 +824,29 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       await page.keyboard.press("Enter");
       await page.getByRole("status").filter({ hasText: "Added to keyboard-team." }).waitFor();
       await page.waitForFunction(() => document.activeElement?.id === "add-group", undefined, { timeout: 5_000 })
+        .catch(async () => assert.fail(`the focus is on ${await page.evaluate(() => `${document.activeElement?.tagName} ${document.activeElement?.textContent}`)}`));
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  it("Export CSV saves the users of the filter shown, and pressed from the keyboard keeps the focus", async () => {
+    const { server, browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logInByToken(page, server, url);
+      await page.goto(`${url}#/users?search=person12`);
+      await row(page, "person129").waitFor();
+      await page.getByRole("button", { name: "Export CSV" }).focus();
+      const [download] = await Promise.all([page.waitForEvent("download"), page.keyboard.press("Enter")]);
+      assert.equal(download.suggestedFilename(), "users.csv");
+      const lines = readFileSync((await download.path())!, "utf8").trimEnd().split("\r\n");
+      assert.match(lines[0]!, /^\uFEFFid,numericId,username,/);
+      const usernames = lines.slice(1).map((l) => l.split(",")[2]);
+      assert.deepEqual(usernames, ["person012", ...Array.from({ length: 10 }, (_, i) => `person12${i}`)]);
+      await page.getByRole("button", { name: "Export CSV" }).waitFor();
+      await page.waitForFunction(() => document.activeElement?.textContent === "Export CSV", undefined, { timeout: 5_000 })
         .catch(async () => assert.fail(`the focus is on ${await page.evaluate(() => `${document.activeElement?.tagName} ${document.activeElement?.textContent}`)}`));
       assert.deepEqual(errors, []);
     } finally {

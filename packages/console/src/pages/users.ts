@@ -480,6 +480,10 @@ class UsersPage extends Page {
     this.requestUpdate();
   }
 
+  protected override get working(): boolean {
+    return super.working || this.#exporting;
+  }
+
   /** The row the keyboard was on (a bulk action's bar goes with its selection): where it goes on from, else the heading. */
   protected override focusFallback(): HTMLElement | null {
     return this.querySelector<HTMLElement>(`[data-index="${this.#active}"]`) ?? super.focusFallback();
