@@ -727,7 +727,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
     }
   });
 
-  it("an empty list says so: a group without roles or members, a search of its members that finds none, a user without events", async () => {
+  it("an empty list says so: a group without roles or members, a search of its members or of the groups that finds none, a user without events", async () => {
     const { server, browser, url } = ctx();
     const token = await server.login();
     const empty = await createGroup(server, token, "empty-team");
@@ -747,6 +747,10 @@ describeConsole("console pages", {}, (ctx, kind) => {
       assert.equal(await page.getByRole("button", { name: "Revoke user" }).count(), 0);
       await page.getByRole("searchbox", { name: "Search members" }).fill("nobody-by-this-name");
       await page.getByText("No member matches “nobody-by-this-name”.").waitFor();
+      await page.goto(`${url}#/groups?search=no-group-by-this-name`);
+      await page.getByText("No group matches “no-group-by-this-name”.").waitFor();
+      await page.goto(`${url}#/groups?role=no-such-role`);
+      await page.getByText("No group grants the role “no-such-role”.").waitFor();
       await page.goto(`${url}#/users/${silent.uuid}`);
       await page.getByText("No events about this user").waitFor();
       assert.deepEqual(errors, []);

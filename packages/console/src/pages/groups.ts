@@ -10,6 +10,8 @@ const GROUPS_PAGE = 200;
 /** The groups, searchable by name (and, from the roles page, those granting a role), in pages; a new group. */
 class GroupsPage extends Page {
   #groups: RestGroup[] | null = null;
+  /** The search and role #groups answers (null after a refusal): what the "none" line names. */
+  #answered: { search: string; role: string } | null = null;
   #next: string | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #abort: AbortController | null = null;
@@ -46,15 +48,19 @@ class GroupsPage extends Page {
     this.#abort?.abort();
     const abort = (this.#abort = new AbortController());
     const { params } = this.route;
+    const search = params.get("search") ?? "";
+    const role = params.get("role") ?? "";
     const read = await this.attempt(async () => {
-      const page = await session.api.groups(params.get("search") ?? undefined, { role: params.get("role") ?? undefined, max: GROUPS_PAGE, cursor: fresh ? null : this.#next, signal: abort.signal });
+      const page = await session.api.groups(search || undefined, { role: role || undefined, max: GROUPS_PAGE, cursor: fresh ? null : this.#next, signal: abort.signal });
       this.#groups = fresh ? page.items : [...(this.#groups ?? []), ...page.items];
       this.#next = page.next;
+      this.#answered = { search, role };
     });
     // A search refused: the groups of the one before would show under it, and More would page on with their cursor.
     if (!read && fresh && abort === this.#abort) {
       this.#groups = [];
       this.#next = null;
+      this.#answered = null;
       this.requestUpdate();
     }
   }
@@ -93,7 +99,14 @@ class GroupsPage extends Page {
           <tbody>${this.#groups.map((g) => html`<tr><td><a href=${href(`groups/${g.id}`)}>${g.name}</a></td><td>${g.description ?? ""}</td>
             <td>${g.builtin ? "Built-in" : g.external ? "From a directory" : g.profileUserId > 0 ? "Profile group" : "Local"}</td></tr>`)}</tbody>
         </table>
+        ${this.#groups.length === 0 && this.#answered ? html`<p>${this.#none(this.#answered)}</p>` : nothing}
         ${this.#next ? html`<button @click=${() => void this.#load(false)}>More groups</button>` : nothing}`}`;
+  }
+
+  /** An empty list in words: the table alone would show only its header. */
+  #none({ search, role }: { search: string; role: string }): string {
+    if (role) return `No group${search ? ` matching “${search}”` : ""} grants the role “${role}”.`;
+    return search ? `No group matches “${search}”.` : "No groups.";
   }
 }
 
