@@ -337,5 +337,7 @@ function hasBody(request: FastifyRequest): boolean {
  */
 function loggedUrl(url: string): string {
   if (/\/providers\/[^/?]+\/callback\?/.test(url)) return url.replace(/\?.*$/, "?[redacted]");
+  // A download link is its own credential until used.
+  if (/\/users\/csv-links\/[^/?]/.test(url)) return url.replace(/(\/users\/csv-links\/)[^/?]*/, "$1[redacted]");
   return url.replace(/([?&](?:access_token|token|code|state|api_key|apikey|password|secret|key)=)[^&]*/gi, "$1[redacted]");
 }

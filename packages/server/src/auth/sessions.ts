@@ -99,6 +99,15 @@ export class Sessions {
       throw error;
     }
     if (typeof sid !== "string") return null;
+    return this.principalOf(sid, now);
+  }
+
+  /**
+   * The principal of a session by its id (a download link made by it), or null when it is revoked,
+   * expired, or its user may not log in now — as for its token, which the id alone never stands in for
+   * anywhere else.
+   */
+  async principalOf(sid: string, now = this.now()): Promise<Principal | null> {
     const nowIso = new Date(now).toISOString();
     const row = await this.db
       .selectFrom("sessions")

@@ -120,31 +120,57 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
   };
   const everyMs = Math.min(RECHECK_MS, (sessions.ttlSeconds * 1000) / 3);
   const recheck = { everyMs, patienceMs: Math.max(2 * everyMs, storeBusy.timeoutMs * storeBusy.attempts) };
-  return function guard(...roles: readonly string[]): onRequestAsyncHookHandler & GuardHook {
+  type Admitted = Omit<Auth, "refusalNow" | "recheck">;
+  /** The request's caller, as its token, key or session lets it in now for a route requiring `roles`. */
+  async function admitPrincipal(principal: (Omit<Admitted, "roles"> & Pick<Principal, "bySystemAdministrator">) | null, roles: readonly string[]): Promise<Admitted> {
+    if (!principal) throw invalidCredential();
+    // Until a required password change is done, the token opens only the routes every role may use.
+    if (roles.length > 0 && principal.user.change_password === 1) throw passwordChangeFirst(principal.user);
+    const held = await users.roleNames(principal.user);
+    // A key, or a session opened by a way in, that a system administrator did not make does not act for
+    // an account that holds the role (it may have been planted before the account was promoted: role-rules.ts).
+    if (!principal.bySystemAdministrator && held.includes(SYSTEM_ADMINISTRATOR)) {
+      throw new ApiError(
+        "authenticationRequired",
+        principal.apiKeyId === null
+          ? "This session was opened by a password, link or directory that a system administrator did not set up, and its account now holds the system-administrator role: log in again; if that is refused, a system administrator resets the password."
+          : "This API key was not made by a system administrator, and its account now holds the system-administrator role: it no longer works. A system administrator can make a new one.",
+      );
+    }
+    if (roles.length > 0 && !held.some((r) => roles.includes(r))) {
+      throw forbidden(roles);
+    }
+    const { bySystemAdministrator, ...admitted } = principal;
+    return { ...admitted, roles: held };
+  }
+  /** Lets the caller in: `admit` again on each recheck of a long answer (a refusal then, of any kind, ends it in words). */
+  function letIn(request: FastifyRequest, admitted: Admitted, admit: () => Promise<Admitted>): void {
+    const auth: Auth = {
+      ...admitted,
+      recheck,
+      refusalNow: () =>
+        admit().then(
+          (now) => ((auth.roles = now.roles), null),
+          (error: unknown) => (error instanceof ApiError ? error : error instanceof DomainError ? fromDomainError(error) : Promise.reject(error)),
+        ),
+    };
+    request.auth = auth;
+  }
+  /**
+   * Lets in, for a route requiring `roles`, the caller of a session named by its id: a download link
+   * made by that session, which stands for it on that one request (the id alone opens nothing else).
+   */
+  async function admitSession(request: FastifyRequest, sessionId: string, roles: readonly string[]): Promise<void> {
+    const admit = async () => admitPrincipal(await sessions.principalOf(sessionId).then((session) => session && { ...session, apiKeyId: null }), roles);
+    letIn(request, await admit(), admit);
+  }
+  function guard(...roles: readonly string[]): onRequestAsyncHookHandler & GuardHook {
     /** `use`: false when asking again for a request let in already (its key's use was counted then). */
-    async function admit(token: string, use = true): Promise<Omit<Auth, "refusalNow" | "recheck">> {
+    async function admit(token: string, use = true): Promise<Admitted> {
       const principal = token.startsWith(API_KEY_PREFIX)
         ? await apiKeys.authenticate(token, use).then((key) => key && { user: key.user, sessionId: null, apiKeyId: key.keyId, bySystemAdministrator: key.bySystemAdministrator })
         : await sessions.authenticate(token).then((session) => session && { ...session, apiKeyId: null });
-      if (!principal) throw invalidCredential();
-      // Until a required password change is done, the token opens only the routes every role may use.
-      if (roles.length > 0 && principal.user.change_password === 1) throw passwordChangeFirst(principal.user);
-      const held = await users.roleNames(principal.user);
-      // A key, or a session opened by a way in, that a system administrator did not make does not act for
-      // an account that holds the role (it may have been planted before the account was promoted: role-rules.ts).
-      if (!principal.bySystemAdministrator && held.includes(SYSTEM_ADMINISTRATOR)) {
-        throw new ApiError(
-          "authenticationRequired",
-          principal.apiKeyId === null
-            ? "This session was opened by a password, link or directory that a system administrator did not set up, and its account now holds the system-administrator role: log in again; if that is refused, a system administrator resets the password."
-            : "This API key was not made by a system administrator, and its account now holds the system-administrator role: it no longer works. A system administrator can make a new one.",
-        );
-      }
-      if (roles.length > 0 && !held.some((r) => roles.includes(r))) {
-        throw forbidden(roles);
-      }
-      const { bySystemAdministrator, ...admitted } = principal;
-      return { ...admitted, roles: held };
+      return admitPrincipal(principal, roles);
     }
     const hook: onRequestAsyncHookHandler = async (request) => {
       const token = bearerToken(request.headers.authorization);
@@ -154,7 +180,7 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
       const over = limited ? refusedKeys.counters.overUntil(key) : undefined;
       // Past the limit, only a key let in lately (on any node) is looked up: a script that works, behind the same NAT as a guesser, goes on.
       if (over !== undefined && !(await apiKeys.isRecentlyUsed(token, refusedKeys.windowMs))) throw tooMany(over);
-      let admitted: Omit<Auth, "refusalNow" | "recheck">;
+      let admitted: Admitted;
       try {
         admitted = await admit(token);
       } catch (error) {
@@ -166,19 +192,11 @@ export function createGuard(sessions: Sessions, users: UserQueries, apiKeys: Api
       }
       // A refusal of any kind (a rule of the domain too, such as a key's rate limit) ends the answer in words;
       // let in, the caller's roles are taken as they are now (a role removed meanwhile no longer counts).
-      const auth: Auth = {
-        ...admitted,
-        recheck,
-        refusalNow: () =>
-          admit(token, false).then(
-            (now) => ((auth.roles = now.roles), null),
-            (error: unknown) => (error instanceof ApiError ? error : error instanceof DomainError ? fromDomainError(error) : Promise.reject(error)),
-          ),
-      };
-      request.auth = auth;
+      letIn(request, admitted, () => admit(token, false));
     };
     return Object.assign(hook, { requiredRoles: roles });
-  };
+  }
+  return Object.assign(guard, { admitSession });
 }
 
 export type Guard = ReturnType<typeof createGuard>;

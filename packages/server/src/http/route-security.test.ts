@@ -15,6 +15,8 @@ const PUBLIC = new Set([
   "GET /auth/v1/providers/{alias}/callback",
   "POST /auth/v1/providers/{alias}/exchange",
   "POST /auth/v1/providers/{alias}/backchannel-logout",
+  // A download link is its own credential (users.test.ts).
+  "GET /security/v1/users/csv-links/{link}",
 ]);
 /** Routes open to every logged-in user, whatever its roles: its own account. */
 const OWN_ACCOUNT = new Set(["POST /auth/v1/logout", "GET /security/v1/me", "PUT /security/v1/me/password"]);

@@ -66,6 +66,43 @@ describeEachStore("users as CSV", (server) => {
     assert.deepEqual(events.body[0]?.details.filter, { search: "csv." });
   });
 
+  it("a download link streams the CSV of its filter to a browser, which sends no token: once, for the session that made it", async () => {
+    const s = server();
+    const made = await s.api<{ url: string; expiresAt: string }>("POST", "/security/v1/users/csv-links?search=csv.", { token });
+    assert.equal(made.status, 201, made.text);
+    assert.match(made.body.url, /^\/portal\/security\/v1\/users\/csv-links\/[A-Za-z0-9_-]{43}$/);
+    assert.ok(Date.parse(made.body.expiresAt) - Date.now() <= 60_000);
+    const link = new URL(made.body.url, s.baseUrl).href;
+    // A HEAD (a link checker) does not take it.
+    assert.notEqual((await fetch(link, { method: "HEAD" })).status, 200);
+    const r = await fetch(link);
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get("content-disposition") ?? "", /attachment; filename="users.csv"/);
+    assert.deepEqual((await r.text()).split("\r\n").slice(1, -1).map((l) => l.split(",")[2]), ["csv.a", "csv.b"]);
+    const events = await s.api<{ action: string; actor: string; details: { filter: Record<string, unknown> } }[]>("GET", "/security/v1/audit-events?action=users.export-csv", { token });
+    assert.deepEqual([events.body[0]?.actor, events.body[0]?.details.filter], ["sysadmin", { search: "csv." }]);
+    // Used: gone.
+    const again = await fetch(link);
+    assert.equal(again.status, 404);
+    assert.match(((await again.json()) as { errorMessage: string }).errorMessage, /This download link is unknown, used already or expired: export again\.$/);
+    // Expired, and of a session logged out since: refused.
+    const expired = (await s.api<{ url: string }>("POST", "/security/v1/users/csv-links", { token })).body.url;
+    await s.server.deps.store.db.updateTable("download_links").set({ expires_at: new Date(Date.now() - 1000).toISOString() }).execute();
+    assert.equal((await fetch(new URL(expired, s.baseUrl))).status, 404);
+    const other = await s.login();
+    const ended = (await s.api<{ url: string }>("POST", "/security/v1/users/csv-links", { token: other })).body.url;
+    assert.equal((await s.api("POST", "/auth/v1/logout", { token: other })).status, 204);
+    assert.equal((await fetch(new URL(ended, s.baseUrl))).status, 401);
+    // Refused when made, not when fetched: an unknown group; and a script's API key reads the CSV itself.
+    assert.equal((await s.api("POST", "/security/v1/users/csv-links?groupId=00000000-0000-4000-8000-000000000000", { token })).status, 404);
+    const me = (await s.api<{ id: string }>("GET", "/security/v1/me", { token })).body;
+    const key = await s.api<{ secret: string }>("POST", `/security/v1/users/${me.id}/api-keys`, { token, body: { name: "csv" } });
+    assert.equal(key.status, 201, key.text);
+    const byKey = await s.api<{ errorMessage: string }>("POST", "/security/v1/users/csv-links", { token: key.body.secret });
+    assert.equal(byKey.status, 400);
+    assert.match(byKey.body.errorMessage, /A download link is for a browser's login session/);
+  });
+
   it("takes the list's filters: a group, and none at all", async () => {
     const s = server();
     const group = await createGroup(s, token, "csv-group");

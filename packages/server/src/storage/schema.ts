@@ -192,6 +192,17 @@ export interface LoginCodesTable {
   expires_at: string;
 }
 
+/** A users CSV download waiting for the browser to fetch it (migration 014p): the link is its one-time credential. */
+export interface DownloadLinksTable {
+  /** SHA-256 of the link's secret: the store never holds one that could be fetched. */
+  link_hash: string;
+  /** The session that made it, and that it acts for. */
+  session_id: string;
+  /** The users filter exported (the list's query parameters, as JSON). */
+  filter: string;
+  expires_at: string;
+}
+
 export interface AuditEventsTable {
   id: Generated<number>;
   at: string;
@@ -393,6 +404,7 @@ export interface Database {
   sessions: SessionsTable;
   provider_logins: ProviderLoginsTable;
   login_codes: LoginCodesTable;
+  download_links: DownloadLinksTable;
   audit_events: AuditEventsTable;
   audit_target_names: AuditTargetNamesTable;
   settings: SettingsTable;

@@ -32,6 +32,7 @@ import { bulkActionCredentialMigration } from "./migrations/014l-bulk-action-cre
 import { emailKeysMigration } from "./migrations/014m-email-keys.js";
 import { emailKeysNfcMigration } from "./migrations/014n-email-keys-nfc.js";
 import { importedHashMigration } from "./migrations/014o-imported-hash.js";
+import { downloadLinksMigration } from "./migrations/014p-download-links.js";
 import { DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
 import type { JsonBody } from "./json-body.js";
 import type { Database } from "./schema.js";
@@ -105,6 +106,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "014m-email-keys": emailKeysMigration(dialect),
     "014n-email-keys-nfc": emailKeysNfcMigration(dialect),
     "014o-imported-hash": importedHashMigration(dialect),
+    "014p-download-links": downloadLinksMigration,
   };
 }
 

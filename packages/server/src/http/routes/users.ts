@@ -1,12 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { FastifyReply } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { createHash, randomBytes } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import { Type } from "typebox";
 import { recordAudit } from "../../domain/audit.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { DESCRIPTION_MAX, EMAIL_MAX, EMAIL_PATTERN, LOGIN_NAME_MAX, NAME_MAX, USERNAME_MAX, USERNAME_PATTERN, USERNAME_RULE } from "../../domain/user-fields.js";
 import type { UserRow } from "../../storage/schema.js";
-import { actorOf, adminActorOf } from "../auth-guard.js";
+import type { UserFilter } from "../../storage/user-queries.js";
+import { actorOf, adminActorOf, authOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { assertReadOnlyUnchanged } from "../read-only-fields.js";
@@ -15,7 +17,7 @@ import { jsonArray, sendJsonStream, sendJsonText } from "../json-stream.js";
 import { requireUser } from "../../domain/lookups.js";
 import { decodeCursor, encodeCursor, keysetPage } from "../paging.js";
 import { errorResponses, IdParams, Nullable, Password, TimeInput } from "../schemas.js";
-import { NUMERIC_ID_MAX, UserFilterFields, userFilterOf } from "../user-filter.js";
+import { NUMERIC_ID_MAX, UserFilterFields, userFilterOf, type UserFilterInput } from "../user-filter.js";
 import { sendUsersCsv, wantsCsv } from "../users-csv.js";
 import { documentFieldsOf, renderUserViews, UserFieldsParam, UserShapeParam, USERS_LIST_EXAMPLE, UserSchema, type UserView } from "../user-view.js";
 import { PATTERN_MESSAGE } from "../validation.js";
@@ -30,6 +32,10 @@ const ListQuery = Type.Object({
 });
 
 const CountQuery = Type.Object(UserFilterFields);
+
+/** How long a download link waits for the browser to fetch it: the browser does at once. */
+const DOWNLOAD_LINK_SECONDS = 60;
+const sha256 = (text: string) => createHash("sha256").update(text).digest("base64url");
 
 /** ISO 8601 date or date-time with a zone (a date alone is its midnight UTC); null clears it. */
 const Time = TimeInput("When the account may log in from / until");
@@ -114,6 +120,13 @@ const ResetPasswordBody = Type.Object(
 const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, users, groups, userAdmin, guard }) => {
   const adminOnly = guard(...ADMINISTRATOR_ROLES);
 
+  /** The users CSV of a filter (read from `query`), streamed, the export audited. */
+  async function exportCsv(request: FastifyRequest, reply: FastifyReply, query: UserFilterInput, filter: UserFilter): Promise<FastifyReply> {
+    const { search, enabled, expired, lockedOut, profileId, groupId } = query;
+    await recordAudit(store.db, actorOf(request), { action: "users.export-csv", details: { filter: { search, enabled, expired, lockedOut, profileId, groupId } } });
+    return sendUsersCsv(reply, users, filter);
+  }
+
   /** The view of one user with its version as ETag: the answer of GET and of every write that returns the user (extended). */
   async function sendUser(reply: FastifyReply, row: UserRow, extended = true): Promise<UserView> {
     const [view] = await renderUserViews(users, [row], extended);
@@ -165,9 +178,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
         for (const field of ["max", "cursor"] as const) {
           if (request.query[field] !== undefined) throw new ApiError("invalidRequest", `${field} pages the JSON list; the CSV export sends every matching user at once.`, { field });
         }
-        const { search, enabled, expired, lockedOut, profileId, groupId } = request.query;
-        await recordAudit(store.db, actorOf(request), { action: "users.export-csv", details: { filter: { search, enabled, expired, lockedOut, profileId, groupId } } });
-        return sendUsersCsv(reply, users, filter);
+        return exportCsv(request, reply, request.query, filter);
       }
       const extended = request.query.extendedInfo ?? false;
       const { max, cursor } = request.query;
@@ -197,6 +208,64 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
       },
     },
     async (request) => users.count(await userFilterOf(groups, request.query)),
+  );
+
+  app.post(
+    "/security/v1/users/csv-links",
+    {
+      onRequest: adminOnly,
+      schema: {
+        summary: "Make a download link for the users CSV",
+        description:
+          `For a browser, which saves a download to disk as it comes but sends no Authorization header with it: a link to the CSV of \`GET /security/v1/users\` with \`Accept: text/csv\` for these filters, which the browser then opens. ` +
+          `The link is the credential: it works once, for ${DOWNLOAD_LINK_SECONDS} s, and acts for the session that made it (logged out, or the account no longer an administrator, it is refused, and so is the rest of an answer under way). ` +
+          "Only a login session makes one: a script with an API key reads the CSV itself.",
+        tags: ["users"],
+        security: [{ bearerAuth: [] }],
+        querystring: CountQuery,
+        response: {
+          201: Type.Object({ url: Type.String({ description: "The link's path, under this server" }), expiresAt: Type.String({ format: "date-time" }) }, { description: "The link" }),
+          ...errorResponses(400, 401, 403, 404),
+        },
+      },
+    },
+    async (request, reply) => {
+      // The filter's refusals (an unknown group) now, not in a browser's failed download.
+      await userFilterOf(groups, request.query);
+      const { sessionId } = authOf(request);
+      if (sessionId === null) throw new ApiError("invalidRequest", "A download link is for a browser's login session: with an API key, read GET /security/v1/users with Accept: text/csv.");
+      const secret = randomBytes(32).toString("base64url");
+      const now = Date.now();
+      const expiresAt = new Date(now + DOWNLOAD_LINK_SECONDS * 1000).toISOString();
+      await store.db.deleteFrom("download_links").where("expires_at", "<", new Date(now).toISOString()).execute();
+      await store.db.insertInto("download_links").values({ link_hash: sha256(secret), session_id: sessionId, filter: JSON.stringify(request.query), expires_at: expiresAt }).execute();
+      return reply.code(201).send({ url: `${request.url.split("?")[0]!.replace(/\/$/, "")}/${secret}`, expiresAt });
+    },
+  );
+
+  app.get(
+    "/security/v1/users/csv-links/:link",
+    {
+      // A HEAD (a link checker) would take the link, and its export, for nothing.
+      exposeHeadRoute: false,
+      schema: {
+        summary: "Download the users CSV of a link",
+        description: "The CSV of the link's filters, as `GET /security/v1/users` with `Accept: text/csv` sends it, as an attachment. The link is taken at its first use: another is a 404.",
+        tags: ["users"],
+        params: Type.Object({ link: Type.String({ maxLength: 64 }) }),
+        response: {
+          200: { description: "The users", content: { "text/csv": { schema: Type.String({ description: "A header line, then a line per user (extended fields)" }) } } },
+          ...errorResponses(401, 403, 404),
+        },
+      },
+    },
+    async (request, reply) => {
+      const row = await store.db.deleteFrom("download_links").where("link_hash", "=", sha256(request.params.link)).returningAll().executeTakeFirst();
+      if (!row || row.expires_at < new Date().toISOString()) throw new ApiError("notFound", "This download link is unknown, used already or expired: export again.");
+      await guard.admitSession(request, row.session_id, ADMINISTRATOR_ROLES);
+      const query = JSON.parse(row.filter) as UserFilterInput;
+      return exportCsv(request, reply, query, await userFilterOf(groups, query));
+    },
   );
 
   app.get(
