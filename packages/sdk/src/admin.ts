@@ -142,6 +142,15 @@ export class Admin {
     yield* res.data;
   }
 
+  /**
+   * A link to the CSV of usersCsv for a browser, whose download saves it to disk as it comes but sends
+   * no token: the link is the credential, used once within a minute, for this session (not an API key).
+   * `url` is a path on the server.
+   */
+  async usersCsvLink(filter: RestUserFilter, opts?: CallOptions): Promise<{ url: string; expiresAt: string }> {
+    return (await this.#http.request<{ url: string; expiresAt: string }>("POST", "/security/v1/users/csv-links", { query: filterQuery(filter), ...call(opts) })).data;
+  }
+
   user(id: string, opts?: CallOptions): Promise<Versioned<RestUser>> {
     return this.#versioned("GET", `/security/v1/users/${enc(id)}`, { query: { extendedInfo: true }, ...call(opts) });
   }

@@ -63,6 +63,10 @@ test("bulk actions and the CSV of a filter", async () => {
   for await (const chunk of ecm.admin.usersCsv({ search: "adm.", enabled: false })) chunks.push(chunk);
   const lines = new TextDecoder().decode(Buffer.concat(chunks)).trim().split("\r\n");
   assert.deepEqual(lines.slice(1).map((l) => l.split(",")[2]), ["adm.a", "adm.b", "adm.c"]);
+  // A browser's download, which it saves as it comes, sends no token: a one-time link to the same CSV.
+  const link = await ecm.admin.usersCsvLink({ search: "adm.", enabled: false });
+  const saved = await fetch(new URL(link.url, server.baseUrl));
+  assert.deepEqual((await saved.text()).trim().split("\r\n").slice(1).map((l) => l.split(",")[2]), ["adm.a", "adm.b", "adm.c"]);
 });
 
 test("a forced password change: the token opens only the own account until it is done", async () => {
