@@ -502,6 +502,8 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
         const imported = found - unusable;
         result.message = `The directory answers: ${imported}${result.usersFoundCapped ? "+" : ""} ${imported === 1 && !result.usersFoundCapped ? "user" : "users"} would be imported.`;
         if (unusable > 0) result.message += ` ${unusable} ${unusable === 1 ? "entry" : "entries"} found would not be, as ${unusable === 1 ? "it is" : "they are"}; the first: ${firstProblem}`;
+        // The directory answered, so the test passes; but nobody found is most often a typo in the filter or the base.
+        if (found === 0) result.message += ` The user filter finds no entry under ${d.userSearchBase ?? d.baseDn}: check userFilter and userSearchBase.`;
         // Names and emails are not looked up here (a million of them): a sync reports those it finds taken.
         if (imported > 0) {
           result.message += `${/[.!?]$/.test(result.message) ? "" : "."} Names are not checked against existing accounts here: an entry whose username, login name or email (or one that looks like it) another account holds is left out by the sync, unless this directory outranks that account's directory; the sync's report lists them (the first ${PROBLEMS_MAX}).`;

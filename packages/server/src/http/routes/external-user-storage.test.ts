@@ -212,6 +212,10 @@ describeEachStore("external user storage configuration", (server) => {
     // The bitwise matching rule of Active Directory: only enabled accounts.
     const enabledOnly = await test({ userFilter: `(&${tree.userFilter}(!(userAccountControl:1.2.840.113556.1.4.803:=2)))` });
     assert.equal(enabledOnly.usersFound, tree.userCount - 1);
+    // A filter that finds nobody (a typo) works as a search: said, with where to look.
+    const nobody = await test({ userFilter: "(&(objectClass=user)(sAMAccountName=nobody-by-that-name))" });
+    assert.deepEqual([nobody.ok, nobody.usersFound], [true, 0]);
+    assert.equal(nobody.message, `The directory answers: 0 users would be imported. The user filter finds no entry under ${tree.suffix}: check userFilter and userSearchBase.`);
 
     const cases: [Record<string, unknown>, string, RegExp][] = [
       [{ connectionUrl: "ldap://127.0.0.1:1" }, "connect", /^Cannot connect to 127\.0\.0\.1:1: the server refused the connection \(nothing listens on that port\) \(ECONNREFUSED\)/],
