@@ -215,7 +215,7 @@ export class DirectoryConnection {
   /** One entry by DN, or null when it does not exist (or does not match `filter`). */
   async read(dn: string, attributes: string[], binary: string[] = [], filter = "(objectClass=*)"): Promise<Entry | null> {
     try {
-      const { searchEntries } = await this.client.search(dn, { scope: "base", filter, attributes, explicitBufferAttributes: binary });
+      const { searchEntries } = await this.client.search(dn, { scope: "base", filter: filterForLdapts(filter), attributes, explicitBufferAttributes: binary });
       return searchEntries[0] ?? null;
     } catch (error) {
       if (error instanceof NoSuchObjectError) return null;
@@ -231,7 +231,7 @@ export class DirectoryConnection {
    * that hold no users (it names them below a domain's root at every search from there).
    */
   async *search(base: string, filter: string | Filter, attributes: string[], binary: string[] = [], referrals?: string[]): AsyncGenerator<Entry[]> {
-    const pages = this.client.searchPaginated(base, { scope: "sub", filter, attributes, explicitBufferAttributes: binary, paged: { pageSize: this.d.pageSize } });
+    const pages = this.client.searchPaginated(base, { scope: "sub", filter: typeof filter === "string" ? filterForLdapts(filter) : filter, attributes, explicitBufferAttributes: binary, paged: { pageSize: this.d.pageSize } });
     let next: Promise<IteratorResult<{ searchEntries: Entry[] }>> | undefined;
     try {
       for (next = pages.next(); ; ) {
@@ -283,6 +283,25 @@ export class DirectoryConnection {
 }
 
 /** An LDAP filter assertion value, escaped (RFC 4515). */
+/** Bytes that are not UTF-8 throw. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * A filter as ldapts reads it. ldapts decodes each `\xx` escape as a character of its own, so a character
+ * beyond ASCII written as its escaped UTF-8 bytes (RFC 4515: `M\c3\bcller`) went out as other characters
+ * and matched nothing. A run of such escapes that is UTF-8 is written as its characters, which ldapts
+ * sends as UTF-8: the same bytes. Every other escape stays as it is.
+ */
+export function filterForLdapts(filter: string): string {
+  return filter.replace(/(?:\\[89a-f][0-9a-f])+/gi, (run) => {
+    try {
+      return UTF8.decode(Buffer.from(run.replace(/\\/g, ""), "hex"));
+    } catch {
+      return run;
+    }
+  });
+}
+
 export function escapeFilterValue(value: string): string {
   return value.replace(/[\\*()\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }

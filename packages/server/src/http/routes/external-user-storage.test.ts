@@ -216,6 +216,10 @@ describeEachStore("external user storage configuration", (server) => {
     const nobody = await test({ userFilter: "(&(objectClass=user)(sAMAccountName=nobody-by-that-name))" });
     assert.deepEqual([nobody.ok, nobody.usersFound], [true, 0]);
     assert.equal(nobody.message, `The directory answers: 0 users would be imported. The user filter finds no entry under ${tree.suffix}: check userFilter and userSearchBase.`);
+    // A character beyond ASCII written as its escaped UTF-8 bytes (RFC 4515) finds what the character finds.
+    const raw = await test({ userFilter: "(&(objectClass=user)(sn=Müller))" });
+    assert.ok(raw.usersFound > 0, raw.message);
+    assert.equal((await test({ userFilter: "(&(objectClass=user)(sn=M\\c3\\bcller))" })).usersFound, raw.usersFound);
 
     const cases: [Record<string, unknown>, string, RegExp][] = [
       [{ connectionUrl: "ldap://127.0.0.1:1" }, "connect", /^Cannot connect to 127\.0\.0\.1:1: the server refused the connection \(nothing listens on that port\) \(ECONNREFUSED\)/],
