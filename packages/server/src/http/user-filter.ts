@@ -22,6 +22,13 @@ export const UserFilterFields = {
       description: "Where the accounts come from: `builtin`, `local`, `directory`, `identity-provider`; `directory:<id>` or `identity-provider:<alias>` for one of them",
     }),
   ),
+  linkedTo: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: "Only accounts linked to this identity provider (its alias): those its logins made and local accounts linked to it, by verified email or by an administrator (`source=identity-provider:<alias>` gives only the former)",
+    }),
+  ),
 };
 
 export const UserFilterSchema = Type.Object(UserFilterFields, { additionalProperties: false });
@@ -30,9 +37,9 @@ export type UserFilterInput = Static<typeof UserFilterSchema>;
 
 /** The store's filter for these parameters; an unknown group is a 404. */
 export async function userFilterOf(groups: GroupQueries, input: UserFilterInput): Promise<UserFilter> {
-  const { search, enabled, expired, lockedOut, profileId, groupId } = input;
+  const { search, enabled, expired, lockedOut, profileId, groupId, linkedTo } = input;
   const group = groupId === undefined ? undefined : await requireGroup(groups, groupId);
-  return { search, enabled, expired, lockedOut, profileId, groupId: group?.id, source: sourceOf(input.source) };
+  return { search, enabled, expired, lockedOut, profileId, groupId: group?.id, source: sourceOf(input.source), linkedTo };
 }
 
 /** `type` or `type:id` (the pattern checked the type). */

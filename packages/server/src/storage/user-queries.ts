@@ -22,6 +22,8 @@ export interface UserFilter {
   groupId?: number;
   /** Where the accounts come from: a type, and optionally which directory (id) or identity provider (alias). */
   source?: { type: UserSource["type"]; id?: string };
+  /** Accounts linked to this identity provider (its alias): those its logins made and local accounts linked to it. */
+  linkedTo?: string;
 }
 
 /** Where an account comes from: the extended view's `source`. */
@@ -122,6 +124,11 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
       q = q.where((eb) => eb.or([eb("users.id", "in", members), eb("users.profile_id", "in", members)]));
     }
     if (filter.source !== undefined) q = q.where(sourceCondition(filter.source));
+    if (filter.linkedTo !== undefined) {
+      // The links' primary key starts with the provider: its accounts are read from that index.
+      const provider = db.selectFrom("identity_providers").select("identity_providers.id").where("identity_providers.alias", "=", filter.linkedTo);
+      q = q.where("users.id", "in", db.selectFrom("federated_identities").select("federated_identities.user_id").where("federated_identities.provider_id", "=", provider));
+    }
     if (filter.expired !== undefined) {
       const now = isoNow();
       q = filter.expired

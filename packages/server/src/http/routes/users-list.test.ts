@@ -295,4 +295,40 @@ describeEachStore("GET /security/v1/users", (server) => {
     await db.deleteFrom("users").where("username", "in", ["from_dir", "from_idp"]).execute();
     await db.deleteFrom("directories").where("id", "=", directory.id).execute();
   });
+
+  it("filters by a linked identity provider: the accounts it made and the local accounts linked to it", async () => {
+    const s = server();
+    const { db } = s.server.deps.store;
+    const now = "2026-01-01T00:00:00.000Z";
+    const provider = await db.selectFrom("identity_providers").select("id").where("alias", "=", "dummy_alias").executeTakeFirstOrThrow();
+    const other = await db.insertInto("identity_providers").values({ uuid: crypto.randomUUID(), alias: "other_alias", display_name: "Other", config: "{}", created_at: now, updated_at: now }).returning("id").executeTakeFirstOrThrow();
+    const made = await insertUser(s.server.deps.store, { username: "made_by_idp", identity_provider_id: provider.id });
+    const elsewhere = await insertUser(s.server.deps.store, { username: "linked_elsewhere" });
+    await db.insertInto("federated_identities").values([
+      { provider_id: provider.id, subject: "ext-made", user_id: made.id, created_at: now },
+      { provider_id: other.id, subject: "ext-other", user_id: elsewhere.id, created_at: now },
+    ]).execute();
+    // user_1 is a local account linked to dummy_alias (before()): not among the provider's source, among its linked accounts.
+    assert.deepEqual(await usernames("?source=identity-provider:dummy_alias"), ["made_by_idp"]);
+    assert.deepEqual(await usernames("?linkedTo=dummy_alias"), ["made_by_idp", "user_1"]);
+    assert.deepEqual(await usernames("?linkedTo=dummy_alias&search=user_"), ["user_1"]);
+    assert.deepEqual(await usernames("?linkedTo=dummy_alias&source=local"), ["user_1"]);
+    assert.deepEqual(await usernames("?linkedTo=other_alias"), ["linked_elsewhere"]);
+    assert.deepEqual(await usernames("?linkedTo=nope"), []);
+    assert.equal((await s.api("GET", "/security/v1/users/count?linkedTo=dummy_alias", { token })).body, 2);
+    const csv = await s.api("GET", "/security/v1/users?linkedTo=dummy_alias", { token, headers: { accept: "text/csv" } });
+    assert.equal(csv.status, 200, csv.text);
+    const rows = csv.text.trim().split(/\r?\n/).slice(1);
+    assert.deepEqual(rows.map((row) => ["made_by_idp", "user_1"].find((name) => row.includes(`,${name},`))), ["made_by_idp", "user_1"]);
+    const [exported] = (await s.api("GET", "/security/v1/audit-events?action=users.export-csv&max=1", { token })).body;
+    assert.equal(exported.details.filter.linkedTo, "dummy_alias");
+    for (const bad of ["", "x".repeat(257)]) {
+      const r = await s.api("GET", `/security/v1/users?linkedTo=${bad}`, { token });
+      assert.equal(r.status, 400, bad);
+      assert.match(r.body.errorMessage, /^ECMS1001-E linkedTo /);
+    }
+    await db.deleteFrom("federated_identities").where("subject", "in", ["ext-made", "ext-other"]).execute();
+    await db.deleteFrom("users").where("username", "in", ["made_by_idp", "linked_elsewhere"]).execute();
+    await db.deleteFrom("identity_providers").where("id", "=", other.id).execute();
+  });
 });

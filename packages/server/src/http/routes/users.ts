@@ -122,8 +122,8 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
 
   /** The users CSV of a filter (read from `query`), streamed, the export audited. */
   async function exportCsv(request: FastifyRequest, reply: FastifyReply, query: UserFilterInput, filter: UserFilter): Promise<FastifyReply> {
-    const { search, enabled, expired, lockedOut, profileId, groupId } = query;
-    await recordAudit(store.db, actorOf(request), { action: "users.export-csv", details: { filter: { search, enabled, expired, lockedOut, profileId, groupId } } });
+    const { search, enabled, expired, lockedOut, profileId, groupId, source, linkedTo } = query;
+    await recordAudit(store.db, actorOf(request), { action: "users.export-csv", details: { filter: { search, enabled, expired, lockedOut, profileId, groupId, source, linkedTo } } });
     return sendUsersCsv(reply, users, filter);
   }
 
