@@ -13,6 +13,8 @@ export interface RestUserFilter {
   groupId?: string;
   /** Where users come from: `builtin`, `local`, `directory`, `identity-provider`, or `directory:<id>` / `identity-provider:<alias>`. */
   source?: string;
+  /** Users linked to this identity provider (its alias): those its logins made and local accounts linked to it. */
+  linkedTo?: string;
 }
 
 /** One keyset page; `next` is the cursor of the following page, or null on the last one. */

@@ -226,6 +226,11 @@ export interface UsersOptions<Extended extends boolean = boolean> extends CallOp
   lockedOut?: boolean;
   /** Only members of this group (its guid), directly or through their profile: what groupMembers lists. */
   groupId?: string;
+  /**
+   * Only users linked to this identity provider (its alias): those its logins made and local accounts
+   * linked to it, by verified email or by an administrator (linkUser).
+   */
+  linkedTo?: string;
 }
 
 export interface IterUsersOptions<Extended extends boolean = boolean> extends UsersOptions<Extended> {

@@ -14,7 +14,7 @@ import type { ECMUser, IterUsersOptions, UsersOptions } from "./types.js";
 export const USERS_PATH = "/security/v1/users";
 
 /** The options every users list takes. */
-const LIST_OPTIONS = ["extendedInfo", "search", "locked", "lockedOut", "groupId"];
+const LIST_OPTIONS = ["extendedInfo", "search", "locked", "lockedOut", "groupId", "linkedTo"];
 const FLAGS = ["extendedInfo", "locked", "lockedOut"];
 
 /**
@@ -33,6 +33,7 @@ export function usersQuery(opts: UsersOptions | undefined): Record<string, strin
     enabled: opts?.locked === undefined ? undefined : !opts.locked,
     lockedOut: opts?.lockedOut,
     groupId: opts?.groupId,
+    linkedTo: opts?.linkedTo,
   };
 }
 

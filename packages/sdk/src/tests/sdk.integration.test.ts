@@ -407,6 +407,11 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       assert.deepEqual(rest.federatedIdentities, [{ alias, displayName: "Example SSO" }]);
       assert.deepEqual(await sec.userSource(u), { type: "local", id: null, name: null, dn: null, federatedIdentities: [{ alias, displayName: "Example SSO" }] });
       assert.equal((await sec.userSource(await sec.user("sysadmin"))).type, "builtin");
+      // A local account linked to the provider is among its linked users, not among those it made.
+      assert.deepEqual((await sec.users({ linkedTo: alias })).map((x) => x.username), [`${p}linked`]);
+      assert.deepEqual((await sec.usersPage({ linkedTo: alias })).users.map((x) => x.username), [`${p}linked`]);
+      assert.equal(await sec.countUsers({ linkedTo: alias }), 1);
+      assert.deepEqual(await sec.users({ linkedTo: `${p}nothing` }), []);
       await assert.rejects(sec.unlinkUser(u, alias, { subject: "subject-2" }), ECMConflictError);
       await sec.unlinkUser(u, alias, { subject: "subject-1" });
       await assert.rejects(sec.unlinkUser(u, alias), ECMNotFoundError);
