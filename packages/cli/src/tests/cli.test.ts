@@ -427,6 +427,8 @@ describe("identity providers", () => {
     assert.match(ok(await ecm(["users", "show", "cli-linked"])).stdout, /^federatedIdentities:\s+cli-sso \(CLI SSO\)$/m);
     const linked = JSON.parse(ok(await ecm(["users", "show", "cli-linked", "-o", "json"])).stdout);
     assert.deepEqual([linked.source, linked.dn, linked.federatedIdentities], [{ type: "local", id: null, name: null }, null, [{ alias: "cli-sso", displayName: "CLI SSO" }]]);
+    assert.deepEqual(JSON.parse(ok(await ecm(["users", "list", "--linked-to", "cli-sso", "-o", "json"])).stdout).map((u: { username: string }) => u.username), ["cli-linked"]);
+    assert.equal(ok(await ecm(["users", "count", "--linked-to", "cli-sso"])).stdout.trim(), "1");
     const otherSubject = await ecm(["users", "unlink", "cli-linked", "cli-sso", "--subject", "sub-7"]);
     assert.deepEqual([otherSubject.code, /still linked|another subject|not linked to/i.test(otherSubject.stderr)], [5, true], otherSubject.stderr);
     ok(await ecm(["users", "unlink", "cli-linked", "cli-sso", "--subject", "sub-42"]));

@@ -1,7 +1,7 @@
 /** Options shared by the users commands: the writable fields and the list filters. */
 import type { UserFields, UsersOptions } from "ecm-sdk";
 
-type UserFilter = Pick<UsersOptions, "search" | "locked" | "lockedOut">;
+type UserFilter = Pick<UsersOptions, "search" | "locked" | "lockedOut" | "linkedTo">;
 import { flagPair, str } from "../../args.js";
 import type { Options, Values } from "../../command.js";
 import { UsageError } from "../../errors.js";
@@ -39,16 +39,18 @@ export const USER_FILTER_OPTIONS: Options = {
   locked: { type: "boolean" },
   unlocked: { type: "boolean" },
   "locked-out": { type: "boolean" },
+  "linked-to": { type: "string" },
 };
 export const USER_FILTER_HELP = [
   "-s, --search TEXT     substring of username, first or last name or email (case-insensitive)",
   "    --locked          only locked accounts, that is disabled ones (see users lock)",
   "    --unlocked        only enabled accounts",
   "    --locked-out      only accounts locked out after failed logins (users unlock ends it)",
+  "    --linked-to ALIAS only accounts linked to this identity provider: those it made and local ones linked to it",
 ];
 
 export function userFilter(v: Values): UserFilter {
-  return { search: str(v, "search"), locked: flagPair(v, "locked", "unlocked"), ...(v["locked-out"] ? { lockedOut: true } : {}) };
+  return { search: str(v, "search"), locked: flagPair(v, "locked", "unlocked"), ...(v["locked-out"] ? { lockedOut: true } : {}), linkedTo: str(v, "linked-to") };
 }
 
 export function userFieldsFrom(v: Values): UserFields {
