@@ -331,8 +331,14 @@ export function createProviderAdmin({ db, dialect }: Pick<Store, "db" | "dialect
     let sealedSecret = current?.sealedSecret ?? null;
     const secretSent = input.clientSecret !== undefined && input.clientSecret !== SECRET_MASK;
     if (secretSent) sealedSecret = input.clientSecret === null || input.clientSecret === "" ? null : secrets.seal(input.clientSecret!);
-    // A public client keeps no secret: switching back to a secret method later needs one sent anew.
-    if (config.clientAuthMethod === "none") sealedSecret = null;
+    if (config.clientAuthMethod === "none") {
+      // Said, not dropped: a secret sent with a public client means one of the two was a mistake.
+      if (secretSent && input.clientSecret) {
+        throw new DomainError("invalid", "clientSecret cannot be kept with clientAuthMethod none (a public client sends no secret): leave it out, or choose client_secret_basic or client_secret_post.", { field: "clientSecret" });
+      }
+      // A public client keeps no secret: switching back to a secret method later needs one sent anew.
+      sealedSecret = null;
+    }
     // The stored secret goes only to the token endpoint it was given for: whoever moves it sends it again.
     if (!secretSent && sealedSecret !== null && current && config.tokenUrl !== current.config.tokenUrl) {
       throw new DomainError("invalid", "clientSecret must be sent again when the token endpoint changes (a new fromUrl or config.tokenUrl): the stored secret is sent only where it was given for.", { field: "clientSecret" });

@@ -273,7 +273,18 @@ describeEachStore("identity provider configuration", (server) => {
     } finally {
       await new Promise((resolve) => long.close(resolve));
     }
-    assert.equal((await create({ alias: "open", clientId: "c", fromUrl: provider.issuer, config: { clientAuthMethod: "none" } })).status, 201, "a public client needs no secret");
+    // A secret sent for a public client is refused, not dropped: the administrator meant one of the two.
+    const secretForPublic = await create({ alias: "open", clientId: "c", clientSecret: "public-secret", fromUrl: provider.issuer, config: { clientAuthMethod: "none" } });
+    assert.equal(secretForPublic.status, 400, secretForPublic.text);
+    assert.equal(secretForPublic.body.errorMessage, "ECMS1001-E clientSecret cannot be kept with clientAuthMethod none (a public client sends no secret): leave it out, or choose client_secret_basic or client_secret_post.");
+    assert.equal(JSON.parse(secretForPublic.body.additionalInfo).field, "clientSecret");
+    assert.equal((await create({ alias: "open", clientId: "c", clientSecret: null, fromUrl: provider.issuer, config: { clientAuthMethod: "none" } })).status, 201, "a public client needs no secret");
+    const secretLater = await server().api("PUT", `${PATH}/open`, { token: admin, body: { clientSecret: "public-secret" } });
+    assert.equal(secretLater.status, 400, secretLater.text);
+    assert.equal(JSON.parse(secretLater.body.additionalInfo).field, "clientSecret");
+    const shown = (await server().api("GET", `${PATH}/open`, { token: admin })).body;
+    assert.equal(shown.clientSecret, null);
+    assert.equal((await server().api("PUT", `${PATH}/open`, { token: admin, body: shown })).status, 200, "its GET sent back");
     assert.equal((await create({ ...base, alias: "sso" })).status, 409);
     const alike = await create({ ...base, alias: "SSO" });
     assert.deepEqual([alike.status, alike.body.errorMessage], [409, "ECMS1301-E An identity provider with this alias already exists: sso (aliases are told apart without regard to case)."]);

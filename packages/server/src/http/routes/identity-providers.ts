@@ -53,7 +53,7 @@ const Fields = {
   defaultGroupList: Type.Array(Uuid, { maxItems: 1000, uniqueItems: true, description: "Ids of the local groups every user of this provider joins" }),
   customGroupList: Type.Array(GroupMapping, { maxItems: 1000, description: "A value of the groups claim → a local group, brought up to date at every login" }),
   clientId: Type.String({ minLength: 1, maxLength: 1024 }),
-  clientSecret: Nullable(Type.String({ maxLength: 4096, description: "Write-only: read as \"**********\"; sending that back keeps the stored secret" })),
+  clientSecret: Nullable(Type.String({ maxLength: 4096, description: "Write-only: read as \"**********\"; sending that back keeps the stored secret. Refused with clientAuthMethod none (a public client keeps no secret)" })),
   config: SettingsInput,
 };
 
