@@ -883,6 +883,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
       for (const [filter, menu, option, words] of [
         ["source=directory:nope", "Source", "Unknown directory", "There is no directory “nope”: no user comes from it."],
         ["source=identity-provider:nope", "Source", "Unknown identity provider", "There is no identity provider “nope”: no user comes from it."],
+        ["linkedTo=nope", "Linked to", "Unknown identity provider", "There is no identity provider “nope”: no user is linked to it."],
         ["profileId=99999999", "Profile", "Unknown profile #99999999", "There is no profile #99999999: no user has it."],
       ] as const) {
         await page.goto(`${url}#/users?${filter}`);

@@ -212,11 +212,19 @@ describeConsole("identity providers in the console", {}, (ctx, kind) => {
       await page.reload();
       await page.getByRole("cell", { name: "Corporate SSO" }).waitFor();
       assert.equal(await page.getByRole("status").filter({ hasText: "Saved" }).count(), 0);
-      // Its users (pat logged in through it in the first test), in the users table filtered to it.
-      await page.getByRole("row", { name: /Corporate SSO/ }).getByRole("link", { name: "Its users" }).click();
-      await page.getByRole("gridcell", { name: "pat", exact: true }).waitFor();
-      assert.equal(await page.getByLabel("Source").locator("option:checked").innerText(), "Identity provider: Corporate SSO");
+      // Its users, in the users table filtered to the accounts linked to it: pat, whom its login made in
+      // the first test, and a local account an administrator linked to it.
       const token = await server.login();
+      const kim = await server.api<{ id: string }>("POST", "/security/v1/users", { token, body: { username: "kim.linked" } });
+      assert.equal((await server.api("PUT", `/security/v1/users/${kim.body.id}/federated-identities/corp`, { token, body: { subject: "kim-sub" } })).status, 204);
+      await page.getByRole("row", { name: /Corporate SSO/ }).getByRole("link", { name: "Its users" }).click();
+      await page.getByRole("gridcell", { name: "kim.linked", exact: true }).first().waitFor();
+      await page.getByRole("gridcell", { name: "pat", exact: true }).waitFor();
+      assert.match(page.url(), /[?&]linkedTo=corp(&|$)/);
+      assert.equal(await page.getByLabel("Linked to").locator("option:checked").innerText(), "Linked to Corporate SSO");
+      assert.equal(await page.getByLabel("Source").locator("option:checked").innerText(), "Any source");
+      await page.getByRole("status").filter({ hasText: /^2 users$/ }).waitFor();
+      await server.api("DELETE", `/security/v1/users/${kim.body.id}`, { token });
       const stored = await server.api<{ displayName: string; clientSecret: string }>("GET", "/idp/v1/external-identity-provider/corp", { token });
       assert.deepEqual([stored.body.displayName, stored.body.clientSecret], ["Corporate SSO", "**********"]);
       assert.deepEqual(errors, []);

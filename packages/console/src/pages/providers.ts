@@ -145,7 +145,7 @@ class ProvidersPage extends Page {
       <table class="plain"><thead><tr><th>Alias</th><th>Display name</th><th>Issuer</th><th>Enabled</th><th>Order</th><th>Users</th></tr></thead>
         <tbody>${this.#providers!.map((p) => html`<tr><td><a href=${href(`providers/${p.alias}`)}>${p.alias}</a></td><td>${p.displayName}</td><td>${p.config.issuer || p.fromUrl}</td>
           <td>${p.enabled ? "yes" : "no"}</td><td>${p.guiOrder}</td>
-          <td><a href=${href("users", { source: `identity-provider:${p.alias}` })}>Its users</a></td></tr>`)}</tbody>
+          <td><a href=${href("users", { linkedTo: p.alias })}>Its users</a></td></tr>`)}</tbody>
       </table>
       ${this.#providers!.length === 0 ? html`<p>No identity provider yet.</p>` : nothing}`;
   }

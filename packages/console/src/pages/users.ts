@@ -76,6 +76,7 @@ function filterOf(params: URLSearchParams): RestUserFilter {
     expired: bool("expired"),
     groupId: params.get("groupId") || undefined,
     source: params.get("source") || undefined,
+    linkedTo: params.get("linkedTo") || undefined,
     profileId: /^-?\d{1,10}$/.test(profile) ? Number(profile) : undefined,
   };
 }
@@ -147,6 +148,8 @@ class UsersPage extends Page {
   #profiles: RestUser[] = [];
   /** The profiles menu holds every profile: a profile id of the URL that it does not hold names none. */
   #allProfiles = false;
+  /** The identity providers a user may be linked to (the Linked to menu); null until read. */
+  #providers: { alias: string; displayName: string }[] | null = null;
   /** The one directory or provider of the filter (`source=directory:<id>`), read by its id: its name, or null when there is none. */
   #namedSource: { source: string; name: string | null } | null = null;
   #pendingAction: BulkActionName | null = null;
@@ -176,6 +179,7 @@ class UsersPage extends Page {
         session.api.groups(undefined, { role: "system-administrator" }).then((guarded) => { this.#guarded = new Set(guarded.map((g) => g.id)); this.requestUpdate(); }, (e) => this.fail(e));
       }
       session.api.users({ profileId: 0 }, { max: PROFILES_SHOWN }).then((p) => { this.#profiles = p.items; this.#allProfiles = p.next === null; this.requestUpdate(); }, (e) => this.fail(e));
+      session.security.identityProviders().then((providers) => { this.#providers = providers; this.requestUpdate(); }, (e) => this.fail(e));
     });
   }
 
@@ -448,12 +452,30 @@ class UsersPage extends Page {
     this.requestUpdate();
   }
 
+  /**
+   * The Linked to menu: every identity provider, and the URL's alias when it is none of them (named so
+   * once they are read). Not shown while there is no provider to pick and the URL names none.
+   */
+  #linkOptions(): [string, string][] {
+    const alias = this.#filter.linkedTo;
+    const providers = (this.#providers ?? []).map((p): [string, string] => [p.alias, `Linked to ${p.displayName}`]);
+    if (alias === undefined || providers.some(([value]) => value === alias)) return providers;
+    return [...providers, [alias, this.#unknownProvider() ? "Unknown identity provider" : `Linked to ${alias}`]];
+  }
+
+  /** The URL's linkedTo names no identity provider, now that they are read. */
+  #unknownProvider(): boolean {
+    const alias = this.#filter.linkedTo;
+    return alias !== undefined && this.#providers !== null && !this.#providers.some((p) => p.alias === alias);
+  }
+
   /** The ids of the URL that name nothing, in words (the list, filtered by them, shows no user). */
   #unknownIds(): string[] {
     const one = oneSourceOf(this.#filter.source);
     const profile = this.#filter.profileId;
     return [
       ...(one && this.#sourceName === null ? [`There is no ${one.kind} “${one.id}”: no user comes from it.`] : []),
+      ...(this.#unknownProvider() ? [`There is no identity provider “${this.#filter.linkedTo}”: no user is linked to it.`] : []),
       ...(profile !== undefined && this.#unknownProfile(profile) ? [`There is no profile #${profile}: no user has it.`] : []),
     ];
   }
@@ -702,6 +724,11 @@ class UsersPage extends Page {
             ([value, label]) => html`<option value=${value!} .selected=${live((this.#filter.source ?? "") === value)}>${label}</option>`,
           )}
         </select>
+        ${this.#linkOptions().length === 0 ? nothing : html`<select aria-label="Linked to" @change=${(e: Event) => this.#setParam("linkedTo", (e.target as HTMLSelectElement).value)}>
+          ${[["", "Linked to any provider or none"], ...this.#linkOptions()].map(
+            ([value, label]) => html`<option value=${value!} .selected=${live((this.#filter.linkedTo ?? "") === value)}>${label}</option>`,
+          )}
+        </select>`}
         <ecm-group-picker label="Group" placeholder="Any group" .value=${live(this.#filter.groupId ?? "")}
           @group-change=${(e: CustomEvent<RestGroup | null>) => this.#setParam("groupId", e.detail?.id)}></ecm-group-picker>
         <select aria-label="Profile" @change=${(e: Event) => this.#setParam("profileId", (e.target as HTMLSelectElement).value)}>
