@@ -381,7 +381,8 @@ export function createProviderAdmin({ db, dialect }: Pick<Store, "db" | "dialect
       const now = isoNow();
       try {
         return await db.transaction().execute(async (trx) => {
-          // Aliases are told apart without regard to case: Corp beside corp would read as one provider.
+          // Aliases are told apart without regard to case: Corp beside corp would read as one provider. Checked
+          // here for the alias in the answer; two creates at once are told apart by the store (migration 014q).
           const alike = await trx.selectFrom("identity_providers").select("alias").where(sql<string>`lower(alias)`, "=", next.alias.toLowerCase()).executeTakeFirst();
           if (alike) throw new DomainError("name-taken", `An identity provider with this alias already exists: ${alike.alias} (aliases are told apart without regard to case).`, { field: "alias", existing: alike.alias });
           await checkGroups(trx, next);

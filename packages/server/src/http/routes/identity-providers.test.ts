@@ -288,7 +288,13 @@ describeEachStore("identity provider configuration", (server) => {
     assert.equal((await create({ ...base, alias: "sso" })).status, 409);
     const alike = await create({ ...base, alias: "SSO" });
     assert.deepEqual([alike.status, alike.body.errorMessage], [409, "ECMS1301-E An identity provider with this alias already exists: sso (aliases are told apart without regard to case)."]);
-    assert.equal((await server().api("GET", `${PATH}/nope`, { token: admin })).status, 404);
+    // Two creates at once that differ in case only: one is made, the other a 409, also when both passed the check before their inserts.
+    const racing = await Promise.all(["Race", "race"].map((alias) => create({ ...base, alias })));
+    assert.deepEqual(racing.map((r) => r.status).sort(), [201, 409], racing.map((r) => r.text).join("\n"));
+    const now = "2026-01-01T00:00:00.000Z";
+    const row = (alias: string) => ({ uuid: crypto.randomUUID(), alias, display_name: alias, config: "{}", created_at: now, updated_at: now });
+    await assert.rejects(server().server.deps.store.db.insertInto("identity_providers").values(row("RACE")).execute(), "the store itself tells aliases apart without regard to case");
+    for (const alias of ["Race", "race"]) await server().api("DELETE", `${PATH}/${alias}`, { token: admin });
     assert.equal((await server().api("DELETE", `${PATH}/open`, { token: admin })).status, 204);
     assert.equal((await server().api("DELETE", `${PATH}/open`, { token: admin })).status, 404);
   });
