@@ -128,10 +128,10 @@ describeEachStore("bulk actions", (server, kind) => {
     const s = server();
     const { db } = s.server.deps.store;
     const now = "2026-01-01T00:00:00.000Z";
-    const provider = await db.insertInto("identity_providers").values({ uuid: crypto.randomUUID(), alias: "bulk-idp", display_name: "Bulk IdP", config: "{}", created_at: now, updated_at: now }).returning("id").executeTakeFirstOrThrow();
+    const provider = await db.insertInto("identity_providers").values({ uuid: crypto.randomUUID(), alias: "bulk-idp", display_name: "Bulk IdP", config: "{}", by_system_administrator: 1, created_at: now, updated_at: now }).returning("id").executeTakeFirstOrThrow();
     const made = await insertUser(s.server.deps.store, { username: "bulk.idp.made", identity_provider_id: provider.id });
     const linked = await insertUser(s.server.deps.store, { username: "bulk.idp.linked" });
-    await db.insertInto("federated_identities").values([made, linked].map((u) => ({ provider_id: provider.id, subject: u.username, user_id: u.id, created_at: now }))).execute();
+    await db.insertInto("federated_identities").values([made, linked].map((u) => ({ provider_id: provider.id, subject: u.username, user_id: u.id, by_system_administrator: 1, created_at: now }))).execute();
     const group = await createGroup(s, admin, "bulk-idp-team");
     const add = await runToEnd(s, admin, { action: "add-to-group", filter: { linkedTo: "bulk-idp" }, groupId: group });
     assert.deepEqual([add.status, add.total, add.changed, add.filter], ["done", 2, 2, { linkedTo: "bulk-idp" }]);

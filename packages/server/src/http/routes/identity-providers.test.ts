@@ -292,7 +292,7 @@ describeEachStore("identity provider configuration", (server) => {
     const racing = await Promise.all(["Race", "race"].map((alias) => create({ ...base, alias })));
     assert.deepEqual(racing.map((r) => r.status).sort(), [201, 409], racing.map((r) => r.text).join("\n"));
     const now = "2026-01-01T00:00:00.000Z";
-    const row = (alias: string) => ({ uuid: crypto.randomUUID(), alias, display_name: alias, config: "{}", created_at: now, updated_at: now });
+    const row = (alias: string) => ({ uuid: crypto.randomUUID(), alias, display_name: alias, config: "{}", by_system_administrator: 1, created_at: now, updated_at: now });
     await assert.rejects(server().server.deps.store.db.insertInto("identity_providers").values(row("RACE")).execute(), "the store itself tells aliases apart without regard to case");
     for (const alias of ["Race", "race"]) await server().api("DELETE", `${PATH}/${alias}`, { token: admin });
     assert.equal((await server().api("DELETE", `${PATH}/open`, { token: admin })).status, 204);

@@ -4,7 +4,7 @@ import { before, it } from "node:test";
 import { promisify } from "node:util";
 import { insertUser } from "../../test-support/fixtures.js";
 import { encodeCursor } from "../paging.js";
-import { describeEachStore } from "../../test-support/server.js";
+import { describeEachStore, type ApiResponse } from "../../test-support/server.js";
 
 const run = promisify(execFile);
 
@@ -18,11 +18,11 @@ describeEachStore("GET /security/v1/users", (server) => {
     token = await s.login();
     const provider = await store.db
       .insertInto("identity_providers")
-      .values({ uuid: crypto.randomUUID(), alias: "dummy_alias", display_name: "DUMMY DISPLAY NAME", config: "{}", created_at: "2026-01-01T00:00:00.000Z", updated_at: "2026-01-01T00:00:00.000Z" })
+      .values({ uuid: crypto.randomUUID(), alias: "dummy_alias", display_name: "DUMMY DISPLAY NAME", config: "{}", by_system_administrator: 1, created_at: "2026-01-01T00:00:00.000Z", updated_at: "2026-01-01T00:00:00.000Z" })
       .returning("id")
       .executeTakeFirstOrThrow();
     const user1 = await insertUser(store, { username: "user_1", first_name: "1", last_name: "user", email: "user_1@example.com", description: "description user_1" });
-    await store.db.insertInto("federated_identities").values({ provider_id: provider.id, subject: "ext-1", user_id: user1.id, created_at: "2026-01-01T00:00:00.000Z" }).execute();
+    await store.db.insertInto("federated_identities").values({ provider_id: provider.id, subject: "ext-1", user_id: user1.id, by_system_administrator: 1, created_at: "2026-01-01T00:00:00.000Z" }).execute();
     await insertUser(store, { username: "jsmith", first_name: "John", last_name: "Smith", email: "john.smith@example.com" });
     await insertUser(store, { username: "asmithers", first_name: "Anna", last_name: "Smithers", email: "anna@corp.example" });
     await insertUser(store, { username: "hmueller", first_name: "Hans", last_name: "Müller", email: "hans.mueller@example.de" });
@@ -128,7 +128,7 @@ describeEachStore("GET /security/v1/users", (server) => {
     const seen: string[] = [];
     let path: string | undefined = "/security/v1/users?max=3";
     while (path) {
-      const r = await s.api("GET", path, { token });
+      const r: ApiResponse = await s.api("GET", path, { token });
       assert.equal(r.status, 200);
       assert.ok(r.body.length <= 3);
       seen.push(...r.body.map((u: any) => u.username));
@@ -271,7 +271,7 @@ describeEachStore("GET /security/v1/users", (server) => {
     const s = server();
     const { db } = s.server.deps.store;
     const now = "2026-01-01T00:00:00.000Z";
-    const directory = await db.insertInto("directories").values({ uuid: crypto.randomUUID(), name: "corp", kind: "ldap", config: "{}", created_at: now, updated_at: now }).returningAll().executeTakeFirstOrThrow();
+    const directory = await db.insertInto("directories").values({ uuid: crypto.randomUUID(), name: "corp", kind: "ldap", config: "{}", by_system_administrator: 1, created_at: now, updated_at: now }).returningAll().executeTakeFirstOrThrow();
     const provider = await db.selectFrom("identity_providers").select("id").where("alias", "=", "dummy_alias").executeTakeFirstOrThrow();
     await insertUser(s.server.deps.store, { username: "from_dir", directory_id: directory.id, dn: "uid=from_dir,dc=corp" });
     await insertUser(s.server.deps.store, { username: "from_idp", identity_provider_id: provider.id });
@@ -301,12 +301,12 @@ describeEachStore("GET /security/v1/users", (server) => {
     const { db } = s.server.deps.store;
     const now = "2026-01-01T00:00:00.000Z";
     const provider = await db.selectFrom("identity_providers").select("id").where("alias", "=", "dummy_alias").executeTakeFirstOrThrow();
-    const other = await db.insertInto("identity_providers").values({ uuid: crypto.randomUUID(), alias: "other_alias", display_name: "Other", config: "{}", created_at: now, updated_at: now }).returning("id").executeTakeFirstOrThrow();
+    const other = await db.insertInto("identity_providers").values({ uuid: crypto.randomUUID(), alias: "other_alias", display_name: "Other", config: "{}", by_system_administrator: 1, created_at: now, updated_at: now }).returning("id").executeTakeFirstOrThrow();
     const made = await insertUser(s.server.deps.store, { username: "made_by_idp", identity_provider_id: provider.id });
     const elsewhere = await insertUser(s.server.deps.store, { username: "linked_elsewhere" });
     await db.insertInto("federated_identities").values([
-      { provider_id: provider.id, subject: "ext-made", user_id: made.id, created_at: now },
-      { provider_id: other.id, subject: "ext-other", user_id: elsewhere.id, created_at: now },
+      { provider_id: provider.id, subject: "ext-made", user_id: made.id, by_system_administrator: 1, created_at: now },
+      { provider_id: other.id, subject: "ext-other", user_id: elsewhere.id, by_system_administrator: 1, created_at: now },
     ]).execute();
     // user_1 is a local account linked to dummy_alias (before()): not among the provider's source, among its linked accounts.
     assert.deepEqual(await usernames("?source=identity-provider:dummy_alias"), ["made_by_idp"]);
