@@ -15,8 +15,13 @@ const files = readdirSync("packages", { recursive: true, encoding: "utf8" })
 // The builds, made before the files run: tests start the server, SDK and CLI from their builds as
 // `npm start` and `ecm` do (up to date, this takes a second), and two files building the console at
 // once would delete each other's files.
-const tsc = spawnSync(process.execPath, [createRequire(import.meta.url).resolve("typescript/bin/tsc"), "-b", "packages/sdk", "packages/server", "packages/cli"], { stdio: "inherit" });
+const tscBin = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+const tsc = spawnSync(process.execPath, [tscBin, "-b", "packages/sdk", "packages/server", "packages/cli"], { stdio: "inherit" });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+// The tests type-checked too (tsx, which runs them, strips their types unread): a test that reads a
+// field the sources no longer have, or inserts a row the schema refuses, fails here, not by chance.
+const tests = spawnSync(process.execPath, [tscBin, "-p", "tsconfig.tests.json"], { stdio: "inherit" });
+if (tests.status !== 0) process.exit(tests.status ?? 1);
 await ensureBuilt();
 // Two files at a time: one at a time took 12–14 min on both stores on a 2-core machine; each file
 // runs its own servers, stores, directories and browsers.
