@@ -68,9 +68,13 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
       await page.getByText(`Saved ${config.name}.`).waitFor();
       assert.equal(await page.getByLabel("Bind password", { exact: true }).inputValue(), "");
 
-      await page.getByRole("button", { name: "Start a full sync" }).click();
+      // Pressed from the keyboard: disabled while the sync runs, it has the focus back once the sync is over.
+      await page.getByRole("button", { name: "Start a full sync" }).focus();
+      await page.keyboard.press("Enter");
       const sync = page.getByRole("region", { name: "Sync" });
       await sync.getByText("Full sync: Finished").waitFor({ timeout: 60_000 });
+      await page.waitForFunction(() => document.activeElement?.textContent === "Start a full sync", undefined, { timeout: 5_000 })
+        .catch(async () => assert.fail(`the focus is on ${await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 80))}, not on Start a full sync`));
       const run = (await server.api<Record<string, number> & { problems: { dn: string }[] }>("GET", `${PATH}/${id}/sync`, { token })).body;
       assert.equal(run.created, tree.userCount - 1, "every user but the invalid one");
       for (const key of ["Entries read", "Users created", "Entries with a problem"]) {

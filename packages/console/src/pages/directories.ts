@@ -54,6 +54,11 @@ class DirectoriesPage extends Page {
     void this.#load();
   }
 
+  /** A sync runs, its buttons disabled meanwhile: the one pressed takes the focus back once it is over. */
+  protected override get working(): boolean {
+    return super.working || this.#run?.state === "running";
+  }
+
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     clearTimeout(this.#poll);
