@@ -146,7 +146,34 @@ export class Page extends LitElement {
 
   /** Something the user started runs, its control disabled meanwhile (a change; a page adds its own, such as an export): the focus waits for that control. */
   protected get working(): boolean {
-    return this.busy;
+    return this.busy || this.#loadingMore;
+  }
+
+  /** A list's next page is on its way (more()). */
+  #loadingMore = false;
+
+  /**
+   * Reads a list's next page, its "More" button's job; `rows` selects the list's rows. The button
+   * keeps the focus while more pages follow; the last page takes it away, and the focus goes on at the
+   * first row that page brought (its first link or button; the row itself where it has none), where a
+   * keyboard user reads on — not at the heading.
+   */
+  protected async more(rows: string, load: () => Promise<unknown>): Promise<void> {
+    const before = this.querySelectorAll(rows).length;
+    this.#loadingMore = true;
+    try {
+      await load();
+    } finally {
+      this.#loadingMore = false;
+      this.requestUpdate();
+    }
+    await this.updateComplete;
+    // Before #keepFocus looks (a frame later), which would give it to the heading.
+    const first = this.querySelectorAll<HTMLElement>(rows)[before];
+    if (!first || !this.#focusHere || (document.activeElement !== document.body && document.activeElement !== null)) return;
+    const control = first.querySelector<HTMLElement>("a[href], button:enabled");
+    if (!control) first.tabIndex = -1;
+    (control ?? first).focus();
   }
 
   /** Runs a change unless another is on its way. */

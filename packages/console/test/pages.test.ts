@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { it } from "node:test";
 import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
 import { insertGroups, insertUser } from "../../server/src/test-support/fixtures.js";
-import { ADMIN_PASSWORD, startTestServer } from "../../server/src/test-support/server.js";
-import { answerLate, axeViolations, describeConsole, logIn, logInByToken, nextFrames, openPage, screenshot } from "./support.js";
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from "../../server/src/test-support/server.js";
+import { answerLate, axeViolations, describeConsole, logIn, logInByToken, nextFrames, onOwnServer, openPage, screenshot } from "./support.js";
 
 describeConsole("console pages", {}, (ctx, kind) => {
   it("every page has no WCAG 2.1 A or AA violation, in the light and the dark theme", { timeout: 300_000 }, async () => {
@@ -696,6 +696,46 @@ describeConsole("console pages", {}, (ctx, kind) => {
     } finally {
       await close();
     }
+  });
+
+  it("More events, More groups and More members pressed from the keyboard keep the focus: on the button, then, once the last page took it away, on the first row that page brought", async () => {
+    // Its own server: the users and groups it adds would push those the other tests look for out of their first pages.
+    const fill = async (own: TestServer) => {
+      const token = await own.login();
+      await insertGroups(own.server.deps.store, Array.from({ length: 210 }, (_, i) => `paged.team.${String(i).padStart(3, "0")}`));
+      const crew = await createGroup(own, token, "paged-crew");
+      for (let i = 0; i < 60; i++) {
+        const { uuid } = await insertUser(own.server.deps.store, { username: `paged.member.${String(i).padStart(2, "0")}` });
+        assert.equal((await own.api("PUT", `/security/v1/users/${uuid}/user-groups/${crew}`, { token })).status, 204);
+      }
+      return crew;
+    };
+    await onOwnServer(ctx().browser, kind, fill, async ({ page, url, filled: crew }) => {
+      /** Presses `name` until it is gone; each time the focus is back on it, and at last in the first row of the last page. */
+      const pressToTheEnd = async (name: string, rows: string) => {
+        const more = page.getByRole("button", { name, exact: true });
+        await more.waitFor();
+        await more.focus();
+        for (let pages = 0; await more.count(); pages++) {
+          assert.ok(pages < 10, `${name}: pages without end`);
+          const before = await page.locator(rows).count();
+          await page.keyboard.press("Enter");
+          await page.waitForFunction(([sel, n]) => document.querySelectorAll(sel).length > n, [rows, before] as const);
+          await nextFrames(page);
+          await page.waitForFunction(([sel, n, label]) => {
+            const focused = document.activeElement;
+            const button = [...document.querySelectorAll("button")].find((b) => b.textContent === label);
+            return button ? focused === button : focused !== null && document.querySelectorAll(sel)[n]?.contains(focused) === true;
+          }, [rows, before, name] as const, { timeout: 5_000 }).catch(async () => assert.fail(`${name}: the focus is on ${await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 80))}`));
+        }
+      };
+      await page.goto(`${url}#/audit?action=group.member.add`);
+      await pressToTheEnd("More events", "#audit-events > tr");
+      await page.goto(`${url}#/groups?search=paged.team`);
+      await pressToTheEnd("More groups", "#groups-listed > tr");
+      await page.goto(`${url}#/groups/${crew}`);
+      await pressToTheEnd("More members", "#group-members > tr");
+    });
   });
 
   it("a search the server refuses shows no groups, nor members, of the search before, and no More button", async () => {

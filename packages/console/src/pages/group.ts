@@ -202,10 +202,10 @@ class GroupPage extends Page {
         <a href=${href("users", { groupId: g.id, search: this.#search })}>Open in the users table</a>
       </div>
       <table class="plain"><thead><tr><th>Username</th><th>Display name</th><th>Email</th></tr></thead>
-        <tbody>${this.#members.map((u) => html`<tr><td><a href=${href(`users/${u.id}`)}>${u.username}</a></td><td>${u.displayName}</td><td>${u.email ?? ""}</td></tr>`)}</tbody>
+        <tbody id="group-members">${this.#members.map((u) => html`<tr><td><a href=${href(`users/${u.id}`)}>${u.username}</a></td><td>${u.displayName}</td><td>${u.email ?? ""}</td></tr>`)}</tbody>
       </table>
       ${this.#members.length === 0 && this.#searched !== null ? html`<p>${this.#searched ? `No member matches “${this.#searched}”.` : "No members."}</p>` : nothing}
-      ${this.#next ? html`<button @click=${() => void this.#loadMembers(false)}>More members</button>` : nothing}
+      ${this.#next ? html`<button @click=${() => void this.more("#group-members > tr", () => this.#loadMembers(false))}>More members</button>` : nothing}
 
       <dialog id="delete-group" aria-labelledby="delete-group-title">
         <form method="dialog" @submit=${(e: SubmitEvent) => {
