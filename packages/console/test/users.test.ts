@@ -59,18 +59,27 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       await page.getByRole("heading", { level: 1, name: /Carol Jones/ }).waitFor();
       await screenshot(page, `user-${kind}`);
 
-      // Someone else changes the user while the form is open: saving shows what changed and offers to reload.
+      // Someone else changes another field while the form is open: the save goes through, their change stays, and the page says so.
       const id = page.url().split("/users/")[1]!;
       await page.getByLabel("Description").fill("Mine");
       const other = await server.api("PUT", `/security/v1/users/${id}`, { token, body: { firstName: "Caroline" } });
       assert.equal(other.status, 200);
       await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByRole("status").filter({ hasText: "Saved. Someone else changed First name and Display name meanwhile: their change stays, and the form shows it." }).waitFor();
+      assert.equal(await page.getByRole("dialog", { name: "Someone else changed this user" }).isVisible(), false);
+      assert.deepEqual([await page.getByLabel("First name").inputValue(), await page.getByLabel("Description").inputValue()], ["Caroline", "Mine"]);
+      const both = (await server.api("GET", `/security/v1/users/${id}`, { token })).body;
+      assert.deepEqual([both.firstName, both.description], ["Caroline", "Mine"]);
+      // Someone else changes the field edited: saving shows what changed and offers to reload.
+      await page.getByLabel("Description").fill("Mine again");
+      assert.equal((await server.api("PUT", `/security/v1/users/${id}`, { token, body: { description: "Theirs" } })).status, 200);
+      await page.getByRole("button", { name: "Save", exact: true }).click();
       const conflict = page.getByRole("dialog", { name: "Someone else changed this user" });
       await conflict.waitFor();
-      assert.match(await conflict.innerText(), /First name\s+Carol\s+Caroline/);
+      assert.match(await conflict.innerText(), /Description\s+Mine\s+Theirs\s+Mine again/);
       await screenshot(page, `user-conflict-${kind}`);
       await conflict.getByRole("button", { name: "Reload (discard my changes)" }).click();
-      assert.equal(await page.getByLabel("First name").inputValue(), "Caroline");
+      assert.equal(await page.getByLabel("Description").inputValue(), "Theirs");
       await page.getByLabel("Description").fill("Mine again");
       await page.getByRole("button", { name: "Save", exact: true }).click();
       await page.getByText("Saved.").waitFor();

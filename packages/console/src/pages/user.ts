@@ -165,36 +165,24 @@ class UserPage extends Page {
     return session.isSystemAdmin || (!this.#roles.some((r) => r.name === "system-administrator") && !this.#administratorsProfile);
   }
 
-  /**
-   * The fields the user edited (only those: a field showing an older value is not sent back), and
-   * whether one of them was changed on the server too since its field showed it.
-   */
-  #changesOf(form: HTMLFormElement): { changes: RestUserChanges; conflicting: boolean } {
+  /** The fields the user edited (only those: a field showing an older value is not sent back). */
+  #changesOf(form: HTMLFormElement): RestUserChanges {
     const user = this.#user!;
     const changes: Record<string, unknown> = {};
-    let conflicting = false;
     for (const f of FIELDS) {
       if ((f.directory && this.#fromDirectory) || !this.#form.edited(form, f.name)) continue;
       const text = this.#form.current(form, f.name)!;
-      if (text === controlText(f, user)) continue;
-      changes[f.name] = fieldValue(f, text);
-      if (this.#form.shown(f.name) !== controlText(f, user)) conflicting = true;
+      if (text !== controlText(f, user)) changes[f.name] = fieldValue(f, text);
     }
-    return { changes: changes as RestUserChanges, conflicting };
+    return changes as RestUserChanges;
   }
 
   async #save(event: SubmitEvent): Promise<void> {
     event.preventDefault();
-    const { changes, conflicting } = this.#changesOf(event.target as HTMLFormElement);
+    const changes = this.#changesOf(event.target as HTMLFormElement);
     if (Object.keys(changes).length === 0) return this.notify("Nothing to save.", "warn");
-    if (conflicting) {
-      // Changed on the server since its field showed it (read again after another change on this page).
-      this.#conflict = { mine: changes, opened: this.#opened(), theirs: this.#user!, theirsEtag: this.#etag };
-      this.requestUpdate();
-      await this.updateComplete;
-      openDialog(this, "conflict");
-      return;
-    }
+    // Changed on the server since its field showed it (read again after another change on this page).
+    if (this.#clashes(changes, this.#user!)) return this.#openConflict(changes, this.#opened(), { value: this.#user!, etag: this.#etag });
     await this.#write(changes, this.#etag, "Saved.", true);
   }
 
@@ -205,32 +193,67 @@ class UserPage extends Page {
     this.clearError();
   }
 
-  /** Writes changes based on `etag`; a newer version on the server opens the conflict dialog. One at a time: a second with the same ETag would meet its own conflict. */
+  /**
+   * Writes changes based on `etag`; a newer version on the server opens the conflict dialog — but for a
+   * save of the form that someone else's change does not touch (they changed other fields, as on a
+   * group's page): the form takes their change, and the edits are sent once more over it. One at a
+   * time: a second with the same ETag would meet its own conflict.
+   */
   async #write(changes: RestUserChanges, etag: string | null, done = "Saved.", fromForm = false): Promise<void> {
     return this.oneAtATime(async () => {
+      this.message = null;
       try {
-        this.message = null;
-        const { value, etag: next } = await session.api.updateUser(this.#id, changes, etag);
-        this.#user = value;
-        this.#etag = next;
-        this.#conflict = null;
-        this.requestUpdate();
-        await this.updateComplete;
-        // Saved from the form: every field now shows what was saved. Another change (Disable) keeps the edits.
-        this.#sync(value, fromForm);
-        // Another profile gives other groups and roles: the page reads them again (a failure to is what it says then).
-        if (!("profileId" in changes)) this.#refreshEvents();
-        else if (!(await this.#load())) return;
-        this.notify(done);
+        await this.#send(changes, etag, done, fromForm);
       } catch (error) {
         if (!(error instanceof ECMPreconditionError)) return this.fail(error);
+        const opened = this.#opened();
         const { value, etag: theirsEtag } = await session.api.user(this.#id);
-        this.#conflict = { mine: changes, opened: this.#opened(), theirs: value, theirsEtag };
-        this.requestUpdate();
-        await this.updateComplete;
-        openDialog(this, "conflict");
+        const theirs = FIELDS.filter((f) => !(f.name in changes) && this.#form.shown(f.name) !== controlText(f, value)).map((f) => f.label);
+        if (fromForm && !this.#clashes(changes, value)) {
+          this.#user = value;
+          this.#etag = theirsEtag;
+          this.requestUpdate();
+          await this.updateComplete;
+          this.#sync(value);
+          const kept = theirs.length ? `Someone else changed ${new Intl.ListFormat("en").format(theirs)} meanwhile` : "Someone else changed this user meanwhile, not the fields you edited";
+          try {
+            return await this.#send(changes, theirsEtag, `${done} ${kept}: their change stays, and the form shows it.`, fromForm);
+          } catch (again) {
+            if (!(again instanceof ECMPreconditionError)) return this.fail(again);
+            return this.#openConflict(changes, opened, await session.api.user(this.#id));
+          }
+        }
+        await this.#openConflict(changes, opened, { value, etag: theirsEtag });
       }
     });
+  }
+
+  /** Sends changes based on `etag`, then shows the user saved and says `done`. */
+  async #send(changes: RestUserChanges, etag: string | null, done: string, fromForm: boolean): Promise<void> {
+    const { value, etag: next } = await session.api.updateUser(this.#id, changes, etag);
+    this.#user = value;
+    this.#etag = next;
+    this.#conflict = null;
+    this.requestUpdate();
+    await this.updateComplete;
+    // Saved from the form: every field now shows what was saved. Another change (Disable) keeps the edits.
+    this.#sync(value, fromForm);
+    // Another profile gives other groups and roles: the page reads them again (a failure to is what it says then).
+    if (!("profileId" in changes)) this.#refreshEvents();
+    else if (!(await this.#load())) return;
+    this.notify(done);
+  }
+
+  /** Whether one of the fields changed here was changed on the server (`user`) too since its field showed it. */
+  #clashes(changes: RestUserChanges, user: RestUser): boolean {
+    return FIELDS.some((f) => f.name in changes && this.#form.shown(f.name) !== controlText(f, user));
+  }
+
+  async #openConflict(mine: RestUserChanges, opened: RestUser, { value, etag }: { value: RestUser; etag: string | null }): Promise<void> {
+    this.#conflict = { mine, opened, theirs: value, theirsEtag: etag };
+    this.requestUpdate();
+    await this.updateComplete;
+    openDialog(this, "conflict");
   }
 
   #refreshEvents(): void {
