@@ -43,6 +43,11 @@ function pageKeyOf(route: Route): string {
   return `${route.page === "login" ? "login" : entryOf(route)[0]}/${route.rest.join("/")}`;
 }
 
+/** What a URL's `notice=<case>` says (the server's redirects name the case: GET …/users/csv-links/<link>). */
+const NOTICES: Record<string, string> = {
+  "export-refused": "The CSV download was refused: the session that asked for it had ended, or its link had expired. Export again.",
+};
+
 const THEME_KEY = "ecm.console.theme";
 
 function applyTheme(theme: string): void {
@@ -59,6 +64,8 @@ class ConsoleApp extends LitElement {
   /** Which call of #show is the latest: an earlier one still loading its page's code gives way. */
   #shows = 0;
   #ready = false;
+  /** The session this tab restored was checked with the server (a page may show before: #ready). */
+  #checked = false;
   /** The page's code could not be loaded (the server stopped, the network went): said in its place. */
   #unloaded: PageEntry | null = null;
 
@@ -98,7 +105,10 @@ class ConsoleApp extends LitElement {
     void adoptProviderLogin().then(() => restored || session.ecm === null ? session.resume() : true).then(
       () => this.#ready = true,
       () => this.#ready = true,
-    ).finally(() => void this.#show());
+    ).finally(() => {
+      this.#checked = true;
+      void this.#show();
+    });
   }
 
   #shortcut(event: KeyboardEvent): void {
@@ -134,6 +144,16 @@ class ConsoleApp extends LitElement {
     const [key, entry] = route.page === "login" ? ["login", PAGES.login!] : entryOf(route);
     if (session.ecm && key === "login") {
       navigate(`#/${route.params.get("next") ?? ""}`, true);
+      return;
+    }
+    // What the server sent the browser back to say (a CSV download it refused): the URL names the case, the
+    // console's own words say it, once — a link of anyone's sets no text on a page.
+    const notice = NOTICES[route.params.get("notice") ?? ""];
+    // Not before the session is checked: a page shown meanwhile may yet give way to the login page, which would take it.
+    if (notice && key !== "login" && this.#checked) {
+      route.params.delete("notice");
+      this.#pageKey = "";
+      navigateWithNotice(href([route.page, ...route.rest].join("/"), route.params), notice, true);
       return;
     }
     // A plain user sent to an administration page (a link, the page after a login): the URL says where they are.

@@ -865,6 +865,46 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     }
   });
 
+  it("an Export CSV whose link the server refuses (the session ended between making and opening it) is said in words, not a failed download", async () => {
+    const { server, browser, url } = ctx();
+    const { page, errors, close } = await openPage(browser);
+    try {
+      await logInByToken(page, server, url);
+      await page.goto(`${url}#/users?search=person12`);
+      await row(page, "person129").waitFor();
+      // The link is made; before the page has it, the session ends.
+      let made!: () => void;
+      let deliver!: () => void;
+      const linkMade = new Promise<void>((resolve) => { made = resolve; });
+      const delivered = new Promise<void>((resolve) => { deliver = resolve; });
+      await page.route(/\/security\/v1\/users\/csv-links\?/, async (route) => {
+        const response = await route.fetch();
+        made();
+        await delivered;
+        await route.fulfill({ response });
+      });
+      let downloads = 0;
+      page.on("download", () => downloads++);
+      await page.getByRole("button", { name: "Export CSV" }).click();
+      await linkMade;
+      const token = await page.evaluate(() => sessionStorage.getItem("ecm.console.token"));
+      assert.equal((await server.api("POST", "/auth/v1/logout", { token: token! })).status, 204);
+      deliver();
+      // Back in the console, whose session is gone: logged in again, the users page says why there was no file.
+      await page.getByRole("heading", { name: "Log in to ECM Security" }).waitFor();
+      await page.getByLabel("Username").fill("sysadmin");
+      await page.getByLabel("Password").fill(ADMIN_PASSWORD);
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.getByRole("status").filter({ hasText: "The CSV download was refused: the session that asked for it had ended, or its link had expired. Export again." }).waitFor();
+      assert.equal(downloads, 0);
+      // Said once: the address no longer asks for it, and a reload does not say it again.
+      assert.doesNotMatch(page.url(), /export=/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   it("shows why failed logins refuse a user — the user's own address locked out, failures elsewhere — and clears them", async () => {
     const { server, browser, url } = ctx();
     const { page, errors, close } = await openPage(browser);

@@ -564,9 +564,11 @@ class UsersPage extends Page {
     this.requestUpdate();
     await this.attempt(async () => {
       // The browser's own download saves it to disk as the server sends it (a million users are hundreds
-      // of MB): it sends no token, so the server gives a one-time link for this session.
+      // of MB): it sends no token, so the server gives a one-time link for this session. Opened as a page
+      // (not a `download` link): the CSV, an attachment, is saved and this page stays; a refused link
+      // brings the browser back to this list, which says why, where a download would only have failed.
       const { url } = await session.api.usersCsvLink(this.#filter);
-      Object.assign(document.createElement("a"), { href: new URL(url, location.origin).href, download: "users.csv" }).click();
+      location.assign(new URL(url, location.origin).href);
     });
     this.#exporting = false;
     this.requestUpdate();

@@ -93,6 +93,16 @@ describeEachStore("users as CSV", (server) => {
     const ended = (await s.api<{ url: string }>("POST", "/security/v1/users/csv-links", { token: other })).body.url;
     assert.equal((await s.api("POST", "/auth/v1/logout", { token: other })).status, 204);
     assert.equal((await fetch(new URL(ended, s.baseUrl))).status, 401);
+    // A browser (Accept: text/html) opening a refused link goes back to the console's list of its filter, which says why, not to a failed download.
+    const html = { accept: "text/html,application/xhtml+xml,*/*;q=0.8" };
+    const third = await s.login();
+    const refused = (await s.api<{ url: string }>("POST", "/security/v1/users/csv-links?search=csv.&enabled=true", { token: third })).body.url;
+    assert.equal((await s.api("POST", "/auth/v1/logout", { token: third })).status, 204);
+    const back = await fetch(new URL(refused, s.baseUrl), { headers: html, redirect: "manual" });
+    assert.equal(back.status, 303);
+    assert.equal(back.headers.get("location"), "/portal/console/#/users?search=csv.&enabled=true&notice=export-refused");
+    const unknown = await fetch(new URL(refused, s.baseUrl), { headers: html, redirect: "manual" });
+    assert.deepEqual([unknown.status, unknown.headers.get("location")], [303, "/portal/console/#/users?notice=export-refused"]);
     // Refused when made, not when fetched: an unknown group; and a script's API key reads the CSV itself.
     assert.equal((await s.api("POST", "/security/v1/users/csv-links?groupId=00000000-0000-4000-8000-000000000000", { token })).status, 404);
     const me = (await s.api<{ id: string }>("GET", "/security/v1/me", { token })).body;

@@ -250,20 +250,30 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
       exposeHeadRoute: false,
       schema: {
         summary: "Download the users CSV of a link",
-        description: "The CSV of the link's filters, as `GET /security/v1/users` with `Accept: text/csv` sends it, as an attachment. The link is taken at its first use: another is a 404.",
+        description:
+          "The CSV of the link's filters, as `GET /security/v1/users` with `Accept: text/csv` sends it, as an attachment. The link is taken at its first use: another is a 404. " +
+          "A refused link redirects a browser (`Accept: text/html`) to the console's users list of its filters with `notice=export-refused`, which the console says in words (a browser would show a failed download); other clients get the error.",
         tags: ["users"],
         params: Type.Object({ link: Type.String({ maxLength: 64 }) }),
         response: {
           200: { description: "The users", content: { "text/csv": { schema: Type.String({ description: "A header line, then a line per user (extended fields)" }) } } },
+          303: Type.Null({ description: "A browser's refused link: to the console" }),
           ...errorResponses(401, 403, 404),
         },
       },
     },
     async (request, reply) => {
       const row = await store.db.deleteFrom("download_links").where("link_hash", "=", sha256(request.params.link)).returningAll().executeTakeFirst();
-      if (!row || row.expires_at < new Date().toISOString()) throw new ApiError("notFound", "This download link is unknown, used already or expired: export again.");
-      await guard.admitSession(request, row.session_id, ADMINISTRATOR_ROLES);
-      const query = JSON.parse(row.filter) as UserFilterInput;
+      const query = row ? (JSON.parse(row.filter) as UserFilterInput) : {};
+      try {
+        if (!row || row.expires_at < new Date().toISOString()) throw new ApiError("notFound", "This download link is unknown, used already or expired: export again.");
+        await guard.admitSession(request, row.session_id, ADMINISTRATOR_ROLES);
+      } catch (error) {
+        if (!(error instanceof ApiError) || !request.headers.accept?.includes("text/html")) throw error;
+        // The console says why in its own words (the URL names only the case): a link of anyone's sets no text on its page.
+        const back = new URLSearchParams([...Object.entries(query).map(([key, value]) => [key, String(value)]), ["notice", "export-refused"]]);
+        return reply.header("cache-control", "no-store").header("referrer-policy", "no-referrer").redirect(`${app.prefix}/console/#/users?${back}`, 303);
+      }
       return exportCsv(request, reply, query, await userFilterOf(groups, query));
     },
   );
