@@ -17,6 +17,8 @@ const IMPORT_CONTENT_TYPES: Record<ImportFormat, string> = { csv: "text/csv; cha
 /** Sends the import: resolves with the answer's bytes once it starts, while the source is still being sent. */
 export async function startImport(http: Transport, source: ImportSource, opts: Omit<ImportOptions, "signal"> & { signal?: AbortSignal | undefined }, refused: RefusedRecords): Promise<AsyncIterable<Uint8Array>> {
   checkOptions(opts, ["format", "dryRun", "update"], ["dryRun", "update"]);
+  // Else sent as the content type "undefined" (which the server refuses), or dropped for records.
+  if (opts.format !== undefined && !Object.hasOwn(IMPORT_CONTENT_TYPES, opts.format)) throw new TypeError('format must be "csv" or "ndjson", or left out');
   const { body, format } = await importBody(source, opts.format, refused);
   const res = await http.request<AsyncIterable<Uint8Array>>("POST", IMPORT_PATH, {
     query: { dryRun: opts.dryRun ? true : undefined, update: opts.update === false ? false : undefined },

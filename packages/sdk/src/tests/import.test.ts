@@ -168,10 +168,16 @@ test("importUsers refuses an option it does not take, or a flag that is not a bo
   // `dry_run` (the seed's spelling) dropped would import for real; `update: "false"` would update.
   await assert.rejects(drain(ecm.security.importUsers([{ username: "sdk_imp_dry" }], { dry_run: true } as never)), (e: unknown) => e instanceof TypeError && e.message === 'unknown option "dry_run"; use dryRun');
   await assert.rejects(drain(ecm.security.importUsers([{ username: "sdk_imp_dry" }], { update: "false" } as never)), (e: unknown) => e instanceof TypeError && e.message === "update must be true or false");
+  // A format it does not know would be sent as the content type "undefined", or dropped for records.
+  for (const format of ["CSV", "json", "tsv"]) {
+    await assert.rejects(drain(ecm.security.importUsers(new TextEncoder().encode("username\nsdk_imp_dry\n"), { dryRun: true, format } as never)), (e: unknown) => e instanceof TypeError && e.message === 'format must be "csv" or "ndjson", or left out');
+    await assert.rejects(drain(ecm.security.importUsers([{ username: "sdk_imp_dry" }], { format } as never)), (e: unknown) => e instanceof TypeError && e.message === 'format must be "csv" or "ndjson", or left out');
+  }
   const sync = new ECMSync({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
   try {
     assert.throws(() => [...sync.security.importUsers([{ username: "sdk_imp_dry" }], { dry_run: true } as never)], (e: unknown) => e instanceof TypeError && /use dryRun/.test((e as Error).message));
     assert.throws(() => [...sync.security.importUsers([{ username: "sdk_imp_dry" }], { dryRun: 1 } as never)], /dryRun must be true or false/);
+    assert.throws(() => [...sync.security.importUsers([{ username: "sdk_imp_dry" }], { format: "json" } as never)], /format must be "csv" or "ndjson"/);
   } finally {
     sync.close();
   }
