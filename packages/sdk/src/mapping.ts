@@ -172,7 +172,7 @@ export class FieldTypeError extends TypeError {
   }
 }
 
-/** An unknown name (a typo, the seed's snake_case, a REST name) would be dropped silently: refuse it. */
+/** An unknown name (a typo, the seed's snake_case, a REST name), or a value JSON has no form for, would be dropped silently: refuse it. */
 function checkFieldNames(f: object): void {
   if (typeof f !== "object" || f === null || Array.isArray(f)) throw new TypeError(`the user's fields must be an object such as { email: "…" }, not ${f === null ? "null" : Array.isArray(f) ? "an array" : typeof f}`);
   for (const k of Object.keys(f)) {
@@ -180,6 +180,10 @@ function checkFieldNames(f: object): void {
     const camel = k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
     const hint = REST_NAMES[k] ?? REST_NAMES[camel] ?? (USER_FIELDS.has(camel) ? camel : undefined);
     throw new FieldTypeError(`unknown user field "${k}"${hint ? `; use ${hint}` : ""}`, k);
+  }
+  // JSON would leave them out: the field silently not set.
+  for (const [k, v] of Object.entries(f)) {
+    if (typeof v === "function" || typeof v === "symbol") throw new FieldTypeError(`${k} is a ${typeof v}, not a value${typeof v === "function" ? ' (a call without its "()"?)' : ""}`, k);
   }
 }
 

@@ -170,6 +170,9 @@ test("toRestUserBody maps SDK names to REST names and leaves out undefined", () 
   assert.throws(() => toRestUserBody({ enabled: false } as never), /use locked \(inverted\)/);
   assert.throws(() => toRestUserBody({ colour: "red" } as never), /^TypeError: unknown user field "colour"$/);
   assert.deepEqual(toRestUserBody({ timeout: 5, ifMatch: '"1"', remark: "r" } as never), { description: "r" });
+  // JSON leaves a function or a symbol out: a user made without the remark asked for (a getter not called).
+  assert.throws(() => toRestUserBody({ remark: () => "r" } as never), /^TypeError: remark is a function, not a value \(a call without its "\(\)"\?\)$/);
+  assert.throws(() => toRestUserBody({ email: Symbol("e") } as never), /^TypeError: email is a symbol, not a value$/);
 });
 
 test("parseLinkHeader finds rel=next among several links", () => {
