@@ -326,6 +326,9 @@ export class SecuritySync {
   ): Generator<ECMImportResult, ECMImportSummary, undefined> {
     if ((opts as { signal?: unknown }).signal !== undefined) throw new TypeError("ECMSync calls take no AbortSignal; use { timeout }");
     const whole = typeof source === "string" || source instanceof Uint8Array;
+    if (!whole && typeof (source as Partial<Iterable<unknown>> | null)?.[Symbol.iterator] !== "function") {
+      throw new TypeError("ECMSync's importUsers takes a file path, bytes or an iterable (of byte chunks, strings or records); a Blob, a stream or an async iterable goes to ECM's importUsers");
+    }
     const items = whole ? undefined : (source as Iterable<Uint8Array | string | ImportUserRecord>)[Symbol.iterator]();
     const id = this.#ch.call<number>("import.open", [whole ? source : undefined, opts]);
     const results = new ImportResults(new RefusedRecords());

@@ -178,6 +178,13 @@ test("importUsers refuses an option it does not take, or a flag that is not a bo
     assert.throws(() => [...sync.security.importUsers([{ username: "sdk_imp_dry" }], { dry_run: true } as never)], (e: unknown) => e instanceof TypeError && /use dryRun/.test((e as Error).message));
     assert.throws(() => [...sync.security.importUsers([{ username: "sdk_imp_dry" }], { dryRun: 1 } as never)], /dryRun must be true or false/);
     assert.throws(() => [...sync.security.importUsers([{ username: "sdk_imp_dry" }], { format: "json" } as never)], /format must be "csv" or "ndjson"/);
+    // What only ECM's importUsers reads: said, not "source[Symbol.iterator] is not a function".
+    async function* records(): AsyncGenerator<ImportUserRecord> {
+      yield { username: "sdk_imp_dry" };
+    }
+    for (const source of [records(), new Blob(["username\nsdk_imp_dry\n"], { type: "text/csv" }), new ReadableStream<Uint8Array>(), 42]) {
+      assert.throws(() => [...sync.security.importUsers(source as never, { dryRun: true })], (e: unknown) => e instanceof TypeError && e.message === "ECMSync's importUsers takes a file path, bytes or an iterable (of byte chunks, strings or records); a Blob, a stream or an async iterable goes to ECM's importUsers");
+    }
   } finally {
     sync.close();
   }
