@@ -81,6 +81,16 @@ function userGuidOf(ref: UserRef): string {
   return g;
 }
 
+/**
+ * An API key's id, from the key or its id. A name or prefix would be a 404, which a script that revokes
+ * keys would take for "revoked already" while the key works on.
+ */
+function apiKeyIdOf(key: string | Pick<ECMApiKey, "id">): string {
+  const id = typeof key === "string" ? key : key?.id;
+  if (typeof id !== "string" || !isGuid(id)) throw new TypeError(`an API key's id (or the key from apiKeys or createApiKey) is expected, not ${JSON.stringify(id ?? key)}: apiKeys(user) lists the keys with their ids`);
+  return id;
+}
+
 interface RestApiKey {
   id: string;
   name: string;
@@ -561,9 +571,9 @@ export class Security {
     return { ...apiKeyOf(res.data), secret: res.data.secret };
   }
 
-  /** Revokes an API key: it stops working at once. */
-  async revokeApiKey(userGuid: UserRef, keyId: string, opts?: CallOptions): Promise<void> {
-    await this.#http.request("DELETE", `/security/v1/users/${enc(userGuidOf(userGuid))}/api-keys/${enc(keyId)}`, call(opts));
+  /** Revokes an API key (the key, or its id): it stops working at once. */
+  async revokeApiKey(userGuid: UserRef, key: string | ECMApiKey, opts?: CallOptions): Promise<void> {
+    await this.#http.request("DELETE", `/security/v1/users/${enc(userGuidOf(userGuid))}/api-keys/${enc(apiKeyIdOf(key))}`, call(opts));
   }
 
   async addUserToGroup(userGuid: UserRef, groupGuid: GroupRef, opts?: CallOptions): Promise<void> {

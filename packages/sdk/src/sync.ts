@@ -379,8 +379,8 @@ export class SecuritySync {
   createApiKey(userGuid: UserRef, name: string, opts: SyncCallOptions & { expiresAt?: Date | string | null } = {}): ECMApiKey & { secret: string } {
     return this.#c("createApiKey", [userGuid, name, opts]);
   }
-  revokeApiKey(userGuid: UserRef, keyId: string, opts?: SyncCallOptions): void {
-    return this.#c("revokeApiKey", [userGuid, keyId, opts]);
+  revokeApiKey(userGuid: UserRef, key: string | ECMApiKey, opts?: SyncCallOptions): void {
+    return this.#c("revokeApiKey", [userGuid, key, opts]);
   }
   addUserToGroup(userGuid: UserRef, groupGuid: GroupRef, opts?: SyncCallOptions): void {
     return this.#c("addUserToGroup", [userGuid, groupGuid, opts]);

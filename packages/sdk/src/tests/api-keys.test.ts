@@ -39,7 +39,13 @@ test("an API key made with the SDK authenticates a client of its own; revoked, i
   const listed = await admin.security.apiKeys(robot);
   assert.deepEqual(listed.map((k) => [k.id, k.prefix]), [[key.id, key.secret.slice(0, 12)]]);
   assert.equal("secret" in listed[0]!, false);
-  await admin.security.revokeApiKey(robot, key.id);
+  // A name or prefix is no id: a TypeError, not a 404 a script could take for a key revoked already while it works on.
+  for (const notId of [key.name, key.prefix]) {
+    await assert.rejects(admin.security.revokeApiKey(robot, notId), (e: unknown) => e instanceof TypeError && e.message === `an API key's id (or the key from apiKeys or createApiKey) is expected, not ${JSON.stringify(notId)}: apiKeys(user) lists the keys with their ids`);
+  }
+  assert.equal((await script.security.me()).username, "sdk_robot");
+  // The key itself, as ECMUser and ECMGroup are taken for their guids.
+  await admin.security.revokeApiKey(robot, listed[0]!);
   await assert.rejects(script.security.me(), ECMAuthError);
   assert.throws(() => new ECM({ baseUrl: server.baseUrl, apiKey: "not-a-key" }), /ecm_/);
   // No key the server makes holds more than letters, digits, - and _: another is refused here, not sent as "cannot reach".
@@ -61,7 +67,9 @@ test("ECMSync has the key methods: create, list, revoke", () => {
     const script = new ECMSync({ baseUrl: server.baseUrl, apiKey: key.secret });
     try {
       assert.equal(script.security.me().username, "sdk_sync_robot");
-      admin.security.revokeApiKey(robot, key.id);
+      assert.throws(() => admin.security.revokeApiKey(robot, key.name), TypeError);
+      assert.equal(script.security.me().username, "sdk_sync_robot");
+      admin.security.revokeApiKey(robot, key);
       assert.throws(() => script.security.me(), ECMAuthError);
     } finally {
       script.close();
