@@ -82,14 +82,17 @@ function userGuidOf(ref: UserRef): string {
 }
 
 /**
- * An API key's id, from the key or its id. A name or prefix would be a 404, which a script that revokes
- * keys would take for "revoked already" while the key works on.
+ * The id of an API key or a directory, from the object or its id. A name would be a 404, which a script
+ * that revokes keys or deletes directories would take for "gone already" while the thing works on.
+ * `what`: its name with "'s"; `from`: the calls that answer such objects; `list`: the call that lists them.
  */
-function apiKeyIdOf(key: string | Pick<ECMApiKey, "id">): string {
-  const id = typeof key === "string" ? key : key?.id;
-  if (typeof id !== "string" || !isGuid(id)) throw new TypeError(`an API key's id (or the key from apiKeys or createApiKey) is expected, not ${JSON.stringify(id ?? key)}: apiKeys(user) lists the keys with their ids`);
+function idOf(ref: string | { id: string }, what: string, from: string, list: string): string {
+  const id = typeof ref === "string" ? ref : ref?.id;
+  if (typeof id !== "string" || !isGuid(id)) throw new TypeError(`${what} id (or the ${from}) is expected, not ${JSON.stringify(id ?? ref)}: ${list}`);
   return id;
 }
+const apiKeyIdOf = (key: string | ECMApiKey) => idOf(key, "an API key's", "key from apiKeys or createApiKey", "apiKeys(user) lists the keys with their ids");
+const directoryIdOf = (dir: string | ECMDirectory) => idOf(dir, "a directory's", "directory from directories or directory", "directories() lists them with their ids");
 
 interface RestApiKey {
   id: string;
@@ -794,8 +797,8 @@ export class Security {
   }
 
   /** One directory by id (ECMNotFoundError when there is none). */
-  async directory(id: string, opts?: CallOptions): Promise<ECMDirectory> {
-    return (await this.#http.request<ECMDirectory>("GET", `${DIRECTORIES}/${enc(id)}`, call(opts))).data;
+  async directory(id: string | ECMDirectory, opts?: CallOptions): Promise<ECMDirectory> {
+    return (await this.#http.request<ECMDirectory>("GET", `${DIRECTORIES}/${enc(directoryIdOf(id))}`, call(opts))).data;
   }
 
   /** Adds a directory; fields left out take their defaults (filters and attribute mapping by vendor). */
@@ -805,20 +808,20 @@ export class Security {
   }
 
   /** Changes a directory; fields left out keep their value (the bind password too). */
-  async updateDirectory(id: string, fields: DirectoryFields & CallOptions): Promise<ECMDirectory> {
+  async updateDirectory(id: string | ECMDirectory, fields: DirectoryFields & CallOptions): Promise<ECMDirectory> {
     const { signal, timeout, ...body } = fields;
-    return (await this.#http.request<ECMDirectory>("PUT", `${DIRECTORIES}/${enc(id)}`, { body, signal, timeout })).data;
+    return (await this.#http.request<ECMDirectory>("PUT", `${DIRECTORIES}/${enc(directoryIdOf(id))}`, { body, signal, timeout })).data;
   }
 
   /** Removes a directory; its users are kept disabled (`users: "disable"`, the default) or deleted with its groups. */
-  async deleteDirectory(id: string, opts?: CallOptions & { users?: "disable" | "delete" }): Promise<void> {
+  async deleteDirectory(id: string | ECMDirectory, opts?: CallOptions & { users?: "disable" | "delete" }): Promise<void> {
     checkOptions(opts, ["users"]);
-    await this.#http.request("DELETE", `${DIRECTORIES}/${enc(id)}`, { query: { users: opts?.users }, ...call(opts) });
+    await this.#http.request("DELETE", `${DIRECTORIES}/${enc(directoryIdOf(id))}`, { query: { users: opts?.users }, ...call(opts) });
   }
 
   /** Tests a stored directory's connection: connects, binds, reads the base, searches; the answer in words. */
-  async testDirectory(id: string, opts?: CallOptions): Promise<ECMDirectoryTest> {
-    return (await this.#http.request<ECMDirectoryTest>("POST", `${DIRECTORIES}/${enc(id)}/test`, call(opts))).data;
+  async testDirectory(id: string | ECMDirectory, opts?: CallOptions): Promise<ECMDirectoryTest> {
+    return (await this.#http.request<ECMDirectoryTest>("POST", `${DIRECTORIES}/${enc(directoryIdOf(id))}/test`, call(opts))).data;
   }
 
   /** Tests a configuration that is not stored (nothing is saved). */
@@ -828,13 +831,13 @@ export class Security {
   }
 
   /** Starts a sync in the background (`full` by default; `force` disables gone users past the safety share, and all of them when the directory answers no users); answers the run as it begins. */
-  async startDirectorySync(id: string, opts?: CallOptions & { mode?: DirectorySyncMode; force?: boolean }): Promise<ECMDirectorySync> {
+  async startDirectorySync(id: string | ECMDirectory, opts?: CallOptions & { mode?: DirectorySyncMode; force?: boolean }): Promise<ECMDirectorySync> {
     checkOptions(opts, ["mode", "force"]);
     const body = { mode: opts?.mode, force: opts?.force };
-    return (await this.#http.request<ECMDirectorySync>("POST", `${DIRECTORIES}/${enc(id)}/sync`, { body, ...call(opts) })).data;
+    return (await this.#http.request<ECMDirectorySync>("POST", `${DIRECTORIES}/${enc(directoryIdOf(id))}/sync`, { body, ...call(opts) })).data;
   }
 
   /** The directory's current or last sync: counts, users per second, the first problems (ECMNotFoundError before the first). */
-  async directorySync(id: string, opts?: CallOptions): Promise<ECMDirectorySync> {
-    return (await this.#http.request<ECMDirectorySync>("GET", `${DIRECTORIES}/${enc(id)}/sync`, call(opts))).data;
+  async directorySync(id: string | ECMDirectory, opts?: CallOptions): Promise<ECMDirectorySync> {
+    return (await this.#http.request<ECMDirectorySync>("GET", `${DIRECTORIES}/${enc(directoryIdOf(id))}/sync`, call(opts))).data;
   }}

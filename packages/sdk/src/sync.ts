@@ -459,28 +459,28 @@ export class SecuritySync {
   directories(opts?: SyncCallOptions): ECMDirectory[] {
     return this.#c("directories", [opts]);
   }
-  directory(id: string, opts?: SyncCallOptions): ECMDirectory {
+  directory(id: string | ECMDirectory, opts?: SyncCallOptions): ECMDirectory {
     return this.#c("directory", [id, opts]);
   }
   createDirectory(fields: NewDirectoryFields & SyncCallOptions): ECMDirectory {
     return this.#c("createDirectory", [fields]);
   }
-  updateDirectory(id: string, fields: DirectoryFields & SyncCallOptions): ECMDirectory {
+  updateDirectory(id: string | ECMDirectory, fields: DirectoryFields & SyncCallOptions): ECMDirectory {
     return this.#c("updateDirectory", [id, fields]);
   }
-  deleteDirectory(id: string, opts?: SyncCallOptions & { users?: "disable" | "delete" }): void {
+  deleteDirectory(id: string | ECMDirectory, opts?: SyncCallOptions & { users?: "disable" | "delete" }): void {
     return this.#c("deleteDirectory", [id, opts]);
   }
-  testDirectory(id: string, opts?: SyncCallOptions): ECMDirectoryTest {
+  testDirectory(id: string | ECMDirectory, opts?: SyncCallOptions): ECMDirectoryTest {
     return this.#c("testDirectory", [id, opts]);
   }
   testDirectoryConfig(fields: NewDirectoryFields & SyncCallOptions): ECMDirectoryTest {
     return this.#c("testDirectoryConfig", [fields]);
   }
-  startDirectorySync(id: string, opts?: SyncCallOptions & { mode?: DirectorySyncMode; force?: boolean }): ECMDirectorySync {
+  startDirectorySync(id: string | ECMDirectory, opts?: SyncCallOptions & { mode?: DirectorySyncMode; force?: boolean }): ECMDirectorySync {
     return this.#c("startDirectorySync", [id, opts]);
   }
-  directorySync(id: string, opts?: SyncCallOptions): ECMDirectorySync {
+  directorySync(id: string | ECMDirectory, opts?: SyncCallOptions): ECMDirectorySync {
     return this.#c("directorySync", [id, opts]);
   }
 }

@@ -460,7 +460,12 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       assert.equal(run.state, "failed");
       assert.match(run.message ?? "", /connect/i);
 
-      await sec.deleteDirectory(created.id, { users: "delete" });
+      // A name is no id: a TypeError, not a 404 a script could take for a directory deleted already. The directory itself is taken.
+      for (const call of [() => sec.directory(fields.name), () => sec.deleteDirectory(fields.name), () => sec.directorySync(fields.name)]) {
+        await assert.rejects(async () => call(), (e: unknown) => e instanceof TypeError && e.message === `a directory's id (or the directory from directories or directory) is expected, not ${JSON.stringify(fields.name)}: directories() lists them with their ids`);
+      }
+      assert.equal((await sec.directory(created)).id, created.id);
+      await sec.deleteDirectory(created, { users: "delete" });
       await assert.rejects(sec.directory(created.id), ECMNotFoundError);
     });
 
