@@ -1,5 +1,5 @@
 import type { RequestOptions, Transport } from "./http.js";
-import { inSdkFieldNames, parseLinkHeader, PASSWORD_NAMES } from "./mapping.js";
+import { countOf, inSdkFieldNames, parseLinkHeader, PASSWORD_NAMES } from "./mapping.js";
 import type { CallOptions, RestGroup, RestMe, RestRole, RestUser } from "./types.js";
 
 /** Filters of the users list, its count, its CSV and a bulk action (REST names). */
@@ -130,7 +130,7 @@ export class Admin {
   }
 
   async countUsers(filter: RestUserFilter, opts?: CallOptions): Promise<number> {
-    return Number((await this.#http.request("GET", "/security/v1/users/count", { query: filterQuery(filter), ...call(opts) })).data);
+    return countOf((await this.#http.request("GET", "/security/v1/users/count", { query: filterQuery(filter), ...call(opts) })).data);
   }
 
   /** The cursor of the page at about `at` in the unfiltered list (approximate: see the OpenAPI). */

@@ -38,9 +38,11 @@ function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
-function malformed(what: string, cause?: unknown): ECMError {
+/** An answer that is not the JSON the call expects: a proxy's page, a baseUrl off by a path, a server of another version. */
+export function malformed(what: string, cause?: unknown): ECMError {
   return new ECMError(`the server's answer is not the JSON expected: ${what}`, { cause });
 }
+
 
 // Node's Buffer decodes UTF-8 about twice as fast as TextDecoder; other runtimes (ecm-sdk/browser) use TextDecoder.
 const NodeBuffer = (globalThis as { Buffer?: typeof import("node:buffer").Buffer }).Buffer;

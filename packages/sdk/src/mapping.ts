@@ -1,4 +1,5 @@
 import { ECMValidationError } from "./errors.js";
+import { malformed } from "./json-split.js";
 import type {
   ECMGroup,
   ECMUserGroup,
@@ -217,6 +218,12 @@ export function toRestUserBody(f: UserFields | CreateUserFields): Record<string,
   if ("password" in f) set("password", f.password);
   if ("serviceAccount" in f) set("serviceAccount", f.serviceAccount);
   return body;
+}
+
+/** The users count's answer. Not Number(…): an empty page (a proxy's, a baseUrl off by a path) would be a count of 0. */
+export function countOf(data: unknown): number {
+  if (typeof data !== "number" || !Number.isSafeInteger(data) || data < 0) throw malformed("a count is a JSON number");
+  return data;
 }
 
 /** Parses an RFC 8288 Link header and returns the URL of `rel` (default "next"), or null. */

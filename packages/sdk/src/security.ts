@@ -1,9 +1,10 @@
 import { SERVER_CODES } from "./codes.js";
 import { ECMAbortError, ECMNotFoundError, ECMValidationError } from "./errors.js";
 import { ExportReader, exportRecords, type ExportRecord } from "./export-records.js";
+import { malformed } from "./json-split.js";
 import { readAgainAfter, sleep, type RequestOptions, type Transport } from "./http.js";
 import { ImportResults, RefusedRecords, startImport } from "./import-users.js";
-import { inSdkFieldNames, isGuid, PAGE_NAMES, PASSWORD_NAMES, isoOrNull, parseLinkHeader, toECMGroup, toECMUserGroup, toECMRole, toECMUser, toRestUserBody, toUserSource } from "./mapping.js";
+import { countOf, inSdkFieldNames, isGuid, PAGE_NAMES, PASSWORD_NAMES, isoOrNull, parseLinkHeader, toECMGroup, toECMUserGroup, toECMRole, toECMUser, toRestUserBody, toUserSource } from "./mapping.js";
 import type {
   CallOptions,
   ECMApiKey,
@@ -168,7 +169,7 @@ function isFullUser(data: unknown): data is RestUser {
 
 function asArray<T>(data: unknown, what: string): T[] {
   if (Array.isArray(data)) return data as T[];
-  throw new TypeError(`unexpected ${what} response: expected a JSON array`);
+  throw malformed(`${what} come as a JSON array`);
 }
 
 /**
@@ -327,9 +328,7 @@ export class Security {
       query: usersQuery({ ...opts, extendedInfo: false }),
       ...call(opts),
     });
-    const n = typeof res.data === "number" ? res.data : Number(res.data);
-    if (!Number.isFinite(n)) throw new TypeError("unexpected count response");
-    return n;
+    return countOf(res.data);
   }
 
   /** The user with this username (ignoring case and Unicode form: ｓｙｓａｄｍｉｎ is sysadmin), extended. Throws ECMNotFoundError. */

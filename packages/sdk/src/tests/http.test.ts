@@ -41,6 +41,21 @@ test("a redirect (a proxy, http where https was meant) is an ECMError, not a wri
   }
 });
 
+test("a page that is not the API (a proxy's login page, a baseUrl off by a path) is an ECMError, never a count of 0 or a TypeError", async () => {
+  for (const [type, body] of [["text/html", "<html>Sign in</html>"], ["text/plain", ""], ["application/json", "null"], ["application/json", '"12"']]) {
+    const page = await peer((_req, res) => res.writeHead(200, { "content-type": type }).end(body));
+    try {
+      const ecm = new ECM({ baseUrl: `${page.url}/portal`, token: "t" });
+      const notTheApi = (e: unknown) => e instanceof ECMError && /^the server's answer is not the JSON expected: /.test(e.message);
+      await assert.rejects(ecm.security.countUsers(), notTheApi, `count: ${type} ${body}`);
+      await assert.rejects(ecm.admin.countUsers({}), notTheApi, `admin count: ${type} ${body}`);
+      await assert.rejects(ecm.security.groups(), notTheApi, `groups: ${type} ${body}`);
+    } finally {
+      await page.close();
+    }
+  }
+});
+
 test("a cursor naming another server is not followed: no token goes there", async () => {
   const other = await peer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end("[]"));
   try {
