@@ -464,6 +464,11 @@ export class Transport implements RetryPolicy {
         await res.body?.cancel().catch(() => undefined);
         return { status: 204, headers: res.headers, data: undefined as T, url };
       }
+      // A web page where the API's JSON was expected: said as such, as a redirect is.
+      if (res.ok && /^text\/html\b/i.test(res.headers.get("content-type") ?? "")) {
+        await res.body?.cancel().catch(() => undefined);
+        throw new ECMError(`${method} ${path}: the server answered a web page (text/html), not the API's JSON; check baseUrl (the /portal path? a proxy's login page in between?)`, { status: res.status });
+      }
       const readError = (err: unknown): unknown => {
         if (source.error !== undefined) return source.error;
         if (signal.aborted) return abortError(opts.stream ? "no data for" : "timed out after");

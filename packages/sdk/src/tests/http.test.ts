@@ -46,10 +46,13 @@ test("a page that is not the API (a proxy's login page, a baseUrl off by a path)
     const page = await peer((_req, res) => res.writeHead(200, { "content-type": type }).end(body));
     try {
       const ecm = new ECM({ baseUrl: `${page.url}/portal`, token: "t" });
-      const notTheApi = (e: unknown) => e instanceof ECMError && /^the server's answer is not the JSON expected: /.test(e.message);
+      // A web page is said to be one (a streamed list would otherwise "end before it is complete": it holds no JSON).
+      const notTheApi = (e: unknown) =>
+        e instanceof ECMError && (type === "text/html" ? /: the server answered a web page \(text\/html\), not the API's JSON; check baseUrl \(the \/portal path\? a proxy's login page in between\?\)$/ : /^the server's answer is not the JSON expected: /).test(e.message);
       await assert.rejects(ecm.security.countUsers(), notTheApi, `count: ${type} ${body}`);
       await assert.rejects(ecm.admin.countUsers({}), notTheApi, `admin count: ${type} ${body}`);
       await assert.rejects(ecm.security.groups(), notTheApi, `groups: ${type} ${body}`);
+      if (type === "text/html") await assert.rejects(ecm.security.users(), notTheApi, "a streamed list");
     } finally {
       await page.close();
     }
