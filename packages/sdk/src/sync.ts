@@ -127,7 +127,13 @@ class SyncChannel {
     const flag = this.#flag!;
     const id = this.#nextId++;
     Atomics.store(flag, 0, 0);
-    port.postMessage({ id, method, args });
+    try {
+      port.postMessage({ id, method, args });
+    } catch (error) {
+      // A function or a symbol among the arguments (a getter not called): the caller's mistake, as ECM says it.
+      if ((error as Error).name === "DataCloneError") throw new TypeError(`${method}: ${(error as Error).message} ECMSync hands its arguments to a worker thread: pass values.`);
+      throw error;
+    }
     // The worker enforces the call's own timeout. Here we only make sure the worker is alive: it
     // bumps a heartbeat every 250 ms; silence for long means it died or hangs, and we stop waiting.
     let beat = Atomics.load(flag, 1);

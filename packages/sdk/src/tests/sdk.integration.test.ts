@@ -141,6 +141,9 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       // A flag of another type is refused before it is sent (`locked: "no"` would lock the account).
       await assert.rejects(sec.createUser(`${p}flag`, { locked: "no" } as never), (e: unknown) => e instanceof TypeError && e.message === "locked must be true or false");
       await assert.rejects(sec.user(`${p}flag`), ECMNotFoundError);
+      // A value JSON has no form for (a getter not called) is refused, not left out; ECMSync cannot even send it to its worker.
+      await assert.rejects(sec.createUser(`${p}fn`, { remark: (() => "r") as never }), (e: unknown) => e instanceof TypeError && (mode === "ECMSync" || /^remark is a function, not a value/.test(e.message)));
+      await assert.rejects(sec.user(`${p}fn`), ECMNotFoundError);
       // The server's refusal names the field as the caller called it.
       await assert.rejects(
         sec.updateUser(u, { remark: "x".repeat(5000) }),
