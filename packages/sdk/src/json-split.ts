@@ -43,7 +43,6 @@ export function malformed(what: string, cause?: unknown): ECMError {
   return new ECMError(`the server's answer is not the JSON expected: ${what}`, { cause });
 }
 
-
 // Node's Buffer decodes UTF-8 about twice as fast as TextDecoder; other runtimes (ecm-sdk/browser) use TextDecoder.
 const NodeBuffer = (globalThis as { Buffer?: typeof import("node:buffer").Buffer }).Buffer;
 const decoder = new TextDecoder();
