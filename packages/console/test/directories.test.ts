@@ -7,7 +7,7 @@ import { createGroup, createSecurityAdministrator, USER_PASSWORD } from "../../s
 import { insertUser } from "../../server/src/test-support/fixtures.js";
 import { ADMIN_PASSWORD } from "../../server/src/test-support/server.js";
 import type { Slapd } from "../../server/src/test-support/slapd.js";
-import { axeViolations, describeConsole, logIn, logInByToken, openPage, screenshot } from "./support.js";
+import { axeViolations, describeConsole, focusReaches, logIn, logInByToken, openPage, screenshot } from "./support.js";
 
 const PATH = "/security/v1/external-user-storage";
 
@@ -73,8 +73,7 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
       await page.keyboard.press("Enter");
       const sync = page.getByRole("region", { name: "Sync" });
       await sync.getByText("Full sync: Finished").waitFor({ timeout: 60_000 });
-      await page.waitForFunction(() => document.activeElement?.textContent === "Start a full sync", undefined, { timeout: 5_000 })
-        .catch(async () => assert.fail(`the focus is on ${await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 80))}, not on Start a full sync`));
+      await focusReaches(page, { text: "Start a full sync" });
       const run = (await server.api<Record<string, number> & { problems: { dn: string }[] }>("GET", `${PATH}/${id}/sync`, { token })).body;
       assert.equal(run.created, tree.userCount - 1, "every user but the invalid one");
       for (const key of ["Entries read", "Users created", "Entries with a problem"]) {

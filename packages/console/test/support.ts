@@ -99,6 +99,19 @@ export async function openPage(browser: Browser, options: { width?: number; colo
   return { page, errors, close: () => context.close() };
 }
 
+/**
+ * Waits (5 s at most) until the element with the focus is the one described — by its text, its id or an
+ * attribute's value — and fails otherwise, saying where the focus is.
+ */
+export async function focusReaches(page: Page, want: { text?: string; id?: string; attribute?: [name: string, value: string] }): Promise<void> {
+  await page
+    .waitForFunction((w) => {
+      const el = document.activeElement;
+      return el !== null && (w.text === undefined || el.textContent === w.text) && (w.id === undefined || el.id === w.id) && (w.attribute === undefined || el.getAttribute(w.attribute[0]) === w.attribute[1]);
+    }, want, { timeout: 5_000 })
+    .catch(async () => assert.fail(`the focus is on ${await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 80))}, not on ${JSON.stringify(want)}`));
+}
+
 /** Requests matching `url` wait until the returned function is called; then they (and later ones) go through. */
 export async function holdRequests(page: Page, url: RegExp): Promise<() => void> {
   let release!: () => void;

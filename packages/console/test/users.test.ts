@@ -8,7 +8,7 @@ import { insertGroups, insertUser } from "../../server/src/test-support/fixtures
 import { PgSession } from "../../server/src/test-support/pg-session.js";
 import { ADMIN_PASSWORD, type TestServer } from "../../server/src/test-support/server.js";
 import { seedStore } from "../../server/src/tools/seed-data.js";
-import { answerLate, describeConsole, holdRequests, logIn, logInByToken, nextFrames, onOwnServer, openPage, pickGroup, screenshot, wholeGroupLists } from "./support.js";
+import { answerLate, describeConsole, focusReaches, holdRequests, logIn, logInByToken, nextFrames, onOwnServer, openPage, pickGroup, screenshot, wholeGroupLists } from "./support.js";
 
 /** The row of the users grid that shows this username. */
 const row = (page: Page, username: string) => page.getByRole("row").filter({ has: page.getByRole("gridcell", { name: username, exact: true }) });
@@ -768,7 +768,6 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       const kim = await createUser(server, token, "kim.keys");
       await logInByToken(page, server, url);
       await page.goto(`${url}#/users/${kim.uuid}`);
-      const focused = () => page.evaluate(() => `${document.activeElement?.tagName} ${document.activeElement?.textContent?.trim()}`);
       await page.getByLabel("Description", { exact: true }).fill("pressed from the keyboard");
       await page.getByRole("button", { name: "Save", exact: true }).focus();
       await page.keyboard.press("Enter");
@@ -781,7 +780,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       await page.waitForFunction(() => document.activeElement?.textContent === "Enable (unlock)");
       await page.keyboard.press("Enter");
       await page.getByRole("button", { name: "Disable (lock)" }).waitFor();
-      await page.waitForFunction(() => document.activeElement?.textContent === "Disable (lock)", undefined, { timeout: 5_000 }).catch(async () => assert.fail(`the focus is on ${await focused()}`));
+      await focusReaches(page, { text: "Disable (lock)" });
       // A conflict's dialog, opened by Save (disabled while it ran) and closed with Escape: back on Save.
       assert.equal((await server.api("PUT", `/security/v1/users/${kim.uuid}`, { token, body: { description: "theirs" } })).status, 200);
       await page.getByLabel("Description", { exact: true }).fill("mine");
@@ -789,7 +788,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       await page.keyboard.press("Enter");
       await page.getByRole("dialog", { name: "Someone else changed this user" }).waitFor();
       await page.keyboard.press("Escape");
-      await page.waitForFunction(() => document.activeElement?.textContent === "Save", undefined, { timeout: 5_000 }).catch(async () => assert.fail(`the focus is on ${await focused()}`));
+      await focusReaches(page, { text: "Save" });
       await page.goto(`${url}#/users?search=person23`);
       await row(page, "person231").waitFor();
       await page.keyboard.press("/");
@@ -808,7 +807,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       await report.waitFor();
       await page.keyboard.press("Escape");
       // The list was read again from its top (the action may have changed what it holds): its first row.
-      await page.waitForFunction(() => document.activeElement?.getAttribute("aria-rowindex") === "2", undefined, { timeout: 5_000 }).catch(async () => assert.fail(`the focus is on ${await focused()}`));
+      await focusReaches(page, { attribute: ["aria-rowindex", "2"] });
       assert.deepEqual(errors, []);
     } finally {
       await close();
@@ -832,8 +831,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Add");
       await page.keyboard.press("Enter");
       await page.getByRole("status").filter({ hasText: "Added to keyboard-team." }).waitFor();
-      await page.waitForFunction(() => document.activeElement?.id === "add-group", undefined, { timeout: 5_000 })
-        .catch(async () => assert.fail(`the focus is on ${await page.evaluate(() => `${document.activeElement?.tagName} ${document.activeElement?.textContent}`)}`));
+      await focusReaches(page, { id: "add-group" });
       assert.deepEqual(errors, []);
     } finally {
       await close();
@@ -857,8 +855,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       const usernames = lines.slice(1).map((l) => l.split(",")[2]);
       assert.deepEqual(usernames, ["person012", ...Array.from({ length: 10 }, (_, i) => `person12${i}`)]);
       await page.getByRole("button", { name: "Export CSV" }).waitFor();
-      await page.waitForFunction(() => document.activeElement?.textContent === "Export CSV", undefined, { timeout: 5_000 })
-        .catch(async () => assert.fail(`the focus is on ${await page.evaluate(() => `${document.activeElement?.tagName} ${document.activeElement?.textContent}`)}`));
+      await focusReaches(page, { text: "Export CSV" });
       assert.deepEqual(errors, []);
     } finally {
       await close();
