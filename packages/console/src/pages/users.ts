@@ -1,6 +1,6 @@
 import { html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { live } from "lit/directives/live.js";
-import { ECMConflictError, ECMError, ECMNotFoundError, type BulkActionName, type RestBulkAction, type RestGroup, type RestUser, type RestUserFilter } from "ecm-sdk/browser";
+import { ECMConflictError, ECMError, ECMNotFoundError, isGuid, type BulkActionName, type RestBulkAction, type RestGroup, type RestUser, type RestUserFilter } from "ecm-sdk/browser";
 import { serverWords, session } from "../api.js";
 import { href, navigate } from "../router.js";
 import "../group-picker.js";
@@ -442,7 +442,11 @@ class UsersPage extends Page {
     if (!source || !one || this.#namedSource?.source === source) return;
     this.#namedSource = null;
     try {
-      const name = one.kind === "directory" ? `Directory: ${(await session.security.directory(one.id)).name}` : `Identity provider: ${(await session.security.identityProvider(one.id)).displayName}`;
+      // A directory's id is a guid: anything else names none (the SDK refuses it before asking the server).
+      const name =
+        one.kind === "identity provider" ? `Identity provider: ${(await session.security.identityProvider(one.id)).displayName}`
+        : isGuid(one.id) ? `Directory: ${(await session.security.directory(one.id)).name}`
+        : null;
       if (this.#filter.source === source) this.#namedSource = { source, name };
     } catch (error) {
       if (this.#filter.source !== source) return;
