@@ -1,5 +1,6 @@
 import type { RequestOptions, Transport } from "./http.js";
 import { countOf, inSdkFieldNames, parseLinkHeader, PASSWORD_NAMES } from "./mapping.js";
+import { callOptions as call } from "./options.js";
 import type { CallOptions, RestGroup, RestMe, RestRole, RestUser } from "./types.js";
 
 /** Filters of the users list, its count, its CSV and a bulk action (REST names). */
@@ -85,9 +86,6 @@ export type RestUserChanges = Partial<
 
 const enc = encodeURIComponent;
 
-function call(opts: CallOptions | undefined): Pick<RequestOptions, "signal" | "timeout"> {
-  return { signal: opts?.signal, timeout: opts?.timeout };
-}
 
 function filterQuery(filter: RestUserFilter | undefined): RequestOptions["query"] {
   return { ...filter, search: filter?.search === "" ? undefined : filter?.search };
@@ -104,8 +102,9 @@ export class Admin {
     this.#http = http;
   }
 
-  async #page<T>(path: string, query: RequestOptions["query"], max: number, cursor: string | null | undefined, opts?: CallOptions): Promise<Page<T>> {
-    const res = await this.#http.request<T[]>("GET", path, { query: { ...query, max, cursor: cursor ?? undefined }, ...call(opts) });
+  /** `c`: the call's checked signal and timeout. */
+  async #page<T>(path: string, query: RequestOptions["query"], max: number, cursor: string | null | undefined, c: CallOptions): Promise<Page<T>> {
+    const res = await this.#http.request<T[]>("GET", path, { query: { ...query, max, cursor: cursor ?? undefined }, ...c });
     const link = parseLinkHeader(res.headers.get("link"), "next");
     return { items: res.data, next: link === null ? null : new URL(link, res.url).searchParams.get("cursor") };
   }
@@ -125,8 +124,8 @@ export class Admin {
   }
 
   /** One page of users in username order (extended view). */
-  users(filter: RestUserFilter, page: { max: number; cursor?: string | null }, opts?: CallOptions): Promise<Page<RestUser>> {
-    return this.#page("/security/v1/users", { ...filterQuery(filter), extendedInfo: true }, page.max, page.cursor, opts);
+  async users(filter: RestUserFilter, page: { max: number; cursor?: string | null }, opts?: CallOptions): Promise<Page<RestUser>> {
+    return this.#page("/security/v1/users", { ...filterQuery(filter), extendedInfo: true }, page.max, page.cursor, call(opts));
   }
 
   async countUsers(filter: RestUserFilter, opts?: CallOptions): Promise<number> {
@@ -140,7 +139,8 @@ export class Admin {
 
   /** Every user of the filter as CSV bytes, streamed by the server. */
   async *usersCsv(filter: RestUserFilter, opts?: CallOptions): AsyncGenerator<Uint8Array> {
-    const res = await this.#http.request<AsyncIterable<Uint8Array>>("GET", "/security/v1/users", { query: filterQuery(filter), headers: { accept: "text/csv" }, stream: true, signal: opts?.signal, timeout: opts?.timeout ?? Number.POSITIVE_INFINITY });
+    const c = call(opts);
+    const res = await this.#http.request<AsyncIterable<Uint8Array>>("GET", "/security/v1/users", { query: filterQuery(filter), headers: { accept: "text/csv" }, stream: true, ...c, timeout: c.timeout ?? Number.POSITIVE_INFINITY });
     yield* res.data;
   }
 
@@ -153,16 +153,16 @@ export class Admin {
     return (await this.#http.request<{ url: string; expiresAt: string }>("POST", "/security/v1/users/csv-links", { query: filterQuery(filter), ...call(opts) })).data;
   }
 
-  user(id: string, opts?: CallOptions): Promise<Versioned<RestUser>> {
+  async user(id: string, opts?: CallOptions): Promise<Versioned<RestUser>> {
     return this.#versioned("GET", `/security/v1/users/${enc(id)}`, { query: { extendedInfo: true }, ...call(opts) });
   }
 
-  createUser(fields: RestUserChanges & { username: string; password?: string }, opts?: CallOptions): Promise<Versioned<RestUser>> {
+  async createUser(fields: RestUserChanges & { username: string; password?: string }, opts?: CallOptions): Promise<Versioned<RestUser>> {
     return this.#versioned("POST", "/security/v1/users", { body: fields, ...call(opts) });
   }
 
   /** Changes the fields given; with `ifMatch`, a stale version is an ECMPreconditionError (412). */
-  updateUser(id: string, changes: RestUserChanges, ifMatch: string | null, opts?: CallOptions): Promise<Versioned<RestUser>> {
+  async updateUser(id: string, changes: RestUserChanges, ifMatch: string | null, opts?: CallOptions): Promise<Versioned<RestUser>> {
     return this.#versioned("PUT", `/security/v1/users/${enc(id)}`, { body: changes, headers: ifMatch ? { "if-match": ifMatch } : {}, idempotent: false, ...call(opts) });
   }
 
@@ -182,7 +182,7 @@ export class Admin {
 
   /** A user's groups, its profile's included; `opts.direct`: its own memberships only. */
   async userGroups(id: string, opts?: CallOptions & { direct?: boolean }): Promise<RestGroup[]> {
-    return (await this.#http.request<RestGroup[]>("GET", `/security/v1/users/${enc(id)}/user-groups`, { query: { direct: opts?.direct || undefined }, ...call(opts) })).data;
+    return (await this.#http.request<RestGroup[]>("GET", `/security/v1/users/${enc(id)}/user-groups`, { query: { direct: opts?.direct || undefined }, ...call(opts, ["direct"], ["direct"]) })).data;
   }
 
   async effectiveRoles(id: string, opts?: CallOptions): Promise<RestEffectiveRole[]> {
@@ -204,20 +204,21 @@ export class Admin {
   groups(search: string | undefined, opts: CallOptions & { role?: string; max: number; cursor?: string | null }): Promise<Page<RestGroup>>;
   groups(search?: string, opts?: CallOptions & { role?: string }): Promise<RestGroup[]>;
   async groups(search?: string, opts?: CallOptions & { role?: string; max?: number; cursor?: string | null }): Promise<RestGroup[] | Page<RestGroup>> {
+    const c = call(opts, ["role", "max", "cursor"]);
     const query = { search: search || undefined, role: opts?.role };
-    if (opts?.max !== undefined) return this.#page("/security/v1/user-groups", query, opts.max, opts.cursor, opts);
-    return (await this.#http.request<RestGroup[]>("GET", "/security/v1/user-groups", { query, ...call(opts) })).data;
+    if (opts?.max !== undefined) return this.#page("/security/v1/user-groups", query, opts.max, opts.cursor, c);
+    return (await this.#http.request<RestGroup[]>("GET", "/security/v1/user-groups", { query, ...c })).data;
   }
 
-  group(id: string, opts?: CallOptions): Promise<Versioned<RestGroup>> {
+  async group(id: string, opts?: CallOptions): Promise<Versioned<RestGroup>> {
     return this.#versioned("GET", `/security/v1/user-groups/${enc(id)}`, call(opts));
   }
 
-  createGroup(fields: { name: string; description?: string | null }, opts?: CallOptions): Promise<Versioned<RestGroup>> {
+  async createGroup(fields: { name: string; description?: string | null }, opts?: CallOptions): Promise<Versioned<RestGroup>> {
     return this.#versioned("POST", "/security/v1/user-groups", { body: fields, ...call(opts) });
   }
 
-  updateGroup(id: string, fields: { name?: string; description?: string | null }, ifMatch: string | null, opts?: CallOptions): Promise<Versioned<RestGroup>> {
+  async updateGroup(id: string, fields: { name?: string; description?: string | null }, ifMatch: string | null, opts?: CallOptions): Promise<Versioned<RestGroup>> {
     return this.#versioned("PUT", `/security/v1/user-groups/${enc(id)}`, { body: fields, headers: ifMatch ? { "if-match": ifMatch } : {}, idempotent: false, ...call(opts) });
   }
 
@@ -226,8 +227,8 @@ export class Admin {
   }
 
   /** One page of a group's members (directly or through their profile), in username order. */
-  groupMembers(id: string, page: { max: number; cursor?: string | null }, opts?: CallOptions): Promise<Page<RestUser>> {
-    return this.#page(`/security/v1/user-groups/${enc(id)}/members`, {}, page.max, page.cursor, opts);
+  async groupMembers(id: string, page: { max: number; cursor?: string | null }, opts?: CallOptions): Promise<Page<RestUser>> {
+    return this.#page(`/security/v1/user-groups/${enc(id)}/members`, {}, page.max, page.cursor, call(opts));
   }
 
   /** Roles granted to a group, or (`granted: false`) the ones it could still get. */
@@ -248,8 +249,8 @@ export class Admin {
   }
 
   /** One page of the audit log, newest first. */
-  auditEvents(filter: RestAuditFilter, page: { max: number; cursor?: string | null }, opts?: CallOptions): Promise<Page<RestAuditEvent>> {
-    return this.#page("/security/v1/audit-events", { ...filter }, page.max, page.cursor, opts);
+  async auditEvents(filter: RestAuditFilter, page: { max: number; cursor?: string | null }, opts?: CallOptions): Promise<Page<RestAuditEvent>> {
+    return this.#page("/security/v1/audit-events", { ...filter }, page.max, page.cursor, call(opts));
   }
 
   async me(opts?: CallOptions): Promise<RestMe> {

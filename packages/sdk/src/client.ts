@@ -1,7 +1,11 @@
 import { Admin } from "./admin.js";
 import { Transport, type ECMOptions, type TokenInfo } from "./http.js";
+import { callOptions, checkOptions } from "./options.js";
 import { Security } from "./security.js";
 import type { CallOptions } from "./types.js";
+
+/** What request() takes besides signal and timeout. */
+export const REQUEST_OPTIONS = ["query", "body"];
 
 /** Node's `util.inspect.custom`, named without importing node:util (this module also runs in browsers). */
 export const inspectCustom = Symbol.for("nodejs.util.inspect.custom");
@@ -43,13 +47,14 @@ export class ECM {
   }
 
   /** Logs in now (otherwise the first call does it). Needs username and password. */
-  login(opts?: CallOptions): Promise<TokenInfo> {
-    return this.#http.login(opts?.signal, opts?.timeout);
+  async login(opts?: CallOptions): Promise<TokenInfo> {
+    const c = callOptions(opts);
+    return this.#http.login(c.signal, c.timeout);
   }
 
   /** Revokes the current token on the server. */
-  logout(opts?: CallOptions): Promise<void> {
-    return this.#http.logout(opts ?? {});
+  async logout(opts?: CallOptions): Promise<void> {
+    return this.#http.logout(callOptions(opts));
   }
 
   /** Low-level escape hatch: an authenticated JSON request relative to the base URL. */
@@ -58,6 +63,7 @@ export class ECM {
     path: string,
     opts: CallOptions & { query?: Record<string, string | number | boolean | undefined>; body?: unknown } = {},
   ): Promise<T> {
+    checkOptions(opts, REQUEST_OPTIONS);
     return (await this.#http.request<T>(method, path, opts)).data;
   }
 

@@ -18,3 +18,12 @@ export function checkOptions(opts: unknown, names: readonly string[], flags: rea
     if (flags.includes(name) && value !== undefined && typeof value !== "boolean") throw new TypeError(`${name} must be true or false`);
   }
 }
+
+/**
+ * What a call's requests take of its options (`signal`, `timeout`), the options checked first as
+ * checkOptions does: every call refuses a name it does not take, not only those with more options.
+ */
+export function callOptions(opts: { signal?: AbortSignal; timeout?: number } | undefined, names: readonly string[] = [], flags: readonly string[] = []): { signal?: AbortSignal; timeout?: number } {
+  checkOptions(opts, names, flags);
+  return { signal: opts?.signal, timeout: opts?.timeout };
+}

@@ -41,8 +41,8 @@ import type {
   UsersPage,
   UsersPageOptions,
 } from "./types.js";
-import { checkListOptions, listQuery, USERS_PATH, UsersStream, usersQuery } from "./users-stream.js";
-import { checkOptions } from "./options.js";
+import { checkListOptions, listQuery, STREAM_OPTIONS, USERS_PATH, UsersStream, usersQuery } from "./users-stream.js";
+import { callOptions as call } from "./options.js";
 
 /** A user given by guid or by any object carrying one (an ECMUser). */
 export type UserRef = string | { guid: string };
@@ -113,9 +113,6 @@ interface RestLockout {
 const dateOrNull = (value: string | null) => (value === null ? null : new Date(value));
 const apiKeyOf = (k: RestApiKey): ECMApiKey => ({ id: k.id, name: k.name, prefix: k.prefix, createdAt: new Date(k.createdAt), expiresAt: dateOrNull(k.expiresAt), lastUsedAt: dateOrNull(k.lastUsedAt) });
 
-function call(opts: CallOptions | undefined): Pick<RequestOptions, "signal" | "timeout"> {
-  return { signal: opts?.signal, timeout: opts?.timeout };
-}
 
 const DIRECTORIES = "/security/v1/external-user-storage";
 
@@ -259,15 +256,15 @@ export class Security {
   usersPage(opts?: UsersPageOptions<false>): Promise<UsersPage<false>>;
   usersPage(opts?: UsersPageOptions): Promise<UsersPage>;
   async usersPage(opts?: UsersPageOptions): Promise<UsersPage> {
-    checkListOptions(opts, ["pageSize", "cursor"]);
+    const c = checkListOptions(opts, ["pageSize", "cursor"]);
     const pageSize = opts?.pageSize ?? 500;
     if (!Number.isInteger(pageSize) || pageSize < 1) throw new TypeError("pageSize must be a positive integer");
     const res = opts?.cursor
-      ? await this.#http.request("GET", this.#pageUrl(opts.cursor), call(opts))
+      ? await this.#http.request("GET", this.#pageUrl(opts.cursor), c)
       : await this.#http
           .request("GET", USERS_PATH, {
             query: { ...listQuery(opts), max: pageSize },
-            ...call(opts),
+            ...c,
           })
           .catch((error: unknown) => Promise.reject(inSdkFieldNames(error, PAGE_NAMES)));
     // A cursor carries its list's query: its users are extended when that list's are.
@@ -308,7 +305,7 @@ export class Security {
   async *iterUserBatches(opts?: IterUsersOptions): AsyncGenerator<ECMUser[], void, undefined> {
     const stream = new UsersStream(opts, this.#http);
     for (;;) {
-      const res = await this.#http.request<AsyncIterable<Uint8Array>>("GET", USERS_PATH, { query: stream.query, stream: true, ...call(opts) });
+      const res = await this.#http.request<AsyncIterable<Uint8Array>>("GET", USERS_PATH, { query: stream.query, stream: true, ...stream.call });
       try {
         for await (const chunk of res.data) {
           const batch = stream.push(chunk);
@@ -323,10 +320,10 @@ export class Security {
 
   /** Number of (matching) users. */
   async countUsers(opts?: Omit<UsersOptions, "extendedInfo">): Promise<number> {
-    checkListOptions(opts, []);
+    const c = checkListOptions(opts, []);
     const res = await this.#http.request("GET", "/security/v1/users/count", {
       query: usersQuery({ ...opts, extendedInfo: false }),
-      ...call(opts),
+      ...c,
     });
     return countOf(res.data);
   }
@@ -389,10 +386,9 @@ export class Security {
 
   /** All groups (optionally matching `search`). */
   async groups(opts?: CallOptions & { search?: string }): Promise<ECMGroup[]> {
-    checkOptions(opts, ["search"]);
     const res = await this.#http.request("GET", "/security/v1/user-groups", {
       query: { search: opts?.search || undefined },
-      ...call(opts),
+      ...call(opts, ["search"]),
     });
     return asArray<RestGroup>(res.data, "groups").map(toECMGroup);
   }
@@ -409,16 +405,14 @@ export class Security {
 
   /** The group with this guid (or name, or the ECMGroup itself: read again). */
   async getGroup(groupGuid: GroupRef, opts?: CallOptions): Promise<ECMGroup> {
-    const res = await this.#http.request<RestGroup>(
-      "GET",
-      `/security/v1/user-groups/${enc(await this.#groupGuid(groupGuid, opts))}`,
-      call(opts),
-    );
+    const c = call(opts);
+    const res = await this.#http.request<RestGroup>("GET", `/security/v1/user-groups/${enc(await this.#groupGuid(groupGuid, c))}`, c);
     return toECMGroup(res.data);
   }
 
-  async #groupGuid(group: GroupRef, opts?: CallOptions): Promise<string> {
-    return knownGroupGuid(group) ?? (await this.group(group as string, opts)).guid;
+  /** `c`: the call's checked signal and timeout (its other options are not the lookup's). */
+  async #groupGuid(group: GroupRef, c: CallOptions): Promise<string> {
+    return knownGroupGuid(group) ?? (await this.group(group as string, c)).guid;
   }
 
   /** Members of a group (an ECMGroup, a group guid or a group name), directly or through their profile: users({ groupId }), streamed. */
@@ -426,15 +420,14 @@ export class Security {
   groupMembers(group: GroupRef, opts?: UsersOptions<false>): Promise<ECMUser<false>[]>;
   groupMembers(group: GroupRef, opts?: UsersOptions): Promise<ECMUser[]>;
   async groupMembers(group: GroupRef, opts?: UsersOptions): Promise<ECMUser[]> {
-    return this.users({ ...opts, groupId: await this.#groupGuid(group, opts) });
+    return this.users({ ...opts, groupId: await this.#groupGuid(group, checkListOptions(opts, STREAM_OPTIONS)) });
   }
 
   /** Groups the user belongs to: its own and its profile's; with `direct: true` its own only. */
   async userGroups(userGuid: UserRef, opts?: CallOptions & { direct?: boolean }): Promise<ECMUserGroup[]> {
-    checkOptions(opts, ["direct"], ["direct"]);
     const res = await this.#http.request("GET", `/security/v1/users/${enc(userGuidOf(userGuid))}/user-groups`, {
       query: { direct: opts?.direct || undefined },
-      ...call(opts),
+      ...call(opts, ["direct"], ["direct"]),
     });
     return asArray<RestGroup>(res.data, "groups").map(toECMUserGroup);
   }
@@ -442,10 +435,12 @@ export class Security {
   /** Creates a user and returns it (extended). */
   async createUser(username: string, fields: CreateUserFields & CallOptions = {}): Promise<ECMUser<true>> {
     if (typeof username !== "string" || username === "") throw new TypeError("username is required");
+    // The fields' names are checked by toRestUserBody, the user's fields among them.
+    const c = { signal: fields.signal, timeout: fields.timeout };
     const res = await this.#http
       .request<unknown>("POST", "/security/v1/users", {
         body: { username, ...toRestUserBody(fields) },
-        ...call(fields),
+        ...c,
       })
       .catch((error: unknown) => Promise.reject(inSdkFieldNames(error)));
     if (isFullUser(res.data)) return toECMUser(res.data, true);
@@ -456,7 +451,7 @@ export class Security {
       guid = loc ? decodeURIComponent(loc.replace(/\/+$/, "").split("/").pop() ?? "") : undefined;
     }
     if (!guid) throw new TypeError("the server did not say which user it created");
-    return this.getUser(guid, call(fields));
+    return this.getUser(guid, c);
   }
 
   /** Updates a user; fields left out keep their value. Returns the updated user (extended). */
@@ -467,12 +462,14 @@ export class Security {
     const guid = userGuidOf(userGuid);
     const path = `/security/v1/users/${enc(guid)}`;
     const body = toRestUserBody(fields);
+    // The fields' names are checked by toRestUserBody, the user's fields among them.
+    const c = { signal: fields.signal, timeout: fields.timeout };
     const put = (etag?: string) =>
       this.#http
         .request<unknown>("PUT", path, {
           body,
           headers: etag ? { "if-match": etag } : {},
-          ...call(fields),
+          ...c,
         })
         .catch((error: unknown) => Promise.reject(inSdkFieldNames(error)));
     let res;
@@ -481,7 +478,7 @@ export class Security {
     } catch (err) {
       // Should the server insist on If-Match (428): read the current version and try once with it.
       if (fields.ifMatch === undefined && (err as { status?: number }).status === 428) {
-        const cur = await this.#getUserRaw(guid, fields);
+        const cur = await this.#getUserRaw(guid, c);
         res = await put(cur.headers.get("etag") ?? undefined);
       } else {
         throw err;
@@ -489,7 +486,7 @@ export class Security {
     }
     // The server answers with the updated user (extended view); older servers may not.
     if (isFullUser(res.data)) return toECMUser(res.data, true);
-    return this.getUser(guid, call(fields));
+    return this.getUser(guid, c);
   }
 
   /**
@@ -513,12 +510,12 @@ export class Security {
   }
 
   /** Locks (disables) a user. */
-  lockUser(userGuid: UserRef, opts?: CallOptions): Promise<ECMUser<true>> {
+  async lockUser(userGuid: UserRef, opts?: CallOptions): Promise<ECMUser<true>> {
     return this.updateUser(userGuid, { ...call(opts), locked: true });
   }
 
   /** Unlocks (enables) a user. */
-  unlockUser(userGuid: UserRef, opts?: CallOptions): Promise<ECMUser<true>> {
+  async unlockUser(userGuid: UserRef, opts?: CallOptions): Promise<ECMUser<true>> {
     return this.updateUser(userGuid, { ...call(opts), locked: false });
   }
 
@@ -565,9 +562,8 @@ export class Security {
 
   /** A new API key for a user; its `secret` (`ecm_…`, for `new ECM({ apiKey })`) is in this answer only. */
   async createApiKey(userGuid: UserRef, name: string, opts: CallOptions & { expiresAt?: Date | string | null } = {}): Promise<ECMApiKey & { secret: string }> {
-    checkOptions(opts, ["expiresAt"]);
     const res = await this.#http.request<RestApiKey & { secret: string }>("POST", `/security/v1/users/${enc(userGuidOf(userGuid))}/api-keys`, {
-      ...call(opts),
+      ...call(opts, ["expiresAt"]),
       body: { name, ...(opts.expiresAt !== undefined && { expiresAt: isoOrNull(opts.expiresAt, "expiresAt") }) },
     });
     return { ...apiKeyOf(res.data), secret: res.data.secret };
@@ -579,20 +575,22 @@ export class Security {
   }
 
   async addUserToGroup(userGuid: UserRef, groupGuid: GroupRef, opts?: CallOptions): Promise<void> {
-    const g = await this.#groupGuid(groupGuid, opts);
+    const c = call(opts);
+    const g = await this.#groupGuid(groupGuid, c);
     await this.#http.request(
       "PUT",
       `/security/v1/users/${enc(userGuidOf(userGuid))}/user-groups/${enc(g)}`,
-      call(opts),
+      c,
     );
   }
 
   async removeUserFromGroup(userGuid: UserRef, groupGuid: GroupRef, opts?: CallOptions): Promise<void> {
-    const g = await this.#groupGuid(groupGuid, opts);
+    const c = call(opts);
+    const g = await this.#groupGuid(groupGuid, c);
     await this.#http.request(
       "DELETE",
       `/security/v1/users/${enc(userGuidOf(userGuid))}/user-groups/${enc(g)}`,
-      call(opts),
+      c,
     );
   }
 
@@ -612,81 +610,86 @@ export class Security {
 
   /** Creates a group. */
   async createGroup(name: string, fields: Omit<GroupFields, "name"> & CallOptions = {}): Promise<ECMGroup> {
-    checkOptions(fields, ["description"]);
+    const c = call(fields, ["description"]);
     const res = await this.#http.request<RestGroup>("POST", "/security/v1/user-groups", {
       body: { name, ...(fields.description !== undefined ? { description: fields.description } : {}) },
-      ...call(fields),
+      ...c,
     });
     if (res.data && typeof res.data === "object" && res.data.id) return toECMGroup(res.data);
     const loc = res.headers.get("location");
     const guid = loc ? decodeURIComponent(loc.replace(/\/+$/, "").split("/").pop() ?? "") : "";
-    return this.getGroup(guid, call(fields));
+    return this.getGroup(guid, c);
   }
 
   /** Updates a group's name and/or description. */
   async updateGroup(groupGuid: GroupRef, fields: GroupFields & CallOptions & { ifMatch?: string }): Promise<ECMGroup> {
-    checkOptions(fields, ["name", "description", "ifMatch"]);
-    const guid = await this.#groupGuid(groupGuid, fields);
+    const c = call(fields, ["name", "description", "ifMatch"]);
+    const guid = await this.#groupGuid(groupGuid, c);
     const body: Record<string, unknown> = {};
     if (fields.name !== undefined) body.name = fields.name;
     if (fields.description !== undefined) body.description = fields.description;
     const path = `/security/v1/user-groups/${enc(guid)}`;
     const put = (etag?: string) =>
-      this.#http.request<RestGroup>("PUT", path, { body, headers: etag ? { "if-match": etag } : {}, ...call(fields) });
+      this.#http.request<RestGroup>("PUT", path, { body, headers: etag ? { "if-match": etag } : {}, ...c });
     try {
       await put(fields.ifMatch);
     } catch (err) {
       if (fields.ifMatch === undefined && (err as { status?: number }).status === 428) {
-        const cur = await this.#http.request("GET", path, call(fields));
+        const cur = await this.#http.request("GET", path, c);
         await put(cur.headers.get("etag") ?? undefined);
       } else {
         throw err;
       }
     }
-    return this.getGroup(guid, call(fields));
+    return this.getGroup(guid, c);
   }
 
   /** Deletes a group. */
   async deleteGroup(groupGuid: GroupRef, opts?: CallOptions): Promise<void> {
-    const guid = await this.#groupGuid(groupGuid, opts);
-    await this.#http.request("DELETE", `/security/v1/user-groups/${enc(guid)}`, call(opts));
+    const c = call(opts);
+    const guid = await this.#groupGuid(groupGuid, c);
+    await this.#http.request("DELETE", `/security/v1/user-groups/${enc(guid)}`, c);
   }
 
   /** Roles granted to a group. */
   async groupRoles(groupGuid: GroupRef, opts?: CallOptions): Promise<ECMRole[]> {
-    const guid = await this.#groupGuid(groupGuid, opts);
-    const res = await this.#http.request("GET", `/security/v1/user-groups/${enc(guid)}/role-mappings/portal`, call(opts));
+    const c = call(opts);
+    const guid = await this.#groupGuid(groupGuid, c);
+    const res = await this.#http.request("GET", `/security/v1/user-groups/${enc(guid)}/role-mappings/portal`, c);
     return asArray<RestRole>(res.data, "roles").map(toECMRole);
   }
 
   /** Roles that could still be granted to a group. */
   async availableGroupRoles(groupGuid: GroupRef, opts?: CallOptions): Promise<ECMRole[]> {
-    const guid = await this.#groupGuid(groupGuid, opts);
+    const c = call(opts);
+    const guid = await this.#groupGuid(groupGuid, c);
     const res = await this.#http.request(
       "GET",
       `/security/v1/user-groups/${enc(guid)}/role-mappings/portal/available`,
-      call(opts),
+      c,
     );
     return asArray<RestRole>(res.data, "roles").map(toECMRole);
   }
 
   /** Grants a role to a group. */
   async grantRole(groupGuid: GroupRef, roleName: string, opts?: CallOptions): Promise<void> {
-    const guid = await this.#groupGuid(groupGuid, opts);
+    const c = call(opts);
+    const guid = await this.#groupGuid(groupGuid, c);
     await this.#http.request(
       "PUT",
       `/security/v1/user-groups/${enc(guid)}/role-mappings/portal/${enc(roleName)}`,
-      call(opts),
+      c,
     );
   }
 
   /** Revokes a role from a group. */
   async revokeRole(groupGuid: GroupRef, roleName: string, opts?: CallOptions): Promise<void> {
-    const guid = await this.#groupGuid(groupGuid, opts);
+    const c = call(opts);
+    const guid = await this.#groupGuid(groupGuid, c);
     await this.#http.request(
       "DELETE",
       `/security/v1/user-groups/${enc(guid)}/role-mappings/portal/${enc(roleName)}`,
-      call(opts),
+      c,
     );
   }
 
@@ -785,9 +788,9 @@ export class Security {
    * link to that subject is removed (another is an ECMConflictError and stays).
    */
   async unlinkUser(userGuid: UserRef, alias: string, opts?: CallOptions & { subject?: string }): Promise<void> {
-    checkOptions(opts, ["subject"]);
+    const c = call(opts, ["subject"]);
     const body = opts?.subject === undefined ? undefined : { subject: opts.subject };
-    await this.#http.request("DELETE", `/security/v1/users/${enc(userGuidOf(userGuid))}/federated-identities/${enc(alias)}`, { ...call(opts), body });
+    await this.#http.request("DELETE", `/security/v1/users/${enc(userGuidOf(userGuid))}/federated-identities/${enc(alias)}`, { ...c, body });
   }
 
   /** The directories (external user storage), bind passwords never shown. */
@@ -814,8 +817,8 @@ export class Security {
 
   /** Removes a directory; its users are kept disabled (`users: "disable"`, the default) or deleted with its groups. */
   async deleteDirectory(id: string | ECMDirectory, opts?: CallOptions & { users?: "disable" | "delete" }): Promise<void> {
-    checkOptions(opts, ["users"]);
-    await this.#http.request("DELETE", `${DIRECTORIES}/${enc(directoryIdOf(id))}`, { query: { users: opts?.users }, ...call(opts) });
+    const c = call(opts, ["users"]);
+    await this.#http.request("DELETE", `${DIRECTORIES}/${enc(directoryIdOf(id))}`, { query: { users: opts?.users }, ...c });
   }
 
   /** Tests a stored directory's connection: connects, binds, reads the base, searches; the answer in words. */
@@ -831,9 +834,9 @@ export class Security {
 
   /** Starts a sync in the background (`full` by default; `force` disables gone users past the safety share, and all of them when the directory answers no users); answers the run as it begins. */
   async startDirectorySync(id: string | ECMDirectory, opts?: CallOptions & { mode?: DirectorySyncMode; force?: boolean }): Promise<ECMDirectorySync> {
-    checkOptions(opts, ["mode", "force"]);
+    const c = call(opts, ["mode", "force"]);
     const body = { mode: opts?.mode, force: opts?.force };
-    return (await this.#http.request<ECMDirectorySync>("POST", `${DIRECTORIES}/${enc(directoryIdOf(id))}/sync`, { body, ...call(opts) })).data;
+    return (await this.#http.request<ECMDirectorySync>("POST", `${DIRECTORIES}/${enc(directoryIdOf(id))}/sync`, { body, ...c })).data;
   }
 
   /** The directory's current or last sync: counts, users per second, the first problems (ECMNotFoundError before the first). */

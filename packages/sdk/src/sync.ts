@@ -1,5 +1,5 @@
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
-import { describeClient, inspectCustom } from "./client.js";
+import { describeClient, inspectCustom, REQUEST_OPTIONS } from "./client.js";
 import { ECMError, deserializeError, type SerializedError } from "./errors.js";
 import { ExportReader } from "./export-records.js";
 import { ImportResults, RefusedRecords } from "./import-users.js";
@@ -36,6 +36,7 @@ import type {
   UsersPageOptions,
 } from "./types.js";
 import { USERS_PATH, UsersStream } from "./users-stream.js";
+import { callOptions, checkOptions } from "./options.js";
 
 /** Per-call options of ECMSync (no AbortSignal: a blocked thread cannot see it fire). */
 export interface SyncCallOptions {
@@ -420,12 +421,13 @@ export class SecuritySync {
   }
   /** The export, streamed: its bytes are moved here from the worker and parsed as they come. */
   exportSecuritySystem(groupIds?: ExportGroupRef[] | null, opts?: SyncCallOptions): ECMExport {
+    const c = callOptions(opts);
     checkExportGroups(groupIds);
-    const guids = (groupIds ?? []).map((g) => knownExportGroupId(g) ?? this.group(g as string, opts).guid);
+    const guids = (groupIds ?? []).map((g) => knownExportGroupId(g) ?? this.group(g as string, c).guid);
     const retry = retryPolicy(this.#options);
     // As ECM's: a dropped connection reads the export again from its start (it has no cursor).
     for (let attempt = 0; ; attempt++) {
-      const bytes = this.#ch.stream(EXPORT_PATH, exportQuery(guids), opts?.timeout);
+      const bytes = this.#ch.stream(EXPORT_PATH, exportQuery(guids), c.timeout);
       const reader = new ExportReader();
       try {
         for (const chunk of bytes) reader.push(chunk);
@@ -520,11 +522,11 @@ export class ECMSync {
   }
 
   login(opts?: SyncCallOptions): TokenInfo {
-    return this.#ch.call("login", [opts]);
+    return this.#ch.call("login", [callOptions(opts)]);
   }
 
   logout(opts?: SyncCallOptions): void {
-    return this.#ch.call("logout", [opts]);
+    return this.#ch.call("logout", [callOptions(opts)]);
   }
 
   request<T = unknown>(
@@ -532,6 +534,7 @@ export class ECMSync {
     path: string,
     opts: SyncCallOptions & { query?: Record<string, string | number | boolean | undefined>; body?: unknown } = {},
   ): T {
+    checkOptions(opts, REQUEST_OPTIONS);
     return this.#ch.call("request", [method, path, opts]);
   }
 

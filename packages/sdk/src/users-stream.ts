@@ -7,7 +7,7 @@
 import { ECMError } from "./errors.js";
 import { readAgainAfter, type RetryPolicy } from "./http.js";
 import { JsonSplitter } from "./json-split.js";
-import { checkOptions } from "./options.js";
+import { callOptions } from "./options.js";
 import { restUserFields, rowToECMUser } from "./mapping.js";
 import type { ECMUser, IterUsersOptions, UsersOptions } from "./types.js";
 
@@ -17,13 +17,17 @@ export const USERS_PATH = "/security/v1/users";
 const LIST_OPTIONS = ["extendedInfo", "search", "locked", "lockedOut", "groupId", "linkedTo"];
 const FLAGS = ["extendedInfo", "locked", "lockedOut"];
 
+/** What a streamed list (iterUsers, users) takes besides the filters. */
+// pageSize: taken from scripts written for paged lists, and meaningless for one streamed answer.
+export const STREAM_OPTIONS = ["after", "pageSize"];
+
 /**
  * A users list's options, checked: a name it does not take (a typo, the seed's `extended_info`) or a
  * flag that is not a boolean would otherwise be dropped silently — plain users where extended ones
- * were asked for. `more`: the names this call takes besides.
+ * were asked for. `more`: the names this call takes besides. Returns its requests' signal and timeout.
  */
-export function checkListOptions(opts: object | undefined, more: readonly string[]): void {
-  checkOptions(opts, [...LIST_OPTIONS, ...more], FLAGS);
+export function checkListOptions(opts: UsersOptions | undefined, more: readonly string[]): { signal?: AbortSignal; timeout?: number } {
+  return callOptions(opts, [...LIST_OPTIONS, ...more], FLAGS);
 }
 
 export function usersQuery(opts: UsersOptions | undefined): Record<string, string | number | boolean | undefined> {
@@ -53,6 +57,8 @@ export function cursorAfter(username: string): string {
 }
 
 export class UsersStream {
+  /** The requests' signal and timeout. */
+  readonly call: { signal?: AbortSignal; timeout?: number };
   readonly #extended: boolean;
   #splitter = new JsonSplitter("array", "arrays");
   /** The username of the last user handed out: a resumed read starts after it. */
@@ -63,8 +69,7 @@ export class UsersStream {
     readonly opts: IterUsersOptions | undefined,
     readonly retry: RetryPolicy,
   ) {
-    // pageSize: taken from scripts written for paged lists, and meaningless for one streamed answer.
-    checkListOptions(opts, ["after", "pageSize"]);
+    this.call = checkListOptions(opts, STREAM_OPTIONS);
     this.#extended = opts?.extendedInfo === true;
     if (opts?.after !== undefined && typeof opts.after !== "string") throw new TypeError("after must be a username (a string), or left out to start from the first user");
     this.#after = opts?.after;

@@ -598,6 +598,56 @@ test("the other calls with options refuse a name they do not take: an API key as
   assert.equal((await sec.getGroup(staff)).description, "Staff");
 });
 
+test("every call refuses an option name it does not take (a typo of timeout), before anything is sent, for both clients", async () => {
+  const ecm = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  const sec = ecm.security;
+  const victim = await sec.createUser("typo_victim");
+  const group = await sec.createGroup("typo_group");
+  const typo = { timout: 5 } as never;
+  const refused = (e: unknown) => e instanceof TypeError && e.message === 'unknown option "timout"';
+  const calls: [string, () => Promise<unknown>][] = [
+    ["user", () => sec.user("sysadmin", typo)],
+    ["getUser", () => sec.getUser(victim, typo)],
+    ["me", () => sec.me(typo)],
+    ["roles", () => sec.roles(undefined, typo)],
+    ["group", () => sec.group("typo_group", typo)],
+    ["getGroup", () => sec.getGroup(group, typo)],
+    ["groupMembers", () => sec.groupMembers("typo_group", typo)],
+    ["lockUser", () => sec.lockUser(victim, typo)],
+    ["deleteUser", () => sec.deleteUser(victim, typo)],
+    ["addUserToGroup", () => sec.addUserToGroup(victim, group, typo)],
+    ["deleteGroup", () => sec.deleteGroup(group, typo)],
+    ["grantRole", () => sec.grantRole(group, "admin", typo)],
+    ["apiKeys", () => sec.apiKeys(victim, typo)],
+    ["exportSecuritySystem", () => sec.exportSecuritySystem(null, typo)],
+    ["directories", () => sec.directories(typo)],
+    ["loginProviders", () => sec.loginProviders(typo)],
+    ["login", () => ecm.login(typo)],
+    ["request", () => ecm.request("GET", "/security/v1/me", typo)],
+    ["admin.user", () => ecm.admin.user(victim.guid, typo)],
+    ["admin.groups", () => ecm.admin.groups(undefined, typo)],
+    ["admin.deleteGroup", () => ecm.admin.deleteGroup(group.guid, typo)],
+  ];
+  for (const [name, run] of calls) await assert.rejects(run(), refused, name);
+  // Taken: the options a call has besides signal and timeout.
+  assert.ok(Array.isArray(await ecm.admin.groups("typo", { role: "admin" })));
+  assert.equal((await sec.groupMembers("typo_group", { extendedInfo: true })).length, 0);
+  const sync = new ECMSync({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  try {
+    assert.throws(() => sync.security.user("sysadmin", typo), refused);
+    assert.throws(() => sync.security.deleteUser(victim, typo), refused);
+    assert.throws(() => sync.security.exportSecuritySystem(null, typo), refused);
+    assert.throws(() => sync.login(typo), refused);
+    assert.throws(() => sync.request("GET", "/security/v1/me", typo), refused);
+  } finally {
+    sync.close();
+  }
+  // Nothing was done.
+  assert.equal((await sec.getUser(victim)).locked, false);
+  assert.deepEqual((await sec.userGroups(victim, { direct: true })).map((g) => g.name), ["users"]);
+  assert.deepEqual(await sec.groupRoles(group), []);
+});
+
 test("a username where a user's guid is expected is a TypeError naming user(name), not a not-found a cleanup script takes for done, for both clients", async () => {
   const ecm = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
   const bob = await ecm.security.createUser("guid_bob");
