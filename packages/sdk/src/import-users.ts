@@ -4,7 +4,7 @@
  * the body made from a source, and the parsing of the answer.
  */
 import { STATUS_OF_CODE } from "./codes.js";
-import { ECMConnectionError, errorClassForStatus } from "./errors.js";
+import { ECMConnectionError, ECMError, errorClassForStatus } from "./errors.js";
 import type { Transport } from "./http.js";
 import { FieldTypeError, rowErrorInSdkNames, toRestUserBody } from "./mapping.js";
 import { checkOptions } from "./options.js";
@@ -191,7 +191,10 @@ interface NodeFs {
 async function fileBody(path: string): Promise<AsyncIterable<Uint8Array>> {
   const fs = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.("node:fs") as NodeFs | undefined;
   if (!fs) throw new TypeError("importUsers: a file path needs Node 20.16 or later; pass a stream of the file's bytes instead");
-  const handle = await fs.promises.open(path);
+  // An ECMError naming the file, from ECMSync's worker too (Node's own error would lose its code there).
+  const handle = await fs.promises.open(path).catch((err: unknown) => {
+    throw new ECMError(`importUsers: cannot read the file ${JSON.stringify(path)} (${(err as { code?: string }).code ?? (err as Error).message})`, { cause: err });
+  });
   return handle.createReadStream({ highWaterMark: 1 << 16 });
 }
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startServerThread, type ThreadServer } from "../../test/server-thread.js";
-import { ECM, ECMSync, ECMValidationError, type ECMImportResult, type ImportUserRecord } from "../index.js";
+import { ECM, ECMError, ECMSync, ECMValidationError, type ECMImportResult, type ImportUserRecord } from "../index.js";
 
 let server: ThreadServer;
 let ecm: ECM;
@@ -81,7 +81,16 @@ test("importUsers reads a file by path (CSV by its name), bytes in NDJSON by the
 });
 
 test("importUsers: a missing file, a bad CSV header and a failing source are errors of the call", async () => {
-  await assert.rejects(drain(ecm.security.importUsers(join(dir, "missing.csv"))), { code: "ENOENT" });
+  // The same error from both clients, saying which file.
+  const missing = join(dir, "missing.csv");
+  const unreadable = (e: unknown) => e instanceof ECMError && e.message === `importUsers: cannot read the file ${JSON.stringify(missing)} (ENOENT)`;
+  await assert.rejects(drain(ecm.security.importUsers(missing)), unreadable);
+  const sync = new ECMSync({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  try {
+    assert.throws(() => [...sync.security.importUsers(missing)], unreadable);
+  } finally {
+    sync.close();
+  }
   await assert.rejects(drain(ecm.security.importUsers(["nickname\nx\n"], { format: "csv" })), (e: unknown) => e instanceof ECMValidationError && e.code === "ECMS1001" && /nickname/.test(e.message));
   async function* failing(): AsyncGenerator<ImportUserRecord> {
     yield { username: "sdk_before_failure" };
