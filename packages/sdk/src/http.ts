@@ -161,6 +161,9 @@ function checkTimeout(ms: unknown): void {
 /** What `new ECM(…)` takes: another name (a typo, snake_case) would be dropped, its default used instead. */
 const CLIENT_OPTIONS = ["baseUrl", "username", "password", "token", "apiKey", "timeout", "retries", "retryDelay", "maxRetryDelay"];
 
+/** The ways to sign in, of which a client takes one. */
+const GIVE_EITHER = "ECM: give either { username, password }, { token } or { apiKey }";
+
 function checkClientOptions(opts: ECMOptions): void {
   // A signal is a call's option (`{ signal }` on each call): the client would otherwise take it and never use it.
   if (opts !== null && typeof opts === "object" && "signal" in opts) throw new TypeError('unknown option "signal": pass it to each call, as in users({ signal })');
@@ -258,6 +261,12 @@ export class Transport implements RetryPolicy {
   constructor(opts: ECMOptions) {
     if (!opts || typeof opts.baseUrl !== "string") throw new TypeError("ECM: baseUrl is required");
     checkClientOptions(opts);
+    // One way to sign in: of two, one would be used and the other silently not.
+    const ways = [["username", "password"], ["token"], ["apiKey"]].filter((names) => names.some((n) => opts[n as keyof ECMOptions] !== undefined));
+    if (ways.length > 1) {
+      const given = ways.flat().filter((n) => opts[n as keyof ECMOptions] !== undefined);
+      throw new TypeError(`${GIVE_EITHER}, not { ${given.join(", ")} }`);
+    }
     this.baseUrl = normalizeBaseUrl(opts.baseUrl);
     this.#username = opts.username;
     this.#password = opts.password;
@@ -267,7 +276,7 @@ export class Transport implements RetryPolicy {
     this.#token = opts.apiKey ?? opts.token;
     if (this.#token) this.#lastUsed = Date.now();
     if (!this.#token && (opts.username === undefined || opts.password === undefined)) {
-      throw new TypeError("ECM: give either { username, password }, { token } or { apiKey }");
+      throw new TypeError(GIVE_EITHER);
     }
     this.timeout = opts.timeout ?? 30_000;
     ({ retries: this.retries, retryDelay: this.retryDelay, maxRetryDelay: this.maxRetryDelay } = retryPolicy(opts));

@@ -92,6 +92,17 @@ test("constructor validates its options", () => {
   assert.equal(new ECM({ baseUrl: "http://h:1", token: "t" }).baseUrl, "http://h:1/portal");
 });
 
+test("two ways to sign in at once are refused, naming them, rather than one used silently, for both clients", () => {
+  const baseUrl = "http://127.0.0.1:1/portal";
+  const either = "ECM: give either { username, password }, { token } or { apiKey }";
+  assert.throws(() => new ECM({ baseUrl, apiKey: "ecm_k", token: "t" }), (e: unknown) => e instanceof TypeError && e.message === `${either}, not { token, apiKey }`);
+  assert.throws(() => new ECM({ baseUrl, username: "u", password: "p", apiKey: "ecm_k" }), (e: unknown) => e instanceof TypeError && e.message === `${either}, not { username, password, apiKey }`);
+  assert.throws(() => new ECMSync({ baseUrl, username: "u", password: "p", token: "t" }), (e: unknown) => e instanceof TypeError && e.message === `${either}, not { username, password, token }`);
+  assert.throws(() => new ECM({ baseUrl, username: "u", token: "t" }), /not \{ username, token \}/);
+  // Left out as undefined (options straight from the environment): one way.
+  assert.equal(new ECM({ baseUrl, username: undefined, password: undefined, apiKey: "ecm_k", token: undefined }).baseUrl, baseUrl);
+});
+
 test("options a script may get wrong are refused, not dropped: a misspelt name, a timeout that is not a number above 0", async () => {
   const server = await peer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end("[]"));
   try {
