@@ -1,7 +1,12 @@
-import type { IterUsersOptions } from "ecm-sdk";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ECMConnectionError, ECMUnavailableError, type ECM, type ECMUser, type IterUsersOptions } from "ecm-sdk";
 import type { Ctx, Options } from "./command.js";
 import { ListPrinter } from "./output.js";
 import { USER_COLUMNS, USER_EXTENDED_COLUMNS, userRow } from "./rows.js";
+
+/** How long a list under way waits for a server that went away (a restart) to answer again, and how often it asks. */
+const RESTART_PATIENCE_MS = 20_000;
+const RESTART_POLL_MS = 1_000;
 
 /** `-x` of the users lists (users list, groups members): the extended users, with their columns. */
 export const EXTENDED_OPTION: Options = { extended: { type: "boolean", short: "x" } };
@@ -15,12 +20,12 @@ export const EXTENDED_HELP = [
  * Users as the server streams them, printed as they arrive (users list, groups members): any number of
  * them, in little memory; extended (more columns) with the command's `-x`.
  */
-export async function printUsers(ctx: Ctx, filter: Omit<IterUsersOptions, "extendedInfo">): Promise<void> {
+export async function printUsers(ctx: Ctx, filter: Omit<IterUsersOptions, "extendedInfo" | "after">): Promise<void> {
   const extended = ctx.values.extended === true;
   const printer = new ListPrinter(ctx.io.stdout, ctx.format, extended ? USER_EXTENDED_COLUMNS : USER_COLUMNS);
   try {
     // By batch: an await per user cost about a sixth of a listing's time.
-    for await (const batch of ctx.ecm().security.iterUserBatches({ ...filter, extendedInfo: extended })) {
+    for await (const batch of batchesThroughRestarts(ctx.ecm(), { ...filter, extendedInfo: extended })) {
       for (const u of batch) printer.add(userRow(u));
       // The next batch is read only when the output has room: a slow reader slows the download, not fills memory.
       await printer.drained();
@@ -28,5 +33,30 @@ export async function printUsers(ctx: Ctx, filter: Omit<IterUsersOptions, "exten
     printer.end();
   } finally {
     printer.flush();
+  }
+}
+
+/**
+ * iterUserBatches, read on after the last user through a server restart: the SDK's own retries give up
+ * after about 1.5 s, too soon for a restart; a list under way waits up to RESTART_PATIENCE_MS for the
+ * server to answer again. A server unreachable from the start is said at once.
+ */
+async function* batchesThroughRestarts(ecm: ECM, opts: Omit<IterUsersOptions, "after">): AsyncGenerator<ECMUser[], void, undefined> {
+  let after: string | undefined;
+  /** When the server went away in the middle of the list. */
+  let gone: number | undefined;
+  for (;;) {
+    try {
+      for await (const batch of ecm.security.iterUserBatches({ ...opts, after })) {
+        gone = undefined;
+        after = batch[batch.length - 1]!.username;
+        yield batch;
+      }
+      return;
+    } catch (err) {
+      gone ??= Date.now();
+      if (after === undefined || !(err instanceof ECMConnectionError || err instanceof ECMUnavailableError) || Date.now() - gone > RESTART_PATIENCE_MS) throw err;
+      await sleep(RESTART_POLL_MS);
+    }
   }
 }

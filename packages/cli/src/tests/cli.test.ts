@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { staleBuild, startServerThread, type ThreadServer } from "../../../sdk/test/server-thread.js";
+import { startFlakyProxy } from "../../../sdk/test/flaky-proxy.js";
 import { ECM } from "ecm-sdk";
 import { run } from "../cli.js";
 import { ExportSink } from "../commands/export/sink.js";
@@ -349,6 +350,32 @@ describe("users", () => {
     assert.equal(ok(await ecm(["users", "count", "-s", "cli-list"])).stdout, "2\n");
     assert.deepEqual(JSON.parse(ok(await ecm(["users", "count", "-s", "cli-list", "-o", "json"])).stdout), { count: 2 });
     assert.equal(ok(await ecm(["users", "list", "-s", "nothing-matches", "-o", "json"])).stdout, "[]\n");
+  });
+});
+
+describe("a server restart in the middle of a long read", () => {
+  test("users list with an API key reads on after the server comes back, from the user after the last one printed", async () => {
+    const admin = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+    const robot = await admin.security.createUser("cli_restart_robot", { serviceAccount: true });
+    const readers = await admin.security.createGroup("cli_restart_readers");
+    await admin.security.grantRole(readers, "security-administrator");
+    await admin.security.addUserToGroup(robot, readers);
+    for await (const row of admin.security.importUsers(Array.from({ length: 100 }, (_, i) => ({ username: `cli_restart_${i}` })))) assert.notEqual(row.status, "failed");
+    const { secret } = await admin.security.createApiKey(robot, "restart test");
+    const proxy = await startFlakyProxy(server.baseUrl);
+    try {
+      const env = { ECM_URL: proxy.baseUrl, ECM_API_KEY: secret };
+      const whole = ok(await ecm(["users", "list", "-o", "csv"], { auth: false, env })).stdout;
+      assert.ok(whole.split("\n").length > 100);
+      // The restart: the answer breaks off, then the connections are refused for longer than the SDK's
+      // own retries wait (three, about 1.5 s), and the server answers again.
+      proxy.faults = [{ dropAfter: 2000 }, "drop", "drop", "drop", "drop", "drop", "drop"];
+      const r = ok(await ecm(["users", "list", "-o", "csv"], { auth: false, env }));
+      assert.equal(r.stdout, whole);
+      assert.deepEqual(proxy.faults, []);
+    } finally {
+      await proxy.close();
+    }
   });
 });
 
