@@ -397,7 +397,7 @@ export interface ECMDirectory {
   bindDn: string | null;
   /** Write-only: always null when read. */
   bindPassword: null;
-  /** Where users are searched; null: `baseDn`. */
+  /** Where users are searched: `baseDn` or an entry under it; null: `baseDn`. */
   userSearchBase: string | null;
   userFilter: string;
   groupFilter: string;

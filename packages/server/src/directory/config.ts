@@ -2,7 +2,7 @@ import { X509Certificate } from "node:crypto";
 import { FilterParser } from "ldapts";
 import { DomainError } from "../domain/errors.js";
 import { definedOnly } from "../domain/users.js";
-import { isDn } from "./dn.js";
+import { isDn, isWithin } from "./dn.js";
 import type { DirectoryRow } from "../storage/schema.js";
 
 /**
@@ -54,7 +54,7 @@ export interface DirectorySettings {
   bindDn: string | null;
   /** The bind password sealed with the server's secret key; never shown. */
   sealedBindPassword: string | null;
-  /** Where users are searched; null: the base DN. */
+  /** Where users are searched (the base DN or an entry under it); null: the base DN. */
   userSearchBase: string | null;
   userFilter: string;
   groupFilter: string;
@@ -210,7 +210,7 @@ export function mergeDirectory(current: Omit<Directory, "id" | "uuid" | "version
     pageSize: pick("pageSize"),
     timeoutSeconds: pick("timeoutSeconds"),
   };
-  checkDirectory(next);
+  checkDirectory(next, current);
   if (current && current.sealedBindPassword !== null && !passwordSent && sendsPasswordElsewhere(current, next)) {
     throw new DomainError("invalid", "bindPassword must be sent again when bindDn changes, connectionUrl names a new server, or startTls, caCertificate or allowUnencryptedPasswords change: the stored password is sent only for whom, where and as safely as it was given for.", { field: "bindPassword" });
   }
@@ -248,7 +248,7 @@ export function connectionUrls(d: Pick<DirectorySettings, "connectionUrl">): URL
 }
 
 /** The rules a configuration must follow beyond its fields' types (the route's schema checks those). */
-function checkDirectory(d: Omit<Directory, "id" | "uuid" | "version">): void {
+function checkDirectory(d: Omit<Directory, "id" | "uuid" | "version">, current: Omit<Directory, "id" | "uuid" | "version"> | undefined): void {
   const invalid = (field: string, message: string) => new DomainError("invalid", message, { field });
   if (!d.name) throw invalid("name", "name is required.");
   if (!d.connectionUrl) throw invalid("connectionUrl", "connectionUrl is required.");
@@ -269,6 +269,12 @@ function checkDirectory(d: Omit<Directory, "id" | "uuid" | "version">): void {
   const dns: [string, string | null][] = [["baseDn", d.baseDn], ["userSearchBase", d.userSearchBase], ...d.groupEntryDnList.map((dn): [string, string] => ["groupEntryDnList", dn]), ...d.groupMappings.map((m): [string, string] => ["groupMappings", m.groupDn])];
   for (const [field, dn] of dns) {
     if (dn !== null && !isDn(dn)) throw invalid(field, `${field}: "${dn}" is not a distinguished name (attribute=value pairs separated by commas, such as ou=people,dc=example,dc=com; a backslash comes before one of , + = ; < > # " \\ or a space, or before two hex digits).`);
+  }
+  // baseDn is the part of the directory the configuration reads (the connection test checks it, groups are
+  // found under it): users searched outside it are a mistyped DN, or users whose groups are never found.
+  // (A pair saved before this rule stops no other change.)
+  if (d.userSearchBase !== null && !isWithin(d.userSearchBase, d.baseDn) && (d.userSearchBase !== current?.userSearchBase || d.baseDn !== current.baseDn)) {
+    throw invalid("userSearchBase", `userSearchBase: "${d.userSearchBase}" is not under baseDn (${d.baseDn}): it must be the base DN or an entry under it, such as ou=people,${d.baseDn}.`);
   }
   if (d.caCertificate !== null) checkPem(d.caCertificate);
   for (const field of ["userFilter", "groupFilter"] as const) {

@@ -62,6 +62,16 @@ function escapeValue(text: string): string {
   return [...text].map((c) => (SPECIAL.has(c) ? `\\${c}` : c)).join("");
 }
 
+/** The RDNs of a key, in order: its unescaped commas split them (in a key, a backslash escapes the one character after it). */
+const rdnsOf = (key: string) => key.match(/(?:[^,\\]|\\.)+/g) ?? [];
+
+/** Whether `dn` is `base` or an entry under it, whichever way either is spelled. */
+export function isWithin(dn: string, base: string): boolean {
+  const inner = rdnsOf(dnKey(dn));
+  const outer = rdnsOf(dnKey(base));
+  return inner.length >= outer.length && outer.every((rdn, i) => inner[inner.length - outer.length + i] === rdn);
+}
+
 /** A backslash escapes a special character or stands before two hex digits (RFC 4514 2.4): any other is a broken DN. */
 const WHOLE_ESCAPES = /^(?:[^\\]|\\(?:[0-9a-fA-F]{2}|[ "#+,;<=>\\]))*$/;
 

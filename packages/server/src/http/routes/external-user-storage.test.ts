@@ -150,6 +150,8 @@ describeEachStore("external user storage configuration", (server) => {
       [{ ...base, baseDn: "not a dn" }, 400, "baseDn"],
       [{ ...base, baseDn: "dc=ex\\" }, 400, "baseDn"],
       [{ ...base, userSearchBase: "people" }, 400, "userSearchBase"],
+      [{ ...base, userSearchBase: "ou=people,dc=y" }, 400, "userSearchBase"],
+      [{ ...base, userSearchBase: "ou=people\\,dc=x" }, 400, "userSearchBase"],
       [{ ...base, groupEntryDnList: ["dc=x", "staff"] }, 400, "groupEntryDnList"],
       [{ ...base, groupMappings: [{ groupDn: "admins", localGroupId: "00000000-0000-4000-8000-000000000000" }] }, 400, "groupMappings"],
       [{ ...base, vendor: "NOVELL" }, 400, "vendor"],
@@ -179,6 +181,17 @@ describeEachStore("external user storage configuration", (server) => {
     const legacy = (await api("GET", PATH)).body.find((d: any) => d.name === "bad/old ");
     assert.equal((await api("PUT", `${PATH}/${legacy.id}`, { ...legacy, enabled: false })).status, 200);
     await db.updateTable("directories").set({ name: "bad" }).where("name", "=", "bad/old ").execute();
+    // userSearchBase stays under baseDn, however either is spelled, when either changes; a pair saved before that rule stops no other change.
+    const nested = await api("POST", PATH, { ...base, name: "nested", userSearchBase: "OU=People, DC=X" });
+    assert.equal(nested.status, 201, nested.text);
+    const moved = await api("PUT", `${PATH}/${nested.body.id}`, { baseDn: "dc=y" });
+    assert.equal(moved.status, 400, moved.text);
+    assert.match(moved.body.errorMessage, /userSearchBase: "OU=People, DC=X" is not under baseDn \(dc=y\)/);
+    const row = await db.selectFrom("directories").select("config").where("uuid", "=", nested.body.id).executeTakeFirstOrThrow();
+    await db.updateTable("directories").set({ config: JSON.stringify({ ...JSON.parse(row.config), userSearchBase: "ou=people,dc=y" }) }).where("uuid", "=", nested.body.id).execute();
+    assert.equal((await api("PUT", `${PATH}/${nested.body.id}`, { enabled: false })).status, 200);
+    assert.equal((await api("PUT", `${PATH}/${nested.body.id}`, { userSearchBase: "ou=staff,dc=y" })).status, 400);
+    assert.equal((await api("DELETE", `${PATH}/${nested.body.id}`)).status, 204);
     const { id } = (await api("GET", PATH)).body.find((d: any) => d.name === "bad");
     assert.equal((await api("PUT", `${PATH}/${id}`, { name: "bad" }, { "if-match": '"7"' })).status, 412);
     assert.equal((await api("GET", `${PATH}/not-a-uuid`)).status, 404);

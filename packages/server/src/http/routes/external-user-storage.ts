@@ -34,7 +34,7 @@ const Fields = {
   allowUnencryptedPasswords: Type.Boolean({ description: "Let passwords cross a connection that is neither LDAPS nor StartTLS (never by default)" }),
   baseDn: Dn,
   bindDn: Nullable(Dn),
-  userSearchBase: Nullable(Type.String({ ...Dn, description: "Where users are searched; null: baseDn" })),
+  userSearchBase: Nullable(Type.String({ ...Dn, description: "Where users are searched: baseDn or an entry under it; null: baseDn" })),
   userFilter: Filter,
   groupFilter: Filter,
   attributeMapping: Type.Object(Mapping, { additionalProperties: false }),
