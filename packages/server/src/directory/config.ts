@@ -112,7 +112,7 @@ export const VENDOR_DEFAULTS: Record<Vendor, VendorDefaults> = {
   },
   OTHER: {
     userFilter: "(objectClass=inetOrgPerson)",
-    groupFilter: "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))",
+    groupFilter: "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))",
     attributeMapping: { username: "uid", loginName: "uid", firstName: "givenName", lastName: "sn", email: "mail", displayName: "cn", uniqueId: "entryUUID" },
   },
 };

@@ -1,6 +1,6 @@
 import type { Entry } from "ldapts";
 import { GROUP_NAME_RULE, invisibleCharacter, isGroupName, normalizeName } from "../domain/names.js";
-import { defaultDisplayName, DESCRIPTION_MAX, EMAIL_MAX, LOGIN_NAME_MAX, NAME_MAX, USERNAME_PATTERN, USERNAME_RULE } from "../domain/user-fields.js";
+import { defaultDisplayName, DESCRIPTION_MAX, EMAIL_MAX, fold, LOGIN_NAME_MAX, NAME_MAX, USERNAME_PATTERN, USERNAME_RULE } from "../domain/user-fields.js";
 import type { Directory } from "./config.js";
 import { dnKey } from "./dn.js";
 
@@ -66,8 +66,25 @@ export function groupAttributes(d: Pick<Directory, "attributeMapping" | "vendor"
   return ["cn", "description", d.attributeMapping.uniqueId, changeAttribute(d)];
 }
 
-/** The member attributes of a group: `member` (groupOfNames, Active Directory) and `uniqueMember` (groupOfUniqueNames). */
-export const MEMBER_ATTRIBUTES = ["member", "uniqueMember"];
+/**
+ * The member attributes of a group: `member` (groupOfNames, Active Directory) and `uniqueMember`
+ * (groupOfUniqueNames) name members by DN; `memberUid` (posixGroup, RFC 2307) by login name.
+ */
+export const MEMBER_ATTRIBUTES = ["member", "uniqueMember", "memberUid"];
+export const LOGIN_MEMBER_ATTRIBUTE = "memberUid";
+
+/** Member keys of login names start so: a DN's key starts with an attribute's name, which holds no colon. */
+const LOGIN_MEMBER = "memberuid:";
+
+/** The member key of a user a group names by login name (memberUid): the name folded as logins compare it. */
+export function loginMemberKey(loginName: string): string {
+  return LOGIN_MEMBER + fold(normalizeName(loginName));
+}
+
+/** The folded login name (a user's login_key) a member key names, or null for a DN's key. */
+export function loginKeyOfMember(memberKey: string): string | null {
+  return memberKey.startsWith(LOGIN_MEMBER) ? memberKey.slice(LOGIN_MEMBER.length) : null;
+}
 
 /** An entry's attributes by lower-cased name (servers answer in their own spelling). */
 export class EntryValues {

@@ -252,17 +252,17 @@ export class DirectoryConnection {
   }
 
   /**
-   * A group's member values, in chunks. Where the directory splits a long attribute (Active
+   * A group's member values, in chunks, each with the attribute it is of. Where the directory splits a long attribute (Active
    * Directory past 1 500 values: `member;range=0-1499` and the plain name empty), the next ranges
    * are read until the one that ends in `*`.
    */
-  async *members(values: EntryValues): AsyncGenerator<string[]> {
+  async *members(values: EntryValues): AsyncGenerator<{ attribute: string; values: string[] }> {
     for (const attribute of MEMBER_ATTRIBUTES) {
       const plain = values.all(attribute);
-      if (plain.length > 0) yield plain.map(String);
+      if (plain.length > 0) yield { attribute, values: plain.map(String) };
       let ranged = rangedValues(values, attribute);
       while (ranged) {
-        yield ranged.values;
+        yield { attribute, values: ranged.values };
         if (ranged.end === null) break;
         const next = `${attribute};range=${ranged.end + 1}-*`;
         const entry = await this.read(values.entry.dn, [next]);

@@ -829,6 +829,40 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.deepEqual([run.state, run.left], ["succeeded", 3]);
     assert.deepEqual(await members(local), []);
   });
+
+  it("imports a posixGroup, whose memberUid names members by login name (any case): full and `changed` syncs, its mapping too", async () => {
+    const members = async (group: string) => ((await api("GET", `/security/v1/user-groups/${group}/members`)).body as any[]).map((u) => u.username).sort();
+    const [a, b, c] = [generatedName(4000), generatedName(4001), generatedName(4002)];
+    const unixDn = `cn=unix-admins,${tree.groupDn("staff").split(",").slice(1).join(",")}`;
+    await ldap.add(unixDn, { objectClass: ["posixGroup"], cn: "unix-admins", gidNumber: "5000", memberUid: [a, b.toUpperCase()] });
+    const local = await createGroup(server(), token, "unix-admins-local");
+    const configured = async (groupEntryDnList: string[], groupMappings: { groupDn: string; localGroupId: string }[]) =>
+      assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { groupEntryDnList, groupMappings })).status, 200);
+    const initial = (await api("GET", `/security/v1/external-user-storage/${id}`)).body;
+    await configured([...initial.groupEntryDnList, unixDn], [...initial.groupMappings, { groupDn: unixDn, localGroupId: local }]);
+    let run = await sync();
+    assert.equal(run.state, "succeeded", run.message);
+    assert.deepEqual(run.problems.filter((p: any) => p.dn === unixDn), []);
+    assert.deepEqual(await members(local), [a, b]);
+    assert.ok((await user(a)).groups.includes("unix-admins"));
+    assert.equal((await user(c)).groups.includes("unix-admins"), false);
+
+    // One in, one out: a `changed` sync reads the group and checks the memberships of both.
+    await ldap.modify(unixDn, [
+      new Change({ operation: "delete", modification: new Attribute({ type: "memberUid", values: [a] }) }),
+      new Change({ operation: "add", modification: new Attribute({ type: "memberUid", values: [c] }) }),
+    ]);
+    run = await sync({ mode: "changed" });
+    assert.deepEqual([run.state, run.joined, run.left], ["succeeded", 2, 2], run.message);
+    assert.deepEqual(await members(local), [b, c]);
+    assert.deepEqual([(await user(a)).groups.includes("unix-admins"), (await user(c)).groups.includes("unix-admins")], [false, true]);
+
+    await configured(initial.groupEntryDnList, initial.groupMappings);
+    await ldap.del(unixDn);
+    run = await sync();
+    assert.equal(run.state, "succeeded", run.message);
+    assert.deepEqual(await members(local), []);
+  });
 });
 
 /** Replaces one member DN of a group by another. */

@@ -16,7 +16,7 @@ import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
 import { serverOf, toDirectory, type Directory } from "./config.js";
 import { dnKey } from "./dn.js";
-import { binaryAttributes, changeAttribute, EntryValues, groupAttributes, mapGroup, mapUser, MEMBER_ATTRIBUTES, userAttributes, type EntryProblem, type MappedGroup, type MappedUser } from "./entries.js";
+import { binaryAttributes, changeAttribute, EntryValues, groupAttributes, LOGIN_MEMBER_ATTRIBUTE, loginKeyOfMember, loginMemberKey, mapGroup, mapUser, MEMBER_ATTRIBUTES, userAttributes, type EntryProblem, type MappedGroup, type MappedUser } from "./entries.js";
 import type { Entry } from "ldapts";
 import { DirectoryConnection, DirectoryError, escapeFilterValue, problemOf, ServiceBindRefused } from "./ldap.js";
 
@@ -467,7 +467,12 @@ export class DirectorySync {
       reached.add(group.id);
       const members = new Set<string>();
       for await (const chunk of connection.members(values)) {
-        for (const member of chunk) {
+        // A posixGroup names its members by login name: they are found by theirs (writeBatch), and are no groups to read.
+        if (chunk.attribute === LOGIN_MEMBER_ATTRIBUTE) {
+          for (const name of chunk.values) members.add(loginMemberKey(name));
+          continue;
+        }
+        for (const member of chunk.values) {
           const memberKey = dnKey(member);
           members.add(memberKey);
           if (allGroups.has(memberKey) && !visited.has(memberKey)) queue.push(member);
@@ -984,8 +989,11 @@ export class DirectorySync {
       });
       if (renames.length > 0) await this.o.queries.renameMemberKeys(d.id, renames);
     }
-    const direct = new Map<string, number[]>();
-    for (const r of await this.o.queries.membersByKeys(d.id, batch.map((m) => m.dnKey))) direct.set(r.member_key, [...(direct.get(r.member_key) ?? []), r.group_id]);
+    // A user is a member by its DN, or by its login name where a posixGroup names it (memberUid).
+    const memberKeys = (m: MappedUser) => [m.dnKey, loginMemberKey(m.loginName)];
+    const byKey = new Map<string, number[]>();
+    for (const r of await this.o.queries.membersByKeys(d.id, batch.flatMap(memberKeys))) byKey.set(r.member_key, [...(byKey.get(r.member_key) ?? []), r.group_id]);
+    const direct = (m: MappedUser) => memberKeys(m).flatMap((k) => byKey.get(k) ?? []);
     const existingIds = batch.flatMap((m) => existing.get(m.key)?.id ?? []);
     /** Each user's memberships in the groups this directory decides: group → the directory whose sync made it (null: by hand). */
     const current = new Map<number, Map<number, number | null>>();
@@ -1032,7 +1040,7 @@ export class DirectorySync {
       const fieldsSame = Object.keys(after).length === 0 && u.dn_key === next.dn_key;
       if (!fieldsSame) updates.push({ key: m.key, u, next, before, after });
       if (u.username_skeleton !== n.username_skeleton || u.login_skeleton !== n.login_skeleton) newKeys.push({ id: u.id, username_skeleton: n.username_skeleton, login_skeleton: n.login_skeleton });
-      const want = this.desiredGroups(direct.get(m.dnKey) ?? []);
+      const want = this.desiredGroups(direct(m));
       const have = current.get(u.id) ?? new Map<number, number | null>();
       // A sync removes only the memberships a sync made (this directory's, or the one it takes the user over from): one added by hand stays.
       const mine = (by: number | null) => by !== null && (by === d.id || by === from);
@@ -1075,7 +1083,7 @@ export class DirectorySync {
             tally.created++;
             // Every new user joins users, as a local one does: not the sync's to take back.
             if (this.usersGroupId !== undefined) joins.push({ group_id: this.usersGroupId, user_id: u.id, synced_by: null });
-            for (const g of this.desiredGroups(direct.get(m.dnKey) ?? [])) joins.push({ group_id: g, user_id: u.id, synced_by: d.id });
+            for (const g of this.desiredGroups(direct(m))) joins.push({ group_id: g, user_id: u.id, synced_by: d.id });
             const event: AuditEntry = { action: "user.create", target: userTarget(u), details: { after: Object.fromEntries(SYNCED_FIELDS.map(([f]) => [f, m[f]])), directory: d.name } };
             createEvents.set(u.id, event);
             audits.push(event);
@@ -1201,7 +1209,7 @@ export class DirectorySync {
       await this.noteMembersAffected([...this.ancestors].filter(([, ancestors]) => ancestors.some((a) => moved.has(a))).map(([g]) => g));
     }
     this.takenOver = new Map();
-    const batches = this.affected === null ? this.allUsers() : this.usersByDn([...this.affected]);
+    const batches = this.affected === null ? this.allUsers() : this.usersByMemberKeys([...this.affected]);
     for await (const users of batches) await this.recheckMemberships(users);
   }
 
@@ -1254,8 +1262,13 @@ export class DirectorySync {
     await this.step();
   }
 
-  private async *usersByDn(keys: string[]): AsyncGenerator<SyncedUser[]> {
-    for (let i = 0; i < keys.length; i += this.d.pageSize) yield this.o.queries.usersByDnKeys(this.d.id, keys.slice(i, i + this.d.pageSize));
+  /** The users member keys name: by DN, or by login name (loginMemberKey). */
+  private async *usersByMemberKeys(keys: string[]): AsyncGenerator<SyncedUser[]> {
+    for (let i = 0; i < keys.length; i += this.d.pageSize) {
+      const page = keys.slice(i, i + this.d.pageSize);
+      const loginKeys = page.flatMap((k) => loginKeyOfMember(k) ?? []);
+      yield this.o.queries.usersByDnOrLoginKeys(this.d.id, page.filter((k) => loginKeyOfMember(k) === null), loginKeys);
+    }
   }
 
   private async *allUsers(): AsyncGenerator<SyncedUser[]> {

@@ -276,6 +276,17 @@ export function createDirectoryQueries(db: Kysely<Database>) {
       return db.selectFrom("users").select([...SYNCED_USER_COLUMNS]).where("directory_id", "=", directoryId).where("dn_key", "in", [...dnKeys]).execute();
     },
 
+    /** The directory's users at these DNs (keys) or with these login names (folded, as login_key): one row each. */
+    usersByDnOrLoginKeys(directoryId: number, dnKeys: readonly string[], loginKeys: readonly string[]): Promise<SyncedUser[]> {
+      if (dnKeys.length + loginKeys.length === 0) return Promise.resolve([]);
+      return db
+        .selectFrom("users")
+        .select([...SYNCED_USER_COLUMNS])
+        .where("directory_id", "=", directoryId)
+        .where((eb) => eb.or([...(dnKeys.length > 0 ? [eb("dn_key", "in", [...dnKeys])] : []), ...(loginKeys.length > 0 ? [eb("login_key", "in", [...loginKeys])] : [])]))
+        .execute();
+    },
+
     /** One keyset page of the directory's users, in key order. */
     usersPage(directoryId: number, afterKey: string, limit: number): Promise<SyncedUser[]> {
       return db.selectFrom("users").select([...SYNCED_USER_COLUMNS]).where("directory_id", "=", directoryId).where("directory_key", ">", afterKey).orderBy("directory_key").limit(limit).execute();

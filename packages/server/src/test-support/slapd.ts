@@ -161,7 +161,7 @@ export class Slapd {
     writeFileSync(
       conf,
       [
-        ...["core", "cosine", "inetorgperson"].map((s) => `include /etc/ldap/schema/${s}.schema`),
+        ...["core", "cosine", "nis", "inetorgperson"].map((s) => `include /etc/ldap/schema/${s}.schema`),
         ...schemaFiles.map((f) => `include ${f}`),
         "modulepath /usr/lib/ldap",
         "moduleload back_mdb",

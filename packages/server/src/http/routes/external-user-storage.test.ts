@@ -56,7 +56,7 @@ describeEachStore("external user storage configuration", (server) => {
     assert.deepEqual([bare.body.userFilter, bare.body.groupFilter], ["(objectClass=person)", "(objectClass=groupOfNames)"]);
     // Left out keeps a filter; null sets the vendor's default again.
     const kept = await api("PUT", `${PATH}/${r.body.id}`, { groupFilter: null });
-    assert.deepEqual([kept.body.userFilter, kept.body.groupFilter], ["(objectClass=person)", "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))"]);
+    assert.deepEqual([kept.body.userFilter, kept.body.groupFilter], ["(objectClass=person)", "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))"]);
     const events = (await api("GET", `/security/v1/audit-events?target=${r.body.id}`)).body;
     assert.deepEqual(events.map((e: any) => e.action).sort(), ["directory.create", "directory.update", "directory.update", "directory.update"]);
     assert.ok(!JSON.stringify(events).includes("S3cret-Bind-Pass"));
