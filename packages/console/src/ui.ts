@@ -68,9 +68,10 @@ export class Page extends LitElement {
   /**
    * What had the focus went away and the browser put it on the document's body. A button disabled
    * while its change runs (Save, Disable) takes it back once the change is done, where a keyboard
-   * user goes on from, and so does one whose change opened a dialog, once the dialog is closed; what is gone — a button of a row or bar drawn anew, the opener of a dialog
-   * just closed — leaves it to focusFallback(), not to the top of the document. Looked at once the
-   * browser has moved it (after the next frame).
+   * user goes on from, and so does one whose change opened a dialog, once the dialog is closed; what
+   * is gone — a button of a row or bar drawn anew, the opener of a dialog just closed — leaves it to
+   * focusFallback(), not to the top of the document. Looked at once the browser has moved it (after
+   * the next frame).
    */
   #keepFocus(): void {
     requestAnimationFrame(() => setTimeout(() => {
