@@ -35,6 +35,11 @@ export const UserFilterSchema = Type.Object(UserFilterFields, { additionalProper
 
 export type UserFilterInput = Static<typeof UserFilterSchema>;
 
+/** The filter's own parameters of a query that holds others too (the list's paging and fields): what an export's audit event records. */
+export function filterInputOf(query: UserFilterInput): UserFilterInput {
+  return Object.fromEntries(Object.keys(UserFilterFields).map((name) => [name, query[name as keyof UserFilterInput]])) as UserFilterInput;
+}
+
 /** The store's filter for these parameters; an unknown group is a 404. */
 export async function userFilterOf(groups: GroupQueries, input: UserFilterInput): Promise<UserFilter> {
   const { search, enabled, expired, lockedOut, profileId, groupId, linkedTo } = input;

@@ -17,7 +17,7 @@ import { jsonArray, sendJsonStream, sendJsonText } from "../json-stream.js";
 import { requireUser } from "../../domain/lookups.js";
 import { decodeCursor, encodeCursor, keysetPage } from "../paging.js";
 import { errorResponses, IdParams, Nullable, Password, TimeInput } from "../schemas.js";
-import { NUMERIC_ID_MAX, UserFilterFields, userFilterOf, type UserFilterInput } from "../user-filter.js";
+import { filterInputOf, NUMERIC_ID_MAX, UserFilterFields, userFilterOf, type UserFilterInput } from "../user-filter.js";
 import { sendUsersCsv, wantsCsv } from "../users-csv.js";
 import { documentFieldsOf, renderUserViews, UserFieldsParam, UserShapeParam, USERS_LIST_EXAMPLE, UserSchema, type UserView } from "../user-view.js";
 import { PATTERN_MESSAGE } from "../validation.js";
@@ -122,8 +122,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
 
   /** The users CSV of a filter (read from `query`), streamed, the export audited. */
   async function exportCsv(request: FastifyRequest, reply: FastifyReply, query: UserFilterInput, filter: UserFilter): Promise<FastifyReply> {
-    const { search, enabled, expired, lockedOut, profileId, groupId, source, linkedTo } = query;
-    await recordAudit(store.db, actorOf(request), { action: "users.export-csv", details: { filter: { search, enabled, expired, lockedOut, profileId, groupId, source, linkedTo } } });
+    await recordAudit(store.db, actorOf(request), { action: "users.export-csv", details: { filter: filterInputOf(query) } });
     return sendUsersCsv(reply, users, filter);
   }
 
