@@ -990,10 +990,10 @@ export class DirectorySync {
       if (renames.length > 0) await this.o.queries.renameMemberKeys(d.id, renames);
     }
     // A user is a member by its DN, or by its login name where a posixGroup names it (memberUid).
-    const memberKeys = (m: MappedUser) => [m.dnKey, loginMemberKey(m.loginName)];
+    const memberKeys = new Map(batch.map((m) => [m, [m.dnKey, loginMemberKey(m.loginName)]]));
     const byKey = new Map<string, number[]>();
-    for (const r of await this.o.queries.membersByKeys(d.id, batch.flatMap(memberKeys))) byKey.set(r.member_key, [...(byKey.get(r.member_key) ?? []), r.group_id]);
-    const direct = (m: MappedUser) => memberKeys(m).flatMap((k) => byKey.get(k) ?? []);
+    for (const r of await this.o.queries.membersByKeys(d.id, [...memberKeys.values()].flat())) byKey.set(r.member_key, [...(byKey.get(r.member_key) ?? []), r.group_id]);
+    const direct = (m: MappedUser) => memberKeys.get(m)!.flatMap((k) => byKey.get(k) ?? []);
     const existingIds = batch.flatMap((m) => existing.get(m.key)?.id ?? []);
     /** Each user's memberships in the groups this directory decides: group → the directory whose sync made it (null: by hand). */
     const current = new Map<number, Map<number, number | null>>();
