@@ -23,6 +23,7 @@ import { createProviderAdmin, providersNamingGroups } from "./federation/provide
 import { createGuard } from "./http/auth-guard.js";
 import type { AppDeps } from "./http/deps.js";
 import { ApiError } from "./http/errors.js";
+import { declaredCharset, writesAsciiAsAscii } from "./http/charset.js";
 import { registerSecurityHeaders, DOCS_CSP } from "./http/security-headers.js";
 import { answerWhatNodeRefuses, clientErrorHandler, closeQuerystring, declaredBodyBytes, refuseBody, frameworkErrors, handleError, MAX_PARAM_LENGTH, methodOfOwnPath, notFoundHandler, noteHeadRequests, staticRouteMethods } from "./http/error-handling.js";
 import auditEventsRoutes from "./http/routes/audit-events.js";
@@ -215,11 +216,12 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   app.addHook("preParsing", async (request, reply) => {
     const { accepts } = request.routeOptions.config;
     const type = (request.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
-    // Every body is read as UTF-8. One in a charset whose ASCII is not ASCII's bytes (UTF-16, UTF-32,
-    // EBCDIC) would be read wrong: refused. Others read the same for ASCII, and a byte beyond it that is
-    // not UTF-8 is refused where it is read (clients such as Apache HttpClient say ISO-8859-1 by default).
-    const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers["content-type"] ?? "")?.[1]?.toLowerCase();
-    if (hasBody(request) && charset !== undefined && (charset === "" || NOT_ASCII_BASED.test(charset))) {
+    // A JSON body is read as UTF-8, an import in the charset it declares. One in a charset whose ASCII
+    // is not ASCII's bytes (UTF-16, UTF-32, EBCDIC) is refused. A JSON body in another reads the same
+    // for ASCII, and a byte beyond it that is not UTF-8 is refused where it is read (clients such as
+    // Apache HttpClient say ISO-8859-1 by default).
+    const charset = declaredCharset(request.headers["content-type"]);
+    if (hasBody(request) && charset !== undefined && !writesAsciiAsAscii(charset)) {
       throw new ApiError("unsupportedMediaType", `Send the body as UTF-8: this server reads no ${bounded(charset) || "empty"} charset.`, { charset: bounded(charset) });
     }
     if (hasBody(request) && accepts !== undefined && !accepts.includes(type)) {
@@ -317,9 +319,6 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     },
   };
 }
-
-/** Charsets that do not write ASCII as ASCII: UTF-16 and UTF-32 (UCS-2/4, "unicode"), UTF-7, and the common EBCDIC code pages. */
-const NOT_ASCII_BASED = /^(?:utf-?(?:16|32|7)|ucs-?[24]|unicode|csunicode|ebcdic|(?:cp|ibm)-?(?:0?37|500|1047|114\d))/;
 
 /** Fastify takes a hop count too, though its types do not say so: as the function it makes of one (trust the nearest `hops`). */
 function trustProxyOption(trust: Config["trustProxy"]): boolean | string[] | ((address: string, hop: number) => boolean) {

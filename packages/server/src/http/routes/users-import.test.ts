@@ -163,6 +163,30 @@ describeEachStore("bulk import", (server) => {
     assert.match((await header.json()).errorMessage, /The CSV header has bytes that are not UTF-8/);
   });
 
+  it("reads a file in the charset its Content-Type declares (a spreadsheet's windows-1252 CSV), and names it when a byte is not of it", async () => {
+    const post = (type: string, body: Buffer<ArrayBuffer>) => fetch(`${server().baseUrl}/security/v1/users/import`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": type }, body });
+    for (const [type, username, body] of [
+      ["text/csv; charset=windows-1252", "imp_cp1252", Buffer.from("username,displayName\nimp_cp1252,Andr\xe9 \x80\n", "latin1")],
+      ['text/csv; charset="ISO-8859-1"', "imp_latin1_declared", Buffer.from("username,displayName\nimp_latin1_declared,Andr\xe9\n", "latin1")],
+      ["application/x-ndjson; charset=latin1", "imp_latin1_ndjson", Buffer.from('{"username":"imp_latin1_ndjson","displayName":"Andr\xe9"}\n', "latin1")],
+    ] as const) {
+      const r = await post(type, body);
+      const text = await r.text();
+      assert.equal(JSON.parse(text.split("\n")[0]!).status, "created", `${type}: ${text}`);
+      assert.match(String((await user(username))?.displayName), /^André/, type);
+    }
+    assert.equal((await user("imp_cp1252"))!.displayName, "André €", "windows-1252's 0x80 is the euro sign");
+    // A charset of several bytes a character, with a byte sequence it does not have.
+    const sjis = await post("text/csv; charset=shift_jis", Buffer.concat([Buffer.from("username,displayName\nimp_sjis_bad,"), Buffer.from([0x82]), Buffer.from("\nimp_sjis_ok,x\n")]));
+    const lines = (await sjis.text()).trim().split("\n").map((l) => JSON.parse(l) as Line);
+    assert.deepEqual(lines.slice(0, 2).map((l) => l.status), ["failed", "created"]);
+    assert.equal(lines[0]!.error!.message, "The row has bytes that are not shift_jis, the charset the request declares.");
+    // A label no encoding has is read as UTF-8, as every other body is.
+    const unknown = await post("text/csv; charset=x-unheard-of", Buffer.from("username,displayName\nimp_unknown_charset,Andr\u00e9\n"));
+    assert.equal(JSON.parse((await unknown.text()).split("\n")[0]!).status, "created");
+    assert.equal((await user("imp_unknown_charset"))!.displayName, "André");
+  });
+
   it("updates by username: changed fields and groups, unchanged rows say so", async () => {
     const { lines } = await importUsers(server(), token, ndjson([
       { username: "imp_ann", firstName: "Ann", email: "ann@example.com", groups: ["staff"] },

@@ -14,6 +14,7 @@ import { continueBody, longUpload } from "../connections.js";
 import { clientWentAway } from "../error-handling.js";
 import { ApiError, ErrorCodes, fromDomainError } from "../errors.js";
 import { csvRecords, ndjsonRecords, type InputRecord } from "../import-formats.js";
+import { declaredCharset, importEncoding } from "../charset.js";
 import { errorResponses } from "../schemas.js";
 import { describeValidation, validatorCompiler } from "../validation.js";
 import { NewUserFields } from "./users.js";
@@ -37,7 +38,7 @@ const checkRow = validatorCompiler({ schema: ImportRow, httpPart: "body", method
   errors?: Parameters<typeof describeValidation>[0] | null;
 };
 
-const FORMATS: Record<string, (body: AsyncIterable<Buffer>) => AsyncGenerator<InputRecord>> = {
+const FORMATS: Record<string, (body: AsyncIterable<Buffer>, encoding: string) => AsyncGenerator<InputRecord>> = {
   "application/x-ndjson": ndjsonRecords,
   "application/jsonl": ndjsonRecords,
   "text/csv": csvRecords,
@@ -158,6 +159,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
         description: [
           "Creates or updates (by username) the users of an NDJSON (`application/x-ndjson`: a JSON object a line) or CSV (`text/csv`: a header row naming the fields) body, of any size.",
           "A row has the fields of `POST /security/v1/users`, plus `passwordHash` (an existing hash in PHC format: argon2id, argon2i, bcrypt, pbkdf2-sha256; replaced by a current argon2id hash at the user's next login) and `groups` (names; in CSV separated by `;`), all of the user's own groups (`users` is always kept).",
+          "The body is read in the charset its Content-Type declares (`text/csv; charset=windows-1252`, as spreadsheets save CSV), UTF-8 when it declares none; a row with bytes that charset does not have fails.",
           "Fields left out keep their value on an update. Each batch of rows is one transaction.",
           "The answer is NDJSON, a line per row as its batch commits — `{\"line\",\"username\",\"status\":\"created|updated|unchanged|failed\",\"id\",\"error\":{\"code\",\"message\",…}}` — and a last line `{\"summary\":{…}}`; a failure that ends the import early is a last line `{\"error\":{…}}`.",
           "With `dryRun=true` every row is checked and written as in a real import, and all of it rolled back; with `update=false` a user that exists is a failed row instead of updated.",
@@ -198,7 +200,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
       const dryRun = request.query.dryRun ?? false;
       const update = request.query.update ?? true;
       // The content-type parser left the body unread: it is read here, held to a rate rather than a deadline.
-      const records = parse(longUpload(request.raw, reply.raw, config.connections));
+      const records = parse(longUpload(request.raw, reply.raw, config.connections), importEncoding(declaredCharset(request.headers["content-type"])));
       // The first row is read before answering, so a bad CSV header is a 400 rather than a line of the stream.
       const first = await records.next();
       const counts = { created: 0, updated: 0, unchanged: 0, failed: 0 };
