@@ -12,17 +12,18 @@ import type { ECMImportResult, ECMImportSummary, ImportFormat, ImportOptions, Im
 
 const IMPORT_PATH = "/security/v1/users/import";
 
-const IMPORT_CONTENT_TYPES: Record<ImportFormat, string> = { csv: "text/csv; charset=utf-8", ndjson: "application/x-ndjson" };
+const IMPORT_CONTENT_TYPES: Record<ImportFormat, string> = { csv: "text/csv", ndjson: "application/x-ndjson" };
 
 /** Sends the import: resolves with the answer's bytes once it starts, while the source is still being sent. */
 export async function startImport(http: Transport, source: ImportSource, opts: Omit<ImportOptions, "signal"> & { signal?: AbortSignal | undefined }, refused: RefusedRecords): Promise<AsyncIterable<Uint8Array>> {
-  checkOptions(opts, ["format", "dryRun", "update"], ["dryRun", "update"]);
+  checkOptions(opts, ["format", "dryRun", "update", "charset"], ["dryRun", "update"]);
   // Else sent as the content type "undefined" (which the server refuses), or dropped for records.
   if (opts.format !== undefined && !Object.hasOwn(IMPORT_CONTENT_TYPES, opts.format)) throw new TypeError('format must be "csv" or "ndjson", or left out');
-  const { body, format } = await importBody(source, opts.format, refused);
+  if (opts.charset !== undefined && !isCharset(opts.charset)) throw new TypeError(`charset ${JSON.stringify(opts.charset)} names no character encoding (the Encoding Standard's names: "windows-1252", "iso-8859-15", "shift_jis"…)`);
+  const { body, format, charset } = await importBody(source, opts.format, opts.charset, refused);
   const res = await http.request<AsyncIterable<Uint8Array>>("POST", IMPORT_PATH, {
     query: { dryRun: opts.dryRun ? true : undefined, update: opts.update === false ? false : undefined },
-    upload: { body, contentType: IMPORT_CONTENT_TYPES[format] },
+    upload: { body, contentType: `${IMPORT_CONTENT_TYPES[format]}; charset=${charset}` },
     stream: true,
     signal: opts.signal,
     timeout: opts.timeout,
@@ -198,24 +199,40 @@ async function fileBody(path: string): Promise<AsyncIterable<Uint8Array>> {
   return handle.createReadStream({ highWaterMark: 1 << 16 });
 }
 
-/** The body of an import and its format. */
+/** Whether the Encoding Standard (what the server reads an import with) has an encoding of this name. */
+function isCharset(label: unknown): label is string {
+  if (typeof label !== "string" || !/^[\w.:-]+$/.test(label)) return false;
+  try {
+    new TextDecoder(label);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The body of an import, its format, and the charset its bytes are in. */
 interface ImportBody {
   body: AsyncIterable<Uint8Array> | Blob;
   format: ImportFormat;
+  charset: string;
 }
 
-/** The request body a source gives: bytes as they are (with their format), records as NDJSON. */
-async function importBody(source: ImportSource, format: ImportFormat | undefined, refused: RefusedRecords): Promise<ImportBody> {
-  if (typeof source === "string") return bodyOf(await fileBody(source), format ?? formatOfName(source), refused);
+/**
+ * The request body a source gives: bytes as they are (with their format, in `charset` — else a Blob's
+ * own, else UTF-8), records as NDJSON.
+ */
+async function importBody(source: ImportSource, format: ImportFormat | undefined, charset: string | undefined, refused: RefusedRecords): Promise<ImportBody> {
+  if (typeof source === "string") return bodyOf(await fileBody(source), format ?? formatOfName(source), charset, refused);
   if (typeof Blob !== "undefined" && source instanceof Blob) {
     const named = formatOfType(source.type) ?? formatOfName((source as Blob & { name?: string }).name);
-    return { body: source, format: format ?? named ?? sniff(new Uint8Array(await source.slice(0, 64).arrayBuffer())) };
+    const own = /;\s*charset\s*=\s*"?([\w.:-]+)/i.exec(source.type)?.[1];
+    return { body: source, format: format ?? named ?? sniff(new Uint8Array(await source.slice(0, 64).arrayBuffer())), charset: charset ?? own ?? "utf-8" };
   }
-  if (source instanceof Uint8Array) return bodyOf([source], format, refused);
-  return bodyOf(source as Exclude<ImportSource, string | Blob | Uint8Array>, format, refused);
+  if (source instanceof Uint8Array) return bodyOf([source], format, charset, refused);
+  return bodyOf(source as Exclude<ImportSource, string | Blob | Uint8Array>, format, charset, refused);
 }
 
-async function bodyOf(source: Exclude<ImportSource, string | Blob | Uint8Array>, format: ImportFormat | undefined, refused: RefusedRecords): Promise<ImportBody> {
+async function bodyOf(source: Exclude<ImportSource, string | Blob | Uint8Array>, format: ImportFormat | undefined, charset: string | undefined, refused: RefusedRecords): Promise<ImportBody> {
   const iterator =
     typeof ReadableStream !== "undefined" && source instanceof ReadableStream ? chunksOf(source)
     : source !== null && typeof source === "object" && Symbol.asyncIterator in source ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator]()
@@ -223,11 +240,13 @@ async function bodyOf(source: Exclude<ImportSource, string | Blob | Uint8Array>,
     : undefined;
   if (!iterator) throw new TypeError("importUsers: the source must be a file path, a Blob, bytes, a stream or an iterable");
   const first = await iterator.next();
-  if (first.done) return { body: bytesOf([]), format: format ?? "ndjson" };
+  if (first.done) return { body: bytesOf([]), format: format ?? "ndjson", charset: "utf-8" };
   const all = startingWith(first.value, iterator);
-  if (isBytes(first.value)) return { body: bytesOf(all as AsyncIterable<Uint8Array | string>), format: format ?? sniff(first.value) };
+  // Strings are text already, sent as UTF-8 as records are: a charset could only be wrong for them.
+  if (charset !== undefined && !(first.value instanceof Uint8Array)) throw new TypeError("importUsers: charset is of bytes; strings and records are sent as UTF-8, leave charset out");
+  if (isBytes(first.value)) return { body: bytesOf(all as AsyncIterable<Uint8Array | string>), format: format ?? sniff(first.value), charset: charset ?? "utf-8" };
   if (format === "csv") throw new TypeError("importUsers: records are sent as NDJSON; leave format out");
-  return { body: ndjsonOf(all as AsyncIterable<ImportUserRecord>, refused), format: "ndjson" };
+  return { body: ndjsonOf(all as AsyncIterable<ImportUserRecord>, refused), format: "ndjson", charset: "utf-8" };
 }
 
 /**

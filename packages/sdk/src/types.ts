@@ -526,6 +526,11 @@ export interface ImportOptions extends CallOptions {
   dryRun?: boolean;
   /** Update users that exist (default true); false: such a row fails with ECMS1301. */
   update?: boolean;
+  /**
+   * The charset of a file's or bytes' text when it is not UTF-8 — `"windows-1252"` for a CSV saved by
+   * Excel on Windows; a Blob's type may say it instead. The server reads the rows in it.
+   */
+  charset?: string;
 }
 
 /** The server's answer for one row, as its batch committed. */

@@ -514,6 +514,14 @@ describe("import and export", () => {
     const u = ok(await ecm(["import", update, "--update"]));
     assert.match(u.stdout, /^2\s+imp1\s+updated$/m);
     assert.equal(JSON.parse(ok(await ecm(["users", "show", "imp1", "-o", "json"])).stdout).remark, "changed");
+    // A spreadsheet's CSV in its own charset, said by --charset; an unknown one is refused before anything is sent.
+    const excel = join(home, "excel.csv");
+    writeFileSync(excel, Buffer.from("username,displayName\r\ncli_cp1252,Andr\xe9 \x80\r\n", "latin1"));
+    ok(await ecm(["import", excel, "--charset", "windows-1252"]));
+    assert.equal(JSON.parse(ok(await ecm(["users", "show", "cli_cp1252", "-o", "json"])).stdout).displayName, "André €");
+    const unknownCharset = await ecm(["import", excel, "--charset", "latin-9000"]);
+    assert.equal(unknownCharset.code, 2, unknownCharset.stderr);
+    assert.match(unknownCharset.stderr, /charset "latin-9000" names no character encoding/);
 
     // What `users list -o csv` prints comes back through the import unchanged, formula guards and read-only columns included.
     ok(await ecm(["users", "update", "imp2", "--display-name", "=SUM(A1)"]));

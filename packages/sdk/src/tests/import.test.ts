@@ -80,6 +80,29 @@ test("importUsers reads a file by path (CSV by its name), bytes in NDJSON by the
   assert.equal((await ecm.security.user("sdk_bytes_1")).remark, "as REST");
 });
 
+test("importUsers reads a file in the charset it is given (or a Blob's type says), and refuses a charset for text or an unknown one", async () => {
+  const file = join(dir, "excel.csv");
+  writeFileSync(file, Buffer.from("username,displayName\r\nsdk_cp1252,Andr\xe9 \x80\r\n", "latin1"));
+  const read = await drain(ecm.security.importUsers(file, { charset: "windows-1252" }));
+  assert.deepEqual(read.rows.map((r) => r.status), ["created"]);
+  assert.equal((await ecm.security.user("sdk_cp1252")).displayName, "André €");
+  const blob = new Blob([Buffer.from("username,displayName\nsdk_blob_latin1,Jos\xe9\n", "latin1")], { type: "text/csv; charset=ISO-8859-1" });
+  assert.deepEqual((await drain(ecm.security.importUsers(blob))).rows.map((r) => r.status), ["created"]);
+  assert.equal((await ecm.security.user("sdk_blob_latin1")).displayName, "José");
+  // Without it, the same file's bytes are not UTF-8: the row fails, saying so.
+  const asUtf8 = await drain(ecm.security.importUsers(file, { dryRun: true }));
+  assert.match(asUtf8.rows[0]!.error!.message, /not UTF-8/);
+  await assert.rejects(drain(ecm.security.importUsers(file, { charset: "latin-9000" })), (e: unknown) => e instanceof TypeError && /^charset "latin-9000" names no character encoding/.test((e as Error).message));
+  await assert.rejects(drain(ecm.security.importUsers([{ username: "sdk_x" }], { charset: "windows-1252" })), (e: unknown) => e instanceof TypeError && /charset is of bytes/.test((e as Error).message));
+  await assert.rejects(drain(ecm.security.importUsers(["username\nsdk_x\n"], { charset: "windows-1252" })), (e: unknown) => e instanceof TypeError && /charset is of bytes/.test((e as Error).message));
+  const sync = new ECMSync({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  try {
+    assert.deepEqual([...sync.security.importUsers(file, { charset: "windows-1252", dryRun: true })].map((r) => r.status), ["unchanged"]);
+  } finally {
+    sync.close();
+  }
+});
+
 test("importUsers: a missing file, a bad CSV header and a failing source are errors of the call", async () => {
   // The same error from both clients, saying which file.
   const missing = join(dir, "missing.csv");

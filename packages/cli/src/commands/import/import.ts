@@ -11,11 +11,13 @@ export const importCommand: Command = {
   path: ["import"],
   args: "<users.csv>",
   summary: "create (or with --update, update) users from a CSV or NDJSON file, streamed to the server",
-  options: { update: { type: "boolean" }, "dry-run": { type: "boolean" } },
+  options: { update: { type: "boolean" }, "dry-run": { type: "boolean" }, charset: { type: "string" } },
   optionHelp: [
     "--update              update users that already exist (else such a row fails: the name is taken)",
     "--dry-run             check every row as the import would, write nothing (a row is judged with",
     "                      every earlier row of the file done, as the import judges it)",
+    "--charset <name>      the file's charset when it is not UTF-8 (windows-1252: a CSV saved by Excel",
+    "                      on Windows; iso-8859-15, shift_jis…)",
     "Header row names the columns: username (required), loginName, displayName, firstName, lastName,",
     "email, remark, locked, validFrom, validTo, changePassword, neverExpire, password, passwordHash,",
     "serviceAccount, groups (names separated by \";\"). A file of JSON objects, one a line, is NDJSON.",
@@ -79,8 +81,9 @@ async function importUsers(ctx: Ctx, file: string): Promise<number> {
     const after = dryRun ? "" : " (rows sent after it may be imported too: import the file again with --update to be sure of each)";
     progress.done(`${summary()}; interrupted ${lastLine ? `after line ${lastLine}` : "before the first row"}${after}`);
   });
+  const charset = ctx.values.charset as string | undefined;
   try {
-    for await (const r of ctx.ecm().security.importUsers(counted, { dryRun, update: ctx.values.update === true })) {
+    for await (const r of ctx.ecm().security.importUsers(counted, { dryRun, update: ctx.values.update === true, charset })) {
       rows++;
       counts[r.status]++;
       lastLine = r.line;
@@ -93,6 +96,8 @@ async function importUsers(ctx: Ctx, file: string): Promise<number> {
       }, 0);
     }
   } catch (err) {
+    // The one option the SDK checks itself: a charset it does not know is the command line's fault.
+    if (err instanceof TypeError && charset !== undefined && /^charset /.test(err.message)) throw new CliError(`--charset: ${err.message}`, ExitCode.usage);
     // Refused before any row: stdout stays empty (the error is on stderr), not a header or a `[]`.
     if (rows > 0) printer.end();
     progress.done(`${summary()}; stopped ${lastLine ? `after line ${lastLine}` : "before the first row"}`);
