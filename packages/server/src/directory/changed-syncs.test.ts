@@ -85,6 +85,40 @@ describeEachStore("changed syncs (Active Directory)", (server) => {
     assert.ok(user.groups.includes("staff"), user.groups.join(", "));
   });
 
+  it("reads every user at the first `changed` sync after how users are read changed (attributeMapping, userFilter, userSearchBase), then only what changed", async () => {
+    const s = server();
+    const directory = `/security/v1/external-user-storage/${id}`;
+    const firstName = async (name: string) => ((await s.api("GET", `/security/v1/users?search=${encodeURIComponent(name)}`, { token })).body as any[]).find((u) => u.username === name).firstName;
+    // No entry changes: the mapping alone gives every user another first name.
+    assert.equal((await s.api("PUT", directory, { token, body: { attributeMapping: { firstName: "sn" } } })).status, 200);
+    try {
+      const run = await syncAndWait(s, token, id, { mode: "changed" });
+      assert.equal(run.state, "succeeded", run.message);
+      assert.equal(run.message, "How users are read changed since the last sync (attributeMapping): every user was read (removals are found by full syncs).");
+      assert.equal(run.seen, tree.userCount);
+      assert.equal(await firstName("hmueller"), "Müller");
+      // A change of anything else (the sync periods) does not make it read everything again.
+      assert.equal((await s.api("PUT", directory, { token, body: { syncPeriodSeconds: { changed: 0 } } })).status, 200);
+      const next = await syncAndWait(s, token, id, { mode: "changed" });
+      assert.deepEqual([next.state, next.message], ["succeeded", null]);
+      assert.ok(next.seen < 5, `${next.seen} read`);
+    } finally {
+      assert.equal((await s.api("PUT", directory, { token, body: { attributeMapping: { firstName: "givenName" } } })).status, 200);
+    }
+    // Set back: read again, every user.
+    const back = await syncAndWait(s, token, id, { mode: "changed" });
+    assert.equal(back.seen, tree.userCount, back.message);
+    assert.equal(await firstName("hmueller"), "Hans");
+    assert.equal((await s.api("PUT", directory, { token, body: { userSearchBase: tree.ouDn(["Zürich"]) } })).status, 200);
+    try {
+      const narrowed = await syncAndWait(s, token, id, { mode: "changed" });
+      assert.match(narrowed.message, /^How users are read changed since the last sync \(userSearchBase\): every user was read/);
+    } finally {
+      assert.equal((await s.api("PUT", directory, { token, body: { userSearchBase: null } })).status, 200);
+    }
+    assert.equal((await syncAndWait(s, token, id, { mode: "changed" })).seen, tree.userCount);
+  });
+
   it("reads only what changed at the same controller, and everything at another one behind the same address", async () => {
     await touch(1);
     const same = await syncAndWait(server(), token, id, { mode: "changed" });

@@ -53,11 +53,32 @@ class LastAdministrators extends Error {
   }
 }
 
-/** A `changed` sync's mark: the attribute it filters on, the value, and (USNs are per domain controller) the server. */
+/**
+ * A `changed` sync's mark: the attribute it filters on, the value, (USNs are per domain controller) the
+ * server, and the settings the run read with (readSettingsOf; absent from marks written before them).
+ */
 interface HighWater {
   attribute: string;
   value: string;
   server: string;
+  reads?: ReadSettings;
+}
+
+/**
+ * The settings that say which entries a sync reads and what it takes from them. Entries that did not
+ * change since the mark are not read by a `changed` sync: after a change of these, it reads them all.
+ */
+type ReadSettings = Pick<Directory, "attributeMapping" | "userFilter" | "userSearchBase" | "groupFilter">;
+
+function readSettingsOf(d: Directory): ReadSettings {
+  return { attributeMapping: d.attributeMapping, userFilter: d.userFilter, userSearchBase: d.userSearchBase ?? d.baseDn, groupFilter: d.groupFilter };
+}
+
+/** The read settings that differ from those a mark was read with (all of them when it does not say). */
+function changedReadSettings(mark: HighWater, d: Directory): (keyof ReadSettings)[] {
+  const now = readSettingsOf(d);
+  const keys = Object.keys(now) as (keyof ReadSettings)[];
+  return keys.filter((k) => mark.reads === undefined || JSON.stringify(mark.reads[k]) !== JSON.stringify(now[k]));
 }
 
 /**
@@ -287,8 +308,10 @@ export class DirectorySync {
       await queries.setReachability(d.id, refusal && problemOf(refusal), isoNow());
       const previous = await this.highWater();
       const { mark: startMark, server } = await this.startMark(connection, startedAt);
-      // A mark from another domain controller (USNs are per server) or none yet: read everything, disable nobody.
-      const incremental = this.o.mode === "changed" && previous !== null && (previous.attribute !== "uSNChanged" || sameServer(previous, server, connection.url));
+      // A mark from another domain controller (USNs are per server), none yet, or one read with other settings: read everything, disable nobody.
+      const otherServer = previous !== null && previous.attribute === "uSNChanged" && !sameServer(previous, server, connection.url);
+      const otherSettings = previous === null ? [] : changedReadSettings(previous, d);
+      const incremental = this.o.mode === "changed" && previous !== null && !otherServer && otherSettings.length === 0;
       this.incremental = incremental;
       await this.syncGroups(incremental ? previous : null);
       await this.loadGraph();
@@ -299,11 +322,17 @@ export class DirectorySync {
         await this.step();
       }
       if (incremental) await this.recheckAffected();
-      let message = this.o.mode === "changed" && !incremental ? (previous === null ? "No earlier sync left a mark: every user was read (removals are found by full syncs)." : `${server ?? connection.url.host} answered, not the server the last mark came from (marks are per server): every user was read.`) : null;
+      let message: string | null = null;
+      if (this.o.mode === "changed" && !incremental) {
+        if (previous === null) message = "No earlier sync left a mark: every user was read (removals are found by full syncs).";
+        else if (otherServer) message = `${server ?? connection.url.host} answered, not the server the last mark came from (marks are per server): every user was read.`;
+        else if (previous.reads === undefined) message = "The last mark does not say which settings it was read with: every user was read (removals are found by full syncs).";
+        else message = `How users are read changed since the last sync (${otherSettings.join(", ")}): every user was read (removals are found by full syncs).`;
+      }
       if (this.o.mode === "full") message = await this.disableGone();
       await this.o.store.dialect.settleBulkWrites(this.db);
       const mark = startMark ?? this.maxMark ?? previous?.value ?? null;
-      const highWater = mark === null ? null : JSON.stringify({ attribute: changeAttribute(d), value: mark, server: server ?? serverOf(connection.url) } satisfies HighWater);
+      const highWater = mark === null ? null : JSON.stringify({ attribute: changeAttribute(d), value: mark, server: server ?? serverOf(connection.url), reads: readSettingsOf(d) } satisfies HighWater);
       await this.finish("succeeded", message, async (trx) => queries.recordCompleted(trx, d.id, this.o.mode, new Date(startedAt).toISOString(), highWater, { filled: this.filledAfter, pairs: this.mappedPairs }));
       return { state: "succeeded", counts: this.counts, problems: this.problems, message };
     } catch (error) {
