@@ -346,7 +346,10 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
         // Asked again after the delete: a change naming one of them since the first check either waited for
         // the delete (and finds the group gone) or is seen now (PostgreSQL), and the removal's last step is refused.
         await assertGroupsUnnamed(trx, d, await trx.deleteFrom("groups").where("directory_id", "=", d.id).returning(["uuid", "name"]).execute());
-      } else await trx.updateTable("groups").set({ directory_id: null, directory_key: null, dn_key: null, member_hash: null, external: 0 }).where("directory_id", "=", d.id).execute();
+      } else {
+        // Kept with their entry's key, as its users are: a directory that brings the same entry takes the group back.
+        await trx.updateTable("groups").set({ directory_id: null, dn_key: null, member_hash: null, external: 0 }).where("directory_id", "=", d.id).execute();
+      }
       // Removed meanwhile by another request: that one says so, this one finds nothing.
       if (Number((await trx.deleteFrom("directories").where("id", "=", d.id).executeTakeFirst()).numDeletedRows) === 0) throw notFound("directory", d.uuid);
       await recordAudit(trx, actor, { action: "directory.delete", target, details: { before: auditedSettings(d), users, usersAffected: count } });
@@ -430,7 +433,8 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
      * memberships its sync made go. Its groups stay as local groups, or go with the users. A
      * kept user keeps its DN and its entry's key: a directory that brings that same entry again (this
      * one added anew) takes it over, as a directory of a lower priority number does (directory/sync.ts) — until
-     * an administrator gives it a password of its own, which makes it an ordinary local user.
+     * an administrator gives it a password of its own, which makes it an ordinary local user. A kept group
+     * keeps its entry's key too, and is taken back alike.
      */
     async remove(actor: AdminActor, uuid: string, users: "disable" | "delete", precondition: Precondition): Promise<void> {
       const d = await load(uuid);

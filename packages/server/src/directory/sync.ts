@@ -573,7 +573,10 @@ export class DirectorySync {
   /** Creates or updates the local group of a directory group; null when its name is taken by, or looks like, another group's (a problem). */
   private async keepGroup(g: MappedGroup, stored: Awaited<ReturnType<DirectoryQueries["groups"]>>): Promise<{ id: number; member_hash: string | null } | null> {
     const d = this.d;
-    const current = stored.find((s) => s.directory_key === g.key);
+    const own = stored.find((s) => s.directory_key === g.key);
+    // A group a removed directory left, of this same entry: taken back, as its kept users are (takeOver).
+    const left = own ? undefined : await this.o.queries.keptGroup(g.key);
+    const current = own ?? left;
     const plain = groupNameColumns(g.name);
     // A name held by another group: "<name> (<directory>)" — two directories that both have
     // "Domain Users" can both be imported and mapped; the name is a problem only when that is taken too.
@@ -620,15 +623,25 @@ export class DirectorySync {
       stored.push(kept);
       return kept;
     }
-    const before = { name: current.name, description: current.description, dn: current.dn };
-    const after = { name: next.name, description: next.description, dn: next.dn };
+    const before = { name: current.name, description: current.description, dn: current.dn, ...(left ? { directory: null } : {}) };
+    const after = { name: next.name, description: next.description, dn: next.dn, ...(left ? { directory: d.name } : {}) };
     if (JSON.stringify(before) !== JSON.stringify(after) || current.dn_key !== next.dn_key) {
-      await this.db.transaction().execute(async (trx) => {
+      const back = left ? { directory_id: d.id, external: 1 } : {};
+      const taken = await this.db.transaction().execute(async (trx) => {
         await this.o.leaseHeld(trx);
-        await trx.updateTable("groups").set((eb) => ({ ...next, version: eb("version", "+", 1), updated_at: now })).where("id", "=", current.id).execute();
+        const update = trx.updateTable("groups").set((eb) => ({ ...next, ...back, version: eb("version", "+", 1), updated_at: now })).where("id", "=", current.id);
+        // Taken back only while no other directory (another configuration of the same one) has taken it meanwhile.
+        if (!left) await update.execute();
+        else if (Number((await update.where("directory_id", "is", null).executeTakeFirst()).numUpdatedRows) === 0) return false;
         await recordAudit(trx, this.actor, { action: "group.update", target: groupTarget(current), details: { before, after, directory: d.name } });
+        return true;
       });
+      if (!taken) {
+        this.problem(g.dn, `The group "${current.name}" a removed directory left was taken back meanwhile by another directory.`, false);
+        return null;
+      }
       Object.assign(current, next);
+      if (left) stored.push(left);
     } else if (current.name_skeleton !== next.name_skeleton) {
       // Only its look-alike key, free now: nothing the group shows changes.
       await this.db.updateTable("groups").set({ name_skeleton: next.name_skeleton }).where("id", "=", current.id).execute();

@@ -340,6 +340,14 @@ export function createDirectoryQueries(db: Kysely<Database>) {
       return on.selectFrom("groups").select(["id", "uuid", "name", "name_key", "name_skeleton", "description", "dn", "dn_key", "directory_key", "member_hash"]).where("directory_id", "=", directoryId).execute();
     },
 
+    /**
+     * A group a removed directory left (its users kept: it keeps its entry's key, but no directory and no
+     * DN key), which a directory that brings that same entry takes back; the oldest where there are several.
+     */
+    keptGroup(directoryKey: string) {
+      return db.selectFrom("groups").select(["id", "uuid", "name", "name_key", "name_skeleton", "description", "dn", "dn_key", "directory_key", "member_hash"]).where("directory_id", "is", null).where("directory_key", "=", directoryKey).orderBy("id").limit(1).executeTakeFirst();
+    },
+
     /** Groups holding one of these names (by folded or look-alike key), with the directory holding each (null: local). */
     groupNameHolders(names: readonly { name_key: string; name_skeleton: string }[]) {
       if (names.length === 0) return Promise.resolve([]);

@@ -449,4 +449,28 @@ describeEachStore("external user storage configuration", (server) => {
     assert.equal((await api("GET", "/security/v1/users/count?search=hmueller")).body, 1, "the local user stays");
     assert.equal((await api("GET", "/security/v1/user-groups?search=developers")).body.length, 0);
   });
+
+  it("a directory removed with its users kept and added again takes its groups back as it takes its users back: the same groups, under their names", async () => {
+    const staffOf = async () => ((await api("GET", "/security/v1/user-groups?search=staff")).body as any[]).filter((g) => g.name.startsWith("staff"));
+    const first = (await api("POST", PATH, directoryConfig(tree, slapd, { name: "comeback" }))).body;
+    assert.equal((await syncAndWait(server(), token, first.id)).state, "succeeded");
+    const [staff] = await staffOf();
+    assert.deepEqual([staff.name, staff.external], ["staff", true]);
+    // Kept by the removal: a member an administrator added by hand stays in it.
+    await createUser(server(), token, "comeback-local");
+    const local = (await api("GET", "/security/v1/users?search=comeback-local")).body[0];
+    assert.equal((await api("PUT", `/security/v1/users/${local.id}/user-groups/${staff.id}`)).status, 204);
+    assert.equal((await api("DELETE", `${PATH}/${first.id}?users=disable`)).status, 204);
+    assert.deepEqual((await staffOf()).map((g) => [g.id, g.name, g.external]), [[staff.id, "staff", false]]);
+
+    const again = (await api("POST", PATH, directoryConfig(tree, slapd, { name: "comeback" }))).body;
+    const run = await syncAndWait(server(), token, again.id);
+    assert.equal(run.state, "succeeded", run.message);
+    assert.deepEqual(run.problems.filter((p: any) => /staff/.test(p.message)), []);
+    assert.deepEqual((await staffOf()).map((g) => [g.id, g.name, g.external]), [[staff.id, "staff", true]]);
+    const members = (await api("GET", `/security/v1/user-groups/${staff.id}/members?max=1000`)).body as any[];
+    assert.ok(members.some((m) => m.username === "zoe"), "its members from the directory");
+    assert.ok(members.some((m) => m.username === "comeback-local"), "its member by hand");
+    assert.equal((await api("DELETE", `${PATH}/${again.id}?users=delete`)).status, 204);
+  });
 });
