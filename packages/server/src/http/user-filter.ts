@@ -19,14 +19,14 @@ export const UserFilterFields = {
     Type.String({
       pattern: "^(builtin|local|(directory|identity-provider)(:.{1,256})?)$",
       [PATTERN_MESSAGE]: "must be builtin, local, directory, identity-provider, directory:<id> or identity-provider:<alias>",
-      description: "Where the accounts come from: `builtin`, `local`, `directory`, `identity-provider`; `directory:<id>` or `identity-provider:<alias>` for one of them",
+      description: "Where the accounts come from: `builtin`, `local`, `directory`, `identity-provider`; `directory:<id>` or `identity-provider:<alias>` for one of them (the id and the alias in any case)",
     }),
   ),
   linkedTo: Type.Optional(
     Type.String({
       minLength: 1,
       maxLength: 64,
-      description: "Only accounts linked to this identity provider (its alias): those its logins made and local accounts linked to it, by verified email or by an administrator (`source=identity-provider:<alias>` gives only the former)",
+      description: "Only accounts linked to this identity provider (its alias, in any case): those its logins made and local accounts linked to it, by verified email or by an administrator (`source=identity-provider:<alias>` gives only the former)",
     }),
   ),
 };

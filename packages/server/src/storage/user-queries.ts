@@ -87,6 +87,14 @@ const isSearchOnly = (filter: UserFilter) => Object.entries(filter).every(([key,
 const codePointRank = (unit: number) => (unit < 0xd800 ? unit : unit < 0xe000 ? unit + 0x2000 : unit - 0x800);
 
 /** The `source` filter as a condition on `users` (storage/user-documents.ts decides the type the same way). */
+/**
+ * The id of the provider of this alias, in any case: aliases are told apart without regard to case
+ * (ASCII, folded alike by `lower` on both stores; migration 014q's index keeps them so).
+ */
+function providerIdOf(alias: string) {
+  return sql<number>`(select id from identity_providers where lower(alias) = ${alias.toLowerCase()})`;
+}
+
 function sourceCondition({ type, id }: NonNullable<UserFilter["source"]>) {
   return (eb: ExpressionBuilder<Database, "users">) => {
     switch (type) {
@@ -104,7 +112,7 @@ function sourceCondition({ type, id }: NonNullable<UserFilter["source"]>) {
           eb("users.directory_id", "is", null),
           id === undefined
             ? eb("users.identity_provider_id", "is not", null)
-            : eb("users.identity_provider_id", "=", eb.selectFrom("identity_providers").select("identity_providers.id").where("identity_providers.alias", "=", id)),
+            : eb("users.identity_provider_id", "=", providerIdOf(id)),
         ]);
     }
   };
@@ -126,8 +134,7 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
     if (filter.source !== undefined) q = q.where(sourceCondition(filter.source));
     if (filter.linkedTo !== undefined) {
       // The links' primary key starts with the provider: its accounts are read from that index.
-      const provider = db.selectFrom("identity_providers").select("identity_providers.id").where("identity_providers.alias", "=", filter.linkedTo);
-      q = q.where("users.id", "in", db.selectFrom("federated_identities").select("federated_identities.user_id").where("federated_identities.provider_id", "=", provider));
+      q = q.where("users.id", "in", db.selectFrom("federated_identities").select("federated_identities.user_id").where("federated_identities.provider_id", "=", providerIdOf(filter.linkedTo)));
     }
     if (filter.expired !== undefined) {
       const now = isoNow();
