@@ -141,7 +141,11 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     const ulla = await me(await providerLogin(s, "corp", "ulla-sub"));
     // operations by hand as well: it stays.
     assert.equal((await s.api("PUT", `/security/v1/users/${ulla.id}/user-groups/${opsGroup}`, { token: admin })).status, 204);
+    // Both filters say what holds now: made by the provider and linked to it, then neither.
+    const among = async (filter: string) => ((await s.api("GET", `/security/v1/users?search=ulla&${filter}`, { token: admin })).body as any[]).some((u) => u.id === ulla.id);
+    assert.deepEqual([await among("linkedTo=corp"), await among("source=identity-provider:corp")], [true, true]);
     assert.equal((await s.api("DELETE", `/security/v1/users/${ulla.id}/federated-identities/corp`, { token: admin })).status, 204);
+    assert.deepEqual([await among("linkedTo=corp"), await among("source=identity-provider:corp"), await among("source=local")], [false, false, true]);
     const after = (await s.api("GET", `/security/v1/users/${ulla.id}?extendedInfo=true`, { token: admin })).body;
     assert.deepEqual(after.groups, ["corp-staff", "operations", "users"]);
     assert.deepEqual(after.source, { type: "local", id: null, name: null });
