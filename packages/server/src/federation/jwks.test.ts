@@ -95,3 +95,17 @@ it("a token signed with a key the provider published while its key set cannot be
   await jwtVerify(rotated, cache.keysOf(url, "id-token"));
   published = [jwk];
 });
+
+it("reads the keys again for an unknown key id right after they were read, once per cooldown however many such tokens come", async () => {
+  up = true;
+  published = [jwk];
+  const cache = new JwksCache(1);
+  await jwtVerify(token, cache.keysOf(url, "logout-token"));
+  const before = reads;
+  const { privateKey } = await generateKeyPair("ES256");
+  const madeUp = await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "made-up" }).sign(privateKey);
+  const results = await Promise.allSettled(Array.from({ length: 20 }, () => jwtVerify(madeUp, cache.keysOf(url, "logout-token"))));
+  assert.ok(results.every((r) => r.status === "rejected" && r.reason instanceof errors.JWKSNoMatchingKey));
+  for (let i = 0; i < 5; i++) await assert.rejects(jwtVerify(madeUp, cache.keysOf(url, "logout-token")), errors.JWKSNoMatchingKey);
+  assert.equal(reads, before + 1, "one read within the cooldown");
+});

@@ -7,7 +7,9 @@ const TOKEN_FAILURES = [errors.JWKSNoMatchingKey, errors.JWKSMultipleMatchingKey
 /**
  * The signing keys of each provider, read from its JWKS URL and kept per process: they are public,
  * and a key the cache lacks (the provider rotated) makes it read the set again — once, then not
- * within the cooldown, so tokens with made-up key ids cannot make us hammer the provider. A read that
+ * within the cooldown, so tokens with made-up key ids cannot make us hammer the provider. The cooldown
+ * runs from the last read made for an unknown key, not from any read (as jose's own does): a rotation
+ * just after the keys were first read, or read again when the cache grew old, is followed at once. A read that
  * failed (unreachable, an error status, not a key set) is not tried again within the cooldown either
  * (jose's own cooldown starts only at a success): meanwhile the keys read last still verify what they
  * signed, and without any the provider counts as unreachable (a 503, not a refused token).
@@ -24,6 +26,8 @@ export class JwksCache {
   private readonly remotes = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
   /** The last failed read of each set, while no read succeeded since: when, and what went wrong (for the log). */
   private readonly failedAt = new Map<string, { at: number; why: string }>();
+  /** When each set was last read for a key it lacked. */
+  private readonly unknownKeyReadAt = new Map<string, number>();
 
   constructor(private readonly cooldownSeconds: number) {}
 
@@ -37,7 +41,7 @@ export class JwksCache {
         const failed = this.failedAt.get(id);
         if (failed === undefined || Date.now() - failed.at >= this.cooldownSeconds * 1000) {
           try {
-            const key = await remote(header, token);
+            const key = await this.withRotation(id, remote, header, token);
             this.failedAt.delete(id);
             return key;
           } catch (error) {
@@ -71,5 +75,31 @@ export class JwksCache {
       this.sets.set(id, set);
     }
     return set;
+  }
+
+  /**
+   * The key of a token from the set, read again for a key id it lacks once per cooldown since the last
+   * such read. jose reads again by itself only when its last read of any kind is older than the cooldown.
+   */
+  private async withRotation(id: string, remote: ReturnType<typeof createRemoteJWKSet>, header: JWSHeaderParameters, token: FlattenedJWSInput) {
+    const readBefore = !remote.coolingDown;
+    try {
+      return await remote(header, token);
+    } catch (error) {
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      // jose read them for this key (or as they grew old) and they lack it: that was this cooldown's read.
+      if (readBefore) {
+        this.unknownKeyReadAt.set(id, Date.now());
+        throw error;
+      }
+      // A read for another token is under way: its keys are these too.
+      if (!remote.reloading) {
+        // Within the cooldown: the keys as read meanwhile (for another token), without reading them again.
+        if (Date.now() - (this.unknownKeyReadAt.get(id) ?? 0) < this.cooldownSeconds * 1000) return await remote(header, token);
+        this.unknownKeyReadAt.set(id, Date.now());
+      }
+      await remote.reload();
+      return await remote(header, token);
+    }
   }
 }

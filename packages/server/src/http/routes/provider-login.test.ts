@@ -436,6 +436,31 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.equal(corp.jwksRequests, fetches + 1, "the keys were read once");
   });
 
+  it("follows a key rotation right after the keys were read (within the cooldown): the new key is read for once, a made-up one is not", async () => {
+    const s = server();
+    const rotating = await providerFor(s, admin, "rotating");
+    try {
+      rotating.accounts.set("rotated-sub", { preferred_username: "rotated.user" });
+      // At the provider already: its ID token is signed when the callback exchanges the code.
+      const pending = await toCallback(s, "rotating", "rotated-sub");
+      await providerLogin(s, "rotating", "rotated-sub"); // the first read of its keys: the cooldown runs from now
+      await rotating.rotateKeys();
+      const reads = rotating.jwksRequests;
+      const rotated = await followCallback(pending.browser, pending.callback);
+      assert.equal(rotated.status, 303, JSON.stringify(rotated.body));
+      assert.equal(rotating.jwksRequests, reads + 1, "read again for the new key");
+      // Within the same cooldown, a key id nobody published reads nothing more.
+      const unknown = await newSigningKey();
+      rotating.tamper = async (t) => resign(rotating, t, {}, unknown);
+      const forged = await toCallback(s, "rotating", "rotated-sub");
+      assert.equal((await followCallback(forged.browser, forged.callback)).status, 400);
+      assert.equal(rotating.jwksRequests, reads + 1, "not read again");
+    } finally {
+      rotating.tamper = null;
+      await rotating.close();
+    }
+  });
+
   it("answers 503 when the provider is down at the callback, and works when it is back", async () => {
     const s = server();
     corp.accounts.set("dora-sub", { preferred_username: "dora" });
