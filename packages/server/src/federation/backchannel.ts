@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { errors as joseErrors, jwtVerify } from "jose";
+import { errors as joseErrors } from "jose";
 import type { Kysely } from "kysely";
 import { perMinute, recordAudit, type AuditTally } from "../domain/audit.js";
 import { DomainError } from "../domain/errors.js";
@@ -82,7 +82,7 @@ function logoutTokenProblem(error: unknown): string {
     return `its ${error.claim} is out of range (check the clocks of this server and of the provider)`;
   }
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return "its signature does not verify";
-  if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) return "it is signed with a key the provider does not publish";
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return "it is signed with a key the provider does not publish";
   if (error instanceof joseErrors.JOSEAlgNotAllowed || error instanceof joseErrors.JOSENotSupported) return "it is signed with an algorithm this server does not take";
   if (error instanceof joseErrors.JOSEError) return "it is not a signed JWT";
   throw error;
@@ -92,7 +92,7 @@ function logoutTokenProblem(error: unknown): string {
 async function verifyLogoutToken(jwks: JwksCache, p: Provider, logoutToken: string): Promise<Record<string, unknown>> {
   let claims: Record<string, unknown>;
   try {
-    ({ payload: claims } = await jwtVerify(logoutToken, jwks.keysOf(p.config.jwksUrl, "logout-token"), {
+    ({ payload: claims } = await jwks.verify(logoutToken, p.config.jwksUrl, "logout-token", {
       issuer: p.config.issuer,
       audience: p.clientId,
       algorithms: SIGNING_ALGORITHMS,

@@ -109,3 +109,17 @@ it("reads the keys again for an unknown key id right after they were read, once 
   for (let i = 0; i < 5; i++) await assert.rejects(jwtVerify(madeUp, cache.keysOf(url, "logout-token")), errors.JWKSNoMatchingKey);
   assert.equal(reads, before + 1, "one read within the cooldown");
 });
+
+it("checks a token without a key id against each key that could have signed it: one that verifies it will do, none is a bad signature", async () => {
+  up = true;
+  const { privateKey, publicKey } = await generateKeyPair("ES256");
+  published = [{ ...(await exportJWK(publicKey)), kid: "k4", alg: "ES256" }, jwk];
+  const cache = new JwksCache(1);
+  const withoutKid = await new SignJWT({}).setProtectedHeader({ alg: "ES256" }).sign(privateKey);
+  for (const use of ["id-token", "logout-token"] as const) {
+    await cache.verify(withoutKid, url, use, {});
+    const { privateKey: foreign } = await generateKeyPair("ES256");
+    await assert.rejects(cache.verify(await new SignJWT({}).setProtectedHeader({ alg: "ES256" }).sign(foreign), url, use, {}), errors.JWSSignatureVerificationFailed);
+  }
+  published = [jwk];
+});

@@ -1,4 +1,4 @@
-import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, type FlattenedJWSInput, type JWSHeaderParameters, type JWTVerifyGetKey } from "jose";
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, jwtVerify, type FlattenedJWSInput, type JWSHeaderParameters, type JWTVerifyGetKey, type JWTVerifyOptions, type JWTVerifyResult } from "jose";
 import { boundedFetch } from "./bounded-fetch.js";
 
 /** Failures of the token, not of reading the keys: the set was read, and has no key for it. */
@@ -30,6 +30,28 @@ export class JwksCache {
   private readonly unknownKeyReadAt = new Map<string, number>();
 
   constructor(private readonly cooldownSeconds: number) {}
+
+  /**
+   * Checks a token against the provider's keys (jwtVerify). A token without a key id that several of its
+   * keys could have signed is checked against each, as jose's documentation shows: every one is a key
+   * the provider publishes, so whichever verifies it will do (OpenID Connect asks providers for a key id
+   * then; some leave it out). A key that does not verify it is a bad signature, as with one key.
+   */
+  async verify(token: string, jwksUrl: string, use: KeysFor, options: JWTVerifyOptions): Promise<JWTVerifyResult> {
+    try {
+      return await jwtVerify(token, this.keysOf(jwksUrl, use), options);
+    } catch (error) {
+      if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw error;
+      for await (const key of error) {
+        try {
+          return await jwtVerify(token, key, options);
+        } catch (failure) {
+          if (!(failure instanceof errors.JWSSignatureVerificationFailed)) throw failure;
+        }
+      }
+      throw new errors.JWSSignatureVerificationFailed();
+    }
+  }
 
   keysOf(jwksUrl: string, use: KeysFor): JWTVerifyGetKey {
     const id = `${use} ${jwksUrl}`;

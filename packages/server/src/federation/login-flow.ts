@@ -1,5 +1,4 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { jwtVerify } from "jose";
 import type { Insertable, Kysely } from "kysely";
 import * as oidc from "openid-client";
 import { addressKey } from "../auth/client-address.js";
@@ -274,7 +273,7 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
           }),
         );
         // Signatures are always checked, against the provider's published keys.
-        const { protectedHeader } = await jwtVerify(tokens.id_token!, jwks.keysOf(p.config.jwksUrl, "id-token"), { issuer: p.config.issuer, audience: p.clientId, algorithms: SIGNING_ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_SECONDS, maxTokenAge: PENDING_SECONDS });
+        const { protectedHeader } = await jwks.verify(tokens.id_token!, p.config.jwksUrl, "id-token", { issuer: p.config.issuer, audience: p.clientId, algorithms: SIGNING_ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_SECONDS, maxTokenAge: PENDING_SECONDS });
         // A token typed as another kind (a back-channel logout token, RFC 8417's typed JWTs) is no ID token, whatever it holds.
         if (typeof protectedHeader.typ === "string" && !["jwt", "application/jwt"].includes(protectedHeader.typ.toLowerCase())) throw checkFailed("id-token-type", `the ID token is typed "${protectedHeader.typ.slice(0, 40)}", another kind of token`);
         const claims: Record<string, unknown> = { ...tokens.claims()! };

@@ -137,7 +137,7 @@ export function classify(error: unknown, step: "token" | "userinfo" = "token"): 
   if (error instanceof joseErrors.JWTExpired) return claimFailed(error.claim === "iat" ? "iat" : "exp");
   if (error instanceof joseErrors.JWTClaimValidationFailed) return error.reason === "missing" ? claimMissing(error.claim) : claimFailed(error.claim);
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return badSignature();
-  if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) return unknownKey();
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return unknownKey();
   if (error instanceof joseErrors.JOSEAlgNotAllowed || error instanceof joseErrors.JOSENotSupported) return badAlgorithm();
   if (error instanceof joseErrors.JOSEError) return malformed();
   throw error;

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { decodeJwt } from "jose";
+import { decodeJwt, type JWK } from "jose";
 import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PASSWORD } from "../../test-support/accounts.js";
 import { insertUser } from "../../test-support/fixtures.js";
 import { whileLocked } from "../../test-support/pg-session.js";
@@ -458,6 +458,28 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     } finally {
       rotating.tamper = null;
       await rotating.close();
+    }
+  });
+
+  it("takes an ID token without a key id while the provider publishes several keys, when one of them verifies it (as jose's documentation does)", async () => {
+    const s = server();
+    const keyless = await providerFor(s, admin, "keyless");
+    try {
+      keyless.accounts.set("kid-less-sub", { preferred_username: "kid.less" });
+      await keyless.rotateKeys();
+      // Its keys read (both of them) at a login whose token names its key.
+      await providerLogin(s, "keyless", "kid-less-sub");
+      const withoutKid = (key: JWK) => async (t: string) => resign(keyless, t, {}, { ...key, kid: undefined });
+      for (const [key, status] of [[keyless.signingKey(), 303], [await newSigningKey(), 400]] as const) {
+        keyless.tamper = withoutKid(key);
+        const { browser, callback } = await toCallback(s, "keyless", "kid-less-sub");
+        const r = await followCallback(browser, callback);
+        assert.equal(r.status, status, JSON.stringify(r.body));
+        if (status === 400) assert.match(r.body.errorMessage, /signature is not valid/);
+      }
+    } finally {
+      keyless.tamper = null;
+      await keyless.close();
     }
   });
 
