@@ -1,4 +1,4 @@
-import { AndFilter, EqualityFilter, FilterParser, type Filter } from "ldapts";
+import { AndFilter, EqualityFilter, type Filter } from "ldapts";
 import { REFUSED, type CredentialCheck, type Verdict } from "../auth/credentials.js";
 import type { SecretBox } from "../auth/secret-box.js";
 import { DomainError } from "../domain/errors.js";
@@ -7,7 +7,8 @@ import type { UserRow } from "../storage/schema.js";
 import { isoNow } from "../storage/time.js";
 import { toDirectory, type Directory } from "./config.js";
 import { binaryAttributes, EntryValues, keyBytes, mapUser, userAttributes } from "./entries.js";
-import { DirectoryConnection, DirectoryError, escapeFilterValue, filterForLdapts, problemOf } from "./ldap.js";
+import { escapeFilterValue, parsedFilter } from "./filters.js";
+import { DirectoryConnection, DirectoryError, problemOf } from "./ldap.js";
 
 /**
  * Logins of imported users by directory bind: the user's entry is looked up by login name with the
@@ -160,7 +161,7 @@ class DirectoryPool {
 
 /** The user filter and a key (entries.ts entryKey): objectGUID's as its bytes, which a filter string would send as UTF-8 text (ldapts). */
 function keyFilter(d: Directory, key: string): Filter {
-  return new AndFilter({ filters: [FilterParser.parseString(filterForLdapts(d.userFilter)), new EqualityFilter({ attribute: d.attributeMapping.uniqueId, value: keyBytes(d, key) ?? key })] });
+  return new AndFilter({ filters: [parsedFilter(d.userFilter), new EqualityFilter({ attribute: d.attributeMapping.uniqueId, value: keyBytes(d, key) ?? key })] });
 }
 
 /** `now`: the clock of the reachable note's interval (a test moves it instead of waiting it out). */

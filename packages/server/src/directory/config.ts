@@ -1,8 +1,8 @@
 import { X509Certificate } from "node:crypto";
-import { FilterParser } from "ldapts";
 import { DomainError } from "../domain/errors.js";
 import { definedOnly } from "../domain/users.js";
 import { isDn, isWithin } from "./dn.js";
+import { parsedFilter, unsendable } from "./filters.js";
 import type { DirectoryRow } from "../storage/schema.js";
 
 /**
@@ -279,12 +279,15 @@ function checkDirectory(d: Omit<Directory, "id" | "uuid" | "version">, current: 
   if (d.caCertificate !== null) checkPem(d.caCertificate);
   for (const field of ["userFilter", "groupFilter"] as const) {
     try {
-      FilterParser.parseString(d[field]);
+      parsedFilter(d[field]);
     } catch (error) {
       // ldapts's message repeats the whole filter ("… Full string: …"): the part before says what is wrong.
       const problem = (error as Error).message.split(/[.:] Full string:/)[0]!.replace(/:\s.*$/, "");
       throw invalid(field, `${field} is not an LDAP filter (RFC 4515, such as (objectClass=person)): ${problem.toLowerCase()}.`);
     }
+    // (A filter saved before this rule stops no other change: such bytes are sent as they always were.)
+    const problem = d[field] === current?.[field] ? null : unsendable(d[field]);
+    if (problem !== null) throw invalid(field, `${field} cannot be sent to the directory as written: ${problem}.`);
   }
   if (d.bindDn === null && d.sealedBindPassword !== null) throw invalid("bindDn", "A bind password needs a bindDn.");
 }

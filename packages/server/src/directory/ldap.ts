@@ -4,6 +4,7 @@ import { Client, InvalidCredentialsError, NoSuchObjectError, ResultCodeError, ty
 import type { DirectoryProblem } from "../storage/directory-queries.js";
 import { connectionUrls, type Directory } from "./config.js";
 import { EntryValues, MEMBER_ATTRIBUTES } from "./entries.js";
+import { filterForLdapts } from "./filters.js";
 
 /**
  * One connection to a directory over ldapts: the URLs tried in order, StartTLS or LDAPS with the
@@ -282,29 +283,6 @@ export class DirectoryConnection {
   }
 }
 
-/** An LDAP filter assertion value, escaped (RFC 4515). */
-/** Bytes that are not UTF-8 throw. */
-const UTF8 = new TextDecoder("utf-8", { fatal: true });
-
-/**
- * A filter as ldapts reads it. ldapts decodes each `\xx` escape as a character of its own, so a character
- * beyond ASCII written as its escaped UTF-8 bytes (RFC 4515: `M\c3\bcller`) went out as other characters
- * and matched nothing. A run of such escapes that is UTF-8 is written as its characters, which ldapts
- * sends as UTF-8: the same bytes. Every other escape stays as it is.
- */
-export function filterForLdapts(filter: string): string {
-  return filter.replace(/(?:\\[89a-f][0-9a-f])+/gi, (run) => {
-    try {
-      return UTF8.decode(Buffer.from(run.replace(/\\/g, ""), "hex"));
-    } catch {
-      return run;
-    }
-  });
-}
-
-export function escapeFilterValue(value: string): string {
-  return value.replace(/[\\*()\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
-}
 
 /** `attribute;range=a-b` (b a number, or null for `*`) among an entry's attributes, with its values. */
 function rangedValues(values: EntryValues, attribute: string): { values: string[]; end: number | null } | null {

@@ -18,7 +18,8 @@ import { serverOf, toDirectory, type Directory } from "./config.js";
 import { dnKey } from "./dn.js";
 import { binaryAttributes, changeAttribute, EntryValues, groupAttributes, LOGIN_MEMBER_ATTRIBUTE, loginKeyOfMember, loginMemberKey, mapGroup, mapUser, MEMBER_ATTRIBUTES, userAttributes, type EntryProblem, type MappedGroup, type MappedUser } from "./entries.js";
 import type { Entry } from "ldapts";
-import { DirectoryConnection, DirectoryError, escapeFilterValue, problemOf, ServiceBindRefused } from "./ldap.js";
+import { escapeFilterValue } from "./filters.js";
+import { DirectoryConnection, DirectoryError, problemOf, ServiceBindRefused } from "./ldap.js";
 
 /**
  * One sync of a directory into the store. In order:

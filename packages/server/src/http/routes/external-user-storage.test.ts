@@ -145,6 +145,8 @@ describeEachStore("external user storage configuration", (server) => {
       [{ ...base, connectionUrl: "ldap://localhost#frag" }, 400, "connectionUrl"],
       [{ ...base, connectionUrl: `ldap://${"h".repeat(254)}` }, 400, "connectionUrl"],
       [{ ...base, userFilter: "(uid=a" }, 400, "userFilter"],
+      [{ ...base, userFilter: "(cn=a\\ff*)" }, 400, "userFilter"],
+      [{ ...base, groupFilter: "(cn=\udc80)" }, 400, "groupFilter"],
       [{ ...base, caCertificate: "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----" }, 400, "caCertificate"],
       [{ ...base, groupMappings: [{ groupDn: "cn=g,dc=x", localGroupId: "00000000-0000-4000-8000-000000000000" }] }, 400, "groupMappings"],
       [{ ...base, baseDn: "not a dn" }, 400, "baseDn"],
@@ -292,6 +294,15 @@ describeEachStore("external user storage configuration", (server) => {
     const none = await test({ connectionUrl: "ldap://127.0.0.1:1 ldap://127.0.0.1:2" });
     assert.equal(none.ok, false);
     assert.deepEqual(none.steps.map((s: any) => s.message.match(/^Cannot connect to (\S+):/)?.[1]), ["127.0.0.1:1", "127.0.0.1:2"]);
+  });
+
+  it("finds an entry by a binary value escaped in the user filter (an objectGUID's bytes, not UTF-8), as the directory's own tools do", async () => {
+    const guid = tree.guid(tree.dn("hmueller"));
+    assert.throws(() => new TextDecoder("utf-8", { fatal: true }).decode(guid), "bytes that are not UTF-8");
+    const escaped = [...guid].map((b) => `\\${b.toString(16).padStart(2, "0")}`).join("");
+    const r = await api("POST", `${PATH}/test`, directoryConfig(tree, slapd, { userFilter: `(&(objectClass=user)(objectGUID=${escaped}))` }));
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual([r.body.ok, r.body.usersFound, r.body.sample.map((u: any) => u.username)], [true, 1, ["hmueller"]], r.body.message);
   });
 
   it("closes a run its node left when it stopped, once its lease has run out: interrupted, with a message and the run's audit event", async () => {

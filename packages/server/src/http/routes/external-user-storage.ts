@@ -12,7 +12,7 @@ import { PATTERN_MESSAGE } from "../validation.js";
 /** An LDAP attribute name (or OID). */
 const Attribute = Type.String({ minLength: 1, maxLength: 128, pattern: "^([A-Za-z][A-Za-z0-9-]*|\\d+(\\.\\d+)+)$", [PATTERN_MESSAGE]: "is not an LDAP attribute name (a letter, then letters, digits and -) or OID (such as 2.5.4.3)" });
 const Dn = Type.String({ minLength: 1, maxLength: 2048 });
-const Filter = Type.String({ minLength: 3, maxLength: 4096, description: "An LDAP filter (RFC 4515)" });
+const Filter = Type.String({ minLength: 3, maxLength: 4096, description: "An LDAP filter (RFC 4515); escaped bytes that are not UTF-8 (a binary value) in an equality only" });
 
 const Mapping = {
   username: Attribute,
