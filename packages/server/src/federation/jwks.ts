@@ -1,4 +1,4 @@
-import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, jwtVerify, type FlattenedJWSInput, type JWSHeaderParameters, type JWTVerifyGetKey, type JWTVerifyOptions, type JWTVerifyResult } from "jose";
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, jwtVerify, type FlattenedJWSInput, type JWSHeaderParameters, type JWTVerifyGetKey, type JWTVerifyOptions, type JWTVerifyResult } from "jose";
 import { boundedFetch } from "./bounded-fetch.js";
 
 /** Failures of the token, not of reading the keys: the set was read, and has no key for it. */
@@ -35,9 +35,28 @@ export class JwksCache {
    * Checks a token against the provider's keys (jwtVerify). A token without a key id that several of its
    * keys could have signed is checked against each, as jose's documentation shows: every one is a key
    * the provider publishes, so whichever verifies it will do (OpenID Connect asks providers for a key id
-   * then; some leave it out). A key that does not verify it is a bad signature, as with one key.
+   * then; some leave it out). A key that does not verify it is a bad signature, as with one key — but
+   * for such a token that may be a key published since the keys were read (no unknown key id says so):
+   * they are read again, as for an unknown key id, once per cooldown.
    */
   async verify(token: string, jwksUrl: string, use: KeysFor, options: JWTVerifyOptions): Promise<JWTVerifyResult> {
+    const id = `${use} ${jwksUrl}`;
+    try {
+      return await this.verifyOnce(token, jwksUrl, use, options);
+    } catch (error) {
+      if (!(error instanceof errors.JWSSignatureVerificationFailed) || decodeProtectedHeader(token).kid !== undefined || this.failedAt.has(id)) throw error;
+      try {
+        if (!(await this.readAgain(id, this.remotes.get(id)!))) throw error;
+      } catch (failure) {
+        if (failure === error) throw error;
+        this.failedAt.set(id, { at: Date.now(), why: (failure as Error).message });
+        throw new errors.JWKSTimeout(`the provider's keys cannot be read now (${(failure as Error).message}), and those read before do not verify this token`);
+      }
+      return await this.verifyOnce(token, jwksUrl, use, options);
+    }
+  }
+
+  private async verifyOnce(token: string, jwksUrl: string, use: KeysFor, options: JWTVerifyOptions): Promise<JWTVerifyResult> {
     try {
       return await jwtVerify(token, this.keysOf(jwksUrl, use), options);
     } catch (error) {
@@ -114,14 +133,22 @@ export class JwksCache {
         this.unknownKeyReadAt.set(id, Date.now());
         throw error;
       }
-      // A read for another token is under way: its keys are these too.
-      if (!remote.reloading) {
-        // Within the cooldown: the keys as read meanwhile (for another token), without reading them again.
-        if (Date.now() - (this.unknownKeyReadAt.get(id) ?? 0) < this.cooldownSeconds * 1000) return await remote(header, token);
-        this.unknownKeyReadAt.set(id, Date.now());
-      }
-      await remote.reload();
+      // Within the cooldown, the keys as read meanwhile (for another token).
+      await this.readAgain(id, remote);
       return await remote(header, token);
     }
+  }
+
+  /**
+   * Reads a set again for a token its keys lack, once per cooldown since the last such read; a read under
+   * way (for another token) is joined. False within the cooldown: nothing read.
+   */
+  private async readAgain(id: string, remote: ReturnType<typeof createRemoteJWKSet>): Promise<boolean> {
+    if (!remote.reloading) {
+      if (Date.now() - (this.unknownKeyReadAt.get(id) ?? 0) < this.cooldownSeconds * 1000) return false;
+      this.unknownKeyReadAt.set(id, Date.now());
+    }
+    await remote.reload();
+    return true;
   }
 }

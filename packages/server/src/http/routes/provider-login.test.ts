@@ -461,22 +461,25 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     }
   });
 
-  it("takes an ID token without a key id while the provider publishes several keys, when one of them verifies it (as jose's documentation does)", async () => {
+  it("takes an ID token without a key id while the provider publishes several keys, when one of them verifies it (as jose's documentation does), also right after a rotation", async () => {
     const s = server();
     const keyless = await providerFor(s, admin, "keyless");
     try {
       keyless.accounts.set("kid-less-sub", { preferred_username: "kid.less" });
+      keyless.tamper = async (t) => resign(keyless, t, {}, { ...keyless.signingKey(), kid: undefined });
+      await providerLogin(s, "keyless", "kid-less-sub"); // its one key read
+      // Rotated: two keys, the token signed with the new one, which the keys read lack: read again, once.
       await keyless.rotateKeys();
-      // Its keys read (both of them) at a login whose token names its key.
-      await providerLogin(s, "keyless", "kid-less-sub");
+      const reads = keyless.jwksRequests;
       const withoutKid = (key: JWK) => async (t: string) => resign(keyless, t, {}, { ...key, kid: undefined });
-      for (const [key, status] of [[keyless.signingKey(), 303], [await newSigningKey(), 400]] as const) {
+      for (const [key, status] of [[keyless.signingKey(), 303], [keyless.signingKey(), 303], [await newSigningKey(), 400]] as const) {
         keyless.tamper = withoutKid(key);
         const { browser, callback } = await toCallback(s, "keyless", "kid-less-sub");
         const r = await followCallback(browser, callback);
         assert.equal(r.status, status, JSON.stringify(r.body));
         if (status === 400) assert.match(r.body.errorMessage, /signature is not valid/);
       }
+      assert.equal(keyless.jwksRequests, reads + 1, "read again once within the cooldown");
     } finally {
       keyless.tamper = null;
       await keyless.close();
