@@ -1,12 +1,8 @@
-import { setTimeout as sleep } from "node:timers/promises";
-import { ECMConnectionError, ECMUnavailableError, type ECM, type ECMUser, type IterUsersOptions } from "ecm-sdk";
+import type { ECM, ECMUser, IterUsersOptions } from "ecm-sdk";
 import type { Ctx, Options } from "./command.js";
 import { ListPrinter } from "./output.js";
+import { RestartPatience } from "./restarts.js";
 import { USER_COLUMNS, USER_EXTENDED_COLUMNS, userRow } from "./rows.js";
-
-/** How long a list under way waits for a server that went away (a restart) to answer again, and how often it asks. */
-const RESTART_PATIENCE_MS = 20_000;
-const RESTART_POLL_MS = 1_000;
 
 /** `-x` of the users lists (users list, groups members): the extended users, with their columns. */
 export const EXTENDED_OPTION: Options = { extended: { type: "boolean", short: "x" } };
@@ -37,26 +33,23 @@ export async function printUsers(ctx: Ctx, filter: Omit<IterUsersOptions, "exten
 }
 
 /**
- * iterUserBatches, read on after the last user through a server restart: the SDK's own retries give up
- * after about 1.5 s, too soon for a restart; a list under way waits up to RESTART_PATIENCE_MS for the
- * server to answer again. A server unreachable from the start is said at once.
+ * iterUserBatches, read on after the last user through a server restart (RestartPatience). A server
+ * unreachable from the start is said at once.
  */
 async function* batchesThroughRestarts(ecm: ECM, opts: Omit<IterUsersOptions, "after">): AsyncGenerator<ECMUser[], void, undefined> {
   let after: string | undefined;
-  /** When the server went away in the middle of the list. */
-  let gone: number | undefined;
+  const patience = new RestartPatience();
   for (;;) {
     try {
       for await (const batch of ecm.security.iterUserBatches({ ...opts, after })) {
-        gone = undefined;
+        patience.answered();
         after = batch[batch.length - 1]!.username;
         yield batch;
       }
       return;
     } catch (err) {
-      gone ??= Date.now();
-      if (after === undefined || !(err instanceof ECMConnectionError || err instanceof ECMUnavailableError) || Date.now() - gone > RESTART_PATIENCE_MS) throw err;
-      await sleep(RESTART_POLL_MS);
+      if (after === undefined) throw err;
+      await patience.wait(err);
     }
   }
 }

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { staleBuild, startServerThread, type ThreadServer } from "../../../sdk/test/server-thread.js";
-import { startFlakyProxy } from "../../../sdk/test/flaky-proxy.js";
+import { startFlakyProxy, type Fault } from "../../../sdk/test/flaky-proxy.js";
 import { ECM } from "ecm-sdk";
 import { run } from "../cli.js";
 import { ExportSink } from "../commands/export/sink.js";
@@ -376,6 +376,57 @@ describe("a server restart in the middle of a long read", () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  test("export reads the export again from its start through a restart, where what it wrote can be taken back: --file, and standard output before anything went out", async () => {
+    const admin = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+    const group = await admin.security.createGroup("cli_restart_export");
+    for await (const row of admin.security.importUsers(Array.from({ length: 20 }, (_, i) => ({ username: `cli_restart_export_${i}`, groups: ["cli_restart_export"] })))) assert.notEqual(row.status, "failed");
+    const proxy = await startFlakyProxy(server.baseUrl);
+    const env = { ECM_URL: proxy.baseUrl };
+    /** The document without its time of export, which each reading has its own of. */
+    const content = (text: string) => ({ ...JSON.parse(text), exportedAt: undefined });
+    try {
+      proxy.clearPassed();
+      const whole = ok(await ecm(["export", "-g", group.name], { env })).stdout;
+      // The requests before the export's own (logging in, finding the group) pass: an answer shorter than the stall's limit ends as it is.
+      const before = Array<Fault>(proxy.passed.findIndex((r) => r.startsWith("GET /portal/security/v1/export ")) + 1).fill({ stallAfter: Number.MAX_SAFE_INTEGER });
+      // The export's answer broken off midway, then connections refused for longer than the SDK's own retries wait.
+      const restart: Fault[] = [...before.slice(1), { dropAfter: 1500 }, "drop", "drop", "drop", "drop", "drop", "drop"];
+      const file = join(home, "restart-export.json");
+      for (const format of ["json", "ndjson"]) {
+        proxy.faults = restart;
+        const r = ok(await ecm(["export", "-g", group.name, "--file", file, "-o", format], { env }));
+        assert.match(r.stderr, /the server went away: exporting again from the start/);
+        assert.deepEqual(proxy.faults, []);
+        const written = readFileSync(file, "utf8");
+        if (format === "json") assert.deepEqual(content(written), content(whole));
+        else assert.equal(written.trim().split("\n").filter((l) => JSON.parse(l).kind === "users").length, 20);
+        assert.deepEqual(readdirSync(home).filter((f) => f.startsWith("restart-export.json.")), [], "no temporary left");
+      }
+      // A document smaller than one write to standard output: nothing of it went out when the connection broke.
+      proxy.faults = restart;
+      assert.deepEqual(content(ok(await ecm(["export", "-g", group.name], { env })).stdout), content(whole));
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test("an export sink takes back what it wrote only when nothing went where it cannot be taken back from", async () => {
+    const onStdout = new ExportSink({ write: () => true }, undefined);
+    await onStdout.write("{");
+    assert.equal(onStdout.canStartAgain(), true, "nothing written out yet");
+    await onStdout.write("x".repeat(70_000));
+    assert.equal(onStdout.canStartAgain(), false);
+    const file = join(home, "start-again.json");
+    const toFile = new ExportSink({ write: () => true }, file);
+    await toFile.write("x".repeat(70_000));
+    assert.equal(toFile.canStartAgain(), true);
+    toFile.startAgain();
+    await toFile.write("{}");
+    await toFile.close(true);
+    assert.equal(readFileSync(file, "utf8"), "{}");
+    assert.equal(statSync(file).mode & 0o777, 0o600);
   });
 });
 

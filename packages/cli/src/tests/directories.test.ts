@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import { startFlakyProxy, type Fault } from "../../../sdk/test/flaky-proxy.js";
 import { startServerThread, type ThreadServer } from "../../../sdk/test/server-thread.js";
 import { startDirectory } from "../../../server/src/test-support/directories.js";
 import { DIRECTORY_SERVICE_PASSWORD, GROUPS, type DirectoryTree } from "../../../server/src/test-support/directory-trees.js";
@@ -146,6 +147,22 @@ test("directories sync: --wait follows the run (a bar on a terminal) to its end;
   const started = JSON.parse(ok(await ecm(["directories", "sync", "cli-ldap-2", "-o", "json"])).stdout);
   assert.equal(started.mode, "full");
   ok(await ecm(["directories", "sync", "cli-ldap-2", "--status", "--wait"]));
+
+  // A restart of the server while --wait follows the run: its polls refused for longer than the SDK's own retries wait.
+  const proxy = await startFlakyProxy(server.baseUrl);
+  try {
+    const env = { ECM_URL: proxy.baseUrl };
+    proxy.clearPassed();
+    ok(await ecm(["directories", "sync", "cli-ldap-2", "--wait"], { env }));
+    // The requests up to the run's start pass (an answer shorter than the stall's limit ends as it is), then the first poll meets the restart.
+    const start = proxy.passed.findIndex((r) => /^POST \S+\/sync /.test(r));
+    proxy.faults = [...Array<Fault>(start + 1).fill({ stallAfter: Number.MAX_SAFE_INTEGER }), "drop", "drop", "drop", "drop", "drop", "drop"];
+    const followed = ok(await ecm(["directories", "sync", "cli-ldap-2", "--wait", "-o", "json"], { env }));
+    assert.equal(JSON.parse(followed.stdout).state, "succeeded");
+    assert.deepEqual(proxy.faults, []);
+  } finally {
+    await proxy.close();
+  }
 
   const hans = JSON.parse(ok(await ecm(["users", "show", "hmueller", "-o", "json"])).stdout);
   assert.ok(hans.groups.includes("cli-dir-staff"), "the mapped local group");

@@ -4,6 +4,7 @@ import { arg, noMoreArgs, str } from "../../args.js";
 import type { Command, Ctx } from "../../command.js";
 import { ExitCode, UsageError } from "../../errors.js";
 import { Progress } from "../../output.js";
+import { RestartPatience } from "../../restarts.js";
 import { SYNC_COLUMNS, findDirectory, syncRow } from "./fields.js";
 
 /** How often --wait asks for the run's progress. */
@@ -46,10 +47,12 @@ export const sync: Command = {
 async function follow(ctx: Ctx, d: ECMDirectory, run: ECMDirectorySync, previous: ECMDirectorySync | null): Promise<ECMDirectorySync> {
   const total = run.mode === "full" && previous?.mode === "full" && previous.state === "succeeded" && previous.id !== run.id ? previous.seen : 0;
   const progress = new Progress(ctx.io.stderr, `Syncing ${d.name}`, total);
+  // Through a restart of the server: the run's end as the server then tells it (interrupted, when the restart ended it), not a connection error.
+  const patience = new RestartPatience();
   while (run.state === "running") {
     progress.update(run.seen, `users, ${run.usersPerSecond}/s`);
     await sleep(POLL_MS);
-    run = await ctx.ecm().security.directorySync(d.id);
+    run = await patience.read(() => ctx.ecm().security.directorySync(d.id));
   }
   progress.done(
     `${run.state}: ${run.created} created, ${run.updated} updated, ${run.disabled} disabled, ${run.unchanged} unchanged, ${run.failed} failed of ${run.seen} ${run.seen === 1 ? "user" : "users"}; ${run.joined} joined and ${run.left} left groups` +

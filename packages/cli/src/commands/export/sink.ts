@@ -50,6 +50,8 @@ export class ExportSink {
   #tmp = "";
   #target = "";
   #pending = "";
+  /** Some of the output went where it cannot be taken back (standard output, a pipe or a device given as the file). */
+  #sent = false;
   /** Whether the export goes to standard output (no file, or a name of it). */
   readonly toStandardOutput: boolean;
   constructor(
@@ -91,10 +93,25 @@ export class ExportSink {
     if (this.#pending === "") return;
     const text = this.#pending;
     this.#pending = "";
+    if (this.#tmp === "") this.#sent = true;
     if (this.#fd !== undefined) this.#onFile(() => writeSync(this.#fd!, text));
     else if (this.out.write(text) === false && this.out.once) {
       await new Promise<void>((resolve) => this.out.once!("drain", () => resolve()));
     }
+  }
+
+  /** Whether what was written can be taken back, for an export read again from its start: a file's temporary, or nothing sent yet. */
+  canStartAgain(): boolean {
+    return this.#tmp !== "" || !this.#sent;
+  }
+
+  /** Forgets what was written (canStartAgain() said it can be): the temporary file starts empty again. */
+  startAgain(): void {
+    this.#pending = "";
+    if (this.#tmp) this.#onFile(() => {
+      closeSync(this.#fd!);
+      this.#fd = openPrivateTemp(this.#target).fd;
+    });
   }
 
   async close(ok: boolean): Promise<void> {
