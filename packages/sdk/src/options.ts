@@ -27,3 +27,24 @@ export function callOptions(opts: { signal?: AbortSignal; timeout?: number } | u
   checkOptions(opts, names, flags);
   return { signal: opts?.signal, timeout: opts?.timeout };
 }
+
+/** The field names of a configuration body: `true` for a field, the names of its fields for a nested object. */
+export type FieldNames = { readonly [name: string]: true | FieldNames };
+
+/**
+ * A configuration body's field names (a directory's, an identity provider's), checked before it is sent
+ * as every call's options are: a misspelt field (`bindPasword`) is refused here, with the names it may
+ * have meant, and nested objects (`config`, `attributeMapping`) are checked the same way.
+ */
+export function checkFields(body: object, what: string, names: FieldNames): void {
+  for (const [name, value] of Object.entries(body)) {
+    const known = names[name];
+    if (known === undefined) {
+      const camel = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+      throw new TypeError(`unknown ${what} field "${name}"${camel !== name && names[camel] !== undefined ? `; use ${camel}` : `; known: ${Object.keys(names).join(", ")}`}`);
+    }
+    if (known !== true && value !== null && typeof value === "object") {
+      for (const item of Array.isArray(value) ? value : [value]) if (item !== null && typeof item === "object") checkFields(item as object, `${what} ${name}`, known);
+    }
+  }
+}

@@ -42,7 +42,8 @@ import type {
   UsersPageOptions,
 } from "./types.js";
 import { checkListOptions, listQuery, STREAM_OPTIONS, USERS_PATH, UsersStream, usersQuery } from "./users-stream.js";
-import { callOptions as call } from "./options.js";
+import { callOptions as call, checkFields } from "./options.js";
+import { DIRECTORY_FIELDS, DIRECTORY_UPDATE_FIELDS, PROVIDER_FIELDS, PROVIDER_UPDATE_FIELDS } from "./config-fields.js";
 
 /** A user given by guid or by any object carrying one (an ECMUser). */
 export type UserRef = string | { guid: string };
@@ -754,12 +755,14 @@ export class Security {
   /** Adds an OpenID Connect provider; endpoints not given are read from `fromUrl`'s discovery document. */
   async createIdentityProvider(alias: string, fields: IdentityProviderFields & { clientId: string } & CallOptions): Promise<ECMIdentityProvider> {
     const { signal, timeout, ...body } = fields;
+    checkFields(body, "identity provider", PROVIDER_FIELDS);
     return (await this.#http.request<ECMIdentityProvider>("POST", "/idp/v1/external-identity-provider", { body: { alias, ...body }, signal, timeout })).data;
   }
 
   /** Changes an identity provider; fields left out keep their value (the alias never changes). */
   async updateIdentityProvider(alias: string, fields: IdentityProviderFields & CallOptions): Promise<ECMIdentityProvider> {
     const { signal, timeout, ...body } = fields;
+    checkFields(body, "identity provider", PROVIDER_UPDATE_FIELDS);
     return (await this.#http.request<ECMIdentityProvider>("PUT", `/idp/v1/external-identity-provider/${enc(alias)}`, { body, signal, timeout })).data;
   }
 
@@ -806,12 +809,14 @@ export class Security {
   /** Adds a directory; fields left out take their defaults (filters and attribute mapping by vendor). */
   async createDirectory(fields: NewDirectoryFields & CallOptions): Promise<ECMDirectory> {
     const { signal, timeout, ...body } = fields;
+    checkFields(body, "directory", DIRECTORY_FIELDS);
     return (await this.#http.request<ECMDirectory>("POST", DIRECTORIES, { body, signal, timeout })).data;
   }
 
   /** Changes a directory; fields left out keep their value (the bind password too). */
   async updateDirectory(id: string | ECMDirectory, fields: DirectoryFields & CallOptions): Promise<ECMDirectory> {
     const { signal, timeout, ...body } = fields;
+    checkFields(body, "directory", DIRECTORY_UPDATE_FIELDS);
     return (await this.#http.request<ECMDirectory>("PUT", `${DIRECTORIES}/${enc(directoryIdOf(id))}`, { body, signal, timeout })).data;
   }
 
@@ -829,6 +834,7 @@ export class Security {
   /** Tests a configuration that is not stored (nothing is saved). */
   async testDirectoryConfig(fields: NewDirectoryFields & CallOptions): Promise<ECMDirectoryTest> {
     const { signal, timeout, ...body } = fields;
+    checkFields(body, "directory", DIRECTORY_FIELDS);
     return (await this.#http.request<ECMDirectoryTest>("POST", `${DIRECTORIES}/test`, { body, signal, timeout })).data;
   }
 

@@ -598,6 +598,38 @@ test("the other calls with options refuse a name they do not take: an API key as
   assert.equal((await sec.getGroup(staff)).description, "Staff");
 });
 
+test("a directory's or identity provider's configuration refuses a field name it does not take (bindPasword), before anything is sent, for both clients", async () => {
+  // Nothing listens at this address: a body that were sent would be an ECMConnectionError, not the TypeError.
+  const nowhere = new ECM({ baseUrl: "http://127.0.0.1:9", token: "t", retries: 0 });
+  const base = { name: "typo_corp", connectionUrl: "ldap://127.0.0.1:1", baseDn: "dc=example" };
+  const refused = (pattern: RegExp) => (e: unknown) => e instanceof TypeError && pattern.test((e as Error).message);
+  await assert.rejects(nowhere.security.createDirectory({ ...base, bindPasword: "secret" } as never), refused(/^unknown directory field "bindPasword"; known: name, .*bindPassword/));
+  await assert.rejects(nowhere.security.testDirectoryConfig({ ...base, bind_password: "secret" } as never), refused(/^unknown directory field "bind_password"; use bindPassword$/));
+  await assert.rejects(nowhere.security.updateDirectory("00000000-0000-4000-8000-000000000000", { attributeMapping: { emial: "mail" } } as never), refused(/^unknown directory attributeMapping field "emial"/));
+  await assert.rejects(nowhere.security.updateDirectory("00000000-0000-4000-8000-000000000000", { groupMappings: [{ groupDn: "cn=a", localGrupId: "x" }] } as never), refused(/^unknown directory groupMappings field "localGrupId"/));
+  await assert.rejects(nowhere.security.createIdentityProvider("typo_sso", { clientId: "ecm", issuer: "https://idp.example" } as never), refused(/^unknown identity provider field "issuer"; known: .*config/));
+  await assert.rejects(nowhere.security.updateIdentityProvider("typo_sso", { config: { isuer: "https://idp.example" } } as never), refused(/^unknown identity provider config field "isuer"/));
+  await assert.rejects(nowhere.security.createIdentityProvider("typo_sso", { clientId: "ecm", alias: "other" } as never), refused(/^unknown identity provider field "alias"/));
+
+  // Read and sent back as it is, each is taken (the server checks the read-only fields).
+  const ecm = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  const sec = ecm.security;
+  const d = await sec.createDirectory(base);
+  assert.equal((await sec.updateDirectory(d, { ...(await sec.directory(d)), priority: 3 })).priority, 3);
+  const endpoints = { issuer: "https://idp.example", authorizationUrl: "https://idp.example/auth", tokenUrl: "https://idp.example/token", jwksUrl: "https://idp.example/jwks" };
+  await sec.createIdentityProvider("typo_sso", { clientId: "ecm", clientSecret: "typo-secret", config: endpoints });
+  assert.equal((await sec.updateIdentityProvider("typo_sso", { ...(await sec.identityProvider("typo_sso")), guiOrder: 4 })).guiOrder, 4);
+  const sync = new ECMSync({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  try {
+    assert.throws(() => sync.security.updateDirectory(d, { bindPasword: "x" } as never), refused(/unknown directory field "bindPasword"/));
+    assert.throws(() => sync.security.updateIdentityProvider("typo_sso", { clientSecrt: "x" } as never), refused(/unknown identity provider field "clientSecrt"/));
+  } finally {
+    sync.close();
+  }
+  await sec.deleteIdentityProvider("typo_sso");
+  await sec.deleteDirectory(d);
+});
+
 test("every call refuses an option name it does not take (a typo of timeout), before anything is sent, for both clients", async () => {
   const ecm = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
   const sec = ecm.security;
