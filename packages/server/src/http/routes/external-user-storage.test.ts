@@ -195,6 +195,13 @@ describeEachStore("external user storage configuration", (server) => {
     assert.equal((await api("PUT", `${PATH}/${nested.body.id}`, { userSearchBase: "ou=staff,dc=y" })).status, 400);
     assert.equal((await api("DELETE", `${PATH}/${nested.body.id}`)).status, 204);
     const { id } = (await api("GET", PATH)).body.find((d: any) => d.name === "bad");
+    // Read-only, and it moves with the syncs (it may have since the GET): only its type is checked, as a user's lockedOutUntil.
+    for (const wrong of [42, "yesterday", { at: null }]) {
+      const r = await api("PUT", `${PATH}/${id}`, { lastSyncStartedAt: wrong });
+      assert.equal(r.status, 400, `${JSON.stringify(wrong)}: ${r.text}`);
+      assert.match(r.text, /lastSyncStartedAt/);
+    }
+    assert.equal((await api("PUT", `${PATH}/${id}`, { lastSyncStartedAt: null })).status, 200);
     assert.equal((await api("PUT", `${PATH}/${id}`, { name: "bad" }, { "if-match": '"7"' })).status, 412);
     assert.equal((await api("GET", `${PATH}/not-a-uuid`)).status, 404);
     assert.equal((await api("DELETE", `${PATH}/${id}?users=keep`)).status, 400);

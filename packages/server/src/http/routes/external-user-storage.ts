@@ -65,7 +65,15 @@ const Input = {
 
 const CreateBody = Type.Object({ ...Input, name: Fields.name, connectionUrl: Fields.connectionUrl, baseDn: Fields.baseDn }, { additionalProperties: false });
 /** A directory read with GET may be sent back as it is: `id` must be its own. */
-const UpdateBody = Type.Object({ ...Input, id: Type.Optional(Type.String()), lastSyncStartedAt: Type.Optional(Type.Unknown({ description: "Read-only: ignored" })) }, { additionalProperties: false });
+const UpdateBody = Type.Object(
+  {
+    ...Input,
+    id: Type.Optional(Type.String()),
+    // It moves with the syncs, perhaps since the GET: only its type is checked (a user's lockedOutUntil likewise), never a value of any kind let through.
+    lastSyncStartedAt: Type.Optional(Nullable(Type.String({ format: "date-time", maxLength: 64, description: "Read-only: as a GET answered it, or any other time (it follows the syncs)" }))),
+  },
+  { additionalProperties: false },
+);
 
 /** Added by app.ts with the other shared schemas: a plugin that adds a schema gets Fastify's default validator (which drops unknown fields instead of refusing them). */
 export const DirectorySchema = Type.Object(
