@@ -63,9 +63,17 @@ const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{20000}-\u{3fffd}]|\p{Emoji_Presentation}|\p{Extended_Pictographic}\ufe0f/u;
 const ZERO_WIDTH = /^[\p{Mn}\p{Me}\p{Cf}]+$/u;
 
+/**
+ * Letters and signs each one column and one grapheme, with nothing that joins them to their neighbour:
+ * ASCII, Latin-1 and Latin Extended (not the soft hyphen, which is invisible), Greek, Cyrillic (not its
+ * combining marks). Most names are these; splitting them into graphemes cost a table of 300 000 users
+ * about 20 s.
+ */
+const ONE_COLUMN_EACH = /^[\x20-\x7e\u00a0-\u00ac\u00ae-\u02ff\u0370-\u0377\u037a-\u037f\u0384-\u038a\u038c\u038e-\u03a1\u03a3-\u0482\u048a-\u04ff]*$/;
+
 /** Terminal columns a string takes: wide characters count 2, combining marks 0. */
 export function displayWidth(s: string): number {
-  if (/^[\x20-\x7e]*$/.test(s)) return s.length;
+  if (ONE_COLUMN_EACH.test(s)) return s.length;
   let w = 0;
   for (const { segment } of graphemes.segment(s)) w += ZERO_WIDTH.test(segment) ? 0 : WIDE.test(segment) ? 2 : 1;
   return w;
