@@ -83,6 +83,50 @@ describeConsole("console pages", {}, (ctx, kind) => {
     }
   });
 
+  it("at 1 024 × 768 a status badge is whole inside its cell: a user's page and the users table with every column", async () => {
+    const { server, browser, url } = ctx();
+    const token = await server.login();
+    const future = await createUser(server, token, "badge.not-yet-valid");
+    // The longest statuses: valid from a date to come, and locked out until one.
+    assert.equal((await server.api("PUT", `/security/v1/users/${future.uuid}`, { token, body: { validFrom: "2099-12-31T23:59:59Z", displayName: "Badge Not-yet-valid" } })).status, 200);
+    const { page, errors, close } = await openPage(browser, { width: 1024 });
+    /** Each badge's box against its cell's and the viewport's (CSS pixels), and whether its text is cut. */
+    const outside = (selector: string) =>
+      page.evaluate((sel) => {
+        const out: string[] = [];
+        for (const badge of document.querySelectorAll<HTMLElement>(sel)) {
+          const b = badge.getBoundingClientRect();
+          const cell = badge.parentElement!.getBoundingClientRect();
+          const where = `${badge.textContent} [${Math.round(b.left)}–${Math.round(b.right)}] in [${Math.round(cell.left)}–${Math.round(cell.right)}]`;
+          if (b.left < cell.left - 0.5 || b.right > cell.right + 0.5 || b.top < cell.top - 0.5 || b.bottom > cell.bottom + 0.5) out.push(`outside its cell: ${where}`);
+          if (b.right > innerWidth || b.bottom > innerHeight) out.push(`outside the viewport: ${where}`);
+          if (badge.scrollWidth > badge.clientWidth + 1) out.push(`text cut: ${where}`);
+          // Clipped by a parent that hides its overflow (a grid cell does).
+          for (let p = badge.parentElement; p; p = p.parentElement) {
+            const r = p.getBoundingClientRect();
+            if (getComputedStyle(p).overflowX !== "visible" && (b.left < r.left - 0.5 || b.right > r.right + 0.5)) out.push(`clipped by ${p.className || p.tagName}: ${where}`);
+          }
+        }
+        return out;
+      }, selector);
+    try {
+      await page.setViewportSize({ width: 1024, height: 768 });
+      await logInByToken(page, server, url);
+      await page.goto(`${url}#/users/${future.uuid}`);
+      await page.getByText(/^Not yet valid until /).waitFor();
+      assert.deepEqual(await outside("main h1 ~ p.row > .badge"), []);
+      await screenshot(page, "user-not-yet-valid-1024");
+      await page.goto(`${url}#/users?search=badge.not-yet-valid&cols=username,displayName,email,status,groups,loginName,firstName,lastName,source,validTo,description`);
+      await page.getByRole("gridcell", { name: "Not yet valid" }).waitFor();
+      assert.deepEqual(await outside(".grid .r .badge"), []);
+      await screenshot(page, "users-status-1024");
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+      assert.equal((await server.api("DELETE", `/security/v1/users/${future.uuid}`, { token })).status, 204);
+    }
+  });
+
   it("the theme switch overrides the system's, and stays", async () => {
     const { server, browser, url } = ctx();
     const { page, close } = await openPage(browser, { colorScheme: "light" });

@@ -41,7 +41,8 @@ const COLUMNS: Record<string, Column> = {
   username: { label: "Username", width: "minmax(48px, 1.2fr)", cell: (u) => u.username },
   displayName: { label: "Display name", width: "minmax(48px, 1.2fr)", cell: (u) => u.displayName },
   email: { label: "Email", width: "minmax(48px, 1.4fr)", cell: (u) => u.email ?? "" },
-  status: { label: "Status", width: "minmax(72px, 0.8fr)", cell: (u) => statusBadge(u) },
+  // Never narrower than its longest badge ("Not yet valid", about 91 px at 12 px, and the cell's padding): a cell hides what overflows it.
+  status: { label: "Status", width: "minmax(8.5em, 0.8fr)", cell: (u) => statusBadge(u) },
   groups: { label: "Groups", width: "minmax(48px, 1fr)", cell: (u) => (u.groups ?? []).join(", ") },
   loginName: { label: "Login name", width: "minmax(48px, 1fr)", cell: (u) => u.loginName },
   firstName: { label: "First name", width: "minmax(48px, 1fr)", cell: (u) => u.firstName ?? "" },
