@@ -847,9 +847,14 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       await logInByToken(page, server, url);
       await page.goto(`${url}#/users?search=person12`);
       await row(page, "person129").waitFor();
+      // What the browser asks of the one-time link: one GET, which the download is saved from (no HEAD first, no second GET).
+      const asked: string[] = [];
+      page.on("request", (r) => { if (/\/csv-links\/[^/?]+$/.test(r.url())) asked.push(r.method()); });
       await page.getByRole("button", { name: "Export CSV" }).focus();
       const [download] = await Promise.all([page.waitForEvent("download"), page.keyboard.press("Enter")]);
       assert.equal(download.suggestedFilename(), "users.csv");
+      assert.equal(await download.failure(), null);
+      assert.deepEqual(asked, ["GET"]);
       // The browser's own download of the server's answer, saved as it comes: not a file the page held whole first.
       assert.match(download.url(), /\/portal\/security\/v1\/users\/csv-links\/[A-Za-z0-9_-]+$/);
       const lines = readFileSync((await download.path())!, "utf8").trimEnd().split("\r\n");
