@@ -184,17 +184,20 @@ describeEachStore("batchUserWrites", (server) => {
     assert.ok((await reltuples()) >= 3000, `the planner knows the users grew (reltuples ${await reltuples()})`);
   });
 
-  it("lets a batch's search entries gather in a longer pending list, for that batch only", async (t) => {
+  it("lets a batch's search entries gather in a longer pending list, merged in larger pieces, for that batch only", async (t) => {
     const { store } = deps();
     const { db, dialect } = store;
     if (dialect.name !== "postgres") return t.skip("SQLite has no GIN indexes");
-    const limit = async (q: Kysely<Database>) => (await sql<{ v: string }>`select current_setting('gin_pending_list_limit') as v`.execute(q)).rows[0]!.v;
-    const before = await db.connection().execute(limit);
+    // The insert that fills the pending list merges it in pieces of work_mem.
+    const settings = async (q: Kysely<Database>) =>
+      (await sql<{ limit: string; memory: string }>`select current_setting('gin_pending_list_limit') as limit, current_setting('work_mem') as memory`.execute(q)).rows[0]!;
+    const before = await db.connection().execute(settings);
     const during = await db.transaction().execute((trx) =>
-      dialect.batchUserWrites(trx as Kysely<Database>, async () => ({ result: await limit(trx as Kysely<Database>), documents: [], search: [], groups: [] })),
+      dialect.batchUserWrites(trx as Kysely<Database>, async () => ({ result: await settings(trx as Kysely<Database>), documents: [], search: [], groups: [] })),
     );
-    assert.equal(during, "16MB");
-    assert.notEqual(before, "16MB");
-    assert.equal(await db.connection().execute(limit), before, "set for the batch's transaction only");
+    assert.deepEqual(during, { limit: "16MB", memory: "64MB" });
+    assert.notEqual(before.limit, "16MB");
+    assert.notEqual(before.memory, "64MB");
+    assert.deepEqual(await db.connection().execute(settings), before, "set for the batch's transaction only");
   });
 });
