@@ -123,3 +123,22 @@ it("checks a token without a key id against each key that could have signed it: 
   }
   published = [jwk];
 });
+
+it("checks a logout token without a key id against the keys a login read since, when a forged one has just spent the logout keys' read", async () => {
+  up = true;
+  published = [jwk];
+  const cache = new JwksCache(30);
+  await cache.verify(token, url, "id-token", {});
+  await cache.verify(token, url, "logout-token", {});
+  // A forged logout token without a key id spends the logout keys' read of this cooldown.
+  const { privateKey: foreign } = await generateKeyPair("ES256");
+  await assert.rejects(cache.verify(await new SignJWT({}).setProtectedHeader({ alg: "ES256" }).sign(foreign), url, "logout-token", {}), errors.JWSSignatureVerificationFailed);
+  // The provider rotates its key; a login reads the new one (its key id is new to the ID tokens' keys).
+  const { privateKey, publicKey } = await generateKeyPair("ES256");
+  published = [{ ...(await exportJWK(publicKey)), kid: "k5", alg: "ES256" }];
+  await cache.verify(await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "k5" }).sign(privateKey), url, "id-token", {});
+  const readsBefore = reads;
+  await cache.verify(await new SignJWT({}).setProtectedHeader({ alg: "ES256" }).sign(privateKey), url, "logout-token", {});
+  assert.equal(reads, readsBefore, "verified by the keys the login read, without reading them again");
+  published = [jwk];
+});

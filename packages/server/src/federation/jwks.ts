@@ -42,9 +42,19 @@ export class JwksCache {
   async verify(token: string, jwksUrl: string, use: KeysFor, options: JWTVerifyOptions): Promise<JWTVerifyResult> {
     const id = `${use} ${jwksUrl}`;
     try {
-      return await this.verifyOnce(token, jwksUrl, use, options);
+      return await verifyWith(token, this.keysOf(jwksUrl, use), options);
     } catch (error) {
       if (!(error instanceof errors.JWSSignatureVerificationFailed) || decodeProtectedHeader(token).kid !== undefined || this.failedAt.has(id)) throw error;
+      // A logout token's keys are the ID tokens' too, perhaps read since (a login after a rotation), as
+      // keysOf takes them for an unknown key id: tried before reading (a forged token may have spent the read).
+      const idTokenKeys = use === "logout-token" ? this.remotes.get(`id-token ${jwksUrl}`)?.jwks() : undefined;
+      if (idTokenKeys) {
+        try {
+          return await verifyWith(token, createLocalJWKSet(idTokenKeys), options);
+        } catch (failure) {
+          if (!(failure instanceof errors.JWSSignatureVerificationFailed || failure instanceof errors.JWKSNoMatchingKey)) throw failure;
+        }
+      }
       try {
         if (!(await this.readAgain(id, this.remotes.get(id)!))) throw error;
       } catch (failure) {
@@ -52,23 +62,7 @@ export class JwksCache {
         this.failedAt.set(id, { at: Date.now(), why: (failure as Error).message });
         throw new errors.JWKSTimeout(`the provider's keys cannot be read now (${(failure as Error).message}), and those read before do not verify this token`);
       }
-      return await this.verifyOnce(token, jwksUrl, use, options);
-    }
-  }
-
-  private async verifyOnce(token: string, jwksUrl: string, use: KeysFor, options: JWTVerifyOptions): Promise<JWTVerifyResult> {
-    try {
-      return await jwtVerify(token, this.keysOf(jwksUrl, use), options);
-    } catch (error) {
-      if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw error;
-      for await (const key of error) {
-        try {
-          return await jwtVerify(token, key, options);
-        } catch (failure) {
-          if (!(failure instanceof errors.JWSSignatureVerificationFailed)) throw failure;
-        }
-      }
-      throw new errors.JWSSignatureVerificationFailed();
+      return await verifyWith(token, this.keysOf(jwksUrl, use), options);
     }
   }
 
@@ -150,5 +144,22 @@ export class JwksCache {
     }
     await remote.reload();
     return true;
+  }
+}
+
+/** jwtVerify, a token that several of the keys could have signed (no key id) checked against each. */
+async function verifyWith(token: string, keys: JWTVerifyGetKey, options: JWTVerifyOptions): Promise<JWTVerifyResult> {
+  try {
+    return await jwtVerify(token, keys, options);
+  } catch (error) {
+    if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw error;
+    for await (const key of error) {
+      try {
+        return await jwtVerify(token, key, options);
+      } catch (failure) {
+        if (!(failure instanceof errors.JWSSignatureVerificationFailed)) throw failure;
+      }
+    }
+    throw new errors.JWSSignatureVerificationFailed();
   }
 }
