@@ -575,8 +575,10 @@ export class DirectorySync {
   private async keepGroup(g: MappedGroup, stored: Awaited<ReturnType<DirectoryQueries["groups"]>>): Promise<{ id: number; member_hash: string | null } | null> {
     const d = this.d;
     const own = stored.find((s) => s.directory_key === g.key);
-    // A group a removed directory left, of this same entry: taken back, as its kept users are (takeOver).
-    const left = own ? undefined : await this.o.queries.keptGroup(g.key);
+    // A group a removed directory left, of this same entry: taken back, as its kept users are (takeOver) —
+    // but never one granting the system-administrator role, since this directory may be a security
+    // administrator's, who may not feed such a group (groupMappings to it are refused them).
+    const left = own ? undefined : await this.o.queries.keptGroup(g.key, SYSTEM_ADMINISTRATOR);
     const current = own ?? left;
     const plain = groupNameColumns(g.name);
     // A name held by another group: "<name> (<directory>)" — two directories that both have

@@ -343,9 +343,18 @@ export function createDirectoryQueries(db: Kysely<Database>) {
     /**
      * A group a removed directory left (its users kept: it keeps its entry's key, but no directory and no
      * DN key), which a directory that brings that same entry takes back; the oldest where there are several.
+     * Never one granting `exceptGranting` (the sync: the system-administrator role).
      */
-    keptGroup(directoryKey: string) {
-      return db.selectFrom("groups").select(["id", "uuid", "name", "name_key", "name_skeleton", "description", "dn", "dn_key", "directory_key", "member_hash"]).where("directory_id", "is", null).where("directory_key", "=", directoryKey).orderBy("id").limit(1).executeTakeFirst();
+    keptGroup(directoryKey: string, exceptGranting: string) {
+      return db
+        .selectFrom("groups")
+        .select(["id", "uuid", "name", "name_key", "name_skeleton", "description", "dn", "dn_key", "directory_key", "member_hash"])
+        .where("directory_id", "is", null)
+        .where("directory_key", "=", directoryKey)
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom("group_roles").innerJoin("roles", "roles.id", "group_roles.role_id").select("group_roles.group_id").whereRef("group_roles.group_id", "=", "groups.id").where("roles.name", "=", exceptGranting))))
+        .orderBy("id")
+        .limit(1)
+        .executeTakeFirst();
     },
 
     /** Groups holding one of these names (by folded or look-alike key), with the directory holding each (null: local). */
