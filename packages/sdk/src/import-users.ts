@@ -19,7 +19,7 @@ export async function startImport(http: Transport, source: ImportSource, opts: O
   checkOptions(opts, ["format", "dryRun", "update", "charset"], ["dryRun", "update"]);
   // Else sent as the content type "undefined" (which the server refuses), or dropped for records.
   if (opts.format !== undefined && !Object.hasOwn(IMPORT_CONTENT_TYPES, opts.format)) throw new TypeError('format must be "csv" or "ndjson", or left out');
-  if (opts.charset !== undefined && !isCharset(opts.charset)) throw new TypeError(`charset ${JSON.stringify(opts.charset)} names no character encoding (the Encoding Standard's names: "windows-1252", "iso-8859-15", "shift_jis"…)`);
+  if (opts.charset !== undefined && !isCharset(opts.charset)) throw new TypeError(`charset ${JSON.stringify(opts.charset)} names no character encoding the server reads (the Encoding Standard's names but UTF-16's: "windows-1252", "iso-8859-15", "shift_jis"…)`);
   const { body, format, charset } = await importBody(source, opts.format, opts.charset, refused);
   const res = await http.request<AsyncIterable<Uint8Array>>("POST", IMPORT_PATH, {
     query: { dryRun: opts.dryRun ? true : undefined, update: opts.update === false ? false : undefined },
@@ -199,12 +199,14 @@ async function fileBody(path: string): Promise<AsyncIterable<Uint8Array>> {
   return handle.createReadStream({ highWaterMark: 1 << 16 });
 }
 
-/** Whether the Encoding Standard (what the server reads an import with) has an encoding of this name. */
+/**
+ * Whether the server reads an import in this charset: a name of the Encoding Standard (what it decodes
+ * with), but not UTF-16, whose ASCII is not ASCII's bytes (refused for every body).
+ */
 function isCharset(label: unknown): label is string {
   if (typeof label !== "string" || !/^[\w.:-]+$/.test(label)) return false;
   try {
-    new TextDecoder(label);
-    return true;
+    return !new TextDecoder(label).encoding.startsWith("utf-16");
   } catch {
     return false;
   }

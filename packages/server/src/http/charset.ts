@@ -19,15 +19,15 @@ export function writesAsciiAsAscii(charset: string): boolean {
 
 /**
  * The encoding (its WHATWG name: `utf-8`, `windows-1252`, `shift_jis`…) an import's body is decoded
- * with: the declared charset's, or UTF-8 when none is declared or the label names no encoding the
- * Encoding Standard knows (read as UTF-8, as every other body is). ISO-8859-1 and US-ASCII are read as
- * windows-1252, as browsers read them.
+ * with: the declared charset's, UTF-8 when none is declared; undefined when the label names no encoding
+ * the Encoding Standard decodes (a typo would otherwise be read as UTF-8, a 7-bit charset's rows then
+ * imported garbled). ISO-8859-1 and US-ASCII are read as windows-1252, as browsers read them.
  */
-export function importEncoding(charset: string | undefined): string {
+export function importEncoding(charset: string | undefined): string | undefined {
   if (charset === undefined) return "utf-8";
   try {
     return new TextDecoder(charset).encoding;
   } catch {
-    return "utf-8";
+    return undefined;
   }
 }

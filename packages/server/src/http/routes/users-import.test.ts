@@ -181,10 +181,13 @@ describeEachStore("bulk import", (server) => {
     const lines = (await sjis.text()).trim().split("\n").map((l) => JSON.parse(l) as Line);
     assert.deepEqual(lines.slice(0, 2).map((l) => l.status), ["failed", "created"]);
     assert.equal(lines[0]!.error!.message, "The row has bytes that are not shift_jis, the charset the request declares.");
-    // A label no encoding has is read as UTF-8, as every other body is.
-    const unknown = await post("text/csv; charset=x-unheard-of", Buffer.from("username,displayName\nimp_unknown_charset,Andr\u00e9\n"));
-    assert.equal(JSON.parse((await unknown.text()).split("\n")[0]!).status, "created");
-    assert.equal((await user("imp_unknown_charset"))!.displayName, "André");
+    // A label no encoding has (a typo) is refused unread, not read as UTF-8.
+    for (const charset of ["x-unheard-of", "iso-2022-kr"]) {
+      const unknown = await post(`text/csv; charset=${charset}`, Buffer.from("username,displayName\nimp_unknown_charset,Andr\u00e9\n"));
+      assert.equal(unknown.status, 415);
+      assert.equal((await unknown.json()).errorMessage, `ECMS1004-E This server reads no ${charset} charset: send the file as UTF-8, or name its charset as the Encoding Standard does (windows-1252, iso-8859-15, shift_jis…).`);
+    }
+    assert.equal(await user("imp_unknown_charset"), undefined);
   });
 
   it("updates by username: changed fields and groups, unchanged rows say so", async () => {

@@ -15,6 +15,7 @@ import { clientWentAway } from "../error-handling.js";
 import { ApiError, ErrorCodes, fromDomainError } from "../errors.js";
 import { csvRecords, ndjsonRecords, type InputRecord } from "../import-formats.js";
 import { declaredCharset, importEncoding } from "../charset.js";
+import { bounded } from "../validation.js";
 import { errorResponses } from "../schemas.js";
 import { describeValidation, validatorCompiler } from "../validation.js";
 import { NewUserFields } from "./users.js";
@@ -189,6 +190,9 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
       const type = (request.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
       const parse = FORMATS[type];
       if (!parse) throw new ApiError("unsupportedMediaType", `Send the users as application/x-ndjson or text/csv, not ${type || "no content type"}.`, { contentType: type });
+      const charset = declaredCharset(request.headers["content-type"]);
+      const encoding = importEncoding(charset);
+      if (encoding === undefined) throw new ApiError("unsupportedMediaType", `This server reads no ${bounded(charset!)} charset: send the file as UTF-8, or name its charset as the Encoding Standard does (windows-1252, iso-8859-15, shift_jis…).`, { charset: bounded(charset!) });
       // Each import holds up to a batch of rows (64 KB each at most) and its answer's: their number is what bounds the memory.
       if (config.importsAtOnce > 0 && running >= config.importsAtOnce) {
         throw new ApiError("unavailable", `${running} imports are running on this server already; send this one again when one of them has finished.`, { retryAfterSeconds: 5 });
@@ -200,7 +204,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
       const dryRun = request.query.dryRun ?? false;
       const update = request.query.update ?? true;
       // The content-type parser left the body unread: it is read here, held to a rate rather than a deadline.
-      const records = parse(longUpload(request.raw, reply.raw, config.connections), importEncoding(declaredCharset(request.headers["content-type"])));
+      const records = parse(longUpload(request.raw, reply.raw, config.connections), encoding);
       // The first row is read before answering, so a bad CSV header is a 400 rather than a line of the stream.
       const first = await records.next();
       const counts = { created: 0, updated: 0, unchanged: 0, failed: 0 };
