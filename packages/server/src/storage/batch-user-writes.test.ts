@@ -199,5 +199,11 @@ describeEachStore("batchUserWrites", (server) => {
     assert.notEqual(before.limit, "16MB");
     assert.notEqual(before.memory, "64MB");
     assert.deepEqual(await db.connection().execute(settings), before, "set for the batch's transaction only");
+    // An administrator's larger work_mem is kept, not lowered.
+    const larger = await db.transaction().execute(async (trx) => {
+      await sql`set local work_mem = '256MB'`.execute(trx);
+      return dialect.batchUserWrites(trx as Kysely<Database>, async () => ({ result: await settings(trx as Kysely<Database>), documents: [], search: [], groups: [] }));
+    });
+    assert.equal(larger.memory, "256MB");
   });
 });

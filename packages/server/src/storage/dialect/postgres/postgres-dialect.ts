@@ -87,8 +87,9 @@ export const postgresDialect: StoreDialect = {
     // imports (docs/benchmarks.md). The writer merges what is left when its run ends (settleBulkWrites).
     await sql`set local gin_pending_list_limit = '16MB'`.execute(trx);
     // The insert that fills the list merges it into the index in pieces of work_mem (4 MB by default:
-    // several for a 16 MB list, each rewriting the posting lists of the same common grams): fewer, larger pieces.
-    await sql`set local work_mem = '64MB'`.execute(trx);
+    // several for a 16 MB list, each rewriting the posting lists of the same common grams): fewer, larger
+    // pieces — raised only, so that an administrator's larger setting stays.
+    await sql`select set_config('work_mem', '64MB', true) where pg_size_bytes(current_setting('work_mem')) < pg_size_bytes('64MB')`.execute(trx);
     const { result, documents, ownFields = [], search, groups } = await work();
     await sql`set local ecm.deferred_user_upkeep = 'off'`.execute(trx);
     if (search.length > 0) await refreshUserSearch(trx, search);
