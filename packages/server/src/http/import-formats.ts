@@ -30,12 +30,17 @@ function notDecodedProblem(encoding: string, what = "row"): string {
   return encoding === "utf-8" ? `The ${what} has bytes that are not UTF-8 (send the file as UTF-8).` : `The ${what} has bytes that are not ${encoding}, the charset the request declares.`;
 }
 
-/** The body's text in `encoding` (a WHATWG name: `http/charset.ts` importEncoding). */
+/**
+ * The body's text in `encoding` (a WHATWG name: `http/charset.ts` importEncoding) — in UTF-8 when it
+ * starts with UTF-8's byte order mark, whatever was declared, as the Encoding Standard decodes (a file
+ * saved as "CSV UTF-8" sent with the charset of an older one).
+ */
 async function* text(stream: AsyncIterable<Buffer | string>, encoding: string): AsyncGenerator<string> {
-  // UTF-8 by Node's own decoder, the faster one; another encoding by the Encoding Standard's.
-  const decoder = encoding === "utf-8" ? new StringDecoder("utf8") : streamingDecoder(encoding);
+  let decoder: { write(bytes: Buffer): string; end(): string } | undefined;
   let first = true;
   for await (const chunk of stream) {
+    // UTF-8 by Node's own decoder, the faster one; another encoding by the Encoding Standard's.
+    decoder ??= encoding === "utf-8" || startsWithUtf8Bom(chunk) ? new StringDecoder("utf8") : streamingDecoder(encoding);
     let piece = typeof chunk === "string" ? chunk : decoder.write(chunk);
     if (first && piece.length > 0) {
       if (piece.charCodeAt(0) === 0xfeff) piece = piece.slice(1); // a BOM
@@ -43,9 +48,11 @@ async function* text(stream: AsyncIterable<Buffer | string>, encoding: string): 
     }
     if (piece) yield piece;
   }
-  const rest = decoder.end();
+  const rest = decoder?.end();
   if (rest) yield rest;
 }
+
+const startsWithUtf8Bom = (chunk: Buffer | string) => typeof chunk !== "string" && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf;
 
 function streamingDecoder(encoding: string): { write(bytes: Buffer): string; end(): string } {
   const decoder = new TextDecoder(encoding);

@@ -176,6 +176,10 @@ describeEachStore("bulk import", (server) => {
       assert.match(String((await user(username))?.displayName), /^André/, type);
     }
     assert.equal((await user("imp_cp1252"))!.displayName, "André €", "windows-1252's 0x80 is the euro sign");
+    // A file that starts with UTF-8's byte order mark is UTF-8, whatever was declared (as the Encoding Standard decodes).
+    const bom = await post("text/csv; charset=windows-1252", Buffer.from("\ufeffusername,displayName\nimp_bom_utf8,Andr\u00e9\n"));
+    assert.equal(JSON.parse((await bom.text()).split("\n")[0]!).status, "created");
+    assert.equal((await user("imp_bom_utf8"))?.displayName, "André");
     // A charset of several bytes a character, with a byte sequence it does not have.
     const sjis = await post("text/csv; charset=shift_jis", Buffer.concat([Buffer.from("username,displayName\nimp_sjis_bad,"), Buffer.from([0x82]), Buffer.from("\nimp_sjis_ok,x\n")]));
     const lines = (await sjis.text()).trim().split("\n").map((l) => JSON.parse(l) as Line);
