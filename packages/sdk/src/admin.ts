@@ -86,7 +86,6 @@ export type RestUserChanges = Partial<
 
 const enc = encodeURIComponent;
 
-
 function filterQuery(filter: RestUserFilter | undefined): RequestOptions["query"] {
   return { ...filter, search: filter?.search === "" ? undefined : filter?.search };
 }

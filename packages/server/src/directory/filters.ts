@@ -29,7 +29,7 @@ function* assertions(filter: Filter): Generator<Filter> {
  * where ldapts can send bytes, in an equality (`(objectGUID=\a1\b2…)`): the filter is then handed over
  * parsed. Elsewhere (a substring, an ordering, an approximate or extensible match) ldapts sends only
  * text: they stay the characters it reads them as (a configuration may not save such a filter any more:
- * unsendableByte). Every other escape stays as it is.
+ * unsendable). Every other escape stays as it is.
  */
 function parse(filter: string): { filter: string | Filter; unsent: number | null } {
   const text = filter.replace(/(?:\\[89a-f][0-9a-f])+/gi, (run) => {

@@ -283,7 +283,6 @@ export class DirectoryConnection {
   }
 }
 
-
 /** `attribute;range=a-b` (b a number, or null for `*`) among an entry's attributes, with its values. */
 function rangedValues(values: EntryValues, attribute: string): { values: string[]; end: number | null } | null {
   const prefix = `${attribute.toLowerCase()};range=`;

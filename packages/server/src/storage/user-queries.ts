@@ -86,7 +86,6 @@ const isSearchOnly = (filter: UserFilter) => Object.entries(filter).every(([key,
 
 const codePointRank = (unit: number) => (unit < 0xd800 ? unit : unit < 0xe000 ? unit + 0x2000 : unit - 0x800);
 
-/** The `source` filter as a condition on `users` (storage/user-documents.ts decides the type the same way). */
 /**
  * The id of the provider of this alias, in any case: aliases are told apart without regard to case
  * (ASCII, folded alike by `lower` on both stores; migration 014q's index keeps them so).
@@ -95,6 +94,7 @@ function providerIdOf(alias: string) {
   return sql<number>`(select id from identity_providers where lower(alias) = ${alias.toLowerCase()})`;
 }
 
+/** The `source` filter as a condition on `users` (storage/user-documents.ts decides the type the same way). */
 function sourceCondition({ type, id }: NonNullable<UserFilter["source"]>) {
   return (eb: ExpressionBuilder<Database, "users">) => {
     switch (type) {

@@ -15,9 +15,8 @@ import { clientWentAway } from "../error-handling.js";
 import { ApiError, ErrorCodes, fromDomainError } from "../errors.js";
 import { csvRecords, ndjsonRecords, type InputRecord } from "../import-formats.js";
 import { declaredCharset, importEncoding } from "../charset.js";
-import { bounded } from "../validation.js";
 import { errorResponses } from "../schemas.js";
-import { describeValidation, validatorCompiler } from "../validation.js";
+import { bounded, describeValidation, validatorCompiler } from "../validation.js";
 import { NewUserFields } from "./users.js";
 
 /** Rows per transaction: large enough that a batch's statements cost little per row, small enough to answer often. */
