@@ -12,7 +12,7 @@ export function checkOptions(opts: unknown, names: readonly string[], flags: rea
   if (opts === null || typeof opts !== "object" || Array.isArray(opts)) throw new TypeError("the options must be an object");
   for (const [name, value] of Object.entries(opts)) {
     if (!names.includes(name) && !CALL_OPTIONS.includes(name)) {
-      const camel = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+      const camel = camelCaseOf(name);
       throw new TypeError(`unknown option "${name}"${camel !== name && names.includes(camel) ? `; use ${camel}` : ""}`);
     }
     if (flags.includes(name) && value !== undefined && typeof value !== "boolean") throw new TypeError(`${name} must be true or false`);
@@ -38,13 +38,19 @@ export type FieldNames = { readonly [name: string]: true | FieldNames };
  */
 export function checkFields(body: object, what: string, names: FieldNames): void {
   for (const [name, value] of Object.entries(body)) {
-    const known = names[name];
+    // Own names only: `toString` or `constructor` is no field, whatever the object inherits.
+    const known = Object.hasOwn(names, name) ? names[name] : undefined;
     if (known === undefined) {
-      const camel = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-      throw new TypeError(`unknown ${what} field "${name}"${camel !== name && names[camel] !== undefined ? `; use ${camel}` : `; known: ${Object.keys(names).join(", ")}`}`);
+      const camel = camelCaseOf(name);
+      throw new TypeError(`unknown ${what} field "${name}"${camel !== name && Object.hasOwn(names, camel) ? `; use ${camel}` : `; known: ${Object.keys(names).join(", ")}`}`);
     }
     if (known !== true && value !== null && typeof value === "object") {
       for (const item of Array.isArray(value) ? value : [value]) if (item !== null && typeof item === "object") checkFields(item as object, `${what} ${name}`, known);
     }
   }
+}
+
+/** The seed's snake_case name in the SDK's camelCase (`dry_run` → `dryRun`), for the hint of a refusal. */
+function camelCaseOf(name: string): string {
+  return name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 }

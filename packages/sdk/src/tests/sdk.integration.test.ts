@@ -610,6 +610,8 @@ test("a directory's or identity provider's configuration refuses a field name it
   await assert.rejects(nowhere.security.createIdentityProvider("typo_sso", { clientId: "ecm", issuer: "https://idp.example" } as never), refused(/^unknown identity provider field "issuer"; known: .*config/));
   await assert.rejects(nowhere.security.updateIdentityProvider("typo_sso", { config: { isuer: "https://idp.example" } } as never), refused(/^unknown identity provider config field "isuer"/));
   await assert.rejects(nowhere.security.createIdentityProvider("typo_sso", { clientId: "ecm", alias: "other" } as never), refused(/^unknown identity provider field "alias"/));
+  // A name every object inherits is no field either.
+  await assert.rejects(nowhere.security.createDirectory({ ...base, constructor: "x" } as never), refused(/^unknown directory field "constructor"/));
 
   // Read and sent back as it is, each is taken (the server checks the read-only fields).
   const ecm = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
