@@ -1310,9 +1310,14 @@ export class DirectorySync {
   /** The users member keys name: by DN, or by login name (loginMemberKey). */
   private async *usersByMemberKeys(keys: string[]): AsyncGenerator<SyncedUser[]> {
     for (let i = 0; i < keys.length; i += this.d.pageSize) {
-      const page = keys.slice(i, i + this.d.pageSize);
-      const loginKeys = page.flatMap((k) => loginKeyOfMember(k) ?? []);
-      yield this.o.queries.usersByDnOrLoginKeys(this.d.id, page.filter((k) => loginKeyOfMember(k) === null), loginKeys);
+      const dnKeys: string[] = [];
+      const loginKeys: string[] = [];
+      for (const key of keys.slice(i, i + this.d.pageSize)) {
+        const login = loginKeyOfMember(key);
+        if (login === null) dnKeys.push(key);
+        else loginKeys.push(login);
+      }
+      yield this.o.queries.usersByDnOrLoginKeys(this.d.id, dnKeys, loginKeys);
     }
   }
 

@@ -55,13 +55,14 @@ export class JwksCache {
           if (!(failure instanceof errors.JWSSignatureVerificationFailed || failure instanceof errors.JWKSNoMatchingKey)) throw failure;
         }
       }
+      let read: boolean;
       try {
-        if (!(await this.readAgain(id, this.remotes.get(id)!))) throw error;
+        read = await this.readAgain(id, this.remotes.get(id)!);
       } catch (failure) {
-        if (failure === error) throw error;
         this.failedAt.set(id, { at: Date.now(), why: (failure as Error).message });
         throw new errors.JWKSTimeout(`the provider's keys cannot be read now (${(failure as Error).message}), and those read before do not verify this token`);
       }
+      if (!read) throw error;
       return await verifyWith(token, this.keysOf(jwksUrl, use), options);
     }
   }
