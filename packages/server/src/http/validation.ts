@@ -157,6 +157,13 @@ export function bounded(text: string): string {
   return text.length > 64 ? `${text.slice(0, 64)}…` : text;
 }
 
+/** The names an object's schema knows, and those of its data it does not (the caller's, repeated, but not without bound). */
+function namesOf(error: ErrorObject): { known: string[]; unknown: string[] } {
+  const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+  const data = error.data !== null && typeof error.data === "object" ? (error.data as Record<string, unknown>) : {};
+  return { known, unknown: Object.keys(data).filter((key) => !known.includes(key)).slice(0, 10).map((key) => bounded(key)) };
+}
+
 /**
  * A validation failure in words for people (`email is not an e-mail address`, `unknown query parameter:
  * locked`) and, for programs, where it was: `{in, field}`, plus the `unknown` names of a closed object.
@@ -169,15 +176,19 @@ export function describeValidation(errors: readonly ErrorObject[], part: string)
   const params = error.params as Record<string, any>;
   let message: string;
   switch (error.keyword) {
-    case "required":
+    case "required": {
       info.field = error.instancePath ? `${field}/${params.missingProperty}` : params.missingProperty;
       message = `${info.field} is required`;
+      // A misspelt name is the likely cause (`localGrupId`): said with it, where the object takes no others.
+      const { known, unknown } = namesOf(error);
+      if (unknown.length > 0 && (error.parentSchema as { additionalProperties?: unknown } | undefined)?.additionalProperties === false) {
+        info.unknown = unknown;
+        message += `; ${(PART_NAMES[part]?.unknown ?? "Unknown name").toLowerCase()}${unknown.length > 1 ? "s" : ""}${error.instancePath ? ` in ${field}` : ""}: ${unknown.join(", ")} (known: ${known.join(", ")})`;
+      }
       break;
+    }
     case "additionalProperties": {
-      const data = error.data as Record<string, unknown>;
-      const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
-      // The caller's names are repeated, but not without bound.
-      const unknown = Object.keys(data).filter((key) => !known.includes(key)).slice(0, 10).map((key) => bounded(key));
+      const { known, unknown } = namesOf(error);
       const names = PART_NAMES[part]?.unknown ?? "Unknown name";
       info.unknown = unknown;
       delete info.field;
