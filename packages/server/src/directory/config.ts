@@ -259,8 +259,10 @@ function checkDirectory(d: Omit<Directory, "id" | "uuid" | "version">, current: 
     } catch {
       throw invalid("connectionUrl", `connectionUrl: "${text}" is not a URL.`);
     }
+    // A password there would be kept, shown and audited in the clear: not said back either.
+    if (url.username || url.password) throw invalid("connectionUrl", "connectionUrl must not hold a user name or password: the account goes in bindDn, its password in bindPassword (write-only).");
     // A host name is at most 253 characters (RFC 1035); port 0 is no port one connects to.
-    if ((url.protocol !== "ldap:" && url.protocol !== "ldaps:") || !url.hostname || url.hostname.length > 253 || url.port === "0" || (url.pathname !== "" && url.pathname !== "/") || url.search || text.includes("#") || url.username) {
+    if ((url.protocol !== "ldap:" && url.protocol !== "ldaps:") || !url.hostname || url.hostname.length > 253 || url.port === "0" || (url.pathname !== "" && url.pathname !== "/") || url.search || text.includes("#")) {
       throw invalid("connectionUrl", `connectionUrl: "${text}" must be ldap://host[:port] or ldaps://host[:port].`);
     }
   }

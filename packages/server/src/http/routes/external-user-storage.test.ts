@@ -208,6 +208,23 @@ describeEachStore("external user storage configuration", (server) => {
     assert.equal((await api("DELETE", `${PATH}/${id}`)).status, 204);
   });
 
+  it("refuses a user name or password in connectionUrl, without saying it back: it would be kept, shown and audited in the clear", async () => {
+    const base = { name: "userinfo", baseDn: "dc=x" };
+    for (const connectionUrl of ["ldap://:S3cret-In-Url@localhost", "ldap://reader:S3cret-In-Url@localhost", "ldaps://dc1.example ldaps://:S3cret-In-Url@dc2.example"]) {
+      const r = await api("POST", PATH, { ...base, connectionUrl });
+      assert.equal(r.status, 400, `${connectionUrl}: ${r.text}`);
+      assert.equal(JSON.parse(r.body.additionalInfo).field, "connectionUrl");
+      assert.ok(!r.text.includes("S3cret-In-Url"), r.text);
+    }
+    const made = await api("POST", PATH, { ...base, connectionUrl: "ldap://localhost" });
+    assert.equal(made.status, 201, made.text);
+    const changed = await api("PUT", `${PATH}/${made.body.id}`, { connectionUrl: "ldap://:S3cret-In-Url@localhost" });
+    assert.equal(changed.status, 400, changed.text);
+    assert.equal((await api("GET", `${PATH}/${made.body.id}`)).body.connectionUrl, "ldap://localhost");
+    assert.ok(!JSON.stringify((await api("GET", "/security/v1/audit-events?action=directory.create")).body).includes("S3cret-In-Url"));
+    assert.equal((await api("DELETE", `${PATH}/${made.body.id}`)).status, 204);
+  });
+
   it("is for system and security administrators only", async () => {
     await createUser(server(), token, "plain_user");
     const userToken = await server().login("plain_user", USER_PASSWORD);
