@@ -179,6 +179,8 @@ function checkUrl(value: string, field: string): void {
   } catch {
     throw new DomainError("invalid", `${field} is not a URL.`, { field });
   }
+  // It would be kept, shown and audited in the clear, and the authorization URL sent to every browser that logs in.
+  if (url.username || url.password) throw new DomainError("invalid", `${field} must not hold a user name or password: the client's secret goes in clientSecret (write-only).`, { field });
   if (url.protocol === "https:" || (url.protocol === "http:" && isLoopbackUrl(url))) return;
   throw new DomainError("invalid", `${field} must be an https URL (plain http only on loopback).`, { field });
 }

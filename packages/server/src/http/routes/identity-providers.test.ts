@@ -299,6 +299,34 @@ describeEachStore("identity provider configuration", (server) => {
     assert.equal((await server().api("DELETE", `${PATH}/open`, { token: admin })).status, 404);
   });
 
+  it("refuses a user name or password in any of its URLs, without saying it back: it would be kept, shown, audited and sent to every browser", async () => {
+    const s = server();
+    const base = { alias: "userinfo", clientId: CLIENT_ID, clientSecret: CLIENT_SECRET };
+    const withUser = (url: string, userinfo: string) => url.replace("://", `://${userinfo}@`);
+    const cases: [Record<string, unknown>, string][] = [
+      [{ ...base, fromUrl: withUser(provider.issuer, "admin:S3cret-In-Url") }, "fromUrl"],
+      [{ ...base, fromUrl: provider.issuer, config: { authorizationUrl: withUser(`${provider.issuer}/auth`, ":S3cret-In-Url") } }, "config.authorizationUrl"],
+      [{ ...base, fromUrl: provider.issuer, config: { tokenUrl: withUser(`${provider.issuer}/token`, "client:S3cret-In-Url") } }, "config.tokenUrl"],
+      [{ ...base, fromUrl: provider.issuer, config: { jwksUrl: withUser(`${provider.issuer}/jwks`, "S3cret-In-Url") } }, "config.jwksUrl"],
+      [{ ...base, fromUrl: provider.issuer, config: { userInfoUrl: withUser(`${provider.issuer}/me`, ":S3cret-In-Url") } }, "config.userInfoUrl"],
+    ];
+    for (const [body, field] of cases) {
+      const r = await create(body);
+      assert.equal(r.status, 400, `${field}: ${r.text}`);
+      assert.equal(JSON.parse(r.body.additionalInfo).field, field);
+      assert.ok(!r.text.includes("S3cret-In-Url"), r.text);
+    }
+    assert.equal((await s.api("GET", `${PATH}/userinfo`, { token: admin })).status, 404, "nothing was made");
+    // Nor by a change: the stored endpoint stays, and the login's redirect carries none to a browser.
+    assert.equal((await create({ ...base, fromUrl: provider.issuer })).status, 201);
+    const changed = await s.api("PUT", `${PATH}/userinfo`, { token: admin, body: { config: { authorizationUrl: withUser(`${provider.issuer}/auth`, ":S3cret-In-Url") } } });
+    assert.equal(changed.status, 400, changed.text);
+    const login = await fetch(`${s.baseUrl}/auth/v1/providers/userinfo/login`, { redirect: "manual" });
+    assert.equal(login.status, 302);
+    assert.ok(login.headers.get("location")!.startsWith(`${provider.issuer}/auth?`), login.headers.get("location")!);
+    assert.equal((await s.api("DELETE", `${PATH}/userinfo`, { token: admin })).status, 204);
+  });
+
   it("sends the stored secret only to the token endpoint it was given for; a stale If-Match is a 412", async () => {
     const s = server();
     const current = await s.api("GET", `${PATH}/sso`, { token: admin });
