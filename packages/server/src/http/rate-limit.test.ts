@@ -78,6 +78,20 @@ describeEachStore(
       assert.equal((await start("127.0.0.12")).status, 404);
     });
 
+    it("limits the users CSV download links opened per client address (each a write to the store, by anyone)", async () => {
+      const s = server();
+      const open = (from: string, link: string) => s.api("GET", `/security/v1/users/csv-links/${link}`, { from });
+      for (let i = 0; i < 2; i++) assert.equal((await open("127.0.0.31", `guessed-link-${i}`)).status, 404);
+      assertTooMany(await open("127.0.0.31", "guessed-link-more"));
+      assert.equal((await open("127.0.0.32", "guessed-link")).status, 404, "another address has its own count");
+      // An administrator's own link, from an address under the limit, is what it was.
+      const made = await s.api("POST", "/security/v1/users/csv-links", { token, from: "127.0.0.33" });
+      assert.equal(made.status, 201, made.text);
+      const csv = await fetch(`${s.baseUrl.replace(/\/portal$/, "")}${made.body.url}`);
+      assert.equal(csv.status, 200, await csv.clone().text());
+      assert.match(await csv.text(), /^\ufeff?id,/);
+    });
+
     it("limits API keys refused per address (each costs a lookup); tokens, and other addresses, are not stopped", async () => {
       const s = server();
       const guess = (from: string, key: string) => s.api("GET", "/security/v1/users/count", { from, token: key });

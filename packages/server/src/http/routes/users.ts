@@ -21,6 +21,7 @@ import { filterInputOf, NUMERIC_ID_MAX, UserFilterFields, userFilterOf, type Use
 import { sendUsersCsv, wantsCsv } from "../users-csv.js";
 import { documentFieldsOf, renderUserViews, UserFieldsParam, UserShapeParam, USERS_LIST_EXAMPLE, UserSchema, type UserView } from "../user-view.js";
 import { PATTERN_MESSAGE } from "../validation.js";
+import { addressLimit } from "../rate-limit.js";
 
 const ListQuery = Type.Object({
   ...UserFilterFields,
@@ -117,8 +118,11 @@ const ResetPasswordBody = Type.Object(
 );
 
 
-const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, users, groups, userAdmin, guard }) => {
+const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, users, groups, userAdmin, guard, config }) => {
   const adminOnly = guard(...ADMINISTRATOR_ROLES);
+  // Anyone may open a link, and each one opened is a write (the link taken): counted per address, as the
+  // other one-time codes anonymous callers send (a browser opens one per export).
+  const downloadLinkLimit = addressLimit(app, config.rateLimit, "download link", config.rateLimit.providerLoginsPerAddress);
 
   /** The users CSV of a filter (read from `query`), streamed, the export audited. */
   async function exportCsv(request: FastifyRequest, reply: FastifyReply, query: UserFilterInput, filter: UserFilter): Promise<FastifyReply> {
@@ -247,6 +251,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
     {
       // A HEAD (a link checker) would take the link, and its export, for nothing.
       exposeHeadRoute: false,
+      preHandler: downloadLinkLimit,
       schema: {
         summary: "Download the users CSV of a link",
         description:
