@@ -1,3 +1,6 @@
+/// <reference types="node" preserve="true" />
+// ECMSync runs on Node (worker threads) and its [Symbol.dispose] is declared by Node's types: its declarations
+// load them, for TypeScript 6 and later load only the @types packages a project's "types" names.
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { describeClient, inspectCustom, REQUEST_OPTIONS } from "./client.js";
 import { ECMError, deserializeError, type SerializedError } from "./errors.js";

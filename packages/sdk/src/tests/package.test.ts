@@ -1,6 +1,6 @@
 /**
  * The published package: `npm pack` of packages/sdk installs into an empty project (offline: it has no
- * runtime dependencies) and works there from plain Node ESM, against the real server, and from
+ * runtime dependencies) and works there from plain Node ESM and CommonJS, against the real server, and from
  * TypeScript; its browser entry imports no `node:` module.
  */
 import { after, before, test } from "node:test";
@@ -65,8 +65,27 @@ test("plain Node ESM in the empty project: ECM, ECMSync and typed errors against
   assert.deepEqual(JSON.parse(stdout), { users: [["sysadmin", ["administrators", "users"], false]], sync: 1, viaBrowserEntry: 1, code: "ECMS1201" });
 });
 
-/** Type-checks `code` as a file of the empty project; `node`: with Node's types (as a Node project has), else a browser's. */
-function typeErrors(name: string, code: string, node: boolean): string[] {
+test("CommonJS in the empty project: require(\"ecm-sdk\") as the README says", async () => {
+  writeFileSync(
+    join(project, "script.cjs"),
+    `const { ECM, ECMSync } = require("ecm-sdk");
+     const opts = { baseUrl: process.env.URL, username: "sysadmin", password: process.env.PW };
+     const sync = new ECMSync(opts);
+     const names = sync.security.users().map((u) => u.username);
+     sync.close();
+     new ECM(opts).security.countUsers().then((count) => console.log(JSON.stringify({ names, count })));`,
+  );
+  const { stdout, stderr } = await exec(process.execPath, ["script.cjs"], { cwd: project, env: { ...process.env, URL: server.baseUrl, PW: server.adminPassword }, timeout: 30_000 });
+  assert.deepEqual(JSON.parse(stdout), { names: ["sysadmin"], count: 1 });
+  assert.equal(stderr, "");
+});
+
+/**
+ * Type-checks `code` as a file of the empty project: "node" with Node's types named in `types` (as a
+ * Node project on TypeScript 5 has them), "node-unnamed" with @types/node installed but not named
+ * (TypeScript 6 and later load only the @types packages that `types` names), "browser" with a browser's.
+ */
+function typeErrors(name: string, code: string, env: "node" | "node-unnamed" | "browser"): string[] {
   const file = join(project, name);
   writeFileSync(file, code);
   const program = ts.createProgram([file], {
@@ -78,7 +97,7 @@ function typeErrors(name: string, code: string, node: boolean): string[] {
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
     noEmit: true,
     // The repository's @types/node stands in for the project's own (npm may not download it here).
-    ...(node ? { types: ["node"], typeRoots: [join(sdkDir, "../../node_modules/@types")] } : { types: [], lib: ["lib.es2022.d.ts", "lib.dom.d.ts"] }),
+    ...(env === "browser" ? { types: [], lib: ["lib.es2022.d.ts", "lib.dom.d.ts"] } : { types: env === "node" ? ["node"] : [], typeRoots: [join(sdkDir, "../../node_modules/@types")] }),
   });
   // The check file and the package's declarations (checking all of Node's and the DOM's would take long).
   const ours = program.getSourceFiles().filter((f) => f.fileName === file || f.fileName.includes("/node_modules/ecm-sdk/"));
@@ -129,14 +148,22 @@ test("TypeScript in the empty project: the package's types check with the reposi
       const ecm = new ECM({ baseUrl: "http://127.0.0.1:8080/portal", username: process.env.ECM_USER, password: process.env.ECM_PASSWORD, apiKey: process.env.ECM_API_KEY, token: process.env.ECM_TOKEN });
       return ecm.security.iterUsers({ after: last });
     }`;
-  assert.deepEqual(typeErrors("node.ts", nodeCode, true), []);
+  assert.deepEqual(typeErrors("node.ts", nodeCode, "node"), []);
+  // TypeScript 6 and later load no @types package that "types" does not name: the main entry's
+  // declarations (ECMSync's Symbol.dispose, which Node's types declare) must load Node's themselves.
+  const untypedNodeCode = `import { ECM, ECMSync } from "ecm-sdk";
+    export function make(): [ECM, ECMSync] {
+      const options = { baseUrl: "http://127.0.0.1:8080/portal", apiKey: "ecm_x" };
+      return [new ECM(options), new ECMSync(options)];
+    }`;
+  assert.deepEqual(typeErrors("unnamed-node-types.ts", untypedNodeCode, "node-unnamed"), []);
   // A browser project has no Node types: the browser entry needs none.
   const browserCode = `import { ECM, ECMNotFoundError, type ECMUser } from "ecm-sdk/browser";
     export async function check(ecm: ECM): Promise<ECMUser<false>[]> {
       try { await ecm.security.user("x"); } catch (e) { if (e instanceof ECMNotFoundError) return []; }
       return ecm.security.users();
     }`;
-  assert.deepEqual(typeErrors("browser.ts", browserCode, false), []);
+  assert.deepEqual(typeErrors("browser.ts", browserCode, "browser"), []);
 });
 
 test("the browser entry imports no node: module, directly or through the files it imports", () => {
