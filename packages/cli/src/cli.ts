@@ -69,6 +69,8 @@ function negativeValuesJoined(argv: readonly string[], options: Record<string, {
 
 /** Runs the command line; returns the exit code. Never throws. */
 export async function run(argv: string[], io: Io): Promise<number> {
+  // Whose help a usage error points at: the command's, once the words name one (or a group of them).
+  let helpOf = "ecm";
   try {
     if (argv[0] === "--version" || argv[0] === "-V") {
       io.stdout.write(`${cliVersion()}\n`);
@@ -87,6 +89,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return asked ? ExitCode.ok : ExitCode.usage;
       }
       if (commandGroups().includes(words[0]!)) {
+        helpOf = `ecm ${words[0]}`;
         if (words.length === 1) {
           if (wantsHelp) {
             io.stdout.write(groupHelp(words[0]!));
@@ -103,6 +106,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       if (stray) throw new UsageError(`Unknown option '${stray}'${didYouMean(stray.replace(/^-+/, "").replace(/=.*$/, ""), Object.keys(GLOBAL_OPTIONS), "--")}`);
       throw new UsageError(`unknown command: ${words[0]}${didYouMean(words[0]!, COMMANDS.map((c) => c.path[0]!))}`);
     }
+    helpOf = `ecm ${command.path.join(" ")}`;
     if (wantsHelp) {
       io.stdout.write(commandHelp(command));
       return ExitCode.ok;
@@ -147,6 +151,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const code = await command.run(ctx);
     return code ?? ExitCode.ok;
   } catch (err) {
+    if (err instanceof UsageError) err.helpOf = helpOf;
     io.stderr.write(`ecm: ${messageOf(err, io.env)}\n`);
     return exitCodeOf(err);
   }

@@ -52,8 +52,10 @@ export const EXIT_CODES_HELP = `Exit codes:
   7  invalid input rejected by the server
   8  server unreachable, unavailable, timed out or refusing more requests for now: try again later`;
 
-/** Wrong command line: exit 2 with a hint. */
-export class UsageError extends Error {}
+/** Wrong command line: exit 2 with a hint, the help of the command it is about (`ecm users list`), once known. */
+export class UsageError extends Error {
+  helpOf = "ecm";
+}
 
 /** An error the CLI itself detects, with its exit code. */
 export class CliError extends Error {
@@ -99,7 +101,7 @@ export function messageOf(err: unknown, env: NodeJS.ProcessEnv = {}): string {
     msg = `${err.message} (${credentialHint(env)})`;
   } else if (err instanceof Error) msg = err.message;
   else msg = String(err);
-  if (err instanceof UsageError) msg += ' (see "ecm --help")';
+  if (err instanceof UsageError) msg += ` (see "${err.helpOf} --help")`;
   // One line, and nothing a server or a file could put in it drives the terminal.
   return printable(msg.replace(/\s*\n\s*/g, " "));
 }

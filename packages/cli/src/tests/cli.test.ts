@@ -211,7 +211,7 @@ describe("login, saved token, environment overrides", () => {
     const notKeyByStdin = await ecm(["login", "--url", server.baseUrl, "--api-key", "--password-stdin"], { auth: false, env: keyCfg, stdin: "Passw0rd-Long!\n" });
     assert.deepEqual([notKeyByStdin.code, notKeyByStdin.stderr], [3, "ecm: standard input is not an API key: API keys start with ecm_ and hold only letters, digits, - and _\n"]);
     const noKey = await ecm(["login", "--url", server.baseUrl, "--api-key"], { auth: false, env: keyCfg });
-    assert.deepEqual([noKey.code, noKey.stderr], [2, 'ecm: no API key: use --password-stdin or set ECM_API_KEY (see "ecm --help")\n']);
+    assert.deepEqual([noKey.code, noKey.stderr], [2, 'ecm: no API key: use --password-stdin or set ECM_API_KEY (see "ecm login --help")\n']);
     const refusedKey = await ecm(["login", "--url", server.baseUrl, "--api-key", "--password-stdin"], { auth: false, env: keyCfg, stdin: `ecm_${"w".repeat(40)}\n` });
     assert.deepEqual([refusedKey.code, refusedKey.stderr], [3, "ecm: the API key from standard input was refused: it is unknown, expired or revoked, or its account may not log in\n"]);
   });
@@ -738,6 +738,20 @@ describe("details found by trying it", () => {
       assert.match(r.stderr, message);
     }
     assert.doesNotMatch((await ecm(["frobnicate"])).stderr, /did you mean/);
+  });
+
+  test("a usage error points at the help of the command it is about", async () => {
+    const cases: [string[], string][] = [
+      [["users", "list", "--bogus"], 'ecm: Unknown option \'--bogus\' (see "ecm users list --help")\n'],
+      [["export", "-o", "csv"], 'ecm: --output must be one of json, ndjson (see "ecm export --help")\n'],
+      [["users", "show"], 'ecm: missing argument <user> (see "ecm users show --help")\n'],
+      [["users", "lsit"], 'ecm: unknown command: users lsit; did you mean "users list"? (see "ecm users --help")\n'],
+      [["frobnicate"], 'ecm: unknown command: frobnicate (see "ecm --help")\n'],
+    ];
+    for (const [args, stderr] of cases) {
+      const r = await ecm(args, { auth: false });
+      assert.deepEqual([r.code, r.stderr], [2, stderr], args.join(" "));
+    }
   });
 
   test("--help lists only the output formats a command writes", async () => {
