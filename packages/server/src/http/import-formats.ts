@@ -27,7 +27,9 @@ const NOT_DECODED = "\ufffd";
 
 /** Why a row with bytes its encoding does not have is refused. */
 function notDecodedProblem(encoding: string, what = "row"): string {
-  return encoding === "utf-8" ? `The ${what} has bytes that are not UTF-8 (send the file as UTF-8).` : `The ${what} has bytes that are not ${encoding}, the charset the request declares.`;
+  return encoding === "utf-8"
+    ? `The ${what} has bytes that are not UTF-8: send the file as UTF-8, or name its charset (windows-1252 for a CSV saved by Excel on Windows) in the Content-Type, ecm import --charset or the SDK's charset option.`
+    : `The ${what} has bytes that are not ${encoding}, the charset the request declares.`;
 }
 
 /**

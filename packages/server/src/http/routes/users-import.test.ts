@@ -154,7 +154,8 @@ describeEachStore("bulk import", (server) => {
       const text = await r.text();
       const lines = text.trim().split("\n").map((l) => JSON.parse(l) as Line);
       assert.deepEqual(lines.slice(0, 2).map((l) => l.status), ["failed", "created"], text);
-      assert.match(lines[0]!.error!.message, /not UTF-8/);
+      // Saying how to send it as it is: a newcomer's Excel CSV is not UTF-8, and each client can name its charset.
+      assert.equal(lines[0]!.error!.message, "The row has bytes that are not UTF-8: send the file as UTF-8, or name its charset (windows-1252 for a CSV saved by Excel on Windows) in the Content-Type, ecm import --charset or the SDK's charset option.");
     }
     assert.equal(await user("imp_latin1"), undefined);
     // In the header, it is the file's fault, said as such (not as a column of an unknown name).
