@@ -259,8 +259,9 @@ export class Transport implements RetryPolicy {
   readonly #apiKey: boolean;
 
   constructor(opts: ECMOptions) {
+    // The names first: `base_url` is named as the misspelling it is, not reported missing as baseUrl.
+    if (opts !== null && typeof opts === "object") checkClientOptions(opts);
     if (!opts || typeof opts.baseUrl !== "string") throw new TypeError("ECM: baseUrl is required");
-    checkClientOptions(opts);
     // One way to sign in: of two, one would be used and the other silently not.
     const ways = [["username", "password"], ["token"], ["apiKey"]].filter((names) => names.some((n) => opts[n as keyof ECMOptions] !== undefined));
     if (ways.length > 1) {

@@ -109,6 +109,8 @@ test("options a script may get wrong are refused, not dropped: a misspelt name, 
     const baseUrl = `${server.url}/portal`;
     assert.throws(() => new ECM({ baseUrl, token: "t", timout: 5000 } as never), (e: unknown) => e instanceof TypeError && e.message === 'unknown option "timout"');
     assert.throws(() => new ECMSync({ baseUrl, token: "t", max_retry_delay: 5 } as never), /unknown option "max_retry_delay"; use maxRetryDelay/);
+    // The seed's Python spelling of the URL too: named as such, not "baseUrl is required".
+    for (const Client of [ECM, ECMSync]) assert.throws(() => new Client({ base_url: baseUrl, token: "t" } as never), (e: unknown) => e instanceof TypeError && e.message === 'unknown option "base_url"; use baseUrl');
     // process.env.ECM_TIMEOUT as it is, or 0: no timeout at all, silently.
     for (const timeout of ["5000", 0, -1, Number.NaN]) assert.throws(() => new ECM({ baseUrl, token: "t", timeout } as never), /timeout must be a number of milliseconds above 0/);
     assert.throws(() => new ECM({ baseUrl, token: "t", retries: -1 }), /retries must be a whole number from 0/);
