@@ -94,11 +94,20 @@ function credentialHint(env: NodeJS.ProcessEnv): string {
   return 'run "ecm login"';
 }
 
+/** A password change due before anything else, made here (the server names its route; a directory's user changes it there). */
+function passwordChangeHere(err: unknown): err is ECMPermissionError {
+  if (!(err instanceof ECMPermissionError)) return false;
+  const info = err.additionalInfo as { passwordChangeRequired?: unknown } | null;
+  return info?.passwordChangeRequired === true && err.serverMessage.includes("/me/password");
+}
+
 /** One line, no stack trace. */
 export function messageOf(err: unknown, env: NodeJS.ProcessEnv = {}): string {
   let msg: string;
   if (err instanceof ECMAuthError && err.code === "ECMS1101") {
     msg = `${err.message} (${credentialHint(env)})`;
+  } else if (passwordChangeHere(err)) {
+    msg = `${err.message} (run "ecm passwd")`;
   } else if (err instanceof Error) msg = err.message;
   else msg = String(err);
   if (err instanceof UsageError) msg += ` (see "${err.helpOf} --help")`;

@@ -705,6 +705,17 @@ describe("details found by trying it", () => {
     assert.equal((await ecm(["passwd", "--password-stdin"], { ...as("Second-Passw0rd-2"), stdin: "only-one-line" })).code, 2);
   });
 
+  test("a password change due (npm run admin -- reset-password, --change-password) is said as the command that makes it", async () => {
+    const admin = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+    const due = await admin.security.createUser("cli-due", { password: "First-Passw0rd-1", changePwd: true });
+    await admin.security.addUserToGroup(due, "administrators");
+    const as = (password: string) => ({ env: { ECM_USERNAME: "cli-due", ECM_PASSWORD: password } });
+    const refused = await ecm(["users", "count"], as("First-Passw0rd-1"));
+    assert.deepEqual([refused.code, refused.stderr], [6, 'ecm: ECMS1103-E The password must be changed first: PUT /security/v1/me/password. (run "ecm passwd")\n']);
+    ok(await ecm(["passwd", "--password-stdin"], { ...as("First-Passw0rd-1"), stdin: "First-Passw0rd-1\nSecond-Passw0rd-2\n" }));
+    assert.match(ok(await ecm(["users", "count"], as("Second-Passw0rd-2"))).stdout, /^\d+\n$/);
+  });
+
   test("a name shaped like another's guid is refused as ambiguous, never taken for the other one; alone it is found", async () => {
     for (const kind of ["users", "groups"] as const) {
       const victim = JSON.parse(ok(await ecm([kind, "create", `guid-victim-${kind}`, "-o", "json"])).stdout);
