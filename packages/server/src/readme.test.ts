@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { it } from "node:test";
@@ -33,6 +33,15 @@ async function runScript(script: string): Promise<string> {
   const { stdout } = await run("bash", ["-c", `set -euo pipefail\n${script}`], { cwd }).finally(() => rmSync(cwd, { recursive: true, force: true }));
   return stdout;
 }
+
+it("what following the README leaves in the repository is ignored by git: the tour's store, its secret key, the SDK's tarball, the export", { skip: !existsSync(new URL("../../../.git", import.meta.url)) }, async () => {
+  const root = new URL("../../../", import.meta.url).pathname;
+  // ECM_DATA_DIR=./tour-data (the tour) and ./data (npm start): a SQLite store beside its key; npm pack --workspace packages/sdk.
+  const left = ["tour-data/ecm-security.sqlite3", "tour-data/ecm-security.sqlite3-wal", "tour-data/ecm-security.sqlite3-shm", "tour-data/secret.key", "data/secret.key", "ecm-sdk-0.1.0.tgz", "security-export.json"];
+  const { stdout } = await run("git", ["check-ignore", "--no-index", "--verbose", "--non-matching", ...left], { cwd: root }).catch((err: { stdout: string }) => err);
+  const notIgnored = stdout.split("\n").filter((line) => line.startsWith("::")).map((line) => line.slice(2).trim());
+  assert.deepEqual(notIgnored, []);
+});
 
 describeEachStore("README", (server) => {
   it("runs the curl tour as written", async () => {
