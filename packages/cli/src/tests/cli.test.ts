@@ -560,10 +560,13 @@ describe("import and export", () => {
     const again = await ecm(["import", file, "-o", "json"]);
     assert.equal(again.code, 1);
     assert.deepEqual(JSON.parse(again.stdout)[0], { line: 2, username: "imp1", result: "failed", message: "ECMS1301-E A user with this username already exists (the import does not update users)." });
+    // The summary says which option would have updated them (the API updates by default, ecm import does not).
+    assert.match(again.stderr, /^0 created, 0 updated, 0 unchanged, 4 failed of 4 rows; 2 name users that exist: --update updates them\n$/);
     const update = join(home, "update.csv");
     writeFileSync(update, "username,remark\nimp1,changed\n");
     const u = ok(await ecm(["import", update, "--update"]));
     assert.match(u.stdout, /^2\s+imp1\s+updated$/m);
+    assert.match(u.stderr, /^0 created, 1 updated, 0 unchanged, 0 failed of 1 row\n$/);
     assert.equal(JSON.parse(ok(await ecm(["users", "show", "imp1", "-o", "json"])).stdout).remark, "changed");
     // A spreadsheet's CSV in its own charset, said by --charset; an unknown one is refused before anything is sent.
     const excel = join(home, "excel.csv");

@@ -71,10 +71,14 @@ async function importUsers(ctx: Ctx, file: string): Promise<number> {
   const counts: Record<ECMImportResult["status"], number> = { created: 0, updated: 0, unchanged: 0, failed: 0 };
   let rows = 0;
   let lastLine = 0;
+  // Rows refused because their user exists: ecm import creates only, unless --update (the API updates by default): the summary says so.
+  const update = ctx.values.update === true;
+  let existing = 0;
   // Results are printed when the next ones are not there yet: a batch at a time, not 64 KiB at a time.
   let flushing: NodeJS.Timeout | undefined;
   const summary = () =>
-    `${counts.created} created, ${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.failed} failed of ${rows} ${rows === 1 ? "row" : "rows"}${dryRun ? " (dry run: nothing was changed)" : ""}`;
+    `${counts.created} created, ${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.failed} failed of ${rows} ${rows === 1 ? "row" : "rows"}${dryRun ? " (dry run: nothing was changed)" : ""}` +
+    (existing > 0 ? `; ${existing} ${existing === 1 ? "names a user that exists" : "name users that exist"}: --update updates them` : "");
   // Ctrl-C midway: the results answered are printed and counted, and what the rows after them may have done is said.
   const unwatch = beforeEndingSignal(() => {
     if (rows > 0) printer.end();
@@ -83,9 +87,10 @@ async function importUsers(ctx: Ctx, file: string): Promise<number> {
   });
   const charset = ctx.values.charset as string | undefined;
   try {
-    for await (const r of ctx.ecm().security.importUsers(counted, { dryRun, update: ctx.values.update === true, charset })) {
+    for await (const r of ctx.ecm().security.importUsers(counted, { dryRun, update, charset })) {
       rows++;
       counts[r.status]++;
+      if (!update && r.error?.code === "ECMS1301" && r.error.field === "username") existing++;
       lastLine = r.line;
       printer.add({ line: r.line, username: r.username ?? "", result: r.status, message: r.error ? `${r.error.code}-E ${r.error.message}` : "" });
       progress.update(sent, `${rows} rows`);
