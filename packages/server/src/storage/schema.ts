@@ -228,6 +228,10 @@ export interface AuditTargetNamesTable {
   target_id: string;
 }
 
+export interface DisabledUsersTable {
+  username: string;
+}
+
 /** What an account knows of one client address: failures and lockout from there, and when it last logged in from there. */
 export interface LoginSourcesTable {
   user_id: number;
@@ -407,6 +411,8 @@ export interface Database {
   download_links: DownloadLinksTable;
   audit_events: AuditEventsTable;
   audit_target_names: AuditTargetNamesTable;
+  /** PostgreSQL only (migration 014r): the usernames of the disabled users. */
+  disabled_users: DisabledUsersTable;
   settings: SettingsTable;
   signing_keys: SigningKeysTable;
   bulk_actions: BulkActionsTable;

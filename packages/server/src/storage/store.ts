@@ -34,6 +34,7 @@ import { emailKeysNfcMigration } from "./migrations/014n-email-keys-nfc.js";
 import { importedHashMigration } from "./migrations/014o-imported-hash.js";
 import { downloadLinksMigration } from "./migrations/014p-download-links.js";
 import { providerAliasFoldMigration } from "./migrations/014q-provider-alias-fold.js";
+import { disabledUsersMigration } from "./migrations/014r-disabled-users.js";
 import { DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
 import type { JsonBody } from "./json-body.js";
 import type { Database } from "./schema.js";
@@ -109,6 +110,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "014o-imported-hash": importedHashMigration(dialect),
     "014p-download-links": downloadLinksMigration,
     "014q-provider-alias-fold": providerAliasFoldMigration,
+    "014r-disabled-users": disabledUsersMigration(dialect),
   };
 }
 

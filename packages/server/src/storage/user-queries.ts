@@ -122,10 +122,10 @@ function sourceCondition({ type, id }: NonNullable<UserFilter["source"]>) {
 const EXACT_POSITIONS = 5000;
 
 export function createUserQueries({ db, dialect, userDocuments }: Store, limits: SearchPlanLimits = SEARCH_PLAN_LIMITS) {
-  /** Every filter but `search`, which needs a plan of its own (see searchIds). */
-  function applyFilter<O>(query: UsersQuery<O>, filter: UserFilter): UsersQuery<O> {
-    let q = query;
-    if (filter.enabled !== undefined) q = q.where("users.enabled", "=", filter.enabled ? 1 : 0);
+  /** Every filter but `search`, which needs a plan of its own (see searchIds); with `after`, only the users after that username. */
+  function applyFilter<O>(query: UsersQuery<O>, filter: UserFilter, after?: string): UsersQuery<O> {
+    let q = after === undefined ? query : query.where("users.username", ">", after);
+    if (filter.enabled !== undefined) q = q.where(dialect.enabledIs(filter.enabled, after));
     if (filter.profileId !== undefined) q = q.where("users.profile_id", "=", filter.profileId);
     if (filter.groupId !== undefined) {
       const members = db.selectFrom("group_members").select("group_members.user_id").where("group_members.group_id", "=", filter.groupId);
@@ -180,8 +180,7 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
     return dialect.withIndexPlans(db, async (db) => {
       const pageOf = async (ids: number[]) => {
         if (ids.length === 0) return [];
-        let q = applyFilter(db.selectFrom("users").select("users.id").where("users.id", "in", ids), filter);
-        if (after !== undefined) q = q.where("users.username", ">", after);
+        const q = applyFilter(db.selectFrom("users").select("users.id").where("users.id", "in", ids), filter, after);
         return (await q.orderBy("users.username").limit(limit).execute()).map((r) => r.id);
       };
       let indexed = short ? undefined : await dialect.userSearchIndexed(db, needle);
@@ -198,8 +197,7 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
         .limit(1)
         .offset(limits.walkRows - 1)
         .executeTakeFirst();
-      let walk = applyFilter(db.selectFrom("users").select("users.id"), filter).where(dialect.userSearchMatches(needle));
-      if (after !== undefined) walk = walk.where("users.username", ">", after);
+      let walk = applyFilter(db.selectFrom("users").select("users.id"), filter, after).where(dialect.userSearchMatches(needle));
       if (boundary) walk = walk.where("users.username", "<=", boundary.username);
       const found = (await walk.orderBy("users.username").limit(limit).execute()).map((r) => r.id);
       if (found.length === limit || !boundary) return found;
@@ -210,13 +208,11 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
       if (indexed === undefined) indexed = await dialect.userSearchIndexed(db, needle);
       if (indexed === null) {
         // No usable index (a very common short needle): the walk goes on to the end of the page.
-        let more = applyFilter(db.selectFrom("users").select("users.id"), filter).where(dialect.userSearchMatches(needle));
-        more = more.where("users.username", ">", boundary.username);
+        const more = applyFilter(db.selectFrom("users").select("users.id"), filter, boundary.username).where(dialect.userSearchMatches(needle));
         return [...found, ...(await more.orderBy("users.username").limit(limit - found.length).execute()).map((r) => r.id)];
       }
-      const rest = await applyFilter(db.selectFrom("users").select(["users.id", "users.username"]), filter)
+      const rest = await applyFilter(db.selectFrom("users").select(["users.id", "users.username"]), filter, boundary.username)
         .where(indexed())
-        .where("users.username", ">", boundary.username)
         .execute();
       if (rest.length === 0) return found;
       rest.sort((a, b) => compareCodePoints(a.username, b.username));
@@ -245,9 +241,7 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
         if (ids.length === 0) return [];
         return db.selectFrom("users").selectAll("users").where("users.id", "in", ids).orderBy("users.username").execute();
       }
-      let q = applyFilter(db.selectFrom("users").selectAll("users"), filter);
-      if (after !== undefined) q = q.where("users.username", ">", after);
-      return q.orderBy("users.username").limit(limit).execute();
+      return applyFilter(db.selectFrom("users").selectAll("users"), filter, after).orderBy("users.username").limit(limit).execute();
     },
 
     /** Every matching user in username order (after `after`), read in keyset batches so memory stays flat. */
@@ -268,9 +262,7 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
         if (after !== undefined) page = page.where("d.username", ">", after);
         return page.orderBy("d.username").limit(limit).execute();
       }
-      let q = applyFilter(db.selectFrom("users").select(["users.username", userJson(extended, isoNow()).as("json")]), filter);
-      if (after !== undefined) q = q.where("users.username", ">", after);
-      return q.orderBy("users.username").limit(limit).execute();
+      return applyFilter(db.selectFrom("users").select(["users.username", userJson(extended, isoNow()).as("json")]), filter, after).orderBy("users.username").limit(limit).execute();
     },
 
     /** The REST JSON of each user (storage/user-documents.ts), in the order of `ids`. */
@@ -309,6 +301,7 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
       if (isSearchOnly(filter)) {
         return needle === undefined ? dialect.countAllUsers(db) : dialect.withIndexPlans(db, (db) => dialect.countSearch(db, needle));
       }
+      if (needle === undefined && isSearchOnly({ ...filter, enabled: undefined })) return dialect.countEnabled(db, filter.enabled!);
       return dialect.withIndexPlans(db, async (db) => {
         let q = applyFilter(db.selectFrom("users").select((eb) => eb.fn.countAll().as("n")), filter);
         if (needle !== undefined) {

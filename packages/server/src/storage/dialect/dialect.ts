@@ -1,4 +1,4 @@
-import type { Expression, Kysely, RawBuilder, SqlBool } from "kysely";
+import type { Expression, ExpressionBuilder, Kysely, RawBuilder, SqlBool } from "kysely";
 import type { Database } from "../schema.js";
 import type { BatchWrites } from "../user-documents.js";
 
@@ -115,6 +115,21 @@ export interface StoreDialect {
    * under, once — kept by a trigger on `audit_events`, so that every way of writing events keeps it.
    */
   createAuditTargetNames(db: Kysely<any>): Promise<void>;
+  /**
+   * Migration 014r: PostgreSQL keeps `enabled` out of every index of `users`, so that a bulk enable
+   * or disable (which changes no other indexed column) can be a HOT update, and finds the disabled
+   * users in `disabled_users` (their usernames), kept by statement triggers on `users`. A no-op on
+   * SQLite, whose index on (enabled, username) stays.
+   */
+  keepDisabledUsersApart(db: Kysely<any>): Promise<void>;
+  /**
+   * The users list's `enabled` filter as a condition on `users`. `after`: the page starts after this
+   * username, so that PostgreSQL walks the disabled from there (the list's own `username > after` is
+   * not carried over to them by the planner).
+   */
+  enabledIs(enabled: boolean, after?: string): (eb: ExpressionBuilder<Database, "users">) => Expression<SqlBool>;
+  /** How many users are enabled (true) or disabled (false). */
+  countEnabled(db: Kysely<Database>, enabled: boolean): Promise<number>;
   /**
    * Migration 011d: a user's search entry is rewritten only when its username or search text changed,
    * not whenever an update names them (SQLite's trigger; PostgreSQL's compared already): a directory

@@ -279,6 +279,16 @@ export const sqliteDialect: StoreDialect = {
       begin insert or ignore into audit_target_names (target_name, target_id) values (new.target_name, new.target_id); end`.execute(db);
   },
 
+  // No HOT updates to win: the index on (enabled, username) answers the filter and its count.
+  async keepDisabledUsersApart() {},
+
+  enabledIs: (enabled) => (eb) => eb("users.enabled", "=", enabled ? 1 : 0),
+
+  async countEnabled(db, enabled) {
+    const row = await db.selectFrom("users").select((eb) => eb.fn.countAll<number>().as("n")).where("enabled", "=", enabled ? 1 : 0).executeTakeFirstOrThrow();
+    return Number(row.n);
+  },
+
   async createKeyedNeighbours(db: Kysely<any>) {
     // A new user's keyed neighbours are found without walking the unkeyed users between: many users
     // inserted in order into one gap (a directory's first sync may) left each insert walking them all.
