@@ -82,8 +82,13 @@ export function describeConsole(title: string, stores: ConsoleStores, body: (ctx
   }
 }
 
+export interface PageOptions {
+  width?: number;
+  colorScheme?: "light" | "dark";
+}
+
 /** A new page (1 280 × 800 unless told) that records console errors and refused requests. */
-export async function openPage(browser: Browser, options: { width?: number; colorScheme?: "light" | "dark" } = {}): Promise<{ page: Page; errors: string[]; close: () => Promise<void> }> {
+export async function openPage(browser: Browser, options: PageOptions = {}): Promise<{ page: Page; errors: string[]; close: () => Promise<void> }> {
   const context = await browser.newContext({ viewport: { width: options.width ?? 1280, height: 800 }, colorScheme: options.colorScheme ?? "light" });
   const page = await context.newPage();
   // Generous: the shared 2-core machine is often busy; nothing here measures time.
@@ -182,6 +187,28 @@ export async function logInByToken(page: Page, server: TestServer, url: string, 
 }
 
 /**
+ * A test on a page of its own, closed after it whatever happens; once the test is done, the page may
+ * have logged no error (but those `errorsAllowed` matches). The page opens the console logged in by a
+ * token (`logInByToken`) as sysadmin, or as `as` says; `as: null` leaves it blank, for a test that logs
+ * in its own way or must watch the page before it opens the console.
+ */
+export async function onPage(
+  c: ConsoleContext,
+  test: (p: { page: Page; errors: string[] }) => Promise<void>,
+  options: PageOptions & { as?: [username: string, password: string] | null; errorsAllowed?: RegExp } = {},
+): Promise<void> {
+  const { page, errors, close } = await openPage(c.browser, options);
+  try {
+    if (options.as !== null) await logInByToken(page, c.server, c.url, ...(options.as ?? []));
+    await test({ page, errors });
+    const allowed = options.errorsAllowed;
+    assert.deepEqual(allowed ? errors.filter((e) => !allowed.test(e)) : errors, []);
+  } finally {
+    await close();
+  }
+}
+
+/**
  * WCAG 2.1 A and AA violations of the page as it is now (none expected). Legacy mode runs axe once in
  * the page instead of in each frame and then again in a new blank page: the same rules and answers for
  * a console that has no frames, in half the time.
@@ -228,16 +255,12 @@ export async function onOwnServer<T>(
   test: (own: { server: TestServer; token: string; page: Page; url: string; filled: T }) => Promise<void>,
 ): Promise<void> {
   const server = await startTestServer(kind);
-  const { page, errors, close } = await openPage(browser);
   try {
     const filled = await fill(server);
     const token = await server.login();
     const url = `${server.baseUrl}/console/`;
-    await logInByToken(page, server, url);
-    await test({ server, token, page, url, filled });
-    assert.deepEqual(errors, []);
+    await onPage({ server, browser, url }, ({ page }) => test({ server, token, page, url, filled }));
   } finally {
-    await close();
     await server.close();
   }
 }
