@@ -5,9 +5,8 @@ import { directoryConfig, startDirectory } from "../../server/src/test-support/d
 import { DIRECTORY_SERVICE_PASSWORD, GROUPS, NAMED, type DirectoryTree } from "../../server/src/test-support/directory-trees.js";
 import { createGroup, createSecurityAdministrator, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
 import { insertUser } from "../../server/src/test-support/fixtures.js";
-import { ADMIN_PASSWORD } from "../../server/src/test-support/server.js";
 import type { Slapd } from "../../server/src/test-support/slapd.js";
-import { axeViolations, describeConsole, focusReaches, logIn, logInByToken, openPage, screenshot } from "./support.js";
+import { axeViolations, describeConsole, focusReaches, onPage, screenshot } from "./support.js";
 
 const PATH = "/security/v1/external-user-storage";
 
@@ -22,15 +21,13 @@ after(async () => {
 
 describeConsole("directories in the console", {}, (ctx, kind) => {
   it("creates a directory, tests it, syncs it with its report, and deletes it with its users", { timeout: 180_000 }, async () => {
-    const { server, browser, url } = ctx();
+    const { server, url } = ctx();
     const token = await server.login();
     const config = directoryConfig(tree, slapd, { name: `corp ldap ${kind}` });
     // What the server answers for this configuration: the page must say the same.
     const expected = (await server.api<{ message: string; sample: { username: string }[] }>("POST", `${PATH}/test`, { token, body: config })).body;
     assert.equal(expected.sample.length, 3);
-    const { page, errors, close } = await openPage(browser);
-    try {
-      await logInByToken(page, server, url);
+    await onPage(ctx(), async ({ page }) => {
       await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Directories" }).click();
       await page.getByRole("heading", { level: 1, name: "Directories" }).waitFor();
       await page.getByRole("link", { name: "New directory" }).click();
@@ -126,21 +123,16 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
       await page.getByText(`Deleted ${config.name}.`).waitFor();
       assert.equal((await server.api("GET", `${PATH}/${id}`, { token })).status, 404);
       assert.equal((await server.api<number>("GET", `/security/v1/users/count?search=${NAMED.hmueller.name}`, { token })).body, 0);
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    });
   });
 
   it("says beside the sync's buttons why a sync cannot start: a disabled directory, one deleted meanwhile", async () => {
-    const { server, browser, url } = ctx();
+    const { server, url } = ctx();
     const token = await server.login();
     const created = await server.api<{ id: string }>("POST", PATH, { token, body: directoryConfig(tree, slapd, { name: `idle ldap ${kind}`, enabled: false }) });
     assert.equal(created.status, 201, created.text);
     const id = created.body.id;
-    const { page, errors, close } = await openPage(browser);
-    try {
-      await logInByToken(page, server, url);
+    await onPage(ctx(), async ({ page }) => {
       await page.goto(`${url}#/directories/${id}`);
       const sync = page.getByRole("region", { name: "Sync" });
       await sync.getByText("Never synced.").waitFor();
@@ -157,14 +149,11 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
       assert.equal((await server.api("DELETE", `${PATH}/${id}`, { token })).status, 204);
       await full.click();
       await sync.getByRole("alert").filter({ hasText: "ECMS1201" }).waitFor();
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    });
   });
 
   it("a security administrator sees no Save or Delete for a directory through which accounts hold system-administrator, and may still test and sync it", async () => {
-    const { server, browser, url } = ctx();
+    const { server, url } = ctx();
     const token = await server.login();
     const security = await createSecurityAdministrator(server, token, `sol.security.${kind}`);
     const root = await createGroup(server, token, `ldap-root-${kind}`, ["system-administrator"]);
@@ -180,9 +169,7 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
     const { id: heldId } = await server.server.deps.store.db.selectFrom("directories").select("id").where("uuid", "=", held).executeTakeFirstOrThrow();
     const holder = await insertUser(server.server.deps.store, { username: `root.of.ldap.${kind}`, directory_id: heldId, dn: `uid=root,${tree.suffix}` });
     assert.equal((await server.api("PUT", `/security/v1/users/${holder.uuid}/user-groups/${root}`, { token })).status, 204);
-    const { page, errors, close } = await openPage(browser);
-    try {
-      await logInByToken(page, server, url, `sol.security.${kind}`, USER_PASSWORD);
+    await onPage(ctx(), async ({ page }) => {
       for (const [name, id] of [[`mapped ldap ${kind}`, mapped], [`held ldap ${kind}`, held]]) {
         await page.goto(`${url}#/directories/${id}`);
         // This directory's page (its name): the previous one, shown until the hash change is handled, says the same.
@@ -204,9 +191,6 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
       await page.goto(`${url}#/directories/${plain}`);
       await page.getByRole("button", { name: "Save", exact: true }).waitFor();
       assert.equal(await page.getByText("Only a system administrator may change").count(), 0);
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    }, { as: [`sol.security.${kind}`, USER_PASSWORD] });
   });
 });

@@ -4,11 +4,11 @@ import { it } from "node:test";
 import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
 import { insertGroups, insertUser } from "../../server/src/test-support/fixtures.js";
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from "../../server/src/test-support/server.js";
-import { answerLate, axeViolations, describeConsole, logIn, logInByToken, nextFrames, onOwnServer, openPage, screenshot } from "./support.js";
+import { answerLate, axeViolations, describeConsole, logIn, logInByToken, nextFrames, onOwnServer, onPage, openPage, screenshot } from "./support.js";
 
 describeConsole("console pages", {}, (ctx, kind) => {
   it("every page has no WCAG 2.1 A or AA violation, in the light and the dark theme", { timeout: 300_000 }, async () => {
-    const { server, browser, url } = ctx();
+    const { server, url } = ctx();
     const token = await server.login();
     const me = (await server.api<{ id: string }>("GET", "/security/v1/me", { token })).body;
     const administrators = await groupId(server, token, "administrators");
@@ -22,17 +22,16 @@ describeConsole("console pages", {}, (ctx, kind) => {
       ["audit", "#/audit", "Audit log"],
       ["me", "#/me", "My account"],
     ];
-    const { page, errors, close } = await openPage(browser);
-    /** Whatever the page shows is loaded: no "Loading…" left in it. */
-    const loaded = () => page.waitForFunction(() => !document.querySelector("main")?.textContent?.includes("Loading…"), undefined, { polling: 100 });
-    const check = async (name: string) => {
-      for (const theme of ["light", "dark"]) {
-        await page.evaluate((t) => { document.documentElement.dataset.theme = t; }, theme);
-        assert.deepEqual(await axeViolations(page), [], `${name}, ${theme}`);
-        await screenshot(page, `${name}-${theme}`);
-      }
-    };
-    try {
+    await onPage(ctx(), async ({ page }) => {
+      /** Whatever the page shows is loaded: no "Loading…" left in it. */
+      const loaded = () => page.waitForFunction(() => !document.querySelector("main")?.textContent?.includes("Loading…"), undefined, { polling: 100 });
+      const check = async (name: string) => {
+        for (const theme of ["light", "dark"]) {
+          await page.evaluate((t) => { document.documentElement.dataset.theme = t; }, theme);
+          assert.deepEqual(await axeViolations(page), [], `${name}, ${theme}`);
+          await screenshot(page, `${name}-${theme}`);
+        }
+      };
       await page.goto(url);
       await page.getByRole("heading", { name: "Log in to ECM Security" }).waitFor();
       await check("login");
@@ -77,41 +76,36 @@ describeConsole("console pages", {}, (ctx, kind) => {
       });
       assert.deepEqual(fit, { overflow: 0, page: true });
       await screenshot(page, "users-all-columns-1024");
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    }, { as: null });
   });
 
   it("at 1 024 × 768 a status badge is whole inside its cell: a user's page and the users table with every column", async () => {
-    const { server, browser, url } = ctx();
+    const { server, url } = ctx();
     const token = await server.login();
     const future = await createUser(server, token, "badge.not-yet-valid");
     // The longest statuses: valid from a date to come, and locked out until one.
     assert.equal((await server.api("PUT", `/security/v1/users/${future.uuid}`, { token, body: { validFrom: "2099-12-31T23:59:59Z", displayName: "Badge Not-yet-valid" } })).status, 200);
-    const { page, errors, close } = await openPage(browser, { width: 1024 });
-    /** Each badge's box against its cell's and the viewport's (CSS pixels), and whether its text is cut. */
-    const outside = (selector: string) =>
-      page.evaluate((sel) => {
-        const out: string[] = [];
-        for (const badge of document.querySelectorAll<HTMLElement>(sel)) {
-          const b = badge.getBoundingClientRect();
-          const cell = badge.parentElement!.getBoundingClientRect();
-          const where = `${badge.textContent} [${Math.round(b.left)}–${Math.round(b.right)}] in [${Math.round(cell.left)}–${Math.round(cell.right)}]`;
-          if (b.left < cell.left - 0.5 || b.right > cell.right + 0.5 || b.top < cell.top - 0.5 || b.bottom > cell.bottom + 0.5) out.push(`outside its cell: ${where}`);
-          if (b.right > innerWidth || b.bottom > innerHeight) out.push(`outside the viewport: ${where}`);
-          if (badge.scrollWidth > badge.clientWidth + 1) out.push(`text cut: ${where}`);
-          // Clipped by a parent that hides its overflow (a grid cell does).
-          for (let p = badge.parentElement; p; p = p.parentElement) {
-            const r = p.getBoundingClientRect();
-            if (getComputedStyle(p).overflowX !== "visible" && (b.left < r.left - 0.5 || b.right > r.right + 0.5)) out.push(`clipped by ${p.className || p.tagName}: ${where}`);
+    await onPage(ctx(), async ({ page }) => {
+      /** Each badge's box against its cell's and the viewport's (CSS pixels), and whether its text is cut. */
+      const outside = (selector: string) =>
+        page.evaluate((sel) => {
+          const out: string[] = [];
+          for (const badge of document.querySelectorAll<HTMLElement>(sel)) {
+            const b = badge.getBoundingClientRect();
+            const cell = badge.parentElement!.getBoundingClientRect();
+            const where = `${badge.textContent} [${Math.round(b.left)}–${Math.round(b.right)}] in [${Math.round(cell.left)}–${Math.round(cell.right)}]`;
+            if (b.left < cell.left - 0.5 || b.right > cell.right + 0.5 || b.top < cell.top - 0.5 || b.bottom > cell.bottom + 0.5) out.push(`outside its cell: ${where}`);
+            if (b.right > innerWidth || b.bottom > innerHeight) out.push(`outside the viewport: ${where}`);
+            if (badge.scrollWidth > badge.clientWidth + 1) out.push(`text cut: ${where}`);
+            // Clipped by a parent that hides its overflow (a grid cell does).
+            for (let p = badge.parentElement; p; p = p.parentElement) {
+              const r = p.getBoundingClientRect();
+              if (getComputedStyle(p).overflowX !== "visible" && (b.left < r.left - 0.5 || b.right > r.right + 0.5)) out.push(`clipped by ${p.className || p.tagName}: ${where}`);
+            }
           }
-        }
-        return out;
-      }, selector);
-    try {
+          return out;
+        }, selector);
       await page.setViewportSize({ width: 1024, height: 768 });
-      await logInByToken(page, server, url);
       await page.goto(`${url}#/users/${future.uuid}`);
       await page.getByText(/^Not yet valid until /).waitFor();
       assert.deepEqual(await outside("main h1 ~ p.row > .badge"), []);
@@ -120,18 +114,12 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.getByRole("gridcell", { name: "Not yet valid" }).waitFor();
       assert.deepEqual(await outside(".grid .r .badge"), []);
       await screenshot(page, "users-status-1024");
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-      assert.equal((await server.api("DELETE", `/security/v1/users/${future.uuid}`, { token })).status, 204);
-    }
+    }, { width: 1024 });
+    assert.equal((await server.api("DELETE", `/security/v1/users/${future.uuid}`, { token })).status, 204);
   });
 
   it("the theme switch overrides the system's, and stays", async () => {
-    const { server, browser, url } = ctx();
-    const { page, close } = await openPage(browser, { colorScheme: "light" });
-    try {
-      await logInByToken(page, server, url);
+    await onPage(ctx(), async ({ page }) => {
       await page.getByLabel("Theme").selectOption("dark");
       assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
       const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
@@ -141,18 +129,15 @@ describeConsole("console pages", {}, (ctx, kind) => {
       assert.equal(await background(), "rgb(20, 23, 27)");
       await page.getByLabel("Theme").selectOption("system");
       assert.equal(await background(), "rgb(255, 255, 255)");
-    } finally {
-      await close();
-    }
+    }, { colorScheme: "light" });
   });
 
   it("says why a login is refused, and sends a plain user with a forced password change to change it first", async () => {
-    const { server, browser, url } = ctx();
+    const { server, url } = ctx();
     const token = await server.login();
     const created = await server.api("POST", "/security/v1/users", { token, body: { username: "pat.new", password: "Initial-Pass-123", changePassword: true } });
     assert.equal(created.status, 201);
-    const { page, errors, close } = await openPage(browser);
-    try {
+    await onPage(ctx(), async ({ page }) => {
       await page.goto(url);
       // The page starts in its username field: typing goes there.
       await page.waitForFunction(() => document.activeElement?.id === "username");
@@ -181,19 +166,15 @@ describeConsole("console pages", {}, (ctx, kind) => {
       // A plain user sees only the own account: no administration pages in the navigation.
       const nav = page.getByRole("navigation", { name: "Main" });
       assert.deepEqual(await nav.getByRole("link").allInnerTexts(), ["My account"]);
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    }, { as: null });
   });
 
   it("changes the own password once the new passwords match, whichever of the two fields was corrected after “they differ”", async () => {
-    const { server, browser, url } = ctx();
+    const { server, url } = ctx();
     const token = await server.login();
     const created = await server.api("POST", "/security/v1/users", { token, body: { username: "mia.match", password: "Initial-Pass-123", changePassword: false } });
     assert.equal(created.status, 201);
-    const { page, errors, close } = await openPage(browser);
-    try {
+    await onPage(ctx(), async ({ page }) => {
       await logIn(page, url, "mia.match", "Initial-Pass-123");
       await page.getByRole("heading", { level: 1, name: "My account" }).waitFor();
       const repeat = page.getByLabel("Repeat the new password");
@@ -207,44 +188,39 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.getByRole("button", { name: "Change password" }).click();
       await page.getByText("Your password was changed; your other sessions were ended.").waitFor();
       assert.equal((await server.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "mia.match", password: "Changed-Pass-4568" } })).status, 200);
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    }, { as: null });
   });
 
   it("the session renews while the page is used, however short its lifetime, and a page left alone goes to the login page when it ends", async (t) => {
-    const { browser } = ctx();
     // A lifetime under a minute (ECM_TOKEN_TTL_SECONDS=45): the page renews at a third of it.
     const server = await startTestServer(kind, { tokenTtlSeconds: 45 });
     t.after(() => server.close());
     const url = `${server.baseUrl}/console/`;
-    const { page, errors, close } = await openPage(browser);
-    // The page's clock is moved by the test, and the server's alike: the lifetime passes without waiting.
-    await page.clock.install();
-    const pass = async (seconds: number) => {
-      server.clock.advance(seconds);
-      await page.clock.fastForward(seconds * 1000);
-    };
-    const renewal = async () => {
-      const answer = page.waitForResponse((r) => r.url().endsWith("/security/v1/me"));
-      // A busy page may not have taken in the last renewal's answer yet (it renews one at a time): the
-      // key is pressed again until it renews. One it took in only after the clock moved counts as a
-      // use then, and the page renews 15 seconds after that: both clocks run on in real time, and each
-      // second of waiting moves them a second more, at most 14 (the server's session, last used at the
-      // last renewal, lasts 45).
-      let answered = false;
-      void answer.then(() => (answered = true), () => (answered = true));
-      for (let waited = 0; !answered; waited++) {
-        await page.keyboard.press("Shift");
-        await Promise.race([answer.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 250))]);
-        if (!answered && waited % 4 === 3 && waited < 4 * 14) await pass(1);
-      }
-      const response = await answer;
-      await response.finished();
-      return response.status();
-    };
-    try {
+    await onPage(ctx(), async ({ page }) => {
+      // The page's clock is moved by the test, and the server's alike: the lifetime passes without waiting.
+      await page.clock.install();
+      const pass = async (seconds: number) => {
+        server.clock.advance(seconds);
+        await page.clock.fastForward(seconds * 1000);
+      };
+      const renewal = async () => {
+        const answer = page.waitForResponse((r) => r.url().endsWith("/security/v1/me"));
+        // A busy page may not have taken in the last renewal's answer yet (it renews one at a time): the
+        // key is pressed again until it renews. One it took in only after the clock moved counts as a
+        // use then, and the page renews 15 seconds after that: both clocks run on in real time, and each
+        // second of waiting moves them a second more, at most 14 (the server's session, last used at the
+        // last renewal, lasts 45).
+        let answered = false;
+        void answer.then(() => (answered = true), () => (answered = true));
+        for (let waited = 0; !answered; waited++) {
+          await page.keyboard.press("Shift");
+          await Promise.race([answer.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 250))]);
+          if (!answered && waited % 4 === 3 && waited < 4 * 14) await pass(1);
+        }
+        const response = await answer;
+        await response.finished();
+        return response.status();
+      };
       await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
       await page.goto(`${url}#/groups`);
       await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
@@ -260,46 +236,38 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.getByText("Your session has ended. Log in again to go back to where you were.").waitFor();
       assert.match(page.url(), /#\/login\?next=groups/);
       assert.equal(await page.evaluate(() => sessionStorage.getItem("ecm.console.token")), null);
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    }, { as: null });
   });
 
   it("an administrator whose role is taken away meanwhile: the next refusal brings the pages and navigation of what they hold now", async () => {
-    const { server, browser, url } = ctx();
+    const { server, url } = ctx();
     const token = await server.login();
     const rita = await createSecurityAdministrator(server, token, "rita.demoted");
-    const { page, close } = await openPage(browser);
-    try {
-      await logInByToken(page, server, url, "rita.demoted", USER_PASSWORD);
+    await onPage(ctx(), async ({ page }) => {
       await page.goto(`${url}#/groups`);
       await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
       assert.equal((await server.api("DELETE", `/security/v1/users/${rita.user.uuid}/user-groups/${await groupId(server, token, "rita.demoted-group")}`, { token })).status, 204);
       await page.getByRole("searchbox", { name: "Search groups by name" }).fill("adm");
       await page.getByRole("heading", { level: 1, name: "My account" }).waitFor();
       assert.deepEqual(await page.getByRole("navigation", { name: "Main" }).getByRole("link").allInnerTexts(), ["My account"]);
-    } finally {
-      await close();
-    }
+    }, { as: ["rita.demoted", USER_PASSWORD] });
   });
 
   it("a plain user who opens an administration page gets the own account, and is never refused a request", async () => {
-    const { server, browser, url } = ctx();
+    const { server, url } = ctx();
     const token = await server.login();
     const other = await createUser(server, token, "pia.plain");
-    const { page, errors, close } = await openPage(browser);
-    const refused: string[] = [];
-    const icons: string[] = [];
-    page.on("response", (r) => {
-      if (r.status() === 403) refused.push(`${r.status()} ${r.url()}`);
-      if (r.url().includes("favicon")) icons.push(`${r.status()} ${new URL(r.url()).pathname}`);
-    });
-    const mine = async () => {
-      await page.getByRole("heading", { level: 1, name: "My account" }).waitFor();
-      await page.waitForURL(/#\/me$/);
-    };
-    try {
+    await onPage(ctx(), async ({ page }) => {
+      const refused: string[] = [];
+      const icons: string[] = [];
+      page.on("response", (r) => {
+        if (r.status() === 403) refused.push(`${r.status()} ${r.url()}`);
+        if (r.url().includes("favicon")) icons.push(`${r.status()} ${new URL(r.url()).pathname}`);
+      });
+      const mine = async () => {
+        await page.getByRole("heading", { level: 1, name: "My account" }).waitFor();
+        await page.waitForURL(/#\/me$/);
+      };
       // An administration page asked for before the login is not the page after it.
       await page.goto(`${url}#/users`);
       await page.getByLabel("Username").fill("pia.plain");
@@ -315,21 +283,16 @@ describeConsole("console pages", {}, (ctx, kind) => {
       assert.deepEqual(refused, []);
       // The console's own icon, not /favicon.ico (a 404 on every page).
       assert.ok(icons.length > 0 && icons.every((i) => /^200 \/portal\/console\/favicon-\w+\.svg$/.test(i)), icons.join());
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    }, { as: null });
   });
 
   it("a security administrator sees no control for a group that grants system-administrator", async () => {
-    const { server, browser, url } = ctx();
+    const { server, url } = ctx();
     const token = await server.login();
     await createSecurityAdministrator(server, token, "sid.security");
     const operators = await createGroup(server, token, "operators", ["system-administrator"]);
     const helpdesk = await createGroup(server, token, "helpdesk");
-    const { page, errors, close } = await openPage(browser);
-    try {
-      await logInByToken(page, server, url, "sid.security", USER_PASSWORD);
+    await onPage(ctx(), async ({ page }) => {
       for (const [name, id] of [["administrators", await groupId(server, token, "administrators")], ["operators", operators]] as const) {
         await page.goto(`${url}#/groups/${id}`);
         // This group's page: the previous group's, shown until the hash change is handled, passes the checks below too.
@@ -364,23 +327,18 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.getByRole("heading", { level: 1, name: /sid\.target/ }).waitFor();
       const offered = await page.getByLabel("Profile").locator("option").allInnerTexts();
       assert.ok(offered.includes("desk.profile") && !offered.includes("ops.profile"), offered.join());
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    }, { as: ["sid.security", USER_PASSWORD] });
   });
 
   it("a security administrator sees a profile a system administrator is assigned to as theirs: no control, and says why", async () => {
-    const { server, browser, url } = ctx();
+    const { server, url } = ctx();
     const token = await server.login();
     await createSecurityAdministrator(server, token, "pia.security");
     const profile = await createUser(server, token, "pia.profile", { profile_id: 0 });
     const assigned = await createUser(server, token, "pia.admin", { profile_id: profile.id });
     assert.equal((await server.api("PUT", `/security/v1/users/${assigned.uuid}/user-groups/${await groupId(server, token, "administrators")}`, { token })).status, 204);
     const free = await createUser(server, token, "pia.free-profile", { profile_id: 0 });
-    const { page, errors, close } = await openPage(browser);
-    try {
-      await logInByToken(page, server, url, "pia.security", USER_PASSWORD);
+    await onPage(ctx(), async ({ page }) => {
       await page.goto(`${url}#/users/${profile.uuid}`);
       await page.getByText("Only a system administrator may change this profile: a system administrator is assigned to it and takes over its groups.").waitFor();
       assert.equal(await page.getByRole("button", { name: /^(Save|Delete|Remove from)/ }).count(), 0);
@@ -388,14 +346,11 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.goto(`${url}#/users/${free.uuid}`);
       await page.getByRole("button", { name: "Save" }).waitFor();
       assert.equal(await page.getByText("Only a system administrator may change").count(), 0);
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    }, { as: ["pia.security", USER_PASSWORD] });
   });
 
   it("a security administrator sees no Rename, Delete or role control for a group a system administrator is in, and still changes its description", async () => {
-    const { server, browser, url } = ctx();
+    const { server, url } = ctx();
     const token = await server.login();
     await createSecurityAdministrator(server, token, "sam.security");
     const admin2 = await createUser(server, token, "sam.admin2");
@@ -404,9 +359,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
     const nightShift = await createGroup(server, token, "night-shift", ["user"]);
     await join(nightShift);
     const dayShift = await createGroup(server, token, "day-shift", ["user"]);
-    const { page, errors, close } = await openPage(browser);
-    try {
-      await logInByToken(page, server, url, "sam.security", USER_PASSWORD);
+    await onPage(ctx(), async ({ page }) => {
       await page.goto(`${url}#/groups/${nightShift}`);
       await page.getByText("Only a system administrator may rename or delete this group: a system administrator is a member of it.").waitFor();
       await page.getByText("Only a system administrator may change the roles of this group: a system administrator is a member of it.").waitFor();
@@ -430,20 +383,16 @@ describeConsole("console pages", {}, (ctx, kind) => {
       assert.equal(await page.getByLabel("Grant role").count(), 1);
       assert.equal(await page.getByLabel("Name", { exact: true }).isEditable(), true);
       assert.equal(await page.getByText("a system administrator is a member of it").count(), 0);
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    }, { as: ["sam.security", USER_PASSWORD] });
   });
 
   it("an administrator with a forced password change changes it first, then gets the page asked for; Back does not ask for the change again", async () => {
-    const { server, browser, url } = ctx();
+    const { server, url } = ctx();
     const token = await server.login();
     const admin = await createUser(server, token, "ada.new");
     await server.api("PUT", `/security/v1/users/${admin.uuid}/user-groups/${await groupId(server, token, "administrators")}`, { token });
     assert.equal((await server.api("PUT", `/security/v1/users/${admin.uuid}`, { token, body: { changePassword: true } })).status, 200);
-    const { page, errors, close } = await openPage(browser);
-    try {
+    await onPage(ctx(), async ({ page }) => {
       await page.goto(`${url}#/groups?search=adm`);
       await page.getByLabel("Username").fill("ada.new");
       await page.getByLabel("Password").fill(USER_PASSWORD);
@@ -462,19 +411,14 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.goto(`${url}#/me?required=1`);
       await page.getByRole("heading", { level: 1, name: "My account" }).waitFor();
       assert.equal(await page.getByText("Your password must be changed before you go on.").count(), 0);
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    }, { as: null });
   });
 
   it("shows the page asked for last: a page whose code loads slowly gives way, and away and back before either change is handled makes the page anew", async () => {
-    const { server, browser, url } = ctx();
+    const { server } = ctx();
     const token = await server.login();
     const group = await createGroup(server, token, "shown.late");
-    const { page, errors, close } = await openPage(browser);
-    try {
-      await logInByToken(page, server, url);
+    await onPage(ctx(), async ({ page }) => {
       // The audit page's code comes late; the roles page is clicked meanwhile and stays.
       const late = await answerLate(page, /\/chunks\/audit-[^/]*\.js$/);
       const asked = page.waitForRequest(/\/chunks\/audit-[^/]*\.js$/);
@@ -495,17 +439,11 @@ describeConsole("console pages", {}, (ctx, kind) => {
       assert.equal((await server.api("PUT", `/security/v1/users/${me.id}/user-groups/${group}`, { token })).status, 204);
       await page.evaluate((id) => { location.hash = "#/groups"; location.hash = `#/groups/${id}`; }, group);
       await page.getByRole("link", { name: "sysadmin" }).waitFor();
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    });
   });
 
   it("a page whose code cannot be loaded (the server gone) says so in its place, with no error of the page", async () => {
-    const { server, browser, url } = ctx();
-    const { page, errors, close } = await openPage(browser);
-    try {
-      await logInByToken(page, server, url);
+    await onPage(ctx(), async ({ page }) => {
       await page.getByRole("heading", { level: 1, name: "Users" }).waitFor();
       await page.route(/\/chunks\/groups-[^/]*\.js$/, (route) => route.abort("connectionrefused"));
       await page.getByRole("link", { name: "Groups", exact: true }).click();
@@ -514,17 +452,12 @@ describeConsole("console pages", {}, (ctx, kind) => {
       assert.equal(await page.getByRole("link", { name: "Groups", exact: true }).getAttribute("aria-current"), "page");
       assert.equal(await page.locator("ecm-users").count(), 0, "not the page before under the new address");
       // The failed chunk is one line of Chromium's own (a resource it could not load), not an error of the page.
-      assert.deepEqual(errors.filter((e) => !/Failed to load resource/.test(e)), []);
-    } finally {
-      await close();
-    }
+    }, { errorsAllowed: /Failed to load resource/ });
   });
 
   it("a search typed on the groups page is one step of history: Back returns to the list before it, then to the page before", async () => {
-    const { server, browser, url } = ctx();
-    const { page, errors, close } = await openPage(browser);
-    try {
-      await logInByToken(page, server, url);
+    const { url } = ctx();
+    await onPage(ctx(), async ({ page }) => {
       await page.goto(`${url}#/roles`);
       await page.getByRole("heading", { level: 1, name: "Roles" }).waitFor();
       await page.goto(`${url}#/groups`);
@@ -539,23 +472,18 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
       await page.goBack();
       await page.getByRole("heading", { level: 1, name: "Roles" }).waitFor();
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    });
   });
 
   it("a group's member search is in the URL: a link opens it searched, and Back returns to the members before it", async () => {
-    const { server, browser, url } = ctx();
+    const { server, url } = ctx();
     const token = await server.login();
     const team = await createGroup(server, token, "searched-team");
     for (const name of ["mira.member", "otto.member"]) {
       const member = await createUser(server, token, name);
       assert.equal((await server.api("PUT", `/security/v1/users/${member.uuid}/user-groups/${team}`, { token })).status, 204);
     }
-    const { page, errors, close } = await openPage(browser);
-    try {
-      await logInByToken(page, server, url);
+    await onPage(ctx(), async ({ page }) => {
       await page.goto(`${url}#/groups/${team}`);
       const search = page.getByRole("searchbox", { name: "Search members" });
       await page.getByRole("link", { name: "otto.member" }).waitFor();
@@ -572,19 +500,14 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.getByRole("link", { name: "mira.member" }).waitFor({ state: "detached" });
       await page.getByRole("link", { name: "otto.member" }).waitFor();
       assert.equal(await search.inputValue(), "otto");
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    });
   });
 
   it("a group's Save keeps another administrator's change of another field, and gives way to theirs of the same field", async () => {
-    const { server, browser, url } = ctx();
+    const { server, url } = ctx();
     const token = await server.login();
     const id = await createGroup(server, token, "clash-group");
-    const { page, errors, close } = await openPage(browser);
-    try {
-      await logInByToken(page, server, url);
+    await onPage(ctx(), async ({ page }) => {
       await page.goto(`${url}#/groups/${id}`);
       await page.getByRole("heading", { level: 1, name: "clash-group" }).waitFor();
       await page.getByLabel("Description").fill("mine");
@@ -602,19 +525,14 @@ describeConsole("console pages", {}, (ctx, kind) => {
       assert.equal(await page.getByLabel("Description").inputValue(), "theirs");
       assert.equal((await server.api<{ description: string }>("GET", `/security/v1/user-groups/${id}`, { token })).body.description, "theirs");
       assert.equal((await server.api("DELETE", `/security/v1/user-groups/${id}`, { token })).status, 204);
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    });
   });
 
   it("creates a group from the top of the groups page, and says a refusal where it was asked, in view", async () => {
-    const { server, browser, url } = ctx();
+    const { server, url } = ctx();
     const token = await server.login();
     await insertGroups(server.server.deps.store, Array.from({ length: 250 }, (_, i) => `listed.team.${String(i).padStart(3, "0")}`));
-    const { page, errors, close } = await openPage(browser);
-    try {
-      await logInByToken(page, server, url);
+    await onPage(ctx(), async ({ page }) => {
       await page.goto(`${url}#/groups`);
       await page.getByRole("button", { name: "More groups" }).waitFor();
       await page.getByLabel("Name", { exact: true }).fill("users");
@@ -627,19 +545,14 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.getByRole("button", { name: "Create" }).click();
       await page.getByRole("heading", { level: 1, name: "fresh.team" }).waitFor();
       assert.ok((await server.api<{ name: string }[]>("GET", "/security/v1/user-groups?search=fresh.team", { token })).body.some((g) => g.name === "fresh.team"));
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    });
   });
 
   it("a double click on a group's Grant grants the role once", async () => {
-    const { server, browser, url } = ctx();
+    const { server, url } = ctx();
     const token = await server.login();
     const group = await createGroup(server, token, "granted.once");
-    const { page, errors, close } = await openPage(browser);
-    try {
-      await logInByToken(page, server, url);
+    await onPage(ctx(), async ({ page }) => {
       await page.goto(`${url}#/groups/${group}`);
       await page.getByRole("heading", { level: 1, name: "granted.once" }).waitFor();
       let grants = 0;
@@ -653,10 +566,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.getByRole("button", { name: `Revoke ${role}` }).click();
       await page.getByRole("status").filter({ hasText: `Revoked ${role}.` }).waitFor();
       await page.waitForFunction(() => document.activeElement?.tagName === "H1");
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    });
   });
 
   it("a time without a zone in the audit log's link is this browser's local time, for the form and the server alike", async () => {
@@ -675,10 +585,8 @@ describeConsole("console pages", {}, (ctx, kind) => {
   });
 
   it("the audit log's form follows the URL: Back shows the filter of the list it returns to, and the next Filter sends only what is chosen then", async () => {
-    const { server, browser, url } = ctx();
-    const { page, errors, close } = await openPage(browser);
-    try {
-      await logInByToken(page, server, url);
+    const { url } = ctx();
+    await onPage(ctx(), async ({ page }) => {
       await page.goto(`${url}#/audit`);
       await page.getByLabel("Outcome").selectOption("failure");
       await page.getByRole("button", { name: "Filter" }).click();
@@ -692,17 +600,11 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.getByLabel("Outcome").selectOption("success");
       await page.getByRole("button", { name: "Filter" }).click();
       await page.waitForURL(/#\/audit\?outcome=success$/);
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    });
   });
 
   it("the audit log shows the events of the filter last asked for, even when an earlier one answers later", async () => {
-    const { server, browser, url } = ctx();
-    const { page, errors, close } = await openPage(browser);
-    try {
-      await logInByToken(page, server, url);
+    await onPage(ctx(), async ({ page }) => {
       // The first filter's answer is slow; the second's comes at once.
       const slow = await answerLate(page, /\/audit-events\?.*actor=nobody/);
       await page.evaluate(() => { location.hash = "#/audit?actor=nobody"; });
@@ -715,17 +617,12 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await nextFrames(page);
       assert.ok((await logins.count()) > 0, "the events of actor=sysadmin are still shown");
       assert.equal(await page.getByText("No events match.").count(), 0);
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    });
   });
 
   it("a filter the server refuses shows no events of the filter before, nor More events, nor “No events match.”", async () => {
-    const { server, browser, url } = ctx();
-    const { page, errors, close } = await openPage(browser);
-    try {
-      await logInByToken(page, server, url);
+    const { url } = ctx();
+    await onPage(ctx(), async ({ page }) => {
       await page.goto(`${url}#/audit`);
       const events = page.getByRole("table", { name: "Audit events, newest first" }).locator("tbody tr");
       await events.first().waitFor();
@@ -736,10 +633,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
       assert.equal(await page.getByRole("button", { name: "More events" }).count(), 0);
       assert.equal(await page.getByText("No events match.").count(), 0);
       // The refusal is the 400 the page says in words.
-      assert.deepEqual(errors.filter((e) => !/status of 400 .*\/audit-events\?target=t+&/.test(e)), []);
-    } finally {
-      await close();
-    }
+    }, { errorsAllowed: /status of 400 .*\/audit-events\?target=t+&/ });
   });
 
   it("More events, More groups and More members pressed from the keyboard keep the focus: on the button, then, once the last page took it away, on the first row that page brought", async () => {
@@ -783,12 +677,10 @@ describeConsole("console pages", {}, (ctx, kind) => {
   });
 
   it("a search the server refuses shows no groups, nor members, of the search before, and no More button", async () => {
-    const { server, browser, url } = ctx();
+    const { server, url } = ctx();
     const token = await server.login();
     const users = await groupId(server, token, "users");
-    const { page, errors, close } = await openPage(browser);
-    try {
-      await logInByToken(page, server, url);
+    await onPage(ctx(), async ({ page }) => {
       const tooLong = "s".repeat(300);
       await page.goto(`${url}#/groups`);
       const groups = page.getByRole("table", { name: "Groups" }).locator("tbody tr");
@@ -805,22 +697,17 @@ describeConsole("console pages", {}, (ctx, kind) => {
       assert.equal(await page.getByRole("button", { name: "More members" }).count(), 0);
       assert.equal(await page.getByText(/^No member/).count(), 0);
       // The refusals are the 400s the pages say in words.
-      assert.deepEqual(errors.filter((e) => !/status of 400 .*search=s+&/.test(e)), []);
-    } finally {
-      await close();
-    }
+    }, { errorsAllowed: /status of 400 .*search=s+&/ });
   });
 
   it("an empty list says so: a group without roles or members, a search of its members or of the groups that finds none, a user without events", async () => {
-    const { server, browser, url } = ctx();
+    const { server, url } = ctx();
     const token = await server.login();
     const empty = await createGroup(server, token, "empty-team");
     const quiet = await createUser(server, token, "quinn.quiet");
     // Written to the store directly: no event names it.
     const silent = await insertUser(server.server.deps.store, { username: "sol.silent" });
-    const { page, errors, close } = await openPage(browser);
-    try {
-      await logInByToken(page, server, url);
+    await onPage(ctx(), async ({ page }) => {
       await page.goto(`${url}#/groups/${empty}`);
       await page.getByText("This group grants no role.").waitFor();
       await page.getByText("No members.").waitFor();
@@ -837,25 +724,21 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.getByText("No group grants the role “no-such-role”.").waitFor();
       await page.goto(`${url}#/users/${silent.uuid}`);
       await page.getByText("No events about this user").waitFor();
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    });
   });
 
   it("the roles page names the groups that grant each role, asking once per role (not once per group)", async () => {
-    const { server, browser, url } = ctx();
+    const { server, url } = ctx();
     const token = await server.login();
     await createGroup(server, token, "reviewers", ["security-administrator"]);
     for (let i = 0; i < 30; i++) await createGroup(server, token, `team-${i}`);
-    const { page, errors, close } = await openPage(browser);
-    const asked: string[] = [];
-    // The requests about roles (the users page left behind may still be asking for its own rows).
-    page.on("request", (r) => {
-      const { pathname, search } = new URL(r.url());
-      if (pathname.includes("/security/v1/") && /role/.test(pathname + search)) asked.push(pathname + search);
-    });
-    try {
+    await onPage(ctx(), async ({ page }) => {
+      const asked: string[] = [];
+      // The requests about roles (the users page left behind may still be asking for its own rows).
+      page.on("request", (r) => {
+        const { pathname, search } = new URL(r.url());
+        if (pathname.includes("/security/v1/") && /role/.test(pathname + search)) asked.push(pathname + search);
+      });
       await logInByToken(page, server, url);
       asked.length = 0;
       await page.goto(`${url}#/roles`);
@@ -867,36 +750,28 @@ describeConsole("console pages", {}, (ctx, kind) => {
       const users = await page.getByRole("row", { name: /^user\b/ }).getByRole("link").allInnerTexts();
       assert.ok(users.includes("administrators") && users.includes("users") && !users.includes("reviewers"), users.join());
       assert.ok(asked.length <= 5, asked.join("\n"));
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    }, { as: null });
   });
 
   it("a tab that keeps its token but not who it is for opens the page asked for once the token is checked, not the own account", async () => {
-    const { browser, url } = ctx();
-    const { page, errors, close } = await openPage(browser);
-    try {
-      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+    const { url } = ctx();
+    await onPage(ctx(), async ({ page }) => {
       // As a tab left by an older console, or whose stored account was cleared, holds it.
+      assert.notEqual(await page.evaluate(() => sessionStorage.getItem("ecm.console.who")), null, "the console keeps who the token is for");
       await page.evaluate(() => sessionStorage.removeItem("ecm.console.who"));
       await page.goto(`${url}#/groups`);
       await page.reload();
       await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
       assert.match(page.url(), /#\/groups$/);
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    });
   });
 
   it("an ended session goes back to the login page, and the login returns to the page the user was on", async () => {
-    const { server, browser, url } = ctx();
+    const { server, url } = ctx();
     const token = await server.login();
     await createUser(server, token, "sam.admin");
     await server.api("PUT", `/security/v1/users/${(await server.api<{ id: string }[]>("GET", "/security/v1/users?search=sam.admin", { token })).body[0]!.id}/user-groups/${await groupId(server, token, "administrators")}`, { token });
-    const { page, errors, close } = await openPage(browser);
-    try {
+    await onPage(ctx(), async ({ page }) => {
       await logIn(page, url, "sam.admin", USER_PASSWORD);
       await page.goto(`${url}#/users?search=sam`);
       await page.getByRole("gridcell", { name: "sam.admin", exact: true }).first().waitFor();
@@ -915,16 +790,12 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.getByRole("button", { name: "Log in" }).click();
       await page.getByRole("gridcell", { name: "sam.admin", exact: true }).first().waitFor();
       assert.match(page.url(), /#\/users\?search=sam/);
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    }, { as: null });
   });
 
   it("Log out ends the session and goes to the login page keeping no page of it: whoever logs in next starts afresh", async () => {
-    const { browser, url } = ctx();
-    const { page, errors, close } = await openPage(browser);
-    try {
+    const { url } = ctx();
+    await onPage(ctx(), async ({ page }) => {
       await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
       await page.goto(`${url}#/groups`);
       await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
@@ -935,10 +806,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.getByLabel("Password").fill(ADMIN_PASSWORD);
       await page.getByRole("button", { name: "Log in" }).click();
       await page.getByRole("heading", { level: 1, name: "Users" }).waitFor();
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
-    }
+    }, { as: null });
   });
 
   it("a link with a value no page takes shows the page or says why in words, never a blank page: bad times, numbers and filters, unknown ids (a group, directory, identity provider or profile) and pages", async () => {

@@ -2,16 +2,30 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { before, it } from "node:test";
-import type { Page } from "playwright-core";
+import type { Locator, Page } from "playwright-core";
 import { createGroup, createSecurityAdministrator, createUser, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
 import { insertGroups, insertUser } from "../../server/src/test-support/fixtures.js";
 import { PgSession } from "../../server/src/test-support/pg-session.js";
 import { ADMIN_PASSWORD, type TestServer } from "../../server/src/test-support/server.js";
 import { seedStore } from "../../server/src/tools/seed-data.js";
-import { answerLate, describeConsole, focusReaches, holdRequests, logIn, logInByToken, nextFrames, onOwnServer, onPage, pickGroup, screenshot, wholeGroupLists } from "./support.js";
+import { answerLate, describeConsole, focusReaches, holdRequests, logInByToken, nextFrames, onOwnServer, onPage, pickGroup, screenshot, wholeGroupLists } from "./support.js";
 
 /** The row of the users grid that shows this username. */
 const row = (page: Page, username: string) => page.getByRole("row").filter({ has: page.getByRole("gridcell", { name: username, exact: true }) });
+
+/**
+ * Starts a bulk Disable of sysadmin from the users page, which the run refuses (a built-in user is never
+ * disabled) and its report says so. The page's looks at the run are held: it stays in progress there
+ * until the test calls `release`. `bar` is the bulk actions' bar.
+ */
+async function disableSysadminHeld(page: Page, url: string): Promise<{ release: () => void; bar: Locator }> {
+  const release = await holdRequests(page, /\/security\/v1\/users\/bulk-actions\/[^/]+$/);
+  await page.goto(`${url}#/users?search=sysadmin`);
+  await page.getByRole("checkbox", { name: "Select sysadmin" }).check();
+  const bar = page.getByRole("region", { name: "Bulk actions" });
+  await bar.getByRole("button", { name: "Disable" }).click();
+  return { release, bar };
+}
 
 /**
  * Scrolls the users grid down by `step` pixels at a time until the row of this username is drawn. It
@@ -47,7 +61,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
   });
 
   it("finds a user by typing, opens it, edits it through a conflict, locks it, adds it to a group and shows its roles", async () => {
-    const { server, url } = ctx();
+    const { server } = ctx();
     await onPage(ctx(), async ({ page }) => {
       await page.getByRole("searchbox", { name: "Search users by name or email" }).fill("jones");
       await row(page, "carol.jones").waitFor();
@@ -399,13 +413,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
   it("a bulk action whose progress was closed while it ran is shown again from the bar, and its report opens when it ends", async () => {
     const { url } = ctx();
     await onPage(ctx(), async ({ page }) => {
-      // The page's looks at the run are held: it stays in progress there until the test lets them through.
-      const release = await holdRequests(page, /\/security\/v1\/users\/bulk-actions\/[^/]+$/);
-      await page.goto(`${url}#/users?search=sysadmin`);
-      await page.getByRole("checkbox", { name: "Select sysadmin" }).check();
-      const bar = page.getByRole("region", { name: "Bulk actions" });
-      // A built-in user is never disabled: the run refuses it, and its report says so.
-      await bar.getByRole("button", { name: "Disable" }).click();
+      const { release, bar } = await disableSysadminHeld(page, url);
       const running = page.getByRole("dialog", { name: "Disable: in progress" });
       await running.getByRole("button", { name: "Close" }).click();
       await bar.getByText("Disable: in progress").waitFor();
@@ -421,12 +429,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
   it("a bulk action still running when a user is opened is followed again on Back: in progress in the bar, its report when it ends", async () => {
     const { url } = ctx();
     await onPage(ctx(), async ({ page }) => {
-      // The page's looks at the run are held: it stays in progress there until the test lets them through.
-      const release = await holdRequests(page, /\/security\/v1\/users\/bulk-actions\/[^/]+$/);
-      await page.goto(`${url}#/users?search=sysadmin`);
-      await page.getByRole("checkbox", { name: "Select sysadmin" }).check();
-      const bar = page.getByRole("region", { name: "Bulk actions" });
-      await bar.getByRole("button", { name: "Disable" }).click();
+      const { release, bar } = await disableSysadminHeld(page, url);
       await page.getByRole("dialog", { name: "Disable: in progress" }).getByRole("button", { name: "Close" }).click();
       await row(page, "sysadmin").click();
       await page.getByRole("heading", { level: 1, name: /sysadmin/ }).waitFor();
@@ -731,7 +734,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
   });
 
   it("Export CSV has the browser download the users of the filter shown from the server, and pressed from the keyboard keeps the focus", async () => {
-    const { server, browser, url } = ctx();
+    const { url } = ctx();
     await onPage(ctx(), async ({ page }) => {
       await page.goto(`${url}#/users?search=person12`);
       await row(page, "person129").waitFor();
@@ -1081,7 +1084,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
   });
 
   it("a list taller than a browser lays out (1.2 million rows of 30 px) is scrolled to its last row, by the scrollbar and by End, its rows in order where it shows them", async () => {
-    const { server, browser, url } = ctx();
+    const { server, url } = ctx();
     await onPage(ctx(), async ({ page }) => {
       // The whole list's count says 1.2 million; its rows past the store's are pages that answer empty.
       await page.route(/\/security\/v1\/users\/count$/, (route) => route.fulfill({ status: 200, contentType: "application/json", body: "1200000" }));
