@@ -5,12 +5,24 @@ import type { TestProvider } from "../test-support/oidc-provider.js";
 import { exchangeCode, followCallback, providerFor, toCallback } from "../test-support/provider-login.js";
 import { describeEachStore, startTestServer, type TestServer } from "../test-support/server.js";
 
-/** The suites' setup: an administrator's token, the test provider "corp", and a second node on the same store. */
-async function twoNodesWithProvider(s: TestServer): Promise<{ admin: string; corp: TestProvider; other: TestServer }> {
-  const admin = await s.login();
-  const corp = await providerFor(s, admin, "corp");
-  const other = await startTestServer(s.kind, { ...s.server.deps.config, port: 0 });
-  return { admin, corp, other };
+/**
+ * The suites' setup, made before a suite and closed after it: an administrator's token, the test provider
+ * "corp" and a second node on the same store; and the audit events a query finds.
+ */
+function twoNodesWithProvider(server: () => TestServer) {
+  const setup = {} as { admin: string; corp: TestProvider; other: TestServer };
+  before(async () => {
+    const s = server();
+    setup.admin = await s.login();
+    setup.corp = await providerFor(s, setup.admin, "corp");
+    setup.other = await startTestServer(s.kind, { ...s.server.deps.config, port: 0 });
+  });
+  after(async () => {
+    await setup.other?.close();
+    await setup.corp?.close();
+  });
+  const audit = async (query: string) => (await server().api("GET", `/security/v1/audit-events?${query}`, { token: setup.admin })).body as any[];
+  return { setup, audit };
 }
 
 /**
@@ -20,24 +32,16 @@ async function twoNodesWithProvider(s: TestServer): Promise<{ admin: string; cor
 describeEachStore(
   "bounds on what anonymous callers make the server store, all addresses and nodes together",
   (server) => {
-    let admin: string;
-    let corp: TestProvider;
-    let other: TestServer;
-    before(async () => ({ admin, corp, other } = await twoNodesWithProvider(server())));
-    after(async () => {
-      await other?.close();
-      await corp?.close();
-    });
+    const { setup, audit } = twoNodesWithProvider(server);
 
     const start = (s: TestServer, from: string) => s.api("GET", `/auth/v1/providers/corp/login?returnTo=${encodeURIComponent("/portal/console/")}`, { from });
-    const audit = async (query: string) => (await server().api("GET", `/security/v1/audit-events?${query}`, { token: admin })).body as any[];
 
     it("keeps at most the cap of provider logins in progress on every node: past it the oldest are pushed out, and a person's new login still starts and finishes", async () => {
       const s = server();
       // A person is at the provider when the store is filled from many addresses, on both nodes: the oldest login is pushed out.
-      corp.accounts.set("dana-sub", { preferred_username: "dana" });
+      setup.corp.accounts.set("dana-sub", { preferred_username: "dana" });
       const early = await toCallback(s, "corp", "dana-sub");
-      for (const [node, from] of [[other, "127.0.0.3"], [s, "127.0.0.4"], [other, "127.0.0.5"]] as const) {
+      for (const [node, from] of [[setup.other, "127.0.0.3"], [s, "127.0.0.4"], [setup.other, "127.0.0.5"]] as const) {
         assert.equal((await start(node, from)).status, 302);
       }
       assert.equal(await inProgress(s), 3, "the oldest was pushed out");
@@ -54,7 +58,7 @@ describeEachStore(
 
       // Administrators see the floods: one event a minute for the provider, however many addresses.
       await s.server.deps.auditTally.flush();
-      await other.server.deps.auditTally.flush();
+      await setup.other.server.deps.auditTally.flush();
       const pushed = (await audit("action=auth.provider-login&outcome=failure")).filter((e) => e.details.reason === "too-many-in-progress");
       assert.equal(pushed.reduce((n, e) => n + e.count, 0), 2, JSON.stringify(pushed));
       assert.ok(pushed.every((e) => e.sourceAddress === null && e.targetName === "corp"), JSON.stringify(pushed));
@@ -66,20 +70,12 @@ describeEachStore(
 describeEachStore(
   "the audit rows of anonymous refusals: a number a minute on every node together, the rest counted per kind",
   (server) => {
-    let admin: string;
-    let corp: TestProvider;
-    let other: TestServer;
-    before(async () => ({ admin, corp, other } = await twoNodesWithProvider(server())));
-    after(async () => {
-      await other?.close();
-      await corp?.close();
-    });
+    const { setup, audit } = twoNodesWithProvider(server);
 
     const guess = (s: TestServer, from: string, username: string) => s.api("POST", "/auth/v1/providers/builtin/token", { from, body: { username, password: "a-guess" } });
-    const audit = async (query: string) => (await server().api("GET", `/security/v1/audit-events?${query}`, { token: admin })).body as any[];
     const flush = async () => {
       await server().server.deps.auditTally.flush();
-      await other.server.deps.auditTally.flush();
+      await setup.other.server.deps.auditTally.flush();
     };
 
     it("writes at most the cap of new rows a minute, counts the rest in one audit.not-recorded event per kind; repeats add to their rows", async () => {
@@ -89,9 +85,9 @@ describeEachStore(
       for (const name of ["n0", "n1", "n2", "n3", "n0"]) assert.equal((await guess(s, "127.0.0.2", name)).status, 401);
       await s.server.deps.auditTally.flush();
       // The other node shares the minute's five rows: one more login name; the rest are counted.
-      for (const name of ["m0", "m1", "m2", "m3"]) assert.equal((await guess(other, "127.0.0.3", name)).status, 401);
-      for (let i = 0; i < 3; i++) assert.equal((await other.api("GET", "/auth/v1/providers/corp/callback?code=x&state=y", { from: "127.0.0.4" })).status, 400);
-      await other.server.deps.auditTally.flush();
+      for (const name of ["m0", "m1", "m2", "m3"]) assert.equal((await guess(setup.other, "127.0.0.3", name)).status, 401);
+      for (let i = 0; i < 3; i++) assert.equal((await setup.other.api("GET", "/auth/v1/providers/corp/callback?code=x&state=y", { from: "127.0.0.4" })).status, 400);
+      await setup.other.server.deps.auditTally.flush();
       // A name written before still counts in its row; a new one is counted only.
       assert.equal((await guess(s, "127.0.0.2", "n1")).status, 401);
       assert.equal((await guess(s, "127.0.0.2", "n4")).status, 401);
