@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import type { ExpressionBuilder, Kysely } from "kysely";
+import type { ExpressionBuilder, Kysely, SelectQueryBuilder } from "kysely";
 import type { Database, UserRow } from "../storage/schema.js";
 import { TOKEN_ALGORITHMS, type SigningKeys } from "./signing-keys.js";
 import { isoAfter, isoNow } from "../storage/time.js";
@@ -27,6 +27,9 @@ export interface SessionOrigin {
 export const directoryLetsIn = (eb: ExpressionBuilder<Database, "users">) =>
   eb.or([eb("users.directory_id", "is", null), eb("users.directory_id", "in", eb.selectFrom("directories").select("directories.id").where("directories.enabled", "=", 1))]);
 
+/** `issue` wrote no session: the rows its `onlyWhile` names were not there (changed since they were read). */
+export class SessionNotOpened extends Error {}
+
 /** The user behind a valid token. */
 export interface Principal {
   sessionId: string;
@@ -52,13 +55,20 @@ export class Sessions {
 
   /**
    * A new session of `user` and its token; `alongside` writes more about it in the same transaction.
+   * `onlyWhile`: rows (locked by the query, if it must hold them) without which no session is written,
+   * read by the insert itself — one statement, no transaction; SessionNotOpened when there are none.
    * A session opened through an identity provider names the provider session (`origin`), which
    * back-channel logout ends.
    */
   async issue(
     user: Pick<UserRow, "id" | "uuid">,
     sourceIp: string | null,
-    { alongside, origin, bySystemAdministrator }: { alongside?: (trx: Kysely<Database>) => Promise<unknown>; origin?: SessionOrigin; bySystemAdministrator: boolean },
+    {
+      alongside,
+      onlyWhile,
+      origin,
+      bySystemAdministrator,
+    }: { alongside?: (trx: Kysely<Database>) => Promise<unknown>; onlyWhile?: SelectQueryBuilder<Database, any, object>; origin?: SessionOrigin; bySystemAdministrator: boolean },
   ): Promise<TokenResponse> {
     const id = randomBytes(18).toString("base64url");
     const now = this.now();
@@ -71,12 +81,17 @@ export class Sessions {
       .setExpirationTime(Math.floor(now / 1000) + this.maxSeconds)
       .sign(key);
     // The token names a row not written yet: it is no use before the insert below.
-    const insert = (on: Kysely<Database>) =>
-      on
+    const row = { id, user_id: user.id, created_at: new Date(now).toISOString(), expires_at: isoAfter(this.ttlSeconds, now), revoked_at: null, source_ip: sourceIp, provider_id: origin?.providerId ?? null, provider_subject: origin?.subject ?? null, provider_sid: origin?.sid ?? null, by_system_administrator: bySystemAdministrator ? 1 : 0 };
+    const insert = (on: Kysely<Database>) => on.insertInto("sessions").values(row).execute();
+    if (onlyWhile) {
+      const columns = Object.keys(row) as (keyof typeof row)[];
+      const written = await this.db
         .insertInto("sessions")
-        .values({ id, user_id: user.id, created_at: new Date(now).toISOString(), expires_at: isoAfter(this.ttlSeconds, now), revoked_at: null, source_ip: sourceIp, provider_id: origin?.providerId ?? null, provider_subject: origin?.subject ?? null, provider_sid: origin?.sid ?? null, by_system_administrator: bySystemAdministrator ? 1 : 0 })
-        .execute();
-    if (alongside) {
+        .columns(columns)
+        .expression(onlyWhile.clearSelect().select((eb) => columns.map((c) => eb.val(row[c]).as(c))).limit(1))
+        .executeTakeFirst();
+      if (Number(written.numInsertedOrUpdatedRows) !== 1) throw new SessionNotOpened();
+    } else if (alongside) {
       await this.db.transaction().execute(async (trx) => {
         // First what may refuse the session (the account changed since it was read: no row for it to name).
         await alongside(trx);

@@ -4,7 +4,7 @@ import * as oidc from "openid-client";
 import { addressKey } from "../auth/client-address.js";
 import { loginRefusal } from "../auth/login.js";
 import type { SecretBox } from "../auth/secret-box.js";
-import type { Sessions, TokenResponse } from "../auth/sessions.js";
+import { SessionNotOpened, type Sessions, type TokenResponse } from "../auth/sessions.js";
 import { perMinute, recordAudit, type Actor, type AuditTally, userTarget } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
 import { isForeignKeyViolation } from "../storage/constraints.js";
@@ -70,9 +70,6 @@ export class ProviderDisabled extends DomainError {
     super("not-found", "Logging in through this identity provider is turned off: log in another way, or ask an administrator.", { alias: provider.alias });
   }
 }
-
-/** The link or its provider went between the exchange's read and its session. */
-class ChangedDuringLogin extends Error {}
 
 /**
  * The browser login through a provider: authorization code with PKCE, state and nonce kept in the
@@ -373,26 +370,20 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
         return await sessions.issue(user, sourceIp, {
           origin: { providerId: provider.id, subject: row.subject, sid: row.sid },
           bySystemAdministrator: provider_by_system_administrator === 1 && link_by_system_administrator === 1,
-          // Still linked through an enabled provider, as read above, and held so until the session is written:
-          // an unlink or a disable either comes first (and this login is refused) or waits and ends the session.
-          alongside: async (trx) => {
-            const still = await dialect
-              .lockedForUpdate(
-                trx
-                  .selectFrom("federated_identities as f")
-                  .innerJoin("identity_providers as p", "p.id", "f.provider_id")
-                  .select("f.user_id")
-                  .where("f.provider_id", "=", provider.id)
-                  .where("f.subject", "=", row.subject)
-                  .where("f.user_id", "=", row.user_id)
-                  .where("p.enabled", "=", 1),
-              )
-              .executeTakeFirst();
-            if (!still) throw new ChangedDuringLogin();
-          },
+          // Still linked through an enabled provider, as read above, and held so until the session is written
+          // (by the same statement): an unlink or a disable either comes first (and this login is refused) or waits and ends the session.
+          onlyWhile: dialect.lockedForUpdate(
+            db
+              .selectFrom("federated_identities as f")
+              .innerJoin("identity_providers as p", "p.id", "f.provider_id")
+              .where("f.provider_id", "=", provider.id)
+              .where("f.subject", "=", row.subject)
+              .where("f.user_id", "=", row.user_id)
+              .where("p.enabled", "=", 1),
+          ),
         });
       } catch (error) {
-        if (error instanceof ChangedDuringLogin) {
+        if (error instanceof SessionNotOpened) {
           await refuse(provider, providerActor(alias, sourceIp, user.id), "unlinked-during-login", user);
           throw new LoginRefused("unlinked-during-login", user);
         }
