@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import type { Insertable, Kysely } from "kysely";
+import type { ExpressionBuilder, Insertable, Kysely } from "kysely";
 import * as oidc from "openid-client";
 import { addressKey } from "../auth/client-address.js";
 import { loginRefusal } from "../auth/login.js";
@@ -106,8 +106,15 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
     return p;
   }
 
-  /** Writes a pending login of `p` only while the store holds `p` enabled and at its version; false when not written. */
-  async function writePendingIfCurrent(p: Provider, row: Omit<Insertable<ProviderLoginsTable>, "provider_id">): Promise<boolean> {
+  /**
+   * The other pending logins, counted by the statement that writes one (for keepWithinCap, a round trip
+   * less): whether a statement sees its own row differs between stores, so that one is left out.
+   */
+  const othersPending = (id: string) => (eb: ExpressionBuilder<Database, "provider_logins">) =>
+    eb.selectFrom("provider_logins").select((eb) => eb.fn.countAll<number | string>().as("n")).where("id", "!=", id).as("others");
+
+  /** Writes a pending login of `p` only while the store holds `p` enabled and at its version; the pending logins then, this one too, or null when not written. */
+  async function writePendingIfCurrent(p: Provider, row: Omit<Insertable<ProviderLoginsTable>, "provider_id">): Promise<number | null> {
     const columns = Object.keys(row) as (keyof typeof row)[];
     const written = await db
       .insertInto("provider_logins")
@@ -120,8 +127,9 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
           .where("version", "=", p.version)
           .where("enabled", "=", 1),
       )
+      .returning(othersPending(row.id))
       .executeTakeFirst();
-    return Number(written.numInsertedOrUpdatedRows) === 1;
+    return written === undefined ? null : Number(written.others) + 1;
   }
 
   /**
@@ -131,10 +139,9 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
    * at the provider. Nodes trimming at once may delete a few more than needed; the table passes the cap
    * by at most the starts written at that moment.
    */
-  async function keepWithinCap(p: Provider): Promise<void> {
+  async function keepWithinCap(p: Provider, inProgress: number): Promise<void> {
     if (inProgressMax <= 0) return;
-    const { n } = await db.selectFrom("provider_logins").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
-    const excess = Number(n) - inProgressMax;
+    const excess = inProgress - inProgressMax;
     if (excess <= 0) return;
     await db
       .deleteFrom("provider_logins")
@@ -171,7 +178,8 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
       };
       let p = known.get(alias);
       let row = p ? rowOf(p) : undefined;
-      if (!p || !row || !(await writePendingIfCurrent(p, row))) {
+      let inProgress = p && row ? await writePendingIfCurrent(p, row) : null;
+      if (!p || !row || inProgress === null) {
         // Changed (or not read yet): read it, and write as it says.
         try {
           p = await enabledProvider(alias);
@@ -188,9 +196,9 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
           throw new ProviderLoginFailed(error, returnTo);
         }
         row = rowOf(p);
-        await db.insertInto("provider_logins").values({ ...row, provider_id: p.id }).execute();
+        inProgress = Number((await db.insertInto("provider_logins").values({ ...row, provider_id: p.id }).returning(othersPending(row.id)).executeTakeFirstOrThrow()).others) + 1;
       }
-      await keepWithinCap(p);
+      await keepWithinCap(p, inProgress);
       const url = oidc.buildAuthorizationUrl(configurationOf(p), {
         redirect_uri: row.redirect_uri,
         scope: p.config.scopes.join(" "),
