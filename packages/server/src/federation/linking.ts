@@ -250,18 +250,23 @@ export function createLinking(store: Store, groups: GroupQueries) {
         .selectFrom("federated_identities as f")
         .innerJoin("users", "users.id", "f.user_id")
         .innerJoin("identity_providers as p", "p.id", "f.provider_id")
+        // The address's lockout of a linked user in the same read (a round trip less at every login but the first).
+        .leftJoin("login_sources as l", (join) => join.onRef("l.user_id", "=", "users.id").on("l.source", "=", addressKey(sourceIp ?? "")))
         .selectAll("users")
-        .select(["f.by_system_administrator as link_by_system_administrator", "p.by_system_administrator as provider_by_system_administrator"])
+        .select(["f.by_system_administrator as link_by_system_administrator", "p.by_system_administrator as provider_by_system_administrator", "l.locked_out_until as address_locked_out_until"])
         .where("f.provider_id", "=", p.id)
         .where("f.subject", "=", identity.subject)
         .executeTakeFirst();
       let user: UserRow;
       /** Whether a system administrator made the link and the provider's configuration (role-rules.ts madeBySystemAdministrator). */
       let bySystemAdministrator: boolean;
+      /** Whether failed logins from this address have locked the account out for it; read below when not with the link. */
+      let lockedOut: boolean | undefined;
       if (linked) {
-        const { link_by_system_administrator, provider_by_system_administrator, ...row } = linked;
+        const { link_by_system_administrator, provider_by_system_administrator, address_locked_out_until, ...row } = linked;
         user = row;
         bySystemAdministrator = link_by_system_administrator === 1 && provider_by_system_administrator === 1;
+        lockedOut = address_locked_out_until !== null && address_locked_out_until > isoNow();
       } else {
         const byEmail = p.config.trustEmail && identity.emailVerified && identity.email ? await emailMatch(trx, p, identity.email) : undefined;
         // A user the login makes is as trusted as the provider's configuration; a link to an existing
@@ -287,7 +292,7 @@ export function createLinking(store: Store, groups: GroupQueries) {
       const refusal = user.service_account === 1 ? "service-account" : loginRefusal(user, new Date(), { familiar: false });
       if (refusal) throw new LoginRefused(refusal, user);
       // This address's lockout stops the login here as it does a password's (the exchange checks it again).
-      if (await addressLockedOut(trx, user.id, sourceIp)) throw new LoginRefused("locked-out", user);
+      if (lockedOut ?? (await addressLockedOut(trx, user.id, sourceIp))) throw new LoginRefused("locked-out", user);
       // A directory's user whose directory is disabled is let in by no way: the rule its sessions and keys answer to.
       if (user.directory_id !== null && !(await trx.selectFrom("users").select("id").where("id", "=", user.id).where(directoryLetsIn).executeTakeFirst())) {
         throw new LoginRefused("directory-disabled", user);
