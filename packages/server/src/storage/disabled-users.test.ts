@@ -72,7 +72,8 @@ describeEachStore("the enabled filter", (server, kind) => {
     await assertExact("bulk enable");
     const users = (await s.api<{ id: string; username: string; enabled: boolean }[]>("GET", "/security/v1/users?search=an&max=6", { token })).body;
     assert.equal(users.length, 6);
-    const [a, b, c, d, e, f] = users as [(typeof users)[0], ...typeof users];
+    type U = (typeof users)[number];
+    const [a, b, c, d, e, f] = users as [U, U, U, U, U, U];
     assert.equal((await s.api("PUT", `/security/v1/users/${a.id}`, { token, body: { enabled: true } })).status, 200);
     assert.equal((await s.api("PUT", `/security/v1/users/${b.id}`, { token, body: { description: "an update that leaves enabled as it is" } })).status, 200);
     assert.equal((await s.api("DELETE", `/security/v1/users/${c.id}`, { token })).status, 204);
@@ -93,10 +94,11 @@ describeEachStore("the enabled filter", (server, kind) => {
   it("under concurrent writers: a rename, a delete and a bulk run that wait for another's disable", { skip: kind === "sqlite" && "needs two open write transactions (PostgreSQL)" }, async () => {
     const s = server();
     const users = (await s.api<{ id: string; username: string }[]>("GET", "/security/v1/users?search=ri&enabled=true&max=3", { token })).body;
-    const [a, b, c] = users as [(typeof users)[0], ...typeof users];
+    type U = (typeof users)[number];
+    const [a, b, c] = users as [U, U, U];
     // Another session disables three users and holds them; a rename of the first, a delete of the
     // second and a bulk enable of all three wait for it, and go on once it commits.
-    await whileLocked(s, "update users set enabled = 0 where username = any($1)", [[a.username, b.username, c.username]], 3, () => [
+    await whileLocked<unknown>(s, "update users set enabled = 0 where username = any($1)", [[a.username, b.username, c.username]], 3, () => [
       store().db.updateTable("users").set({ username: `${a.username}.moved` }).where("username", "=", a.username).execute(),
       s.api("DELETE", `/security/v1/users/${b.id}`, { token }),
       bulk(s, token, { action: "enable", ids: [a.id, b.id, c.id] }),
