@@ -72,11 +72,13 @@ export async function benchOidc(baseUrl: string, adminPassword: string, opts: Oi
     };
     const failedAnswer = async (step: string, answer: Response) => failed(`${step} ${answer.status} ${(await answer.text()).slice(0, 300)}`);
 
+    /** A login's request that got no answer (a reset socket, say) is a failed login, not the end of the bench. */
+    const failedRequest = (step: string) => (error: Error) => failed(`${step}: ${error.message} ${(error.cause as Error | undefined)?.message ?? ""}`);
+
     /** One login of `account`; its first one goes through the provider's forms. */
-    const login = async ({ sub, browser }: (typeof browsers)[number]) => {
-      const callback = await browser.navigate(`${baseUrl}/auth/v1/providers/${ALIAS}/login?returnTo=%2Fportal%2Fconsole%2F`, sub, (url) => url.pathname.endsWith(`/${ALIAS}/callback`)).catch((error: Error) => {
-        failed(`to the callback: ${error.message} ${(error.cause as Error | undefined)?.message ?? ""}`);
-      });
+    const login = async (account: (typeof browsers)[number]) => loginSteps(account).catch(failedRequest("callback or exchange"));
+    const loginSteps = async ({ sub, browser }: (typeof browsers)[number]) => {
+      const callback = await browser.navigate(`${baseUrl}/auth/v1/providers/${ALIAS}/login?returnTo=%2Fportal%2Fconsole%2F`, sub, (url) => url.pathname.endsWith(`/${ALIAS}/callback`)).catch(failedRequest("to the callback"));
       if (!callback) return;
       const t0 = performance.now();
       const answer = await browser.request(callback.href);
