@@ -217,16 +217,14 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
      * by its own answer whatever the outcome, so an answer cannot be replayed. A refusal is a ProviderLoginFailed.
      */
     async complete(alias: string, loginId: string | undefined, query: URLSearchParams, sourceIp: string | null): Promise<LoginFinish> {
-      // Used up by its own answer, whatever comes of it, by the statement that reads it: the answer cannot be
-      // replayed (nor sent twice at once). With the version of the provider named by the alias, when it is the login's and enabled.
+      // With the version of the provider named by the alias, when it is the login's and enabled.
       const pending =
         loginId === undefined
           ? undefined
           : await db
-              .deleteFrom("provider_logins")
-              .where("id", "=", sha256(loginId))
-              .returningAll()
-              .returning((eb) =>
+              .selectFrom("provider_logins")
+              .selectAll("provider_logins")
+              .select((eb) =>
                 eb
                   .selectFrom("identity_providers as p")
                   .select("p.version")
@@ -235,6 +233,7 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
                   .where("p.enabled", "=", 1)
                   .as("provider_version"),
               )
+              .where("id", "=", sha256(loginId))
               .executeTakeFirst();
       let p: Provider | null = null;
       /** Which of the provider's endpoints a failure came from. */
@@ -247,14 +246,12 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
         const noLogin = () => checkFailed("no-pending-login", "this browser has no login in progress with this provider (expired, already used, or started in another browser)");
         if (!pending || pending.provider_id !== p.id || pending.expires_at < isoNow()) throw noLogin();
         if (!sameSecret(query.get("state"), pending.state)) {
-          // Not its answer: the login is put back for its own (gone meanwhile with its provider, it stays gone).
-          const { provider_version, ...row } = pending;
-          await db.insertInto("provider_logins").values(row).execute().catch((error) => {
-            if (!isForeignKeyViolation(error)) throw error;
-          });
           notItsAnswer = true;
           throw checkFailed("state-mismatch", "state does not match the login in progress (an answer to a login begun earlier, in another tab perhaps: finish the latest login, or log in again)");
         }
+        // Used up by its own answer, whatever comes of it: the answer cannot be replayed (nor sent twice at once).
+        const taken = await db.deleteFrom("provider_logins").where("id", "=", pending.id).executeTakeFirst();
+        if (taken.numDeletedRows === 0n) throw noLogin();
         const iss = query.get("iss");
         if (iss !== null && iss !== p.config.issuer) throw checkFailed("issuer-mismatch", "iss is not the provider's issuer");
         if (iss === null && p.config.issParameterSupported) throw checkFailed("issuer-missing", "the provider says it sends iss (RFC 9207), and this answer has none");

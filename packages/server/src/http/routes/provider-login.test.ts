@@ -295,6 +295,21 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.ok(!(await audit("auth.provider-login")).some((e) => e.outcome === "success" && e.targetId === dora.uuid), "no login said to have succeeded");
   });
 
+  it("the newer login's answer, arriving while an older tab's answer is refused, still finishes (a refused answer leaves the login as it was)", async () => {
+    const s = server();
+    corp.accounts.set("tabs-sub", { preferred_username: "tabs" });
+    const failures: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const browser = new Browser();
+      const older = await toCallback(s, "corp", "tabs-sub", browser);
+      const newer = await toCallback(s, "corp", "tabs-sub", browser);
+      const [refused, done] = await Promise.all([followCallback(browser, older.callback), followCallback(browser, newer.callback)]);
+      assert.equal(refused.status, 400);
+      if (done.status !== 303) failures.push(`${i}: ${done.status} ${done.body?.additionalInfo}`);
+    }
+    assert.deepEqual(failures, []);
+  });
+
   it("refuses a callback whose state, browser, issuer or nonce does not match, and a replayed one", async () => {
     const s = server();
     corp.accounts.set("eve-sub", { preferred_username: "eve" });
