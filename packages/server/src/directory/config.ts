@@ -257,7 +257,8 @@ function checkDirectory(d: Omit<Directory, "id" | "uuid" | "version">, current: 
     try {
       url = new URL(text);
     } catch {
-      throw invalid("connectionUrl", `connectionUrl: "${text}" is not a URL.`);
+      // Said back without what comes before an @ (a password there is not repeated either).
+      throw invalid("connectionUrl", `connectionUrl: "${text.replace(/^([^/]*\/\/).*@/, "$1…@")}" is not a URL.`);
     }
     // A password there would be kept, shown and audited in the clear: not said back either.
     if (url.username || url.password) throw invalid("connectionUrl", "connectionUrl must not hold a user name or password: the account goes in bindDn, its password in bindPassword (write-only).");

@@ -210,11 +210,11 @@ describeEachStore("external user storage configuration", (server) => {
 
   it("refuses a user name or password in connectionUrl, without saying it back: it would be kept, shown and audited in the clear", async () => {
     const base = { name: "userinfo", baseDn: "dc=x" };
-    for (const connectionUrl of ["ldap://:S3cret-In-Url@localhost", "ldap://reader:S3cret-In-Url@localhost", "ldaps://dc1.example ldaps://:S3cret-In-Url@dc2.example"]) {
+    for (const connectionUrl of ["ldap://:S3cret-In-Url@localhost", "ldap://reader:S3cret-In-Url@localhost", "ldaps://dc1.example ldaps://:S3cret-In-Url@dc2.example", "ldap://reader:S3cret-In-Url@dc1.example:99999", "ldap://reader:S3cret-In-Url@dc 1.example", "ldap://reader:S3cret/In-Url@dc1.example"]) {
       const r = await api("POST", PATH, { ...base, connectionUrl });
       assert.equal(r.status, 400, `${connectionUrl}: ${r.text}`);
       assert.equal(JSON.parse(r.body.additionalInfo).field, "connectionUrl");
-      assert.ok(!r.text.includes("S3cret-In-Url"), r.text);
+      assert.ok(!/S3cret.In-Url/.test(r.text), r.text);
     }
     const made = await api("POST", PATH, { ...base, connectionUrl: "ldap://localhost" });
     assert.equal(made.status, 201, made.text);
