@@ -256,13 +256,14 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
         summary: "Download the users CSV of a link",
         description:
           "The CSV of the link's filters, as `GET /security/v1/users` with `Accept: text/csv` sends it, as an attachment. The link is taken at its first use: another is a 404. " +
-          "A refused link redirects a browser (`Accept: text/html`) to the console's users list of its filters with `notice=export-refused`, which the console says in words (a browser would show a failed download); other clients get the error.",
+          "A refused link redirects a browser (`Accept: text/html`) to the console's users list of its filters with `notice=export-refused`, which the console says in words (a browser would show a failed download); other clients get the error. " +
+          "Links opened count per client address (`ECM_RATE_LIMIT_PROVIDER_LOGINS_PER_ADDRESS` a window): past that, a 429 for every client, browsers too.",
         tags: ["users"],
         params: Type.Object({ link: Type.String({ maxLength: 64 }) }),
         response: {
           200: { description: "The users", content: { "text/csv": { schema: Type.String({ description: "A header line, then a line per user (extended fields)" }) } } },
           303: Type.Null({ description: "A browser's refused link: to the console" }),
-          ...errorResponses(401, 403, 404),
+          ...errorResponses(401, 403, 404, 429),
         },
       },
     },
