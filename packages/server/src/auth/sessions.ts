@@ -27,6 +27,12 @@ export interface SessionOrigin {
 export const directoryLetsIn = (eb: ExpressionBuilder<Database, "users">) =>
   eb.or([eb("users.directory_id", "is", null), eb("users.directory_id", "in", eb.selectFrom("directories").select("directories.id").where("directories.enabled", "=", 1))]);
 
+/** How `issue` writes a session: with more writes in its transaction (`alongside`), or by one statement that reads the rows it needs (`onlyWhile`); not both. */
+type IssueOptions = { origin?: SessionOrigin; bySystemAdministrator: boolean } & (
+  | { alongside?: (trx: Kysely<Database>) => Promise<unknown>; onlyWhile?: never }
+  | { onlyWhile: SelectQueryBuilder<Database, any, object>; alongside?: never }
+);
+
 /** `issue` wrote no session: the rows its `onlyWhile` names were not there (changed since they were read). */
 export class SessionNotOpened extends Error {}
 
@@ -63,12 +69,7 @@ export class Sessions {
   async issue(
     user: Pick<UserRow, "id" | "uuid">,
     sourceIp: string | null,
-    {
-      alongside,
-      onlyWhile,
-      origin,
-      bySystemAdministrator,
-    }: { alongside?: (trx: Kysely<Database>) => Promise<unknown>; onlyWhile?: SelectQueryBuilder<Database, any, object>; origin?: SessionOrigin; bySystemAdministrator: boolean },
+    { alongside, onlyWhile, origin, bySystemAdministrator }: IssueOptions,
   ): Promise<TokenResponse> {
     const id = randomBytes(18).toString("base64url");
     const now = this.now();
