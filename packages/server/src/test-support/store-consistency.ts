@@ -31,7 +31,7 @@ async function none(db: Kysely<Database>, what: string, query: string): Promise<
  * stopped or running: no partial user (each in the `users` group), memberships and profiles pointing
  * to existing users and groups, every kept document equal to one built afresh, the kept user count,
  * and the search entries (SQLite: the FTS index's rows, one per keyed user; PostgreSQL: user_search, its buckets' arrival
- * counts and the short-needle counts). Answers the problems found, none when consistent.
+ * counts and the short-needle counts, and the disabled users kept apart). Answers the problems found, none when consistent.
  */
 export async function storeProblems(location: StoreLocation): Promise<string[]> {
   const store = await openStore(location);
@@ -57,6 +57,7 @@ export async function storeProblems(location: StoreLocation): Promise<string[]> 
       problems.push(...difference("order keys in username order", await lines(db, "select username from users where sort_key is not null order by sort_key"), await lines(db, "select username from users where sort_key is not null order by username")));
     } else {
       problems.push(...difference("search entries", await lines(db, "select user_id, username, search_text from user_search order by user_id"), await lines(db, "select id, username, search_text from users order by id")));
+      problems.push(...difference("disabled users", await lines(db, "select username from disabled_users order by username"), await lines(db, "select username from users where enabled = 0 order by username")));
       // A bucket's `rows` counts arrivals only (deletes and renames away leave it): never fewer than it holds.
       problems.push(...(await none(db, "search buckets counting fewer rows than they hold", "select b.bucket, b.rows from user_search_buckets b where b.rows < (select count(*) from user_search s where s.bucket = b.bucket)")));
       problems.push(
