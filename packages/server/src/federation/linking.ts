@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { NoResultError, sql, type Kysely } from "kysely";
+import { NoResultError, sql, type ExpressionBuilder, type Kysely } from "kysely";
 import { addressKey } from "../auth/client-address.js";
 import { loginRefusal } from "../auth/login.js";
 import { directoryLetsIn } from "../auth/sessions.js";
@@ -229,16 +229,17 @@ export function createLinking(store: Store, groups: GroupQueries) {
     return added.length + removed.length > 0 ? { added, removed: removed.map((g) => g.name) } : null;
   }
 
-  /** Whether failed logins from this address (its key: a /64 for IPv6) have locked this account out for it. */
-  async function addressLockedOut(trx: Kysely<Database>, userId: number, sourceIp: string | null): Promise<boolean> {
-    const row = await trx
-      .selectFrom("login_sources")
-      .select("user_id")
-      .where("user_id", "=", userId)
-      .where("source", "=", addressKey(sourceIp ?? ""))
-      .where("locked_out_until", ">", isoNow())
-      .executeTakeFirst();
-    return row !== undefined;
+  /** Whether failed logins from this address (its key: a /64 for IPv6) have locked the user out for it: a condition on `users`. */
+  function addressLockedOut(sourceIp: string | null) {
+    return (eb: ExpressionBuilder<Database, "users">) =>
+      eb.exists(
+        eb
+          .selectFrom("login_sources")
+          .select("login_sources.user_id")
+          .whereRef("login_sources.user_id", "=", "users.id")
+          .where("login_sources.source", "=", addressKey(sourceIp ?? ""))
+          .where("login_sources.locked_out_until", ">", isoNow()),
+      );
   }
 
   /** One attempt of `resolve`, in one transaction: nothing of a refused login is kept. */
@@ -250,10 +251,10 @@ export function createLinking(store: Store, groups: GroupQueries) {
         .selectFrom("federated_identities as f")
         .innerJoin("users", "users.id", "f.user_id")
         .innerJoin("identity_providers as p", "p.id", "f.provider_id")
-        // The address's lockout of a linked user in the same read (a round trip less at every login but the first).
-        .leftJoin("login_sources as l", (join) => join.onRef("l.user_id", "=", "users.id").on("l.source", "=", addressKey(sourceIp ?? "")))
         .selectAll("users")
-        .select(["f.by_system_administrator as link_by_system_administrator", "p.by_system_administrator as provider_by_system_administrator", "l.locked_out_until as address_locked_out_until"])
+        .select(["f.by_system_administrator as link_by_system_administrator", "p.by_system_administrator as provider_by_system_administrator"])
+        // The address's lockout of a linked user in the same read (a round trip less at every login but the first).
+        .select((eb) => addressLockedOut(sourceIp)(eb).as("address_locked_out"))
         .where("f.provider_id", "=", p.id)
         .where("f.subject", "=", identity.subject)
         .executeTakeFirst();
@@ -263,10 +264,10 @@ export function createLinking(store: Store, groups: GroupQueries) {
       /** Whether failed logins from this address have locked the account out for it; read below when not with the link. */
       let lockedOut: boolean | undefined;
       if (linked) {
-        const { link_by_system_administrator, provider_by_system_administrator, address_locked_out_until, ...row } = linked;
+        const { link_by_system_administrator, provider_by_system_administrator, address_locked_out, ...row } = linked;
         user = row;
         bySystemAdministrator = link_by_system_administrator === 1 && provider_by_system_administrator === 1;
-        lockedOut = address_locked_out_until !== null && address_locked_out_until > isoNow();
+        lockedOut = Boolean(address_locked_out); // PostgreSQL's boolean, SQLite's 0 or 1
       } else {
         const byEmail = p.config.trustEmail && identity.emailVerified && identity.email ? await emailMatch(trx, p, identity.email) : undefined;
         // A user the login makes is as trusted as the provider's configuration; a link to an existing
@@ -292,7 +293,8 @@ export function createLinking(store: Store, groups: GroupQueries) {
       const refusal = user.service_account === 1 ? "service-account" : loginRefusal(user, new Date(), { familiar: false });
       if (refusal) throw new LoginRefused(refusal, user);
       // This address's lockout stops the login here as it does a password's (the exchange checks it again).
-      if (lockedOut ?? (await addressLockedOut(trx, user.id, sourceIp))) throw new LoginRefused("locked-out", user);
+      lockedOut ??= (await trx.selectFrom("users").select("id").where("id", "=", user.id).where(addressLockedOut(sourceIp)).executeTakeFirst()) !== undefined;
+      if (lockedOut) throw new LoginRefused("locked-out", user);
       // A directory's user whose directory is disabled is let in by no way: the rule its sessions and keys answer to.
       if (user.directory_id !== null && !(await trx.selectFrom("users").select("id").where("id", "=", user.id).where(directoryLetsIn).executeTakeFirst())) {
         throw new LoginRefused("directory-disabled", user);
