@@ -1,5 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { Database, DirectoryRow, SyncRunRow } from "./schema.js";
+import { groupsGranting } from "./group-queries.js";
 
 /**
  * The store's side of external user storage: directory rows, the per-directory sync state (lease,
@@ -351,7 +352,7 @@ export function createDirectoryQueries(db: Kysely<Database>) {
         .select(["id", "uuid", "name", "name_key", "name_skeleton", "description", "dn", "dn_key", "directory_key", "member_hash"])
         .where("directory_id", "is", null)
         .where("directory_key", "=", directoryKey)
-        .where(({ not, exists, selectFrom }) => not(exists(selectFrom("group_roles").innerJoin("roles", "roles.id", "group_roles.role_id").select("group_roles.group_id").whereRef("group_roles.group_id", "=", "groups.id").where("roles.name", "=", exceptGranting))))
+        .where("id", "not in", groupsGranting(db, exceptGranting))
         .orderBy("id")
         .limit(1)
         .executeTakeFirst();

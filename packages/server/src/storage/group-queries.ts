@@ -9,6 +9,11 @@ import { isoNow } from "./time.js";
 import { containsPattern } from "./like.js";
 
 /** On an add by hand of a membership that exists: one a sync or a provider's mapping made becomes one by hand. */
+/** The ids of the groups that grant the role of this name, as a subquery. */
+export function groupsGranting(db: Kysely<Database>, role: string) {
+  return db.selectFrom("group_roles").innerJoin("roles", "roles.id", "group_roles.role_id").select("group_roles.group_id").where("roles.name", "=", role);
+}
+
 export function becomeByHand(oc: OnConflictBuilder<Database, "group_members">) {
   return oc
     .columns(["group_id", "user_id"])
@@ -69,7 +74,7 @@ export function createGroupQueries({ db }: Store) {
     list(search?: string, role?: string, after?: string, limit?: number): Promise<GroupRow[]> {
       let q = db.selectFrom("groups").selectAll();
       if (search) q = q.where(sql<boolean>`name_key like ${containsPattern(fold(search))} escape '\\'`);
-      if (role) q = q.where("id", "in", db.selectFrom("group_roles").innerJoin("roles", "roles.id", "group_roles.role_id").select("group_roles.group_id").where("roles.name", "=", role));
+      if (role) q = q.where("id", "in", groupsGranting(db, role));
       if (after !== undefined) q = q.where("name", ">", after);
       if (limit !== undefined) q = q.limit(limit);
       return q.orderBy("name").execute();

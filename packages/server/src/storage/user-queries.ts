@@ -5,6 +5,7 @@ import type { Database, NewUserRow, UserRow } from "./schema.js";
 import type { Store } from "./store.js";
 import { jsonBody, type JsonBody } from "./json-body.js";
 import { keysetBatches } from "./keyset.js";
+import { groupsGranting } from "./group-queries.js";
 import { isoNow } from "./time.js";
 import { documentJson, userJson } from "./user-documents.js";
 
@@ -456,8 +457,7 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
     async holdingRole(role: string, users: readonly Pick<UserRow, "id" | "profile_id">[]): Promise<Set<number>> {
       const owners = [...new Set(users.flatMap((u) => (u.profile_id > 0 ? [u.id, u.profile_id] : [u.id])))];
       if (owners.length === 0) return new Set();
-      const granting = db.selectFrom("group_roles").innerJoin("roles", "roles.id", "group_roles.role_id").select("group_roles.group_id").where("roles.name", "=", role);
-      const members = db.selectFrom("group_members").select("user_id").where("group_id", "in", granting);
+      const members = db.selectFrom("group_members").select("user_id").where("group_id", "in", groupsGranting(db, role));
       // A batch's holders are read from the granting groups' side while those have fewer members than
       // the batch has owners: probing each owner's memberships reads a page per user on a cold store.
       const few = owners.length < HOLDERS_BY_GROUPS_FROM ? undefined : await members.limit(owners.length).execute();
@@ -473,8 +473,7 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
     async profilesOfHolders(role: string, users: readonly Pick<UserRow, "id" | "profile_id">[]): Promise<Set<number>> {
       const profiles = users.filter((u) => u.profile_id === 0).map((u) => u.id);
       if (profiles.length === 0) return new Set();
-      const granting = db.selectFrom("group_roles").innerJoin("roles", "roles.id", "group_roles.role_id").select("group_roles.group_id").where("roles.name", "=", role);
-      const members = db.selectFrom("group_members").select("user_id").where("group_id", "in", granting);
+      const members = db.selectFrom("group_members").select("user_id").where("group_id", "in", groupsGranting(db, role));
       const rows = await db.selectFrom("users").select("profile_id").distinct().where("profile_id", "in", profiles).where("id", "in", members).execute();
       return new Set(rows.map((r) => r.profile_id));
     },
