@@ -532,6 +532,8 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       await picker.fill("users");
       await picker.press("Enter");
       await page.waitForURL(/groupId=/);
+      // The box shows the group's name once the list has read it (after the URL on a busy machine).
+      await page.waitForFunction(() => document.querySelector<HTMLInputElement>('input[aria-label="Group"]')?.value === "users");
       assert.equal(await picker.inputValue(), "users");
       await row(page, "sysadmin").waitFor();
     });
