@@ -94,11 +94,11 @@ function credentialHint(env: NodeJS.ProcessEnv): string {
   return 'run "ecm login"';
 }
 
-/** A password change due before anything else, made here (the server names its route; a directory's user changes it there). */
+/** A password change due before anything else, made here (a directory's user changes it in the directory). */
 function passwordChangeHere(err: unknown): err is ECMPermissionError {
   if (!(err instanceof ECMPermissionError)) return false;
-  const info = err.additionalInfo as { passwordChangeRequired?: unknown } | null;
-  return info?.passwordChangeRequired === true && err.serverMessage.includes("/me/password");
+  const info = err.additionalInfo as { passwordChangeRequired?: unknown; passwordChangeIn?: unknown } | null;
+  return info?.passwordChangeRequired === true && info.passwordChangeIn === "here";
 }
 
 /** One line, no stack trace. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import { test } from "node:test";
-import { ECMTooManyRequestsError, ECMUnavailableError } from "ecm-sdk";
+import { ECMPermissionError, ECMTooManyRequestsError, ECMUnavailableError } from "ecm-sdk";
 import { exitCodeOf, messageOf } from "../errors.js";
 import { ListPrinter } from "../output.js";
 
@@ -42,6 +42,13 @@ test("a drain that comes before anyone waits for it is not waited for again (a f
 test("an error line shows control characters escaped: nothing a server or a file says drives the terminal", () => {
   const message = messageOf(new Error("Unknown column: \x1b[31mred\x1b]0;title\x07\nnext line"));
   assert.equal(message, "Unknown column: \\x1b[31mred\\x1b]0;title\\x07 next line");
+});
+
+test("a password change due points at ecm passwd only where the server says it is made here, whatever its words", () => {
+  const due = (passwordChangeIn: string) =>
+    new ECMPermissionError("ECMS1103-E The password must be changed first.", { status: 403, code: "ECMS1103", additionalInfo: { passwordChangeRequired: true, passwordChangeIn } });
+  assert.equal(messageOf(due("here")), 'ECMS1103-E The password must be changed first. (run "ecm passwd")');
+  assert.equal(messageOf(due("directory")), "ECMS1103-E The password must be changed first.");
 });
 
 test("a table shows the rows flushed so far (an import's first batch), sized by them; later rows keep those widths", () => {

@@ -304,7 +304,7 @@ describeEachStore("login by directory bind", (server) => {
       // An administrator there wants it changed: the next login follows, before any sync.
       await reset("replace");
       const first = await acts();
-      assert.deepEqual([first.status, JSON.parse(first.body.additionalInfo).passwordChangeRequired], [403, true]);
+      assert.deepEqual([first.status, JSON.parse(first.body.additionalInfo)], [403, { passwordChangeRequired: true, passwordChangeIn: "directory" }]);
       assert.match(first.body.errorMessage, /The password must be changed first, in the directory this account comes from; then log in again\.$/);
       assert.equal((await user("pp-mustchange")).changePassword, true);
       // Changed there: the next login lets it act again (as a plain user: 403 for the users list, without a change due).

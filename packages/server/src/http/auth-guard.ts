@@ -89,8 +89,10 @@ export function assertActsAs(auth: Auth, roles: readonly string[]): void {
 
 function passwordChangeFirst(user: Pick<UserRow, "directory_id">): ApiError {
   // A directory's user has no password here to change: its directory asked for the change.
-  const where = user.directory_id === null ? ": PUT /security/v1/me/password." : ", in the directory this account comes from; then log in again.";
-  return new ApiError("forbidden", `The password must be changed first${where}`, { passwordChangeRequired: true });
+  const here = user.directory_id === null;
+  const where = here ? ": PUT /security/v1/me/password." : ", in the directory this account comes from; then log in again.";
+  // passwordChangeIn tells clients (the CLI's "run ecm passwd") where, without reading the words.
+  return new ApiError("forbidden", `The password must be changed first${where}`, { passwordChangeRequired: true, passwordChangeIn: here ? "here" : "directory" });
 }
 
 const invalidCredential = () => new ApiError("authenticationRequired", "The token or API key is invalid, expired or revoked.");

@@ -196,7 +196,7 @@ describeEachStore("password maximum age (ECM_PASSWORD_MAX_AGE_DAYS)", (server) =
     const stale = await s.login("stale.pw", PASSWORD);
     const blocked = await s.api("GET", "/security/v1/users", { token: stale });
     assert.equal(blocked.status, 403);
-    assert.deepEqual(JSON.parse(blocked.body.additionalInfo), { passwordChangeRequired: true });
+    assert.deepEqual(JSON.parse(blocked.body.additionalInfo), { passwordChangeRequired: true, passwordChangeIn: "here" });
     assert.equal(await changePasswordOf("stale.pw"), true);
     const events = await s.api("GET", "/security/v1/audit-events?action=user.password-expired", { token: admin });
     assert.deepEqual(events.body.map((e: { targetName: string }) => e.targetName), ["stale.pw"]);

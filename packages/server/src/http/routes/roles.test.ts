@@ -49,7 +49,7 @@ describeEachStore("effective roles", (server) => {
     const sysadmin = (await s.api<{ id: string }>("GET", "/security/v1/me", { token })).body.id;
     const refused = await s.api<{ additionalInfo: string }>("GET", `/security/v1/users/${sysadmin}/roles`, { token: pending });
     assert.equal(refused.status, 403, refused.text);
-    assert.deepEqual(JSON.parse(refused.body.additionalInfo), { passwordChangeRequired: true });
+    assert.deepEqual(JSON.parse(refused.body.additionalInfo), { passwordChangeRequired: true, passwordChangeIn: "here" });
     assert.equal((await s.api("GET", `/security/v1/users/${secAdmin.uuid}/roles`, { token: pending })).status, 200);
   });
 });

@@ -420,7 +420,7 @@ describeEachStore("user administration", (server, kind) => {
     const userToken = await s.login("must.change", "Temporary-Pass-1");
     const blocked = await s.api("GET", "/security/v1/users", { token: userToken });
     assert.equal(blocked.status, 403);
-    assert.deepEqual(JSON.parse(blocked.body.additionalInfo), { passwordChangeRequired: true });
+    assert.deepEqual(JSON.parse(blocked.body.additionalInfo), { passwordChangeRequired: true, passwordChangeIn: "here" });
     assert.equal((await s.api("GET", "/security/v1/me", { token: userToken })).status, 200);
     const changed = await s.api("PUT", "/security/v1/me/password", { token: userToken, body: { currentPassword: "Temporary-Pass-1", newPassword: "Chosen-By-Me-3" } });
     assert.equal(changed.status, 204, changed.text);
