@@ -61,9 +61,13 @@ export interface SearchPlanLimits {
    * where half of them do, and each row walked is read: such a page goes by the index first.
    */
   walkFirstMaxLimit: number;
+  /** The hits a search with other filters reads in username order after its walk, first (filteredInOrder); each further chunk doubles. */
+  orderedChunk: number;
+  /** Chunks read that way before it collects the remaining hits instead (a filter few of them pass). */
+  orderedChunks: number;
 }
 
-const SEARCH_PLAN_LIMITS: SearchPlanLimits = { probeCap: 2000, walkRows: 2000, walkFirstMaxLimit: 500 };
+const SEARCH_PLAN_LIMITS: SearchPlanLimits = { probeCap: 2000, walkRows: 2000, walkFirstMaxLimit: 500, orderedChunk: 1000, orderedChunks: 3 };
 
 /** From this many users on, holdingRole first reads the members of the groups that grant the role. */
 const HOLDERS_BY_GROUPS_FROM = 100;
@@ -206,19 +210,52 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
         const page = await orderedPage(db);
         if (page) return page;
       }
+      const inOrder = await filteredInOrder(db, needle, filter, boundary.username, limit - found.length);
+      if (inOrder.page) {
+        found.push(...inOrder.page);
+        if (inOrder.after === undefined) return found;
+      }
+      const stretchEnd = inOrder.after ?? boundary.username;
       if (indexed === undefined) indexed = await dialect.userSearchIndexed(db, needle);
       if (indexed === null) {
         // No usable index (a very common short needle): the walk goes on to the end of the page.
-        const more = applyFilter(db.selectFrom("users").select("users.id"), filter, boundary.username).where(dialect.userSearchMatches(needle));
+        const more = applyFilter(db.selectFrom("users").select("users.id"), filter, stretchEnd).where(dialect.userSearchMatches(needle));
         return [...found, ...(await more.orderBy("users.username").limit(limit - found.length).execute()).map((r) => r.id)];
       }
-      const rest = await applyFilter(db.selectFrom("users").select(["users.id", "users.username"]), filter, boundary.username)
+      const rest = await applyFilter(db.selectFrom("users").select(["users.id", "users.username"]), filter, stretchEnd)
         .where(indexed())
         .execute();
       if (rest.length === 0) return found;
       rest.sort((a, b) => compareCodePoints(a.username, b.username));
       return [...found, ...(await pageOf(rest.slice(0, limit - found.length).map((r) => r.id)))];
     });
+  }
+
+  /**
+   * The first `limit` users after `after` that match `needle` and pass `filter`, in username order: the
+   * store's hits in that order, a chunk at a time (growing), each chunk's users filtered, until the page
+   * is full. So a filter a fair share of the hits pass (the disabled, the local users) reads the hits up
+   * to its page, not all of them sorted. After `orderedChunks` chunks (a filter that few hits pass) it
+   * stops with `after` where it got to, for the caller to collect the rest; `page` null where the store
+   * has no ordered search for the needle.
+   */
+  async function filteredInOrder(db: Kysely<Database>, needle: string, filter: UserFilter, after: string, limit: number): Promise<{ page: number[] | null; after?: string }> {
+    const page: number[] = [];
+    let from = after;
+    for (let n = 0, chunk = limits.orderedChunk; n < limits.orderedChunks; n++, chunk *= 2) {
+      const hits = await dialect.orderedSearch(db, needle, from, chunk);
+      if (hits === null) return { page: null }; // the needle decides: only a first chunk can be refused
+      if (hits.length === 0) return { page };
+      const passed = await applyFilter(db.selectFrom("users").select("users.id").where("users.id", "in", hits), filter, from).orderBy("users.username").limit(limit - page.length).execute();
+      page.push(...passed.map((r) => r.id));
+      if (page.length === limit || hits.length < chunk) return { page };
+      // The next chunk starts after this one's last user (read by its id; a user deleted since, by the chunk's greatest name).
+      const last = await db.selectFrom("users").select("username").where("id", "=", hits[hits.length - 1]!).executeTakeFirst() ??
+        (await db.selectFrom("users").select((eb) => eb.fn.max("username").as("username")).where("id", "in", hits).executeTakeFirst());
+      if (!last?.username) return { page };
+      from = last.username;
+    }
+    return { page, after: from };
   }
 
   /** Usernames and REST JSON of the users `ids` names, in that order, read from their kept documents alone (storage/user-documents.ts). */

@@ -58,8 +58,14 @@ describeEachStore("users search, paging and counts at scale", (server) => {
   });
 
   it("finds exactly what a brute-force filter finds, in username order, on every plan", async () => {
-    // Small limits drive every path: collecting index hits, walking, and walking then collecting.
-    const plans = [undefined, { probeCap: 20, walkRows: 50, walkFirstMaxLimit: 100 }, { probeCap: 0, walkRows: 1, walkFirstMaxLimit: 100 }];
+    // Small limits drive every path: collecting index hits, walking, walking then reading hits in order
+    // (several chunks; with other filters), and walking, reading in order, then collecting.
+    const plans = [
+      undefined,
+      { probeCap: 20, walkRows: 50, walkFirstMaxLimit: 100, orderedChunk: 1000, orderedChunks: 3 },
+      { probeCap: 0, walkRows: 1, walkFirstMaxLimit: 100, orderedChunk: 7, orderedChunks: 4 },
+      { probeCap: 0, walkRows: 1, walkFirstMaxLimit: 100, orderedChunk: 3, orderedChunks: 1 },
+    ];
     for (const limits of plans) {
       const users = createUserQueries(store, limits);
       for (const needle of NEEDLES) {
@@ -127,6 +133,7 @@ describeEachStore("users search, paging and counts at scale", (server) => {
       ["first page as JSON", () => users.listPageJson({}, undefined, 101, true), false],
       ["JSON page after a cursor", () => users.listPageJson({}, middle, 101, true), false],
       ["a search's page as JSON", () => users.listPageJson({ search: "son" }, middle, 101, true), true],
+      ["a search with a filter, after a cursor", () => users.listPage({ search: "er", enabled: false }, middle, 101), true],
       ["count all", () => users.count({}), false],
       ...["a", "er", "ø", "qx", "smith", "müller", "zzqxj", "example.com"].flatMap((needle): Work[] => [
         [`search ${needle}`, () => users.listPage({ search: needle }, undefined, 101), true],
