@@ -315,6 +315,9 @@ export function createProviderAdmin({ db, dialect }: Pick<Store, "db" | "dialect
     const discovered = fromUrl !== null && fromUrl !== current?.fromUrl ? await discover(fromUrl) : {};
     // The redirect URI a GET shows is read-only: sent back, it is not kept.
     const { redirectUri: _shown, ...sent } = (input.config ?? {}) as Partial<OidcSettings> & { redirectUri?: string };
+    // With a new fromUrl, an endpoint sent as a GET showed it is the old provider's, not an override:
+    // the new discovery document's takes its place (else a GET body sent back with a new fromUrl keeps logging in at the old one).
+    if (current && fromUrl !== current.fromUrl) for (const field of ENDPOINTS) if (sent[field] === current.config[field]) delete sent[field];
     const config = { ...DEFAULT_SETTINGS, ...current?.config, ...discovered, ...definedOnly(sent) } as Partial<OidcSettings>;
     for (const field of ENDPOINTS) {
       const value = config[field];

@@ -352,6 +352,29 @@ describeEachStore("identity provider configuration", (server) => {
     assert.equal(fresh.status, 200, fresh.text);
   });
 
+  it("a GET body sent back with a new fromUrl takes the new provider's endpoints; one changed by hand stays", async () => {
+    const s = server();
+    const other = await startTestProvider([clientFor(s, "sso-moved")]);
+    try {
+      assert.equal((await create({ alias: "sso-moved", fromUrl: provider.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET })).status, 201);
+      const read = (await s.api("GET", `${PATH}/sso-moved`, { token: admin })).body;
+      const moved = await s.api("PUT", `${PATH}/sso-moved`, { token: admin, body: { ...read, fromUrl: other.issuer, clientSecret: CLIENT_SECRET } });
+      assert.equal(moved.status, 200, moved.text);
+      const { issuer, authorizationUrl, tokenUrl, userInfoUrl, jwksUrl } = moved.body.config;
+      assert.deepEqual({ issuer, authorizationUrl, tokenUrl, userInfoUrl, jwksUrl }, { issuer: other.issuer, authorizationUrl: `${other.issuer}/auth`, tokenUrl: `${other.issuer}/token`, userInfoUrl: `${other.issuer}/me`, jwksUrl: `${other.issuer}/jwks` });
+      // An endpoint the request changes is the administrator's override, whatever the discovery says.
+      const back = (await s.api("GET", `${PATH}/sso-moved`, { token: admin })).body;
+      const own = await s.api("PUT", `${PATH}/sso-moved`, { token: admin, body: { ...back, fromUrl: provider.issuer, clientSecret: CLIENT_SECRET, config: { ...back.config, userInfoUrl: `${provider.issuer}/userinfo-here` } } });
+      assert.equal(own.status, 200, own.text);
+      assert.equal(own.body.config.issuer, provider.issuer);
+      assert.equal(own.body.config.tokenUrl, `${provider.issuer}/token`);
+      assert.equal(own.body.config.userInfoUrl, `${provider.issuer}/userinfo-here`);
+      assert.equal((await s.api("DELETE", `${PATH}/sso-moved`, { token: admin })).status, 204);
+    } finally {
+      await other.close();
+    }
+  });
+
   it("leaves to system administrators the providers through which accounts hold the system-administrator role", async () => {
     const s = server();
     const { token: securityAdmin } = await createSecurityAdministrator(s, admin, "idp-secadmin-2");
