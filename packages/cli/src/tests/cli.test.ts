@@ -511,7 +511,10 @@ describe("identity providers", () => {
     assert.deepEqual([otherSubject.code, /still linked|another subject|not linked to/i.test(otherSubject.stderr)], [5, true], otherSubject.stderr);
     ok(await ecm(["users", "unlink", "cli-linked", "cli-sso", "--subject", "sub-42"]));
     assert.equal(JSON.parse(ok(await ecm(["users", "show", "cli-linked", "-o", "json"])).stdout).federatedIdentities, null, "none: null, as the REST field");
-    assert.notEqual((await ecm(["users", "unlink", "cli-linked", "cli-sso"])).code, 0);
+    // As a membership that is not there: said, exit 0; a provider that does not exist is still a not-found.
+    assert.match(ok(await ecm(["users", "unlink", "cli-linked", "cli-sso"])).stderr, /^cli-linked is not linked to cli-sso: nothing to unlink\n$/);
+    const noProvider = await ecm(["users", "unlink", "cli-linked", "cli-no-such-idp"]);
+    assert.equal(noProvider.code, 4, noProvider.stderr);
     // A provider whose endpoints answer nothing: the test says which step failed, and exits 1.
     const closed = ["--issuer", "http://127.0.0.1:9", "--authorization-url", "http://127.0.0.1:9/auth", "--token-url", "http://127.0.0.1:9/token", "--jwks-url", "http://127.0.0.1:9/jwks"];
     ok(await ecm(["idps", "create", "cli-down", "--client-id", "ecm", ...closed], { env: { ECM_CLIENT_SECRET: "cli-secret-123" } }));

@@ -1,3 +1,4 @@
+import { ECMNotFoundError } from "ecm-sdk";
 import { arg, noMoreArgs, str } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findUser } from "../../lookup.js";
@@ -30,7 +31,16 @@ export const unlink: Command = {
     const alias = arg(ctx, 1, "alias");
     noMoreArgs(ctx, 2);
     const u = await findUser(ctx, ref);
-    await ctx.ecm().security.unlinkUser(u.guid, alias, { subject: str(ctx.values, "subject") });
+    const sec = ctx.ecm().security;
+    try {
+      await sec.unlinkUser(u.guid, alias, { subject: str(ctx.values, "subject") });
+    } catch (error) {
+      if (!(error instanceof ECMNotFoundError)) throw error;
+      // No such link, as a membership that is not there: said, exit 0. A provider that does not exist stays a not-found.
+      await sec.identityProvider(alias);
+      ctx.note(`${u.username} is not linked to ${alias}: nothing to unlink`);
+      return;
+    }
     ctx.note(`Unlinked ${u.username} from ${alias}`);
   },
 };
