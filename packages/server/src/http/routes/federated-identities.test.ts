@@ -77,9 +77,13 @@ describeEachStore("a user's links to identity providers, by hand", (server) => {
     // The subject is taken: another user cannot have it.
     const other = await createUser(s, admin, "hank2");
     assert.equal((await s.api("PUT", `/security/v1/users/${other.uuid}/federated-identities/corp`, { token: admin, body: { subject: "hank-at-corp" } })).status, 409);
-    for (const body of [{}, { subject: "" }, { subject: "x", more: 1 }, { subject: "s".repeat(256) }]) {
+    for (const body of [{}, { subject: "" }, { subject: "x", more: 1 }, { subject: "s".repeat(256) }, { subject: " " }, { subject: "hank-at-corp\n" }]) {
       assert.equal((await s.api("PUT", path, { token: admin, body })).status, 400, JSON.stringify(body));
     }
+    // A subject pasted with a space around it would be a link no login ever uses: said, not kept.
+    const padded = await s.api("PUT", path, { token: admin, body: { subject: " hank-at-corp" } });
+    assert.equal(padded.status, 400, padded.text);
+    assert.match(padded.body.errorMessage, /subject must not start or end with white space/);
     assert.equal((await s.api("PUT", `/security/v1/users/${hank.uuid}/federated-identities/nope`, { token: admin, body: { subject: "x" } })).status, 404);
     // An unlink that names a subject removes that link only.
     const wrong = await s.api("DELETE", path, { token: admin, body: { subject: "someone-else-at-corp" } });

@@ -6,11 +6,24 @@ import { adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ifMatchVersions } from "../etag.js";
 import { errorResponses, Uuid } from "../schemas.js";
+import { PATTERN_MESSAGE } from "../validation.js";
 
 const LinkParams = Type.Object({ id: Uuid, alias: Type.String({ maxLength: 64 }) });
 const Subject = Type.String({ minLength: 1, maxLength: 1024, description: "The user's `sub` at the provider" });
 // A link names a subject a login can bring (unlinking takes the longer ones linked before this rule).
-const LinkBody = Type.Object({ subject: Type.String({ minLength: 1, maxLength: SUBJECT_MAX, description: "The user's `sub` at the provider (OpenID Connect: at most 255 characters)" }) }, { additionalProperties: false });
+// Nor one with white space around it: a pasted subject's stray space would make a link no login ever uses.
+const LinkBody = Type.Object(
+  {
+    subject: Type.String({
+      minLength: 1,
+      maxLength: SUBJECT_MAX,
+      pattern: "^\\S([\\s\\S]*\\S)?$",
+      [PATTERN_MESSAGE]: "must not start or end with white space: give the provider's sub as it is",
+      description: "The user's `sub` at the provider (OpenID Connect: at most 255 characters)",
+    }),
+  },
+  { additionalProperties: false },
+);
 /** An unlink may name the subject it means (the link is removed only if it is that one); a request without a body names none. */
 const UnlinkBody = Type.Object({ subject: Type.Optional(Subject) }, { additionalProperties: false });
 
