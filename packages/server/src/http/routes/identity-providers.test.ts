@@ -230,6 +230,10 @@ describeEachStore("identity provider configuration", (server) => {
       assert.equal(r.status, 400, `${name}: ${r.text}`);
       assert.match(r.body.errorMessage, /^ECMS1001-E /, name);
     }
+    // A value given twice is named, in words.
+    const twice = await create({ ...base, config: { scopes: ["openid", "email", "openid"] } });
+    assert.equal(twice.status, 400, twice.text);
+    assert.equal(twice.body.errorMessage, 'ECMS1001-E config/scopes lists "openid" twice.');
     // Why discovery failed, in people's words.
     for (const [fromUrl, why] of [
       ["http://127.0.0.1:1", "nothing answers at that address"],
