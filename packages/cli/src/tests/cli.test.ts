@@ -565,6 +565,13 @@ describe("import and export", () => {
     assert.deepEqual(JSON.parse(again.stdout)[0], { line: 2, username: "imp1", result: "failed", message: "ECMS1301-E A user with this username already exists (the import does not update users)." });
     // The summary says which option would have updated them (the API updates by default, ecm import does not).
     assert.match(again.stderr, /^0 created, 0 updated, 0 unchanged, 4 failed of 4 rows; 2 name users that exist: --update updates them\n$/);
+    // A name another user logs in with is no user --update would update: not counted so.
+    const clash = join(home, "clash.csv");
+    writeFileSync(clash, "username\nIMP1\n");
+    const clashed = await ecm(["import", clash]);
+    assert.equal(clashed.code, 1);
+    assert.match(clashed.stdout, /^2\s+IMP1\s+failed\s+ECMS1301-E The username is taken/m);
+    assert.match(clashed.stderr, /^0 created, 0 updated, 0 unchanged, 1 failed of 1 row\n$/);
     const update = join(home, "update.csv");
     writeFileSync(update, "username,remark\nimp1,changed\n");
     const u = ok(await ecm(["import", update, "--update"]));

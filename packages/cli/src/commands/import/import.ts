@@ -90,7 +90,8 @@ async function importUsers(ctx: Ctx, file: string): Promise<number> {
     for await (const r of ctx.ecm().security.importUsers(counted, { dryRun, update, charset })) {
       rows++;
       counts[r.status]++;
-      if (!update && r.error?.code === "ECMS1301" && r.error.field === "username") existing++;
+      // Not a name another user holds (`existing`: one logs in with it): --update would not update that one either.
+      if (!update && r.error?.code === "ECMS1301" && r.error.field === "username" && r.error.existing === undefined) existing++;
       lastLine = r.line;
       printer.add({ line: r.line, username: r.username ?? "", result: r.status, message: r.error ? `${r.error.code}-E ${r.error.message}` : "" });
       progress.update(sent, `${rows} rows`);
