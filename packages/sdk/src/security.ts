@@ -69,8 +69,16 @@ function unsearchable(error: unknown, what: "user" | "group", name: string): unk
 
 function guidOf(ref: UserRef | GroupRef, what: string): string {
   const g = typeof ref === "string" ? ref : ref?.guid;
-  if (typeof g !== "string" || g === "") throw new TypeError(`${what} guid is required`);
+  if (typeof g !== "string" || g === "") throw new TypeError(`a ${what} is named by its guid (a string, or an object with guid such as a ${what} a call returned), not ${describeRef(ref)}`);
   return g;
+}
+
+/** What was passed instead of a guid, in words (a script that passed the seed's numeric id learns why it is refused). */
+function describeRef(ref: unknown): string {
+  if (ref === "") return "an empty string";
+  if (typeof ref === "number") return `the number ${ref} (the numeric id is not taken: use the guid)`;
+  if (ref !== null && typeof ref === "object") return "guid" in ref ? `an object whose guid is ${JSON.stringify((ref as { guid: unknown }).guid) ?? "undefined"}` : "an object without guid";
+  return String(ref);
 }
 
 /**

@@ -92,6 +92,15 @@ test("constructor validates its options", () => {
   assert.equal(new ECM({ baseUrl: "http://h:1", token: "t" }).baseUrl, "http://h:1/portal");
 });
 
+test("a user or group named by something other than its guid is a TypeError saying what was given, before any request", async () => {
+  const ecm = new ECM({ baseUrl: "http://127.0.0.1:1", token: "t" });
+  const said = (given: string) => (e: unknown) => e instanceof TypeError && e.message === `a user is named by its guid (a string, or an object with guid such as a user a call returned), not ${given}`;
+  await assert.rejects(ecm.security.getUser(12345 as never), said("the number 12345 (the numeric id is not taken: use the guid)"));
+  await assert.rejects(ecm.security.getUser("" as never), said("an empty string"));
+  await assert.rejects(ecm.security.getUser({ username: "x" } as never), said("an object without guid"));
+  await assert.rejects(ecm.security.getUser(undefined as never), said("undefined"));
+});
+
 test("two ways to sign in at once are refused, naming them, rather than one used silently, for both clients", () => {
   const baseUrl = "http://127.0.0.1:1/portal";
   const either = "ECM: give either { username, password }, { token } or { apiKey }";
