@@ -118,6 +118,26 @@ describeConsole("console pages", {}, (ctx, kind) => {
     assert.equal((await server.api("DELETE", `/security/v1/users/${future.uuid}`, { token })).status, 204);
   });
 
+  it("at 1 024 × 768 a long page scrolls in its own area: the document never scrolls, so the navigation stays in place", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const long = await createUser(server, token, "long.page");
+    await onPage(ctx(), async ({ page }) => {
+      await page.setViewportSize({ width: 1024, height: 768 });
+      await page.goto(`${url}#/users/${long.uuid}`);
+      await page.getByRole("heading", { name: "Effective roles" }).waitFor();
+      // A text for screen readers only far down the page (the groups table's "Actions" header) is laid out in the scrolled area, not past the document's end.
+      assert.ok(await page.evaluate(() => document.querySelector("main")!.scrollHeight > innerHeight), "the user's page is longer than the window");
+      assert.equal(await page.evaluate(() => document.documentElement.scrollHeight), 768);
+      // The wheel over the navigation moves nothing.
+      await page.mouse.move(90, 400);
+      await page.mouse.wheel(0, 600);
+      await nextFrames(page);
+      assert.equal(await page.evaluate(() => document.documentElement.scrollTop), 0);
+    });
+    assert.equal((await server.api("DELETE", `/security/v1/users/${long.uuid}`, { token })).status, 204);
+  });
+
   it("the theme switch overrides the system's, and stays", async () => {
     await onPage(ctx(), async ({ page }) => {
       await page.getByLabel("Theme").selectOption("dark");
