@@ -197,7 +197,7 @@ class GroupPage extends Page {
 
       <h2>Members</h2>
       <div class="toolbar" role="search">
-        <input type="search" data-search aria-label="Search members" placeholder="Search members (press /)" .value=${this.#search}
+        <input type="search" data-search aria-label="Search members" placeholder="Search members (press /)" size="28" .value=${this.#search}
           @input=${(e: InputEvent) => this.#onSearch((e.target as HTMLInputElement).value)}>
         <a href=${href("users", { groupId: g.id, search: this.#search })}>Open in the users table</a>
       </div>
