@@ -82,8 +82,16 @@ export class Page extends LitElement {
       if (usable && this.working && last.matches(":disabled")) return;
       // A button left disabled once done (Add, with no group chosen now): the first field of its form, for the next one.
       const field = usable && last.matches(":disabled") ? last.closest("form")?.querySelector<HTMLElement>(FIELD) : null;
-      (usable && !last.matches(":disabled") ? last : field ?? this.focusFallback())?.focus({ preventScroll: true });
+      (usable && !last.matches(":disabled") ? last : field ?? this.#dialogControl() ?? this.focusFallback())?.focus({ preventScroll: true });
     }));
+  }
+
+  /**
+   * While a dialog is open the page behind it is inert and takes no focus: what the dialog lost (a bulk
+   * action's Stop, gone when the run ended) goes to its first control left (Close).
+   */
+  #dialogControl(): HTMLElement | null {
+    return this.querySelector("dialog[open]")?.querySelector<HTMLElement>("button:enabled, input:enabled, select:enabled, textarea:enabled, a[href]") ?? null;
   }
 
   /** Where the focus goes when what had it is gone: the page's heading, where a keyboard or screen reader user reads on. */

@@ -426,6 +426,21 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     });
   });
 
+  it("the progress of a bulk action keeps the keyboard in it: Stop has the focus while the run goes on, Close once its end took Stop away", async () => {
+    const { url } = ctx();
+    await onPage(ctx(), async ({ page }) => {
+      const { release } = await disableSysadminHeld(page, url);
+      await page.getByRole("dialog", { name: "Disable: in progress" }).waitFor();
+      await focusReaches(page, { text: "Stop" });
+      release();
+      await page.getByRole("dialog", { name: "Disable: done" }).waitFor();
+      // Not the page's body: the page behind the dialog takes no focus, and Tab or Enter would start from nowhere.
+      await focusReaches(page, { text: "Close" });
+      await page.keyboard.press("Enter");
+      await page.getByRole("dialog").waitFor({ state: "hidden" });
+    });
+  });
+
   it("a bulk action still running when a user is opened is followed again on Back: in progress in the bar, its report when it ends", async () => {
     const { url } = ctx();
     await onPage(ctx(), async ({ page }) => {
