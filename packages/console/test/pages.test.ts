@@ -138,6 +138,43 @@ describeConsole("console pages", {}, (ctx, kind) => {
     assert.equal((await server.api("DELETE", `/security/v1/users/${long.uuid}`, { token })).status, 204);
   });
 
+  it("at 1 024 × 768 the conflict dialog names each field in whole words: a value beside it gives way, never the name", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const user = await createUser(server, token, "conflict.words");
+    await onPage(ctx(), async ({ page }) => {
+      await page.setViewportSize({ width: 1024, height: 768 });
+      // Long values in each column: as opened, as changed meanwhile, as changed here.
+      const opened = { description: "a description long enough to fill its cell", email: "the.first.rather.long.address.of.this.user@subdomain.example.com" };
+      assert.equal((await server.api("PUT", `/security/v1/users/${user.uuid}`, { token, body: opened })).status, 200);
+      await page.goto(`${url}#/users/${user.uuid}`);
+      await page.getByRole("heading", { name: "Effective roles" }).waitFor();
+      const read = await server.api("GET", `/security/v1/users/${user.uuid}`, { token });
+      const theirs = { description: "a description someone else wrote meanwhile", email: "someone.with.a.rather.long.address@subdomain.example.com" };
+      assert.equal((await server.api("PUT", `/security/v1/users/${user.uuid}`, { token, body: theirs, headers: { "if-match": read.headers.get("etag")! } })).status, 200);
+      await page.getByLabel("Description").fill("changed here");
+      await page.getByLabel("Email").fill("another.rather.long.address.of.mine@subdomain.example.com");
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      const dialog = page.getByRole("dialog", { name: "Someone else changed this user" });
+      await dialog.waitFor();
+      // Each word of a field's name on one line (a word broken across two has two boxes).
+      const broken = await dialog.evaluate((d) => [...d.querySelectorAll("tbody td:first-child")].flatMap((cell) => {
+        const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+        const texts: Text[] = [];
+        while (walker.nextNode()) texts.push(walker.currentNode as Text);
+        return texts.flatMap((text) => [...(text.textContent ?? "").matchAll(/\S+/g)].filter((word) => {
+          const range = document.createRange();
+          range.setStart(text, word.index!);
+          range.setEnd(text, word.index! + word[0].length);
+          return range.getClientRects().length > 1;
+        }).map((word) => word[0]));
+      }));
+      assert.deepEqual(broken, []);
+      await screenshot(page, "user-conflict-1024");
+    });
+    assert.equal((await server.api("DELETE", `/security/v1/users/${user.uuid}`, { token })).status, 204);
+  });
+
   it("at 1 024 × 768 the users table ends inside the window, also under a selection's bar: its last rows never sit below the fold", async () => {
     await onPage(ctx(), async ({ page }) => {
       await page.setViewportSize({ width: 1024, height: 768 });
