@@ -339,7 +339,7 @@ export function sourceText(u: RestUser): string {
 export function auditDetails(details: Record<string, unknown>): TemplateResult {
   const { before, after, ...rest } = details as { before?: Record<string, unknown>; after?: Record<string, unknown> };
   const fields = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])];
-  return html`${fields.length ? html`<table class="plain"><thead><tr><th>Field</th><th>Before</th><th>After</th></tr></thead>
+  return html`${fields.length ? html`<table class="plain changes"><thead><tr><th>Field</th><th>Before</th><th>After</th></tr></thead>
     <tbody>${fields.map((f) => html`<tr><td>${f}</td><td>${JSON.stringify(before?.[f] ?? null)}</td><td>${JSON.stringify(after?.[f] ?? null)}</td></tr>`)}</tbody></table>` : nothing}
     ${Object.keys(rest).length ? html`<code>${JSON.stringify(rest)}</code>` : nothing}`;
 }

@@ -4,6 +4,7 @@ import { it } from "node:test";
 import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
 import { insertGroups, insertUser } from "../../server/src/test-support/fixtures.js";
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from "../../server/src/test-support/server.js";
+import type { Locator } from "playwright-core";
 import { answerLate, axeViolations, describeConsole, logIn, logInByToken, nextFrames, onOwnServer, onPage, openPage, screenshot } from "./support.js";
 
 describeConsole("console pages", {}, (ctx, kind) => {
@@ -171,6 +172,43 @@ describeConsole("console pages", {}, (ctx, kind) => {
       }));
       assert.deepEqual(broken, []);
       await screenshot(page, "user-conflict-1024");
+    });
+    assert.equal((await server.api("DELETE", `/security/v1/users/${user.uuid}`, { token })).status, 204);
+  });
+
+  it("at 1 024 × 768 an event's change with a long value leaves the other columns their words whole: the audit log's and a user's page", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const user = await createUser(server, token, "long.change");
+    assert.equal((await server.api("PUT", `/security/v1/users/${user.uuid}`, { token, body: { description: "a-long-unbroken-description-".repeat(12) } })).status, 200);
+    /** The words of a table (up to 20 characters: a long value may break anywhere) that are broken across lines. */
+    const brokenWords = (table: Locator) => table.evaluate((t) => {
+      const walker = document.createTreeWalker(t, NodeFilter.SHOW_TEXT);
+      const broken: string[] = [];
+      while (walker.nextNode()) {
+        const text = walker.currentNode as Text;
+        for (const word of (text.textContent ?? "").matchAll(/\S{1,20}(?!\S)/g)) {
+          if (word[0].length < 2 || (word.index! > 0 && /\S/.test(text.textContent![word.index! - 1]!))) continue;
+          const range = document.createRange();
+          range.setStart(text, word.index!);
+          range.setEnd(text, word.index! + word[0].length);
+          if (range.getClientRects().length > 1) broken.push(word[0]);
+        }
+      }
+      return broken;
+    });
+    await onPage(ctx(), async ({ page }) => {
+      await page.setViewportSize({ width: 1024, height: 768 });
+      await page.goto(`${url}#/audit?target=${user.uuid}&action=user.update`);
+      await page.getByRole("button", { name: "Show details" }).click();
+      const log = page.getByRole("table", { name: "Audit events, newest first" });
+      await log.getByRole("columnheader", { name: "After" }).waitFor();
+      assert.deepEqual(await brokenWords(log), []);
+      await screenshot(page, "audit-details-1024");
+      await page.goto(`${url}#/users/${user.uuid}`);
+      const events = page.locator("main table").filter({ has: page.getByRole("cell", { name: "user.update" }) }).last();
+      await events.getByRole("columnheader", { name: "After" }).waitFor();
+      assert.deepEqual(await brokenWords(events), []);
     });
     assert.equal((await server.api("DELETE", `/security/v1/users/${user.uuid}`, { token })).status, 204);
   });

@@ -107,8 +107,8 @@ class AuditPage extends Page {
           <td>${when(e.time)}</td><td>${e.action}</td><td>${e.actor ?? ""}</td>
           <td>${e.targetType === "user" && e.targetId ? html`<a href=${href(`users/${e.targetId}`)}>${e.targetName}</a>` : e.targetType === "group" && e.targetId ? html`<a href=${href(`groups/${e.targetId}`)}>${e.targetName}</a>` : e.targetName ?? ""}</td>
           <td>${e.outcome}</td><td>${e.sourceAddress ?? ""}</td>
-          <td>${e.details ? html`<button class="link" aria-expanded=${this.#open.has(e.id) ? "true" : "false"} @click=${() => { this.#open.has(e.id) ? this.#open.delete(e.id) : this.#open.add(e.id); this.requestUpdate(); }}>${this.#open.has(e.id) ? "Hide" : "Show"} details</button>
-            ${this.#open.has(e.id) ? auditDetails(e.details) : nothing}` : ""}</td></tr>`)}</tbody>
+          <td>${e.details ? html`<button class="link" aria-expanded=${this.#open.has(e.id) ? "true" : "false"} @click=${() => { this.#open.has(e.id) ? this.#open.delete(e.id) : this.#open.add(e.id); this.requestUpdate(); }}>${this.#open.has(e.id) ? "Hide" : "Show"} details</button>` : ""}</td></tr>
+          ${e.details && this.#open.has(e.id) ? html`<tr><td colspan="7">${auditDetails(e.details)}</td></tr>` : nothing}`)}</tbody>
       </table>
       ${this.#next ? html`<button ?disabled=${this.#loading} @click=${() => void this.more("#audit-events > tr", () => this.#load(false))}>More events</button>` : this.#events.length === 0 && !this.#loading && this.message?.kind !== "error" ? html`<p>No events match.</p>` : nothing}`;
   }

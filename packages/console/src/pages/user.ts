@@ -393,8 +393,10 @@ class UserPage extends Page {
       </table>
 
       <h2>Audit events</h2>
-      <table class="plain"><thead><tr><th>Time</th><th>Action</th><th>By</th><th>Details</th></tr></thead>
-        <tbody>${this.#events.map((e) => html`<tr><td>${when(e.time)}</td><td>${e.action}</td><td>${e.actor ?? ""}</td><td>${e.details ? auditDetails(e.details) : ""}</td></tr>`)}</tbody>
+      <!-- An event's details in a row of their own, the table's width: beside the event, a long value squeezed its time and action to a letter a line. -->
+      <table class="plain"><thead><tr><th>Time</th><th>Action</th><th>By</th></tr></thead>
+        <tbody>${this.#events.map((e) => html`<tr><td>${when(e.time)}</td><td>${e.action}</td><td>${e.actor ?? ""}</td></tr>
+          ${e.details ? html`<tr><td colspan="3">${auditDetails(e.details)}</td></tr>` : nothing}`)}</tbody>
       </table>
       ${this.#events.length === 0 ? html`<p>No events about this user (events older than the audit log keeps are gone).</p>` : nothing}
       ${this.#eventsNext ? html`<p><a href=${href("audit", { target: this.#id })}>All events of this user</a></p>` : nothing}
