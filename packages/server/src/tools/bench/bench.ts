@@ -22,7 +22,7 @@ import { directoryBench, directoryReport } from "./directory.js";
 import { latencyOf, ms, peakRssMb, timed, type Latency } from "./stats.js";
 
 /**
- * `npm run bench [-- --quick] [--store sqlite|postgres|both] [--database-url URL] [--slapd-users N] [--port P] [--only oidc|login-attack|console|import|sdk|workers|ldap]`
+ * `npm run bench [-- --quick] [--store sqlite|postgres|both] [--database-url URL] [--database-name NAME] [--slapd-users N] [--port P] [--only oidc|login-attack|console|import|sdk|workers|ldap]`
  * Seeds (or reuses) a store per kind, starts the real server on it as a child process and measures
  * over keep-alive HTTP; runs the same mix against slapd and as raw SQL, provider logins against a
  * local OpenID Connect provider, and a legitimate login while 256 connections from other addresses
@@ -42,6 +42,7 @@ const { values } = parseArgs({
     users: { type: "string" },
     queries: { type: "string", default: "1000" },
     "database-url": { type: "string" },
+    "database-name": { type: "string" },
     "slapd-users": { type: "string" },
     "no-slapd": { type: "boolean", default: false },
     only: { type: "string" },
@@ -122,7 +123,8 @@ function sqliteTarget(name = `sqlite-${USERS}`): StoreTarget {
   };
 }
 
-function postgresTarget(name = `ecm_bench_${USERS}`): StoreTarget {
+// --database-name: the seeded PostgreSQL store's database, for engineers who may only create databases of their own names.
+function postgresTarget(name = values["database-name"] ?? `ecm_bench_${USERS}`): StoreTarget {
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;
   const admin = async <T>(work: (client: pg.Client) => Promise<T>) => {
