@@ -1,5 +1,5 @@
 import type { FieldNames } from "./options.js";
-import type { DirectoryAttributeMapping, DirectoryFields, ECMIdentityProviderConfig, IdentityProviderFields } from "./types.js";
+import type { DirectoryAttributeMapping, ECMIdentityProviderConfig, IdentityProviderFields, NewDirectoryFields } from "./types.js";
 
 // Each list is checked against its type (`satisfies`): a field added to the type and not here, or the other way round, does not compile.
 
@@ -28,11 +28,10 @@ export const DIRECTORY_FIELDS = {
   pageSize: true,
   timeoutSeconds: true,
   enabled: true,
-  lastSyncStartedAt: true,
-} as const satisfies Record<keyof DirectoryFields, FieldNames[string]>;
+} as const satisfies Record<keyof NewDirectoryFields, FieldNames[string]>;
 
-/** What updateDirectory sends: a directory read with directory() may be sent back as it is (the server checks that `id` is its own). */
-export const DIRECTORY_UPDATE_FIELDS: FieldNames = { ...DIRECTORY_FIELDS, id: true };
+/** What updateDirectory sends: a directory read with directory() may be sent back as it is (the server checks that `id` is its own; `lastSyncStartedAt` is read-only). */
+export const DIRECTORY_UPDATE_FIELDS: FieldNames = { ...DIRECTORY_FIELDS, id: true, lastSyncStartedAt: true };
 
 const PROVIDER_CONFIG = {
   issuer: true,

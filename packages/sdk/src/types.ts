@@ -430,8 +430,8 @@ export type DirectoryFields = Partial<Omit<ECMDirectory, "id" | "bindPassword" |
   syncPeriodSeconds?: Partial<ECMDirectory["syncPeriodSeconds"]>;
 };
 
-/** A new directory: name, connection URL and base DN at least. */
-export type NewDirectoryFields = DirectoryFields & { name: string; connectionUrl: string; baseDn: string };
+/** A new directory: name, connection URL and base DN at least (a directory not yet saved has no last sync). */
+export type NewDirectoryFields = Omit<DirectoryFields, "lastSyncStartedAt"> & { name: string; connectionUrl: string; baseDn: string };
 
 /** What a connection test found, in words: each step, the users the filter finds and three of them as they would be imported. */
 /** What testing an identity provider found: its keys read, and this service's client credentials accepted by its token endpoint. */

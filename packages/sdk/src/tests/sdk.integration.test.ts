@@ -612,6 +612,10 @@ test("a directory's or identity provider's configuration refuses a field name it
   await assert.rejects(nowhere.security.createIdentityProvider("typo_sso", { clientId: "ecm", alias: "other" } as never), refused(/^unknown identity provider field "alias"/));
   // A name every object inherits is no field either.
   await assert.rejects(nowhere.security.createDirectory({ ...base, constructor: "x" } as never), refused(/^unknown directory field "constructor"/));
+  // Read-only fields are taken back by an update only: a new directory (or an unsaved one tested) has no last sync, which the server would refuse as unknown.
+  for (const call of [() => nowhere.security.createDirectory({ ...base, lastSyncStartedAt: null } as never), () => nowhere.security.testDirectoryConfig({ ...base, lastSyncStartedAt: null } as never)]) {
+    await assert.rejects(call(), refused(/^unknown directory field "lastSyncStartedAt"; known: name, .*enabled$/));
+  }
 
   // Read and sent back as it is, each is taken (the server checks the read-only fields).
   const ecm = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
