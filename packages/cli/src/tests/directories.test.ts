@@ -104,6 +104,11 @@ test("directories create/list/show/test/update; the bind password from stdin or 
   const elsewhere = await ecm(["directories", "update", "cli-ldap-2", "--connection-url", "ldap://127.0.0.1:1"]);
   assert.equal(elsewhere.code, 7);
   assert.match(elsewhere.stderr, /bindPassword must be sent again .* \(give it with --bind-password-stdin or ECM_BIND_PASSWORD\)$/m);
+  // --bind-dn "" reads anonymously, as its help says: the stored password, the former account's, goes with it.
+  const anonymous = JSON.parse(ok(await ecm(["directories", "update", "cli-ldap-2", "--bind-dn", "", "-o", "json"])).stdout);
+  assert.equal(anonymous.bindDn, null);
+  ok(await ecm(["directories", "update", "cli-ldap-2", "--bind-dn", tree.serviceDn, "--bind-password-stdin"], { stdin: DIRECTORY_SERVICE_PASSWORD }));
+  assert.equal((await ecm(["directories", "test", "cli-ldap-2"])).code, 0, "the account and its password given again");
 
   for (const args of [
     ["directories", "update", "cli-ldap-2"],

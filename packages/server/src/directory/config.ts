@@ -292,7 +292,7 @@ function checkDirectory(d: Omit<Directory, "id" | "uuid" | "version">, current: 
     const problem = d[field] === current?.[field] ? null : unsendable(d[field]);
     if (problem !== null) throw invalid(field, `${field} cannot be sent to the directory as written: ${problem}.`);
   }
-  if (d.bindDn === null && d.sealedBindPassword !== null) throw invalid("bindDn", "A bind password needs a bindDn.");
+  if (d.bindDn === null && d.sealedBindPassword !== null) throw invalid("bindDn", 'A bind password needs a bindDn: to read anonymously, send "bindPassword": "" too, which removes the stored one.');
 }
 
 /**

@@ -147,6 +147,8 @@ export async function directoryFields(ctx: Ctx): Promise<DirectoryFields> {
   if (bindDn !== undefined) fields.bindDn = bindDn === "" ? null : bindDn;
   if (v["bind-password-stdin"]) fields.bindPassword = (await readStdin(ctx.io.stdin)).replace(/\r?\n$/, "");
   else if (ctx.io.env.ECM_BIND_PASSWORD) fields.bindPassword = ctx.io.env.ECM_BIND_PASSWORD;
+  // Anonymous reads: the stored password was the former account's, and the server keeps none without a bindDn.
+  else if (fields.bindDn === null) fields.bindPassword = "";
   const startTls = flagPair(v, "start-tls", "no-start-tls");
   if (startTls !== undefined) fields.startTls = startTls;
   const unencrypted = flagPair(v, "allow-unencrypted-passwords", "no-allow-unencrypted-passwords");
