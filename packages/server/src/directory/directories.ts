@@ -389,7 +389,10 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
       checkPrecondition(current, precondition);
       const next = mergeDirectory(current, input, (p) => secrets.seal(p));
       if (next.attributeMapping.uniqueId !== current.attributeMapping.uniqueId && (await queries.userCount(current.id)) > 0) {
-        throw new DomainError("refused", "attributeMapping.uniqueId keys the users imported already: it cannot change while the directory has users.", { field: "attributeMapping.uniqueId" });
+        const kept = current.attributeMapping.uniqueId;
+        // A vendor change brings its default key along: said, with how to change the vendor alone.
+        const byVendor = input.attributeMapping?.uniqueId === undefined ? `vendor ${next.vendor} keys users by ${next.attributeMapping.uniqueId} by default, but ` : "";
+        throw new DomainError("refused", `${byVendor}attributeMapping.uniqueId (${kept}) keys the users imported already: it cannot change while the directory has users.${byVendor && ` To change the vendor, send "attributeMapping": {"uniqueId": "${kept}"} with it.`}`, { field: "attributeMapping.uniqueId" });
       }
       try {
         return await db.transaction().execute(async (trx) => {

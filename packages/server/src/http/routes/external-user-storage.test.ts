@@ -416,6 +416,10 @@ describeEachStore("external user storage configuration", (server) => {
     const changeKey = await api("PUT", `${PATH}/${id}`, { attributeMapping: { uniqueId: "sAMAccountName" } });
     assert.equal(changeKey.status, 409);
     assert.match(changeKey.body.errorMessage, /uniqueId/);
+    // Through the vendor's default: the refusal says so, and how to change the vendor keeping the key.
+    const changeVendor = await api("PUT", `${PATH}/${id}`, { vendor: "OTHER" });
+    assert.equal(changeVendor.status, 409);
+    assert.match(changeVendor.body.errorMessage, /vendor OTHER keys users by entryUUID by default, .* send "attributeMapping": \{"uniqueId": "objectGUID"\} with it\.$/);
     assert.equal((await api("PUT", `${PATH}/${id}`, { bindPassword: null, name: "to remove, renamed" })).status, 200);
     assert.equal((await api("POST", `${PATH}/${id}/test`)).body.ok, true, "a PUT without the password keeps it");
     const renamed = (await api("GET", `/security/v1/users?extendedInfo=true&source=directory:${id}&max=1`)).body[0];
