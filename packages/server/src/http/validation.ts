@@ -216,6 +216,10 @@ export function describeValidation(errors: readonly ErrorObject[], part: string)
     case "maxItems":
       message = `${field} must have at most ${params.limit} items`;
       break;
+    case "uniqueItems":
+      // Ajv's i and j count from 0, in either order.
+      message = `${field} lists ${JSON.stringify((error.data as unknown[])[params.i])} twice (items ${Math.min(params.i, params.j) + 1} and ${Math.max(params.i, params.j) + 1})`;
+      break;
     case "minimum":
       message = `${field} must be at least ${params.limit}`;
       break;

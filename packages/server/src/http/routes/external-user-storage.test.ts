@@ -172,6 +172,8 @@ describeEachStore("external user storage configuration", (server) => {
       assert.match(r.body.errorMessage, /^ECMS\d{4}-E /);
       assert.ok(r.text.includes(field), `${field} named: ${r.text}`);
     }
+    const twice = await api("POST", PATH, { ...base, groupEntryDnList: ["cn=a,dc=x", "cn=b,dc=x", "cn=a,dc=x"] });
+    assert.deepEqual([twice.status, twice.body.errorMessage], [400, 'ECMS1001-E groupEntryDnList lists "cn=a,dc=x" twice (items 1 and 3).']);
     assert.equal((await api("POST", PATH, base)).status, 201);
     const taken = await api("POST", PATH, base);
     assert.equal(taken.status, 409);
