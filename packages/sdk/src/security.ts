@@ -9,6 +9,7 @@ import type {
   CallOptions,
   ECMApiKey,
   CreateUserFields,
+  DirectoryConfigToTest,
   DirectoryFields,
   DirectorySyncMode,
   ECMDirectory,
@@ -840,7 +841,7 @@ export class Security {
   }
 
   /** Tests a configuration that is not stored (nothing is saved). */
-  async testDirectoryConfig(fields: NewDirectoryFields & CallOptions): Promise<ECMDirectoryTest> {
+  async testDirectoryConfig(fields: DirectoryConfigToTest & CallOptions): Promise<ECMDirectoryTest> {
     const { signal, timeout, ...body } = fields;
     checkFields(body, "directory", DIRECTORY_FIELDS);
     return (await this.#http.request<ECMDirectoryTest>("POST", `${DIRECTORIES}/test`, { body, signal, timeout })).data;

@@ -10,6 +10,7 @@ import { Transport, readAgainAfter, retryPolicy, type ECMOptions, type TokenInfo
 import { checkExportGroups, EXPORT_PATH, exportQuery, knownExportGroupId, knownGroupGuid, type ExportGroupRef, type GroupRef, type UserRef } from "./security.js";
 import type {
   CreateUserFields,
+  DirectoryConfigToTest,
   DirectoryFields,
   DirectorySyncMode,
   ECMApiKey,
@@ -485,7 +486,7 @@ export class SecuritySync {
   testDirectory(id: string | ECMDirectory, opts?: SyncCallOptions): ECMDirectoryTest {
     return this.#c("testDirectory", [id, opts]);
   }
-  testDirectoryConfig(fields: NewDirectoryFields & SyncCallOptions): ECMDirectoryTest {
+  testDirectoryConfig(fields: DirectoryConfigToTest & SyncCallOptions): ECMDirectoryTest {
     return this.#c("testDirectoryConfig", [fields]);
   }
   startDirectorySync(id: string | ECMDirectory, opts?: SyncCallOptions & { mode?: DirectorySyncMode; force?: boolean }): ECMDirectorySync {

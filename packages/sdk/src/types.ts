@@ -433,6 +433,9 @@ export type DirectoryFields = Partial<Omit<ECMDirectory, "id" | "bindPassword" |
 /** A new directory: name, connection URL and base DN at least (a directory not yet saved has no last sync). */
 export type NewDirectoryFields = Omit<DirectoryFields, "lastSyncStartedAt"> & { name: string; connectionUrl: string; baseDn: string };
 
+/** An unsaved configuration to test: as a new directory's, its name optional (nothing is stored). */
+export type DirectoryConfigToTest = Omit<NewDirectoryFields, "name"> & { name?: string };
+
 /** What a connection test found, in words: each step, the users the filter finds and three of them as they would be imported. */
 /** What testing an identity provider found: its keys read, and this service's client credentials accepted by its token endpoint. */
 export interface ECMIdentityProviderTest {

@@ -242,6 +242,10 @@ describeEachStore("external user storage configuration", (server) => {
 
     const ok = await test({});
     assert.equal(ok.ok, true, ok.message);
+    // Nothing is saved: a configuration not yet named is tested all the same.
+    const { name: _, ...unnamed } = good;
+    const anonymousTest = await api("POST", `${PATH}/test`, unnamed);
+    assert.deepEqual([anonymousTest.status, anonymousTest.body.ok], [200, true], anonymousTest.text);
     assert.deepEqual(ok.steps.map((s: any) => s.step), ["connect", "bind", "base", "search"]);
     assert.match(ok.steps[0].message, /StartTLS/);
     assert.equal(ok.usersFound, tree.userCount);

@@ -64,6 +64,8 @@ const Input = {
 };
 
 const CreateBody = Type.Object({ ...Input, name: Fields.name, connectionUrl: Fields.connectionUrl, baseDn: Fields.baseDn }, { additionalProperties: false });
+/** An unsaved configuration tested: nothing is stored, so it may not be named yet. */
+const TestBody = Type.Object({ ...Input, connectionUrl: Fields.connectionUrl, baseDn: Fields.baseDn }, { additionalProperties: false });
 /** A directory read with GET may be sent back as it is: `id` must be its own. */
 const UpdateBody = Type.Object(
   {
@@ -188,15 +190,15 @@ const externalUserStorageRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app
     onRequest: adminOnly,
     schema: {
       summary: "Test an unsaved directory configuration",
-      description: "Connects, binds, reads the base and searches with the configuration sent (nothing is stored): what happened in words, the number of users the filter finds and three of them as they would be imported.",
+      description: "Connects, binds, reads the base and searches with the configuration sent (nothing is stored, and `name` may be left out): what happened in words, the number of users the filter finds and three of them as they would be imported.",
       tags: TAGS,
       security,
-      body: CreateBody,
+      body: TestBody,
       response: { 200: TestSchema, ...errorResponses(400, 401, 403) },
     },
   }, async (request) => {
     const { bindPassword, ...input } = request.body;
-    const d = { ...mergeDirectory(undefined, input, (p) => p), id: 0, uuid: "", version: 0 };
+    const d = { ...mergeDirectory(undefined, { name: "unsaved", ...input }, (p) => p), id: 0, uuid: "", version: 0 };
     return directories.test(d, bindPassword ?? null);
   });
 
