@@ -231,6 +231,8 @@ export interface UsersOptions<Extended extends boolean = boolean> extends CallOp
    * linked to it, by verified email or by an administrator (linkUser).
    */
   linkedTo?: string;
+  /** Only users from here: `builtin`, `local`, `directory`, `identity-provider`, or one: `directory:<its id>`, `identity-provider:<its alias>`. */
+  source?: string;
 }
 
 export interface IterUsersOptions<Extended extends boolean = boolean> extends UsersOptions<Extended> {

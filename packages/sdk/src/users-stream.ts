@@ -14,7 +14,7 @@ import type { ECMUser, IterUsersOptions, UsersOptions } from "./types.js";
 export const USERS_PATH = "/security/v1/users";
 
 /** The options every users list takes. */
-const LIST_OPTIONS = ["extendedInfo", "search", "locked", "lockedOut", "groupId", "linkedTo"];
+const LIST_OPTIONS = ["extendedInfo", "search", "locked", "lockedOut", "groupId", "linkedTo", "source"];
 const FLAGS = ["extendedInfo", "locked", "lockedOut"];
 
 /** What a streamed list (iterUsers, users) takes besides the filters. */
@@ -38,6 +38,7 @@ export function usersQuery(opts: UsersOptions | undefined): Record<string, strin
     lockedOut: opts?.lockedOut,
     groupId: opts?.groupId,
     linkedTo: opts?.linkedTo,
+    source: opts?.source,
   };
 }
 

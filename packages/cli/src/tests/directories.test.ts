@@ -169,6 +169,16 @@ test("directories sync: --wait follows the run (a bar on a terminal) to its end;
     await proxy.close();
   }
 
+  // Where users come from, as the users list's source filter takes it: a directory by its name or id.
+  for (const source of ["directory", "directory:cli-ldap-2", "DIRECTORY:CLI-LDAP-2"]) {
+    assert.equal(ok(await ecm(["users", "count", "--source", source])).stdout.trim(), String(tree.userCount - 1), source);
+  }
+  assert.equal(ok(await ecm(["users", "count", "--source", "builtin"])).stdout.trim(), "1");
+  const imported = ok(await ecm(["users", "list", "--source", "directory", "-s", "hmueller", "-o", "ndjson"])).stdout.trim().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(imported.map((u) => u.username), ["hmueller"]);
+  assert.equal((await ecm(["users", "count", "--source", "directory:nowhere"])).code, 4);
+  assert.equal((await ecm(["users", "count", "--source", "ldap"])).code, 2);
+
   const hans = JSON.parse(ok(await ecm(["users", "show", "hmueller", "-o", "json"])).stdout);
   assert.ok(hans.groups.includes("cli-dir-staff"), "the mapped local group");
   // Added by hand, the sync's membership becomes one the sync no longer removes; then there is nothing to add.

@@ -175,6 +175,8 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       assert.equal(await sec.countUsers({ search: `${p}bob` }), 1);
       assert.equal(await sec.countUsers({ search: "no-such-user-anywhere" }), 0);
       assert.ok((await sec.countUsers()) >= 3);
+      assert.equal(await sec.countUsers({ source: "builtin" }), 1);
+      assert.deepEqual((await sec.users({ source: "builtin" })).map((u) => u.username), ["sysadmin"]);
       await assert.rejects(sec.updateUser(u.guid, { email: "not an email" }), ECMValidationError);
       // Optimistic concurrency: a stale If-Match is a 412.
       await assert.rejects(

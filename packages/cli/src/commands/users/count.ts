@@ -10,7 +10,7 @@ export const count: Command = {
   optionHelp: USER_FILTER_HELP,
   async run(ctx) {
     noMoreArgs(ctx, 0);
-    const n = await ctx.ecm().security.countUsers(userFilter(ctx.values));
+    const n = await ctx.ecm().security.countUsers(await userFilter(ctx));
     if (ctx.format === "table") ctx.io.stdout.write(`${n}\n`);
     else ctx.out(["count"], { count: n });
   },

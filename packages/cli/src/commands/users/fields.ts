@@ -1,10 +1,11 @@
 /** Options shared by the users commands: the writable fields and the list filters. */
 import type { UserFields, UsersOptions } from "ecm-sdk";
 
-type UserFilter = Pick<UsersOptions, "search" | "locked" | "lockedOut" | "linkedTo">;
+type UserFilter = Pick<UsersOptions, "search" | "locked" | "lockedOut" | "linkedTo" | "source">;
 import { flagPair, str } from "../../args.js";
-import type { Options, Values } from "../../command.js";
+import type { Ctx, Options, Values } from "../../command.js";
 import { UsageError } from "../../errors.js";
+import { findDirectory } from "../directories/fields.js";
 
 export const USER_FIELD_OPTIONS: Options = {
   "login-name": { type: "string" },
@@ -40,6 +41,7 @@ export const USER_FILTER_OPTIONS: Options = {
   unlocked: { type: "boolean" },
   "locked-out": { type: "boolean" },
   "linked-to": { type: "string" },
+  source: { type: "string" },
 };
 export const USER_FILTER_HELP = [
   "-s, --search TEXT     substring of username, first or last name or email (case-insensitive)",
@@ -47,10 +49,28 @@ export const USER_FILTER_HELP = [
   "    --unlocked        only enabled accounts",
   "    --locked-out      only accounts locked out after failed logins (users unlock ends it)",
   "    --linked-to ALIAS only accounts linked to this identity provider: those it made and local ones linked to it",
+  "    --source SOURCE   only accounts from builtin, local, directory, identity-provider,",
+  "                      or one: directory:NAME (or its id), identity-provider:ALIAS",
 ];
 
-export function userFilter(v: Values): UserFilter {
-  return { search: str(v, "search"), locked: flagPair(v, "locked", "unlocked"), ...(v["locked-out"] ? { lockedOut: true } : {}), linkedTo: str(v, "linked-to") };
+const SOURCES = ["builtin", "local", "directory", "identity-provider"];
+
+/** The filters given; a directory named in --source is found by its name or id (the server takes its id). */
+export async function userFilter(ctx: Ctx): Promise<UserFilter> {
+  const v = ctx.values;
+  return { search: str(v, "search"), locked: flagPair(v, "locked", "unlocked"), ...(v["locked-out"] ? { lockedOut: true } : {}), linkedTo: str(v, "linked-to"), source: await sourceOf(ctx, str(v, "source")) };
+}
+
+async function sourceOf(ctx: Ctx, given: string | undefined): Promise<string | undefined> {
+  if (given === undefined) return undefined;
+  const colon = given.indexOf(":");
+  const type = (colon < 0 ? given : given.slice(0, colon)).toLowerCase();
+  if (!SOURCES.includes(type) || (colon >= 0 && (type === "builtin" || type === "local" || colon === given.length - 1))) {
+    throw new UsageError(`--source must be ${SOURCES.join(", ")}, directory:NAME or identity-provider:ALIAS`);
+  }
+  if (colon < 0) return type;
+  const ref = given.slice(colon + 1);
+  return `${type}:${type === "directory" ? (await findDirectory(ctx, ref)).id : ref}`;
 }
 
 export function userFieldsFrom(v: Values): UserFields {

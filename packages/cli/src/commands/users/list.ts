@@ -11,6 +11,6 @@ export const list: Command = {
   optionHelp: [...USER_FILTER_HELP, ...EXTENDED_HELP],
   async run(ctx) {
     noMoreArgs(ctx, 0);
-    await printUsers(ctx, userFilter(ctx.values));
+    await printUsers(ctx, await userFilter(ctx));
   },
 };
