@@ -239,10 +239,6 @@ export function describeValidation(errors: readonly ErrorObject[], part: string)
     case "format":
       message = `${field} is not a valid ${params.format}`;
       break;
-    case "uniqueItems":
-      // Ajv's words ("must NOT have duplicate items (items ## 2 and 0 are identical)") name neither the value nor the field's rule.
-      message = `${field} lists ${JSON.stringify((error.data as unknown[])[params.i as number])} twice`;
-      break;
     default:
       message = `${field} ${error.message ?? "is not valid"}`;
   }

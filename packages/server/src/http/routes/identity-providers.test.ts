@@ -233,7 +233,7 @@ describeEachStore("identity provider configuration", (server) => {
     // A value given twice is named, in words.
     const twice = await create({ ...base, config: { scopes: ["openid", "email", "openid"] } });
     assert.equal(twice.status, 400, twice.text);
-    assert.equal(twice.body.errorMessage, 'ECMS1001-E config/scopes lists "openid" twice.');
+    assert.equal(twice.body.errorMessage, 'ECMS1001-E config/scopes lists "openid" twice (items 1 and 3).');
     // Why discovery failed, in people's words.
     for (const [fromUrl, why] of [
       ["http://127.0.0.1:1", "nothing answers at that address"],
