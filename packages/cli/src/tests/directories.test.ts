@@ -148,6 +148,11 @@ test("directories sync: --wait follows the run (a bar on a terminal) to its end;
   assert.deepEqual([changed.mode, changed.state, changed.created], ["changed", "succeeded", 0]);
   const status = JSON.parse(ok(await ecm(["directories", "sync", "cli-ldap-2", "--status", "-o", "json"])).stdout);
   assert.equal(status.id, changed.id);
+  // The list says when each directory last synced (a table too, not only its JSON).
+  const table = ok(await ecm(["directories", "list"])).stdout.split("\n");
+  const at = table[0]!.indexOf("LASTSYNCSTARTEDAT");
+  assert.ok(at > 0, table[0]);
+  assert.equal(table.find((l) => / cli-ldap-2 /.test(l))?.slice(at).trim(), status.startedAt);
   // Without --wait: the run as it began.
   const started = JSON.parse(ok(await ecm(["directories", "sync", "cli-ldap-2", "-o", "json"])).stdout);
   assert.equal(started.mode, "full");

@@ -8,7 +8,7 @@ import { findGroup } from "../../lookup.js";
 import type { OutputFormat, Row } from "../../output.js";
 import { readStdin } from "../../prompt.js";
 
-export const DIRECTORY_COLUMNS = ["id", "name", "vendor", "enabled", "priority", "connectionUrl", "baseDn"];
+export const DIRECTORY_COLUMNS = ["id", "name", "vendor", "enabled", "priority", "connectionUrl", "baseDn", "lastSyncStartedAt"];
 export const DIRECTORY_DETAIL_COLUMNS = [
   ...DIRECTORY_COLUMNS, "startTls", "caCertificate", "allowUnencryptedPasswords", "bindDn", "bindPassword", "userSearchBase", "userFilter", "groupFilter",
   "attributeMapping", "groupEntryDnList", "groupMappings", "syncPeriodSeconds", "disableLimitPercent", "pageSize", "timeoutSeconds",
