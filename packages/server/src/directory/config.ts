@@ -258,7 +258,10 @@ function checkDirectory(d: Omit<Directory, "id" | "uuid" | "version">, current: 
       url = new URL(text);
     } catch {
       // Said back without what comes before an @ (a password there is not repeated either).
-      throw invalid("connectionUrl", `connectionUrl: "${text.replace(/^([^/]*\/\/).*@/, "$1…@")}" is not a URL.`);
+      const shown = text.replace(/^([^/]*\/\/).*@/, "$1…@");
+      // The URL parser refuses a port past 65535 as it refuses any garbage: a mistyped port is said as one.
+      const port = /^ldaps?:\/\/(?:…@)?[^/@:]+:(\d+)\/?$/.exec(shown)?.[1];
+      throw invalid("connectionUrl", `connectionUrl: "${shown}" ${port !== undefined && Number(port) > 65535 ? `has port ${port}: a port is 1 to 65535` : "is not a URL"}.`);
     }
     // A password there would be kept, shown and audited in the clear: not said back either.
     if (url.username || url.password) throw invalid("connectionUrl", "connectionUrl must not hold a user name or password: the account goes in bindDn, its password in bindPassword (write-only).");

@@ -218,6 +218,11 @@ describeEachStore("external user storage configuration", (server) => {
       assert.equal(JSON.parse(r.body.additionalInfo).field, "connectionUrl");
       assert.ok(!/S3cret.In-Url/.test(r.text), r.text);
     }
+    // A port past 65535 is said as such (the URL parser refuses it as it refuses garbage), masked all the same.
+    for (const [connectionUrl, shown] of [["ldap://dc1.example:99999", "ldap://dc1.example:99999"], ["ldap://reader:S3cret-In-Url@dc1.example:99999", "ldap://…@dc1.example:99999"]]) {
+      const r = await api("POST", PATH, { ...base, connectionUrl });
+      assert.equal(r.body.errorMessage, `ECMS1001-E connectionUrl: "${shown}" has port 99999: a port is 1 to 65535.`);
+    }
     const made = await api("POST", PATH, { ...base, connectionUrl: "ldap://localhost" });
     assert.equal(made.status, 201, made.text);
     const changed = await api("PUT", `${PATH}/${made.body.id}`, { connectionUrl: "ldap://:S3cret-In-Url@localhost" });
