@@ -1,5 +1,5 @@
 import { html, nothing, type TemplateResult } from "lit";
-import { ECMNotFoundError, type DirectoryFields, type ECMDirectory, type ECMDirectorySync, type ECMDirectoryTest } from "ecm-sdk/browser";
+import { ECMNotFoundError, type DirectoryConfigToTest, type DirectoryFields, type ECMDirectory, type ECMDirectorySync, type ECMDirectoryTest } from "ecm-sdk/browser";
 import { failed, session } from "../api.js";
 import { href } from "../router.js";
 import "../group-rows.js";
@@ -139,15 +139,23 @@ class DirectoriesPage extends Page {
     });
   }
 
+  /** The form's fields to test, without a name when it has none yet. */
+  #toTest(): DirectoryConfigToTest {
+    const { name, ...fields } = this.#fieldsOf(this.#form);
+    return name ? { name, ...fields } : fields;
+  }
+
   /** A new directory: tests the form as it is; a stored one: its saved settings (with the stored password). */
   async #runTest(existing: ECMDirectory | undefined): Promise<void> {
-    if (!existing && !this.#form.reportValidity()) return;
+    // A test stores nothing: every field is checked but the name, which a form not yet named may lack.
+    const fields = [...this.#form.elements].filter((e): e is HTMLInputElement => "reportValidity" in e && (e as HTMLInputElement).name !== "name");
+    if (!existing && !fields.every((e) => e.reportValidity())) return;
     const test = ++this.#tests;
     this.#testing = true;
     this.#test = null;
     await this.attempt(async () => {
       try {
-        const result = existing ? await session.security.testDirectory(existing.id) : await session.security.testDirectoryConfig(this.#fieldsOf(this.#form));
+        const result = existing ? await session.security.testDirectory(existing.id) : await session.security.testDirectoryConfig(this.#toTest());
         if (test === this.#tests) this.#test = result;
       } catch (error) {
         if (test === this.#tests) throw error;
