@@ -5,14 +5,14 @@ import { verify as bcryptVerify } from "@node-rs/bcrypt";
 /**
  * Password hashes brought along by a bulk import from another system, in PHC string format:
  * argon2id and argon2i (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`), bcrypt (`$2a$`, `$2b$`, `$2y$`) and
- * PBKDF2-SHA256 as Keycloak keeps it (`$pbkdf2-sha256$i=<hashIterations>$<salt>$<value>`, base64 as
- * Keycloak exports it; passlib's `$pbkdf2-sha256$<rounds>$…` with its `.` for `+` is read too).
+ * PBKDF2-SHA256 and PBKDF2-SHA512 as Keycloak keeps them (`$pbkdf2-sha256$i=<hashIterations>$<salt>$<value>`,
+ * base64 as Keycloak exports it; passlib's `$pbkdf2-sha512$<rounds>$…` with its `.` for `+` is read too).
  * They are checked at login like our own and replaced by a current argon2id hash then.
  */
 
 const ARGON2 = /^\$argon2(?:id|i)\$(?:v=(\d+)\$)?m=(\d{1,8}),t=(\d{1,4}),p=(\d{1,3})\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}$/;
 const BCRYPT = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
-const PBKDF2_SHA256 = /^\$pbkdf2-sha256\$(?:i=)?(\d{1,8})(?:,l=\d{1,3})?\$([A-Za-z0-9+/.=_-]{4,})\$([A-Za-z0-9+/.=_-]{16,})$/;
+const PBKDF2 = /^\$pbkdf2-(sha256|sha512)\$(?:i=)?(\d{1,8})(?:,l=\d{1,3})?\$([A-Za-z0-9+/.=_-]{4,})\$([A-Za-z0-9+/.=_-]{16,})$/;
 
 /**
  * The most a hash may cost to check. Its cost is written in the hash, and it is checked at login,
@@ -48,20 +48,20 @@ export function importedHashProblem(hash: string, ceiling: HashCeiling = HASH_CE
   }
   const bcryptCost = BCRYPT.exec(hash)?.[1];
   if (bcryptCost !== undefined) return Number(bcryptCost) >= 4 && Number(bcryptCost) <= ceiling.bcryptCost ? null : `bcrypt cost must be 4 to ${ceiling.bcryptCost}`;
-  const pbkdf2 = PBKDF2_SHA256.exec(hash);
+  const pbkdf2 = PBKDF2.exec(hash);
   if (pbkdf2) {
-    const iterations = Number(pbkdf2[1]);
+    const iterations = Number(pbkdf2[2]);
     if (iterations < 1 || iterations > ceiling.pbkdf2Iterations) return `PBKDF2 iterations must be 1 to ${ceiling.pbkdf2Iterations}`;
-    // Each 32 bytes of the derived key cost the iterations again: 64 bytes is what Keycloak writes.
-    const keyBytes = decodeBase64(pbkdf2[3]!).length;
+    // Each block of the derived key (32 bytes with SHA-256) costs the iterations again: 64 bytes is what Keycloak writes.
+    const keyBytes = decodeBase64(pbkdf2[4]!).length;
     return keyBytes >= 16 && keyBytes <= PBKDF2_MAX_KEY_BYTES ? null : `the PBKDF2 derived key must be 16 to ${PBKDF2_MAX_KEY_BYTES} bytes`;
   }
-  return "passwordHash must be a PHC string: argon2id, argon2i, bcrypt ($2a$, $2b$, $2y$) or pbkdf2-sha256";
+  return "passwordHash must be a PHC string: argon2id, argon2i, bcrypt ($2a$, $2b$, $2y$), pbkdf2-sha256 or pbkdf2-sha512";
 }
 
 /** True for the formats that are not argon2 (which the argon2 library checks itself). */
 export function isForeignHash(hash: string): boolean {
-  return hash.startsWith("$2") || hash.startsWith("$pbkdf2-sha256$");
+  return hash.startsWith("$2") || hash.startsWith("$pbkdf2-");
 }
 
 const pbkdf2Async = promisify(pbkdf2);
@@ -72,15 +72,15 @@ function decodeBase64(text: string): Buffer {
 }
 
 /**
- * Checks `password` against a bcrypt or PBKDF2-SHA256 hash (isForeignHash). Both run on libuv's
+ * Checks `password` against a bcrypt or PBKDF2 hash (isForeignHash). Both run on libuv's
  * threads, as argon2 does, never on the event loop: one bcrypt check at cost 14 takes seconds of CPU.
  */
 export async function verifyForeignHash(hash: string, password: string): Promise<boolean> {
   if (hash.startsWith("$2")) return bcryptVerify(password, hash);
-  const match = PBKDF2_SHA256.exec(hash);
+  const match = PBKDF2.exec(hash);
   if (!match) return false;
-  const expected = decodeBase64(match[3]!);
+  const expected = decodeBase64(match[4]!);
   if (expected.length === 0) return false;
-  const actual = await pbkdf2Async(password, decodeBase64(match[2]!), Number(match[1]), expected.length, "sha256");
+  const actual = await pbkdf2Async(password, decodeBase64(match[3]!), Number(match[2]), expected.length, match[1]!);
   return timingSafeEqual(actual, expected);
 }

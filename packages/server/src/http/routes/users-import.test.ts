@@ -309,17 +309,19 @@ describeEachStore("bulk import", (server) => {
     assert.deepEqual(real.lines.slice(0, 2).map((l) => [l.status, l.error?.code]), dry.lines.slice(0, 2).map((l) => [l.status, l.error?.code]));
   });
 
-  it("imports existing hashes (argon2i, bcrypt, PBKDF2-SHA256 as Keycloak keeps them): they log in, and the hash becomes current argon2id", async () => {
+  it("imports existing hashes (argon2i, bcrypt, PBKDF2-SHA256 and -SHA512 as Keycloak keeps them): they log in, and the hash becomes current argon2id", async () => {
     const password = "Imported-Password-1";
     const salt = randomBytes(16);
-    const keycloak = `$pbkdf2-sha256$i=27500$${salt.toString("base64")}$${pbkdf2Sync(password, salt, 27500, 64, "sha256").toString("base64")}`;
+    const keycloak = (digest: "sha256" | "sha512", iterations: number) =>
+      `$pbkdf2-${digest}$i=${iterations}$${salt.toString("base64")}$${pbkdf2Sync(password, salt, iterations, 64, digest).toString("base64")}`;
     const hashes = {
       imp_argon2i: await hash(password, { algorithm: Algorithm.Argon2i, memoryCost: 4096, timeCost: 3, parallelism: 1 }),
       imp_bcrypt: bcryptHashSync(password, 4),
-      imp_pbkdf2: keycloak,
+      imp_pbkdf2: keycloak("sha256", 27500),
+      imp_pbkdf2_512: keycloak("sha512", 210000),
     };
     const { lines } = await importUsers(server(), token, ndjson(Object.entries(hashes).map(([username, passwordHash]) => ({ username, passwordHash }))));
-    assert.deepEqual(lines.slice(0, 3).map((l) => l.status), ["created", "created", "created"]);
+    assert.deepEqual(lines.slice(0, 4).map((l) => l.status), ["created", "created", "created", "created"]);
     for (const [username, original] of Object.entries(hashes)) {
       const wrong = await server().api("POST", "/auth/v1/providers/builtin/token", { body: { username, password: "Not-The-Password-1" } });
       assert.equal(wrong.status, 401, username);
@@ -330,7 +332,7 @@ describeEachStore("bulk import", (server) => {
       await server().login(username, password);
     }
     const events = await server().api("GET", "/security/v1/audit-events?action=user.password-rehashed", { token });
-    assert.equal((events.body as unknown[]).length, 3, events.text);
+    assert.equal((events.body as unknown[]).length, 4, events.text);
     assert.ok(!events.text.includes("$2"), "no hash in the audit log");
   });
 
