@@ -224,8 +224,8 @@ export interface UsersOptions<Extended extends boolean = boolean> extends CallOp
   locked?: boolean;
   /** Only users in the account-wide lockout after failed logins (`true`), or only those who are not (`false`). */
   lockedOut?: boolean;
-  /** Only members of this group (its guid), directly or through their profile: what groupMembers lists. */
-  groupId?: string;
+  /** Only members of this group (its guid, or an ECMGroup), directly or through their profile: what groupMembers lists. */
+  groupId?: string | { guid: string };
   /**
    * Only users linked to this identity provider (its alias): those its logins made and local accounts
    * linked to it, by verified email or by an administrator (linkUser).

@@ -8,7 +8,7 @@ import { ECMError } from "./errors.js";
 import { readAgainAfter, type RetryPolicy } from "./http.js";
 import { JsonSplitter } from "./json-split.js";
 import { callOptions } from "./options.js";
-import { restUserFields, rowToECMUser } from "./mapping.js";
+import { isGuid, restUserFields, rowToECMUser } from "./mapping.js";
 import type { ECMUser, IterUsersOptions, UsersOptions } from "./types.js";
 
 export const USERS_PATH = "/security/v1/users";
@@ -30,13 +30,24 @@ export function checkListOptions(opts: UsersOptions | undefined, more: readonly 
   return callOptions(opts, [...LIST_OPTIONS, ...more], FLAGS);
 }
 
+/**
+ * The guid a list's groupId names (an ECMGroup's too). A name or the numeric id would be the server's
+ * "the group does not exist" of a group that does: a TypeError saying what was given instead.
+ */
+function groupIdOf(ref: unknown): string {
+  const guid = ref !== null && typeof ref === "object" && "guid" in ref ? ref.guid : ref;
+  if (typeof guid === "string" && isGuid(guid)) return guid;
+  const given = typeof ref === "number" ? `the number ${ref} (the numeric id is not taken)` : JSON.stringify(guid) ?? String(guid);
+  throw new TypeError(`groupId is a group's guid (or an ECMGroup), not ${given}: groupMembers(group) takes a group's name too`);
+}
+
 export function usersQuery(opts: UsersOptions | undefined): Record<string, string | number | boolean | undefined> {
   return {
     search: opts?.search === undefined || opts.search === "" ? undefined : opts.search,
     extendedInfo: opts?.extendedInfo ? true : undefined,
     enabled: opts?.locked === undefined ? undefined : !opts.locked,
     lockedOut: opts?.lockedOut,
-    groupId: opts?.groupId,
+    groupId: opts?.groupId === undefined ? undefined : groupIdOf(opts.groupId),
     linkedTo: opts?.linkedTo,
     source: opts?.source,
   };

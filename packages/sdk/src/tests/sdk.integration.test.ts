@@ -574,6 +574,34 @@ test("the users lists refuse an option they do not take (the seed's extended_inf
   }
 });
 
+test("a users list's groupId is a group's guid or ECMGroup: its name or numeric id is a TypeError saying so, not the server's \"does not exist\" of a group that does, for both clients", async () => {
+  const ecm = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  const sec = ecm.security;
+  const staff = await sec.createGroup("groupid_staff");
+  const ann = await sec.createUser("groupid_ann");
+  await sec.addUserToGroup(ann, staff);
+  const names = (users: ECMUser[]) => users.map((u) => u.username);
+  assert.deepEqual(names(await sec.users({ groupId: staff.guid })), ["groupid_ann"]);
+  assert.deepEqual(names(await sec.users({ groupId: staff })), ["groupid_ann"], "an ECMGroup, as wherever a group's guid is expected");
+  const byName = /groupId is a group's guid \(or an ECMGroup\), not "groupid_staff": groupMembers\(group\) takes a group's name too$/;
+  await assert.rejects(sec.users({ groupId: "groupid_staff" }), (e: unknown) => e instanceof TypeError && byName.test((e as Error).message));
+  await assert.rejects(sec.countUsers({ groupId: staff.id as never }), (e: unknown) => e instanceof TypeError && /not the number \d+ \(the numeric id is not taken\)/.test((e as Error).message));
+  await assert.rejects(async () => {
+    for await (const u of sec.iterUsers({ groupId: "groupid_staff" })) assert.fail(`no user: ${u.username}`);
+  }, byName);
+  await assert.rejects(sec.usersPage({ groupId: "groupid_staff" }), byName);
+  const sync = new ECMSync({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  try {
+    assert.deepEqual(names(sync.security.users({ groupId: staff })), ["groupid_ann"]);
+    assert.throws(() => sync.security.users({ groupId: "groupid_staff" }), (e: unknown) => e instanceof TypeError && byName.test((e as Error).message));
+    assert.throws(() => sync.security.countUsers({ groupId: "groupid_staff" }), (e: unknown) => e instanceof TypeError && byName.test((e as Error).message));
+  } finally {
+    sync.close();
+  }
+  await sec.deleteUser(ann);
+  await sec.deleteGroup(staff);
+});
+
 test("the other calls with options refuse a name they do not take: an API key asked to expire is not made without its expiry, for both clients", async () => {
   const ecm = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
   const sec = ecm.security;
