@@ -41,15 +41,22 @@ function groupIdOf(ref: unknown): string {
   throw new TypeError(`groupId is a group's guid (or an ECMGroup), not ${given}: groupMembers(group) takes a group's name too`);
 }
 
+/** A text option (search, linkedTo): a list or an object would be sent as "a,b" or "[object Object]", a search that finds no one. */
+function textOf(name: string, value: unknown): string | number | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  if (typeof value === "string" || typeof value === "number") return value;
+  throw new TypeError(`${name} is text, not ${JSON.stringify(value) ?? String(value)}`);
+}
+
 export function usersQuery(opts: UsersOptions | undefined): Record<string, string | number | boolean | undefined> {
   return {
-    search: opts?.search === undefined || opts.search === "" ? undefined : opts.search,
+    search: textOf("search", opts?.search),
     extendedInfo: opts?.extendedInfo ? true : undefined,
     enabled: opts?.locked === undefined ? undefined : !opts.locked,
     lockedOut: opts?.lockedOut,
     groupId: opts?.groupId === undefined ? undefined : groupIdOf(opts.groupId),
-    linkedTo: opts?.linkedTo,
-    source: opts?.source,
+    linkedTo: textOf("linkedTo", opts?.linkedTo),
+    source: textOf("source", opts?.source),
   };
 }
 

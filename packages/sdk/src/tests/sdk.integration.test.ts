@@ -574,6 +574,26 @@ test("the users lists refuse an option they do not take (the seed's extended_inf
   }
 });
 
+test("a users list's search and linkedTo are text: a list, an object or a flag is a TypeError, not a search for \"smith,jones\" that finds no one, for both clients", async () => {
+  const ecm = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  const sec = ecm.security;
+  await assert.rejects(sec.users({ search: ["smith", "jones"] as never }), (e: unknown) => e instanceof TypeError && e.message === 'search is text, not ["smith","jones"]');
+  await assert.rejects(sec.countUsers({ search: {} as never }), /search is text, not \{\}/);
+  await assert.rejects(async () => {
+    for await (const u of sec.iterUsers({ linkedTo: true as never })) assert.fail(`no user: ${u.username}`);
+  }, /linkedTo is text, not true/);
+  // A number is its digits, as ever; null is no search.
+  assert.equal((await sec.users({ search: 1 as never })).length, await sec.countUsers({ search: "1" }));
+  assert.equal((await sec.users({ search: null as never })).length, await sec.countUsers());
+  const sync = new ECMSync({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  try {
+    assert.throws(() => sync.security.users({ search: ["smith"] as never }), (e: unknown) => e instanceof TypeError && /search is text/.test((e as Error).message));
+    assert.throws(() => sync.security.countUsers({ linkedTo: {} as never }), (e: unknown) => e instanceof TypeError && /linkedTo is text/.test((e as Error).message));
+  } finally {
+    sync.close();
+  }
+});
+
 test("a users list's groupId is a group's guid or ECMGroup: its name or numeric id is a TypeError saying so, not the server's \"does not exist\" of a group that does, for both clients", async () => {
   const ecm = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
   const sec = ecm.security;
