@@ -210,7 +210,9 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
         const page = await orderedPage(db);
         if (page) return page;
       }
-      const inOrder = await filteredInOrder(db, needle, filter, boundary.username, limit - found.length);
+      // Only where the walk found some (a filter none of its stretch passed is for the collect step), and
+      // not for a plain search, whose ordered search was tried above.
+      const inOrder = found.length > 0 && !isSearchOnly(filter) ? await filteredInOrder(db, needle, filter, boundary.username, limit - found.length) : { page: null };
       if (inOrder.page) {
         found.push(...inOrder.page);
         if (inOrder.after === undefined) return found;
@@ -235,25 +237,34 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
    * The first `limit` users after `after` that match `needle` and pass `filter`, in username order: the
    * store's hits in that order, a chunk at a time (growing), each chunk's users filtered, until the page
    * is full. So a filter a fair share of the hits pass (the disabled, the local users) reads the hits up
-   * to its page, not all of them sorted. After `orderedChunks` chunks (a filter that few hits pass) it
+   * to its page, not all of them sorted. Where the chunks left would not fill the page at the rate seen
+   * (a filter few hits pass: a group's members, the locked out), or after `orderedChunks` chunks, it
    * stops with `after` where it got to, for the caller to collect the rest; `page` null where the store
    * has no ordered search for the needle.
    */
   async function filteredInOrder(db: Kysely<Database>, needle: string, filter: UserFilter, after: string, limit: number): Promise<{ page: number[] | null; after?: string }> {
     const page: number[] = [];
+    const taken = new Set<number>();
     let from = after;
+    let read = 0;
     for (let n = 0, chunk = limits.orderedChunk; n < limits.orderedChunks; n++, chunk *= 2) {
       const hits = await dialect.orderedSearch(db, needle, from, chunk);
       if (hits === null) return { page: null }; // the needle decides: only a first chunk can be refused
       if (hits.length === 0) return { page };
+      read += hits.length;
+      // applyFilter's `username > from`: a user renamed back before the cursor since the hits were read is not taken.
       const passed = await applyFilter(db.selectFrom("users").select("users.id").where("users.id", "in", hits), filter, from).orderBy("users.username").limit(limit - page.length).execute();
-      page.push(...passed.map((r) => r.id));
+      for (const { id } of passed) if (!taken.has(id)) taken.add(id) && page.push(id);
       if (page.length === limit || hits.length < chunk) return { page };
-      // The next chunk starts after this one's last user (read by its id; a user deleted since, by the chunk's greatest name).
-      const last = await db.selectFrom("users").select("username").where("id", "=", hits[hits.length - 1]!).executeTakeFirst() ??
-        (await db.selectFrom("users").select((eb) => eb.fn.max("username").as("username")).where("id", "in", hits).executeTakeFirst());
-      if (!last?.username) return { page };
-      from = last.username;
+      // The next chunk starts after this one's greatest name as it is now (users deleted since are left out),
+      // never before the cursor. (Taken here, not by max(): PostgreSQL answers that by walking the whole
+      // username index backwards for one of the ids.)
+      const names = await db.selectFrom("users").select("users.username").where("users.id", "in", hits).execute();
+      const last = names.reduce((max, { username }) => (compareCodePoints(username, max) > 0 ? username : max), from);
+      if (last === from) break;
+      from = last;
+      const left = limits.orderedChunk * (2 ** limits.orderedChunks - 2 ** (n + 1));
+      if ((page.length / read) * left < limit - page.length) break;
     }
     return { page, after: from };
   }
