@@ -193,7 +193,7 @@ export class GroupPicker extends LitElement {
         @input=${(e: InputEvent) => { this.#text = (e.target as HTMLInputElement).value; this.#active = -1; this.#show(); }}
         @keydown=${(e: KeyboardEvent) => this.#onKey(e)} @blur=${() => this.#onBlur()}>
       <div class="combobox-popup" ?hidden=${!this.#open}>
-        <ul id=${list} role="listbox" aria-label="Groups">${this.#items.map((g, i) => html`<li id=${`${this.inputId}-${i}`} role="option"
+        <ul id=${list} role="listbox" aria-label="Suggestions">${this.#items.map((g, i) => html`<li id=${`${this.inputId}-${i}`} role="option"
           aria-selected=${i === this.#active ? "true" : "false"} @mousedown=${(e: Event) => e.preventDefault()} @click=${() => this.#choose(g)}>${g.name}</li>`)}</ul>
         ${this.#note ? html`<p class="muted">${this.#note}</p>` : nothing}
       </div>

@@ -80,6 +80,59 @@ describeConsole("console pages", {}, (ctx, kind) => {
     }, { as: null });
   });
 
+  it("every visible control of every page is found once by its visible label and by its role and name, as a checker's script finds it", { timeout: 180_000 }, async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const other = await createUser(server, token, "lena.labels");
+    const administrators = await groupId(server, token, "administrators");
+    const pages: [hash: string, heading: string, open?: string][] = [
+      ["#/users", "Users"],
+      ["#/users", "Users", "New user…"],
+      [`#/users/${other.uuid}`, "lena.labels"],
+      ["#/groups", "Groups"],
+      [`#/groups/${administrators}`, "administrators"],
+      ["#/roles", "Roles"],
+      ["#/directories", "Directories"],
+      ["#/directories/new", "New directory"],
+      ["#/providers", "Identity providers"],
+      ["#/providers/new", "New identity provider"],
+      ["#/audit", "Audit log"],
+      ["#/me", "My account"],
+    ];
+    await onPage(ctx(), async ({ page }) => {
+      const unclear: string[] = [];
+      for (const [hash, heading, open] of pages) {
+        await page.goto(`${url}${hash}`);
+        await page.getByRole("heading", { level: 1, name: new RegExp(heading) }).waitFor();
+        await page.waitForFunction(() => !document.querySelector("main")?.textContent?.includes("Loading…"), undefined, { polling: 100 });
+        if (open) {
+          await page.getByRole("button", { name: open }).click();
+          await page.locator("dialog[open]").waitFor();
+        }
+        // Each visible control's role and the words that name it on the screen: its label's or its own (a button's).
+        const controls = await page.evaluate(() => {
+          const within = document.querySelector("dialog[open]") ?? document.querySelector("main")!;
+          return [...within.querySelectorAll<HTMLElement>("input:not([type=hidden]), select, textarea")].filter((el) => el.checkVisibility({ visibilityProperty: true } as CheckVisibilityOptions)).map((el) => {
+            const label = (el as HTMLInputElement).labels?.[0];
+            const words = label ? [...label.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE || (n instanceof HTMLElement && !n.matches("input, select, textarea"))).map((n) => n.textContent).join("") : el.getAttribute("aria-label") ?? "";
+            const type = (el as HTMLInputElement).type;
+            const role = el.tagName === "SELECT" ? "combobox" : el.tagName === "TEXTAREA" ? "textbox" : type === "checkbox" ? "checkbox" : type === "radio" ? "radio" : type === "number" ? "spinbutton" : type === "search" ? "searchbox" : el.getAttribute("role") ?? "textbox";
+            return { words: words.replace(/\s+/g, " ").trim(), role };
+          });
+        });
+        for (const { words, role } of controls) {
+          if (!words) { unclear.push(`${hash}${open ? ` ${open}` : ""}: a ${role} with no visible label`); continue; }
+          // What each finds, each element by its tag and name or id.
+          const found = (l: Locator) => l.evaluateAll((els) => els.map((e) => `<${e.tagName.toLowerCase()} ${e.getAttribute("name") ?? e.id}>`));
+          const byLabel = await found(page.getByLabel(words));
+          const byRole = await found(page.getByRole(role as "textbox", { name: words }));
+          if (byLabel.length !== 1 || byRole.length !== 1) unclear.push(`${hash}${open ? ` ${open}` : ""}: “${words}” (${role}) — getByLabel ${byLabel.join(" ")}, getByRole ${byRole.join(" ")}`);
+        }
+      }
+      assert.deepEqual(unclear, []);
+    });
+  });
+
   it("at 1 024 × 768 a status badge is whole inside its cell: a user's page and the users table with every column", async () => {
     const { server, url } = ctx();
     const token = await server.login();
@@ -270,7 +323,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.getByText("Your password must be changed before you go on.").waitFor();
       await page.getByLabel("Current password").fill("Initial-Pass-123");
       await page.getByLabel("New password", { exact: true }).fill("Changed-Pass-4567");
-      await page.getByLabel("Repeat the new password").fill("Changed-Pass-4567");
+      await page.getByLabel("Repeat the password").fill("Changed-Pass-4567");
       // A double click changes it once: a second request would send the old password and be refused.
       await page.getByRole("button", { name: "Change password" }).dblclick();
       await page.getByText("Your password was changed; your other sessions were ended.").waitFor();
@@ -292,7 +345,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
     await onPage(ctx(), async ({ page }) => {
       await logIn(page, url, "mia.match", "Initial-Pass-123");
       await page.getByRole("heading", { level: 1, name: "My account" }).waitFor();
-      const repeat = page.getByLabel("Repeat the new password");
+      const repeat = page.getByLabel("Repeat the password");
       await page.getByLabel("Current password").fill("Initial-Pass-123");
       await page.getByLabel("New password", { exact: true }).fill("Changed-Pass-4567");
       await repeat.fill("Changed-Pass-4568");
@@ -362,7 +415,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.goto(`${url}#/groups`);
       await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
       assert.equal((await server.api("DELETE", `/security/v1/users/${rita.user.uuid}/user-groups/${await groupId(server, token, "rita.demoted-group")}`, { token })).status, 204);
-      await page.getByRole("searchbox", { name: "Search groups by name" }).fill("adm");
+      await page.getByRole("searchbox", { name: "Search groups" }).fill("adm");
       await page.getByRole("heading", { level: 1, name: "My account" }).waitFor();
       assert.deepEqual(await page.getByRole("navigation", { name: "Main" }).getByRole("link").allInnerTexts(), ["My account"]);
     }, { as: ["rita.demoted", USER_PASSWORD] });
@@ -515,7 +568,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.getByText("Your password must be changed before you go on.").waitFor();
       await page.getByLabel("Current password").fill(USER_PASSWORD);
       await page.getByLabel("New password", { exact: true }).fill("Changed-Pass-7654");
-      await page.getByLabel("Repeat the new password").fill("Changed-Pass-7654");
+      await page.getByLabel("Repeat the password").fill("Changed-Pass-7654");
       await page.getByRole("button", { name: "Change password" }).click();
       await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
       assert.match(page.url(), /#\/groups\?search=adm$/);
@@ -576,7 +629,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.goto(`${url}#/roles`);
       await page.getByRole("heading", { level: 1, name: "Roles" }).waitFor();
       await page.goto(`${url}#/groups`);
-      const search = page.getByRole("searchbox", { name: "Search groups by name" });
+      const search = page.getByRole("searchbox", { name: "Search groups" });
       // Two pauses in one typing: the first adds an entry, the second replaces it.
       await search.fill("ad");
       await page.waitForURL(/#\/groups\?search=ad$/);
@@ -800,7 +853,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.goto(`${url}#/groups`);
       const groups = page.getByRole("table", { name: "Groups" }).locator("tbody tr");
       await groups.first().waitFor();
-      await page.getByLabel("Search groups by name").fill(tooLong);
+      await page.getByLabel("Search groups").fill(tooLong);
       await page.getByText("search must be at most 256 characters long.").waitFor();
       assert.equal(await groups.count(), 0, "the groups of the search before are gone");
       await page.goto(`${url}#/groups/${users}`);
@@ -895,7 +948,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
       assert.equal((await server.api("POST", "/auth/v1/logout", { token: consoleToken! })).status, 204);
       // The next request finds the session ended: this search, or one of the page's still on its way
       // (the count), which may already have taken the page to the login.
-      const search = page.getByRole("searchbox", { name: "Search users by name or email" });
+      const search = page.getByRole("searchbox", { name: "Search users" });
       if (await search.isVisible()) await search.fill("sam.a", { timeout: 2000 }).catch(() => undefined);
       await page.waitForURL(/#\/login\?/);
       await page.getByText("Your session has ended. Log in again to go back to where you were.").waitFor();

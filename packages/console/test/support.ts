@@ -227,7 +227,7 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 /** Chooses a group in a group picker: types part of its name, then clicks it among the suggestions. */
 export async function pickGroup(page: Page, picker: Locator, typed: string, name: string): Promise<void> {
   await picker.fill(typed);
-  await page.getByRole("listbox", { name: "Groups" }).getByRole("option", { name, exact: true }).click();
+  await page.getByRole("listbox", { name: "Suggestions" }).getByRole("option", { name, exact: true }).click();
 }
 
 /**

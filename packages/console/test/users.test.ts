@@ -63,7 +63,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
   it("finds a user by typing, opens it, edits it through a conflict, locks it, adds it to a group and shows its roles", async () => {
     const { server } = ctx();
     await onPage(ctx(), async ({ page }) => {
-      await page.getByRole("searchbox", { name: "Search users by name or email" }).fill("jones");
+      await page.getByRole("searchbox", { name: "Search users" }).fill("jones");
       await row(page, "carol.jones").waitFor();
       await page.getByRole("status").filter({ hasText: "1 user matching" }).waitFor();
       assert.match(page.url(), /#\/users\?search=jones$/, "the search is in the URL");
@@ -483,7 +483,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
         await shows(name, any);
       }
       // The first keystrokes add an entry, the next ones of the same typing change it: Back is the list before.
-      const search = page.getByRole("searchbox", { name: "Search users by name or email" });
+      const search = page.getByRole("searchbox", { name: "Search users" });
       await search.pressSequentially("jon");
       await page.waitForURL(/search=jon$/);
       await search.pressSequentially("es");
@@ -492,7 +492,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       await page.goBack();
       await page.waitForURL(/#\/users$/);
       // The page follows the URL once it has changed: wait for the box to be emptied.
-      await page.waitForFunction(() => document.querySelector<HTMLInputElement>('input[aria-label="Search users by name or email"]')?.value === "");
+      await page.waitForFunction(() => document.querySelector<HTMLInputElement>('input[aria-label="Search users"]')?.value === "");
       await page.goBack();
       await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
     });
@@ -526,7 +526,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       await page.goto(`${url}#/users`);
       await row(page, "carol.jones").waitFor();
       await picker.fill("Users");
-      await page.getByRole("listbox", { name: "Groups" }).getByRole("option", { name: "power-users", exact: true }).waitFor();
+      await page.getByRole("listbox", { name: "Suggestions" }).getByRole("option", { name: "power-users", exact: true }).waitFor();
       await picker.press("Enter");
       await page.waitForURL(/groupId=/);
       assert.equal(await picker.inputValue(), "users");
@@ -543,7 +543,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       // A name pasted over the suggestions of an earlier text, and Enter at once: the group of that
       // name, not the one suggestion still shown for the text before.
       await picker.fill("audit");
-      await page.getByRole("listbox", { name: "Groups" }).getByRole("option", { name: "auditors", exact: true }).waitFor();
+      await page.getByRole("listbox", { name: "Suggestions" }).getByRole("option", { name: "auditors", exact: true }).waitFor();
       await picker.fill("users");
       await picker.press("Enter");
       await page.waitForURL(/groupId=/);
@@ -563,7 +563,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       await logInByToken(page, server, url);
       await page.goto(`${url}#/users/${ellen.uuid}`);
       const add = page.getByRole("combobox", { name: "Add to group" });
-      const options = page.getByRole("listbox", { name: "Groups" }).getByRole("option");
+      const options = page.getByRole("listbox", { name: "Suggestions" }).getByRole("option");
       await add.fill("team");
       await page.getByText("More groups match — type to narrow.").waitFor();
       assert.equal(await options.count(), 20);
@@ -739,7 +739,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       await page.goto(`${url}#/users/${kai.uuid}`);
       const picker = page.getByLabel("Add to group");
       await picker.fill("keyboard-te");
-      await page.getByRole("listbox", { name: "Groups" }).getByRole("option", { name: "keyboard-team", exact: true }).waitFor();
+      await page.getByRole("listbox", { name: "Suggestions" }).getByRole("option", { name: "keyboard-team", exact: true }).waitFor();
       await page.keyboard.press("ArrowDown");
       await page.keyboard.press("Enter");
       await page.keyboard.press("Tab");

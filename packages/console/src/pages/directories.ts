@@ -240,7 +240,7 @@ class DirectoriesPage extends Page {
             ${check("enabled", "Enabled (logins and periodic syncs)", d?.enabled ?? true)}
           </div>
           <div>
-            ${field("userSearchBase", "User search base (empty: the base DN)", d?.userSearchBase ?? "")}
+            ${field("userSearchBase", "User search base (empty: the whole base)", d?.userSearchBase ?? "")}
             ${field("userFilter", "User filter", d?.userFilter ?? "", { placeholder: "the kind's default" })}
             ${field("groupFilter", "Group filter", d?.groupFilter ?? "", { placeholder: "the kind's default" })}
             ${area("groupEntryDnList", "Groups to import (one DN a line)", (d?.groupEntryDnList ?? []).join("\n"))}

@@ -89,7 +89,7 @@ class GroupsPage extends Page {
       </form>
       <h2>All groups</h2>
       <div class="toolbar" role="search">
-        <input type="search" data-search aria-label="Search groups by name" placeholder="Search (press /)" .value=${search}
+        <input type="search" data-search aria-label="Search groups" title="By name" placeholder="Search (press /)" .value=${search}
           @input=${(e: InputEvent) => this.#onSearch((e.target as HTMLInputElement).value, role)}>
         ${role ? html`<span>Granting the role <strong>${role}</strong> <a href=${href("groups", { search })}>(all groups)</a></span>` : nothing}
       </div>

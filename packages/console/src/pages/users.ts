@@ -158,6 +158,11 @@ class UsersPage extends Page {
   /** A Stop of the run shown is on its way. */
   #stopping = false;
   #exporting = false;
+  /**
+   * The Columns menu is open: its checkboxes exist only then, so that a column's name ("Username",
+   * "Status") names one control of the page, the filter or field of that name, not a hidden checkbox too.
+   */
+  #columnsOpen = false;
   /** Why the server refused the user the New user dialog sent (said in the dialog, which stays open). */
   #newUserRefusal: string | null = null;
 
@@ -718,7 +723,7 @@ class UsersPage extends Page {
       ${this.renderMessage()}
       ${this.#unknownIds().map((text) => html`<p class="message warn">${text}</p>`)}
       <div class="toolbar" role="search">
-        <input type="search" data-search aria-label="Search users by name or email" placeholder="Search (press /)" maxlength="256" @input=${(e: InputEvent) => this.#onSearch(e)} size="28">
+        <input type="search" data-search aria-label="Search users" title="By name or email" placeholder="Search (press /)" maxlength="256" @input=${(e: InputEvent) => this.#onSearch(e)} size="28">
         <select aria-label="Status" @change=${(e: Event) => this.#setParam("enabled", (e.target as HTMLSelectElement).value)}>
           <option value="" .selected=${live(this.#filter.enabled === undefined)}>Enabled or disabled</option>
           <option value="true" .selected=${live(this.#filter.enabled === true)}>Enabled</option>
@@ -746,12 +751,12 @@ class UsersPage extends Page {
           ${unlistedProfile(this.#filter.profileId, this.#profiles, (id) => html`<option value=${String(id)} .selected=${live(true)}>${this.#unknownProfile(id) ? "Unknown profile" : "Profile:"} #${id}</option>`)}
         </select>
         <span class="grow"></span>
-        <details class="menu" @keydown=${closeOnEscape}>
+        <details class="menu" @keydown=${closeOnEscape} @toggle=${(e: Event) => { this.#columnsOpen = (e.target as HTMLDetailsElement).open; this.requestUpdate(); }}>
           <summary>Columns</summary>
-          <div role="group" aria-label="Columns to show">
+          ${this.#columnsOpen ? html`<div role="group" aria-label="Columns to show">
             ${Object.entries(COLUMNS).map(([key, c]) => html`<label class="row"><input type="checkbox" .checked=${columns.includes(key)} ?disabled=${key === "username"}
               @change=${(e: Event) => this.#setParam("cols", (e.target as HTMLInputElement).checked ? [...columns, key].join(",") : columns.filter((x) => x !== key).join(","))}> ${c.label}</label>`)}
-          </div>
+          </div>` : nothing}
         </details>
         <button @click=${() => void this.#export()} ?disabled=${this.#exporting}>${this.#exporting ? "Exporting…" : "Export CSV"}</button>
         <button @click=${() => this.#openNewUser()}>New user…</button>
