@@ -788,6 +788,25 @@ describeConsole("console pages", {}, (ctx, kind) => {
     });
   });
 
+  it("the audit log's Action suggests the action names as it is typed, and a part of one finds no events but says which names hold it", async () => {
+    const { url } = ctx();
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/audit`);
+      const action = page.getByLabel("Action");
+      await action.fill("login");
+      // The suggestions are the server's names, offered by the box's list.
+      const listed = await action.evaluate((el) => [...((el as HTMLInputElement).list?.options ?? [])].map((o) => o.value));
+      assert.ok(listed.includes("auth.login") && listed.includes("user.lockout-cleared"), listed.join(" "));
+      await page.getByRole("button", { name: "Filter" }).click();
+      await page.getByText("No events match: “login” is no action’s whole name. Names holding it:").waitFor();
+      await page.getByRole("link", { name: "auth.provider-login" }).waitFor();
+      await page.getByRole("link", { name: "auth.login", exact: true }).click();
+      await page.getByRole("row", { name: /auth\.login/ }).first().waitFor();
+      assert.match(page.url(), /action=auth\.login/);
+      assert.equal(await action.inputValue(), "auth.login");
+    });
+  });
+
   it("a filter the server refuses shows no events of the filter before, nor More events, nor “No events match.”", async () => {
     const { url } = ctx();
     await onPage(ctx(), async ({ page }) => {

@@ -252,6 +252,11 @@ export class Admin {
     return this.#page("/security/v1/audit-events", { ...filter }, page.max, page.cursor, call(opts));
   }
 
+  /** Every action the audit log records (what `auditEvents`' `action` filter takes), sorted. */
+  async auditActions(opts?: CallOptions): Promise<string[]> {
+    return (await this.#http.request<string[]>("GET", "/security/v1/audit-events/actions", call(opts))).data;
+  }
+
   async me(opts?: CallOptions): Promise<RestMe> {
     return (await this.#http.request<RestMe>("GET", "/security/v1/me", call(opts))).data;
   }

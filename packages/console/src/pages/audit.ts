@@ -20,10 +20,13 @@ class AuditPage extends Page {
   #loading = false;
   #abort: AbortController | null = null;
   #open = new Set<number>();
+  /** The action names the server records (the Action filter takes a whole one): suggested as it is typed. */
+  #actions: string[] = [];
 
   override connectedCallback(): void {
     super.connectedCallback();
     void this.#load(true);
+    session.api.auditActions().then((actions) => { this.#actions = actions; this.requestUpdate(); }, (e) => this.fail(e));
   }
 
   override routeChanged(): void {
@@ -95,7 +98,8 @@ class AuditPage extends Page {
       ${this.#badTimes.map((label) => html`<p class="message warn">“${label}” in the address is no time: the events are not filtered by it.</p>`)}
       <form class="toolbar" role="search" aria-label="Filter the audit log" @submit=${(e: SubmitEvent) => this.#apply(e)}>
         ${FILTERS.map((f) => html`<label class="row">${f.label} <input name=${f.name} type=${f.type ?? "text"} ?data-search=${f.name === "target"}
-          value=${f.type ? toLocalInput(p.get(f.name)) : (p.get(f.name) ?? "")}></label>`)}
+          list=${f.name === "action" ? "audit-actions" : nothing} value=${f.type ? toLocalInput(p.get(f.name)) : (p.get(f.name) ?? "")}></label>`)}
+        <datalist id="audit-actions">${this.#actions.map((a) => html`<option value=${a}></option>`)}</datalist>
         <label class="row">Outcome <select name="outcome">
           <option value="">Any</option><option ?selected=${p.get("outcome") === "success"}>success</option><option ?selected=${p.get("outcome") === "failure"}>failure</option>
         </select></label>
@@ -110,7 +114,17 @@ class AuditPage extends Page {
           <td>${e.details ? html`<button class="link" aria-expanded=${this.#open.has(e.id) ? "true" : "false"} @click=${() => { this.#open.has(e.id) ? this.#open.delete(e.id) : this.#open.add(e.id); this.requestUpdate(); }}>${this.#open.has(e.id) ? "Hide" : "Show"} details</button>` : ""}</td></tr>
           ${e.details && this.#open.has(e.id) ? html`<tr><td colspan="7">${auditDetails(e.details)}</td></tr>` : nothing}`)}</tbody>
       </table>
-      ${this.#next ? html`<button ?disabled=${this.#loading} @click=${() => void this.more("#audit-events > tr", () => this.#load(false))}>More events</button>` : this.#events.length === 0 && !this.#loading && this.message?.kind !== "error" ? html`<p>No events match.</p>` : nothing}`;
+      ${this.#next ? html`<button ?disabled=${this.#loading} @click=${() => void this.more("#audit-events > tr", () => this.#load(false))}>More events</button>` : this.#events.length === 0 && !this.#loading && this.message?.kind !== "error" ? this.#noMatch() : nothing}`;
+  }
+
+  /** "No events match.", and when the Action typed is no action's whole name, the names that hold it, each a link filtering by it. */
+  #noMatch() {
+    const typed = this.#filter.action;
+    if (!typed || this.#actions.length === 0 || this.#actions.includes(typed)) return html`<p>No events match.</p>`;
+    const holding = this.#actions.filter((a) => a.toLowerCase().includes(typed.toLowerCase()));
+    const link = (action: string) => html`<a href=${href("audit", { ...Object.fromEntries(this.route.params), action })}>${action}</a>`;
+    return html`<p>No events match: “${typed}” is no action’s whole name. ${holding.length > 0 ? "Names holding it:" : "The actions are:"}
+      ${(holding.length > 0 ? holding : this.#actions).map((a, i) => html`${i > 0 ? ", " : ""}${link(a)}`)}.</p>`;
   }
 }
 

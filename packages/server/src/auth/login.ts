@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { sql, type Kysely } from "kysely";
 import type { LockoutPolicy } from "../config.js";
-import { perMinute, recordAudit, recordAuditMany, type Actor, type AuditEntry, type AuditTally, userTarget } from "../domain/audit.js";
+import { perMinute, recordAudit, recordAuditMany, type Actor, type AuditAction, type AuditEntry, type AuditTally, userTarget } from "../domain/audit.js";
 import { fold } from "../domain/user-fields.js";
 import { DomainError } from "../domain/errors.js";
 import { NOT_MADE_BY_SYSTEM_ADMINISTRATOR } from "../domain/role-rules.js";
@@ -407,7 +407,7 @@ export class LoginService {
    * A wrong password: counts toward the lockouts, and records the failure and any lockout it caused, in
    * one transaction (a lockout is never left without its event, nor a count without its lockout).
    */
-  private async wrongPassword(user: UserRow, standing: Standing, actor: Actor, action: string, reason: string): Promise<void> {
+  private async wrongPassword(user: UserRow, standing: Standing, actor: Actor, action: AuditAction, reason: string): Promise<void> {
     const target = userTarget(user);
     // An account without a password (a service account, a provider's user) has nothing to guess: counting
     // would only let anyone lock it out, and a lockout is shown to its administrators as if it were under attack.
@@ -427,7 +427,7 @@ export class LoginService {
   }
 
   /** A refused attempt, in the audit log at once (see `failure`). */
-  private async recordFailure(actor: Actor, action: string, target: AuditEntry["target"], reason: string): Promise<void> {
+  private async recordFailure(actor: Actor, action: AuditAction, target: AuditEntry["target"], reason: string): Promise<void> {
     await recordAudit(this.db, actor, failure(actor, action, target, reason));
   }
 
@@ -522,6 +522,6 @@ class RefusedMeanwhile extends Error {
  * The audit event of a refused attempt: one per address, target, reason (and limit) and minute whose
  * count grows, so an attack adds rows by the minute, not by the request.
  */
-function failure(actor: Actor, action: string, target: AuditEntry["target"], reason: string, more: { limit?: AttemptLimit | "concurrent" } = {}): AuditEntry & { aggregateKey: string } {
+function failure(actor: Actor, action: AuditAction, target: AuditEntry["target"], reason: string, more: { limit?: AttemptLimit | "concurrent" } = {}): AuditEntry & { aggregateKey: string } {
   return perMinute(actor, { action, target, outcome: "failure", details: { reason, ...more } });
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { describeEachStore, startTestServer } from "../test-support/server.js";
-import { AuditTally, perMinute } from "./audit.js";
+import { AuditTally, perMinute, type AuditAction } from "./audit.js";
 
 const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
 
@@ -40,7 +40,7 @@ describeEachStore("counted audit events (AuditTally)", (server) => {
     const tally = new AuditTally(db, () => {}, 60_000);
     const actor = { id: null, name: null, sourceIp: "127.0.0.9" };
     try {
-      for (let i = 0; i < 3; i++) tally.add(actor, perMinute(actor, { action: "test.tally", outcome: "failure", details: { reason: "flood" } }));
+      for (let i = 0; i < 3; i++) tally.add(actor, perMinute(actor, { action: "test.tally" as AuditAction, outcome: "failure", details: { reason: "flood" } }));
       let timedWritten = false;
       const timed = tally.flush().then(() => (timedWritten = true)); // as the timer's, which takes the counts and writes them
       await tally.flush();
@@ -59,7 +59,7 @@ describeEachStore("counted audit events (AuditTally)", (server) => {
     const anonymous = (sourceIp: string) => ({ id: null, name: null, sourceIp });
     const user = { id: 1, name: "sysadmin", sourceIp: "127.0.0.9" };
     try {
-      for (const actor of [anonymous("127.0.0.7"), anonymous("127.0.0.8"), user]) tally.add(actor, perMinute(actor, { action: "test.capped", outcome: "failure", details: { reason: "rate-limited" } }));
+      for (const actor of [anonymous("127.0.0.7"), anonymous("127.0.0.8"), user]) tally.add(actor, perMinute(actor, { action: "test.capped" as AuditAction, outcome: "failure", details: { reason: "rate-limited" } }));
       await tally.flush();
       const rows = await db.selectFrom("audit_events").select(["action", "actor_id", "source_ip", "count"]).where("action", "in", ["test.capped", "audit.not-recorded"]).orderBy("action").orderBy("source_ip").execute();
       assert.deepEqual(rows, [

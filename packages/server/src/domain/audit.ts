@@ -12,8 +12,63 @@ export interface Actor {
   sourceIp: string | null;
 }
 
+/**
+ * Every action the server records, the one list of them, sorted: an event's action is one of these (the
+ * compiler holds recordAudit to it), and GET /security/v1/audit-events/actions answers them (the
+ * console suggests them in the audit log's filter).
+ */
+export const AUDIT_ACTIONS = [
+  "api-key.create",
+  "api-key.revoke",
+  "audit.not-recorded",
+  "auth.backchannel-logout",
+  "auth.login",
+  "auth.logout",
+  "auth.provider-login",
+  "auth.reauthenticate",
+  "directory.create",
+  "directory.delete",
+  "directory.sync",
+  "directory.sync-start",
+  "directory.update",
+  "group.create",
+  "group.delete",
+  "group.member.add",
+  "group.member.remove",
+  "group.role.grant",
+  "group.role.revoke",
+  "group.update",
+  "identity-provider.create",
+  "identity-provider.delete",
+  "identity-provider.update",
+  "security.export",
+  "signing-key.rotate",
+  "system.bootstrap",
+  "system.seed",
+  "user.create",
+  "user.delete",
+  "user.disable",
+  "user.groups-mapped",
+  "user.import",
+  "user.link",
+  "user.locked-out",
+  "user.lockout-cleared",
+  "user.password-change",
+  "user.password-expired",
+  "user.password-rehashed",
+  "user.password-reset",
+  "user.unlink",
+  "user.update",
+  "users.bulk-action.cancel",
+  "users.bulk-action.finish",
+  "users.bulk-action.start",
+  "users.export-csv",
+] as const;
+
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
 export interface AuditEntry {
-  action: string;
+  action: AuditAction;
   target?: { type: string; id: string; name?: string | null };
   outcome?: "success" | "failure";
   /** Before/after of changed fields and other context; never secrets. */
@@ -71,7 +126,7 @@ export async function recordAuditRows(db: Kysely<Database>, dialect: StoreDialec
 }
 
 /** The action of the event that counts, per kind and minute, the anonymous refusals not recorded as their own rows. */
-export const NOT_RECORDED = "audit.not-recorded";
+export const NOT_RECORDED: AuditAction = "audit.not-recorded";
 
 type Counted = { row: ReturnType<typeof auditRow>; count: number };
 

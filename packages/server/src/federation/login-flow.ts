@@ -5,7 +5,7 @@ import { addressKey } from "../auth/client-address.js";
 import { loginRefusal } from "../auth/login.js";
 import type { SecretBox } from "../auth/secret-box.js";
 import { SessionNotOpened, type Sessions, type TokenResponse } from "../auth/sessions.js";
-import { perMinute, recordAudit, type Actor, type AuditTally, userTarget } from "../domain/audit.js";
+import { perMinute, recordAudit, type Actor, type AuditEntry, type AuditTally, userTarget } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
 import { isForeignKeyViolation } from "../storage/constraints.js";
 import type { Database, ProviderLoginsTable } from "../storage/schema.js";
@@ -158,7 +158,7 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
    */
   async function refuse(p: Pick<Provider, "uuid" | "alias"> | null, actor: Actor, reason: string, user?: { uuid: string; username: string } | null, aggregate = false): Promise<void> {
     const target = user ? userTarget(user) : p ? { type: "identity-provider", id: p.uuid, name: p.alias } : undefined;
-    const entry = { action: "auth.provider-login", target, outcome: "failure" as const, details: { alias: p?.alias, reason } };
+    const entry: AuditEntry = { action: "auth.provider-login", target, outcome: "failure" as const, details: { alias: p?.alias, reason } };
     if (aggregate) tally.add(actor, perMinute(actor, entry));
     else await recordAudit(db, actor, entry);
   }

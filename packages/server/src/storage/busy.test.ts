@@ -8,7 +8,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { sql } from "kysely";
 import { PgSession } from "../test-support/pg-session.js";
 import { createTemporaryDatabase, startTestServer, storeSkip, type TestServer } from "../test-support/server.js";
-import { AuditTally } from "../domain/audit.js";
+import { AuditTally, type AuditAction } from "../domain/audit.js";
 import { createBulkActions } from "../domain/bulk-actions.js";
 import { StoreBusy } from "./busy.js";
 import { createGroupQueries } from "./group-queries.js";
@@ -80,7 +80,7 @@ describe("a SQLite store whose write lock another process holds longer than the 
     const { db } = s.server.deps.store;
     const tally = new AuditTally(db, () => {}, 3_600_000);
     const actor = { id: null, name: null, sourceIp: "192.0.2.1" };
-    const entry = { action: "test.counted", outcome: "failure" as const, aggregateKey: "test.counted|busy" };
+    const entry = { action: "test.counted" as AuditAction, outcome: "failure" as const, aggregateKey: "test.counted|busy" };
     tally.add(actor, entry);
     tally.add(actor, entry);
     const lock = holdWriteLock(file);

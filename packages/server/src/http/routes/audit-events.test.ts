@@ -164,4 +164,20 @@ describeEachStore("GET /security/v1/audit-events", (server) => {
       assert.equal(r.headers.get("allow"), "GET, HEAD");
     }
   });
+
+  it("lists every action an event may have, sorted: those of the events recorded here among them; an administrator's alone", async () => {
+    const s = server();
+    const r = await s.api<string[]>("GET", "/security/v1/audit-events/actions", { token });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.body, [...r.body].sort());
+    // But the rows a test above wrote to the store itself ("test.run").
+    const recorded = new Set((await events()).map((e) => e.action).filter((a) => !a.startsWith("test.")));
+    assert.deepEqual([...recorded].filter((a) => !r.body.includes(a)), []);
+    for (const action of ["user.create", "user.lockout-cleared", "auth.login", "group.member.add"]) assert.ok(r.body.includes(action), action);
+    const plain = await s.api("POST", "/security/v1/users", { token, body: { username: "reads.no.log", password: "Secret-Pass-9" } });
+    assert.equal(plain.status, 201, plain.text);
+    const theirs = await s.login("reads.no.log", "Secret-Pass-9");
+    assert.equal((await s.api("GET", "/security/v1/audit-events/actions", { token: theirs })).status, 403);
+    assert.equal((await s.api("GET", "/security/v1/audit-events/actions")).status, 401);
+  });
 });

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import fastJson from "fast-json-stringify";
 import { Type, type Static } from "typebox";
+import { AUDIT_ACTIONS } from "../../domain/audit.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { normalizeTime } from "../../domain/users.js";
 import { createAuditQueries, type AuditEventRow, type AuditFilter } from "../../storage/audit-queries.js";
@@ -18,7 +19,7 @@ const AuditEventSchema = Type.Object(
     time: Type.String({ format: "date-time" }),
     actorNumericId: Nullable(Type.Integer({ description: "numericId of the acting user; null for the system or a login attempt" })),
     actor: Nullable(Type.String({ description: "Username of the actor; null for a login attempt (anonymous: see sourceAddress)" })),
-    action: Type.String({ description: "e.g. user.create, user.update, user.delete, user.password-reset, auth.login, user.locked-out" }),
+    action: Type.String({ description: "e.g. user.create, user.update, user.delete, user.password-reset, auth.login, user.locked-out; all of them: GET /security/v1/audit-events/actions" }),
     targetType: Nullable(Type.String({ description: "user, group, …; login-name for a login with an unknown name, whose targetId is a keyed hash of the name (never the name)" })),
     targetId: Nullable(Type.String()),
     targetName: Nullable(Type.String()),
@@ -38,7 +39,7 @@ const AuditQuery = Type.Object({
   actor: Type.Optional(Type.String({ maxLength: 256, description: "Username of the actor" })),
   target: Type.Optional(Type.String({ maxLength: 256, description: "Id (UUID) or name of the target" })),
   targetType: Type.Optional(Type.String({ maxLength: 64, description: "user, group, …" })),
-  action: Type.Optional(Type.String({ maxLength: 128 })),
+  action: Type.Optional(Type.String({ maxLength: 128, description: "The whole action name (GET /security/v1/audit-events/actions lists them)" })),
   outcome: Type.Optional(Type.Union([Type.Literal("success"), Type.Literal("failure")])),
   from: Type.Optional(Time),
   to: Type.Optional(Time),
@@ -110,6 +111,21 @@ const auditEventsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
       const page = keysetPage(request, reply, rows, max, (e) => String(e.id));
       return page.map(toAuditEventView);
     },
+  );
+
+  app.get(
+    "/security/v1/audit-events/actions",
+    {
+      onRequest: guard(...ADMINISTRATOR_ROLES),
+      schema: {
+        summary: "The actions the audit log records",
+        description: "Every action an event may have, sorted: the values the `action` filter matches (it takes a whole name).",
+        tags: ["audit"],
+        security: [{ bearerAuth: [] }],
+        response: { 200: Type.Array(Type.String()), ...errorResponses(401, 403) },
+      },
+    },
+    async () => [...AUDIT_ACTIONS],
   );
 };
 
