@@ -134,6 +134,21 @@ describeEachStore(
       assert.equal(await loginFrom(s, "127.0.0.7", "cleared.up", PASSWORD), 200);
     });
 
+    it("the clear of an address's lockout says in its audit event what it cleared: the address and until when, the failures counted", async () => {
+      const s = server();
+      const id = await createUser("address.cleared");
+      for (let i = 0; i < 3; i++) await loginFrom(s, "127.0.0.12", "address.cleared", `wrong-guess-${i}`);
+      const { addresses } = (await s.api("GET", `/security/v1/users/${id}/lockout`, { token })).body;
+      assert.equal(await lockedOutUntil(id), null, "the account itself is not locked out");
+      assert.equal((await s.api("DELETE", `/security/v1/users/${id}/lockout`, { token })).status, 204);
+      const events = await s.api("GET", `/security/v1/audit-events?target=${id}&action=user.lockout-cleared`, { token });
+      assert.deepEqual(events.body.map((e: { details: unknown }) => e.details), [{
+        // The account counts the failures of unfamiliar addresses too (its own lockout's measure).
+        before: { failedLogins: 3, addresses: [{ address: "127.0.0.12", lockedOutUntil: addresses[0].lockedOutUntil, failedLogins: addresses[0].failedLogins }] },
+        after: { failedLogins: 0, addresses: [] },
+      }]);
+    });
+
     it("a bulk clear-lockout lifts them too, and counts and audits every user it cleared", async () => {
       const s = server();
       const guessed = await createUser("bulk.guessed");

@@ -418,9 +418,16 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
         await holdUserVersion(trx, uuid, precondition);
         const row = await requireUser(q, uuid);
         await assertMayAdminister(q, actor, row, "clear the lockout of a system administrator");
+        // The event says what the clear lifted (often an address's lockout alone), each field only when it changes.
+        const before: Record<string, unknown> = {};
+        const after: Record<string, unknown> = {};
+        if (row.locked_out_until !== null && row.locked_out_until > isoNow()) [before.lockedOutUntil, after.lockedOutUntil] = [row.locked_out_until, null];
+        if (row.failed_logins > 0) [before.failedLogins, after.failedLogins] = [row.failed_logins, 0];
+        const addresses = await addressLockouts(trx, row.id);
+        if (addresses.length > 0) [before.addresses, after.addresses] = [addresses.map(({ address, lockedOutUntil, failedLogins }) => ({ address, lockedOutUntil, failedLogins })), []];
         await trx.updateTable("users").set({ failed_logins: 0, lockout_count: 0, locked_out_until: null }).where("id", "=", row.id).execute();
         await clearAddressLockouts(trx, [row.id]);
-        await recordAudit(trx, actor, { action: "user.lockout-cleared", target: userTarget(row), details: { before: { lockedOutUntil: row.locked_out_until } } });
+        await recordAudit(trx, actor, { action: "user.lockout-cleared", target: userTarget(row), details: { before, after } });
       });
     },
 
