@@ -5,7 +5,7 @@ import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PAS
 import { insertGroups, insertUser } from "../../server/src/test-support/fixtures.js";
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from "../../server/src/test-support/server.js";
 import type { Locator } from "playwright-core";
-import { answerLate, axeViolations, describeConsole, logIn, logInByToken, nextFrames, onOwnServer, onPage, openPage, screenshot } from "./support.js";
+import { answerLate, axeViolations, describeConsole, holdRequests, logIn, logInByToken, nextFrames, onOwnServer, onPage, openPage, screenshot } from "./support.js";
 
 describeConsole("console pages", {}, (ctx, kind) => {
   it("every page has no WCAG 2.1 A or AA violation, in the light and the dark theme", { timeout: 300_000 }, async () => {
@@ -885,6 +885,25 @@ describeConsole("console pages", {}, (ctx, kind) => {
       assert.equal(await page.getByText(/^No member/).count(), 0);
       // The refusals are the 400s the pages say in words.
     }, { errorsAllowed: /status of 400 .*search=s+&/ });
+  });
+
+  it("a group's page says how many members it has, from the server's count, and its members are shown without waiting for it", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const team = await createGroup(server, token, "counted-team");
+    for (const name of ["counted.one", "counted.two", "counted.three"]) {
+      const u = await createUser(server, token, name);
+      assert.equal((await server.api("PUT", `/security/v1/users/${u.uuid}/user-groups/${team}`, { token })).status, 204);
+    }
+    await onPage(ctx(), async ({ page }) => {
+      const release = await holdRequests(page, /\/security\/v1\/users\/count\?/);
+      await page.goto(`${url}#/groups/${team}`);
+      await page.getByRole("link", { name: "counted.three" }).waitFor();
+      release();
+      await page.getByRole("status").filter({ hasText: /^3 members$/ }).waitFor();
+      await page.getByRole("searchbox", { name: "Search members" }).fill("two");
+      await page.getByRole("status").filter({ hasText: "1 member matching “two”" }).waitFor();
+    });
   });
 
   it("an empty list says so: a group without roles or members, a search of its members or of the groups that finds none, a user without events", async () => {

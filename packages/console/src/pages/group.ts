@@ -20,6 +20,9 @@ class GroupPage extends Page {
   #next: string | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #abort: AbortController | null = null;
+  /** How many members a search has, by the server's count (null until it answers): asked beside its first page, never waited for. */
+  #count: { search: string; n: number } | null = null;
+  #countAbort: AbortController | null = null;
   /** The search #members answers (null while the first members load): what the "none" line names. */
   #searched: string | null = null;
   /** The history entry the member search typed last made, which the rest of that typing replaces. */
@@ -44,6 +47,7 @@ class GroupPage extends Page {
     // A search typed just before leaving would otherwise change the URL of the page gone to.
     clearTimeout(this.#timer);
     this.#abort?.abort();
+    this.#countAbort?.abort();
   }
 
   override routeChanged(): void {
@@ -82,6 +86,16 @@ class GroupPage extends Page {
     this.#abort?.abort();
     const abort = (this.#abort = new AbortController());
     const search = this.#search;
+    if (fresh) {
+      this.#count = null;
+      this.#countAbort?.abort();
+      const countAbort = (this.#countAbort = new AbortController());
+      session.api.countUsers({ groupId: this.#id, search: search || undefined }, { signal: countAbort.signal }).then(
+        (n) => { if (countAbort === this.#countAbort) { this.#count = { search, n }; this.requestUpdate(); } },
+        // The members' page says a refusal; a count given up (a newer search) says nothing.
+        () => undefined,
+      );
+    }
     const read = await this.attempt(async () => {
       const page = await session.api.users({ groupId: this.#id, search: search || undefined }, { max: MEMBERS_PAGE, cursor: fresh ? null : this.#next }, { signal: abort.signal });
       this.#members = fresh ? page.items : [...this.#members, ...page.items];
@@ -201,6 +215,7 @@ class GroupPage extends Page {
           @input=${(e: InputEvent) => this.#onSearch((e.target as HTMLInputElement).value)}>
         <a href=${href("users", { groupId: g.id, search: this.#search })}>Open in the users table</a>
       </div>
+      <p class="status" role="status">${this.#count === null ? "" : `${this.#count.n.toLocaleString()} ${this.#count.n === 1 ? "member" : "members"}${this.#count.search ? ` matching “${this.#count.search}”` : ""}`}</p>
       <table class="plain"><thead><tr><th>Username</th><th>Display name</th><th>Email</th></tr></thead>
         <tbody id="group-members">${this.#members.map((u) => html`<tr><td><a href=${href(`users/${u.id}`)}>${u.username}</a></td><td>${u.displayName}</td><td>${u.email ?? ""}</td></tr>`)}</tbody>
       </table>
