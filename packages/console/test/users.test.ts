@@ -344,6 +344,29 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     });
   });
 
+  it("a bulk action's report with many refused users keeps Close in view at 1 024 × 768: the list scrolls inside the dialog", async () => {
+    const { browser } = ctx();
+    await onOwnServer(browser, kind, async (server) => {
+      // Built-in users: a bulk Disable refuses each.
+      for (let i = 0; i < 40; i++) await insertUser(server.server.deps.store, { username: `kept${String(i).padStart(2, "0")}`, builtin: 1 });
+    }, async ({ page, url }) => {
+      await page.setViewportSize({ width: 1024, height: 768 });
+      await page.goto(`${url}#/users?search=kept`);
+      await page.getByRole("status").filter({ hasText: "40 users matching" }).waitFor();
+      await page.getByRole("checkbox", { name: "Select kept00" }).check();
+      await page.getByRole("button", { name: "Select all 40 matching" }).click();
+      await page.getByRole("region", { name: "Bulk actions" }).getByRole("button", { name: "Disable" }).click();
+      await page.getByRole("dialog", { name: "Disable all 40 matching users" }).getByRole("button", { name: "Disable" }).click();
+      const progress = page.getByRole("dialog", { name: /Disable: done/ });
+      await progress.getByText("40 refused").waitFor();
+      const close = progress.getByRole("button", { name: "Close" });
+      assert.equal(await close.evaluate((el) => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }), true, "Close is in view");
+      await screenshot(page, `bulk-report-refused-${kind}`);
+      await close.click();
+      await progress.waitFor({ state: "hidden" });
+    });
+  });
+
   it("a bulk action on a hundred rows and more picked one by one asks first, as one on all matching does", async () => {
     const { server, url } = ctx();
     await onPage(ctx(), async ({ page }) => {
