@@ -116,7 +116,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
             const label = (el as HTMLInputElement).labels?.[0];
             const words = label ? [...label.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE || (n instanceof HTMLElement && !n.matches("input, select, textarea"))).map((n) => n.textContent).join("") : el.getAttribute("aria-label") ?? "";
             const type = (el as HTMLInputElement).type;
-            const role = el.tagName === "SELECT" ? "combobox" : el.tagName === "TEXTAREA" ? "textbox" : type === "checkbox" ? "checkbox" : type === "radio" ? "radio" : type === "number" ? "spinbutton" : type === "search" ? "searchbox" : el.getAttribute("role") ?? "textbox";
+            const role = el.tagName === "SELECT" || el.hasAttribute("list") ? "combobox" : el.tagName === "TEXTAREA" ? "textbox" : type === "checkbox" ? "checkbox" : type === "radio" ? "radio" : type === "number" ? "spinbutton" : type === "search" ? "searchbox" : el.getAttribute("role") ?? "textbox";
             return { words: words.replace(/\s+/g, " ").trim(), role };
           });
         });
