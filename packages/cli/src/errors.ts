@@ -98,7 +98,9 @@ function credentialHint(env: NodeJS.ProcessEnv): string {
 function passwordChangeHere(err: unknown): err is ECMPermissionError {
   if (!(err instanceof ECMPermissionError)) return false;
   const info = err.additionalInfo as { passwordChangeRequired?: unknown; passwordChangeIn?: unknown } | null;
-  return info?.passwordChangeRequired === true && info.passwordChangeIn === "here";
+  if (info?.passwordChangeRequired !== true) return false;
+  // A server older than passwordChangeIn names the route in its message instead.
+  return info.passwordChangeIn === undefined ? err.serverMessage.includes("/me/password") : info.passwordChangeIn === "here";
 }
 
 /** One line, no stack trace. */

@@ -91,7 +91,7 @@ export class Page extends LitElement {
    * action's Stop, gone when the run ended) goes to its first control left (Close).
    */
   #dialogControl(): HTMLElement | null {
-    return this.querySelector("dialog[open]")?.querySelector<HTMLElement>("button:enabled, input:enabled, select:enabled, textarea:enabled, a[href]") ?? null;
+    return this.querySelector("dialog[open]")?.querySelector<HTMLElement>(`${FIELD}, button:enabled, a[href]`) ?? null;
   }
 
   /** Where the focus goes when what had it is gone: the page's heading, where a keyboard or screen reader user reads on. */

@@ -49,6 +49,10 @@ test("a password change due points at ecm passwd only where the server says it i
     new ECMPermissionError("ECMS1103-E The password must be changed first.", { status: 403, code: "ECMS1103", additionalInfo: { passwordChangeRequired: true, passwordChangeIn } });
   assert.equal(messageOf(due("here")), 'ECMS1103-E The password must be changed first. (run "ecm passwd")');
   assert.equal(messageOf(due("directory")), "ECMS1103-E The password must be changed first.");
+  // A server without passwordChangeIn: its message names the route where the change is made here.
+  const older = (text: string) => new ECMPermissionError(`ECMS1103-E ${text}`, { status: 403, code: "ECMS1103", serverMessage: text, additionalInfo: { passwordChangeRequired: true } });
+  assert.match(messageOf(older("The password must be changed first: PUT /security/v1/me/password.")), /\(run "ecm passwd"\)$/);
+  assert.doesNotMatch(messageOf(older("The password must be changed first, in the directory this account comes from; then log in again.")), /ecm passwd/);
 });
 
 test("a table shows the rows flushed so far (an import's first batch), sized by them; later rows keep those widths", () => {

@@ -258,7 +258,8 @@ function checkDirectory(d: Omit<Directory, "id" | "uuid" | "version">, current: 
       url = new URL(text);
     } catch {
       // Said back without what comes before an @ (a password there is not repeated either).
-      const shown = text.replace(/^([^/]*\/\/).*@/, "$1…@");
+      // (A part without the scheme is masked too: a password holding a space splits the URL in two.)
+      const shown = text.replace(/^([^/]*\/\/)?.*@/, "$1…@");
       // The URL parser refuses a port past 65535 as it refuses any garbage: a mistyped port is said as one.
       const port = /^ldaps?:\/\/(?:…@)?[^/@:]+:(\d+)\/?$/.exec(shown)?.[1];
       throw invalid("connectionUrl", `connectionUrl: "${shown}" ${port !== undefined && Number(port) > 65535 ? `has port ${port}: a port is 1 to 65535` : "is not a URL"}.`);

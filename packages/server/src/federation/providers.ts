@@ -317,8 +317,11 @@ export function createProviderAdmin({ db, dialect }: Pick<Store, "db" | "dialect
     const { redirectUri: _shown, ...sent } = (input.config ?? {}) as Partial<OidcSettings> & { redirectUri?: string };
     // With a new fromUrl, an endpoint sent as a GET showed it is the old provider's, not an override:
     // the new discovery document's takes its place (else a GET body sent back with a new fromUrl keeps logging in at the old one).
-    if (current && fromUrl !== current.fromUrl) for (const field of ENDPOINTS) if (sent[field] === current.config[field]) delete sent[field];
-    const config = { ...DEFAULT_SETTINGS, ...current?.config, ...discovered, ...definedOnly(sent) } as Partial<OidcSettings>;
+    const newProvider = current !== undefined && fromUrl !== current.fromUrl;
+    if (newProvider) for (const field of ENDPOINTS) if (sent[field] === current.config[field]) delete sent[field];
+    // Nor does an endpoint the new document leaves out stay the old provider's: it is sent, or refused below.
+    const kept = newProvider ? Object.fromEntries(Object.entries(current.config).filter(([field]) => !(ENDPOINTS as readonly string[]).includes(field))) : current?.config;
+    const config = { ...DEFAULT_SETTINGS, ...kept, ...discovered, ...definedOnly(sent) } as Partial<OidcSettings>;
     for (const field of ENDPOINTS) {
       const value = config[field];
       if (field === "userInfoUrl" && (value === null || value === undefined)) {

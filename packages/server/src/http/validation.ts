@@ -218,7 +218,7 @@ export function describeValidation(errors: readonly ErrorObject[], part: string)
       break;
     case "uniqueItems":
       // Ajv's i and j count from 0, in either order.
-      message = `${field} lists ${JSON.stringify((error.data as unknown[])[params.i])} twice (items ${Math.min(params.i, params.j) + 1} and ${Math.max(params.i, params.j) + 1})`;
+      message = `${field} lists ${bounded(JSON.stringify((error.data as unknown[])[params.i]) ?? "")} twice (items ${Math.min(params.i, params.j) + 1} and ${Math.max(params.i, params.j) + 1})`;
       break;
     case "minimum":
       message = `${field} must be at least ${params.limit}`;

@@ -146,9 +146,10 @@ export async function directoryFields(ctx: Ctx): Promise<DirectoryFields> {
   const bindDn = str(v, "bind-dn");
   if (bindDn !== undefined) fields.bindDn = bindDn === "" ? null : bindDn;
   if (v["bind-password-stdin"]) fields.bindPassword = (await readStdin(ctx.io.stdin)).replace(/\r?\n$/, "");
-  else if (ctx.io.env.ECM_BIND_PASSWORD) fields.bindPassword = ctx.io.env.ECM_BIND_PASSWORD;
-  // Anonymous reads: the stored password was the former account's, and the server keeps none without a bindDn.
+  // Anonymous reads: the stored password was the former account's, and the server keeps none without a
+  // bindDn (ECM_BIND_PASSWORD, kept in the environment for other commands, is not sent with --bind-dn "").
   else if (fields.bindDn === null) fields.bindPassword = "";
+  else if (ctx.io.env.ECM_BIND_PASSWORD) fields.bindPassword = ctx.io.env.ECM_BIND_PASSWORD;
   const startTls = flagPair(v, "start-tls", "no-start-tls");
   if (startTls !== undefined) fields.startTls = startTls;
   const unencrypted = flagPair(v, "allow-unencrypted-passwords", "no-allow-unencrypted-passwords");

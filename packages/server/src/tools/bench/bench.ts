@@ -124,7 +124,12 @@ function sqliteTarget(name = `sqlite-${USERS}`): StoreTarget {
 }
 
 // --database-name: the seeded PostgreSQL store's database, for engineers who may only create databases of their own names.
+// The bench drops and seeds it again when it does not hold the bench's users: a name of its own, then,
+// and lower-case letters, digits and _ only (unquoted, PostgreSQL folds a name to lower case; the lookup by name would miss it).
 function postgresTarget(name = values["database-name"] ?? `ecm_bench_${USERS}`): StoreTarget {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name) || ["postgres", "template0", "template1"].includes(name)) {
+    throw new Error(`--database-name ${JSON.stringify(name)}: a database the bench may drop and seed again, named with lower-case letters, digits and _`);
+  }
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;
   const admin = async <T>(work: (client: pg.Client) => Promise<T>) => {
