@@ -252,20 +252,18 @@ function checkDirectory(d: Omit<Directory, "id" | "uuid" | "version">, current: 
   const invalid = (field: string, message: string) => new DomainError("invalid", message, { field });
   if (!d.name) throw invalid("name", "name is required.");
   if (!d.connectionUrl) throw invalid("connectionUrl", "connectionUrl is required.");
+  // A password there would be kept, shown and audited in the clear: refused before any part is said back
+  // (one holding a space or an @ splits or garbles the URL, so no part of it is safe to repeat). A host has no @.
+  if (d.connectionUrl.includes("@")) throw invalid("connectionUrl", "connectionUrl must not hold a user name or password: the account goes in bindDn, its password in bindPassword (write-only).");
   for (const text of d.connectionUrl.split(" ")) {
     let url: URL;
     try {
       url = new URL(text);
     } catch {
-      // Said back without what comes before an @ (a password there is not repeated either).
-      // (A part without the scheme is masked too: a password holding a space splits the URL in two.)
-      const shown = text.replace(/^([^/]*\/\/)?.*@/, "$1…@");
       // The URL parser refuses a port past 65535 as it refuses any garbage: a mistyped port is said as one.
-      const port = /^ldaps?:\/\/(?:…@)?[^/@:]+:(\d+)\/?$/.exec(shown)?.[1];
-      throw invalid("connectionUrl", `connectionUrl: "${shown}" ${port !== undefined && Number(port) > 65535 ? `has port ${port}: a port is 1 to 65535` : "is not a URL"}.`);
+      const port = /^ldaps?:\/\/[^/:]+:(\d+)\/?$/.exec(text)?.[1];
+      throw invalid("connectionUrl", `connectionUrl: "${text}" ${port !== undefined && Number(port) > 65535 ? `has port ${port}: a port is 1 to 65535` : "is not a URL"}.`);
     }
-    // A password there would be kept, shown and audited in the clear: not said back either.
-    if (url.username || url.password) throw invalid("connectionUrl", "connectionUrl must not hold a user name or password: the account goes in bindDn, its password in bindPassword (write-only).");
     // A host name is at most 253 characters (RFC 1035); port 0 is no port one connects to.
     if ((url.protocol !== "ldap:" && url.protocol !== "ldaps:") || !url.hostname || url.hostname.length > 253 || url.port === "0" || (url.pathname !== "" && url.pathname !== "/") || url.search || text.includes("#")) {
       throw invalid("connectionUrl", `connectionUrl: "${text}" must be ldap://host[:port] or ldaps://host[:port].`);

@@ -212,17 +212,15 @@ describeEachStore("external user storage configuration", (server) => {
 
   it("refuses a user name or password in connectionUrl, without saying it back: it would be kept, shown and audited in the clear", async () => {
     const base = { name: "userinfo", baseDn: "dc=x" };
-    for (const connectionUrl of ["ldap://:S3cret-In-Url@localhost", "ldap://reader:S3cret-In-Url@localhost", "ldaps://dc1.example ldaps://:S3cret-In-Url@dc2.example", "ldap://reader:S3cret-In-Url@dc1.example:99999", "ldap://reader:S3cret-In-Url@dc 1.example", "ldap://reader:S3cret/In-Url@dc1.example", "ldaps://dc1.example S3cret-In-Url@dc2.example"]) {
+    for (const connectionUrl of ["ldap://:S3cret-In-Url@localhost", "ldap://reader:S3cret-In-Url@localhost", "ldaps://dc1.example ldaps://:S3cret-In-Url@dc2.example", "ldap://reader:S3cret-In-Url@dc1.example:99999", "ldap://reader:S3cret-In-Url@dc 1.example", "ldap://reader:S3cret/In-Url@dc1.example", "ldaps://dc1.example S3cret-In-Url@dc2.example", "ldap://reader:S3cret In-Url@dc1.example", "ldap://reader:S3cret@In-Url@dc1.example"]) {
       const r = await api("POST", PATH, { ...base, connectionUrl });
       assert.equal(r.status, 400, `${connectionUrl}: ${r.text}`);
       assert.equal(JSON.parse(r.body.additionalInfo).field, "connectionUrl");
-      assert.ok(!/S3cret.In-Url/.test(r.text), r.text);
+      assert.ok(!/S3cret|In-Url/.test(r.text), r.text);
     }
-    // A port past 65535 is said as such (the URL parser refuses it as it refuses garbage), masked all the same.
-    for (const [connectionUrl, shown] of [["ldap://dc1.example:99999", "ldap://dc1.example:99999"], ["ldap://reader:S3cret-In-Url@dc1.example:99999", "ldap://…@dc1.example:99999"]]) {
-      const r = await api("POST", PATH, { ...base, connectionUrl });
-      assert.equal(r.body.errorMessage, `ECMS1001-E connectionUrl: "${shown}" has port 99999: a port is 1 to 65535.`);
-    }
+    // A port past 65535 is said as such (the URL parser refuses it as it refuses garbage).
+    const port = await api("POST", PATH, { ...base, connectionUrl: "ldap://dc1.example:99999" });
+    assert.equal(port.body.errorMessage, 'ECMS1001-E connectionUrl: "ldap://dc1.example:99999" has port 99999: a port is 1 to 65535.');
     const made = await api("POST", PATH, { ...base, connectionUrl: "ldap://localhost" });
     assert.equal(made.status, 201, made.text);
     const changed = await api("PUT", `${PATH}/${made.body.id}`, { connectionUrl: "ldap://:S3cret-In-Url@localhost" });
