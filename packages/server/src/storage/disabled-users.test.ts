@@ -106,3 +106,10 @@ describeEachStore("the enabled filter", (server, kind) => {
     await assertExact("concurrent writers");
   });
 });
+
+describeEachStore("room for bulk updates", (server, kind) => {
+  it("PostgreSQL fills a page of users to 85 %, so that a bulk disable's new row versions fit beside the old ones (HOT)", { skip: kind === "sqlite" && "SQLite has no fill factor" }, async () => {
+    const { rows } = await sql<{ reloptions: string[] | null }>`select reloptions from pg_class where oid = 'users'::regclass`.execute(server().server.deps.store.db);
+    assert.deepEqual(rows[0]?.reloptions, ["fillfactor=85"]);
+  });
+});

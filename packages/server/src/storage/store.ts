@@ -35,6 +35,7 @@ import { importedHashMigration } from "./migrations/014o-imported-hash.js";
 import { downloadLinksMigration } from "./migrations/014p-download-links.js";
 import { providerAliasFoldMigration } from "./migrations/014q-provider-alias-fold.js";
 import { disabledUsersMigration } from "./migrations/014r-disabled-users.js";
+import { usersFillfactorMigration } from "./migrations/014s-users-fillfactor.js";
 import { DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
 import type { JsonBody } from "./json-body.js";
 import type { Database } from "./schema.js";
@@ -111,6 +112,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "014p-download-links": downloadLinksMigration,
     "014q-provider-alias-fold": providerAliasFoldMigration,
     "014r-disabled-users": disabledUsersMigration(dialect),
+    "014s-users-fillfactor": usersFillfactorMigration(dialect),
   };
 }
 

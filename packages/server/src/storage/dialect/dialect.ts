@@ -123,6 +123,12 @@ export interface StoreDialect {
    */
   keepDisabledUsersApart(db: Kysely<any>): Promise<void>;
   /**
+   * Migration 014s: PostgreSQL fills a page of `users` to 85 %, so that the new version of an updated
+   * row (a bulk disable, a sync's change, a login's counters) fits on its page as a HOT update, which
+   * writes no index entry. Pages already full stay so until the table is rewritten. A no-op on SQLite.
+   */
+  leaveRoomForUpdates(db: Kysely<any>): Promise<void>;
+  /**
    * The users list's `enabled` filter as a condition on `users`. `after`: the page starts after this
    * username, so that PostgreSQL walks the disabled from there (the list's own `username > after` is
    * not carried over to them by the planner).

@@ -68,6 +68,12 @@ export const postgresDialect: StoreDialect = {
     await sql`create trigger audit_target_names_insert after insert on audit_events referencing new table as added for each statement execute function ecm_audit_target_names()`.execute(db);
   },
 
+  async leaveRoomForUpdates(db: Kysely<any>) {
+    // 300 000 seeded users, 9 % of them disabled at once: 0.1 % of the updates HOT at the default 100,
+    // 39 % at 90, 50 % at 85, 57 % at 80; the update 38 % faster at 85, the table 17 % larger (docs/benchmarks.md).
+    await sql`alter table users set (fillfactor = 85)`.execute(db);
+  },
+
   async keepDisabledUsersApart(db: Kysely<any>) {
     await sql`create table disabled_users (username text collate "C" primary key)`.execute(db);
     // Once a statement, over its rows: a bulk batch's thousand users in one insert or delete. A disabled

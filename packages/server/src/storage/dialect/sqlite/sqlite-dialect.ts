@@ -282,6 +282,9 @@ export const sqliteDialect: StoreDialect = {
   // No HOT updates to win: the index on (enabled, username) answers the filter and its count.
   async keepDisabledUsersApart() {},
 
+  // SQLite has no fill factor: a row is rewritten in place when it still fits.
+  async leaveRoomForUpdates() {},
+
   enabledIs: (enabled) => (eb) => eb("users.enabled", "=", enabled ? 1 : 0),
 
   async countEnabled(db, enabled) {
