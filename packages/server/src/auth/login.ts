@@ -84,15 +84,27 @@ export interface AddressLockout {
 
 /** The addresses that are locked out of an account or have failed logins in a row: at most `limit`, the latest first. */
 export async function addressLockouts(db: Kysely<Database>, userId: number, limit = 100): Promise<AddressLockout[]> {
+  return (await addressLockoutsOf(db, [userId], limit)).get(userId) ?? [];
+}
+
+/** addressLockouts of each of several accounts (those with none are not in the map). */
+export async function addressLockoutsOf(db: Kysely<Database>, userIds: readonly number[], limit = 100): Promise<Map<number, AddressLockout[]>> {
+  const now = isoNow();
   const rows = await db
     .selectFrom("login_sources")
-    .select(["source", "failed_logins", "locked_out_until", "last_success_at"])
-    .where("user_id", "=", userId)
-    .where((eb) => eb.or([eb("locked_out_until", ">", isoNow()), eb("failed_logins", ">", 0)]))
+    .select(["user_id", "source", "failed_logins", "locked_out_until", "last_success_at"])
+    .where("user_id", "in", userIds.length > 0 ? userIds : [-1])
+    .where((eb) => eb.or([eb("locked_out_until", ">", now), eb("failed_logins", ">", 0)]))
+    .orderBy("user_id")
     .orderBy("updated_at", "desc")
-    .limit(limit)
     .execute();
-  return rows.map((r) => ({ address: r.source, failedLogins: r.failed_logins, lockedOutUntil: r.locked_out_until !== null && r.locked_out_until > isoNow() ? r.locked_out_until : null, lastLoginAt: r.last_success_at }));
+  const of = new Map<number, AddressLockout[]>();
+  for (const r of rows) {
+    let list = of.get(r.user_id);
+    if (!list) of.set(r.user_id, (list = []));
+    if (list.length < limit) list.push({ address: r.source, failedLogins: r.failed_logins, lockedOutUntil: r.locked_out_until !== null && r.locked_out_until > now ? r.locked_out_until : null, lastLoginAt: r.last_success_at });
+  }
+  return of;
 }
 
 /** The one audit actor of a login attempt: nobody is logged in yet, whatever name was typed. */

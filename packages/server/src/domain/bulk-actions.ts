@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
-import { clearAddressLockouts, loginRefusal } from "../auth/login.js";
+import { addressLockoutsOf, clearAddressLockouts, loginRefusal, type AddressLockout } from "../auth/login.js";
 import { Sessions } from "../auth/sessions.js";
 import { StoreBusy } from "../storage/busy.js";
 import { becomeByHand, type GroupQueries } from "../storage/group-queries.js";
@@ -15,7 +15,7 @@ import { assertSystemAdministratorRemains } from "./last-admin.js";
 import { requireGroup, UUID_PATTERN } from "./lookups.js";
 import { assertMayChangeAdministratorGroup } from "./role-rules.js";
 import { ADMINISTRATOR_ROLES, SYSTEM_ADMINISTRATOR } from "./roles.js";
-import { administratorsProfile, type AdminActor } from "./users.js";
+import { administratorsProfile, lockoutCleared, type AdminActor } from "./users.js";
 
 /** A batch found its run no longer this process's to go on with (cancelled, or taken over by another process): rolled back. */
 class NotRunningHere extends Error {}
@@ -187,6 +187,8 @@ export function createBulkActions(
     }
     const ids = eligible.map((u) => u.id).concat([-1]);
     const now = isoNow();
+    /** clear-lockout: each user's addresses before the clear, for its audit event. */
+    let addressesBefore = new Map<number, AddressLockout[]>();
     /** The writes of the action; answers the users it changed. */
     const write = async (): Promise<number[]> => {
       switch (action) {
@@ -207,6 +209,7 @@ export function createBulkActions(
         }
         case "clear-lockout": {
           // A user counts as changed when its account or any of its addresses had something to clear.
+          addressesBefore = await addressLockoutsOf(trx, ids);
           const cleared = await clearAddressLockouts(trx, ids);
           const accounts = await trx
             .updateTable("users")
@@ -261,7 +264,7 @@ export function createBulkActions(
         case "enable":
           return { action: "user.update", target: userTarget(u), details: { ...details, before: { enabled: action === "enable" ? false : true }, after: { enabled: action === "enable" } } };
         case "clear-lockout":
-          return { action: "user.lockout-cleared", target: userTarget(u), details: { ...details, before: { lockedOutUntil: u.locked_out_until } } };
+          return { action: "user.lockout-cleared", target: userTarget(u), details: { ...details, ...lockoutCleared(u, addressesBefore.get(u.id) ?? []) } };
         case "add-to-group":
           return { action: "group.member.add", target: userTarget(u), details: { ...details, ...group } };
         case "remove-from-group":

@@ -114,6 +114,19 @@ async function assertMayActOnHolder(q: Pick<UserQueries, "holdingRole">, actor: 
   }
 }
 
+/**
+ * What a clear of a user's lockout lifts, for its audit event (often an address's lockout alone): each
+ * field only when it changes.
+ */
+export function lockoutCleared(row: Pick<UserRow, "locked_out_until" | "failed_logins">, addresses: readonly AddressLockout[]): { before: Record<string, unknown>; after: Record<string, unknown> } {
+  const before: Record<string, unknown> = {};
+  const after: Record<string, unknown> = {};
+  if (row.locked_out_until !== null && row.locked_out_until > isoNow()) [before.lockedOutUntil, after.lockedOutUntil] = [row.locked_out_until, null];
+  if (row.failed_logins > 0) [before.failedLogins, after.failedLogins] = [row.failed_logins, 0];
+  if (addresses.length > 0) [before.addresses, after.addresses] = [addresses.map(({ address, lockedOutUntil, failedLogins }) => ({ address, lockedOutUntil, failedLogins })), []];
+  return { before, after };
+}
+
 /** The refusal for a profile a system administrator is assigned to. */
 export const administratorsProfile = () =>
   new DomainError("not-permitted", "Only a system administrator may change this profile: a system administrator is assigned to it and takes over its groups.", { requiredRoles: [SYSTEM_ADMINISTRATOR] });
@@ -418,16 +431,10 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
         await holdUserVersion(trx, uuid, precondition);
         const row = await requireUser(q, uuid);
         await assertMayAdminister(q, actor, row, "clear the lockout of a system administrator");
-        // The event says what the clear lifted (often an address's lockout alone), each field only when it changes.
-        const before: Record<string, unknown> = {};
-        const after: Record<string, unknown> = {};
-        if (row.locked_out_until !== null && row.locked_out_until > isoNow()) [before.lockedOutUntil, after.lockedOutUntil] = [row.locked_out_until, null];
-        if (row.failed_logins > 0) [before.failedLogins, after.failedLogins] = [row.failed_logins, 0];
-        const addresses = await addressLockouts(trx, row.id);
-        if (addresses.length > 0) [before.addresses, after.addresses] = [addresses.map(({ address, lockedOutUntil, failedLogins }) => ({ address, lockedOutUntil, failedLogins })), []];
+        const details = lockoutCleared(row, await addressLockouts(trx, row.id));
         await trx.updateTable("users").set({ failed_logins: 0, lockout_count: 0, locked_out_until: null }).where("id", "=", row.id).execute();
         await clearAddressLockouts(trx, [row.id]);
-        await recordAudit(trx, actor, { action: "user.lockout-cleared", target: userTarget(row), details: { before, after } });
+        await recordAudit(trx, actor, { action: "user.lockout-cleared", target: userTarget(row), details });
       });
     },
 
