@@ -26,7 +26,9 @@ function cellText(v: unknown, listSep: string): string {
  * takes one `'` away again. Numbers are left alone: -1 is a number, not a formula.
  */
 function csvCell(v: unknown): string {
-  const text = cellText(v, ";");
+  // A list's items as the import splits them (the server's http/users-csv.ts listCell): a `;` or `\` in one escaped,
+  // so that a group named `x;administrators` comes back as that group, not as `x` and `administrators`.
+  const text = Array.isArray(v) ? v.map((x) => cellText(x, ";").replace(/[\\;]/g, "\\$&")).join(";") : cellText(v, ";");
   return typeof v !== "number" && /^'*[=+\-@\t\r]/.test(text) ? `'${text}` : text;
 }
 

@@ -587,8 +587,13 @@ describe("import and export", () => {
     assert.equal(unknownCharset.code, 2, unknownCharset.stderr);
     assert.match(unknownCharset.stderr, /charset "latin-9000" names no character encoding/);
 
-    // What `users list -o csv` prints comes back through the import unchanged, formula guards and read-only columns included.
+    // What `users list -o csv` prints comes back through the import unchanged, formula guards and read-only columns included,
+    // and a group whose name holds the list's `;` (or `\`) as that one group, not as several.
     ok(await ecm(["users", "update", "imp2", "--display-name", "=SUM(A1)"]));
+    ok(await ecm(["groups", "create", "cli-x;users"]));
+    ok(await ecm(["groups", "create", "cli\\x;"]));
+    ok(await ecm(["groups", "add-member", "cli-x;users", "imp2"]));
+    ok(await ecm(["groups", "add-member", "cli\\x;", "imp2"]));
     const listed = ok(await ecm(["users", "list", "-x", "-o", "csv", "--search", "imp"])).stdout;
     const back = ok(await ecm(["import", "-", "--update", "--dry-run", "-o", "ndjson"], { stdin: listed }));
     assert.deepEqual(back.stdout.trim().split("\n").map((l) => JSON.parse(l).result), ["unchanged", "unchanged"], back.stdout);

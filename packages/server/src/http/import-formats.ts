@@ -1,6 +1,7 @@
 import { StringDecoder } from "node:string_decoder";
 import { UUID_PATTERN } from "../domain/lookups.js";
 import type { ImportRef } from "../domain/user-import.js";
+import { listCellNames } from "./users-csv.js";
 import { bounded } from "./validation.js";
 import { ApiError } from "./errors.js";
 
@@ -216,7 +217,7 @@ function csvFields(columns: CsvColumn[], cells: string[]): { fields: Record<stri
     } else if (column.kind === "integer") {
       if (!/^\s*-?\d{1,15}\s*$/.test(cell)) return { problem: `${column.header}: ${JSON.stringify(cell)} is not an integer.`, field: column.header };
       fields[column.field] = Number(cell);
-    } else if (column.kind === "list") fields[column.field] = unguarded(cell).split(";").map((g) => g.trim()).filter(Boolean);
+    } else if (column.kind === "list") fields[column.field] = listCellNames(unguarded(cell));
     // A password (or its hash) is never exported: taken as typed, a leading ' included.
     else fields[column.field] = column.field === "password" || column.field === "passwordHash" ? cell : unguarded(cell);
   }

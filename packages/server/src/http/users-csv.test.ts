@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { before, it, test } from "node:test";
-import { createGroup } from "../test-support/accounts.js";
+import { createGroup, createSecurityAdministrator } from "../test-support/accounts.js";
 import { describeEachStore } from "../test-support/server.js";
 import { csvCell, wantsCsv } from "./users-csv.js";
 
@@ -152,5 +152,25 @@ describeEachStore("users as CSV", (server) => {
     assert.deepEqual(failed.map((l) => l.username), ["csv.renamed"], again.text);
     assert.match(failed[0]!.error!.message, /This row's id is the user csv\.c, not csv\.renamed: an import matches users by username/);
     assert.equal((await s.api<unknown[]>("GET", "/security/v1/users?search=csv.renamed", { token })).body.length, 0);
+  });
+
+  it("a group name holding ; or \\ comes back as that one group, so no name can put its members in other groups", async () => {
+    const s = server();
+    // A security administrator names a group after the administrators group and joins it: it grants nothing.
+    const { user, token: secToken } = await createSecurityAdministrator(s, token, "csv.secadmin");
+    await createGroup(s, secToken, "csv-x");
+    const planted = await createGroup(s, secToken, "csv-x;administrators");
+    const backslashed = await createGroup(s, secToken, "DOMAIN\\csv;\\");
+    for (const group of [planted, backslashed]) assert.equal((await s.api("PUT", `/security/v1/users/${user.uuid}/user-groups/${group}`, { token: secToken })).status, 204);
+    const groupsOf = async () => (await s.api<{ groups: string[] }>("GET", `/security/v1/users/${user.uuid}?extendedInfo=true`, { token })).body.groups;
+    const before = await groupsOf();
+    // A system administrator's round trip of the export, as the README offers it.
+    const exported = await s.api<string>("GET", "/security/v1/users?search=csv.secadmin", { token, headers: { accept: "text/csv" } });
+    const imported = await s.api("POST", "/security/v1/users/import?update=true", { token, body: exported.text, headers: { "content-type": "text/csv" } });
+    assert.equal(imported.status, 200, imported.text);
+    assert.match(imported.text, /"status":"unchanged"/, imported.text);
+    assert.deepEqual(await groupsOf(), before);
+    const roles = (await s.api<{ name: string }[]>("GET", `/security/v1/users/${user.uuid}/roles`, { token })).body.map((r) => r.name);
+    assert.ok(!roles.includes("system-administrator"), `the import made csv.secadmin a system administrator: ${exported.text}`);
   });
 });

@@ -23,10 +23,24 @@ export function csvCell(value: unknown): string {
   return /[",\r\n]/.test(text) || /^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
+/**
+ * A cell of names (a user's groups): joined by `;`, a `;` or `\` inside a name written `\;`, `\\`, so
+ * that the import (listCellNames) reads a name holding `;` back as that one name: read as several, a
+ * group a security administrator named `x;administrators` put its members in `administrators`.
+ */
+export function listCell(names: readonly string[]): string {
+  return names.map((name) => name.replace(/[\\;]/g, "\\$&")).join(";");
+}
+
+/** The names of a list cell (listCell): split at each `;` not escaped; `\;` and `\\` are `;` and `\`, any other `\` is kept (`DOMAIN\staff` from another system). */
+export function listCellNames(cell: string): string[] {
+  return (cell.match(/(?:\\[\\;]|[^;])+/g) ?? []).map((name) => name.replace(/\\([\\;])/g, "$1").trim()).filter(Boolean);
+}
+
 function cellOf(user: Record<string, unknown>, column: (typeof COLUMNS)[number]): unknown {
   const value = user[column];
-  if (column === "groups") return Array.isArray(value) ? value.join(";") : value;
-  if (column === "federatedIdentities") return Array.isArray(value) ? value.map((f: { alias: string }) => f.alias).join(";") : value;
+  if (column === "groups") return Array.isArray(value) ? listCell(value as string[]) : value;
+  if (column === "federatedIdentities") return Array.isArray(value) ? listCell(value.map((f: { alias: string }) => f.alias)) : value;
   return value;
 }
 
