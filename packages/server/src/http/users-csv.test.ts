@@ -71,6 +71,8 @@ describeEachStore("users as CSV", (server) => {
     const made = await s.api<{ url: string; expiresAt: string }>("POST", "/security/v1/users/csv-links?search=csv.", { token });
     assert.equal(made.status, 201, made.text);
     assert.match(made.body.url, /^\/portal\/security\/v1\/users\/csv-links\/[A-Za-z0-9_-]{43}$/);
+    // A created resource says where it is, as every 201 does.
+    assert.equal(made.headers.get("location"), made.body.url);
     assert.ok(Date.parse(made.body.expiresAt) - Date.now() <= 60_000);
     const link = new URL(made.body.url, s.baseUrl).href;
     // A HEAD (a link checker) does not take it.

@@ -242,7 +242,8 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
       const expiresAt = new Date(now + DOWNLOAD_LINK_SECONDS * 1000).toISOString();
       await store.db.deleteFrom("download_links").where("expires_at", "<", new Date(now).toISOString()).execute();
       await store.db.insertInto("download_links").values({ link_hash: sha256(secret), session_id: sessionId, filter: JSON.stringify(request.query), expires_at: expiresAt }).execute();
-      return reply.code(201).send({ url: `${request.url.split("?")[0]!.replace(/\/$/, "")}/${secret}`, expiresAt });
+      const url = `${request.url.split("?")[0]!.replace(/\/$/, "")}/${secret}`;
+      return reply.code(201).header("location", url).send({ url, expiresAt });
     },
   );
 
