@@ -4,7 +4,7 @@ import type { UserFilter, UserJson, UserQueries } from "../storage/user-queries.
 import { keysetBatches } from "../storage/keyset.js";
 import { whileAuthorized } from "./auth-guard.js";
 
-/** The columns of the users CSV, in order: the extended view's fields (lists joined by `;`). */
+/** The columns of the users CSV, in order: the extended view's fields (lists joined by `;`: listCell). */
 const COLUMNS = [
   "id", "numericId", "username", "loginName", "firstName", "lastName", "displayName", "email", "description", "enabled", "builtin",
   "dn", "profileId", "validFrom", "validTo", "expired", "lockedOutUntil", "changePassword", "passwordNeverExpires", "serviceAccount", "groups", "federatedIdentities",

@@ -158,7 +158,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
         summary: "Import users",
         description: [
           "Creates or updates (by username) the users of an NDJSON (`application/x-ndjson`: a JSON object a line) or CSV (`text/csv`: a header row naming the fields) body, of any size.",
-          "A row has the fields of `POST /security/v1/users`, plus `passwordHash` (an existing hash in PHC format: argon2id, argon2i, bcrypt, pbkdf2-sha256, pbkdf2-sha512; replaced by a current argon2id hash at the user's next login) and `groups` (names; in CSV separated by `;`), all of the user's own groups (`users` is always kept).",
+          "A row has the fields of `POST /security/v1/users`, plus `passwordHash` (an existing hash in PHC format: argon2id, argon2i, bcrypt, pbkdf2-sha256, pbkdf2-sha512; replaced by a current argon2id hash at the user's next login) and `groups` (names; in CSV separated by `;`, a `;` or `\\` inside a name written `\\;`, `\\\\`), all of the user's own groups (`users` is always kept).",
           "The body is read in the charset its Content-Type declares (`text/csv; charset=windows-1252`, as spreadsheets save CSV), UTF-8 when it declares none; a row with bytes that charset does not have fails.",
           "Fields left out keep their value on an update. Each batch of rows is one transaction.",
           "The answer is NDJSON, a line per row as its batch commits — `{\"line\",\"username\",\"status\":\"created|updated|unchanged|failed\",\"id\",\"error\":{\"code\",\"message\",…}}` — and a last line `{\"summary\":{…}}`; a failure that ends the import early is a last line `{\"error\":{…}}`.",
@@ -171,7 +171,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
           update: Type.Optional(Type.Boolean({ default: true, description: "Update users that exist; false: such a row fails (ECMS1301) and the user is left as it is" })),
         }),
         body: Type.Object(ImportRow.properties, {
-          description: "A row: a JSON object a line (NDJSON), or a CSV record under a header naming these fields (`groups` separated by `;`).",
+          description: "A row: a JSON object a line (NDJSON), or a CSV record under a header naming these fields (`groups` separated by `;`, a `;` or `\\` inside a name written `\\;`, `\\\\`).",
           additionalProperties: false,
         }),
         consumes: Object.keys(FORMATS),
