@@ -282,15 +282,17 @@ export function createBulkActions(
   }
 
   /** The next batch of the selection after the run's cursor, and the cursor after it. */
-  async function nextBatch(job: BulkActionRow, params: StoredParams): Promise<{ batch: UserRow[]; cursor: string; last: boolean }> {
+  async function nextBatch(job: BulkActionRow, params: StoredParams): Promise<{ batch: UserRow[]; missing: string[]; cursor: string; last: boolean }> {
     if (params.ids) {
       const done = Number(job.cursor ?? "0");
       const slice = params.ids.slice(done, done + batchSize);
       const rows = slice.length === 0 ? [] : await db.selectFrom("users").selectAll().where("uuid", "in", slice).orderBy("username").execute();
-      return { batch: rows, cursor: String(done + slice.length), last: done + slice.length >= params.ids.length };
+      // Ids that name no user (deleted before their batch, or never there) are counted and reported, not dropped unsaid.
+      const found = new Set(rows.map((u) => u.uuid));
+      return { batch: rows, missing: slice.filter((id) => !found.has(id)), cursor: String(done + slice.length), last: done + slice.length >= params.ids.length };
     }
     const rows = await users.listPage(params.filter ?? {}, job.cursor ?? undefined, batchSize);
-    return { batch: rows, cursor: rows.length > 0 ? rows[rows.length - 1]!.username : (job.cursor ?? ""), last: rows.length < batchSize };
+    return { batch: rows, missing: [], cursor: rows.length > 0 ? rows[rows.length - 1]!.username : (job.cursor ?? ""), last: rows.length < batchSize };
   }
 
   /**
@@ -298,11 +300,11 @@ export function createBulkActions(
    * The heartbeat goes on while the batch is written (from outside its transaction): a batch slower than
    * staleSeconds would otherwise be taken over by another process, and taken back, without an end.
    */
-  async function commitBatch(job: BulkActionRow, params: StoredParams, batch: UserRow[], cursor: string, last: boolean): Promise<BulkActionRow | undefined> {
+  async function commitBatch(job: BulkActionRow, params: StoredParams, { batch, missing, cursor, last }: Awaited<ReturnType<typeof nextBatch>>): Promise<BulkActionRow | undefined> {
     const beat = () => db.updateTable("bulk_actions").set({ heartbeat_at: isoNow() }).where("id", "=", job.id).where("owner", "=", owner).where("status", "=", "running").execute();
     const heartbeat = setInterval(() => void beat().catch(() => undefined), (staleSeconds * 1000) / 3);
     try {
-      return await commitOwnedBatch(job, params, batch, cursor, last);
+      return await commitOwnedBatch(job, params, batch, missing, cursor, last);
     } catch (error) {
       if (error instanceof NotRunningHere) return undefined;
       throw error;
@@ -312,11 +314,12 @@ export function createBulkActions(
   }
 
   /** commitBatch's work; throws NotRunningHere, rolling the batch back, when the run was cancelled or another process owns it by now. */
-  async function commitOwnedBatch(job: BulkActionRow, params: StoredParams, batch: UserRow[], cursor: string, last: boolean): Promise<BulkActionRow> {
+  async function commitOwnedBatch(job: BulkActionRow, params: StoredParams, batch: UserRow[], missing: readonly string[], cursor: string, last: boolean): Promise<BulkActionRow> {
     const step = async (trx: Kysely<Database>, rows: UserRow[], roles: readonly string[]): Promise<BatchOutcome> => applyBatch(trx, job, params, rows, roles);
-    const finish = async (trx: Kysely<Database>, outcome: BatchOutcome): Promise<BulkActionRow> => {
+    const finish = async (trx: Kysely<Database>, done: BatchOutcome): Promise<BulkActionRow> => {
+      const outcome = { ...done, refused: done.refused.concat(missing.map((id) => ({ id, username: "", reason: "No user has this id: it was deleted before its batch, or never there." }))) };
       const report = (JSON.parse(job.report) as BulkRefusal[]).concat(outcome.refused).slice(0, REPORT_MAX);
-      const processed = job.processed + batch.length;
+      const processed = job.processed + batch.length + missing.length;
       const row = await trx
         .updateTable("bulk_actions")
         .set({
@@ -374,8 +377,7 @@ export function createBulkActions(
         job = (await db.updateTable("bulk_actions").set({ total }).where("id", "=", job.id).returningAll().executeTakeFirst()) ?? job;
       }
       while (!stopping) {
-        const { batch, cursor, last } = await nextBatch(job, params);
-        const next = await commitBatch(job, params, batch, cursor, last);
+        const next = await commitBatch(job, params, await nextBatch(job, params));
         if (!next || next.status !== "running") break;
         job = next;
       }

@@ -95,6 +95,18 @@ describeEachStore("bulk actions", (server, kind) => {
     assert.deepEqual(run!.report.map((r) => [r.username, r.reason]), [["bulk.gone.lost", "This user was deleted while the run went on."]]);
   });
 
+  it("reports ids that name no user (deleted before their batch, or never there): every id sent is counted somewhere", async () => {
+    const s = server();
+    const kept = await createUser(s, admin, "bulk.missing.kept");
+    const gone = await createUser(s, admin, "bulk.missing.gone");
+    assert.equal((await s.api("DELETE", `/security/v1/users/${gone.uuid}`, { token: admin })).status, 204);
+    const never = "00000000-0000-4000-8000-00000000beef";
+    const run = await runToEnd(s, admin, { ids: [kept.uuid, gone.uuid, never.toUpperCase()], action: "disable" });
+    assert.deepEqual([run.status, run.total, run.processed, run.changed, run.unchanged, run.refused], ["done", 3, 3, 1, 0, 2], JSON.stringify(run));
+    assert.deepEqual(run.report.map((r) => [r.id, r.username]).sort(), [[gone.uuid, ""], [never, ""]].sort());
+    for (const r of run.report) assert.match(r.reason, /^No user has this id/);
+  });
+
   it("disables all matching a filter, audits each user and the run, revokes their tokens", async () => {
     const s = server();
     const victim = await createUser(s, admin, "bulk.x.login");
