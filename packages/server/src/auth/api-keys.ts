@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { recordAudit, type Actor, userTarget } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
-import { holdUserVersion, type Precondition } from "../domain/versioned.js";
+import { holdVersion, type Precondition } from "../domain/versioned.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { INVISIBLE, normalizeName } from "../domain/names.js";
 import { madeBySystemAdministrator } from "../domain/role-rules.js";
@@ -81,7 +81,7 @@ export class ApiKeys {
     const row = { uuid: randomUUID(), user_id: user.id, name, prefix: secret.slice(0, SHOWN_CHARS), secret_hash: this.hashOf(secret), created_at: isoNow(), expires_at: expiresAt, last_used_at: null, by_system_administrator: madeBySystemAdministrator(actor.roles) };
     try {
       await this.db.transaction().execute(async (trx) => {
-        await holdUserVersion(trx, user.uuid, precondition);
+        await holdVersion(trx, "users", user.uuid, precondition);
         await trx.insertInto("api_keys").values(row).execute();
         await recordAudit(trx, actor, { action: "api-key.create", target: userTarget(user), details: { keyId: row.uuid, name, prefix: row.prefix, expiresAt } });
       });
@@ -100,7 +100,7 @@ export class ApiKeys {
 
   async revoke(actor: Actor, user: UserRow, keyId: string, precondition: Precondition): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      await holdUserVersion(trx, user.uuid, precondition);
+      await holdVersion(trx, "users", user.uuid, precondition);
       const row = await trx.deleteFrom("api_keys").where("uuid", "=", keyId.toLowerCase()).where("user_id", "=", user.id).returning(["uuid", "name", "prefix"]).executeTakeFirst();
       if (!row) throw notFound("API key", keyId);
       // A service account's last key may be the last way in of a system administrator.

@@ -12,7 +12,7 @@ import { assertGroupName, normalizeName } from "./names.js";
 import { assertMayChangeAdministratorGroup, assertMayChangeGroupOfAdministrators, assertMayGrantOrRevoke, assertMayGrantTo, assertMayRevokeFrom } from "./role-rules.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { assertMayAdminister, type AdminActor } from "./users.js";
-import { checkPrecondition, holdUserVersion, readForChange, type Precondition } from "./versioned.js";
+import { checkPrecondition, holdVersion, readForChange, type Precondition } from "./versioned.js";
 
 /** The fields of a group a change may set; absent fields keep their value. */
 export interface GroupChanges {
@@ -134,7 +134,7 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: Use
       await assertMayAdminister(users, actor, user, "change the groups of a system administrator");
       try {
         await db.transaction().execute(async (trx) => {
-          await holdUserVersion(trx, user.uuid, precondition);
+          await holdVersion(trx, "users", user.uuid, precondition);
           const group = await requireGroup(groups, groupId, trx);
           await assertMayChangeAdministratorGroup(groups, trx, group, actor.roles);
           if (await groups.addMember(trx, group.id, user.id, "hand")) {
@@ -152,7 +152,7 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: Use
       const user = await requireUser(users, userId);
       await assertMayAdminister(users, actor, user, "change the groups of a system administrator");
       await db.transaction().execute(async (trx) => {
-        await holdUserVersion(trx, user.uuid, precondition);
+        await holdVersion(trx, "users", user.uuid, precondition);
         const group = await requireGroup(groups, groupId, trx);
         await assertMayChangeAdministratorGroup(groups, trx, group, actor.roles);
         const directory = (await groups.syncedGroupsOf(trx, user.id)).get(group.id);
@@ -172,7 +172,7 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: Use
       const user = await requireUser(users, userId);
       await assertMayAdminister(users, actor, user, "change the groups of a system administrator");
       return db.transaction().execute(async (trx) => {
-        await holdUserVersion(trx, user.uuid, precondition);
+        await holdVersion(trx, "users", user.uuid, precondition);
         const synced = await groups.syncedGroupsOf(trx, user.id);
         const leaving = (await groups.directGroupsOfUser(trx, user.id)).filter((g) => !(g.builtin && g.name === USERS_GROUP) && !synced.has(g.id));
         for (const group of leaving) await assertMayChangeAdministratorGroup(groups, trx, group, actor.roles);
@@ -184,10 +184,11 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: Use
     },
 
     /** Grants a role to a group (idempotent), as the caller may. */
-    async grantRole(actor: AdminActor, groupId: string, roleName: string): Promise<void> {
+    async grantRole(actor: AdminActor, groupId: string, roleName: string, precondition: Precondition): Promise<void> {
       const role = await grantableRole(roleName, actor.roles);
       try {
         await db.transaction().execute(async (trx) => {
+          await holdVersion(trx, "groups", groupId, precondition);
           const group = await requireGroup(groups, groupId, trx);
           assertMayGrantTo(group, role.name);
           await assertMayChangeAdministratorGroup(groups, trx, group, actor.roles);
@@ -203,9 +204,10 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: Use
     },
 
     /** Revokes a role from a group (idempotent); refused when no enabled system administrator would remain. */
-    async revokeRole(actor: AdminActor, groupId: string, roleName: string): Promise<void> {
+    async revokeRole(actor: AdminActor, groupId: string, roleName: string, precondition: Precondition): Promise<void> {
       const role = await grantableRole(roleName, actor.roles);
       await db.transaction().execute(async (trx) => {
+        await holdVersion(trx, "groups", groupId, precondition);
         const group = await requireGroup(groups, groupId, trx);
         await assertMayChangeAdministratorGroup(groups, trx, group, actor.roles);
         await assertMayChangeGroupOfAdministrators(trx, group, actor.roles, "change the roles of this group");

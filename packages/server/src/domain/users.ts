@@ -18,7 +18,7 @@ import { madeBySystemAdministrator } from "./role-rules.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { assertVisibleName, loginNameColumns, normalizeName, userNameColumns } from "./names.js";
 import { defaultDisplayName, emailKeyOf, searchTextFor, USERNAME_PATTERN, USERNAME_RULE } from "./user-fields.js";
-import { holdUserVersion, readForChange, type Precondition } from "./versioned.js";
+import { holdVersion, readForChange, type Precondition } from "./versioned.js";
 
 /** The writable fields of a user, by their REST names; absent fields are left as they are. */
 export interface UserChanges {
@@ -428,7 +428,7 @@ export function createUserAdmin(store: Store, groups: GroupQueries, hasher: Pass
     /** Lifts the account's lockout and every address's lockout of it (and forgets the failures that led to them; familiar addresses stay familiar). */
     async clearLockout(actor: AdminActor, uuid: string, precondition: Precondition): Promise<void> {
       await transaction(async (trx, q) => {
-        await holdUserVersion(trx, uuid, precondition);
+        await holdVersion(trx, "users", uuid, precondition);
         const row = await requireUser(q, uuid);
         await assertMayAdminister(q, actor, row, "clear the lockout of a system administrator");
         const details = lockoutCleared(row, await addressLockouts(trx, row.id));

@@ -27,14 +27,14 @@ export async function readForChange<R extends { version: number }>(
 }
 
 /**
- * A write to a part of a user (its password, groups, lockout, keys, links) with `If-Match`: inside the
- * write's transaction, takes the user's row lock and checks its version there, so a change of the
- * user committed after the request was checked still fails it (412). A user not found is the write's
- * own lookup to answer.
+ * A write to a part of a user (its password, groups, lockout, keys, links) or of a group (its roles)
+ * with `If-Match`: inside the write's transaction, takes the row lock and checks its version there, so
+ * a change of the user or group committed after the request was checked still fails it (412). One not
+ * found is the write's own lookup to answer.
  */
-export async function holdUserVersion(trx: Kysely<Database>, uuid: string, precondition: Precondition): Promise<void> {
+export async function holdVersion(trx: Kysely<Database>, table: "users" | "groups", uuid: string, precondition: Precondition): Promise<void> {
   if (precondition === undefined) return;
-  const { rows } = await sql<{ version: number }>`update users set version = version where uuid = ${uuid.toLowerCase()} returning version`.execute(trx);
+  const { rows } = await sql<{ version: number }>`update ${sql.table(table)} set version = version where uuid = ${uuid.toLowerCase()} returning version`.execute(trx);
   if (rows[0]) checkPrecondition(rows[0], precondition);
 }
 

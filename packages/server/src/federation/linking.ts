@@ -5,7 +5,7 @@ import { loginRefusal } from "../auth/login.js";
 import { directoryLetsIn } from "../auth/sessions.js";
 import { recordAudit, userTarget } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
-import { holdUserVersion, type Precondition } from "../domain/versioned.js";
+import { holdVersion, type Precondition } from "../domain/versioned.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { requireUser } from "../domain/lookups.js";
 import { assertMayConfigureLoginSource, grantsSystemAdministrator, madeBySystemAdministrator, NOT_MADE_BY_SYSTEM_ADMINISTRATOR } from "../domain/role-rules.js";
@@ -343,7 +343,7 @@ export function createLinking(store: Store, groups: GroupQueries) {
     async link(actor: AdminActor, userId: string, p: Provider, subject: string, precondition: Precondition): Promise<void> {
       try {
         await db.transaction().execute(async (trx) => {
-          await holdUserVersion(trx, userId, precondition);
+          await holdVersion(trx, "users", userId, precondition);
           const q = createUserQueries({ ...store, db: trx });
           const user = await requireUser(q, userId);
           // Whoever holds the subject logs in as this user: as much power as setting its password.
@@ -383,7 +383,7 @@ export function createLinking(store: Store, groups: GroupQueries) {
      */
     async unlink(actor: AdminActor, userId: string, p: Provider, subject: string | undefined, precondition: Precondition): Promise<void> {
       await db.transaction().execute(async (trx) => {
-        await holdUserVersion(trx, userId, precondition);
+        await holdVersion(trx, "users", userId, precondition);
         const q = createUserQueries({ ...store, db: trx });
         const user = await requireUser(q, userId);
         await assertMayAdminister(q, actor, user, "unlink a system administrator from an identity provider");

@@ -49,7 +49,7 @@ const USER_PART = /\/security\/v1\/users\/:id\/./;
  * `onRoute`: a write to a part of a user takes `If-Match` with the user's ETag, as a write to the user
  * does: 412 when the user has changed since that version (without the header, nothing is checked).
  * Checked here before any work (a password's hash), and again by the write in its own transaction
- * (domain/versioned.ts holdUserVersion), where a change committed meanwhile is seen.
+ * (domain/versioned.ts holdVersion), where a change committed meanwhile is seen.
  */
 export function userPartPrecondition(users: Pick<UserQueries, "findByUuid">) {
   const check = async (request: FastifyRequest) => {

@@ -27,6 +27,26 @@ describeEachStore("role mappings", (server) => {
     assert.deepEqual(await mapped(admins, token), ["security-administrator", "system-administrator", "user"]);
   });
 
+  it("a grant or revoke with If-Match takes the group's ETag: stale, it is a 412 and changes nothing", async () => {
+    const s = server();
+    const token = await s.login();
+    const created = await s.api<{ id: string }>("POST", "/security/v1/user-groups", { token, body: { name: "Guarded" } });
+    const group = created.body.id;
+    const etag = created.headers.get("etag")!;
+    assert.equal((await s.api("PUT", `/security/v1/user-groups/${group}`, { token, body: { description: "changed by another" } })).status, 200);
+    for (const method of ["PUT", "DELETE"]) {
+      const stale = await s.api(method, `/security/v1/user-groups/${group}/role-mappings/portal/user`, { token, headers: { "if-match": etag } });
+      assert.equal(stale.status, 412, `${method}: ${stale.text}`);
+      assert.match(stale.body.errorMessage, /^ECMS1303-E /);
+    }
+    assert.deepEqual(await mapped(group, token), []);
+    const current = (await s.api("GET", `/security/v1/user-groups/${group}`, { token })).headers.get("etag")!;
+    assert.equal((await s.api("PUT", `/security/v1/user-groups/${group}/role-mappings/portal/user`, { token, headers: { "if-match": current } })).status, 204);
+    assert.deepEqual(await mapped(group, token), ["user"]);
+    assert.equal((await s.api("DELETE", `/security/v1/user-groups/${group}/role-mappings/portal/user`, { token, headers: { "if-match": `W/${current}` } })).status, 204);
+    assert.deepEqual(await mapped(group, token), []);
+  });
+
   it("answers 404 for an unknown role or group", async () => {
     const s = server();
     const token = await s.login();

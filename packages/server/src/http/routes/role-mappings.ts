@@ -4,6 +4,7 @@ import { requireGroup } from "../../domain/lookups.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
+import { IfMatchHeaders, ifMatchVersions } from "../etag.js";
 import { RoleSchema, toRoleView } from "../group-view.js";
 import { errorResponses, IdParams, Uuid } from "../schemas.js";
 
@@ -45,11 +46,12 @@ const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { gro
           "Idempotent. Only a system administrator may grant system-administrator, or change the roles of a group that grants it or that a system administrator is in (itself or through its profile). " +
           "No administrator role can be granted to the built-in `users` group (every account is in it).",
         params: MappingParams,
-        response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409) },
+        headers: IfMatchHeaders,
+        response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409, 412) },
       },
     },
     async (request, reply) => {
-      await groupAdmin.grantRole(adminActorOf(request), request.params.id, request.params.roleName);
+      await groupAdmin.grantRole(adminActorOf(request), request.params.id, request.params.roleName, ifMatchVersions(request.headers["if-match"]));
       return reply.code(204).send(null);
     },
   );
@@ -66,11 +68,12 @@ const roleMappingsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { gro
           "it is refused (409) when no enabled system administrator would remain. " +
           "The `user` role stays with the built-in `users` group.",
         params: MappingParams,
-        response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409) },
+        headers: IfMatchHeaders,
+        response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409, 412) },
       },
     },
     async (request, reply) => {
-      await groupAdmin.revokeRole(adminActorOf(request), request.params.id, request.params.roleName);
+      await groupAdmin.revokeRole(adminActorOf(request), request.params.id, request.params.roleName, ifMatchVersions(request.headers["if-match"]));
       return reply.code(204).send(null);
     },
   );
