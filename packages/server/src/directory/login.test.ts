@@ -131,6 +131,12 @@ describeEachStore("login by directory bind", (server) => {
     const hans = await user("hmueller");
     assert.equal(hans.enabled, true);
     assert.equal(hans.lockedOutUntil, null);
+    // Disabled, its users are refused by that choice, not by the outage: /health no longer lists it (an
+    // operator who turns a dead directory off silences the alarm), until it is enabled again.
+    assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { enabled: false })).status, 200);
+    assert.equal((await server().api("GET", "/health")).body.directories, undefined);
+    assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { enabled: true })).status, 200);
+    assert.deepEqual((await server().api("GET", "/health")).body.directories.map((d: any) => [d.id, d.problem]), [[id, "unreachable"]]);
 
     await slapd.resume();
     ldap = await slapd.admin();

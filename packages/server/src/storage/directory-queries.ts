@@ -175,13 +175,15 @@ export function createDirectoryQueries(db: Kysely<Database>) {
       }
     },
 
-    /** The directories that could not be used at the last try, and why. */
+    /** The enabled directories that could not be used at the last try, and why. */
     unreachable() {
       return db
         .selectFrom("directory_sync_state as s")
         .innerJoin("directories as d", "d.id", "s.directory_id")
         .select(["d.uuid", "d.name", "s.unreachable_since", "s.unreachable_error", "s.unreachable_reason"])
         .where("s.unreachable_since", "is not", null)
+        // A disabled directory lets no one in by choice, not by an outage: no login or sync would clear its problem.
+        .where("d.enabled", "=", 1)
         .orderBy("d.name")
         .execute();
     },

@@ -25,7 +25,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, di
     {
       schema: {
         summary: "Liveness and store reachability",
-        description: "`directories` lists the directories that could not be used at the last login or sync through them (absent when all could), each with its `problem`: the service still answers, their users cannot log in.",
+        description: "`directories` lists the enabled directories that could not be used at the last login or sync through them (absent when all could), each with its `problem`: the service still answers, their users cannot log in.",
         tags: ["operations"],
         response: { 200: Type.Object({ status: Type.Literal("ok"), store: Type.String(), directories: Type.Optional(Type.Array(UnreachableDirectory)) }), ...errorResponses(503) },
       },
