@@ -103,9 +103,11 @@ export function createDirectoryQueries(db: Kysely<Database>) {
 
     /**
      * Takes the directory's lease for `owner` until `until`, when nobody holds it (or the holder let
-     * it run out, or it is `owner`'s already). With `dueBefore` (a periodic run) only while the last
-     * run of that mode started before it, so a node that looked while another was running does not
-     * run it again. One conditional write: of nodes racing, exactly one gets it.
+     * it run out, or it is `owner`'s already). With `due` (a periodic run) only while the last run of
+     * that mode that completed started before `before`, so a node that looked while another was running
+     * does not run it again, and while no run of it (a full run is one of the changes too) started since,
+     * whatever came of it: a run that failed is tried again a period later, not at every look while the
+     * directory is down (each a failed run and its audit event). One conditional write: of nodes racing, exactly one gets it.
      */
     async acquireLease(directoryId: number, owner: string, now: string, until: string, due?: { mode: "full" | "changed"; before: string }): Promise<boolean> {
       let q = db
@@ -116,6 +118,18 @@ export function createDirectoryQueries(db: Kysely<Database>) {
       if (due) {
         const column = due.mode === "full" ? "last_full_at" : "last_changed_at";
         q = q.where((eb) => eb.or([eb(column, "is", null), eb(column, "<", due.before)]));
+        q = q.where((eb) =>
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom("directory_sync_runs")
+                .select("id")
+                .where("directory_id", "=", directoryId)
+                .where("mode", "in", due.mode === "full" ? ["full"] : ["full", "changed"])
+                .where("started_at", ">=", due.before),
+            ),
+          ),
+        );
       }
       const result = await q.executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
