@@ -218,6 +218,14 @@ export class LoginService {
     // An unknown name's refusal writes nothing at once (its tally does), so it is held as long as an account's (below).
     checked.hash = user !== undefined && user.directory_id === null;
     const actor = anonymous(sourceIp);
+    const refusal = user === undefined ? null : standing.lockedOut ? "locked-out" : loginRefusal(user, new Date(), standing);
+    // A directory's user refused here anyway (its address locked out, out of validity …) is not bound as:
+    // a guess stopped here would still count at the directory, whose own lockout then locks the account
+    // out of every system it serves. (Held as long as a checked hash all the same: checked.hash is false.)
+    if (user?.directory_id != null && refusal !== null) {
+      await this.recordFailure(actor, "auth.login", userTarget(user), refusal);
+      throw invalidCredentials();
+    }
     // Always verify, even for an unknown user, so the answer takes the same time either way.
     let passwordMatches: boolean;
     let bySystemAdministrator: boolean;
@@ -242,7 +250,6 @@ export class LoginService {
       throw invalidCredentials();
     }
     const target = userTarget(user);
-    const refusal = standing.lockedOut ? "locked-out" : loginRefusal(user, new Date(), standing);
     if (!passwordMatches) {
       // The directory refused before any password was tried: said, and not counted as a guess.
       if (sourceRefusal !== undefined) await this.recordFailure(actor, "auth.login", target, refusal ?? sourceRefusal);

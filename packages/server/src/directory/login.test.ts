@@ -292,6 +292,43 @@ describeEachStore("login by directory bind", (server) => {
     }
   });
 
+  it("sends no password of a login refused here (its address locked out, out of validity) to the directory: guesses stopped here do not lock the account out there", async () => {
+    const suffix = "dc=guarded,dc=example";
+    const person = (uid: string) => `dn: uid=${uid},${suffix}\nobjectClass: inetOrgPerson\nuid: ${uid}\ncn: ${uid}\nsn: ${uid}\nuserPassword: ${DIRECTORY_USER_PASSWORD}\n`;
+    const ldif = [`dn: ${suffix}\nobjectClass: dcObject\nobjectClass: organization\no: guarded\ndc: guarded\n`, person("gd-guessed"), person("gd-expired")].join("\n");
+    // The directory locks an account out after 8 wrong binds; this server locks an address out after 5 (the default).
+    const { slapd: guarded } = await Slapd.start({ suffix, ldif: [ldif], ppolicy: { maxFailure: 8, lockoutSeconds: 600 } });
+    try {
+      const created = await api("POST", "/security/v1/external-user-storage", { name: "guarded", vendor: "OTHER", connectionUrl: guarded.url, allowUnencryptedPasswords: true, baseDn: suffix, bindDn: guarded.rootDn, bindPassword: SLAPD_ROOT_PASSWORD });
+      assert.equal(created.status, 201, created.text);
+      assert.equal((await syncAndWait(server(), token, created.body.id)).created, 2);
+      /** The wrong binds the directory has counted for an entry (ppolicy's pwdFailureTime, one value each). */
+      const failuresThere = async (uid: string) => {
+        const admin = await guarded.admin();
+        try {
+          const { searchEntries } = await admin.search(`uid=${uid},${suffix}`, { scope: "base", attributes: ["pwdFailureTime", "pwdAccountLockedTime"] });
+          // (ldapts lists an attribute asked for and absent as empty.)
+          const values = (attribute: string) => [searchEntries[0]![attribute] ?? []].flat().length;
+          return { failures: values("pwdFailureTime"), locked: values("pwdAccountLockedTime") > 0 };
+        } finally {
+          await admin.unbind();
+        }
+      };
+      for (let i = 0; i < 10; i++) assert.equal((await login("gd-guessed", "not-the-password")).status, 401);
+      assert.deepEqual(await failuresThere("gd-guessed"), { failures: 5, locked: false }, "the guesses past this address's lockout stayed here");
+      const expired = await user("gd-expired");
+      assert.equal((await api("PUT", `/security/v1/users/${expired.id}`, { validTo: "2020-01-01" })).status, 200);
+      assert.equal((await login("gd-expired", "not-the-password")).status, 401);
+      assert.equal((await login("gd-expired", DIRECTORY_USER_PASSWORD)).status, 401);
+      assert.deepEqual(await failuresThere("gd-expired"), { failures: 0, locked: false });
+      // Both refusals in the minute's one event.
+      const events = (await api("GET", "/security/v1/audit-events?action=auth.login&target=gd-expired")).body;
+      assert.deepEqual(events.map((e: any) => [e.outcome, e.details.reason, e.count ?? e.details.count]), [["failure", "expired", 2]]);
+    } finally {
+      await guarded.remove();
+    }
+  });
+
   it("follows at login whether the directory wants the password changed first, not only at the next sync, and says where to change it", async () => {
     const suffix = "dc=reset,dc=example";
     const ldif = `dn: ${suffix}\nobjectClass: dcObject\nobjectClass: organization\no: reset\ndc: reset\n\ndn: uid=pp-mustchange,${suffix}\nobjectClass: inetOrgPerson\nuid: pp-mustchange\ncn: x\nsn: x\nuserPassword: ${DIRECTORY_USER_PASSWORD}\n`;
