@@ -110,6 +110,7 @@ function toRunView(run: SyncRunRow, leaseSeconds: number, now = Date.now()): Syn
 }
 
 const LEASE_LOST = "another node took over this directory's sync (the lease ran out)";
+const DISABLED_MEANWHILE = "the directory was disabled while it ran";
 
 /** The local groups a directory's settings fill. */
 const groupsNamed = (d: Pick<Directory, "groupMappings">) => d.groupMappings.map((m) => m.localGroupId);
@@ -174,6 +175,8 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
       if (!(await queries.renewLease(d.id, owner, isoAfter(timing.leaseSeconds)))) throw new Error(LEASE_LOST);
       // Other nodes judge the run by its heartbeat: without this, a run still reading its groups past the lease would look interrupted.
       await queries.touchRun(runId, isoNow());
+      // A disabled directory syncs nothing (on any node): a run under way stops at its next page, disabling nobody.
+      if ((await queries.findById(d.id))?.enabled !== 1) throw new Error(DISABLED_MEANWHILE);
     };
     // Also between batches that take long (a slow search page). A renewal that fails (the lease taken
     // over, the store still busy) stops the run, which says why.

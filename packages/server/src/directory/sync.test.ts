@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, it } from "node:test";
 import { sql } from "kysely";
 import { Attribute, Change, Control, type Client } from "ldapts";
@@ -490,6 +492,27 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.equal(again.state, "succeeded", again.message);
     assert.deepEqual([again.created, again.updated, again.disabled], [0, 0, 0]);
     assert.equal((await api("GET", "/health")).body.directories, undefined);
+  });
+
+  it("stops a run whose directory is disabled meanwhile at its next page, disabling nobody (a disabled directory syncs nothing)", async () => {
+    assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { pageSize: 20 })).status, 200);
+    // The directory holds its answers while the run starts and the directory is disabled: the run has read nothing yet.
+    const pid = Number(readFileSync(join(slapd.dir, "slapd.pid"), "utf8"));
+    process.kill(pid, "SIGSTOP");
+    try {
+      assert.equal((await api("POST", `/security/v1/external-user-storage/${id}/sync`, { mode: "full", force: true })).status, 202);
+      assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { enabled: false })).status, 200);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    try {
+      const run = await waitForSync(server(), token, id);
+      assert.equal(run.state, "failed", JSON.stringify(run));
+      assert.match(run.message, /The sync stopped: the directory was disabled while it ran\. Nobody was disabled\.$/);
+      assert.ok(run.seen <= 20, `${run.seen} users read after the directory was disabled`);
+    } finally {
+      assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { enabled: true, pageSize: 500 })).status, 200);
+    }
   });
 
   it("reports two entries with the same uniqueId as a problem of the second, not a failed run", async () => {
