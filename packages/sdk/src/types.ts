@@ -387,7 +387,7 @@ export interface ECMDirectory {
   /** Lower first: a directory of lower number takes over a username or login name that a user of a higher-numbered one holds; also the order of periodic syncs that are due together. */
   priority: number;
   vendor: "ACTIVE_DIRECTORY" | "OTHER";
-  /** `ldap://` or `ldaps://` URLs, space-separated, tried in order. */
+  /** `ldap://` or `ldaps://` URLs, space-separated, tried in order (one that could not be reached is tried after the others for a minute). */
   connectionUrl: string;
   startTls: boolean;
   /** PEM of the CA(s) that sign the directory's certificate, besides the system's. */

@@ -131,6 +131,25 @@ function startTlsRefused(url: URL, error: ResultCodeError): DirectoryError {
   return new DirectoryError("tls", `${url.host} refused StartTLS (${resultOf(error)}): set up TLS at the server, or use its ldaps:// URL.`);
 }
 
+/**
+ * The URLs of this process's connections that failed lately (a server down, one that does not answer),
+ * by URL: tried after the others for a minute, as a first server that does not answer would otherwise
+ * cost every new connection — each login's that opens one, each sync — its timeout before the next URL.
+ * After the minute it is first again, as configured (a primary back in service is used again).
+ */
+const failedUntil = new Map<string, number>();
+const TRIED_LAST_MS = 60_000;
+
+const lately = {
+  inTryOrder(urls: URL[]): URL[] {
+    const now = Date.now();
+    const down = (url: URL) => (failedUntil.get(url.href) ?? 0) > now;
+    return [...urls.filter((url) => !down(url)), ...urls.filter(down)];
+  },
+  failed: (url: URL) => void failedUntil.set(url.href, Date.now() + TRIED_LAST_MS),
+  answered: (url: URL) => void failedUntil.delete(url.href),
+};
+
 /** Active Directory's application and configuration partitions, referred to from a domain's root: they hold no users. */
 const NO_USERS_PARTITION = /^ldaps?:\/\/[^/]*\/(DC=DomainDnsZones|DC=ForestDnsZones|CN=Configuration)(,|$)/i;
 
@@ -146,11 +165,14 @@ export class DirectoryConnection {
 
   /**
    * Connects to the first URL that answers (StartTLS first where configured). A URL that cannot be
-   * reached or fails TLS is skipped (`failed` hears why); the error of the last one is thrown.
+   * reached or fails TLS is skipped (`failed` hears why); the error of the last one is thrown. A URL
+   * that failed lately is tried after the others (see lately), but where `failed` is given (a
+   * connection test, which says what each URL does): then each is tried in its order.
    */
   static async open(d: Directory, failed?: (error: DirectoryError) => void): Promise<DirectoryConnection> {
     let last: DirectoryError | undefined;
-    for (const url of connectionUrls(d)) {
+    const urls = connectionUrls(d);
+    for (const url of failed ? urls : lately.inTryOrder(urls)) {
       const client = new Client({
         url: `${url.protocol}//${url.host}`,
         timeout: d.timeoutSeconds * 1000,
@@ -164,8 +186,10 @@ export class DirectoryConnection {
       try {
         if (startTls) await startTlsWithin(client, tlsOptionsOf(d, url), d.timeoutSeconds * 1000);
         else await client.search("", { scope: "base", filter: "(objectClass=*)", attributes: ["1.1"] });
+        lately.answered(url);
         return new DirectoryConnection(client, url, url.protocol === "ldaps:" || startTls, d);
       } catch (error) {
+        lately.failed(url);
         await client.unbind().catch(() => {});
         // A server that answered StartTLS with a refusal is reachable: what fails is its TLS.
         const refusedStartTls = startTls && error instanceof ResultCodeError;

@@ -198,6 +198,30 @@ describeEachStore("login by directory bind", (server) => {
     assert.equal((await login("zoe", DIRECTORY_USER_PASSWORD)).status, 200);
   });
 
+  it("tries a server that did not answer after the others for a while: a first server down costs one connection's timeout, not every new connection's", async () => {
+    const held: Socket[] = [];
+    const hung = createServer((socket) => void held.push(socket));
+    await new Promise<void>((resolve) => hung.listen(0, "127.0.0.1", resolve));
+    const before = (await api("GET", `/security/v1/external-user-storage/${id}`)).body;
+    try {
+      const urls = `ldap://127.0.0.1:${(hung.address() as AddressInfo).port} ${slapd.ldapsUrl}`;
+      assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { connectionUrl: urls, timeoutSeconds: 1, bindPassword: DIRECTORY_SERVICE_PASSWORD })).status, 200);
+      // The service connection, then a bind connection for each of the logins at once.
+      const names = [generatedName(301), generatedName(302), generatedName(303)];
+      assert.equal((await login(names[0]!, DIRECTORY_USER_PASSWORD)).status, 200);
+      assert.deepEqual(await Promise.all(names.map((n) => login(n, DIRECTORY_USER_PASSWORD).then((r) => r.status))), [200, 200, 200]);
+      assert.equal((await syncAndWait(server(), token, id)).state, "succeeded");
+      assert.equal(held.length, 1, "the server that did not answer was asked once");
+      // A connection test says what each server does, in their order.
+      const tested = (await api("POST", `/security/v1/external-user-storage/${id}/test`)).body;
+      assert.deepEqual(tested.steps.slice(0, 2).map((s: any) => [s.step, s.ok]), [["connect", false], ["connect", true]]);
+    } finally {
+      for (const socket of held) socket.destroy();
+      hung.close();
+      assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { connectionUrl: before.connectionUrl, timeoutSeconds: before.timeoutSeconds, bindPassword: DIRECTORY_SERVICE_PASSWORD })).status, 200);
+    }
+  });
+
   it("a service account whose bind the directory refuses: the one 401, audited and shown in /health as bind-refused (not unreachable), by a login and by a sync, until a bind succeeds", async () => {
     const directory = `/security/v1/external-user-storage/${id}`;
     const problems = async () => ((await server().api("GET", "/health")).body.directories ?? []).map((d: any) => [d.id, d.problem, d.unreachableSince]);

@@ -28,7 +28,7 @@ const Fields = {
   name: Type.String({ minLength: 1, maxLength: 255, description: "As a group's name (it names imported groups whose names are taken): no /, control, invisible or formatting characters, no blank edges" }),
   priority: Type.Integer({ minimum: 0, maximum: 1_000_000, description: "Lower first: a directory of lower number takes over a username or login name that a user of a higher-numbered one holds; also the order of periodic syncs that are due together" }),
   vendor: Type.Union([Type.Literal("ACTIVE_DIRECTORY"), Type.Literal("OTHER")], { description: "OTHER: OpenLDAP and the like" }),
-  connectionUrl: Type.String({ minLength: 1, maxLength: 4096, description: "ldap:// or ldaps:// URLs, space-separated, tried in order" }),
+  connectionUrl: Type.String({ minLength: 1, maxLength: 4096, description: "ldap:// or ldaps:// URLs, space-separated, tried in order (one that could not be reached is tried after the others for a minute; a connection test tries each in order)" }),
   startTls: Type.Boolean({ description: "Upgrade ldap:// connections with StartTLS" }),
   caCertificate: Nullable(Type.String({ maxLength: 65_536, description: "PEM of the CA(s) that sign the directory's certificate, besides the system's" })),
   allowUnencryptedPasswords: Type.Boolean({ description: "Let passwords cross a connection that is neither LDAPS nor StartTLS (never by default)" }),
