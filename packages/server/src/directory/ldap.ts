@@ -109,9 +109,16 @@ function networkReason(error: unknown, url: URL): string {
     EHOSTUNREACH: "the host cannot be reached (no route to it)",
     ENETUNREACH: "the network of that address cannot be reached",
     ...Object.fromEntries(UNTRUSTED_CERTIFICATE.map((c) => [c, "its certificate is signed by a CA this server does not trust: put that CA's certificate (PEM) in caCertificate"])),
+    ERR_TLS_CERT_ALTNAME_INVALID: `its certificate is for ${certificateNames(error)}, not ${url.hostname}: connect by a name the certificate holds, or give the server a certificate for this one`,
   };
   const reason = reasons[code] ?? (isTimeout(error) ? "no answer in time" : undefined);
   return reason ? `${reason} (${code || "timeout"})` : message;
+}
+
+/** The names a server's certificate holds (its subjectAltName, else its subject's CN), from Node's name-mismatch error. */
+function certificateNames(error: unknown): string {
+  const cert = (error as { cert?: { subjectaltname?: string; subject?: { CN?: string } } })?.cert;
+  return cert?.subjectaltname || (cert?.subject?.CN ? `CN=${cert.subject.CN}` : "other names");
 }
 
 /** A failure that happened while reaching the directory (or, `during` a step, after it had answered), in words. */

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { connect, createServer, type AddressInfo } from "node:net";
+import { join } from "node:path";
+import { createServer as tlsServer } from "node:tls";
 import { after, before, it } from "node:test";
 import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PASSWORD } from "../../test-support/accounts.js";
 import { directoryConfig, startDirectory, syncAndWait, waitForSync } from "../../test-support/directories.js";
@@ -312,6 +316,23 @@ describeEachStore("external user storage configuration", (server) => {
       assert.match(stalled.message, /^TLS with 127\.0\.0\.1:\d+ failed: no answer in time \(ETIMEDOUT\)/);
     } finally {
       stalling.close();
+    }
+    // A certificate the CA signed for other names: said in words, with the names it holds.
+    const certificate = (name: string) => {
+      const file = (f: string) => join(slapd.dir, `${name}-${f}`);
+      execFileSync("openssl", ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", `/CN=${name}`, "-keyout", file("key"), "-out", file("csr")], { stdio: "ignore" });
+      writeFileSync(file("ext"), `subjectAltName=DNS:${name}\n`);
+      execFileSync("openssl", ["x509", "-req", "-in", file("csr"), "-CA", join(slapd.dir, "ca.pem"), "-CAkey", join(slapd.dir, "ca.key"), "-CAcreateserial", "-days", "2", "-extfile", file("ext"), "-out", file("pem")], { stdio: "ignore" });
+      return { key: readFileSync(file("key")), cert: readFileSync(file("pem")) };
+    };
+    const elsewhere = tlsServer(certificate("ldap.elsewhere.example"), (socket) => socket.on("error", () => {}));
+    await new Promise<void>((resolve) => elsewhere.listen(0, "127.0.0.1", resolve));
+    try {
+      const mismatch = await test({ connectionUrl: `ldaps://127.0.0.1:${(elsewhere.address() as AddressInfo).port}`, startTls: false });
+      assert.equal(mismatch.steps.at(-1).step, "tls", JSON.stringify(mismatch.steps));
+      assert.match(mismatch.message, /^TLS with 127\.0\.0\.1:\d+ failed: its certificate is for DNS:ldap\.elsewhere\.example, not 127\.0\.0\.1: connect by a name the certificate holds, or give the server a certificate for this one \(ERR_TLS_CERT_ALTNAME_INVALID\)$/);
+    } finally {
+      elsewhere.close();
     }
     // LDAPS with the test's CA.
     const ldaps = await test({ connectionUrl: slapd.ldapsUrl, startTls: false });
