@@ -639,7 +639,9 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     // Nor a route of this API (another provider's login would carry the code's fragment on to that provider).
     for (const returnTo of ["https://evil.example/", "//evil.example/x", "/\\evil.example/x", "http://127.0.0.1:1/portal/", "//", "http://[", "/portal/auth/v1/providers/trusted/login", "/portal/console/../auth/v1/providers/trusted/login", "/portal/security/v1/users", "/portal",
       // Percent-encoded as the router decodes it, and dot segments the decoding makes.
-      "/%70ortal/auth/v1/providers/trusted/login", "/portal%2Fauth/v1/providers/trusted/login", "/portal/console/%2E%2E/auth/v1/providers/trusted/login", "/portal/console%2F..%2Fauth/v1/providers/trusted/login", "/portal/%E0%A4%A"]) {
+      "/%70ortal/auth/v1/providers/trusted/login", "/portal%2Fauth/v1/providers/trusted/login", "/portal/console/%2E%2E/auth/v1/providers/trusted/login", "/portal/console%2F..%2Fauth/v1/providers/trusted/login", "/portal/%E0%A4%A",
+      // This service's origin behind a user name or password: the address bar would read as another site's (evil.example/@…).
+      `http://evil.example%2F@${new URL(s.baseUrl).host}/portal/console/`, `http://admin:secret@${new URL(s.baseUrl).host}/portal/console/`]) {
       const r = await s.api("GET", `/auth/v1/providers/corp/login?returnTo=${encodeURIComponent(returnTo)}`);
       assert.equal(r.status, 400, returnTo);
       assert.match(r.body.errorMessage, /^ECMS1001-E returnTo/);

@@ -48,6 +48,8 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
     // What URL cannot read ("//") is no URL of this service either.
     const target = urlOrNull(returnTo, base);
     if (target === null || target.origin !== base.origin) throw new ApiError("invalidRequest", "returnTo must be a URL of this service.", { field: "returnTo" });
+    // The origin behind a user name reads as another site in an address bar (http://evil.example%2F@this-service/…).
+    if (target.username || target.password) throw new ApiError("invalidRequest", "returnTo must not hold a user name or password.", { field: "returnTo" });
     // The console's address typed without its closing slash, which the server sends on to the console.
     if (decodedPath(target.pathname, base) === consolePath.slice(0, -1)) target.pathname = consolePath;
     // As typed and as the router reads it (percent-decoded: `/%70ortal/auth/…` is `/portal/auth/…`).
