@@ -255,7 +255,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
   }
 
   /** Takes the lease (a periodic run: only while due), closes runs of a node that stopped as interrupted, records the new run and starts it. */
-  async function begin(d: Directory, mode: SyncMode, force: boolean, startedBy: Actor, due?: { mode: SyncMode; before: string }): Promise<number | null> {
+  async function begin(d: Directory, mode: SyncMode, force: boolean, startedBy: Actor, due?: { mode: SyncMode; before: string; retryAfter?: string }): Promise<number | null> {
     if (running.has(d.id) || stopping) return null;
     const now = isoNow();
     if (!(await queries.acquireLease(d.id, owner, now, isoAfter(timing.leaseSeconds), due))) return null;
@@ -278,10 +278,19 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     if (running.size > 0 || stopping) return;
     const directories = (await queries.list()).map(toDirectory).filter((d) => d.enabled).sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name));
     for (const d of directories) {
+      if (d.syncPeriodSeconds.full === 0 && d.syncPeriodSeconds.changed === 0) continue;
+      const state = await queries.state(d.id);
       for (const mode of ["full", "changed"] as const) {
         const period = d.syncPeriodSeconds[mode];
-        if (period === 0) continue;
-        const started = await begin(d, mode, false, { id: null, name: "scheduler", sourceIp: null }, { mode, before: isoAfter(-period) });
+        const completed = (mode === "full" ? state?.last_full_at : state?.last_changed_at) ?? null;
+        const before = isoAfter(-period);
+        if (period === 0 || (completed !== null && completed >= before)) continue;
+        // Runs that failed since the last that completed (the directory down, a node stopped midway): the next
+        // try waits the scheduler's interval, doubled with each such run, up to the period — not a failed run
+        // and its audit event at every look while the directory stays down, nor a day's wait after a moment's outage.
+        const failures = await queries.failedTries(d.id, mode, completed);
+        const retryAfter = failures === 0 ? undefined : isoAfter(-Math.min(period, timing.schedulerSeconds * 2 ** Math.min(failures - 1, 30)));
+        const started = await begin(d, mode, false, { id: null, name: "scheduler", sourceIp: null }, { mode, before, retryAfter });
         if (started !== null) return;
       }
     }

@@ -68,6 +68,9 @@ export interface RunCounts {
   left: number;
 }
 
+/** The runs that try a mode's work: a full run reads the changes too. */
+const tryingModes = (mode: "full" | "changed") => (mode === "full" ? ["full"] : ["full", "changed"]);
+
 /** A directory's runs kept (its sync's history beyond them is the audit log). */
 export const RUNS_KEPT = 100;
 
@@ -105,11 +108,10 @@ export function createDirectoryQueries(db: Kysely<Database>) {
      * Takes the directory's lease for `owner` until `until`, when nobody holds it (or the holder let
      * it run out, or it is `owner`'s already). With `due` (a periodic run) only while the last run of
      * that mode that completed started before `before`, so a node that looked while another was running
-     * does not run it again, and while no run of it (a full run is one of the changes too) started since,
-     * whatever came of it: a run that failed is tried again a period later, not at every look while the
-     * directory is down (each a failed run and its audit event). One conditional write: of nodes racing, exactly one gets it.
+     * does not run it again; and with `retryAfter`, while no run of it began since (tryingModes). One
+     * conditional write: of nodes racing, exactly one gets it.
      */
-    async acquireLease(directoryId: number, owner: string, now: string, until: string, due?: { mode: "full" | "changed"; before: string }): Promise<boolean> {
+    async acquireLease(directoryId: number, owner: string, now: string, until: string, due?: { mode: "full" | "changed"; before: string; retryAfter?: string }): Promise<boolean> {
       let q = db
         .updateTable("directory_sync_state")
         .set({ lease_owner: owner, lease_until: until })
@@ -118,21 +120,26 @@ export function createDirectoryQueries(db: Kysely<Database>) {
       if (due) {
         const column = due.mode === "full" ? "last_full_at" : "last_changed_at";
         q = q.where((eb) => eb.or([eb(column, "is", null), eb(column, "<", due.before)]));
-        q = q.where((eb) =>
-          eb.not(
-            eb.exists(
-              eb
-                .selectFrom("directory_sync_runs")
-                .select("id")
-                .where("directory_id", "=", directoryId)
-                .where("mode", "in", due.mode === "full" ? ["full"] : ["full", "changed"])
-                .where("started_at", ">=", due.before),
-            ),
-          ),
-        );
+        const { retryAfter } = due;
+        if (retryAfter !== undefined) {
+          q = q.where((eb) => eb.not(eb.exists(eb.selectFrom("directory_sync_runs").select("id").where("directory_id", "=", directoryId).where("mode", "in", tryingModes(due.mode)).where("started_at", ">", retryAfter))));
+        }
       }
       const result = await q.executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
+    },
+
+    /** Runs of a mode (tryingModes) that failed or were interrupted since `since`, the start of its last run that completed (null: all). */
+    async failedTries(directoryId: number, mode: "full" | "changed", since: string | null): Promise<number> {
+      const row = await db
+        .selectFrom("directory_sync_runs")
+        .select((eb) => eb.fn.countAll<number | string>().as("n"))
+        .where("directory_id", "=", directoryId)
+        .where("mode", "in", tryingModes(mode))
+        .where("state", "in", ["failed", "interrupted"])
+        .$if(since !== null, (q) => q.where("started_at", ">", since!))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
     },
 
     /** Moves the lease's end, while `owner` still holds it; false when it lost it. */

@@ -397,32 +397,43 @@ describeEachStore("external user storage configuration", (server) => {
     assert.equal((await api("DELETE", `${PATH}/${created.body.id}`)).status, 204);
   });
 
-  it("tries a periodic sync that failed again after its period, not at every look of the scheduler (each look made a failed run and its audit event while the directory was down)", async () => {
-    const created = await api("POST", PATH, { name: "down for long", connectionUrl: "ldaps://127.0.0.1:1", baseDn: "dc=x", syncPeriodSeconds: { full: 3600, changed: 600 } });
+  it("tries a periodic sync that failed again after the scheduler's interval, doubled with each failure up to the period: not at every look (each a failed run and its audit event while the directory was down)", async () => {
+    const created = await api("POST", PATH, { name: "down for long", connectionUrl: "ldaps://127.0.0.1:1", baseDn: "dc=x", syncPeriodSeconds: { full: 3600, changed: 100 } });
     assert.equal(created.status, 201, created.text);
-    const { store, directories } = server().server.deps;
+    const { store, directories, config } = server().server.deps;
+    const interval = config.directories.schedulerSeconds;
+    assert.equal(interval, 30, "ECM_DIRECTORY_SCHEDULER_SECONDS' default");
     const { db } = store;
     const directory = await db.selectFrom("directories").select("id").where("uuid", "=", created.body.id).executeTakeFirstOrThrow();
-    const runs = () => db.selectFrom("directory_sync_runs").select(["id", "mode", "state", "started_by"]).where("directory_id", "=", directory.id).orderBy("id").execute();
+    const runs = async () => (await db.selectFrom("directory_sync_runs").select(["mode", "state", "started_by"]).where("directory_id", "=", directory.id).orderBy("id").execute()).map((r) => r.mode);
     const look = async () => {
       await directories.runDueSyncs();
       await directories.idle();
     };
-    await look();
-    assert.deepEqual((await runs()).map((r) => [r.mode, r.state, r.started_by]), [["full", "failed", "scheduler"]]);
-    // Within the periods: a full try is a try of the changes too.
-    for (let i = 0; i < 3; i++) await look();
-    assert.equal((await runs()).length, 1);
-    const moveBack = (seconds: number) => db.updateTable("directory_sync_runs").set({ started_at: new Date(Date.now() - seconds * 1000).toISOString() }).where("directory_id", "=", directory.id).execute();
-    await moveBack(700);
-    await look();
-    await look();
-    assert.deepEqual((await runs()).map((r) => r.mode), ["full", "changed"], "the changes' period passed, not the full one's");
-    await moveBack(3700);
+    /** As if `seconds` had passed since every run began. */
+    const moveBack = async (seconds: number) => {
+      for (const r of await db.selectFrom("directory_sync_runs").select(["id", "started_at"]).where("directory_id", "=", directory.id).execute()) {
+        await db.updateTable("directory_sync_runs").set({ started_at: new Date(Date.parse(r.started_at) - seconds * 1000).toISOString() }).where("id", "=", r.id).execute();
+      }
+    };
     await look();
     await look();
-    assert.deepEqual((await runs()).map((r) => r.mode), ["full", "changed", "full"]);
-    assert.equal((await api("GET", `/security/v1/audit-events?target=${created.body.id}&action=directory.sync`)).body.length, 3);
+    assert.deepEqual(await runs(), ["full"], "a failed run waits the scheduler's interval (a full try is a try of the changes too)");
+    await moveBack(interval + 1);
+    await look();
+    await look();
+    assert.deepEqual(await runs(), ["full", "full"]);
+    await moveBack(interval + 1);
+    await look();
+    assert.deepEqual(await runs(), ["full", "full"], "after two failures, twice the interval");
+    await moveBack(interval);
+    await look();
+    assert.deepEqual(await runs(), ["full", "full", "full"]);
+    // Never longer than the period: the changes' try (100 s) comes before the full one's fourth (4 intervals: 120 s).
+    await moveBack(101);
+    await look();
+    assert.deepEqual(await runs(), ["full", "full", "full", "changed"]);
+    assert.equal((await api("GET", `/security/v1/audit-events?target=${created.body.id}&action=directory.sync`)).body.length, 4);
     // By hand, at any time.
     assert.equal((await api("POST", `${PATH}/${created.body.id}/sync`, { mode: "full" })).status, 202);
     await directories.idle();

@@ -42,7 +42,7 @@ const Fields = {
   groupMappings: Type.Array(Type.Object({ groupDn: Dn, localGroupId: Uuid }, { additionalProperties: false }), { maxItems: 1000, description: "Members of a directory group (nested ones too) join a local group" }),
   syncPeriodSeconds: Type.Object(
     { full: Type.Integer({ minimum: 0, maximum: 31_536_000 }), changed: Type.Integer({ minimum: 0, maximum: 31_536_000 }) },
-    { additionalProperties: false, description: "Seconds between periodic syncs, counted from the last run of that mode that began (a full run counts for `changed` too), whatever came of it: a failed run is tried again a period later; 0: only when started" },
+    { additionalProperties: false, description: "Seconds between periodic syncs (0: only when started); after a run that failed or was interrupted, the next try waits ECM_DIRECTORY_SCHEDULER_SECONDS, doubled with each such run in a row, at most the period" },
   ),
   disableLimitPercent: Type.Integer({ minimum: 0, maximum: 100, description: "A full sync that would disable more than this share of the directory's users disables nobody unless forced" }),
   pageSize: Type.Integer({ minimum: 1, maximum: 1000, description: "Entries per page of a search (Active Directory answers at most 1 000)" }),
