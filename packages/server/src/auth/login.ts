@@ -1,3 +1,4 @@
+import { randomInt } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { sql, type Kysely } from "kysely";
 import type { LockoutPolicy } from "../config.js";
@@ -173,31 +174,45 @@ export class LoginService {
   }
 
   /**
-   * How long a refused login of an existing account that checked a password hash of the current cost
-   * took lately (a moving average; 0: none yet). A refusal that checked none — a directory's user, its
-   * directory down or its bind refused, which never pays argon2 — or another system's hash brought by
-   * an import (a cheap PBKDF2, say), and an unknown name's (a dummy hash, but no counts written), is
-   * held as long, so that the time of a refusal does not tell such an account, or no account, from one
-   * that exists. (A dearer imported hash takes longer; it is replaced at its owner's next login.)
+   * How long the latest refused logins of existing accounts that checked a password hash of the current
+   * cost took. A refusal that checked none — a directory's user, its directory down or its bind refused,
+   * which never pays argon2 — or another system's hash brought by an import (a cheap PBKDF2, say), is
+   * held as long as one of them picked at random, so that the time of a refusal does not tell such an
+   * account from one that checked a hash (their moving average, as before, sits above most of a skewed
+   * spread). A dearer imported hash takes longer; it is replaced at its owner's next login.
    */
-  private hashedRefusalMs = 0;
+  private hashedRefusals = new RefusalTimes();
+  /**
+   * How long those refusals took after their hash was checked (counting the failure, writing it). An
+   * unknown name checks a dummy hash of the same cost and then writes nothing: it waits one of these
+   * instead, so that its time is spread as theirs (held to a whole refusal's time, it took the longer
+   * of its own and that one's: above theirs, most of all on a busy machine).
+   */
+  private afterHashRefusals = new RefusalTimes();
 
   private async loginNow(loginName: string, password: string, sourceIp: string): Promise<TokenResponse> {
     // `started` is when the login's own work began: a wait in a queue for its turn is no part of a refusal's time.
-    const checked = { hash: true, started: performance.now() };
+    const checked: Checked = { hash: true, started: performance.now() };
     try {
       return await this.attemptLogin(loginName, password, sourceIp, checked);
     } catch (error) {
       if (error instanceof DomainError && error.kind === "credentials-refused") {
-        const ms = performance.now() - checked.started;
-        if (checked.hash) this.hashedRefusalMs = this.hashedRefusalMs === 0 ? ms : this.hashedRefusalMs * 0.9 + ms * 0.1;
+        const now = performance.now();
+        const ms = now - checked.started;
+        if (checked.hash) {
+          this.hashedRefusals.record(ms);
+          if (checked.hashedAt !== undefined) this.afterHashRefusals.record(now - checked.hashedAt);
+        } else if (checked.dummyHashedAt !== undefined && this.afterHashRefusals.size > 0) await sleep(Math.min(this.afterHashRefusals.pick(), MAX_REFUSAL_HOLD_MS));
         // None seen yet in this process (just started): one hash checked now takes as long, and is the first measure.
-        else if (this.hashedRefusalMs === 0) {
+        else if (this.hashedRefusals.size === 0) {
           const hashing = performance.now();
           // A busy hasher refuses it: the refusal stands, unheld.
           await this.credentials.verify(undefined, password, { familiar: false }).catch(() => undefined);
-          this.hashedRefusalMs = performance.now() - hashing;
-        } else if (ms < Math.min(this.hashedRefusalMs, MAX_REFUSAL_HOLD_MS)) await sleep(Math.min(this.hashedRefusalMs, MAX_REFUSAL_HOLD_MS) - ms);
+          this.hashedRefusals.record(performance.now() - hashing);
+        } else {
+          const hold = Math.min(this.hashedRefusals.pick(), MAX_REFUSAL_HOLD_MS);
+          if (ms < hold) await sleep(hold - ms);
+        }
       }
       throw error;
     }
@@ -235,6 +250,8 @@ export class LoginService {
       let atCurrentCost: boolean | undefined;
       ({ matches: passwordMatches, bySystemAdministrator, refusal: sourceRefusal, atCurrentCost, changePassword: sourceChangePassword } = await this.credentials.verify(user, password, { familiar: standing.familiar }));
       if (atCurrentCost === false) checked.hash = false;
+      if (!user) checked.dummyHashedAt = performance.now();
+      else if (checked.hash) checked.hashedAt = performance.now();
     } catch (error) {
       // A directory that cannot be reached, whose configuration refuses the only connection it
       // answers on (insecure), or that refuses the service account's bind: the same refusal, no wrong
@@ -508,13 +525,42 @@ export class LoginService {
   }
 }
 
-/** What a login tells the hold of its refusal: whether it checked a hash of the current cost, and when its own work began. */
+/** What a login tells the hold of its refusal: whether it checked a hash of the current cost, when its own work began, and when its hash was checked. */
 interface Checked {
   hash: boolean;
   started: number;
+  /** An existing account's hash of the current cost. */
+  hashedAt?: number;
+  /** An unknown name's dummy hash. */
+  dummyHashedAt?: number;
 }
 
-/** The longest a refusal that checked no hash is held to look like one that did (a slow moment's average is no reason to hold more). */
+/** The times of the latest refusals that checked a password hash (LoginService.hashedRefusals). */
+export class RefusalTimes {
+  readonly #times: number[] = [];
+  #oldest = 0;
+
+  constructor(readonly capacity = 64) {}
+
+  get size(): number {
+    return this.#times.length;
+  }
+
+  record(ms: number): void {
+    if (this.#times.length < this.capacity) this.#times.push(ms);
+    else {
+      this.#times[this.#oldest] = ms;
+      this.#oldest = (this.#oldest + 1) % this.capacity;
+    }
+  }
+
+  /** One of them, picked at random (0: none yet). */
+  pick(): number {
+    return this.#times.length === 0 ? 0 : this.#times[randomInt(this.#times.length)]!;
+  }
+}
+
+/** The longest a refusal that checked no hash is held to look like one that did (a slow moment's is no reason to hold more). */
 const MAX_REFUSAL_HOLD_MS = 1000;
 
 /** Logins of one name from one address that may wait behind the one running (LoginService.login). */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createServer, type AddressInfo, type Socket } from "node:net";
 import { after, before, it } from "node:test";
 import { Attribute, Change, Client } from "ldapts";
+import { RefusalTimes } from "../auth/login.js";
 import { createSecurityAdministrator, groupId } from "../test-support/accounts.js";
 import { directoryConfig, startDirectory, syncAndWait } from "../test-support/directories.js";
 import { DIRECTORY_SERVICE_PASSWORD, DIRECTORY_USER_PASSWORD, generatedName, type DirectoryTree } from "../test-support/directory-trees.js";
@@ -118,7 +119,9 @@ describeEachStore("login by directory bind", (server) => {
     await slapd.stop();
     for (let i = 0; i < 8; i++) assert.equal((await login("hmueller", DIRECTORY_USER_PASSWORD)).status, 401);
     // Refused as slowly as a name that checked a password hash lately: its time does not say "a directory's user".
-    (server().server.deps.login as unknown as { hashedRefusalMs: number }).hashedRefusalMs = 400;
+    const times = new RefusalTimes();
+    times.record(400);
+    (server().server.deps.login as unknown as { hashedRefusals: RefusalTimes }).hashedRefusals = times;
     const started = performance.now();
     assert.equal((await login("hmueller", DIRECTORY_USER_PASSWORD)).status, 401);
     assert.ok(performance.now() - started >= 390, `answered after ${performance.now() - started} ms`);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, it } from "node:test";
+import { RefusalTimes } from "../auth/login.js";
 import type { TestProvider } from "../test-support/oidc-provider.js";
 import { exchangeCode, followCallback, providerFor, toCallback } from "../test-support/provider-login.js";
 import { describeEachStore, startTestServer, type TestServer } from "../test-support/server.js";
@@ -109,13 +110,17 @@ describeEachStore(
       }
     });
 
-    it("holds an unknown name's refusal as long as an existing account's lately, though it writes nothing: its time does not say no account has the name", async () => {
-      const login = server().server.deps.login as unknown as { hashedRefusalMs: number };
-      login.hashedRefusalMs = 400;
+    it("holds an unknown name's refusal, after its dummy hash, as long as an existing account's lately took after its hash (counting the failure), though it writes nothing: its time does not say no account has the name", async () => {
+      const login = server().server.deps.login as unknown as { hashedRefusals: RefusalTimes; afterHashRefusals: RefusalTimes };
+      login.hashedRefusals = new RefusalTimes();
+      login.hashedRefusals.record(30);
+      login.afterHashRefusals = new RefusalTimes();
+      login.afterHashRefusals.record(400);
       const started = performance.now();
       assert.equal((await guess(server(), "127.0.0.9", "nobody-by-this-name")).status, 401);
       assert.ok(performance.now() - started >= 390, `answered after ${performance.now() - started} ms`);
-      assert.equal(login.hashedRefusalMs, 400, "an unknown name's time is no measure of an account's refusals");
+      const kept = (times: RefusalTimes) => [times.size, times.pick()];
+      assert.deepEqual([kept(login.hashedRefusals), kept(login.afterHashRefusals)], [[1, 30], [1, 400]], "an unknown name's time is no measure of an account's refusals");
     });
   },
   { auditAnonymousEventsPerMinute: 5 },
