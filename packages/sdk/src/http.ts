@@ -9,6 +9,7 @@ import {
   parseRetryAfter,
 } from "./errors.js";
 import { checkOptions } from "./options.js";
+import { send, type WireResponse } from "./wire.js";
 
 /** Options of `new ECM(...)` and `new ECMSync(...)`. */
 export interface ECMOptions {
@@ -56,7 +57,7 @@ export interface RequestOptions {
 
 export interface HttpResponse<T = unknown> {
   status: number;
-  headers: Headers;
+  headers: WireResponse["headers"];
   data: T;
   url: string;
 }
@@ -418,13 +419,13 @@ export class Transport implements RetryPolicy {
         body = JSON.stringify(opts.body);
       }
       let usedToken: string | undefined;
-      let res: Response;
+      let res: WireResponse;
       try {
         if (auth) {
           usedToken = await this.#ensureToken(signal, false);
           headers.authorization = `Bearer ${usedToken}`;
         }
-        res = await fetch(url, { method, headers, body, signal, redirect: "manual", ...(body instanceof ReadableStream && { duplex: "half" }) } as RequestInit);
+        res = await send(url, { method, headers, body, signal });
       } catch (err) {
         if (source.error !== undefined) throw source.error;
         if (signal.aborted) throw abortError();
