@@ -177,7 +177,7 @@ function unknownColumns(cells: string[], unknown: string[]): ApiError {
   // A users list saved as JSON (`ecm users list -o json`), or NDJSON sent as CSV: its pieces are no columns.
   if (/^\s*[[{]/.test(cells[0]!)) return new ApiError("invalidRequest", "The body is JSON, not CSV: send it as application/x-ndjson, one JSON object a line.");
   const separator = cells.length === 1 ? [";", "\t", "|"].find((s) => cells[0]!.includes(s)) : undefined;
-  const hint = separator ? ` Columns are separated by commas, not ${separator === "\t" ? "tabs" : `"${separator}"`}.` : "";
+  const hint = separator ? ` Columns are separated by commas, not ${separator === "\t" ? "tabs" : `"${separator}"`}, unless a first line ${separator === "\t" ? '"sep=" and a tab' : `"sep=${separator}"`} names the separator.` : "";
   // The file's text, repeated: a few names, each bounded and quoted (control characters escaped).
   const named = unknown.slice(0, 10).map(bounded);
   const more = unknown.length > named.length ? ` and ${unknown.length - named.length} more` : "";
@@ -258,12 +258,18 @@ export async function* csvRecords(stream: AsyncIterable<Buffer | string>, encodi
   }
 }
 
+/** Excel's first line naming the file's separator (`sep=;`, where a comma is the decimal mark), read as a record cut at commas. */
+const SEPARATOR_LINE = /^sep=([^"\r\n])$/;
+
 /**
- * RFC 4180 records (quotes, doubled quotes, CRLF, line breaks inside quotes); blank lines skipped.
- * Every character of a record counts toward MAX_ROW_CHARS, separators and quotes too: past it
- * nothing more of the record is kept (a row of nothing but commas was an array without end).
+ * RFC 4180 records (quotes, doubled quotes, CRLF, line breaks inside quotes), separated by commas or
+ * by what a first line `sep=X` names (that line is no record); blank lines, and rows of empty cells
+ * (a spreadsheet's rows once formatted), skipped. Every character of a record counts toward
+ * MAX_ROW_CHARS, separators and quotes too: past it nothing more of the record is kept (a row of
+ * nothing but commas was an array without end).
  */
 async function* csvRows(pieces: AsyncIterable<string>): AsyncGenerator<{ line: number; cells: string[]; overlong: boolean }> {
+  let separator = ",";
   let cells: string[] = [];
   let field = "";
   let fieldStart = true;
@@ -283,7 +289,9 @@ async function* csvRows(pieces: AsyncIterable<string>): AsyncGenerator<{ line: n
           continue;
         }
         if (size <= MAX_ROW_CHARS) cells.push(field);
-        if (!(cells.length === 1 && cells[0] === "")) yield { line: start, cells, overlong: size > MAX_ROW_CHARS };
+        const named = start === 1 ? SEPARATOR_LINE.exec(cells.join(","))?.[1] : undefined;
+        if (named !== undefined) separator = named;
+        else if (size > MAX_ROW_CHARS || cells.some((cell) => cell.trim() !== "")) yield { line: start, cells, overlong: size > MAX_ROW_CHARS };
         cells = [];
         field = "";
         fieldStart = true;
@@ -308,7 +316,7 @@ async function* csvRows(pieces: AsyncIterable<string>): AsyncGenerator<{ line: n
         else if (keep) field += c;
         afterQuote = false;
         fieldStart = false;
-      } else if (c === ",") {
+      } else if (c === separator) {
         if (keep) cells.push(field);
         field = "";
         fieldStart = true;
@@ -324,6 +332,6 @@ async function* csvRows(pieces: AsyncIterable<string>): AsyncGenerator<{ line: n
   if (quoted) throw new ApiError("invalidRequest", `The CSV has an unterminated quoted field from line ${start}.`, { line: start });
   if (field !== "" || cells.length > 0) {
     if (size <= MAX_ROW_CHARS) cells.push(field);
-    yield { line: start, cells, overlong: size > MAX_ROW_CHARS };
+    if (size > MAX_ROW_CHARS || cells.some((cell) => cell.trim() !== "")) yield { line: start, cells, overlong: size > MAX_ROW_CHARS };
   }
 }

@@ -20,7 +20,8 @@ export const importCommand: Command = {
     "                      on Windows; iso-8859-15, shift_jis…)",
     "Header row names the columns: username (required), loginName, displayName, firstName, lastName,",
     "email, remark, locked, validFrom, validTo, changePassword, neverExpire, password, passwordHash,",
-    "serviceAccount, groups (names separated by \";\"). A file of JSON objects, one a line, is NDJSON.",
+    "serviceAccount, groups (names separated by \";\"). Columns are separated by commas, or by what a",
+    "first line sep=X names (sep=; as Excel writes it). A file of JSON objects, one a line, is NDJSON.",
     "Use - to read standard input.",
   ],
   async run(ctx) {

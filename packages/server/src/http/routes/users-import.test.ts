@@ -225,10 +225,23 @@ describeEachStore("bulk import", (server) => {
     const bad = await importUsers(server(), token, "username,shoe\nx,1\n", "text/csv");
     assert.equal(bad.status, 400);
     assert.match(bad.text, /ECMS1001-E Unknown CSV column: \\"shoe\\"; known: username, loginName, .*, remark, locked, changePwd, neverExpire\./);
-    // A spreadsheet saved with another separator gives one column: the answer says what separates them.
+  });
+
+  it("takes a CSV as spreadsheets write it: a first line sep=X naming the separator, rows of empty cells skipped as blank lines", async () => {
+    // Excel reads and writes a first line `sep=;` (its separator where the decimal mark is a comma); a row it
+    // once formatted comes out as separators alone.
+    for (const [sep, name] of [[",", "comma"], [";", "semicolon"], ["\t", "tab"]] as const) {
+      const csv = `\uFEFFsep=${sep}\r\nusername${sep}email${sep}groups\r\nimp_sep_${name}${sep}"${name}@example.com"${sep}"staff;users"\r\n${sep}${sep}\r\n  ${sep} ${sep}\r\n\r\nimp_sep2_${name}${sep}${sep}\r\n${sep}${sep}\r\n`;
+      const { status, lines, text } = await importUsers(server(), token, csv, "text/csv");
+      assert.equal(status, 200, text);
+      assert.deepEqual(lines.map((l) => [l.line, l.username, l.status]), [[3, `imp_sep_${name}`, "created"], [7, `imp_sep2_${name}`, "created"], [undefined, undefined, undefined]], text);
+      assert.deepEqual((await user(`imp_sep_${name}`))?.groups, ["staff", "users"]);
+      assert.equal((await user(`imp_sep_${name}`))?.email, `${name}@example.com`);
+    }
+    // Without the line, a header cut by another separator is one unknown column: the answer says what separates them, and how to say so.
     const semicolons = await importUsers(server(), token, "username;email\nx;x@example.com\n", "text/csv");
     assert.equal(semicolons.status, 400);
-    assert.match(semicolons.text, /Unknown CSV column: \\"username;email\\"; known: .* Columns are separated by commas, not \\";\\"\./);
+    assert.match(semicolons.text, /Unknown CSV column: \\"username;email\\"; known: .* Columns are separated by commas, not \\";\\", unless a first line \\"sep=;\\" names the separator\./);
   });
 
   it("a CSV that goes wrong near its end: the rows before are imported and answered, then the error is the last line", async () => {

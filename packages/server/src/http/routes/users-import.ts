@@ -157,7 +157,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
       schema: {
         summary: "Import users",
         description: [
-          "Creates or updates (by username) the users of an NDJSON (`application/x-ndjson`: a JSON object a line) or CSV (`text/csv`: a header row naming the fields) body, of any size.",
+          "Creates or updates (by username) the users of an NDJSON (`application/x-ndjson`: a JSON object a line) or CSV (`text/csv`: a header row naming the fields; separated by commas, or by what a first line `sep=;` names, as Excel writes it; rows of empty cells skipped) body, of any size.",
           "A row has the fields of `POST /security/v1/users`, plus `passwordHash` (an existing hash in PHC format: argon2id, argon2i, bcrypt, pbkdf2-sha256, pbkdf2-sha512; replaced by a current argon2id hash at the user's next login) and `groups` (names; in CSV separated by `;`, a `;` or `\\` inside a name written `\\;`, `\\\\`), all of the user's own groups (`users` is always kept).",
           "The body is read in the charset its Content-Type declares (`text/csv; charset=windows-1252`, as spreadsheets save CSV), UTF-8 when it declares none; a row with bytes that charset does not have fails.",
           "Fields left out keep their value on an update. Each batch of rows is one transaction.",
