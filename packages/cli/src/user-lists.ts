@@ -1,4 +1,4 @@
-import type { ECM, ECMUser, IterUsersOptions } from "ecm-sdk";
+import { ECMError, type ECM, type ECMUser, type IterUsersOptions } from "ecm-sdk";
 import type { Ctx, Options } from "./command.js";
 import { ListPrinter } from "./output.js";
 import { RestartPatience } from "./restarts.js";
@@ -48,8 +48,10 @@ async function* batchesThroughRestarts(ecm: ECM, opts: Omit<IterUsersOptions, "a
       }
       return;
     } catch (err) {
-      if (after === undefined) throw err;
-      await patience.wait(err);
+      // The SDK's note on where to read on names its own options: the command reads on itself (its cause is the error as it came).
+      const own = err instanceof ECMError && err.cause instanceof ECMError ? err.cause : err;
+      if (after === undefined) throw own;
+      await patience.wait(own);
     }
   }
 }

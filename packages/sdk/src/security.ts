@@ -314,17 +314,21 @@ export class Security {
   iterUserBatches(opts?: IterUsersOptions): AsyncGenerator<ECMUser[], void, undefined>;
   async *iterUserBatches(opts?: IterUsersOptions): AsyncGenerator<ECMUser[], void, undefined> {
     const stream = new UsersStream(opts, this.#http);
-    for (;;) {
-      const res = await this.#http.request<AsyncIterable<Uint8Array>>("GET", USERS_PATH, { query: stream.query, stream: true, ...stream.call });
-      try {
-        for await (const chunk of res.data) {
-          const batch = stream.push(chunk);
-          if (batch.length > 0) yield batch;
+    try {
+      for (;;) {
+        const res = await this.#http.request<AsyncIterable<Uint8Array>>("GET", USERS_PATH, { query: stream.query, stream: true, ...stream.call });
+        try {
+          for await (const chunk of res.data) {
+            const batch = stream.push(chunk);
+            if (batch.length > 0) yield batch;
+          }
+          return stream.end();
+        } catch (err) {
+          await waitToReadAgain(stream.resume(err), USERS_PATH, opts?.signal);
         }
-        return stream.end();
-      } catch (err) {
-        await waitToReadAgain(stream.resume(err), USERS_PATH, opts?.signal);
       }
+    } catch (err) {
+      throw stream.ended(err);
     }
   }
 

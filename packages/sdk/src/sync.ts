@@ -268,17 +268,21 @@ export class SecuritySync {
   *iterUserBatches(opts?: NoSignal<IterUsersOptions>): Generator<ECMUser[], void, undefined> {
     if ((opts as { signal?: unknown } | undefined)?.signal !== undefined) throw new TypeError("ECMSync calls take no AbortSignal; use { timeout }");
     const stream = new UsersStream(opts, retryPolicy(this.#options));
-    for (;;) {
-      const bytes = this.#ch.stream(USERS_PATH, stream.query, opts?.timeout);
-      try {
-        for (const chunk of bytes) {
-          const batch = stream.push(chunk);
-          if (batch.length > 0) yield batch;
+    try {
+      for (;;) {
+        const bytes = this.#ch.stream(USERS_PATH, stream.query, opts?.timeout);
+        try {
+          for (const chunk of bytes) {
+            const batch = stream.push(chunk);
+            if (batch.length > 0) yield batch;
+          }
+          return stream.end();
+        } catch (err) {
+          sleepSync(stream.resume(err));
         }
-        return stream.end();
-      } catch (err) {
-        sleepSync(stream.resume(err));
       }
+    } catch (err) {
+      throw stream.ended(err);
     }
   }
   countUsers(opts?: NoSignal<Omit<UsersOptions, "extendedInfo">>): number {

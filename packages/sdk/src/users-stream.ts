@@ -4,7 +4,7 @@
  * bytes than objects, and cheaper to parse), which is parsed as it arrives. ECM and ECMSync drive a UsersStream, each waiting for
  * bytes its own way; after a dropped connection it reads on after the last user it handed out.
  */
-import { ECMError } from "./errors.js";
+import { ECMAbortError, ECMError } from "./errors.js";
 import { readAgainAfter, type RetryPolicy } from "./http.js";
 import { JsonSplitter } from "./json-split.js";
 import { callOptions } from "./options.js";
@@ -82,6 +82,8 @@ export class UsersStream {
   #splitter = new JsonSplitter("array", "arrays");
   /** The username of the last user handed out: a resumed read starts after it. */
   #after: string | undefined;
+  /** Users handed out so far. */
+  #count = 0;
   #attempt = 0;
 
   constructor(
@@ -110,6 +112,7 @@ export class UsersStream {
       }
     }
     if (users.length > 0) {
+      this.#count += users.length;
       this.#after = users[users.length - 1]!.username;
       // Users came since the last drop: the retries count the drops in a row, not over an hours-long read.
       this.#attempt = 0;
@@ -131,5 +134,17 @@ export class UsersStream {
     const delay = readAgainAfter(err, this.#attempt++, this.retry);
     this.#splitter = new JsonSplitter("array", "arrays");
     return delay;
+  }
+
+  /**
+   * The error that ends the list, of its own class and code; once users were handed out, it also says
+   * how many and where to read on: a script that lost a long read to a server restart goes on from there.
+   */
+  ended(err: unknown): unknown {
+    if (this.#count === 0 || !(err instanceof ECMError) || err instanceof ECMAbortError) return err;
+    const last = JSON.stringify(this.#after);
+    const Class = err.constructor as typeof ECMError;
+    const note = `the list broke off after ${this.#count} users, the last ${last}: { after: ${last} } reads on after it (the client's retries and maxRetryDelay wait longer for a server that restarts)`;
+    return new Class(`${err.message}; ${note}`, { status: err.status, code: err.code, serverMessage: err.serverMessage, additionalInfo: err.additionalInfo, retryAfterSeconds: err.retryAfterSeconds, cause: err });
   }
 }
