@@ -1,8 +1,9 @@
 /**
  * How a request goes on the wire: by `fetch`, or, in a Node process without WebAssembly (`node
- * --jitless`), by node:http(s). Node's fetch parses HTTP with WebAssembly: without it a request fails,
- * and merely touching its `Response` or `Headers` loads a parser whose failure nothing can catch, which
- * ends the process. node:http is looked up at run time, so the browser entry imports no node: module.
+ * --jitless`) or without fetch (`--no-experimental-fetch`), by node:http(s). Node's fetch parses HTTP
+ * with WebAssembly: without it a request fails, and merely touching its `Response` or `Headers` loads a
+ * parser whose failure nothing can catch, which ends the process. node:http is looked up at run time,
+ * so the browser entry imports no node: module.
  */
 
 /** What the transport reads of an answer: as fetch's Response has it, or as made here from node:http's. */
@@ -27,7 +28,7 @@ export interface WireRequest {
  * whose `cause` is the network's error (its `code`: ECONNREFUSED, …). Redirects are not followed.
  */
 export function send(url: string, request: WireRequest): Promise<WireResponse> {
-  const http = typeof WebAssembly === "undefined" ? nodeHttp(url) : undefined;
+  const http = typeof WebAssembly === "undefined" || typeof fetch !== "function" ? nodeHttp(url) : undefined;
   if (!http) {
     const { method, headers, body, signal } = request;
     return fetch(url, { method, headers, body, signal, redirect: "manual", ...(body instanceof ReadableStream && { duplex: "half" }) } as RequestInit);

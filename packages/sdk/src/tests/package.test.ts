@@ -110,9 +110,10 @@ function typeErrors(name: string, code: string, env: "node" | "node-unnamed" | "
   return diagnostics.map((d) => `${d.file?.fileName ?? ""}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
 }
 
-test("ECM and ECMSync work whatever flags the script was started with: --max-old-space-size=8000, --jitless, --disallow-code-generation-from-strings", async () => {
-  // --jitless turns WebAssembly off, which Node's fetch needs (its HTTP parser): the script must still
-  // work, answers streamed both ways (an import) and errors typed, not crash the process.
+test("ECM and ECMSync work whatever flags the script was started with: --max-old-space-size=8000, --jitless, --disallow-code-generation-from-strings, --no-experimental-fetch", async () => {
+  // --jitless turns WebAssembly off, which Node's fetch needs (its HTTP parser), and --no-experimental-fetch
+  // takes fetch away: the script must still work, answers streamed both ways (an import) and errors typed,
+  // not crash the process.
   writeFileSync(
     join(project, "flags.mjs"),
     `import { ECM, ECMSync } from "ecm-sdk";
@@ -129,7 +130,7 @@ test("ECM and ECMSync work whatever flags the script was started with: --max-old
      sync.close();
      console.log(JSON.stringify({ imported, listed, gone, unreachable, after: (await ecm.security.users()).length }));`,
   );
-  for (const [i, flag] of ["--max-old-space-size=8000", "--jitless", "--disallow-code-generation-from-strings"].entries()) {
+  for (const [i, flag] of ["--max-old-space-size=8000", "--jitless", "--disallow-code-generation-from-strings", "--no-experimental-fetch"].entries()) {
     const { stdout } = await exec(process.execPath, [flag, "flags.mjs", String(i)], {
       cwd: project,
       env: { ...process.env, URL: server.baseUrl, PW: server.adminPassword },
