@@ -11,6 +11,7 @@ import {
   ECMUnavailableError,
   ECMValidationError,
 } from "ecm-sdk";
+import { readConfig } from "./config.js";
 import { printable } from "./output.js";
 
 /** Why a file could not be read or written, in words (`ENOENT`: the file read, or the directory written into, is missing). */
@@ -91,6 +92,8 @@ export function exitCodeOf(err: unknown): number {
 function credentialHint(env: NodeJS.ProcessEnv): string {
   if (env.ECM_API_KEY) return "check ECM_API_KEY: it is used instead of any saved login";
   if (env.ECM_TOKEN) return "check ECM_TOKEN: it is used instead of any saved login";
+  // A saved key is revoked, expired or its account may not log in: `ecm login` alone would ask for a password.
+  if (readConfig(env).token?.startsWith("ecm_")) return 'the saved API key no longer works: run "ecm login --api-key" with another one';
   return 'run "ecm login"';
 }
 

@@ -214,6 +214,11 @@ describe("login, saved token, environment overrides", () => {
     assert.deepEqual([noKey.code, noKey.stderr], [2, 'ecm: no API key: use --password-stdin or set ECM_API_KEY (see "ecm login --help")\n']);
     const refusedKey = await ecm(["login", "--url", server.baseUrl, "--api-key", "--password-stdin"], { auth: false, env: keyCfg, stdin: `ecm_${"w".repeat(40)}\n` });
     assert.deepEqual([refusedKey.code, refusedKey.stderr], [3, "ecm: the API key from standard input was refused: it is unknown, expired or revoked, or its account may not log in\n"]);
+    // The saved key revoked since: the hint says how to save another (`ecm login` alone asks for a password).
+    ok(await ecm(["login", "--url", server.baseUrl, "--api-key", "--password-stdin"], { auth: false, env: keyCfg, stdin: `${secret}\n` }));
+    await admin.security.revokeApiKey(robot.id, (await admin.security.apiKeys(robot.id))[0]!);
+    const revoked = await ecm(["whoami"], { auth: false, env: keyCfg });
+    assert.deepEqual([revoked.code, revoked.stderr], [3, 'ecm: ECMS1101-E The token or API key is invalid, expired or revoked. (the saved API key no longer works: run "ecm login --api-key" with another one)\n']);
   });
 
   test("unreachable server: exit 8, and nothing on stdout in any format (no header or `[` alone for a script to keep)", async () => {
