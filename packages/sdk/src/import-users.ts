@@ -160,10 +160,69 @@ function formatOfType(type: string): ImportFormat | undefined {
   return essence === "text/csv" ? "csv" : essence === "application/x-ndjson" || essence === "application/jsonl" ? "ndjson" : undefined;
 }
 
-/** NDJSON when the first character (after a BOM and white space) is `{`, else CSV. */
-function sniff(first: Uint8Array | string): ImportFormat {
+/** NDJSON when the first character (after a BOM and white space) is `{`, a JSON array when it is `[`, else CSV. */
+function sniff(first: Uint8Array | string): ImportFormat | "array" {
   const text = typeof first === "string" ? first : new TextDecoder().decode(first.subarray(0, 64));
-  return /^\uFEFF?\s*\{/.test(text) ? "ndjson" : "csv";
+  return /^\uFEFF?\s*\{/.test(text) ? "ndjson" : /^\uFEFF?\s*\[/.test(text) ? "array" : "csv";
+}
+
+/**
+ * A JSON array of records (what `ecm users list -o json` writes) as NDJSON: each element on one line,
+ * the line it starts on in the array's text (after blank lines, which the server skips but counts), so
+ * that the results name the array's lines; elements that share a line (a compact array) follow on the
+ * next ones. Only the array's structure is read: each element is the server's to parse, and to refuse.
+ */
+async function* ndjsonOfArray(chunks: AsyncIterable<Uint8Array | string>, charset: string): AsyncGenerator<Uint8Array> {
+  const decoder = new TextDecoder(charset);
+  const encoder = new TextEncoder();
+  let line = 1;
+  let sent = 0;
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let element = "";
+  let startLine = 0;
+  let out = "";
+  const flush = () => {
+    if (element.trim() === "") return;
+    for (; sent < startLine - 1; sent++) out += "\n";
+    // Outside strings a line break is white space; inside them JSON has none.
+    out += `${element.replace(/[\r\n]/g, " ")}\n`;
+    sent++;
+    element = "";
+  };
+  const read = (text: string) => {
+    for (const c of text) {
+      if (c === "\n") line++;
+      if (depth === 0) {
+        if (c === "[") depth = 1;
+        continue;
+      }
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (c === "\\") escaped = true;
+        else if (c === '"') inString = false;
+      } else if (c === '"') inString = true;
+      else if (c === "{" || c === "[") depth++;
+      else if (c === "}" || c === "]") depth--;
+      if (depth === 1 && (c === "," || c === "]")) flush();
+      else if (depth === 0) flush();
+      else {
+        if (element === "" && /\S/.test(c)) startLine = line;
+        if (element !== "" || /\S/.test(c)) element += c;
+      }
+    }
+  };
+  for await (const chunk of chunks) {
+    read(typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }));
+    if (out.length >= PIECE_CHARS) {
+      yield encoder.encode(out);
+      out = "";
+    }
+  }
+  read(decoder.decode());
+  flush();
+  if (out !== "") yield encoder.encode(out);
 }
 
 const isBytes = (value: unknown): value is Uint8Array | string => typeof value === "string" || value instanceof Uint8Array;
@@ -228,7 +287,9 @@ async function importBody(source: ImportSource, format: ImportFormat | undefined
   if (typeof Blob !== "undefined" && source instanceof Blob) {
     const named = formatOfType(source.type) ?? formatOfName((source as Blob & { name?: string }).name);
     const own = /;\s*charset\s*=\s*"?([\w.:-]+)/i.exec(source.type)?.[1];
-    return { body: source, format: format ?? named ?? sniff(new Uint8Array(await source.slice(0, 64).arrayBuffer())), charset: charset ?? own ?? "utf-8" };
+    const sniffed = format ?? named ?? sniff(new Uint8Array(await source.slice(0, 64).arrayBuffer()));
+    if (sniffed === "array") return { body: ndjsonOfArray(chunksOf(source.stream() as ReadableStream<Uint8Array>), charset ?? own ?? "utf-8"), format: "ndjson", charset: "utf-8" };
+    return { body: source, format: sniffed, charset: charset ?? own ?? "utf-8" };
   }
   if (source instanceof Uint8Array) return bodyOf([source], format, charset, refused);
   return bodyOf(source as Exclude<ImportSource, string | Blob | Uint8Array>, format, charset, refused);
@@ -246,7 +307,11 @@ async function bodyOf(source: Exclude<ImportSource, string | Blob | Uint8Array>,
   const all = startingWith(first.value, iterator);
   // Strings are text already, sent as UTF-8 as records are: a charset could only be wrong for them.
   if (charset !== undefined && !(first.value instanceof Uint8Array)) throw new TypeError("importUsers: charset is of bytes; strings and records are sent as UTF-8, leave charset out");
-  if (isBytes(first.value)) return { body: bytesOf(all as AsyncIterable<Uint8Array | string>), format: format ?? sniff(first.value), charset: charset ?? "utf-8" };
+  if (isBytes(first.value)) {
+    const sniffed = format ?? sniff(first.value);
+    if (sniffed === "array") return { body: ndjsonOfArray(all as AsyncIterable<Uint8Array | string>, charset ?? "utf-8"), format: "ndjson", charset: "utf-8" };
+    return { body: bytesOf(all as AsyncIterable<Uint8Array | string>), format: sniffed, charset: charset ?? "utf-8" };
+  }
   if (format === "csv") throw new TypeError("importUsers: records are sent as NDJSON; leave format out");
   return { body: ndjsonOf(all as AsyncIterable<ImportUserRecord>, refused), format: "ndjson", charset: "utf-8" };
 }

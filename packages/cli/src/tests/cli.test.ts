@@ -602,6 +602,13 @@ describe("import and export", () => {
     const listed = ok(await ecm(["users", "list", "-x", "-o", "csv", "--search", "imp"])).stdout;
     const back = ok(await ecm(["import", "-", "--update", "--dry-run", "-o", "ndjson"], { stdin: listed }));
     assert.deepEqual(back.stdout.trim().split("\n").map((l) => JSON.parse(l).result), ["unchanged", "unchanged"], back.stdout);
+    // So does `-o json`, a JSON array: each row answered with the line it starts on; a compact array's (the API's) by its place.
+    const listedJson = ok(await ecm(["users", "list", "-x", "-o", "json", "--search", "imp"])).stdout;
+    const backJson = ok(await ecm(["import", "-", "--update", "--dry-run", "-o", "ndjson"], { stdin: listedJson }));
+    assert.deepEqual(backJson.stdout.trim().split("\n").map((l) => [JSON.parse(l).line, JSON.parse(l).result]), [[2, "unchanged"], [3, "unchanged"]], backJson.stdout);
+    const compact = await ecm(["import", "-", "--dry-run", "-o", "ndjson"], { stdin: '\uFEFF[{"username":"json-one"},\n {"username":"json-two","remark":"a\\n]b"}, {"username":"bad name!"}]\n' });
+    assert.equal(compact.code, 1, compact.stderr);
+    assert.deepEqual(compact.stdout.trim().split("\n").map((l) => [JSON.parse(l).line, JSON.parse(l).username, JSON.parse(l).result]), [[1, "json-one", "created"], [2, "json-two", "created"], [3, "bad name!", "failed"]], compact.stdout);
 
     const dry = ok(await ecm(["import", "-", "--dry-run", "-o", "ndjson"], { stdin: "username\nnew-one\n" }));
     assert.equal(JSON.parse(dry.stdout.trim()).result, "created");

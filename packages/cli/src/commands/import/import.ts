@@ -21,7 +21,8 @@ export const importCommand: Command = {
     "Header row names the columns: username (required), loginName, displayName, firstName, lastName,",
     "email, remark, locked, validFrom, validTo, changePassword, neverExpire, password, passwordHash,",
     "serviceAccount, groups (names separated by \";\"). Columns are separated by commas, or by what a",
-    "first line sep=X names (sep=; as Excel writes it). A file of JSON objects, one a line, is NDJSON.",
+    "first line sep=X names (sep=; as Excel writes it). A file of JSON objects, one a line (NDJSON), or",
+    "a JSON array of them (users list -o json) is read as such.",
     "Use - to read standard input.",
   ],
   async run(ctx) {
