@@ -198,6 +198,7 @@ async function* ndjsonOfArray(chunks: AsyncIterable<Uint8Array | string>, charse
         if (c === "[") depth = 1;
         continue;
       }
+      let separator = false;
       if (inString) {
         if (escaped) escaped = false;
         else if (c === "\\") escaped = true;
@@ -205,8 +206,8 @@ async function* ndjsonOfArray(chunks: AsyncIterable<Uint8Array | string>, charse
       } else if (c === '"') inString = true;
       else if (c === "{" || c === "[") depth++;
       else if (c === "}" || c === "]") depth--;
-      if (depth === 1 && (c === "," || c === "]")) flush();
-      else if (depth === 0) flush();
+      else separator = c === "," && depth === 1;
+      if (separator || depth === 0) flush();
       else {
         if (element === "" && /\S/.test(c)) startLine = line;
         if (element !== "" || /\S/.test(c)) element += c;

@@ -606,9 +606,10 @@ describe("import and export", () => {
     const listedJson = ok(await ecm(["users", "list", "-x", "-o", "json", "--search", "imp"])).stdout;
     const backJson = ok(await ecm(["import", "-", "--update", "--dry-run", "-o", "ndjson"], { stdin: listedJson }));
     assert.deepEqual(backJson.stdout.trim().split("\n").map((l) => [JSON.parse(l).line, JSON.parse(l).result]), [[2, "unchanged"], [3, "unchanged"]], backJson.stdout);
-    const compact = await ecm(["import", "-", "--dry-run", "-o", "ndjson"], { stdin: '\uFEFF[{"username":"json-one"},\n {"username":"json-two","remark":"a\\n]b"}, {"username":"bad name!"}]\n' });
+    const compact = await ecm(["import", "-", "--dry-run", "-o", "ndjson"], { stdin: '\uFEFF[{"username":"json-one"},\n {"username":"json-two","remark":"a\\n]b"}, {"username":"bad name!"},\n["x",{}], "a,b"]\n' });
     assert.equal(compact.code, 1, compact.stderr);
-    assert.deepEqual(compact.stdout.trim().split("\n").map((l) => [JSON.parse(l).line, JSON.parse(l).username, JSON.parse(l).result]), [[1, "json-one", "created"], [2, "json-two", "created"], [3, "bad name!", "failed"]], compact.stdout);
+    assert.deepEqual(compact.stdout.trim().split("\n").map((l) => [JSON.parse(l).line, JSON.parse(l).username, JSON.parse(l).result]), [[1, "json-one", "created"], [2, "json-two", "created"], [3, "bad name!", "failed"], [4, "", "failed"], [5, "", "failed"]], compact.stdout);
+    assert.match(compact.stdout, /"line":4,.*The row must be a JSON object/);
 
     const dry = ok(await ecm(["import", "-", "--dry-run", "-o", "ndjson"], { stdin: "username\nnew-one\n" }));
     assert.equal(JSON.parse(dry.stdout.trim()).result, "created");
