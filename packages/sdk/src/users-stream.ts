@@ -144,7 +144,7 @@ export class UsersStream {
     if (this.#count === 0 || !(err instanceof ECMError) || err instanceof ECMAbortError) return err;
     const last = JSON.stringify(this.#after);
     const Class = err.constructor as typeof ECMError;
-    const note = `the list broke off after ${this.#count} users, the last ${last}: { after: ${last} } reads on after it (the client's retries and maxRetryDelay wait longer for a server that restarts)`;
+    const note = `the list broke off after ${this.#count} users, the last ${last}: iterUsers({ after: ${last} }) reads on after it (the client's retries and maxRetryDelay wait longer for a server that restarts)`;
     return new Class(`${err.message}; ${note}`, { status: err.status, code: err.code, serverMessage: err.serverMessage, additionalInfo: err.additionalInfo, retryAfterSeconds: err.retryAfterSeconds, cause: err });
   }
 }

@@ -245,7 +245,7 @@ for (const mode of ["ECM", "ECMSync"] as const) {
         const got: string[] = [];
         // The error says how far the list came and how to read on.
         const last = () => JSON.stringify(got[got.length - 1]);
-        await assert.rejects(c.iter({}, (u) => got.push(u.username)), (e: unknown) => e instanceof ECMConnectionError && e.message.endsWith(`; the list broke off after ${got.length} users, the last ${last()}: { after: ${last()} } reads on after it (the client's retries and maxRetryDelay wait longer for a server that restarts)`));
+        await assert.rejects(c.iter({}, (u) => got.push(u.username)), (e: unknown) => e instanceof ECMConnectionError && e.message.endsWith(`; the list broke off after ${got.length} users, the last ${last()}: iterUsers({ after: ${last()} }) reads on after it (the client's retries and maxRetryDelay wait longer for a server that restarts)`));
         assert.ok(got.length > 0 && got.length < all.length, `${got.length} users before the error`);
         assert.deepEqual([...got, ...(await c.iter({ after: got[got.length - 1]! }))], all);
       } finally {
