@@ -279,6 +279,14 @@ async function* csvRows(pieces: AsyncIterable<string>): AsyncGenerator<{ line: n
   let start = 1;
   let size = 0;
   let previous = "";
+  /** The record just ended, or undefined when it is none: the separator line, a blank row. */
+  const record = () => {
+    if (size <= MAX_ROW_CHARS) cells.push(field);
+    const named = start === 1 ? SEPARATOR_LINE.exec(cells.join(","))?.[1] : undefined;
+    if (named !== undefined) separator = named;
+    else if (size > MAX_ROW_CHARS || cells.some((cell) => cell.trim() !== "")) return { line: start, cells, overlong: size > MAX_ROW_CHARS };
+    return undefined;
+  };
   for await (const piece of pieces) {
     for (let i = 0; i < piece.length; i++) {
       const c = piece[i]!;
@@ -288,10 +296,8 @@ async function* csvRows(pieces: AsyncIterable<string>): AsyncGenerator<{ line: n
           previous = c;
           continue;
         }
-        if (size <= MAX_ROW_CHARS) cells.push(field);
-        const named = start === 1 ? SEPARATOR_LINE.exec(cells.join(","))?.[1] : undefined;
-        if (named !== undefined) separator = named;
-        else if (size > MAX_ROW_CHARS || cells.some((cell) => cell.trim() !== "")) yield { line: start, cells, overlong: size > MAX_ROW_CHARS };
+        const ended = record();
+        if (ended) yield ended;
         cells = [];
         field = "";
         fieldStart = true;
@@ -330,8 +336,6 @@ async function* csvRows(pieces: AsyncIterable<string>): AsyncGenerator<{ line: n
     }
   }
   if (quoted) throw new ApiError("invalidRequest", `The CSV has an unterminated quoted field from line ${start}.`, { line: start });
-  if (field !== "" || cells.length > 0) {
-    if (size <= MAX_ROW_CHARS) cells.push(field);
-    if (size > MAX_ROW_CHARS || cells.some((cell) => cell.trim() !== "")) yield { line: start, cells, overlong: size > MAX_ROW_CHARS };
-  }
+  const last = field !== "" || cells.length > 0 ? record() : undefined;
+  if (last) yield last;
 }

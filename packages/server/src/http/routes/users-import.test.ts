@@ -238,6 +238,9 @@ describeEachStore("bulk import", (server) => {
       assert.deepEqual((await user(`imp_sep_${name}`))?.groups, ["staff", "users"]);
       assert.equal((await user(`imp_sep_${name}`))?.email, `${name}@example.com`);
     }
+    // The line alone, as the file's last, is no header either: a file without rows.
+    const alone = await importUsers(server(), token, "\uFEFFsep=;", "text/csv");
+    assert.deepEqual([alone.status, alone.lines], [200, [{ summary: { created: 0, updated: 0, unchanged: 0, failed: 0, dryRun: false } }]], alone.text);
     // Without the line, a header cut by another separator is one unknown column: the answer says what separates them, and how to say so.
     const semicolons = await importUsers(server(), token, "username;email\nx;x@example.com\n", "text/csv");
     assert.equal(semicolons.status, 400);
