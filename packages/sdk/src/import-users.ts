@@ -4,7 +4,7 @@
  * the body made from a source, and the parsing of the answer.
  */
 import { STATUS_OF_CODE } from "./codes.js";
-import { ECMConnectionError, ECMError, errorClassForStatus } from "./errors.js";
+import { ECMConnectionError, ECMError, ECMValidationError, errorClassForStatus } from "./errors.js";
 import type { Transport } from "./http.js";
 import { FieldTypeError, rowErrorInSdkNames, toRestUserBody } from "./mapping.js";
 import { checkOptions } from "./options.js";
@@ -191,11 +191,16 @@ async function* ndjsonOfArray(chunks: AsyncIterable<Uint8Array | string>, charse
     sent++;
     element = "";
   };
+  /** Where the array stands: not begun, open, or closed (only white space may follow). */
+  let state = "before" as "before" | "open" | "closed";
+  // What is sent before a broken array is imported (each batch as it commits); the break itself is said, not skipped.
+  const broken = (what: string) => new ECMValidationError(`importUsers: the JSON array ${what} (line ${line}); the rows before it were sent`);
   const read = (text: string) => {
     for (const c of text) {
       if (c === "\n") line++;
-      if (depth === 0) {
-        if (c === "[") depth = 1;
+      if (state !== "open") {
+        if (state === "before" && c === "[") state = "open";
+        else if (!/[\s\uFEFF]/.test(c)) throw broken(state === "closed" ? "has more after its closing ]" : "does not start with [");
         continue;
       }
       let separator = false;
@@ -205,12 +210,16 @@ async function* ndjsonOfArray(chunks: AsyncIterable<Uint8Array | string>, charse
         else if (c === '"') inString = false;
       } else if (c === '"') inString = true;
       else if (c === "{" || c === "[") depth++;
-      else if (c === "}" || c === "]") depth--;
-      else separator = c === "," && depth === 1;
-      if (separator || depth === 0) flush();
+      else if (c === "}" || c === "]") {
+        if (depth === 0 && c === "}") throw broken("has a } that closes nothing");
+        if (depth === 0) state = "closed";
+        else depth--;
+      } else separator = c === "," && depth === 0;
+      if (separator || state === "closed") flush();
       else {
         if (element === "" && /\S/.test(c)) startLine = line;
         if (element !== "" || /\S/.test(c)) element += c;
+        if (element.length > MAX_ELEMENT_CHARS) throw broken(`holds an element longer than ${MAX_ELEMENT_CHARS} characters (a row is at most 64 KiB)`);
       }
     }
   };
@@ -222,9 +231,12 @@ async function* ndjsonOfArray(chunks: AsyncIterable<Uint8Array | string>, charse
     }
   }
   read(decoder.decode());
-  flush();
+  if (state !== "closed") throw broken(inString ? "ends inside a string" : "ends before its closing ]");
   if (out !== "") yield encoder.encode(out);
 }
+
+/** The longest element of a JSON array read for an import: past the server's row limit, with room for escapes. */
+const MAX_ELEMENT_CHARS = 1 << 18;
 
 const isBytes = (value: unknown): value is Uint8Array | string => typeof value === "string" || value instanceof Uint8Array;
 

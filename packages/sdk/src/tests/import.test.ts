@@ -132,6 +132,17 @@ test("importUsers: a missing file, a bad CSV header and a failing source are err
     (e: unknown) => e instanceof ECMValidationError && e.code === "ECMS1001" && e.status === 400 && /unterminated quoted field/.test(e.message),
   );
   assert.deepEqual(rows.map((r) => [r.username, r.status]), [["sdk_before_quote", "created"]]);
+  // A JSON array (what `ecm users list -o json` writes) that is broken is said where, not cut short as if it ended there.
+  for (const [text, where] of [
+    ['[{"username":"sdk_arr_a"}}, {"username":"sdk_arr_b"}]', /has a \} that closes nothing \(line 1\)/],
+    ['[{"username":"sdk_arr_c"}]\n{"username":"sdk_arr_d"}', /has more after its closing \] \(line 2\)/],
+    ['[{"username":"sdk_arr_e"},\n{"username":"sdk_arr_f', /ends inside a string/],
+    ['[{"username":"sdk_arr_g"}', /ends before its closing \]/],
+  ] as const) {
+    await assert.rejects(drain(ecm.security.importUsers([text])), (e: unknown) => e instanceof ECMValidationError && where.test(e.message), text);
+  }
+  const { summary } = await drain(ecm.security.importUsers(['\uFEFF [ {"username":"sdk_arr_h"} ,\n"x"] \n']));
+  assert.deepEqual([summary.created, summary.failed], [1, 1]);
 });
 
 test("importUsers: a record the SDK refuses (an unknown field, a flag that is not a boolean) is a failed row in its place; the rest are imported", async () => {
