@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { before, it } from "node:test";
 import { describeEachStore, type TestServer } from "../test-support/server.js";
+import { addressLockoutsOf } from "./login.js";
 
 const PASSWORD = "Owner-Knows-This-1";
 const TOKEN_PATH = "/auth/v1/providers/builtin/token";
@@ -147,6 +148,18 @@ describeEachStore(
         before: { failedLogins: 3, addresses: [{ address: "127.0.0.12", lockedOutUntil: addresses[0].lockedOutUntil, failedLogins: addresses[0].failedLogins }] },
         after: { failedLogins: 0, addresses: [] },
       }]);
+    });
+
+    it("reads at most so many addresses an account from the store, the latest first (a spray leaves a row an address)", async () => {
+      const s = server();
+      const [sprayed, other] = [await createUser("many.addresses"), await createUser("one.address")];
+      for (const address of ["127.0.0.21", "127.0.0.22", "127.0.0.23"]) assert.equal(await loginFrom(s, address, "many.addresses", "wrong-guess"), 401);
+      assert.equal(await loginFrom(s, "127.0.0.24", "one.address", "wrong-guess"), 401);
+      const { db } = s.server.deps.store;
+      const idOf = async (uuid: string) => (await db.selectFrom("users").select("id").where("uuid", "=", uuid).executeTakeFirstOrThrow()).id;
+      const [a, b] = [await idOf(sprayed), await idOf(other)];
+      const read = await addressLockoutsOf(db, [a, b], 2);
+      assert.deepEqual([read.get(a)?.map((l) => l.address).sort(), read.get(b)?.map((l) => l.address)], [["127.0.0.22", "127.0.0.23"], ["127.0.0.24"]]);
     });
 
     it("a bulk clear-lockout lifts them too, and counts and audits every user it cleared", async () => {

@@ -91,11 +91,19 @@ export async function addressLockouts(db: Kysely<Database>, userId: number, limi
 /** addressLockouts of each of several accounts (those with none are not in the map). */
 export async function addressLockoutsOf(db: Kysely<Database>, userIds: readonly number[], limit = 100): Promise<Map<number, AddressLockout[]>> {
   const now = isoNow();
+  // At most `limit` an account read from the store: a spray from many addresses leaves a row each.
   const rows = await db
-    .selectFrom("login_sources")
-    .select(["user_id", "source", "failed_logins", "locked_out_until", "last_success_at"])
-    .where("user_id", "in", userIds.length > 0 ? userIds : [-1])
-    .where((eb) => eb.or([eb("locked_out_until", ">", now), eb("failed_logins", ">", 0)]))
+    .selectFrom((eb) =>
+      eb
+        .selectFrom("login_sources")
+        .select(["user_id", "source", "failed_logins", "locked_out_until", "last_success_at", "updated_at"])
+        .select(sql<number>`row_number() over (partition by user_id order by updated_at desc)`.as("nth"))
+        .where("user_id", "in", userIds.length > 0 ? userIds : [-1])
+        .where((eb) => eb.or([eb("locked_out_until", ">", now), eb("failed_logins", ">", 0)]))
+        .as("s"),
+    )
+    .selectAll()
+    .where("nth", "<=", limit)
     .orderBy("user_id")
     .orderBy("updated_at", "desc")
     .execute();
@@ -103,7 +111,7 @@ export async function addressLockoutsOf(db: Kysely<Database>, userIds: readonly 
   for (const r of rows) {
     let list = of.get(r.user_id);
     if (!list) of.set(r.user_id, (list = []));
-    if (list.length < limit) list.push({ address: r.source, failedLogins: r.failed_logins, lockedOutUntil: r.locked_out_until !== null && r.locked_out_until > now ? r.locked_out_until : null, lastLoginAt: r.last_success_at });
+    list.push({ address: r.source, failedLogins: r.failed_logins, lockedOutUntil: r.locked_out_until !== null && r.locked_out_until > now ? r.locked_out_until : null, lastLoginAt: r.last_success_at });
   }
   return of;
 }
