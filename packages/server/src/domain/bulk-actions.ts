@@ -187,7 +187,8 @@ export function createBulkActions(
     }
     const ids = eligible.map((u) => u.id).concat([-1]);
     const now = isoNow();
-    /** clear-lockout: each user's addresses before the clear, for its audit event. */
+    /** clear-lockout: each user's lockout and addresses as the clear found them (in its transaction), for its audit event. */
+    let accountsBefore = new Map<number, Pick<UserRow, "locked_out_until" | "failed_logins">>();
     let addressesBefore = new Map<number, AddressLockout[]>();
     /** The writes of the action; answers the users it changed. */
     const write = async (): Promise<number[]> => {
@@ -209,6 +210,7 @@ export function createBulkActions(
         }
         case "clear-lockout": {
           // A user counts as changed when its account or any of its addresses had something to clear.
+          accountsBefore = new Map((await trx.selectFrom("users").select(["id", "locked_out_until", "failed_logins"]).where("id", "in", ids).execute()).map((u) => [u.id, u]));
           addressesBefore = await addressLockoutsOf(trx, ids);
           const cleared = await clearAddressLockouts(trx, ids);
           const accounts = await trx
@@ -264,7 +266,7 @@ export function createBulkActions(
         case "enable":
           return { action: "user.update", target: userTarget(u), details: { ...details, before: { enabled: action === "enable" ? false : true }, after: { enabled: action === "enable" } } };
         case "clear-lockout":
-          return { action: "user.lockout-cleared", target: userTarget(u), details: { ...details, ...lockoutCleared(u, addressesBefore.get(u.id) ?? []) } };
+          return { action: "user.lockout-cleared", target: userTarget(u), details: { ...details, ...lockoutCleared(accountsBefore.get(u.id) ?? u, addressesBefore.get(u.id) ?? []) } };
         case "add-to-group":
           return { action: "group.member.add", target: userTarget(u), details: { ...details, ...group } };
         case "remove-from-group":
