@@ -175,8 +175,14 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
       if (!(await queries.renewLease(d.id, owner, isoAfter(timing.leaseSeconds)))) throw new Error(LEASE_LOST);
       // Other nodes judge the run by its heartbeat: without this, a run still reading its groups past the lease would look interrupted.
       await queries.touchRun(runId, isoNow());
-      // A disabled directory syncs nothing (on any node): a run under way stops at its next page, disabling nobody.
-      if ((await queries.findById(d.id))?.enabled !== 1) throw new Error(DISABLED_MEANWHILE);
+      await stillEnabled(db);
+    };
+    // A disabled (or deleted) directory syncs nothing, on any node: a run under way stops at its next batch,
+    // asked in that batch's transaction (so a disable committed before it begins writes nothing), and
+    // between batches, where the groups pass or a slow page would otherwise go on.
+    const stillEnabled = async (on: Kysely<Database>) => {
+      const row = await on.selectFrom("directories").select("enabled").where("id", "=", d.id).executeTakeFirst();
+      if (row?.enabled !== 1) throw new Error(DISABLED_MEANWHILE);
     };
     // Also between batches that take long (a slow search page). A renewal that fails (the lease taken
     // over, the store still busy) stops the run, which says why.
@@ -196,6 +202,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
     const leaseHeld = async (trx: Kysely<Database>) => {
       const held = await store.dialect.lockedForUpdate(trx.selectFrom("directory_sync_state").select("directory_id").where("directory_id", "=", d.id).where("lease_owner", "=", owner).where("lease_until", ">", isoNow())).executeTakeFirst();
       if (!held) throw new Error(LEASE_LOST);
+      await stillEnabled(trx);
     };
     const sync = new DirectorySync({ store, queries, directory: d, bindPassword: openPassword(d), runId, mode, force, startedBy, heartbeat: renew, leaseHeld, ending, ended: onEnded, signal: controller.signal });
     const promise = sync

@@ -494,7 +494,7 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     assert.equal((await api("GET", "/health")).body.directories, undefined);
   });
 
-  it("stops a run whose directory is disabled meanwhile at its next page, disabling nobody (a disabled directory syncs nothing)", async () => {
+  it("stops a run whose directory is disabled meanwhile at its next batch, writing nothing more (a disabled directory syncs nothing)", async () => {
     assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { pageSize: 20 })).status, 200);
     // The directory holds its answers while the run starts and the directory is disabled: the run has read nothing yet.
     const pid = Number(readFileSync(join(slapd.dir, "slapd.pid"), "utf8"));
@@ -510,6 +510,8 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
       assert.equal(run.state, "failed", JSON.stringify(run));
       assert.match(run.message, /The sync stopped: the directory was disabled while it ran\. Nobody was disabled\.$/);
       assert.ok(run.seen <= 20, `${run.seen} users read after the directory was disabled`);
+      // Each batch asks in its own transaction: the page read after the disable wrote nothing.
+      assert.deepEqual([run.created, run.updated, run.disabled], [0, 0, 0], JSON.stringify(run));
     } finally {
       assert.equal((await api("PUT", `/security/v1/external-user-storage/${id}`, { enabled: true, pageSize: 500 })).status, 200);
     }
