@@ -335,13 +335,17 @@ export function sourceText(u: RestUser): string {
   return `${SOURCES[source.type] ?? source.type}${source.name ? `: ${source.name}` : ""}`;
 }
 
-/** An audit event's details: before and after side by side when the event has them; the rest as it is. */
+/**
+ * An audit event's details, for a row of their own across the table: before and after side by side
+ * when the event has them; the rest as it is. They take the row's width and ask none of their own
+ * (`.event-details`), so a long value wraps there and never narrows the event's other columns.
+ */
 export function auditDetails(details: Record<string, unknown>): TemplateResult {
   const { before, after, ...rest } = details as { before?: Record<string, unknown>; after?: Record<string, unknown> };
   const fields = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])];
-  return html`${fields.length ? html`<table class="plain changes"><thead><tr><th>Field</th><th>Before</th><th>After</th></tr></thead>
+  return html`<div class="event-details">${fields.length ? html`<table class="plain changes"><thead><tr><th>Field</th><th>Before</th><th>After</th></tr></thead>
     <tbody>${fields.map((f) => html`<tr><td>${f}</td><td>${JSON.stringify(before?.[f] ?? null)}</td><td>${JSON.stringify(after?.[f] ?? null)}</td></tr>`)}</tbody></table>` : nothing}
-    ${Object.keys(rest).length ? html`<code>${JSON.stringify(rest)}</code>` : nothing}`;
+    ${Object.keys(rest).length ? html`<code>${JSON.stringify(rest)}</code>` : nothing}</div>`;
 }
 
 /** What a connection test found: its verdict, then each step it took, in words. */

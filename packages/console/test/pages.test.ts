@@ -229,11 +229,13 @@ describeConsole("console pages", {}, (ctx, kind) => {
     assert.equal((await server.api("DELETE", `/security/v1/users/${user.uuid}`, { token })).status, 204);
   });
 
-  it("at 1 024 × 768 an event's change with a long value leaves the other columns their words whole: the audit log's and a user's page", async () => {
+  it("at 1 024 × 768 an event's details leave the other columns their words whole — a change with a long value, and details that are no change (a membership's group): the audit log's and a user's page", async () => {
     const { server, url } = ctx();
     const token = await server.login();
     const user = await createUser(server, token, "long.change");
     assert.equal((await server.api("PUT", `/security/v1/users/${user.uuid}`, { token, body: { description: "a-long-unbroken-description-".repeat(12) } })).status, 200);
+    const group = await createGroup(server, token, "a-group-of-a-rather-long-name-".repeat(3));
+    assert.equal((await server.api("PUT", `/security/v1/users/${user.uuid}/user-groups/${group}`, { token })).status, 204);
     /** The words of a table (up to 20 characters: a long value may break anywhere) that are broken across lines. */
     const brokenWords = (table: Locator) => table.evaluate((t) => {
       const walker = document.createTreeWalker(t, NodeFilter.SHOW_TEXT);
@@ -252,15 +254,19 @@ describeConsole("console pages", {}, (ctx, kind) => {
     });
     await onPage(ctx(), async ({ page }) => {
       await page.setViewportSize({ width: 1024, height: 768 });
-      await page.goto(`${url}#/audit?target=${user.uuid}&action=user.update`);
-      await page.getByRole("button", { name: "Show details" }).click();
       const log = page.getByRole("table", { name: "Audit events, newest first" });
-      await log.getByRole("columnheader", { name: "After" }).waitFor();
-      assert.deepEqual(await brokenWords(log), []);
-      await screenshot(page, "audit-details-1024");
+      for (const [action, shown] of [["user.update", page.getByRole("columnheader", { name: "After" })], ["group.member.add", page.getByText(/"groupId"/)]] as const) {
+        await page.goto(`${url}#/audit?target=${user.uuid}&action=${action}`);
+        // The newest (a membership's: the group's, not the users group every new user joins).
+        await page.getByRole("button", { name: "Show details" }).first().click();
+        await log.locator(shown).waitFor();
+        assert.deepEqual(await brokenWords(log), [], action);
+        await screenshot(page, `audit-details-1024-${action}`);
+      }
       await page.goto(`${url}#/users/${user.uuid}`);
       const events = page.locator("main table").filter({ has: page.getByRole("cell", { name: "user.update" }) }).last();
       await events.getByRole("columnheader", { name: "After" }).waitFor();
+      await events.getByText(/"groupId"/).first().waitFor();
       assert.deepEqual(await brokenWords(events), []);
     });
     assert.equal((await server.api("DELETE", `/security/v1/users/${user.uuid}`, { token })).status, 204);
