@@ -85,30 +85,31 @@ describeConsole("console pages", {}, (ctx, kind) => {
     const token = await server.login();
     const other = await createUser(server, token, "lena.labels");
     const administrators = await groupId(server, token, "administrators");
-    const pages: [hash: string, heading: string, open?: string][] = [
+    // The buttons pressed on a page before its controls are looked at (one ending in “…” opens a dialog, whose controls are looked at).
+    const pages: [hash: string, heading: string, press?: string[]][] = [
       ["#/users", "Users"],
-      ["#/users", "Users", "New user…"],
+      ["#/users", "Users", ["New user…"]],
       [`#/users/${other.uuid}`, "lena.labels"],
       ["#/groups", "Groups"],
       [`#/groups/${administrators}`, "administrators"],
       ["#/roles", "Roles"],
       ["#/directories", "Directories"],
-      ["#/directories/new", "New directory"],
+      ["#/directories/new", "New directory", ["Add a mapping"]],
       ["#/providers", "Identity providers"],
-      ["#/providers/new", "New identity provider"],
+      // Two lists of groups, each with a row: a group every user joins, and a mapping's.
+      ["#/providers/new", "New identity provider", ["Add a group", "Add a mapping"]],
       ["#/audit", "Audit log"],
       ["#/me", "My account"],
     ];
     await onPage(ctx(), async ({ page }) => {
       const unclear: string[] = [];
-      for (const [hash, heading, open] of pages) {
+      for (const [hash, heading, press = []] of pages) {
         await page.goto(`${url}${hash}`);
         await page.getByRole("heading", { level: 1, name: new RegExp(heading) }).waitFor();
         await page.waitForFunction(() => !document.querySelector("main")?.textContent?.includes("Loading…"), undefined, { polling: 100 });
-        if (open) {
-          await page.getByRole("button", { name: open }).click();
-          await page.locator("dialog[open]").waitFor();
-        }
+        for (const name of press) await page.getByRole("button", { name }).click();
+        if (press.some((name) => name.endsWith("…"))) await page.locator("dialog[open]").waitFor();
+        const open = press.join(", ");
         // Each visible control's role and the words that name it on the screen: its label's or its own (a button's).
         const controls = await page.evaluate(() => {
           const within = document.querySelector("dialog[open]") ?? document.querySelector("main")!;

@@ -295,7 +295,7 @@ describeConsole("identity providers in the console", {}, (ctx, kind) => {
       await page.waitForFunction(() => [...document.querySelectorAll<HTMLInputElement>("ecm-group-rows input[role=combobox]")].map((i) => i.value).join() === "sso joined,sso mapped");
       assert.equal(await mapping.getByLabel("Claim value 1").inputValue(), "eng");
       await everyone.getByRole("button", { name: "Add a group" }).click();
-      await pickGroup(page, everyone.getByRole("combobox", { name: "Local group 2" }), "sso add", "sso added");
+      await pickGroup(page, everyone.getByRole("combobox", { name: "Default group 2" }), "sso add", "sso added");
       await mapping.getByRole("button", { name: "Remove mapping 1" }).click();
       await mapping.getByRole("button", { name: "Add a mapping" }).click();
       await mapping.getByLabel("Claim value 1").fill("ops");

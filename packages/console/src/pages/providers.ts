@@ -194,7 +194,7 @@ class ProvidersPage extends Page {
             ${field("scopes", "Scopes", (p?.config.scopes ?? ["openid", "email", "profile"]).join(" "))}
             ${CLAIMS.map(([name, label, standard]) => field(name, label, p?.config[name] ?? standard))}
             <div class="field"><label for="p-trust">Link a first login by verified email</label><input id="p-trust" name="trustEmail" type="checkbox" ?checked=${p?.config.trustEmail ?? false}></div>
-            <ecm-group-rows id="p-default" legend="Groups every user of it joins" .rows=${(p?.defaultGroupList ?? []).map((groupId) => ({ key: "", groupId }))}></ecm-group-rows>
+            <ecm-group-rows id="p-default" legend="Groups every user of it joins" group-label="Default group" .rows=${(p?.defaultGroupList ?? []).map((groupId) => ({ key: "", groupId }))}></ecm-group-rows>
             <ecm-group-rows id="p-mapping" legend="Group mapping (claim value → local group)" key-label="Claim value" .rows=${(p?.customGroupList ?? []).map((m) => ({ key: m.idpGroupName, groupId: m.localGroupId }))}></ecm-group-rows>
           </div>
         </fieldset>
