@@ -274,11 +274,12 @@ export function serverWords(error: ECMError, labelOf: (field: string) => string 
   const words = (error.serverMessage || error.message).replace(/^(?:password|newPassword|value) is refused: /, "The password is refused: ");
   const field = (error.additionalInfo as { field?: unknown } | undefined)?.field;
   const named = typeof field === "string" && words.startsWith(`${field} `) ? (labelOf(field) ?? field) + words.slice(field.length) : words;
-  // Within the sentence, only camelCase names (a plain word such as email may be just a word there), and
-  // never in quotes: a quoted value ("firstName", a username) is said as it is.
+  // Within the sentence, only camelCase names and paths (`syncPeriodSeconds/full`, `config.tokenUrl`: a plain
+  // word such as email may be just a word there), and never in quotes: a quoted value ("firstName", a
+  // username) is said as it is.
   return named
     .split(/("[^"]*"|“[^”]*”)/)
-    .map((part, i) => (i % 2 === 1 ? part : part.replace(/\b[a-z]+[A-Z][A-Za-z]*\b/g, (name) => labelOf(name) ?? name)))
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(/\b[a-z][a-z0-9]*(?:[A-Z][A-Za-z0-9]*|[./][A-Za-z0-9]+)+\b/g, (name) => labelOf(name) ?? name)))
     .join("");
 }
 

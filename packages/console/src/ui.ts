@@ -128,12 +128,17 @@ export class Page extends LitElement {
     this.requestUpdate();
   }
 
-  /** The label this page shows a field's control with (a control named as the API names the field), if it has one. */
+  /**
+   * The label this page shows a field's control with, if it has one: a control is named as the API names
+   * the field, by its path in the request where it is a part of one (`config/scopes`, which the server
+   * also writes `config.scopes`); a list of controls (a group mapping) is named so as a whole and said
+   * by its legend.
+   */
   labelOf(field: string): string | undefined {
-    const control = this.querySelector<HTMLInputElement>(`[name="${CSS.escape(field)}"]`);
+    const control = this.querySelector<HTMLInputElement>(`[name="${CSS.escape(field.replaceAll(".", "/"))}"]`);
     const label = control?.labels?.[0];
     // A label that wraps its control names it in its own text (a textarea's text is its value).
-    const text = (label?.querySelector("span") ?? label)?.textContent?.trim();
+    const text = (label ? (label.querySelector("span") ?? label) : control?.querySelector("legend"))?.textContent?.trim();
     return text || undefined;
   }
 

@@ -6,7 +6,7 @@ import { DIRECTORY_SERVICE_PASSWORD, GROUPS, NAMED, type DirectoryTree } from ".
 import { createGroup, createSecurityAdministrator, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
 import { insertUser } from "../../server/src/test-support/fixtures.js";
 import type { Slapd } from "../../server/src/test-support/slapd.js";
-import { axeViolations, describeConsole, focusReaches, onPage, screenshot } from "./support.js";
+import { axeViolations, describeConsole, focusReaches, onPage, pickGroup, screenshot } from "./support.js";
 
 const PATH = "/security/v1/external-user-storage";
 
@@ -151,6 +151,28 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
       await full.click();
       await sync.getByRole("alert").filter({ hasText: "ECMS1201" }).waitFor();
     });
+  });
+
+  it("a refusal names each field by its label, also one the server names by its path in the settings (syncPeriodSeconds/full) or a list of them (groupMappings)", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const created = await server.api<{ id: string }>("POST", PATH, { token, body: directoryConfig(tree, slapd, { name: `worded ldap ${kind}`, enabled: false }) });
+    assert.equal(created.status, 201, created.text);
+    await createGroup(server, token, `worded-${kind}`);
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/directories/${created.body.id}`);
+      const full = page.getByLabel("Full sync every … seconds (0: only when started)");
+      await full.fill("-5");
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByRole("alert").filter({ hasText: /^Full sync every … seconds \(0: only when started\) must be at least 0\. \(ECMS1001\)$/ }).waitFor();
+      await full.fill("0");
+      await page.getByRole("button", { name: "Add a mapping" }).click();
+      await page.getByLabel("Group DN 1").fill("not a dn");
+      await pickGroup(page, page.getByRole("combobox", { name: "Local group 1" }), `worded-${kind}`, `worded-${kind}`);
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByRole("alert").filter({ hasText: /^Group mapping \(group DN → local group\): "not a dn" is not a distinguished name/ }).waitFor();
+    }, { errorsAllowed: /status of 400 .*\/external-user-storage\// });
+    assert.equal((await server.api("DELETE", `${PATH}/${created.body.id}?users=delete`, { token })).status, 204);
   });
 
   it("a security administrator sees no Save or Delete for a directory through which accounts hold system-administrator, and may still test and sync it", async () => {

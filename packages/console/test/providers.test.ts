@@ -251,6 +251,24 @@ describeConsole("identity providers in the console", {}, (ctx, kind) => {
     });
   });
 
+  it("a refusal names each field by its label, also one the server names by its path in the settings (config.authorizationUrl, config/scopes)", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    assert.equal((await server.api("POST", "/idp/v1/external-identity-provider", { token, body: explicitProvider("worded") })).status, 201);
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/providers/worded`);
+      const authorization = page.getByLabel("Authorization endpoint");
+      await authorization.fill("http://worded.example.com/oauth2/authorize");
+      await page.getByRole("button", { name: "Save" }).click();
+      await page.getByRole("alert").filter({ hasText: /^Authorization endpoint must be an https URL \(plain http only on loopback\)\. \(ECMS1001\)$/ }).waitFor();
+      await authorization.fill("https://worded.example.com/oauth2/authorize");
+      await page.getByLabel("Scopes").fill("");
+      await page.getByRole("button", { name: "Save" }).click();
+      await page.getByRole("alert").filter({ hasText: /^Scopes must not be empty\. \(ECMS1001\)$/ }).waitFor();
+    }, { errorsAllowed: /status of 400 .*\/external-identity-provider\// });
+    assert.equal((await server.api("DELETE", "/idp/v1/external-identity-provider/worded", { token })).status, 204);
+  });
+
   it("creates a provider from the New provider form as it starts: the standard claims, its endpoints given here", async () => {
     const { server, url } = ctx();
     const token = await server.login();

@@ -111,7 +111,7 @@ class DirectoriesPage extends Page {
       groupFilter: text("groupFilter") || null,
       groupEntryDnList: lines("groupEntryDnList"),
       groupMappings: form.querySelector("ecm-group-rows")!.chosen("group mapping").map((r) => ({ groupDn: r.key, localGroupId: r.groupId })),
-      syncPeriodSeconds: { full: Number(text("syncFull") || "0"), changed: Number(text("syncChanged") || "0") },
+      syncPeriodSeconds: { full: Number(text("syncPeriodSeconds/full") || "0"), changed: Number(text("syncPeriodSeconds/changed") || "0") },
       ...(text("disableLimitPercent") ? { disableLimitPercent: Number(text("disableLimitPercent")) } : {}),
       enabled: data.get("enabled") === "on",
     };
@@ -244,9 +244,9 @@ class DirectoriesPage extends Page {
             ${field("userFilter", "User filter", d?.userFilter ?? "", { placeholder: "the kind's default" })}
             ${field("groupFilter", "Group filter", d?.groupFilter ?? "", { placeholder: "the kind's default" })}
             ${area("groupEntryDnList", "Groups to import (one DN a line)", (d?.groupEntryDnList ?? []).join("\n"))}
-            <ecm-group-rows legend="Group mapping (group DN → local group)" key-label="Group DN" .rows=${(d?.groupMappings ?? []).map((m) => ({ key: m.groupDn, groupId: m.localGroupId }))}></ecm-group-rows>
-            ${field("syncFull", "Full sync every … seconds (0: only when started)", String(d?.syncPeriodSeconds.full ?? 0), { type: "number" })}
-            ${field("syncChanged", "Changed sync every … seconds (0: only when started)", String(d?.syncPeriodSeconds.changed ?? 0), { type: "number" })}
+            <ecm-group-rows name="groupMappings" legend="Group mapping (group DN → local group)" key-label="Group DN" .rows=${(d?.groupMappings ?? []).map((m) => ({ key: m.groupDn, groupId: m.localGroupId }))}></ecm-group-rows>
+            ${field("syncPeriodSeconds/full", "Full sync every … seconds (0: only when started)", String(d?.syncPeriodSeconds.full ?? 0), { type: "number" })}
+            ${field("syncPeriodSeconds/changed", "Changed sync every … seconds (0: only when started)", String(d?.syncPeriodSeconds.changed ?? 0), { type: "number" })}
             ${field("disableLimitPercent", "A full sync disables at most … % of its users unless forced", d ? String(d.disableLimitPercent) : "", { type: "number" })}
           </div>
         </fieldset>

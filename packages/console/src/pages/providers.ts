@@ -76,10 +76,10 @@ class ProvidersPage extends Page {
     const text = (name: string) => String(data.get(name) ?? "").trim();
     const defaultGroupList = form.querySelector<GroupRows>("#p-default")!.chosen("groups every user joins").map((r) => r.groupId);
     const customGroupList = form.querySelector<GroupRows>("#p-mapping")!.chosen("group mapping").map((r) => ({ idpGroupName: r.key, localGroupId: r.groupId }));
-    const config: Record<string, unknown> = { scopes: text("scopes").split(/\s+/).filter(Boolean), trustEmail: data.get("trustEmail") === "on", clientAuthMethod: text("clientAuthMethod") };
+    const config: Record<string, unknown> = { scopes: text("config/scopes").split(/\s+/).filter(Boolean), trustEmail: data.get("config/trustEmail") === "on", clientAuthMethod: text("config/clientAuthMethod") };
     // A claim left empty is not sent: the server keeps the one it has (a new provider: the standard one).
-    for (const [name] of CLAIMS) if (text(name)) config[name] = text(name);
-    if (explicit) for (const [name] of ENDPOINTS) config[name] = text(name) || null;
+    for (const [name] of CLAIMS) if (text(`config/${name}`)) config[name] = text(`config/${name}`);
+    if (explicit) for (const [name] of ENDPOINTS) config[name] = text(`config/${name}`) || null;
     return {
       displayName: text("displayName"),
       fromUrl: explicit ? null : text("fromUrl"),
@@ -156,6 +156,7 @@ class ProvidersPage extends Page {
   }
 
   #renderForm(p: ECMIdentityProvider | undefined): TemplateResult {
+    // A control is named by its field's path in the request (`config/scopes`), as the server names it in a refusal.
     const field = (name: string, label: string, value: string, extra: Partial<{ required: boolean; type: string; describedby: string; readonly: boolean; pattern: string; maxlength: number; title: string }> = {}) =>
       html`<div class="field"><label for=${`p-${name}`}>${label}</label><input id=${`p-${name}`} name=${name} type=${extra.type ?? "text"} .value=${value} ?required=${extra.required ?? false} ?readonly=${extra.readonly ?? false} aria-describedby=${extra.describedby ?? nothing} pattern=${extra.pattern ?? nothing} maxlength=${extra.maxlength ?? nothing} title=${extra.title ?? nothing}
         autocomplete=${extra.type === "password" ? SECRET_AUTOCOMPLETE : nothing}></div>`;
@@ -180,9 +181,9 @@ class ProvidersPage extends Page {
             </fieldset>
             ${explicit ? nothing : field("fromUrl", "Issuer or discovery URL", p?.fromUrl ?? "", { required: true, type: "url", describedby: "from-url-help" })}
             ${explicit ? nothing : html`<p id="from-url-help" class="muted">${p ? "The endpoints below are what it named; a new URL is read again on save." : "The endpoints are read from it on save."}</p>`}
-            ${ENDPOINTS.map(([name, label, required]) => !p && !explicit ? nothing : field(name, label, p?.config[name] ?? "", { required: explicit && required, type: name === "issuer" ? "text" : "url", readonly: !explicit }))}
+            ${ENDPOINTS.map(([name, label, required]) => !p && !explicit ? nothing : field(`config/${name}`, label, p?.config[name] ?? "", { required: explicit && required, type: name === "issuer" ? "text" : "url", readonly: !explicit }))}
             ${field("clientId", "Client ID", p?.clientId ?? "", { required: true })}
-            <div class="field"><label for="p-clientAuthMethod">Client authentication</label><select id="p-clientAuthMethod" name="clientAuthMethod">
+            <div class="field"><label for="p-clientAuthMethod">Client authentication</label><select id="p-clientAuthMethod" name="config/clientAuthMethod">
               ${AUTH_METHODS.map(([value, label]) => html`<option value=${value} ?selected=${(p?.config.clientAuthMethod ?? "client_secret_basic") === value}>${label}</option>`)}</select></div>
             ${field("clientSecret", "Client secret", "", { type: "password", describedby: "secret-help" })}
             <p id="secret-help" class="muted">${p?.clientSecret ? "A secret is stored; it is never shown. Leave empty to keep it." : "Not set."}</p>
@@ -191,11 +192,11 @@ class ProvidersPage extends Page {
             ${p ? html`<div class="field"><span>Redirect URI (register it at the provider)</span><code>${p.config.redirectUri}</code></div>` : nothing}
           </div>
           <div>
-            ${field("scopes", "Scopes", (p?.config.scopes ?? ["openid", "email", "profile"]).join(" "))}
-            ${CLAIMS.map(([name, label, standard]) => field(name, label, p?.config[name] ?? standard))}
-            <div class="field"><label for="p-trust">Link a first login by verified email</label><input id="p-trust" name="trustEmail" type="checkbox" ?checked=${p?.config.trustEmail ?? false}></div>
-            <ecm-group-rows id="p-default" legend="Groups every user of it joins" group-label="Default group" .rows=${(p?.defaultGroupList ?? []).map((groupId) => ({ key: "", groupId }))}></ecm-group-rows>
-            <ecm-group-rows id="p-mapping" legend="Group mapping (claim value → local group)" key-label="Claim value" .rows=${(p?.customGroupList ?? []).map((m) => ({ key: m.idpGroupName, groupId: m.localGroupId }))}></ecm-group-rows>
+            ${field("config/scopes", "Scopes", (p?.config.scopes ?? ["openid", "email", "profile"]).join(" "))}
+            ${CLAIMS.map(([name, label, standard]) => field(`config/${name}`, label, p?.config[name] ?? standard))}
+            <div class="field"><label for="p-trust">Link a first login by verified email</label><input id="p-trust" name="config/trustEmail" type="checkbox" ?checked=${p?.config.trustEmail ?? false}></div>
+            <ecm-group-rows id="p-default" name="defaultGroupList" legend="Groups every user of it joins" group-label="Default group" .rows=${(p?.defaultGroupList ?? []).map((groupId) => ({ key: "", groupId }))}></ecm-group-rows>
+            <ecm-group-rows id="p-mapping" name="customGroupList" legend="Group mapping (claim value → local group)" key-label="Claim value" .rows=${(p?.customGroupList ?? []).map((m) => ({ key: m.idpGroupName, groupId: m.localGroupId }))}></ecm-group-rows>
           </div>
         </fieldset>
         <div class="row">${p && locked ? nothing : html`<button class="primary">${p ? "Save" : "Create"}</button>`}
