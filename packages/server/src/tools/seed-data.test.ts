@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { Config } from "../config.js";
 import { DEFAULT_BUSY_POLICY } from "../storage/busy.js";
 import { createTemporaryDatabase, describeEachStore, startTestServer, storeKinds, storeSkip } from "../test-support/server.js";
+import { syncAndWait } from "../test-support/directories.js";
 import { seedStore } from "./seed-data.js";
 
 /** `npm run seed`'s store is one the server reads like its own: its directory and providers too. */
@@ -18,9 +19,10 @@ describeEachStore("a seeded store", (_server, kind) => {
     try {
       await seedStore(s.server.deps.store, { users: 200, seed: 3, passwordHash: "not-a-login" });
       const token = await s.login();
-      const directories = await s.api<{ name: string; enabled: boolean; syncPeriodSeconds: { full: number } }[]>("GET", "/security/v1/external-user-storage", { token });
+      const directories = await s.api<{ id: string; name: string; enabled: boolean; syncPeriodSeconds: { full: number } }[]>("GET", "/security/v1/external-user-storage", { token });
       assert.equal(directories.status, 200, directories.text);
       assert.deepEqual(directories.body.map((d) => [d.name, d.enabled, d.syncPeriodSeconds.full]), [["seeded-ldap", false, 0]]);
+      const directory = directories.body[0]!.id;
       const providers = await s.api<{ alias: string; enabled: boolean; clientSecret: string | null }[]>("GET", "/idp/v1/external-identity-provider", { token });
       assert.equal(providers.status, 200, providers.text);
       assert.deepEqual(providers.body.map((p) => [p.alias, p.enabled]), [["seeded-entra", false], ["seeded-google", false]]);
@@ -33,6 +35,12 @@ describeEachStore("a seeded store", (_server, kind) => {
       const users = await s.api<{ federatedIdentities: { alias: string }[] | null }[]>("GET", "/security/v1/users?max=300", { token });
       const aliases = new Set(users.body.flatMap((u) => u.federatedIdentities ?? []).map((f) => f.alias));
       assert.ok(aliases.size > 0 && [...aliases].every((a) => a.startsWith("seeded-")), `users linked to the seeded providers: ${[...aliases]}`);
+      // Synced and removed as one the server made: no sync of it is running.
+      assert.equal((await s.api("PUT", `/security/v1/external-user-storage/${directory}`, { token, body: { enabled: true } })).status, 200);
+      // Its host is an example that answers nobody: the run fails, saying so.
+      assert.equal((await syncAndWait(s, token, directory)).state, "failed");
+      const removed = await s.api("DELETE", `/security/v1/external-user-storage/${directory}?users=disable`, { token });
+      assert.equal(removed.status, 204, removed.text);
     } finally {
       await s.close();
     }

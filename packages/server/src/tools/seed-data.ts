@@ -154,6 +154,8 @@ export async function seedStore({ db, dialect }: Store, options: SeedOptions): P
       .values({ uuid: seededUuid(seed, "directory", 0), ...toRowValues(directorySettings), created_at: now, updated_at: now, by_system_administrator: 1 })
       .returning("id")
       .executeTakeFirstOrThrow();
+    // Its sync state, as the server makes one with each directory: a sync or removal takes its lease there.
+    await trx.insertInto("directory_sync_state").values({ directory_id: dir.id }).execute();
     const provider = (n: number, alias: string, displayName: string, issuer: string) => {
       const settings = {
         alias,
