@@ -203,7 +203,8 @@ class ConsoleApp extends LitElement {
       await this.updateComplete;
       await this.#page.updateComplete;
       // A page made for typing into (the login) starts in its field; the others at their heading, which a screen reader reads first.
-      (this.querySelector<HTMLElement>("main [autofocus]") ?? this.querySelector<HTMLElement>("main h1"))?.focus();
+      // (Not a dialog's: that is where the dialog opens.)
+      ([...this.querySelectorAll<HTMLElement>("main [autofocus]")].find((el) => !el.closest("dialog")) ?? this.querySelector<HTMLElement>("main h1"))?.focus();
     }
     this.requestUpdate();
   }

@@ -309,7 +309,11 @@ export function fromLocalInput(value: string): string | null {
  */
 export const SECRET_AUTOCOMPLETE = "new-password";
 
-/** Opens a `<dialog>` of the page by id, as a modal (focus moves into it; Escape closes it). */
+/**
+ * Opens a `<dialog>` of the page by id, as a modal (focus moves into it; Escape closes it). A dialog that
+ * asks before a change that cannot be undone (a delete) opens on its Cancel (`autofocus`): Enter pressed
+ * twice from the button that opened it changes nothing.
+ */
 export function openDialog(root: ParentNode, id: string): HTMLDialogElement {
   const dialog = root.querySelector<HTMLDialogElement>(`#${id}`)!;
   if (!dialog.open) dialog.showModal();

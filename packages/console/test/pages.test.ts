@@ -5,7 +5,7 @@ import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PAS
 import { insertGroups, insertUser } from "../../server/src/test-support/fixtures.js";
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from "../../server/src/test-support/server.js";
 import type { Locator } from "playwright-core";
-import { answerLate, axeViolations, describeConsole, holdRequests, logIn, logInByToken, nextFrames, onOwnServer, onPage, openPage, screenshot } from "./support.js";
+import { answerLate, axeViolations, describeConsole, focusReaches, holdRequests, logIn, logInByToken, nextFrames, onOwnServer, onPage, openPage, screenshot } from "./support.js";
 
 describeConsole("console pages", {}, (ctx, kind) => {
   it("every page has no WCAG 2.1 A or AA violation, in the light and the dark theme", { timeout: 300_000 }, async () => {
@@ -291,6 +291,58 @@ describeConsole("console pages", {}, (ctx, kind) => {
       // Shorter, never below the few rows a table needs to be of use.
       assert.ok(await page.evaluate(() => document.querySelector<HTMLElement>(".grid .viewport")!.clientHeight >= 240));
     }, { width: 1024 });
+  });
+
+  it("a dialog whose choice cannot be undone opens on its harmless button: Enter at once deletes nothing — a user, users picked, a group, a directory, an identity provider — nor discards an edit in a conflict", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const user = await createUser(server, token, "del.kept");
+    const group = await createGroup(server, token, "kept-group");
+    const directory = await server.api<{ id: string }>("POST", "/security/v1/external-user-storage", { token, body: { name: "kept ldap", connectionUrl: "ldap://127.0.0.1:9", baseDn: "dc=example,dc=com", enabled: false } });
+    assert.equal(directory.status, 201, directory.text);
+    const provider = await server.api("POST", "/idp/v1/external-identity-provider", {
+      token,
+      body: { alias: "kept", displayName: "kept IdP", enabled: false, fromUrl: null, clientId: "ecm", clientSecret: "kept-secret-0815", config: { issuer: "https://kept.example.com", authorizationUrl: "https://kept.example.com/authorize", tokenUrl: "https://kept.example.com/token", jwksUrl: "https://kept.example.com/keys" } },
+    });
+    assert.equal(provider.status, 201, provider.text);
+    await onPage(ctx(), async ({ page }) => {
+      /** Opens the dialog from the keyboard, then presses Enter at once: the dialog closes on its harmless button. */
+      const enterTwice = async (opener: Locator, harmless = "Cancel") => {
+        await opener.focus();
+        await page.keyboard.press("Enter");
+        await page.locator("dialog[open]").waitFor();
+        await focusReaches(page, { text: harmless });
+        await page.keyboard.press("Enter");
+        await page.locator("dialog[open]").waitFor({ state: "detached" });
+      };
+      /** Goes to a page and waits for its heading: the page before's button of the same name is gone. */
+      const visit = async (hash: string, heading: string) => {
+        await page.goto(`${url}${hash}`);
+        await page.getByRole("heading", { level: 1, name: heading }).waitFor();
+      };
+      await visit(`#/users/${user.uuid}`, "(del.kept)");
+      await enterTwice(page.getByRole("button", { name: "Delete…" }));
+      // Changed meanwhile by someone else: Save opens the conflict, whose Reload would drop the edit.
+      await page.getByLabel("Description").fill("my edit");
+      const read = await server.api("GET", `/security/v1/users/${user.uuid}`, { token });
+      assert.equal((await server.api("PUT", `/security/v1/users/${user.uuid}`, { token, body: { description: "theirs" }, headers: { "if-match": read.headers.get("etag")! } })).status, 200);
+      await enterTwice(page.getByRole("button", { name: "Save", exact: true }), "Keep editing");
+      assert.equal(await page.getByLabel("Description").inputValue(), "my edit");
+      await page.goto(`${url}#/users?search=del.kept`);
+      await page.getByRole("checkbox", { name: "Select del.kept" }).check();
+      await enterTwice(page.getByRole("region", { name: "Bulk actions" }).getByRole("button", { name: "Delete…" }));
+      await visit(`#/groups/${group}`, "kept-group");
+      await enterTwice(page.getByRole("button", { name: "Delete…" }));
+      await visit(`#/directories/${directory.body.id}`, "kept ldap");
+      await enterTwice(page.getByRole("button", { name: "Delete…" }));
+      await visit("#/providers/kept", "kept IdP");
+      await enterTwice(page.getByRole("button", { name: "Delete…" }));
+      await nextFrames(page);
+    });
+    for (const path of [`/security/v1/users/${user.uuid}`, `/security/v1/user-groups/${group}`, `/security/v1/external-user-storage/${directory.body.id}`, "/idp/v1/external-identity-provider/kept"]) {
+      assert.equal((await server.api("GET", path, { token })).status, 200, path);
+      assert.equal((await server.api("DELETE", path, { token })).status, 204, path);
+    }
   });
 
   it("the theme switch overrides the system's, and stays", async () => {

@@ -320,7 +320,7 @@ class DirectoriesPage extends Page {
           <label><input type="radio" name="users" value="disable" checked> Keep them as disabled local users without a password, and its groups as local groups</label>
           <label><input type="radio" name="users" value="delete"> Delete them, and the groups it brought</label>
         </fieldset>
-        <div class="row"><button class="danger" value="go">Delete</button><button value="cancel">Cancel</button></div>
+        <div class="row"><button class="danger" value="go">Delete</button><button value="cancel" autofocus>Cancel</button></div>
       </form>
     </dialog>`;
   }

@@ -229,7 +229,7 @@ class GroupPage extends Page {
         }}>
           <h2 id="delete-group-title">Delete the group ${g.name}?</h2>
           <p>Its memberships and role mappings go with it.</p>
-          <div class="row"><button class="danger" value="go">Delete</button><button value="cancel">Cancel</button></div>
+          <div class="row"><button class="danger" value="go">Delete</button><button value="cancel" autofocus>Cancel</button></div>
         </form>
       </dialog>`;
   }

@@ -211,7 +211,7 @@ class ProvidersPage extends Page {
         }}>
           <h2 id="delete-provider-title">Delete the identity provider ${p.displayName}?</h2>
           <p>Its links to users go with it, and the sessions opened through it end.</p>
-          <div class="row"><button class="danger" value="go">Delete</button><button value="cancel">Cancel</button></div>
+          <div class="row"><button class="danger" value="go">Delete</button><button value="cancel" autofocus>Cancel</button></div>
         </form>
       </dialog>` : nothing}`;
   }

@@ -496,7 +496,8 @@ class UserPage extends Page {
           <div class="row">
             <button class="primary" @click=${() => this.#closeConflict(() => this.#reloadAfterConflict())}>Reload (discard my changes)</button>
             <button @click=${() => this.#closeConflict(() => this.#write(c.mine, c.theirsEtag, "Saved.", true))}>Save my changes over theirs</button>
-            <button @click=${() => this.#closeConflict(async () => {})}>Keep editing</button>
+            <!-- Reload and Save each undo someone's change for good: the dialog opens on the choice that undoes nothing. -->
+            <button autofocus @click=${() => this.#closeConflict(async () => {})}>Keep editing</button>
           </div>` : nothing}
       </dialog>
       <dialog id="reset-password" aria-labelledby="reset-title">
@@ -515,7 +516,7 @@ class UserPage extends Page {
         }}>
           <h2 id="delete-title">Delete ${u.username}?</h2>
           <p>The account, its memberships and its sessions are removed. This cannot be undone.</p>
-          <div class="row"><button class="danger" value="go">Delete</button><button value="cancel">Cancel</button></div>
+          <div class="row"><button class="danger" value="go">Delete</button><button value="cancel" autofocus>Cancel</button></div>
         </form>
       </dialog>`;
   }

@@ -839,7 +839,7 @@ class UsersPage extends Page {
               @group-change=${(e: CustomEvent<RestGroup | null>) => { this.#bulkGroup = e.detail; this.requestUpdate(); }}></ecm-group-picker></div>` : nothing}
           ${pending?.action === "delete" ? html`<p class="message warn">Deleting cannot be undone.</p>` : nothing}
           ${pending?.action === "disable" ? html`<p>They can no longer log in, and their sessions and API keys stop at once.</p>` : nothing}
-          <div class="row"><button value="go" class=${pending?.action === "delete" ? "danger" : "primary"} ?disabled=${this.busy || (pending?.group === true && !this.#bulkGroup)}>${pending?.label.replace("…", "")}</button><button value="cancel" formnovalidate>Cancel</button></div>
+          <div class="row"><button value="go" class=${pending?.action === "delete" ? "danger" : "primary"} ?disabled=${this.busy || (pending?.group === true && !this.#bulkGroup)}>${pending?.label.replace("…", "")}</button><button value="cancel" formnovalidate ?autofocus=${!pending?.group}>Cancel</button></div>
         </form>
       </dialog>
       <dialog id="new-user" aria-labelledby="new-user-title">
