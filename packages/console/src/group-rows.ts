@@ -53,15 +53,35 @@ export class GroupRows extends LitElement {
     this.requestUpdate();
   }
 
+  /** A row added: the keyboard goes on in its first field (the outside value, else the group). */
+  async #add(): Promise<void> {
+    this.#edited.push({ key: "", groupId: "" });
+    this.requestUpdate();
+    await this.updateComplete;
+    this.querySelector<HTMLElement>(".row:last-of-type input")?.focus();
+  }
+
+  /**
+   * A row removed: its button is gone with it, and the focus would fall to the top of the document. It
+   * goes to the Remove of the row now in its place (the one before, when it was the last), with none left to Add.
+   */
+  async #remove(i: number): Promise<void> {
+    this.#edited.splice(i, 1);
+    this.requestUpdate();
+    await this.updateComplete;
+    const removes = this.querySelectorAll<HTMLElement>(".row > button");
+    (removes[Math.min(i, removes.length - 1)] ?? this.querySelector<HTMLElement>("fieldset > button"))?.focus();
+  }
+
   protected override render() {
     const mapping = this.keyLabel !== "";
     return html`<fieldset class="choice"><legend>${this.legend}</legend>
       ${repeat(this.#edited, (r) => r, (r, i) => html`<div class="row">
         ${mapping ? html`<input aria-label=${`${this.keyLabel} ${i + 1}`} .value=${live(r.key)} @input=${(e: InputEvent) => { r.key = (e.target as HTMLInputElement).value; }}><span aria-hidden="true">→</span>` : nothing}
         <ecm-group-picker label=${`${this.groupLabel} ${i + 1}`} .value=${r.groupId} @group-change=${(e: CustomEvent<RestGroup | null>) => { r.groupId = e.detail?.id ?? ""; this.#change(); }}></ecm-group-picker>
-        <button type="button" aria-label=${`Remove ${mapping ? "mapping" : "group"} ${i + 1}`} @click=${() => { this.#edited.splice(i, 1); this.#change(); }}>Remove</button>
+        <button type="button" aria-label=${`Remove ${mapping ? "mapping" : "group"} ${i + 1}`} @click=${() => void this.#remove(i)}>Remove</button>
       </div>`)}
-      <button type="button" @click=${() => { this.#edited.push({ key: "", groupId: "" }); this.#change(); }}>${mapping ? "Add a mapping" : "Add a group"}</button>
+      <button type="button" @click=${() => void this.#add()}>${mapping ? "Add a mapping" : "Add a group"}</button>
     </fieldset>`;
   }
 }

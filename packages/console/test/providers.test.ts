@@ -5,7 +5,7 @@ import type { Page } from "playwright-core";
 import type { TestProvider } from "../../server/src/test-support/oidc-provider.js";
 import { providerFor } from "../../server/src/test-support/provider-login.js";
 import { createGroup, createSecurityAdministrator, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
-import { axeViolations, describeConsole, logInByToken, onPage, pickGroup, screenshot, wholeGroupLists } from "./support.js";
+import { axeViolations, describeConsole, focusReaches, logInByToken, onPage, pickGroup, screenshot, wholeGroupLists } from "./support.js";
 
 /** The provider's own login and consent forms (oidc-provider's development interactions), as `sub`. */
 async function signInAtProvider(page: Page, sub: string): Promise<void> {
@@ -267,6 +267,34 @@ describeConsole("identity providers in the console", {}, (ctx, kind) => {
       await page.getByRole("alert").filter({ hasText: /^Scopes must not be empty\. \(ECMS1001\)$/ }).waitFor();
     }, { errorsAllowed: /status of 400 .*\/external-identity-provider\// });
     assert.equal((await server.api("DELETE", "/idp/v1/external-identity-provider/worded", { token })).status, 204);
+  });
+
+  it("from the keyboard, a group row added takes the focus in its first field, and one removed leaves it on the Remove of the row in its place (the one before, when it was the last), the last row's on Add", async () => {
+    const { url } = ctx();
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/providers/new`);
+      const mapping = page.getByRole("group", { name: "Group mapping (claim value → local group)" });
+      const everyone = page.getByRole("group", { name: "Groups every user of it joins" });
+      for (const [list, add, first] of [[mapping, "Add a mapping", "Claim value"], [everyone, "Add a group", "Default group"]] as const) {
+        await list.getByRole("button", { name: add }).focus();
+        await page.keyboard.press("Enter");
+        await focusReaches(page, { attribute: ["aria-label", `${first} 1`] });
+        await list.getByRole("button", { name: add }).focus();
+        await page.keyboard.press("Enter");
+        await focusReaches(page, { attribute: ["aria-label", `${first} 2`] });
+      }
+      await mapping.getByLabel("Claim value 2").fill("second");
+      await mapping.getByRole("button", { name: "Remove mapping 1" }).focus();
+      await page.keyboard.press("Enter");
+      // The second row is the first now: its Remove, where the keyboard was.
+      await focusReaches(page, { attribute: ["aria-label", "Remove mapping 1"] });
+      assert.equal(await mapping.getByLabel("Claim value 1").inputValue(), "second");
+      await page.keyboard.press("Enter");
+      await focusReaches(page, { text: "Add a mapping" });
+      await everyone.getByRole("button", { name: "Remove group 2" }).focus();
+      await page.keyboard.press("Enter");
+      await focusReaches(page, { attribute: ["aria-label", "Remove group 1"] });
+    });
   });
 
   it("creates a provider from the New provider form as it starts: the standard claims, its endpoints given here", async () => {
