@@ -243,10 +243,11 @@ class ConsoleApp extends LitElement {
         <h2 id="shortcuts-title">Keyboard shortcuts</h2>
         <table class="plain">
           <tbody>
+            ${session.isAdmin ? html`<!-- The search and the users table are administrators' pages: a plain user has neither. -->
             <tr><td><span class="kbd">/</span></td><td>Search</td></tr>
             <tr><td><span class="kbd">↑</span> <span class="kbd">↓</span> <span class="kbd">Page Up</span> <span class="kbd">Page Down</span> <span class="kbd">Home</span> <span class="kbd">End</span></td><td>Move in the users table</td></tr>
             <tr><td><span class="kbd">Space</span></td><td>Select the row</td></tr>
-            <tr><td><span class="kbd">Enter</span></td><td>Open the user</td></tr>
+            <tr><td><span class="kbd">Enter</span></td><td>Open the user</td></tr>` : nothing}
             <tr><td><span class="kbd">?</span></td><td>This list</td></tr>
             <tr><td><span class="kbd">Esc</span></td><td>Close a dialog</td></tr>
           </tbody>

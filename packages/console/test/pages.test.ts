@@ -507,6 +507,11 @@ describeConsole("console pages", {}, (ctx, kind) => {
         await page.getByRole("status").filter({ hasText: "That page is for administrators: here is your own account." }).waitFor();
       }
       assert.deepEqual(await page.getByRole("navigation", { name: "Main" }).getByRole("link").allInnerTexts(), ["My account"]);
+      // The shortcuts are those of the pages shown: no search, no users table.
+      await page.keyboard.press("?");
+      const shortcuts = page.getByRole("dialog", { name: "Keyboard shortcuts" });
+      assert.deepEqual(await shortcuts.getByRole("row").allInnerTexts(), ["?\tThis list", "Esc\tClose a dialog"]);
+      await page.keyboard.press("Escape");
       assert.deepEqual(refused, []);
       // The console's own icon, not /favicon.ico (a 404 on every page).
       assert.ok(icons.length > 0 && icons.every((i) => /^200 \/portal\/console\/favicon-\w+\.svg$/.test(i)), icons.join());
