@@ -835,6 +835,23 @@ describeConsole("console pages", {}, (ctx, kind) => {
     });
   });
 
+  it("the audit log's buttons each name their event: no two are one name (a screen reader's list of buttons, a voice command)", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const user = await createUser(server, token, "named.events");
+    const group = await createGroup(server, token, "named-events");
+    assert.equal((await server.api("PUT", `/security/v1/users/${user.uuid}/user-groups/${group}`, { token })).status, 204);
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/audit?actor=sysadmin`);
+      const buttons = page.getByRole("table", { name: "Audit events, newest first" }).getByRole("button");
+      await buttons.first().waitFor();
+      const names = await buttons.evaluateAll((els) => els.map((el) => el.textContent!.replace(/\s+/g, " ").trim()));
+      assert.ok(names.length >= 3, names.join("\n"));
+      assert.deepEqual(names.filter((name, i) => names.indexOf(name) !== i), [], names.join("\n"));
+      assert.ok(names.every((name) => name.startsWith("Show details")), names.join("\n"));
+    });
+  });
+
   it("the audit log shows the events of the filter last asked for, even when an earlier one answers later", async () => {
     await onPage(ctx(), async ({ page }) => {
       // The first filter's answer is slow; the second's comes at once.

@@ -5,6 +5,13 @@ import { href, navigate } from "../router.js";
 import { auditDetails, fromLocalInput, Page, parseTime, toLocalInput, when } from "../ui.js";
 
 const PAGE = 50;
+
+/**
+ * Which event a row's button is for, as its name says it: every row has a "Show details", and a list of
+ * the page's buttons would read them all alike. Its number makes it one (a user added to two groups at
+ * once has two events of one action, target and second).
+ */
+const eventName = (e: RestAuditEvent): string => `event ${e.id} (${e.action}${e.targetName ? ` of ${e.targetName}` : ""})`;
 const FILTERS: { name: keyof RestAuditFilter; label: string; type?: string }[] = [
   { name: "actor", label: "Actor (username)" },
   { name: "target", label: "Target (id or name)" },
@@ -111,7 +118,7 @@ class AuditPage extends Page {
           <td>${when(e.time)}</td><td>${e.action}</td><td>${e.actor ?? ""}</td>
           <td>${e.targetType === "user" && e.targetId ? html`<a href=${href(`users/${e.targetId}`)}>${e.targetName}</a>` : e.targetType === "group" && e.targetId ? html`<a href=${href(`groups/${e.targetId}`)}>${e.targetName}</a>` : e.targetName ?? ""}</td>
           <td>${e.outcome}</td><td>${e.sourceAddress ?? ""}</td>
-          <td>${e.details ? html`<button class="link" aria-expanded=${this.#open.has(e.id) ? "true" : "false"} @click=${() => { this.#open.has(e.id) ? this.#open.delete(e.id) : this.#open.add(e.id); this.requestUpdate(); }}>${this.#open.has(e.id) ? "Hide" : "Show"} details</button>` : ""}</td></tr>
+          <td>${e.details ? html`<button class="link" aria-expanded=${this.#open.has(e.id) ? "true" : "false"} @click=${() => { this.#open.has(e.id) ? this.#open.delete(e.id) : this.#open.add(e.id); this.requestUpdate(); }}>${this.#open.has(e.id) ? "Hide" : "Show"} details<span class="visually-hidden"> of ${eventName(e)}</span></button>` : ""}</td></tr>
           ${e.details && this.#open.has(e.id) ? html`<tr><td colspan="7">${auditDetails(e.details)}</td></tr>` : nothing}`)}</tbody>
       </table>
       ${this.#next ? html`<button ?disabled=${this.#loading} @click=${() => void this.more("#audit-events > tr", () => this.#load(false))}>More events</button>` : this.#events.length === 0 && !this.#loading && this.message?.kind !== "error" ? this.#noMatch() : nothing}`;
