@@ -52,11 +52,15 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
 
       // A directory that never synced: its page says so without asking for a run (a 404).
       const runReads: string[] = [];
+      const creates: string[] = [];
       page.on("request", (r) => { if (r.method() === "GET" && /\/external-user-storage\/[^/]+\/sync$/.test(r.url())) runReads.push(r.url()); });
-      await page.getByRole("button", { name: "Create" }).click();
+      page.on("request", (r) => { if (r.method() === "POST" && r.url().endsWith(PATH)) creates.push(r.url()); });
+      // Created once for a double click (a second request would be refused: the name is taken).
+      await page.getByRole("button", { name: "Create" }).dblclick();
       await page.getByRole("heading", { level: 1, name: String(config.name) }).waitFor();
       await page.getByText("Never synced.").waitFor();
       assert.deepEqual(runReads, []);
+      assert.equal(creates.length, 1);
       assert.equal(await page.getByLabel("Bind password", { exact: true }).inputValue(), "");
       assert.doesNotMatch(await page.content(), new RegExp(DIRECTORY_SERVICE_PASSWORD));
       const id = /#\/directories\/([^?]+)/.exec(page.url())![1]!;

@@ -297,7 +297,7 @@ describeConsole("identity providers in the console", {}, (ctx, kind) => {
     });
   });
 
-  it("creates a provider from the New provider form as it starts: the standard claims, its endpoints given here", async () => {
+  it("creates a provider from the New provider form as it starts, once for a double click: the standard claims, its endpoints given here", async () => {
     const { server, url } = ctx();
     const token = await server.login();
     await onPage(ctx(), async ({ page }) => {
@@ -319,8 +319,12 @@ describeConsole("identity providers in the console", {}, (ctx, kind) => {
       await page.getByLabel("Client secret").fill("fresh-secret-1234");
       assert.equal(await page.getByLabel("Username claim").inputValue(), "preferred_username");
       await page.getByLabel("Groups claim").fill("");
-      await page.getByRole("button", { name: "Create" }).click();
+      const creates: string[] = [];
+      page.on("request", (r) => { if (r.method() === "POST" && r.url().endsWith("/idp/v1/external-identity-provider")) creates.push(r.url()); });
+      await page.getByRole("button", { name: "Create" }).dblclick();
       await page.getByRole("status").filter({ hasText: "Created fresh." }).waitFor();
+      // A second request would be refused (the alias is taken by the first), unseen on the page gone to.
+      assert.equal(creates.length, 1);
       const stored = (await server.api<{ config: Record<string, string> }>("GET", "/idp/v1/external-identity-provider/fresh", { token })).body.config;
       assert.deepEqual([stored.usernameClaim, stored.emailClaim, stored.firstNameClaim, stored.lastNameClaim, stored.groupsClaim], ["preferred_username", "email", "given_name", "family_name", "groups"], "a claim emptied is the server's standard one");
     });

@@ -121,9 +121,10 @@ class DirectoriesPage extends Page {
     return this.querySelector<HTMLFormElement>("#directory-form")!;
   }
 
+  /** Once: a double click would send it twice (a new one's second refused as a name taken). */
   async #save(event: SubmitEvent, existing: ECMDirectory | undefined): Promise<void> {
     event.preventDefault();
-    await this.attempt(async () => {
+    await this.oneAtATime(() => this.attempt(async () => {
       const fields = this.#fieldsOf(this.#form);
       const saved = existing ? await session.security.updateDirectory(existing.id, fields) : await session.security.createDirectory(fields);
       // A test still on its way was of the settings before: its answer is not shown under these.
@@ -136,7 +137,7 @@ class DirectoriesPage extends Page {
       if (password) password.value = "";
       if (existing) this.notify(`Saved ${saved.name}.`);
       else navigateWithNotice(href(`directories/${saved.id}`), "Created. Test it, then start a sync.");
-    });
+    }));
   }
 
   /** The form's fields to test, without a name when it has none yet. */
@@ -250,7 +251,7 @@ class DirectoriesPage extends Page {
             ${field("disableLimitPercent", "A full sync disables at most … % of its users unless forced", d ? String(d.disableLimitPercent) : "", { type: "number" })}
           </div>
         </fieldset>
-        <div class="row">${locked ? nothing : html`<button class="primary">${d ? "Save" : "Create"}</button>`}
+        <div class="row">${locked ? nothing : html`<button class="primary" ?disabled=${this.busy}>${d ? "Save" : "Create"}</button>`}
           <button type="button" ?disabled=${this.#testing} @click=${() => void this.#runTest(d)}>${this.#testing ? "Testing…" : d ? "Test the stored settings" : "Test these settings"}</button>
           ${d && !locked ? html`<button type="button" class="danger" @click=${() => openDialog(this, "delete-directory")}>Delete…</button>` : nothing}</div>
       </form>`;

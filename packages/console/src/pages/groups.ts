@@ -65,13 +65,14 @@ class GroupsPage extends Page {
     }
   }
 
+  /** Once: a double click would send the group twice, the second refused as a name taken. */
   async #create(event: SubmitEvent): Promise<void> {
     event.preventDefault();
     const data = new FormData(event.target as HTMLFormElement);
-    await this.attempt(async () => {
+    await this.oneAtATime(() => this.attempt(async () => {
       const { value } = await session.api.createGroup({ name: String(data.get("name")), description: String(data.get("description")) || null });
       navigate(href(`groups/${value.id}`));
-    });
+    }));
   }
 
   protected override render() {
@@ -85,7 +86,7 @@ class GroupsPage extends Page {
       <form class="row" @submit=${(e: SubmitEvent) => void this.#create(e)}>
         <label for="new-name">Name</label><input id="new-name" name="name" required maxlength="255">
         <label for="new-description">Description</label><input id="new-description" name="description">
-        <button class="primary">Create</button>
+        <button class="primary" ?disabled=${this.busy}>Create</button>
       </form>
       <h2>All groups</h2>
       <div class="toolbar" role="search">

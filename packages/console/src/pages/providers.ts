@@ -93,16 +93,17 @@ class ProvidersPage extends Page {
     };
   }
 
+  /** Once: a double click would send it twice (a new one's second refused as an alias taken). */
   async #save(event: SubmitEvent, existing: ECMIdentityProvider | undefined): Promise<void> {
     event.preventDefault();
     const form = event.target as HTMLFormElement;
-    await this.attempt(async () => {
+    await this.oneAtATime(() => this.attempt(async () => {
       const fields = this.#fieldsOf(form, this.#explicitFor(existing));
       const alias = existing?.alias ?? String(new FormData(form).get("alias"));
       if (existing) await session.security.updateIdentityProvider(alias, fields);
       else await session.security.createIdentityProvider(alias, fields);
       navigateWithNotice(href("providers"), existing ? `Saved ${alias}.` : `Created ${alias}.`);
-    });
+    }));
   }
 
   /** The saved settings as a login would use them: the keys read, the client id and secret sent to the token endpoint. */
@@ -199,7 +200,7 @@ class ProvidersPage extends Page {
             <ecm-group-rows id="p-mapping" name="customGroupList" legend="Group mapping (claim value → local group)" key-label="Claim value" .rows=${(p?.customGroupList ?? []).map((m) => ({ key: m.idpGroupName, groupId: m.localGroupId }))}></ecm-group-rows>
           </div>
         </fieldset>
-        <div class="row">${p && locked ? nothing : html`<button class="primary">${p ? "Save" : "Create"}</button>`}
+        <div class="row">${p && locked ? nothing : html`<button class="primary" ?disabled=${this.busy}>${p ? "Save" : "Create"}</button>`}
           ${p ? html`<button type="button" ?disabled=${this.#testing} @click=${() => void this.#runTest(p)}>${this.#testing ? "Testing…" : "Test the stored settings"}</button>
             ${locked ? nothing : html`<button type="button" class="danger" @click=${() => openDialog(this, "delete-provider")}>Delete…</button>`}` : nothing}</div>
       </form>
