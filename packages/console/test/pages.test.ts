@@ -687,6 +687,20 @@ describeConsole("console pages", {}, (ctx, kind) => {
     }, { errorsAllowed: /Failed to load resource/ });
   });
 
+  it("a web page answered in the server's place (a load balancer whose nodes are down) is said in words, never as its markup", async () => {
+    await onPage(ctx(), async ({ page }) => {
+      await page.getByRole("heading", { level: 1, name: "Users" }).waitFor();
+      // HAProxy's own answer when no node of its backend is up.
+      await page.route(/\/security\/v1\/user-groups\?/, (route) => route.fulfill({ status: 503, contentType: "text/html", body: "<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n" }));
+      await page.getByRole("link", { name: "Groups", exact: true }).click();
+      const alert = page.getByRole("alert");
+      await alert.waitFor();
+      const words = await alert.innerText();
+      assert.doesNotMatch(words, /[<>]/);
+      assert.match(words, /^503 Service Unavailable from something in between/);
+    }, { errorsAllowed: /status of 503/ });
+  });
+
   it("a search typed on the groups page is one step of history: Back returns to the list before it, then to the page before", async () => {
     const { url } = ctx();
     await onPage(ctx(), async ({ page }) => {

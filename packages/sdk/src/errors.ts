@@ -115,12 +115,18 @@ export function parseErrorMessage(errorMessage: string): { code: string; text: s
   return { code: "", text: errorMessage.trim() };
 }
 
-/** Builds the typed error for an HTTP error response body (already read as text) and its Retry-After header. */
-export function errorFromResponse(status: number, statusText: string, bodyText: string, retryAfter: string | null = null): ECMError {
+/**
+ * Builds the typed error for an HTTP error response body (already read as text) and its Retry-After
+ * header. A web page (`html`: its content type) is not the server's answer but that of something in
+ * between — a proxy, a load balancer whose nodes are down —, said as such in words, not as its markup.
+ */
+export function errorFromResponse(status: number, statusText: string, bodyText: string, retryAfter: string | null = null, html = false): ECMError {
   let code = "";
   let text = "";
   let additionalInfo: unknown;
-  if (bodyText) {
+  if (html) {
+    text = `${status}${statusText ? ` ${statusText}` : ""} from something in between (a proxy, a load balancer: its web page, not the server's answer); is the server behind it running?`;
+  } else if (bodyText) {
     try {
       const body = JSON.parse(bodyText) as unknown;
       if (body && typeof body === "object") {

@@ -499,7 +499,7 @@ export class Transport implements RetryPolicy {
         throw readError(err);
       }
       if (!res.ok) {
-        throw errorFromResponse(res.status, res.statusText, text, res.headers.get("retry-after"));
+        throw errorFromResponse(res.status, res.statusText, text, res.headers.get("retry-after"), /^text\/html\b/i.test(res.headers.get("content-type") ?? ""));
       }
       if (auth && usedToken !== undefined && usedToken === this.#token) this.#lastUsed = Date.now();
       let data: unknown = undefined;

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer, type AddressInfo } from "node:net";
 import { ECM } from "../client.js";
-import { ECMConnectionError, ECMError } from "../errors.js";
+import { ECMConnectionError, ECMError, ECMServerError } from "../errors.js";
 import { ECMSync } from "../sync.js";
 
 test("connection refused ends in ECMConnectionError", async () => {
@@ -56,6 +56,22 @@ test("a page that is not the API (a proxy's login page, a baseUrl off by a path)
     } finally {
       await page.close();
     }
+  }
+});
+
+test("an error answered as a web page (a proxy's, a load balancer's whose nodes are down) is said in words, not as its markup", async () => {
+  const proxy = await peer((_req, res) => res.writeHead(502, "Bad Gateway", { "content-type": "text/html" }).end("<html><body><h1>502 Bad Gateway</h1>\nThe server returned an invalid or incomplete response.\n</body></html>\n"));
+  try {
+    const ecm = new ECM({ baseUrl: `${proxy.url}/portal`, token: "t", retries: 0 });
+    await assert.rejects(ecm.admin.groups(), (e: unknown) => {
+      assert.ok(e instanceof ECMServerError);
+      assert.equal(e.status, 502);
+      assert.equal(e.serverMessage, "502 Bad Gateway from something in between (a proxy, a load balancer: its web page, not the server's answer); is the server behind it running?");
+      assert.doesNotMatch(e.message, /[<>]/);
+      return true;
+    });
+  } finally {
+    await proxy.close();
   }
 });
 
