@@ -12,6 +12,7 @@ const PAGE = 50;
  * once has two events of one action, target and second).
  */
 const eventName = (e: RestAuditEvent): string => `event ${e.id} (${e.action}${e.targetName ? ` of ${e.targetName}` : ""})`;
+
 const FILTERS: { name: keyof RestAuditFilter; label: string; type?: string }[] = [
   { name: "actor", label: "Actor (username)" },
   { name: "target", label: "Target (id or name)" },
