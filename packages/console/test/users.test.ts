@@ -521,7 +521,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     });
   });
 
-  it("an empty result says that nothing matches the search or the filters; Escape closes the Columns menu", async () => {
+  it("an empty result says that nothing matches the search or the filters; Escape, a click elsewhere or Tab past its last box closes the Columns menu", async () => {
     const { url } = ctx();
     await onPage(ctx(), async ({ page }) => {
       await page.goto(`${url}#/users?search=no-such-person-at-all`);
@@ -535,8 +535,19 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       await columns.getByText("Columns", { exact: true }).click();
       await page.getByRole("group", { name: "Columns to show" }).getByRole("checkbox").nth(1).focus();
       await page.keyboard.press("Escape");
-      await page.waitForFunction(() => !document.querySelector<HTMLDetailsElement>("details.menu")!.open);
+      const closed = () => page.waitForFunction(() => !document.querySelector<HTMLDetailsElement>("details.menu")!.open, undefined, { timeout: 5_000 });
+      await closed();
       assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Columns", "the focus is back on the menu's button");
+      // Left open, it would cover the table's right columns.
+      await columns.getByText("Columns", { exact: true }).click();
+      await page.getByRole("group", { name: "Columns to show" }).getByRole("checkbox", { name: "Email" }).click();
+      assert.equal(await columns.evaluate((menu: HTMLDetailsElement) => menu.open), true, "a click inside keeps it open");
+      await page.getByRole("heading", { level: 1, name: "Users" }).click();
+      await closed();
+      await columns.getByText("Columns", { exact: true }).click();
+      await page.getByRole("group", { name: "Columns to show" }).getByRole("checkbox", { name: "Description" }).focus();
+      await page.keyboard.press("Tab");
+      await closed();
     });
   });
 

@@ -97,6 +97,12 @@ function closeOnEscape(e: KeyboardEvent): void {
   menu.querySelector("summary")?.focus();
 }
 
+/** The focus gone from an open menu to elsewhere (Tab past its last box) closes it, as a menu button's does: left open, it covers the table's right columns. */
+function closeOnLeave(e: FocusEvent): void {
+  const menu = e.currentTarget as HTMLDetailsElement;
+  if (menu.open && e.relatedTarget instanceof Node && !menu.contains(e.relatedTarget)) menu.open = false;
+}
+
 const isUnfiltered = (f: RestUserFilter) => Object.values(f).every((v) => v === undefined);
 
 /**
@@ -168,8 +174,15 @@ class UsersPage extends Page {
 
   #window = new RowWindow(this, { scrollElement: () => this.querySelector<HTMLDivElement>(".viewport"), rowHeight: ROW_HEIGHT, overscan: 12 });
 
+  /** A click elsewhere closes the open Columns menu (a click on nothing focusable moves no focus: closeOnLeave does not see it). */
+  readonly #closeMenuElsewhere = (event: PointerEvent) => {
+    const menu = this.querySelector<HTMLDetailsElement>("details.menu");
+    if (menu?.open && !menu.contains(event.target as Node)) menu.open = false;
+  };
+
   override connectedCallback(): void {
     super.connectedCallback();
+    document.addEventListener("pointerdown", this.#closeMenuElsewhere, { capture: true });
     // A run this tab started is still followed: its progress in the bar, its report when it ends.
     if (followed && followed.by === session.me?.id) {
       const { run } = followed;
@@ -191,6 +204,7 @@ class UsersPage extends Page {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    document.removeEventListener("pointerdown", this.#closeMenuElsewhere, { capture: true });
     clearTimeout(this.#searchTimer);
     // Not written now: the history entry is already the next page's.
     clearTimeout(this.#keepTimer);
@@ -751,7 +765,7 @@ class UsersPage extends Page {
           ${unlistedProfile(this.#filter.profileId, this.#profiles, (id) => html`<option value=${String(id)} .selected=${live(true)}>${this.#unknownProfile(id) ? "Unknown profile" : "Profile:"} #${id}</option>`)}
         </select>
         <span class="grow"></span>
-        <details class="menu" @keydown=${closeOnEscape} @toggle=${(e: Event) => { this.#columnsOpen = (e.target as HTMLDetailsElement).open; this.requestUpdate(); }}>
+        <details class="menu" @keydown=${closeOnEscape} @focusout=${closeOnLeave} @toggle=${(e: Event) => { this.#columnsOpen = (e.target as HTMLDetailsElement).open; this.requestUpdate(); }}>
           <summary>Columns</summary>
           ${this.#columnsOpen ? html`<div role="group" aria-label="Columns to show">
             ${Object.entries(COLUMNS).map(([key, c]) => html`<label class="row"><input type="checkbox" .checked=${columns.includes(key)} ?disabled=${key === "username"}
