@@ -139,22 +139,25 @@ function startTlsRefused(url: URL, error: ResultCodeError): DirectoryError {
 }
 
 /**
- * The URLs of this process's connections that failed lately (a server down, one that does not answer),
- * by URL: tried after the others for a minute, as a first server that does not answer would otherwise
- * cost every new connection — each login's that opens one, each sync — its timeout before the next URL.
- * After the minute it is first again, as configured (a primary back in service is used again).
+ * The URLs of this process's connections that could not be made lately (a server down, one that does not
+ * answer), by directory and URL: tried after the others for a minute, as a first server that does not
+ * answer would otherwise cost every new connection — each login's that opens one, each sync — its
+ * timeout before the next URL. After the minute it is first again, as configured (a primary back in
+ * service is used again). A TLS failure answered in time is the directory's configuration (its CA,
+ * StartTLS), not an outage: it moves nothing, and one directory's outage moves nothing for another that names the URL.
  */
 const failedUntil = new Map<string, number>();
 const TRIED_LAST_MS = 60_000;
 
 const lately = {
-  inTryOrder(urls: URL[]): URL[] {
+  inTryOrder(d: Pick<Directory, "id">, urls: URL[]): URL[] {
     const now = Date.now();
-    const down = (url: URL) => (failedUntil.get(url.href) ?? 0) > now;
+    const down = (url: URL) => (failedUntil.get(lately.key(d, url)) ?? 0) > now;
     return [...urls.filter((url) => !down(url)), ...urls.filter(down)];
   },
-  failed: (url: URL) => void failedUntil.set(url.href, Date.now() + TRIED_LAST_MS),
-  answered: (url: URL) => void failedUntil.delete(url.href),
+  key: (d: Pick<Directory, "id">, url: URL) => `${d.id} ${url.href}`,
+  failed: (d: Pick<Directory, "id">, url: URL) => void failedUntil.set(lately.key(d, url), Date.now() + TRIED_LAST_MS),
+  answered: (d: Pick<Directory, "id">, url: URL) => void failedUntil.delete(lately.key(d, url)),
 };
 
 /** Active Directory's application and configuration partitions, referred to from a domain's root: they hold no users. */
@@ -179,7 +182,7 @@ export class DirectoryConnection {
   static async open(d: Directory, failed?: (error: DirectoryError) => void): Promise<DirectoryConnection> {
     let last: DirectoryError | undefined;
     const urls = connectionUrls(d);
-    for (const url of failed ? urls : lately.inTryOrder(urls)) {
+    for (const url of failed ? urls : lately.inTryOrder(d, urls)) {
       const client = new Client({
         url: `${url.protocol}//${url.host}`,
         timeout: d.timeoutSeconds * 1000,
@@ -193,14 +196,14 @@ export class DirectoryConnection {
       try {
         if (startTls) await startTlsWithin(client, tlsOptionsOf(d, url), d.timeoutSeconds * 1000);
         else await client.search("", { scope: "base", filter: "(objectClass=*)", attributes: ["1.1"] });
-        lately.answered(url);
+        lately.answered(d, url);
         return new DirectoryConnection(client, url, url.protocol === "ldaps:" || startTls, d);
       } catch (error) {
-        lately.failed(url);
         await client.unbind().catch(() => {});
         // A server that answered StartTLS with a refusal is reachable: what fails is its TLS.
         const refusedStartTls = startTls && error instanceof ResultCodeError;
         last = error instanceof DirectoryError ? error : refusedStartTls ? startTlsRefused(url, error) : connectionFailure(url, error);
+        if (last.step === "connect" || last.timedOut) lately.failed(d, url);
         failed?.(last);
       }
     }
