@@ -10,7 +10,8 @@ import { CliError, ExitCode, UsageError } from "./errors.js";
  */
 export function apiKeyClient(url: string, apiKey: string, from: string, t: { timeout?: number }): ECM {
   try {
-    return new ECM({ baseUrl: url, apiKey, ...t });
+    // White space around a key pasted into a variable or a file is no part of it: a key holds none.
+    return new ECM({ baseUrl: url, apiKey: apiKey.trim(), ...t });
   } catch (error) {
     // The URL was checked before (serverUrl): what the SDK refuses here is the key.
     if (error instanceof TypeError) throw new CliError(`${from} is not an API key: API keys start with ecm_ and hold only letters, digits, - and _`, ExitCode.auth);

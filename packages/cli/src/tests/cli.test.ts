@@ -193,10 +193,11 @@ describe("login, saved token, environment overrides", () => {
     const admin = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
     const robot = await admin.request<{ id: string }>("POST", "/security/v1/users", { body: { username: "cli_robot", serviceAccount: true } });
     const { secret } = await admin.security.createApiKey(robot.id, "cli test");
-    const byEnv = ok(await ecm(["whoami", "-o", "json"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_API_KEY: secret } }));
+    // White space around a key pasted into a variable or a file is no part of it (a key holds none).
+    const byEnv = ok(await ecm(["whoami", "-o", "json"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_API_KEY: ` ${secret}\t` } }));
     assert.equal(JSON.parse(byEnv.stdout).username, "cli_robot");
     const keyCfg = { XDG_CONFIG_HOME: join(home, "cfg-key") };
-    const r = ok(await ecm(["login", "--url", server.baseUrl, "--api-key", "--password-stdin"], { auth: false, env: keyCfg, stdin: `${secret}\n` }));
+    const r = ok(await ecm(["login", "--url", server.baseUrl, "--api-key", "--password-stdin"], { auth: false, env: keyCfg, stdin: `  ${secret} \r\n` }));
     assert.match(r.stderr, /as cli_robot with an API key/);
     assert.equal(JSON.parse(ok(await ecm(["whoami", "-o", "json"], { auth: false, env: keyCfg })).stdout).username, "cli_robot");
     assert.match(ok(await ecm(["logout"], { auth: false, env: keyCfg })).stderr, /API key was forgotten here and stays valid/);

@@ -24,7 +24,7 @@ export const login: Command = {
     const url = serverUrl(ctx.values, ctx.io.env, saved.url);
     if (!url) throw new UsageError("no server URL: use --url or set ECM_URL");
     if (ctx.values["api-key"] === true) {
-      const apiKey = await readPassword(ctx, "ECM_API_KEY", "API key: ", false, "API key");
+      const apiKey = (await readPassword(ctx, "ECM_API_KEY", "API key: ", false, "API key")).trim();
       const from = ctx.values["password-stdin"] ? "standard input" : ctx.io.env.ECM_API_KEY ? "ECM_API_KEY" : "the key typed";
       const ecm = apiKeyClient(url, apiKey, from, timeoutOf(ctx.values));
       // Refused, it is this key that is at fault (the usual hint, run "ecm login", is what just failed).
