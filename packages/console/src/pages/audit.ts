@@ -113,7 +113,7 @@ class AuditPage extends Page {
         </select></label>
         <button class="primary">Filter</button>
       </form>
-      <table class="plain"><caption class="visually-hidden">Audit events, newest first</caption>
+      <table class="plain events"><caption class="visually-hidden">Audit events, newest first</caption>
         <thead><tr><th>Time</th><th>Action</th><th>Actor</th><th>Target</th><th>Outcome</th><th>Source</th><th>Details</th></tr></thead>
         <tbody id="audit-events">${this.#events.map((e) => html`<tr>
           <td>${when(e.time)}</td><td>${e.action}</td><td>${e.actor ?? ""}</td>

@@ -394,7 +394,7 @@ class UserPage extends Page {
 
       <h2>Audit events</h2>
       <!-- An event's details in a row of their own, the table's width: beside the event, a long value squeezed its time and action to a letter a line. -->
-      <table class="plain"><thead><tr><th>Time</th><th>Action</th><th>By</th></tr></thead>
+      <table class="plain events"><thead><tr><th>Time</th><th>Action</th><th>By</th></tr></thead>
         <tbody>${this.#events.map((e) => html`<tr><td>${when(e.time)}</td><td>${e.action}</td><td>${e.actor ?? ""}</td></tr>
           ${e.details ? html`<tr><td colspan="3">${auditDetails(e.details)}</td></tr>` : nothing}`)}</tbody>
       </table>
