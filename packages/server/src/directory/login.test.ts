@@ -348,9 +348,10 @@ describeEachStore("login by directory bind", (server) => {
       assert.equal((await login("gd-expired", "not-the-password")).status, 401);
       assert.equal((await login("gd-expired", DIRECTORY_USER_PASSWORD)).status, 401);
       assert.deepEqual(await failuresThere("gd-expired"), { failures: 0, locked: false });
-      // Both refusals in the minute's one event.
+      // Both refusals audited as what they were (one event a minute: two when a minute ended between them).
       const events = (await api("GET", "/security/v1/audit-events?action=auth.login&target=gd-expired")).body;
-      assert.deepEqual(events.map((e: any) => [e.outcome, e.details.reason, e.count ?? e.details.count]), [["failure", "expired", 2]]);
+      assert.deepEqual([...new Set(events.map((e: any) => `${e.outcome} ${e.details.reason}`))], ["failure expired"]);
+      assert.equal(events.reduce((n: number, e: any) => n + (e.count ?? e.details.count), 0), 2);
     } finally {
       await guarded.remove();
     }
