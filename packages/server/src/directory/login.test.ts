@@ -289,15 +289,27 @@ describeEachStore("login by directory bind", (server) => {
     }
   });
 
-  it("takes an account locked out by wrong passwords in the directory (ppolicy) for enabled: the directory's bind decides, and lets it in once the lockout ran out; one locked for good is disabled", async () => {
-    const suffix = "dc=policed,dc=example";
+  /**
+   * A slapd of its own, `dc=<name>,dc=example`, with a password policy and these people (their password
+   * DIRECTORY_USER_PASSWORD), configured here as directory `name` and synced; removed after `body`.
+   */
+  async function withPolicedDirectory(name: string, uids: string[], ppolicy: { maxFailure: number; lockoutSeconds: number }, body: (slapd: Slapd, suffix: string, id: string) => Promise<void>): Promise<void> {
+    const suffix = `dc=${name},dc=example`;
     const person = (uid: string) => `dn: uid=${uid},${suffix}\nobjectClass: inetOrgPerson\nuid: ${uid}\ncn: ${uid}\nsn: ${uid}\nuserPassword: ${DIRECTORY_USER_PASSWORD}\n`;
-    const ldif = [`dn: ${suffix}\nobjectClass: dcObject\nobjectClass: organization\no: policed\ndc: policed\n`, person("pp-lockedout"), person("pp-lockedforgood")].join("\n");
-    const { slapd: policed } = await Slapd.start({ suffix, ldif: [ldif], ppolicy: { maxFailure: 2, lockoutSeconds: 2 } });
+    const ldif = [`dn: ${suffix}\nobjectClass: dcObject\nobjectClass: organization\no: ${name}\ndc: ${name}\n`, ...uids.map(person)].join("\n");
+    const { slapd } = await Slapd.start({ suffix, ldif: [ldif], ppolicy });
     try {
-      const created = await api("POST", "/security/v1/external-user-storage", { name: "policed", vendor: "OTHER", connectionUrl: policed.url, allowUnencryptedPasswords: true, baseDn: suffix, bindDn: policed.rootDn, bindPassword: SLAPD_ROOT_PASSWORD });
+      const created = await api("POST", "/security/v1/external-user-storage", { name, vendor: "OTHER", connectionUrl: slapd.url, allowUnencryptedPasswords: true, baseDn: suffix, bindDn: slapd.rootDn, bindPassword: SLAPD_ROOT_PASSWORD });
       assert.equal(created.status, 201, created.text);
-      assert.equal((await syncAndWait(server(), token, created.body.id)).created, 2);
+      assert.equal((await syncAndWait(server(), token, created.body.id)).created, uids.length);
+      await body(slapd, suffix, created.body.id);
+    } finally {
+      await slapd.remove();
+    }
+  }
+
+  it("takes an account locked out by wrong passwords in the directory (ppolicy) for enabled: the directory's bind decides, and lets it in once the lockout ran out; one locked for good is disabled", async () => {
+    await withPolicedDirectory("policed", ["pp-lockedout", "pp-lockedforgood"], { maxFailure: 2, lockoutSeconds: 2 }, async (policed, suffix, id) => {
       // Wrong passwords at the directory itself lock pp-lockedout out there (pwdAccountLockedTime: when).
       for (let i = 0; i < 2; i++) {
         const client = new Client({ url: policed.url });
@@ -307,28 +319,19 @@ describeEachStore("login by directory bind", (server) => {
       const admin = await policed.admin();
       await admin.modify(`uid=pp-lockedforgood,${suffix}`, new Change({ operation: "replace", modification: new Attribute({ type: "pwdAccountLockedTime", values: ["000001010000Z"] }) }));
       await admin.unbind();
-      const run = await syncAndWait(server(), token, created.body.id);
+      const run = await syncAndWait(server(), token, id);
       assert.deepEqual([run.state, run.disabled], ["succeeded", 1], run.message);
       assert.deepEqual([(await user("pp-lockedout")).enabled, (await user("pp-lockedforgood")).enabled], [true, false]);
       // Once the lockout ran out, the directory's bind lets it in (and ends the lockout there).
       await new Promise((r) => setTimeout(r, 2100));
       assert.equal((await login("pp-lockedout", DIRECTORY_USER_PASSWORD)).status, 200);
       assert.equal((await login("pp-lockedforgood", DIRECTORY_USER_PASSWORD)).status, 401);
-    } finally {
-      await policed.remove();
-    }
+    });
   });
 
   it("sends no password of a login refused here (its address locked out, out of validity) to the directory: guesses stopped here do not lock the account out there", async () => {
-    const suffix = "dc=guarded,dc=example";
-    const person = (uid: string) => `dn: uid=${uid},${suffix}\nobjectClass: inetOrgPerson\nuid: ${uid}\ncn: ${uid}\nsn: ${uid}\nuserPassword: ${DIRECTORY_USER_PASSWORD}\n`;
-    const ldif = [`dn: ${suffix}\nobjectClass: dcObject\nobjectClass: organization\no: guarded\ndc: guarded\n`, person("gd-guessed"), person("gd-expired")].join("\n");
     // The directory locks an account out after 8 wrong binds; this server locks an address out after 5 (the default).
-    const { slapd: guarded } = await Slapd.start({ suffix, ldif: [ldif], ppolicy: { maxFailure: 8, lockoutSeconds: 600 } });
-    try {
-      const created = await api("POST", "/security/v1/external-user-storage", { name: "guarded", vendor: "OTHER", connectionUrl: guarded.url, allowUnencryptedPasswords: true, baseDn: suffix, bindDn: guarded.rootDn, bindPassword: SLAPD_ROOT_PASSWORD });
-      assert.equal(created.status, 201, created.text);
-      assert.equal((await syncAndWait(server(), token, created.body.id)).created, 2);
+    await withPolicedDirectory("guarded", ["gd-guessed", "gd-expired"], { maxFailure: 8, lockoutSeconds: 600 }, async (guarded, suffix) => {
       /** The wrong binds the directory has counted for an entry (ppolicy's pwdFailureTime, one value each). */
       const failuresThere = async (uid: string) => {
         const admin = await guarded.admin();
@@ -352,9 +355,7 @@ describeEachStore("login by directory bind", (server) => {
       const events = (await api("GET", "/security/v1/audit-events?action=auth.login&target=gd-expired")).body;
       assert.deepEqual([...new Set(events.map((e: any) => `${e.outcome} ${e.details.reason}`))], ["failure expired"]);
       assert.equal(events.reduce((n: number, e: any) => n + (e.count ?? e.details.count), 0), 2);
-    } finally {
-      await guarded.remove();
-    }
+    });
   });
 
   it("follows at login whether the directory wants the password changed first, not only at the next sync, and says where to change it", async () => {
