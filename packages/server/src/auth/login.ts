@@ -210,7 +210,7 @@ export class LoginService {
         if (checked.hash) {
           this.hashedRefusals.record(ms);
           if (checked.hashedAt !== undefined) this.afterHashRefusals.record(now - checked.hashedAt);
-        } else if (checked.dummyHashedAt !== undefined && this.afterHashRefusals.size > 0) await sleep(Math.min(this.afterHashRefusals.pick(), MAX_REFUSAL_HOLD_MS));
+        } else if (checked.dummyHashed && this.afterHashRefusals.size > 0) await sleep(Math.min(this.afterHashRefusals.pick(), MAX_REFUSAL_HOLD_MS));
         // None seen yet in this process (just started): one hash checked now takes as long, and is the first measure.
         else if (this.hashedRefusals.size === 0) {
           const hashing = performance.now();
@@ -258,7 +258,7 @@ export class LoginService {
       let atCurrentCost: boolean | undefined;
       ({ matches: passwordMatches, bySystemAdministrator, refusal: sourceRefusal, atCurrentCost, changePassword: sourceChangePassword } = await this.credentials.verify(user, password, { familiar: standing.familiar }));
       if (atCurrentCost === false) checked.hash = false;
-      if (!user) checked.dummyHashedAt = performance.now();
+      if (!user) checked.dummyHashed = true;
       else if (checked.hash) checked.hashedAt = performance.now();
     } catch (error) {
       // A directory that cannot be reached, whose configuration refuses the only connection it
@@ -533,14 +533,14 @@ export class LoginService {
   }
 }
 
-/** What a login tells the hold of its refusal: whether it checked a hash of the current cost, when its own work began, and when its hash was checked. */
+/** What a login tells the hold of its refusal: whether it checked a hash of the current cost (its own, or an unknown name's dummy), when its own work began, and when its hash was checked. */
 interface Checked {
   hash: boolean;
   started: number;
   /** An existing account's hash of the current cost. */
   hashedAt?: number;
-  /** An unknown name's dummy hash. */
-  dummyHashedAt?: number;
+  /** An unknown name's dummy hash was checked (its refusal then waits what existing accounts' took after theirs). */
+  dummyHashed?: boolean;
 }
 
 /** The times of the latest refusals that checked a password hash (LoginService.hashedRefusals). */
