@@ -254,7 +254,11 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
       read += hits.length;
       // applyFilter's `username > from`: a user renamed back before the cursor since the hits were read is not taken.
       const passed = await applyFilter(db.selectFrom("users").select("users.id").where("users.id", "in", hits), filter, from).orderBy("users.username").limit(limit - page.length).execute();
-      for (const { id } of passed) if (!taken.has(id)) taken.add(id) && page.push(id);
+      for (const { id } of passed) {
+        if (taken.has(id)) continue;
+        taken.add(id);
+        page.push(id);
+      }
       if (page.length === limit || hits.length < chunk) return { page };
       // The next chunk starts after this one's greatest name as it is now (users deleted since are left out),
       // never before the cursor. (Taken here, not by max(): PostgreSQL answers that by walking the whole
