@@ -11,7 +11,7 @@ import { dnKey } from "./dn.js";
 
 /** A user entry as it would be imported. */
 export interface MappedUser {
-  /** `uniqueId`: objectGUID as GUID text, entryUUID as it is. */
+  /** `uniqueId`: objectGUID as GUID text, other bytes that are not text escaped (bytesKey), entryUUID and other text lower-cased. */
   key: string;
   dn: string;
   dnKey: string;
@@ -124,9 +124,13 @@ function guidText(bytes: Buffer): string {
   return `${hex(0, 4, true)}-${hex(4, 6, true)}-${hex(6, 8, true)}-${hex(8, 10, false)}-${hex(10, 16, false)}`;
 }
 
-/** The bytes of an objectGUID key (entryKey's text), to look its entry up by; null for a key kept as text. */
+/** The key of a uniqueId value whose bytes are not UTF-8 text (another binary anchor than objectGUID: objectSid, mS-DS-ConsistencyGuid): escaped as in a filter, `\ff\01…`. */
+const bytesKey = (bytes: Buffer) => [...bytes].map((b) => `\\${b.toString(16).padStart(2, "0")}`).join("");
+const BYTES_KEY = /^(?:\\[0-9a-f]{2})+$/;
+
+/** The bytes of a binary key (entryKey's text: objectGUID's, or bytesKey's), to look its entry up by; null for a key kept as text. */
 export function keyBytes(d: Pick<Directory, "attributeMapping">, key: string): Buffer | null {
-  if (!isGuid(d.attributeMapping.uniqueId)) return null;
+  if (!isGuid(d.attributeMapping.uniqueId)) return BYTES_KEY.test(key) ? Buffer.from(key.replace(/\\/g, ""), "hex") : null;
   const guid = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/.exec(key);
   // Not 16 bytes: guidText kept them as hex.
   if (!guid) return /^(?:[0-9a-f]{2})+$/.test(key) ? Buffer.from(key, "hex") : null;
@@ -140,7 +144,8 @@ function entryKey(values: EntryValues, d: Pick<Directory, "attributeMapping">): 
   const raw = values.all(attribute)[0];
   if (raw === undefined) return null;
   if (isGuid(attribute)) return guidText(Buffer.isBuffer(raw) ? raw : Buffer.from(raw, "binary"));
-  return (typeof raw === "string" ? raw : raw.toString("utf8")).toLowerCase();
+  // ldapts hands a value as bytes only where they are not UTF-8: as text, each such byte became U+FFFD, and different anchors one key.
+  return typeof raw === "string" ? raw.toLowerCase() : bytesKey(raw);
 }
 
 /** 100-nanosecond intervals from 1601 to 1970 (Active Directory's FILETIME). */

@@ -289,6 +289,30 @@ describeEachStore("login by directory bind", (server) => {
     }
   });
 
+  it("tells apart users keyed by a binary uniqueId other than objectGUID (mS-DS-ConsistencyGuid) whose bytes are no text, and finds each by it at login", async () => {
+    const { tree: adTree, slapd: ad } = await startDirectory("ad", 20);
+    const admin = await ad.admin();
+    try {
+      // Two anchors that differ in a byte that is not UTF-8 (0xff, 0xfe): read as text, both were the same replacement character.
+      for (const [name, first] of [["zoe", 0xff], ["ivan", 0xfe]] as const) {
+        const anchor = Buffer.from([first, ...Array.from({ length: 15 }, (_, i) => i + 1)]);
+        await admin.modify(adTree.dn(name), new Change({ operation: "add", modification: new Attribute({ type: "mS-DS-ConsistencyGuid", values: [anchor] }) }));
+      }
+      // Its people are the OpenLDAP tree's by name: imported by their userPrincipalName instead.
+      const principal = { username: "userPrincipalName", loginName: "userPrincipalName", email: "userPrincipalName", uniqueId: "mS-DS-ConsistencyGuid" };
+      const created = await api("POST", "/security/v1/external-user-storage", directoryConfig(adTree, ad, { name: "ad anchors", userFilter: `(&${adTree.userFilter}(mS-DS-ConsistencyGuid=*))`, attributeMapping: principal }));
+      assert.equal(created.status, 201, created.text);
+      const run = await syncAndWait(server(), token, created.body.id);
+      assert.deepEqual([run.state, run.created, run.failed], ["succeeded", 2, 0], JSON.stringify(run.problems));
+      // The login name held is no sAMAccountName: each entry is found by its anchor's bytes.
+      assert.equal((await api("PUT", `/security/v1/external-user-storage/${created.body.id}`, { attributeMapping: { ...principal, loginName: "sAMAccountName" } })).status, 200);
+      for (const name of ["zoe", "ivan"]) assert.equal((await login(`${name}@corp.example`, DIRECTORY_USER_PASSWORD)).status, 200, name);
+    } finally {
+      await admin.unbind();
+      await ad.remove();
+    }
+  });
+
   /**
    * A slapd of its own, `dc=<name>,dc=example`, with a password policy and these people (their password
    * DIRECTORY_USER_PASSWORD), configured here as directory `name` and synced; removed after `body`.
