@@ -147,6 +147,9 @@ test("directories sync: --wait follows the run (a bar on a terminal) to its end;
 
   const changed = JSON.parse(ok(await ecm(["directories", "sync", "cli-ldap-2", "--mode", "changed", "--wait", "-o", "json"])).stdout);
   assert.deepEqual([changed.mode, changed.state, changed.created], ["changed", "succeeded", 0]);
+  // --force is a full sync's: with --mode changed it would force nothing, yet be audited as forced.
+  const forcedChange = await ecm(["directories", "sync", "cli-ldap-2", "--mode", "changed", "--force"]);
+  assert.deepEqual([forcedChange.code, forcedChange.stderr], [2, 'ecm: --force applies to a full sync: a changed sync disables nobody (see "ecm directories sync --help")\n']);
   const status = JSON.parse(ok(await ecm(["directories", "sync", "cli-ldap-2", "--status", "-o", "json"])).stdout);
   assert.equal(status.id, changed.id);
   // The list says when each directory last synced (a table too, not only its JSON).

@@ -546,6 +546,8 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
 
     /** Starts a sync in the background (refused while one runs); returns its run id. */
     async startSync(actor: AdminActor, uuid: string, mode: SyncMode, force: boolean): Promise<number> {
+      // Forced, a `changed` sync would disable nobody more, yet be audited as forced (and refused a security administrator below).
+      if (force && mode !== "full") throw new DomainError("invalid", "force applies to a full sync: a `changed` sync disables nobody.", { field: "force" });
       const d = await load(uuid);
       if (!d.enabled) throw new DomainError("refused", "The directory is disabled: enable it to sync.", { directory: d.name });
       // Forced, a sync may disable any share of its users: on a directory that system administrators log in through, as much as changing it.

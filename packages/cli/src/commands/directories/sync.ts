@@ -17,7 +17,7 @@ export const sync: Command = {
   options: { mode: { type: "string" }, force: { type: "boolean" }, wait: { type: "boolean", short: "w" }, status: { type: "boolean" } },
   optionHelp: [
     "--mode full|changed   full (default) reads every user and disables those gone; changed reads what changed since the last run (every user after a change of attributeMapping, userFilter, userSearchBase or groupFilter)",
-    "--force               disable the users gone even past the directory's disable limit, and all of them when the directory answers none",
+    "--force               (full) disable the users gone even past the directory's disable limit, and all of them when the directory answers none",
     "-w, --wait            show the progress (a bar on a terminal) and the run's end; exit 1 unless it succeeded",
     "--status              start nothing: show the current or last run (with --wait: wait for its end)",
   ],
@@ -27,6 +27,7 @@ export const sync: Command = {
     const mode = str(ctx.values, "mode");
     if (mode !== undefined && mode !== "full" && mode !== "changed") throw new UsageError("--mode must be full or changed");
     if (ctx.values.status && (mode !== undefined || ctx.values.force)) throw new UsageError("--status starts nothing: --mode and --force do not apply");
+    if (ctx.values.force && mode === "changed") throw new UsageError("--force applies to a full sync: a changed sync disables nobody");
     const d = await findDirectory(ctx, ref);
     const sec = ctx.ecm().security;
     const previous = await sec.directorySync(d.id).catch((err: unknown) => {

@@ -211,6 +211,9 @@ describeEachStore("external user storage configuration", (server) => {
     assert.equal((await api("PUT", `${PATH}/${id}`, { name: "bad" }, { "if-match": '"7"' })).status, 412);
     assert.equal((await api("GET", `${PATH}/not-a-uuid`)).status, 404);
     assert.equal((await api("DELETE", `${PATH}/${id}?users=keep`)).status, 400);
+    // Only a full sync disables users gone: a forced `changed` one would be audited as forced, and refused a security administrator, for nothing.
+    const forcedChange = await api("POST", `${PATH}/${id}/sync`, { mode: "changed", force: true });
+    assert.deepEqual([forcedChange.status, forcedChange.body.errorMessage, JSON.parse(forcedChange.body.additionalInfo ?? "{}").field], [400, "ECMS1001-E force applies to a full sync: a `changed` sync disables nobody.", "force"]);
     assert.equal((await api("DELETE", `${PATH}/${id}`)).status, 204);
   });
 

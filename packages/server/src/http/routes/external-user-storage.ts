@@ -113,7 +113,7 @@ const RunSchema = Type.Object({
 const SyncBody = Type.Object(
   {
     mode: Type.Optional(Type.Union([Type.Literal("full"), Type.Literal("changed")], { description: "full (default) reads every user and disables those gone; changed reads what changed since the last sync — every user when attributeMapping, userFilter, userSearchBase or groupFilter changed since then (the run's message says so)" })),
-    force: Type.Optional(Type.Boolean({ description: "Disable gone users even past disableLimitPercent, and all of them when the directory answers none" })),
+    force: Type.Optional(Type.Boolean({ description: "Disable gone users even past disableLimitPercent, and all of them when the directory answers none (a full sync only: with `changed`, a 400)" })),
   },
   { additionalProperties: false },
 );
