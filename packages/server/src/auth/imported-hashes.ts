@@ -10,7 +10,8 @@ import { verify as bcryptVerify } from "@node-rs/bcrypt";
  * They are checked at login like our own and replaced by a current argon2id hash then.
  */
 
-const ARGON2 = /^\$argon2(?:id|i)\$(?:v=(\d+)\$)?m=(\d{1,8}),t=(\d{1,4}),p=(\d{1,3})\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}$/;
+// A salt of 8 bytes at least and a tag of 4 (11 and 6 base64 characters): argon2's own minimums, as its reference command writes them.
+const ARGON2 = /^\$argon2(?:id|i)\$(?:v=(\d+)\$)?m=(\d{1,8}),t=(\d{1,4}),p=(\d{1,3})\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{6,}$/;
 const BCRYPT = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
 const PBKDF2 = /^\$pbkdf2-(sha256|sha512)\$(?:i=)?(\d{1,8})(?:,l=\d{1,3})?\$([A-Za-z0-9+/.=_-]{4,})\$([A-Za-z0-9+/.=_-]{16,})$/;
 

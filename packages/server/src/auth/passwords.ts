@@ -56,6 +56,13 @@ class HashQueue {
   }
 }
 
+/** The bytes of the salt @node-rs/argon2 makes, and of the tag asked of it (RFC 9106's recommended 16 and 32). */
+const SALT_BYTES = 16;
+const TAG_BYTES = 32;
+
+/** The PHC string's unpadded base64 of so many bytes. */
+const base64Of = (bytes: number) => `[A-Za-z0-9+/]{${Math.ceil((bytes * 4) / 3)}}`;
+
 /** Hashes and checks passwords with argon2id; the cost comes from the configuration. */
 export class PasswordHasher {
   /** Verified against when the account does not exist, so both answers take the same time. */
@@ -70,6 +77,8 @@ export class PasswordHasher {
    * so that hashes made at a higher cost configured earlier still log in after it was lowered.
    */
   private readonly loginCeiling: HashCeiling;
+  /** A hash as `hash` makes it now. */
+  private readonly current: RegExp;
 
   constructor(
     private readonly cost: Argon2Cost,
@@ -88,11 +97,13 @@ export class PasswordHasher {
       argon2MemoryKiB: Math.max(4 * HASH_CEILING.argon2MemoryKiB, cost.memoryCost),
       argon2TimeCost: Math.max(4 * HASH_CEILING.argon2TimeCost, cost.timeCost),
     };
+    const { memoryCost, timeCost, parallelism } = cost;
+    this.current = new RegExp(`^\\$argon2id\\$v=19\\$m=${memoryCost},t=${timeCost},p=${parallelism}\\$${base64Of(SALT_BYTES)}\\$${base64Of(TAG_BYTES)}$`);
     this.dummyHash = this.hash("no such account: constant-time decoy");
   }
 
   hash(password: string): Promise<string> {
-    return this.queue.run(() => hash(password, { algorithm: Algorithm.Argon2id, ...this.cost }), {});
+    return this.queue.run(() => hash(password, { algorithm: Algorithm.Argon2id, ...this.cost, outputLen: TAG_BYTES }), {});
   }
 
   async verify(storedHash: string | null, password: string, priority: HashPriority = {}): Promise<boolean> {
@@ -114,9 +125,12 @@ export class PasswordHasher {
     return importedHashProblem(hash, this.ceiling);
   }
 
-  /** True when `storedHash` is not argon2id with the configured cost (an imported or older hash): replace it at the next login. */
+  /**
+   * True when `storedHash` is not argon2id as `hash` makes it — the configured cost, its salt and tag
+   * lengths — (an imported or older hash): replace it at the next login. An imported hash at our cost
+   * with a shorter salt or tag only looks current.
+   */
   needsRehash(storedHash: string): boolean {
-    const { memoryCost, timeCost, parallelism } = this.cost;
-    return !storedHash.startsWith(`$argon2id$v=19$m=${memoryCost},t=${timeCost},p=${parallelism}$`);
+    return !this.current.test(storedHash);
   }
 }

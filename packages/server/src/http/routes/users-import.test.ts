@@ -352,6 +352,28 @@ describeEachStore("bulk import", (server) => {
     assert.ok(!events.text.includes("$2"), "no hash in the audit log");
   });
 
+  it("imports argon2 hashes of any tag and salt length argon2 allows, and makes them current argon2id at login, also at the configured cost", async () => {
+    const password = "Imported-Password-6";
+    const { memoryCost, timeCost, parallelism } = server().server.deps.config.argon2;
+    const shortSalt = Buffer.from("8bytes!!");
+    // As the reference `argon2` command writes them with -l 4 or -l 8: argon2's shortest tags, a salt of its shortest.
+    const hashes = {
+      imp_tag4: await hash(password, { algorithm: Algorithm.Argon2id, memoryCost: 64, timeCost: 1, parallelism: 1, outputLen: 4 }),
+      imp_tag8_salt8: await hash(password, { algorithm: Algorithm.Argon2i, memoryCost: 64, timeCost: 1, parallelism: 1, outputLen: 8, salt: shortSalt }),
+      // This server's own algorithm and cost, with a tag and salt shorter than its own: it only looks current.
+      imp_own_cost_tag4: await hash(password, { algorithm: Algorithm.Argon2id, memoryCost, timeCost, parallelism, outputLen: 4, salt: shortSalt }),
+    };
+    const { lines } = await importUsers(server(), token, ndjson(Object.entries(hashes).map(([username, passwordHash]) => ({ username, passwordHash }))));
+    assert.deepEqual(lines.slice(0, 3).map((l) => [l.username, l.status, l.error?.message]), Object.keys(hashes).map((u) => [u, "created", undefined]));
+    for (const [username, original] of Object.entries(hashes)) {
+      await server().login(username, password);
+      const row = await server().server.deps.store.db.selectFrom("users").select("password_hash").where("username", "=", username).executeTakeFirstOrThrow();
+      assert.notEqual(row.password_hash, original, `${username}: replaced at login`);
+      assert.ok(!server().server.deps.hasher.needsRehash(row.password_hash!), `${username}: ${row.password_hash}`);
+      await server().login(username, password);
+    }
+  });
+
   it("takes a passwordHash sent again as set already, after a login upgraded it and after its owner changed the password", async () => {
     const password = "Imported-Password-2";
     const original = bcryptHashSync(password, 4);
