@@ -826,6 +826,18 @@ describe("details found by trying it", () => {
     ok(await ecm(["groups", "create", "tty-group"]));
     assert.equal((await onTerminal(["groups", "delete", "tty-group"], [""])).code, 1);
     assert.equal((await onTerminal(["groups", "delete", "tty-group"], ["y"])).code, 0);
+    // A provider link is removed as a membership is: asked first, --yes taken, a link not there not asked about.
+    const endpoints = ["--issuer", "https://idp.example", "--authorization-url", "https://idp.example/auth", "--token-url", "https://idp.example/token", "--jwks-url", "https://idp.example/jwks"];
+    ok(await ecm(["idps", "create", "tty-sso", "--client-id", "ecm", ...endpoints], { env: { ECM_CLIENT_SECRET: "tty-secret-123" } }));
+    ok(await ecm(["users", "create", "tty-linked"]));
+    ok(await ecm(["users", "link", "tty-linked", "tty-sso", "sub-1"]));
+    const kept = await onTerminal(["users", "unlink", "tty-linked", "tty-sso"], ["n"]);
+    assert.deepEqual([kept.code, kept.prompts], [1, ["Unlink tty-linked from tty-sso? It no longer logs in through it. [y/N] "]], kept.stderr);
+    assert.equal(JSON.parse(ok(await ecm(["users", "show", "tty-linked", "-o", "json"])).stdout).federatedIdentities.length, 1, "still linked");
+    const unlinked = await onTerminal(["users", "unlink", "tty-linked", "tty-sso", "--yes"], []);
+    assert.deepEqual([unlinked.code, unlinked.prompts, unlinked.stderr], [0, [], "Unlinked tty-linked from tty-sso\n"]);
+    const again = await onTerminal(["users", "unlink", "tty-linked", "tty-sso"], []);
+    assert.deepEqual([again.code, again.prompts, again.stderr], [0, [], "tty-linked is not linked to tty-sso: nothing to unlink\n"]);
   });
 
   test("repeating an addition or a removal says it was already done", async () => {

@@ -2,6 +2,7 @@ import { ECMNotFoundError } from "ecm-sdk";
 import { arg, noMoreArgs, str } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findUser } from "../../lookup.js";
+import { YES_HELP, YES_OPTION, confirm } from "../../prompt.js";
 
 export const link: Command = {
   path: ["users", "link"],
@@ -24,14 +25,18 @@ export const unlink: Command = {
   args: "<user> <alias>",
   summary: "remove a user's link to an identity provider",
   formats: [],
-  options: { subject: { type: "string" } },
-  optionHelp: ["--subject SUB         only if the link is to this subject (else exit 5, the link kept)"],
+  options: { subject: { type: "string" }, ...YES_OPTION },
+  optionHelp: ["--subject SUB         only if the link is to this subject (else exit 5, the link kept)", YES_HELP],
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
     const alias = arg(ctx, 1, "alias");
     noMoreArgs(ctx, 2);
     const u = await findUser(ctx, ref);
     const sec = ctx.ecm().security;
+    // A removal like a membership's: asked about when there is a link to remove (aliases are told apart without regard to case).
+    if ((await sec.userSource(u.guid)).federatedIdentities.some((f) => f.alias.toLowerCase() === alias.toLowerCase())) {
+      await confirm(ctx, `Unlink ${u.username} from ${alias}? It no longer logs in through it.`);
+    }
     try {
       await sec.unlinkUser(u.guid, alias, { subject: str(ctx.values, "subject") });
     } catch (error) {
