@@ -967,6 +967,11 @@ describe("details found by trying it", () => {
     const toFile = new ExportSink({ write: () => true }, join(home, "told-apart.json"));
     assert.equal(toFile.toStandardOutput, false);
     await toFile.close(false);
+    // `-` is standard output, as `ecm import -` reads standard input: not a file named "-".
+    const dashed = ok(await ecm(["export", "--file", "-"]));
+    assert.ok(Array.isArray(JSON.parse(dashed.stdout).users), dashed.stderr);
+    assert.equal(existsSync("-"), false, "no file named -");
+    assert.match(ok(await ecm(["export", "--help"], { auth: false })).stdout, /-f, --file PATH {7}write to this file instead of standard output \(-: standard output\)\n/);
   });
 
   test("an export ended by a signal leaves no partial file, and ends as the signal ends a process", async () => {

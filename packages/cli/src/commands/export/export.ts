@@ -14,7 +14,7 @@ export const exportCommand: Command = {
   options: { group: { type: "string", short: "g", multiple: true }, file: { type: "string", short: "f" } },
   optionHelp: [
     "-g, --group NAME      only these groups and their members (repeatable)",
-    "-f, --file PATH       write to this file instead of standard output",
+    "-f, --file PATH       write to this file instead of standard output (-: standard output)",
     "Output: json (default) is the server's export document as it streams; ndjson is one {\"kind\",…} line per record.",
   ],
   async run(ctx) {
@@ -25,8 +25,10 @@ export const exportCommand: Command = {
 
 async function exportAll(ctx: Ctx): Promise<void> {
   const groups = (ctx.values.group as string[] | undefined) ?? [];
-  const file = str(ctx.values, "file");
-  if (file === "") throw new UsageError("--file needs a path (leave it out to write to standard output)");
+  const given = str(ctx.values, "file");
+  if (given === "") throw new UsageError("--file needs a path (leave it out to write to standard output)");
+  // `-` is standard output, as `ecm import -` reads standard input (a file named so is ./-).
+  const file = given === "-" ? undefined : given;
   const ecm = ctx.ecm();
   const sec = ecm.security;
   const guids: string[] = [];
