@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { accessSync, closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { openPrivateTemp } from "../../config.js";
 import { CliError, ExitCode, fileProblem } from "../../errors.js";
@@ -27,6 +27,18 @@ function replacedFile(file: string): string | null {
     }
   }
   return path;
+}
+
+/**
+ * Throws where a file is there that this user may not write (EACCES), as the shell's `>` refuses it:
+ * the rename over it would replace it all the same, a read-only backup with the rest.
+ */
+function mayReplace(target: string): void {
+  try {
+    accessSync(target, constants.W_OK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
 }
 
 /** Whether `file` is this process's standard output (a socket, which a parent may hand over, cannot be opened by its name). */
@@ -64,7 +76,10 @@ export class ExportSink {
     this.#onFile(() => {
       const target = replacedFile(file);
       if (target === null) this.#fd = openSync(file, "w");
-      else ({ tmp: this.#tmp, fd: this.#fd } = openPrivateTemp((this.#target = target)));
+      else {
+        mayReplace(target);
+        ({ tmp: this.#tmp, fd: this.#fd } = openPrivateTemp((this.#target = target)));
+      }
     });
     // Ended by a signal midway (Ctrl-C): the partial file goes with it.
     if (this.#tmp) this.#unwatch = beforeEndingSignal(() => rmSync(this.#tmp, { force: true }));
