@@ -478,6 +478,37 @@ describeEachStore("bulk import", (server) => {
     assert.equal(await pendingSearchPages(store), 0);
   });
 
+  it("a client gone midway: what was answered is imported, batches whole, and no batch starts once an answer met the client gone", async () => {
+    const { port } = new URL(server().baseUrl);
+    const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => `${JSON.stringify({ username: `imp_gone_${from + i}` })}\n`).join("");
+    const ended = async () => (await server().api<{ details: { ended?: string } }[]>("GET", "/security/v1/audit-events?action=user.import&max=1000", { token })).body.filter((e) => e.details.ended === "the client went away").length;
+    const endedBefore = await ended();
+    await new Promise<void>((resolve) => {
+      const req = request({ host: "127.0.0.1", port: Number(port), path: "/portal/security/v1/users/import", method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/x-ndjson" } }, (res) => {
+        res.once("data", () => {
+          // Row 1 answered: four batches more go out and the client goes at once, none of them answered.
+          req.write(rows(2, 4000));
+          setImmediate(() => {
+            req.destroy();
+            resolve();
+          });
+        });
+      });
+      req.on("error", () => {});
+      req.write(rows(1, 1));
+    });
+    for (let waited = 0; (await ended()) === endedBefore; waited += 50) {
+      assert.ok(waited < 20_000, "the import ends");
+      await sleep(50);
+    }
+    const names = (await server().api<{ username: string }[]>("GET", "/security/v1/users?search=imp_gone_&fields=username", { token })).body.map((u) => Number(u.username.slice("imp_gone_".length)));
+    const created = names.length;
+    // A prefix of the rows in whole batches: row 1, the batch under way when the client went, and at most
+    // the next (its answer is the first to meet the client gone); never the two batches after them.
+    assert.deepEqual(names.sort((a, b) => a - b), Array.from({ length: created }, (_, i) => i + 1));
+    assert.ok([1, 1001, 2001].includes(created), `${created} rows imported`);
+  });
+
   it("a row is judged with the earlier rows of its own batch done: the same username again is an update, a login name given up is free, two users swap theirs", async () => {
     assert.equal((await server().api("POST", "/security/v1/users", { token, body: { username: "imp_gives", loginName: "imp_freed" } })).status, 201);
     assert.equal((await server().api("POST", "/security/v1/users", { token, body: { username: "imp_swap_a", loginName: "imp_swap_la" } })).status, 201);
