@@ -244,11 +244,10 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
             yield* records;
           })();
           for await (const batch of batches(all, BATCH_ROWS, BATCH_WAIT_MS)) {
-            // Asked before each batch: a client gone would never learn what was written (a cut upload
-            // writes nothing unanswered), and a caller who may no longer import (logged out, disabled,
-            // a role removed, the key revoked) gets no batch more, on any node.
-            // The answer just written may have met a client gone meanwhile: a turn of the event loop lets
-            // its socket say so first (a batch of SQLite's, written without one, never did).
+            // Asked before each batch: a client gone would never learn what was written, and a caller who
+            // may no longer import (logged out, disabled, a role removed, the key revoked) gets no batch
+            // more, on any node. The answer just written may have met the client gone: a turn of the event
+            // loop lets its socket say so first (a batch of SQLite's, written without one, never did).
             await new Promise<void>((resolve) => setImmediate(resolve));
             if (request.raw.socket?.destroyed) return;
             const refusal = (await authOf(request).refusalNow()) ?? (await carriedRefusal(options.carry));
