@@ -331,12 +331,36 @@ function hasBody(request: FastifyRequest): boolean {
 }
 
 /**
- * A request's URL as the debug log shows it: a provider's callback without its query (code, state), and
- * any query value that could be a credential a client put there (`access_token`, `token`, `code`, …) masked.
+ * A request's URL as the debug log shows it: a provider's callback without its query (code, state), a
+ * download link's path without the link, and any query value that could be a credential a client put
+ * there (`access_token`, `token`, `code`, …) masked. Each is recognized as the router and the query
+ * parser read it, percent-decoded: `csv%2Dlinks/<link>` is the download route, `access%5Ftoken` that field.
  */
 function loggedUrl(url: string): string {
-  if (/\/providers\/[^/?]+\/callback\?/.test(url)) return url.replace(/\?.*$/, "?[redacted]");
-  // A download link is its own credential until used.
-  if (/\/users\/csv-links\/[^/?]/.test(url)) return url.replace(/(\/users\/csv-links\/)[^/?]*/, "$1[redacted]");
-  return url.replace(/([?&](?:access_token|token|code|state|api_key|apikey|password|secret|key)=)[^&]*/gi, "$1[redacted]");
+  const queryAt = url.indexOf("?");
+  const path = queryAt === -1 ? url : url.slice(0, queryAt);
+  const routed = decodedOrAsIs(path);
+  // A download link is its own credential until used; whatever follows `csv-links/` may be one.
+  if (/\/csv-links\//i.test(routed)) return routed.replace(/(\/csv-links\/).*$/i, "$1[redacted]") + (queryAt === -1 ? "" : "?[redacted]");
+  if (queryAt === -1) return url;
+  if (/\/providers\/.*\/callback\/?$/i.test(routed)) return `${path}?[redacted]`;
+  const query = url
+    .slice(queryAt + 1)
+    .split("&")
+    .map((pair) => {
+      const equals = pair.indexOf("=");
+      return equals !== -1 && CREDENTIAL_FIELDS.test(decodedOrAsIs(pair.slice(0, equals).replace(/\+/g, " "))) ? `${pair.slice(0, equals)}=[redacted]` : pair;
+    });
+  return `${path}?${query.join("&")}`;
+}
+
+/** Query fields whose value the debug log masks. */
+const CREDENTIAL_FIELDS = /^(?:access_token|token|code|state|api_key|apikey|password|secret|key)$/i;
+
+function decodedOrAsIs(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }

@@ -72,12 +72,24 @@ for (const kind of storeKinds) {
       await fetch(`${server.baseUrl}/security/v1/users?search=sys`, { headers: { authorization: `Bearer ${access_token}` } });
       // A client that puts its token in the query (it is not taken there): the URL is logged, the token masked.
       await fetch(`${server.baseUrl}/security/v1/users?search=sys&access_token=${access_token}`);
+      await fetch(`${server.baseUrl}/security/v1/users?search=sys&access%5Ftoken=${access_token}`);
+      // A download link is its credential, in the path: the router reads the path percent-decoded, so a
+      // link whose path is written encoded is the same route, the same link — and masked in the log as well.
+      const origin = new URL(server.baseUrl).origin;
+      const csvLink = async () => ((await (await fetch(`${server.baseUrl}/security/v1/users/csv-links`, { method: "POST", headers: { authorization: `Bearer ${access_token}` } })).json()) as { url: string }).url;
+      const encodedLink = await csvLink();
+      assert.equal((await fetch(origin + encodedLink.replace("csv-links", "csv%2Dlinks"))).status, 200);
+      // … and one opened where no route takes it (its slash encoded): still valid afterwards.
+      const strayLink = await csvLink();
+      assert.equal((await fetch(origin + strayLink.replace("csv-links/", "csv-links%2F"))).status, 401);
+      await fetch(`${server.baseUrl}/auth/v1/providers/corp/callb%61ck?code=provider-code-1&id_token=provider-id-token-1`);
       await fetch(`${server.baseUrl}/auth/v1/logout`, { method: "POST", headers: { authorization: `Bearer ${access_token}` } });
       await server.stop();
       const log = server.output();
       assert.match(log, /incoming request/);
-      for (const secret of [password, "Wrong-Password-55", access_token, access_token.split(".")[2]!]) {
-        assert.ok(!log.includes(secret), "a secret reached the log");
+      const linkSecrets = [encodedLink, strayLink].map((url) => url.split("/").pop()!);
+      for (const secret of [password, "Wrong-Password-55", access_token, access_token.split(".")[2]!, ...linkSecrets, "provider-code-1", "provider-id-token-1"]) {
+        assert.ok(!log.includes(secret), `a secret reached the log: ${secret.slice(0, 6)}…`);
       }
     });
   });
