@@ -52,6 +52,7 @@ import { documentRoute, referencingShared } from "./http/openapi.js";
 import { ErrorSchema } from "./http/schemas.js";
 import { UserSchema } from "./http/user-view.js";
 import { continueBody, deferContinue, limitConnections, timeoutOptions } from "./http/connections.js";
+import { warnOfUntrustedForwarding } from "./http/untrusted-forwarding.js";
 import { registerRateLimits } from "./http/rate-limit.js";
 import { AuditTally, pruneAudit } from "./domain/audit.js";
 import { pruneRateCounters, RateCounters } from "./storage/rate-counters.js";
@@ -207,6 +208,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
       throw new ApiError("unsupportedMediaType", `Send the body uncompressed: this server does not take Content-Encoding ${bounded(encoding)}.`, { contentEncoding: bounded(encoding) });
     }
   });
+  warnOfUntrustedForwarding(app);
   // The paths' own methods, read by the hook and the not-found handler alike.
   const ownMethods = staticRouteMethods(routes);
   app.addHook("onRequest", methodOfOwnPath(ownMethods));
