@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { after, before, it } from "node:test";
+import { after, before, describe, it } from "node:test";
+import pg from "pg";
 import { RefusalTimes } from "../auth/login.js";
 import type { TestProvider } from "../test-support/oidc-provider.js";
 import { exchangeCode, followCallback, providerFor, toCallback } from "../test-support/provider-login.js";
-import { describeEachStore, startTestServer, type TestServer } from "../test-support/server.js";
+import { describeEachStore, startTestServer, storeSkip, type TestServer } from "../test-support/server.js";
 
 /**
  * The suites' setup, made before a suite and closed after it: an administrator's token, the test provider
@@ -135,3 +136,44 @@ async function awayFromMinuteEnd(): Promise<void> {
   const left = 60_000 - (Date.now() % 60_000);
   if (left < 10_000) await sleep(left + 100);
 }
+
+/**
+ * The public reads anyone may send without end (a load balancer's health check, a login page's list of
+ * providers, the token keys) read the store: a flood of them must not take every connection of a
+ * server's pool, which the logged-in users' requests need. Shown on PostgreSQL, whose table locks hold
+ * a read (and the connection it runs on) for as long as the test likes.
+ */
+describe("anonymous reads of the store, a flood of them at once [postgres]", { skip: storeSkip("postgres") }, () => {
+  let s: TestServer;
+  let admin: string;
+  before(async () => {
+    // No periodic directory syncs: their reads would wait on the locks below too.
+    s = await startTestServer("postgres", { directories: { leaseSeconds: 60, schedulerSeconds: 0 } });
+    admin = await s.login();
+  });
+  after(async () => await s?.close());
+
+  for (const [path, table] of [["/health", "directory_sync_state"], ["/auth/v1/providers", "identity_providers"], ["/auth/v1/certs", "signing_keys"]] as const) {
+    it(`${path}: the requests that come while one reads share its read (one connection), and an administrator is still answered`, async () => {
+      const store = s.server.deps.config.store as { url: string; poolSize: number };
+      // One connection holds the lock; another watches (a transaction sees pg_stat_activity as at its first look).
+      const [locker, watcher] = [new pg.Client({ connectionString: store.url }), new pg.Client({ connectionString: store.url })];
+      await Promise.all([locker.connect(), watcher.connect()]);
+      const waiting = async () =>
+        Number((await watcher.query("select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query not like 'lock table%'")).rows[0].n);
+      try {
+        await locker.query(`begin; lock table ${table} in access exclusive mode`);
+        const reads = Array.from({ length: 4 * store.poolSize }, () => s.api("GET", path));
+        for (let i = 0; i < 100 && (await waiting()) === 0; i++) await sleep(20);
+        await sleep(300);
+        assert.equal(await waiting(), 1, "store connections held by the reads");
+        // Another request needs a connection of the same pool (not the locked table).
+        assert.equal((await s.api("GET", "/security/v1/roles", { token: admin })).status, 200);
+        await locker.query("commit");
+        assert.deepEqual([...new Set((await Promise.all(reads)).map((r) => r.status))], [200]);
+      } finally {
+        await Promise.all([locker.end(), watcher.end()]);
+      }
+    });
+  }
+});

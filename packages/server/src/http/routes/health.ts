@@ -5,6 +5,7 @@ import type { DirectoryProblem } from "../../storage/directory-queries.js";
 import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { errorResponses } from "../schemas.js";
+import { sharedWhileRunning } from "../shared-read.js";
 
 /** A directory the last login or sync could not use, and why in a word (the details are in its sync run and the audit log, not here: this answer is public). */
 const UnreachableDirectory = Type.Object({
@@ -20,6 +21,18 @@ const UnreachableDirectory = Type.Object({
 });
 
 const healthRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, directories }) => {
+  const check = sharedWhileRunning(async () => {
+    try {
+      await sql`select 1`.execute(store.db);
+    } catch {
+      throw new ApiError("unavailable", "The store cannot be reached.");
+    }
+    const unreachable = await directories.queries.unreachable();
+    // A reason this node does not know (written by a newer one) is still a directory that cannot be used.
+    const problemOf = (reason: string | null): DirectoryProblem["reason"] => (reason === "insecure" || reason === "bind-refused" ? reason : "unreachable");
+    const listed = unreachable.map((d) => ({ id: d.uuid, name: d.name, problem: problemOf(d.unreachable_reason), unreachableSince: d.unreachable_since! }));
+    return { status: "ok" as const, store: store.dialect.name, ...(listed.length > 0 ? { directories: listed } : {}) };
+  });
   app.get(
     "/health",
     {
@@ -30,18 +43,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, di
         response: { 200: Type.Object({ status: Type.Literal("ok"), store: Type.String(), directories: Type.Optional(Type.Array(UnreachableDirectory)) }), ...errorResponses(503) },
       },
     },
-    async () => {
-      try {
-        await sql`select 1`.execute(store.db);
-      } catch {
-        throw new ApiError("unavailable", "The store cannot be reached.");
-      }
-      const unreachable = await directories.queries.unreachable();
-      // A reason this node does not know (written by a newer one) is still a directory that cannot be used.
-      const problemOf = (reason: string | null): DirectoryProblem["reason"] => (reason === "insecure" || reason === "bind-refused" ? reason : "unreachable");
-      const listed = unreachable.map((d) => ({ id: d.uuid, name: d.name, problem: problemOf(d.unreachable_reason), unreachableSince: d.unreachable_since! }));
-      return { status: "ok" as const, store: store.dialect.name, ...(listed.length > 0 ? { directories: listed } : {}) };
-    },
+    check,
   );
 };
 

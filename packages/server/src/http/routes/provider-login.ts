@@ -10,6 +10,7 @@ import type { AppDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { addressLimit } from "../rate-limit.js";
 import { errorResponses } from "../schemas.js";
+import { sharedWhileRunning } from "../shared-read.js";
 import { TokenResponse } from "./auth.js";
 
 const LOGIN_COOKIE = "ecm_provider_login";
@@ -78,7 +79,7 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
       tags: ["auth"],
       response: { 200: Type.Array(Type.Object({ alias: Type.String(), displayName: Type.String(), guiOrder: Type.Integer() })) },
     },
-  }, async () => (await providers.list()).filter((p) => p.enabled).map(({ alias, displayName, guiOrder }) => ({ alias, displayName, guiOrder })));
+  }, sharedWhileRunning(async () => (await providers.list()).filter((p) => p.enabled).map(({ alias, displayName, guiOrder }) => ({ alias, displayName, guiOrder }))));
 
   app.get("/auth/v1/providers/:alias/login", {
     schema: {

@@ -4,6 +4,7 @@ import { SYSTEM_ADMINISTRATOR } from "../../domain/roles.js";
 import { actorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { errorResponses } from "../schemas.js";
+import { sharedWhileRunning } from "../shared-read.js";
 
 const Jwks = Type.Object(
   { keys: Type.Array(Type.Object({ kid: Type.String(), kty: Type.String(), alg: Type.String(), use: Type.String() }, { additionalProperties: true })) },
@@ -22,6 +23,7 @@ const KeyView = Type.Object({
 const signingKeysRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { signingKeys, guard }) => {
   const systemAdminOnly = guard(SYSTEM_ADMINISTRATOR);
   const common = { tags: ["auth"], security: [{ bearerAuth: [] }] };
+  const publishedKeys = sharedWhileRunning(() => signingKeys.jwks());
 
   app.get(
     "/auth/v1/certs",
@@ -35,7 +37,7 @@ const signingKeysRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { sign
     },
     async (_request, reply) => {
       void reply.header("cache-control", "public, max-age=60");
-      return signingKeys.jwks();
+      return publishedKeys();
     },
   );
 
