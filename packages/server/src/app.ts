@@ -181,7 +181,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     schemaController: { compilersFactory: { buildSerializer } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  limitConnections(app.server, config.connections);
+  limitConnections(app.server, config.connections, (address, message) => app.log.warn({ address }, message));
   deferContinue(app.server);
   noteHeadRequests(app.server);
   answerWhatNodeRefuses(app.server);

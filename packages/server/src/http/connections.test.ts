@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { startMain } from "../test-support/main-process.js";
 import { startTestServer, type TestServer } from "../test-support/server.js";
 
 const portOf = (s: TestServer) => Number(new URL(s.baseUrl).port);
@@ -64,5 +68,35 @@ describe("while many slow connections are held open, health and a real login sti
     } finally {
       for (const c of clients) c.stop();
     }
+  });
+});
+
+describe("connections closed by the per-address cap [npm start]", () => {
+  it("are said in the log, once per address: behind a proxy the cap closes its clients' connections, unanswered", { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ecm-connection-cap-"));
+    const server = await startMain({ ECM_DATA_DIR: dir, ECM_ADMIN_PASSWORD: "Connection-Cap-Pass-7", ECM_MAX_CONNECTIONS_PER_ADDRESS: "2" });
+    const { port } = new URL(server.baseUrl);
+    const sockets: Socket[] = [];
+    try {
+      const closedAtOnce = async () => {
+        const socket = connect(Number(port), "127.0.0.1");
+        sockets.push(socket);
+        return new Promise<boolean>((resolve) => {
+          socket.once("close", () => resolve(true));
+          setTimeout(() => resolve(false), 1000);
+        });
+      };
+      assert.deepEqual([await closedAtOnce(), await closedAtOnce(), await closedAtOnce(), await closedAtOnce()], [false, false, true, true]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const warnings = server.output().split("\n").filter((line) => line.includes("ECM_MAX_CONNECTIONS_PER_ADDRESS"));
+    assert.equal(warnings.length, 1, server.output());
+    const warning = JSON.parse(warnings[0]!);
+    assert.equal(warning.level, 40);
+    assert.equal(warning.address, "127.0.0.1");
+    assert.match(warning.msg, /set ECM_MAX_CONNECTIONS_PER_ADDRESS=0/);
   });
 });

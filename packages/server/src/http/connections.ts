@@ -32,15 +32,26 @@ export function timeoutOptions(limits: ConnectionLimits) {
  * address cannot take every file descriptor, and the others are still served. Behind a proxy every
  * connection comes from the proxy's address: set the per-address cap to 0 there.
  */
-export function limitConnections(server: Server, limits: ConnectionLimits): void {
+export function limitConnections(server: Server, limits: ConnectionLimits, warn: (address: string, message: string) => void): void {
   if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
   if (limits.maxConnectionsPerAddress === 0) return;
   const open = new Map<string, number>();
+  // The addresses whose connections the cap closed, said once each (a few: anyone can be one).
+  const warned = new Set<string>();
   server.on("connection", (socket) => {
     const address = addressKey(socket.remoteAddress ?? "");
     const count = (open.get(address) ?? 0) + 1;
     if (count > limits.maxConnectionsPerAddress) {
       socket.destroy();
+      // Closed without an answer: a proxy's clients would see connections reset, with nothing in the log but this.
+      if (!warned.has(address) && warned.size < MAX_WARNED_ADDRESSES) {
+        warned.add(address);
+        warn(
+          address,
+          `Connections from ${address} are closed unanswered: more than ECM_MAX_CONNECTIONS_PER_ADDRESS (${limits.maxConnectionsPerAddress}) open at once in this process. ` +
+            "If it is a proxy or load balancer, every client's connections come from it: set ECM_MAX_CONNECTIONS_PER_ADDRESS=0 and cap connections per client at the proxy.",
+        );
+      }
       return;
     }
     open.set(address, count);
@@ -51,6 +62,9 @@ export function limitConnections(server: Server, limits: ConnectionLimits): void
     });
   });
 }
+
+/** Addresses limitConnections warns of, at most, per process. */
+const MAX_WARNED_ADDRESSES = 16;
 
 /**
  * A client that sent `Expect: 100-continue` waits for a 100 before its body. Node would send it on
