@@ -7,6 +7,24 @@ import { ADMIN_PASSWORD, startTestServer, type TestServer } from "../../server/s
 import type { Locator } from "playwright-core";
 import { answerLate, axeViolations, describeConsole, focusReaches, holdRequests, logIn, logInByToken, nextFrames, onOwnServer, onPage, openPage, screenshot } from "./support.js";
 
+/** The words of a table (up to 20 characters: a long value may break anywhere) that are broken across lines. */
+const brokenWords = (table: Locator) =>
+  table.evaluate((t) => {
+    const walker = document.createTreeWalker(t, NodeFilter.SHOW_TEXT);
+    const broken: string[] = [];
+    while (walker.nextNode()) {
+      const text = walker.currentNode as Text;
+      for (const word of (text.textContent ?? "").matchAll(/\S{1,20}(?!\S)/g)) {
+        if (word[0].length < 2 || (word.index! > 0 && /\S/.test(text.textContent![word.index! - 1]!))) continue;
+        const range = document.createRange();
+        range.setStart(text, word.index!);
+        range.setEnd(text, word.index! + word[0].length);
+        if (range.getClientRects().length > 1) broken.push(word[0]);
+      }
+    }
+    return broken;
+  });
+
 describeConsole("console pages", {}, (ctx, kind) => {
   it("every page has no WCAG 2.1 A or AA violation, in the light and the dark theme", { timeout: 300_000 }, async () => {
     const { server, url } = ctx();
@@ -237,22 +255,6 @@ describeConsole("console pages", {}, (ctx, kind) => {
     assert.equal((await server.api("PUT", `/security/v1/users/${user.uuid}`, { token, body: { description: "a-long-unbroken-description-".repeat(12) } })).status, 200);
     const group = await createGroup(server, token, "a-group-of-a-rather-long-name-".repeat(3));
     assert.equal((await server.api("PUT", `/security/v1/users/${user.uuid}/user-groups/${group}`, { token })).status, 204);
-    /** The words of a table (up to 20 characters: a long value may break anywhere) that are broken across lines. */
-    const brokenWords = (table: Locator) => table.evaluate((t) => {
-      const walker = document.createTreeWalker(t, NodeFilter.SHOW_TEXT);
-      const broken: string[] = [];
-      while (walker.nextNode()) {
-        const text = walker.currentNode as Text;
-        for (const word of (text.textContent ?? "").matchAll(/\S{1,20}(?!\S)/g)) {
-          if (word[0].length < 2 || (word.index! > 0 && /\S/.test(text.textContent![word.index! - 1]!))) continue;
-          const range = document.createRange();
-          range.setStart(text, word.index!);
-          range.setEnd(text, word.index! + word[0].length);
-          if (range.getClientRects().length > 1) broken.push(word[0]);
-        }
-      }
-      return broken;
-    });
     await onPage(ctx(), async ({ page }) => {
       await page.setViewportSize({ width: 1024, height: 768 });
       const log = page.getByRole("table", { name: "Audit events, newest first" });
@@ -271,6 +273,33 @@ describeConsole("console pages", {}, (ctx, kind) => {
       assert.deepEqual(await brokenWords(events), []);
     });
     assert.equal((await server.api("DELETE", `/security/v1/users/${user.uuid}`, { token })).status, 204);
+  });
+
+  it("at 1 024 × 768 a name of one long word (a group's, an actor's) wraps inside its column of an events table: the table stays in the page, and the other columns keep their words whole", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const actor = `Ζωή.Иванова.${"очень-длинное-имя-".repeat(5)}@example.com`;
+    const security = await createSecurityAdministrator(server, token, actor);
+    const group = (await server.api<{ id: string }>("POST", "/security/v1/user-groups", { token: security.token, body: { name: `Группа-${"ΑΒΓΔΕΖΗΘ".repeat(20)}` } })).body.id;
+    const user = await createUser(server, token, `long.named.target.${kind}`);
+    assert.equal((await server.api("PUT", `/security/v1/users/${user.uuid}/user-groups/${group}`, { token: security.token })).status, 204);
+    await onPage(ctx(), async ({ page }) => {
+      await page.setViewportSize({ width: 1024, height: 768 });
+      const fits = () => page.evaluate(() => { const main = document.querySelector("main")!; return [main.scrollWidth, main.clientWidth]; });
+      await page.goto(`${url}#/audit?actor=${encodeURIComponent(actor)}`);
+      const log = page.getByRole("table", { name: "Audit events, newest first" });
+      await log.getByRole("cell", { name: "group.member.add" }).first().waitFor();
+      const [scrolled, shown] = await fits();
+      assert.ok(scrolled! <= shown!, `the audit log is ${scrolled} px wide in ${shown}`);
+      assert.deepEqual(await brokenWords(log), []);
+      await screenshot(page, "audit-long-names-1024");
+      await page.goto(`${url}#/users/${user.uuid}`);
+      const events = page.locator("main table").filter({ has: page.getByRole("cell", { name: "group.member.add" }) }).last();
+      await events.getByRole("cell", { name: "group.member.add" }).first().waitFor();
+      const [userScrolled, userShown] = await fits();
+      assert.ok(userScrolled! <= userShown!, `the user's page is ${userScrolled} px wide in ${userShown}`);
+      assert.deepEqual(await brokenWords(events), []);
+    });
   });
 
   it("at 1 024 × 768 the users table ends inside the window, also under a selection's bar: its last rows never sit below the fold", async () => {

@@ -116,9 +116,9 @@ class AuditPage extends Page {
       <table class="plain events"><caption class="visually-hidden">Audit events, newest first</caption>
         <thead><tr><th>Time</th><th>Action</th><th>Actor</th><th>Target</th><th>Outcome</th><th>Source</th><th>Details</th></tr></thead>
         <tbody id="audit-events">${this.#events.map((e) => html`<tr>
-          <td>${when(e.time)}</td><td>${e.action}</td><td>${e.actor ?? ""}</td>
-          <td>${e.targetType === "user" && e.targetId ? html`<a href=${href(`users/${e.targetId}`)}>${e.targetName}</a>` : e.targetType === "group" && e.targetId ? html`<a href=${href(`groups/${e.targetId}`)}>${e.targetName}</a>` : e.targetName ?? ""}</td>
-          <td>${e.outcome}</td><td>${e.sourceAddress ?? ""}</td>
+          <td>${when(e.time)}</td><td>${e.action}</td><td><span class="name">${e.actor ?? ""}</span></td>
+          <td><span class="name">${e.targetType === "user" && e.targetId ? html`<a href=${href(`users/${e.targetId}`)}>${e.targetName}</a>` : e.targetType === "group" && e.targetId ? html`<a href=${href(`groups/${e.targetId}`)}>${e.targetName}</a>` : e.targetName ?? ""}</span></td>
+          <td>${e.outcome}</td><td><span class="name">${e.sourceAddress ?? ""}</span></td>
           <td>${e.details ? html`<button class="link" aria-expanded=${this.#open.has(e.id) ? "true" : "false"} @click=${() => { this.#open.has(e.id) ? this.#open.delete(e.id) : this.#open.add(e.id); this.requestUpdate(); }}>${this.#open.has(e.id) ? "Hide" : "Show"} details<span class="visually-hidden"> of ${eventName(e)}</span></button>` : ""}</td></tr>
           ${e.details && this.#open.has(e.id) ? html`<tr><td colspan="7">${auditDetails(e.details)}</td></tr>` : nothing}`)}</tbody>
       </table>

@@ -395,7 +395,7 @@ class UserPage extends Page {
       <h2>Audit events</h2>
       <!-- An event's details in a row of their own, the table's width: beside the event, a long value squeezed its time and action to a letter a line. -->
       <table class="plain events"><thead><tr><th>Time</th><th>Action</th><th>By</th></tr></thead>
-        <tbody>${this.#events.map((e) => html`<tr><td>${when(e.time)}</td><td>${e.action}</td><td>${e.actor ?? ""}</td></tr>
+        <tbody>${this.#events.map((e) => html`<tr><td>${when(e.time)}</td><td>${e.action}</td><td><span class="name">${e.actor ?? ""}</span></td></tr>
           ${e.details ? html`<tr><td colspan="3">${auditDetails(e.details)}</td></tr>` : nothing}`)}</tbody>
       </table>
       ${this.#events.length === 0 ? html`<p>No events about this user (events older than the audit log keeps are gone).</p>` : nothing}
