@@ -274,10 +274,17 @@ export function serverWords(error: ECMError, labelOf: (field: string) => string 
   const words = (error.serverMessage || error.message).replace(/^(?:password|newPassword|value) is refused: /, "The password is refused: ");
   const field = (error.additionalInfo as { field?: unknown } | undefined)?.field;
   const named = typeof field === "string" && words.startsWith(`${field} `) ? (labelOf(field) ?? field) + words.slice(field.length) : words;
-  // Within the sentence, only camelCase names and paths (`syncPeriodSeconds/full`, `config.tokenUrl`: a plain
-  // word such as email may be just a word there), and never in quotes: a quoted value ("firstName", a
-  // username) is said as it is.
-  return named
+  return inLabels(named, labelOf);
+}
+
+/**
+ * A sentence of the server's (a refusal, a connection test's step) with the API's field names in it said
+ * by the labels the page shows those fields with. Only camelCase names and paths (`syncPeriodSeconds/full`,
+ * `config.tokenUrl`: a plain word such as email may be just a word there), and never in quotes: a quoted
+ * value ("firstName", a username) is said as it is.
+ */
+export function inLabels(words: string, labelOf: (field: string) => string | undefined): string {
+  return words
     .split(/("[^"]*"|“[^”]*”)/)
     .map((part, i) => (i % 2 === 1 ? part : part.replace(/\b[a-z][a-z0-9]*(?:[A-Z][A-Za-z0-9]*|[./][A-Za-z0-9]+)+\b/g, (name) => labelOf(name) ?? name)))
     .join("");

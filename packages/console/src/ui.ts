@@ -1,7 +1,7 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { directive, Directive, PartType, type ElementPart, type PartInfo } from "lit/directive.js";
 import type { RestUser } from "ecm-sdk/browser";
-import { failed, session } from "./api.js";
+import { failed, inLabels, session } from "./api.js";
 import { navigate, type Route } from "./router.js";
 
 /**
@@ -357,10 +357,11 @@ export function auditDetails(details: Record<string, unknown>): TemplateResult {
     ${Object.keys(rest).length ? html`<code>${JSON.stringify(rest)}</code>` : nothing}</div>`;
 }
 
-/** What a connection test found: its verdict, then each step it took, in words. */
-export function testOutcome(t: { ok: boolean; message: string; steps: readonly { ok: boolean; message: string }[] }): TemplateResult {
-  return html`<p class="message ${t.ok ? "ok" : "error"}">${t.message}</p>
-    <ul>${t.steps.map((s) => html`<li>${s.ok ? "✓" : "✗"} ${s.message}</li>`)}</ul>`;
+/** What a connection test found: its verdict, then each step it took, in words — the fields it names by their labels on `page`. */
+export function testOutcome(t: { ok: boolean; message: string; steps: readonly { ok: boolean; message: string }[] }, page: Page): TemplateResult {
+  const words = (text: string) => inLabels(text, (field) => page.labelOf(field));
+  return html`<p class="message ${t.ok ? "ok" : "error"}">${words(t.message)}</p>
+    <ul>${t.steps.map((s) => html`<li>${s.ok ? "✓" : "✗"} ${words(s.message)}</li>`)}</ul>`;
 }
 
 type FieldControl = HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;

@@ -157,6 +157,26 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
     });
   });
 
+  it("a connection test names each field by its label, as the form shows it, never by its name in the API", async () => {
+    const { url } = ctx();
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/directories/new`);
+      await page.getByLabel("Server URLs").fill(slapd.url);
+      await page.getByLabel("Base DN", { exact: true }).fill(tree.suffix);
+      await page.getByLabel("Bind DN").fill(tree.serviceDn);
+      await page.getByLabel("Bind password", { exact: true }).fill("not-the-password");
+      const test = page.getByRole("region", { name: "Connection test" });
+      // Not encrypted, then a wrong password: each step says what to check in the words of the form.
+      await page.getByRole("button", { name: "Test these settings" }).click();
+      await test.getByText("unless Allow passwords over an unencrypted connection is set").first().waitFor();
+      await page.getByLabel("StartTLS on ldap://").check();
+      await page.getByLabel("CA certificate").fill(slapd.caPem!);
+      await page.getByRole("button", { name: "Test these settings" }).click();
+      await test.getByText("check Bind DN (empty: anonymous) and Bind password.").first().waitFor();
+      assert.doesNotMatch(await test.innerText(), /bindDn|bindPassword|allowUnencryptedPasswords/);
+    });
+  });
+
   it("a refusal names each field by its label, also one the server names by its path in the settings (syncPeriodSeconds/full) or a list of them (groupMappings)", async () => {
     const { server, url } = ctx();
     const token = await server.login();

@@ -269,6 +269,22 @@ describeConsole("identity providers in the console", {}, (ctx, kind) => {
     assert.equal((await server.api("DELETE", "/idp/v1/external-identity-provider/worded", { token })).status, 204);
   });
 
+  it("a test of the stored settings names each field by its label, as the form shows it, never by its path in the API (config.jwksUrl)", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    // Keys where nothing answers (plain http is taken on loopback).
+    const config = { ...explicitProvider("unkeyed").config, jwksUrl: "http://127.0.0.1:1/keys" };
+    assert.equal((await server.api("POST", "/idp/v1/external-identity-provider", { token, body: explicitProvider("unkeyed", { config }) })).status, 201);
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/providers/unkeyed`);
+      await page.getByRole("button", { name: "Test the stored settings" }).click();
+      const test = page.getByRole("region", { name: "Test" });
+      await test.getByText("The provider's keys (Keys (JWKS) URL) cannot be reached.").first().waitFor();
+      assert.doesNotMatch(await test.innerText(), /config\.|jwksUrl|tokenUrl/);
+    });
+    assert.equal((await server.api("DELETE", "/idp/v1/external-identity-provider/unkeyed", { token })).status, 204);
+  });
+
   it("from the keyboard, a group row added takes the focus in its first field, and one removed leaves it on the Remove of the row in its place (the one before, when it was the last), the last row's on Add", async () => {
     const { url } = ctx();
     await onPage(ctx(), async ({ page }) => {

@@ -263,7 +263,7 @@ class DirectoriesPage extends Page {
     return html`
       <section aria-labelledby="test-title">
         <h2 id="test-title" tabindex="-1">Connection test</h2>
-        ${testOutcome(t)}
+        ${testOutcome(t, this)}
         ${t.usersFound !== null ? html`<p>${t.usersFoundCapped ? "At least " : ""}${t.usersFound.toLocaleString()} ${t.usersFound === 1 ? "user" : "users"} found by the user filter.</p>` : nothing}
         ${t.sample.length ? html`<table class="plain"><caption class="visually-hidden">Users as they would be imported</caption>
           <thead><tr><th>Username</th><th>Name</th><th>Email</th><th>Enabled</th><th>DN</th></tr></thead>

@@ -125,7 +125,7 @@ class ProvidersPage extends Page {
     return html`
       <section aria-labelledby="test-title">
         <h2 id="test-title" tabindex="-1">Test</h2>
-        ${testOutcome(this.#test.result)}
+        ${testOutcome(this.#test.result, this)}
       </section>`;
   }
 
