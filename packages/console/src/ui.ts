@@ -357,6 +357,23 @@ export function auditDetails(details: Record<string, unknown>): TemplateResult {
     ${Object.keys(rest).length ? html`<code>${JSON.stringify(rest)}</code>` : nothing}</div>`;
 }
 
+/**
+ * The labels, as `page` shows them, of the fields that differ between two versions of a settings object (a
+ * directory, an identity provider): a field of a nested object by its path (`syncPeriodSeconds/full`,
+ * `config/scopes`), as its control is named; a field the page has no control for is left out.
+ */
+export function changedLabels(page: Page, before: object, after: object): string[] {
+  const flat = (o: object) => Object.entries(o).flatMap(([k, v]): [string, string][] =>
+    v !== null && typeof v === "object" && !Array.isArray(v) ? Object.entries(v).map(([sub, x]) => [`${k}/${sub}`, JSON.stringify(x)]) : [[k, JSON.stringify(v)]]);
+  const was = new Map(flat(before));
+  return flat(after).filter(([k, v]) => was.get(k) !== v).map(([k]) => page.labelOf(k)).filter((label): label is string => label !== undefined);
+}
+
+/** What a Save refused for another administrator's change (a 412) says: nothing was saved, what they changed, and that Reload shows it. */
+export function staleSettings(what: string, labels: readonly string[]): string {
+  return `Someone else changed this ${what} since this page read it: nothing was saved.${labels.length ? ` They changed ${new Intl.ListFormat("en").format(labels)}.` : ""} Reload shows their version; then make your changes again.`;
+}
+
 /** What a connection test found: its verdict, then each step it took, in words — the fields it names by their labels on `page`. */
 export function testOutcome(t: { ok: boolean; message: string; steps: readonly { ok: boolean; message: string }[] }, page: Page): TemplateResult {
   const words = (text: string) => inLabels(text, (field) => page.labelOf(field));

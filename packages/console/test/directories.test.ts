@@ -177,6 +177,35 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
     });
   });
 
+  it("a Save over another administrator's change made meanwhile saves nothing, names what they changed, and Reload shows their version", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const created = await server.api<{ id: string; userFilter: string }>("POST", PATH, { token, body: directoryConfig(tree, slapd, { name: `shared ldap ${kind}`, enabled: false }) });
+    assert.equal(created.status, 201, created.text);
+    const id = created.body.id;
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/directories/${id}`);
+      await page.getByRole("heading", { level: 1, name: `shared ldap ${kind}` }).waitFor();
+      await page.getByLabel("User filter").fill("(&(objectClass=inetOrgPerson)(uid=a*))");
+      // Another administrator, meanwhile: a sync every hour.
+      assert.equal((await server.api("PUT", `${PATH}/${id}`, { token, body: { syncPeriodSeconds: { full: 3600 } } })).status, 200);
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByRole("alert").filter({ hasText: "Someone else changed this directory since this page read it: nothing was saved. They changed Full sync every … seconds (0: only when started). Reload shows their version; then make your changes again." }).waitFor();
+      const stored = (await server.api<{ userFilter: string; syncPeriodSeconds: { full: number } }>("GET", `${PATH}/${id}`, { token })).body;
+      assert.deepEqual([stored.userFilter, stored.syncPeriodSeconds.full], [created.body.userFilter, 3600], "their change stays, and mine is not written over it");
+      await page.getByRole("button", { name: "Reload" }).click();
+      await page.waitForFunction(() => document.querySelector<HTMLInputElement>("[name='syncPeriodSeconds/full']")?.value === "3600");
+      assert.equal(await page.getByLabel("User filter").inputValue(), created.body.userFilter);
+      // Their version read, the edit made again is saved over it.
+      await page.getByLabel("User filter").fill("(&(objectClass=inetOrgPerson)(uid=a*))");
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByText(`Saved shared ldap ${kind}.`).waitFor();
+      const saved = (await server.api<{ userFilter: string; syncPeriodSeconds: { full: number } }>("GET", `${PATH}/${id}`, { token })).body;
+      assert.deepEqual([saved.userFilter, saved.syncPeriodSeconds.full], ["(&(objectClass=inetOrgPerson)(uid=a*))", 3600]);
+    });
+    assert.equal((await server.api("DELETE", `${PATH}/${id}?users=delete`, { token })).status, 204);
+  });
+
   it("a refusal names each field by its label, also one the server names by its path in the settings (syncPeriodSeconds/full) or a list of them (groupMappings)", async () => {
     const { server, url } = ctx();
     const token = await server.login();

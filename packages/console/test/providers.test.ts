@@ -285,6 +285,33 @@ describeConsole("identity providers in the console", {}, (ctx, kind) => {
     assert.equal((await server.api("DELETE", "/idp/v1/external-identity-provider/unkeyed", { token })).status, 204);
   });
 
+  it("a Save over another administrator's change made meanwhile saves nothing, names what they changed, and Reload shows their version", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    assert.equal((await server.api("POST", "/idp/v1/external-identity-provider", { token, body: explicitProvider("shared") })).status, 201);
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/providers/shared`);
+      await page.getByRole("heading", { level: 1, name: "shared IdP" }).waitFor();
+      await page.getByLabel("Scopes").fill("openid email");
+      // Another administrator, meanwhile: another name on the login page.
+      assert.equal((await server.api("PUT", "/idp/v1/external-identity-provider/shared", { token, body: { displayName: "Shared sign-in" } })).status, 200);
+      await page.getByRole("button", { name: "Save" }).click();
+      await page.getByRole("alert").filter({ hasText: "Someone else changed this identity provider since this page read it: nothing was saved. They changed Display name. Reload shows their version; then make your changes again." }).waitFor();
+      const stored = (await server.api<{ displayName: string; config: { scopes: string[] } }>("GET", "/idp/v1/external-identity-provider/shared", { token })).body;
+      assert.deepEqual([stored.displayName, stored.config.scopes], ["Shared sign-in", ["openid", "profile", "email"]], "their change stays, and mine is not written over it");
+      await page.getByRole("button", { name: "Reload" }).click();
+      await page.getByRole("heading", { level: 1, name: "Shared sign-in" }).waitFor();
+      assert.equal(await page.getByLabel("Display name").inputValue(), "Shared sign-in");
+      assert.equal(await page.getByLabel("Scopes").inputValue(), "openid profile email");
+      await page.getByLabel("Scopes").fill("openid email");
+      await page.getByRole("button", { name: "Save" }).click();
+      await page.getByRole("status").filter({ hasText: "Saved shared." }).waitFor();
+      const saved = (await server.api<{ displayName: string; config: { scopes: string[] } }>("GET", "/idp/v1/external-identity-provider/shared", { token })).body;
+      assert.deepEqual([saved.displayName, saved.config.scopes], ["Shared sign-in", ["openid", "email"]]);
+    });
+    assert.equal((await server.api("DELETE", "/idp/v1/external-identity-provider/shared", { token })).status, 204);
+  });
+
   it("from the keyboard, a group row added takes the focus in its first field, and one removed leaves it on the Remove of the row in its place (the one before, when it was the last), the last row's on Add", async () => {
     const { url } = ctx();
     await onPage(ctx(), async ({ page }) => {

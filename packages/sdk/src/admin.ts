@@ -1,7 +1,7 @@
 import type { RequestOptions, Transport } from "./http.js";
 import { countOf, inSdkFieldNames, parseLinkHeader, PASSWORD_NAMES } from "./mapping.js";
 import { callOptions as call } from "./options.js";
-import type { CallOptions, RestGroup, RestMe, RestRole, RestUser } from "./types.js";
+import type { CallOptions, DirectoryFields, ECMDirectory, ECMIdentityProvider, IdentityProviderFields, RestGroup, RestMe, RestRole, RestUser } from "./types.js";
 
 /** Filters of the users list, its count, its CSV and a bulk action (REST names). */
 export interface RestUserFilter {
@@ -241,6 +241,26 @@ export class Admin {
 
   async revokeRole(groupId: string, role: string, opts?: CallOptions): Promise<void> {
     await this.#http.request("DELETE", `/security/v1/user-groups/${enc(groupId)}/role-mappings/portal/${enc(role)}`, call(opts));
+  }
+
+  /** One directory (external user storage) and its ETag, to send back as `ifMatch`. */
+  async directory(id: string, opts?: CallOptions): Promise<Versioned<ECMDirectory>> {
+    return this.#versioned("GET", `/security/v1/external-user-storage/${enc(id)}`, call(opts));
+  }
+
+  /** Changes the fields given (the bind password left out is kept); with `ifMatch`, a stale version is an ECMPreconditionError (412). */
+  async updateDirectory(id: string, fields: DirectoryFields, ifMatch: string | null, opts?: CallOptions): Promise<Versioned<ECMDirectory>> {
+    return this.#versioned("PUT", `/security/v1/external-user-storage/${enc(id)}`, { body: fields, headers: ifMatch ? { "if-match": ifMatch } : {}, idempotent: false, ...call(opts) });
+  }
+
+  /** One identity provider (its secret masked) and its ETag, to send back as `ifMatch`. */
+  async identityProvider(alias: string, opts?: CallOptions): Promise<Versioned<ECMIdentityProvider>> {
+    return this.#versioned("GET", `/idp/v1/external-identity-provider/${enc(alias)}`, call(opts));
+  }
+
+  /** Changes the fields given (the secret left out is kept); with `ifMatch`, a stale version is an ECMPreconditionError (412). */
+  async updateIdentityProvider(alias: string, fields: IdentityProviderFields, ifMatch: string | null, opts?: CallOptions): Promise<Versioned<ECMIdentityProvider>> {
+    return this.#versioned("PUT", `/idp/v1/external-identity-provider/${enc(alias)}`, { body: fields, headers: ifMatch ? { "if-match": ifMatch } : {}, idempotent: false, ...call(opts) });
   }
 
   async roles(opts?: CallOptions): Promise<RestRole[]> {

@@ -1,9 +1,10 @@
 import { html, nothing, type TemplateResult } from "lit";
-import { ECMNotFoundError, type DirectoryConfigToTest, type DirectoryFields, type ECMDirectory, type ECMDirectorySync, type ECMDirectoryTest } from "ecm-sdk/browser";
+import { keyed } from "lit/directives/keyed.js";
+import { ECMNotFoundError, ECMPreconditionError, type DirectoryConfigToTest, type DirectoryFields, type ECMDirectory, type ECMDirectorySync, type ECMDirectoryTest } from "ecm-sdk/browser";
 import { failed, session } from "../api.js";
 import { href } from "../router.js";
 import "../group-rows.js";
-import { navigateWithNotice, onlySystemAdministrator, openDialog, Page, SECRET_AUTOCOMPLETE, testOutcome, when } from "../ui.js";
+import { changedLabels, navigateWithNotice, onlySystemAdministrator, openDialog, Page, SECRET_AUTOCOMPLETE, staleSettings, testOutcome, when } from "../ui.js";
 
 /** How often a running sync's progress is read again. */
 const POLL_MS = 1_000;
@@ -44,6 +45,12 @@ class DirectoriesPage extends Page {
   #syncRefused: string | null = null;
   /** Only a system administrator may change or delete the directory shown (null until known); anyone here may test and sync it. */
   #locked: boolean | null = null;
+  /** The version of the directory shown, sent with a Save: one another administrator changed meanwhile is refused (412), not written over. */
+  #etag: string | null = null;
+  /** A Save was refused so: Reload is offered. */
+  #stale = false;
+  /** Drawn anew on Reload: every field shows the version read then, also one the user had typed in. */
+  #formKey = 0;
 
   get #id(): string | undefined {
     return this.route.rest[0];
@@ -66,8 +73,13 @@ class DirectoriesPage extends Page {
 
   async #load(): Promise<void> {
     await this.attempt(async () => {
-      this.#directories = await session.security.directories();
-      const d = this.#directories.find((x) => x.id === this.#id);
+      const directories = await session.security.directories();
+      const listed = directories.find((x) => x.id === this.#id);
+      // The one shown is read by itself, for its version.
+      const one = listed ? await session.api.directory(listed.id) : null;
+      this.#etag = one?.etag ?? null;
+      this.#directories = one ? directories.map((x) => (x === listed ? one.value : x)) : directories;
+      const d = one?.value;
       this.#locked = d ? await onlySystemAdministrator(d.groupMappings.map((m) => m.localGroupId), { directory: d.id }) : false;
     });
     const id = this.#id;
@@ -126,7 +138,17 @@ class DirectoriesPage extends Page {
     event.preventDefault();
     await this.oneAtATime(() => this.attempt(async () => {
       const fields = this.#fieldsOf(this.#form);
-      const saved = existing ? await session.security.updateDirectory(existing.id, fields) : await session.security.createDirectory(fields);
+      let saved: ECMDirectory;
+      try {
+        saved = existing ? (await session.api.updateDirectory(existing.id, fields, this.#etag)).value : await session.security.createDirectory(fields);
+      } catch (error) {
+        if (!(existing && error instanceof ECMPreconditionError)) throw error;
+        const theirs = (await session.api.directory(existing.id)).value;
+        this.#stale = true;
+        this.message = { kind: "error", text: staleSettings("directory", changedLabels(this, existing, theirs)) };
+        return;
+      }
+      this.#stale = false;
       // A test still on its way was of the settings before: its answer is not shown under these.
       this.#tests++;
       this.#testing = false;
@@ -138,6 +160,14 @@ class DirectoriesPage extends Page {
       if (existing) this.notify(`Saved ${saved.name}.`);
       else navigateWithNotice(href(`directories/${saved.id}`), "Created. Test it, then start a sync.");
     }));
+  }
+
+  /** After a Save refused for another administrator's change: the form shows their version, the edits here gone. */
+  async #reload(): Promise<void> {
+    await this.#load();
+    this.#stale = false;
+    this.#formKey++;
+    this.requestUpdate();
   }
 
   /** The form's fields to test, without a name when it has none yet. */
@@ -192,7 +222,8 @@ class DirectoriesPage extends Page {
       <p><a href=${href("directories")}>← Directories</a></p>
       <h1 tabindex="-1">${directory ? directory.name : "New directory"}</h1>
       ${this.renderMessage()}
-      ${this.#renderForm(directory)}
+      ${this.#stale ? html`<p><button type="button" @click=${() => void this.#reload()}>Reload</button></p>` : nothing}
+      ${keyed(this.#formKey, this.#renderForm(directory))}
       ${this.#renderTest()}
       ${directory ? this.#renderSync(directory) : nothing}
       ${directory ? this.#renderDelete(directory) : nothing}`;

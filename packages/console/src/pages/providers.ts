@@ -1,10 +1,11 @@
 import { html, nothing, type TemplateResult } from "lit";
-import type { ECMIdentityProvider, ECMIdentityProviderTest, IdentityProviderFields } from "ecm-sdk/browser";
+import { keyed } from "lit/directives/keyed.js";
+import { ECMPreconditionError, type ECMIdentityProvider, type ECMIdentityProviderTest, type IdentityProviderFields } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href } from "../router.js";
 import type { GroupRows } from "../group-rows.js";
 import "../group-rows.js";
-import { navigateWithNotice, onlySystemAdministrator, openDialog, Page, SECRET_AUTOCOMPLETE, testOutcome } from "../ui.js";
+import { changedLabels, navigateWithNotice, onlySystemAdministrator, openDialog, Page, SECRET_AUTOCOMPLETE, staleSettings, testOutcome } from "../ui.js";
 
 /** The claims a login reads, with the standard claim a new provider's form starts from (as its scopes do). */
 const CLAIMS = [
@@ -49,6 +50,12 @@ class ProvidersPage extends Page {
   #explicit: boolean | null = null;
   /** Only a system administrator may change the provider shown (null until known). */
   #locked: boolean | null = null;
+  /** The version of the provider shown, sent with a Save: one another administrator changed meanwhile is refused (412), not written over. */
+  #etag: string | null = null;
+  /** A Save was refused so: Reload is offered. */
+  #stale = false;
+  /** Drawn anew on Reload: every field shows the version read then, also one the user had typed in. */
+  #formKey = 0;
 
   get #alias(): string | undefined {
     return this.route.rest[0];
@@ -61,8 +68,13 @@ class ProvidersPage extends Page {
 
   async #load(): Promise<void> {
     await this.attempt(async () => {
-      this.#providers = await session.security.identityProviders();
-      const p = this.#providers.find((x) => x.alias === this.#alias);
+      const providers = await session.security.identityProviders();
+      const listed = providers.find((x) => x.alias === this.#alias);
+      // The one shown is read by itself, for its version.
+      const one = listed ? await session.api.identityProvider(listed.alias) : null;
+      this.#etag = one?.etag ?? null;
+      this.#providers = one ? providers.map((x) => (x === listed ? one.value : x)) : providers;
+      const p = one?.value;
       this.#locked = p ? await onlySystemAdministrator([...p.defaultGroupList, ...p.customGroupList.map((m) => m.localGroupId)], { provider: p.alias }) : false;
     });
   }
@@ -100,10 +112,27 @@ class ProvidersPage extends Page {
     await this.oneAtATime(() => this.attempt(async () => {
       const fields = this.#fieldsOf(form, this.#explicitFor(existing));
       const alias = existing?.alias ?? String(new FormData(form).get("alias"));
-      if (existing) await session.security.updateIdentityProvider(alias, fields);
-      else await session.security.createIdentityProvider(alias, fields);
+      try {
+        if (existing) await session.api.updateIdentityProvider(alias, fields, this.#etag);
+        else await session.security.createIdentityProvider(alias, fields);
+      } catch (error) {
+        if (!(existing && error instanceof ECMPreconditionError)) throw error;
+        const theirs = (await session.api.identityProvider(alias)).value;
+        this.#stale = true;
+        this.message = { kind: "error", text: staleSettings("identity provider", changedLabels(this, existing, theirs)) };
+        return;
+      }
       navigateWithNotice(href("providers"), existing ? `Saved ${alias}.` : `Created ${alias}.`);
     }));
+  }
+
+  /** After a Save refused for another administrator's change: the form shows their version, the edits here gone. */
+  async #reload(): Promise<void> {
+    await this.#load();
+    this.#stale = false;
+    this.#explicit = null;
+    this.#formKey++;
+    this.requestUpdate();
   }
 
   /** The saved settings as a login would use them: the keys read, the client id and secret sent to the token endpoint. */
@@ -168,8 +197,9 @@ class ProvidersPage extends Page {
       <p><a href=${href("providers")}>← Identity providers</a></p>
       <h1 tabindex="-1">${p ? p.displayName : "New identity provider"}</h1>
       ${this.renderMessage()}
+      ${this.#stale ? html`<p><button type="button" @click=${() => void this.#reload()}>Reload</button></p>` : nothing}
       ${p && this.#locked ? html`<p class="message warn">Only a system administrator may change or delete this identity provider: accounts hold the system-administrator role through it (a user of it, or a group it fills).</p>` : nothing}
-      <form @submit=${(e: SubmitEvent) => void this.#save(e, p)}>
+      ${keyed(this.#formKey, html`<form @submit=${(e: SubmitEvent) => void this.#save(e, p)}>
         <fieldset class="form-grid" ?disabled=${p !== undefined && locked}>
           <legend class="visually-hidden">Settings</legend>
           <div>
@@ -203,7 +233,7 @@ class ProvidersPage extends Page {
         <div class="row">${p && locked ? nothing : html`<button class="primary" ?disabled=${this.busy}>${p ? "Save" : "Create"}</button>`}
           ${p ? html`<button type="button" ?disabled=${this.#testing} @click=${() => void this.#runTest(p)}>${this.#testing ? "Testing…" : "Test the stored settings"}</button>
             ${locked ? nothing : html`<button type="button" class="danger" @click=${() => openDialog(this, "delete-provider")}>Delete…</button>`}` : nothing}</div>
-      </form>
+      </form>`)}
       ${p ? this.#renderTest(p) : nothing}
       ${p ? html`<dialog id="delete-provider" aria-labelledby="delete-provider-title">
         <form method="dialog" @submit=${(e: SubmitEvent) => {

@@ -37,6 +37,25 @@ test("users: create, pages by cursor, count, ETag conflict, roles with their gro
   assert.deepEqual([position.position, position.cursor], [0, null]);
 });
 
+test("a directory and an identity provider: read with their ETag, changed with it, and a stale one refused (412)", async () => {
+  const directory = await ecm.security.createDirectory({ name: "adm ldap", connectionUrl: "ldap://127.0.0.1:1", baseDn: "dc=example,dc=org", enabled: false });
+  const { value, etag } = await ecm.admin.directory(directory.id);
+  assert.deepEqual([value.name, etag], ["adm ldap", etag?.match(/^"\d+"$/)?.[0]]);
+  const changed = await ecm.admin.updateDirectory(directory.id, { userSearchBase: "ou=people,dc=example,dc=org" }, etag);
+  assert.deepEqual([changed.value.userSearchBase, changed.etag === etag], ["ou=people,dc=example,dc=org", false]);
+  await assert.rejects(ecm.admin.updateDirectory(directory.id, { userSearchBase: null }, etag), ECMPreconditionError);
+  await ecm.security.deleteDirectory(directory.id);
+
+  const endpoints = { issuer: "https://adm.example.com", authorizationUrl: "https://adm.example.com/authorize", tokenUrl: "https://adm.example.com/token", jwksUrl: "https://adm.example.com/keys" };
+  await ecm.security.createIdentityProvider("adm-idp", { displayName: "Adm", fromUrl: null, clientId: "ecm", clientSecret: "adm-secret-1", config: endpoints });
+  const provider = await ecm.admin.identityProvider("adm-idp");
+  assert.equal(provider.value.clientSecret, "**********");
+  const renamed = await ecm.admin.updateIdentityProvider("adm-idp", { displayName: "Adm SSO" }, provider.etag);
+  assert.deepEqual([renamed.value.displayName, renamed.etag === provider.etag], ["Adm SSO", false]);
+  await assert.rejects(ecm.admin.updateIdentityProvider("adm-idp", { displayName: "Adm" }, provider.etag), ECMPreconditionError);
+  await ecm.security.deleteIdentityProvider("adm-idp");
+});
+
 test("groups: the first matches with max, the next page by cursor; without max, all of them", async () => {
   for (const name of ["Adm pick b", "Adm pick a", "Adm pick c"]) await ecm.admin.createGroup({ name });
   const first = await ecm.admin.groups("ADM PICK", { max: 2 });
