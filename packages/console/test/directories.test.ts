@@ -1,7 +1,7 @@
 /** Directories in Chromium against a real slapd: configure one with its write-only bind password, test it, sync it and read the report, delete it with its users. */
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
-import { directoryConfig, startDirectory } from "../../server/src/test-support/directories.js";
+import { directoryConfig, startDirectory, syncAndWait } from "../../server/src/test-support/directories.js";
 import { DIRECTORY_SERVICE_PASSWORD, GROUPS, NAMED, type DirectoryTree } from "../../server/src/test-support/directory-trees.js";
 import { createGroup, createSecurityAdministrator, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
 import { insertUser } from "../../server/src/test-support/fixtures.js";
@@ -204,6 +204,33 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
       assert.deepEqual([saved.userFilter, saved.syncPeriodSeconds.full], ["(&(objectClass=inetOrgPerson)(uid=a*))", 3600]);
     });
     assert.equal((await server.api("DELETE", `${PATH}/${id}?users=delete`, { token })).status, 204);
+  });
+
+  it("a run's report with more problems than it keeps says how many it lists of how many there were", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    // A directory of its own: 120 entries whose username is not valid here (a space in it), besides the named ones.
+    const own = await startDirectory("openldap", 0);
+    try {
+      const ldap = await own.slapd.admin();
+      for (let i = 0; i < 120; i++) {
+        await ldap.add(`uid=bad person ${i},${own.tree.ouDn(["Berlin"])}`, { objectClass: ["inetOrgPerson", "lockableAccount"], cn: `Bad ${i}`, sn: "Person", uid: `bad person ${i}` });
+      }
+      await ldap.unbind();
+      const created = await server.api<{ id: string }>("POST", PATH, { token, body: directoryConfig(own.tree, own.slapd, { name: `many problems ${kind}` }) });
+      assert.equal(created.status, 201, created.text);
+      const run = await syncAndWait(server, token, created.body.id);
+      assert.deepEqual([run.failed, run.problems.length], [121, 100]);
+      await onPage(ctx(), async ({ page }) => {
+        await page.goto(`${url}#/directories/${created.body.id}`);
+        const sync = page.getByRole("region", { name: "Sync" });
+        await sync.getByRole("heading", { name: "Problems: the first 100 of 121" }).waitFor();
+        assert.equal(await sync.getByRole("table", { name: "Problems: the first 100 of 121" }).locator("tbody tr").count(), 100);
+      });
+      assert.equal((await server.api("DELETE", `${PATH}/${created.body.id}?users=delete`, { token })).status, 204);
+    } finally {
+      await own.slapd.remove();
+    }
   });
 
   it("a refusal names each field by its label, also one the server names by its path in the settings (syncPeriodSeconds/full) or a list of them (groupMappings)", async () => {

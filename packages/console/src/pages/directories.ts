@@ -27,6 +27,12 @@ const COUNTS = [
   ["left", "Left a group"],
 ] as const;
 
+/** A run keeps its first problems only (its count has them all): the heading says so when some are not listed. */
+function problemsTitle(run: ECMDirectorySync): string {
+  const listed = run.problems.length;
+  return run.failed > listed ? `Problems: the first ${listed.toLocaleString()} of ${run.failed.toLocaleString()}` : "Problems";
+}
+
 /**
  * Directories (external user storage: Active Directory, OpenLDAP …): the list; one directory's
  * settings (the bind password is write-only), its connection test, its syncs with their progress and
@@ -329,8 +335,8 @@ class DirectoriesPage extends Page {
             <tbody>${COUNTS.map(([key, label]) => html`<tr><th scope="row">${label}</th><td>${run[key].toLocaleString()}</td></tr>`)}
               <tr><th scope="row">Users per second</th><td>${Math.round(run.usersPerSecond).toLocaleString()}</td></tr></tbody>
           </table>
-          ${run.problems.length ? html`<h3>Problems</h3>
-            <table class="plain"><thead><tr><th>Entry</th><th>Problem</th></tr></thead>
+          ${run.problems.length ? html`<h3 id="problems-title">${problemsTitle(run)}</h3>
+            <table class="plain" aria-labelledby="problems-title"><thead><tr><th>Entry</th><th>Problem</th></tr></thead>
               <tbody>${run.problems.map((p) => html`<tr><td><code>${p.dn}</code></td><td>${p.message}</td></tr>`)}</tbody></table>` : nothing}` : nothing}
       </section>`;
   }
