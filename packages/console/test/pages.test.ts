@@ -302,6 +302,23 @@ describeConsole("console pages", {}, (ctx, kind) => {
     });
   });
 
+  it("a user in no group, holding no role, is said so in words under Groups and Effective roles, not with a table's headings alone", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const user = await createUser(server, token, `grouped.nowhere.${kind}`);
+    assert.equal((await server.api("DELETE", `/security/v1/users/${user.uuid}/user-groups/${await groupId(server, token, "users")}`, { token })).status, 204);
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/users/${user.uuid}`);
+      await page.getByRole("heading", { level: 1, name: new RegExp(`grouped\\.nowhere\\.${kind}`) }).waitFor();
+      await page.getByText("In no group.", { exact: true }).waitFor();
+      await page.getByText("Holds no role: roles come from the groups a user is in and those of its profile.", { exact: true }).waitFor();
+      // The tables with no rows are gone: a screen reader would announce a table of headings only.
+      assert.equal(await page.getByRole("columnheader", { name: "Membership" }).count(), 0);
+      assert.equal(await page.getByRole("columnheader", { name: "Granted by" }).count(), 0);
+    });
+    assert.equal((await server.api("DELETE", `/security/v1/users/${user.uuid}`, { token })).status, 204);
+  });
+
   it("at 1 024 × 768 the users table ends inside the window, also under a selection's bar: its last rows never sit below the fold", async () => {
     await onPage(ctx(), async ({ page }) => {
       await page.setViewportSize({ width: 1024, height: 768 });
