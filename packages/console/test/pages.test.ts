@@ -278,7 +278,8 @@ describeConsole("console pages", {}, (ctx, kind) => {
   it("at 1 024 × 768 a name of one long word (a group's, an actor's) wraps inside its column of an events table: the table stays in the page, and the other columns keep their words whole", async () => {
     const { server, url } = ctx();
     const token = await server.login();
-    const actor = `Ζωή.Иванова.${"очень-длинное-имя-".repeat(5)}@example.com`;
+    // As long as a username may be (64 characters), one word.
+    const actor = `Ζωή.Иванова.очень-длинное-имя-${kind}-очень-длинное@example.com`.padStart(64, "x");
     const security = await createSecurityAdministrator(server, token, actor);
     const group = (await server.api<{ id: string }>("POST", "/security/v1/user-groups", { token: security.token, body: { name: `Группа-${"ΑΒΓΔΕΖΗΘ".repeat(20)}` } })).body.id;
     const user = await createUser(server, token, `long.named.target.${kind}`);
