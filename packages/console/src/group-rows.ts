@@ -18,13 +18,15 @@ export interface GroupRow {
  */
 export class GroupRows extends LitElement {
   // Pages pass the stored rows anew on every render (a sync's progress, a test's answer): only other rows replace the edits.
-  static override properties = { rows: { attribute: false, hasChanged: (a: unknown, b: unknown) => JSON.stringify(a) !== JSON.stringify(b) }, legend: {}, keyLabel: { attribute: "key-label" }, groupLabel: { attribute: "group-label" } };
+  static override properties = { rows: { attribute: false, hasChanged: (a: unknown, b: unknown) => JSON.stringify(a) !== JSON.stringify(b) }, legend: {}, keyLabel: { attribute: "key-label" }, groupLabel: { attribute: "group-label" }, exclude: { attribute: false } };
 
   rows: readonly GroupRow[] = [];
   legend = "";
   keyLabel = "";
   /** What each row's group picker is named, numbered: a page with two lists names each its own (“Local group 1” twice named two). */
   groupLabel = "Local group";
+  /** Groups the pickers do not offer (those granting system-administrator, to anyone but a system administrator). */
+  exclude: ReadonlySet<string> = new Set();
   /** The rows as edited; each its own object, the key of its DOM (a removal must not hand one row's typing to the next). */
   #edited: GroupRow[] = [];
 
@@ -78,7 +80,7 @@ export class GroupRows extends LitElement {
     return html`<fieldset class="choice"><legend>${this.legend}</legend>
       ${repeat(this.#edited, (r) => r, (r, i) => html`<div class="row">
         ${mapping ? html`<input aria-label=${`${this.keyLabel} ${i + 1}`} .value=${live(r.key)} @input=${(e: InputEvent) => { r.key = (e.target as HTMLInputElement).value; }}><span aria-hidden="true">→</span>` : nothing}
-        <ecm-group-picker label=${`${this.groupLabel} ${i + 1}`} .value=${r.groupId} @group-change=${(e: CustomEvent<RestGroup | null>) => { r.groupId = e.detail?.id ?? ""; this.#change(); }}></ecm-group-picker>
+        <ecm-group-picker label=${`${this.groupLabel} ${i + 1}`} .value=${r.groupId} .exclude=${this.exclude} @group-change=${(e: CustomEvent<RestGroup | null>) => { r.groupId = e.detail?.id ?? ""; this.#change(); }}></ecm-group-picker>
         <button type="button" aria-label=${`Remove ${mapping ? "mapping" : "group"} ${i + 1}`} @click=${() => void this.#remove(i)}>Remove</button>
       </div>`)}
       <button type="button" @click=${() => void this.#add()}>${mapping ? "Add a mapping" : "Add a group"}</button>

@@ -1,6 +1,6 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { directive, Directive, PartType, type ElementPart, type PartInfo } from "lit/directive.js";
-import type { RestUser } from "ecm-sdk/browser";
+import type { RestGroup, RestUser } from "ecm-sdk/browser";
 import { failed, inLabels, session } from "./api.js";
 import { navigate, type Route } from "./router.js";
 
@@ -257,15 +257,23 @@ export function statusBadge(u: RestUser, long = false): TemplateResult {
 }
 
 /**
- * Whether only a system administrator may change a directory or an identity provider — the server's
- * rule (domain/role-rules.ts): a local group its settings fill grants system-administrator, or one of
- * its users holds that role — a directory's own users, or the users linked to a provider. False at
- * once for a system administrator. (A group the directory brought that grants it, still without
- * members, is not seen here: the server's refusal says it.)
+ * The groups granting system-administrator, which only a system administrator hands out (a picker
+ * offers them to no one else): none for a system administrator. Few groups grant it: read whole.
  */
-export async function onlySystemAdministrator(groupIds: readonly string[], through: { directory: string } | { provider: string }): Promise<boolean> {
+export async function groupsOnlySystemAdministratorsHandOut(): Promise<RestGroup[]> {
+  return session.isSystemAdmin ? [] : session.api.groups(undefined, { role: "system-administrator" });
+}
+
+/**
+ * Whether only a system administrator may change a directory or an identity provider — the server's
+ * rule (domain/role-rules.ts): a local group its settings fill grants system-administrator (one of
+ * `granting`, groupsOnlySystemAdministratorsHandOut()), or one of its users holds that role — a
+ * directory's own users, or the users linked to a provider. False at once for a system administrator.
+ * (A group the directory brought that grants it, still without members, is not seen here: the server's
+ * refusal says it.)
+ */
+export async function onlySystemAdministrator(granting: readonly RestGroup[], groupIds: readonly string[], through: { directory: string } | { provider: string }): Promise<boolean> {
   if (session.isSystemAdmin) return false;
-  const granting = await session.api.groups(undefined, { role: "system-administrator" });
   const named = new Set(groupIds.map((id) => id.toLowerCase()));
   if (granting.some((g) => named.has(g.id.toLowerCase()))) return true;
   const holders = await Promise.all(

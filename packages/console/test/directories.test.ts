@@ -233,6 +233,22 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
     }
   });
 
+  it("a security administrator is not offered, as a mapping's local group, a group that grants system-administrator (the server would refuse the directory)", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    await createSecurityAdministrator(server, token, `sam.security.${kind}`);
+    await createGroup(server, token, `ldap-admins-${kind}`, ["system-administrator"]);
+    await createGroup(server, token, `ldap-staff-${kind}`);
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/directories/new`);
+      await page.getByRole("button", { name: "Add a mapping" }).click();
+      await page.getByRole("combobox", { name: "Local group 1" }).fill(`ldap-`);
+      const suggestions = page.getByRole("listbox", { name: "Suggestions" });
+      await suggestions.getByRole("option", { name: `ldap-staff-${kind}`, exact: true }).waitFor();
+      assert.deepEqual(await suggestions.getByRole("option").allInnerTexts(), [`ldap-staff-${kind}`]);
+    }, { as: [`sam.security.${kind}`, USER_PASSWORD] });
+  });
+
   it("a refusal names each field by its label, also one the server names by its path in the settings (syncPeriodSeconds/full) or a list of them (groupMappings)", async () => {
     const { server, url } = ctx();
     const token = await server.login();

@@ -404,6 +404,25 @@ describeConsole("identity providers in the console", {}, (ctx, kind) => {
     }, { as: null });
   });
 
+  it("a security administrator is not offered, as a group every user joins or a mapping's local group, a group that grants system-administrator (the server would refuse the provider)", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    await createSecurityAdministrator(server, token, `sid.security.${kind}`);
+    await createGroup(server, token, `idp-admins-${kind}`, ["system-administrator"]);
+    await createGroup(server, token, `idp-staff-${kind}`);
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/providers/new`);
+      for (const [add, picker] of [["Add a group", "Default group 1"], ["Add a mapping", "Local group 1"]] as const) {
+        await page.getByRole("button", { name: add }).click();
+        await page.getByRole("combobox", { name: picker }).fill(`idp-`);
+        const shown = page.locator(".combobox-popup:not([hidden])").getByRole("listbox", { name: "Suggestions" });
+        await shown.getByRole("option", { name: `idp-staff-${kind}`, exact: true }).waitFor();
+        assert.deepEqual(await shown.getByRole("option").allInnerTexts(), [`idp-staff-${kind}`], picker);
+        await page.keyboard.press("Escape");
+      }
+    }, { as: [`sid.security.${kind}`, USER_PASSWORD] });
+  });
+
   it("a security administrator sees no Save or Delete for a provider that fills a group granting system-administrator", async () => {
     const { server, url } = ctx();
     const token = await server.login();

@@ -4,7 +4,7 @@ import { ECMNotFoundError, ECMPreconditionError, type DirectoryConfigToTest, typ
 import { failed, session } from "../api.js";
 import { href } from "../router.js";
 import "../group-rows.js";
-import { changedLabels, navigateWithNotice, onlySystemAdministrator, openDialog, Page, SECRET_AUTOCOMPLETE, staleSettings, testOutcome, when } from "../ui.js";
+import { changedLabels, groupsOnlySystemAdministratorsHandOut, navigateWithNotice, onlySystemAdministrator, openDialog, Page, SECRET_AUTOCOMPLETE, staleSettings, testOutcome, when } from "../ui.js";
 
 /** How often a running sync's progress is read again. */
 const POLL_MS = 1_000;
@@ -51,6 +51,8 @@ class DirectoriesPage extends Page {
   #syncRefused: string | null = null;
   /** Only a system administrator may change or delete the directory shown (null until known); anyone here may test and sync it. */
   #locked: boolean | null = null;
+  /** The groups a mapping is not offered: those only a system administrator hands out. */
+  #guarded: ReadonlySet<string> = new Set();
   /** The version of the directory shown, sent with a Save: one another administrator changed meanwhile is refused (412), not written over. */
   #etag: string | null = null;
   /** A Save was refused so: Reload is offered. */
@@ -79,14 +81,15 @@ class DirectoriesPage extends Page {
 
   async #load(): Promise<void> {
     await this.attempt(async () => {
-      const directories = await session.security.directories();
+      const [directories, granting] = await Promise.all([session.security.directories(), groupsOnlySystemAdministratorsHandOut()]);
+      this.#guarded = new Set(granting.map((g) => g.id));
       const listed = directories.find((x) => x.id === this.#id);
       // The one shown is read by itself, for its version.
       const one = listed ? await session.api.directory(listed.id) : null;
       this.#etag = one?.etag ?? null;
       this.#directories = one ? directories.map((x) => (x === listed ? one.value : x)) : directories;
       const d = one?.value;
-      this.#locked = d ? await onlySystemAdministrator(d.groupMappings.map((m) => m.localGroupId), { directory: d.id }) : false;
+      this.#locked = d ? await onlySystemAdministrator(granting, d.groupMappings.map((m) => m.localGroupId), { directory: d.id }) : false;
     });
     const id = this.#id;
     // A directory that never synced has no run to read (its GET would be a 404).
@@ -282,7 +285,7 @@ class DirectoriesPage extends Page {
             ${field("userFilter", "User filter", d?.userFilter ?? "", { placeholder: "the kind's default" })}
             ${field("groupFilter", "Group filter", d?.groupFilter ?? "", { placeholder: "the kind's default" })}
             ${area("groupEntryDnList", "Groups to import (one DN a line)", (d?.groupEntryDnList ?? []).join("\n"))}
-            <ecm-group-rows name="groupMappings" legend="Group mapping (group DN → local group)" key-label="Group DN" .rows=${(d?.groupMappings ?? []).map((m) => ({ key: m.groupDn, groupId: m.localGroupId }))}></ecm-group-rows>
+            <ecm-group-rows name="groupMappings" legend="Group mapping (group DN → local group)" key-label="Group DN" .exclude=${this.#guarded} .rows=${(d?.groupMappings ?? []).map((m) => ({ key: m.groupDn, groupId: m.localGroupId }))}></ecm-group-rows>
             ${field("syncPeriodSeconds/full", "Full sync every … seconds (0: only when started)", String(d?.syncPeriodSeconds.full ?? 0), { type: "number" })}
             ${field("syncPeriodSeconds/changed", "Changed sync every … seconds (0: only when started)", String(d?.syncPeriodSeconds.changed ?? 0), { type: "number" })}
             ${field("disableLimitPercent", "A full sync disables at most … % of its users unless forced", d ? String(d.disableLimitPercent) : "", { type: "number" })}

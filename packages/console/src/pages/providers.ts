@@ -5,7 +5,7 @@ import { session } from "../api.js";
 import { href } from "../router.js";
 import type { GroupRows } from "../group-rows.js";
 import "../group-rows.js";
-import { changedLabels, navigateWithNotice, onlySystemAdministrator, openDialog, Page, SECRET_AUTOCOMPLETE, staleSettings, testOutcome } from "../ui.js";
+import { changedLabels, groupsOnlySystemAdministratorsHandOut, navigateWithNotice, onlySystemAdministrator, openDialog, Page, SECRET_AUTOCOMPLETE, staleSettings, testOutcome } from "../ui.js";
 
 /** The claims a login reads, with the standard claim a new provider's form starts from (as its scopes do). */
 const CLAIMS = [
@@ -50,6 +50,8 @@ class ProvidersPage extends Page {
   #explicit: boolean | null = null;
   /** Only a system administrator may change the provider shown (null until known). */
   #locked: boolean | null = null;
+  /** The groups its lists are not offered: those only a system administrator hands out. */
+  #guarded: ReadonlySet<string> = new Set();
   /** The version of the provider shown, sent with a Save: one another administrator changed meanwhile is refused (412), not written over. */
   #etag: string | null = null;
   /** A Save was refused so: Reload is offered. */
@@ -68,14 +70,15 @@ class ProvidersPage extends Page {
 
   async #load(): Promise<void> {
     await this.attempt(async () => {
-      const providers = await session.security.identityProviders();
+      const [providers, granting] = await Promise.all([session.security.identityProviders(), groupsOnlySystemAdministratorsHandOut()]);
+      this.#guarded = new Set(granting.map((g) => g.id));
       const listed = providers.find((x) => x.alias === this.#alias);
       // The one shown is read by itself, for its version.
       const one = listed ? await session.api.identityProvider(listed.alias) : null;
       this.#etag = one?.etag ?? null;
       this.#providers = one ? providers.map((x) => (x === listed ? one.value : x)) : providers;
       const p = one?.value;
-      this.#locked = p ? await onlySystemAdministrator([...p.defaultGroupList, ...p.customGroupList.map((m) => m.localGroupId)], { provider: p.alias }) : false;
+      this.#locked = p ? await onlySystemAdministrator(granting, [...p.defaultGroupList, ...p.customGroupList.map((m) => m.localGroupId)], { provider: p.alias }) : false;
     });
   }
 
@@ -226,8 +229,8 @@ class ProvidersPage extends Page {
             ${field("config/scopes", "Scopes", (p?.config.scopes ?? ["openid", "email", "profile"]).join(" "))}
             ${CLAIMS.map(([name, label, standard]) => field(`config/${name}`, label, p?.config[name] ?? standard))}
             <div class="field"><label for="p-trust">Link a first login by verified email</label><input id="p-trust" name="config/trustEmail" type="checkbox" ?checked=${p?.config.trustEmail ?? false}></div>
-            <ecm-group-rows id="p-default" name="defaultGroupList" legend="Groups every user of it joins" group-label="Default group" .rows=${(p?.defaultGroupList ?? []).map((groupId) => ({ key: "", groupId }))}></ecm-group-rows>
-            <ecm-group-rows id="p-mapping" name="customGroupList" legend="Group mapping (claim value → local group)" key-label="Claim value" .rows=${(p?.customGroupList ?? []).map((m) => ({ key: m.idpGroupName, groupId: m.localGroupId }))}></ecm-group-rows>
+            <ecm-group-rows id="p-default" name="defaultGroupList" legend="Groups every user of it joins" group-label="Default group" .exclude=${this.#guarded} .rows=${(p?.defaultGroupList ?? []).map((groupId) => ({ key: "", groupId }))}></ecm-group-rows>
+            <ecm-group-rows id="p-mapping" name="customGroupList" legend="Group mapping (claim value → local group)" key-label="Claim value" .exclude=${this.#guarded} .rows=${(p?.customGroupList ?? []).map((m) => ({ key: m.idpGroupName, groupId: m.localGroupId }))}></ecm-group-rows>
           </div>
         </fieldset>
         <div class="row">${p && locked ? nothing : html`<button class="primary" ?disabled=${this.busy}>${p ? "Save" : "Create"}</button>`}

@@ -3,7 +3,7 @@ import { ECMPreconditionError, ECMValidationError, isGuid, type ECMLockout, type
 import { serverWords, session } from "../api.js";
 import "../group-picker.js";
 import { href, listHref } from "../router.js";
-import { auditDetails, FormShown, fromLocalInput, navigateWithNotice, openDialog, Page, PROFILES_SHOWN, sourceText, statusBadge, toLocalInput, unlistedProfile, when } from "../ui.js";
+import { auditDetails, FormShown, fromLocalInput, groupsOnlySystemAdministratorsHandOut, navigateWithNotice, openDialog, Page, PROFILES_SHOWN, sourceText, statusBadge, toLocalInput, unlistedProfile, when } from "../ui.js";
 
 type Field = keyof RestUserChanges;
 
@@ -111,7 +111,7 @@ class UserPage extends Page {
         api.effectiveRoles(this.#id),
         api.userGroups(this.#id),
         // Who is in a group that grants system-administrator is a system administrator's to change.
-        session.isSystemAdmin ? [] : api.groups(undefined, { role: "system-administrator" }),
+        groupsOnlySystemAdministratorsHandOut(),
         api.users({ profileId: 0 }, { max: PROFILES_SHOWN }),
         api.auditEvents({ target: this.#id }, { max: 20 }),
         session.security.lockout(this.#id),

@@ -5,7 +5,7 @@ import { serverWords, session } from "../api.js";
 import { href, navigate } from "../router.js";
 import "../group-picker.js";
 import { RowWindow } from "../row-window.js";
-import { navigateWithNotice, openDialog, Page, PROFILES_SHOWN, sourceText, statusBadge, styled, unlistedProfile, when } from "../ui.js";
+import { groupsOnlySystemAdministratorsHandOut, navigateWithNotice, openDialog, Page, PROFILES_SHOWN, sourceText, statusBadge, styled, unlistedProfile, when } from "../ui.js";
 
 const PAGE_SIZE = 100;
 /** The most users one request of the list may ask for. */
@@ -194,9 +194,7 @@ class UsersPage extends Page {
       if (!this.isConnected) return;
       // Who is in a group that grants system-administrator is a system administrator's to change: no bulk
       // action offers it to others (the dialog's group picker leaves them out).
-      if (!session.isSystemAdmin) {
-        session.api.groups(undefined, { role: "system-administrator" }).then((guarded) => { this.#guarded = new Set(guarded.map((g) => g.id)); this.requestUpdate(); }, (e) => this.fail(e));
-      }
+      groupsOnlySystemAdministratorsHandOut().then((guarded) => { this.#guarded = new Set(guarded.map((g) => g.id)); this.requestUpdate(); }, (e) => this.fail(e));
       session.api.users({ profileId: 0 }, { max: PROFILES_SHOWN }).then((p) => { this.#profiles = p.items; this.#allProfiles = p.next === null; this.requestUpdate(); }, (e) => this.fail(e));
       session.security.identityProviders().then((providers) => { this.#providers = providers; this.requestUpdate(); }, (e) => this.fail(e));
     });
