@@ -6,13 +6,13 @@ import { sql } from "kysely";
 import { Attribute, Change, Control, type Client } from "ldapts";
 import { createGroup, createUser } from "../test-support/accounts.js";
 import { directoryConfig, startDirectory, syncAndWait, waitForSync } from "../test-support/directories.js";
-import { DIRECTORY_USER_PASSWORD, generatedName, NAMED, type DirectoryTree } from "../test-support/directory-trees.js";
+import { generatedName, NAMED, type DirectoryTree } from "../test-support/directory-trees.js";
 import { CYRILLIC_SYSADMIN, pendingSearchPages, searchAllPages } from "../test-support/fixtures.js";
 import { confusableKey } from "../domain/names.js";
 import { fold } from "../domain/user-fields.js";
 import { RUNS_KEPT } from "../storage/directory-queries.js";
 import { describeEachStore } from "../test-support/server.js";
-import { Slapd, SLAPD_ROOT_PASSWORD } from "../test-support/slapd.js";
+import type { Slapd } from "../test-support/slapd.js";
 
 /**
  * Syncs of a real OpenLDAP directory (5 000 people in nested OUs, nested groups with a cycle,
@@ -743,48 +743,6 @@ describeEachStore("directory sync (OpenLDAP)", (server) => {
     const back = await syncAndWait(server(), token, twins.id, { mode: "full" });
     assert.ok(back.problems.some((p: any) => /"twin1" is taken by a user of the directory "second"/.test(p.message)), JSON.stringify(back.problems));
     assert.equal((await user("twin1")).enabled, true);
-  });
-
-  it("a user moved out of its directory's search base into another directory's (two configurations of one directory) follows its entry there, whatever their priorities", async () => {
-    // Two configurations of one directory, an OU each, and a third over both: all of priority 0.
-    const suffix = "dc=movers,dc=example";
-    const person = (uid: string) => `dn: uid=${uid},ou=a,${suffix}\nobjectClass: inetOrgPerson\nuid: ${uid}\ncn: ${uid}\nsn: ${uid}\nuserPassword: ${DIRECTORY_USER_PASSWORD}\n`;
-    const ou = (name: string) => `dn: ou=${name},${suffix}\nobjectClass: organizationalUnit\nou: ${name}\n`;
-    const ldif = [`dn: ${suffix}\nobjectClass: dcObject\nobjectClass: organization\no: movers\ndc: movers\n`, ou("a"), ou("b"), person("mover"), person("stayer")].join("\n");
-    const { slapd: movers } = await Slapd.start({ suffix, ldif: [ldif] });
-    const admin = await movers.admin();
-    try {
-      const configure = async (name: string, userSearchBase: string) => {
-        // disableLimitPercent 100: a full sync disables any of its users it does not see.
-        const r = await api("POST", "/security/v1/external-user-storage", { name, vendor: "OTHER", connectionUrl: movers.url, allowUnencryptedPasswords: true, baseDn: suffix, userSearchBase, bindDn: movers.rootDn, bindPassword: SLAPD_ROOT_PASSWORD, disableLimitPercent: 100 });
-        assert.equal(r.status, 201, r.text);
-        return r.body.id as string;
-      };
-      const [a, b, both] = [await configure("movers-a", `ou=a,${suffix}`), await configure("movers-b", `ou=b,${suffix}`), await configure("movers-both", suffix)];
-      assert.equal((await syncAndWait(server(), token, a)).created, 2);
-      const mover = await user("mover");
-      // Still where "movers-a" reads it: a directory of the same priority does not take it over.
-      const overlapping = await syncAndWait(server(), token, both);
-      assert.deepEqual([overlapping.created, overlapping.failed], [0, 2], JSON.stringify(overlapping.problems));
-
-      await admin.modifyDN(`uid=mover,ou=a,${suffix}`, `uid=mover,ou=b,${suffix}`);
-      const arrived = await syncAndWait(server(), token, b);
-      assert.deepEqual([arrived.state, arrived.failed, arrived.updated], ["succeeded", 0, 1], JSON.stringify(arrived.problems));
-      const moved = await user("mover");
-      assert.deepEqual([moved.id, moved.source.id, moved.dn, moved.enabled], [mover.id, b, `uid=mover,ou=b,${suffix}`, true]);
-      const events = (await api("GET", `/security/v1/audit-events?target=${mover.id}&action=user.update`)).body;
-      assert.ok(events.some((e: any) => e.details.before.directory === "movers-a" && e.details.after.directory === "movers-b"), JSON.stringify(events));
-      // The directory it left does not take it for gone; the one over both OUs, of the same priority, still does not take it over.
-      assert.deepEqual((({ disabled, failed }) => [disabled, failed])(await syncAndWait(server(), token, a)), [0, 0]);
-      assert.equal((await syncAndWait(server(), token, both)).failed, 2);
-      assert.deepEqual([(await user("mover")).source.id, (await user("mover")).enabled, (await user("stayer")).source.id], [b, true, a]);
-      const loggedIn = await server().api("POST", "/auth/v1/providers/builtin/token", { body: { username: "mover", password: DIRECTORY_USER_PASSWORD } });
-      assert.equal(loggedIn.status, 200, loggedIn.text);
-      for (const id of [a, b, both]) assert.equal((await api("DELETE", `/security/v1/external-user-storage/${id}?users=delete`)).status, 204);
-    } finally {
-      await admin.unbind();
-      await movers.remove();
-    }
   });
 
   it("removes only the memberships a sync made: a user an administrator put into a mapped local group by hand stays there", async () => {

@@ -15,7 +15,7 @@ import type { Database } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
 import { serverOf, toDirectory, type Directory } from "./config.js";
-import { dnKey, isWithin } from "./dn.js";
+import { dnKey } from "./dn.js";
 import { binaryAttributes, changeAttribute, EntryValues, groupAttributes, LOGIN_MEMBER_ATTRIBUTE, loginKeyOfMember, loginMemberKey, mapGroup, mapUser, MEMBER_ATTRIBUTES, userAttributes, type EntryProblem, type MappedGroup, type MappedUser } from "./entries.js";
 import type { Entry } from "ldapts";
 import { escapeFilterValue } from "./filters.js";
@@ -926,7 +926,7 @@ export class DirectorySync {
       const whose = (h: Holder) => (h.directory_id === null ? "a local user" : h.directory_id === this.d.id ? "another user of this directory" : `a user of the directory "${h.directory_name}"`);
       const holdsName = (h: (typeof holders)[number]) => h.username === n.username || h.login_key === n.login_key;
       let byName = holders.find((h) => h.id !== self && holdsName(h));
-      if (byName && self === undefined && this.outranks(byName, m) && !taken.has(byName.id)) {
+      if (byName && self === undefined && this.outranks(byName, m.key) && !taken.has(byName.id)) {
         takeovers.set(m.key, byName);
         taken.add(byName.id);
       }
@@ -935,7 +935,7 @@ export class DirectorySync {
       byName = holders.find((h) => h.id !== taker && holdsName(h));
       // An email may repeat within a directory; so it may where this one outranks the holder's directory.
       const byEmail = m.email
-        ? holders.find((h) => h.id !== taker && h.directory_id !== this.d.id && !(h.directory_id !== null && this.outranks(h, m)) && emailKeyOf(h.email) === emailKeyOf(m.email))
+        ? holders.find((h) => h.id !== taker && h.directory_id !== this.d.id && !(h.directory_id !== null && this.outranks(h, m.key)) && emailKeyOf(h.email) === emailKeyOf(m.email))
         : undefined;
       const alike: Holder | undefined =
         holders.find((h) => h.id !== taker && (same(h.username_skeleton, n.username_skeleton) || same(h.login_skeleton, n.login_skeleton))) ?? claimed.get(`u${n.username_skeleton}`) ?? claimed.get(`l${n.login_skeleton}`);
@@ -988,20 +988,14 @@ export class DirectorySync {
   }
 
   /**
-   * True when a user holding a name this directory brings (as the entry `m`) belongs to a directory of
-   * lower priority (a higher number), or is that same entry (its uniqueId, not its name, says it is the
-   * same person — another directory's "alice" is a clash) kept from a removed directory, or moved out of
-   * the search base of the directory it belongs to (another configuration of the same directory, an OU
-   * each): that one no longer reads it, and would only disable it as gone.
+   * True when a user holding a name this directory brings (as the entry `key`) belongs to a directory of
+   * lower priority (a higher number), or was kept from a removed directory as that same entry: its
+   * uniqueId, not its name, says it is the same person — another directory's "alice" is a clash.
    */
-  private outranks(holder: { directory_id: number | null; directory_key: string | null; kept: unknown }, m: Pick<MappedUser, "key" | "dn">): boolean {
-    const sameEntry = holder.directory_key === m.key;
-    if (holder.directory_id === null) return Boolean(holder.kept) && sameEntry;
+  private outranks(holder: { directory_id: number | null; directory_key: string | null; kept: unknown }, key: string): boolean {
+    if (holder.directory_id === null) return Boolean(holder.kept) && holder.directory_key === key;
     if (holder.directory_id === this.d.id) return false;
-    const theirs = this.directories.get(holder.directory_id);
-    if (!theirs) return true;
-    if (sameEntry && theirs.attributeMapping.uniqueId.toLowerCase() === this.d.attributeMapping.uniqueId.toLowerCase() && !isWithin(m.dn, theirs.userSearchBase ?? theirs.baseDn)) return true;
-    return theirs.priority > this.d.priority;
+    return (this.directories.get(holder.directory_id)?.priority ?? Number.POSITIVE_INFINITY) > this.d.priority;
   }
 
   /**
