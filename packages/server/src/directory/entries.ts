@@ -49,9 +49,21 @@ export function changeAttribute(d: Pick<Directory, "vendor">): string {
   return d.vendor === "ACTIVE_DIRECTORY" ? "uSNChanged" : "modifyTimestamp";
 }
 
-/** Binary attributes: read as bytes, not text. */
+/** Active Directory's binary anchors, by lower-case name: their spelling as the directory names them. */
+const BINARY_ANCHORS = new Map([
+  ["objectguid", "objectGUID"],
+  ["objectsid", "objectSid"],
+  ["ms-ds-consistencyguid", "mS-DS-ConsistencyGuid"],
+]);
+
+/**
+ * Binary attributes: read as bytes, not text (ldapts matches the names as the directory spells them).
+ * Read as text, an anchor's bytes that happen to be UTF-8 would be lower-cased into another key.
+ */
 export function binaryAttributes(d: Pick<Directory, "attributeMapping">): string[] {
-  return isGuid(d.attributeMapping.uniqueId) ? [d.attributeMapping.uniqueId] : [];
+  const configured = d.attributeMapping.uniqueId;
+  const canonical = BINARY_ANCHORS.get(configured.toLowerCase());
+  return canonical === undefined ? [] : [...new Set([configured, canonical])];
 }
 
 const isGuid = (attribute: string) => attribute.toLowerCase() === "objectguid";
@@ -124,7 +136,7 @@ function guidText(bytes: Buffer): string {
   return `${hex(0, 4, true)}-${hex(4, 6, true)}-${hex(6, 8, true)}-${hex(8, 10, false)}-${hex(10, 16, false)}`;
 }
 
-/** The key of a uniqueId value whose bytes are not UTF-8 text (another binary anchor than objectGUID: objectSid, mS-DS-ConsistencyGuid): escaped as in a filter, `\ff\01…`. */
+/** The key of a uniqueId value read as bytes (objectSid, mS-DS-ConsistencyGuid, or another attribute's value that is not UTF-8): escaped as in a filter, `\ff\01…`. */
 const bytesKey = (bytes: Buffer) => [...bytes].map((b) => `\\${b.toString(16).padStart(2, "0")}`).join("");
 const BYTES_KEY = /^(?:\\[0-9a-f]{2})+$/;
 
@@ -144,7 +156,8 @@ function entryKey(values: EntryValues, d: Pick<Directory, "attributeMapping">): 
   const raw = values.all(attribute)[0];
   if (raw === undefined) return null;
   if (isGuid(attribute)) return guidText(Buffer.isBuffer(raw) ? raw : Buffer.from(raw, "binary"));
-  // ldapts hands a value as bytes only where they are not UTF-8: as text, each such byte became U+FFFD, and different anchors one key.
+  // Bytes: a binary anchor's (binaryAttributes), or a value ldapts could not read as UTF-8. As text, each byte
+  // that is not UTF-8 became U+FFFD, and lower-casing changed others: different anchors one key.
   return typeof raw === "string" ? raw.toLowerCase() : bytesKey(raw);
 }
 

@@ -289,13 +289,15 @@ describeEachStore("login by directory bind", (server) => {
     }
   });
 
-  it("tells apart users keyed by a binary uniqueId other than objectGUID (mS-DS-ConsistencyGuid) whose bytes are no text, and finds each by it at login", async () => {
+  it("tells apart users keyed by a binary uniqueId other than objectGUID (mS-DS-ConsistencyGuid), whatever its bytes, and finds each by it at login", async () => {
     const { tree: adTree, slapd: ad } = await startDirectory("ad", 20);
     const admin = await ad.admin();
     try {
-      // Two anchors that differ in a byte that is not UTF-8 (0xff, 0xfe): read as text, both were the same replacement character.
-      for (const [name, first] of [["zoe", 0xff], ["ivan", 0xfe]] as const) {
-        const anchor = Buffer.from([first, ...Array.from({ length: 15 }, (_, i) => i + 1)]);
+      // Two anchors that differ in a byte that is not UTF-8 (0xff, 0xfe): read as text, both were the same replacement
+      // character. Two whose bytes are UTF-8 and differ in letter case alone: read as text, both were lower-cased to one.
+      const people = [["zoe", Buffer.from([0xff, ...Array.from({ length: 15 }, (_, i) => i + 1)])], ["ivan", Buffer.from([0xfe, ...Array.from({ length: 15 }, (_, i) => i + 1)])],
+        ["hmueller", Buffer.from("ABCDEFGHIJKLMNOP")], ["mustchange", Buffer.from("abcdefghijklmnop")]] as const;
+      for (const [name, anchor] of people) {
         await admin.modify(adTree.dn(name), new Change({ operation: "add", modification: new Attribute({ type: "mS-DS-ConsistencyGuid", values: [anchor] }) }));
       }
       // Its people are the OpenLDAP tree's by name: imported by their userPrincipalName instead.
@@ -303,10 +305,10 @@ describeEachStore("login by directory bind", (server) => {
       const created = await api("POST", "/security/v1/external-user-storage", directoryConfig(adTree, ad, { name: "ad anchors", userFilter: `(&${adTree.userFilter}(mS-DS-ConsistencyGuid=*))`, attributeMapping: principal }));
       assert.equal(created.status, 201, created.text);
       const run = await syncAndWait(server(), token, created.body.id);
-      assert.deepEqual([run.state, run.created, run.failed], ["succeeded", 2, 0], JSON.stringify(run.problems));
+      assert.deepEqual([run.state, run.created, run.failed], ["succeeded", 4, 0], JSON.stringify(run.problems));
       // The login name held is no sAMAccountName: each entry is found by its anchor's bytes.
       assert.equal((await api("PUT", `/security/v1/external-user-storage/${created.body.id}`, { attributeMapping: { ...principal, loginName: "sAMAccountName" } })).status, 200);
-      for (const name of ["zoe", "ivan"]) assert.equal((await login(`${name}@corp.example`, DIRECTORY_USER_PASSWORD)).status, 200, name);
+      for (const [name] of people) assert.equal((await login(`${name}@corp.example`, DIRECTORY_USER_PASSWORD)).status, 200, name);
     } finally {
       await admin.unbind();
       await ad.remove();
