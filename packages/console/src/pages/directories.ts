@@ -27,10 +27,13 @@ const COUNTS = [
   ["left", "Left a group"],
 ] as const;
 
-/** A run keeps its first problems only (its count has them all): the heading says so when some are not listed. */
+/**
+ * A run keeps its first problems only: the heading says so when more entries had one than are listed.
+ * (Warnings are listed too but not counted, so the count is of entries, not of all the problems.)
+ */
 function problemsTitle(run: ECMDirectorySync): string {
   const listed = run.problems.length;
-  return run.failed > listed ? `Problems: the first ${listed.toLocaleString()} of ${run.failed.toLocaleString()}` : "Problems";
+  return run.failed > listed ? `Problems: the first ${listed.toLocaleString()} (${run.failed.toLocaleString()} entries had one)` : "Problems";
 }
 
 /**
