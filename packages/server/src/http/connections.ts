@@ -2,6 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { ConnectionLimits } from "../config.js";
 import { addressKey } from "../auth/client-address.js";
 import { ApiError } from "./errors.js";
+import { oncePerAddress } from "./warn-once.js";
 
 /**
  * Fastify's and Node's options for the slow-client limits: a whole request within
@@ -36,16 +37,14 @@ export function limitConnections(server: Server, limits: ConnectionLimits, warn:
   if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
   if (limits.maxConnectionsPerAddress === 0) return;
   const open = new Map<string, number>();
-  // The addresses whose connections the cap closed, said once each (a few: anyone can be one).
-  const warned = new Set<string>();
+  const warnNow = oncePerAddress();
   server.on("connection", (socket) => {
     const address = addressKey(socket.remoteAddress ?? "");
     const count = (open.get(address) ?? 0) + 1;
     if (count > limits.maxConnectionsPerAddress) {
       socket.destroy();
       // Closed without an answer: a proxy's clients would see connections reset, with nothing in the log but this.
-      if (!warned.has(address) && warned.size < MAX_WARNED_ADDRESSES) {
-        warned.add(address);
+      if (warnNow(address)) {
         warn(
           address,
           `Connections from ${address} are closed unanswered: more than ECM_MAX_CONNECTIONS_PER_ADDRESS (${limits.maxConnectionsPerAddress}) open at once in this process. ` +
@@ -62,9 +61,6 @@ export function limitConnections(server: Server, limits: ConnectionLimits, warn:
     });
   });
 }
-
-/** Addresses limitConnections warns of, at most, per process. */
-const MAX_WARNED_ADDRESSES = 16;
 
 /**
  * A client that sent `Expect: 100-continue` waits for a 100 before its body. Node would send it on

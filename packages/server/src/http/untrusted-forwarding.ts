@@ -1,7 +1,5 @@
 import type { FastifyInstance } from "fastify";
-
-/** Peers warned of per process: an attacker sending the header from many addresses adds at most this many lines. */
-const MAX_WARNED_PEERS = 16;
+import { oncePerAddress } from "./warn-once.js";
 
 /**
  * Logs a warning, once per peer, when a request names its client in X-Forwarded-For but comes from a
@@ -11,14 +9,14 @@ const MAX_WARNED_PEERS = 16;
  * another address, which nothing else would show until logins fail for everyone.
  */
 export function warnOfUntrustedForwarding(app: FastifyInstance): void {
-  const warned = new Set<string>();
+  const warnNow = oncePerAddress();
   app.addHook("onRequest", async (request) => {
-    if (request.headers["x-forwarded-for"] === undefined || warned.size >= MAX_WARNED_PEERS) return;
+    // An empty header names no client (a trusted proxy may send one): nothing to warn of.
+    if (!String(request.headers["x-forwarded-for"] ?? "").trim()) return;
     // A trusted peer's request has the addresses it forwarded beyond its own (request.ips, with trustProxy set).
     if ((request.ips?.length ?? 1) > 1) return;
     const peer = request.socket.remoteAddress ?? "";
-    if (warned.has(peer)) return;
-    warned.add(peer);
+    if (!warnNow(peer)) return;
     request.log.warn(
       { peer },
       `Requests come with X-Forwarded-For from ${peer}, which ECM_TRUST_PROXY does not name: the client address of the login limits, lockouts and audit log is then ${peer} for every client behind it. If it is your proxy or load balancer, set ECM_TRUST_PROXY to its address.`,
