@@ -341,7 +341,7 @@ function hasBody(request: FastifyRequest): boolean {
 function loggedUrl(url: string): string {
   const queryAt = url.indexOf("?");
   const path = queryAt === -1 ? url : url.slice(0, queryAt);
-  const routed = decodedOrAsIs(path);
+  const routed = asciiDecoded(path);
   // A download link is its own credential until used; whatever follows `csv-links/` may be one.
   if (/\/csv-links\//i.test(routed)) return routed.replace(/(\/csv-links\/).*$/i, "$1[redacted]") + (queryAt === -1 ? "" : "?[redacted]");
   if (queryAt === -1) return url;
@@ -351,18 +351,15 @@ function loggedUrl(url: string): string {
     .split("&")
     .map((pair) => {
       const equals = pair.indexOf("=");
-      return equals !== -1 && CREDENTIAL_FIELDS.test(decodedOrAsIs(pair.slice(0, equals).replace(/\+/g, " "))) ? `${pair.slice(0, equals)}=[redacted]` : pair;
+      return equals !== -1 && CREDENTIAL_FIELDS.test(asciiDecoded(pair.slice(0, equals).replace(/\+/g, " "))) ? `${pair.slice(0, equals)}=[redacted]` : pair;
     });
   return `${path}?${query.join("&")}`;
 }
 
 /** Query fields whose value the debug log masks. */
-const CREDENTIAL_FIELDS = /^(?:access_token|token|code|state|api_key|apikey|password|secret|key)$/i;
+const CREDENTIAL_FIELDS = /^(?:access_token|refresh_token|id_token|logout_token|token|code|state|api_key|apikey|password|secret|client_secret|key)$/i;
 
-function decodedOrAsIs(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
+/** Percent-escapes of ASCII characters decoded, as the router and query parser read them; others, and malformed ones (`%ZZ`), left as they are. */
+function asciiDecoded(text: string): string {
+  return text.replace(/%([0-7][0-9a-f])/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }

@@ -82,13 +82,17 @@ for (const kind of storeKinds) {
       // … and one opened where no route takes it (its slash encoded): still valid afterwards.
       const strayLink = await csvLink();
       assert.equal((await fetch(origin + strayLink.replace("csv-links/", "csv-links%2F"))).status, 401);
+      // … and one whose path holds a malformed escape too: answered 400 without the link being used.
+      const malformedLink = await csvLink();
+      await fetch(`${origin}${malformedLink.replace("csv-links", "csv%2Dlinks")}%ZZ`);
+      await fetch(`${server.baseUrl}/security/v1/users?search=sys&client_secret=client-secret-1&refresh_token=refresh-token-1`);
       await fetch(`${server.baseUrl}/auth/v1/providers/corp/callb%61ck?code=provider-code-1&id_token=provider-id-token-1`);
       await fetch(`${server.baseUrl}/auth/v1/logout`, { method: "POST", headers: { authorization: `Bearer ${access_token}` } });
       await server.stop();
       const log = server.output();
       assert.match(log, /incoming request/);
-      const linkSecrets = [encodedLink, strayLink].map((url) => url.split("/").pop()!);
-      for (const secret of [password, "Wrong-Password-55", access_token, access_token.split(".")[2]!, ...linkSecrets, "provider-code-1", "provider-id-token-1"]) {
+      const linkSecrets = [encodedLink, strayLink, malformedLink].map((url) => url.split("/").pop()!);
+      for (const secret of [password, "Wrong-Password-55", access_token, access_token.split(".")[2]!, ...linkSecrets, "provider-code-1", "provider-id-token-1", "client-secret-1", "refresh-token-1"]) {
         assert.ok(!log.includes(secret), `a secret reached the log: ${secret.slice(0, 6)}…`);
       }
     });
