@@ -1,6 +1,7 @@
 import type { RequestOptions, Transport } from "./http.js";
 import { countOf, inSdkFieldNames, parseLinkHeader, PASSWORD_NAMES } from "./mapping.js";
-import { callOptions as call } from "./options.js";
+import { DIRECTORY_UPDATE_FIELDS, PROVIDER_UPDATE_FIELDS } from "./config-fields.js";
+import { callOptions as call, checkFields } from "./options.js";
 import type { CallOptions, DirectoryFields, ECMDirectory, ECMIdentityProvider, IdentityProviderFields, RestGroup, RestMe, RestRole, RestUser } from "./types.js";
 
 /** Filters of the users list, its count, its CSV and a bulk action (REST names). */
@@ -250,6 +251,7 @@ export class Admin {
 
   /** Changes the fields given (the bind password left out is kept); with `ifMatch`, a stale version is an ECMPreconditionError (412). */
   async updateDirectory(id: string, fields: DirectoryFields, ifMatch: string | null, opts?: CallOptions): Promise<Versioned<ECMDirectory>> {
+    checkFields(fields, "directory", DIRECTORY_UPDATE_FIELDS);
     return this.#versioned("PUT", `/security/v1/external-user-storage/${enc(id)}`, { body: fields, headers: ifMatch ? { "if-match": ifMatch } : {}, idempotent: false, ...call(opts) });
   }
 
@@ -260,6 +262,7 @@ export class Admin {
 
   /** Changes the fields given (the secret left out is kept); with `ifMatch`, a stale version is an ECMPreconditionError (412). */
   async updateIdentityProvider(alias: string, fields: IdentityProviderFields, ifMatch: string | null, opts?: CallOptions): Promise<Versioned<ECMIdentityProvider>> {
+    checkFields(fields, "identity provider", PROVIDER_UPDATE_FIELDS);
     return this.#versioned("PUT", `/idp/v1/external-identity-provider/${enc(alias)}`, { body: fields, headers: ifMatch ? { "if-match": ifMatch } : {}, idempotent: false, ...call(opts) });
   }
 

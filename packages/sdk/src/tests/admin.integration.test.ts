@@ -44,6 +44,8 @@ test("a directory and an identity provider: read with their ETag, changed with i
   const changed = await ecm.admin.updateDirectory(directory.id, { userSearchBase: "ou=people,dc=example,dc=org" }, etag);
   assert.deepEqual([changed.value.userSearchBase, changed.etag === etag], ["ou=people,dc=example,dc=org", false]);
   await assert.rejects(ecm.admin.updateDirectory(directory.id, { userSearchBase: null }, etag), ECMPreconditionError);
+  // A misspelt field is refused before anything is sent, as by ecm.security's calls.
+  await assert.rejects(ecm.admin.updateDirectory(directory.id, { userSearchBse: null } as never, changed.etag), /unknown directory field "userSearchBse"/);
   await ecm.security.deleteDirectory(directory.id);
 
   const endpoints = { issuer: "https://adm.example.com", authorizationUrl: "https://adm.example.com/authorize", tokenUrl: "https://adm.example.com/token", jwksUrl: "https://adm.example.com/keys" };
@@ -53,6 +55,7 @@ test("a directory and an identity provider: read with their ETag, changed with i
   const renamed = await ecm.admin.updateIdentityProvider("adm-idp", { displayName: "Adm SSO" }, provider.etag);
   assert.deepEqual([renamed.value.displayName, renamed.etag === provider.etag], ["Adm SSO", false]);
   await assert.rejects(ecm.admin.updateIdentityProvider("adm-idp", { displayName: "Adm" }, provider.etag), ECMPreconditionError);
+  await assert.rejects(ecm.admin.updateIdentityProvider("adm-idp", { display_name: "Adm" } as never, renamed.etag), /unknown identity provider field "display_name"; use displayName/);
   await ecm.security.deleteIdentityProvider("adm-idp");
 });
 
