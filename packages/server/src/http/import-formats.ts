@@ -224,6 +224,10 @@ function csvFields(columns: CsvColumn[], cells: string[]): { fields: Record<stri
   return ref ? { fields, ref } : { fields };
 }
 
+/** An argon2 hash's commas (`m=…,t=…,p=…`) split a cell written unquoted, as a script's echo writes it: said, with the way to write it. */
+const UNQUOTED_ARGON2 = " An argon2 hash holds commas (m=…,t=…,p=…): put its cell in double quotes.";
+const unquotedArgon2 = (cells: string[]) => cells.some((cell) => /^\$argon2(?:id|i|d)?\$(?:v=\d+\$)?m=\d+$/.test(cell));
+
 /**
  * CSV rows after the header row. An unknown, missing or doubled column is the request's fault, not a
  * row's: it is thrown (as a 400) when the header is read, before any row.
@@ -250,7 +254,7 @@ export async function* csvRecords(stream: AsyncIterable<Buffer | string>, encodi
     const username = cells[usernameAt];
     if (overlong) yield { line, username, problem: `The row is longer than ${MAX_ROW_CHARS} characters.` };
     else if (cells.some((cell) => cell.includes(NOT_DECODED))) yield { line, username: undefined, problem: notDecodedProblem(encoding) };
-    else if (cells.length !== columns.length) yield { line, username, problem: `The row has ${cells.length} fields; the header has ${columns.length}.` };
+    else if (cells.length !== columns.length) yield { line, username, problem: `The row has ${cells.length} fields; the header has ${columns.length}.${unquotedArgon2(cells) ? UNQUOTED_ARGON2 : ""}` };
     else {
       const row = csvFields(columns, cells);
       yield "problem" in row ? { line, username, ...row } : { line, fields: row.fields, ...(row.ref ? { ref: row.ref } : {}), ...(named ? { named } : {}) };

@@ -225,6 +225,13 @@ describeEachStore("bulk import", (server) => {
     const bad = await importUsers(server(), token, "username,shoe\nx,1\n", "text/csv");
     assert.equal(bad.status, 400);
     assert.match(bad.text, /ECMS1001-E Unknown CSV column: \\"shoe\\"; known: username, loginName, .*, remark, locked, changePwd, neverExpire\./);
+    // An argon2 hash holds commas: written into a CSV unquoted, as a script's echo writes it, the row says how to write it.
+    const argon2 = await hash("Imported-Password-7", { algorithm: Algorithm.Argon2id, memoryCost: 64, timeCost: 1, parallelism: 1 });
+    const unquoted = await importUsers(server(), token, `username,passwordHash,email\nimp_csv_argon2,${argon2},a@example.com\nimp_csv_argon2q,"${argon2}",a@example.com\n`, "text/csv");
+    assert.deepEqual(unquoted.lines.slice(0, 2).map((l) => [l.status, l.error?.message]), [
+      ["failed", "The row has 5 fields; the header has 3. An argon2 hash holds commas (m=…,t=…,p=…): put its cell in double quotes."],
+      ["created", undefined],
+    ]);
   });
 
   it("takes a CSV as spreadsheets write it: a first line sep=X naming the separator, rows of empty cells skipped as blank lines", async () => {
