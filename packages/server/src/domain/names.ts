@@ -57,6 +57,15 @@ export function invisibleCharacter(name: string): string | null {
   return found && `U+${found[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
 }
 
+/** Why `name`, as sent, is no group's and never will be (no group is found by it), in words; null when it could be one. */
+export function notAGroupName(name: string): string | null {
+  const invisible = invisibleCharacter(name);
+  if (invisible !== null) return `it holds an invisible or formatting character (${invisible}), which no group's name has`;
+  if (/^\s/u.test(name)) return "it starts with white space, which no group's name does";
+  if (/\s$/u.test(name)) return "it ends with white space, which no group's name does";
+  return isGroupName(name.normalize("NFKC")) ? null : `a group's name ${GROUP_NAME_RULE}`;
+}
+
 /** A name holding an invisible character is a 400 naming the field and the character. */
 export function assertVisibleName(field: string, name: string): void {
   const character = invisibleCharacter(name);

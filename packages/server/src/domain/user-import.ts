@@ -18,7 +18,7 @@ import { grantingGroups } from "./role-rules.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
 import { syncedMembership } from "./groups.js";
 import { fold, importedDigest } from "./user-fields.js";
-import { confusableKey, normalizeName } from "./names.js";
+import { confusableKey, normalizeName, notAGroupName } from "./names.js";
 import { administratorsProfile, loginNameTaken, looksLike, newUserRow, planUpdate, providerOnlyPasswordChange, usernameTakenAsLogin, type AdminActor, type UserChanges } from "./users.js";
 
 /** One user of an import, as its row gave it (the shape is checked by the caller). */
@@ -425,7 +425,11 @@ function planRow(context: BatchContext, names: BatchNames, actor: AdminActor, it
   if (fields.serviceAccount && passwordHash !== undefined) throw new DomainError("invalid", "A service account has no password: leave passwordHash out, and give it API keys.", { field: "passwordHash" });
   const groupIds = groupNames === undefined ? undefined : groupNames.map((name) => {
     const group = context.groupsByName.get(fold(name));
-    if (!group) throw new DomainError("invalid", `There is no group named ${JSON.stringify(name)}.`, { field: "groups", group: name });
+    if (!group) {
+      // A name that looks like a group's but holds what none may hold would read as one that is there.
+      const why = notAGroupName(name);
+      throw new DomainError("invalid", `There is no group named ${JSON.stringify(name)}${why === null ? "" : `: ${why}`}.`, { field: "groups", group: name });
+    }
     return group;
   });
   // A row of an export names the user it was: one whose username was edited would otherwise make a second user.

@@ -128,6 +128,12 @@ describeEachStore("bulk import", (server) => {
     assert.equal(byLine.get(3)!.error!.message, "The row is not JSON (at character 2).");
     assert.equal(byLine.get(6)!.error!.code, "ECMS1301");
     assert.equal(await user("imp_bad"), undefined);
+    // A group name that looks like one there is, but holds what no group's name may hold: said, not only "no group named".
+    const unlike = await importUsers(server(), token, ndjson([{ username: "imp_zw", groups: ["staff\u200b"] }, { username: "imp_sp", groups: ["staff "] }]));
+    assert.deepEqual(unlike.lines.slice(0, 2).map((l) => l.error?.message), [
+      'There is no group named "staff\u200b": it holds an invisible or formatting character (U+200B), which no group\'s name has.',
+      'There is no group named "staff ": it ends with white space, which no group\'s name does.',
+    ]);
   });
 
   it("says what is wrong with a row in the words POST /users uses, never a schema's pattern or keyword", async () => {
