@@ -49,6 +49,7 @@ import { createDirectoryService, directoriesNamingGroups } from "./directory/dir
 import { accountCredentials } from "./directory/bind.js";
 import { GroupSchema, RoleSchema } from "./http/group-view.js";
 import { documentRoute, referencingShared } from "./http/openapi.js";
+import { publishedDocument } from "./http/published-document.js";
 import { ErrorSchema } from "./http/schemas.js";
 import { UserSchema } from "./http/user-view.js";
 import { continueBody, deferContinue, limitConnections, timeoutOptions } from "./http/connections.js";
@@ -279,8 +280,16 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
       url: url.startsWith(BASE_PATH) ? url.slice(BASE_PATH.length) || "/" : url,
     }),
   });
-  await app.register(swaggerUi, { routePrefix: `${BASE_PATH}/docs`, staticCSP: DOCS_CSP });
-  app.get(`${BASE_PATH}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
+  const sendDocument = publishedDocument(() => app.swagger());
+  // The docs page reads the document at /docs/json: sent as /openapi.json is (made once, compressed).
+  const docsJson = `${BASE_PATH}/docs/json`;
+  await app.register(swaggerUi, {
+    routePrefix: `${BASE_PATH}/docs`,
+    staticCSP: DOCS_CSP,
+    // After the query is checked (an unknown parameter is a 400, as on every route).
+    uiHooks: { preHandler: async (request, reply) => (request.routeOptions.url === docsJson ? sendDocument(request, reply) : undefined) },
+  });
+  app.get(`${BASE_PATH}/openapi.json`, { schema: { hide: true } }, sendDocument);
 
   await registerRateLimits(app, store.db);
   for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, auditEventsRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes, bulkActionsRoutes, identityProvidersRoutes, federatedIdentitiesRoutes, providerLoginRoutes, usersImportRoutes, apiKeysRoutes, signingKeysRoutes, consoleRoutes, externalUserStorageRoutes]) {

@@ -3,13 +3,26 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
+import { get, type IncomingHttpHeaders } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { gunzipSync } from "node:zlib";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { startTestServer, type TestServer } from "../test-support/server.js";
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+
+/** A GET whose answer's bytes are read as sent (fetch would undo a Content-Encoding). */
+function rawGet(server: TestServer, path: string, headers: Record<string, string>): Promise<{ headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    get(`${server.baseUrl}${path}`, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+    }).on("error", reject);
+  });
+}
 
 /** The response body of seed 003 (GET …/security/v1/users), as the seed prints it. */
 const SEED_USERS = `[ { "id": "a010279b-ae66-4c1d-b066-c45d50c9f75a", "username": "sysadmin", "firstName": "firstName", "lastName": null, "email": "sysadmin@example.com", "dn": null, "description": "Built-in user", "enabled": true, "builtin": true, "federatedIdentities": null }, { "id": "82576381-e765-4645-a697-782111f8f5b5", "username": "user_1", "firstName": "1", "lastName": "user", "email": "user_1@example.com", "dn": null, "description": "description user_1", "enabled": true, "builtin": false, "federatedIdentities": [ { "alias": "dummy_alias", "displayName": "DUMMY DISPLAY NAME" } ] } ]`;
@@ -29,6 +42,25 @@ describe("OpenAPI document", () => {
 
   const operations = (): [string, string, Operation][] =>
     Object.entries(doc.paths as Record<string, Record<string, Operation>>).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => [path, method, op] as [string, string, Operation]));
+
+  // Anyone may ask for it without end: 372 KB of JSON made for each request cost a server process
+  // milliseconds of CPU each, and 50 connections asking at once held a logged-in user's answer seconds.
+  it("is made once and sent compressed to a client that takes gzip, at /openapi.json and the docs' /docs/json", async () => {
+    const plain = JSON.stringify(doc);
+    for (const path of ["/openapi.json", "/docs/json"]) {
+      const zipped = await rawGet(server, path, { "accept-encoding": "gzip, deflate, br" });
+      assert.equal(zipped.headers["content-encoding"], "gzip", path);
+      assert.match(String(zipped.headers.vary), /accept-encoding/i);
+      assert.match(String(zipped.headers["content-type"]), /^application\/json/);
+      assert.ok(zipped.body.length * 5 < plain.length, `${path}: ${zipped.body.length} bytes of ${plain.length}`);
+      assert.equal(gunzipSync(zipped.body).toString(), plain, path);
+      for (const refused of [undefined, "identity", "gzip;q=0", "br"]) {
+        const sent = await rawGet(server, path, refused === undefined ? {} : { "accept-encoding": refused });
+        assert.equal(sent.headers["content-encoding"], undefined, `${path} with ${refused}`);
+        assert.equal(sent.body.toString(), plain);
+      }
+    }
+  });
 
   it("names its schemas", () => {
     const names = Object.keys(doc.components.schemas);
