@@ -811,6 +811,26 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     }
   });
 
+  it("a login started on one node comes back to another (no sticky sessions), and its code is exchanged on the first", async () => {
+    const s = server();
+    const other = await startTestServer(s.kind, { store: s.server.deps.config.store });
+    try {
+      corp.accounts.set("hugo-sub", { preferred_username: "hugo" });
+      const { browser, callback } = await toCallback(s, "corp", "hugo-sub");
+      // The same request a load balancer would hand to the other node: same path, query and cookies.
+      const onOther = new URL(callback.pathname + callback.search, other.baseUrl.replace(/\/portal$/, ""));
+      const back = await fetch(onOther, { redirect: "manual", headers: { cookie: browser.cookieHeader(callback.href)! } });
+      assert.equal(back.status, 303, await back.text());
+      const code = decodeURIComponent(new URL(back.headers.get("location")!).hash.replace(/^#code=/, ""));
+      const codeCookie = back.headers.getSetCookie().find((c) => c.startsWith("ecm_provider_code="))!.split(";")[0]!;
+      const exchanged = await s.api("POST", "/auth/v1/providers/corp/exchange", { body: { code }, headers: { cookie: codeCookie } });
+      assert.equal(exchanged.status, 200, exchanged.text);
+      assert.equal((await other.api("GET", "/security/v1/me", { token: exchanged.body.access_token })).body.username, "hugo");
+    } finally {
+      await other.close();
+    }
+  });
+
   it("a change of the provider on one node is what the next login on another uses", async () => {
     const s = server();
     const other = await startTestServer(s.kind, { store: s.server.deps.config.store });
