@@ -73,9 +73,28 @@ export function userAttributes(d: Pick<Directory, "attributeMapping" | "vendor">
   return [...new Set([...Object.values(d.attributeMapping), ...STATE_ATTRIBUTES, changeAttribute(d)])];
 }
 
+/** Active Directory's security identifier: a group's last sub-authority (its RID) is what its primary members' primaryGroupID holds. */
+const SID = "objectSid";
+
 /** What a group read asks for (members are read by memberValues, in ranges where the directory splits them). */
 export function groupAttributes(d: Pick<Directory, "attributeMapping" | "vendor">): string[] {
-  return ["cn", "description", d.attributeMapping.uniqueId, changeAttribute(d)];
+  return ["cn", "description", d.attributeMapping.uniqueId, changeAttribute(d), ...(d.vendor === "ACTIVE_DIRECTORY" ? [SID] : [])];
+}
+
+/** The binary attributes of a group read. */
+export function groupBinaryAttributes(d: Pick<Directory, "attributeMapping" | "vendor">): string[] {
+  return [...binaryAttributes(d), ...(d.vendor === "ACTIVE_DIRECTORY" ? [SID] : [])];
+}
+
+/**
+ * The RID of an Active Directory group (its objectSid's last sub-authority), or null: the users whose
+ * primaryGroupID it is are its members (Domain Users, 513, is every new user's), which its `member` does not list.
+ */
+export function primaryGroupRid(values: EntryValues, d: Pick<Directory, "vendor">): number | null {
+  const sid = values.all(SID)[0];
+  // Revision, the number of sub-authorities, a 6-byte authority, then the sub-authorities (32-bit, little-endian).
+  if (d.vendor !== "ACTIVE_DIRECTORY" || !Buffer.isBuffer(sid) || sid.length < 12 || sid.length !== 8 + 4 * sid[1]!) return null;
+  return sid.readUInt32LE(sid.length - 4);
 }
 
 /**

@@ -16,7 +16,7 @@ import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
 import { serverOf, toDirectory, type Directory } from "./config.js";
 import { dnKey } from "./dn.js";
-import { binaryAttributes, changeAttribute, EntryValues, groupAttributes, LOGIN_MEMBER_ATTRIBUTE, loginKeyOfMember, loginMemberKey, mapGroup, mapUser, MEMBER_ATTRIBUTES, userAttributes, type EntryProblem, type MappedGroup, type MappedUser } from "./entries.js";
+import { binaryAttributes, changeAttribute, EntryValues, groupAttributes, groupBinaryAttributes, LOGIN_MEMBER_ATTRIBUTE, loginKeyOfMember, loginMemberKey, mapGroup, mapUser, MEMBER_ATTRIBUTES, primaryGroupRid, userAttributes, type EntryProblem, type MappedGroup, type MappedUser } from "./entries.js";
 import type { Entry } from "ldapts";
 import { escapeFilterValue } from "./filters.js";
 import { DirectoryConnection, DirectoryError, problemOf, ServiceBindRefused } from "./ldap.js";
@@ -468,7 +468,7 @@ export class DirectorySync {
       if (visited.has(key)) continue;
       visited.add(key);
       // Read as a group: a person's DN in groupEntryDnList is no group to import.
-      const entry = await connection.read(dn, [...groupAttributes(d), ...MEMBER_ATTRIBUTES], binaryAttributes(d), d.groupFilter);
+      const entry = await connection.read(dn, [...groupAttributes(d), ...MEMBER_ATTRIBUTES], groupBinaryAttributes(d), d.groupFilter);
       if (!entry) {
         if (!(await connection.read(dn, ["1.1"]))) {
           this.problem(dn, "The group does not exist in the directory.", false);
@@ -517,6 +517,12 @@ export class DirectorySync {
           members.add(memberKey);
           if (allGroups.has(memberKey) && !visited.has(memberKey)) queue.push(member);
         }
+      }
+      // Its primary members are in no member attribute (Active Directory): found by their primaryGroupID. (A change of
+      // primary group changes both groups' member there, so a `changed` sync reads them; a new user joins at a full one.)
+      const rid = primaryGroupRid(values, d);
+      if (rid !== null) {
+        for await (const page of connection.search(d.userSearchBase ?? d.baseDn, `(&${d.userFilter}(primaryGroupID=${rid}))`, ["1.1"])) for (const e of page) members.add(dnKey(e.dn));
       }
       await this.keepMembers(group, [...members]);
     }

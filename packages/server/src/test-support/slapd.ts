@@ -28,12 +28,14 @@ attributetype ( 1.2.840.113556.1.4.8 NAME 'userAccountControl' EQUALITY integerM
 attributetype ( 1.2.840.113556.1.4.159 NAME 'accountExpires' EQUALITY integerMatch ORDERING integerOrderingMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
 attributetype ( 1.2.840.113556.1.4.96 NAME 'pwdLastSet' EQUALITY integerMatch ORDERING integerOrderingMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
 attributetype ( 1.2.840.113556.1.4.1360 NAME 'mS-DS-ConsistencyGuid' EQUALITY octetStringMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 SINGLE-VALUE )
+attributetype ( 1.2.840.113556.1.4.146 NAME 'objectSid' EQUALITY octetStringMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 SINGLE-VALUE )
+attributetype ( 1.2.840.113556.1.4.98 NAME 'primaryGroupID' EQUALITY integerMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
 attributetype ( 1.2.840.113556.1.2.120 NAME 'uSNChanged' EQUALITY integerMatch ORDERING integerOrderingMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
 attributetype ( 1.2.840.113556.1.2.102 NAME 'memberOf' EQUALITY distinguishedNameMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 )
 attributetype ( 1.2.840.113556.1.4.782 NAME 'objectCategory' EQUALITY distinguishedNameMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 SINGLE-VALUE )
 attributetype ( 1.3.6.1.4.1.99999.2.1 NAME 'dsServiceName' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
-objectclass ( 1.2.840.113556.1.5.9 NAME 'user' AUXILIARY MAY ( sAMAccountName $ userPrincipalName $ objectGUID $ mS-DS-ConsistencyGuid $ userAccountControl $ accountExpires $ pwdLastSet $ uSNChanged $ memberOf $ objectCategory ) )
-objectclass ( 1.2.840.113556.1.5.8 NAME 'group' AUXILIARY MAY ( sAMAccountName $ objectGUID $ uSNChanged $ memberOf $ objectCategory ) )
+objectclass ( 1.2.840.113556.1.5.9 NAME 'user' AUXILIARY MAY ( sAMAccountName $ userPrincipalName $ objectGUID $ mS-DS-ConsistencyGuid $ objectSid $ primaryGroupID $ userAccountControl $ accountExpires $ pwdLastSet $ uSNChanged $ memberOf $ objectCategory ) )
+objectclass ( 1.2.840.113556.1.5.8 NAME 'group' AUXILIARY MAY ( sAMAccountName $ objectGUID $ objectSid $ uSNChanged $ memberOf $ objectCategory ) )
 `;
 
 /** 389 Directory Server's lock flag, for the plain tree's disabled accounts. */
