@@ -10,6 +10,7 @@ import { startServerThread, type ThreadServer } from "../../../sdk/test/server-t
 import { startDirectory } from "../../../server/src/test-support/directories.js";
 import { DIRECTORY_SERVICE_PASSWORD, GROUPS, type DirectoryTree } from "../../../server/src/test-support/directory-trees.js";
 import type { Slapd } from "../../../server/src/test-support/slapd.js";
+import { ECM } from "ecm-sdk";
 import { run } from "../cli.js";
 
 let server: ThreadServer;
@@ -173,6 +174,24 @@ test("directories sync: --wait follows the run (a bar on a terminal) to its end;
     proxy.faults = [...Array<Fault>(start + 1).fill({ stallAfter: Number.MAX_SAFE_INTEGER }), "drop", "drop", "drop", "drop", "drop", "drop"];
     const followed = ok(await ecm(["directories", "sync", "cli-ldap-2", "--wait", "-o", "json"], { env }));
     assert.equal(JSON.parse(followed.stdout).state, "succeeded");
+    assert.deepEqual(proxy.faults, []);
+
+    // The run ends and another begins (a periodic one, another administrator's) before --wait asks again: it
+    // reports the run it started, as the audit log tells its end, not the newer one GET …/sync shows.
+    const api = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+    const directory = (await api.security.directories()).find((x) => x.name === "cli-ldap-2")!;
+    const last = (await api.security.directorySync(directory)).id;
+    proxy.faults = [...Array<Fault>(start + 1).fill({ stallAfter: Number.MAX_SAFE_INTEGER }), ...Array<Fault>(12).fill("drop")];
+    const following = ecm(["directories", "sync", "cli-ldap-2", "--wait", "-o", "json"], { env });
+    let ours = await api.security.directorySync(directory);
+    while (ours.id === last || ours.state === "running") {
+      await new Promise((r) => setTimeout(r, 50));
+      ours = await api.security.directorySync(directory);
+    }
+    const newer = await api.security.startDirectorySync(directory, { mode: "changed" });
+    while ((await api.security.directorySync(directory)).state === "running") await new Promise((r) => setTimeout(r, 50));
+    const reported = ok(await following);
+    assert.deepEqual((({ id, state, mode, seen }) => [id, state, mode, seen])(JSON.parse(reported.stdout)), [ours.id, "succeeded", "full", ours.seen], `not ${newer.id}`);
     assert.deepEqual(proxy.faults, []);
   } finally {
     await proxy.close();

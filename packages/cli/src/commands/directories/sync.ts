@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ECMNotFoundError, type ECMDirectory, type ECMDirectorySync } from "ecm-sdk";
 import { arg, noMoreArgs, str } from "../../args.js";
 import type { Command, Ctx } from "../../command.js";
-import { ExitCode, UsageError } from "../../errors.js";
+import { CliError, ExitCode, UsageError } from "../../errors.js";
 import { Progress } from "../../output.js";
 import { RestartPatience } from "../../restarts.js";
 import { SYNC_COLUMNS, findDirectory, syncRow } from "./fields.js";
@@ -53,11 +53,29 @@ async function follow(ctx: Ctx, d: ECMDirectory, run: ECMDirectorySync, previous
   while (run.state === "running") {
     progress.update(run.seen, `users, ${run.usersPerSecond}/s`);
     await sleep(POLL_MS);
-    run = await patience.read(() => ctx.ecm().security.directorySync(d.id));
+    const latest = await patience.read(() => ctx.ecm().security.directorySync(d.id));
+    // GET …/sync shows the latest run: one begun since (a periodic one, another administrator's) means this one ended.
+    run = latest.id === run.id ? latest : await endedRun(ctx, d, run);
   }
   progress.done(
     `${run.state}: ${run.created} created, ${run.updated} updated, ${run.disabled} disabled, ${run.unchanged} unchanged, ${run.failed} failed of ${run.seen} ${run.seen === 1 ? "user" : "users"}; ${run.joined} joined and ${run.left} left groups` +
       (run.message ? ` — ${run.message}` : ""),
   );
   return run;
+}
+
+/** A run that ended while a newer one began, as its audit event tells it. */
+async function endedRun(ctx: Ctx, d: ECMDirectory, run: ECMDirectorySync): Promise<ECMDirectorySync> {
+  const events = await ctx.ecm().admin.auditEvents({ action: "directory.sync", target: d.id }, { max: 50 });
+  const event = events.items.find((e) => e.details?.runId === run.id);
+  if (!event) throw new CliError(`sync ${run.id} of ${d.name} ended and another began; its end is in the audit log (action directory.sync)`, ExitCode.error);
+  const details = event.details!;
+  const count = (key: keyof ECMDirectorySync) => (typeof details[key] === "number" ? (details[key] as number) : (run[key] as number));
+  return {
+    ...run,
+    state: event.outcome === "success" ? "succeeded" : details.interrupted === true ? "interrupted" : "failed",
+    finishedAt: event.time,
+    ...Object.fromEntries((["seen", "created", "updated", "disabled", "unchanged", "failed", "joined", "left"] as const).map((k) => [k, count(k)])),
+    message: typeof details.message === "string" ? details.message : null,
+  };
 }
