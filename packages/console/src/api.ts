@@ -9,6 +9,8 @@ const TOKEN_KEY = "ecm.console.token";
 const WHO_KEY = "ecm.console.who";
 /** The token's idle lifetime in milliseconds (`expires_in` of the token answer), kept with it for a reload. */
 const LIFETIME_KEY = "ecm.console.lifetime";
+/** A form's edits not saved when the session ended (keepUnsaved). */
+const UNSAVED_KEY = "ecm.console.unsaved";
 /** The server's default idle lifetime, for a token whose answer did not say. */
 const DEFAULT_LIFETIME_MS = 300_000;
 
@@ -153,6 +155,7 @@ class Session extends EventTarget {
     try {
       await this.ecm?.logout();
     } finally {
+      sessionStorage.removeItem(UNSAVED_KEY);
       this.#close();
       this.dispatchEvent(new Event("loggedout"));
     }
@@ -203,6 +206,22 @@ class Session extends EventTarget {
 }
 
 export const session = new Session();
+
+/**
+ * A form's edits that the session ended under (a Save refused, a page left alone): kept in this tab for
+ * the account that made them, coming back to the same page after logging in again. A logout drops them.
+ */
+export function keepUnsaved(account: string, page: string, edits: Record<string, string>): void {
+  sessionStorage.setItem(UNSAVED_KEY, JSON.stringify({ account, page, edits }));
+}
+
+/** The edits kept for `page`, once, when `account` made them; another account's are dropped, never shown to it. */
+export function takeUnsaved(account: string, page: string): Record<string, string> | null {
+  const kept = JSON.parse(sessionStorage.getItem(UNSAVED_KEY) ?? "null") as { account: string; page: string; edits: Record<string, string> } | null;
+  if (!kept || (kept.account === account && kept.page !== page)) return null;
+  sessionStorage.removeItem(UNSAVED_KEY);
+  return kept.account === account ? kept.edits : null;
+}
 
 /** For the public calls of the login page (providers, the code exchange): they send no token. */
 export const publicApi = new ECM({ baseUrl: BASE_URL, token: "anonymous" });

@@ -438,6 +438,21 @@ export class FormShown {
     const shown = this.#shown.get(name);
     return now !== undefined && shown !== undefined && now !== shown.control;
   }
+
+  /** The fields being edited, each with what its control holds. */
+  edits(form: HTMLFormElement): Record<string, string> {
+    return Object.fromEntries([...this.#shown.keys()].filter((name) => this.edited(form, name)).map((name) => [name, this.current(form, name)!]));
+  }
+
+  /** Puts `edits` (edits()) back in their controls: edited again, against what the fields show of the server's. */
+  restore(form: HTMLFormElement, edits: Record<string, string>): void {
+    for (const [name, value] of Object.entries(edits)) {
+      const el = form.elements.namedItem(name) as FieldControl | null;
+      if (!el || !("value" in el) || !this.#shown.has(name)) continue;
+      if (el instanceof HTMLInputElement && el.type === "checkbox") el.checked = value === "true";
+      else el.value = value;
+    }
+  }
 }
 
 /** Profiles offered in a menu (the first by username); one in use past them is still shown, by its numeric id. */

@@ -465,6 +465,47 @@ describeConsole("console pages", {}, (ctx, kind) => {
     }, { as: null });
   });
 
+  it("a user's edits not saved when the session ended come back after logging in again, said as not saved yet; another account logging in gets none", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const user = await createUser(server, token, `edited.while.ending.${kind}`);
+    await createSecurityAdministrator(server, token, `other.admin.${kind}`);
+    const description = async () => (await server.api<{ description: string | null }>("GET", `/security/v1/users/${user.uuid}`, { token })).body.description;
+    await onPage(ctx(), async ({ page }) => {
+      /** Types a description, then the session ends (revoked, as an expiry or another tab's logout ends it): the Save is refused, and the login page asked for. */
+      const typeWhileEnding = async (text: string) => {
+        await page.getByRole("heading", { level: 1, name: new RegExp(`edited\\.while\\.ending\\.${kind}`) }).waitFor();
+        await page.waitForFunction(() => document.querySelector<HTMLInputElement>("#user-form [name=firstName]") !== null);
+        await page.getByLabel("Description").fill(text);
+        const pageToken = await page.evaluate(() => sessionStorage.getItem("ecm.console.token"));
+        assert.equal((await server.api("POST", "/auth/v1/logout", { token: pageToken! })).status, 204);
+        await page.getByRole("button", { name: "Save", exact: true }).click();
+        await page.getByText("Your session has ended. Log in again to go back to where you were.").waitFor();
+      };
+      const logInAgain = async (username: string, password: string) => {
+        await page.getByLabel("Username").fill(username);
+        await page.getByLabel("Password").fill(password);
+        await page.getByRole("button", { name: "Log in" }).click();
+        await page.getByRole("heading", { level: 1, name: new RegExp(`edited\\.while\\.ending\\.${kind}`) }).waitFor();
+      };
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users/${user.uuid}`);
+      await typeWhileEnding("typed before the session ended");
+      await logInAgain("sysadmin", ADMIN_PASSWORD);
+      await page.getByText("Your changes from before the session ended are back in the form: they are not saved yet.").waitFor();
+      assert.equal(await page.getByLabel("Description").inputValue(), "typed before the session ended");
+      assert.equal(await description(), null);
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+      assert.equal(await description(), "typed before the session ended");
+
+      await typeWhileEnding("typed by sysadmin, then ended");
+      await logInAgain(`other.admin.${kind}`, USER_PASSWORD);
+      await page.waitForFunction(() => document.querySelector<HTMLInputElement>("#user-form [name=description]")?.value === "typed before the session ended");
+      assert.equal(await page.getByText("Your changes from before the session ended").count(), 0);
+    }, { as: null });
+  });
+
   it("the session renews while the page is used, however short its lifetime, and a page left alone goes to the login page when it ends", async (t) => {
     // A lifetime under a minute (ECM_TOKEN_TTL_SECONDS=45): the page renews at a third of it.
     const server = await startTestServer(kind, { tokenTtlSeconds: 45 });
