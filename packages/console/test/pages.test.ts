@@ -606,6 +606,17 @@ describeConsole("console pages", {}, (ctx, kind) => {
     }, { as: null });
   });
 
+  it("the built-in users group says why its roles have no control: every account is in it", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/groups/${await groupId(server, token, "users")}`);
+      await page.getByRole("cell", { name: "user", exact: true }).waitFor();
+      assert.equal(await page.getByRole("button", { name: "Revoke user" }).count(), 0);
+      await page.getByText("Every account is in this group: it always grants the user role, and never an administrator role.").waitFor();
+    });
+  });
+
   it("a security administrator sees no control for a group that grants system-administrator", async () => {
     const { server, url } = ctx();
     const token = await server.login();
@@ -620,6 +631,8 @@ describeConsole("console pages", {}, (ctx, kind) => {
         await page.getByRole("cell", { name: "system-administrator", exact: true }).waitFor();
         assert.equal(await page.getByRole("button", { name: /^(Revoke|Grant|Save|Delete)/ }).count(), 0, id);
         assert.equal(await page.getByLabel("Grant role").count(), 0, id);
+        // Its roles say why they have no control, the built-in group's too (it says it is built in for its name alone).
+        await page.getByText("Only a system administrator may change the roles of this group: it grants the system-administrator role.").waitFor();
       }
       await page.getByText("Only a system administrator may change this group: it grants the system-administrator role.").waitFor();
       // A group that grants it not: the security administrator's controls, without system-administrator.

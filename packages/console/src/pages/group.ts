@@ -202,7 +202,9 @@ class GroupPage extends Page {
         <tbody>${this.#granted.map((r) => html`<tr><td>${r.name}</td><td>${mayRevoke(r.name) ? html`<button ?disabled=${this.busy} @click=${() => void this.#mapping(r.name, false)}>Revoke ${r.name}</button>` : nothing}</td></tr>`)}</tbody>
       </table>
       ${this.#granted.length === 0 ? html`<p>This group grants no role.</p>` : nothing}
-      ${mayChange && ofAdministrators ? html`<p class="muted">Only a system administrator may change the roles of this group: a system administrator is a member of it.</p>` : nothing}
+      ${!mayChange ? html`<p class="muted">Only a system administrator may change the roles of this group: it grants the system-administrator role.</p>`
+        : ofAdministrators ? html`<p class="muted">Only a system administrator may change the roles of this group: a system administrator is a member of it.</p>`
+        : builtinUsers ? html`<p class="muted">Every account is in this group: it always grants the user role, and never an administrator role.</p>` : nothing}
       ${this.#available.filter((r) => mayGrant(r.name)).length ? html`<form class="row" @submit=${(e: SubmitEvent) => { e.preventDefault(); void this.#mapping(String(new FormData(e.target as HTMLFormElement).get("role")), true); }}>
         <label for="grant-role">Grant role</label>
         <select id="grant-role" name="role">${this.#available.filter((r) => mayGrant(r.name)).map((r) => html`<option>${r.name}</option>`)}</select>
