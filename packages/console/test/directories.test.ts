@@ -177,6 +177,22 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
     });
   });
 
+  it("a failed sync's reason names each field by its label, as the connection test does", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const created = await server.api<{ id: string }>("POST", PATH, { token, body: directoryConfig(tree, slapd, { name: `refused ldap ${kind}`, bindPassword: "not-the-password" }) });
+    assert.equal(created.status, 201, created.text);
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/directories/${created.body.id}`);
+      const sync = page.getByRole("region", { name: "Sync" });
+      await sync.getByRole("button", { name: "Start a full sync" }).click();
+      await sync.getByText("Full sync: Failed").waitFor({ timeout: 60_000 });
+      await sync.getByText("check Bind DN (empty: anonymous) and Bind password.", { exact: false }).waitFor();
+      assert.doesNotMatch(await sync.innerText(), /bindDn|bindPassword/);
+    });
+    assert.equal((await server.api("DELETE", `${PATH}/${created.body.id}?users=delete`, { token })).status, 204);
+  });
+
   it("a Save over another administrator's change made meanwhile saves nothing, names what they changed, and Reload shows their version", async () => {
     const { server, url } = ctx();
     const token = await server.login();

@@ -1,7 +1,7 @@
 import { html, nothing, type TemplateResult } from "lit";
 import { keyed } from "lit/directives/keyed.js";
 import { ECMNotFoundError, ECMPreconditionError, type DirectoryConfigToTest, type DirectoryFields, type ECMDirectory, type ECMDirectorySync, type ECMDirectoryTest } from "ecm-sdk/browser";
-import { failed, session } from "../api.js";
+import { failed, inLabels, session } from "../api.js";
 import { href } from "../router.js";
 import "../group-rows.js";
 import { changedLabels, groupsOnlySystemAdministratorsHandOut, navigateWithNotice, onlySystemAdministrator, openDialog, Page, SECRET_AUTOCOMPLETE, staleSettings, testOutcome, when } from "../ui.js";
@@ -334,7 +334,7 @@ class DirectoriesPage extends Page {
             <p><strong>${run.mode === "full" ? "Full sync" : "Sync of the changes"}: ${STATES[run.state]}</strong>
               — started ${when(run.startedAt)}${run.startedBy ? ` by ${run.startedBy}` : ""}${run.finishedAt ? `, ended ${when(run.finishedAt)}` : ""}${run.forced ? " (forced)" : ""}.</p>
             ${running ? html`<progress aria-label="Sync in progress"></progress>` : nothing}
-            ${run.message ? html`<p class="message ${run.state === "failed" ? "error" : "warn"}">${run.message}</p>` : nothing}`}
+            ${run.message ? html`<p class="message ${run.state === "failed" ? "error" : "warn"}">${inLabels(run.message, (field) => this.labelOf(field))}</p>` : nothing}`}
         </div>
         ${run ? html`
           <table class="plain"><caption class="visually-hidden">Counts of the ${running ? "running" : "last"} sync</caption>
@@ -343,7 +343,7 @@ class DirectoriesPage extends Page {
           </table>
           ${run.problems.length ? html`<h3 id="problems-title">${problemsTitle(run)}</h3>
             <table class="plain" aria-labelledby="problems-title"><thead><tr><th>Entry</th><th>Problem</th></tr></thead>
-              <tbody>${run.problems.map((p) => html`<tr><td><code>${p.dn}</code></td><td>${p.message}</td></tr>`)}</tbody></table>` : nothing}` : nothing}
+              <tbody>${run.problems.map((p) => html`<tr><td><code>${p.dn}</code></td><td>${inLabels(p.message, (field) => this.labelOf(field))}</td></tr>`)}</tbody></table>` : nothing}` : nothing}
       </section>`;
   }
 
