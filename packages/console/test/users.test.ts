@@ -1036,7 +1036,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     });
   });
 
-  it("a directory's user: what its directory decides is read-only and said so, with no disable or password reset; its description is saved", async () => {
+  it("a directory's user: what its directory decides (its password's expiry too) is read-only and said so, with no disable or password reset; its description is saved", async () => {
     const { server, url } = ctx();
     const created = await server.api<{ id: string }>("POST", "/security/v1/external-user-storage", { token, body: { name: `hr ldap ${kind}`, connectionUrl: "ldap://127.0.0.1:9", baseDn: "dc=hr,dc=example", enabled: false } });
     assert.equal(created.status, 201, created.text);
@@ -1051,7 +1051,11 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       await page.getByRole("heading", { level: 1, name: /dora\.dir/ }).waitFor();
       await page.getByText(`The directory hr ldap ${kind} decides the login name`).waitFor();
       for (const label of ["Login name", "First name", "Last name", "Display name", "Email"]) assert.equal(await page.getByLabel(label).getAttribute("readonly"), "", label);
-      assert.equal(await page.getByLabel("Must change password at next login").isDisabled(), true);
+      // The password is the directory's: so is whether it expires.
+      for (const label of ["Must change password at next login", "Password never expires"]) {
+        assert.equal(await page.getByLabel(label).isDisabled(), true, label);
+        assert.equal(await page.getByLabel(label).getAttribute("aria-describedby"), "directory-fields", label);
+      }
       assert.equal(await page.getByLabel("Description").isEditable(), true);
       assert.equal(await page.getByRole("button", { name: /^(Disable|Enable|Reset password)/ }).count(), 0);
       const payrollRow = page.getByRole("row").filter({ has: page.getByRole("link", { name: `payroll ${kind}`, exact: true }) });

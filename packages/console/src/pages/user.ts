@@ -9,8 +9,8 @@ type Field = keyof RestUserChanges;
 
 /**
  * The editable fields, in form order, with how each is shown and read back. `directory`: a directory's
- * user gets it from its directory (a sync writes it; the server refuses it here), as it gets whether it
- * is enabled and its password.
+ * user gets it from its directory (a sync writes it, the server refusing it here; or, for its password's
+ * expiry, the directory keeps the password), as it gets whether it is enabled and its password.
  */
 const FIELDS: { name: Field; label: string; kind: "text" | "email" | "textarea" | "time" | "check" | "profile"; directory?: true }[] = [
   { name: "loginName", label: "Login name", kind: "text", directory: true },
@@ -23,7 +23,7 @@ const FIELDS: { name: Field; label: string; kind: "text" | "email" | "textarea" 
   { name: "validFrom", label: "Valid from", kind: "time" },
   { name: "validTo", label: "Valid to", kind: "time" },
   { name: "changePassword", label: "Must change password at next login", kind: "check", directory: true },
-  { name: "passwordNeverExpires", label: "Password never expires", kind: "check" },
+  { name: "passwordNeverExpires", label: "Password never expires", kind: "check", directory: true },
 ];
 
 /** What an emptied field becomes when saved. */
@@ -392,9 +392,9 @@ class UserPage extends Page {
         <fieldset ?disabled=${!editable} class="form-grid">
           <legend class="visually-hidden">Fields of ${u.username}</legend>
           <label class="field"><span>Username</span><input value=${u.username} readonly></label>
-          ${FIELDS.map((f) => this.#renderField(f, u, f.name === "changePassword" ? hasOwnPassword || u.changePassword === true : local || !f.directory))}
+          ${FIELDS.map((f) => this.#renderField(f, u, f.name === "changePassword" || f.name === "passwordNeverExpires" ? hasOwnPassword || u[f.name] === true : local || !f.directory))}
         </fieldset>
-        ${local ? nothing : html`<p id="directory-fields" class="muted">${u.source?.name ? `The directory ${u.source.name}` : "The user's directory"} decides the login name, names, email, whether the password must be changed, whether the user is enabled, and the password: change them there. The description, profile and validity are kept here.</p>`}
+        ${local ? nothing : html`<p id="directory-fields" class="muted">${u.source?.name ? `The directory ${u.source.name}` : "The user's directory"} decides the login name, names, email, whether the password must be changed or expires, whether the user is enabled, and the password: change them there. The description, profile and validity are kept here.</p>`}
         ${editable ? html`<div class="row"><button class="primary" ?disabled=${this.busy}>Save</button><button type="button" @click=${() => this.#undo()}>Undo changes</button></div>` : nothing}
       </form>
 
