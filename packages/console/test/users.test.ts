@@ -1036,7 +1036,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     });
   });
 
-  it("a directory's user: what its directory decides (its password's expiry too) is read-only and said so, with no disable or password reset; its description is saved", async () => {
+  it("a directory's user: what its directory decides (its password's expiry too) is read-only and said so, with no disable or password reset; its description is saved; a service account's password boxes say it has none", async () => {
     const { server, url } = ctx();
     const created = await server.api<{ id: string }>("POST", "/security/v1/external-user-storage", { token, body: { name: `hr ldap ${kind}`, connectionUrl: "ldap://127.0.0.1:9", baseDn: "dc=hr,dc=example", enabled: false } });
     assert.equal(created.status, 201, created.text);
@@ -1071,6 +1071,12 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       await page.getByRole("heading", { level: 1, name: /robot\.console/ }).waitFor();
       await page.getByRole("button", { name: /^Disable/ }).waitFor();
       assert.equal(await page.getByRole("button", { name: /^Reset password/ }).count(), 0);
+      // Nor a password to change or let expire: said beside the boxes that would.
+      for (const label of ["Must change password at next login", "Password never expires"]) {
+        assert.equal(await page.getByLabel(label).isDisabled(), true, label);
+        const why = await page.getByLabel(label).getAttribute("aria-describedby");
+        assert.equal(await page.locator(`#${why}`).innerText(), "This account has no password here (a service account uses API keys): nothing to change or let expire.", label);
+      }
     });
   });
 

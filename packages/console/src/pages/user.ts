@@ -26,6 +26,9 @@ const FIELDS: { name: Field; label: string; kind: "text" | "email" | "textarea" 
   { name: "passwordNeverExpires", label: "Password never expires", kind: "check", directory: true },
 ];
 
+/** The fields about the account's password here: only an account with one changes them (but to turn one off). */
+const PASSWORD_FIELDS: ReadonlySet<Field> = new Set(["changePassword", "passwordNeverExpires"]);
+
 /** What an emptied field becomes when saved. */
 const DEFAULTS: Partial<Record<Field, string>> = { loginName: "Empty: the username", displayName: "Empty: first and last name, else the username" };
 
@@ -392,8 +395,9 @@ class UserPage extends Page {
         <fieldset ?disabled=${!editable} class="form-grid">
           <legend class="visually-hidden">Fields of ${u.username}</legend>
           <label class="field"><span>Username</span><input value=${u.username} readonly></label>
-          ${FIELDS.map((f) => this.#renderField(f, u, f.name === "changePassword" || f.name === "passwordNeverExpires" ? hasOwnPassword || u[f.name] === true : local || !f.directory))}
+          ${FIELDS.map((f) => PASSWORD_FIELDS.has(f.name) ? this.#renderField(f, u, hasOwnPassword || u[f.name] === true, local ? "no-password" : "directory-fields") : this.#renderField(f, u, local || !f.directory))}
         </fieldset>
+        ${local && !hasOwnPassword ? html`<p id="no-password" class="muted">This account has no password here (${u.serviceAccount ? "a service account uses API keys" : "it logs in through its identity provider"}): nothing to change or let expire.</p>` : nothing}
         ${local ? nothing : html`<p id="directory-fields" class="muted">${u.source?.name ? `The directory ${u.source.name}` : "The user's directory"} decides the login name, names, email, whether the password must be changed or expires, whether the user is enabled, and the password: change them there. The description, profile and validity are kept here.</p>`}
         ${editable ? html`<div class="row"><button class="primary" ?disabled=${this.busy}>Save</button><button type="button" @click=${() => this.#undo()}>Undo changes</button></div>` : nothing}
       </form>
@@ -434,10 +438,10 @@ class UserPage extends Page {
   }
 
   /** A field's label and control; one the caller may not change here is read-only, and says where it is decided. */
-  #renderField(f: (typeof FIELDS)[number], u: RestUser, changeable: boolean): TemplateResult {
+  #renderField(f: (typeof FIELDS)[number], u: RestUser, changeable: boolean, why = "directory-fields"): TemplateResult {
     const value = u[f.name];
     const id = `f-${f.name}`;
-    const note = changeable ? nothing : "directory-fields";
+    const note = changeable ? nothing : why;
     let control: TemplateResult;
     switch (f.kind) {
       case "check":
