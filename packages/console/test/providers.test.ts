@@ -404,6 +404,24 @@ describeConsole("identity providers in the console", {}, (ctx, kind) => {
     }, { as: null });
   });
 
+  it("a provider's button on the login page stays inside the login box, also for a name of one long word", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const displayName = `Ζωή ${"ΑΒΓΔΕΖΗΘ".repeat(6)}`;
+    assert.equal((await server.api("POST", "/idp/v1/external-identity-provider", { token, body: explicitProvider("longword", { displayName }) })).status, 201);
+    try {
+      await onPage(ctx(), async ({ page }) => {
+        await page.goto(url);
+        const button = page.getByRole("link", { name: `Log in with ${displayName}` });
+        await button.waitFor();
+        const [inner, outer] = await Promise.all([button.boundingBox(), page.locator(".login").boundingBox()]);
+        assert.ok(inner!.x + inner!.width <= outer!.x + outer!.width, `the button ends at ${inner!.x + inner!.width} px, the box at ${outer!.x + outer!.width}`);
+      }, { as: null });
+    } finally {
+      assert.equal((await server.api("DELETE", "/idp/v1/external-identity-provider/longword", { token })).status, 204);
+    }
+  });
+
   it("a security administrator is not offered, as a group every user joins or a mapping's local group, a group that grants system-administrator (the server would refuse the provider)", async () => {
     const { server, url } = ctx();
     const token = await server.login();
