@@ -1,6 +1,6 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { directive, Directive, PartType, type ElementPart, type PartInfo } from "lit/directive.js";
-import type { RestGroup, RestUser } from "ecm-sdk/browser";
+import { ECMPreconditionError, type RestGroup, type RestUser, type Versioned } from "ecm-sdk/browser";
 import { failed, inLabels, session } from "./api.js";
 import { navigate, type Route } from "./router.js";
 
@@ -366,20 +366,70 @@ export function auditDetails(details: Record<string, unknown>): TemplateResult {
 }
 
 /**
- * The labels, as `page` shows them, of the fields that differ between two versions of a settings object (a
- * directory, an identity provider): a field of a nested object by its path (`syncPeriodSeconds/full`,
- * `config/scopes`), as its control is named; a field the page has no control for is left out.
+ * The version of the settings object a page edits (a directory, an identity provider): read with the one
+ * the page shows, sent with its Save (If-Match). A Save refused for another administrator's change (412)
+ * saves nothing, says which fields they changed and offers Reload, which draws the form anew (`formKey`,
+ * for lit's `keyed`) from the version read then.
  */
-export function changedLabels(page: Page, before: object, after: object): string[] {
+export class SettingsVersion<T extends object> {
+  #etag: string | null = null;
+  /** A Save was refused so: Reload is offered. */
+  stale = false;
+  formKey = 0;
+
+  constructor(
+    /** What the page edits, in words ("directory"). */
+    readonly what: string,
+    readonly readOne: (listed: T) => Promise<Versioned<T>>,
+  ) {}
+
+  /** The list, the one `shown` picks (if any) read by itself for its version and put in its place. */
+  async read(list: Promise<T[]>, shown: (x: T) => boolean): Promise<{ items: T[]; one: T | undefined }> {
+    const items = await list;
+    const listed = items.find(shown);
+    const one = listed ? await this.readOne(listed) : null;
+    this.#etag = one?.etag ?? null;
+    return { items: one ? items.map((x) => (x === listed ? one.value : x)) : items, one: one?.value };
+  }
+
+  /** Saves what `page` shows of `shown` with `save(etag)`: its answer, or null when refused for a change made meanwhile (`page` says so). */
+  async save<R>(page: Page, shown: T, save: (etag: string | null) => Promise<R>): Promise<R | null> {
+    let saved: R;
+    try {
+      saved = await save(this.#etag);
+    } catch (error) {
+      if (!(error instanceof ECMPreconditionError)) throw error;
+      const labels = changedLabels(page, shown, (await this.readOne(shown)).value);
+      this.stale = true;
+      page.message = { kind: "error", text: `Someone else changed this ${this.what} since this page read it: nothing was saved.${labels.length ? ` They changed ${new Intl.ListFormat("en").format(labels)}.` : ""} Reload shows their version; then make your changes again.` };
+      return null;
+    }
+    this.stale = false;
+    return saved;
+  }
+
+  /** Reload's button, once a Save was refused: `reload` reads `page`'s data again; then its form is drawn anew. */
+  renderReload(page: Page, reload: () => Promise<unknown>): TemplateResult | typeof nothing {
+    const click = async () => {
+      await reload();
+      this.stale = false;
+      this.formKey++;
+      page.requestUpdate();
+    };
+    return this.stale ? html`<p><button type="button" @click=${() => void click()}>Reload</button></p>` : nothing;
+  }
+}
+
+/**
+ * The labels, as `page` shows them, of the fields that differ between two versions of a settings object: a
+ * field of a nested object by its path (`syncPeriodSeconds/full`, `config/scopes`), as its control is named;
+ * a field the page has no control for is left out.
+ */
+function changedLabels(page: Page, before: object, after: object): string[] {
   const flat = (o: object) => Object.entries(o).flatMap(([k, v]): [string, string][] =>
     v !== null && typeof v === "object" && !Array.isArray(v) ? Object.entries(v).map(([sub, x]) => [`${k}/${sub}`, JSON.stringify(x)]) : [[k, JSON.stringify(v)]]);
   const was = new Map(flat(before));
   return flat(after).filter(([k, v]) => was.get(k) !== v).map(([k]) => page.labelOf(k)).filter((label): label is string => label !== undefined);
-}
-
-/** What a Save refused for another administrator's change (a 412) says: nothing was saved, what they changed, and that Reload shows it. */
-export function staleSettings(what: string, labels: readonly string[]): string {
-  return `Someone else changed this ${what} since this page read it: nothing was saved.${labels.length ? ` They changed ${new Intl.ListFormat("en").format(labels)}.` : ""} Reload shows their version; then make your changes again.`;
 }
 
 /** What a connection test found: its verdict, then each step it took, in words — the fields it names by their labels on `page`. */

@@ -1,10 +1,10 @@
 import { html, nothing, type TemplateResult } from "lit";
 import { keyed } from "lit/directives/keyed.js";
-import { ECMNotFoundError, ECMPreconditionError, type DirectoryConfigToTest, type DirectoryFields, type ECMDirectory, type ECMDirectorySync, type ECMDirectoryTest } from "ecm-sdk/browser";
+import { ECMNotFoundError, type DirectoryConfigToTest, type DirectoryFields, type ECMDirectory, type ECMDirectorySync, type ECMDirectoryTest } from "ecm-sdk/browser";
 import { failed, inLabels, session } from "../api.js";
 import { href } from "../router.js";
 import "../group-rows.js";
-import { changedLabels, groupsOnlySystemAdministratorsHandOut, navigateWithNotice, onlySystemAdministrator, openDialog, Page, SECRET_AUTOCOMPLETE, staleSettings, testOutcome, when } from "../ui.js";
+import { groupsOnlySystemAdministratorsHandOut, navigateWithNotice, onlySystemAdministrator, openDialog, Page, SECRET_AUTOCOMPLETE, SettingsVersion, testOutcome, when } from "../ui.js";
 
 /** How often a running sync's progress is read again. */
 const POLL_MS = 1_000;
@@ -57,11 +57,7 @@ class DirectoriesPage extends Page {
   /** The groups a mapping is not offered: those only a system administrator hands out. */
   #guarded: ReadonlySet<string> = new Set();
   /** The version of the directory shown, sent with a Save: one another administrator changed meanwhile is refused (412), not written over. */
-  #etag: string | null = null;
-  /** A Save was refused so: Reload is offered. */
-  #stale = false;
-  /** Drawn anew on Reload: every field shows the version read then, also one the user had typed in. */
-  #formKey = 0;
+  readonly #version = new SettingsVersion<ECMDirectory>("directory", (d) => session.api.directory(d.id));
 
   get #id(): string | undefined {
     return this.route.rest[0];
@@ -84,14 +80,9 @@ class DirectoriesPage extends Page {
 
   async #load(): Promise<void> {
     await this.attempt(async () => {
-      const [directories, granting] = await Promise.all([session.security.directories(), groupsOnlySystemAdministratorsHandOut()]);
+      const [{ items, one: d }, granting] = await Promise.all([this.#version.read(session.security.directories(), (x) => x.id === this.#id), groupsOnlySystemAdministratorsHandOut()]);
       this.#guarded = new Set(granting.map((g) => g.id));
-      const listed = directories.find((x) => x.id === this.#id);
-      // The one shown is read by itself, for its version.
-      const one = listed ? await session.api.directory(listed.id) : null;
-      this.#etag = one?.etag ?? null;
-      this.#directories = one ? directories.map((x) => (x === listed ? one.value : x)) : directories;
-      const d = one?.value;
+      this.#directories = items;
       this.#locked = d ? await onlySystemAdministrator(granting, d.groupMappings.map((m) => m.localGroupId), { directory: d.id }) : false;
     });
     const id = this.#id;
@@ -150,17 +141,10 @@ class DirectoriesPage extends Page {
     event.preventDefault();
     await this.oneAtATime(() => this.attempt(async () => {
       const fields = this.#fieldsOf(this.#form);
-      let saved: ECMDirectory;
-      try {
-        saved = existing ? (await session.api.updateDirectory(existing.id, fields, this.#etag)).value : await session.security.createDirectory(fields);
-      } catch (error) {
-        if (!(existing && error instanceof ECMPreconditionError)) throw error;
-        const theirs = (await session.api.directory(existing.id)).value;
-        this.#stale = true;
-        this.message = { kind: "error", text: staleSettings("directory", changedLabels(this, existing, theirs)) };
-        return;
-      }
-      this.#stale = false;
+      const saved = existing
+        ? await this.#version.save(this, existing, async (etag) => (await session.api.updateDirectory(existing.id, fields, etag)).value)
+        : await session.security.createDirectory(fields);
+      if (!saved) return;
       // A test still on its way was of the settings before: its answer is not shown under these.
       this.#tests++;
       this.#testing = false;
@@ -172,14 +156,6 @@ class DirectoriesPage extends Page {
       if (existing) this.notify(`Saved ${saved.name}.`);
       else navigateWithNotice(href(`directories/${saved.id}`), "Created. Test it, then start a sync.");
     }));
-  }
-
-  /** After a Save refused for another administrator's change: the form shows their version, the edits here gone. */
-  async #reload(): Promise<void> {
-    await this.#load();
-    this.#stale = false;
-    this.#formKey++;
-    this.requestUpdate();
   }
 
   /** The form's fields to test, without a name when it has none yet. */
@@ -234,8 +210,8 @@ class DirectoriesPage extends Page {
       <p><a href=${href("directories")}>← Directories</a></p>
       <h1 tabindex="-1">${directory ? directory.name : "New directory"}</h1>
       ${this.renderMessage()}
-      ${this.#stale ? html`<p><button type="button" @click=${() => void this.#reload()}>Reload</button></p>` : nothing}
-      ${keyed(this.#formKey, this.#renderForm(directory))}
+      ${this.#version.renderReload(this, () => this.#load())}
+      ${keyed(this.#version.formKey, this.#renderForm(directory))}
       ${this.#renderTest()}
       ${directory ? this.#renderSync(directory) : nothing}
       ${directory ? this.#renderDelete(directory) : nothing}`;

@@ -1,11 +1,11 @@
 import { html, nothing, type TemplateResult } from "lit";
 import { keyed } from "lit/directives/keyed.js";
-import { ECMPreconditionError, type ECMIdentityProvider, type ECMIdentityProviderTest, type IdentityProviderFields } from "ecm-sdk/browser";
+import type { ECMIdentityProvider, ECMIdentityProviderTest, IdentityProviderFields } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href } from "../router.js";
 import type { GroupRows } from "../group-rows.js";
 import "../group-rows.js";
-import { changedLabels, groupsOnlySystemAdministratorsHandOut, navigateWithNotice, onlySystemAdministrator, openDialog, Page, SECRET_AUTOCOMPLETE, staleSettings, testOutcome } from "../ui.js";
+import { groupsOnlySystemAdministratorsHandOut, navigateWithNotice, onlySystemAdministrator, openDialog, Page, SECRET_AUTOCOMPLETE, SettingsVersion, testOutcome } from "../ui.js";
 
 /** The claims a login reads, with the standard claim a new provider's form starts from (as its scopes do). */
 const CLAIMS = [
@@ -53,11 +53,7 @@ class ProvidersPage extends Page {
   /** The groups its lists are not offered: those only a system administrator hands out. */
   #guarded: ReadonlySet<string> = new Set();
   /** The version of the provider shown, sent with a Save: one another administrator changed meanwhile is refused (412), not written over. */
-  #etag: string | null = null;
-  /** A Save was refused so: Reload is offered. */
-  #stale = false;
-  /** Drawn anew on Reload: every field shows the version read then, also one the user had typed in. */
-  #formKey = 0;
+  readonly #version = new SettingsVersion<ECMIdentityProvider>("identity provider", (p) => session.api.identityProvider(p.alias));
 
   get #alias(): string | undefined {
     return this.route.rest[0];
@@ -70,14 +66,9 @@ class ProvidersPage extends Page {
 
   async #load(): Promise<void> {
     await this.attempt(async () => {
-      const [providers, granting] = await Promise.all([session.security.identityProviders(), groupsOnlySystemAdministratorsHandOut()]);
+      const [{ items, one: p }, granting] = await Promise.all([this.#version.read(session.security.identityProviders(), (x) => x.alias === this.#alias), groupsOnlySystemAdministratorsHandOut()]);
       this.#guarded = new Set(granting.map((g) => g.id));
-      const listed = providers.find((x) => x.alias === this.#alias);
-      // The one shown is read by itself, for its version.
-      const one = listed ? await session.api.identityProvider(listed.alias) : null;
-      this.#etag = one?.etag ?? null;
-      this.#providers = one ? providers.map((x) => (x === listed ? one.value : x)) : providers;
-      const p = one?.value;
+      this.#providers = items;
       this.#locked = p ? await onlySystemAdministrator(granting, [...p.defaultGroupList, ...p.customGroupList.map((m) => m.localGroupId)], { provider: p.alias }) : false;
     });
   }
@@ -115,27 +106,12 @@ class ProvidersPage extends Page {
     await this.oneAtATime(() => this.attempt(async () => {
       const fields = this.#fieldsOf(form, this.#explicitFor(existing));
       const alias = existing?.alias ?? String(new FormData(form).get("alias"));
-      try {
-        if (existing) await session.api.updateIdentityProvider(alias, fields, this.#etag);
-        else await session.security.createIdentityProvider(alias, fields);
-      } catch (error) {
-        if (!(existing && error instanceof ECMPreconditionError)) throw error;
-        const theirs = (await session.api.identityProvider(alias)).value;
-        this.#stale = true;
-        this.message = { kind: "error", text: staleSettings("identity provider", changedLabels(this, existing, theirs)) };
-        return;
-      }
+      const saved = existing
+        ? await this.#version.save(this, existing, (etag) => session.api.updateIdentityProvider(alias, fields, etag))
+        : await session.security.createIdentityProvider(alias, fields);
+      if (!saved) return;
       navigateWithNotice(href("providers"), existing ? `Saved ${alias}.` : `Created ${alias}.`);
     }));
-  }
-
-  /** After a Save refused for another administrator's change: the form shows their version, the edits here gone. */
-  async #reload(): Promise<void> {
-    await this.#load();
-    this.#stale = false;
-    this.#explicit = null;
-    this.#formKey++;
-    this.requestUpdate();
   }
 
   /** The saved settings as a login would use them: the keys read, the client id and secret sent to the token endpoint. */
@@ -200,9 +176,13 @@ class ProvidersPage extends Page {
       <p><a href=${href("providers")}>← Identity providers</a></p>
       <h1 tabindex="-1">${p ? p.displayName : "New identity provider"}</h1>
       ${this.renderMessage()}
-      ${this.#stale ? html`<p><button type="button" @click=${() => void this.#reload()}>Reload</button></p>` : nothing}
+      ${this.#version.renderReload(this, async () => {
+        await this.#load();
+        // Their endpoints as they give them (discovery or by hand), not as chosen here.
+        this.#explicit = null;
+      })}
       ${p && this.#locked ? html`<p class="message warn">Only a system administrator may change or delete this identity provider: accounts hold the system-administrator role through it (a user of it, or a group it fills).</p>` : nothing}
-      ${keyed(this.#formKey, html`<form @submit=${(e: SubmitEvent) => void this.#save(e, p)}>
+      ${keyed(this.#version.formKey, html`<form @submit=${(e: SubmitEvent) => void this.#save(e, p)}>
         <fieldset class="form-grid" ?disabled=${p !== undefined && locked}>
           <legend class="visually-hidden">Settings</legend>
           <div>
