@@ -5,7 +5,7 @@ import { execFile, spawn } from "node:child_process";
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync, openSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
@@ -54,6 +54,14 @@ function parseCsv(text: string): string[][] {
  * sources in-process.
  */
 const ECM_BIN = fileURLToPath(new URL("../../bin/ecm.js", import.meta.url));
+
+/** Whether every user may read `file` (and pass through each folder above it). */
+function reachableByAll(file: string): boolean {
+  for (let path = file, last = ""; path !== last; last = path, path = dirname(path)) {
+    if ((statSync(path).mode & (path === file ? 0o004 : 0o001)) === 0) return false;
+  }
+  return true;
+}
 
 let server: ThreadServer;
 let home: string;
@@ -916,17 +924,21 @@ describe("details found by trying it", () => {
     assert.deepEqual(readdirSync(home).filter((n) => n.endsWith(".tmp")), []);
     // A file its user may not write is refused, as the shell's `>` refuses it, not replaced by the rename
     // (run as another user where the test runs as root, whom no file refuses).
-    const shared = mkdtempSync(join(tmpdir(), "ecm-cli-read-only-"));
-    chmodSync(shared, 0o777);
-    const kept = join(shared, "kept.json");
-    writeFileSync(kept, "last month's export\n", { mode: 0o444 });
-    const other = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-    const env = { ...process.env, ECM_URL: server.baseUrl, ECM_USERNAME: "sysadmin", ECM_PASSWORD: server.adminPassword, XDG_CONFIG_HOME: shared };
-    const refused = await promisify(execFile)(process.execPath, [ECM_BIN, "export", "--file", kept], { env, ...other }).then(() => ({ code: 0, stderr: "" }), (e: { code: number; stderr: string }) => e);
-    assert.deepEqual([refused.code, refused.stderr.split("\n").filter((l) => l.startsWith("ecm:"))], [1, [`ecm: cannot write ${kept}: permission denied`]]);
-    assert.equal(readFileSync(kept, "utf8"), "last month's export\n");
-    assert.deepEqual(readdirSync(shared).filter((n) => n.endsWith(".tmp")), []);
-    rmSync(shared, { recursive: true, force: true });
+    async function exportOverReadOnlyFile(): Promise<void> {
+      const shared = mkdtempSync(join(tmpdir(), "ecm-cli-read-only-"));
+      chmodSync(shared, 0o777);
+      const kept = join(shared, "kept.json");
+      writeFileSync(kept, "last month's export\n", { mode: 0o444 });
+      const other = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+      const env = { ...process.env, ECM_URL: server.baseUrl, ECM_USERNAME: "sysadmin", ECM_PASSWORD: server.adminPassword, XDG_CONFIG_HOME: shared };
+      const refused = await promisify(execFile)(process.execPath, [ECM_BIN, "export", "--file", kept], { env, ...other }).then(() => ({ code: 0, stderr: "" }), (e: { code: number; stderr: string }) => e);
+      assert.deepEqual([refused.code, refused.stderr.split("\n").filter((l) => l.startsWith("ecm:"))], [1, [`ecm: cannot write ${kept}: permission denied`]]);
+      assert.equal(readFileSync(kept, "utf8"), "last month's export\n");
+      assert.deepEqual(readdirSync(shared).filter((n) => n.endsWith(".tmp")), []);
+      rmSync(shared, { recursive: true, force: true });
+    }
+    // As root, only where another user can reach this checkout (a clone in root's home cannot be run by anyone else).
+    if (process.getuid?.() !== 0 || reachableByAll(ECM_BIN)) await exportOverReadOnlyFile();
     assert.equal((await ecm(["export", "--file", ""])).code, 2);
     const missing = join(home, "no-such-users.csv");
     assert.equal((await ecm(["import", missing])).stderr, `ecm: cannot read ${missing}: no such file\n`);
