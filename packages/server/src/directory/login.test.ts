@@ -296,7 +296,7 @@ describeEachStore("login by directory bind", (server) => {
       // Two anchors that differ in a byte that is not UTF-8 (0xff, 0xfe): read as text, both were the same replacement
       // character. Two whose bytes are UTF-8 and differ in letter case alone: read as text, both were lower-cased to one.
       const people = [["zoe", Buffer.from([0xff, ...Array.from({ length: 15 }, (_, i) => i + 1)])], ["ivan", Buffer.from([0xfe, ...Array.from({ length: 15 }, (_, i) => i + 1)])],
-        ["hmueller", Buffer.from("ABCDEFGHIJKLMNOP")], ["mustchange", Buffer.from("abcdefghijklmnop")]] as const;
+        ["u00001", Buffer.from("ABCDEFGHIJKLMNOP")], ["mustchange", Buffer.from("abcdefghijklmnop")]] as const;
       for (const [name, anchor] of people) {
         await admin.modify(adTree.dn(name), new Change({ operation: "add", modification: new Attribute({ type: "mS-DS-ConsistencyGuid", values: [anchor] }) }));
       }
