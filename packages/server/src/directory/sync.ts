@@ -107,12 +107,6 @@ const EDGE_BATCH = 1000;
 const EDGES_PER_TRANSACTION = 5 * EDGE_BATCH;
 /** User ids per read when looking for the users a full sync did not see. */
 const ID_PAGE = 10_000;
-/**
- * Progress is written, and the lease renewed, at most this often between pages (a write or three a
- * page cost an unchanged full sync ~2 % of its time). The lease is renewed by a timer as well, and
- * each batch's own transaction checks it and that the directory is still enabled.
- */
-const STEP_EVERY_MS = 1000;
 
 export interface SyncOptions {
   store: Store;
@@ -287,8 +281,6 @@ export class DirectorySync {
   private readonly referrals: string[] = [];
   /** A `changed` sync reading only what changed since the last mark. */
   private incremental = false;
-  /** When step() last wrote progress and renewed the lease (0: not yet). */
-  private steppedAt = 0;
   /** Member DNs whose memberships a `changed` sync must check again (null: all users). */
   private affected: Set<string> | null = new Set();
   /** Every directory, by id: its priority decides who keeps a name two directories have. */
@@ -369,8 +361,6 @@ export class DirectorySync {
   /** Between batches: progress for every node to show, the lease renewed, a stop honoured. */
   private async step(): Promise<void> {
     if (this.o.signal.aborted) throw this.o.signal.reason;
-    if (Date.now() - this.steppedAt < STEP_EVERY_MS) return;
-    this.steppedAt = Date.now();
     await this.o.queries.progress(this.o.runId, this.counts, JSON.stringify(this.problems), isoNow());
     await this.o.heartbeat();
   }
