@@ -71,12 +71,6 @@ function probePort(host: string, port: number): Promise<void> {
 function superviseWorkers(count: number): void {
   const listening = new WeakSet<Worker>();
   let stopping = false;
-  // Workers get a young generation twice V8's default (semi-spaces of 32 MiB): a third fewer scavenges,
-  // the longest of them shorter, and the slowest bind logins at 300/s are those that waited for one
-  // (docs/benchmarks.md); ~22 MB more at a syncing worker's peak. A value given on the command line or in
-  // NODE_OPTIONS, in either spelling, is kept.
-  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)].some((a) => /^--max[-_]semi[-_]space[-_]size/.test(a));
-  if (!given) cluster.setupPrimary({ execArgv: [...process.execArgv, "--max-semi-space-size=32"] });
   const start = () => cluster.fork().once("listening", function (this: Worker) {
     listening.add(this);
   });
