@@ -1,4 +1,5 @@
 import { gzipSync } from "node:zlib";
+import negotiate from "@fastify/accept-negotiator";
 import type { FastifyReply, FastifyRequest } from "fastify";
 
 /**
@@ -15,18 +16,8 @@ export function publishedDocument(document: () => unknown): (request: FastifyReq
       made = { json, gzip: gzipSync(json) };
     }
     void reply.type("application/json; charset=utf-8").header("vary", "accept-encoding");
-    if (!takesGzip(request.headers["accept-encoding"])) return reply.send(made.json);
+    // Accept-Encoding read as @fastify/static reads it for the console's files.
+    if (negotiate(request.headers["accept-encoding"] ?? "", ["gzip"]) !== "gzip") return reply.send(made.json);
     return reply.header("content-encoding", "gzip").send(made.gzip);
   };
-}
-
-/** Whether an Accept-Encoding header takes gzip: named, or `*`, with a weight above 0 (RFC 9110 12.5.3). */
-function takesGzip(header: string | undefined): boolean {
-  const weights = new Map<string, number>();
-  for (const part of (header ?? "").split(",")) {
-    const [coding = "", ...parameters] = part.split(";").map((p) => p.trim().toLowerCase());
-    const q = parameters.find((p) => p.startsWith("q="));
-    if (coding !== "") weights.set(coding, q === undefined ? 1 : Number(q.slice(2)) || 0);
-  }
-  return (weights.get("gzip") ?? weights.get("*") ?? 0) > 0;
 }
