@@ -127,6 +127,10 @@ describeEachStore(
       for (let i = 0; i < 2; i++) assert.equal((await logout("127.0.0.13")).status, 400);
       assertTooMany(await logout("127.0.0.13"));
       assert.equal((await logout("127.0.0.14")).status, 400, "another address has its own count");
+      // Posts to aliases that name no enabled provider read the store too: counted alike.
+      const unknown = () => s.api("POST", "/auth/v1/providers/no-such-idp/backchannel-logout", { from: "127.0.0.15", body: "logout_token=x", headers: { "content-type": "application/x-www-form-urlencoded" } });
+      for (let i = 0; i < 2; i++) assert.equal((await unknown()).status, 404);
+      assertTooMany(await unknown());
       await s.server.deps.auditTally.flush();
       const refused = (await s.api("GET", "/security/v1/audit-events?action=auth.backchannel-logout&outcome=failure", { token })).body.filter((e: any) => e.sourceAddress === "127.0.0.13");
       assert.deepEqual(refused.map((e: any) => e.count), [3], "one event whose count grows");
