@@ -64,7 +64,7 @@ export async function storeProblems(location: StoreLocation): Promise<string[]> 
         ...difference(
           "short-needle counts",
           await lines(db, "select gram, bucket, users from user_search_grams where users <> 0 order by gram, bucket"),
-          await lines(db, "select g, s.bucket, count(*)::int from user_search s, ecm_distinct_grams(s.search_text) g group by 1, 2 order by 1, 2"),
+          await lines(db, "select g, coalesce(s.counted_in, s.bucket), count(*)::int from user_search s, ecm_distinct_grams(s.search_text) g group by 1, 2 order by 1, 2"),
         ),
       );
     }

@@ -129,6 +129,11 @@ export interface StoreDialect {
    */
   leaveRoomForUpdates(db: Kysely<any>): Promise<void>;
   /**
+   * Migration 014u: PostgreSQL keeps a row's short-needle counts in the bucket they were counted in
+   * when a split moves it, instead of counting its grams out of one bucket and into the other. A no-op on SQLite.
+   */
+  keepCountsWhereCounted(db: Kysely<any>): Promise<void>;
+  /**
    * The users list's `enabled` filter as a condition on `users`. `after`: the page starts after this
    * username, so that PostgreSQL walks the disabled from there (the list's own `username > after` is
    * not carried over to them by the planner).

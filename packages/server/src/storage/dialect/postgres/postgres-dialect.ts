@@ -1,7 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type { StoreDialect } from "../dialect.js";
 import { createUserDocuments, installUserDocuments, refreshOwnFields, refreshUserDocuments, resumeUserDocuments, suspendUserDocuments } from "./user-documents.js";
-import { countMatches, createBucketFunctions, createDeferredUserSearch, createGramCounts, createUserSearch, refreshUserSearch, resumeUserSearch, searchCondition, searchInOrder, suspendUserSearch } from "./search-buckets.js";
+import { countMatches, createBucketFunctions, createDeferredUserSearch, createGramCounts, createGramCountsUpkeep, createUserSearch, refreshUserSearch, resumeUserSearch, searchCondition, searchInOrder, suspendUserSearch } from "./search-buckets.js";
 
 /**
  * Brings the planner's statistics up to date for the tables that changed by more than half since they
@@ -66,6 +66,11 @@ export const postgresDialect: StoreDialect = {
         on conflict do nothing;
       return null; end $$`.execute(db);
     await sql`create trigger audit_target_names_insert after insert on audit_events referencing new table as added for each statement execute function ecm_audit_target_names()`.execute(db);
+  },
+
+  async keepCountsWhereCounted(db: Kysely<any>) {
+    await createBucketFunctions(db);
+    await createGramCountsUpkeep(db);
   },
 
   async leaveRoomForUpdates(db: Kysely<any>) {

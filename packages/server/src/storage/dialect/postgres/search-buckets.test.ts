@@ -37,7 +37,7 @@ describe("PostgreSQL search buckets", { skip: storeSkip("postgres") }, () => {
   async function assertBucketsAreRanges() {
     const buckets = (await sql<{ bucket: string; first_username: string }>`select bucket, first_username from user_search_buckets order by bucket`.execute(store.db)).rows;
     for (let i = 1; i < buckets.length; i++) assert.ok(byCodePoint(buckets[i]!.first_username, buckets[i - 1]!.first_username) > 0, "first usernames grow with the bucket key");
-    const rows = (await sql<{ username: string; bucket: string; search_text: string }>`select s.username, s.bucket, s.search_text from user_search s`.execute(store.db)).rows;
+    const rows = (await sql<{ username: string; bucket: string; counted_in: string | null; search_text: string }>`select s.username, s.bucket, s.counted_in, s.search_text from user_search s`.execute(store.db)).rows;
     const users = (await store.db.selectFrom("users").select(["username", "search_text"]).execute());
     assert.deepEqual(rows.map((r) => [r.username, r.search_text]).sort(), users.map((u) => [u.username, u.search_text]).sort(), "one row per user, same text");
     for (const row of rows) {
@@ -48,12 +48,13 @@ describe("PostgreSQL search buckets", { skip: storeSkip("postgres") }, () => {
     for (const row of rows) sizes.set(row.bucket, (sizes.get(row.bucket) ?? 0) + 1);
     const target = (await sql<{ bucket_rows: number }>`select bucket_rows from user_search_settings`.execute(store.db)).rows[0]!.bucket_rows;
     assert.ok([...sizes.values()].every((n) => n <= 2 * target), `buckets split past twice the target: ${[...sizes.values()]}`);
-    // The kept counts of 1–2 character strings, per bucket, equal a count of the rows.
+    // The kept counts of 1–2 character strings, per bucket a row was counted in (moved by a split since, or its own), equal a count of the rows.
     const counted = new Map<string, number>();
     for (const row of rows) {
       const chars = [...row.search_text];
       const grams = new Set([...chars, ...chars.slice(1).map((c, i) => chars[i] + c)]);
-      for (const g of grams) counted.set(`${g} ${row.bucket}`, (counted.get(`${g} ${row.bucket}`) ?? 0) + 1);
+      const bucket = row.counted_in ?? row.bucket;
+      for (const g of grams) counted.set(`${g} ${bucket}`, (counted.get(`${g} ${bucket}`) ?? 0) + 1);
     }
     const kept = (await sql<{ gram: string; bucket: string; users: number }>`select gram, bucket, users from user_search_grams where users <> 0`.execute(store.db)).rows;
     assert.deepEqual(new Map(kept.map((k) => [`${k.gram} ${k.bucket}`, k.users])), counted, "kept 1–2 character counts");
@@ -67,6 +68,8 @@ describe("PostgreSQL search buckets", { skip: storeSkip("postgres") }, () => {
   it("splits crowded buckets and keeps every bucket a range of usernames", async () => {
     const buckets = await sql<{ n: string }>`select count(*) as n from user_search_buckets`.execute(store.db);
     assert.ok(Number(buckets.rows[0]!.n) >= 7, "the inserts split buckets");
+    const moved = await sql<{ n: string }>`select count(*) as n from user_search where counted_in <> bucket`.execute(store.db);
+    assert.ok(Number(moved.rows[0]!.n) > 0, "rows the splits moved stay counted where they were");
     await assertBucketsAreRanges();
   });
 
@@ -145,5 +148,21 @@ describe("PostgreSQL search buckets", { skip: storeSkip("postgres") }, () => {
     await store.dialect.bulkLoad(store.db, async () => {});
     await assertBucketsAreRanges();
     assert.deepEqual(await everyPage("moved", 2), ["b-spread", "m-055", "zz-moved"]);
+  });
+
+  it("keeps exact counts in a store from before migration 014u once its splits move rows", async () => {
+    await rebuildUserSearch(store.db, 4);
+    // Such a store counted each row in its bucket, and had no column saying otherwise.
+    await sql`alter table user_search drop column counted_in`.execute(store.db);
+    await sql`truncate user_search_grams`.execute(store.db);
+    await sql`insert into user_search_grams (gram, bucket, users) select g, s.bucket, count(*) from user_search s, ecm_distinct_grams(s.search_text) g group by 1, 2`.execute(store.db);
+    await sql`delete from kysely_migration where name = '014u-counts-where-counted'`.execute(store.db);
+    await store.close();
+    store = await openStore({ kind: "postgres", url: databaseUrl });
+    for (let i = 0; i < 24; i++) await insertUser(store, { username: `n-${String(i).padStart(2, "0")}`, first_name: "Upgraded" });
+    const moved = await sql<{ n: string }>`select count(*) as n from user_search where counted_in <> bucket`.execute(store.db);
+    assert.ok(Number(moved.rows[0]!.n) > 0, "splits moved rows");
+    await assertBucketsAreRanges();
+    assert.equal(await createUserQueries(store).count({ search: "u" }), (await expected("u")).length);
   });
 });

@@ -42,8 +42,11 @@ export async function createUserSearch(db: Kysely<any>): Promise<void> {
   await sql`analyze user_search`.execute(db);
 }
 
-/** The functions of the buckets (create or replace): run by migrations 006, 011, 014b and 014e, which changed them. */
+/** The functions of the buckets (create or replace): run by migrations 006, 011, 014b, 014e and 014u, which changed them. */
 export async function createBucketFunctions(db: Kysely<any>) {
+  // The bucket a row's short-needle counts were kept in, when a split moved it since (null: its
+  // bucket). Migration 014u; a nullable column costs no rewrite.
+  await sql`alter table user_search add column if not exists counted_in bigint`.execute(db);
   // The bucket a username belongs in, locked for this transaction. The lock waits for a split of that
   // bucket, which may move the username into the new bucket: so look again once it is held.
   await sql`create or replace function ecm_user_search_bucket(name text) returns bigint language plpgsql as $$
@@ -76,7 +79,7 @@ export async function createBucketFunctions(db: Kysely<any>) {
       if new_key = b then return; end if; -- no key left between b and the next bucket: it stays big
       select username into median from user_search where bucket = b order by username offset n / 2 limit 1;
       insert into user_search_buckets values (new_key, median, n - n / 2);
-      update user_search set bucket = new_key where bucket = b and username >= median;
+      update user_search set bucket = new_key, counted_in = coalesce(counted_in, bucket) where bucket = b and username >= median;
       update user_search_buckets set rows = n / 2 where bucket = b;
     end $$`.execute(db);
   await sql`create or replace function ecm_user_search_insert() returns trigger language plpgsql as $$
@@ -134,7 +137,7 @@ export async function createBucketFunctions(db: Kysely<any>) {
         new_key := ecm_user_search_key_after(b);
         continue when new_key = b; -- no key left between b and the next bucket
         insert into user_search_buckets values (new_key, first_arrival, kept - kept_before);
-        update user_search set bucket = new_key where bucket = b and username >= first_arrival and user_id <> all(ids);
+        update user_search set bucket = new_key, counted_in = coalesce(counted_in, bucket) where bucket = b and username >= first_arrival and user_id <> all(ids);
         select array_agg(case when f.bucket = b and u.username collate "C" >= first_arrival then new_key else f.bucket end order by f.id) into placed_buckets
           from unnest(placed_ids, placed_buckets) as f(id, bucket) join users u on u.id = f.id;
         wanted := wanted || new_key;
@@ -315,29 +318,43 @@ export async function countMatches(db: Kysely<any>, needle: string): Promise<num
  * Migration 009: per bucket, how many users' search text holds each 1- and 2-character string.
  * Counting a common short needle from the index visits every hit (`a`: 965 000 at a million users,
  * 0.2–0.8 s); the kept counts answer it from one row per bucket. Statement triggers on `user_search`
- * keep them: inserts, deletes, and updates (renames, text changes, a split moving rows to a new
- * bucket) add and subtract each row's distinct grams in one upsert, in (gram, bucket) order, so
- * concurrent writers lock the counters they share in the same order. A bucket's counters change
- * with its rows, whose inserts hold the bucket's lock: they add no wait of their own there.
+ * keep them: inserts, deletes, and updates (renames, text changes) add and subtract each row's
+ * distinct grams in one upsert, in (gram, bucket) order, so concurrent writers lock the counters
+ * they share in the same order. A bucket's counters change with its rows, whose inserts hold the
+ * bucket's lock: they add no wait of their own there.
  */
 export async function createGramCounts(db: Kysely<any>): Promise<void> {
   await sql`create table user_search_grams (gram text collate "C" not null, bucket bigint not null, users integer not null, primary key (gram, bucket))`.execute(db);
   await sql`create function ecm_distinct_grams(t text) returns setof text language sql immutable strict parallel safe as $$ select distinct unnest(ecm_short_grams(t)) $$`.execute(db);
-  const upsert = (rows: string) => `insert into user_search_grams (gram, bucket, users)
-      select g, r.bucket, sum(r.d) from (${rows}) r, ecm_distinct_grams(r.search_text) g group by 1, 2 having sum(r.d) <> 0 order by 1, 2
-      on conflict (gram, bucket) do update set users = user_search_grams.users + excluded.users`;
-  await sql.raw(`create function ecm_user_search_grams() returns trigger language plpgsql as $$
-    begin
-      if tg_op = 'INSERT' then ${upsert("select bucket, search_text, 1 as d from added")};
-      elsif tg_op = 'DELETE' then ${upsert("select bucket, search_text, -1 as d from removed")};
-      else ${upsert("select bucket, search_text, 1 as d from added union all select bucket, search_text, -1 from removed")};
-      end if;
-      return null;
-    end $$`).execute(db);
+  await createGramCountsUpkeep(db);
   await sql`insert into user_search_grams (gram, bucket, users) select g, s.bucket, count(*) from user_search s, ecm_distinct_grams(s.search_text) g group by 1, 2`.execute(db);
   await sql`create trigger user_search_grams_insert after insert on user_search referencing new table as added for each statement execute function ecm_user_search_grams()`.execute(db);
   await sql`create trigger user_search_grams_delete after delete on user_search referencing old table as removed for each statement execute function ecm_user_search_grams()`.execute(db);
   await sql`create trigger user_search_grams_update after update on user_search referencing old table as removed new table as added for each statement execute function ecm_user_search_grams()`.execute(db);
+}
+
+/**
+ * The counts' trigger function (create or replace). Since migration 014u a row stays counted in the
+ * bucket it was counted in when a split moves it (`counted_in`): a split changed no count, yet
+ * recounted each moved row's grams twice (a sixth of a PostgreSQL import's store time). Only rows
+ * whose text or counting bucket changed are counted again.
+ */
+export async function createGramCountsUpkeep(db: Kysely<any>): Promise<void> {
+  const upsert = (rows: string) => `insert into user_search_grams (gram, bucket, users)
+      select g, r.bucket, sum(r.d) from (${rows}) r, ecm_distinct_grams(r.search_text) g group by 1, 2 having sum(r.d) <> 0 order by 1, 2
+      on conflict (gram, bucket) do update set users = user_search_grams.users + excluded.users`;
+  // A row whose text and counting bucket are the same before and after (+1 and −1 of one user) cancels out.
+  await sql.raw(`create or replace function ecm_user_search_grams() returns trigger language plpgsql as $$
+    begin
+      if tg_op = 'INSERT' then ${upsert("select coalesce(counted_in, bucket) as bucket, search_text, 1 as d from added")};
+      elsif tg_op = 'DELETE' then ${upsert("select coalesce(counted_in, bucket) as bucket, search_text, -1 as d from removed")};
+      else ${upsert(`select bucket, search_text, sum(d) as d from (
+          select user_id, coalesce(counted_in, bucket) as bucket, search_text, 1 as d from added
+          union all select user_id, coalesce(counted_in, bucket), search_text, -1 from removed) c
+        group by user_id, bucket, search_text having sum(d) <> 0`)};
+      end if;
+      return null;
+    end $$`).execute(db);
 }
 
 /** Whether migration 009 ran (migration 006 rebuilds user_search before it exists). */

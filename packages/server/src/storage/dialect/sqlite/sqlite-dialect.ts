@@ -285,6 +285,9 @@ export const sqliteDialect: StoreDialect = {
   // SQLite has no fill factor: a row is rewritten in place when it still fits.
   async leaveRoomForUpdates() {},
 
+  // SQLite keeps no counts of short needles (FTS5 answers them).
+  async keepCountsWhereCounted() {},
+
   enabledIs: (enabled) => (eb) => eb("users.enabled", "=", enabled ? 1 : 0),
 
   async countEnabled(db, enabled) {
