@@ -74,7 +74,7 @@ export interface TestResult {
   usersFound: number | null;
   usersFoundCapped: boolean;
   /** Three users as they would be imported. */
-  sample: (Omit<MappedUser, "dnKey" | "key"> & { uniqueId: string })[];
+  sample: (Omit<MappedUser, "dnKey" | "key" | "primaryGroup"> & { uniqueId: string })[];
 }
 
 /** A connection test counts this many users at most (a million would take a while). */
@@ -513,7 +513,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
             if (!("user" in m)) {
               if (unusable++ === 0) firstProblem = `${entry.dn}: ${m.problem}`;
             } else if (result.sample.length < 3) {
-              const { key, dnKey: _, ...user } = m.user;
+              const { key, dnKey: _, primaryGroup: __, ...user } = m.user;
               result.sample.push({ ...user, uniqueId: key });
             }
             if (++found >= TEST_COUNT_MAX) {

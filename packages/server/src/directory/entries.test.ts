@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { VENDOR_DEFAULTS } from "./config.js";
-import { EntryValues, keyBytes, mapGroup, mapUser } from "./entries.js";
+import { EntryValues, groupAttributes, groupBinaryAttributes, keyBytes, mapGroup, mapUser, userAttributes } from "./entries.js";
 
 const d = { attributeMapping: VENDOR_DEFAULTS.OTHER.attributeMapping };
 
@@ -47,4 +47,14 @@ it("gives back the bytes of an objectGUID key, to look its entry up by (the firs
   assert.equal(mapped.key, "33221100-5544-7766-8899-aabbccddeeff");
   assert.deepEqual(keyBytes(ad, mapped.key!), guid);
   assert.equal(keyBytes(d, "4c071720-85fe-1041-9a86-ffd672b7cb45"), null, "entryUUID is text");
+});
+
+it("asks for each attribute once, objectSid as uniqueId of Active Directory too, and for a user's primaryGroupID there", () => {
+  const ad = { vendor: "ACTIVE_DIRECTORY" as const, attributeMapping: { ...VENDOR_DEFAULTS.ACTIVE_DIRECTORY.attributeMapping, uniqueId: "objectSid" } };
+  for (const list of [groupAttributes(ad), groupBinaryAttributes(ad), userAttributes(ad)]) assert.equal(new Set(list.map((a) => a.toLowerCase())).size, list.length, list.join(", "));
+  assert.deepEqual(groupBinaryAttributes(ad), ["objectSid"]);
+  assert.ok(userAttributes(ad).includes("primaryGroupID"));
+  assert.ok(!userAttributes({ vendor: "OTHER", attributeMapping: VENDOR_DEFAULTS.OTHER.attributeMapping }).includes("primaryGroupID"));
+  const user = mapUser(new EntryValues({ dn: "CN=x,DC=corp", objectSid: Buffer.alloc(28, 1), sAMAccountName: "x", primaryGroupID: "513" }), ad);
+  assert.ok("user" in user && user.user.primaryGroup === 513);
 });

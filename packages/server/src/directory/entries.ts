@@ -24,6 +24,8 @@ export interface MappedUser {
   email: string | null;
   enabled: boolean;
   changePassword: boolean;
+  /** Active Directory's primaryGroupID: the RID of the group it is a member of without being listed (primaryMemberKey). */
+  primaryGroup: number | null;
 }
 
 export interface MappedGroup {
@@ -68,27 +70,34 @@ export function binaryAttributes(d: Pick<Directory, "attributeMapping">): string
 
 const isGuid = (attribute: string) => attribute.toLowerCase() === "objectguid";
 
-/** What a user search asks for. */
-export function userAttributes(d: Pick<Directory, "attributeMapping" | "vendor">): string[] {
-  return [...new Set([...Object.values(d.attributeMapping), ...STATE_ATTRIBUTES, changeAttribute(d)])];
-}
-
 /** Active Directory's security identifier: a group's last sub-authority (its RID) is what its primary members' primaryGroupID holds. */
 const SID = "objectSid";
+const PRIMARY_GROUP = "primaryGroupID";
 
-/** What a group read asks for (members are read by memberValues, in ranges where the directory splits them). */
-export function groupAttributes(d: Pick<Directory, "attributeMapping" | "vendor">): string[] {
-  return ["cn", "description", d.attributeMapping.uniqueId, changeAttribute(d), ...(d.vendor === "ACTIVE_DIRECTORY" ? [SID] : [])];
+/**
+ * What a user search asks for: on Active Directory its primaryGroupID too, read with the user (a
+ * `changed` sync reads the users whose primary group changed, and no group needs a search of its primary members).
+ */
+export function userAttributes(d: Pick<Directory, "attributeMapping" | "vendor">): string[] {
+  return [...new Set([...Object.values(d.attributeMapping), ...STATE_ATTRIBUTES, changeAttribute(d), ...(d.vendor === "ACTIVE_DIRECTORY" ? [PRIMARY_GROUP] : [])])];
 }
 
-/** The binary attributes of a group read. */
+/** What a group read asks for (members are read by memberValues, in ranges where the directory splits them); each name once, whatever its case (uniqueId may be objectSid). */
+export function groupAttributes(d: Pick<Directory, "attributeMapping" | "vendor">): string[] {
+  const names = ["cn", "description", d.attributeMapping.uniqueId, changeAttribute(d), ...(d.vendor === "ACTIVE_DIRECTORY" ? [SID] : [])];
+  return [...new Map(names.map((n) => [n.toLowerCase(), n])).values()];
+}
+
+/** The binary attributes of a group read (binaryAttributes keeps a configured spelling beside the canonical one on purpose). */
 export function groupBinaryAttributes(d: Pick<Directory, "attributeMapping" | "vendor">): string[] {
-  return [...binaryAttributes(d), ...(d.vendor === "ACTIVE_DIRECTORY" ? [SID] : [])];
+  return [...new Set([...binaryAttributes(d), ...(d.vendor === "ACTIVE_DIRECTORY" ? [SID] : [])])];
 }
 
 /**
  * The RID of an Active Directory group (its objectSid's last sub-authority), or null: the users whose
- * primaryGroupID it is are its members (Domain Users, 513, is every new user's), which its `member` does not list.
+ * primaryGroupID it is are its members (Domain Users, 513, is every new user's), which its `member`
+ * does not list. The group holds primaryMemberKey(rid) among its member keys, and so does each user
+ * with that primaryGroupID (directory/sync.ts): the graph resolves them as any other member.
  */
 export function primaryGroupRid(values: EntryValues, d: Pick<Directory, "vendor">): number | null {
   const sid = values.all(SID)[0];
@@ -106,6 +115,17 @@ export const LOGIN_MEMBER_ATTRIBUTE = "memberUid";
 
 /** Member keys of login names start so: a DN's key starts with an attribute's name, which holds no colon. */
 const LOGIN_MEMBER = "memberuid:";
+/** Member keys of primary groups (primaryGroupRid) start so. */
+const PRIMARY_MEMBER = "primarygroupid:";
+
+/** The member key that joins the users whose primaryGroupID is `rid` to the group of that RID. */
+export function primaryMemberKey(rid: number): string {
+  return PRIMARY_MEMBER + rid;
+}
+
+export function isPrimaryMemberKey(memberKey: string): boolean {
+  return memberKey.startsWith(PRIMARY_MEMBER);
+}
 
 /** The member key of a user a group names by login name (memberUid): the name folded as logins compare it. */
 export function loginMemberKey(loginName: string): string {
@@ -203,6 +223,12 @@ function isDisabled(values: EntryValues, now: number): boolean {
   return values.text("pwdAccountLockedTime") === LOCKED_FOR_GOOD;
 }
 
+/** A user entry's primaryGroupID (a RID, 32 bits), or null. */
+function primaryGroupOf(values: EntryValues): number | null {
+  const rid = values.text(PRIMARY_GROUP);
+  return rid !== null && /^\d{1,10}$/.test(rid) && Number(rid) <= 0xffffffff ? Number(rid) : null;
+}
+
 /** Must change the password at the next login: Active Directory's pwdLastSet=0, ppolicy's pwdReset. */
 function mustChangePassword(values: EntryValues): boolean {
   return values.text("pwdLastSet") === "0" || values.text("pwdReset")?.toLowerCase() === "true";
@@ -263,6 +289,7 @@ export function mapUser(
     email,
     enabled: !isDisabled(values, now),
     changePassword: mustChangePassword(values),
+    primaryGroup: primaryGroupOf(values),
   };
   return warning === undefined ? { key, user } : { key, user, warning };
 }

@@ -63,4 +63,30 @@ describeEachStore("primary groups (Active Directory)", (server) => {
     assert.equal((await syncAndWait(server(), token, created.body.id)).state, "succeeded");
     assert.ok(!(await groupsOf("zoe")).includes("everyone"));
   });
+
+  it("follows a primaryGroupID changed or new at a `changed` sync, which reads the users that changed and no group that did not", async () => {
+    const id = ((await api("GET", "/security/v1/external-user-storage")).body as any[])[0].id;
+    const inDomainUsers = async (name: string) => (await groupsOf(name)).filter((g) => g === "Domain Users" || g === "everyone");
+    // zoe back in Domain Users, hmueller out: only their entries changed (a test's change, as a tool writing primaryGroupID alone makes it).
+    await set(tree.dn("zoe"), "primaryGroupID", "513");
+    await set(tree.dn("hmueller"), "primaryGroupID", "1105");
+    const changed = await syncAndWait(server(), token, id, { mode: "changed" });
+    assert.deepEqual([changed.state, changed.message], ["succeeded", null]);
+    assert.ok(changed.seen < 5, `${changed.seen} read`);
+    assert.deepEqual(await inDomainUsers("zoe"), ["Domain Users", "everyone"]);
+    assert.deepEqual(await inDomainUsers("hmueller"), []);
+    // A user of the domain made since: a member at the next `changed` sync.
+    const dn = `CN=Nora Neu (nnew),OU=People,${tree.suffix}`;
+    await ldap.add(dn, { objectClass: ["inetOrgPerson", "user"], cn: "Nora Neu (nnew)", sn: "Neu", givenName: "Nora", sAMAccountName: "nnew", objectGUID: tree.guid(dn), objectCategory: `CN=Person,CN=Schema,CN=Configuration,${tree.suffix}`, userAccountControl: "512", primaryGroupID: "513", uSNChanged: String(++tree.usn) } as never);
+    assert.equal((await syncAndWait(server(), token, id, { mode: "changed" })).state, "succeeded");
+    assert.deepEqual(await inDomainUsers("nnew"), ["Domain Users", "everyone"]);
+    // Domain Users changed (its description): read again, its primary members not, and they stay.
+    await set(`CN=Domain Users,OU=Groups,${tree.suffix}`, "description", "Everyone of the domain");
+    const regrouped = await syncAndWait(server(), token, id, { mode: "changed" });
+    assert.deepEqual([regrouped.state, regrouped.left], ["succeeded", 0], regrouped.message);
+    for (const name of ["zoe", "nnew", "ivan"]) assert.deepEqual(await inDomainUsers(name), ["Domain Users", "everyone"], name);
+    // And a full sync agrees.
+    const full = await syncAndWait(server(), token, id);
+    assert.deepEqual([full.state, full.joined, full.left], ["succeeded", 0, 0], full.message);
+  });
 });

@@ -16,7 +16,7 @@ import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
 import { serverOf, toDirectory, type Directory } from "./config.js";
 import { dnKey } from "./dn.js";
-import { binaryAttributes, changeAttribute, EntryValues, groupAttributes, groupBinaryAttributes, LOGIN_MEMBER_ATTRIBUTE, loginKeyOfMember, loginMemberKey, mapGroup, mapUser, MEMBER_ATTRIBUTES, primaryGroupRid, userAttributes, type EntryProblem, type MappedGroup, type MappedUser } from "./entries.js";
+import { binaryAttributes, changeAttribute, EntryValues, groupAttributes, groupBinaryAttributes, isPrimaryMemberKey, LOGIN_MEMBER_ATTRIBUTE, loginKeyOfMember, loginMemberKey, mapGroup, mapUser, MEMBER_ATTRIBUTES, primaryGroupRid, primaryMemberKey, userAttributes, type EntryProblem, type MappedGroup, type MappedUser } from "./entries.js";
 import type { Entry } from "ldapts";
 import { escapeFilterValue } from "./filters.js";
 import { DirectoryConnection, DirectoryError, problemOf, ServiceBindRefused } from "./ldap.js";
@@ -30,7 +30,8 @@ import { DirectoryConnection, DirectoryError, problemOf, ServiceBindRefused } fr
  *    (`directory_members`), rewritten only when the list changed (an order-independent hash).
  * 2. **Users** (a paged search; `changed`: those changed since the mark), a page per batch: mapped,
  *    compared with the store by uniqueId, new ones checked for clashes, and written — users,
- *    memberships (the nested groups resolved through the graph, cycles included), the mapped local
+ *    memberships (the nested groups resolved through the graph, cycles included; on Active Directory
+ *    the primary group too, by the primaryGroupID read with the user), the mapped local
  *    groups, audit events — in one transaction whose documents and search entries are brought up
  *    to date once (StoreDialect.batchUserWrites). A crash loses at most the batch in flight, never
  *    part of a user.
@@ -207,6 +208,7 @@ function asStored(u: SyncedUser, dn: string, enabled: boolean): MappedUser {
     email: u.email,
     enabled,
     changePassword: u.change_password === 1,
+    primaryGroup: u.primary_group_rid,
   };
 }
 
@@ -508,12 +510,10 @@ export class DirectorySync {
           if (allGroups.has(memberKey) && !visited.has(memberKey)) queue.push(member);
         }
       }
-      // Its primary members are in no member attribute (Active Directory): found by their primaryGroupID. (A change of
-      // primary group changes both groups' member there, so a `changed` sync reads them; a new user joins at a full one.)
+      // Its primary members are in no member attribute (Active Directory): the users whose primaryGroupID,
+      // read with them, is its RID hold this key too (writeBatch), as a change of it reaches a `changed` sync.
       const rid = primaryGroupRid(values, d);
-      if (rid !== null) {
-        for await (const page of connection.search(d.userSearchBase ?? d.baseDn, `(&${d.userFilter}(primaryGroupID=${rid}))`, ["1.1"])) for (const e of page) members.add(dnKey(e.dn));
-      }
+      if (rid !== null) members.add(primaryMemberKey(rid));
       await this.keepMembers(group, [...members]);
     }
     if (since === null) {
@@ -668,8 +668,11 @@ export class DirectorySync {
     const hash = keys.length === 0 ? null : memberHash(keys);
     if (hash === group.member_hash) return;
     if (this.o.mode === "changed" && this.affected !== null) {
-      await this.noteMembersAffected([group.id]);
-      for (const k of keys) this.noteAffected(k);
+      // Its primary members stay so whatever else changed in the list: not every user is checked again for that.
+      const primary = keys.find(isPrimaryMemberKey);
+      const kept = primary !== undefined && (await this.o.queries.membersByKeys(this.d.id, [primary])).some((r) => r.group_id === group.id) ? primary : undefined;
+      await this.noteMembersAffected([group.id], kept);
+      for (const k of keys) if (k !== kept) this.noteAffected(k);
     }
     group.member_hash = hash;
     // A group waiting already (reached again) is written once, with its latest members.
@@ -718,11 +721,11 @@ export class DirectorySync {
     });
   }
 
-  /** The member keys the store holds for these groups, noted as affected (a page at a time). */
-  private async noteMembersAffected(groupIds: number[]): Promise<void> {
+  /** The member keys the store holds for these groups, noted as affected (a page at a time), but `except`. */
+  private async noteMembersAffected(groupIds: number[], except?: string): Promise<void> {
     for (let after = ""; this.affected !== null; ) {
       const page = await this.o.queries.memberKeysPage(groupIds, after, 5000);
-      for (const r of page) this.noteAffected(r.member_key);
+      for (const r of page) if (r.member_key !== except) this.noteAffected(r.member_key);
       if (page.length < 5000) return;
       after = page[page.length - 1]!.member_key;
     }
@@ -731,7 +734,8 @@ export class DirectorySync {
   private noteAffected(memberKey: string): void {
     if (this.affected === null) return;
     this.affected.add(memberKey);
-    if (this.affected.size > AFFECTED_MAX) this.affected = null;
+    // A primary group's key stands for its primary members, most often every user (Domain Users).
+    if (this.affected.size > AFFECTED_MAX || isPrimaryMemberKey(memberKey)) this.affected = null;
   }
 
   /** The graph of the directory's groups, each group's ancestors, and the local groups they map to. */
@@ -1040,10 +1044,10 @@ export class DirectorySync {
       });
       if (renames.length > 0) await this.o.queries.renameMemberKeys(d.id, renames);
     }
-    // A user is a member by its DN, or by its login name where a posixGroup names it (memberUid).
-    const memberKeys = new Map(batch.map((m) => [m, [m.dnKey, loginMemberKey(m.loginName)]]));
+    // A user is a member by its DN, by its login name where a posixGroup names it (memberUid), or by its primary group (Active Directory).
+    const memberKeys = new Map(batch.map((m) => [m, [m.dnKey, loginMemberKey(m.loginName), ...(m.primaryGroup === null ? [] : [primaryMemberKey(m.primaryGroup)])]]));
     const byKey = new Map<string, number[]>();
-    for (const r of await this.o.queries.membersByKeys(d.id, [...memberKeys.values()].flat())) byKey.set(r.member_key, [...(byKey.get(r.member_key) ?? []), r.group_id]);
+    for (const r of await this.o.queries.membersByKeys(d.id, [...new Set([...memberKeys.values()].flat())])) byKey.set(r.member_key, [...(byKey.get(r.member_key) ?? []), r.group_id]);
     const direct = (m: MappedUser) => memberKeys.get(m)!.flatMap((k) => byKey.get(k) ?? []);
     const existingIds = batch.flatMap((m) => existing.get(m.key)?.id ?? []);
     /** Each user's memberships in the groups this directory decides: group → the directory whose sync made it (null: by hand). */
@@ -1064,6 +1068,8 @@ export class DirectorySync {
      * is unchanged (no version, document or audit event: what it is and shows is the same).
      */
     const newKeys: { id: number; username_skeleton: string | null; login_skeleton: string | null }[] = [];
+    /** Users whose primaryGroupID changed: written apart too, as it shows only in their groups. */
+    const newPrimary: { id: number; primary_group_rid: number | null }[] = [];
     let unchanged = 0;
     let regrouped = 0;
     for (const m of batch) {
@@ -1091,6 +1097,7 @@ export class DirectorySync {
       const fieldsSame = Object.keys(after).length === 0 && u.dn_key === next.dn_key;
       if (!fieldsSame) updates.push({ key: m.key, u, next, before, after });
       if (u.username_skeleton !== n.username_skeleton || u.login_skeleton !== n.login_skeleton) newKeys.push({ id: u.id, username_skeleton: n.username_skeleton, login_skeleton: n.login_skeleton });
+      if (u.primary_group_rid !== m.primaryGroup) newPrimary.push({ id: u.id, primary_group_rid: m.primaryGroup });
       const want = this.desiredGroups(direct(m));
       const have = current.get(u.id) ?? new Map<number, number | null>();
       // A sync removes only the memberships a sync made (this directory's, or the one it takes the user over from): one added by hand stays.
@@ -1103,7 +1110,7 @@ export class DirectorySync {
       else if (fieldsSame) regrouped++;
     }
     if (read) this.counts.unchanged += unchanged;
-    if (fresh.length === 0 && updates.length === 0 && newKeys.length === 0 && adds.length === 0 && removes.length === 0) return;
+    if (fresh.length === 0 && updates.length === 0 && newKeys.length === 0 && newPrimary.length === 0 && adds.length === 0 && removes.length === 0) return;
 
     try {
       // The transaction may run again (storage/busy.ts): what it counts and joins is its own.
@@ -1119,7 +1126,7 @@ export class DirectorySync {
           // The spread last: `{ ...object, more }` costs V8 several µs a user.
           const rows = fresh.map((m) => {
             const n = names.get(m.key)!;
-            return { uuid: orderedUuid(), directory_id: d.id, directory_key: m.key, created_at: now, updated_at: now, username_skeleton: n.username_skeleton, login_skeleton: n.login_skeleton, ...columnsOf(m, n) };
+            return { uuid: orderedUuid(), directory_id: d.id, directory_key: m.key, created_at: now, updated_at: now, username_skeleton: n.username_skeleton, login_skeleton: n.login_skeleton, primary_group_rid: m.primaryGroup, ...columnsOf(m, n) };
           });
           const inserted = rows.length === 0 ? [] : await dialect.insertJson<{ id: number; uuid: string; username: string; directory_key: string }>(trx, "users", Object.keys(rows[0]!), rows, { returning: ["id", "uuid", "username", "directory_key"] });
           const ids = new Map(inserted.map((u) => [u.directory_key, u.id]));
@@ -1158,6 +1165,7 @@ export class DirectorySync {
           }
           for (const { columns, rows: changed } of byColumns.values()) await dialect.updateJson(trx, "users", columns, changed, { increment: ["version"] });
           if (newKeys.length > 0) await dialect.updateJson(trx, "users", ["username_skeleton", "login_skeleton"], newKeys.sort((a, b) => a.id - b.id));
+          if (newPrimary.length > 0) await dialect.updateJson(trx, "users", ["primary_group_rid"], newPrimary.sort((a, b) => a.id - b.id));
           const moved = updates.filter(({ u }) => this.takenOver.has(u.id));
           const left: { group_id: number; user_id: number }[] = [];
           if (moved.length > 0) {
@@ -1306,7 +1314,7 @@ export class DirectorySync {
   private async recheckMemberships(users: SyncedUser[]): Promise<void> {
     const batch: MappedUser[] = users.map((u) => ({
       key: u.directory_key!, dn: u.dn ?? "", dnKey: u.dn_key ?? "", username: u.username, loginName: u.login_name, firstName: u.first_name, lastName: u.last_name,
-      displayName: u.display_name, email: u.email, enabled: u.enabled === 1, changePassword: u.change_password === 1,
+      displayName: u.display_name, email: u.email, enabled: u.enabled === 1, changePassword: u.change_password === 1, primaryGroup: u.primary_group_rid,
     }));
     // Only memberships change here: the names stay as stored.
     await this.writeBatch(batch, new Map(users.map((u) => [u.directory_key!, u])), new Map(users.map((u) => [u.directory_key!, storedNames(u)])), false);

@@ -12,7 +12,7 @@ import { groupsGranting } from "./group-queries.js";
 /** The users columns a sync compares and writes. */
 export const SYNCED_USER_COLUMNS = [
   "id", "uuid", "username", "username_skeleton", "login_name", "login_key", "login_skeleton", "first_name", "last_name", "display_name", "email", "dn", "dn_key",
-  "directory_key", "enabled", "change_password",
+  "directory_key", "enabled", "change_password", "primary_group_rid",
 ] as const;
 
 /**
@@ -43,6 +43,7 @@ export interface SyncedUser {
   directory_key: string | null;
   enabled: number;
   change_password: number;
+  primary_group_rid: number | null;
 }
 
 /**

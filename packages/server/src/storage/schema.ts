@@ -33,6 +33,8 @@ export interface UsersTable {
   directory_key: Generated<string | null>;
   /** `dn` normalized for lookups (directory/dn.ts): group members are matched by it. */
   dn_key: Generated<string | null>;
+  /** Active Directory: the entry's primaryGroupID, the RID of its primary group (directory/entries.ts primaryMemberKey); null elsewhere. */
+  primary_group_rid: Generated<number | null>;
   /** Identity provider whose login created the user (null otherwise). */
   identity_provider_id: Generated<number | null>;
   /** Made by an identity provider's first login (migration 014i): never linked to another login by its email. */

@@ -36,6 +36,7 @@ import { downloadLinksMigration } from "./migrations/014p-download-links.js";
 import { providerAliasFoldMigration } from "./migrations/014q-provider-alias-fold.js";
 import { disabledUsersMigration } from "./migrations/014r-disabled-users.js";
 import { usersFillfactorMigration } from "./migrations/014s-users-fillfactor.js";
+import { primaryGroupsMigration } from "./migrations/014t-primary-groups.js";
 import { countsWhereCountedMigration } from "./migrations/014u-counts-where-counted.js";
 import { DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
 import type { JsonBody } from "./json-body.js";
@@ -114,6 +115,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "014q-provider-alias-fold": providerAliasFoldMigration,
     "014r-disabled-users": disabledUsersMigration(dialect),
     "014s-users-fillfactor": usersFillfactorMigration(dialect),
+    "014t-primary-groups": primaryGroupsMigration,
     "014u-counts-where-counted": countsWhereCountedMigration(dialect),
   };
 }
