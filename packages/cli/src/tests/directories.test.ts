@@ -101,6 +101,11 @@ test("directories create/list/show/test/update; the bind password from stdin or 
   assert.equal(own.groupFilter, "(objectClass=groupOfNames)");
   const back = JSON.parse(ok(await ecm(["directories", "update", "cli-ldap-2", "--group-filter", "", "-o", "json"])).stdout);
   assert.equal(back.groupFilter, "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))");
+  // "" empties the lists of groups and mappings, which other values replace.
+  const none = JSON.parse(ok(await ecm(["directories", "update", "cli-ldap-2", "-g", "", "-m", "", "-o", "json"])).stdout);
+  assert.deepEqual([none.groupEntryDnList, none.groupMappings], [[], []]);
+  const again = JSON.parse(ok(await ecm(["directories", "update", "cli-ldap-2", "-g", tree.groupDn(GROUPS[0]), "-m", `${tree.groupDn(GROUPS[0])}=cli-dir-staff`, "-o", "json"])).stdout);
+  assert.deepEqual([again.groupEntryDnList, again.groupMappings.length], [[tree.groupDn(GROUPS[0])], 1]);
   // The stored password goes nowhere new: another server needs it again, and the refusal names the option that gives it.
   const elsewhere = await ecm(["directories", "update", "cli-ldap-2", "--connection-url", "ldap://127.0.0.1:1"]);
   assert.equal(elsewhere.code, 7);

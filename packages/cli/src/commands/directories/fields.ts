@@ -100,8 +100,8 @@ export const DIRECTORY_OPTION_HELP = [
   "--user-search-base DN, --user-filter FILTER, --group-filter FILTER   (\"\": the base DN, the vendor's filters)",
   "-a, --attribute FIELD=ATTR   which attribute fills a user field: username, loginName, firstName, lastName,",
   "                             email, displayName, uniqueId (repeatable; the others keep theirs)",
-  "-g, --group DN               a directory group to import, its nested groups too (repeatable; replaces the list)",
-  "-m, --map GROUPDN=GROUP      members of a directory group join a local group (repeatable; replaces the list)",
+  "-g, --group DN               a directory group to import, its nested groups too (repeatable; replaces the list; \"\": none)",
+  "-m, --map GROUPDN=GROUP      members of a directory group join a local group (repeatable; replaces the list; \"\": none)",
   "--full-every SECONDS, --changed-every SECONDS   periodic syncs (0: only when started)",
   "--disable-limit PERCENT      a full sync that would disable more of the users disables nobody (default 10)",
   "--priority N                 the lower number wins a username or login name two directories have (default 0)",
@@ -174,12 +174,13 @@ export async function directoryFields(ctx: Ctx): Promise<DirectoryFields> {
     }
     fields.attributeMapping = mapping;
   }
+  // "" empties a list (no value of either is empty).
   const groups = v.group as string[] | undefined;
-  if (groups) fields.groupEntryDnList = groups;
+  if (groups) fields.groupEntryDnList = groups.filter((g) => g !== "");
   const maps = v.map as string[] | undefined;
   if (maps) {
     fields.groupMappings = await Promise.all(
-      maps.map(async (m) => {
+      maps.filter((m) => m !== "").map(async (m) => {
         const [groupDn, local] = pair(m, "map", "GROUPDN=GROUP");
         return { groupDn, localGroupId: (await findGroup(ctx, local)).guid };
       }),
