@@ -85,6 +85,12 @@ describeEachStore("primary groups (Active Directory)", (server) => {
     const regrouped = await syncAndWait(server(), token, id, { mode: "changed" });
     assert.deepEqual([regrouped.state, regrouped.left], ["succeeded", 0], regrouped.message);
     for (const name of ["zoe", "nnew", "ivan"]) assert.deepEqual(await inDomainUsers(name), ["Domain Users", "everyone"], name);
+    // Its member list changed: ivan out, hmueller in; its primary members stay.
+    await set(`CN=Domain Users,OU=Groups,${tree.suffix}`, "member", tree.dn("hmueller"));
+    const listed = await syncAndWait(server(), token, id, { mode: "changed" });
+    assert.deepEqual([listed.state, listed.left, listed.joined], ["succeeded", 2, 2], listed.message);
+    for (const name of ["zoe", "nnew", "hmueller"]) assert.deepEqual(await inDomainUsers(name), ["Domain Users", "everyone"], name);
+    assert.deepEqual(await inDomainUsers("ivan"), []);
     // And a full sync agrees.
     const full = await syncAndWait(server(), token, id);
     assert.deepEqual([full.state, full.joined, full.left], ["succeeded", 0, 0], full.message);
