@@ -221,7 +221,13 @@ export function printObject(out: Writer, format: OutputFormat, columns: string[]
   switch (format) {
     case "table": {
       const w = Math.max(...columns.map((c) => c.length));
-      for (const c of columns) out.write(`${(c + ":").padEnd(w + 1)}  ${tableText(row[c], ", ")}`.trimEnd() + "\n");
+      for (const c of columns) {
+        const v = row[c];
+        // A list whose items hold the separator themselves (a sync's problems: a DN and a sentence each) would
+        // read as other items: one a line, under each other.
+        const text = Array.isArray(v) && v.some((x) => cellText(x, ", ").includes(", ")) ? v.map((x) => tableText(x, ", ")).join(`\n${" ".repeat(w + 3)}`) : tableText(v, ", ");
+        out.write(`${(c + ":").padEnd(w + 1)}  ${text}`.trimEnd() + "\n");
+      }
       break;
     }
     case "json":

@@ -3,7 +3,7 @@ import { EventEmitter } from "node:events";
 import { test } from "node:test";
 import { ECMPermissionError, ECMTooManyRequestsError, ECMUnavailableError } from "ecm-sdk";
 import { exitCodeOf, messageOf } from "../errors.js";
-import { ListPrinter } from "../output.js";
+import { ListPrinter, printObject } from "../output.js";
 
 /** An output that takes one piece and is then full until it is told to drain. */
 class SlowOutput extends EventEmitter {
@@ -82,4 +82,11 @@ test("a table shows bidi controls, invisible spaces and line separators escaped 
 test("a server refusing more requests for now (429) is a try-again-later exit, as an unavailable one (503)", () => {
   assert.equal(exitCodeOf(new ECMTooManyRequestsError("Too many login attempts; try again in 40 s.", { status: 429 })), 8);
   assert.equal(exitCodeOf(new ECMUnavailableError("busy", { status: 503 })), 8);
+});
+
+test("an object's table shows a list whose items hold a comma one item a line (a sync's problems: DNs and sentences), other lists on one", () => {
+  let text = "";
+  const problems = ["cn=Müller\\2C Hans,ou=people: The username or login name \"hmueller\" is taken, as is its email.", "cn=bad user,ou=people: The username is not valid here."];
+  printObject({ write: (s: string) => (text += s) }, "table", ["state", "groups", "problems"], { state: "succeeded", groups: ["staff", "users"], problems });
+  assert.equal(text, ["state:     succeeded", "groups:    staff, users", `problems:  ${problems[0]}`, `           ${problems[1]}`, ""].join("\n"));
 });

@@ -91,6 +91,11 @@ describeEachStore("primary groups (Active Directory)", (server) => {
     assert.deepEqual([listed.state, listed.left, listed.joined], ["succeeded", 2, 2], listed.message);
     for (const name of ["zoe", "nnew", "hmueller"]) assert.deepEqual(await inDomainUsers(name), ["Domain Users", "everyone"], name);
     assert.deepEqual(await inDomainUsers("ivan"), []);
+    // Nested: Domain Users made a member of staff, its primary members are staff's members too.
+    assert.ok(!(await groupsOf("nnew")).includes("staff"));
+    await ldap.modify(tree.groupDn("staff"), [new Change({ operation: "add", modification: new Attribute({ type: "member", values: [`CN=Domain Users,OU=Groups,${tree.suffix}`] }) }), new Change({ operation: "replace", modification: new Attribute({ type: "uSNChanged", values: [String(++tree.usn)] }) })]);
+    assert.equal((await syncAndWait(server(), token, id, { mode: "changed" })).state, "succeeded");
+    for (const name of ["zoe", "nnew", "hmueller"]) assert.ok((await groupsOf(name)).includes("staff"), name);
     // And a full sync agrees.
     const full = await syncAndWait(server(), token, id);
     assert.deepEqual([full.state, full.joined, full.left], ["succeeded", 0, 0], full.message);
