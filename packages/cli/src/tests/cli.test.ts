@@ -867,6 +867,24 @@ describe("details found by trying it", () => {
     assert.match(ok(await ecm(["roles", "revoke", "rep-group", "user"])).stderr, /^Revoked user from rep-group\n$/);
     assert.match(ok(await ecm(["roles", "revoke", "rep-group", "user"])).stderr, /^rep-group does not have user: nothing to revoke\n$/);
     assert.equal((await ecm(["roles", "revoke", "rep-group", "no-such-role"])).code, 4);
+    // A revoked key is gone from the user's list: the audit log says it was there (by name, prefix or id).
+    const key = JSON.parse(ok(await ecm(["api-keys", "create", "rep-user", "rep-key", "-o", "json"])).stdout);
+    assert.match(ok(await ecm(["api-keys", "revoke", "rep-user", "rep-key"])).stderr, /^Revoked API key rep-key of rep-user\n$/);
+    for (const which of ["rep-key", key.prefix, key.id]) {
+      const again = await ecm(["api-keys", "revoke", "rep-user", which]);
+      assert.deepEqual([again.code, again.stderr], [0, "rep-user's API key rep-key was revoked already: nothing to revoke\n"], which);
+    }
+    const never = await ecm(["api-keys", "revoke", "rep-user", "no-such-key"]);
+    assert.deepEqual([never.code, never.stderr], [4, "ecm: rep-user has no API key no-such-key\n"]);
+  });
+
+  test("passwd with a service account's key says it has no password, before asking anything", async () => {
+    ok(await ecm(["users", "create", "tty-svc", "--service-account"]));
+    const { secret } = JSON.parse(ok(await ecm(["api-keys", "create", "tty-svc", "tty-key", "-o", "json"])).stdout);
+    const asked = await onTerminal(["passwd"], ["Some-Passw0rd-1", "Other-Passw0rd-2", "Other-Passw0rd-2"], { ECM_API_KEY: secret, ECM_PASSWORD: "" });
+    assert.deepEqual([asked.code, asked.prompts, asked.stderr], [5, [], "ecm: tty-svc is a service account: it has no password to change (it authenticates with API keys)\n"]);
+    const piped = await ecm(["passwd", "--password-stdin"], { env: { ECM_API_KEY: secret }, stdin: "a\nb\n" });
+    assert.deepEqual([piped.code, piped.stderr], [5, asked.stderr]);
   });
 
   test("reset-password asks twice on a terminal and changes nothing when the two differ", async () => {
