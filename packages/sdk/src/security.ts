@@ -24,6 +24,7 @@ import type {
   ECMImportSummary,
   ECMLockout,
   ECMUserSource,
+  ECMUserLink,
   ECMLoginProvider,
   ECMRole,
   ECMUser,
@@ -792,6 +793,11 @@ export class Security {
   /** The enabled providers a login page offers (public). */
   async loginProviders(opts?: CallOptions): Promise<ECMLoginProvider[]> {
     return asArray<ECMLoginProvider>((await this.#http.request("GET", "/auth/v1/providers", { ...call(opts), auth: false })).data, "login providers");
+  }
+
+  /** A user's links to identity providers, each with its subject (what `unlinkUser`'s `subject` names); [] when none. */
+  async userLinks(userGuid: UserRef, opts?: CallOptions): Promise<ECMUserLink[]> {
+    return asArray<ECMUserLink>((await this.#http.request("GET", `/security/v1/users/${enc(userGuidOf(userGuid))}/federated-identities`, call(opts))).data, "links");
   }
 
   /** Links a user to a provider: whoever is `subject` (`sub`) there logs in as this user. */

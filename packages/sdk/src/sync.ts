@@ -25,6 +25,7 @@ import type {
   ECMImportSummary,
   ECMLockout,
   ECMUserSource,
+  ECMUserLink,
   ECMLoginProvider,
   ECMRole,
   ECMUser,
@@ -465,6 +466,9 @@ export class SecuritySync {
   }
   loginProviders(opts?: SyncCallOptions): ECMLoginProvider[] {
     return this.#c("loginProviders", [opts]);
+  }
+  userLinks(userGuid: UserRef, opts?: SyncCallOptions): ECMUserLink[] {
+    return this.#c("userLinks", [userGuid, opts]);
   }
   linkUser(userGuid: UserRef, alias: string, subject: string, opts?: SyncCallOptions): void {
     return this.#c("linkUser", [userGuid, alias, subject, opts]);

@@ -160,6 +160,14 @@ export interface ECMApiKey {
   lastUsedAt: Date | null;
 }
 
+/** A user's link to an identity provider, with the subject it is to (`security.userLinks`). */
+export interface ECMUserLink {
+  alias: string;
+  displayName: string;
+  /** The user's `sub` at the provider: whoever logs in there as it logs in here as this user. */
+  subject: string;
+}
+
 /** Where an account comes from, and the identity providers it logs in through (`security.userSource`). */
 export interface ECMUserSource {
   type: "builtin" | "local" | "directory" | "identity-provider";

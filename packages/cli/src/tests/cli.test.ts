@@ -842,6 +842,11 @@ describe("details found by trying it", () => {
     const kept = await onTerminal(["users", "unlink", "tty-linked", "tty-sso"], ["n"]);
     assert.deepEqual([kept.code, kept.prompts], [1, ["Unlink tty-linked from tty-sso? It no longer logs in through it. [y/N] "]], kept.stderr);
     assert.equal(JSON.parse(ok(await ecm(["users", "show", "tty-linked", "-o", "json"])).stdout).federatedIdentities.length, 1, "still linked");
+    // --subject naming another subject than the link's: said without asking, the link kept (exit 5, as the server's refusal).
+    const otherSubject = await onTerminal(["users", "unlink", "tty-linked", "tty-sso", "--subject", "sub-2"], ["y"]);
+    assert.deepEqual([otherSubject.code, otherSubject.prompts, otherSubject.stderr], [5, [], "ecm: tty-linked is linked to tty-sso as another subject, not sub-2: nothing unlinked\n"]);
+    const sameSubject = await onTerminal(["users", "unlink", "tty-linked", "tty-sso", "--subject", "sub-1"], ["n"]);
+    assert.deepEqual([sameSubject.code, sameSubject.prompts], [1, ["Unlink tty-linked from tty-sso? It no longer logs in through it. [y/N] "]], sameSubject.stderr);
     const unlinked = await onTerminal(["users", "unlink", "tty-linked", "tty-sso", "--yes"], []);
     assert.deepEqual([unlinked.code, unlinked.prompts, unlinked.stderr], [0, [], "Unlinked tty-linked from tty-sso\n"]);
     const again = await onTerminal(["users", "unlink", "tty-linked", "tty-sso"], []);

@@ -417,6 +417,7 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       assert.deepEqual((await sec.usersPage({ linkedTo: alias })).users.map((x) => x.username), [`${p}linked`]);
       assert.equal(await sec.countUsers({ linkedTo: alias }), 1);
       assert.deepEqual(await sec.users({ linkedTo: `${p}nothing` }), []);
+      assert.deepEqual(await sec.userLinks(u), [{ alias, displayName: "Example SSO", subject: "subject-1" }]);
       await assert.rejects(sec.unlinkUser(u, alias, { subject: "subject-2" }), ECMConflictError);
       await sec.unlinkUser(u, alias, { subject: "subject-1" });
       await assert.rejects(sec.unlinkUser(u, alias), ECMNotFoundError);

@@ -339,6 +339,18 @@ export function createLinking(store: Store, groups: GroupQueries) {
       }
     },
 
+    /** A user's links, each with the subject it is to (what an unlink may name), by alias. */
+    async links(userId: string): Promise<{ alias: string; displayName: string; subject: string }[]> {
+      const user = await requireUser(createUserQueries(store), userId);
+      return db
+        .selectFrom("federated_identities")
+        .innerJoin("identity_providers", "identity_providers.id", "federated_identities.provider_id")
+        .select(["identity_providers.alias", "identity_providers.display_name as displayName", "federated_identities.subject"])
+        .where("federated_identities.user_id", "=", user.id)
+        .orderBy("identity_providers.alias")
+        .execute();
+    },
+
     /** An administrator links a user to a provider's subject (replacing the user's link to that provider). */
     async link(actor: AdminActor, userId: string, p: Provider, subject: string, precondition: Precondition): Promise<void> {
       try {

@@ -1,6 +1,7 @@
 import { ECMNotFoundError } from "ecm-sdk";
 import { arg, noMoreArgs, str } from "../../args.js";
 import type { Command } from "../../command.js";
+import { CliError, ExitCode } from "../../errors.js";
 import { findUser } from "../../lookup.js";
 import { YES_HELP, YES_OPTION, confirm } from "../../prompt.js";
 
@@ -33,12 +34,14 @@ export const unlink: Command = {
     noMoreArgs(ctx, 2);
     const u = await findUser(ctx, ref);
     const sec = ctx.ecm().security;
+    const subject = str(ctx.values, "subject");
     // A removal like a membership's: asked about when there is a link to remove (aliases are told apart without regard to case).
-    if ((await sec.userSource(u.guid)).federatedIdentities.some((f) => f.alias.toLowerCase() === alias.toLowerCase())) {
-      await confirm(ctx, `Unlink ${u.username} from ${alias}? It no longer logs in through it.`);
-    }
+    const linked = (await sec.userLinks(u.guid)).find((f) => f.alias.toLowerCase() === alias.toLowerCase());
+    // The link the server would keep (409) is said before any question about removing it.
+    if (linked && subject !== undefined && linked.subject !== subject) throw new CliError(`${u.username} is linked to ${alias} as another subject, not ${subject}: nothing unlinked`, ExitCode.conflict);
+    if (linked) await confirm(ctx, `Unlink ${u.username} from ${alias}? It no longer logs in through it.`);
     try {
-      await sec.unlinkUser(u.guid, alias, { subject: str(ctx.values, "subject") });
+      await sec.unlinkUser(u.guid, alias, { subject });
     } catch (error) {
       if (!(error instanceof ECMNotFoundError)) throw error;
       // No such link, as a membership that is not there: said, exit 0. A provider that does not exist stays a not-found.

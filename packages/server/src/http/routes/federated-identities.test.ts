@@ -71,6 +71,12 @@ describeEachStore("a user's links to identity providers, by hand", (server) => {
     assert.ok(hankGroups.includes("corp-staff"), `a user of the provider joins its default groups: ${hankGroups.join(", ")}`);
     assert.ok((await audit("user.link")).some((e) => e.targetId === hank.uuid && e.details.by === "administrator" && e.details.groupsJoined?.[0] === "corp-staff"), "audited with the groups joined");
     assert.deepEqual((await s.api("GET", `/security/v1/users/${hank.uuid}`, { token: admin })).body.federatedIdentities, [{ alias: "corp", displayName: "corp SSO" }]);
+    // The links with their subjects (what an unlink may name), for administrators only.
+    const links = await s.api("GET", `/security/v1/users/${hank.uuid}/federated-identities`, { token: admin });
+    assert.deepEqual([links.status, links.body], [200, [{ alias: "corp", displayName: "corp SSO", subject: "hank-at-corp" }]]);
+    assert.equal((await s.api("GET", `/security/v1/users/${(await createUser(s, admin, "hank-unlinked")).uuid}/federated-identities`, { token: admin })).body.length, 0);
+    assert.equal((await s.api("GET", "/security/v1/users/00000000-0000-4000-8000-000000000000/federated-identities", { token: admin })).status, 404);
+    assert.equal((await s.api("GET", `/security/v1/users/${hank.uuid}/federated-identities`, { token: await s.login("hank-unlinked", USER_PASSWORD) })).status, 403);
     corp.accounts.set("hank-at-corp", { preferred_username: "someone-else" });
     const token = await providerLogin(s, "corp", "hank-at-corp");
     assert.equal((await me(token)).id, hank.uuid);

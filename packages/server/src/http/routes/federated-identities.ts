@@ -5,7 +5,7 @@ import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { adminActorOf } from "../auth-guard.js";
 import type { AppDeps } from "../deps.js";
 import { ifMatchVersions } from "../etag.js";
-import { errorResponses, Uuid } from "../schemas.js";
+import { errorResponses, IdParams, Uuid } from "../schemas.js";
 import { PATTERN_MESSAGE } from "../validation.js";
 
 const LinkParams = Type.Object({ id: Uuid, alias: Type.String({ maxLength: 64 }) });
@@ -24,6 +24,10 @@ const LinkBody = Type.Object(
   },
   { additionalProperties: false },
 );
+const FederatedIdentity = Type.Object(
+  { alias: Type.String(), displayName: Type.String(), subject: Type.String({ description: "The user's `sub` at the provider" }) },
+  { $id: "FederatedIdentity", examples: [{ alias: "corp", displayName: "Corp SSO", subject: "248289761001" }] },
+);
 /** An unlink may name the subject it means (the link is removed only if it is that one); a request without a body names none. */
 const UnlinkBody = Type.Object({ subject: Type.Optional(Subject) }, { additionalProperties: false });
 
@@ -31,6 +35,18 @@ const UnlinkBody = Type.Object({ subject: Type.Optional(Subject) }, { additional
 const federatedIdentitiesRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { guard, providers, linking }) => {
   const adminOnly = guard(...ADMINISTRATOR_ROLES);
   const security = [{ bearerAuth: [] }];
+
+  app.get("/security/v1/users/:id/federated-identities", {
+    onRequest: adminOnly,
+    schema: {
+      summary: "List a user's links to identity providers",
+      description: "Each with the subject it is to (the user's `sub` at the provider), which an unlink may name; [] when there are none.",
+      tags: ["users"],
+      security,
+      params: IdParams,
+      response: { 200: Type.Array(FederatedIdentity), ...errorResponses(401, 403, 404) },
+    },
+  }, async (request) => linking.links(request.params.id));
 
   app.put("/security/v1/users/:id/federated-identities/:alias", {
     onRequest: adminOnly,
