@@ -7,6 +7,7 @@ import { STATUS_OF_CODE } from "./codes.js";
 import { ECMConnectionError, ECMError, ECMValidationError, errorClassForStatus } from "./errors.js";
 import type { Transport } from "./http.js";
 import { FieldTypeError, rowErrorInSdkNames, toRestUserBody } from "./mapping.js";
+import { keycloakRecord, keycloakUsers, opensJsonDocument } from "./keycloak.js";
 import { checkOptions } from "./options.js";
 import type { ECMImportResult, ECMImportSummary, ImportFormat, ImportOptions, ImportSource, ImportUserRecord } from "./types.js";
 
@@ -86,7 +87,7 @@ const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
  * pauses (for a database, or for the import's own results) gets its rows sent as they are: whenever the
  * reader waits a turn of the event loop without a full piece, it gets what is there.
  */
-async function* ndjsonOf(records: AsyncIterable<ImportUserRecord> | Iterable<ImportUserRecord>, refused: RefusedRecords): AsyncGenerator<Uint8Array> {
+async function* ndjsonOf<T>(records: AsyncIterable<T> | Iterable<T>, refused: RefusedRecords, rowOf: (record: T) => Record<string, unknown>): AsyncGenerator<Uint8Array> {
   const encoder = new TextEncoder();
   refused.fromRecords = true;
   let line = 0;
@@ -104,9 +105,10 @@ async function* ndjsonOf(records: AsyncIterable<ImportUserRecord> | Iterable<Imp
         line++;
         let row = "";
         try {
-          row = JSON.stringify(importRow(record));
+          row = JSON.stringify(rowOf(record));
         } catch (error) {
-          const username = typeof record?.username === "string" ? record.username : undefined;
+          const named = record as { username?: unknown } | null | undefined;
+          const username = typeof named?.username === "string" ? named.username : undefined;
           refused.add([{ line, username, status: "failed", error: { code: "ECMS1001", message: (error as Error).message, ...(error instanceof FieldTypeError && { field: error.field }) } }]);
         }
         piece += `${row}\n`;
@@ -160,10 +162,29 @@ function formatOfType(type: string): ImportFormat | undefined {
   return essence === "text/csv" ? "csv" : essence === "application/x-ndjson" || essence === "application/jsonl" ? "ndjson" : undefined;
 }
 
-/** NDJSON when the first character (after a BOM and white space) is `{`, a JSON array when it is `[`, else CSV. */
-function sniff(first: Uint8Array | string): ImportFormat | "array" {
+/**
+ * A JSON document over several lines (a Keycloak realm export) when `{` stands alone on the first line,
+ * else NDJSON when the first character (after a BOM and white space) is `{`, a JSON array when it is `[`, else CSV.
+ */
+function sniff(first: Uint8Array | string): ImportFormat | "array" | "document" {
   const text = typeof first === "string" ? first : new TextDecoder().decode(first.subarray(0, 64));
-  return /^\uFEFF?\s*\{/.test(text) ? "ndjson" : /^\uFEFF?\s*\[/.test(text) ? "array" : "csv";
+  return opensJsonDocument(text) ? "document" : /^\uFEFF?\s*\{/.test(text) ? "ndjson" : /^\uFEFF?\s*\[/.test(text) ? "array" : "csv";
+}
+
+/** Chunks in `charset` as UTF-8 bytes (what a JSON document is read in). */
+async function* utf8Of(chunks: AsyncIterable<Uint8Array | string>, charset: string): AsyncGenerator<Uint8Array> {
+  const utf8 = /^utf-?8$/i.test(charset);
+  const decoder = new TextDecoder(charset);
+  const encoder = new TextEncoder();
+  for await (const chunk of chunks) yield typeof chunk === "string" ? encoder.encode(chunk) : utf8 ? chunk : encoder.encode(decoder.decode(chunk, { stream: true }));
+  if (!utf8) yield encoder.encode(decoder.decode());
+}
+
+/** The body a source's bytes give once sniffed: a JSON array or a Keycloak realm export as NDJSON (their records' results in their places), else the bytes. */
+function sniffedBody(chunks: AsyncIterable<Uint8Array | string>, sniffed: ImportFormat | "array" | "document", charset: string | undefined, refused: RefusedRecords): ImportBody {
+  if (sniffed === "array") return { body: ndjsonOfArray(chunks, charset ?? "utf-8"), format: "ndjson", charset: "utf-8" };
+  if (sniffed === "document") return { body: ndjsonOf(keycloakUsers(utf8Of(chunks, charset ?? "utf-8")), refused, (user) => importRow(keycloakRecord(user))), format: "ndjson", charset: "utf-8" };
+  return { body: bytesOf(chunks), format: sniffed, charset: charset ?? "utf-8" };
 }
 
 /**
@@ -301,7 +322,7 @@ async function importBody(source: ImportSource, format: ImportFormat | undefined
     const named = formatOfType(source.type) ?? formatOfName((source as Blob & { name?: string }).name);
     const own = /;\s*charset\s*=\s*"?([\w.:-]+)/i.exec(source.type)?.[1];
     const sniffed = format ?? named ?? sniff(new Uint8Array(await source.slice(0, 64).arrayBuffer()));
-    if (sniffed === "array") return { body: ndjsonOfArray(chunksOf(source.stream() as ReadableStream<Uint8Array>), charset ?? own ?? "utf-8"), format: "ndjson", charset: "utf-8" };
+    if (sniffed === "array" || sniffed === "document") return sniffedBody(chunksOf(source.stream() as ReadableStream<Uint8Array>), sniffed, charset ?? own, refused);
     return { body: source, format: sniffed, charset: charset ?? own ?? "utf-8" };
   }
   if (source instanceof Uint8Array) return bodyOf([source], format, charset, refused);
@@ -320,13 +341,9 @@ async function bodyOf(source: Exclude<ImportSource, string | Blob | Uint8Array>,
   const all = startingWith(first.value, iterator);
   // Strings are text already, sent as UTF-8 as records are: a charset could only be wrong for them.
   if (charset !== undefined && !(first.value instanceof Uint8Array)) throw new TypeError("importUsers: charset is of bytes; strings and records are sent as UTF-8, leave charset out");
-  if (isBytes(first.value)) {
-    const sniffed = format ?? sniff(first.value);
-    if (sniffed === "array") return { body: ndjsonOfArray(all as AsyncIterable<Uint8Array | string>, charset ?? "utf-8"), format: "ndjson", charset: "utf-8" };
-    return { body: bytesOf(all as AsyncIterable<Uint8Array | string>), format: sniffed, charset: charset ?? "utf-8" };
-  }
+  if (isBytes(first.value)) return sniffedBody(all as AsyncIterable<Uint8Array | string>, format ?? sniff(first.value), charset, refused);
   if (format === "csv") throw new TypeError("importUsers: records are sent as NDJSON; leave format out");
-  return { body: ndjsonOf(all as AsyncIterable<ImportUserRecord>, refused), format: "ndjson", charset: "utf-8" };
+  return { body: ndjsonOf(all as AsyncIterable<ImportUserRecord>, refused, importRow), format: "ndjson", charset: "utf-8" };
 }
 
 /**

@@ -9,6 +9,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
+import { pbkdf2Sync, randomBytes, randomUUID } from "node:crypto";
+import { Algorithm, hashRaw } from "@node-rs/argon2";
 import { staleBuild, startServerThread, type ThreadServer } from "../../../sdk/test/server-thread.js";
 import { startFlakyProxy, type Fault } from "../../../sdk/test/flaky-proxy.js";
 import { ECM } from "ecm-sdk";
@@ -644,6 +646,70 @@ describe("import and export", () => {
     assert.equal(escaped.code, 7, escaped.stderr);
     assert.ok(!/[\x00-\x08\x0b-\x1f]/.test(escaped.stderr), JSON.stringify(escaped.stderr));
     assert.match(escaped.stderr, /Unknown CSV column: "\\u001b\[31mred/);
+  });
+
+  test("import reads a Keycloak realm export: its users, their groups by path, and their password hashes, which log in", async () => {
+    // As Keycloak keeps a password: base64 salt and value, the algorithm and its cost in credentialData (JSON in a string).
+    const pbkdf2 = (password: string, algorithm: "sha256" | "sha512", iterations: number, keyBytes: number) => {
+      const salt = randomBytes(16);
+      return {
+        secretData: JSON.stringify({ value: pbkdf2Sync(password, salt, iterations, keyBytes, algorithm).toString("base64"), salt: salt.toString("base64"), additionalParameters: {} }),
+        credentialData: JSON.stringify({ hashIterations: iterations, algorithm: `pbkdf2-${algorithm}`, additionalParameters: {} }),
+      };
+    };
+    const argon2 = async (password: string) => {
+      const salt = randomBytes(16);
+      const value = await hashRaw(password, { algorithm: Algorithm.Argon2id, salt, memoryCost: 7168, timeCost: 5, parallelism: 1, outputLen: 32 });
+      return {
+        secretData: JSON.stringify({ value: value.toString("base64"), salt: salt.toString("base64"), additionalParameters: {} }),
+        credentialData: JSON.stringify({ hashIterations: 5, algorithm: "argon2", additionalParameters: { hashLength: ["32"], memory: ["7168"], type: ["id"], version: ["1.3"], parallelism: ["1"] } }),
+      };
+    };
+    const password = (hash: { secretData: string; credentialData: string }) => [{ id: randomUUID(), type: "password", userLabel: "My password", createdDate: 1_700_000_000_000, ...hash }];
+    const user = (username: string, more: Record<string, unknown>) => ({ id: randomUUID(), createdTimestamp: 1_700_000_000_000, username, enabled: true, totp: false, emailVerified: true, disableableCredentialTypes: [], requiredActions: [], realmRoles: ["default-roles-acme"], notBefore: 0, ...more });
+    const realm = {
+      id: "acme",
+      realm: "acme",
+      enabled: true,
+      roles: { realm: [{ id: randomUUID(), name: "default-roles-acme", composite: true }], client: {} },
+      groups: [{ id: randomUUID(), name: "kc-staff", path: "/kc-staff", subGroups: [{ id: randomUUID(), name: "kc-ops", path: "/kc-staff/kc-ops", subGroups: [] }] }],
+      users: [
+        user("kc-alice", { firstName: "Alice", lastName: "Liddell", email: "alice@example.com", credentials: password(pbkdf2("Alice-Passw0rd-1", "sha256", 27_500, 64)), groups: ["/kc-staff"] }),
+        user("kc-bob", { email: "bob@example.com", credentials: password(await argon2("Bob-Passw0rd-22")), groups: ["/kc-staff/kc-ops"] }),
+        user("kc-carol", { enabled: false, credentials: password(pbkdf2("Carol-Passw0rd-3", "sha512", 210_000, 64)), requiredActions: ["UPDATE_PASSWORD"] }),
+        user("kc-dave", { credentials: [{ type: "password", secretData: '{"value":"AAAAAAAAAAAAAAAAAAAAAAAAAAA=","salt":"AAAAAAAAAAAAAAAAAAAAAA=="}', credentialData: '{"hashIterations":20000,"algorithm":"pbkdf2"}' }] }),
+        user("service-account-reports", { serviceAccountClientId: "reports", credentials: [] }),
+      ],
+      clients: [{ id: randomUUID(), clientId: "reports", serviceAccountsEnabled: true }],
+    };
+    ok(await ecm(["groups", "create", "kc-staff"]));
+    ok(await ecm(["groups", "create", "kc-ops"]));
+    // Pretty-printed as Keycloak writes it (`kc.sh export`: "key" : value).
+    const file = join(home, "realm-export.json");
+    writeFileSync(file, JSON.stringify(realm, null, 2).replace(/": /g, '" : '));
+    const rows = (r: Result) => JSON.parse(r.stdout).map((x: { line: number; username: string; result: string }) => [x.line, x.username, x.result]);
+    const expected = [[1, "kc-alice", "created"], [2, "kc-bob", "created"], [3, "kc-carol", "created"], [4, "kc-dave", "failed"], [5, "service-account-reports", "created"]];
+    const dry = await ecm(["import", file, "--dry-run", "-o", "json"]);
+    assert.deepEqual([dry.code, rows(dry)], [1, expected], dry.stderr);
+    const real = await ecm(["import", file, "-o", "json"]);
+    assert.deepEqual([real.code, rows(real)], [1, expected], real.stderr);
+    assert.match(JSON.parse(real.stdout)[3].message, /Keycloak's pbkdf2 password hashes are not imported/);
+    const show = async (username: string) => JSON.parse(ok(await ecm(["users", "show", username, "-o", "json"])).stdout);
+    const alice = await show("kc-alice");
+    assert.deepEqual([alice.firstName, alice.lastName, alice.email, alice.groups.sort()], ["Alice", "Liddell", "alice@example.com", ["kc-staff", "users"]]);
+    assert.deepEqual((await show("kc-bob")).groups.sort(), ["kc-ops", "users"]);
+    const carol = await show("kc-carol");
+    assert.deepEqual([carol.locked, carol.changePwd], [true, true]);
+    assert.equal((await show("service-account-reports")).serviceAccount, true);
+    for (const [username, pw] of [["kc-alice", "Alice-Passw0rd-1"], ["kc-bob", "Bob-Passw0rd-22"]]) {
+      assert.equal(JSON.parse(ok(await ecm(["whoami", "-o", "json"], { env: { ECM_USERNAME: username!, ECM_PASSWORD: pw! } })).stdout).username, username);
+    }
+    assert.equal((await ecm(["whoami"], { env: { ECM_USERNAME: "kc-alice", ECM_PASSWORD: "Alice-Passw0rd-2" } })).code, 3, "only the password it had");
+    // Another document over several lines (an export made readable by jq) is not taken for Keycloak's.
+    writeFileSync(file, JSON.stringify({ exportedAt: "2026-01-01T00:00:00Z", users: [{ username: "kc-not" }] }, null, 2));
+    const other = await ecm(["import", file]);
+    assert.deepEqual([other.code, other.stdout], [7, ""]);
+    assert.match(other.stderr, /ecm: importUsers: the JSON document names no realm before its users: .* only as a Keycloak realm export/);
   });
 
   test("export writes JSON (stdout or --file), ndjson lines, plain progress lines when not a terminal", async () => {

@@ -9,8 +9,8 @@ import { beforeEndingSignal } from "../../signals.js";
 
 export const importCommand: Command = {
   path: ["import"],
-  args: "<users.csv>",
-  summary: "create (or with --update, update) users from a CSV or NDJSON file, streamed to the server",
+  args: "<file>",
+  summary: "create (or with --update, update) users from a CSV or NDJSON file or a Keycloak realm export, streamed to the server",
   options: { update: { type: "boolean" }, "dry-run": { type: "boolean" }, charset: { type: "string" } },
   optionHelp: [
     "--update              update users that already exist (else such a row fails: the name is taken)",
@@ -22,11 +22,13 @@ export const importCommand: Command = {
     "email, remark, locked, validFrom, validTo, changePassword, neverExpire, password, passwordHash,",
     "serviceAccount, groups (names separated by \";\"). Columns are separated by commas, or by what a",
     "first line sep=X names (sep=; as Excel writes it). A file of JSON objects, one a line (NDJSON), or",
-    "a JSON array of them (users list -o json) is read as such.",
+    "a JSON array of them (users list -o json) is read as such, and so is a Keycloak realm export",
+    "(kc.sh export): its users, groups by the last name of their paths, and password hashes",
+    "(pbkdf2-sha256, pbkdf2-sha512, argon2), each row numbered by its place in the users array.",
     "Use - to read standard input.",
   ],
   async run(ctx) {
-    const file = arg(ctx, 0, "users.csv");
+    const file = arg(ctx, 0, "file");
     noMoreArgs(ctx, 1);
     // `ecm import big.csv | head`: the rows are imported all the same, their results past the pipe's end dropped.
     finishWhenOutputCloses();

@@ -1,0 +1,107 @@
+/**
+ * A Keycloak realm export (`kc.sh export`: the realm's JSON document, or its `<realm>-users-<n>.json`
+ * files) read for an import: the elements of its `users` array, as the bytes arrive, each made an
+ * import record — its password credential made the PHC string the server checks at login.
+ */
+import { ECMValidationError } from "./errors.js";
+import { exportRecords } from "./export-records.js";
+import { FieldTypeError } from "./mapping.js";
+import type { ImportUserRecord } from "./types.js";
+
+/**
+ * Whether these first bytes open a JSON document written over several lines (Keycloak pretty-prints
+ * its exports: `{` alone on the first line), which no NDJSON is: each of its rows is one line.
+ */
+export function opensJsonDocument(text: string): boolean {
+  return /^\uFEFF?\s*\{[ \t]*\r?\n/.test(text);
+}
+
+/**
+ * The elements of the document's `users` array, one at a time. Keycloak names the realm before its
+ * users (in the realm's file and in each users file): another document (an `ecm export` made readable
+ * with jq, say) is refused rather than read as Keycloak's.
+ */
+export async function* keycloakUsers(bytes: AsyncIterable<Uint8Array>): AsyncGenerator<unknown> {
+  const notKeycloak = (what: string) => new ECMValidationError(`importUsers: the JSON document ${what}: a file of JSON objects is read one a line (NDJSON), a document over several lines only as a Keycloak realm export (kc.sh export)`);
+  let realm = false;
+  let users = false;
+  for await (const { kind, value } of exportRecords(bytes)) {
+    if (kind === "realm") realm = typeof value === "string";
+    if (kind !== "users") continue;
+    if (!realm) throw notKeycloak("names no realm before its users");
+    users = true;
+    yield value;
+  }
+  if (!users) throw notKeycloak("has no users");
+}
+
+/** A credential's JSON-in-a-string (`secretData`, `credentialData`) as an object. */
+function embedded(value: unknown, name: string): Record<string, unknown> {
+  let parsed: unknown = value;
+  if (typeof value === "string") {
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      parsed = undefined;
+    }
+  }
+  if (parsed === null || typeof parsed !== "object") throw new FieldTypeError(`the password credential's ${name} is not JSON`, "credentials");
+  return parsed as Record<string, unknown>;
+}
+
+/** base64 without its padding, as PHC strings write it (argon2's). */
+const unpadded = (base64: string) => base64.replace(/=+$/, "");
+
+/** Keycloak's additionalParameters value (a list of strings, MultivaluedHashMap). */
+const first = (parameters: Record<string, unknown>, key: string) => (Array.isArray(parameters[key]) ? String((parameters[key] as unknown[])[0]) : undefined);
+
+/**
+ * A Keycloak password credential as a PHC string: PBKDF2 as the server reads Keycloak's
+ * (`$pbkdf2-sha256$i=<hashIterations>$<salt>$<value>`, base64 as it is), argon2 as its reference writes it.
+ */
+function passwordHash(credential: Record<string, unknown>): string {
+  const secret = embedded(credential.secretData, "secretData");
+  const data = embedded(credential.credentialData, "credentialData");
+  const { value, salt } = secret;
+  const { algorithm, hashIterations } = data;
+  if (typeof value !== "string" || typeof salt !== "string" || typeof hashIterations !== "number") throw new FieldTypeError("the password credential has no value, salt or hashIterations", "credentials");
+  if (algorithm === "pbkdf2-sha256" || algorithm === "pbkdf2-sha512") return `$${algorithm}$i=${hashIterations}$${salt}$${value}`;
+  const parameters = (data.additionalParameters ?? {}) as Record<string, unknown>;
+  const type = first(parameters, "type") ?? "id";
+  const version = first(parameters, "version") ?? "1.3";
+  if (algorithm === "argon2" && (type === "id" || type === "i") && (version === "1.3" || version === "1.0")) {
+    return `$argon2${type}$v=${version === "1.3" ? 19 : 16}$m=${first(parameters, "memory")},t=${hashIterations},p=${first(parameters, "parallelism")}$${unpadded(salt)}$${unpadded(value)}`;
+  }
+  const kind = algorithm === "argon2" ? `argon2${type} ${version}` : String(algorithm);
+  throw new FieldTypeError(`Keycloak's ${kind} password hashes are not imported (pbkdf2-sha256, pbkdf2-sha512, argon2id and argon2i are): leave the credential out and set the user's password here`, "credentials");
+}
+
+/** The last name of a Keycloak group path (`/staff/ops` → ops; `~/` is a `/` inside a name). */
+function groupName(path: string): string {
+  const names = path.split(/(?<!~)\//).filter(Boolean);
+  return (names.at(-1) ?? path).replace(/~\//g, "/");
+}
+
+/**
+ * A Keycloak user (UserRepresentation) as an import record: names, email, enabled, groups (by their
+ * last name), its password hash, a pending password update, a service account. What has no place
+ * here (roles, attributes, links to identity providers, one-time-password devices) is left out.
+ */
+export function keycloakRecord(user: unknown): ImportUserRecord {
+  if (user === null || typeof user !== "object" || typeof (user as { username?: unknown }).username !== "string") throw new FieldTypeError("a Keycloak user needs a username", "username");
+  const u = user as Record<string, unknown>;
+  // Its password lives in the directory Keycloak federated it from: synced from there, it keeps it.
+  if (typeof u.federationLink === "string") throw new FieldTypeError("a user of Keycloak's user federation (LDAP, Kerberos) is not imported: sync it from its directory here", "federationLink");
+  const record: ImportUserRecord = { username: u.username as string };
+  for (const name of ["firstName", "lastName", "email"] as const) if (typeof u[name] === "string") record[name] = u[name] as string;
+  if (typeof u.enabled === "boolean") record.locked = !u.enabled;
+  if (Array.isArray(u.groups)) record.groups = u.groups.filter((g): g is string => typeof g === "string").map(groupName);
+  if (typeof u.serviceAccountClientId === "string") record.serviceAccount = true;
+  const credential = Array.isArray(u.credentials) ? (u.credentials as Record<string, unknown>[]).find((c) => c?.type === "password") : undefined;
+  if (credential) {
+    record.passwordHash = passwordHash(credential);
+    // Asked of a password it has: one it must set first would hold it at a password page for good.
+    if (Array.isArray(u.requiredActions) && u.requiredActions.includes("UPDATE_PASSWORD")) record.changePwd = true;
+  }
+  return record;
+}
