@@ -968,6 +968,10 @@ describe("details found by trying it", () => {
     const same = await onTerminal(["users", "reset-password", "tty-pw"], ["Same-Passw0rd!!", "Same-Passw0rd!!"]);
     assert.equal(same.code, 0, same.stderr);
     ok(await ecm(["whoami"], { env: { ECM_USERNAME: "tty-pw", ECM_PASSWORD: "Same-Passw0rd!!" } }));
+    // A service account has no password: said before asking for one, as the server would refuse it after.
+    ok(await ecm(["users", "create", "tty-pw-svc", "--service-account"]));
+    const svc = await onTerminal(["users", "reset-password", "tty-pw-svc"], ["Same-Passw0rd!!", "Same-Passw0rd!!"]);
+    assert.deepEqual([svc.code, svc.prompts, svc.stderr], [5, [], "ecm: tty-pw-svc is a service account: it has no password to reset (it authenticates with API keys)\n"]);
   });
 
   test("a lockout after failed logins shows (the account's and each address's), filters with --locked-out, and unlock ends it; --locked means disabled", async () => {

@@ -17,6 +17,7 @@ export const resetPassword: Command = {
     const u = await findUser(ctx, ref);
     // The server refuses a reset of one's own password (it would skip the current one): said in the CLI's words.
     if ((await ctx.ecm().security.me()).guid === u.guid) throw new CliError("your own password is changed with ecm passwd, which asks for the current one", ExitCode.conflict);
+    if (u.serviceAccount) throw new CliError(`${u.username} is a service account: it has no password to reset (it authenticates with API keys)`, ExitCode.conflict);
     const password = await readPassword(ctx, "ECM_NEW_PASSWORD", `New password for ${u.username}: `, true);
     await ctx.ecm().security.resetPassword(u.guid, password);
     ctx.note(`Password of ${u.username} reset`);
