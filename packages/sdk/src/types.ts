@@ -519,7 +519,8 @@ export type ImportFormat = "csv" | "ndjson";
 
 /**
  * What importUsers reads: a file path (Node), a Blob or File, bytes, a ReadableStream or a Node readable
- * of bytes, or any (async) iterable of byte chunks or strings — all sent as they are — or of
+ * of bytes, or any (async) iterable of byte chunks or strings — sent as they are, but for a JSON array
+ * or a Keycloak realm export, whose elements or users are sent as NDJSON — or of
  * {@link ImportUserRecord}s, sent as NDJSON.
  */
 export type ImportSource =
