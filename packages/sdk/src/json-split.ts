@@ -145,6 +145,7 @@ export class JsonSplitter {
           } else if (c === CLOSE_BRACE && depth === 0) {
             if (this.#text(chunk, from, i).trim() !== "") throw malformed("a member without a value");
             this.#mode = "end";
+            from = i + 1;
           }
           break;
         case "value":

@@ -37,6 +37,11 @@ test("exportRecords splits the document into records whatever the chunk boundari
   }
 });
 
+test("an object without members is a document of no records, however it is spaced", async () => {
+  for (const text of ["{}", "{ }", "{\n}\n", " {}  "]) for (const size of [1, 4096]) assert.deepEqual(await collect(text, size), [], JSON.stringify(text));
+  await assert.rejects(collect("{} x", 1), /more after its end/);
+});
+
 test("exportRecords rejects what is not one JSON object", async () => {
   await assert.rejects(collect("[1]", 2), /not a JSON object/);
   await assert.rejects(collect('{"a":1} x', 2), /more after its end/);
