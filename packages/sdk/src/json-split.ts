@@ -43,6 +43,9 @@ export function malformed(what: string, cause?: unknown): ECMError {
   return new ECMError(`the server's answer is not the JSON expected: ${what}`, { cause });
 }
 
+/** What is wrong with the JSON a splitter reads: a server's answer (malformed), or a file the caller gave. */
+export type Broken = (what: string, cause?: unknown) => Error;
+
 // Node's Buffer decodes UTF-8 about twice as fast as TextDecoder, and its utf8Slice a third faster than
 // its toString("utf8"), which checks its arguments first; other runtimes (ecm-sdk/browser) use TextDecoder.
 const nodeUtf8Slice = (globalThis as { Buffer?: { prototype: { utf8Slice?: (this: Uint8Array, start: number, end: number) => string } } }).Buffer?.prototype.utf8Slice;
@@ -63,11 +66,11 @@ function lastElementSeparator(b: Uint8Array, open: number): number {
   return -1;
 }
 
-function parse(text: string): unknown {
+function parse(text: string, broken: Broken): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw malformed((err as Error).message, err);
+    throw broken((err as Error).message, err);
   }
 }
 
@@ -105,6 +108,7 @@ export class JsonSplitter {
   constructor(
     readonly root: "array" | "object",
     elements: "objects" | "arrays" = "objects",
+    readonly broken: Broken = malformed,
   ) {
     this.#open = elements === "objects" ? OPEN_BRACE : OPEN_BRACKET;
   }
@@ -132,18 +136,18 @@ export class JsonSplitter {
             this.#arrayDepth = 1;
             this.#watch = 1;
           } else if (c === OPEN_BRACE && depth === 1 && this.root === "object") this.#mode = "key";
-          else throw malformed(`not a JSON ${this.root}`);
+          else throw this.broken(`not a JSON ${this.root}`);
           from = i + 1;
           break;
         case "key":
           if (c === COLON && depth === 1) {
-            const key = parse(this.#text(chunk, from, i));
-            if (typeof key !== "string") throw malformed("a member name that is not a string");
+            const key = parse(this.#text(chunk, from, i), this.broken);
+            if (typeof key !== "string") throw this.broken("a member name that is not a string");
             this.#key = key;
             this.#mode = "value";
             from = i + 1;
           } else if (c === CLOSE_BRACE && depth === 0) {
-            if (this.#text(chunk, from, i).trim() !== "") throw malformed("a member without a value");
+            if (this.#text(chunk, from, i).trim() !== "") throw this.broken("a member without a value");
             this.#mode = "end";
             from = i + 1;
           }
@@ -155,7 +159,7 @@ export class JsonSplitter {
             this.#arrayDepth = 2;
             from = i + 1;
           } else if ((c === COMMA && depth === 1) || (c === CLOSE_BRACE && depth === 0)) {
-            out.push({ key: this.#key, values: [parse(this.#text(chunk, from, i))], elements: false });
+            out.push({ key: this.#key, values: [parse(this.#text(chunk, from, i), this.broken)], elements: false });
             this.#mode = c === COMMA ? "key" : "end";
             from = i + 1;
           }
@@ -164,7 +168,7 @@ export class JsonSplitter {
           if (c === COMMA && depth === this.#arrayDepth) cut = i;
           else if (c === CLOSE_BRACKET && depth === this.#arrayDepth - 1) {
             // Always a batch, empty or not: the export's empty lists are lists too.
-            out.push({ key: this.#key, values: parse(this.#text(chunk, from, i, true, true)) as unknown[], elements: true });
+            out.push({ key: this.#key, values: parse(this.#text(chunk, from, i, true, true), this.broken) as unknown[], elements: true });
             this.#mode = depth === 0 ? "end" : "after-value";
             from = i + 1;
             cut = -1;
@@ -173,20 +177,20 @@ export class JsonSplitter {
         case "after-value":
           if (c === COMMA && depth === 1) this.#mode = "key";
           else if (c === CLOSE_BRACE && depth === 0) this.#mode = "end";
-          else throw malformed(`unexpected "${String.fromCharCode(c)}" after an array`);
+          else throw this.broken(`unexpected "${String.fromCharCode(c)}" after an array`);
           from = i + 1;
           break;
         case "end":
-          throw malformed("more after its end");
+          throw this.broken("more after its end");
       }
     }
     // Everything before the last separator is whole elements: parse them together.
     if (this.#mode === "elements" && cut >= from) {
-      out.push({ key: this.#key, values: parse(this.#text(chunk, from, cut, true, true)) as unknown[], elements: true });
+      out.push({ key: this.#key, values: parse(this.#text(chunk, from, cut, true, true), this.broken) as unknown[], elements: true });
       from = cut + 1;
     }
     if (this.#mode === "end") {
-      for (let i = from; i < chunk.length; i++) if (!isSpace(chunk[i]!)) throw malformed("more after its end");
+      for (let i = from; i < chunk.length; i++) if (!isSpace(chunk[i]!)) throw this.broken("more after its end");
     } else if (from < chunk.length) this.#parts.push(from === 0 ? chunk : chunk.subarray(from));
     return out;
   }
@@ -215,7 +219,7 @@ export class JsonSplitter {
 
   /** The answer ended: throws unless the document was complete. */
   end(): void {
-    if (this.#mode !== "end") throw malformed("it ends before it is complete");
+    if (this.#mode !== "end") throw this.broken("it ends before it is complete");
   }
 
   /**
@@ -275,7 +279,7 @@ export class JsonSplitter {
       else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
         if (++this.#depth <= this.#watch + 1) return i;
       } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-        if (--this.#depth < 0) throw malformed(`unbalanced "${String.fromCharCode(c)}"`);
+        if (--this.#depth < 0) throw this.broken(`unbalanced "${String.fromCharCode(c)}"`);
         if (this.#depth <= this.#watch) return i;
       } else if ((c === COMMA || c === COLON) && this.#depth <= this.#watch) return i;
       i++;

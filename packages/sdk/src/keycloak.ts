@@ -4,7 +4,7 @@
  * import record — its password credential made the PHC string the server checks at login.
  */
 import { ECMValidationError } from "./errors.js";
-import { exportRecords } from "./export-records.js";
+import { JsonSplitter } from "./json-split.js";
 import { FieldTypeError } from "./mapping.js";
 import type { ImportUserRecord } from "./types.js";
 
@@ -23,15 +23,22 @@ export function opensJsonDocument(text: string): boolean {
  */
 export async function* keycloakUsers(bytes: AsyncIterable<Uint8Array>): AsyncGenerator<unknown> {
   const notKeycloak = (what: string) => new ECMValidationError(`importUsers: the JSON document ${what}: a file of JSON objects is read one a line (NDJSON), a document over several lines only as a Keycloak realm export (kc.sh export)`);
-  let realm = false;
+  // The file's fault, said as such (the splitter's own errors speak of a server's answer).
+  const splitter = new JsonSplitter("object", "objects", (what, cause) => new ECMValidationError(`importUsers: the JSON document is not whole JSON: ${what}`, { cause }));
+  let realm: string | undefined;
   let users = false;
-  for await (const { kind, value } of exportRecords(bytes)) {
-    if (kind === "realm") realm = typeof value === "string";
-    if (kind !== "users") continue;
-    if (!realm) throw notKeycloak("names no realm before its users");
-    users = true;
-    yield value;
+  for await (const chunk of bytes) {
+    for (const { key, values } of splitter.push(chunk)) {
+      if (key === "realm" && typeof values[0] === "string") realm = values[0];
+      if (key !== "users") continue;
+      if (realm === undefined) throw notKeycloak("names no realm before its users");
+      users = true;
+      yield* values;
+    }
   }
+  splitter.end();
+  // kc.sh export --dir writes the users to files of their own unless told otherwise.
+  if (!users && realm !== undefined) throw new ECMValidationError(`importUsers: the Keycloak export of the realm ${realm} holds no users: import its ${realm}-users-<n>.json files (kc.sh export --dir), or export with --users realm_file`);
   if (!users) throw notKeycloak("has no users");
 }
 

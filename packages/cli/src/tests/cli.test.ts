@@ -710,6 +710,14 @@ describe("import and export", () => {
     const other = await ecm(["import", file]);
     assert.deepEqual([other.code, other.stdout], [7, ""]);
     assert.match(other.stderr, /ecm: importUsers: the JSON document names no realm before its users: .* only as a Keycloak realm export/);
+    // kc.sh export --dir writes the users to files of their own by default: the realm's file is said to have none.
+    writeFileSync(file, JSON.stringify({ id: "acme", realm: "acme", enabled: true, groups: [] }, null, 2));
+    const noUsers = await ecm(["import", file]);
+    assert.deepEqual([noUsers.code, noUsers.stderr.split("\n").at(-2)], [7, "ecm: importUsers: the Keycloak export of the realm acme holds no users: import its acme-users-<n>.json files (kc.sh export --dir), or export with --users realm_file"]);
+    // A document cut short is said as the file's fault, not a server's answer.
+    writeFileSync(file, JSON.stringify(realm, null, 2).slice(0, 2000));
+    const cut = await ecm(["import", file, "--dry-run"]);
+    assert.deepEqual([cut.code, cut.stderr.split("\n").at(-2)], [7, "ecm: importUsers: the JSON document is not whole JSON: it ends before it is complete"]);
   });
 
   test("export writes JSON (stdout or --file), ndjson lines, plain progress lines when not a terminal", async () => {
