@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { pbkdf2Sync, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -100,6 +101,27 @@ test("importUsers reads a file in the charset it is given (or a Blob's type says
   const sync = new ECMSync({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
   try {
     assert.deepEqual([...sync.security.importUsers(file, { charset: "windows-1252", dryRun: true })].map((r) => r.status), ["unchanged"]);
+  } finally {
+    sync.close();
+  }
+});
+
+test("importUsers reads a Keycloak realm export from a Blob, a file (ECMSync too) and bytes in another charset; its password hashes log in", async () => {
+  const salt = randomBytes(16);
+  const credentials = [{ type: "password", secretData: JSON.stringify({ value: pbkdf2Sync("Café-Passw0rd", salt, 1000, 32, "sha256").toString("base64"), salt: salt.toString("base64") }), credentialData: JSON.stringify({ hashIterations: 1000, algorithm: "pbkdf2-sha256" }) }];
+  const text = JSON.stringify({ realm: "r", users: [{ username: "sdk_kc_josé", credentials, groups: ["/sdk-imported"] }, { username: "sdk_kc_two", enabled: false }] }, null, 2);
+  const blob = await drain(ecm.security.importUsers(new Blob([text]), { dryRun: true }));
+  assert.deepEqual(blob.rows.map((r) => [r.line, r.username, r.status]), [[1, "sdk_kc_josé", "created"], [2, "sdk_kc_two", "created"]]);
+  const file = join(dir, "realm-export.json");
+  writeFileSync(file, Buffer.from(text, "latin1"));
+  assert.deepEqual((await drain(ecm.security.importUsers(file, { charset: "iso-8859-1" }))).rows.map((r) => r.status), ["created", "created"]);
+  assert.deepEqual((await ecm.security.user("sdk_kc_josé")).groups.sort(), ["sdk-imported", "users"]);
+  assert.equal((await ecm.security.user("sdk_kc_two")).locked, true);
+  assert.equal((await new ECM({ baseUrl: server.baseUrl, username: "sdk_kc_josé", password: "Café-Passw0rd" }).security.me()).username, "sdk_kc_josé");
+  const sync = new ECMSync({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  try {
+    writeFileSync(file, text);
+    assert.deepEqual([...sync.security.importUsers(file, { update: true })].map((r) => r.status), ["unchanged", "unchanged"]);
   } finally {
     sync.close();
   }
