@@ -162,12 +162,20 @@ function formatOfType(type: string): ImportFormat | undefined {
   return essence === "text/csv" ? "csv" : essence === "application/x-ndjson" || essence === "application/jsonl" ? "ndjson" : undefined;
 }
 
+/** How an export (exportSecuritySystem, `ecm export`) starts, as JSON or as NDJSON: with when it was made. */
+const EXPORT_START = /^\uFEFF?\s*\{\s*"(?:exportedAt"|kind"\s*:\s*"exportedAt")/;
+
+/** What the first bytes of a source are: its format, or what is read as records (a JSON array, a Keycloak realm export), or an export. */
+type Sniffed = ImportFormat | "array" | "document" | "export";
+
 /**
- * A JSON document over several lines (a Keycloak realm export) when `{` stands alone on the first line,
- * else NDJSON when the first character (after a BOM and white space) is `{`, a JSON array when it is `[`, else CSV.
+ * An export when it starts as one; a JSON document over several lines (a Keycloak realm export) when
+ * `{` stands alone on the first line, else NDJSON when the first character (after a BOM and white
+ * space) is `{`, a JSON array when it is `[`, else CSV.
  */
-function sniff(first: Uint8Array | string): ImportFormat | "array" | "document" {
+function sniff(first: Uint8Array | string): Sniffed {
   const text = typeof first === "string" ? first : new TextDecoder().decode(first.subarray(0, 64));
+  if (EXPORT_START.test(text)) return "export";
   return opensJsonDocument(text) ? "document" : /^\uFEFF?\s*\{/.test(text) ? "ndjson" : /^\uFEFF?\s*\[/.test(text) ? "array" : "csv";
 }
 
@@ -181,7 +189,9 @@ async function* utf8Of(chunks: AsyncIterable<Uint8Array | string>, charset: stri
 }
 
 /** The body a source's bytes give once sniffed: a JSON array or a Keycloak realm export as NDJSON (their records' results in their places), else the bytes. */
-function sniffedBody(chunks: AsyncIterable<Uint8Array | string>, sniffed: ImportFormat | "array" | "document", charset: string | undefined, refused: RefusedRecords): ImportBody {
+function sniffedBody(chunks: AsyncIterable<Uint8Array | string>, sniffed: Sniffed, charset: string | undefined, refused: RefusedRecords): ImportBody {
+  // Its users alone would come back without the groups and role mappings beside them: nothing is sent.
+  if (sniffed === "export") throw new ECMValidationError("importUsers: this is an export of the security system (ecm export, exportSecuritySystem), not a file of users: import reads users — records, CSV, NDJSON or a JSON array of them (ecm users list -x -o json) — or a Keycloak realm export");
   if (sniffed === "array") return { body: ndjsonOfArray(chunks, charset ?? "utf-8"), format: "ndjson", charset: "utf-8" };
   if (sniffed === "document") return { body: ndjsonOf(keycloakUsers(utf8Of(chunks, charset ?? "utf-8")), refused, (user) => importRow(keycloakRecord(user))), format: "ndjson", charset: "utf-8" };
   return { body: bytesOf(chunks), format: sniffed, charset: charset ?? "utf-8" };
@@ -322,7 +332,7 @@ async function importBody(source: ImportSource, format: ImportFormat | undefined
     const named = formatOfType(source.type) ?? formatOfName((source as Blob & { name?: string }).name);
     const own = /;\s*charset\s*=\s*"?([\w.:-]+)/i.exec(source.type)?.[1];
     const sniffed = format ?? named ?? sniff(new Uint8Array(await source.slice(0, 64).arrayBuffer()));
-    if (sniffed === "array" || sniffed === "document") return sniffedBody(chunksOf(source.stream() as ReadableStream<Uint8Array>), sniffed, charset ?? own, refused);
+    if (sniffed !== "csv" && sniffed !== "ndjson") return sniffedBody(chunksOf(source.stream() as ReadableStream<Uint8Array>), sniffed, charset ?? own, refused);
     return { body: source, format: sniffed, charset: charset ?? own ?? "utf-8" };
   }
   if (source instanceof Uint8Array) return bodyOf([source], format, charset, refused);

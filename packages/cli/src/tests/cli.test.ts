@@ -705,11 +705,13 @@ describe("import and export", () => {
       assert.equal(JSON.parse(ok(await ecm(["whoami", "-o", "json"], { env: { ECM_USERNAME: username!, ECM_PASSWORD: pw! } })).stdout).username, username);
     }
     assert.equal((await ecm(["whoami"], { env: { ECM_USERNAME: "kc-alice", ECM_PASSWORD: "Alice-Passw0rd-2" } })).code, 3, "only the password it had");
-    // Another document over several lines (an export made readable by jq) is not taken for Keycloak's.
-    writeFileSync(file, JSON.stringify({ exportedAt: "2026-01-01T00:00:00Z", users: [{ username: "kc-not" }] }, null, 2));
+    // Another document over several lines is not taken for Keycloak's; an export made readable by jq is said to be one.
+    writeFileSync(file, JSON.stringify({ source: "elsewhere", users: [{ username: "kc-not" }] }, null, 2));
     const other = await ecm(["import", file]);
     assert.deepEqual([other.code, other.stdout], [7, ""]);
     assert.match(other.stderr, /ecm: importUsers: the JSON document names no realm before its users: .* only as a Keycloak realm export/);
+    writeFileSync(file, JSON.stringify({ exportedAt: "2026-01-01T00:00:00Z", users: [{ username: "kc-not" }] }, null, 2));
+    assert.match((await ecm(["import", file])).stderr, /ecm: importUsers: this is an export of the security system/);
     // kc.sh export --dir writes the users to files of their own by default: the realm's file is said to have none.
     writeFileSync(file, JSON.stringify({ id: "acme", realm: "acme", enabled: true, groups: [] }, null, 2));
     const noUsers = await ecm(["import", file]);
@@ -739,6 +741,14 @@ describe("import and export", () => {
     assert.ok(nd.some((x) => x.kind === "users" && x.username === "sysadmin"));
     assert.equal((await ecm(["export", "-o", "table"])).code, 2);
     assert.equal((await ecm(["export", "--group", "no-such-group"])).code, 4);
+    // An export is no file of users: ecm import says so, and what it reads, before sending anything.
+    const ndFile = join(home, "export.ndjson");
+    ok(await ecm(["export", "-o", "ndjson", "--file", ndFile]));
+    for (const exported of [file, ndFile]) {
+      const back = await ecm(["import", exported]);
+      assert.deepEqual([back.code, back.stdout], [7, ""], back.stderr);
+      assert.match(back.stderr, /^ecm: importUsers: this is an export of the security system \(ecm export, exportSecuritySystem\), not a file of users: import reads users — records, CSV, NDJSON or a JSON array of them \(ecm users list -x -o json\) — or a Keycloak realm export\n$/m);
+    }
   });
 
   test("progress bar on a terminal", async () => {
