@@ -974,6 +974,11 @@ describe("details found by trying it", () => {
     assert.deepEqual([asked.code, asked.prompts, asked.stderr], [5, [], "ecm: tty-svc is a service account: it has no password to change (it authenticates with API keys)\n"]);
     const piped = await ecm(["passwd", "--password-stdin"], { env: { ECM_API_KEY: secret }, stdin: "a\nb\n" });
     assert.deepEqual([piped.code, piped.stderr], [5, asked.stderr]);
+    // An account made without a password (its way in: a key, a directory, an identity provider) has none to change either.
+    ok(await ecm(["users", "create", "tty-nopw"]));
+    const key = JSON.parse(ok(await ecm(["api-keys", "create", "tty-nopw", "tty-key", "-o", "json"])).stdout).secret;
+    const none = await onTerminal(["passwd"], ["Some-Passw0rd-1", "Other-Passw0rd-2", "Other-Passw0rd-2"], { ECM_API_KEY: key, ECM_PASSWORD: "" });
+    assert.deepEqual([none.code, none.prompts, none.stderr], [5, [], "ecm: tty-nopw has no password here to change: it logs in only through its directory, identity providers or API keys\n"]);
   });
 
   test("reset-password asks twice on a terminal and changes nothing when the two differ", async () => {

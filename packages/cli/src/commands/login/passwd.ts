@@ -15,6 +15,8 @@ export const passwd: Command = {
     // Said before a password is asked for that could change nothing (the server would say so only after).
     const me = await ctx.ecm().security.me();
     if (me.serviceAccount) throw new CliError(`${me.username} is a service account: it has no password to change (it authenticates with API keys)`, ExitCode.conflict);
+    // The server would take whatever was typed for a wrong current password, a failed login toward a lockout.
+    if (me.hasPassword === false) throw new CliError(`${me.username} has no password here to change: it logs in only through its directory, identity providers or API keys`, ExitCode.conflict);
     let current: string;
     let next: string;
     if (ctx.values["password-stdin"]) {
