@@ -217,6 +217,9 @@ test("directories sync: --wait follows the run (a bar on a terminal) to its end;
   // Added by hand, the sync's membership becomes one the sync no longer removes; then there is nothing to add.
   assert.match(ok(await ecm(["groups", "add-member", "cli-dir-staff", "hmueller"])).stderr, /^hmueller is in cli-dir-staff by hand now: a sync of its directory no longer removes it\n$/);
   assert.match(ok(await ecm(["groups", "add-member", "cli-dir-staff", "hmueller"])).stderr, /^hmueller is already in cli-dir-staff: nothing to add\n$/);
+  // Its password is the directory's: said before one is asked for (or looked for in ECM_NEW_PASSWORD).
+  const reset = await ecm(["users", "reset-password", "hmueller"]);
+  assert.deepEqual([reset.code, reset.stderr], [5, "ecm: the password of hmueller is managed by its directory cli-ldap-2: change it there\n"]);
   const removed = ok(await ecm(["directories", "delete", "cli-ldap-2", "--users", "disable", "-y"]));
   assert.match(removed.stderr, /Deleted directory cli-ldap-2 \(users disabled\)/);
   assert.equal(JSON.parse(ok(await ecm(["users", "show", "hmueller", "-o", "json"])).stdout).locked, true);
