@@ -1,5 +1,5 @@
 import { createLocalJWKSet, createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, jwtVerify, type FlattenedJWSInput, type JWSHeaderParameters, type JWTVerifyGetKey, type JWTVerifyOptions, type JWTVerifyResult } from "jose";
-import { boundedFetch } from "./bounded-fetch.js";
+import { boundedFetch, PROVIDER_TIMEOUT_SECONDS } from "./bounded-fetch.js";
 
 /** Failures of the token, not of reading the keys: the set was read, and has no key for it. */
 const TOKEN_FAILURES = [errors.JWKSNoMatchingKey, errors.JWKSMultipleMatchingKeys, errors.JOSENotSupported];
@@ -71,7 +71,7 @@ export class JwksCache {
     const id = `${use} ${jwksUrl}`;
     let set = this.sets.get(id);
     if (!set) {
-      const remote = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: this.cooldownSeconds * 1000, cacheMaxAge: 600_000, timeoutDuration: 10_000, [customFetch]: boundedFetch });
+      const remote = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: this.cooldownSeconds * 1000, cacheMaxAge: 600_000, timeoutDuration: PROVIDER_TIMEOUT_SECONDS * 1000, [customFetch]: boundedFetch });
       this.remotes.set(id, remote);
       const read = async (header: JWSHeaderParameters, token: FlattenedJWSInput) => {
         const failed = this.failedAt.get(id);

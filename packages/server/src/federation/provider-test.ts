@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import * as oidc from "openid-client";
 import type { SecretBox } from "../auth/secret-box.js";
-import { boundedFetch } from "./bounded-fetch.js";
+import { boundedFetch, PROVIDER_TIMEOUT_SECONDS } from "./bounded-fetch.js";
 import { clientConfiguration, type Provider } from "./providers.js";
 import { isInvalidClient, isUnreachable } from "./refusals.js";
 
@@ -17,13 +17,10 @@ export interface ProviderTestResult {
   steps: ProviderTestStep[];
 }
 
-/** How long each of the provider's endpoints may take to answer the test. */
-const TIMEOUT_SECONDS = 10;
-
 /** The provider publishes signing keys at its JWKS URL. */
 async function keysStep(p: Provider): Promise<ProviderTestStep> {
   try {
-    const response = await boundedFetch(p.config.jwksUrl, { signal: AbortSignal.timeout(TIMEOUT_SECONDS * 1000), headers: { accept: "application/json" } });
+    const response = await boundedFetch(p.config.jwksUrl, { signal: AbortSignal.timeout(PROVIDER_TIMEOUT_SECONDS * 1000), headers: { accept: "application/json" } });
     if (!response.ok) return { step: "keys", ok: false, message: `The provider's keys (config.jwksUrl) answer HTTP ${response.status}.` };
     const keys = ((await response.json()) as { keys?: { use?: string }[] }).keys;
     const signing = Array.isArray(keys) ? keys.filter((k) => k.use === undefined || k.use === "sig").length : 0;
@@ -42,7 +39,6 @@ async function keysStep(p: Provider): Promise<ProviderTestStep> {
  */
 async function clientStep(p: Provider, secrets: SecretBox, redirectUri: string): Promise<ProviderTestStep> {
   const configuration = clientConfiguration(p, secrets);
-  configuration.timeout = TIMEOUT_SECONDS;
   const code = `ecm-security-test-${randomBytes(16).toString("base64url")}`;
   const accepted: ProviderTestStep = { step: "client", ok: true, message: "The token endpoint accepts this service's client credentials." };
   try {

@@ -15,7 +15,7 @@ import { isUniqueViolation } from "../storage/constraints.js";
 import type { Database, IdentityProviderRow } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
-import { boundedFetch, PROVIDER_ANSWER_MAX, tooLarge } from "./bounded-fetch.js";
+import { boundedFetch, PROVIDER_ANSWER_MAX, PROVIDER_TIMEOUT_SECONDS, tooLarge } from "./bounded-fetch.js";
 
 /** What `clientSecret` reads as; sending it back keeps the stored secret. */
 const SECRET_MASK = "**********";
@@ -203,6 +203,7 @@ export function clientConfiguration(p: Provider, secrets: SecretBox): oidc.Confi
   };
   const configuration = new oidc.Configuration(server, p.clientId, undefined, auth);
   configuration[oidc.customFetch] = boundedFetch;
+  configuration.timeout = PROVIDER_TIMEOUT_SECONDS;
   if ([c.authorizationUrl, c.tokenUrl, c.userInfoUrl].some((u) => u && new URL(u).protocol === "http:")) oidc.allowInsecureRequests(configuration);
   return configuration;
 }
@@ -214,7 +215,7 @@ async function discover(fromUrl: string): Promise<Partial<OidcSettings>> {
   try {
     const found = await oidc.discovery(url, "discovery", undefined, oidc.None(), {
       execute: url.protocol === "http:" ? [oidc.allowInsecureRequests] : [],
-      timeout: 10,
+      timeout: PROVIDER_TIMEOUT_SECONDS,
       [oidc.customFetch]: boundedFetch,
     });
     const m = found.serverMetadata();
@@ -238,7 +239,7 @@ function discoveryProblem(error: unknown): string {
   if (e.code === "OAUTH_RESPONSE_IS_NOT_CONFORM" && typeof e.cause?.status === "number") return `it answered HTTP ${e.cause.status}, not the document`;
   if (e.code === "OAUTH_PARSE_ERROR" || e.code === "OAUTH_RESPONSE_IS_NOT_JSON") return "its answer is not JSON";
   if (e.code === "OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED") return "the issuer it names is not the address it was read from";
-  if (e.name === "TimeoutError" || e.name === "AbortError" || e.code === "OAUTH_TIMEOUT") return "it did not answer within 10 seconds";
+  if (e.name === "TimeoutError" || e.name === "AbortError" || e.code === "OAUTH_TIMEOUT") return `it did not answer within ${PROVIDER_TIMEOUT_SECONDS} seconds`;
   const cause = e.cause?.code ?? "";
   if (cause === "ENOTFOUND" || cause === "EAI_AGAIN") return "its host name is not known";
   if (cause === "ECONNREFUSED" || cause === "ECONNRESET" || e.cause?.message === "bad port") return "nothing answers at that address";

@@ -18,6 +18,8 @@ export interface TestProvider {
   tamper: ((idToken: string) => Promise<string>) | null;
   /** When set, the endpoint at this path (`/token`, `/me`) answers this HTTP status instead (a provider failing). */
   failing: { path: string; status: number } | null;
+  /** When set, the endpoint at this path (`/token`, `/me`) takes requests and never answers (a provider hung). */
+  stalled: string | null;
   /** The private key ID tokens are signed with now. */
   signingKey(): JWK;
   /** A new signing key is published first (the old one stays listed): the provider rotated its keys. */
@@ -52,6 +54,7 @@ export async function startTestProvider(clients: ClientMetadata[]): Promise<Test
     jwksRequests: 0,
     tamper: null,
     failing: null,
+    stalled: null,
     signingKey: () => keys[0]!,
     async rotateKeys() {
       keys = [await newSigningKey(), ...keys];
@@ -89,6 +92,8 @@ export async function startTestProvider(clients: ClientMetadata[]): Promise<Test
     });
     provider.use(async (ctx, next) => {
       if (ctx.path === "/jwks") state.jwksRequests++;
+      // Held until the connection is closed (stop, close).
+      if (ctx.path === state.stalled) await new Promise(() => {});
       if (ctx.path === state.failing?.path) {
         ctx.status = state.failing.status;
         // As a provider refuses an access token (RFC 6750): with a challenge.

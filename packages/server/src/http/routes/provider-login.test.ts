@@ -517,6 +517,25 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.equal((await me(await providerLogin(s, "corp", "dora-sub"))).username, "dora");
   });
 
+  it("answers 503 within the provider timeout (10 s) when its token or user information endpoint takes the request and never answers", async () => {
+    const s = server();
+    corp.accounts.set("hugo-sub", { preferred_username: "hugo" });
+    for (const path of ["/token", "/me"]) {
+      const { browser, callback } = await toCallback(s, "corp", "hugo-sub");
+      corp.stalled = path;
+      const started = Date.now();
+      try {
+        const r = await followCallback(browser, callback);
+        assert.equal(r.status, 503, path);
+        assert.match(r.body.errorMessage, /^ECMS1901-E The identity provider cannot be reached/);
+      } finally {
+        corp.stalled = null;
+      }
+      const seconds = (Date.now() - started) / 1000;
+      assert.ok(seconds >= 9 && seconds < 15, `${path}: answered after ${seconds} s`);
+    }
+  });
+
   it("says which of the provider's endpoints failed: a failing one (5xx) is a 503 to try again, a user information endpoint refusing is named", async () => {
     const s = server();
     corp.accounts.set("ugo-sub", { preferred_username: "ugo" });
