@@ -234,6 +234,11 @@ describeEachStore("identity provider configuration", (server) => {
     const twice = await create({ ...base, config: { scopes: ["openid", "email", "openid"] } });
     assert.equal(twice.status, 400, twice.text);
     assert.equal(twice.body.errorMessage, 'ECMS1001-E config/scopes lists "openid" twice (items 1 and 3).');
+    // A mapping given twice too, its fields in any order (it would be stored and shown twice).
+    const group = "00000000-0000-4000-8000-000000000000";
+    const mappedTwice = await create({ ...base, customGroupList: [{ idpGroupName: "eng", localGroupId: group }, { idpGroupName: "ops", localGroupId: group }, { localGroupId: group, idpGroupName: "eng" }] });
+    assert.equal(mappedTwice.status, 400, mappedTwice.text);
+    assert.match(mappedTwice.body.errorMessage, /^ECMS1001-E customGroupList lists \{"localGroupId":"00000000-.+ twice \(items 1 and 3\)\.$/);
     // Why discovery failed, in people's words.
     for (const [fromUrl, why] of [
       ["http://127.0.0.1:1", "nothing answers at that address"],

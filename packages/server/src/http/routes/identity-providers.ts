@@ -51,7 +51,7 @@ const Fields = {
   enabled: Type.Boolean(),
   guiOrder: Type.Integer({ minimum: -1_000_000, maximum: 1_000_000 }),
   defaultGroupList: Type.Array(Uuid, { maxItems: 1000, uniqueItems: true, description: "Ids of the local groups every user of this provider joins" }),
-  customGroupList: Type.Array(GroupMapping, { maxItems: 1000, description: "A value of the groups claim → a local group, brought up to date at every login" }),
+  customGroupList: Type.Array(GroupMapping, { maxItems: 1000, uniqueItems: true, description: "A value of the groups claim → a local group, brought up to date at every login" }),
   clientId: Type.String({ minLength: 1, maxLength: 1024 }),
   clientSecret: Nullable(Type.String({ maxLength: 4096, description: "Write-only: read as \"**********\"; sending that back keeps the stored secret. Refused with clientAuthMethod none (a public client keeps no secret)" })),
   config: SettingsInput,
