@@ -3,7 +3,7 @@ import * as oidc from "openid-client";
 import type { SecretBox } from "../auth/secret-box.js";
 import { boundedFetch, PROVIDER_TIMEOUT_SECONDS } from "./bounded-fetch.js";
 import { clientConfiguration, type Provider } from "./providers.js";
-import { isInvalidClient, isUnreachable } from "./refusals.js";
+import { failingStatus, isInvalidClient, isUnreachable } from "./refusals.js";
 
 export interface ProviderTestStep {
   step: "keys" | "client";
@@ -47,6 +47,9 @@ async function clientStep(p: Provider, secrets: SecretBox, redirectUri: string):
   } catch (error) {
     if (error instanceof oidc.ResponseBodyError && error.error === "invalid_grant") return accepted;
     if (isUnreachable(error)) return { step: "client", ok: false, message: "The token endpoint (config.tokenUrl) cannot be reached." };
+    // Its own trouble, as a login takes it (a 503 to try again), not a refusal of this client.
+    const failing = failingStatus(error);
+    if (failing !== null) return { step: "client", ok: false, message: `The token endpoint (config.tokenUrl) answers HTTP ${failing}: the provider is failing now; test again later.` };
     if (isInvalidClient(error)) {
       return { step: "client", ok: false, message: "The token endpoint refuses this service's client credentials: check clientId, clientSecret and config.clientAuthMethod against the client registered at the provider." };
     }

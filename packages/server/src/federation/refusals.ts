@@ -23,6 +23,12 @@ export function isUnreachable(error: unknown): boolean {
   return (error instanceof TypeError && e.message === "fetch failed") || e.name === "TimeoutError" || e.name === "AbortError" || e.code === "OAUTH_TIMEOUT" || error instanceof joseErrors.JWKSTimeout;
 }
 
+/** The HTTP status of a provider failing itself (5xx), which openid-client hands on as the cause of its error; null for anything else. */
+export function failingStatus(error: unknown): number | null {
+  const status = (error as { cause?: { status?: unknown } }).cause?.status;
+  return error instanceof oidc.ClientError && typeof status === "number" && status >= 500 ? status : null;
+}
+
 /**
  * The provider's token endpoint refuses this service's client credentials (`invalid_client`: a wrong
  * client secret or id, or another authentication method): a fault of the provider's configuration
@@ -105,9 +111,8 @@ function innerFailure(error: oidc.ClientError): { message: string; claim?: strin
 /** Which check an openid-client or jose failure is, as the error the route answers (unknown failures are rethrown). */
 export function classify(error: unknown, step: "token" | "userinfo" = "token"): DomainError {
   if (error instanceof DomainError) return error;
-  const status = (error as { cause?: { status?: unknown } }).cause?.status;
   // A provider that cannot be reached, or that fails itself (HTTP 5xx): nothing wrong with the login, try again later.
-  if (isUnreachable(error) || (error instanceof oidc.ClientError && typeof status === "number" && status >= 500)) {
+  if (isUnreachable(error) || failingStatus(error) !== null) {
     return new DomainError("unavailable", "The identity provider cannot be reached; try again later.", { reason: "provider-unavailable", retryAfterSeconds: 30 });
   }
   if (tooLarge(error)) return checkFailed("answer-too-large", `an answer of the provider is larger than ${PROVIDER_ANSWER_MAX}`);

@@ -193,6 +193,17 @@ describeEachStore("identity provider configuration", (server) => {
     } finally {
       assert.equal((await s.api("PUT", `${PATH}/sso`, { token: admin, body: { clientSecret: CLIENT_SECRET } })).status, 200);
     }
+    // A token endpoint failing itself (5xx) is the provider's trouble for now, as a login says (a 503 to try again), not a refusal of this client.
+    provider.failing = { path: "/token", status: 500 };
+    try {
+      const failing = await test();
+      assert.deepEqual(failing.steps.map((step: any) => [step.step, step.ok, step.message]), [
+        ["keys", true, "The provider publishes 1 signing key."],
+        ["client", false, "The token endpoint (config.tokenUrl) answers HTTP 500: the provider is failing now; test again later."],
+      ]);
+    } finally {
+      provider.failing = null;
+    }
     await provider.stop();
     try {
       const down = await test();
