@@ -172,17 +172,18 @@ function isLoopbackUrl(url: URL): boolean {
 /** The longest endpoint or issuer a provider's settings take (the API's limit). */
 export const URL_MAX = 2048;
 
-function checkUrl(value: string, field: string): void {
+/** `name`: the field as a refusal calls it (`config.tokenUrl, as read from the discovery document,`). */
+function checkUrl(value: string, field: string, name = field): void {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new DomainError("invalid", `${field} is not a URL.`, { field });
+    throw new DomainError("invalid", `${name} is not a URL.`, { field });
   }
   // It would be kept, shown and audited in the clear, and the authorization URL sent to every browser that logs in.
-  if (url.username || url.password) throw new DomainError("invalid", `${field} must not hold a user name or password: the client's secret goes in clientSecret (write-only).`, { field });
+  if (url.username || url.password) throw new DomainError("invalid", `${name} must not hold a user name or password: the client's secret goes in clientSecret (write-only).`, { field });
   if (url.protocol === "https:" || (url.protocol === "http:" && isLoopbackUrl(url))) return;
-  throw new DomainError("invalid", `${field} must be an https URL (plain http only on loopback).`, { field });
+  throw new DomainError("invalid", `${name} must be an https URL (plain http only on loopback).`, { field });
 }
 
 /** ID tokens must be signed with a public key the provider publishes (never a shared secret, never unsigned). */
@@ -330,11 +331,11 @@ export function createProviderAdmin({ db, dialect }: Pick<Store, "db" | "dialect
         continue;
       }
       if (!value) throw new DomainError("invalid", `config.${field} is required: set it, or a fromUrl whose discovery document names it.`, { field: `config.${field}` });
-      // A discovery document's values are held to the limits of values sent, so that a GET's body can be sent back.
-      if (typeof value !== "string" || value.length > URL_MAX) {
-        throw new DomainError("invalid", `config.${field} must be text of at most ${URL_MAX} characters${field in discovered ? " (as read from the discovery document)" : ""}.`, { field: `config.${field}` });
-      }
-      if (field !== "issuer") checkUrl(value, `config.${field}`);
+      // A discovery document's values are held to the limits and rules of values sent, so that a GET's body can be sent back;
+      // a refusal says where the value came from (the administrator sent only fromUrl).
+      const name = field in discovered && sent[field] === undefined ? `config.${field}, as read from the discovery document,` : `config.${field}`;
+      if (typeof value !== "string" || value.length > URL_MAX) throw new DomainError("invalid", `${name} must be text of at most ${URL_MAX} characters.`, { field: `config.${field}` });
+      if (field !== "issuer") checkUrl(value, `config.${field}`, name);
     }
     if (!config.scopes!.includes("openid")) throw new DomainError("invalid", "config.scopes must include openid.", { field: "config.scopes" });
     let sealedSecret = current?.sealedSecret ?? null;

@@ -280,16 +280,24 @@ describeEachStore("identity provider configuration", (server) => {
       huge.closeAllConnections();
       await new Promise((resolve) => huge.close(resolve));
     }
-    // A discovery document's values are held to the limits of the values an administrator sends.
+    // A discovery document's values are held to the limits and rules of the values an administrator sends, and a refusal says where the value came from.
+    let tokenEndpoint = (issuer: string) => `${issuer}/${"t".repeat(3000)}`;
     const long = createServer((_request, response) => {
       const issuer = `http://127.0.0.1:${(long.address() as AddressInfo).port}`;
       response.writeHead(200, { "content-type": "application/json" });
-      response.end(JSON.stringify({ issuer, authorization_endpoint: `${issuer}/auth`, token_endpoint: `${issuer}/${"t".repeat(3000)}`, jwks_uri: `${issuer}/jwks`, response_types_supported: ["code"] }));
+      response.end(JSON.stringify({ issuer, authorization_endpoint: `${issuer}/auth`, token_endpoint: tokenEndpoint(issuer), jwks_uri: `${issuer}/jwks`, response_types_supported: ["code"] }));
     });
     await new Promise<void>((resolve) => long.listen(0, "127.0.0.1", resolve));
     try {
-      const r = await create({ ...base, fromUrl: `http://127.0.0.1:${(long.address() as AddressInfo).port}` });
-      assert.equal(r.body.errorMessage, "ECMS1001-E config.tokenUrl must be text of at most 2048 characters (as read from the discovery document).");
+      const fromUrl = `http://127.0.0.1:${(long.address() as AddressInfo).port}`;
+      assert.equal((await create({ ...base, fromUrl })).body.errorMessage, "ECMS1001-E config.tokenUrl, as read from the discovery document, must be text of at most 2048 characters.");
+      tokenEndpoint = () => "http://idp.example.com/token";
+      const plain = await create({ ...base, fromUrl });
+      assert.equal(plain.body.errorMessage, "ECMS1001-E config.tokenUrl, as read from the discovery document, must be an https URL (plain http only on loopback).");
+      assert.equal(JSON.parse(plain.body.additionalInfo).field, "config.tokenUrl");
+      // One sent in its place is the administrator's own.
+      const sent = await create({ ...base, fromUrl, config: { tokenUrl: "http://idp.example.com/token" } });
+      assert.equal(sent.body.errorMessage, "ECMS1001-E config.tokenUrl must be an https URL (plain http only on loopback).");
     } finally {
       await new Promise((resolve) => long.close(resolve));
     }
