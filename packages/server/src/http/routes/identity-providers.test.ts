@@ -245,6 +245,10 @@ describeEachStore("identity provider configuration", (server) => {
     const twice = await create({ ...base, config: { scopes: ["openid", "email", "openid"] } });
     assert.equal(twice.status, 400, twice.text);
     assert.equal(twice.body.errorMessage, 'ECMS1001-E config/scopes lists "openid" twice (items 1 and 3).');
+    // A groups claim value with white space around it, pasted so, is a mapping no login would use.
+    const spaced = await create({ ...base, customGroupList: [{ idpGroupName: "eng ", localGroupId: "00000000-0000-4000-8000-000000000000" }] });
+    assert.equal(spaced.status, 400, spaced.text);
+    assert.equal(spaced.body.errorMessage, "ECMS1001-E customGroupList/0/idpGroupName must not start or end with white space: give the value of the groups claim as it is.");
     // A mapping given twice too, its fields in any order (it would be stored and shown twice).
     const group = "00000000-0000-4000-8000-000000000000";
     const mappedTwice = await create({ ...base, customGroupList: [{ idpGroupName: "eng", localGroupId: group }, { idpGroupName: "ops", localGroupId: group }, { localGroupId: group, idpGroupName: "eng" }] });

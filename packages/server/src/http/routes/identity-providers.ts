@@ -17,7 +17,17 @@ const Url = Type.String({ minLength: 1, maxLength: URL_MAX });
 const ClaimName = Type.String({ minLength: 1, maxLength: 256 });
 
 const GroupMapping = Type.Object(
-  { idpGroupName: Type.String({ minLength: 1, maxLength: 1024, description: "A value of the groups claim" }), localGroupId: Uuid },
+  {
+    // Matched exactly: a pasted value's stray space would make a mapping no login ever uses.
+    idpGroupName: Type.String({
+      minLength: 1,
+      maxLength: 1024,
+      pattern: "^\\S([\\s\\S]*\\S)?$",
+      [PATTERN_MESSAGE]: "must not start or end with white space: give the value of the groups claim as it is",
+      description: "A value of the groups claim, matched exactly",
+    }),
+    localGroupId: Uuid,
+  },
   { additionalProperties: false },
 );
 
