@@ -68,6 +68,22 @@ export class CliError extends Error {
   }
 }
 
+/**
+ * A create or update the server refused for want of a write-only secret (`field`) the command did not
+ * send: the server names its field, the refusal here the options that give it. One sent and refused
+ * is said as the server says it.
+ */
+export async function namingSecretOptions<T>(call: Promise<T>, field: string, sent: boolean, options: string): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (!sent && error instanceof ECMValidationError && (error.additionalInfo as { field?: unknown } | null)?.field === field) {
+      throw new CliError(`${error.message} (give it with ${options})`, ExitCode.invalid);
+    }
+    throw error;
+  }
+}
+
 export function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError) return ExitCode.usage;
   if (err instanceof CliError) return err.exitCode;

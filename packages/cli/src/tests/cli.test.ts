@@ -515,6 +515,17 @@ describe("identity providers", () => {
     assert.equal(updated.enabled, false);
     assert.equal((await ecm(["idps", "update", "cli-sso"])).code, 2, "nothing to change");
     assert.equal((await ecm(["idps", "create", "cli-nosecret", ...endpoints])).code, 2, "no client id");
+    // A secret the server needs and the command did not give: the refusal names the option that gives it.
+    const noSecret = await ecm(["idps", "create", "cli-nosecret", "--client-id", "ecm", ...endpoints]);
+    assert.equal(noSecret.code, 7, noSecret.stderr);
+    assert.equal(noSecret.stderr, "ecm: ECMS1001-E clientSecret is required with clientAuthMethod client_secret_basic. (give it with --client-secret-stdin or ECM_CLIENT_SECRET)\n");
+    const moved = await ecm(["idps", "update", "cli-sso", "--token-url", "https://idp2.example/token"]);
+    assert.equal(moved.code, 7, moved.stderr);
+    assert.match(moved.stderr, /clientSecret must be sent again .* \(give it with --client-secret-stdin or ECM_CLIENT_SECRET\)\n$/);
+    // One it gave and the server refused is not asked for again.
+    const publicClient = await ecm(["idps", "update", "cli-sso", "--auth-method", "none"], { env: { ECM_CLIENT_SECRET: "cli-secret-123" } });
+    assert.equal(publicClient.code, 7, publicClient.stderr);
+    assert.ok(!publicClient.stderr.includes("give it with"), publicClient.stderr);
 
     ok(await ecm(["users", "create", "cli-linked"]));
     ok(await ecm(["users", "link", "cli-linked", "cli-sso", "sub-42"]));

@@ -1,7 +1,6 @@
-import { ECMValidationError } from "ecm-sdk";
 import { arg, noMoreArgs, str } from "../../args.js";
 import type { Command } from "../../command.js";
-import { CliError, ExitCode, UsageError } from "../../errors.js";
+import { namingSecretOptions, UsageError } from "../../errors.js";
 import { DIRECTORY_DETAIL_COLUMNS, DIRECTORY_OPTION_HELP, DIRECTORY_OPTIONS, directoryFields, directoryRow, findDirectory } from "./fields.js";
 
 export const update: Command = {
@@ -18,14 +17,7 @@ export const update: Command = {
     if (name !== undefined) fields.name = name;
     if (Object.keys(fields).length === 0) throw new UsageError("nothing to change: give an option");
     const d = await findDirectory(ctx, ref);
-    try {
-      ctx.out(DIRECTORY_DETAIL_COLUMNS, directoryRow(await ctx.ecm().security.updateDirectory(d.id, fields), ctx.format));
-    } catch (error) {
-      // The server names its field: here, the option that gives it.
-      if (error instanceof ECMValidationError && (error.additionalInfo as { field?: unknown } | null)?.field === "bindPassword") {
-        throw new CliError(`${error.message} (give it with --bind-password-stdin or ECM_BIND_PASSWORD)`, ExitCode.invalid);
-      }
-      throw error;
-    }
+    const updated = await namingSecretOptions(ctx.ecm().security.updateDirectory(d.id, fields), "bindPassword", fields.bindPassword !== undefined, "--bind-password-stdin or ECM_BIND_PASSWORD");
+    ctx.out(DIRECTORY_DETAIL_COLUMNS, directoryRow(updated, ctx.format));
   },
 };

@@ -1,7 +1,7 @@
 import { arg, noMoreArgs } from "../../args.js";
 import type { Command } from "../../command.js";
-import { UsageError } from "../../errors.js";
-import { IDP_DETAIL_COLUMNS, IDP_OPTION_HELP, IDP_OPTIONS, idpFields, idpRow } from "./fields.js";
+import { namingSecretOptions, UsageError } from "../../errors.js";
+import { CLIENT_SECRET_OPTIONS, IDP_DETAIL_COLUMNS, IDP_OPTION_HELP, IDP_OPTIONS, idpFields, idpRow } from "./fields.js";
 
 export const create: Command = {
   path: ["idps", "create"],
@@ -14,6 +14,7 @@ export const create: Command = {
     noMoreArgs(ctx, 1);
     const fields = await idpFields(ctx);
     if (fields.clientId === undefined) throw new UsageError("missing --client-id");
-    ctx.out(IDP_DETAIL_COLUMNS, idpRow(await ctx.ecm().security.createIdentityProvider(alias, { ...fields, clientId: fields.clientId }), ctx.format));
+    const created = await namingSecretOptions(ctx.ecm().security.createIdentityProvider(alias, { ...fields, clientId: fields.clientId }), "clientSecret", fields.clientSecret !== undefined, CLIENT_SECRET_OPTIONS);
+    ctx.out(IDP_DETAIL_COLUMNS, idpRow(created, ctx.format));
   },
 };

@@ -20,6 +20,9 @@ export const idpRow = (p: ECMIdentityProvider, format: OutputFormat): Row => ({
   customGroupList: format === "table" || format === "csv" ? p.customGroupList.map((m) => `${m.idpGroupName}=${m.localGroupId}`) : p.customGroupList,
 });
 
+/** Where the client secret comes from (never an argument). */
+export const CLIENT_SECRET_OPTIONS = "--client-secret-stdin or ECM_CLIENT_SECRET";
+
 /** Endpoints and claims by option name → the field of `config`. */
 const CONFIG_OPTIONS = {
   issuer: "issuer",

@@ -1,7 +1,7 @@
 import { arg, noMoreArgs } from "../../args.js";
 import type { Command } from "../../command.js";
-import { UsageError } from "../../errors.js";
-import { IDP_DETAIL_COLUMNS, IDP_OPTION_HELP, IDP_OPTIONS, idpFields, idpRow } from "./fields.js";
+import { namingSecretOptions, UsageError } from "../../errors.js";
+import { CLIENT_SECRET_OPTIONS, IDP_DETAIL_COLUMNS, IDP_OPTION_HELP, IDP_OPTIONS, idpFields, idpRow } from "./fields.js";
 
 export const update: Command = {
   path: ["idps", "update"],
@@ -14,6 +14,7 @@ export const update: Command = {
     noMoreArgs(ctx, 1);
     const fields = await idpFields(ctx);
     if (Object.keys(fields).length === 0) throw new UsageError("nothing to change: give an option");
-    ctx.out(IDP_DETAIL_COLUMNS, idpRow(await ctx.ecm().security.updateIdentityProvider(alias, fields), ctx.format));
+    const updated = await namingSecretOptions(ctx.ecm().security.updateIdentityProvider(alias, fields), "clientSecret", fields.clientSecret !== undefined, CLIENT_SECRET_OPTIONS);
+    ctx.out(IDP_DETAIL_COLUMNS, idpRow(updated, ctx.format));
   },
 };
