@@ -25,7 +25,7 @@ import type { AppDeps } from "./http/deps.js";
 import { ApiError } from "./http/errors.js";
 import { declaredCharset, writesAsciiAsAscii } from "./http/charset.js";
 import { registerSecurityHeaders, DOCS_CSP } from "./http/security-headers.js";
-import { answerWhatNodeRefuses, clientErrorHandler, closeQuerystring, declaredBodyBytes, refuseBody, frameworkErrors, handleError, MAX_PARAM_LENGTH, methodOfOwnPath, notFoundHandler, noteHeadRequests, staticRouteMethods } from "./http/error-handling.js";
+import { answerWhatNodeRefuses, clientErrorHandler, closeQuerystring, declaredBodyBytes, refuseBody, frameworkErrors, handleError, MAX_PARAM_LENGTH, methodOfOwnPath, notFoundHandler, noteHeadRequests, staticRouteMethods, wellEncodedQuery } from "./http/error-handling.js";
 import auditEventsRoutes from "./http/routes/audit-events.js";
 import authRoutes from "./http/routes/auth.js";
 import healthRoutes from "./http/routes/health.js";
@@ -203,6 +203,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   app.addHook("onRequest", async (request) => {
     // HTTP/1.0 has no Host (a load balancer's health check may send none); HTTP/1.1 must (RFC 9112 3.2).
     if (!request.headers.host && request.raw.httpVersion === "1.1") throw new ApiError("invalidRequest", "The request has no Host header.", { field: "host" });
+    if (!wellEncodedQuery(request.url)) throw new ApiError("invalidRequest", "The query is not valid: it has a malformed percent-encoding (a % not followed by two hex digits, or bytes that are not UTF-8); write a % itself as %25.");
     // A compressed body would be read as if it were not: refused whole.
     const encoding = request.headers["content-encoding"]?.trim().toLowerCase();
     if (hasBody(request) && encoding !== undefined && encoding !== "" && encoding !== "identity") {

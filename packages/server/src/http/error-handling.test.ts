@@ -50,6 +50,23 @@ describeEachStore("bad input always gets the error shape", (server) => {
     }
   });
 
+  it("a query's malformed percent-encoding is a 400 too, not taken as the text it spells", async () => {
+    const s = server();
+    await s.api("POST", "/security/v1/users", { token, body: { username: "percent_literal", lastName: "x%zz %E0%A4 100%" } });
+    // Each would have found that user, its escapes searched for as literal text; the second is UTF-8's bytes cut short.
+    for (const query of ["search=%zz", "search=%E0%A4", "search=100%", "search=%2", "%zz=1", "max=1&search=%zz"]) {
+      for (const path of [`/security/v1/users?${query}`, `/security/v1/users/count?${query}`]) {
+        const r = await s.api("GET", path, { token });
+        assertErrorShape(r, 400, path);
+        assert.match(r.body.errorMessage, /^ECMS1001-E The query is not valid: it has a malformed percent-encoding/, path);
+        assert.ok(!r.text.includes("%zz") && !r.text.includes("%E0"), `${path} is echoed: ${r.text}`);
+      }
+    }
+    // Well-formed, the same characters are searched for as text.
+    const found = await s.api("GET", "/security/v1/users?search=%25zz%20%25E0%25A4%20100%25", { token });
+    assert.deepEqual(found.body.map((u: { username: string }) => u.username), ["percent_literal"], found.text);
+  });
+
   it("a method a path does not have is a 405 with Allow, on every path of the route table", async () => {
     const s = server();
     const byUrl = new Map<string, Set<string>>();

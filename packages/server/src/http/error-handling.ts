@@ -155,6 +155,22 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
   return reply.code(400).send(errorBody(ErrorCodes.invalidRequest.code, "The request cannot be routed."));
 }
 
+/**
+ * Whether the query of a request's URL escapes only as RFC 3986 says, in UTF-8. The router refuses a
+ * path that does not (FST_ERR_BAD_URL); the query parser keeps such an escape as the text it spells, so
+ * `search=%E0%A4` (bytes cut short, or of another charset) would search for "%E0%A4" and find nothing.
+ */
+export function wellEncodedQuery(url: string): boolean {
+  const start = url.indexOf("?");
+  if (start === -1 || !url.includes("%", start)) return true;
+  try {
+    decodeURIComponent(url.slice(start + 1));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Longest path parameter the router takes (Fastify's default, 100, is shorter than a role name may be). */
 export const MAX_PARAM_LENGTH = 256;
 
