@@ -48,7 +48,7 @@ import externalUserStorageRoutes, { DirectorySchema } from "./http/routes/extern
 import { createDirectoryService, directoriesNamingGroups } from "./directory/directories.js";
 import { accountCredentials } from "./directory/bind.js";
 import { GroupSchema, RoleSchema } from "./http/group-view.js";
-import { documentRoute, referencingShared } from "./http/openapi.js";
+import { documentRoute, keepsVersion, referencingShared } from "./http/openapi.js";
 import { publishedDocument } from "./http/published-document.js";
 import { ErrorSchema } from "./http/schemas.js";
 import { UserSchema } from "./http/user-view.js";
@@ -187,11 +187,14 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   noteHeadRequests(app.server);
   answerWhatNodeRefuses(app.server);
   const routes: RouteEntry[] = [];
+  /** The paths whose objects keep a version, for the OpenAPI document's ETag headers. */
+  const versioned = new Set<string>();
   const guardUserParts = userPartPrecondition(users);
   app.addHook("onRoute", (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });
     closeQuerystring(route);
     guardUserParts(route);
+    if (keepsVersion(route)) versioned.add(route.url);
   });
   await registerSecurityHeaders(app, config.tls !== undefined);
   app.setValidatorCompiler(validatorCompiler);
@@ -277,7 +280,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     // Components are named by their schemas' $id (User, Group, Error, …) instead of def-N.
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === "string" ? json.$id : `def-${i}`) },
     transform: ({ schema, url, route }) => ({
-      schema: documentRoute(route, referencingShared(schema ?? {}, new Set(Object.keys(app.getSchemas())))),
+      schema: documentRoute(route, referencingShared(schema ?? {}, new Set(Object.keys(app.getSchemas()))), versioned),
       url: url.startsWith(BASE_PATH) ? url.slice(BASE_PATH.length) || "/" : url,
     }),
   });

@@ -134,6 +134,46 @@ describe("OpenAPI document", () => {
     assert.equal(r.status, 404);
   });
 
+  it("declares the headers its answers carry: Location of what was made, Link to the next page, ETag for If-Match, Retry-After, WWW-Authenticate", async () => {
+    const token = await server.login();
+    const answers: [string, string, { status: number; headers: Headers }][] = [];
+    const send = async (method: string, path: string, template: string, body?: unknown, auth = token) => {
+      const r = await server.api(method, path, { token: auth, body });
+      answers.push([template, method.toLowerCase(), r]);
+      return r;
+    };
+    const user = await send("POST", "/security/v1/users", "/security/v1/users", { username: "headers_user" });
+    assert.equal(user.status, 201, user.text);
+    await send("GET", `/security/v1/users/${user.body.id}`, "/security/v1/users/{id}");
+    await send("PUT", `/security/v1/users/${user.body.id}`, "/security/v1/users/{id}", { description: "d" });
+    await send("GET", "/security/v1/users?max=1", "/security/v1/users");
+    const group = await send("POST", "/security/v1/user-groups", "/security/v1/user-groups", { name: "headers_group" });
+    await send("GET", `/security/v1/user-groups/${group.body.id}`, "/security/v1/user-groups/{id}");
+    await send("GET", "/security/v1/user-groups?max=1", "/security/v1/user-groups");
+    await send("GET", "/security/v1/audit-events?max=1", "/security/v1/audit-events");
+    await send("POST", `/security/v1/users/${user.body.id}/api-keys`, "/security/v1/users/{id}/api-keys", { name: "k" });
+    await send("POST", "/security/v1/users/bulk-actions", "/security/v1/users/bulk-actions", { action: "disable", ids: [user.body.id] });
+    await send("GET", "/security/v1/users", "/security/v1/users", undefined, "not-a-token");
+    const declared = (path: string, method: string, status: number): string[] => Object.keys(doc.paths[path][method].responses[status]?.headers ?? {}).map((h) => h.toLowerCase());
+    for (const [path, method, r] of answers) {
+      const sent = ["location", "link", "etag", "retry-after", "www-authenticate"].filter((h) => r.headers.get(h) !== null);
+      assert.ok(sent.length > 0, `${method} ${path} ${r.status}: sent none of them`);
+      assert.deepEqual(sent.filter((h) => !declared(path, method, r.status).includes(h)), [], `${method.toUpperCase()} ${path} ${r.status}: sent but not declared`);
+    }
+    // Every operation, by what it declares: whatever it makes (201, 202) is at its Location; a paged list links on; every 401 says the scheme, every 429 and 503 when to retry.
+    for (const [path, method, op] of operations()) {
+      const where = `${method.toUpperCase()} ${path}`;
+      for (const status of ["201", "202"]) if (op.responses[status]) assert.ok(declared(path, method, Number(status)).includes("location"), `${where} ${status}: Location`);
+      if (op.parameters?.some((p) => p.in === "query" && p.name === "cursor")) assert.ok(declared(path, method, 200).includes("link"), `${where}: Link`);
+      if (op.responses["401"]) assert.ok(declared(path, method, 401).includes("www-authenticate"), `${where}: WWW-Authenticate`);
+      for (const status of [429, 503]) if (op.responses[status]) assert.ok(declared(path, method, status).includes("retry-after"), `${where} ${status}: Retry-After`);
+    }
+    // ETag only where a version is kept: not on a list, nor on what answers no version (an API key).
+    assert.ok(!declared("/security/v1/users", "get", 200).includes("etag"));
+    assert.ok(!declared("/security/v1/users/{id}/api-keys", "post", 201).includes("etag"));
+    assert.ok(!declared("/security/v1/users/{id}/user-groups", "get", 200).includes("etag"));
+  });
+
   it("has examples that match their schemas", () => {
     const ajv = addFormats(new Ajv2020({ strict: false, allErrors: true }));
     ajv.addSchema({ $id: "doc", components: doc.components });

@@ -86,15 +86,55 @@ function hasProperty(schema: unknown, name: string): boolean {
 
 /**
  * The route's schema as the document shows it: its security (the bearer scheme when guarded, none
- * otherwise), an operationId from its summary unless it has one, and its error responses.
+ * otherwise), an operationId from its summary unless it has one, its error responses, and the headers
+ * its answers carry. `versioned`: the paths whose objects keep a version (keepsVersion).
  */
-export function documentRoute(route: Pick<RouteOptions, "method" | "onRequest">, schema: FastifySchema & { operationId?: string }): FastifySchema {
+export function documentRoute(route: Pick<RouteOptions, "method" | "onRequest" | "url">, schema: FastifySchema & { operationId?: string }, versioned: ReadonlySet<string>): FastifySchema {
   const described = {
     ...schema,
     security: schema.security ?? (guardOf(route) ? [{ bearerAuth: [] }] : []),
     ...(schema.operationId === undefined && schema.summary !== undefined && { operationId: operationIdOf(schema.summary) }),
   };
-  return withErrorResponses(route, described);
+  return withResponseHeaders(route, withErrorResponses(route, described), versioned);
+}
+
+/** A path whose object keeps a version: its PUT takes If-Match and answers the object, whose version is its ETag. */
+export function keepsVersion(route: Pick<RouteOptions, "method" | "schema">): boolean {
+  const schema = route.schema as FastifySchema | undefined;
+  return [route.method].flat().includes("PUT") && hasProperty(schema?.headers, "if-match") && (schema?.response as Record<string, unknown> | undefined)?.[200] !== undefined;
+}
+
+const HEADERS = {
+  Location: { type: "string", description: "The URL of what was made (201), or of the run that was started (202)" },
+  Link: { type: "string", description: 'With `max`, when more follow: `<…>; rel="next"`, the URL of the next page (its cursor is opaque)' },
+  ETag: { type: "string", description: "The object's version, for If-Match" },
+  "Retry-After": { type: "string", description: "Seconds to wait before trying again" },
+  "WWW-Authenticate": { type: "string", description: 'The scheme to authenticate with: `Bearer realm="ecm-security"`' },
+} as const;
+
+/**
+ * The headers each answer of the route carries, by what it declares, as its error statuses are: what
+ * it makes is at the Location of its 201 or 202; a list that takes a cursor links to its next page;
+ * the object of a versioned path, as read, changed or made (the POST at its parent), has its ETag;
+ * every 401 names the scheme, every 429 and 503 says when to try again (error-handling.ts).
+ */
+function withResponseHeaders(route: Pick<RouteOptions, "method" | "url">, schema: FastifySchema, versioned: ReadonlySet<string>): FastifySchema {
+  const methods = [route.method].flat();
+  const made = [...versioned].some((path) => path.startsWith(`${route.url}/:`) && !path.slice(route.url.length + 2).includes("/"));
+  const byStatus: Record<string, (keyof typeof HEADERS)[]> = {
+    200: [...(hasProperty(schema.querystring, "cursor") ? ["Link" as const] : []), ...(versioned.has(route.url) && methods.some((m) => m === "GET" || m === "PUT") ? ["ETag" as const] : [])],
+    201: ["Location", ...(made && methods.includes("POST") ? ["ETag" as const] : [])],
+    202: ["Location"],
+    401: ["WWW-Authenticate"],
+    429: ["Retry-After"],
+    503: ["Retry-After"],
+  };
+  const response: Record<string, unknown> = { ...(schema.response as Record<string, unknown> | undefined) };
+  for (const [status, names] of Object.entries(byStatus)) {
+    if (response[status] === undefined || names.length === 0) continue;
+    response[status] = { ...(response[status] as object), headers: Object.fromEntries(names.map((name) => [name, HEADERS[name]])) };
+  }
+  return { ...schema, response };
 }
 
 /** "Get a user's roles" → "getUsersRoles". */
