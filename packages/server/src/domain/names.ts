@@ -74,10 +74,25 @@ export function assertVisibleName(field: string, name: string): void {
   }
 }
 
-/** A group's name as sent that holds an invisible character, or breaks GROUP_NAME_RULE as it would be stored (NFKC), is a 400 naming the field. */
+/** A group's name as sent that holds an invisible character, or breaks GROUP_NAME_RULE or the length as it would be stored (NFKC), is a 400 naming the field. */
 export function assertGroupName(field: string, name: string): void {
   assertVisibleName(field, name);
-  if (!isGroupName(normalizeName(name))) throw new DomainError("invalid", `${field} ${GROUP_NAME_RULE}.`, { field });
+  const normal = normalizeName(name);
+  if (!isGroupName(normal)) throw new DomainError("invalid", `${field} ${GROUP_NAME_RULE}.`, { field });
+  assertStoredLength(field, normal, GROUP_NAME_MAX);
+}
+
+/** Most characters a group's name has, as sent and as stored. */
+export const GROUP_NAME_MAX = 255;
+
+/**
+ * A name within its limit as sent may be past it as stored: NFKC makes some characters many (U+FDFA is
+ * 18). Refused then (400), as the API's limit says: stored, it could not be sent back as it was read,
+ * nor searched for (a search is at most 256 characters).
+ */
+export function assertStoredLength(field: string, normal: string, max: number): void {
+  const length = [...normal].length;
+  if (length > max) throw new DomainError("invalid", `${field} is ${length} characters in its normal form (NFKC), more than the ${max} it may have.`, { field, maxLength: max });
 }
 
 /**

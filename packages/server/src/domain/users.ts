@@ -16,8 +16,8 @@ import { ADMINISTRATOR_ACCESS_COLUMNS, assertSystemAdministratorRemains } from "
 import type { PasswordOwner, PasswordPolicy } from "./password-policy.js";
 import { madeBySystemAdministrator } from "./role-rules.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
-import { assertVisibleName, loginNameColumns, normalizeName, userNameColumns } from "./names.js";
-import { defaultDisplayName, emailKeyOf, searchTextFor, USERNAME_PATTERN, USERNAME_RULE } from "./user-fields.js";
+import { assertStoredLength, assertVisibleName, loginNameColumns, normalizeName, userNameColumns } from "./names.js";
+import { defaultDisplayName, emailKeyOf, LOGIN_NAME_MAX, searchTextFor, USERNAME_PATTERN, USERNAME_RULE } from "./user-fields.js";
 import { holdVersion, readForChange, type Precondition } from "./versioned.js";
 
 /** The writable fields of a user, by their REST names; absent fields are left as they are. */
@@ -161,6 +161,7 @@ export function newUserRow(input: NewUser, passwordHash: string | null, now: str
   if (!USERNAME.test(username)) {
     throw new DomainError("invalid", `username is "${username}" in its normal form (NFKC), which is not a username here: it ${USERNAME_RULE}, at most 64 characters.`, { field: "username" });
   }
+  assertStoredLength("loginName", names.login_name, LOGIN_NAME_MAX);
   const validFrom = normalizeTime(input.validFrom, "validFrom") ?? null;
   const validTo = normalizeTime(input.validTo, "validTo") ?? null;
   assertWindow(validFrom, validTo);
@@ -204,6 +205,7 @@ export function planUpdate(row: UserRow, input: UserChanges): { next: Required<U
   if (typeof input.loginName === "string" && input.loginName !== row.login_name) assertVisibleName("loginName", input.loginName);
   const next = { ...Object.fromEntries(FIELD_NAMES.map((f) => [f, FIELDS[f].read(row)])), ...definedOnly(input) } as Required<UserChanges> & { loginName: string; displayName: string };
   next.loginName = normalizeName(next.loginName ?? row.username);
+  if (typeof input.loginName === "string" && input.loginName !== row.login_name) assertStoredLength("loginName", next.loginName, LOGIN_NAME_MAX);
   next.firstName = blankToNull(next.firstName) ?? null;
   next.lastName = blankToNull(next.lastName) ?? null;
   next.email = blankToNull(next.email) ?? null;

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { GROUP_NAME_PATTERN, GROUP_NAME_RULE, normalizeName } from "../../domain/names.js";
+import { GROUP_NAME_MAX, GROUP_NAME_PATTERN, GROUP_NAME_RULE, normalizeName } from "../../domain/names.js";
 import { hasSystemAdministratorMember } from "../../domain/role-rules.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { DESCRIPTION_MAX } from "../../domain/user-fields.js";
@@ -20,7 +20,7 @@ import { UserSchema } from "../user-view.js";
 import { PATTERN_MESSAGE } from "../validation.js";
 
 /** 1 to 255 characters, no `/` (the path is `/name`), no control characters, no leading or trailing space. */
-const GroupName = Type.String({ minLength: 1, maxLength: 255, pattern: GROUP_NAME_PATTERN, [PATTERN_MESSAGE]: GROUP_NAME_RULE });
+const GroupName = Type.String({ minLength: 1, maxLength: GROUP_NAME_MAX, pattern: GROUP_NAME_PATTERN, [PATTERN_MESSAGE]: GROUP_NAME_RULE });
 const Description = Nullable(Type.String({ maxLength: DESCRIPTION_MAX }));
 
 const CreateBody = Type.Object({ name: GroupName, description: Type.Optional(Description) }, { additionalProperties: false });

@@ -163,6 +163,34 @@ describeEachStore("names typed in another Unicode form", (server) => {
     assert.deepEqual(await usernames("/security/v1/user-groups?search=" + encodeURIComponent("ＡＤＭＩＮ")), ["administrators"]);
   });
 
+  it("a login name or group name is held to its length as stored: a form that NFKC makes longer is refused, not stored past the limit", async () => {
+    const s = server();
+    // U+FDFA is one character, 18 in NFKC: 20 of them are 360 characters as stored; a group name of 200, 3 600.
+    const longLogin = "\uFDFA".repeat(20);
+    const longGroup = "\uFDFA".repeat(200);
+    const refused = (r: { status: number; body: any; text: string }, field: string, max: number) => {
+      assert.equal(r.status, 400, r.text);
+      assert.match(r.body.errorMessage, new RegExp(`^ECMS1001-E ${field} is \\d+ characters in its normal form \\(NFKC\\), more than the ${max} `), r.text);
+      assert.equal(JSON.parse(r.body.additionalInfo).field, field);
+    };
+    refused(await s.api("POST", "/security/v1/users", { token, body: { username: "long.login", loginName: longLogin } }), "loginName", 256);
+    const user = await s.api("POST", "/security/v1/users", { token, body: { username: "long.login" } });
+    assert.equal(user.status, 201, user.text);
+    refused(await s.api("PUT", `/security/v1/users/${user.body.id}`, { token, body: { loginName: longLogin } }), "loginName", 256);
+    const imported = await s.api("POST", "/security/v1/users/import", { token, body: JSON.stringify({ username: "long.import", loginName: longLogin }), headers: { "content-type": "application/x-ndjson" } });
+    assert.equal(JSON.parse(imported.text.split("\n")[0]!).status, "failed", imported.text);
+    refused(await s.api("POST", "/security/v1/user-groups", { token, body: { name: longGroup } }), "name", 255);
+    const group = await s.api("POST", "/security/v1/user-groups", { token, body: { name: "long.group" } });
+    refused(await s.api("PUT", `/security/v1/user-groups/${group.body.id}`, { token, body: { name: longGroup } }), "name", 255);
+    // At the limit as stored, taken; and a group read back is sent back as it is.
+    const atLimit = await s.api("POST", "/security/v1/user-groups", { token, body: { name: "ﬃ".repeat(85) } });
+    assert.equal(atLimit.status, 201, atLimit.text);
+    assert.equal(atLimit.body.name, "ffi".repeat(85));
+    const read = await s.api("GET", `/security/v1/user-groups/${atLimit.body.id}`, { token });
+    assert.equal((await s.api("PUT", `/security/v1/user-groups/${atLimit.body.id}`, { token, body: read.body })).status, 200);
+    assert.equal((await s.api("GET", "/security/v1/users/count?search=long.", { token })).body, 1);
+  });
+
   it("the bulk import upserts by the stored username, whatever form a row types it in", async () => {
     const s = server();
     const created = await s.api("POST", "/security/v1/users", { token, body: { username: "john.form" } });
