@@ -36,7 +36,7 @@ export class ECMError extends Error {
   }
 }
 
-/** 400: the request was invalid (bad field, bad value). */
+/** 400: the request was invalid (bad field, bad value); also 413, 414 and 431, a body, a path part or a URL too large, and 415. */
 export class ECMValidationError extends ECMError {}
 /** 401: no valid credentials or token. */
 export class ECMAuthError extends ECMError {}
@@ -83,8 +83,10 @@ export function errorClassForStatus(status: number): typeof ECMError {
   switch (status) {
     case 400:
     case 413:
+    case 414:
     case 415:
     case 422:
+    case 431:
       return ECMValidationError;
     case 401:
       return ECMAuthError;

@@ -212,6 +212,9 @@ test("errorFromResponse picks the class by status and keeps code, message, addit
   assert.deepEqual(e.additionalInfo, { id: "x" });
   const cases: [number, typeof ECMError][] = [
     [400, ECMValidationError],
+    [413, ECMValidationError],
+    [414, ECMValidationError],
+    [431, ECMValidationError],
     [401, ECMAuthError],
     [403, ECMPermissionError],
     [409, ECMConflictError],

@@ -149,6 +149,10 @@ for (const mode of ["ECM", "ECMSync"] as const) {
         sec.updateUser(u, { remark: "x".repeat(5000) }),
         (e: unknown) => e instanceof ECMValidationError && /^remark must be at most/.test(e.serverMessage) && (e.additionalInfo as { field: string }).field === "remark",
       );
+      // A request too large to be read is the caller's mistake, as a body too large is (413): a search
+      // whose URL is over the server's header limit (431), a path part over 256 characters (414).
+      await assert.rejects(sec.countUsers({ search: "é".repeat(3000) }), (e: unknown) => e instanceof ECMValidationError && e.status === 431 && e.code === "ECMS1007");
+      await assert.rejects(sec.identityProvider("x".repeat(300)), (e: unknown) => e instanceof ECMValidationError && e.status === 414 && e.code === "ECMS1005");
       // A name that matches nothing carries the code the server answers for a missing id.
       const byId = await sec.getUser("00000000-0000-4000-8000-000000000000").catch((e: unknown) => e);
       assert.ok(byId instanceof ECMNotFoundError && byId.code === "ECMS1201" && byId.status === 404);
