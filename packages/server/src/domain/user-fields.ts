@@ -43,13 +43,24 @@ export function fold(text: string): string {
  */
 export const emailKeyOf = (email: string | null): string | null => (email === null ? null : email.normalize("NFC").toLowerCase());
 
+/**
+ * What the users search compares by (the stored `search_text` and the needle): `fold`, then case folded
+ * as Unicode folds it where lower case alone does not — ß and ẞ are ss (WEISSMÜLLER finds Weißmüller),
+ * the iota subscripts' letters are theirs — every sigma is σ (lower case writes ς at a word's end, so
+ * "ΣΊΣ" was "σίς", which Σίσυφος does not hold), and an i is an i with or without its dot (İ is "i̇" in
+ * lower case: İZMİR found no İzmir). Not the names' key: "maß" and "mass" stay two logins.
+ */
+export function searchFold(text: string): string {
+  return fold(text).toUpperCase().toLowerCase().replaceAll("ς", "σ").replace(/(\p{Soft_Dotted})\u0307/gu, "$1");
+}
+
 export function searchTextFor(user: {
   username: string;
   first_name: string | null;
   last_name: string | null;
   email: string | null;
 }): string {
-  return [user.username, user.first_name, user.last_name, user.email].map((f) => fold(f ?? "")).join(FIELD_SEPARATOR);
+  return [user.username, user.first_name, user.last_name, user.email].map((f) => searchFold(f ?? "")).join(FIELD_SEPARATOR);
 }
 
 /** "first last", else whichever is set, else the username. */

@@ -9,7 +9,7 @@ export const NUMERIC_ID_MAX = 2_147_483_647;
 
 /** The users list's filters: query parameters of the list, its count and its CSV, and the `filter` of a bulk action. */
 export const UserFilterFields = {
-  search: Type.Optional(Type.String({ maxLength: 256, description: "Case-insensitive substring of username, first name, last name or email; taken literally" })),
+  search: Type.Optional(Type.String({ maxLength: 256, description: "Case-insensitive substring of username, first name, last name or email, case folded as Unicode folds it (WEISS finds Weiß, İZMİR İzmir); taken literally" })),
   enabled: Type.Optional(Type.Boolean()),
   expired: Type.Optional(Type.Boolean({ description: "true: only accounts whose valid-to has passed" })),
   lockedOut: Type.Optional(Type.Boolean({ description: "true: only accounts locked out after failed logins" })),

@@ -1,5 +1,5 @@
 import { sql, type ExpressionBuilder, type Kysely, type SelectQueryBuilder } from "kysely";
-import { fold, FIELD_SEPARATOR } from "../domain/user-fields.js";
+import { fold, FIELD_SEPARATOR, searchFold } from "../domain/user-fields.js";
 import { confusableKey, normalizeName } from "../domain/names.js";
 import type { Database, NewUserRow, UserRow } from "./schema.js";
 import type { Store } from "./store.js";
@@ -159,7 +159,7 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
   /** The folded search string; undefined without a search, null when it cannot match anything. */
   function searchNeedle(filter: UserFilter): string | null | undefined {
     if (!filter.search) return undefined;
-    const needle = fold(filter.search);
+    const needle = searchFold(filter.search);
     // The separator never occurs inside a field, so a needle holding it matches nothing.
     return needle.includes(FIELD_SEPARATOR) ? null : needle;
   }

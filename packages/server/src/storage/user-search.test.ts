@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { before, it } from "node:test";
 import { CompiledQuery } from "kysely";
-import { fold, searchTextFor } from "../domain/user-fields.js";
+import { searchFold, searchTextFor } from "../domain/user-fields.js";
 import { recording } from "../test-support/recording.js";
 import { describeEachStore } from "../test-support/server.js";
 import { seedStore } from "../tools/seed-data.js";
@@ -29,7 +29,7 @@ const NEEDLES = [
 
 /** The search semantics, by brute force: folded substring of the joined fields, in code-point order of the username. */
 function bruteForce(all: { username: string; search_text: string; enabled: number }[], needle: string, filter: UserFilter = {}) {
-  const folded = fold(needle);
+  const folded = searchFold(needle);
   return all
     .filter((u) => u.search_text.includes(folded) && (filter.enabled === undefined || u.enabled === (filter.enabled ? 1 : 0)))
     .map((u) => u.username)

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { before, it } from "node:test";
 import { promisify } from "node:util";
+import { FIELD_SEPARATOR } from "../../domain/user-fields.js";
+import { searchCaseFoldMigration } from "../../storage/migrations/014v-search-case-fold.js";
 import { insertUser } from "../../test-support/fixtures.js";
 import { encodeCursor } from "../paging.js";
 import { describeEachStore, type ApiResponse } from "../../test-support/server.js";
@@ -92,6 +94,26 @@ describeEachStore("GET /security/v1/users", (server) => {
     assert.deepEqual(await usernames(`?search=${encodeURIComponent("mull")}`), []);
     assert.deepEqual(await usernames(`?search=${encodeURIComponent("ΖΩΉ")}`), ["zoe"]);
     assert.deepEqual(await usernames(`?search=${encodeURIComponent("ü")}`), ["hmueller"]);
+  });
+
+  it("folds case as Unicode does where lower case is not enough: ß is ss, a final ς is σ, İ is i; users stored before are searched so too (migration 014v)", async () => {
+    const s = server();
+    const weiss = await s.api("POST", "/security/v1/users", { token, body: { username: "wm1", lastName: "Weißmüller" } });
+    await s.api("POST", "/security/v1/users", { token, body: { username: "sisy", firstName: "ΣΊΣΥΦΟΣ", lastName: "Σίσυφος" } });
+    await s.api("POST", "/security/v1/users", { token, body: { username: "ilk", firstName: "İlker", lastName: "İzmirli" } });
+    // German writes ß in capitals as SS (or ẞ); "ΣΊΣ" in lower case ends in the final ς, where the name has σ;
+    // Turkish writes İzmirli in capitals İZMİRLİ, whose second İ is the name's i.
+    for (const search of ["WEISSMÜLLER", "weissmüller", "Weißmüller", "WEIẞMÜLLER", "eissm"]) assert.deepEqual(await usernames(`?search=${encodeURIComponent(search)}`), ["wm1"], search);
+    for (const search of ["ΣΊΣ", "σίσ", "ΦΟΣ", "σίσυφοσ", "ΣΊΣΥΦΟΣ"]) assert.deepEqual(await usernames(`?search=${encodeURIComponent(search)}`), ["sisy"], search);
+    for (const search of ["İZMİRLİ", "izmirli", "İzmirli", "i\u0307zmirli", "İLKER"]) assert.deepEqual(await usernames(`?search=${encodeURIComponent(search)}`), ["ilk"], search);
+    assert.equal((await s.api("GET", `/security/v1/users/count?search=${encodeURIComponent("WEISS")}`, { token })).body, 1);
+    // A row written before: its search text only lower-cased.
+    const { db } = s.server.deps.store;
+    await db.updateTable("users").set({ search_text: ["wm1", "", "weißmüller", ""].join(FIELD_SEPARATOR) }).where("uuid", "=", weiss.body.id).execute();
+    assert.deepEqual(await usernames(`?search=${encodeURIComponent("WEISS")}`), []);
+    await searchCaseFoldMigration.up(db);
+    assert.deepEqual(await usernames(`?search=${encodeURIComponent("WEISS")}`), ["wm1"]);
+    await db.deleteFrom("users").where("username", "in", ["wm1", "sisy", "ilk"]).execute();
   });
 
   it("takes % _ \\ ' \" literally", async () => {

@@ -21,7 +21,7 @@ export const nfkcKeysMigration: Migration = {
 };
 
 /** Walks `table` in id order and writes the columns `keysOf` gives where they differ; the unique `uniqueKey` only where it is free. */
-async function rekey(db: Kysely<any>, table: string, columns: string[], keysOf: (row: Record<string, any>) => Record<string, string>, uniqueKey: string): Promise<void> {
+export async function rekey(db: Kysely<any>, table: string, columns: string[], keysOf: (row: Record<string, any>) => Record<string, string>, uniqueKey?: string): Promise<void> {
   for (let after = 0; ; ) {
     const rows: Record<string, any>[] = await db.selectFrom(table).select(["id", ...columns]).where("id", ">", after).orderBy("id").limit(BATCH).execute();
     if (rows.length === 0) return;
@@ -29,7 +29,7 @@ async function rekey(db: Kysely<any>, table: string, columns: string[], keysOf: 
       const keys = keysOf(row);
       const changed = Object.fromEntries(Object.entries(keys).filter(([column, value]) => row[column] !== value));
       if (Object.keys(changed).length === 0) continue;
-      if (uniqueKey in changed && (await db.selectFrom(table).select("id").where(uniqueKey, "=", changed[uniqueKey]).executeTakeFirst())) delete changed[uniqueKey];
+      if (uniqueKey !== undefined && uniqueKey in changed && (await db.selectFrom(table).select("id").where(uniqueKey, "=", changed[uniqueKey]).executeTakeFirst())) delete changed[uniqueKey];
       if (Object.keys(changed).length > 0) await db.updateTable(table).set(changed).where("id", "=", row.id).execute();
     }
     after = rows[rows.length - 1]!.id;

@@ -1,6 +1,6 @@
 import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
-import { fold } from "../../domain/user-fields.js";
+import { searchFold } from "../../domain/user-fields.js";
 import { containsPattern } from "../../storage/like.js";
 import type { LdapUser } from "./slapd.js";
 
@@ -38,7 +38,7 @@ export function openRawSqlite(file: string): RawStore {
   const usersAfter = db.prepare(`select ${USER_COLUMNS} from users where builtin = 0 and id > ? order by id limit ?`);
   return {
     async search(needle) {
-      const n = fold(needle);
+      const n = searchFold(needle);
       return ([...n].length >= 3 ? byIndex.all(ftsPhrase(n)) : byScan.all(n)).length;
     },
     async countAll() {
@@ -68,7 +68,7 @@ export async function openRawPostgres(url: string): Promise<RawStore> {
   return {
     async search(needle) {
       // The trigram index lives on the narrow search table (migration 006).
-      return (await client.query("select * from users where id in (select user_id from user_search where search_text like $1) order by username limit 100", [containsPattern(fold(needle))])).rowCount ?? 0;
+      return (await client.query("select * from users where id in (select user_id from user_search where search_text like $1) order by username limit 100", [containsPattern(searchFold(needle))])).rowCount ?? 0;
     },
     async countAll() {
       return Number((await client.query("select count(*) n from users")).rows[0].n);
