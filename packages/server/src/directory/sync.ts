@@ -6,7 +6,7 @@ import { DomainError } from "../domain/errors.js";
 import { assertSystemAdministratorRemains } from "../domain/last-admin.js";
 import { GROUP_NAME_RULE, groupNameColumns, isGroupName, userNameColumns } from "../domain/names.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "../domain/roles.js";
-import { emailKeyOf, NAME_MAX, searchTextFor } from "../domain/user-fields.js";
+import { emailKeyOf, NAME_MAX, searchFold, searchTextFor } from "../domain/user-fields.js";
 import { isUniqueViolation } from "../storage/constraints.js";
 import type { DirectoryQueries, MappingRecord, RunCounts, SyncedUser } from "../storage/directory-queries.js";
 import { orderedUuid } from "../storage/ordered-uuid.js";
@@ -590,7 +590,7 @@ export class DirectorySync {
     // A name held by another group: "<name> (<directory>)" — two directories that both have
     // "Domain Users" can both be imported and mapped; the name is a problem only when that is taken too.
     const qualified = groupNameColumns(`${g.name} (${d.name})`.slice(0, NAME_MAX).trimEnd());
-    const kept = current && { name: current.name, name_key: current.name_key, name_skeleton: current.name_skeleton };
+    const kept = current && { name: current.name, name_key: current.name_key, name_skeleton: current.name_skeleton, search_key: searchFold(current.name) };
     // Its name as it is, with its look-alike key: nothing to look up (one without looks like another group's: checked, and reported, each time).
     let names = kept && kept.name_skeleton !== null && (kept.name === plain.name || kept.name === qualified.name) ? kept : plain;
     if (names !== kept) {
@@ -615,7 +615,7 @@ export class DirectorySync {
       }
     }
     const now = isoNow();
-    const next = { name: names.name, name_key: names.name_key, name_skeleton: names.name_skeleton, description: g.description, dn: g.dn, dn_key: g.dnKey };
+    const next = { name: names.name, name_key: names.name_key, name_skeleton: names.name_skeleton, search_key: names.search_key, description: g.description, dn: g.dn, dn_key: g.dnKey };
     if (!current) {
       const row = await this.db.transaction().execute(async (trx) => {
         await this.o.leaseHeld(trx);

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { DomainError } from "./errors.js";
-import { fold } from "./user-fields.js";
+import { fold, searchFold } from "./user-fields.js";
 
 /**
  * Unicode's confusables.txt as the `unhomoglyph` package ships it: each source is one code point.
@@ -135,5 +135,5 @@ export function userNameColumns(username: string, loginName: string = username) 
 
 export function groupNameColumns(name: string) {
   const normal = normalizeName(name);
-  return { name: normal, name_key: fold(normal), name_skeleton: confusableKey(normal) };
+  return { name: normal, name_key: fold(normal), name_skeleton: confusableKey(normal), search_key: searchFold(normal) };
 }

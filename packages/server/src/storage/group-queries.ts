@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { sql, type Kysely, type OnConflictBuilder } from "kysely";
-import { fold } from "../domain/user-fields.js";
+import { fold, searchFold } from "../domain/user-fields.js";
 import { confusableKey, groupNameColumns } from "../domain/names.js";
 import type { Database, GroupRow, RoleRow, UserRow } from "./schema.js";
 import { keysetBatches } from "./keyset.js";
@@ -73,7 +73,7 @@ export function createGroupQueries({ db }: Store) {
      */
     list(search?: string, role?: string, after?: string, limit?: number): Promise<GroupRow[]> {
       let q = db.selectFrom("groups").selectAll();
-      if (search) q = q.where(sql<boolean>`name_key like ${containsPattern(fold(search))} escape '\\'`);
+      if (search) q = q.where(sql<boolean>`search_key like ${containsPattern(searchFold(search))} escape '\\'`);
       if (role) q = q.where("id", "in", groupsGranting(db, role));
       if (after !== undefined) q = q.where("name", ">", after);
       if (limit !== undefined) q = q.limit(limit);

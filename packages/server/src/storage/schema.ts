@@ -69,6 +69,8 @@ export interface GroupsTable {
   uuid: string;
   name: string;
   name_key: string;
+  /** What `search` reads: domain/user-fields.ts searchFold of the name. Written from groupNameColumns. */
+  search_key: Generated<string>;
   /** domain/names.ts confusableKey of the name (unique). Written from groupNameColumns. */
   name_skeleton: string | null;
   description: string | null;

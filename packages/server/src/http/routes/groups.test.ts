@@ -87,6 +87,13 @@ describeEachStore("groups", (server, kind) => {
     assert.deepEqual(await names("r_s"), ["Search under_score"]);
     assert.deepEqual(await names("_"), ["Search under_score"]);
     assert.deepEqual(await names("\\"), []);
+    // Case folded as the users search folds it: ß is ss, every sigma σ, İ the name's i.
+    await createGroup(s, token, "Search Große Gruppe");
+    await createGroup(s, token, "Search İzmir ofis");
+    await createGroup(s, token, "Search Σίσυφος");
+    for (const search of ["GROSSE", "große", "GROẞE"]) assert.deepEqual(await names(search), ["Search Große Gruppe"], search);
+    for (const search of ["İZMİR", "izmir", "İzmir"]) assert.deepEqual(await names(search), ["Search İzmir ofis"], search);
+    for (const search of ["ΣΊΣ", "σίσυφοσ"]) assert.deepEqual(await names(search), ["Search Σίσυφος"], search);
     const all = await s.api<{ name: string }[]>("GET", "/security/v1/user-groups", { token });
     assert.ok(all.body.some((g) => g.name === "administrators"));
     assert.ok(all.body.some((g) => g.name === "users"));
