@@ -11,6 +11,9 @@ export const CONSOLE_DIR = fileURLToPath(new URL("../../../../console/dist/", im
 /** A console page named by a path: words, no dot (files have one), and a plain query. */
 const PAGE_PATH = /^\/console\/([\w~-]+(?:\/[\w~%-]+)*)\/?(\?[\w~%&=+.,-]*)?$/;
 
+/** What a file's answer says of the file, set before it is read. */
+const FILE_HEADERS = ["content-type", "content-length", "content-encoding", "content-range", "accept-ranges", "cache-control", "etag", "last-modified"];
+
 /**
  * The web console at /portal/console/: static files, sent pre-compressed (brotli or gzip) as the
  * browser accepts, under the Content-Security-Policy of every answer (http/security-headers.ts).
@@ -36,6 +39,17 @@ const consoleRoutes: FastifyPluginAsync<AppDeps> = async (app) => {
     app.get("/console/*", { schema: { hide: true } }, (_request, reply) => reply.code(status).send(errorBody(code, "The console is not built: run `npm run build` (or `npm ci`).")));
     return;
   }
+  // A file found and then gone before it is read (the console rebuilt or removed under a running
+  // server) fails as its answer is sent, with the file's headers already set (its type, length,
+  // encoding): those go, and a file gone is the 404 any missing file is, anything else the app's 500.
+  // Set before the plugin is registered, which takes this context's handler as it is then.
+  const handle = app.errorHandler;
+  app.setErrorHandler(function (error, request, reply) {
+    for (const header of FILE_HEADERS) reply.removeHeader(header);
+    const code = (error as { code?: unknown }).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return reply.callNotFound();
+    return handle.call(this, error, request, reply);
+  });
   await app.register(fastifyStatic, {
     root: CONSOLE_DIR,
     prefix: "/console/",
