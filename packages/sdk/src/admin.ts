@@ -222,8 +222,9 @@ export class Admin {
     return this.#versioned("PUT", `/security/v1/user-groups/${enc(id)}`, { body: fields, headers: ifMatch ? { "if-match": ifMatch } : {}, idempotent: false, ...call(opts) });
   }
 
-  async deleteGroup(id: string, opts?: CallOptions): Promise<void> {
-    await this.#http.request("DELETE", `/security/v1/user-groups/${enc(id)}`, call(opts));
+  /** With `ifMatch`, a group changed since that version is not deleted: an ECMPreconditionError (412). */
+  async deleteGroup(id: string, ifMatch: string | null, opts?: CallOptions): Promise<void> {
+    await this.#http.request("DELETE", `/security/v1/user-groups/${enc(id)}`, { headers: ifMatch ? { "if-match": ifMatch } : {}, ...call(opts) });
   }
 
   /** One page of a group's members (directly or through their profile), in username order. */
@@ -255,6 +256,14 @@ export class Admin {
     return this.#versioned("PUT", `/security/v1/external-user-storage/${enc(id)}`, { body: fields, headers: ifMatch ? { "if-match": ifMatch } : {}, idempotent: false, ...call(opts) });
   }
 
+  /**
+   * Removes a directory; its users are kept disabled (`users: "disable"`, the default) or deleted with
+   * its groups. With `ifMatch`, one changed since that version stays: an ECMPreconditionError (412).
+   */
+  async deleteDirectory(id: string, ifMatch: string | null, opts?: CallOptions & { users?: "disable" | "delete" }): Promise<void> {
+    await this.#http.request("DELETE", `/security/v1/external-user-storage/${enc(id)}`, { query: { users: opts?.users }, headers: ifMatch ? { "if-match": ifMatch } : {}, ...call(opts, ["users"]) });
+  }
+
   /** One identity provider (its secret masked) and its ETag, to send back as `ifMatch`. */
   async identityProvider(alias: string, opts?: CallOptions): Promise<Versioned<ECMIdentityProvider>> {
     return this.#versioned("GET", `/idp/v1/external-identity-provider/${enc(alias)}`, call(opts));
@@ -264,6 +273,11 @@ export class Admin {
   async updateIdentityProvider(alias: string, fields: IdentityProviderFields, ifMatch: string | null, opts?: CallOptions): Promise<Versioned<ECMIdentityProvider>> {
     checkFields(fields, "identity provider", PROVIDER_UPDATE_FIELDS);
     return this.#versioned("PUT", `/idp/v1/external-identity-provider/${enc(alias)}`, { body: fields, headers: ifMatch ? { "if-match": ifMatch } : {}, idempotent: false, ...call(opts) });
+  }
+
+  /** Removes an identity provider and its links; its sessions end. With `ifMatch`, one changed since that version stays: an ECMPreconditionError (412). */
+  async deleteIdentityProvider(alias: string, ifMatch: string | null, opts?: CallOptions): Promise<void> {
+    await this.#http.request("DELETE", `/idp/v1/external-identity-provider/${enc(alias)}`, { headers: ifMatch ? { "if-match": ifMatch } : {}, ...call(opts) });
   }
 
   async roles(opts?: CallOptions): Promise<RestRole[]> {

@@ -46,7 +46,11 @@ test("a directory and an identity provider: read with their ETag, changed with i
   await assert.rejects(ecm.admin.updateDirectory(directory.id, { userSearchBase: null }, etag), ECMPreconditionError);
   // A misspelt field is refused before anything is sent, as by ecm.security's calls.
   await assert.rejects(ecm.admin.updateDirectory(directory.id, { userSearchBse: null } as never, changed.etag), /unknown directory field "userSearchBse"/);
-  await ecm.security.deleteDirectory(directory.id);
+  // A delete is guarded alike: one based on a version changed since is refused, and the directory stays.
+  await assert.rejects(ecm.admin.deleteDirectory(directory.id, etag, { users: "delete" }), ECMPreconditionError);
+  assert.equal((await ecm.admin.directory(directory.id)).value.name, "adm ldap");
+  await ecm.admin.deleteDirectory(directory.id, changed.etag, { users: "delete" });
+  assert.deepEqual(await ecm.security.directories(), []);
 
   const endpoints = { issuer: "https://adm.example.com", authorizationUrl: "https://adm.example.com/authorize", tokenUrl: "https://adm.example.com/token", jwksUrl: "https://adm.example.com/keys" };
   await ecm.security.createIdentityProvider("adm-idp", { displayName: "Adm", fromUrl: null, clientId: "ecm", clientSecret: "adm-secret-1", config: endpoints });
@@ -56,7 +60,9 @@ test("a directory and an identity provider: read with their ETag, changed with i
   assert.deepEqual([renamed.value.displayName, renamed.etag === provider.etag], ["Adm SSO", false]);
   await assert.rejects(ecm.admin.updateIdentityProvider("adm-idp", { displayName: "Adm" }, provider.etag), ECMPreconditionError);
   await assert.rejects(ecm.admin.updateIdentityProvider("adm-idp", { display_name: "Adm" } as never, renamed.etag), /unknown identity provider field "display_name"; use displayName/);
-  await ecm.security.deleteIdentityProvider("adm-idp");
+  await assert.rejects(ecm.admin.deleteIdentityProvider("adm-idp", provider.etag), ECMPreconditionError);
+  await ecm.admin.deleteIdentityProvider("adm-idp", renamed.etag);
+  assert.deepEqual(await ecm.security.identityProviders(), []);
 });
 
 test("groups: the first matches with max, the next page by cursor; without max, all of them", async () => {
@@ -71,6 +77,12 @@ test("groups: the first matches with max, the next page by cursor; without max, 
   const [administrators] = await ecm.admin.groups("administrators");
   assert.equal(administrators!.systemAdministratorMember, undefined);
   assert.equal((await ecm.admin.group(administrators!.id)).value.systemAdministratorMember, true);
+  // A delete with the version read: refused once the group has changed since.
+  const { value: c, etag } = await ecm.admin.group(second.items[0]!.id);
+  const renamed = await ecm.admin.updateGroup(c.id, { description: "changed meanwhile" }, etag);
+  await assert.rejects(ecm.admin.deleteGroup(c.id, etag), ECMPreconditionError);
+  await ecm.admin.deleteGroup(c.id, renamed.etag);
+  assert.deepEqual((await ecm.admin.groups("adm pick")).map((g) => g.name), ["Adm pick a", "Adm pick b"]);
 });
 
 test("bulk actions and the CSV of a filter", async () => {

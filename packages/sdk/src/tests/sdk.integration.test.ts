@@ -721,7 +721,7 @@ test("every call refuses an option name it does not take (a typo of timeout), be
     ["request", () => ecm.request("GET", "/security/v1/me", typo)],
     ["admin.user", () => ecm.admin.user(victim.guid, typo)],
     ["admin.groups", () => ecm.admin.groups(undefined, typo)],
-    ["admin.deleteGroup", () => ecm.admin.deleteGroup(group.guid, typo)],
+    ["admin.deleteGroup", () => ecm.admin.deleteGroup(group.guid, null, typo)],
   ];
   for (const [name, run] of calls) await assert.rejects(run(), refused, name);
   // Taken: the options a call has besides signal and timeout.

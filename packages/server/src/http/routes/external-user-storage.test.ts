@@ -209,6 +209,9 @@ describeEachStore("external user storage configuration", (server) => {
     }
     assert.equal((await api("PUT", `${PATH}/${id}`, { lastSyncStartedAt: null })).status, 200);
     assert.equal((await api("PUT", `${PATH}/${id}`, { name: "bad" }, { "if-match": '"7"' })).status, 412);
+    // A delete is guarded as a change is: based on another version, it is refused and the directory stays.
+    assert.equal((await api("DELETE", `${PATH}/${id}`, undefined, { "if-match": '"7"' })).status, 412);
+    assert.equal((await api("GET", `${PATH}/${id}`)).status, 200);
     assert.equal((await api("GET", `${PATH}/not-a-uuid`)).status, 404);
     assert.equal((await api("DELETE", `${PATH}/${id}?users=keep`)).status, 400);
     // Only a full sync disables users gone: a forced `changed` one would be audited as forced, and refused a security administrator, for nothing.
