@@ -367,9 +367,9 @@ export function auditDetails(details: Record<string, unknown>): TemplateResult {
 
 /**
  * The version of the settings object a page edits (a directory, an identity provider): read with the one
- * the page shows, sent with its Save (If-Match). A Save refused for another administrator's change (412)
- * saves nothing, says which fields they changed and offers Reload, which draws the form anew (`formKey`,
- * for lit's `keyed`) from the version read then.
+ * the page shows, sent with its Save and its Delete (If-Match). One refused for another administrator's
+ * change (412) changes nothing, says which fields they changed and offers Reload, which draws the form
+ * anew (`formKey`, for lit's `keyed`) from the version read then.
  */
 export class SettingsVersion<T extends object> {
   #etag: string | null = null;
@@ -393,19 +393,28 @@ export class SettingsVersion<T extends object> {
   }
 
   /** Saves what `page` shows of `shown` with `save(etag)`: its answer, or null when refused for a change made meanwhile (`page` says so). */
-  async save<R>(page: Page, shown: T, save: (etag: string | null) => Promise<R>): Promise<R | null> {
-    let saved: R;
+  save<R>(page: Page, shown: T, save: (etag: string | null) => Promise<R>): Promise<R | null> {
+    return this.#write(page, shown, save, "saved", " Reload shows their version; then make your changes again.");
+  }
+
+  /** Deletes `shown` as `page` shows it with `remove(etag)`: whether it was, refused for a change made meanwhile (`page` says so). */
+  async remove(page: Page, shown: T, remove: (etag: string | null) => Promise<unknown>): Promise<boolean> {
+    return (await this.#write(page, shown, async (etag) => { await remove(etag); return true; }, "deleted", " Reload shows their version.")) ?? false;
+  }
+
+  async #write<R>(page: Page, shown: T, write: (etag: string | null) => Promise<R>, done: string, then: string): Promise<R | null> {
+    let written: R;
     try {
-      saved = await save(this.#etag);
+      written = await write(this.#etag);
     } catch (error) {
       if (!(error instanceof ECMPreconditionError)) throw error;
       const labels = changedLabels(page, shown, (await this.readOne(shown)).value);
       this.stale = true;
-      page.message = { kind: "error", text: `Someone else changed this ${this.what} since this page read it: nothing was saved.${labels.length ? ` They changed ${new Intl.ListFormat("en").format(labels)}.` : ""} Reload shows their version; then make your changes again.` };
+      page.message = { kind: "error", text: `Someone else changed this ${this.what} since this page read it: nothing was ${done}.${labels.length ? ` They changed ${new Intl.ListFormat("en").format(labels)}.` : ""}${then}` };
       return null;
     }
     this.stale = false;
-    return saved;
+    return written;
   }
 
   /** Reload's button, once a Save was refused: `reload` reads `page`'s data again; then its form is drawn anew. */

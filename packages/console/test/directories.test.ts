@@ -218,8 +218,18 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
       await page.getByText(`Saved shared ldap ${kind}.`).waitFor();
       const saved = (await server.api<{ userFilter: string; syncPeriodSeconds: { full: number } }>("GET", `${PATH}/${id}`, { token })).body;
       assert.deepEqual([saved.userFilter, saved.syncPeriodSeconds.full], ["(&(objectClass=inetOrgPerson)(uid=a*))", 3600]);
+      // A delete is based on the version shown too: after their change, nothing is deleted, and the page says why.
+      assert.equal((await server.api("PUT", `${PATH}/${id}`, { token, body: { enabled: true } })).status, 200);
+      await page.getByRole("button", { name: "Delete…" }).click();
+      await page.getByRole("dialog", { name: /Delete the directory/ }).getByRole("button", { name: "Delete", exact: true }).click();
+      await page.getByRole("alert").filter({ hasText: "Someone else changed this directory since this page read it: nothing was deleted. They changed Enabled (logins and periodic syncs). Reload shows their version." }).waitFor();
+      assert.equal((await server.api("GET", `${PATH}/${id}`, { token })).status, 200);
+      await page.getByRole("button", { name: "Reload" }).click();
+      await page.getByRole("button", { name: "Delete…" }).click();
+      await page.getByRole("dialog", { name: /Delete the directory/ }).getByRole("button", { name: "Delete", exact: true }).click();
+      await page.getByText(`Deleted shared ldap ${kind}.`).waitFor();
     });
-    assert.equal((await server.api("DELETE", `${PATH}/${id}?users=delete`, { token })).status, 204);
+    assert.equal((await server.api("GET", `${PATH}/${id}`, { token })).status, 404);
   });
 
   it("a run's report with more problems than it keeps says how many it lists of how many there were", async () => {

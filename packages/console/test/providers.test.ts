@@ -308,8 +308,20 @@ describeConsole("identity providers in the console", {}, (ctx, kind) => {
       await page.getByRole("status").filter({ hasText: "Saved shared." }).waitFor();
       const saved = (await server.api<{ displayName: string; config: { scopes: string[] } }>("GET", "/idp/v1/external-identity-provider/shared", { token })).body;
       assert.deepEqual([saved.displayName, saved.config.scopes], ["Shared sign-in", ["openid", "email"]]);
+      // A delete is based on the version shown too: after their change, nothing is deleted, and the page says why.
+      await page.goto(`${url}#/providers/shared`);
+      await page.getByRole("heading", { level: 1, name: "Shared sign-in" }).waitFor();
+      assert.equal((await server.api("PUT", "/idp/v1/external-identity-provider/shared", { token, body: { guiOrder: 7 } })).status, 200);
+      await page.getByRole("button", { name: "Delete…" }).click();
+      await page.getByRole("dialog", { name: /Delete the identity provider/ }).getByRole("button", { name: "Delete", exact: true }).click();
+      await page.getByRole("alert").filter({ hasText: "Someone else changed this identity provider since this page read it: nothing was deleted. They changed Order on the login page. Reload shows their version." }).waitFor();
+      assert.equal((await server.api("GET", "/idp/v1/external-identity-provider/shared", { token })).status, 200);
+      await page.getByRole("button", { name: "Reload" }).click();
+      await page.getByRole("button", { name: "Delete…" }).click();
+      await page.getByRole("dialog", { name: /Delete the identity provider/ }).getByRole("button", { name: "Delete", exact: true }).click();
+      await page.getByRole("status").filter({ hasText: "Deleted shared." }).waitFor();
     });
-    assert.equal((await server.api("DELETE", "/idp/v1/external-identity-provider/shared", { token })).status, 204);
+    assert.equal((await server.api("GET", "/idp/v1/external-identity-provider/shared", { token })).status, 404);
   });
 
   it("from the keyboard, a group row added takes the focus in its first field, and one removed leaves it on the Remove of the row in its place (the one before, when it was the last), the last row's on Add", async () => {

@@ -237,7 +237,7 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     const { server, url } = ctx();
     const listed = await createUser(server, token, "lena.listed");
     await createUser(server, token, "lena.leaving");
-    await createGroup(server, token, "lena-group");
+    const lenaGroup = await createGroup(server, token, "lena-group");
     await onPage(ctx(), async ({ page }) => {
       await page.goto(`${url}#/users?search=lena`);
       await row(page, "lena.listed").click();
@@ -255,8 +255,16 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       await page.goto(`${url}#/groups?search=lena`);
       await page.getByRole("link", { name: "lena-group" }).click();
       await page.getByRole("heading", { level: 1, name: "lena-group" }).waitFor();
-      await page.getByRole("button", { name: "Delete…" }).click();
-      await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+      // Changed by someone else meanwhile, as a user is: read again, and deleting it asked once more.
+      assert.equal((await server.api("PUT", `/security/v1/user-groups/${lenaGroup}`, { token, body: { description: "changed elsewhere" } })).status, 200);
+      const remove = async () => {
+        await page.getByRole("button", { name: "Delete…" }).click();
+        await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+      };
+      await remove();
+      await page.getByText("Someone else changed the group lena-group meanwhile: the page shows it as it is now. Delete it again if you still mean to.").waitFor();
+      assert.equal(await page.getByLabel("Description").inputValue(), "changed elsewhere");
+      await remove();
       await page.getByText("Deleted the group lena-group.").waitFor();
       await page.waitForURL(/#\/groups\?search=lena$/);
       // The suite's later tests count the users.

@@ -329,7 +329,7 @@ class DirectoriesPage extends Page {
         if ((e.submitter as HTMLButtonElement | null)?.value !== "go") return;
         const users = new FormData(e.target as HTMLFormElement).get("users") === "delete" ? "delete" : "disable";
         void this.attempt(async () => {
-          await session.security.deleteDirectory(d.id, { users });
+          if (!(await this.#version.remove(this, d, (etag) => session.api.deleteDirectory(d.id, etag, { users })))) return;
           await this.#load();
           navigateWithNotice(href("directories"), `Deleted ${d.name}.`);
         });

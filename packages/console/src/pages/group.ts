@@ -158,6 +158,18 @@ class GroupPage extends Page {
     });
   }
 
+  /** Deletes the group as this page shows it, as a user's page does: one changed meanwhile is read again, and deleting it is asked again. */
+  async #delete(g: RestGroup): Promise<void> {
+    try {
+      await session.api.deleteGroup(this.#id, this.#etag);
+      navigateWithNotice(listHref("groups", this.#id), `Deleted the group ${g.name}.`);
+    } catch (error) {
+      if (!(error instanceof ECMPreconditionError)) return this.fail(error);
+      await this.#load();
+      if (this.message === null) this.notify(`Someone else changed the group ${g.name} meanwhile: the page shows it as it is now. Delete it again if you still mean to.`, "warn");
+    }
+  }
+
   #mapping(role: string, grant: boolean): Promise<void> {
     return this.changeAndReload(() => (grant ? session.api.grantRole(this.#id, role) : session.api.revokeRole(this.#id, role)), () => this.#load(), grant ? `Granted ${role}.` : `Revoked ${role}.`);
   }
@@ -227,7 +239,7 @@ class GroupPage extends Page {
       <dialog id="delete-group" aria-labelledby="delete-group-title">
         <form method="dialog" @submit=${(e: SubmitEvent) => {
           if ((e.submitter as HTMLButtonElement | null)?.value !== "go") return;
-          void this.attempt(async () => { await session.api.deleteGroup(this.#id); navigateWithNotice(listHref("groups", this.#id), `Deleted the group ${g.name}.`); });
+          void this.#delete(g);
         }}>
           <h2 id="delete-group-title">Delete the group ${g.name}?</h2>
           <p>Its memberships and role mappings go with it.</p>

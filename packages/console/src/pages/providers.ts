@@ -221,7 +221,9 @@ class ProvidersPage extends Page {
       ${p ? html`<dialog id="delete-provider" aria-labelledby="delete-provider-title">
         <form method="dialog" @submit=${(e: SubmitEvent) => {
           if ((e.submitter as HTMLButtonElement | null)?.value !== "go") return;
-          void this.attempt(async () => { await session.security.deleteIdentityProvider(p.alias); navigateWithNotice(href("providers"), `Deleted ${p.alias}.`); });
+          void this.attempt(async () => {
+            if (await this.#version.remove(this, p, (etag) => session.api.deleteIdentityProvider(p.alias, etag))) navigateWithNotice(href("providers"), `Deleted ${p.alias}.`);
+          });
         }}>
           <h2 id="delete-provider-title">Delete the identity provider ${p.displayName}?</h2>
           <p>Its links to users go with it, and the sessions opened through it end.</p>
