@@ -1,7 +1,7 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { directive, Directive, PartType, type ElementPart, type PartInfo } from "lit/directive.js";
 import { ECMPreconditionError, type RestGroup, type RestUser, type Versioned } from "ecm-sdk/browser";
-import { failed, inLabels, session } from "./api.js";
+import { failed, inLabels, keepUnsaved, session, takeUnsaved } from "./api.js";
 import { navigate, type Route } from "./router.js";
 
 /**
@@ -49,10 +49,36 @@ export class Page extends LitElement {
     this.#focusHere = this.contains(target) && target.closest("button, a[href], input, select, textarea, summary, [tabindex]") !== null;
   };
 
+  /** Who edits here: the edits the session ends under are kept for them (keepUnsaved), not for whoever logs in next. */
+  #account = "";
+  readonly #keepEdits = () => {
+    const unsaved = this.unsavedEdits();
+    if (unsaved && Object.keys(unsaved.edits).length > 0) keepUnsaved(this.#account, unsaved.page, unsaved.edits);
+  };
+
+  /**
+   * The edits of this page's form not saved yet, and the page they are of (`users/<id>`): kept when the
+   * session ends under them, and put back by restoreUnsaved once the same account is on that page again.
+   * None on a page with no form to keep.
+   */
+  protected unsavedEdits(): { page: string; edits: Record<string, string> } | null {
+    return null;
+  }
+
+  /** The edits kept for `page` when the session ended, put back once (`restore`) and said as not saved yet. */
+  restoreUnsaved(page: string, restore: (edits: Record<string, string>) => void): void {
+    const kept = session.me ? takeUnsaved(session.me.id, page) : null;
+    if (!kept) return;
+    restore(kept);
+    this.notify("Your changes from before the session ended are back in the form: they are not saved yet.", "warn");
+  }
+
   override connectedCallback(): void {
     super.connectedCallback();
     this.#arrivalNotice = pendingNotice;
     pendingNotice = null;
+    this.#account = session.me?.id ?? "";
+    session.addEventListener("expired", this.#keepEdits);
     document.addEventListener("focusin", this.#noteFocus);
     document.addEventListener("pointerdown", this.#noteClick, { capture: true });
     // A dialog gives the focus back to what opened it, if that is still there. (`close` does not bubble.)
@@ -61,6 +87,7 @@ export class Page extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    session.removeEventListener("expired", this.#keepEdits);
     document.removeEventListener("focusin", this.#noteFocus);
     document.removeEventListener("pointerdown", this.#noteClick, { capture: true });
   }
@@ -376,6 +403,10 @@ export class SettingsVersion<T extends object> {
   /** A Save was refused so: Reload is offered. */
   stale = false;
   formKey = 0;
+  /** What each field of the form showed when it was drawn from the version read (FormShown): what is edited since. */
+  readonly form = new FormShown();
+  /** The form and the version it was last drawn from. */
+  #drawn: { form: HTMLFormElement; etag: string | null } | null = null;
 
   constructor(
     /** What the page edits, in words ("directory"). */
@@ -390,6 +421,22 @@ export class SettingsVersion<T extends object> {
     const one = listed ? await this.readOne(listed) : null;
     this.#etag = one?.etag ?? null;
     return { items: one ? items.map((x) => (x === listed ? one.value : x)) : items, one: one?.value };
+  }
+
+  /**
+   * Called once the page has drawn (its `updated`): a form drawn anew (a first read, a Reload) or from
+   * another version (saved) shows the server's values; edits kept for `key` when the session ended come back into it.
+   */
+  drawn(page: Page, form: HTMLFormElement | null, key: string): void {
+    if (!form || (this.#drawn?.form === form && this.#drawn.etag === this.#etag)) return;
+    this.#drawn = { form, etag: this.#etag };
+    this.form.take(form);
+    page.restoreUnsaved(key, (edits) => this.form.restore(form, edits));
+  }
+
+  /** The edits of the form last drawn (none before it is). */
+  edits(): Record<string, string> {
+    return this.#drawn ? this.form.edits(this.#drawn.form) : {};
   }
 
   /** Saves what `page` shows of `shown` with `save(etag)`: its answer, or null when refused for a change made meanwhile (`page` says so). */
@@ -480,6 +527,21 @@ export class FormShown {
     }
   }
 
+  /**
+   * The form as drawn shows the server's values (a form drawn straight from an object, a directory's):
+   * each named field takes what it holds then. A secret (a password field) is no field here: its edit is
+   * never kept anywhere.
+   */
+  take(form: HTMLFormElement): void {
+    this.#shown.clear();
+    for (const el of form.elements) {
+      const name = (el as FieldControl).name;
+      if (!name || this.#shown.has(name) || (el instanceof HTMLInputElement && el.type === "password")) continue;
+      const value = this.current(form, name);
+      if (value !== undefined) this.#shown.set(name, { server: value, control: value });
+    }
+  }
+
   /** The server's value a field last took. */
   shown(name: string): string | undefined {
     return this.#shown.get(name)?.server;
@@ -506,9 +568,14 @@ export class FormShown {
   /** Puts `edits` (edits()) back in their controls: edited again, against what the fields show of the server's. */
   restore(form: HTMLFormElement, edits: Record<string, string>): void {
     for (const [name, value] of Object.entries(edits)) {
-      const el = form.elements.namedItem(name) as FieldControl | null;
+      const el = form.elements.namedItem(name) as FieldControl | RadioNodeList | null;
       if (!el || !("value" in el) || !this.#shown.has(name)) continue;
-      if (el instanceof HTMLInputElement && el.type === "checkbox") el.checked = value === "true";
+      if (el instanceof RadioNodeList) {
+        // A choice the page draws the rest of the form by (a provider's endpoints): it hears of it as of a click.
+        const radio = [...el].find((r): r is HTMLInputElement => r instanceof HTMLInputElement && r.value === value);
+        if (radio) radio.checked = true;
+        radio?.dispatchEvent(new Event("change", { bubbles: true }));
+      } else if (el instanceof HTMLInputElement && el.type === "checkbox") el.checked = value === "true";
       else el.value = value;
     }
   }

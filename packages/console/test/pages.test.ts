@@ -506,6 +506,47 @@ describeConsole("console pages", {}, (ctx, kind) => {
     }, { as: null });
   });
 
+  it("a group's, a directory's and an identity provider's edits not saved when the session ended come back after logging in again, said as not saved yet (a secret typed is never kept)", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const group = await createGroup(server, token, `kept-edits-${kind}`);
+    const directory = await server.api<{ id: string }>("POST", "/security/v1/external-user-storage", { token, body: { name: `kept edits ${kind}`, connectionUrl: "ldap://127.0.0.1:1", baseDn: "dc=example,dc=org", enabled: false } });
+    assert.equal(directory.status, 201, directory.text);
+    const config = { issuer: "https://kept.example.com", authorizationUrl: "https://kept.example.com/authorize", tokenUrl: "https://kept.example.com/token", jwksUrl: "https://kept.example.com/keys" };
+    const provider = await server.api("POST", "/idp/v1/external-identity-provider", { token, body: { alias: `kept-${kind}`, displayName: "Kept", fromUrl: null, clientId: "ecm", clientSecret: "kept-secret-1", config } });
+    assert.equal(provider.status, 201, provider.text);
+    await onPage(ctx(), async ({ page }) => {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      for (const [path, heading, edits] of [
+        [`groups/${group}`, `kept-edits-${kind}`, [["Description", "typed before the end"]]],
+        [`directories/${directory.body.id}`, `kept edits ${kind}`, [["User filter", "(uid=kept*)"], ["Bind password", "Typed-Secret-1"]]],
+        [`providers/kept-${kind}`, "Kept", [["Scopes", "openid kept"], ["Client secret", "Typed-Secret-2"]]],
+      ] as const) {
+        await page.goto(`${url}#/${path}`);
+        await page.getByRole("heading", { level: 1, name: heading }).waitFor();
+        for (const [label, text] of edits) await page.getByLabel(label, { exact: true }).fill(text);
+        // The session ends elsewhere (revoked, as an expiry or another tab's logout ends it): the Save is refused.
+        const pageToken = await page.evaluate(() => sessionStorage.getItem("ecm.console.token"));
+        assert.equal((await server.api("POST", "/auth/v1/logout", { token: pageToken! })).status, 204);
+        await page.getByRole("button", { name: "Save", exact: true }).click();
+        await page.getByText("Your session has ended. Log in again to go back to where you were.").waitFor();
+        assert.doesNotMatch(await page.evaluate(() => JSON.stringify(sessionStorage)), /Typed-Secret/, path);
+        await page.getByLabel("Username").fill("sysadmin");
+        await page.getByLabel("Password").fill(ADMIN_PASSWORD);
+        await page.getByRole("button", { name: "Log in" }).click();
+        await page.getByRole("heading", { level: 1, name: heading }).waitFor();
+        await page.getByText("Your changes from before the session ended are back in the form: they are not saved yet.").waitFor();
+        const [kept, secret] = edits;
+        assert.equal(await page.getByLabel(kept[0], { exact: true }).inputValue(), kept[1], path);
+        if (secret) assert.equal(await page.getByLabel(secret[0], { exact: true }).inputValue(), "", path);
+      }
+    }, { as: null });
+    const stored = await server.api<{ description: string | null }>("GET", `/security/v1/user-groups/${group}`, { token });
+    assert.equal(stored.body.description, null, "nothing was saved");
+    assert.equal((await server.api("DELETE", `/security/v1/external-user-storage/${directory.body.id}`, { token })).status, 204);
+    assert.equal((await server.api("DELETE", `/idp/v1/external-identity-provider/kept-${kind}`, { token })).status, 204);
+  });
+
   it("the session renews while the page is used, however short its lifetime, and a page left alone goes to the login page when it ends", async (t) => {
     // A lifetime under a minute (ECM_TOKEN_TTL_SECONDS=45): the page renews at a third of it.
     const server = await startTestServer(kind, { tokenTtlSeconds: 45 });

@@ -1,4 +1,4 @@
-import { html, nothing, type TemplateResult } from "lit";
+import { html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { keyed } from "lit/directives/keyed.js";
 import { ECMNotFoundError, type DirectoryConfigToTest, type DirectoryFields, type ECMDirectory, type ECMDirectorySync, type ECMDirectoryTest } from "ecm-sdk/browser";
 import { failed, inLabels, session } from "../api.js";
@@ -66,6 +66,15 @@ class DirectoriesPage extends Page {
   override connectedCallback(): void {
     super.connectedCallback();
     void this.#load();
+  }
+
+  protected override unsavedEdits(): { page: string; edits: Record<string, string> } {
+    return { page: `directories/${this.#id ?? ""}`, edits: this.#version.edits() };
+  }
+
+  protected override updated(changed: PropertyValues): void {
+    super.updated(changed);
+    this.#version.drawn(this, this.querySelector<HTMLFormElement>("#directory-form"), `directories/${this.#id ?? ""}`);
   }
 
   /** A sync runs, its buttons disabled meanwhile: the one pressed takes the focus back once it is over. */

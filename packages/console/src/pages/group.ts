@@ -37,6 +37,11 @@ class GroupPage extends Page {
     return this.route.params.get("search") ?? "";
   }
 
+  protected override unsavedEdits(): { page: string; edits: Record<string, string> } {
+    const form = this.#formElement;
+    return { page: `groups/${this.#id}`, edits: form && this.#group ? this.#form.edits(form) : {} };
+  }
+
   override connectedCallback(): void {
     super.connectedCallback();
     void this.#load();
@@ -79,6 +84,9 @@ class GroupPage extends Page {
     });
     // No members to ask for of a group that could not be read (an unknown id): its error stays the page's.
     if (found) await this.#loadMembers(true);
+    // After the members' read, which clears the page's message.
+    const form = this.#formElement;
+    if (found && form) this.restoreUnsaved(`groups/${this.#id}`, (edits) => this.#form.restore(form, edits));
   }
 
   /** Members are the users list filtered by this group: searchable, in keyset pages. */

@@ -1,4 +1,4 @@
-import { html, nothing, type TemplateResult } from "lit";
+import { html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { keyed } from "lit/directives/keyed.js";
 import type { ECMIdentityProvider, ECMIdentityProviderTest, IdentityProviderFields } from "ecm-sdk/browser";
 import { session } from "../api.js";
@@ -62,6 +62,15 @@ class ProvidersPage extends Page {
   override connectedCallback(): void {
     super.connectedCallback();
     void this.#load();
+  }
+
+  protected override unsavedEdits(): { page: string; edits: Record<string, string> } {
+    return { page: `providers/${this.#alias ?? ""}`, edits: this.#version.edits() };
+  }
+
+  protected override updated(changed: PropertyValues): void {
+    super.updated(changed);
+    this.#version.drawn(this, this.querySelector<HTMLFormElement>("#provider-form"), `providers/${this.#alias ?? ""}`);
   }
 
   async #load(): Promise<void> {
@@ -182,7 +191,7 @@ class ProvidersPage extends Page {
         this.#explicit = null;
       })}
       ${p && this.#locked ? html`<p class="message warn">Only a system administrator may change or delete this identity provider: accounts hold the system-administrator role through it (a user of it, or a group it fills).</p>` : nothing}
-      ${keyed(this.#version.formKey, html`<form @submit=${(e: SubmitEvent) => void this.#save(e, p)}>
+      ${keyed(this.#version.formKey, html`<form id="provider-form" @submit=${(e: SubmitEvent) => void this.#save(e, p)}>
         <fieldset class="form-grid" ?disabled=${p !== undefined && locked}>
           <legend class="visually-hidden">Settings</legend>
           <div>

@@ -1,6 +1,6 @@
 import { html, nothing, type TemplateResult } from "lit";
 import { ECMPreconditionError, ECMValidationError, isGuid, type ECMLockout, type RestAuditEvent, type RestEffectiveRole, type RestGroup, type RestUser, type RestUserChanges } from "ecm-sdk/browser";
-import { keepUnsaved, serverWords, session, takeUnsaved } from "../api.js";
+import { serverWords, session } from "../api.js";
 import "../group-picker.js";
 import { href, listHref } from "../router.js";
 import { auditDetails, FormShown, fromLocalInput, groupsOnlySystemAdministratorsHandOut, navigateWithNotice, openDialog, Page, PROFILES_SHOWN, sourceText, statusBadge, toLocalInput, unlistedProfile, when } from "../ui.js";
@@ -96,23 +96,14 @@ class UserPage extends Page {
     return this.route.rest[0]!;
   }
 
-  /** Who edits here: the edits the session ends under are kept for them (keepUnsaved), not for whoever logs in next. */
-  readonly #account = session.me?.id ?? "";
-  readonly #keepEdits = () => {
+  protected override unsavedEdits(): { page: string; edits: Record<string, string> } {
     const form = this.#formElement;
-    const edits = form && this.#user ? this.#form.edits(form) : {};
-    if (Object.keys(edits).length > 0) keepUnsaved(this.#account, `users/${this.#id}`, edits);
-  };
+    return { page: `users/${this.#id}`, edits: form && this.#user ? this.#form.edits(form) : {} };
+  }
 
   override connectedCallback(): void {
     super.connectedCallback();
-    session.addEventListener("expired", this.#keepEdits);
     void this.#load();
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    session.removeEventListener("expired", this.#keepEdits);
   }
 
   /** Reads the user and what the page shows of it; answers whether that worked (a failure is shown). */
@@ -155,11 +146,8 @@ class UserPage extends Page {
       this.requestUpdate();
       await this.updateComplete;
       this.#sync(value);
-      const kept = session.me ? takeUnsaved(session.me.id, `users/${this.#id}`) : null;
-      if (kept && this.#formElement) {
-        this.#form.restore(this.#formElement, kept);
-        this.notify("Your changes from before the session ended are back in the form: they are not saved yet.", "warn");
-      }
+      const form = this.#formElement;
+      if (form) this.restoreUnsaved(`users/${this.#id}`, (edits) => this.#form.restore(form, edits));
     });
   }
 
