@@ -275,6 +275,30 @@ describeConsole("console pages", {}, (ctx, kind) => {
     assert.equal((await server.api("DELETE", `/security/v1/users/${user.uuid}`, { token })).status, 204);
   });
 
+  it("at 1 024 × 768 the lists of directories and identity providers keep the words of their headings and short cells whole: the long values (server URLs, a base DN, an issuer) wrap inside their columns, in the page", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const tenant = "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47";
+    const directory = await server.api<{ id: string }>("POST", "/security/v1/external-user-storage", { token, body: { name: `corp ad ${kind}`, connectionUrl: "ldaps://dc1.corp.example.com:636 ldaps://dc2.corp.example.com:636 ldaps://dc3.corp.example.com:636", baseDn: "OU=Users,OU=Headquarters,OU=Europe,DC=corp,DC=example,DC=com", enabled: false } });
+    assert.equal(directory.status, 201, directory.text);
+    const config = { issuer: `${tenant}/v2.0/a/long/path`, authorizationUrl: `${tenant}/oauth2/v2.0/authorize`, tokenUrl: `${tenant}/oauth2/v2.0/token`, jwksUrl: `${tenant}/discovery/v2.0/keys` };
+    const provider = await server.api("POST", "/idp/v1/external-identity-provider", { token, body: { alias: `entra-${kind}`, displayName: "Corporate sign-in with a rather long display name", fromUrl: null, clientId: "ecm", clientSecret: "wide-secret-1", config } });
+    assert.equal(provider.status, 201, provider.text);
+    await onPage(ctx(), async ({ page }) => {
+      await page.setViewportSize({ width: 1024, height: 768 });
+      for (const [path, name] of [["directories", `corp ad ${kind}`], ["providers", `entra-${kind}`]]) {
+        await page.goto(`${url}#/${path}`);
+        const list = page.locator("main table");
+        await list.getByRole("link", { name, exact: true }).waitFor();
+        assert.deepEqual(await brokenWords(list), [], path);
+        const [scrolled, shown] = await page.evaluate(() => { const main = document.querySelector("main")!; return [main.scrollWidth, main.clientWidth]; });
+        assert.ok(scrolled! <= shown!, `${path}: ${scrolled} px wide in ${shown}`);
+      }
+    });
+    assert.equal((await server.api("DELETE", `/security/v1/external-user-storage/${directory.body.id}`, { token })).status, 204);
+    assert.equal((await server.api("DELETE", `/idp/v1/external-identity-provider/entra-${kind}`, { token })).status, 204);
+  });
+
   it("at 1 024 × 768 a name of one long word (a group's, an actor's) wraps inside its column of an events table: the table stays in the page, and the other columns keep their words whole", async () => {
     const { server, url } = ctx();
     const token = await server.login();
