@@ -233,7 +233,7 @@ const externalUserStorageRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app
         "`users=disable` (default) keeps its users as disabled local users without a password (their groups and history with them), and its groups as local groups: " +
         "a directory that brings the same entry again (the same uniqueId: this one added anew, or another configuration of the same directory) takes it over at its next sync that reads it " +
         "(another directory's entry of the same name is a clash in its run's report), " +
-        "enabled as that directory says, unless an administrator has given it a password of its own meanwhile. `users=delete` deletes both. Each user's change is audited. Refused while a sync runs.",
+        "enabled as that directory says, unless an administrator has given it a password of its own meanwhile. `users=delete` deletes both. Each user's change is audited. Refused while a sync runs. With `If-Match`, a stale version is a 412 and nothing is removed.",
       tags: TAGS,
       security,
       params: IdParams,

@@ -154,7 +154,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
       schema: {
         ...common,
         summary: "Delete a group",
-        description: "Built-in groups cannot be deleted, nor groups an identity provider or a directory names in its settings (409, naming them); nor can the last group through which an enabled user holds system-administrator. Only a system administrator may delete a group that grants system-administrator, or one that a system administrator is in (itself or through its profile).",
+        description: "Built-in groups cannot be deleted, nor groups an identity provider or a directory names in its settings (409, naming them); nor can the last group through which an enabled user holds system-administrator. Only a system administrator may delete a group that grants system-administrator, or one that a system administrator is in (itself or through its profile). With `If-Match`, a stale version is a 412 and nothing is deleted.",
         params: IdParams,
         headers: IfMatchHeaders,
         response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409, 412) },

@@ -177,7 +177,7 @@ const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
     onRequest: adminOnly,
     schema: {
       summary: "Remove an identity provider",
-      description: "Removes its links and ends the sessions opened through it; the audit event lists the users left without a way to log in.",
+      description: "Removes its links and ends the sessions opened through it; the audit event lists the users left without a way to log in. With `If-Match`, a stale version is a 412 and nothing is removed.",
       tags: ["identity providers"],
       security,
       params: AliasParams,
