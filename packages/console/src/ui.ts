@@ -407,6 +407,8 @@ export class SettingsVersion<T extends object> {
   readonly form = new FormShown();
   /** The form and the version it was last drawn from. */
   #drawn: { form: HTMLFormElement; etag: string | null } | null = null;
+  /** Edits kept when the session ended whose fields the form does not show yet (a provider's endpoints, once “Given here” is put back). */
+  #pending: Record<string, string> = {};
 
   constructor(
     /** What the page edits, in words ("directory"). */
@@ -425,13 +427,19 @@ export class SettingsVersion<T extends object> {
 
   /**
    * Called once the page has drawn (its `updated`): a form drawn anew (a first read, a Reload) or from
-   * another version (saved) shows the server's values; edits kept for `key` when the session ended come back into it.
+   * another version (saved) shows the server's values, and so does a field it shows for the first time;
+   * edits kept for `key` when the session ended come back into it, each once its field is there.
    */
   drawn(page: Page, form: HTMLFormElement | null, key: string): void {
-    if (!form || (this.#drawn?.form === form && this.#drawn.etag === this.#etag)) return;
-    this.#drawn = { form, etag: this.#etag };
-    this.form.take(form);
-    page.restoreUnsaved(key, (edits) => this.form.restore(form, edits));
+    if (!form) return;
+    const fresh = this.#drawn?.form !== form || this.#drawn.etag !== this.#etag;
+    this.form.take(form, fresh);
+    if (fresh) {
+      this.#drawn = { form, etag: this.#etag };
+      this.#pending = {};
+      page.restoreUnsaved(key, (edits) => (this.#pending = edits));
+    }
+    if (Object.keys(this.#pending).length > 0) this.#pending = this.form.restore(form, this.#pending);
   }
 
   /** The edits of the form last drawn (none before it is). */
@@ -532,8 +540,9 @@ export class FormShown {
    * each named field takes what it holds then. A secret (a password field) is no field here: its edit is
    * never kept anywhere.
    */
-  take(form: HTMLFormElement): void {
-    this.#shown.clear();
+  take(form: HTMLFormElement, fresh = true): void {
+    // Not fresh: the fields shown since (a choice's) take theirs, and the others keep what they showed.
+    if (fresh) this.#shown.clear();
     for (const el of form.elements) {
       const name = (el as FieldControl).name;
       if (!name || this.#shown.has(name) || (el instanceof HTMLInputElement && el.type === "password")) continue;
@@ -565,11 +574,18 @@ export class FormShown {
     return Object.fromEntries([...this.#shown.keys()].filter((name) => this.edited(form, name)).map((name) => [name, this.current(form, name)!]));
   }
 
-  /** Puts `edits` (edits()) back in their controls: edited again, against what the fields show of the server's. */
-  restore(form: HTMLFormElement, edits: Record<string, string>): void {
+  /**
+   * Puts `edits` (edits()) back in their controls: edited again, against what the fields show of the
+   * server's. Answers those whose field the form does not show.
+   */
+  restore(form: HTMLFormElement, edits: Record<string, string>): Record<string, string> {
+    const left: Record<string, string> = {};
     for (const [name, value] of Object.entries(edits)) {
       const el = form.elements.namedItem(name) as FieldControl | RadioNodeList | null;
-      if (!el || !("value" in el) || !this.#shown.has(name)) continue;
+      if (!el || !("value" in el) || !this.#shown.has(name)) {
+        left[name] = value;
+        continue;
+      }
       if (el instanceof RadioNodeList) {
         // A choice the page draws the rest of the form by (a provider's endpoints): it hears of it as of a click.
         const radio = [...el].find((r): r is HTMLInputElement => r instanceof HTMLInputElement && r.value === value);
@@ -578,6 +594,7 @@ export class FormShown {
       } else if (el instanceof HTMLInputElement && el.type === "checkbox") el.checked = value === "true";
       else el.value = value;
     }
+    return left;
   }
 }
 

@@ -541,18 +541,20 @@ describeConsole("console pages", {}, (ctx, kind) => {
     assert.equal(provider.status, 201, provider.text);
     await onPage(ctx(), async ({ page }) => {
       await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
-      for (const [path, heading, edits] of [
-        [`groups/${group}`, `kept-edits-${kind}`, [["Description", "typed before the end"]]],
-        [`directories/${directory.body.id}`, `kept edits ${kind}`, [["User filter", "(uid=kept*)"], ["Bind password", "Typed-Secret-1"]]],
-        [`providers/kept-${kind}`, "Kept", [["Scopes", "openid kept"], ["Client secret", "Typed-Secret-2"]]],
+      for (const [path, heading, edits, button] of [
+        [`groups/${group}`, `kept-edits-${kind}`, [["Description", "typed before the end"]], "Save"],
+        [`directories/${directory.body.id}`, `kept edits ${kind}`, [["User filter", "(uid=kept*)"], ["Bind password", "Typed-Secret-1"]], "Save"],
+        [`providers/kept-${kind}`, "Kept", [["Scopes", "openid kept"], ["Client secret", "Typed-Secret-2"]], "Save"],
+        // A new provider's endpoints given here: fields the form shows only once that is chosen.
+        ["providers/new", "New identity provider", [["Alias (in URLs, fixed)", `new-${kind}`], ["Display name", "New"], ["Client ID", "ecm"], ["Client secret", "Typed-Secret-3"], ["Given here", "on"], ["Issuer (iss)", "https://new.example.com"], ["Authorization endpoint", "https://new.example.com/a"], ["Token endpoint", "https://new.example.com/t"], ["Keys (JWKS) URL", "https://new.example.com/k"]], "Create"],
       ] as const) {
         await page.goto(`${url}#/${path}`);
         await page.getByRole("heading", { level: 1, name: heading }).waitFor();
-        for (const [label, text] of edits) await page.getByLabel(label, { exact: true }).fill(text);
+        for (const [label, text] of edits) await (text === "on" ? page.getByLabel(label, { exact: true }).check() : page.getByLabel(label, { exact: true }).fill(text));
         // The session ends elsewhere (revoked, as an expiry or another tab's logout ends it): the Save is refused.
         const pageToken = await page.evaluate(() => sessionStorage.getItem("ecm.console.token"));
         assert.equal((await server.api("POST", "/auth/v1/logout", { token: pageToken! })).status, 204);
-        await page.getByRole("button", { name: "Save", exact: true }).click();
+        await page.getByRole("button", { name: button, exact: true }).click();
         await page.getByText("Your session has ended. Log in again to go back to where you were.").waitFor();
         assert.doesNotMatch(await page.evaluate(() => JSON.stringify(sessionStorage)), /Typed-Secret/, path);
         await page.getByLabel("Username").fill("sysadmin");
@@ -560,9 +562,11 @@ describeConsole("console pages", {}, (ctx, kind) => {
         await page.getByRole("button", { name: "Log in" }).click();
         await page.getByRole("heading", { level: 1, name: heading }).waitFor();
         await page.getByText("Your changes from before the session ended are back in the form: they are not saved yet.").waitFor();
-        const [kept, secret] = edits;
-        assert.equal(await page.getByLabel(kept[0], { exact: true }).inputValue(), kept[1], path);
-        if (secret) assert.equal(await page.getByLabel(secret[0], { exact: true }).inputValue(), "", path);
+        for (const [label, text] of edits) {
+          const field = page.getByLabel(label, { exact: true });
+          if (text === "on") assert.ok(await field.isChecked(), `${path}: ${label}`);
+          else assert.equal(await field.inputValue(), text.startsWith("Typed-Secret") ? "" : text, `${path}: ${label}`);
+        }
       }
     }, { as: null });
     const stored = await server.api<{ description: string | null }>("GET", `/security/v1/user-groups/${group}`, { token });
