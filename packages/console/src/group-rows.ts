@@ -29,13 +29,39 @@ export class GroupRows extends LitElement {
   exclude: ReadonlySet<string> = new Set();
   /** The rows as edited; each its own object, the key of its DOM (a removal must not hand one row's typing to the next). */
   #edited: GroupRow[] = [];
+  /** The stored rows (as JSON) #edited was made from: other stored rows replace the edits. */
+  #editedFrom = "[]";
+
+  /**
+   * A field of its form, its rows as a whole: what a page keeps of a form's edits over a session's end
+   * (FormShown) reads its `value` and puts it back as any field's.
+   */
+  static formAssociated = true;
+
+  get name(): string {
+    return this.getAttribute("name") ?? "";
+  }
+
+  /** The rows as edited, as JSON (the stored ones until they are drawn). */
+  get value(): string {
+    const rows = JSON.stringify(this.rows) === this.#editedFrom ? this.#edited : this.rows;
+    return JSON.stringify(rows.map(({ key, groupId }) => ({ key, groupId })));
+  }
+
+  set value(json: string) {
+    this.#edited = (JSON.parse(json) as GroupRow[]).map(({ key, groupId }) => ({ key, groupId }));
+    this.#editedFrom = JSON.stringify(this.rows);
+    this.requestUpdate();
+  }
 
   protected override createRenderRoot(): HTMLElement {
     return this;
   }
 
   protected override willUpdate(changed: Map<string, unknown>): void {
-    if (changed.has("rows")) this.#edited = this.rows.map((r) => ({ ...r }));
+    if (!changed.has("rows") || JSON.stringify(this.rows) === this.#editedFrom) return;
+    this.#edited = this.rows.map((r) => ({ ...r }));
+    this.#editedFrom = JSON.stringify(this.rows);
   }
 
   /** The rows that say something; a value without its local group is refused in words (`what` names the list). */

@@ -5,7 +5,7 @@ import { createGroup, createSecurityAdministrator, createUser, groupId, USER_PAS
 import { insertGroups, insertUser } from "../../server/src/test-support/fixtures.js";
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from "../../server/src/test-support/server.js";
 import type { Locator } from "playwright-core";
-import { answerLate, axeViolations, describeConsole, focusReaches, holdRequests, logIn, logInByToken, nextFrames, onOwnServer, onPage, openPage, screenshot } from "./support.js";
+import { answerLate, axeViolations, describeConsole, focusReaches, holdRequests, logIn, logInByToken, nextFrames, onOwnServer, onPage, openPage, pickGroup, screenshot } from "./support.js";
 
 /** The words of a table (up to 20 characters: a long value may break anywhere) that are broken across lines. */
 const brokenWords = (table: Locator) =>
@@ -551,6 +551,13 @@ describeConsole("console pages", {}, (ctx, kind) => {
         await page.goto(`${url}#/${path}`);
         await page.getByRole("heading", { level: 1, name: heading }).waitFor();
         for (const [label, text] of edits) await (text === "on" ? page.getByLabel(label, { exact: true }).check() : page.getByLabel(label, { exact: true }).fill(text));
+        // A mapping's rows are edits too.
+        const mapped = path.startsWith("directories/");
+        if (mapped) {
+          await page.getByRole("button", { name: "Add a mapping" }).click();
+          await page.getByLabel("Group DN 1").fill("cn=kept,dc=example,dc=org");
+          await pickGroup(page, page.getByRole("combobox", { name: "Local group 1" }), "kept-edits", `kept-edits-${kind}`);
+        }
         // The session ends elsewhere (revoked, as an expiry or another tab's logout ends it): the Save is refused.
         const pageToken = await page.evaluate(() => sessionStorage.getItem("ecm.console.token"));
         assert.equal((await server.api("POST", "/auth/v1/logout", { token: pageToken! })).status, 204);
@@ -566,6 +573,10 @@ describeConsole("console pages", {}, (ctx, kind) => {
           const field = page.getByLabel(label, { exact: true });
           if (text === "on") assert.ok(await field.isChecked(), `${path}: ${label}`);
           else assert.equal(await field.inputValue(), text.startsWith("Typed-Secret") ? "" : text, `${path}: ${label}`);
+        }
+        if (mapped) {
+          assert.equal(await page.getByLabel("Group DN 1").inputValue(), "cn=kept,dc=example,dc=org");
+          await page.waitForFunction((name) => document.querySelector<HTMLInputElement>("input[aria-label='Local group 1']")?.value === name, `kept-edits-${kind}`);
         }
       }
     }, { as: null });
