@@ -400,7 +400,7 @@ export function auditDetails(details: Record<string, unknown>): TemplateResult {
  */
 export class SettingsVersion<T extends object> {
   #etag: string | null = null;
-  /** A Save was refused so: Reload is offered. */
+  /** A Save or a Delete was refused so: Reload is offered. */
   stale = false;
   formKey = 0;
   /** What each field of the form showed when it was drawn from the version read (FormShown): what is edited since. */
@@ -442,9 +442,9 @@ export class SettingsVersion<T extends object> {
     if (Object.keys(this.#pending).length > 0) this.#pending = this.form.restore(form, this.#pending);
   }
 
-  /** The edits of the form last drawn (none before it is). */
+  /** The edits of the form shown (none when there is none: not drawn yet, or the page went back to its list). */
   edits(): Record<string, string> {
-    return this.#drawn ? this.form.edits(this.#drawn.form) : {};
+    return this.#drawn?.form.isConnected ? this.form.edits(this.#drawn.form) : {};
   }
 
   /** Saves what `page` shows of `shown` with `save(etag)`: its answer, or null when refused for a change made meanwhile (`page` says so). */
