@@ -275,7 +275,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
     assert.equal((await server.api("DELETE", `/security/v1/users/${user.uuid}`, { token })).status, 204);
   });
 
-  it("at 1 024 × 768 the lists of directories and identity providers keep the words of their headings and short cells whole: the long values (server URLs, a base DN, an issuer) wrap inside their columns, in the page", async () => {
+  it("at 1 024 × 768 the lists of directories, identity providers and roles keep the words of their headings and short cells whole: the long values (server URLs, a base DN, an issuer, the groups granting a role) wrap inside their columns, in the page", async () => {
     const { server, url } = ctx();
     const token = await server.login();
     const tenant = "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -284,9 +284,11 @@ describeConsole("console pages", {}, (ctx, kind) => {
     const config = { issuer: `${tenant}/v2.0/a/long/path`, authorizationUrl: `${tenant}/oauth2/v2.0/authorize`, tokenUrl: `${tenant}/oauth2/v2.0/token`, jwksUrl: `${tenant}/discovery/v2.0/keys` };
     const provider = await server.api("POST", "/idp/v1/external-identity-provider", { token, body: { alias: `entra-${kind}`, displayName: "Corporate sign-in with a rather long display name", fromUrl: null, clientId: "ecm", clientSecret: "wide-secret-1", config } });
     assert.equal(provider.status, 201, provider.text);
+    // More groups granting a role than the roles page names, of long names.
+    const granting = await Promise.all(Array.from({ length: 21 }, (_, i) => createGroup(server, token, `Отдел-очень-длинное-название-${kind}-${i}`, ["security-administrator"])));
     await onPage(ctx(), async ({ page }) => {
       await page.setViewportSize({ width: 1024, height: 768 });
-      for (const [path, name] of [["directories", `corp ad ${kind}`], ["providers", `entra-${kind}`]]) {
+      for (const [path, name] of [["directories", `corp ad ${kind}`], ["providers", `entra-${kind}`], ["roles", "every group granting security-administrator"]]) {
         await page.goto(`${url}#/${path}`);
         const list = page.locator("main table");
         await list.getByRole("link", { name, exact: true }).waitFor();
@@ -297,6 +299,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
     });
     assert.equal((await server.api("DELETE", `/security/v1/external-user-storage/${directory.body.id}`, { token })).status, 204);
     assert.equal((await server.api("DELETE", `/idp/v1/external-identity-provider/entra-${kind}`, { token })).status, 204);
+    for (const id of granting) assert.equal((await server.api("DELETE", `/security/v1/user-groups/${id}`, { token })).status, 204);
   });
 
   it("at 1 024 × 768 a name of one long word (a group's, an actor's) wraps inside its column of an events table: the table stays in the page, and the other columns keep their words whole", async () => {

@@ -231,7 +231,7 @@ class DirectoriesPage extends Page {
       <h1 tabindex="-1">Directories</h1>
       ${this.renderMessage()}
       <p class="toolbar"><a class="button" href=${href("directories/new")}>New directory</a></p>
-      <table class="plain sources"><thead><tr><th>Name</th><th>Kind</th><th>Server</th><th>Base DN</th><th>Enabled</th><th>Users</th></tr></thead>
+      <table class="plain whole-words"><thead><tr><th>Name</th><th>Kind</th><th>Server</th><th>Base DN</th><th>Enabled</th><th>Users</th></tr></thead>
         <tbody>${this.#directories!.map((d) => html`<tr><td><a class="name" href=${href(`directories/${d.id}`)}>${d.name}</a></td>
           <td>${VENDORS.find(([v]) => v === d.vendor)?.[1] ?? d.vendor}</td><td class="long"><code>${d.connectionUrl}</code></td><td class="long"><code>${d.baseDn}</code></td>
           <td>${d.enabled ? "yes" : "no"}</td><td><a href=${href("users", { source: `directory:${d.id}` })}>Its users</a></td></tr>`)}</tbody>
