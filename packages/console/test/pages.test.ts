@@ -275,7 +275,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
     assert.equal((await server.api("DELETE", `/security/v1/users/${user.uuid}`, { token })).status, 204);
   });
 
-  it("at 1 024 × 768 the lists of directories, identity providers and roles keep the words of their headings and short cells whole: the long values (server URLs, a base DN, an issuer, the groups granting a role) wrap inside their columns, in the page", async () => {
+  it("at 1 024 × 768 the lists of directories, identity providers and roles, and a user's groups and roles, keep the words of their headings and short cells whole: the long values (server URLs, a base DN, an issuer, the groups granting a role) wrap inside their columns, in the page", async () => {
     const { server, url } = ctx();
     const token = await server.login();
     const tenant = "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -286,12 +286,15 @@ describeConsole("console pages", {}, (ctx, kind) => {
     assert.equal(provider.status, 201, provider.text);
     // More groups granting a role than the roles page names, of long names.
     const granting = await Promise.all(Array.from({ length: 21 }, (_, i) => createGroup(server, token, `Отдел-очень-длинное-название-${kind}-${i}`, ["security-administrator"])));
+    // A user in them: its page's groups and effective roles.
+    const member = await createUser(server, token, `many.groups.${kind}`);
+    for (const id of granting) assert.equal((await server.api("PUT", `/security/v1/users/${member.uuid}/user-groups/${id}`, { token })).status, 204);
     await onPage(ctx(), async ({ page }) => {
       await page.setViewportSize({ width: 1024, height: 768 });
-      for (const [path, name] of [["directories", `corp ad ${kind}`], ["providers", `entra-${kind}`], ["roles", "every group granting security-administrator"]]) {
+      for (const [path, name] of [["directories", `corp ad ${kind}`], ["providers", `entra-${kind}`], ["roles", "every group granting security-administrator"], [`users/${member.uuid}`, `Отдел-очень-длинное-название-${kind}-9`]]) {
         await page.goto(`${url}#/${path}`);
-        const list = page.locator("main table");
-        await list.getByRole("link", { name, exact: true }).waitFor();
+        const list = page.locator("main");
+        await list.getByRole("link", { name, exact: true }).last().waitFor();
         assert.deepEqual(await brokenWords(list), [], path);
         const [scrolled, shown] = await page.evaluate(() => { const main = document.querySelector("main")!; return [main.scrollWidth, main.clientWidth]; });
         assert.ok(scrolled! <= shown!, `${path}: ${scrolled} px wide in ${shown}`);
@@ -300,6 +303,7 @@ describeConsole("console pages", {}, (ctx, kind) => {
     assert.equal((await server.api("DELETE", `/security/v1/external-user-storage/${directory.body.id}`, { token })).status, 204);
     assert.equal((await server.api("DELETE", `/idp/v1/external-identity-provider/entra-${kind}`, { token })).status, 204);
     for (const id of granting) assert.equal((await server.api("DELETE", `/security/v1/user-groups/${id}`, { token })).status, 204);
+    assert.equal((await server.api("DELETE", `/security/v1/users/${member.uuid}`, { token })).status, 204);
   });
 
   it("at 1 024 × 768 a name of one long word (a group's, an actor's) wraps inside its column of an events table: the table stays in the page, and the other columns keep their words whole", async () => {

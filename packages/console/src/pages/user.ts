@@ -399,8 +399,8 @@ class UserPage extends Page {
       ${this.#renderGroups(editable)}
 
       <h2>Effective roles</h2>
-      ${this.#roles.length === 0 ? html`<p>Holds no role: roles come from the groups a user is in and those of its profile.</p>` : html`<table class="plain"><thead><tr><th>Role</th><th>Granted by</th></tr></thead>
-        <tbody>${this.#roles.map((r) => html`<tr><td>${r.name}</td><td>${r.grantedBy.map((g, i) => html`${i ? ", " : ""}<a href=${href(`groups/${g.groupId}`)}>${g.group}</a>${g.viaProfile ? " (through the profile)" : ""}`)}</td></tr>`)}</tbody>
+      ${this.#roles.length === 0 ? html`<p>Holds no role: roles come from the groups a user is in and those of its profile.</p>` : html`<table class="plain whole-words"><thead><tr><th>Role</th><th>Granted by</th></tr></thead>
+        <tbody>${this.#roles.map((r) => html`<tr><td><span class="name">${r.name}</span></td><td class="long">${r.grantedBy.map((g, i) => html`${i ? ", " : ""}<a href=${href(`groups/${g.groupId}`)}>${g.group}</a>${g.viaProfile ? " (through the profile)" : ""}`)}</td></tr>`)}</tbody>
       </table>`}
 
       <h2>Audit events</h2>
@@ -463,7 +463,7 @@ class UserPage extends Page {
   #renderGroups(editable: boolean): TemplateResult {
     const unoffered = new Set([...this.#groups.map((g) => g.id), ...this.#guarded]);
     return html`
-      ${this.#groups.length === 0 ? html`<p>In no group.</p>` : html`<table class="plain"><thead><tr><th>Group</th><th>Membership</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
+      ${this.#groups.length === 0 ? html`<p>In no group.</p>` : html`<table class="plain whole-words"><thead><tr><th>Group</th><th>Membership</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
         <tbody>${this.#groups.map((g) => {
           const inherited = !this.#direct.has(g.id);
           // A membership a directory's sync made changes in the directory (the server refuses it here).
@@ -474,8 +474,8 @@ class UserPage extends Page {
             : g.syncedBy !== undefined ? `from the directory ${g.syncedBy}`
             : g.mappedBy !== undefined ? `from the identity provider ${g.mappedBy} (at each login)`
             : "direct";
-          return html`<tr><td><a href=${href(`groups/${g.id}`)}>${g.name}</a></td><td>${membership}</td>
-            <td>${editable && removable ? html`<button ?disabled=${this.busy} @click=${() => void this.#leave(g)}>Remove from ${g.name}</button>` : nothing}</td></tr>`;
+          return html`<tr><td class="long"><a href=${href(`groups/${g.id}`)}>${g.name}</a></td><td>${membership}</td>
+            <td class="long">${editable && removable ? html`<button ?disabled=${this.busy} @click=${() => void this.#leave(g)}>Remove from ${g.name}</button>` : nothing}</td></tr>`;
         })}</tbody>
       </table>`}
       ${editable ? html`<form class="row" @submit=${(e: SubmitEvent) => {
