@@ -299,6 +299,12 @@ describeConsole("console pages", {}, (ctx, kind) => {
         const [scrolled, shown] = await page.evaluate(() => { const main = document.querySelector("main")!; return [main.scrollWidth, main.clientWidth]; });
         assert.ok(scrolled! <= shown!, `${path}: ${scrolled} px wide in ${shown}`);
       }
+      // A mapping's group DN takes the row's room: a DN of a usual length is seen whole, not its first 20 characters.
+      assert.equal((await server.api("PUT", `/security/v1/external-user-storage/${directory.body.id}`, { token, body: { groupMappings: [{ groupDn: "cn=human-resources,ou=groups,dc=example,dc=org", localGroupId: granting[0] }] } })).status, 200);
+      await page.goto(`${url}#/directories/${directory.body.id}`);
+      const dn = page.getByLabel("Group DN 1");
+      assert.equal(await dn.inputValue(), "cn=human-resources,ou=groups,dc=example,dc=org");
+      assert.ok(await dn.evaluate((el) => el.scrollWidth <= el.clientWidth), "the group DN is cut");
     });
     assert.equal((await server.api("DELETE", `/security/v1/external-user-storage/${directory.body.id}`, { token })).status, 204);
     assert.equal((await server.api("DELETE", `/idp/v1/external-identity-provider/entra-${kind}`, { token })).status, 204);
