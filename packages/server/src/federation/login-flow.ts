@@ -166,6 +166,9 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
   return {
     enabledProvider,
 
+    /** Whether this process found `alias` an enabled provider when it last read it. */
+    knownProvider: (alias: string) => known.has(alias),
+
     /**
      * `target` gives, for the provider, where its answer comes back and where the browser goes after.
      * A disabled provider's refusal is a ProviderLoginFailed back to that page; an unknown one's, without a page.

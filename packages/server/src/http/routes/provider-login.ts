@@ -188,14 +188,17 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
         response: { 200: Type.Null(), ...errorResponses(400, 404, 429, 503) },
       },
     }, async (request, reply) => {
+      // Refused tokens count against the address (a 429 past the limit); valid ones never do: a
+      // provider posts the logouts of all its users from one address. A post for an alias this
+      // process has not found enabled is counted before the store is read for it (past the limit,
+      // a 429 that reads nothing), a provider's first one after a start too.
+      const known = loginFlow.knownProvider(request.params.alias);
+      if (!known) await refusedLogouts.call(app, request, reply);
       try {
         const p = await loginFlow.enabledProvider(request.params.alias);
         await backchannelLogout(store.db, jwks, auditTally, p, request.body.logout_token, request.ip);
       } catch (error) {
-        // Refused tokens, and posts for no enabled provider (each read the store), count against the
-        // address (a 429 past the limit); valid ones never do: a provider posts the logouts of all
-        // its users from one address.
-        if (error instanceof DomainError && (error.kind === "invalid" || error.kind === "not-found")) await refusedLogouts.call(app, request, reply);
+        if (known && error instanceof DomainError && (error.kind === "invalid" || error.kind === "not-found")) await refusedLogouts.call(app, request, reply);
         throw error;
       }
       return reply.header("cache-control", "no-store").code(200).send(null);
