@@ -40,6 +40,7 @@ import { primaryGroupsMigration } from "./migrations/014t-primary-groups.js";
 import { countsWhereCountedMigration } from "./migrations/014u-counts-where-counted.js";
 import { searchCaseFoldMigration } from "./migrations/014v-search-case-fold.js";
 import { groupSearchKeysMigration } from "./migrations/014w-group-search-keys.js";
+import { providerGroupMappingsMigration } from "./migrations/014x-provider-group-mappings.js";
 import { DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
 import type { JsonBody } from "./json-body.js";
 import type { Database } from "./schema.js";
@@ -121,6 +122,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "014u-counts-where-counted": countsWhereCountedMigration(dialect),
     "014v-search-case-fold": searchCaseFoldMigration,
     "014w-group-search-keys": groupSearchKeysMigration,
+    "014x-provider-group-mappings": providerGroupMappingsMigration,
   };
 }
 
