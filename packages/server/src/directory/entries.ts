@@ -127,6 +127,11 @@ export function isPrimaryMemberKey(memberKey: string): boolean {
   return memberKey.startsWith(PRIMARY_MEMBER);
 }
 
+/** The RID a primary group's member key names, or null for another key. */
+export function ridOfPrimaryMember(memberKey: string): number | null {
+  return isPrimaryMemberKey(memberKey) ? Number(memberKey.slice(PRIMARY_MEMBER.length)) : null;
+}
+
 /** The member key of a user a group names by login name (memberUid): the name folded as logins compare it. */
 export function loginMemberKey(loginName: string): string {
   return LOGIN_MEMBER + fold(normalizeName(loginName));

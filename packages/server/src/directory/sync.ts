@@ -16,7 +16,7 @@ import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
 import { serverOf, toDirectory, type Directory } from "./config.js";
 import { dnKey } from "./dn.js";
-import { binaryAttributes, changeAttribute, EntryValues, groupAttributes, groupBinaryAttributes, isPrimaryMemberKey, LOGIN_MEMBER_ATTRIBUTE, loginKeyOfMember, loginMemberKey, mapGroup, mapUser, MEMBER_ATTRIBUTES, primaryGroupRid, primaryMemberKey, userAttributes, type EntryProblem, type MappedGroup, type MappedUser } from "./entries.js";
+import { binaryAttributes, changeAttribute, EntryValues, groupAttributes, groupBinaryAttributes, isPrimaryMemberKey, LOGIN_MEMBER_ATTRIBUTE, loginKeyOfMember, loginMemberKey, mapGroup, mapUser, MEMBER_ATTRIBUTES, primaryGroupRid, primaryMemberKey, ridOfPrimaryMember, userAttributes, type EntryProblem, type MappedGroup, type MappedUser } from "./entries.js";
 import type { Entry } from "ldapts";
 import { escapeFilterValue } from "./filters.js";
 import { DirectoryConnection, DirectoryError, problemOf, ServiceBindRefused } from "./ldap.js";
@@ -734,8 +734,7 @@ export class DirectorySync {
   private noteAffected(memberKey: string): void {
     if (this.affected === null) return;
     this.affected.add(memberKey);
-    // A primary group's key stands for its primary members, most often every user (Domain Users).
-    if (this.affected.size > AFFECTED_MAX || isPrimaryMemberKey(memberKey)) this.affected = null;
+    if (this.affected.size > AFFECTED_MAX) this.affected = null;
   }
 
   /** The graph of the directory's groups, each group's ancestors, and the local groups they map to. */
@@ -1321,17 +1320,26 @@ export class DirectorySync {
     await this.step();
   }
 
-  /** The users member keys name: by DN, or by login name (loginMemberKey). */
+  /** The users member keys name: by DN, by login name (loginMemberKey), or by primary group (primaryMemberKey: a page at a time, Domain Users' are most users). */
   private async *usersByMemberKeys(keys: string[]): AsyncGenerator<SyncedUser[]> {
-    for (let i = 0; i < keys.length; i += this.d.pageSize) {
+    const named = keys.filter((key) => !isPrimaryMemberKey(key));
+    for (let i = 0; i < named.length; i += this.d.pageSize) {
       const dnKeys: string[] = [];
       const loginKeys: string[] = [];
-      for (const key of keys.slice(i, i + this.d.pageSize)) {
+      for (const key of named.slice(i, i + this.d.pageSize)) {
         const login = loginKeyOfMember(key);
         if (login === null) dnKeys.push(key);
         else loginKeys.push(login);
       }
       yield this.o.queries.usersByDnOrLoginKeys(this.d.id, dnKeys, loginKeys);
+    }
+    for (const rid of keys.flatMap((key) => ridOfPrimaryMember(key) ?? [])) {
+      for (let after = 0; ; ) {
+        const page = await this.o.queries.usersWithPrimaryGroup(this.d.id, rid, after, this.d.pageSize);
+        if (page.length > 0) yield page;
+        if (page.length < this.d.pageSize) break;
+        after = page[page.length - 1]!.id;
+      }
     }
   }
 

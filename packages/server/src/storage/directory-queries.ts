@@ -312,6 +312,11 @@ export function createDirectoryQueries(db: Kysely<Database>) {
         .execute();
     },
 
+    /** One keyset page of the directory's users whose primary group is `rid`, in id order (users_directory_primary_group). */
+    usersWithPrimaryGroup(directoryId: number, rid: number, afterId: number, limit: number): Promise<SyncedUser[]> {
+      return db.selectFrom("users").select([...SYNCED_USER_COLUMNS]).where("directory_id", "=", directoryId).where("primary_group_rid", "=", rid).where("id", ">", afterId).orderBy("id").limit(limit).execute();
+    },
+
     /** One keyset page of the directory's users, in key order. */
     usersPage(directoryId: number, afterKey: string, limit: number): Promise<SyncedUser[]> {
       return db.selectFrom("users").select([...SYNCED_USER_COLUMNS]).where("directory_id", "=", directoryId).where("directory_key", ">", afterKey).orderBy("directory_key").limit(limit).execute();

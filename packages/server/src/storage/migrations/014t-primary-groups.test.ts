@@ -10,7 +10,7 @@ for (const kind of storeKinds) {
     it("drops the `changed` marks of Active Directory's directories only (their users' primaryGroupID is read at the next sync), and users hold none until then", async () => {
       await withBareDatabase(kind, async (db) => {
         // The tables as the migrations before left them, with the columns that matter here.
-        await sql`create table users (id integer primary key, username text)`.execute(db);
+        await sql`create table users (id integer primary key, username text, directory_id integer)`.execute(db);
         await sql`create table directories (id integer primary key, kind text not null)`.execute(db);
         await sql`create table directory_sync_state (directory_id integer primary key, high_water text)`.execute(db);
         await sql`insert into users (id, username) values (1, 'jdoe')`.execute(db);

@@ -9,6 +9,8 @@ import type { Kysely, Migration } from "kysely";
 export const primaryGroupsMigration: Migration = {
   async up(db: Kysely<any>) {
     await db.schema.alterTable("users").addColumn("primary_group_rid", "integer").execute();
+    // A `changed` sync after a primary group was nested or mapped checks its primary members again.
+    await db.schema.createIndex("users_directory_primary_group").on("users").columns(["directory_id", "primary_group_rid", "id"]).where("primary_group_rid", "is not", null).execute();
     await db
       .updateTable("directory_sync_state")
       .set({ high_water: null })
