@@ -32,9 +32,12 @@ export function listCell(names: readonly string[]): string {
   return names.map((name) => name.replace(/[\\;]/g, "\\$&")).join(";");
 }
 
-/** The names of a list cell (listCell): split at each `;` not escaped; `\;` and `\\` are `;` and `\`, any other `\` is kept (`DOMAIN\staff` from another system). */
+/**
+ * The names of a list cell (listCell): split at each `;` not escaped; `\;` and `\\` are `;` and `\`, any other `\` is kept (`DOMAIN\staff` from another system).
+ * Empty names (`staff;;users`) are kept, for the import to refuse as it refuses an NDJSON row's.
+ */
 export function listCellNames(cell: string): string[] {
-  return (cell.match(/(?:\\[\\;]|[^;])+/g) ?? []).map((name) => name.replace(/\\([\\;])/g, "$1").trim()).filter(Boolean);
+  return `;${cell}`.match(/;(?:\\[\\;]|[^;])*/g)!.map((name) => name.slice(1).replace(/\\([\\;])/g, "$1"));
 }
 
 function cellOf(user: Record<string, unknown>, column: (typeof COLUMNS)[number]): unknown {

@@ -146,6 +146,25 @@ describeEachStore("bulk import", (server) => {
     assert.deepEqual([(await user("imp_sp_json"))?.groups, (await user("imp_sp_csv"))?.groups], [["staff", "users"], ["staff", "users"]]);
   });
 
+  it("fails a row naming a group that is empty or only white space, in NDJSON and CSV, dry run or not: an update does not take the user's groups away", async () => {
+    await server().api("POST", "/security/v1/user-groups", { token, body: { name: "staff" } }); // made by an earlier test when all run
+    assert.equal((await importUsers(server(), token, ndjson([{ username: "imp_blank_g", groups: ["staff"] }]))).lines[0]!.status, "created");
+    const rows = {
+      ndjson: ndjson([{ username: "imp_blank_g", groups: [" "] }, { username: "imp_blank_g", groups: ["staff", ""] }]),
+      csv: "username,groups\r\nimp_blank_g,\" \"\r\nimp_blank_g,staff;;users\r\nimp_blank_g,staff;\r\n",
+    };
+    for (const query of ["?dryRun=true&update=true", "?update=true"]) {
+      for (const [format, body] of Object.entries(rows)) {
+        const all = (await importUsers(server(), token, body, format === "csv" ? "text/csv" : "application/x-ndjson", query)).lines;
+        const lines = all.filter((l) => l.line !== undefined);
+        assert.deepEqual([all.at(-1)!.summary!.failed, lines.every((l) => l.status === "failed")], [lines.length, true], `${format}${query}: ${JSON.stringify(all)}`);
+        assert.match(lines[0]!.error!.message, /^groups holds a name that is empty or only white space \(name 1 of 1\)/);
+        assert.equal(lines[0]!.error!.field, "groups");
+      }
+    }
+    assert.deepEqual((await user("imp_blank_g"))?.groups, ["staff", "users"]);
+  });
+
   it("says what is wrong with a row in the words POST /users uses, never a schema's pattern or keyword", async () => {
     const { lines } = await importUsers(server(), token, "username,validTo,email\nimp_when,next week,\n,,x@example.com\n", "text/csv");
     const single = await server().api("POST", "/security/v1/users", { token, body: { username: "imp_when", validTo: "next week" } });

@@ -55,8 +55,14 @@ function itemOf(record: InputRecord): ImportItem {
     return { line: record.line, username, error: new DomainError("invalid", message, info) };
   }
   const user = record.fields as unknown as ImportUser;
-  // White space around a group's name is no part of it (no group's name has any), as a CSV cell's names are read (listCellNames).
-  if (user.groups) user.groups = user.groups.map((name) => name.trim()).filter(Boolean);
+  // White space around a group's name is no part of it (no group's name has any).
+  if (user.groups) user.groups = user.groups.map((name) => name.trim());
+  // Dropped, a name left empty would leave the user out of the group it was meant to be: with no other, out of all of them.
+  const empty = user.groups?.indexOf("") ?? -1;
+  if (empty >= 0) {
+    const message = `groups holds a name that is empty or only white space (name ${empty + 1} of ${user.groups!.length}): name each group, or leave groups out to keep the user's own.`;
+    return { line: record.line, username: user.username, error: new DomainError("invalid", message, { field: "groups" }) };
+  }
   return { line: record.line, user, ...(record.ref ? { ref: record.ref } : {}) };
 }
 
@@ -161,7 +167,7 @@ const usersImportRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { conf
         summary: "Import users",
         description: [
           "Creates or updates (by username) the users of an NDJSON (`application/x-ndjson`: a JSON object a line) or CSV (`text/csv`: a header row naming the fields; separated by commas, or by what a first line `sep=;` names, as Excel writes it; rows of empty cells skipped) body, of any size.",
-          "A row has the fields of `POST /security/v1/users`, plus `passwordHash` (an existing hash in PHC format: argon2id, argon2i, bcrypt, pbkdf2-sha256, pbkdf2-sha512; replaced by a current argon2id hash at the user's next login) and `groups` (names, white space around each ignored; in CSV separated by `;`, a `;` or `\\` inside a name written `\\;`, `\\\\`), all of the user's own groups (`users` is always kept).",
+          "A row has the fields of `POST /security/v1/users`, plus `passwordHash` (an existing hash in PHC format: argon2id, argon2i, bcrypt, pbkdf2-sha256, pbkdf2-sha512; replaced by a current argon2id hash at the user's next login) and `groups` (names, white space around each ignored, a name empty once trimmed a failed row; in CSV separated by `;`, a `;` or `\\` inside a name written `\\;`, `\\\\`), all of the user's own groups (`users` is always kept).",
           "The body is read in the charset its Content-Type declares (`text/csv; charset=windows-1252`, as spreadsheets save CSV), UTF-8 when it declares none; a row with bytes that charset does not have fails.",
           "Fields left out keep their value on an update. Each batch of rows is one transaction.",
           "The answer is NDJSON, a line per row as its batch commits — `{\"line\",\"username\",\"status\":\"created|updated|unchanged|failed\",\"id\",\"error\":{\"code\",\"message\",…}}` — and a last line `{\"summary\":{…}}`; a failure that ends the import early is a last line `{\"error\":{…}}`.",
