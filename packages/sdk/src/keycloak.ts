@@ -83,15 +83,24 @@ function passwordHash(credential: Record<string, unknown>): string {
   throw new FieldTypeError(`Keycloak's ${kind} password hashes are not imported (pbkdf2-sha256, pbkdf2-sha512, argon2id and argon2i are): leave the credential out and set the user's password here`, "credentials");
 }
 
-/** The last name of a Keycloak group path (`/staff/ops` → ops; `~/` is a `/` inside a name). */
+/**
+ * A Keycloak group path as a group's name here: a top-level group's own (`/staff` → staff; `~/` is a
+ * `/` inside a name). A subgroup is refused, named by its path: groups here are not nested, and its
+ * last name alone could be another group's (`/a/ops` and `/b/ops` one group, another system's
+ * `/partners/administrators` our administrators). So is a group that would be the built-in
+ * administrators, which grants every role: only an administrator here puts someone in it.
+ */
 function groupName(path: string): string {
-  const names = path.split(/(?<!~)\//).filter(Boolean);
-  return (names.at(-1) ?? path).replace(/~\//g, "/");
+  const names = path.split(/(?<!~)\//).filter(Boolean).map((name) => name.replace(/~\//g, "/"));
+  if (names.length > 1) throw new FieldTypeError(`the Keycloak group ${path} is a subgroup: groups here are not nested, and its last name alone could be another group's; make it a top-level group in Keycloak, or take it out of the user's groups, and add the user to a group here after the import`, "groups");
+  const name = names[0] ?? path;
+  if (name.normalize("NFKC").toLowerCase() === "administrators") throw new FieldTypeError(`the Keycloak group ${path} would be the built-in group administrators here, which grants every role: take it out of the user's groups, and add the user to administrators here after the import if that is meant`, "groups");
+  return name;
 }
 
 /**
- * A Keycloak user (UserRepresentation) as an import record: names, email, enabled, groups (by their
- * last name), its password hash, a pending password update, a service account. What has no place
+ * A Keycloak user (UserRepresentation) as an import record: names, email, enabled, groups (top-level
+ * ones, by name: groupName), its password hash, a pending password update, a service account. What has no place
  * here (roles, attributes, links to identity providers, one-time-password devices) is left out.
  */
 export function keycloakRecord(user: unknown): ImportUserRecord {

@@ -683,13 +683,21 @@ describe("import and export", () => {
       realm: "acme",
       enabled: true,
       roles: { realm: [{ id: randomUUID(), name: "default-roles-acme", composite: true }], client: {} },
-      groups: [{ id: randomUUID(), name: "kc-staff", path: "/kc-staff", subGroups: [{ id: randomUUID(), name: "kc-ops", path: "/kc-staff/kc-ops", subGroups: [] }] }],
+      groups: [
+        { id: randomUUID(), name: "kc-staff", path: "/kc-staff", subGroups: [] },
+        { id: randomUUID(), name: "kc-ops", path: "/kc-ops", subGroups: [] },
+        { id: randomUUID(), name: "partners", path: "/partners", subGroups: [{ id: randomUUID(), name: "administrators", path: "/partners/administrators", subGroups: [] }] },
+        { id: randomUUID(), name: "Administrators", path: "/Administrators", subGroups: [] },
+      ],
       users: [
         user("kc-alice", { firstName: "Alice", lastName: "Liddell", email: "alice@example.com", credentials: password(pbkdf2("Alice-Passw0rd-1", "sha256", 27_500, 64)), groups: ["/kc-staff"] }),
-        user("kc-bob", { email: "bob@example.com", credentials: password(await argon2("Bob-Passw0rd-22")), groups: ["/kc-staff/kc-ops"] }),
+        user("kc-bob", { email: "bob@example.com", credentials: password(await argon2("Bob-Passw0rd-22")), groups: ["/kc-ops"] }),
         user("kc-carol", { enabled: false, credentials: password(pbkdf2("Carol-Passw0rd-3", "sha512", 210_000, 64)), requiredActions: ["UPDATE_PASSWORD"] }),
         user("kc-dave", { credentials: [{ type: "password", secretData: '{"value":"AAAAAAAAAAAAAAAAAAAAAAAAAAA=","salt":"AAAAAAAAAAAAAAAAAAAAAA=="}', credentialData: '{"hashIterations":20000,"algorithm":"pbkdf2"}' }] }),
         user("service-account-reports", { serviceAccountClientId: "reports", credentials: [] }),
+        // A subgroup's last name is no safe name here: another system's /partners/administrators is not our administrators group.
+        user("kc-erin", { groups: ["/kc-staff", "/partners/administrators"] }),
+        user("kc-frank", { groups: ["/Administrators"] }),
       ],
       clients: [{ id: randomUUID(), clientId: "reports", serviceAccountsEnabled: true }],
     };
@@ -699,12 +707,14 @@ describe("import and export", () => {
     const file = join(home, "realm-export.json");
     writeFileSync(file, JSON.stringify(realm, null, 2).replace(/": /g, '" : '));
     const rows = (r: Result) => JSON.parse(r.stdout).map((x: { line: number; username: string; result: string }) => [x.line, x.username, x.result]);
-    const expected = [[1, "kc-alice", "created"], [2, "kc-bob", "created"], [3, "kc-carol", "created"], [4, "kc-dave", "failed"], [5, "service-account-reports", "created"]];
+    const expected = [[1, "kc-alice", "created"], [2, "kc-bob", "created"], [3, "kc-carol", "created"], [4, "kc-dave", "failed"], [5, "service-account-reports", "created"], [6, "kc-erin", "failed"], [7, "kc-frank", "failed"]];
     const dry = await ecm(["import", file, "--dry-run", "-o", "json"]);
     assert.deepEqual([dry.code, rows(dry)], [1, expected], dry.stderr);
     const real = await ecm(["import", file, "-o", "json"]);
     assert.deepEqual([real.code, rows(real)], [1, expected], real.stderr);
     assert.match(JSON.parse(real.stdout)[3].message, /Keycloak's pbkdf2 password hashes are not imported/);
+    assert.match(JSON.parse(real.stdout)[5].message, /^ECMS1001-E the Keycloak group \/partners\/administrators is a subgroup: /);
+    assert.match(JSON.parse(real.stdout)[6].message, /^ECMS1001-E the Keycloak group \/Administrators would be the built-in group administrators here, /);
     const show = async (username: string) => JSON.parse(ok(await ecm(["users", "show", username, "-o", "json"])).stdout);
     const alice = await show("kc-alice");
     assert.deepEqual([alice.firstName, alice.lastName, alice.email, alice.groups.sort()], ["Alice", "Liddell", "alice@example.com", ["kc-staff", "users"]]);
