@@ -28,10 +28,15 @@ export async function* keycloakUsers(bytes: AsyncIterable<Uint8Array>): AsyncGen
   let realm: string | undefined;
   let users = false;
   for await (const chunk of bytes) {
-    for (const { key, values } of splitter.push(chunk)) {
-      if (key === "realm" && typeof values[0] === "string") realm = values[0];
+    for (const { key, values, elements } of splitter.push(chunk)) {
+      if (key === "realm") {
+        if (typeof values[0] !== "string") throw new ECMValidationError(`importUsers: the JSON document's realm is not a name (a string): ${JSON.stringify(values[0])}`);
+        realm = values[0];
+      }
       if (key !== "users") continue;
       if (realm === undefined) throw notKeycloak("names no realm before its users");
+      // Else its one value would be read as one user.
+      if (!elements) throw new ECMValidationError(`importUsers: the Keycloak export's users are not an array (${values[0] === null ? "null" : typeof values[0] === "object" ? "an object" : `a ${typeof values[0]}`}): a realm export lists its users in [ ]`);
       users = true;
       yield* values;
     }
@@ -60,7 +65,16 @@ function embedded(value: unknown, name: string): Record<string, unknown> {
 const unpadded = (base64: string) => base64.replace(/=+$/, "");
 
 /** Keycloak's additionalParameters value (a list of strings, MultivaluedHashMap). */
-const first = (parameters: Record<string, unknown>, key: string) => (Array.isArray(parameters[key]) ? String((parameters[key] as unknown[])[0]) : undefined);
+const first = (parameters: Record<string, unknown>, key: string) => (Array.isArray(parameters[key]) && (parameters[key] as unknown[]).length > 0 ? String((parameters[key] as unknown[])[0]) : undefined);
+
+/** An argon2 cost from additionalParameters, a whole number (else the hash would read `m=undefined`, which the server only calls no PHC string). */
+function argon2Cost(parameters: Record<string, unknown>, key: "memory" | "parallelism"): string {
+  const value = first(parameters, key);
+  const unit = key === "memory" ? " of KiB" : "";
+  if (value === undefined) throw new FieldTypeError(`the argon2 password credential has no ${key} (additionalParameters.${key}, a whole number${unit})`, "credentials");
+  if (!/^[1-9]\d*$/.test(value)) throw new FieldTypeError(`the argon2 password credential's ${key} is ${JSON.stringify(value)}, not a positive whole number${unit}`, "credentials");
+  return value;
+}
 
 /**
  * A Keycloak password credential as a PHC string: PBKDF2 as the server reads Keycloak's
@@ -72,12 +86,13 @@ function passwordHash(credential: Record<string, unknown>): string {
   const { value, salt } = secret;
   const { algorithm, hashIterations } = data;
   if (typeof value !== "string" || typeof salt !== "string" || typeof hashIterations !== "number") throw new FieldTypeError("the password credential has no value, salt or hashIterations", "credentials");
+  if (!Number.isSafeInteger(hashIterations) || hashIterations < 1) throw new FieldTypeError(`the password credential's hashIterations is ${hashIterations}, not a positive whole number`, "credentials");
   if (algorithm === "pbkdf2-sha256" || algorithm === "pbkdf2-sha512") return `$${algorithm}$i=${hashIterations}$${salt}$${value}`;
   const parameters = (data.additionalParameters ?? {}) as Record<string, unknown>;
   const type = first(parameters, "type") ?? "id";
   const version = first(parameters, "version") ?? "1.3";
   if (algorithm === "argon2" && (type === "id" || type === "i") && (version === "1.3" || version === "1.0")) {
-    return `$argon2${type}$v=${version === "1.3" ? 19 : 16}$m=${first(parameters, "memory")},t=${hashIterations},p=${first(parameters, "parallelism")}$${unpadded(salt)}$${unpadded(value)}`;
+    return `$argon2${type}$v=${version === "1.3" ? 19 : 16}$m=${argon2Cost(parameters, "memory")},t=${hashIterations},p=${argon2Cost(parameters, "parallelism")}$${unpadded(salt)}$${unpadded(value)}`;
   }
   const kind = algorithm === "argon2" ? `argon2${type} ${version}` : String(algorithm);
   throw new FieldTypeError(`Keycloak's ${kind} password hashes are not imported (pbkdf2-sha256, pbkdf2-sha512, argon2id and argon2i are): leave the credential out and set the user's password here`, "credentials");

@@ -127,6 +127,26 @@ test("importUsers reads a Keycloak realm export from a Blob, a file (ECMSync too
   }
 });
 
+test("importUsers: a malformed Keycloak realm export says what is wrong: an argon2 cost that is missing or no whole number, users that are no array, a realm that is no name", async () => {
+  const argon2 = (parameters: Record<string, string[]>, hashIterations: unknown = 3) => [{ type: "password", secretData: JSON.stringify({ value: "AAAA", salt: "AAAAAAAAAAAAAAAAAAAAAA==" }), credentialData: JSON.stringify({ hashIterations, algorithm: "argon2", additionalParameters: { type: ["id"], version: ["1.3"], ...parameters } }) }];
+  const realm = (users: unknown, name: unknown = "r") => [JSON.stringify({ realm: name, users }, null, 2)];
+  const { rows } = await drain(ecm.security.importUsers(realm([
+    { username: "sdk_kc_nomem", credentials: argon2({ parallelism: ["1"] }) },
+    { username: "sdk_kc_nopar", credentials: argon2({ memory: ["7168"] }) },
+    { username: "sdk_kc_badmem", credentials: argon2({ memory: ["7168.5"], parallelism: ["1"] }) },
+    { username: "sdk_kc_baditer", credentials: argon2({ memory: ["7168"], parallelism: ["1"] }, 2.5) },
+  ]), { dryRun: true }));
+  assert.deepEqual(rows.map((r) => [r.username, r.status, r.error?.field, r.error?.message]), [
+    ["sdk_kc_nomem", "failed", "credentials", "the argon2 password credential has no memory (additionalParameters.memory, a whole number of KiB)"],
+    ["sdk_kc_nopar", "failed", "credentials", "the argon2 password credential has no parallelism (additionalParameters.parallelism, a whole number)"],
+    ["sdk_kc_badmem", "failed", "credentials", 'the argon2 password credential\'s memory is "7168.5", not a positive whole number of KiB'],
+    ["sdk_kc_baditer", "failed", "credentials", "the password credential's hashIterations is 2.5, not a positive whole number"],
+  ]);
+  const refused = (message: string) => (e: unknown) => e instanceof ECMValidationError && e.message === message;
+  await assert.rejects(drain(ecm.security.importUsers(realm({ username: "sdk_kc_one" }))), refused("importUsers: the Keycloak export's users are not an array (an object): a realm export lists its users in [ ]"));
+  await assert.rejects(drain(ecm.security.importUsers(realm([{ username: "sdk_kc_five" }], 5))), refused("importUsers: the JSON document's realm is not a name (a string): 5"));
+});
+
 test("importUsers: a missing file, a bad CSV header and a failing source are errors of the call", async () => {
   // The same error from both clients, saying which file.
   const missing = join(dir, "missing.csv");
