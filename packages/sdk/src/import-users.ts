@@ -169,6 +169,16 @@ const EXPORT_START = /^\uFEFF?\s*\{\s*"(?:exportedAt"|kind"\s*:\s*"exportedAt")/
 type Sniffed = ImportFormat | "array" | "document" | "export";
 
 /**
+ * What a source is read as: an export or a Keycloak realm export by its first bytes whatever its name,
+ * type or `format` says (`export.ndjson`, a realm file sent as application/x-ndjson); else as it is
+ * said to be, or as the bytes look.
+ */
+function readAs(first: Uint8Array | string, said: ImportFormat | undefined): Sniffed {
+  const sniffed = sniff(first);
+  return sniffed === "export" || sniffed === "document" ? sniffed : said ?? sniffed;
+}
+
+/**
  * An export when it starts as one; a JSON document over several lines (a Keycloak realm export) when
  * `{` stands alone on the first line, else NDJSON when the first character (after a BOM and white
  * space) is `{`, a JSON array when it is `[`, else CSV.
@@ -331,7 +341,7 @@ async function importBody(source: ImportSource, format: ImportFormat | undefined
   if (typeof Blob !== "undefined" && source instanceof Blob) {
     const named = formatOfType(source.type) ?? formatOfName((source as Blob & { name?: string }).name);
     const own = /;\s*charset\s*=\s*"?([\w.:-]+)/i.exec(source.type)?.[1];
-    const sniffed = format ?? named ?? sniff(new Uint8Array(await source.slice(0, 64).arrayBuffer()));
+    const sniffed = readAs(new Uint8Array(await source.slice(0, 64).arrayBuffer()), format ?? named);
     if (sniffed !== "csv" && sniffed !== "ndjson") return sniffedBody(chunksOf(source.stream() as ReadableStream<Uint8Array>), sniffed, charset ?? own, refused);
     return { body: source, format: sniffed, charset: charset ?? own ?? "utf-8" };
   }
@@ -351,7 +361,7 @@ async function bodyOf(source: Exclude<ImportSource, string | Blob | Uint8Array>,
   const all = startingWith(first.value, iterator);
   // Strings are text already, sent as UTF-8 as records are: a charset could only be wrong for them.
   if (charset !== undefined && !(first.value instanceof Uint8Array)) throw new TypeError("importUsers: charset is of bytes; strings and records are sent as UTF-8, leave charset out");
-  if (isBytes(first.value)) return sniffedBody(all as AsyncIterable<Uint8Array | string>, format ?? sniff(first.value), charset, refused);
+  if (isBytes(first.value)) return sniffedBody(all as AsyncIterable<Uint8Array | string>, readAs(first.value, format), charset, refused);
   if (format === "csv") throw new TypeError("importUsers: records are sent as NDJSON; leave format out");
   return { body: ndjsonOf(all as AsyncIterable<ImportUserRecord>, refused, importRow), format: "ndjson", charset: "utf-8" };
 }

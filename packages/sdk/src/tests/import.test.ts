@@ -127,6 +127,21 @@ test("importUsers reads a Keycloak realm export from a Blob, a file (ECMSync too
   }
 });
 
+test("importUsers reads an export or a Keycloak realm export by its first bytes whatever its name, type or format says", async () => {
+  const realm = JSON.stringify({ realm: "r", users: [{ username: "sdk_kc_named" }] }, null, 2);
+  const exported = `${JSON.stringify({ kind: "exportedAt", exportedAt: "2026-01-01T00:00:00Z" })}\n${JSON.stringify({ kind: "users", username: "sdk_not_user" })}\n`;
+  const named = join(dir, "realm.ndjson");
+  writeFileSync(named, realm);
+  for (const source of [named, new Blob([realm], { type: "application/x-ndjson" })]) {
+    assert.deepEqual((await drain(ecm.security.importUsers(source, { dryRun: true }))).rows.map((r) => [r.line, r.username, r.status]), [[1, "sdk_kc_named", "created"]]);
+  }
+  assert.deepEqual((await drain(ecm.security.importUsers([realm], { dryRun: true, format: "ndjson" }))).rows.map((r) => r.status), ["created"]);
+  const isExport = (e: unknown) => e instanceof ECMValidationError && /this is an export of the security system/.test(e.message);
+  writeFileSync(named, exported);
+  for (const source of [named, new Blob([exported], { type: "application/x-ndjson" })]) await assert.rejects(drain(ecm.security.importUsers(source, { dryRun: true })), isExport);
+  await assert.rejects(drain(ecm.security.importUsers([exported], { dryRun: true, format: "ndjson" })), isExport);
+});
+
 test("importUsers: a malformed Keycloak realm export says what is wrong: an argon2 cost that is missing or no whole number, users that are no array, a realm that is no name", async () => {
   const argon2 = (parameters: Record<string, string[]>, hashIterations: unknown = 3) => [{ type: "password", secretData: JSON.stringify({ value: "AAAA", salt: "AAAAAAAAAAAAAAAAAAAAAA==" }), credentialData: JSON.stringify({ hashIterations, algorithm: "argon2", additionalParameters: { type: ["id"], version: ["1.3"], ...parameters } }) }];
   const realm = (users: unknown, name: unknown = "r") => [JSON.stringify({ realm: name, users }, null, 2)];
