@@ -13,6 +13,8 @@ import { pbkdf2Sync, randomBytes, randomUUID } from "node:crypto";
 import { Algorithm, hashRaw } from "@node-rs/argon2";
 import { staleBuild, startServerThread, type ThreadServer } from "../../../sdk/test/server-thread.js";
 import { startFlakyProxy, type Fault } from "../../../sdk/test/flaky-proxy.js";
+import { startTestProvider } from "../../../server/src/test-support/oidc-provider.js";
+import { CLIENT_ID, CLIENT_SECRET, clientFor, followCallback, toCallback } from "../../../server/src/test-support/provider-login.js";
 import { ECM } from "ecm-sdk";
 import { run } from "../cli.js";
 import { ExportSink } from "../commands/export/sink.js";
@@ -956,6 +958,17 @@ describe("details found by trying it", () => {
     assert.deepEqual([unlinked.code, unlinked.prompts, unlinked.stderr], [0, [], "Unlinked tty-linked from tty-sso\n"]);
     const again = await onTerminal(["users", "unlink", "tty-linked", "tty-sso"], []);
     assert.deepEqual([again.code, again.prompts, again.stderr], [0, [], "tty-linked is not linked to tty-sso: nothing to unlink\n"]);
+    // A security administrator may not unlink a system administrator: that refusal (exit 6), not the other subject's.
+    ok(await ecm(["users", "create", "tty-sysadm", "--group", "administrators"]));
+    ok(await ecm(["users", "link", "tty-sysadm", "tty-sso", "sub-adm"]));
+    ok(await ecm(["groups", "create", "tty-secadmins"]));
+    ok(await ecm(["roles", "grant", "tty-secadmins", "security-administrator"]));
+    ok(await ecm(["users", "create", "tty-secadm", "--group", "tty-secadmins", "--password-stdin"], { stdin: "Sec-Admin-Passw0rd!\n" }));
+    const secadm = { ECM_USERNAME: "tty-secadm", ECM_PASSWORD: "Sec-Admin-Passw0rd!", XDG_CONFIG_HOME: join(home, "tty-secadm") };
+    const refused = await onTerminal(["users", "unlink", "tty-sysadm", "tty-sso", "--subject", "sub-other"], [], secadm);
+    assert.deepEqual([refused.code, refused.prompts.filter((q) => q.startsWith("Unlink"))], [6, []], refused.stderr);
+    assert.match(refused.stderr, /unlink a system administrator/, refused.stderr);
+    assert.equal(JSON.parse(ok(await ecm(["users", "show", "tty-sysadm", "-o", "json"])).stdout).federatedIdentities.length, 1, "still linked");
   });
 
   test("repeating an addition or a removal says it was already done", async () => {
@@ -1016,6 +1029,18 @@ describe("details found by trying it", () => {
     ok(await ecm(["users", "create", "tty-pw-svc", "--service-account"]));
     const svc = await onTerminal(["users", "reset-password", "tty-pw-svc"], ["Same-Passw0rd!!", "Same-Passw0rd!!"]);
     assert.deepEqual([svc.code, svc.prompts, svc.stderr], [5, [], "ecm: tty-pw-svc is a service account: it has no password to reset (it authenticates with API keys)\n"]);
+    // Nor has a user an identity provider made, which logs in only through providers.
+    const provider = await startTestProvider([clientFor(server, "tty-pw-sso")]);
+    try {
+      ok(await ecm(["idps", "create", "tty-pw-sso", "--from-url", provider.issuer, "--client-id", CLIENT_ID], { env: { ECM_CLIENT_SECRET: CLIENT_SECRET } }));
+      provider.accounts.set("tty-pw-sub", { preferred_username: "tty-pw-sso-user" });
+      const { browser, callback } = await toCallback(server, "tty-pw-sso", "tty-pw-sub");
+      assert.equal((await followCallback(browser, callback)).status, 303);
+      const sso = await onTerminal(["users", "reset-password", "tty-pw-sso-user"], ["Same-Passw0rd!!", "Same-Passw0rd!!"]);
+      assert.deepEqual([sso.code, sso.prompts, sso.stderr], [5, [], "ecm: tty-pw-sso-user logs in through identity providers only (it came from tty-pw-sso): it has no password here to reset\n"]);
+    } finally {
+      await provider.close();
+    }
   });
 
   test("a lockout after failed logins shows (the account's and each address's), filters with --locked-out, and unlock ends it; --locked means disabled", async () => {

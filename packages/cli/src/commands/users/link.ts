@@ -1,4 +1,4 @@
-import { ECMNotFoundError } from "ecm-sdk";
+import { ECMConflictError, ECMNotFoundError } from "ecm-sdk";
 import { arg, noMoreArgs, str } from "../../args.js";
 import type { Command } from "../../command.js";
 import { CliError, ExitCode } from "../../errors.js";
@@ -37,12 +37,14 @@ export const unlink: Command = {
     const subject = str(ctx.values, "subject");
     // A removal like a membership's: asked about when there is a link to remove (aliases are told apart without regard to case).
     const linked = (await sec.userLinks(u.guid)).find((f) => f.alias.toLowerCase() === alias.toLowerCase());
-    // The link the server would keep (409) is said before any question about removing it.
-    if (linked && subject !== undefined && linked.subject !== subject) throw new CliError(`${u.username} is linked to ${alias} as another subject, not ${subject}: nothing unlinked`, ExitCode.conflict);
-    if (linked) await confirm(ctx, `Unlink ${u.username} from ${alias}? It no longer logs in through it.`);
+    // A link to another subject is kept: nothing is asked, and the server says first whether the caller
+    // may change the user at all (403), then that the link stays (409, said here in the link's words).
+    const otherSubject = linked !== undefined && subject !== undefined && linked.subject !== subject;
+    if (linked && !otherSubject) await confirm(ctx, `Unlink ${u.username} from ${alias}? It no longer logs in through it.`);
     try {
       await sec.unlinkUser(u.guid, alias, { subject });
     } catch (error) {
+      if (otherSubject && error instanceof ECMConflictError) throw new CliError(`${u.username} is linked to ${alias} as another subject, not ${subject}: nothing unlinked`, ExitCode.conflict);
       if (!(error instanceof ECMNotFoundError)) throw error;
       // No such link, as a membership that is not there: said, exit 0. A provider that does not exist stays a not-found.
       await sec.identityProvider(alias);
