@@ -23,8 +23,9 @@ export const importCommand: Command = {
     "serviceAccount, groups (names separated by \";\"). Columns are separated by commas, or by what a",
     "first line sep=X names (sep=; as Excel writes it). A file of JSON objects, one a line (NDJSON), or",
     "a JSON array of them (users list -o json) is read as such, and so is a Keycloak realm export",
-    "(kc.sh export): its users, groups by the last name of their paths, and password hashes",
-    "(pbkdf2-sha256, pbkdf2-sha512, argon2), each row numbered by its place in the users array.",
+    "(kc.sh export): its users, their top-level groups by name (a subgroup, or administrators, fails",
+    "the row), and password hashes (pbkdf2-sha256, pbkdf2-sha512, argon2), each row numbered by its",
+    "place in the users array.",
     "Use - to read standard input.",
   ],
   async run(ctx) {
