@@ -592,7 +592,9 @@ export class DirectorySync {
     const qualified = groupNameColumns(`${g.name} (${d.name})`.slice(0, NAME_MAX).trimEnd());
     const kept = current && { name: current.name, name_key: current.name_key, name_skeleton: current.name_skeleton, search_key: searchFold(current.name) };
     // Its name as it is, with its look-alike key: nothing to look up (one without looks like another group's: checked, and reported, each time).
-    let names = kept && kept.name_skeleton !== null && (kept.name === plain.name || kept.name === qualified.name) ? kept : plain;
+    // The qualified name is looked up each time the group is read: once no group holds the plain one, the group takes it back.
+    const qualifiedKept = kept !== undefined && kept.name_skeleton !== null && kept.name === qualified.name;
+    let names = kept && kept.name_skeleton !== null && kept.name === plain.name ? kept : plain;
     if (names !== kept) {
       const holders = (await this.o.queries.groupNameHolders([plain, qualified])).filter((h) => h.id !== current?.id);
       // The same name (ignoring case) first: that one the qualified name gets around; one that only looks like it, not.
@@ -602,6 +604,7 @@ export class DirectorySync {
       const next = holder?.name_key === plain.name_key ? holderOf(qualified) : undefined;
       let problem: string | null = null;
       if (!holder) names = plain;
+      else if (qualifiedKept) names = kept;
       else if (holder.name_key !== plain.name_key) problem = `The group name "${g.name}" looks like that of ${whose(holder)}, "${holder.name}".`;
       // A directory named before the group-name rules, or a name cut short after a space, makes one the group API would refuse.
       else if (!isGroupName(qualified.name)) problem = `The group name "${g.name}" is taken by ${whose(holder)}, and "${qualified.name}" is not valid here: a group's name ${GROUP_NAME_RULE}, nor hold an invisible character.`;
