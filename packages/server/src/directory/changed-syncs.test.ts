@@ -72,6 +72,28 @@ describeEachStore("changed syncs (Active Directory)", (server) => {
     await disable(512);
   });
 
+  it("keeps the groups of a user renamed or moved, which Active Directory lists under the new DN in groups whose uSNChanged stays", async () => {
+    const s = server();
+    const name = generatedName(90);
+    const user = async () => ((await s.api("GET", `/security/v1/users?extendedInfo=true&search=${name}`, { token })).body as any[]).find((u) => u.username === name);
+    const before = (await user()).groups as string[];
+    assert.ok(before.includes("staff"), before.join(", "));
+    const newDn = tree.dn(name, ["Berlin"]);
+    await ldap.modifyDN(tree.dn(name), newDn);
+    await ldap.modify(newDn, new Change({ operation: "replace", modification: new Attribute({ type: "uSNChanged", values: [String(++tree.usn)] }) }));
+    // As a domain controller does: the member value follows, the group's uSNChanged does not move.
+    await ldap.modify(tree.groupDn("staff"), [
+      new Change({ operation: "delete", modification: new Attribute({ type: "member", values: [tree.dn(name)] }) }),
+      new Change({ operation: "add", modification: new Attribute({ type: "member", values: [newDn] }) }),
+    ]);
+    const changed = await syncAndWait(s, token, id, { mode: "changed" });
+    assert.deepEqual([changed.state, changed.left], ["succeeded", 0], changed.message);
+    const after = await user();
+    assert.deepEqual([dnKey(after.dn), after.groups], [dnKey(newDn), before]);
+    const full = await syncAndWait(s, token, id);
+    assert.deepEqual([full.state, full.joined, full.left], ["succeeded", 0, 0], full.message);
+  });
+
   it("reads again a group whose member list a run left half-written", async () => {
     const { db } = server().server.deps.store;
     const staff = await db.selectFrom("groups").select("id").where("name", "=", "staff").where("directory_id", "is not", null).executeTakeFirstOrThrow();

@@ -1039,7 +1039,9 @@ export class DirectorySync {
     const { dialect } = this.o.store;
     // Active Directory shows a renamed or moved member under its new DN in groups that did not change
     // (their uSNChanged stays): a `changed` sync, which reads only the changed groups, renames it in the others.
-    if (this.incremental) {
+    // Other directories rewrite no member value but by an overlay (OpenLDAP's refint), which changes the
+    // groups it rewrites (read then): an unchanged group lists the old DN, as the next full sync reads it.
+    if (this.incremental && d.vendor === "ACTIVE_DIRECTORY") {
       const renames = batch.flatMap((m) => {
         const from = existing.get(m.key)?.dn_key;
         return from != null && from !== m.dnKey ? [{ from, to: m.dnKey }] : [];

@@ -408,8 +408,7 @@ export function createDirectoryQueries(db: Kysely<Database>) {
       const members = () => db.updateTable("directory_members").where("directory_id", "=", directoryId);
       for (const { from, to } of renames) await members().set({ member_key: aside(to) }).where("member_key", "=", from).execute();
       // These member lists no longer hold what the directory listed: the next sync reads them again and
-      // keeps what it lists then. Active Directory lists the new DN; a directory without referential
-      // integrity (OpenLDAP's default) still lists the old one, which names nobody now.
+      // keeps what it lists then (Active Directory's, the only one renamed here, the new DN).
       await db
         .updateTable("groups")
         .set({ member_hash: null })
