@@ -1,7 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { DomainError } from "../domain/errors.js";
 import { definedOnly } from "../domain/users.js";
-import { isDn, isWithin } from "./dn.js";
+import { dnKey, isDn, isWithin } from "./dn.js";
 import { parsedFilter, unsendable } from "./filters.js";
 import type { DirectoryRow } from "../storage/schema.js";
 
@@ -275,6 +275,19 @@ function checkDirectory(d: Omit<Directory, "id" | "uuid" | "version">, current: 
   for (const [field, dn] of dns) {
     if (dn !== null && !isDn(dn)) throw invalid(field, `${field}: "${dn}" is not a distinguished name (attribute=value pairs separated by commas, such as ou=people,dc=example,dc=com; a backslash comes before one of , + = ; < > # " \\ or a space, or before two hex digits).`);
   }
+  // One entry in two spellings is the same twice (the schema's uniqueItems compares the text); a list saved before this rule stops no other change.
+  const once = <T>(field: "groupEntryDnList" | "groupMappings", items: T[], dn: (item: T) => string, rest: (item: T) => string) => {
+    if (JSON.stringify(items) === JSON.stringify(current?.[field])) return;
+    const seen = new Map<string, number>();
+    items.forEach((item, i) => {
+      const key = `${dnKey(dn(item))}${rest(item)}`;
+      const first = seen.get(key);
+      if (first !== undefined) throw invalid(field, `${field} lists "${dn(items[first]!)}"${rest(item)} twice (items ${first + 1} and ${i + 1}, spelled "${dn(item)}"): a DN's case and the spaces after its commas name no other entry.`);
+      seen.set(key, i);
+    });
+  };
+  once("groupEntryDnList", d.groupEntryDnList, (dn) => dn, () => "");
+  once("groupMappings", d.groupMappings, (m) => m.groupDn, (m) => ` → ${m.localGroupId}`);
   // baseDn is the part of the directory the configuration reads (the connection test checks it, groups are
   // found under it): users searched outside it are a mistyped DN, or users whose groups are never found.
   // (A pair saved before this rule stops no other change.)
