@@ -25,14 +25,20 @@ export interface Ctx {
   note(text: string): void;
 }
 
+/**
+ * An option's help: its flags and what it does (each further line of the text continues it, in the same
+ * column), or a line of prose.
+ */
+export type OptionHelp = readonly [flags: string, text?: string] | string;
+
 /** One command: `ecm <path…> <args> [options]`. A command group is a folder of these under commands/. */
 export interface Command {
   path: string[];
   args: string;
   summary: string;
   options?: Options;
-  /** Help lines for the options. */
-  optionHelp?: string[];
+  /** Help for the options, in order (help.ts lines them up). */
+  optionHelp?: OptionHelp[];
   /** The --output formats it writes, the first the default (default: all, table first); [] when it prints no data. */
   formats?: readonly OutputFormat[];
   run(ctx: Ctx): Promise<number | void>;

@@ -1,4 +1,4 @@
-import type { Command, Options } from "./command.js";
+import type { Command, OptionHelp, Options } from "./command.js";
 import { EXIT_CODES_HELP } from "./errors.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "./output.js";
 import { COMMANDS } from "./registry.js";
@@ -12,18 +12,44 @@ export const GLOBAL_OPTIONS: Options = {
 /** The formats a command writes, its default first. */
 export const formatsOf = (c: Command): readonly OutputFormat[] => c.formats ?? OUTPUT_FORMATS;
 
-function outputHelp(formats: readonly OutputFormat[]): string[] {
+function outputHelp(formats: readonly OutputFormat[]): OptionHelp[] {
   if (formats.length === 0) return [];
   const words = formats.map((f, i) => (i === 0 && formats.length > 1 ? `${f} (default)` : f));
   const list = words.length === 1 ? words[0] : `${words.slice(0, -1).join(", ")} or ${words[words.length - 1]}`;
-  return [`-o, --output FORMAT   ${list}`];
+  return [["-o, --output FORMAT", list]];
 }
 
-const GLOBAL_HELP = [
-  "    --url URL         server base URL (else ECM_URL, else the URL saved by ecm login)",
-  "    --timeout MS      timeout of each request in milliseconds",
-  "-h, --help            show help (ecm --version: the version)",
+const GLOBAL_HELP: OptionHelp[] = [
+  ["--url URL", "server base URL (else ECM_URL, else the URL saved by ecm login)"],
+  ["--timeout MS", "timeout of each request in milliseconds"],
+  ["-h, --help", "show help (ecm --version: the version)"],
 ];
+
+/** Flags longer than this stand on a line of their own, their description below in the column. */
+const FLAGS_MAX = 30;
+
+/**
+ * The lines of option help sections (a command's options, the global ones), every description in one
+ * column: the widest flags up to FLAGS_MAX, then three spaces.
+ */
+function optionSections(...sections: (readonly OptionHelp[])[]): string[][] {
+  const options = sections.flat().filter((e): e is Exclude<OptionHelp, string> => typeof e !== "string");
+  // Long names line up: after "-s, " where any option of the page has a short name.
+  const short = (flags: string) => /^-\w\b/.test(flags);
+  const shortNames = options.some(([flags]) => short(flags));
+  const flagsOf = (flags: string) => (shortNames && !short(flags) ? `    ${flags}` : flags);
+  const width = Math.max(0, ...options.map(([flags]) => flagsOf(flags).length).filter((n) => n <= FLAGS_MAX));
+  const column = " ".repeat(width + 3);
+  const lines = (e: OptionHelp): string[] => {
+    if (typeof e === "string") return [e];
+    const flags = flagsOf(e[0]);
+    if (e[1] === undefined) return [flags];
+    const [first, ...more] = e[1].split("\n");
+    const head = flags.length <= width ? [`${flags.padEnd(width)}   ${first}`] : [flags, column + first];
+    return [...head, ...more.map((l) => column + l)];
+  };
+  return sections.map((entries) => entries.flatMap(lines).map((l) => `  ${l}`));
+}
 
 /** What an argument names, said once in the help of every command that takes it. */
 const ARG_HELP: Record<string, string> = {
@@ -44,10 +70,8 @@ function commandLines(cs: readonly Command[]): string[] {
   return cs.map((c) => `  ${usage(c).padEnd(w)}  ${c.summary}`);
 }
 
-const globalOptionLines = (formats: readonly OutputFormat[] = OUTPUT_FORMATS) => [
-  "Global options:",
-  ...[...outputHelp(formats), ...GLOBAL_HELP].map((l) => `  ${l}`),
-];
+const globalHelp = (formats: readonly OutputFormat[] = OUTPUT_FORMATS) => [...outputHelp(formats), ...GLOBAL_HELP];
+const globalOptionLines = () => ["Global options:", ...optionSections(globalHelp())[0]!];
 
 export function mainHelp(): string {
   return (
@@ -91,7 +115,8 @@ export function groupHelp(group: string): string {
 export function commandHelp(c: Command): string {
   const lines = [`Usage: ecm ${c.path.join(" ")}${c.args ? " " + c.args : ""} [options]`, "", c.summary[0]!.toUpperCase() + c.summary.slice(1) + "."];
   for (const [name, text] of Object.entries(ARG_HELP)) if (c.args.includes(name)) lines.push(text);
-  if (c.optionHelp?.length) lines.push("", "Options:", ...c.optionHelp.map((l) => `  ${l}`));
-  lines.push("", ...globalOptionLines(formatsOf(c)), "", EXIT_CODES_HELP);
+  const [options, global] = optionSections(c.optionHelp ?? [], globalHelp(formatsOf(c)));
+  if (options!.length > 0) lines.push("", "Options:", ...options!);
+  lines.push("", "Global options:", ...global!, "", EXIT_CODES_HELP);
   return lines.join("\n") + "\n";
 }

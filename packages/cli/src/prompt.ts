@@ -1,5 +1,5 @@
 /** Questions on a terminal (passwords without echo, confirmations) and secrets from stdin or the environment. */
-import type { Ctx, Io, Options } from "./command.js";
+import type { Ctx, Io, OptionHelp, Options } from "./command.js";
 import { CliError, ExitCode, UsageError } from "./errors.js";
 import { terminalSafe } from "./output.js";
 
@@ -80,7 +80,7 @@ export async function readPassword(ctx: Ctx, envName: string, prompt: string, re
 
 /** The option of every command that asks before it removes something. */
 export const YES_OPTION: Options = { yes: { type: "boolean", short: "y" } };
-export const YES_HELP = "-y, --yes             do not ask for confirmation (it is asked only on a terminal)";
+export const YES_HELP: OptionHelp = ["-y, --yes", "do not ask for confirmation (it is asked only on a terminal)"];
 
 /** On a terminal, asks before a destructive step unless --yes; scripts (no terminal) are not asked. */
 export async function confirm(ctx: Ctx, question: string): Promise<void> {

@@ -1,15 +1,14 @@
 import { ECMError, type ECM, type ECMUser, type IterUsersOptions } from "ecm-sdk";
-import type { Ctx, Options } from "./command.js";
+import type { Ctx, OptionHelp, Options } from "./command.js";
 import { ListPrinter } from "./output.js";
 import { RestartPatience } from "./restarts.js";
 import { USER_COLUMNS, USER_EXTENDED_COLUMNS, userRow } from "./rows.js";
 
 /** `-x` of the users lists (users list, groups members): the extended users, with their columns. */
 export const EXTENDED_OPTION: Options = { extended: { type: "boolean", short: "x" } };
-export const EXTENDED_HELP = [
+export const EXTENDED_HELP: OptionHelp[] = [
   // Named from the columns themselves, so the help cannot leave one out.
-  "-x, --extended        also the columns",
-  `                      ${USER_EXTENDED_COLUMNS.filter((c) => !USER_COLUMNS.includes(c)).join(", ")}`,
+  ["-x, --extended", `also the columns\n${USER_EXTENDED_COLUMNS.filter((c) => !USER_COLUMNS.includes(c)).join(", ")}`],
 ];
 
 /**

@@ -17,6 +17,7 @@ import { startTestProvider } from "../../../server/src/test-support/oidc-provide
 import { CLIENT_ID, CLIENT_SECRET, clientFor, followCallback, toCallback } from "../../../server/src/test-support/provider-login.js";
 import { ECM } from "ecm-sdk";
 import { run } from "../cli.js";
+import { COMMANDS } from "../registry.js";
 import { ExportSink } from "../commands/export/sink.js";
 import { csvLine } from "../csv.js";
 import { ListPrinter, Progress, displayWidth, printObject } from "../output.js";
@@ -912,8 +913,22 @@ describe("details found by trying it", () => {
     }
   });
 
+  test("--help lines up the descriptions of a command's options, and of the global ones, in one column", async () => {
+    for (const c of COMMANDS) {
+      const help = ok(await ecm([...c.path, "--help"], { auth: false })).stdout;
+      const options = help.slice(help.search(/^(Options|Global options):$/m), help.indexOf("\nExit codes:"));
+      const columns = new Map<number, string>();
+      for (const line of options.split("\n")) {
+        // An option's flags (no two spaces in a row), then its description; or a description's next line alone.
+        const m = /^( +-.*?  +)\S/.exec(line) ?? /^( {6,})[^\s-]/.exec(line);
+        if (m) columns.set(m[1]!.length, line);
+      }
+      assert.equal(columns.size, 1, `ecm ${c.path.join(" ")} --help:\n${[...columns.values()].join("\n")}`);
+    }
+  });
+
   test("--help lists only the output formats a command writes", async () => {
-    assert.match(ok(await ecm(["users", "list", "--help"], { auth: false })).stdout, /-o, --output FORMAT {3}table \(default\), json, csv or ndjson\n/);
+    assert.match(ok(await ecm(["users", "list", "--help"], { auth: false })).stdout, /-o, --output FORMAT {5}table \(default\), json, csv or ndjson\n/);
     const exportHelp = ok(await ecm(["export", "--help"], { auth: false })).stdout;
     assert.match(exportHelp, /-o, --output FORMAT {3}json \(default\) or ndjson\n/);
     assert.doesNotMatch(exportHelp, /\btable\b/);
@@ -1071,7 +1086,7 @@ describe("details found by trying it", () => {
     const unlocked = JSON.parse(ok(await ecm(["users", "show", "lo-user", "-o", "json"])).stdout);
     assert.equal(unlocked.lockedOutUntil, null);
     assert.deepEqual(unlocked.lockout, { lockedOutUntil: null, failedLogins: 0, addresses: [] });
-    assert.match(ok(await ecm(["users", "list", "--help"], { auth: false })).stdout, /--locked {10}only locked accounts, that is disabled ones/);
+    assert.match(ok(await ecm(["users", "list", "--help"], { auth: false })).stdout, /--locked {12}only locked accounts, that is disabled ones/);
   });
 
   test("export --file errors name the file given, not a temporary one", async () => {

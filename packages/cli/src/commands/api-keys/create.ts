@@ -8,7 +8,7 @@ export const create: Command = {
   args: "<user> <name>",
   summary: "create an API key for a user; its secret (ecm_…) is printed this once",
   options: { "expires-at": { type: "string" } },
-  optionHelp: ["--expires-at DATE     ISO 8601 date (its midnight UTC) or time with a zone when the key stops working (default: never)"],
+  optionHelp: [["--expires-at DATE", "ISO 8601 date (its midnight UTC) or time with a zone when the key stops working (default: never)"]],
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
     const name = arg(ctx, 1, "name");

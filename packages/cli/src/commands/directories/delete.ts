@@ -10,7 +10,7 @@ export const remove: Command = {
   summary: "remove a directory; its users are kept disabled (--users disable) or deleted with its groups",
   formats: [],
   options: { ...YES_OPTION, users: { type: "string" } },
-  optionHelp: ["--users disable|delete   what becomes of its users (default disable: kept as disabled local users)", YES_HELP],
+  optionHelp: [["--users disable|delete", "what becomes of its users (default disable: kept as disabled local users)"], YES_HELP],
   async run(ctx) {
     const ref = arg(ctx, 0, "directory");
     noMoreArgs(ctx, 1);

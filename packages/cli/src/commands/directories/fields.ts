@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { isGuid, type DirectoryAttributeMapping, type DirectoryFields, type ECMDirectory, type ECMDirectorySync } from "ecm-sdk";
 import { flagPair, str } from "../../args.js";
-import type { Ctx, Options } from "../../command.js";
+import type { Ctx, OptionHelp, Options } from "../../command.js";
 import { CliError, ExitCode, fileProblem, UsageError } from "../../errors.js";
 import { findGroup } from "../../lookup.js";
 import type { OutputFormat, Row } from "../../output.js";
@@ -88,25 +88,24 @@ export const DIRECTORY_OPTIONS: Options = {
   disable: { type: "boolean" },
 };
 
-export const DIRECTORY_OPTION_HELP = [
-  "--vendor ad|other            Active Directory, or OpenLDAP and the like (sets the default filters and attributes)",
-  "--connection-url \"URL …\"     ldap:// or ldaps:// URLs, space-separated, tried in order",
-  "--base-dn DN                 the directory's base",
-  "--bind-dn DN                 the service account that reads the directory (\"\": anonymous)",
-  "--bind-password-stdin        read its password from standard input (else ECM_BIND_PASSWORD; never an argument)",
-  "--start-tls | --no-start-tls   upgrade an ldap:// connection with StartTLS",
-  "--ca-file FILE               PEM of the CA(s) that sign the directory's certificate (\"\": the system's only)",
-  "--allow-unencrypted-passwords | --no-allow-unencrypted-passwords   let logins bind without TLS",
-  "--user-search-base DN, --user-filter FILTER, --group-filter FILTER   (\"\": the base DN, the vendor's filters)",
-  "-a, --attribute FIELD=ATTR   which attribute fills a user field: username, loginName, firstName, lastName,",
-  "                             email, displayName, uniqueId (repeatable; the others keep theirs)",
-  "-g, --group DN               a directory group to import, its nested groups too (repeatable; replaces the list; \"\": none)",
-  "-m, --map GROUPDN=GROUP      members of a directory group join a local group (repeatable; replaces the list; \"\": none)",
-  "--full-every SECONDS, --changed-every SECONDS   periodic syncs (0: only when started)",
-  "--disable-limit PERCENT      a full sync that would disable more of the users disables nobody (default 10)",
-  "--priority N                 the lower number wins a username or login name two directories have (default 0)",
-  "--page-size N, --ldap-timeout SECONDS",
-  "--enable | --disable",
+export const DIRECTORY_OPTION_HELP: OptionHelp[] = [
+  ["--vendor ad|other", "Active Directory, or OpenLDAP and the like (sets the default filters and attributes)"],
+  ["--connection-url \"URL …\"", "ldap:// or ldaps:// URLs, space-separated, tried in order"],
+  ["--base-dn DN", "the directory's base"],
+  ["--bind-dn DN", "the service account that reads the directory (\"\": anonymous)"],
+  ["--bind-password-stdin", "read its password from standard input (else ECM_BIND_PASSWORD; never an argument)"],
+  ["--start-tls | --no-start-tls", "upgrade an ldap:// connection with StartTLS"],
+  ["--ca-file FILE", "PEM of the CA(s) that sign the directory's certificate (\"\": the system's only)"],
+  ["--allow-unencrypted-passwords | --no-allow-unencrypted-passwords", "let logins bind without TLS"],
+  ["--user-search-base DN, --user-filter FILTER, --group-filter FILTER", "(\"\": the base DN, the vendor's filters)"],
+  ["-a, --attribute FIELD=ATTR", "which attribute fills a user field: username, loginName, firstName, lastName,\nemail, displayName, uniqueId (repeatable; the others keep theirs)"],
+  ["-g, --group DN", "a directory group to import, its nested groups too (repeatable; replaces the list; \"\": none)"],
+  ["-m, --map GROUPDN=GROUP", "members of a directory group join a local group (repeatable; replaces the list; \"\": none)"],
+  ["--full-every SECONDS, --changed-every SECONDS", "periodic syncs (0: only when started)"],
+  ["--disable-limit PERCENT", "a full sync that would disable more of the users disables nobody (default 10)"],
+  ["--priority N", "the lower number wins a username or login name two directories have (default 0)"],
+  ["--page-size N, --ldap-timeout SECONDS"],
+  ["--enable | --disable"],
 ];
 
 function integer(text: string, option: string, min: number): number {

@@ -16,10 +16,10 @@ export const sync: Command = {
   summary: "start a sync of a directory's users in the background (--wait: follow it to its end)",
   options: { mode: { type: "string" }, force: { type: "boolean" }, wait: { type: "boolean", short: "w" }, status: { type: "boolean" } },
   optionHelp: [
-    "--mode full|changed   full (default) reads every user and disables those gone; changed reads what changed since the last run (every user after a change of attributeMapping, userFilter, userSearchBase or groupFilter)",
-    "--force               (full) disable the users gone even past the directory's disable limit, and all of them when the directory answers none",
-    "-w, --wait            show the progress (a bar on a terminal) and the run's end; exit 1 unless it succeeded",
-    "--status              start nothing: show the current or last run (with --wait: wait for its end)",
+    ["--mode full|changed", "full (default) reads every user and disables those gone; changed reads what changed since the last run (every user after a change of attributeMapping, userFilter, userSearchBase or groupFilter)"],
+    ["--force", "(full) disable the users gone even past the directory's disable limit, and all of them when the directory answers none"],
+    ["-w, --wait", "show the progress (a bar on a terminal) and the run's end; exit 1 unless it succeeded"],
+    ["--status", "start nothing: show the current or last run (with --wait: wait for its end)"],
   ],
   async run(ctx) {
     const ref = arg(ctx, 0, "directory");

@@ -8,7 +8,7 @@ export const update: Command = {
   args: "<directory>",
   summary: "change a directory (options left out keep their value, the bind password too)",
   options: { ...DIRECTORY_OPTIONS, name: { type: "string" } },
-  optionHelp: [...DIRECTORY_OPTION_HELP, "--name NAME                  rename it"],
+  optionHelp: [...DIRECTORY_OPTION_HELP, ["--name NAME", "rename it"]],
   async run(ctx) {
     const ref = arg(ctx, 0, "directory");
     noMoreArgs(ctx, 1);

@@ -13,8 +13,8 @@ export const exportCommand: Command = {
   formats: ["json", "ndjson"],
   options: { group: { type: "string", short: "g", multiple: true }, file: { type: "string", short: "f" } },
   optionHelp: [
-    "-g, --group NAME      only these groups and their members (repeatable)",
-    "-f, --file PATH       write to this file instead of standard output (-: standard output)",
+    ["-g, --group NAME", "only these groups and their members (repeatable)"],
+    ["-f, --file PATH", "write to this file instead of standard output (-: standard output)"],
     "Output: json (default) is the server's export document as it streams; ndjson is one {\"kind\",…} line per record.",
   ],
   async run(ctx) {

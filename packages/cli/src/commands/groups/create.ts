@@ -7,7 +7,7 @@ export const create: Command = {
   args: "<name>",
   summary: "create a group",
   options: { description: { type: "string", short: "d" } },
-  optionHelp: ["-d, --description TEXT"],
+  optionHelp: [["-d, --description TEXT"]],
   async run(ctx) {
     const name = arg(ctx, 0, "name");
     noMoreArgs(ctx, 1);

@@ -7,7 +7,7 @@ export const list: Command = {
   args: "",
   summary: "list groups",
   options: { search: { type: "string", short: "s" } },
-  optionHelp: ["-s, --search TEXT     substring of the group name"],
+  optionHelp: [["-s, --search TEXT", "substring of the group name"]],
   async run(ctx) {
     noMoreArgs(ctx, 0);
     const search = str(ctx.values, "search");

@@ -8,7 +8,7 @@ export const roles: Command = {
   args: "<group>",
   summary: "list the roles granted to a group",
   options: { available: { type: "boolean" } },
-  optionHelp: ["--available           the roles that could still be granted instead"],
+  optionHelp: [["--available", "the roles that could still be granted instead"]],
   async run(ctx) {
     const ref = arg(ctx, 0, "group");
     noMoreArgs(ctx, 1);

@@ -9,7 +9,7 @@ export const update: Command = {
   args: "<group>",
   summary: "rename a group or change its description",
   options: { name: { type: "string", short: "n" }, description: { type: "string", short: "d" } },
-  optionHelp: ["-n, --name NAME", "-d, --description TEXT   (\"\" clears)"],
+  optionHelp: [["-n, --name NAME"], ["-d, --description TEXT", "(\"\" clears)"]],
   async run(ctx) {
     const ref = arg(ctx, 0, "group");
     noMoreArgs(ctx, 1);

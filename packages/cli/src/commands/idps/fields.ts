@@ -1,7 +1,7 @@
 /** The options `idps create` and `idps update` share, and the provider's row. */
 import type { ECMIdentityProvider, IdentityProviderFields } from "ecm-sdk";
 import { flagPair, str } from "../../args.js";
-import type { Ctx, Options } from "../../command.js";
+import type { Ctx, OptionHelp, Options } from "../../command.js";
 import { UsageError } from "../../errors.js";
 import { findGroup } from "../../lookup.js";
 import type { OutputFormat, Row } from "../../output.js";
@@ -54,20 +54,20 @@ export const IDP_OPTIONS: Options = {
   ...Object.fromEntries(Object.keys(CONFIG_OPTIONS).map((o) => [o, { type: "string" as const }])),
 };
 
-export const IDP_OPTION_HELP = [
-  "-n, --display-name TEXT     shown on the login page",
-  "-u, --from-url URL          the issuer or its discovery document: the endpoints are read from it",
-  "--client-id ID              the client registered at the provider",
-  "--client-secret-stdin       read the client secret from standard input (else ECM_CLIENT_SECRET)",
-  "--gui-order N               position on the login page",
-  "--enable | --disable",
-  "--trust-email | --no-trust-email   link a first login to the local user with the same, verified, email",
-  "--scopes \"openid profile\"   scopes to ask for (openid is required)",
-  "-g, --default-group GROUP   a group every user of the provider joins (repeatable; replaces the list)",
-  "-m, --map IDPGROUP=GROUP    a value of the groups claim → a local group (repeatable; replaces the list)",
-  "--issuer, --authorization-url, --token-url, --userinfo-url, --jwks-url URL   override discovery",
-  "--auth-method client_secret_basic|client_secret_post|none",
-  "--username-claim, --email-claim, --first-name-claim, --last-name-claim, --groups-claim NAME",
+export const IDP_OPTION_HELP: OptionHelp[] = [
+  ["-n, --display-name TEXT", "shown on the login page"],
+  ["-u, --from-url URL", "the issuer or its discovery document: the endpoints are read from it"],
+  ["--client-id ID", "the client registered at the provider"],
+  ["--client-secret-stdin", "read the client secret from standard input (else ECM_CLIENT_SECRET)"],
+  ["--gui-order N", "position on the login page"],
+  ["--enable | --disable"],
+  ["--trust-email | --no-trust-email", "link a first login to the local user with the same, verified, email"],
+  ["--scopes \"openid profile\"", "scopes to ask for (openid is required)"],
+  ["-g, --default-group GROUP", "a group every user of the provider joins (repeatable; replaces the list)"],
+  ["-m, --map IDPGROUP=GROUP", "a value of the groups claim → a local group (repeatable; replaces the list)"],
+  ["--issuer, --authorization-url, --token-url, --userinfo-url, --jwks-url URL", "override discovery"],
+  ["--auth-method client_secret_basic|client_secret_post|none"],
+  ["--username-claim, --email-claim, --first-name-claim, --last-name-claim, --groups-claim NAME"],
 ];
 
 /** The fields the options set; the client secret comes from stdin or ECM_CLIENT_SECRET, never from an argument. */

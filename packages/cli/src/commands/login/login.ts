@@ -13,10 +13,9 @@ export const login: Command = {
   formats: [],
   options: { username: { type: "string", short: "u" }, "password-stdin": { type: "boolean" }, "api-key": { type: "boolean" } },
   optionHelp: [
-    "-u, --username NAME   (else ECM_USERNAME, else the saved one, else sysadmin)",
-    "    --password-stdin  read the password from standard input (else ECM_PASSWORD, else a prompt)",
-    "    --api-key         log in with an API key (ecm_…) instead: from ECM_API_KEY, standard input",
-    "                      with --password-stdin, else a prompt; saved like a token, it does not expire",
+    ["-u, --username NAME", "(else ECM_USERNAME, else the saved one, else sysadmin)"],
+    ["--password-stdin", "read the password from standard input (else ECM_PASSWORD, else a prompt)"],
+    ["--api-key", "log in with an API key (ecm_…) instead: from ECM_API_KEY, standard input\nwith --password-stdin, else a prompt; saved like a token, it does not expire"],
   ],
   async run(ctx) {
     noMoreArgs(ctx, 0);

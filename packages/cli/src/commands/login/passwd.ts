@@ -9,7 +9,7 @@ export const passwd: Command = {
   summary: "change your own password (the current one is asked for)",
   formats: [],
   options: { "password-stdin": { type: "boolean" } },
-  optionHelp: ["--password-stdin      read the current password and then the new one, a line each, from standard input (else ECM_PASSWORD and ECM_NEW_PASSWORD, else asked)"],
+  optionHelp: [["--password-stdin", "read the current password and then the new one, a line each, from standard input (else ECM_PASSWORD and ECM_NEW_PASSWORD, else asked)"]],
   async run(ctx) {
     noMoreArgs(ctx, 0);
     // Said before a password is asked for that could change nothing (the server would say so only after).

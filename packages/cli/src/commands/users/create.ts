@@ -12,9 +12,9 @@ export const create: Command = {
   options: { ...USER_FIELD_OPTIONS, "password-stdin": { type: "boolean" }, "service-account": { type: "boolean" }, group: { type: "string", short: "g", multiple: true } },
   optionHelp: [
     ...USER_FIELD_HELP,
-    "--password-stdin      read an initial password from standard input (else ECM_NEW_PASSWORD; none: cannot log in)",
-    "--service-account     a service account: no password (ECM_NEW_PASSWORD is not read), API keys only",
-    "-g, --group NAME      also add to this group (repeatable)",
+    ["--password-stdin", "read an initial password from standard input (else ECM_NEW_PASSWORD; none: cannot log in)"],
+    ["--service-account", "a service account: no password (ECM_NEW_PASSWORD is not read), API keys only"],
+    ["-g, --group NAME", "also add to this group (repeatable)"],
   ],
   async run(ctx) {
     const username = arg(ctx, 0, "username");

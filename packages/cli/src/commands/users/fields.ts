@@ -3,7 +3,7 @@ import type { UserFields, UsersOptions } from "ecm-sdk";
 
 type UserFilter = Pick<UsersOptions, "search" | "locked" | "lockedOut" | "linkedTo" | "source">;
 import { flagPair, str } from "../../args.js";
-import type { Ctx, Options, Values } from "../../command.js";
+import type { Ctx, OptionHelp, Options, Values } from "../../command.js";
 import { UsageError } from "../../errors.js";
 import { findDirectory } from "../directories/fields.js";
 
@@ -24,14 +24,14 @@ export const USER_FIELD_OPTIONS: Options = {
   "never-expire": { type: "boolean" },
   "no-never-expire": { type: "boolean" },
 };
-export const USER_FIELD_HELP = [
-  "--login-name NAME, --display-name NAME   \"\" sets one back to its default",
-  "--first-name NAME, --last-name NAME, --email ADDRESS, --remark TEXT   \"\" clears",
-  "--profile-id N",
-  "--valid-from DATE, --valid-to DATE   ISO 8601 date (its midnight UTC) or time with a zone; \"\" clears",
-  "--locked | --unlocked   disable / enable the account",
-  "--change-password | --no-change-password   must change the password at next login",
-  "--never-expire | --no-never-expire         password never expires",
+export const USER_FIELD_HELP: OptionHelp[] = [
+  ["--login-name NAME, --display-name NAME", "\"\" sets one back to its default"],
+  ["--first-name NAME, --last-name NAME, --email ADDRESS, --remark TEXT", "\"\" clears"],
+  ["--profile-id N"],
+  ["--valid-from DATE, --valid-to DATE", "ISO 8601 date (its midnight UTC) or time with a zone; \"\" clears"],
+  ["--locked | --unlocked", "disable / enable the account"],
+  ["--change-password | --no-change-password", "must change the password at next login"],
+  ["--never-expire | --no-never-expire", "password never expires"],
 ];
 
 /** The filters `users list` and `users count` share. */
@@ -43,14 +43,13 @@ export const USER_FILTER_OPTIONS: Options = {
   "linked-to": { type: "string" },
   source: { type: "string" },
 };
-export const USER_FILTER_HELP = [
-  "-s, --search TEXT     substring of username, first or last name or email (case-insensitive)",
-  "    --locked          only locked accounts, that is disabled ones (see users lock)",
-  "    --unlocked        only enabled accounts",
-  "    --locked-out      only accounts locked out after failed logins (users unlock ends it)",
-  "    --linked-to ALIAS only accounts linked to this identity provider: those it made and local ones linked to it",
-  "    --source SOURCE   only accounts from builtin, local, directory, identity-provider,",
-  "                      or one: directory:NAME (or its id), identity-provider:ALIAS",
+export const USER_FILTER_HELP: OptionHelp[] = [
+  ["-s, --search TEXT", "substring of username, first or last name or email (case-insensitive)"],
+  ["--locked", "only locked accounts, that is disabled ones (see users lock)"],
+  ["--unlocked", "only enabled accounts"],
+  ["--locked-out", "only accounts locked out after failed logins (users unlock ends it)"],
+  ["--linked-to ALIAS", "only accounts linked to this identity provider: those it made and local ones linked to it"],
+  ["--source SOURCE", "only accounts from builtin, local, directory, identity-provider,\nor one: directory:NAME (or its id), identity-provider:ALIAS"],
 ];
 
 const SOURCES = ["builtin", "local", "directory", "identity-provider"];

@@ -27,7 +27,7 @@ export const unlink: Command = {
   summary: "remove a user's link to an identity provider",
   formats: [],
   options: { subject: { type: "string" }, ...YES_OPTION },
-  optionHelp: ["--subject SUB         only if the link is to this subject (else exit 5, the link kept)", YES_HELP],
+  optionHelp: [["--subject SUB", "only if the link is to this subject (else exit 5, the link kept)"], YES_HELP],
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
     const alias = arg(ctx, 1, "alias");

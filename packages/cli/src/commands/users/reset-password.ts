@@ -10,7 +10,7 @@ export const resetPassword: Command = {
   summary: "set a new password for a user",
   formats: [],
   options: { "password-stdin": { type: "boolean" } },
-  optionHelp: ["--password-stdin      read the new password from standard input (else ECM_NEW_PASSWORD, else asked twice)"],
+  optionHelp: [["--password-stdin", "read the new password from standard input (else ECM_NEW_PASSWORD, else asked twice)"]],
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
     noMoreArgs(ctx, 1);
