@@ -282,7 +282,7 @@ function checkDirectory(d: Omit<Directory, "id" | "uuid" | "version">, current: 
     items.forEach((item, i) => {
       const key = `${dnKey(dn(item))}${rest(item)}`;
       const first = seen.get(key);
-      if (first !== undefined) throw invalid(field, `${field} lists "${dn(items[first]!)}"${rest(item)} twice (items ${first + 1} and ${i + 1}, spelled "${dn(item)}"): a DN's case and the spaces after its commas name no other entry.`);
+      if (first !== undefined) throw invalid(field, `${field} lists "${dn(items[first]!)}"${rest(item)} twice (items ${first + 1} and ${i + 1}${dn(item) === dn(items[first]!) ? ")." : `, spelled "${dn(item)}"): a DN's case and the spaces after its commas name no other entry.`}`);
       seen.set(key, i);
     });
   };

@@ -183,6 +183,8 @@ describeEachStore("external user storage configuration", (server) => {
     assert.deepEqual([spelled.status, spelled.body.errorMessage], [400, 'ECMS1001-E groupEntryDnList lists "cn=a,dc=x" twice (items 1 and 3, spelled "CN=A, DC=x"): a DN\'s case and the spaces after its commas name no other entry.']);
     assert.equal(JSON.parse(spelled.body.additionalInfo).field, "groupEntryDnList");
     const local = "00000000-0000-4000-8000-000000000000";
+    const same = await api("POST", PATH, { ...base, groupMappings: [{ groupDn: "cn=a,dc=x", localGroupId: local }, { groupDn: "cn=a,dc=x", localGroupId: local }] });
+    assert.deepEqual([same.status, same.body.errorMessage], [400, 'ECMS1001-E groupMappings lists "cn=a,dc=x" → 00000000-0000-4000-8000-000000000000 twice (items 1 and 2).']);
     const mapped = await api("POST", PATH, { ...base, groupMappings: [{ groupDn: "cn=a,dc=x", localGroupId: local }, { groupDn: "cn=a, dc=X", localGroupId: local.toUpperCase() }] });
     assert.deepEqual([mapped.status, mapped.body.errorMessage], [400, 'ECMS1001-E groupMappings lists "cn=a,dc=x" → 00000000-0000-4000-8000-000000000000 twice (items 1 and 2, spelled "cn=a, dc=X"): a DN\'s case and the spaces after its commas name no other entry.']);
     assert.equal((await api("POST", PATH, base)).status, 201);
