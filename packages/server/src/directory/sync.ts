@@ -552,6 +552,28 @@ export class DirectorySync {
   }
 
   /**
+   * Other directories rewrite a renamed member's DN in no group but through an overlay (OpenLDAP's refint),
+   * which leaves the group's modifyTimestamp as it was: the groups listing an old DN are read again, and the
+   * member is renamed in those that list its new DN now; the others still list the old one, as a full sync reads.
+   */
+  private async rewrittenRenames(renames: { from: string; to: string }[]): Promise<{ from: string; to: string; groupIds: number[] }[]> {
+    const listing = await this.o.queries.membersByKeys(this.d.id, renames.map((r) => r.from));
+    if (listing.length === 0) return [];
+    const dns = new Map((await this.o.queries.groups(this.d.id)).map((g) => [g.id, g.dn]));
+    const listed = new Map<number, Set<string>>();
+    for (const groupId of new Set(listing.map((l) => l.group_id))) {
+      const keys = new Set<string>();
+      const dn = dns.get(groupId);
+      const entry = dn == null ? null : await this.connection!.read(dn, MEMBER_ATTRIBUTES);
+      if (entry) for await (const chunk of this.connection!.members(new EntryValues(entry))) if (chunk.attribute !== LOGIN_MEMBER_ATTRIBUTE) for (const v of chunk.values) keys.add(dnKey(v));
+      listed.set(groupId, keys);
+    }
+    return renames
+      .map((r) => ({ ...r, groupIds: listing.filter((l) => l.member_key === r.from && listed.get(l.group_id)!.has(r.to)).map((l) => l.group_id) }))
+      .filter((r) => r.groupIds.length > 0);
+  }
+
+  /**
    * Inside a batch's transaction, after its writes: when `losing` (users it disabled or took out of groups)
    * leave no account that can act as system administrator, a LastAdministrators that names them rolls it back.
    */
@@ -1039,14 +1061,12 @@ export class DirectorySync {
     const { dialect } = this.o.store;
     // Active Directory shows a renamed or moved member under its new DN in groups that did not change
     // (their uSNChanged stays): a `changed` sync, which reads only the changed groups, renames it in the others.
-    // Other directories rewrite no member value but by an overlay (OpenLDAP's refint), which changes the
-    // groups it rewrites (read then): an unchanged group lists the old DN, as the next full sync reads it.
-    if (this.incremental && d.vendor === "ACTIVE_DIRECTORY") {
+    if (this.incremental) {
       const renames = batch.flatMap((m) => {
         const from = existing.get(m.key)?.dn_key;
         return from != null && from !== m.dnKey ? [{ from, to: m.dnKey }] : [];
       });
-      if (renames.length > 0) await this.o.queries.renameMemberKeys(d.id, renames);
+      if (renames.length > 0) await this.o.queries.renameMemberKeys(d.id, d.vendor === "ACTIVE_DIRECTORY" ? renames : await this.rewrittenRenames(renames));
     }
     // A user is a member by its DN, by its login name where a posixGroup names it (memberUid), or by its primary group (Active Directory).
     const memberKeys = new Map(batch.map((m) => [m, [m.dnKey, loginMemberKey(m.loginName), ...(m.primaryGroup === null ? [] : [primaryMemberKey(m.primaryGroup)])]]));

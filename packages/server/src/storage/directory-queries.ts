@@ -398,17 +398,20 @@ export function createDirectoryQueries(db: Kysely<Database>) {
     },
 
     /**
-     * Members renamed or moved (their DN key `from` is now `to`), in the groups' kept member lists: where a
-     * group lists both, the old one goes.
+     * Members renamed or moved (their DN key `from` is now `to`), in the groups' kept member lists (those of
+     * `groupIds` only, where given): where a group lists both, the old one goes.
      */
-    async renameMemberKeys(directoryId: number, renames: readonly { from: string; to: string }[]): Promise<void> {
+    async renameMemberKeys(directoryId: number, renames: readonly { from: string; to: string; groupIds?: readonly number[] }[]): Promise<void> {
       // In two steps, through keys no DN has (a DN starts with an attribute's name): members that swap or
       // chain their DNs within the batch (X→Y, Y→Z) each land where they belong.
       const aside = (key: string) => `\u0001${key}`;
       const members = () => db.updateTable("directory_members").where("directory_id", "=", directoryId);
-      for (const { from, to } of renames) await members().set({ member_key: aside(to) }).where("member_key", "=", from).execute();
+      for (const { from, to, groupIds } of renames) {
+        const renamed = members().set({ member_key: aside(to) }).where("member_key", "=", from);
+        await (groupIds === undefined ? renamed : renamed.where("group_id", "in", [...groupIds])).execute();
+      }
       // These member lists no longer hold what the directory listed: the next sync reads them again and
-      // keeps what it lists then (Active Directory's, the only one renamed here, the new DN).
+      // keeps what it lists then.
       await db
         .updateTable("groups")
         .set({ member_hash: null })

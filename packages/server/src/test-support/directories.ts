@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
-import { ACCOUNT_LOCK_SCHEMA, AD_SCHEMA, Slapd } from "./slapd.js";
+import { ACCOUNT_LOCK_SCHEMA, AD_SCHEMA, Slapd, type SlapdOptions } from "./slapd.js";
 import { DIRECTORY_SERVICE_PASSWORD, DirectoryTree, GROUPS, type TreeKind } from "./directory-trees.js";
 import type { TestServer } from "./server.js";
 
 /** A slapd loaded with a generated tree (LDAPS and StartTLS with a CA of its own). */
-export async function startDirectory(kind: TreeKind, generated: number): Promise<{ tree: DirectoryTree; slapd: Slapd }> {
+export async function startDirectory(kind: TreeKind, generated: number, more: Pick<SlapdOptions, "refint"> = {}): Promise<{ tree: DirectoryTree; slapd: Slapd }> {
   const tree = new DirectoryTree(kind, generated);
   const indexes = kind === "ad" ? ["sAMAccountName", "objectGUID", "member", "uSNChanged"] : ["uid", "entryUUID", "member", "modifyTimestamp"];
   // A domain controller names itself in its root DSE, as Active Directory's do.
   const rootDse = kind === "ad" ? domainController(tree, "DC1") : undefined;
-  const { slapd } = await Slapd.start({ suffix: tree.suffix, schemas: [kind === "ad" ? AD_SCHEMA : ACCOUNT_LOCK_SCHEMA], indexes, ldif: tree.ldif(), tls: true, rootDse });
+  const { slapd } = await Slapd.start({ suffix: tree.suffix, schemas: [kind === "ad" ? AD_SCHEMA : ACCOUNT_LOCK_SCHEMA], indexes, ldif: tree.ldif(), tls: true, rootDse, ...more });
   return { tree, slapd };
 }
 

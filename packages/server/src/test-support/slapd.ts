@@ -61,6 +61,8 @@ export interface SlapdOptions {
   rootDse?: string;
   /** OpenLDAP's password policy overlay, its default policy locking an account out after `maxFailure` wrong passwords, for `lockoutSeconds`. */
   ppolicy?: { maxFailure: number; lockoutSeconds: number };
+  /** OpenLDAP's referential integrity overlay: a renamed or deleted entry's DN is rewritten in the groups' `member` values. */
+  refint?: boolean;
 }
 
 /** The default password policy of `ppolicy`, as LDIF: appended to the tree's. */
@@ -169,6 +171,7 @@ export class Slapd {
         "modulepath /usr/lib/ldap",
         "moduleload back_mdb",
         ...(options.ppolicy ? ["moduleload ppolicy"] : []),
+        ...(options.refint ? ["moduleload refint"] : []),
         `pidfile ${join(dir, "slapd.pid")}`,
         ...(options.rootDse === undefined ? [] : [`rootDSE ${join(dir, "rootdse.ldif")}`]),
         "sizelimit unlimited",
@@ -182,6 +185,7 @@ export class Slapd {
         "index objectClass eq",
         ...(options.indexes ?? []).map((a) => `index ${a} eq`),
         ...(options.ppolicy ? ["overlay ppolicy", `ppolicy_default "cn=default,ou=policies,${options.suffix}"`] : []),
+        ...(options.refint ? ["overlay refint", "refint_attributes member"] : []),
         "",
       ].join("\n"),
     );
