@@ -1066,7 +1066,8 @@ export class DirectorySync {
         const from = existing.get(m.key)?.dn_key;
         return from != null && from !== m.dnKey ? [{ from, to: m.dnKey }] : [];
       });
-      if (renames.length > 0) await this.o.queries.renameMemberKeys(d.id, d.vendor === "ACTIVE_DIRECTORY" ? renames : await this.rewrittenRenames(renames));
+      const followed = renames.length === 0 || d.vendor === "ACTIVE_DIRECTORY" ? renames : await this.rewrittenRenames(renames);
+      if (followed.length > 0) await this.o.queries.renameMemberKeys(d.id, followed);
     }
     // A user is a member by its DN, by its login name where a posixGroup names it (memberUid), or by its primary group (Active Directory).
     const memberKeys = new Map(batch.map((m) => [m, [m.dnKey, loginMemberKey(m.loginName), ...(m.primaryGroup === null ? [] : [primaryMemberKey(m.primaryGroup)])]]));
