@@ -132,8 +132,8 @@ describe("npm start", () => {
 });
 
 /** Runs `npm start`'s entry point until it exits (it must, within the test's time). */
-function runToExit(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BUILT_MAIN], { env: { PATH: process.env.PATH, HOST: "127.0.0.1", ECM_WORKERS: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+function runToExit(env: Record<string, string>, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BUILT_MAIN, ...args], { env: { PATH: process.env.PATH, HOST: "127.0.0.1", ECM_WORKERS: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (d) => (stdout += d));
@@ -144,6 +144,30 @@ function runToExit(env: Record<string, string>): Promise<{ code: number | null; 
     resolve({ code, stdout, stderr });
   }));
 }
+
+describe("the command line", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ecm-args-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("--help says how the server is configured, and starts nothing: no store, no sysadmin, no port", { timeout: 60_000 }, async () => {
+    for (const flag of ["--help", "-h"]) {
+      const { code, stdout, stderr } = await runToExit({ ECM_DATA_DIR: join(dir, "help"), PORT: String(mainPort()) }, [flag]);
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, /^Usage: npm start\n/);
+      for (const name of ["HOST", "PORT", "ECM_DATA_DIR", "DATABASE_URL", "ECM_ADMIN_PASSWORD", "ECM_WORKERS", "README.md"]) assert.ok(stdout.includes(name), `${name} missing from the help`);
+      assert.equal(stderr, "");
+      assert.ok(!existsSync(join(dir, "help")), "nothing was made");
+    }
+  });
+
+  it("an argument it does not take is a usage error (exit 2), before anything is made", { timeout: 60_000 }, async () => {
+    const { code, stdout, stderr } = await runToExit({ ECM_DATA_DIR: join(dir, "unknown"), PORT: String(mainPort()) }, ["--port", "9000"]);
+    assert.equal(code, 2, stderr);
+    assert.equal(stdout, "");
+    assert.match(stderr, /^ecm-security: unknown argument "--port": the server takes no arguments, its settings are environment variables \(npm start -- --help\)\n$/);
+    assert.ok(!existsSync(join(dir, "unknown")), "nothing was made");
+  });
+});
 
 describe("start-up failures are one clear line and a non-zero exit", () => {
   const dir = mkdtempSync(join(tmpdir(), "ecm-fail-"));

@@ -13,6 +13,27 @@ import { startupFailure } from "./startup-failure.js";
  */
 let config: Config | undefined;
 let server: Server | undefined;
+const HELP = `Usage: npm start
+ECM Security's server (node packages/server/dist/main.js). It takes no arguments: its settings are
+environment variables, every one with its default in README.md, "Configuration". The first ones:
+
+  HOST, PORT          where it listens (127.0.0.1, 8080); the base URL is http://HOST:PORT/portal
+  ECM_DATA_DIR        folder of the embedded SQLite store (./data)
+  DATABASE_URL        postgres://…: use PostgreSQL instead of SQLite
+  ECM_ADMIN_PASSWORD  password of the built-in sysadmin, first start only (else a random one, printed once)
+  ECM_WORKERS         server processes sharing the port (one per core)
+  ECM_SECRET_KEY      key that seals the secrets the store keeps: the same on every node
+`;
+// Asking for help, or a mistyped option, starts nothing: a first start would make a store and a sysadmin.
+const args = process.argv.slice(2);
+if (cluster.isPrimary && args.length > 0) {
+  if (args[0] === "--help" || args[0] === "-h") {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  process.stderr.write(`ecm-security: unknown argument "${args[0]}": the server takes no arguments, its settings are environment variables (npm start -- --help)\n`);
+  process.exit(2);
+}
 // The heap may grow to half again what is live before a full collection, not V8's default of up to
 // four times: a directory sync's batches let a worker's heap reach ~190 MB over ~45 MB live (RSS
 // 284 MB at the peak, 100 000 people); bounded, 173 MB, in the same time (docs/benchmarks.md,
