@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { it } from "node:test";
@@ -27,9 +27,10 @@ function tourScript(baseUrl: string): string {
   return lines.slice(1).join("\n").replace(/^BASE=.*$/m, `BASE=${baseUrl}`);
 }
 
-/** Runs a script with bash in a directory of its own; its standard output. */
-async function runScript(script: string): Promise<string> {
+/** Runs a script with bash in a directory of its own, holding `files`; its standard output. */
+async function runScript(script: string, files: Record<string, string> = {}): Promise<string> {
   const cwd = mkdtempSync(join(tmpdir(), "ecm-readme-"));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(cwd, name), text);
   const { stdout } = await run("bash", ["-c", `set -euo pipefail\n${script}`], { cwd }).finally(() => rmSync(cwd, { recursive: true, force: true }));
   return stdout;
 }
@@ -61,5 +62,16 @@ describeEachStore("README", (server) => {
     }
     assert.match(stdout, /\{"errorMessage":"ECMS1101-E [^"]*".*\}$/);
     assert.equal(stdout.match(/errorMessage/g)?.length, 1, stdout);
+  });
+
+  it("runs the bulk import example as written: a CSV checked by a dry run, then an NDJSON file imported", async () => {
+    const token = await server().login("sysadmin", TOUR_PASSWORD);
+    const files = { "users.csv": "username,email,groups\nreadme.ann,ann@example.com,users\n", "users.ndjson": '{"username":"readme.bob","email":"bob@example.com"}\n' };
+    const stdout = await runScript(`BASE=${server().baseUrl}\nTOKEN=${token}\n${shBlock("Bulk import")}`, files);
+    const lines = stdout.trim().split("\n").map((line) => JSON.parse(line) as { username?: string; status?: string; summary?: { created: number; dryRun: boolean } });
+    assert.deepEqual(lines.map((l) => l.summary ? ["summary", l.summary.created, l.summary.dryRun] : [l.username, l.status]), [["readme.ann", "created"], ["summary", 1, true], ["readme.bob", "created"], ["summary", 1, false]]);
+    // The dry run wrote nothing.
+    const found = await fetch(`${server().baseUrl}/security/v1/users/count?search=readme.ann`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(await found.text(), "0");
   });
 }, { adminPassword: TOUR_PASSWORD });
