@@ -502,6 +502,37 @@ describeConsole("console pages", {}, (ctx, kind) => {
     }, { as: null });
   });
 
+  it("takes passwords as long as the server's policy asks, not a length of its own: 10 characters where ECM_PASSWORD_MIN_LENGTH is 8", async () => {
+    const fill = async (server: TestServer) => {
+      const created = await server.api<{ id: string }>("POST", "/security/v1/users", { token: await server.login(), body: { username: "sam.short", password: "Initial-Pass-123", changePassword: false } });
+      assert.equal(created.status, 201);
+      return created.body.id;
+    };
+    await onOwnServer(ctx().browser, kind, fill, async ({ server, page, url, filled: samId }) => {
+      // An administrator's reset…
+      await page.goto(`${url}#/users/${samId}`);
+      await page.getByRole("button", { name: "Reset password…" }).click();
+      const dialog = page.getByRole("dialog", { name: "Reset the password of sam.short" });
+      await dialog.getByLabel("New password").fill("Qx7#vLm2Rp");
+      await dialog.getByLabel("Repeat it").fill("Qx7#vLm2Rp");
+      await dialog.getByLabel("The user must change it at the next login").uncheck();
+      await dialog.getByRole("button", { name: "Set password" }).click();
+      await page.getByText("The password was set; the user's sessions were ended.").waitFor();
+      // …and the user's own change.
+      await page.getByRole("button", { name: "Log out" }).click();
+      await logIn(page, url, "sam.short", "Qx7#vLm2Rp");
+      await page.goto(`${url}#/me`);
+      await page.getByRole("heading", { level: 1, name: "My account" }).waitFor();
+      assert.doesNotMatch(await page.locator("#pw-rule").innerText(), /12/);
+      await page.getByLabel("Current password").fill("Qx7#vLm2Rp");
+      await page.getByLabel("New password", { exact: true }).fill("Zk4!wNb8Ty");
+      await page.getByLabel("Repeat the password").fill("Zk4!wNb8Ty");
+      await page.getByRole("button", { name: "Change password" }).click();
+      await page.getByText("Your password was changed; your other sessions were ended.").waitFor();
+      assert.equal((await server.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "sam.short", password: "Zk4!wNb8Ty" } })).status, 200);
+    }, { passwordPolicy: { minLength: 8, minStrength: 3 } });
+  });
+
   it("a user's edits not saved when the session ended come back after logging in again, said as not saved yet; another account logging in gets none", async () => {
     const { server, url } = ctx();
     const token = await server.login();

@@ -6,6 +6,7 @@ import { after, before, describe } from "node:test";
 import { AxeBuilder } from "@axe-core/playwright";
 import { chromium, type Browser, type Locator, type Page } from "playwright-core";
 import { ADMIN_PASSWORD, startTestServer, storeKinds, storeSkip, type StoreKind, type TestServer } from "../../server/src/test-support/server.js";
+import type { Config } from "../../server/src/config.js";
 import { ensureBuilt } from "../build.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -246,15 +247,16 @@ export function wholeGroupLists(page: Page): string[] {
 /**
  * A test on a server of its own (a store filled apart from its suite's): `fill` prepares the store and
  * answers what the test needs of it; then a page logged in as sysadmin, the server's token, and the
- * console's URL. The page may log no error; the server and page are closed after.
+ * console's URL (`config`: the server's settings that differ). The page may log no error; the server and page are closed after.
  */
 export async function onOwnServer<T>(
   browser: Browser,
   kind: StoreKind,
   fill: (server: TestServer) => Promise<T>,
   test: (own: { server: TestServer; token: string; page: Page; url: string; filled: T }) => Promise<void>,
+  config: Partial<Config> = {},
 ): Promise<void> {
-  const server = await startTestServer(kind);
+  const server = await startTestServer(kind, config);
   try {
     const filled = await fill(server);
     const token = await server.login();

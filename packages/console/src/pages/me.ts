@@ -57,8 +57,8 @@ class MePage extends Page {
       <h2>Change password</h2>
       <form @submit=${(e: SubmitEvent) => void this.#change(e)} @input=${() => this.clearError()}>
         <label class="field"><span>Current password</span><input name="currentPassword" type="password" autocomplete="current-password" required></label>
-        <label class="field"><span>New password</span><input name="newPassword" type="password" autocomplete="new-password" minlength="12" required aria-describedby="pw-rule" @input=${compareAgain}></label>
-        <p id="pw-rule" class="muted">At least 12 characters, not a common password, not your name.</p>
+        <label class="field"><span>New password</span><input name="newPassword" type="password" autocomplete="new-password" required aria-describedby="pw-rule" @input=${compareAgain}></label>
+        <p id="pw-rule" class="muted">Long enough (the server says how long: its policy is configurable), not a common password, not your name.</p>
         <label class="field"><span>Repeat the password</span><input name="repeat" type="password" autocomplete="new-password" required @input=${compareAgain}></label>
         <button class="primary" ?disabled=${this.busy}>${this.busy ? "Changing…" : "Change password"}</button>
       </form>`;

@@ -514,7 +514,7 @@ class UserPage extends Page {
       <dialog id="reset-password" aria-labelledby="reset-title">
         <form method="dialog" @submit=${(e: SubmitEvent) => void this.#resetPassword(e)}>
           <h2 id="reset-title">Reset the password of ${u.username}</h2>
-          <label class="field"><span>New password</span><input name="password" type="password" autocomplete="new-password" minlength="12" required @input=${retyped}></label>
+          <label class="field"><span>New password</span><input name="password" type="password" autocomplete="new-password" required @input=${retyped}></label>
           <label class="field"><span>Repeat it</span><input name="confirm" type="password" autocomplete="new-password" required @input=${retyped}></label>
           <label class="row"><input name="temporary" type="checkbox" checked> The user must change it at the next login</label>
           <div class="row"><button class="primary" value="go">Set password</button><button value="cancel" formnovalidate>Cancel</button></div>
