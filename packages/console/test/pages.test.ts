@@ -480,6 +480,31 @@ describeConsole("console pages", {}, (ctx, kind) => {
     }, { as: null });
   });
 
+  it("an administrator's forced password change does not show the account as holding the role user alone: its roles are shown once they can be read", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const { user } = await createSecurityAdministrator(server, token, `rae.forced.${kind}`);
+    const reset = await server.api("PUT", `/security/v1/users/${user.uuid}/reset-password`, { token, body: { type: "password", value: "Temporary-Pass-17", temporary: true } });
+    assert.equal(reset.status, 204);
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(url);
+      await page.getByLabel("Username").fill(`rae.forced.${kind}`);
+      await page.getByLabel("Password").fill("Temporary-Pass-17");
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.getByText("Your password must be changed before you go on.").waitFor();
+      const roles = page.locator("dt:text-is('Roles') + dd");
+      assert.doesNotMatch(await roles.innerText(), /^user$/);
+      await page.getByLabel("Current password").fill("Temporary-Pass-17");
+      await page.getByLabel("New password", { exact: true }).fill("Changed-Admin-Pass-4567");
+      await page.getByLabel("Repeat the password").fill("Changed-Admin-Pass-4567");
+      await page.getByRole("button", { name: "Change password" }).click();
+      await page.getByText("Your password was changed.").waitFor();
+      await page.goto(`${url}#/me`);
+      await roles.filter({ hasText: "security-administrator" }).waitFor();
+      assert.equal(await roles.innerText(), "security-administrator, user");
+    }, { as: null });
+  });
+
   it("changes the own password once the new passwords match, whichever of the two fields was corrected after “they differ”", async () => {
     const { server, url } = ctx();
     const token = await server.login();

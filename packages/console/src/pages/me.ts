@@ -71,7 +71,7 @@ class MePage extends Page {
       <h1 tabindex="-1">My account</h1>
       ${this.renderMessage()}
       <dl class="field"><dt>Username</dt><dd>${me.username}</dd><dt>Display name</dt><dd>${me.displayName}</dd><dt>Email</dt><dd>${me.email ?? "—"}</dd>
-        <dt>Groups</dt><dd>${(me.groups ?? []).join(", ")}</dd><dt>Roles</dt><dd>${session.roles.join(", ")}</dd>
+        <dt>Groups</dt><dd>${(me.groups ?? []).join(", ")}</dd><dt>Roles</dt><dd>${me.changePassword ? html`<span class="muted">shown once the password is changed</span>` : session.roles.join(", ")}</dd>
         ${me.validTo ? html`<dt>Valid until</dt><dd>${when(me.validTo)}</dd>` : nothing}</dl>
       ${this.#password(me)}`;
   }
