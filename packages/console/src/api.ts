@@ -309,12 +309,12 @@ export function inLabels(words: string, labelOf: (field: string) => string | und
     .join("");
 }
 
-/** A failure as a sentence for the page; an authentication failure ends the session instead. */
 /** Every account may read its own roles: which pages to offer (until a required password change, none but that). */
 async function rolesOf(ecm: ECM, me: RestMe): Promise<Role[]> {
   return me.changePassword ? ["user"] : (await ecm.admin.effectiveRoles(me.id)).map((r) => r.name as Role);
 }
 
+/** A failure as a sentence for the page; an authentication failure ends the session instead. */
 export function failed(error: unknown, labelOf?: (field: string) => string | undefined): string {
   if (error instanceof ECMAuthError) {
     session.expired();
