@@ -169,6 +169,15 @@ function publicUrlFrom(raw: string | undefined): string | undefined {
   return url.origin;
 }
 
+/** pino's levels: another name fails the logger's start, after a first start has made sysadmin, its password unshown. */
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+function logLevelFrom(raw: string | undefined): string {
+  const level = raw?.trim().toLowerCase() || "info";
+  if (!LOG_LEVELS.includes(level)) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}; got "${raw}"`);
+  return level;
+}
+
 function tlsFrom(env: NodeJS.ProcessEnv): Config["tls"] {
   const certFile = env.ECM_TLS_CERT_FILE || undefined;
   const keyFile = env.ECM_TLS_KEY_FILE || undefined;
@@ -243,7 +252,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     providerLoginsInProgressMax: intFrom(env, "ECM_PROVIDER_LOGINS_IN_PROGRESS_MAX", 10_000),
     bodyLimit: intFrom(env, "ECM_BODY_LIMIT_BYTES", 1_048_576),
     importsAtOnce: intFrom(env, "ECM_IMPORTS_AT_ONCE", 4),
-    logLevel: env.LOG_LEVEL ?? "info",
+    logLevel: logLevelFrom(env.LOG_LEVEL),
     trustProxy: trustProxyFrom(env.ECM_TRUST_PROXY),
     tls: tlsFrom(env),
     tokenKeyFile: env.ECM_TOKEN_KEY_FILE ? resolve(env.ECM_TOKEN_KEY_FILE) : undefined,

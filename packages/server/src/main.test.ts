@@ -210,6 +210,11 @@ describe("start-up failures are one clear line and a non-zero exit", () => {
     await assertOneLine({ ...at, ECM_ARGON2_PARALLELISM: "0" }, /ECM_ARGON2_PARALLELISM must be an integer from 1 to 255, got "0"/);
   });
 
+  it("a LOG_LEVEL the logger does not know, before a first start makes sysadmin (whose password it would never show)", { timeout: 60_000 }, async () => {
+    await assertOneLine({ ECM_DATA_DIR: join(dir, "log-level"), PORT: "0", ECM_ADMIN_PASSWORD: "", LOG_LEVEL: "verbose" }, /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got "verbose"\n$/);
+    assert.ok(!existsSync(join(dir, "log-level")), "nothing was made");
+  });
+
   it("a DATABASE_URL of another database, named by its scheme only (the URL may hold a password)", { timeout: 60_000 }, async () => {
     await assertOneLine({ ECM_DATA_DIR: join(dir, "url"), PORT: "0", DATABASE_URL: "mysql://ecm:secret@db-host/ecm" }, /DATABASE_URL must be a PostgreSQL URL, postgres:\/\/user@host:5432\/database, not a mysql: URL \(leave it unset for the embedded SQLite store\)\n$/);
   });
