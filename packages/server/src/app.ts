@@ -118,7 +118,6 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 async function createServerOn(store: Store, config: Config, options: ServerOptions): Promise<Server> {
   const hasher = new PasswordHasher(config.argon2, config.hashQueue);
   const passwordPolicy = new PasswordPolicy(config.passwordPolicy);
-  const { generatedAdminPassword, adminPasswordIgnored } = await bootstrap(store.db, hasher, passwordPolicy, config.adminPassword);
   const secrets = loadSecretBox(config.secretKey);
   const signingKeys = new SigningKeys(store.db, secrets, config.tokenKeyFile, config.sessionMaxSeconds, options.now);
   await signingKeys.init();
@@ -299,6 +298,9 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   for (const routes of [authRoutes, healthRoutes, meRoutes, usersRoutes, auditEventsRoutes, groupsRoutes, membershipsRoutes, rolesRoutes, roleMappingsRoutes, exportRoutes, bulkActionsRoutes, identityProvidersRoutes, federatedIdentitiesRoutes, providerLoginRoutes, usersImportRoutes, apiKeysRoutes, signingKeysRoutes, consoleRoutes, externalUserStorageRoutes]) {
     await app.register(routes, { prefix: BASE_PATH, ...deps });
   }
+  // Last of what a setting can fail (the secret key, the token key, the TLS files): a first start that
+  // fails makes no sysadmin, whose generated password it would never show.
+  const { generatedAdminPassword, adminPasswordIgnored } = await bootstrap(store.db, hasher, passwordPolicy, config.adminPassword);
 
   // Housekeeping, safe on every node at once: expired sessions, keys and provider logins, audit events past retention, spent counters.
   const housekeeping = async () => {

@@ -215,6 +215,21 @@ describe("start-up failures are one clear line and a non-zero exit", () => {
     assert.ok(!existsSync(join(dir, "log-level")), "nothing was made");
   });
 
+  it("a setting that fails the start once the store is open (a TLS file that is not there, a secret key of another size) makes no sysadmin: the next start shows its password", { timeout: 60_000 }, async () => {
+    for (const [name, bad] of [["tls", { ECM_TLS_CERT_FILE: join(dir, "no-cert.pem"), ECM_TLS_KEY_FILE: join(dir, "no-key.pem") }], ["secret", { ECM_SECRET_KEY: "abc" }]] as const) {
+      const at = { ECM_DATA_DIR: join(dir, `bootstrap-${name}`), ECM_ADMIN_PASSWORD: "" };
+      const failed = await runToExit({ ...at, PORT: "0", ...bad });
+      assert.equal(failed.code, 1, failed.stderr);
+      assert.doesNotMatch(failed.stdout, /password/);
+      const next = await startMain(at);
+      try {
+        assert.match(next.output(), /Created built-in user "sysadmin" with password: \S+/);
+      } finally {
+        await next.stop();
+      }
+    }
+  });
+
   it("a DATABASE_URL of another database, named by its scheme only (the URL may hold a password)", { timeout: 60_000 }, async () => {
     await assertOneLine({ ECM_DATA_DIR: join(dir, "url"), PORT: "0", DATABASE_URL: "mysql://ecm:secret@db-host/ecm" }, /DATABASE_URL must be a PostgreSQL URL, postgres:\/\/user@host:5432\/database, not a mysql: URL \(leave it unset for the embedded SQLite store\)\n$/);
   });
