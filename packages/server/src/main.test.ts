@@ -195,6 +195,11 @@ describe("start-up failures are one clear line and a non-zero exit", () => {
     }
   });
 
+  it("a HOST that is no name or address of this machine, said of HOST (not of PostgreSQL, which SQLite does not use)", { timeout: 60_000 }, async () => {
+    await assertOneLine({ ECM_DATA_DIR: join(dir, "host"), PORT: "0", HOST: "no-such-host.invalid" }, /: no-such-host\.invalid cannot be listened on \(ENOTFOUND: no such name\): set HOST to an address of this machine\.\n$/);
+    assert.ok(!existsSync(join(dir, "host")), "nothing was made");
+  });
+
   it("a bad PORT", { timeout: 60_000 }, async () => {
     await assertOneLine({ ECM_DATA_DIR: join(dir, "port"), PORT: "eighty" }, /PORT must be a non-negative integer, got "eighty"/);
     await assertOneLine({ ECM_DATA_DIR: join(dir, "port"), PORT: "70000" }, /PORT must be a port number from 0 to 65535/);

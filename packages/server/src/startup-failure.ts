@@ -5,8 +5,10 @@ import type { Config } from "./config.js";
  * that says what to change — never the database URL: it may hold a password.
  */
 export function startupFailure(error: unknown, config: Config | undefined): string {
-  const e = error as NodeJS.ErrnoException & { address?: string; port?: number };
+  const e = error as NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string };
   const where = config ? `${config.host}:${config.port}` : "";
+  // The listening address's name did not resolve: HOST's fault, not the store's (whose lookups fail alike).
+  if (e.syscall === "getaddrinfo" && config && e.hostname === config.host) return `${config.host} cannot be listened on (${e.code}: no such name): set HOST to an address of this machine.`;
   switch (e.code) {
     case "EADDRINUSE":
       return `${where} is already in use by another program (set PORT or HOST).`;
