@@ -35,28 +35,39 @@ import { latencyOf, ms, peakRssMb, timed, type Latency } from "./stats.js";
  * directory of --users people in --groups groups synced into a fresh store and logins by directory
  * bind (tools/bench/directory.ts). Asserts nothing.
  */
-const { values } = parseArgs({
-  options: {
-    quick: { type: "boolean", default: false },
-    store: { type: "string", default: "both" },
-    users: { type: "string" },
-    queries: { type: "string", default: "1000" },
-    "database-url": { type: "string" },
-    "database-name": { type: "string" },
-    "slapd-users": { type: "string" },
-    "no-slapd": { type: "boolean", default: false },
-    only: { type: "string" },
-    "import-rows": { type: "string" },
-    "oidc-logins": { type: "string" },
-    "oidc-concurrency": { type: "string", default: "16" },
-    "console-rounds": { type: "string" },
-    attackers: { type: "string", default: "256" },
-    "attack-addresses": { type: "string", default: "64" },
-    groups: { type: "string" },
-    "directory-logins": { type: "string" },
-    port: { type: "string", default: "18600" },
-  },
-});
+const USAGE = "Usage: npm run bench -- [--quick] [--store sqlite|postgres|both] [--users N] [--database-url URL] [--database-name NAME] [--slapd-users N] [--port P] [--only oidc|login-attack|console|import|sdk|workers|ldap]";
+const OPTIONS = {
+  quick: { type: "boolean", default: false },
+  store: { type: "string", default: "both" },
+  users: { type: "string" },
+  queries: { type: "string", default: "1000" },
+  "database-url": { type: "string" },
+  "database-name": { type: "string" },
+  "slapd-users": { type: "string" },
+  "no-slapd": { type: "boolean", default: false },
+  only: { type: "string" },
+  "import-rows": { type: "string" },
+  "oidc-logins": { type: "string" },
+  "oidc-concurrency": { type: "string", default: "16" },
+  "console-rounds": { type: "string" },
+  attackers: { type: "string", default: "256" },
+  "attack-addresses": { type: "string", default: "64" },
+  groups: { type: "string" },
+  "directory-logins": { type: "string" },
+  port: { type: "string", default: "18600" },
+  help: { type: "boolean", short: "h" },
+} as const;
+let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
+try {
+  ({ values } = parseArgs({ options: OPTIONS }));
+} catch (error) {
+  console.error(`${(error as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+if (values.help) {
+  console.log(`${USAGE}\nMeasures the server on seeded stores (SQLite, PostgreSQL) against its peers; method and figures: docs/benchmarks.md.`);
+  process.exit(0);
+}
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../../../../../..");
 const SERVER_SRC = join(ROOT, "packages/server/src");
