@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { parseArgs } from "node:util";
+import { toolArgs } from "./tool-args.js";
 import { fuzz, fuzzServerConfig, type FuzzSummary } from "../test-support/fuzz/run.js";
 import { startTestServer, storeSkip, type StoreKind } from "../test-support/server.js";
 
@@ -14,24 +14,15 @@ const USAGE = `Usage: npm run fuzz -- [--requests N] [--seed S] [--store sqlite|
   --seed S       the generator's seed, to replay a run (default: from the clock)
   --store KIND   the stores to run against (default both; PostgreSQL needs ECM_TEST_DATABASE_URL)`;
 
-let values: { requests: string; seed?: string; store: string; help?: boolean };
-try {
-  ({ values } = parseArgs({
-    options: {
-      requests: { type: "string", default: "100000" },
-      seed: { type: "string" },
-      store: { type: "string", default: "both" },
-      help: { type: "boolean", short: "h" },
-    },
-  }));
-} catch (error) {
-  console.error(`${(error as Error).message}\n${USAGE}`);
-  process.exit(2);
-}
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const values = toolArgs(
+  {
+    requests: { type: "string", default: "100000" },
+    seed: { type: "string" },
+    store: { type: "string", default: "both" },
+    help: { type: "boolean", short: "h" },
+  },
+  USAGE,
+);
 
 const requests = Number(values.requests);
 const seed = values.seed === undefined ? Date.now() % 2 ** 31 : Number(values.seed);

@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { toolArgs } from "./tool-args.js";
 import { PasswordHasher } from "../auth/passwords.js";
 import { configFromEnv, type Config } from "../config.js";
 import { ADMIN_PASSWORD_IGNORED, bootstrap } from "../domain/bootstrap.js";
@@ -14,25 +14,17 @@ import { SEEDED_PASSWORD, SeedRefused, seedStore } from "./seed-data.js";
  */
 const USAGE = "Usage: npm run seed -- --users N [--database-url URL] [--data-dir DIR] [--seed S]";
 
-let values: { users?: string; "database-url"?: string; "data-dir"?: string; seed: string; help?: boolean };
-try {
-  ({ values } = parseArgs({
-    options: {
-      users: { type: "string" },
-      "database-url": { type: "string" },
-      "data-dir": { type: "string" },
-      seed: { type: "string", default: "1" },
-      help: { type: "boolean", short: "h" },
-    },
-  }));
-} catch (error) {
-  console.error(`${(error as Error).message}\n${USAGE}`);
-  process.exit(2);
-}
-if (values.help) {
-  console.log(`${USAGE}\nFills an empty store with generated users: DATABASE_URL or --database-url, else the SQLite file under --data-dir, ECM_DATA_DIR or ./data.`);
-  process.exit(0);
-}
+const values = toolArgs(
+  {
+    users: { type: "string" },
+    "database-url": { type: "string" },
+    "data-dir": { type: "string" },
+    seed: { type: "string", default: "1" },
+    help: { type: "boolean", short: "h" },
+  },
+  USAGE,
+  "Fills an empty store with generated users: DATABASE_URL or --database-url, else the SQLite file under --data-dir, ECM_DATA_DIR or ./data.",
+);
 
 const users = Number(values.users);
 const seed = Number(values.seed);

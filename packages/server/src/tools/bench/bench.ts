@@ -4,11 +4,11 @@ import { createServer } from "node:net";
 import { availableParallelism, cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import pg from "pg";
 import { configFromEnv } from "../../config.js";
 import { encodeCursor } from "../../http/paging.js";
 import { SEEDED_PASSWORD } from "../seed-data.js";
+import { toolArgs } from "../tool-args.js";
 import { BenchClient } from "./http-client.js";
 import { benchImport, importReport } from "./import.js";
 import { benchLoginAttack, loginAttackReport, type LoginAttackResult } from "./login-attack.js";
@@ -57,17 +57,7 @@ const OPTIONS = {
   port: { type: "string", default: "18600" },
   help: { type: "boolean", short: "h" },
 } as const;
-let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
-try {
-  ({ values } = parseArgs({ options: OPTIONS }));
-} catch (error) {
-  console.error(`${(error as Error).message}\n${USAGE}`);
-  process.exit(2);
-}
-if (values.help) {
-  console.log(`${USAGE}\nMeasures the server on seeded stores (SQLite, PostgreSQL) against its peers; method and figures: docs/benchmarks.md.`);
-  process.exit(0);
-}
+const values = toolArgs(OPTIONS, USAGE, "Measures the server on seeded stores (SQLite, PostgreSQL) against its peers; method and figures: docs/benchmarks.md.");
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../../../../../..");
 const SERVER_SRC = join(ROOT, "packages/server/src");

@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import { availableParallelism, cpus } from "node:os";
-import { parseArgs } from "node:util";
 import { startCluster, type Cluster } from "../../test-support/cluster.js";
 import { haproxySkip } from "../../test-support/haproxy.js";
 import { createTemporaryDatabase } from "../../test-support/server.js";
 import { latencyOf, ms } from "../bench/stats.js";
+import { toolArgs } from "../tool-args.js";
 
 /**
  * `npm run soak [-- --minutes 10] [--load 0.8] [--measure-seconds 30] [--users 300] [--database-url URL]`
@@ -16,15 +16,18 @@ import { latencyOf, ms } from "../bench/stats.js";
  * answer the operation does not expect, or a failed connection: 0 expected), latency, and each node's
  * resident memory before and after the soak (growth target < 10 %). Asserts nothing; not part of CI.
  */
-const { values } = parseArgs({
-  options: {
+const values = toolArgs(
+  {
     minutes: { type: "string", default: "10" },
     load: { type: "string", default: "0.8" },
     "measure-seconds": { type: "string", default: "30" },
     users: { type: "string", default: "300" },
     "database-url": { type: "string" },
+    help: { type: "boolean", short: "h" },
   },
-});
+  "Usage: npm run soak -- [--minutes 10] [--load 0.8] [--measure-seconds 30] [--users 300] [--database-url URL]",
+  "Three server nodes on a new PostgreSQL database behind HAProxy under a mix of logins, searches, reads and updates; reports errors, latency and memory growth.",
+);
 const MINUTES = Number(values.minutes);
 const LOAD = Number(values.load);
 const MEASURE_SECONDS = Number(values["measure-seconds"]);
