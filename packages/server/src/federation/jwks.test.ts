@@ -46,8 +46,7 @@ it("keys read before still verify while a new read fails (a token with a made-up
   up = false;
   const { privateKey } = await generateKeyPair("ES256");
   const madeUp = await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "made-up" }).sign(privateKey);
-  // jose reads again for an unknown key id once its own cooldown (here: 1 s) is over.
-  await new Promise((resolve) => setTimeout(resolve, 1100));
+  // The first read starts no cooldown: an unknown key id reads them again at once.
   await assert.rejects(jwtVerify(madeUp, cache.keysOf(url, "id-token")));
   assert.equal(reads, before + 1);
   await jwtVerify(token, cache.keysOf(url, "id-token"));
@@ -93,6 +92,23 @@ it("a token signed with a key the provider published while its key set cannot be
   up = true;
   await new Promise((resolve) => setTimeout(resolve, 1100));
   await jwtVerify(rotated, cache.keysOf(url, "id-token"));
+  published = [jwk];
+});
+
+it("counts a read for a rotated key as the cooldown's read, also long after the keys were last read: a made-up key id right after it reads nothing", async () => {
+  up = true;
+  published = [jwk];
+  const cache = new JwksCache(1);
+  await jwtVerify(token, cache.keysOf(url, "id-token"));
+  const { privateKey, publicKey } = await generateKeyPair("ES256");
+  published = [{ ...(await exportJWK(publicKey)), kid: "k6", alg: "ES256" }, jwk];
+  const rotated = await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "k6" }).sign(privateKey);
+  const madeUp = await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "made-up" }).sign(privateKey);
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  await jwtVerify(rotated, cache.keysOf(url, "id-token"));
+  const before = reads;
+  await assert.rejects(jwtVerify(madeUp, cache.keysOf(url, "id-token")), errors.JWKSNoMatchingKey);
+  assert.equal(reads, before, "not read again within the cooldown");
   published = [jwk];
 });
 

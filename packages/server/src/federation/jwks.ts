@@ -71,7 +71,9 @@ export class JwksCache {
     const id = `${use} ${jwksUrl}`;
     let set = this.sets.get(id);
     if (!set) {
-      const remote = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: this.cooldownSeconds * 1000, cacheMaxAge: 600_000, timeoutDuration: PROVIDER_TIMEOUT_SECONDS * 1000, [customFetch]: boundedFetch });
+      // jose's own cooldown never ends, so that it reads the set by itself only the first time and as it
+      // grows old: every read for an unknown key is withRotation's, which starts this cooldown.
+      const remote = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: Infinity, cacheMaxAge: 600_000, timeoutDuration: PROVIDER_TIMEOUT_SECONDS * 1000, [customFetch]: boundedFetch });
       this.remotes.set(id, remote);
       const read = async (header: JWSHeaderParameters, token: FlattenedJWSInput) => {
         const failed = this.failedAt.get(id);
@@ -115,15 +117,16 @@ export class JwksCache {
 
   /**
    * The key of a token from the set, read again for a key id it lacks once per cooldown since the last
-   * such read. jose reads again by itself only when its last read of any kind is older than the cooldown.
+   * such read, whichever token it was made for: a read for a rotated key, finished just before a made-up
+   * key id comes, is that cooldown's read too.
    */
   private async withRotation(id: string, remote: ReturnType<typeof createRemoteJWKSet>, header: JWSHeaderParameters, token: FlattenedJWSInput) {
-    const readBefore = !remote.coolingDown;
+    const readBefore = !remote.fresh;
     try {
       return await remote(header, token);
     } catch (error) {
       if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
-      // jose read them for this key (or as they grew old) and they lack it: that was this cooldown's read.
+      // jose read them for this token (the first read, or as they grew old) and they lack its key: that was this cooldown's read.
       if (readBefore) {
         this.unknownKeyReadAt.set(id, Date.now());
         throw error;
