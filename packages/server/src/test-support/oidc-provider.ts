@@ -20,6 +20,8 @@ export interface TestProvider {
   failing: { path: string; status: number } | null;
   /** When set, the endpoint at this path (`/token`, `/me`) takes requests and never answers (a provider hung). */
   stalled: string | null;
+  /** When (Date.now()) the stalled endpoint last took a request. */
+  stalledAt: number | null;
   /** The private key ID tokens are signed with now. */
   signingKey(): JWK;
   /** A new signing key is published first (the old one stays listed): the provider rotated its keys. */
@@ -55,6 +57,7 @@ export async function startTestProvider(clients: ClientMetadata[]): Promise<Test
     tamper: null,
     failing: null,
     stalled: null,
+    stalledAt: null,
     signingKey: () => keys[0]!,
     async rotateKeys() {
       keys = [await newSigningKey(), ...keys];
@@ -93,7 +96,10 @@ export async function startTestProvider(clients: ClientMetadata[]): Promise<Test
     provider.use(async (ctx, next) => {
       if (ctx.path === "/jwks") state.jwksRequests++;
       // Held until the connection is closed (stop, close).
-      if (ctx.path === state.stalled) await new Promise(() => {});
+      if (ctx.path === state.stalled) {
+        state.stalledAt = Date.now();
+        await new Promise(() => {});
+      }
       if (ctx.path === state.failing?.path) {
         ctx.status = state.failing.status;
         // As a provider refuses an access token (RFC 6750): with a challenge.
