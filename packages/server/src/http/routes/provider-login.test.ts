@@ -457,9 +457,11 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     const rotating = await providerFor(s, admin, "rotating");
     try {
       rotating.accounts.set("rotated-sub", { preferred_username: "rotated.user" });
-      // At the provider already: its ID token is signed when the callback exchanges the code.
+      // At the provider already: their ID tokens are signed when the callbacks exchange the codes, and
+      // only the forged one's callback runs within the cooldown of the rotated key's read.
       const pending = await toCallback(s, "rotating", "rotated-sub");
-      await providerLogin(s, "rotating", "rotated-sub"); // the first read of its keys: the cooldown runs from now
+      const forged = await toCallback(s, "rotating", "rotated-sub");
+      await providerLogin(s, "rotating", "rotated-sub"); // the first read of its keys, which starts no cooldown
       await rotating.rotateKeys();
       const reads = rotating.jwksRequests;
       const rotated = await followCallback(pending.browser, pending.callback);
@@ -468,7 +470,6 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       // Within the same cooldown, a key id nobody published reads nothing more.
       const unknown = await newSigningKey();
       rotating.tamper = async (t) => resign(rotating, t, {}, unknown);
-      const forged = await toCallback(s, "rotating", "rotated-sub");
       assert.equal((await followCallback(forged.browser, forged.callback)).status, 400);
       assert.equal(rotating.jwksRequests, reads + 1, "not read again");
     } finally {
@@ -488,9 +489,13 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       await keyless.rotateKeys();
       const reads = keyless.jwksRequests;
       const withoutKid = (key: JWK) => async (t: string) => resign(keyless, t, {}, { ...key, kid: undefined });
-      for (const [key, status] of [[keyless.signingKey(), 303], [keyless.signingKey(), 303], [await newSigningKey(), 400]] as const) {
+      const cases = [[keyless.signingKey(), 303], [keyless.signingKey(), 303], [await newSigningKey(), 400]] as const;
+      // At the provider already (the ID tokens are signed at the callbacks): the callbacks after the
+      // first run within its cooldown, the pages at the provider before it.
+      const pending = await Promise.all(cases.map(() => toCallback(s, "keyless", "kid-less-sub")));
+      for (const [i, [key, status]] of cases.entries()) {
         keyless.tamper = withoutKid(key);
-        const { browser, callback } = await toCallback(s, "keyless", "kid-less-sub");
+        const { browser, callback } = pending[i]!;
         const r = await followCallback(browser, callback);
         assert.equal(r.status, status, JSON.stringify(r.body));
         if (status === 400) assert.match(r.body.errorMessage, /signature is not valid/);
