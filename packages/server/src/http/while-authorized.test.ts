@@ -7,6 +7,35 @@ import { seedStore } from "../tools/seed-data.js";
 import { createSecurityAdministrator, groupId } from "../test-support/accounts.js";
 import { describeEachStore, startTestServer, type TestServer } from "../test-support/server.js";
 
+/**
+ * Posts an NDJSON import whose body is `first` (a line), then — once its answer's first line came, the
+ * row's batch committed — what `between` does, then `second`: the lines of its answer.
+ */
+async function importAround(s: TestServer, query: string, token: string, first: string, between: () => Promise<void>, second: string): Promise<any[]> {
+  const encoder = new TextEncoder();
+  let answered!: () => void;
+  const firstAnswered = new Promise<void>((resolve) => (answered = resolve));
+  const body = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      controller.enqueue(encoder.encode(`${first}\n`));
+      await firstAnswered;
+      await between();
+      // At once: the next batch asks first, not every few seconds.
+      controller.enqueue(encoder.encode(`${second}\n`));
+      controller.close();
+    },
+  });
+  const response = await fetch(`${s.baseUrl}/security/v1/users/import${query}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/x-ndjson" }, body, duplex: "half" } as RequestInit);
+  let text = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    text += decoder.decode(chunk, { stream: true });
+    if (text.includes("\n")) answered();
+  }
+  answered();
+  return text.trim().split("\n").map((l) => JSON.parse(l));
+}
+
 /** Reads a streamed answer slowly: a few KB, then a pause longer than the server's recheck, then the rest. */
 async function readWithPause(response: Response, pauseMs: number, during: () => Promise<void>): Promise<{ bytes: number; error: unknown }> {
   const reader = response.body!.getReader();
@@ -57,19 +86,8 @@ describeEachStore("a long answer asks again whether its caller may have it", (se
   /** An import (`query`: ?dryRun=true) of `first`, then — its token logged out meanwhile — of `second`: its answer's lines. */
   async function importAcrossLogout(query: string, first: string, second: string): Promise<any[]> {
     const token = await server().login();
-    const encoder = new TextEncoder();
-    const body = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        controller.enqueue(encoder.encode(`{"username":"${first}"}\n`));
-        await sleep(1500);
-        assert.equal((await server().api("POST", "/auth/v1/logout", { token })).status, 204);
-        // At once: the next batch asks first, not every few seconds.
-        controller.enqueue(encoder.encode(`{"username":"${second}"}\n`));
-        controller.close();
-      },
-    });
-    const response = await fetch(`${server().baseUrl}/security/v1/users/import${query}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/x-ndjson" }, body, duplex: "half" } as RequestInit);
-    return (await response.text()).trim().split("\n").map((l) => JSON.parse(l));
+    const logout = async () => assert.equal((await server().api("POST", "/auth/v1/logout", { token })).status, 204);
+    return importAround(server(), query, token, `{"username":"${first}"}`, logout, `{"username":"${second}"}`);
   }
 
   it("an import stops taking batches as soon as its token is revoked, and says so in its last line", { timeout: 60_000 }, async () => {
@@ -99,19 +117,9 @@ describeEachStore("a long answer asks again whether its caller may have it", (se
     const { user, token } = await createSecurityAdministrator(s, admin, "demoted.admin");
     const administrators = await groupId(s, admin, "administrators");
     assert.equal((await s.api("PUT", `/security/v1/users/${user.uuid}/user-groups/${administrators}`, { token: admin })).status, 204);
-    const encoder = new TextEncoder();
-    const body = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        controller.enqueue(encoder.encode('{"username":"demoted-import-1"}\n'));
-        await sleep(1500);
-        assert.equal((await s.api("DELETE", `/security/v1/users/${user.uuid}/user-groups/${administrators}`, { token: admin })).status, 204);
-        // A system administrator's password is a system administrator's to set.
-        controller.enqueue(encoder.encode('{"username":"sysadmin","password":"Taken-Over-Passw0rd!"}\n'));
-        controller.close();
-      },
-    });
-    const response = await fetch(`${s.baseUrl}/security/v1/users/import`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/x-ndjson" }, body, duplex: "half" } as RequestInit);
-    const lines = (await response.text()).trim().split("\n").map((l) => JSON.parse(l));
+    const demote = async () => assert.equal((await s.api("DELETE", `/security/v1/users/${user.uuid}/user-groups/${administrators}`, { token: admin })).status, 204);
+    // A system administrator's password is a system administrator's to set.
+    const lines = await importAround(s, "", token, '{"username":"demoted-import-1"}', demote, '{"username":"sysadmin","password":"Taken-Over-Passw0rd!"}');
     assert.equal(lines[0].status, "created", JSON.stringify(lines));
     assert.equal(lines[1].status, "failed", JSON.stringify(lines));
     assert.equal((await s.api("POST", "/auth/v1/providers/builtin/token", { body: { username: "sysadmin", password: "Taken-Over-Passw0rd!" } })).status, 401);
