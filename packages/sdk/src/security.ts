@@ -372,10 +372,9 @@ export class Security {
   }
 
   /** The signed-in account; `hasPassword`: whether it has a password here, which `changeMyPassword` changes. */
-  async me(opts?: CallOptions): Promise<ECMUser<true> & { roles?: string[]; hasPassword?: boolean }> {
+  async me(opts?: CallOptions): Promise<ECMUser<true> & { hasPassword?: boolean }> {
     const res = await this.#http.request<RestMe>("GET", "/security/v1/me", call(opts));
-    const u = toECMUser(res.data, true) as ECMUser<true> & { roles?: string[]; hasPassword?: boolean };
-    if (Array.isArray(res.data.roles)) u.roles = res.data.roles;
+    const u = toECMUser(res.data, true) as ECMUser<true> & { hasPassword?: boolean };
     if (typeof res.data.hasPassword === "boolean") u.hasPassword = res.data.hasPassword;
     return u;
   }

@@ -295,7 +295,7 @@ export class SecuritySync {
   getUser(userGuid: UserRef, opts?: SyncCallOptions): ECMUser<true> {
     return this.#c("getUser", [userGuid, opts]);
   }
-  me(opts?: SyncCallOptions): ECMUser<true> & { roles?: string[]; hasPassword?: boolean } {
+  me(opts?: SyncCallOptions): ECMUser<true> & { hasPassword?: boolean } {
     return this.#c("me", [opts]);
   }
   changeMyPassword(currentPassword: string, newPassword: string, opts?: SyncCallOptions): void {

@@ -310,7 +310,6 @@ export interface ECMExport {
 
 /** The signed-in account (`GET /security/v1/me`), REST shape. */
 export type RestMe = RestUser & {
-  roles?: string[];
   /** The account has a password here to change (false: its directory's or identity providers' logins only). */
   hasPassword?: boolean;
   [key: string]: unknown;
