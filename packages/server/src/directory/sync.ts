@@ -559,17 +559,15 @@ export class DirectorySync {
   private async rewrittenRenames(renames: { from: string; to: string }[]): Promise<{ from: string; to: string; groupIds: number[] }[]> {
     const listing = await this.o.queries.membersByKeys(this.d.id, renames.map((r) => r.from));
     if (listing.length === 0) return [];
-    const dns = new Map((await this.o.queries.groups(this.d.id)).map((g) => [g.id, g.dn]));
     const listed = new Map<number, Set<string>>();
-    for (const groupId of new Set(listing.map((l) => l.group_id))) {
+    for (const { id: groupId, dn } of await this.o.queries.groupDns([...new Set(listing.map((l) => l.group_id))])) {
       const keys = new Set<string>();
-      const dn = dns.get(groupId);
       const entry = dn == null ? null : await this.connection!.read(dn, MEMBER_ATTRIBUTES);
       if (entry) for await (const chunk of this.connection!.members(new EntryValues(entry))) if (chunk.attribute !== LOGIN_MEMBER_ATTRIBUTE) for (const v of chunk.values) keys.add(dnKey(v));
       listed.set(groupId, keys);
     }
     return renames
-      .map((r) => ({ ...r, groupIds: listing.filter((l) => l.member_key === r.from && listed.get(l.group_id)!.has(r.to)).map((l) => l.group_id) }))
+      .map((r) => ({ ...r, groupIds: listing.filter((l) => l.member_key === r.from && listed.get(l.group_id)?.has(r.to) === true).map((l) => l.group_id) }))
       .filter((r) => r.groupIds.length > 0);
   }
 

@@ -366,6 +366,12 @@ export function createDirectoryQueries(db: Kysely<Database>) {
     },
 
     /** The directory's groups: id, keys and the hash of their member list at the last sync. */
+    /** The DNs of these groups. */
+    groupDns(groupIds: readonly number[]) {
+      if (groupIds.length === 0) return Promise.resolve([]);
+      return db.selectFrom("groups").select(["id", "dn"]).where("id", "in", [...groupIds]).execute();
+    },
+
     groups(directoryId: number, on: Kysely<Database> = db) {
       return on.selectFrom("groups").select(["id", "uuid", "name", "name_key", "name_skeleton", "description", "dn", "dn_key", "directory_key", "member_hash"]).where("directory_id", "=", directoryId).execute();
     },
