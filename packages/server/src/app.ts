@@ -25,6 +25,7 @@ import type { AppDeps } from "./http/deps.js";
 import { ApiError } from "./http/errors.js";
 import { declaredCharset, writesAsciiAsAscii } from "./http/charset.js";
 import { registerSecurityHeaders, DOCS_CSP } from "./http/security-headers.js";
+import { boundOpenBody } from "./http/body-limits.js";
 import { answerWhatNodeRefuses, clientErrorHandler, closeQuerystring, declaredBodyBytes, refuseBody, frameworkErrors, handleError, MAX_PARAM_LENGTH, methodOfOwnPath, notFoundHandler, noteHeadRequests, staticRouteMethods, wellEncodedQuery } from "./http/error-handling.js";
 import auditEventsRoutes from "./http/routes/audit-events.js";
 import authRoutes from "./http/routes/auth.js";
@@ -192,6 +193,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   app.addHook("onRoute", (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });
     closeQuerystring(route);
+    boundOpenBody(route, config.bodyLimit);
     guardUserParts(route);
     if (keepsVersion(route)) versioned.add(route.url);
   });

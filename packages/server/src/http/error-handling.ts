@@ -118,7 +118,13 @@ function bodyProblem(error: FastifyError, request: FastifyRequest): string | und
     const type = (request.headers["content-type"] ?? "").split(";")[0]!.trim();
     return `Send the body as ${(request.routeOptions.config.accepts ?? ["application/json"]).join(" or ")}, not ${type || "without a content type"}.`;
   }
-  if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") return `The body is larger than the ${request.routeOptions.bodyLimit} bytes this server takes (ECM_BODY_LIMIT_BYTES).`;
+  if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+    const limit = request.routeOptions.bodyLimit;
+    // A route anyone may call takes what its fields can hold, less than the server's limit (http/body-limits.ts).
+    return limit < request.server.initialConfig.bodyLimit!
+      ? `The body is larger than the ${limit} bytes this operation takes without a token.`
+      : `The body is larger than the ${limit} bytes this server takes (ECM_BODY_LIMIT_BYTES).`;
+  }
   if (error.statusCode === 403 || error.statusCode === 404) return "No such resource.";
   if (error.code === "FST_ERR_CTP_EMPTY_JSON_BODY") return "The body is empty; send a JSON object.";
   if (error.code === "FST_ERR_CTP_INVALID_JSON_BODY") return "The body is not valid JSON.";

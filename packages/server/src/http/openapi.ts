@@ -13,7 +13,7 @@ export interface GuardHook {
   requiredRoles: readonly string[];
 }
 
-function guardOf(route: Pick<RouteOptions, "onRequest">): GuardHook | undefined {
+export function guardOf(route: Pick<RouteOptions, "onRequest">): GuardHook | undefined {
   const hooks = [route.onRequest ?? []].flat() as unknown[];
   return hooks.find((h): h is GuardHook => typeof h === "function" && Array.isArray((h as Partial<GuardHook>).requiredRoles));
 }

@@ -11,6 +11,7 @@ import { ApiError } from "../errors.js";
 import { addressLimit } from "../rate-limit.js";
 import { errorResponses } from "../schemas.js";
 import { sharedWhileRunning } from "../shared-read.js";
+import { PATTERN_MESSAGE } from "../validation.js";
 import { TokenResponse } from "./auth.js";
 
 const LOGIN_COOKIE = "ecm_provider_login";
@@ -184,7 +185,8 @@ const providerLoginRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { lo
         description: "The provider posts a signed `logout_token`; the sessions opened through that provider session (`sid`) or subject (`sub`) end on every node. Register this URL at the provider.",
         tags: ["auth"],
         params: AliasParams,
-        body: Type.Object({ logout_token: Type.String({ minLength: 1, maxLength: 16_384 }) }, { additionalProperties: false }),
+        // A JWT's compact form (base64url parts joined by dots): ASCII, which bounds the body this route reads (http/body-limits.ts).
+        body: Type.Object({ logout_token: Type.String({ minLength: 1, maxLength: 16_384, pattern: "^[A-Za-z0-9_.-]+$", [PATTERN_MESSAGE]: "is not a JWT (base64url parts joined by dots)" }) }, { additionalProperties: false }),
         response: { 200: Type.Null(), ...errorResponses(400, 404, 429, 503) },
       },
     }, async (request, reply) => {
