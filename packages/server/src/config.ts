@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
@@ -178,12 +179,34 @@ function logLevelFrom(raw: string | undefined): string {
   return level;
 }
 
+/**
+ * A key file named by a setting. One that every account on the machine may read (or write) gives each
+ * of them what it guards — the token key mints anyone's tokens, sysadmin's too; the secret key unseals
+ * the bind passwords and client secrets the store keeps; the TLS key speaks as this service — as the
+ * data directory's own files would, which are made 0600 for that: refused, as OpenSSH and PostgreSQL
+ * refuse theirs. A group may read it (a group of its own, as Debian's ssl-cert). A file not there is
+ * left to what reads it (or, the secret key's, makes it).
+ */
+function closedKeyFile(setting: string, path: string): string {
+  let mode: number;
+  try {
+    mode = statSync(path).mode;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return path;
+    throw error;
+  }
+  if ((mode & 0o007) !== 0) {
+    throw new Error(`${setting} (${path}) is open to every account on this machine (mode ${(mode & 0o777).toString(8).padStart(4, "0")}): chmod 600 it, or 640 for a group of its own.`);
+  }
+  return path;
+}
+
 function tlsFrom(env: NodeJS.ProcessEnv): Config["tls"] {
   const certFile = env.ECM_TLS_CERT_FILE || undefined;
   const keyFile = env.ECM_TLS_KEY_FILE || undefined;
   if (!certFile && !keyFile) return undefined;
   if (!certFile || !keyFile) throw new Error("ECM_TLS_CERT_FILE and ECM_TLS_KEY_FILE go together: set both to serve HTTPS, or neither");
-  return { certFile: resolve(certFile), keyFile: resolve(keyFile) };
+  return { certFile: resolve(certFile), keyFile: closedKeyFile("ECM_TLS_KEY_FILE", resolve(keyFile)) };
 }
 
 /**
@@ -201,6 +224,7 @@ function postgresUrl(url: string): string {
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const databaseUrl = env.DATABASE_URL;
   const dataDir = resolve(env.ECM_DATA_DIR ?? "data");
+  const secretKeyFile = resolve(env.ECM_SECRET_KEY_FILE ?? join(dataDir, "secret.key"));
   const busy = { timeoutMs: intFrom(env, "ECM_STORE_BUSY_TIMEOUT_MS", DEFAULT_BUSY_POLICY.timeoutMs), attempts: Math.max(1, intFrom(env, "ECM_STORE_BUSY_ATTEMPTS", DEFAULT_BUSY_POLICY.attempts)) };
   return {
     host: env.HOST ?? "127.0.0.1",
@@ -255,8 +279,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: logLevelFrom(env.LOG_LEVEL),
     trustProxy: trustProxyFrom(env.ECM_TRUST_PROXY),
     tls: tlsFrom(env),
-    tokenKeyFile: env.ECM_TOKEN_KEY_FILE ? resolve(env.ECM_TOKEN_KEY_FILE) : undefined,
-    secretKey: { key: env.ECM_SECRET_KEY || undefined, file: resolve(env.ECM_SECRET_KEY_FILE ?? join(dataDir, "secret.key")) },
+    tokenKeyFile: env.ECM_TOKEN_KEY_FILE ? closedKeyFile("ECM_TOKEN_KEY_FILE", resolve(env.ECM_TOKEN_KEY_FILE)) : undefined,
+    // The file is read only without ECM_SECRET_KEY.
+    secretKey: { key: env.ECM_SECRET_KEY || undefined, file: env.ECM_SECRET_KEY ? secretKeyFile : closedKeyFile("ECM_SECRET_KEY_FILE", secretKeyFile) },
     publicUrl: publicUrlFrom(env.ECM_PUBLIC_URL),
     oidcJwksCooldownSeconds: intFrom(env, "ECM_OIDC_JWKS_COOLDOWN_SECONDS", 30),
     directories: {

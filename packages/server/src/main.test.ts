@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -243,6 +244,29 @@ describe("start-up failures are one clear line and a non-zero exit", () => {
     const file = join(dir, "a-file");
     writeFileSync(file, "not a directory");
     await assertOneLine({ ECM_DATA_DIR: join(file, "data"), PORT: "0" }, /cannot be written \(ENOTDIR\): set ECM_DATA_DIR/);
+  });
+
+  it("a key file open to every account on the machine (the token key mints sysadmin's tokens, the secret key unseals the store's secrets), before anything is made; one its group may read starts", { timeout: 60_000 }, async () => {
+    const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const tokenKey = join(dir, "token-key.pem");
+    writeFileSync(tokenKey, privateKey.export({ format: "pem", type: "pkcs8" }));
+    const secretKey = join(dir, "secret.key");
+    writeFileSync(secretKey, `${randomBytes(32).toString("base64")}\n`);
+    const tlsKey = join(dir, "tls-key.pem");
+    writeFileSync(tlsKey, privateKey.export({ format: "pem", type: "pkcs8" }));
+    // As an editor or `echo … >` leaves them under the usual umask, and worse.
+    chmodSync(tokenKey, 0o644);
+    chmodSync(secretKey, 0o604);
+    chmodSync(tlsKey, 0o666);
+    for (const [setting, file, mode] of [["ECM_TOKEN_KEY_FILE", tokenKey, "0644"], ["ECM_SECRET_KEY_FILE", secretKey, "0604"], ["ECM_TLS_KEY_FILE", tlsKey, "0666"]] as const) {
+      const at = join(dir, `open-${setting}`);
+      const tls: Record<string, string> = setting === "ECM_TLS_KEY_FILE" ? { ECM_TLS_CERT_FILE: tokenKey } : {};
+      await assertOneLine({ ECM_DATA_DIR: at, PORT: "0", ...tls, [setting]: file }, new RegExp(`${setting} \\(${file}\\) is open to every account on this machine \\(mode ${mode}\\): chmod 600 it, or 640 for a group of its own\\.\n$`));
+      assert.ok(!existsSync(at), `${setting}: nothing was made`);
+    }
+    chmodSync(tokenKey, 0o640);
+    const started = await startMain({ ECM_DATA_DIR: join(dir, "group-key"), ECM_TOKEN_KEY_FILE: tokenKey });
+    await started.stop();
   });
 
   it("a weak ECM_ADMIN_PASSWORD", { timeout: 60_000 }, async () => {
