@@ -5,6 +5,7 @@ import pg from "pg";
 import { RefusalTimes } from "../auth/login.js";
 import type { TestProvider } from "../test-support/oidc-provider.js";
 import { exchangeCode, followCallback, providerFor, toCallback } from "../test-support/provider-login.js";
+import { createUser, USER_PASSWORD } from "../test-support/accounts.js";
 import { describeEachStore, startTestServer, storeSkip, type TestServer } from "../test-support/server.js";
 
 /**
@@ -184,19 +185,25 @@ type OpenSchema = { type?: string; properties?: Record<string, OpenSchema>; maxL
  * A body is read whole and parsed before anything else of its request is looked at: a JSON object or a
  * form of tens of thousands of names costs a worker 0.1–0.2 s of CPU (measured at 870 KB), in which it
  * answers no one else — eight connections sending such bodies without a token held `/portal/health` at
- * 0.8–3 s (p50). A route anyone may call takes no more than the largest body its fields allow, each
- * character sent as its longest escape; more is refused unread.
+ * 0.8–3 s (p50). A route anyone may call, or any logged-in account whatever its roles, takes no more
+ * than the largest body its fields allow, each character sent as its longest escape; more is refused unread.
  */
-describeEachStore("bodies sent without a token", (server) => {
-  it("every route open without a token refuses a body larger than its fields can hold, unread (413), and takes the largest they can", async () => {
+describeEachStore("bodies sent without a token, or with any account's", (server) => {
+  it("every route open to anyone or to any account refuses a body larger than its fields can hold, unread (413), and takes the largest they can", async () => {
     const s = server();
-    const doc = (await s.api("GET", "/openapi.json")).body as { paths: Record<string, Record<string, { security?: unknown[]; requestBody?: { content: Record<string, { schema: OpenSchema }> } }>> };
+    await createUser(s, await s.login(), "body_sender");
+    const token = await s.login("body_sender", USER_PASSWORD);
+    const doc = (await s.api("GET", "/openapi.json")).body as {
+      paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown>; requestBody?: { content: Record<string, { schema: OpenSchema }> } }>>;
+    };
+    // Open to anyone (no security), or to any account (no 403: no role wanted).
     const open = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.entries(ops)
-        .filter(([, op]) => op.requestBody && op.security?.length === 0)
-        .map(([method, op]) => ({ method: method.toUpperCase(), path: path.replace("{alias}", "corp"), schema: Object.values(op.requestBody!.content)[0]!.schema })),
+        .filter(([, op]) => op.requestBody && !op.responses["403"])
+        .map(([method, op]) => ({ method: method.toUpperCase(), path: path.replace("{alias}", "corp"), schema: Object.values(op.requestBody!.content)[0]!.schema, token: op.security?.length ? token : undefined })),
     );
     assert.ok(open.some((r) => r.path === "/auth/v1/providers/builtin/token"), "the token endpoint is open");
+    assert.ok(open.some((r) => r.path === "/security/v1/me/password"), "so is an account's own password");
 
     // The longest escape of a character a field takes: an emoji as a JSON surrogate pair or as percent-encoded UTF-8 (12 bytes),
     // a character of an ASCII-only pattern as \u0061 or %61.
@@ -213,17 +220,17 @@ describeEachStore("bodies sent without a token", (server) => {
       const largest = Object.fromEntries(Object.entries(route.schema.properties ?? {}).map(([name, field]) => [name, longestValue(field)]));
       for (const { type, encode, many } of encodings) {
         const what = `${route.method} ${route.path} as ${type}`;
-        const manyNames = await s.api(route.method, route.path, { body: many(25_000), headers: { "content-type": type }, from: "127.0.0.61" });
+        const manyNames = await s.api(route.method, route.path, { token: route.token, body: many(25_000), headers: { "content-type": type }, from: "127.0.0.61" });
         assert.ok([413, 415].includes(manyNames.status), `${what}: 25 000 names refused unread, not ${manyNames.status} ${JSON.stringify(manyNames.body)}`);
-        const full = await s.api(route.method, route.path, { body: encode(largest), headers: { "content-type": type }, from: "127.0.0.62" });
+        const full = await s.api(route.method, route.path, { token: route.token, body: encode(largest), headers: { "content-type": type }, from: "127.0.0.62" });
         assert.ok(full.status < 500 && full.status !== 413, `${what}: the largest body its fields allow is taken, not ${full.status} ${JSON.stringify(full.body)}`);
         if (full.status !== 415) {
           takenSomewhere++;
           assert.equal(manyNames.status, 413, what);
-          assert.match(manyNames.body.errorMessage, /^ECMS1003-E The body is larger than the \d+ bytes this operation takes without a token\.$/, what);
+          assert.match(manyNames.body.errorMessage, /^ECMS1003-E The body is larger than the \d+ bytes this operation takes\.$/, what);
         }
       }
     }
-    assert.ok(takenSomewhere >= 4, "the token, exchange and back-channel logout (JSON and form) routes were tried");
+    assert.ok(takenSomewhere >= 5, "the token, exchange, own password and back-channel logout (JSON and form) routes were tried");
   });
 });

@@ -39,15 +39,16 @@ export function largestBody(schema: SizedSchema): number | undefined {
 }
 
 /**
- * A route anyone may call (no guard) takes no larger body than its schema lets through (largestBody),
- * refused unread past it (413). A body is read whole and parsed before anything else of its request is
- * looked at: a JSON object or a form of tens of thousands of names held a worker 0.1–0.2 s each, answering
- * no one else meanwhile, before the route's attempt limits could count it. A route whose schema bounds no
- * size keeps the server's limit (`ECM_BODY_LIMIT_BYTES`), as do the routes that want a token.
+ * A route anyone may call (no guard), or any logged-in account whatever its roles (a guard that wants
+ * none: its own password), takes no larger body than its schema lets through (largestBody), refused
+ * unread past it (413). A body is read whole and parsed before anything else of its request is looked
+ * at: a JSON object or a form of tens of thousands of names held a worker 0.1–0.2 s each, answering no
+ * one else meanwhile, before the route's attempt limits could count it. A route whose schema bounds no
+ * size keeps the server's limit (`ECM_BODY_LIMIT_BYTES`), as do the routes for administrators.
  */
 export function boundOpenBody(route: RouteOptions, serverLimit: number): void {
   const body = route.schema?.body as SizedSchema | undefined;
-  if (body === undefined || route.bodyLimit !== undefined || guardOf(route)) return;
+  if (body === undefined || route.bodyLimit !== undefined || (guardOf(route)?.requiredRoles.length ?? 0) > 0) return;
   const largest = largestBody(body);
   if (largest !== undefined) route.bodyLimit = Math.min(serverLimit, largest);
 }

@@ -120,9 +120,9 @@ function bodyProblem(error: FastifyError, request: FastifyRequest): string | und
   }
   if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
     const limit = request.routeOptions.bodyLimit;
-    // A route anyone may call takes what its fields can hold, less than the server's limit (http/body-limits.ts).
+    // A route open to anyone, or to any account, takes what its fields can hold: less than the server's limit (http/body-limits.ts).
     return limit < request.server.initialConfig.bodyLimit!
-      ? `The body is larger than the ${limit} bytes this operation takes without a token.`
+      ? `The body is larger than the ${limit} bytes this operation takes.`
       : `The body is larger than the ${limit} bytes this server takes (ECM_BODY_LIMIT_BYTES).`;
   }
   if (error.statusCode === 403 || error.statusCode === 404) return "No such resource.";
