@@ -124,7 +124,7 @@ export async function directoriesNamingGroups(on: Kysely<Database>, groupUuids: 
 
 export function createDirectoryService(store: Store, secrets: SecretBox, timing: DirectoryTiming, namedBy: GroupReferences, log: (error: unknown, message: string) => void, now?: () => number) {
   const { db } = store;
-  const queries = createDirectoryQueries(db);
+  const queries = createDirectoryQueries(db, store.dialect);
   /** Logins by directory bind, with the connections they keep. */
   const credentials = directoryCredentials(queries, secrets, now);
   /** This process's name in the leases. */

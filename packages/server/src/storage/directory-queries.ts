@@ -1,4 +1,5 @@
 import { sql, type Kysely } from "kysely";
+import type { StoreDialect } from "./dialect/dialect.js";
 import type { Database, DirectoryRow, SyncRunRow } from "./schema.js";
 import { groupsGranting } from "./group-queries.js";
 
@@ -78,7 +79,9 @@ export const RUNS_KEPT = 100;
 /** What a run whose node stopped (a crash, kill -9) says. */
 export const INTERRUPTED_MESSAGE = "This sync was interrupted: the node running it stopped before it ended. What it wrote stays (its counts say what); the next sync picks up from the directory's current state.";
 
-export function createDirectoryQueries(db: Kysely<Database>) {
+export function createDirectoryQueries(db: Kysely<Database>, dialect: StoreDialect) {
+  // The lookups by a page of keys take the keys as one parameter where the store can (StoreDialect.inList).
+  const inList = dialect.inList.bind(dialect);
   return {
     list(): Promise<DirectoryRow[]> {
       return db.selectFrom("directories").selectAll().orderBy("name").execute();
@@ -286,19 +289,19 @@ export function createDirectoryQueries(db: Kysely<Database>) {
     /** The directory's users with these keys. */
     usersByKeys(directoryId: number, keys: readonly string[]): Promise<SyncedUser[]> {
       if (keys.length === 0) return Promise.resolve([]);
-      return db.selectFrom("users").select([...SYNCED_USER_COLUMNS]).where("directory_id", "=", directoryId).where("directory_key", "in", [...keys]).execute();
+      return db.selectFrom("users").select([...SYNCED_USER_COLUMNS]).where("directory_id", "=", directoryId).where(inList("directory_key", keys)).execute();
     },
 
     /** Users by id, whatever their source (a directory of higher priority taking them over). */
     usersByIds(ids: readonly number[]): Promise<SyncedUser[]> {
       if (ids.length === 0) return Promise.resolve([]);
-      return db.selectFrom("users").select([...SYNCED_USER_COLUMNS]).where("id", "in", [...ids]).execute();
+      return db.selectFrom("users").select([...SYNCED_USER_COLUMNS]).where(inList("id", ids)).execute();
     },
 
     /** The directory's users with these normalized DNs. */
     usersByDnKeys(directoryId: number, dnKeys: readonly string[]): Promise<SyncedUser[]> {
       if (dnKeys.length === 0) return Promise.resolve([]);
-      return db.selectFrom("users").select([...SYNCED_USER_COLUMNS]).where("directory_id", "=", directoryId).where("dn_key", "in", [...dnKeys]).execute();
+      return db.selectFrom("users").select([...SYNCED_USER_COLUMNS]).where("directory_id", "=", directoryId).where(inList("dn_key", dnKeys)).execute();
     },
 
     /** The directory's users at these DNs (keys) or with these login names (folded, as login_key): one row each. */
@@ -308,7 +311,7 @@ export function createDirectoryQueries(db: Kysely<Database>) {
         .selectFrom("users")
         .select([...SYNCED_USER_COLUMNS])
         .where("directory_id", "=", directoryId)
-        .where((eb) => eb.or([...(dnKeys.length > 0 ? [eb("dn_key", "in", [...dnKeys])] : []), ...(loginKeys.length > 0 ? [eb("login_key", "in", [...loginKeys])] : [])]))
+        .where((eb) => eb.or([...(dnKeys.length > 0 ? [inList("dn_key", dnKeys)] : []), ...(loginKeys.length > 0 ? [inList("login_key", loginKeys)] : [])]))
         .execute();
     },
 
@@ -335,7 +338,7 @@ export function createDirectoryQueries(db: Kysely<Database>) {
     /** Those of these users who are the directory's and enabled. */
     async enabledAmong(directoryId: number, ids: readonly number[]): Promise<number[]> {
       if (ids.length === 0) return [];
-      return (await db.selectFrom("users").select("id").where("id", "in", [...ids]).where("directory_id", "=", directoryId).where("enabled", "=", 1).execute()).map((r) => r.id);
+      return (await db.selectFrom("users").select("id").where(inList("id", ids)).where("directory_id", "=", directoryId).where("enabled", "=", 1).execute()).map((r) => r.id);
     },
 
     /**
@@ -355,11 +358,11 @@ export function createDirectoryQueries(db: Kysely<Database>) {
         )
         .where((eb) =>
           eb.or([
-            eb("u.username", "in", among(names.usernames)),
-            eb("u.login_key", "in", among(names.loginKeys)),
-            ...(names.emails.length ? [eb("u.email_key", "in", [...names.emails])] : []),
-            ...(names.usernameSkeletons.length ? [eb("u.username_skeleton", "in", [...names.usernameSkeletons])] : []),
-            ...(names.loginSkeletons.length ? [eb("u.login_skeleton", "in", [...names.loginSkeletons])] : []),
+            inList("u.username", among(names.usernames)),
+            inList("u.login_key", among(names.loginKeys)),
+            ...(names.emails.length ? [inList("u.email_key", names.emails)] : []),
+            ...(names.usernameSkeletons.length ? [inList("u.username_skeleton", names.usernameSkeletons)] : []),
+            ...(names.loginSkeletons.length ? [inList("u.login_skeleton", names.loginSkeletons)] : []),
           ]),
         )
         .execute();
@@ -369,7 +372,7 @@ export function createDirectoryQueries(db: Kysely<Database>) {
     /** The DNs of these groups. */
     groupDns(groupIds: readonly number[]) {
       if (groupIds.length === 0) return Promise.resolve([]);
-      return db.selectFrom("groups").select(["id", "dn"]).where("id", "in", [...groupIds]).execute();
+      return db.selectFrom("groups").select(["id", "dn"]).where(inList("id", groupIds)).execute();
     },
 
     groups(directoryId: number, on: Kysely<Database> = db) {
@@ -437,19 +440,19 @@ export function createDirectoryQueries(db: Kysely<Database>) {
     /** Which of these groups have members kept. */
     async groupsWithMembers(groupIds: readonly number[]): Promise<number[]> {
       if (groupIds.length === 0) return [];
-      return (await db.selectFrom("directory_members").select("group_id").distinct().where("group_id", "in", [...groupIds]).execute()).map((r) => r.group_id);
+      return (await db.selectFrom("directory_members").select("group_id").distinct().where(inList("group_id", groupIds)).execute()).map((r) => r.group_id);
     },
 
     /** Which of these member DNs each of the directory's groups lists: (group, member key) pairs. */
     membersByKeys(directoryId: number, memberKeys: readonly string[]) {
       if (memberKeys.length === 0) return Promise.resolve([]);
-      return db.selectFrom("directory_members").select(["group_id", "member_key"]).where("directory_id", "=", directoryId).where("member_key", "in", [...memberKeys]).execute();
+      return db.selectFrom("directory_members").select(["group_id", "member_key"]).where("directory_id", "=", directoryId).where(inList("member_key", memberKeys)).execute();
     },
 
     /** The member keys of some groups, a keyset page at a time. */
     memberKeysPage(groupIds: readonly number[], after: string, limit: number) {
       if (groupIds.length === 0) return Promise.resolve([]);
-      return db.selectFrom("directory_members").select("member_key").distinct().where("group_id", "in", [...groupIds]).where("member_key", ">", after).orderBy("member_key").limit(limit).execute();
+      return db.selectFrom("directory_members").select("member_key").distinct().where(inList("group_id", groupIds)).where("member_key", ">", after).orderBy("member_key").limit(limit).execute();
     },
 
     /**
@@ -490,7 +493,7 @@ export function createDirectoryQueries(db: Kysely<Database>) {
     async memberships(userIds: readonly number[], groupIds: readonly number[]) {
       if (userIds.length === 0 || groupIds.length === 0) return [];
       const wanted = new Set(groupIds);
-      const rows = await db.selectFrom("group_members").select(["group_id", "user_id", "synced_by"]).where("user_id", "in", [...userIds]).execute();
+      const rows = await db.selectFrom("group_members").select(["group_id", "user_id", "synced_by"]).where(inList("user_id", userIds)).execute();
       return rows.filter((r) => wanted.has(r.group_id));
     },
   };

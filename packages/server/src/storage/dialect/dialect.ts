@@ -190,6 +190,13 @@ export interface StoreDialect {
   updateJson(db: Kysely<Database>, table: string, columns: readonly string[], rows: readonly ({ id: number } & object)[], options?: { increment?: readonly string[] }): Promise<void>;
   /** A subquery of `values` for `column in (…)`, from one JSON parameter. */
   jsonList<T extends string | number>(values: readonly T[]): RawBuilder<T>;
+  /**
+   * `column` is one of `values` (none: false), for the lookups by a page of keys that syncs make. PostgreSQL:
+   * one array parameter whatever their number, so the statement's text is the same for every page and is
+   * prepared once per connection (storage/dialect/postgres/prepared-statements.ts); a parameter a value made
+   * each page's statement new text, parsed and planned anew at every page: three times the store's time.
+   */
+  inList(column: string, values: readonly string[] | readonly number[]): RawBuilder<SqlBool>;
   /** Runs a bulk load of users into an otherwise idle store, with the search indexes built once at the end. */
   bulkLoad<T>(db: Kysely<Database>, load: () => Promise<T>): Promise<T>;
   /** Refreshes the planner's statistics (after a bulk load). */

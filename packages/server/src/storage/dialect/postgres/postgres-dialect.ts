@@ -1,4 +1,4 @@
-import { sql, type Kysely } from "kysely";
+import { sql, type Kysely, type SqlBool } from "kysely";
 import type { StoreDialect } from "../dialect.js";
 import { createUserDocuments, installUserDocuments, refreshOwnFields, refreshUserDocuments, resumeUserDocuments, suspendUserDocuments } from "./user-documents.js";
 import { countMatches, createBucketFunctions, createDeferredUserSearch, createGramCounts, createGramCountsUpkeep, createUserSearch, refreshUserSearch, resumeUserSearch, searchCondition, searchInOrder, suspendUserSearch } from "./search-buckets.js";
@@ -176,6 +176,11 @@ export const postgresDialect: StoreDialect = {
     return typeof values[0] === "number"
       ? sql<T>`(select value::int from json_array_elements_text(${JSON.stringify(values)}::json) as value)`
       : sql<T>`(select value from json_array_elements_text(${JSON.stringify(values)}::json) as value)`;
+  },
+
+  inList(column, values) {
+    if (values.length === 0) return sql<SqlBool>`false`;
+    return typeof values[0] === "number" ? sql<SqlBool>`${sql.ref(column)} = any(${[...values]}::integer[])` : sql<SqlBool>`${sql.ref(column)} = any(${[...values]}::text[])`;
   },
 
   createShortNeedleCounts: createGramCounts,

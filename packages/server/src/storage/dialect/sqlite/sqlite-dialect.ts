@@ -1,4 +1,4 @@
-import { sql, type Kysely } from "kysely";
+import { sql, type Kysely, type SqlBool } from "kysely";
 import type { StoreDialect } from "../dialect.js";
 import { keyBatch, ORDER_KEY_GAP } from "./order-keys.js";
 import { batchUserWrites, createDocumentsDeferral, createUserDocuments, installUserDocuments, NOT_DEFERRED, rebuildUserDocuments, remakeDocumentTriggers, suspendUserDocuments } from "./user-documents.js";
@@ -325,6 +325,11 @@ export const sqliteDialect: StoreDialect = {
 
   jsonList<T extends string | number>(values: readonly T[]) {
     return sql<T>`(select value from json_each(${JSON.stringify(values)}))`;
+  },
+
+  // A parameter a value, as Kysely writes `in`: each text is compiled once and kept (sqlite/open.ts), and a page of keys is one text.
+  inList(column, values) {
+    return values.length === 0 ? sql<SqlBool>`0` : sql<SqlBool>`${sql.ref(column)} in (${sql.join(values)})`;
   },
 
   // Counted from the narrow search_text index (countSearch): ~0.1 s at a million whatever the needle.
