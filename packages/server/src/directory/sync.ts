@@ -220,7 +220,11 @@ function changedNames(m: MappedUser, u: SyncedUser | undefined): UserNames | nul
   return userNameColumns(m.username, m.loginName);
 }
 
-/** The columns a sync compares and writes (a new user's look-alike keys are added; an existing one's are written apart). */
+/**
+ * The columns a sync compares and writes (a new user's look-alike keys are added; an existing one's are
+ * written apart), but for those made from them (keysOf): an unchanged user, as a rule nearly all of a
+ * sync's, costs no search text.
+ */
 function columnsOf(u: MappedUser, n: UserNames) {
   return {
     username: n.username,
@@ -230,18 +234,21 @@ function columnsOf(u: MappedUser, n: UserNames) {
     last_name: u.lastName,
     display_name: u.displayName,
     email: u.email,
-    email_key: emailKeyOf(u.email),
     dn: u.dn,
     dn_key: u.dnKey,
     enabled: u.enabled ? 1 : 0,
     change_password: u.changePassword ? 1 : 0,
-    search_text: searchTextFor({ username: u.username, first_name: u.firstName, last_name: u.lastName, email: u.email }),
   };
 }
 
-/** The columns of `next` that differ from the stored user; the search text with any field it is made of. */
-function changedColumns(u: SyncedUser, next: ReturnType<typeof columnsOf>): (keyof ReturnType<typeof columnsOf>)[] {
-  const columns = (Object.keys(next) as (keyof typeof next)[]).filter((c) => c !== "search_text" && c !== "email_key" && u[c] !== next[c]);
+/** The columns made from an entry's fields, written with them: the email's key and the search text. */
+function keysOf(u: MappedUser) {
+  return { email_key: emailKeyOf(u.email), search_text: searchTextFor({ username: u.username, first_name: u.firstName, last_name: u.lastName, email: u.email }) };
+}
+
+/** The columns of `next` that differ from the stored user; the search text with any field it is made of, the email's key with the email. */
+function changedColumns(u: SyncedUser, next: ReturnType<typeof columnsOf>): (keyof ReturnType<typeof columnsOf> | keyof ReturnType<typeof keysOf>)[] {
+  const columns: (keyof ReturnType<typeof columnsOf> | keyof ReturnType<typeof keysOf>)[] = (Object.keys(next) as (keyof typeof next)[]).filter((c) => u[c] !== next[c]);
   if (u.username !== next.username || u.first_name !== next.first_name || u.last_name !== next.last_name || u.email !== next.email) columns.push("search_text");
   if (u.email !== next.email) columns.push("email_key");
   return columns;
@@ -917,7 +924,7 @@ export class DirectorySync {
       const u = existing.get(m.key);
       const changed = changedNames(m, u);
       names.set(m.key, changed ?? storedNames(u!));
-      return changed !== null || emailKeyOf(u!.email) !== emailKeyOf(m.email);
+      return changed !== null || (u!.email !== m.email && emailKeyOf(u!.email) !== emailKeyOf(m.email));
     });
     if (checked.length === 0) return { accepted: mapped, names };
     const namesChecked = checked.map((m) => names.get(m.key)!);
@@ -1082,7 +1089,7 @@ export class DirectorySync {
 
     // What changes for the users there are: fields, and memberships in the groups this directory decides.
     const fresh = batch.filter((m) => !existing.has(m.key));
-    const updates: { key: string; u: SyncedUser; next: ReturnType<typeof columnsOf>; before: Record<string, unknown>; after: Record<string, unknown> }[] = [];
+    const updates: { key: string; m: MappedUser; u: SyncedUser; next: ReturnType<typeof columnsOf>; before: Record<string, unknown>; after: Record<string, unknown> }[] = [];
     const adds: { group_id: number; user_id: number; synced_by: number | null }[] = [];
     const removes: { group_id: number; user_id: number }[] = [];
     /**
@@ -1118,7 +1125,7 @@ export class DirectorySync {
         after.directory = d.name;
       }
       const fieldsSame = Object.keys(after).length === 0 && u.dn_key === next.dn_key;
-      if (!fieldsSame) updates.push({ key: m.key, u, next, before, after });
+      if (!fieldsSame) updates.push({ key: m.key, m, u, next, before, after });
       if (u.username_skeleton !== n.username_skeleton || u.login_skeleton !== n.login_skeleton) newKeys.push({ id: u.id, username_skeleton: n.username_skeleton, login_skeleton: n.login_skeleton });
       if (u.primary_group_rid !== m.primaryGroup) newPrimary.push({ id: u.id, primary_group_rid: m.primaryGroup });
       const want = this.desiredGroups(direct(m));
@@ -1149,7 +1156,7 @@ export class DirectorySync {
           // The spread last: `{ ...object, more }` costs V8 several µs a user.
           const rows = fresh.map((m) => {
             const n = names.get(m.key)!;
-            return { uuid: orderedUuid(), directory_id: d.id, directory_key: m.key, created_at: now, updated_at: now, username_skeleton: n.username_skeleton, login_skeleton: n.login_skeleton, primary_group_rid: m.primaryGroup, ...columnsOf(m, n) };
+            return { uuid: orderedUuid(), directory_id: d.id, directory_key: m.key, created_at: now, updated_at: now, username_skeleton: n.username_skeleton, login_skeleton: n.login_skeleton, primary_group_rid: m.primaryGroup, ...columnsOf(m, n), ...keysOf(m) };
           });
           const inserted = rows.length === 0 ? [] : await dialect.insertJson<{ id: number; uuid: string; username: string; directory_key: string }>(trx, "users", Object.keys(rows[0]!), rows, { returning: ["id", "uuid", "username", "directory_key"] });
           const ids = new Map(inserted.map((u) => [u.directory_key, u.id]));
@@ -1176,11 +1183,12 @@ export class DirectorySync {
           // locked, in that order (a deadlock between two statements is a busy transaction, run again).
           const byColumns = new Map<string, { columns: string[]; rows: { id: number }[] }>();
           const searchChanged = new Set<number>();
-          for (const { u, next } of [...updates].sort((a, b) => a.u.id - b.u.id)) {
+          for (const { m, u, next } of [...updates].sort((a, b) => a.u.id - b.u.id)) {
             const columns = changedColumns(u, next);
             if (columns.includes("search_text")) searchChanged.add(u.id);
             const row: Record<string, unknown> & { id: number } = { id: u.id, updated_at: now };
-            for (const c of columns) row[c] = next[c];
+            const values = columns.includes("search_text") || columns.includes("email_key") ? { ...next, ...keysOf(m) } : next;
+            for (const c of columns) row[c] = values[c as keyof typeof values];
             const key = columns.join(",");
             const same = byColumns.get(key);
             if (same) same.rows.push(row);
