@@ -58,3 +58,18 @@ it("asks for each attribute once, objectSid as uniqueId of Active Directory too,
   const user = mapUser(new EntryValues({ dn: "CN=x,DC=corp", objectSid: Buffer.alloc(28, 1), sAMAccountName: "x", primaryGroupID: "513" }), ad);
   assert.ok("user" in user && user.user.primaryGroup === 513);
 });
+
+it("reads an entry's values by name whatever its case: one value or several, text or bytes, none for an attribute absent or answered empty", () => {
+  const bytes = Buffer.from([0xff, 0x01]);
+  const values = new EntryValues({ dn: "uid=a,dc=corp", UID: "  a  ", member: ["uid=b,dc=corp", "uid=c,dc=corp"], objectGUID: bytes, mail: [], "member;range=0-1": ["x", "y"] });
+  assert.deepEqual(values.all("uid"), ["  a  "]);
+  assert.equal(values.text("Uid"), "a");
+  assert.deepEqual(values.all("MEMBER"), ["uid=b,dc=corp", "uid=c,dc=corp"]);
+  assert.equal(values.text("member"), "uid=b,dc=corp", "the first of several");
+  assert.deepEqual(values.all("objectguid"), [bytes]);
+  assert.deepEqual(values.all("mail"), []);
+  assert.equal(values.text("mail"), null);
+  assert.deepEqual(values.all("sn"), []);
+  assert.equal(values.text("sn"), null);
+  assert.deepEqual(values.names(), ["uid", "member", "objectguid", "mail", "member;range=0-1"], "the dn is no attribute; one answered empty is listed");
+});

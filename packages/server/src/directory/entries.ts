@@ -142,23 +142,28 @@ export function loginKeyOfMember(memberKey: string): string | null {
   return memberKey.startsWith(LOGIN_MEMBER) ? memberKey.slice(LOGIN_MEMBER.length) : null;
 }
 
-/** An entry's attributes by lower-cased name (servers answer in their own spelling). */
+/**
+ * An entry's attributes by lower-cased name (servers answer in their own spelling). The values are kept
+ * as ldapts gives them — one value alone, several in an array — and made a list only when asked for
+ * all of them: a sync reads a page of a thousand entries of a dozen attributes each, most with one value.
+ */
 export class EntryValues {
-  private readonly values = new Map<string, (string | Buffer)[]>();
+  private readonly values = new Map<string, string | Buffer | (string | Buffer)[]>();
   constructor(readonly entry: Entry) {
-    for (const [name, value] of Object.entries(entry)) {
-      if (name === "dn") continue;
-      this.values.set(name.toLowerCase(), (Array.isArray(value) ? value : [value]) as (string | Buffer)[]);
+    for (const name in entry) {
+      if (name !== "dn") this.values.set(name.toLowerCase(), entry[name]!);
     }
   }
 
   all(attribute: string): (string | Buffer)[] {
-    return this.values.get(attribute.toLowerCase()) ?? [];
+    const value = this.values.get(attribute.toLowerCase());
+    return value === undefined ? [] : Array.isArray(value) ? value : [value];
   }
 
   /** The first value as text (trimmed), or null. */
   text(attribute: string): string | null {
-    const value = this.all(attribute)[0];
+    const values = this.values.get(attribute.toLowerCase());
+    const value = Array.isArray(values) ? values[0] : values;
     if (value === undefined) return null;
     const text = (typeof value === "string" ? value : value.toString("utf8")).trim();
     return text === "" ? null : text;
