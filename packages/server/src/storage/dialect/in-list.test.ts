@@ -55,7 +55,7 @@ for (const kind of ["sqlite", "postgres"] as const) {
         for (const size of [1, 10, 1000]) assert.deepEqual(await names(["plain", ...keys.slice(0, size)]), [{ name: "plain" }]);
         const texts = await kept();
         assert.equal(texts.length, before + 1, "three lists of different lengths: one text, prepared at its second use");
-        assert.match(texts.at(-1)!, /= any\(\$1::text\[\]\)/);
+        assert.ok(texts.some((text) => text.startsWith('select "name"') && text.includes("= any($1::text[])")), texts.join("\n"));
       });
     }
   });
