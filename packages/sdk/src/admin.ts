@@ -48,12 +48,18 @@ export interface RestAuditEvent {
   sourceAddress: string | null;
   outcome: "success" | "failure";
   details: Record<string, unknown> | null;
+  /** How many like events this one stands for (refused logins from one address on one target for one reason within a minute are one event). */
+  count: number;
 }
 
+/** Filters of the audit log, combined with AND; they match what was recorded (a name no event has: none, not an error). */
 export interface RestAuditFilter {
+  /** The actor's username, in any case (as logins take it). */
   actor?: string;
+  /** The target's id, or a name it was recorded under, in any case. */
   target?: string;
   targetType?: string;
+  /** The whole action name (auditActions() lists them). */
   action?: string;
   outcome?: "success" | "failure";
   from?: string;

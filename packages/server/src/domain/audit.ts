@@ -4,6 +4,7 @@ import type { StoreDialect } from "../storage/dialect/dialect.js";
 import type { Database } from "../storage/schema.js";
 import { countHit } from "../storage/rate-counters.js";
 import { isoAfter, isoNow } from "../storage/time.js";
+import { fold } from "./user-fields.js";
 
 /** Who did something, from where: taken from the authenticated request. */
 export interface Actor {
@@ -255,12 +256,25 @@ export class AuditTally {
   }
 }
 
+/**
+ * What the audit log's actor and target filters compare a name by: `fold`, as logins and the names'
+ * uniqueness tell names apart (SYSADMIN and ｓｙｓａｄｍｉｎ are sysadmin; "maß" and "mass" stay two).
+ * Stored only where it differs from the name (`audit_events.actor_key`, `target_key`; migration 014z).
+ */
+export function nameKeyOf(name: string | null): string | null {
+  if (name === null) return null;
+  const key = fold(name);
+  return key === name ? null : key;
+}
+
 /** The audit_events row of an event. */
 export function auditRow(actor: Actor, entry: AuditEntry, at: string) {
   return {
     at,
     actor_id: actor.id,
     actor_name: actor.name,
+    actor_key: nameKeyOf(actor.name),
+    target_key: nameKeyOf(entry.target?.name ?? null),
     action: entry.action,
     target_type: entry.target?.type ?? null,
     target_id: entry.target?.id ?? null,

@@ -112,6 +112,31 @@ describeEachStore("GET /security/v1/audit-events", (server) => {
     assert.deepEqual(await events("?target=nobody-of-that-name"), []);
   });
 
+  it("names match in any case, as logins take them: the actor, a target's name, the action and the target type", async () => {
+    const s = server();
+    const bySysadmin = await events("?actor=sysadmin&max=1000");
+    assert.ok(bySysadmin.length >= 6);
+    for (const actor of ["SYSADMIN", "SysAdmin", "ｓｙｓａｄｍｉｎ"]) assert.deepEqual(await events(`?actor=${encodeURIComponent(actor)}&max=1000`), bySysadmin, actor);
+    // An administrator whose name has capitals (and a letter whose capital lower case alone does not tell: Σ).
+    const admin = await s.api("POST", "/security/v1/users", { token, body: { username: "Ops.ΣΑΣ", password: "Secret-Pass-9" } });
+    assert.equal(admin.status, 201, admin.text);
+    const administrators = await s.api<{ id: string }[]>("GET", "/security/v1/user-groups?search=administrators", { token });
+    await s.api("PUT", `/security/v1/users/${admin.body.id}/user-groups/${administrators.body[0]!.id}`, { token });
+    const theirs = await s.login("OPS.σας", "Secret-Pass-9");
+    const group = await s.api("POST", "/security/v1/user-groups", { token: theirs, body: { name: "Night-Shift" } });
+    assert.equal(group.status, 201, group.text);
+    for (const actor of ["Ops.ΣΑΣ", "ops.σας", "OPS.ΣΑΣ"]) {
+      const list = await events(`?actor=${encodeURIComponent(actor)}`);
+      assert.deepEqual(list.map((e) => e.action), ["group.create", "auth.login"], actor);
+      assert.equal(list[0]!.actor, "Ops.ΣΑΣ", "the name as recorded");
+    }
+    for (const target of ["night-shift", "NIGHT-SHIFT", "Night-Shift"]) assert.deepEqual((await events(`?target=${target}`)).map((e) => e.targetId), [group.body.id], target);
+    assert.deepEqual((await events("?target=AUDITED&action=USER.CREATE&targetType=User")).map((e) => [e.action, e.targetName]), [["user.create", "audited"]]);
+    // Names that differ by more than case stay apart, as two logins do.
+    assert.deepEqual(await events("?actor=ops.sas"), []);
+    assert.deepEqual(await events("?actor=nobody"), []);
+  });
+
   it("a failed login's actor is anonymous, with the address; an unknown login name is kept only as a keyed hash; repeats within a minute are one event", async () => {
     const [wrong] = await events("?outcome=failure&action=auth.login&targetType=user");
     assert.equal(wrong!.actor, null);

@@ -36,10 +36,10 @@ type AuditEventView = Static<typeof AuditEventSchema>;
 const Time = Type.String({ maxLength: 64, description: "ISO 8601 (a date alone is its midnight UTC); `from` is inclusive, `to` exclusive and later than `from`" });
 
 const AuditQuery = Type.Object({
-  actor: Type.Optional(Type.String({ maxLength: 256, description: "Username of the actor" })),
-  target: Type.Optional(Type.String({ maxLength: 256, description: "Id (UUID) or name of the target" })),
-  targetType: Type.Optional(Type.String({ maxLength: 64, description: "user, group, …" })),
-  action: Type.Optional(Type.String({ maxLength: 128, description: "The whole action name (GET /security/v1/audit-events/actions lists them)" })),
+  actor: Type.Optional(Type.String({ maxLength: 256, description: "Username of the actor, in any case (as logins take it: SYSADMIN is sysadmin); the events of a user since deleted too" })),
+  target: Type.Optional(Type.String({ maxLength: 256, description: "Id (UUID) or name of the target, a name in any case; every target recorded under that name (renamed, deleted, made again)" })),
+  targetType: Type.Optional(Type.String({ maxLength: 64, description: "user, group, …, in any case" })),
+  action: Type.Optional(Type.String({ maxLength: 128, description: "The whole action name, in any case (GET /security/v1/audit-events/actions lists them)" })),
   outcome: Type.Optional(Type.Union([Type.Literal("success"), Type.Literal("failure")])),
   from: Type.Optional(Time),
   to: Type.Optional(Time),
@@ -72,7 +72,8 @@ function filterOf(query: Static<typeof AuditQuery>): AuditFilter {
   const to = normalizeTime(query.to, "to") ?? undefined;
   // The range would hold no instant: said, rather than answered as "no event matches".
   if (from !== undefined && to !== undefined && to <= from) throw new ApiError("invalidRequest", `to (${to}) must be later than from (${from}): from is inclusive, to exclusive.`, { field: "to" });
-  return { actor, ...byTarget, targetType, action, outcome, from, to };
+  // Actions and target types are recorded in lower case.
+  return { actor, ...byTarget, targetType: targetType?.toLowerCase(), action: action?.toLowerCase(), outcome, from, to };
 }
 
 /** The audit cursor carries the id of the last event shown. */
@@ -95,7 +96,7 @@ const auditEventsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { stor
       onRequest: guard(...ADMINISTRATOR_ROLES),
       schema: {
         summary: "Read the audit log",
-        description: "Newest first, streamed. With `max`, one page and a `Link: <…>; rel=\"next\"` header when more follow. Filters combine with AND.",
+        description: "Newest first, streamed. With `max`, one page and a `Link: <…>; rel=\"next\"` header when more follow. Filters combine with AND. They match what was recorded, so a name that matches no event (a user who never acted) is an empty list, not a 404.",
         tags: ["audit"],
         security: [{ bearerAuth: [] }],
         querystring: AuditQuery,

@@ -279,6 +279,13 @@ export const sqliteDialect: StoreDialect = {
       begin insert or ignore into audit_target_names (target_name, target_id) values (new.target_name, new.target_id); end`.execute(db);
   },
 
+  async copyAuditTargetKeys(db: Kysely<any>) {
+    await sql`drop trigger audit_target_names_insert`.execute(db);
+    await sql`create trigger audit_target_names_insert after insert on audit_events
+      when new.target_name is not null and new.target_id is not null
+      begin insert or ignore into audit_target_names (target_name, target_id, target_key) values (new.target_name, new.target_id, new.target_key); end`.execute(db);
+  },
+
   // No HOT updates to win: the index on (enabled, username) answers the filter and its count.
   async keepDisabledUsersApart() {},
 
