@@ -236,10 +236,14 @@ export interface UsersOptions<Extended extends boolean = boolean> extends CallOp
   groupId?: string | { guid: string };
   /**
    * Only users linked to this identity provider (its alias): those its logins made and local accounts
-   * linked to it, by verified email or by an administrator (linkUser).
+   * linked to it, by verified email or by an administrator (linkUser). An alias no provider has is an
+   * ECMNotFoundError, not an empty list.
    */
   linkedTo?: string;
-  /** Only users from here: `builtin`, `local`, `directory`, `identity-provider`, or one: `directory:<its id>`, `identity-provider:<its alias>`. */
+  /**
+   * Only users from here: `builtin`, `local`, `directory`, `identity-provider`, or one: `directory:<its id>`,
+   * `identity-provider:<its alias>` (one that does not exist: ECMNotFoundError).
+   */
   source?: string;
 }
 

@@ -537,6 +537,13 @@ describe("identity providers", () => {
     assert.deepEqual([linked.source, linked.dn, linked.federatedIdentities], [{ type: "local", id: null, name: null }, null, [{ alias: "cli-sso", displayName: "CLI SSO" }]]);
     assert.deepEqual(JSON.parse(ok(await ecm(["users", "list", "--linked-to", "cli-sso", "-o", "json"])).stdout).map((u: { username: string }) => u.username), ["cli-linked"]);
     assert.equal(ok(await ecm(["users", "count", "--linked-to", "cli-sso"])).stdout.trim(), "1");
+    // A provider that does not exist is a not-found (exit 4, one line), not an empty list.
+    for (const filter of [["--linked-to", "cli-no-such-idp"], ["--source", "identity-provider:cli-no-such-idp"]]) {
+      for (const command of ["list", "count"]) {
+        const none = await ecm(["users", command, ...filter]);
+        assert.deepEqual([none.code, none.stdout, none.stderr], [4, "", "ecm: ECMS1201-E The specified identity provider does not exist.\n"], `${command} ${filter.join(" ")}`);
+      }
+    }
     const otherSubject = await ecm(["users", "unlink", "cli-linked", "cli-sso", "--subject", "sub-7"]);
     assert.deepEqual([otherSubject.code, /still linked|another subject|not linked to/i.test(otherSubject.stderr)], [5, true], otherSubject.stderr);
     ok(await ecm(["users", "unlink", "cli-linked", "cli-sso", "--subject", "sub-42"]));

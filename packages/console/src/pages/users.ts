@@ -491,7 +491,7 @@ class UsersPage extends Page {
     return alias !== undefined && this.#providers !== null && !this.#providers.some((p) => p.alias === alias);
   }
 
-  /** The ids of the URL that name nothing, in words (the list, filtered by them, shows no user). */
+  /** The ids of the URL that name nothing, in words (the server answers the list so filtered with a 404, said above them). */
   #unknownIds(): string[] {
     const one = oneSourceOf(this.#filter.source);
     const profile = this.#filter.profileId;

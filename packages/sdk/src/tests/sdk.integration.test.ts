@@ -420,7 +420,11 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       assert.deepEqual((await sec.users({ linkedTo: alias })).map((x) => x.username), [`${p}linked`]);
       assert.deepEqual((await sec.usersPage({ linkedTo: alias })).users.map((x) => x.username), [`${p}linked`]);
       assert.equal(await sec.countUsers({ linkedTo: alias }), 1);
-      assert.deepEqual(await sec.users({ linkedTo: `${p}nothing` }), []);
+      // An alias no provider has is said, not answered as "nobody is linked to it".
+      const noProvider = (e: unknown) => e instanceof ECMNotFoundError && e.message === "ECMS1201-E The specified identity provider does not exist.";
+      await assert.rejects(sec.users({ linkedTo: `${p}nothing` }), noProvider);
+      await assert.rejects(sec.countUsers({ source: `identity-provider:${p}nothing` }), noProvider);
+      await assert.rejects(sec.usersPage({ linkedTo: `${p}nothing` }), noProvider);
       assert.deepEqual(await sec.userLinks(u), [{ alias, displayName: "Example SSO", subject: "subject-1" }]);
       await assert.rejects(sec.unlinkUser(u, alias, { subject: "subject-2" }), ECMConflictError);
       await sec.unlinkUser(u, alias, { subject: "subject-1" });
@@ -725,7 +729,7 @@ test("every call refuses an option name it does not take (a typo of timeout), be
   ];
   for (const [name, run] of calls) await assert.rejects(run(), refused, name);
   // Taken: the options a call has besides signal and timeout.
-  assert.ok(Array.isArray(await ecm.admin.groups("typo", { role: "admin" })));
+  assert.ok(Array.isArray(await ecm.admin.groups("typo", { role: "user" })));
   assert.equal((await sec.groupMembers("typo_group", { extendedInfo: true })).length, 0);
   const sync = new ECMSync({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
   try {

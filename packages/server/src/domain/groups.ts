@@ -7,7 +7,7 @@ import type { UserQueries } from "../storage/user-queries.js";
 import { recordAudit, recordAuditMany, type Actor, groupTarget, userTarget } from "./audit.js";
 import { DomainError, notFound, staleVersion } from "./errors.js";
 import { assertSystemAdministratorRemains } from "./last-admin.js";
-import { requireGroup, requireUser } from "./lookups.js";
+import { requireGroup, requireRole, requireUser } from "./lookups.js";
 import { assertGroupName, normalizeName } from "./names.js";
 import { assertMayChangeAdministratorGroup, assertMayChangeGroupOfAdministrators, assertMayGrantOrRevoke, assertMayGrantTo, assertMayRevokeFrom } from "./role-rules.js";
 import { SYSTEM_ADMINISTRATOR, USERS_GROUP } from "./roles.js";
@@ -68,8 +68,7 @@ export function createGroupAdmin({ db }: Store, groups: GroupQueries, users: Use
 
   /** The role a grant or revoke names (not found when unknown), once the caller may hand it out. */
   async function grantableRole(roleName: string, callerRoles: readonly string[]): Promise<RoleRow> {
-    const role = await groups.findRole(roleName);
-    if (!role) throw notFound("role", roleName);
+    const role = await requireRole(groups, roleName);
     assertMayGrantOrRevoke(role.name, callerRoles);
     return role;
   }

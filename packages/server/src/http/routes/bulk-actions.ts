@@ -64,7 +64,7 @@ function toView(row: BulkActionRow): BulkActionView {
 }
 
 /** Actions over many users, done by the server: start one, follow its progress (from any node). */
-const bulkActionsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { groups, bulkActions, guard }) => {
+const bulkActionsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, groups, bulkActions, guard }) => {
   const adminOnly = guard(...ADMINISTRATOR_ROLES);
   const common = { tags: ["users"], security: [{ bearerAuth: [] }] };
   const path = "/security/v1/users/bulk-actions";
@@ -88,7 +88,7 @@ const bulkActionsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { grou
     async (request, reply) => {
       const { action, filter, ids, groupId } = request.body;
       if ((filter === undefined) === (ids === undefined)) throw new ApiError("invalidRequest", "Send exactly one of filter and ids.", { fields: ["filter", "ids"] });
-      const selection = ids !== undefined ? { ids } : { filter: await userFilterOf(groups, filter!) };
+      const selection = ids !== undefined ? { ids } : { filter: await userFilterOf(store.db, groups, filter!) };
       const { sessionId, apiKeyId } = authOf(request);
       const row = await bulkActions.start(adminActorOf(request), { sessionId, apiKeyId }, { action, selection, groupId }, filter);
       return reply.code(202).header("location", `${request.url.split("?")[0]!.replace(/\/$/, "")}/${row.uuid}`).send(toView(row));

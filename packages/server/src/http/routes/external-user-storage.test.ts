@@ -522,7 +522,9 @@ describeEachStore("external user storage configuration", (server) => {
     const removals = await Promise.all([api("DELETE", `${PATH}/${id}?users=disable`), api("DELETE", `${PATH}/${id}?users=disable`)]);
     assert.deepEqual(removals.map((r) => r.status).filter((status) => status === 204), [204], removals.map((r) => r.text).join("\n"));
     assert.ok(removals.every((r) => [204, 404, 409].includes(r.status)));
-    assert.equal((await api("GET", `/security/v1/users/count?source=directory:${id}`)).body, 0);
+    // The directory is gone (a filter naming it is a 404) and so is every user's tie to it: its users are local now.
+    assert.equal((await api("GET", `/security/v1/users/count?source=directory:${id}`)).status, 404);
+    assert.deepEqual(await db.selectFrom("users").select("id").where("directory_id", "=", directory.id).execute(), []);
     const kept = (await api("GET", `/security/v1/users?extendedInfo=true&search=${encodeURIComponent(renamed.username)}`)).body.find((u: any) => u.username === renamed.username);
     assert.deepEqual([kept.enabled, kept.source.type, kept.dn], [false, "local", renamed.dn]);
     // Nothing the directory vouched for outlives it: the memberships its sync made, and the keys.

@@ -99,14 +99,18 @@ describeEachStore("groups", (server, kind) => {
     assert.ok(all.body.some((g) => g.name === "users"));
   });
 
-  it("lists the groups that grant a role", async () => {
+  it("lists the groups that grant a role; a role that does not exist is a 404 saying so", async () => {
     const s = server();
     const token = await s.login();
     await createGroup(s, token, "Role granting admins", ["system-administrator"]);
     const names = async (query: string) => (await s.api<{ name: string }[]>("GET", `/security/v1/user-groups?${query}`, { token })).body.map((g) => g.name);
     assert.deepEqual((await names("role=system-administrator")).sort(), ["Role granting admins", "administrators"]);
     assert.deepEqual(await names("role=system-administrator&search=granting"), ["Role granting admins"]);
-    assert.deepEqual(await names("role=no-such-role"), []);
+    for (const query of ["role=no-such-role", "role=no-such-role&max=5", "role=System-Administrator"]) {
+      const r = await s.api("GET", `/security/v1/user-groups?${query}`, { token });
+      assert.equal(r.status, 404, `${query} → ${r.status} ${r.text}`);
+      assert.match(r.body.errorMessage, /^ECMS1201-E The specified role does not exist\.$/);
+    }
   });
 
   it("answers 404 for unknown and malformed group ids", async () => {

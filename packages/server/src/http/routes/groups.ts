@@ -11,7 +11,7 @@ import { GroupSchema, toGroupView } from "../group-view.js";
 import { jsonBody } from "../../storage/json-body.js";
 import type { GroupRow } from "../../storage/schema.js";
 import { jsonArray, sendJsonStream, sendJsonText } from "../json-stream.js";
-import { requireGroup } from "../../domain/lookups.js";
+import { requireGroup, requireRole } from "../../domain/lookups.js";
 import { decodeCursor, keysetPage } from "../paging.js";
 import { ApiError } from "../errors.js";
 import { assertReadOnlyUnchanged } from "../read-only-fields.js";
@@ -70,7 +70,7 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
         ...common,
         summary: "List groups",
         description:
-          "All groups in name order. `search` is a case-insensitive substring of the name, taken literally; `role` keeps the groups that grant that role. " +
+          "All groups in name order. `search` is a case-insensitive substring of the name, taken literally; `role` keeps the groups that grant that role (404 when there is no role of that name). " +
           "With `max`, one page and a `Link: <…>; rel=\"next\"` header when more follow (a group picker asks for the first few matches).",
         querystring: Type.Object({
           search: Type.Optional(Type.String({ maxLength: 256 })),
@@ -78,11 +78,13 @@ const groupsRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, us
           max: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: "Page size; more pages are announced in a Link header" })),
           cursor: Type.Optional(Type.String({ maxLength: 2048 })),
         }),
-        response: { 200: Type.Array(GroupSchema), ...errorResponses(400, 401, 403) },
+        response: { 200: Type.Array(GroupSchema), ...errorResponses(400, 401, 403, 404) },
       },
     },
     async (request, reply) => {
       const { search, role, max, cursor } = request.query;
+      // A role that does not exist is said (404), not answered as "no group grants it".
+      if (role !== undefined) await requireRole(groups, role);
       const after = cursor === undefined ? undefined : decodeCursor(cursor);
       if (max === undefined) return (await groups.list(search, role, after)).map(toGroupView);
       const rows = await groups.list(search, role, after, max + 1);

@@ -300,7 +300,6 @@ describeEachStore("GET /security/v1/users", (server) => {
     assert.deepEqual(await usernames("?source=builtin"), ["sysadmin"]);
     assert.deepEqual(await usernames("?source=directory"), ["from_dir"]);
     assert.deepEqual(await usernames(`?source=directory:${directory.uuid.toUpperCase()}`), ["from_dir"]);
-    assert.deepEqual(await usernames("?source=directory:00000000-0000-4000-8000-000000000000"), []);
     assert.deepEqual(await usernames("?source=identity-provider"), ["from_idp"]);
     assert.deepEqual(await usernames("?source=identity-provider:dummy_alias&search=from"), ["from_idp"]);
     const local = await usernames("?source=local");
@@ -336,7 +335,6 @@ describeEachStore("GET /security/v1/users", (server) => {
     assert.deepEqual(await usernames("?linkedTo=dummy_alias&search=user_"), ["user_1"]);
     assert.deepEqual(await usernames("?linkedTo=dummy_alias&source=local"), ["user_1"]);
     assert.deepEqual(await usernames("?linkedTo=other_alias"), ["linked_elsewhere"]);
-    assert.deepEqual(await usernames("?linkedTo=nope"), []);
     // Aliases are told apart without regard to case (migration 014q): so are the filters that name one.
     assert.deepEqual(await usernames("?linkedTo=DUMMY_Alias"), ["made_by_idp", "user_1"]);
     assert.deepEqual(await usernames("?source=identity-provider:Dummy_Alias"), ["made_by_idp"]);
@@ -357,5 +355,52 @@ describeEachStore("GET /security/v1/users", (server) => {
     await db.deleteFrom("federated_identities").where("subject", "in", ["ext-made", "ext-other"]).execute();
     await db.deleteFrom("users").where("username", "in", ["made_by_idp", "linked_elsewhere"]).execute();
     await db.deleteFrom("identity_providers").where("id", "=", other.id).execute();
+  });
+
+  it("a filter naming a group, profile, directory or identity provider that does not exist is a 404 saying which: the list, its count, its CSV, a download link and a bulk action", async () => {
+    const s = server();
+    const missing: [query: string, what: string, id: string][] = [
+      ["groupId=00000000-0000-4000-8000-000000000000", "group", "00000000-0000-4000-8000-000000000000"],
+      ["profileId=2147483000", "profile", "2147483000"],
+      ["source=directory:00000000-0000-4000-8000-000000000000", "directory", "00000000-0000-4000-8000-000000000000"],
+      ["source=directory:corp", "directory", "corp"],
+      ["source=identity-provider:nope", "identity provider", "nope"],
+      ["linkedTo=nope", "identity provider", "nope"],
+    ];
+    for (const [query, what, id] of missing) {
+      for (const [method, path, options] of [
+        ["GET", `/security/v1/users?${query}`, {}],
+        ["GET", `/security/v1/users?${query}&max=10`, {}],
+        ["GET", `/security/v1/users/count?${query}`, {}],
+        ["GET", `/security/v1/users?${query}`, { headers: { accept: "text/csv" } }],
+        ["POST", `/security/v1/users/csv-links?${query}`, {}],
+      ] as const) {
+        const r = await s.api(method, path, { token, ...options });
+        assert.equal(r.status, 404, `${method} ${path} → ${r.status} ${r.text}`);
+        assert.equal(r.body.errorMessage, `ECMS1201-E The specified ${what} does not exist.`, path);
+        assert.deepEqual(JSON.parse(r.body.additionalInfo), { id }, path);
+      }
+      const [name, value] = query.split("=") as [string, string];
+      const filter = { [name]: name === "profileId" ? Number(value) : value };
+      const bulk = await s.api("POST", "/security/v1/users/bulk-actions", { token, body: { action: "disable", filter } });
+      assert.equal(bulk.status, 404, `bulk ${query} → ${bulk.status} ${bulk.text}`);
+      assert.equal(bulk.body.errorMessage, `ECMS1201-E The specified ${what} does not exist.`);
+    }
+    // A user that is not a profile is no profile either; one that is, and the values that name none (-1: no profile, 0: the profiles), are filters.
+    const plain = (await s.api<{ numericId: number }[]>("GET", "/security/v1/users?search=jsmith", { token })).body[0]!;
+    assert.equal((await s.api("GET", `/security/v1/users?profileId=${plain.numericId}`, { token })).status, 404);
+    const profile = await s.api("POST", "/security/v1/users", { token, body: { username: "a.profile", profileId: 0 } });
+    assert.equal(profile.status, 201, profile.text);
+    const assigned = await s.api("POST", "/security/v1/users", { token, body: { username: "assigned.one", profileId: profile.body.numericId } });
+    assert.equal(assigned.status, 201, assigned.text);
+    assert.deepEqual(await usernames(`?profileId=${profile.body.numericId}`), ["assigned.one"]);
+    assert.deepEqual(await usernames("?profileId=0"), ["a.profile"]);
+    assert.ok((await usernames("?profileId=-1")).includes("jsmith"));
+    // What exists but nobody matches is an empty list.
+    assert.deepEqual(await usernames("?source=identity-provider:dummy_alias&search=nobody-here"), []);
+    for (const username of ["assigned.one", "a.profile"]) {
+      const [u] = (await s.api<{ id: string }[]>("GET", `/security/v1/users?search=${username}`, { token })).body;
+      assert.equal((await s.api("DELETE", `/security/v1/users/${u!.id}`, { token })).status, 204);
+    }
   });
 });

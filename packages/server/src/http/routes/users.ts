@@ -173,7 +173,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
       },
     },
     async (request, reply) => {
-      const filter = await userFilterOf(groups, request.query);
+      const filter = await userFilterOf(store.db, groups, request.query);
       if (wantsCsv(request.headers.accept)) {
         if (request.query.fields !== undefined) throw new ApiError("invalidRequest", "fields applies to the JSON list; the CSV has its own columns.", { field: "fields" });
         if (request.query.shape === "arrays") throw new ApiError("invalidRequest", "shape applies to the JSON list; the CSV has its own columns.", { field: "shape" });
@@ -210,7 +210,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
         response: { 200: Type.Integer(), ...errorResponses(400, 401, 403, 404) },
       },
     },
-    async (request) => users.count(await userFilterOf(groups, request.query)),
+    async (request) => users.count(await userFilterOf(store.db, groups, request.query)),
   );
 
   app.post(
@@ -234,7 +234,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
     },
     async (request, reply) => {
       // The filter's refusals (an unknown group) now, not in a browser's failed download.
-      await userFilterOf(groups, request.query);
+      await userFilterOf(store.db, groups, request.query);
       const { sessionId } = authOf(request);
       if (sessionId === null) throw new ApiError("invalidRequest", "A download link is for a browser's login session: with an API key, read GET /security/v1/users with Accept: text/csv.");
       const secret = randomBytes(32).toString("base64url");
@@ -280,7 +280,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
         const back = new URLSearchParams([...Object.entries(query).map(([key, value]) => [key, String(value)]), ["notice", "export-refused"]]);
         return reply.header("cache-control", "no-store").header("referrer-policy", "no-referrer").redirect(`${app.prefix}/console/#/users?${back}`, 303);
       }
-      return exportCsv(request, reply, query, await userFilterOf(groups, query));
+      return exportCsv(request, reply, query, await userFilterOf(store.db, groups, query));
     },
   );
 
