@@ -232,6 +232,13 @@ export interface UsersOptions<Extended extends boolean = boolean> extends CallOp
   locked?: boolean;
   /** Only users in the account-wide lockout after failed logins (`true`), or only those who are not (`false`). */
   lockedOut?: boolean;
+  /** Only users whose validTo has passed (`true`: they can no longer log in), or only those whose has not (`false`). */
+  expired?: boolean;
+  /**
+   * -1: only users with no profile; 0: only the profiles; above 0: only the users assigned to the profile
+   * with that id (the profile's ECMUser `id`; one that is no profile is an ECMNotFoundError).
+   */
+  profileId?: number;
   /** Only members of this group (its guid, or an ECMGroup), directly or through their profile: what groupMembers lists. */
   groupId?: string | { guid: string };
   /**

@@ -14,8 +14,8 @@ import type { ECMUser, IterUsersOptions, UsersOptions } from "./types.js";
 export const USERS_PATH = "/security/v1/users";
 
 /** The options every users list takes. */
-const LIST_OPTIONS = ["extendedInfo", "search", "locked", "lockedOut", "groupId", "linkedTo", "source"];
-const FLAGS = ["extendedInfo", "locked", "lockedOut"];
+const LIST_OPTIONS = ["extendedInfo", "search", "locked", "lockedOut", "expired", "profileId", "groupId", "linkedTo", "source"];
+const FLAGS = ["extendedInfo", "locked", "lockedOut", "expired"];
 
 /** What a streamed list (iterUsers, users) takes besides the filters. */
 // pageSize: taken from scripts written for paged lists, and meaningless for one streamed answer.
@@ -48,12 +48,21 @@ function textOf(name: string, value: unknown): string | number | undefined {
   throw new TypeError(`${name} is text, not ${JSON.stringify(value) ?? String(value)}`);
 }
 
+/** A profileId: -1, 0 or a user's id; anything else would be the server's 400 after the call began, or a filter on nothing. */
+function profileIdOf(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= -1) return value;
+  throw new TypeError(`profileId is -1 (no profile), 0 (the profiles) or a profile's id, not ${JSON.stringify(value) ?? String(value)}`);
+}
+
 export function usersQuery(opts: UsersOptions | undefined): Record<string, string | number | boolean | undefined> {
   return {
     search: textOf("search", opts?.search),
     extendedInfo: opts?.extendedInfo ? true : undefined,
     enabled: opts?.locked === undefined ? undefined : !opts.locked,
     lockedOut: opts?.lockedOut,
+    expired: opts?.expired,
+    profileId: profileIdOf(opts?.profileId),
     groupId: opts?.groupId === undefined ? undefined : groupIdOf(opts.groupId),
     linkedTo: textOf("linkedTo", opts?.linkedTo),
     source: textOf("source", opts?.source),

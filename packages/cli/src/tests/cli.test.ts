@@ -370,6 +370,28 @@ describe("users", () => {
     assert.deepEqual(JSON.parse(ok(await ecm(["users", "count", "-s", "cli-list", "-o", "json"])).stdout), { count: 2 });
     assert.equal(ok(await ecm(["users", "list", "-s", "nothing-matches", "-o", "json"])).stdout, "[]\n");
   });
+
+  test("list and count filter by validity (--expired, --not-expired), profile (--profile-id) and group (--group, by name or guid); one that is none is a not-found", async () => {
+    const profile = JSON.parse(ok(await ecm(["users", "create", "cli-f-profile", "--profile-id", "0", "-o", "json"])).stdout);
+    ok(await ecm(["groups", "create", "cli-f-team"]));
+    ok(await ecm(["users", "create", "cli-f-gone", "--valid-to", "2020-01-01", "--profile-id", String(profile.id)]));
+    ok(await ecm(["users", "create", "cli-f-kept", "--valid-to", "2999-01-01", "-g", "cli-f-team"]));
+    const listed = async (...filter: string[]) => JSON.parse(ok(await ecm(["users", "list", "-s", "cli-f-", ...filter, "-o", "json"])).stdout).map((u: { username: string }) => u.username);
+    assert.deepEqual(await listed("--expired"), ["cli-f-gone"]);
+    assert.deepEqual(await listed("--not-expired"), ["cli-f-kept", "cli-f-profile"]);
+    assert.deepEqual(await listed("--profile-id", String(profile.id)), ["cli-f-gone"]);
+    assert.deepEqual(await listed("--profile-id", "0"), ["cli-f-profile"]);
+    assert.deepEqual(await listed("--group", "cli-f-team"), ["cli-f-kept"]);
+    assert.deepEqual(await listed("--group", "users", "--expired"), ["cli-f-gone"]);
+    const team = JSON.parse(ok(await ecm(["groups", "show", "cli-f-team", "-o", "json"])).stdout);
+    assert.equal(ok(await ecm(["users", "count", "-s", "cli-f-", "--group", team.guid, "--not-expired"])).stdout, "1\n");
+    for (const [filter, words] of [[["--group", "cli-f-nothing"], /group "cli-f-nothing" does not exist/], [["--profile-id", "2147483000"], /The specified profile does not exist/]] as const) {
+      const none = await ecm(["users", "list", ...filter]);
+      assert.deepEqual([none.code, none.stdout], [4, ""], filter.join(" "));
+      assert.match(none.stderr, words);
+    }
+    for (const filter of [["--expired", "--not-expired"], ["--profile-id", "-2"], ["--profile-id", "x"]]) assert.equal((await ecm(["users", "count", ...filter])).code, 2, filter.join(" "));
+  });
 });
 
 describe("a server restart in the middle of a long read", () => {

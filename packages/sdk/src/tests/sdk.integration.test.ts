@@ -631,6 +631,34 @@ test("a users list's groupId is a group's guid or ECMGroup: its name or numeric 
   await sec.deleteGroup(staff);
 });
 
+test("a users list's expired and profileId filters: accounts past their validTo, a profile's users, the profiles; a profile that is none is a not-found, a profileId that is no id a TypeError, for both clients", async () => {
+  const ecm = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  const sec = ecm.security;
+  const profile = await sec.createUser("filters_profile", { profileId: 0 });
+  const gone = await sec.createUser("filters_gone", { validTo: "2020-01-01", profileId: profile.id });
+  const kept = await sec.createUser("filters_kept", { validTo: "2999-01-01", profileId: profile.id });
+  const names = (users: ECMUser[]) => users.map((u) => u.username).filter((name) => name.startsWith("filters_"));
+  assert.deepEqual(names(await sec.users({ expired: true })), ["filters_gone"]);
+  assert.deepEqual(names(await sec.users({ expired: false })), ["filters_kept", "filters_profile"]);
+  assert.deepEqual(names(await sec.users({ profileId: profile.id })), ["filters_gone", "filters_kept"]);
+  assert.deepEqual(names(await sec.users({ profileId: profile.id, expired: false })), ["filters_kept"]);
+  assert.deepEqual(names(await sec.users({ profileId: 0 })), ["filters_profile"]);
+  assert.equal(await sec.countUsers({ profileId: profile.id, expired: true }), 1);
+  assert.deepEqual(names((await sec.usersPage({ expired: true })).users), ["filters_gone"]);
+  await assert.rejects(sec.users({ profileId: kept.id }), (e: unknown) => e instanceof ECMNotFoundError && e.message === "ECMS1201-E The specified profile does not exist.");
+  for (const bad of [-2, 1.5, "3"]) await assert.rejects(sec.countUsers({ profileId: bad as never }), (e: unknown) => e instanceof TypeError && /^profileId is -1 \(no profile\), 0 \(the profiles\) or a profile's id, not /.test((e as Error).message), String(bad));
+  await assert.rejects(sec.users({ expired: "yes" as never }), TypeError);
+  const sync = new ECMSync({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+  try {
+    assert.deepEqual(names(sync.security.users({ expired: true, profileId: profile.id })), ["filters_gone"]);
+    assert.equal(sync.security.countUsers({ profileId: profile.id }), 2);
+    assert.throws(() => sync.security.users({ profileId: -2 }), TypeError);
+  } finally {
+    sync.close();
+  }
+  for (const u of [gone, kept, profile]) await sec.deleteUser(u);
+});
+
 test("the other calls with options refuse a name they do not take: an API key asked to expire is not made without its expiry, for both clients", async () => {
   const ecm = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
   const sec = ecm.security;
