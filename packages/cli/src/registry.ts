@@ -4,6 +4,7 @@
  */
 import type { Command } from "./command.js";
 import { apiKeysCommands } from "./commands/api-keys/index.js";
+import { auditCommands } from "./commands/audit/index.js";
 import { directoriesCommands } from "./commands/directories/index.js";
 import { exportCommands } from "./commands/export/index.js";
 import { groupsCommands } from "./commands/groups/index.js";
@@ -23,4 +24,5 @@ export const COMMANDS: readonly Command[] = [
   ...directoriesCommands,
   ...importCommands,
   ...exportCommands,
+  ...auditCommands,
 ];

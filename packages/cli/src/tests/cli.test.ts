@@ -587,6 +587,30 @@ describe("identity providers", () => {
   });
 });
 
+describe("audit", () => {
+  test("audit list: newest first, filtered by actor and target in any case, failures, action and time; never a secret", async () => {
+    ok(await ecm(["users", "create", "cli-audited", "--first-name", "Aud"], { env: { ECM_NEW_PASSWORD: "Quartz-Meadow-Falcon-3" } }));
+    ok(await ecm(["users", "update", "cli-audited", "--first-name", "Audi"]));
+    const refused = await fetch(`${server.baseUrl}/auth/v1/providers/builtin/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "cli-audited", password: "wrong-password-1" }) });
+    assert.equal(refused.status, 401);
+    const events = async (...args: string[]) => JSON.parse(ok(await ecm(["audit", "list", ...args, "-o", "json"])).stdout) as { action: string; actor: string | null; targetName: string; outcome: string; details: Record<string, unknown> | null }[];
+    const changes = await events("--actor", "SYSADMIN", "--target", "CLI-Audited");
+    assert.deepEqual(changes.map((e) => e.action), ["user.update", "user.create"]);
+    assert.deepEqual(changes[0]!.details, { before: { firstName: "Aud", displayName: "Aud" }, after: { firstName: "Audi", displayName: "Audi" } });
+    const failures = await events("--target", "cli-audited", "--failures");
+    assert.deepEqual(failures.map((e) => [e.action, e.actor, e.outcome, e.details?.reason]), [["auth.login", null, "failure", "wrong-password"]]);
+    assert.deepEqual((await events("--target", "cli-audited", "--action", "user.create")).map((e) => e.action), ["user.create"]);
+    assert.equal((await events("-n", "1")).length, 1);
+    assert.deepEqual(await events("--target", "cli-audited", "--from", "2999-01-01"), []);
+    const table = ok(await ecm(["audit", "list", "--target", "cli-audited"])).stdout;
+    assert.match(table.split("\n")[0]!, /^ID\s+TIME\s+ACTOR\s+ACTION\s+TARGETTYPE\s+TARGETNAME\s+OUTCOME\s+SOURCEADDRESS\s+COUNT\s+DETAILS$/);
+    assert.match(table, /user\.update .*\{"before":\{"firstName":"Aud"/);
+    assert.ok(!table.includes("Quartz-Meadow-Falcon-3") && !table.includes("wrong-password-1"), "no password is in the log");
+    assert.equal((await ecm(["audit", "list", "--max", "0"])).code, 2);
+    assert.equal((await ecm(["audit", "list", "--from", "yesterday"])).code, 7);
+  });
+});
+
 describe("import and export", () => {
   test("import creates users with groups, reports bad rows per line, exit 1 when some fail", async () => {
     ok(await ecm(["groups", "create", "cli-imported"]));
