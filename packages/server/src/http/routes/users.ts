@@ -167,7 +167,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
               "text/csv": { schema: Type.String({ description: "With `Accept: text/csv`: a header line, then a line per user (extended fields)" }) },
             },
           },
-          // 404: the groupId of no group.
+          // 404: a filter naming a group, profile, directory or identity provider that does not exist (http/user-filter.ts).
           ...errorResponses(400, 401, 403, 404),
         },
       },
