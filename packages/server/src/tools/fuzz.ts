@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { toolArgs } from "./tool-args.js";
+import { oneOf, toolArgs, usageError, wholeNumber } from "./tool-args.js";
 import { fuzz, fuzzServerConfig, type FuzzSummary } from "../test-support/fuzz/run.js";
 import { startTestServer, storeSkip, type StoreKind } from "../test-support/server.js";
 
@@ -24,13 +24,13 @@ const values = toolArgs(
   USAGE,
 );
 
-const requests = Number(values.requests);
-const seed = values.seed === undefined ? Date.now() % 2 ** 31 : Number(values.seed);
-if (!Number.isInteger(requests) || requests < 1 || !Number.isInteger(seed)) {
-  console.error("--requests and --seed take whole numbers");
-  process.exit(2);
-}
-const kinds = (values.store === "both" ? ["sqlite", "postgres"] : [values.store]) as StoreKind[];
+const requests = wholeNumber("requests", values.requests, USAGE);
+const seed = wholeNumber("seed", values.seed, USAGE, { min: 0, fallback: Date.now() % 2 ** 31 });
+const store = oneOf("store", values.store, ["sqlite", "postgres", "both"], USAGE);
+const kinds: StoreKind[] = store === "both" ? ["sqlite", "postgres"] : [store];
+// Asked for by name, a store that cannot run here is an error; with both, it is skipped and said so.
+const cannotRun = store === "postgres" && storeSkip("postgres");
+if (cannotRun) usageError(`--store postgres: ${cannotRun}: set it to a PostgreSQL URL the fuzzer may create databases from`, USAGE);
 
 let failed = false;
 for (const kind of kinds) {

@@ -1,4 +1,4 @@
-import { toolArgs } from "./tool-args.js";
+import { toolArgs, wholeNumber } from "./tool-args.js";
 import { PasswordHasher } from "../auth/passwords.js";
 import { configFromEnv, type Config } from "../config.js";
 import { ADMIN_PASSWORD_IGNORED, bootstrap } from "../domain/bootstrap.js";
@@ -26,12 +26,8 @@ const values = toolArgs(
   "Fills an empty store with generated users: DATABASE_URL or --database-url, else the SQLite file under --data-dir, ECM_DATA_DIR or ./data.",
 );
 
-const users = Number(values.users);
-const seed = Number(values.seed);
-if (!Number.isInteger(users) || users < 1 || !Number.isInteger(seed)) {
-  process.stderr.write(`--users and --seed take whole numbers (--users at least 1)\n${USAGE}\n`);
-  process.exit(2);
-}
+const users = wholeNumber("users", values.users, USAGE);
+const seed = wholeNumber("seed", values.seed, USAGE, { min: 0 });
 
 let config: Config | undefined;
 try {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { it } from "node:test";
 import { promisify } from "node:util";
@@ -7,7 +8,10 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 /** `npm run <tool> -- <args>` as npm runs it; its exit code and output. */
 async function tool(path: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run(process.execPath, ["--import", "tsx", fileURLToPath(new URL(path, import.meta.url)), ...args], { timeout: 60_000 }).then(
+  return toolWith({}, path, ...args);
+}
+async function toolWith(env: NodeJS.ProcessEnv, path: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return run(process.execPath, ["--import", "tsx", fileURLToPath(new URL(path, import.meta.url)), ...args], { timeout: 60_000, env: { ...process.env, ...env } }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
     (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
   );
@@ -40,4 +44,42 @@ it("seed and fuzz keep their --help", { timeout: 60_000 }, async () => {
   assert.match((await tool("./seed.ts", "--help")).stdout, /^Usage: npm run seed -- --users N/);
   assert.match((await tool("./fuzz.ts", "-h")).stdout, /^Usage: npm run fuzz -- \[--requests N\]/);
   assert.equal((await tool("./seed.ts", "--user", "5")).code, 2);
+});
+
+it("a value the bench cannot take is one line naming the option and the usage (exit 2), before it builds, seeds or starts anything", { timeout: 60_000 }, async () => {
+  const cases: [string[], RegExp][] = [
+    [["--store", "sqlit"], /^--store takes sqlite, postgres, both, not "sqlit"\n/],
+    [["--only", "imports"], /^--only takes oidc, login-attack, console, import, sdk, workers, ldap, not "imports"\n/],
+    [["--users", "2k"], /^--users takes a whole number of at least 1, not "2k"\n/],
+    [["--only", "import", "--import-rows", "0"], /^--import-rows takes a whole number of at least 1, not "0"\n/],
+    [["--only", "import", "--database-name", "My-Store"], /^--database-name "My-Store": a database the bench may drop/],
+    [["--database-url", "mysql://db/x"], /^--database-url \(or ECM_TEST_DATABASE_URL\) must be a PostgreSQL URL/],
+  ];
+  const answers = await Promise.all(cases.map(([args]) => tool("./bench/bench.ts", ...args)));
+  for (const [i, [args, message]] of cases.entries()) {
+    const { code, stdout, stderr } = answers[i]!;
+    assert.equal(code, 2, `${args.join(" ")}: ${stderr}`);
+    assert.equal(stdout, "");
+    assert.match(stderr, message);
+    assert.match(stderr, /\nUsage: npm run bench -- \[--quick\][^\n]*\n$/);
+    assert.doesNotMatch(stderr, /building|seeding|\n\s+at /, "nothing ran, and no stack trace");
+  }
+});
+
+it("--help lists every option the bench takes", { timeout: 60_000 }, async () => {
+  const { stdout } = await tool("./bench/bench.ts", "--help");
+  const source = readFileSync(fileURLToPath(new URL("./bench/bench.ts", import.meta.url)), "utf8");
+  const options = /const OPTIONS = \{([\s\S]*?)\n\} as const/.exec(source)![1]!.match(/^\s+"?([a-z-]+)"?:/gm)!.map((line) => line.trim().replace(/"|:/g, ""));
+  assert.ok(options.length > 15, options.join(" "));
+  for (const option of options.filter((o) => o !== "help")) assert.match(stdout, new RegExp(`--${option}\\b`), `--${option} missing from --help`);
+});
+
+it("the fuzzer refuses a store it does not know, and PostgreSQL asked for by name without ECM_TEST_DATABASE_URL (exit 2)", { timeout: 60_000 }, async () => {
+  const unknown = await tool("./fuzz.ts", "--store", "postgresql", "--requests", "1");
+  assert.equal(unknown.code, 2, unknown.stderr);
+  assert.match(unknown.stderr, /^--store takes sqlite, postgres, both, not "postgresql"\nUsage: npm run fuzz -- /);
+  const postgres = await toolWith({ ECM_TEST_DATABASE_URL: "" }, "./fuzz.ts", "--store", "postgres", "--requests", "1");
+  assert.equal(postgres.code, 2, postgres.stderr);
+  assert.match(postgres.stderr, /^--store postgres: ECM_TEST_DATABASE_URL is not set/);
+  assert.equal(postgres.stdout, "");
 });

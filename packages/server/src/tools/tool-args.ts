@@ -11,12 +11,33 @@ export function toolArgs<const T extends Options>(options: T, usage: string, abo
   try {
     ({ values } = parseArgs({ options }));
   } catch (error) {
-    console.error(`${(error as Error).message}\n${usage}`);
-    process.exit(2);
+    usageError((error as Error).message, usage);
   }
   if ((values as { help?: boolean }).help) {
     console.log(about ? `${usage}\n${about}` : usage);
     process.exit(0);
   }
   return values;
+}
+
+/** A value the tool cannot take: its one-line message and the usage, exit 2, before the tool does anything. */
+export function usageError(message: string, usage: string): never {
+  console.error(`${message}\n${usage}`);
+  process.exit(2);
+}
+
+/** An option's whole number from `min` to `max` (absent: `fallback`), or a usage error naming the option. */
+export function wholeNumber(option: string, value: string | undefined, usage: string, { min = 1, max = Number.MAX_SAFE_INTEGER, fallback }: { min?: number; max?: number; fallback?: number } = {}): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  const number = Number(value);
+  if (value === undefined || value.trim() === "" || !Number.isInteger(number) || number < min || number > max) {
+    usageError(`--${option} takes a whole number ${max < Number.MAX_SAFE_INTEGER ? `from ${min} to ${max}` : `of at least ${min}`}, not ${JSON.stringify(value ?? "")}`, usage);
+  }
+  return number;
+}
+
+/** An option's value among `choices`, or a usage error naming them. */
+export function oneOf<const C extends string>(option: string, value: string, choices: readonly C[], usage: string): C {
+  if (!(choices as readonly string[]).includes(value)) usageError(`--${option} takes ${choices.join(", ")}, not ${JSON.stringify(value)}`, usage);
+  return value as C;
 }

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, openSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { availableParallelism, cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
@@ -8,7 +8,8 @@ import pg from "pg";
 import { configFromEnv } from "../../config.js";
 import { encodeCursor } from "../../http/paging.js";
 import { SEEDED_PASSWORD } from "../seed-data.js";
-import { toolArgs } from "../tool-args.js";
+import { oneOf, toolArgs, usageError, wholeNumber } from "../tool-args.js";
+import { owned, stopped } from "./children.js";
 import { BenchClient } from "./http-client.js";
 import { benchImport, importReport } from "./import.js";
 import { benchLoginAttack, loginAttackReport, type LoginAttackResult } from "./login-attack.js";
@@ -36,6 +37,21 @@ import { latencyOf, ms, peakRssMb, timed, type Latency } from "./stats.js";
  * bind (tools/bench/directory.ts). Asserts nothing.
  */
 const USAGE = "Usage: npm run bench -- [--quick] [--store sqlite|postgres|both] [--users N] [--database-url URL] [--database-name NAME] [--slapd-users N] [--port P] [--only oidc|login-attack|console|import|sdk|workers|ldap]";
+const OPTIONS_HELP = `  --quick                  100 000 users (default 1 000 000), shorter passes
+  --store KIND             sqlite, postgres or both (default)
+  --users N                seeded users (--only ldap: people in the directory)
+  --queries N              searches in the mix (default 1000)
+  --no-slapd               leave out the slapd peer
+  --slapd-users N          users loaded into the slapd peer (default the first 100 000)
+  --database-url URL       PostgreSQL to create the bench's databases on (default ECM_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres)
+  --database-name NAME     the PostgreSQL store's database (default ecm_bench_<N>; an --only pass's fresh store ecm_bench_<pass>): dropped and made again
+  --port P                 the servers listen on P to P+101 (default 18600)
+  --only PASS              that pass alone; oidc, login-attack, import and ldap on a fresh store, removed after
+  --import-rows N          --only import: rows of each CSV (default --users)
+  --oidc-logins N, --oidc-concurrency C         provider logins, and how many in flight (default 3000, 16)
+  --console-rounds N                            console measurements (default 5)
+  --attackers N, --attack-addresses M           the login attack's connections and their addresses (default 256, 64)
+  --groups G, --directory-logins L              --only ldap: groups (default N/200) and bind logins (default 5000)`;
 const OPTIONS = {
   quick: { type: "boolean", default: false },
   store: { type: "string", default: "both" },
@@ -57,7 +73,9 @@ const OPTIONS = {
   port: { type: "string", default: "18600" },
   help: { type: "boolean", short: "h" },
 } as const;
-const values = toolArgs(OPTIONS, USAGE, "Measures the server on seeded stores (SQLite, PostgreSQL) against its peers; method and figures: docs/benchmarks.md.");
+const values = toolArgs(OPTIONS, USAGE, `${OPTIONS_HELP}\nMeasures the server on seeded stores (SQLite, PostgreSQL) against its peers; method and figures: docs/benchmarks.md.`);
+/** A whole-number option: absent, its default (`fallback`); a value it cannot take stops the bench before it builds or seeds anything. */
+const whole = (option: keyof typeof OPTIONS, fallback?: number, min = 1) => wholeNumber(option, values[option] as string | undefined, USAGE, { min, fallback });
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../../../../../..");
 const SERVER_SRC = join(ROOT, "packages/server/src");
@@ -65,27 +83,38 @@ const BENCH_DIR = join(ROOT, ".bench");
 // The password of sysadmin in the bench stores (set on seeding; the server reads it the same way).
 const ADMIN_PASSWORD = process.env.ECM_ADMIN_PASSWORD || "Bench-Admin-Password-1";
 // The servers listen from here up (+0–1 the full run, +50 `--only`, +89 slapd, +100 workers): another bench on this machine takes another range.
-const PORT = Number(values.port);
-const USERS = Number(values.users ?? (values.quick ? 100_000 : 1_000_000));
-const QUERIES = Number(values.queries);
+const PORT = wholeNumber("port", values.port, USAGE, { max: 65_535 - 101 });
+const USERS = whole("users", values.quick ? 100_000 : 1_000_000);
+const QUERIES = whole("queries");
 // slapadd of a million entries alone takes minutes; the full run loads slapd with the first 100 000.
-const SLAPD_USERS = Math.min(USERS, Number(values["slapd-users"] ?? 100_000));
+const SLAPD_USERS = Math.min(USERS, whole("slapd-users", 100_000));
 const PG_ADMIN_URL = values["database-url"] ?? process.env.ECM_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const KINDS = (values.store === "both" ? ["sqlite", "postgres"] : [values.store]) as ("sqlite" | "postgres")[];
+if (!URL.canParse(PG_ADMIN_URL) || !["postgres:", "postgresql:"].includes(new URL(PG_ADMIN_URL).protocol)) {
+  usageError(`--database-url (or ECM_TEST_DATABASE_URL) must be a PostgreSQL URL, postgres://user@host:5432/database, not ${JSON.stringify(PG_ADMIN_URL)}`, USAGE);
+}
+const store = oneOf("store", values.store, ["sqlite", "postgres", "both"], USAGE);
+const KINDS: ("sqlite" | "postgres")[] = store === "both" ? ["sqlite", "postgres"] : [store];
+const DATABASE_NAME = values["database-name"];
+if (DATABASE_NAME !== undefined && (!/^[a-z_][a-z0-9_]{0,62}$/.test(DATABASE_NAME) || ["postgres", "template0", "template1"].includes(DATABASE_NAME))) {
+  usageError(`--database-name ${JSON.stringify(DATABASE_NAME)}: a database the bench may drop and seed again, named with lower-case letters, digits and _`, USAGE);
+}
 const CORES = availableParallelism();
 // The cost the server hashes passwords with (it reads the same environment).
 const ARGON2 = configFromEnv(process.env).argon2;
 const COUNT_SEARCHES = ["müller", "son", "zzqxj", "a"];
 const ALONE = ["oidc", "login-attack", "console", "import", "sdk", "workers", "ldap"];
-if (values.only !== undefined && !ALONE.includes(values.only)) throw new Error(`--only: ${ALONE.map((p) => `"${p}"`).join(", ")} can run alone, not "${values.only}"`);
-const CONSOLE_ROUNDS = Number(values["console-rounds"] ?? (values.quick ? 3 : 5));
-const LOGIN_ATTACK = { attackers: Number(values.attackers), attackAddresses: Number(values["attack-addresses"]), users: 20, logins: values.quick ? 100 : 400 };
-const OIDC = { logins: Number(values["oidc-logins"] ?? (values.quick ? 400 : 3000)), concurrency: Number(values["oidc-concurrency"]), accounts: values.quick ? 64 : 256 };
+const ONLY = values.only === undefined ? undefined : oneOf("only", values.only, ALONE, USAGE);
+const CONSOLE_ROUNDS = whole("console-rounds", values.quick ? 3 : 5);
+const LOGIN_ATTACK = { attackers: whole("attackers"), attackAddresses: whole("attack-addresses"), users: 20, logins: values.quick ? 100 : 400 };
+const OIDC = { logins: whole("oidc-logins", values.quick ? 400 : 3000), concurrency: whole("oidc-concurrency"), accounts: values.quick ? 64 : 256 };
+const IMPORT_ROWS = whole("import-rows", USERS);
+const GROUPS = values.groups === undefined ? undefined : whole("groups");
+const DIRECTORY_LOGINS = whole("directory-logins", values.quick ? 1000 : 5000);
 
 const benchStarted = performance.now();
 const log = (text: string) => process.stderr.write(`[+${Math.round((performance.now() - benchStarted) / 1000)} s] ${text}\n`);
 const tsxNode = (script: string, args: string[], env: NodeJS.ProcessEnv) =>
-  spawn(process.execPath, ["--import", "tsx", join(SERVER_SRC, script), ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "inherit", "inherit"], cwd: ROOT });
+  owned(spawn(process.execPath, ["--import", "tsx", join(SERVER_SRC, script), ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "inherit", "inherit"], cwd: ROOT }));
 
 interface StoreTarget {
   kind: "sqlite" | "postgres";
@@ -93,6 +122,8 @@ interface StoreTarget {
   openRaw(): Promise<RawStore>;
   userCount(): Promise<number>;
   reset(): Promise<void>;
+  /** Removes the store (a fresh one, once its pass is done). */
+  drop(): Promise<void>;
 }
 
 /** Users in an existing store (0 when it has no schema yet). */
@@ -118,19 +149,19 @@ function sqliteTarget(name = `sqlite-${USERS}`): StoreTarget {
       return existsSync(file) ? countUsers(this.openRaw) : 0;
     },
     async reset() {
-      spawnSync("rm", ["-rf", dir]);
+      await this.drop();
       mkdirSync(dir, { recursive: true });
+    },
+    async drop() {
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
 
-// --database-name: the seeded PostgreSQL store's database, for engineers who may only create databases of their own names.
+// --database-name: the PostgreSQL store's database (seeded, or the fresh one of an --only pass), for those who may only create databases of their own names.
 // The bench drops and seeds it again when it does not hold the bench's users: a name of its own, then,
 // and lower-case letters, digits and _ only (unquoted, PostgreSQL folds a name to lower case; the lookup by name would miss it).
-function postgresTarget(name = values["database-name"] ?? `ecm_bench_${USERS}`): StoreTarget {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name) || ["postgres", "template0", "template1"].includes(name)) {
-    throw new Error(`--database-name ${JSON.stringify(name)}: a database the bench may drop and seed again, named with lower-case letters, digits and _`);
-  }
+function postgresTarget(name = DATABASE_NAME ?? `ecm_bench_${USERS}`): StoreTarget {
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;
   const admin = async <T>(work: (client: pg.Client) => Promise<T>) => {
@@ -155,6 +186,9 @@ function postgresTarget(name = values["database-name"] ?? `ecm_bench_${USERS}`):
         await c.query(`drop database if exists ${name} with (force)`);
         await c.query(`create database ${name}`);
       });
+    },
+    async drop() {
+      await admin((c) => c.query(`drop database if exists ${name} with (force)`));
     },
   };
 }
@@ -186,7 +220,7 @@ async function startServer(target: StoreTarget, port: number): Promise<ChildProc
   const env = { ...process.env, ECM_RATE_LIMIT_PROVIDER_LOGINS_PER_ADDRESS: "0", ...target.env, PORT: String(port), HOST: "127.0.0.1", ECM_ADMIN_PASSWORD: ADMIN_PASSWORD, LOG_LEVEL: "warn", ECM_TOKEN_TTL_SECONDS: "3600" };
   // ECM_BENCH_SERVER_ARGS: node options for the server (`--cpu-prof --cpu-prof-dir=DIR`, which NODE_OPTIONS does not take).
   const nodeArgs = process.env.ECM_BENCH_SERVER_ARGS?.split(" ").filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, "packages/server/dist/main.js")], { env, stdio: ["ignore", out, out], cwd: ROOT });
+  const child = owned(spawn(process.execPath, [...nodeArgs, join(ROOT, "packages/server/dist/main.js")], { env, stdio: ["ignore", out, out], cwd: ROOT }));
   const client = new BenchClient(`http://127.0.0.1:${port}/portal`, 1);
   for (let i = 0; i < 600; i++) {
     if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}); see .bench/server-${target.kind}.log`);
@@ -319,7 +353,7 @@ async function benchStore(target: StoreTarget, seedSeconds: number, mix: string[
   } finally {
     one.close();
     many.close();
-    server.kill("SIGTERM");
+    await stopped(server);
     await raw.close();
   }
 }
@@ -339,7 +373,7 @@ async function benchSlapd(target: StoreTarget, mix: string[], port: number) {
     return { users: entries, loadSeconds, search1, search32: { ...latencyOf(at32.samples), qps: mix.length / at32.seconds } };
   } finally {
     await Promise.all(clients.map((c) => c.unbind().catch(() => {})));
-    slapd.stop();
+    await slapd.remove();
   }
 }
 
@@ -360,25 +394,24 @@ const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : "�
 const startedAt = new Date();
 log("building the server (npm run build)…");
 if (spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] }).status !== 0) throw new Error("npm run build failed");
-if (values.only === "oidc") await runAlone("provider logins", "oidc", (base, say) => benchOidc(base, ADMIN_PASSWORD, { ...OIDC, log: say }), oidcReport);
-if (values.only === "login-attack") await runAlone("login under attack", "login-attack", (base, say) => benchLoginAttack(base, ADMIN_PASSWORD, { ...LOGIN_ATTACK, log: say }), loginAttackReport);
-if (values.only === "console") await runAlone("web console", "console", (base, say) => benchConsole(base, ADMIN_PASSWORD, { rounds: CONSOLE_ROUNDS, log: say }), consoleReport, true);
-if (values.only === "import") await runAlone("bulk import", "import", (base, say) => benchImport(ROOT, BENCH_DIR, base, ADMIN_PASSWORD, { rows: Number(values["import-rows"] ?? USERS), log: say }), importReport);
-if (values.only === "workers") await runWorkers();
-if (values.only === "sdk") await runAlone("SDK and CLI", "sdk", (base, say) => benchSdk(ROOT, base, ADMIN_PASSWORD, say), sdkReport, true);
-if (values.only === "ldap") {
+if (ONLY === "oidc") await runAlone("provider logins", "oidc", (base, say) => benchOidc(base, ADMIN_PASSWORD, { ...OIDC, log: say }), oidcReport);
+if (ONLY === "login-attack") await runAlone("login under attack", "login-attack", (base, say) => benchLoginAttack(base, ADMIN_PASSWORD, { ...LOGIN_ATTACK, log: say }), loginAttackReport);
+if (ONLY === "console") await runAlone("web console", "console", (base, say) => benchConsole(base, ADMIN_PASSWORD, { rounds: CONSOLE_ROUNDS, log: say }), consoleReport, true);
+if (ONLY === "import") await runAlone("bulk import", "import", (base, say) => benchImport(ROOT, BENCH_DIR, base, ADMIN_PASSWORD, { rows: IMPORT_ROWS, log: say }), importReport);
+if (ONLY === "workers") await runWorkers();
+if (ONLY === "sdk") await runAlone("SDK and CLI", "sdk", (base, say) => benchSdk(ROOT, base, ADMIN_PASSWORD, say), sdkReport, true);
+if (ONLY === "ldap") {
   ensureSlapdInstalled();
   // A million people in 5 000 groups by default: 200 a group.
-  const groups = Math.min(USERS, Number(values.groups ?? Math.max(1, Math.round(USERS / 200))));
-  const logins = Number(values["directory-logins"] ?? (values.quick ? 1000 : 5000));
-  const pass = directoryBench({ users: USERS, groups, dir: join(BENCH_DIR, "ldap-slapd"), logins, concurrency: 4 * CORES, adminPassword: ADMIN_PASSWORD, log });
+  const groups = Math.min(USERS, GROUPS ?? Math.max(1, Math.round(USERS / 200)));
+  const pass = directoryBench({ users: USERS, groups, dir: join(BENCH_DIR, "ldap-slapd"), logins: DIRECTORY_LOGINS, concurrency: 4 * CORES, adminPassword: ADMIN_PASSWORD, log });
   // Attempt limits off: only throughput is measured.
   await runAlone("external user storage", "ldap", pass, directoryReport, false, { ECM_RATE_LIMIT_PER_ADDRESS: "0", ECM_RATE_LIMIT_PER_ACCOUNT: "0" });
 }
 
 /**
- * `--only <pass>`: that pass alone on each kind of store — a fresh one (no seeding), or with `seeded`
- * the seeded one (seeded first when missing) — reported, and nothing else.
+ * `--only <pass>`: that pass alone on each kind of store — a fresh one (no seeding; removed once its
+ * pass is done), or with `seeded` the seeded one (seeded first when missing, and kept) — reported, and nothing else.
  */
 async function runAlone<T>(
   title: string,
@@ -391,7 +424,7 @@ async function runAlone<T>(
   const lines = [`# ECM Security bench, ${title} — ${startedAt.toISOString()}`, machineLine(), `command: npm run bench -- ${process.argv.slice(2).join(" ")}`];
   const results: Record<string, T> = {};
   const targets = KINDS.map((kind) =>
-    seeded ? (kind === "sqlite" ? sqliteTarget() : postgresTarget()) : kind === "sqlite" ? sqliteTarget(`${name}-sqlite`) : postgresTarget(`ecm_bench_${name.replaceAll("-", "_")}`),
+    seeded ? (kind === "sqlite" ? sqliteTarget() : postgresTarget()) : kind === "sqlite" ? sqliteTarget(`${name}-sqlite`) : postgresTarget(DATABASE_NAME ?? `ecm_bench_${name.replaceAll("-", "_")}`),
   );
   if (seeded) await Promise.all(targets.map(ensureSeeded));
   else for (const target of targets) await target.reset();
@@ -400,7 +433,8 @@ async function runAlone<T>(
     try {
       results[target.kind] = await pass(`http://127.0.0.1:${PORT + 50 + i}/portal`, (text) => log(`[${target.kind}] ${text}`), server.pid!);
     } finally {
-      server.kill("SIGTERM");
+      await stopped(server);
+      if (!seeded) await target.drop();
     }
     lines.push("", seeded ? `## ${target.kind}, ${USERS.toLocaleString("en")} seeded users` : `## ${target.kind} (fresh store)`, ...report(results[target.kind]!));
   }
@@ -442,9 +476,7 @@ async function runWorkers(): Promise<never> {
         runs.push({ workers, searchesPerSecond: mix.length / at32.seconds, search32: latencyOf(at32.samples), loginsPerSecond: logins.samples.length / logins.seconds });
       } finally {
         client.close();
-        const exited = new Promise((done) => server.once("exit", done));
-        server.kill("SIGTERM");
-        await exited;
+        await stopped(server);
       }
     }
     const [one, all] = runs as [(typeof runs)[number], (typeof runs)[number]];

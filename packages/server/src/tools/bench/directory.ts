@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { Attribute, Change } from "ldapts";
 import { ldifLine, Slapd } from "../../test-support/slapd.js";
 import { BenchClient } from "./http-client.js";
@@ -104,7 +105,11 @@ export function directoryBench(opts: DirectoryBenchOptions): (baseUrl: string, l
     loaded ??= (async () => {
       opts.log(`slapd: generating and loading ${opts.users.toLocaleString("en")} people in ${opts.groups.toLocaleString("en")} groups with slapadd…`);
       const started = await Slapd.start({ suffix: SUFFIX, ldif: benchLdif(opts.users, Math.min(opts.groups, opts.users)), tls: true, indexes: ["uid", "entryUUID", "member", "modifyTimestamp"], dir: opts.dir });
-      process.once("exit", () => void started.slapd.stop());
+      // Kept for every store's pass; when the bench exits, stopped and its folder (a million people: gigabytes) removed.
+      process.once("exit", () => {
+        void started.slapd.stop();
+        rmSync(opts.dir, { recursive: true, force: true });
+      });
       opts.log(`slapd: loaded in ${started.loadSeconds.toFixed(0)} s`);
       return started;
     })();

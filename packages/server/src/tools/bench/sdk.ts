@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { owned } from "./children.js";
 import { BenchClient } from "./http-client.js";
 import { runEcm } from "./stats.js";
 
@@ -43,7 +44,7 @@ interface CliRun {
 
 function runProbe(root: string, mode: string, baseUrl: string, password: string): Promise<Probe> {
   const probe = join(root, "packages/server/src/tools/bench/sdk-probe.ts");
-  const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", probe, mode, baseUrl, password], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+  const child = owned(spawn(process.execPath, ["--expose-gc", "--import", "tsx", probe, mode, baseUrl, password], { cwd: root, stdio: ["ignore", "pipe", "inherit"] }));
   let out = "";
   child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
   return new Promise((resolve, reject) =>

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync, createWriteStream } from 
 import { connect } from "node:net";
 import { join } from "node:path";
 import { domainToASCII } from "node:url";
+import { owned, stopped } from "./children.js";
 import { Client, OrFilter, SizeLimitExceededError, SubstringFilter } from "ldapts";
 
 /**
@@ -49,7 +50,10 @@ export class Slapd {
   private process?: ChildProcess;
   readonly url: string;
 
-  private constructor(port: number) {
+  private constructor(
+    port: number,
+    private readonly dir: string,
+  ) {
     this.url = `ldap://127.0.0.1:${port}`;
   }
 
@@ -100,8 +104,8 @@ export class Slapd {
     const load = spawnSync("slapadd", ["-q", "-f", conf, "-l", ldif], { encoding: "utf8" });
     if (load.status !== 0) throw new Error(`slapadd failed: ${load.stderr}`);
     const loadSeconds = (performance.now() - started) / 1000;
-    const slapd = new Slapd(port);
-    slapd.process = spawn("slapd", ["-d", "0", "-f", conf, "-h", `${slapd.url}/`], { stdio: "ignore" });
+    const slapd = new Slapd(port, dir);
+    slapd.process = owned(spawn("slapd", ["-d", "0", "-f", conf, "-h", `${slapd.url}/`], { stdio: "ignore" }));
     await waitForPort(port);
     return { slapd, loadSeconds, entries };
   }
@@ -123,8 +127,10 @@ export class Slapd {
     }
   }
 
-  stop(): void {
-    this.process?.kill("SIGTERM");
+  /** Stops slapd and removes its folder (its configuration and database, made again at each start). */
+  async remove(): Promise<void> {
+    if (this.process) await stopped(this.process);
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

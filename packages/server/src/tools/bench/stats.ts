@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { readdirSync, readFileSync } from "node:fs";
+import { owned } from "./children.js";
 
 /** The status lines of a process and of its descendants (a server's primary and its workers); gone ones are left out. */
 function treeStatus(pid: number): string[] {
@@ -87,7 +88,7 @@ export const ms = (n: number) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : 
 export function runEcm(root: string, baseUrl: string, password: string, args: string[]): Promise<{ code: number | null; stderr: string; seconds: number; peakRssMb: number }> {
   const env = { ...process.env, ECM_URL: baseUrl, ECM_USERNAME: "sysadmin", ECM_PASSWORD: password, XDG_CONFIG_HOME: "/nonexistent" };
   const started = performance.now();
-  const child = spawn(process.execPath, [join(root, "packages/cli/bin/ecm.js"), ...args], { cwd: root, env, stdio: ["ignore", "ignore", "pipe"] });
+  const child = owned(spawn(process.execPath, [join(root, "packages/cli/bin/ecm.js"), ...args], { cwd: root, env, stdio: ["ignore", "ignore", "pipe"] }));
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
   let peak = 0;
