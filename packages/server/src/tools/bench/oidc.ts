@@ -23,7 +23,8 @@ export interface OidcResult {
   callback: Latency;
   callbackOwn: Latency;
   /** Logins started at the target's rate (an open loop, as users arrive), after the saturated pass. */
-  paced: { perSecond: number; target: number; login: Latency; callbackOwn: Latency; failures: Record<string, number> };
+  /** `waitedForAccount`: logins that found every account busy with one in flight, and waited (the server fell that far behind). */
+  paced: { perSecond: number; target: number; login: Latency; callbackOwn: Latency; failures: Record<string, number>; waitedForAccount: number };
   /** Failed measured logins, and failed first logins, by kind (step, status, answer). */
   failures: Record<string, number>;
   firstFailures: Record<string, number>;
@@ -110,19 +111,33 @@ export async function benchOidc(baseUrl: string, adminPassword: string, opts: Oi
     opts.log(`[oidc] ${opts.logins} logins started at ${LOGINS_PER_SECOND_TARGET}/s…`);
     failures = new Map();
     ownTimes.length = 0;
-    // A login takes a browser no other login is using (they would share its cookies); the accounts far outnumber the logins in flight.
+    // A login takes a browser no other login is using (they would share its cookies). When the server
+    // falls so far behind that every account has a login in flight (64 with --quick), the next one waits
+    // for a free account: that wait is part of its time, which runs from when it was due.
     const free = [...browsers];
-    const pacedRun = await paced(Array.from({ length: opts.logins }), LOGINS_PER_SECOND_TARGET, async () => {
+    const waiting: ((account: (typeof browsers)[number]) => void)[] = [];
+    let waited = 0;
+    const take = async () => {
       const account = free.shift();
-      if (!account) return failed("no account free: more logins in flight than accounts");
-      await login(account).finally(() => free.push(account));
+      if (account) return account;
+      waited++;
+      return new Promise<(typeof browsers)[number]>((resolve) => waiting.push(resolve));
+    };
+    const give = (account: (typeof browsers)[number]) => {
+      const next = waiting.shift();
+      if (next) next(account);
+      else free.push(account);
+    };
+    const pacedRun = await paced(Array.from({ length: opts.logins }), LOGINS_PER_SECOND_TARGET, async () => {
+      const account = await take();
+      await login(account).finally(() => give(account));
     });
     return {
       accounts: browsers.length,
       firstLogins: { count: browsers.length, seconds: first.seconds, perSecond: browsers.length / first.seconds },
       logins: { count: opts.logins, seconds: measured.seconds, perSecond: opts.logins / measured.seconds, concurrency: opts.concurrency },
       ...saturated,
-      paced: { perSecond: pacedRun.samples.length / pacedRun.seconds, target: LOGINS_PER_SECOND_TARGET, login: latencyOf(pacedRun.samples), callbackOwn: latencyOf(ownTimes), failures: Object.fromEntries(failures) },
+      paced: { perSecond: pacedRun.samples.length / pacedRun.seconds, target: LOGINS_PER_SECOND_TARGET, login: latencyOf(pacedRun.samples), callbackOwn: latencyOf(ownTimes), failures: Object.fromEntries(failures), waitedForAccount: waited },
       firstFailures: Object.fromEntries(firstFailures),
     };
   } finally {
@@ -147,7 +162,7 @@ export function oidcReport(r: OidcResult): string[] {
     `provider first logins:    ${r.firstLogins.perSecond.toFixed(1)}/s (provider login and consent forms, user created)${count(r.firstFailures) ? `; ${count(r.firstFailures)} FAILED` : ""}`,
     `callback, own time:       ${lat(r.callbackOwn)} (without the provider's code exchange, from Server-Timing)`,
     `callback, as seen:        ${lat(r.callback)}`,
-    `started at ${r.paced.target}/s:         ${r.paced.perSecond.toFixed(1)} logins/s; callback, own time ${lat(r.paced.callbackOwn)}; whole login (timed from when it was due) ${lat(r.paced.login)}${count(r.paced.failures) ? `; ${count(r.paced.failures)} FAILED` : ""}`,
+    `started at ${r.paced.target}/s:         ${r.paced.perSecond.toFixed(1)} logins/s; callback, own time ${lat(r.paced.callbackOwn)}; whole login (timed from when it was due) ${lat(r.paced.login)}${r.paced.waitedForAccount ? `; ${r.paced.waitedForAccount} waited for one of the ${r.accounts} accounts to be free (all had a login in flight)` : ""}${count(r.paced.failures) ? `; ${count(r.paced.failures)} FAILED` : ""}`,
     ...kinds("login", r.failures),
     ...kinds(`login at ${r.paced.target}/s`, r.paced.failures),
     ...kinds("first login", r.firstFailures),
