@@ -32,6 +32,18 @@ const kinds: StoreKind[] = store === "both" ? ["sqlite", "postgres"] : [store];
 const cannotRun = store === "postgres" && storeSkip("postgres");
 if (cannotRun) usageError(`--store postgres: ${cannotRun}: set it to a PostgreSQL URL the fuzzer may create databases from`, USAGE);
 
+// Ctrl-C or a kill ends the run after its batch of requests under way and removes its store (a
+// PostgreSQL database, a temporary SQLite folder) before the fuzzer exits; a second one exits at once.
+const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+let stopped: keyof typeof SIGNAL_EXIT_CODES | undefined;
+for (const signal of Object.keys(SIGNAL_EXIT_CODES) as (keyof typeof SIGNAL_EXIT_CODES)[]) {
+  process.on(signal, () => {
+    if (stopped) process.exit(SIGNAL_EXIT_CODES[signal]);
+    stopped = signal;
+    console.log(`${signal}: stopping after this batch of requests, then removing the run's store`);
+  });
+}
+
 let failed = false;
 for (const kind of kinds) {
   const skip = storeSkip(kind);
@@ -47,6 +59,7 @@ for (const kind of kinds) {
       requests,
       seed,
       progress: (sent) => {
+        if (stopped) throw new Error(`stopped by ${stopped}`);
         if (Date.now() - last < 10_000) return;
         last = Date.now();
         console.log(`  ${sent} requests`);
@@ -54,9 +67,12 @@ for (const kind of kinds) {
     });
     report(kind, summary);
     failed ||= summary.failures.length > 0;
+  } catch (error) {
+    if (!stopped) throw error;
   } finally {
     await server.close();
   }
+  if (stopped) process.exit(SIGNAL_EXIT_CODES[stopped]);
 }
 process.exit(failed ? 1 : 0);
 
