@@ -44,6 +44,9 @@ it("seed and fuzz keep their --help", { timeout: 60_000 }, async () => {
   assert.match((await tool("./seed.ts", "--help")).stdout, /^Usage: npm run seed -- --users N/);
   assert.match((await tool("./fuzz.ts", "-h")).stdout, /^Usage: npm run fuzz -- \[--requests N\]/);
   assert.equal((await tool("./seed.ts", "--user", "5")).code, 2);
+  const bare = await tool("./seed.ts");
+  assert.equal(bare.code, 2);
+  assert.match(bare.stderr, /^--users is needed: a whole number of at least 1\nUsage: npm run seed -- --users N/);
 });
 
 it("a value the bench cannot take is one line naming the option and the usage (exit 2), before it builds, seeds or starts anything", { timeout: 60_000 }, async () => {

@@ -29,10 +29,10 @@ export function usageError(message: string, usage: string): never {
 /** An option's whole number from `min` to `max` (absent: `fallback`), or a usage error naming the option. */
 export function wholeNumber(option: string, value: string | undefined, usage: string, { min = 1, max = Number.MAX_SAFE_INTEGER, fallback }: { min?: number; max?: number; fallback?: number } = {}): number {
   if (value === undefined && fallback !== undefined) return fallback;
+  const range = max < Number.MAX_SAFE_INTEGER ? `from ${min} to ${max}` : `of at least ${min}`;
+  if (value === undefined) usageError(`--${option} is needed: a whole number ${range}`, usage);
   const number = Number(value);
-  if (value === undefined || value.trim() === "" || !Number.isInteger(number) || number < min || number > max) {
-    usageError(`--${option} takes a whole number ${max < Number.MAX_SAFE_INTEGER ? `from ${min} to ${max}` : `of at least ${min}`}, not ${JSON.stringify(value ?? "")}`, usage);
-  }
+  if (value.trim() === "" || !Number.isInteger(number) || number < min || number > max) usageError(`--${option} takes a whole number ${range}, not ${JSON.stringify(value)}`, usage);
   return number;
 }
 
