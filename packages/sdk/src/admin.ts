@@ -2,7 +2,7 @@ import type { RequestOptions, Transport } from "./http.js";
 import { countOf, inSdkFieldNames, parseLinkHeader, PASSWORD_NAMES } from "./mapping.js";
 import { DIRECTORY_UPDATE_FIELDS, PROVIDER_UPDATE_FIELDS } from "./config-fields.js";
 import { callOptions as call, checkFields } from "./options.js";
-import type { CallOptions, DirectoryFields, ECMDirectory, ECMIdentityProvider, IdentityProviderFields, RestGroup, RestMe, RestRole, RestUser } from "./types.js";
+import type { CallOptions, DirectoryFields, ECMDirectory, ECMIdentityProvider, IdentityProviderFields, LinkFate, RestGroup, RestMe, RestRole, RestUser } from "./types.js";
 
 /** Filters of the users list, its count, its CSV and a bulk action (REST names). */
 export interface RestUserFilter {
@@ -275,10 +275,14 @@ export class Admin {
     return this.#versioned("GET", `/idp/v1/external-identity-provider/${enc(alias)}`, call(opts));
   }
 
-  /** Changes the fields given (the secret left out is kept); with `ifMatch`, a stale version is an ECMPreconditionError (412). */
-  async updateIdentityProvider(alias: string, fields: IdentityProviderFields, ifMatch: string | null, opts?: CallOptions): Promise<Versioned<ECMIdentityProvider>> {
+  /**
+   * Changes the fields given (the secret left out is kept); with `ifMatch`, a stale version is an ECMPreconditionError (412).
+   * A change of the issuer or client id of a provider with links needs `links` (`keep` or `remove`): without it, an ECMConflictError (409).
+   */
+  async updateIdentityProvider(alias: string, fields: IdentityProviderFields, ifMatch: string | null, opts?: CallOptions & { links?: LinkFate }): Promise<Versioned<ECMIdentityProvider>> {
     checkFields(fields, "identity provider", PROVIDER_UPDATE_FIELDS);
-    return this.#versioned("PUT", `/idp/v1/external-identity-provider/${enc(alias)}`, { body: fields, headers: ifMatch ? { "if-match": ifMatch } : {}, idempotent: false, ...call(opts) });
+    const c = call(opts, ["links"]);
+    return this.#versioned("PUT", `/idp/v1/external-identity-provider/${enc(alias)}`, { body: fields, query: { links: opts?.links }, headers: ifMatch ? { "if-match": ifMatch } : {}, idempotent: false, ...c });
   }
 
   /** Removes an identity provider and its links; its sessions end. With `ifMatch`, one changed since that version stays: an ECMPreconditionError (412). */

@@ -30,6 +30,7 @@ import type {
   ECMUser,
   GroupFields,
   IdentityProviderFields,
+  LinkFate,
   ImportOptions,
   ImportSource,
   IterUsersOptions,
@@ -773,11 +774,15 @@ export class Security {
     return (await this.#http.request<ECMIdentityProvider>("POST", "/idp/v1/external-identity-provider", { body: { alias, ...body }, signal, timeout })).data;
   }
 
-  /** Changes an identity provider; fields left out keep their value (the alias never changes). */
-  async updateIdentityProvider(alias: string, fields: IdentityProviderFields & CallOptions): Promise<ECMIdentityProvider> {
-    const { signal, timeout, ...body } = fields;
+  /**
+   * Changes an identity provider; fields left out keep their value (the alias never changes). A change of
+   * the issuer (a new `fromUrl`, `config.issuer`) or `clientId` of a provider with links needs `links`:
+   * `keep` (the same people, with the same subjects) or `remove`; without it, an ECMConflictError (409).
+   */
+  async updateIdentityProvider(alias: string, fields: IdentityProviderFields & CallOptions & { links?: LinkFate }): Promise<ECMIdentityProvider> {
+    const { signal, timeout, links, ...body } = fields;
     checkFields(body, "identity provider", PROVIDER_UPDATE_FIELDS);
-    return (await this.#http.request<ECMIdentityProvider>("PUT", `/idp/v1/external-identity-provider/${enc(alias)}`, { body, signal, timeout })).data;
+    return (await this.#http.request<ECMIdentityProvider>("PUT", `/idp/v1/external-identity-provider/${enc(alias)}`, { body, query: { links }, signal, timeout })).data;
   }
 
   /** Removes an identity provider and its links; its sessions end. */

@@ -31,6 +31,7 @@ import type {
   ECMUser,
   GroupFields,
   IdentityProviderFields,
+  LinkFate,
   ImportOptions,
   ImportUserRecord,
   IterUsersOptions,
@@ -455,7 +456,7 @@ export class SecuritySync {
   createIdentityProvider(alias: string, fields: IdentityProviderFields & { clientId: string } & SyncCallOptions): ECMIdentityProvider {
     return this.#c("createIdentityProvider", [alias, fields]);
   }
-  updateIdentityProvider(alias: string, fields: IdentityProviderFields & SyncCallOptions): ECMIdentityProvider {
+  updateIdentityProvider(alias: string, fields: IdentityProviderFields & SyncCallOptions & { links?: LinkFate }): ECMIdentityProvider {
     return this.#c("updateIdentityProvider", [alias, fields]);
   }
   deleteIdentityProvider(alias: string, opts?: SyncCallOptions): void {

@@ -366,6 +366,12 @@ export interface ECMIdentityProvider {
   config: ECMIdentityProviderConfig;
 }
 
+/**
+ * What becomes of an identity provider's links when a change moves its issuer or client id (a subject is
+ * unique only at its issuer): `keep` — the same people, with the same subjects; `remove` — as when the provider is deleted.
+ */
+export type LinkFate = "keep" | "remove";
+
 /** What creating or changing an identity provider sends; on update, fields left out keep their value. */
 export interface IdentityProviderFields {
   displayName?: string;

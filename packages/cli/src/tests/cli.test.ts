@@ -566,6 +566,13 @@ describe("identity providers", () => {
         assert.deepEqual([none.code, none.stdout, none.stderr], [4, "", "ecm: ECMS1201-E The specified identity provider does not exist.\n"], `${command} ${filter.join(" ")}`);
       }
     }
+    // A new issuer would give the linked subject to whoever has it there: asked what becomes of the link.
+    const newIssuer = await ecm(["idps", "update", "cli-sso", "--issuer", "https://idp2.example"]);
+    assert.equal(newIssuer.code, 5, newIssuer.stderr);
+    assert.match(newIssuer.stderr, /a subject is unique only at its issuer.*\(give --links keep or --links remove\)\n$/);
+    assert.equal((await ecm(["idps", "update", "cli-sso", "--issuer", "https://idp2.example", "--links", "maybe"])).code, 2);
+    assert.equal(JSON.parse(ok(await ecm(["idps", "update", "cli-sso", "--issuer", "https://idp2.example", "--links", "keep", "-o", "json"])).stdout).issuer, "https://idp2.example");
+    assert.equal(ok(await ecm(["users", "count", "--linked-to", "cli-sso"])).stdout.trim(), "1", "kept");
     const otherSubject = await ecm(["users", "unlink", "cli-linked", "cli-sso", "--subject", "sub-7"]);
     assert.deepEqual([otherSubject.code, /still linked|another subject|not linked to/i.test(otherSubject.stderr)], [5, true], otherSubject.stderr);
     ok(await ecm(["users", "unlink", "cli-linked", "cli-sso", "--subject", "sub-42"]));

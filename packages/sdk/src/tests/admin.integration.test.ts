@@ -60,8 +60,15 @@ test("a directory and an identity provider: read with their ETag, changed with i
   assert.deepEqual([renamed.value.displayName, renamed.etag === provider.etag], ["Adm SSO", false]);
   await assert.rejects(ecm.admin.updateIdentityProvider("adm-idp", { displayName: "Adm" }, provider.etag), ECMPreconditionError);
   await assert.rejects(ecm.admin.updateIdentityProvider("adm-idp", { display_name: "Adm" } as never, renamed.etag), /unknown identity provider field "display_name"; use displayName/);
+  // A linked subject at a new issuer: the links go when the caller says so.
+  const linked = await ecm.security.createUser("adm-idp-linked");
+  await ecm.security.linkUser(linked, "adm-idp", "subject-1");
+  await assert.rejects(ecm.admin.updateIdentityProvider("adm-idp", { config: { issuer: "https://adm2.example.com" } }, renamed.etag), ECMConflictError);
+  const moved = await ecm.admin.updateIdentityProvider("adm-idp", { config: { issuer: "https://adm2.example.com" } }, renamed.etag, { links: "remove" });
+  assert.deepEqual([moved.value.config.issuer, await ecm.security.userLinks(linked)], ["https://adm2.example.com", []]);
+  await ecm.security.deleteUser(linked.guid);
   await assert.rejects(ecm.admin.deleteIdentityProvider("adm-idp", provider.etag), ECMPreconditionError);
-  await ecm.admin.deleteIdentityProvider("adm-idp", renamed.etag);
+  await ecm.admin.deleteIdentityProvider("adm-idp", moved.etag);
   assert.deepEqual(await ecm.security.identityProviders(), []);
 });
 

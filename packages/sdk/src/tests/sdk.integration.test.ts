@@ -426,6 +426,11 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       await assert.rejects(sec.countUsers({ source: `identity-provider:${p}nothing` }), noProvider);
       await assert.rejects(sec.usersPage({ linkedTo: `${p}nothing` }), noProvider);
       assert.deepEqual(await sec.userLinks(u), [{ alias, displayName: "Example SSO", subject: "subject-1" }]);
+      // Another issuer's "subject-1" may be someone else: its links stay only when the caller says so.
+      await assert.rejects(sec.updateIdentityProvider(alias, { config: { issuer: "https://idp2.example" } }), (e: ECMConflictError) => e instanceof ECMConflictError && /links=keep/.test(e.message));
+      await assert.rejects(sec.updateIdentityProvider(alias, { config: { issuer: "https://idp2.example" }, links: "sometimes" as never }), ECMValidationError);
+      assert.equal((await sec.updateIdentityProvider(alias, { config: { issuer: "https://idp2.example" }, links: "keep" })).config.issuer, "https://idp2.example");
+      assert.deepEqual(await sec.userLinks(u), [{ alias, displayName: "Example SSO", subject: "subject-1" }]);
       await assert.rejects(sec.unlinkUser(u, alias, { subject: "subject-2" }), ECMConflictError);
       await sec.unlinkUser(u, alias, { subject: "subject-1" });
       await assert.rejects(sec.unlinkUser(u, alias), ECMNotFoundError);

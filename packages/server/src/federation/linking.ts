@@ -19,7 +19,7 @@ import type { Database, UserRow } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
 import { createUserQueries } from "../storage/user-queries.js";
-import { groupsNamed, providerActor, withoutOwnLogin, type OidcSettings, type Provider } from "./providers.js";
+import { groupsNamed, providerActor, subjectsOf, toProvider, withoutOwnLogin, type OidcSettings, type Provider } from "./providers.js";
 
 /** Who the provider says logged in, read from its claims through the provider's claim mapping. */
 export interface ProviderIdentity {
@@ -288,6 +288,13 @@ export function createLinking(store: Store, groups: GroupQueries) {
           await recordAudit(trx, system, { action: "user.link", target: userTarget(user), details: { ...link, by: "new-user" } });
         }
         await trx.insertInto("federated_identities").values({ provider_id: p.id, subject: identity.subject, user_id: user.id, created_at: isoNow(), by_system_administrator: made }).execute();
+      }
+      // The subject is the issuer's the ID token was checked against: one whose issuer or client changed since
+      // (its links kept or removed by the administrator) is not linked or let in with it. Read after the link's
+      // insert, which holds the provider's row on PostgreSQL (the trigger's share lock) until this commits.
+      const stored = await trx.selectFrom("identity_providers").selectAll().where("id", "=", p.id).executeTakeFirstOrThrow();
+      if (subjectsOf(toProvider(stored)) !== subjectsOf(p)) {
+        throw new DomainError("unavailable", "The identity provider's issuer or client changed while this login was finishing; log in again.", { retryAfterSeconds: 1 });
       }
       // A service account (linked before such links were refused) logs in only with its keys: refused before its groups follow the provider's.
       const refusal = user.service_account === 1 ? "service-account" : loginRefusal(user, new Date(), { familiar: false });

@@ -89,6 +89,12 @@ export interface ProviderView {
   config: OidcSettings & { redirectUri: string };
 }
 
+/** What becomes of a provider's links when its issuer or client id changes (providers.ts settleLinks). */
+export type LinkFate = "keep" | "remove";
+
+/** What a subject is unique within: the provider's issuer, and the client for providers that give each client its own. */
+export const subjectsOf = (p: Pick<Provider, "clientId" | "config">) => JSON.stringify([p.config.issuer, p.clientId]);
+
 /** What a create or an update sends; on update, fields left out keep their value. */
 export interface ProviderInput {
   /** The administrator's origin: kept by a create, and by an update of a provider that has none; never moved. */
@@ -378,6 +384,61 @@ export function createProviderAdmin({ db, dialect }: Pick<Store, "db" | "dialect
   }
 
 
+  /**
+   * Removes a provider's links, the memberships its group mapping made and the sessions opened through it;
+   * returns what the audit event says of it, with the users left without a way to log in (no password,
+   * no directory, no API key, no other link).
+   */
+  async function removeLinks(trx: Kysely<Database>, providerId: number): Promise<Record<string, unknown>> {
+    const stranded = await trx
+      .selectFrom("users")
+      .innerJoin("federated_identities as f", "f.user_id", "users.id")
+      .select(["users.uuid", "users.username"])
+      .where("f.provider_id", "=", providerId)
+      .where(withoutOwnLogin())
+      .where((eb) => eb.not(eb.exists(eb.selectFrom("federated_identities as o").select("o.user_id").whereRef("o.user_id", "=", "users.id").where("o.provider_id", "!=", providerId))))
+      .orderBy("users.username")
+      .execute();
+    await revokeProviderSessions(trx, providerId);
+    // The memberships its group mapping made go with the links, as a removed directory's sync's do: kept, they
+    // would be by hand, with their roles, decided by no login again.
+    const mapped = await trx.deleteFrom("group_members").where("mapped_by", "=", providerId).executeTakeFirst();
+    const links = await trx.deleteFrom("federated_identities").where("provider_id", "=", providerId).executeTakeFirst();
+    return {
+      linksRemoved: Number(links.numDeletedRows),
+      mappedMembershipsRemoved: Number(mapped.numDeletedRows),
+      // Capped: the event stays readable; the count says how many there were.
+      usersWithoutLogin: stranded.slice(0, 1000).map((u) => ({ id: u.uuid, username: u.username })),
+      usersWithoutLoginCount: stranded.length,
+    };
+  }
+
+  /**
+   * A provider whose issuer or client id changes may now say another person's subject where a link
+   * holds the same text (subjects are unique per issuer only; some providers, as Entra ID, give each
+   * client its own): its links stay only when the administrator says they are the same users
+   * (`keep`), or go as at a removal of the provider (`remove`, the users it made becoming local ones);
+   * asked for neither, the change is refused. Logins begun before it are not finished.
+   */
+  async function settleLinks(trx: Kysely<Database>, p: Provider, links: LinkFate | undefined): Promise<Record<string, unknown>> {
+    await trx.deleteFrom("provider_logins").where("provider_id", "=", p.id).execute();
+    const { count } = await trx.selectFrom("federated_identities").select((eb) => eb.fn.countAll<string | number>().as("count")).where("provider_id", "=", p.id).executeTakeFirstOrThrow();
+    const linked = Number(count);
+    if (linked === 0) return {};
+    if (links === undefined) {
+      throw new DomainError(
+        "refused",
+        `This change of the provider's issuer or clientId may give its ${linked} linked subject${linked === 1 ? "" : "s"} to other people (a subject is unique only at its issuer): ` +
+          "say what becomes of the links with links=keep (the same people, with the same subjects, at the new issuer or client) or links=remove (they are removed as when the provider is deleted; its users log in again as new users or by verified email). Nothing was changed.",
+        { field: "links", links: linked },
+      );
+    }
+    if (links === "keep") return { linksKept: linked };
+    const removed = await removeLinks(trx, p.id);
+    await trx.updateTable("users").set({ identity_provider_id: null }).where("identity_provider_id", "=", p.id).execute();
+    return removed;
+  }
+
   return {
     load,
 
@@ -416,7 +477,7 @@ export function createProviderAdmin({ db, dialect }: Pick<Store, "db" | "dialect
      * Partial update; the alias never changes. Disabling ends the sessions opened through the
      * provider. One that changes nothing (a GET's body sent back) writes and audits nothing.
      */
-    async update(actor: AdminActor, alias: string, input: ProviderInput, precondition: Precondition): Promise<Provider> {
+    async update(actor: AdminActor, alias: string, input: ProviderInput, precondition: Precondition, links?: LinkFate): Promise<Provider> {
       const current = await load(alias);
       checkPrecondition(current, precondition);
       // Before discovery reads a new fromUrl: a refused caller gets nothing done.
@@ -455,10 +516,11 @@ export function createProviderAdmin({ db, dialect }: Pick<Store, "db" | "dialect
           // It may be the last system administrator's way in.
           await assertSystemAdministratorRemains(trx);
         }
+        const linkChanges = subjectsOf(next) === subjectsOf(current) ? {} : await settleLinks(trx, current, links);
         await recordAudit(trx, actor, {
           action: "identity-provider.update",
           target: providerTarget(current),
-          details: { before: pick(before, changed), after: pick(after, changed), ...(secretChanged ? { clientSecretChanged: true } : {}) },
+          details: { before: pick(before, changed), after: pick(after, changed), ...(secretChanged ? { clientSecretChanged: true } : {}), ...linkChanges },
         });
         return toProvider(row);
       });
@@ -474,35 +536,11 @@ export function createProviderAdmin({ db, dialect }: Pick<Store, "db" | "dialect
         const p = await load(alias, trx);
         checkPrecondition(p, precondition);
         await assertMayConfigureLoginSource(trx, actor.roles, { providerId: p.id }, groupsNamed(p), "remove this identity provider");
-        const stranded = await trx
-          .selectFrom("users")
-          .innerJoin("federated_identities as f", "f.user_id", "users.id")
-          .select(["users.uuid", "users.username"])
-          .where("f.provider_id", "=", p.id)
-          .where(withoutOwnLogin())
-          .where((eb) => eb.not(eb.exists(eb.selectFrom("federated_identities as o").select("o.user_id").whereRef("o.user_id", "=", "users.id").where("o.provider_id", "!=", p.id))))
-          .orderBy("users.username")
-          .execute();
-        await revokeProviderSessions(trx, p.id);
-        // The memberships its group mapping made go with it, as a removed directory's sync's do: kept, they
-        // would be by hand, with their roles, decided by no login again.
-        const mapped = await trx.deleteFrom("group_members").where("mapped_by", "=", p.id).executeTakeFirst();
-        const links = await trx.deleteFrom("federated_identities").where("provider_id", "=", p.id).executeTakeFirst();
+        const removedLinks = await removeLinks(trx, p.id);
         // Deleted meanwhile by another request: that one says so, this one finds nothing.
         if (Number((await trx.deleteFrom("identity_providers").where("id", "=", p.id).executeTakeFirst()).numDeletedRows) === 0) throw notFound("identity provider", alias);
         await assertSystemAdministratorRemains(trx);
-        await recordAudit(trx, actor, {
-          action: "identity-provider.delete",
-          target: providerTarget(p),
-          details: {
-            before: audited(p),
-            linksRemoved: Number(links.numDeletedRows),
-            mappedMembershipsRemoved: Number(mapped.numDeletedRows),
-            // Capped: the event stays readable; the count says how many there were.
-            usersWithoutLogin: stranded.slice(0, 1000).map((u) => ({ id: u.uuid, username: u.username })),
-            usersWithoutLoginCount: stranded.length,
-          },
-        });
+        await recordAudit(trx, actor, { action: "identity-provider.delete", target: providerTarget(p), details: { before: audited(p), ...removedLinks } });
         return p.id;
       });
       await releaseMadeUsers(removed);

@@ -84,6 +84,14 @@ const ProviderSchema = Type.Object({
 });
 
 const AliasParams = Type.Object({ alias: Type.String({ maxLength: 64 }) });
+const UpdateQuery = Type.Object({
+  links: Type.Optional(
+    Type.Union([Type.Literal("keep"), Type.Literal("remove")], {
+      description:
+        "Asked when the change moves the issuer (`fromUrl`'s discovery document or `config.issuer`) or `clientId` of a provider that has links: keep (the same people, with the same subjects, at the new issuer) or remove (as when the provider is deleted). Without it such a change is a 409; other changes ignore it",
+    }),
+  ),
+});
 const TestSchema = Type.Object({
   ok: Type.Boolean(),
   message: Type.String({ description: "The first failed step's message, or that all worked" }),
@@ -139,10 +147,13 @@ const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
     onRequest: adminOnly,
     schema: {
       summary: "Change an identity provider",
-      description: "Partial: fields left out keep their value; the alias cannot change. A new `fromUrl` is read again. Disabling it ends the sessions opened through it.",
+      description:
+        "Partial: fields left out keep their value; the alias cannot change. A new `fromUrl` is read again. Disabling it ends the sessions opened through it. " +
+        "A subject is unique only at its issuer: a change of the issuer or `clientId` of a provider that has links is a 409 unless `links` says what becomes of them.",
       tags: ["identity providers"],
       security,
       params: AliasParams,
+      querystring: UpdateQuery,
       headers: IfMatchHeaders,
       body: UpdateBody,
       response: { 200: ProviderSchema, ...errorResponses(400, 401, 403, 404, 409, 412) },
@@ -154,7 +165,7 @@ const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
     if (id !== undefined && id.toLowerCase() !== current.uuid) throw new ApiError("invalidRequest", "The id in the body is not the provider's.", { field: "id" });
     assertRedirectUri(changes.config?.redirectUri, view(request, current).config.redirectUri);
     // A provider added before its origin was kept takes this one (an update never moves a kept one).
-    const p = await providers.update(adminActorOf(request), request.params.alias, { ...changes, callbackBase: publicBase(request) }, ifMatchVersions(request.headers["if-match"]));
+    const p = await providers.update(adminActorOf(request), request.params.alias, { ...changes, callbackBase: publicBase(request) }, ifMatchVersions(request.headers["if-match"]), request.query.links);
     return reply.header("etag", etagOf(p.version)).send(view(request, p));
   });
 

@@ -1039,6 +1039,59 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     }
   });
 
+  it("a change of issuer or client id keeps no link unless the administrator says what becomes of them: a subject of the new issuer never opens an old link's account", async () => {
+    const s = server();
+    const before = await providerFor(s, admin, "moving", { defaultGroupList: [defaultGroup], customGroupList: [{ idpGroupName: "eng", localGroupId: engGroup }], config: { scopes: ["openid", "profile", "groups"] } });
+    // Another issuer whose subjects are its own: "same-sub" there is someone else.
+    const other = await startTestProvider([clientFor(s, "moving")]);
+    const third = await startTestProvider([clientFor(s, "moving")]);
+    try {
+      before.accounts.set("same-sub", { preferred_username: "old.owner", groups: ["eng"] });
+      const owner = await me(await providerLogin(s, "moving", "same-sub"));
+      assert.deepEqual(owner.groups, ["corp-staff", "engineering", "users"]);
+      const path = "/idp/v1/external-identity-provider/moving";
+      for (const body of [{ fromUrl: other.issuer, clientSecret: CLIENT_SECRET }, { config: { issuer: other.issuer } }, { clientId: "another-client" }]) {
+        const r = await s.api("PUT", path, { token: admin, body });
+        assert.equal(r.status, 409, JSON.stringify(body) + r.text);
+        assert.match(r.body.errorMessage, /links=keep.*links=remove/);
+        assert.equal(JSON.parse(r.body.additionalInfo).links, 1);
+      }
+      assert.equal((await s.api("PUT", `${path}?links=sometimes`, { token: admin, body: { fromUrl: other.issuer, clientSecret: CLIENT_SECRET } })).status, 400);
+      const unchanged = (await s.api("GET", path, { token: admin })).body;
+      assert.equal(unchanged.config.issuer, before.issuer, "nothing changed");
+      // Another change, the issuer the same, needs no answer.
+      assert.equal((await s.api("PUT", path, { token: admin, body: { displayName: "Moving SSO", fromUrl: before.issuer } })).status, 200);
+
+      const moved = await s.api("PUT", `${path}?links=remove`, { token: admin, body: { fromUrl: other.issuer, clientSecret: CLIENT_SECRET } });
+      assert.equal(moved.status, 200, moved.text);
+      assert.equal(moved.body.config.issuer, other.issuer);
+      const ownerNow = (await s.api("GET", `/security/v1/users/${owner.id}`, { token: admin })).body;
+      assert.equal(ownerNow.federatedIdentities, null, "the link went");
+      const groupsNow = (await s.api("GET", `/security/v1/users/${owner.id}/user-groups`, { token: admin })).body.map((g: any) => g.name).sort();
+      assert.deepEqual(groupsNow, ["corp-staff", "users"], "with the memberships its mapping made");
+      const event = (await audit("identity-provider.update")).find((e) => e.targetName === "moving" && e.details.linksRemoved !== undefined);
+      assert.equal(event.details.linksRemoved, 1);
+      assert.deepEqual(event.details.usersWithoutLogin, [{ id: owner.id, username: "old.owner" }]);
+      // The new issuer's "same-sub" is a user of its own.
+      other.accounts.set("same-sub", { preferred_username: "new.person" });
+      const stranger = await me(await providerLogin(s, "moving", "same-sub"));
+      assert.notEqual(stranger.id, owner.id);
+      assert.equal(stranger.username, "new.person");
+
+      // The issuer moved, its subjects the same (the administrator says so): the links stay.
+      third.accounts.set("same-sub", { preferred_username: "new.person" });
+      const kept = await s.api("PUT", `${path}?links=keep`, { token: admin, body: { fromUrl: third.issuer, clientSecret: CLIENT_SECRET } });
+      assert.equal(kept.status, 200, kept.text);
+      assert.equal((await me(await providerLogin(s, "moving", "same-sub"))).id, stranger.id);
+      assert.ok((await audit("identity-provider.update")).some((e) => e.targetName === "moving" && e.details.linksKept === 1));
+    } finally {
+      await before.close();
+      await other.close();
+      await third.close();
+      await s.api("DELETE", "/idp/v1/external-identity-provider/moving", { token: admin });
+    }
+  });
+
   it("never shows the client secret or a code in an answer or the audit log", async () => {
     const s = server();
     const answers = [
