@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createNetServer } from "node:net";
@@ -233,6 +233,31 @@ describe("start-up failures are one clear line and a non-zero exit", () => {
       } finally {
         await next.stop();
       }
+    }
+  });
+
+  it("a key, certificate or secret file that is not a regular file (a FIFO, a directory, a device) or is too large: refused at once, reading nothing of it", { timeout: 120_000 }, async () => {
+    const fifo = join(dir, "a-fifo");
+    assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+    const folder = mkdtempSync(join(dir, "a-folder-"));
+    const large = join(dir, "large.pem");
+    writeFileSync(large, "x".repeat(2 * 1024 * 1024));
+    const small = join(dir, "small.pem");
+    writeFileSync(small, "not a certificate");
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ ECM_SECRET_KEY_FILE: fifo }, /ECM_SECRET_KEY_FILE \(.*a-fifo\) is not a regular file but a FIFO/],
+      [{ ECM_SECRET_KEY_FILE: folder }, /ECM_SECRET_KEY_FILE \(.*a-folder-\w+\) is not a regular file but a directory/],
+      [{ ECM_SECRET_KEY_FILE: "/dev/zero" }, /ECM_SECRET_KEY_FILE \(\/dev\/zero\) is not a regular file but a character device/],
+      [{ ECM_SECRET_KEY_FILE: large }, /ECM_SECRET_KEY_FILE \(.*large\.pem\) is larger than 4096 bytes/],
+      [{ ECM_TOKEN_KEY_FILE: fifo }, /ECM_TOKEN_KEY_FILE \(.*a-fifo\) is not a regular file but a FIFO/],
+      [{ ECM_TOKEN_KEY_FILE: "/dev/zero" }, /ECM_TOKEN_KEY_FILE \(\/dev\/zero\) is not a regular file but a character device/],
+      [{ ECM_TLS_CERT_FILE: fifo, ECM_TLS_KEY_FILE: large }, /ECM_TLS_CERT_FILE \(.*a-fifo\) is not a regular file but a FIFO/],
+      [{ ECM_TLS_CERT_FILE: small, ECM_TLS_KEY_FILE: "/dev/zero" }, /ECM_TLS_KEY_FILE \(\/dev\/zero\) is not a regular file but a character device/],
+    ];
+    for (const [i, [bad, expected]] of cases.entries()) {
+      const began = Date.now();
+      await assertOneLine({ ECM_DATA_DIR: join(dir, `file-${i}`), PORT: "0", ...bad }, expected);
+      assert.ok(Date.now() - began < 15_000, `${JSON.stringify(bad)}: refused at once, not after ${Date.now() - began} ms`);
     }
   });
 

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { readSettingFile } from "../setting-file.js";
 import { dirname } from "node:path";
 
 /** Where the key that seals stored secrets comes from (config.ts). */
@@ -60,13 +61,16 @@ export class SecretBox {
   }
 }
 
+/** The key file's text: base64 of 32 bytes, a line (a file of more is not a key file). */
+const readKeyFile = (file: string) => readSettingFile(file, "ECM_SECRET_KEY_FILE", 4096).toString("utf8");
+
 /** The configured key, or the key file's (made on first start, readable by the server's user only). */
 export function loadSecretBox(source: SecretKeySource): SecretBox {
   if (source.key) return new SecretBox(Buffer.from(source.key, "base64"), "from ECM_SECRET_KEY");
   let text: string;
   let origin = `read from ${source.file}`;
   try {
-    text = readFileSync(source.file, "utf8");
+    text = readKeyFile(source.file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     mkdirSync(dirname(source.file), { recursive: true, mode: 0o700 });
@@ -77,7 +81,7 @@ export function loadSecretBox(source: SecretKeySource): SecretBox {
     } catch (raced) {
       // Another process on this data directory made it first: use theirs.
       if ((raced as NodeJS.ErrnoException).code !== "EEXIST") throw raced;
-      text = readFileSync(source.file, "utf8");
+      text = readKeyFile(source.file);
     }
     chmodSync(source.file, 0o600);
   }

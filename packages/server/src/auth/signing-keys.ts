@@ -1,10 +1,10 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { calculateJwkThumbprint, errors as joseErrors, type JWK, type JWTVerifyGetKey } from "jose";
 import type { Kysely } from "kysely";
 import { recordAudit, type Actor } from "../domain/audit.js";
 import { DomainError } from "../domain/errors.js";
+import { readSettingFile } from "../setting-file.js";
 import type { Database } from "../storage/schema.js";
 import type { SecretBox } from "./secret-box.js";
 
@@ -71,7 +71,7 @@ export class SigningKeys {
   /** At start: registers the key file's key (retiring the others), or makes the first key of an empty store. */
   async init(): Promise<void> {
     if (this.keyFile !== undefined) {
-      const key = createPrivateKey(readFileSync(this.keyFile));
+      const key = createPrivateKey(readSettingFile(this.keyFile, "ECM_TOKEN_KEY_FILE", 64 * 1024));
       const jwk = await publicJwkOf(key);
       await this.db.transaction().execute(async (trx) => {
         const known = await trx.selectFrom("signing_keys").select("kid").where("kid", "=", jwk.kid).executeTakeFirst();
