@@ -95,7 +95,7 @@ it("a token signed with a key the provider published while its key set cannot be
   published = [jwk];
 });
 
-it("counts a read for a rotated key as the cooldown's read, also long after the keys were last read: a made-up key id right after it reads nothing", async () => {
+it("a read that found a rotated key starts no cooldown, also long after the keys were last read: a made-up key id right after it reads once, finding nothing new, and the next none", async () => {
   up = true;
   published = [jwk];
   const cache = new JwksCache(1);
@@ -108,7 +108,9 @@ it("counts a read for a rotated key as the cooldown's read, also long after the 
   await jwtVerify(rotated, cache.keysOf(url, "id-token"));
   const before = reads;
   await assert.rejects(jwtVerify(madeUp, cache.keysOf(url, "id-token")), errors.JWKSNoMatchingKey);
-  assert.equal(reads, before, "not read again within the cooldown");
+  assert.equal(reads, before + 1, "read again: the last read found a new key");
+  await assert.rejects(jwtVerify(madeUp, cache.keysOf(url, "id-token")), errors.JWKSNoMatchingKey);
+  assert.equal(reads, before + 1, "not read again within the cooldown of a read that found nothing new");
   published = [jwk];
 });
 
@@ -156,5 +158,29 @@ it("checks a logout token without a key id against the keys a login read since, 
   const readsBefore = reads;
   await cache.verify(await new SignJWT({}).setProtectedHeader({ alg: "ES256" }).sign(privateKey), url, "logout-token", {});
   assert.equal(reads, readsBefore, "verified by the keys the login read, without reading them again");
+  published = [jwk];
+});
+
+it("follows a second rotation within the cooldown of the first read for a rotated key, for ID and logout tokens alike: only a read that found no new key holds off the next", async () => {
+  up = true;
+  for (const use of ["id-token", "logout-token"] as const) {
+    published = [jwk];
+    const cache = new JwksCache(30);
+    await cache.verify(token, url, use, {});
+    const signed = [];
+    for (const kid of ["r1", "r2"]) {
+      const { privateKey, publicKey } = await generateKeyPair("ES256");
+      published = [{ ...(await exportJWK(publicKey)), kid, alg: "ES256" }, ...published];
+      const before = reads;
+      const rotated = await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid }).sign(privateKey);
+      await cache.verify(rotated, url, use, {});
+      assert.equal(reads, before + 1, `${use}: read for ${kid}`);
+      signed.push(privateKey);
+    }
+    // A made-up key id reads once (nothing new found), then no more within the cooldown.
+    const before = reads;
+    for (const kid of ["made-up-1", "made-up-2"]) await assert.rejects(cache.verify(await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid }).sign(signed[0]!), url, use, {}), errors.JWKSNoMatchingKey);
+    assert.equal(reads, before + 1, `${use}: one read for made-up key ids`);
+  }
   published = [jwk];
 });

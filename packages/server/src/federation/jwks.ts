@@ -8,8 +8,9 @@ const TOKEN_FAILURES = [errors.JWKSNoMatchingKey, errors.JWKSMultipleMatchingKey
  * The signing keys of each provider, read from its JWKS URL and kept per process: they are public,
  * and a key the cache lacks (the provider rotated) makes it read the set again — once, then not
  * within the cooldown, so tokens with made-up key ids cannot make us hammer the provider. The cooldown
- * runs from the last read made for an unknown key, not from any read (as jose's own does): a rotation
- * just after the keys were first read, or read again when the cache grew old, is followed at once. A read that
+ * runs from the last read made for an unknown key that found no key never seen before, not from any read
+ * (as jose's own does): a rotation just after the keys were first read, or read again when the cache grew
+ * old, or a second rotation just after the first, is followed at once. A read that
  * failed (unreachable, an error status, not a key set) is not tried again within the cooldown either
  * (jose's own cooldown starts only at a success): meanwhile the keys read last still verify what they
  * signed, and without any the provider counts as unreachable (a 503, not a refused token).
@@ -26,6 +27,8 @@ export class JwksCache {
   private readonly remotes = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
   /** The last failed read of each set, while no read succeeded since: when, and what went wrong (for the log). */
   private readonly failedAt = new Map<string, { at: number; why: string }>();
+  /** The keys each set has ever read (JSON), to tell a read that found a new one. */
+  private readonly seenKeys = new Map<string, Set<string>>();
   /** When each set was last read for a key it lacked. */
   private readonly unknownKeyReadAt = new Map<string, number>();
 
@@ -138,15 +141,25 @@ export class JwksCache {
   }
 
   /**
-   * Reads a set again for a token its keys lack, once per cooldown since the last such read; a read under
-   * way (for another token) is joined. False within the cooldown: nothing read.
+   * Reads a set again for a token its keys lack, once per cooldown since the last such read that found
+   * no key it had not seen; a read under way (for another token) is joined. False within the cooldown:
+   * nothing read. A read that found a key never seen before (the provider rotated) starts no cooldown: a
+   * second rotation soon after is followed as the first was. Made-up key ids find nothing new, so they still
+   * cost at most one read per cooldown, and one more for each key the provider publishes (keys seen once do
+   * not count again: a provider whose servers publish different sets does not lift the cooldown at each read).
    */
   private async readAgain(id: string, remote: ReturnType<typeof createRemoteJWKSet>): Promise<boolean> {
     if (!remote.reloading) {
       if (Date.now() - (this.unknownKeyReadAt.get(id) ?? 0) < this.cooldownSeconds * 1000) return false;
       this.unknownKeyReadAt.set(id, Date.now());
     }
+    const seen = this.seenKeys.get(id) ?? new Set<string>();
+    this.seenKeys.set(id, seen);
+    for (const key of remote.jwks()?.keys ?? []) seen.add(JSON.stringify(key));
     await remote.reload();
+    const fresh = (remote.jwks()?.keys ?? []).map((key) => JSON.stringify(key)).filter((key) => !seen.has(key));
+    for (const key of fresh) seen.add(key);
+    if (fresh.length > 0) this.unknownKeyReadAt.delete(id);
     return true;
   }
 }

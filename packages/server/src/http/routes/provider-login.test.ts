@@ -427,7 +427,7 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     assert.equal((await s.api("GET", "/security/v1/users?search=frank", { token: admin })).body.length, 0);
   });
 
-  it("follows a key rotation at the provider: an unknown kid reads the keys again, once within the cooldown", async () => {
+  it("follows a key rotation at the provider: an unknown kid reads the keys again; made-up ones once within the cooldown", async () => {
     const s = server();
     corp.accounts.set("rita-sub", { preferred_username: "rita" });
     corp.accounts.set("mallory-sub", { preferred_username: "mallory" });
@@ -441,7 +441,8 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     await sleep(COOLDOWN_SECONDS * 1000 + 200); // the cooldown since the keys were last read for an unknown key is over
     const fetches = corp.jwksRequests;
     try {
-      // The read for rita's new key is over before the made-up key ids come: it is this cooldown's read.
+      // The read for rita's new key is over before the made-up key ids come; it found a new key, so the
+      // first of them reads once more, finding nothing new: the others are held by that read's cooldown.
       const good = await followCallback(rita.browser, rita.callback);
       const forged = await Promise.all(mallory.map((c) => followCallback(c.browser, c.callback)));
       assert.equal(good.status, 303, "the new key was found");
@@ -449,10 +450,10 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     } finally {
       corp.tamper = null;
     }
-    assert.equal(corp.jwksRequests, fetches + 1, "the keys were read once");
+    assert.equal(corp.jwksRequests, fetches + 2, "the keys were read for rita's key, and once for the made-up ones");
   });
 
-  it("follows a key rotation right after the keys were read (within the cooldown): the new key is read for once, a made-up one is not", async () => {
+  it("follows a key rotation right after the keys were read (within the cooldown): the new key is read for once, made-up ones once in all", async () => {
     const s = server();
     const rotating = await providerFor(s, admin, "rotating");
     try {
@@ -460,21 +461,45 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       // At the provider already: their ID tokens are signed when the callbacks exchange the codes, and
       // only the forged one's callback runs within the cooldown of the rotated key's read.
       const pending = await toCallback(s, "rotating", "rotated-sub");
-      const forged = await toCallback(s, "rotating", "rotated-sub");
+      const forged = [await toCallback(s, "rotating", "rotated-sub"), await toCallback(s, "rotating", "rotated-sub")];
       await providerLogin(s, "rotating", "rotated-sub"); // the first read of its keys, which starts no cooldown
       await rotating.rotateKeys();
       const reads = rotating.jwksRequests;
       const rotated = await followCallback(pending.browser, pending.callback);
       assert.equal(rotated.status, 303, JSON.stringify(rotated.body));
       assert.equal(rotating.jwksRequests, reads + 1, "read again for the new key");
-      // Within the same cooldown, a key id nobody published reads nothing more.
-      const unknown = await newSigningKey();
-      rotating.tamper = async (t) => resign(rotating, t, {}, unknown);
-      assert.equal((await followCallback(forged.browser, forged.callback)).status, 400);
-      assert.equal(rotating.jwksRequests, reads + 1, "not read again");
+      // That read found a new key, so it starts no cooldown: a key id nobody published reads once, finding
+      // nothing new, and another within that read's cooldown reads nothing more.
+      for (const [i, key] of [await newSigningKey(), await newSigningKey()].entries()) {
+        rotating.tamper = async (t) => resign(rotating, t, {}, key);
+        assert.equal((await followCallback(forged[i]!.browser, forged[i]!.callback)).status, 400);
+        assert.equal(rotating.jwksRequests, reads + 2, "read once for the made-up key ids");
+      }
     } finally {
       rotating.tamper = null;
       await rotating.close();
+    }
+  });
+
+  it("follows a second key rotation at the provider within the cooldown of the first one's read", async () => {
+    const s = server();
+    const twice = await providerFor(s, admin, "twice");
+    try {
+      twice.accounts.set("twice-sub", { preferred_username: "twice.user" });
+      // At the provider already: their ID tokens are signed when the callbacks exchange the codes.
+      const pending = [await toCallback(s, "twice", "twice-sub"), await toCallback(s, "twice", "twice-sub")];
+      const first = await me(await providerLogin(s, "twice", "twice-sub")); // the first read of its keys
+      for (const { browser, callback } of pending) {
+        await twice.rotateKeys();
+        const reads = twice.jwksRequests;
+        const r = await followCallback(browser, callback);
+        assert.equal(r.status, 303, JSON.stringify(r.body));
+        assert.equal(twice.jwksRequests, reads + 1, "read for the new key");
+        assert.equal((await me((await exchangeCode(s, browser, "twice", r.code!)).body.access_token)).id, first.id);
+      }
+    } finally {
+      await twice.close();
+      await s.api("DELETE", "/idp/v1/external-identity-provider/twice", { token: admin });
     }
   });
 
@@ -500,7 +525,8 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
         assert.equal(r.status, status, JSON.stringify(r.body));
         if (status === 400) assert.match(r.body.errorMessage, /signature is not valid/);
       }
-      assert.equal(keyless.jwksRequests, reads + 1, "read again once within the cooldown");
+      // Read for the new key, then once for the foreign one (the read for the new key found it: no cooldown).
+      assert.equal(keyless.jwksRequests, reads + 2, "read again once for each");
     } finally {
       keyless.tamper = null;
       await keyless.close();
