@@ -4,7 +4,7 @@ import { after, before, it } from "node:test";
 import type { Page } from "playwright-core";
 import type { TestProvider } from "../../server/src/test-support/oidc-provider.js";
 import { providerFor } from "../../server/src/test-support/provider-login.js";
-import { createGroup, createSecurityAdministrator, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
+import { createGroup, createSecurityAdministrator, createUser, USER_PASSWORD } from "../../server/src/test-support/accounts.js";
 import { axeViolations, describeConsole, focusReaches, logInByToken, onPage, pickGroup, screenshot, wholeGroupLists } from "./support.js";
 
 /** The provider's own login and consent forms (oidc-provider's development interactions), as `sub`. */
@@ -322,6 +322,33 @@ describeConsole("identity providers in the console", {}, (ctx, kind) => {
       await page.getByRole("status").filter({ hasText: "Deleted shared." }).waitFor();
     });
     assert.equal((await server.api("GET", "/idp/v1/external-identity-provider/shared", { token })).status, 404);
+  });
+
+  it("a Save that moves the issuer of a provider with links asks what becomes of them, Cancel first, and saves with the answer", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    assert.equal((await server.api("POST", "/idp/v1/external-identity-provider", { token, body: explicitProvider("relinked") })).status, 201);
+    const linked = await createUser(server, token, "relinked-user");
+    assert.equal((await server.api("PUT", `/security/v1/users/${linked.uuid}/federated-identities/relinked`, { token, body: { subject: "sub-1" } })).status, 204);
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/providers/relinked`);
+      await page.getByRole("heading", { level: 1, name: "relinked IdP" }).waitFor();
+      await page.getByLabel("Issuer (iss)").fill("https://moved.example.com");
+      await page.getByRole("button", { name: "Save" }).click();
+      const dialog = page.getByRole("dialog", { name: "The issuer or client ID changes: what becomes of its link?" });
+      await dialog.waitFor();
+      assert.equal(await dialog.getByRole("button", { name: "Cancel" }).evaluate((b) => b === document.activeElement), true, "Cancel has the focus");
+      await dialog.getByRole("button", { name: "Cancel" }).click();
+      await dialog.waitFor({ state: "hidden" });
+      assert.equal((await server.api<{ config: { issuer: string } }>("GET", "/idp/v1/external-identity-provider/relinked", { token })).body.config.issuer, "https://relinked.example.com", "nothing saved");
+      await page.getByRole("button", { name: "Save" }).click();
+      await dialog.getByRole("radio", { name: "Remove them, as deleting the provider does: its users log in again as new users, or by a verified email" }).check();
+      await dialog.getByRole("button", { name: "Save" }).click();
+      await page.getByRole("status").filter({ hasText: "Saved relinked; its link was removed." }).waitFor();
+    }, { errorsAllowed: /status of 409 .*\/external-identity-provider\/relinked/ });
+    assert.equal((await server.api<{ config: { issuer: string } }>("GET", "/idp/v1/external-identity-provider/relinked", { token })).body.config.issuer, "https://moved.example.com");
+    assert.equal((await server.api<{ federatedIdentities: unknown }>("GET", `/security/v1/users/${linked.uuid}`, { token })).body.federatedIdentities, null);
+    assert.equal((await server.api("DELETE", "/idp/v1/external-identity-provider/relinked", { token })).status, 204);
   });
 
   it("from the keyboard, a group row added takes the focus in its first field, and one removed leaves it on the Remove of the row in its place (the one before, when it was the last), the last row's on Add", async () => {

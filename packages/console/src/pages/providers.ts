@@ -1,6 +1,6 @@
 import { html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { keyed } from "lit/directives/keyed.js";
-import type { ECMIdentityProvider, ECMIdentityProviderTest, IdentityProviderFields } from "ecm-sdk/browser";
+import { ECMConflictError, type ECMIdentityProvider, type ECMIdentityProviderTest, type IdentityProviderFields, type LinkFate } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href } from "../router.js";
 import type { GroupRows } from "../group-rows.js";
@@ -52,6 +52,8 @@ class ProvidersPage extends Page {
   #locked: boolean | null = null;
   /** The groups its lists are not offered: those only a system administrator hands out. */
   #guarded: ReadonlySet<string> = new Set();
+  /** A Save the server asked about: it moves the provider's issuer or client ID, and these links would follow it. */
+  #relink: { fields: IdentityProviderFields; links: number } | null = null;
   /** The version of the provider shown, sent with a Save: one another administrator changed meanwhile is refused (412), not written over. */
   readonly #version = new SettingsVersion<ECMIdentityProvider>("identity provider", (p) => session.api.identityProvider(p.alias));
 
@@ -115,12 +117,54 @@ class ProvidersPage extends Page {
     await this.oneAtATime(() => this.attempt(async () => {
       const fields = this.#fieldsOf(form, this.#explicitFor(existing));
       const alias = existing?.alias ?? String(new FormData(form).get("alias"));
-      const saved = existing
-        ? await this.#version.save(this, existing, (etag) => session.api.updateIdentityProvider(alias, fields, etag))
-        : await session.security.createIdentityProvider(alias, fields);
+      const saved = existing ? await this.#update(existing, fields) : await session.security.createIdentityProvider(alias, fields);
       if (!saved) return;
       navigateWithNotice(href("providers"), existing ? `Saved ${alias}.` : `Created ${alias}.`);
     }));
+  }
+
+  /**
+   * Saves a change of `p`. One that moves its issuer or client ID while users are linked to it is refused
+   * until the administrator says what becomes of the links (a subject is unique only at its issuer): the
+   * dialog asks, and saves again with the answer.
+   */
+  async #update(p: ECMIdentityProvider, fields: IdentityProviderFields, links?: LinkFate): Promise<unknown> {
+    try {
+      return await this.#version.save(this, p, (etag) => session.api.updateIdentityProvider(p.alias, fields, etag, links ? { links } : undefined));
+    } catch (error) {
+      const info = error instanceof ECMConflictError ? (error.additionalInfo as { field?: unknown; links?: unknown } | null) : null;
+      if (links !== undefined || info?.field !== "links") throw error;
+      this.#relink = { fields, links: Number(info.links) };
+      this.requestUpdate();
+      await this.updateComplete;
+      openDialog(this, "relink-provider");
+      return null;
+    }
+  }
+
+  #renderRelink(p: ECMIdentityProvider): TemplateResult {
+    const count = this.#relink?.links ?? 0;
+    return html`<dialog id="relink-provider" aria-labelledby="relink-provider-title">
+      <form method="dialog" @submit=${(e: SubmitEvent) => {
+        const relink = this.#relink;
+        if ((e.submitter as HTMLButtonElement | null)?.value !== "go" || !relink) return;
+        const links = new FormData(e.target as HTMLFormElement).get("links") === "keep" ? "keep" : "remove";
+        void this.oneAtATime(() => this.attempt(async () => {
+          if (!(await this.#update(p, relink.fields, links))) return;
+          this.#relink = null;
+          navigateWithNotice(href("providers"), `Saved ${p.alias}${links === "remove" ? `; its ${count === 1 ? "link was" : "links were"} removed` : ""}.`);
+        }));
+      }}>
+        <h2 id="relink-provider-title">The issuer or client ID changes: what becomes of its ${count === 1 ? "link" : `${count} links`}?</h2>
+        <p>A user's subject is unique only at its issuer: at another one, the same subject may be someone else, who would log in as the linked user.</p>
+        <fieldset>
+          <legend>Its links to users</legend>
+          <label><input type="radio" name="links" value="remove" checked> Remove them, as deleting the provider does: its users log in again as new users, or by a verified email</label>
+          <label><input type="radio" name="links" value="keep"> Keep them: the same people, with the same subjects (the provider moved, or its client was registered again)</label>
+        </fieldset>
+        <div class="row"><button class="primary" value="go">Save</button><button value="cancel" autofocus>Cancel</button></div>
+      </form>
+    </dialog>`;
   }
 
   /** The saved settings as a login would use them: the keys read, the client id and secret sent to the token endpoint. */
@@ -227,6 +271,7 @@ class ProvidersPage extends Page {
             ${locked ? nothing : html`<button type="button" class="danger" @click=${() => openDialog(this, "delete-provider")}>Delete…</button>`}` : nothing}</div>
       </form>`)}
       ${p ? this.#renderTest(p) : nothing}
+      ${p ? this.#renderRelink(p) : nothing}
       ${p ? html`<dialog id="delete-provider" aria-labelledby="delete-provider-title">
         <form method="dialog" @submit=${(e: SubmitEvent) => {
           if ((e.submitter as HTMLButtonElement | null)?.value !== "go") return;
