@@ -100,6 +100,21 @@ describeEachStore("token signing keys", (server) => {
       await other.close();
     }
   });
+
+  it("two rotations in a row on one node: the other node verifies the tokens of each new key at once", async () => {
+    const s = server();
+    const other = await startTestServer(s.kind, { store: s.server.deps.config.store, sessionMaxSeconds: SESSION_MAX_SECONDS });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const fresh = await s.login();
+        assert.equal((await s.api("POST", "/security/v1/signing-keys/rotate", { token: fresh })).status, 200);
+        const signed = await s.login();
+        assert.equal((await other.api("GET", "/security/v1/me", { token: signed })).status, 200, `rotation ${i + 1}`);
+      }
+    } finally {
+      await other.close();
+    }
+  });
 }, { sessionMaxSeconds: SESSION_MAX_SECONDS });
 
 describe("ECM_TOKEN_KEY_FILE", () => {
