@@ -1118,6 +1118,30 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     }
   });
 
+  it("a first login finishing while the provider's issuer changes is refused, not linked under a subject of the old issuer", async () => {
+    const s = server();
+    const racing = await providerFor(s, admin, "racing");
+    try {
+      racing.accounts.set("racer-sub", { preferred_username: "racer" });
+      const { browser, callback } = await toCallback(s, "racing", "racer-sub");
+      // The administrator's change commits while the provider answers the code exchange: the login has checked nothing yet against the new settings.
+      racing.tamper = async (t) => {
+        const moved = await s.api("PUT", "/idp/v1/external-identity-provider/racing?links=remove", { token: admin, body: { config: { issuer: "https://elsewhere.example" } } });
+        assert.equal(moved.status, 200, moved.text);
+        return t;
+      };
+      const r = await followCallback(browser, callback);
+      assert.equal(r.status, 503, JSON.stringify(r.body));
+      assert.match(r.body.errorMessage, /changed while this login was finishing; log in again/);
+      assert.equal((await s.api("GET", "/security/v1/users/count?linkedTo=racing", { token: admin })).body, 0, "no link under the old issuer's subject");
+      assert.equal((await s.api("GET", "/security/v1/users?search=racer", { token: admin })).body.length, 0, "nor a user");
+    } finally {
+      racing.tamper = null;
+      await racing.close();
+      await s.api("DELETE", "/idp/v1/external-identity-provider/racing", { token: admin });
+    }
+  });
+
   it("never shows the client secret or a code in an answer or the audit log", async () => {
     const s = server();
     const answers = [
