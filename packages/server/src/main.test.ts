@@ -249,6 +249,8 @@ describe("start-up failures are one clear line and a non-zero exit", () => {
       [{ ECM_SECRET_KEY_FILE: folder }, /ECM_SECRET_KEY_FILE \(.*a-folder-\w+\) is not a regular file but a directory/],
       [{ ECM_SECRET_KEY_FILE: "/dev/zero" }, /ECM_SECRET_KEY_FILE \(\/dev\/zero\) is not a regular file but a character device/],
       [{ ECM_SECRET_KEY_FILE: large }, /ECM_SECRET_KEY_FILE \(.*large\.pem\) is larger than 4096 bytes/],
+      // A regular file that says its size is 0 and holds no key: read within the bound, and said where it came from (never what it holds).
+      [{ ECM_SECRET_KEY_FILE: "/proc/self/environ" }, /^ecm-security: cannot start: The secret key read from \/proc\/self\/environ must be 32 bytes \(base64 of 32 random bytes\)\.\n$/],
       [{ ECM_TOKEN_KEY_FILE: fifo }, /ECM_TOKEN_KEY_FILE \(.*a-fifo\) is not a regular file but a FIFO/],
       [{ ECM_TOKEN_KEY_FILE: "/dev/zero" }, /ECM_TOKEN_KEY_FILE \(\/dev\/zero\) is not a regular file but a character device/],
       [{ ECM_TLS_CERT_FILE: fifo, ECM_TLS_KEY_FILE: large }, /ECM_TLS_CERT_FILE \(.*a-fifo\) is not a regular file but a FIFO/],

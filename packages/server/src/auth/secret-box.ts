@@ -26,7 +26,7 @@ export class SecretBox {
     /** Where the key came from, for the refusal of a secret sealed with another ("from ECM_SECRET_KEY", …). */
     private readonly origin = "",
   ) {
-    if (key.length !== 32) throw new Error("The secret key must be 32 bytes (base64 of 32 random bytes).");
+    if (key.length !== 32) throw new Error(`The secret key${origin ? ` ${origin}` : ""} must be 32 bytes (base64 of 32 random bytes).`);
     this.keyId = createHash("sha256").update(key).digest("base64url").slice(0, 8);
   }
 
