@@ -1,4 +1,4 @@
-import { readSettingFile } from "./setting-file.js";
+import { readTlsFiles } from "./setting-file.js";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -170,7 +170,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     trustProxy: trustProxyOption(config.trustProxy),
     // Typed as the plain HTTP server, which the HTTPS one is to everything here.
     // A request without Host is refused by the app, in the error shape (Node's own 400 has no body).
-    ...((config.tls ? { https: { cert: readSettingFile(config.tls.certFile, "ECM_TLS_CERT_FILE", 1024 * 1024), key: readSettingFile(config.tls.keyFile, "ECM_TLS_KEY_FILE", 64 * 1024), ...timeouts.server, requireHostHeader: false } } : { http: { ...timeouts.server, requireHostHeader: false } }) as object),
+    ...((config.tls ? { https: { ...readTlsFiles(config.tls), ...timeouts.server, requireHostHeader: false } } : { http: { ...timeouts.server, requireHostHeader: false } }) as object),
     requestTimeout: timeouts.requestTimeout,
     connectionTimeout: timeouts.connectionTimeout,
     keepAliveTimeout: timeouts.keepAliveTimeout,

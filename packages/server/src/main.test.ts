@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createNetServer } from "node:net";
@@ -174,6 +174,14 @@ describe("start-up failures are one clear line and a non-zero exit", () => {
   const dir = mkdtempSync(join(tmpdir(), "ecm-fail-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
+  /** A certificate and its key, as openssl makes them. */
+  const made = (name: string) => {
+    const keyFile = join(dir, `${name}-key.pem`);
+    const certFile = join(dir, `${name}-cert.pem`);
+    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-keyout", keyFile, "-out", certFile], { stdio: "ignore" });
+    return { keyFile, certFile };
+  };
+
   async function assertOneLine(env: Record<string, string>, expected: RegExp) {
     const { code, stderr } = await runToExit({ ECM_ADMIN_PASSWORD: "Start-Up-Pass-1", ...env });
     assert.equal(code, 1, stderr);
@@ -242,8 +250,7 @@ describe("start-up failures are one clear line and a non-zero exit", () => {
     const folder = mkdtempSync(join(dir, "a-folder-"));
     const large = join(dir, "large.pem");
     writeFileSync(large, "x".repeat(2 * 1024 * 1024));
-    const small = join(dir, "small.pem");
-    writeFileSync(small, "not a certificate");
+    const { certFile } = made("regular");
     const cases: [Record<string, string>, RegExp][] = [
       [{ ECM_SECRET_KEY_FILE: fifo }, /ECM_SECRET_KEY_FILE \(.*a-fifo\) is not a regular file but a FIFO/],
       [{ ECM_SECRET_KEY_FILE: folder }, /ECM_SECRET_KEY_FILE \(.*a-folder-\w+\) is not a regular file but a directory/],
@@ -254,13 +261,27 @@ describe("start-up failures are one clear line and a non-zero exit", () => {
       [{ ECM_TOKEN_KEY_FILE: fifo }, /ECM_TOKEN_KEY_FILE \(.*a-fifo\) is not a regular file but a FIFO/],
       [{ ECM_TOKEN_KEY_FILE: "/dev/zero" }, /ECM_TOKEN_KEY_FILE \(\/dev\/zero\) is not a regular file but a character device/],
       [{ ECM_TLS_CERT_FILE: fifo, ECM_TLS_KEY_FILE: large }, /ECM_TLS_CERT_FILE \(.*a-fifo\) is not a regular file but a FIFO/],
-      [{ ECM_TLS_CERT_FILE: small, ECM_TLS_KEY_FILE: "/dev/zero" }, /ECM_TLS_KEY_FILE \(\/dev\/zero\) is not a regular file but a character device/],
+      [{ ECM_TLS_CERT_FILE: certFile, ECM_TLS_KEY_FILE: "/dev/zero" }, /ECM_TLS_KEY_FILE \(\/dev\/zero\) is not a regular file but a character device/],
     ];
     for (const [i, [bad, expected]] of cases.entries()) {
       const began = Date.now();
       await assertOneLine({ ECM_DATA_DIR: join(dir, `file-${i}`), PORT: "0", ...bad }, expected);
       assert.ok(Date.now() - began < 15_000, `${JSON.stringify(bad)}: refused at once, not after ${Date.now() - began} ms`);
     }
+  });
+
+  it("a key or certificate file that holds no PEM key or certificate, or two that do not go together, says which setting names it", { timeout: 120_000 }, async () => {
+    const junk = join(dir, "junk.pem");
+    writeFileSync(junk, "not a key\n");
+    const one = made("one");
+    const two = made("two");
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ ECM_TOKEN_KEY_FILE: junk }, /cannot start: ECM_TOKEN_KEY_FILE \(.*junk\.pem\) holds no private key in PEM that can be read \(/],
+      [{ ECM_TLS_CERT_FILE: junk, ECM_TLS_KEY_FILE: one.keyFile }, /cannot start: ECM_TLS_CERT_FILE \(.*junk\.pem\) holds no certificate in PEM that can be read \(/],
+      [{ ECM_TLS_CERT_FILE: one.certFile, ECM_TLS_KEY_FILE: junk }, /cannot start: ECM_TLS_KEY_FILE \(.*junk\.pem\) holds no private key in PEM that can be read \(/],
+      [{ ECM_TLS_CERT_FILE: one.certFile, ECM_TLS_KEY_FILE: two.keyFile }, /cannot start: ECM_TLS_KEY_FILE \(.*two-key\.pem\) is not the private key of the certificate in ECM_TLS_CERT_FILE \(.*one-cert\.pem\)/],
+    ];
+    for (const [i, [bad, expected]] of cases.entries()) await assertOneLine({ ECM_DATA_DIR: join(dir, `pem-${i}`), PORT: "0", ...bad }, expected);
   });
 
   it("a DATABASE_URL of another database, named by its scheme only (the URL may hold a password)", { timeout: 60_000 }, async () => {

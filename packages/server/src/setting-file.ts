@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate, type KeyObject } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
 
 /** What a path is when it is not a regular file, for the refusal. */
@@ -49,4 +50,28 @@ function unreadable(setting: string, path: string, error: unknown): Error {
   const failure = new Error(`${setting} (${path}) cannot be read (${code ?? (error as Error).message})${code === "ENOENT" ? ": there is no such file" : code === "EACCES" ? ": this user may not read it" : ""}.`);
   // A missing file is for the caller to decide about (the secret key's is made at the first start); no other code is kept, lest it read as the data directory's.
   return code === "ENOENT" ? Object.assign(failure, { code }) : failure;
+}
+
+/** The private key in PEM of the file a setting names: its text and the key, or the setting's own words when it holds none. */
+export function readPrivateKey(path: string, setting: string): { pem: Buffer; key: KeyObject } {
+  const pem = readSettingFile(path, setting, 64 * 1024);
+  try {
+    return { pem, key: createPrivateKey(pem) };
+  } catch (error) {
+    throw new Error(`${setting} (${path}) holds no private key in PEM that can be read (${(error as Error).message}).`);
+  }
+}
+
+/** ECM_TLS_CERT_FILE and ECM_TLS_KEY_FILE: a certificate (chain) in PEM and the private key of its first certificate. */
+export function readTlsFiles(tls: { certFile: string; keyFile: string }): { cert: Buffer; key: Buffer } {
+  const cert = readSettingFile(tls.certFile, "ECM_TLS_CERT_FILE", 1024 * 1024);
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(cert);
+  } catch (error) {
+    throw new Error(`ECM_TLS_CERT_FILE (${tls.certFile}) holds no certificate in PEM that can be read (${(error as Error).message}).`);
+  }
+  const { pem, key } = readPrivateKey(tls.keyFile, "ECM_TLS_KEY_FILE");
+  if (!leaf.checkPrivateKey(key)) throw new Error(`ECM_TLS_KEY_FILE (${tls.keyFile}) is not the private key of the certificate in ECM_TLS_CERT_FILE (${tls.certFile}).`);
+  return { cert, key: pem };
 }

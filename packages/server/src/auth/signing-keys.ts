@@ -4,7 +4,7 @@ import { calculateJwkThumbprint, errors as joseErrors, type JWK, type JWTVerifyG
 import type { Kysely } from "kysely";
 import { recordAudit, type Actor } from "../domain/audit.js";
 import { DomainError } from "../domain/errors.js";
-import { readSettingFile } from "../setting-file.js";
+import { readPrivateKey } from "../setting-file.js";
 import type { Database } from "../storage/schema.js";
 import type { SecretBox } from "./secret-box.js";
 
@@ -71,7 +71,7 @@ export class SigningKeys {
   /** At start: registers the key file's key (retiring the others), or makes the first key of an empty store. */
   async init(): Promise<void> {
     if (this.keyFile !== undefined) {
-      const key = createPrivateKey(readSettingFile(this.keyFile, "ECM_TOKEN_KEY_FILE", 64 * 1024));
+      const { key } = readPrivateKey(this.keyFile, "ECM_TOKEN_KEY_FILE");
       const jwk = await publicJwkOf(key);
       await this.db.transaction().execute(async (trx) => {
         const known = await trx.selectFrom("signing_keys").select("kid").where("kid", "=", jwk.kid).executeTakeFirst();
