@@ -436,6 +436,8 @@ export function createProviderAdmin({ db, dialect }: Pick<Store, "db" | "dialect
     if (links === "keep") return { linksKept: linked };
     const removed = await removeLinks(trx, p.id);
     await trx.updateTable("users").set({ identity_provider_id: null }).where("identity_provider_id", "=", p.id).execute();
+    // A link may have been the last system administrator's way in.
+    await assertSystemAdministratorRemains(trx);
     return removed;
   }
 

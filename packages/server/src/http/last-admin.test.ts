@@ -151,7 +151,7 @@ describeEachStore("the last system administrator", (server) => {
     assert.equal((await del(tokens.last, `/users/${robot.body.id}/api-keys/${key.body.id}`)).status, 204, "with last.admin back");
   });
 
-  it("counts a user whose way in is an identity provider: unlinking it, or disabling or deleting the provider, is refused while it is the last administrator", async () => {
+  it("counts a user whose way in is an identity provider: unlinking it, disabling or deleting the provider, or removing its links at a new issuer, is refused while it is the last administrator", async () => {
     const endpoints = { issuer: "https://idp.example", authorizationUrl: "https://idp.example/auth", tokenUrl: "https://idp.example/token", jwksUrl: "https://idp.example/jwks" };
     const created = await s.api("POST", "/idp/v1/external-identity-provider", { token: tokens.last, body: { alias: "lastidp", providerType: "oidc", displayName: "Last IdP", clientId: "ecm", clientSecret: "s3cret-value", config: endpoints } });
     assert.equal(created.status, 201, created.text);
@@ -167,7 +167,9 @@ describeEachStore("the last system administrator", (server) => {
     await assert.rejects(linking.unlink(actor, idpUser.body.id, await providers.load("lastidp"), undefined, undefined), refused("unlinking it"));
     await assert.rejects(providers.update(actor, "lastidp", { enabled: false }, undefined), refused("disabling its provider"));
     await assert.rejects(providers.remove(actor, "lastidp", undefined), refused("deleting its provider"));
+    await assert.rejects(providers.update(actor, "lastidp", { config: { issuer: "https://idp2.example" } }, undefined, "remove"), refused("removing its links at a new issuer"));
     assert.equal((await providers.load("lastidp")).enabled, true, "rolled back");
+    assert.equal((await providers.load("lastidp")).config.issuer, "https://idp.example", "rolled back");
     // With last.admin back, each passes.
     await s.server.deps.store.db.updateTable("users").set({ enabled: 1 }).where("uuid", "=", users["last.admin"]!).execute();
     await providers.remove(actor, "lastidp", undefined);
