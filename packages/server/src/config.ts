@@ -1,4 +1,4 @@
-import { statSync } from "node:fs";
+import { statSync, type Stats } from "node:fs";
 import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
@@ -185,17 +185,19 @@ function logLevelFrom(raw: string | undefined): string {
  * the bind passwords and client secrets the store keeps; the TLS key speaks as this service — as the
  * data directory's own files would, which are made 0600 for that: refused, as OpenSSH and PostgreSQL
  * refuse theirs. A group may read it (a group of its own, as Debian's ssl-cert). A file not there is
- * left to what reads it (or, the secret key's, makes it).
+ * left to what reads it (or, the secret key's, makes it), as is one that is not a regular file.
  */
 function closedKeyFile(setting: string, path: string): string {
-  let mode: number;
+  let stats: Stats;
   try {
-    mode = statSync(path).mode;
+    stats = statSync(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return path;
     throw error;
   }
-  if ((mode & 0o007) !== 0) {
+  // Not a regular file (a FIFO, /dev/zero): readSettingFile refuses it, saying what it is.
+  const mode = stats.mode;
+  if (stats.isFile() && (mode & 0o007) !== 0) {
     throw new Error(`${setting} (${path}) is open to every account on this machine (mode ${(mode & 0o777).toString(8).padStart(4, "0")}): chmod 600 it, or 640 for a group of its own.`);
   }
   return path;

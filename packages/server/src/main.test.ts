@@ -249,7 +249,7 @@ describe("start-up failures are one clear line and a non-zero exit", () => {
     assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
     const folder = mkdtempSync(join(dir, "a-folder-"));
     const large = join(dir, "large.pem");
-    writeFileSync(large, "x".repeat(2 * 1024 * 1024));
+    writeFileSync(large, "x".repeat(2 * 1024 * 1024), { mode: 0o600 });
     const { certFile } = made("regular");
     const cases: [Record<string, string>, RegExp][] = [
       [{ ECM_SECRET_KEY_FILE: fifo }, /ECM_SECRET_KEY_FILE \(.*a-fifo\) is not a regular file but a FIFO/],
@@ -272,7 +272,7 @@ describe("start-up failures are one clear line and a non-zero exit", () => {
 
   it("a key or certificate file that holds no PEM key or certificate, or two that do not go together, says which setting names it", { timeout: 120_000 }, async () => {
     const junk = join(dir, "junk.pem");
-    writeFileSync(junk, "not a key\n");
+    writeFileSync(junk, "not a key\n", { mode: 0o600 });
     const one = made("one");
     const two = made("two");
     const cases: [Record<string, string>, RegExp][] = [
