@@ -44,7 +44,7 @@ import type {
   UsersPage,
   UsersPageOptions,
 } from "./types.js";
-import { checkListOptions, listQuery, STREAM_OPTIONS, USERS_PATH, UsersStream, usersQuery } from "./users-stream.js";
+import { checkCursorList, checkListOptions, listQuery, STREAM_OPTIONS, USERS_PATH, UsersStream, usersQuery } from "./users-stream.js";
 import { callOptions as call, checkFields } from "./options.js";
 import { DIRECTORY_FIELDS, DIRECTORY_UPDATE_FIELDS, PROVIDER_FIELDS, PROVIDER_UPDATE_FIELDS } from "./config-fields.js";
 
@@ -271,14 +271,10 @@ export class Security {
     const c = checkListOptions(opts, ["pageSize", "cursor"]);
     const pageSize = opts?.pageSize ?? 500;
     if (!Number.isInteger(pageSize) || pageSize < 1) throw new TypeError("pageSize must be a positive integer");
-    const res = opts?.cursor
-      ? await this.#http.request("GET", this.#pageUrl(opts.cursor), c)
-      : await this.#http
-          .request("GET", USERS_PATH, {
-            query: { ...listQuery(opts), max: pageSize },
-            ...c,
-          })
-          .catch((error: unknown) => Promise.reject(inSdkFieldNames(error, PAGE_NAMES)));
+    const res = await (opts?.cursor
+      ? this.#http.request("GET", this.#pageUrl(opts.cursor, opts), c)
+      : this.#http.request("GET", USERS_PATH, { query: { ...listQuery(opts), max: pageSize }, ...c })
+    ).catch((error: unknown) => Promise.reject(inSdkFieldNames(error, PAGE_NAMES)));
     // A cursor carries its list's query: its users are extended when that list's are.
     const ext = opts?.cursor ? new URL(res.url).searchParams.get("extendedInfo") === "true" : opts?.extendedInfo === true;
     const users = asArray<RestUser>(res.data, "users").map((u) => toECMUser(u, ext));
@@ -287,10 +283,15 @@ export class Security {
     return { users, next };
   }
 
-  /** The URL of a page's `next`: anything else (ecm.admin's opaque cursor, another path) would be a request that has nothing to do with the list. */
-  #pageUrl(cursor: string): string {
+  /**
+   * The URL of a page's `next`: anything else (ecm.admin's opaque cursor, another path) would be a request
+   * that has nothing to do with the list. Its list's options stay; a `pageSize` given sizes this page.
+   */
+  #pageUrl(cursor: string, opts: UsersPageOptions): string {
     const url = new URL(cursor, this.#http.baseUrl + "/");
     if (url.pathname !== new URL(this.#http.baseUrl + USERS_PATH).pathname) throw new TypeError(`cursor must be the next of an earlier usersPage (a URL of the users list), not ${JSON.stringify(cursor)}`);
+    checkCursorList(url, opts);
+    if (opts.pageSize !== undefined) url.searchParams.set("max", String(opts.pageSize));
     return url.toString();
   }
 

@@ -260,9 +260,12 @@ export interface IterUsersOptions<Extended extends boolean = boolean> extends Us
 }
 
 export interface UsersPageOptions<Extended extends boolean = boolean> extends UsersOptions<Extended> {
-  /** Users per page (default 500, at most 10 000). */
+  /** Users per page (default 500, at most 10 000; with a cursor, that of the cursor's list unless given). */
   pageSize?: number;
-  /** `next` of the previous page. */
+  /**
+   * `next` of the previous page: the next page of the same list. The list's options (search, filters,
+   * `extendedInfo`) are the cursor's: given with it, they must be the same (else a TypeError).
+   */
   cursor?: string | null;
 }
 

@@ -69,6 +69,27 @@ export function usersQuery(opts: UsersOptions | undefined): Record<string, strin
   };
 }
 
+/** The query parameter of each list option, as usersQuery sends it. */
+const LIST_PARAMS: Record<string, string> = { extendedInfo: "extendedInfo", search: "search", locked: "enabled", lockedOut: "lockedOut", groupId: "groupId", linkedTo: "linkedTo", source: "source" };
+
+/**
+ * A page's `next` carries its list's query, which the page read with it keeps: a list option given
+ * with it that says another list (another search, `extendedInfo: false` for an extended list) is a
+ * TypeError, not an option silently ignored. The same options as the list's may come along.
+ */
+export function checkCursorList(cursor: URL, opts: UsersOptions | undefined): void {
+  for (const name of LIST_OPTIONS) {
+    const value = (opts as Record<string, unknown> | undefined)?.[name];
+    if (value === undefined) continue;
+    const param = LIST_PARAMS[name]!;
+    const given = usersQuery({ [name]: value })[param];
+    const had = cursor.searchParams.get(param);
+    if ((given === undefined ? null : String(given)) === had) continue;
+    const list = had === null ? `read without ${param}` : `read with ${param}=${had}`;
+    throw new TypeError(`${name} ${JSON.stringify(value)} is not that of the cursor's list (${list}): a cursor reads on the list it came from; give that list's options or none, or start a new list without cursor`);
+  }
+}
+
 /** The query of the users list itself (not of the count): the filters, and only the fields an ECMUser shows. */
 export function listQuery(opts: UsersOptions | undefined): Record<string, string | number | boolean | undefined> {
   return { ...usersQuery(opts), fields: restUserFields(opts?.extendedInfo === true) };

@@ -252,6 +252,25 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       assert.deepEqual(await sec.users({ search: "%" }), []);
     });
 
+    test("usersPage with a cursor: pageSize sizes the page read; the list's options are the cursor's, another one is a TypeError, not ignored", async () => {
+      // The users of the test before: ${p}page0 … ${p}page4.
+      const first = await sec.usersPage({ search: `${p}page`, pageSize: 2 });
+      assert.deepEqual(first.users.map((u) => u.username), [`${p}page0`, `${p}page1`]);
+      const one = await sec.usersPage({ cursor: first.next, pageSize: 1 });
+      assert.deepEqual(one.users.map((u) => u.username), [`${p}page2`]);
+      // The options the list was started with may come along (a loop that passes them each time).
+      const rest = await sec.usersPage({ search: `${p}page`, pageSize: 5, locked: undefined, cursor: one.next });
+      assert.deepEqual(rest.users.map((u) => u.username), [`${p}page3`, `${p}page4`]);
+      const other = (e: unknown, option: string) => e instanceof TypeError && new RegExp(`^${option} .* the cursor's list`).test(e.message);
+      await assert.rejects(sec.usersPage({ cursor: first.next, search: "nobody" }), (e) => other(e, "search"));
+      await assert.rejects(sec.usersPage({ cursor: first.next, locked: false }), (e) => other(e, "locked"));
+      await assert.rejects(sec.usersPage({ cursor: first.next, extendedInfo: true }), (e) => other(e, "extendedInfo"));
+      const extended = await sec.usersPage({ search: `${p}page`, pageSize: 2, extendedInfo: true });
+      await assert.rejects(sec.usersPage({ cursor: extended.next, extendedInfo: false }), (e) => other(e, "extendedInfo"));
+      const more = await sec.usersPage({ cursor: extended.next, extendedInfo: true, pageSize: 1 });
+      assert.deepEqual(more.users.map((u) => [u.username, u.groups]), [[`${p}page2`, ["users"]]]);
+    });
+
     test("groups: create, find, get, update, members, memberships, delete", async () => {
       const all = await sec.groups();
       assert.ok(all.some((g) => g.name === "administrators"));
