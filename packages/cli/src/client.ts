@@ -49,6 +49,14 @@ export function makeClient(values: Values, env: NodeJS.ProcessEnv): ECM {
   }
   // The saved token belongs to the saved URL only.
   if (saved.token && saved.url && normalizeBaseUrl(url) === normalizeBaseUrl(saved.url)) {
+    // ECM_USERNAME names whom the command acts as: with its password unset or empty (a script's secret
+    // missing), the saved login of another account is not used instead.
+    if (env.ECM_USERNAME && saved.username !== undefined && saved.username !== env.ECM_USERNAME) {
+      throw new CliError(
+        `ECM_USERNAME is ${JSON.stringify(env.ECM_USERNAME)} but ECM_PASSWORD is not set, and the saved login is ${saved.username}'s: set ECM_PASSWORD to act as ${env.ECM_USERNAME}, or unset ECM_USERNAME to use the saved login`,
+        ExitCode.auth,
+      );
+    }
     // `ecm login --api-key` saves the key in the token's place: it is sent the same way and never expires by idling.
     return new ECM({ baseUrl: url, ...(saved.token.startsWith("ecm_") ? { apiKey: saved.token } : { token: saved.token }), ...t });
   }

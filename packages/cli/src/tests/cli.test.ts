@@ -202,6 +202,21 @@ describe("login, saved token, environment overrides", () => {
     assert.match(ok(await ecm(["logout"], { auth: false, env: { XDG_CONFIG_HOME: join(home, "cfg-none") } })).stderr, /Not logged in/);
   });
 
+  test("ECM_USERNAME without ECM_PASSWORD never acts as the saved login of another account (an empty secret in a script); the same account's is used", async () => {
+    const admin = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
+    await admin.security.createUser("cli-envonly", { password: "Env-Only-Passw0rd" });
+    const saved = { XDG_CONFIG_HOME: join(home, "cfg-envonly") };
+    ok(await ecm(["login", "--url", server.baseUrl, "--password-stdin"], { auth: false, env: saved, stdin: server.adminPassword }));
+    for (const password of [{}, { ECM_PASSWORD: "" }] as Record<string, string>[]) {
+      const r = await ecm(["users", "delete", "cli-envonly", "--yes"], { auth: false, env: { ...saved, ECM_USERNAME: "cli-envonly", ...password } });
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(r.stderr, /^ecm: ECM_USERNAME is "cli-envonly" but ECM_PASSWORD is not set, and the saved login is sysadmin's: .*\n$/);
+    }
+    assert.equal((await admin.security.user("cli-envonly")).username, "cli-envonly", "nothing was done as sysadmin");
+    assert.equal(JSON.parse(ok(await ecm(["whoami", "-o", "json"], { auth: false, env: { ...saved, ECM_USERNAME: "sysadmin" } })).stdout).username, "sysadmin");
+    ok(await ecm(["users", "delete", "cli-envonly", "--yes"], { auth: false, env: saved }));
+  });
+
   test("ECM_API_KEY, and login --api-key saves the key, which logout forgets", async () => {
     const admin = new ECM({ baseUrl: server.baseUrl, username: "sysadmin", password: server.adminPassword });
     const robot = await admin.request<{ id: string }>("POST", "/security/v1/users", { body: { username: "cli_robot", serviceAccount: true } });
