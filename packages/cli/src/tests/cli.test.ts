@@ -512,6 +512,15 @@ describe("groups and roles", () => {
     ok(await ecm(["groups", "remove-member", "cli-team", "cli-gm1"]));
     assert.deepEqual(JSON.parse(ok(await ecm(["groups", "members", "cli-team", "-o", "json"])).stdout).map((u: { username: string }) => u.username), ["cli-gm2"]);
     assert.equal((await ecm(["groups", "add-member", "cli-team", "nobody-here"])).code, 4);
+    // A mistyped name among several is found before anything is done, as remove-member does: no half-done
+    // list for a script to sort out (nor a confirmation of removals that then stop half way).
+    const members = async () => JSON.parse(ok(await ecm(["groups", "members", "cli-team", "-o", "json"])).stdout).map((u: { username: string }) => u.username);
+    for (const command of ["add-member", "remove-member"]) {
+      const typo = await ecm(["groups", command, "cli-team", "cli-gm1", "nobody-here", "cli-gm2", "--yes"].filter((a) => a !== "--yes" || command === "remove-member"));
+      assert.equal(typo.code, 4, typo.stderr);
+      assert.equal(typo.stderr, 'ecm: ECMS1201-E user "nobody-here" does not exist\n', command);
+      assert.deepEqual(await members(), ["cli-gm2"], command);
+    }
     assert.equal((await ecm(["groups", "add-member", "cli-team"])).code, 2);
 
     const roles = ok(await ecm(["roles", "list", "-o", "json"]));

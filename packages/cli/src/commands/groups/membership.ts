@@ -1,7 +1,16 @@
+import type { ECMUser } from "ecm-sdk";
 import { arg } from "../../args.js";
-import type { Command } from "../../command.js";
+import type { Command, Ctx } from "../../command.js";
 import { findGroup, findUser } from "../../lookup.js";
 import { YES_HELP, YES_OPTION, confirm } from "../../prompt.js";
+
+/** The users the command names, every one found before anything is changed: a mistyped name leaves the group as it was. */
+async function findUsers(ctx: Ctx): Promise<ECMUser<true>[]> {
+  arg(ctx, 1, "user");
+  const users = [];
+  for (const ref of ctx.args.slice(1)) users.push(await findUser(ctx, ref));
+  return users;
+}
 
 export const addMember: Command = {
   path: ["groups", "add-member"],
@@ -10,10 +19,9 @@ export const addMember: Command = {
   formats: [],
   async run(ctx) {
     const g = await findGroup(ctx, arg(ctx, 0, "group"));
-    arg(ctx, 1, "user");
+    const users = await findUsers(ctx);
     const sec = ctx.ecm().security;
-    for (const ref of ctx.args.slice(1)) {
-      const u = await findUser(ctx, ref);
+    for (const u of users) {
       // The user's own memberships (not its profile's): one a sync or a login mapping made becomes one made by hand.
       const before = (await sec.userGroups(u.guid, { direct: true })).find((x) => x.guid === g.guid);
       if (before && before.syncedBy === undefined && before.mappedBy === undefined) {
@@ -35,9 +43,7 @@ export const removeMember: Command = {
   optionHelp: [YES_HELP],
   async run(ctx) {
     const g = await findGroup(ctx, arg(ctx, 0, "group"));
-    arg(ctx, 1, "user");
-    const users = [];
-    for (const ref of ctx.args.slice(1)) users.push(await findUser(ctx, ref));
+    const users = await findUsers(ctx);
     const members = users.filter((u) => u.groups.includes(g.name));
     for (const u of users) if (!members.includes(u)) ctx.note(`${u.username} is not in ${g.name}: nothing to remove`);
     if (members.length === 0) return;
