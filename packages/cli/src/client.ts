@@ -36,6 +36,11 @@ export function serverUrl(values: Values, env: NodeJS.ProcessEnv, savedUrl: stri
   return url;
 }
 
+/** A login name as the server compares it (packages/server/src/domain/user-fields.ts `fold`). */
+function loginFold(name: string): string {
+  return name.normalize("NFKC").toLowerCase();
+}
+
 /** Builds the client from --url / ECM_URL / saved URL and ECM_API_KEY / ECM_TOKEN / ECM_USERNAME+ECM_PASSWORD / saved key or token. */
 export function makeClient(values: Values, env: NodeJS.ProcessEnv): ECM {
   const saved = readConfig(env);
@@ -50,8 +55,9 @@ export function makeClient(values: Values, env: NodeJS.ProcessEnv): ECM {
   // The saved token belongs to the saved URL only.
   if (saved.token && saved.url && normalizeBaseUrl(url) === normalizeBaseUrl(saved.url)) {
     // ECM_USERNAME names whom the command acts as: with its password unset or empty (a script's secret
-    // missing), the saved login of another account is not used instead.
-    if (env.ECM_USERNAME && saved.username !== undefined && saved.username !== env.ECM_USERNAME) {
+    // missing), the saved login of another account is not used instead. Names compare as logins take
+    // them (the server's fold: any letter case or Unicode form).
+    if (env.ECM_USERNAME && saved.username !== undefined && loginFold(saved.username) !== loginFold(env.ECM_USERNAME)) {
       throw new CliError(
         `ECM_USERNAME is ${JSON.stringify(env.ECM_USERNAME)} but ECM_PASSWORD is not set, and the saved login is ${saved.username}'s: set ECM_PASSWORD to act as ${env.ECM_USERNAME}, or unset ECM_USERNAME to use the saved login`,
         ExitCode.auth,

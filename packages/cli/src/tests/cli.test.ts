@@ -213,7 +213,10 @@ describe("login, saved token, environment overrides", () => {
       assert.match(r.stderr, /^ecm: ECM_USERNAME is "cli-envonly" but ECM_PASSWORD is not set, and the saved login is sysadmin's: .*\n$/);
     }
     assert.equal((await admin.security.user("cli-envonly")).username, "cli-envonly", "nothing was done as sysadmin");
-    assert.equal(JSON.parse(ok(await ecm(["whoami", "-o", "json"], { auth: false, env: { ...saved, ECM_USERNAME: "sysadmin" } })).stdout).username, "sysadmin");
+    // The same account however its login name is typed (logins take any letter case).
+    for (const name of ["sysadmin", "SysAdmin"]) {
+      assert.equal(JSON.parse(ok(await ecm(["whoami", "-o", "json"], { auth: false, env: { ...saved, ECM_USERNAME: name } })).stdout).username, "sysadmin");
+    }
     ok(await ecm(["users", "delete", "cli-envonly", "--yes"], { auth: false, env: saved }));
   });
 
