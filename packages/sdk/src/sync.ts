@@ -41,7 +41,7 @@ import type {
   UsersPage,
   UsersPageOptions,
 } from "./types.js";
-import { USERS_PATH, UsersStream } from "./users-stream.js";
+import { checkListOptions, STREAM_OPTIONS, USERS_PATH, UsersStream } from "./users-stream.js";
 import { callOptions, checkOptions } from "./options.js";
 
 /** Per-call options of ECMSync (no AbortSignal: a blocked thread cannot see it fire). */
@@ -319,7 +319,10 @@ export class SecuritySync {
   groupMembers(group: GroupRef, opts?: NoSignal<UsersOptions<false>>): ECMUser<false>[];
   groupMembers(group: GroupRef, opts?: NoSignal<UsersOptions>): ECMUser[];
   groupMembers(group: GroupRef, opts?: NoSignal<UsersOptions>): ECMUser[] {
-    const groupId = knownGroupGuid(group) ?? this.group(group as string, opts).guid;
+    // The list's options are checked before anything is sent; a name is looked up with the call's options only
+    // (a signal among them refused there, as every ECMSync call refuses one).
+    const call = checkListOptions(opts, STREAM_OPTIONS) as SyncCallOptions;
+    const groupId = knownGroupGuid(group) ?? this.group(group as string, call).guid;
     return this.users({ ...opts, groupId });
   }
   userGroups(userGuid: UserRef, opts?: SyncCallOptions): ECMGroup[] {

@@ -300,6 +300,9 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       assert.deepEqual((await sec.groupMembers(g.guid)).map((x) => x.username), [`${p}carol`]);
       const [extended] = await sec.groupMembers(g, { extendedInfo: true });
       assert.ok(extended!.groups.includes(`${p}staff`));
+      // By name too, with the list's options: the name is looked up without them.
+      const byName = await sec.groupMembers(`${p}staff`, { extendedInfo: true, search: "carol" });
+      assert.deepEqual(byName.map((x) => [x.username, x.groups.includes(`${p}staff`)]), [[`${p}carol`, true]]);
       assert.deepEqual((await sec.users({ groupId: g.guid })).map((x) => x.username), [`${p}carol`]);
       assert.equal(await sec.countUsers({ groupId: g.guid }), 1);
       assert.ok((await sec.user(`${p}carol`)).groups.includes(`${p}staff`));
@@ -788,6 +791,8 @@ test("every call refuses an option name it does not take (a typo of timeout), be
     assert.throws(() => sync.security.user("sysadmin", typo), refused);
     assert.throws(() => sync.security.deleteUser(victim, typo), refused);
     assert.throws(() => sync.security.exportSecuritySystem(null, typo), refused);
+    assert.throws(() => sync.security.groupMembers("typo_group", typo), refused);
+    assert.equal(sync.security.groupMembers("typo_group", { extendedInfo: true, timeout: 5000 }).length, 0);
     assert.throws(() => sync.login(typo), refused);
     assert.throws(() => sync.request("GET", "/security/v1/me", typo), refused);
   } finally {
