@@ -20,6 +20,7 @@ import type {
   ECMIdentityProviderTest,
   ECMExport,
   ECMGroup,
+  ECMUserGroup,
   ECMIdentityProvider,
   ECMImportResult,
   ECMImportSummary,
@@ -325,7 +326,7 @@ export class SecuritySync {
     const groupId = knownGroupGuid(group) ?? this.group(group as string, call).guid;
     return this.users({ ...opts, groupId });
   }
-  userGroups(userGuid: UserRef, opts?: SyncCallOptions): ECMGroup[] {
+  userGroups(userGuid: UserRef, opts?: SyncCallOptions & { direct?: boolean }): ECMUserGroup[] {
     return this.#c("userGroups", [userGuid, opts]);
   }
   createUser(username: string, fields: CreateUserFields & SyncCallOptions = {}): ECMUser<true> {

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
 const snippet = (indexPath: string) => `
-import { ECM, ECMSync, ECMNotFoundError, type ECMUser, type ECMGroup } from ${JSON.stringify(indexPath)};
+import { ECM, ECMSync, ECMNotFoundError, type ECMUser, type ECMGroup, type ECMUserGroup } from ${JSON.stringify(indexPath)};
 declare const ecm: ECM;
 declare const sync: ECMSync;
 
@@ -53,11 +53,15 @@ export async function check(): Promise<void> {
   const one: ECMUser<true> = await ecm.security.user("alice");
   const g: ECMGroup = await ecm.security.group("staff");
   const gid: number = g.id;
+  // ECMSync takes and returns what ECM does: userGroups' own option and the memberships' sources.
+  const mine: ECMUserGroup[] = await ecm.security.userGroups(one, { direct: true });
+  const syncMine: ECMUserGroup[] = sync.security.userGroups(one, { direct: true });
+  const syncedBy: string | undefined = syncMine[0]!.syncedBy;
   // @ts-expect-error ECMSync takes no AbortSignal
   sync.security.users({ signal: AbortSignal.abort() });
   await ecm.security.users({ signal: AbortSignal.timeout(1000), timeout: 500 });
   const e: unknown = new ECMNotFoundError("x");
-  void [notLockedOut, until, lockedOut, isStaff, notExtended];
+  void [notLockedOut, until, lockedOut, isStaff, notExtended, mine, syncedBy];
   void [from, groups, remark, empty, none, wrong, alsoWrong, id, guid, locked, syncFrom, notPromise, one, gid, e];
 }
 `;
