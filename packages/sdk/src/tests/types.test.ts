@@ -1,5 +1,6 @@
 /**
- * Compile-time contract: the extended fields are typed as present only with `extendedInfo: true`.
+ * Compile-time contract: the extended fields are typed as present only with `extendedInfo: true`, and
+ * ECMSync's methods are typed as ECM's.
  * Type-checks a snippet with the TypeScript compiler (test files are not part of the build).
  */
 import { test } from "node:test";
@@ -10,9 +11,28 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
 const snippet = (indexPath: string) => `
-import { ECM, ECMSync, ECMNotFoundError, type ECMUser, type ECMGroup, type ECMUserGroup } from ${JSON.stringify(indexPath)};
+import { ECM, ECMSync, ECMNotFoundError, type ECMUser, type ECMGroup, type ECMUserGroup, type Security, type SecuritySync } from ${JSON.stringify(indexPath)};
 declare const ecm: ECM;
 declare const sync: ECMSync;
+
+// Every ECMSync method takes the options of ECM's (its AbortSignal aside) and returns what ECM's resolves to
+// (the iterators, generators on both sides, aside): a mismatch is named in the error.
+type Fn = (...a: never[]) => unknown;
+type OptionNames<T> = T extends readonly unknown[] ? never : T extends object ? Exclude<keyof T, "signal"> : never;
+type Same<X, Y> = (<T>() => T extends X ? 1 : 2) extends (<T>() => T extends Y ? 1 : 2) ? true : false;
+type Twin = Exclude<keyof Security & keyof SecuritySync, "iterUsers" | "iterUserBatches" | "importUsers">;
+type Unlike = {
+  [K in Twin]: Security[K] extends Fn
+    ? SecuritySync[K] extends Fn
+      ? Same<OptionNames<NonNullable<Parameters<Security[K]>[number]>>, OptionNames<NonNullable<Parameters<SecuritySync[K]>[number]>>> extends true
+        ? Same<Awaited<ReturnType<Security[K]>>, ReturnType<SecuritySync[K]>> extends true
+          ? never
+          : \`\${K} returns another type\`
+        : \`\${K} takes other options\`
+      : K
+    : K;
+}[Twin];
+export const syncMirrorsAsync: [Unlike] extends [never] ? true : { unlike: Unlike } = true;
 
 export async function check(): Promise<void> {
   const ext = await ecm.security.users({ extendedInfo: true });
@@ -66,7 +86,7 @@ export async function check(): Promise<void> {
 }
 `;
 
-test("users() overloads: extended fields typed as present only with extendedInfo: true", () => {
+test("users() overloads: extended fields typed as present only with extendedInfo: true; ECMSync's methods take ECM's options and return what ECM's resolve to", () => {
   const dir = mkdtempSync(join(fileURLToPath(new URL("../../test/", import.meta.url)), "tmp-types-"));
   try {
     const file = join(dir, "check.ts");
