@@ -340,6 +340,32 @@ describeConsole("console pages", {}, (ctx, kind) => {
     });
   });
 
+  it("at 1 024 × 768 the groups list and a group's roles and members keep the words of their headings and short cells whole beside long names (one long word, right-to-left, emoji, a display name of 200 characters): the long values wrap inside their columns, in the page", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const name = `Группа-${kind}-${"مجموعة".repeat(6)}-🎉🎉-${"ΑΒΓΔΕΖΗΘ".repeat(8)}`;
+    const group = (await server.api<{ id: string }>("POST", "/security/v1/user-groups", { token, body: { name, description: `${"وصف-طويل-".repeat(10)} 👩‍💻` } })).body.id;
+    const user = await createUser(server, token, `longname.${kind}`);
+    const half = `${"x".repeat(40)}${"é".repeat(30)}${"👍".repeat(30)}`;
+    assert.equal((await server.api("PUT", `/security/v1/users/${user.uuid}`, { token, body: { firstName: half, lastName: half, email: `someone.with.a.rather.long.address.${kind}@subdomain.example.com` } })).status, 200);
+    assert.equal((await server.api("PUT", `/security/v1/users/${user.uuid}/user-groups/${group}`, { token })).status, 204);
+    assert.equal((await server.api("PUT", `/security/v1/user-groups/${group}/role-mappings/portal/security-administrator`, { token })).status, 204);
+    await onPage(ctx(), async ({ page }) => {
+      await page.setViewportSize({ width: 1024, height: 768 });
+      for (const [path, link] of [[`groups?search=${encodeURIComponent(`Группа-${kind}`)}`, name], [`groups/${group}`, `longname.${kind}`]] as const) {
+        await page.goto(`${url}#/${path}`);
+        const main = page.locator("main");
+        await main.getByRole("link", { name: link, exact: true }).waitFor();
+        assert.deepEqual(await brokenWords(main), [], path);
+        const [scrolled, shown] = await page.evaluate(() => { const m = document.querySelector("main")!; return [m.scrollWidth, m.clientWidth]; });
+        assert.ok(scrolled! <= shown!, `${path}: ${scrolled} px wide in ${shown}`);
+        await screenshot(page, `${path.startsWith("groups?") ? "groups" : "group"}-long-names-1024`);
+      }
+    });
+    assert.equal((await server.api("DELETE", `/security/v1/user-groups/${group}`, { token })).status, 204);
+    assert.equal((await server.api("DELETE", `/security/v1/users/${user.uuid}`, { token })).status, 204);
+  });
+
   it("a user in no group, holding no role, is said so in words under Groups and Effective roles, not with a table's headings alone", async () => {
     const { server, url } = ctx();
     const token = await server.login();

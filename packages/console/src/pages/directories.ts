@@ -231,7 +231,7 @@ class DirectoriesPage extends Page {
       <h1 tabindex="-1">Directories</h1>
       ${this.renderMessage()}
       <p class="toolbar"><a class="button" href=${href("directories/new")}>New directory</a></p>
-      <table class="plain whole-words"><thead><tr><th>Name</th><th>Kind</th><th>Server</th><th>Base DN</th><th>Enabled</th><th>Users</th></tr></thead>
+      <table class="plain"><thead><tr><th>Name</th><th>Kind</th><th>Server</th><th>Base DN</th><th>Enabled</th><th>Users</th></tr></thead>
         <tbody>${this.#directories!.map((d) => html`<tr><td><a class="name" href=${href(`directories/${d.id}`)}>${d.name}</a></td>
           <td>${VENDORS.find(([v]) => v === d.vendor)?.[1] ?? d.vendor}</td><td class="long"><code>${d.connectionUrl}</code></td><td class="long"><code>${d.baseDn}</code></td>
           <td>${d.enabled ? "yes" : "no"}</td><td><a href=${href("users", { source: `directory:${d.id}` })}>Its users</a></td></tr>`)}</tbody>
@@ -295,7 +295,7 @@ class DirectoriesPage extends Page {
         ${t.usersFound !== null ? html`<p>${t.usersFoundCapped ? "At least " : ""}${t.usersFound.toLocaleString()} ${t.usersFound === 1 ? "user" : "users"} found by the user filter.</p>` : nothing}
         ${t.sample.length ? html`<table class="plain"><caption class="visually-hidden">Users as they would be imported</caption>
           <thead><tr><th>Username</th><th>Name</th><th>Email</th><th>Enabled</th><th>DN</th></tr></thead>
-          <tbody>${t.sample.map((u) => html`<tr><td>${u.username}</td><td>${u.displayName}</td><td>${u.email ?? "—"}</td><td>${u.enabled ? "yes" : "no"}</td><td><code>${u.dn}</code></td></tr>`)}</tbody>
+          <tbody>${t.sample.map((u) => html`<tr><td><span class="name">${u.username}</span></td><td class="long">${u.displayName}</td><td class="long">${u.email ?? "—"}</td><td>${u.enabled ? "yes" : "no"}</td><td class="long"><code>${u.dn}</code></td></tr>`)}</tbody>
         </table>` : nothing}
       </section>`;
   }
@@ -328,7 +328,7 @@ class DirectoriesPage extends Page {
           </table>
           ${run.problems.length ? html`<h3 id="problems-title">${problemsTitle(run)}</h3>
             <table class="plain" aria-labelledby="problems-title"><thead><tr><th>Entry</th><th>Problem</th></tr></thead>
-              <tbody>${run.problems.map((p) => html`<tr><td><code>${p.dn}</code></td><td>${inLabels(p.message, (field) => this.labelOf(field))}</td></tr>`)}</tbody></table>` : nothing}` : nothing}
+              <tbody>${run.problems.map((p) => html`<tr><td class="long"><code>${p.dn}</code></td><td>${inLabels(p.message, (field) => this.labelOf(field))}</td></tr>`)}</tbody></table>` : nothing}` : nothing}
       </section>`;
   }
 

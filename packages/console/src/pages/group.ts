@@ -239,7 +239,7 @@ class GroupPage extends Page {
       </div>
       <p class="status" role="status">${this.#count === null ? "" : `${this.#count.n.toLocaleString()} ${this.#count.n === 1 ? "member" : "members"}${this.#count.search ? ` matching “${this.#count.search}”` : ""}`}</p>
       <table class="plain"><thead><tr><th>Username</th><th>Display name</th><th>Email</th></tr></thead>
-        <tbody id="group-members">${this.#members.map((u) => html`<tr><td><a href=${href(`users/${u.id}`)}>${u.username}</a></td><td>${u.displayName}</td><td>${u.email ?? ""}</td></tr>`)}</tbody>
+        <tbody id="group-members">${this.#members.map((u) => html`<tr><td><a class="name" href=${href(`users/${u.id}`)}>${u.username}</a></td><td class="long">${u.displayName}</td><td class="long">${u.email ?? ""}</td></tr>`)}</tbody>
       </table>
       ${this.#members.length === 0 && this.#searched !== null ? html`<p>${this.#searched ? `No member matches “${this.#searched}”.` : "No members."}</p>` : nothing}
       ${this.#next ? html`<button @click=${() => void this.more("#group-members > tr", () => this.#loadMembers(false))}>More members</button>` : nothing}

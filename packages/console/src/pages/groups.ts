@@ -97,7 +97,7 @@ class GroupsPage extends Page {
       ${this.#groups === null ? this.renderLoading() : html`
         <table class="plain"><caption class="visually-hidden">Groups</caption>
           <thead><tr><th>Name</th><th>Description</th><th>Kind</th></tr></thead>
-          <tbody id="groups-listed">${this.#groups.map((g) => html`<tr><td><a href=${href(`groups/${g.id}`)}>${g.name}</a></td><td>${g.description ?? ""}</td>
+          <tbody id="groups-listed">${this.#groups.map((g) => html`<tr><td><a class="name" href=${href(`groups/${g.id}`)}>${g.name}</a></td><td class="long">${g.description ?? ""}</td>
             <td>${g.builtin ? "Built-in" : g.external ? "From a directory" : g.profileUserId > 0 ? "Profile group" : "Local"}</td></tr>`)}</tbody>
         </table>
         ${this.#groups.length === 0 && this.#answered ? html`<p>${this.#none(this.#answered)}</p>` : nothing}

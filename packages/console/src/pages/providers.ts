@@ -204,8 +204,8 @@ class ProvidersPage extends Page {
       <h1 tabindex="-1">Identity providers</h1>
       ${this.renderMessage()}
       <p class="toolbar"><a class="button" href=${href("providers/new")}>New provider</a></p>
-      <table class="plain whole-words"><thead><tr><th>Alias</th><th>Display name</th><th>Issuer</th><th>Enabled</th><th>Order</th><th>Users</th></tr></thead>
-        <tbody>${this.#providers!.map((p) => html`<tr><td><a class="name" href=${href(`providers/${p.alias}`)}>${p.alias}</a></td><td>${p.displayName}</td><td class="long">${p.config.issuer || p.fromUrl}</td>
+      <table class="plain"><thead><tr><th>Alias</th><th>Display name</th><th>Issuer</th><th>Enabled</th><th>Order</th><th>Users</th></tr></thead>
+        <tbody>${this.#providers!.map((p) => html`<tr><td><a class="name" href=${href(`providers/${p.alias}`)}>${p.alias}</a></td><td class="long">${p.displayName}</td><td class="long">${p.config.issuer || p.fromUrl}</td>
           <td>${p.enabled ? "yes" : "no"}</td><td>${p.guiOrder}</td>
           <td><a href=${href("users", { linkedTo: p.alias })}>Its users</a></td></tr>`)}</tbody>
       </table>

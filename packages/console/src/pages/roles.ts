@@ -29,7 +29,7 @@ class RolesPage extends Page {
       ${this.renderMessage()}
       <p class="muted">Roles are granted to groups; a user holds the roles of its groups and of its profile's groups. Grant and revoke them on a group's page.</p>
       ${this.#roles === null ? this.renderLoading() : html`
-        <table class="plain whole-words"><thead><tr><th>Role</th><th>Description</th><th>Granted by</th></tr></thead>
+        <table class="plain"><thead><tr><th>Role</th><th>Description</th><th>Granted by</th></tr></thead>
           <tbody>${this.#roles.map((r) => html`<tr><td><span class="name">${r.name}</span>${r.builtin ? html` <span class="badge">Built-in</span>` : ""}</td><td>${r.description ?? ""}</td>
             <td class="long">${this.#grantedBy(r.name)}</td></tr>`)}</tbody>
         </table>`}`;

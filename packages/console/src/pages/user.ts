@@ -399,7 +399,7 @@ class UserPage extends Page {
       ${this.#renderGroups(editable)}
 
       <h2>Effective roles</h2>
-      ${this.#roles.length === 0 ? html`<p>Holds no role: roles come from the groups a user is in and those of its profile.</p>` : html`<table class="plain whole-words"><thead><tr><th>Role</th><th>Granted by</th></tr></thead>
+      ${this.#roles.length === 0 ? html`<p>Holds no role: roles come from the groups a user is in and those of its profile.</p>` : html`<table class="plain"><thead><tr><th>Role</th><th>Granted by</th></tr></thead>
         <tbody>${this.#roles.map((r) => html`<tr><td><span class="name">${r.name}</span></td><td class="long">${r.grantedBy.map((g, i) => html`${i ? ", " : ""}<a href=${href(`groups/${g.groupId}`)}>${g.group}</a>${g.viaProfile ? " (through the profile)" : ""}`)}</td></tr>`)}</tbody>
       </table>`}
 
@@ -421,7 +421,7 @@ class UserPage extends Page {
       ${l.failedLogins > 0 ? html`<p>${l.failedLogins} failed login${l.failedLogins === 1 ? "" : "s"} in a row from addresses the account does not know.</p>` : nothing}
       ${l.addresses.length ? html`<table class="plain">
         <thead><tr><th>Address</th><th>Locked out until</th><th>Failed logins in a row</th><th>Last login from it</th></tr></thead>
-        <tbody>${l.addresses.map((a) => html`<tr><td>${a.address}</td><td>${when(a.lockedOutUntil) || "—"}</td><td>${a.failedLogins}</td><td>${when(a.lastLoginAt) || "—"}</td></tr>`)}</tbody>
+        <tbody>${l.addresses.map((a) => html`<tr><td><span class="name">${a.address}</span></td><td>${when(a.lockedOutUntil) || "—"}</td><td>${a.failedLogins}</td><td>${when(a.lastLoginAt) || "—"}</td></tr>`)}</tbody>
       </table>` : nothing}`;
   }
 
@@ -463,7 +463,7 @@ class UserPage extends Page {
   #renderGroups(editable: boolean): TemplateResult {
     const unoffered = new Set([...this.#groups.map((g) => g.id), ...this.#guarded]);
     return html`
-      ${this.#groups.length === 0 ? html`<p>In no group.</p>` : html`<table class="plain whole-words"><thead><tr><th>Group</th><th>Membership</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
+      ${this.#groups.length === 0 ? html`<p>In no group.</p>` : html`<table class="plain"><thead><tr><th>Group</th><th>Membership</th><th><span class="visually-hidden">Actions</span></th></tr></thead>
         <tbody>${this.#groups.map((g) => {
           const inherited = !this.#direct.has(g.id);
           // A membership a directory's sync made changes in the directory (the server refuses it here).
@@ -501,7 +501,7 @@ class UserPage extends Page {
           <p>The user was changed after you opened it. Here is what differs:</p>
           <table class="plain diff"><thead><tr><th>Field</th><th>When you opened it</th><th>Now</th><th>Your change</th></tr></thead>
             <tbody>${FIELDS.filter((f) => f.name in c.mine || c.opened[f.name] !== c.theirs[f.name]).map((f) => html`<tr>
-              <td>${f.label}</td><td>${show(c.opened[f.name])}</td><td class=${c.opened[f.name] !== c.theirs[f.name] ? "changed" : ""}>${show(c.theirs[f.name])}</td><td>${f.name in c.mine ? show(c.mine[f.name]) : "—"}</td></tr>`)}
+              <td>${f.label}</td><td class="long">${show(c.opened[f.name])}</td><td class=${c.opened[f.name] !== c.theirs[f.name] ? "long changed" : "long"}>${show(c.theirs[f.name])}</td><td class="long">${f.name in c.mine ? show(c.mine[f.name]) : "—"}</td></tr>`)}
               ${c.opened.enabled !== c.theirs.enabled || "enabled" in c.mine ? html`<tr><td>Enabled</td><td>${show(c.opened.enabled)}</td><td class="changed">${show(c.theirs.enabled)}</td><td>${"enabled" in c.mine ? show(c.mine.enabled) : "—"}</td></tr>` : nothing}
             </tbody></table>
           <div class="row">

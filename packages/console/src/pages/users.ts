@@ -874,7 +874,7 @@ class UsersPage extends Page {
           <p role="status">${run.processed.toLocaleString()} of ${run.total === null ? "…" : run.total.toLocaleString()} processed: ${run.changed.toLocaleString()} changed, ${run.unchanged.toLocaleString()} unchanged, ${run.refused.toLocaleString()} refused.</p>
           ${run.error ? html`<p class="message error">${run.error}</p>` : nothing}
           ${run.report.length ? html`<div class="dialog-list" tabindex="0" role="region" aria-label="Refused users"><table class="plain"><caption class="muted">Refused</caption><thead><tr><th>User</th><th>Reason</th></tr></thead>
-            <tbody>${run.report.map((r) => html`<tr><td>${r.username}</td><td>${r.reason}</td></tr>`)}</tbody></table></div>` : nothing}
+            <tbody>${run.report.map((r) => html`<tr><td><span class="name">${r.username}</span></td><td>${r.reason}</td></tr>`)}</tbody></table></div>` : nothing}
           ${run.status === "cancelled" ? html`<p class="muted">Stopped: the users processed before the stop are changed, the others are not.</p>` : nothing}
           <form method="dialog">
             ${run.status === "running" ? html`<button type="button" class="danger" ?disabled=${this.#stopping} @click=${() => void this.#stopRun(run)}>Stop</button>` : nothing}
