@@ -207,20 +207,42 @@ class Session extends EventTarget {
 
 export const session = new Session();
 
+/** Why a form's edits were kept: the session ended under them, or their page was left (a link, Back, a reload). */
+export type KeptBecause = "ended" | "left";
+/** Pages whose edits are kept at most: the latest left. */
+const PAGES_KEPT = 20;
+interface Kept {
+  account: string;
+  pages: Record<string, { edits: Record<string, string>; because: KeptBecause }>;
+}
+
 /**
- * A form's edits that the session ended under (a Save refused, a page left alone): kept in this tab for
- * the account that made them, coming back to the same page after logging in again. A logout drops them.
+ * A form's edits not saved when the session ended under them (a Save refused, a page left alone) or when
+ * their page was left: kept in this tab for the account that made them, page by page, coming back to the
+ * same page when it is opened again (after logging in again). A logout drops them.
  */
-export function keepUnsaved(account: string, page: string, edits: Record<string, string>): void {
-  sessionStorage.setItem(UNSAVED_KEY, JSON.stringify({ account, page, edits }));
+export function keepUnsaved(account: string, page: string, edits: Record<string, string>, because: KeptBecause): void {
+  const kept = JSON.parse(sessionStorage.getItem(UNSAVED_KEY) ?? "null") as Kept | null;
+  const pages = kept?.account === account ? kept.pages : {};
+  delete pages[page];
+  pages[page] = { edits, because };
+  const latest = Object.entries(pages).slice(-PAGES_KEPT);
+  sessionStorage.setItem(UNSAVED_KEY, JSON.stringify({ account, pages: Object.fromEntries(latest) } satisfies Kept));
 }
 
 /** The edits kept for `page`, once, when `account` made them; another account's are dropped, never shown to it. */
-export function takeUnsaved(account: string, page: string): Record<string, string> | null {
-  const kept = JSON.parse(sessionStorage.getItem(UNSAVED_KEY) ?? "null") as { account: string; page: string; edits: Record<string, string> } | null;
-  if (!kept || (kept.account === account && kept.page !== page)) return null;
-  sessionStorage.removeItem(UNSAVED_KEY);
-  return kept.account === account ? kept.edits : null;
+export function takeUnsaved(account: string, page: string): { edits: Record<string, string>; because: KeptBecause } | null {
+  const kept = JSON.parse(sessionStorage.getItem(UNSAVED_KEY) ?? "null") as Kept | null;
+  if (!kept) return null;
+  if (kept.account !== account) {
+    sessionStorage.removeItem(UNSAVED_KEY);
+    return null;
+  }
+  const mine = kept.pages[page];
+  if (!mine) return null;
+  delete kept.pages[page];
+  sessionStorage.setItem(UNSAVED_KEY, JSON.stringify(kept));
+  return mine;
 }
 
 /** For the public calls of the login page (providers, the code exchange): they send no token. */

@@ -80,7 +80,11 @@ class ConsoleApp extends LitElement {
       if (event.oldURL && event.newURL) noteArrival(event.oldURL, event.newURL);
       // The URL of this very change (a replaced entry's own event has none): two changes handled late
       // both see the last URL, and "away and back" would otherwise keep the page, with its old data.
-      if (event.newURL && pageKeyOf(routeOf(event.newURL)) !== this.#pageKey) this.#left = true;
+      // The page left keeps its edits not saved (it is still there to be asked).
+      if (event.newURL && pageKeyOf(routeOf(event.newURL)) !== this.#pageKey) {
+        this.#left = true;
+        this.#page?.left();
+      }
       void this.#show();
     });
     session.addEventListener("change", () => void this.#show());

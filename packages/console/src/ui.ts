@@ -1,7 +1,7 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { directive, Directive, PartType, type ElementPart, type PartInfo } from "lit/directive.js";
 import { ECMPreconditionError, type RestGroup, type RestUser, type Versioned } from "ecm-sdk/browser";
-import { failed, inLabels, keepUnsaved, session, takeUnsaved } from "./api.js";
+import { failed, inLabels, keepUnsaved, session, takeUnsaved, type KeptBecause } from "./api.js";
 import { navigate, type Route } from "./router.js";
 
 /**
@@ -49,17 +49,25 @@ export class Page extends LitElement {
     this.#focusHere = this.contains(target) && target.closest("button, a[href], input, select, textarea, summary, [tabindex]") !== null;
   };
 
-  /** Who edits here: the edits the session ends under are kept for them (keepUnsaved), not for whoever logs in next. */
+  /** Who edits here: the edits the session ends under, or left here, are kept for them (keepUnsaved), not for whoever logs in next. */
   #account = "";
-  readonly #keepEdits = () => {
+  readonly #keepEdits = (because: KeptBecause) => {
     const unsaved = this.unsavedEdits();
-    if (unsaved && Object.keys(unsaved.edits).length > 0) keepUnsaved(this.#account, unsaved.page, unsaved.edits);
+    if (unsaved && Object.keys(unsaved.edits).length > 0) keepUnsaved(this.#account, unsaved.page, unsaved.edits, because);
+  };
+  readonly #keepEnded = () => this.#keepEdits("ended");
+  /**
+   * The page is left (a link, Back or Forward, a reload, the tab closed) while the session goes on: its
+   * edits are kept, as when the session ends. Once it ended, they were kept already; a logout drops them.
+   */
+  readonly left = () => {
+    if (session.ecm) this.#keepEdits("left");
   };
 
   /**
    * The edits of this page's form not saved yet, and the page they are of (`users/<id>`): kept when the
-   * session ends under them, and put back by restoreUnsaved once the same account is on that page again.
-   * None on a page with no form to keep.
+   * session ends under them or the page is left, and put back by restoreUnsaved once the same account is
+   * on that page again. None on a page with no form to keep.
    */
   protected unsavedEdits(): { page: string; edits: Record<string, string> } | null {
     return null;
@@ -69,8 +77,8 @@ export class Page extends LitElement {
   restoreUnsaved(page: string, restore: (edits: Record<string, string>) => void): void {
     const kept = session.me ? takeUnsaved(session.me.id, page) : null;
     if (!kept) return;
-    restore(kept);
-    this.notify("Your changes from before the session ended are back in the form: they are not saved yet.", "warn");
+    restore(kept.edits);
+    this.notify(kept.because === "ended" ? "Your changes from before the session ended are back in the form: they are not saved yet." : "Your changes not saved when you left this page are back in the form: they are not saved yet.", "warn");
   }
 
   override connectedCallback(): void {
@@ -78,7 +86,8 @@ export class Page extends LitElement {
     this.#arrivalNotice = pendingNotice;
     pendingNotice = null;
     this.#account = session.me?.id ?? "";
-    session.addEventListener("expired", this.#keepEdits);
+    session.addEventListener("expired", this.#keepEnded);
+    window.addEventListener("pagehide", this.left);
     document.addEventListener("focusin", this.#noteFocus);
     document.addEventListener("pointerdown", this.#noteClick, { capture: true });
     // A dialog gives the focus back to what opened it, if that is still there. (`close` does not bubble.)
@@ -87,7 +96,8 @@ export class Page extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    session.removeEventListener("expired", this.#keepEdits);
+    session.removeEventListener("expired", this.#keepEnded);
+    window.removeEventListener("pagehide", this.left);
     document.removeEventListener("focusin", this.#noteFocus);
     document.removeEventListener("pointerdown", this.#noteClick, { capture: true });
   }

@@ -681,6 +681,54 @@ describeConsole("console pages", {}, (ctx, kind) => {
     assert.equal((await server.api("DELETE", `/idp/v1/external-identity-provider/kept-${kind}`, { token })).status, 204);
   });
 
+  it("edits not saved when their page is left — by a link, Back or a reload — come back when it is opened again, said as not saved yet; each page keeps its own, and a logout drops them", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const user = await createUser(server, token, `left.unsaved.${kind}`);
+    const group = await createGroup(server, token, `left-unsaved-${kind}`);
+    const KEPT = "Your changes not saved when you left this page are back in the form: they are not saved yet.";
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/users/${user.uuid}`);
+      await page.getByRole("heading", { level: 1, name: new RegExp(`left\\.unsaved\\.${kind}`) }).waitFor();
+      await page.getByLabel("Description").fill("typed, then the page left by a link");
+      // Another page with edits of its own, left by Back.
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Groups" }).click();
+      await page.goto(`${url}#/groups/${group}`);
+      await page.getByRole("heading", { level: 1, name: `left-unsaved-${kind}` }).waitFor();
+      await page.getByLabel("Description").fill("a group's edit, left by Back");
+      await page.goBack();
+      await page.goBack();
+      await page.getByRole("heading", { level: 1, name: new RegExp(`left\\.unsaved\\.${kind}`) }).waitFor();
+      await page.getByText(KEPT).waitFor();
+      assert.equal(await page.getByLabel("Description").inputValue(), "typed, then the page left by a link");
+      // A reload keeps them too.
+      await page.getByLabel("Description").fill("typed, then reloaded");
+      await page.reload();
+      await page.getByText(KEPT).waitFor();
+      assert.equal(await page.getByLabel("Description").inputValue(), "typed, then reloaded");
+      await page.goForward();
+      await page.goForward();
+      await page.getByRole("heading", { level: 1, name: `left-unsaved-${kind}` }).waitFor();
+      await page.getByText(KEPT).waitFor();
+      assert.equal(await page.getByLabel("Description").inputValue(), "a group's edit, left by Back");
+      // Kept once: opened again after a Save, the page shows the server's values.
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+      await page.reload();
+      await page.getByRole("heading", { level: 1, name: `left-unsaved-${kind}` }).waitFor();
+      assert.equal(await page.getByLabel("Description").inputValue(), "a group's edit, left by Back");
+      assert.equal(await page.getByText(KEPT).count(), 0);
+      // A logout drops what is kept.
+      await page.goto(`${url}#/users/${user.uuid}`);
+      await page.getByText(KEPT).waitFor();
+      await page.getByLabel("Description").fill("typed, then logged out");
+      await page.getByRole("button", { name: "Log out" }).click();
+      await page.getByRole("heading", { name: "Log in to ECM Security" }).waitFor();
+      assert.doesNotMatch(await page.evaluate(() => JSON.stringify(sessionStorage)), /typed, then/);
+    });
+    assert.equal((await server.api<{ description: string | null }>("GET", `/security/v1/users/${user.uuid}`, { token })).body.description, null, "nothing of the user was saved");
+  });
+
   it("the session renews while the page is used, however short its lifetime, and a page left alone goes to the login page when it ends", async (t) => {
     // A lifetime under a minute (ECM_TOKEN_TTL_SECONDS=45): the page renews at a third of it.
     const server = await startTestServer(kind, { tokenTtlSeconds: 45 });
