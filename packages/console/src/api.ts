@@ -350,6 +350,37 @@ export function failed(error: unknown, labelOf?: (field: string) => string | und
   return error instanceof Error ? error.message : String(error);
 }
 
+/** A failure that passes: the server unreachable or slow to answer, too busy (429), or a node or proxy in between without it for a moment (502, 503, 504). */
+function passing(error: unknown): error is ECMError {
+  return error instanceof ECMConnectionError || error instanceof ECMTimeoutError || (error instanceof ECMError && [429, 502, 503, 504].includes(error.status));
+}
+
+/** How long a look at a run waits after a passing failure before the next, at most: from 1 s, doubled each time (or the server's Retry-After). */
+const LOOK_AGAIN_MAX_MS = 10_000;
+
+/**
+ * A look at a run on the server that a page follows (a bulk action, a directory's sync): `look`'s answer.
+ * The run goes on on the server whatever happens between it and the page, so a look failed for a passing
+ * reason (the server unreachable a moment, restarting, a proxy's 503) does not end the following:
+ * `trouble` says why, in words, and the page looks again, later each time, until a look answers
+ * (`trouble(null)`), or answers undefined once `following()` says it no longer follows. Another failure
+ * (the run gone: 404; the session ended) is thrown, the page's to say.
+ */
+export async function lookAtRun<T>(look: () => Promise<T>, trouble: (text: string | null) => void, following: () => boolean): Promise<T | undefined> {
+  for (let wait = 1_000; ; wait = Math.min(2 * wait, LOOK_AGAIN_MAX_MS)) {
+    try {
+      const answer = await look();
+      trouble(null);
+      return answer;
+    } catch (error) {
+      trouble(passing(error) ? `${failed(error)} The run goes on on the server: the page looks at it again in a moment.` : null);
+      if (!passing(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, error.retryAfterSeconds ? error.retryAfterSeconds * 1_000 : wait));
+      if (!following()) return undefined;
+    }
+  }
+}
+
 addEventListener("unhandledrejection", (event) => {
   if (event.reason instanceof ECMAuthError) {
     session.expired();

@@ -157,6 +157,33 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
     });
   });
 
+  it("a sync is watched on after looks at it failed for a while (the server unreachable, then a proxy's 503): its state says so meanwhile, and shows the end of the run", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const created = await server.api<{ id: string }>("POST", PATH, { token, body: directoryConfig(tree, slapd, { name: `watched ldap ${kind}` }) });
+    assert.equal(created.status, 201, created.text);
+    const id = created.body.id;
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/directories/${id}`);
+      const sync = page.getByRole("region", { name: "Sync" });
+      await sync.getByText("Never synced.").waitFor();
+      // Every look at the run fails until told: first the connection refused, then a load balancer's page with no node behind it.
+      let failing: "refused" | "503" | null = "refused";
+      await page.route(new RegExp(`${PATH}/${id}/sync$`), (route) =>
+        route.request().method() !== "GET" || failing === null ? route.continue()
+        : failing === "refused" ? route.abort("connectionrefused")
+        : route.fulfill({ status: 503, contentType: "text/html", body: "<html><body><h1>503 Service Unavailable</h1>No server is available to handle this request.</body></html>" }));
+      await sync.getByRole("button", { name: "Start a full sync" }).click();
+      await sync.getByRole("status").getByText(/The server cannot be reached.*looks at it again/).waitFor();
+      failing = "503";
+      await sync.getByRole("status").getByText(/503 Service Unavailable from something in between.*looks at it again/).waitFor();
+      failing = null;
+      await sync.getByText("Full sync: Finished").waitFor({ timeout: 30_000 });
+      assert.equal(await sync.getByText(/looks at it again/).count(), 0, "what a look failed for is no longer said once one answered");
+    }, { errorsAllowed: /ERR_CONNECTION_REFUSED|status of 503/ });
+    assert.equal((await server.api("DELETE", `${PATH}/${id}`, { token })).status, 204);
+  });
+
   it("a connection test names each field by its label, as the form shows it, never by its name in the API", async () => {
     const { url } = ctx();
     await onPage(ctx(), async ({ page }) => {

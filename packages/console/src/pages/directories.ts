@@ -1,7 +1,7 @@
 import { html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { keyed } from "lit/directives/keyed.js";
 import { ECMNotFoundError, type DirectoryConfigToTest, type DirectoryFields, type ECMDirectory, type ECMDirectorySync, type ECMDirectoryTest } from "ecm-sdk/browser";
-import { failed, inLabels, session } from "../api.js";
+import { failed, inLabels, lookAtRun, session } from "../api.js";
 import { href } from "../router.js";
 import "../group-rows.js";
 import { groupsOnlySystemAdministratorsHandOut, navigateWithNotice, onlySystemAdministrator, openDialog, Page, SECRET_AUTOCOMPLETE, SettingsVersion, testOutcome, when } from "../ui.js";
@@ -50,6 +50,10 @@ class DirectoriesPage extends Page {
   /** The directory's current or last sync; null before the first. */
   #run: ECMDirectorySync | null = null;
   #poll: ReturnType<typeof setTimeout> | undefined;
+  /** Which read of the run is the latest: one started earlier (before a sync was started) neither shows its answer nor looks again. */
+  #runReads = 0;
+  /** Why the last look at the running sync failed, while the page looks again (lookAtRun); null once one answered. */
+  #lookTrouble: string | null = null;
   /** Why the last sync asked for did not start, said beside its buttons (the page's notice is at its top, out of view there). */
   #syncRefused: string | null = null;
   /** Only a system administrator may change or delete the directory shown (null until known); anyone here may test and sync it. */
@@ -102,9 +106,19 @@ class DirectoriesPage extends Page {
   /** Reads the sync's state; while it runs, again after a moment (as long as the page is open). */
   async #readRun(id: string): Promise<void> {
     clearTimeout(this.#poll);
+    const read = ++this.#runReads;
+    const latest = () => read === this.#runReads && this.isConnected;
+    const trouble = (text: string | null) => {
+      if (!latest()) return;
+      this.#lookTrouble = text;
+      this.requestUpdate();
+    };
     try {
-      this.#run = await session.security.directorySync(id);
+      const run = await lookAtRun(() => session.security.directorySync(id), trouble, latest);
+      if (run === undefined || !latest()) return;
+      this.#run = run;
     } catch (error) {
+      if (!latest()) return;
       if (!(error instanceof ECMNotFoundError)) return this.fail(error);
       this.#run = null;
     }
@@ -319,7 +333,8 @@ class DirectoriesPage extends Page {
             <p><strong>${run.mode === "full" ? "Full sync" : "Sync of the changes"}: ${STATES[run.state]}</strong>
               — started ${when(run.startedAt)}${run.startedBy ? ` by ${run.startedBy}` : ""}${run.finishedAt ? `, ended ${when(run.finishedAt)}` : ""}${run.forced ? " (forced)" : ""}.</p>
             ${running ? html`<progress aria-label="Sync in progress"></progress>` : nothing}
-            ${run.message ? html`<p class="message ${run.state === "failed" ? "error" : "warn"}">${inLabels(run.message, (field) => this.labelOf(field))}</p>` : nothing}`}
+            ${run.message ? html`<p class="message ${run.state === "failed" ? "error" : "warn"}">${inLabels(run.message, (field) => this.labelOf(field))}</p>` : nothing}
+            ${running && this.#lookTrouble ? html`<p class="message warn">${this.#lookTrouble}</p>` : nothing}`}
         </div>
         ${run ? html`
           <table class="plain"><caption class="visually-hidden">Counts of the ${running ? "running" : "last"} sync</caption>

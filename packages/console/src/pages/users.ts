@@ -1,7 +1,7 @@
 import { html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { live } from "lit/directives/live.js";
 import { ECMConflictError, ECMError, ECMNotFoundError, isGuid, type BulkActionName, type RestBulkAction, type RestGroup, type RestUser, type RestUserFilter } from "ecm-sdk/browser";
-import { serverWords, session } from "../api.js";
+import { lookAtRun, serverWords, session } from "../api.js";
 import { href, navigate } from "../router.js";
 import "../group-picker.js";
 import { RowWindow } from "../row-window.js";
@@ -161,6 +161,8 @@ class UsersPage extends Page {
   #namedSource: { source: string; name: string | null } | null = null;
   #pendingAction: BulkActionName | null = null;
   #run: RestBulkAction | null = null;
+  /** Why the last look at the run failed, while the page looks again (lookAtRun); null once one answered. */
+  #lookTrouble: string | null = null;
   /** A Stop of the run shown is on its way. */
   #stopping = false;
   #exporting = false;
@@ -675,16 +677,20 @@ class UsersPage extends Page {
     const by = session.me?.id;
     let run = started;
     followed = { run, by };
+    const trouble = (text: string | null) => {
+      this.#lookTrouble = text;
+      this.requestUpdate();
+    };
     while (run.status === "running") {
       await new Promise((r) => setTimeout(r, 400));
       if (!this.isConnected) return;
-      const polled = await session.api.bulkAction(run.id).catch((error: unknown) => {
+      const polled = await lookAtRun(() => session.api.bulkAction(run.id), trouble, () => this.isConnected).catch((error: unknown) => {
         // A look that failed (the run gone with a restart, the network) is said once, not again at every visit.
         followed = null;
         throw error;
       });
       // Left while the look was on its way: what it says is for the page that follows on (which may be done with the run already).
-      if (!this.isConnected) return;
+      if (polled === undefined || !this.isConnected) return;
       // A look sent before a Stop may answer after it: the stopped run stays shown.
       run = this.#run?.id === polled.id && this.#run.status !== "running" ? this.#run : polled;
       this.#run = run;
@@ -873,6 +879,7 @@ class UsersPage extends Page {
           <progress max=${run.total ?? 1} value=${run.total === null ? 0 : run.processed} aria-label="Progress"></progress>
           <p role="status">${run.processed.toLocaleString()} of ${run.total === null ? "…" : run.total.toLocaleString()} processed: ${run.changed.toLocaleString()} changed, ${run.unchanged.toLocaleString()} unchanged, ${run.refused.toLocaleString()} refused.</p>
           ${run.error ? html`<p class="message error">${run.error}</p>` : nothing}
+          ${this.#lookTrouble && run.status === "running" ? html`<p class="message warn" role="status">${this.#lookTrouble}</p>` : nothing}
           ${run.report.length ? html`<div class="dialog-list" tabindex="0" role="region" aria-label="Refused users"><table class="plain"><caption class="muted">Refused</caption><thead><tr><th>User</th><th>Reason</th></tr></thead>
             <tbody>${run.report.map((r) => html`<tr><td><span class="name">${r.username}</span></td><td>${r.reason}</td></tr>`)}</tbody></table></div>` : nothing}
           ${run.status === "cancelled" ? html`<p class="muted">Stopped: the users processed before the stop are changed, the others are not.</p>` : nothing}
