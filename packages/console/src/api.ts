@@ -351,7 +351,7 @@ export function failed(error: unknown, labelOf?: (field: string) => string | und
 }
 
 /** A failure that passes: the server unreachable or slow to answer, too busy (429), or a node or proxy in between without it for a moment (502, 503, 504). */
-function passing(error: unknown): error is ECMError {
+export function passing(error: unknown): error is ECMError {
   return error instanceof ECMConnectionError || error instanceof ECMTimeoutError || (error instanceof ECMError && [429, 502, 503, 504].includes(error.status));
 }
 

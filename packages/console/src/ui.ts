@@ -1,7 +1,7 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { directive, Directive, PartType, type ElementPart, type PartInfo } from "lit/directive.js";
 import { ECMPreconditionError, type RestGroup, type RestUser, type Versioned } from "ecm-sdk/browser";
-import { failed, inLabels, keepUnsaved, session, takeUnsaved, type KeptBecause } from "./api.js";
+import { failed, inLabels, keepUnsaved, passing, session, takeUnsaved, type KeptBecause } from "./api.js";
 import { navigate, type Route } from "./router.js";
 
 /**
@@ -25,8 +25,8 @@ const FIELD = "input:not([type=hidden]):enabled, select:enabled, textarea:enable
 
 export class Page extends LitElement {
   route!: Route;
-  /** The error or notice shown at the top of the page. */
-  message: { kind: "error" | "ok" | "warn"; text: string } | null = null;
+  /** The error or notice shown at the top of the page; an error that may pass (the server unreachable a moment) with what Try again does. */
+  message: { kind: "error" | "ok" | "warn"; text: string; retry?: () => void } | null = null;
   /** What the page before said it did, shown until this page has something to say. */
   #arrivalNotice: string | null = null;
 
@@ -158,10 +158,11 @@ export class Page extends LitElement {
   }
 
   /** Shows a failure (an ended session goes back to the login page instead). */
-  fail(error: unknown): void {
+  /** Says why `error` happened; `retry`, for a failure that may pass (passing), is offered as Try again. */
+  fail(error: unknown, retry?: () => void): void {
     this.#arrivalNotice = null;
     const text = failed(error, (field) => this.labelOf(field));
-    this.message = text ? { kind: "error", text } : null;
+    this.message = text ? { kind: "error", text, ...(retry && passing(error) ? { retry } : {}) } : null;
     this.requestUpdate();
   }
 
@@ -269,7 +270,12 @@ export class Page extends LitElement {
   renderMessage(): TemplateResult | typeof nothing {
     const message = this.message ?? (this.#arrivalNotice === null ? null : { kind: "ok", text: this.#arrivalNotice });
     if (!message) return nothing;
-    return html`<div class="message ${message.kind}" role=${message.kind === "error" ? "alert" : "status"}>${message.text}</div>`;
+    const retry = this.message?.retry;
+    return html`<div class="message ${message.kind}" role=${message.kind === "error" ? "alert" : "status"}>${message.text}${retry ? html` <button type="button" @click=${() => {
+      this.message = null;
+      retry();
+      this.requestUpdate();
+    }}>Try again</button>` : nothing}</div>`;
   }
 
   /** "Loading…" while the page's data is on its way; nothing once that failed (its error, shown above, says why: an unknown id, say). */

@@ -292,6 +292,27 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     });
   });
 
+  it("a page of rows that failed to load (the server unreachable while the list was scrolled) is asked again by Try again, and the list goes on from there", async () => {
+    const { url } = ctx();
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/users?search=person`);
+      await row(page, "person000").waitFor();
+      await page.getByRole("checkbox", { name: "Select person000" }).check();
+      let down = true;
+      await page.route(/\/security\/v1\/users\?/, (route) => (down ? route.abort("connectionrefused") : route.continue()));
+      await page.locator(".viewport").evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+      const failure = page.getByRole("alert").filter({ hasText: "The server cannot be reached" });
+      await failure.waitFor();
+      down = false;
+      await failure.getByRole("button", { name: "Try again" }).click();
+      await failure.waitFor({ state: "detached" });
+      await scrollUntil(page, "person239", 1_000_000);
+      assert.equal(await row(page, "person239").getAttribute("aria-rowindex"), "241");
+      // Nothing chosen before is lost to it.
+      await page.getByRole("region", { name: "Bulk actions" }).getByText("1 selected", { exact: true }).waitFor();
+    }, { errorsAllowed: /ERR_CONNECTION_REFUSED/ });
+  });
+
   it("comes back from a user to the rows the list was scrolled to, the whole list's and a filter's", async () => {
     const { url } = ctx();
     await onPage(ctx(), async ({ page }) => {

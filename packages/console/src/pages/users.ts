@@ -131,9 +131,10 @@ class UsersPage extends Page {
   /** Coming back to a filtered list loads its pages down to this one: scrolling (still at the top) must not cancel them. */
   #restoringTo = -1;
   /**
-   * A page of rows failed to load under this filter: nothing loads on its own until the filter changes.
-   * Each render asks for the visible pages, and a failure renders (the message): retrying there would
-   * ask again and again — without even a request in between once the session has ended, freezing the tab.
+   * A page of rows failed to load under this filter: nothing loads on its own until the filter changes, or
+   * Try again (offered by a failure that may pass). Each render asks for the visible pages, and a failure
+   * renders (the message): retrying there would ask again and again — without even a request in between
+   * once the session has ended, freezing the tab.
    */
   #failed = false;
   #count: number | null = null;
@@ -355,7 +356,8 @@ class UsersPage extends Page {
         if (generation !== this.#generation) return;
         // An abort (scrolled away) is no failure: the page loads again when it comes back into view.
         if (!controller.signal.aborted) this.#failed = true;
-        this.fail(error);
+        // Try again (the server unreachable a moment): the visible pages load again, what is chosen stays.
+        this.fail(error, () => (this.#failed = false));
       } finally {
         if (this.#loading.get(k)?.controller === controller) this.#loading.delete(k);
       }
