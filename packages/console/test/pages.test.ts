@@ -366,6 +366,45 @@ describeConsole("console pages", {}, (ctx, kind) => {
     assert.equal((await server.api("DELETE", `/security/v1/users/${user.uuid}`, { token })).status, 204);
   });
 
+  it("a right-to-left name reads in its own order: a user's heading keeps its display name before its username (a number), and its fields lay out what is typed in Hebrew or Arabic right to left, as a field made right-to-left shows it", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const user = await createUser(server, token, `20417${kind === "sqlite" ? 1 : 2}`);
+    const description = "מנהלת מערכת, קומה 3!";
+    assert.equal((await server.api("PUT", `/security/v1/users/${user.uuid}`, { token, body: { firstName: "מרים", lastName: "כהן", description } })).status, 200);
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/users/${user.uuid}`);
+      const heading = page.getByRole("heading", { level: 1, name: new RegExp(user.username) });
+      await heading.waitFor();
+      // Left to right, as the page reads: the name, then the username in its parentheses.
+      const [name, username] = await heading.evaluate((h, [n, u]) => [n, u].map((text) => {
+        const walker = document.createTreeWalker(h, NodeFilter.SHOW_TEXT);
+        let node = walker.nextNode() as Text;
+        while (!node.data.includes(text)) node = walker.nextNode() as Text;
+        const range = document.createRange();
+        range.setStart(node, node.data.indexOf(text));
+        range.setEnd(node, node.data.indexOf(text) + text.length);
+        return range.getBoundingClientRect().left;
+      }), ["מרים כהן", user.username] as const);
+      assert.ok(name! < username!, `the username is drawn at ${username} px, left of the name at ${name} px`);
+      // A field lays out what was typed as the browser lays out text whose direction is its own (dir="auto"): “3!” at its end, on the left.
+      for (const label of ["Description", "First name"]) {
+        const field = page.getByLabel(label, { exact: true });
+        if (label === "First name") await field.fill(description);
+        // Inside its border (a right-to-left text area has its resize grip on the left, its rounded corners drawn a little otherwise): the text.
+        await field.evaluate((el) => ((el as HTMLElement).style.resize = "none"));
+        const box = (await field.boundingBox())!;
+        const inside = { x: box.x + 6, y: box.y + 6, width: box.width - 12, height: box.height - 12 };
+        const shown = await page.screenshot({ clip: inside });
+        await field.evaluate((el) => ((el as HTMLElement).dir = "auto"));
+        const own = await page.screenshot({ clip: inside });
+        await field.evaluate((el) => el.removeAttribute("dir"));
+        assert.ok(shown.equals(own), `${label}: not laid out in the direction of its text`);
+      }
+    });
+    assert.equal((await server.api("DELETE", `/security/v1/users/${user.uuid}`, { token })).status, 204);
+  });
+
   it("a user in no group, holding no role, is said so in words under Groups and Effective roles, not with a table's headings alone", async () => {
     const { server, url } = ctx();
     const token = await server.login();

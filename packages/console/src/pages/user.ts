@@ -362,7 +362,7 @@ class UserPage extends Page {
     const hasOwnPassword = local && !u.serviceAccount && u.source?.type !== "identity-provider";
     return html`
       <p><a href=${listHref("users", this.#id)}>← Users</a></p>
-      <h1 tabindex="-1">${u.displayName} <span class="muted">(${u.username})</span></h1>
+      <h1 tabindex="-1"><bdi>${u.displayName}</bdi> <span class="muted">(<bdi>${u.username}</bdi>)</span></h1>
       ${this.renderMessage()}
       <p class="row">
         ${statusBadge(u, true)}
