@@ -513,7 +513,29 @@ function changedLabels(page: Page, before: object, after: object): string[] {
 }
 
 /** What a connection test found: its verdict, then each step it took, in words — the fields it names by their labels on `page`. */
-export function testOutcome(t: { ok: boolean; message: string; steps: readonly { ok: boolean; message: string }[] }, page: Page): TemplateResult {
+/** What a connection test shows: whether it passed, in words, and each of its steps. */
+export interface TestOutcome {
+  ok: boolean;
+  message: string;
+  steps: readonly { ok: boolean; message: string }[];
+}
+
+/**
+ * Runs a connection test (a directory's, an identity provider's): the server's answer, or, when the test
+ * got none (the server unreachable, a refusal), an outcome saying why — shown in the test's own section,
+ * where the Test button puts the focus and its user looks, not at the top of a long form, out of view.
+ * Null for a test given up (aborted).
+ */
+export async function runTest<T extends TestOutcome>(ask: () => Promise<T>, page: Page): Promise<T | TestOutcome | null> {
+  try {
+    return await ask();
+  } catch (error) {
+    const message = failed(error, (field) => page.labelOf(field));
+    return message ? { ok: false, message, steps: [] } : null;
+  }
+}
+
+export function testOutcome(t: TestOutcome, page: Page): TemplateResult {
   const words = (text: string) => inLabels(text, (field) => page.labelOf(field));
   return html`<p class="message ${t.ok ? "ok" : "error"}">${words(t.message)}</p>
     <ul>${t.steps.map((s) => html`<li>${s.ok ? "✓" : "✗"} ${words(s.message)}</li>`)}</ul>`;

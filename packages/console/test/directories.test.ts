@@ -184,6 +184,23 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
     assert.equal((await server.api("DELETE", `${PATH}/${id}`, { token })).status, 204);
   });
 
+  it("a connection test that gets no answer (the server unreachable) says so where its outcome goes, with the focus there, not out of view at the top of the page", async () => {
+    const { url } = ctx();
+    await onPage(ctx(), async ({ page }) => {
+      await page.setViewportSize({ width: 1024, height: 768 });
+      await page.goto(`${url}#/directories/new`);
+      await page.getByLabel("Server URLs").fill(slapd.url);
+      await page.getByLabel("Base DN", { exact: true }).fill(tree.suffix);
+      await page.route(new RegExp(`${PATH}/test$`), (route) => route.abort("connectionrefused"));
+      await page.getByRole("button", { name: "Test these settings" }).click();
+      const test = page.getByRole("region", { name: "Connection test" });
+      await test.getByText("The server cannot be reached. Check the connection and try again.").waitFor();
+      await focusReaches(page, { text: "Connection test" });
+      assert.ok(await test.getByText("The server cannot be reached").isVisible());
+      assert.equal(await page.getByRole("alert").filter({ hasText: "The server cannot be reached" }).count(), 0, "said once, where the test is");
+    }, { errorsAllowed: /ERR_CONNECTION_REFUSED/ });
+  });
+
   it("a connection test names each field by its label, as the form shows it, never by its name in the API", async () => {
     const { url } = ctx();
     await onPage(ctx(), async ({ page }) => {

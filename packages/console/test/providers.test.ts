@@ -285,6 +285,22 @@ describeConsole("identity providers in the console", {}, (ctx, kind) => {
     assert.equal((await server.api("DELETE", "/idp/v1/external-identity-provider/unkeyed", { token })).status, 204);
   });
 
+  it("a test of the stored settings that gets no answer (the server unreachable) says so in the test's section, with the focus there, not at the top of the page", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    assert.equal((await server.api("POST", "/idp/v1/external-identity-provider", { token, body: explicitProvider("unanswered") })).status, 201);
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/providers/unanswered`);
+      await page.route(/\/external-identity-provider\/unanswered\/test$/, (route) => route.abort("connectionrefused"));
+      await page.getByRole("button", { name: "Test the stored settings" }).click();
+      const test = page.getByRole("region", { name: "Test" });
+      await test.getByText("The server cannot be reached. Check the connection and try again.").waitFor();
+      await focusReaches(page, { text: "Test" });
+      assert.equal(await page.getByRole("alert").filter({ hasText: "The server cannot be reached" }).count(), 0, "said once, where the test is");
+    }, { errorsAllowed: /ERR_CONNECTION_REFUSED/ });
+    assert.equal((await server.api("DELETE", "/idp/v1/external-identity-provider/unanswered", { token })).status, 204);
+  });
+
   it("a Save over another administrator's change made meanwhile saves nothing, names what they changed, and Reload shows their version", async () => {
     const { server, url } = ctx();
     const token = await server.login();

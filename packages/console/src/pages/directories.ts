@@ -4,7 +4,7 @@ import { ECMNotFoundError, type DirectoryConfigToTest, type DirectoryFields, typ
 import { failed, inLabels, lookAtRun, session } from "../api.js";
 import { href } from "../router.js";
 import "../group-rows.js";
-import { groupsOnlySystemAdministratorsHandOut, navigateWithNotice, onlySystemAdministrator, openDialog, Page, SECRET_AUTOCOMPLETE, SettingsVersion, testOutcome, when } from "../ui.js";
+import { groupsOnlySystemAdministratorsHandOut, navigateWithNotice, onlySystemAdministrator, openDialog, Page, runTest, SECRET_AUTOCOMPLETE, SettingsVersion, testOutcome, when, type TestOutcome } from "../ui.js";
 
 /** How often a running sync's progress is read again. */
 const POLL_MS = 1_000;
@@ -43,7 +43,8 @@ function problemsTitle(run: ECMDirectorySync): string {
  */
 class DirectoriesPage extends Page {
   #directories: ECMDirectory[] | null = null;
-  #test: ECMDirectoryTest | null = null;
+  /** The last test's outcome: the server's answer, or why it got none. */
+  #test: ECMDirectoryTest | TestOutcome | null = null;
   #testing = false;
   /** Which test is the latest: one started before a save (or another test) does not show its answer. */
   #tests = 0;
@@ -195,15 +196,10 @@ class DirectoriesPage extends Page {
     const test = ++this.#tests;
     this.#testing = true;
     this.#test = null;
-    await this.attempt(async () => {
-      try {
-        const result = existing ? await session.security.testDirectory(existing.id) : await session.security.testDirectoryConfig(this.#toTest());
-        if (test === this.#tests) this.#test = result;
-      } catch (error) {
-        if (test === this.#tests) throw error;
-      }
-    });
+    this.requestUpdate();
+    const result = await runTest(() => (existing ? session.security.testDirectory(existing.id) : session.security.testDirectoryConfig(this.#toTest())), this);
     if (test !== this.#tests) return;
+    this.#test = result;
     this.#testing = false;
     this.requestUpdate();
     await this.updateComplete;
@@ -306,8 +302,8 @@ class DirectoriesPage extends Page {
       <section aria-labelledby="test-title">
         <h2 id="test-title" tabindex="-1">Connection test</h2>
         ${testOutcome(t, this)}
-        ${t.usersFound !== null ? html`<p>${t.usersFoundCapped ? "At least " : ""}${t.usersFound.toLocaleString()} ${t.usersFound === 1 ? "user" : "users"} found by the user filter.</p>` : nothing}
-        ${t.sample.length ? html`<table class="plain"><caption class="visually-hidden">Users as they would be imported</caption>
+        ${"usersFound" in t && t.usersFound !== null ? html`<p>${t.usersFoundCapped ? "At least " : ""}${t.usersFound.toLocaleString()} ${t.usersFound === 1 ? "user" : "users"} found by the user filter.</p>` : nothing}
+        ${"sample" in t && t.sample.length ? html`<table class="plain"><caption class="visually-hidden">Users as they would be imported</caption>
           <thead><tr><th>Username</th><th>Name</th><th>Email</th><th>Enabled</th><th>DN</th></tr></thead>
           <tbody>${t.sample.map((u) => html`<tr><td><span class="name">${u.username}</span></td><td class="long">${u.displayName}</td><td class="long">${u.email ?? "—"}</td><td>${u.enabled ? "yes" : "no"}</td><td class="long"><code>${u.dn}</code></td></tr>`)}</tbody>
         </table>` : nothing}

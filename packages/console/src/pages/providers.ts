@@ -1,11 +1,11 @@
 import { html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { keyed } from "lit/directives/keyed.js";
-import { ECMConflictError, type ECMIdentityProvider, type ECMIdentityProviderTest, type IdentityProviderFields, type LinkFate } from "ecm-sdk/browser";
+import { ECMConflictError, type ECMIdentityProvider, type IdentityProviderFields, type LinkFate } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href } from "../router.js";
 import type { GroupRows } from "../group-rows.js";
 import "../group-rows.js";
-import { groupsOnlySystemAdministratorsHandOut, navigateWithNotice, onlySystemAdministrator, openDialog, Page, SECRET_AUTOCOMPLETE, SettingsVersion, testOutcome } from "../ui.js";
+import { groupsOnlySystemAdministratorsHandOut, navigateWithNotice, onlySystemAdministrator, openDialog, Page, runTest, SECRET_AUTOCOMPLETE, SettingsVersion, testOutcome, type TestOutcome } from "../ui.js";
 
 /** The claims a login reads, with the standard claim a new provider's form starts from (as its scopes do). */
 const CLAIMS = [
@@ -44,7 +44,8 @@ const ALIAS_FIELD = {
 class ProvidersPage extends Page {
   #providers: ECMIdentityProvider[] | null = null;
   /** The last test's answer, for the provider it was of (the page may show another since). */
-  #test: { alias: string; result: ECMIdentityProviderTest } | null = null;
+  /** The last test of the provider shown: the server's answer, or why it got none. */
+  #test: { alias: string; result: TestOutcome } | null = null;
   #testing = false;
   /** The form's endpoints are given by hand (no discovery URL); null: as the provider shown has them. */
   #explicit: boolean | null = null;
@@ -172,9 +173,8 @@ class ProvidersPage extends Page {
     this.#testing = true;
     this.#test = null;
     this.requestUpdate();
-    await this.attempt(async () => {
-      this.#test = { alias: p.alias, result: await session.security.testIdentityProvider(p.alias) };
-    });
+    const result = await runTest(() => session.security.testIdentityProvider(p.alias), this);
+    this.#test = result && { alias: p.alias, result };
     this.#testing = false;
     this.requestUpdate();
     await this.updateComplete;
