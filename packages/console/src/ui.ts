@@ -59,9 +59,11 @@ export class Page extends LitElement {
   /**
    * The page is left (a link, Back or Forward, a reload, the tab closed) while the session goes on: its
    * edits are kept, as when the session ends. Once it ended, they were kept already; a logout drops them.
+   * Left while a change is on its way (a Save, and the read after it), the form's edits are that change's:
+   * they are not kept, or a Save done would come back as edits not saved.
    */
   readonly left = () => {
-    if (session.ecm) this.#keepEdits("left");
+    if (session.ecm && !this.busy) this.#keepEdits("left");
   };
 
   /**
