@@ -159,8 +159,7 @@ export class Page extends LitElement {
     if (focused && !heading.isConnected) this.querySelector<HTMLElement>("h1")?.focus();
   }
 
-  /** Shows a failure (an ended session goes back to the login page instead). */
-  /** Says why `error` happened; `retry`, for a failure that may pass (passing), is offered as Try again. */
+  /** Shows a failure (an ended session goes back to the login page instead); `retry`, for a failure that may pass (passing), is offered as Try again. */
   fail(error: unknown, retry?: () => void): void {
     this.#arrivalNotice = null;
     const text = failed(error, (field) => this.labelOf(field));
@@ -514,7 +513,6 @@ function changedLabels(page: Page, before: object, after: object): string[] {
   return flat(after).filter(([k, v]) => was.get(k) !== v).map(([k]) => page.labelOf(k)).filter((label): label is string => label !== undefined);
 }
 
-/** What a connection test found: its verdict, then each step it took, in words — the fields it names by their labels on `page`. */
 /** What a connection test shows: whether it passed, in words, and each of its steps. */
 export interface TestOutcome {
   ok: boolean;
@@ -537,6 +535,7 @@ export async function runTest<T extends TestOutcome>(ask: () => Promise<T>, page
   }
 }
 
+/** What a connection test found: its verdict, then each step it took, in words — the fields it names by their labels on `page`. */
 export function testOutcome(t: TestOutcome, page: Page): TemplateResult {
   const words = (text: string) => inLabels(text, (field) => page.labelOf(field));
   return html`<p class="message ${t.ok ? "ok" : "error"}">${words(t.message)}</p>
