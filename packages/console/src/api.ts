@@ -213,7 +213,8 @@ export type KeptBecause = "ended" | "left";
 const PAGES_KEPT = 20;
 interface Kept {
   account: string;
-  pages: Record<string, { edits: Record<string, string>; because: KeptBecause }>;
+  /** Missing in an entry an earlier console kept. */
+  pages?: Record<string, { edits: Record<string, string>; because: KeptBecause }>;
 }
 
 /**
@@ -223,7 +224,8 @@ interface Kept {
  */
 export function keepUnsaved(account: string, page: string, edits: Record<string, string>, because: KeptBecause): void {
   const kept = JSON.parse(sessionStorage.getItem(UNSAVED_KEY) ?? "null") as Kept | null;
-  const pages = kept?.account === account ? kept.pages : {};
+  // An entry of an earlier console (one page's edits, no `pages`) gives way.
+  const pages = kept?.account === account && kept.pages ? kept.pages : {};
   delete pages[page];
   pages[page] = { edits, because };
   const latest = Object.entries(pages).slice(-PAGES_KEPT);
@@ -234,7 +236,8 @@ export function keepUnsaved(account: string, page: string, edits: Record<string,
 export function takeUnsaved(account: string, page: string): { edits: Record<string, string>; because: KeptBecause } | null {
   const kept = JSON.parse(sessionStorage.getItem(UNSAVED_KEY) ?? "null") as Kept | null;
   if (!kept) return null;
-  if (kept.account !== account) {
+  // Another account's are dropped, and so is what an earlier console kept (one page's edits, no `pages`).
+  if (kept.account !== account || !kept.pages) {
     sessionStorage.removeItem(UNSAVED_KEY);
     return null;
   }
