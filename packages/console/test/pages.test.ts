@@ -664,6 +664,33 @@ describeConsole("console pages", {}, (ctx, kind) => {
     }, { as: null });
   });
 
+  it("a new user typed into the New user dialog when the session ended comes back in the dialog after logging in again, said as not saved yet (never the password typed)", async () => {
+    const { server, url } = ctx();
+    await onPage(ctx(), async ({ page }) => {
+      await logIn(page, url, "sysadmin", ADMIN_PASSWORD);
+      await page.goto(`${url}#/users`);
+      await page.getByRole("button", { name: "New user…" }).click();
+      const dialog = page.getByRole("dialog", { name: "New user" });
+      await dialog.getByLabel("Username").fill(`typed.when.ended.${kind}`);
+      await dialog.getByLabel("First name").fill("Typed");
+      await dialog.getByLabel(/^Password/).fill("Typed-Secret-9");
+      // The session ends elsewhere (revoked, as an expiry or another tab's logout ends it): Create is refused.
+      const pageToken = await page.evaluate(() => sessionStorage.getItem("ecm.console.token"));
+      assert.equal((await server.api("POST", "/auth/v1/logout", { token: pageToken! })).status, 204);
+      await dialog.getByRole("button", { name: "Create" }).click();
+      await page.getByText("Your session has ended. Log in again to go back to where you were.").waitFor();
+      assert.doesNotMatch(await page.evaluate(() => JSON.stringify(sessionStorage)), /Typed-Secret/);
+      await page.getByLabel("Username").fill("sysadmin");
+      await page.getByLabel("Password").fill(ADMIN_PASSWORD);
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.getByText("Your changes from before the session ended are back in the form: they are not saved yet.").waitFor({ state: "attached" });
+      await dialog.waitFor();
+      assert.equal(await dialog.getByLabel("Username").inputValue(), `typed.when.ended.${kind}`);
+      assert.equal(await dialog.getByLabel("First name").inputValue(), "Typed");
+      assert.equal(await dialog.getByLabel(/^Password/).inputValue(), "");
+    }, { as: null });
+  });
+
   it("a group's, a directory's and an identity provider's edits not saved when the session ended come back after logging in again, said as not saved yet (a secret typed is never kept)", async () => {
     const { server, url } = ctx();
     const token = await server.login();

@@ -5,7 +5,7 @@ import { lookAtRun, serverWords, session } from "../api.js";
 import { href, navigate } from "../router.js";
 import "../group-picker.js";
 import { RowWindow } from "../row-window.js";
-import { groupsOnlySystemAdministratorsHandOut, navigateWithNotice, openDialog, Page, PROFILES_SHOWN, sourceText, statusBadge, styled, unlistedProfile, when } from "../ui.js";
+import { FormShown, groupsOnlySystemAdministratorsHandOut, navigateWithNotice, openDialog, Page, PROFILES_SHOWN, sourceText, statusBadge, styled, unlistedProfile, when } from "../ui.js";
 
 const PAGE_SIZE = 100;
 /** The most users one request of the list may ask for. */
@@ -174,6 +174,8 @@ class UsersPage extends Page {
   #columnsOpen = false;
   /** Why the server refused the user the New user dialog sent (said in the dialog, which stays open). */
   #newUserRefusal: string | null = null;
+  /** What the New user dialog's fields held when it opened (nothing): what is typed since is kept when the session ends or the page is left with it open. */
+  readonly #newUserForm = new FormShown();
 
   #window = new RowWindow(this, { scrollElement: () => this.querySelector<HTMLDivElement>(".viewport"), rowHeight: ROW_HEIGHT, overscan: 12 });
 
@@ -407,6 +409,20 @@ class UsersPage extends Page {
 
   protected override firstUpdated(): void {
     this.#showSearch();
+    // A new user typed when the session ended (or the page was left with the dialog open): the dialog again, with it.
+    this.restoreUnsaved("users/new", (edits) => {
+      this.#openNewUser();
+      this.#newUserForm.restore(this.#newUserFormElement, edits);
+    });
+  }
+
+  get #newUserFormElement(): HTMLFormElement {
+    return this.querySelector<HTMLFormElement>("#new-user form")!;
+  }
+
+  protected override unsavedEdits(): { page: string; edits: Record<string, string> } {
+    const form = this.querySelector<HTMLFormElement>("#new-user form");
+    return { page: "users/new", edits: form?.closest("dialog")?.open ? this.#newUserForm.edits(form) : {} };
   }
 
   protected override updated(changed: PropertyValues): void {
@@ -604,7 +620,8 @@ class UsersPage extends Page {
   #openNewUser(): void {
     this.#newUserRefusal = null;
     this.requestUpdate();
-    this.querySelector<HTMLFormElement>("#new-user form")!.reset();
+    this.#newUserFormElement.reset();
+    this.#newUserForm.take(this.#newUserFormElement);
     openDialog(this, "new-user");
   }
 
@@ -633,8 +650,9 @@ class UsersPage extends Page {
         // A refusal of the server (a name taken, a weak password) is said where it was typed; anything else on the page.
         this.#newUserRefusal = error instanceof ECMError && error.status >= 400 && error.status < 500 && error.status !== 401 ? `${serverWords(error, (field) => this.labelOf(field))} (${error.code})` : null;
         if (this.#newUserRefusal === null) {
-          form.closest("dialog")!.close();
+          // Said first, the dialog still open: an ended session keeps what it holds (unsavedEdits).
           this.fail(error);
+          form.closest("dialog")!.close();
         }
         this.requestUpdate();
         if (error instanceof ECMError && this.#newUserRefusal !== null) {
