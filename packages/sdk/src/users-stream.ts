@@ -14,7 +14,7 @@ import type { ECMUser, IterUsersOptions, UsersOptions } from "./types.js";
 export const USERS_PATH = "/security/v1/users";
 
 /** The options every users list takes. */
-const LIST_OPTIONS = ["extendedInfo", "search", "locked", "lockedOut", "expired", "profileId", "groupId", "linkedTo", "source"];
+const LIST_OPTIONS = ["extendedInfo", "search", "locked", "lockedOut", "expired", "profileId", "groupId", "linkedTo", "source"] as const;
 const FLAGS = ["extendedInfo", "locked", "lockedOut", "expired"];
 
 /** What a streamed list (iterUsers, users) takes besides the filters. */
@@ -69,8 +69,8 @@ export function usersQuery(opts: UsersOptions | undefined): Record<string, strin
   };
 }
 
-/** The query parameter of each list option, as usersQuery sends it. */
-const LIST_PARAMS: Record<string, string> = { extendedInfo: "extendedInfo", search: "search", locked: "enabled", lockedOut: "lockedOut", groupId: "groupId", linkedTo: "linkedTo", source: "source" };
+/** The query parameter of each list option, as usersQuery sends it (typed so that an option added to the list must be named here). */
+const LIST_PARAMS: Record<(typeof LIST_OPTIONS)[number], string> = { extendedInfo: "extendedInfo", search: "search", locked: "enabled", lockedOut: "lockedOut", expired: "expired", profileId: "profileId", groupId: "groupId", linkedTo: "linkedTo", source: "source" };
 
 /**
  * A page's `next` carries its list's query, which the page read with it keeps: a list option given
@@ -81,7 +81,7 @@ export function checkCursorList(cursor: URL, opts: UsersOptions | undefined): vo
   for (const name of LIST_OPTIONS) {
     const value = (opts as Record<string, unknown> | undefined)?.[name];
     if (value === undefined) continue;
-    const param = LIST_PARAMS[name]!;
+    const param = LIST_PARAMS[name];
     const given = usersQuery({ [name]: value })[param];
     const had = cursor.searchParams.get(param);
     if ((given === undefined ? null : String(given)) === had) continue;

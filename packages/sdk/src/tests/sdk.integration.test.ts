@@ -265,6 +265,10 @@ for (const mode of ["ECM", "ECMSync"] as const) {
       await assert.rejects(sec.usersPage({ cursor: first.next, search: "nobody" }), (e) => other(e, "search"));
       await assert.rejects(sec.usersPage({ cursor: first.next, locked: false }), (e) => other(e, "locked"));
       await assert.rejects(sec.usersPage({ cursor: first.next, extendedInfo: true }), (e) => other(e, "extendedInfo"));
+      // Every list option, those sent under another name or as a number too.
+      await assert.rejects(sec.usersPage({ cursor: first.next, expired: true }), (e) => other(e, "expired"));
+      await assert.rejects(sec.usersPage({ cursor: first.next, profileId: -1 }), (e) => other(e, "profileId"));
+      await assert.rejects(sec.usersPage({ cursor: first.next, lockedOut: true }), (e) => other(e, "lockedOut"));
       const extended = await sec.usersPage({ search: `${p}page`, pageSize: 2, extendedInfo: true });
       await assert.rejects(sec.usersPage({ cursor: extended.next, extendedInfo: false }), (e) => other(e, "extendedInfo"));
       const more = await sec.usersPage({ cursor: extended.next, extendedInfo: true, pageSize: 1 });
