@@ -1415,8 +1415,11 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.getByText("No member matches “nobody-by-this-name”.").waitFor();
       await page.goto(`${url}#/groups?search=no-group-by-this-name`);
       await page.getByText("No group matches “no-group-by-this-name”.").waitFor();
+      // A role no group grants, and one that does not exist (the server's 404, in its words).
+      await page.goto(`${url}#/groups?role=system-administrator&search=empty-team`);
+      await page.getByText("No group matching “empty-team” grants the role “system-administrator”.").waitFor();
       await page.goto(`${url}#/groups?role=no-such-role`);
-      await page.getByText("No group grants the role “no-such-role”.").waitFor();
+      await page.getByText("The specified role does not exist.").waitFor();
       await page.goto(`${url}#/users/${silent.uuid}`);
       await page.getByText("No events about this user").waitFor();
     });
