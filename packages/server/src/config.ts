@@ -185,15 +185,15 @@ function logLevelFrom(raw: string | undefined): string {
  * the bind passwords and client secrets the store keeps; the TLS key speaks as this service — as the
  * data directory's own files would, which are made 0600 for that: refused, as OpenSSH and PostgreSQL
  * refuse theirs. A group may read it (a group of its own, as Debian's ssl-cert). A file not there is
- * left to what reads it (or, the secret key's, makes it), as is one that is not a regular file.
+ * left to what reads it (or, the secret key's, makes it), as is one that is not a regular file or cannot be looked at.
  */
 function closedKeyFile(setting: string, path: string): string {
   let stats: Stats;
   try {
     stats = statSync(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return path;
-    throw error;
+  } catch {
+    // Not there, or not to be looked at (a folder on the way that may not be read): readSettingFile says which, naming the setting.
+    return path;
   }
   // Not a regular file (a FIFO, /dev/zero): readSettingFile refuses it, saying what it is.
   const mode = stats.mode;

@@ -260,6 +260,8 @@ describe("start-up failures are one clear line and a non-zero exit", () => {
       [{ ECM_SECRET_KEY_FILE: "/proc/self/environ" }, /^ecm-security: cannot start: The secret key read from \/proc\/self\/environ must be 32 bytes \(base64 of 32 random bytes\)\.\n$/],
       [{ ECM_TOKEN_KEY_FILE: fifo }, /ECM_TOKEN_KEY_FILE \(.*a-fifo\) is not a regular file but a FIFO/],
       [{ ECM_TOKEN_KEY_FILE: "/dev/zero" }, /ECM_TOKEN_KEY_FILE \(\/dev\/zero\) is not a regular file but a character device/],
+      // A path through a file, not a folder: the setting named, not the system's words alone.
+      [{ ECM_TOKEN_KEY_FILE: join(large, "key.pem") }, /^ecm-security: cannot start: ECM_TOKEN_KEY_FILE \(.*large\.pem\/key\.pem\) cannot be read \(ENOTDIR\)\.\n$/],
       [{ ECM_TLS_CERT_FILE: fifo, ECM_TLS_KEY_FILE: large }, /ECM_TLS_CERT_FILE \(.*a-fifo\) is not a regular file but a FIFO/],
       [{ ECM_TLS_CERT_FILE: certFile, ECM_TLS_KEY_FILE: "/dev/zero" }, /ECM_TLS_KEY_FILE \(\/dev\/zero\) is not a regular file but a character device/],
     ];
