@@ -13,6 +13,8 @@ let jwk: JWK;
 let published: JWK[];
 let token: string;
 let url: string;
+/** Each read publishes the same keys in another text (as servers behind a balancer may: members in another order, a member more). */
+let vary = false;
 
 before(async () => {
   const { privateKey, publicKey } = await generateKeyPair("ES256");
@@ -21,7 +23,7 @@ before(async () => {
   token = await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "k1" }).sign(privateKey);
   server = createServer((_request, response) => {
     reads++;
-    response.writeHead(up ? 200 : 500, { "content-type": "application/json" }).end(up ? JSON.stringify({ keys: published }) : "{}");
+    response.writeHead(up ? 200 : 500, { "content-type": "application/json" }).end(up ? JSON.stringify({ keys: vary ? published.map((key) => ({ served: reads, ...key })) : published }) : "{}");
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
@@ -183,4 +185,22 @@ it("follows a second rotation within the cooldown of the first read for a rotate
     assert.equal(reads, before + 1, `${use}: one read for made-up key ids`);
   }
   published = [jwk];
+});
+
+it("a provider publishing the same keys in another text at each read (members, order) does not lift the cooldown: made-up key ids still cost one read per cooldown", async () => {
+  up = true;
+  published = [jwk];
+  vary = true;
+  try {
+    const cache = new JwksCache(60);
+    await jwtVerify(token, cache.keysOf(url, "logout-token"));
+    const before = reads;
+    const { privateKey } = await generateKeyPair("ES256");
+    for (const kid of ["made-up-1", "made-up-2", "made-up-3", "made-up-4"]) {
+      await assert.rejects(jwtVerify(await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid }).sign(privateKey), cache.keysOf(url, "logout-token")), errors.JWKSNoMatchingKey);
+    }
+    assert.equal(reads, before + 1, "one read for four made-up key ids");
+  } finally {
+    vary = false;
+  }
 });

@@ -1,4 +1,4 @@
-import { createLocalJWKSet, createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, jwtVerify, type FlattenedJWSInput, type JWSHeaderParameters, type JWTVerifyGetKey, type JWTVerifyOptions, type JWTVerifyResult } from "jose";
+import { calculateJwkThumbprint, createLocalJWKSet, createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, jwtVerify, type FlattenedJWSInput, type JWK, type JWSHeaderParameters, type JWTVerifyGetKey, type JWTVerifyOptions, type JWTVerifyResult } from "jose";
 import { boundedFetch, PROVIDER_TIMEOUT_SECONDS } from "./bounded-fetch.js";
 
 /** Failures of the token, not of reading the keys: the set was read, and has no key for it. */
@@ -120,8 +120,7 @@ export class JwksCache {
 
   /**
    * The key of a token from the set, read again for a key id it lacks once per cooldown since the last
-   * such read, whichever token it was made for: a read for a rotated key, finished just before a made-up
-   * key id comes, is that cooldown's read too.
+   * such read that found no new key (readAgain), whichever token it was made for.
    */
   private async withRotation(id: string, remote: ReturnType<typeof createRemoteJWKSet>, header: JWSHeaderParameters, token: FlattenedJWSInput) {
     const readBefore = !remote.fresh;
@@ -155,13 +154,25 @@ export class JwksCache {
     }
     const seen = this.seenKeys.get(id) ?? new Set<string>();
     this.seenKeys.set(id, seen);
-    for (const key of remote.jwks()?.keys ?? []) seen.add(JSON.stringify(key));
+    for (const key of await thumbprints(remote.jwks()?.keys)) seen.add(key);
     await remote.reload();
-    const fresh = (remote.jwks()?.keys ?? []).map((key) => JSON.stringify(key)).filter((key) => !seen.has(key));
-    for (const key of fresh) seen.add(key);
-    if (fresh.length > 0) this.unknownKeyReadAt.delete(id);
+    const fresh = (await thumbprints(remote.jwks()?.keys)).filter((key) => !seen.has(key));
+    // Past the bound, no key counts as new: a provider publishing a new set at every read cannot lift the cooldown for ever.
+    if (fresh.length > 0 && seen.size < SEEN_KEYS_MAX) this.unknownKeyReadAt.delete(id);
+    for (const key of fresh) if (seen.size < SEEN_KEYS_MAX) seen.add(key);
     return true;
   }
+}
+
+/** Distinct keys remembered per key set: many rotations' worth. */
+const SEEN_KEYS_MAX = 256;
+
+/**
+ * The keys of a set by their RFC 7638 thumbprints: the same key published with its members in another
+ * order, or with other optional members (x5c, alg), is not a new key. One jose cannot take is known by its text.
+ */
+function thumbprints(keys: JWK[] | undefined): Promise<string[]> {
+  return Promise.all((keys ?? []).map((key) => calculateJwkThumbprint(key).catch(() => JSON.stringify(key))));
 }
 
 /** jwtVerify, a token that several of the keys could have signed (no key id) checked against each. */
