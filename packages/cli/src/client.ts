@@ -57,9 +57,11 @@ export function makeClient(values: Values, env: NodeJS.ProcessEnv): ECM {
     // ECM_USERNAME names whom the command acts as: with its password unset or empty (a script's secret
     // missing), the saved login of another account is not used instead. Names compare as logins take
     // them (the server's fold: any letter case or Unicode form).
-    if (env.ECM_USERNAME && saved.username !== undefined && loginFold(saved.username) !== loginFold(env.ECM_USERNAME)) {
+    // A login saved by an earlier ecm without its account's name is not taken for anyone's.
+    if (env.ECM_USERNAME && (saved.username === undefined || loginFold(saved.username) !== loginFold(env.ECM_USERNAME))) {
+      const whose = saved.username === undefined ? "does not say whose it is" : `is ${saved.username}'s`;
       throw new CliError(
-        `ECM_USERNAME is ${JSON.stringify(env.ECM_USERNAME)} but ECM_PASSWORD is not set, and the saved login is ${saved.username}'s: set ECM_PASSWORD to act as ${env.ECM_USERNAME}, or unset ECM_USERNAME to use the saved login`,
+        `ECM_USERNAME is ${JSON.stringify(env.ECM_USERNAME)} but ECM_PASSWORD is not set, and the saved login ${whose}: set ECM_PASSWORD to act as ${env.ECM_USERNAME}, or unset ECM_USERNAME to use the saved login`,
         ExitCode.auth,
       );
     }

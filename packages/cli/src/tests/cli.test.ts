@@ -213,6 +213,15 @@ describe("login, saved token, environment overrides", () => {
       assert.match(r.stderr, /^ecm: ECM_USERNAME is "cli-envonly" but ECM_PASSWORD is not set, and the saved login is sysadmin's: .*\n$/);
     }
     assert.equal((await admin.security.user("cli-envonly")).username, "cli-envonly", "nothing was done as sysadmin");
+    // A login saved without its account's name (by an earlier ecm) is not taken for ECM_USERNAME's either.
+    const file = join(home, "cfg-envonly", "ecm", "config.json");
+    const { username: _, ...nameless } = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+    writeFileSync(file, JSON.stringify(nameless), { mode: 0o600 });
+    const unnamed = await ecm(["users", "delete", "cli-envonly", "--yes"], { auth: false, env: { ...saved, ECM_USERNAME: "cli-envonly" } });
+    assert.equal(unnamed.code, 3, unnamed.stderr);
+    assert.match(unnamed.stderr, /^ecm: ECM_USERNAME is "cli-envonly" but ECM_PASSWORD is not set, and the saved login does not say whose it is: .*\n$/);
+    assert.equal((await admin.security.user("cli-envonly")).username, "cli-envonly", "nothing was done as the saved login");
+    ok(await ecm(["login", "--url", server.baseUrl, "--password-stdin"], { auth: false, env: saved, stdin: server.adminPassword }));
     // The same account however its login name is typed (logins take any letter case).
     for (const name of ["sysadmin", "SysAdmin"]) {
       assert.equal(JSON.parse(ok(await ecm(["whoami", "-o", "json"], { auth: false, env: { ...saved, ECM_USERNAME: name } })).stdout).username, "sysadmin");
