@@ -24,7 +24,7 @@ function slowClient(s: TestServer, localAddress: string, head: string, everyMs =
   return { socket, closed, answer: () => answer, stop: () => socket.destroy() };
 }
 
-const SLOW_BODY = "POST /portal/auth/v1/providers/builtin/token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{";
+const SLOW_BODY = "POST /portal/auth/v1/providers/builtin/token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n{";
 const SLOW_HEADERS = "GET /portal/health HTTP/1.1\r\nHost: localhost\r\nX-Slow: ";
 
 describe("slow clients are cut off by the request and header timeouts", () => {
