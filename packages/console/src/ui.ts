@@ -254,14 +254,18 @@ export class Page extends LitElement {
     });
   }
 
-  /** Runs an action, showing its failure; answers whether it succeeded. */
-  async attempt(action: () => Promise<unknown>): Promise<boolean> {
+  /**
+   * Runs an action, showing its failure; answers whether it succeeded. A read of what the page shows (its
+   * user, its group, its list) gives `retry`, the whole read again: a failure that may pass (the server
+   * unreachable a moment) offers it as Try again, never a page left with its error alone.
+   */
+  async attempt(action: () => Promise<unknown>, retry?: () => void): Promise<boolean> {
     try {
       this.message = null;
       await action();
       return true;
     } catch (error) {
-      this.fail(error);
+      this.fail(error, retry);
       return false;
     } finally {
       this.requestUpdate();

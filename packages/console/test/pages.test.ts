@@ -1091,6 +1091,39 @@ describeConsole("console pages", {}, (ctx, kind) => {
     }, { errorsAllowed: /status of 503/ });
   });
 
+  it("a page that reads what it shows while the server cannot be reached offers Try again, which reads it once the server answers: a user, a group, the groups, the roles, the directories, the identity providers, the audit log", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const me = (await server.api<{ id: string }>("GET", "/security/v1/me", { token })).body;
+    const administrators = await groupId(server, token, "administrators");
+    const pages: [hash: string, shown: string][] = [
+      [`#/users/${me.id}`, "sysadmin"],
+      [`#/groups/${administrators}`, "administrators"],
+      ["#/groups", "administrators"],
+      ["#/roles", "system-administrator"],
+      ["#/directories", "Directories"],
+      ["#/providers", "Identity providers"],
+      ["#/audit", "Audit log"],
+    ];
+    await onPage(ctx(), async ({ page }) => {
+      await page.getByRole("heading", { level: 1, name: "Users" }).waitFor();
+      for (const [hash, shown] of pages) {
+        let down = true;
+        // Every request to the server but the console's own files.
+        const api = /\/portal\/(?!console\/)/;
+        await page.route(api, (route) => (down ? route.abort("connectionrefused") : route.continue()));
+        await page.goto(`${url}${hash}`);
+        const failure = page.getByRole("alert").filter({ hasText: "The server cannot be reached" });
+        await failure.waitFor().catch(async () => assert.fail(`${hash}: ${await page.locator("main").innerText()}`));
+        down = false;
+        await failure.getByRole("button", { name: "Try again" }).click({ timeout: 5_000 }).catch(async () => assert.fail(`${hash}: no Try again beside “${await failure.innerText()}”`));
+        await page.waitForFunction(() => !document.querySelector("main")?.textContent?.includes("Loading…") && !document.querySelector("main [role=alert]"), undefined, { polling: 100 });
+        assert.match(await page.locator("main").innerText(), new RegExp(shown), hash);
+        await page.unroute(api);
+      }
+    }, { errorsAllowed: /ERR_CONNECTION_REFUSED/ });
+  });
+
   it("a search typed on the groups page is one step of history: Back returns to the list before it, then to the page before", async () => {
     const { url } = ctx();
     await onPage(ctx(), async ({ page }) => {

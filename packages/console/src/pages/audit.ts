@@ -75,7 +75,7 @@ class AuditPage extends Page {
       const page = await session.api.auditEvents(this.#filter, { max: PAGE, cursor: fresh ? null : this.#next }, { signal: abort.signal });
       this.#events = fresh ? page.items : [...this.#events, ...page.items];
       this.#next = page.next;
-    });
+    }, () => void this.#load(fresh));
     if (abort !== this.#abort) return;
     // A filter refused: the events of the one before would show under it, and More would page on with their cursor.
     if (!read && fresh) {

@@ -98,7 +98,7 @@ class DirectoriesPage extends Page {
       this.#guarded = new Set(granting.map((g) => g.id));
       this.#directories = items;
       this.#locked = d ? await onlySystemAdministrator(granting, d.groupMappings.map((m) => m.localGroupId), { directory: d.id }) : false;
-    });
+    }, () => void this.#load());
     const id = this.#id;
     // A directory that never synced has no run to read (its GET would be a 404).
     if (id && id !== "new" && this.#directories?.find((d) => d.id === id)?.lastSyncStartedAt) await this.#readRun(id);

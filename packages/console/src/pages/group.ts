@@ -81,7 +81,7 @@ class GroupPage extends Page {
       this.requestUpdate();
       await this.updateComplete;
       this.#form.sync(this.#formElement, formTexts(value));
-    });
+    }, () => void this.#load());
     // No members to ask for of a group that could not be read (an unknown id): its error stays the page's.
     if (found) await this.#loadMembers(true);
     // After the members' read, which clears the page's message.
@@ -109,7 +109,7 @@ class GroupPage extends Page {
       this.#members = fresh ? page.items : [...this.#members, ...page.items];
       this.#next = page.next;
       this.#searched = search;
-    });
+    }, () => void this.#loadMembers(fresh));
     // A search refused: as the audit log's filter (its members would show under it); the refusal, not "none", is said.
     if (!read && fresh && abort === this.#abort) {
       this.#members = [];

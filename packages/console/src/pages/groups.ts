@@ -55,7 +55,7 @@ class GroupsPage extends Page {
       this.#groups = fresh ? page.items : [...(this.#groups ?? []), ...page.items];
       this.#next = page.next;
       this.#answered = { search, role };
-    });
+    }, () => void this.#load(fresh));
     // A search refused: the groups of the one before would show under it, and More would page on with their cursor.
     if (!read && fresh && abort === this.#abort) {
       this.#groups = [];

@@ -24,9 +24,14 @@ class LoginPage extends Page {
     if (this.route.params.get("expired")) this.notify("Your session has ended. Log in again to go back to where you were.", "warn");
     const provider = providerRefusal(this.route.params.get("provider"));
     if (provider) this.message = { kind: "error", text: provider };
+    this.#readProviders();
+  }
+
+  /** The buttons of the identity providers; read again by Try again when the server could not be reached. */
+  #readProviders(): void {
     publicApi.security.loginProviders().then(
       (list) => { this.#providers = [...list].sort((a, b) => a.guiOrder - b.guiOrder); this.requestUpdate(); },
-      (error) => this.fail(error),
+      (error) => this.fail(error, () => this.#readProviders()),
     );
   }
 

@@ -82,7 +82,7 @@ class ProvidersPage extends Page {
       this.#guarded = new Set(granting.map((g) => g.id));
       this.#providers = items;
       this.#locked = p ? await onlySystemAdministrator(granting, [...p.defaultGroupList, ...p.customGroupList.map((m) => m.localGroupId)], { provider: p.alias }) : false;
-    });
+    }, () => void this.#load());
   }
 
   /**

@@ -14,13 +14,17 @@ class RolesPage extends Page {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    void this.attempt(async () => {
+    void this.#load();
+  }
+
+  #load(): Promise<boolean> {
+    return this.attempt(async () => {
       // The first groups that grant each role, a request per role: a request per group is thousands of them in a big directory.
       const roles = await session.api.roles();
       const grants = await Promise.all(roles.map((r) => session.api.groups(undefined, { role: r.name, max: GRANTS_SHOWN })));
       roles.forEach((r, i) => this.#grants.set(r.name, grants[i]!));
       this.#roles = roles;
-    });
+    }, () => void this.#load());
   }
 
   protected override render() {

@@ -148,7 +148,7 @@ class UserPage extends Page {
       this.#sync(value);
       const form = this.#formElement;
       if (form) this.restoreUnsaved(`users/${this.#id}`, (edits) => this.#form.restore(form, edits));
-    });
+    }, () => void this.#load());
   }
 
   get #formElement(): HTMLFormElement | null {

@@ -197,12 +197,18 @@ class UsersPage extends Page {
     // The first rows first: the groups granting system-administrator and the profiles are asked for once they are in.
     void this.#applyRoute().then(() => {
       if (!this.isConnected) return;
-      // Who is in a group that grants system-administrator is a system administrator's to change: no bulk
-      // action offers it to others (the dialog's group picker leaves them out).
-      groupsOnlySystemAdministratorsHandOut().then((guarded) => { this.#guarded = new Set(guarded.map((g) => g.id)); this.requestUpdate(); }, (e) => this.fail(e));
-      session.api.users({ profileId: 0 }, { max: PROFILES_SHOWN }).then((p) => { this.#profiles = p.items; this.#allProfiles = p.next === null; this.requestUpdate(); }, (e) => this.fail(e));
-      session.security.identityProviders().then((providers) => { this.#providers = providers; this.requestUpdate(); }, (e) => this.fail(e));
+      this.#readMenus();
     });
+  }
+
+  /** What the filters and bulk actions offer: read once the first rows are in; one failed to be read offers Try again, which reads them again. */
+  #readMenus(): void {
+    const again = () => this.#readMenus();
+    // Who is in a group that grants system-administrator is a system administrator's to change: no bulk
+    // action offers it to others (the dialog's group picker leaves them out).
+    groupsOnlySystemAdministratorsHandOut().then((guarded) => { this.#guarded = new Set(guarded.map((g) => g.id)); this.requestUpdate(); }, (e) => this.fail(e, again));
+    session.api.users({ profileId: 0 }, { max: PROFILES_SHOWN }).then((p) => { this.#profiles = p.items; this.#allProfiles = p.next === null; this.requestUpdate(); }, (e) => this.fail(e, again));
+    session.security.identityProviders().then((providers) => { this.#providers = providers; this.requestUpdate(); }, (e) => this.fail(e, again));
   }
 
   override disconnectedCallback(): void {
