@@ -339,8 +339,12 @@ async function rolesOf(ecm: ECM, me: RestMe): Promise<Role[]> {
   return me.changePassword ? ["user"] : (await ecm.admin.effectiveRoles(me.id)).map((r) => r.name as Role);
 }
 
-/** A failure as a sentence for the page; an authentication failure ends the session instead. */
-export function failed(error: unknown, labelOf?: (field: string) => string | undefined): string {
+/**
+ * A failure as a sentence for the page; an authentication failure ends the session instead. A refusal
+ * that says when to try again (a 429, a 503 with Retry-After) says it — unless `wait` is false: the
+ * page tries again by itself (lookAtRun).
+ */
+export function failed(error: unknown, labelOf?: (field: string) => string | undefined, wait = true): string {
   if (error instanceof ECMAuthError) {
     session.expired();
     return "Your session has ended. Please log in again.";
@@ -349,8 +353,33 @@ export function failed(error: unknown, labelOf?: (field: string) => string | und
   if (error instanceof ECMConnectionError || error instanceof ECMTimeoutError) return "The server cannot be reached. Check the connection and try again.";
   // A role taken away meanwhile: what the console offers follows (a refusal for other reasons changes nothing).
   if (error instanceof ECMPermissionError) void session.recheckRoles().catch(() => undefined);
-  if (error instanceof ECMError) return `${serverWords(error, labelOf)}${error.code ? ` (${error.code})` : ""}`;
+  if (error instanceof ECMError) {
+    const when = tryAgainWords(error);
+    const words = when ? withoutOwnWait(serverWords(error, labelOf)) : serverWords(error, labelOf);
+    return [words, wait ? when : "", error.code ? `(${error.code})` : ""].filter(Boolean).join(" ");
+  }
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * When a refusal says to try again, in words: in the seconds of its Retry-After (a 429; a 503, the server
+ * busy or restarting), or later (a 429 that did not say: a proxy's); "" for a refusal that says nothing of it.
+ */
+export function tryAgainWords(error: ECMError): string {
+  const seconds = error.retryAfterSeconds;
+  return seconds ? `Try again ${inSeconds(seconds)}.` : error.status === 429 ? "Try again later." : "";
+}
+
+/** “in 42 seconds”, “in 1 second”. */
+const inSeconds = (n: number): string => `in ${n} ${n === 1 ? "second" : "seconds"}`;
+
+/**
+ * The server's words of a refusal that says when to try again, as a sentence without their own “try again
+ * in 42 s.” or “try again in a moment” (a proxy's say none): when is said once, in tryAgainWords'.
+ */
+function withoutOwnWait(words: string): string {
+  const what = words.replace(/[;,.]?\s*try again\b[^;]*$/i, "").trim();
+  return what === "" || /[.?!]$/.test(what) ? what : `${what}.`;
 }
 
 /** A failure that passes: the server unreachable or slow to answer, too busy (429), or a node or proxy in between without it for a moment (502, 503, 504). */
@@ -376,9 +405,14 @@ export async function lookAtRun<T>(look: () => Promise<T>, trouble: (text: strin
       trouble(null);
       return answer;
     } catch (error) {
-      trouble(passing(error) ? `${failed(error)} The run goes on on the server: the page looks at it again in a moment.` : null);
-      if (!passing(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, error.retryAfterSeconds ? error.retryAfterSeconds * 1_000 : wait));
+      if (!passing(error)) {
+        trouble(null);
+        throw error;
+      }
+      // The server's Retry-After, when it says one, is how long the page waits: said so.
+      const after = error.retryAfterSeconds;
+      trouble(`${failed(error, undefined, false)} The run goes on on the server: the page looks at it again ${after ? inSeconds(after) : "in a moment"}.`);
+      await new Promise((resolve) => setTimeout(resolve, after ? after * 1_000 : wait));
       if (!following()) return undefined;
     }
   }

@@ -1091,6 +1091,51 @@ describeConsole("console pages", {}, (ctx, kind) => {
     }, { errorsAllowed: /status of 503/ });
   });
 
+  it("a 429 says when to try again, as its Retry-After says: a proxy's that says nothing of it (a list read, with Try again; a new user refused, in the dialog; a login) and the server's own (a password change), said once", async () => {
+    const { url } = ctx();
+    await onPage(ctx(), async ({ page }) => {
+      await page.getByRole("heading", { level: 1, name: "Users" }).waitFor();
+      // A proxy's rate limit in front of the server: its own words, which say no wait; the wait in its Retry-After.
+      const tooMany = (seconds: number) => ({ status: 429, headers: { "retry-after": String(seconds) }, contentType: "application/json", body: JSON.stringify({ message: "Too many requests" }) });
+      let limited = true;
+      await page.route(/\/security\/v1\/user-groups\?/, (route) => (limited ? route.fulfill(tooMany(30)) : route.continue()));
+      await page.getByRole("link", { name: "Groups", exact: true }).click();
+      const alert = page.getByRole("alert");
+      await alert.waitFor();
+      assert.equal(await alert.innerText(), "Too many requests. Try again in 30 seconds. Try again");
+      limited = false;
+      await alert.getByRole("button", { name: "Try again" }).click();
+      await page.getByRole("link", { name: "administrators", exact: true }).waitFor();
+      await page.route(/\/security\/v1\/users$/, (route) => (route.request().method() === "POST" ? route.fulfill(tooMany(1)) : route.continue()));
+      await page.goto(`${url}#/users`);
+      await page.getByRole("button", { name: "New user…" }).click();
+      const dialog = page.getByRole("dialog", { name: "New user" });
+      await dialog.getByLabel("Username").fill(`limited.${kind}`);
+      await dialog.getByRole("button", { name: "Create" }).click();
+      await dialog.getByRole("alert").filter({ hasText: "Too many requests. Try again in 1 second." }).waitFor();
+      // The login page says its own words, with the wait of the Retry-After (a proxy's answer has no other).
+      await page.keyboard.press("Escape");
+      await page.getByRole("button", { name: "Log out" }).click();
+      await page.route(/\/auth\/v1\/providers\/builtin\/token$/, (route) => route.fulfill(tooMany(7)));
+      await page.getByLabel("Username").fill("sysadmin");
+      await page.getByLabel("Password").fill(ADMIN_PASSWORD);
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.getByRole("alert").filter({ hasText: "Too many attempts. Try again in 7 seconds." }).waitFor();
+    }, { errorsAllowed: /status of 429/ });
+    // The server's own limit: its words say the wait too, and the page says it once.
+    const limits = { windowSeconds: 60, perAddress: 3, perAccount: 0, providerLoginsPerAddress: 0, refusedApiKeysPerAddress: 0, refusalDelayMs: 0 };
+    await onOwnServer(ctx().browser, kind, async () => undefined, async ({ server, token, page, url: own }) => {
+      // The attempts of this address used up (the browser's is the same), then the page's is refused.
+      for (let i = 0; i < 3; i++) assert.notEqual((await server.api("PUT", "/security/v1/me/password", { token, body: { currentPassword: "not-the-password", newPassword: "Changed-Pass-4567" } })).status, 429);
+      await page.goto(`${own}#/me`);
+      await page.getByLabel("Current password").fill(ADMIN_PASSWORD);
+      await page.getByLabel("New password", { exact: true }).fill("Changed-Pass-4567");
+      await page.getByLabel("Repeat the password").fill("Changed-Pass-4567");
+      await page.getByRole("button", { name: "Change password" }).click();
+      assert.match(await page.getByRole("alert").innerText(), /^Too many password change attempts\. Try again in [1-6]?\d seconds?\. \(ECMS1401\)$/);
+    }, { rateLimit: limits }, /status of 429/);
+  });
+
   it("a page that reads what it shows while the server cannot be reached offers Try again, which reads it once the server answers: a user, a group, the groups, the roles, the directories, the identity providers, the audit log", async () => {
     const { server, url } = ctx();
     const token = await server.login();

@@ -247,7 +247,7 @@ export function wholeGroupLists(page: Page): string[] {
 /**
  * A test on a server of its own (a store filled apart from its suite's): `fill` prepares the store and
  * answers what the test needs of it; then a page logged in as sysadmin, the server's token, and the
- * console's URL (`config`: the server's settings that differ). The page may log no error; the server and page are closed after.
+ * console's URL (`config`: the server's settings that differ). The page may log no error (but those `errorsAllowed` matches); the server and page are closed after.
  */
 export async function onOwnServer<T>(
   browser: Browser,
@@ -255,13 +255,14 @@ export async function onOwnServer<T>(
   fill: (server: TestServer) => Promise<T>,
   test: (own: { server: TestServer; token: string; page: Page; url: string; filled: T }) => Promise<void>,
   config: Partial<Config> = {},
+  errorsAllowed?: RegExp,
 ): Promise<void> {
   const server = await startTestServer(kind, config);
   try {
     const filled = await fill(server);
     const token = await server.login();
     const url = `${server.baseUrl}/console/`;
-    await onPage({ server, browser, url }, ({ page }) => test({ server, token, page, url, filled }));
+    await onPage({ server, browser, url }, ({ page }) => test({ server, token, page, url, filled }), { errorsAllowed });
   } finally {
     await server.close();
   }

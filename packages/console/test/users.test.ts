@@ -508,14 +508,15 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     });
   });
 
-  it("a bulk action's progress goes on after its looks failed for a while (the server unreachable, then a proxy's 503): the dialog says so meanwhile, and shows the report when the run ends", async () => {
+  it("a bulk action's progress goes on after its looks failed for a while (the server unreachable, then a proxy's 503, then its 429): the dialog says so meanwhile — when it looks again, as a Retry-After says —, and shows the report when the run ends", async () => {
     const { url } = ctx();
     await onPage(ctx(), async ({ page }) => {
-      // Every look at the run fails until told: first the connection refused, then a load balancer's page with no node behind it.
-      let failing: "refused" | "503" | null = "refused";
+      // Every look at the run fails until told: first the connection refused, then a load balancer's page with no node behind it, then its rate limit.
+      let failing: "refused" | "503" | "429" | null = "refused";
       await page.route(/\/security\/v1\/users\/bulk-actions\/[^/]+$/, (route) =>
         failing === "refused" ? route.abort("connectionrefused")
         : failing === "503" ? route.fulfill({ status: 503, contentType: "text/html", body: "<html><body><h1>503 Service Unavailable</h1>No server is available to handle this request.</body></html>" })
+        : failing === "429" ? route.fulfill({ status: 429, headers: { "retry-after": "2" }, contentType: "application/json", body: JSON.stringify({ message: "Too many requests" }) })
         : route.continue());
       await page.goto(`${url}#/users?search=sysadmin`);
       await page.getByRole("checkbox", { name: "Select sysadmin" }).check();
@@ -524,11 +525,13 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       await running.getByRole("status").filter({ hasText: "The server cannot be reached" }).waitFor();
       failing = "503";
       await running.getByRole("status").filter({ hasText: "503 Service Unavailable from something in between" }).waitFor();
+      failing = "429";
+      await running.getByRole("status").filter({ hasText: "Too many requests. The run goes on on the server: the page looks at it again in 2 seconds." }).waitFor();
       failing = null;
       const done = page.getByRole("dialog", { name: "Disable: done" });
       await done.getByRole("row", { name: "sysadmin A built-in user cannot be disabled." }).waitFor({ timeout: 30_000 });
       assert.equal(await done.getByText(/cannot be reached|Service Unavailable/).count(), 0, "what a look failed for is no longer said once one answered");
-    }, { errorsAllowed: /ERR_CONNECTION_REFUSED|status of 503/ });
+    }, { errorsAllowed: /ERR_CONNECTION_REFUSED|status of (503|429)/ });
   });
 
   it("Back and Forward bring the filter menus and the search back with the list; a typed search is one step of history", async () => {

@@ -1,16 +1,13 @@
 import { html } from "lit";
 import { ECMAuthError, ECMTooManyRequestsError, ECMValidationError, type ECMLoginProvider } from "ecm-sdk/browser";
-import { BASE_URL, beginProviderLogin, failed, providerRefusal, publicApi, session } from "../api.js";
+import { BASE_URL, beginProviderLogin, failed, providerRefusal, publicApi, session, tryAgainWords } from "../api.js";
 import { navigate } from "../router.js";
 import { Page } from "../ui.js";
 
 /** Why a login was refused, in words a person can act on (the server gives one answer for every refusal, on purpose). */
 function refusal(error: unknown): string {
   if (error instanceof ECMAuthError) return "The username or password is wrong, or this account cannot log in now (disabled, locked out, or outside its validity period).";
-  if (error instanceof ECMTooManyRequestsError) {
-    const info = error.additionalInfo as { retryAfterSeconds?: number } | undefined;
-    return `Too many attempts. Try again${info?.retryAfterSeconds ? ` in ${info.retryAfterSeconds} ${info.retryAfterSeconds === 1 ? "second" : "seconds"}` : " later"}.`;
-  }
+  if (error instanceof ECMTooManyRequestsError) return `Too many attempts. ${tryAgainWords(error)}`;
   if (error instanceof ECMValidationError) return `The login was refused: ${error.serverMessage}`;
   return failed(error) || "The login failed.";
 }

@@ -1,7 +1,7 @@
 import { html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { live } from "lit/directives/live.js";
 import { ECMConflictError, ECMError, ECMNotFoundError, isGuid, type BulkActionName, type RestBulkAction, type RestGroup, type RestUser, type RestUserFilter } from "ecm-sdk/browser";
-import { lookAtRun, serverWords, session } from "../api.js";
+import { failed, lookAtRun, session } from "../api.js";
 import { href, navigate } from "../router.js";
 import "../group-picker.js";
 import { RowWindow } from "../row-window.js";
@@ -654,7 +654,7 @@ class UsersPage extends Page {
         navigateWithNotice(href(`users/${encodeURIComponent(value.id)}`), `Created ${value.username}.`);
       } catch (error) {
         // A refusal of the server (a name taken, a weak password) is said where it was typed; anything else on the page.
-        this.#newUserRefusal = error instanceof ECMError && error.status >= 400 && error.status < 500 && error.status !== 401 ? `${serverWords(error, (field) => this.labelOf(field))} (${error.code})` : null;
+        this.#newUserRefusal = error instanceof ECMError && error.status >= 400 && error.status < 500 && error.status !== 401 ? failed(error, (field) => this.labelOf(field)) : null;
         if (this.#newUserRefusal === null) {
           // Said first, the dialog still open: an ended session keeps what it holds (unsavedEdits).
           this.fail(error);
