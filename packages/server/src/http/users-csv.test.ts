@@ -105,6 +105,14 @@ describeEachStore("users as CSV", (server) => {
     assert.equal(back.headers.get("location"), "/portal/console/#/users?search=csv.&enabled=true&notice=export-refused");
     const unknown = await fetch(new URL(refused, s.baseUrl), { headers: html, redirect: "manual" });
     assert.deepEqual([unknown.status, unknown.headers.get("location")], [303, "/portal/console/#/users?notice=export-refused"]);
+    // A filter's group deleted between the link and its use: the console's list too, not a failed download.
+    const gone = await s.api<{ id: string }>("POST", "/security/v1/user-groups", { token, body: { name: "csv-gone" } });
+    assert.equal(gone.status, 201, gone.text);
+    const fourth = await s.login();
+    const ofGone = (await s.api<{ url: string }>("POST", `/security/v1/users/csv-links?groupId=${gone.body.id}`, { token: fourth })).body.url;
+    assert.equal((await s.api("DELETE", `/security/v1/user-groups/${gone.body.id}`, { token })).status, 204);
+    const backFromGone = await fetch(new URL(ofGone, s.baseUrl), { headers: html, redirect: "manual" });
+    assert.deepEqual([backFromGone.status, backFromGone.headers.get("location")], [303, `/portal/console/#/users?groupId=${gone.body.id}&notice=export-refused`]);
     // Refused when made, not when fetched: an unknown group; and a script's API key reads the CSV itself.
     assert.equal((await s.api("POST", "/security/v1/users/csv-links?groupId=00000000-0000-4000-8000-000000000000", { token })).status, 404);
     const me = (await s.api<{ id: string }>("GET", "/security/v1/me", { token })).body;

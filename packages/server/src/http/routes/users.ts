@@ -4,6 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import { Type } from "typebox";
 import { recordAudit } from "../../domain/audit.js";
+import { DomainError } from "../../domain/errors.js";
 import { ADMINISTRATOR_ROLES } from "../../domain/roles.js";
 import { DESCRIPTION_MAX, EMAIL_MAX, EMAIL_PATTERN, LOGIN_NAME_MAX, NAME_MAX, USERNAME_MAX, USERNAME_PATTERN, USERNAME_RULE } from "../../domain/user-fields.js";
 import type { UserRow } from "../../storage/schema.js";
@@ -271,16 +272,19 @@ const usersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { store, use
     async (request, reply) => {
       const row = await store.db.deleteFrom("download_links").where("link_hash", "=", sha256(request.params.link)).returningAll().executeTakeFirst();
       const query = row ? (JSON.parse(row.filter) as UserFilterInput) : {};
+      let filter: UserFilter;
       try {
         if (!row || row.expires_at < new Date().toISOString()) throw new ApiError("notFound", "This download link is unknown, used already or expired: export again.");
         await guard.admitSession(request, row.session_id, ADMINISTRATOR_ROLES);
+        // A group, directory or provider the filter names may have gone since the link was made.
+        filter = await userFilterOf(store.db, groups, query);
       } catch (error) {
-        if (!(error instanceof ApiError) || !request.headers.accept?.includes("text/html")) throw error;
+        if (!(error instanceof ApiError || error instanceof DomainError) || !request.headers.accept?.includes("text/html")) throw error;
         // The console says why in its own words (the URL names only the case): a link of anyone's sets no text on its page.
         const back = new URLSearchParams([...Object.entries(query).map(([key, value]) => [key, String(value)]), ["notice", "export-refused"]]);
         return reply.header("cache-control", "no-store").header("referrer-policy", "no-referrer").redirect(`${app.prefix}/console/#/users?${back}`, 303);
       }
-      return exportCsv(request, reply, query, await userFilterOf(store.db, groups, query));
+      return exportCsv(request, reply, query, filter);
     },
   );
 
