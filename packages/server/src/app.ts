@@ -312,9 +312,9 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   purge.unref();
   // Periodic directory syncs: every node looks, the lease lets one run each.
   deps.directories.start();
-  // A provider's removal that a stop cut short: its users become local ones now (a close waits for it:
-  // the primary of several workers closes its store as soon as it has started).
-  const released = deps.providers.releaseMadeUsers().catch((e: unknown) => app.log.warn({ err: e }, "the users of removed identity providers could not be made local"));
+  // A provider's removal, or the removal of its links, that a stop cut short: its users become local ones now
+  // (a close waits for it: the primary of several workers closes its store as soon as it has started).
+  const released = deps.providers.releaseMadeUsers().catch((e: unknown) => app.log.warn({ err: e }, "the users of identity providers no longer linked to them could not be made local"));
   // Bulk actions whose node stopped go on here (their progress is in the store).
   const resume = setInterval(() => void deps.bulkActions.resumeStale().catch((e) => app.log.warn({ err: e }, "resuming bulk actions failed")), 30_000);
   resume.unref();

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { isIP } from "node:net";
-import { sql, type Kysely } from "kysely";
+import { sql, type ExpressionBuilder, type Kysely } from "kysely";
 import * as oidc from "openid-client";
 import type { SecretBox } from "../auth/secret-box.js";
 import { recordAudit, type Actor } from "../domain/audit.js";
@@ -434,8 +434,8 @@ export function createProviderAdmin({ db, dialect }: Pick<Store, "db" | "dialect
       );
     }
     if (links === "keep") return { linksKept: linked };
+    // The users it made become local ones after the commit (releaseMadeUsers), as at a removal.
     const removed = await removeLinks(trx, p.id);
-    await trx.updateTable("users").set({ identity_provider_id: null }).where("identity_provider_id", "=", p.id).execute();
     // A link may have been the last system administrator's way in.
     await assertSystemAdministratorRemains(trx);
     return removed;
@@ -501,7 +501,7 @@ export function createProviderAdmin({ db, dialect }: Pick<Store, "db" | "dialect
         }
         return current;
       }
-      return db.transaction().execute(async (trx) => {
+      const updated = await db.transaction().execute(async (trx) => {
         await checkGroups(trx, next, current);
         await assertMayConfigureLoginSource(trx, actor.roles, { providerId: current.id }, [...groupsNamed(current), ...groupsNamed(next)], "change this identity provider");
         const row = await trx
@@ -526,6 +526,8 @@ export function createProviderAdmin({ db, dialect }: Pick<Store, "db" | "dialect
         });
         return toProvider(row);
       });
+      if (subjectsOf(next) !== subjectsOf(current) && links === "remove") await releaseMadeUsers(current.id);
+      return updated;
     },
 
     /**
@@ -549,24 +551,30 @@ export function createProviderAdmin({ db, dialect }: Pick<Store, "db" | "dialect
     },
 
     /**
-     * The users that deleted providers made become local users (as a removed directory's do), their
-     * source saying so in every view: in batches after a removal, as a provider may have made a million;
-     * and at each start, for a removal a stop or a store error cut short.
+     * The users that providers made and no longer vouch for (the provider deleted, or its links removed at a
+     * change of its issuer or client) become local users (as a removed directory's do), their source saying
+     * so in every view: in batches after the change's commit, as a provider may have made a million (and on
+     * SQLite each row rebuilds the user's document); and at each start, for a release a stop or a store error cut short.
      */
     releaseMadeUsers: () => releaseMadeUsers(),
   };
 
+  /**
+   * Makes local the users that `providerId` (else any provider) made and that have no link to it any more:
+   * a user a provider made is linked to it from the login that made it on, until the link is removed (an
+   * unlink releases its user at once; a provider's deletion or links=remove here, after their commit).
+   */
   async function releaseMadeUsers(providerId?: number): Promise<void> {
+    const unvouched = (eb: ExpressionBuilder<Database, "users">) =>
+      eb.and([
+        providerId === undefined ? eb("users.identity_provider_id", "is not", null) : eb("users.identity_provider_id", "=", providerId),
+        eb.not(eb.exists(eb.selectFrom("federated_identities as f").select("f.user_id").whereRef("f.user_id", "=", "users.id").whereRef("f.provider_id", "=", "users.identity_provider_id"))),
+      ]);
     for (;;) {
-      const batch = await db
-        .selectFrom("users")
-        .select("id")
-        .$if(providerId !== undefined, (q) => q.where("identity_provider_id", "=", providerId!))
-        .$if(providerId === undefined, (q) => q.where("identity_provider_id", "is not", null).where((eb) => eb.not(eb.exists(eb.selectFrom("identity_providers").select("identity_providers.id").whereRef("identity_providers.id", "=", "users.identity_provider_id")))))
-        .limit(1000)
-        .execute();
+      const batch = await db.selectFrom("users").select("id").where(unvouched).limit(1000).execute();
       if (batch.length === 0) return;
-      await db.updateTable("users").set({ identity_provider_id: null }).where("id", "in", batch.map((u) => u.id)).execute();
+      // Checked again as written: a user linked again meanwhile stays its provider's.
+      await db.updateTable("users").set({ identity_provider_id: null }).where("id", "in", batch.map((u) => u.id)).where(unvouched).execute();
     }
   }
 }

@@ -1098,6 +1098,17 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       const event = (await audit("identity-provider.update")).find((e) => e.targetName === "moving" && e.details.linksRemoved !== undefined);
       assert.equal(event.details.linksRemoved, 1);
       assert.deepEqual(event.details.usersWithoutLogin, [{ id: owner.id, username: "old.owner" }]);
+      // The user it made is a local one, as at a removal of the provider.
+      const sourceOf = async (id: string) => (await s.api("GET", `/security/v1/users/${id}?extendedInfo=true`, { token: admin })).body.source;
+      assert.deepEqual(await sourceOf(owner.id), { type: "local", id: null, name: null });
+      // Made local after the change's commit, in batches: a stop between the two leaves the user its provider's
+      // source, and no link to it. The next start finishes it.
+      const { db } = s.server.deps.store;
+      const { id: movingId } = await db.selectFrom("identity_providers").select("id").where("alias", "=", "moving").executeTakeFirstOrThrow();
+      await db.updateTable("users").set({ identity_provider_id: movingId }).where("uuid", "=", owner.id).execute();
+      assert.equal((await sourceOf(owner.id)).type, "identity-provider");
+      await s.server.deps.providers.releaseMadeUsers();
+      assert.deepEqual(await sourceOf(owner.id), { type: "local", id: null, name: null });
       // The new issuer's "same-sub" is a user of its own.
       other.accounts.set("same-sub", { preferred_username: "new.person" });
       const stranger = await me(await providerLogin(s, "moving", "same-sub"));
