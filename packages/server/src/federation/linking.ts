@@ -124,7 +124,7 @@ const RESOLVE_ATTEMPTS = 4;
  * and the provider's mapped groups brought up to date at every login.
  */
 export function createLinking(store: Store, groups: GroupQueries) {
-  const { db } = store;
+  const { db, dialect } = store;
 
   async function groupIds(on: Kysely<Database>, uuids: string[]): Promise<Map<string, { id: number; name: string }>> {
     if (uuids.length === 0) return new Map();
@@ -290,9 +290,11 @@ export function createLinking(store: Store, groups: GroupQueries) {
         await trx.insertInto("federated_identities").values({ provider_id: p.id, subject: identity.subject, user_id: user.id, created_at: isoNow(), by_system_administrator: made }).execute();
       }
       // The subject is the issuer's the ID token was checked against: one whose issuer or client changed since
-      // (its links kept or removed by the administrator) is not linked or let in with it. Read after the link's
-      // insert, which holds the provider's row on PostgreSQL (the trigger's share lock) until this commits.
-      const stored = await trx.selectFrom("identity_providers").selectAll().where("id", "=", p.id).executeTakeFirstOrThrow();
+      // (its links kept or removed by the administrator) is not linked or let in with it. The provider's row is
+      // held as read until this commits (PostgreSQL's share lock; SQLite runs one writer): a change of it that
+      // commits meanwhile is waited for and read here, or waits and then finds the link and code this writes.
+      // A user already linked writes no link, so the read takes the lock itself.
+      const stored = await dialect.lockedAgainstChange(trx.selectFrom("identity_providers").selectAll().where("id", "=", p.id)).executeTakeFirstOrThrow();
       if (subjectsOf(toProvider(stored)) !== subjectsOf(p)) {
         throw new DomainError("unavailable", "The identity provider's issuer or client changed while this login was finishing; log in again.", { retryAfterSeconds: 1 });
       }

@@ -1153,6 +1153,38 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
     }
   });
 
+  it("a linked user's login finishing while a change of issuer removes the links is refused, not given a code the change never saw", async (t) => {
+    const s = server();
+    if (s.server.deps.config.store.kind !== "postgres") return t.skip("needs two open write transactions (PostgreSQL)");
+    const moving = await providerFor(s, admin, "moving-linked");
+    try {
+      moving.accounts.set("held-sub", { preferred_username: "held" });
+      await providerLogin(s, "moving-linked", "held-sub");
+      const { browser, callback } = await toCallback(s, "moving-linked", "held-sub");
+      // The change as links=remove makes it: the provider's row written first, its links, sessions and codes
+      // removed after, one commit. A login that checked the issuer before the commit (its user already linked,
+      // it writes no link) would write a code after the removal read the codes.
+      const [r] = await whileLocked(
+        s,
+        "update identity_providers set config = replace(config, $1, 'https://elsewhere.example'), version = version + 1 where alias = 'moving-linked'",
+        [JSON.stringify(moving.issuer).slice(1, -1)],
+        1,
+        () => [followCallback(browser, callback)],
+        async (holder) => {
+          const [{ id }] = (await holder.query<{ id: number }>("select id from identity_providers where alias = 'moving-linked'")) as [{ id: number }];
+          await holder.query("update sessions set revoked_at = $2 where provider_id = $1 and revoked_at is null", [id, new Date().toISOString()]);
+          await holder.query("delete from login_codes where provider_id = $1", [id]);
+          await holder.query("delete from federated_identities where provider_id = $1", [id]);
+        },
+      );
+      assert.equal(r!.status, 503, JSON.stringify(r!.body));
+      assert.match(r!.body.errorMessage, /changed while this login was finishing; log in again/);
+    } finally {
+      await moving.close();
+      await s.api("DELETE", "/idp/v1/external-identity-provider/moving-linked", { token: admin });
+    }
+  });
+
   it("never shows the client secret or a code in an answer or the audit log", async () => {
     const s = server();
     const answers = [

@@ -85,6 +85,12 @@ export interface StoreDialect {
    */
   lockedAgainstDelete<Q extends { forKeyShare(): Q }>(query: Q): Q;
   /**
+   * `query` with the rows it reads kept as read until its transaction ends: a writer that would change
+   * them waits, and one that changed them first is waited for and its rows read as committed.
+   * PostgreSQL's `for share`; SQLite's one writer needs none.
+   */
+  lockedAgainstChange<Q extends { forShare(): Q }>(query: Q): Q;
+  /**
    * Migration 014b: a bulk writer's batch (an import's thousand rows) pays less upkeep per user.
    * SQLite: the order keys and search entries of the users it inserts are deferred too, and made
    * set-wise per batch; PostgreSQL: its set-wise refresh places each user in its bucket once.

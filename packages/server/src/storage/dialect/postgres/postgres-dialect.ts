@@ -158,6 +158,7 @@ export const postgresDialect: StoreDialect = {
 
   lockedForUpdate: (query) => query.forNoKeyUpdate(),
   lockedAgainstDelete: (query) => query.forKeyShare(),
+  lockedAgainstChange: (query) => query.forShare(),
 
   async settleBulkWrites(db) {
     // A million synced users left ~850 pending pages in the two indexes: a search's p50 was 24 ms (181 ms for 5-character needles), 3–15 ms once merged.

@@ -263,6 +263,7 @@ export const sqliteDialect: StoreDialect = {
   // One writer at a time: a transaction that writes holds the whole store.
   lockedForUpdate: (query) => query,
   lockedAgainstDelete: (query) => query,
+  lockedAgainstChange: (query) => query,
 
   // SQLite's text compares as bytes (BINARY) unless told otherwise.
   async compareSearchTextBytewise() {},
