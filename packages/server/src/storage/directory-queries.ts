@@ -348,7 +348,6 @@ export function createDirectoryQueries(db: Kysely<Database>, dialect: StoreDiale
      * again takes over.
      */
     holders(names: { usernames: readonly string[]; loginKeys: readonly string[]; emails: readonly string[]; usernameSkeletons: readonly string[]; loginSkeletons: readonly string[] }) {
-      const among = (values: readonly string[]) => (values.length ? [...values] : [""]);
       return db
         .selectFrom("users as u")
         .leftJoin("directories as d", "d.id", "u.directory_id")
@@ -358,17 +357,17 @@ export function createDirectoryQueries(db: Kysely<Database>, dialect: StoreDiale
         )
         .where((eb) =>
           eb.or([
-            inList("u.username", among(names.usernames)),
-            inList("u.login_key", among(names.loginKeys)),
-            ...(names.emails.length ? [inList("u.email_key", names.emails)] : []),
-            ...(names.usernameSkeletons.length ? [inList("u.username_skeleton", names.usernameSkeletons)] : []),
-            ...(names.loginSkeletons.length ? [inList("u.login_skeleton", names.loginSkeletons)] : []),
+            // An empty list is false (the dialect's inList).
+            inList("u.username", names.usernames),
+            inList("u.login_key", names.loginKeys),
+            inList("u.email_key", names.emails),
+            inList("u.username_skeleton", names.usernameSkeletons),
+            inList("u.login_skeleton", names.loginSkeletons),
           ]),
         )
         .execute();
     },
 
-    /** The directory's groups: id, keys and the hash of their member list at the last sync. */
     /** The DNs of these groups. */
     groupDns(groupIds: readonly number[]) {
       if (groupIds.length === 0) return Promise.resolve([]);
