@@ -54,10 +54,13 @@ async function publicJwkOf(privateKey: KeyObject): Promise<PublishedKey> {
  * sealed with the secret box, or come from a file (`ECM_TOKEN_KEY_FILE`) and never enter the store.
  */
 export class SigningKeys {
-  private readonly verifying = new Map<string, KeyObject>();
+  private verifying = new Map<string, KeyObject>();
   private signer: SigningKey | undefined;
   private signerReadAt = 0;
   private reloadedAt = 0;
+  /** Re-reads of the keys begun so far, and the number of the one whose keys `verifying` holds. */
+  private readsBegun = 0;
+  private readHeld = 0;
   private nextReload: Promise<void> | undefined;
 
   constructor(
@@ -105,7 +108,7 @@ export class SigningKeys {
   /** For jose's jwtVerify: the public key a token's `kid` names, if the store has it. */
   readonly verificationKey: JWTVerifyGetKey = async (header) => {
     const kid = header.kid ?? "";
-    if (!this.verifying.has(kid)) await this.reloadSoon();
+    if (!this.verifying.has(kid)) await this.readBegunAfter(this.readsBegun);
     const key = this.verifying.get(kid);
     if (!key) throw new joseErrors.JWKSNoMatchingKey();
     return key;
@@ -178,10 +181,16 @@ export class SigningKeys {
   }
 
   /**
-   * A token naming an unknown key waits for the next re-read instead of being refused: a key made on
-   * another node just after this one re-read its keys must still verify. Re-reads stay at most one per
-   * RELOAD_MIN_MS, shared by every token that waits for it.
+   * A token naming an unknown key waits for a re-read instead of being refused: a key made on another
+   * node just after this one re-read its keys must still verify. Only a re-read begun after the token
+   * looked (`seen` re-reads had begun then) can have it: one under way since before may have read the
+   * keys before that key was made, so the token then waits for the next one too. At most two re-reads,
+   * shared by every token that waits, at most one per RELOAD_MIN_MS: a made-up kid costs no more.
    */
+  private async readBegunAfter(seen: number): Promise<void> {
+    while (this.readHeld <= seen) await this.reloadSoon();
+  }
+
   private reloadSoon(): Promise<void> {
     this.nextReload ??= (async () => {
       const wait = this.reloadedAt + RELOAD_MIN_MS - this.now();
@@ -193,10 +202,13 @@ export class SigningKeys {
     return this.nextReload;
   }
 
+  /** Re-reads the keys that verify; of two re-reads under way at once, the one begun later is kept. */
   private async reload(): Promise<void> {
+    const read = ++this.readsBegun;
     this.reloadedAt = this.now();
     const rows = await this.db.selectFrom("signing_keys").select(["kid", "public_jwk"]).execute();
-    this.verifying.clear();
-    for (const row of rows) this.verifying.set(row.kid, createPublicKey({ key: JSON.parse(row.public_jwk), format: "jwk" }));
+    if (read < this.readHeld) return;
+    this.verifying = new Map(rows.map((row) => [row.kid, createPublicKey({ key: JSON.parse(row.public_jwk), format: "jwk" })]));
+    this.readHeld = read;
   }
 }
