@@ -16,31 +16,55 @@ const BCRYPT = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
 const PBKDF2 = /^\$pbkdf2-(sha256|sha512)\$(?:i=)?(\d{1,8})(?:,l=\d{1,3})?\$([A-Za-z0-9+/.=_-]{4,})\$([A-Za-z0-9+/.=_-]{16,})$/;
 
 /**
- * The most a hash may cost to check. Its cost is written in the hash, and it is checked at login,
- * for anyone who names the account: without a ceiling one imported hash could make a login take
- * gigabytes of memory or a core for minutes. These cover what other systems use (argon2 up to
- * RFC 9106's 64 MiB, bcrypt to cost 14, Keycloak's PBKDF2 iterations); the configured argon2 cost
- * raises the argon2 ceiling (see PasswordHasher).
+ * The most a hash may cost to check. Its cost is written in the hash, and it is checked at every login
+ * attempt, for anyone who names the account, while the attempt limits count guesses, not their cost:
+ * without a ceiling one imported hash makes each wrong guess take a core for seconds (PBKDF2 at
+ * 1 000 000 iterations, bcrypt at cost 14) or gigabytes of memory. The ceilings are what other systems
+ * use by default, each a fraction of a second of one core: argon2 up to RFC 9106's second choice
+ * (64 MiB, 3 passes; its work is memory times passes), bcrypt to cost 12, PBKDF2 to OWASP's counts,
+ * which Keycloak takes as its defaults (SHA-256 600 000, SHA-512 210 000; 27 500 before Keycloak 24).
+ * The configured argon2 cost raises the argon2 ceiling (see PasswordHasher).
  */
 export interface HashCeiling {
   argon2MemoryKiB: number;
-  argon2TimeCost: number;
+  /** Memory in KiB times passes (`m` × `t`). */
+  argon2Work: number;
   argon2Parallelism: number;
   bcryptCost: number;
-  pbkdf2Iterations: number;
+  pbkdf2Iterations: Record<"sha256" | "sha512", number>;
 }
 
 const PBKDF2_MAX_KEY_BYTES = 64;
 
-export const HASH_CEILING: HashCeiling = { argon2MemoryKiB: 65_536, argon2TimeCost: 10, argon2Parallelism: 8, bcryptCost: 14, pbkdf2Iterations: 1_000_000 };
+export const HASH_CEILING: HashCeiling = {
+  argon2MemoryKiB: 65_536,
+  argon2Work: 65_536 * 3,
+  argon2Parallelism: 8,
+  bcryptCost: 12,
+  pbkdf2Iterations: { sha256: 600_000, sha512: 210_000 },
+};
+
+/**
+ * What a login still checks, above the import ceiling: argon2 up to four times its memory and work, so
+ * that hashes made at a higher cost configured earlier still log in after it was lowered; bcrypt and
+ * PBKDF2 up to the ceilings imports had before (cost 14, 1 000 000 iterations), so that accounts imported
+ * then still log in, their hash replaced by a current one at the first login that succeeds.
+ */
+export const LOGIN_CEILING: HashCeiling = {
+  ...HASH_CEILING,
+  argon2MemoryKiB: 4 * HASH_CEILING.argon2MemoryKiB,
+  argon2Work: 4 * HASH_CEILING.argon2Work,
+  bcryptCost: 14,
+  pbkdf2Iterations: { sha256: 1_000_000, sha512: 1_000_000 },
+};
 
 /** Why `hash` is not a password hash an import may carry (or a login check), or null when it is one. */
 export function importedHashProblem(hash: string, ceiling: HashCeiling = HASH_CEILING): string | null {
   const argon2 = ARGON2.exec(hash);
   if (argon2) {
     const [m, t, p] = argon2.slice(2).map(Number) as [number, number, number];
-    if (m > ceiling.argon2MemoryKiB || t > ceiling.argon2TimeCost || p > ceiling.argon2Parallelism) {
-      return `argon2 cost must be at most m=${ceiling.argon2MemoryKiB},t=${ceiling.argon2TimeCost},p=${ceiling.argon2Parallelism}`;
+    if (m > ceiling.argon2MemoryKiB || m * t > ceiling.argon2Work || p > ceiling.argon2Parallelism) {
+      return `argon2 cost must be at most m=${ceiling.argon2MemoryKiB}, p=${ceiling.argon2Parallelism} and m×t=${ceiling.argon2Work} (memory in KiB times passes)`;
     }
     // Below argon2's own minimums, or of a version it does not have, no password would ever match it.
     if (t < 1 || p < 1 || m < 8 * p) return "argon2 cost must be at least t=1,p=1 and m=8p (8 KiB a lane)";
@@ -51,8 +75,10 @@ export function importedHashProblem(hash: string, ceiling: HashCeiling = HASH_CE
   if (bcryptCost !== undefined) return Number(bcryptCost) >= 4 && Number(bcryptCost) <= ceiling.bcryptCost ? null : `bcrypt cost must be 4 to ${ceiling.bcryptCost}`;
   const pbkdf2 = PBKDF2.exec(hash);
   if (pbkdf2) {
+    const digest = pbkdf2[1] as "sha256" | "sha512";
     const iterations = Number(pbkdf2[2]);
-    if (iterations < 1 || iterations > ceiling.pbkdf2Iterations) return `PBKDF2 iterations must be 1 to ${ceiling.pbkdf2Iterations}`;
+    const most = ceiling.pbkdf2Iterations[digest];
+    if (iterations < 1 || iterations > most) return `PBKDF2-${digest.toUpperCase()} iterations must be 1 to ${most}`;
     // Each block of the derived key (32 bytes with SHA-256) costs the iterations again: 64 bytes is what Keycloak writes.
     const keyBytes = decodeBase64(pbkdf2[4]!).length;
     return keyBytes >= 16 && keyBytes <= PBKDF2_MAX_KEY_BYTES ? null : `the PBKDF2 derived key must be 16 to ${PBKDF2_MAX_KEY_BYTES} bytes`;
@@ -74,7 +100,7 @@ function decodeBase64(text: string): Buffer {
 
 /**
  * Checks `password` against a bcrypt or PBKDF2 hash (isForeignHash). Both run on libuv's
- * threads, as argon2 does, never on the event loop: one bcrypt check at cost 14 takes seconds of CPU.
+ * threads, as argon2 does, never on the event loop: one bcrypt check at cost 12 takes a quarter of a second of CPU.
  */
 export async function verifyForeignHash(hash: string, password: string): Promise<boolean> {
   if (hash.startsWith("$2")) return bcryptVerify(password, hash);

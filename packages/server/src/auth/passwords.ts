@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { Algorithm, hash, verify } from "@node-rs/argon2";
 import { DomainError } from "../domain/errors.js";
-import { HASH_CEILING, importedHashProblem, isForeignHash, verifyForeignHash, type HashCeiling } from "./imported-hashes.js";
+import { HASH_CEILING, importedHashProblem, isForeignHash, LOGIN_CEILING, verifyForeignHash, type HashCeiling } from "./imported-hashes.js";
 
 export interface Argon2Cost {
   memoryCost: number;
@@ -72,10 +72,7 @@ export class PasswordHasher {
   readonly parallelism: number;
   /** The most an imported hash may cost to check: the default ceiling, or our own cost where that is higher. */
   private readonly ceiling: HashCeiling;
-  /**
-   * The most a stored hash may cost to check at a login: argon2 up to four times the import ceiling,
-   * so that hashes made at a higher cost configured earlier still log in after it was lowered.
-   */
+  /** The most a stored hash may cost to check at a login (LOGIN_CEILING, or our own cost where that is higher). */
   private readonly loginCeiling: HashCeiling;
   /** A hash as `hash` makes it now. */
   private readonly current: RegExp;
@@ -86,17 +83,14 @@ export class PasswordHasher {
   ) {
     this.queue = new HashQueue(limits);
     this.parallelism = limits.concurrency || availableParallelism();
-    this.ceiling = {
-      ...HASH_CEILING,
-      argon2MemoryKiB: Math.max(HASH_CEILING.argon2MemoryKiB, cost.memoryCost),
-      argon2TimeCost: Math.max(HASH_CEILING.argon2TimeCost, cost.timeCost),
-      argon2Parallelism: Math.max(HASH_CEILING.argon2Parallelism, cost.parallelism),
-    };
-    this.loginCeiling = {
-      ...this.ceiling,
-      argon2MemoryKiB: Math.max(4 * HASH_CEILING.argon2MemoryKiB, cost.memoryCost),
-      argon2TimeCost: Math.max(4 * HASH_CEILING.argon2TimeCost, cost.timeCost),
-    };
+    const raised = (ceiling: HashCeiling): HashCeiling => ({
+      ...ceiling,
+      argon2MemoryKiB: Math.max(ceiling.argon2MemoryKiB, cost.memoryCost),
+      argon2Work: Math.max(ceiling.argon2Work, cost.memoryCost * cost.timeCost),
+      argon2Parallelism: Math.max(ceiling.argon2Parallelism, cost.parallelism),
+    });
+    this.ceiling = raised(HASH_CEILING);
+    this.loginCeiling = raised(LOGIN_CEILING);
     const { memoryCost, timeCost, parallelism } = cost;
     this.current = new RegExp(`^\\$argon2id\\$v=19\\$m=${memoryCost},t=${timeCost},p=${parallelism}\\$${base64Of(SALT_BYTES)}\\$${base64Of(TAG_BYTES)}$`);
     this.dummyHash = this.hash("no such account: constant-time decoy");

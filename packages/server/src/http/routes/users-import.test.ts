@@ -453,7 +453,7 @@ describeEachStore("bulk import", (server) => {
       imp_dear_bcrypt: `$2b$31$${"a".repeat(53)}`,
       imp_dear_pbkdf2: `$pbkdf2-sha256$i=99999999$${salt}$${digest}`,
       // Each 32 bytes of the derived key cost the iterations again.
-      imp_long_pbkdf2: `$pbkdf2-sha256$i=1000000$${salt}$${"A".repeat(980)}`,
+      imp_long_pbkdf2: `$pbkdf2-sha256$i=1000$${salt}$${"A".repeat(980)}`,
       // Hashes no password could ever match: below argon2's minimums, or of a version it does not have.
       imp_thin_argon2: `$argon2id$v=19$m=1,t=1,p=1$${salt}$${digest}`,
       imp_thin_lanes: `$argon2id$v=19$m=8,t=1,p=2$${salt}$${digest}`,
@@ -464,7 +464,7 @@ describeEachStore("bulk import", (server) => {
     for (const line of lines.slice(0, Object.keys(dear).length)) {
       assert.equal(line.status, "failed", JSON.stringify(line));
       assert.equal(line.error?.field, "passwordHash");
-      assert.match(line.error!.message, /at most|at least|v=16 or v=19|4 to 14|1 to 1000000|16 to 64 bytes/);
+      assert.match(line.error!.message, /at most|at least|v=16 or v=19|4 to 12|1 to 600000|16 to 64 bytes/);
     }
     // A hash stored before there was a ceiling: the login is refused at once, like a wrong password.
     const { store, hasher } = server().server.deps;
@@ -472,6 +472,51 @@ describeEachStore("bulk import", (server) => {
     await store.db.updateTable("users").set({ password_hash: dear.imp_dear_argon2 }).where("username", "=", "imp_dear_stored").execute();
     const r = await server().api("POST", "/auth/v1/providers/builtin/token", { body: { username: "imp_dear_stored", password: "Whatever-Password-1" } });
     assert.equal(r.status, 401);
+    // One imported under the former, higher ceiling (PBKDF2 up to 1 000 000 iterations) still logs in, and is replaced then.
+    const former = randomBytes(16);
+    const formerHash = `$pbkdf2-sha512$i=300000$${former.toString("base64")}$${pbkdf2Sync("Former-Ceiling-Pass-1", former, 300000, 64, "sha512").toString("base64")}`;
+    assert.match(hasher.hashProblem(formerHash) ?? "", /1 to 210000/);
+    await insertUser(store, { username: "imp_former_ceiling" }, { hasher, value: "Whatever-Password-1" });
+    await store.db.updateTable("users").set({ password_hash: formerHash }).where("username", "=", "imp_former_ceiling").execute();
+    await server().login("imp_former_ceiling", "Former-Ceiling-Pass-1");
+    const replaced = await store.db.selectFrom("users").select("password_hash").where("username", "=", "imp_former_ceiling").executeTakeFirstOrThrow();
+    assert.ok(!hasher.needsRehash(replaced.password_hash!), replaced.password_hash!);
+  });
+
+  it("refuses hashes whose every check would cost a second or more, naming the limit; Keycloak's defaults and RFC 9106's 64 MiB are taken", async () => {
+    const salt = "c29tZXNhbHRzb21lc2FsdA";
+    const value = Buffer.alloc(64, 1).toString("base64");
+    const tag = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    const rows = {
+      imp_cost_pbkdf2_256: [`$pbkdf2-sha256$i=1000000$${salt}$${value}`, /PBKDF2-SHA256 iterations must be 1 to 600000/],
+      imp_cost_pbkdf2_512: [`$pbkdf2-sha512$i=1000000$${salt}$${value}`, /PBKDF2-SHA512 iterations must be 1 to 210000/],
+      imp_cost_pbkdf2_512b: [`$pbkdf2-sha512$i=210001$${salt}$${value}`, /PBKDF2-SHA512 iterations must be 1 to 210000/],
+      imp_cost_bcrypt13: [`$2b$13$${"a".repeat(53)}`, /bcrypt cost must be 4 to 12/],
+      imp_cost_bcrypt14: [`$2y$14$${"a".repeat(53)}`, /bcrypt cost must be 4 to 12/],
+      imp_cost_argon2_t10: [`$argon2id$v=19$m=65536,t=10,p=1$${salt}$${tag}`, /argon2 cost must be at most m=65536, p=8 and m×t=196608/],
+      imp_cost_argon2_t4: [`$argon2id$v=19$m=65536,t=4,p=4$${salt}$${tag}`, /argon2 cost must be at most m=65536, p=8 and m×t=196608/],
+      imp_cost_argon2_t30: [`$argon2i$v=19$m=8192,t=30,p=1$${salt}$${tag}`, /argon2 cost must be at most m=65536, p=8 and m×t=196608/],
+      // Keycloak's defaults (PBKDF2-SHA512 210 000, PBKDF2-SHA256 27 500 before Keycloak 24 and 600 000 since), bcrypt 12, RFC 9106's second choice.
+      imp_cost_kc_512: [`$pbkdf2-sha512$i=210000$${salt}$${value}`, null],
+      imp_cost_kc_256: [`$pbkdf2-sha256$i=27500$${salt}$${value}`, null],
+      imp_cost_kc24_256: [`$pbkdf2-sha256$i=600000$${salt}$${value}`, null],
+      imp_cost_bcrypt12: [`$2b$12$${"a".repeat(53)}`, null],
+      imp_cost_rfc9106: [`$argon2id$v=19$m=65536,t=3,p=4$${salt}$${tag}`, null],
+    } as const;
+    for (const query of ["?dryRun=true", ""]) {
+      const { lines } = await importUsers(server(), token, ndjson(Object.entries(rows).map(([username, [passwordHash]]) => ({ username, passwordHash }))), undefined, query);
+      for (const [i, [username, [, refusal]]] of Object.entries(rows).entries()) {
+        const line = lines[i]!;
+        assert.equal(line.username, username);
+        if (refusal === null) {
+          assert.equal(line.status, "created", `${query} ${JSON.stringify(line)}`);
+        } else {
+          assert.equal(line.status, "failed", `${query} ${JSON.stringify(line)}`);
+          assert.equal(line.error?.field, "passwordHash");
+          assert.match(line.error!.message, refusal, username);
+        }
+      }
+    }
   });
 
   it("refuses what the caller may not do, row by row, and a wrong content type or caller as a whole", async () => {

@@ -28,7 +28,7 @@ const BATCH_WAIT_MS = 1000;
 const ImportRow = Type.Object(
   {
     ...NewUserFields,
-    passwordHash: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: "A hash in PHC format: argon2id, argon2i, bcrypt, pbkdf2-sha256, pbkdf2-sha512" })),
+    passwordHash: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: "A hash in PHC format: argon2id, argon2i, bcrypt, pbkdf2-sha256, pbkdf2-sha512; one dearer to check than the ceiling (argon2 m ≤ 65536, p ≤ 8, m×t ≤ 196608 or the configured cost; bcrypt cost 12; PBKDF2-SHA256 600000, PBKDF2-SHA512 210000 iterations) fails its row" })),
     groups: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { maxItems: 1000, description: "Group names; all of the user's own groups (`users` is always kept)" })),
   },
   { additionalProperties: false },
