@@ -171,10 +171,11 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
   /** A sync in the background; the lease is held already. */
   function launch(d: Directory, runId: number, mode: SyncMode, force: boolean, startedBy: Actor): void {
     const controller = new AbortController();
-    const renew = async () => {
+    // Between batches the run's progress, just written, carries its heartbeat (`progressWritten`).
+    const renew = async (progressWritten = false) => {
       if (!(await queries.renewLease(d.id, owner, isoAfter(timing.leaseSeconds)))) throw new Error(LEASE_LOST);
       // Other nodes judge the run by its heartbeat: without this, a run still reading its groups past the lease would look interrupted.
-      await queries.touchRun(runId, isoNow());
+      if (!progressWritten) await queries.touchRun(runId, isoNow());
       await stillEnabled(db);
     };
     // A disabled (or deleted) directory syncs nothing, on any node: a run under way stops at its next batch,
@@ -204,7 +205,7 @@ export function createDirectoryService(store: Store, secrets: SecretBox, timing:
       if (!held) throw new Error(LEASE_LOST);
       await stillEnabled(trx);
     };
-    const sync = new DirectorySync({ store, queries, directory: d, bindPassword: openPassword(d), runId, mode, force, startedBy, heartbeat: renew, leaseHeld, ending, ended: onEnded, signal: controller.signal });
+    const sync = new DirectorySync({ store, queries, directory: d, bindPassword: openPassword(d), runId, mode, force, startedBy, heartbeat: () => renew(true), leaseHeld, ending, ended: onEnded, signal: controller.signal });
     const promise = sync
       .run()
       .then(() => undefined, (error) => log(error, "directory sync failed"))

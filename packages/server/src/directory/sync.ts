@@ -121,7 +121,7 @@ export interface SyncOptions {
   force: boolean;
   /** Who started it (the run's audit event); per-user events name the directory. */
   startedBy: Actor;
-  /** Called after each batch: renews the lease, throws when it is lost. */
+  /** Called after each batch, once its progress (with the run's heartbeat) is written: renews the lease, throws when it is lost. */
   heartbeat: () => Promise<void>;
   /** Called first in each transaction that writes users or groups: throws when this node no longer holds the lease. */
   leaseHeld: (trx: Kysely<Database>) => Promise<void>;
