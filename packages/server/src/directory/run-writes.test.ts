@@ -1,22 +1,31 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, it } from "node:test";
 import { sql } from "kysely";
-import { directoryConfig, startDirectory, syncAndWait } from "../test-support/directories.js";
+import { directoryConfig, startDirectory, syncAndWait, waitForSync } from "../test-support/directories.js";
 import type { DirectoryTree } from "../test-support/directory-trees.js";
 import { describeEachStore } from "../test-support/server.js";
 import type { Slapd } from "../test-support/slapd.js";
 
 /**
  * What a sync writes to its run's row (`GET …/sync` on every node reads it): between batches, one
- * UPDATE with the counts, the problems and the heartbeat. A small OpenLDAP tree in a real slapd.
+ * UPDATE with the counts, the problems and the heartbeat; while it reads nothing, the heartbeat alone,
+ * from the timer that renews its lease. A small OpenLDAP tree in a real slapd.
  */
 const PAGE_SIZE = 20;
 
+let tree: DirectoryTree;
+let slapd: Slapd;
+before(async () => {
+  ({ tree, slapd } = await startDirectory("openldap", 200));
+});
+after(async () => {
+  await slapd?.remove();
+});
+
 describeEachStore("a directory sync's run row", (server, kind) => {
-  let tree: DirectoryTree;
-  let slapd: Slapd;
   before(async () => {
-    ({ tree, slapd } = await startDirectory("openldap", 200));
     // Every UPDATE of a run, as the store sees it.
     const { db } = server().server.deps.store;
     await sql`create table run_updates (id integer)`.execute(db);
@@ -27,10 +36,6 @@ describeEachStore("a directory sync's run row", (server, kind) => {
       await sql`create trigger run_updated after update on directory_sync_runs for each row execute function run_updated()`.execute(db);
     }
   });
-  after(async () => {
-    await slapd?.remove();
-  });
-
   it("between two pages, one UPDATE of the run: its progress carries the heartbeat (the lease's renewal writes none)", async () => {
     const token = await server().login();
     const created = await server().api("POST", "/security/v1/external-user-storage", { token, body: directoryConfig(tree, slapd, { pageSize: PAGE_SIZE }) });
@@ -44,3 +49,32 @@ describeEachStore("a directory sync's run row", (server, kind) => {
     assert.ok(Number(updates.rows[0]!.n) <= pages + 2, `${updates.rows[0]!.n} UPDATEs of the run for ${pages} pages`);
   });
 }, { directories: { leaseSeconds: 600, schedulerSeconds: 0 } });
+
+describeEachStore("a directory sync's heartbeat while the directory does not answer", (server) => {
+  it("the timer that renews the lease (a third of it) writes the run's heartbeat, and the run goes on once the directory answers", async () => {
+    const token = await server().login();
+    const created = await server().api("POST", "/security/v1/external-user-storage", { token, body: directoryConfig(tree, slapd, { name: "held directory", pageSize: PAGE_SIZE }) });
+    assert.equal(created.status, 201, created.text);
+    // slapd stopped: the run connects and waits for its answer, writing no progress.
+    const pid = Number(readFileSync(join(slapd.dir, "slapd.pid"), "utf8"));
+    process.kill(pid, "SIGSTOP");
+    try {
+      const started = await server().api("POST", `/security/v1/external-user-storage/${created.body.id}/sync`, { token, body: { mode: "full" } });
+      assert.equal(started.status, 202, started.text);
+      const { db } = server().server.deps.store;
+      const row = () => db.selectFrom("directory_sync_runs").select(["id", "started_at", "heartbeat_at", "seen"]).orderBy("id", "desc").limit(1).executeTakeFirstOrThrow();
+      const first = await row();
+      for (let i = 0; ; i++) {
+        const now = await row();
+        assert.equal(now.seen, 0, "nothing read");
+        if (now.heartbeat_at > first.started_at) break;
+        assert.ok(i < 100, `no heartbeat within 5 s of a lease of 3 s: ${JSON.stringify(now)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    const run = await waitForSync(server(), token, created.body.id);
+    assert.equal(run.state, "succeeded", run.message);
+  });
+}, { directories: { leaseSeconds: 3, schedulerSeconds: 0 } });
