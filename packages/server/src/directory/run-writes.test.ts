@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, it } from "node:test";
 import { sql } from "kysely";
+import { createDirectoryQueries } from "../storage/directory-queries.js";
 import { directoryConfig, startDirectory, syncAndWait, waitForSync } from "../test-support/directories.js";
 import type { DirectoryTree } from "../test-support/directory-trees.js";
 import { describeEachStore } from "../test-support/server.js";
@@ -47,6 +48,13 @@ describeEachStore("a directory sync's run row", (server, kind) => {
     const pages = Math.ceil(tree.userCount / PAGE_SIZE);
     // A page's progress, and the run's end (a last, empty page of the search may add one).
     assert.ok(Number(updates.rows[0]!.n) <= pages + 2, `${updates.rows[0]!.n} UPDATEs of the run for ${pages} pages`);
+    // A node that wakes after its run was ended (closed as interrupted by another, its lease run out) writes
+    // no progress over the ending: the counts stay those the audit event of the ending gives.
+    const { store } = server().server.deps;
+    const ended = await db.selectFrom("directory_sync_runs").selectAll().where("id", "=", run.id).executeTakeFirstOrThrow();
+    const late = { seen: 1, created: 1, updated: 1, disabled: 1, unchanged: 1, failed: 1, joined: 1, left: 1 };
+    await createDirectoryQueries(db, store.dialect).progress(run.id, late, "[]", new Date().toISOString());
+    assert.deepEqual(await db.selectFrom("directory_sync_runs").selectAll().where("id", "=", run.id).executeTakeFirstOrThrow(), ended);
   });
 }, { directories: { leaseSeconds: 600, schedulerSeconds: 0 } });
 

@@ -239,7 +239,8 @@ export function createDirectoryQueries(db: Kysely<Database>, dialect: StoreDiale
     },
 
     async progress(runId: number, counts: RunCounts, problems: string, now: string): Promise<void> {
-      await db.updateTable("directory_sync_runs").set({ ...counts, problems, heartbeat_at: now }).where("id", "=", runId).execute();
+      // A run ended meanwhile (closed as interrupted by another node) keeps the counts its ending gave.
+      await db.updateTable("directory_sync_runs").set({ ...counts, problems, heartbeat_at: now }).where("id", "=", runId).where("state", "=", "running").execute();
     },
 
     /** Ends a run still running; false when it was ended already (closed as interrupted by another node, its lease having run out). */
