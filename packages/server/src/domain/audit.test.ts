@@ -13,8 +13,8 @@ describeEachStore(
       const second = await startTestServer(server().kind, { auditRetentionDays: 30, store: server().server.deps.config.store });
       try {
       const { db } = server().server.deps.store;
-      const old = Array.from({ length: 25 }, (_, i) => ({ at: daysAgo(31 + i), action: "test.old", outcome: "success", target_type: "user", target_id: `gone-${i % 3}`, target_name: i % 2 ? "old-name" : "gone" }));
-      const recent = { at: daysAgo(29), action: "test.recent", outcome: "success", target_type: "user", target_id: "gone-0", target_name: "old-name" };
+      const old = Array.from({ length: 25 }, (_, i) => ({ at: daysAgo(31 + i), action: "test.old", outcome: "success", target_type: "user", target_id: `gone-${i % 3}`, target_name: i % 2 ? "old-name" : "gone", actor_name: i % 2 ? "Gone.Admin" : "Kept.Admin" }));
+      const recent = { at: daysAgo(29), action: "test.recent", outcome: "success", target_type: "user", target_id: "gone-0", target_name: "old-name", actor_name: "Kept.Admin" };
       await db.insertInto("audit_events").values([...old, recent]).execute();
       await db.insertInto("rate_limits").values([{ key: "spent", hits: 3, reset_at: daysAgo(1) }, { key: "running", hits: 1, reset_at: new Date(Date.now() + 60_000).toISOString() }]).execute();
 
@@ -25,6 +25,8 @@ describeEachStore(
       assert.ok(actions.includes("test.recent") && actions.includes("system.bootstrap"), "the others stay");
       const names = await db.selectFrom("audit_target_names").select(["target_name", "target_id"]).where("target_id", "like", "gone-%").execute();
       assert.deepEqual(names, [{ target_name: "old-name", target_id: "gone-0" }], "a target's name goes with the last event recorded under it");
+      const actors = await db.selectFrom("audit_actor_names").select("actor_name").where("actor_name", "like", "%.Admin").execute();
+      assert.deepEqual(actors, [{ actor_name: "Kept.Admin" }], "so does an actor's with their last event");
       assert.deepEqual((await db.selectFrom("rate_limits").select("key").execute()).map((r) => r.key), ["running"], "spent rate-limit counters go too");
       } finally {
         await second.close();

@@ -4,7 +4,6 @@ import type { StoreDialect } from "../storage/dialect/dialect.js";
 import type { Database } from "../storage/schema.js";
 import { countHit } from "../storage/rate-counters.js";
 import { isoAfter, isoNow } from "../storage/time.js";
-import { fold } from "./user-fields.js";
 
 /** Who did something, from where: taken from the authenticated request. */
 export interface Actor {
@@ -256,25 +255,12 @@ export class AuditTally {
   }
 }
 
-/**
- * What the audit log's actor and target filters compare a name by: `fold`, as logins and the names'
- * uniqueness tell names apart (SYSADMIN and ｓｙｓａｄｍｉｎ are sysadmin; "maß" and "mass" stay two).
- * Stored only where it differs from the name (`audit_events.actor_key`, `target_key`; migration 014z).
- */
-export function nameKeyOf(name: string | null): string | null {
-  if (name === null) return null;
-  const key = fold(name);
-  return key === name ? null : key;
-}
-
 /** The audit_events row of an event. */
 export function auditRow(actor: Actor, entry: AuditEntry, at: string) {
   return {
     at,
     actor_id: actor.id,
     actor_name: actor.name,
-    actor_key: nameKeyOf(actor.name),
-    target_key: nameKeyOf(entry.target?.name ?? null),
     action: entry.action,
     target_type: entry.target?.type ?? null,
     target_id: entry.target?.id ?? null,
@@ -303,10 +289,22 @@ async function forgetTargetNames(db: Kysely<Database>, targets: readonly { targe
   }
 }
 
+/** The actor names of `events` of whom no event is left (migration 014z): a deleted user's name goes with their last event. */
+async function forgetActorNames(db: Kysely<Database>, events: readonly { actor_name: string | null }[]): Promise<void> {
+  const names = [...new Set(events.flatMap((e) => (e.actor_name === null ? [] : [e.actor_name])))];
+  for (let i = 0; i < names.length; i += 1000) {
+    await db
+      .deleteFrom("audit_actor_names as n")
+      .where("n.actor_name", "in", names.slice(i, i + 1000))
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom("audit_events as e").select("e.id").whereRef("e.actor_name", "=", "n.actor_name"))))
+      .execute();
+  }
+}
+
 /**
  * Deletes the events older than `retentionDays` (0: keeps everything), a batch at a time so that no
  * statement holds the table for long. Several processes may run it at once: a row one of them
- * deletes the others skip; so does the name of a target whose last event goes. Returns how many rows this call deleted.
+ * deletes the others skip; so does the name of a target or an actor whose last event goes. Returns how many rows this call deleted.
  */
 export async function pruneAudit(db: Kysely<Database>, retentionDays: number, batchSize = 10_000): Promise<number> {
   if (retentionDays === 0) return 0;
@@ -314,8 +312,9 @@ export async function pruneAudit(db: Kysely<Database>, retentionDays: number, ba
   let deleted = 0;
   for (;;) {
     const batch = db.selectFrom("audit_events").select("id").where("at", "<", before).orderBy("id").limit(batchSize);
-    const gone = await db.deleteFrom("audit_events").where("id", "in", batch).returning(["target_name", "target_id"]).execute();
+    const gone = await db.deleteFrom("audit_events").where("id", "in", batch).returning(["target_name", "target_id", "actor_name"]).execute();
     await forgetTargetNames(db, gone);
+    await forgetActorNames(db, gone);
     deleted += gone.length;
     if (gone.length < batchSize) return deleted;
   }

@@ -224,25 +224,21 @@ export interface AuditEventsTable {
   count: Generated<number>;
   /** Set on an aggregated event: like events with the same key add to its count instead of adding rows. */
   aggregate_key: string | null;
-  /**
-   * The actor's name as names are told apart (domain/audit.ts nameKeyOf: fold), where that differs from
-   * `actor_name`; null where the name is its own key. The actor filter reads the index on
-   * coalesce(actor_key, actor_name) (migration 014z).
-   */
-  actor_key: string | null;
-  /**
-   * The same of `target_name`, which the trigger of `audit_target_names` copies there (migration 014z);
-   * events recorded before 014z have none (their names are there already).
-   */
-  target_key: string | null;
 }
 
 /** Each name a target was recorded under in the audit log, once (a trigger keeps it; migration 014g). */
 export interface AuditTargetNamesTable {
   target_name: string;
   target_id: string;
-  /** The name as names are told apart, where that differs from `target_name` (as `audit_events.target_key`; migration 014z). */
+  /** `fold` of the name, as names are told apart; null until a name filter keys it (storage/audit-names.ts; migration 014z). */
   target_key: string | null;
+}
+
+/** Each actor name recorded in the audit log, once, with its key (the same trigger keeps it; migration 014z). */
+export interface AuditActorNamesTable {
+  actor_name: string;
+  /** `fold` of the name, as names are told apart; null until a name filter keys it (storage/audit-names.ts). */
+  actor_key: string | null;
 }
 
 export interface DisabledUsersTable {
@@ -428,6 +424,7 @@ export interface Database {
   download_links: DownloadLinksTable;
   audit_events: AuditEventsTable;
   audit_target_names: AuditTargetNamesTable;
+  audit_actor_names: AuditActorNamesTable;
   /** PostgreSQL only (migration 014r): the usernames of the disabled users. */
   disabled_users: DisabledUsersTable;
   settings: SettingsTable;

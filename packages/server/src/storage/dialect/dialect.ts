@@ -122,10 +122,10 @@ export interface StoreDialect {
    */
   createAuditTargetNames(db: Kysely<any>): Promise<void>;
   /**
-   * Migration 014z: the trigger of `audit_target_names` also copies the event's `target_key` (the name
-   * as names are told apart, where it differs), so that the target filter finds a name in any case.
+   * Migration 014z: the trigger that keeps `audit_target_names` keeps `audit_actor_names` (each actor
+   * name recorded, once) too; a new name comes without its key (storage/audit-names.ts writes it).
    */
-  copyAuditTargetKeys(db: Kysely<any>): Promise<void>;
+  keepAuditActorNames(db: Kysely<any>): Promise<void>;
   /**
    * Migration 014r: PostgreSQL keeps `enabled` out of every index of `users`, so that a bulk enable
    * or disable (which changes no other indexed column) can be a HOT update, and finds the disabled

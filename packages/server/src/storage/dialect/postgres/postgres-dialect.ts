@@ -68,10 +68,14 @@ export const postgresDialect: StoreDialect = {
     await sql`create trigger audit_target_names_insert after insert on audit_events referencing new table as added for each statement execute function ecm_audit_target_names()`.execute(db);
   },
 
-  async copyAuditTargetKeys(db: Kysely<any>) {
+  async keepAuditActorNames(db: Kysely<any>) {
+    // The same function (the trigger's name stays), one statement more: a known actor only reads its entry.
     await sql`create or replace function ecm_audit_target_names() returns trigger language plpgsql as $$ begin
-      insert into audit_target_names (target_name, target_id, target_key)
-        select distinct target_name, target_id, target_key from added where target_name is not null and target_id is not null order by 1, 2
+      insert into audit_target_names (target_name, target_id)
+        select distinct target_name, target_id from added where target_name is not null and target_id is not null order by 1, 2
+        on conflict do nothing;
+      insert into audit_actor_names (actor_name)
+        select distinct actor_name from added where actor_name is not null order by 1
         on conflict do nothing;
       return null; end $$`.execute(db);
   },

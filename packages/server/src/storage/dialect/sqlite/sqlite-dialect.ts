@@ -280,11 +280,13 @@ export const sqliteDialect: StoreDialect = {
       begin insert or ignore into audit_target_names (target_name, target_id) values (new.target_name, new.target_id); end`.execute(db);
   },
 
-  async copyAuditTargetKeys(db: Kysely<any>) {
+  async keepAuditActorNames(db: Kysely<any>) {
+    // The same trigger, now for every event (one may have an actor and no target).
     await sql`drop trigger audit_target_names_insert`.execute(db);
-    await sql`create trigger audit_target_names_insert after insert on audit_events
-      when new.target_name is not null and new.target_id is not null
-      begin insert or ignore into audit_target_names (target_name, target_id, target_key) values (new.target_name, new.target_id, new.target_key); end`.execute(db);
+    await sql`create trigger audit_target_names_insert after insert on audit_events begin
+      insert or ignore into audit_target_names (target_name, target_id) select new.target_name, new.target_id where new.target_name is not null and new.target_id is not null;
+      insert or ignore into audit_actor_names (actor_name) select new.actor_name where new.actor_name is not null;
+      end`.execute(db);
   },
 
   // No HOT updates to win: the index on (enabled, username) answers the filter and its count.
