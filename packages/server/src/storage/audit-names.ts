@@ -17,7 +17,8 @@ const KEY_BATCH = 1000;
  * migration 014z records events too), so the name filters call this before they read the keys: a new
  * name is keyed once, by the first filtered read after it. Set-wise, a batch of names a statement, in
  * name order from the index by key and name (migration 014z), each batch after the last: entries
- * keyed already, dead ones on PostgreSQL too, are not walked again. Several readers may key the same names at once: they write the same keys.
+ * keyed already, dead ones on PostgreSQL too, are not walked again. Several readers may key the same
+ * names at once: they write the same keys.
  */
 export async function keyAuditNames(db: Kysely<any>): Promise<void> {
   for (const { table, name, key } of NAME_TABLES) {
@@ -27,8 +28,9 @@ export async function keyAuditNames(db: Kysely<any>): Promise<void> {
       const names = (await q.execute()).map((r: Record<string, string>) => r[name]!);
       if (names.length === 0) break;
       const keys = sql.join(names.map((n) => sql`(${n}, ${fold(n)})`));
+      // By the names' index, a batch's names each (a condition on the key would have SQLite walk the unkeyed names instead).
       await sql`update ${sql.table(table)} set ${sql.ref(key)} = k.column2 from (values ${keys}) as k
-        where ${sql.ref(`${table}.${name}`)} = k.column1 and ${sql.ref(`${table}.${key}`)} is null`.execute(db);
+        where ${sql.ref(`${table}.${name}`)} = k.column1`.execute(db);
       if (names.length < KEY_BATCH) break;
       after = names.at(-1);
     }
