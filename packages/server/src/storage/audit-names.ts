@@ -12,10 +12,11 @@ const KEY_BATCH = 1000;
 
 /**
  * Writes the key (`fold`, as logins and the names' uniqueness tell names apart) of each name in
- * `audit_actor_names` and `audit_target_names` that has none yet. The trigger on `audit_events` records
- * a new name without its key (neither store folds Unicode case in SQL, and a node on code older than
- * migration 014z records events too), so the name filters call this before they read the keys: a new
- * name is keyed once, by the first filtered read after it. Set-wise, a batch of names a statement, in
+ * `audit_actor_names` and `audit_target_names` that has none yet. The trigger on `audit_events` keys a
+ * name of printable ASCII itself (dialect.asciiNameKey) and records any other without its key (neither
+ * store folds Unicode case in SQL; a node on code older than migration 014z records names unkeyed too),
+ * so the name filters call this before they read the keys: such a name is keyed once, by the first
+ * filtered read after it. Set-wise, a batch of names a statement, in
  * name order from the index by key and name (migration 014z), each batch after the last: entries
  * keyed already, dead ones on PostgreSQL too, are not walked again. Several readers may key the same
  * names at once: they write the same keys.

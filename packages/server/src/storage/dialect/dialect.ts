@@ -123,9 +123,15 @@ export interface StoreDialect {
   createAuditTargetNames(db: Kysely<any>): Promise<void>;
   /**
    * Migration 014z: the trigger that keeps `audit_target_names` keeps `audit_actor_names` (each actor
-   * name recorded, once) too; a new name comes without its key (storage/audit-names.ts writes it).
+   * name recorded, once) too, and writes each new name's key where SQL can (`asciiNameKey`); a name
+   * beyond printable ASCII comes without it (storage/audit-names.ts writes it).
    */
   keepAuditActorNames(db: Kysely<any>): Promise<void>;
+  /**
+   * SQL for the key (`fold`) of a name made of printable ASCII only, null for any other: NFKC leaves
+   * such a name as it is and lower case is ASCII's, which both stores can do in SQL whatever their locale.
+   */
+  asciiNameKey(column: string): RawBuilder<string | null>;
   /**
    * Migration 014r: PostgreSQL keeps `enabled` out of every index of `users`, so that a bulk enable
    * or disable (which changes no other indexed column) can be a HOT update, and finds the disabled

@@ -60,8 +60,16 @@ for (const kind of storeKinds) {
         assert.deepEqual(await ids({ targetName: "ANN", actor: "ops.admin" }), [4]);
         assert.deepEqual(await ids({ actor: "nobody" }), []);
         // Events recorded after, as every node writes them (one on older code too): the trigger records
-        // the new names, the filter keys them before it reads.
-        await sql`insert into audit_events (at, actor_name, action, target_id, target_name) values ('t', 'New.Admin', 'group.create', 'g2', 'Day-Shift'), ('t', 'Ops.Admin', 'group.update', 'g1', 'Night-SHIFT')`.execute(db);
+        // the new names, keying those of printable ASCII itself; the filter keys the others before it reads.
+        await sql`insert into audit_events (at, actor_name, action, target_id, target_name) values ('t', 'New.Admin', 'group.create', 'g2', 'Day-Shift'), ('t', 'Ops.Admin', 'group.update', 'g1', 'Night-SHIFT'),
+          ('t', 'Ｎew.admin', 'user.update', 'u2', 'Ærø')`.execute(db);
+        const keyed = async () => [
+          ...(await sql<{ n: string; k: string | null }>`select actor_name as n, actor_key as k from audit_actor_names where actor_name in ('New.Admin', 'Ｎew.admin')`.execute(db)).rows,
+          ...(await sql<{ n: string; k: string | null }>`select target_name as n, target_key as k from audit_target_names where target_name in ('Day-Shift', 'Night-SHIFT', 'Ærø')`.execute(db)).rows,
+        ].map((r) => [r.n, r.k]).sort();
+        assert.deepEqual(await keyed(), [["Day-Shift", "day-shift"], ["New.Admin", "new.admin"], ["Night-SHIFT", "night-shift"], ["Ærø", null], ["Ｎew.admin", null]], "keyed by the trigger: the ASCII names");
+        assert.deepEqual(await ids({ actor: "NEW.admin" }), [9, 7]);
+        assert.deepEqual(await ids({ targetName: "ærØ" }), [9]);
         assert.deepEqual(await ids({ targetName: "DAY-shift", actor: "new.ADMIN" }), [7]);
         assert.deepEqual(await ids({ targetName: "night-shift", actor: "ops.admin" }), [8, 1]);
         assert.deepEqual(await ids({ actor: "Ops.Admin" }), [8, 4, 1]);

@@ -9,10 +9,11 @@ import { keyAuditNames } from "../audit-names.js";
  * names are keyed apart, once each. `audit_actor_names` holds each actor name recorded, once, as
  * `audit_target_names` (014g) does each target's name; both get a key column (`fold` of the name)
  * and an index by key, then name. The trigger that kept `audit_target_names`
- * keeps both, for every event whoever writes it (a node on older code too); it records a new name
- * without its key, which the filters write before they read (storage/audit-names.ts). Here the actor
- * names already recorded are copied in one statement (from the index on actor_name), then all names
- * are keyed, a batch of a thousand names a statement. The filters read the keys, then the events by
+ * keeps both, for every event whoever writes it (a node on older code too), with the key of a name of
+ * printable ASCII (SQL's ASCII lower case is `fold` there); a name beyond ASCII comes without its key,
+ * which the filters write before they read (storage/audit-names.ts). Here the actor names already
+ * recorded are copied in one statement (from the index on actor_name) and the target names keyed in
+ * one, both as the trigger keys them; then the names beyond ASCII, a batch of a thousand a statement. The filters read the keys, then the events by
  * the indexes on actor_name and target_id (storage/audit-queries.ts).
  */
 export function auditNameKeysMigration(dialect: StoreDialect): Migration {
@@ -22,9 +23,10 @@ export function auditNameKeysMigration(dialect: StoreDialect): Migration {
       await db.schema.alterTable("audit_target_names").addColumn("target_key", "text").execute();
       await dialect.keepAuditActorNames(db);
       // After the trigger, so that no actor is missed (as in 014g).
-      await sql`insert into audit_actor_names (actor_name)
-        select distinct actor_name from audit_events where actor_name is not null
+      await sql`insert into audit_actor_names (actor_name, actor_key)
+        select distinct actor_name, ${dialect.asciiNameKey("actor_name")} from audit_events where actor_name is not null
         on conflict do nothing`.execute(db);
+      await sql`update audit_target_names set target_key = ${dialect.asciiNameKey("target_name")}`.execute(db);
       // By key, then name: a filter's names, and the names without a key yet in name order.
       await db.schema.createIndex("audit_actor_names_key").on("audit_actor_names").columns(["actor_key", "actor_name"]).execute();
       await db.schema.createIndex("audit_target_names_key").on("audit_target_names").columns(["target_key", "target_name", "target_id"]).execute();

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type SqlBool } from "kysely";
+import { sql, type Kysely, type RawBuilder, type SqlBool } from "kysely";
 import type { StoreDialect } from "../dialect.js";
 import { createUserDocuments, installUserDocuments, refreshOwnFields, refreshUserDocuments, resumeUserDocuments, suspendUserDocuments } from "./user-documents.js";
 import { countMatches, createBucketFunctions, createDeferredUserSearch, createGramCounts, createGramCountsUpkeep, createUserSearch, refreshUserSearch, resumeUserSearch, searchCondition, searchInOrder, suspendUserSearch } from "./search-buckets.js";
@@ -71,14 +71,16 @@ export const postgresDialect: StoreDialect = {
   async keepAuditActorNames(db: Kysely<any>) {
     // The same function (the trigger's name stays), one statement more: a known actor only reads its entry.
     await sql`create or replace function ecm_audit_target_names() returns trigger language plpgsql as $$ begin
-      insert into audit_target_names (target_name, target_id)
-        select distinct target_name, target_id from added where target_name is not null and target_id is not null order by 1, 2
+      insert into audit_target_names (target_name, target_id, target_key)
+        select distinct target_name, target_id, ${asciiNameKey("target_name")} from added where target_name is not null and target_id is not null order by 1, 2
         on conflict do nothing;
-      insert into audit_actor_names (actor_name)
-        select distinct actor_name from added where actor_name is not null order by 1
+      insert into audit_actor_names (actor_name, actor_key)
+        select distinct actor_name, ${asciiNameKey("actor_name")} from added where actor_name is not null order by 1
         on conflict do nothing;
       return null; end $$`.execute(db);
   },
+
+  asciiNameKey,
 
   async keepCountsWhereCounted(db: Kysely<any>) {
     await createBucketFunctions(db);
@@ -276,3 +278,8 @@ export const postgresDialect: StoreDialect = {
     await sql`vacuum analyze`.execute(db);
   },
 };
+
+/** dialect.asciiNameKey: `translate`, not `lower`, whose result follows the database's locale (a Turkish one lowers I to ı). */
+function asciiNameKey(column: string): RawBuilder<string | null> {
+  return sql<string | null>`case when ${sql.ref(column)} ~ '^[ -~]*$' then translate(${sql.ref(column)}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') end`;
+}

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type SqlBool } from "kysely";
+import { sql, type Kysely, type RawBuilder, type SqlBool } from "kysely";
 import type { StoreDialect } from "../dialect.js";
 import { keyBatch, ORDER_KEY_GAP } from "./order-keys.js";
 import { batchUserWrites, createDocumentsDeferral, createUserDocuments, installUserDocuments, NOT_DEFERRED, rebuildUserDocuments, remakeDocumentTriggers, suspendUserDocuments } from "./user-documents.js";
@@ -284,10 +284,12 @@ export const sqliteDialect: StoreDialect = {
     // The same trigger, now for every event (one may have an actor and no target).
     await sql`drop trigger audit_target_names_insert`.execute(db);
     await sql`create trigger audit_target_names_insert after insert on audit_events begin
-      insert or ignore into audit_target_names (target_name, target_id) select new.target_name, new.target_id where new.target_name is not null and new.target_id is not null;
-      insert or ignore into audit_actor_names (actor_name) select new.actor_name where new.actor_name is not null;
+      insert or ignore into audit_target_names (target_name, target_id, target_key) select new.target_name, new.target_id, ${asciiNameKey("new.target_name")} where new.target_name is not null and new.target_id is not null;
+      insert or ignore into audit_actor_names (actor_name, actor_key) select new.actor_name, ${asciiNameKey("new.actor_name")} where new.actor_name is not null;
       end`.execute(db);
   },
+
+  asciiNameKey,
 
   // No HOT updates to win: the index on (enabled, username) answers the filter and its count.
   async keepDisabledUsersApart() {},
@@ -365,3 +367,8 @@ export const sqliteDialect: StoreDialect = {
     await sql`analyze`.execute(db);
   },
 };
+
+/** dialect.asciiNameKey: SQLite's lower() folds ASCII only (no ICU here), which is what a printable-ASCII name needs. */
+function asciiNameKey(column: string): RawBuilder<string | null> {
+  return sql<string | null>`case when ${sql.ref(column)} not glob '*[^ -~]*' then lower(${sql.ref(column)}) end`;
+}
