@@ -34,7 +34,14 @@ class AuditPage extends Page {
   override connectedCallback(): void {
     super.connectedCallback();
     void this.#load(true);
-    session.api.auditActions().then((actions) => { this.#actions = actions; this.requestUpdate(); }, (e) => this.fail(e));
+  }
+
+  /**
+   * The suggestions, read with the first events read and after one that failed: a failure of their own is
+   * not said (the events' read says the server's state, with its Try again, which this would replace).
+   */
+  #readActions(): void {
+    session.api.auditActions().then((actions) => { this.#actions = actions; this.requestUpdate(); }, () => undefined);
   }
 
   override routeChanged(): void {
@@ -76,6 +83,7 @@ class AuditPage extends Page {
       this.#events = fresh ? page.items : [...this.#events, ...page.items];
       this.#next = page.next;
     }, () => void this.#load(fresh));
+    if (read && this.#actions.length === 0) this.#readActions();
     if (abort !== this.#abort) return;
     // A filter refused: the events of the one before would show under it, and More would page on with their cursor.
     if (!read && fresh) {
