@@ -154,8 +154,12 @@ export class JwksCache {
     }
     const seen = this.seenKeys.get(id) ?? new Set<string>();
     this.seenKeys.set(id, seen);
-    for (const key of await thumbprints(remote.jwks()?.keys)) seen.add(key);
-    await remote.reload();
+    // The read starts (or a read under way is joined) before anything is awaited: between the check of
+    // `reloading` above and here, a read under way must not end unjoined.
+    const keysBefore = remote.jwks()?.keys;
+    const reading = remote.reload();
+    for (const key of await thumbprints(keysBefore)) seen.add(key);
+    await reading;
     const fresh = (await thumbprints(remote.jwks()?.keys)).filter((key) => !seen.has(key));
     // Past the bound, no key counts as new: a provider publishing a new set at every read cannot lift the cooldown for ever.
     if (fresh.length > 0 && seen.size < SEEN_KEYS_MAX) this.unknownKeyReadAt.delete(id);
