@@ -158,6 +158,7 @@ export class JwksCache {
     // `reloading` above and here, a read under way must not end unjoined.
     const keysBefore = remote.jwks()?.keys;
     const reading = remote.reload();
+    reading.catch(() => undefined); // awaited below, after the thumbprints: a failure is thrown there, not left unhandled meanwhile
     for (const key of await thumbprints(keysBefore)) seen.add(key);
     await reading;
     const fresh = (await thumbprints(remote.jwks()?.keys)).filter((key) => !seen.has(key));
