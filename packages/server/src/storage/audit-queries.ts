@@ -61,32 +61,46 @@ export function createAuditQueries({ db }: Store) {
   return {
     /** One page, newest first, of events older than `beforeId` (keyset paging on the serial id). */
     async listPage(filter: AuditFilter, beforeId: number | undefined, limit: number): Promise<AuditEventRow[]> {
-      if (filter.actor !== undefined || filter.targetName !== undefined) await keyAuditNames(db);
-      // By actor (migration 014z): the actor names recorded of that key (one, or a few spellings). A
-      // few are each read by the index on actor_name in id order, their pages merged, unless a target
-      // is read by its own index; more in one statement whose matches the store sorts.
-      const actors = filter.actor === undefined ? undefined : (await db.selectFrom("audit_actor_names").select("actor_name").where("actor_key", "=", fold(filter.actor)).execute()).map((a) => a.actor_name);
-      if (actors?.length === 0) return [];
-      if (filter.targetName === undefined) {
-        if (actors === undefined || actors.length === 1 || actors.length > MERGED_PAGES || filter.targetId !== undefined) return page(filter, actors, filter.targetId, beforeId, limit);
-        return merged(actors.map((actor) => () => page(filter, [actor], undefined, beforeId, limit)), limit);
-      }
-      // By name (migrations 014g, 014z): the targets recorded under a name of that key, each with
-      // those of its names. A few (a user, a renamed or remade one) are each read by the target index
-      // in id order, their pages merged; more (a bulk action's name is that of each of its runs) in
-      // one statement whose matches the store sorts.
-      let targets = db.selectFrom("audit_target_names").select(["target_id", "target_name"]).where("target_key", "=", fold(filter.targetName));
-      if (filter.targetId !== undefined) targets = targets.where("target_id", "=", filter.targetId);
-      const named = await targets.limit(MERGED_PAGES + 1).execute();
-      if (named.length > MERGED_PAGES) return page(filter, actors, targets, beforeId, limit);
-      return merged(named.map((target) => () => page(filter, actors, target, beforeId, limit)), limit);
+      await keyNamesOf(filter);
+      return readPage(filter, beforeId, limit);
     },
 
-    /** Every matching event, newest first, in keyset batches so memory stays flat. */
+    /** Every matching event, newest first, in keyset batches so memory stays flat; the names keyed once, before the first. */
     listAll(filter: AuditFilter, beforeId?: number, batchSize = 1000): AsyncGenerator<AuditEventRow[]> {
-      return keysetBatches((before, n) => this.listPage(filter, before, n), (e) => e.id, beforeId, batchSize);
+      let keyed: Promise<void> | undefined;
+      return keysetBatches(async (before, n) => {
+        await (keyed ??= keyNamesOf(filter));
+        return readPage(filter, before, n);
+      }, (e) => e.id, beforeId, batchSize);
     },
   };
+
+  /** The names a filter reads by their keys, keyed first where a new one has none yet: only the kinds it names. */
+  function keyNamesOf(filter: AuditFilter): Promise<void> {
+    const kinds = [...(filter.actor !== undefined ? (["actor"] as const) : []), ...(filter.targetName !== undefined ? (["target"] as const) : [])];
+    return kinds.length === 0 ? Promise.resolve() : keyAuditNames(db, kinds);
+  }
+
+  async function readPage(filter: AuditFilter, beforeId: number | undefined, limit: number): Promise<AuditEventRow[]> {
+    // By actor (migration 014z): the actor names recorded of that key (one, or a few spellings). A
+    // few are each read by the index on actor_name in id order, their pages merged, unless a target
+    // is read by its own index; more in one statement whose matches the store sorts.
+    const actors = filter.actor === undefined ? undefined : (await db.selectFrom("audit_actor_names").select("actor_name").where("actor_key", "=", fold(filter.actor)).execute()).map((a) => a.actor_name);
+    if (actors?.length === 0) return [];
+    if (filter.targetName === undefined) {
+      if (actors === undefined || actors.length === 1 || actors.length > MERGED_PAGES || filter.targetId !== undefined) return page(filter, actors, filter.targetId, beforeId, limit);
+      return merged(actors.map((actor) => () => page(filter, [actor], undefined, beforeId, limit)), limit);
+    }
+    // By name (migrations 014g, 014z): the targets recorded under a name of that key, each with
+    // those of its names. A few (a user, a renamed or remade one) are each read by the target index
+    // in id order, their pages merged; more (a bulk action's name is that of each of its runs) in
+    // one statement whose matches the store sorts.
+    let targets = db.selectFrom("audit_target_names").select(["target_id", "target_name"]).where("target_key", "=", fold(filter.targetName));
+    if (filter.targetId !== undefined) targets = targets.where("target_id", "=", filter.targetId);
+    const named = await targets.limit(MERGED_PAGES + 1).execute();
+    if (named.length > MERGED_PAGES) return page(filter, actors, targets, beforeId, limit);
+    return merged(named.map((target) => () => page(filter, actors, target, beforeId, limit)), limit);
+  }
 }
 
 export type AuditQueries = ReturnType<typeof createAuditQueries>;
