@@ -1314,7 +1314,9 @@ describeConsole("users in the console, a bulk action held part way", {
       await onPage(ctx(), async ({ page }) => {
         await page.goto(`${url}#/users`);
         const bar = page.getByRole("region", { name: "Bulk actions" });
-        await page.getByRole("checkbox", { name: /^Select / }).first().check();
+        // Ticking the header box before a row has loaded picks nothing (and unticks it): wait for the rows.
+        await page.locator(".viewport .r:not(.placeholder)").first().waitFor();
+        await page.getByRole("checkbox", { name: "Select all loaded users" }).click();
         await page.getByRole("button", { name: /^Select all .* matching$/ }).click();
         await bar.getByRole("button", { name: "Disable" }).click();
         await page.getByRole("dialog", { name: /^Disable all .* matching users$/ }).getByRole("button", { name: "Disable" }).click();
