@@ -37,7 +37,7 @@ test('import { ECM, ECMSync } from "ecm-sdk" works from the repository root (bui
   const { stdout } = await exec(process.execPath, ["--input-type=module", "-e", script], {
     cwd: root,
     env: { ...process.env, URL: server.baseUrl, PW: server.adminPassword },
-    timeout: 30_000,
+    timeout: 120_000,
   });
   assert.deepEqual(JSON.parse(stdout), { s: ["sysadmin:administrators+users"], a: ["sysadmin"], nf: "notfound" });
 });

@@ -47,7 +47,7 @@ test("the README's examples run as written", async () => {
     delete env.ECM_URL;
     delete env.ECM_USERNAME;
     delete env.ECM_TOKEN;
-    const { stderr } = await exec("bash", ["-c", script], { cwd, env: { ...env, PATH: `${join(cwd, "shim")}:${env.PATH}` }, timeout: 55_000 });
+    const { stderr } = await exec("bash", ["-c", script], { cwd, env: { ...env, PATH: `${join(cwd, "shim")}:${env.PATH}` }, timeout: 300_000 }); // a guard against a hang, not a limit on time: a dozen CLI starts take a minute on a loaded machine
     assert.match(stderr, /Logged in to .* as sysadmin/);
     assert.match(stderr, /1 created, 0 updated, 0 unchanged, 0 failed of 1 row\b/);
     const listed = readFileSync(join(cwd, "example-users.csv"), "utf8");

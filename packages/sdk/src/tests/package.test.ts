@@ -24,10 +24,10 @@ let project: string;
 before(async () => {
   project = mkdtempSync(join(tmpdir(), "ecm-sdk-package-"));
   // `npm pack` runs the package's prepack (tsc -b), so the tarball holds a current build.
-  const { stdout } = await exec("npm", ["pack", "--pack-destination", project], { cwd: sdkDir, env: npmEnv, timeout: 50_000 });
+  const { stdout } = await exec("npm", ["pack", "--pack-destination", project], { cwd: sdkDir, env: npmEnv, timeout: 180_000 });
   const tarball = join(project, stdout.trim().split("\n").pop()!);
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "empty-project", private: true, type: "module" }));
-  await exec("npm", ["install", tarball], { cwd: project, env: npmEnv, timeout: 50_000 });
+  await exec("npm", ["install", tarball], { cwd: project, env: npmEnv, timeout: 180_000 });
   server = await startServerThread();
 });
 after(async () => {
@@ -61,7 +61,7 @@ test("plain Node ESM in the empty project: ECM, ECMSync and typed errors against
      try { await new ECM(opts).security.user("nobody"); } catch (e) { if (e instanceof ECMNotFoundError) code = e.code; }
      console.log(JSON.stringify({ users: users.map((u) => [u.username, u.groups, u.lockedOut]), sync: syncUsers.length, viaBrowserEntry, code }));`,
   );
-  const { stdout } = await exec(process.execPath, ["script.mjs"], { cwd: project, env: { ...process.env, URL: server.baseUrl, PW: server.adminPassword }, timeout: 30_000 });
+  const { stdout } = await exec(process.execPath, ["script.mjs"], { cwd: project, env: { ...process.env, URL: server.baseUrl, PW: server.adminPassword }, timeout: 120_000 });
   assert.deepEqual(JSON.parse(stdout), { users: [["sysadmin", ["administrators", "users"], false]], sync: 1, viaBrowserEntry: 1, code: "ECMS1201" });
 });
 
@@ -75,7 +75,7 @@ test("CommonJS in the empty project: require(\"ecm-sdk\") as the README says", a
      sync.close();
      new ECM(opts).security.countUsers().then((count) => console.log(JSON.stringify({ names, count })));`,
   );
-  const { stdout, stderr } = await exec(process.execPath, ["script.cjs"], { cwd: project, env: { ...process.env, URL: server.baseUrl, PW: server.adminPassword }, timeout: 30_000 });
+  const { stdout, stderr } = await exec(process.execPath, ["script.cjs"], { cwd: project, env: { ...process.env, URL: server.baseUrl, PW: server.adminPassword }, timeout: 120_000 });
   assert.deepEqual(JSON.parse(stdout), { names: ["sysadmin"], count: 1 });
   assert.equal(stderr, "");
 });
@@ -134,7 +134,7 @@ test("ECM and ECMSync work whatever flags the script was started with: --max-old
     const { stdout } = await exec(process.execPath, [flag, "flags.mjs", String(i)], {
       cwd: project,
       env: { ...process.env, URL: server.baseUrl, PW: server.adminPassword },
-      timeout: 30_000,
+      timeout: 120_000,
     });
     assert.deepEqual(JSON.parse(stdout), { imported: ["created", "failed"], listed: [["users"]], gone: "ECMS1201", unreachable: "ECMConnectionError", after: 1 }, flag);
   }
@@ -145,7 +145,7 @@ test("ECM and ECMSync work whatever flags the script was started with: --max-old
      try { new ECMSync({ baseUrl: process.env.URL, username: "sysadmin", password: process.env.PW }).security.users(); }
      catch (e) { console.log(e instanceof ECMError, e.message); }`,
   );
-  const denied = await exec(process.execPath, ["--experimental-permission", "--allow-fs-read=*", "no-worker.mjs"], { cwd: project, env: { ...process.env, URL: server.baseUrl, PW: server.adminPassword }, timeout: 30_000 });
+  const denied = await exec(process.execPath, ["--experimental-permission", "--allow-fs-read=*", "no-worker.mjs"], { cwd: project, env: { ...process.env, URL: server.baseUrl, PW: server.adminPassword }, timeout: 120_000 });
   assert.match(denied.stdout, /^true ECMSync runs its calls on a worker thread, which this process may not start \(Node's permission model\): give it --allow-worker/);
 });
 

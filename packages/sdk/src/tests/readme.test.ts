@@ -83,7 +83,7 @@ test("the repository README's SDK example runs as it says: example.mjs with node
   try {
     for (const [file, command] of [["example.mjs", process.execPath], ["example.ts", fileURLToPath(new URL("node_modules/.bin/tsx", root))]]) {
       writeFileSync(join(dir, file!), script);
-      const { stdout } = await promisify(execFile)(command!, [file!], { cwd: dir, env: { ...process.env, ECM_PASSWORD: server.adminPassword }, timeout: 30_000 });
+      const { stdout } = await promisify(execFile)(command!, [file!], { cwd: dir, env: { ...process.env, ECM_PASSWORD: server.adminPassword }, timeout: 120_000 });
       assert.equal(stdout, "locked accounts: 1\n", file);
     }
   } finally {
