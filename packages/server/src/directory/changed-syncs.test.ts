@@ -94,6 +94,26 @@ describeEachStore("changed syncs (Active Directory)", (server) => {
     assert.deepEqual([full.state, full.joined, full.left], ["succeeded", 0, 0], full.message);
   });
 
+  it("shows in the users list what a `changed` sync changed: a user's own fields alone (its document rewritten in place), or with a group it joined", async () => {
+    const s = server();
+    const [alone, joining] = [generatedName(91), generatedName(92)];
+    const user = async (name: string) => ((await s.api("GET", `/security/v1/users?extendedInfo=true&search=${name}`, { token })).body as any[]).find((u) => u.username === name);
+    const [aloneBefore, joiningBefore] = [await user(alone), await user(joining)];
+    assert.ok(!joiningBefore.groups.includes("developers"), joiningBefore.groups.join(", "));
+    await touch(91);
+    await touch(92);
+    await ldap.modify(tree.groupDn("developers"), [
+      new Change({ operation: "add", modification: new Attribute({ type: "member", values: [tree.dn(joining)] }) }),
+      new Change({ operation: "replace", modification: new Attribute({ type: "uSNChanged", values: [String(++tree.usn)] }) }),
+    ]);
+    const changed = await syncAndWait(s, token, id, { mode: "changed" });
+    assert.equal(changed.state, "succeeded", changed.message);
+    const [aloneAfter, joiningAfter] = [await user(alone), await user(joining)];
+    assert.deepEqual([aloneAfter.firstName, aloneAfter.groups, aloneAfter.dn], ["Changed91", aloneBefore.groups, aloneBefore.dn]);
+    assert.equal(joiningAfter.firstName, "Changed92");
+    assert.deepEqual(joiningAfter.groups, [...new Set([...joiningBefore.groups, "developers", "engineering"])].sort());
+  });
+
   it("reads again a group whose member list a run left half-written", async () => {
     const { db } = server().server.deps.store;
     const staff = await db.selectFrom("groups").select("id").where("name", "=", "staff").where("directory_id", "is not", null).executeTakeFirstOrThrow();

@@ -1151,6 +1151,12 @@ export class DirectorySync {
           const joins = [...adds];
           const audits: AuditEntry[] = [];
           const documents: number[] = [];
+          /**
+           * Updated users whose document changes only in its own fields (names, email, DN, enabled …: a
+           * `changed` sync's as a rule): rewritten in place without reading their groups, unless a rename, a
+           * takeover (their source) or a membership change of this batch needs the whole document.
+           */
+          const own: number[] = [];
           const search: number[] = [];
           const disabledIds: number[] = [];
           // The spread last: `{ ...object, more }` costs V8 several µs a user.
@@ -1214,7 +1220,7 @@ export class DirectorySync {
             }
           }
           for (const { u, next, before, after } of updates) {
-            documents.push(u.id);
+            (u.username === next.username && !this.takenOver.has(u.id) ? own : documents).push(u.id);
             if (searchChanged.has(u.id)) search.push(u.id);
             if (u.enabled === 1 && next.enabled === 0) {
               disabledIds.push(u.id);
@@ -1261,7 +1267,8 @@ export class DirectorySync {
           const mustChange = updates.filter(({ u, next }) => u.change_password === 0 && next.change_password === 1).map(({ u }) => u.id);
           await this.assertAdministratorRemains(trx, [...disabledIds, ...left.map((r) => r.user_id), ...mustChange]);
           await recordAuditRows(trx, dialect, this.actor, audits);
-          return { result: { created: [...ids.values()], counts: tally }, documents: [...new Set(documents)], search, groups: [...groups] };
+          const whole = new Set(documents);
+          return { result: { created: [...ids.values()], counts: tally }, documents: [...whole], ownFields: own.filter((id) => !whole.has(id)), search, groups: [...groups] };
         }),
       );
       for (const id of created) this.seenUsers.add(id);
