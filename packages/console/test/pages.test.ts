@@ -1171,6 +1171,42 @@ describeConsole("console pages", {}, (ctx, kind) => {
     }, { errorsAllowed: /ERR_CONNECTION_REFUSED/ });
   });
 
+  it("a read beside what a page shows that fails offers Try again too, which reads it once the server answers: the users count, the directory the users are filtered by, a group's member count, a user's events after a save", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const directory = await server.api<{ id: string }>("POST", "/security/v1/external-user-storage", { token, body: { name: `retry ldap ${kind}`, connectionUrl: "ldap://127.0.0.1:9", baseDn: "dc=example,dc=com", enabled: false } });
+    assert.equal(directory.status, 201, directory.text);
+    const group = await createGroup(server, token, `retry-count-${kind}`);
+    const user = await createUser(server, token, `retry.events.${kind}`);
+    await onPage(ctx(), async ({ page }) => {
+      const failure = page.getByRole("alert").filter({ hasText: "The server cannot be reached" });
+      /** Opens `hash` (or does `act` on the page shown) while the requests matching `path` find no server; Try again, once it answers, shows what `shown` waits for. */
+      const retried = async (what: string, path: RegExp, act: () => Promise<void>, shown: () => Promise<unknown>) => {
+        let down = true;
+        await page.route(path, (route) => (down ? route.abort("connectionrefused") : route.continue()));
+        await act();
+        await failure.waitFor().catch(async () => assert.fail(`${what}: ${await page.locator("main").innerText()}`));
+        down = false;
+        await failure.getByRole("button", { name: "Try again" }).click({ timeout: 5_000 }).catch(async () => assert.fail(`${what}: no Try again beside “${await failure.innerText()}”`));
+        await shown();
+        await failure.waitFor({ state: "detached" });
+        await page.unroute(path);
+      };
+      await retried("the users count", /\/security\/v1\/users\/count/, () => page.goto(`${url}#/users?enabled=true`).then(() => undefined),
+        () => page.getByRole("status").filter({ hasText: /^\d+ users$/ }).waitFor());
+      await retried("the directory filtered by", new RegExp(`/external-user-storage/${directory.body.id}$`), () => page.goto(`${url}#/users?source=directory:${directory.body.id}`).then(() => undefined),
+        () => page.waitForFunction((name) => document.querySelector<HTMLSelectElement>("select[aria-label=Source]")?.selectedOptions[0]?.textContent === name, `Directory: retry ldap ${kind}`));
+      await retried("a group's member count", /\/security\/v1\/users\/count\?.*groupId/, () => page.goto(`${url}#/groups/${group}`).then(() => undefined),
+        () => page.getByRole("status").filter({ hasText: "0 members" }).waitFor());
+      await page.goto(`${url}#/users/${user.uuid}`);
+      await page.getByRole("heading", { level: 1, name: new RegExp(`retry\\.events\\.${kind}`) }).waitFor();
+      await retried("a user's events after a save", /\/security\/v1\/audit-events/, async () => {
+        await page.getByLabel("Description").fill("saved while the events cannot be read");
+        await page.getByRole("button", { name: "Save", exact: true }).click();
+      }, () => page.getByRole("cell", { name: "user.update", exact: true }).waitFor());
+    }, { errorsAllowed: /ERR_CONNECTION_REFUSED/ });
+  });
+
   it("a search typed on the groups page is one step of history: Back returns to the list before it, then to the page before", async () => {
     const { url } = ctx();
     await onPage(ctx(), async ({ page }) => {

@@ -94,16 +94,7 @@ class GroupPage extends Page {
     this.#abort?.abort();
     const abort = (this.#abort = new AbortController());
     const search = this.#search;
-    if (fresh) {
-      this.#count = null;
-      this.#countAbort?.abort();
-      const countAbort = (this.#countAbort = new AbortController());
-      session.api.countUsers({ groupId: this.#id, search: search || undefined }, { signal: countAbort.signal }).then(
-        (n) => { if (countAbort === this.#countAbort) { this.#count = { search, n }; this.requestUpdate(); } },
-        // The members' page says a refusal; a count given up (a newer search) says nothing.
-        () => undefined,
-      );
-    }
+    if (fresh) this.#countMembers(search);
     const read = await this.attempt(async () => {
       const page = await session.api.users({ groupId: this.#id, search: search || undefined }, { max: MEMBERS_PAGE, cursor: fresh ? null : this.#next }, { signal: abort.signal });
       this.#members = fresh ? page.items : [...this.#members, ...page.items];
@@ -117,6 +108,22 @@ class GroupPage extends Page {
       this.#searched = null;
       this.requestUpdate();
     }
+  }
+
+  /**
+   * Asks for the count of the members `search` finds, beside their first page. Its failure is said with
+   * Try again, which counts again — unless the members' read failed too: theirs is said, whose Try again
+   * reads both again.
+   */
+  #countMembers(search: string): void {
+    this.#count = null;
+    this.#countAbort?.abort();
+    const countAbort = (this.#countAbort = new AbortController());
+    session.api.countUsers({ groupId: this.#id, search: search || undefined }, { signal: countAbort.signal }).then(
+      (n) => { if (countAbort === this.#countAbort) { this.#count = { search, n }; this.requestUpdate(); } },
+      // A count given up (a newer search) says nothing.
+      (e) => { if (countAbort === this.#countAbort && this.message?.kind !== "error") this.fail(e, () => this.#countMembers(search)); },
+    );
   }
 
   get #formElement(): HTMLFormElement | null {

@@ -266,13 +266,14 @@ class UserPage extends Page {
     openDialog(this, "conflict");
   }
 
+  /** Reads the user's events again (after a change); a failure offers Try again, which reads them once more. */
   #refreshEvents(): void {
     const asked = ++this.#eventsAsked;
     session.api.auditEvents({ target: this.#id }, { max: 20 }).then((p) => {
       if (asked !== this.#eventsAsked) return;
       [this.#events, this.#eventsNext] = [p.items, p.next];
       this.requestUpdate();
-    }, (e) => this.fail(e));
+    }, (e) => { if (asked === this.#eventsAsked) this.fail(e, () => this.#refreshEvents()); });
   }
 
   async #reloadAfterConflict(): Promise<void> {

@@ -138,6 +138,10 @@ class UsersPage extends Page {
    */
   #failed = false;
   #count: number | null = null;
+  /** The count of the filter failed to be read: Try again counts again (#readAgain). */
+  #countFailed = false;
+  /** A menu's read failed (readMenus): Try again reads them again. */
+  #menusFailed = false;
   #countAbort: AbortController | null = null;
   #generation = 0;
   #jumpTimer: ReturnType<typeof setTimeout> | undefined;
@@ -203,12 +207,16 @@ class UsersPage extends Page {
 
   /** What the filters and bulk actions offer: read once the first rows are in; one failed to be read offers Try again, which reads them again. */
   #readMenus(): void {
-    const again = () => this.#readMenus();
+    this.#menusFailed = false;
+    const again = (e: unknown) => {
+      this.#menusFailed = true;
+      this.fail(e, this.#readAgain);
+    };
     // Who is in a group that grants system-administrator is a system administrator's to change: no bulk
     // action offers it to others (the dialog's group picker leaves them out).
-    groupsOnlySystemAdministratorsHandOut().then((guarded) => { this.#guarded = new Set(guarded.map((g) => g.id)); this.requestUpdate(); }, (e) => this.fail(e, again));
-    session.api.users({ profileId: 0 }, { max: PROFILES_SHOWN }).then((p) => { this.#profiles = p.items; this.#allProfiles = p.next === null; this.requestUpdate(); }, (e) => this.fail(e, again));
-    session.security.identityProviders().then((providers) => { this.#providers = providers; this.requestUpdate(); }, (e) => this.fail(e, again));
+    groupsOnlySystemAdministratorsHandOut().then((guarded) => { this.#guarded = new Set(guarded.map((g) => g.id)); this.requestUpdate(); }, again);
+    session.api.users({ profileId: 0 }, { max: PROFILES_SHOWN }).then((p) => { this.#profiles = p.items; this.#allProfiles = p.next === null; this.requestUpdate(); }, again);
+    session.security.identityProviders().then((providers) => { this.#providers = providers; this.requestUpdate(); }, again);
   }
 
   override disconnectedCallback(): void {
@@ -253,19 +261,47 @@ class UsersPage extends Page {
     this.#allMatching = false;
     this.#active = 0;
     const generation = this.#generation;
-    const countAbort = (this.#countAbort = new AbortController());
     const kept = keptView();
     this.querySelector(".viewport")?.scrollTo({ top: 0 });
     // The count is asked for once the first rows are in, so that it never holds them up on the server.
     return this.#load(0).then(async () => {
       if (generation !== this.#generation) return;
-      const counted = session.api.countUsers(filter, { signal: countAbort.signal }).then(
-        (n) => { if (generation === this.#generation) { this.#count = n; this.requestUpdate(); } },
-        (e) => { if (generation === this.#generation) this.fail(e); },
-      );
+      const counted = this.#countRows();
       if (kept?.filter === key && kept.row > 0) await this.#restore(kept.row, generation, counted);
     });
   }
+
+  /** Counts the users of the filter (the count never holds up the rows: asked once they are in). */
+  #countRows(): Promise<void> {
+    const generation = this.#generation;
+    const countAbort = (this.#countAbort = new AbortController());
+    this.#countFailed = false;
+    return session.api.countUsers(this.#filter, { signal: countAbort.signal }).then(
+      (n) => { if (generation === this.#generation) { this.#count = n; this.requestUpdate(); } },
+      (e) => {
+        if (generation !== this.#generation) return;
+        this.#countFailed = true;
+        this.#failedRead(e);
+      },
+    );
+  }
+
+  /** A read of the filter's rows or count failed: said, with Try again for a failure that may pass. */
+  #failedRead(error: unknown): void {
+    this.fail(error, this.#readAgain);
+  }
+
+  /**
+   * Try again, whichever read failed: the rows (those in view load again once drawn), their count, the
+   * filter's directory or provider, the menus — each that failed, not only the one whose failure was said
+   * last (the server gone, all of them failed, one after the other).
+   */
+  readonly #readAgain = (): void => {
+    this.#failed = false;
+    if (this.#countFailed) void this.#countRows();
+    void this.#readSource();
+    if (this.#menusFailed) this.#readMenus();
+  };
 
   /**
    * Back where this list was left: the rows down to there in the table (the whole list's once counted;
@@ -312,6 +348,7 @@ class UsersPage extends Page {
     this.#loading.clear();
     this.#pages.clear();
     this.#count = null;
+    this.#countFailed = false;
     this.#failed = false;
   }
 
@@ -365,7 +402,7 @@ class UsersPage extends Page {
         // An abort (scrolled away) is no failure: the page loads again when it comes back into view.
         if (!controller.signal.aborted) this.#failed = true;
         // Try again (the server unreachable a moment): the visible pages load again, what is chosen stays.
-        this.fail(error, () => (this.#failed = false));
+        this.#failedRead(error);
       } finally {
         if (this.#loading.get(k)?.controller === controller) this.#loading.delete(k);
       }
@@ -495,7 +532,7 @@ class UsersPage extends Page {
     } catch (error) {
       if (this.#filter.source !== source) return;
       if (error instanceof ECMNotFoundError) this.#namedSource = { source, name: null };
-      else this.fail(error);
+      else this.fail(error, this.#readAgain);
     }
     this.requestUpdate();
   }
@@ -805,7 +842,7 @@ class UsersPage extends Page {
         <button @click=${() => void this.#export()} ?disabled=${this.#exporting}>${this.#exporting ? "Exporting…" : "Export CSV"}</button>
         <button @click=${() => this.#openNewUser()}>New user…</button>
       </div>
-      <p class="status" role="status">${count === 0 && !isUnfiltered(this.#filter) ? this.#noMatch() : html`${count === null ? (this.#failed ? "" : "Counting…") : `${count.toLocaleString()} ${count === 1 ? "user" : "users"}`}${this.#filter.search ? html` matching “${this.#filter.search}”` : nothing}`}</p>
+      <p class="status" role="status">${count === 0 && !isUnfiltered(this.#filter) ? this.#noMatch() : html`${count === null ? (this.#failed || this.#countFailed ? "" : "Counting…") : `${count.toLocaleString()} ${count === 1 ? "user" : "users"}`}${this.#filter.search ? html` matching “${this.#filter.search}”` : nothing}`}</p>
       ${selectedCount > 0 || this.#run?.status === "running" ? this.#renderBulkBar(selectedCount, count) : nothing}
       <div class="grid" role="grid" aria-labelledby="users-title" aria-rowcount=${count === null ? -1 : count + 1} aria-colcount=${columns.length + 1} aria-multiselectable="true" ${styled((el) => el.style.setProperty("--cols", cols))}>
         <div class="head" role="row" aria-rowindex="1">
