@@ -1652,9 +1652,15 @@ describeConsole("console pages", {}, (ctx, kind) => {
         ["linkedTo=nope", "Linked to", "Unknown identity provider", "There is no identity provider “nope”: no user is linked to it."],
         ["profileId=99999999", "Profile", "Unknown profile #99999999", "There is no profile #99999999: no user has it."],
       ] as const) {
+        const [name, value] = filter.split("=") as [string, string];
+        const counted = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith("/users/count") && new URL(r.url()).searchParams.get(name) === value);
         await page.goto(`${url}#/users?${filter}`);
         await page.getByText(words).waitFor();
         assert.equal(await page.getByRole("combobox", { name: menu, exact: true }).locator("option:checked").innerText(), option, filter);
+        // Said once, in those words: not the server's answer to the list and its count (a 404) beside them.
+        assert.equal((await counted).status(), 404, filter);
+        await nextFrames(page);
+        assert.deepEqual(await page.locator("main .message").allInnerTexts(), [words], filter);
       }
       // The source the server refuses is a 400 Chromium logs for each of the two requests: asked for, and said.
       const bogus = (e: string) => /status of 400 .*source=bogus/.test(e);

@@ -142,6 +142,11 @@ class UsersPage extends Page {
   #countFailed = false;
   /** A menu's read failed (readMenus): Try again reads them again. */
   #menusFailed = false;
+  /**
+   * The server's 404 to this filter's read (the message it shows) and the id it names: not said when the
+   * page says itself that this id names nothing (#unknownIds), in its own words — one message, not two.
+   */
+  #notFound: { message: Page["message"]; id: unknown } | null = null;
   #countAbort: AbortController | null = null;
   #generation = 0;
   #jumpTimer: ReturnType<typeof setTimeout> | undefined;
@@ -289,6 +294,7 @@ class UsersPage extends Page {
   /** A read of the filter's rows or count failed: said, with Try again for a failure that may pass. */
   #failedRead(error: unknown): void {
     this.fail(error, this.#readAgain);
+    if (error instanceof ECMNotFoundError) this.#notFound = { message: this.message, id: (error.additionalInfo as { id?: unknown } | undefined)?.id };
   }
 
   /**
@@ -350,6 +356,7 @@ class UsersPage extends Page {
     this.#count = null;
     this.#countFailed = false;
     this.#failed = false;
+    this.#notFound = null;
   }
 
   /** Rows the table has room for: all users when the list is unfiltered and counted; else what is loaded, plus one while more follow. */
@@ -554,14 +561,15 @@ class UsersPage extends Page {
     return alias !== undefined && this.#providers !== null && !this.#providers.some((p) => p.alias === alias);
   }
 
-  /** The ids of the URL that name nothing, in words (the server answers the list so filtered with a 404, said above them). */
-  #unknownIds(): string[] {
+  /** The ids of the URL that name nothing, each in words (the server answers the list so filtered with a 404: #notFound). */
+  #unknownIds(): { id: string; text: string }[] {
     const one = oneSourceOf(this.#filter.source);
     const profile = this.#filter.profileId;
+    const alias = this.#filter.linkedTo;
     return [
-      ...(one && this.#sourceName === null ? [`There is no ${one.kind} “${one.id}”: no user comes from it.`] : []),
-      ...(this.#unknownProvider() ? [`There is no identity provider “${this.#filter.linkedTo}”: no user is linked to it.`] : []),
-      ...(profile !== undefined && this.#unknownProfile(profile) ? [`There is no profile #${profile}: no user has it.`] : []),
+      ...(one && this.#sourceName === null ? [{ id: one.id, text: `There is no ${one.kind} “${one.id}”: no user comes from it.` }] : []),
+      ...(alias !== undefined && this.#unknownProvider() ? [{ id: alias, text: `There is no identity provider “${alias}”: no user is linked to it.` }] : []),
+      ...(profile !== undefined && this.#unknownProfile(profile) ? [{ id: String(profile), text: `There is no profile #${profile}: no user has it.` }] : []),
     ];
   }
 
@@ -795,14 +803,15 @@ class UsersPage extends Page {
     const loadedIds = () => this.#loadedIds();
     const allLoadedSelected = this.#allMatching || (this.#selected.size > 0 && loadedIds().every((id) => this.#selected.has(id)));
     const cols = `36px ${columns.map((c) => COLUMNS[c]!.width).join(" ")}`;
+    const unknown = this.#unknownIds();
     // Each filter menu option has its `selected` property set, every option (the "any" ones too), and
     // the group picker its `value`, compared with the page (`live`), not with what was last rendered: the
     // user's pick changes them behind Lit's back, so Back before the pick's own render would have left
     // the pick on show.
     return html`
       <h1 tabindex="-1" id="users-title">Users</h1>
-      ${this.renderMessage()}
-      ${this.#unknownIds().map((text) => html`<p class="message warn">${text}</p>`)}
+      ${this.message !== null && this.message === this.#notFound?.message && unknown.some(({ id }) => id === this.#notFound?.id) ? nothing : this.renderMessage()}
+      ${unknown.map(({ text }) => html`<p class="message warn">${text}</p>`)}
       <div class="toolbar" role="search">
         <input type="search" data-search aria-label="Search users" title="By name or email" placeholder="Search (press /)" maxlength="256" @input=${(e: InputEvent) => this.#onSearch(e)} size="28">
         <select aria-label="Status" @change=${(e: Event) => this.#setParam("enabled", (e.target as HTMLSelectElement).value)}>
