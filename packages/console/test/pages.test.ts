@@ -795,6 +795,50 @@ describeConsole("console pages", {}, (ctx, kind) => {
     assert.equal((await server.api<{ description: string | null }>("GET", `/security/v1/users/${user.uuid}`, { token })).body.description, null, "nothing of the user was saved");
   });
 
+  it("a new group, directory or identity provider typed and not created yet is kept when its page is left — by a link, Back or a reload — and comes back when it is opened again, said as not saved yet; once created, nothing is", async () => {
+    const { url } = ctx();
+    const KEPT = "Your changes not saved when you left this page are back in the form: they are not saved yet.";
+    await onPage(ctx(), async ({ page }) => {
+      const main = page.getByRole("navigation", { name: "Main" });
+      /** Leaves the page by the navigation's link to `away`, then comes back by Back: what was typed is back, and said so. */
+      const awayAndBack = async (away: string, heading: string | RegExp, typed: [label: string, value: string][]) => {
+        await main.getByRole("link", { name: away }).click();
+        await page.getByRole("heading", { level: 1, name: away === "Identity providers" ? "Identity providers" : away }).waitFor();
+        await page.goBack();
+        await page.getByRole("heading", { level: 1, name: heading }).waitFor();
+        await page.getByText(KEPT).waitFor();
+        for (const [label, value] of typed) assert.equal(await page.getByLabel(label, { exact: true }).inputValue(), value, label);
+      };
+      // The groups page's New group, by a link and by a reload.
+      await page.goto(`${url}#/groups`);
+      await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
+      await page.getByLabel("Name", { exact: true }).fill(`typed-${kind}`);
+      await page.getByLabel("Description", { exact: true }).fill("typed, then the page left");
+      await awayAndBack("Roles", "Groups", [["Name", `typed-${kind}`], ["Description", "typed, then the page left"]]);
+      await page.getByLabel("Description", { exact: true }).fill("typed, then reloaded");
+      await page.reload();
+      await page.getByText(KEPT).waitFor();
+      assert.equal(await page.getByLabel("Description", { exact: true }).inputValue(), "typed, then reloaded");
+      // Created: the page comes back empty.
+      await page.getByRole("button", { name: "Create" }).click();
+      await page.getByRole("heading", { level: 1, name: `typed-${kind}` }).waitFor();
+      await page.goBack();
+      await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
+      await page.getByRole("link", { name: `typed-${kind}` }).waitFor();
+      assert.equal(await page.getByLabel("Name", { exact: true }).inputValue(), "");
+      assert.equal(await page.getByText(KEPT).count(), 0);
+      // A new directory and a new identity provider, each on its own page.
+      await page.goto(`${url}#/directories/new`);
+      await page.getByRole("heading", { level: 1, name: "New directory" }).waitFor();
+      await page.getByLabel("Name", { exact: true }).fill(`typed ldap ${kind}`);
+      await awayAndBack("Roles", "New directory", [["Name", `typed ldap ${kind}`]]);
+      await page.goto(`${url}#/providers/new`);
+      await page.getByRole("heading", { level: 1, name: "New identity provider" }).waitFor();
+      await page.getByLabel("Alias (in URLs, fixed)", { exact: true }).fill(`typed-${kind}`);
+      await awayAndBack("Roles", "New identity provider", [["Alias (in URLs, fixed)", `typed-${kind}`]]);
+    });
+  });
+
   it("the session renews while the page is used, however short its lifetime, and a page left alone goes to the login page when it ends", async (t) => {
     // A lifetime under a minute (ECM_TOKEN_TTL_SECONDS=45): the page renews at a third of it.
     const server = await startTestServer(kind, { tokenTtlSeconds: 45 });

@@ -2,7 +2,7 @@ import { html, nothing } from "lit";
 import type { RestGroup } from "ecm-sdk/browser";
 import { session } from "../api.js";
 import { href, navigate } from "../router.js";
-import { Page } from "../ui.js";
+import { FormShown, Page } from "../ui.js";
 
 /** Groups a page: a directory can bring tens of thousands, so the list is read a page at a time. */
 const GROUPS_PAGE = 200;
@@ -17,6 +17,10 @@ class GroupsPage extends Page {
   #abort: AbortController | null = null;
   /** The history entry the search typed last made, which the rest of that typing replaces. */
   #searchEntry = "";
+  /** The search and role of the first page read last (or on its way). */
+  #listed: { search: string; role: string } | null = null;
+  /** What the New group form's fields held when drawn (nothing): what is typed since is kept when the page is left or the session ends, as the users page's New user. */
+  readonly #newGroup = new FormShown();
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -30,6 +34,22 @@ class GroupsPage extends Page {
     this.#abort?.abort();
   }
 
+  get #newGroupForm(): HTMLFormElement | null {
+    return this.querySelector<HTMLFormElement>("#new-group");
+  }
+
+  protected override firstUpdated(): void {
+    const form = this.#newGroupForm!;
+    this.#newGroup.take(form);
+    // A new group typed when the page was left (or the session ended): back in the form.
+    this.restoreUnsaved("groups/new", (edits) => this.#newGroup.restore(form, edits));
+  }
+
+  protected override unsavedEdits(): { page: string; edits: Record<string, string> } {
+    const form = this.#newGroupForm;
+    return { page: "groups/new", edits: form ? this.#newGroup.edits(form) : {} };
+  }
+
   /** As the users list's: a typing is one step of history (its first keystrokes add an entry, the next replace it), so Back returns to the list before it. */
   #onSearch(value: string, role: string): void {
     clearTimeout(this.#timer);
@@ -39,17 +59,27 @@ class GroupsPage extends Page {
     }, 200);
   }
 
+  /**
+   * Another search or role: its list. The same route again (the shell shows the page again once it has
+   * checked the session of a reload) reads nothing again — nor clears what the page says meanwhile.
+   */
   override routeChanged(): void {
-    void this.#load(true);
+    super.routeChanged();
+    const { search, role } = this.#asked();
+    if (search !== this.#listed?.search || role !== this.#listed.role) void this.#load(true);
+  }
+
+  /** The search and role of the route. */
+  #asked(): { search: string; role: string } {
+    return { search: this.route.params.get("search") ?? "", role: this.route.params.get("role") ?? "" };
   }
 
   /** The first page (`fresh`: the search or role changed), or the next one. */
   async #load(fresh: boolean): Promise<void> {
     this.#abort?.abort();
     const abort = (this.#abort = new AbortController());
-    const { params } = this.route;
-    const search = params.get("search") ?? "";
-    const role = params.get("role") ?? "";
+    const { search, role } = this.#asked();
+    if (fresh) this.#listed = { search, role };
     const read = await this.attempt(async () => {
       const page = await session.api.groups(search || undefined, { role: role || undefined, max: GROUPS_PAGE, cursor: fresh ? null : this.#next, signal: abort.signal });
       this.#groups = fresh ? page.items : [...(this.#groups ?? []), ...page.items];
@@ -68,9 +98,12 @@ class GroupsPage extends Page {
   /** Once: a double click would send the group twice, the second refused as a name taken. */
   async #create(event: SubmitEvent): Promise<void> {
     event.preventDefault();
-    const data = new FormData(event.target as HTMLFormElement);
+    const form = event.target as HTMLFormElement;
+    const data = new FormData(form);
     await this.oneAtATime(() => this.attempt(async () => {
       const { value } = await session.api.createGroup({ name: String(data.get("name")), description: String(data.get("description")) || null });
+      // Created: nothing of it is left to keep (the page is left once the navigation is handled, after this change).
+      form.reset();
       navigate(href(`groups/${value.id}`));
     }));
   }
@@ -83,7 +116,7 @@ class GroupsPage extends Page {
       ${this.renderMessage()}
       <!-- Above the list (which may be long): its refusal shows in the message just above it. -->
       <h2>New group</h2>
-      <form class="row" @submit=${(e: SubmitEvent) => void this.#create(e)}>
+      <form id="new-group" class="row" @submit=${(e: SubmitEvent) => void this.#create(e)}>
         <label for="new-name">Name</label><input id="new-name" name="name" required maxlength="255">
         <label for="new-description">Description</label><input id="new-description" name="description">
         <button class="primary" ?disabled=${this.busy}>Create</button>
