@@ -1705,6 +1705,12 @@ describeConsole("console pages", {}, (ctx, kind) => {
         assert.equal((await counted).status(), 404, filter);
         await nextFrames(page);
         assert.deepEqual(await page.locator("main .message").allInnerTexts(), [words], filter);
+        // An export of that list, refused so too, says nothing more either.
+        const exported = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith("/users/csv-links"));
+        await page.getByRole("button", { name: "Export CSV" }).click();
+        assert.equal((await exported).status(), 404, filter);
+        await page.getByRole("button", { name: "Export CSV" }).and(page.locator(":enabled")).waitFor();
+        assert.deepEqual(await page.locator("main .message").allInnerTexts(), [words], `${filter}, exported`);
       }
       // The source the server refuses is a 400 Chromium logs for each of the two requests: asked for, and said.
       const bogus = (e: string) => /status of 400 .*source=bogus/.test(e);

@@ -143,8 +143,9 @@ class UsersPage extends Page {
   /** A menu's read failed (readMenus): Try again reads them again. */
   #menusFailed = false;
   /**
-   * The server's 404 to this filter's read (the message it shows) and the id it names: not said when the
-   * page says itself that this id names nothing (#unknownIds), in its own words — one message, not two.
+   * The server's 404 said last (the message it shows) and the id it names: the filter's read, or an export,
+   * refused for an id of the filter that names nothing. Not said when the page says itself that this id
+   * names nothing (#unknownIds), in its own words — one message, not two.
    */
   #notFound: { message: Page["message"]; id: unknown } | null = null;
   #countAbort: AbortController | null = null;
@@ -286,15 +287,14 @@ class UsersPage extends Page {
       (e) => {
         if (generation !== this.#generation) return;
         this.#countFailed = true;
-        this.#failedRead(e);
+        this.fail(e, this.#readAgain);
       },
     );
   }
 
-  /** A read of the filter's rows or count failed: said, with Try again for a failure that may pass. */
-  #failedRead(error: unknown): void {
-    this.fail(error, this.#readAgain);
-    if (error instanceof ECMNotFoundError) this.#notFound = { message: this.message, id: (error.additionalInfo as { id?: unknown } | undefined)?.id };
+  override fail(error: unknown, retry?: () => void): void {
+    super.fail(error, retry);
+    this.#notFound = error instanceof ECMNotFoundError ? { message: this.message, id: (error.additionalInfo as { id?: unknown } | undefined)?.id } : null;
   }
 
   /**
@@ -356,7 +356,6 @@ class UsersPage extends Page {
     this.#count = null;
     this.#countFailed = false;
     this.#failed = false;
-    this.#notFound = null;
   }
 
   /** Rows the table has room for: all users when the list is unfiltered and counted; else what is loaded, plus one while more follow. */
@@ -409,7 +408,7 @@ class UsersPage extends Page {
         // An abort (scrolled away) is no failure: the page loads again when it comes back into view.
         if (!controller.signal.aborted) this.#failed = true;
         // Try again (the server unreachable a moment): the visible pages load again, what is chosen stays.
-        this.#failedRead(error);
+        this.fail(error, this.#readAgain);
       } finally {
         if (this.#loading.get(k)?.controller === controller) this.#loading.delete(k);
       }
