@@ -1384,6 +1384,40 @@ describeConsole("console pages", {}, (ctx, kind) => {
     }
   });
 
+  it("a reloaded page, shown before its session is checked, keeps what is typed and said meanwhile once the check answers: the audit log's filter typed, the groups page's kept New group and its notice", async () => {
+    const { url } = ctx();
+    const KEPT = "Your changes not saved when you left this page are back in the form: they are not saved yet.";
+    const me = /\/security\/v1\/me$/;
+    await onPage(ctx(), async ({ page }) => {
+      /** Reloads the page with the session's check held; `meanwhile` runs before it answers, `after` once the page has taken its answer. */
+      const reloadChecked = async (heading: string, meanwhile: () => Promise<void>, after: () => Promise<void>) => {
+        const release = await holdRequests(page, me);
+        await page.reload();
+        await page.getByRole("heading", { level: 1, name: heading }).waitFor();
+        await meanwhile();
+        // The check, once answered, writes the session's lifetime again: its absence says it has not yet.
+        await page.evaluate(() => sessionStorage.removeItem("ecm.console.lifetime"));
+        release();
+        await page.waitForFunction(() => sessionStorage.getItem("ecm.console.lifetime") !== null);
+        await nextFrames(page);
+        await after();
+        await page.unroute(me);
+      };
+      await page.goto(`${url}#/audit`);
+      await page.getByRole("heading", { level: 1, name: "Audit log" }).waitFor();
+      await reloadChecked("Audit log", () => page.getByLabel("Actor (username)").fill("sysadmin"), async () => {
+        assert.equal(await page.getByLabel("Actor (username)").inputValue(), "sysadmin");
+      });
+      await page.goto(`${url}#/groups`);
+      await page.getByRole("heading", { level: 1, name: "Groups" }).waitFor();
+      await page.getByLabel("Name", { exact: true }).fill(`kept-over-a-reload-${kind}`);
+      await reloadChecked("Groups", () => page.getByText(KEPT).waitFor(), async () => {
+        assert.equal(await page.getByText(KEPT).count(), 1);
+        assert.equal(await page.getByLabel("Name", { exact: true }).inputValue(), `kept-over-a-reload-${kind}`);
+      });
+    });
+  });
+
   it("the audit log's form follows the URL: Back shows the filter of the list it returns to, and the next Filter sends only what is chosen then", async () => {
     const { url } = ctx();
     await onPage(ctx(), async ({ page }) => {

@@ -28,6 +28,8 @@ class AuditPage extends Page {
   #loading = false;
   #abort: AbortController | null = null;
   #open = new Set<number>();
+  /** The URL's parameters of the events shown or on their way. */
+  #listed: string | null = null;
   /** The action names the server records (the Action filter takes a whole one): suggested as it is typed. */
   #actions: string[] = [];
 
@@ -45,6 +47,9 @@ class AuditPage extends Page {
   }
 
   override routeChanged(): void {
+    // The same route again (the shell shows the page again once it has checked a reload's session): nothing
+    // is read again, and what is typed in the form meanwhile stays.
+    if (this.route.params.toString() === this.#listed) return super.routeChanged();
     void this.#load(true);
     super.routeChanged();
     // The form shows the new route's filter (Back, a link), not what was chosen or typed under the old one:
@@ -77,6 +82,7 @@ class AuditPage extends Page {
     // these, and show under the new filter.
     this.#abort?.abort();
     const abort = (this.#abort = new AbortController());
+    if (fresh) this.#listed = this.route.params.toString();
     this.#loading = true;
     const read = await this.attempt(async () => {
       const page = await session.api.auditEvents(this.#filter, { max: PAGE, cursor: fresh ? null : this.#next }, { signal: abort.signal });
