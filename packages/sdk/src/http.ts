@@ -9,6 +9,7 @@ import {
   parseRetryAfter,
 } from "./errors.js";
 import { checkOptions } from "./options.js";
+import { unreachableReason } from "./unreachable.js";
 import { send, type WireResponse } from "./wire.js";
 
 /** Options of `new ECM(...)` and `new ECMSync(...)`. */
@@ -441,9 +442,7 @@ export class Transport implements RetryPolicy {
           }
           continue;
         }
-        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-        const detail = cause?.code ?? cause?.message ?? (err as Error).message;
-        throw new ECMConnectionError(`cannot reach ${this.baseUrl}: ${detail}`, { cause: err });
+        throw new ECMConnectionError(`cannot reach ${this.baseUrl}: ${unreachableReason(err, this.baseUrl)}`, { cause: err });
       }
 
       if (res.status === 401 && auth && allowRenew && this.hasCredentials && !renewed) {
