@@ -19,8 +19,16 @@ export function arg(ctx: Ctx, i: number, name: string): string {
   return a;
 }
 
-export function noMoreArgs(ctx: Ctx, n: number): void {
-  if (ctx.args.length > n) throw new UsageError(`unexpected argument: ${ctx.args[n]}`);
+/**
+ * The arguments a command's usage line names (`<group> <user>...`, `[<directory>]`), counted before it
+ * runs: one missing is said as that, not as whatever the server answers about the ones given.
+ */
+export function checkArgs(usage: string, args: readonly string[]): void {
+  const names = usage.match(/\[?<[^>]+>(\.\.\.)?\]?/g) ?? [];
+  names.forEach((name, i) => {
+    if (!name.startsWith("[") && (args[i] === undefined || args[i] === "")) throw new UsageError(`missing argument ${name.replace("...", "")}`);
+  });
+  if (!names.some((name) => name.includes("...")) && args.length > names.length) throw new UsageError(`unexpected argument: ${args[names.length]}`);
 }
 
 export function timeoutOf(values: Values): { timeout?: number } {

@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { ECM } from "ecm-sdk";
-import { str } from "./args.js";
+import { checkArgs, str } from "./args.js";
 import { makeClient } from "./client.js";
 import type { Command, Ctx, Io, Values } from "./command.js";
-import { ExitCode, UsageError, exitCodeOf, messageOf } from "./errors.js";
+import { ExitCode, UsageError, exitCodeOf, messageOf, refusedOption } from "./errors.js";
 import { GLOBAL_OPTIONS, commandGroups, commandHelp, formatsOf, groupHelp, mainHelp } from "./help.js";
 import { printList, printObject, terminalSafe, type OutputFormat } from "./output.js";
 import { COMMANDS } from "./registry.js";
@@ -71,6 +71,8 @@ function negativeValuesJoined(argv: readonly string[], options: Record<string, {
 export async function run(argv: string[], io: Io): Promise<number> {
   // Whose help a usage error points at: the command's, once the words name one (or a group of them).
   let helpOf = "ecm";
+  // Whose options a refusal of the server names (a field it refused, given by one of them).
+  let options: string[] = [];
   try {
     if (argv[0] === "--version" || argv[0] === "-V") {
       io.stdout.write(`${cliVersion()}\n`);
@@ -112,18 +114,19 @@ export async function run(argv: string[], io: Io): Promise<number> {
       return ExitCode.ok;
     }
     let parsed;
-    const options = { ...GLOBAL_OPTIONS, ...command.options };
+    const allOptions = { ...GLOBAL_OPTIONS, ...command.options };
+    options = Object.keys(command.options ?? {});
     try {
       parsed = parseArgs({
-        args: negativeValuesJoined(argv, options),
-        options,
+        args: negativeValuesJoined(argv, allOptions),
+        options: allOptions,
         allowPositionals: true,
         strict: true,
       });
     } catch (err) {
       const message = (err as Error).message.replace(/\. To specify a positional argument.*$/s, "").replace(/\s*\n\s*/g, " ");
       const unknown = /^Unknown option '(--?[^']+)'/.exec(message)?.[1];
-      const names = Object.keys(options).map((n) => `--${n}`);
+      const names = Object.keys(allOptions).map((n) => `--${n}`);
       throw new UsageError(message + (unknown?.startsWith("--") ? didYouMean(unknown, names) : ""));
     }
     const positionals = [...parsed.positionals];
@@ -131,6 +134,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       const i = positionals.indexOf(w);
       if (i >= 0) positionals.splice(i, 1);
     }
+    checkArgs(command.args, positionals);
     const values = parsed.values as Values;
     const formats = formatsOf(command);
     const fmt = str(values, "output");
@@ -152,7 +156,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return code ?? ExitCode.ok;
   } catch (err) {
     if (err instanceof UsageError) err.helpOf = helpOf;
-    io.stderr.write(`ecm: ${messageOf(err, io.env)}\n`);
+    io.stderr.write(`ecm: ${messageOf(err, io.env)}${refusedOption(err, options)}\n`);
     return exitCodeOf(err);
   }
 }

@@ -84,6 +84,19 @@ export async function namingSecretOptions<T>(call: Promise<T>, field: string, se
   }
 }
 
+/**
+ * The command's option that gave the field the server refused, named after its words: the server says
+ * `validTo`, `config.issuer`, `from`; the person typed `--valid-to`, `--issuer`, `--from`. "" when no
+ * option of the command gives it (an argument, a field of a file).
+ */
+export function refusedOption(err: unknown, options: readonly string[]): string {
+  if (!(err instanceof ECMValidationError)) return "";
+  const field = (err.additionalInfo as { field?: unknown } | null)?.field;
+  if (typeof field !== "string") return "";
+  const option = field.slice(field.lastIndexOf(".") + 1).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  return options.includes(option) ? ` (--${option})` : "";
+}
+
 export function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError) return ExitCode.usage;
   if (err instanceof CliError) return err.exitCode;

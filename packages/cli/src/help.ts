@@ -16,7 +16,9 @@ function outputHelp(formats: readonly OutputFormat[]): OptionHelp[] {
   if (formats.length === 0) return [];
   const words = formats.map((f, i) => (i === 0 && formats.length > 1 ? `${f} (default)` : f));
   const list = words.length === 1 ? words[0] : `${words.slice(0, -1).join(", ")} or ${words[words.length - 1]}`;
-  return [["-o, --output FORMAT", list]];
+  // How CSV writes what JSON keeps as structure (packages/cli/README.md, "Output").
+  const csv = formats.includes("csv") ? "\ncsv: each cell text, as on a table; a list's items, and an object's fields as\nname=value (name.sub=value when nested), joined with ; (\\; and \\\\ inside one)" : "";
+  return [["-o, --output FORMAT", list + csv]];
 }
 
 const GLOBAL_HELP: OptionHelp[] = [

@@ -15,6 +15,17 @@ export async function findGroup(ctx: Ctx, ref: string): Promise<ECMGroup> {
   return oneOf("group", ref, await Promise.all([orNone(sec.getGroup(ref)), orNone(sec.group(ref))]), (g) => g.name);
 }
 
+/**
+ * A function from a group's guid to its name, for the groups a configuration names by guid (an identity
+ * provider's, a directory's): a person reads names. A guid no group has (deleted since) stays a guid.
+ */
+export async function groupNamer(ctx: Ctx, guids: readonly string[]): Promise<(guid: string) => string> {
+  const distinct = [...new Set(guids)];
+  const groups = await Promise.all(distinct.map((guid) => orNone(ctx.ecm().security.getGroup(guid))));
+  const names = new Map(distinct.map((guid, i) => [guid, groups[i]?.name ?? guid]));
+  return (guid) => names.get(guid) ?? guid;
+}
+
 /** A name may be shaped like a guid: what `ref` names as a guid and as a name, the same object or one of them; two are refused, never one picked. */
 function oneOf<T extends { guid: string }>(kind: string, ref: string, [byGuid, byName]: [T | undefined, T | undefined], nameOf: (o: T) => string): T {
   if (byGuid && byName && byGuid.guid !== byName.guid) {

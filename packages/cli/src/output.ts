@@ -12,23 +12,40 @@ export interface Writer {
 
 export type Row = Record<string, unknown>;
 
+/** Whether the format's cells hold text (table, CSV): a command writes there in words what JSON and NDJSON keep as the API's structure. */
+export const textCells = (format: OutputFormat): boolean => format === "table" || format === "csv";
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
+
+/**
+ * The items a cell lists: a list's, or an object's fields as `name=value` (a nested object's as
+ * `name.sub=value`); undefined for a single value.
+ */
+function cellItems(v: unknown, listSep: string): string[] | undefined {
+  if (Array.isArray(v)) return v.map((x) => cellText(x, listSep));
+  if (!isObject(v)) return undefined;
+  const fields = (o: Record<string, unknown>, prefix: string): string[] =>
+    Object.entries(o).flatMap(([k, x]) => (isObject(x) ? fields(x, `${prefix}${k}.`) : [`${prefix}${k}=${cellText(x, listSep)}`]));
+  return fields(v, "");
+}
+
 function cellText(v: unknown, listSep: string): string {
   if (v === null || v === undefined) return "";
   if (v instanceof Date) return v.toISOString();
-  if (Array.isArray(v)) return v.map((x) => cellText(x, listSep)).join(listSep);
-  if (typeof v === "object") return JSON.stringify(v);
-  return String(v);
+  return cellItems(v, listSep)?.join(listSep) ?? String(v);
 }
 
 /**
- * A CSV cell a spreadsheet would run as a formula (text starting with = + - @, a tab or a CR) gets a
- * leading ' so it stays text (OWASP's advice), as does text of `'`s before one of those: `ecm import`
- * takes one `'` away again. Numbers are left alone: -1 is a number, not a formula.
+ * A CSV cell: a list's items, or an object's fields, joined with `;`. A cell a spreadsheet would run as
+ * a formula (text starting with = + - @, a tab or a CR) gets a leading ' so it stays text (OWASP's
+ * advice), as does text of `'`s before one of those: `ecm import` takes one `'` away again. Numbers are
+ * left alone: -1 is a number, not a formula.
  */
 function csvCell(v: unknown): string {
-  // A list's items as the import splits them (the server's http/users-csv.ts listCell): a `;` or `\` in one escaped,
+  // Items as the import splits them (the server's http/users-csv.ts listCell): a `;` or `\` in one escaped,
   // so that a group named `x;administrators` comes back as that group, not as `x` and `administrators`.
-  const text = Array.isArray(v) ? v.map((x) => cellText(x, ";").replace(/[\\;]/g, "\\$&")).join(";") : cellText(v, ";");
+  const items = cellItems(v, ";");
+  const text = items ? items.map((x) => x.replace(/[\\;]/g, "\\$&")).join(";") : cellText(v, ";");
   return typeof v !== "number" && /^'*[=+\-@\t\r]/.test(text) ? `'${text}` : text;
 }
 

@@ -565,7 +565,7 @@ describe("identity providers", () => {
     assert.equal(p.defaultGroupList.length, 1);
     assert.deepEqual(p.customGroupList, [{ idpGroupName: "admins", localGroupId: p.defaultGroupList[0] }]);
     const shown = ok(await ecm(["idps", "show", "cli-sso"]));
-    assert.match(shown.stdout, new RegExp(`^customGroupList: +admins=${p.defaultGroupList[0]}$`, "m"));
+    assert.match(shown.stdout, /^customGroupList: +admins=cli-idp-staff$/m);
     assert.match(shown.stdout, /^redirectUri: +http/m);
     assert.ok(!shown.stdout.includes("cli-secret-123") && !created.stdout.includes("cli-secret-123"));
     const listed = ok(await ecm(["idps", "list", "-o", "ndjson"])).stdout.trim().split("\n").map((l) => JSON.parse(l));
@@ -647,7 +647,8 @@ describe("audit", () => {
     assert.deepEqual(await events("--target", "cli-audited", "--from", "2999-01-01"), []);
     const table = ok(await ecm(["audit", "list", "--target", "cli-audited"])).stdout;
     assert.match(table.split("\n")[0]!, /^ID\s+TIME\s+ACTOR\s+ACTION\s+TARGETTYPE\s+TARGETNAME\s+OUTCOME\s+SOURCEADDRESS\s+COUNT\s+DETAILS$/);
-    assert.match(table, /user\.update .*\{"before":\{"firstName":"Aud"/);
+    // The changed fields as text, as every table and CSV cell writes an object (not JSON).
+    assert.match(table, /user\.update .* before\.firstName=Aud,before\.displayName=Aud,after\.firstName=Audi,after\.displayName=Audi$/m);
     assert.ok(!table.includes("Quartz-Meadow-Falcon-3") && !table.includes("wrong-password-1"), "no password is in the log");
     assert.equal((await ecm(["audit", "list", "--max", "0"])).code, 2);
     assert.equal((await ecm(["audit", "list", "--from", "yesterday"])).code, 7);
@@ -1291,6 +1292,153 @@ describe("details found by trying it", () => {
     }
   });
 });
+
+/** `ecm args…` as a process of its own (the launcher in front of the build), as a script runs it. */
+async function ecmProcess(args: string[], env: Record<string, string>): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [ECM_BIN, ...args], { env: { PATH: process.env.PATH ?? "", HOME: home, XDG_CONFIG_HOME: join(home, "cfg-process"), ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+describe("as a script author meets it", () => {
+  test("shows name the groups an identity provider or a directory maps to, as users show names a user's groups: a table and CSV never show their guids; JSON keeps the API's", async () => {
+    ok(await ecm(["groups", "create", "cli-named-staff"]));
+    const guid = JSON.parse(ok(await ecm(["groups", "show", "cli-named-staff", "-o", "json"])).stdout).guid as string;
+    const endpoints = ["--issuer", "https://idp.example", "--authorization-url", "https://idp.example/auth", "--token-url", "https://idp.example/token", "--jwks-url", "https://idp.example/jwks"];
+    ok(await ecm(["idps", "create", "cli-named", "--client-id", "ecm", ...endpoints, "-g", "cli-named-staff", "-m", "admins=cli-named-staff"], { env: { ECM_CLIENT_SECRET: "cli-secret-123" } }));
+    ok(await ecm(["directories", "create", "cli-named-dir", "--connection-url", "ldap://127.0.0.1:9", "--base-dn", "dc=example", "-m", "cn=admins,dc=example=cli-named-staff"]));
+    try {
+      const shown = ok(await ecm(["idps", "show", "cli-named"])).stdout;
+      assert.match(shown, /^defaultGroupList: +cli-named-staff$/m);
+      assert.match(shown, /^customGroupList: +admins=cli-named-staff$/m);
+      assert.match(ok(await ecm(["directories", "show", "cli-named-dir"])).stdout, /^groupMappings: +cn=admins,dc=example=cli-named-staff$/m);
+      const idpCsv = parseCsv(ok(await ecm(["idps", "show", "cli-named", "-o", "csv"])).stdout);
+      assert.deepEqual(["defaultGroupList", "customGroupList"].map((c) => idpCsv[1]![idpCsv[0]!.indexOf(c)]), ["cli-named-staff", "admins=cli-named-staff"]);
+      for (const args of [["idps", "show", "cli-named"], ["idps", "list"], ["idps", "update", "cli-named", "--gui-order", "2"], ["directories", "show", "cli-named-dir"], ["directories", "list"], ["directories", "update", "cli-named-dir", "--priority", "1"]]) {
+        for (const format of ["table", "csv"]) assert.ok(!ok(await ecm([...args, "-o", format])).stdout.includes(guid), `${args.join(" ")} -o ${format}`);
+      }
+      assert.deepEqual(JSON.parse(ok(await ecm(["idps", "show", "cli-named", "-o", "json"])).stdout).customGroupList, [{ idpGroupName: "admins", localGroupId: guid }]);
+      assert.deepEqual(JSON.parse(ok(await ecm(["directories", "show", "cli-named-dir", "-o", "json"])).stdout).groupMappings, [{ groupDn: "cn=admins,dc=example", localGroupId: guid }]);
+    } finally {
+      ok(await ecm(["idps", "delete", "cli-named", "-y"]));
+      ok(await ecm(["directories", "delete", "cli-named-dir", "-y"]));
+    }
+  });
+
+  test("every command that writes CSV writes text in its cells, as its table does: lists and objects joined with `;`, never JSON", async () => {
+    const endpoints = ["--issuer", "http://127.0.0.1:9", "--authorization-url", "http://127.0.0.1:9/auth", "--token-url", "http://127.0.0.1:9/token", "--jwks-url", "http://127.0.0.1:9/jwks"];
+    const secret = { env: { ECM_CLIENT_SECRET: "cli-secret-123" } };
+    ok(await ecm(["idps", "create", "cli-csv", "-n", "CSV SSO", "--client-id", "ecm", ...endpoints], secret));
+    ok(await ecm(["users", "create", "cli-csv-user", "--password-stdin"], { stdin: "Csv-Passw0rd-1!\n" }));
+    ok(await ecm(["users", "link", "cli-csv-user", "cli-csv", "sub-csv"]));
+    // A failed login: the lockout object has an address in it.
+    assert.equal((await ecm(["whoami"], { auth: false, env: { ECM_URL: server.baseUrl, ECM_USERNAME: "cli-csv-user", ECM_PASSWORD: "wrong-password-1" } })).code, 3);
+    const csvFile = join(home, "csv-import.csv");
+    writeFileSync(csvFile, "username,groups\ncli-csv-imported,users\n");
+    const runs: Record<string, string[]> = {
+      whoami: ["whoami"],
+      "users list": ["users", "list", "-x", "-s", "cli-csv"],
+      "users count": ["users", "count"],
+      "users show": ["users", "show", "cli-csv-user"],
+      "users create": ["users", "create", "cli-csv-made"],
+      "users update": ["users", "update", "cli-csv-made", "--remark", "x"],
+      "users lock": ["users", "lock", "cli-csv-made"],
+      "users unlock": ["users", "unlock", "cli-csv-made"],
+      "users groups": ["users", "groups", "cli-csv-user"],
+      "users roles": ["users", "roles", "sysadmin"],
+      "api-keys create": ["api-keys", "create", "cli-csv-user", "csv key"],
+      "api-keys list": ["api-keys", "list", "cli-csv-user"],
+      "groups create": ["groups", "create", "cli-csv-group"],
+      "groups update": ["groups", "update", "cli-csv-group", "--description", "d"],
+      "groups list": ["groups", "list"],
+      "groups show": ["groups", "show", "users"],
+      "groups members": ["groups", "members", "users", "-x"],
+      "groups roles": ["groups", "roles", "administrators"],
+      "roles list": ["roles", "list"],
+      "idps list": ["idps", "list"],
+      "idps show": ["idps", "show", "cli-csv"],
+      "idps create": ["idps", "create", "cli-csv-2", "--client-id", "ecm", ...endpoints],
+      "idps update": ["idps", "update", "cli-csv-2", "--gui-order", "3"],
+      "idps test": ["idps", "test", "cli-csv"],
+      "directories create": ["directories", "create", "cli-csv-dir", "--connection-url", "ldap://127.0.0.1:9", "--base-dn", "dc=example", "-g", "cn=a,dc=example"],
+      "directories update": ["directories", "update", "cli-csv-dir", "--full-every", "3600"],
+      "directories list": ["directories", "list"],
+      "directories show": ["directories", "show", "cli-csv-dir"],
+      "directories test": ["directories", "test", "cli-csv-dir"],
+      "directories sync": ["directories", "sync", "cli-csv-dir"],
+      import: ["import", csvFile, "--dry-run"],
+      "audit list": ["audit", "list", "-n", "200"],
+    };
+    const writers = COMMANDS.filter((c) => (c.formats ?? ["csv"]).includes("csv")).map((c) => c.path.join(" "));
+    assert.deepEqual(Object.keys(runs).sort(), writers.sort(), "every command that writes CSV is run here");
+    try {
+      const tables: Record<string, string[][]> = {};
+      for (const [name, args] of Object.entries(runs)) {
+        const r = await ecm([...args, "-o", "csv"], secret);
+        assert.ok(r.code === 0 || (name.endsWith(" test") && r.code === 1), `${name}: exit ${r.code}: ${r.stderr}`);
+        const rows = parseCsv(r.stdout);
+        assert.ok(rows.length >= 2, `${name}: a header and rows`);
+        for (const row of rows) for (const cell of row) assert.doesNotMatch(cell, /^(\{"|\[[{"\]]|\{\})/, `${name}: ${cell}`);
+        tables[name] = rows;
+      }
+      const cell = (name: string, column: string, row = 1) => tables[name]![row]![tables[name]![0]!.indexOf(column)];
+      assert.equal(cell("users show", "source"), "local");
+      assert.equal(cell("users show", "federatedIdentities"), "cli-csv (CSV SSO)");
+      assert.match(cell("users show", "lockout")!, /(^|;)127\.0\.0\.1 1 failed login$/);
+      assert.match(cell("idps test", "steps")!, /^keys FAILED: /);
+      assert.match(cell("directories test", "steps")!, /^connect FAILED: /);
+      assert.equal(cell("directories show", "syncPeriodSeconds"), "full=3600;changed=0");
+      const created = tables["audit list"]!.slice(1).find((row) => row[3] === "group.update")!;
+      assert.match(created[9]!, /^before\.description=;after\.description=d$/);
+    } finally {
+      for (const args of [["idps", "delete", "cli-csv", "-y"], ["idps", "delete", "cli-csv-2", "-y"], ["directories", "delete", "cli-csv-dir", "-y"], ["users", "delete", "cli-csv-user", "-y"], ["users", "delete", "cli-csv-made", "-y"], ["groups", "delete", "cli-csv-group", "-y"]]) await ecm(args);
+    }
+  });
+
+  test("a newcomer's mistakes are said in words, with the documented exit code: wrong options, missing arguments (before anything is asked of the server), a server that is down, an expired login", async () => {
+    const env = { ECM_URL: server.baseUrl, ECM_USERNAME: "sysadmin", ECM_PASSWORD: server.adminPassword };
+    const said = async (args: string[], code: number, stderr: RegExp, withEnv: Record<string, string> = env) => {
+      const r = await ecmProcess(args, withEnv);
+      assert.deepEqual([r.code, r.stdout], [code, ""], `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr.trimEnd(), stderr, args.join(" "));
+      assert.equal(r.stderr.split("\n").length, 2, `one line: ${r.stderr}`);
+    };
+    await said(["users", "list", "--grup", "staff"], 2, /^ecm: Unknown option '--grup'.*did you mean "--group"/);
+    // The arguments the usage line names are counted first: not "group does not exist" (exit 4) for a role left out.
+    await said(["roles", "grant", "cli-no-such-group"], 2, /^ecm: missing argument <role> \(see "ecm roles grant --help"\)$/);
+    await said(["roles", "revoke", "cli-no-such-group"], 2, /^ecm: missing argument <role> /);
+    await said(["groups", "add-member", "cli-no-such-group"], 2, /^ecm: missing argument <user> /);
+    await said(["users", "link", "cli-nobody", "corp"], 2, /^ecm: missing argument <subject> /);
+    await said(["api-keys", "revoke", "cli-nobody"], 2, /^ecm: missing argument <key> /);
+    await said(["users", "show", "a", "b"], 2, /^ecm: unexpected argument: b /);
+    // A value the server refuses: its words name its field, the line ends with the option that gave it.
+    await said(["users", "create", "cli-newcomer", "--valid-to", "tomorrow"], 7, /^ecm: ECMS1001-E validTo is not an ISO 8601 date .* \(--valid-to\)$/);
+    await said(["audit", "list", "--from", "yesterday"], 7, /^ecm: ECMS1001-E from is not a valid ISO 8601 time .* \(--from\)$/);
+    // A server that is down: why, in words, not a bare system code.
+    await said(["users", "list"], 8, /^ecm: cannot reach http:\/\/127\.0\.0\.1:\d+\/portal: nothing answers on that port: is the server running, and is the URL right\? \(ECONNREFUSED\)$/, { ...env, ECM_URL: `http://127.0.0.1:${await closedPort()}/portal` });
+    // A login whose session has ended (expired or logged out elsewhere): log in again.
+    const saved = join(home, "cfg-process");
+    await said(["login", "--url", server.baseUrl, "-u", "sysadmin"], 0, /^Logged in to /, { ECM_PASSWORD: server.adminPassword });
+    const token = (JSON.parse(readFileSync(join(saved, "ecm", "config.json"), "utf8")) as { token: string }).token;
+    await said(["logout"], 0, /^Logged out: the session of ECM_TOKEN ended/, { ECM_URL: server.baseUrl, ECM_TOKEN: token });
+    await said(["users", "list"], 3, /^ecm: ECMS1101-E The token or API key is invalid, expired or revoked\. \(run "ecm login"\)$/, {});
+  });
+});
+
+/** A loopback port nothing listens on (it was free a moment ago). */
+async function closedPort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
 
 test("a progress bar is drawn on the terminal only when the data does not go there too (it would run into it)", () => {
   for (const [dataOnTerminal, bar] of [[true, false], [false, true]] as const) {

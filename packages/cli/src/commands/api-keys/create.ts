@@ -1,4 +1,4 @@
-import { arg, noMoreArgs, str } from "../../args.js";
+import { arg, str } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findUser } from "../../lookup.js";
 import { API_KEY_COLUMNS, apiKeyRow } from "../../rows.js";
@@ -12,7 +12,6 @@ export const create: Command = {
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
     const name = arg(ctx, 1, "name");
-    noMoreArgs(ctx, 2);
     const expires = str(ctx.values, "expires-at");
     const u = await findUser(ctx, ref);
     // As the user says it: the SDK reads a date alone as its midnight UTC, and the server refuses what is no time.

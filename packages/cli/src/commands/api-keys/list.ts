@@ -1,4 +1,4 @@
-import { arg, noMoreArgs } from "../../args.js";
+import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findUser } from "../../lookup.js";
 import { API_KEY_COLUMNS, apiKeyRow } from "../../rows.js";
@@ -9,7 +9,6 @@ export const list: Command = {
   summary: "list a user's API keys (never their secrets)",
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
-    noMoreArgs(ctx, 1);
     const u = await findUser(ctx, ref);
     ctx.list(API_KEY_COLUMNS, (await ctx.ecm().security.apiKeys(u.guid)).map(apiKeyRow));
   },

@@ -1,4 +1,4 @@
-import { arg, noMoreArgs } from "../../args.js";
+import { arg } from "../../args.js";
 import type { Command, Ctx } from "../../command.js";
 import { CliError, ExitCode } from "../../errors.js";
 import { findUser } from "../../lookup.js";
@@ -14,7 +14,6 @@ export const revoke: Command = {
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
     const which = arg(ctx, 1, "key");
-    noMoreArgs(ctx, 2);
     const u = await findUser(ctx, ref);
     const sec = ctx.ecm().security;
     // A name as the server keeps it (trimmed, NFKC): typed decomposed or composed, it is the same.

@@ -1,5 +1,5 @@
 import type { RestAuditEvent } from "ecm-sdk";
-import { noMoreArgs, str } from "../../args.js";
+import { str } from "../../args.js";
 import type { Command } from "../../command.js";
 import { UsageError } from "../../errors.js";
 
@@ -32,7 +32,6 @@ export const list: Command = {
     ["-n, --max N", "at most N events (default 100)"],
   ],
   async run(ctx) {
-    noMoreArgs(ctx, 0);
     const v = ctx.values;
     const given = str(v, "max") ?? "100";
     if (!/^[1-9]\d{0,8}$/.test(given)) throw new UsageError(`--max: not a positive whole number: ${given}`);
@@ -45,7 +44,6 @@ export const list: Command = {
       events.push(...page.items);
       cursor = page.next;
     } while (cursor !== null && events.length < max);
-    const table = ctx.format === "table" || ctx.format === "csv";
-    ctx.list(COLUMNS, events.map((e) => ({ ...e, details: table && e.details !== null ? JSON.stringify(e.details) : e.details })));
+    ctx.list(COLUMNS, events.map((e) => ({ ...e })));
   },
 };

@@ -1,6 +1,6 @@
-import { arg, noMoreArgs } from "../../args.js";
+import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
-import { DIRECTORY_DETAIL_COLUMNS, DIRECTORY_OPTION_HELP, DIRECTORY_OPTIONS, directoryRow, newDirectoryFields } from "./fields.js";
+import { DIRECTORY_DETAIL_COLUMNS, DIRECTORY_OPTION_HELP, DIRECTORY_OPTIONS, directoryDetailRow, newDirectoryFields } from "./fields.js";
 
 export const create: Command = {
   path: ["directories", "create"],
@@ -10,7 +10,6 @@ export const create: Command = {
   optionHelp: DIRECTORY_OPTION_HELP,
   async run(ctx) {
     const name = arg(ctx, 0, "name");
-    noMoreArgs(ctx, 1);
-    ctx.out(DIRECTORY_DETAIL_COLUMNS, directoryRow(await ctx.ecm().security.createDirectory(await newDirectoryFields(ctx, name)), ctx.format));
+    ctx.out(DIRECTORY_DETAIL_COLUMNS, await directoryDetailRow(ctx, await ctx.ecm().security.createDirectory(await newDirectoryFields(ctx, name))));
   },
 };

@@ -1,4 +1,4 @@
-import { arg, noMoreArgs, str } from "../../args.js";
+import { arg, str } from "../../args.js";
 import type { Command } from "../../command.js";
 import { UsageError } from "../../errors.js";
 import { YES_HELP, YES_OPTION, confirm } from "../../prompt.js";
@@ -13,7 +13,6 @@ export const remove: Command = {
   optionHelp: [["--users disable|delete", "what becomes of its users (default disable: kept as disabled local users)"], YES_HELP],
   async run(ctx) {
     const ref = arg(ctx, 0, "directory");
-    noMoreArgs(ctx, 1);
     const users = str(ctx.values, "users") ?? "disable";
     if (users !== "disable" && users !== "delete") throw new UsageError("--users must be disable or delete");
     const d = await findDirectory(ctx, ref);

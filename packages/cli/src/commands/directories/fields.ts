@@ -4,8 +4,8 @@ import { isGuid, type DirectoryAttributeMapping, type DirectoryFields, type ECMD
 import { flagPair, str } from "../../args.js";
 import type { Ctx, OptionHelp, Options } from "../../command.js";
 import { CliError, ExitCode, fileProblem, UsageError } from "../../errors.js";
-import { findGroup } from "../../lookup.js";
-import type { OutputFormat, Row } from "../../output.js";
+import { findGroup, groupNamer } from "../../lookup.js";
+import { textCells, type OutputFormat, type Row } from "../../output.js";
 import { readStdin } from "../../prompt.js";
 
 export const DIRECTORY_COLUMNS = ["id", "name", "vendor", "enabled", "priority", "connectionUrl", "baseDn", "lastSyncStartedAt"];
@@ -14,27 +14,30 @@ export const DIRECTORY_DETAIL_COLUMNS = [
   "attributeMapping", "groupEntryDnList", "groupMappings", "syncPeriodSeconds", "disableLimitPercent", "pageSize", "timeoutSeconds",
 ];
 
-/** A table or CSV cell holds text: lists and objects are written out; JSON and NDJSON keep the API's answer. */
-const flat = (format: OutputFormat) => format === "table" || format === "csv";
-
+/** The directory as listed; JSON and NDJSON keep the API's answer. */
 export const directoryRow = (d: ECMDirectory, format: OutputFormat): Row =>
-  flat(format)
+  textCells(format)
     ? {
         ...d,
         // The PEM's first line says whether there is one; the whole of it would fill the screen.
         caCertificate: d.caCertificate === null ? null : "(PEM set)",
         // The API reads it as null; a table says why.
         bindPassword: format === "table" ? "(write-only)" : d.bindPassword,
-        attributeMapping: Object.entries(d.attributeMapping).map(([field, attribute]) => `${field}=${attribute}`),
-        groupMappings: d.groupMappings.map((m) => `${m.groupDn}=${m.localGroupId}`),
-        syncPeriodSeconds: `full ${d.syncPeriodSeconds.full}, changed ${d.syncPeriodSeconds.changed}`,
       }
     : { ...d };
+
+/** The directory in full: a table or CSV names the local groups it maps to (`cn=admins,…=staff`), JSON keeps the API's guids. */
+export async function directoryDetailRow(ctx: Ctx, d: ECMDirectory): Promise<Row> {
+  const row = directoryRow(d, ctx.format);
+  if (!textCells(ctx.format)) return row;
+  const name = await groupNamer(ctx, d.groupMappings.map((m) => m.localGroupId));
+  return { ...row, groupMappings: d.groupMappings.map((m) => `${m.groupDn}=${name(m.localGroupId)}`) };
+}
 
 export const SYNC_COLUMNS = [
   "id", "state", "mode", "forced", "startedBy", "startedAt", "finishedAt", "seen", "created", "updated", "disabled", "unchanged", "failed", "joined", "left", "usersPerSecond", "message", "problems",
 ];
-export const syncRow = (s: ECMDirectorySync, format: OutputFormat): Row => (flat(format) ? { ...s, problems: s.problems.map((p) => `${p.dn}: ${p.message}`) } : { ...s });
+export const syncRow = (s: ECMDirectorySync, format: OutputFormat): Row => (textCells(format) ? { ...s, problems: s.problems.map((p) => `${p.dn}: ${p.message}`) } : { ...s });
 
 /** A directory by id, or by its name (exact, else the only one whose name matches ignoring case). */
 export async function findDirectory(ctx: Ctx, ref: string): Promise<ECMDirectory> {

@@ -1,4 +1,3 @@
-import { noMoreArgs } from "../../args.js";
 import type { Command } from "../../command.js";
 import { DIRECTORY_COLUMNS, directoryRow } from "./fields.js";
 
@@ -7,7 +6,6 @@ export const list: Command = {
   args: "",
   summary: "list the directories users are imported from (LDAP, Active Directory)",
   async run(ctx) {
-    noMoreArgs(ctx, 0);
     ctx.list(DIRECTORY_COLUMNS, (await ctx.ecm().security.directories()).map((d) => directoryRow(d, ctx.format)));
   },
 };

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { ECMNotFoundError, type ECMDirectory, type ECMDirectorySync } from "ecm-sdk";
-import { arg, noMoreArgs, str } from "../../args.js";
+import { arg, str } from "../../args.js";
 import type { Command, Ctx } from "../../command.js";
 import { CliError, ExitCode, UsageError } from "../../errors.js";
 import { Progress } from "../../output.js";
@@ -23,7 +23,6 @@ export const sync: Command = {
   ],
   async run(ctx) {
     const ref = arg(ctx, 0, "directory");
-    noMoreArgs(ctx, 1);
     const mode = str(ctx.values, "mode");
     if (mode !== undefined && mode !== "full" && mode !== "changed") throw new UsageError("--mode must be full or changed");
     if (ctx.values.status && (mode !== undefined || ctx.values.force)) throw new UsageError("--status starts nothing: --mode and --force do not apply");

@@ -1,13 +1,12 @@
 import type { ECMDirectoryTest } from "ecm-sdk";
-import { noMoreArgs } from "../../args.js";
 import type { Command } from "../../command.js";
 import { ExitCode, UsageError } from "../../errors.js";
-import type { Row } from "../../output.js";
+import { textCells, type Row } from "../../output.js";
 import { DIRECTORY_OPTION_HELP, DIRECTORY_OPTIONS, findDirectory, newDirectoryFields } from "./fields.js";
 
 const TEST_COLUMNS = ["ok", "message", "server", "steps", "usersFound", "sample"];
 
-/** On a table, a line a step and a sample user; the other formats get the answer as it is. */
+/** On a table or CSV, a step and a sample user in words each; JSON and NDJSON get the answer as it is. */
 const tableRow = (t: ECMDirectoryTest): Row => ({
   ...t,
   // Listed with ", " on a table: a step's own full stop would read ".,".
@@ -23,13 +22,12 @@ export const test: Command = {
   options: DIRECTORY_OPTIONS,
   optionHelp: ["Without <directory>: tests the configuration the options give (as for create), saving nothing.", ...DIRECTORY_OPTION_HELP],
   async run(ctx) {
-    noMoreArgs(ctx, 1);
     const ref = ctx.args[0];
     const optionsGiven = Object.keys(ctx.values).some((k) => k in DIRECTORY_OPTIONS);
     if (ref !== undefined && optionsGiven) throw new UsageError("test a stored <directory> or the configuration given by options, not both");
     const sec = ctx.ecm().security;
     const result = ref !== undefined ? await sec.testDirectory((await findDirectory(ctx, ref)).id) : await sec.testDirectoryConfig(await newDirectoryFields(ctx, "test"));
-    ctx.out(TEST_COLUMNS, ctx.format === "table" ? tableRow(result) : { ...result });
+    ctx.out(TEST_COLUMNS, textCells(ctx.format) ? tableRow(result) : { ...result });
     return result.ok ? ExitCode.ok : ExitCode.error;
   },
 };

@@ -1,7 +1,7 @@
-import { arg, noMoreArgs, str } from "../../args.js";
+import { arg, str } from "../../args.js";
 import type { Command } from "../../command.js";
 import { namingSecretOptions, UsageError } from "../../errors.js";
-import { DIRECTORY_DETAIL_COLUMNS, DIRECTORY_OPTION_HELP, DIRECTORY_OPTIONS, directoryFields, directoryRow, findDirectory } from "./fields.js";
+import { DIRECTORY_DETAIL_COLUMNS, DIRECTORY_OPTION_HELP, DIRECTORY_OPTIONS, directoryFields, directoryDetailRow, findDirectory } from "./fields.js";
 
 export const update: Command = {
   path: ["directories", "update"],
@@ -11,13 +11,12 @@ export const update: Command = {
   optionHelp: [...DIRECTORY_OPTION_HELP, ["--name NAME", "rename it"]],
   async run(ctx) {
     const ref = arg(ctx, 0, "directory");
-    noMoreArgs(ctx, 1);
     const fields = await directoryFields(ctx);
     const name = str(ctx.values, "name");
     if (name !== undefined) fields.name = name;
     if (Object.keys(fields).length === 0) throw new UsageError("nothing to change: give an option");
     const d = await findDirectory(ctx, ref);
     const updated = await namingSecretOptions(ctx.ecm().security.updateDirectory(d.id, fields), "bindPassword", fields.bindPassword !== undefined, "--bind-password-stdin or ECM_BIND_PASSWORD");
-    ctx.out(DIRECTORY_DETAIL_COLUMNS, directoryRow(updated, ctx.format));
+    ctx.out(DIRECTORY_DETAIL_COLUMNS, await directoryDetailRow(ctx, updated));
   },
 };

@@ -1,4 +1,4 @@
-import { noMoreArgs, str } from "../../args.js";
+import { str } from "../../args.js";
 import { UsageError } from "../../errors.js";
 import type { Command, Ctx } from "../../command.js";
 import { findGroup } from "../../lookup.js";
@@ -18,7 +18,6 @@ export const exportCommand: Command = {
     "Output: json (default) is the server's export document as it streams; ndjson is one {\"kind\",…} line per record.",
   ],
   async run(ctx) {
-    noMoreArgs(ctx, 0);
     return exportAll(ctx);
   },
 };

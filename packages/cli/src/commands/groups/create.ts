@@ -1,4 +1,4 @@
-import { arg, noMoreArgs, str } from "../../args.js";
+import { arg, str } from "../../args.js";
 import type { Command } from "../../command.js";
 import { GROUP_COLUMNS, groupRow } from "../../rows.js";
 
@@ -10,7 +10,6 @@ export const create: Command = {
   optionHelp: [["-d, --description TEXT"]],
   async run(ctx) {
     const name = arg(ctx, 0, "name");
-    noMoreArgs(ctx, 1);
     const description = str(ctx.values, "description");
     ctx.out(GROUP_COLUMNS, groupRow(await ctx.ecm().security.createGroup(name, description !== undefined ? { description } : {})));
   },

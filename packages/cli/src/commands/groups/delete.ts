@@ -1,4 +1,4 @@
-import { arg, noMoreArgs } from "../../args.js";
+import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findGroup } from "../../lookup.js";
 import { YES_HELP, YES_OPTION, confirm } from "../../prompt.js";
@@ -12,7 +12,6 @@ export const remove: Command = {
   optionHelp: [YES_HELP],
   async run(ctx) {
     const ref = arg(ctx, 0, "group");
-    noMoreArgs(ctx, 1);
     const g = await findGroup(ctx, ref);
     await confirm(ctx, `Delete group ${g.name}?`);
     await ctx.ecm().security.deleteGroup(g.guid);

@@ -1,4 +1,4 @@
-import { noMoreArgs, str } from "../../args.js";
+import { str } from "../../args.js";
 import type { Command } from "../../command.js";
 import { GROUP_COLUMNS, groupRow } from "../../rows.js";
 
@@ -9,7 +9,6 @@ export const list: Command = {
   options: { search: { type: "string", short: "s" } },
   optionHelp: [["-s, --search TEXT", "substring of the group name"]],
   async run(ctx) {
-    noMoreArgs(ctx, 0);
     const search = str(ctx.values, "search");
     ctx.list(GROUP_COLUMNS, (await ctx.ecm().security.groups(search !== undefined ? { search } : {})).map(groupRow));
   },

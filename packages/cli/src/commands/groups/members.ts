@@ -1,4 +1,4 @@
-import { arg, noMoreArgs } from "../../args.js";
+import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findGroup } from "../../lookup.js";
 import { EXTENDED_HELP, EXTENDED_OPTION, printUsers } from "../../user-lists.js";
@@ -11,7 +11,6 @@ export const members: Command = {
   optionHelp: EXTENDED_HELP,
   async run(ctx) {
     const ref = arg(ctx, 0, "group");
-    noMoreArgs(ctx, 1);
     const g = await findGroup(ctx, ref);
     await printUsers(ctx, { groupId: g.guid });
   },

@@ -1,4 +1,4 @@
-import { arg, noMoreArgs } from "../../args.js";
+import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findGroup } from "../../lookup.js";
 import { ROLE_COLUMNS, roleRow } from "../../rows.js";
@@ -11,7 +11,6 @@ export const roles: Command = {
   optionHelp: [["--available", "the roles that could still be granted instead"]],
   async run(ctx) {
     const ref = arg(ctx, 0, "group");
-    noMoreArgs(ctx, 1);
     const g = await findGroup(ctx, ref);
     const sec = ctx.ecm().security;
     const roles = ctx.values.available ? await sec.availableGroupRoles(g.guid) : await sec.groupRoles(g.guid);

@@ -1,4 +1,4 @@
-import { arg, noMoreArgs } from "../../args.js";
+import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findGroup } from "../../lookup.js";
 import { GROUP_COLUMNS, groupRow } from "../../rows.js";
@@ -9,7 +9,6 @@ export const show: Command = {
   summary: "show one group (by name or guid)",
   async run(ctx) {
     const ref = arg(ctx, 0, "group");
-    noMoreArgs(ctx, 1);
     ctx.out(GROUP_COLUMNS, groupRow(await findGroup(ctx, ref)));
   },
 };

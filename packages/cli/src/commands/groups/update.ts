@@ -1,4 +1,4 @@
-import { arg, noMoreArgs, str } from "../../args.js";
+import { arg, str } from "../../args.js";
 import type { Command } from "../../command.js";
 import { UsageError } from "../../errors.js";
 import { findGroup } from "../../lookup.js";
@@ -12,7 +12,6 @@ export const update: Command = {
   optionHelp: [["-n, --name NAME"], ["-d, --description TEXT", "(\"\" clears)"]],
   async run(ctx) {
     const ref = arg(ctx, 0, "group");
-    noMoreArgs(ctx, 1);
     const name = str(ctx.values, "name");
     const description = str(ctx.values, "description");
     if (name === undefined && description === undefined) throw new UsageError("nothing to change: give --name or --description");

@@ -1,7 +1,7 @@
-import { arg, noMoreArgs } from "../../args.js";
+import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
 import { namingSecretOptions, UsageError } from "../../errors.js";
-import { CLIENT_SECRET_OPTIONS, IDP_DETAIL_COLUMNS, IDP_OPTION_HELP, IDP_OPTIONS, idpFields, idpRow } from "./fields.js";
+import { CLIENT_SECRET_OPTIONS, IDP_DETAIL_COLUMNS, IDP_OPTION_HELP, IDP_OPTIONS, idpFields, idpDetailRow } from "./fields.js";
 
 export const create: Command = {
   path: ["idps", "create"],
@@ -11,10 +11,9 @@ export const create: Command = {
   optionHelp: IDP_OPTION_HELP,
   async run(ctx) {
     const alias = arg(ctx, 0, "alias");
-    noMoreArgs(ctx, 1);
     const fields = await idpFields(ctx);
     if (fields.clientId === undefined) throw new UsageError("missing --client-id");
     const created = await namingSecretOptions(ctx.ecm().security.createIdentityProvider(alias, { ...fields, clientId: fields.clientId }), "clientSecret", fields.clientSecret !== undefined, CLIENT_SECRET_OPTIONS);
-    ctx.out(IDP_DETAIL_COLUMNS, idpRow(created, ctx.format));
+    ctx.out(IDP_DETAIL_COLUMNS, await idpDetailRow(ctx, created));
   },
 };

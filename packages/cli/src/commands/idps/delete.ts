@@ -1,4 +1,4 @@
-import { arg, noMoreArgs } from "../../args.js";
+import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
 import { YES_HELP, YES_OPTION, confirm } from "../../prompt.js";
 
@@ -11,7 +11,6 @@ export const remove: Command = {
   optionHelp: [YES_HELP],
   async run(ctx) {
     const alias = arg(ctx, 0, "alias");
-    noMoreArgs(ctx, 1);
     const p = await ctx.ecm().security.identityProvider(alias);
     await confirm(ctx, `Delete identity provider ${p.alias}? Its users lose this way to log in.`);
     await ctx.ecm().security.deleteIdentityProvider(p.alias);

@@ -3,8 +3,8 @@ import type { ECMIdentityProvider, IdentityProviderFields } from "ecm-sdk";
 import { flagPair, str } from "../../args.js";
 import type { Ctx, OptionHelp, Options } from "../../command.js";
 import { UsageError } from "../../errors.js";
-import { findGroup } from "../../lookup.js";
-import type { OutputFormat, Row } from "../../output.js";
+import { findGroup, groupNamer } from "../../lookup.js";
+import { textCells, type Row } from "../../output.js";
 import { readStdin } from "../../prompt.js";
 
 export const IDP_COLUMNS = ["alias", "displayName", "enabled", "guiOrder", "clientId", "issuer"];
@@ -13,12 +13,15 @@ export const IDP_DETAIL_COLUMNS = [
   "usernameClaim", "emailClaim", "firstNameClaim", "lastNameClaim", "groupsClaim", "trustEmail", "defaultGroupList", "customGroupList", "id",
 ];
 
-/** The provider with its `config` beside its other fields; a table or CSV writes the group list out, JSON keeps the API's objects. */
-export const idpRow = (p: ECMIdentityProvider, format: OutputFormat): Row => ({
-  ...p,
-  ...p.config,
-  customGroupList: format === "table" || format === "csv" ? p.customGroupList.map((m) => `${m.idpGroupName}=${m.localGroupId}`) : p.customGroupList,
-});
+/** The provider with its `config` beside its other fields. */
+export const idpRow = (p: ECMIdentityProvider): Row => ({ ...p, ...p.config });
+
+/** The provider in full: a table or CSV names its groups (`admins=staff`), JSON keeps the API's guids and objects. */
+export async function idpDetailRow(ctx: Ctx, p: ECMIdentityProvider): Promise<Row> {
+  if (!textCells(ctx.format)) return idpRow(p);
+  const name = await groupNamer(ctx, [...p.defaultGroupList, ...p.customGroupList.map((m) => m.localGroupId)]);
+  return { ...idpRow(p), defaultGroupList: p.defaultGroupList.map(name), customGroupList: p.customGroupList.map((m) => `${m.idpGroupName}=${name(m.localGroupId)}`) };
+}
 
 /** Where the client secret comes from (never an argument). */
 export const CLIENT_SECRET_OPTIONS = "--client-secret-stdin or ECM_CLIENT_SECRET";

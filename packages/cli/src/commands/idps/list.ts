@@ -1,4 +1,3 @@
-import { noMoreArgs } from "../../args.js";
 import type { Command } from "../../command.js";
 import { IDP_COLUMNS, idpRow } from "./fields.js";
 
@@ -7,7 +6,6 @@ export const list: Command = {
   args: "",
   summary: "list identity providers (OpenID Connect)",
   async run(ctx) {
-    noMoreArgs(ctx, 0);
-    ctx.list(IDP_COLUMNS, (await ctx.ecm().security.identityProviders()).map((p) => idpRow(p, ctx.format)));
+    ctx.list(IDP_COLUMNS, (await ctx.ecm().security.identityProviders()).map((p) => idpRow(p)));
   },
 };

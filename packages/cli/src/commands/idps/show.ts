@@ -1,6 +1,6 @@
-import { arg, noMoreArgs } from "../../args.js";
+import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
-import { IDP_DETAIL_COLUMNS, idpRow } from "./fields.js";
+import { IDP_DETAIL_COLUMNS, idpDetailRow } from "./fields.js";
 
 export const show: Command = {
   path: ["idps", "show"],
@@ -8,7 +8,6 @@ export const show: Command = {
   summary: "show an identity provider, with the redirect URI to register at it",
   async run(ctx) {
     const alias = arg(ctx, 0, "alias");
-    noMoreArgs(ctx, 1);
-    ctx.out(IDP_DETAIL_COLUMNS, idpRow(await ctx.ecm().security.identityProvider(alias), ctx.format));
+    ctx.out(IDP_DETAIL_COLUMNS, await idpDetailRow(ctx, await ctx.ecm().security.identityProvider(alias)));
   },
 };

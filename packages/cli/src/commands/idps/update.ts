@@ -1,8 +1,8 @@
 import { ECMConflictError } from "ecm-sdk";
-import { arg, noMoreArgs, str } from "../../args.js";
+import { arg, str } from "../../args.js";
 import type { Command } from "../../command.js";
 import { CliError, ExitCode, namingSecretOptions, UsageError } from "../../errors.js";
-import { CLIENT_SECRET_OPTIONS, IDP_DETAIL_COLUMNS, IDP_OPTION_HELP, IDP_OPTIONS, idpFields, idpRow } from "./fields.js";
+import { CLIENT_SECRET_OPTIONS, IDP_DETAIL_COLUMNS, IDP_OPTION_HELP, IDP_OPTIONS, idpFields, idpDetailRow } from "./fields.js";
 
 export const update: Command = {
   path: ["idps", "update"],
@@ -15,7 +15,6 @@ export const update: Command = {
   ],
   async run(ctx) {
     const alias = arg(ctx, 0, "alias");
-    noMoreArgs(ctx, 1);
     const links = str(ctx.values, "links");
     if (links !== undefined && links !== "keep" && links !== "remove") throw new UsageError("--links must be keep or remove");
     const fields = await idpFields(ctx);
@@ -25,6 +24,6 @@ export const update: Command = {
       if (error instanceof ECMConflictError && (error.additionalInfo as { field?: unknown } | null)?.field === "links") throw new CliError(`${error.message} (give --links keep or --links remove)`, ExitCode.conflict);
       throw error;
     });
-    ctx.out(IDP_DETAIL_COLUMNS, idpRow(updated, ctx.format));
+    ctx.out(IDP_DETAIL_COLUMNS, await idpDetailRow(ctx, updated));
   },
 };

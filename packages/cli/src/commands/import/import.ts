@@ -1,6 +1,6 @@
 import { open } from "node:fs/promises";
 import type { ECMImportResult } from "ecm-sdk";
-import { arg, noMoreArgs } from "../../args.js";
+import { arg } from "../../args.js";
 import type { Command, Ctx } from "../../command.js";
 import { finishWhenOutputCloses } from "../../closed-output.js";
 import { CliError, ExitCode, fileProblem } from "../../errors.js";
@@ -28,7 +28,6 @@ export const importCommand: Command = {
   ],
   async run(ctx) {
     const file = arg(ctx, 0, "file");
-    noMoreArgs(ctx, 1);
     // `ecm import big.csv | head`: the rows are imported all the same, their results past the pipe's end dropped.
     finishWhenOutputCloses();
     return importUsers(ctx, file);

@@ -1,5 +1,5 @@
 import { ECM, ECMAuthError } from "ecm-sdk";
-import { noMoreArgs, str, timeoutOf } from "../../args.js";
+import { str, timeoutOf } from "../../args.js";
 import { apiKeyClient, serverUrl } from "../../client.js";
 import type { Command } from "../../command.js";
 import { readConfig, writeConfig } from "../../config.js";
@@ -18,7 +18,6 @@ export const login: Command = {
     ["--api-key", "log in with an API key (ecm_…) instead: from ECM_API_KEY, standard input\nwith --password-stdin, else a prompt; saved like a token, it does not expire"],
   ],
   async run(ctx) {
-    noMoreArgs(ctx, 0);
     const saved = readConfig(ctx.io.env);
     const url = serverUrl(ctx.values, ctx.io.env, saved.url);
     if (!url) throw new UsageError("no server URL: use --url or set ECM_URL");

@@ -1,5 +1,5 @@
 import { ECM, ECMAuthError } from "ecm-sdk";
-import { noMoreArgs, timeoutOf } from "../../args.js";
+import { timeoutOf } from "../../args.js";
 import { serverUrl } from "../../client.js";
 import type { Command, Values } from "../../command.js";
 import { readConfig, writeConfig } from "../../config.js";
@@ -11,7 +11,6 @@ export const logout: Command = {
   summary: "end the session of ECM_TOKEN, else revoke the saved token and forget it (an API key is only forgotten)",
   formats: [],
   async run(ctx) {
-    noMoreArgs(ctx, 0);
     const { env } = ctx.io;
     // The credentials every other command uses instead of a saved login are the ones logged out of.
     if (env.ECM_API_KEY) {

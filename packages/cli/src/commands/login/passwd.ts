@@ -1,4 +1,3 @@
-import { noMoreArgs } from "../../args.js";
 import type { Command } from "../../command.js";
 import { CliError, ExitCode, UsageError } from "../../errors.js";
 import { readPassword, readStdin } from "../../prompt.js";
@@ -11,7 +10,6 @@ export const passwd: Command = {
   options: { "password-stdin": { type: "boolean" } },
   optionHelp: [["--password-stdin", "read the current password and then the new one, a line each, from standard input (else ECM_PASSWORD and ECM_NEW_PASSWORD, else asked)"]],
   async run(ctx) {
-    noMoreArgs(ctx, 0);
     // Said before a password is asked for that could change nothing (the server would say so only after).
     const me = await ctx.ecm().security.me();
     if (me.serviceAccount) throw new CliError(`${me.username} is a service account: it has no password to change (it authenticates with API keys)`, ExitCode.conflict);

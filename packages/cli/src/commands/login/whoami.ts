@@ -1,4 +1,3 @@
-import { noMoreArgs } from "../../args.js";
 import type { Command } from "../../command.js";
 import { USER_EXTENDED_COLUMNS, userRow } from "../../rows.js";
 
@@ -7,7 +6,6 @@ export const whoami: Command = {
   args: "",
   summary: "show the signed-in account",
   async run(ctx) {
-    noMoreArgs(ctx, 0);
     const me = await ctx.ecm().security.me();
     ctx.out(USER_EXTENDED_COLUMNS, userRow(me));
   },

@@ -1,4 +1,4 @@
-import { arg, noMoreArgs } from "../../args.js";
+import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findGroup } from "../../lookup.js";
 
@@ -10,7 +10,6 @@ export const grant: Command = {
   async run(ctx) {
     const g = await findGroup(ctx, arg(ctx, 0, "group"));
     const role = arg(ctx, 1, "role");
-    noMoreArgs(ctx, 2);
     const sec = ctx.ecm().security;
     const had = (await sec.groupRoles(g.guid)).some((r) => r.name === role);
     // Granting what is granted changes nothing; the server still says whether the role exists.

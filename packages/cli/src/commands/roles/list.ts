@@ -1,4 +1,3 @@
-import { noMoreArgs } from "../../args.js";
 import type { Command } from "../../command.js";
 import { ROLE_COLUMNS, roleRow } from "../../rows.js";
 
@@ -7,7 +6,6 @@ export const list: Command = {
   args: "",
   summary: "list all roles",
   async run(ctx) {
-    noMoreArgs(ctx, 0);
     ctx.list(ROLE_COLUMNS, (await ctx.ecm().security.roles()).map(roleRow));
   },
 };

@@ -1,4 +1,4 @@
-import { arg, noMoreArgs } from "../../args.js";
+import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findGroup } from "../../lookup.js";
 import { YES_HELP, YES_OPTION, confirm } from "../../prompt.js";
@@ -13,7 +13,6 @@ export const revoke: Command = {
   async run(ctx) {
     const g = await findGroup(ctx, arg(ctx, 0, "group"));
     const role = arg(ctx, 1, "role");
-    noMoreArgs(ctx, 2);
     const sec = ctx.ecm().security;
     if ((await sec.groupRoles(g.guid)).some((r) => r.name === role)) {
       await confirm(ctx, `Revoke ${role} from every member of ${g.name}?`);

@@ -1,4 +1,3 @@
-import { noMoreArgs } from "../../args.js";
 import type { Command } from "../../command.js";
 import { USER_FILTER_HELP, USER_FILTER_OPTIONS, userFilter } from "./fields.js";
 
@@ -9,7 +8,6 @@ export const count: Command = {
   options: USER_FILTER_OPTIONS,
   optionHelp: USER_FILTER_HELP,
   async run(ctx) {
-    noMoreArgs(ctx, 0);
     const n = await ctx.ecm().security.countUsers(await userFilter(ctx));
     if (ctx.format === "table") ctx.io.stdout.write(`${n}\n`);
     else ctx.out(["count"], { count: n });

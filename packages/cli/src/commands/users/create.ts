@@ -1,4 +1,4 @@
-import { arg, noMoreArgs } from "../../args.js";
+import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findGroup } from "../../lookup.js";
 import { readPassword } from "../../prompt.js";
@@ -18,7 +18,6 @@ export const create: Command = {
   ],
   async run(ctx) {
     const username = arg(ctx, 0, "username");
-    noMoreArgs(ctx, 1);
     const fields = userFieldsFrom(ctx.values);
     const serviceAccount = ctx.values["service-account"] === true;
     let password: string | undefined;

@@ -1,4 +1,4 @@
-import { arg, noMoreArgs } from "../../args.js";
+import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findUser } from "../../lookup.js";
 import { YES_HELP, YES_OPTION, confirm } from "../../prompt.js";
@@ -12,7 +12,6 @@ export const remove: Command = {
   optionHelp: [YES_HELP],
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
-    noMoreArgs(ctx, 1);
     const u = await findUser(ctx, ref);
     await confirm(ctx, `Delete user ${u.username} (${u.displayName})?`);
     await ctx.ecm().security.deleteUser(u.guid);

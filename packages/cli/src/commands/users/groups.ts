@@ -1,4 +1,4 @@
-import { arg, noMoreArgs } from "../../args.js";
+import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findUser } from "../../lookup.js";
 import { GROUP_COLUMNS, groupRow } from "../../rows.js";
@@ -9,7 +9,6 @@ export const groups: Command = {
   summary: "list the groups of a user",
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
-    noMoreArgs(ctx, 1);
     const u = await findUser(ctx, ref);
     ctx.list(GROUP_COLUMNS, (await ctx.ecm().security.userGroups(u.guid)).map(groupRow));
   },

@@ -1,5 +1,5 @@
 import { ECMConflictError, ECMNotFoundError } from "ecm-sdk";
-import { arg, noMoreArgs, str } from "../../args.js";
+import { arg, str } from "../../args.js";
 import type { Command } from "../../command.js";
 import { CliError, ExitCode } from "../../errors.js";
 import { findUser } from "../../lookup.js";
@@ -14,7 +14,6 @@ export const link: Command = {
     const ref = arg(ctx, 0, "user");
     const alias = arg(ctx, 1, "alias");
     const subject = arg(ctx, 2, "subject");
-    noMoreArgs(ctx, 3);
     const u = await findUser(ctx, ref);
     await ctx.ecm().security.linkUser(u.guid, alias, subject);
     ctx.note(`Linked ${u.username} to ${alias}`);
@@ -31,7 +30,6 @@ export const unlink: Command = {
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
     const alias = arg(ctx, 1, "alias");
-    noMoreArgs(ctx, 2);
     const u = await findUser(ctx, ref);
     const sec = ctx.ecm().security;
     const subject = str(ctx.values, "subject");

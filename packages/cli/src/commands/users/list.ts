@@ -1,4 +1,3 @@
-import { noMoreArgs } from "../../args.js";
 import type { Command } from "../../command.js";
 import { EXTENDED_HELP, EXTENDED_OPTION, printUsers } from "../../user-lists.js";
 import { USER_FILTER_HELP, USER_FILTER_OPTIONS, userFilter } from "./fields.js";
@@ -10,7 +9,6 @@ export const list: Command = {
   options: { ...USER_FILTER_OPTIONS, ...EXTENDED_OPTION },
   optionHelp: [...USER_FILTER_HELP, ...EXTENDED_HELP],
   async run(ctx) {
-    noMoreArgs(ctx, 0);
     await printUsers(ctx, await userFilter(ctx));
   },
 };

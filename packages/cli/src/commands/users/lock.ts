@@ -1,4 +1,4 @@
-import { arg, noMoreArgs } from "../../args.js";
+import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findUser } from "../../lookup.js";
 import { USER_EXTENDED_COLUMNS, userRow } from "../../rows.js";
@@ -9,7 +9,6 @@ export const lock: Command = {
   summary: "lock (disable) a user",
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
-    noMoreArgs(ctx, 1);
     const u = await findUser(ctx, ref);
     ctx.out(USER_EXTENDED_COLUMNS, userRow(await ctx.ecm().security.lockUser(u.guid)));
   },

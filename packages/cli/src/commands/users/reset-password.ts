@@ -1,4 +1,4 @@
-import { arg, noMoreArgs } from "../../args.js";
+import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findUser } from "../../lookup.js";
 import { readPassword } from "../../prompt.js";
@@ -13,7 +13,6 @@ export const resetPassword: Command = {
   optionHelp: [["--password-stdin", "read the new password from standard input (else ECM_NEW_PASSWORD, else asked twice)"]],
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
-    noMoreArgs(ctx, 1);
     const u = await findUser(ctx, ref);
     // What the server refuses is said before a password is asked for: one's own (a reset would skip the
     // current one), a service account's (it has none), a directory user's (its directory has it), one an

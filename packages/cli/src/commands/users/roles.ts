@@ -1,4 +1,4 @@
-import { arg, noMoreArgs } from "../../args.js";
+import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findUser } from "../../lookup.js";
 import { ROLE_COLUMNS, roleRow } from "../../rows.js";
@@ -9,7 +9,6 @@ export const roles: Command = {
   summary: "list the effective roles of a user",
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
-    noMoreArgs(ctx, 1);
     const u = await findUser(ctx, ref);
     ctx.list(ROLE_COLUMNS, (await ctx.ecm().security.roles(u.guid)).map(roleRow));
   },

@@ -1,7 +1,8 @@
 import { toUserSource, type ECMLockout, type ECMUserSource, type RestUser } from "ecm-sdk";
-import { arg, noMoreArgs } from "../../args.js";
+import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findUser } from "../../lookup.js";
+import { textCells } from "../../output.js";
 import { USER_EXTENDED_COLUMNS, userRow } from "../../rows.js";
 
 /** "locked out until …", "2 failed logins", or both. */
@@ -11,7 +12,7 @@ function standing(l: { lockedOutUntil: Date | null; failedLogins: number }): str
   return [until, failed].filter(Boolean).join(" and ");
 }
 
-/** On a table, a phrase for the account-wide lockout and one for each address; the other formats get the answer as it is. */
+/** On a table or CSV, a phrase for the account-wide lockout and one for each address; JSON and NDJSON get the answer as it is. */
 function lockoutText(l: ECMLockout): string[] {
   const account = standing(l);
   return [
@@ -20,7 +21,7 @@ function lockoutText(l: ECMLockout): string[] {
   ];
 }
 
-/** On a table: "local", "directory Corp AD", "identity-provider corp (Corp SSO)". */
+/** On a table or CSV: "local", "directory Corp AD", "identity-provider corp (Corp SSO)". */
 function sourceText(s: ECMUserSource): string {
   if (s.type === "directory") return `directory ${s.name}`;
   if (s.type === "identity-provider") return `identity-provider ${s.id} (${s.name})`;
@@ -33,7 +34,6 @@ export const show: Command = {
   summary: "show one user (by username or guid): groups, where it comes from (directory and DN, identity providers), lockouts after failed logins",
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
-    noMoreArgs(ctx, 1);
     const u = await findUser(ctx, ref);
     // `lockedOut` is the account-wide lockout only: an address locked out of the account (the user's own, say) shows here.
     const [lockout, rest] = await Promise.all([
@@ -42,7 +42,7 @@ export const show: Command = {
       ctx.ecm().request<RestUser>("GET", `/security/v1/users/${encodeURIComponent(u.guid)}`, { query: { extendedInfo: true } }),
     ]);
     const source = toUserSource(rest);
-    const table = ctx.format === "table";
+    const table = textCells(ctx.format);
     ctx.out([...USER_EXTENDED_COLUMNS, "firstName", "lastName", "changePwd", "neverExpire", "source", "dn", "federatedIdentities", "lockout"], {
       ...userRow(u),
       firstName: rest.firstName,

@@ -1,4 +1,4 @@
-import { arg, noMoreArgs } from "../../args.js";
+import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findUser } from "../../lookup.js";
 import { USER_EXTENDED_COLUMNS, userRow } from "../../rows.js";
@@ -9,7 +9,6 @@ export const unlock: Command = {
   summary: "unlock (enable) a user and clear a lockout after failed logins",
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
-    noMoreArgs(ctx, 1);
     const sec = ctx.ecm().security;
     const u = await findUser(ctx, ref);
     await sec.clearLockout(u.guid);

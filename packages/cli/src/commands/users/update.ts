@@ -1,4 +1,4 @@
-import { arg, noMoreArgs } from "../../args.js";
+import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
 import { UsageError } from "../../errors.js";
 import { findUser } from "../../lookup.js";
@@ -13,7 +13,6 @@ export const update: Command = {
   optionHelp: USER_FIELD_HELP,
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
-    noMoreArgs(ctx, 1);
     const fields = userFieldsFrom(ctx.values);
     if (Object.keys(fields).length === 0) throw new UsageError("nothing to change: give at least one field option");
     const u = await findUser(ctx, ref);
