@@ -26,6 +26,14 @@ export async function groupNamer(ctx: Ctx, guids: readonly string[]): Promise<(g
   return (guid) => names.get(guid) ?? guid;
 }
 
+/** The username of the profile a `profileId` names; null for none (-1) and for a profile itself (0). */
+export async function profileName(ctx: Ctx, profileId: number): Promise<string | null> {
+  if (profileId <= 0) return null;
+  // Profiles are few: the one with this numeric id among them (the API finds users by guid or name only).
+  const profiles = await ctx.ecm().security.users({ profileId: 0 });
+  return profiles.find((p) => p.id === profileId)?.username ?? null;
+}
+
 /** A name may be shaped like a guid: what `ref` names as a guid and as a name, the same object or one of them; two are refused, never one picked. */
 function oneOf<T extends { guid: string }>(kind: string, ref: string, [byGuid, byName]: [T | undefined, T | undefined], nameOf: (o: T) => string): T {
   if (byGuid && byName && byGuid.guid !== byName.guid) {

@@ -1324,6 +1324,12 @@ describe("as a script author meets it", () => {
       }
       assert.deepEqual(JSON.parse(ok(await ecm(["idps", "show", "cli-named", "-o", "json"])).stdout).customGroupList, [{ idpGroupName: "admins", localGroupId: guid }]);
       assert.deepEqual(JSON.parse(ok(await ecm(["directories", "show", "cli-named-dir", "-o", "json"])).stdout).groupMappings, [{ groupDn: "cn=admins,dc=example", localGroupId: guid }]);
+      // A user's profile (a number in profileId) by its name beside it, in every format.
+      const profile = JSON.parse(ok(await ecm(["users", "create", "cli-named-profile", "--profile-id", "0", "-o", "json"])).stdout);
+      ok(await ecm(["users", "create", "cli-named-profiled", "--profile-id", String(profile.id)]));
+      assert.match(ok(await ecm(["users", "show", "cli-named-profiled"])).stdout, new RegExp(`^profileId: +${profile.id}\n(.*\n)*profile: +cli-named-profile$`, "m"));
+      assert.equal(JSON.parse(ok(await ecm(["users", "show", "cli-named-profiled", "-o", "json"])).stdout).profile, "cli-named-profile");
+      assert.equal(JSON.parse(ok(await ecm(["users", "show", "cli-named-profile", "-o", "json"])).stdout).profile, null);
     } finally {
       ok(await ecm(["idps", "delete", "cli-named", "-y"]));
       ok(await ecm(["directories", "delete", "cli-named-dir", "-y"]));

@@ -1,7 +1,7 @@
 import { toUserSource, type ECMLockout, type ECMUserSource, type RestUser } from "ecm-sdk";
 import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
-import { findUser } from "../../lookup.js";
+import { findUser, profileName } from "../../lookup.js";
 import { textCells } from "../../output.js";
 import { USER_EXTENDED_COLUMNS, userRow } from "../../rows.js";
 
@@ -36,15 +36,18 @@ export const show: Command = {
     const ref = arg(ctx, 0, "user");
     const u = await findUser(ctx, ref);
     // `lockedOut` is the account-wide lockout only: an address locked out of the account (the user's own, say) shows here.
-    const [lockout, rest] = await Promise.all([
+    const [lockout, rest, profile] = await Promise.all([
       ctx.ecm().security.lockout(u.guid),
       // Where it comes from, and what users create/update set that the seed's user has no field for: one read of the REST user.
       ctx.ecm().request<RestUser>("GET", `/security/v1/users/${encodeURIComponent(u.guid)}`, { query: { extendedInfo: true } }),
+      // `profileId` is a number: the profile by name beside it.
+      profileName(ctx, u.profileId),
     ]);
     const source = toUserSource(rest);
     const table = textCells(ctx.format);
-    ctx.out([...USER_EXTENDED_COLUMNS, "firstName", "lastName", "changePwd", "neverExpire", "source", "dn", "federatedIdentities", "lockout"], {
+    ctx.out([...USER_EXTENDED_COLUMNS, "profile", "firstName", "lastName", "changePwd", "neverExpire", "source", "dn", "federatedIdentities", "lockout"], {
       ...userRow(u),
+      profile,
       firstName: rest.firstName,
       lastName: rest.lastName,
       changePwd: rest.changePassword === true,
