@@ -12,14 +12,14 @@ import { ECM } from "../client.js";
 import { ECMConnectionError, ECMError, ECMServerError } from "../errors.js";
 import { ECMSync } from "../sync.js";
 
-test("connection refused ends in ECMConnectionError", async () => {
+test("connection refused ends in ECMConnectionError, saying why in words", async () => {
   // A port that was free a moment ago: nothing listens on it now.
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   const ecm = new ECM({ baseUrl: `http://127.0.0.1:${port}/portal`, token: "t", retries: 1, retryDelay: 5, maxRetryDelay: 20 });
-  await assert.rejects(ecm.security.users(), (e: unknown) => e instanceof ECMConnectionError && /ECONNREFUSED/.test(e.message));
+  await assert.rejects(ecm.security.users(), (e: unknown) => e instanceof ECMConnectionError && /^cannot reach http:\/\/127\.0\.0\.1:\d+\/portal: nothing answers on that port: is the server running, and is the URL right\? \(ECONNREFUSED\)$/.test(e.message));
 });
 
 /** A peer on loopback that answers every request with `answer` (a proxy gone wrong, another host); what it was sent is kept. */
