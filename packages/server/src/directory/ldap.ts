@@ -109,9 +109,13 @@ function networkReason(error: unknown, url: URL): string {
     EHOSTUNREACH: "the host cannot be reached (no route to it)",
     ENETUNREACH: "the network of that address cannot be reached",
     ...Object.fromEntries(UNTRUSTED_CERTIFICATE.map((c) => [c, "its certificate is signed by a CA this server does not trust: put that CA's certificate (PEM) in caCertificate"])),
+    ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION: "the server and this one share no TLS version: this one speaks TLS 1.2 and later, enable them at the server",
+    ERR_SSL_UNSUPPORTED_PROTOCOL: "the server and this one share no TLS version: this one speaks TLS 1.2 and later, enable them at the server",
     ERR_TLS_CERT_ALTNAME_INVALID: `its certificate is for ${certificateNames(error)}, not ${url.hostname}: connect by a name the certificate holds, or give the server a certificate for this one`,
   };
-  const reason = reasons[code] ?? (isTimeout(error) ? "no answer in time" : undefined);
+  // OpenSSL's own failures: its reason ("sslv3 alert handshake failure"), not its lines of source file and error numbers.
+  const openSsl = (error as { library?: unknown; reason?: unknown })?.reason;
+  const reason = reasons[code] ?? (isTimeout(error) ? "no answer in time" : typeof openSsl === "string" ? `the TLS handshake failed: ${openSsl}` : undefined);
   return reason ? `${reason} (${code || "timeout"})` : message;
 }
 
@@ -127,10 +131,23 @@ function connectionFailure(url: URL, error: unknown, during?: DirectoryStep): Di
   if (!during && url.protocol === "ldap:" && /^Connection closed before message response was received/.test((error as Error)?.message ?? "")) {
     return new DirectoryError("tls", `${url.host} closed the connection without answering LDAP: this port most likely speaks LDAPS — use ldaps://${url.host}, or the server's plain LDAP port (389).`);
   }
+  if (!during && url.protocol === "ldaps:" && speaksNoTls(error)) {
+    const code = String((error as { code?: unknown }).code);
+    return new DirectoryError("tls", `TLS with ${url.host} failed: the server does not answer TLS on this port, which most likely speaks plain LDAP — use ldap://${url.host} with StartTLS, or the server's LDAPS port (636) (${code})`);
+  }
   const message = networkReason(error, url);
   if (isTlsError(error)) return new DirectoryError("tls", `TLS with ${url.host} failed: ${message}`, isTimeout(error));
   if (during) return new DirectoryError("connect", `The connection to ${url.host} was lost during the ${during}: ${message}`, isTimeout(error));
   return new DirectoryError("connect", `Cannot connect to ${url.host}: ${message}`, isTimeout(error));
+}
+
+/**
+ * An LDAPS handshake that met a port without TLS: a server that drops the handshake unanswered (slapd's plain
+ * port), or one that answers in plain text (OpenSSL then reads no TLS record: "wrong version number").
+ */
+function speaksNoTls(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === "ERR_SSL_WRONG_VERSION_NUMBER" || (code === "ECONNRESET" && /before secure TLS connection was established/.test(String(message)));
 }
 
 /** A server that answered the StartTLS request with a refusal (one without TLS set up: "unsupported extended operation"). */

@@ -349,6 +349,35 @@ describeEachStore("external user storage configuration", (server) => {
     } finally {
       elsewhere.close();
     }
+    // ldaps:// to a port that speaks no TLS: slapd's plain port drops the handshake; a server answering in plain text
+    // (a web server, say) makes OpenSSL say "wrong version number". Either way the words, not OpenSSL's own lines.
+    const plainText = createServer((socket) => {
+      socket.on("error", () => {});
+      socket.once("data", () => socket.end("HTTP/1.1 400 Bad Request\r\n\r\n"));
+    });
+    await new Promise<void>((resolve) => plainText.listen(0, "127.0.0.1", resolve));
+    try {
+      for (const port of [new URL(slapd.url).port, String((plainText.address() as AddressInfo).port)]) {
+        const noTls = await test({ connectionUrl: `ldaps://127.0.0.1:${port}`, startTls: false });
+        assert.equal(noTls.steps.at(-1).step, "tls", JSON.stringify(noTls.steps));
+        assert.match(noTls.message, new RegExp(`^TLS with 127\\.0\\.0\\.1:${port} failed: the server does not answer TLS on this port, which most likely speaks plain LDAP — use ldap://127\\.0\\.0\\.1:${port} with StartTLS, or the server's LDAPS port \\(636\\) \\((ECONNRESET|ERR_SSL_WRONG_VERSION_NUMBER)\\)$`));
+        assert.doesNotMatch(noTls.message, /SSL routines|openssl/);
+      }
+    } finally {
+      plainText.close();
+    }
+    // A server of TLS 1.0 and 1.1 only (an old domain controller): said so, not in OpenSSL's lines.
+    const { key, cert } = certificate("localhost");
+    const oldTls = tlsServer({ key, cert, minVersion: "TLSv1", maxVersion: "TLSv1.1", ciphers: "DEFAULT@SECLEVEL=0" }, (socket) => socket.on("error", () => {}));
+    oldTls.on("tlsClientError", () => {});
+    await new Promise<void>((resolve) => oldTls.listen(0, "127.0.0.1", resolve));
+    try {
+      const old = await test({ connectionUrl: `ldaps://127.0.0.1:${(oldTls.address() as AddressInfo).port}`, startTls: false });
+      assert.equal(old.steps.at(-1).step, "tls", JSON.stringify(old.steps));
+      assert.match(old.message, /^TLS with 127\.0\.0\.1:\d+ failed: the server and this one share no TLS version: this one speaks TLS 1\.2 and later, enable them at the server \(ERR_SSL_[A-Z0-9_]+\)$/);
+    } finally {
+      oldTls.close();
+    }
     // LDAPS with the test's CA.
     const ldaps = await test({ connectionUrl: slapd.ldapsUrl, startTls: false });
     assert.equal(ldaps.ok, true, ldaps.message);
