@@ -185,6 +185,36 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
     assert.equal((await server.api("DELETE", `${PATH}/${id}?users=delete`, { token })).status, 204);
   });
 
+  it("sets a directory's priority, attribute mapping, page size and timeout, and keeps the mapping of the fields left as they were", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/directories/new`);
+      await page.getByLabel("Name", { exact: true }).fill(`tuned ldap ${kind}`);
+      await page.getByLabel("Server URLs").fill(slapd.url);
+      await page.getByLabel("Base DN", { exact: true }).fill(tree.suffix);
+      await page.getByLabel("Priority (the lower number wins a login name two directories hold)").fill("7");
+      await page.getByLabel("Login name attribute").fill("mail");
+      await page.getByLabel("Entries a search page reads").fill("200");
+      await page.getByLabel("Seconds to wait for an answer of the directory").fill("4");
+      await page.getByRole("button", { name: "Create" }).click();
+      await page.getByText("Created. Test it, then start a sync.").waitFor();
+      const id = /#\/directories\/([^?]+)/.exec(page.url())![1]!;
+      const stored = async () => (await server.api<Record<string, any>>("GET", `${PATH}/${id}`, { token })).body;
+      const created = await stored();
+      assert.deepEqual([created.priority, created.attributeMapping.loginName, created.attributeMapping.username, created.pageSize, created.timeoutSeconds], [7, "mail", "uid", 200, 4]);
+      // Shown as stored; a change of one field leaves the others as they are.
+      assert.equal(await page.getByLabel("Username attribute").inputValue(), "uid");
+      await page.getByLabel("Priority (the lower number wins a login name two directories hold)").fill("3");
+      await page.getByLabel("Email attribute").fill("userPrincipalName");
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByText(`Saved tuned ldap ${kind}.`).waitFor();
+      const saved = await stored();
+      assert.deepEqual([saved.priority, saved.attributeMapping.email, saved.attributeMapping.loginName, saved.attributeMapping.uniqueId], [3, "userPrincipalName", "mail", "entryUUID"]);
+      assert.equal((await server.api("DELETE", `${PATH}/${id}?users=delete`, { token })).status, 204);
+    });
+  });
+
   it("a connection test that gets no answer (the server unreachable) says so where its outcome goes, with the focus there, not out of view at the top of the page", async () => {
     const { url } = ctx();
     await onPage(ctx(), async ({ page }) => {

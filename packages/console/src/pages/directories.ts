@@ -14,6 +14,17 @@ const VENDORS = [
   ["ACTIVE_DIRECTORY", "Active Directory"],
 ] as const;
 
+/** The user fields a directory's attributes fill, as the form labels them. */
+const ATTRIBUTES = [
+  ["username", "Username attribute"],
+  ["loginName", "Login name attribute"],
+  ["firstName", "First name attribute"],
+  ["lastName", "Last name attribute"],
+  ["email", "Email attribute"],
+  ["displayName", "Display name attribute"],
+  ["uniqueId", "Unique id attribute (never changes: objectGUID, entryUUID)"],
+] as const;
+
 const STATES: Record<ECMDirectorySync["state"], string> = { running: "Running", succeeded: "Finished", failed: "Failed", interrupted: "Interrupted (the server stopped)" };
 
 const COUNTS = [
@@ -152,6 +163,15 @@ class DirectoriesPage extends Page {
       groupMappings: form.querySelector("ecm-group-rows")!.chosen("group mapping").map((r) => ({ groupDn: r.key, localGroupId: r.groupId })),
       syncPeriodSeconds: { full: Number(text("syncPeriodSeconds/full") || "0"), changed: Number(text("syncPeriodSeconds/changed") || "0") },
       ...(text("disableLimitPercent") ? { disableLimitPercent: Number(text("disableLimitPercent")) } : {}),
+      priority: Number(text("priority") || "0"),
+      // Only the attributes typed in: one left as shown stays the server's to decide (the new kind's default after a change of Kind).
+      attributeMapping: Object.fromEntries(ATTRIBUTES.flatMap(([k]) => {
+        const input = form.querySelector<HTMLInputElement>(`[name="attributeMapping/${k}"]`)!;
+        const value = input.value.trim();
+        return value && value !== input.dataset.shown ? [[k, value]] : [];
+      })),
+      ...(text("pageSize") ? { pageSize: Number(text("pageSize")) } : {}),
+      ...(text("timeoutSeconds") ? { timeoutSeconds: Number(text("timeoutSeconds")) } : {}),
       enabled: data.get("enabled") === "on",
     };
   }
@@ -267,6 +287,7 @@ class DirectoriesPage extends Page {
             ${field("name", "Name", d?.name ?? "", { required: true })}
             <div class="field"><label for="d-vendor">Kind</label><select id="d-vendor" name="vendor">
               ${VENDORS.map(([v, label]) => html`<option value=${v} ?selected=${(d?.vendor ?? "OTHER") === v}>${label}</option>`)}</select></div>
+            ${field("priority", "Priority (the lower number wins a login name two directories hold)", String(d?.priority ?? 0), { type: "number" })}
             ${field("connectionUrl", "Server URLs (space-separated, tried in order)", d?.connectionUrl ?? "", { required: true, placeholder: "ldaps://dc1.example.com" })}
             ${check("startTls", "StartTLS on ldap://", d?.startTls ?? false)}
             ${area("caCertificate", "CA certificate (PEM, besides the system's)", d?.caCertificate ?? "")}
@@ -287,6 +308,12 @@ class DirectoriesPage extends Page {
             ${field("syncPeriodSeconds/full", "Full sync every … seconds (0: only when started)", String(d?.syncPeriodSeconds.full ?? 0), { type: "number" })}
             ${field("syncPeriodSeconds/changed", "Changed sync every … seconds (0: only when started)", String(d?.syncPeriodSeconds.changed ?? 0), { type: "number" })}
             ${field("disableLimitPercent", "A full sync disables at most … % of its users unless forced", d ? String(d.disableLimitPercent) : "", { type: "number" })}
+            ${field("pageSize", "Entries a search page reads", d ? String(d.pageSize) : "", { type: "number" })}
+            ${field("timeoutSeconds", "Seconds to wait for an answer of the directory", d ? String(d.timeoutSeconds) : "", { type: "number" })}
+            ${ATTRIBUTES.map(([k, label]) => {
+              const shown = d?.attributeMapping[k] ?? "";
+              return html`<div class="field"><label for=${`d-attributeMapping/${k}`}>${label}</label><input id=${`d-attributeMapping/${k}`} name=${`attributeMapping/${k}`} .value=${shown} data-shown=${shown} placeholder="the kind's default"></div>`;
+            })}
           </div>
         </fieldset>
         <div class="row">${locked ? nothing : html`<button class="primary" ?disabled=${this.busy}>${d ? "Save" : "Create"}</button>`}
