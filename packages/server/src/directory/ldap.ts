@@ -114,7 +114,7 @@ function networkReason(error: unknown, url: URL): string {
     ERR_TLS_CERT_ALTNAME_INVALID: `its certificate is for ${certificateNames(error)}, not ${url.hostname}: connect by a name the certificate holds, or give the server a certificate for this one`,
   };
   // OpenSSL's own failures: its reason ("sslv3 alert handshake failure"), not its lines of source file and error numbers.
-  const openSsl = (error as { library?: unknown; reason?: unknown })?.reason;
+  const openSsl = (error as { reason?: unknown })?.reason;
   const reason = reasons[code] ?? (isTimeout(error) ? "no answer in time" : typeof openSsl === "string" ? `the TLS handshake failed: ${openSsl}` : undefined);
   return reason ? `${reason} (${code || "timeout"})` : message;
 }
