@@ -215,6 +215,27 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
     });
   });
 
+  it("a change of Kind takes the new kind's filters and attributes where they were the former kind's defaults, as the API does", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const { userFilter: _, ...plain } = directoryConfig(tree, slapd, { name: `kind ldap ${kind}` });
+    const created = await server.api<{ id: string; userFilter: string }>("POST", PATH, { token, body: { ...plain, attributeMapping: { email: "userPrincipalName" } } });
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.body.userFilter, "(objectClass=inetOrgPerson)");
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/directories/${created.body.id}`);
+      await page.getByLabel("Kind", { exact: true }).selectOption("ACTIVE_DIRECTORY");
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByText(`Saved kind ldap ${kind}.`).waitFor();
+    });
+    const saved = (await server.api<Record<string, any>>("GET", `${PATH}/${created.body.id}`, { token })).body;
+    assert.deepEqual(
+      [saved.vendor, saved.userFilter, saved.groupFilter, saved.attributeMapping.username, saved.attributeMapping.uniqueId, saved.attributeMapping.email],
+      ["ACTIVE_DIRECTORY", "(&(objectCategory=person)(objectClass=user))", "(objectClass=group)", "sAMAccountName", "objectGUID", "userPrincipalName"],
+    );
+    assert.equal((await server.api("DELETE", `${PATH}/${created.body.id}?users=delete`, { token })).status, 204);
+  });
+
   it("a connection test that gets no answer (the server unreachable) says so where its outcome goes, with the focus there, not out of view at the top of the page", async () => {
     const { url } = ctx();
     await onPage(ctx(), async ({ page }) => {

@@ -145,6 +145,17 @@ class DirectoriesPage extends Page {
     const orNull = (name: string) => text(name) || null;
     const lines = (name: string) => text(name).split("\n").map((l) => l.trim()).filter(Boolean);
     const password = String(data.get("bindPassword") ?? "");
+    /** A field's value when changed from what the page showed; undefined when left as shown. */
+    const typed = (name: string) => {
+      const input = form.querySelector<HTMLInputElement>(`[name="${name}"]`)!;
+      const value = input.value.trim();
+      return value === input.dataset.shown ? undefined : value;
+    };
+    // Left as shown, a filter or attribute stays the server's to decide: the new kind's default after a change of Kind where it was the former kind's.
+    const filter = (name: "userFilter" | "groupFilter") => {
+      const value = typed(name);
+      return value === undefined ? {} : { [name]: value || null };
+    };
     return {
       name: text("name"),
       vendor: text("vendor") as ECMDirectory["vendor"],
@@ -156,19 +167,17 @@ class DirectoriesPage extends Page {
       bindDn: orNull("bindDn"),
       ...(password ? { bindPassword: password } : data.get("removePassword") === "on" ? { bindPassword: "" } : {}),
       userSearchBase: orNull("userSearchBase"),
-      // Left empty: the vendor's filters (a new directory's by leaving them out).
-      userFilter: text("userFilter") || null,
-      groupFilter: text("groupFilter") || null,
+      // Emptied: the vendor's filters.
+      ...filter("userFilter"),
+      ...filter("groupFilter"),
       groupEntryDnList: lines("groupEntryDnList"),
       groupMappings: form.querySelector("ecm-group-rows")!.chosen("group mapping").map((r) => ({ groupDn: r.key, localGroupId: r.groupId })),
       syncPeriodSeconds: { full: Number(text("syncPeriodSeconds/full") || "0"), changed: Number(text("syncPeriodSeconds/changed") || "0") },
       ...(text("disableLimitPercent") ? { disableLimitPercent: Number(text("disableLimitPercent")) } : {}),
       priority: Number(text("priority") || "0"),
-      // Only the attributes typed in: one left as shown stays the server's to decide (the new kind's default after a change of Kind).
       attributeMapping: Object.fromEntries(ATTRIBUTES.flatMap(([k]) => {
-        const input = form.querySelector<HTMLInputElement>(`[name="attributeMapping/${k}"]`)!;
-        const value = input.value.trim();
-        return value && value !== input.dataset.shown ? [[k, value]] : [];
+        const value = typed(`attributeMapping/${k}`);
+        return value ? [[k, value]] : [];
       })),
       ...(text("pageSize") ? { pageSize: Number(text("pageSize")) } : {}),
       ...(text("timeoutSeconds") ? { timeoutSeconds: Number(text("timeoutSeconds")) } : {}),
@@ -271,7 +280,7 @@ class DirectoriesPage extends Page {
 
   #renderForm(d: ECMDirectory | undefined): TemplateResult {
     const field = (name: string, label: string, value: string, extra: Partial<{ required: boolean; type: string; describedby: string; placeholder: string }> = {}) =>
-      html`<div class="field"><label for=${`d-${name}`}>${label}</label><input id=${`d-${name}`} name=${name} type=${extra.type ?? "text"} .value=${value}
+      html`<div class="field"><label for=${`d-${name}`}>${label}</label><input id=${`d-${name}`} name=${name} type=${extra.type ?? "text"} .value=${value} data-shown=${value}
         ?required=${extra.required ?? false} aria-describedby=${extra.describedby ?? nothing} placeholder=${extra.placeholder ?? nothing} autocomplete=${extra.type === "password" ? SECRET_AUTOCOMPLETE : nothing}></div>`;
     const check = (name: string, label: string, checked: boolean) =>
       html`<div class="field"><label for=${`d-${name}`}>${label}</label><input id=${`d-${name}`} name=${name} type="checkbox" ?checked=${checked}></div>`;
@@ -310,10 +319,7 @@ class DirectoriesPage extends Page {
             ${field("disableLimitPercent", "A full sync disables at most … % of its users unless forced", d ? String(d.disableLimitPercent) : "", { type: "number" })}
             ${field("pageSize", "Entries a search page reads", d ? String(d.pageSize) : "", { type: "number" })}
             ${field("timeoutSeconds", "Seconds to wait for an answer of the directory", d ? String(d.timeoutSeconds) : "", { type: "number" })}
-            ${ATTRIBUTES.map(([k, label]) => {
-              const shown = d?.attributeMapping[k] ?? "";
-              return html`<div class="field"><label for=${`d-attributeMapping/${k}`}>${label}</label><input id=${`d-attributeMapping/${k}`} name=${`attributeMapping/${k}`} .value=${shown} data-shown=${shown} placeholder="the kind's default"></div>`;
-            })}
+            ${ATTRIBUTES.map(([k, label]) => field(`attributeMapping/${k}`, label, d?.attributeMapping[k] ?? "", { placeholder: "the kind's default" }))}
           </div>
         </fieldset>
         <div class="row">${locked ? nothing : html`<button class="primary" ?disabled=${this.busy}>${d ? "Save" : "Create"}</button>`}
