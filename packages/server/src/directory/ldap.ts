@@ -366,7 +366,10 @@ async function startTlsWithin(client: Client, options: tls.ConnectionOptions, ms
 }
 
 export function tlsOptionsOf(d: Directory, url: URL): tls.ConnectionOptions {
-  return { ...(d.caCertificate ? { secureContext: secureContextFor(d.caCertificate) } : {}), servername: net.isIP(url.hostname) ? undefined : url.hostname, minVersion: "TLSv1.2" };
+  // An IPv6 address is bracketed in a URL: without them it is an address, which is sent as no server name
+  // (the certificate is then checked against the address connected to).
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  return { ...(d.caCertificate ? { secureContext: secureContextFor(d.caCertificate) } : {}), servername: net.isIP(host) ? undefined : host, minVersion: "TLSv1.2" };
 }
 
 /**

@@ -333,10 +333,10 @@ describeEachStore("external user storage configuration", (server) => {
       stalling.close();
     }
     // A certificate the CA signed for other names: said in words, with the names it holds.
-    const certificate = (name: string) => {
+    const certificate = (name: string, san = `DNS:${name}`) => {
       const file = (f: string) => join(slapd.dir, `${name}-${f}`);
       execFileSync("openssl", ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", `/CN=${name}`, "-keyout", file("key"), "-out", file("csr")], { stdio: "ignore" });
-      writeFileSync(file("ext"), `subjectAltName=DNS:${name}\n`);
+      writeFileSync(file("ext"), `subjectAltName=${san}\n`);
       execFileSync("openssl", ["x509", "-req", "-in", file("csr"), "-CA", join(slapd.dir, "ca.pem"), "-CAkey", join(slapd.dir, "ca.key"), "-CAcreateserial", "-days", "2", "-extfile", file("ext"), "-out", file("pem")], { stdio: "ignore" });
       return { key: readFileSync(file("key")), cert: readFileSync(file("pem")) };
     };
@@ -365,6 +365,19 @@ describeEachStore("external user storage configuration", (server) => {
       }
     } finally {
       plainText.close();
+    }
+    // A server named by its IPv6 address, its certificate for that address (LDAPS in front of slapd).
+    const v6 = tlsServer(certificate("v6", "IP:::1"), (socket) => {
+      const upstream = connect(Number(new URL(slapd.url).port), "127.0.0.1");
+      for (const s of [socket, upstream]) s.on("error", () => {});
+      socket.pipe(upstream).pipe(socket);
+    });
+    await new Promise<void>((resolve) => v6.listen(0, "::1", resolve));
+    try {
+      const byAddress = await test({ connectionUrl: `ldaps://[::1]:${(v6.address() as AddressInfo).port}`, startTls: false });
+      assert.equal(byAddress.ok, true, byAddress.message);
+    } finally {
+      v6.close();
     }
     // A server of TLS 1.0 and 1.1 only (an old domain controller): said so, not in OpenSSL's lines.
     const { key, cert } = certificate("localhost");
