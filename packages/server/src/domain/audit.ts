@@ -1,4 +1,5 @@
 import { sql, type Kysely } from "kysely";
+import { keyNames, namesToKey } from "../storage/audit-names.js";
 import { asStoreBusy } from "../storage/busy.js";
 import type { StoreDialect } from "../storage/dialect/dialect.js";
 import type { Database } from "../storage/schema.js";
@@ -107,13 +108,29 @@ export async function recordAuditMany(db: Kysely<Database>, actor: Actor, entrie
 
 /** Inserts audit rows; an aggregated one whose key is there already adds its count to that row's. */
 async function insertAuditRows(db: Kysely<Database>, rows: readonly ReturnType<typeof auditRow>[]): Promise<void> {
-  await db
-    .insertInto("audit_events")
-    .values(rows)
-    .$if(rows.some((row) => row.aggregate_key !== null), (q) =>
-      q.onConflict((oc) => oc.column("aggregate_key").doUpdateSet({ count: sql<number>`audit_events.count + excluded.count` })),
-    )
-    .execute();
+  await withNamesKeyed(db, rows, (trx) =>
+    trx
+      .insertInto("audit_events")
+      .values(rows)
+      .$if(rows.some((row) => row.aggregate_key !== null), (q) =>
+        q.onConflict((oc) => oc.column("aggregate_key").doUpdateSet({ count: sql<number>`audit_events.count + excluded.count` })),
+      )
+      .execute(),
+  );
+}
+
+/** `insert` of `rows`, then the keys of their names beyond ASCII (storage/audit-names.ts) in the same transaction: no name is left without its key. */
+async function withNamesKeyed(db: Kysely<Database>, rows: readonly ReturnType<typeof auditRow>[], insert: (trx: Kysely<Database>) => Promise<unknown>): Promise<void> {
+  const names = namesToKey(rows);
+  if (names === undefined) {
+    await insert(db);
+    return;
+  }
+  const write = async (trx: Kysely<Database>) => {
+    await insert(trx);
+    await keyNames(trx, names);
+  };
+  await (db.isTransaction ? write(db) : db.transaction().execute(write));
 }
 
 /** Many events of one actor (none aggregated) from one JSON parameter: a directory sync's batch writes thousands. */
@@ -122,7 +139,7 @@ export async function recordAuditRows(db: Kysely<Database>, dialect: StoreDialec
   if (entries.some((entry) => entry.aggregateKey !== undefined)) throw new Error("aggregated events are recorded by recordAuditMany");
   const at = isoNow();
   const rows = entries.map((entry) => auditRow(actor, entry, at));
-  await dialect.insertJson(db, "audit_events", Object.keys(rows[0]!), rows);
+  await withNamesKeyed(db, rows, (trx) => dialect.insertJson(trx, "audit_events", Object.keys(rows[0]!), rows));
 }
 
 /** The action of the event that counts, per kind and minute, the anonymous refusals not recorded as their own rows. */

@@ -10,7 +10,7 @@ import { isoNow } from "../storage/time.js";
 import { savepoint } from "../storage/savepoint.js";
 import { createUserQueries, type UserQueries } from "../storage/user-queries.js";
 import type { DryRunCarry } from "./import-dry-run.js";
-import { auditRow, type AuditEntry, userTarget } from "./audit.js";
+import { recordAuditRows, type AuditEntry, userTarget } from "./audit.js";
 import { DomainError, ownPasswordRefused } from "./errors.js";
 import { ADMINISTRATOR_ACCESS_COLUMNS, assertSystemAdministratorRemains } from "./last-admin.js";
 import type { PasswordOwner, PasswordPolicy } from "./password-policy.js";
@@ -284,11 +284,7 @@ export function createUserImporter(store: Store, hasher: PasswordHasher, policy:
       for (const plan of plans) if (!(plan instanceof DomainError) && plan.kind === "update") for (const g of plan.remove) groupsChanged.add(g);
       members.sort((a, b) => a.user_id - b.user_id || a.group_id - b.group_id);
       if (members.length > 0) await dialect.insertJson(trx, "group_members", ["group_id", "user_id"], members, { skipConflicts: true });
-      if (audits.length > 0) {
-        const at = isoNow();
-        const rows = audits.map((a) => auditRow(actor, a, at));
-        await dialect.insertJson(trx, "audit_events", Object.keys(rows[0]!), rows);
-      }
+      await recordAuditRows(trx, dialect, actor, audits);
       return { result: undefined, documents: touched, search: searched, groups: [...groupsChanged] };
     });
     if (adminMayBeGone) {

@@ -1,6 +1,5 @@
 import type { Selectable, SelectQueryBuilder } from "kysely";
 import { fold } from "../domain/user-fields.js";
-import { keyAuditNames } from "./audit-names.js";
 import type { AuditEventsTable, Database } from "./schema.js";
 import { keysetBatches } from "./keyset.js";
 import type { Store } from "./store.js";
@@ -9,7 +8,7 @@ export type AuditEventRow = Selectable<AuditEventsTable>;
 
 /**
  * Filters of the audit log; all are exact matches except the time range. Names (actor, target) match
- * in any case (`fold`), as logins tell names apart: by the keys of the names recorded (storage/audit-names.ts).
+ * in any case (`fold`), as logins tell names apart: by the keys of the names recorded, written with their events (storage/audit-names.ts).
  */
 export interface AuditFilter {
   /** Username of the actor, in any case (the event keeps it when the user is gone). */
@@ -60,26 +59,15 @@ export function createAuditQueries({ db }: Store) {
   };
   return {
     /** One page, newest first, of events older than `beforeId` (keyset paging on the serial id). */
-    async listPage(filter: AuditFilter, beforeId: number | undefined, limit: number): Promise<AuditEventRow[]> {
-      await keyNamesOf(filter);
+    listPage(filter: AuditFilter, beforeId: number | undefined, limit: number): Promise<AuditEventRow[]> {
       return readPage(filter, beforeId, limit);
     },
 
-    /** Every matching event, newest first, in keyset batches so memory stays flat; the names keyed once, before the first. */
+    /** Every matching event, newest first, in keyset batches so memory stays flat. */
     listAll(filter: AuditFilter, beforeId?: number, batchSize = 1000): AsyncGenerator<AuditEventRow[]> {
-      let keyed: Promise<void> | undefined;
-      return keysetBatches(async (before, n) => {
-        await (keyed ??= keyNamesOf(filter));
-        return readPage(filter, before, n);
-      }, (e) => e.id, beforeId, batchSize);
+      return keysetBatches((before, n) => readPage(filter, before, n), (e) => e.id, beforeId, batchSize);
     },
   };
-
-  /** The names a filter reads by their keys, keyed first where a new one has none yet: only the kinds it names. */
-  function keyNamesOf(filter: AuditFilter): Promise<void> {
-    const kinds = [...(filter.actor !== undefined ? (["actor"] as const) : []), ...(filter.targetName !== undefined ? (["target"] as const) : [])];
-    return kinds.length === 0 ? Promise.resolve() : keyAuditNames(db, kinds);
-  }
 
   async function readPage(filter: AuditFilter, beforeId: number | undefined, limit: number): Promise<AuditEventRow[]> {
     // By actor (migration 014z): the actor names recorded of that key (one, or a few spellings). A

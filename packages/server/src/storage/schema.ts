@@ -230,14 +230,14 @@ export interface AuditEventsTable {
 export interface AuditTargetNamesTable {
   target_name: string;
   target_id: string;
-  /** `fold` of the name, as names are told apart; null until a name filter keys it (storage/audit-names.ts; migration 014z). */
+  /** `fold` of the name, as names are told apart: written with the event (storage/audit-names.ts; migrations 014z, 015c). */
   target_key: string | null;
 }
 
 /** Each actor name recorded in the audit log, once, with its key (the same trigger keeps it; migration 014z). */
 export interface AuditActorNamesTable {
   actor_name: string;
-  /** `fold` of the name, as names are told apart; null until a name filter keys it (storage/audit-names.ts). */
+  /** `fold` of the name, as names are told apart: written with the event (storage/audit-names.ts; migrations 014z, 015c). */
   actor_key: string | null;
 }
 

@@ -42,6 +42,7 @@ import { searchCaseFoldMigration } from "./migrations/014v-search-case-fold.js";
 import { groupSearchKeysMigration } from "./migrations/014w-group-search-keys.js";
 import { providerGroupMappingsMigration } from "./migrations/014x-provider-group-mappings.js";
 import { auditNameKeysMigration } from "./migrations/014z-audit-name-keys.js";
+import { pendingWorkMarkedMigration } from "./migrations/015c-pending-work-marked.js";
 import { DEFAULT_BUSY_POLICY, type BusyPolicy } from "./busy.js";
 import type { JsonBody } from "./json-body.js";
 import type { Database } from "./schema.js";
@@ -125,6 +126,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "014w-group-search-keys": groupSearchKeysMigration,
     "014x-provider-group-mappings": providerGroupMappingsMigration,
     "014z-audit-name-keys": auditNameKeysMigration(dialect),
+    "015c-pending-work-marked": pendingWorkMarkedMigration(dialect),
   };
 }
 
