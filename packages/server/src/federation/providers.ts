@@ -404,6 +404,9 @@ export function createProviderAdmin({ db, dialect }: Pick<Store, "db" | "dialect
     // would be by hand, with their roles, decided by no login again.
     const mapped = await trx.deleteFrom("group_members").where("mapped_by", "=", providerId).executeTakeFirst();
     const links = await trx.deleteFrom("federated_identities").where("provider_id", "=", providerId).executeTakeFirst();
+    // The users it made are made local after the commit (releaseMadeUsers): marked with it, so that a
+    // stop before they all are has the next start finish, without walking the users to find them.
+    await trx.insertInto("provider_releases").values({ provider_id: providerId }).execute();
     return {
       linksRemoved: Number(links.numDeletedRows),
       mappedMembershipsRemoved: Number(mapped.numDeletedRows),
@@ -554,21 +557,34 @@ export function createProviderAdmin({ db, dialect }: Pick<Store, "db" | "dialect
      * The users that providers made and no longer vouch for (the provider deleted, or its links removed at a
      * change of its issuer or client) become local users (as a removed directory's do), their source saying
      * so in every view: in batches after the change's commit, as a provider may have made a million (and on
-     * SQLite each row rebuilds the user's document); and at each start, for a release a stop or a store error cut short.
+     * SQLite each row rebuilds the user's document); and at each start, for a release a stop or a store error
+     * cut short (marked in the store by the change's transaction: with none marked, a start reads no user).
      */
     releaseMadeUsers: () => releaseMadeUsers(),
   };
 
   /**
-   * Makes local the users that `providerId` (else any provider) made and that have no link to it any more:
-   * a user a provider made is linked to it from the login that made it on, until the link is removed (an
-   * unlink releases its user at once; a provider's deletion or links=remove here, after their commit).
+   * Finishes the releases marked (those of `providerId`, else every one), then deletes the marks it
+   * read: one a removal writes meanwhile stays, for its own release. Several nodes may finish the same
+   * release at once: they make the same users local. Nothing marked, the users are not read.
    */
   async function releaseMadeUsers(providerId?: number): Promise<void> {
+    const marks = await db.selectFrom("provider_releases").select(["id", "provider_id"]).$if(providerId !== undefined, (q) => q.where("provider_id", "=", providerId!)).execute();
+    if (marks.length === 0) return;
+    for (const provider of new Set(marks.map((m) => m.provider_id))) await releaseUsersOf(provider);
+    await db.deleteFrom("provider_releases").where("id", "in", marks.map((m) => m.id)).execute();
+  }
+
+  /**
+   * Makes local the users that `providerId` made and that have no link to it any more: a user a
+   * provider made is linked to it from the login that made it on, until the link is removed (an
+   * unlink releases its user at once; a provider's deletion or links=remove here, after their commit).
+   */
+  async function releaseUsersOf(providerId: number): Promise<void> {
     const unvouched = (eb: ExpressionBuilder<Database, "users">) =>
       eb.and([
-        providerId === undefined ? eb("users.identity_provider_id", "is not", null) : eb("users.identity_provider_id", "=", providerId),
-        eb.not(eb.exists(eb.selectFrom("federated_identities as f").select("f.user_id").whereRef("f.user_id", "=", "users.id").whereRef("f.provider_id", "=", "users.identity_provider_id"))),
+        eb("users.identity_provider_id", "=", providerId),
+        eb.not(eb.exists(eb.selectFrom("federated_identities as f").select("f.user_id").whereRef("f.user_id", "=", "users.id").where("f.provider_id", "=", providerId))),
       ]);
     for (;;) {
       const batch = await db.selectFrom("users").select("id").where(unvouched).limit(1000).execute();

@@ -154,6 +154,13 @@ export interface FederatedIdentitiesTable {
   by_system_administrator: number;
 }
 
+/** A provider whose users are to be made local (migration 015c; federation/providers.ts releaseMadeUsers). */
+export interface ProviderReleasesTable {
+  id: Generated<number>;
+  /** No reference: the provider is gone once it is deleted. */
+  provider_id: number;
+}
+
 export interface SessionsTable {
   /** Random id carried in the token's `sid` claim. */
   id: string;
@@ -418,6 +425,7 @@ export interface Database {
   directory_sync_state: DirectorySyncStateTable;
   identity_providers: IdentityProvidersTable;
   federated_identities: FederatedIdentitiesTable;
+  provider_releases: ProviderReleasesTable;
   sessions: SessionsTable;
   provider_logins: ProviderLoginsTable;
   login_codes: LoginCodesTable;

@@ -1056,7 +1056,9 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       assert.deepEqual(only.source, { type: "local", id: null, name: null });
       assert.deepEqual(only.groups, ["users"]);
       // A removal cut short after its commit (a stop, a store error) is finished at the next start.
+      // (The removal's transaction marked the release; the users still name the provider.)
       const cut = await insertUser(s.server.deps.store, { username: "temp-cut", identity_provider_id: 999_999, provider_made: 1 });
+      await s.server.deps.store.db.insertInto("provider_releases").values({ provider_id: 999_999 }).execute();
       await s.server.deps.providers.releaseMadeUsers();
       assert.deepEqual((await s.api("GET", `/security/v1/users/${cut.uuid}?extendedInfo=true`, { token: admin })).body.source, { type: "local", id: null, name: null });
       assert.deepEqual((await s.api("GET", `/security/v1/users/${only.id}?extendedInfo=true`, { token: admin })).body.source, only.source);
@@ -1102,10 +1104,11 @@ describeEachStore("provider login (OpenID Connect, against a real provider)", (s
       const sourceOf = async (id: string) => (await s.api("GET", `/security/v1/users/${id}?extendedInfo=true`, { token: admin })).body.source;
       assert.deepEqual(await sourceOf(owner.id), { type: "local", id: null, name: null });
       // Made local after the change's commit, in batches: a stop between the two leaves the user its provider's
-      // source, and no link to it. The next start finishes it.
+      // source, no link to it, and the release marked by the change's transaction. The next start finishes it.
       const { db } = s.server.deps.store;
       const { id: movingId } = await db.selectFrom("identity_providers").select("id").where("alias", "=", "moving").executeTakeFirstOrThrow();
       await db.updateTable("users").set({ identity_provider_id: movingId }).where("uuid", "=", owner.id).execute();
+      await db.insertInto("provider_releases").values({ provider_id: movingId }).execute();
       assert.equal((await sourceOf(owner.id)).type, "identity-provider");
       await s.server.deps.providers.releaseMadeUsers();
       assert.deepEqual(await sourceOf(owner.id), { type: "local", id: null, name: null });

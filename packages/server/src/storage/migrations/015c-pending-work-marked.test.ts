@@ -9,7 +9,7 @@ import { pendingWorkMarkedMigration } from "./015c-pending-work-marked.js";
 
 for (const kind of storeKinds) {
   describe(`migration 015c on ${kind}`, { skip: storeSkip(kind) }, () => {
-    it("keys the audit names recorded without their key", async () => {
+    it("marks the releases a stop left unfinished before it and keys the audit names recorded without their key", async () => {
       await withBareDatabase(kind, async (db) => {
         // The tables as the migrations before left them, with the columns that matter here.
         await sql`create table users (id integer primary key, identity_provider_id integer)`.execute(db);
@@ -24,6 +24,8 @@ for (const kind of storeKinds) {
 
         await pendingWorkMarkedMigration(kind === "postgres" ? postgresDialect : sqliteDialect).up(db);
 
+        const marked = await db.selectFrom("provider_releases").select("provider_id").orderBy("provider_id").execute();
+        assert.deepEqual(marked.map((m) => m.provider_id), [6, 7]);
         const actors = await db.selectFrom("audit_actor_names").select(["actor_name", "actor_key"]).orderBy("actor_name").execute();
         assert.deepEqual(actors.map((a) => [a.actor_name, a.actor_key]).sort(), [["Jürgen", "jürgen"], ["sysadmin", "sysadmin"], ["ÅSA", "åsa"]].sort());
         const targets = await db.selectFrom("audit_target_names").select(["target_name", "target_id", "target_key"]).orderBy("target_id").execute();
