@@ -11,8 +11,8 @@ import { fold } from "../../domain/user-fields.js";
  * and an index by key, then name. The trigger that kept `audit_target_names`
  * keeps both, for every event whoever writes it (a node on older code too), with the key of a name of
  * printable ASCII (SQL's ASCII lower case is `fold` there); a name beyond ASCII comes without its key,
- * which its event's writer writes (storage/audit-names.ts; until migration 015c, the filters did before they read). Here the actor names already
- * recorded are copied in one statement (from the index on actor_name) and the target names keyed in
+ * which its event's writer writes (storage/audit-names.ts; before migration 015c, the filters did
+ * before they read). Here the actor names already recorded are copied in one statement (from the index on actor_name) and the target names keyed in
  * one, both as the trigger keys them; then the names beyond ASCII, a batch of a thousand a statement. The filters read the keys, then the events by
  * the indexes on actor_name and target_id (storage/audit-queries.ts).
  */
@@ -42,7 +42,7 @@ const KEY_BATCH = 1000;
  * Writes the key of every recorded name that has none (those beyond printable ASCII): set-wise, a
  * batch of names a statement, in name order from the index by key and name, each batch after the last.
  * Kept here, as the tables were when this migration was written (015c runs it once more); the key is
- * the live `fold`, which every key stored must equal (domain/names.test.ts pins it).
+ * the live `fold`, which every key stored must equal (domain/stored-keys.test.ts pins it).
  */
 export async function keyUnkeyedAuditNames(db: Kysely<any>): Promise<void> {
   for (const [table, name, key] of [["audit_actor_names", "actor_name", "actor_key"], ["audit_target_names", "target_name", "target_key"]] as const) {
