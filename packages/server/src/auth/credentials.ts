@@ -10,7 +10,16 @@ import type { HashPriority, PasswordHasher } from "./passwords.js";
  */
 export interface CredentialCheck {
   /** Whether `password` is the account's. Without an account it still does a check's work, so both answers take the same time. */
-  verify(user: UserRow | undefined, password: string, priority?: HashPriority): Promise<Verdict>;
+  verify(user: UserRow | undefined, password: string, priority?: HashPriority, directory?: DirectorySeen): Promise<Verdict>;
+}
+
+/**
+ * An imported account's directory as the login read it with the account: its configuration's version
+ * and whether it is enabled. A check holding that version's configuration uses it without reading it again.
+ */
+export interface DirectorySeen {
+  readonly version: number;
+  readonly enabled: boolean;
 }
 
 export interface Verdict {

@@ -58,3 +58,25 @@ it("waits no longer than maxWaitMs behind work that hangs", async () => {
   clearTimeout(alive);
   hung.end();
 });
+
+it("counts finished work by key: the count moves when work under the key ends, not while it waits or runs", async () => {
+  const queue = new KeyedQueue(8, 60_000);
+  const started: string[] = [];
+  const [a, b] = [held(started, "a"), held(started, "b")];
+  const before = queue.finishedCount("k");
+  const results = [queue.run("k", a.work), queue.run("k", b.work)];
+  await settle();
+  assert.equal(queue.finishedCount("k"), before, "running and waiting work is not finished");
+  a.end();
+  await results[0];
+  await settle();
+  assert.equal(queue.finishedCount("k"), before + 1);
+  b.end();
+  await results[1];
+  await settle();
+  assert.equal(queue.finishedCount("k"), before + 2);
+  const failing = queue.run("k", () => Promise.reject(new Error("refused")))!;
+  await assert.rejects(failing);
+  await settle();
+  assert.equal(queue.finishedCount("k"), before + 3, "work that failed finished too");
+});

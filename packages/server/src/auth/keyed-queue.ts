@@ -5,6 +5,8 @@
  */
 export class KeyedQueue {
   readonly #queues = new Map<string, { tail: Promise<unknown>; pending: number }>();
+  /** Work finished, counted by the bucket of its key (finishedCount). */
+  readonly #finished = new Uint32Array(FINISHED_BUCKETS);
 
   constructor(
     private readonly maxWaiting: number,
@@ -26,12 +28,31 @@ export class KeyedQueue {
     const done = turn.then(work);
     entry.tail = done.then(() => undefined, () => undefined);
     return done.finally(() => {
+      this.#finished[bucketOf(key)]!++;
       if (--entry.pending === 0) this.#queues.delete(key);
     });
+  }
+
+  /**
+   * A count that moves whenever work under `key` finishes (and sometimes when another key's does: keys
+   * share a bucket of counts, so that nothing is kept per key once its work is done). The same count at
+   * two moments: no work under `key` finished in between.
+   */
+  finishedCount(key: string): number {
+    return this.#finished[bucketOf(key)]!;
   }
 
   /** Keys with work running or waiting (for tests: an empty queue keeps nothing). */
   get size(): number {
     return this.#queues.size;
   }
+}
+
+const FINISHED_BUCKETS = 4096;
+
+/** FNV-1a of the key's UTF-16 units, to a bucket of finishedCount. */
+function bucketOf(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % FINISHED_BUCKETS;
 }

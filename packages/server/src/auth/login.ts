@@ -12,7 +12,7 @@ import type { Database, UserRow } from "../storage/schema.js";
 import { isoAfter, isoNow } from "../storage/time.js";
 import type { UserQueries } from "../storage/user-queries.js";
 import { addressKey } from "./client-address.js";
-import type { CredentialCheck } from "./credentials.js";
+import type { CredentialCheck, DirectorySeen } from "./credentials.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import type { Sessions, TokenResponse } from "./sessions.js";
 
@@ -37,6 +37,14 @@ export function loginRefusal(user: UserRow, now = new Date(), login: { familiar:
 /** Lockout length after the n-th lockout in a row: doubles each time, capped. */
 export function lockoutSeconds(policy: LockoutPolicy, lockoutCount: number): number {
   return Math.min(policy.baseSeconds * 2 ** Math.max(0, lockoutCount - 1), policy.maxSeconds);
+}
+
+/** A login's read of its account (none: an unknown name). */
+interface Account {
+  user: UserRow | undefined;
+  standing: Standing;
+  /** The account's directory as the same statement read it (an imported account's). */
+  directory?: DirectorySeen;
 }
 
 /** Where a login comes from, as the account knows it. */
@@ -228,16 +236,20 @@ export class LoginService {
 
   /** A login; `checked.hash` is false once it is known that its refusal is not an existing account's that checked a password hash of the current cost (a directory's user, an imported hash, an unknown name). */
   private async attemptLogin(loginName: string, password: string, sourceIp: string, checked: Checked): Promise<TokenResponse> {
+    const name = fold(loginName);
+    const finishedBefore = this.unfamiliarOneAtATime.finishedCount(name);
     const read = await this.account(loginName, sourceIp);
     if (read.standing.familiar || this.lockout.accountMaxFailures === 0) return this.checkLogin(read, loginName, password, sourceIp, checked);
-    // Read again in its turn: the counts the login before it wrote.
-    return this.queued(this.unfamiliarOneAtATime, fold(loginName), sourceIp, async () => {
+    return this.queued(this.unfamiliarOneAtATime, name, sourceIp, async () => {
       checked.started = performance.now();
-      return this.checkLogin(await this.account(loginName, sourceIp), loginName, password, sourceIp, checked);
+      // Read again in its turn when a login of this name finished here since the first read began: the
+      // counts it wrote. (None finished: the first read saw what this process wrote — one statement less.)
+      const current = this.unfamiliarOneAtATime.finishedCount(name) === finishedBefore ? read : await this.account(loginName, sourceIp);
+      return this.checkLogin(current, loginName, password, sourceIp, checked);
     });
   }
 
-  private async checkLogin({ user, standing }: { user: UserRow | undefined; standing: Standing }, loginName: string, password: string, sourceIp: string, checked: Checked): Promise<TokenResponse> {
+  private async checkLogin({ user, standing, directory }: Account, loginName: string, password: string, sourceIp: string, checked: Checked): Promise<TokenResponse> {
     // An unknown name's refusal writes nothing at once (its tally does), so it is held as long as an account's (below).
     checked.hash = user !== undefined && user.directory_id === null;
     const actor = anonymous(sourceIp);
@@ -256,7 +268,7 @@ export class LoginService {
     let sourceChangePassword: boolean | undefined;
     try {
       let atCurrentCost: boolean | undefined;
-      ({ matches: passwordMatches, bySystemAdministrator, refusal: sourceRefusal, atCurrentCost, changePassword: sourceChangePassword } = await this.credentials.verify(user, password, { familiar: standing.familiar }));
+      ({ matches: passwordMatches, bySystemAdministrator, refusal: sourceRefusal, atCurrentCost, changePassword: sourceChangePassword } = await this.credentials.verify(user, password, { familiar: standing.familiar }, directory));
       if (atCurrentCost === false) checked.hash = false;
       if (!user) checked.dummyHashed = true;
       else if (checked.hash) checked.hashedAt = performance.now();
@@ -382,19 +394,25 @@ export class LoginService {
     return isoAfter(-this.lockout.familiarDays * 86_400);
   }
 
-  /** The account of a login name and what it knows of this address, in one statement: a login's round trips to the store are much of its cost. */
-  private async account(loginName: string, sourceIp: string): Promise<{ user: UserRow | undefined; standing: Standing }> {
+  /**
+   * The account of a login name, what it knows of this address, and its directory's version, in one
+   * statement: a login's round trips to the store are much of its cost.
+   */
+  private async account(loginName: string, sourceIp: string): Promise<Account> {
     const source = addressKey(sourceIp);
     const row = await this.db
       .selectFrom("users")
       .leftJoin("login_sources", (join) => join.onRef("login_sources.user_id", "=", "users.id").on("login_sources.source", "=", source))
+      .leftJoin("directories", "directories.id", "users.directory_id")
       .selectAll("users")
       .select(["login_sources.locked_out_until as source_locked_out_until", "login_sources.last_success_at as source_last_success_at"])
+      .select(["directories.version as directory_version", "directories.enabled as directory_enabled"])
       .where("users.login_key", "=", fold(loginName))
       .executeTakeFirst();
     if (!row) return { user: undefined, standing: this.standingOf(source, undefined) };
-    const { source_locked_out_until, source_last_success_at, ...user } = row;
-    return { user, standing: this.standingOf(source, { locked_out_until: source_locked_out_until, last_success_at: source_last_success_at }) };
+    const { source_locked_out_until, source_last_success_at, directory_version, directory_enabled, ...user } = row;
+    const directory = directory_version === null || directory_enabled === null ? undefined : { version: directory_version, enabled: directory_enabled === 1 };
+    return { user, standing: this.standingOf(source, { locked_out_until: source_locked_out_until, last_success_at: source_last_success_at }), directory };
   }
 
   /** What the account knows of this address (nothing, for an unknown account). */

@@ -1,5 +1,5 @@
 import { AndFilter, EqualityFilter, type Filter } from "ldapts";
-import { REFUSED, type CredentialCheck, type Verdict } from "../auth/credentials.js";
+import { REFUSED, type CredentialCheck, type DirectorySeen, type Verdict } from "../auth/credentials.js";
 import type { SecretBox } from "../auth/secret-box.js";
 import { DomainError } from "../domain/errors.js";
 import type { DirectoryProblem, DirectoryQueries } from "../storage/directory-queries.js";
@@ -189,10 +189,12 @@ export function directoryCredentials(queries: DirectoryQueries, secrets: SecretB
    * The check of an imported user's password, with whether a system administrator saved the
    * configuration it was checked with; throws DomainError("unavailable") when the directory cannot be reached.
    */
-  async function verify(user: UserRow, password: string): Promise<Verdict> {
+  async function verify(user: UserRow, password: string, seen?: DirectorySeen): Promise<Verdict> {
     // An empty password is an "unauthenticated bind" (RFC 4513), which directories accept: never a login.
     if (password === "" || user.directory_id === null || user.directory_key === null) return REFUSED;
-    const pool = await poolOf(user.directory_id);
+    // The configuration the login read with the account, enabled and held already: no statement of its own.
+    const held = pools.get(user.directory_id);
+    const pool = seen?.enabled && held?.d.version === seen.version ? held : await poolOf(user.directory_id);
     if (!pool) return { ...REFUSED, refusal: "directory-disabled" };
     const { d } = pool;
     try {
@@ -233,6 +235,6 @@ export function directoryCredentials(queries: DirectoryQueries, secrets: SecretB
 /** Local accounts by their hash, imported ones by their directory's bind. */
 export function accountCredentials(local: CredentialCheck, directory: ReturnType<typeof directoryCredentials>): CredentialCheck {
   return {
-    verify: (user, password, priority) => (user?.directory_id != null ? directory.verify(user, password) : local.verify(user, password, priority)),
+    verify: (user, password, priority, seen) => (user?.directory_id != null ? directory.verify(user, password, seen) : local.verify(user, password, priority)),
   };
 }
