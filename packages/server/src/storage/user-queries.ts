@@ -285,6 +285,16 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
     return ids.flatMap((id) => byId.get(id) ?? []); // a user deleted since its id was read is left out
   }
 
+  /** lockForLogin's row, selecting nothing yet: for a statement that reads and writes with it (LoginService's success). */
+  function loginRow(trx: Kysely<Database>, userId: number, passwordChangedAt: string | null | undefined) {
+    const q = trx
+      .selectFrom("users")
+      .where("id", "=", userId)
+      .where("enabled", "=", 1)
+      .$if(passwordChangedAt !== undefined, (q) => q.where("password_changed_at", passwordChangedAt === null ? "is" : "=", passwordChangedAt as string));
+    return dialect.lockedForUpdate(q);
+  }
+
   return {
     /** One page in username order, after the given username (keyset paging). */
     async listPage(filter: UserFilter, after: string | undefined, limit: number): Promise<UserRow[]> {
@@ -396,14 +406,10 @@ export function createUserQueries({ db, dialect, userDocuments }: Store, limits:
      * it instead of each holding a share the other's update waits for (a deadlock).
      */
     async lockForLogin(trx: Kysely<Database>, userId: number, passwordChangedAt: string | null | undefined) {
-      const q = trx
-        .selectFrom("users")
-        .select(["failed_logins", "lockout_count", "locked_out_until"])
-        .where("id", "=", userId)
-        .where("enabled", "=", 1)
-        .$if(passwordChangedAt !== undefined, (q) => q.where("password_changed_at", passwordChangedAt === null ? "is" : "=", passwordChangedAt as string));
-      return dialect.lockedForUpdate(q).executeTakeFirst();
+      return loginRow(trx, userId, passwordChangedAt).select(["failed_logins", "lockout_count", "locked_out_until"]).executeTakeFirst();
     },
+
+    loginRow,
 
     /**
      * Locks a user's row for the rest of `trx` (PostgreSQL; SQLite's writer holds all): a transaction
