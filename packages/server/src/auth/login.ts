@@ -464,8 +464,8 @@ export class LoginService {
         .executeTakeFirst();
       if (opened) return "ok";
     }
-    // No failures to clear: the row is then read, not written (a write of the row rewrites an entry in
-    // each of its indexes, most of a login's work in the store at a million users).
+    // The long way: the counts read under the lock. None to clear: the row is then read, not written (a
+    // write of the row rewrites an entry in each of its indexes, most of a login's work in the store at a million users).
     const counts = await this.users.lockForLogin(on, user.id, passwordChangedAt);
     if (!counts) return "changed-during-login";
     const clean = counts.failed_logins === 0 && counts.lockout_count === 0 && counts.locked_out_until === null;
