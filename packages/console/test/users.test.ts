@@ -396,6 +396,25 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     });
   });
 
+  it("the header box that selects the loaded rows is disabled until a row has loaded: ticked before, it would select nothing", async () => {
+    const { url } = ctx();
+    await onPage(ctx(), async ({ page }) => {
+      const header = page.getByRole("checkbox", { name: "Select all loaded users" });
+      const release = await holdRequests(page, /\/security\/v1\/users\?.*search=carol/);
+      const asked = page.waitForRequest(/\/security\/v1\/users\?.*search=carol/);
+      await page.goto(`${url}#/users?search=carol`);
+      // The page has taken in the filter and its first rows are on their way.
+      await asked;
+      await nextFrames(page);
+      assert.equal(await header.isDisabled(), true);
+      release();
+      // check() waits for the box to be enabled: it ticks the row loaded by then.
+      await header.check();
+      await page.getByRole("region", { name: "Bulk actions" }).getByText("1 selected", { exact: true }).waitFor();
+      assert.equal(await page.getByRole("checkbox", { name: "Select carol.jones" }).isChecked(), true);
+    });
+  });
+
   it("a bulk action on a hundred rows and more picked one by one asks first, as one on all matching does", async () => {
     const { server, url } = ctx();
     await onPage(ctx(), async ({ page }) => {

@@ -577,6 +577,12 @@ class UsersPage extends Page {
     return id > 0 && this.#allProfiles && !this.#profiles.some((p) => p.numericId === id);
   }
 
+  /** A row is loaded: until then the header box would select nothing (and untick itself), so it is disabled. */
+  get #anyLoaded(): boolean {
+    for (const page of this.#pages.values()) if (page.items.length > 0) return true;
+    return false;
+  }
+
   /** The ids of the rows loaded so far. */
   #loadedIds(): string[] {
     return [...this.#pages.values()].flatMap((p) => p.items.map((u) => u.id));
@@ -854,7 +860,7 @@ class UsersPage extends Page {
       ${selectedCount > 0 || this.#run?.status === "running" ? this.#renderBulkBar(selectedCount, count) : nothing}
       <div class="grid" role="grid" aria-labelledby="users-title" aria-rowcount=${count === null ? -1 : count + 1} aria-colcount=${columns.length + 1} aria-multiselectable="true" ${styled((el) => el.style.setProperty("--cols", cols))}>
         <div class="head" role="row" aria-rowindex="1">
-          <div role="columnheader"><input type="checkbox" aria-label="Select all loaded users" .checked=${live(allLoadedSelected)}
+          <div role="columnheader"><input type="checkbox" aria-label="Select all loaded users" .checked=${live(allLoadedSelected)} ?disabled=${!this.#anyLoaded}
             @change=${(e: Event) => { const on = (e.target as HTMLInputElement).checked; this.#allMatching = false; for (const id of loadedIds()) on ? this.#selected.add(id) : this.#selected.delete(id); this.requestUpdate(); }}></div>
           ${columns.map((c) => html`<div role="columnheader" title=${COLUMNS[c]!.label}>${COLUMNS[c]!.label}</div>`)}
         </div>
