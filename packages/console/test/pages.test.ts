@@ -1477,7 +1477,8 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.goto(`${url}#/audit`);
       const action = page.getByLabel("Action");
       await action.fill("login");
-      // The suggestions are the server's names, offered by the box's list.
+      // The suggestions are the server's names, offered by the box's list once the page has read them.
+      await page.waitForFunction(() => (document.querySelector<HTMLInputElement>("input[name=action]")?.list?.options.length ?? 0) > 0);
       const listed = await action.evaluate((el) => [...((el as HTMLInputElement).list?.options ?? [])].map((o) => o.value));
       assert.ok(listed.includes("auth.login") && listed.includes("user.lockout-cleared"), listed.join(" "));
       await page.getByRole("button", { name: "Filter" }).click();
