@@ -1719,6 +1719,10 @@ describeConsole("console pages", {}, (ctx, kind) => {
       await page.getByRole("gridcell", { name: "sysadmin", exact: true }).first().waitFor();
       await page.getByRole("status").filter({ hasText: /^\d+ users?$/ }).waitFor();
       for (const filter of ["groupId=zzz", "source=bogus"]) {
+        // From the whole list first: the alert of the filter before is not this one's (a page that takes in
+        // the hash late still shows it, and the filter it then skips is never asked for).
+        await page.goto(`${url}#/users`);
+        await page.getByRole("status").filter({ hasText: /^[\d,]+ users?$/ }).waitFor();
         await page.goto(`${url}#/users?${filter}`);
         assert.match(await alert(), /ECMS\d+/, filter);
         // Said, and then nothing pretends to be on its way.
