@@ -180,6 +180,18 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
       failing = null;
       await sync.getByText("Full sync: Finished").waitFor({ timeout: 30_000 });
       assert.equal(await sync.getByText(/looks at it again/).count(), 0, "what a look failed for is no longer said once one answered");
+      // Opened again with the run's read held: a directory that synced is not said to have never synced meanwhile.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      await page.route(new RegExp(`${PATH}/${id}/sync$`), async (route) => {
+        await held;
+        await route.continue();
+      });
+      await page.reload();
+      await sync.getByText("Reading the last sync…").waitFor();
+      assert.equal(await sync.getByText("Never synced.").count(), 0);
+      release();
+      await sync.getByText("Full sync: Finished").waitFor();
     }, { errorsAllowed: /ERR_CONNECTION_REFUSED|status of 503/ });
     // With its users: a later test's directory of the same people would find their usernames taken.
     assert.equal((await server.api("DELETE", `${PATH}/${id}?users=delete`, { token })).status, 204);

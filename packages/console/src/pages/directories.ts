@@ -59,8 +59,8 @@ class DirectoriesPage extends Page {
   #testing = false;
   /** Which test is the latest: one started before a save (or another test) does not show its answer. */
   #tests = 0;
-  /** The directory's current or last sync; null before the first. */
-  #run: ECMDirectorySync | null = null;
+  /** The directory's current or last sync; null before the first; undefined until read (a synced directory is not "never synced" meanwhile). */
+  #run: ECMDirectorySync | null | undefined;
   #poll: ReturnType<typeof setTimeout> | undefined;
   /** Which read of the run is the latest: one started earlier (before a sync was started) neither shows its answer nor looks again. */
   #runReads = 0;
@@ -358,7 +358,7 @@ class DirectoriesPage extends Page {
         ${d.enabled ? nothing : html`<p id="sync-disabled" class="muted">The directory is disabled: check “Enabled” above and save to sync it.</p>`}
         ${this.#syncRefused ? html`<p class="message error" role="alert">${this.#syncRefused}</p>` : nothing}
         <div role="status" aria-live="polite">
-          ${run === null ? html`<p>Never synced.</p>` : html`
+          ${run == null ? html`<p>${run === undefined && d.lastSyncStartedAt ? "Reading the last sync…" : "Never synced."}</p>` : html`
             <p><strong>${run.mode === "full" ? "Full sync" : "Sync of the changes"}: ${STATES[run.state]}</strong>
               — started ${when(run.startedAt)}${run.startedBy ? ` by ${run.startedBy}` : ""}${run.finishedAt ? `, ended ${when(run.finishedAt)}` : ""}${run.forced ? " (forced)" : ""}.</p>
             ${running ? html`<progress aria-label="Sync in progress"></progress>` : nothing}
