@@ -48,7 +48,7 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
       await test.getByText(expected.message).waitFor();
       assert.deepEqual(await test.getByRole("row").allInnerTexts().then((rows) => rows.slice(1).map((r) => r.split("\t")[0])), expected.sample.map((u) => u.username));
       // Tested before it was named (a test stores nothing); named to be created.
-      await page.getByLabel("Name", { exact: true }).fill(String(config.name));
+      await page.getByLabel("Directory name", { exact: true }).fill(String(config.name));
 
       // A directory that never synced: its page says so without asking for a run (a 404).
       const runReads: string[] = [];
@@ -202,7 +202,7 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
     const token = await server.login();
     await onPage(ctx(), async ({ page }) => {
       await page.goto(`${url}#/directories/new`);
-      await page.getByLabel("Name", { exact: true }).fill(`tuned ldap ${kind}`);
+      await page.getByLabel("Directory name", { exact: true }).fill(`tuned ldap ${kind}`);
       await page.getByLabel("Server URLs").fill(slapd.url);
       await page.getByLabel("Base DN", { exact: true }).fill(tree.suffix);
       await page.getByLabel("Priority (the lower number wins a login name two directories hold)").fill("7");
@@ -429,7 +429,7 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
         await page.getByRole("heading", { level: 1, name, exact: true }).waitFor();
         await page.getByText("Only a system administrator may change or delete this directory").waitFor();
         assert.equal(await page.getByRole("button", { name: /^(Save|Delete)/ }).count(), 0, id);
-        assert.equal(await page.getByLabel("Name", { exact: true }).isDisabled(), true, id);
+        assert.equal(await page.getByLabel("Directory name", { exact: true }).isDisabled(), true, id);
         assert.equal(await page.getByRole("button", { name: "Test the stored settings" }).isEnabled(), true, id);
         assert.equal(await page.getByRole("button", { name: "Start a full sync" }).isEnabled(), true, id);
         // What the server says to a change: the page hid what it refuses.

@@ -830,8 +830,8 @@ describeConsole("console pages", {}, (ctx, kind) => {
       // A new directory and a new identity provider, each on its own page.
       await page.goto(`${url}#/directories/new`);
       await page.getByRole("heading", { level: 1, name: "New directory" }).waitFor();
-      await page.getByLabel("Name", { exact: true }).fill(`typed ldap ${kind}`);
-      await awayAndBack("Roles", "New directory", [["Name", `typed ldap ${kind}`]]);
+      await page.getByLabel("Directory name", { exact: true }).fill(`typed ldap ${kind}`);
+      await awayAndBack("Roles", "New directory", [["Directory name", `typed ldap ${kind}`]]);
       await page.goto(`${url}#/providers/new`);
       await page.getByRole("heading", { level: 1, name: "New identity provider" }).waitFor();
       await page.getByLabel("Alias (in URLs, fixed)", { exact: true }).fill(`typed-${kind}`);

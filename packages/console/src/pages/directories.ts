@@ -293,7 +293,7 @@ class DirectoriesPage extends Page {
         <fieldset class="form-grid" ?disabled=${locked}>
           <legend class="visually-hidden">Settings</legend>
           <div>
-            ${field("name", "Name", d?.name ?? "", { required: true })}
+            ${field("name", "Directory name", d?.name ?? "", { required: true })}
             <div class="field"><label for="d-vendor">Kind</label><select id="d-vendor" name="vendor">
               ${VENDORS.map(([v, label]) => html`<option value=${v} ?selected=${(d?.vendor ?? "OTHER") === v}>${label}</option>`)}</select></div>
             ${field("priority", "Priority (the lower number wins a login name two directories hold)", String(d?.priority ?? 0), { type: "number" })}
