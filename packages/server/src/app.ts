@@ -58,6 +58,7 @@ import { warnOfUntrustedForwarding } from "./http/untrusted-forwarding.js";
 import { registerRateLimits } from "./http/rate-limit.js";
 import { AuditTally, pruneAudit } from "./domain/audit.js";
 import { pruneRateCounters, RateCounters } from "./storage/rate-counters.js";
+import { keyNamesLeftUnkeyed } from "./storage/audit-names.js";
 import { buildSerializer } from "./http/compiled-schemas.js";
 import { bounded, jsonNestedDeeperThan, MAX_JSON_DEPTH, validatorCompiler } from "./http/validation.js";
 import { busyPolicyOf, openStore, type Store } from "./storage/store.js";
@@ -304,9 +305,11 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   // fails makes no sysadmin, whose generated password it would never show.
   const { generatedAdminPassword, adminPasswordIgnored } = await bootstrap(store.db, hasher, passwordPolicy, config.adminPassword);
 
-  // Housekeeping, safe on every node at once: expired sessions, keys and provider logins, audit events past retention, spent counters.
+  // Housekeeping, safe on every node at once: expired sessions, keys and provider logins, audit events past retention, spent counters;
+  // and work another node left undone (a node of an earlier version during an upgrade, a release that failed after its commit):
+  // audit names without their key, users of removed providers still to be made local. With none, a probe each.
   const housekeeping = async () => {
-    await Promise.all([sessions.purgeExpired(), signingKeys.purge(), deps.loginFlow.purgeExpired(), pruneAudit(store.db, config.auditRetentionDays), pruneRateCounters(store.db), login.forgetStaleSources()]);
+    await Promise.all([sessions.purgeExpired(), signingKeys.purge(), deps.loginFlow.purgeExpired(), pruneAudit(store.db, config.auditRetentionDays), pruneRateCounters(store.db), login.forgetStaleSources(), keyNamesLeftUnkeyed(store.db), deps.providers.releaseMadeUsers()]);
   };
   const purge = setInterval(() => void housekeeping().catch((e) => app.log.warn({ err: e }, "housekeeping failed")), 600_000);
   purge.unref();

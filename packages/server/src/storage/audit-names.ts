@@ -42,3 +42,18 @@ async function keyNamesOf(db: Kysely<any>, table: string, name: string, key: str
       where ${sql.ref(`${table}.${name}`)} = k.column1 and ${sql.ref(`${table}.${key}`)} is null`.execute(db);
   }
 }
+
+/**
+ * Keys the names still without a key (housekeeping): those a writer did not key — a node of an
+ * earlier version, running beside this one while an upgrade rolls — are found by the filters once this
+ * has run. With none, one probe of each table's index by key and name.
+ */
+export async function keyNamesLeftUnkeyed(db: Kysely<any>): Promise<void> {
+  for (const [table, name, key] of [["audit_actor_names", "actor_name", "actor_key"], ["audit_target_names", "target_name", "target_key"]] as const) {
+    for (;;) {
+      const names = (await db.selectFrom(table).select(name).distinct().where(key, "is", null).limit(KEY_BATCH).execute()).map((r: Record<string, string>) => r[name]!);
+      await keyNamesOf(db, table, name, key, names);
+      if (names.length < KEY_BATCH) break;
+    }
+  }
+}

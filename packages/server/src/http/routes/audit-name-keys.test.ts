@@ -58,6 +58,18 @@ describeEachStore("audit names beyond ASCII", (server, kind) => {
     assert.equal(r.body.length, 6);
   });
 
+  it("written without their key (a node of an earlier version, during an upgrade) are keyed by housekeeping, then found", async () => {
+    const s = server();
+    // As an earlier version writes an event: the row alone; the trigger records its names unkeyed.
+    await s.server.deps.store.db.insertInto("audit_events").values({ at: new Date().toISOString(), actor_id: null, actor_name: "Björn-Earlier", action: "group.update", target_type: "group", target_id: "g-earlier", target_name: "Ünits-Earlier", source_ip: null, outcome: "success", details: null, aggregate_key: null }).execute();
+    assert.deepEqual((await unkeyed()).sort(), ["Björn-Earlier", "Ünits-Earlier"]);
+    await other.server.housekeeping();
+    assert.deepEqual(await unkeyed(), []);
+    const r = await s.api("GET", `/security/v1/audit-events?actor=${encodeURIComponent("björn-earlier")}&target=${encodeURIComponent("ÜNITS-EARLIER")}`, { token });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.length, 1);
+  });
+
   it("are found in any case by filtered reads on two nodes at once, which write nothing", async () => {
     const s = server();
     const { db } = s.server.deps.store;
