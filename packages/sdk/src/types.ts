@@ -422,7 +422,7 @@ export interface ECMDirectory {
   /** Let passwords cross a connection that is neither LDAPS nor StartTLS. */
   allowUnencryptedPasswords: boolean;
   baseDn: string;
-  /** null: anonymous reads. */
+  /** null: anonymous reads. Set, it needs its bindPassword (a DN with no password would be an unauthenticated bind: 400). */
   bindDn: string | null;
   /** Write-only: always null when read. */
   bindPassword: null;
@@ -448,7 +448,9 @@ export interface ECMDirectory {
 
 /**
  * What creating or changing a directory sends; on update, fields left out keep their value. The
- * bind password: left out or null keeps the stored one, `""` removes it.
+ * bind password: left out or null keeps the stored one, `""` removes it. A `bindDn` needs one (400
+ * otherwise), sent again when `bindDn`, `caCertificate` or the servers change, or when `startTls` is
+ * turned off or `allowUnencryptedPasswords` on.
  */
 export type DirectoryFields = Partial<Omit<ECMDirectory, "id" | "bindPassword" | "attributeMapping" | "syncPeriodSeconds" | "userFilter" | "groupFilter">> & {
   bindPassword?: string | null;

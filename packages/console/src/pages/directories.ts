@@ -304,8 +304,8 @@ class DirectoriesPage extends Page {
             ${field("baseDn", "Base DN", d?.baseDn ?? "", { required: true })}
             ${field("bindDn", "Bind DN (empty: anonymous)", d?.bindDn ?? "")}
             ${field("bindPassword", "Bind password", "", { type: "password", describedby: "bind-password-help" })}
-            <p id="bind-password-help" class="muted">${d ? "Never shown. Leave empty to keep the stored password." : "Stored sealed; never shown again."}</p>
-            ${d ? check("removePassword", "Remove the stored bind password", false) : nothing}
+            <p id="bind-password-help" class="muted">${d ? "Never shown. Leave empty to keep the stored password; enter it again when the Bind DN, CA certificate or servers change, StartTLS is turned off or unencrypted passwords allowed." : "Needed with a Bind DN. Stored sealed; never shown again."}</p>
+            ${d ? check("removePassword", "Remove the stored bind password (with the Bind DN emptied: anonymous reads)", false) : nothing}
             ${check("enabled", "Enabled (logins and periodic syncs)", d?.enabled ?? true)}
           </div>
           <div>

@@ -211,8 +211,13 @@ export function mergeDirectory(current: Omit<Directory, "id" | "uuid" | "version
     timeoutSeconds: pick("timeoutSeconds"),
   };
   checkDirectory(next, current);
-  if (current && current.sealedBindPassword !== null && !passwordSent && sendsPasswordElsewhere(current, next)) {
-    throw new DomainError("invalid", "bindPassword must be sent again when bindDn changes, connectionUrl names a new server, or startTls, caCertificate or allowUnencryptedPasswords change: the stored password is sent only for whom, where and as safely as it was given for.", { field: "bindPassword" });
+  const elsewhere = current && current.sealedBindPassword !== null && !passwordSent ? passwordElsewhere(current, next) : [];
+  if (elsewhere.length > 0) {
+    throw new DomainError(
+      "invalid",
+      `bindPassword must be sent again: ${elsewhere.join(", ")}. The stored password is sent only for the account, to the servers and as safely as it was given for: bindPassword must be sent again when bindDn changes, connectionUrl names a server (or scheme) not among the current ones, caCertificate changes, startTls is turned off or allowUnencryptedPasswords turned on.`,
+      { field: "bindPassword" },
+    );
   }
   return next;
 }
@@ -225,21 +230,23 @@ export function serverOf(url: URL): string {
   return `${url.hostname.toLowerCase()}:${url.port || (url.protocol === "ldaps:" ? "636" : "389")}`;
 }
 
-/** A change that would send the stored bind password to a server, over a connection, or for an account it was not given for. */
-function sendsPasswordElsewhere(current: DirectorySettings, next: DirectorySettings): boolean {
+/** What in a change would send the stored bind password to a server, over a connection, or for an account it was not given for (none: nothing). */
+function passwordElsewhere(current: DirectorySettings, next: DirectorySettings): string[] {
   const named = (text: string) => {
     const url = new URL(text);
     return `${url.protocol}//${serverOf(url)}`;
   };
   const known = new Set(current.connectionUrl.split(" ").map(named));
-  return (
-    next.connectionUrl.split(" ").some((u) => !known.has(named(u))) ||
-    (current.startTls && !next.startTls) ||
-    certificates(next.caCertificate) !== certificates(current.caCertificate) ||
-    (!current.allowUnencryptedPasswords && next.allowUnencryptedPasswords) ||
+  const changes: [boolean, string][] = [
     // The service account's password is that account's: not to be tried as another entry's.
-    (next.bindDn ?? "").toLowerCase() !== (current.bindDn ?? "").toLowerCase()
-  );
+    [(next.bindDn ?? "").toLowerCase() !== (current.bindDn ?? "").toLowerCase(), "bindDn changes"],
+    [next.connectionUrl.split(" ").some((u) => !known.has(named(u))), "connectionUrl names a server (or scheme) not among the current ones"],
+    [certificates(next.caCertificate) !== certificates(current.caCertificate), "caCertificate changes"],
+    // Only the weaker direction: the password given for an encrypted connection may go over one as safe or safer.
+    [current.startTls && !next.startTls, "startTls is turned off"],
+    [!current.allowUnencryptedPasswords && next.allowUnencryptedPasswords, "allowUnencryptedPasswords is turned on"],
+  ];
+  return changes.filter(([changed]) => changed).map(([, what]) => what);
 }
 
 /** The connection URLs, in the order they are tried. */
@@ -308,6 +315,11 @@ function checkDirectory(d: Omit<Directory, "id" | "uuid" | "version">, current: 
     if (problem !== null) throw invalid(field, `${field} cannot be sent to the directory as written: ${problem}.`);
   }
   if (d.bindDn === null && d.sealedBindPassword !== null) throw invalid("bindDn", 'A bind password needs a bindDn: to read anonymously, send "bindPassword": "" too, which removes the stored one.');
+  // A DN with no password is an unauthenticated bind (RFC 4513 5.1.2), which some directories take as anonymous:
+  // a configuration that would never read as that account. (A pair saved before this rule stops no other change.)
+  if (d.bindDn !== null && d.sealedBindPassword === null && (d.bindDn !== current?.bindDn || current.sealedBindPassword !== null)) {
+    throw invalid("bindPassword", `bindDn ${d.bindDn} needs its bindPassword: a bind with a DN and no password is an unauthenticated bind (RFC 4513 5.1.2), which some directories take as anonymous. Send bindPassword, or bindDn null to read anonymously.`);
+  }
 }
 
 /**

@@ -91,12 +91,15 @@ export const DIRECTORY_OPTIONS: Options = {
   disable: { type: "boolean" },
 };
 
+/** Where the bind password comes from, said when the server asks for it. */
+export const BIND_PASSWORD_OPTIONS = "--bind-password-stdin or ECM_BIND_PASSWORD";
+
 export const DIRECTORY_OPTION_HELP: OptionHelp[] = [
   ["--vendor ad|other", "Active Directory, or OpenLDAP and the like (sets the default filters and attributes)"],
   ["--connection-url \"URL …\"", "ldap:// or ldaps:// URLs, space-separated, tried in order"],
   ["--base-dn DN", "the directory's base"],
-  ["--bind-dn DN", "the service account that reads the directory (\"\": anonymous)"],
-  ["--bind-password-stdin", "read its password from standard input (else ECM_BIND_PASSWORD; never an argument)"],
+  ["--bind-dn DN", "the service account that reads the directory (\"\": anonymous); it needs its password"],
+  ["--bind-password-stdin", "read its password from standard input (else ECM_BIND_PASSWORD; never an argument); sent again\nwhen the bind DN, CA or servers change, StartTLS is turned off or unencrypted passwords allowed"],
   ["--start-tls | --no-start-tls", "upgrade an ldap:// connection with StartTLS"],
   ["--ca-file FILE", "PEM of the CA(s) that sign the directory's certificate (\"\": the system's only)"],
   ["--allow-unencrypted-passwords | --no-allow-unencrypted-passwords", "let logins bind without TLS"],

@@ -1,8 +1,8 @@
 import type { ECMDirectoryTest } from "ecm-sdk";
 import type { Command } from "../../command.js";
-import { ExitCode, UsageError } from "../../errors.js";
+import { ExitCode, namingSecretOptions, UsageError } from "../../errors.js";
 import { textCells, type Row } from "../../output.js";
-import { DIRECTORY_OPTION_HELP, DIRECTORY_OPTIONS, findDirectory, newDirectoryFields } from "./fields.js";
+import { BIND_PASSWORD_OPTIONS, DIRECTORY_OPTION_HELP, DIRECTORY_OPTIONS, findDirectory, newDirectoryFields } from "./fields.js";
 
 const TEST_COLUMNS = ["ok", "message", "server", "steps", "usersFound", "sample"];
 
@@ -26,7 +26,12 @@ export const test: Command = {
     const optionsGiven = Object.keys(ctx.values).some((k) => k in DIRECTORY_OPTIONS);
     if (ref !== undefined && optionsGiven) throw new UsageError("test a stored <directory> or the configuration given by options, not both");
     const sec = ctx.ecm().security;
-    const result = ref !== undefined ? await sec.testDirectory((await findDirectory(ctx, ref)).id) : await sec.testDirectoryConfig(await newDirectoryFields(ctx, "test"));
+    let result: ECMDirectoryTest;
+    if (ref !== undefined) result = await sec.testDirectory((await findDirectory(ctx, ref)).id);
+    else {
+      const fields = await newDirectoryFields(ctx, "test");
+      result = await namingSecretOptions(sec.testDirectoryConfig(fields), "bindPassword", Boolean(fields.bindPassword), BIND_PASSWORD_OPTIONS);
+    }
     ctx.out(TEST_COLUMNS, textCells(ctx.format) ? tableRow(result) : { ...result });
     return result.ok ? ExitCode.ok : ExitCode.error;
   },

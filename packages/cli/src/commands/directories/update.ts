@@ -1,7 +1,7 @@
 import { arg, str } from "../../args.js";
 import type { Command } from "../../command.js";
 import { namingSecretOptions, UsageError } from "../../errors.js";
-import { DIRECTORY_DETAIL_COLUMNS, DIRECTORY_OPTION_HELP, DIRECTORY_OPTIONS, directoryFields, directoryDetailRow, findDirectory } from "./fields.js";
+import { BIND_PASSWORD_OPTIONS, DIRECTORY_DETAIL_COLUMNS, DIRECTORY_OPTION_HELP, DIRECTORY_OPTIONS, directoryFields, directoryDetailRow, findDirectory } from "./fields.js";
 
 export const update: Command = {
   path: ["directories", "update"],
@@ -16,7 +16,7 @@ export const update: Command = {
     if (name !== undefined) fields.name = name;
     if (Object.keys(fields).length === 0) throw new UsageError("nothing to change: give an option");
     const d = await findDirectory(ctx, ref);
-    const updated = await namingSecretOptions(ctx.ecm().security.updateDirectory(d.id, fields), "bindPassword", fields.bindPassword !== undefined, "--bind-password-stdin or ECM_BIND_PASSWORD");
+    const updated = await namingSecretOptions(ctx.ecm().security.updateDirectory(d.id, fields), "bindPassword", Boolean(fields.bindPassword), BIND_PASSWORD_OPTIONS);
     ctx.out(DIRECTORY_DETAIL_COLUMNS, await directoryDetailRow(ctx, updated));
   },
 };

@@ -88,6 +88,54 @@ describeEachStore("external user storage configuration", (server) => {
     assert.equal((await api("DELETE", url)).status, 204);
   });
 
+  it("asks for the bind password again for a weaker connection, not a stronger one, and says the rule it applies", async () => {
+    const account = { baseDn: "dc=corp,dc=example", bindDn: "cn=reader,dc=corp,dc=example", bindPassword: "S3cret-Bind-Pass" };
+    const r = await api("POST", PATH, { name: "weaker", connectionUrl: "ldap://dc1.corp.example", startTls: false, allowUnencryptedPasswords: true, ...account });
+    assert.equal(r.status, 201, r.text);
+    const url = `${PATH}/${r.body.id}`;
+    // Safer: the stored password goes over an encrypted connection only, or not at all.
+    for (const safer of [{ startTls: true }, { allowUnencryptedPasswords: false }]) {
+      const kept = await api("PUT", url, safer);
+      assert.equal(kept.status, 200, `${JSON.stringify(safer)}: ${kept.text}`);
+    }
+    const rule = "The stored password is sent only for the account, to the servers and as safely as it was given for: bindPassword must be sent again when bindDn changes, connectionUrl names a server (or scheme) not among the current ones, caCertificate changes, startTls is turned off or allowUnencryptedPasswords turned on.";
+    for (const [weaker, what] of [[{ startTls: false }, "startTls is turned off"], [{ allowUnencryptedPasswords: true }, "allowUnencryptedPasswords is turned on"], [{ caCertificate: slapd.caPem }, "caCertificate changes"]] as const) {
+      const refused = await api("PUT", url, weaker);
+      assert.equal(refused.status, 400, `${JSON.stringify(weaker)}: ${refused.text}`);
+      assert.equal(JSON.parse(refused.body.additionalInfo).field, "bindPassword");
+      assert.match(refused.body.errorMessage, new RegExp(`^ECMS\\d{4}-E bindPassword must be sent again: ${what}\\. `));
+      assert.ok(refused.body.errorMessage.endsWith(rule), refused.body.errorMessage);
+    }
+    assert.equal((await api("DELETE", url)).status, 204);
+  });
+
+  it("refuses a bindDn without a bindPassword: a DN with no password is an unauthenticated bind (RFC 4513 5.1.2)", async () => {
+    const base = { connectionUrl: "ldaps://dc1.corp.example", baseDn: "dc=corp,dc=example", bindDn: "cn=reader,dc=corp,dc=example" };
+    const refusal = /^ECMS\d{4}-E bindDn cn=reader,dc=corp,dc=example needs its bindPassword: a bind with a DN and no password is an unauthenticated bind \(RFC 4513 5\.1\.2\), which some directories take as anonymous\. Send bindPassword, or bindDn null to read anonymously\.$/;
+    for (const body of [{ name: "no password", ...base }, { name: "empty password", ...base, bindPassword: "" }]) {
+      const refused = await api("POST", PATH, body);
+      assert.equal(refused.status, 400, refused.text);
+      assert.equal(JSON.parse(refused.body.additionalInfo).field, "bindPassword");
+      assert.match(refused.body.errorMessage, refusal);
+      const tested = await api("POST", `${PATH}/test`, body);
+      assert.equal(tested.status, 400, tested.text);
+      assert.match(tested.body.errorMessage, refusal);
+    }
+    const r = await api("POST", PATH, { name: "with password", ...base, bindPassword: "S3cret-Bind-Pass" });
+    assert.equal(r.status, 201, r.text);
+    const url = `${PATH}/${r.body.id}`;
+    // Removing the password keeps no bindDn without it; removing both reads anonymously.
+    const removed = await api("PUT", url, { bindPassword: "" });
+    assert.equal(removed.status, 400, removed.text);
+    assert.match(removed.body.errorMessage, refusal);
+    const anonymous = await api("PUT", url, { bindDn: null, bindPassword: "" });
+    assert.deepEqual([anonymous.status, anonymous.body.bindDn], [200, null], anonymous.text);
+    const again = await api("PUT", url, { bindDn: "cn=reader,dc=corp,dc=example" });
+    assert.equal(again.status, 400, again.text);
+    assert.match(again.body.errorMessage, refusal);
+    assert.equal((await api("DELETE", url)).status, 204);
+  });
+
   it("leaves to system administrators the directories through which accounts hold the system-administrator role", async () => {
     const { token: securityAdmin } = await createSecurityAdministrator(server(), token, "dir-secadmin");
     const asSecurityAdmin = (method: string, path: string, body?: unknown) => server().api(method, path, { token: securityAdmin, body });
@@ -295,7 +343,6 @@ describeEachStore("external user storage configuration", (server) => {
       [{ connectionUrl: slapd.ldapsUrl, startTls: false, caCertificate: null }, "tls", /^TLS with 127\.0\.0\.1:\d+ failed: its certificate is signed by a CA this server does not trust/],
       [{ connectionUrl: slapd.ldapsUrl.replace(/^ldaps:/, "ldap:") }, "tls", /^127\.0\.0\.1:\d+ closed the connection without answering LDAP: this port most likely speaks LDAPS/],
       [{ bindPassword: "wrong" }, "bind", /refused the bind as CN=Reader/],
-      [{ bindPassword: "" }, "bind", /^No bindPassword is stored for CN=Reader.*: send it/],
       [{ baseDn: "DC=elsewhere,DC=example" }, "base", /does not exist/],
       [{ startTls: false }, "insecure", /not encrypted/],
     ];

@@ -52,7 +52,13 @@ const Fields = {
 
 const optional = <T extends Record<string, TSchema>>(fields: T) => Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Type.Optional(v)])) as { [K in keyof T]: ReturnType<typeof Type.Optional<T[K]>> };
 
-const BindPassword = Nullable(Type.String({ maxLength: 1024, description: "Write-only (read as null); left out or null keeps the stored one, \"\" removes it" }));
+const BindPassword = Nullable(
+  Type.String({
+    maxLength: 1024,
+    description:
+      "Write-only (read as null); left out or null keeps the stored one, \"\" removes it. Required with a bindDn (a DN with no password is an unauthenticated bind); sent again when bindDn, caCertificate or the servers of connectionUrl change, or startTls is turned off or allowUnencryptedPasswords on",
+  }),
+);
 
 const Input = {
   ...optional(Fields),
@@ -197,9 +203,9 @@ const externalUserStorageRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app
       response: { 200: TestSchema, ...errorResponses(400, 401, 403) },
     },
   }, async (request) => {
-    const { bindPassword, ...input } = request.body;
-    const d = { ...mergeDirectory(undefined, { name: "unsaved", ...input }, (p) => p), id: 0, uuid: "", version: 0 };
-    return directories.test(d, bindPassword ?? null);
+    // Unsaved, the password is not sealed: the configuration holds it as sent, checked as on create.
+    const d = { ...mergeDirectory(undefined, { name: "unsaved", ...request.body }, (p) => p), id: 0, uuid: "", version: 0 };
+    return directories.test(d, d.sealedBindPassword);
   });
 
   app.get(`${PATH}/:id`, {
