@@ -5,6 +5,7 @@ import type { DirectoryProblem } from "../storage/directory-queries.js";
 import { connectionUrls, type Directory } from "./config.js";
 import { EntryValues, MEMBER_ATTRIBUTES } from "./entries.js";
 import { filterForLdapts } from "./filters.js";
+import { whatAnswers } from "./port-probe.js";
 
 /**
  * One connection to a directory over ldapts: the URLs tried in order, StartTLS or LDAPS with the
@@ -127,18 +128,35 @@ function certificateNames(error: unknown): string {
 
 /** A failure that happened while reaching the directory (or, `during` a step, after it had answered), in words. */
 function connectionFailure(url: URL, error: unknown, during?: DirectoryStep): DirectoryError {
-  // A server that closes a plain LDAP connection at the first request, without an answer: as a rule, a port that speaks LDAPS.
-  if (!during && url.protocol === "ldap:" && /^Connection closed before message response was received/.test((error as Error)?.message ?? "")) {
-    return new DirectoryError("tls", `${url.host} closed the connection without answering LDAP: this port most likely speaks LDAPS — use ldaps://${url.host}, or the server's plain LDAP port (389).`);
-  }
-  if (!during && url.protocol === "ldaps:" && speaksNoTls(error)) {
-    const code = String((error as { code?: unknown }).code);
-    return new DirectoryError("tls", `TLS with ${url.host} failed: the server does not answer TLS on this port, which most likely speaks plain LDAP — use ldap://${url.host} with StartTLS, or the server's LDAPS port (636) (${code})`);
-  }
   const message = networkReason(error, url);
   if (isTlsError(error)) return new DirectoryError("tls", `TLS with ${url.host} failed: ${message}`, isTimeout(error));
   if (during) return new DirectoryError("connect", `The connection to ${url.host} was lost during the ${during}: ${message}`, isTimeout(error));
   return new DirectoryError("connect", `Cannot connect to ${url.host}: ${message}`, isTimeout(error));
+}
+
+/**
+ * A first request that met a port of another protocol: a plain connection closed unanswered (a port that
+ * speaks TLS, or something else), or a TLS handshake the port does not answer. What answers there is
+ * asked (see port-probe) and said; null when the failure is not of that kind, or LDAP as configured answers.
+ */
+async function wrongPort(url: URL, error: unknown, timeoutMs: number): Promise<DirectoryError | null> {
+  const check = "check the port (LDAP's is 389, LDAPS's 636)";
+  if (url.protocol === "ldap:" && /^Connection closed before message response was received/.test((error as Error)?.message ?? "")) {
+    const answer = await whatAnswers(url, timeoutMs);
+    if (answer.kind === "tls") return new DirectoryError("tls", `${url.host} answers TLS, not plain LDAP: if it is the directory's LDAPS port, use ldaps://${url.host}; else the server's plain LDAP port (389).`);
+    if (answer.kind === "other") return new DirectoryError("connect", `${url.host} does not answer LDAP: it answered "${answer.firstLine}" — ${check}.`);
+    if (answer.kind === "silent") return new DirectoryError("connect", `${url.host} closed the connection without answering LDAP, and answers no TLS either: ${check}.`);
+    return null;
+  }
+  if (url.protocol === "ldaps:" && speaksNoTls(error)) {
+    const failed = `TLS with ${url.host} failed: the server does not answer TLS on this port`;
+    const code = String((error as { code?: unknown }).code);
+    const answer = await whatAnswers(url, timeoutMs);
+    if (answer.kind === "ldap") return new DirectoryError("tls", `${failed}, which speaks plain LDAP — use ldap://${url.host} with StartTLS, or the server's LDAPS port (636) (${code})`);
+    const said = answer.kind === "other" ? `it answered "${answer.firstLine}" — ` : "";
+    return new DirectoryError("tls", `${failed}, nor LDAP: ${said}check the port (LDAPS's is 636, LDAP's 389) (${code})`);
+  }
+  return null;
 }
 
 /**
@@ -219,7 +237,7 @@ export class DirectoryConnection {
         await client.unbind().catch(() => {});
         // A server that answered StartTLS with a refusal is reachable: what fails is its TLS.
         const refusedStartTls = startTls && error instanceof ResultCodeError;
-        last = error instanceof DirectoryError ? error : refusedStartTls ? startTlsRefused(url, error) : connectionFailure(url, error);
+        last = error instanceof DirectoryError ? error : refusedStartTls ? startTlsRefused(url, error) : (await wrongPort(url, error, d.timeoutSeconds * 1000)) ?? connectionFailure(url, error);
         if (last.step === "connect" || last.timedOut) lately.failed(d, url);
         failed?.(last);
       }

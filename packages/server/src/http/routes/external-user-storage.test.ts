@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { connect, createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createServer as tlsServer } from "node:tls";
@@ -341,7 +342,7 @@ describeEachStore("external user storage configuration", (server) => {
       [{ connectionUrl: "ldap://no-such-host.invalid" }, "connect", /^Cannot connect to no-such-host\.invalid: no server is known by the name no-such-host\.invalid \(DNS\)/],
       [{ caCertificate: null }, "tls", /^TLS with 127\.0\.0\.1:\d+ failed: its certificate is signed by a CA this server does not trust: put that CA's certificate \(PEM\) in caCertificate \(SELF_SIGNED_CERT_IN_CHAIN\)$/],
       [{ connectionUrl: slapd.ldapsUrl, startTls: false, caCertificate: null }, "tls", /^TLS with 127\.0\.0\.1:\d+ failed: its certificate is signed by a CA this server does not trust/],
-      [{ connectionUrl: slapd.ldapsUrl.replace(/^ldaps:/, "ldap:") }, "tls", /^127\.0\.0\.1:\d+ closed the connection without answering LDAP: this port most likely speaks LDAPS/],
+      [{ connectionUrl: slapd.ldapsUrl.replace(/^ldaps:/, "ldap:") }, "tls", /^127\.0\.0\.1:\d+ answers TLS, not plain LDAP: if it is the directory's LDAPS port, use ldaps:\/\/127\.0\.0\.1:\d+; else the server's plain LDAP port \(389\)\.$/],
       [{ bindPassword: "wrong" }, "bind", /refused the bind as CN=Reader/],
       [{ baseDn: "DC=elsewhere,DC=example" }, "base", /does not exist/],
       [{ startTls: false }, "insecure", /not encrypted/],
@@ -396,22 +397,38 @@ describeEachStore("external user storage configuration", (server) => {
     } finally {
       elsewhere.close();
     }
-    // ldaps:// to a port that speaks no TLS: slapd's plain port drops the handshake; a server answering in plain text
-    // (a web server, say) makes OpenSSL say "wrong version number". Either way the words, not OpenSSL's own lines.
-    const plainText = createServer((socket) => {
-      socket.on("error", () => {});
-      socket.once("data", () => socket.end("HTTP/1.1 400 Bad Request\r\n\r\n"));
-    });
-    await new Promise<void>((resolve) => plainText.listen(0, "127.0.0.1", resolve));
+    // ldaps:// to slapd's plain port, which drops the handshake: said in words, not OpenSSL's own lines.
+    const port = new URL(slapd.url).port;
+    const noTls = await test({ connectionUrl: `ldaps://127.0.0.1:${port}`, startTls: false });
+    assert.equal(noTls.steps.at(-1).step, "tls", JSON.stringify(noTls.steps));
+    assert.match(noTls.message, new RegExp(`^TLS with 127\\.0\\.0\\.1:${port} failed: the server does not answer TLS on this port, which speaks plain LDAP — use ldap://127\\.0\\.0\\.1:${port} with StartTLS, or the server's LDAPS port \\(636\\) \\((ECONNRESET|ERR_SSL_WRONG_VERSION_NUMBER)\\)$`));
+    assert.doesNotMatch(noTls.message, /SSL routines|openssl/);
+    // ldap:// to a port where no LDAP answers: what answers there is said, LDAPS suggested only where TLS answers.
+    const http = createHttpServer((_, response) => response.end("not LDAP"));
+    const silent = createServer((socket) => socket.on("error", () => {}).once("data", () => socket.destroy()));
+    const https = tlsServer(certificate("web.example"), (socket) => socket.on("error", () => {}));
+    for (const s of [http, silent, https]) await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+    const at = (s: { address(): unknown }) => `127.0.0.1:${(s.address() as AddressInfo).port}`;
     try {
-      for (const port of [new URL(slapd.url).port, String((plainText.address() as AddressInfo).port)]) {
-        const noTls = await test({ connectionUrl: `ldaps://127.0.0.1:${port}`, startTls: false });
-        assert.equal(noTls.steps.at(-1).step, "tls", JSON.stringify(noTls.steps));
-        assert.match(noTls.message, new RegExp(`^TLS with 127\\.0\\.0\\.1:${port} failed: the server does not answer TLS on this port, which most likely speaks plain LDAP — use ldap://127\\.0\\.0\\.1:${port} with StartTLS, or the server's LDAPS port \\(636\\) \\((ECONNRESET|ERR_SSL_WRONG_VERSION_NUMBER)\\)$`));
-        assert.doesNotMatch(noTls.message, /SSL routines|openssl/);
+      for (const startTls of [false, true]) {
+        const web = await test({ connectionUrl: `ldap://${at(http)}`, startTls, allowUnencryptedPasswords: true });
+        assert.equal(web.steps.at(-1).step, "connect", JSON.stringify(web.steps));
+        assert.equal(web.message, `${at(http)} does not answer LDAP: it answered "HTTP/1.1 400 Bad Request" — check the port (LDAP's is 389, LDAPS's 636).`);
+        const mute = await test({ connectionUrl: `ldap://${at(silent)}`, startTls, allowUnencryptedPasswords: true });
+        assert.equal(mute.steps.at(-1).step, "connect", JSON.stringify(mute.steps));
+        assert.equal(mute.message, `${at(silent)} closed the connection without answering LDAP, and answers no TLS either: check the port (LDAP's is 389, LDAPS's 636).`);
+        const tlsPort = await test({ connectionUrl: `ldap://${at(https)}`, startTls, allowUnencryptedPasswords: true });
+        assert.equal(tlsPort.steps.at(-1).step, "tls", JSON.stringify(tlsPort.steps));
+        assert.equal(tlsPort.message, `${at(https)} answers TLS, not plain LDAP: if it is the directory's LDAPS port, use ldaps://${at(https)}; else the server's plain LDAP port (389).`);
       }
+      // And ldaps:// there: plain LDAP is suggested only where LDAP answers.
+      const web = await test({ connectionUrl: `ldaps://${at(http)}`, startTls: false });
+      assert.equal(web.steps.at(-1).step, "tls", JSON.stringify(web.steps));
+      assert.equal(web.message, `TLS with ${at(http)} failed: the server does not answer TLS on this port, nor LDAP: it answered "HTTP/1.1 400 Bad Request" — check the port (LDAPS's is 636, LDAP's 389) (ERR_SSL_WRONG_VERSION_NUMBER)`);
+      const mute = await test({ connectionUrl: `ldaps://${at(silent)}`, startTls: false });
+      assert.match(mute.message, new RegExp(`^TLS with ${at(silent).replace(/\./g, "\\.")} failed: the server does not answer TLS on this port, nor LDAP: check the port \\(LDAPS's is 636, LDAP's 389\\) \\((ECONNRESET|ERR_SSL_WRONG_VERSION_NUMBER)\\)$`));
     } finally {
-      plainText.close();
+      for (const s of [http, silent, https]) s.close();
     }
     // A server named by its IPv6 address, its certificate for that address (LDAPS in front of slapd).
     const v6 = tlsServer(certificate("v6", "IP:::1"), (socket) => {
