@@ -318,7 +318,7 @@ function checkDirectory(d: Omit<Directory, "id" | "uuid" | "version">, current: 
   // A DN with no password is an unauthenticated bind (RFC 4513 5.1.2), which some directories take as anonymous:
   // a configuration that would never read as that account. (A pair saved before this rule stops no other change.)
   if (d.bindDn !== null && d.sealedBindPassword === null && (d.bindDn !== current?.bindDn || current.sealedBindPassword !== null)) {
-    throw invalid("bindPassword", `bindDn ${d.bindDn} needs its bindPassword: a bind with a DN and no password is an unauthenticated bind (RFC 4513 5.1.2), which some directories take as anonymous. Send bindPassword, or bindDn null to read anonymously.`);
+    throw invalid("bindPassword", `bindDn ${d.bindDn} needs its bindPassword: a bind with a DN and no password is an unauthenticated bind (RFC 4513 5.1.2), which some directories take as anonymous. Send bindPassword, or remove bindDn to read anonymously.`);
   }
 }
 
