@@ -223,6 +223,12 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
       await page.getByText(`Saved tuned ldap ${kind}.`).waitFor();
       const saved = await stored();
       assert.deepEqual([saved.priority, saved.attributeMapping.email, saved.attributeMapping.loginName, saved.attributeMapping.uniqueId], [3, "userPrincipalName", "mail", "entryUUID"]);
+      // Emptied, as its placeholder says: the kind's default.
+      await page.getByLabel("Login name attribute").fill("");
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByText(`Saved tuned ldap ${kind}.`).waitFor();
+      assert.deepEqual([(await stored()).attributeMapping.loginName, (await stored()).attributeMapping.email], ["uid", "userPrincipalName"]);
+      assert.equal(await page.getByLabel("Login name attribute").inputValue(), "uid");
       assert.equal((await server.api("DELETE", `${PATH}/${id}?users=delete`, { token })).status, 204);
     });
   });

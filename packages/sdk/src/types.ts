@@ -457,7 +457,8 @@ export type DirectoryFields = Partial<Omit<ECMDirectory, "id" | "bindPassword" |
   /** Left out keeps the stored filter; null sets the vendor's default again. */
   userFilter?: string | null;
   groupFilter?: string | null;
-  attributeMapping?: Partial<DirectoryAttributeMapping>;
+  /** Left out keeps the stored attribute; null sets the vendor's default again. */
+  attributeMapping?: { [K in keyof DirectoryAttributeMapping]?: string | null };
   syncPeriodSeconds?: Partial<ECMDirectory["syncPeriodSeconds"]>;
 };
 

@@ -175,9 +175,10 @@ class DirectoriesPage extends Page {
       syncPeriodSeconds: { full: Number(text("syncPeriodSeconds/full") || "0"), changed: Number(text("syncPeriodSeconds/changed") || "0") },
       ...(text("disableLimitPercent") ? { disableLimitPercent: Number(text("disableLimitPercent")) } : {}),
       priority: Number(text("priority") || "0"),
+      // Emptied: the kind's default, as the placeholder says.
       attributeMapping: Object.fromEntries(ATTRIBUTES.flatMap(([k]) => {
         const value = typed(`attributeMapping/${k}`);
-        return value ? [[k, value]] : [];
+        return value === undefined ? [] : [[k, value || null]];
       })),
       ...(text("pageSize") ? { pageSize: Number(text("pageSize")) } : {}),
       ...(text("timeoutSeconds") ? { timeoutSeconds: Number(text("timeoutSeconds")) } : {}),

@@ -90,7 +90,8 @@ export type DirectoryInput = Partial<Omit<DirectoryView, "id" | "bindPassword" |
   /** Absent keeps the stored filter; null sets the vendor's default again. */
   userFilter?: string | null;
   groupFilter?: string | null;
-  attributeMapping?: Partial<AttributeMapping>;
+  /** Absent keeps the stored attribute; null sets the vendor's default again. */
+  attributeMapping?: { [K in keyof AttributeMapping]?: string | null };
   syncPeriodSeconds?: Partial<SyncPeriods>;
 };
 
@@ -180,7 +181,7 @@ export function mergeDirectory(current: Omit<Directory, "id" | "uuid" | "version
   const mapping = Object.fromEntries(
     (Object.keys(fresh.attributeMapping) as (keyof AttributeMapping)[]).map((k) => [
       k,
-      input.attributeMapping?.[k] ?? kept(current?.attributeMapping[k], old?.attributeMapping[k], fresh.attributeMapping[k]),
+      input.attributeMapping?.[k] === null ? fresh.attributeMapping[k] : input.attributeMapping?.[k] ?? kept(current?.attributeMapping[k], old?.attributeMapping[k], fresh.attributeMapping[k]),
     ]),
   ) as unknown as AttributeMapping;
   let sealedBindPassword = current?.sealedBindPassword ?? null;

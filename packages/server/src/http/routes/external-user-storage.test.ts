@@ -56,6 +56,10 @@ describeEachStore("external user storage configuration", (server) => {
     assert.equal(other.body.attributeMapping.uniqueId, "entryUUID");
     assert.equal(other.body.attributeMapping.email, "userPrincipalName");
     assert.equal(other.body.userFilter, "(objectClass=inetOrgPerson)");
+    // Left out keeps an attribute; null sets the vendor's default again.
+    const reset = await api("PUT", `${PATH}/${r.body.id}`, { attributeMapping: { email: null, displayName: "displayName" } });
+    assert.equal(reset.status, 200, reset.text);
+    assert.deepEqual([reset.body.attributeMapping.email, reset.body.attributeMapping.displayName, reset.body.attributeMapping.uniqueId], ["mail", "displayName", "entryUUID"]);
     // A bare filter, as LDAP tools take it, is kept as the one term that logins and changed syncs combine with theirs.
     const bare = await api("PUT", `${PATH}/${r.body.id}`, { userFilter: " objectClass=person ", groupFilter: "objectClass=groupOfNames" });
     assert.deepEqual([bare.body.userFilter, bare.body.groupFilter], ["(objectClass=person)", "(objectClass=groupOfNames)"]);
@@ -63,7 +67,7 @@ describeEachStore("external user storage configuration", (server) => {
     const kept = await api("PUT", `${PATH}/${r.body.id}`, { groupFilter: null });
     assert.deepEqual([kept.body.userFilter, kept.body.groupFilter], ["(objectClass=person)", "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))"]);
     const events = (await api("GET", `/security/v1/audit-events?target=${r.body.id}`)).body;
-    assert.deepEqual(events.map((e: any) => e.action).sort(), ["directory.create", "directory.update", "directory.update", "directory.update"]);
+    assert.deepEqual(events.map((e: any) => e.action).sort(), ["directory.create", "directory.update", "directory.update", "directory.update", "directory.update"]);
     assert.ok(!JSON.stringify(events).includes("S3cret-Bind-Pass"));
     assert.equal(events.find((e: any) => e.action === "directory.create").details.after.bindPasswordSet, true);
     assert.equal((await api("DELETE", `${PATH}/${r.body.id}`)).status, 204);

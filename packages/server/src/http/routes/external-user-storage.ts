@@ -50,6 +50,7 @@ const Fields = {
   enabled: Type.Boolean(),
 };
 
+const nullable = <T extends Record<string, TSchema>>(fields: T) => Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Nullable(v)])) as { [K in keyof T]: ReturnType<typeof Nullable<T[K]>> };
 const optional = <T extends Record<string, TSchema>>(fields: T) => Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Type.Optional(v)])) as { [K in keyof T]: ReturnType<typeof Type.Optional<T[K]>> };
 
 const BindPassword = Nullable(
@@ -62,7 +63,7 @@ const BindPassword = Nullable(
 
 const Input = {
   ...optional(Fields),
-  attributeMapping: Type.Optional(Type.Object(optional(Mapping), { additionalProperties: false, description: "Fields left out keep their value (the vendor's default on create)" })),
+  attributeMapping: Type.Optional(Type.Object(optional(nullable(Mapping)), { additionalProperties: false, description: "Fields left out keep their value (the vendor's default on create); null sets the vendor's default" })),
   syncPeriodSeconds: Type.Optional(Type.Object(optional(Fields.syncPeriodSeconds.properties), { additionalProperties: false })),
   bindPassword: Type.Optional(BindPassword),
   userFilter: Type.Optional(Nullable(Type.String({ ...Filter, description: "An LDAP filter (RFC 4515); left out keeps the stored one, null sets the vendor's default" }))),
