@@ -5,7 +5,7 @@ import type { DirectoryProblem } from "../storage/directory-queries.js";
 import { connectionUrls, type Directory } from "./config.js";
 import { EntryValues, MEMBER_ATTRIBUTES } from "./entries.js";
 import { filterForLdapts } from "./filters.js";
-import { whatAnswers } from "./port-probe.js";
+import { hostOf, whatAnswers } from "./port-probe.js";
 
 /**
  * One connection to a directory over ldapts: the URLs tried in order, StartTLS or LDAPS with the
@@ -110,8 +110,7 @@ function networkReason(error: unknown, url: URL): string {
     EHOSTUNREACH: "the host cannot be reached (no route to it)",
     ENETUNREACH: "the network of that address cannot be reached",
     ...Object.fromEntries(UNTRUSTED_CERTIFICATE.map((c) => [c, "its certificate is signed by a CA this server does not trust: put that CA's certificate (PEM) in caCertificate"])),
-    ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION: "the server and this one share no TLS version: this one speaks TLS 1.2 and later, enable them at the server",
-    ERR_SSL_UNSUPPORTED_PROTOCOL: "the server and this one share no TLS version: this one speaks TLS 1.2 and later, enable them at the server",
+    ...Object.fromEntries(["ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION", "ERR_SSL_UNSUPPORTED_PROTOCOL"].map((c) => [c, "the server and this one share no TLS version: this one speaks TLS 1.2 and later, enable them at the server"])),
     ERR_TLS_CERT_ALTNAME_INVALID: `its certificate is for ${certificateNames(error)}, not ${url.hostname}: connect by a name the certificate holds, or give the server a certificate for this one`,
   };
   // OpenSSL's own failures: its reason ("sslv3 alert handshake failure"), not its lines of source file and error numbers.
@@ -386,7 +385,7 @@ async function startTlsWithin(client: Client, options: tls.ConnectionOptions, ms
 export function tlsOptionsOf(d: Directory, url: URL): tls.ConnectionOptions {
   // An IPv6 address is bracketed in a URL: without them it is an address, which is sent as no server name
   // (the certificate is then checked against the address connected to).
-  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  const host = hostOf(url);
   return { ...(d.caCertificate ? { secureContext: secureContextFor(d.caCertificate) } : {}), servername: net.isIP(host) ? undefined : host, minVersion: "TLSv1.2" };
 }
 

@@ -12,9 +12,14 @@ export type PortAnswer = { kind: "ldap" } | { kind: "tls" } | { kind: "other"; f
 /** An LDAP SearchRequest (RFC 4511), message 1: the root DSE, base scope, `(objectClass=*)`, attribute `1.1` (none). */
 const ROOT_DSE_SEARCH = Buffer.from("302a020101632504000a01000a0100020100020100010100870b6f626a656374436c61737330050403312e31", "hex");
 
+/** A URL's host as a connection takes it: an IPv6 address without the brackets a URL puts around it. */
+export function hostOf(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, "$1");
+}
+
 /** A plain connection's first answer to an LDAP request; then, if none came, whether a TLS handshake is answered. */
 export async function whatAnswers(url: URL, timeoutMs: number): Promise<PortAnswer> {
-  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  const host = hostOf(url);
   const port = Number(url.port || (url.protocol === "ldaps:" ? 636 : 389));
   const first = await firstAnswer(host, port, timeoutMs);
   if (first && first.length > 0) {

@@ -59,9 +59,7 @@ export function createAuditQueries({ db }: Store) {
   };
   return {
     /** One page, newest first, of events older than `beforeId` (keyset paging on the serial id). */
-    listPage(filter: AuditFilter, beforeId: number | undefined, limit: number): Promise<AuditEventRow[]> {
-      return readPage(filter, beforeId, limit);
-    },
+    listPage: readPage,
 
     /** Every matching event, newest first, in keyset batches so memory stays flat. */
     listAll(filter: AuditFilter, beforeId?: number, batchSize = 1000): AsyncGenerator<AuditEventRow[]> {
