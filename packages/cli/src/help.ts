@@ -17,7 +17,7 @@ function outputHelp(formats: readonly OutputFormat[]): OptionHelp[] {
   const words = formats.map((f, i) => (i === 0 && formats.length > 1 ? `${f} (default)` : f));
   const list = words.length === 1 ? words[0] : `${words.slice(0, -1).join(", ")} or ${words[words.length - 1]}`;
   // How CSV writes what JSON keeps as structure (packages/cli/README.md, "Output").
-  const csv = formats.includes("csv") ? "\ncsv: each cell text, as on a table; a list's items, and an object's fields as\nname=value (name.sub=value when nested), joined with ; (\\; and \\\\ inside one)" : "";
+  const csv = formats.includes("csv") ? "\ncsv: each cell text, as on a table; a list's items, and an object's fields as\nname=value (nested: name.sub=value; a list of objects': 0.name=value;1.name=…),\njoined with ; (\\; and \\\\ inside one)" : "";
   return [["-o, --output FORMAT", list + csv]];
 }
 

@@ -17,15 +17,19 @@ export const textCells = (format: OutputFormat): boolean => format === "table" |
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
 
+/** A list holding objects: its items are numbered (`0.name=value`), as its objects' fields would otherwise run into each other. */
+const holdsObjects = (v: unknown): v is unknown[] => Array.isArray(v) && v.some(isObject);
+
 /**
  * The items a cell lists: a list's, or an object's fields as `name=value` (a nested object's as
- * `name.sub=value`); undefined for a single value.
+ * `name.sub=value`), a list of objects' fields numbered by item (`0.name=value;0.sub=value;1.name=…`,
+ * nested too: `after.groupMappings.0.groupDn=…`); undefined for a single value.
  */
 function cellItems(v: unknown, listSep: string): string[] | undefined {
-  if (Array.isArray(v)) return v.map((x) => cellText(x, listSep));
-  if (!isObject(v)) return undefined;
-  const fields = (o: Record<string, unknown>, prefix: string): string[] =>
-    Object.entries(o).flatMap(([k, x]) => (isObject(x) ? fields(x, `${prefix}${k}.`) : [`${prefix}${k}=${cellText(x, listSep)}`]));
+  if (Array.isArray(v) && !holdsObjects(v)) return v.map((x) => cellText(x, listSep));
+  if (!isObject(v) && !Array.isArray(v)) return undefined;
+  const fields = (o: Record<string, unknown> | unknown[], prefix: string): string[] =>
+    Object.entries(o).flatMap(([k, x]) => (isObject(x) || holdsObjects(x) ? fields(x, `${prefix}${k}.`) : [`${prefix}${k}=${cellText(x, listSep)}`]));
   return fields(v, "");
 }
 

@@ -1371,7 +1371,7 @@ describe("as a script author meets it", () => {
       "idps create": ["idps", "create", "cli-csv-2", "--client-id", "ecm", ...endpoints],
       "idps update": ["idps", "update", "cli-csv-2", "--gui-order", "3"],
       "idps test": ["idps", "test", "cli-csv"],
-      "directories create": ["directories", "create", "cli-csv-dir", "--connection-url", "ldap://127.0.0.1:9", "--base-dn", "dc=example", "-g", "cn=a,dc=example"],
+      "directories create": ["directories", "create", "cli-csv-dir", "--connection-url", "ldap://127.0.0.1:9", "--base-dn", "dc=example", "-g", "cn=a,dc=example", "-m", "cn=a,dc=example=users", "-m", "cn=b,dc=example=users"],
       "directories update": ["directories", "update", "cli-csv-dir", "--full-every", "3600"],
       "directories list": ["directories", "list"],
       "directories show": ["directories", "show", "cli-csv-dir"],
@@ -1401,6 +1401,9 @@ describe("as a script author meets it", () => {
       assert.equal(cell("directories show", "syncPeriodSeconds"), "full=3600;changed=0");
       const created = tables["audit list"]!.slice(1).find((row) => row[3] === "group.update")!;
       assert.match(created[9]!, /^before\.description=;after\.description=d$/);
+      // A list of objects (the directory's group mappings) numbers its items' fields: which is whose is never a guess.
+      const directory = tables["audit list"]!.slice(1).find((row) => row[3] === "directory.create" && row[5] === "cli-csv-dir")!;
+      assert.match(directory[9]!, /(^|;)after\.groupMappings\.0\.groupDn=cn=a,dc=example;after\.groupMappings\.0\.localGroupId=[0-9a-f-]{36};after\.groupMappings\.1\.groupDn=cn=b,dc=example;after\.groupMappings\.1\.localGroupId=[0-9a-f-]{36}(;|$)/);
     } finally {
       for (const args of [["idps", "delete", "cli-csv", "-y"], ["idps", "delete", "cli-csv-2", "-y"], ["directories", "delete", "cli-csv-dir", "-y"], ["users", "delete", "cli-csv-user", "-y"], ["users", "delete", "cli-csv-made", "-y"], ["groups", "delete", "cli-csv-group", "-y"]]) await ecm(args);
     }

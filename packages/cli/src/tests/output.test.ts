@@ -90,3 +90,19 @@ test("an object's table shows a list whose items hold a comma one item a line (a
   printObject({ write: (s: string) => (text += s) }, "table", ["state", "groups", "problems"], { state: "succeeded", groups: ["staff", "users"], problems });
   assert.equal(text, ["state:     succeeded", "groups:    staff, users", `problems:  ${problems[0]}`, `           ${problems[1]}`, ""].join("\n"));
 });
+
+test("a cell listing objects numbers their fields by item (0.name=…;1.name=…), nested too: which field is whose item is never a guess", () => {
+  const row = {
+    problems: [{ dn: "cn=a;b", message: "taken" }, { dn: "cn=c" }],
+    details: { after: { groupMappings: [{ groupDn: "cn=staff,dc=example", localGroupId: "g1" }], groupEntryDnList: ["cn=x", "cn=y"] } },
+  };
+  let csv = "";
+  printObject({ write: (s: string) => (csv += s) }, "csv", ["problems", "details"], row);
+  assert.equal(
+    csv,
+    'problems,details\r\n0.dn=cn=a\\;b;0.message=taken;1.dn=cn=c,"after.groupMappings.0.groupDn=cn=staff,dc=example;after.groupMappings.0.localGroupId=g1;after.groupEntryDnList=cn=x\\;cn=y"\r\n',
+  );
+  let table = "";
+  printObject({ write: (s: string) => (table += s) }, "table", ["problems"], { problems: [{ dn: "cn=a" }, { dn: "cn=b" }] });
+  assert.equal(table, "problems:  0.dn=cn=a, 1.dn=cn=b\n");
+});
