@@ -1,7 +1,7 @@
 import { ECM, normalizeBaseUrl } from "ecm-sdk";
 import { str, timeoutOf } from "./args.js";
 import type { Values } from "./command.js";
-import { readConfig } from "./config.js";
+import { readConfig, type StoredConfig } from "./config.js";
 import { CliError, ExitCode, UsageError } from "./errors.js";
 
 /**
@@ -41,6 +41,21 @@ function loginFold(name: string): string {
   return name.normalize("NFKC").toLowerCase();
 }
 
+/**
+ * ECM_USERNAME names whom a command acts as: with its password unset or empty (a script's secret
+ * missing), the saved login of another account is not used instead (nor logged out of). Names compare as
+ * logins take them (the server's fold: any letter case or Unicode form). A login saved by an earlier ecm
+ * without its account's name is not taken for anyone's. `remedy`: what to do about it, for the command.
+ */
+export function assertSavedLoginIsTheirs(env: NodeJS.ProcessEnv, saved: StoredConfig, remedy: string): void {
+  if (!env.ECM_USERNAME || (saved.username !== undefined && loginFold(saved.username) === loginFold(env.ECM_USERNAME))) return;
+  const whose = saved.username === undefined ? "does not say whose it is" : `is ${saved.username}'s`;
+  throw new CliError(
+    `ECM_USERNAME is ${JSON.stringify(env.ECM_USERNAME)} but ECM_PASSWORD is not set, and the saved login ${whose}: ${remedy}`,
+    ExitCode.auth,
+  );
+}
+
 /** Builds the client from --url / ECM_URL / saved URL and ECM_API_KEY / ECM_TOKEN / ECM_USERNAME+ECM_PASSWORD / saved key or token. */
 export function makeClient(values: Values, env: NodeJS.ProcessEnv): ECM {
   const saved = readConfig(env);
@@ -54,17 +69,7 @@ export function makeClient(values: Values, env: NodeJS.ProcessEnv): ECM {
   }
   // The saved token belongs to the saved URL only.
   if (saved.token && saved.url && normalizeBaseUrl(url) === normalizeBaseUrl(saved.url)) {
-    // ECM_USERNAME names whom the command acts as: with its password unset or empty (a script's secret
-    // missing), the saved login of another account is not used instead. Names compare as logins take
-    // them (the server's fold: any letter case or Unicode form).
-    // A login saved by an earlier ecm without its account's name is not taken for anyone's.
-    if (env.ECM_USERNAME && (saved.username === undefined || loginFold(saved.username) !== loginFold(env.ECM_USERNAME))) {
-      const whose = saved.username === undefined ? "does not say whose it is" : `is ${saved.username}'s`;
-      throw new CliError(
-        `ECM_USERNAME is ${JSON.stringify(env.ECM_USERNAME)} but ECM_PASSWORD is not set, and the saved login ${whose}: set ECM_PASSWORD to act as ${env.ECM_USERNAME}, or unset ECM_USERNAME to use the saved login`,
-        ExitCode.auth,
-      );
-    }
+    assertSavedLoginIsTheirs(env, saved, `set ECM_PASSWORD to act as ${env.ECM_USERNAME}, or unset ECM_USERNAME to use the saved login`);
     // `ecm login --api-key` saves the key in the token's place: it is sent the same way and never expires by idling.
     return new ECM({ baseUrl: url, ...(saved.token.startsWith("ecm_") ? { apiKey: saved.token } : { token: saved.token }), ...t });
   }

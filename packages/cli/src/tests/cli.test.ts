@@ -227,6 +227,17 @@ describe("login, saved token, environment overrides", () => {
       assert.equal(JSON.parse(ok(await ecm(["whoami", "-o", "json"], { auth: false, env: { ...saved, ECM_USERNAME: name } })).stdout).username, "sysadmin");
     }
     ok(await ecm(["users", "delete", "cli-envonly", "--yes"], { auth: false, env: saved }));
+    // logout logs out what the other commands would use: not another account's saved login, nor any with both variables set.
+    const token = () => (JSON.parse(readFileSync(file, "utf8")) as { token?: string }).token;
+    const kept = token();
+    const other = await ecm(["logout"], { auth: false, env: { ...saved, ECM_USERNAME: "cli-envonly" } });
+    assert.equal(other.code, 3, other.stderr);
+    assert.equal(other.stderr, 'ecm: ECM_USERNAME is "cli-envonly" but ECM_PASSWORD is not set, and the saved login is sysadmin\'s: it stays; unset ECM_USERNAME to log out of it\n');
+    assert.match(ok(await ecm(["logout"], { auth: false, env: { ...saved, ECM_USERNAME: "cli-envonly", ECM_PASSWORD: "Env-Only-Passw0rd" } })).stderr, /^Nothing to log out of: ECM_USERNAME and ECM_PASSWORD log in anew for every command/);
+    assert.equal(token(), kept, "the saved login stays");
+    ok(await ecm(["whoami"], { auth: false, env: saved }));
+    assert.match(ok(await ecm(["logout"], { auth: false, env: { ...saved, ECM_USERNAME: "SysAdmin" } })).stderr, /^Logged out\n$/);
+    assert.equal(token(), undefined);
   });
 
   test("ECM_API_KEY, and login --api-key saves the key, which logout forgets", async () => {

@@ -1,6 +1,6 @@
 import { ECM, ECMAuthError } from "ecm-sdk";
 import { timeoutOf } from "../../args.js";
-import { serverUrl } from "../../client.js";
+import { assertSavedLoginIsTheirs, serverUrl } from "../../client.js";
 import type { Command, Values } from "../../command.js";
 import { readConfig, writeConfig } from "../../config.js";
 import { CliError, ExitCode } from "../../errors.js";
@@ -8,7 +8,7 @@ import { CliError, ExitCode } from "../../errors.js";
 export const logout: Command = {
   path: ["logout"],
   args: "",
-  summary: "end the session of ECM_TOKEN, else revoke the saved token and forget it (an API key is only forgotten)",
+  summary: "end the session of ECM_TOKEN, else revoke the saved token and forget it (an API key is only forgotten; with ECM_USERNAME, only that account's login)",
   formats: [],
   async run(ctx) {
     const { env } = ctx.io;
@@ -26,10 +26,15 @@ export const logout: Command = {
       ctx.note("Logged out: the session of ECM_TOKEN ended (the saved login, if any, is untouched)");
       return;
     }
+    if (env.ECM_USERNAME && env.ECM_PASSWORD) {
+      ctx.note("Nothing to log out of: ECM_USERNAME and ECM_PASSWORD log in anew for every command (the saved login, if any, is untouched)");
+      return;
+    }
     if (!saved.token) {
       ctx.note("Not logged in: no saved login to log out of");
       return;
     }
+    assertSavedLoginIsTheirs(env, saved, "it stays; unset ECM_USERNAME to log out of it");
     // An API key is not a session: it is only forgotten here, and stays valid until revoked.
     const apiKey = saved.token.startsWith("ecm_");
     // The saved token is the saved server's: ended there, whatever --url says.
