@@ -26,12 +26,17 @@ export async function groupNamer(ctx: Ctx, guids: readonly string[]): Promise<(g
   return (guid) => names.get(guid) ?? guid;
 }
 
-/** The username of the profile a `profileId` names; null for none (-1) and for a profile itself (0). */
-export async function profileName(ctx: Ctx, profileId: number): Promise<string | null> {
-  if (profileId <= 0) return null;
-  // Profiles are few: the one with this numeric id among them (the API finds users by guid or name only).
+/** A function from a `profileId` (a user's, a group's `profileUserId`) to the profile's username; null for none (-1) and for a profile itself (0). */
+export async function profileNamer(ctx: Ctx): Promise<(profileId: number) => string | null> {
+  // Profiles are few: read once, each found by its numeric id among them (the API finds users by guid or name only).
   const profiles = await ctx.ecm().security.users({ profileId: 0 });
-  return profiles.find((p) => p.id === profileId)?.username ?? null;
+  const names = new Map(profiles.map((p) => [p.id, p.username]));
+  return (profileId) => names.get(profileId) ?? null;
+}
+
+/** The username of the profile a `profileId` names (profileNamer's, for one). */
+export async function profileName(ctx: Ctx, profileId: number): Promise<string | null> {
+  return profileId <= 0 ? null : (await profileNamer(ctx))(profileId);
 }
 
 /** A name may be shaped like a guid: what `ref` names as a guid and as a name, the same object or one of them; two are refused, never one picked. */

@@ -1,8 +1,9 @@
 import { ECMError, type ECM, type ECMUser, type IterUsersOptions } from "ecm-sdk";
 import type { Ctx, OptionHelp, Options } from "./command.js";
-import { ListPrinter } from "./output.js";
+import { profileNamer } from "./lookup.js";
+import { ListPrinter, textCells } from "./output.js";
 import { RestartPatience } from "./restarts.js";
-import { USER_COLUMNS, USER_EXTENDED_COLUMNS, userRow } from "./rows.js";
+import { USER_COLUMNS, USER_EXTENDED_COLUMNS, userRow, withProfile } from "./rows.js";
 
 /** `-x` of the users lists (users list, groups members): the extended users, with their columns. */
 export const EXTENDED_OPTION: Options = { extended: { type: "boolean", short: "x" } };
@@ -17,11 +18,17 @@ export const EXTENDED_HELP: OptionHelp[] = [
  */
 export async function printUsers(ctx: Ctx, filter: Omit<IterUsersOptions, "extendedInfo" | "after">): Promise<void> {
   const extended = ctx.values.extended === true;
-  const printer = new ListPrinter(ctx.io.stdout, ctx.format, extended ? USER_EXTENDED_COLUMNS : USER_COLUMNS);
+  // A table or CSV names each user's profile (withProfile): the profiles, few, are read once a user has one.
+  const text = textCells(ctx.format);
+  let profile: ((profileId: number) => string | null) | undefined;
+  const printer = new ListPrinter(ctx.io.stdout, ctx.format, withProfile(extended ? USER_EXTENDED_COLUMNS : USER_COLUMNS, ctx.format));
   try {
     // By batch: an await per user cost about a sixth of a listing's time.
     for await (const batch of batchesThroughRestarts(ctx.ecm(), { ...filter, extendedInfo: extended })) {
-      for (const u of batch) printer.add(userRow(u));
+      // Asked mid-read: through a restart as the users are.
+      if (text && !profile && batch.some((u) => u.profileId > 0)) profile = await new RestartPatience().read(() => profileNamer(ctx));
+      // The name set on the user read, not on a copy (a listing of a million users makes a row of each).
+      for (const u of batch) printer.add(text ? Object.assign(userRow(u), { profile: profile?.(u.profileId) ?? null }) : userRow(u));
       // The next batch is read only when the output has room: a slow reader slows the download, not fills memory.
       await printer.drained();
     }

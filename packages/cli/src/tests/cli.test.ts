@@ -388,7 +388,7 @@ describe("users", () => {
     for (const n of ["cli-list1", "cli-list2"]) ok(await ecm(["users", "create", n, "--email", `${n}@example.org`, "--remark", 'has "quotes", commas']));
     const table = ok(await ecm(["users", "list", "--search", "cli-list"]));
     const lines = table.stdout.trimEnd().split("\n");
-    assert.match(lines[0]!, /^ID\s+USERNAME\s+LOGINNAME\s+DISPLAYNAME\s+EMAIL\s+LOCKED\s+PROFILEID\s+GUID$/);
+    assert.match(lines[0]!, /^ID\s+USERNAME\s+LOGINNAME\s+DISPLAYNAME\s+EMAIL\s+LOCKED\s+PROFILEID\s+PROFILE\s+GUID$/);
     assert.equal(lines.length, 3);
     assert.match(lines[1]!, /cli-list1\s+cli-list1\s+cli-list1\s+cli-list1@example.org\s+false\s+-1\s+[0-9a-f-]{36}$/);
 
@@ -400,7 +400,7 @@ describe("users", () => {
 
     const csv = parseCsv(ok(await ecm(["users", "list", "-s", "cli-list", "-o", "csv", "-x"])).stdout);
     assert.equal(csv.length, 3);
-    assert.equal(csv[1]![8], 'has "quotes", commas');
+    assert.equal(csv[1]![csv[0]!.indexOf("remark")], 'has "quotes", commas');
 
     const nd = ok(await ecm(["users", "list", "-s", "cli-list", "-o", "ndjson"])).stdout.trim().split("\n");
     assert.deepEqual(nd.map((l) => JSON.parse(l).username), ["cli-list1", "cli-list2"]);
@@ -519,7 +519,7 @@ describe("groups and roles", () => {
     assert.equal((await ecm(["groups", "create", "cli-team"])).code, 5);
 
     const list = ok(await ecm(["groups", "list"]));
-    assert.match(list.stdout, /^ID\s+NAME\s+DESCRIPTION\s+PROFILEUSERID\s+GUID$/m);
+    assert.match(list.stdout, /^ID\s+NAME\s+DESCRIPTION\s+PROFILEUSERID\s+PROFILE\s+GUID$/m);
     assert.match(list.stdout, /\badministrators\b/);
     assert.deepEqual(JSON.parse(ok(await ecm(["groups", "list", "-s", "cli-te", "-o", "json"])).stdout).map((x: { name: string }) => x.name), ["cli-team"]);
     assert.match(ok(await ecm(["groups", "show", "cli-team"])).stdout, /^name:\s+cli-team$/m);
@@ -1341,6 +1341,16 @@ describe("as a script author meets it", () => {
       assert.match(ok(await ecm(["users", "show", "cli-named-profiled"])).stdout, new RegExp(`^profileId: +${profile.id}\n(.*\n)*profile: +cli-named-profile$`, "m"));
       assert.equal(JSON.parse(ok(await ecm(["users", "show", "cli-named-profiled", "-o", "json"])).stdout).profile, "cli-named-profile");
       assert.equal(JSON.parse(ok(await ecm(["users", "show", "cli-named-profile", "-o", "json"])).stdout).profile, null);
+      // As do the users lists, on a table and in CSV (JSON keeps the API's answer: the number alone).
+      for (const list of [["users", "list", "-s", "cli-named-profile"], ["groups", "members", "users"]]) {
+        const table = ok(await ecm(list)).stdout;
+        assert.match(table, new RegExp(`^\\d+ +cli-named-profiled .* ${profile.id} +cli-named-profile +[0-9a-f-]{36}$`, "m"), list.join(" "));
+        const csv = parseCsv(ok(await ecm([...list, "-o", "csv"])).stdout);
+        const row = csv.find((r) => r[1] === "cli-named-profiled")!;
+        assert.deepEqual([row[csv[0]!.indexOf("profileId")], row[csv[0]!.indexOf("profile")]], [String(profile.id), "cli-named-profile"], list.join(" "));
+        const json = JSON.parse(ok(await ecm([...list, "-o", "json"])).stdout).find((u: { username: string }) => u.username === "cli-named-profiled");
+        assert.deepEqual([json.profileId, "profile" in json], [profile.id, false]);
+      }
     } finally {
       ok(await ecm(["idps", "delete", "cli-named", "-y"]));
       ok(await ecm(["directories", "delete", "cli-named-dir", "-y"]));

@@ -109,7 +109,8 @@ const SDK_NAMES: Record<string, string> = { remark: "description", locked: "enab
  * What the users exports hold that no import sets (the API's list and CSV, `ecm users list` in every
  * format): read past, so that an export comes back as it went out.
  */
-const EXPORT_ONLY = ["id", "numericId", "guid", "builtin", "dn", "expired", "lockedOut", "lockedOutUntil", "federatedIdentities", "source"];
+// `profile`: the profile's name `ecm users list -o csv` shows beside profileId.
+const EXPORT_ONLY = ["id", "numericId", "guid", "builtin", "dn", "expired", "lockedOut", "lockedOutUntil", "federatedIdentities", "source", "profile"];
 
 /**
  * The user an export's id names, given `ref`, what the row's earlier ids named: the API names a user by

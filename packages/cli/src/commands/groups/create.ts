@@ -1,6 +1,6 @@
 import { arg, str } from "../../args.js";
 import type { Command } from "../../command.js";
-import { GROUP_COLUMNS, groupRow } from "../../rows.js";
+import { groupRows } from "../../rows.js";
 
 export const create: Command = {
   path: ["groups", "create"],
@@ -11,6 +11,7 @@ export const create: Command = {
   async run(ctx) {
     const name = arg(ctx, 0, "name");
     const description = str(ctx.values, "description");
-    ctx.out(GROUP_COLUMNS, groupRow(await ctx.ecm().security.createGroup(name, description !== undefined ? { description } : {})));
+    const { columns, rows } = await groupRows(ctx, [await ctx.ecm().security.createGroup(name, description !== undefined ? { description } : {})]);
+    ctx.out(columns, rows[0]!);
   },
 };

@@ -1,6 +1,6 @@
 import { str } from "../../args.js";
 import type { Command } from "../../command.js";
-import { GROUP_COLUMNS, groupRow } from "../../rows.js";
+import { groupRows } from "../../rows.js";
 
 export const list: Command = {
   path: ["groups", "list"],
@@ -10,6 +10,7 @@ export const list: Command = {
   optionHelp: [["-s, --search TEXT", "substring of the group name"]],
   async run(ctx) {
     const search = str(ctx.values, "search");
-    ctx.list(GROUP_COLUMNS, (await ctx.ecm().security.groups(search !== undefined ? { search } : {})).map(groupRow));
+    const { columns, rows } = await groupRows(ctx, await ctx.ecm().security.groups(search !== undefined ? { search } : {}));
+    ctx.list(columns, rows);
   },
 };

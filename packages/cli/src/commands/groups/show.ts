@@ -1,7 +1,7 @@
 import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findGroup } from "../../lookup.js";
-import { GROUP_COLUMNS, groupRow } from "../../rows.js";
+import { groupRows } from "../../rows.js";
 
 export const show: Command = {
   path: ["groups", "show"],
@@ -9,6 +9,7 @@ export const show: Command = {
   summary: "show one group (by name or guid)",
   async run(ctx) {
     const ref = arg(ctx, 0, "group");
-    ctx.out(GROUP_COLUMNS, groupRow(await findGroup(ctx, ref)));
+    const { columns, rows } = await groupRows(ctx, [await findGroup(ctx, ref)]);
+    ctx.out(columns, rows[0]!);
   },
 };

@@ -2,7 +2,7 @@ import { arg, str } from "../../args.js";
 import type { Command } from "../../command.js";
 import { UsageError } from "../../errors.js";
 import { findGroup } from "../../lookup.js";
-import { GROUP_COLUMNS, groupRow } from "../../rows.js";
+import { groupRows } from "../../rows.js";
 
 export const update: Command = {
   path: ["groups", "update"],
@@ -20,6 +20,7 @@ export const update: Command = {
       ...(name !== undefined ? { name } : {}),
       ...(description !== undefined ? { description: description === "" ? null : description } : {}),
     });
-    ctx.out(GROUP_COLUMNS, groupRow(updated));
+    const { columns, rows } = await groupRows(ctx, [updated]);
+    ctx.out(columns, rows[0]!);
   },
 };

@@ -1,7 +1,7 @@
 import { arg } from "../../args.js";
 import type { Command } from "../../command.js";
 import { findUser } from "../../lookup.js";
-import { GROUP_COLUMNS, groupRow } from "../../rows.js";
+import { groupRows } from "../../rows.js";
 
 export const groups: Command = {
   path: ["users", "groups"],
@@ -10,6 +10,7 @@ export const groups: Command = {
   async run(ctx) {
     const ref = arg(ctx, 0, "user");
     const u = await findUser(ctx, ref);
-    ctx.list(GROUP_COLUMNS, (await ctx.ecm().security.userGroups(u.guid)).map(groupRow));
+    const { columns, rows } = await groupRows(ctx, await ctx.ecm().security.userGroups(u.guid));
+    ctx.list(columns, rows);
   },
 };
