@@ -452,4 +452,49 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
       assert.equal(await page.getByText("Only a system administrator may change").count(), 0);
     }, { as: [`sol.security.${kind}`, USER_PASSWORD] });
   });
+
+  it("the list shows each directory's priority and when its last sync started (never, for one not synced yet)", { timeout: 120_000 }, async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const synced = await server.api<{ id: string }>("POST", PATH, { token, body: directoryConfig(tree, slapd, { name: `listed ldap ${kind}`, priority: 4 }) });
+    assert.equal(synced.status, 201, synced.text);
+    const run = await syncAndWait(server, token, synced.body.id);
+    const idle = await server.api<{ id: string }>("POST", PATH, { token, body: { name: `idle ldap ${kind}`, connectionUrl: "ldap://127.0.0.1:9", baseDn: "dc=idle,dc=example", enabled: false, priority: 2 } });
+    assert.equal(idle.status, 201, idle.text);
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/directories`);
+      const cells = async (name: string) => {
+        const row = page.getByRole("row").filter({ has: page.getByRole("link", { name, exact: true }) });
+        await row.waitFor();
+        return Object.fromEntries((await row.getByRole("cell").allInnerTexts()).map((text, i) => [["Name", "Kind", "Server", "Base DN", "Priority", "Enabled", "Last sync", "Users"][i], text]));
+      };
+      assert.deepEqual(await page.getByRole("columnheader").allInnerTexts(), ["Name", "Kind", "Server", "Base DN", "Priority", "Enabled", "Last sync", "Users"]);
+      const started = await page.evaluate((time) => new Date(time).toLocaleString(), run.startedAt as string);
+      assert.deepEqual([(await cells(`listed ldap ${kind}`)).Priority, (await cells(`listed ldap ${kind}`))["Last sync"]], ["4", started]);
+      assert.deepEqual([(await cells(`idle ldap ${kind}`)).Priority, (await cells(`idle ldap ${kind}`))["Last sync"]], ["2", "never"]);
+    });
+    for (const id of [synced.body.id, idle.body.id]) assert.equal((await server.api("DELETE", `${PATH}/${id}?users=delete`, { token })).status, 204);
+  });
+
+  it("turning StartTLS off on a directory whose servers are all ldaps:// keeps the stored bind password: it crosses TLS all the same, and the server asks for it no more than the form does", async () => {
+    const { server, url } = ctx();
+    const token = await server.login();
+    const created = await server.api<{ id: string }>("POST", PATH, {
+      token,
+      body: { name: `tls ldap ${kind}`, connectionUrl: "ldaps://dc1.tls.example ldaps://dc2.tls.example:3269", startTls: true, baseDn: "dc=tls,dc=example", bindDn: "cn=reader,dc=tls,dc=example", bindPassword: "S3cret-Bind-Pass", enabled: false },
+    });
+    assert.equal(created.status, 201, created.text);
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/directories/${created.body.id}`);
+      await page.getByRole("heading", { level: 1, name: `tls ldap ${kind}` }).waitFor();
+      await page.getByLabel("StartTLS on ldap://").uncheck();
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page.getByText(`Saved tls ldap ${kind}.`).waitFor();
+      // The form's word on the password says the server's rule.
+      await page.getByText("StartTLS is turned off for an ldap:// server").waitFor();
+    });
+    const stored = (await server.api<{ startTls: boolean }>("GET", `${PATH}/${created.body.id}`, { token })).body;
+    assert.equal(stored.startTls, false);
+    assert.equal((await server.api("DELETE", `${PATH}/${created.body.id}?users=delete`, { token })).status, 204);
+  });
 });

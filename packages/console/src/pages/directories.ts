@@ -271,10 +271,10 @@ class DirectoriesPage extends Page {
       <h1 tabindex="-1">Directories</h1>
       ${this.renderMessage()}
       <p class="toolbar"><a class="button" href=${href("directories/new")}>New directory</a></p>
-      <table class="plain"><thead><tr><th>Name</th><th>Kind</th><th>Server</th><th>Base DN</th><th>Enabled</th><th>Users</th></tr></thead>
+      <table class="plain"><thead><tr><th>Name</th><th>Kind</th><th>Server</th><th>Base DN</th><th>Priority</th><th>Enabled</th><th>Last sync</th><th>Users</th></tr></thead>
         <tbody>${this.#directories!.map((d) => html`<tr><td><a class="name" href=${href(`directories/${d.id}`)}>${d.name}</a></td>
           <td>${VENDORS.find(([v]) => v === d.vendor)?.[1] ?? d.vendor}</td><td class="long"><code>${d.connectionUrl}</code></td><td class="long"><code>${d.baseDn}</code></td>
-          <td>${d.enabled ? "yes" : "no"}</td><td><a href=${href("users", { source: `directory:${d.id}` })}>Its users</a></td></tr>`)}</tbody>
+          <td>${d.priority}</td><td>${d.enabled ? "yes" : "no"}</td><td>${d.lastSyncStartedAt ? when(d.lastSyncStartedAt) : "never"}</td><td><a href=${href("users", { source: `directory:${d.id}` })}>Its users</a></td></tr>`)}</tbody>
       </table>
       ${this.#directories!.length === 0 ? html`<p>No directory yet: users log in with the passwords kept here, or through an identity provider.</p>` : nothing}`;
   }
@@ -305,7 +305,7 @@ class DirectoriesPage extends Page {
             ${field("baseDn", "Base DN", d?.baseDn ?? "", { required: true })}
             ${field("bindDn", "Bind DN (empty: anonymous)", d?.bindDn ?? "")}
             ${field("bindPassword", "Bind password", "", { type: "password", describedby: "bind-password-help" })}
-            <p id="bind-password-help" class="muted">${d ? "Never shown. Leave empty to keep the stored password; enter it again when the Bind DN, CA certificate or servers change, StartTLS is turned off or unencrypted passwords allowed." : "Needed with a Bind DN. Stored sealed; never shown again."}</p>
+            <p id="bind-password-help" class="muted">${d ? "Never shown. Leave empty to keep the stored password; enter it again when the Bind DN, CA certificate or servers change, StartTLS is turned off for an ldap:// server or unencrypted passwords allowed." : "Needed with a Bind DN. Stored sealed; never shown again."}</p>
             ${d ? check("removePassword", "Remove the stored bind password (with the Bind DN emptied: anonymous reads)", false) : nothing}
             ${check("enabled", "Enabled (logins and periodic syncs)", d?.enabled ?? true)}
           </div>

@@ -216,7 +216,7 @@ export function mergeDirectory(current: Omit<Directory, "id" | "uuid" | "version
   if (elsewhere.length > 0) {
     throw new DomainError(
       "invalid",
-      `bindPassword must be sent again: ${elsewhere.join(", ")}. The stored password is sent only for the account, to the servers and as safely as it was given for: bindPassword must be sent again when bindDn changes, connectionUrl names a server (or scheme) not among the current ones, caCertificate changes, startTls is turned off or allowUnencryptedPasswords turned on.`,
+      `bindPassword must be sent again: ${elsewhere.join(", ")}. The stored password is sent only for the account, to the servers and as safely as it was given for: bindPassword must be sent again when bindDn changes, connectionUrl names a server (or scheme) not among the current ones, caCertificate changes, startTls is turned off for an ldap:// server or allowUnencryptedPasswords turned on.`,
       { field: "bindPassword" },
     );
   }
@@ -244,7 +244,8 @@ function passwordElsewhere(current: DirectorySettings, next: DirectorySettings):
     [next.connectionUrl.split(" ").some((u) => !known.has(named(u))), "connectionUrl names a server (or scheme) not among the current ones"],
     [certificates(next.caCertificate) !== certificates(current.caCertificate), "caCertificate changes"],
     // Only the weaker direction: the password given for an encrypted connection may go over one as safe or safer.
-    [current.startTls && !next.startTls, "startTls is turned off"],
+    // To ldaps:// servers alone it crosses TLS with or without StartTLS (which applies to ldap:// only).
+    [current.startTls && !next.startTls && connectionUrls(next).some((u) => u.protocol === "ldap:"), "startTls is turned off for an ldap:// server"],
     [!current.allowUnencryptedPasswords && next.allowUnencryptedPasswords, "allowUnencryptedPasswords is turned on"],
   ];
   return changes.filter(([changed]) => changed).map(([, what]) => what);

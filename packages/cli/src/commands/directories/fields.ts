@@ -99,7 +99,7 @@ export const DIRECTORY_OPTION_HELP: OptionHelp[] = [
   ["--connection-url \"URL …\"", "ldap:// or ldaps:// URLs, space-separated, tried in order"],
   ["--base-dn DN", "the directory's base"],
   ["--bind-dn DN", "the service account that reads the directory (\"\": anonymous); it needs its password"],
-  ["--bind-password-stdin", "read its password from standard input (else ECM_BIND_PASSWORD; never an argument); sent again\nwhen the bind DN, CA or servers change, StartTLS is turned off or unencrypted passwords allowed"],
+  ["--bind-password-stdin", "read its password from standard input (else ECM_BIND_PASSWORD; never an argument); sent again\nwhen the bind DN, CA or servers change, StartTLS is turned off for an ldap:// server or unencrypted\npasswords allowed"],
   ["--start-tls | --no-start-tls", "upgrade an ldap:// connection with StartTLS"],
   ["--ca-file FILE", "PEM of the CA(s) that sign the directory's certificate (\"\": the system's only)"],
   ["--allow-unencrypted-passwords | --no-allow-unencrypted-passwords", "let logins bind without TLS"],

@@ -103,8 +103,8 @@ describeEachStore("external user storage configuration", (server) => {
       const kept = await api("PUT", url, safer);
       assert.equal(kept.status, 200, `${JSON.stringify(safer)}: ${kept.text}`);
     }
-    const rule = "The stored password is sent only for the account, to the servers and as safely as it was given for: bindPassword must be sent again when bindDn changes, connectionUrl names a server (or scheme) not among the current ones, caCertificate changes, startTls is turned off or allowUnencryptedPasswords turned on.";
-    for (const [weaker, what] of [[{ startTls: false }, "startTls is turned off"], [{ allowUnencryptedPasswords: true }, "allowUnencryptedPasswords is turned on"], [{ caCertificate: slapd.caPem }, "caCertificate changes"]] as const) {
+    const rule = "The stored password is sent only for the account, to the servers and as safely as it was given for: bindPassword must be sent again when bindDn changes, connectionUrl names a server (or scheme) not among the current ones, caCertificate changes, startTls is turned off for an ldap:// server or allowUnencryptedPasswords turned on.";
+    for (const [weaker, what] of [[{ startTls: false }, "startTls is turned off for an ldap:// server"], [{ allowUnencryptedPasswords: true }, "allowUnencryptedPasswords is turned on"], [{ caCertificate: slapd.caPem }, "caCertificate changes"]] as const) {
       const refused = await api("PUT", url, weaker);
       assert.equal(refused.status, 400, `${JSON.stringify(weaker)}: ${refused.text}`);
       assert.equal(JSON.parse(refused.body.additionalInfo).field, "bindPassword");
@@ -112,6 +112,12 @@ describeEachStore("external user storage configuration", (server) => {
       assert.ok(refused.body.errorMessage.endsWith(rule), refused.body.errorMessage);
     }
     assert.equal((await api("DELETE", url)).status, 204);
+    // To ldaps:// servers alone the password crosses TLS with StartTLS or without it: turning it off asks for nothing.
+    const tls = await api("POST", PATH, { name: "ldaps only", connectionUrl: "ldaps://dc1.corp.example ldaps://dc2.corp.example:3269", startTls: true, ...account });
+    assert.equal(tls.status, 201, tls.text);
+    const off = await api("PUT", `${PATH}/${tls.body.id}`, { startTls: false });
+    assert.equal(off.status, 200, off.text);
+    assert.equal((await api("DELETE", `${PATH}/${tls.body.id}`)).status, 204);
   });
 
   it("refuses a bindDn without a bindPassword: a DN with no password is an unauthenticated bind (RFC 4513 5.1.2)", async () => {

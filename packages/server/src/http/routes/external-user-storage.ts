@@ -57,7 +57,7 @@ const BindPassword = Nullable(
   Type.String({
     maxLength: 1024,
     description:
-      "Write-only (read as null); left out or null keeps the stored one, \"\" removes it. Required with a bindDn (a DN with no password is an unauthenticated bind); sent again when bindDn, caCertificate or the servers of connectionUrl change, or startTls is turned off or allowUnencryptedPasswords on",
+      "Write-only (read as null); left out or null keeps the stored one, \"\" removes it. Required with a bindDn (a DN with no password is an unauthenticated bind); sent again when bindDn, caCertificate or the servers of connectionUrl change, or startTls is turned off while connectionUrl names an ldap:// server, or allowUnencryptedPasswords turned on",
   }),
 );
 
