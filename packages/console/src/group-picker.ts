@@ -1,7 +1,7 @@
 import { html, LitElement, nothing } from "lit";
 import { live } from "lit/directives/live.js";
 import type { RestGroup } from "ecm-sdk/browser";
-import { failed, session } from "./api.js";
+import { failed, passing, session } from "./api.js";
 
 /** Pause after a keystroke before the groups are asked for (as the users search). */
 const SUGGEST_DELAY_MS = 150;
@@ -32,20 +32,26 @@ export class GroupPicker extends LitElement {
   /** The accessible name when no visible label names the input. */
   label = "";
   placeholder = "Type to find a group";
-  /** Groups not to offer (those already held, those the caller may not hand out). */
-  exclude: ReadonlySet<string> = new Set();
+  /**
+   * Groups not to offer (those already held, those the caller may not hand out); null while the caller
+   * does not know them yet: nothing is offered meanwhile, never a group it is about to leave out.
+   */
+  exclude: ReadonlySet<string> | null = new Set();
 
   /** Names of the groups seen, by id (the chosen one's is shown). */
   #names = new Map<string, string>();
   /** What is typed, while it is not the chosen group's name. */
   #text: string | null = null;
   #open = false;
+  /** The groups matching the text, as the server answered: those offered are #offered. */
   #items: RestGroup[] = [];
   /** The text #items are the suggestions for: until the answer to what is typed now comes, they are another text's. */
   #itemsFor: string | null = null;
   #more = false;
   #active = -1;
-  #note = "";
+  /** Why the last read of suggestions failed ("" when it did not), and whether Try again may help (passing). */
+  #failure = "";
+  #retry = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #abort: AbortController | null = null;
 
@@ -86,18 +92,41 @@ export class GroupPicker extends LitElement {
     try {
       const page = await session.api.groups(text.trim(), { max: SUGGESTIONS, signal: abort.signal });
       for (const g of page.items) this.#names.set(g.id, g.name);
-      this.#items = page.items.filter((g) => !this.exclude.has(g.id));
+      this.#items = page.items;
       this.#itemsFor = text;
       this.#more = page.next !== null;
-      this.#note = this.#more ? "More groups match — type to narrow." : this.#items.length ? "" : "No group matches.";
+      this.#failure = "";
     } catch (error) {
       if (abort.signal.aborted) return;
       this.#items = [];
       this.#itemsFor = null;
       this.#more = false;
-      this.#note = failed(error);
+      this.#failure = failed(error);
+      this.#retry = passing(error);
     }
     this.#active = -1;
+    this.requestUpdate();
+  }
+
+  /** The suggestions offered: the matching groups but those excluded (none while the exclusions are unknown). */
+  get #offered(): RestGroup[] {
+    const exclude = this.exclude;
+    return exclude === null ? [] : this.#items.filter((g) => !exclude.has(g.id));
+  }
+
+  /** What the popup says under the suggestions. */
+  get #note(): string {
+    if (this.#failure) return this.#failure;
+    if (this.#itemsFor === null) return "";
+    if (this.exclude === null) return "Loading…";
+    return this.#more ? "More groups match — type to narrow." : this.#offered.length ? "" : "No group matches.";
+  }
+
+  /** Try again after a failed read: the suggestions for what is typed, the focus back in the box. */
+  #again(): void {
+    this.#failure = "";
+    void this.#fetch(this.#text ?? "");
+    this.querySelector<HTMLInputElement>(`#${this.inputId}`)?.focus();
     this.requestUpdate();
   }
 
@@ -123,7 +152,7 @@ export class GroupPicker extends LitElement {
   }
 
   #onKey(e: KeyboardEvent): void {
-    const last = this.#items.length - 1;
+    const last = this.#offered.length - 1;
     if (e.key === "ArrowDown" || e.key === "ArrowUp") {
       e.preventDefault();
       if (!this.#open) return this.#show();
@@ -137,7 +166,7 @@ export class GroupPicker extends LitElement {
     } else if (e.key === "Enter" && this.#open) {
       // Never submits the form around it with a text that names no chosen group.
       e.preventDefault();
-      const highlighted = this.#items[this.#active];
+      const highlighted = this.#offered[this.#active];
       if (highlighted) this.#choose(highlighted);
       else this.#chooseMatch(this.#text ?? "");
     } else if (e.key === "Escape" && (this.#open || this.#text !== null)) {
@@ -158,9 +187,10 @@ export class GroupPicker extends LitElement {
    */
   #chooseMatch(text: string): void {
     const named = () => {
-      if (this.#items.length === 1) return this.#items[0];
+      const offered = this.#offered;
+      if (offered.length === 1) return offered[0];
       const name = text.trim().toLowerCase();
-      return this.#items.find((g) => g.name.toLowerCase() === name);
+      return offered.find((g) => g.name.toLowerCase() === name);
     };
     if (this.#itemsFor === text) {
       const group = named();
@@ -174,7 +204,9 @@ export class GroupPicker extends LitElement {
     });
   }
 
-  #onBlur(): void {
+  #onBlur(e: FocusEvent): void {
+    // To the popup's Try again: the popup stays open.
+    if (e.relatedTarget instanceof Node && this.contains(e.relatedTarget)) return;
     if (this.#text !== null && this.#text.trim() === "" && this.value) this.#choose(null);
     else {
       // A text that was not picked goes back to the chosen group's name.
@@ -191,11 +223,11 @@ export class GroupPicker extends LitElement {
         aria-controls=${list} aria-activedescendant=${this.#active >= 0 ? `${this.inputId}-${this.#active}` : nothing} aria-label=${this.label || nothing}
         placeholder=${this.placeholder} .value=${live(shown)}
         @input=${(e: InputEvent) => { this.#text = (e.target as HTMLInputElement).value; this.#active = -1; this.#show(); }}
-        @keydown=${(e: KeyboardEvent) => this.#onKey(e)} @blur=${() => this.#onBlur()}>
+        @keydown=${(e: KeyboardEvent) => this.#onKey(e)} @blur=${(e: FocusEvent) => this.#onBlur(e)}>
       <div class="combobox-popup" ?hidden=${!this.#open}>
-        <ul id=${list} role="listbox" aria-label="Suggestions">${this.#items.map((g, i) => html`<li id=${`${this.inputId}-${i}`} role="option"
+        <ul id=${list} role="listbox" aria-label="Suggestions">${this.#offered.map((g, i) => html`<li id=${`${this.inputId}-${i}`} role="option"
           aria-selected=${i === this.#active ? "true" : "false"} @mousedown=${(e: Event) => e.preventDefault()} @click=${() => this.#choose(g)}>${g.name}</li>`)}</ul>
-        ${this.#note ? html`<p class="muted">${this.#note}</p>` : nothing}
+        ${this.#note ? html`<p class="muted">${this.#note}${this.#failure && this.#retry ? html` <button type="button" @mousedown=${(e: Event) => e.preventDefault()} @click=${() => this.#again()}>Try again</button>` : nothing}</p>` : nothing}
       </div>
     </div>`;
   }

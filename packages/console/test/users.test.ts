@@ -1292,6 +1292,49 @@ describeConsole("users in the console", {}, (ctx, kind) => {
       assert.equal(await page.locator(".viewport").evaluate((el) => Math.floor(el.scrollTop / 30)), 420);
     });
   });
+
+  it("the group picker's suggestions that failed to be read (the server unreachable) offer Try again, which reads them once the server answers", async () => {
+    const { url } = ctx();
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/users`);
+      await row(page, "carol.jones").waitFor();
+      let down = true;
+      await page.route(/\/security\/v1\/user-groups\?.*search=aud/, (route) => (down ? route.abort("connectionrefused") : route.continue()));
+      await page.getByRole("combobox", { name: "Group", exact: true }).fill("aud");
+      const popup = page.locator(".combobox-popup").filter({ hasText: "The server cannot be reached" });
+      await popup.waitFor();
+      down = false;
+      await popup.getByRole("button", { name: "Try again" }).click();
+      await page.getByRole("listbox", { name: "Suggestions" }).getByRole("option", { name: "auditors", exact: true }).waitFor();
+      await popup.waitFor({ state: "detached" });
+    }, { errorsAllowed: /ERR_CONNECTION_REFUSED/ });
+  });
+
+  it("a security administrator is never offered, in Add to group…, a group that grants system-administrator: not even before the page has read which groups those are", async () => {
+    const { server, url } = ctx();
+    await createGroup(server, token, `root-picks-${kind}`, ["system-administrator"]);
+    await createGroup(server, token, `root-picks-${kind}-plain`);
+    await createSecurityAdministrator(server, token, `sally.picks.${kind}`);
+    await onPage(ctx(), async ({ page }) => {
+      await page.goto(`${url}#/users`);
+      await row(page, "carol.jones").waitFor();
+      // The page read again, that read held: the dialog opens before the page knows which groups to leave out.
+      const release = await holdRequests(page, /\/security\/v1\/user-groups\?(.*&)?role=system-administrator/);
+      await page.reload();
+      await row(page, "carol.jones").waitFor();
+      await page.getByRole("checkbox", { name: "Select carol.jones" }).check();
+      await page.getByRole("region", { name: "Bulk actions" }).getByRole("button", { name: "Add to group…" }).click();
+      const confirm = page.getByRole("dialog", { name: /^Add to group 1 selected/ });
+      await confirm.getByRole("combobox", { name: "Group" }).fill(`root-picks-${kind}`);
+      const options = confirm.getByRole("listbox", { name: "Suggestions" }).getByRole("option");
+      // What the picker shows while the page does not know yet: no group, not one it is about to leave out.
+      await confirm.locator(".combobox-popup p, [role=option]").first().waitFor();
+      assert.deepEqual(await options.allInnerTexts(), []);
+      release();
+      await options.filter({ hasText: `root-picks-${kind}-plain` }).waitFor();
+      assert.deepEqual(await options.allInnerTexts(), [`root-picks-${kind}-plain`]);
+    }, { as: [`sally.picks.${kind}`, USER_PASSWORD] });
+  });
 });
 
 describeConsole("users in the console, far down the whole list", {

@@ -160,7 +160,8 @@ class UsersPage extends Page {
   #selected = new Set<string>();
   #allMatching = false;
   #active = 0;
-  #guarded = new Set<string>();
+  /** The groups only a system administrator hands out (groupsOnlySystemAdministratorsHandOut); null until read: the dialog's picker offers none meanwhile. */
+  #guarded: ReadonlySet<string> | null = null;
   /** The group chosen in the add or remove dialog. */
   #bulkGroup: RestGroup | null = null;
   #profiles: RestUser[] = [];
