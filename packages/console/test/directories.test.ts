@@ -468,9 +468,9 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
         await row.waitFor();
         return Object.fromEntries((await row.getByRole("cell").allInnerTexts()).map((text, i) => [["Name", "Kind", "Server", "Base DN", "Priority", "Enabled", "Last sync", "Users"][i], text]));
       };
-      assert.deepEqual(await page.getByRole("columnheader").allInnerTexts(), ["Name", "Kind", "Server", "Base DN", "Priority", "Enabled", "Last sync", "Users"]);
       const started = await page.evaluate((time) => new Date(time).toLocaleString(), run.startedAt as string);
       assert.deepEqual([(await cells(`listed ldap ${kind}`)).Priority, (await cells(`listed ldap ${kind}`))["Last sync"]], ["4", started]);
+      assert.deepEqual(await page.getByRole("columnheader").allInnerTexts(), ["Name", "Kind", "Server", "Base DN", "Priority", "Enabled", "Last sync", "Users"]);
       assert.deepEqual([(await cells(`idle ldap ${kind}`)).Priority, (await cells(`idle ldap ${kind}`))["Last sync"]], ["2", "never"]);
     });
     for (const id of [synced.body.id, idle.body.id]) assert.equal((await server.api("DELETE", `${PATH}/${id}?users=delete`, { token })).status, 204);
