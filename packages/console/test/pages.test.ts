@@ -1085,13 +1085,14 @@ describeConsole("console pages", {}, (ctx, kind) => {
     const token = await server.login();
     const group = await createGroup(server, token, "shown.late");
     await onPage(ctx(), async ({ page }) => {
-      // The audit page's code comes late; the roles page is clicked meanwhile and stays.
-      const late = await answerLate(page, /\/chunks\/audit-[^/]*\.js$/);
+      // The audit page's code comes late, once the roles page asked for meanwhile is shown; that page stays.
+      const roles = page.getByRole("heading", { level: 1, name: "Roles" });
+      const late = await answerLate(page, /\/chunks\/audit-[^/]*\.js$/, () => roles.waitFor());
       const asked = page.waitForRequest(/\/chunks\/audit-[^/]*\.js$/);
       await page.evaluate(() => { location.hash = "#/audit"; });
       await asked;
       await page.evaluate(() => { location.hash = "#/roles"; });
-      await page.getByRole("heading", { level: 1, name: "Roles" }).waitFor();
+      await roles.waitFor();
       await late.delivered;
       await page.waitForFunction(() => customElements.get("ecm-audit") !== undefined);
       await nextFrames(page);
@@ -1456,12 +1457,12 @@ describeConsole("console pages", {}, (ctx, kind) => {
 
   it("the audit log shows the events of the filter last asked for, even when an earlier one answers later", async () => {
     await onPage(ctx(), async ({ page }) => {
-      // The first filter's answer is slow; the second's comes at once.
-      const slow = await answerLate(page, /\/audit-events\?.*actor=nobody/);
+      // The first filter's answer comes once the second's is shown.
+      const logins = page.getByRole("row", { name: /auth\.login\s+sysadmin/ });
+      const slow = await answerLate(page, /\/audit-events\?.*actor=nobody/, () => logins.first().waitFor());
       await page.evaluate(() => { location.hash = "#/audit?actor=nobody"; });
       await page.getByRole("heading", { level: 1, name: "Audit log" }).waitFor();
       await page.evaluate(() => { location.hash = "#/audit?actor=sysadmin"; });
-      const logins = page.getByRole("row", { name: /auth\.login\s+sysadmin/ });
       await logins.first().waitFor();
       // The slow answer came (or was cancelled), and the page had a frame to show it.
       await slow.delivered;

@@ -131,10 +131,11 @@ export async function holdRequests(page: Page, url: RegExp): Promise<() => void>
 }
 
 /**
- * The first answer to a request matching `url` reaches the page `ms` late (the server answers at once).
- * `delivered` settles once the page has it, or had given the request up.
+ * The first answer to a request matching `url` reaches the page only once `until` has settled (the
+ * server answers at once): after what the page did meanwhile, however slow the machine, and without a
+ * wait of real time. `delivered` settles once the page has it, or had given the request up.
  */
-export async function answerLate(page: Page, url: RegExp, ms = 1500): Promise<{ delivered: Promise<void> }> {
+export async function answerLate(page: Page, url: RegExp, until: () => Promise<unknown>): Promise<{ delivered: Promise<void> }> {
   let done!: () => void;
   const delivered = new Promise<void>((resolve) => { done = resolve; });
   let first = true;
@@ -143,7 +144,8 @@ export async function answerLate(page: Page, url: RegExp, ms = 1500): Promise<{ 
     first = false;
     try {
       const response = await route.fetch();
-      await new Promise((r) => setTimeout(r, ms));
+      // Delivered whether or not it came: the test's own wait says what did not.
+      await until().catch(() => undefined);
       await route.fulfill({ response });
     } catch {
       // The page gave the request up meanwhile.

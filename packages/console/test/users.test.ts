@@ -1072,15 +1072,16 @@ describeConsole("users in the console", {}, (ctx, kind) => {
     await onPage(ctx(), async ({ page }) => {
       await page.goto(`${url}#/users/${user.uuid}`);
       await page.getByRole("heading", { level: 1, name: /eve\.events/ }).waitFor();
-      // The events read after the first save (one update) reach the page late; those after the second at once.
-      const late = await answerLate(page, /\/audit-events\?/);
+      // The events read after the first save (one update) reach the page once those after the second are shown.
+      const bothShown = () => page.waitForFunction(() => [...document.querySelectorAll("tr")].filter((r) => r.textContent?.includes("user.update")).length === 2);
+      const late = await answerLate(page, /\/audit-events\?/, bothShown);
       const updates = page.getByRole("row", { name: /user\.update/ });
       await page.getByLabel("Description").fill("first");
       await page.getByRole("button", { name: "Save", exact: true }).click();
       await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
       await page.getByLabel("Description").fill("second");
       await page.getByRole("button", { name: "Save", exact: true }).click();
-      await page.waitForFunction(() => [...document.querySelectorAll("tr")].filter((r) => r.textContent?.includes("user.update")).length === 2);
+      await bothShown();
       await late.delivered;
       await nextFrames(page);
       assert.equal(await updates.count(), 2, "the first save's late answer does not replace the second's");
