@@ -1,12 +1,13 @@
 import { randomInt } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { sql, type Kysely, type OnConflictBuilder } from "kysely";
+import { sql, type ExpressionBuilder, type Kysely, type OnConflictBuilder } from "kysely";
 import type { LockoutPolicy } from "../config.js";
-import { perMinute, recordAudit, recordAuditMany, type Actor, type AuditAction, type AuditEntry, type AuditTally, userTarget } from "../domain/audit.js";
+import { auditRow, perMinute, recordAudit, recordAuditMany, type Actor, type AuditAction, type AuditEntry, type AuditTally, userTarget } from "../domain/audit.js";
 import { fold } from "../domain/user-fields.js";
 import { DomainError } from "../domain/errors.js";
 import { NOT_MADE_BY_SYSTEM_ADMINISTRATOR } from "../domain/role-rules.js";
 import { SYSTEM_ADMINISTRATOR } from "../domain/roles.js";
+import { namesToKey } from "../storage/audit-names.js";
 import type { DirectoryProblem } from "../storage/directory-queries.js";
 import type { Database, UserRow } from "../storage/schema.js";
 import { isoAfter, isoNow } from "../storage/time.js";
@@ -14,7 +15,7 @@ import type { UserQueries } from "../storage/user-queries.js";
 import { addressKey } from "./client-address.js";
 import type { CredentialCheck, DirectorySeen } from "./credentials.js";
 import { KeyedQueue } from "./keyed-queue.js";
-import type { Sessions, TokenResponse } from "./sessions.js";
+import type { SessionRow, Sessions, TokenResponse } from "./sessions.js";
 
 /** The one answer to every refused login: no hint whether the account exists or why it was refused. */
 export const invalidCredentials = () => new DomainError("credentials-refused", "The username or password is incorrect.");
@@ -62,6 +63,12 @@ const notLockedOut = (table: "users" | "login_sources") => {
   const until = sql.ref(`${table}.locked_out_until`);
   return sql<boolean>`(${until} is null or ${until} <= ${isoNow()})`;
 };
+
+/** A local password was checked as it was last set (a directory's is the directory's): a success holds only while it still is. */
+const checkedPasswordChangedAt = (user: UserRow) => (user.directory_id === null ? user.password_changed_at : undefined);
+
+/** The account's failure counts as read are clear: a success writes none of them. */
+const nothingToClear = (user: UserRow) => user.failed_logins === 0 && user.lockout_count === 0 && user.locked_out_until === null;
 
 /** A right password from an address that has a row: its failures forgotten and the address familiar, unless it is locked out. */
 const sourceSucceeded = (oc: OnConflictBuilder<Database, "login_sources">, now: string) =>
@@ -160,6 +167,8 @@ export class LoginService {
     private readonly tagLoginName: (folded: string) => string,
     /** Where the refusals anyone can cause without end are counted (attempt limits', unknown names): written a second later, not a request at a time, and capped overall (domain/audit.ts AuditTally). */
     private readonly limitedTally: AuditTally,
+    /** The store runs data-modifying CTEs (PostgreSQL): a login's success is then one statement (succeededInOne). */
+    private readonly successInOneStatement = false,
   ) {}
 
   /**
@@ -307,8 +316,11 @@ export class LoginService {
     // The session, the cleared failure counts and the audit event in one transaction: one commit per
     // login, and no session of a login that then turns out locked out.
     try {
+      // Nothing but the success to write (no password change to note, no failures to clear): one statement where the store can.
+      const successOnly = this.successInOneStatement && (sourceChangePassword === undefined || sourceChangePassword === (user.change_password === 1)) && !this.passwordExpired(user);
       return await this.sessions.issue(user, sourceIp, {
         bySystemAdministrator,
+        ...(successOnly && { inOne: (session: SessionRow) => this.succeededInOne(user, standing, self, session) }),
         alongside: async (trx) => {
           // The rows were read before the slow verify: concurrent wrong guesses may have locked the address
           // or the account out since, or an administrator reset its password, disabled or deleted it.
@@ -440,33 +452,18 @@ export class LoginService {
    * checked it (UserQueries.lockForLogin: its password reset, disabled, deleted).
    */
   private async succeeded(user: UserRow, standing: Standing, on: Kysely<Database> = this.db): Promise<"ok" | "locked-out" | "changed-during-login"> {
-    // A local password was checked as it was last set (a directory's is the directory's).
-    const passwordChangedAt = user.directory_id === null ? user.password_changed_at : undefined;
     const now = isoNow();
     const sourceValues = { user_id: user.id, source: standing.source, last_success_at: now, updated_at: now };
     // Most logins have no failures to clear (as read, and still when locked) and an address not locked
     // out: the account's row locked and the address's row written in one statement, a round trip less.
     // Anything else (nothing written then) goes the long way below, which tells which.
-    if (user.failed_logins === 0 && user.lockout_count === 0 && user.locked_out_until === null) {
-      const opened = await on
-        .insertInto("login_sources")
-        .columns(["user_id", "source", "last_success_at", "updated_at"])
-        .expression(
-          this.users
-            .loginRow(on, user.id, passwordChangedAt)
-            .where("failed_logins", "=", 0)
-            .where("lockout_count", "=", 0)
-            .where("locked_out_until", "is", null)
-            .select((eb) => [eb.ref("id").as("user_id"), eb.val(standing.source).as("source"), eb.val(now).as("last_success_at"), eb.val(now).as("updated_at")]),
-        )
-        .onConflict((oc) => sourceSucceeded(oc, now))
-        .returning("user_id")
-        .executeTakeFirst();
+    if (nothingToClear(user)) {
+      const opened = await this.openedSource(on, user, standing, now).executeTakeFirst();
       if (opened) return "ok";
     }
     // The long way: the counts read under the lock. None to clear: the row is then read, not written (a
     // write of the row rewrites an entry in each of its indexes, most of a login's work in the store at a million users).
-    const counts = await this.users.lockForLogin(on, user.id, passwordChangedAt);
+    const counts = await this.users.lockForLogin(on, user.id, checkedPasswordChangedAt(user));
     if (!counts) return "changed-during-login";
     const clean = counts.failed_logins === 0 && counts.lockout_count === 0 && counts.locked_out_until === null;
     const accountOpen = clean || (await on
@@ -479,6 +476,51 @@ export class LoginService {
     if (!accountOpen && !standing.familiar) return "locked-out";
     const sourceOpen = await on.insertInto("login_sources").values(sourceValues).onConflict((oc) => sourceSucceeded(oc, now)).returning("user_id").executeTakeFirst();
     return sourceOpen !== undefined ? "ok" : "locked-out";
+  }
+
+  /**
+   * The account's row locked, if it still has no failures to clear and is as the login checked it, and
+   * its address's success written unless the address is locked out: the user's id when written.
+   */
+  private openedSource(on: Kysely<Database>, user: UserRow, standing: Standing, now: string) {
+    return on
+      .insertInto("login_sources")
+      .columns(["user_id", "source", "last_success_at", "updated_at"])
+      .expression(
+        this.users
+          .loginRow(on, user.id, checkedPasswordChangedAt(user))
+          .where("failed_logins", "=", 0)
+          .where("lockout_count", "=", 0)
+          .where("locked_out_until", "is", null)
+          .select((eb) => [eb.ref("id").as("user_id"), eb.val(standing.source).as("source"), eb.val(now).as("last_success_at"), eb.val(now).as("updated_at")]),
+      )
+      .onConflict((oc) => sourceSucceeded(oc, now))
+      .returning("user_id");
+  }
+
+  /**
+   * A login's whole success in one statement of data-modifying CTEs, no transaction around it: the
+   * account locked and its address's success (openedSource), then the audit event and the session,
+   * each written only if the address's success was: one round trip to the store where `begin`, the
+   * three writes and `commit` took five (a directory-bind login: 6 statements → 2). False when nothing was
+   * written (failures to clear, a lockout, the account changed, a name whose audit key is written
+   * after its event): `succeeded` in the transaction then does it, or tells which.
+   */
+  private async succeededInOne(user: UserRow, standing: Standing, self: Actor, session: SessionRow): Promise<boolean> {
+    if (!nothingToClear(user)) return false;
+    const now = isoNow();
+    const event = auditRow(self, { action: "auth.login", target: userTarget(user) }, now);
+    if (namesToKey([event]) !== undefined) return false;
+    const valuesOf = <R extends object>(row: R) => (eb: ExpressionBuilder<any, any>) => Object.entries(row).map(([column, value]) => eb.val(value).as(column));
+    const written = await this.db
+      .with("opened", () => this.openedSource(this.db, user, standing, now))
+      .with("event", (db) => db.insertInto("audit_events").columns(Object.keys(event) as (keyof typeof event)[]).expression(db.selectFrom("opened").select(valuesOf(event))).returning("id"))
+      .insertInto("sessions")
+      .columns(Object.keys(session) as (keyof SessionRow)[])
+      .expression((eb) => eb.selectFrom("opened").select(valuesOf(session)))
+      .returning("id")
+      .executeTakeFirst();
+    return written !== undefined;
   }
 
   /**

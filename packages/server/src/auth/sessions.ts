@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import type { ExpressionBuilder, Kysely, SelectQueryBuilder } from "kysely";
+import type { ExpressionBuilder, Insertable, Kysely, SelectQueryBuilder } from "kysely";
 import type { Database, UserRow } from "../storage/schema.js";
 import { TOKEN_ALGORITHMS, type SigningKeys } from "./signing-keys.js";
 import { isoAfter, isoNow } from "../storage/time.js";
@@ -27,10 +27,18 @@ export interface SessionOrigin {
 export const directoryLetsIn = (eb: ExpressionBuilder<Database, "users">) =>
   eb.or([eb("users.directory_id", "is", null), eb("users.directory_id", "in", eb.selectFrom("directories").select("directories.id").where("directories.enabled", "=", 1))]);
 
-/** How `issue` writes a session: with more writes in its transaction (`alongside`), or by one statement that reads the rows it needs (`onlyWhile`); not both. */
+/** A session's row, as `issue` writes it. */
+export type SessionRow = Insertable<Database["sessions"]>;
+
+/**
+ * How `issue` writes a session: with more writes in its transaction (`alongside`), or by one statement
+ * that reads the rows it needs (`onlyWhile`); not both. `inOne`, tried before `alongside`, writes the
+ * session and what `alongside` would in one statement of its own (PostgreSQL's login success): when it
+ * wrote nothing, the transaction runs.
+ */
 type IssueOptions = { origin?: SessionOrigin; bySystemAdministrator: boolean } & (
-  | { alongside?: (trx: Kysely<Database>) => Promise<unknown>; onlyWhile?: never }
-  | { onlyWhile: SelectQueryBuilder<Database, any, object>; alongside?: never }
+  | { alongside?: (trx: Kysely<Database>) => Promise<unknown>; inOne?: (session: SessionRow) => Promise<boolean>; onlyWhile?: never }
+  | { onlyWhile: SelectQueryBuilder<Database, any, object>; alongside?: never; inOne?: never }
 );
 
 /** `issue` wrote no session: the rows its `onlyWhile` names were not there (changed since they were read). */
@@ -69,7 +77,7 @@ export class Sessions {
   async issue(
     user: Pick<UserRow, "id" | "uuid">,
     sourceIp: string | null,
-    { alongside, onlyWhile, origin, bySystemAdministrator }: IssueOptions,
+    { alongside, inOne, onlyWhile, origin, bySystemAdministrator }: IssueOptions,
   ): Promise<TokenResponse> {
     const id = randomBytes(18).toString("base64url");
     const now = this.now();
@@ -82,8 +90,9 @@ export class Sessions {
       .setExpirationTime(Math.floor(now / 1000) + this.maxSeconds)
       .sign(key);
     // The token names a row not written yet: it is no use before the insert below.
-    const row = { id, user_id: user.id, created_at: new Date(now).toISOString(), expires_at: isoAfter(this.ttlSeconds, now), revoked_at: null, source_ip: sourceIp, provider_id: origin?.providerId ?? null, provider_subject: origin?.subject ?? null, provider_sid: origin?.sid ?? null, by_system_administrator: bySystemAdministrator ? 1 : 0 };
+    const row: SessionRow = { id, user_id: user.id, created_at: new Date(now).toISOString(), expires_at: isoAfter(this.ttlSeconds, now), revoked_at: null, source_ip: sourceIp, provider_id: origin?.providerId ?? null, provider_subject: origin?.subject ?? null, provider_sid: origin?.sid ?? null, by_system_administrator: bySystemAdministrator ? 1 : 0 };
     const insert = (on: Kysely<Database>) => on.insertInto("sessions").values(row).execute();
+    const answer: TokenResponse = { access_token: token, expires_in: this.ttlSeconds, token_type: "bearer" };
     if (onlyWhile) {
       const columns = Object.keys(row) as (keyof typeof row)[];
       const written = await this.db
@@ -92,6 +101,8 @@ export class Sessions {
         .expression(onlyWhile.clearSelect().select((eb) => columns.map((c) => eb.val(row[c]).as(c))).limit(1))
         .executeTakeFirst();
       if (Number(written.numInsertedOrUpdatedRows) !== 1) throw new SessionNotOpened();
+    } else if (inOne && (await inOne(row))) {
+      return answer;
     } else if (alongside) {
       await this.db.transaction().execute(async (trx) => {
         // First what may refuse the session (the account changed since it was read: no row for it to name).
@@ -101,7 +112,7 @@ export class Sessions {
     } else {
       await insert(this.db);
     }
-    return { access_token: token, expires_in: this.ttlSeconds, token_type: "bearer" };
+    return answer;
   }
 
   /** The principal of a token, or null when it is malformed, forged, expired, revoked, or its user is disabled, outside its validity window or of a disabled directory. */
