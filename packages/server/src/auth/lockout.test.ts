@@ -99,6 +99,24 @@ describeEachStore(
       assert.equal(await loginFrom(s, "127.0.0.10", "counted.again", PASSWORD), 200);
     });
 
+    it("a right password writes the session, the login's audit event and the address's familiarity, a name beyond ASCII too", async () => {
+      const s = server();
+      for (const name of ["all.written", "jürgen.all.written"]) {
+        const id = await createUser(name);
+        const login = await s.api("POST", TOKEN_PATH, { from: "127.0.0.20", body: { username: name, password: PASSWORD } });
+        assert.equal(login.status, 200, login.text);
+        assert.equal((await s.api("GET", "/security/v1/me", { token: login.body.access_token })).status, 200, "the session is written");
+        // By the name in another case: the audit log's filter finds names by their key.
+        const events = await s.api("GET", `/security/v1/audit-events?target=${encodeURIComponent(name.toUpperCase())}&action=auth.login`, { token });
+        assert.deepEqual(events.body.map((e: { targetId: string; outcome: string; sourceAddress: string }) => [e.targetId, e.outcome, e.sourceAddress]), [[id, "success", "127.0.0.20"]]);
+        for (const address of ["127.0.0.21", "127.0.0.22"]) {
+          for (let i = 0; i < 3; i++) assert.equal(await loginFrom(s, address, name, `wrong-guess-${i}`), 401);
+        }
+        assert.ok(await lockedOutUntil(id), "guesses from unfamiliar addresses lock the account out");
+        assert.equal(await loginFrom(s, "127.0.0.20", name, PASSWORD), 200, "the address of the login is familiar");
+      }
+    });
+
     it("a lockout stops logins, not keys: the account's keys keep working, and an account without a password is never locked out", async () => {
       const s = server();
       const keyOf = async (id: string) => (await s.api("POST", `/security/v1/users/${id}/api-keys`, { token, body: { name: "script" } })).body.secret as string;
