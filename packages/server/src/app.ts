@@ -131,7 +131,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   const directories = createDirectoryService(store, secrets, config.directories, namedBy, (error, message) => app.log.warn({ err: error }, message), options.now);
   const credentials = accountCredentials(localCredentials(hasher, storeRehash(store.db)), directories.credentials);
   const auditTally = new AuditTally(store.db, (error) => app.log.warn({ err: error }, "writing counted audit events failed"), 1000, config.auditAnonymousEventsPerMinute);
-  const login = new LoginService(store.db, users, credentials, sessions, config.lockout, config.passwordMaxAgeDays, (name) => secrets.tag("audit login name", name), auditTally, store.dialect.name === "postgres");
+  const login = new LoginService(store.db, users, credentials, sessions, config.lockout, config.passwordMaxAgeDays, (name) => secrets.tag("audit login name", name), auditTally, store.dialect.writesInWith);
   const groups = createGroupQueries(store);
   const jwks = new JwksCache(config.oidcJwksCooldownSeconds);
   const linking = createLinking(store, groups);

@@ -38,6 +38,8 @@ export interface StoreDialect {
   orderedSearch(db: Kysely<Database>, needle: string, after: string | undefined, limit: number): Promise<number[] | null>;
   /** True when orderedSearch answers 1–2 character needles too, faster than walking username order first. */
   readonly orderedSearchAnyNeedle: boolean;
+  /** True when a statement may write in its WITH clauses (PostgreSQL's data-modifying CTEs): a login's success is then one statement. */
+  readonly writesInWith: boolean;
   /** Number of users whose search_text contains `needle`. */
   countSearch(db: Kysely<Database>, needle: string): Promise<number>;
   /** A condition checked row by row (no index): search_text contains `needle` (already lower-cased). */

@@ -201,6 +201,7 @@ export const postgresDialect: StoreDialect = {
   createShortNeedleCounts: createGramCounts,
 
   orderedSearchAnyNeedle: true,
+  writesInWith: true,
 
   orderedSearch: searchInOrder,
 

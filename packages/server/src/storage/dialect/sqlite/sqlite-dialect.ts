@@ -169,6 +169,7 @@ export const sqliteDialect: StoreDialect = {
 
   // Short needles walk username order first (user-queries.ts searchIds): that fills most pages.
   orderedSearchAnyNeedle: false,
+  writesInWith: false,
 
   async createNarrowSearch(db: Kysely<any>) {
     // A needle too common for the FTS index is counted row by row: over this index, not the wide rows.
