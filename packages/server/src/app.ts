@@ -133,7 +133,7 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
   const auditTally = new AuditTally(store.db, (error) => app.log.warn({ err: error }, "writing counted audit events failed"), 1000, config.auditAnonymousEventsPerMinute);
   const login = new LoginService(store.db, users, credentials, sessions, config.lockout, config.passwordMaxAgeDays, (name) => secrets.tag("audit login name", name), auditTally, store.dialect.writesInWith);
   const groups = createGroupQueries(store);
-  const jwks = new JwksCache(config.oidcJwksCooldownSeconds);
+  const jwks = new JwksCache(config.oidcJwksCooldownSeconds, config.oidcTimeoutSeconds);
   const linking = createLinking(store, groups);
   const deps: AppDeps = {
     config,
@@ -152,9 +152,9 @@ async function createServerOn(store: Store, config: Config, options: ServerOptio
     groupAdmin: createGroupAdmin(store, groups, users, namedBy),
     secrets,
     bulkActions: createBulkActions(store, users, groups, { sessions, apiKeys }, (error, message) => app.log.warn({ err: error }, message)),
-    providers: createProviderAdmin(store, secrets),
+    providers: createProviderAdmin(store, secrets, config.oidcTimeoutSeconds),
     linking,
-    loginFlow: createLoginFlow(store, secrets, jwks, linking, sessions, auditTally, config.providerLoginsInProgressMax),
+    loginFlow: createLoginFlow(store, secrets, jwks, linking, sessions, auditTally, config.providerLoginsInProgressMax, config.oidcTimeoutSeconds),
     jwks,
     directories,
   };

@@ -58,6 +58,11 @@ export interface Config {
   publicUrl: string | undefined;
   /** Seconds before an identity provider's keys are read again for a token signed with a key not seen yet. */
   oidcJwksCooldownSeconds: number;
+  /**
+   * How long any call to an identity provider may take (discovery, keys, token, user information): one that
+   * has not answered by then is unreachable (openid-client alone would wait 30 s a call, and a login makes up to three).
+   */
+  oidcTimeoutSeconds: number;
   /** Directory syncs: how long a node holds a directory's lease unrenewed, how often it looks for due periodic syncs. */
   directories: { leaseSeconds: number; schedulerSeconds: number };
 }
@@ -286,6 +291,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     secretKey: { key: env.ECM_SECRET_KEY || undefined, file: env.ECM_SECRET_KEY ? secretKeyFile : closedKeyFile("ECM_SECRET_KEY_FILE", secretKeyFile) },
     publicUrl: publicUrlFrom(env.ECM_PUBLIC_URL),
     oidcJwksCooldownSeconds: intFrom(env, "ECM_OIDC_JWKS_COOLDOWN_SECONDS", 30),
+    oidcTimeoutSeconds: Math.max(1, intFrom(env, "ECM_OIDC_TIMEOUT_SECONDS", 10)),
     directories: {
       leaseSeconds: Math.max(1, intFrom(env, "ECM_DIRECTORY_LEASE_SECONDS", 60)),
       schedulerSeconds: intFrom(env, "ECM_DIRECTORY_SCHEDULER_SECONDS", 30),

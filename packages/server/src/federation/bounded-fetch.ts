@@ -1,9 +1,3 @@
-/**
- * How long any call to a provider may take (discovery, keys, token, user information): one that has
- * not answered by then is unreachable (openid-client alone would wait 30 s a call, and a login makes up to three).
- */
-export const PROVIDER_TIMEOUT_SECONDS = 10;
-
 /** The most a provider's answer (discovery document, keys, token, userinfo) may hold: far past any real one. */
 export const PROVIDER_ANSWER_MAX_BYTES = 1024 * 1024;
 

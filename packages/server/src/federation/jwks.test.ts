@@ -31,7 +31,7 @@ before(async () => {
 after(() => server.close());
 
 it("does not read a provider's keys again within the cooldown after a read failed (tokens are refused as unreachable meanwhile, the first too), then reads them", async () => {
-  const cache = new JwksCache(1);
+  const cache = new JwksCache(1, 10);
   for (let i = 0; i < 21; i++) await assert.rejects(jwtVerify(token, cache.keysOf(url, "id-token")), errors.JWKSTimeout);
   assert.equal(reads, 1, "one read for 21 tokens");
   up = true;
@@ -42,7 +42,7 @@ it("does not read a provider's keys again within the cooldown after a read faile
 
 it("keys read before still verify while a new read fails (a token with a made-up key id made it read again)", async () => {
   up = true;
-  const cache = new JwksCache(1);
+  const cache = new JwksCache(1, 10);
   await jwtVerify(token, cache.keysOf(url, "id-token"));
   const before = reads;
   up = false;
@@ -58,7 +58,7 @@ it("keys read before still verify while a new read fails (a token with a made-up
 it("a made-up key id in a token anyone may send does not hold the provider's rotated key from ID tokens", async () => {
   up = true;
   published = [jwk];
-  const cache = new JwksCache(1);
+  const cache = new JwksCache(1, 10);
   await jwtVerify(token, cache.keysOf(url, "id-token"));
   await new Promise((resolve) => setTimeout(resolve, 1100));
   // A logout token with a made-up key id, posted just before the provider rotates its keys.
@@ -79,7 +79,7 @@ it("a made-up key id in a token anyone may send does not hold the provider's rot
 it("a token signed with a key the provider published while its key set cannot be read is refused as the outage, not as a foreign key", async () => {
   up = true;
   published = [jwk];
-  const cache = new JwksCache(1);
+  const cache = new JwksCache(1, 10);
   await jwtVerify(token, cache.keysOf(url, "id-token"));
   up = false;
   const { privateKey, publicKey } = await generateKeyPair("ES256");
@@ -100,7 +100,7 @@ it("a token signed with a key the provider published while its key set cannot be
 it("a read that found a rotated key starts no cooldown, also long after the keys were last read: a made-up key id right after it reads once, finding nothing new, and the next none", async () => {
   up = true;
   published = [jwk];
-  const cache = new JwksCache(1);
+  const cache = new JwksCache(1, 10);
   await jwtVerify(token, cache.keysOf(url, "id-token"));
   const { privateKey, publicKey } = await generateKeyPair("ES256");
   published = [{ ...(await exportJWK(publicKey)), kid: "k6", alg: "ES256" }, jwk];
@@ -119,7 +119,7 @@ it("a read that found a rotated key starts no cooldown, also long after the keys
 it("reads the keys again for an unknown key id right after they were read, once per cooldown however many such tokens come", async () => {
   up = true;
   published = [jwk];
-  const cache = new JwksCache(1);
+  const cache = new JwksCache(1, 10);
   await jwtVerify(token, cache.keysOf(url, "logout-token"));
   const before = reads;
   const { privateKey } = await generateKeyPair("ES256");
@@ -134,7 +134,7 @@ it("checks a token without a key id against each key that could have signed it: 
   up = true;
   const { privateKey, publicKey } = await generateKeyPair("ES256");
   published = [{ ...(await exportJWK(publicKey)), kid: "k4", alg: "ES256" }, jwk];
-  const cache = new JwksCache(1);
+  const cache = new JwksCache(1, 10);
   const withoutKid = await new SignJWT({}).setProtectedHeader({ alg: "ES256" }).sign(privateKey);
   for (const use of ["id-token", "logout-token"] as const) {
     await cache.verify(withoutKid, url, use, {});
@@ -147,7 +147,7 @@ it("checks a token without a key id against each key that could have signed it: 
 it("checks a logout token without a key id against the keys a login read since, when a forged one has just spent the logout keys' read", async () => {
   up = true;
   published = [jwk];
-  const cache = new JwksCache(30);
+  const cache = new JwksCache(30, 10);
   await cache.verify(token, url, "id-token", {});
   await cache.verify(token, url, "logout-token", {});
   // A forged logout token without a key id spends the logout keys' read of this cooldown.
@@ -167,7 +167,7 @@ it("follows a second rotation within the cooldown of the first read for a rotate
   up = true;
   for (const use of ["id-token", "logout-token"] as const) {
     published = [jwk];
-    const cache = new JwksCache(30);
+    const cache = new JwksCache(30, 10);
     await cache.verify(token, url, use, {});
     const signed = [];
     for (const kid of ["r1", "r2"]) {
@@ -192,7 +192,7 @@ it("a provider publishing the same keys in another text at each read (members, o
   published = [jwk];
   vary = true;
   try {
-    const cache = new JwksCache(60);
+    const cache = new JwksCache(60, 10);
     await jwtVerify(token, cache.keysOf(url, "logout-token"));
     const before = reads;
     const { privateKey } = await generateKeyPair("ES256");

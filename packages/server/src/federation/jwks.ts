@@ -1,5 +1,5 @@
 import { calculateJwkThumbprint, createLocalJWKSet, createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, jwtVerify, type FlattenedJWSInput, type JWK, type JWSHeaderParameters, type JWTVerifyGetKey, type JWTVerifyOptions, type JWTVerifyResult } from "jose";
-import { boundedFetch, PROVIDER_TIMEOUT_SECONDS } from "./bounded-fetch.js";
+import { boundedFetch } from "./bounded-fetch.js";
 
 /** Failures of the token, not of reading the keys: the set was read, and has no key for it. */
 const TOKEN_FAILURES = [errors.JWKSNoMatchingKey, errors.JWKSMultipleMatchingKeys, errors.JOSENotSupported];
@@ -32,7 +32,11 @@ export class JwksCache {
   /** When each set was last read for a key it lacked. */
   private readonly unknownKeyReadAt = new Map<string, number>();
 
-  constructor(private readonly cooldownSeconds: number) {}
+  /** `timeoutSeconds`: how long a read of the keys may take (config.oidcTimeoutSeconds). */
+  constructor(
+    private readonly cooldownSeconds: number,
+    private readonly timeoutSeconds: number,
+  ) {}
 
   /**
    * Checks a token against the provider's keys (jwtVerify). A token without a key id that several of its
@@ -76,7 +80,7 @@ export class JwksCache {
     if (!set) {
       // jose's own cooldown never ends, so that it reads the set by itself only the first time and as it
       // grows old: every read for an unknown key is withRotation's, which starts this cooldown.
-      const remote = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: Infinity, cacheMaxAge: 600_000, timeoutDuration: PROVIDER_TIMEOUT_SECONDS * 1000, [customFetch]: boundedFetch });
+      const remote = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: Infinity, cacheMaxAge: 600_000, timeoutDuration: this.timeoutSeconds * 1000, [customFetch]: boundedFetch });
       this.remotes.set(id, remote);
       const read = async (header: JWSHeaderParameters, token: FlattenedJWSInput) => {
         const failed = this.failedAt.get(id);

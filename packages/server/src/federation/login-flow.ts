@@ -76,14 +76,14 @@ export class ProviderDisabled extends DomainError {
  * store under an id the browser holds; the callback checks the provider's answer and the ID token
  * (signature against the provider's keys); the session is handed out for a one-time code.
  */
-export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: SecretBox, jwks: JwksCache, linking: Linking, sessions: Sessions, tally: AuditTally, inProgressMax: number) {
+export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: SecretBox, jwks: JwksCache, linking: Linking, sessions: Sessions, tally: AuditTally, inProgressMax: number, timeoutSeconds: number) {
   const { db, dialect } = store;
   /** Each provider's openid-client configuration, kept while its stored version is current (every update bumps it). */
   const configurations = new Map<string, { version: number; configuration: oidc.Configuration }>();
   function configurationOf(p: Provider): oidc.Configuration {
     const kept = configurations.get(p.uuid);
     if (kept?.version === p.version) return kept.configuration;
-    const configuration = clientConfiguration(p, secrets);
+    const configuration = clientConfiguration(p, secrets, timeoutSeconds);
     configurations.set(p.uuid, { version: p.version, configuration });
     return configuration;
   }

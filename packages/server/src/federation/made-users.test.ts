@@ -34,7 +34,7 @@ describeEachStore("users made by identity providers that no longer vouch for the
     take();
     // What every start of every worker runs: with nothing left to do, it must not walk the users
     // (a million of them made by one provider would be read at each start).
-    await createProviderAdmin(recorded, secrets).releaseMadeUsers();
+    await createProviderAdmin(recorded, secrets, 10).releaseMadeUsers();
     const read = take().filter((q) => /\busers\b/.test(q.sql));
     assert.deepEqual(read.map((q) => q.sql), []);
     for (const id of made) assert.equal(await sourceOf(id), "identity-provider");

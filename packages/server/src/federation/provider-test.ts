@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import * as oidc from "openid-client";
 import type { SecretBox } from "../auth/secret-box.js";
-import { boundedFetch, PROVIDER_TIMEOUT_SECONDS } from "./bounded-fetch.js";
+import { boundedFetch } from "./bounded-fetch.js";
 import { clientConfiguration, type Provider } from "./providers.js";
 import { failingStatus, isInvalidClient, isUnreachable } from "./refusals.js";
 
@@ -18,9 +18,9 @@ export interface ProviderTestResult {
 }
 
 /** The provider publishes signing keys at its JWKS URL. */
-async function keysStep(p: Provider): Promise<ProviderTestStep> {
+async function keysStep(p: Provider, timeoutSeconds: number): Promise<ProviderTestStep> {
   try {
-    const response = await boundedFetch(p.config.jwksUrl, { signal: AbortSignal.timeout(PROVIDER_TIMEOUT_SECONDS * 1000), headers: { accept: "application/json" } });
+    const response = await boundedFetch(p.config.jwksUrl, { signal: AbortSignal.timeout(timeoutSeconds * 1000), headers: { accept: "application/json" } });
     if (!response.ok) return { step: "keys", ok: false, message: `The provider's keys (config.jwksUrl) answer HTTP ${response.status}.` };
     const keys = ((await response.json()) as { keys?: { use?: string }[] }).keys;
     const signing = Array.isArray(keys) ? keys.filter((k) => k.use === undefined || k.use === "sig").length : 0;
@@ -37,8 +37,8 @@ async function keysStep(p: Provider): Promise<ProviderTestStep> {
  * them, which a provider answers `invalid_grant` once it has accepted the client, `invalid_client`
  * when not. The secret goes only to the stored token endpoint, as at every login.
  */
-async function clientStep(p: Provider, secrets: SecretBox, redirectUri: string): Promise<ProviderTestStep> {
-  const configuration = clientConfiguration(p, secrets);
+async function clientStep(p: Provider, secrets: SecretBox, redirectUri: string, timeoutSeconds: number): Promise<ProviderTestStep> {
+  const configuration = clientConfiguration(p, secrets, timeoutSeconds);
   const code = `ecm-security-test-${randomBytes(16).toString("base64url")}`;
   const accepted: ProviderTestStep = { step: "client", ok: true, message: "The token endpoint accepts this service's client credentials." };
   try {
@@ -63,8 +63,8 @@ async function clientStep(p: Provider, secrets: SecretBox, redirectUri: string):
  * its keys, and its token endpoint taking this service's client credentials (a wrong secret shows
  * here, not first at a user's login). Nothing is written.
  */
-export async function testProvider(p: Provider, secrets: SecretBox, redirectUri: string): Promise<ProviderTestResult> {
-  const steps = [await keysStep(p), await clientStep(p, secrets, redirectUri)];
+export async function testProvider(p: Provider, secrets: SecretBox, redirectUri: string, timeoutSeconds: number): Promise<ProviderTestResult> {
+  const steps = [await keysStep(p, timeoutSeconds), await clientStep(p, secrets, redirectUri, timeoutSeconds)];
   const failed = steps.find((s) => !s.ok);
   return { ok: !failed, message: failed?.message ?? "The provider's keys and its token endpoint work with this configuration.", steps };
 }

@@ -15,7 +15,7 @@ import { isUniqueViolation } from "../storage/constraints.js";
 import type { Database, IdentityProviderRow } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
 import { isoNow } from "../storage/time.js";
-import { boundedFetch, PROVIDER_ANSWER_MAX, PROVIDER_TIMEOUT_SECONDS, tooLarge } from "./bounded-fetch.js";
+import { boundedFetch, PROVIDER_ANSWER_MAX, tooLarge } from "./bounded-fetch.js";
 
 /** What `clientSecret` reads as; sending it back keeps the stored secret. */
 const SECRET_MASK = "**********";
@@ -196,7 +196,7 @@ function checkUrl(value: string, field: string, name = field): void {
 export const SIGNING_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
 
 /** The openid-client configuration of a provider, from its stored endpoints (no discovery per login). */
-export function clientConfiguration(p: Provider, secrets: SecretBox): oidc.Configuration {
+export function clientConfiguration(p: Provider, secrets: SecretBox, timeoutSeconds: number): oidc.Configuration {
   const { config: c } = p;
   const secret = p.sealedSecret === null ? undefined : secrets.open(p.sealedSecret);
   const auth = c.clientAuthMethod === "none" ? oidc.None() : c.clientAuthMethod === "client_secret_post" ? oidc.ClientSecretPost(secret) : oidc.ClientSecretBasic(secret);
@@ -210,19 +210,19 @@ export function clientConfiguration(p: Provider, secrets: SecretBox): oidc.Confi
   };
   const configuration = new oidc.Configuration(server, p.clientId, undefined, auth);
   configuration[oidc.customFetch] = boundedFetch;
-  configuration.timeout = PROVIDER_TIMEOUT_SECONDS;
+  configuration.timeout = timeoutSeconds;
   if ([c.authorizationUrl, c.tokenUrl, c.userInfoUrl].some((u) => u && new URL(u).protocol === "http:")) oidc.allowInsecureRequests(configuration);
   return configuration;
 }
 
 /** The endpoints a discovery document names (`fromUrl`: the issuer or its `/.well-known/openid-configuration`). */
-async function discover(fromUrl: string): Promise<Partial<OidcSettings>> {
+async function discover(fromUrl: string, timeoutSeconds: number): Promise<Partial<OidcSettings>> {
   checkUrl(fromUrl, "fromUrl");
   const url = new URL(fromUrl);
   try {
     const found = await oidc.discovery(url, "discovery", undefined, oidc.None(), {
       execute: url.protocol === "http:" ? [oidc.allowInsecureRequests] : [],
-      timeout: PROVIDER_TIMEOUT_SECONDS,
+      timeout: timeoutSeconds,
       [oidc.customFetch]: boundedFetch,
     });
     const m = found.serverMetadata();
@@ -235,18 +235,18 @@ async function discover(fromUrl: string): Promise<Partial<OidcSettings>> {
       issParameterSupported: m.authorization_response_iss_parameter_supported === true,
     };
   } catch (error) {
-    throw new DomainError("invalid", `The discovery document at fromUrl could not be read: ${discoveryProblem(error)}.`, { field: "fromUrl" });
+    throw new DomainError("invalid", `The discovery document at fromUrl could not be read: ${discoveryProblem(error, timeoutSeconds)}.`, { field: "fromUrl" });
   }
 }
 
 /** Why discovery failed, in people's words rather than the libraries' ("fetch failed"). */
-function discoveryProblem(error: unknown): string {
+function discoveryProblem(error: unknown, timeoutSeconds: number): string {
   if (tooLarge(error)) return `its answer is larger than ${PROVIDER_ANSWER_MAX}`;
   const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string; status?: number; message?: string } };
   if (e.code === "OAUTH_RESPONSE_IS_NOT_CONFORM" && typeof e.cause?.status === "number") return `it answered HTTP ${e.cause.status}, not the document`;
   if (e.code === "OAUTH_PARSE_ERROR" || e.code === "OAUTH_RESPONSE_IS_NOT_JSON") return "its answer is not JSON";
   if (e.code === "OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED") return "the issuer it names is not the address it was read from";
-  if (e.name === "TimeoutError" || e.name === "AbortError" || e.code === "OAUTH_TIMEOUT") return `it did not answer within ${PROVIDER_TIMEOUT_SECONDS} seconds`;
+  if (e.name === "TimeoutError" || e.name === "AbortError" || e.code === "OAUTH_TIMEOUT") return `it did not answer within ${timeoutSeconds} seconds`;
   const cause = e.cause?.code ?? "";
   if (cause === "ENOTFOUND" || cause === "EAI_AGAIN") return "its host name is not known";
   if (cause === "ECONNREFUSED" || cause === "ECONNRESET" || e.cause?.message === "bad port") return "nothing answers at that address";
@@ -296,7 +296,7 @@ export async function providersNamingGroups(on: Kysely<Database>, groupUuids: re
  * Configuration of identity providers: validation, discovery, the sealed client secret, audit. Every
  * change is one transaction with its audit event.
  */
-export function createProviderAdmin({ db, dialect }: Pick<Store, "db" | "dialect">, secrets: SecretBox) {
+export function createProviderAdmin({ db, dialect }: Pick<Store, "db" | "dialect">, secrets: SecretBox, timeoutSeconds: number) {
   async function load(alias: string, on: Kysely<Database> = db): Promise<Provider> {
     const row = await on.selectFrom("identity_providers").selectAll().where("alias", "=", alias).executeTakeFirst();
     if (!row) throw notFound("identity provider", alias);
@@ -320,7 +320,7 @@ export function createProviderAdmin({ db, dialect }: Pick<Store, "db" | "dialect
   /** The next state of a provider from its current one (none on create) and the request; discovery fills endpoints not sent. */
   async function merge(current: Omit<Provider, "id" | "uuid" | "version"> | undefined, input: ProviderInput): Promise<Omit<Provider, "id" | "uuid" | "version">> {
     const fromUrl = input.fromUrl === undefined ? current?.fromUrl ?? null : input.fromUrl;
-    const discovered = fromUrl !== null && fromUrl !== current?.fromUrl ? await discover(fromUrl) : {};
+    const discovered = fromUrl !== null && fromUrl !== current?.fromUrl ? await discover(fromUrl, timeoutSeconds) : {};
     // The redirect URI a GET shows is read-only: sent back, it is not kept.
     const { redirectUri: _shown, ...sent } = (input.config ?? {}) as Partial<OidcSettings> & { redirectUri?: string };
     // With a new fromUrl, an endpoint sent as a GET showed it is the old provider's, not an override:

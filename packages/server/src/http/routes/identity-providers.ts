@@ -181,7 +181,7 @@ const identityProvidersRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
     },
   }, async (request) => {
     const p = await providers.load(request.params.alias);
-    return testProvider(p, secrets, redirectUriOf(publicBaseOf(p, config.publicUrl, publicBase(request)), p.alias));
+    return testProvider(p, secrets, redirectUriOf(publicBaseOf(p, config.publicUrl, publicBase(request)), p.alias), config.oidcTimeoutSeconds);
   });
 
   app.delete(`${PATH}/:alias`, {
