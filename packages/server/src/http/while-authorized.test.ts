@@ -61,8 +61,10 @@ describeEachStore("a long answer asks again whether its caller may have it", (se
   let node: TestServer | undefined;
   before(async () => {
     admin = await server().login();
-    // Enough users that the answer outlasts what the sockets buffer while its reader pauses.
-    await seedStore(server().server.deps.store, { users: 40_000, seed: 3, passwordHash: "not-a-login" });
+    // Enough users that the answer outlasts what the sockets buffer while its reader pauses: about 12 MB,
+    // where loopback's buffers held 4–4.5 MB of it (the kernel's 4 MB send buffer at most; tcp_wmem).
+    // The pauses' tests fail, not pass, when the answer fits: the reader reads it whole.
+    await seedStore(server().server.deps.store, { users: 20_000, seed: 3, passwordHash: "not-a-login" });
     node = await startTestServer(server().kind, { store: { ...server().server.deps.config.store, busy: { timeoutMs: 1000, attempts: 2 } }, tokenTtlSeconds: 3 });
   });
   after(async () => {
@@ -151,8 +153,8 @@ describeEachStore("a long answer asks again whether its caller may have it", (se
       const token = await node!.login();
       const response = await fetch(`${node!.baseUrl}/security/v1/users?extendedInfo=true`, { headers: { authorization: `Bearer ${token}` } });
       assert.equal(response.status, 200);
-      // Three idle lifetimes without reading a byte: the open answer is the token's use meanwhile.
-      const read = await readWithPause(response, 9000, async () => {});
+      // Two idle lifetimes and more without reading a byte: the open answer is the token's use meanwhile.
+      const read = await readWithPause(response, 7000, async () => {});
       assert.equal(read.error, undefined);
       assert.equal((await node!.api("GET", "/security/v1/users/count", { token })).status, 200);
     });
