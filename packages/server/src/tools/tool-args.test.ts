@@ -71,7 +71,7 @@ it("a value the bench cannot take is one line naming the option and the usage (e
 
 it("--help lists every option the bench takes", { timeout: 60_000 }, async () => {
   const { stdout } = await tool("./bench/bench.ts", "--help");
-  const source = readFileSync(fileURLToPath(new URL("./bench/bench.ts", import.meta.url)), "utf8");
+  const source = readFileSync(fileURLToPath(new URL("./bench/options.ts", import.meta.url)), "utf8");
   const options = /const OPTIONS = \{([\s\S]*?)\n\} as const/.exec(source)![1]!.match(/^\s+"?([a-z-]+)"?:/gm)!.map((line) => line.trim().replace(/"|:/g, ""));
   assert.ok(options.length > 15, options.join(" "));
   for (const option of options.filter((o) => o !== "help")) assert.match(stdout, new RegExp(`--${option}\\b`), `--${option} missing from --help`);
