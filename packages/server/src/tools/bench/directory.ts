@@ -95,7 +95,7 @@ function* benchLdif(users: number, groups: number): Generator<string> {
 }
 
 /**
- * The pass, for bench.ts's runAlone: slapd is generated and loaded on the first call and kept for
+ * The pass, for run.ts's runAlone: slapd is generated and loaded on the first call and kept for
  * the next store (stopped when the bench exits); each call changes another 1 % of the people.
  */
 export function directoryBench(opts: DirectoryBenchOptions): (baseUrl: string, log: (text: string) => void, serverPid: number) => Promise<DirectoryResult> {
