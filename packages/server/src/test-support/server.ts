@@ -8,16 +8,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { createServer, type Server } from "../app.js";
 import { configFromEnv, type Config } from "../config.js";
+import { storeKinds, storeSkip, type StoreKind } from "./store-kinds.js";
 
-export type StoreKind = "sqlite" | "postgres";
-
-/** Stores every test suite runs against. PostgreSQL needs ECM_TEST_DATABASE_URL (CI sets it); without it, its suites are reported as skipped. */
-export const storeKinds: StoreKind[] = ["sqlite", "postgres"];
-
-/** Why suites on this store cannot run here, or false: the `skip` option of their `describe`. */
-export function storeSkip(kind: StoreKind): string | false {
-  return kind === "postgres" && !process.env.ECM_TEST_DATABASE_URL ? "ECM_TEST_DATABASE_URL is not set" : false;
-}
+export { storeKinds, storeSkip, type StoreKind };
 
 export const ADMIN_PASSWORD = "Admin-Secret-1";
 /** argon2id at a small cost for test servers; `configFromEnv({}).argon2` is the default cost. */
