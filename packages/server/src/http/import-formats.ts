@@ -109,7 +109,8 @@ const SDK_NAMES: Record<string, string> = { remark: "description", locked: "enab
  * What the users exports hold that no import sets (the API's list and CSV, `ecm users list` in every
  * format): read past, so that an export comes back as it went out.
  */
-// `profile`: the profile's name `ecm users list -o csv` shows beside profileId.
+// `profile`: the profile's name `ecm users list -o csv` shows beside profileId; alone, it would be
+// taken for a way to set the profile and silently do nothing (profileAlone).
 const EXPORT_ONLY = ["id", "numericId", "guid", "builtin", "dn", "expired", "lockedOut", "lockedOutUntil", "federatedIdentities", "source", "profile"];
 
 /**
@@ -123,6 +124,9 @@ function exportRef(field: string, value: unknown, ref: ImportRef | undefined): I
   return ref;
 }
 
+/** Why a `profile` without `profileId` beside it is refused. */
+const profileAlone = "profile is read only beside profileId, as `ecm users list -o csv` writes them: a user's profile is set by its number, profileId.";
+
 /**
  * A JSON row as import fields: an export's fields read past (its ids say whose row it is), the SDK's
  * names taken as the REST ones (what is said of them later says the REST name: rows may differ).
@@ -135,6 +139,7 @@ function jsonRecord(line: number, value: Record<string, unknown>): InputRecord {
   const entries: [string, unknown][] = [];
   for (const name of names) {
     const v = value[name];
+    if (name === "profile" && !names.includes("profileId")) return { line, username: typeof value.username === "string" ? value.username : undefined, problem: `The row's ${profileAlone}`, field: name };
     if (EXPORT_ONLY.includes(name)) {
       ref = exportRef(name, v, ref);
       continue;
@@ -244,6 +249,8 @@ export async function* csvRecords(stream: AsyncIterable<Buffer | string>, encodi
       const unknown = cells.filter((h) => csvColumn(h) === undefined);
       if (unknown.length > 0) throw unknownColumns(cells, unknown);
       columns = cells.map((h) => csvColumn(h)!);
+      const profile = columns.find((c) => c.field === "profile");
+      if (profile && !columns.some((c) => c.field === "profileId")) throw new ApiError("invalidRequest", `The CSV header's ${profileAlone}`, { field: profile.header });
       const twice = columns.find((c, i) => c.kind !== "read-only" && columns!.findIndex((d) => d.field === c.field) !== i);
       if (twice) throw new ApiError("invalidRequest", `The CSV header gives ${twice.field} twice (${columns.filter((c) => c.field === twice.field).map((c) => c.header).join(", ")}).`, { field: twice.field });
       usernameAt = columns.findIndex((c) => c.field === "username");

@@ -300,6 +300,16 @@ describeEachStore("bulk import", (server) => {
     assert.equal((await user("imp_before2"))?.username, "imp_before2");
   });
 
+  it("refuses a profile column without profileId beside it (it would look set and do nothing), and reads it past beside profileId as an export has it", async () => {
+    const alone = await importUsers(server(), token, "username,profile\nimp_pa1,managers\n", "text/csv");
+    assert.deepEqual([alone.status, JSON.parse(alone.text).errorMessage], [400, "ECMS1001-E The CSV header's profile is read only beside profileId, as `ecm users list -o csv` writes them: a user's profile is set by its number, profileId."]);
+    const row = await importUsers(server(), token, ndjson([{ username: "imp_pa2", profile: "managers" }]));
+    assert.deepEqual(row.lines.slice(0, 1).map((l) => [l.status, l.error?.field]), [["failed", "profile"]]);
+    assert.equal(await user("imp_pa2"), undefined);
+    const beside = await importUsers(server(), token, "username,profileId,profile\nimp_pa3,-1,\n", "text/csv");
+    assert.deepEqual(beside.lines.slice(0, 1).map((l) => l.status), ["created"]);
+  });
+
   it("takes the SDK's names in a CSV header too (remark, locked, changePwd, neverExpire, profileId), and says which cell is wrong", async () => {
     const csv = "Username,Remark,Locked,changePwd,never_expire,profileId\nimp_seed1,from the seed,yes,true,1,-1\nimp_seed2,,maybe,,,\nimp_seed3,,,,,x\n";
     const { lines } = await importUsers(server(), token, csv, "text/csv");
