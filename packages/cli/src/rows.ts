@@ -20,7 +20,7 @@ export const userRow = (u: ECMUser): Row => u as unknown as Row;
 export function withProfile(columns: string[], format: OutputFormat): string[] {
   if (!textCells(format)) return columns;
   const at = columns.findIndex((c) => c === "profileId" || c === "profileUserId") + 1;
-  return [...columns.slice(0, at), "profile", ...columns.slice(at)];
+  return at === 0 ? columns : [...columns.slice(0, at), "profile", ...columns.slice(at)];
 }
 
 /** Groups as the format shows them: the columns, and each group's row (the profile it belongs to by name, withProfile). */

@@ -476,7 +476,7 @@ describeConsole("directories in the console", {}, (ctx, kind) => {
     for (const id of [synced.body.id, idle.body.id]) assert.equal((await server.api("DELETE", `${PATH}/${id}?users=delete`, { token })).status, 204);
   });
 
-  it("turning StartTLS off on a directory whose servers are all ldaps:// keeps the stored bind password: it crosses TLS all the same, and the server asks for it no more than the form does", async () => {
+  it("turning StartTLS off on a directory whose servers are all ldaps:// is saved without the bind password asked again: it crosses TLS all the same, and the server asks for it no more than the form does", async () => {
     const { server, url } = ctx();
     const token = await server.login();
     const created = await server.api<{ id: string }>("POST", PATH, {

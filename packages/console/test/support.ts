@@ -133,24 +133,27 @@ export async function holdRequests(page: Page, url: RegExp): Promise<() => void>
 /**
  * The first answer to a request matching `url` reaches the page only once `until` has settled (the
  * server answers at once): after what the page did meanwhile, however slow the machine, and without a
- * wait of real time. `delivered` settles once the page has it, or had given the request up.
+ * wait of real time. `delivered` settles once the page has it, or had given the request up; it fails when
+ * the page never showed what `until` waits for.
  */
 export async function answerLate(page: Page, url: RegExp, until: () => Promise<unknown>): Promise<{ delivered: Promise<void> }> {
-  let done!: () => void;
-  const delivered = new Promise<void>((resolve) => { done = resolve; });
+  let done!: (missed?: Error) => void;
+  const delivered = new Promise<void>((resolve, reject) => { done = (missed) => (missed ? reject(missed) : resolve()); });
   let first = true;
   await page.route(url, async (route) => {
     if (!first) return route.continue();
     first = false;
+    let missed: Error | undefined;
     try {
       const response = await route.fetch();
-      // Delivered whether or not it came: the test's own wait says what did not.
-      await until().catch(() => undefined);
+      // Held until the page shows what it did meanwhile. If it never does, the answer goes on all the
+      // same (the page must not hang) and `delivered` fails: a test's own wait, as long, could pass after it.
+      missed = await until().then(() => undefined, (error: unknown) => new Error(`the page did not show, before the late answer of ${url}, what it was to show first: ${error}`));
       await route.fulfill({ response });
     } catch {
       // The page gave the request up meanwhile.
     } finally {
-      done();
+      done(missed);
     }
   });
   return { delivered };

@@ -450,7 +450,7 @@ export interface ECMDirectory {
  * What creating or changing a directory sends; on update, fields left out keep their value. The
  * bind password: left out or null keeps the stored one, `""` removes it. A `bindDn` needs one (400
  * otherwise), sent again when `bindDn`, `caCertificate` or the servers change, or when `startTls` is
- * turned off or `allowUnencryptedPasswords` on.
+ * turned off while an `ldap://` server is among them, or `allowUnencryptedPasswords` on.
  */
 export type DirectoryFields = Partial<Omit<ECMDirectory, "id" | "bindPassword" | "attributeMapping" | "syncPeriodSeconds" | "userFilter" | "groupFilter">> & {
   bindPassword?: string | null;

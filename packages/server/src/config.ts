@@ -291,7 +291,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     secretKey: { key: env.ECM_SECRET_KEY || undefined, file: env.ECM_SECRET_KEY ? secretKeyFile : closedKeyFile("ECM_SECRET_KEY_FILE", secretKeyFile) },
     publicUrl: publicUrlFrom(env.ECM_PUBLIC_URL),
     oidcJwksCooldownSeconds: intFrom(env, "ECM_OIDC_JWKS_COOLDOWN_SECONDS", 30),
-    oidcTimeoutSeconds: intFrom(env, "ECM_OIDC_TIMEOUT_SECONDS", 10, { min: 1 }),
+    oidcTimeoutSeconds: intFrom(env, "ECM_OIDC_TIMEOUT_SECONDS", 10, { min: 1, max: 300 }),
     directories: {
       leaseSeconds: Math.max(1, intFrom(env, "ECM_DIRECTORY_LEASE_SECONDS", 60)),
       schedulerSeconds: intFrom(env, "ECM_DIRECTORY_SCHEDULER_SECONDS", 30),

@@ -221,7 +221,7 @@ describe("start-up failures are one clear line and a non-zero exit", () => {
     await assertOneLine({ ...at, ECM_SESSION_MAX_SECONDS: "0" }, /ECM_SESSION_MAX_SECONDS must be an integer of at least 1, got "0"/);
     await assertOneLine({ ...at, ECM_ARGON2_MEMORY_KIB: "1" }, /ECM_ARGON2_MEMORY_KIB must be an integer of at least 8, got "1"/);
     await assertOneLine({ ...at, ECM_ARGON2_ITERATIONS: "0" }, /ECM_ARGON2_ITERATIONS must be an integer of at least 1, got "0"/);
-    await assertOneLine({ ...at, ECM_OIDC_TIMEOUT_SECONDS: "0" }, /ECM_OIDC_TIMEOUT_SECONDS must be an integer of at least 1, got "0"/);
+    await assertOneLine({ ...at, ECM_OIDC_TIMEOUT_SECONDS: "0" }, /ECM_OIDC_TIMEOUT_SECONDS must be an integer from 1 to 300, got "0"/);
     await assertOneLine({ ...at, ECM_ARGON2_PARALLELISM: "0" }, /ECM_ARGON2_PARALLELISM must be an integer from 1 to 255, got "0"/);
   });
 

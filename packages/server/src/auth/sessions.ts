@@ -37,7 +37,8 @@ export type SessionRow = Insertable<Database["sessions"]>;
  * wrote nothing, the transaction runs.
  */
 type IssueOptions = { origin?: SessionOrigin; bySystemAdministrator: boolean } & (
-  | { alongside?: (trx: Kysely<Database>) => Promise<unknown>; inOne?: (session: SessionRow) => Promise<boolean>; onlyWhile?: never }
+  | { alongside?: (trx: Kysely<Database>) => Promise<unknown>; inOne?: never; onlyWhile?: never }
+  | { alongside: (trx: Kysely<Database>) => Promise<unknown>; inOne: (session: SessionRow) => Promise<boolean>; onlyWhile?: never }
   | { onlyWhile: SelectQueryBuilder<Database, any, object>; alongside?: never; inOne?: never }
 );
 
