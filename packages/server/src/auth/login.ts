@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { sql, type ExpressionBuilder, type Kysely, type OnConflictBuilder } from "kysely";
+import { sql, type Kysely, type OnConflictBuilder } from "kysely";
 import type { LockoutPolicy } from "../config.js";
 import { auditRow, perMinute, recordAudit, recordAuditMany, type Actor, type AuditAction, type AuditEntry, type AuditTally, userTarget } from "../domain/audit.js";
 import { fold } from "../domain/user-fields.js";
@@ -11,6 +11,7 @@ import { namesToKey } from "../storage/audit-names.js";
 import type { DirectoryProblem } from "../storage/directory-queries.js";
 import type { Database, UserRow } from "../storage/schema.js";
 import { isoAfter, isoNow } from "../storage/time.js";
+import { valuesAs } from "../storage/values-as.js";
 import type { UserQueries } from "../storage/user-queries.js";
 import { addressKey } from "./client-address.js";
 import type { CredentialCheck, DirectorySeen } from "./credentials.js";
@@ -511,13 +512,12 @@ export class LoginService {
     const now = isoNow();
     const event = auditRow(self, { action: "auth.login", target: userTarget(user) }, now);
     if (namesToKey([event]) !== undefined) return false;
-    const valuesOf = <R extends object>(row: R) => (eb: ExpressionBuilder<any, any>) => Object.entries(row).map(([column, value]) => eb.val(value).as(column));
     const written = await this.db
       .with("opened", () => this.openedSource(this.db, user, standing, now))
-      .with("event", (db) => db.insertInto("audit_events").columns(Object.keys(event) as (keyof typeof event)[]).expression(db.selectFrom("opened").select(valuesOf(event))).returning("id"))
+      .with("event", (db) => db.insertInto("audit_events").columns(Object.keys(event) as (keyof typeof event)[]).expression(db.selectFrom("opened").select((eb) => valuesAs(eb, event))).returning("id"))
       .insertInto("sessions")
       .columns(Object.keys(session) as (keyof SessionRow)[])
-      .expression((eb) => eb.selectFrom("opened").select(valuesOf(session)))
+      .expression((db) => db.selectFrom("opened").select((eb) => valuesAs(eb, session)))
       .returning("id")
       .executeTakeFirst();
     return written !== undefined;

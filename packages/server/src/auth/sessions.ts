@@ -4,6 +4,7 @@ import type { ExpressionBuilder, Insertable, Kysely, SelectQueryBuilder } from "
 import type { Database, UserRow } from "../storage/schema.js";
 import { TOKEN_ALGORITHMS, type SigningKeys } from "./signing-keys.js";
 import { isoAfter, isoNow } from "../storage/time.js";
+import { valuesAs } from "../storage/values-as.js";
 
 const ISSUER = "ecm-security";
 
@@ -99,7 +100,7 @@ export class Sessions {
       const written = await this.db
         .insertInto("sessions")
         .columns(columns)
-        .expression(onlyWhile.clearSelect().select((eb) => columns.map((c) => eb.val(row[c]).as(c))).limit(1))
+        .expression(onlyWhile.clearSelect().select((eb) => valuesAs(eb, row)).limit(1))
         .executeTakeFirst();
       if (Number(written.numInsertedOrUpdatedRows) !== 1) throw new SessionNotOpened();
     } else if (inOne && (await inOne(row))) {

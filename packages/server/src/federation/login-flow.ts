@@ -11,6 +11,7 @@ import { isForeignKeyViolation } from "../storage/constraints.js";
 import type { Database, ProviderLoginsTable } from "../storage/schema.js";
 import type { Store } from "../storage/store.js";
 import { isoAfter, isoNow } from "../storage/time.js";
+import { valuesAs } from "../storage/values-as.js";
 import type { JwksCache } from "./jwks.js";
 import { identityOf, LoginRefused, missingClaims, type Linking } from "./linking.js";
 import { clientConfiguration, providerActor, SIGNING_ALGORITHMS, toProvider, type Provider } from "./providers.js";
@@ -122,7 +123,7 @@ export function createLoginFlow(store: Pick<Store, "db" | "dialect">, secrets: S
       .expression((eb) =>
         eb
           .selectFrom("identity_providers")
-          .select([...columns.map((c) => eb.val(row[c]).as(c)), "id"])
+          .select([...valuesAs(eb, row), "id"])
           .where("id", "=", p.id)
           .where("version", "=", p.version)
           .where("enabled", "=", 1),
